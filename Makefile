@@ -1,0 +1,42 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the suite).
+# Each one alone creates or refreshes the virtual environment it needs.
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build of PyTorch that lies on this machine's disk; override for a CUDA build,
+# e.g. `make test TORCH_SPEC='torch>=2.2'`.
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.vanishlab-installed
+
+.PHONY: demo test test-all lint format bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,dask]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/vanishlab demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,231 @@
+"""Exact log-norms of the Jacobians of a stacked ``nn.RNN``, at every lag, from its weights.
+
+With D^l_t = diag(act'(a^l_t)) and G^l_t = dh^{L-1}_{T-1} / dh^l_t (top layer, last step, with
+respect to the state of layer l at time t), going backward in time and downward in layers
+(Pascanu, Mikolov & Bengio 2013; THEORY.md):
+
+    G^{L-1}_{T-1} = I
+    G^l_t = G^l_{t+1} D^l_{t+1} W_hh^l  +  G^{l+1}_t D^{l+1}_t W_ih^{l+1}    (missing terms are 0)
+    dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
+    dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
+
+Each G is kept normalised (Frobenius norm 1) with the natural log of its scale carried apart in
+float64, so nothing underflows at any horizon: a norm of 1e-3000 comes out as log10 = -3000.
+When two terms meet they are weighted by their true magnitudes before they are added, so a
+term that is tiny but the only non-zero one is never lost. An exactly zero Jacobian (all relu
+units off) has log-norm -inf. Spectral norms come from a warm-started block power iteration
+(:mod:`vanishlab.spectral`). Cost per step and sample: one (H x H) @ (H x H) product per layer
+(two above the first time step in stacks), the arithmetic floor of the problem; memory holds the
+O(T L B H) forward states and O(L B H^2) working matrices, never a T x H x H tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .forward import activation_derivative, layer_states
+from .frame import norms_frame
+from .inputs import RNNInputs, prepare_inputs
+from .spectral import TopSingularValue
+
+__all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
+
+_LN10 = math.log(10.0)
+NORMS = ("fro", "spec")
+SOURCES = ("state", "input")
+
+
+@dataclass(frozen=True)
+class JacobianLogNorms:
+    """log10 Jacobian norms as float64 CPU tensors; ``None`` where not requested.
+
+    ``state_*``: ``(B, L, T + 1)``, [b, l, k] = log10 ||dh^{L-1}_{T-1} / dh^l_{T-1-k}||, k = T
+    being h0[l]. ``input_*``: ``(B, T)``, [b, k] = log10 ||dh^{L-1}_{T-1} / dx_{T-1-k}||.
+    """
+
+    state_fro: torch.Tensor | None
+    state_spec: torch.Tensor | None
+    input_fro: torch.Tensor | None
+    input_spec: torch.Tensor | None
+    batched: bool
+
+
+def jacobian_norms(
+    rnn: torch.nn.RNN,
+    x: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    *,
+    norms: Sequence[str] = NORMS,
+    sources: Sequence[str] = SOURCES,
+):
+    """Jacobian norms of an ``nn.RNN`` at every lag, as a tidy ``pandas.DataFrame``.
+
+    Args:
+        rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
+            ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
+            dropout between layers is ignored.
+        x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
+            input_size)`` with ``batch_first=True``, or unbatched ``(T, input_size)``.
+        h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
+            hidden_size)`` unbatched); zeros when omitted, as in ``nn.RNN``.
+        norms: any of ``"fro"`` (Frobenius) and ``"spec"`` (spectral, largest singular value).
+        sources: any of ``"state"`` (dh_T/dh_t for every layer, and h0) and ``"input"``
+            (dh_T/dx_t).
+
+    Returns:
+        One row per (sample, source, layer, lag): ``sample`` (batch index), ``source``,
+        ``layer`` (0-based layer of the source state; null for ``"input"``), ``lag`` (k >= 0:
+        the state h^layer_{T-1-k}, k = T being h0; or the input x_{T-1-k}), and ``log10_fro``
+        and/or ``log10_spec`` (-inf for an exactly zero Jacobian). Norms are of
+        d h^{top}_{T-1} / d (source), computed exactly from the weights, not by autograd.
+
+    Raises:
+        TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
+            expected shape), LSTM/GRU modules or ``bidirectional=True``.
+        vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
+            it names the layer, time step and sample.
+    """
+    result = jacobian_log_norms(rnn, x, h0, norms=norms, sources=sources)
+    return norms_frame(result)
+
+
+@torch.no_grad()
+def jacobian_log_norms(
+    rnn: torch.nn.RNN,
+    x: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    *,
+    norms: Sequence[str] = NORMS,
+    sources: Sequence[str] = SOURCES,
+) -> JacobianLogNorms:
+    """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
+    norms, sources = _check_choices(norms, NORMS, "norms"), _check_choices(sources, SOURCES, "sources")
+    inp = prepare_inputs(rnn, x, h0)
+    return _backward_norms(inp, norms, sources)
+
+
+def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    values = tuple(values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}")
+    return values
+
+
+class _Stream:
+    """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input)."""
+
+    def __init__(self, batch: int, lags: int, norms: tuple[str, ...]) -> None:
+        self.fro = torch.empty(batch, lags, dtype=torch.float64) if "fro" in norms else None
+        self.spec = torch.empty(batch, lags, dtype=torch.float64) if "spec" in norms else None
+        self.top = TopSingularValue() if "spec" in norms else None
+
+    def record(self, lag: int, g: torch.Tensor, log_scale: torch.Tensor) -> None:
+        """Store log10 norms of exp(log_scale) * g, where ||g||_F is 1 or g is exactly 0."""
+        if self.fro is not None:
+            self.fro[:, lag] = (log_scale / _LN10).cpu()
+        if self.spec is not None:
+            sigma = self.top(g).to(torch.float64)
+            self.spec[:, lag] = ((log_scale + torch.log(sigma)) / _LN10).cpu()
+
+
+def _normalise(g: torch.Tensor, log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (g / ||g||_F, log_scale + ln ||g||_F); an exactly zero g stays 0 with scale -inf."""
+    n = torch.linalg.vector_norm(g, dim=(-2, -1))  # (B,)
+    safe = torch.where(n > 0, n, torch.ones_like(n))
+    return g / safe[:, None, None], log_scale + torch.log(n.to(torch.float64))
+
+
+def _backward_norms(
+    inp: RNNInputs, norms: tuple[str, ...], sources: tuple[str, ...]
+) -> JacobianLogNorms:
+    states = layer_states(inp)  # L x (T, B, H)
+    L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
+    dtype, device = inp.x.dtype, inp.x.device
+    derivs = [activation_derivative(s, inp.nonlinearity) for s in states]  # L x (T, B, H)
+    want_state, want_input = "state" in sources, "input" in sources
+    state_streams = [_Stream(B, T + 1, norms) for _ in range(L)] if want_state else []
+    input_stream = _Stream(B, T, norms) if want_input else None
+    # Stacked [W_hh^l; W_ih^{l+1}] so that both terms of the recurrence are one product.
+    stacked = [
+        torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
+    ]  # (2H, H)
+
+    g: list[torch.Tensor] = [torch.empty(0)] * L  # normalised G^l_{t}, (B, H, H)
+    s: list[torch.Tensor] = [torch.empty(0)] * L  # ln scale of G^l_t, (B,) float64
+    for t in range(T - 1, -1, -1):
+        lag = T - 1 - t
+        for l in range(L - 1, -1, -1):
+            if t == T - 1 and l == L - 1:
+                eye = torch.eye(H, dtype=dtype, device=device).expand(B, H, H)
+                new_g, new_s = _normalise(eye, torch.zeros(B, dtype=torch.float64, device=device))
+            elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
+                p = g[l + 1] * derivs[l + 1][t][:, None, :]
+                new_g, new_s = _normalise(p @ inp.weights_ih[l + 1], s[l + 1])
+            elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
+                p = g[l] * derivs[l][t + 1][:, None, :]
+                new_g, new_s = _normalise(p @ inp.weights_hh[l], s[l])
+            else:
+                new_g, new_s = _two_terms(
+                    g[l] * derivs[l][t + 1][:, None, :],
+                    s[l],
+                    g[l + 1] * derivs[l + 1][t][:, None, :],
+                    s[l + 1],
+                    stacked[l],
+                )
+            g[l], s[l] = new_g, new_s
+            if want_state:
+                state_streams[l].record(lag, new_g, new_s)
+        if input_stream is not None:
+            p = g[0] * derivs[0][t][:, None, :]
+            jx, sx = _normalise(p @ inp.weights_ih[0], s[0])  # (B, H, I)
+            input_stream.record(lag, jx, sx)
+    if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
+        for l in range(L):
+            p = g[l] * derivs[l][0][:, None, :]
+            j0, s0 = _normalise(p @ inp.weights_hh[l], s[l])
+            state_streams[l].record(T, j0, s0)
+
+    def gather(attr: str) -> torch.Tensor | None:
+        if not want_state or getattr(state_streams[0], attr) is None:
+            return None
+        return torch.stack([getattr(st, attr) for st in state_streams], dim=1)  # (B, L, T+1)
+
+    return JacobianLogNorms(
+        state_fro=gather("fro"),
+        state_spec=gather("spec"),
+        input_fro=input_stream.fro if input_stream is not None else None,
+        input_spec=input_stream.spec if input_stream is not None else None,
+        batched=inp.batched,
+    )
+
+
+def _two_terms(
+    pa: torch.Tensor, sa: torch.Tensor, pb: torch.Tensor, sb: torch.Tensor, stacked: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
+
+    Each operand is weighted by its true magnitude exp(s) ||p||_F relative to the larger one,
+    so the sum is exact up to rounding and neither term can underflow the other away unless it
+    is below the other's rounding error.
+    """
+    na = torch.linalg.vector_norm(pa, dim=(-2, -1))  # (B,)
+    nb = torch.linalg.vector_norm(pb, dim=(-2, -1))
+    ma = sa + torch.log(na.to(torch.float64))  # ln magnitudes, -inf when a term is zero
+    mb = sb + torch.log(nb.to(torch.float64))
+    m = torch.maximum(ma, mb)
+    finite = torch.isfinite(m)
+    m_safe = torch.where(finite, m, torch.zeros_like(m))
+    # Each term as (p / ||p||) * exp(ln magnitude - m): unit-norm operands weighted by factors
+    # <= 1, so nothing overflows and the sum carries the common scale exp(m).
+    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1).to(torch.float64)).to(pa.dtype)
+    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1).to(torch.float64)).to(pb.dtype)
+    both = torch.cat([pa * wa[:, None, None], pb * wb[:, None, None]], dim=-1)  # (B, H, 2H)
+    out, log_scale = _normalise(both @ stacked, m_safe)
+    return out, torch.where(finite, log_scale, torch.full_like(log_scale, -math.inf))

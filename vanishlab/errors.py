@@ -1,0 +1,30 @@
+"""Exceptions that vanishlab raises on purpose.
+
+Anything derived from :class:`VanishlabError` is a problem with what the user asked for (bad
+input, a broken experiment module, a run directory that holds something else). The CLI prints
+such an error as one line and exits with status 2; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = ["NonFiniteStateError", "VanishlabError"]
+
+
+class VanishlabError(Exception):
+    """Base class of errors the user can fix; the CLI shows ``str(err)`` and exits with 2."""
+
+
+class NonFiniteStateError(VanishlabError, ArithmeticError):
+    """The model's own forward pass produced inf or NaN, so its Jacobians are undefined.
+
+    Attributes name where it first happened: ``layer`` and ``time`` (0-based position in the
+    sequence) and ``sample`` (index in the batch).
+    """
+
+    def __init__(self, layer: int, time: int, sample: int, value: float) -> None:
+        self.layer, self.time, self.sample, self.value = layer, time, sample, value
+        kind = "NaN" if value != value else "inf"
+        super().__init__(
+            f"hidden state of layer {layer} became {kind} at time step {time} (sample {sample}): "
+            "the forward pass overflowed, so its Jacobians are undefined"
+        )

@@ -1,0 +1,143 @@
+"""Checking and normalising what a user passes to the analysis functions.
+
+``nn.RNN`` accepts a sequence as ``(T, B, I)``, ``(B, T, I)`` with ``batch_first=True``, or an
+unbatched ``(T, I)``; and an initial state ``h0`` as ``(L, B, H)`` or, unbatched, ``(L, H)``.
+Everything downstream works on one canonical layout, ``x: (T, B, I)`` and ``h0: (L, B, H)``.
+Mistakes raise ``TypeError``/``ValueError`` that name the problem and the expected shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["RNNInputs", "check_rnn", "prepare_inputs"]
+
+
+@dataclass(frozen=True)
+class RNNInputs:
+    """A validated call: the module's weights and inputs in canonical layout.
+
+    ``x`` is ``(T, B, I)``, ``h0`` is ``(L, B, H)``; ``batched`` is False when the user gave an
+    unbatched ``(T, I)`` sequence (then ``B == 1``).
+    """
+
+    x: torch.Tensor
+    h0: torch.Tensor
+    batched: bool
+    nonlinearity: str
+    weights_ih: tuple[torch.Tensor, ...]  # layer l: (H, I) for l = 0, (H, H) above
+    weights_hh: tuple[torch.Tensor, ...]  # (H, H)
+    biases: tuple[torch.Tensor | None, ...]  # b_ih + b_hh, (H,), None when bias=False
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.weights_hh)
+
+    @property
+    def seq_len(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def batch(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.weights_hh[0].shape[0]
+
+
+def check_rnn(rnn: object) -> nn.RNN:
+    """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error."""
+    if isinstance(rnn, nn.LSTM | nn.GRU):
+        raise TypeError(
+            f"vanishlab measures torch.nn.RNN (Elman) networks; {type(rnn).__name__} is not "
+            "supported"
+        )
+    if not isinstance(rnn, nn.RNN):
+        raise TypeError(f"expected a torch.nn.RNN module, got {type(rnn).__name__}")
+    if rnn.bidirectional:
+        raise ValueError("bidirectional=True is not supported: measure each direction apart")
+    if rnn.nonlinearity not in ("tanh", "relu"):  # pragma: no cover - nn.RNN checks this itself
+        raise ValueError(f"unknown nonlinearity {rnn.nonlinearity!r}")
+    return rnn
+
+
+def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
+    """Validate ``rnn``, ``x`` and ``h0`` as ``nn.RNN.forward`` would, and put them in layout.
+
+    Raises ``TypeError`` for a wrong kind of object or dtype/device mismatch and ``ValueError``
+    for a wrong shape, naming the shape that was expected.
+    """
+    rnn = check_rnn(rnn)
+    L, H, I = rnn.num_layers, rnn.hidden_size, rnn.input_size
+    w0 = rnn.weight_ih_l0
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dtype != w0.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the RNN's weights are {w0.dtype}")
+    if x.device != w0.device:
+        raise TypeError(f"x is on {x.device} but the RNN's weights are on {w0.device}")
+    layout = "(B, T, input_size)" if rnn.batch_first else "(T, B, input_size)"
+    if x.dim() == 2:
+        batched = False
+        xs = x.unsqueeze(1)  # (T, 1, I)
+    elif x.dim() == 3:
+        batched = True
+        xs = x.transpose(0, 1) if rnn.batch_first else x  # (T, B, I)
+    else:
+        raise ValueError(
+            f"x must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
+        )
+    if xs.shape[-1] != I:
+        raise ValueError(
+            f"x has {xs.shape[-1]} features but the RNN expects input_size={I}: "
+            f"x must be {layout if batched else '(T, input_size)'} with input_size={I}"
+        )
+    T, B = xs.shape[0], xs.shape[1]
+    if T == 0:
+        raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
+    if B == 0:
+        raise ValueError("x has an empty batch (B = 0)")
+
+    if h0 is None:
+        h0s = xs.new_zeros(L, B, H)
+    else:
+        if not isinstance(h0, torch.Tensor):
+            raise TypeError(f"h0 must be a torch.Tensor or None, got {type(h0).__name__}")
+        expected = (L, B, H) if batched else (L, H)
+        if tuple(h0.shape) != expected:
+            raise ValueError(
+                f"h0 must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
+                f"{expected}, got {tuple(h0.shape)}"
+            )
+        if h0.dtype != w0.dtype or h0.device != w0.device:
+            raise TypeError(
+                f"h0 is {h0.dtype} on {h0.device} but the RNN's weights are {w0.dtype} on "
+                f"{w0.device}"
+            )
+        h0s = h0 if batched else h0.unsqueeze(1)  # (L, B, H)
+
+    w_ih = tuple(getattr(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
+    w_hh = tuple(getattr(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
+    biases: tuple[torch.Tensor | None, ...]
+    if rnn.bias:
+        biases = tuple(
+            (getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")).detach()
+            for layer in range(L)
+        )
+    else:
+        biases = (None,) * L
+    return RNNInputs(
+        x=xs.detach(),
+        h0=h0s.detach(),
+        batched=batched,
+        nonlinearity=rnn.nonlinearity,
+        weights_ih=w_ih,
+        weights_hh=w_hh,
+        biases=biases,
+    )
