@@ -103,7 +103,10 @@ def jacobian_log_norms(
     sources: Sequence[str] = SOURCES,
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
-    norms, sources = _check_choices(norms, NORMS, "norms"), _check_choices(sources, SOURCES, "sources")
+    norms, sources = (
+        _check_choices(norms, NORMS, "norms"),
+        _check_choices(sources, SOURCES, "sources"),
+    )
     inp = prepare_inputs(rnn, x, h0)
     return _backward_norms(inp, norms, sources)
 

@@ -53,18 +53,13 @@ def autograd_jacobians(rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | No
         d_x = torch.stack([r[1] for r in rows])  # (H, T, I)
         d_h0 = torch.stack([r[2] for r in rows])  # (H, L, H)
         state.append(
-            [
-                [d_delta[:, l, T - 1 - k] for k in range(T)] + [d_h0[:, l]]
-                for l in range(L)
-            ]
+            [[d_delta[:, l, T - 1 - k] for k in range(T)] + [d_h0[:, l]] for l in range(L)]
         )
         inputs.append([d_x[:, T - 1 - k] for k in range(T)])
     return state, inputs
 
 
-def autograd_jacobian_norms(
-    rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None
-):
+def autograd_jacobian_norms(rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None):
     """The same frame as :func:`vanishlab.jacobian_norms`, computed by the autograd oracle."""
     state, inputs = autograd_jacobians(rnn, x, h0)
     ln10 = torch.log(torch.tensor(10.0, dtype=torch.float64))

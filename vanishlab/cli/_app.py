@@ -38,7 +38,9 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except VanishlabError as err:
             raise fail(str(err)) from None
         except KeyboardInterrupt:
-            typer.echo("interrupted: finished work is kept; run the same command to resume", err=True)
+            typer.echo(
+                "interrupted: finished work is kept; run the same command to resume", err=True
+            )
             raise typer.Exit(130) from None
 
     return wrapper
@@ -47,3 +49,20 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def main() -> None:  # pragma: no cover - console entry point
     app()
     sys.exit(0)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"vanishlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Measure vanishing and exploding gradients in torch.nn.RNN, and report them."""
