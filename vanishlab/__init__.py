@@ -5,13 +5,17 @@ The public API lives here; each function's module opens with the maths it comput
 
 from .engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
 from .errors import NonFiniteStateError, VanishlabError
+from .fits import fit_decay
+from .lyapunov import lyapunov_spectrum
 
 __all__ = [
     "JacobianLogNorms",
     "NonFiniteStateError",
     "VanishlabError",
+    "fit_decay",
     "jacobian_log_norms",
     "jacobian_norms",
+    "lyapunov_spectrum",
 ]
 
 __version__ = "0.1.0"

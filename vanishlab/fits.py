@@ -1,0 +1,154 @@
+"""Decay rates, horizons and phases of measured Jacobian-norm curves.
+
+For each curve (one per sample, source and layer; one per cell, source and layer for a sweep)
+the rate is the least-squares slope of ln ||J(k)|| against the lag k,
+
+    rate = d ln||J|| / dk    (natural-log units per step),
+
+the unit of Lyapunov exponents and of ln(gain), so it compares with theory directly
+(THEORY.md). Short lags carry a transient (the prefactor of the norm, and the spectral and
+Frobenius norms approaching their common asymptotic slope), so the default window skips the
+first quarter of the curve: lags from ``max(1, round(K / 4))`` to ``K``, the largest lag.
+
+The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a factor e over
+100 steps): below -0.01 "vanishing", above +0.01 "exploding", otherwise "stable". The horizon
+is the first lag whose norm is below 1e-3 of the lag-0 norm (null when it never is).
+
+A curve that reaches an exactly zero Jacobian (log10 = -inf, a relu network with every unit
+off) inside the window vanishes infinitely fast: its rate is -inf, its intercept -inf and its
+r2 is NaN, and ``note`` says so. Every other row has an empty note.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["HORIZON_DECADES", "PHASE_TOLERANCE", "default_window", "fit_decay", "phase_of"]
+
+PHASE_TOLERANCE = 0.01
+HORIZON_DECADES = 3.0
+_LN10 = math.log(10.0)
+
+
+def default_window(max_lag: int) -> tuple[int, int]:
+    """The default fit window ``(start, end)``, inclusive, for lags 0..``max_lag``."""
+    return (min(max(1, round(max_lag / 4)), max_lag), max_lag)
+
+
+def phase_of(rate: float, tolerance: float = PHASE_TOLERANCE) -> str:
+    """ "vanishing", "stable" or "exploding" for a rate in natural-log units per step."""
+    if rate < -tolerance:
+        return "vanishing"
+    if rate > tolerance:
+        return "exploding"
+    return "stable"
+
+
+def _value_column(frame: pd.DataFrame, norm: str) -> str:
+    for name in (f"log10_{norm}", f"log10_{norm}_mean"):
+        if name in frame.columns:
+            return name
+    raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
+
+
+def fit_decay(
+    frame: pd.DataFrame,
+    *,
+    norm: str = "fro",
+    window: tuple[int, int | None] | None = None,
+    phase_tolerance: float = PHASE_TOLERANCE,
+) -> pd.DataFrame:
+    """Fit the decay rate of every curve in a Jacobian-norm frame.
+
+    Args:
+        frame: from :func:`vanishlab.jacobian_norms` (``log10_fro``/``log10_spec``) or a sweep
+            (``log10_fro_mean``/...). A curve is one group of all columns except ``lag`` and the
+            measurement columns (``log10_*``, ``n_zero``).
+        norm: ``"fro"`` or ``"spec"``.
+        window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
+            Default: :func:`default_window` of each curve's largest lag.
+        phase_tolerance: the |rate| below which a curve counts as "stable".
+
+    Returns:
+        One row per curve: its key columns, then ``rate`` (natural log per step),
+        ``intercept`` (ln-norm at lag 0 of the fitted line), ``r2``, ``lag_start``,
+        ``lag_end``, ``n_points``, ``horizon`` (nullable Int64), ``phase``, ``note``.
+    """
+    if norm not in ("fro", "spec"):
+        raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
+    value = _value_column(frame, norm)
+    keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
+    df = frame[[*keys, "lag", value]].copy()
+    df["_g"] = df.groupby(keys, dropna=False, sort=False).ngroup()
+    g = df["_g"].to_numpy()
+    lag = df["lag"].to_numpy(dtype=np.int64)
+    y = df[value].to_numpy(dtype=np.float64) * _LN10  # ln ||J||
+    n_groups = int(g.max()) + 1 if len(g) else 0
+
+    max_lag = np.full(n_groups, -1, dtype=np.int64)
+    np.maximum.at(max_lag, g, lag)
+    if window is None:
+        start = np.array([default_window(int(k))[0] for k in max_lag], dtype=np.int64)
+        end = max_lag.copy()
+    else:
+        lo, hi = window
+        start = np.full(n_groups, int(lo), dtype=np.int64)
+        end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
+    inside = (lag >= start[g]) & (lag <= end[g])
+    finite = np.isfinite(y)
+    use = inside & finite
+    zero_in_window = np.zeros(n_groups, dtype=bool)
+    np.logical_or.at(zero_in_window, g[inside & np.isneginf(y)], True)
+
+    def gsum(v: np.ndarray) -> np.ndarray:
+        return np.bincount(g[use], weights=v[use], minlength=n_groups)
+
+    x = lag.astype(np.float64)
+    n = gsum(np.ones_like(x))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = gsum(x) / n, gsum(y) / n
+        # Centred sums: stable even for very large log-norms.
+        dx, dy = x - mx[g], y - my[g]
+        sxx, sxy, syy = gsum(dx * dx), gsum(dx * dy), gsum(dy * dy)
+        rate = sxy / sxx
+        intercept = my - rate * mx
+        r2 = np.where(syy > 0, sxy * sxy / (sxx * syy), 1.0)
+    few = n < 2
+    note = np.full(n_groups, "", dtype=object)
+    note[few] = "fewer than 2 finite points in the window"
+    rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
+    note[zero_in_window] = "exact zero Jacobian in the window: vanishes completely"
+    rate[zero_in_window], intercept[zero_in_window] = -np.inf, -np.inf
+    r2[zero_in_window] = np.nan
+
+    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm.
+    first = df.groupby("_g", sort=True)["lag"].idxmin()
+    ref = np.full(n_groups, np.nan)
+    ref[df.loc[first, "_g"].to_numpy()] = df.loc[first, value].to_numpy(dtype=np.float64)
+    logv = df[value].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES)
+    horizon = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(horizon, g[below], lag[below])
+    horizon_col = pd.array(horizon, dtype="Int64")
+    horizon_col[horizon == np.iinfo(np.int64).max] = pd.NA
+
+    out = df.drop_duplicates("_g").sort_values("_g")[keys].reset_index(drop=True)
+    out["rate"] = rate
+    out["intercept"] = intercept
+    out["r2"] = r2
+    out["lag_start"] = start
+    out["lag_end"] = end
+    out["n_points"] = n.astype(np.int64)
+    out["horizon"] = horizon_col
+    out["phase"] = [
+        "vanishing"
+        if np.isneginf(r)
+        else ("undetermined" if np.isnan(r) else phase_of(r, phase_tolerance))
+        for r in rate
+    ]
+    out["note"] = note
+    return out

@@ -1,0 +1,76 @@
+"""Lyapunov exponents of the hidden dynamics of a stacked ``nn.RNN`` along a trajectory.
+
+The state is all layers at once, h_t = (h^0_t, ..., h^{L-1}_t) (dimension L H). Its one-step
+Jacobian J_t = dh_t / dh_{t-1} is block lower-triangular: layer l sees its own past through
+D^l_t W_hh^l and the layer below at the same step through D^l_t W_ih^l,
+
+    (J_t Q)^l = D^l_t ( W_hh^l Q^l + W_ih^l (J_t Q)^{l-1} ),     (J_t Q)^{-1} = 0,
+
+so J_t Q is computed block by block without forming J_t. The QR method (Benettin et al. 1980;
+Vogt et al. 2022) follows k orthonormal directions forward, Q_t R_t = J_t Q_{t-1}, and
+averages lambda_i = (1/n) sum_t ln |R_t[i, i]| over the n steps after ``discard``. Exponents are
+in natural-log units per step, like the decay rates of :func:`vanishlab.fit_decay`; the top one
+is the asymptotic rate of ||dh_T/dh_{T-k}|| along the same trajectory. Forward products, not
+transposed ones. Computed in float64 whatever the module's dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .forward import activation_derivative, layer_states
+from .inputs import prepare_inputs
+
+__all__ = ["lyapunov_spectrum"]
+
+
+@torch.no_grad()
+def lyapunov_spectrum(
+    rnn: torch.nn.RNN,
+    x: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    k: int | None = None,
+    *,
+    discard: int = 0,
+) -> torch.Tensor:
+    """The top-``k`` Lyapunov exponents of the hidden dynamics along the trajectory of ``x``.
+
+    Args:
+        rnn, x, h0: as for :func:`vanishlab.jacobian_norms`.
+        k: how many exponents (default: all ``num_layers * hidden_size``).
+        discard: leading steps whose Jacobians still move Q but are left out of the average
+            (a transient away from h0); must leave at least one step.
+
+    Returns:
+        ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
+        unbatched input); -inf marks a direction that is annihilated exactly (relu units off).
+    """
+    inp = prepare_inputs(rnn, x, h0)
+    L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
+    n = L * H
+    k = n if k is None else k
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and num_layers * hidden_size = {n}, got {k}")
+    if not 0 <= discard < T:
+        raise ValueError(f"discard must be between 0 and T - 1 = {T - 1}, got {discard}")
+    f64 = torch.float64
+    derivs = [activation_derivative(s, inp.nonlinearity).to(f64) for s in layer_states(inp)]
+    w_hh = [w.to(f64) for w in inp.weights_hh]
+    w_ih = [w.to(f64) for w in inp.weights_ih]
+    q = torch.eye(n, k, dtype=f64, device=inp.x.device).expand(B, n, k)  # (B, L H, k)
+    total = torch.zeros(B, k, dtype=f64, device=inp.x.device)
+    for t in range(T):
+        blocks = []
+        below = None
+        for l in range(L):
+            z = w_hh[l] @ q[:, l * H : (l + 1) * H]  # (B, H, k)
+            if below is not None:
+                z = z + w_ih[l] @ below
+            z = derivs[l][t][:, :, None] * z
+            blocks.append(z)
+            below = z
+        q, r = torch.linalg.qr(torch.cat(blocks, dim=1))  # (B, L H, k), (B, k, k)
+        if t >= discard:
+            total += torch.log(torch.diagonal(r, dim1=-2, dim2=-1).abs())
+    exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
+    return exponents if inp.batched else exponents[0]
