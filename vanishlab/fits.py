@@ -115,7 +115,9 @@ def fit_decay(
         sxx, sxy, syy = gsum(dx * dx), gsum(dx * dy), gsum(dy * dy)
         rate = sxy / sxx
         intercept = my - rate * mx
-        r2 = np.where(syy > 0, sxy * sxy / (sxx * syy), 1.0)
+        # A flat line (syy at rounding level) is a perfect fit, not 0/0.
+        flat = syy <= 1e-24 * n * (1.0 + my * my)
+        r2 = np.where(flat, 1.0, sxy * sxy / (sxx * syy))
     few = n < 2
     note = np.full(n_groups, "", dtype=object)
     note[few] = "fewer than 2 finite points in the window"

@@ -1,0 +1,92 @@
+"""Bad input gets a TypeError/ValueError that names the problem; every nn.RNN layout works."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+
+
+def test_layouts_agree() -> None:
+    """(T, B, I), (B, T, I) with batch_first, and unbatched (T, I) give the same numbers."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 6, 2).double()
+    x = torch.randn(9, 2, 3, dtype=torch.float64)
+    h0 = torch.randn(2, 2, 6, dtype=torch.float64)
+    ref = vl.jacobian_norms(rnn, x, h0)
+    bf = nn.RNN(3, 6, 2, batch_first=True).double()
+    bf.load_state_dict(rnn.state_dict())
+    assert vl.jacobian_norms(bf, x.transpose(0, 1), h0).equals(ref)
+    one = vl.jacobian_norms(rnn, x[:, 1], h0[:, 1])
+    ref1 = ref[ref["sample"] == 1].reset_index(drop=True).assign(sample=0)
+    assert set(one["sample"]) == {0}
+    torch.testing.assert_close(
+        torch.tensor(one["log10_fro"].to_numpy()), torch.tensor(ref1["log10_fro"].to_numpy())
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "error", "message"),
+    [
+        (nn.LSTM(3, 4), TypeError, "LSTM is not supported"),
+        (nn.GRU(3, 4), TypeError, "GRU is not supported"),
+        (nn.Linear(3, 4), TypeError, "expected a torch.nn.RNN module, got Linear"),
+        (nn.RNN(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
+    ],
+)
+def test_unsupported_modules(module: nn.Module, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        vl.jacobian_norms(module, torch.randn(5, 1, 3))
+
+
+@pytest.mark.parametrize(
+    ("x", "h0", "error", "message"),
+    [
+        (
+            torch.randn(5, 2, 7),
+            None,
+            ValueError,
+            r"x has 7 features but the RNN expects input_size=3",
+        ),
+        (torch.randn(0, 2, 3), None, ValueError, "empty sequence"),
+        (torch.randn(5, 0, 3), None, ValueError, "empty batch"),
+        (torch.randn(3), None, ValueError, r"x must be \(T, B, input_size\)"),
+        (
+            torch.randn(5, 2, 3),
+            torch.randn(2, 2, 4),
+            ValueError,
+            r"h0 must have shape .* = \(1, 2, 4\)",
+        ),
+        (torch.randn(5, 3), torch.randn(1, 2, 4), ValueError, r"= \(1, 4\), got \(1, 2, 4\)"),
+        (torch.randn(5, 2, 3).double(), None, TypeError, "x has dtype torch.float64 but the RNN"),
+        (torch.ones(5, 2, 3, dtype=torch.long), None, TypeError, "floating-point"),
+        ([[1.0, 2.0, 3.0]], None, TypeError, "x must be a torch.Tensor, got list"),
+    ],
+)
+def test_bad_inputs(x: object, h0: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        vl.jacobian_norms(nn.RNN(3, 4), x, h0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"norms": ("fro", "nuclear")}, r"norms must be a non-empty subset of \('fro', 'spec'\)"),
+        ({"sources": ()}, "sources must be a non-empty subset"),
+    ],
+)
+def test_bad_choices(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        vl.jacobian_norms(nn.RNN(3, 4), torch.randn(5, 1, 3), **kwargs)
+
+
+def test_dropout_is_ignored() -> None:
+    """Evaluation semantics: the same numbers with dropout configured, in train mode too."""
+    torch.manual_seed(1)
+    plain = nn.RNN(3, 5, 2)
+    dropped = nn.RNN(3, 5, 2, dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(6, 2, 3)
+    assert vl.jacobian_norms(dropped.train(), x).equals(vl.jacobian_norms(plain, x))

@@ -1,0 +1,130 @@
+"""The engine against the plain autograd oracle, on random configurations (float64 and float32)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.oracle import autograd_jacobian_norms
+
+KEYS = ["sample", "source", "layer", "lag"]
+
+
+def random_case(rng: np.random.Generator, dtype: torch.dtype = torch.float64):
+    """A random nn.RNN and input covering every option nn.RNN offers that vanishlab supports."""
+    layers = int(rng.integers(1, 4))
+    hidden = int(rng.integers(1, 33))
+    features = int(rng.integers(1, 9))
+    seq = int(rng.integers(1, 41))
+    batch = int(rng.integers(1, 4))
+    act = str(rng.choice(["tanh", "relu"]))
+    bias = bool(rng.integers(0, 2))
+    batch_first = bool(rng.integers(0, 2))
+    unbatched = rng.random() < 0.2
+    with_h0 = rng.random() < 0.6
+    torch.manual_seed(int(rng.integers(0, 2**31)))
+    rnn = nn.RNN(features, hidden, layers, nonlinearity=act, bias=bias, batch_first=batch_first)
+    rnn = rnn.to(dtype)
+    gain = float(rng.uniform(0.5, 2.0))
+    with torch.no_grad():  # vary the regime: from vanishing to exploding
+        for name, p in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                p.copy_(torch.randn_like(p) * gain / hidden**0.5)
+    if unbatched:
+        x = torch.randn(seq, features, dtype=dtype)
+        h0 = torch.randn(layers, hidden, dtype=dtype) if with_h0 else None
+    else:
+        shape = (batch, seq, features) if batch_first else (seq, batch, features)
+        x = torch.randn(*shape, dtype=dtype)
+        h0 = torch.randn(layers, batch, hidden, dtype=dtype) if with_h0 else None
+    desc = f"L={layers} H={hidden} I={features} T={seq} {act} bias={bias} bf={batch_first}"
+    return rnn, x, h0, desc + f" unbatched={unbatched} h0={with_h0} gain={gain:.2f}"
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_engine_matches_autograd_float64(case: int) -> None:
+    rnn, x, h0, desc = random_case(np.random.default_rng(1000 + case))
+    got = vl.jacobian_norms(rnn, x, h0)
+    want = autograd_jacobian_norms(rnn, x, h0)
+    pd.testing.assert_frame_equal(got[KEYS], want[KEYS])
+    for col in ("log10_fro", "log10_spec"):
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        both_zero = np.isneginf(a) & np.isneginf(b)
+        assert np.array_equal(np.isneginf(a), np.isneginf(b)), desc
+        err = np.abs(a[~both_zero] - b[~both_zero])
+        assert err.max(initial=0.0) < 1e-10, f"{desc}: {col} off by {err.max():.2e}"
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_engine_matches_autograd_float32(case: int) -> None:
+    """A float32 module: the engine in float32 against the oracle on the float64 copy."""
+    rng = np.random.default_rng(2000 + case)
+    rnn, x, h0, desc = random_case(rng, torch.float32)
+    got = vl.jacobian_norms(rnn, x, h0)
+    want = autograd_jacobian_norms(rnn.double(), x.double(), None if h0 is None else h0.double())
+    finite = np.isfinite(want["log10_fro"].to_numpy())
+    for col in ("log10_fro", "log10_spec"):
+        err = np.abs(got[col].to_numpy()[finite] - want[col].to_numpy()[finite])
+        # float32 rounding compounds along the lag: ~1e-7 relative per step, T <= 40.
+        assert err.max(initial=0.0) < 2e-4, f"{desc}: {col} off by {err.max():.2e}"
+
+
+def test_forward_states_match_the_module() -> None:
+    """The engine's own forward pass is the module's: top outputs and final states agree."""
+    from vanishlab.forward import layer_states
+    from vanishlab.inputs import prepare_inputs
+
+    torch.manual_seed(3)
+    rnn = nn.RNN(5, 12, 3, nonlinearity="relu").double()
+    x = torch.randn(17, 4, 5, dtype=torch.float64)
+    h0 = torch.randn(3, 4, 12, dtype=torch.float64)
+    out, hn = rnn(x, h0)
+    states = layer_states(prepare_inputs(rnn, x, h0))
+    torch.testing.assert_close(states[-1], out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.stack([s[-1] for s in states]), hn, rtol=1e-12, atol=1e-12)
+
+
+def test_spectral_norm_at_width_128_matches_svd() -> None:
+    """Spectral norms from the warm-started block iteration within 1e-6 (relative) of an SVD."""
+    torch.manual_seed(4)
+    rnn = nn.RNN(16, 128, 2).double()
+    x = torch.randn(24, 2, 16, dtype=torch.float64)
+    got = vl.jacobian_norms(rnn, x)
+    want = autograd_jacobian_norms(rnn, x)
+    rel = np.abs(10 ** (got["log10_spec"] - want["log10_spec"]).to_numpy() - 1)
+    assert rel.max() < 1e-6
+
+
+def test_norm_and_source_selection() -> None:
+    torch.manual_seed(5)
+    rnn = nn.RNN(3, 8, 2)
+    x = torch.randn(6, 2, 3)
+    full = vl.jacobian_norms(rnn, x)
+    fro_state = vl.jacobian_norms(rnn, x, norms=("fro",), sources=("state",))
+    assert list(fro_state.columns) == [*KEYS, "log10_fro"]
+    assert set(fro_state["source"]) == {"state"}
+    state_rows = full[full["source"] == "state"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fro_state, state_rows[[*KEYS, "log10_fro"]])
+    spec_input = vl.jacobian_norms(rnn, x, norms="spec", sources="input")
+    assert list(spec_input.columns) == [*KEYS, "log10_spec"]
+    assert len(spec_input) == 2 * 6
+
+
+def test_frame_shape_and_types() -> None:
+    torch.manual_seed(6)
+    L, T, B = 3, 7, 2
+    rnn = nn.RNN(4, 6, L)
+    frame = vl.jacobian_norms(rnn, torch.randn(T, B, 4))
+    assert len(frame) == B * (L * (T + 1) + T)
+    assert str(frame["layer"].dtype) == "Int64"
+    assert frame.loc[frame["source"] == "input", "layer"].isna().all()
+    state = frame[frame["source"] == "state"]
+    assert sorted(state["lag"].unique()) == list(range(T + 1))
+    # Lag 0 of the top layer is the identity: Frobenius sqrt(H), spectral 1.
+    top0 = state[(state["layer"] == L - 1) & (state["lag"] == 0)]
+    np.testing.assert_allclose(top0["log10_fro"], 0.5 * np.log10(6), atol=1e-6)
+    np.testing.assert_allclose(top0["log10_spec"], 0.0, atol=1e-6)

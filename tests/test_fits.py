@@ -1,0 +1,87 @@
+"""fit_decay on curves whose rate, horizon and phase are known exactly."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import vanishlab as vl
+from vanishlab.fits import default_window, phase_of
+
+
+def line_frame(slopes: dict[int, float], lags: int = 41, intercept: float = 0.5) -> pd.DataFrame:
+    rows = [
+        {"sample": s, "source": "state", "layer": 0, "lag": k, "log10_fro": intercept + b * k}
+        for s, b in slopes.items()
+        for k in range(lags)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["layer"] = frame["layer"].astype("Int64")
+    return frame
+
+
+def test_rate_is_the_natural_log_slope() -> None:
+    fits = vl.fit_decay(line_frame({0: -0.1, 1: 0.0, 2: 0.05}))
+    np.testing.assert_allclose(
+        fits["rate"], [-0.1 * math.log(10), 0.0, 0.05 * math.log(10)], atol=1e-12
+    )
+    np.testing.assert_allclose(fits["intercept"], 0.5 * math.log(10), atol=1e-12)
+    np.testing.assert_allclose(fits["r2"], 1.0)
+    assert list(fits["phase"]) == ["vanishing", "stable", "exploding"]
+    assert (fits["lag_start"] == 10).all() and (fits["lag_end"] == 40).all()
+    assert (fits["n_points"] == 31).all()
+    # horizon: 3 decades below lag 0 at slope -0.1 per lag -> lag 30; never for the others
+    assert fits["horizon"].iloc[0] == 30
+    assert fits["horizon"].iloc[1:].isna().all()
+
+
+def test_window_skips_a_transient() -> None:
+    frame = line_frame({0: -0.2})
+    frame.loc[frame["lag"] < 5, "log10_fro"] = 3.0  # a flat transient before the decay
+    default = vl.fit_decay(frame)
+    assert default["rate"].iloc[0] == pytest.approx(-0.2 * math.log(10))
+    everything = vl.fit_decay(frame, window=(0, None))
+    assert everything["rate"].iloc[0] != pytest.approx(-0.2 * math.log(10))
+    assert everything["r2"].iloc[0] < 1
+    part = vl.fit_decay(frame, window=(5, 20))
+    assert part["rate"].iloc[0] == pytest.approx(-0.2 * math.log(10))
+    assert (part["lag_start"].iloc[0], part["lag_end"].iloc[0]) == (5, 20)
+
+
+def test_sweep_frames_group_by_config() -> None:
+    frame = line_frame({0: -0.1, 1: -0.3}).rename(columns={"log10_fro": "log10_fro_mean"})
+    frame = frame.drop(columns="sample").assign(
+        cell_id=np.where(frame["sample"] == 0, "a", "b"),
+        gain=np.where(frame["sample"] == 0, 0.5, 2.0),
+    )
+    frame["log10_fro_std"] = 0.1
+    frame["n_zero"] = 0
+    fits = vl.fit_decay(frame)
+    assert list(fits["cell_id"]) == ["a", "b"]
+    assert "log10_fro_std" not in fits.columns and "n_zero" not in fits.columns
+    np.testing.assert_allclose(fits["rate"], [-0.1 * math.log(10), -0.3 * math.log(10)])
+
+
+def test_phase_threshold_and_windows() -> None:
+    assert phase_of(-0.011) == "vanishing"
+    assert phase_of(-0.009) == "stable"
+    assert phase_of(0.02) == "exploding"
+    assert default_window(40) == (10, 40)
+    assert default_window(2) == (1, 2)
+    assert default_window(0) == (0, 0)
+
+
+def test_too_short_a_curve_is_undetermined_with_a_note() -> None:
+    fits = vl.fit_decay(line_frame({0: -0.1}, lags=1))
+    assert fits["phase"].iloc[0] == "undetermined"
+    assert "fewer than 2" in fits["note"].iloc[0]
+
+
+def test_unknown_norm() -> None:
+    with pytest.raises(ValueError, match="norm must be"):
+        vl.fit_decay(line_frame({0: 0.0}), norm="nuclear")
+    with pytest.raises(ValueError, match="no log10_spec"):
+        vl.fit_decay(line_frame({0: 0.0}), norm="spec")
