@@ -1,0 +1,194 @@
+"""Experiment modules: finding them, loading them, listing them.
+
+An experiment is a small declarative Python module (``experiments/<name>.py``), in the spirit of
+big_vision's configs but without string mini-languages::
+
+    \"\"\"Effect of sequence length on gradient decay.\"\"\"   # first line: the description
+    import vanishlab as vl
+    SWEEP = vl.Sweep(seq_len=(25, 50, 100, 200), ...)      # the study
+    SMOKE = vl.Sweep(seq_len=(5, 10), ...)                 # runs in seconds (tests, --smoke)
+    SECTIONS = ["decay", "rates"]                          # optional: report sections wanted
+
+It must have no side effects on import. It is loaded with ``importlib`` from its file (never
+``exec`` of a string), by path, or by name from the ``experiments/`` folders searched in order:
+``./experiments`` (the working directory's) and the one beside the installed package (the
+repository's). Listing reads only each module's docstring (``ast``), importing nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import QUICK_SWEEP, Sweep
+from .errors import VanishlabError
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "Experiment",
+    "experiment_dirs",
+    "list_experiments",
+    "load_experiment",
+]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A loaded experiment: what to sweep and how to present it.
+
+    ``name`` is the module's name (its file stem); ``path`` the module file (None for the
+    built-in default grid); ``ref`` how the user named it (name or path), kept to write the
+    command that reproduces a run; ``sections`` the report sections it asks for (None: all).
+    """
+
+    name: str
+    description: str
+    sweep: Sweep
+    smoke: Sweep | None = None
+    sections: tuple[str, ...] | None = None
+    path: Path | None = None
+    ref: str | None = None
+
+
+DEFAULT_EXPERIMENT = Experiment(
+    name="default",
+    description=(
+        "Quick default grid: tanh and relu, 1-2 layers, four inits at gains 0.5, 1, 1.5 "
+        "(H = 32, T = 100, 2 seeds)"
+    ),
+    sweep=QUICK_SWEEP,
+    smoke=Sweep(
+        activation=("tanh", "relu"),
+        hidden_size=(8,),
+        input_size=(4,),
+        seq_len=(10,),
+        init=("default", "orthogonal"),
+        batch=(2,),
+    ),
+)
+"""What ``vanishlab sweep`` runs with no argument (see :data:`vanishlab.config.QUICK_SWEEP`)."""
+
+
+def experiment_dirs() -> list[Path]:
+    """The folders searched for experiments by name, in order (existing ones only)."""
+    candidates = [
+        Path.cwd() / "experiments",
+        Path(__file__).resolve().parent.parent / "experiments",
+    ]
+    out: list[Path] = []
+    for d in candidates:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def _module_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.glob("*.py") if not p.name.startswith(("_", ".")) and p.is_file()
+    )
+
+
+def _find(ref: str) -> Path:
+    looks_like_path = ref.endswith(".py") or os.sep in ref or (os.altsep or os.sep) in ref
+    if looks_like_path:
+        path = Path(ref)
+        if not path.is_file():
+            raise VanishlabError(f"experiment file {ref} does not exist")
+        return path
+    if not ref.isidentifier():
+        raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")
+    dirs = experiment_dirs()
+    for d in dirs:
+        path = d / f"{ref}.py"
+        if path.is_file():
+            return path
+    names = sorted({p.stem for d in dirs for p in _module_files(d)})
+    where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
+    available = f"; available: {', '.join(names)}" if names else ""
+    raise VanishlabError(f"no experiment named {ref!r} (looked in {where}){available}")
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
+    """Load an experiment module by name (``"seq_len"``) or path (``"my/study.py"``).
+
+    Raises VanishlabError (one line) if it cannot be found, fails to import, or does not define
+    ``SWEEP`` as a :class:`~vanishlab.config.Sweep` (``SMOKE`` likewise when present;
+    ``SECTIONS`` a list of strings).
+    """
+    ref = os.fspath(ref)
+    path = _find(ref)
+    name = path.stem
+    # A unique module name per file, registered in sys.modules while (and after) it runs, as
+    # dataclasses and pickling expect of any imported module.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+    module_name = f"vanishlab_experiment_{name}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
+        raise VanishlabError(f"cannot load experiment module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        sys.modules.pop(module_name, None)
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise VanishlabError(
+            f"experiment module {path} failed to import: {type(err).__name__}: {detail}"
+        ) from None
+
+    sweep = getattr(module, "SWEEP", None)
+    if not isinstance(sweep, Sweep):
+        raise VanishlabError(
+            f"experiment module {path} must define SWEEP = vanishlab.Sweep(...) "
+            f"(found {type(sweep).__name__})"
+        )
+    smoke = getattr(module, "SMOKE", None)
+    if smoke is not None and not isinstance(smoke, Sweep):
+        raise VanishlabError(
+            f"experiment module {path}: SMOKE must be a vanishlab.Sweep "
+            f"(found {type(smoke).__name__})"
+        )
+    sections = getattr(module, "SECTIONS", None)
+    if sections is not None:
+        if isinstance(sections, str) or not all(isinstance(s, str) for s in sections):
+            raise VanishlabError(
+                f"experiment module {path}: SECTIONS must be a list of section names"
+            )
+        sections = tuple(sections)
+    return Experiment(
+        name=name,
+        description=_first_line(module.__doc__),
+        sweep=sweep,
+        smoke=smoke,
+        sections=sections,
+        path=path,
+        ref=ref,
+    )
+
+
+def list_experiments() -> list[tuple[str, str, Path]]:
+    """``(name, one-line description, path)`` of every experiment found by name, importing
+    nothing (the description is read from the docstring with ``ast``). A module that does not
+    parse is listed with its error as description. The first folder wins on duplicate names."""
+    found: dict[str, tuple[str, str, Path]] = {}
+    for d in experiment_dirs():
+        for path in _module_files(d):
+            if path.stem in found:
+                continue
+            try:
+                doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+                description = _first_line(doc) or "(no description)"
+            except (SyntaxError, UnicodeDecodeError, OSError) as err:
+                description = f"(broken: {type(err).__name__})"
+            found[path.stem] = (path.stem, description, path)
+    return [found[k] for k in sorted(found)]

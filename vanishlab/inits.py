@@ -1,0 +1,290 @@
+"""Weight initialisations of ``nn.RNN``, each scaled by a ``gain``, in a registry users extend.
+
+Notation: layer l has W_ih^l of shape (H, I_l) with fan-in I_l (I_0 = ``input_size``, I_l = H
+above), W_hh^l of shape (H, H), and biases b_ih^l, b_hh^l of shape (H,); g is the gain. Every
+init sets every parameter of every layer, drawing only from the ``torch.Generator`` it is
+given, in parameter order (per layer: W_ih, W_hh, b_ih, b_hh), so a cell's weights depend on
+its seed and nothing else.
+
+- ``default``: PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every W_ih^l and W_hh^l, times g;
+  biases PyTorch's U(-1/sqrt(H), 1/sqrt(H)), not scaled by g.
+- ``xavier_uniform`` / ``xavier_normal``: every W (W_ih^l and W_hh^l) with standard deviation
+  g sqrt(2 / (fan_in + fan_out)) (uniform on +-sqrt(3) std, or normal); zero biases.
+- ``kaiming_uniform`` / ``kaiming_normal``: every W with standard deviation g sqrt(2 / fan_in);
+  zero biases.
+- ``orthogonal``: W_hh^l = g Q with Q Haar-orthogonal (Saxe, McClelland & Ganguli 2014), W_ih^l
+  = g times a semi-orthogonal matrix (orthonormal columns if I_l <= H, else rows), both from
+  ``torch.nn.init.orthogonal_``; zero biases.
+- ``identity`` (IRNN, Le, Jaitly & Hinton 2015): W_hh^l = g I, W_ih^l ~ N(0, 1 / I_l) (not
+  scaled by g); zero biases.
+- ``normal`` (random-matrix / mean-field convention, Poole et al. 2016): W_hh^l ~ N(0, g^2 / H),
+  W_ih^l ~ N(0, 1 / I_l) (not scaled by g); zero biases.
+
+Xavier is Glorot & Bengio (2010), kaiming is He et al. (2015) with the relu gain sqrt(2) built
+in (so ``kaiming_*`` at g = 1 is the relu edge of chaos, chi_1 = 1), both as in
+``torch.nn.init`` with ``gain`` multiplying the standard deviation. ``identity`` and ``normal``
+put g on W_hh only and give W_ih unit gain, so for ``normal`` an input of standard deviation
+``input_std`` drives each first-layer unit with variance exactly ``input_std^2``.
+
+:meth:`Init.variances` returns the per-entry variances (var_hh, var_ih, var_bias) of W_hh, of
+the first layer's W_ih (fan-in ``input_size``; call it with ``input_size = hidden_size`` for the
+layers above) and of the total bias b_ih + b_hh (present only when the module has ``bias=True``;
+with ``bias=False`` it is 0). They are what the mean-field theory (Poole et al. 2016; Chen,
+Pennington & Schoenholz 2018) needs: q* = var_hh H E[act^2] + var_ih I input_std^2 + var_bias.
+It is None where the entries are not zero-mean random (``identity``). For ``orthogonal`` the
+entries are not independent, but each has variance exactly g^2 / H (W_hh) and
+g^2 / max(H, I) (W_ih), which is all q* and chi_1 depend on at large width (Chen et al. 2018).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import VanishlabError
+
+__all__ = ["INITS", "Init", "register_init"]
+
+ApplyFn = Callable[[nn.RNN, float, torch.Generator], None]
+VariancesFn = Callable[[int, int, float], "tuple[float, float, float] | None"]
+
+
+def _no_variances(hidden_size: int, input_size: int, gain: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Init:
+    """One named initialisation.
+
+    Attributes:
+        name: the value of the ``init`` axis (letters, digits, ``_ . -``; no commas).
+        description: one line, shown by ``vanishlab inits``.
+        apply: ``apply(rnn, gain, generator)`` sets every parameter of ``rnn`` in place, drawing
+            only from ``generator``.
+        variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
+            var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or None
+            when the weights are not zero-mean random (see the module docstring).
+    """
+
+    name: str
+    description: str
+    apply: ApplyFn
+    variances: VariancesFn = _no_variances
+
+
+INITS: dict[str, Init] = {}
+"""The registry: init name -> :class:`Init`. Extend it with :func:`register_init`."""
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def register_init(init: Init, *, replace: bool = False) -> Init:
+    """Add ``init`` to :data:`INITS` (under ``init.name``) and return it.
+
+    Raises :class:`~vanishlab.errors.VanishlabError` if the name is not a plain word or is
+    already taken (pass ``replace=True`` to override an entry on purpose). An init used by a
+    sweep with ``workers > 1`` or on Dask is sent to the workers by pickling, so its functions
+    must be importable (defined at module level, not in a lambda).
+    """
+    if not isinstance(init, Init):
+        raise TypeError(f"register_init expects a vanishlab.Init, got {type(init).__name__}")
+    if not _NAME.match(init.name):
+        raise VanishlabError(
+            f"init name {init.name!r} must be letters, digits, '_', '.' or '-' (no commas)"
+        )
+    if init.name in INITS and not replace:
+        raise VanishlabError(
+            f"init {init.name!r} is already registered (pass replace=True to override it)"
+        )
+    INITS[init.name] = init
+    return init
+
+
+def _layers(rnn: nn.RNN) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]:
+    """Per layer: (W_ih (H, I_l), W_hh (H, H), [b_ih, b_hh] or [])."""
+    for l in range(rnn.num_layers):
+        biases = [getattr(rnn, f"bias_ih_l{l}"), getattr(rnn, f"bias_hh_l{l}")] if rnn.bias else []
+        yield getattr(rnn, f"weight_ih_l{l}"), getattr(rnn, f"weight_hh_l{l}"), biases
+
+
+def _zero(biases: list[torch.Tensor]) -> None:
+    for b in biases:
+        b.zero_()
+
+
+def _uniform(w: torch.Tensor, bound: float, gen: torch.Generator) -> None:
+    w.uniform_(-bound, bound, generator=gen)
+
+
+def _normal(w: torch.Tensor, std: float, gen: torch.Generator) -> None:
+    w.normal_(0.0, std, generator=gen)
+
+
+# --- default -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def _apply_default(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    bound = 1.0 / math.sqrt(rnn.hidden_size)
+    for w_ih, w_hh, biases in _layers(rnn):
+        _uniform(w_ih, gain * bound, gen)
+        _uniform(w_hh, gain * bound, gen)
+        for b in biases:
+            _uniform(b, bound, gen)
+
+
+def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
+    var = 1.0 / (3.0 * hidden_size)  # U(-a, a) has variance a^2 / 3
+    return gain**2 * var, gain**2 * var, 2.0 * var
+
+
+# --- xavier / kaiming ------------------------------------------------------------------------
+
+
+def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
+    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def _kaiming_std(fan_in: int, gain: float) -> float:
+    return gain * math.sqrt(2.0 / fan_in)
+
+
+def _scaled(rnn: nn.RNN, gain: float, gen: torch.Generator, kaiming: bool, uniform: bool) -> None:
+    H = rnn.hidden_size
+    for w_ih, w_hh, biases in _layers(rnn):
+        for w in (w_ih, w_hh):
+            fan_in = w.shape[1]  # fan_out is H for both
+            std = _kaiming_std(fan_in, gain) if kaiming else _xavier_std(fan_in, H, gain)
+            if uniform:
+                _uniform(w, math.sqrt(3.0) * std, gen)
+            else:
+                _normal(w, std, gen)
+        _zero(biases)
+
+
+@torch.no_grad()
+def _apply_xavier_uniform(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    _scaled(rnn, gain, gen, kaiming=False, uniform=True)
+
+
+@torch.no_grad()
+def _apply_xavier_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    _scaled(rnn, gain, gen, kaiming=False, uniform=False)
+
+
+@torch.no_grad()
+def _apply_kaiming_uniform(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    _scaled(rnn, gain, gen, kaiming=True, uniform=True)
+
+
+@torch.no_grad()
+def _apply_kaiming_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    _scaled(rnn, gain, gen, kaiming=True, uniform=False)
+
+
+def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
+    return (
+        _xavier_std(hidden_size, hidden_size, gain) ** 2,
+        _xavier_std(input_size, hidden_size, gain) ** 2,
+        0.0,
+    )
+
+
+def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
+    return _kaiming_std(hidden_size, gain) ** 2, _kaiming_std(input_size, gain) ** 2, 0.0
+
+
+# --- orthogonal, identity, normal -------------------------------------------------------------
+
+
+@torch.no_grad()
+def _apply_orthogonal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    for w_ih, w_hh, biases in _layers(rnn):
+        nn.init.orthogonal_(w_ih, gain=gain, generator=gen)
+        nn.init.orthogonal_(w_hh, gain=gain, generator=gen)
+        _zero(biases)
+
+
+def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
+    # Rows or columns of unit norm: each entry has variance 1 / (length of the longer side).
+    return gain**2 / hidden_size, gain**2 / max(hidden_size, input_size), 0.0
+
+
+@torch.no_grad()
+def _apply_identity(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    for w_ih, w_hh, biases in _layers(rnn):
+        _normal(w_ih, 1.0 / math.sqrt(w_ih.shape[1]), gen)
+        w_hh.copy_(gain * torch.eye(rnn.hidden_size, dtype=w_hh.dtype))
+        _zero(biases)
+
+
+@torch.no_grad()
+def _apply_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+    H = rnn.hidden_size
+    for w_ih, w_hh, biases in _layers(rnn):
+        _normal(w_ih, 1.0 / math.sqrt(w_ih.shape[1]), gen)
+        _normal(w_hh, gain / math.sqrt(H), gen)
+        _zero(biases)
+
+
+def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
+    return gain**2 / hidden_size, 1.0 / input_size, 0.0
+
+
+for _init in (
+    Init(
+        "default",
+        "PyTorch's own: every weight U(-1/sqrt(H), 1/sqrt(H)) times gain; biases as PyTorch",
+        _apply_default,
+        _var_default,
+    ),
+    Init(
+        "xavier_uniform",
+        "Glorot uniform, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        _apply_xavier_uniform,
+        _var_xavier,
+    ),
+    Init(
+        "xavier_normal",
+        "Glorot normal, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        _apply_xavier_normal,
+        _var_xavier,
+    ),
+    Init(
+        "kaiming_uniform",
+        "He uniform, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        _apply_kaiming_uniform,
+        _var_kaiming,
+    ),
+    Init(
+        "kaiming_normal",
+        "He normal, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        _apply_kaiming_normal,
+        _var_kaiming,
+    ),
+    Init(
+        "orthogonal",
+        "gain times a random orthogonal W_hh and semi-orthogonal W_ih (Saxe 2014); zero biases",
+        _apply_orthogonal,
+        _var_orthogonal,
+    ),
+    Init(
+        "identity",
+        "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
+        _apply_identity,
+    ),
+    Init(
+        "normal",
+        "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
+        _apply_normal,
+        _var_normal,
+    ),
+):
+    register_init(_init)
+del _init

@@ -1,0 +1,654 @@
+"""Running a sweep: measure each cell, write one shard per cell, resume, run in parallel.
+
+A cell (:class:`~vanishlab.config.CellConfig`) is measured by :func:`run_cell`:
+
+1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
+   every parameter with the cell's init and gain (:mod:`vanishlab.inits`), drawing from a
+   ``torch.Generator`` seeded from (``seed``, "weights");
+2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
+   second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
+3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
+   at every lag (:func:`vanishlab.engine.jacobian_log_norms`);
+4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
+   norms, i.e. the log of the geometric mean of the norms (-inf as soon as one sample's
+   Jacobian is exactly zero, which is then the true geometric mean); ``log10_*_std`` the
+   population standard deviation (ddof = 0) over the samples whose norm is finite (0 when
+   fewer than one); ``n_zero`` the number of samples whose Jacobian is exactly zero. NaN never
+   appears.
+
+Two generators keyed by the seed alone mean that cells which differ only in gain, init or
+activation see the same base draws and the same inputs (common random numbers), so a gain
+sweep traces smooth curves; nothing is drawn from torch's global RNG, whose state is left
+untouched. Each measurement pins torch to one intra-op thread (reductions are chunked by
+thread, so the thread count would otherwise change the last bits), which makes a cell's numbers
+bit-identical whatever runs it: this process, a local worker process, or a Dask worker.
+
+:func:`run_sweep` runs the cells that have no shard yet (resume), in this process
+(``workers=1``), in local worker processes (``forkserver``, or ``spawn`` where there is none),
+or on a Dask cluster (``scheduler=ADDRESS``). In every case results come back to this process,
+which alone writes shards (:mod:`vanishlab.store`) under the run directory's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import platform
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import store
+from .config import AXES, CellConfig, Sweep, grid_ids
+from .engine import JacobianLogNorms, jacobian_log_norms
+from .errors import NonFiniteStateError, VanishlabError
+from .experiments import Experiment, load_experiment
+from .inits import INITS, Init
+
+__all__ = ["RunSummary", "SweepPlan", "plan_sweep", "run_cell", "run_sweep"]
+
+DASK_HINT = "pip install 'vanishlab[dask]'"
+
+
+# --- one cell ------------------------------------------------------------------------------
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_saved = 1
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Pin torch to one intra-op thread while any measurement of this process runs.
+
+    Reference-counted, so concurrent measurements in threads (Dask workers with several threads)
+    never restore the caller's thread count under each other's feet.
+    """
+    global _threads_users, _threads_saved
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+            if _threads_saved != 1:
+                torch.set_num_threads(1)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0 and _threads_saved != 1:
+                torch.set_num_threads(_threads_saved)
+
+
+def _generator(seed: int, stream: str) -> torch.Generator:
+    """An independent generator per (seed, stream), the same on every machine."""
+    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
+    """The cell's ``nn.RNN``, initialised from its seed (see the module docstring)."""
+    init = _resolve_init(config, init)
+    dtype = getattr(torch, config.dtype)
+    with torch.random.fork_rng(devices=[]):  # nn.RNN's own reset draws from the global RNG
+        rnn = nn.RNN(
+            config.input_size,
+            config.hidden_size,
+            config.num_layers,
+            nonlinearity=config.activation,
+            bias=config.bias,
+            dtype=dtype,
+        )
+    init.apply(rnn, config.gain, _generator(config.seed, "weights"))
+    return rnn
+
+
+def cell_inputs(config: CellConfig) -> torch.Tensor:
+    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype."""
+    shape = (config.seq_len, config.batch, config.input_size)
+    dtype = getattr(torch, config.dtype)
+    if config.input_std == 0:
+        return torch.zeros(shape, dtype=dtype)
+    x = torch.randn(shape, generator=_generator(config.seed, "inputs"), dtype=dtype)
+    return x * config.input_std
+
+
+def _resolve_init(config: CellConfig, init: Init | None) -> Init:
+    if init is None:
+        try:
+            return INITS[config.init]
+        except KeyError:
+            raise VanishlabError(f"unknown init {config.init!r}") from None
+    if init.name != config.init:
+        raise ValueError(f"init {init.name!r} given for a cell with init {config.init!r}")
+    return init
+
+
+def run_cell(
+    config: CellConfig, *, init: Init | None = None
+) -> tuple[pd.DataFrame, store.CellMeta]:
+    """Measure one cell: its shard rows and its metadata (see the module docstring).
+
+    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.store.COLUMNS`,
+    one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
+    metadata ``{cell_id, config, status, reason, elapsed_s, n_rows}``. A forward pass that
+    overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
+    zero-row frame with ``status = "failed"`` and the error as ``reason``. ``init`` overrides
+    the registry entry (used to ship user-registered inits to workers).
+    """
+    start = time.perf_counter()
+    with _one_thread():
+        rnn = build_rnn(config, init)
+        x = cell_inputs(config)
+        try:
+            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
+        except NonFiniteStateError as err:
+            frame, status, reason = _empty_frame(), "failed", str(err)
+        else:
+            frame, status, reason = _aggregate(result, config), "ok", None
+    meta: store.CellMeta = {
+        "cell_id": config.cell_id,
+        "config": config.to_dict(),
+        "status": status,
+        "reason": reason,
+        "elapsed_s": time.perf_counter() - start,
+        "n_rows": len(frame),
+    }
+    return frame, meta
+
+
+def _log_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``a`` (samples x rows, log10 norms): mean, std over finite, zero count."""
+    if np.isnan(a).any() or np.isposinf(a).any():
+        raise AssertionError("vanishlab bug: NaN or +inf log-norm from the engine")
+    finite = np.isfinite(a)
+    n = finite.sum(axis=0)
+    mean = a.mean(axis=0)  # -inf where any sample is an exact zero: the true geometric mean
+    safe_n = np.maximum(n, 1)
+    fmean = np.where(finite, a, 0.0).sum(axis=0) / safe_n
+    var = (np.where(finite, a - fmean, 0.0) ** 2).sum(axis=0) / safe_n
+    return mean, np.sqrt(var), (~finite).sum(axis=0)
+
+
+def _empty_frame() -> pd.DataFrame:
+    frame = store.SCHEMA.empty_table().to_pandas()
+    frame["layer"] = frame["layer"].astype("Int64")
+    return frame
+
+
+def _aggregate(result: JacobianLogNorms, config: CellConfig) -> pd.DataFrame:
+    """Shard rows: inputs (lag 0..T-1), then states of layer 0..L-1 (lag 0..T each)."""
+    assert result.state_fro is not None and result.state_spec is not None
+    assert result.input_fro is not None and result.input_spec is not None
+    B, L, K = result.state_fro.shape  # K = T + 1
+
+    def columns(state: torch.Tensor, inputs: torch.Tensor) -> np.ndarray:
+        return np.concatenate([inputs.numpy(), state.numpy().reshape(B, L * K)], axis=1)
+
+    fro_mean, fro_std, n_zero = _log_stats(columns(result.state_fro, result.input_fro))
+    spec_mean, spec_std, _ = _log_stats(columns(result.state_spec, result.input_spec))
+    T = K - 1
+    n_rows = T + L * K
+    layer = pd.array([pd.NA] * T + list(np.repeat(np.arange(L), K)), dtype="Int64")
+    frame = pd.DataFrame({axis: [getattr(config, axis)] * n_rows for axis in AXES})
+    frame["cell_id"] = config.cell_id
+    frame["source"] = ["input"] * T + ["state"] * (L * K)
+    frame["layer"] = layer
+    frame["lag"] = np.concatenate([np.arange(T), np.tile(np.arange(K), L)]).astype(np.int64)
+    frame["log10_fro_mean"] = fro_mean
+    frame["log10_fro_std"] = fro_std
+    frame["log10_spec_mean"] = spec_mean
+    frame["log10_spec_std"] = spec_std
+    frame["n_zero"] = n_zero.astype(np.int64)
+    return frame
+
+
+def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
+    """What a worker runs (module level so that it pickles by reference)."""
+    return run_cell(config, init=init)
+
+
+# --- executors -----------------------------------------------------------------------------
+
+Task = tuple[CellConfig, Init]
+OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
+
+
+def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
+    for config, init in tasks:
+        on_result(*_run_task(config, init))
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+    # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
+    # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # Not fork: forking a process that holds torch's thread pools (and the rich refresh
+    # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["vanishlab.sweep"])
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
+
+
+def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(), initializer=_worker_init
+    )
+    try:
+        futures = [pool.submit(_run_task, config, init) for config, init in tasks]
+        for future in as_completed(futures):
+            on_result(*future.result())
+    except BrokenProcessPool:
+        raise VanishlabError(
+            "a worker process died (out of memory?); finished cells are kept: run the same "
+            "command again to resume, perhaps with fewer --workers"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(tasks: Sequence[Task], address: str, on_result: OnResult) -> None:
+    try:
+        import distributed
+    except ImportError:
+        raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
+    try:
+        client = distributed.Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
+        ) from None
+    futures: list[Any] = []
+    try:
+        token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
+        futures = [
+            client.submit(
+                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
+            )
+            for config, init in tasks
+        ]
+        for future, result in distributed.as_completed(futures, with_results=True):
+            on_result(*result)
+            future.release()
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+        client.close()
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What :func:`run_sweep` did.
+
+    ``n_cells``: cells in this sweep; ``n_run``: measured now; ``n_skipped``: already done
+    (resume); ``n_failed``: cells of this sweep recorded as failed, now or by an earlier run;
+    ``elapsed_s``: wall time of this call; ``measure_s``: summed measurement time of the cells
+    run now (``measure_s / (elapsed_s * workers)`` is the parallel efficiency).
+    """
+
+    run_dir: Path
+    n_cells: int
+    n_run: int
+    n_skipped: int
+    n_failed: int
+    elapsed_s: float
+    measure_s: float = 0.0
+    name: str = ""
+
+    def __str__(self) -> str:
+        return (
+            f"sweep {self.name}: {self.n_cells} cells, {self.n_run} run, {self.n_skipped} "
+            f"skipped (already done), {self.n_failed} failed, {self.elapsed_s:.1f} s "
+            f"-> {self.run_dir}"
+        )
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A sweep resolved against its run directory, before anything runs (``--dry-run``)."""
+
+    experiment: Experiment
+    run_dir: Path
+    cells: list[CellConfig]
+    done: dict[str, store.CellMeta]  # cells of this sweep that already have a shard
+    is_run_dir: bool  # the directory already holds a manifest
+    new_cells: int  # cells of this sweep that the manifest's grid does not hold
+
+    @property
+    def pending(self) -> list[CellConfig]:
+        return [c for c in self.cells if c.cell_id not in self.done]
+
+
+def _as_experiment(what: Sweep | Experiment | str | os.PathLike[str], smoke: bool) -> Experiment:
+    if isinstance(what, Sweep):
+        exp = Experiment(name="", description="", sweep=what)
+    elif isinstance(what, Experiment):
+        exp = what
+    elif isinstance(what, str | os.PathLike):
+        exp = load_experiment(what)
+    else:
+        raise TypeError(f"expected a Sweep, an Experiment or a name/path, got {what!r}")
+    if smoke:
+        if exp.smoke is None:
+            raise VanishlabError(f"experiment {exp.name or '(sweep)'} has no SMOKE variant")
+        exp = dataclasses.replace(exp, sweep=exp.smoke)
+    return exp
+
+
+def _check_dir(run_dir: Path) -> bool:
+    """True if ``run_dir`` is a run directory; False if it is new or empty; else raise."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise VanishlabError(f"{run_dir} exists and is not a directory")
+    if (run_dir / store.MANIFEST).exists():
+        return True
+    if not run_dir.exists():
+        return False
+    # Only what an interrupted first start can leave: the lock, temp files, an empty cells/.
+    for entry in run_dir.iterdir():
+        if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
+            continue
+        if entry.name == store.CELLS and entry.is_dir() and not any(store._shard_paths(run_dir)):
+            continue
+        raise VanishlabError(
+            f"{run_dir} is not empty and is not a vanishlab run directory (no "
+            f"{store.MANIFEST}); choose a new or empty --out"
+        )
+    return False
+
+
+def _grids(manifest: dict[str, Any]) -> list[dict[str, list[Any]]]:
+    grids = manifest.get("grids") or [manifest.get("axes")]
+    if not all(isinstance(g, dict) and set(g) == set(AXES) for g in grids):
+        raise VanishlabError(
+            f"manifest.json of this run has a grid with other axes than {', '.join(AXES)}"
+        )
+    return grids
+
+
+def _describe_difference(old: dict[str, list[Any]], new: dict[str, list[Any]]) -> str:
+    diffs = [
+        f"{axis} {list(old[axis])} -> {list(new[axis])}"
+        for axis in AXES
+        if list(old[axis]) != list(new[axis])
+    ]
+    return "; ".join(diffs) if diffs else "same axes"
+
+
+def plan_sweep(
+    sweep_or_experiment: Sweep | Experiment | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    smoke: bool = False,
+) -> SweepPlan:
+    """Resolve a sweep and read what its run directory already holds; writes nothing."""
+    exp = _as_experiment(sweep_or_experiment, smoke)
+    run_dir = Path(out)
+    cells = exp.sweep.cells()
+    is_run = _check_dir(run_dir)
+    new_cells = 0
+    done: dict[str, store.CellMeta] = {}
+    if is_run:
+        manifest = store.load_manifest(run_dir)
+        known = set().union(*(grid_ids(g) for g in _grids(manifest)))
+        new_cells = sum(1 for c in cells if c.cell_id not in known)
+        metas = store.read_cell_metas(run_dir)
+        done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
+    return SweepPlan(exp, run_dir, cells, done, is_run, new_cells)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> str:
+    """The shell command that reproduces a run: every axis explicit, so the grid is pinned."""
+    parts = ["vanishlab", "sweep"]
+    if exp.ref is not None:
+        parts.append(exp.ref)
+    for axis, values in exp.sweep.axes().items():
+        flag = "--" + axis.replace("_", "-")
+        parts += [flag, ",".join(_value_text(v) for v in values)]
+    parts += ["--out", os.fspath(out), "--name", name]
+    return shlex.join(parts)
+
+
+def _versions(dask: bool) -> dict[str, str]:
+    import pyarrow
+
+    from . import __version__
+
+    versions = {
+        "vanishlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "platform": platform.platform(),
+    }
+    if dask:
+        import dask as dask_mod
+        import distributed
+
+        versions["dask"] = dask_mod.__version__
+        versions["distributed"] = distributed.__version__
+    return versions
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _json_axes(sweep: Sweep) -> dict[str, list[Any]]:
+    return {axis: list(values) for axis, values in sweep.axes().items()}
+
+
+def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    union: dict[str, list[Any]] = {axis: [] for axis in AXES}
+    for grid in grids:
+        for axis in AXES:
+            union[axis] += [v for v in grid[axis] if v not in union[axis]]
+    return union
+
+
+class _Progress:
+    """A rich progress bar on stderr (cells done / total, elapsed, ETA), or nothing."""
+
+    def __init__(self, enabled: bool, name: str, total: int, done: int, failed: int) -> None:
+        self._bar: Any = None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cells"),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._bar.add_task(name or "sweep", total=total, completed=done, failed=failed)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def advance(self, failed: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, failed=failed)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _cost(config: CellConfig) -> int:
+    # Arithmetic of one cell (DESIGN.md): batch * L * T * H^3; run the big ones first.
+    return config.batch * config.num_layers * config.seq_len * config.hidden_size**3
+
+
+def run_sweep(
+    sweep_or_experiment: Sweep | Experiment | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    smoke: bool = False,
+) -> RunSummary:
+    """Measure every cell of a sweep into the run directory ``out``; skip cells already done.
+
+    Args:
+        sweep_or_experiment: a :class:`~vanishlab.config.Sweep`, a loaded
+            :class:`~vanishlab.experiments.Experiment`, or an experiment name or path.
+        out: the run directory (created if needed; see :mod:`vanishlab.store`).
+        name: a label kept in the manifest and shown in reports (default: the name already in
+            the manifest, else the experiment's name, else the directory's name).
+        workers: local worker processes (default: all cores); 1 runs in this process. Numbers
+            are bit-identical whatever the count. With ``workers > 1`` the calling script must
+            guard its entry point with ``if __name__ == "__main__":`` (multiprocessing).
+        scheduler: a Dask scheduler address (``tcp://host:port``); cells then run on that
+            cluster and come back here to be written. Needs ``vanishlab[dask]``.
+        force: extend a directory that holds a different grid (its cells are kept).
+        progress: show a progress bar on stderr.
+        smoke: run the experiment's ``SMOKE`` variant instead of its ``SWEEP``.
+
+    Raises:
+        VanishlabError: bad input, a directory that is not a run or holds another grid (without
+            ``force``), a directory in use by another process, a corrupt or foreign file in
+            it. Nothing in the directory is changed in these cases.
+    """
+    start = time.perf_counter()
+    exp = _as_experiment(sweep_or_experiment, smoke)
+    if scheduler is not None and workers is not None:
+        raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise VanishlabError(f"--workers must be a positive integer, got {workers}")
+    run_dir = Path(out)
+    tasks_init = {init: INITS[init] for init in exp.sweep.init}
+    _check_dir(run_dir)
+    with store.RunLock(run_dir):
+        plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
+        manifest: dict[str, Any] = {}
+        grids: list[dict[str, list[Any]]] = []
+        if plan.is_run_dir:
+            manifest = store.load_manifest(run_dir)
+            grids = _grids(manifest)
+            if plan.new_cells and not force:
+                diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
+                raise VanishlabError(
+                    f"{run_dir} holds a different grid ({diff}; {plan.new_cells} new cells): "
+                    "rerun with its own flags to resume, choose another --out, or pass "
+                    "--force to add the new cells to it"
+                )
+        this_grid = _json_axes(exp.sweep)
+        if this_grid not in grids and (plan.new_cells or not grids):
+            grids.append(this_grid)
+        label = name or manifest.get("name") or exp.name or run_dir.resolve().name
+        command = sweep_command(exp, out, label)
+        commands = [c for c in manifest.get("commands", [manifest.get("command")]) if c]
+        if command not in commands:
+            commands.append(command)
+        all_ids = set().union(*(grid_ids(g) for g in grids))
+        manifest = {
+            "format": store.FORMAT,
+            "name": label,
+            "experiment": exp.name if exp.path is not None else manifest.get("experiment"),
+            "description": exp.description or manifest.get("description", ""),
+            "axes": _union_axes(grids),
+            "sections": list(exp.sections) if exp.sections is not None else None,
+            "command": command,
+            "versions": _versions(dask=scheduler is not None),
+            "started": manifest.get("started") or _now(),
+            "finished": None,
+            "elapsed_s": manifest.get("elapsed_s"),
+            "n_cells": len(all_ids),
+            "grids": grids,
+            "commands": commands,
+        }
+        for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
+        store.write_manifest(run_dir, manifest)
+
+        pending = plan.pending
+        failed = sum(1 for meta in plan.done.values() if meta["status"] == "failed")
+        n_run, measure_s = 0, 0.0
+
+        def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
+            nonlocal n_run, failed, measure_s
+            store.write_shard(run_dir, frame, meta)
+            n_run += 1
+            failed += meta["status"] == "failed"
+            measure_s += meta["elapsed_s"]
+            bar.advance(failed)
+
+        tasks = [(c, tasks_init[c.init]) for c in pending]
+        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        n_workers = max(1, min(n_workers, len(tasks)))
+        with _Progress(progress, label, len(plan.cells), len(plan.done), failed) as bar:
+            if scheduler is not None and tasks:
+                _run_dask(sorted(tasks, key=lambda t: -_cost(t[0])), scheduler, on_result)
+            elif n_workers > 1:
+                tasks.sort(key=lambda t: -_cost(t[0]))
+                _run_processes(tasks, n_workers, on_result)
+            else:
+                _run_here(tasks, on_result)
+
+        elapsed = time.perf_counter() - start
+        metas = store.read_cell_metas(run_dir)
+        complete = all_ids <= set(metas)
+        manifest["finished"] = _now() if complete else None
+        manifest["elapsed_s"] = round((manifest["elapsed_s"] or 0.0) + elapsed, 3)
+        store.write_manifest(run_dir, manifest)
+    return RunSummary(
+        run_dir=run_dir,
+        n_cells=len(plan.cells),
+        n_run=n_run,
+        n_skipped=len(plan.done),
+        n_failed=failed,
+        elapsed_s=elapsed,
+        measure_s=measure_s,
+        name=label,
+    )
