@@ -270,14 +270,14 @@ QUICK_SWEEP = Sweep(
     hidden_size=(32,),
     seq_len=(100,),
     init=("default", "orthogonal", "normal", "identity"),
-    gain=(0.5, 1.0, 1.5),
+    gain=(0.5, 1.0, 2.0),
     seed=(0, 1),
 )
 """The built-in quick grid of ``vanishlab sweep`` with no argument: 96 small cells.
 
-Both activations, one and two layers, four inits on both sides of the edge of chaos (gain 0.5,
-1, 1.5), two seeds; H = 32, T = 100, 8 samples per cell. Some relu cells at gain 1.5 explode
-and are recorded as failed, on purpose: that is part of the picture.
+Both activations, one and two layers, four inits (PyTorch's default, orthogonal, mean-field
+normal, identity) at gains 0.5, 1 and 2, that is clearly vanishing, near the edge of chaos and
+exploding; two seeds; H = 32, T = 100, 8 samples per cell. About 15 s of one core.
 """
 
 _TRUE = {"true", "yes", "on", "1"}

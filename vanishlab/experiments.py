@@ -58,7 +58,7 @@ class Experiment:
 DEFAULT_EXPERIMENT = Experiment(
     name="default",
     description=(
-        "Quick default grid: tanh and relu, 1-2 layers, four inits at gains 0.5, 1, 1.5 "
+        "Quick default grid: tanh and relu, 1-2 layers, four inits at gains 0.5, 1, 2 "
         "(H = 32, T = 100, 2 seeds)"
     ),
     sweep=QUICK_SWEEP,

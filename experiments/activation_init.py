@@ -1,0 +1,37 @@
+"""Activation x initialisation: how fast gradients vanish for each init under tanh and relu.
+
+Every built-in init at gain 1 (``vanishlab inits``), both activations: which inits keep the
+gradient norm longest (orthogonal, identity; Saxe et al. 2014, Le et al. 2015) and which make
+it vanish fast (PyTorch's default, whose W_hh has entry variance 1/(3H), an effective
+mean-field gain of 1/sqrt(3)).
+"""
+
+import vanishlab as vl
+
+SWEEP = vl.Sweep(
+    activation=("tanh", "relu"),
+    init=(
+        "default",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "orthogonal",
+        "identity",
+        "normal",
+    ),
+    seq_len=100,
+    hidden_size=64,
+    seed=range(3),
+)
+
+SMOKE = vl.Sweep(
+    activation=("tanh", "relu"),
+    init=("default", "xavier_normal", "kaiming_normal", "orthogonal", "identity", "normal"),
+    seq_len=10,
+    hidden_size=8,
+    input_size=4,
+    batch=2,
+)
+
+SECTIONS = ["decay", "input", "rates"]

@@ -1,0 +1,195 @@
+"""``vanishlab sweep``, ``vanishlab inits`` and ``vanishlab experiments``.
+
+``sweep`` parses axis flags (comma-separated lists), resolves the experiment (none: the quick
+default grid) and calls :func:`vanishlab.sweep.run_sweep`; ``--dry-run`` prints the resolved
+grid through :func:`vanishlab.sweep.plan_sweep` and runs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._app import app, user_errors
+
+_AXIS_HELP = {
+    "activation": "Activations: tanh, relu.",
+    "num_layers": "Stacked layers, e.g. 1,2,4.",
+    "hidden_size": "Hidden sizes H, e.g. 32,64.",
+    "input_size": "Input sizes I.",
+    "seq_len": "Sequence lengths T, e.g. 50,200.",
+    "init": "Initialisations (see `vanishlab inits`), e.g. orthogonal,default.",
+    "gain": "Gains of the init, e.g. 0.5,1,2.",
+    "input_std": "Std of the Gaussian inputs (0 = zero input), e.g. 0,1.",
+    "bias": "Biases on or off: true, false.",
+    "batch": "Samples per cell.",
+    "seed": "Explicit seeds, e.g. 0,5,7 (or use --seeds N).",
+    "dtype": "float32, float64.",
+}
+
+
+def _axis(axis: str) -> Any:
+    return typer.Option(
+        "--" + axis.replace("_", "-"), help=_AXIS_HELP[axis], metavar="LIST", show_default=False
+    )
+
+
+def _positive(flag: str, text: str | None) -> int | None:
+    from ..errors import VanishlabError
+
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise VanishlabError(f"{flag}: {text!r} is not an integer") from None
+    if value < 1:
+        raise VanishlabError(f"{flag} must be a positive integer, got {value}")
+    return value
+
+
+@app.command()
+@user_errors
+def sweep(
+    experiment: Annotated[
+        str | None,
+        typer.Argument(
+            help="Experiment name (experiments/<name>.py) or path to a module; "
+            "none: the quick default grid.",
+            show_default=False,
+        ),
+    ] = None,
+    activation: Annotated[str | None, _axis("activation")] = None,
+    num_layers: Annotated[str | None, _axis("num_layers")] = None,
+    hidden_size: Annotated[str | None, _axis("hidden_size")] = None,
+    input_size: Annotated[str | None, _axis("input_size")] = None,
+    seq_len: Annotated[str | None, _axis("seq_len")] = None,
+    init: Annotated[str | None, _axis("init")] = None,
+    gain: Annotated[str | None, _axis("gain")] = None,
+    input_std: Annotated[str | None, _axis("input_std")] = None,
+    bias: Annotated[str | None, _axis("bias")] = None,
+    batch: Annotated[str | None, _axis("batch")] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(help="Use seeds 0..N-1.", metavar="N", show_default=False),
+    ] = None,
+    seed: Annotated[str | None, _axis("seed")] = None,
+    dtype: Annotated[str | None, _axis("dtype")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run directory [default: runs/<experiment> or runs/default]."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="A label kept in the manifest and shown in reports.")
+    ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(help="Local worker processes [default: all cores].", metavar="N"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (needs vanishlab[dask])."),
+    ] = None,
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="Run the experiment's seconds-long SMOKE variant.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the grid and its size; run nothing.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Add this grid's cells to a run directory holding another."),
+    ] = False,
+) -> None:
+    """Measure a grid of nn.RNN configurations into a parquet run directory (resumable)."""
+    from ..config import parse_axis
+    from ..errors import VanishlabError
+    from ..experiments import DEFAULT_EXPERIMENT, load_experiment
+    from ..sweep import plan_sweep, run_sweep
+
+    n_workers = _positive("--workers", workers)
+    n_seeds = _positive("--seeds", seeds)
+    if n_seeds is not None and seed is not None:
+        raise VanishlabError("give either --seeds N or --seed LIST, not both")
+    given = {
+        "activation": activation,
+        "num_layers": num_layers,
+        "hidden_size": hidden_size,
+        "input_size": input_size,
+        "seq_len": seq_len,
+        "init": init,
+        "gain": gain,
+        "input_std": input_std,
+        "bias": bias,
+        "batch": batch,
+        "seed": seed,
+        "dtype": dtype,
+    }
+    overrides: dict[str, Any] = {
+        axis: parse_axis(axis, text) for axis, text in given.items() if text is not None
+    }
+    if n_seeds is not None:
+        overrides["seed"] = tuple(range(n_seeds))
+
+    exp = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
+    if smoke:
+        if exp.smoke is None:
+            raise VanishlabError(f"experiment {exp.name} has no SMOKE variant")
+        exp = dataclasses.replace(exp, sweep=exp.smoke)
+    if overrides:
+        exp = dataclasses.replace(exp, sweep=exp.sweep.replace(**overrides))
+    run_dir = out if out is not None else Path("runs") / exp.name
+
+    if dry_run:
+        plan = plan_sweep(exp, run_dir)
+        typer.echo(f"{exp.name}: {exp.description}" if exp.description else exp.name)
+        for axis, values in exp.sweep.axes().items():
+            typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
+        status = f"{len(plan.done)} already done" if plan.is_run_dir else "new run directory"
+        if plan.new_cells and plan.is_run_dir:
+            status += f"; {plan.new_cells} not in its grid (needs --force)"
+        typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
+        return
+
+    summary = run_sweep(
+        exp,
+        run_dir,
+        name=name,
+        workers=n_workers,
+        scheduler=scheduler,
+        force=force,
+        progress=not quiet,
+    )
+    if not quiet:
+        typer.echo(str(summary))
+
+
+@app.command()
+@user_errors
+def inits() -> None:
+    """List the weight initialisations (the values of --init), one line each."""
+    from ..inits import INITS
+
+    width = max(len(n) for n in INITS)
+    for entry in INITS.values():
+        typer.echo(f"{entry.name:<{width}}  {entry.description}")
+
+
+@app.command()
+@user_errors
+def experiments() -> None:
+    """List the experiment modules found by name, with their one-line descriptions."""
+    from ..experiments import experiment_dirs, list_experiments
+
+    found = list_experiments()
+    if not found:
+        dirs = ", ".join(str(d) for d in experiment_dirs()) or "none found"
+        typer.echo(f"no experiment modules (searched: {dirs})")
+        return
+    width = max(len(n) for n, _, _ in found)
+    for exp_name, description, _ in found:
+        typer.echo(f"{exp_name:<{width}}  {description}")
