@@ -10,6 +10,7 @@ from .experiments import Experiment, list_experiments, load_experiment
 from .fits import fit_decay
 from .inits import INITS, Init, register_init
 from .lyapunov import lyapunov_spectrum
+from .report import render_report
 from .store import load_cells, load_manifest, load_results
 from .sweep import RunSummary, run_cell, run_sweep
 
@@ -33,6 +34,7 @@ __all__ = [
     "load_results",
     "lyapunov_spectrum",
     "register_init",
+    "render_report",
     "run_cell",
     "run_sweep",
 ]

@@ -8,7 +8,7 @@ Commands live in one module each and register themselves on :data:`app`.
 
 from __future__ import annotations
 
-from . import analyze, sweep  # noqa: F401  (registers commands)
+from . import analyze, report, sweep  # noqa: F401  (registers commands)
 from ._app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,72 @@
+"""Small real runs for the report tests: measured with :func:`vanishlab.run_sweep`.
+
+Each helper runs a tiny grid in this process (``workers=1``) into a temporary directory and
+can then add what a real sweep produces only rarely: a failed cell with a reason of the
+test's choosing, or manifest fields with hostile text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import vanishlab as vl
+from vanishlab.config import CellConfig
+from vanishlab.store import SCHEMA, load_manifest, write_manifest, write_shard
+
+# A grid that has every section: two activations, one and two layers, two inits, two gains,
+# two seeds (32 cells of H = 8, T = 24: a few seconds).
+FULL = vl.Sweep(
+    activation=("tanh", "relu"),
+    num_layers=(1, 2),
+    init=("orthogonal", "normal"),
+    gain=(0.5, 1.5),
+    seed=(0, 1),
+    hidden_size=8,
+    input_size=4,
+    seq_len=24,
+    batch=4,
+)
+# One cell: the smallest run there is.
+SINGLE = vl.Sweep(hidden_size=8, input_size=4, seq_len=16, batch=2)
+# relu with zero input and no bias: every state is 0 and relu'(0) = 0, so every Jacobian past
+# lag 0 is exactly zero; plus, in float32, a gain that overflows the forward pass (failed cell)
+# and, in float64, norms beyond the float32 range.
+ZEROS = vl.Sweep(
+    activation="relu",
+    init="normal",
+    bias=False,
+    input_std=(0.0, 1.0),
+    gain=(1.0, 12.0),
+    hidden_size=8,
+    input_size=4,
+    seq_len=60,
+    batch=2,
+    dtype=("float32", "float64"),
+)
+
+
+def make_run(run_dir: Path, sweep: vl.Sweep, *, name: str = "test-run", **manifest: Any) -> Path:
+    """Run ``sweep`` into ``run_dir`` and override manifest fields with ``manifest``."""
+    vl.run_sweep(sweep, run_dir, name=name, workers=1, progress=False)
+    if manifest:
+        data = load_manifest(run_dir)
+        data.update(manifest)
+        write_manifest(run_dir, data)
+    return run_dir
+
+
+def add_failed_cell(run_dir: Path, reason: str, **config: Any) -> str:
+    """Write the shard of a failed cell (zero rows) with ``reason``; return its cell id."""
+    cfg = CellConfig(**config)
+    empty = SCHEMA.empty_table().to_pandas().astype({"layer": "Int64"})
+    meta = {
+        "cell_id": cfg.cell_id,
+        "config": cfg.to_dict(),
+        "status": "failed",
+        "reason": reason,
+        "elapsed_s": 0.0,
+        "n_rows": 0,
+    }
+    write_shard(run_dir, empty, meta)  # type: ignore[arg-type]
+    return cfg.cell_id

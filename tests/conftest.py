@@ -1,0 +1,31 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``report_run(kind)``: a small measured run directory, made once per session.
+
+    Kinds (see ``tests/_report_run.py``): "full" (every report section), "single" (one
+    cell), "zeros" (exact zeros, an overflowing cell, norms beyond float32). Treat the
+    directories as read-only.
+    """
+    import _report_run as runs
+
+    made: dict[str, Path] = {}
+
+    def get(kind: str) -> Path:
+        if kind not in made:
+            sweep = {"full": runs.FULL, "single": runs.SINGLE, "zeros": runs.ZEROS}[kind]
+            made[kind] = runs.make_run(
+                tmp_path_factory.mktemp(f"run-{kind}"), sweep, name=f"{kind} run"
+            )
+        return made[kind]
+
+    return get

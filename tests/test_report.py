@@ -1,0 +1,312 @@
+"""The HTML report: its page data (stage one) and its HTML (stage two), on real small runs."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.report import build_report, default_report_path, render_html, section_keys
+from vanishlab.report.data import MAX_POINTS, RunView, format_value
+from vanishlab.report.model import HeatmapGrid, LineGrid, Table
+
+STAMP = "2024-01-01T00:00:00Z"
+
+
+def load(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    return vl.load_results(run_dir), vl.load_cells(run_dir), vl.load_manifest(run_dir)
+
+
+def report_of(run_dir: Path, **kw):
+    return build_report(*load(run_dir), timestamp=STAMP, **kw)
+
+
+def figures(report) -> list:
+    return [b for s in report.sections for b in s.blocks if isinstance(b, LineGrid | HeatmapGrid)]
+
+
+@pytest.fixture(scope="module")
+def full(report_run, tmp_path_factory) -> tuple[object, str, Path]:
+    """The full run: its report data, its HTML text and the file's path."""
+    run = report_run("full")
+    path = vl.render_report(run, tmp_path_factory.mktemp("html") / "full.html", timestamp=STAMP)
+    return report_of(run), path.read_text(encoding="utf-8"), path
+
+
+# --------------------------------------------------------------------------- page data
+
+
+def test_sections_of_a_full_run(full):
+    report, html, _ = full
+    keys = [s.key for s in report.sections]
+    # relu cells of H = 8 switch every unit off now and then: exact zeros are anomalies.
+    assert keys == ["overview", "decay", "input", "depth", "rates", "gain", "anomalies"]
+    assert set(keys) <= set(section_keys())
+    # Every section is linked from the table of contents, and its anchor exists.
+    for key in keys:
+        assert f'<a href="#{key}">' in html
+        assert f'<section id="{key}">' in html
+
+
+def test_sections_of_a_single_cell_run(report_run):
+    report = report_of(report_run("single"))
+    # One layer (no depth map), no gain sweep (no phase diagram), nothing went wrong.
+    assert [s.key for s in report.sections] == ["overview", "decay", "input", "rates"]
+    rates = next(s for s in report.sections if s.key == "rates")
+    # Nothing varies: no heatmap, only the table with its one row.
+    assert [type(b) for b in rates.blocks] == [Table]
+    assert len(rates.blocks[0].rows) == 1
+    decay = next(s for s in report.sections if s.key == "decay")
+    (fig,) = decay.blocks
+    assert fig.legend == () and len(fig.panels) == 1 and len(fig.panels[0].curves) == 1
+
+
+def test_manifest_chooses_sections(report_run):
+    results, cells, manifest = load(report_run("full"))
+    report = build_report(results, cells, {**manifest, "sections": ["gain"]}, timestamp=STAMP)
+    # Overview and anomalies are always shown; otherwise only what the manifest asks for.
+    assert [s.key for s in report.sections] == ["overview", "gain", "anomalies"]
+    with pytest.raises(vl.VanishlabError, match="unknown report sections"):
+        build_report(results, cells, {**manifest, "sections": ["nope"]})
+
+
+def test_experiment_sections_are_known():
+    for name, *_ in vl.list_experiments():
+        exp = vl.load_experiment(name)
+        assert set(exp.sections or ()) <= set(section_keys()), name
+
+
+def test_overview_says_what_was_run(full, report_run):
+    report, html, _ = full
+    overview = report.sections[0]
+    facts = dict(overview.blocks[0].items)
+    assert facts["run name"] == "full run"
+    assert facts["cells"] == "32 (32 ok, 0 failed)"
+    swept = next(b for b in overview.blocks if isinstance(b, Table))
+    assert [r[0] for r in swept.rows] == ["activation", "num_layers", "init", "gain", "seed"]
+    manifest = vl.load_manifest(report_run("full"))
+    assert manifest["command"] in html or manifest["command"].replace("'", "&#39;") in html
+    assert f"Generated {STAMP}" in html
+
+
+def test_decay_curves_average_seeds_and_span_them(report_run):
+    run = report_run("full")
+    results, cells, manifest = load(run)
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    decay = next(s for s in report.sections if s.key == "decay")
+    (fig,) = decay.blocks
+    # One panel per activation x depth x gain, one line per init.
+    assert len(fig.panels) == 2 * 2 * 2 and fig.legend == ("orthogonal", "normal")
+    panel = next(p for p in fig.panels if p.title == "tanh, 2 layers, gain 0.5")
+    curve = next(c for c in panel.curves if c.label == "normal")
+    rows = results[
+        (results["activation"] == "tanh")
+        & (results["num_layers"] == 2)
+        & (results["gain"] == 0.5)
+        & (results["init"] == "normal")
+        & (results["source"] == "state")
+        & (results["layer"] == 1)
+    ]
+    by_lag = rows.groupby("lag")["log10_fro_mean"]
+    np.testing.assert_allclose(curve.y, by_lag.mean().to_numpy())
+    np.testing.assert_allclose(curve.lo, by_lag.min().to_numpy())
+    np.testing.assert_allclose(curve.hi, by_lag.max().to_numpy())
+    assert fig.note == ""
+
+
+def test_single_seed_band_is_the_sample_spread(report_run):
+    results, cells, manifest = load(report_run("single"))
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    (curve,) = report.sections[1].blocks[0].panels[0].curves
+    state = results[results["source"] == "state"].sort_values("lag")
+    np.testing.assert_allclose(curve.hi - curve.y, state["log10_fro_std"].to_numpy())
+    assert "standard deviation" in report.sections[1].blocks[0].caption
+
+
+def test_exact_zeros_overflow_and_failures(report_run):
+    run = report_run("zeros")
+    report = report_of(run)
+    keys = [s.key for s in report.sections]
+    assert "anomalies" in keys and "depth" not in keys
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    tables = {b.title: b for b in anomalies.blocks}
+    assert set(tables) == {"Failed cells", "Exact zeros", "Norms beyond float32"}
+    (failed,) = tables["Failed cells"].rows
+    assert failed[2] == "overflow" and "became inf" in failed[3] and "float32" in failed[1]
+    assert all("input std 0.0" in r[1] for r in tables["Exact zeros"].rows)
+    beyond = tables["Norms beyond float32"].rows
+    assert beyond and all("float64" in r[1] and float(r[2]) > 38.5 for r in beyond)
+
+    # Zero input, no bias, relu: past lag 0 every Jacobian is exactly zero. The curve keeps
+    # its finite lag-0 point, breaks after it, and marks every later lag on the floor.
+    decay = next(s for s in report.sections if s.key == "decay")
+    panels = [p for f in decay.blocks for p in f.panels if "input std 0.0" in p.title]
+    assert len(panels) == 2  # float32 and float64
+    for panel in panels:
+        assert len(panel.curves) == 2  # gain 1 and 12
+        for curve in panel.curves:
+            assert np.isfinite(curve.y[0]) and np.isnan(curve.y[1:]).all()
+            np.testing.assert_array_equal(curve.floor_x, np.arange(1, 61))
+    rates = next(s for s in report.sections if s.key == "rates")
+    table = next(b for b in rates.blocks if isinstance(b, Table))
+    zero_rows = [r for r in table.rows if r[table.columns.index("input std")] == "0.0"]
+    assert zero_rows and all(r[table.columns.index("rate (ln/step)")] == "−∞" for r in zero_rows)
+
+
+def test_user_failure_reason_is_listed(tmp_path):
+    import _report_run as runs
+
+    run = runs.make_run(tmp_path / "run", runs.SINGLE)
+    config = {"hidden_size": 8, "input_size": 4, "seq_len": 16, "batch": 2, "seed": 5}
+    cell = runs.add_failed_cell(tmp_path / "run", "worker <lost> & gone", **config)
+    report = report_of(run)
+    anomalies = report.sections[-1]
+    (table,) = anomalies.blocks
+    assert table.rows == ((cell, "seed 5", "error", "worker <lost> & gone"),)
+    assert dict(report.sections[0].blocks[0].items)["cells"] == "2 (1 ok, 1 failed)"
+    html = render_html(report)
+    assert "worker &lt;lost&gt; &amp; gone" in html
+
+
+def test_long_curves_are_thinned():
+    # A synthetic frame: one cell, T = 5000 (rendering must not draw 5000 points per line).
+    lags = np.arange(5001)
+    results = pd.DataFrame(
+        {
+            "activation": "tanh",
+            "num_layers": 1,
+            "seed": 0,
+            "cell_id": "c0",
+            "source": "state",
+            "layer": pd.array(np.zeros(lags.size, dtype=np.int64), dtype="Int64"),
+            "lag": lags,
+            "log10_fro_mean": -0.01 * lags,
+            "log10_fro_std": 0.1,
+            "n_zero": 0,
+        }
+    )
+    cells = pd.DataFrame(
+        {"activation": ["tanh"], "num_layers": [1], "seed": [0], "cell_id": ["c0"]}
+        | {"status": ["ok"], "reason": [None], "elapsed_s": [1.0]}
+    )
+    report = build_report(results, cells, {"name": "long"}, timestamp=STAMP)
+    (curve,) = report.sections[1].blocks[0].panels[0].curves
+    assert len(curve.x) <= MAX_POINTS and curve.x[0] == 0 and curve.x[-1] == 5000
+    rates = next(s for s in report.sections if s.key == "rates")
+    table = rates.blocks[-1]
+    assert table.rows[0][table.columns.index("rate (ln/step)")] == "−0.023"  # -0.01 ln 10
+    assert table.rows[0][table.columns.index("horizon")] == "300"  # 3 decades at 0.01/step
+
+
+def test_format_value():
+    assert format_value(1.0) == "1.0" and format_value(12.0) == "12"
+    assert format_value(0.25) == "0.25" and format_value(1e-7) == "1e-07"
+    assert format_value(True) == "true" and format_value(np.int64(3)) == "3"
+    assert format_value(-math.inf) == "−∞" and format_value(math.nan) == "—"
+    assert format_value(None) == "—" and format_value(pd.NA) == "—"
+
+
+def test_axis_order_follows_the_manifest(report_run):
+    results, cells, manifest = load(report_run("full"))
+    manifest = {**manifest, "axes": {**manifest["axes"], "init": ["normal", "orthogonal"]}}
+    view = RunView(results, cells, manifest)
+    assert view.values("init") == ["normal", "orthogonal"]
+    assert view.values("gain") == [0.5, 1.5]
+    assert view.line_axis == "init"
+    assert set(view.varying) == {"activation", "num_layers", "init", "gain", "seed"}
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_figure_count_and_numbering(full):
+    report, html, _ = full
+    figs = figures(report)
+    assert html.count('<svg class="fig"') == len(figs) > 0
+    numbers = [int(n) for n in re.findall(r'<figure id="figure-(\d+)">', html)]
+    assert numbers == list(range(1, len(figs) + 1))
+    # Every figure has its caption.
+    assert html.count("<figcaption>") == len(figs)
+
+
+def test_ids_are_unique(full):
+    _, html, _ = full
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    # Every in-page reference points at an id of the page.
+    refs = set(re.findall(r'href="#([^"]+)"', html)) | set(re.findall(r"url\(#([^)]+)\)", html))
+    assert refs <= set(ids)
+
+
+def test_self_contained(full):
+    _, html, _ = full
+    assert "<script" not in html.lower()
+    assert '<link rel="stylesheet"' not in html and "@import" not in html
+    # Nothing to fetch: every src/href is in-page or a data: URI.
+    for attr in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert attr.startswith(("#", "data:")), attr
+    assert "default-src 'none'" in html  # the browser is told so too
+
+
+def test_deterministic(full, report_run, tmp_path):
+    _, html, path = full
+    again = vl.render_report(report_run("full"), tmp_path / "again.html", timestamp=STAMP)
+    assert again.read_bytes() == path.read_bytes()
+    assert "Date" not in html and "uuid" not in html.lower()
+
+
+def test_hostile_strings_are_escaped(report_run, tmp_path):
+    results, cells, manifest = load(report_run("single"))
+    evil = "<script>alert(1)</script>"
+    manifest = {
+        **manifest,
+        "name": evil,
+        "description": '"><img src=x onerror=alert(2)>',
+        "experiment": "$\\frac{a}{$ & co",
+        "command": "vanishlab sweep --out '</code><script>alert(3)</script>'",
+        "versions": {"<b>torch</b>": "<i>2</i>"},
+    }
+    # Config values a custom registry could hold, in tables and in figure text (legends,
+    # where "$" would start mathtext): the one cell again under a second, hostile init.
+    hostile_init = "<img src=x onerror=alert(4)>$\\oops$"
+    results = pd.concat([results, results.assign(init=hostile_init, cell_id="evil")])
+    cells = pd.concat([cells, cells.assign(init=hostile_init, cell_id="evil")])
+    manifest["axes"] = {**manifest["axes"], "init": ["default", hostile_init]}
+    html = render_html(build_report(results, cells, manifest, timestamp=STAMP))
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(4)&gt;" in html
+    # The title and the heading show the name as text.
+    assert "<title>vanishlab report: &lt;script&gt;alert(1)&lt;/script&gt;</title>" in html
+
+
+def test_render_report_default_path(report_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    run = report_run("single")
+    assert default_report_path(run) == Path("reports/single_run.html")
+    out = vl.render_report(run)
+    assert out == Path("reports/single_run.html") and out.is_file()
+    assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
+
+
+def test_cli(report_run, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "sub" / "r.html"
+    result = runner.invoke(
+        app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", STAMP]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out) and out.is_file()
+    bad = runner.invoke(app, ["report", str(tmp_path / "missing")])
+    assert bad.exit_code == 2
+    assert "not a vanishlab run directory" in bad.output
+    assert "Traceback" not in bad.output

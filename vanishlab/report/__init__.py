@@ -1,0 +1,87 @@
+"""HTML reports of a sweep: one self-contained file per run directory.
+
+Two stages, as in coverage.py's ``html.py``: :mod:`.data` builds plain page data
+(:mod:`.model` dataclasses) from the run's frames, and :mod:`.render` draws the figures
+(matplotlib, inline SVG) and fills a jinja2 template. The page loads nothing from the network
+and the same run renders the same bytes when the timestamp is pinned.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .data import SECTIONS, RunView, build_report, register_section, section_keys
+from .model import Report
+from .render import render_html
+
+__all__ = [
+    "SECTIONS",
+    "Report",
+    "RunView",
+    "build_report",
+    "default_report_path",
+    "register_section",
+    "render_html",
+    "render_report",
+    "section_keys",
+]
+
+
+def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
+    """``reports/<run name>.html`` (relative to the working directory) for a run directory."""
+    from ..store import load_manifest
+
+    manifest = load_manifest(run_dir)
+    name = str(manifest.get("name") or Path(run_dir).name)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
+    return Path("reports") / f"{safe or 'run'}.html"
+
+
+def _source_date() -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except ValueError:
+        return None
+
+
+def render_report(
+    run_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    timestamp: datetime | str | None = None,
+) -> Path:
+    """Render the run in ``run_dir`` as one self-contained HTML file and return its path.
+
+    Args:
+        run_dir: a run directory (``manifest.json`` and ``cells/``).
+        path: where to write; parent folders are created. Default:
+            :func:`default_report_path`.
+        timestamp: the "generated" time shown on the page; pin it for byte-identical output.
+            Default: ``SOURCE_DATE_EPOCH`` if set, else now.
+
+    Raises:
+        VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
+            manifest asks for unknown sections.
+    """
+    from ..store import load_cells, load_manifest, load_results
+
+    manifest = load_manifest(run_dir)
+    report = build_report(
+        load_results(run_dir),
+        load_cells(run_dir),
+        manifest,
+        timestamp=timestamp if timestamp is not None else _source_date(),
+    )
+    html = render_html(report)
+    out = Path(path) if path is not None else default_report_path(run_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html, encoding="utf-8", newline="\n")
+    os.replace(tmp, out)
+    return out

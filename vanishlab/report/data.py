@@ -1,0 +1,1247 @@
+"""Stage one of a report: turn a run's frames into plain page data (:mod:`.model`).
+
+Inputs are the three things a run directory holds (see :mod:`vanishlab.store`): the results
+frame, one row per (cell, source, layer, lag) with ``log10_fro_mean`` = mean over a cell's
+samples of log10 ||J||, i.e. the log of the geometric-mean norm; the cells frame, one row per
+cell with its ``status``; and the manifest dict. Nothing here draws or writes HTML.
+
+What the sections show (each is left out when the run has nothing for it):
+
+- decay curves: log10 ||dh_T/dh_{T-k}|| of the top layer against the lag k, averaged over
+  seeds (mean of logs), with the spread across seeds as a band (min to max) or, with one
+  seed, +-1 standard deviation across the cell's samples;
+- the same for the input sensitivity ||dh_T/dx_{T-k}||;
+- depth x lag heatmaps of every layer's state Jacobian, for stacked networks;
+- fitted rates, d ln||J|| / dk in natural-log units per step (:func:`vanishlab.fit_decay`),
+  with the horizon (first lag 3 decades below lag 0) and the phase, as a table and heatmaps;
+- the gain phase diagram (rate against gain), when the run sweeps the gain;
+- anomalies: failed cells, exact zero Jacobians (log10 = -inf), overflow.
+
+Sections are registered in :data:`SECTIONS` (key -> builder). A builder takes a
+:class:`RunView` and returns a :class:`~.model.Section` or ``None`` (no data): a later step
+(theory overlays, say) adds or replaces one with :func:`register_section` without touching
+the renderer.
+
+Curves are thinned to at most :data:`MAX_POINTS` lags and figures are capped
+(:data:`MAX_PANELS`, :data:`MAX_FIGURES`), with a note saying what was left out, so a run of
+thousands of cells still makes a page of a few megabytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import VanishlabError
+from ..fits import PHASE_TOLERANCE, fit_decay
+from .model import (
+    Code,
+    Curve,
+    HeatmapGrid,
+    HeatPanel,
+    KeyValues,
+    LineGrid,
+    LinePanel,
+    Report,
+    Section,
+    Table,
+)
+
+__all__ = [
+    "FLOAT32_MAX_LOG10",
+    "MAX_FIGURES",
+    "MAX_PANELS",
+    "MAX_POINTS",
+    "SECTIONS",
+    "RunView",
+    "build_report",
+    "format_value",
+    "register_section",
+    "section_keys",
+]
+
+MAX_POINTS = 160  # lags kept per curve
+MAX_PANELS = 24  # panels per figure
+MAX_COLUMNS = 5  # values of the column axis shown side by side
+MAX_FIGURES = 4  # figures per section (one per combination of the remaining axes)
+MAX_TABLE_ROWS = 2000
+MAX_ANOMALY_ROWS = 200
+FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
+
+# Columns of the cells frame that are not configuration.
+CELL_META = ("cell_id", "status", "reason", "elapsed_s")
+# Columns of the results frame that are not configuration.
+RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
+# The configuration columns in the order tables show them; other axes follow.
+CONFIG_ORDER = (
+    "activation",
+    "num_layers",
+    "init",
+    "gain",
+    "seq_len",
+    "hidden_size",
+    "input_size",
+    "input_std",
+    "bias",
+    "batch",
+    "dtype",
+    "seed",
+)
+# Preference for the axis drawn as separate lines when ``init`` does not vary.
+LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")
+# Axes that make panels (rows of the grid); the rest make columns or separate figures.
+PANEL_AXES = ("activation", "num_layers")
+
+LABELS = {
+    "activation": "activation",
+    "num_layers": "layers",
+    "init": "init",
+    "gain": "gain",
+    "seq_len": "T",
+    "hidden_size": "hidden",
+    "input_size": "input size",
+    "input_std": "input std",
+    "bias": "bias",
+    "batch": "batch",
+    "dtype": "dtype",
+    "seed": "seed",
+}
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_value(value: object) -> str:
+    """A config value or number as short plain text (NaN/NA as an em dash, -inf as -inf)."""
+    if value is None or value is pd.NA:
+        return "—"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v):
+            return "—"
+        if math.isinf(v):
+            return "−∞" if v < 0 else "+∞"
+        if v == int(v) and abs(v) < 1e6:
+            return f"{v:.1f}" if abs(v) < 10 else str(int(v))
+        return f"{v:.4g}"
+    return str(value)
+
+
+def _rate_text(rate: float) -> str:
+    if math.isnan(rate):
+        return "—"
+    if math.isinf(rate):
+        return "−∞" if rate < 0 else "+∞"
+    return f"{rate:+.3f}".replace("-", "−")
+
+
+def _label(column: str) -> str:
+    return LABELS.get(column, column)
+
+
+def _assign(column: str, value: object) -> str:
+    """``"gain 1.5"``, ``"tanh"`` (activation and init name themselves), ``"2 layers"``."""
+    text = format_value(value)
+    if column in ("activation", "init"):
+        return text
+    if column == "num_layers":
+        return f"{text} layer" + ("" if text == "1" else "s")
+    return f"{_label(column)} {text}"
+
+
+def _duration(seconds: object) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or math.isnan(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {secs:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)} h {int(minutes)} min"
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class RunView:
+    """A run's frames plus the derived facts every section needs, each computed once.
+
+    Args:
+        results: ok rows, one per (cell, source, layer, lag); config columns, ``cell_id``,
+            ``source``, ``layer``, ``lag``, ``log10_fro_mean``, ``log10_fro_std``, ``n_zero``
+            (``log10_spec_*`` are allowed and unused).
+        cells: one row per cell: config columns, ``cell_id``, ``status``, ``reason``,
+            ``elapsed_s``.
+        manifest: the run's manifest dict (see :mod:`vanishlab.store`); missing keys are
+            shown as unknown.
+    """
+
+    def __init__(
+        self, results: pd.DataFrame, cells: pd.DataFrame, manifest: Mapping[str, Any]
+    ) -> None:
+        missing = {"cell_id", "source", "layer", "lag", "log10_fro_mean"} - set(results.columns)
+        if missing:
+            raise VanishlabError(f"results frame lacks columns {sorted(missing)}")
+        self.results = results
+        self.cells = cells
+        self.manifest = dict(manifest)
+
+    # ---- configuration and axes
+
+    @cached_property
+    def config_columns(self) -> tuple[str, ...]:
+        """Configuration columns, known ones in :data:`CONFIG_ORDER` first."""
+        present = [c for c in self.cells.columns if c not in CELL_META]
+        present += [
+            c
+            for c in self.results.columns
+            if c not in RESULT_META
+            and not c.startswith("log10_")
+            and c not in present
+            and c not in CELL_META
+        ]
+        known = [c for c in CONFIG_ORDER if c in present]
+        return tuple(known + [c for c in present if c not in known])
+
+    @cached_property
+    def varying(self) -> tuple[str, ...]:
+        """Config columns with more than one value among all cells (failed ones included)."""
+        frame = self.cells if len(self.cells) else self.results
+        out = [c for c in self.config_columns if c in frame and frame[c].nunique() > 1]
+        axes = list(self.manifest.get("axes") or {})
+        return tuple(sorted(out, key=lambda c: (axes.index(c) if c in axes else len(axes), 0)))
+
+    @cached_property
+    def fixed(self) -> dict[str, object]:
+        """Config columns with a single value, and that value."""
+        frame = self.cells if len(self.cells) else self.results
+        return {
+            c: frame[c].iloc[0]
+            for c in self.config_columns
+            if c in frame and len(frame) and c not in self.varying
+        }
+
+    def values(self, column: str, present: Iterable[object] | None = None) -> list[object]:
+        """The values of ``column`` in display order: the manifest's axis order, else sorted."""
+        if present is None:
+            frame = self.cells if len(self.cells) else self.results
+            present = frame[column].dropna().unique()
+        seen = list(dict.fromkeys(_py(v) for v in present))
+        axis = (self.manifest.get("axes") or {}).get(column)
+        order = {}
+        if isinstance(axis, list):
+            for i, v in enumerate(axis):
+                order.setdefault(_hashable(v), i)
+
+        def key(v: object) -> tuple[int, int, float, str]:
+            rank = order.get(_hashable(v), len(order))
+            num = float(v) if isinstance(v, int | float) else math.inf
+            return (rank, 0 if num != math.inf else 1, num, str(v))
+
+        return sorted(seen, key=key)
+
+    def rank(self, column: str) -> dict[Hashable, int]:
+        """Position of each value of ``column`` in :meth:`values` order."""
+        return {_hashable(v): i for i, v in enumerate(self.values(column))}
+
+    @cached_property
+    def seeds(self) -> int:
+        """Most seeds any setting has (1 when ``seed`` is absent or fixed)."""
+        if "seed" not in self.varying or not len(self.results):
+            return 1
+        per = self.results.groupby(self.setting_columns, dropna=False)["seed"].nunique()
+        return int(per.max())
+
+    @cached_property
+    def setting_columns(self) -> list[str]:
+        """Config columns that define a setting: all but ``seed`` (seeds are averaged)."""
+        return [c for c in self.config_columns if c != "seed" and c in self.results]
+
+    @cached_property
+    def line_axis(self) -> str | None:
+        """The axis drawn as separate lines: ``init`` if it varies, else the first that does."""
+        for c in LINE_PREFERENCE:
+            if c in self.varying:
+                return c
+        rest = [c for c in self.varying if c not in (*PANEL_AXES, "seed")]
+        return rest[0] if rest else None
+
+    # ---- derived frames
+
+    @cached_property
+    def top_state(self) -> pd.DataFrame:
+        """State rows of the top layer: h_T against the top layer's own earlier states."""
+        r = self.results
+        if "num_layers" in r:
+            top = r["num_layers"].astype("int64") - 1
+            mask = (r["source"] == "state") & (r["layer"].astype("Float64") == top).fillna(False)
+        else:
+            mask = r["source"] == "state"
+            if mask.any():
+                mask &= r["layer"] == r.loc[mask, "layer"].max()
+        return r[mask.to_numpy(dtype=bool)]
+
+    @cached_property
+    def inputs(self) -> pd.DataFrame:
+        """Input-sensitivity rows."""
+        return self.results[(self.results["source"] == "input").to_numpy(dtype=bool)]
+
+    @cached_property
+    def fits(self) -> pd.DataFrame:
+        """:func:`vanishlab.fit_decay` of every (cell, source, layer) curve (Frobenius norm)."""
+        r = self.results
+        if not len(r):
+            return pd.DataFrame()
+        keys = [*self.config_columns, "cell_id", "source", "layer"]
+        keys = [c for c in keys if c in r]
+        return fit_decay(r[[*keys, "lag", "log10_fro_mean"]], norm="fro")
+
+    @cached_property
+    def top_fits(self) -> pd.DataFrame:
+        """Fits of the top layer's state curve (one per cell), with ``setting`` columns."""
+        f = self.fits
+        if not len(f):
+            return f
+        state = f["source"] == "state"
+        if "num_layers" in f:
+            top = f["num_layers"].astype("int64") - 1
+            state &= (f["layer"].astype("Float64") == top).fillna(False)
+        return f[state.to_numpy(dtype=bool)]
+
+    @cached_property
+    def input_fits(self) -> pd.DataFrame:
+        """Fits of the input-sensitivity curve (one per cell)."""
+        f = self.fits
+        if not len(f):
+            return f
+        return f[(f["source"] == "input").to_numpy(dtype=bool)]
+
+    def setting_order(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """``frame`` sorted by ``columns`` in display order of each column's values."""
+        if not len(frame) or not columns:
+            return frame
+        ranks = []
+        for c in columns:
+            rank = self.rank(c)
+            ranks.append(np.array([rank.get(_hashable(v), len(rank)) for v in frame[c]]))
+        order = np.lexsort(ranks[::-1])  # the first column is the primary key
+        return frame.iloc[order]
+
+
+def _py(value: object) -> object:
+    """numpy scalars as Python scalars (so that 1 and np.int64(1) are one value)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _hashable(value: object) -> Hashable:
+    value = _py(value)
+    if isinstance(value, float) and value == int(value) and not math.isinf(value):
+        return ("num", int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("num", value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- registry
+
+SectionBuilder = Callable[[RunView], Section | None]
+SECTIONS: dict[str, SectionBuilder] = {}
+
+
+def register_section(
+    key: str, builder: SectionBuilder, *, before: str | None = None, replace: bool = False
+) -> None:
+    """Add a section builder under ``key`` (at the end, or before the section ``before``).
+
+    ``replace=True`` swaps the builder of an existing key in place (same position).
+    """
+    if key in SECTIONS and not replace:
+        raise ValueError(f"section {key!r} is already registered")
+    if key in SECTIONS or before is None:
+        SECTIONS[key] = builder
+        return
+    items = list(SECTIONS.items())
+    at = [k for k, _ in items].index(before)
+    items.insert(at, (key, builder))
+    SECTIONS.clear()
+    SECTIONS.update(items)
+
+
+def section_keys() -> tuple[str, ...]:
+    """The registered section keys, in page order (what a manifest's ``sections`` may name)."""
+    return tuple(SECTIONS)
+
+
+def _section(key: str) -> Callable[[SectionBuilder], SectionBuilder]:
+    def deco(func: SectionBuilder) -> SectionBuilder:
+        register_section(key, func)
+        return func
+
+    return deco
+
+
+ALWAYS = ("overview", "anomalies")  # shown even when a manifest asks for fewer sections
+
+
+def build_report(
+    results: pd.DataFrame,
+    cells: pd.DataFrame,
+    manifest: Mapping[str, Any],
+    *,
+    timestamp: datetime | str | None = None,
+    sections: Sequence[str] | None = None,
+) -> Report:
+    """Build the page data of a run: every registered section that has something to show.
+
+    Args:
+        results, cells, manifest: see :class:`RunView`.
+        timestamp: when the page was generated (UTC; a naive datetime is taken as UTC; a
+            string is used as is). Default: now.
+        sections: keys to include (overview and anomalies always are). Default: the
+            manifest's ``sections``, or all.
+
+    Raises:
+        VanishlabError: when ``sections`` (or the manifest's) names an unknown section.
+    """
+    view = RunView(results, cells, manifest)
+    wanted = sections if sections is not None else manifest.get("sections")
+    if wanted is not None:
+        unknown = [k for k in wanted if k not in SECTIONS]
+        if unknown:
+            raise VanishlabError(f"unknown report sections {unknown}; known: {', '.join(SECTIONS)}")
+        chosen = [k for k in SECTIONS if k in wanted or k in ALWAYS]
+    else:
+        chosen = list(SECTIONS)
+    built = tuple(s for k in chosen if (s := SECTIONS[k](view)) is not None)
+    from .. import __version__
+
+    name = str(manifest.get("name") or "unnamed run")
+    return Report(
+        title=f"vanishlab report: {name}",
+        run_name=name,
+        generated=_timestamp(timestamp),
+        vanishlab_version=__version__,
+        sections=built,
+    )
+
+
+def _timestamp(value: datetime | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        value = datetime.now(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- overview
+
+
+@_section("overview")
+def overview_section(view: RunView) -> Section:
+    """What was run: axes, fixed settings, cells, time, versions and the command."""
+    m = view.manifest
+    cells = view.cells
+    n = len(cells)
+    failed = int((cells["status"] != "ok").sum()) if "status" in cells and n else 0
+    items: list[tuple[str, str]] = [("run name", str(m.get("name") or "—"))]
+    if m.get("experiment"):
+        items.append(("experiment", str(m["experiment"])))
+    if m.get("description"):
+        items.append(("description", str(m["description"])))
+    items.append(("cells", f"{n} ({n - failed} ok, {failed} failed)"))
+    items.append(("started", str(m.get("started") or "—")))
+    items.append(("finished", str(m.get("finished") or "not finished")))
+    items.append(("run time", _duration(m.get("elapsed_s"))))
+    if "elapsed_s" in cells and n:
+        items.append(("time in cells (sum)", _duration(float(cells["elapsed_s"].sum()))))
+    facts = KeyValues("Run", tuple(items))
+
+    axes = {a: v for a, v in (m.get("axes") or {}).items() if isinstance(v, list)}
+    swept = [a for a, vals in axes.items() if len(vals) > 1]
+    swept += [c for c in view.varying if c not in axes]
+    axis_rows = []
+    for a in swept:
+        vals = axes[a] if a in axes else view.values(a)
+        axis_rows.append((a, _label(a), ", ".join(format_value(v) for v in vals), str(len(vals))))
+    blocks: list[Any] = [facts]
+    if axis_rows:
+        blocks.append(
+            Table(
+                "Swept axes",
+                "Each cell of the run is one combination of these values ('shown as': the "
+                "name used in figure titles).",
+                ("axis", "shown as", "values", "count"),
+                tuple(axis_rows),
+                (False, False, False, True),
+            )
+        )
+    fixed = [(a, vals[0]) for a, vals in axes.items() if len(vals) == 1]
+    fixed += [(c, v) for c, v in view.fixed.items() if c not in axes]
+    if fixed:
+        blocks.append(KeyValues("Fixed settings", tuple((a, format_value(v)) for a, v in fixed)))
+    versions = m.get("versions") or {}
+    if versions:
+        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    if m.get("command"):
+        blocks.append(
+            Code(
+                "Reproduce",
+                str(m["command"]),
+                "Run this command to measure the same cells again; finished cells are kept.",
+            )
+        )
+    return Section(
+        "overview",
+        "Overview",
+        "What was measured, on which settings, and how to run it again. Norms are of the "
+        "Jacobians of the last hidden state of the top layer, h_T, computed exactly from the "
+        "weights; log10 values are averaged over each cell's samples (a geometric mean).",
+        tuple(blocks),
+    )
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def _thin(n: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """At most ``limit`` evenly spread indices of ``range(n)``, ends included."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(np.int64))
+
+
+def _seed_stats(frame: pd.DataFrame, keys: list[str], value: str, spread: str) -> pd.DataFrame:
+    """Per (keys, lag): mean of finite ``value`` over seeds, band, and whether any was -inf.
+
+    Band: min and max over seeds when a setting has several, else ``value +- spread``.
+    """
+    v = frame[value].to_numpy(dtype=np.float64)
+    finite = np.where(np.isfinite(v), v, np.nan)
+    zero = np.isneginf(v)
+    if "n_zero" in frame:
+        zero |= frame["n_zero"].fillna(0).to_numpy(dtype=np.float64) > 0
+    work = pd.DataFrame(
+        {
+            **{k: frame[k].to_numpy() for k in keys},
+            "lag": frame["lag"].to_numpy(dtype=np.int64),
+            "v": finite,
+            "zero": zero,
+            "sd": frame[spread].to_numpy(dtype=np.float64) if spread in frame else np.nan,
+        }
+    )
+    g = work.groupby([*keys, "lag"], sort=False, dropna=False)
+    out = g.agg(
+        y=("v", "mean"), lo=("v", "min"), hi=("v", "max"), n=("v", "size"), zero=("zero", "any")
+    )
+    sd = g["sd"].mean()
+    single = out["n"] == 1
+    out.loc[single, "lo"] = out.loc[single, "y"] - sd[single].where(np.isfinite(sd[single]))
+    out.loc[single, "hi"] = out.loc[single, "y"] + sd[single].where(np.isfinite(sd[single]))
+    return out.reset_index()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One figure of a faceted section: fixed values, panel combinations, line values."""
+
+    fixed: tuple[tuple[str, object], ...]
+    panels: list[tuple[object, ...]]
+    ncols: int
+    omitted_panels: int
+
+
+def _plan(
+    view: RunView,
+    frame: pd.DataFrame,
+    panel_keys: list[str],
+    column_key: str | None,
+    figure_keys: list[str],
+) -> tuple[list[_Plan], int]:
+    """Split ``frame`` into figures (one per combination of ``figure_keys``) of panels.
+
+    Panels are the combinations of ``panel_keys`` (rows) times the values of ``column_key``
+    (columns, at most :data:`MAX_COLUMNS`, evenly chosen). Returns the plans (at most
+    :data:`MAX_FIGURES`) and how many figure combinations were left out.
+    """
+    keys = [*figure_keys, *panel_keys, *([column_key] if column_key else [])]
+    combos = view.setting_order(frame[keys].drop_duplicates(), keys) if keys else None
+    if combos is None or not len(combos):
+        return [_Plan((), [()], 1, 0)], 0
+    col_values: list[object] = []
+    if column_key:
+        col_values = view.values(column_key, frame[column_key].unique())
+        if len(col_values) > MAX_COLUMNS:
+            pick = np.unique(np.round(np.linspace(0, len(col_values) - 1, MAX_COLUMNS)))
+            col_values = [col_values[int(i)] for i in pick]
+    plans: list[_Plan] = []
+    fig_combos = list(
+        dict.fromkeys(
+            tuple(_py(v) for v in row) for row in combos[figure_keys].itertuples(index=False)
+        )
+    )
+    for fig in fig_combos[:MAX_FIGURES]:
+        sub = combos
+        for k, v in zip(figure_keys, fig, strict=True):
+            sub = sub[(sub[k] == v).to_numpy()]
+        rows = list(
+            dict.fromkeys(
+                tuple(_py(v) for v in row) for row in sub[panel_keys].itertuples(index=False)
+            )
+        )
+        panels: list[tuple[object, ...]] = []
+        for r in rows:
+            panels += [(*r, c) for c in col_values] if column_key else [r]
+        ncols = len(col_values) if column_key else min(len(panels), 3)
+        kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
+        plans.append(
+            _Plan(tuple(zip(figure_keys, fig, strict=True)), kept, ncols, len(panels) - len(kept))
+        )
+    return plans, max(len(fig_combos) - MAX_FIGURES, 0)
+
+
+def _select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    for k, v in assignment:
+        mask &= (frame[k] == v).to_numpy()
+    return frame[mask]
+
+
+def _curve_figures(
+    view: RunView,
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    what: str,
+    ylabel: str,
+) -> list[LineGrid]:
+    """Decay-curve figures of ``frame`` (one curve per setting, seeds averaged)."""
+    if not len(frame):
+        return []
+    line = view.line_axis
+    panel_keys = [k for k in PANEL_AXES if k in frame]
+    extras = [c for c in view.varying if c not in (*panel_keys, "seed", line) and c in frame]
+    column_key = extras[0] if extras else None
+    figure_keys = extras[1:]
+    keys = [
+        *figure_keys,
+        *panel_keys,
+        *([column_key] if column_key else []),
+        *([line] if line else []),
+    ]
+    stats = _seed_stats(frame, keys, "log10_fro_mean", "log10_fro_std")
+    line_values = view.values(line, stats[line].unique()) if line else [None]
+    legend = tuple(format_value(v) for v in line_values) if line else ()
+    plans, left_out = _plan(view, frame, panel_keys, column_key, figure_keys)
+    seeds = view.seeds
+    band = (
+        f"The band spans the lowest to the highest of the {seeds} seeds."
+        if seeds > 1
+        else "The band is ±1 standard deviation of log10 ||J|| across the cell's samples."
+    )
+    figures = []
+    for p, plan in enumerate(plans):
+        sub = _select(stats, plan.fixed)
+        panels = []
+        for i, combo in enumerate(plan.panels):
+            names = [*panel_keys, *([column_key] if column_key else [])]
+            cell = _select(sub, zip(names, combo, strict=True))
+            curves = []
+            for s, lv in enumerate(line_values):
+                c = cell if line is None else cell[(cell[line] == lv).to_numpy()]
+                if not len(c):
+                    continue
+                c = c.sort_values("lag")
+                idx = _thin(len(c))
+                x = c["lag"].to_numpy(dtype=np.float64)
+                zero_x = x[c["zero"].to_numpy(dtype=bool)]
+                curves.append(
+                    Curve(
+                        label=legend[s] if line else "",
+                        style=s,
+                        x=x[idx],
+                        y=c["y"].to_numpy(dtype=np.float64)[idx],
+                        lo=c["lo"].to_numpy(dtype=np.float64)[idx],
+                        hi=c["hi"].to_numpy(dtype=np.float64)[idx],
+                        floor_x=zero_x[_thin(len(zero_x))],
+                    )
+                )
+            ptitle = ", ".join(_assign(k, v) for k, v in zip(names, combo, strict=True))
+            panels.append(LinePanel(i // plan.ncols, i % plan.ncols, ptitle, tuple(curves)))
+        suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
+        note = _omitted(plan.omitted_panels, left_out if p == len(plans) - 1 else 0, figure_keys)
+        figures.append(
+            LineGrid(
+                title=f"{title}" + (f" ({suffix})" if suffix else ""),
+                caption=(
+                    f"Each panel plots log10 of the Frobenius norm of {what} against the lag k "
+                    f"(steps back from the last one); "
+                    + (f"one line per {_label(line)}, " if line else "")
+                    + "averaged over seeds. A straight falling line is exponential vanishing "
+                    "(its slope is the rate), a rising one explosion. "
+                    + band
+                    + " Triangles on the floor of a panel (one row per line) mark lags where "
+                    "some sample's Jacobian is exactly zero, so that its cell's mean log10 is "
+                    "−∞; the line averages the other seeds and breaks where none is left."
+                ),
+                nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
+                ncols=plan.ncols,
+                panels=tuple(panels),
+                xlabel="lag k (steps)",
+                ylabel=ylabel,
+                legend_title=_label(line) if line else "",
+                legend=legend,
+                note=note,
+            )
+        )
+    return figures
+
+
+def _omitted(panels: int, figures: int, figure_keys: Sequence[str]) -> str:
+    parts = []
+    if panels:
+        parts.append(f"{panels} more panels are not drawn")
+    if figures:
+        axes = ", ".join(_label(k) for k in figure_keys)
+        parts.append(f"{figures} more combinations of {axes} are not drawn")
+    if not parts:
+        return ""
+    return "; ".join(parts) + " (the rates table below lists every setting)."
+
+
+@_section("decay")
+def decay_section(view: RunView) -> Section | None:
+    """State Jacobian norms of the top layer against the lag."""
+    figs = _curve_figures(
+        view,
+        view.top_state,
+        title="Decay of the state Jacobian",
+        what="dh_T/dh_{T−k} (top layer, its own state k steps earlier)",
+        ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial h_{T-k}\|$",
+    )
+    if not figs:
+        return None
+    return Section(
+        "decay",
+        "Decay curves",
+        "How fast the influence of an earlier hidden state on the last one fades (or grows) "
+        "with the distance between them.",
+        tuple(figs),
+    )
+
+
+@_section("input")
+def input_section(view: RunView) -> Section | None:
+    """Input sensitivity against the lag."""
+    figs = _curve_figures(
+        view,
+        view.inputs,
+        title="Input sensitivity",
+        what="dh_T/dx_{T−k} (the last state against the input k steps earlier)",
+        ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial x_{T-k}\|$",
+    )
+    if not figs:
+        return None
+    return Section(
+        "input",
+        "Input sensitivity",
+        "How strongly the last hidden state still depends on an input seen k steps earlier: "
+        "the quantity that decides whether a long-range dependency can be learned.",
+        tuple(figs),
+    )
+
+
+# --------------------------------------------------------------------------- depth x lag
+
+
+@_section("depth")
+def depth_section(view: RunView) -> Section | None:
+    """Layer x lag heatmaps of stacked networks."""
+    r = view.results
+    if "num_layers" not in r:
+        return None
+    deep = r[((r["source"] == "state") & (r["num_layers"] > 1)).to_numpy(dtype=bool)]
+    if not len(deep):
+        return None
+    line = view.line_axis
+    facet = [k for k in ("activation", "num_layers") if k in deep]
+    if line:
+        facet.append(line)
+    facet += [c for c in view.varying if c not in (*facet, "seed") and c in deep]
+    stats = _seed_stats(
+        deep.assign(layer=deep["layer"].astype("int64")),
+        [*facet, "layer"],
+        "log10_fro_mean",
+        "log10_fro_std",
+    )
+    combos = view.setting_order(stats[facet].drop_duplicates(), facet)
+    rows = list(combos.itertuples(index=False))
+    shown, left = rows[: MAX_PANELS // 2], max(len(rows) - MAX_PANELS // 2, 0)
+    panels = []
+    for combo in shown:
+        cell = _select(stats, zip(facet, combo, strict=True))
+        n_layers = int(cell["layer"].max()) + 1
+        lags = np.sort(cell["lag"].unique())
+        grid = np.full((n_layers, len(lags)), np.nan)
+        li = cell["layer"].to_numpy(dtype=np.int64)
+        ki = np.searchsorted(lags, cell["lag"].to_numpy(dtype=np.int64))
+        y = cell["y"].to_numpy(dtype=np.float64)
+        y = np.where(cell["zero"].to_numpy(dtype=bool) & np.isnan(y), -np.inf, y)
+        grid[n_layers - 1 - li, ki] = y  # top layer drawn at the top
+        panels.append(
+            HeatPanel(
+                title=", ".join(_assign(k, v) for k, v in zip(facet, combo, strict=True)),
+                row_labels=tuple(str(n_layers - 1 - i) for i in range(n_layers)),
+                col_labels=tuple(str(int(k)) for k in lags),
+                values=grid,
+            )
+        )
+    note = f"{left} more settings are not drawn." if left else ""
+    fig = HeatmapGrid(
+        title="Depth × lag: every layer's state",
+        caption=(
+            "Each row is a layer l (0 = first, top row = last), each column a lag k; the colour "
+            "is log10 ||dh_T/dh^(l)_{T−k}||, the last state of the top layer against layer l's "
+            "state k steps earlier, averaged over seeds. Blue is below 1 (vanishing), red above "
+            "(exploding); grey marks an exact zero (log10 = −∞)."
+        ),
+        panels=tuple(panels),
+        ncols=2,
+        xlabel="lag k (steps)",
+        ylabel="layer l",
+        colorbar_label=r"$\log_{10}\,\|\partial h_T\,/\,\partial h^{(l)}_{T-k}\|$",
+        dense=True,
+        note=note,
+    )
+    return Section(
+        "depth",
+        "Depth and lag",
+        "In a stacked network the gradient travels back in time and down through the layers; "
+        "these maps show both directions at once.",
+        (fig,),
+    )
+
+
+# --------------------------------------------------------------------------- rates
+
+
+def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
+    """Fits aggregated over seeds: one row per setting."""
+    keys = [c for c in view.setting_columns if c in fits]
+    if not len(fits):
+        return fits
+    rate = fits["rate"].to_numpy(dtype=np.float64)
+    horizon = fits["horizon"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
+    work = fits[keys].copy()
+    work["rate"] = rate
+    work["finite_rate"] = np.where(np.isfinite(rate), rate, np.nan)
+    work["horizon"] = horizon
+    work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
+    work["phase"] = fits["phase"].astype(str).to_numpy()
+    work["lag_start"] = fits["lag_start"].to_numpy()
+    work["lag_end"] = fits["lag_end"].to_numpy()
+    g = work.groupby(keys, sort=False, dropna=False)
+    out = g.agg(
+        n=("rate", "size"),
+        rate=("rate", "mean"),
+        lo=("finite_rate", "min"),
+        hi=("finite_rate", "max"),
+        sd=("finite_rate", "std"),
+        horizon=("horizon", "median"),
+        r2=("r2", "mean"),
+        lag_start=("lag_start", "min"),
+        lag_end=("lag_end", "max"),
+    )
+    out["phase"] = g["phase"].agg(_consensus)
+    return view.setting_order(out.reset_index(), keys)
+
+
+def _consensus(phases: pd.Series) -> str:
+    counts = phases.value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    parts = ", ".join(f"{int(n)} {p}" for p, n in sorted(counts.items(), key=lambda t: -t[1]))
+    return f"mixed ({parts})"
+
+
+def _horizon_text(h: float, lag_end: int | float) -> str:
+    if math.isnan(h):
+        return "—"
+    if math.isinf(h):
+        return f"> {int(lag_end)}"
+    return format_value(float(h)) if h != int(h) else str(int(h))
+
+
+def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Table:
+    axes = [c for c in view.varying if c != "seed" and c in state]
+    merged = state
+    if len(inputs):
+        keys = [c for c in view.setting_columns if c in state]
+        merged = state.merge(
+            inputs[[*keys, "rate"]].rename(columns={"rate": "input_rate"}), on=keys, how="left"
+        )
+    rows = []
+    for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
+        rate = float(rec["rate"])
+        spread = rec["sd"]
+        rate_text = _rate_text(rate)
+        if (
+            rec["n"] > 1
+            and isinstance(spread, float)
+            and math.isfinite(spread)
+            and math.isfinite(rate)
+        ):
+            rate_text += f" ± {spread:.3f}"
+        row = [format_value(rec[c]) for c in axes]
+        row += [
+            str(int(rec["n"])),
+            rate_text,
+            _horizon_text(float(rec["horizon"]), rec["lag_end"]),
+            format_value(float(rec["r2"])) if not math.isnan(rec["r2"]) else "—",
+            str(rec["phase"]),
+            f"{int(rec['lag_start'])}–{int(rec['lag_end'])}",
+        ]
+        if len(inputs):
+            ir = rec.get("input_rate")
+            row.append(_rate_text(float(ir)) if ir is not None and not pd.isna(ir) else "—")
+        rows.append(tuple(row))
+    columns = [_label(c) for c in axes] + [
+        "seeds",
+        "rate (ln/step)",
+        "horizon",
+        "r²",
+        "phase",
+        "fit lags",
+    ]
+    if len(inputs):
+        columns.append("input rate")
+    numeric = [c not in ("activation", "init", "bias", "dtype") for c in axes] + [
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
+    if len(inputs):
+        numeric.append(True)
+    note = (
+        f"Only the first {MAX_TABLE_ROWS} of {len(merged)} settings are listed."
+        if len(merged) > MAX_TABLE_ROWS
+        else ""
+    )
+    return Table(
+        "Decay rates by setting",
+        "Rate: the least-squares slope of ln ||dh_T/dh_{T−k}|| (top layer) against k, in "
+        "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
+        "as a transient), mean ± standard deviation over seeds; −∞ means an exact zero inside "
+        "the window. Horizon: the first lag where the norm is 1000 times below its lag-0 "
+        "value (median over seeds; '> n' when it never is). Phase: vanishing below "
+        f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
+        "the same slope for ||dh_T/dx_{T−k}||.",
+        tuple(columns),
+        tuple(rows),
+        tuple(numeric),
+        note,
+    )
+
+
+def _rate_heatmaps(
+    view: RunView,
+    state: pd.DataFrame,
+    row_key: str,
+    col_key: str,
+    title: str,
+) -> HeatmapGrid | None:
+    if row_key not in state or col_key not in state:
+        return None
+    if row_key not in view.varying and col_key not in view.varying:
+        return None
+    facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
+    combos = (
+        list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
+        if facet
+        else [()]
+    )
+    limit = 12
+    rows_v = view.values(row_key, state[row_key].unique())
+    cols_v = view.values(col_key, state[col_key].unique())
+    panels = []
+    for combo in combos[:limit]:
+        sub = _select(state, zip(facet, combo, strict=True))
+        values = np.full((len(rows_v), len(cols_v)), np.nan)
+        text = [["" for _ in cols_v] for _ in rows_v]
+        for rec in sub.to_dict("records"):
+            i = rows_v.index(_py(rec[row_key]))
+            j = cols_v.index(_py(rec[col_key]))
+            values[i, j] = rec["rate"]
+            h = _horizon_text(float(rec["horizon"]), rec["lag_end"])
+            text[i][j] = f"{_rate_text(float(rec['rate']))}\nh {h}"
+        panels.append(
+            HeatPanel(
+                title=", ".join(_assign(k, v) for k, v in zip(facet, combo, strict=True)),
+                row_labels=tuple(format_value(v) for v in rows_v),
+                col_labels=tuple(format_value(v) for v in cols_v),
+                values=values,
+                text=tuple(tuple(t) for t in text),
+            )
+        )
+    left = max(len(combos) - limit, 0)
+    return HeatmapGrid(
+        title=title,
+        caption=(
+            f"Rows are {_label(row_key)}, columns {_label(col_key)}; the colour is the decay "
+            "rate (ln per step, mean over seeds): blue vanishing, white stable, red exploding, "
+            "grey an exact zero (−∞). Each cell also gives the rate and the horizon h (lags "
+            "until the norm falls 1000-fold)."
+            + (" One panel per combination of the other axes." if facet else "")
+        ),
+        panels=tuple(panels),
+        ncols=min(len(panels), 3),
+        xlabel=_label(col_key),
+        ylabel=_label(row_key),
+        colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+        note=f"{left} more combinations are not drawn (see the table)." if left else "",
+    )
+
+
+@_section("rates")
+def rates_section(view: RunView) -> Section | None:
+    """Fitted rates, horizons and phases: a table and heatmaps."""
+    if not len(view.top_fits):
+        return None
+    state = _setting_fits(view, view.top_fits)
+    inputs = _setting_fits(view, view.input_fits) if len(view.input_fits) else pd.DataFrame()
+    blocks: list[Any] = []
+    by_init = _rate_heatmaps(view, state, "init", "activation", "Rate by init and activation")
+    if by_init is not None:
+        blocks.append(by_init)
+    # Depth x T: when T varies, or when depth is all there is to see (the panels of the
+    # init x activation map already split by depth).
+    if "seq_len" in view.varying or by_init is None:
+        by_depth = _rate_heatmaps(
+            view, state, "num_layers", "seq_len", "Rate by depth and sequence length"
+        )
+        if by_depth is not None:
+            blocks.append(by_depth)
+    blocks.append(_rates_table(view, state, inputs))
+    return Section(
+        "rates",
+        "Decay rates and horizons",
+        "One number per setting: how many natural-log units the gradient norm loses (or gains) "
+        "per step back in time, how many steps until it is 1000 times smaller, and the phase.",
+        tuple(blocks),
+    )
+
+
+# --------------------------------------------------------------------------- gain
+
+
+@_section("gain")
+def gain_section(view: RunView) -> Section | None:
+    """Rate against gain, one line per init, one panel per activation and depth."""
+    if "gain" not in view.varying or not len(view.top_fits):
+        return None
+    state = _setting_fits(view, view.top_fits)
+    line = "init" if "init" in view.varying else None
+    panel_keys = [k for k in PANEL_AXES if k in state]
+    figure_keys = [
+        c for c in view.varying if c not in (*panel_keys, "gain", "seed", line) and c in state
+    ]
+    plans, left_out = _plan(view, state, panel_keys[:-1], panel_keys[-1], figure_keys)
+    line_values = view.values(line, state[line].unique()) if line else [None]
+    legend = tuple(format_value(v) for v in line_values) if line else ()
+    figures = []
+    for p, plan in enumerate(plans):
+        sub = _select(state, plan.fixed)
+        panels = []
+        for i, combo in enumerate(plan.panels):
+            cell = _select(sub, zip(panel_keys, combo, strict=True))
+            curves = []
+            for s, lv in enumerate(line_values):
+                c = cell if line is None else cell[(cell[line] == lv).to_numpy()]
+                if not len(c):
+                    continue
+                c = view.setting_order(c, ["gain"])
+                x = c["gain"].to_numpy(dtype=np.float64)
+                y = c["rate"].to_numpy(dtype=np.float64)
+                curves.append(
+                    Curve(
+                        label=legend[s] if line else "",
+                        style=s,
+                        x=x,
+                        y=np.where(np.isfinite(y), y, np.nan),
+                        lo=c["lo"].to_numpy(dtype=np.float64),
+                        hi=c["hi"].to_numpy(dtype=np.float64),
+                        floor_x=x[np.isneginf(y)],
+                    )
+                )
+            title = ", ".join(_assign(k, v) for k, v in zip(panel_keys, combo, strict=True))
+            panels.append(LinePanel(i // plan.ncols, i % plan.ncols, title, tuple(curves)))
+        suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
+        figures.append(
+            LineGrid(
+                title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
+                caption=(
+                    "The fitted decay rate (ln per step, top layer's state) against the gain of "
+                    "the recurrent weights, "
+                    + (f"one line per {_label(line)}; " if line else "")
+                    + "bars span the seeds. Below the shaded band the gradient vanishes, above "
+                    "it explodes; where a line crosses zero is the edge between the two. "
+                    "Triangles on the floor mark an exact zero (rate −∞)."
+                ),
+                nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
+                ncols=plan.ncols,
+                panels=tuple(panels),
+                xlabel="gain g",
+                ylabel=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+                legend_title=_label(line) if line else "",
+                legend=legend,
+                markers=True,
+                zero_line=True,
+                stable_band=PHASE_TOLERANCE,
+                note=_omitted(
+                    plan.omitted_panels, left_out if p == len(plans) - 1 else 0, figure_keys
+                ),
+            )
+        )
+    return Section(
+        "gain",
+        "Gain phase diagram",
+        "Where the transition from vanishing to exploding gradients lies, as the scale of the "
+        "recurrent weights grows.",
+        tuple(figures),
+    )
+
+
+# --------------------------------------------------------------------------- anomalies
+
+
+def _config_text(rec: Mapping[str, object], columns: Sequence[str]) -> str:
+    return ", ".join(_assign(c, rec[c]) for c in columns if c in rec)
+
+
+def _is_overflow(reason: str) -> bool:
+    text = reason.lower()
+    return any(w in text for w in ("overflow", " inf", "nan", "non-finite", "nonfinite"))
+
+
+@_section("anomalies")
+def anomalies_section(view: RunView) -> Section | None:
+    """Failed cells, exact zeros and overflow, each listed with its configuration."""
+    axes = [c for c in view.varying]
+    blocks: list[Any] = []
+    cells = view.cells
+    if len(cells) and "status" in cells:
+        bad = view.setting_order(cells[(cells["status"] != "ok").to_numpy()], axes)
+        if len(bad):
+            rows = []
+            for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
+                reason = str(rec.get("reason") or "")
+                kind = "overflow" if _is_overflow(reason) else "error"
+                rows.append((str(rec["cell_id"]), _config_text(rec, axes) or "—", kind, reason))
+            blocks.append(
+                Table(
+                    "Failed cells",
+                    "Cells that produced no measurement, with the reason recorded by the sweep. "
+                    "'overflow' means the network's own forward pass reached inf or NaN, so its "
+                    "Jacobians are undefined.",
+                    ("cell", "setting", "kind", "reason"),
+                    tuple(rows),
+                    (False, False, False, False),
+                    _more(len(bad)),
+                )
+            )
+    r = view.results
+    if len(r) and "n_zero" in r:
+        z = r[(r["n_zero"].fillna(0) > 0).to_numpy(dtype=bool)]
+        if len(z):
+            keys = ["cell_id", "source", *axes]
+            keys = [k for k in dict.fromkeys(keys) if k in z]
+            g = z.groupby(keys, sort=False, dropna=False).agg(
+                lags=("lag", "size"), first=("lag", "min"), most=("n_zero", "max")
+            )
+            g = view.setting_order(g.reset_index(), axes)
+            batch = view.fixed.get("batch")
+            rows = []
+            for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
+                most = f"{int(rec['most'])}" + (f" of {batch}" if batch is not None else "")
+                rows.append(
+                    (
+                        str(rec["cell_id"]),
+                        _config_text(rec, axes) or "—",
+                        str(rec["source"]),
+                        str(int(rec["lags"])),
+                        str(int(rec["first"])),
+                        most,
+                    )
+                )
+            blocks.append(
+                Table(
+                    "Exact zeros",
+                    "Cells where some sample's Jacobian is exactly zero (log10 = −∞), typically "
+                    "a relu network whose units are all off. Plots mark these lags on their "
+                    "floor; fits report a rate of −∞ when a zero falls in the window.",
+                    ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
+                    tuple(rows),
+                    (False, False, False, True, True, True),
+                    _more(len(g)),
+                )
+            )
+    if len(r):
+        top = r.groupby("cell_id", sort=False)["log10_fro_mean"].max()
+        big = top[top > FLOAT32_MAX_LOG10]
+        if len(big):
+            first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
+            first = first.assign(_max=big.to_numpy())
+            first = view.setting_order(first.reset_index(), axes)
+            rows = [
+                (
+                    str(rec["cell_id"]),
+                    _config_text(rec, axes) or "—",
+                    f"{rec['_max']:.1f}",
+                )
+                for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
+            ]
+            blocks.append(
+                Table(
+                    "Norms beyond float32",
+                    f"Cells whose Jacobian norm exceeds the float32 range (log10 > "
+                    f"{FLOAT32_MAX_LOG10:.2f}): exact here thanks to the log scale, but a plain "
+                    "float32 backward pass would overflow to inf.",
+                    ("cell", "setting", "largest log10 ‖J‖"),
+                    tuple(rows),
+                    (False, False, True),
+                    _more(len(first)),
+                )
+            )
+    if not blocks:
+        return None
+    return Section(
+        "anomalies",
+        "Anomalies",
+        "What did not go as planned, cell by cell: nothing here is hidden from the figures, "
+        "but these are the places to read them with care.",
+        tuple(blocks),
+    )
+
+
+def _more(n: int) -> str:
+    return f"Only the first {MAX_ANOMALY_ROWS} of {n} are listed." if n > MAX_ANOMALY_ROWS else ""

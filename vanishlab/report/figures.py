@@ -1,0 +1,327 @@
+"""Draw the figures of :mod:`.model` as matplotlib ``Figure`` objects and inline SVG text.
+
+Only the object-oriented API is used (``matplotlib.figure.Figure`` with the SVG backend's
+canvas at save time), never pyplot's global state, so drawing is thread-safe and leaves no
+open figures. Every setting that affects the bytes is pinned in :data:`RC` (the SVG hash
+salt, text as glyph paths, no creation date), so the same data gives the same SVG. Ids inside
+each SVG get a per-figure prefix, so several figures can share one HTML document.
+
+Conventions that keep plots honest: ``-inf`` (an exact zero Jacobian) is never plotted as a
+number; it becomes a triangle on the floor of the panel (curves) or a grey cell (heatmaps).
+Text that came from the user (panel titles, legend entries, tick labels) has ``$`` escaped so
+matplotlib never reads it as mathtext; axis labels are the report's own and may use mathtext.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import Colormap, ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from .model import Curve, HeatmapGrid, LineGrid
+
+__all__ = ["RC", "draw", "figure_svg", "svg_of"]
+
+RC: dict[str, object] = {
+    "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
+    "svg.fonttype": "path",  # glyphs as paths: the same look in every browser, no font files
+    "svg.image_inline": True,
+    "font.family": "DejaVu Sans",
+    "mathtext.fontset": "dejavusans",
+    "font.size": 9.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.6,
+    "path.simplify": True,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+}
+FLOOR_COLOR = "#7f7f7f"
+FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
+ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
+CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """matplotlib settings of the report, for drawing and saving (restored afterwards)."""
+    with mpl.rc_context(RC), warnings.catch_warnings():
+        # A user's label in a script DejaVu Sans lacks draws boxes; the HTML shows the text.
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
+        )
+        yield
+
+
+def _plain(text: str) -> str:
+    """User text that matplotlib must not parse as mathtext."""
+    return text.replace("$", r"\$")
+
+
+def palette(n: int) -> list[str]:
+    """Distinct colours for ``n`` lines: tab10 up to 10, else evenly spaced viridis."""
+    if n <= 10:
+        cmap = mpl.colormaps["tab10"]
+        return [mpl.colors.to_hex(cmap(i)) for i in range(n)]
+    cmap = mpl.colormaps["viridis"]
+    return [mpl.colors.to_hex(cmap(v)) for v in np.linspace(0.0, 0.92, n)]
+
+
+def draw(block: LineGrid | HeatmapGrid) -> Figure:
+    """The matplotlib figure of a figure block (call inside :func:`pinned`)."""
+    if isinstance(block, LineGrid):
+        return _draw_lines(block)
+    if isinstance(block, HeatmapGrid):
+        return _draw_heatmaps(block)
+    raise TypeError(f"not a figure block: {type(block).__name__}")
+
+
+def _draw_lines(grid: LineGrid) -> Figure:
+    ncols, nrows = max(grid.ncols, 1), max(grid.nrows, 1)
+    legend_w = 1.5 if grid.legend else 0.0
+    fig = Figure(figsize=(2.9 * ncols + legend_w + 0.4, 2.15 * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    colors = palette(max(len(grid.legend), 1))
+    used: set[int] = set()
+    any_floor = False
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for panel in grid.panels:
+        if panel.row >= nrows or panel.col >= ncols:
+            continue
+        ax = axes[panel.row, panel.col]
+        ax.set_visible(True)
+        ax.set_title(_plain(panel.title), loc="left")
+        if grid.stable_band:
+            ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
+        if grid.zero_line:
+            ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
+        floors = [c for c in panel.curves if len(c.floor_x)]
+        for curve in panel.curves:
+            color = colors[curve.style % len(colors)]
+            used.add(curve.style)
+            _draw_curve(ax, curve, color, grid.markers)
+        for row, curve in enumerate(floors):
+            # One rug row per curve, stacked on the panel's floor, below all data.
+            ax.plot(
+                curve.floor_x,
+                np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row),
+                transform=ax.get_xaxis_transform(),  # x in data, y in axes units
+                ls="none",
+                marker="v",
+                ms=3.6,
+                color=colors[curve.style % len(colors)],
+                clip_on=False,
+            )
+        if floors:
+            any_floor = True
+            lo, hi = ax.get_ylim()
+            room = FLOOR_BASE + FLOOR_STEP * len(floors)
+            ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
+        xs = np.unique(np.concatenate([c.x for c in panel.curves] or [np.empty(0)]))
+        if grid.markers and 1 < len(xs) <= 8:
+            ax.set_xticks(xs, [format_number(v) for v in xs])
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    fig.supxlabel(grid.xlabel, fontsize=9.5)
+    fig.supylabel(grid.ylabel, fontsize=9.5)
+    handles: list[Line2D | Patch] = []
+    labels: list[str] = []
+    for s, label in enumerate(grid.legend):
+        if s in used:
+            handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
+            labels.append(_plain(label))
+    if any_floor:
+        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
+        labels.append("exact zero (−∞)")
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside right upper",
+            title=_plain(grid.legend_title) or None,
+            frameon=False,
+        )
+    return fig
+
+
+def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool) -> None:
+    """One curve: its band (or bars), its line, and markers where a point stands alone."""
+    if curve.lo is not None and curve.hi is not None:
+        ok = np.isfinite(curve.lo) & np.isfinite(curve.hi)
+        if markers:
+            ax.vlines(curve.x[ok], curve.lo[ok], curve.hi[ok], color=color, lw=1.0, alpha=0.6)
+        elif ok.any():
+            ax.fill_between(curve.x, curve.lo, curve.hi, where=ok, color=color, alpha=0.18, lw=0)
+    ax.plot(curve.x, curve.y, color=color, lw=1.3, marker="o" if markers else None, ms=3.2)
+    if not markers:
+        # A finite point between gaps draws no line segment: show it as a dot.
+        finite = np.isfinite(curve.y)
+        before = np.concatenate([[False], finite[:-1]])
+        after = np.concatenate([finite[1:], [False]])
+        alone = finite & ~before & ~after
+        if alone.any():
+            ax.plot(curve.x[alone], curve.y[alone], ls="none", marker="o", ms=3.2, color=color)
+
+
+def format_number(value: float) -> str:
+    """A tick label: integers without a decimal point, others with up to 3 significant digits."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
+
+
+def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
+    n = max(len(grid.panels), 1)
+    ncols = max(min(grid.ncols, n), 1)
+    nrows = math.ceil(n / ncols)
+    if grid.dense:
+        rows = max((len(p.row_labels) for p in grid.panels), default=1)
+        w, h = 4.6, 0.32 * rows + 0.9
+    else:
+        rows = max((len(p.row_labels) for p in grid.panels), default=1)
+        cols = max((len(p.col_labels) for p in grid.panels), default=1)
+        w, h = 0.95 * cols + 1.3, 0.48 * rows + 0.9
+    fig = Figure(figsize=(w * ncols + 1.2, h * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    cmap, norm = _diverging([p.values for p in grid.panels], grid.center_zero)
+    grey = ListedColormap([ZERO_COLOR])
+    mappable = None
+    any_zero = False
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for i, panel in enumerate(grid.panels):
+        ax = axes[i // ncols, i % ncols]
+        ax.set_visible(True)
+        ax.grid(False)
+        v = panel.values
+        shown = np.ma.masked_invalid(v)
+        zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
+        any_zero |= bool(np.isneginf(v).any())
+        nr, nc = v.shape
+        if grid.dense:
+            lags = np.array([float(c) for c in panel.col_labels])
+            step = float(lags[1] - lags[0]) if len(lags) > 1 else 1.0
+            extent = (lags[0] - step / 2, lags[-1] + step / 2, nr - 0.5, -0.5)
+            mappable = ax.imshow(
+                shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest", extent=extent
+            )
+            if np.isneginf(v).any():
+                ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
+            ax.set_yticks(range(nr), [_plain(t) for t in panel.row_labels])
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        else:
+            mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
+            if np.isneginf(v).any():
+                ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
+            ax.set_xticks(np.arange(nc) + 0.5, [_plain(t) for t in panel.col_labels])
+            ax.set_yticks(np.arange(nr) + 0.5, [_plain(t) for t in panel.row_labels])
+            ax.invert_yaxis()
+            ax.tick_params(length=0)
+            for side in ("left", "bottom"):
+                ax.spines[side].set_visible(False)
+            if panel.text is not None:
+                for r in range(nr):
+                    for c in range(nc):
+                        text = panel.text[r][c]
+                        if not text:
+                            continue
+                        dark = math.isfinite(v[r, c]) and _luminance(cmap(norm(v[r, c]))) < 0.45
+                        ax.text(
+                            c + 0.5,
+                            r + 0.5,
+                            _plain(text),
+                            ha="center",
+                            va="center",
+                            fontsize=7.5,
+                            color="white" if dark else "#222222",
+                        )
+        if panel.title:
+            ax.set_title(_plain(panel.title), loc="left")
+    fig.supxlabel(grid.xlabel, fontsize=9.5)
+    fig.supylabel(grid.ylabel, fontsize=9.5)
+    if mappable is not None:
+        bar = fig.colorbar(mappable, ax=axes, shrink=0.9 if nrows > 1 else 1.0, aspect=25)
+        bar.set_label(grid.colorbar_label)
+        bar.outline.set_visible(False)
+    if any_zero:
+        fig.legend(
+            [Patch(color=ZERO_COLOR)],
+            ["exact zero (−∞)"],
+            loc="outside lower right",
+            frameon=False,
+        )
+    return fig
+
+
+def _luminance(rgba: tuple[float, ...]) -> float:
+    """Relative luminance (Rec. 709) of a colour: white text on dark cells, dark on light."""
+    r, g, b = rgba[:3]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _diverging(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
+    """Colour map and scale: white at 0, blue below, red above, symmetric when both occur.
+
+    When every value has one sign only that half of the map is used, so the colours spread
+    over the data instead of leaving half the scale empty.
+    """
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays] or [np.empty(0)])
+    lo = float(finite.min()) if finite.size else -1.0
+    hi = float(finite.max()) if finite.size else 1.0
+    full = mpl.colormaps[CMAP]
+    if not center_zero:
+        return mpl.colormaps["viridis"], Normalize(lo, hi if hi > lo else lo + 1.0)
+    if lo < 0 < hi:
+        lim = max(-lo, hi)
+        return full, Normalize(-lim, lim)
+    if hi <= 0:
+        lo = lo if lo < 0 else -1.0
+        return ListedColormap(full(np.linspace(0.0, 0.5, 128))), Normalize(lo, 0.0)
+    return ListedColormap(full(np.linspace(0.5, 1.0, 128))), Normalize(0.0, hi)
+
+
+_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+
+
+def svg_of(fig: Figure, prefix: str) -> str:
+    """The figure as an inline ``<svg>`` element whose ids all start with ``prefix``-.
+
+    The XML prologue, doctype and metadata are dropped; no date or random id is written, so
+    the text is a function of the figure alone.
+    """
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = _METADATA.sub("", _PROLOGUE.sub("", buf.getvalue(), count=1), count=1)
+    text = text.replace(' id="', f' id="{prefix}-')
+    text = text.replace('href="#', f'href="#{prefix}-')
+    text = text.replace("url(#", f"url(#{prefix}-")
+    text = text.replace("<svg ", '<svg class="fig" role="img" ', 1)
+    return text.strip() + "\n"
+
+
+def figure_svg(block: LineGrid | HeatmapGrid, prefix: str) -> str:
+    """Draw ``block`` and return its inline SVG (see :func:`svg_of`)."""
+    with pinned():
+        fig = draw(block)
+        return svg_of(fig, prefix)

@@ -1,0 +1,173 @@
+"""The plain data a report page is made of: sections holding tables, key/value lists and figures.
+
+These dataclasses are the boundary between the two stages of a report (coverage.py's
+``html.py`` is the model): :mod:`vanishlab.report.data` fills them from a run's frames, with
+every number already aggregated and thinned, and :mod:`vanishlab.report.render` draws and
+templates them. Nothing here knows about pandas, matplotlib or HTML. Strings are plain text:
+the template escapes all of them.
+
+Arrays are 1-D (curves) or 2-D (heatmaps) float64 numpy arrays; ``-inf`` in a curve or heatmap
+means an exact zero Jacobian and is drawn as a marker, never as a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = [
+    "Block",
+    "Code",
+    "Curve",
+    "HeatPanel",
+    "HeatmapGrid",
+    "KeyValues",
+    "LineGrid",
+    "LinePanel",
+    "Report",
+    "Section",
+    "Table",
+]
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """A two-column list of labelled facts (the run's overview)."""
+
+    kind: ClassVar[str] = "keyvalues"
+    title: str
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    """A block of literal text shown verbatim (a command line)."""
+
+    kind: ClassVar[str] = "code"
+    title: str
+    text: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of already formatted cells; ``numeric[j]`` right-aligns column ``j``."""
+
+    kind: ClassVar[str] = "table"
+    title: str
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of a panel: ``y`` against ``x`` with an optional band ``[lo, hi]``.
+
+    ``y``, ``lo`` and ``hi`` may hold NaN (a gap). ``floor_x`` lists the x positions where the
+    value is ``-inf`` (an exact zero): drawn as markers on the panel's floor.
+    """
+
+    label: str
+    style: int  # index into the figure's palette, stable across panels
+    x: np.ndarray
+    y: np.ndarray
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    floor_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+@dataclass(frozen=True)
+class LinePanel:
+    """One axes of a :class:`LineGrid`, at ``(row, col)``."""
+
+    row: int
+    col: int
+    title: str
+    curves: tuple[Curve, ...]
+
+
+@dataclass(frozen=True)
+class LineGrid:
+    """A grid of line panels sharing a legend (decay curves, the gain phase diagram)."""
+
+    kind: ClassVar[str] = "figure"
+    title: str
+    caption: str
+    nrows: int
+    ncols: int
+    panels: tuple[LinePanel, ...]
+    xlabel: str
+    ylabel: str
+    legend_title: str
+    legend: tuple[str, ...]  # label of each style index, in order
+    markers: bool = False  # draw points as well as lines (few x values)
+    zero_line: bool = False  # a horizontal reference at y = 0
+    stable_band: float = 0.0  # shade |y| <= stable_band (the "stable" phase)
+    row_labels: tuple[str, ...] = ()  # written at the left of each row
+    col_labels: tuple[str, ...] = ()  # written above each column
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HeatPanel:
+    """One heatmap: ``values[i, j]`` for row label ``i`` and column label ``j``.
+
+    NaN is a missing combination (left blank); ``-inf`` an exact zero (shaded grey).
+    ``text`` (same shape, optional) is written inside the cells.
+    """
+
+    title: str
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    values: np.ndarray
+    text: tuple[tuple[str, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
+class HeatmapGrid:
+    """Heatmaps wrapped ``ncols`` to a row, sharing one colour scale.
+
+    ``center_zero``: a diverging scale with white at 0 (blue below, red above), so the sign
+    (vanishing or exploding) reads from the colour.
+    """
+
+    kind: ClassVar[str] = "figure"
+    title: str
+    caption: str
+    panels: tuple[HeatPanel, ...]
+    ncols: int
+    xlabel: str
+    ylabel: str
+    colorbar_label: str
+    center_zero: bool = True
+    dense: bool = False  # many columns (lags): draw as an image, no cell text
+    note: str = ""
+
+
+Block = KeyValues | Code | Table | LineGrid | HeatmapGrid
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the page, linked from the table of contents by its fixed ``key``."""
+
+    key: str
+    title: str
+    intro: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the page shows, in order."""
+
+    title: str
+    run_name: str
+    generated: str  # ISO 8601 UTC timestamp of the rendering
+    vanishlab_version: str
+    sections: tuple[Section, ...]
