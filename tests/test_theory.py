@@ -1,0 +1,372 @@
+"""The pure theory layer: quadrature, mean-field fixed points, the Pascanu envelope, the mapping.
+
+Everything here is checked against an independent computation (scipy's adaptive quadrature and
+root finder) or a closed form; measured-vs-predicted proofs live in test_theory_measured.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, optimize
+from torch import nn
+
+import vanishlab as vl
+from vanishlab import theory as th
+from vanishlab.fits import phase_of
+
+# --- an independent oracle: scipy's adaptive quadrature -------------------------------------
+
+
+def quad_expectation(fn, q: float) -> float:
+    """E_z[fn(sqrt(q) z)] by scipy.integrate.quad, split at 0 and at powers of 2 of 1/sqrt(q)
+    (where fn(sqrt(q) z) changes), each piece to a relative error of 1e-13."""
+    if q == 0:
+        return float(fn(np.zeros(1))[0])
+    s = math.sqrt(q)
+
+    def f(z: float) -> float:
+        return float(fn(np.array([s * z]))[0]) * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+    edges = sorted({0.0, 40.0, *(2.0**j / s for j in range(-4, 40) if 2.0**j / s < 40)})
+    total = 0.0
+    for a, b in itertools.pairwise(edges):
+        for lo, hi in ((a, b), (-b, -a)):
+            total += integrate.quad(f, lo, hi, epsabs=1e-16, epsrel=1e-13, limit=200)[0]
+    return total
+
+
+TANH2 = lambda x: np.tanh(x) ** 2  # noqa: E731
+DTANH2 = lambda x: (1.0 - np.tanh(x) ** 2) ** 2  # noqa: E731
+RELU2 = lambda x: np.maximum(x, 0.0) ** 2  # noqa: E731
+STEP = lambda x: (x > 0).astype(np.float64)  # noqa: E731
+
+
+@pytest.mark.parametrize("q", [1e-10, 1e-4, 0.05, 0.7, 1.0, 3.3, 25.0, 1e3, 1e6, 1e10])
+@pytest.mark.parametrize("name", ["tanh2", "dtanh2", "relu2", "step"])
+def test_quadrature_matches_scipy_quad(q: float, name: str) -> None:
+    """Composite Gauss-Legendre agrees with adaptive quadrature to 1e-12 (relative for relu^2,
+    which grows like q) over 20 decades of q, far beyond the 1e-6 the mean field needs."""
+    fn = {"tanh2": TANH2, "dtanh2": DTANH2, "relu2": RELU2, "step": STEP}[name]
+    got, want = th.gaussian_expectation(fn, q), quad_expectation(fn, q)
+    scale = q if name == "relu2" else 1.0
+    assert abs(got - want) <= 1e-12 * scale, (got, want)
+
+
+def test_quadrature_closed_forms() -> None:
+    for q in (0.0, 0.3, 7.0, 1e5):
+        assert th.gaussian_expectation(RELU2, q) == pytest.approx(q / 2, rel=1e-13, abs=1e-300)
+        assert th.gaussian_expectation(lambda x: x * x, q) == pytest.approx(q, rel=1e-13)
+        assert th.gaussian_expectation(lambda x: np.ones_like(x), q) == pytest.approx(1, rel=1e-14)
+    # E[sech^4(sqrt(q) z)] -> (4/3) / sqrt(2 pi q) for large q (a spike of width 1/sqrt(q)).
+    q = 1e12
+    assert th.gaussian_expectation(DTANH2, q) == pytest.approx(
+        4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-5
+    )
+    with pytest.raises(ValueError):
+        th.gaussian_expectation(TANH2, -1.0)
+
+
+# --- mean field: fixed points and chi_1 -------------------------------------------------------
+
+
+def scipy_fixed_point(gain: float, s: float) -> float:
+    """The stable tanh fixed point by brentq on scipy quadrature (independent of theory.py)."""
+    if s == 0 and gain <= 1:
+        return 0.0
+    lo = 1e-6 if s == 0 else 0.0
+    return optimize.brentq(
+        lambda q: gain**2 * quad_expectation(TANH2, q) + s - q,
+        lo,
+        gain**2 + s,
+        xtol=1e-14,
+        rtol=1e-13,
+    )
+
+
+@pytest.mark.parametrize(
+    ("gain", "s"), [(0.5, 0.1), (1.0, 0.01), (1.5, 0.0), (1.5, 1.0), (2.0, 0.0), (3.0, 10.0)]
+)
+def test_tanh_fixed_point_and_chi_against_scipy(gain: float, s: float) -> None:
+    mf = vl.mean_field("tanh", gain, input_var=s)
+    q = scipy_fixed_point(gain, s)
+    assert mf.q_star == pytest.approx(q, rel=1e-10, abs=1e-14)
+    # The fixed-point equation holds to rounding.
+    residual = gain**2 * th.gaussian_expectation(TANH2, mf.q_star) + s - mf.q_star
+    assert abs(residual) <= 1e-13 * max(1.0, mf.q_star)
+    chi = gain**2 * quad_expectation(DTANH2, q)
+    assert mf.chi_1 == pytest.approx(chi, rel=1e-9)
+    assert mf.rate == pytest.approx(0.5 * math.log(chi), abs=1e-9)
+    assert not mf.diverges
+
+
+def test_tanh_input_and_bias_enter_as_one_drive() -> None:
+    a = vl.mean_field("tanh", 1.7, input_var=0.3, bias_var=0.2)
+    b = vl.mean_field("tanh", 1.7, input_var=0.5)
+    assert (a.q_star, a.chi_1) == (b.q_star, b.chi_1)
+
+
+def test_tanh_known_values() -> None:
+    """gain 1 without drive is exactly critical; gain < 1 sits at q* = 0 with chi_1 = g^2."""
+    crit = vl.mean_field("tanh", 1.0)
+    assert (crit.q_star, crit.chi_1, crit.rate) == (0.0, 1.0, 0.0)
+    assert crit.depth_scale == math.inf and crit.regime == "critical" and crit.phase == "stable"
+    low = vl.mean_field("tanh", 0.6)
+    assert low.q_star == 0.0 and low.chi_1 == pytest.approx(0.36, rel=1e-15)
+    assert low.rate == pytest.approx(math.log(0.6), rel=1e-14)
+    assert low.depth_scale == pytest.approx(-1 / math.log(0.36), rel=1e-14)
+    assert low.regime == "ordered" and low.phase == "vanishing"
+    # gain > 1 without drive: the stable fixed point q* > 0, chaotic, with a note on q = 0.
+    hi = vl.mean_field("tanh", 2.0)
+    assert hi.q_star > 0 and hi.chi_1 > 1 and hi.regime == "chaotic" and "unstable" in hi.note
+    assert hi.depth_scale < 0  # squared norms grow by e every -depth_scale steps
+
+
+def test_tanh_just_above_one_matches_the_series() -> None:
+    """g^2 = 1 + e without drive: expanding tanh^2 and sech^4 to third order in q gives
+    q* = e/2 + 5 e^2/24 and chi_1 = 1 + e^2/3 (+ O(e^3)). chi_1 - 1 is ~3e-11 at e = 1e-5: the
+    quadrature and the ratio form of the fixed-point equation must be accurate far below that."""
+    for e in (1e-3, 1e-4, 1e-5):
+        mf = vl.mean_field("tanh", math.sqrt(1 + e))
+        assert mf.q_star == pytest.approx(e / 2 + 5 * e * e / 24, rel=10 * e * e)
+        assert mf.chi_1 - 1 == pytest.approx(e * e / 3, rel=10 * e)
+        assert mf.regime == ("chaotic" if e * e / 3 > th.CRITICAL_TOLERANCE else "critical")
+        assert mf.phase == "stable"
+
+
+def test_gain_zero() -> None:
+    for act in th.ACTIVATIONS:
+        mf = vl.mean_field(act, 0.0, input_var=0.4)
+        assert mf.q_star == pytest.approx(0.4) and mf.chi_1 == 0.0
+        assert mf.rate == -math.inf and mf.depth_scale == 0.0 and mf.regime == "ordered"
+
+
+@pytest.mark.parametrize("gain", [0.3, 1.0, 1.2, 1.41])
+@pytest.mark.parametrize("s", [0.0, 0.5, 4.0])
+def test_relu_chi_is_half_gain_squared(gain: float, s: float) -> None:
+    mf = vl.mean_field("relu", gain, input_var=s)
+    assert mf.chi_1 == pytest.approx(gain**2 / 2, rel=1e-15)
+    assert mf.q_star == pytest.approx(s / (1 - gain**2 / 2), rel=1e-14)
+    assert not mf.diverges
+    # chi_1 really is g^2 E[relu'(sqrt(q*) z)^2] (any q* > 0: E[1(z > 0)] = 1/2).
+    if mf.q_star > 0:
+        assert mf.chi_1 == pytest.approx(gain**2 * quad_expectation(STEP, mf.q_star), rel=1e-12)
+        fixed = gain**2 * quad_expectation(RELU2, mf.q_star) + s
+        assert fixed == pytest.approx(mf.q_star, rel=1e-12)
+    else:
+        assert "relu'(0) = 0" in mf.note  # the exact origin is documented, not hidden
+
+
+@pytest.mark.parametrize(("gain", "s"), [(1.5, 0.1), (1.4143, 0.0), (3.0, 1.0)])
+def test_relu_divergence_is_reported_not_a_number(gain: float, s: float) -> None:
+    mf = vl.mean_field("relu", gain, input_var=s)
+    assert mf.diverges and mf.q_star == math.inf and "no finite fixed point" in mf.note
+    # chi_1 = g^2/2 still describes the Jacobians along the exploding trajectory.
+    assert mf.chi_1 == pytest.approx(gain**2 / 2) and mf.regime == "chaotic"
+    assert mf.phase == phase_of(mf.rate)
+
+
+def test_relu_just_below_two_is_finite() -> None:
+    g = math.nextafter(math.sqrt(2.0), 0.0)  # g^2 = 2 - 4e-16: the largest convergent gain
+    mf = vl.mean_field("relu", g, input_var=1.0)
+    assert not mf.diverges and 1e15 < mf.q_star < math.inf
+    assert vl.mean_field("relu", math.sqrt(2.0), input_var=1.0).diverges  # g^2 rounds above 2
+
+
+def test_chi_decreases_with_input_for_tanh() -> None:
+    """Input noise suppresses chaos (Toyoizumi & Abbott 2011): chi_1 falls as the drive grows."""
+    chis = [vl.mean_field("tanh", 2.0, input_var=s).chi_1 for s in (0.0, 0.1, 0.5, 1, 3, 10)]
+    assert all(a > b for a, b in itertools.pairwise(chis))
+
+
+@pytest.mark.parametrize("gain", [1.01, 1.2, 1.5, 2.0, 3.0, 5.0])
+def test_critical_input_var_makes_chi_one(gain: float) -> None:
+    s_c = vl.critical_input_var("tanh", gain)
+    assert 0 < s_c < math.inf
+    assert vl.mean_field("tanh", gain, input_var=s_c).chi_1 == pytest.approx(1.0, abs=1e-9)
+    assert vl.mean_field("tanh", gain, input_var=0.9 * s_c).chi_1 > 1
+    assert vl.mean_field("tanh", gain, input_var=1.1 * s_c).chi_1 < 1
+
+
+def test_critical_input_var_edge_cases_are_explicit_numbers() -> None:
+    assert vl.critical_input_var("tanh", 1.0) == 0.0  # critical already without input
+    assert vl.critical_input_var("tanh", 0.7) == 0.0  # ordered at every input variance
+    assert vl.critical_input_var("relu", 1.0) == 0.0  # chi_1 = 1/2 whatever the input
+    assert vl.critical_input_var("relu", 1.5) == math.inf  # no input orders relu
+
+
+def test_mean_field_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="activation"):
+        vl.mean_field("sigmoid", 1.0)
+    with pytest.raises(ValueError, match="gain"):
+        vl.mean_field("tanh", -1.0)
+    with pytest.raises(ValueError, match="input_var"):
+        vl.mean_field("tanh", 1.0, input_var=math.nan)
+    with pytest.raises(ValueError, match="bias_var"):
+        vl.mean_field("relu", 1.0, bias_var=-0.1)
+
+
+def test_mean_field_dict_and_phase_vocabulary() -> None:
+    mf = vl.mean_field("tanh", 1.5, input_var=1.0)
+    d = mf.as_dict()
+    assert d["rate"] == mf.rate and d["phase"] == phase_of(mf.rate) == "vanishing"
+    assert set(d) >= {"q_star", "chi_1", "rate", "depth_scale", "regime", "phase", "diverges"}
+
+
+# --- from a sweep cell to the mean-field inputs -----------------------------------------------
+
+
+def test_mapping_arithmetic_with_explicit_variances() -> None:
+    H, I = 100, 10
+    cell = {"activation": "tanh", "hidden_size": H, "input_size": I, "input_std": 0.5}
+    m = th.mean_field_inputs(cell, variances=(4.0 / H, 0.3, 0.2))
+    assert m.gain == pytest.approx(2.0) and m.validity == "iid"
+    assert m.input_var == pytest.approx(0.25 * I * 0.3) and m.bias_var == pytest.approx(0.2)
+    no_bias = th.mean_field_inputs({**cell, "bias": False}, variances=(4.0 / H, 0.3, 0.2))
+    assert no_bias.bias_var == 0.0
+    mf = th.cell_mean_field(cell, variances=(4.0 / H, 0.3, 0.2))
+    assert mf == vl.mean_field("tanh", 2.0, 0.25 * I * 0.3, 0.2)
+
+
+def test_mapping_upper_layer_is_driven_by_the_layer_below() -> None:
+    H = 50
+    v = (1.5**2 / H, 1.0 / H, 0.0)
+    cell = {"activation": "tanh", "hidden_size": H, "input_size": H, "input_std": 1.0}
+    below = vl.mean_field("tanh", 1.5, input_var=1.0)
+    m1 = th.mean_field_inputs(cell, layer=1, variances=v)
+    assert m1.input_var == pytest.approx(th.gaussian_expectation(TANH2, below.q_star))
+    relu = th.mean_field_inputs({**cell, "activation": "relu"}, layer=1, variances=v)
+    assert relu.input_var == math.inf  # relu at g = 1.5 diverges below: no finite drive
+    assert th.cell_mean_field({**cell, "activation": "relu"}, layer=1, variances=v) is None
+
+
+INITS = pytest.importorskip("vanishlab.inits").INITS
+
+
+@pytest.mark.parametrize("init", sorted(INITS))
+def test_mapping_matches_the_weights_each_init_draws(init: str) -> None:
+    """For every registered init, the mean-field gain and input variance from the mapping equal
+    the empirical per-entry variances of the weights the init actually draws (H = I = 256:
+    relative sampling error ~ sqrt(2 / H^2) ~ 0.6 %, tolerance 5 %)."""
+    H, I, gain = 256, 64, 1.3
+    cell = {
+        "activation": "tanh",
+        "init": init,
+        "gain": gain,
+        "input_std": 0.7,
+        "input_size": I,
+        "hidden_size": H,
+        "bias": True,
+    }
+    m = th.mean_field_inputs(cell)
+    rnn = nn.RNN(I, H).double().requires_grad_(False)
+    INITS[init].apply(rnn, gain, torch.Generator().manual_seed(0))
+    if m.validity == "none":
+        assert m.gain is None and init == "identity"
+        return
+    var_hh = float(rnn.weight_hh_l0.pow(2).mean())
+    var_ih = float(rnn.weight_ih_l0.pow(2).mean())
+    assert m.gain == pytest.approx(math.sqrt(H * var_hh), rel=0.05)
+    assert m.input_var == pytest.approx(0.7**2 * I * var_ih, rel=0.05)
+    bias_total = rnn.bias_ih_l0 + rnn.bias_hh_l0
+    if float(bias_total.abs().max()) == 0:
+        assert m.bias_var == 0.0
+    else:
+        assert m.bias_var == pytest.approx(float(bias_total.pow(2).mean()), rel=0.25)
+    assert m.validity in ("iid", "approximate")
+
+
+def test_mapping_validity_per_init() -> None:
+    assert th.INIT_VALIDITY["identity"][0] == "none"
+    assert th.INIT_VALIDITY["orthogonal"][0] == "approximate"
+    for name in ("normal", "xavier_normal", "kaiming_uniform", "default"):
+        assert th.INIT_VALIDITY[name][0] == "iid"
+    cell = {"activation": "relu", "init": "identity", "hidden_size": 8, "input_size": 2}
+    assert th.cell_mean_field(cell) is None
+
+
+# --- linear regime and the Pascanu envelope (pure arithmetic on weights) ----------------------
+
+
+def test_linear_rate_is_log_spectral_radius_not_gain_nor_norm() -> None:
+    H, g = 64, 1.0
+    w = torch.randn(H, H, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    w = w * g / math.sqrt(H)
+    rate = vl.linear_rate(w)
+    rho = float(np.abs(np.linalg.eigvals(w.numpy())).max())
+    assert rate == pytest.approx(math.log(rho), abs=1e-12)
+    assert abs(rate - math.log(g)) > 1e-3  # finite H: rho is not g
+    norm2 = float(torch.linalg.matrix_norm(w, ord=2))
+    assert math.log(norm2) - rate > 0.5  # ||W||_2 ~ 2g: the bound, far above the rate
+    assert vl.linear_rate(torch.zeros(3, 3)) == -math.inf
+    q, _ = torch.linalg.qr(w)
+    assert vl.linear_rate(0.7 * q) == pytest.approx(math.log(0.7), abs=1e-14)
+    with pytest.raises(ValueError, match="square"):
+        vl.linear_rate(torch.zeros(2, 3))
+
+
+def test_origin_norms_closed_forms() -> None:
+    H, g, K = 12, 0.8, 40
+    q, _ = torch.linalg.qr(torch.randn(H, H, generator=torch.Generator().manual_seed(1)).double())
+    o = vl.origin_log_norms(g * q, K)
+    k = o["lag"].to_numpy()
+    np.testing.assert_allclose(o["log10_spec"], k * math.log10(g), atol=1e-13)
+    np.testing.assert_allclose(o["log10_fro"], k * math.log10(g) + 0.5 * math.log10(H), atol=1e-13)
+    # A nilpotent shift: W^k = 0 from k = H on, exactly -inf.
+    shift = torch.diag(torch.ones(H - 1, dtype=torch.float64), 1)
+    s = vl.origin_log_norms(shift, H + 2)
+    assert np.isneginf(s["log10_fro"].to_numpy()[H:]).all()
+    np.testing.assert_allclose(s["log10_fro"][:H], 0.5 * np.log10(H - np.arange(H)), atol=1e-14)
+    # No underflow: 0.01^2000 = 1e-4000.
+    far = vl.origin_log_norms(0.01 * q, 2000)
+    assert far["log10_spec"].iloc[-1] == pytest.approx(-4000, abs=1e-9)
+
+
+def test_origin_norms_of_relu_are_exact_zeros() -> None:
+    rnn = nn.RNN(2, 4, nonlinearity="relu").double()
+    o = vl.origin_log_norms(rnn, 5)
+    assert o["log10_spec"].iloc[0] == 0.0 and np.isneginf(o["log10_spec"].to_numpy()[1:]).all()
+
+
+def test_pascanu_envelope_single_layer_is_pascanu() -> None:
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 7).double().requires_grad_(False)
+    T = 9
+    env = vl.pascanu_envelope(rnn, T)
+    per_step = vl.pascanu_bound(rnn)
+    assert per_step == pytest.approx(
+        math.log10(float(torch.linalg.matrix_norm(rnn.weight_hh_l0, ord=2)))
+    )
+    state = env[env["source"] == "state"]
+    np.testing.assert_allclose(state["log10_spec_bound"], state["lag"] * per_step, atol=1e-13)
+    np.testing.assert_allclose(
+        state["log10_fro_bound"], state["lag"] * per_step + 0.5 * math.log10(7), atol=1e-13
+    )
+    inp = env[env["source"] == "input"]
+    w_ih = math.log10(float(torch.linalg.matrix_norm(rnn.weight_ih_l0, ord=2)))
+    np.testing.assert_allclose(inp["log10_spec_bound"], inp["lag"] * per_step + w_ih, atol=1e-13)
+    assert len(inp) == T and len(state) == T + 1
+
+
+def test_pascanu_envelope_stack_sums_paths() -> None:
+    """Two layers, scalar norms a (recurrent) and c (between layers): the lower layer's bound is
+    sum over the k + 1 climbing steps of c a^k = (k + 1) c a^k; h0 (lag T) has only k = T paths
+    through W_hh^0 first, so T c a^T."""
+    H, T, a, c = 5, 6, 0.9, 0.5
+    rnn = nn.RNN(H, H, 2).double()
+    q, _ = torch.linalg.qr(torch.randn(H, H, dtype=torch.float64))
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(a * q)
+        rnn.weight_hh_l1.copy_(a * q.T)
+        rnn.weight_ih_l1.copy_(c * torch.eye(H, dtype=torch.float64))
+    env = vl.pascanu_envelope(rnn, T)
+    low = env[(env["source"] == "state") & (env["layer"] == 0)]
+    k = low["lag"].to_numpy()
+    want = np.where(k < T, np.log10((k + 1) * c * a**k), np.log10(T * c * a**T))
+    np.testing.assert_allclose(low["log10_spec_bound"], want, atol=1e-13)
+    with pytest.raises(ValueError):
+        vl.pascanu_envelope(rnn, 0)
