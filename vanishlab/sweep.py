@@ -235,11 +235,21 @@ def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
         on_result(*_run_task(config, init))
 
 
-def _worker_init() -> None:
+def _worker_init(parent_alive: Any) -> None:
     torch.set_num_threads(1)
     # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
     # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
+    # and the forkserver lives as long as they do). The parent alone holds the write end of
+    # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
+    threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
+
+
+def _exit_with_parent(parent_alive: Any) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        parent_alive.recv_bytes()
+    os._exit(1)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -253,8 +263,10 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
+    ctx = _mp_context()
+    alive_r, alive_w = ctx.Pipe(duplex=False)
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=_worker_init
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
     )
     try:
         futures = [pool.submit(_run_task, config, init) for config, init in tasks]
@@ -267,6 +279,8 @@ def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> 
         ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        alive_r.close()
+        alive_w.close()
 
 
 def _run_dask(tasks: Sequence[Task], address: str, on_result: OnResult) -> None:
@@ -583,14 +597,14 @@ def run_sweep(
                     "rerun with its own flags to resume, choose another --out, or pass "
                     "--force to add the new cells to it"
                 )
-        this_grid = _json_axes(exp.sweep)
-        if this_grid not in grids and (plan.new_cells or not grids):
-            grids.append(this_grid)
         label = name or manifest.get("name") or exp.name or run_dir.resolve().name
-        command = sweep_command(exp, out, label)
+        # One grid and one command per invocation that brought new cells: run in order, the
+        # commands rebuild the directory; a resume or a subset adds neither.
         commands = [c for c in manifest.get("commands", [manifest.get("command")]) if c]
-        if command not in commands:
-            commands.append(command)
+        this_grid = _json_axes(exp.sweep)
+        if not grids or (plan.new_cells and this_grid not in grids):
+            grids.append(this_grid)
+            commands.append(sweep_command(exp, out, label))
         all_ids = set().union(*(grid_ids(g) for g in grids))
         manifest = {
             "format": store.FORMAT,
@@ -599,7 +613,7 @@ def run_sweep(
             "description": exp.description or manifest.get("description", ""),
             "axes": _union_axes(grids),
             "sections": list(exp.sections) if exp.sections is not None else None,
-            "command": command,
+            "command": commands[-1],
             "versions": _versions(dask=scheduler is not None),
             "started": manifest.get("started") or _now(),
             "finished": None,

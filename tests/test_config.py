@@ -1,0 +1,164 @@
+"""Axes, grids and cells: canonical values, stable ids, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vanishlab as vl
+from vanishlab.config import AXES, QUICK_SWEEP, CellConfig, Sweep, grid_ids, parse_axis
+
+
+def test_cell_id_is_pinned():
+    # The id is a content hash of the canonical config: the same on every machine and in every
+    # release. If this changes, every existing run directory stops resuming: do it on purpose.
+    assert CellConfig().cell_id == "e81f6713a9fef73e"
+    assert len(CellConfig(gain=0.5).cell_id) == 16
+
+
+def test_cell_id_is_canonical():
+    base = CellConfig(gain=1.0, input_std=0.0, seed=3, hidden_size=8)
+    same = CellConfig(gain=1, input_std=-0.0, seed=np.int64(3), hidden_size=np.int32(8))
+    assert base == same and base.cell_id == same.cell_id
+    assert isinstance(same.gain, float) and isinstance(same.seed, int)
+    assert math.copysign(1.0, same.input_std) == 1.0  # -0.0 folded
+    assert CellConfig(gain=1.0000001).cell_id != base.cell_id
+
+
+def test_cell_ids_differ_across_every_axis():
+    variants = {
+        "activation": "relu",
+        "num_layers": 2,
+        "hidden_size": 65,
+        "input_size": 3,
+        "seq_len": 7,
+        "init": "orthogonal",
+        "gain": 0.9,
+        "input_std": 0.5,
+        "bias": False,
+        "batch": 2,
+        "seed": 1,
+        "dtype": "float64",
+    }
+    assert set(variants) == set(AXES)
+    ids = {CellConfig().cell_id} | {CellConfig(**{k: v}).cell_id for k, v in variants.items()}
+    assert len(ids) == len(AXES) + 1
+
+
+def test_sweep_coerces_and_orders_cells():
+    sweep = Sweep(activation="relu", gain=[1, 2], seed=range(3), bias=(True, False))
+    assert sweep.activation == ("relu",) and sweep.gain == (1.0, 2.0)
+    assert sweep.seed == (0, 1, 2) and sweep.size == 12
+    cells = sweep.cells()
+    assert len(cells) == 12 and len({c.cell_id for c in cells}) == 12
+    # AXES order, last axis fastest: seed varies faster than gain, bias faster than gain.
+    assert [(c.gain, c.bias, c.seed) for c in cells[:4]] == [
+        (1.0, True, 0),
+        (1.0, True, 1),
+        (1.0, True, 2),
+        (1.0, False, 0),
+    ]
+    assert sweep.replace(gain=3).gain == (3.0,) and sweep.replace(gain=3).seed == (0, 1, 2)
+
+
+def test_grid_ids_survive_json_round_trip():
+    axes = json.loads(json.dumps({a: list(v) for a, v in QUICK_SWEEP.axes().items()}))
+    assert grid_ids(axes) == {c.cell_id for c in QUICK_SWEEP.cells()}
+
+
+def test_quick_sweep_is_informative_and_small():
+    assert set(QUICK_SWEEP.activation) == {"tanh", "relu"}
+    assert len(QUICK_SWEEP.init) >= 3 and len(QUICK_SWEEP.gain) >= 3
+    assert max(QUICK_SWEEP.num_layers) == 2
+    assert QUICK_SWEEP.size <= 100 and max(QUICK_SWEEP.hidden_size) <= 32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"activation": "sigmoid"}, "unknown activation 'sigmoid'"),
+        ({"init": "he"}, "unknown init 'he'"),
+        ({"dtype": "float16"}, "unknown dtype"),
+        ({"hidden_size": 0}, "hidden_size must be positive"),
+        ({"num_layers": -1}, "num_layers must be positive"),
+        ({"seq_len": 2.5}, "seq_len must be an integer"),
+        ({"batch": True}, "batch must be an integer"),
+        ({"gain": -1.0}, "gain must be a finite number >= 0"),
+        ({"gain": float("nan")}, "gain must be a finite number >= 0"),
+        ({"input_std": float("inf")}, "input_std must be a finite number >= 0"),
+        ({"gain": "1"}, "gain must be a number"),
+        ({"bias": 1}, "bias must be true or false"),
+        ({"seed": -1}, "seed must be between 0"),
+    ],
+)
+def test_bad_values_raise_one_line(kwargs, message):
+    for build in (CellConfig, Sweep):
+        with pytest.raises(vl.VanishlabError, match=message) as err:
+            build(**kwargs)
+        assert "\n" not in str(err.value)
+
+
+def test_bad_grids():
+    with pytest.raises(vl.VanishlabError, match=r"lists 1\.0 twice"):
+        Sweep(gain=(1, 1.0))
+    with pytest.raises(vl.VanishlabError, match="has no values"):
+        Sweep(seed=())
+    with pytest.raises(vl.VanishlabError, match="unknown axis gian"):
+        Sweep().replace(gian=(1.0,))
+    with pytest.raises(vl.VanishlabError, match="unknown axis"):
+        Sweep.from_axes({"width": [3]})
+    with pytest.raises(vl.VanishlabError, match="unknown config field"):
+        CellConfig.from_dict({"width": 3})
+
+
+def test_parse_axis():
+    assert parse_axis("gain", "0.5, 1,2") == (0.5, 1.0, 2.0)
+    assert parse_axis("num_layers", "1,2,4") == (1, 2, 4)
+    assert parse_axis("bias", "true,No") == (True, False)
+    assert parse_axis("activation", "tanh,relu") == ("tanh", "relu")
+
+
+@pytest.mark.parametrize(
+    ("axis", "text", "message"),
+    [
+        ("gain", "1,,x", r"--gain: malformed list '1,,x' \(empty item"),
+        ("gain", "1,", "malformed list"),
+        ("gain", "1,x", "--gain: 'x' is not a number"),
+        ("num_layers", "1,2.5", "--num-layers: '2.5' is not an integer"),
+        ("hidden_size", "0", "--hidden-size: hidden_size must be positive, got 0"),
+        ("seq_len", "-3", "--seq-len: seq_len must be positive"),
+        ("bias", "maybe", "--bias: 'maybe' is not true or false"),
+        ("activation", "tanh,gelu", "--activation: unknown activation 'gelu'"),
+        ("init", "orthogonal,kaiming", "--init: unknown init 'kaiming'"),
+        ("gain", "1,1", "--gain: axis gain lists 1.0 twice"),
+        ("gain", "nan", "--gain: gain must be a finite number"),
+    ],
+)
+def test_parse_axis_errors(axis, text, message):
+    with pytest.raises(vl.VanishlabError, match=message) as err:
+        parse_axis(axis, text)
+    assert "\n" not in str(err.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda v: v + 0.0,
+    )
+)
+def test_parse_axis_round_trips_floats(values):
+    # What the manifest's command writes (repr) parses back to the same values and ids.
+    text = ",".join(repr(v) for v in values)
+    parsed = parse_axis("gain", text)
+    assert parsed == tuple(v + 0.0 for v in values)
+    assert [CellConfig(gain=v).cell_id for v in parsed] == [
+        CellConfig(gain=v).cell_id for v in values
+    ]

@@ -1,0 +1,151 @@
+"""The init registry: each init sets every parameter as documented, from its generator alone."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.inits import INITS, Init, register_init
+
+BUILTIN = (
+    "default",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "identity",
+    "normal",
+)
+
+
+def _rnn(H=16, I=5, L=2, bias=True, dtype=torch.float64) -> nn.RNN:
+    return nn.RNN(I, H, L, bias=bias, dtype=dtype)
+
+
+def _apply(name, rnn, gain=1.0, seed=0):
+    INITS[name].apply(rnn, gain, torch.Generator().manual_seed(seed))
+    return {k: v.detach().clone() for k, v in rnn.named_parameters()}
+
+
+def test_registry_lists_the_issue_inits_with_one_line_each():
+    assert set(BUILTIN) <= set(INITS)
+    for name in BUILTIN:
+        entry = INITS[name]
+        assert entry.name == name
+        assert entry.description and "\n" not in entry.description
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_parameter_set_from_the_generator_alone(name):
+    a, b = _rnn(), _rnn()  # different construction-time weights (global RNG)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    pa, pb = _apply(name, a, 1.3, seed=7), _apply(name, b, 1.3, seed=7)
+    assert torch.equal(torch.get_rng_state(), state), "an init touched the global RNG"
+    assert pa.keys() == pb.keys() and len(pa) == 8  # 2 layers x (W_ih, W_hh, b_ih, b_hh)
+    for key in pa:
+        assert torch.equal(pa[key], pb[key]), f"{name} left {key} as constructed"
+    pc = _apply(name, _rnn(), 1.3, seed=8)
+    changed = [k for k in pa if not torch.equal(pa[k], pc[k])]
+    assert any(k.startswith("weight_ih") for k in changed), "seed does not reach the weights"
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n != "identity"])
+def test_variances_match_the_weights(name):
+    # Empirical per-entry variance against Init.variances, at a width where the estimate is
+    # good to about 1% (W_hh) and the bias to about 5%.
+    H, I, L, gain = 192, 48, 4, 1.7
+    params = _apply(name, _rnn(H=H, I=I, L=L), gain)
+    var_hh, var_ih, var_bias = INITS[name].variances(H, I, gain)
+    w_hh = torch.cat([params[f"weight_hh_l{l}"].flatten() for l in range(L)])
+    assert w_hh.var().item() == pytest.approx(var_hh, rel=0.04)
+    assert abs(w_hh.mean().item()) < 0.05 * math.sqrt(var_hh)
+    assert params["weight_ih_l0"].var().item() == pytest.approx(var_ih, rel=0.06)
+    # Layers above see fan-in H: variances(H, H, gain) describes them.
+    upper = INITS[name].variances(H, H, gain)[1]
+    w_up = torch.cat([params[f"weight_ih_l{l}"].flatten() for l in range(1, L)])
+    assert w_up.var().item() == pytest.approx(upper, rel=0.04)
+    bias = torch.cat([params[f"bias_ih_l{l}"] + params[f"bias_hh_l{l}"] for l in range(L)])
+    if var_bias == 0:
+        assert torch.count_nonzero(bias) == 0
+    else:
+        assert bias.var().item() == pytest.approx(var_bias, rel=0.15)
+
+
+def test_identity_is_irnn():
+    params = _apply("identity", _rnn(H=6), gain=0.8)
+    assert torch.equal(params["weight_hh_l0"], 0.8 * torch.eye(6, dtype=torch.float64))
+    assert torch.equal(params["weight_hh_l1"], 0.8 * torch.eye(6, dtype=torch.float64))
+    assert all(torch.count_nonzero(params[k]) == 0 for k in params if k.startswith("bias"))
+    assert INITS["identity"].variances(6, 5, 0.8) is None
+
+
+def test_orthogonal_has_all_singular_values_equal_to_gain():
+    params = _apply("orthogonal", _rnn(H=12, I=5), gain=1.5)
+    for key in ("weight_hh_l0", "weight_hh_l1", "weight_ih_l0", "weight_ih_l1"):
+        s = torch.linalg.svdvals(params[key])
+        assert torch.allclose(s, torch.full_like(s, 1.5), atol=1e-12), key
+
+
+def test_default_keeps_pytorch_bounds_and_scales_weights_only():
+    H, g = 25, 2.0
+    params = _apply("default", _rnn(H=H, I=3), gain=g)
+    bound = 1 / math.sqrt(H)
+    for key, value in params.items():
+        limit = bound * (1 if key.startswith("bias") else g)
+        assert value.abs().max() <= limit
+        assert value.abs().max() > 0.8 * limit  # actually spread over the range
+
+
+def test_normal_gives_unit_input_weights_whatever_the_gain():
+    a = _apply("normal", _rnn(H=8, I=4), gain=0.5, seed=3)
+    b = _apply("normal", _rnn(H=8, I=4), gain=2.0, seed=3)
+    assert torch.equal(a["weight_ih_l0"], b["weight_ih_l0"])
+    assert torch.allclose(b["weight_hh_l0"], 4 * a["weight_hh_l0"], rtol=1e-12, atol=0)
+
+
+def test_bias_false_and_float32_work():
+    for name in BUILTIN:
+        rnn = _rnn(bias=False, dtype=torch.float32)
+        INITS[name].apply(rnn, 1.0, torch.Generator().manual_seed(0))
+        assert all(p.dtype == torch.float32 for p in rnn.parameters())
+        assert all(torch.isfinite(p).all() for p in rnn.parameters())
+
+
+def _scaled_eye(rnn: nn.RNN, gain: float, generator: torch.Generator) -> None:
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                p.copy_(gain * torch.eye(p.shape[0], dtype=p.dtype))
+            else:
+                p.normal_(0.0, 0.1, generator=generator)
+
+
+@pytest.fixture
+def registry():
+    saved = dict(INITS)
+    yield INITS
+    INITS.clear()
+    INITS.update(saved)
+
+
+def test_register_custom_init_and_use_it_in_a_cell(registry):
+    entry = register_init(Init("scaled_eye", "W_hh = gain * I, the rest N(0, 0.01)", _scaled_eye))
+    assert vl.INITS["scaled_eye"] is entry
+    frame, meta = vl.run_cell(
+        vl.CellConfig(init="scaled_eye", gain=0.5, hidden_size=4, input_size=2, seq_len=5)
+    )
+    assert meta["status"] == "ok" and len(frame) == 5 + 6
+    with pytest.raises(vl.VanishlabError, match="already registered"):
+        register_init(Init("scaled_eye", "again", _scaled_eye))
+    register_init(Init("scaled_eye", "replaced", _scaled_eye), replace=True)
+    assert INITS["scaled_eye"].description == "replaced"
+    with pytest.raises(vl.VanishlabError, match="no commas"):
+        register_init(Init("a,b", "bad name", _scaled_eye))
+    with pytest.raises(TypeError):
+        register_init(_scaled_eye)  # type: ignore[arg-type]

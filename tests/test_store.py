@@ -1,0 +1,201 @@
+"""The run directory: shard schema and checks, atomic files, readers, manifest and lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import vanishlab as vl
+from vanishlab import store
+from vanishlab.config import CellConfig
+
+TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
+
+
+def _cell(**kw) -> tuple[pd.DataFrame, store.CellMeta]:
+    return vl.run_cell(CellConfig(**{**TINY, **kw}))
+
+
+def _run_dir(tmp_path: Path, cells=({}, {"seed": 1}, {"activation": "relu"})) -> Path:
+    run = tmp_path / "run"
+    store.write_manifest(run.mkdir() or run, {"format": store.FORMAT, "name": "t"})
+    for kw in cells:
+        store.write_shard(run, *_cell(**kw))
+    return run
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def test_shard_round_trip_and_schema(tmp_path):
+    frame, meta = _cell()
+    path = store.write_shard(tmp_path, frame, meta)
+    assert path == tmp_path / "cells" / f"{meta['cell_id']}.parquet"
+    assert not list((tmp_path / "cells").glob("*.tmp")) and not list(
+        (tmp_path / "cells").glob(".*")
+    )
+    pf = pq.ParquetFile(path)
+    assert pf.schema_arrow.remove_metadata().equals(store.SCHEMA)
+    stored = json.loads(pf.schema_arrow.metadata[store.CELL_META_KEY])
+    assert stored == json.loads(json.dumps(meta)) and stored["n_rows"] == len(frame)
+    assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
+
+
+def test_check_frame_rejects_malformed_shards():
+    frame, meta = _cell()
+    bad_nan = frame.copy()
+    bad_nan.loc[0, "log10_fro_std"] = np.nan
+    bad_layer = frame.copy()
+    bad_layer["layer"] = pd.array([0] * len(frame), dtype="Int64")
+    bad_cfg = frame.copy()
+    bad_cfg["gain"] = 2.0
+    for bad, message in [
+        (bad_nan, "NaN"),
+        (bad_layer, "layer must be null"),
+        (bad_cfg, "config column gain"),
+        (frame.drop(columns="n_zero"), "columns"),
+        (frame.iloc[:2], "row count"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            store.check_frame(bad, meta)
+    with pytest.raises(ValueError, match="row count"):
+        store.check_frame(frame, {**meta, "status": "failed"})
+
+
+def test_load_results_sorts_and_types(tmp_path):
+    run = _run_dir(tmp_path)
+    results = vl.load_results(run)
+    assert tuple(results.columns) == store.COLUMNS
+    assert len(results) == 3 * (3 + 4)
+    assert results["layer"].dtype == "Int64" and results["lag"].dtype == np.int64
+    assert results["bias"].dtype == bool and results["n_zero"].dtype == np.int64
+    assert results.loc[results["source"] == "input", "layer"].isna().all()
+    assert list(results["activation"].unique()) == ["relu", "tanh"]  # sorted by config first
+    keys = [*store.CONFIG_COLUMNS, "source", "layer", "lag"]
+    assert results.equals(
+        results.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+    )
+    assert not results.duplicated(["cell_id", "source", "layer", "lag"]).any()
+    cells = vl.load_cells(run)
+    assert len(cells) == 3 and set(cells["status"]) == {"ok"}
+    assert list(cells.columns[-4:]) == ["cell_id", "status", "reason", "elapsed_s"]
+
+
+def test_empty_run_loads_as_empty_frame(tmp_path):
+    store.write_manifest(tmp_path, {"format": store.FORMAT})
+    results = vl.load_results(tmp_path)
+    assert tuple(results.columns) == store.COLUMNS and len(results) == 0
+    assert results["layer"].dtype == "Int64"
+    assert len(vl.load_cells(tmp_path)) == 0
+
+
+def test_failed_cell_is_a_zero_row_shard(tmp_path):
+    run = _run_dir(tmp_path, cells=())
+    frame, meta = _cell(activation="relu", init="identity", gain=50.0, seq_len=40)
+    assert meta["status"] == "failed" and len(frame) == 0
+    store.write_shard(run, frame, meta)
+    assert len(vl.load_results(run)) == 0
+    cells = vl.load_cells(run)
+    assert cells.loc[0, "status"] == "failed" and "overflowed" in cells.loc[0, "reason"]
+
+
+def test_temp_and_hidden_files_are_ignored(tmp_path):
+    run = _run_dir(tmp_path)
+    before = vl.load_results(run)
+    (run / "cells" / ".0123456789abcdef.parquet.tmp").write_bytes(b"PAR1 half a shard")
+    (run / "cells" / "0123456789abcdef.parquet.tmp").write_bytes(b"half")
+    (run / "cells" / ".DS_Store").write_bytes(b"\0\1")
+    pd.testing.assert_frame_equal(vl.load_results(run), before)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"hello", "unexpected file"),
+        ("0123456789abcdef.parquet", b"not parquet at all", "corrupt parquet"),
+        ("truncated.parquet", None, "corrupt parquet"),
+        ("foreign.parquet", "foreign", "no vanishlab.cell metadata"),
+        ("renamed.parquet", "renamed", "not the one its name says"),
+    ],
+)
+def test_corrupt_or_foreign_file_is_one_clear_error(tmp_path, name, content, message):
+    run = _run_dir(tmp_path)
+    path = run / "cells" / name
+    some_shard = next((run / "cells").glob("*.parquet"))
+    if content is None:
+        path.write_bytes(some_shard.read_bytes()[:-40])
+    elif content == "foreign":
+        pq.write_table(pa.table({"x": [1, 2]}), path)
+    elif content == "renamed":
+        path.write_bytes(some_shard.read_bytes())
+    else:
+        path.write_bytes(content)
+    before = _snapshot(run)
+    for reader in (vl.load_results, vl.load_cells, store.read_cell_metas):
+        with pytest.raises(vl.VanishlabError, match=message) as err:
+            reader(run)
+        assert name in str(err.value) and "\n" not in str(err.value)
+    assert _snapshot(run) == before
+
+
+def test_manifest_errors(tmp_path):
+    with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
+        vl.load_manifest(tmp_path)
+    with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
+        vl.load_results(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(vl.VanishlabError, match="corrupt"):
+        vl.load_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"format": "something-else/2"}')
+    with pytest.raises(vl.VanishlabError, match="not a vanishlab-run/1 manifest"):
+        vl.load_manifest(tmp_path)
+    store.write_manifest(tmp_path, {"format": store.FORMAT, "name": "x"})
+    assert vl.load_manifest(tmp_path) == {"format": store.FORMAT, "name": "x"}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(ValueError, match="format"):
+        store.write_manifest(tmp_path, {"name": "no format"})
+
+
+def test_lock_excludes_a_second_holder(tmp_path):
+    held = rf"in use by another .* \(pid {os.getpid()}\)"
+    with store.RunLock(tmp_path), pytest.raises(vl.VanishlabError, match=held):
+        store.RunLock(tmp_path).__enter__()
+    with store.RunLock(tmp_path):  # released
+        pass
+
+
+def test_lock_of_a_killed_process_is_released(tmp_path):
+    code = (
+        "import sys, time; from vanishlab.store import RunLock\n"
+        f"lock = RunLock({str(tmp_path)!r}).__enter__(); print('locked', flush=True); "
+        "time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(vl.VanishlabError, match=f"pid {proc.pid}"):
+            store.RunLock(tmp_path).__enter__()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while True:  # the kernel drops the flock with the process
+        try:
+            with store.RunLock(tmp_path):
+                break
+        except vl.VanishlabError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

@@ -1,0 +1,435 @@
+"""Measuring cells and running sweeps: aggregation, determinism, resume, crash safety."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import vanishlab as vl
+from vanishlab import store
+from vanishlab.config import CellConfig, Sweep
+from vanishlab.experiments import Experiment, list_experiments, load_experiment
+from vanishlab.sweep import _log_stats, build_rnn, cell_inputs, plan_sweep, sweep_command
+
+TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}
+GRID = Sweep(
+    activation=("tanh", "relu"),
+    init=("default", "normal"),
+    gain=(0.5, 2.0),
+    hidden_size=6,
+    input_size=3,
+    seq_len=7,
+    batch=3,
+)
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+# --- one cell ------------------------------------------------------------------------------
+
+
+def test_run_cell_aggregates_the_engine_frame():
+    config = CellConfig(**TINY, num_layers=2, activation="tanh", init="xavier_normal")
+    frame, meta = vl.run_cell(config)
+    T, L = config.seq_len, config.num_layers
+    assert len(frame) == T + L * (T + 1) == meta["n_rows"]
+    assert tuple(frame.columns) == store.COLUMNS
+    assert meta["status"] == "ok" and meta["reason"] is None and meta["elapsed_s"] > 0
+    assert meta["cell_id"] == config.cell_id and meta["config"] == config.to_dict()
+
+    # The same numbers from the public per-sample frame, aggregated by hand.
+    raw = vl.jacobian_norms(build_rnn(config), cell_inputs(config))
+    g = raw.groupby(["source", "layer", "lag"], dropna=False)
+    expected = pd.DataFrame(
+        {
+            "log10_fro_mean": g["log10_fro"].mean(),
+            "log10_fro_std": g["log10_fro"].std(ddof=0),
+            "log10_spec_mean": g["log10_spec"].mean(),
+            "log10_spec_std": g["log10_spec"].std(ddof=0),
+        }
+    ).reset_index()
+    got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
+    for col in expected.columns[3:]:
+        np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-12)
+    assert (got["n_zero"] == 0).all()
+    for axis, value in config.to_dict().items():
+        assert (frame[axis] == value).all()
+
+
+def test_log_stats_zero_samples():
+    a = np.array([[-1.0, -np.inf, -np.inf, 2.0], [-3.0, -5.0, -np.inf, 2.0]])
+    mean, std, n_zero = _log_stats(a)
+    np.testing.assert_array_equal(mean, [-2.0, -np.inf, -np.inf, 2.0])
+    np.testing.assert_array_equal(std, [1.0, 0.0, 0.0, 0.0])  # over finite samples only
+    np.testing.assert_array_equal(n_zero, [0, 1, 2, 0])
+    with pytest.raises(AssertionError, match="bug"):
+        _log_stats(np.array([[np.nan]]))
+
+
+def test_exact_zero_jacobians_are_explicit():
+    # relu at h = 0 (no input, zero biases, h0 = 0): relu'(0) = 0, every Jacobian is exactly 0.
+    frame, meta = vl.run_cell(CellConfig(**TINY, activation="relu", init="normal", input_std=0))
+    assert meta["status"] == "ok"
+    identity = (frame["source"] == "state") & (frame["lag"] == 0)  # dh_T/dh_T = I
+    zero = frame[~identity]
+    assert (zero["n_zero"] == 3).all() and (frame.loc[identity, "n_zero"] == 0).all()
+    assert np.isneginf(zero["log10_fro_mean"]).all() and np.isneginf(zero["log10_spec_mean"]).all()
+    assert (zero["log10_fro_std"] == 0).all()
+    assert not frame[list(store.VALUE_COLUMNS)].isna().any().any()
+
+
+@pytest.mark.parametrize("gain", [0.5, 1.0, 1.3])
+def test_orthogonal_at_the_origin_decays_exactly_as_gain_to_the_k(gain):
+    # tanh, zero input and biases: h stays 0, each step's Jacobian is W_hh = g Q, so
+    # ||J_k||_2 = g^k and ||J_k||_F = sqrt(H) g^k; the input Jacobian adds W_ih (norm g).
+    H, T = 10, 30
+    config = CellConfig(
+        init="orthogonal", gain=gain, input_std=0, hidden_size=H, input_size=4, seq_len=T,
+        batch=2, dtype="float64",
+    )  # fmt: skip
+    frame, _ = vl.run_cell(config)
+    state = frame[frame["source"] == "state"]
+    k = state["lag"].to_numpy()
+    np.testing.assert_allclose(state["log10_spec_mean"], k * math.log10(gain), atol=1e-9)
+    np.testing.assert_allclose(
+        state["log10_fro_mean"], 0.5 * math.log10(H) + k * math.log10(gain), atol=1e-9
+    )
+    inputs = frame[frame["source"] == "input"]
+    np.testing.assert_allclose(
+        inputs["log10_spec_mean"], (inputs["lag"] + 1) * math.log10(gain), atol=1e-9
+    )
+    assert (frame["log10_spec_std"] < 1e-9).all()
+
+
+def test_relu_explosion_is_a_failed_cell():
+    frame, meta = vl.run_cell(CellConfig(**{**TINY, "seq_len": 60}, activation="relu",
+                                         init="identity", gain=20.0))  # fmt: skip
+    assert meta["status"] == "failed" and len(frame) == 0 and meta["n_rows"] == 0
+    assert "overflowed" in meta["reason"]
+    assert tuple(frame.columns) == store.COLUMNS
+
+
+def test_cells_are_deterministic_and_leave_global_state_alone():
+    config = CellConfig(hidden_size=24, input_size=5, seq_len=20, batch=4, init="normal")
+    threads = torch.get_num_threads()
+    torch.manual_seed(0)
+    rng = torch.get_rng_state()
+    first, _ = vl.run_cell(config)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert torch.get_num_threads() == threads
+    torch.manual_seed(99)  # another global state, another thread count: same bits
+    torch.set_num_threads(2)
+    try:
+        second, _ = vl.run_cell(config)
+    finally:
+        torch.set_num_threads(threads)
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+
+
+def test_seed_drives_weights_and_inputs_common_random_numbers():
+    a = CellConfig(**TINY, init="normal", gain=0.5)
+    b = CellConfig(**TINY, init="normal", gain=2.0)
+    assert torch.equal(cell_inputs(a), cell_inputs(b))  # same inputs across gains
+    wa, wb = build_rnn(a).weight_hh_l0, build_rnn(b).weight_hh_l0
+    torch.testing.assert_close(4 * wa, wb)  # same base matrix, scaled
+    c = CellConfig(**TINY, init="normal", gain=0.5, seed=1)
+    assert not torch.equal(cell_inputs(a), cell_inputs(c))
+
+
+# --- sweeps --------------------------------------------------------------------------------
+
+
+def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    summary = vl.run_sweep(GRID, out, name="grid test", workers=1, progress=False)
+    assert isinstance(summary, vl.RunSummary)
+    assert (summary.n_cells, summary.n_run, summary.n_skipped) == (8, 8, 0)
+    assert summary.run_dir == out and summary.elapsed_s > 0 and summary.measure_s > 0
+    assert "8 cells, 8 run, 0 skipped" in str(summary)
+    manifest = vl.load_manifest(out)
+    assert manifest["format"] == "vanishlab-run/1" and manifest["name"] == "grid test"
+    assert manifest["experiment"] is None and manifest["sections"] is None
+    assert manifest["n_cells"] == 8 and manifest["finished"] and manifest["elapsed_s"] > 0
+    assert manifest["axes"]["gain"] == [0.5, 2.0] and manifest["axes"]["seed"] == [0]
+    assert set(manifest["versions"]) >= {"vanishlab", "torch", "python", "numpy", "pandas"}
+    assert manifest["command"].startswith("vanishlab sweep --activation tanh,relu")
+    assert "--gain 0.5,2.0" in manifest["command"] and "--name 'grid test'" in manifest["command"]
+    assert len(list((out / "cells").glob("*.parquet"))) == 8
+    results = vl.load_results(out)
+    assert results["cell_id"].nunique() == 8
+
+    before = _snapshot(out / "cells")
+    again = vl.run_sweep(GRID, out, workers=1, progress=False)
+    assert (again.n_run, again.n_skipped) == (0, 8)
+    assert _snapshot(out / "cells") == before  # finished shards are never rewritten
+    assert vl.load_manifest(out)["name"] == "grid test"  # kept on resume
+    assert vl.load_manifest(out)["started"] == manifest["started"]
+
+
+def test_resume_runs_only_missing_cells(tmp_path):
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    reference = vl.load_results(out)
+    shards = sorted((out / "cells").glob("*.parquet"))
+    for path in shards[:3]:
+        path.unlink()
+    (out / "cells" / f".{shards[3].name}.tmp").write_bytes(b"half a shard of a killed run")
+    summary = vl.run_sweep(GRID, out, workers=1, progress=False)
+    assert (summary.n_run, summary.n_skipped) == (3, 5)
+    assert not list((out / "cells").glob(".*.tmp"))  # stale temp files cleaned
+    pd.testing.assert_frame_equal(vl.load_results(out), reference, check_exact=True)
+
+
+def test_different_grid_refused_unless_force(tmp_path):
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    before = _snapshot(out)
+    bigger = GRID.replace(gain=(0.5, 1.0, 2.0))
+    with pytest.raises(vl.VanishlabError, match=r"holds a different grid \(gain") as err:
+        vl.run_sweep(bigger, out, workers=1, progress=False)
+    assert "4 new cells" in str(err.value) and "--force" in str(err.value)
+    assert _snapshot(out) == before
+
+    subset = GRID.replace(activation=("relu",))  # nothing new: a plain resume
+    assert vl.run_sweep(subset, out, workers=1, progress=False).n_skipped == 4
+
+    summary = vl.run_sweep(bigger, out, workers=1, progress=False, force=True)
+    assert (summary.n_run, summary.n_skipped, summary.n_cells) == (4, 8, 12)
+    manifest = vl.load_manifest(out)
+    assert manifest["n_cells"] == 12 and len(manifest["grids"]) == 2
+    assert manifest["axes"]["gain"] == [0.5, 2.0, 1.0] and len(manifest["commands"]) == 2
+    assert vl.run_sweep(GRID, out, workers=1, progress=False).n_skipped == 8  # old grid: fine
+
+
+def test_refuses_a_directory_that_is_not_a_run(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    before = _snapshot(tmp_path)
+    with pytest.raises(vl.VanishlabError, match="not empty and is not a vanishlab run"):
+        vl.run_sweep(GRID, tmp_path, workers=1, progress=False)
+    assert _snapshot(tmp_path) == before and not (tmp_path / ".lock").exists()
+    afile = tmp_path / "thesis.tex"
+    with pytest.raises(vl.VanishlabError, match="not a directory"):
+        vl.run_sweep(GRID, afile, workers=1, progress=False)
+
+
+def test_corrupt_shard_stops_the_run_before_any_write(tmp_path):
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    next((out / "cells").glob("*.parquet")).unlink()
+    (out / "cells" / "junk.parquet").write_bytes(b"garbage")
+    before = _snapshot(out)
+    with pytest.raises(vl.VanishlabError, match=r"junk\.parquet is not a valid vanishlab shard"):
+        vl.run_sweep(GRID, out, workers=1, progress=False)
+    assert _snapshot(out) == before
+
+
+def test_run_in_use_is_refused(tmp_path):
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    before = _snapshot(out)
+    with store.RunLock(out), pytest.raises(vl.VanishlabError, match="in use by another"):
+        vl.run_sweep(GRID, out, workers=1, progress=False)
+    assert _snapshot(out) == before
+
+
+def test_failed_cells_are_recorded_and_counted(tmp_path):
+    grid = Sweep(activation="relu", init="identity", gain=(0.5, 30.0), **{**TINY, "seq_len": 60})
+    summary = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    assert (summary.n_run, summary.n_failed) == (2, 1)
+    cells = vl.load_cells(tmp_path / "run")
+    assert sorted(cells["status"]) == ["failed", "ok"]
+    again = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    assert (again.n_run, again.n_skipped, again.n_failed) == (0, 2, 1)
+    assert "1 failed" in str(again)
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(vl.VanishlabError, match="--workers must be a positive integer"):
+        vl.run_sweep(GRID, tmp_path / "a", workers=0, progress=False)
+    with pytest.raises(vl.VanishlabError, match="exclude each other"):
+        vl.run_sweep(GRID, tmp_path / "a", workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(vl.VanishlabError, match="no SMOKE"):
+        vl.run_sweep(GRID, tmp_path / "a", smoke=True)
+    with pytest.raises(vl.VanishlabError, match="no experiment named 'nope'"):
+        vl.run_sweep("nope", tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+
+
+def test_workers_are_bit_identical_to_one(tmp_path):
+    grid = GRID.replace(hidden_size=(12,), num_layers=(1, 2), seq_len=(15,))
+    one = vl.run_sweep(grid, tmp_path / "one", workers=1, progress=False)
+    two = vl.run_sweep(grid, tmp_path / "two", workers=2, progress=False)
+    assert one.n_run == two.n_run == 16
+    pd.testing.assert_frame_equal(
+        vl.load_results(tmp_path / "one"), vl.load_results(tmp_path / "two"), check_exact=True
+    )
+
+
+def test_plan_reads_without_writing(tmp_path):
+    plan = plan_sweep(GRID, tmp_path / "new")
+    assert len(plan.cells) == 8 and not plan.done and not plan.is_run_dir
+    assert not (tmp_path / "new").exists()
+
+
+# --- experiments ---------------------------------------------------------------------------
+
+EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase"]
+
+
+def test_the_issue_experiments_exist():
+    names = {name for name, _, _ in list_experiments()}
+    assert set(EXPERIMENTS) <= names
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_smoke_runs_end_to_end(tmp_path, name):
+    exp = load_experiment(name)
+    assert exp.description and exp.description == exp.description.strip()
+    assert exp.smoke is not None and exp.smoke.size <= 20 < exp.sweep.size
+    assert max(exp.smoke.hidden_size) <= 8 and max(exp.smoke.seq_len) <= 20
+    assert load_experiment(name) == exp  # declarative: loading twice gives the same thing
+    summary = vl.run_sweep(name, tmp_path / name, smoke=True, workers=1, progress=False)
+    assert summary.n_run == exp.smoke.size and summary.n_failed == 0
+    manifest = vl.load_manifest(tmp_path / name)
+    assert manifest["experiment"] == name and manifest["description"] == exp.description
+    assert manifest["sections"] == list(exp.sections)
+    assert manifest["command"].startswith(f"vanishlab sweep {name} --activation")
+    assert len(vl.load_results(tmp_path / name)) > 0
+    try:
+        from vanishlab.report import section_keys
+    except ImportError:  # pragma: no cover - the report package is optional here
+        return
+    assert set(exp.sections) <= set(section_keys()), "SECTIONS names an unknown report section"
+
+
+# --- crash safety --------------------------------------------------------------------------
+
+KILL_GRID = Sweep(
+    activation=("tanh", "relu"),
+    init=("default", "orthogonal", "normal"),
+    gain=(0.5, 1.0, 2.0),
+    seed=(0, 1, 2),
+    hidden_size=12,
+    input_size=3,
+    seq_len=25,
+    batch=3,
+)  # 54 small cells
+
+
+def _start_cli(grid: Sweep, out: Path, workers: int) -> subprocess.Popen:
+    # The command the manifest records, run as a user would: it must reproduce the grid.
+    command = sweep_command(Experiment(name="kill", description="", sweep=grid), out, "kill")
+    args = shlex.split(command)[2:]
+    code = "from vanishlab.cli import app; app()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "sweep", *args, "--workers", str(workers), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _kill_when(proc: subprocess.Popen, out: Path, min_shards: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while len(list((out / "cells").glob("*.parquet"))) < min_shards:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the sweep never started writing shards"
+        time.sleep(0.01)
+    family = _descendants(proc.pid) if Path("/proc").is_dir() else set()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in family):  # orphaned workers notice and exit
+        assert time.monotonic() < deadline, "worker processes outlived the killed sweep"
+        time.sleep(0.05)
+    return len(list((out / "cells").glob("*.parquet")))
+
+
+def _check_same_as_uninterrupted(out: Path, reference: pd.DataFrame) -> None:
+    results = vl.load_results(out)
+    assert not results.duplicated(["cell_id", "source", "layer", "lag"]).any()
+    pd.testing.assert_frame_equal(results, reference, check_exact=True)
+    assert not [p for p in (out / "cells").iterdir() if p.name.endswith(".tmp")]
+    assert vl.load_manifest(out)["finished"] is not None
+
+
+@pytest.fixture(scope="module")
+def kill_reference(tmp_path_factory) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("reference") / "run"
+    vl.run_sweep(KILL_GRID, out, workers=1, progress=False)
+    return vl.load_results(out)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, kill_reference):
+    out = tmp_path / "run"
+    proc = _start_cli(KILL_GRID, out, workers=2)
+    n_before = _kill_when(proc, out, min_shards=3)
+    assert n_before < KILL_GRID.size, "the sweep finished before it could be killed"
+    summary = vl.run_sweep(KILL_GRID, out, workers=1, progress=False)  # the lock was freed
+    assert summary.n_skipped == n_before and summary.n_run == KILL_GRID.size - n_before
+    _check_same_as_uninterrupted(out, kill_reference)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_repeated_sigkill_at_random_instants(tmp_path):
+    grid = KILL_GRID.replace(seed=range(6))  # 108 cells
+    vl.run_sweep(grid, tmp_path / "reference", workers=1, progress=False)
+    reference = vl.load_results(tmp_path / "reference")
+    out = tmp_path / "run"
+    rng = random.Random(20240601)
+    kills = 0
+    for attempt in range(40):
+        proc = _start_cli(grid, out, workers=1 + attempt % 2)
+        time.sleep(rng.uniform(0.2, 3.0))  # anywhere: start-up, manifest, mid-shard, the end
+        finished = proc.poll() is not None
+        if not finished:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        proc.stderr.close()
+        if finished:
+            break
+    assert kills >= 3
+    summary = vl.run_sweep(grid, out, workers=1, progress=False)
+    assert summary.n_cells == grid.size
+    _check_same_as_uninterrupted(out, reference)
