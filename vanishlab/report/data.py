@@ -558,6 +558,21 @@ def _seed_stats(frame: pd.DataFrame, keys: list[str], value: str, spread: str) -
     return out.reset_index()
 
 
+def _columns_and_figures(
+    view: RunView, frame: pd.DataFrame, extras: list[str]
+) -> tuple[str | None, list[str]]:
+    """Of the axes not yet in the layout, the one for columns and the ones for figures.
+
+    Columns take the axis with the most values that still fit side by side
+    (:data:`MAX_COLUMNS`), so that as much as possible is drawn; the rest split figures.
+    """
+    if not extras:
+        return None, []
+    counts = {c: len(view.values(c, frame[c].unique())) for c in extras}
+    best = min(extras, key=lambda c: (counts[c] > MAX_COLUMNS, -counts[c], extras.index(c)))
+    return best, [c for c in extras if c != best]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """One figure of a faceted section: fixed values, panel combinations, line values."""
@@ -566,6 +581,7 @@ class _Plan:
     panels: list[tuple[object, ...]]
     ncols: int
     omitted_panels: int
+    omitted_columns: str = ""  # "gain: 5 of 9 values shown", when columns were thinned
 
 
 def _plan(
@@ -586,10 +602,14 @@ def _plan(
     if combos is None or not len(combos):
         return [_Plan((), [()], 1, 0)], 0
     col_values: list[object] = []
+    thinned = ""
     if column_key:
         col_values = view.values(column_key, frame[column_key].unique())
         if len(col_values) > MAX_COLUMNS:
             pick = np.unique(np.round(np.linspace(0, len(col_values) - 1, MAX_COLUMNS)))
+            thinned = (
+                f"columns show {len(pick)} of the {len(col_values)} values of {_label(column_key)}"
+            )
             col_values = [col_values[int(i)] for i in pick]
     plans: list[_Plan] = []
     fig_combos = list(
@@ -611,9 +631,8 @@ def _plan(
             panels += [(*r, c) for c in col_values] if column_key else [r]
         ncols = len(col_values) if column_key else min(len(panels), 3)
         kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
-        plans.append(
-            _Plan(tuple(zip(figure_keys, fig, strict=True)), kept, ncols, len(panels) - len(kept))
-        )
+        fixed = tuple(zip(figure_keys, fig, strict=True))
+        plans.append(_Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
     return plans, max(len(fig_combos) - MAX_FIGURES, 0)
 
 
@@ -638,8 +657,7 @@ def _curve_figures(
     line = view.line_axis
     panel_keys = [k for k in PANEL_AXES if k in frame]
     extras = [c for c in view.varying if c not in (*panel_keys, "seed", line) and c in frame]
-    column_key = extras[0] if extras else None
-    figure_keys = extras[1:]
+    column_key, figure_keys = _columns_and_figures(view, frame, extras)
     keys = [
         *figure_keys,
         *panel_keys,
@@ -686,7 +704,12 @@ def _curve_figures(
             ptitle = ", ".join(_assign(k, v) for k, v in zip(names, combo, strict=True))
             panels.append(LinePanel(i // plan.ncols, i % plan.ncols, ptitle, tuple(curves)))
         suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
-        note = _omitted(plan.omitted_panels, left_out if p == len(plans) - 1 else 0, figure_keys)
+        note = _omitted(
+            plan.omitted_panels,
+            left_out if p == len(plans) - 1 else 0,
+            figure_keys,
+            plan.omitted_columns,
+        )
         figures.append(
             LineGrid(
                 title=f"{title}" + (f" ({suffix})" if suffix else ""),
@@ -714,8 +737,8 @@ def _curve_figures(
     return figures
 
 
-def _omitted(panels: int, figures: int, figure_keys: Sequence[str]) -> str:
-    parts = []
+def _omitted(panels: int, figures: int, figure_keys: Sequence[str], columns: str = "") -> str:
+    parts = [columns] if columns else []
     if panels:
         parts.append(f"{panels} more panels are not drawn")
     if figures:
@@ -723,7 +746,8 @@ def _omitted(panels: int, figures: int, figure_keys: Sequence[str]) -> str:
         parts.append(f"{figures} more combinations of {axes} are not drawn")
     if not parts:
         return ""
-    return "; ".join(parts) + " (the rates table below lists every setting)."
+    text = "; ".join(parts) + " (the rates table lists every setting)."
+    return text[0].upper() + text[1:]
 
 
 @_section("decay")
@@ -852,6 +876,7 @@ def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work = fits[keys].copy()
     work["rate"] = rate
     work["finite_rate"] = np.where(np.isfinite(rate), rate, np.nan)
+    work["zero"] = np.isneginf(rate)
     work["horizon"] = horizon
     work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
     work["phase"] = fits["phase"].astype(str).to_numpy()
@@ -860,7 +885,8 @@ def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     g = work.groupby(keys, sort=False, dropna=False)
     out = g.agg(
         n=("rate", "size"),
-        rate=("rate", "mean"),
+        n_zero=("zero", "sum"),
+        rate=("finite_rate", "mean"),
         lo=("finite_rate", "min"),
         hi=("finite_rate", "max"),
         sd=("finite_rate", "std"),
@@ -870,7 +896,15 @@ def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         lag_end=("lag_end", "max"),
     )
     out["phase"] = g["phase"].agg(_consensus)
+    # Seeds whose rate is -inf (an exact zero in the window) are left out of the mean, and
+    # counted; only when every seed has one is the setting's rate -inf.
+    out.loc[out["n_zero"] == out["n"], "rate"] = -np.inf
     return view.setting_order(out.reset_index(), keys)
+
+
+def _partial_zero(rec: Mapping[str, Any]) -> bool:
+    """Some, not all, seeds of this setting have a rate of -inf."""
+    return 0 < int(rec["n_zero"]) < int(rec["n"])
 
 
 def _consensus(phases: pd.Series) -> str:
@@ -902,13 +936,11 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         rate = float(rec["rate"])
         spread = rec["sd"]
         rate_text = _rate_text(rate)
-        if (
-            rec["n"] > 1
-            and isinstance(spread, float)
-            and math.isfinite(spread)
-            and math.isfinite(rate)
-        ):
+        finite = rec["n"] - rec["n_zero"]
+        if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
             rate_text += f" ± {spread:.3f}"
+        if _partial_zero(rec):
+            rate_text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
         row = [format_value(rec[c]) for c in axes]
         row += [
             str(int(rec["n"])),
@@ -951,8 +983,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "Decay rates by setting",
         "Rate: the least-squares slope of ln ||dh_T/dh_{T−k}|| (top layer) against k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient), mean ± standard deviation over seeds; −∞ means an exact zero inside "
-        "the window. Horizon: the first lag where the norm is 1000 times below its lag-0 "
+        "as a transient), mean ± standard deviation over seeds. A seed with an exact zero "
+        "inside the window has a rate of −∞: it is counted apart and left out of the mean. "
+        "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value (median over seeds; '> n' when it never is). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||.",
@@ -993,7 +1026,8 @@ def _rate_heatmaps(
             j = cols_v.index(_py(rec[col_key]))
             values[i, j] = rec["rate"]
             h = _horizon_text(float(rec["horizon"]), rec["lag_end"])
-            text[i][j] = f"{_rate_text(float(rec['rate']))}\nh {h}"
+            mark = "†" if _partial_zero(rec) else ""
+            text[i][j] = f"{_rate_text(float(rec['rate']))}{mark}\nh {h}"
         panels.append(
             HeatPanel(
                 title=", ".join(_assign(k, v) for k, v in zip(facet, combo, strict=True)),
@@ -1010,7 +1044,8 @@ def _rate_heatmaps(
             f"Rows are {_label(row_key)}, columns {_label(col_key)}; the colour is the decay "
             "rate (ln per step, mean over seeds): blue vanishing, white stable, red exploding, "
             "grey an exact zero (−∞). Each cell also gives the rate and the horizon h (lags "
-            "until the norm falls 1000-fold)."
+            "until the norm falls 1000-fold). † marks a mean over only some seeds: the "
+            "others have an exact zero in the fit window (rate −∞)."
             + (" One panel per combination of the other axes." if facet else "")
         ),
         panels=tuple(panels),
@@ -1082,6 +1117,7 @@ def gain_section(view: RunView) -> Section | None:
                 c = view.setting_order(c, ["gain"])
                 x = c["gain"].to_numpy(dtype=np.float64)
                 y = c["rate"].to_numpy(dtype=np.float64)
+                zero = c["n_zero"].to_numpy() > 0  # some seed has a rate of -inf
                 curves.append(
                     Curve(
                         label=legend[s] if line else "",
@@ -1090,7 +1126,7 @@ def gain_section(view: RunView) -> Section | None:
                         y=np.where(np.isfinite(y), y, np.nan),
                         lo=c["lo"].to_numpy(dtype=np.float64),
                         hi=c["hi"].to_numpy(dtype=np.float64),
-                        floor_x=x[np.isneginf(y)],
+                        floor_x=x[zero],
                     )
                 )
             title = ", ".join(_assign(k, v) for k, v in zip(panel_keys, combo, strict=True))
@@ -1105,7 +1141,8 @@ def gain_section(view: RunView) -> Section | None:
                     + (f"one line per {_label(line)}; " if line else "")
                     + "bars span the seeds. Below the shaded band the gradient vanishes, above "
                     "it explodes; where a line crosses zero is the edge between the two. "
-                    "Triangles on the floor mark an exact zero (rate −∞)."
+                    "Triangles on the floor mark gains where some seed has an exact zero in "
+                    "the fit window (rate −∞); the point is the mean of the other seeds."
                 ),
                 nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
                 ncols=plan.ncols,
@@ -1118,7 +1155,10 @@ def gain_section(view: RunView) -> Section | None:
                 zero_line=True,
                 stable_band=PHASE_TOLERANCE,
                 note=_omitted(
-                    plan.omitted_panels, left_out if p == len(plans) - 1 else 0, figure_keys
+                    plan.omitted_panels,
+                    left_out if p == len(plans) - 1 else 0,
+                    figure_keys,
+                    plan.omitted_columns,
                 ),
             )
         )

@@ -1,0 +1,73 @@
+"""The report in a real browser: headless Chromium loads it with no error and no request.
+
+Chromium is driven over the DevTools protocol on a pipe (``tests/_cdp.py``), which reports
+console messages, uncaught exceptions, log entries (CSP violations, failed loads) and every
+network request. A full-page screenshot is saved under pytest's temporary directory, and also
+into ``$VANISHLAB_SCREENSHOT_DIR`` when that is set, to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from _cdp import Browser, find_chromium
+
+import vanishlab as vl
+
+pytestmark = pytest.mark.browser
+CHROMIUM = find_chromium()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_report_in_chromium(report_run, tmp_path):
+    page = vl.render_report(report_run("full"), tmp_path / "report.html", timestamp="2024-01-01")
+    html = page.read_text(encoding="utf-8")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=1280, height=4000)
+        n_figures = browser.evaluate("document.querySelectorAll('svg.fig').length")
+        sizes = browser.evaluate(
+            "[...document.querySelectorAll('svg.fig')].map(s => {"
+            " const r = s.getBoundingClientRect(); return [r.width, r.height]; })"
+        )
+        sections = browser.evaluate("[...document.querySelectorAll('section')].map(s => s.id)")
+        overflow = browser.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        title = browser.evaluate("document.title")
+        shot = browser.screenshot(tmp_path / "report.png", full_page=True)
+        problems = browser.problems()
+        requests = browser.requests()
+
+    assert problems == []
+    assert [u for u in requests if not u.startswith(("data:", page.as_uri()))] == []
+    assert n_figures == html.count('<svg class="fig"') > 0
+    assert all(w > 200 and h > 100 for w, h in sizes), sizes
+    expected = ["overview", "decay", "input", "depth", "rates", "gain", "anomalies"]
+    assert sections == [k for k in expected if k != "anomalies" or k in sections]
+    assert overflow <= 0  # nothing wider than the window
+    assert title == "vanishlab report: full run"
+    assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get("VANISHLAB_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "report.png")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_hostile_name_stays_text_in_chromium(report_run, tmp_path):
+    import _report_run as runs
+
+    run = runs.make_run(tmp_path / "run", runs.SINGLE, name="<script>alert(1)</script>")
+    page = vl.render_report(run, tmp_path / "evil.html", timestamp="2024-01-01")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=1280, height=1000)
+        heading = browser.evaluate("document.querySelector('h1').textContent")
+        scripts = browser.evaluate("document.scripts.length")
+        problems = browser.problems()
+    assert heading == "vanishlab report: <script>alert(1)</script>"
+    assert scripts == 0 and problems == []
