@@ -383,3 +383,25 @@ def test_cli(report_run, tmp_path):
     assert bad.exit_code == 2
     assert "not a vanishlab run directory" in bad.output
     assert "Traceback" not in bad.output
+
+
+@pytest.mark.slow
+def test_deterministic_across_processes(report_run, tmp_path):
+    # Another interpreter, another hash seed: the same bytes (no set order, no ids from memory).
+    import os
+    import subprocess
+    import sys
+
+    run = report_run("full")
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"r{seed}.html"
+        args = ["report", str(run), "-o", str(out), "--timestamp", STAMP]
+        subprocess.run(
+            [sys.executable, "-c", "from vanishlab.cli import main; main()", *args],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+        )
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

@@ -466,7 +466,14 @@ def overview_section(view: RunView) -> Section:
         items.append(("experiment", str(m["experiment"])))
     if m.get("description"):
         items.append(("description", str(m["description"])))
-    items.append(("cells", f"{n} ({n - failed} ok, {failed} failed)"))
+    planned = m.get("n_cells")
+    cells_text = f"{n} ({n - failed} ok, {failed} failed)"
+    if isinstance(planned, int) and planned > n:
+        cells_text = (
+            f"{n} of {planned} planned ({n - failed} ok, {failed} failed; "
+            f"{planned - n} not measured yet: this report is partial)"
+        )
+    items.append(("cells", cells_text))
     items.append(("started", str(m.get("started") or "—")))
     items.append(("finished", str(m.get("finished") or "not finished")))
     items.append(("run time", _duration(m.get("elapsed_s"))))
@@ -720,9 +727,7 @@ def _curve_figures(
                     + "averaged over seeds. A straight falling line is exponential vanishing "
                     "(its slope is the rate), a rising one explosion. "
                     + band
-                    + " Triangles on the floor of a panel (one row per line) mark lags where "
-                    "some sample's Jacobian is exactly zero, so that its cell's mean log10 is "
-                    "−∞; the line averages the other seeds and breaks where none is left."
+                    + (ZERO_NOTE if any(len(c.floor_x) for q in panels for c in q.curves) else "")
                 ),
                 nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
                 ncols=plan.ncols,
@@ -748,6 +753,13 @@ def _omitted(panels: int, figures: int, figure_keys: Sequence[str], columns: str
         return ""
     text = "; ".join(parts) + " (the rates table lists every setting)."
     return text[0].upper() + text[1:]
+
+
+ZERO_NOTE = (
+    " Triangles on the floor of a panel (one row per line) mark lags where some sample's "
+    "Jacobian is exactly zero, so that its cell's mean log10 is −∞; the line averages the other "
+    "seeds and breaks where none is left."
+)
 
 
 @_section("decay")
@@ -1140,9 +1152,13 @@ def gain_section(view: RunView) -> Section | None:
                     "the recurrent weights, "
                     + (f"one line per {_label(line)}; " if line else "")
                     + "bars span the seeds. Below the shaded band the gradient vanishes, above "
-                    "it explodes; where a line crosses zero is the edge between the two. "
-                    "Triangles on the floor mark gains where some seed has an exact zero in "
-                    "the fit window (rate −∞); the point is the mean of the other seeds."
+                    "it explodes; where a line crosses zero is the edge between the two."
+                    + (
+                        " Triangles on the floor mark gains where some seed has an exact zero "
+                        "in the fit window (rate −∞); the point is the mean of the other seeds."
+                        if any(len(c.floor_x) for q in panels for c in q.curves)
+                        else ""
+                    )
                 ),
                 nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
                 ncols=plan.ncols,
