@@ -64,6 +64,7 @@ DEFAULT_EXPERIMENT = Experiment(
     sweep=QUICK_SWEEP,
     smoke=Sweep(
         activation=("tanh", "relu"),
+        num_layers=(1, 2),
         hidden_size=(8,),
         input_size=(4,),
         seq_len=(10,),

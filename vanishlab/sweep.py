@@ -283,17 +283,23 @@ def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> 
         alive_w.close()
 
 
-def _run_dask(tasks: Sequence[Task], address: str, on_result: OnResult) -> None:
+def _dask_client(address: str) -> Any:
+    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible)."""
     try:
         import distributed
     except ImportError:
         raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
     try:
-        client = distributed.Client(address, timeout="20s", set_as_default=False)
+        return distributed.Client(address, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise VanishlabError(
             f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
         ) from None
+
+
+def _run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
+    import distributed
+
     futures: list[Any] = []
     try:
         token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
@@ -303,13 +309,13 @@ def _run_dask(tasks: Sequence[Task], address: str, on_result: OnResult) -> None:
             )
             for config, init in tasks
         ]
-        for future, result in distributed.as_completed(futures, with_results=True):
+        done = distributed.as_completed(futures, loop=client.loop, with_results=True)
+        for future, result in done:
             on_result(*result)
             future.release()
     finally:
         with contextlib.suppress(Exception):
             client.cancel(futures)
-        client.close()
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -583,7 +589,10 @@ def run_sweep(
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     _check_dir(run_dir)
-    with store.RunLock(run_dir):
+    with contextlib.ExitStack() as stack:
+        # Connect first: a missing Dask or a wrong address must fail before anything is written.
+        client = stack.enter_context(_dask_client(scheduler)) if scheduler is not None else None
+        stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest: dict[str, Any] = {}
         grids: list[dict[str, list[Any]]] = []
@@ -612,7 +621,9 @@ def run_sweep(
             "experiment": exp.name if exp.path is not None else manifest.get("experiment"),
             "description": exp.description or manifest.get("description", ""),
             "axes": _union_axes(grids),
-            "sections": list(exp.sections) if exp.sections is not None else None,
+            "sections": list(exp.sections)
+            if exp.sections is not None
+            else manifest.get("sections"),
             "command": commands[-1],
             "versions": _versions(dask=scheduler is not None),
             "started": manifest.get("started") or _now(),
@@ -642,8 +653,8 @@ def run_sweep(
         n_workers = workers if workers is not None else (os.cpu_count() or 1)
         n_workers = max(1, min(n_workers, len(tasks)))
         with _Progress(progress, label, len(plan.cells), len(plan.done), failed) as bar:
-            if scheduler is not None and tasks:
-                _run_dask(sorted(tasks, key=lambda t: -_cost(t[0])), scheduler, on_result)
+            if client is not None and tasks:
+                _run_dask(sorted(tasks, key=lambda t: -_cost(t[0])), client, on_result)
             elif n_workers > 1:
                 tasks.sort(key=lambda t: -_cost(t[0]))
                 _run_processes(tasks, n_workers, on_result)

@@ -1,0 +1,270 @@
+"""``vanishlab sweep``, ``inits`` and ``experiments``: typer's CliRunner, plus real processes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.inits import INITS
+from vanishlab.store import RunLock
+
+runner = CliRunner()
+SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def _one_error_line(result, contains: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert contains in lines[0], lines[0]
+
+
+@pytest.fixture
+def run_dir(smoke_run_dir, tmp_path) -> Path:
+    """A private copy of a finished run (the default grid's smoke variant)."""
+    return Path(shutil.copytree(smoke_run_dir, tmp_path / "run"))
+
+
+def test_inits_lists_every_init_with_one_line():
+    result = runner.invoke(app, ["inits"])
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(INITS)
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+
+
+def test_experiments_lists_modules_with_descriptions():
+    result = runner.invoke(app, ["experiments"])
+    assert result.exit_code == 0
+    listed = {line.split()[0]: line for line in result.stdout.strip().splitlines()}
+    assert {"seq_len", "activation_init", "depth", "gain_phase"} <= set(listed)
+    assert "Gain phase diagram" in listed["gain_phase"]
+
+
+def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["sweep", "--dry-run", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "96 cells" in result.stdout and "new run directory" in result.stdout
+    assert "init         default, orthogonal, normal, identity" in result.stdout
+    result = runner.invoke(
+        app, ["sweep", "gain_phase", "--gain", "0.5,1", "--seeds", "2", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "gain         0.5, 1.0" in result.stdout and "seed         0, 1" in result.stdout
+    assert "24 cells -> runs/gain_phase" in result.stdout
+    assert not out.exists() and not Path("runs/gain_phase").exists()
+
+
+def test_dry_run_reports_what_is_done(run_dir):
+    result = runner.invoke(app, ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "8 cells" in result.stdout and "8 already done" in result.stdout
+    result = runner.invoke(
+        app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--out", str(run_dir)]
+    )
+    assert "needs --force" in result.stdout
+
+
+def test_sweep_runs_resumes_and_summarises(tmp_path):
+    out = tmp_path / "run"
+    args = ["sweep", "depth", "--smoke", "--out", str(out), "--workers", "1", "--name", "d"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("sweep d: 6 cells, 6 run, 0 skipped")
+    assert str(out) in result.stdout
+    manifest = vl.load_manifest(out)
+    assert manifest["experiment"] == "depth" and manifest["sections"] == [
+        "decay",
+        "depth",
+        "rates",
+    ]
+    result = runner.invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "6 skipped" in str(vl.run_sweep("depth", out, smoke=True, workers=1, progress=False))
+
+
+def test_axis_flags_override_the_experiment(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["sweep", "seq_len", "--smoke", "--seq-len", "3,6", "--activation", "relu",
+         "--init", "identity", "--gain", "0.5", "--seeds", "2", "--bias", "false",
+         "--out", str(out), "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    cells = vl.load_cells(out)
+    assert len(cells) == 4 and set(cells["seq_len"]) == {3, 6} and set(cells["seed"]) == {0, 1}
+    assert set(cells["init"]) == {"identity"} and not cells["bias"].any()
+    assert set(cells["hidden_size"]) == {8}  # from the smoke variant
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--activation", "tanh,sigmoid"], "unknown activation 'sigmoid'"),
+        (["--init", "he"], "unknown init 'he'"),
+        (["--hidden-size", "0"], "--hidden-size: hidden_size must be positive, got 0"),
+        (["--seq-len", "-5"], "--seq-len: seq_len must be positive"),
+        (["--num-layers", "1,,2"], "--num-layers: malformed list '1,,2'"),
+        (["--gain", "1,,x"], "--gain: malformed list '1,,x'"),
+        (["--gain", "x"], "--gain: 'x' is not a number"),
+        (["--batch", "2.5"], "--batch: '2.5' is not an integer"),
+        (["--dtype", "half"], "unknown dtype 'half'"),
+        (["--bias", "maybe"], "'maybe' is not true or false"),
+        (["--workers", "0"], "--workers must be a positive integer, got 0"),
+        (["--workers", "two"], "--workers: 'two' is not an integer"),
+        (["--seeds", "0"], "--seeds must be a positive integer"),
+        (["--seeds", "2", "--seed", "1"], "either --seeds N or --seed LIST"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
+        (["--gain", "3"], "holds a different grid (gain [1.0] -> [3.0]"),
+        (["nope"], "no experiment named 'nope'"),
+        (["missing/module.py"], "experiment file missing/module.py does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_harmless(run_dir, args, message):
+    before = _snapshot(run_dir)
+    result = runner.invoke(app, ["sweep", "--smoke", *args, "--out", str(run_dir)])
+    _one_error_line(result, message)
+    assert _snapshot(run_dir) == before
+
+
+BROKEN = {
+    "raises.py": (
+        '"""Raises."""\nraise RuntimeError("boom")\n',
+        "failed to import: RuntimeError: boom",
+    ),
+    "syntax.py": ('"""Bad."""\nSWEEP = (\n', "failed to import: SyntaxError"),
+    "empty.py": ('"""No sweep."""\n', "must define SWEEP = vanishlab.Sweep(...) (found NoneType)"),
+    "wrongtype.py": ('"""Dict."""\nSWEEP = {"gain": [1]}\n', "must define SWEEP"),
+    "badinit.py": (
+        '"""Bad init."""\nimport vanishlab as vl\nSWEEP = vl.Sweep(init="he")\n',
+        "failed to import: VanishlabError: unknown init 'he'",
+    ),
+    "badsmoke.py": (
+        '"""Bad smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSMOKE = 3\n',
+        "SMOKE must be a vanishlab.Sweep",
+    ),
+    "badsections.py": (
+        '"""Bad sections."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = "decay"\n',
+        "SECTIONS must be a list",
+    ),
+    "nosmoke.py": ('"""No smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n', "no SMOKE"),
+}
+
+
+@pytest.mark.parametrize("filename", sorted(BROKEN))
+def test_broken_experiment_module(run_dir, tmp_path, filename):
+    source, message = BROKEN[filename]
+    module = tmp_path / filename
+    module.write_text(source)
+    before = _snapshot(run_dir)
+    result = runner.invoke(app, ["sweep", str(module), "--smoke", "--out", str(run_dir)])
+    _one_error_line(result, message)
+    assert _snapshot(run_dir) == before
+
+
+def test_experiment_by_path_with_sections(tmp_path):
+    module = tmp_path / "mine.py"
+    module.write_text(
+        '"""My study: tiny.\n\nMore text."""\nimport vanishlab as vl\n'
+        "SWEEP = vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2, gain=(0.5, 1))\n"
+        'SECTIONS = ["decay"]\n'
+    )
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["sweep", str(module), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    manifest = vl.load_manifest(out)
+    assert manifest["experiment"] == "mine" and manifest["description"] == "My study: tiny."
+    assert manifest["sections"] == ["decay"] and manifest["n_cells"] == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: (d / "cells" / "stray.csv").write_text("a,b"), "stray.csv is not a valid"),
+        (lambda d: (d / "cells" / "x.parquet").write_bytes(b"PAR1junk"), "corrupt parquet"),
+        (lambda d: (d / "manifest.json").write_text("{"), "manifest.json is corrupt"),
+    ],
+)
+def test_corrupt_run_directory(run_dir, make, message):
+    make(run_dir)
+    before = _snapshot(run_dir)
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
+    _one_error_line(result, message)
+    assert _snapshot(run_dir) == before
+
+
+def test_foreign_directory_and_lock(run_dir, tmp_path):
+    other = tmp_path / "home"
+    other.mkdir()
+    (other / "notes.md").write_text("mine")
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(other)])
+    _one_error_line(result, "is not empty and is not a vanishlab run directory")
+    assert [p.name for p in other.iterdir()] == ["notes.md"]
+
+    with RunLock(run_dir):
+        result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
+    _one_error_line(result, "is in use by another vanishlab process")
+
+
+def test_force_extends(run_dir):
+    result = runner.invoke(
+        app, ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert vl.load_manifest(run_dir)["n_cells"] == 16
+    assert len(vl.load_cells(run_dir)) == 16
+
+
+def _vanishlab() -> list[str]:
+    script = Path(sys.executable).parent / "vanishlab"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from vanishlab.cli import app; app()"]  # pragma: no cover
+
+
+def test_real_process_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            *_vanishlab(),
+            "sweep",
+            "gain_phase",
+            "--smoke",
+            "--out",
+            str(out),
+        ],  # --workers: all cores
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert (
+        summary.startswith("sweep gain_phase: 12 cells, 12 run, 0 skipped") and str(out) in summary
+    )
+    assert len(vl.load_cells(out)) == 12 and vl.load_manifest(out)["finished"]
+
+    bad = subprocess.run(
+        [*_vanishlab(), "sweep", "--gain", "1,,x", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == [
+        "error: --gain: malformed list '1,,x' (empty item; write values separated by commas, "
+        "e.g. --gain 0.5,1,2)"
+    ]
