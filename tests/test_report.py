@@ -279,6 +279,52 @@ def test_columns_take_the_axis_that_fits():
     ]
 
 
+def test_runs_with_nothing_to_plot(report_run, tmp_path):
+    import json
+
+    import _report_run as runs
+
+    # Every cell failed (relu at gain 12 overflows its forward pass): overview and anomalies.
+    run = runs.make_run(
+        tmp_path / "failed", runs.SINGLE.replace(activation="relu", gain=12.0, seq_len=60)
+    )
+    report = report_of(run)
+    assert [s.key for s in report.sections] == ["overview", "anomalies"]
+    assert "overflow" in render_html(report)
+    # Nothing measured yet: the overview alone, saying so.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    manifest = {**vl.load_manifest(run), "name": "empty", "n_cells": 4}
+    (empty / "manifest.json").write_text(json.dumps(manifest))
+    report = report_of(empty)
+    assert [s.key for s in report.sections] == ["overview"]
+    assert "0 of 4 planned" in dict(report.sections[0].blocks[0].items)["cells"]
+    render_html(report)
+
+
+def test_reference_curves_are_drawn_dashed():
+    # The extension point for theory overlays: a Curve marked as a reference.
+    from vanishlab.report.figures import figure_svg
+    from vanishlab.report.model import Curve, LineGrid, LinePanel
+
+    x = np.arange(10.0)
+    measured = Curve("orthogonal", 0, x, -0.1 * x, -0.1 * x - 0.1, -0.1 * x + 0.1)
+    theory = Curve("mean field", 0, x, -0.11 * x, reference=True)
+    grid = LineGrid(
+        "t",
+        "c",
+        1,
+        1,
+        (LinePanel(0, 0, "p", (measured, theory)),),
+        "k",
+        "y",
+        "init",
+        ("orthogonal",),
+    )
+    svg = figure_svg(grid, "x")
+    assert "stroke-dasharray" in svg and "<!-- mean field -->" in svg
+
+
 def test_format_value():
     assert format_value(1.0) == "1.0" and format_value(12.0) == "12"
     assert format_value(0.25) == "0.25" and format_value(1e-7) == "1e-07"

@@ -103,6 +103,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
     axes = fig.subplots(nrows, ncols, squeeze=False)
     colors = palette(max(len(grid.legend), 1))
     used: set[int] = set()
+    references: dict[str, None] = {}  # labels of reference (theory) curves, in order
     any_floor = False
     for ax in axes.flat:
         ax.set_visible(False)
@@ -116,9 +117,13 @@ def _draw_lines(grid: LineGrid) -> Figure:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
-        floors = [c for c in panel.curves if len(c.floor_x)]
+        floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         for curve in panel.curves:
             color = colors[curve.style % len(colors)]
+            if curve.reference:
+                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
+                references.setdefault(curve.label, None)
+                continue
             used.add(curve.style)
             _draw_curve(ax, curve, color, grid.markers)
         for row, curve in enumerate(floors):
@@ -152,6 +157,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
         if s in used:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(_plain(label))
+    for label in references:
+        handles.append(Line2D([], [], color="#444444", lw=1.1, ls=(0, (4, 2))))
+        labels.append(_plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
         labels.append("exact zero (−∞)")

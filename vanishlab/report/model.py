@@ -70,6 +70,8 @@ class Curve:
 
     ``y``, ``lo`` and ``hi`` may hold NaN (a gap). ``floor_x`` lists the x positions where the
     value is ``-inf`` (an exact zero): drawn as markers on the panel's floor.
+    ``reference``: a prediction rather than a measurement (a theory overlay): drawn dashed in
+    its style's colour, without band, and listed once in the legend under ``label``.
     """
 
     label: str
@@ -79,6 +81,7 @@ class Curve:
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     floor_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    reference: bool = False
 
 
 @dataclass(frozen=True)
