@@ -221,7 +221,8 @@ class RunView:
         frame = self.cells if len(self.cells) else self.results
         out = [c for c in self.config_columns if c in frame and frame[c].nunique() > 1]
         axes = list(self.manifest.get("axes") or {})
-        return tuple(sorted(out, key=lambda c: (axes.index(c) if c in axes else len(axes), 0)))
+        # The manifest's axis order first (stable sort: the rest keep CONFIG_ORDER).
+        return tuple(sorted(out, key=lambda c: axes.index(c) if c in axes else len(axes)))
 
     @cached_property
     def fixed(self) -> dict[str, object]:
@@ -677,9 +678,9 @@ def _curve_figures(
     plans, left_out = _plan(view, frame, panel_keys, column_key, figure_keys)
     seeds = view.seeds
     band = (
-        f"The band spans the lowest to the highest of the {seeds} seeds."
+        f"the band spans the {seeds} seeds."
         if seeds > 1
-        else "The band is ±1 standard deviation of log10 ||J|| across the cell's samples."
+        else "the band is ±1 standard deviation across the cell's samples."
     )
     figures = []
     for p, plan in enumerate(plans):
@@ -721,12 +722,10 @@ def _curve_figures(
             LineGrid(
                 title=f"{title}" + (f" ({suffix})" if suffix else ""),
                 caption=(
-                    f"Each panel plots log10 of the Frobenius norm of {what} against the lag k "
-                    f"(steps back from the last one); "
+                    f"The log10 Frobenius norm of {what} against the lag k, "
                     + (f"one line per {_label(line)}, " if line else "")
-                    + "averaged over seeds. A straight falling line is exponential vanishing "
-                    "(its slope is the rate), a rising one explosion. "
-                    + band
+                    + f"mean over seeds; {band} A straight falling line is exponential "
+                    "vanishing (its slope is the rate), a rising one explosion."
                     + (ZERO_NOTE if any(len(c.floor_x) for q in panels for c in q.curves) else "")
                 ),
                 nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
@@ -853,10 +852,10 @@ def depth_section(view: RunView) -> Section | None:
     fig = HeatmapGrid(
         title="Depth × lag: every layer's state",
         caption=(
-            "Each row is a layer l (0 = first, top row = last), each column a lag k; the colour "
-            "is log10 ||dh_T/dh^(l)_{T−k}||, the last state of the top layer against layer l's "
-            "state k steps earlier, averaged over seeds. Blue is below 1 (vanishing), red above "
-            "(exploding); grey marks an exact zero (log10 = −∞)."
+            "Colour: log10 ||dh_T/dh^(l)_{T−k}|| (the last state of the top layer against layer "
+            "l's state k steps earlier, mean over seeds) for each layer l (rows, top layer at "
+            "the top) and lag k (columns). Blue is a norm below 1 (vanishing), red above 1 "
+            "(exploding), grey an exact zero."
         ),
         panels=tuple(panels),
         ncols=2,
@@ -1053,12 +1052,18 @@ def _rate_heatmaps(
     return HeatmapGrid(
         title=title,
         caption=(
-            f"Rows are {_label(row_key)}, columns {_label(col_key)}; the colour is the decay "
-            "rate (ln per step, mean over seeds): blue vanishing, white stable, red exploding, "
-            "grey an exact zero (−∞). Each cell also gives the rate and the horizon h (lags "
-            "until the norm falls 1000-fold). † marks a mean over only some seeds: the "
-            "others have an exact zero in the fit window (rate −∞)."
-            + (" One panel per combination of the other axes." if facet else "")
+            f"Colour: the decay rate (ln per step, mean over seeds) by {_label(row_key)} (rows) "
+            f"and {_label(col_key)} (columns): blue vanishing, white stable, red exploding, "
+            "grey an exact zero (−∞)"
+            + ("; one panel per combination of the other axes. " if facet else ". ")
+            + "Each cell gives the rate and the horizon h, the lag at which the norm has "
+            "fallen 1000-fold."
+            + (
+                " † marks a mean over only some seeds: the others have an exact zero in the "
+                "fit window (rate −∞)."
+                if any("†" in t for p in panels for row in (p.text or ()) for t in row)
+                else ""
+            )
         ),
         panels=tuple(panels),
         ncols=min(len(panels), 3),
@@ -1148,11 +1153,10 @@ def gain_section(view: RunView) -> Section | None:
             LineGrid(
                 title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
                 caption=(
-                    "The fitted decay rate (ln per step, top layer's state) against the gain of "
-                    "the recurrent weights, "
+                    "The fitted decay rate (ln per step, top layer's state) against the gain g, "
                     + (f"one line per {_label(line)}; " if line else "")
-                    + "bars span the seeds. Below the shaded band the gradient vanishes, above "
-                    "it explodes; where a line crosses zero is the edge between the two."
+                    + "bars span the seeds. Below the grey band (stable, |rate| ≤ "
+                    f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
                     + (
                         " Triangles on the floor mark gains where some seed has an exact zero "
                         "in the fit window (rate −∞); the point is the mean of the other seeds."
