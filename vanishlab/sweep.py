@@ -268,16 +268,20 @@ def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> 
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
     )
+    completed = False
     try:
         futures = [pool.submit(_run_task, config, init) for config, init in tasks]
         for future in as_completed(futures):
             on_result(*future.result())
+        completed = True
     except BrokenProcessPool:
         raise VanishlabError(
             "a worker process died (out of memory?); finished cells are kept: run the same "
             "command again to resume, perhaps with fewer --workers"
         ) from None
     finally:
+        if not completed:  # interrupted or failed: workers quit now, not after their cells
+            alive_w.close()
         pool.shutdown(wait=True, cancel_futures=True)
         alive_r.close()
         alive_w.close()
@@ -542,6 +546,13 @@ class _Progress:
             self._bar.stop()
 
 
+def _cores() -> int:
+    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+
+
 def _cost(config: CellConfig) -> int:
     # Arithmetic of one cell (DESIGN.md): batch * L * T * H^3; run the big ones first.
     return config.batch * config.num_layers * config.seq_len * config.hidden_size**3
@@ -650,7 +661,7 @@ def run_sweep(
             bar.advance(failed)
 
         tasks = [(c, tasks_init[c.init]) for c in pending]
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        n_workers = workers if workers is not None else _cores()
         n_workers = max(1, min(n_workers, len(tasks)))
         with _Progress(progress, label, len(plan.cells), len(plan.done), failed) as bar:
             if client is not None and tasks:
