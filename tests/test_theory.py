@@ -280,6 +280,21 @@ def test_mapping_matches_the_weights_each_init_draws(init: str) -> None:
     assert m.validity in ("iid", "approximate")
 
 
+def test_mapping_of_a_cell_config() -> None:
+    """A real CellConfig: init "normal" puts g on W_hh only and unit-variance rows on W_ih, so
+    the mean-field inputs are (g, input_std^2, 0) whatever H and I."""
+    cfg = vl.CellConfig(
+        activation="tanh", init="normal", gain=1.7, input_std=0.6, hidden_size=49, input_size=7
+    )
+    m = vl.mean_field_inputs(cfg)
+    assert (m.gain, m.input_var, m.bias_var, m.validity) == pytest.approx((1.7, 0.36, 0.0, "iid"))
+    mf = vl.cell_mean_field(cfg)
+    assert mf is not None and mf.rate == pytest.approx(vl.mean_field("tanh", 1.7, 0.36).rate)
+    kaiming = vl.mean_field_inputs(vl.CellConfig(activation="relu", init="kaiming_normal"))
+    assert kaiming.gain == pytest.approx(math.sqrt(2.0))  # He: relu-critical at gain 1
+    assert vl.cell_mean_field(vl.CellConfig(activation="relu", init="kaiming_normal")).diverges
+
+
 def test_mapping_validity_per_init() -> None:
     assert th.INIT_VALIDITY["identity"][0] == "none"
     assert th.INIT_VALIDITY["orthogonal"][0] == "approximate"

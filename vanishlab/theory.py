@@ -154,7 +154,9 @@ def origin_log_norms(
     ||W M_{k-1}||_F, the log of the scale carried apart), so nothing under- or overflows at any
     lag; the spectral norm of each normalised power comes from an exact SVD. Cost: one
     (H x H) product and one SVD per lag. For a relu ``nn.RNN`` the origin has relu'(0) = 0, so
-    lags >= 1 are exactly zero (-inf), as the engine reports.
+    lags >= 1 are exactly zero (-inf), as the engine reports. In a stack at the origin it gives
+    the top layer's rows with ``layer = num_layers - 1``; lower layers sum paths through the
+    layers above (see :func:`pascanu_envelope`) and are not covered.
 
     Args:
         rnn_or_weight: an ``nn.RNN`` or an ``(H, H)`` W_hh (then tanh'(0) = 1 is assumed).
@@ -351,7 +353,7 @@ _Z_MAX = 12.0  # P(|z| > 12) ~ 3.6e-33: the tail is below float64 rounding of th
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _nodes(q: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes z >= 0 and weights w (including the N(0,1) density) for 2 * int_0^Z f phi dz.
 
