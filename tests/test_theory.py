@@ -295,6 +295,17 @@ def test_mapping_of_a_cell_config() -> None:
     assert vl.cell_mean_field(vl.CellConfig(activation="relu", init="kaiming_normal")).diverges
 
 
+def test_mapping_flags_cells_that_stay_at_the_origin() -> None:
+    """No input and no bias: the cell's state stays at h = 0, so the mean field's q* > 0
+    (tanh, g > 1) is never reached; the mapping says so and gives no prediction."""
+    cfg = vl.CellConfig(activation="tanh", init="normal", gain=2.0, input_std=0.0)
+    m = vl.mean_field_inputs(cfg)
+    assert m.validity == "origin" and "linear regime" in m.reason
+    assert vl.cell_mean_field(cfg) is None
+    with_bias = vl.CellConfig(activation="tanh", init="default", gain=2.0, input_std=0.0)
+    assert vl.mean_field_inputs(with_bias).validity == "iid"  # the bias drives it off h = 0
+
+
 def test_mapping_validity_per_init() -> None:
     assert th.INIT_VALIDITY["identity"][0] == "none"
     assert th.INIT_VALIDITY["orthogonal"][0] == "approximate"

@@ -671,7 +671,9 @@ class MeanFieldInputs:
         bias_var: variance per unit of the total bias b_ih + b_hh (the init's var_bias), 0
             without bias.
         validity: ``"iid"`` (assumptions hold; exact as H -> infinity), ``"approximate"``
-            (orthogonal) or ``"none"`` (the init is not random, e.g. identity).
+            (orthogonal), ``"none"`` (the init is not random, e.g. identity) or ``"origin"``
+            (no input and no bias: from h0 = 0 the state never leaves h = 0, so the linear
+            regime, :func:`linear_rate`, applies instead; relu's Jacobians are exactly 0).
         reason: one sentence on why.
     """
 
@@ -759,6 +761,13 @@ def mean_field_inputs(
     g_mf = math.sqrt(H * var_hh)
     s_b = var_bias if bias else 0.0
     s_u = input_std**2 * I * var_ih
+    if s_u == 0 and s_b == 0:
+        validity, reason = (
+            "origin",
+            "no input and no bias: a sweep cell starts at h0 = 0 and stays there, where the "
+            "linear regime (ln rho(W_hh); relu: exactly zero Jacobians) applies, not the mean "
+            "field's q*",
+        )
     for _ in range(layer):
         below = mean_field(activation, g_mf, s_u, s_b)
         if below.diverges:
@@ -786,9 +795,13 @@ def cell_mean_field(
 ) -> MeanField | None:
     """:func:`mean_field` of a sweep cell (see :func:`mean_field_inputs`); None if not applicable.
 
-    Also None when the layer below diverges (relu explosion leaves no finite drive).
+    None when the validity is ``"none"`` or ``"origin"`` (the reason is in
+    :func:`mean_field_inputs`), and when the layer below diverges (relu explosion leaves no
+    finite drive).
     """
     m = mean_field_inputs(cell, layer=layer, variances=variances)
+    if m.validity in ("none", "origin"):
+        return None
     if m.gain is None or m.input_var is None or m.bias_var is None:
         return None
     if not math.isfinite(m.input_var):
