@@ -51,7 +51,7 @@ from .errors import VanishlabError
 __all__ = ["INITS", "Init", "register_init"]
 
 ApplyFn = Callable[[nn.RNN, float, torch.Generator], None]
-VariancesFn = Callable[[int, int, float], "tuple[float, float, float] | None"]
+VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]
 
 
 def _no_variances(hidden_size: int, input_size: int, gain: float) -> None:

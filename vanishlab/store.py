@@ -216,7 +216,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
-def _shard_paths(run_dir: Path) -> Iterator[Path]:
+def shard_paths(run_dir: Path) -> Iterator[Path]:
+    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted."""
     cells = run_dir / CELLS
     if not cells.is_dir():
         return
@@ -271,7 +272,7 @@ def read_cell_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
     Raises VanishlabError naming the first corrupt or foreign file.
     """
     metas: dict[str, CellMeta] = {}
-    for path in _shard_paths(Path(run_dir)):
+    for path in shard_paths(Path(run_dir)):
         with _open(path) as pf:
             meta = _read_meta(path, pf)
         metas[meta["cell_id"]] = meta
@@ -300,7 +301,7 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     tables = []
-    for path in _shard_paths(run_dir):
+    for path in shard_paths(run_dir):
         with _open(path) as pf:
             meta = _read_meta(path, pf)
             if meta["n_rows"]:

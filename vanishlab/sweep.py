@@ -231,8 +231,9 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 
 
 def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
-    for config, init in tasks:
-        on_result(*_run_task(config, init))
+    with _one_thread():  # held across cells, so the thread pool is not resized per cell
+        for config, init in tasks:
+            on_result(*_run_task(config, init))
 
 
 def _worker_init(parent_alive: Any) -> None:
@@ -396,7 +397,7 @@ def _check_dir(run_dir: Path) -> bool:
     for entry in run_dir.iterdir():
         if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
             continue
-        if entry.name == store.CELLS and entry.is_dir() and not any(store._shard_paths(run_dir)):
+        if entry.name == store.CELLS and entry.is_dir() and not any(store.shard_paths(run_dir)):
             continue
         raise VanishlabError(
             f"{run_dir} is not empty and is not a vanishlab run directory (no "
