@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }
+PANEL_W = 2.9  # inches per line panel
 FLOOR_COLOR = "#7f7f7f"
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
@@ -71,6 +73,12 @@ def pinned() -> Iterator[None]:
             "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
         )
         yield
+
+
+def _wrap(text: str, width_in: float) -> str:
+    """Break a panel title into lines that fit ``width_in`` inches (so titles never collide)."""
+    chars = max(16, int(width_in * 72 / (0.6 * float(RC["axes.titlesize"]))))
+    return textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
 
 
 def _plain(text: str) -> str:
@@ -99,7 +107,9 @@ def draw(block: LineGrid | HeatmapGrid) -> Figure:
 def _draw_lines(grid: LineGrid) -> Figure:
     ncols, nrows = max(grid.ncols, 1), max(grid.nrows, 1)
     legend_w = 1.5 if grid.legend else 0.0
-    fig = Figure(figsize=(2.9 * ncols + legend_w + 0.4, 2.15 * nrows + 0.5), layout="constrained")
+    fig = Figure(
+        figsize=(PANEL_W * ncols + legend_w + 0.4, 2.15 * nrows + 0.5), layout="constrained"
+    )
     axes = fig.subplots(nrows, ncols, squeeze=False)
     colors = palette(max(len(grid.legend), 1))
     used: set[int] = set()
@@ -112,7 +122,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             continue
         ax = axes[panel.row, panel.col]
         ax.set_visible(True)
-        ax.set_title(_plain(panel.title), loc="left")
+        ax.set_title(_wrap(_plain(panel.title), PANEL_W), loc="left")
         if grid.stable_band:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
@@ -264,7 +274,7 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
                             color="white" if dark else "#222222",
                         )
         if panel.title:
-            ax.set_title(_plain(panel.title), loc="left")
+            ax.set_title(_wrap(_plain(panel.title), w - 0.6), loc="left")
     fig.supxlabel(grid.xlabel, fontsize=9.5)
     fig.supylabel(grid.ylabel, fontsize=9.5)
     if mappable is not None:
