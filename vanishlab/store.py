@@ -177,7 +177,9 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     """Check ``frame`` and write it atomically as ``RUN_DIR/cells/<cell_id>.parquet``."""
     check_frame(frame, meta)
     cells = Path(run_dir) / CELLS
-    cells.mkdir(parents=True, exist_ok=True)
+    if not cells.is_dir():
+        cells.mkdir(parents=True, exist_ok=True)
+        _fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
