@@ -30,7 +30,7 @@ import torch
 from .forward import activation_derivative, layer_states
 from .frame import norms_frame
 from .inputs import RNNInputs, prepare_inputs
-from .spectral import TopSingularValue
+from .spectral import SpectralNorms
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
 
@@ -127,15 +127,25 @@ class _Stream:
     def __init__(self, batch: int, lags: int, norms: tuple[str, ...]) -> None:
         self.fro = torch.empty(batch, lags, dtype=torch.float64) if "fro" in norms else None
         self.spec = torch.empty(batch, lags, dtype=torch.float64) if "spec" in norms else None
-        self.top = TopSingularValue() if "spec" in norms else None
+        self._spectral = SpectralNorms() if "spec" in norms else None
+        self._log_scale: dict[int, torch.Tensor] = {}
 
     def record(self, lag: int, g: torch.Tensor, log_scale: torch.Tensor) -> None:
         """Store log10 norms of exp(log_scale) * g, where ||g||_F is 1 or g is exactly 0."""
         if self.fro is not None:
             self.fro[:, lag] = (log_scale / _LN10).cpu()
-        if self.spec is not None:
-            sigma = self.top(g).to(torch.float64)
-            self.spec[:, lag] = ((log_scale + torch.log(sigma)) / _LN10).cpu()
+        if self._spectral is not None:
+            self._log_scale[lag] = log_scale
+            self._spectral.push(lag, g, self._store_spec)
+
+    def finish(self) -> None:
+        if self._spectral is not None:
+            self._spectral.flush()
+
+    def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
+        log_scale = self._log_scale.pop(lag)
+        log_sigma = torch.log(sigma.to(torch.float64))
+        self.spec[:, lag] = ((log_scale + log_sigma) / _LN10).cpu()
 
 
 def _normalise(g: torch.Tensor, log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -194,6 +204,10 @@ def _backward_norms(
             p = g[l] * derivs[l][0][:, None, :]
             j0, s0 = _normalise(p @ inp.weights_hh[l], s[l])
             state_streams[l].record(T, j0, s0)
+
+    for stream in [*state_streams, input_stream]:
+        if stream is not None:
+            stream.finish()
 
     def gather(attr: str) -> torch.Tensor | None:
         if not want_state or getattr(state_streams[0], attr) is None:
