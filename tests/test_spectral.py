@@ -52,3 +52,17 @@ def test_zero_matrix_has_zero_norm() -> None:
     u = torch.linalg.qr(torch.randn(40, 4, dtype=torch.float64))[0].mT[None]
     sigma, _ = top_singular_values(torch.zeros(1, 40, 40, dtype=torch.float64), u)
     assert sigma.item() == 0.0
+
+
+def test_badly_scaled_float32_products_do_not_break_the_eigensolver() -> None:
+    """Saturated tanh (IRNN init, gain 2, two layers, float32) drives parts of G towards the
+    subnormal range; float32 LAPACK eigh used to fail on such Gram matrices."""
+    import vanishlab as vl
+
+    cfg = vl.CellConfig(
+        activation="tanh", num_layers=2, hidden_size=32, input_size=16, seq_len=100,
+        init="identity", gain=2.0, input_std=1.0, bias=True, batch=8, seed=0, dtype="float32",
+    )  # fmt: skip
+    frame, meta = vl.run_cell(cfg)
+    assert meta["status"] == "ok"
+    assert frame["log10_spec_mean"].notna().all()

@@ -58,8 +58,9 @@ def top_singular_values(
     iteration. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the final blocks.
     """
     rtol = _default_rtol(g.dtype) if rtol is None else rtol
+    f64 = torch.float64
     n_mat, p = g.shape[0], u.shape[-2]
-    sigma2 = torch.empty(n_mat, dtype=g.dtype, device=g.device)
+    sigma2 = torch.empty(n_mat, dtype=f64, device=g.device)
     u = u.clone()
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
@@ -67,9 +68,11 @@ def top_singular_values(
     for _ in range(max_iter):
         w = ua @ ga  # (N', p, n) = U G
         z = w @ ga.mT  # (N', p, m) = U A
-        theta, y = torch.linalg.eigh(w @ w.mT)  # ascending; S = W W^T
+        # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S
+        # (entries near the subnormal range appear when relu/tanh derivatives vanish).
+        theta, y = torch.linalg.eigh((w @ w.mT).to(f64))  # ascending; S = W W^T
         top, y1 = theta[..., -1], y[..., -1:].mT  # (N',), (N', 1, p)
-        resid = y1 @ z - top[:, None, None] * (y1 @ ua)  # (N', 1, m)
+        resid = y1 @ z.to(f64) - top[:, None, None] * (y1 @ ua.to(f64))  # (N', 1, m)
         r2 = resid.square().sum(dim=(-2, -1))
         gap = top - theta[..., -2] if p > 1 else top
         done = pending & (r2 <= rtol * top * gap.clamp_min(0))
@@ -79,16 +82,16 @@ def top_singular_values(
             pending = pending & ~done
             left = int(pending.sum())
             if left == 0:
-                return sigma2.clamp_min(0).sqrt(), u
+                return sigma2.clamp_min(0).sqrt().to(g.dtype), u
             # Shrink the batch only when it pays for the copy; finished matrices that stay
             # iterate harmlessly, their results already stored.
             if 2 * left <= len(active):
                 active, ga, z, pending = active[pending], ga[pending], z[pending], pending[pending]
         ua = torch.linalg.qr(z.mT)[0].mT  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.
-    sigma2[active[pending]] = torch.linalg.matrix_norm(ga[pending], ord=2) ** 2
+    sigma2[active[pending]] = torch.linalg.matrix_norm(ga[pending].to(f64), ord=2) ** 2
     u[active[pending]] = ua[pending]
-    return sigma2.sqrt(), u
+    return sigma2.sqrt().to(g.dtype), u
 
 
 class SpectralNorms:
