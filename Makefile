@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,dask]"
 	touch $(STAMP)
 
+# The main job: the default sweep (resumes if runs/default exists) and its report.
 demo: $(STAMP)
-	$(VENV)/bin/vanishlab demo
+	$(VENV)/bin/vanishlab sweep --out runs/default
+	$(VENV)/bin/vanishlab report runs/default -o reports/default.html
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
@@ -37,6 +39,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
