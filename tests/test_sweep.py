@@ -19,7 +19,7 @@ import torch
 
 import vanishlab as vl
 from vanishlab import store
-from vanishlab.config import CellConfig, Sweep
+from vanishlab.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.experiments import Experiment, list_experiments, load_experiment
 from vanishlab.sweep import _log_stats, build_rnn, cell_inputs, plan_sweep, sweep_command
 
@@ -433,3 +433,14 @@ def test_repeated_sigkill_at_random_instants(tmp_path):
     summary = vl.run_sweep(grid, out, workers=1, progress=False)
     assert summary.n_cells == grid.size
     _check_same_as_uninterrupted(out, reference)
+
+
+@pytest.mark.slow
+def test_quick_default_grid_runs_end_to_end(tmp_path):
+    # What `vanishlab sweep` runs with no argument: every cell measures (or fails cleanly),
+    # within the budget of a minute on two cores.
+    summary = vl.run_sweep(QUICK_SWEEP, tmp_path / "default", progress=False)
+    assert summary.n_run == QUICK_SWEEP.size == 96
+    assert summary.elapsed_s < 60
+    cells = vl.load_cells(tmp_path / "default")
+    assert len(cells) == 96 and (cells["status"] == "ok").all()
