@@ -29,12 +29,19 @@ from torch import nn
 import vanishlab as vl
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def best_of(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
+        _sync()
         t0 = time.perf_counter()
         fn()
+        _sync()
         times.append(time.perf_counter() - t0)
     return min(times)
 
@@ -45,11 +52,13 @@ def autograd_fro(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
     H = rnn.hidden_size
     w_ih, w_hh = rnn.weight_ih_l0.detach(), rnn.weight_hh_l0.detach()
     b = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach()
-    delta = torch.zeros(T, B, H, requires_grad=True)
-    h = torch.zeros(B, H)
+    delta = torch.zeros(T, B, H, requires_grad=True, device=x.device)
+    h = torch.zeros(B, H, device=x.device)
     for t in range(T):
         h = torch.tanh(x[t] @ w_ih.T + h @ w_hh.T + b) + delta[t]
-    basis = torch.eye(H).unsqueeze(1).expand(H, B, H)  # (H, B, H): one row of dh_T per pass
+    basis = (
+        torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
+    )  # (H, B, H): one row of dh_T per pass
     (jac,) = torch.autograd.grad(h, delta, basis, is_grads_batched=True)  # (H, T, B, H)
     return torch.log10(torch.linalg.vector_norm(jac, dim=(0, 3)))  # (T, B)
 
@@ -84,6 +93,7 @@ def peak_memory_child(T: int, B: int, H: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="T = 64 and fewer repeats")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     B, H = 8, 128
@@ -92,29 +102,33 @@ def main() -> None:
         return
     T = 64 if args.quick else 256
     repeats = 2 if args.quick else 3
+    dev = torch.device(args.device)
     torch.manual_seed(0)
-    rnn = nn.RNN(H, H)
-    x = torch.randn(T, B, H)
-    print(
-        f"config: B={B} H={H} T={T} L=1 float32, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
+    rnn = nn.RNN(H, H).to(dev)
+    x = torch.randn(T, B, H, device=dev)
+    where = (
+        torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else f"CPU, {torch.get_num_threads()} threads"
     )
+    print(f"config: B={B} H={H} T={T} L=1 float32, torch {torch.__version__}, {where}")
 
     t_fro = best_of(lambda: vl.jacobian_log_norms(rnn, x, norms="fro", sources="state"), repeats)
     t_both = best_of(lambda: vl.jacobian_log_norms(rnn, x, sources="state"), repeats)
     t_all = best_of(lambda: vl.jacobian_log_norms(rnn, x), repeats)
     t_auto = best_of(lambda: autograd_fro(rnn, x), repeats)
-    g0, w = torch.randn(B, H, H), torch.randn(H, H) / H**0.5
+    g0, w = torch.randn(B, H, H, device=dev), torch.randn(H, H, device=dev) / H**0.5
     t_chain = best_of(lambda: bare_chain(g0, w, T), repeats)
-    a, b2 = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    n_big = 1024 if dev.type == "cpu" else 8192
+    a, b2 = torch.randn(n_big, n_big, device=dev), torch.randn(n_big, n_big, device=dev)
     t_gemm = best_of(lambda: a @ b2, repeats + 2)
-    peak_flops = 2 * 1024**3 / t_gemm
+    peak_flops = 2 * n_big**3 / t_gemm
     engine_flops = 2 * T * B * H**3 / t_fro
 
     # Same numbers from both (where the baseline has not underflowed): a sanity check.
     ours = vl.jacobian_log_norms(rnn, x, norms="fro", sources="state").state_fro[:, 0, :T]
-    theirs = autograd_fro(rnn, x).T.flip(-1).double()
-    ok = torch.isfinite(theirs)
+    theirs = autograd_fro(rnn, x).T.flip(-1).double().cpu()
+    ok = torch.isfinite(theirs) & (theirs > -30)  # float32 subnormals carry few digits
     agree = (ours[ok] - theirs[ok]).abs().max().item()
 
     print(f"engine, Frobenius, states        : {t_fro * 1e3:8.1f} ms")
@@ -140,6 +154,16 @@ def main() -> None:
         f"{int(ok.sum())} finite baseline values ({int((~ok).sum())} underflowed to 0)"
     )
 
+    if dev.type == "cuda":
+        print("peak GPU memory of one measurement (torch.cuda.max_memory_allocated):")
+        for steps in (256, 1024, 4096):
+            xs = torch.randn(steps, B, H, device=dev)
+            torch.cuda.reset_peak_memory_stats(dev)
+            base = torch.cuda.memory_allocated(dev)
+            vl.jacobian_log_norms(rnn, xs)
+            extra = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+            print(f"  T={steps:5d}: {extra:7.1f} MiB")
+        return
     print("peak memory beyond a warm process (fresh subprocess each):")
     for steps in (256, 1024, 4096):
         out = subprocess.run(

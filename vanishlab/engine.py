@@ -124,16 +124,18 @@ def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -
 class _Stream:
     """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input)."""
 
-    def __init__(self, batch: int, lags: int, norms: tuple[str, ...]) -> None:
-        self.fro = torch.empty(batch, lags, dtype=torch.float64) if "fro" in norms else None
-        self.spec = torch.empty(batch, lags, dtype=torch.float64) if "spec" in norms else None
+    def __init__(self, batch: int, lags: int, norms: tuple[str, ...], device: torch.device) -> None:
+        # Kept on the module's device until the end: no host sync per step on a GPU.
+        f64 = torch.float64
+        self.fro = torch.empty(batch, lags, dtype=f64, device=device) if "fro" in norms else None
+        self.spec = torch.empty(batch, lags, dtype=f64, device=device) if "spec" in norms else None
         self._spectral = SpectralNorms() if "spec" in norms else None
         self._log_scale: dict[int, torch.Tensor] = {}
 
     def record(self, lag: int, g: torch.Tensor, log_scale: torch.Tensor) -> None:
         """Store log10 norms of exp(log_scale) * g, where ||g||_F is 1 or g is exactly 0."""
         if self.fro is not None:
-            self.fro[:, lag] = (log_scale / _LN10).cpu()
+            self.fro[:, lag] = log_scale / _LN10
         if self._spectral is not None:
             self._log_scale[lag] = log_scale
             self._spectral.push(lag, g, self._store_spec)
@@ -145,7 +147,7 @@ class _Stream:
     def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
         log_scale = self._log_scale.pop(lag)
         log_sigma = torch.log(sigma.to(torch.float64))
-        self.spec[:, lag] = ((log_scale + log_sigma) / _LN10).cpu()
+        self.spec[:, lag] = (log_scale + log_sigma) / _LN10
 
 
 def _normalise(g: torch.Tensor, log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,8 +165,8 @@ def _backward_norms(
     dtype, device = inp.x.dtype, inp.x.device
     derivs = [activation_derivative(s, inp.nonlinearity) for s in states]  # L x (T, B, H)
     want_state, want_input = "state" in sources, "input" in sources
-    state_streams = [_Stream(B, T + 1, norms) for _ in range(L)] if want_state else []
-    input_stream = _Stream(B, T, norms) if want_input else None
+    state_streams = [_Stream(B, T + 1, norms, device) for _ in range(L)] if want_state else []
+    input_stream = _Stream(B, T, norms, device) if want_input else None
     # Stacked [W_hh^l; W_ih^{l+1}] so that both terms of the recurrence are one product.
     stacked = [
         torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
@@ -212,15 +214,19 @@ def _backward_norms(
     def gather(attr: str) -> torch.Tensor | None:
         if not want_state or getattr(state_streams[0], attr) is None:
             return None
-        return torch.stack([getattr(st, attr) for st in state_streams], dim=1)  # (B, L, T+1)
+        return torch.stack([getattr(st, attr) for st in state_streams], dim=1).cpu()  # (B, L, T+1)
 
     return JacobianLogNorms(
         state_fro=gather("fro"),
         state_spec=gather("spec"),
-        input_fro=input_stream.fro if input_stream is not None else None,
-        input_spec=input_stream.spec if input_stream is not None else None,
+        input_fro=_to_cpu(input_stream.fro if input_stream is not None else None),
+        input_spec=_to_cpu(input_stream.spec if input_stream is not None else None),
         batched=inp.batched,
     )
+
+
+def _to_cpu(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.cpu()
 
 
 def _two_terms(
