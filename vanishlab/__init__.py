@@ -12,6 +12,7 @@ from .inits import INITS, Init, register_init
 from .lyapunov import lyapunov_spectrum
 from .report import render_report
 from .store import load_cells, load_manifest, load_results
+from .summary import critical_gain, summarize
 from .sweep import RunSummary, run_cell, run_sweep
 from .theory import (
     MeanField,
@@ -41,6 +42,7 @@ __all__ = [
     "VanishlabError",
     "cell_mean_field",
     "check_pascanu",
+    "critical_gain",
     "critical_input_var",
     "fit_decay",
     "jacobian_log_norms",
@@ -61,6 +63,7 @@ __all__ = [
     "render_report",
     "run_cell",
     "run_sweep",
+    "summarize",
 ]
 
 __version__ = "0.1.0"

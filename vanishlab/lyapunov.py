@@ -32,6 +32,7 @@ def lyapunov_spectrum(
     k: int | None = None,
     *,
     discard: int = 0,
+    q0: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The top-``k`` Lyapunov exponents of the hidden dynamics along the trajectory of ``x``.
 
@@ -40,6 +41,10 @@ def lyapunov_spectrum(
         k: how many exponents (default: all ``num_layers * hidden_size``).
         discard: leading steps whose Jacobians still move Q but are left out of the average
             (a transient away from h0); must leave at least one step.
+        q0: the ``(L H, k)`` starting directions (orthonormalised here). Default: the first
+            ``k`` standard basis vectors, exact for the full spectrum; with ``k < L H`` they are
+            not generic (a diagonal Jacobian, e.g. identity weights, never mixes them into the
+            top direction), so pass a random ``q0`` there.
 
     Returns:
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
@@ -57,7 +62,13 @@ def lyapunov_spectrum(
     derivs = [activation_derivative(s, inp.nonlinearity).to(f64) for s in layer_states(inp)]
     w_hh = [w.to(f64) for w in inp.weights_hh]
     w_ih = [w.to(f64) for w in inp.weights_ih]
-    q = torch.eye(n, k, dtype=f64, device=inp.x.device).expand(B, n, k)  # (B, L H, k)
+    if q0 is None:
+        q = torch.eye(n, k, dtype=f64, device=inp.x.device).expand(B, n, k)  # (B, L H, k)
+    else:
+        if tuple(q0.shape) != (n, k):
+            raise ValueError(f"q0 must have shape (L H, k) = {(n, k)}, got {tuple(q0.shape)}")
+        q0 = torch.linalg.qr(q0.to(device=inp.x.device, dtype=f64))[0]
+        q = q0.expand(B, n, k)  # (B, L H, k)
     total = torch.zeros(B, k, dtype=f64, device=inp.x.device)
     for t in range(T):
         blocks = []
