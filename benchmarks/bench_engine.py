@@ -60,7 +60,8 @@ def autograd_fro(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
         torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
     )  # (H, B, H): one row of dh_T per pass
     (jac,) = torch.autograd.grad(h, delta, basis, is_grads_batched=True)  # (H, T, B, H)
-    return torch.log10(torch.linalg.vector_norm(jac, dim=(0, 3)))  # (T, B)
+    # float64 sums: float32 squares of entries below ~1e-19 go subnormal and lose the norm.
+    return torch.log10(torch.linalg.vector_norm(jac, dim=(0, 3), dtype=torch.float64))  # (T, B)
 
 
 def bare_chain(g: torch.Tensor, w: torch.Tensor, steps: int) -> torch.Tensor:

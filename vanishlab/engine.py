@@ -150,9 +150,25 @@ class _Stream:
         self.spec[:, lag] = (log_scale + log_sigma) / _LN10
 
 
+def _fro(g: torch.Tensor) -> torch.Tensor:
+    """Frobenius norms of ``(B, m, n)`` matrices, ``(B,)``, accurate at any scale.
+
+    A float32 sum of squares loses digits below ~1e-19 (the squares become subnormal) and
+    flushes to 0 below ~1e-23; such rare norms are recomputed with float64 accumulation.
+    """
+    n = torch.linalg.vector_norm(g, dim=(-2, -1))
+    if g.dtype != torch.float64:
+        tiny = n < 1e-17
+        if bool(tiny.any()):
+            exact = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
+            n = n.clone()
+            n[tiny] = exact.to(n.dtype)
+    return n
+
+
 def _normalise(g: torch.Tensor, log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (g / ||g||_F, log_scale + ln ||g||_F); an exactly zero g stays 0 with scale -inf."""
-    n = torch.linalg.vector_norm(g, dim=(-2, -1))  # (B,)
+    n = _fro(g)  # (B,)
     safe = torch.where(n > 0, n, torch.ones_like(n))
     return g / safe[:, None, None], log_scale + torch.log(n.to(torch.float64))
 
@@ -238,8 +254,7 @@ def _two_terms(
     so the sum is exact up to rounding and neither term can underflow the other away unless it
     is below the other's rounding error.
     """
-    na = torch.linalg.vector_norm(pa, dim=(-2, -1))  # (B,)
-    nb = torch.linalg.vector_norm(pb, dim=(-2, -1))
+    na, nb = _fro(pa), _fro(pb)  # (B,)
     ma = sa + torch.log(na.to(torch.float64))  # ln magnitudes, -inf when a term is zero
     mb = sb + torch.log(nb.to(torch.float64))
     m = torch.maximum(ma, mb)
