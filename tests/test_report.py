@@ -48,7 +48,7 @@ def test_sections_of_a_full_run(full):
     report, html, _ = full
     keys = [s.key for s in report.sections]
     # (relu cells of H = 8 may switch every unit off: exact zeros, listed as anomalies.)
-    expected = ["overview", "decay", "input", "depth", "rates", "gain", "anomalies"]
+    expected = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
     assert [k for k in expected if k != "anomalies" or k in keys] == keys
     assert set(keys) <= set(section_keys())
     # Every section is linked from the table of contents, and its anchor exists.
@@ -59,15 +59,17 @@ def test_sections_of_a_full_run(full):
 
 def test_sections_of_a_single_cell_run(report_run):
     report = report_of(report_run("single"))
-    # One layer (no depth map), no gain sweep (no phase diagram), nothing went wrong.
-    assert [s.key for s in report.sections] == ["overview", "decay", "input", "rates"]
+    # One layer (no depth map), no gain sweep (no phase diagram), nothing went wrong; the
+    # default init is random, so the mean field predicts its rate.
+    assert [s.key for s in report.sections] == ["overview", "decay", "input", "rates", "theory"]
     rates = next(s for s in report.sections if s.key == "rates")
     # Nothing varies: no heatmap, only the table with its one row.
     assert [type(b) for b in rates.blocks] == [Table]
     assert len(rates.blocks[0].rows) == 1
     decay = next(s for s in report.sections if s.key == "decay")
     (fig,) = decay.blocks
-    assert fig.legend == () and len(fig.panels) == 1 and len(fig.panels[0].curves) == 1
+    assert fig.legend == () and len(fig.panels) == 1
+    assert [c.reference for c in fig.panels[0].curves] == [False, True]  # measured, predicted
 
 
 def test_manifest_chooses_sections(report_run):
@@ -126,7 +128,7 @@ def test_decay_curves_average_seeds_and_span_them(report_run):
 def test_single_seed_band_is_the_sample_spread(report_run):
     results, cells, manifest = load(report_run("single"))
     report = build_report(results, cells, manifest, timestamp=STAMP)
-    (curve,) = report.sections[1].blocks[0].panels[0].curves
+    curve, _predicted = report.sections[1].blocks[0].panels[0].curves
     state = results[results["source"] == "state"].sort_values("lag")
     np.testing.assert_allclose(curve.hi - curve.y, state["log10_fro_std"].to_numpy())
     assert "standard deviation" in report.sections[1].blocks[0].caption

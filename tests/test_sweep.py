@@ -287,7 +287,7 @@ def test_plan_reads_without_writing(tmp_path):
 
 # --- experiments ---------------------------------------------------------------------------
 
-EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase"]
+EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase", "meanfield"]
 
 
 def test_the_issue_experiments_exist():

@@ -160,7 +160,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 """Columns of :func:`summarize`'s frame, in order (config columns first, as :data:`AXES`)."""
 
 _SCHEMA = pa.schema(
-    [store.SCHEMA.field(a) for a in AXES]
+    [store.SCHEMA.field(a).with_nullable(True) for a in AXES]  # frames may lack an axis
     + [
         pa.field("cell_id", pa.string()),
         pa.field("status", pa.string()),
@@ -489,10 +489,13 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
         for cell_id, rows in results.groupby("cell_id", sort=False):
             by_cell[str(cell_id)] = rows[cols]
 
+    top_layer: dict[str, int] = {}
+    for cell_id, layer in fits:
+        top_layer[cell_id] = max(layer, top_layer.get(cell_id, 0))
     rows = []
     for cell_id, rec in records.items():
         L = rec.get("num_layers")
-        top = int(L) - 1 if L is not None and not pd.isna(L) else 0
+        top = int(L) - 1 if L is not None and not pd.isna(L) else top_layer.get(cell_id, 0)
         rows.append(
             _row(rec, fits.get((cell_id, top)), fits.get((cell_id, 0)), by_cell.get(cell_id))
         )

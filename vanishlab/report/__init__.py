@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import theory as theory  # registers the "theory" section (before "anomalies")
 from .data import SECTIONS, RunView, build_report, register_section, section_keys
 from .model import Report
 from .render import render_html
@@ -70,6 +71,7 @@ def render_report(
             manifest asks for unknown sections.
     """
     from ..store import load_cells, load_manifest, load_results
+    from ..summary import summarize
 
     manifest = load_manifest(run_dir)
     report = build_report(
@@ -77,6 +79,7 @@ def render_report(
         load_cells(run_dir),
         manifest,
         timestamp=timestamp if timestamp is not None else _source_date(),
+        summary=summarize(run_dir),  # cached in RUN_DIR/summary.parquet
     )
     html = render_html(report)
     out = Path(path) if path is not None else default_report_path(run_dir)

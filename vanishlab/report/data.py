@@ -186,10 +186,16 @@ class RunView:
             ``elapsed_s``.
         manifest: the run's manifest dict (see :mod:`vanishlab.store`); missing keys are
             shown as unknown.
+        summary: :func:`vanishlab.summarize` of the run, if already at hand; otherwise
+            :attr:`theory` computes it from the frames when a section first asks.
     """
 
     def __init__(
-        self, results: pd.DataFrame, cells: pd.DataFrame, manifest: Mapping[str, Any]
+        self,
+        results: pd.DataFrame,
+        cells: pd.DataFrame,
+        manifest: Mapping[str, Any],
+        summary: pd.DataFrame | None = None,
     ) -> None:
         missing = {"cell_id", "source", "layer", "lag", "log10_fro_mean"} - set(results.columns)
         if missing:
@@ -197,6 +203,7 @@ class RunView:
         self.results = results
         self.cells = cells
         self.manifest = dict(manifest)
+        self._summary = summary
 
     # ---- configuration and axes
 
@@ -280,6 +287,15 @@ class RunView:
         return rest[0] if rest else None
 
     # ---- derived frames
+
+    @cached_property
+    def theory(self) -> pd.DataFrame:
+        """Measured beside predicted, one row per cell (:func:`vanishlab.summarize`)."""
+        if self._summary is not None:
+            return self._summary
+        from ..summary import summarize_frames
+
+        return summarize_frames(self.results, self.cells)
 
     @cached_property
     def top_state(self) -> pd.DataFrame:
@@ -407,6 +423,7 @@ def build_report(
     *,
     timestamp: datetime | str | None = None,
     sections: Sequence[str] | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> Report:
     """Build the page data of a run: every registered section that has something to show.
 
@@ -416,11 +433,13 @@ def build_report(
             string is used as is). Default: now.
         sections: keys to include (overview and anomalies always are). Default: the
             manifest's ``sections``, or all.
+        summary: :func:`vanishlab.summarize` of the run (default: computed from the frames
+            when a section needs it).
 
     Raises:
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section.
     """
-    view = RunView(results, cells, manifest)
+    view = RunView(results, cells, manifest, summary)
     wanted = sections if sections is not None else manifest.get("sections")
     if wanted is not None:
         unknown = [k for k in wanted if k not in SECTIONS]
@@ -651,6 +670,11 @@ def _select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd
     return frame[mask]
 
 
+#: ``overlay(setting, curve)``: a reference (theory) curve to draw over the measured ``curve``, or
+#: None; ``setting`` maps every axis that tells the curve apart from the others to its value.
+Overlay = Callable[[Mapping[str, object], Curve], "Curve | None"]
+
+
 def _curve_figures(
     view: RunView,
     frame: pd.DataFrame,
@@ -658,8 +682,14 @@ def _curve_figures(
     title: str,
     what: str,
     ylabel: str,
+    overlay: Overlay | None = None,
+    overlay_caption: str = "",
 ) -> list[LineGrid]:
-    """Decay-curve figures of ``frame`` (one curve per setting, seeds averaged)."""
+    """Decay-curve figures of ``frame`` (one curve per setting, seeds averaged).
+
+    ``overlay`` adds reference curves (drawn dashed); ``overlay_caption`` is appended to the
+    caption of the figures that have one.
+    """
     if not len(frame):
         return []
     line = view.line_axis
@@ -709,6 +739,13 @@ def _curve_figures(
                         floor_x=zero_x[_thin(len(zero_x))],
                     )
                 )
+                if overlay is not None:
+                    setting = {**dict(plan.fixed), **dict(zip(names, combo, strict=True))}
+                    if line:
+                        setting[line] = lv
+                    ref = overlay(setting, curves[-1])
+                    if ref is not None:
+                        curves.append(ref)
             ptitle = ", ".join(_assign(k, v) for k, v in zip(names, combo, strict=True))
             panels.append(LinePanel(i // plan.ncols, i % plan.ncols, ptitle, tuple(curves)))
         suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
@@ -727,6 +764,11 @@ def _curve_figures(
                     + f"mean over seeds; {band} A straight falling line is exponential "
                     "vanishing (its slope is the rate), a rising one explosion."
                     + (ZERO_NOTE if any(len(c.floor_x) for q in panels for c in q.curves) else "")
+                    + (
+                        overlay_caption
+                        if any(c.reference for q in panels for c in q.curves)
+                        else ""
+                    )
                 ),
                 nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
                 ncols=plan.ncols,
@@ -763,13 +805,17 @@ ZERO_NOTE = (
 
 @_section("decay")
 def decay_section(view: RunView) -> Section | None:
-    """State Jacobian norms of the top layer against the lag."""
+    """State Jacobian norms of the top layer against the lag, with the predicted slopes."""
+    from .theory import DECAY_OVERLAY_CAPTION, decay_overlay  # theory overlays, drawn dashed
+
     figs = _curve_figures(
         view,
         view.top_state,
         title="Decay of the state Jacobian",
         what="dh_T/dh_{T−k} (top layer, its own state k steps earlier)",
         ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial h_{T-k}\|$",
+        overlay=decay_overlay(view),
+        overlay_caption=DECAY_OVERLAY_CAPTION,
     )
     if not figs:
         return None
