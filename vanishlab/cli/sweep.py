@@ -80,18 +80,20 @@ def sweep(
     dtype: Annotated[str | None, _axis("dtype")] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Run directory [default: runs/<experiment> or runs/default]."),
+        typer.Option(help="Run directory \\[default: runs/<experiment> or runs/default]."),
     ] = None,
     name: Annotated[
         str | None, typer.Option(help="A label kept in the manifest and shown in reports.")
     ] = None,
     workers: Annotated[
         str | None,
-        typer.Option(help="Local worker processes [default: all cores].", metavar="N"),
+        typer.Option(help="Local worker processes \\[default: all cores].", metavar="N"),
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (needs vanishlab[dask])."),
+        typer.Option(
+            help="Dask scheduler address, e.g. tcp://host:8786 (needs vanishlab\\[dask])."
+        ),
     ] = None,
     smoke: Annotated[
         bool, typer.Option("--smoke", help="Run the experiment's seconds-long SMOKE variant.")
