@@ -85,3 +85,15 @@ def test_unknown_norm() -> None:
         vl.fit_decay(line_frame({0: 0.0}), norm="nuclear")
     with pytest.raises(ValueError, match="no log10_spec"):
         vl.fit_decay(line_frame({0: 0.0}), norm="spec")
+
+
+def test_a_zero_at_the_last_lag_does_not_hide_the_decay_before_it() -> None:
+    """A flat curve whose h0 Jacobian (lag T) is exactly zero: rate 0 before the zero."""
+    frame = line_frame({0: 0.0, 1: -0.1})
+    frame.loc[frame["lag"] == 40, "log10_fro"] = -np.inf
+    fits = vl.fit_decay(frame)
+    np.testing.assert_allclose(fits["rate"], [0.0, -0.1 * math.log(10)], atol=1e-12)
+    assert list(fits["zero_lag"]) == [40, 40]
+    assert list(fits["phase"]) == ["stable", "vanishing"]
+    assert fits["note"].str.contains("exact zero Jacobian from lag 40 on; rate fitted").all()
+    assert (fits["n_points"] == 30).all()

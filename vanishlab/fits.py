@@ -15,8 +15,10 @@ The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a fact
 is the first lag whose norm is below 1e-3 of the lag-0 norm (null when it never is).
 
 A curve that reaches an exactly zero Jacobian (log10 = -inf, a relu network with every unit
-off) inside the window vanishes infinitely fast: its rate is -inf, its intercept -inf and its
-r2 is NaN, and ``note`` says so. Every other row has an empty note.
+off) has ``zero_lag``, the first such lag. Its rate is fitted on the window's finite lags
+before that zero (the decay until the path is cut), and ``note`` says so; when fewer than two
+such lags remain it vanishes infinitely fast: rate and intercept -inf, r2 NaN. Every row
+without a zero or a short window has an empty note, and ``zero_lag`` null.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def fit_decay(
     Returns:
         One row per curve: its key columns, then ``rate`` (natural log per step),
         ``intercept`` (ln-norm at lag 0 of the fitted line), ``r2``, ``lag_start``,
-        ``lag_end``, ``n_points``, ``horizon`` (nullable Int64), ``phase``, ``note``.
+        ``lag_end``, ``n_points``, ``zero_lag`` and ``horizon`` (nullable Int64), ``phase``,
+        ``note``.
     """
     if norm not in ("fro", "spec"):
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
@@ -98,10 +101,12 @@ def fit_decay(
         start = np.full(n_groups, int(lo), dtype=np.int64)
         end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
     inside = (lag >= start[g]) & (lag <= end[g])
-    finite = np.isfinite(y)
-    use = inside & finite
-    zero_in_window = np.zeros(n_groups, dtype=bool)
-    np.logical_or.at(zero_in_window, g[inside & np.isneginf(y)], True)
+    # An exact zero at lag k makes every later Jacobian on that path zero too (in one layer);
+    # the rate describes the decay *before* it, and ``zero_lag`` says where it happened.
+    zero_lag = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    zeros = np.isneginf(y)
+    np.minimum.at(zero_lag, g[zeros], lag[zeros])
+    use = inside & np.isfinite(y) & (lag < zero_lag[g])
 
     def gsum(v: np.ndarray) -> np.ndarray:
         return np.bincount(g[use], weights=v[use], minlength=n_groups)
@@ -118,13 +123,17 @@ def fit_decay(
         # A flat line (syy at rounding level) is a perfect fit, not 0/0.
         flat = syy <= 1e-24 * n * (1.0 + my * my)
         r2 = np.where(flat, 1.0, sxy * sxy / (sxx * syy))
+    has_zero = zero_lag <= end
     few = n < 2
     note = np.full(n_groups, "", dtype=object)
     note[few] = "fewer than 2 finite points in the window"
     rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
-    note[zero_in_window] = "exact zero Jacobian in the window: vanishes completely"
-    rate[zero_in_window], intercept[zero_in_window] = -np.inf, -np.inf
-    r2[zero_in_window] = np.nan
+    for i in np.flatnonzero(has_zero):
+        note[i] = f"exact zero Jacobian from lag {zero_lag[i]} on" + (
+            ": vanishes completely" if few[i] else "; rate fitted before it"
+        )
+    vanished = has_zero & few
+    rate[vanished], intercept[vanished] = -np.inf, -np.inf
 
     # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm.
     first = df.groupby("_g", sort=True)["lag"].idxmin()
@@ -145,6 +154,9 @@ def fit_decay(
     out["lag_start"] = start
     out["lag_end"] = end
     out["n_points"] = n.astype(np.int64)
+    zero_col = pd.array(zero_lag, dtype="Int64")
+    zero_col[zero_lag == np.iinfo(np.int64).max] = pd.NA
+    out["zero_lag"] = zero_col
     out["horizon"] = horizon_col
     out["phase"] = [
         "vanishing"
