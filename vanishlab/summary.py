@@ -9,7 +9,9 @@ log per step, d ln||J|| / dk, so every column compares with every other.
 round(T/4)..T) of the top layer's own state rows, dh^{L-1}_{T-1} / dh^{L-1}_{T-1-k}: the curve
 the report draws, a product of k factors D_t W_hh^{L-1} (Pascanu et al. 2013). ``rate_layer0``
 is the same fit of layer 0's state rows; in a stack they sum paths through the layers above,
-so asymptotically they decay at the slowest layer's rate (the largest over layers j >= 0).
+so asymptotically they decay at the slowest layer's rate (the largest over layers j >= 0;
+where m layers share it, the number of paths grows like k^(m-1) and adds a ~1/k excess to the
+slope fitted at finite lags).
 ``lyapunov`` is the top Lyapunov exponent of the whole state (all layers, dimension L H) by the
 QR method (:func:`vanishlab.lyapunov_spectrum`, k = 1 from a seeded random direction,
 float64) along the cell's own
@@ -50,7 +52,8 @@ for chaotic tanh, and the seed-to-seed spread grows as H shrinks), short sequenc
 :data:`SHORT_SEQ_LEN`: the fit and the Lyapunov average see the relaxation of q_t towards q*),
 non-i.i.d. inits (orthogonal), relu divergence (g^2 >= 2: chi_1 = g^2/2 still describes the
 Jacobians until the state overflows), exact zeros, failed cells and poor line fits
-(r2 < :data:`POOR_FIT_R2`).
+(r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
+however straight it is).
 
 NaN appears only where a column does not apply, and then the row says why: measured columns of
 a failed cell (``note``), r2 of a rate of -inf (``note``), ``mf_*`` where ``mf_validity`` is
@@ -123,7 +126,8 @@ FLAGS: dict[str, str] = {
     "tanh) and the seed-to-seed spread are comparable to the differences",
     "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include the "
     "transient towards the fixed point",
-    "poor-fit": f"r2 < {POOR_FIT_R2}: the log-norm is not a straight line in the window",
+    "poor-fit": f"r2 < {POOR_FIT_R2} with |rate| >= {NEAR_CRITICAL}: the log-norm is not a "
+    "straight line in the window",
 }
 
 _MEASURED = ("rate", "r2", "rate_layer0", "lyapunov")
@@ -322,6 +326,12 @@ def _theory_of_cell(
         else:
             out["predicted_rate"] = ln_rho[-1]
             out["predicted_rate_layer0"] = max(ln_rho)
+            if L > 1:
+                notes.append(
+                    "A stack at the origin: layer 0's rows and the Lyapunov exponent sum paths "
+                    "through the layers, which adds an O(1/k) excess over max ln rho at finite "
+                    "lags."
+                )
         return out, flags, notes
 
     mfs = [theory.cell_mean_field(cfg, layer=l) for l in range(L)]
@@ -401,8 +411,8 @@ def _row(
             notes.append(f"Fit: {fit_top['note']}.")
         if math.isinf(row["rate"]) and row["rate"] < 0:
             flags.append("exact-zero")
-        elif not math.isnan(row["r2"]) and row["r2"] < POOR_FIT_R2:
-            flags.append("poor-fit")
+        elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
+            flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
 
     missing = [a for a in AXES if row[a] is None or row[a] is pd.NA]
     config: CellConfig | None = None

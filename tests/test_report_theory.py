@@ -1,0 +1,133 @@
+"""The report's theory: dashed predicted slopes on the decay curves and the "Theory vs
+measurement" section, present where theory applies and absent where nothing does."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vanishlab as vl
+from vanishlab.report import build_report, render_html
+from vanishlab.report.model import KeyValues, LineGrid, Table
+
+STAMP = "2024-01-01T00:00:00Z"
+
+
+def report_of(run: Path):
+    return build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp=STAMP
+    )
+
+
+def section(report, key: str):
+    return next(s for s in report.sections if s.key == key)
+
+
+@pytest.fixture(scope="module")
+def full(report_run, tmp_path_factory):
+    """The full gain-sweep run (private copy), its report data and its HTML."""
+    run = Path(shutil.copytree(report_run("full"), tmp_path_factory.mktemp("t") / "run"))
+    path = vl.render_report(run, tmp_path_factory.mktemp("html") / "full.html", timestamp=STAMP)
+    return run, report_of(run), path.read_text(encoding="utf-8")
+
+
+def test_theory_section_of_a_gain_sweep(full):
+    run, report, html = full
+    keys = [s.key for s in report.sections]
+    assert keys.index("theory") == keys.index("gain") + 1  # after the figures, before anomalies
+    assert '<section id="theory">' in html and '<a href="#theory">' in html
+    theory = section(report, "theory")
+    kinds = [type(b) for b in theory.blocks]
+    assert kinds[0] is LineGrid and kinds[-1] is Table and KeyValues in kinds
+    # The phase diagram: measured points and dashed predictions, the line rate = 0, and the
+    # relu edge of chaos sqrt(2) (inside the swept gains 0.5..1.5) as a vertical dashed line.
+    (phase,) = [b for b in theory.blocks if isinstance(b, LineGrid)]
+    assert phase.zero_line and phase.markers
+    curves = [c for p in phase.panels for c in p.curves]
+    measured = [c for c in curves if not c.reference]
+    predicted = [c for c in curves if c.reference and c.label.startswith("predicted")]
+    edges = [c for c in curves if c.reference and "critical gain" in c.label]
+    assert measured and predicted and edges
+    relu = [p for p in phase.panels if p.title.startswith("relu")]
+    relu_edges = [c for p in relu for c in p.curves if "critical gain" in c.label]
+    assert relu_edges and all(c.x == pytest.approx([math.sqrt(2)] * 2) for c in relu_edges)
+    # The table lists every setting, flags and all (H = 8, T = 24: narrow and short wherever
+    # a prediction is made; the rest say why there is none).
+    table = theory.blocks[-1]
+    assert table.title == "Theory vs measurement by setting"
+    s = vl.summarize(run)
+    settings = [c for c in vl.config.AXES if c != "seed"]
+    assert len(table.rows) == len(s.groupby(settings))
+    flags, by = table.columns.index("flags"), table.columns.index("theory")
+    for row in table.rows:
+        if row[by] == "—":
+            assert "no-theory" in row[flags] and row[-1].startswith("No prediction")
+        else:
+            assert "narrow" in row[flags] and "short" in row[flags]
+    agreement = next(b for b in theory.blocks if isinstance(b, KeyValues))
+    assert dict(agreement.items)["Pascanu bound"].startswith("holds at every lag")
+    assert "What the flags mean" in html and "Theory vs measurement by setting" in html
+
+
+def test_decay_curves_carry_the_predicted_slope(full):
+    run, report, html = full
+    (fig,) = section(report, "decay").blocks
+    s = vl.summarize(run)
+    panel = next(p for p in fig.panels if p.title == "tanh, 1 layer, gain 0.5")
+    curve = next(c for c in panel.curves if c.label == "normal" and not c.reference)
+    (ref,) = [c for c in panel.curves if c.reference and c.style == curve.style]
+    cells = s[
+        (s["activation"] == "tanh")
+        & (s["num_layers"] == 1)
+        & (s["gain"] == 0.5)
+        & (s["init"] == "normal")
+    ]
+    # Over the fit window, from the measured line at its first lag, at the predicted rate.
+    assert list(ref.x) == [cells["lag_start"].min(), cells["lag_end"].max()]
+    slope = (ref.y[1] - ref.y[0]) / (ref.x[1] - ref.x[0]) * math.log(10)
+    assert slope == pytest.approx(cells["predicted_rate"].mean())
+    assert ref.y[0] == pytest.approx(np.interp(ref.x[0], curve.x, curve.y))
+    assert "Dashed: the predicted slope" in fig.caption
+    assert html.count("stroke-dasharray") > 0
+
+
+def test_no_theory_section_where_nothing_applies(report_run, tmp_path):
+    import _report_run as runs
+
+    # Identity weights with input are not random and not at the origin: no prediction, so no
+    # section and no dashed lines; the rates are still measured and reported.
+    run = runs.make_run(tmp_path / "identity", runs.SINGLE.replace(init="identity"))
+    report = report_of(run)
+    keys = [s.key for s in report.sections]
+    assert "theory" not in keys and "rates" in keys
+    (fig,) = section(report, "decay").blocks
+    assert not any(c.reference for p in fig.panels for c in p.curves)
+    assert "Dashed" not in fig.caption
+    assert '<section id="theory">' not in render_html(report)
+    # Every cell failed (relu overflow): nothing measured, no section either.
+    failed = runs.make_run(
+        tmp_path / "failed", runs.SINGLE.replace(activation="relu", gain=12.0, seq_len=60)
+    )
+    assert "theory" not in [s.key for s in report_of(failed).sections]
+
+
+def test_flagged_reasons_are_shown_and_escaped(tmp_path):
+    import _report_run as runs
+
+    run = runs.make_run(tmp_path / "run", runs.SINGLE)
+    runs.add_failed_cell(
+        run, "<script>alert(1)</script> overflow", hidden_size=8, input_size=4, seed=7
+    )
+    report = report_of(run)
+    table = section(report, "theory").blocks[-1]
+    notes = table.columns.index("notes")
+    assert any("Failed: <script>alert(1)</script> overflow." in r[notes] for r in table.rows)
+    html = render_html(report)
+    assert "<script" not in html
+    assert "Failed: &lt;script&gt;alert(1)&lt;/script&gt; overflow." in html
+    assert re.search(r"<td>[^<]*failed[^<]*</td>", html)  # the flag column says so

@@ -1,0 +1,312 @@
+"""vl.summarize: measured beside predicted, per cell, on real runs.
+
+Tolerances for the mean-field check are those justified in ``tests/test_theory_measured.py``
+(H = 256, noise-driven ``normal`` weights): tanh 0.03 (finite-width bias about 3/H = 0.012 plus
+4 standard errors of a seed-to-seed spread <= 0.01), relu 0.045 (spread <= 0.03, no visible
+bias). Here they bound the mean over 4 seeds of sweep cells (T = 100, default fit window,
+2 samples each); the measured deviations are below 0.01 for tanh and 0.015 for relu.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import vanishlab as vl
+from vanishlab import summary as sm
+from vanishlab.config import AXES
+
+TOLERANCE = {"tanh": 0.03, "relu": 0.045}
+
+
+def copy_run(run: Path, tmp_path: Path) -> Path:
+    """A private copy of a session run (summarize writes summary.parquet into it)."""
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
+def assert_no_silent_nan(s: pd.DataFrame) -> None:
+    """NaN (or a null) only where the row says why: its note, or mf_validity for mf_*."""
+    floats = [c for c in s.columns if s[c].dtype == np.float64 and c not in AXES]
+    for rec in s.to_dict("records"):
+        for c in floats:
+            if not math.isnan(rec[c]):
+                continue
+            explained = rec["note"] != "" or (
+                c.startswith("mf_") and rec["mf_validity"] in ("none", "origin")
+            )
+            assert explained, f"silent NaN in {c} of cell {rec['cell_id']}"
+        if rec["pascanu_ok"] is pd.NA:
+            assert rec["status"] != "ok" or "no-theory" in rec["flag"], rec["cell_id"]
+        if rec["status"] == "ok" and rec["lag_start"] is pd.NA:
+            assert rec["note"], rec["cell_id"]
+
+
+# --------------------------------------------------------------------------- real runs
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run_dir, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    run = copy_run(smoke_run_dir, tmp_path_factory.mktemp("smoke"))
+    return run, vl.summarize(run)
+
+
+def test_columns_rows_and_the_report_rate(smoke):
+    run, s = smoke
+    assert tuple(s.columns) == sm.SUMMARY_COLUMNS
+    cells = vl.load_cells(run)
+    assert sorted(s["cell_id"]) == sorted(cells["cell_id"]) and s["cell_id"].is_unique
+    merged = s.merge(cells, on="cell_id", suffixes=("", "_cell"))
+    for axis in AXES:
+        assert (merged[axis] == merged[f"{axis}_cell"]).all(), axis
+    # The rate is fit_decay's of the top layer's state rows: the number the report shows.
+    results = vl.load_results(run)
+    top = results[(results["source"] == "state") & (results["layer"] == results["num_layers"] - 1)]
+    fits = vl.fit_decay(top[["cell_id", "lag", "log10_fro_mean"]]).set_index("cell_id")
+    np.testing.assert_array_equal(s.set_index("cell_id")["rate"], fits.loc[s["cell_id"], "rate"])
+    # One layer: layer 0 is the top; a stack reports both.
+    one = s[s["num_layers"] == 1]
+    np.testing.assert_array_equal(one["rate_layer0"], one["rate"])
+    np.testing.assert_array_equal(one["predicted_rate_layer0"], one["predicted_rate"])
+
+
+def test_every_cell_gets_lyapunov_pascanu_and_its_theory(smoke):
+    _, s = smoke
+    assert_no_silent_nan(s)
+    assert s["pascanu_ok"].all()  # the invariant, on every cell
+    assert np.isfinite(s["lyapunov"]).all() and np.isfinite(s["pascanu_slope"]).all()
+    # default and orthogonal inits with input: the mean field applies (approximately for
+    # orthogonal), and the deltas are measured - predicted.
+    assert set(s["predicted_by"]) == {"mean field"}
+    assert set(s.loc[s["init"] == "orthogonal", "mf_validity"]) == {"approximate"}
+    np.testing.assert_allclose(s["delta_rate"], s["rate"] - s["predicted_rate"])
+    np.testing.assert_allclose(s["delta_lyapunov"], s["lyapunov"] - s["predicted_rate_layer0"])
+    # H = 8, T = 10: narrow and short, and orthogonal is not i.i.d.: all said, none hidden.
+    assert all({"narrow", "short"} <= set(f.split(",")) for f in s["flag"])
+    assert all("non-iid" in f for f in s.loc[s["init"] == "orthogonal", "flag"])
+
+
+def test_summary_parquet_is_cached_and_follows_the_cells(smoke, tmp_path, monkeypatch):
+    import _report_run as runs
+
+    run = copy_run(smoke[0], tmp_path)
+    first = vl.summarize(run)
+    assert (run / sm.SUMMARY).is_file()
+    pd.testing.assert_frame_equal(first, smoke[1])
+
+    def boom(*args, **kw):
+        raise AssertionError("recomputed although no cell changed")
+
+    monkeypatch.setattr(sm, "summarize_frames", boom)
+    pd.testing.assert_frame_equal(vl.summarize(run), first)  # from the file, identical
+    monkeypatch.undo()
+    # A new cell (here a failed one) changes the fingerprint: recomputed, with the new row.
+    cell = runs.add_failed_cell(run, "overflow <at> step 3", hidden_size=8, input_size=4, seed=9)
+    again = vl.summarize(run)
+    assert len(again) == len(first) + 1
+    row = again.set_index("cell_id").loc[cell]
+    assert row["status"] == "failed" and "failed" in row["flag"].split(",")
+    assert row["note"].startswith("Failed: overflow <at> step 3.") and math.isnan(row["rate"])
+    assert row["pascanu_ok"] is pd.NA
+    assert_no_silent_nan(again)
+    # A corrupt cache is recomputed, not trusted.
+    (run / sm.SUMMARY).write_bytes(b"not parquet")
+    pd.testing.assert_frame_equal(vl.summarize(run), again)
+
+
+def test_read_only_run_and_bad_directory(smoke, tmp_path):
+    run = copy_run(smoke[0], tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    run.chmod(0o555)
+    try:
+        s = vl.summarize(run)
+    finally:
+        run.chmod(0o755)
+    pd.testing.assert_frame_equal(s, smoke[1])
+    with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
+        vl.summarize(tmp_path / "nowhere")
+
+
+def test_zeros_overflow_and_the_origin(report_run, tmp_path):
+    """relu without input or bias stays at h = 0: exact zeros, predicted as such (linear
+    regime); gain 12 overflows float32 (failed) and explodes in float64 (diverges)."""
+    s = vl.summarize(copy_run(report_run("zeros"), tmp_path))
+    assert_no_silent_nan(s)
+    ok = s[s["status"] == "ok"]
+    assert ok["pascanu_ok"].all()
+    origin = ok[ok["input_std"] == 0]
+    assert len(origin) and (origin["predicted_by"] == "linear").all()
+    assert np.isneginf(origin["rate"]).all() and np.isneginf(origin["predicted_rate"]).all()
+    assert origin["delta_rate"].isna().all() and (origin["mf_validity"] == "origin").all()
+    assert all("exact-zero" in f for f in origin["flag"])
+    failed = s[s["status"] == "failed"]
+    assert len(failed) == 1 and failed["dtype"].iloc[0] == "float32"
+    assert "became inf" in failed["note"].iloc[0]
+    driven = s[(s["input_std"] == 1) & (s["gain"] == 12)]
+    assert all("diverges" in f for f in driven["flag"])
+
+
+# --------------------------------------------------------------------------- exact and mean field
+
+
+def test_orthogonal_at_the_origin_is_exact_through_the_whole_pipeline(tmp_path):
+    """tanh, W_hh = g Q, no input, no bias: J(k) = (g Q)^k, so the fitted rate, the top
+    Lyapunov exponent and ln rho(W_hh) are all ln g, to float64 rounding."""
+    sweep = vl.Sweep(
+        init="orthogonal",
+        gain=(0.7, 1.3),
+        input_std=0.0,
+        bias=False,
+        hidden_size=12,
+        input_size=3,
+        seq_len=30,
+        batch=2,
+        num_layers=(1, 2),
+        dtype="float64",
+    )
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    s = vl.summarize(tmp_path / "run")
+    assert (s["predicted_by"] == "linear").all() and (s["flag"] == "").all()
+    ln_g = np.log(s["gain"].to_numpy())
+    for col in ("rate", "predicted_rate", "predicted_rate_layer0", "ln_rho"):
+        np.testing.assert_allclose(s[col], ln_g, rtol=0, atol=1e-9, err_msg=col)
+    np.testing.assert_allclose(s["pascanu_slope"], ln_g, atol=1e-12)  # attained: ||gQ|| = g
+    assert (s["r2"] > 1 - 1e-12).all()
+    one, two = s[s["num_layers"] == 1], s[s["num_layers"] == 2]
+    for col in ("rate_layer0", "lyapunov"):
+        np.testing.assert_allclose(one[col], np.log(one["gain"]), atol=1e-9, err_msg=col)
+        # Layer 0 of a stack (and the whole state): k + 1 paths (up through W_ih at any step)
+        # of the same rate ln g add up to a norm growing like a power of k times g^k, so at
+        # finite lags the slopes exceed ln g by O(1/k): a known transient, positive and small.
+        excess = two[col] - np.log(two["gain"])
+        assert ((excess > 0.005) & (excess < 0.05)).all(), (col, excess)
+
+
+@pytest.fixture(scope="module")
+def mean_field_run(tmp_path_factory) -> pd.DataFrame:
+    """Noise-driven ``normal`` networks at H = 256 (16 cells, about 8 s on one core)."""
+    sweep = vl.Sweep(
+        activation=("tanh", "relu"),
+        init="normal",
+        gain=(1.0, 3.0),
+        input_std=1.0,
+        hidden_size=256,
+        input_size=256,
+        seq_len=100,
+        bias=False,
+        batch=2,
+        seed=range(4),
+    )
+    out = tmp_path_factory.mktemp("mean-field") / "run"
+    vl.run_sweep(sweep, out, workers=1, progress=False)
+    return vl.summarize(out)
+
+
+def _seed_means(s: pd.DataFrame) -> pd.DataFrame:
+    return s.groupby(["activation", "gain"]).agg(
+        rate=("rate", "mean"),
+        lyapunov=("lyapunov", "mean"),
+        predicted=("predicted_rate", "first"),
+        flag=("flag", "first"),
+    )
+
+
+def test_mean_field_predicts_the_cells_of_a_sweep(mean_field_run):
+    s = mean_field_run
+    assert_no_silent_nan(s)
+    assert s["pascanu_ok"].all() and (s["mf_validity"] == "iid").all()
+    for (act, gain), row in _seed_means(s).iterrows():
+        assert row["predicted"] == vl.mean_field(act, gain, input_var=1.0).rate
+        if act == "relu" and gain == 3.0:  # g^2 >= 2: the activity explodes; said so
+            assert row["flag"] == "diverges"
+            continue
+        assert row["flag"] == ""  # wide, long, i.i.d., far from critical
+        for col in ("rate", "lyapunov"):
+            miss = abs(row[col] - row["predicted"])
+            assert miss <= TOLERANCE[act], (act, gain, col, row[col], row["predicted"])
+
+
+def test_negative_control_wrong_theories_fail(mean_field_run):
+    """The same measurements, the same tolerance: plausible wrong predictions are rejected
+    by far, so the agreement above is not a tolerance wide enough to pass anything."""
+    means = _seed_means(mean_field_run)
+    means = means[means["flag"] == ""]
+    wrong = {
+        "ln gain": lambda a, g: math.log(g),
+        "ln ||W_hh||_2, the Pascanu slope": None,
+        "mean field without the input": lambda a, g: vl.mean_field(a, g).rate,
+        "ln chi_1 without the 1/2": lambda a, g: 2 * vl.mean_field(a, g, input_var=1.0).rate,
+    }
+    slopes = mean_field_run.groupby(["activation", "gain"])["pascanu_slope"].mean()
+    for name, predict in wrong.items():
+        worst = max(
+            abs(row["rate"] - (slopes[key] if predict is None else predict(*key)))
+            - TOLERANCE[key[0]]
+            for key, row in means.iterrows()
+        )
+        assert worst > 0.1, f"{name} would pass (worst miss beyond tolerance {worst:.3f})"
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_critical_gain_agrees_with_the_theory_module():
+    relu = vl.CellConfig(activation="relu", init="normal")
+    assert vl.critical_gain(relu) == pytest.approx(math.sqrt(2), rel=1e-10)
+    # tanh with a unit-variance drive: at the critical gain chi_1 = 1, and the critical input
+    # variance of that gain is the drive (two routes to the same edge of chaos).
+    tanh = vl.CellConfig(activation="tanh", init="normal", input_std=1.0)
+    g = vl.critical_gain(tanh)
+    assert 1.5 < g < 2.2
+    assert vl.mean_field("tanh", g, input_var=1.0).chi_1 == pytest.approx(1.0, abs=1e-9)
+    assert vl.critical_input_var("tanh", g) == pytest.approx(1.0, rel=1e-6)
+    # No mean field at the origin or for identity weights; never a crossing: inf.
+    assert math.isnan(vl.critical_gain(tanh.to_dict() | {"input_std": 0.0}))
+    assert math.isnan(vl.critical_gain(vl.CellConfig(init="identity")))
+    assert vl.critical_gain(relu.to_dict() | {"gain": 0.1}) == vl.critical_gain(relu)
+
+
+def test_lyapunov_start_direction():
+    """A diagonal Jacobian never mixes the default start e_1 into the top direction; a random
+    q0 finds the top exponent (what summarize passes)."""
+    d = torch.tensor([0.5, 0.9, 0.2], dtype=torch.float64)
+    rnn = torch.nn.RNN(2, 3).double()
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(torch.diag(d))
+        rnn.bias_hh_l0.zero_()
+        rnn.bias_ih_l0.zero_()
+    x = torch.zeros(200, 1, 2, dtype=torch.float64)
+    assert vl.lyapunov_spectrum(rnn, x, k=1)[0, 0] == pytest.approx(math.log(0.5))
+    q0 = torch.randn(3, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    top = vl.lyapunov_spectrum(rnn, x, k=1, discard=100, q0=q0)[0, 0]
+    assert top == pytest.approx(math.log(0.9), abs=1e-9)
+    with pytest.raises(ValueError, match="q0 must have shape"):
+        vl.lyapunov_spectrum(rnn, x, k=1, q0=torch.ones(2, 1))
+
+
+def test_frames_without_a_full_config_are_summarised_with_a_reason():
+    """Synthetic frames (as report tests build them) lack axes: no theory, said why."""
+    lags = np.arange(21)
+    results = pd.DataFrame(
+        {
+            "activation": "tanh",
+            "seed": 0,
+            "cell_id": "c0",
+            "source": "state",
+            "layer": pd.array(np.zeros(lags.size, dtype=np.int64), dtype="Int64"),
+            "lag": lags,
+            "log10_fro_mean": -0.1 * lags,
+        }
+    )
+    cells = pd.DataFrame({"activation": ["tanh"], "seed": [0], "cell_id": ["c0"]}).assign(
+        status="ok", reason=None, elapsed_s=0.1
+    )
+    (row,) = sm.summarize_frames(results, cells).to_dict("records")
+    assert row["rate"] == pytest.approx(-0.1 * math.log(10))
+    assert row["flag"] == "no-theory" and "the config lacks" in row["note"]
+    assert row["predicted_by"] == "none" and math.isnan(row["predicted_rate"])
