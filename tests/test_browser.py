@@ -46,7 +46,7 @@ def test_report_in_chromium(report_run, tmp_path):
     assert [u for u in requests if not u.startswith(("data:", page.as_uri()))] == []
     assert n_figures == html.count('<svg class="fig"') > 0
     assert all(w > 200 and h > 100 for w, h in sizes), sizes
-    expected = ["overview", "decay", "input", "depth", "rates", "gain", "anomalies"]
+    expected = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
     assert sections == [k for k in expected if k != "anomalies" or k in sections]
     assert overflow <= 0  # nothing wider than the window
     assert title == "vanishlab report: full run"

@@ -61,7 +61,8 @@ a failed cell (``note``), r2 of a rate of -inf (``note``), ``mf_*`` where ``mf_v
 "none" (``note``), and a difference of two -inf (``note``).
 
 :func:`summarize` writes ``RUN_DIR/summary.parquet`` atomically (the store's temp file + rename)
-and reuses it while the run's cells are unchanged (a fingerprint of every shard's metadata).
+and reuses it while the run's cells and vanishlab's code are unchanged (a fingerprint of every
+shard's metadata and of the modules that compute the summary).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -116,7 +118,8 @@ _LN10 = math.log(10.0)
 FLAGS: dict[str, str] = {
     "failed": "the forward pass overflowed: nothing was measured",
     "no-theory": "neither the linear regime nor the mean field applies",
-    "exact-zero": "an exact zero Jacobian in the fit window: the measured rate is -inf",
+    "exact-zero": "an exact zero Jacobian in the fit window (relu units all off): the rate is "
+    "that of the decay before it, or -inf when nothing is left before it",
     "diverges": "relu with gain^2 >= 2: the activity explodes (chi_1 = g^2/2 still holds "
     "until the state overflows)",
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: chi_1 within about 10 % of 1, "
@@ -409,7 +412,9 @@ def _row(
         row["rate_layer0"] = float(fit_l0["rate"]) if fit_l0 is not None else row["rate"]
         if fit_top["note"]:
             notes.append(f"Fit: {fit_top['note']}.")
-        if math.isinf(row["rate"]) and row["rate"] < 0:
+        zero_lag = fit_top.get("zero_lag")
+        has_zero = zero_lag is not None and zero_lag is not pd.NA and zero_lag <= row["lag_end"]
+        if has_zero or (math.isinf(row["rate"]) and row["rate"] < 0):
             flags.append("exact-zero")
         elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
             flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
@@ -515,8 +520,21 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
     return out.sort_values([*AXES, "cell_id"], kind="stable").reset_index(drop=True)
 
 
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the code that computes a summary, so that a cached one from other code
+    (a new vanishlab, an edited checkout) is recomputed."""
+    from . import engine, fits, forward, inits, lyapunov, sweep
+
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], theory, fits, lyapunov, forward, engine, inits, sweep):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
 def _fingerprint(run_dir: Path) -> str:
-    """A digest of every shard's metadata: changes when a cell is added, rerun or removed."""
+    """A digest of every shard's metadata and of the code: changes when a cell is added,
+    rerun or removed, or when the code that summarises it changes."""
     from . import __version__
 
     metas = store.read_cell_metas(run_dir)
@@ -524,7 +542,7 @@ def _fingerprint(run_dir: Path) -> str:
         f"{cid} {m['status']} {m['n_rows']} {float(m['elapsed_s'])!r}"
         for cid, m in sorted(metas.items())
     ]
-    text = "\n".join([SUMMARY_FORMAT, __version__, *lines])
+    text = "\n".join([SUMMARY_FORMAT, __version__, _code_digest(), *lines])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
