@@ -140,6 +140,12 @@ class _Stream:
             self._log_scale[lag] = log_scale
             self._spectral.push(lag, g, self._store_spec)
 
+    def slot(self, like: torch.Tensor) -> torch.Tensor | None:
+        """A tensor to write the next normalised Jacobian into (saves the spectral queue a copy)."""
+        if self._spectral is None:
+            return None
+        return self._spectral.slot(like.shape, like.dtype, like.device)
+
     def finish(self) -> None:
         if self._spectral is not None:
             self._spectral.flush()
@@ -166,11 +172,16 @@ def _fro(g: torch.Tensor) -> torch.Tensor:
     return n
 
 
-def _normalise(g: torch.Tensor, log_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (g / ||g||_F, log_scale + ln ||g||_F); an exactly zero g stays 0 with scale -inf."""
+def _normalise(
+    g: torch.Tensor, log_scale: torch.Tensor, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (g / ||g||_F, log_scale + ln ||g||_F); an exactly zero g stays 0 with scale -inf.
+
+    ``out``, if given, receives the normalised matrix (and is returned).
+    """
     n = _fro(g)  # (B,)
     safe = torch.where(n > 0, n, torch.ones_like(n))
-    return g / safe[:, None, None], log_scale + torch.log(n.to(torch.float64))
+    return torch.div(g, safe[:, None, None], out=out), log_scale + torch.log(n.to(torch.float64))
 
 
 def _backward_norms(
@@ -193,15 +204,17 @@ def _backward_norms(
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
         for l in range(L - 1, -1, -1):
+            stream = state_streams[l] if want_state else None
             if t == T - 1 and l == L - 1:
                 eye = torch.eye(H, dtype=dtype, device=device).expand(B, H, H)
-                new_g, new_s = _normalise(eye, torch.zeros(B, dtype=torch.float64, device=device))
+                zero = torch.zeros(B, dtype=torch.float64, device=device)
+                new_g, new_s = _normalise(eye, zero, _slot(stream, eye))
             elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
-                p = g[l + 1] * derivs[l + 1][t][:, None, :]
-                new_g, new_s = _normalise(p @ inp.weights_ih[l + 1], s[l + 1])
+                raw = (g[l + 1] * derivs[l + 1][t][:, None, :]) @ inp.weights_ih[l + 1]
+                new_g, new_s = _normalise(raw, s[l + 1], _slot(stream, raw))
             elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
-                p = g[l] * derivs[l][t + 1][:, None, :]
-                new_g, new_s = _normalise(p @ inp.weights_hh[l], s[l])
+                raw = (g[l] * derivs[l][t + 1][:, None, :]) @ inp.weights_hh[l]
+                new_g, new_s = _normalise(raw, s[l], _slot(stream, raw))
             else:
                 new_g, new_s = _two_terms(
                     g[l] * derivs[l][t + 1][:, None, :],
@@ -209,18 +222,19 @@ def _backward_norms(
                     g[l + 1] * derivs[l + 1][t][:, None, :],
                     s[l + 1],
                     stacked[l],
+                    stream,
                 )
             g[l], s[l] = new_g, new_s
-            if want_state:
-                state_streams[l].record(lag, new_g, new_s)
+            if stream is not None:
+                stream.record(lag, new_g, new_s)
         if input_stream is not None:
-            p = g[0] * derivs[0][t][:, None, :]
-            jx, sx = _normalise(p @ inp.weights_ih[0], s[0])  # (B, H, I)
+            raw = (g[0] * derivs[0][t][:, None, :]) @ inp.weights_ih[0]  # (B, H, I)
+            jx, sx = _normalise(raw, s[0], _slot(input_stream, raw))
             input_stream.record(lag, jx, sx)
     if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
         for l in range(L):
-            p = g[l] * derivs[l][0][:, None, :]
-            j0, s0 = _normalise(p @ inp.weights_hh[l], s[l])
+            raw = (g[l] * derivs[l][0][:, None, :]) @ inp.weights_hh[l]
+            j0, s0 = _normalise(raw, s[l], _slot(state_streams[l], raw))
             state_streams[l].record(T, j0, s0)
 
     for stream in [*state_streams, input_stream]:
@@ -241,12 +255,21 @@ def _backward_norms(
     )
 
 
+def _slot(stream: _Stream | None, like: torch.Tensor) -> torch.Tensor | None:
+    return None if stream is None else stream.slot(like)
+
+
 def _to_cpu(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.cpu()
 
 
 def _two_terms(
-    pa: torch.Tensor, sa: torch.Tensor, pb: torch.Tensor, sb: torch.Tensor, stacked: torch.Tensor
+    pa: torch.Tensor,
+    sa: torch.Tensor,
+    pb: torch.Tensor,
+    sb: torch.Tensor,
+    stacked: torch.Tensor,
+    stream: _Stream | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
 
@@ -265,5 +288,6 @@ def _two_terms(
     wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1).to(torch.float64)).to(pa.dtype)
     wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1).to(torch.float64)).to(pb.dtype)
     both = torch.cat([pa * wa[:, None, None], pb * wb[:, None, None]], dim=-1)  # (B, H, 2H)
-    out, log_scale = _normalise(both @ stacked, m_safe)
+    raw = both @ stacked
+    out, log_scale = _normalise(raw, m_safe, _slot(stream, raw))
     return out, torch.where(finite, log_scale, torch.full_like(log_scale, -math.inf))

@@ -99,16 +99,31 @@ class SpectralNorms:
 
     ``push(lag, g, on_ready)`` queues g; when ``chunk`` matrices are queued (or on ``flush``)
     their spectral norms are computed together and ``on_ready(lag, sigma)`` is called for each,
-    in lag order, with ``sigma`` a ``(B,)`` tensor.
+    in lag order, with ``sigma`` a ``(B,)`` tensor. A producer may first ask for
+    :meth:`slot` and write the next matrix into it: then queueing it copies nothing.
     """
 
     def __init__(
         self, *, block: int = 8, chunk: int = 16, exact_below: int = 16, rtol: float | None = None
     ) -> None:
         self.block, self.chunk, self.exact_below, self.rtol = block, chunk, exact_below, rtol
-        self._queue: list[tuple[int, torch.Tensor]] = []
+        self._lags: list[int] = []
+        self._buffer: torch.Tensor | None = None  # (chunk, B, m, n): the queued matrices
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
         self._on_ready: Callable[[int, torch.Tensor], None] | None = None
+
+    def slot(
+        self, shape: torch.Size, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
+        """Where the next pushed matrix of this shape may be written; None if it is not queued."""
+        if min(shape[-2], shape[-1]) <= self.exact_below:
+            return None
+        buf = self._buffer
+        if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
+            if self._lags:
+                self.flush()
+            buf = self._buffer = torch.empty(self.chunk, *shape, dtype=dtype, device=device)
+        return buf[len(self._lags)]
 
     def push(
         self, lag: int, g: torch.Tensor, on_ready: Callable[[int, torch.Tensor], None]
@@ -118,17 +133,22 @@ class SpectralNorms:
         if min(m, n) <= self.exact_below:
             on_ready(lag, torch.linalg.matrix_norm(g, ord=2))
             return
-        self._queue.append((lag, g))
-        if len(self._queue) >= self.chunk:
+        target = self.slot(g.shape, g.dtype, g.device)
+        assert target is not None
+        if target.data_ptr() != g.data_ptr():
+            target.copy_(g)
+        self._lags.append(lag)
+        if len(self._lags) >= self.chunk:
             self.flush()
 
     def flush(self) -> None:
-        if not self._queue:
+        if not self._lags:
             return
-        lags = [lag for lag, _ in self._queue]
-        gs = torch.stack([g for _, g in self._queue])  # (K, B, m, n)
-        self._queue = []
-        K, B, m, n = gs.shape
+        assert self._buffer is not None and self._on_ready is not None
+        lags, self._lags = self._lags, []
+        K = len(lags)
+        gs = self._buffer[:K]  # (K, B, m, n)
+        _, B, m, n = gs.shape
         p = min(self.block, m, n)
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
@@ -136,6 +156,5 @@ class SpectralNorms:
         sigma, u = top_singular_values(gs.reshape(K * B, m, n), start, rtol=self.rtol)
         self._u = u.reshape(K, B, p, m)[-1]  # the largest lag: the best start for the next
         sigma = sigma.reshape(K, B)
-        assert self._on_ready is not None
         for i, lag in enumerate(lags):
             self._on_ready(lag, sigma[i])
