@@ -133,7 +133,6 @@ FLAGS: dict[str, str] = {
     "straight line in the window",
 }
 
-_MEASURED = ("rate", "r2", "rate_layer0", "lyapunov")
 SUMMARY_COLUMNS: tuple[str, ...] = (
     *AXES,
     "cell_id",

@@ -203,7 +203,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
     if not len(state) or not (state["predicted_by"] != "none").any():
         return []
     line = "init" if "init" in view.varying else None
-    panel_keys = [k for k in PANEL_AXES if k in state]
+    # Rows: activation and depth where they vary (titles stay short beside a column axis).
+    panel_keys = [k for k in PANEL_AXES if k in state and k in view.varying]
     extras = [
         c for c in view.varying if c not in (*panel_keys, "gain", "seed", line) and c in state
     ]
@@ -259,7 +260,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                     )
             title = ", ".join(_assign(k, v) for k, v in zip(names, combo, strict=True))
             panels.append(LinePanel(i // plan.ncols, i % plan.ncols, title, tuple(curves)))
-        suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
+        fixed = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
+        suffix = ", ".join(_assign(k, v) for k, v in (*fixed, *plan.fixed))
         figures.append(
             LineGrid(
                 title="Measured and predicted rate against gain"
