@@ -122,38 +122,44 @@ def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -
 
 
 class _Stream:
-    """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input)."""
+    """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input).
+
+    Each Jacobian arrives as exp(s) * raw with ``raw`` well scaled (never near under- or
+    overflow) and its Frobenius norm ``n``: log ||J||_F = s + ln n, log ||J||_2 = s + ln
+    sigma_1(raw). Natural logs are stored, on the module's device (no host sync per step on a
+    GPU), and turned into log10 once at the end.
+    """
 
     def __init__(self, batch: int, lags: int, norms: tuple[str, ...], device: torch.device) -> None:
-        # Kept on the module's device until the end: no host sync per step on a GPU.
         f64 = torch.float64
-        self.fro = torch.empty(batch, lags, dtype=f64, device=device) if "fro" in norms else None
-        self.spec = torch.empty(batch, lags, dtype=f64, device=device) if "spec" in norms else None
+        self.fro = torch.empty(lags, batch, dtype=f64, device=device) if "fro" in norms else None
+        self.spec = torch.empty(lags, batch, dtype=f64, device=device) if "spec" in norms else None
         self._spectral = SpectralNorms() if "spec" in norms else None
         self._log_scale: dict[int, torch.Tensor] = {}
 
-    def record(self, lag: int, g: torch.Tensor, log_scale: torch.Tensor) -> None:
-        """Store log10 norms of exp(log_scale) * g, where ||g||_F is 1 or g is exactly 0."""
+    def record(self, lag: int, raw: torch.Tensor, log_scale: torch.Tensor, ln_fro: torch.Tensor):
+        """Store the norms of exp(log_scale) * raw; ``ln_fro`` is log_scale + ln ||raw||_F."""
         if self.fro is not None:
-            self.fro[:, lag] = log_scale / _LN10
+            self.fro[lag] = ln_fro
         if self._spectral is not None:
             self._log_scale[lag] = log_scale
-            self._spectral.push(lag, g, self._store_spec)
+            self._spectral.push(lag, raw, self._store_spec)
 
-    def slot(self, like: torch.Tensor) -> torch.Tensor | None:
-        """A tensor to write the next normalised Jacobian into (saves the spectral queue a copy)."""
+    def slot(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
+        """A tensor to write the next Jacobian into (saves the spectral queue a copy)."""
         if self._spectral is None:
             return None
-        return self._spectral.slot(like.shape, like.dtype, like.device)
+        return self._spectral.slot(torch.Size(shape), like.dtype, like.device)
 
-    def finish(self) -> None:
+    def finish(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """log10 norms as ``(B, lags)`` CPU tensors: (Frobenius, spectral), None if not asked."""
         if self._spectral is not None:
             self._spectral.flush()
+        return tuple(None if t is None else (t / _LN10).T.cpu() for t in (self.fro, self.spec))
 
     def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
         log_scale = self._log_scale.pop(lag)
-        log_sigma = torch.log(sigma.to(torch.float64))
-        self.spec[:, lag] = (log_scale + log_sigma) / _LN10
+        self.spec[lag] = log_scale + torch.log(sigma.to(torch.float64))
 
 
 def _fro(g: torch.Tensor) -> torch.Tensor:
@@ -172,16 +178,41 @@ def _fro(g: torch.Tensor) -> torch.Tensor:
     return n
 
 
-def _normalise(
-    g: torch.Tensor, log_scale: torch.Tensor, out: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (g / ||g||_F, log_scale + ln ||g||_F); an exactly zero g stays 0 with scale -inf.
+@dataclass
+class _Jac:
+    """A Jacobian as exp(s) * raw: ``raw`` (B, m, n) well scaled and ``s`` (B,) float64.
 
-    ``out``, if given, receives the normalised matrix (and is returned).
+    ``ln_fro`` = s + ln ||raw||_F (the natural-log Frobenius norm of the Jacobian) and ``inv`` =
+    1 / ||raw||_F are computed once, when the Jacobian is made. An exactly zero Jacobian has
+    raw = 0, inv = 0 and ln_fro = -inf.
     """
-    n = _fro(g)  # (B,)
-    safe = torch.where(n > 0, n, torch.ones_like(n))
-    return torch.div(g, safe[:, None, None], out=out), log_scale + torch.log(n.to(torch.float64))
+
+    raw: torch.Tensor
+    s: torch.Tensor
+    ln_fro: torch.Tensor
+    inv: torch.Tensor
+
+    @classmethod
+    def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
+        n = _fro(raw)
+        if raw.dtype != torch.float64:
+            # A float32 product far below 1 (tiny derivatives, tiny weights) is rescaled now,
+            # so that the next step's division by its norm cannot overflow.
+            tiny = (n < 1e-17) & (n > 0)
+            if bool(tiny.any()):
+                raw[tiny] = (raw[tiny].double() / n[tiny].double()[:, None, None]).to(raw.dtype)
+                s = torch.where(tiny, s + torch.log(n.double()), s)
+                n = _fro(raw)
+        inv = n.reciprocal().nan_to_num(posinf=0.0)  # (B,), 0 for an exact zero
+        return cls(raw, s, s + torch.log(n.to(torch.float64)), inv)
+
+    def times_diag(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(raw / ||raw||) D and its log-scale: J D = exp(ln_fro) * p with p of unit scale.
+
+        Dividing by the norm here, inside the product with D that is needed anyway, replaces
+        a separate normalisation pass over the matrix.
+        """
+        return self.raw * (d * self.inv[:, None])[:, None, :], self.ln_fro  # (B, m, H)
 
 
 def _backward_norms(
@@ -199,68 +230,59 @@ def _backward_norms(
         torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
     ]  # (2H, H)
 
-    g: list[torch.Tensor] = [torch.empty(0)] * L  # normalised G^l_{t}, (B, H, H)
-    s: list[torch.Tensor] = [torch.empty(0)] * L  # ln scale of G^l_t, (B,) float64
+    def product(p: torch.Tensor, w: torch.Tensor, stream: _Stream | None) -> torch.Tensor:
+        out = None if stream is None else stream.slot((*p.shape[:-1], w.shape[1]), p)
+        return torch.matmul(p, w, out=out)
+
+    jac: list[_Jac] = [None] * L  # type: ignore[list-item]  # G^l_t for the current t
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
         for l in range(L - 1, -1, -1):
             stream = state_streams[l] if want_state else None
-            if t == T - 1 and l == L - 1:
+            if t == T - 1 and l == L - 1:  # G^{L-1}_{T-1} = I
                 eye = torch.eye(H, dtype=dtype, device=device).expand(B, H, H)
                 zero = torch.zeros(B, dtype=torch.float64, device=device)
-                new_g, new_s = _normalise(eye, zero, _slot(stream, eye))
+                slot = None if stream is None else stream.slot(eye.shape, eye)
+                raw = eye if slot is None else slot.copy_(eye)
+                new = _Jac.of(raw, zero)
             elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
-                raw = (g[l + 1] * derivs[l + 1][t][:, None, :]) @ inp.weights_ih[l + 1]
-                new_g, new_s = _normalise(raw, s[l + 1], _slot(stream, raw))
+                p, s = jac[l + 1].times_diag(derivs[l + 1][t])
+                new = _Jac.of(product(p, inp.weights_ih[l + 1], stream), s)
             elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
-                raw = (g[l] * derivs[l][t + 1][:, None, :]) @ inp.weights_hh[l]
-                new_g, new_s = _normalise(raw, s[l], _slot(stream, raw))
+                p, s = jac[l].times_diag(derivs[l][t + 1])
+                new = _Jac.of(product(p, inp.weights_hh[l], stream), s)
             else:
-                new_g, new_s = _two_terms(
-                    g[l] * derivs[l][t + 1][:, None, :],
-                    s[l],
-                    g[l + 1] * derivs[l + 1][t][:, None, :],
-                    s[l + 1],
-                    stacked[l],
-                    stream,
-                )
-            g[l], s[l] = new_g, new_s
+                pa, sa = jac[l].times_diag(derivs[l][t + 1])
+                pb, sb = jac[l + 1].times_diag(derivs[l + 1][t])
+                new = _two_terms(pa, sa, pb, sb, stacked[l], stream)
+            jac[l] = new
             if stream is not None:
-                stream.record(lag, new_g, new_s)
-        if input_stream is not None:
-            raw = (g[0] * derivs[0][t][:, None, :]) @ inp.weights_ih[0]  # (B, H, I)
-            jx, sx = _normalise(raw, s[0], _slot(input_stream, raw))
-            input_stream.record(lag, jx, sx)
+                stream.record(lag, new.raw, new.s, new.ln_fro)
+        if input_stream is not None:  # dh/dx_t = G^0_t D^0_t W_ih^0, (B, H, I)
+            p, s = jac[0].times_diag(derivs[0][t])
+            jx = _Jac.of(product(p, inp.weights_ih[0], input_stream), s)
+            input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
     if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
         for l in range(L):
-            raw = (g[l] * derivs[l][0][:, None, :]) @ inp.weights_hh[l]
-            j0, s0 = _normalise(raw, s[l], _slot(state_streams[l], raw))
-            state_streams[l].record(T, j0, s0)
+            p, s = jac[l].times_diag(derivs[l][0])
+            j0 = _Jac.of(product(p, inp.weights_hh[l], state_streams[l]), s)
+            state_streams[l].record(T, j0.raw, j0.s, j0.ln_fro)
 
-    for stream in [*state_streams, input_stream]:
-        if stream is not None:
-            stream.finish()
+    state = [st.finish() for st in state_streams]
+    inputs = input_stream.finish() if input_stream is not None else (None, None)
 
-    def gather(attr: str) -> torch.Tensor | None:
-        if not want_state or getattr(state_streams[0], attr) is None:
+    def stack(i: int) -> torch.Tensor | None:
+        if not state or state[0][i] is None:
             return None
-        return torch.stack([getattr(st, attr) for st in state_streams], dim=1).cpu()  # (B, L, T+1)
+        return torch.stack([norm[i] for norm in state], dim=1)  # (B, L, T+1)
 
     return JacobianLogNorms(
-        state_fro=gather("fro"),
-        state_spec=gather("spec"),
-        input_fro=_to_cpu(input_stream.fro if input_stream is not None else None),
-        input_spec=_to_cpu(input_stream.spec if input_stream is not None else None),
+        state_fro=stack(0),
+        state_spec=stack(1),
+        input_fro=inputs[0],
+        input_spec=inputs[1],
         batched=inp.batched,
     )
-
-
-def _slot(stream: _Stream | None, like: torch.Tensor) -> torch.Tensor | None:
-    return None if stream is None else stream.slot(like)
-
-
-def _to_cpu(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.cpu()
 
 
 def _two_terms(
@@ -270,8 +292,8 @@ def _two_terms(
     sb: torch.Tensor,
     stacked: torch.Tensor,
     stream: _Stream | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
+) -> _Jac:
+    """exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
 
     Each operand is weighted by its true magnitude exp(s) ||p||_F relative to the larger one,
     so the sum is exact up to rounding and neither term can underflow the other away unless it
@@ -288,6 +310,6 @@ def _two_terms(
     wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1).to(torch.float64)).to(pa.dtype)
     wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1).to(torch.float64)).to(pb.dtype)
     both = torch.cat([pa * wa[:, None, None], pb * wb[:, None, None]], dim=-1)  # (B, H, 2H)
-    raw = both @ stacked
-    out, log_scale = _normalise(raw, m_safe, _slot(stream, raw))
-    return out, torch.where(finite, log_scale, torch.full_like(log_scale, -math.inf))
+    out = None if stream is None else stream.slot(pa.shape, pa)
+    raw = torch.matmul(both, stacked, out=out)
+    return _Jac.of(raw, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf)))
