@@ -9,14 +9,16 @@ respect to the state of layer l at time t), going backward in time and downward 
     dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
     dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
 
-Each G is kept normalised (Frobenius norm 1) with the natural log of its scale carried apart in
+Each G is carried as exp(s) * raw, with raw well scaled (it is divided by its own Frobenius norm
+inside the next step's product with D) and the natural log s of the scale carried apart in
 float64, so nothing underflows at any horizon: a norm of 1e-3000 comes out as log10 = -3000.
 When two terms meet they are weighted by their true magnitudes before they are added, so a
 term that is tiny but the only non-zero one is never lost. An exactly zero Jacobian (all relu
 units off) has log-norm -inf. Spectral norms come from a warm-started block power iteration
 (:mod:`vanishlab.spectral`). Cost per step and sample: one (H x H) @ (H x H) product per layer
-(two above the first time step in stacks), the arithmetic floor of the problem; memory holds the
-O(T L B H) forward states and O(L B H^2) working matrices, never a T x H x H tensor.
+(one of (H x 2H) @ (2H x H) below the top layer of a stack), the arithmetic floor of the
+problem; memory holds the O(T L B H) forward states and O(L B H^2) working matrices (plus a
+16-lag queue per stream for the spectral norms), never a T x H x H tensor.
 """
 
 from __future__ import annotations
