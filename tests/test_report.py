@@ -212,13 +212,17 @@ def test_long_curves_are_thinned():
 def synthetic(rates: dict[tuple[str, int], float], *, lags: int = 40) -> tuple:
     """Frames of one-layer cells (init, seed) whose log10 norm falls at ``rate`` per step.
 
-    A rate of -inf makes the second half of the curve exactly zero.
+    A rate of -inf makes the curve exactly zero from lag 1 on; a rate given as ``("cut",
+    r)`` falls at ``r`` and is exactly zero in the second half.
     """
     parts, cells = [], []
     for (init, seed), rate in rates.items():
         cell = f"{init}-{seed}"
         k = np.arange(lags + 1)
-        y = np.where(k > lags // 2, -np.inf, -0.5 * k) if rate == -np.inf else rate * k
+        if isinstance(rate, tuple):
+            y = np.where(k > lags // 2, -np.inf, rate[1] * k)
+        else:
+            y = np.where(k > 0, -np.inf, 0.0) if rate == -np.inf else rate * k
         parts.append(
             pd.DataFrame(
                 {
@@ -241,6 +245,17 @@ def synthetic(rates: dict[tuple[str, int], float], *, lags: int = 40) -> tuple:
         )
     cells = pd.DataFrame(cells).assign(status="ok", reason=None, elapsed_s=0.1)
     return pd.concat(parts, ignore_index=True), cells
+
+
+def test_rates_of_seeds_cut_to_exact_zero_are_fitted_before_the_zero():
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): ("cut", -0.3), ("b", 0): -0.2})
+    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    rates = next(s for s in report.sections if s.key == "rates")
+    table = rates.blocks[-1]
+    rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
+    ln10 = math.log(10)
+    spread = np.std([0.1 * ln10, 0.3 * ln10], ddof=1)
+    assert rate["a"] == f"−{0.2 * ln10:.3f} ± {spread:.3f} (1 of 2 seeds exactly 0 from lag 21)"
 
 
 def test_rates_leave_out_seeds_with_exact_zeros():

@@ -934,6 +934,14 @@ def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["rate"] = rate
     work["finite_rate"] = np.where(np.isfinite(rate), rate, np.nan)
     work["zero"] = np.isneginf(rate)
+    # A seed whose Jacobian becomes exactly 0 inside the fit window keeps the rate fitted
+    # before the zero (fit_decay's zero_lag); it is counted and the table says from which lag.
+    if "zero_lag" in fits:
+        zero_lag = fits["zero_lag"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
+    else:
+        zero_lag = np.full(len(fits), np.inf)
+    work["cut"] = np.isfinite(rate) & (zero_lag <= fits["lag_end"].to_numpy())
+    work["zero_from"] = zero_lag
     work["horizon"] = horizon
     work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
     work["phase"] = fits["phase"].astype(str).to_numpy()
@@ -943,6 +951,8 @@ def _setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(
         n=("rate", "size"),
         n_zero=("zero", "sum"),
+        n_cut=("cut", "sum"),
+        zero_from=("zero_from", "min"),
         rate=("finite_rate", "mean"),
         lo=("finite_rate", "min"),
         hi=("finite_rate", "max"),
@@ -998,6 +1008,11 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
             rate_text += f" ± {spread:.3f}"
         if _partial_zero(rec):
             rate_text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
+        if rec.get("n_cut", 0) > 0:
+            rate_text += (
+                f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
+                f"{int(rec['zero_from'])})"
+            )
         row = [format_value(rec[c]) for c in axes]
         row += [
             str(int(rec["n"])),
