@@ -71,7 +71,7 @@ AXES: tuple[str, ...] = (
 ACTIVATIONS = ("tanh", "relu")
 DTYPES = ("float32", "float64")
 
-_KIND: dict[str, type] = {
+AXIS_TYPES: dict[str, type] = {
     "activation": str,
     "num_layers": int,
     "hidden_size": int,
@@ -85,12 +85,13 @@ _KIND: dict[str, type] = {
     "seed": int,
     "dtype": str,
 }
+"""The Python type of each axis's values (also the parquet column types, in the store)."""
 _SEED_MAX = 2**63 - 1
 
 
 def _check_value(axis: str, value: Any) -> Any:
     """Return ``value`` in canonical form (int, float, bool or str) or raise VanishlabError."""
-    kind = _KIND[axis]
+    kind = AXIS_TYPES[axis]
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise VanishlabError(f"{axis} must be an integer, got {value!r}")
@@ -290,7 +291,7 @@ def parse_axis(axis: str, text: str) -> tuple[Any, ...]:
     Raises VanishlabError naming the axis and the offending item for an empty item
     (``"1,,2"``), a word where a number belongs, a non-positive size, an unknown name, etc.
     """
-    if axis not in _KIND:
+    if axis not in AXIS_TYPES:
         raise VanishlabError(f"unknown axis {axis!r} (axes are: {', '.join(AXES)})")
     flag = "--" + axis.replace("_", "-")
     items = [item.strip() for item in text.split(",")]
@@ -299,7 +300,7 @@ def parse_axis(axis: str, text: str) -> tuple[Any, ...]:
             f"{flag}: malformed list {text!r} (empty item; write values separated by commas, "
             f"e.g. {flag} {_EXAMPLES[axis]})"
         )
-    kind = _KIND[axis]
+    kind = AXIS_TYPES[axis]
     values: list[Any] = []
     for item in items:
         if kind is int:

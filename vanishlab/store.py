@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import AXES
+from .config import AXES, AXIS_TYPES
 from .errors import VanishlabError
 
 __all__ = [
@@ -75,22 +75,8 @@ VALUE_COLUMNS: tuple[str, ...] = (
 COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
 
 _ARROW_TYPE = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
-_CONFIG_TYPES: dict[str, type] = {
-    "activation": str,
-    "num_layers": int,
-    "hidden_size": int,
-    "input_size": int,
-    "seq_len": int,
-    "init": str,
-    "gain": float,
-    "input_std": float,
-    "bias": bool,
-    "batch": int,
-    "seed": int,
-    "dtype": str,
-}
 SCHEMA = pa.schema(
-    [pa.field(c, _ARROW_TYPE[_CONFIG_TYPES[c]], nullable=False) for c in CONFIG_COLUMNS]
+    [pa.field(c, _ARROW_TYPE[AXIS_TYPES[c]], nullable=False) for c in CONFIG_COLUMNS]
     + [
         pa.field("cell_id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),

@@ -1167,6 +1167,34 @@ def rates_section(view: RunView) -> Section | None:
 # --------------------------------------------------------------------------- gain
 
 
+def gain_grid(
+    *,
+    title: str,
+    caption: str,
+    plan: Any,
+    panels: list[LinePanel],
+    line: str | None,
+    legend: tuple[str, ...],
+    note: str,
+) -> LineGrid:
+    """A figure of rate against gain (the phase diagrams of the gain and theory sections)."""
+    return LineGrid(
+        title=title,
+        caption=caption,
+        nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
+        ncols=plan.ncols,
+        panels=tuple(panels),
+        xlabel="gain g",
+        ylabel=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+        legend_title=_label(line) if line else "",
+        legend=legend,
+        markers=True,
+        zero_line=True,
+        stable_band=PHASE_TOLERANCE,
+        note=note,
+    )
+
+
 @_section("gain")
 def gain_section(view: RunView) -> Section | None:
     """Rate against gain, one line per init, one panel per activation and depth."""
@@ -1211,7 +1239,7 @@ def gain_section(view: RunView) -> Section | None:
             panels.append(LinePanel(i // plan.ncols, i % plan.ncols, title, tuple(curves)))
         suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)
         figures.append(
-            LineGrid(
+            gain_grid(
                 title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
                 caption=(
                     "The fitted decay rate (ln per step, top layer's state) against the gain g, "
@@ -1225,16 +1253,10 @@ def gain_section(view: RunView) -> Section | None:
                         else ""
                     )
                 ),
-                nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
-                ncols=plan.ncols,
-                panels=tuple(panels),
-                xlabel="gain g",
-                ylabel=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
-                legend_title=_label(line) if line else "",
+                plan=plan,
+                panels=panels,
+                line=line,
                 legend=legend,
-                markers=True,
-                zero_line=True,
-                stable_band=PHASE_TOLERANCE,
                 note=_omitted(
                     plan.omitted_panels,
                     left_out if p == len(plans) - 1 else 0,

@@ -41,6 +41,7 @@ from .data import (
     _rate_text,
     _select,
     format_value,
+    gain_grid,
     register_section,
 )
 from .model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
@@ -263,7 +264,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         fixed = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
         suffix = ", ".join(_assign(k, v) for k, v in (*fixed, *plan.fixed))
         figures.append(
-            LineGrid(
+            gain_grid(
                 title="Measured and predicted rate against gain"
                 + (f" ({suffix})" if suffix else ""),
                 caption=(
@@ -278,16 +279,10 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                     "a vertical dashed line marks the mean-field critical gain, where χ₁ = 1 "
                     "(the edge of chaos), in the colour of its line."
                 ),
-                nrows=max(len(plan.panels) // plan.ncols + (len(plan.panels) % plan.ncols > 0), 1),
-                ncols=plan.ncols,
-                panels=tuple(panels),
-                xlabel="gain g",
-                ylabel=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
-                legend_title=_label(line) if line else "",
+                plan=plan,
+                panels=panels,
+                line=line,
                 legend=legend,
-                markers=True,
-                zero_line=True,
-                stable_band=PHASE_TOLERANCE,
                 note=_omitted(
                     plan.omitted_panels,
                     left_out if p == len(plans) - 1 else 0,
