@@ -1055,8 +1055,10 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "Decay rates by setting",
         "Rate: the least-squares slope of ln ||dh_T/dh_{T−k}|| (top layer) against k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient), mean ± standard deviation over seeds. A seed with an exact zero "
-        "inside the window has a rate of −∞: it is counted apart and left out of the mean. "
+        "as a transient), mean ± standard deviation over seeds. A seed whose Jacobian becomes "
+        "exactly zero inside the window keeps the rate fitted before the zero (the table says "
+        "from which lag); one with fewer than two lags left before it has a rate of −∞ and is "
+        "counted apart, out of the mean. "
         "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value (median over seeds; '> n' when it never is). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
