@@ -193,11 +193,13 @@ def test_frobenius_norms_of_tiny_float32_matrices_are_accurate() -> None:
     torch.testing.assert_close(got, want, rtol=1e-6, atol=0)
 
 
-def test_float32_weights_near_the_subnormal_range() -> None:
-    """W_hh = 1e-20 Q in float32: every raw product is ~1e-20 and must be rescaled, not
+@pytest.mark.parametrize("scale", [-20, -26])
+def test_float32_weights_near_the_subnormal_range(scale: int) -> None:
+    """W_hh = 10^scale Q in float32: every raw product is that small (at 1e-26 even the float32
+    sum of squares flushes to 0); it must be rescaled, neither read as an exact zero nor
     divided by a norm whose reciprocal overflows float32."""
-    rnn = origin_rnn(20, 1e-20, torch.float32)
+    rnn = origin_rnn(20, 10.0**scale, torch.float32)
     f = vl.jacobian_norms(rnn, torch.zeros(50, 2, 3), sources=("state",))
     k = f["lag"].to_numpy()
-    np.testing.assert_allclose(f["log10_spec"], -20.0 * k, atol=1e-3)
-    np.testing.assert_allclose(f["log10_fro"], -20.0 * k + 0.5 * math.log10(20), atol=1e-3)
+    np.testing.assert_allclose(f["log10_spec"], scale * k, atol=1e-3)
+    np.testing.assert_allclose(f["log10_fro"], scale * k + 0.5 * math.log10(20), atol=1e-3)

@@ -164,6 +164,9 @@ class _Stream:
         self.spec[lag] = log_scale + torch.log(sigma.to(torch.float64))
 
 
+_TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
+
+
 def _fro(g: torch.Tensor) -> torch.Tensor:
     """Frobenius norms of ``(B, m, n)`` matrices, ``(B,)``, accurate at any scale.
 
@@ -172,7 +175,7 @@ def _fro(g: torch.Tensor) -> torch.Tensor:
     """
     n = torch.linalg.vector_norm(g, dim=(-2, -1))
     if g.dtype != torch.float64:
-        tiny = n < 1e-17
+        tiny = n < _TINY
         if bool(tiny.any()):
             exact = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
             n = n.clone()
@@ -196,15 +199,18 @@ class _Jac:
 
     @classmethod
     def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
-        n = _fro(raw)
-        if raw.dtype != torch.float64:
-            # A float32 product far below 1 (tiny derivatives, tiny weights) is rescaled now,
-            # so that the next step's division by its norm cannot overflow.
-            tiny = (n < 1e-17) & (n > 0)
-            if bool(tiny.any()):
-                raw[tiny] = (raw[tiny].double() / n[tiny].double()[:, None, None]).to(raw.dtype)
-                s = torch.where(tiny, s + torch.log(n.double()), s)
-                n = _fro(raw)
+        n = torch.linalg.vector_norm(raw, dim=(-2, -1))  # (B,)
+        if raw.dtype != torch.float64 and bool((n < _TINY).any()):
+            # Rare: a float32 product far below 1 (tiny derivatives or weights). Its norm is
+            # recomputed in float64 and the matrix rescaled now, so that the next step's
+            # division by the norm can neither lose digits nor overflow.
+            idx = (n < _TINY).nonzero().squeeze(1)
+            exact = torch.linalg.vector_norm(raw[idx], dim=(-2, -1), dtype=torch.float64)
+            idx, exact = idx[exact > 0], exact[exact > 0]  # exact zeros stay zero
+            raw[idx] = (raw[idx].double() / exact[:, None, None]).to(raw.dtype)
+            s = s.clone()
+            s[idx] = s[idx] + torch.log(exact)
+            n = torch.linalg.vector_norm(raw, dim=(-2, -1))
         inv = n.reciprocal().nan_to_num(posinf=0.0)  # (B,), 0 for an exact zero
         return cls(raw, s, s + torch.log(n.to(torch.float64)), inv)
 
