@@ -1005,7 +1005,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         rate_text = _rate_text(rate)
         finite = rec["n"] - rec["n_zero"]
         if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
-            rate_text += f" ± {spread:.3f}"
+            rate_text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
         if _partial_zero(rec):
             rate_text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
         if rec.get("n_cut", 0) > 0:
@@ -1020,7 +1020,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
             _horizon_text(float(rec["horizon"]), rec["lag_end"]),
             format_value(float(rec["r2"])) if not math.isnan(rec["r2"]) else "—",
             str(rec["phase"]),
-            f"{int(rec['lag_start'])}–{int(rec['lag_end'])}",
+            f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['lag_end'])}",
         ]
         if len(inputs):
             ir = rec.get("input_rate")

@@ -307,7 +307,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     for rec in settings.head(MAX_TABLE_ROWS).to_dict("records"):
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
-            delta += f" ± {rec['delta_sd']:.3f}"
+            delta += f"\u00a0±\u00a0{rec['delta_sd']:.3f}"
         by = rec["predicted_by"]
         theory = "—" if by == "none" else by
         if by == "mean field" and rec["validity"] not in ("", "iid"):
