@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import sections as sections  # registers the figure and table sections
 from . import theory as theory  # registers the "theory" section (before "anomalies")
 from .data import SECTIONS, RunView, build_report, register_section, section_keys
 from .model import Report

@@ -30,21 +30,16 @@ from ..theory import cell_mean_field
 from .data import (
     MAX_TABLE_ROWS,
     PANEL_AXES,
-    Overlay,
     RunView,
     _assign,
-    _columns_and_figures,
     _label,
-    _omitted,
-    _plan,
     _py,
     _rate_text,
-    _select,
     format_value,
-    gain_grid,
     register_section,
 )
 from .model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
+from .sections import Overlay, _columns_and_figures, _omitted, _plan, _select, gain_grid
 
 __all__ = ["DECAY_OVERLAY_CAPTION", "decay_overlay", "theory_section"]
 
