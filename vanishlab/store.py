@@ -46,6 +46,7 @@ __all__ = [
     "SCHEMA",
     "CellMeta",
     "RunLock",
+    "atomic_write",
     "check_frame",
     "load_cells",
     "load_manifest",
@@ -143,7 +144,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir."""
     tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
     try:
@@ -169,7 +170,7 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
-    _atomic_write(path, lambda f: pq.write_table(table, f))
+    atomic_write(path, lambda f: pq.write_table(table, f))
     return path
 
 
@@ -179,7 +180,7 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any])
         raise ValueError(f"a manifest must have format {FORMAT!r}")
     text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
     path = Path(run_dir) / MANIFEST
-    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return path
 
 

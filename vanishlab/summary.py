@@ -89,7 +89,7 @@ from .config import AXES, CellConfig
 from .errors import NonFiniteStateError, VanishlabError
 from .fits import fit_decay
 from .lyapunov import lyapunov_spectrum
-from .sweep import _generator, _one_thread, build_rnn, cell_inputs
+from .sweep import build_rnn, cell_inputs, one_thread, seeded_generator
 
 __all__ = [
     "FLAGS",
@@ -281,7 +281,7 @@ def _theory_of_cell(
     flags: list[str] = []
     notes: list[str] = []
     L, T = config.num_layers, config.seq_len
-    with _one_thread(), torch.no_grad():
+    with one_thread(), torch.no_grad():
         rnn = build_rnn(config)
         x = cell_inputs(config)
         ln_rho = [theory.linear_rate(rnn, layer=l) for l in range(L)]
@@ -293,7 +293,9 @@ def _theory_of_cell(
         discard = T // 4 if T > 1 else 0
         # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
         # identity weights, would keep it on unit 1 forever instead of the top direction).
-        q0 = torch.randn(L * config.hidden_size, 1, generator=_generator(config.seed, "lyapunov"))
+        q0 = torch.randn(
+            L * config.hidden_size, 1, generator=seeded_generator(config.seed, "lyapunov")
+        )
         try:
             lyap = lyapunov_spectrum(rnn, x, k=1, discard=discard, q0=q0)  # (B, 1) float64
         except NonFiniteStateError:
@@ -593,5 +595,5 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint})
         table = table.replace_schema_metadata({SUMMARY_META_KEY: meta})
         with contextlib.suppress(OSError):  # read-only run directory: return it all the same
-            store._atomic_write(path, lambda f: pq.write_table(table, f))
+            store.atomic_write(path, lambda f: pq.write_table(table, f))
     return frame

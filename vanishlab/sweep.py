@@ -61,7 +61,17 @@ from .errors import NonFiniteStateError, VanishlabError
 from .experiments import Experiment, load_experiment
 from .inits import INITS, Init
 
-__all__ = ["RunSummary", "SweepPlan", "plan_sweep", "run_cell", "run_sweep"]
+__all__ = [
+    "RunSummary",
+    "SweepPlan",
+    "build_rnn",
+    "cell_inputs",
+    "one_thread",
+    "plan_sweep",
+    "run_cell",
+    "run_sweep",
+    "seeded_generator",
+]
 
 DASK_HINT = "pip install 'vanishlab[dask]'"
 
@@ -74,7 +84,7 @@ _threads_saved = 1
 
 
 @contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
+def one_thread() -> Iterator[None]:
     """Pin torch to one intra-op thread while any measurement of this process runs.
 
     Reference-counted, so concurrent measurements in threads (Dask workers with several threads)
@@ -96,7 +106,7 @@ def _one_thread() -> Iterator[None]:
                 torch.set_num_threads(_threads_saved)
 
 
-def _generator(seed: int, stream: str) -> torch.Generator:
+def seeded_generator(seed: int, stream: str) -> torch.Generator:
     """An independent generator per (seed, stream), the same on every machine."""
     digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
@@ -115,7 +125,7 @@ def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
             bias=config.bias,
             dtype=dtype,
         )
-    init.apply(rnn, config.gain, _generator(config.seed, "weights"))
+    init.apply(rnn, config.gain, seeded_generator(config.seed, "weights"))
     return rnn
 
 
@@ -125,7 +135,7 @@ def cell_inputs(config: CellConfig) -> torch.Tensor:
     dtype = getattr(torch, config.dtype)
     if config.input_std == 0:
         return torch.zeros(shape, dtype=dtype)
-    x = torch.randn(shape, generator=_generator(config.seed, "inputs"), dtype=dtype)
+    x = torch.randn(shape, generator=seeded_generator(config.seed, "inputs"), dtype=dtype)
     return x * config.input_std
 
 
@@ -153,7 +163,7 @@ def run_cell(
     the registry entry (used to ship user-registered inits to workers).
     """
     start = time.perf_counter()
-    with _one_thread():
+    with one_thread():
         rnn = build_rnn(config, init)
         x = cell_inputs(config)
         try:
@@ -231,7 +241,7 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 
 
 def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
-    with _one_thread():  # held across cells, so the thread pool is not resized per cell
+    with one_thread():  # held across cells, so the thread pool is not resized per cell
         for config, init in tasks:
             on_result(*_run_task(config, init))
 
