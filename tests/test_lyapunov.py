@@ -64,3 +64,14 @@ def test_bad_arguments() -> None:
         vl.lyapunov_spectrum(rnn, x, k=7)
     with pytest.raises(ValueError, match="discard must be between 0 and T - 1 = 4"):
         vl.lyapunov_spectrum(rnn, x, discard=5)
+
+
+def test_top_exponent_alone_equals_the_first_of_the_spectrum() -> None:
+    """k = 1 takes a cheaper path (normalisation instead of QR); Gram-Schmidt's first column
+    is that same normalisation, so it must equal the first exponent of a larger k."""
+    torch.manual_seed(3)
+    rnn = nn.RNN(4, 12, 2, nonlinearity="relu").double()
+    x = torch.randn(80, 3, 4, dtype=torch.float64)
+    one = vl.lyapunov_spectrum(rnn, x, k=1, discard=10)
+    three = vl.lyapunov_spectrum(rnn, x, k=3, discard=10, q0=torch.eye(24, 3, dtype=torch.float64))
+    torch.testing.assert_close(one[:, 0], three[:, 0], rtol=0, atol=1e-12)

@@ -80,8 +80,15 @@ def lyapunov_spectrum(
             z = derivs[l][t][:, :, None] * z
             blocks.append(z)
             below = z
-        q, r = torch.linalg.qr(torch.cat(blocks, dim=1))  # (B, L H, k), (B, k, k)
+        z = torch.cat(blocks, dim=1)  # (B, L H, k)
+        if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
+            norm = torch.linalg.vector_norm(z, dim=1)  # (B, 1)
+            q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
+            diag = norm
+        else:
+            q, r = torch.linalg.qr(z)  # (B, L H, k), (B, k, k)
+            diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
         if t >= discard:
-            total += torch.log(torch.diagonal(r, dim1=-2, dim2=-1).abs())
+            total += torch.log(diag)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]
