@@ -83,9 +83,9 @@ def top_singular_values(
             left = int(pending.sum())
             if left == 0:
                 return sigma2.clamp_min(0).sqrt().to(g.dtype), u
-            # Shrink the batch only when it pays for the copy; finished matrices that stay
-            # iterate harmlessly, their results already stored.
-            if 2 * left <= len(active):
+            # Shrink the batch once a quarter of it is done (the copy then pays); finished
+            # matrices that stay iterate harmlessly, their results already stored.
+            if 4 * left <= 3 * len(active):
                 active, ga, z, pending = active[pending], ga[pending], z[pending], pending[pending]
         ua = torch.linalg.qr(z.mT)[0].mT  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.
