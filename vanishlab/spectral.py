@@ -14,6 +14,9 @@ an error far below 1e-6 (the tests compare with an SVD). A matrix that has not s
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: lags that converge leave the batch, the
 rest iterate on. The queue holds at most ``chunk`` matrices per stream (never T of them).
+The first ``first_chunk`` lags start from a random block of ``block`` rows; after them the
+warm start is the leading ``steady_block`` Ritz rows of the previous chunk's last lag (the top
+direction only drifts from lag to lag, and a thinner block halves the products).
 Small matrices (min dimension <= ``exact_below``) get an exact SVD directly.
 """
 
@@ -80,7 +83,9 @@ def top_singular_values(
         done = pending & (r2 <= rtol * top * gap.clamp_min(0))
         if bool(done.any()):
             sigma2[active[done]] = top[done]
-            u[active[done]] = ua[done]
+            # Stored in Ritz order (top singular direction first), so a smaller block can
+            # take the leading rows as its warm start.
+            u[active[done]] = y[done].flip(-1).mT.to(g.dtype) @ ua[done]
             pending = pending & ~done
             left = int(pending.sum())
             if left == 0:
@@ -111,6 +116,7 @@ class SpectralNorms:
         block: int = 8,
         chunk: int = 16,
         first_chunk: int = 4,
+        steady_block: int = 4,
         exact_below: int = 16,
         rtol: float | None = None,
     ) -> None:
@@ -118,6 +124,8 @@ class SpectralNorms:
         # The first lags start from a random block, not from converged vectors: a short first
         # chunk hands its vectors on to the next one sooner.
         self.first_chunk = min(first_chunk, chunk)
+        # Once warm, fewer vectors suffice: the top direction only drifts from lag to lag.
+        self.steady_block = min(steady_block, block)
         self._lags: list[int] = []
         self._buffer: torch.Tensor | None = None  # (chunk, B, m, n): the queued matrices
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
@@ -160,7 +168,9 @@ class SpectralNorms:
         K = len(lags)
         gs = self._buffer[:K]  # (K, B, m, n)
         _, B, m, n = gs.shape
-        p = min(self.block, m, n)
+        p = min(self.block if self._u is None else self.steady_block, m, n)
+        if self._u is not None and self._u.shape[0] == B and self._u.shape[1] >= p:
+            self._u = self._u[:, :p]  # the leading Ritz rows
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
