@@ -676,9 +676,13 @@ def gain_grid(
     panels: list[LinePanel],
     line: str | None,
     legend: tuple[str, ...],
-    note: str,
+    left_out: int,
+    figure_keys: Sequence[str],
 ) -> LineGrid:
-    """A figure of rate against gain (the phase diagrams of the gain and theory sections)."""
+    """A figure of rate against gain (the phase diagrams of the gain and theory sections).
+
+    ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
+    """
     return LineGrid(
         title=title,
         caption=caption,
@@ -692,7 +696,7 @@ def gain_grid(
         markers=True,
         zero_line=True,
         stable_band=PHASE_TOLERANCE,
-        note=note,
+        note=_omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
     )
 
 
@@ -758,12 +762,8 @@ def gain_section(view: RunView) -> Section | None:
                 panels=panels,
                 line=line,
                 legend=legend,
-                note=_omitted(
-                    plan.omitted_panels,
-                    left_out if p == len(plans) - 1 else 0,
-                    figure_keys,
-                    plan.omitted_columns,
-                ),
+                left_out=left_out if p == len(plans) - 1 else 0,
+                figure_keys=figure_keys,
             )
         )
     return Section(

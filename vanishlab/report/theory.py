@@ -39,7 +39,7 @@ from .data import (
     register_section,
 )
 from .model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
-from .sections import Overlay, _columns_and_figures, _omitted, _plan, _select, gain_grid
+from .sections import Overlay, _columns_and_figures, _plan, _select, gain_grid
 
 __all__ = ["DECAY_OVERLAY_CAPTION", "decay_overlay", "theory_section"]
 
@@ -278,12 +278,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 panels=panels,
                 line=line,
                 legend=legend,
-                note=_omitted(
-                    plan.omitted_panels,
-                    left_out if p == len(plans) - 1 else 0,
-                    figure_keys,
-                    plan.omitted_columns,
-                ),
+                left_out=left_out if p == len(plans) - 1 else 0,
+                figure_keys=figure_keys,
             )
         )
     return figures
