@@ -668,6 +668,24 @@ def rates_section(view: RunView) -> Section | None:
 # --------------------------------------------------------------------------- gain
 
 
+def gain_curve(settings: pd.DataFrame, style: int, label: str, lo: str, hi: str) -> Curve:
+    """Measured rate against gain for settings sorted by gain; ``lo``/``hi`` name the band.
+
+    Non-finite rates are gaps; gains where some seed has a rate of -inf get a floor marker.
+    """
+    x = settings["gain"].to_numpy(dtype=np.float64)
+    y = settings["rate"].to_numpy(dtype=np.float64)
+    return Curve(
+        label=label,
+        style=style,
+        x=x,
+        y=np.where(np.isfinite(y), y, np.nan),
+        lo=settings[lo].to_numpy(dtype=np.float64),
+        hi=settings[hi].to_numpy(dtype=np.float64),
+        floor_x=x[settings["n_zero"].to_numpy() > 0],
+    )
+
+
 def gain_grid(
     *,
     title: str,
@@ -726,20 +744,7 @@ def gain_section(view: RunView) -> Section | None:
                 if not len(c):
                     continue
                 c = view.setting_order(c, ["gain"])
-                x = c["gain"].to_numpy(dtype=np.float64)
-                y = c["rate"].to_numpy(dtype=np.float64)
-                zero = c["n_zero"].to_numpy() > 0  # some seed has a rate of -inf
-                curves.append(
-                    Curve(
-                        label=legend[s] if line else "",
-                        style=s,
-                        x=x,
-                        y=np.where(np.isfinite(y), y, np.nan),
-                        lo=c["lo"].to_numpy(dtype=np.float64),
-                        hi=c["hi"].to_numpy(dtype=np.float64),
-                        floor_x=x[zero],
-                    )
-                )
+                curves.append(gain_curve(c, s, legend[s] if line else "", "lo", "hi"))
             title = ", ".join(_assign(k, v) for k, v in zip(panel_keys, combo, strict=True))
             panels.append(LinePanel(i // plan.ncols, i % plan.ncols, title, tuple(curves)))
         suffix = ", ".join(_assign(k, v) for k, v in plan.fixed)

@@ -39,7 +39,7 @@ from .data import (
     register_section,
 )
 from .model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
-from .sections import Overlay, _columns_and_figures, _plan, _select, gain_grid
+from .sections import Overlay, _columns_and_figures, _plan, _select, gain_curve, gain_grid
 
 __all__ = ["DECAY_OVERLAY_CAPTION", "decay_overlay", "theory_section"]
 
@@ -223,18 +223,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                     continue
                 c = view.setting_order(c, ["gain"])
                 x = c["gain"].to_numpy(dtype=np.float64)
-                y = c["rate"].to_numpy(dtype=np.float64)
-                curves.append(
-                    Curve(
-                        label=legend[s] if line else "",
-                        style=s,
-                        x=x,
-                        y=np.where(np.isfinite(y), y, np.nan),
-                        lo=c["rate_lo"].to_numpy(dtype=np.float64),
-                        hi=c["rate_hi"].to_numpy(dtype=np.float64),
-                        floor_x=x[c["n_zero"].to_numpy() > 0],
-                    )
-                )
+                curves.append(gain_curve(c, s, legend[s] if line else "", "rate_lo", "rate_hi"))
                 curves += _predicted_line(c, s)
                 gc = c["critical_gain"].to_numpy(dtype=np.float64)
                 gc = gc[np.isfinite(gc)]
