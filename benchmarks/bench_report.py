@@ -1,6 +1,6 @@
 """Benchmark: render the HTML report of a synthetic run of 100 and of 1,000 cells.
 
-The runs are written by hand in the run-directory format (:mod:`vanishlab.store`), with
+The runs are written by hand in the run-directory format (:mod:`vanishlab.sweep.store`), with
 made-up but plausible curves (log10 ||J|| falling or rising linearly in the lag, seed noise,
 some relu cells with exact zeros and a few failed cells), so that no measurement time is
 spent. Prints, per size: time to load the run, to build the page data, to draw and template
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 import vanishlab as vl
-from vanishlab.config import AXES, CellConfig
 from vanishlab.report import build_report, render_html
-from vanishlab.store import COLUMNS, FORMAT, SCHEMA, write_manifest, write_shard
+from vanishlab.sweep.config import AXES, CellConfig
+from vanishlab.sweep.store import COLUMNS, FORMAT, SCHEMA, write_manifest, write_shard
 
 GRIDS = {
     100: {

@@ -27,9 +27,9 @@ import pandas as pd
 import torch
 
 import vanishlab as vl
-from vanishlab import store
-from vanishlab.config import QUICK_SWEEP
-from vanishlab.experiments import DEFAULT_EXPERIMENT
+from vanishlab.sweep import store
+from vanishlab.sweep.config import QUICK_SWEEP
+from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
 
 
 def _run(grid: vl.Sweep, out: Path, workers: int) -> tuple[vl.RunSummary, float]:

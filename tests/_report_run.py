@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import vanishlab as vl
-from vanishlab.config import CellConfig
-from vanishlab.store import SCHEMA, load_manifest, write_manifest, write_shard
+from vanishlab.sweep.config import CellConfig
+from vanishlab.sweep.store import SCHEMA, load_manifest, write_manifest, write_shard
 
 # A grid that has every section: two activations, one and two layers, two inits, two gains,
 # two seeds (32 cells of H = 8, T = 24: a few seconds).

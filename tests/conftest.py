@@ -36,7 +36,7 @@ def smoke_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run directory of the quick default grid's smoke variant (8 tiny cells),
     made by :func:`vanishlab.run_sweep` once per session. Treat it as read-only."""
     import vanishlab as vl
-    from vanishlab.experiments import DEFAULT_EXPERIMENT
+    from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
 
     out = tmp_path_factory.mktemp("smoke-run") / "run"
     vl.run_sweep(DEFAULT_EXPERIMENT, out, smoke=True, workers=1, progress=False)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
-from vanishlab.inits import INITS
-from vanishlab.store import RunLock
+from vanishlab.sweep.inits import INITS
+from vanishlab.sweep.store import RunLock
 
 runner = CliRunner()
 SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vanishlab as vl
-from vanishlab.config import AXES, QUICK_SWEEP, CellConfig, Sweep, grid_ids, parse_axis
+from vanishlab.sweep.config import AXES, QUICK_SWEEP, CellConfig, Sweep, grid_ids, parse_axis
 
 
 def test_cell_id_is_pinned():

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
-from vanishlab.config import Sweep
+from vanishlab.sweep.config import Sweep
 
 GRID = Sweep(
     activation=("tanh", "relu"),

@@ -118,7 +118,7 @@ def test_stacked_relu_with_dead_units_matches_the_oracle() -> None:
     rnn = nn.RNN(3, 4, 2, nonlinearity="relu").double()
     x = torch.rand(30, 1, 3, dtype=torch.float64)
     got = vl.jacobian_norms(rnn, x)
-    from vanishlab.oracle import autograd_jacobian_norms
+    from vanishlab.core.oracle import autograd_jacobian_norms
 
     want = autograd_jacobian_norms(rnn, x)
     a, b = got["log10_fro"].to_numpy(), want["log10_fro"].to_numpy()
@@ -182,7 +182,7 @@ def test_cuda_module_matches_cpu(dtype: torch.dtype, tol: float) -> None:  # pra
 
 def test_frobenius_norms_of_tiny_float32_matrices_are_accurate() -> None:
     """A float32 sum of squares goes subnormal below ~1e-19: the engine's norms do not."""
-    from vanishlab.engine import _fro
+    from vanishlab.core.engine import _fro
 
     g = (
         torch.randn(3, 40, 40, dtype=torch.float64)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.oracle import autograd_jacobian_norms
+from vanishlab.core.oracle import autograd_jacobian_norms
 
 KEYS = ["sample", "source", "layer", "lag"]
 
@@ -75,8 +75,8 @@ def test_engine_matches_autograd_float32(case: int) -> None:
 
 def test_forward_states_match_the_module() -> None:
     """The engine's own forward pass is the module's: top outputs and final states agree."""
-    from vanishlab.forward import layer_states
-    from vanishlab.inputs import prepare_inputs
+    from vanishlab.core.forward import layer_states
+    from vanishlab.core.inputs import prepare_inputs
 
     torch.manual_seed(3)
     rnn = nn.RNN(5, 12, 3, nonlinearity="relu").double()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import vanishlab as vl
-from vanishlab.fits import default_window, phase_of
+from vanishlab.analysis.fits import default_window, phase_of
 
 
 def line_frame(slopes: dict[int, float], lags: int = 41, intercept: float = 0.5) -> pd.DataFrame:

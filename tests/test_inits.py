@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.inits import INITS, Init, register_init
+from vanishlab.sweep.inits import INITS, Init, register_init
 
 BUILTIN = (
     "default",

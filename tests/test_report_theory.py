@@ -61,7 +61,7 @@ def test_theory_section_of_a_gain_sweep(full):
     table = theory.blocks[-1]
     assert table.title == "Theory vs measurement by setting"
     s = vl.summarize(run)
-    settings = [c for c in vl.config.AXES if c != "seed"]
+    settings = [c for c in vl.sweep.config.AXES if c != "seed"]
     assert len(table.rows) == len(s.groupby(settings))
     flags, by = table.columns.index("flags"), table.columns.index("theory")
     for row in table.rows:

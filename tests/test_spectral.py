@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vanishlab.spectral import SpectralNorms, top_singular_values
+from vanishlab.core.spectral import SpectralNorms, top_singular_values
 
 
 def chain(dtype: torch.dtype, lags: int = 40, batch: int = 3, h: int = 96, seed: int = 0):

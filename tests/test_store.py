@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import vanishlab as vl
-from vanishlab import store
-from vanishlab.config import CellConfig
+from vanishlab.sweep import store
+from vanishlab.sweep.config import CellConfig
 
 TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
 
@@ -178,7 +178,7 @@ def test_lock_excludes_a_second_holder(tmp_path):
 
 def test_lock_of_a_killed_process_is_released(tmp_path):
     code = (
-        "import sys, time; from vanishlab.store import RunLock\n"
+        "import sys, time; from vanishlab.sweep.store import RunLock\n"
         f"lock = RunLock({str(tmp_path)!r}).__enter__(); print('locked', flush=True); "
         "time.sleep(60)"
     )

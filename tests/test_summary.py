@@ -19,8 +19,8 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab import summary as sm
-from vanishlab.config import AXES
+from vanishlab.sweep import summary as sm
+from vanishlab.sweep.config import AXES
 
 TOLERANCE = {"tanh": 0.03, "relu": 0.045}
 

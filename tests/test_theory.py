@@ -16,8 +16,8 @@ from scipy import integrate, optimize
 from torch import nn
 
 import vanishlab as vl
-from vanishlab import theory as th
-from vanishlab.fits import phase_of
+from vanishlab.analysis import theory as th
+from vanishlab.analysis.fits import phase_of
 
 # --- an independent oracle: scipy's adaptive quadrature -------------------------------------
 
@@ -244,7 +244,7 @@ def test_mapping_upper_layer_is_driven_by_the_layer_below() -> None:
     assert th.cell_mean_field({**cell, "activation": "relu"}, layer=1, variances=v) is None
 
 
-INITS = pytest.importorskip("vanishlab.inits").INITS
+INITS = pytest.importorskip("vanishlab.sweep.inits").INITS
 
 
 @pytest.mark.parametrize("init", sorted(INITS))

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import vanishlab as vl
-from vanishlab import theory as th
+from vanishlab.analysis import theory as th
 
 F64 = torch.float64
 
@@ -289,7 +289,7 @@ def test_pascanu_envelope_is_attained_by_a_stack() -> None:
 def test_pascanu_check_on_a_sweep_cell() -> None:
     """A sweep shard (mean log-norms over the batch) is checked the same way."""
     cfg = vl.CellConfig(hidden_size=12, input_size=3, seq_len=20, num_layers=2, batch=3)
-    from vanishlab.sweep import build_rnn
+    from vanishlab.sweep.runner import build_rnn
 
     frame, meta = vl.run_cell(cfg)
     assert meta["status"] == "ok"

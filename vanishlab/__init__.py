@@ -3,18 +3,8 @@
 The public API lives here; each function's module opens with the maths it computes.
 """
 
-from .config import CellConfig, Sweep
-from .engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
-from .errors import NonFiniteStateError, VanishlabError
-from .experiments import Experiment, list_experiments, load_experiment
-from .fits import fit_decay
-from .inits import INITS, Init, register_init
-from .lyapunov import lyapunov_spectrum
-from .report import render_report
-from .store import load_cells, load_manifest, load_results
-from .summary import critical_gain, summarize
-from .sweep import RunSummary, run_cell, run_sweep
-from .theory import (
+from .analysis.fits import fit_decay
+from .analysis.theory import (
     MeanField,
     MeanFieldInputs,
     cell_mean_field,
@@ -27,6 +17,16 @@ from .theory import (
     pascanu_bound,
     pascanu_envelope,
 )
+from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
+from .core.lyapunov import lyapunov_spectrum
+from .errors import NonFiniteStateError, VanishlabError
+from .report import render_report
+from .sweep.config import CellConfig, Sweep
+from .sweep.experiments import Experiment, list_experiments, load_experiment
+from .sweep.inits import INITS, Init, register_init
+from .sweep.runner import RunSummary, run_cell, run_sweep
+from .sweep.store import load_cells, load_manifest, load_results
+from .sweep.summary import critical_gain, summarize
 
 __all__ = [
     "INITS",

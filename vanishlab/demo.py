@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .engine import jacobian_norms
+from .core.engine import jacobian_norms
 
 __all__ = ["demo_table"]
 

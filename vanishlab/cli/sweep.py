@@ -1,8 +1,8 @@
 """``vanishlab sweep``, ``vanishlab inits`` and ``vanishlab experiments``.
 
 ``sweep`` parses axis flags (comma-separated lists), resolves the experiment (none: the quick
-default grid) and calls :func:`vanishlab.sweep.run_sweep`; ``--dry-run`` prints the resolved
-grid through :func:`vanishlab.sweep.plan_sweep` and runs nothing.
+default grid) and calls :func:`vanishlab.sweep.runner.run_sweep`; ``--dry-run`` prints the resolved
+grid through :func:`vanishlab.sweep.runner.plan_sweep` and runs nothing.
 """
 
 from __future__ import annotations
@@ -108,10 +108,10 @@ def sweep(
     ] = False,
 ) -> None:
     """Measure a grid of nn.RNN configurations into a parquet run directory (resumable)."""
-    from ..config import parse_axis
     from ..errors import VanishlabError
-    from ..experiments import DEFAULT_EXPERIMENT, load_experiment
-    from ..sweep import plan_sweep, run_sweep
+    from ..sweep.config import parse_axis
+    from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment
+    from ..sweep.runner import plan_sweep, run_sweep
 
     n_workers = _positive("--workers", workers)
     n_seeds = _positive("--seeds", seeds)
@@ -174,7 +174,7 @@ def sweep(
 @user_errors
 def inits() -> None:
     """List the weight initialisations (the values of --init), one line each."""
-    from ..inits import INITS
+    from ..sweep.inits import INITS
 
     width = max(len(n) for n in INITS)
     for entry in INITS.values():
@@ -185,7 +185,7 @@ def inits() -> None:
 @user_errors
 def experiments() -> None:
     """List the experiment modules found by name, with their one-line descriptions."""
-    from ..experiments import experiment_dirs, list_experiments
+    from ..sweep.experiments import experiment_dirs, list_experiments
 
     found = list_experiments()
     if not found:

@@ -33,7 +33,7 @@ __all__ = [
 
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     """``reports/<run name>.html`` (relative to the working directory) for a run directory."""
-    from ..store import load_manifest
+    from ..sweep.store import load_manifest
 
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
@@ -71,8 +71,8 @@ def render_report(
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections.
     """
-    from ..store import load_cells, load_manifest, load_results
-    from ..summary import summarize
+    from ..sweep.store import load_cells, load_manifest, load_results
+    from ..sweep.summary import summarize
 
     manifest = load_manifest(run_dir)
     report = build_report(

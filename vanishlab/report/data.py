@@ -1,6 +1,6 @@
 """Stage one of a report: turn a run's frames into plain page data (:mod:`.model`).
 
-Inputs are the three things a run directory holds (see :mod:`vanishlab.store`): the results
+Inputs are the three things a run directory holds (see :mod:`vanishlab.sweep.store`): the results
 frame, one row per (cell, source, layer, lag) with ``log10_fro_mean`` = mean over a cell's
 samples of log10 ||J||, i.e. the log of the geometric-mean norm; the cells frame, one row per
 cell with its ``status``; and the manifest dict. Nothing here draws or writes HTML.
@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
-from ..fits import fit_decay
 from .model import (
     Code,
     KeyValues,
@@ -179,7 +179,7 @@ class RunView:
             (``log10_spec_*`` are allowed and unused).
         cells: one row per cell: config columns, ``cell_id``, ``status``, ``reason``,
             ``elapsed_s``.
-        manifest: the run's manifest dict (see :mod:`vanishlab.store`); missing keys are
+        manifest: the run's manifest dict (see :mod:`vanishlab.sweep.store`); missing keys are
             shown as unknown.
         summary: :func:`vanishlab.summarize` of the run, if already at hand; otherwise
             :attr:`theory` computes it from the frames when a section first asks.
@@ -288,7 +288,7 @@ class RunView:
         """Measured beside predicted, one row per cell (:func:`vanishlab.summarize`)."""
         if self._summary is not None:
             return self._summary
-        from ..summary import summarize_frames
+        from ..sweep.summary import summarize_frames
 
         return summarize_frames(self.results, self.cells)
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..fits import PHASE_TOLERANCE
+from ..analysis.fits import PHASE_TOLERANCE
 from .data import (
     FLOAT32_MAX_LOG10,
     MAX_ANOMALY_ROWS,

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import AXES
-from ..fits import PHASE_TOLERANCE
-from ..summary import FLAGS
-from ..theory import cell_mean_field
+from ..analysis.fits import PHASE_TOLERANCE
+from ..analysis.theory import cell_mean_field
+from ..sweep.config import AXES
+from ..sweep.summary import FLAGS
 from .data import (
     MAX_TABLE_ROWS,
     PANEL_AXES,

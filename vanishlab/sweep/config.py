@@ -15,8 +15,8 @@ num_layers   1          stacked layers L
 hidden_size  64         H
 input_size   16         I, features of the input sequence
 seq_len      100        T, the sequence length; lags run 0..T
-init         default    a name in :data:`vanishlab.inits.INITS` (``vanishlab inits``)
-gain         1.0        scale g of the init (see :mod:`vanishlab.inits`), >= 0
+init         default    a name in :data:`vanishlab.sweep.inits.INITS` (``vanishlab inits``)
+gain         1.0        scale g of the init (see :mod:`vanishlab.sweep.inits`), >= 0
 input_std    1.0        x_t ~ N(0, input_std^2) i.i.d.; 0 = zero input
 bias         True       ``nn.RNN(bias=...)``
 batch        8          samples (input sequences) per cell; norms are aggregated over them
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property, reduce
 from typing import Any
 
-from .errors import VanishlabError
+from ..errors import VanishlabError
 
 __all__ = [
     "ACTIVATIONS",

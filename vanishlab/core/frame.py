@@ -21,7 +21,7 @@ KEY_COLUMNS = ("sample", "source", "layer", "lag")
 
 
 def norms_frame(result: JacobianLogNorms) -> pd.DataFrame:
-    """Flatten the tensors of a :class:`~vanishlab.engine.JacobianLogNorms` into the frame."""
+    """Flatten the tensors of a :class:`~vanishlab.core.engine.JacobianLogNorms` into the frame."""
     parts = []
     if result.state_fro is not None or result.state_spec is not None:
         ref = result.state_fro if result.state_fro is not None else result.state_spec

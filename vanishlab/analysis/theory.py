@@ -489,7 +489,8 @@ class MeanField:
         """The predicted gradient phase, in :func:`vanishlab.fit_decay`'s vocabulary.
 
         ``"vanishing"``, ``"stable"`` or ``"exploding"`` from :attr:`rate` with the same
-        tolerance (:data:`vanishlab.fits.PHASE_TOLERANCE`), so it compares with measured phases.
+        tolerance (:data:`vanishlab.analysis.fits.PHASE_TOLERANCE`), so it compares with measured
+        phases.
         """
         return phase_of(self.rate)
 
@@ -694,10 +695,8 @@ def _get(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> An
 def _init_variances(
     init: str, hidden: int, inputs: int, gain: float
 ) -> tuple[float, float, float] | None:
-    try:
-        from . import inits  # written alongside; the contract is INITS[name].variances(...)
-    except ImportError as err:  # pragma: no cover - until vanishlab.inits exists
-        raise RuntimeError("vanishlab.inits is not available: cannot map a cell's init") from err
+    from ..sweep import inits  # the contract is INITS[name].variances(...)
+
     registry = inits.INITS
     if init not in registry:
         raise ValueError(f"unknown init {init!r}; known: {sorted(registry)}")

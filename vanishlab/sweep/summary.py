@@ -2,8 +2,8 @@
 
 For each cell of a run (:func:`summarize`) the measured decay rate of its Frobenius-norm curve,
 the top Lyapunov exponent along its trajectory, and the predictions that apply to it
-(:mod:`vanishlab.theory`), with the differences measured - predicted. Every rate is in natural
-log per step, d ln||J|| / dk, so every column compares with every other.
+(:mod:`vanishlab.analysis.theory`), with the differences measured - predicted. Every rate is in
+natural log per step, d ln||J|| / dk, so every column compares with every other.
 
 **Measured.** ``rate`` is :func:`vanishlab.fit_decay` (Frobenius, default window: lags
 round(T/4)..T) of the top layer's own state rows, dh^{L-1}_{T-1} / dh^{L-1}_{T-1-k}: the curve
@@ -84,12 +84,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from . import store, theory
+from ..analysis import theory
+from ..analysis.fits import fit_decay
+from ..core.lyapunov import lyapunov_spectrum
+from ..errors import NonFiniteStateError, VanishlabError
+from . import store
 from .config import AXES, CellConfig
-from .errors import NonFiniteStateError, VanishlabError
-from .fits import fit_decay
-from .lyapunov import lyapunov_spectrum
-from .sweep import build_rnn, cell_inputs, one_thread, seeded_generator
+from .runner import build_rnn, cell_inputs, one_thread, seeded_generator
 
 __all__ = [
     "FLAGS",
@@ -106,7 +107,7 @@ __all__ = [
 
 SUMMARY = "summary.parquet"
 SUMMARY_FORMAT = "vanishlab-summary/1"
-SUMMARY_META_KEY = b"vanishlab.summary"
+SUMMARY_META_KEY = b"vanishlab.sweep.summary"
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
 NARROW_WIDTH = 64
 SHORT_SEQ_LEN = 50
@@ -248,7 +249,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     weights at sqrt(2), undriven tanh at 1, driven tanh above 1 (input noise suppresses chaos).
 
     Args:
-        cell: a cell config (dict or :class:`~vanishlab.config.CellConfig`).
+        cell: a cell config (dict or :class:`~vanishlab.sweep.config.CellConfig`).
         layer: which layer's recurrence (default: the top one, ``num_layers - 1``).
 
     Returns:
@@ -525,10 +526,12 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
 def _code_digest() -> str:
     """A digest of the code that computes a summary, so that a cached one from other code
     (a new vanishlab, an edited checkout) is recomputed."""
-    from . import engine, fits, forward, inits, lyapunov, sweep
+    from ..analysis import fits
+    from ..core import engine, forward, lyapunov
+    from . import inits, runner
 
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], theory, fits, lyapunov, forward, engine, inits, sweep):
+    for module in (sys.modules[__name__], theory, fits, lyapunov, forward, engine, inits, runner):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
 
@@ -536,7 +539,7 @@ def _code_digest() -> str:
 def _fingerprint(run_dir: Path) -> str:
     """A digest of every shard's metadata and of the code: changes when a cell is added,
     rerun or removed, or when the code that summarises it changes."""
-    from . import __version__
+    from .. import __version__
 
     metas = store.read_cell_metas(run_dir)
     lines = [

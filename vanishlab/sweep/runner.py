@@ -1,14 +1,14 @@
 """Running a sweep: measure each cell, write one shard per cell, resume, run in parallel.
 
-A cell (:class:`~vanishlab.config.CellConfig`) is measured by :func:`run_cell`:
+A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_cell`:
 
 1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
-   every parameter with the cell's init and gain (:mod:`vanishlab.inits`), drawing from a
+   every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
    ``torch.Generator`` seeded from (``seed``, "weights");
 2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
    second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
 3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
-   at every lag (:func:`vanishlab.engine.jacobian_log_norms`);
+   at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`);
 4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
    norms, i.e. the log of the geometric mean of the norms (-inf as soon as one sample's
    Jacobian is exactly zero, which is then the true geometric mean); ``log10_*_std`` the
@@ -26,7 +26,7 @@ bit-identical whatever runs it: this process, a local worker process, or a Dask 
 :func:`run_sweep` runs the cells that have no shard yet (resume), in this process
 (``workers=1``), in local worker processes (``forkserver``, or ``spawn`` where there is none),
 or on a Dask cluster (``scheduler=ADDRESS``). In every case results come back to this process,
-which alone writes shards (:mod:`vanishlab.store`) under the run directory's lock.
+which alone writes shards (:mod:`vanishlab.sweep.store`) under the run directory's lock.
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core.engine import JacobianLogNorms, jacobian_log_norms
+from ..errors import NonFiniteStateError, VanishlabError
 from . import store
 from .config import AXES, CellConfig, Sweep, grid_ids
-from .engine import JacobianLogNorms, jacobian_log_norms
-from .errors import NonFiniteStateError, VanishlabError
 from .experiments import Experiment, load_experiment
 from .inits import INITS, Init
 
@@ -155,7 +155,7 @@ def run_cell(
 ) -> tuple[pd.DataFrame, store.CellMeta]:
     """Measure one cell: its shard rows and its metadata (see the module docstring).
 
-    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.store.COLUMNS`,
+    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
     one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
     metadata ``{cell_id, config, status, reason, elapsed_s, n_rows}``. A forward pass that
     overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
@@ -268,7 +268,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vanishlab.sweep"])
+        ctx.set_forkserver_preload(["vanishlab.sweep.runner"])
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
 
@@ -477,7 +477,7 @@ def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> st
 def _versions(dask: bool) -> dict[str, str]:
     import pyarrow
 
-    from . import __version__
+    from .. import __version__
 
     versions = {
         "vanishlab": __version__,
@@ -583,9 +583,9 @@ def run_sweep(
     """Measure every cell of a sweep into the run directory ``out``; skip cells already done.
 
     Args:
-        sweep_or_experiment: a :class:`~vanishlab.config.Sweep`, a loaded
-            :class:`~vanishlab.experiments.Experiment`, or an experiment name or path.
-        out: the run directory (created if needed; see :mod:`vanishlab.store`).
+        sweep_or_experiment: a :class:`~vanishlab.sweep.config.Sweep`, a loaded
+            :class:`~vanishlab.sweep.experiments.Experiment`, or an experiment name or path.
+        out: the run directory (created if needed; see :mod:`vanishlab.sweep.store`).
         name: a label kept in the manifest and shown in reports (default: the name already in
             the manifest, else the experiment's name, else the directory's name).
         workers: local worker processes (default: all cores); 1 runs in this process. Numbers

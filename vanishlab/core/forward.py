@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import NonFiniteStateError
+from ..errors import NonFiniteStateError
 from .inputs import RNNInputs
 
 __all__ = ["activation_derivative", "layer_states"]

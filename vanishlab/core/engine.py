@@ -15,7 +15,7 @@ float64, so nothing underflows at any horizon: a norm of 1e-3000 comes out as lo
 When two terms meet they are weighted by their true magnitudes before they are added, so a
 term that is tiny but the only non-zero one is never lost. An exactly zero Jacobian (all relu
 units off) has log-norm -inf. Spectral norms come from a warm-started block power iteration
-(:mod:`vanishlab.spectral`). Cost per step and sample: one (H x H) @ (H x H) product per layer
+(:mod:`vanishlab.core.spectral`). Cost per step and sample: one (H x H) @ (H x H) product per layer
 (one of (H x 2H) @ (2H x H) below the top layer of a stack), the arithmetic floor of the
 problem; memory holds the O(T L B H) forward states and O(L B H^2) working matrices (plus a
 16-lag queue per stream for the spectral norms), never a T x H x H tensor.

@@ -14,7 +14,7 @@ not at all, whatever instant the writer was killed at (SIGKILL included); tempor
 so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.run_cell`). Its parquet
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, elapsed_s,
 n_rows}``; a failed cell is a shard with zero rows, ``status = "failed"`` and a ``reason``.
 This module owns that schema and checks every frame before it is written.
@@ -34,8 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import VanishlabError
 from .config import AXES, AXIS_TYPES
-from .errors import VanishlabError
 
 __all__ = [
     "CELL_META_KEY",

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .errors import VanishlabError
+from ..errors import VanishlabError
 
 __all__ = ["INITS", "Init", "register_init"]
 

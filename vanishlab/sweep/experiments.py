@@ -25,8 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import VanishlabError
 from .config import QUICK_SWEEP, Sweep
-from .errors import VanishlabError
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -72,7 +72,7 @@ DEFAULT_EXPERIMENT = Experiment(
         batch=(2,),
     ),
 )
-"""What ``vanishlab sweep`` runs with no argument (see :data:`vanishlab.config.QUICK_SWEEP`)."""
+"""What ``vanishlab sweep`` runs with no argument (:data:`vanishlab.sweep.config.QUICK_SWEEP`)."""
 
 
 def experiment_dirs() -> list[Path]:
@@ -123,7 +123,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """Load an experiment module by name (``"seq_len"``) or path (``"my/study.py"``).
 
     Raises VanishlabError (one line) if it cannot be found, fails to import, or does not define
-    ``SWEEP`` as a :class:`~vanishlab.config.Sweep` (``SMOKE`` likewise when present;
+    ``SWEEP`` as a :class:`~vanishlab.sweep.config.Sweep` (``SMOKE`` likewise when present;
     ``SECTIONS`` a list of strings).
     """
     ref = os.fspath(ref)
