@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from .forward import activation_derivative, layer_states
-from .frame import norms_frame
+from .frame import JacobianLogNorms, norms_frame
 from .inputs import RNNInputs, prepare_inputs
 from .spectral import SpectralNorms
 
@@ -39,21 +39,6 @@ __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
 _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 SOURCES = ("state", "input")
-
-
-@dataclass(frozen=True)
-class JacobianLogNorms:
-    """log10 Jacobian norms as float64 CPU tensors; ``None`` where not requested.
-
-    ``state_*``: ``(B, L, T + 1)``, [b, l, k] = log10 ||dh^{L-1}_{T-1} / dh^l_{T-1-k}||, k = T
-    being h0[l]. ``input_*``: ``(B, T)``, [b, k] = log10 ||dh^{L-1}_{T-1} / dx_{T-1-k}||.
-    """
-
-    state_fro: torch.Tensor | None
-    state_spec: torch.Tensor | None
-    input_fro: torch.Tensor | None
-    input_spec: torch.Tensor | None
-    batched: bool
 
 
 def jacobian_norms(
@@ -126,26 +111,25 @@ def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -
 class _Stream:
     """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input).
 
-    Each Jacobian arrives as exp(s) * raw with ``raw`` well scaled (never near under- or
-    overflow) and its Frobenius norm ``n``: log ||J||_F = s + ln n, log ||J||_2 = s + ln
-    sigma_1(raw). Natural logs are stored, on the module's device (no host sync per step on a
-    GPU), and turned into log10 once at the end.
+    The Jacobian at lag k is exp(s_k) * raw_k with raw_k well scaled (never near under- or
+    overflow). Per lag the stream keeps s_k (natural log, float64), ||raw_k||_F and, when asked,
+    sigma_1(raw_k); log ||J||_F = s + ln ||raw||_F and log ||J||_2 = s + ln sigma_1(raw). Logs
+    are taken once, at the end, on the module's device (no host sync per step on a GPU).
     """
 
-    def __init__(self, batch: int, lags: int, norms: tuple[str, ...], device: torch.device) -> None:
-        f64 = torch.float64
-        self.fro = torch.empty(lags, batch, dtype=f64, device=device) if "fro" in norms else None
-        self.spec = torch.empty(lags, batch, dtype=f64, device=device) if "spec" in norms else None
-        self._spectral = SpectralNorms() if "spec" in norms else None
-        self._log_scale: dict[int, torch.Tensor] = {}
+    def __init__(self, batch: int, lags: int, norms: tuple[str, ...], like: torch.Tensor) -> None:
+        f64, dev = torch.float64, like.device
+        self.log_scale = torch.zeros(lags, batch, dtype=f64, device=dev)
+        self.fro = torch.empty(lags, batch, dtype=f64, device=dev)  # ||raw||_F
+        self.want_fro = "fro" in norms
+        spec = "spec" in norms
+        self.sigma = torch.empty(lags, batch, dtype=like.dtype, device=dev) if spec else None
+        self._spectral = SpectralNorms() if spec else None
 
-    def record(self, lag: int, raw: torch.Tensor, log_scale: torch.Tensor, ln_fro: torch.Tensor):
-        """Store the norms of exp(log_scale) * raw; ``ln_fro`` is log_scale + ln ||raw||_F."""
-        if self.fro is not None:
-            self.fro[lag] = ln_fro
+    def push(self, lag: int, raw: torch.Tensor) -> None:
+        """Queue raw_lag for its spectral norm (no-op when spectral norms are not asked)."""
         if self._spectral is not None:
-            self._log_scale[lag] = log_scale
-            self._spectral.push(lag, raw, self._store_spec)
+            self._spectral.push(lag, raw, self._store_sigma)
 
     def slot(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
         """A tensor to write the next Jacobian into (saves the spectral queue a copy)."""
@@ -155,31 +139,34 @@ class _Stream:
 
     def finish(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """log10 norms as ``(B, lags)`` CPU tensors: (Frobenius, spectral), None if not asked."""
-        if self._spectral is not None:
+        out: list[torch.Tensor | None] = [None, None]
+        if self.want_fro:
+            out[0] = self.log_scale + torch.log(self.fro)
+        if self._spectral is not None and self.sigma is not None:
             self._spectral.flush()
-        return tuple(None if t is None else (t / _LN10).T.cpu() for t in (self.fro, self.spec))
+            out[1] = self.log_scale + torch.log(self.sigma.to(torch.float64))
+        return tuple(None if t is None else (t / _LN10).T.cpu() for t in out)  # type: ignore[return-value]
 
-    def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
-        log_scale = self._log_scale.pop(lag)
-        self.spec[lag] = log_scale + torch.log(sigma.to(torch.float64))
+    def _store_sigma(self, lag: int, sigma: torch.Tensor) -> None:
+        assert self.sigma is not None
+        self.sigma[lag] = sigma
 
 
 _TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
 
 
 def _fro(g: torch.Tensor) -> torch.Tensor:
-    """Frobenius norms of ``(B, m, n)`` matrices, ``(B,)``, accurate at any scale.
+    """Frobenius norms of ``(B, m, n)`` matrices as float64 ``(B,)``, accurate at any scale.
 
     A float32 sum of squares loses digits below ~1e-19 (the squares become subnormal) and
-    flushes to 0 below ~1e-23; such rare norms are recomputed with float64 accumulation.
+    flushes to 0 below ~1e-23; such rare norms are recomputed with float64 accumulation. This
+    is the engine's only tiny-norm rescue.
     """
-    n = torch.linalg.vector_norm(g, dim=(-2, -1))
+    n = torch.linalg.vector_norm(g, dim=(-2, -1)).to(torch.float64)
     if g.dtype != torch.float64:
         tiny = n < _TINY
         if bool(tiny.any()):
-            exact = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
-            n = n.clone()
-            n[tiny] = exact.to(n.dtype)
+            n[tiny] = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
     return n
 
 
@@ -187,32 +174,33 @@ def _fro(g: torch.Tensor) -> torch.Tensor:
 class _Jac:
     """A Jacobian as exp(s) * raw: ``raw`` (B, m, n) well scaled and ``s`` (B,) float64.
 
-    ``ln_fro`` = s + ln ||raw||_F (the natural-log Frobenius norm of the Jacobian) and ``inv`` =
-    1 / ||raw||_F are computed once, when the Jacobian is made. An exactly zero Jacobian has
-    raw = 0, inv = 0 and ln_fro = -inf.
+    ``n`` = ||raw||_F (float64), ``ln_fro`` = s + ln n (the natural-log Frobenius norm of the
+    Jacobian) and ``inv`` = 1 / n (0 for an exactly zero Jacobian, whose ln_fro is -inf) are
+    computed once, when the Jacobian is made.
     """
 
     raw: torch.Tensor
     s: torch.Tensor
+    n: torch.Tensor
     ln_fro: torch.Tensor
     inv: torch.Tensor
 
     @classmethod
     def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
-        n = torch.linalg.vector_norm(raw, dim=(-2, -1))  # (B,)
-        if raw.dtype != torch.float64 and bool((n < _TINY).any()):
-            # Rare: a float32 product far below 1 (tiny derivatives or weights). Its norm is
-            # recomputed in float64 and the matrix rescaled now, so that the next step's
-            # division by the norm can neither lose digits nor overflow.
-            idx = (n < _TINY).nonzero().squeeze(1)
-            exact = torch.linalg.vector_norm(raw[idx], dim=(-2, -1), dtype=torch.float64)
-            idx, exact = idx[exact > 0], exact[exact > 0]  # exact zeros stay zero
-            raw[idx] = (raw[idx].double() / exact[:, None, None]).to(raw.dtype)
-            s = s.clone()
-            s[idx] = s[idx] + torch.log(exact)
-            n = torch.linalg.vector_norm(raw, dim=(-2, -1))
-        inv = n.reciprocal().nan_to_num(posinf=0.0)  # (B,), 0 for an exact zero
-        return cls(raw, s, s + torch.log(n.to(torch.float64)), inv)
+        n = _fro(raw)  # (B,) float64
+        if raw.dtype != torch.float64:
+            small = (n > 0) & (n < _TINY)
+            if bool(small.any()):
+                # Rare: a float32 product far below 1 (tiny derivatives or weights). It is
+                # rescaled now, in float64, so that the next step's division by its norm can
+                # neither lose digits nor overflow float32.
+                idx = small.nonzero().squeeze(1)
+                raw[idx] = (raw[idx].double() / n[idx, None, None]).to(raw.dtype)
+                s, n = s.clone(), n.clone()
+                s[idx] = s[idx] + torch.log(n[idx])
+                n[idx] = _fro(raw[idx])
+        inv = n.reciprocal().nan_to_num(posinf=0.0).to(raw.dtype)  # (B,), 0 for an exact zero
+        return cls(raw, s, n, s + torch.log(n), inv)
 
     def times_diag(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(raw / ||raw||) D and its log-scale: J D = exp(ln_fro) * p with p of unit scale.
@@ -222,60 +210,24 @@ class _Jac:
         """
         return self.raw * (d * self.inv[:, None])[:, None, :], self.ln_fro  # (B, m, H)
 
+    def record(self, stream: _Stream, lag: int) -> None:
+        stream.log_scale[lag] = self.s
+        stream.fro[lag] = self.n
+        stream.push(lag, self.raw)
+
 
 def _backward_norms(
     inp: RNNInputs, norms: tuple[str, ...], sources: tuple[str, ...]
 ) -> JacobianLogNorms:
     states = layer_states(inp)  # L x (T, B, H)
-    L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
-    dtype, device = inp.x.dtype, inp.x.device
     derivs = [activation_derivative(s, inp.nonlinearity) for s in states]  # L x (T, B, H)
-    want_state, want_input = "state" in sources, "input" in sources
-    state_streams = [_Stream(B, T + 1, norms, device) for _ in range(L)] if want_state else []
-    input_stream = _Stream(B, T, norms, device) if want_input else None
-    # Stacked [W_hh^l; W_ih^{l+1}] so that both terms of the recurrence are one product.
-    stacked = [
-        torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
-    ]  # (2H, H)
-
-    def product(p: torch.Tensor, w: torch.Tensor, stream: _Stream | None) -> torch.Tensor:
-        out = None if stream is None else stream.slot((*p.shape[:-1], w.shape[1]), p)
-        return torch.matmul(p, w, out=out)
-
-    jac: list[_Jac] = [None] * L  # type: ignore[list-item]  # G^l_t for the current t
-    for t in range(T - 1, -1, -1):
-        lag = T - 1 - t
-        for l in range(L - 1, -1, -1):
-            stream = state_streams[l] if want_state else None
-            if t == T - 1 and l == L - 1:  # G^{L-1}_{T-1} = I
-                eye = torch.eye(H, dtype=dtype, device=device).expand(B, H, H)
-                zero = torch.zeros(B, dtype=torch.float64, device=device)
-                slot = None if stream is None else stream.slot(eye.shape, eye)
-                raw = eye if slot is None else slot.copy_(eye)
-                new = _Jac.of(raw, zero)
-            elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
-                p, s = jac[l + 1].times_diag(derivs[l + 1][t])
-                new = _Jac.of(product(p, inp.weights_ih[l + 1], stream), s)
-            elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
-                p, s = jac[l].times_diag(derivs[l][t + 1])
-                new = _Jac.of(product(p, inp.weights_hh[l], stream), s)
-            else:
-                pa, sa = jac[l].times_diag(derivs[l][t + 1])
-                pb, sb = jac[l + 1].times_diag(derivs[l + 1][t])
-                new = _two_terms(pa, sa, pb, sb, stacked[l], stream)
-            jac[l] = new
-            if stream is not None:
-                stream.record(lag, new.raw, new.s, new.ln_fro)
-        if input_stream is not None:  # dh/dx_t = G^0_t D^0_t W_ih^0, (B, H, I)
-            p, s = jac[0].times_diag(derivs[0][t])
-            jx = _Jac.of(product(p, inp.weights_ih[0], input_stream), s)
-            input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
-    if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
-        for l in range(L):
-            p, s = jac[l].times_diag(derivs[l][0])
-            j0 = _Jac.of(product(p, inp.weights_hh[l], state_streams[l]), s)
-            state_streams[l].record(T, j0.raw, j0.s, j0.ln_fro)
-
+    del states
+    streams = None
+    if inp.num_layers == 1:
+        streams = _one_layer(inp, derivs[0], norms, sources)
+    if streams is None:
+        streams = _stacked(inp, derivs, norms, sources)
+    state_streams, input_stream = streams
     state = [st.finish() for st in state_streams]
     inputs = input_stream.finish() if input_stream is not None else (None, None)
 
@@ -293,6 +245,145 @@ def _backward_norms(
     )
 
 
+_Streams = tuple[list[_Stream], _Stream | None]
+
+
+def _one_layer(
+    inp: RNNInputs, d: torch.Tensor, norms: tuple[str, ...], sources: tuple[str, ...]
+) -> _Streams | None:
+    """The one-layer recurrence G_{t-1} = G_t D_t W_hh, optimistic and with no small ops per step.
+
+    Per step: one norm pass, one pass that applies D_t / ||G_t||_F, one matrix product into a
+    preallocated buffer (plus the input's (H x H) @ (H x I) product); the log-scale is the
+    running sum of the logs of the norms, taken once at the end. When any norm is not a normal
+    number far from underflow (an exact zero, or a float32 norm below ``_TINY``, whose sum of
+    squares went subnormal) it returns None and :func:`_stacked`, which rescues such norms
+    step by step, measures the call instead.
+    """
+    T, B, H = inp.seq_len, inp.batch, inp.hidden_size
+    x, w_hh, w_ih = inp.x, inp.weights_hh[0], inp.weights_ih[0]
+    n_in = w_ih.shape[1]
+    want_state, want_input = "state" in sources, "input" in sources
+    st = _Stream(B, T + 1, norms if want_state else (), x)
+    xs = _Stream(B, T, norms, x) if want_input else None
+    n_state = torch.empty(T + 1, B, dtype=x.dtype, device=x.device)  # ||raw_k||_F
+    n_input = torch.empty(T, B, dtype=x.dtype, device=x.device) if want_input else None
+    scale = torch.empty(B, 1, H, dtype=x.dtype, device=x.device)
+    p = torch.empty(B, H, H, dtype=x.dtype, device=x.device)
+    spare = [torch.empty(B, H, H, dtype=x.dtype, device=x.device) for _ in range(2)]
+    x_spare = torch.empty(B, H, n_in, dtype=x.dtype, device=x.device) if want_input else None
+
+    def buffer(stream: _Stream, shape: tuple[int, ...], fallback: torch.Tensor) -> torch.Tensor:
+        slot = stream.slot(shape, x)
+        return fallback if slot is None else slot
+
+    floor = _TINY if x.dtype != torch.float64 else 0.0
+
+    def queue(stream: _Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
+        # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches the spectral
+        # queue: the call is handed over to the careful path instead (one sync per queued lag).
+        if stream.sigma is not None:
+            if not _normal(n, floor):
+                return False
+            stream.push(lag, raw)
+        return True
+
+    raw = buffer(st, (B, H, H), spare[0])
+    raw.copy_(torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H))  # G_{T-1} = I
+    flat = p.view(B * H, H)
+    for t in range(T - 1, -1, -1):
+        lag = T - 1 - t
+        torch.linalg.vector_norm(raw, dim=(-2, -1), out=n_state[lag])
+        if not queue(st, lag, raw, n_state[lag]):
+            return None
+        torch.div(d[t].unsqueeze(1), n_state[lag].view(B, 1, 1), out=scale)
+        torch.mul(raw, scale, out=p)  # G_t D_t / ||G_t||_F
+        if xs is not None and n_input is not None and x_spare is not None:
+            jx = buffer(xs, (B, H, n_in), x_spare)  # dh/dx_t = G_t D_t W_ih
+            torch.mm(flat, w_ih, out=jx.view(B * H, n_in))
+            torch.linalg.vector_norm(jx, dim=(-2, -1), out=n_input[lag])
+            if not queue(xs, lag, jx, n_input[lag]):
+                return None
+        if t > 0 or want_state:  # G_{t-1} = G_t D_t W_hh (at t = 0: dh/dh0, lag T)
+            raw = buffer(st, (B, H, H), spare[(lag + 1) % 2])
+            torch.mm(flat, w_hh, out=raw.view(B * H, H))
+    if want_state:
+        torch.linalg.vector_norm(raw, dim=(-2, -1), out=n_state[T])
+        if not queue(st, T, raw, n_state[T]):
+            return None
+    if not _normal(n_state if want_state else n_state[:T], floor) or (
+        n_input is not None and not _normal(n_input, floor)
+    ):
+        return None
+    ln_n = torch.log(n_state.to(torch.float64))  # (T + 1, B)
+    # s_k = ln ||G_{T-1-k}||_F ... summed: the scale of raw_k is the product of the norms before.
+    cum = torch.cumsum(ln_n, dim=0)  # ln ||G_{T-1-k}||_F
+    st.log_scale[1:] = cum[:-1]
+    st.fro.copy_(n_state)
+    if xs is not None and n_input is not None:
+        xs.log_scale.copy_(cum[:T])
+        xs.fro.copy_(n_input)
+    return ([st] if want_state else []), xs
+
+
+def _normal(n: torch.Tensor, floor: float) -> bool:
+    """Whether every norm in ``n`` is finite and above ``floor`` (False for NaN)."""
+    lo, hi = torch.aminmax(n)
+    return bool(lo > floor) and bool(hi < math.inf)
+
+
+def _stacked(
+    inp: RNNInputs, derivs: list[torch.Tensor], norms: tuple[str, ...], sources: tuple[str, ...]
+) -> _Streams:
+    """The general recurrence (any depth), with every norm made accurate step by step."""
+    L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
+    x = inp.x
+    want_state, want_input = "state" in sources, "input" in sources
+    state_streams = [_Stream(B, T + 1, norms, x) for _ in range(L)] if want_state else []
+    input_stream = _Stream(B, T, norms, x) if want_input else None
+    # Stacked [W_hh^l; W_ih^{l+1}] so that both terms of the recurrence are one product.
+    stacked = [
+        torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
+    ]  # (2H, H)
+
+    def product(p: torch.Tensor, w: torch.Tensor, stream: _Stream | None) -> torch.Tensor:
+        out = None if stream is None else stream.slot((*p.shape[:-1], w.shape[1]), p)
+        return torch.matmul(p, w, out=out)
+
+    jac: list[_Jac] = [None] * L  # type: ignore[list-item]  # G^l_t for the current t
+    for t in range(T - 1, -1, -1):
+        lag = T - 1 - t
+        for l in range(L - 1, -1, -1):
+            stream = state_streams[l] if want_state else None
+            if t == T - 1 and l == L - 1:  # G^{L-1}_{T-1} = I
+                eye = torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H)
+                zero = torch.zeros(B, dtype=torch.float64, device=x.device)
+                slot = None if stream is None else stream.slot(eye.shape, eye)
+                new = _Jac.of(eye.clone() if slot is None else slot.copy_(eye), zero)
+            elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
+                p, s = jac[l + 1].times_diag(derivs[l + 1][t])
+                new = _Jac.of(product(p, inp.weights_ih[l + 1], stream), s)
+            elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
+                p, s = jac[l].times_diag(derivs[l][t + 1])
+                new = _Jac.of(product(p, inp.weights_hh[l], stream), s)
+            else:
+                pa, sa = jac[l].times_diag(derivs[l][t + 1])
+                pb, sb = jac[l + 1].times_diag(derivs[l + 1][t])
+                new = _two_terms(pa, sa, pb, sb, stacked[l], stream)
+            jac[l] = new
+            if stream is not None:
+                new.record(stream, lag)
+        if input_stream is not None:  # dh/dx_t = G^0_t D^0_t W_ih^0, (B, H, I)
+            p, s = jac[0].times_diag(derivs[0][t])
+            _Jac.of(product(p, inp.weights_ih[0], input_stream), s).record(input_stream, lag)
+    if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
+        for l in range(L):
+            p, s = jac[l].times_diag(derivs[l][0])
+            j0 = _Jac.of(product(p, inp.weights_hh[l], state_streams[l]), s)
+            j0.record(state_streams[l], T)
+    return state_streams, input_stream
+
+
 def _two_terms(
     pa: torch.Tensor,
     sa: torch.Tensor,
@@ -307,16 +398,15 @@ def _two_terms(
     so the sum is exact up to rounding and neither term can underflow the other away unless it
     is below the other's rounding error.
     """
-    na, nb = _fro(pa), _fro(pb)  # (B,)
-    ma = sa + torch.log(na.to(torch.float64))  # ln magnitudes, -inf when a term is zero
-    mb = sb + torch.log(nb.to(torch.float64))
+    na, nb = _fro(pa), _fro(pb)  # (B,) float64
+    ma, mb = sa + torch.log(na), sb + torch.log(nb)  # ln magnitudes, -inf when a term is zero
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)
     m_safe = torch.where(finite, m, torch.zeros_like(m))
     # Each term as (p / ||p||) * exp(ln magnitude - m): unit-norm operands weighted by factors
     # <= 1, so nothing overflows and the sum carries the common scale exp(m).
-    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1).to(torch.float64)).to(pa.dtype)
-    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1).to(torch.float64)).to(pb.dtype)
+    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1)).to(pa.dtype)
+    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1)).to(pb.dtype)
     both = torch.cat([pa * wa[:, None, None], pb * wb[:, None, None]], dim=-1)  # (B, H, 2H)
     out = None if stream is None else stream.slot(pa.shape, pa)
     raw = torch.matmul(both, stacked, out=out)

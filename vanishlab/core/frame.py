@@ -1,4 +1,5 @@
-"""The tidy frame of per-lag Jacobian norms (one row per sample, source, layer and lag).
+"""The engine's result: per-lag log-norm tensors, and their tidy frame (one row per sample,
+source, layer and lag).
 
 Columns, in order: ``sample`` (int64), ``source`` ("state" or "input"), ``layer`` (nullable
 Int64, null for "input"), ``lag`` (int64), then ``log10_fro`` and/or ``log10_spec`` (float64;
@@ -7,21 +8,34 @@ Int64, null for "input"), ``lag`` (int64), then ``log10_fro`` and/or ``log10_spe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
-if TYPE_CHECKING:
-    from .engine import JacobianLogNorms
-
-__all__ = ["KEY_COLUMNS", "norms_frame"]
+__all__ = ["KEY_COLUMNS", "JacobianLogNorms", "norms_frame"]
 
 KEY_COLUMNS = ("sample", "source", "layer", "lag")
 
 
+@dataclass(frozen=True)
+class JacobianLogNorms:
+    """log10 Jacobian norms as float64 CPU tensors; ``None`` where not requested.
+
+    ``state_*``: ``(B, L, T + 1)``, [b, l, k] = log10 ||dh^{L-1}_{T-1} / dh^l_{T-1-k}||, k = T
+    being h0[l]. ``input_*``: ``(B, T)``, [b, k] = log10 ||dh^{L-1}_{T-1} / dx_{T-1-k}||.
+    """
+
+    state_fro: torch.Tensor | None
+    state_spec: torch.Tensor | None
+    input_fro: torch.Tensor | None
+    input_spec: torch.Tensor | None
+    batched: bool
+
+
 def norms_frame(result: JacobianLogNorms) -> pd.DataFrame:
-    """Flatten the tensors of a :class:`~vanishlab.core.engine.JacobianLogNorms` into the frame."""
+    """Flatten the tensors of a :class:`JacobianLogNorms` into the frame."""
     parts = []
     if result.state_fro is not None or result.state_spec is not None:
         ref = result.state_fro if result.state_fro is not None else result.state_spec
