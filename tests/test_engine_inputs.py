@@ -90,3 +90,44 @@ def test_dropout_is_ignored() -> None:
     dropped.load_state_dict(plain.state_dict())
     x = torch.randn(6, 2, 3)
     assert vl.jacobian_norms(dropped.train(), x).equals(vl.jacobian_norms(plain, x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_modules_are_refused_clearly(dtype: torch.dtype) -> None:
+    rnn = nn.RNN(3, 4).to(dtype)
+    with pytest.raises(TypeError, match=f"weights are {dtype}; vanishlab measures float32 or"):
+        vl.jacobian_norms(rnn, torch.randn(5, 2, 3, dtype=dtype))
+    with pytest.raises(TypeError, match="measures float32 or float64"):
+        vl.lyapunov_spectrum(rnn, torch.randn(5, 2, 3, dtype=dtype))
+
+
+def _poison(t: torch.Tensor, index: tuple[int, ...], value: float) -> torch.Tensor:
+    t = t.clone()
+    t[index] = value
+    return t
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_inputs_are_refused_naming_where(value: float) -> None:
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 4, 2)
+    x = _poison(torch.randn(6, 2, 3), (4, 1, 2), value)
+    with pytest.raises(ValueError, match=f"x holds {value} at time step 4, sample 1, feature 2"):
+        vl.jacobian_norms(rnn, x)
+    bf = nn.RNN(3, 4, batch_first=True)  # reported in time steps and samples, whatever the layout
+    with pytest.raises(ValueError, match="at time step 4, sample 1, feature 2"):
+        vl.jacobian_norms(bf, x.transpose(0, 1))
+    h0 = _poison(torch.zeros(2, 2, 4), (1, 0, 3), value)
+    with pytest.raises(ValueError, match=f"h0 holds {value} at layer 1, sample 0, unit 3"):
+        vl.jacobian_norms(rnn, torch.randn(6, 2, 3), h0)
+    with pytest.raises(ValueError, match=f"h0 holds {value} at layer 1, sample 0, unit 3"):
+        vl.lyapunov_spectrum(rnn, torch.randn(6, 2, 3), h0)
+
+
+@pytest.mark.parametrize("name", ["weight_hh_l1", "bias_ih_l0", "weight_ih_l0"])
+def test_non_finite_weights_are_refused_naming_the_parameter(name: str) -> None:
+    rnn = nn.RNN(3, 4, 2)
+    with torch.no_grad():
+        getattr(rnn, name).view(-1)[2] = float("nan")
+    with pytest.raises(ValueError, match=f"parameter {name} holds nan at entry"):
+        vl.jacobian_norms(rnn, torch.randn(6, 2, 3))

@@ -72,7 +72,8 @@ def jacobian_norms(
 
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
-            expected shape), LSTM/GRU modules or ``bidirectional=True``.
+            expected shape), LSTM/GRU modules, ``bidirectional=True``, a module that is not
+            float32/float64, or an inf/NaN in the weights, ``x`` or ``h0`` (named, with where).
         vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
             it names the layer, time step and sample.
     """

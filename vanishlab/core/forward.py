@@ -41,10 +41,10 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
         drive = below @ inp.weights_ih[layer].T  # (T, B, H)
         if inp.biases[layer] is not None:
             drive = drive + inp.biases[layer]
-        if drive is below:  # never write into the caller's input
-            drive = drive.clone()
         w_hh_t = inp.weights_hh[layer].T
-        out = drive  # each step overwrites its own drive with its state: no second (T, B, H)
+        # ``drive`` is a new tensor (never the caller's input): each step overwrites its own
+        # drive with its state, so there is no second (T, B, H) tensor.
+        out = drive
         h = inp.h0[layer]  # (B, H)
         for t in range(drive.shape[0]):
             h = act(torch.addmm(drive[t], h, w_hh_t))

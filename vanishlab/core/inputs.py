@@ -3,7 +3,9 @@
 ``nn.RNN`` accepts a sequence as ``(T, B, I)``, ``(B, T, I)`` with ``batch_first=True``, or an
 unbatched ``(T, I)``; and an initial state ``h0`` as ``(L, B, H)`` or, unbatched, ``(L, H)``.
 Everything downstream works on one canonical layout, ``x: (T, B, I)`` and ``h0: (L, B, H)``.
-Mistakes raise ``TypeError``/``ValueError`` that name the problem and the expected shape.
+Mistakes raise ``TypeError``/``ValueError`` that name the problem and the expected shape; a
+module that is not float32/float64 is refused, and so is any inf or NaN in the weights, ``x``
+or ``h0`` (the message names the tensor and where: parameter and entry, or time step and sample).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["RNNInputs", "check_rnn", "prepare_inputs"]
+__all__ = ["FLOAT_DTYPES", "RNNInputs", "check_finite", "check_rnn", "prepare_inputs"]
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,13 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
     rnn = check_rnn(rnn)
     L, H, I = rnn.num_layers, rnn.hidden_size, rnn.input_size
     w0 = rnn.weight_ih_l0
+    if w0.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"the RNN's weights are {w0.dtype}; vanishlab measures float32 or float64 modules: "
+            "convert it with rnn.float() or rnn.double() (and x to the same dtype)"
+        )
+    for name, param in rnn.named_parameters():
+        check_finite(param.detach(), f"the RNN's parameter {name}", ("entry",))
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -99,6 +110,7 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
             f"x must be {layout if batched else '(T, input_size)'} with input_size={I}"
         )
     T, B = xs.shape[0], xs.shape[1]
+    check_finite(xs.detach(), "x", ("time step", "sample", "feature"))
     if T == 0:
         raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
     if B == 0:
@@ -121,6 +133,7 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
                 f"{w0.device}"
             )
         h0s = h0 if batched else h0.unsqueeze(1)  # (L, B, H)
+        check_finite(h0s.detach(), "h0", ("layer", "sample", "unit"))
 
     w_ih = tuple(getattr(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
     w_hh = tuple(getattr(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
@@ -140,4 +153,24 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
         weights_ih=w_ih,
         weights_hh=w_hh,
         biases=biases,
+    )
+
+
+def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` naming ``what`` and the first non-finite entry of ``t``.
+
+    ``axes`` names the dimensions of ``t`` (e.g. ``("time step", "sample", "feature")``); a
+    single name is used for the whole index of a parameter.
+    """
+    finite = torch.isfinite(t)
+    if bool(finite.all()):
+        return
+    index = tuple(int(v) for v in (~finite).nonzero()[0])
+    value = float(t[index])
+    if len(axes) == len(index):
+        where = ", ".join(f"{axis} {i}" for axis, i in zip(axes, index, strict=True))
+    else:
+        where = f"{axes[0]} {list(index)}"
+    raise ValueError(
+        f"{what} holds {value} at {where}: vanishlab measures finite inputs, states and weights"
     )
