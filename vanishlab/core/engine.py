@@ -2,23 +2,30 @@
 
 With D^l_t = diag(act'(a^l_t)) and G^l_t = dh^{L-1}_{T-1} / dh^l_t (top layer, last step, with
 respect to the state of layer l at time t), going backward in time and downward in layers
-(Pascanu, Mikolov & Bengio 2013; THEORY.md):
+(Pascanu, Mikolov & Bengio 2013; docs/maths.md, section 2):
 
     G^{L-1}_{T-1} = I
     G^l_t = G^l_{t+1} D^l_{t+1} W_hh^l  +  G^{l+1}_t D^{l+1}_t W_ih^{l+1}    (missing terms are 0)
     dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
     dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
 
-Each G is carried as exp(s) * raw, with raw well scaled (it is divided by its own Frobenius norm
-inside the next step's product with D) and the natural log s of the scale carried apart in
-float64, so nothing underflows at any horizon: a norm of 1e-3000 comes out as log10 = -3000.
-When two terms meet they are weighted by their true magnitudes before they are added, so a
-term that is tiny but the only non-zero one is never lost. An exactly zero Jacobian (all relu
-units off) has log-norm -inf. Spectral norms come from a warm-started block power iteration
-(:mod:`vanishlab.core.spectral`). Cost per step and sample: one (H x H) @ (H x H) product per layer
-(one of (H x 2H) @ (2H x H) below the top layer of a stack), the arithmetic floor of the
-problem; memory holds the O(T L B H) forward states and O(L B H^2) working matrices (plus a
-16-lag queue per stream for the spectral norms), never a T x H x H tensor.
+Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (it is
+divided by its own Frobenius norm inside the next step's product with D) and the natural log s
+of the scale carried apart in float64, so nothing underflows at any horizon: a norm of 1e-3000
+comes out as log10 = -3000. When two terms meet they are weighted by their true magnitudes
+before they are added, so a term that is tiny but the only non-zero one is never lost. An
+exactly zero Jacobian (all relu units off) has log-norm -inf. Spectral norms come from a
+warm-started block power iteration (:mod:`vanishlab.core.spectral`).
+
+Two paths compute the same recurrence. ``_one_layer`` (one layer, the common case) does per
+step one norm pass, one pass applying D_t / ||G_t||_F, and the (H x H) @ (H x H) product into a
+preallocated buffer, with no small per-step operations: the log-scale is summed once at the
+end. It hands the call to ``_stacked`` (any depth, norms made accurate step by step, tiny
+float32 norms rescued) when a norm is zero, tiny or not finite. Cost per step and sample: one
+(H x H) @ (H x H) product per layer (one (H x 2H) @ (2H x H) below the top layer of a stack);
+measured ratios to the bare chain of products are in README "Speed and memory" and
+``benchmarks/results/``. Memory holds the O(T L B H) forward states and O(L B H^2) working
+matrices (plus a 16-lag queue per stream for the spectral norms), never a T x H x H tensor.
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ factors on the right makes the *left* singular vectors of G_k converge (Oseledet
 left singular subspace at one lag is an excellent start for the next. :class:`SpectralNorms`
 keeps a block of ``p`` orthonormal vectors U per sample and runs block power (subspace)
 iteration on A = G G^T from that warm start, reading Ritz values from the small Gram matrix
-(G^T U)^T (G^T U) (Rayleigh-Ritz). The top Ritz value never exceeds sigma_1^2 and its error
-shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations; a matrix is done when its top
-Ritz value changes by less than ``rtol`` (relative) between iterations, which in float64 leaves
-an error far below 1e-6 (the tests compare with an SVD). A matrix that has not settled after
-``max_iter`` iterations gets an exact SVD, so no answer is ever a guess.
+(G^T U)^T (G^T U) (Rayleigh-Ritz). The top Ritz value theta_1 never exceeds sigma_1^2 and its
+error shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations. A matrix is done when the
+Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the residual of
+the top Ritz pair, is at most ``rtol`` theta_1 (see :func:`top_singular_values`); in float64
+this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix that has not
+settled after ``max_iter`` iterations gets an exact SVD, so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: lags that converge leave the batch, the
@@ -30,8 +31,9 @@ __all__ = ["SpectralNorms", "top_singular_values"]
 
 
 def _default_rtol(dtype: torch.dtype) -> float:
-    # Relative change of sigma^2 between iterations. float64: far inside the 1e-6 budget.
-    # float32: the matrices themselves carry ~1e-7 relative rounding.
+    # Bound on the Kato-Temple estimate of the relative error of sigma^2 (the stopping rule of
+    # top_singular_values). float64: far inside the 1e-6 budget. float32: the matrices
+    # themselves carry ~1e-7 relative rounding.
     return 1e-13 if dtype == torch.float64 else 1e-6
 
 
