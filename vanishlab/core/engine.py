@@ -31,6 +31,7 @@ import torch
 
 from .forward import activation_derivative, layer_states
 from .frame import norms_frame
+from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
 from .spectral import SpectralNorms
 
@@ -54,6 +55,12 @@ class JacobianLogNorms:
     input_fro: torch.Tensor | None
     input_spec: torch.Tensor | None
     batched: bool
+    # nn.LSTM only, when asked for (sources "state_h" / "state_c"): the h and c column blocks
+    # of the state Jacobians dh^{L-1}_{T-1} / d[h | c]^l_{T-1-k}, shaped like state_*.
+    state_h_fro: torch.Tensor | None = None
+    state_h_spec: torch.Tensor | None = None
+    state_c_fro: torch.Tensor | None = None
+    state_c_spec: torch.Tensor | None = None
 
 
 def jacobian_norms(
@@ -105,6 +112,8 @@ def jacobian_log_norms(
     sources: Sequence[str] = SOURCES,
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
+    if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
+        return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
     norms, sources = (
         _check_choices(norms, NORMS, "norms"),
         _check_choices(sources, SOURCES, "sources"),
