@@ -8,9 +8,10 @@ Printed per model:
     with a zero perturbation added to every carried state (h, and c for an LSTM), then one
     ``torch.autograd.grad(..., is_grads_batched=True)`` over the identity basis gives every
     d h_{T-1} / d s_t at once; norms from the stacked Jacobians;
-  * engine vs the floor of the gated recurrence's own matrix chain: T batched
-    (B, H, G H) @ (G H, H) products (G = 4 gate blocks for an LSTM, 3 for a GRU), as a
-    fraction (floor time / engine time);
+  * engine vs the floor of the gated recurrence's own matrix chain: T batched products of
+    dy/ds by the per-sample state-map Jacobian's dense columns, (B, H, 2H) @ (B, 2H, H) for
+    an LSTM (its c columns are diagonal) and (B, H, H) @ (B, H, H) for a GRU, as a fraction
+    (floor time / engine time);
   * spectral + Frobenius vs Frobenius only, and the log10 agreement with autograd.
 Run: ``.venv/bin/python benchmarks/bench_gated.py`` (``--quick``: T = 64, fewer repeats;
 ``--device cuda``).
@@ -89,12 +90,12 @@ def autograd_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.log10(sq)  # float64 sums: float32 squares below ~1e-19 go subnormal
 
 
-def bare_chain(g: torch.Tensor, w: torch.Tensor, steps: int) -> torch.Tensor:
-    gates = w.shape[0] // w.shape[1]
-    p = g.repeat(1, 1, gates)  # (B, H, G H)
+def bare_chain(g: torch.Tensor, j: torch.Tensor, steps: int) -> torch.Tensor:
+    """T products g <- g j on the dense columns: g (B, H, W), j (B, W, H)."""
+    g = g.clone()
     for _ in range(steps):
-        p[..., : g.shape[-1]] = p @ w
-    return p
+        g[..., : j.shape[-1]] = g @ j
+    return g
 
 
 def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
@@ -109,10 +110,10 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
     )
     t_all = best_of(lambda: vl.jacobian_log_norms(mod, x), repeats)
     t_auto = best_of(lambda: autograd_fro(mod, x), repeats)
-    gates = 4 if model == "LSTM" else 3
-    g0 = torch.randn(B, H, H, device=dev)
-    w = torch.randn(gates * H, H, device=dev) / H**0.5
-    t_chain = best_of(lambda: bare_chain(g0, w, T), repeats)
+    width = 2 * H if model == "LSTM" else H
+    g0 = torch.randn(B, H, width, device=dev)
+    j = torch.randn(B, width, H, device=dev) / width**0.5
+    t_chain = best_of(lambda: bare_chain(g0, j, T), repeats)
 
     ours = vl.jacobian_log_norms(mod, x, norms="fro", sources="state").state_fro[:, 0, :T]
     theirs = autograd_fro(mod, x).T.flip(-1).double().cpu()
@@ -131,7 +132,7 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
         f"engine speed-up: {t_auto / t_fro:5.1f}x"
     )
     print(
-        f"bare chain (B,H,{gates}H)@({gates}H,H) x T  : {t_chain * 1e3:8.1f} ms   "
+        f"bare chain (B,H,{width // H}H)@(B,{width // H}H,H) x T: {t_chain * 1e3:8.1f} ms   "
         f"fraction of floor: {t_chain / t_fro:5.2f}"
     )
     print(

@@ -19,30 +19,31 @@ q_z = (h - n) sigma'(a_z), q_n = (1 - z) tanh'(a_n):
     dh'/dh = z + [q_r, q_z, r q_n] W_hh                     dh'/dx = [q_r, q_z, q_n] W_ih
 
 Backward recurrence. Let y = h^{L-1}_{T-1} and G^l_t = dy / ds^l_t ((H x 2H) = [G_h | G_c] for
-an LSTM, H x H for a GRU). For the step t of layer l, the gradient with respect to its
-pre-activations, P^l_t = dy / da^l_t (H x G H), is
+an LSTM, H x H for a GRU). Each step's blocks are formed first, per sample, without any
+(H x G H) pre-activation gradient: sum_g diag(coef_g) W_g costs O(G H n) per sample, so
 
-    LSTM:  Ghat = G_c + G_h k   (dy/dc' through both c' and h' = o tanh(c'))
-           P = [Ghat (g sigma'(a_i)), Ghat (c sigma'(a_f)), Ghat (i tanh'(a_g)), G_h O_o]
-    GRU:   P_hh = G [q_r, q_z, r q_n]  (as seen from h),   P_ih = G [q_r, q_z, q_n]  (from x)
+    LSTM:  J_h = ds'/dh = [(k C + O) W_hh; C W_hh]  (2H x H),   ds'/dc = [k f; f] (diagonals)
+           V = ds'/dx = [(k C + O) W_ih; C W_ih]
+    GRU:   J_h = ds'/dh = [q_r, q_z, r q_n] W_hh + diag(z)  (H x H),   V = [q_r, q_z, q_n] W_ih
 
-(for the LSTM P_hh = P_ih = P). Going backward in time and downward in layers:
+and then, going backward in time and downward in layers,
 
     G^{L-1}_{T-1} = [I | 0] (LSTM), I (GRU)
-    G^l_t  (h part) = P_hh^l_{t+1} W_hh^l  +  P_ih^{l+1}_t W_ih^{l+1}     (missing terms are 0)
-           LSTM c part: Ghat^l_{t+1} f^l_{t+1};   GRU: + G^l_{t+1} z^l_{t+1}
-    dy / dx_t = P_ih^0_t W_ih^0,    dy / s0[l] = the same in-layer terms from step 0 (lag T)
+    G^l_t (h columns) = G^l_{t+1} J_h^l_{t+1}  +  G^{l+1}_t V^{l+1}_t     (missing terms are 0)
+    G^l_t (c columns, LSTM) = G_h^l_{t+1} k f + G_c^l_{t+1} f            (the step t + 1's k, f)
+    dy / dx_t = G^0_t V^0_t,      dy / s0[l] = the in-layer term from step 0 (lag T)
 
 The lag-0 top row of an LSTM is therefore ||[I | 0]||, the same as an RNN's ||I||. Per step
-and sample this costs one (H x G H) @ (G H x H) product per layer (one of (H x 2 G H) @
-(2 G H x H) below the top of a stack): the arithmetic floor, G = 4 or 3 times an RNN's.
+and sample this costs one (H x 2H) @ (2H x H) product per layer for an LSTM and one
+(H x H) @ (H x H) for a GRU (plus one with V below the top of a stack): the arithmetic floor
+of the state map's own chain, the same as an RNN's for a GRU and twice it for an LSTM.
 
 Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
 with raw of unit Frobenius norm (the division by the norm is folded into the coefficient
 vectors) and the natural log s of the scale in float64; two terms that meet are weighted by
 their true magnitudes first, so a tiny but only non-zero term is never lost; an exactly zero
 Jacobian has log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.
-SpectralNorms`. Memory: the O(T L B G H) forward coefficients and O(L B G H^2) working
+SpectralNorms`. Memory: the O(T L B G H) forward coefficients and O(L B H^2) working
 matrices, never a T x H x H tensor.
 """
 
@@ -175,68 +176,95 @@ class _Scaled:
 
 
 @dataclass
-class _Grad:
-    """dy/da of one layer and step at log-scale ``s``: ``p_hh`` (seen from h, (B, H, G H)),
-    ``p_ih`` (seen from x; None when not needed), ``carry`` (the c part for an LSTM,
-    G z for a GRU, (B, H, H))."""
+class _Step:
+    """The Jacobian blocks of one layer and step, scaled by 1 / ||raw|| of the G they meet.
 
-    p_hh: torch.Tensor
-    p_ih: torch.Tensor | None
-    carry: torch.Tensor
-    s: torch.Tensor
+    ``j_hh``: the dense columns of ds'/ds, i.e. ds'/dh ((B, 2H, H) = [dh'/dh; dc'/dh] for an
+    LSTM; (B, H, H) = dh'/dh, its diagonal z included, for a GRU); ``carry``: for an LSTM the
+    diagonal columns ds'/dc as the two vectors (k f, f); ``j_ih``: ds'/dx, shaped like
+    ``j_hh`` with I or H columns (None when no one needs it).
+    """
+
+    j_hh: torch.Tensor
+    carry: tuple[torch.Tensor, torch.Tensor] | None
+    j_ih: torch.Tensor | None
 
 
-def _expand(g: _Scaled, st: GatedSteps, t: int, H: int, lstm: bool, want_ih: bool) -> _Grad:
-    B = g.raw.shape[0]
+def _blocks(
+    coef: torch.Tensor, w: torch.Tensor, k: torch.Tensor | None, H: int, gates: int
+) -> torch.Tensor:
+    """sum_g diag(coef_g) W_g from ``coef`` (B, G H) and ``w`` (G H, n), without forming the
+    (B, H, G H) pre-activation gradient: (B, H, n) for a GRU; for an LSTM (k given) the
+    stack [(k C + O) W; C W] (B, 2H, n) with C the i, f, g blocks and O the o block."""
+    B, n = coef.shape[0], w.shape[1]
+    c = coef.view(B, gates, H, 1)
+    wb = w.view(gates, H, n)
+    if k is None:
+        out = torch.mul(c[:, 0], wb[0])
+        for g in range(1, gates):
+            out.addcmul_(c[:, g], wb[g])
+        return out
+    out = coef.new_empty(B, 2 * H, n)
+    a = out[:, H:]
+    torch.mul(c[:, 0], wb[0], out=a)
+    a.addcmul_(c[:, 1], wb[1]).addcmul_(c[:, 2], wb[2])  # C W = dc'/d(h or x)
+    torch.mul(a, k[:, :, None], out=out[:, :H]).addcmul_(c[:, 3], wb[3])  # (k C + O) W
+    return out
+
+
+def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool) -> _Step:
+    H, G = inp.hidden_size, inp.gates
     inv = g.inv[:, None]
     coef = st.coef[t] * inv  # (B, G H): the division by ||raw|| folded in
-    if lstm:
-        gh, gc = g.raw[..., :H], g.raw[..., H:]
-        ghat = torch.addcmul(gc, gh, st.k[t][:, None, :])  # G_c + G_h k
-        p = g.raw.new_empty(B, H, 4, H)
-        torch.mul(ghat[:, :, None, :], coef[:, None, : 3 * H].view(B, 1, 3, H), out=p[:, :, :3])
-        torch.mul(gh, coef[:, None, 3 * H :], out=p[:, :, 3])
-        p = p.view(B, H, 4 * H)
-        return _Grad(p, p, ghat * (st.carry[t] * inv)[:, None, :], g.ln_fro)
-    raw = g.raw
-    p_hh = (raw[:, :, None, :] * coef.view(B, 1, 3, H)).view(B, H, 3 * H)
-    p_ih = None
-    if want_ih:
-        p_ih = p_hh.clone()
-    torch.mul(raw, (st.coef_hn[t] * inv)[:, None, :], out=p_hh[..., 2 * H :])
-    return _Grad(p_hh, p_ih, raw * (st.carry[t] * inv)[:, None, :], g.ln_fro)
+    if st.k is not None:  # LSTM
+        k = st.k[t]
+        f = st.carry[t] * inv
+        j_hh = _blocks(coef, inp.weights_hh[l], k, H, G)
+        j_ih = _blocks(coef, inp.weights_ih[l], k, H, G) if want_ih else None
+        return _Step(j_hh, (k * f, f), j_ih)
+    coef_hh = coef.clone()
+    coef_hh[:, 2 * H :] = st.coef_hn[t] * inv  # r q_n: the n block seen from h
+    j_hh = _blocks(coef_hh, inp.weights_hh[l], None, H, G)
+    j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
+    j_ih = _blocks(coef, inp.weights_ih[l], None, H, G) if want_ih else None
+    return _Step(j_hh, None, j_ih)
+
+
+def _in_layer(g: _Scaled, step: _Step, H: int) -> torch.Tensor:
+    """raw of G_{t-1} = G_t ds_t/ds_{t-1} (at G_t's log-scale), (B, H, 2H) or (B, H, H)."""
+    h = g.raw @ step.j_hh
+    if step.carry is None:
+        return h
+    kf, f = step.carry
+    c = torch.mul(g.raw[..., :H], kf[:, None, :]).addcmul_(g.raw[..., H:], f[:, None, :])
+    return torch.cat([h, c], dim=-1)
 
 
 def _combine(
-    a: _Grad | None,
-    b: _Grad | None,
-    w_hh: torch.Tensor,
-    w_ih_above: torch.Tensor | None,
-    stacked: torch.Tensor | None,
-    lstm: bool,
+    a: tuple[_Scaled, _Step] | None, b: tuple[_Scaled, _Step] | None, H: int, lstm: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """raw and s of G^l_t from the in-layer term ``a`` (layer l, step t + 1) and the vertical
-    term ``b`` (layer l + 1, step t); either may be None."""
+    term ``b`` (layer l + 1, step t), each given as (its G, its step's blocks)."""
     if b is None:  # in-layer only
         assert a is not None
-        h = a.p_hh @ w_hh
-        return (torch.cat([h, a.carry], dim=-1) if lstm else h.add_(a.carry)), a.s
+        return _in_layer(*a, H), a[0].ln_fro
+    hb = b[0].raw @ b[1].j_ih
     if a is None:  # vertical only (t = T - 1 below the top)
-        h = b.p_ih @ w_ih_above
-        return (torch.cat([h, torch.zeros_like(h)], dim=-1) if lstm else h), b.s
-    na = torch.hypot(_norm(a.p_hh), _norm(a.carry))
-    nb = _norm(b.p_ih)
-    ma, mb = a.s + torch.log(na), b.s + torch.log(nb)  # ln magnitudes, -inf for zero terms
+        return (torch.cat([hb, torch.zeros_like(hb)], dim=-1) if lstm else hb), b[0].ln_fro
+    ra = _in_layer(*a, H)
+    na, nb = _norm(ra), _norm(hb)
+    ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
+    mb = b[0].ln_fro + torch.log(nb)
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)
     m_safe = torch.where(finite, m, torch.zeros_like(m))
-    # Each term as (p / ||p||) exp(ln magnitude - m): weights <= 1, common scale exp(m).
-    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1)).to(a.p_hh.dtype)[:, None, None]
-    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1)).to(a.p_hh.dtype)[:, None, None]
-    h = torch.cat([a.p_hh * wa, b.p_ih * wb], dim=-1) @ stacked
-    s = torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf))
-    carry = a.carry * wa
-    return (torch.cat([h, carry], dim=-1) if lstm else h.add_(carry)), s
+    # Each term as (t / ||t||) exp(ln magnitude - m): weights <= 1, common scale exp(m), so a
+    # tiny term that is the only non-zero one is kept.
+    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1)).to(ra.dtype)[:, None, None]
+    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1)).to(ra.dtype)[:, None, None]
+    raw = ra.mul_(wa)
+    raw[..., :H].addcmul_(hb, wb)
+    return raw, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf))
 
 
 def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]) -> dict:
@@ -251,8 +279,6 @@ def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]
         if src in sources
     }
     input_stream = _Stream(B, T, norms, device) if "input" in sources else None
-    w_hh, w_ih = inp.weights_hh, inp.weights_ih
-    stacked = [torch.cat([w_hh[l], w_ih[l + 1]], dim=0) for l in range(L - 1)]
 
     def record(l: int, lag: int, g: _Scaled) -> None:
         for src, per_layer in streams.items():
@@ -263,29 +289,29 @@ def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]
             else:
                 per_layer[l].record(lag, g.raw[..., H:], g.s, g.ln_c)
 
-    inlayer: list[_Grad | None] = [None] * L
+    inlayer: list[tuple[_Scaled, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
-        vertical: _Grad | None = None  # dy/da of layer l + 1 at step t
+        vertical: tuple[_Scaled, _Step] | None = None  # the same for layer l + 1 at step t
         for l in range(L - 1, -1, -1):
             if t == T - 1 and l == L - 1:
                 raw = torch.zeros(B, H, 2 * H if lstm else H, dtype=dtype, device=device)
                 raw[..., :H] = torch.eye(H, dtype=dtype, device=device)
                 s = torch.zeros(B, dtype=torch.float64, device=device)
             else:
-                above = (w_ih[l + 1], stacked[l]) if l < L - 1 else (None, None)
-                raw, s = _combine(inlayer[l], vertical, w_hh[l], *above, lstm)
+                raw, s = _combine(inlayer[l], vertical, H, lstm)
             g = _Scaled.of(raw, s, split)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
-            inlayer[l] = vertical = _expand(g, steps[l], t, H, lstm, want_ih)
+            inlayer[l] = vertical = (g, _step(g, steps[l], t, inp, l, want_ih))
         if input_stream is not None:
-            assert vertical is not None and vertical.p_ih is not None
-            jx = _Scaled.of(vertical.p_ih @ w_ih[0], vertical.s, None)
+            assert vertical is not None and vertical[1].j_ih is not None
+            # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
+            jx = _Scaled.of(vertical[0].raw @ vertical[1].j_ih, vertical[0].ln_fro, None)
             input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
     if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
         for l in range(L):
-            raw, s = _combine(inlayer[l], None, w_hh[l], None, None, lstm)
+            raw, s = _combine(inlayer[l], None, H, lstm)
             record(l, T, _Scaled.of(raw, s, split))
 
     out: dict[str, Any] = {"batched": inp.batched}
