@@ -76,7 +76,10 @@ def jacobian_norms(
     Args:
         rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
             ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
-            dropout between layers is ignored.
+            dropout between layers is ignored. An ``nn.LSTM`` or ``nn.GRU`` is measured the
+            same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0, c0)`` for an LSTM;
+            its state rows are d h^{top}_{T-1} / d [h | c]; ``sources`` may add
+            ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
             input_size)`` with ``batch_first=True``, or unbatched ``(T, input_size)``.
         h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
@@ -94,7 +97,7 @@ def jacobian_norms(
 
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
-            expected shape), LSTM/GRU modules or ``bidirectional=True``.
+            expected shape), ``bidirectional=True`` or an LSTM's ``proj_size > 0``.
         vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
             it names the layer, time step and sample.
     """
