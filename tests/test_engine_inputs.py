@@ -30,8 +30,9 @@ def test_layouts_agree() -> None:
 @pytest.mark.parametrize(
     ("module", "error", "message"),
     [
-        (nn.LSTM(3, 4), TypeError, "LSTM is not supported"),
-        (nn.GRU(3, 4), TypeError, "GRU is not supported"),
+        (nn.LSTM(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
+        (nn.LSTM(3, 4, proj_size=2), ValueError, "proj_size=2 is not supported"),
+        (nn.GRU(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
         (nn.Linear(3, 4), TypeError, "expected a torch.nn.RNN module, got Linear"),
         (nn.RNN(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
     ],

@@ -38,6 +38,7 @@ import torch
 
 from .forward import activation_derivative, layer_states
 from .frame import JacobianLogNorms, norms_frame
+from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
 from .spectral import SpectralNorms
 
@@ -61,7 +62,10 @@ def jacobian_norms(
     Args:
         rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
             ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
-            dropout between layers is ignored.
+            dropout between layers is ignored. An ``nn.LSTM`` or ``nn.GRU`` is measured the
+            same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0, c0)`` for an LSTM;
+            its state rows are d h^{top}_{T-1} / d [h | c]; ``sources`` may add
+            ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
             input_size)`` with ``batch_first=True``, or unbatched ``(T, input_size)``.
         h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
@@ -79,8 +83,9 @@ def jacobian_norms(
 
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
-            expected shape), LSTM/GRU modules, ``bidirectional=True``, a module that is not
-            float32/float64, or an inf/NaN in the weights, ``x`` or ``h0`` (named, with where).
+            expected shape), ``bidirectional=True``, an LSTM's ``proj_size > 0``, a module that
+            is not float32/float64, or an inf/NaN in the weights, ``x`` or ``h0`` (named, with
+            where).
         vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
             it names the layer, time step and sample.
     """
@@ -98,6 +103,8 @@ def jacobian_log_norms(
     sources: Sequence[str] = SOURCES,
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
+    if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
+        return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
     norms, sources = (
         _check_choices(norms, NORMS, "norms"),
         _check_choices(sources, SOURCES, "sources"),

@@ -1,8 +1,10 @@
 """The engine's result: per-lag log-norm tensors, and their tidy frame (one row per sample,
 source, layer and lag).
 
-Columns, in order: ``sample`` (int64), ``source`` ("state" or "input"), ``layer`` (nullable
-Int64, null for "input"), ``lag`` (int64), then ``log10_fro`` and/or ``log10_spec`` (float64;
+Columns, in order: ``sample`` (int64), ``source`` ("state" or "input"; for an ``nn.LSTM``
+also "state_h" / "state_c" when asked for: the h and c column blocks of the "state" Jacobian,
+rows after the "state" rows), ``layer`` (nullable Int64, null for "input"), ``lag`` (int64),
+then ``log10_fro`` and/or ``log10_spec`` (float64;
 -inf marks an exactly zero Jacobian, NaN never appears).
 """
 
@@ -32,22 +34,35 @@ class JacobianLogNorms:
     input_fro: torch.Tensor | None
     input_spec: torch.Tensor | None
     batched: bool
+    # nn.LSTM only, when asked for (sources "state_h" / "state_c"): the h and c column blocks
+    # of the state Jacobians dh^{L-1}_{T-1} / d[h | c]^l_{T-1-k}, shaped like state_*.
+    state_h_fro: torch.Tensor | None = None
+    state_h_spec: torch.Tensor | None = None
+    state_c_fro: torch.Tensor | None = None
+    state_c_spec: torch.Tensor | None = None
 
 
 def norms_frame(result: JacobianLogNorms) -> pd.DataFrame:
     """Flatten the tensors of a :class:`JacobianLogNorms` into the frame."""
     parts = []
-    if result.state_fro is not None or result.state_spec is not None:
-        ref = result.state_fro if result.state_fro is not None else result.state_spec
+    state_sources = (
+        ("state", result.state_fro, result.state_spec),
+        ("state_h", result.state_h_fro, result.state_h_spec),
+        ("state_c", result.state_c_fro, result.state_c_spec),
+    )
+    for source, fro, spec in state_sources:
+        if fro is None and spec is None:
+            continue
+        ref = fro if fro is not None else spec
         B, L, K = ref.shape
         sample, layer, lag = np.meshgrid(np.arange(B), np.arange(L), np.arange(K), indexing="ij")
         cols = {
             "sample": sample.ravel(),
-            "source": np.full(B * L * K, "state", dtype=object),
+            "source": np.full(B * L * K, source, dtype=object),
             "layer": pd.array(layer.ravel(), dtype="Int64"),
             "lag": lag.ravel(),
         }
-        for name, t in (("log10_fro", result.state_fro), ("log10_spec", result.state_spec)):
+        for name, t in (("log10_fro", fro), ("log10_spec", spec)):
             if t is not None:
                 cols[name] = t.numpy().ravel()
         parts.append(pd.DataFrame(cols))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from .forward import activation_derivative, layer_states
+from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import prepare_inputs
 
 __all__ = ["lyapunov_spectrum"]
@@ -50,6 +51,8 @@ def lyapunov_spectrum(
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
         unbatched input); -inf marks a direction that is annihilated exactly (relu units off).
     """
+    if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: core.gated_lyapunov
+        return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
     inp = prepare_inputs(rnn, x, h0)
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     n = L * H

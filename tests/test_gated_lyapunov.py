@@ -1,0 +1,110 @@
+"""Lyapunov spectra of nn.LSTM (full 2 L H state) and nn.GRU: closed forms and the real module."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.autograd.functional import jacobian
+
+import vanishlab as vl
+
+
+def benettin_on_the_real_module(mod: nn.Module, x: torch.Tensor, hx) -> torch.Tensor:
+    """The QR method on one-step Jacobians of the real module's full state (layer by layer
+    [h^l, c^l] for an LSTM), each taken by torch.autograd.functional.jacobian."""
+    T, B, _ = x.shape
+    L, H = mod.num_layers, mod.hidden_size
+    lstm = isinstance(mod, nn.LSTM)
+    w = 2 * H if lstm else H
+
+    def step(s: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
+        blocks = s.view(L, w)
+        if lstm:
+            _, (hn, cn) = mod(xt[None], (blocks[:, :H].contiguous(), blocks[:, H:].contiguous()))
+            return torch.cat([hn, cn], -1).reshape(-1)
+        _, hn = mod(xt[None], blocks.contiguous())
+        return hn.reshape(-1)
+
+    out = []
+    for b in range(B):
+        s = torch.cat([hx[0][:, b], hx[1][:, b]], -1).reshape(-1) if lstm else hx[:, b].reshape(-1)
+        q = torch.eye(L * w, dtype=torch.float64)
+        total = torch.zeros(L * w, dtype=torch.float64)
+        for t in range(T):
+            xt = x[t, b]
+            q, r = torch.linalg.qr(jacobian(lambda v, xt=xt: step(v, xt), s) @ q)
+            total += torch.diagonal(r).abs().log()
+            s = step(s, xt).detach()
+        out.append((total / T).sort(descending=True).values)
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize(("model", "layers"), [("LSTM", 1), ("LSTM", 2), ("GRU", 2)])
+def test_full_spectrum_matches_the_real_module(model: str, layers: int) -> None:
+    torch.manual_seed(layers)
+    mod = (nn.LSTM if model == "LSTM" else nn.GRU)(3, 4, layers).double()
+    x = torch.randn(10, 2, 3, dtype=torch.float64)
+    h0 = torch.randn(layers, 2, 4, dtype=torch.float64)
+    hx = (h0, torch.randn(layers, 2, 4, dtype=torch.float64)) if model == "LSTM" else h0
+    got = vl.lyapunov_spectrum(mod, x, hx)
+    assert got.shape == (2, (2 if model == "LSTM" else 1) * layers * 4)
+    torch.testing.assert_close(got, benettin_on_the_real_module(mod, x, hx), rtol=0, atol=1e-10)
+
+
+def test_gru_without_recurrence_has_the_log_update_gates() -> None:
+    """W_hh = 0, zero input: ds'/ds = diag(z) with constant z, so lambda_j = ln z_j."""
+    H = 5
+    gru = nn.GRU(2, H).double()
+    with torch.no_grad():
+        gru.weight_hh_l0.zero_()
+        gru.bias_hh_l0.zero_()
+        gru.bias_ih_l0.copy_(torch.linspace(-2.0, 2.0, 3 * H, dtype=torch.float64))
+    lyap = vl.lyapunov_spectrum(gru, torch.zeros(40, 2, dtype=torch.float64))
+    z = torch.sigmoid(gru.bias_ih_l0[H : 2 * H].detach())
+    want = sorted((math.log(v) for v in z.tolist()), reverse=True)
+    np.testing.assert_allclose(lyap.numpy(), want, rtol=0, atol=1e-12)
+
+
+def test_lstm_cell_directions_decay_at_the_log_forget_gates() -> None:
+    """W_hh = 0, zero input, g = 0 (so c stays 0): ds'/ds = [[0, k f], [0, f]] per unit, and
+    the c directions, after one step aligning them, shrink by exactly f_j per step."""
+    H = 4
+    lstm = nn.LSTM(2, H).double()
+    with torch.no_grad():
+        lstm.weight_hh_l0.zero_()
+        lstm.bias_hh_l0.zero_()
+        b = torch.linspace(-2.0, 2.0, 4 * H, dtype=torch.float64)
+        b[2 * H : 3 * H] = 0.0  # g = tanh(0) = 0
+        lstm.bias_ih_l0.copy_(b)
+    q0 = torch.eye(2 * H, dtype=torch.float64)[:, H:]  # the c block
+    x = torch.zeros(30, 1, 2, dtype=torch.float64)
+    lyap = vl.lyapunov_spectrum(lstm, x, k=H, discard=1, q0=q0)
+    f = torch.sigmoid(b[H : 2 * H])
+    want = sorted((math.log(v) for v in f.tolist()), reverse=True)
+    np.testing.assert_allclose(lyap[0].numpy(), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["LSTM", "GRU"])
+def test_top_exponent_alone_equals_the_first_of_the_spectrum(model: str) -> None:
+    torch.manual_seed(3)
+    mod = (nn.LSTM if model == "LSTM" else nn.GRU)(4, 6, 2).double()
+    x = torch.randn(60, 3, 4, dtype=torch.float64)
+    n = (2 if model == "LSTM" else 1) * 12
+    q0 = torch.randn(n, 3, dtype=torch.float64)
+    one = vl.lyapunov_spectrum(mod, x, k=1, discard=10, q0=q0[:, :1])
+    three = vl.lyapunov_spectrum(mod, x, k=3, discard=10, q0=q0)
+    torch.testing.assert_close(one[:, 0], three[:, 0], rtol=0, atol=1e-12)
+
+
+def test_float32_module_unbatched() -> None:
+    torch.manual_seed(4)
+    lstm = nn.LSTM(3, 5, 2)
+    x = torch.randn(20, 3)
+    got = vl.lyapunov_spectrum(lstm, x)
+    want = vl.lyapunov_spectrum(lstm.double(), x.double())
+    assert got.shape == (20,) and got.dtype == torch.float64
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-4)

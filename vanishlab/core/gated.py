@@ -1,0 +1,326 @@
+"""Exact log-norms of the Jacobians of a stacked ``nn.LSTM`` or ``nn.GRU``, at every lag.
+
+The state of layer l at time t is what the cell carries: s = h for a GRU and s = [h | c] for an
+LSTM, each component an independent variable of the state map s_{t-1} -> s_t (its input x =
+h^{l-1}_t, the layer below at the same step, held fixed). With PyTorch's equations and the
+coefficient vectors of :mod:`vanishlab.core.gated_forward` (a: the pre-activations, G gate
+blocks; diag(v) is written v), the one-step Jacobian blocks are:
+
+LSTM, gate blocks i, f, g, o. Let C = dc'/da = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g), 0]
+(block diagonals, H x 4H), O = [0, 0, 0, tanh(c') sigma'(a_o)] and k = o tanh'(c'). Then
+dh'/da = k C + O, da/dh = W_hh, da/dx = W_ih, and
+
+    dh'/dh = (k C + O) W_hh      dh'/dc = k f      dh'/dx = (k C + O) W_ih
+    dc'/dh = C W_hh              dc'/dc = f        dc'/dx = C W_ih
+
+GRU, gate blocks r, z, n, with u = W_hn h + b_hn, q_r = (1 - z) tanh'(a_n) u sigma'(a_r),
+q_z = (h - n) sigma'(a_z), q_n = (1 - z) tanh'(a_n):
+
+    dh'/dh = z + [q_r, q_z, r q_n] W_hh                     dh'/dx = [q_r, q_z, q_n] W_ih
+
+Backward recurrence. Let y = h^{L-1}_{T-1} and G^l_t = dy / ds^l_t ((H x 2H) = [G_h | G_c] for
+an LSTM, H x H for a GRU). Each step's blocks are formed first, per sample, without any
+(H x G H) pre-activation gradient: sum_g diag(coef_g) W_g costs O(G H n) per sample, so
+
+    LSTM:  J_h = ds'/dh = [(k C + O) W_hh; C W_hh]  (2H x H),   ds'/dc = [k f; f] (diagonals)
+           V = ds'/dx = [(k C + O) W_ih; C W_ih]
+    GRU:   J_h = ds'/dh = [q_r, q_z, r q_n] W_hh + diag(z)  (H x H),   V = [q_r, q_z, q_n] W_ih
+
+and then, going backward in time and downward in layers,
+
+    G^{L-1}_{T-1} = [I | 0] (LSTM), I (GRU)
+    G^l_t (h columns) = G^l_{t+1} J_h^l_{t+1}  +  G^{l+1}_t V^{l+1}_t     (missing terms are 0)
+    G^l_t (c columns, LSTM) = G_h^l_{t+1} k f + G_c^l_{t+1} f            (the step t + 1's k, f)
+    dy / dx_t = G^0_t V^0_t,      dy / s0[l] = the in-layer term from step 0 (lag T)
+
+The lag-0 top row of an LSTM is therefore ||[I | 0]||, the same as an RNN's ||I||. Per step
+and sample this costs one (H x 2H) @ (2H x H) product per layer for an LSTM and one
+(H x H) @ (H x H) for a GRU (plus one with V below the top of a stack): the arithmetic floor
+of the state map's own chain, the same as an RNN's for a GRU and twice it for an LSTM.
+
+Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
+with raw of unit Frobenius norm (the division by the norm is folded into the coefficient
+vectors) and the natural log s of the scale in float64; two terms that meet are weighted by
+their true magnitudes first, so a tiny but only non-zero term is never lost; an exactly zero
+Jacobian has log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.
+SpectralNorms`. Memory: the O(T L B G H) forward coefficients and O(L B H^2) working
+matrices, never a T x H x H tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
+from .spectral import SpectralNorms
+
+__all__ = ["GATED_SOURCES", "gated_log_norms"]
+
+_LN10 = math.log(10.0)
+NORMS = ("fro", "spec")
+#: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
+GATED_SOURCES = ("state", "input", "state_h", "state_c")
+_TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
+
+
+def _choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    values = (values,) if isinstance(values, str) else tuple(values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        hint = ""
+        if any(v in ("state_h", "state_c") for v in unknown):
+            hint = " (state_h and state_c are the h and c parts of an nn.LSTM's state)"
+        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}{hint}")
+    return values
+
+
+@torch.no_grad()
+def gated_log_norms(
+    module: nn.LSTM | nn.GRU,
+    x: torch.Tensor,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    *,
+    norms: Sequence[str] = NORMS,
+    sources: Sequence[str] = ("state", "input"),
+) -> dict[str, Any]:
+    """The fields of a :class:`~vanishlab.core.frame.JacobianLogNorms` for an LSTM or GRU.
+
+    ``state_*``: ``(B, L, T + 1)`` log10 norms of dy/ds^l_{T-1-k} (s = [h | c] for an LSTM);
+    ``state_h_*`` / ``state_c_*``: the same for the h and c column blocks alone (LSTM, when
+    ``sources`` asks for ``"state_h"`` / ``"state_c"``); ``input_*``: ``(B, T)``. Fields not
+    asked for are None. Arguments as for :func:`vanishlab.jacobian_log_norms`.
+    """
+    inp = prepare_gated(module, x, h0)
+    allowed = GATED_SOURCES if inp.mode == "LSTM" else GATED_SOURCES[:2]
+    return _backward(inp, _choices(norms, NORMS, "norms"), _choices(sources, allowed, "sources"))
+
+
+class _Stream:
+    """Log-norms of one sequence of Jacobians, each given as exp(s) * raw (natural logs kept
+    on the module's device, turned into log10 CPU tensors at the end)."""
+
+    def __init__(self, batch: int, lags: int, norms: tuple[str, ...], device: torch.device) -> None:
+        f64 = torch.float64
+        self.fro = torch.empty(lags, batch, dtype=f64, device=device) if "fro" in norms else None
+        self.spec = torch.empty(lags, batch, dtype=f64, device=device) if "spec" in norms else None
+        self._spectral = SpectralNorms() if "spec" in norms else None
+        self._log_scale: dict[int, torch.Tensor] = {}
+
+    def record(self, lag: int, raw: torch.Tensor, s: torch.Tensor, ln_fro: torch.Tensor) -> None:
+        if self.fro is not None:
+            self.fro[lag] = ln_fro
+        if self._spectral is not None:
+            self._log_scale[lag] = s
+            self._spectral.push(lag, raw, self._store_spec)
+
+    def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
+        self.spec[lag] = self._log_scale.pop(lag) + torch.log(sigma.to(torch.float64))
+
+    def finish(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if self._spectral is not None:
+            self._spectral.flush()
+        return tuple(None if t is None else (t / _LN10).T.cpu() for t in (self.fro, self.spec))
+
+
+def _norm(m: torch.Tensor) -> torch.Tensor:
+    """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale
+    (float32 sums of squares flush below ~1e-19: those are recomputed with float64 sums)."""
+    n = torch.linalg.vector_norm(m, dim=(-2, -1))
+    if m.dtype != torch.float64 and bool((n < _TINY).any()):
+        tiny = n < _TINY
+        n = n.to(torch.float64)
+        n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
+    return n.to(torch.float64)
+
+
+@dataclass
+class _Scaled:
+    """G = exp(s) * raw; ``ln_fro`` = s + ln ||raw||_F, ``inv`` = 1 / ||raw||_F (0 for a zero
+    matrix), and for an LSTM ``ln_h`` / ``ln_c`` the same for the h and c column blocks."""
+
+    raw: torch.Tensor
+    s: torch.Tensor
+    ln_fro: torch.Tensor
+    inv: torch.Tensor
+    ln_h: torch.Tensor | None = None
+    ln_c: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, raw: torch.Tensor, s: torch.Tensor, split: int | None) -> _Scaled:
+        parts = (raw,) if split is None else (raw[..., :split], raw[..., split:])
+        ns = [_norm(p) for p in parts]
+        n = ns[0] if split is None else torch.hypot(ns[0], ns[1])
+        if raw.dtype != torch.float64 and bool(((n < _TINY) & (n > 0)).any()):
+            # Rare: a float32 product far below 1. Rescale it now, exactly, so that the next
+            # step's division by its norm can neither lose digits nor overflow.
+            idx = ((n < _TINY) & (n > 0)).nonzero().squeeze(1)
+            raw[idx] = (raw[idx].double() / n[idx, None, None]).to(raw.dtype)
+            s = s.clone()
+            s[idx] = s[idx] + torch.log(n[idx])
+            ns = [v.clone() for v in ns]
+            for v in ns:
+                v[idx] = v[idx] / n[idx]
+            n = n.clone()
+            n[idx] = 1.0
+        inv = n.reciprocal().nan_to_num(posinf=0.0).to(raw.dtype)
+        lns = [s + torch.log(v) for v in ns]
+        if split is None:
+            return cls(raw, s, lns[0], inv)
+        return cls(raw, s, s + torch.log(n), inv, lns[0], lns[1])
+
+
+@dataclass
+class _Step:
+    """The Jacobian blocks of one layer and step, scaled by 1 / ||raw|| of the G they meet.
+
+    ``j_hh``: the dense columns of ds'/ds, i.e. ds'/dh ((B, 2H, H) = [dh'/dh; dc'/dh] for an
+    LSTM; (B, H, H) = dh'/dh, its diagonal z included, for a GRU); ``carry``: for an LSTM the
+    diagonal columns ds'/dc as the two vectors (k f, f); ``j_ih``: ds'/dx, shaped like
+    ``j_hh`` with I or H columns (None when no one needs it).
+    """
+
+    j_hh: torch.Tensor
+    carry: tuple[torch.Tensor, torch.Tensor] | None
+    j_ih: torch.Tensor | None
+
+
+def _blocks(
+    coef: torch.Tensor, w: torch.Tensor, k: torch.Tensor | None, H: int, gates: int
+) -> torch.Tensor:
+    """sum_g diag(coef_g) W_g from ``coef`` (B, G H) and ``w`` (G H, n), without forming the
+    (B, H, G H) pre-activation gradient: (B, H, n) for a GRU; for an LSTM (k given) the
+    stack [(k C + O) W; C W] (B, 2H, n) with C the i, f, g blocks and O the o block."""
+    B, n = coef.shape[0], w.shape[1]
+    c = coef.view(B, gates, H, 1)
+    wb = w.view(gates, H, n)
+    if k is None:
+        out = torch.mul(c[:, 0], wb[0])
+        for g in range(1, gates):
+            out.addcmul_(c[:, g], wb[g])
+        return out
+    out = coef.new_empty(B, 2 * H, n)
+    a = out[:, H:]
+    torch.mul(c[:, 0], wb[0], out=a)
+    a.addcmul_(c[:, 1], wb[1]).addcmul_(c[:, 2], wb[2])  # C W = dc'/d(h or x)
+    torch.mul(a, k[:, :, None], out=out[:, :H]).addcmul_(c[:, 3], wb[3])  # (k C + O) W
+    return out
+
+
+def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool) -> _Step:
+    H, G = inp.hidden_size, inp.gates
+    inv = g.inv[:, None]
+    coef = st.coef[t] * inv  # (B, G H): the division by ||raw|| folded in
+    if st.k is not None:  # LSTM
+        k = st.k[t]
+        f = st.carry[t] * inv
+        j_hh = _blocks(coef, inp.weights_hh[l], k, H, G)
+        j_ih = _blocks(coef, inp.weights_ih[l], k, H, G) if want_ih else None
+        return _Step(j_hh, (k * f, f), j_ih)
+    coef_hh = coef.clone()
+    coef_hh[:, 2 * H :] = st.coef_hn[t] * inv  # r q_n: the n block seen from h
+    j_hh = _blocks(coef_hh, inp.weights_hh[l], None, H, G)
+    j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
+    j_ih = _blocks(coef, inp.weights_ih[l], None, H, G) if want_ih else None
+    return _Step(j_hh, None, j_ih)
+
+
+def _in_layer(g: _Scaled, step: _Step, H: int) -> torch.Tensor:
+    """raw of G_{t-1} = G_t ds_t/ds_{t-1} (at G_t's log-scale), (B, H, 2H) or (B, H, H)."""
+    h = g.raw @ step.j_hh
+    if step.carry is None:
+        return h
+    kf, f = step.carry
+    c = torch.mul(g.raw[..., :H], kf[:, None, :]).addcmul_(g.raw[..., H:], f[:, None, :])
+    return torch.cat([h, c], dim=-1)
+
+
+def _combine(
+    a: tuple[_Scaled, _Step] | None, b: tuple[_Scaled, _Step] | None, H: int, lstm: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """raw and s of G^l_t from the in-layer term ``a`` (layer l, step t + 1) and the vertical
+    term ``b`` (layer l + 1, step t), each given as (its G, its step's blocks)."""
+    if b is None:  # in-layer only
+        assert a is not None
+        return _in_layer(*a, H), a[0].ln_fro
+    hb = b[0].raw @ b[1].j_ih
+    if a is None:  # vertical only (t = T - 1 below the top)
+        return (torch.cat([hb, torch.zeros_like(hb)], dim=-1) if lstm else hb), b[0].ln_fro
+    ra = _in_layer(*a, H)
+    na, nb = _norm(ra), _norm(hb)
+    ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
+    mb = b[0].ln_fro + torch.log(nb)
+    m = torch.maximum(ma, mb)
+    finite = torch.isfinite(m)
+    m_safe = torch.where(finite, m, torch.zeros_like(m))
+    # Each term as (t / ||t||) exp(ln magnitude - m): weights <= 1, common scale exp(m), so a
+    # tiny term that is the only non-zero one is kept.
+    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1)).to(ra.dtype)[:, None, None]
+    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1)).to(ra.dtype)[:, None, None]
+    raw = ra.mul_(wa)
+    raw[..., :H].addcmul_(hb, wb)
+    return raw, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf))
+
+
+def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]) -> dict:
+    steps = gated_steps(inp)
+    L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
+    lstm = inp.mode == "LSTM"
+    dtype, device = inp.x.dtype, inp.x.device
+    split = H if lstm else None
+    streams = {
+        src: [_Stream(B, T + 1, norms, device) for _ in range(L)]
+        for src in ("state", "state_h", "state_c")
+        if src in sources
+    }
+    input_stream = _Stream(B, T, norms, device) if "input" in sources else None
+
+    def record(l: int, lag: int, g: _Scaled) -> None:
+        for src, per_layer in streams.items():
+            if src == "state":
+                per_layer[l].record(lag, g.raw, g.s, g.ln_fro)
+            elif src == "state_h":
+                per_layer[l].record(lag, g.raw[..., :H], g.s, g.ln_h)
+            else:
+                per_layer[l].record(lag, g.raw[..., H:], g.s, g.ln_c)
+
+    inlayer: list[tuple[_Scaled, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
+    for t in range(T - 1, -1, -1):
+        lag = T - 1 - t
+        vertical: tuple[_Scaled, _Step] | None = None  # the same for layer l + 1 at step t
+        for l in range(L - 1, -1, -1):
+            if t == T - 1 and l == L - 1:
+                raw = torch.zeros(B, H, 2 * H if lstm else H, dtype=dtype, device=device)
+                raw[..., :H] = torch.eye(H, dtype=dtype, device=device)
+                s = torch.zeros(B, dtype=torch.float64, device=device)
+            else:
+                raw, s = _combine(inlayer[l], vertical, H, lstm)
+            g = _Scaled.of(raw, s, split)
+            record(l, lag, g)
+            want_ih = l > 0 or input_stream is not None
+            inlayer[l] = vertical = (g, _step(g, steps[l], t, inp, l, want_ih))
+        if input_stream is not None:
+            assert vertical is not None and vertical[1].j_ih is not None
+            # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
+            jx = _Scaled.of(vertical[0].raw @ vertical[1].j_ih, vertical[0].ln_fro, None)
+            input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
+    if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
+        for l in range(L):
+            raw, s = _combine(inlayer[l], None, H, lstm)
+            record(l, T, _Scaled.of(raw, s, split))
+
+    out: dict[str, Any] = {"batched": inp.batched}
+    for src in ("state", "state_h", "state_c"):
+        done = [st.finish() for st in streams[src]] if src in streams else None
+        for i, norm in enumerate(NORMS):
+            out[f"{src}_{norm}"] = (
+                None if done is None or done[0][i] is None else torch.stack([d[i] for d in done], 1)
+            )
+    fx = input_stream.finish() if input_stream is not None else (None, None)
+    out["input_fro"], out["input_spec"] = fx
+    return out

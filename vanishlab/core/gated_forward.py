@@ -1,0 +1,318 @@
+"""Checking a call on an ``nn.LSTM`` / ``nn.GRU``, and its forward pass with per-step derivatives.
+
+PyTorch's equations (its documentation; gate order i, f, g, o and r, z, n), layer l, time t,
+input from below x = h^{l-1}_t (x_t for l = 0), carried state of the step before h, c:
+
+    LSTM:  a = W_ih x + b_ih + W_hh h + b_hh = [a_i; a_f; a_g; a_o]
+           i, f, o = sigma(a_i), sigma(a_f), sigma(a_o),   g = tanh(a_g)
+           c' = f * c + i * g,    h' = o * tanh(c')
+    GRU:   [a_r; a_z] = W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z},   u = W_hn h + b_hn
+           r, z = sigma(a_r), sigma(a_z),   a_n = W_in x + b_in + r * u,   n = tanh(a_n)
+           h' = (1 - z) * n + z * h
+
+The derivatives are taken from the pre-activations, not from the gate values, so that they
+keep their relative accuracy in saturation (in float32, 1 - tanh(a)^2 is exactly 0 from
+|a| ~ 9 on and 1 - sigma(a) loses digits from a ~ 5): with e = exp(-|a|),
+
+    sigma'(a) = sigma(a) sigma(-a) = e / (1 + e)^2,      tanh'(a) = 4 e^2 / (1 + e^2)^2.
+
+:func:`gated_steps` returns, per layer, the coefficient vectors the backward recurrence of
+:mod:`vanishlab.core.gated` multiplies by (see its docstring for where they come from):
+
+    LSTM:  coef = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g), tanh(c') sigma'(a_o)]   (4H)
+           k = o tanh'(c'),   carry = f                                               (H, H)
+    GRU:   coef = [q_r, q_z, q_n] = [(1 - z) tanh'(a_n) u sigma'(a_r),
+                                     (h - n) sigma'(a_z), (1 - z) tanh'(a_n)]          (3H)
+           coef_hn = r q_n (the n block seen from h),   carry = z                     (H, H)
+
+Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import NonFiniteStateError
+
+__all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
+
+
+@dataclass(frozen=True)
+class GatedInputs:
+    """A validated call on an LSTM or GRU: weights and inputs in canonical layout.
+
+    ``x`` is ``(T, B, I)``; ``h0`` and ``c0`` (LSTM only, else None) are ``(L, B, H)``;
+    ``batched`` is False for an unbatched ``(T, I)`` input (then ``B == 1``). Per layer:
+    ``weights_ih`` ``(G H, I or H)``, ``weights_hh`` ``(G H, H)``, ``biases_ih`` and
+    ``biases_hh`` ``(G H,)`` or None, with G = 4 (LSTM) or 3 (GRU) gate blocks.
+    """
+
+    mode: str  # "LSTM" or "GRU"
+    x: torch.Tensor
+    h0: torch.Tensor
+    c0: torch.Tensor | None
+    batched: bool
+    weights_ih: tuple[torch.Tensor, ...]
+    weights_hh: tuple[torch.Tensor, ...]
+    biases_ih: tuple[torch.Tensor | None, ...]
+    biases_hh: tuple[torch.Tensor | None, ...]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.weights_hh)
+
+    @property
+    def seq_len(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def batch(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.weights_hh[0].shape[1]
+
+    @property
+    def gates(self) -> int:
+        return 4 if self.mode == "LSTM" else 3
+
+
+def check_gated(module: object) -> nn.LSTM | nn.GRU:
+    """Return ``module`` if it is an ``nn.LSTM`` / ``nn.GRU`` vanishlab can measure."""
+    if not isinstance(module, nn.LSTM | nn.GRU):
+        raise TypeError(f"expected a torch.nn.LSTM or torch.nn.GRU, got {type(module).__name__}")
+    name = type(module).__name__
+    if module.bidirectional:
+        raise ValueError(
+            f"bidirectional=True is not supported for {name}: measure each direction apart"
+        )
+    if getattr(module, "proj_size", 0) > 0:
+        raise ValueError(
+            f"proj_size={module.proj_size} is not supported: vanishlab measures LSTMs without "
+            "projections (proj_size=0)"
+        )
+    return module
+
+
+def _state_tensor(
+    value: object, what: str, shape: tuple[int, ...], batched: bool, like: torch.Tensor
+) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise ValueError(
+            f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
+            f"{shape}, got {tuple(value.shape)}"
+        )
+    if value.dtype != like.dtype or value.device != like.device:
+        raise TypeError(
+            f"{what} is {value.dtype} on {value.device} but the module's weights are "
+            f"{like.dtype} on {like.device}"
+        )
+    return (value if batched else value.unsqueeze(1)).detach()
+
+
+def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
+    """Validate ``module``, ``x`` and ``h0`` as the module's own forward would.
+
+    ``h0`` is None (zeros), a tensor ``(L, B, H)`` (``(L, H)`` unbatched) for a GRU, or the
+    tuple ``(h0, c0)`` of two such tensors for an LSTM. Raises ``TypeError`` for a wrong kind
+    of object, dtype or device and ``ValueError`` for a wrong shape, naming the expected one.
+    """
+    module = check_gated(module)
+    name = type(module).__name__
+    L, H, I = module.num_layers, module.hidden_size, module.input_size
+    w0 = module.weight_ih_l0
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dtype != w0.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the {name}'s weights are {w0.dtype}")
+    if x.device != w0.device:
+        raise TypeError(f"x is on {x.device} but the {name}'s weights are on {w0.device}")
+    layout = "(B, T, input_size)" if module.batch_first else "(T, B, input_size)"
+    if x.dim() == 2:
+        batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
+    elif x.dim() == 3:
+        batched, xs = True, (x.transpose(0, 1) if module.batch_first else x)  # (T, B, I)
+    else:
+        raise ValueError(
+            f"x must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
+        )
+    if xs.shape[-1] != I:
+        raise ValueError(
+            f"x has {xs.shape[-1]} features but the {name} expects input_size={I}: "
+            f"x must be {layout if batched else '(T, input_size)'} with input_size={I}"
+        )
+    T, B = xs.shape[0], xs.shape[1]
+    if T == 0:
+        raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
+    if B == 0:
+        raise ValueError("x has an empty batch (B = 0)")
+    shape = (L, B, H) if batched else (L, H)
+    c0s = None
+    if h0 is None:
+        h0s = xs.new_zeros(L, B, H)
+        c0s = xs.new_zeros(L, B, H) if isinstance(module, nn.LSTM) else None
+    elif isinstance(module, nn.LSTM):
+        if not (isinstance(h0, tuple | list) and len(h0) == 2):
+            raise TypeError(
+                f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), got {type(h0).__name__}"
+            )
+        h0s = _state_tensor(h0[0], "h0", shape, batched, w0)
+        c0s = _state_tensor(h0[1], "c0", shape, batched, w0)
+    else:
+        h0s = _state_tensor(h0, "h0", shape, batched, w0)
+
+    def params(prefix: str) -> tuple[torch.Tensor | None, ...]:
+        return tuple(
+            getattr(module, f"{prefix}_l{l}").detach()
+            if module.bias or "weight" in prefix
+            else None
+            for l in range(L)
+        )
+
+    return GatedInputs(
+        mode=module.mode,
+        x=xs.detach(),
+        h0=h0s,
+        c0=c0s,
+        batched=batched,
+        weights_ih=params("weight_ih"),  # type: ignore[arg-type]
+        weights_hh=params("weight_hh"),  # type: ignore[arg-type]
+        biases_ih=params("bias_ih"),
+        biases_hh=params("bias_hh"),
+    )
+
+
+@dataclass(frozen=True)
+class GatedSteps:
+    """One layer's forward pass: states and the coefficients of its per-step Jacobians.
+
+    ``h`` (and ``c`` for an LSTM) ``(T, B, H)``; ``coef`` ``(T, B, G H)``; ``carry`` ``(T, B,
+    H)`` (f or z); ``k`` (LSTM: o tanh'(c')) or ``coef_hn`` (GRU: r q_n), ``(T, B, H)``.
+    """
+
+    h: torch.Tensor
+    c: torch.Tensor | None
+    coef: torch.Tensor
+    carry: torch.Tensor
+    k: torch.Tensor | None
+    coef_hn: torch.Tensor | None
+
+
+def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
+    e = torch.exp(-a.abs())
+    return e / (1 + e).square()
+
+
+def _dtanh(a: torch.Tensor) -> torch.Tensor:
+    e = torch.exp(-2 * a.abs())
+    return 4 * e / (1 + e).square()
+
+
+def _check_finite(states: torch.Tensor, layer: int) -> None:
+    finite = torch.isfinite(states)  # (T, B, H)
+    if bool(finite.all()):
+        return
+    t, b, unit = (int(v) for v in (~finite).nonzero()[0])  # first in time order
+    raise NonFiniteStateError(layer=layer, time=t, sample=b, value=float(states[t, b, unit]))
+
+
+def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
+    H = inp.hidden_size
+    a = below @ inp.weights_ih[l].T  # (T, B, 4H): becomes the pre-activations in place
+    if inp.biases_ih[l] is not None:
+        a = a + (inp.biases_ih[l] + inp.biases_hh[l])
+    w_hh_t = inp.weights_hh[l].T
+    h, c = inp.h0[l], inp.c0[l]
+    hs, cs = a.new_empty(a.shape[0], a.shape[1], H), a.new_empty(a.shape[0], a.shape[1], H)
+    for t in range(a.shape[0]):
+        at = a[t].addmm_(h, w_hh_t)
+        s = torch.sigmoid(at)
+        c = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], torch.tanh(at[:, 2 * H : 3 * H]))
+        h = s[:, 3 * H :] * torch.tanh(c)
+        hs[t], cs[t] = h, c
+    _check_finite(hs, l)
+    _check_finite(cs, l)
+    c_prev = torch.cat([inp.c0[l][None], cs[:-1]])
+    a_i, a_f, a_g, a_o = a.split(H, dim=-1)
+    coef = torch.cat(
+        [
+            torch.tanh(a_g) * _dsigmoid(a_i),
+            c_prev * _dsigmoid(a_f),
+            torch.sigmoid(a_i) * _dtanh(a_g),
+            torch.tanh(cs) * _dsigmoid(a_o),
+        ],
+        dim=-1,
+    )
+    return GatedSteps(
+        h=hs,
+        c=cs,
+        coef=coef,
+        carry=torch.sigmoid(a_f),
+        k=torch.sigmoid(a_o) * _dtanh(cs),
+        coef_hn=None,
+    )
+
+
+def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
+    H = inp.hidden_size
+    gi = below @ inp.weights_ih[l].T  # (T, B, 3H): W_ih x + b_ih, becomes [a_r, a_z, a_n]
+    if inp.biases_ih[l] is not None:
+        gi = gi + inp.biases_ih[l]
+    w_hh_t, b_hh = inp.weights_hh[l].T, inp.biases_hh[l]
+    T, B = gi.shape[0], gi.shape[1]
+    h = inp.h0[l]
+    hs, us = gi.new_empty(T, B, H), gi.new_empty(T, B, H)
+    for t in range(T):
+        gh = h @ w_hh_t if b_hh is None else torch.addmm(b_hh, h, w_hh_t)  # (B, 3H)
+        at = gi[t]
+        rz = torch.sigmoid(at[:, : 2 * H].add_(gh[:, : 2 * H]))
+        u = gh[:, 2 * H :]
+        n = torch.tanh(at[:, 2 * H :].addcmul_(rz[:, :H], u))
+        h = torch.lerp(n, h, rz[:, H:])  # n + z (h - n)
+        hs[t], us[t] = h, u
+    _check_finite(hs, l)
+    h_prev = torch.cat([inp.h0[l][None], hs[:-1]])
+    a_r, a_z, a_n = gi.split(H, dim=-1)
+    one_minus_z_dn = torch.sigmoid(-a_z) * _dtanh(a_n)  # (1 - z) tanh'(a_n)
+    q_n = one_minus_z_dn
+    coef = torch.cat(
+        [q_n * us * _dsigmoid(a_r), (h_prev - torch.tanh(a_n)) * _dsigmoid(a_z), q_n], dim=-1
+    )
+    return GatedSteps(
+        h=hs,
+        c=None,
+        coef=coef,
+        carry=torch.sigmoid(a_z),
+        k=None,
+        coef_hn=torch.sigmoid(a_r) * q_n,
+    )
+
+
+@torch.no_grad()
+def gated_steps(inp: GatedInputs) -> list[GatedSteps]:
+    """The forward pass of every layer with its Jacobian coefficients (see the module doc).
+
+    Raises :class:`~vanishlab.errors.NonFiniteStateError` naming the first layer, time step and
+    sample where a state is inf or NaN.
+    """
+    layer = _lstm_layer if inp.mode == "LSTM" else _gru_layer
+    below = inp.x
+    out: list[GatedSteps] = []
+    for l in range(inp.num_layers):
+        steps = layer(inp, l, below)
+        out.append(steps)
+        below = steps.h
+    return out
+
+
+def gated_states(inp: GatedInputs) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Every layer's ``(h, c)`` states, ``(T, B, H)`` each (c None for a GRU)."""
+    return [(s.h, s.c) for s in gated_steps(inp)]
