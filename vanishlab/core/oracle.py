@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .frame import JacobianLogNorms
-from .frame import norms_frame
+from .frame import JacobianLogNorms, norms_frame
 from .gated_forward import prepare_gated
 from .inputs import prepare_inputs
 
