@@ -5,6 +5,12 @@ SHA-256 of its config as canonical JSON (sorted keys, no spaces, floats as Pytho
 round-trip repr, -0.0 folded to 0.0), so the same cell has the same id on every machine, in every
 run and in every process; the id is the name of its shard in a run directory.
 
+Every axis is one entry of :data:`AXIS_TABLE` (:class:`Axis`: name, type, default, help,
+example, report label, parquet type, which models it applies to). :data:`AXES`,
+:data:`AXIS_TYPES`, :class:`CellConfig`, :class:`Sweep`, :func:`parse_axis` and the table below
+are derived from it (a test checks this docstring against it). Adding an axis is one entry
+there plus the code that gives it meaning (``docs/design.md``).
+
 Axes and their defaults (one value each unless a sweep lists several):
 
 ============ ========== =====================================================================
@@ -33,7 +39,7 @@ import itertools
 import json
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, reduce
 from typing import Any
@@ -43,125 +49,231 @@ from ..errors import VanishlabError
 __all__ = [
     "ACTIVATIONS",
     "AXES",
+    "AXIS_TABLE",
+    "AXIS_TYPES",
     "DTYPES",
+    "LABELS",
     "QUICK_SWEEP",
+    "REPORT_ORDER",
+    "Axis",
+    "AxisSet",
     "CellConfig",
     "Sweep",
+    "axis",
     "config_id",
     "grid_ids",
     "parse_axis",
 ]
 
-AXES: tuple[str, ...] = (
-    "activation",
-    "num_layers",
-    "hidden_size",
-    "input_size",
-    "seq_len",
-    "init",
-    "gain",
-    "input_std",
-    "bias",
-    "batch",
-    "seed",
-    "dtype",
-)
-"""Every axis, in config-column order and in the grid's nesting order (last varies fastest)."""
-
-ACTIVATIONS = ("tanh", "relu")
-DTYPES = ("float32", "float64")
-
-AXIS_TYPES: dict[str, type] = {
-    "activation": str,
-    "num_layers": int,
-    "hidden_size": int,
-    "input_size": int,
-    "seq_len": int,
-    "init": str,
-    "gain": float,
-    "input_std": float,
-    "bias": bool,
-    "batch": int,
-    "seed": int,
-    "dtype": str,
-}
-"""The Python type of each axis's values (also the parquet column types, in the store)."""
+ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
+"""``nn.RNN``'s nonlinearities, the values of the ``activation`` axis (one definition)."""
+DTYPES: tuple[str, ...] = ("float32", "float64")
 _SEED_MAX = 2**63 - 1
+_ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
 
 
-def _check_value(axis: str, value: Any) -> Any:
-    """Return ``value`` in canonical form (int, float, bool or str) or raise VanishlabError."""
-    kind = AXIS_TYPES[axis]
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise VanishlabError(f"{axis} must be an integer, got {value!r}")
-        value = int(value)
-        if axis == "seed":
-            if not 0 <= value <= _SEED_MAX:
-                raise VanishlabError(f"seed must be between 0 and 2**63 - 1, got {value}")
-        elif value <= 0:
-            raise VanishlabError(f"{axis} must be positive, got {value}")
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise VanishlabError(f"{axis} must be a number, got {value!r}")
-        value = float(value) + 0.0  # + 0.0 folds -0.0 into 0.0, so the cell id is unique
-        if not math.isfinite(value) or value < 0:
-            raise VanishlabError(f"{axis} must be a finite number >= 0, got {value}")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise VanishlabError(f"{axis} must be true or false, got {value!r}")
-        return value
-    if not isinstance(value, str):
-        raise VanishlabError(f"{axis} must be a string, got {value!r}")
-    if axis == "activation" and value not in ACTIVATIONS:
-        raise VanishlabError(f"unknown activation {value!r} (choose from {', '.join(ACTIVATIONS)})")
-    if axis == "dtype" and value not in DTYPES:
-        raise VanishlabError(f"unknown dtype {value!r} (choose from {', '.join(DTYPES)})")
-    if axis == "init":
-        from .inits import INITS
+def _known_init(value: str) -> None:
+    # Imported here, not at the top: the registry imports torch, and ``vanishlab --help``
+    # reads this table without torch (docs/design.md, "Import cost"). No cycle is involved.
+    from .inits import INITS
 
-        if value not in INITS:
-            raise VanishlabError(
-                f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`)"
-            )
-    return value
+    if value not in INITS:
+        raise VanishlabError(
+            f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`)"
+        )
 
 
 @dataclass(frozen=True)
-class CellConfig:
-    """One cell: a complete ``nn.RNN`` configuration, its inputs and its seed.
+class Axis:
+    """One sweep axis: everything the config, the CLI, the store and the report need to know.
 
-    Values are checked and put in canonical form on construction (VanishlabError otherwise);
-    see the module docstring for each field. ``cell_id`` is the stable content hash.
+    Attributes:
+        name: the field of :class:`CellConfig` and :class:`Sweep`, the parquet column, and
+            (with ``-`` for ``_``) the ``vanishlab sweep`` flag.
+        type: ``int``, ``float``, ``bool`` or ``str``: the Python type of a value.
+        default: the value of a cell that does not set it.
+        meaning: one line for the docstring table of this module.
+        help: the ``vanishlab sweep --FLAG`` help text.
+        example: a comma-separated example value list for that flag and its error messages.
+        label: the short name the report prints (``"T"`` for ``seq_len``).
+        choices: the allowed values of a ``str`` axis (None: any, or ``check`` decides).
+        low, high: bounds of an ``int`` or ``float`` axis, inclusive (None: unbounded).
+        check: an extra check of one canonical value (raises VanishlabError), e.g. that an
+            init is registered.
+        applies_to: the models (values of a ``model`` axis) the axis means something for;
+            None for every model. A cell of another model records the axis as not applicable.
+        report_rank: position in the report's tables (smaller first).
+        in_id_at_default: False for an axis added after runs exist: a cell at its default
+            then hashes as before the axis existed, so old run directories still resume.
     """
 
-    activation: str = "tanh"
-    num_layers: int = 1
-    hidden_size: int = 64
-    input_size: int = 16
-    seq_len: int = 100
-    init: str = "default"
-    gain: float = 1.0
-    input_std: float = 1.0
-    bias: bool = True
-    batch: int = 8
-    seed: int = 0
-    dtype: str = "float32"
+    name: str
+    type: type
+    default: Any
+    meaning: str
+    help: str
+    example: str
+    label: str
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    check: Callable[[Any], None] | None = None
+    applies_to: tuple[str, ...] | None = None
+    report_rank: int = 100
+    in_id_at_default: bool = True
+
+    @property
+    def arrow_type(self) -> str:
+        """The parquet (Arrow) type name: ``int64``, ``float64``, ``bool`` or ``string``."""
+        return _ARROW[self.type]
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, ``--seq-len`` for ``seq_len``."""
+        return "--" + self.name.replace("_", "-")
+
+    def applies(self, model: str) -> bool:
+        """Whether the axis means something for ``model`` (``"rnn"``, ...)."""
+        return self.applies_to is None or model in self.applies_to
+
+    def canonical(self, value: Any) -> Any:
+        """``value`` in canonical form (int, float, bool or str), or raise VanishlabError."""
+        name = self.name
+        if self.type is int:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise VanishlabError(f"{name} must be an integer, got {value!r}")
+            value = int(value)
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise VanishlabError(f"{name} must be a number, got {value!r}")
+            value = float(value) + 0.0  # + 0.0 folds -0.0 into 0.0, so the cell id is unique
+            if not math.isfinite(value):
+                raise VanishlabError(f"{name} must be a finite number >= 0, got {value}")
+        elif self.type is bool:
+            if not isinstance(value, bool):
+                raise VanishlabError(f"{name} must be true or false, got {value!r}")
+        elif not isinstance(value, str):
+            raise VanishlabError(f"{name} must be a string, got {value!r}")
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise VanishlabError(f"{name} must be {self._range_text()}, got {value}")
+        if self.choices is not None and value not in self.choices:
+            raise VanishlabError(
+                f"unknown {name} {value!r} (choose from {', '.join(self.choices)})"
+            )
+        if self.check is not None:
+            self.check(value)
+        return value
+
+    def _range_text(self) -> str:
+        if self.type is float:
+            return f"a finite number >= {self.low:g}"
+        if self.high == _SEED_MAX:
+            return f"between {self.low:g} and 2**63 - 1"
+        if self.high is not None:
+            return f"between {self.low:g} and {self.high:g}"
+        return "positive" if self.low == 1 else f">= {self.low:g}"
+
+
+AXIS_TABLE: tuple[Axis, ...] = (
+    Axis(
+        "activation", str, "tanh",
+        meaning="``nn.RNN(nonlinearity=...)``: ``tanh`` or ``relu``",
+        help="Activations: tanh, relu.", example="tanh,relu", label="activation",
+        choices=ACTIVATIONS, applies_to=("rnn",), report_rank=0,
+    ),
+    Axis(
+        "num_layers", int, 1,
+        meaning="stacked layers L",
+        help="Stacked layers, e.g. 1,2,4.", example="1,2,4", label="layers",
+        low=1, report_rank=1,
+    ),
+    Axis(
+        "hidden_size", int, 64,
+        meaning="H",
+        help="Hidden sizes H, e.g. 32,64.", example="32,64", label="hidden",
+        low=1, report_rank=5,
+    ),
+    Axis(
+        "input_size", int, 16,
+        meaning="I, features of the input sequence",
+        help="Input sizes I.", example="16", label="input size",
+        low=1, report_rank=6,
+    ),
+    Axis(
+        "seq_len", int, 100,
+        meaning="T, the sequence length; lags run 0..T",
+        help="Sequence lengths T, e.g. 50,200.", example="50,200", label="T",
+        low=1, report_rank=4,
+    ),
+    Axis(
+        "init", str, "default",
+        meaning="a name in :data:`vanishlab.sweep.inits.INITS` (``vanishlab inits``)",
+        help="Initialisations (see `vanishlab inits`), e.g. orthogonal,default.",
+        example="orthogonal,default", label="init",
+        check=_known_init, report_rank=2,
+    ),
+    Axis(
+        "gain", float, 1.0,
+        meaning="scale g of the init (see :mod:`vanishlab.sweep.inits`), >= 0",
+        help="Gains of the init, e.g. 0.5,1,2.", example="0.5,1,2", label="gain",
+        low=0.0, report_rank=3,
+    ),
+    Axis(
+        "input_std", float, 1.0,
+        meaning="x_t ~ N(0, input_std^2) i.i.d.; 0 = zero input",
+        help="Std of the Gaussian inputs (0 = zero input), e.g. 0,1.", example="0,1",
+        label="input std", low=0.0, report_rank=7,
+    ),
+    Axis(
+        "bias", bool, True,
+        meaning="``nn.RNN(bias=...)``",
+        help="Biases on or off: true, false.", example="true,false", label="bias",
+        report_rank=8,
+    ),
+    Axis(
+        "batch", int, 8,
+        meaning="samples (input sequences) per cell; norms are aggregated over them",
+        help="Samples per cell.", example="8", label="batch",
+        low=1, report_rank=9,
+    ),
+    Axis(
+        "seed", int, 0,
+        meaning="seeds the weights and the inputs of the cell",
+        help="Explicit seeds, e.g. 0,5,7 (or use --seeds N).", example="0,1,2", label="seed",
+        low=0, high=_SEED_MAX, report_rank=11,
+    ),
+    Axis(
+        "dtype", str, "float32",
+        meaning="``float32`` or ``float64``: the dtype of the module and its inputs",
+        help="float32, float64.", example="float32,float64", label="dtype",
+        choices=DTYPES, report_rank=10,
+    ),
+)  # fmt: skip
+"""Every axis, in config-column order and in the grid's nesting order (last varies fastest)."""
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class _CellConfigBase:
+    """Methods of :class:`CellConfig`; its fields come from an axis table."""
+
+    _axes: AxisSet
 
     def __post_init__(self) -> None:
-        for axis in AXES:
-            object.__setattr__(self, axis, _check_value(axis, getattr(self, axis)))
+        for a in self._axes.table:
+            object.__setattr__(self, a.name, a.canonical(getattr(self, a.name)))
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict, in :data:`AXES` order."""
-        return {axis: getattr(self, axis) for axis in AXES}
+        return {name: getattr(self, name) for name in self._axes.names}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CellConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        unknown = sorted(set(data) - set(AXES))
+        unknown = sorted(set(data) - set(cls._axes.names))
         if unknown:
             raise VanishlabError(f"unknown config field(s): {', '.join(unknown)}")
         return cls(**data)
@@ -169,13 +281,212 @@ class CellConfig:
     @cached_property
     def cell_id(self) -> str:
         """16 hex digits of SHA-256 over the canonical JSON of :meth:`to_dict`."""
-        return config_id(self.to_dict())
+        return self._axes.config_id(self.to_dict())
+
+
+class _SweepBase:
+    """Methods of :class:`Sweep`; its fields come from an axis table."""
+
+    _axes: AxisSet
+
+    def __post_init__(self) -> None:
+        for name in self._axes.names:
+            object.__setattr__(self, name, self._axes.values(name, getattr(self, name)))
+
+    @classmethod
+    def from_axes(cls, axes: Mapping[str, Any]) -> Any:
+        """A sweep from ``{axis: values}`` (as stored in a manifest); unknown axes are an error."""
+        cls._axes.refuse_unknown(axes)
+        return cls(**axes)
+
+    def axes(self) -> dict[str, tuple[Any, ...]]:
+        """``{axis: values}`` in :data:`AXES` order."""
+        return {name: getattr(self, name) for name in self._axes.names}
+
+    def replace(self, **axes: Any) -> Any:
+        """A copy with some axes replaced (each value checked as on construction)."""
+        self._axes.refuse_unknown(axes)
+        return dataclasses.replace(self, **axes)  # type: ignore[type-var]
+
+    @property
+    def size(self) -> int:
+        """Number of cells."""
+        return reduce(lambda n, values: n * len(values), self.axes().values(), 1)
+
+    def cells(self) -> list[Any]:
+        """Every cell of the grid, in a fixed order (the last axis varies fastest)."""
+        names = self._axes.names
+        return [
+            self._axes.CellConfig(**dict(zip(names, combo, strict=True)))
+            for combo in itertools.product(*self.axes().values())
+        ]
+
+
+_CELL_DOC = """One cell: a complete ``nn.RNN`` configuration, its inputs and its seed.
+
+    One field per axis of :data:`AXIS_TABLE`, with its default. Values are checked and put in
+    canonical form on construction (VanishlabError otherwise); see the module docstring for
+    each field. ``cell_id`` is the stable content hash.
+    """
+
+_SWEEP_DOC = """A grid: for each axis a tuple of values; the cells are their Cartesian product.
+
+    Any axis may be given as one value, a list, a tuple or a range (``seed=range(3)``); it is
+    stored as a tuple of checked, canonical values. Axes left out take the one default value of
+    :class:`CellConfig`. Example::
+
+        vl.Sweep(activation=("tanh", "relu"), gain=(0.5, 1.0, 2.0), seed=range(3))
+    """
+
+
+class AxisSet:
+    """Everything derived from one axis table: names, types, the two classes and parsing.
+
+    The module's :data:`AXES`, :class:`CellConfig`, :class:`Sweep` and :func:`parse_axis` are
+    those of ``AxisSet(AXIS_TABLE)``; a test builds one from an extended table to prove that an
+    axis needs nothing but its entry.
+    """
+
+    def __init__(self, table: tuple[Axis, ...]) -> None:
+        self.table = table
+        self.names: tuple[str, ...] = tuple(a.name for a in table)
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"axis table names an axis twice: {self.names}")
+        self.by_name: dict[str, Axis] = {a.name: a for a in table}
+        for a in table:  # a bad default is a bug in the table: fail on import
+            if type(a.default) is not a.type or a.type not in _ARROW:
+                raise ValueError(f"axis {a.name}: default {a.default!r} is not a {a.type}")
+        ns = {"_axes": self, "__module__": __name__}
+        self.CellConfig: type = dataclasses.make_dataclass(
+            "CellConfig",
+            [(a.name, a.type, dataclasses.field(default=a.default)) for a in table],
+            bases=(_CellConfigBase,),
+            namespace={**ns, "__doc__": _CELL_DOC},
+            frozen=True,
+        )
+        self.Sweep: type = dataclasses.make_dataclass(
+            "Sweep",
+            [(a.name, tuple[a.type, ...], dataclasses.field(default=(a.default,))) for a in table],
+            bases=(_SweepBase,),
+            namespace={**ns, "__doc__": _SWEEP_DOC},
+            frozen=True,
+        )
+
+    def axis(self, name: str) -> Axis:
+        """The :class:`Axis` called ``name``, or VanishlabError naming every axis."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise VanishlabError(
+                f"unknown axis {name!r} (axes are: {', '.join(self.names)})"
+            ) from None
+
+    def refuse_unknown(self, names: Iterable[str]) -> None:
+        unknown = sorted(set(names) - set(self.names))
+        if unknown:
+            raise VanishlabError(
+                f"unknown axis {', '.join(unknown)} (axes are: {', '.join(self.names)})"
+            )
+
+    def config_id(self, config: Mapping[str, Any]) -> str:
+        """The cell id of a canonical config mapping (see :func:`config_id`)."""
+        kept = {
+            k: v
+            for k, v in config.items()
+            if not (
+                k in self.by_name
+                and not self.by_name[k].in_id_at_default
+                and v == self.by_name[k].default
+            )
+        }
+        text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def values(self, name: str, values: Any) -> tuple[Any, ...]:
+        """One axis's values as a checked tuple: one value, a list, a tuple or a range."""
+        a = self.axis(name)
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            values = (values,)
+        out = tuple(a.canonical(v) for v in values)
+        if not out:
+            raise VanishlabError(f"axis {name} has no values")
+        seen: set[Any] = set()
+        for v in out:
+            if v in seen:
+                raise VanishlabError(f"axis {name} lists {v!r} twice")
+            seen.add(v)
+        return out
+
+    def parse(self, name: str, text: str) -> tuple[Any, ...]:
+        """See :func:`parse_axis`."""
+        a = self.axis(name)
+        flag = a.flag
+        items = [item.strip() for item in text.split(",")]
+        if any(not item for item in items):
+            raise VanishlabError(
+                f"{flag}: malformed list {text!r} (empty item; write values separated by commas, "
+                f"e.g. {flag} {a.example})"
+            )
+        values: list[Any] = []
+        for item in items:
+            if a.type is int:
+                try:
+                    values.append(int(item))
+                except ValueError:
+                    raise VanishlabError(f"{flag}: {item!r} is not an integer") from None
+            elif a.type is float:
+                try:
+                    values.append(float(item))
+                except ValueError:
+                    raise VanishlabError(f"{flag}: {item!r} is not a number") from None
+            elif a.type is bool:
+                word = item.lower()
+                if word not in _TRUE | _FALSE:
+                    raise VanishlabError(f"{flag}: {item!r} is not true or false")
+                values.append(word in _TRUE)
+            else:
+                values.append(item)
+        try:
+            return self.values(name, values)
+        except VanishlabError as err:
+            raise VanishlabError(f"{flag}: {err}") from None
+
+    def docstring_table(self) -> str:
+        """The reStructuredText table of axes, defaults and meanings (the module docstring's)."""
+        rule = "=" * 12 + " " + "=" * 10 + " " + "=" * 69
+        lines = [rule, f"{'axis':<12} {'default':<10} meaning", rule]
+        lines += [f"{a.name:<12} {a.default!s:<10} {a.meaning}" for a in self.table]
+        return "\n".join([*lines, rule])
+
+
+_AXIS_SET = AxisSet(AXIS_TABLE)
+
+AXES: tuple[str, ...] = _AXIS_SET.names
+"""The axis names, in :data:`AXIS_TABLE` order (config-column and grid-nesting order)."""
+
+AXIS_TYPES: dict[str, type] = {a.name: a.type for a in AXIS_TABLE}
+"""The Python type of each axis's values (:attr:`Axis.arrow_type` gives the parquet type)."""
+
+REPORT_ORDER: tuple[str, ...] = tuple(
+    a.name for a in sorted(AXIS_TABLE, key=lambda a: a.report_rank)
+)
+"""The axes in the order the report's tables list them."""
+
+LABELS: dict[str, str] = {a.name: a.label for a in AXIS_TABLE}
+"""The report's short name of each axis."""
+
+CellConfig = _AXIS_SET.CellConfig
+Sweep = _AXIS_SET.Sweep
+axis = _AXIS_SET.axis
 
 
 def config_id(config: Mapping[str, Any]) -> str:
-    """The cell id of a canonical config mapping (as :meth:`CellConfig.to_dict` or JSON gives)."""
-    text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """The cell id of a canonical config mapping (as :meth:`CellConfig.to_dict` or JSON gives).
+
+    SHA-256 of the canonical JSON (sorted keys, no spaces), first 16 hex digits. An axis with
+    ``in_id_at_default=False`` is left out of the hash at its default value.
+    """
+    return _AXIS_SET.config_id(config)
 
 
 def grid_ids(axes: Mapping[str, Any]) -> set[str]:
@@ -188,81 +499,13 @@ def grid_ids(axes: Mapping[str, Any]) -> set[str]:
     }
 
 
-_DEFAULTS = CellConfig()
+def parse_axis(axis: str, text: str) -> tuple[Any, ...]:
+    """Parse a comma-separated command-line list (``"0.5,1,2"``) into checked axis values.
 
-
-def _as_values(axis: str, values: Any) -> tuple[Any, ...]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        values = (values,)
-    out = tuple(_check_value(axis, v) for v in values)
-    if not out:
-        raise VanishlabError(f"axis {axis} has no values")
-    seen: set[Any] = set()
-    for v in out:
-        if v in seen:
-            raise VanishlabError(f"axis {axis} lists {v!r} twice")
-        seen.add(v)
-    return out
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A grid: for each axis a tuple of values; the cells are their Cartesian product.
-
-    Any axis may be given as one value, a list, a tuple or a range (``seed=range(3)``); it is
-    stored as a tuple of checked, canonical values. Axes left out take the one default value of
-    :class:`CellConfig`. Example::
-
-        vl.Sweep(activation=("tanh", "relu"), gain=(0.5, 1.0, 2.0), seed=range(3))
+    Raises VanishlabError naming the axis and the offending item for an empty item
+    (``"1,,2"``), a word where a number belongs, a non-positive size, an unknown name, etc.
     """
-
-    activation: tuple[str, ...] = (_DEFAULTS.activation,)
-    num_layers: tuple[int, ...] = (_DEFAULTS.num_layers,)
-    hidden_size: tuple[int, ...] = (_DEFAULTS.hidden_size,)
-    input_size: tuple[int, ...] = (_DEFAULTS.input_size,)
-    seq_len: tuple[int, ...] = (_DEFAULTS.seq_len,)
-    init: tuple[str, ...] = (_DEFAULTS.init,)
-    gain: tuple[float, ...] = (_DEFAULTS.gain,)
-    input_std: tuple[float, ...] = (_DEFAULTS.input_std,)
-    bias: tuple[bool, ...] = (_DEFAULTS.bias,)
-    batch: tuple[int, ...] = (_DEFAULTS.batch,)
-    seed: tuple[int, ...] = (_DEFAULTS.seed,)
-    dtype: tuple[str, ...] = (_DEFAULTS.dtype,)
-
-    def __post_init__(self) -> None:
-        for axis in AXES:
-            object.__setattr__(self, axis, _as_values(axis, getattr(self, axis)))
-
-    @classmethod
-    def from_axes(cls, axes: Mapping[str, Any]) -> Sweep:
-        """A sweep from ``{axis: values}`` (as stored in a manifest); unknown axes are an error."""
-        unknown = sorted(set(axes) - set(AXES))
-        if unknown:
-            raise VanishlabError(f"unknown axis {', '.join(unknown)} (axes are: {', '.join(AXES)})")
-        return cls(**axes)
-
-    def axes(self) -> dict[str, tuple[Any, ...]]:
-        """``{axis: values}`` in :data:`AXES` order."""
-        return {axis: getattr(self, axis) for axis in AXES}
-
-    def replace(self, **axes: Any) -> Sweep:
-        """A copy with some axes replaced (each value checked as on construction)."""
-        unknown = sorted(set(axes) - set(AXES))
-        if unknown:
-            raise VanishlabError(f"unknown axis {', '.join(unknown)} (axes are: {', '.join(AXES)})")
-        return dataclasses.replace(self, **axes)
-
-    @property
-    def size(self) -> int:
-        """Number of cells."""
-        return reduce(lambda n, values: n * len(values), self.axes().values(), 1)
-
-    def cells(self) -> list[CellConfig]:
-        """Every cell of the grid, in a fixed order (the last axis, ``dtype``, varies fastest)."""
-        return [
-            CellConfig(**dict(zip(AXES, combo, strict=True)))
-            for combo in itertools.product(*self.axes().values())
-        ]
+    return _AXIS_SET.parse(axis, text)
 
 
 QUICK_SWEEP = Sweep(
@@ -280,63 +523,3 @@ Both activations, one and two layers, four inits (PyTorch's default, orthogonal,
 normal, identity) at gains 0.5, 1 and 2, that is clearly vanishing, near the edge of chaos and
 exploding; two seeds; H = 32, T = 100, 8 samples per cell. About 15 s of one core.
 """
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def parse_axis(axis: str, text: str) -> tuple[Any, ...]:
-    """Parse a comma-separated command-line list (``"0.5,1,2"``) into checked axis values.
-
-    Raises VanishlabError naming the axis and the offending item for an empty item
-    (``"1,,2"``), a word where a number belongs, a non-positive size, an unknown name, etc.
-    """
-    if axis not in AXIS_TYPES:
-        raise VanishlabError(f"unknown axis {axis!r} (axes are: {', '.join(AXES)})")
-    flag = "--" + axis.replace("_", "-")
-    items = [item.strip() for item in text.split(",")]
-    if any(not item for item in items):
-        raise VanishlabError(
-            f"{flag}: malformed list {text!r} (empty item; write values separated by commas, "
-            f"e.g. {flag} {_EXAMPLES[axis]})"
-        )
-    kind = AXIS_TYPES[axis]
-    values: list[Any] = []
-    for item in items:
-        if kind is int:
-            try:
-                values.append(int(item))
-            except ValueError:
-                raise VanishlabError(f"{flag}: {item!r} is not an integer") from None
-        elif kind is float:
-            try:
-                values.append(float(item))
-            except ValueError:
-                raise VanishlabError(f"{flag}: {item!r} is not a number") from None
-        elif kind is bool:
-            word = item.lower()
-            if word not in _TRUE | _FALSE:
-                raise VanishlabError(f"{flag}: {item!r} is not true or false")
-            values.append(word in _TRUE)
-        else:
-            values.append(item)
-    try:
-        return _as_values(axis, values)
-    except VanishlabError as err:
-        raise VanishlabError(f"{flag}: {err}") from None
-
-
-_EXAMPLES = {
-    "activation": "tanh,relu",
-    "num_layers": "1,2,4",
-    "hidden_size": "32,64",
-    "input_size": "16",
-    "seq_len": "50,200",
-    "init": "orthogonal,default",
-    "gain": "0.5,1,2",
-    "input_std": "0,1",
-    "bias": "true,false",
-    "batch": "8",
-    "seed": "0,1,2",
-    "dtype": "float32,float64",
-}
