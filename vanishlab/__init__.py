@@ -21,10 +21,11 @@ from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
 from .core.lyapunov import lyapunov_spectrum
 from .errors import NonFiniteStateError, VanishlabError
 from .report import render_report
+from .sweep.cell import run_cell
 from .sweep.config import CellConfig, Sweep
 from .sweep.experiments import Experiment, list_experiments, load_experiment
 from .sweep.inits import INITS, Init, register_init
-from .sweep.runner import RunSummary, run_cell, run_sweep
+from .sweep.runner import RunSummary, run_sweep
 from .sweep.store import load_cells, load_manifest, load_results
 from .sweep.summary import critical_gain, summarize
 

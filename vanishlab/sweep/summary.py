@@ -89,8 +89,8 @@ from ..analysis.fits import fit_decay
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
 from . import store
+from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig
-from .runner import build_rnn, cell_inputs, one_thread, seeded_generator
 
 __all__ = [
     "FLAGS",
@@ -528,10 +528,10 @@ def _code_digest() -> str:
     (a new vanishlab, an edited checkout) is recomputed."""
     from ..analysis import fits
     from ..core import engine, forward, lyapunov
-    from . import inits, runner
+    from . import cell, inits
 
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], theory, fits, lyapunov, forward, engine, inits, runner):
+    for module in (sys.modules[__name__], theory, fits, lyapunov, forward, engine, inits, cell):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
 
