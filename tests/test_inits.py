@@ -149,3 +149,32 @@ def test_register_custom_init_and_use_it_in_a_cell(registry):
         register_init(Init("a,b", "bad name", _scaled_eye))
     with pytest.raises(TypeError):
         register_init(_scaled_eye)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["default", "xavier_uniform", "kaiming_normal", "orthogonal",
+                                  "identity", "normal"])  # fmt: skip
+def test_the_gain_rule_each_init_states_is_what_it_does(name):
+    # Init.gain_on says which weights the gain multiplies; the weights drawn at two gains from
+    # the same generator say the same.
+    init = INITS[name]
+    assert init.gain_on in ("W_hh and W_ih (every layer); biases not scaled",
+                            "W_hh only; W_ih ~ N(0, 1/fan_in) whatever the gain")  # fmt: skip
+    weights = []
+    for gain in (1.0, 2.5):
+        rnn = nn.RNN(5, 6, 2).double()
+        init.apply(rnn, gain, torch.Generator().manual_seed(3))
+        weights.append(rnn)
+    for l in range(2):
+        ih = [getattr(r, f"weight_ih_l{l}") for r in weights]
+        hh = [getattr(r, f"weight_hh_l{l}") for r in weights]
+        torch.testing.assert_close(hh[1], 2.5 * hh[0], rtol=1e-12, atol=1e-12)
+        expected = 2.5 * ih[0] if init.gain_on.startswith("W_hh and W_ih") else ih[0]
+        torch.testing.assert_close(ih[1], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_every_builtin_init_states_its_validity_and_gain_rule():
+    builtin = [i for i in INITS.values() if i.apply.__module__ == "vanishlab.sweep.inits"]
+    assert len(builtin) == 8
+    for init in builtin:
+        assert init.validity in ("iid", "approximate", "none")
+        assert init.validity_reason and init.gain_on, init.name
