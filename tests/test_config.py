@@ -232,3 +232,35 @@ def test_axis_table_is_consistent():
         config.axis("nope")
     with pytest.raises(ValueError, match="twice"):
         config.AxisSet((config.AXIS_TABLE[0], config.AXIS_TABLE[0]))
+
+
+def test_a_model_axis_makes_other_axes_conditional():
+    # The coming ``model`` axis is one entry: activation already says it applies to rnn only.
+    # A gated cell then records activation as not applicable (None) and exists once per
+    # setting, not once per activation value.
+    from vanishlab.sweep import config
+
+    model = config.Axis(
+        "model",
+        str,
+        "rnn",
+        meaning="the recurrent cell",
+        help="Models: rnn, lstm, gru.",
+        example="rnn,lstm",
+        label="model",
+        choices=("rnn", "lstm", "gru"),
+        in_id_at_default=False,
+    )
+    axes = config.AxisSet((model, *config.AXIS_TABLE))
+    assert axes.CellConfig(model="lstm", activation="relu").activation is None
+    assert axes.CellConfig().activation == "tanh"
+    assert axes.CellConfig().cell_id == CellConfig().cell_id  # rnn cells keep their ids
+    sweep = axes.Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=(0, 1))
+    cells = sweep.cells()
+    assert sweep.size == len(cells) == 6  # rnn: 2 activations x 2 seeds; lstm: 2 seeds
+    assert sorted((c.model, c.activation or "-") for c in cells) == sorted(
+        [("rnn", "tanh"), ("rnn", "relu")] * 2 + [("lstm", "-")] * 2
+    )
+    assert len({c.cell_id for c in cells}) == 6
+    # Without a model axis nothing is conditional: the module's own grid is a plain product.
+    assert not config.AxisSet(config.AXIS_TABLE).conditional

@@ -3,6 +3,7 @@
 The public API lives here; each function's module opens with the maths it computes.
 """
 
+from ._version import __version__ as __version__
 from .analysis.fits import fit_decay
 from .analysis.linear import linear_rate, origin_log_norms
 from .analysis.meanfield import MeanField, critical_input_var, mean_field
@@ -57,5 +58,3 @@ __all__ = [
     "run_sweep",
     "summarize",
 ]
-
-__version__ = "0.1.0"

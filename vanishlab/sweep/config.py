@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from functools import cached_property, reduce
 from typing import Any
 
+from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
 
 __all__ = [
@@ -65,10 +66,10 @@ __all__ = [
     "parse_axis",
 ]
 
-ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
-"""``nn.RNN``'s nonlinearities, the values of the ``activation`` axis (one definition)."""
 DTYPES: tuple[str, ...] = ("float32", "float64")
 _SEED_MAX = 2**63 - 1
+MODEL_AXIS = "model"
+"""The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
 _ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
 
 
@@ -100,8 +101,9 @@ class Axis:
         low, high: bounds of an ``int`` or ``float`` axis, inclusive (None: unbounded).
         check: an extra check of one canonical value (raises VanishlabError), e.g. that an
             init is registered.
-        applies_to: the models (values of a ``model`` axis) the axis means something for;
-            None for every model. A cell of another model records the axis as not applicable.
+        applies_to: the models (values of the ``model`` axis) the axis means something for;
+            None for every model. When the table has a ``model`` axis, a cell of another model
+            records this axis as None (not applicable), and a grid lists that cell once.
         report_rank: position in the report's tables (smaller first).
         in_id_at_default: False for an axis added after runs exist: a cell at its default
             then hashes as before the axis existed, so old run directories still resume.
@@ -263,8 +265,15 @@ class _CellConfigBase:
     _axes: AxisSet
 
     def __post_init__(self) -> None:
+        model = getattr(self, MODEL_AXIS, None)
         for a in self._axes.table:
-            object.__setattr__(self, a.name, a.canonical(getattr(self, a.name)))
+            value = getattr(self, a.name)
+            if model is not None and not a.applies(model):
+                # Not applicable to this model (activation of a gated cell): recorded as None,
+                # whatever was given, so the cell exists once, not once per value.
+                object.__setattr__(self, a.name, None)
+                continue
+            object.__setattr__(self, a.name, a.canonical(value))
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict, in :data:`AXES` order."""
@@ -310,16 +319,28 @@ class _SweepBase:
 
     @property
     def size(self) -> int:
-        """Number of cells."""
+        """Number of cells (distinct: an axis that does not apply to a model adds none)."""
+        if self._axes.conditional:
+            return len(self.cells())
         return reduce(lambda n, values: n * len(values), self.axes().values(), 1)
 
     def cells(self) -> list[Any]:
-        """Every cell of the grid, in a fixed order (the last axis varies fastest)."""
+        """Every cell of the grid, in a fixed order (the last axis varies fastest).
+
+        With a ``model`` axis, a cell whose model an axis does not apply to is listed once
+        (at the first of that axis's values), not once per value.
+        """
         names = self._axes.names
-        return [
+        cells = [
             self._axes.CellConfig(**dict(zip(names, combo, strict=True)))
             for combo in itertools.product(*self.axes().values())
         ]
+        if not self._axes.conditional:
+            return cells
+        first: dict[str, Any] = {}
+        for cell in cells:
+            first.setdefault(cell.cell_id, cell)
+        return list(first.values())
 
 
 _CELL_DOC = """One cell: a complete ``nn.RNN`` configuration, its inputs and its seed.
@@ -353,6 +374,10 @@ class AxisSet:
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"axis table names an axis twice: {self.names}")
         self.by_name: dict[str, Axis] = {a.name: a for a in table}
+        #: True when some axis applies to some models only, and the table has a model axis.
+        self.conditional = MODEL_AXIS in self.by_name and any(
+            a.applies_to is not None for a in table
+        )
         for a in table:  # a bad default is a bug in the table: fail on import
             if type(a.default) is not a.type or a.type not in _ARROW:
                 raise ValueError(f"axis {a.name}: default {a.default!r} is not a {a.type}")

@@ -20,6 +20,13 @@ its seed and nothing else.
 - ``normal`` (random-matrix / mean-field convention, Poole et al. 2016): W_hh^l ~ N(0, g^2 / H),
   W_ih^l ~ N(0, 1 / I_l) (not scaled by g); zero biases.
 
+What the gain multiplies is stated by each entry (:attr:`Init.gain_on`, shown by
+``vanishlab inits``): W_hh and W_ih of every layer for ``default``, ``xavier_*``, ``kaiming_*``
+and ``orthogonal``; W_hh only for ``identity`` and ``normal``; never the biases. Each entry also
+states whether the mean field's assumptions (i.i.d. zero-mean entries) hold for it
+(:attr:`Init.validity`, docs/theory.md); an init registered without one gets no mean-field
+prediction, never a silent i.i.d. one.
+
 Xavier is Glorot & Bengio (2010), kaiming is He et al. (2015) with the relu gain sqrt(2) built
 in (so ``kaiming_*`` at g = 1 is the relu edge of chaos, chi_1 = 1), both as in
 ``torch.nn.init`` with ``gain`` multiplying the standard deviation. ``identity`` and ``normal``

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._version import __version__
 from ..analysis import fits, gaussian, linear, meanfield, pascanu
 from ..analysis.fits import fit_decay
 from ..core import engine, forward, lyapunov
@@ -140,8 +141,6 @@ def _code_digest() -> str:
 def _fingerprint(run_dir: Path) -> str:
     """A digest of every shard's metadata and of the code: changes when a cell is added,
     rerun or removed, or when the code that summarises it changes."""
-    from .. import __version__
-
     metas = store.read_cell_metas(run_dir)
     lines = [
         f"{cid} {m['status']} {m['n_rows']} {float(m['elapsed_s'])!r}"
