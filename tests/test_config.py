@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 
@@ -262,5 +263,11 @@ def test_a_model_axis_makes_other_axes_conditional():
         [("rnn", "tanh"), ("rnn", "relu")] * 2 + [("lstm", "-")] * 2
     )
     assert len({c.cell_id for c in cells}) == 6
+    assert {axes.config_id(c) for c in _product(sweep.axes())} == {c.cell_id for c in cells}
     # Without a model axis nothing is conditional: the module's own grid is a plain product.
     assert not config.AxisSet(config.AXIS_TABLE).conditional
+
+
+def _product(axes: dict) -> list[dict]:
+    names = list(axes)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
