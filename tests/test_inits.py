@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.sweep.inits import INITS, Init, register_init
+from vanishlab.sweep.inits import GAIN_RULE, INITS, Init, register_init
 
 BUILTIN = (
     "default",
@@ -86,18 +86,20 @@ def test_identity_is_irnn():
 
 
 def test_orthogonal_has_all_singular_values_equal_to_gain():
+    # W_hh: every singular value is the gain; W_ih: semi-orthogonal, every singular value 1.
     params = _apply("orthogonal", _rnn(H=12, I=5), gain=1.5)
-    for key in ("weight_hh_l0", "weight_hh_l1", "weight_ih_l0", "weight_ih_l1"):
+    for key, want in (("weight_hh_l0", 1.5), ("weight_hh_l1", 1.5), ("weight_ih_l0", 1.0),
+                      ("weight_ih_l1", 1.0)):  # fmt: skip
         s = torch.linalg.svdvals(params[key])
-        assert torch.allclose(s, torch.full_like(s, 1.5), atol=1e-12), key
+        assert torch.allclose(s, torch.full_like(s, want), atol=1e-12), key
 
 
-def test_default_keeps_pytorch_bounds_and_scales_weights_only():
+def test_default_keeps_pytorch_bounds_and_scales_recurrent_weights_only():
     H, g = 25, 2.0
     params = _apply("default", _rnn(H=H, I=3), gain=g)
     bound = 1 / math.sqrt(H)
     for key, value in params.items():
-        limit = bound * (1 if key.startswith("bias") else g)
+        limit = bound * (g if key.startswith("weight_hh") else 1)
         assert value.abs().max() <= limit
         assert value.abs().max() > 0.8 * limit  # actually spread over the range
 
@@ -154,11 +156,10 @@ def test_register_custom_init_and_use_it_in_a_cell(registry):
 @pytest.mark.parametrize("name", ["default", "xavier_uniform", "kaiming_normal", "orthogonal",
                                   "identity", "normal"])  # fmt: skip
 def test_the_gain_rule_each_init_states_is_what_it_does(name):
-    # Init.gain_on says which weights the gain multiplies; the weights drawn at two gains from
-    # the same generator say the same.
+    # One rule: the gain multiplies W_hh of every layer and nothing else, as Init.gain_on says;
+    # the weights drawn at two gains from the same generator show it.
     init = INITS[name]
-    assert init.gain_on in ("W_hh and W_ih (every layer); biases not scaled",
-                            "W_hh only; W_ih ~ N(0, 1/fan_in) whatever the gain")  # fmt: skip
+    assert init.gain_on == GAIN_RULE  # one rule for every built-in init
     weights = []
     for gain in (1.0, 2.5):
         rnn = nn.RNN(5, 6, 2).double()
@@ -168,8 +169,9 @@ def test_the_gain_rule_each_init_states_is_what_it_does(name):
         ih = [getattr(r, f"weight_ih_l{l}") for r in weights]
         hh = [getattr(r, f"weight_hh_l{l}") for r in weights]
         torch.testing.assert_close(hh[1], 2.5 * hh[0], rtol=1e-12, atol=1e-12)
-        expected = 2.5 * ih[0] if init.gain_on.startswith("W_hh and W_ih") else ih[0]
-        torch.testing.assert_close(ih[1], expected, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(ih[1], ih[0], rtol=0, atol=0)  # W_ih: the same at any gain
+    b = [r.bias_ih_l0 for r in weights]
+    torch.testing.assert_close(b[1], b[0], rtol=0, atol=0)
 
 
 def test_every_builtin_init_states_its_validity_and_gain_rule():

@@ -222,10 +222,10 @@ def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int) -> float:
 def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = None) -> float:
     """The smallest gain at which the mean-field rate of this configuration reaches 0.
 
-    Every other axis of ``cell`` is held fixed and the gain varied (for inits whose input
-    weights scale with the gain, such as ``default`` and ``orthogonal``, the drive grows with
-    it). The edge of chaos chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal``
-    weights at sqrt(2), undriven tanh at 1, driven tanh above 1 (input noise suppresses chaos).
+    Every other axis of ``cell`` is held fixed and the gain varied (the gain scales W_hh only,
+    so the input drive stays fixed; :data:`vanishlab.sweep.inits.GAIN_RULE`). The edge of
+    chaos chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal`` weights at sqrt(2),
+    undriven tanh at 1, driven tanh above 1 (input noise suppresses chaos).
 
     Args:
         cell: a cell config (dict or :class:`~vanishlab.sweep.config.CellConfig`).
