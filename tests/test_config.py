@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import math
 
@@ -162,3 +164,110 @@ def test_parse_axis_round_trips_floats(values):
     assert [CellConfig(gain=v).cell_id for v in parsed] == [
         CellConfig(gain=v).cell_id for v in values
     ]
+
+
+# --- the axis table ----------------------------------------------------------------------------
+
+
+def test_docstring_table_is_the_axis_table():
+    from vanishlab.sweep import config
+
+    assert config.AxisSet(config.AXIS_TABLE).docstring_table() in config.__doc__
+    assert [f.name for f in dataclasses.fields(CellConfig)] == list(AXES)
+    assert CellConfig().to_dict() == {a.name: a.default for a in config.AXIS_TABLE}
+    assert sorted(config.REPORT_ORDER) == sorted(AXES) and set(config.LABELS) == set(AXES)
+
+
+def test_a_new_axis_is_one_entry_in_the_table():
+    # A dummy axis added to the table reaches the cell config (field, default, validation,
+    # id), the grid (values, product) and the command-line parser, with no other edit.
+    from vanishlab.sweep import config
+
+    dummy = config.Axis(
+        "dummy_depth",
+        int,
+        3,
+        meaning="a test axis",
+        help="Dummy depths.",
+        example="1,2",
+        label="dummy",
+        low=1,
+        applies_to=("rnn",),
+        in_id_at_default=False,
+    )
+    axes = config.AxisSet((*config.AXIS_TABLE, dummy))
+    cell = axes.CellConfig(dummy_depth=np.int64(5))
+    assert cell.dummy_depth == 5 and isinstance(cell.dummy_depth, int)
+    assert axes.CellConfig().dummy_depth == 3
+    assert axes.CellConfig.from_dict(cell.to_dict()) == cell
+    with pytest.raises(vl.VanishlabError, match="dummy_depth must be positive"):
+        axes.CellConfig(dummy_depth=0)
+    # At its default the new axis leaves every existing cell id unchanged (old runs resume).
+    assert axes.CellConfig().cell_id == CellConfig().cell_id
+    assert cell.cell_id != CellConfig().cell_id
+    sweep = axes.Sweep(dummy_depth=(1, 2), seed=range(2))
+    assert sweep.size == 4 and {c.dummy_depth for c in sweep.cells()} == {1, 2}
+    assert sweep.axes()["dummy_depth"] == (1, 2)
+    assert axes.parse("dummy_depth", "1, 4") == (1, 4)
+    with pytest.raises(vl.VanishlabError, match=r"--dummy-depth: 'x' is not an integer"):
+        axes.parse("dummy_depth", "1,x")
+    with pytest.raises(vl.VanishlabError, match=r"e\.g\. --dummy-depth 1,2"):
+        axes.parse("dummy_depth", "1,,2")
+    assert "dummy_depth" in axes.docstring_table()
+    assert dummy.applies("rnn") and not dummy.applies("lstm") and dummy.arrow_type == "int64"
+    # The module's own classes are untouched.
+    assert "dummy_depth" not in AXES and not hasattr(CellConfig(), "dummy_depth")
+
+
+def test_axis_table_is_consistent():
+    from vanishlab.sweep import config
+
+    for a in config.AXIS_TABLE:
+        assert a.canonical(a.default) == a.default
+        assert parse_axis(a.name, a.example) == config.AxisSet(config.AXIS_TABLE).values(
+            a.name, parse_axis(a.name, a.example)
+        )
+        assert a.flag == "--" + a.name.replace("_", "-")
+    assert config.axis("activation").choices == config.ACTIVATIONS
+    with pytest.raises(vl.VanishlabError, match="unknown axis 'nope'"):
+        config.axis("nope")
+    with pytest.raises(ValueError, match="twice"):
+        config.AxisSet((config.AXIS_TABLE[0], config.AXIS_TABLE[0]))
+
+
+def test_a_model_axis_makes_other_axes_conditional():
+    # The coming ``model`` axis is one entry: activation already says it applies to rnn only.
+    # A gated cell then records activation as not applicable (None) and exists once per
+    # setting, not once per activation value.
+    from vanishlab.sweep import config
+
+    model = config.Axis(
+        "model",
+        str,
+        "rnn",
+        meaning="the recurrent cell",
+        help="Models: rnn, lstm, gru.",
+        example="rnn,lstm",
+        label="model",
+        choices=("rnn", "lstm", "gru"),
+        in_id_at_default=False,
+    )
+    axes = config.AxisSet((model, *config.AXIS_TABLE))
+    assert axes.CellConfig(model="lstm", activation="relu").activation is None
+    assert axes.CellConfig().activation == "tanh"
+    assert axes.CellConfig().cell_id == CellConfig().cell_id  # rnn cells keep their ids
+    sweep = axes.Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=(0, 1))
+    cells = sweep.cells()
+    assert sweep.size == len(cells) == 6  # rnn: 2 activations x 2 seeds; lstm: 2 seeds
+    assert sorted((c.model, c.activation or "-") for c in cells) == sorted(
+        [("rnn", "tanh"), ("rnn", "relu")] * 2 + [("lstm", "-")] * 2
+    )
+    assert len({c.cell_id for c in cells}) == 6
+    assert {axes.config_id(c) for c in _product(sweep.axes())} == {c.cell_id for c in cells}
+    # Without a model axis nothing is conditional: the module's own grid is a plain product.
+    assert not config.AxisSet(config.AXIS_TABLE).conditional
+
+
+def _product(axes: dict) -> list[dict]:
+    names = list(axes)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]

@@ -97,3 +97,42 @@ def test_a_zero_at_the_last_lag_does_not_hide_the_decay_before_it() -> None:
     assert list(fits["phase"]) == ["stable", "vanishing"]
     assert fits["note"].str.contains("exact zero Jacobian from lag 40 on; rate fitted").all()
     assert (fits["n_points"] == 30).all()
+
+
+def test_by_aggregates_the_samples_of_each_curve() -> None:
+    # Three samples of one layer with known slopes: mean, spread and extremes are exact.
+    slopes = {0: -0.1, 1: -0.05, 2: -0.03}
+    a = line_frame(slopes)
+    b = line_frame({0: 0.02, 1: 0.02, 2: 0.02}).assign(layer=1)
+    b["layer"] = b["layer"].astype("Int64")
+    frame = pd.concat([a, b], ignore_index=True)
+    per_curve = vl.fit_decay(frame)
+    agg = vl.fit_decay(frame, by=("source", "layer"))
+    assert list(agg.columns[:2]) == ["source", "layer"] and len(agg) == 2
+    rates = np.array(list(slopes.values())) * math.log(10)
+    row = agg.iloc[0]
+    assert row["n_curves"] == 3 and row["layer"] == 0
+    assert row["rate_mean"] == pytest.approx(rates.mean(), abs=1e-12)
+    assert row["rate_std"] == pytest.approx(rates.std(), abs=1e-12)
+    assert row["rate_min"] == pytest.approx(rates.min()) and row["rate_max"] == pytest.approx(
+        rates.max()
+    )
+    assert row["phase"] == "vanishing" and row["n_zero"] == 0
+    assert agg.iloc[1]["rate_std"] == pytest.approx(0.0, abs=1e-12)
+    assert agg.iloc[1]["phase"] == "exploding"
+    # A string names one column; the mean agrees with averaging the per-curve fits by hand.
+    by_layer = vl.fit_decay(frame, by="layer")
+    np.testing.assert_allclose(
+        by_layer["rate_mean"], per_curve.groupby("layer")["rate"].mean().to_numpy(), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="by must name key columns"):
+        vl.fit_decay(frame, by="rate")
+
+
+def test_by_with_a_curve_that_vanishes_completely() -> None:
+    frame = line_frame({0: -0.1, 1: -0.2})
+    frame.loc[(frame["sample"] == 1) & (frame["lag"] >= 2), "log10_fro"] = -np.inf
+    agg = vl.fit_decay(frame, by="layer")
+    assert agg["rate_mean"].iloc[0] == -np.inf and agg["n_zero"].iloc[0] == 1
+    assert agg["rate_std"].iloc[0] == 0.0  # one finite rate left
+    assert agg["phase"].iloc[0] == "vanishing"

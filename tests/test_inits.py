@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.sweep.inits import INITS, Init, register_init
+from vanishlab.sweep.inits import GAIN_RULE, INITS, Init, register_init
 
 BUILTIN = (
     "default",
@@ -86,18 +86,20 @@ def test_identity_is_irnn():
 
 
 def test_orthogonal_has_all_singular_values_equal_to_gain():
+    # W_hh: every singular value is the gain; W_ih: semi-orthogonal, every singular value 1.
     params = _apply("orthogonal", _rnn(H=12, I=5), gain=1.5)
-    for key in ("weight_hh_l0", "weight_hh_l1", "weight_ih_l0", "weight_ih_l1"):
+    for key, want in (("weight_hh_l0", 1.5), ("weight_hh_l1", 1.5), ("weight_ih_l0", 1.0),
+                      ("weight_ih_l1", 1.0)):  # fmt: skip
         s = torch.linalg.svdvals(params[key])
-        assert torch.allclose(s, torch.full_like(s, 1.5), atol=1e-12), key
+        assert torch.allclose(s, torch.full_like(s, want), atol=1e-12), key
 
 
-def test_default_keeps_pytorch_bounds_and_scales_weights_only():
+def test_default_keeps_pytorch_bounds_and_scales_recurrent_weights_only():
     H, g = 25, 2.0
     params = _apply("default", _rnn(H=H, I=3), gain=g)
     bound = 1 / math.sqrt(H)
     for key, value in params.items():
-        limit = bound * (1 if key.startswith("bias") else g)
+        limit = bound * (g if key.startswith("weight_hh") else 1)
         assert value.abs().max() <= limit
         assert value.abs().max() > 0.8 * limit  # actually spread over the range
 
@@ -149,3 +151,32 @@ def test_register_custom_init_and_use_it_in_a_cell(registry):
         register_init(Init("a,b", "bad name", _scaled_eye))
     with pytest.raises(TypeError):
         register_init(_scaled_eye)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["default", "xavier_uniform", "kaiming_normal", "orthogonal",
+                                  "identity", "normal"])  # fmt: skip
+def test_the_gain_rule_each_init_states_is_what_it_does(name):
+    # One rule: the gain multiplies W_hh of every layer and nothing else, as Init.gain_on says;
+    # the weights drawn at two gains from the same generator show it.
+    init = INITS[name]
+    assert init.gain_on == GAIN_RULE  # one rule for every built-in init
+    weights = []
+    for gain in (1.0, 2.5):
+        rnn = nn.RNN(5, 6, 2).double()
+        init.apply(rnn, gain, torch.Generator().manual_seed(3))
+        weights.append(rnn)
+    for l in range(2):
+        ih = [getattr(r, f"weight_ih_l{l}") for r in weights]
+        hh = [getattr(r, f"weight_hh_l{l}") for r in weights]
+        torch.testing.assert_close(hh[1], 2.5 * hh[0], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(ih[1], ih[0], rtol=0, atol=0)  # W_ih: the same at any gain
+    b = [r.bias_ih_l0 for r in weights]
+    torch.testing.assert_close(b[1], b[0], rtol=0, atol=0)
+
+
+def test_every_builtin_init_states_its_validity_and_gain_rule():
+    builtin = [i for i in INITS.values() if i.apply.__module__ == "vanishlab.sweep.inits"]
+    assert len(builtin) == 8
+    for init in builtin:
+        assert init.validity in ("iid", "approximate", "none")
+        assert init.validity_reason and init.gain_on, init.name

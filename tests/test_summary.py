@@ -310,3 +310,34 @@ def test_frames_without_a_full_config_are_summarised_with_a_reason():
     assert row["rate"] == pytest.approx(-0.1 * math.log(10))
     assert row["flag"] == "no-theory" and "the config lacks" in row["note"]
     assert row["predicted_by"] == "none" and math.isnan(row["predicted_rate"])
+
+
+def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
+    # Per-cell quantities belong to the cell: the pure per-cell function, given what run_cell
+    # returns (and the module and inputs it measured), gives the run summary's row exactly.
+    from vanishlab.sweep.cell import build_rnn, cell_inputs
+    from vanishlab.sweep.cell_summary import summarize_cell
+
+    run, s = smoke
+    cells = vl.load_cells(run)
+    for rec in cells.head(4).to_dict("records"):
+        config = vl.CellConfig.from_dict({a: rec[a] for a in AXES})
+        frame, meta = vl.run_cell(config)
+        row = summarize_cell(
+            config,
+            frame,
+            status=meta["status"],
+            reason=meta["reason"],
+            rnn=build_rnn(config),
+            x=cell_inputs(config),
+        )
+        assert tuple(row) == sm.SUMMARY_COLUMNS
+        expected = s[s["cell_id"] == config.cell_id].iloc[0].to_dict()
+        for column in sm.SUMMARY_COLUMNS:
+            got, want = row[column], expected[column]
+            if isinstance(want, float) and math.isnan(want):
+                assert isinstance(got, float) and math.isnan(got), column
+            elif want is pd.NA or want is None:
+                assert got is None or got is pd.NA, column
+            else:
+                assert got == want, (column, got, want)

@@ -16,8 +16,10 @@ from scipy import integrate, optimize
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.analysis import theory as th
+from vanishlab.analysis import gaussian, meanfield
+from vanishlab.analysis.activations import ACTIVATIONS
 from vanishlab.analysis.fits import phase_of
+from vanishlab.sweep.inits import INITS
 
 # --- an independent oracle: scipy's adaptive quadrature -------------------------------------
 
@@ -52,23 +54,27 @@ def test_quadrature_matches_scipy_quad(q: float, name: str) -> None:
     """Composite Gauss-Legendre agrees with adaptive quadrature to 1e-12 (relative for relu^2,
     which grows like q) over 20 decades of q, far beyond the 1e-6 the mean field needs."""
     fn = {"tanh2": TANH2, "dtanh2": DTANH2, "relu2": RELU2, "step": STEP}[name]
-    got, want = th.gaussian_expectation(fn, q), quad_expectation(fn, q)
+    got, want = gaussian.gaussian_expectation(fn, q), quad_expectation(fn, q)
     scale = q if name == "relu2" else 1.0
     assert abs(got - want) <= 1e-12 * scale, (got, want)
 
 
 def test_quadrature_closed_forms() -> None:
     for q in (0.0, 0.3, 7.0, 1e5):
-        assert th.gaussian_expectation(RELU2, q) == pytest.approx(q / 2, rel=1e-13, abs=1e-300)
-        assert th.gaussian_expectation(lambda x: x * x, q) == pytest.approx(q, rel=1e-13)
-        assert th.gaussian_expectation(lambda x: np.ones_like(x), q) == pytest.approx(1, rel=1e-14)
+        assert gaussian.gaussian_expectation(RELU2, q) == pytest.approx(
+            q / 2, rel=1e-13, abs=1e-300
+        )
+        assert gaussian.gaussian_expectation(lambda x: x * x, q) == pytest.approx(q, rel=1e-13)
+        assert gaussian.gaussian_expectation(lambda x: np.ones_like(x), q) == pytest.approx(
+            1, rel=1e-14
+        )
     # E[sech^4(sqrt(q) z)] -> (4/3) / sqrt(2 pi q) for large q (a spike of width 1/sqrt(q)).
     q = 1e12
-    assert th.gaussian_expectation(DTANH2, q) == pytest.approx(
+    assert gaussian.gaussian_expectation(DTANH2, q) == pytest.approx(
         4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-5
     )
     with pytest.raises(ValueError):
-        th.gaussian_expectation(TANH2, -1.0)
+        gaussian.gaussian_expectation(TANH2, -1.0)
 
 
 # --- mean field: fixed points and chi_1 -------------------------------------------------------
@@ -96,7 +102,7 @@ def test_tanh_fixed_point_and_chi_against_scipy(gain: float, s: float) -> None:
     q = scipy_fixed_point(gain, s)
     assert mf.q_star == pytest.approx(q, rel=1e-10, abs=1e-14)
     # The fixed-point equation holds to rounding.
-    residual = gain**2 * th.gaussian_expectation(TANH2, mf.q_star) + s - mf.q_star
+    residual = gain**2 * gaussian.gaussian_expectation(TANH2, mf.q_star) + s - mf.q_star
     assert abs(residual) <= 1e-13 * max(1.0, mf.q_star)
     chi = gain**2 * quad_expectation(DTANH2, q)
     assert mf.chi_1 == pytest.approx(chi, rel=1e-9)
@@ -134,12 +140,12 @@ def test_tanh_just_above_one_matches_the_series() -> None:
         mf = vl.mean_field("tanh", math.sqrt(1 + e))
         assert mf.q_star == pytest.approx(e / 2 + 5 * e * e / 24, rel=10 * e * e)
         assert mf.chi_1 - 1 == pytest.approx(e * e / 3, rel=10 * e)
-        assert mf.regime == ("chaotic" if e * e / 3 > th.CRITICAL_TOLERANCE else "critical")
+        assert mf.regime == ("chaotic" if e * e / 3 > meanfield.CRITICAL_TOLERANCE else "critical")
         assert mf.phase == "stable"
 
 
 def test_gain_zero() -> None:
-    for act in th.ACTIVATIONS:
+    for act in ACTIVATIONS:
         mf = vl.mean_field(act, 0.0, input_var=0.4)
         assert mf.q_star == pytest.approx(0.4) and mf.chi_1 == 0.0
         assert mf.rate == -math.inf and mf.depth_scale == 0.0 and mf.regime == "ordered"
@@ -223,12 +229,12 @@ def test_mean_field_dict_and_phase_vocabulary() -> None:
 def test_mapping_arithmetic_with_explicit_variances() -> None:
     H, I = 100, 10
     cell = {"activation": "tanh", "hidden_size": H, "input_size": I, "input_std": 0.5}
-    m = th.mean_field_inputs(cell, variances=(4.0 / H, 0.3, 0.2))
+    m = vl.mean_field_inputs(cell, variances=(4.0 / H, 0.3, 0.2))
     assert m.gain == pytest.approx(2.0) and m.validity == "iid"
     assert m.input_var == pytest.approx(0.25 * I * 0.3) and m.bias_var == pytest.approx(0.2)
-    no_bias = th.mean_field_inputs({**cell, "bias": False}, variances=(4.0 / H, 0.3, 0.2))
+    no_bias = vl.mean_field_inputs({**cell, "bias": False}, variances=(4.0 / H, 0.3, 0.2))
     assert no_bias.bias_var == 0.0
-    mf = th.cell_mean_field(cell, variances=(4.0 / H, 0.3, 0.2))
+    mf = vl.cell_mean_field(cell, variances=(4.0 / H, 0.3, 0.2))
     assert mf == vl.mean_field("tanh", 2.0, 0.25 * I * 0.3, 0.2)
 
 
@@ -237,14 +243,11 @@ def test_mapping_upper_layer_is_driven_by_the_layer_below() -> None:
     v = (1.5**2 / H, 1.0 / H, 0.0)
     cell = {"activation": "tanh", "hidden_size": H, "input_size": H, "input_std": 1.0}
     below = vl.mean_field("tanh", 1.5, input_var=1.0)
-    m1 = th.mean_field_inputs(cell, layer=1, variances=v)
-    assert m1.input_var == pytest.approx(th.gaussian_expectation(TANH2, below.q_star))
-    relu = th.mean_field_inputs({**cell, "activation": "relu"}, layer=1, variances=v)
+    m1 = vl.mean_field_inputs(cell, layer=1, variances=v)
+    assert m1.input_var == pytest.approx(gaussian.gaussian_expectation(TANH2, below.q_star))
+    relu = vl.mean_field_inputs({**cell, "activation": "relu"}, layer=1, variances=v)
     assert relu.input_var == math.inf  # relu at g = 1.5 diverges below: no finite drive
-    assert th.cell_mean_field({**cell, "activation": "relu"}, layer=1, variances=v) is None
-
-
-INITS = pytest.importorskip("vanishlab.sweep.inits").INITS
+    assert vl.cell_mean_field({**cell, "activation": "relu"}, layer=1, variances=v) is None
 
 
 @pytest.mark.parametrize("init", sorted(INITS))
@@ -262,7 +265,7 @@ def test_mapping_matches_the_weights_each_init_draws(init: str) -> None:
         "hidden_size": H,
         "bias": True,
     }
-    m = th.mean_field_inputs(cell)
+    m = vl.mean_field_inputs(cell)
     rnn = nn.RNN(I, H).double().requires_grad_(False)
     INITS[init].apply(rnn, gain, torch.Generator().manual_seed(0))
     if m.validity == "none":
@@ -307,12 +310,12 @@ def test_mapping_flags_cells_that_stay_at_the_origin() -> None:
 
 
 def test_mapping_validity_per_init() -> None:
-    assert th.INIT_VALIDITY["identity"][0] == "none"
-    assert th.INIT_VALIDITY["orthogonal"][0] == "approximate"
+    assert INITS["identity"].validity == "none"
+    assert INITS["orthogonal"].validity == "approximate"
     for name in ("normal", "xavier_normal", "kaiming_uniform", "default"):
-        assert th.INIT_VALIDITY[name][0] == "iid"
+        assert INITS[name].validity == "iid"
     cell = {"activation": "relu", "init": "identity", "hidden_size": 8, "input_size": 2}
-    assert th.cell_mean_field(cell) is None
+    assert vl.cell_mean_field(cell) is None
 
 
 # --- linear regime and the Pascanu envelope (pure arithmetic on weights) ----------------------
@@ -363,7 +366,7 @@ def test_pascanu_envelope_single_layer_is_pascanu() -> None:
     rnn = nn.RNN(3, 7).double().requires_grad_(False)
     T = 9
     env = vl.pascanu_envelope(rnn, T)
-    per_step = vl.pascanu_bound(rnn)
+    per_step = vl.pascanu_bound(rnn) / math.log(10)  # ln per step, like every rate
     assert per_step == pytest.approx(
         math.log10(float(torch.linalg.matrix_norm(rnn.weight_hh_l0, ord=2)))
     )
@@ -396,3 +399,51 @@ def test_pascanu_envelope_stack_sums_paths() -> None:
     np.testing.assert_allclose(low["log10_spec_bound"], want, atol=1e-13)
     with pytest.raises(ValueError):
         vl.pascanu_envelope(rnn, 0)
+
+
+def test_check_pascanu_takes_the_module_first_and_refuses_the_old_order() -> None:
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 5).double()
+    frame = vl.jacobian_norms(rnn, torch.randn(6, 2, 3, dtype=torch.float64))
+    assert not vl.check_pascanu(rnn, frame)["violated"].any()
+    with pytest.raises(TypeError, match=r"module first: check_pascanu\(rnn, frame\)"):
+        vl.check_pascanu(frame, rnn)
+    with pytest.raises(TypeError, match=r"expected a torch\.nn\.RNN"):
+        vl.check_pascanu(nn.Linear(2, 2), frame)
+
+
+def test_rates_share_one_unit_natural_log_per_step() -> None:
+    # The Pascanu factor, the linear rate and the mean-field rate are all ln per step: for an
+    # orthogonal g Q they coincide at ln g.
+    g = 0.7
+    rnn = nn.RNN(2, 6, bias=False).double()
+    with torch.no_grad():
+        nn.init.orthogonal_(rnn.weight_hh_l0, gain=g)
+    assert vl.pascanu_bound(rnn) == pytest.approx(math.log(g), abs=1e-12)
+    assert vl.linear_rate(rnn) == pytest.approx(math.log(g), abs=1e-12)
+    assert vl.mean_field("tanh", g).rate == pytest.approx(math.log(g), abs=1e-12)
+
+
+def test_a_user_init_that_states_no_validity_gets_no_mean_field() -> None:
+    from vanishlab.sweep import inits
+
+    base = INITS["normal"]
+    user = vl.Init("user_normal_test", "a copy of normal", base.apply, base.variances)
+    vl.register_init(user)
+    try:
+        cell = {"activation": "tanh", "init": "user_normal_test", "hidden_size": 8}
+        m = vl.mean_field_inputs({**cell, "input_size": 2, "input_std": 1.0, "gain": 1.5})
+        assert m.validity == "none" and "Init.validity" in m.reason
+        stated = vl.Init("user_iid_test", "stated", base.apply, base.variances, "iid", "ok")
+        vl.register_init(stated)
+        cell["init"] = "user_iid_test"
+        got = vl.cell_mean_field({**cell, "input_size": 2, "input_std": 1.0, "gain": 1.5})
+        normal = vl.cell_mean_field(
+            {**cell, "init": "normal", "input_size": 2, "input_std": 1.0, "gain": 1.5}
+        )
+        assert got == normal
+        with pytest.raises(vl.VanishlabError, match="validity must be one of"):
+            vl.register_init(vl.Init("bad_validity", "x", base.apply, validity="maybe"))
+    finally:
+        inits.INITS.pop("user_normal_test", None)
+        inits.INITS.pop("user_iid_test", None)

@@ -3,30 +3,23 @@
 The public API lives here; each function's module opens with the maths it computes.
 """
 
+from ._version import __version__ as __version__
 from .analysis.fits import fit_decay
-from .analysis.theory import (
-    MeanField,
-    MeanFieldInputs,
-    cell_mean_field,
-    check_pascanu,
-    critical_input_var,
-    linear_rate,
-    mean_field,
-    mean_field_inputs,
-    origin_log_norms,
-    pascanu_bound,
-    pascanu_envelope,
-)
+from .analysis.linear import linear_rate, origin_log_norms
+from .analysis.meanfield import MeanField, critical_input_var, mean_field
+from .analysis.pascanu import check_pascanu, pascanu_bound, pascanu_envelope
 from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
 from .core.lyapunov import lyapunov_spectrum
 from .errors import NonFiniteStateError, VanishlabError
 from .report import render_report
+from .sweep.cell import run_cell
 from .sweep.config import CellConfig, Sweep
 from .sweep.experiments import Experiment, list_experiments, load_experiment
 from .sweep.inits import INITS, Init, register_init
-from .sweep.runner import RunSummary, run_cell, run_sweep
+from .sweep.prediction import MeanFieldInputs, cell_mean_field, critical_gain, mean_field_inputs
+from .sweep.runner import RunSummary, run_sweep
 from .sweep.store import load_cells, load_manifest, load_results
-from .sweep.summary import critical_gain, summarize
+from .sweep.summary import summarize
 
 __all__ = [
     "INITS",
@@ -65,5 +58,3 @@ __all__ = [
     "run_sweep",
     "summarize",
 ]
-
-__version__ = "0.1.0"

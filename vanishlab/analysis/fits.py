@@ -6,8 +6,9 @@ the rate is the least-squares slope of ln ||J(k)|| against the lag k,
     rate = d ln||J|| / dk    (natural-log units per step),
 
 the unit of Lyapunov exponents and of ln(gain), so it compares with theory directly
-(THEORY.md). Short lags carry a transient (the prefactor of the norm, and the spectral and
-Frobenius norms approaching their common asymptotic slope), so the default window skips the
+(docs/theory.md). Every rate in vanishlab is in these units; only norms are log10. Short lags
+carry a transient (the prefactor of the norm, and the spectral and Frobenius norms approaching
+their common asymptotic slope), so the default window skips the
 first quarter of the curve: lags from ``max(1, round(K / 4))`` to ``K``, the largest lag.
 
 The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a factor e over
@@ -19,11 +20,18 @@ off) has ``zero_lag``, the first such lag. Its rate is fitted on the window's fi
 before that zero (the decay until the path is cut), and ``note`` says so; when fewer than two
 such lags remain it vanishes infinitely fast: rate and intercept -inf, r2 NaN. Every row
 without a zero or a short window has an empty note, and ``zero_lag`` null.
+
+``fit_decay(frame, by=("source", "layer"))`` aggregates the curves of each group (e.g. the
+samples of one layer): the mean rate over the curves (-inf as soon as one curve vanishes
+completely, as for the geometric mean of norms), the population standard deviation, minimum and
+maximum of the finite rates, the mean r2, how many curves reach an exact zero, and the phase of
+the mean rate.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,8 +70,9 @@ def fit_decay(
     norm: str = "fro",
     window: tuple[int, int | None] | None = None,
     phase_tolerance: float = PHASE_TOLERANCE,
+    by: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Fit the decay rate of every curve in a Jacobian-norm frame.
+    """Fit the decay rate of every curve in a Jacobian-norm frame, or of groups of curves.
 
     Args:
         frame: from :func:`vanishlab.jacobian_norms` (``log10_fro``/``log10_spec``) or a sweep
@@ -73,13 +82,21 @@ def fit_decay(
         window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
             Default: :func:`default_window` of each curve's largest lag.
         phase_tolerance: the |rate| below which a curve counts as "stable".
+        by: key columns to keep, e.g. ``("source", "layer")`` or ``"layer"``: the curves of
+            each group of those columns (the samples, for :func:`vanishlab.jacobian_norms`)
+            are fitted one by one and summarised in one row (see the module docstring).
 
     Returns:
-        One row per curve: its key columns, then ``rate`` (natural log per step),
-        ``intercept`` (ln-norm at lag 0 of the fitted line), ``r2``, ``lag_start``,
+        Without ``by``, one row per curve: its key columns, then ``rate`` (natural log per
+        step), ``intercept`` (ln-norm at lag 0 of the fitted line), ``r2``, ``lag_start``,
         ``lag_end``, ``n_points``, ``zero_lag`` and ``horizon`` (nullable Int64), ``phase``,
-        ``note``.
+        ``note``. With ``by``, one row per group: the ``by`` columns, ``n_curves``,
+        ``rate_mean``, ``rate_std``, ``rate_min``, ``rate_max``, ``r2_mean``, ``n_zero``
+        (curves with an exact zero Jacobian in the window), ``phase`` (of ``rate_mean``).
     """
+    if by is not None:
+        fits = fit_decay(frame, norm=norm, window=window, phase_tolerance=phase_tolerance)
+        return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
     if norm not in ("fro", "spec"):
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
     value = _value_column(frame, norm)
@@ -166,3 +183,52 @@ def fit_decay(
     ]
     out["note"] = note
     return out
+
+
+def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFrame:
+    """One row per group of ``by`` columns of per-curve fits (see :func:`fit_decay`)."""
+    missing = [c for c in by if c not in fits.columns or c in _FIT_COLUMNS]
+    if missing or not by:
+        keys = [c for c in fits.columns if c not in _FIT_COLUMNS]
+        raise ValueError(f"by must name key columns of the frame ({', '.join(keys)}), got {by}")
+    rows = []
+    for key, group in fits.groupby(by, dropna=False, sort=True):
+        rate = group["rate"].to_numpy(dtype=np.float64)
+        finite = rate[np.isfinite(rate)]
+        known = rate[~np.isnan(rate)]
+        mean = float(known.mean()) if len(known) else math.nan  # -inf if a curve vanished
+        r2 = group["r2"].to_numpy(dtype=np.float64)
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "n_curves": len(group),
+                "rate_mean": mean,
+                "rate_std": float(finite.std()) if len(finite) else math.nan,
+                "rate_min": float(known.min()) if len(known) else math.nan,
+                "rate_max": float(known.max()) if len(known) else math.nan,
+                "r2_mean": float(np.nanmean(r2)) if np.isfinite(r2).any() else math.nan,
+                "n_zero": int(group["zero_lag"].notna().sum()),
+                "phase": "vanishing"
+                if mean == -math.inf
+                else ("undetermined" if math.isnan(mean) else phase_of(mean, tolerance)),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for c in by:
+        if c in fits.columns:
+            out[c] = out[c].astype(fits[c].dtype)
+    return out
+
+
+_FIT_COLUMNS = (
+    "rate",
+    "intercept",
+    "r2",
+    "lag_start",
+    "lag_end",
+    "n_points",
+    "zero_lag",
+    "horizon",
+    "phase",
+    "note",
+)

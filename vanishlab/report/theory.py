@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.fits import PHASE_TOLERANCE
-from ..analysis.theory import cell_mean_field
 from ..sweep.config import AXES
+from ..sweep.prediction import cell_mean_field
 from ..sweep.summary import FLAGS
 from .data import (
     MAX_TABLE_ROWS,

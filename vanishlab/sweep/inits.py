@@ -6,25 +6,33 @@ init sets every parameter of every layer, drawing only from the ``torch.Generato
 given, in parameter order (per layer: W_ih, W_hh, b_ih, b_hh), so a cell's weights depend on
 its seed and nothing else.
 
-- ``default``: PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every W_ih^l and W_hh^l, times g;
-  biases PyTorch's U(-1/sqrt(H), 1/sqrt(H)), not scaled by g.
+**One gain rule for every built-in init** (:data:`GAIN_RULE`): the gain g multiplies the
+recurrent weights W_hh^l of every layer and nothing else. W_ih^l and the biases keep the init's
+own scale at every gain, so at the same ``input_std`` every init is driven the same way
+whatever the gain, and g is the mean field's recurrent gain. A registered init states its own
+rule in :attr:`Init.gain_on` (shown by ``vanishlab inits``).
+
+- ``default``: PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every W_ih^l and W_hh^l, W_hh^l times
+  g; biases PyTorch's U(-1/sqrt(H), 1/sqrt(H)).
 - ``xavier_uniform`` / ``xavier_normal``: every W (W_ih^l and W_hh^l) with standard deviation
-  g sqrt(2 / (fan_in + fan_out)) (uniform on +-sqrt(3) std, or normal); zero biases.
-- ``kaiming_uniform`` / ``kaiming_normal``: every W with standard deviation g sqrt(2 / fan_in);
-  zero biases.
+  sqrt(2 / (fan_in + fan_out)) (uniform on +-sqrt(3) std, or normal), W_hh^l times g; zero
+  biases.
+- ``kaiming_uniform`` / ``kaiming_normal``: every W with standard deviation sqrt(2 / fan_in),
+  W_hh^l times g; zero biases.
 - ``orthogonal``: W_hh^l = g Q with Q Haar-orthogonal (Saxe, McClelland & Ganguli 2014), W_ih^l
-  = g times a semi-orthogonal matrix (orthonormal columns if I_l <= H, else rows), both from
+  a semi-orthogonal matrix (orthonormal columns if I_l <= H, else rows), both from
   ``torch.nn.init.orthogonal_``; zero biases.
-- ``identity`` (IRNN, Le, Jaitly & Hinton 2015): W_hh^l = g I, W_ih^l ~ N(0, 1 / I_l) (not
-  scaled by g); zero biases.
+- ``identity`` (IRNN, Le, Jaitly & Hinton 2015): W_hh^l = g I, W_ih^l ~ N(0, 1 / I_l); zero
+  biases.
 - ``normal`` (random-matrix / mean-field convention, Poole et al. 2016): W_hh^l ~ N(0, g^2 / H),
-  W_ih^l ~ N(0, 1 / I_l) (not scaled by g); zero biases.
+  W_ih^l ~ N(0, 1 / I_l); zero biases. An input of standard deviation ``input_std`` drives each
+  first-layer unit with variance exactly ``input_std^2``.
 
 Xavier is Glorot & Bengio (2010), kaiming is He et al. (2015) with the relu gain sqrt(2) built
 in (so ``kaiming_*`` at g = 1 is the relu edge of chaos, chi_1 = 1), both as in
-``torch.nn.init`` with ``gain`` multiplying the standard deviation. ``identity`` and ``normal``
-put g on W_hh only and give W_ih unit gain, so for ``normal`` an input of standard deviation
-``input_std`` drives each first-layer unit with variance exactly ``input_std^2``.
+``torch.nn.init``. Each entry also states whether the mean field's assumptions (i.i.d.
+zero-mean entries) hold for it (:attr:`Init.validity`, docs/theory.md); an init registered
+without one gets no mean-field prediction, never a silent i.i.d. one.
 
 :meth:`Init.variances` returns the per-entry variances (var_hh, var_ih, var_bias) of W_hh, of
 the first layer's W_ih (fan-in ``input_size``; call it with ``input_size = hidden_size`` for the
@@ -33,7 +41,7 @@ with ``bias=False`` it is 0). They are what the mean-field theory (Poole et al. 
 Pennington & Schoenholz 2018) needs: q* = var_hh H E[act^2] + var_ih I input_std^2 + var_bias.
 It is None where the entries are not zero-mean random (``identity``). For ``orthogonal`` the
 entries are not independent, but each has variance exactly g^2 / H (W_hh) and
-g^2 / max(H, I) (W_ih), which is all q* and chi_1 depend on at large width (Chen et al. 2018).
+1 / max(H, I) (W_ih), which is all q* and chi_1 depend on at large width (Chen et al. 2018).
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from torch import nn
 
 from ..errors import VanishlabError
 
-__all__ = ["INITS", "Init", "register_init"]
+__all__ = ["GAIN_RULE", "INITS", "VALIDITIES", "Init", "register_init"]
 
 ApplyFn = Callable[[nn.RNN, float, torch.Generator], None]
 VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]
@@ -70,13 +78,34 @@ class Init:
         variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
             var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or None
             when the weights are not zero-mean random (see the module docstring).
+        validity: how well the weights meet the mean field's assumptions (i.i.d. zero-mean
+            entries): ``"iid"`` (they hold; the prediction is exact as H -> infinity),
+            ``"approximate"`` (e.g. orthogonal) or ``"none"`` (no mean-field prediction). The
+            default is ``"none"``: an init that does not state it is never assumed i.i.d.
+        validity_reason: one sentence on why (shown beside the prediction).
+        gain_on: which weights ``gain`` multiplies, e.g. ``"W_hh and W_ih"`` or ``"W_hh only"``
+            (shown by ``vanishlab inits``; "" when the init does not say).
     """
 
     name: str
     description: str
     apply: ApplyFn
     variances: VariancesFn = _no_variances
+    validity: str = "none"
+    validity_reason: str = ""
+    gain_on: str = ""
 
+    def mean_field_validity(self) -> tuple[str, str]:
+        """``(validity, reason)``; the reason says so when the init does not state one."""
+        reason = self.validity_reason or (
+            f"init {self.name!r} does not state whether its weights meet the mean field's "
+            "assumptions (Init.validity), so no mean-field prediction is made"
+        )
+        return self.validity, reason
+
+
+VALIDITIES: tuple[str, ...] = ("iid", "approximate", "none")
+"""The values of :attr:`Init.validity`."""
 
 INITS: dict[str, Init] = {}
 """The registry: init name -> :class:`Init`. Extend it with :func:`register_init`."""
@@ -94,6 +123,11 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     """
     if not isinstance(init, Init):
         raise TypeError(f"register_init expects a vanishlab.Init, got {type(init).__name__}")
+    if init.validity not in VALIDITIES:
+        raise VanishlabError(
+            f"init {init.name!r}: validity must be one of {', '.join(VALIDITIES)}, "
+            f"got {init.validity!r}"
+        )
     if not _NAME.match(init.name):
         raise VanishlabError(
             f"init name {init.name!r} must be letters, digits, '_', '.' or '-' (no commas)"
@@ -133,7 +167,7 @@ def _normal(w: torch.Tensor, std: float, gen: torch.Generator) -> None:
 def _apply_default(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
     bound = 1.0 / math.sqrt(rnn.hidden_size)
     for w_ih, w_hh, biases in _layers(rnn):
-        _uniform(w_ih, gain * bound, gen)
+        _uniform(w_ih, bound, gen)
         _uniform(w_hh, gain * bound, gen)
         for b in biases:
             _uniform(b, bound, gen)
@@ -141,7 +175,7 @@ def _apply_default(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
 
 def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     var = 1.0 / (3.0 * hidden_size)  # U(-a, a) has variance a^2 / 3
-    return gain**2 * var, gain**2 * var, 2.0 * var
+    return gain**2 * var, var, 2.0 * var
 
 
 # --- xavier / kaiming ------------------------------------------------------------------------
@@ -158,9 +192,9 @@ def _kaiming_std(fan_in: int, gain: float) -> float:
 def _scaled(rnn: nn.RNN, gain: float, gen: torch.Generator, kaiming: bool, uniform: bool) -> None:
     H = rnn.hidden_size
     for w_ih, w_hh, biases in _layers(rnn):
-        for w in (w_ih, w_hh):
+        for w, g in ((w_ih, 1.0), (w_hh, gain)):
             fan_in = w.shape[1]  # fan_out is H for both
-            std = _kaiming_std(fan_in, gain) if kaiming else _xavier_std(fan_in, H, gain)
+            std = _kaiming_std(fan_in, g) if kaiming else _xavier_std(fan_in, H, g)
             if uniform:
                 _uniform(w, math.sqrt(3.0) * std, gen)
             else:
@@ -191,13 +225,13 @@ def _apply_kaiming_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> Non
 def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     return (
         _xavier_std(hidden_size, hidden_size, gain) ** 2,
-        _xavier_std(input_size, hidden_size, gain) ** 2,
+        _xavier_std(input_size, hidden_size, 1.0) ** 2,
         0.0,
     )
 
 
 def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
-    return _kaiming_std(hidden_size, gain) ** 2, _kaiming_std(input_size, gain) ** 2, 0.0
+    return _kaiming_std(hidden_size, gain) ** 2, _kaiming_std(input_size, 1.0) ** 2, 0.0
 
 
 # --- orthogonal, identity, normal -------------------------------------------------------------
@@ -206,14 +240,14 @@ def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float,
 @torch.no_grad()
 def _apply_orthogonal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
     for w_ih, w_hh, biases in _layers(rnn):
-        nn.init.orthogonal_(w_ih, gain=gain, generator=gen)
+        nn.init.orthogonal_(w_ih, gain=1.0, generator=gen)
         nn.init.orthogonal_(w_hh, gain=gain, generator=gen)
         _zero(biases)
 
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     # Rows or columns of unit norm: each entry has variance 1 / (length of the longer side).
-    return gain**2 / hidden_size, gain**2 / max(hidden_size, input_size), 0.0
+    return gain**2 / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
 
 
 @torch.no_grad()
@@ -237,53 +271,87 @@ def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, 
     return gain**2 / hidden_size, 1.0 / input_size, 0.0
 
 
+GAIN_RULE = "W_hh only (every layer); W_ih and the biases keep the init's own scale"
+"""What ``gain`` multiplies, for every built-in init (:attr:`Init.gain_on`)."""
+
 for _init in (
     Init(
         "default",
-        "PyTorch's own: every weight U(-1/sqrt(H), 1/sqrt(H)) times gain; biases as PyTorch",
+        "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",
         _apply_default,
         _var_default,
+        "iid",
+        "PyTorch's default: i.i.d. uniform weights; its biases are drawn once and held fixed, a "
+        "quenched per-unit field that the mean field counts only through its variance",
+        GAIN_RULE,
     ),
     Init(
         "xavier_uniform",
-        "Glorot uniform, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        "Glorot uniform, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain",
         _apply_xavier_uniform,
         _var_xavier,
+        "iid",
+        "i.i.d. zero-mean uniform entries (Glorot)",
+        GAIN_RULE,
     ),
     Init(
         "xavier_normal",
-        "Glorot normal, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        "Glorot normal, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain",
         _apply_xavier_normal,
         _var_xavier,
+        "iid",
+        "i.i.d. zero-mean Gaussian entries (Glorot)",
+        GAIN_RULE,
     ),
     Init(
         "kaiming_uniform",
-        "He uniform, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        "He uniform, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)",
         _apply_kaiming_uniform,
         _var_kaiming,
+        "iid",
+        "i.i.d. zero-mean uniform entries (He)",
+        GAIN_RULE,
     ),
     Init(
         "kaiming_normal",
-        "He normal, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        "He normal, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)",
         _apply_kaiming_normal,
         _var_kaiming,
+        "iid",
+        "i.i.d. zero-mean Gaussian entries (He)",
+        GAIN_RULE,
     ),
     Init(
         "orthogonal",
-        "gain times a random orthogonal W_hh and semi-orthogonal W_ih (Saxe 2014); zero biases",
+        "gain times a random orthogonal W_hh, a semi-orthogonal W_ih (Saxe 2014); zero biases",
         _apply_orthogonal,
         _var_orthogonal,
+        "approximate",
+        "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ||W h|| = g ||h|| "
+        "makes the q recursion hold and the mean squared singular value of the Jacobian grows "
+        "by the same chi_1 at large width; orthogonality narrows the spread of singular values "
+        "(dynamical isometry) and the seed-to-seed spread of rates, but relu rates sit slightly "
+        "below the prediction at finite width (about -0.015 per step at H = 128-256)",
+        GAIN_RULE,
     ),
     Init(
         "identity",
         "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
         _apply_identity,
+        validity="none",
+        validity_reason="identity (Le, Jaitly & Hinton 2015) is deterministic and far from "
+        "random: the Jacobian is D_t g I, so the linear regime (rate ln g with every unit on) "
+        "applies instead",
+        gain_on=GAIN_RULE,
     ),
     Init(
         "normal",
         "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
         _apply_normal,
         _var_normal,
+        "iid",
+        "i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
+        GAIN_RULE,
     ),
 ):
     register_init(_init)

@@ -1,0 +1,130 @@
+"""The linear regime: the Jacobians of an ``nn.RNN`` at the origin, and their rate ln rho(W_hh).
+
+The state Jacobian at lag k of a single-layer RNN is a product of k one-step factors
+(docs/theory.md), J(k) = dh_{T-1} / dh_{T-1-k} = prod_{t} D_t W_hh with D_t = diag(act'(a_t)).
+With zero input, zero bias and h0 = 0, a tanh network stays at h = 0 where D_t = I, so
+J(k) = W_hh^k exactly. Its asymptotic rate is (Gelfand's formula)
+
+    lim_k (1/k) ln ||W_hh^k|| = ln rho(W_hh),     rho = spectral radius,
+
+for any norm. It is neither ln(gain) nor ln ||W_hh||_2: for W_hh with i.i.d. N(0, g^2/H) entries
+the circular law puts the eigenvalues in the disc of radius g (rho -> g slowly in H) while the
+largest singular value tends to 2g (Marchenko-Pastur), and a non-normal W_hh has ||W^k|| far
+above rho^k for a while. At finite lags ||W^k||_F and ||W^k||_2 carry their own prefactors
+(e.g. orthogonal g Q: ||.||_2 = g^k and ||.||_F = g^k sqrt(H) exactly). For relu, PyTorch's
+relu'(0) = 0 makes the Jacobian at the origin exactly zero (log-norm -inf) for every k >= 1;
+relu's linear regime is positive activity with every unit on (D = I), where the rate is again
+ln rho(W_hh) (identity weights, Le, Jaitly & Hinton 2015: rate 0).
+
+Units: rates in natural log per step; norms in log10 (as the engine reports them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = ["linear_rate", "origin_log_norms"]
+
+_LN10 = math.log(10.0)
+
+
+def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.Tensor:
+    if isinstance(rnn_or_weight, torch.Tensor):
+        w = rnn_or_weight
+    elif isinstance(rnn_or_weight, torch.nn.RNN):
+        if not 0 <= layer < rnn_or_weight.num_layers:
+            raise ValueError(f"layer must be in 0..{rnn_or_weight.num_layers - 1}, got {layer}")
+        w = getattr(rnn_or_weight, f"weight_hh_l{layer}")
+    else:
+        raise TypeError(
+            f"expected a torch.nn.RNN or a square weight tensor, got {type(rnn_or_weight).__name__}"
+        )
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(f"W_hh must be a square (H, H) matrix, got shape {tuple(w.shape)}")
+    return w.detach().to(device="cpu", dtype=torch.float64)
+
+
+def linear_rate(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int = 0) -> float:
+    """The asymptotic rate at the origin, ln rho(W_hh), in natural log per step.
+
+    At h = 0 with zero input and zero bias a tanh network's one-step Jacobian is W_hh itself
+    (tanh'(0) = 1), so ||dh_T/dh_{T-k}|| = ||W_hh^k||, and by Gelfand's formula
+    (1/k) ln ||W_hh^k|| -> ln rho(W_hh) for every norm. This is not ln(gain): the spectral
+    radius of a random N(0, g^2/H) matrix approaches g only slowly with H (an orthogonal
+    g Q has rho = g exactly). Nor is it ln ||W_hh||_2, the one-step *bound* (about ln 2g for a
+    Gaussian matrix, where singular values spread to 2g while eigenvalues stay in the disc of
+    radius g). Finite lags have prefactors on top of rho^k: ||W^k||_F starts at sqrt(H), and a
+    non-normal W_hh has transient growth; see :func:`origin_log_norms` for the exact values.
+
+    For relu the origin is degenerate: PyTorch's relu'(0) = 0 makes every Jacobian of lag
+    k >= 1 exactly zero. The same rate ln rho(W_hh) applies to relu where every unit is active
+    (D_t = I), e.g. identity weights with positive activity (Le, Jaitly & Hinton 2015): rate 0.
+    For a lower layer of a stack, paths through the layers above make the asymptotic rate of its
+    state rows the largest ln rho(W_hh^j) over layers j >= layer.
+
+    Args:
+        rnn_or_weight: an ``nn.RNN`` (its ``weight_hh_l{layer}`` is used) or an ``(H, H)``
+            tensor.
+        layer: which layer's recurrent weight, for an ``nn.RNN``.
+
+    Returns:
+        ln rho(W_hh) as a float (``-inf`` for a nilpotent W_hh, e.g. all zeros).
+    """
+    w = _weight_hh(rnn_or_weight, layer)  # (H, H) float64
+    rho = float(torch.linalg.eigvals(w).abs().max())
+    return math.log(rho) if rho > 0 else -math.inf
+
+
+def origin_log_norms(
+    rnn_or_weight: torch.nn.RNN | torch.Tensor, max_lag: int, layer: int = 0
+) -> pd.DataFrame:
+    """Exact log10 norms of the state Jacobians at the origin: log10 ||W_hh^k||_F and _2.
+
+    The closed form of what :func:`vanishlab.jacobian_norms` measures for a single-layer tanh
+    network with zero input, zero biases and h0 = 0 (source ``"state"``, every lag 0..T). The
+    powers are formed by repeated normalised multiplication in float64 (M_k = W M_{k-1} /
+    ||W M_{k-1}||_F, the log of the scale carried apart), so nothing under- or overflows at any
+    lag; the spectral norm of each normalised power comes from an exact SVD. Cost: one
+    (H x H) product and one SVD per lag. For a relu ``nn.RNN`` the origin has relu'(0) = 0, so
+    lags >= 1 are exactly zero (-inf), as the engine reports. In a stack at the origin it gives
+    the top layer's rows with ``layer = num_layers - 1``; lower layers sum paths through the
+    layers above (see :func:`pascanu_envelope`) and are not covered.
+
+    Args:
+        rnn_or_weight: an ``nn.RNN`` or an ``(H, H)`` W_hh (then tanh'(0) = 1 is assumed).
+        max_lag: the largest lag k (the sequence length T, to match the engine's h0 row).
+        layer: which layer's W_hh, for an ``nn.RNN``.
+
+    Returns:
+        ``max_lag + 1`` rows: ``lag`` (int64), ``log10_fro``, ``log10_spec`` (float64).
+    """
+    if max_lag < 0:
+        raise ValueError(f"max_lag must be >= 0, got {max_lag}")
+    w = _weight_hh(rnn_or_weight, layer)  # (H, H)
+    H = w.shape[0]
+    relu = isinstance(rnn_or_weight, torch.nn.RNN) and rnn_or_weight.nonlinearity == "relu"
+    fro = np.empty(max_lag + 1)
+    spec = np.empty(max_lag + 1)
+    fro[0], spec[0] = 0.5 * math.log10(H), 0.0  # the identity
+    m = torch.eye(H, dtype=torch.float64) / math.sqrt(H)  # ||m||_F = 1
+    log_scale = 0.5 * math.log(H)
+    for k in range(1, max_lag + 1):
+        if relu:
+            fro[k] = spec[k] = -math.inf
+            continue
+        m = w @ m
+        n = float(torch.linalg.matrix_norm(m))
+        if n == 0.0:  # nilpotent: exactly zero from here on
+            fro[k:] = spec[k:] = -math.inf
+            break
+        m = m / n
+        log_scale += math.log(n)
+        fro[k] = log_scale / _LN10
+        spec[k] = (log_scale + math.log(float(torch.linalg.matrix_norm(m, ord=2)))) / _LN10
+    return pd.DataFrame(
+        {"lag": np.arange(max_lag + 1, dtype=np.int64), "log10_fro": fro, "log10_spec": spec}
+    )

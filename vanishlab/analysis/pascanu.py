@@ -1,0 +1,192 @@
+"""The bound of Pascanu, Mikolov & Bengio (2013) on every Jacobian norm the engine reports.
+
+Submultiplicativity gives, at every lag and on every trajectory,
+
+    ||J(k)||_2 <= prod_t ||D_t||_2 ||W_hh||_2 <= (gamma ||W_hh||_2)^k,   gamma = sup |act'| = 1
+
+for tanh and relu. So gamma ||W_hh||_2 < 1 suffices for vanishing (rho < 1 suffices in the
+linear case, :mod:`vanishlab.analysis.linear`). The bound covers the state rows of one layer's
+own recurrence: every row of a single-layer network and the top layer of a stack (lag 0 is the
+identity, norm 1 = bound^0). An input row is one factor longer, dh_{T-1}/dx_{T-1-k} =
+J(k) D W_ih, so its bound carries an extra gamma ||W_ih||_2; a lower layer of a stack sums paths
+through the layers above, and the triangle inequality gives the bound B^l_k = a_l B^l_{k-1} +
+c_{l+1} B^{l+1}_k (a_l = gamma ||W_hh^l||_2, c_l = gamma ||W_ih^l||_2) that
+:func:`pascanu_envelope` evaluates in log space (docs/theory.md).
+
+Units: :func:`pascanu_bound` is a rate, natural log per step; the envelope bounds norms, in log10
+like the engine's columns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .activations import GAMMA
+
+__all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
+
+_LN10 = math.log(10.0)
+
+
+def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    if not isinstance(rnn, torch.nn.RNN):
+        raise TypeError(f"expected a torch.nn.RNN module, got {type(rnn).__name__}")
+    if rnn.bidirectional:
+        raise ValueError("bidirectional=True is not supported: measure each direction apart")
+    w_hh = [getattr(rnn, f"weight_hh_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
+    w_ih = [getattr(rnn, f"weight_ih_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
+    return w_hh, w_ih
+
+
+def _log_spec(w: torch.Tensor) -> float:
+    s = float(torch.linalg.matrix_norm(w, ord=2))
+    return math.log(s) if s > 0 else -math.inf
+
+
+def pascanu_bound(rnn: torch.nn.RNN, layer: int = 0) -> float:
+    """ln of gamma ||W_hh^layer||_2, the per-step factor of Pascanu et al. (2013), per step.
+
+    ||dh_{T-1}/dh_{T-1-k}||_2 <= (gamma ||W_hh||_2)^k with gamma = sup |act'| = 1 (tanh and
+    relu), for every lag k >= 0, every input and every h0, for the state rows of a layer's own
+    recurrence (every row of a single-layer network, the top layer of a stack). Input rows and
+    lower layers of a stack need the longer bound of :func:`pascanu_envelope`.
+
+    Returns:
+        ln(gamma ||W_hh^layer||_2), natural log per step like every rate of vanishlab
+        (:func:`vanishlab.linear_rate`, :func:`vanishlab.fit_decay`); -inf for an all-zero W_hh.
+    """
+    w_hh, _ = _rnn_weights(rnn)
+    if not 0 <= layer < len(w_hh):
+        raise ValueError(f"layer must be in 0..{len(w_hh) - 1}, got {layer}")
+    return math.log(GAMMA[rnn.nonlinearity]) + _log_spec(w_hh[layer])
+
+
+def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
+    """Upper bounds on every row :func:`vanishlab.jacobian_norms` reports for sequences of T.
+
+    With a_l = gamma ||W_hh^l||_2 and c_l = gamma ||W_ih^l||_2, the backward recurrence of the
+    engine (G^l_t = G^l_{t+1} D W_hh^l + G^{l+1}_t D W_ih^{l+1}), the triangle inequality and
+    submultiplicativity give, for the state rows at lag k (B^{L-1}_k = a_{L-1}^k: Pascanu's bound):
+
+        B^l_0 = c_{l+1} B^{l+1}_0,   B^l_k = a_l B^l_{k-1} + c_{l+1} B^{l+1}_k   (0 < k < T),
+        B^l_T = a_l B^l_{T-1}            (h0[l] reaches the stack through W_hh^l only),
+
+    and for the input rows dh/dx_{T-1-k} <= c_0 B^0_k. Frobenius norms are bounded by
+    sqrt(rank) times the spectral bound, rank <= min of the Jacobian's dimensions. The bound is
+    attained by orthogonal weights at the origin (tanh), so it cannot be tightened in general.
+
+    Args:
+        rnn: the ``nn.RNN`` whose Jacobians are bounded.
+        seq_len: T, the length of the measured sequence (state lags 0..T, input lags 0..T-1).
+
+    Returns:
+        One row per (source, layer, lag), with ``source``, ``layer`` (nullable Int64, null for
+        ``"input"``), ``lag``, ``log10_spec_bound`` and ``log10_fro_bound`` (float64).
+    """
+    if seq_len < 1:
+        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    w_hh, w_ih = _rnn_weights(rnn)
+    L, T = len(w_hh), seq_len
+    H, I = w_hh[0].shape[0], w_ih[0].shape[1]
+    ln_gamma = math.log(GAMMA[rnn.nonlinearity])
+    a = [ln_gamma + _log_spec(w) for w in w_hh]
+    c = [ln_gamma + _log_spec(w) for w in w_ih]
+    b = np.full((L, T + 1), -np.inf)  # natural-log bounds, (L, T + 1)
+    for l in range(L - 1, -1, -1):
+        for k in range(T):
+            own = (b[l, k - 1] + a[l]) if k > 0 else (0.0 if l == L - 1 else -np.inf)
+            up = b[l + 1, k] + c[l + 1] if l < L - 1 else -np.inf
+            b[l, k] = np.logaddexp(own, up)
+        b[l, T] = b[l, T - 1] + a[l]
+    b_in = b[0, :T] + c[0]  # (T,)
+    state = pd.DataFrame(
+        {
+            "source": "state",
+            "layer": pd.array(np.repeat(np.arange(L), T + 1), dtype="Int64"),
+            "lag": np.tile(np.arange(T + 1, dtype=np.int64), L),
+            "log10_spec_bound": b.ravel() / _LN10,
+            "log10_fro_bound": (b.ravel() + 0.5 * math.log(H)) / _LN10,
+        }
+    )
+    inp = pd.DataFrame(
+        {
+            "source": "input",
+            "layer": pd.array([pd.NA] * T, dtype="Int64"),
+            "lag": np.arange(T, dtype=np.int64),
+            "log10_spec_bound": b_in / _LN10,
+            "log10_fro_bound": (b_in + 0.5 * math.log(min(H, I))) / _LN10,
+        }
+    )
+    return pd.concat([state, inp], ignore_index=True)
+
+
+def check_pascanu(
+    rnn: torch.nn.RNN,
+    frame: pd.DataFrame,
+    *,
+    seq_len: int | None = None,
+    tolerance: float | None = None,
+) -> pd.DataFrame:
+    """Check measured norms against the Pascanu bound (:func:`pascanu_envelope`), row by row.
+
+    The module comes first, as in every function of vanishlab that takes one
+    (``jacobian_norms(rnn, x)``, ``pascanu_envelope(rnn, T)``); the old order
+    ``check_pascanu(frame, rnn)`` is refused with a TypeError that says so.
+
+    Args:
+        rnn: the module that was measured.
+        frame: from :func:`vanishlab.jacobian_norms` for ``rnn`` (``log10_spec`` and/or
+            ``log10_fro``) or one cell of a sweep (``log10_spec_mean``/...: a mean of logs is
+            bounded whenever every sample is).
+        seq_len: T of the measured sequence; default: the largest state lag (or the largest
+            input lag + 1). Give it when the frame was cut short of lag T.
+        tolerance: allowed excess in log10 per step of lag (the rounding of one normalised
+            product per step); default 4 n eps / ln 10 with n the largest dimension of the
+            weights and eps that of the module's dtype (worst-case rounding of a product).
+
+    Returns:
+        ``frame`` with ``log10_spec_bound`` and ``log10_fro_bound`` joined on (source, layer,
+        lag), ``excess`` (the largest of measured - bound over the norms present; <= 0 means
+        within the bound) and ``violated`` (``excess > tolerance * (lag + 1)``).
+    """
+    if isinstance(rnn, pd.DataFrame) and isinstance(frame, torch.nn.Module):
+        raise TypeError(
+            "check_pascanu takes the module first: check_pascanu(rnn, frame), as "
+            "jacobian_norms(rnn, x) does (the order check_pascanu(frame, rnn) is no longer "
+            "accepted)"
+        )
+    _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
+    fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
+    if spec_col is None and fro_col is None:
+        raise ValueError("frame has no log10_spec/log10_fro (or *_mean) column to check")
+    if seq_len is None:
+        state = frame["source"] == "state"
+        last = int(frame.loc[state, "lag"].max()) if state.any() else int(frame["lag"].max()) + 1
+        seq_len = last
+    env = pascanu_envelope(rnn, seq_len)
+    out = frame.merge(env, on=["source", "layer", "lag"], how="left", validate="many_to_one")
+    if out["log10_spec_bound"].isna().any():
+        raise ValueError("frame has rows (source, layer, lag) that this rnn cannot produce")
+    if tolerance is None:
+        w_hh, w_ih = _rnn_weights(rnn)
+        n = max(max(w.shape) for w in (*w_hh, *w_ih))
+        tolerance = 4 * n * torch.finfo(rnn.weight_hh_l0.dtype).eps / _LN10
+    excess = np.full(len(out), -np.inf)
+    for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
+        if col is None:
+            continue
+        measured = out[col].to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):  # -inf - -inf: an exact zero under a zero bound
+            diff = measured - out[bound].to_numpy(dtype=np.float64)
+        diff = np.where(np.isneginf(measured), -np.inf, diff)
+        excess = np.maximum(excess, diff)
+    out["excess"] = excess
+    out["violated"] = excess > tolerance * (out["lag"].to_numpy(dtype=np.float64) + 1)
+    return out

@@ -1,0 +1,357 @@
+"""The machinery of sweep axes: an :class:`Axis` entry, and an :class:`AxisSet` deriving from a
+table of them the cell and grid classes, value checks, parsing and the docstring table.
+
+The project's table is :data:`vanishlab.sweep.config.AXIS_TABLE`; this module knows no axis by
+name except :data:`MODEL_AXIS`, whose value decides which other axes apply to a cell
+(:attr:`Axis.applies_to`). See docs/design.md, "The axis table".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property, reduce
+from typing import Any
+
+from ..errors import VanishlabError
+
+__all__ = ["MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet"]
+
+SEED_MAX = 2**63 - 1
+"""The largest seed (torch generators take 64-bit seeds)."""
+MODEL_AXIS = "model"
+"""The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
+_ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One sweep axis: everything the config, the CLI, the store and the report need to know.
+
+    Attributes:
+        name: the field of :class:`CellConfig` and :class:`Sweep`, the parquet column, and
+            (with ``-`` for ``_``) the ``vanishlab sweep`` flag.
+        type: ``int``, ``float``, ``bool`` or ``str``: the Python type of a value.
+        default: the value of a cell that does not set it.
+        meaning: one line for the docstring table of this module.
+        help: the ``vanishlab sweep --FLAG`` help text.
+        example: a comma-separated example value list for that flag and its error messages.
+        label: the short name the report prints (``"T"`` for ``seq_len``).
+        choices: the allowed values of a ``str`` axis (None: any, or ``check`` decides).
+        low, high: bounds of an ``int`` or ``float`` axis, inclusive (None: unbounded).
+        check: an extra check of one canonical value (raises VanishlabError), e.g. that an
+            init is registered.
+        applies_to: the models (values of the ``model`` axis) the axis means something for;
+            None for every model. When the table has a ``model`` axis, a cell of another model
+            records this axis as None (not applicable), and a grid lists that cell once.
+        report_rank: position in the report's tables (smaller first).
+        in_id_at_default: False for an axis added after runs exist: a cell at its default
+            then hashes as before the axis existed, so old run directories still resume.
+    """
+
+    name: str
+    type: type
+    default: Any
+    meaning: str
+    help: str
+    example: str
+    label: str
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    check: Callable[[Any], None] | None = None
+    applies_to: tuple[str, ...] | None = None
+    report_rank: int = 100
+    in_id_at_default: bool = True
+
+    @property
+    def arrow_type(self) -> str:
+        """The parquet (Arrow) type name: ``int64``, ``float64``, ``bool`` or ``string``."""
+        return _ARROW[self.type]
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, ``--seq-len`` for ``seq_len``."""
+        return "--" + self.name.replace("_", "-")
+
+    def applies(self, model: str) -> bool:
+        """Whether the axis means something for ``model`` (``"rnn"``, ...)."""
+        return self.applies_to is None or model in self.applies_to
+
+    def canonical(self, value: Any) -> Any:
+        """``value`` in canonical form (int, float, bool or str), or raise VanishlabError."""
+        name = self.name
+        if self.type is int:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise VanishlabError(f"{name} must be an integer, got {value!r}")
+            value = int(value)
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise VanishlabError(f"{name} must be a number, got {value!r}")
+            value = float(value) + 0.0  # + 0.0 folds -0.0 into 0.0, so the cell id is unique
+            if not math.isfinite(value):
+                raise VanishlabError(f"{name} must be a finite number >= 0, got {value}")
+        elif self.type is bool:
+            if not isinstance(value, bool):
+                raise VanishlabError(f"{name} must be true or false, got {value!r}")
+        elif not isinstance(value, str):
+            raise VanishlabError(f"{name} must be a string, got {value!r}")
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise VanishlabError(f"{name} must be {self._range_text()}, got {value}")
+        if self.choices is not None and value not in self.choices:
+            raise VanishlabError(
+                f"unknown {name} {value!r} (choose from {', '.join(self.choices)})"
+            )
+        if self.check is not None:
+            self.check(value)
+        return value
+
+    def _range_text(self) -> str:
+        if self.type is float:
+            return f"a finite number >= {self.low:g}"
+        if self.high == SEED_MAX:
+            return f"between {self.low:g} and 2**63 - 1"
+        if self.high is not None:
+            return f"between {self.low:g} and {self.high:g}"
+        return "positive" if self.low == 1 else f">= {self.low:g}"
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class _CellConfigBase:
+    """Methods of :class:`CellConfig`; its fields come from an axis table."""
+
+    _axes: AxisSet
+
+    def __post_init__(self) -> None:
+        model = getattr(self, MODEL_AXIS, None)
+        for a in self._axes.table:
+            value = getattr(self, a.name)
+            if model is not None and not a.applies(model):
+                # Not applicable to this model (activation of a gated cell): recorded as None,
+                # whatever was given, so the cell exists once, not once per value.
+                object.__setattr__(self, a.name, None)
+                continue
+            object.__setattr__(self, a.name, a.canonical(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict, in :attr:`AxisSet.names` order."""
+        return {name: getattr(self, name) for name in self._axes.names}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        unknown = sorted(set(data) - set(cls._axes.names))
+        if unknown:
+            raise VanishlabError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    @cached_property
+    def cell_id(self) -> str:
+        """16 hex digits of SHA-256 over the canonical JSON of :meth:`to_dict`."""
+        return self._axes.config_id(self.to_dict())
+
+
+class _SweepBase:
+    """Methods of :class:`Sweep`; its fields come from an axis table."""
+
+    _axes: AxisSet
+
+    def __post_init__(self) -> None:
+        for name in self._axes.names:
+            object.__setattr__(self, name, self._axes.values(name, getattr(self, name)))
+
+    @classmethod
+    def from_axes(cls, axes: Mapping[str, Any]) -> Any:
+        """A sweep from ``{axis: values}`` (as stored in a manifest); unknown axes are an error."""
+        cls._axes.refuse_unknown(axes)
+        return cls(**axes)
+
+    def axes(self) -> dict[str, tuple[Any, ...]]:
+        """``{axis: values}`` in :attr:`AxisSet.names` order."""
+        return {name: getattr(self, name) for name in self._axes.names}
+
+    def replace(self, **axes: Any) -> Any:
+        """A copy with some axes replaced (each value checked as on construction)."""
+        self._axes.refuse_unknown(axes)
+        return dataclasses.replace(self, **axes)  # type: ignore[type-var]
+
+    @property
+    def size(self) -> int:
+        """Number of cells (distinct: an axis that does not apply to a model adds none)."""
+        if self._axes.conditional:
+            return len(self.cells())
+        return reduce(lambda n, values: n * len(values), self.axes().values(), 1)
+
+    def cells(self) -> list[Any]:
+        """Every cell of the grid, in a fixed order (the last axis varies fastest).
+
+        With a ``model`` axis, a cell whose model an axis does not apply to is listed once
+        (at the first of that axis's values), not once per value.
+        """
+        names = self._axes.names
+        cells = [
+            self._axes.CellConfig(**dict(zip(names, combo, strict=True)))
+            for combo in itertools.product(*self.axes().values())
+        ]
+        if not self._axes.conditional:
+            return cells
+        first: dict[str, Any] = {}
+        for cell in cells:
+            first.setdefault(cell.cell_id, cell)
+        return list(first.values())
+
+
+_CELL_DOC = """One cell: a complete ``nn.RNN`` configuration, its inputs and its seed.
+
+    One field per axis of :data:`AXIS_TABLE`, with its default. Values are checked and put in
+    canonical form on construction (VanishlabError otherwise); see the module docstring for
+    each field. ``cell_id`` is the stable content hash.
+    """
+
+_SWEEP_DOC = """A grid: for each axis a tuple of values; the cells are their Cartesian product.
+
+    Any axis may be given as one value, a list, a tuple or a range (``seed=range(3)``); it is
+    stored as a tuple of checked, canonical values. Axes left out take the one default value of
+    :class:`CellConfig`. Example::
+
+        vl.Sweep(activation=("tanh", "relu"), gain=(0.5, 1.0, 2.0), seed=range(3))
+    """
+
+
+class AxisSet:
+    """Everything derived from one axis table: names, types, the two classes and parsing.
+
+    The module's :data:`AXES`, :class:`CellConfig`, :class:`Sweep` and :func:`parse_axis` are
+    those of ``AxisSet(AXIS_TABLE)``; a test builds one from an extended table to prove that an
+    axis needs nothing but its entry.
+    """
+
+    def __init__(self, table: tuple[Axis, ...], module: str = __name__) -> None:
+        """Derive everything from ``table``; ``module`` is where the classes will live (so that
+        cells pickle by reference: :mod:`vanishlab.sweep.config` passes its own name)."""
+        self.table = table
+        self.names: tuple[str, ...] = tuple(a.name for a in table)
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"axis table names an axis twice: {self.names}")
+        self.by_name: dict[str, Axis] = {a.name: a for a in table}
+        #: True when some axis applies to some models only, and the table has a model axis.
+        self.conditional = MODEL_AXIS in self.by_name and any(
+            a.applies_to is not None for a in table
+        )
+        for a in table:  # a bad default is a bug in the table: fail on import
+            if type(a.default) is not a.type or a.type not in _ARROW:
+                raise ValueError(f"axis {a.name}: default {a.default!r} is not a {a.type}")
+        ns = {"_axes": self, "__module__": module}
+        self.CellConfig: type = dataclasses.make_dataclass(
+            "CellConfig",
+            [(a.name, a.type, dataclasses.field(default=a.default)) for a in table],
+            bases=(_CellConfigBase,),
+            namespace={**ns, "__doc__": _CELL_DOC},
+            frozen=True,
+        )
+        self.Sweep: type = dataclasses.make_dataclass(
+            "Sweep",
+            [(a.name, tuple[a.type, ...], dataclasses.field(default=(a.default,))) for a in table],
+            bases=(_SweepBase,),
+            namespace={**ns, "__doc__": _SWEEP_DOC},
+            frozen=True,
+        )
+
+    def axis(self, name: str) -> Axis:
+        """The :class:`Axis` called ``name``, or VanishlabError naming every axis."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise VanishlabError(
+                f"unknown axis {name!r} (axes are: {', '.join(self.names)})"
+            ) from None
+
+    def refuse_unknown(self, names: Iterable[str]) -> None:
+        unknown = sorted(set(names) - set(self.names))
+        if unknown:
+            raise VanishlabError(
+                f"unknown axis {', '.join(unknown)} (axes are: {', '.join(self.names)})"
+            )
+
+    def config_id(self, config: Mapping[str, Any]) -> str:
+        """The cell id of a canonical config mapping: the first 16 hex digits of the SHA-256
+        of its canonical JSON. An axis with ``in_id_at_default=False`` is left out at its
+        default; an axis that does not apply to the config's model counts as None."""
+        model = config.get(MODEL_AXIS)
+        kept: dict[str, Any] = {}
+        for k, v in config.items():
+            a = self.by_name.get(k)
+            if a is not None and model is not None and not a.applies(model):
+                v = None
+            if a is not None and not a.in_id_at_default and v == a.default:
+                continue
+            kept[k] = v
+        text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def values(self, name: str, values: Any) -> tuple[Any, ...]:
+        """One axis's values as a checked tuple: one value, a list, a tuple or a range."""
+        a = self.axis(name)
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            values = (values,)
+        out = tuple(a.canonical(v) for v in values)
+        if not out:
+            raise VanishlabError(f"axis {name} has no values")
+        seen: set[Any] = set()
+        for v in out:
+            if v in seen:
+                raise VanishlabError(f"axis {name} lists {v!r} twice")
+            seen.add(v)
+        return out
+
+    def parse(self, name: str, text: str) -> tuple[Any, ...]:
+        """See :func:`parse_axis`."""
+        a = self.axis(name)
+        flag = a.flag
+        items = [item.strip() for item in text.split(",")]
+        if any(not item for item in items):
+            raise VanishlabError(
+                f"{flag}: malformed list {text!r} (empty item; write values separated by commas, "
+                f"e.g. {flag} {a.example})"
+            )
+        values: list[Any] = []
+        for item in items:
+            if a.type is int:
+                try:
+                    values.append(int(item))
+                except ValueError:
+                    raise VanishlabError(f"{flag}: {item!r} is not an integer") from None
+            elif a.type is float:
+                try:
+                    values.append(float(item))
+                except ValueError:
+                    raise VanishlabError(f"{flag}: {item!r} is not a number") from None
+            elif a.type is bool:
+                word = item.lower()
+                if word not in _TRUE | _FALSE:
+                    raise VanishlabError(f"{flag}: {item!r} is not true or false")
+                values.append(word in _TRUE)
+            else:
+                values.append(item)
+        try:
+            return self.values(name, values)
+        except VanishlabError as err:
+            raise VanishlabError(f"{flag}: {err}") from None
+
+    def docstring_table(self) -> str:
+        """The reStructuredText table of axes, defaults and meanings (the module docstring's)."""
+        rule = "=" * 12 + " " + "=" * 10 + " " + "=" * 69
+        lines = [rule, f"{'axis':<12} {'default':<10} meaning", rule]
+        lines += [f"{a.name:<12} {a.default!s:<10} {a.meaning}" for a in self.table]
+        return "\n".join([*lines, rule])

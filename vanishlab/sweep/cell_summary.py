@@ -1,0 +1,408 @@
+"""One sweep cell beside theory: what was measured and what theory predicts, as one row.
+
+For one cell (:func:`summarize_cell`, a pure function of the cell's config, its measured rows,
+its module and its inputs) the measured decay rate of its Frobenius-norm curve,
+the top Lyapunov exponent along its trajectory, and the predictions that apply to it
+(:mod:`vanishlab.analysis.linear`, :mod:`vanishlab.analysis.meanfield`,
+:mod:`vanishlab.sweep.prediction`), with the differences measured - predicted. Every rate is in
+natural log per step, d ln||J|| / dk, so every column compares with every other.
+
+**Measured.** ``rate`` is :func:`vanishlab.fit_decay` (Frobenius, default window: lags
+round(T/4)..T) of the top layer's own state rows, dh^{L-1}_{T-1} / dh^{L-1}_{T-1-k}: the curve
+the report draws, a product of k factors D_t W_hh^{L-1} (Pascanu et al. 2013). ``rate_layer0``
+is the same fit of layer 0's state rows; in a stack they sum paths through the layers above,
+so asymptotically they decay at the slowest layer's rate (the largest over layers j >= 0;
+where m layers share it, the number of paths grows like k^(m-1) and adds a ~1/k excess to the
+slope fitted at finite lags).
+``lyapunov`` is the top Lyapunov exponent of the whole state (all layers, dimension L H) by the
+QR method (:func:`vanishlab.lyapunov_spectrum`, k = 1 from a seeded random direction,
+float64) along the cell's own
+trajectory: the cell's ``nn.RNN`` and inputs are rebuilt exactly as
+:func:`vanishlab.run_cell` builds them (same seeds, same dtype), the first round(T/4) steps are
+discarded as a transient, and the exponent is averaged over the batch. The one-step Jacobian of
+a stack is block lower-triangular, so its top exponent is the largest of the layers' own: it
+is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
+
+**Predicted** (``predicted_by``):
+
+- ``"linear"``, at the origin (zero input and every bias zero: from h0 = 0 the state never
+  moves): J(k) = W_hh^k for tanh, so the rate is ln rho(W_hh) (:func:`vanishlab.linear_rate`)
+  of the drawn matrix, exact as k -> infinity at any width; relu'(0) = 0 makes every Jacobian
+  past lag 0 exactly zero there (rate -inf).
+- ``"mean field"``, for random inits off the origin: 0.5 ln chi_1 of the cell's mean-field
+  inputs (:func:`vanishlab.cell_mean_field`, Poole et al. 2016; Chen, Pennington & Schoenholz
+  2018), exact as H -> infinity for i.i.d. inits, approximate for orthogonal ones (validity and
+  reason in ``mf_validity``, ``mf_reason``).
+- ``"none"``: identity weights off the origin (deterministic, not random), an init this process
+  does not know, a stack above a diverging relu layer, a cell whose config is incomplete.
+
+``predicted_rate`` is the top layer's prediction; ``predicted_rate_layer0`` the largest over
+layers (for ``rate_layer0`` and ``lyapunov``); for one layer they are equal. ``ln_rho`` (top
+layer) and ``pascanu_slope`` = ln(gamma ||W_hh^{L-1}||_2) are given for every cell: the
+bound of Pascanu et al. (2013) is an upper bound on every lag's norm, never a prediction, and
+``pascanu_ok`` says whether every measured row of the cell lies under its envelope
+(:func:`vanishlab.check_pascanu`). ``mf_critical_gain`` is the smallest gain at which the
+mean-field rate of this configuration (every other axis fixed) reaches 0, the edge between
+vanishing and exploding (``inf`` when none below 100 does).
+
+**Where theory is not expected to hold** is flagged, not hidden (``flag``: comma-separated
+keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (|predicted rate| <
+:data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 1 < g < 1.5 for undriven tanh,
+where chi_1 < 1.14, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
+networks (H < :data:`NARROW_WIDTH`: the mean field's finite-width bias is about -3/H per step
+for chaotic tanh, and the seed-to-seed spread grows as H shrinks), short sequences (T <
+:data:`SHORT_SEQ_LEN`: the fit and the Lyapunov average see the relaxation of q_t towards q*),
+non-i.i.d. inits (orthogonal), relu divergence (g^2 >= 2: chi_1 = g^2/2 still describes the
+Jacobians until the state overflows), exact zeros, failed cells and poor line fits
+(r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
+however straight it is).
+
+NaN appears only where a column does not apply, and then the row says why: measured columns of
+a failed cell (``note``), r2 of a rate of -inf (``note``), ``mf_*`` where ``mf_validity`` is
+"none" or "origin" (``mf_reason``), ``predicted_*`` and ``delta_*`` where ``predicted_by`` is
+"none" (``note``), and a difference of two -inf (``note``).
+
+The run-level table, its cache and its parquet file are :mod:`vanishlab.sweep.summary`; this
+module knows one cell only, so a runner can compute the row where the cell is measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..analysis.fits import fit_decay
+from ..analysis.linear import linear_rate
+from ..analysis.pascanu import check_pascanu, pascanu_bound
+from ..core.lyapunov import lyapunov_spectrum
+from ..errors import NonFiniteStateError, VanishlabError
+from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
+from .config import AXES, CellConfig
+from .prediction import cell_mean_field, critical_gain, mean_field_inputs
+
+__all__ = [
+    "FLAGS",
+    "NARROW_WIDTH",
+    "NEAR_CRITICAL",
+    "POOR_FIT_R2",
+    "SHORT_SEQ_LEN",
+    "SUMMARY_COLUMNS",
+    "SUMMARY_FIELDS",
+    "summarize_cell",
+    "summary_row",
+]
+
+NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
+NARROW_WIDTH = 64
+SHORT_SEQ_LEN = 50
+POOR_FIT_R2 = 0.9
+
+#: Flag keywords, in the order they are listed, and what each means.
+FLAGS: dict[str, str] = {
+    "failed": "the forward pass overflowed: nothing was measured",
+    "no-theory": "neither the linear regime nor the mean field applies",
+    "exact-zero": "an exact zero Jacobian in the fit window (relu units all off): the rate is "
+    "that of the decay before it, or -inf when nothing is left before it",
+    "diverges": "relu with gain^2 >= 2: the activity explodes (chi_1 = g^2/2 still holds "
+    "until the state overflows)",
+    "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: chi_1 within about 10 % of 1, "
+    "where finite width and finite windows move the measured rate most",
+    "non-iid": "orthogonal weights: the mean field is approximate",
+    "narrow": f"H < {NARROW_WIDTH}: finite-width corrections (about -3/H per step for chaotic "
+    "tanh) and the seed-to-seed spread are comparable to the differences",
+    "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include the "
+    "transient towards the fixed point",
+    "poor-fit": f"r2 < {POOR_FIT_R2} with |rate| >= {NEAR_CRITICAL}: the log-norm is not a "
+    "straight line in the window",
+}
+
+SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("cell_id", "string"),
+    ("status", "string"),
+    ("rate", "double"),
+    ("r2", "double"),
+    ("lag_start", "int64"),
+    ("lag_end", "int64"),
+    ("horizon", "int64"),
+    ("phase", "string"),
+    ("rate_layer0", "double"),
+    ("lyapunov", "double"),
+    ("ln_rho", "double"),
+    ("pascanu_slope", "double"),
+    ("pascanu_ok", "bool"),
+    ("mf_rate", "double"),
+    ("mf_chi1", "double"),
+    ("mf_q_star", "double"),
+    ("mf_critical_gain", "double"),
+    ("mf_validity", "string"),
+    ("mf_reason", "string"),
+    ("predicted_by", "string"),
+    ("predicted_rate", "double"),
+    ("predicted_rate_layer0", "double"),
+    ("delta_rate", "double"),
+    ("delta_rate_layer0", "double"),
+    ("delta_lyapunov", "double"),
+    ("flag", "string"),
+    ("note", "string"),
+)
+"""The summary's own columns after the config columns, with their Arrow type names (the one
+definition: :data:`SUMMARY_COLUMNS` and the parquet schema of :mod:`vanishlab.sweep.summary`
+derive from it)."""
+
+SUMMARY_COLUMNS: tuple[str, ...] = (*AXES, *(name for name, _ in SUMMARY_FIELDS))
+"""Columns of a summary row, in order (config columns first, as :data:`AXES`)."""
+
+_ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _predictions(
+    config: CellConfig,
+    cell_rows: pd.DataFrame | None,
+    rnn: nn.RNN | None,
+    x: torch.Tensor | None,
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The cell's Lyapunov exponent, ln rho, Pascanu check and predictions (the module and
+    inputs rebuilt as :func:`vanishlab.run_cell` builds them when not given)."""
+    out: dict[str, Any] = {}
+    flags: list[str] = []
+    notes: list[str] = []
+    L, T = config.num_layers, config.seq_len
+    with one_thread(), torch.no_grad():
+        if rnn is None:
+            rnn = build_rnn(config)
+        if x is None:
+            x = cell_inputs(config)
+        ln_rho = [linear_rate(rnn, layer=l) for l in range(L)]
+        out["ln_rho"] = ln_rho[-1]
+        out["pascanu_slope"] = pascanu_bound(rnn, L - 1)
+        if cell_rows is not None and len(cell_rows):
+            checked = check_pascanu(rnn, cell_rows, seq_len=T)
+            out["pascanu_ok"] = not bool(checked["violated"].any())
+        discard = T // 4 if T > 1 else 0
+        # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
+        # identity weights, would keep it on unit 1 forever instead of the top direction).
+        q0 = torch.randn(
+            L * config.hidden_size, 1, generator=seeded_generator(config.seed, "lyapunov")
+        )
+        try:
+            lyap = lyapunov_spectrum(rnn, x, k=1, discard=discard, q0=q0)  # (B, 1) float64
+        except NonFiniteStateError:
+            out["lyapunov"] = math.nan
+        else:
+            out["lyapunov"] = float(lyap[:, 0].mean())
+        biases_zero = not config.bias or all(
+            not bool(getattr(rnn, f"bias_{kind}_l{l}").any())
+            for l in range(L)
+            for kind in ("ih", "hh")
+        )
+    origin = config.input_std == 0.0 and biases_zero
+
+    cfg = config.to_dict()
+    mfi = mean_field_inputs(cfg, layer=L - 1)
+    out["mf_validity"], out["mf_reason"] = mfi.validity, mfi.reason
+    if origin and mfi.validity not in ("origin",):
+        # An init without variances (identity) at the origin: still the linear regime.
+        out["mf_validity"] = "origin"
+        out["mf_reason"] = (
+            "no input and every bias zero: the state stays at h = 0, where the linear regime "
+            f"applies ({mfi.reason})"
+        )
+    if origin:
+        out["predicted_by"] = "linear"
+        if config.activation == "relu":
+            out["predicted_rate"] = out["predicted_rate_layer0"] = -math.inf
+            notes.append(
+                "At the origin relu'(0) = 0: every Jacobian past lag 0 is exactly zero (rate "
+                "-inf, predicted and measured)."
+            )
+        else:
+            out["predicted_rate"] = ln_rho[-1]
+            out["predicted_rate_layer0"] = max(ln_rho)
+            if L > 1:
+                notes.append(
+                    "A stack at the origin: layer 0's rows and the Lyapunov exponent sum paths "
+                    "through the layers, which adds an O(1/k) excess over max ln rho at finite "
+                    "lags."
+                )
+        return out, flags, notes
+
+    mfs = [cell_mean_field(cfg, layer=l) for l in range(L)]
+    top = mfs[-1]
+    if top is not None:
+        out["mf_rate"], out["mf_chi1"], out["mf_q_star"] = top.rate, top.chi_1, top.q_star
+        out["mf_critical_gain"] = critical_gain(config)
+    if any(m is None for m in mfs):
+        out["predicted_by"] = "none"
+        if mfi.validity in ("none", "origin"):
+            flags.append("no-theory")
+            notes.append(f"No prediction: {mfi.reason}.")
+        else:
+            flags += ["no-theory", "diverges"]
+            notes.append(
+                "No prediction: a lower layer diverges (relu with gain^2 >= 2), so the "
+                "layers above have no finite drive."
+            )
+        return out, flags, notes
+    assert top is not None
+    out["predicted_by"] = "mean field"
+    out["predicted_rate"] = top.rate
+    out["predicted_rate_layer0"] = max(m.rate for m in mfs if m is not None)
+    if any(m.diverges for m in mfs if m is not None):
+        flags.append("diverges")
+        notes.append(
+            f"relu with gain^2 >= 2 and a drive: q has no fixed point, the activity grows "
+            f"until it overflows; chi_1 = {top.chi_1:.4g} still describes the Jacobians."
+        )
+    if abs(top.rate) < NEAR_CRITICAL:
+        flags.append("near-critical")
+    if mfi.validity == "approximate":
+        flags.append("non-iid")
+    if config.hidden_size < NARROW_WIDTH:
+        flags.append("narrow")
+    if config.seq_len < SHORT_SEQ_LEN:
+        flags.append("short")
+    return out, flags, notes
+
+
+def summary_row(
+    cell: Mapping[str, Any],
+    cell_rows: pd.DataFrame | None,
+    *,
+    fits: Mapping[int, Mapping[str, Any]] | None = None,
+    rnn: nn.RNN | None = None,
+    x: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """The summary row of one cell given as a record (config columns, ``cell_id``,
+    ``status``, ``reason``; axes may be missing, and then no prediction is made).
+
+    ``cell_rows``: the cell's measured rows (``source``, ``layer``, ``lag``,
+    ``log10_fro_mean`` and optionally ``log10_spec_mean``), or None. ``fits``: the
+    :func:`vanishlab.fit_decay` rows of its state curves by layer, when already computed for
+    many cells at once (else they are fitted here). ``rnn``, ``x``: the cell's module and
+    inputs when at hand (else rebuilt from the config).
+    """
+    if fits is None:
+        fits = _fit_layers(cell_rows)
+    L = cell.get("num_layers")
+    top = int(L) - 1 if L is not None and not pd.isna(L) else max(fits, default=0)
+    fit_top, fit_l0 = fits.get(top), fits.get(0)
+    row: dict[str, Any] = {c: math.nan for c in SUMMARY_COLUMNS if c not in AXES}
+    row.update({a: _py(cell.get(a)) for a in AXES})
+    row.update(
+        cell_id=str(cell["cell_id"]),
+        status=str(cell.get("status") or "ok"),
+        lag_start=None,
+        lag_end=None,
+        horizon=None,
+        phase="",
+        pascanu_ok=None,
+        mf_validity="",
+        mf_reason="",
+        predicted_by="none",
+    )
+    flags: list[str] = []
+    notes: list[str] = []
+    if row["status"] != "ok":
+        flags.append("failed")
+        notes.append(f"Failed: {cell.get('reason') or 'no reason recorded'}.")
+    elif fit_top is None:
+        notes.append("No measured rows for this cell.")
+    else:
+        row["rate"] = float(fit_top["rate"])
+        row["r2"] = float(fit_top["r2"])
+        row["lag_start"], row["lag_end"] = int(fit_top["lag_start"]), int(fit_top["lag_end"])
+        h = fit_top["horizon"]
+        row["horizon"] = None if h is None or h is pd.NA else int(h)
+        row["phase"] = str(fit_top["phase"])
+        row["rate_layer0"] = float(fit_l0["rate"]) if fit_l0 is not None else row["rate"]
+        if fit_top["note"]:
+            notes.append(f"Fit: {fit_top['note']}.")
+        zero_lag = fit_top.get("zero_lag")
+        has_zero = zero_lag is not None and zero_lag is not pd.NA and zero_lag <= row["lag_end"]
+        if has_zero or (math.isinf(row["rate"]) and row["rate"] < 0):
+            flags.append("exact-zero")
+        elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
+            flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
+
+    missing = [a for a in AXES if row[a] is None or row[a] is pd.NA]
+    config: CellConfig | None = None
+    if missing:
+        notes.append(f"No theory: the config lacks {', '.join(missing)}.")
+    else:
+        try:
+            config = CellConfig.from_dict({a: row[a] for a in AXES})
+        except VanishlabError as err:
+            notes.append(f"No theory: cannot rebuild the cell ({err}).")
+    if config is None:
+        flags.append("no-theory")
+    else:
+        rows = cell_rows if row["status"] == "ok" else None
+        extra, more_flags, more_notes = _predictions(config, rows, rnn, x)
+        row.update(extra)
+        flags += more_flags
+        notes += more_notes
+        if math.isnan(row["lyapunov"]) and row["status"] == "ok":
+            notes.append("Lyapunov exponent: the forward pass overflowed.")
+
+    for name, measured, predicted in (
+        ("delta_rate", "rate", "predicted_rate"),
+        ("delta_rate_layer0", "rate_layer0", "predicted_rate_layer0"),
+        ("delta_lyapunov", "lyapunov", "predicted_rate_layer0"),
+    ):
+        m, p = float(row[measured]), float(row[predicted])
+        if math.isinf(m) and math.isinf(p) and (m > 0) == (p > 0):
+            row[name] = math.nan  # both -inf (exact zeros): agreement, but no number
+        else:
+            row[name] = m - p
+    if any(
+        math.isinf(float(row[m])) and math.isinf(float(row[p]))
+        for m, p in (("rate", "predicted_rate"), ("lyapunov", "predicted_rate_layer0"))
+    ):
+        notes.append("Measured and predicted are both -inf: their difference is left blank.")
+    order = list(FLAGS)
+    row["flag"] = ",".join(sorted(dict.fromkeys(flags), key=order.index))
+    row["note"] = " ".join(notes)
+    return {c: row[c] for c in SUMMARY_COLUMNS}
+
+
+def _fit_layers(cell_rows: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
+    """:func:`vanishlab.fit_decay` (Frobenius, default window) of each state curve, by layer."""
+    if cell_rows is None or not len(cell_rows):
+        return {}
+    state = cell_rows[(cell_rows["source"] == "state").to_numpy(dtype=bool)]
+    if not len(state):
+        return {}
+    fitted = fit_decay(state[["layer", "lag", "log10_fro_mean"]], norm="fro")
+    return {int(rec["layer"]): rec for rec in fitted.to_dict("records")}
+
+
+def summarize_cell(
+    config: CellConfig,
+    frame: pd.DataFrame,
+    *,
+    status: str = "ok",
+    reason: str | None = None,
+    rnn: nn.RNN | None = None,
+    x: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """The summary row of one measured cell: a dict with every :data:`SUMMARY_COLUMNS` key.
+
+    A pure function of the cell's config, its measured frame (:func:`vanishlab.run_cell`'s
+    rows), its status and, when at hand, its module and inputs (rebuilt from the config
+    otherwise, bit-identically): the fitted rates, the top Lyapunov exponent, the linear,
+    Pascanu and mean-field predictions, their differences, flags and notes (see the module
+    docstring). :func:`vanishlab.summarize` gives the same row for the same cell.
+    """
+    record = {**config.to_dict(), "cell_id": config.cell_id, "status": status, "reason": reason}
+    cols = [c for c in _ROW_INPUTS if c in frame.columns]
+    return summary_row(record, frame[cols] if len(frame) else None, rnn=rnn, x=x)

@@ -1,0 +1,244 @@
+"""What the mean field predicts for a sweep cell: from its config to q*, chi_1 and the edge.
+
+The pure mean field (:mod:`vanishlab.analysis.meanfield`) takes per-entry weight variances; a
+sweep cell names an init. This module joins the two through the init registry
+(:mod:`vanishlab.sweep.inits`): ``INITS[init].variances(H, I, gain)`` gives the variances, and
+``INITS[init].validity`` says whether the mean field's assumptions (i.i.d. zero-mean entries)
+hold: ``"iid"``, ``"approximate"`` (orthogonal) or ``"none"`` (identity, and any init that does
+not state it). A cell with no input and no bias sits at the origin, where the linear regime
+(:mod:`vanishlab.analysis.linear`) applies instead: validity ``"origin"``.
+
+:func:`critical_gain` is the smallest gain at which the predicted rate of a configuration
+reaches 0, the edge between vanishing and exploding gradients (docs/theory.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field
+from .config import CellConfig
+from .inits import INITS
+
+__all__ = [
+    "MAX_CRITICAL_GAIN",
+    "MeanFieldInputs",
+    "cell_mean_field",
+    "critical_gain",
+    "mean_field_inputs",
+]
+
+MAX_CRITICAL_GAIN = 100.0
+""":func:`critical_gain` searches gains up to this value."""
+
+
+@dataclass(frozen=True)
+class MeanFieldInputs:
+    """The mean-field description of one sweep cell (one layer of it).
+
+    Attributes:
+        activation: ``"tanh"`` or ``"relu"``.
+        gain: effective mean-field gain sqrt(H var_hh) (the init's ``gain`` argument only when
+            the init draws with variance gain^2 / H); ``None`` when not applicable.
+        input_var: variance per unit of W_ih x_t: input_std^2 * input_size * var_ih for layer 0,
+            H * var_ih * E[act(sqrt(q*) z)^2] of the layer below for layers above.
+        bias_var: variance per unit of the total bias b_ih + b_hh (the init's var_bias), 0
+            without bias.
+        validity: ``"iid"`` (assumptions hold; exact as H -> infinity), ``"approximate"``
+            (orthogonal), ``"none"`` (the init is not random, e.g. identity) or ``"origin"``
+            (no input and no bias: from h0 = 0 the state never leaves h = 0, so the linear
+            regime, :func:`linear_rate`, applies instead; relu's Jacobians are exactly 0).
+        reason: one sentence on why.
+    """
+
+    activation: str
+    gain: float | None
+    input_var: float | None
+    bias_var: float | None
+    validity: str
+    reason: str
+
+
+def _get(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> Any:
+    if isinstance(cell, Mapping):
+        return cell.get(name, default)
+    return getattr(cell, name, default)
+
+
+def mean_field_inputs(
+    cell: Mapping[str, Any] | object,
+    *,
+    layer: int = 0,
+    variances: Variances | None = None,
+) -> MeanFieldInputs:
+    """Map a sweep cell's config to the inputs of :func:`vanishlab.mean_field`.
+
+    The cell (a dict or an object with attributes) gives ``activation``, ``init``, ``gain``,
+    ``input_std``, ``input_size``, ``hidden_size`` and ``bias`` (default True). The init's
+    per-entry variances (var_hh, var_ih, var_bias) = ``INITS[init].variances(H, I, gain)``
+    give the mean-field gain, input and bias variances of each layer
+    (:func:`vanishlab.analysis.meanfield.layer_drive`). The init's ``validity`` says whether
+    the assumptions hold; an init whose ``variances`` returns None (identity) or that states no
+    validity gets ``"none"`` and no numbers.
+
+    Args:
+        cell: the cell config.
+        layer: which layer of a stack (0-based).
+        variances: (var_hh, var_ih, var_bias) to use instead of the init registry (then
+            ``init`` may be absent, and the caller vouches for i.i.d. entries); for
+            ``layer > 0`` the same variances serve every layer.
+
+    Returns:
+        A :class:`MeanFieldInputs`.
+
+    Raises:
+        ValueError: an init this process has not registered, and no ``variances``.
+    """
+    activation = str(_get(cell, "activation", "tanh"))
+    init = _get(cell, "init")
+    H = int(_get(cell, "hidden_size"))
+    I = int(_get(cell, "input_size"))
+    gain = float(_get(cell, "gain", 1.0))
+    input_std = float(_get(cell, "input_std", 0.0))
+    bias = bool(_get(cell, "bias", True))
+    if variances is None and init is None:
+        raise ValueError("cell has no 'init' and no variances were given")
+    entry = INITS.get(str(init)) if init is not None else None
+    if variances is None and entry is None:
+        raise ValueError(f"unknown init {init!r}; known: {sorted(INITS)}")
+    if entry is not None:
+        validity, reason = entry.mean_field_validity()
+    else:
+        validity, reason = "iid", "variances given by the caller, taken as i.i.d. zero-mean"
+    if variances is not None:
+        given = variances
+
+        def layer_vars(fan_in: int) -> Variances | None:
+            return given
+
+    else:
+        assert entry is not None
+        init_entry = entry
+
+        def layer_vars(fan_in: int) -> Variances | None:
+            return init_entry.variances(H, fan_in, gain)
+
+    first = layer_vars(I)
+    if first is None:
+        if validity != "none":
+            validity, reason = "none", f"init {init!r} is not i.i.d. random (no variances)"
+        return MeanFieldInputs(activation, None, None, None, validity, reason)
+    if validity == "none":
+        return MeanFieldInputs(activation, None, None, None, validity, reason)
+    if input_std**2 * I * first[1] == 0 and (first[2] if bias else 0.0) == 0:
+        validity, reason = (
+            "origin",
+            "no input and no bias: a sweep cell starts at h0 = 0 and stays there, where the "
+            "linear regime (ln rho(W_hh); relu: exactly zero Jacobians) applies, not the mean "
+            "field's q*",
+        )
+
+    def checked(fan_in: int) -> Variances:
+        v = layer_vars(fan_in)
+        assert v is not None  # the same init gave variances for layer 0
+        return v
+
+    g_mf, s_u, s_b = layer_drive(
+        activation,
+        hidden_size=H,
+        input_size=I,
+        input_std=input_std,
+        bias=bias,
+        variances=checked,
+        layer=layer,
+    )
+    return MeanFieldInputs(activation, g_mf, s_u, s_b, validity, reason)
+
+
+def cell_mean_field(
+    cell: Mapping[str, Any] | object,
+    *,
+    layer: int = 0,
+    variances: Variances | None = None,
+) -> MeanField | None:
+    """:func:`vanishlab.mean_field` of a sweep cell (see :func:`mean_field_inputs`); None if
+    not applicable.
+
+    None when the validity is ``"none"`` or ``"origin"`` (the reason is in
+    :func:`mean_field_inputs`), and when the layer below diverges (relu explosion leaves no
+    finite drive).
+    """
+    m = mean_field_inputs(cell, layer=layer, variances=variances)
+    if m.validity in ("none", "origin"):
+        return None
+    if m.gain is None or m.input_var is None or m.bias_var is None:
+        return None
+    if not math.isfinite(m.input_var):
+        return None
+    return mean_field(m.activation, m.gain, m.input_var, m.bias_var)
+
+
+def _mf_rate_at(config: Mapping[str, Any], gain: float, layer: int) -> float:
+    mf = cell_mean_field({**config, "gain": gain}, layer=layer)
+    return math.nan if mf is None else mf.rate
+
+
+@lru_cache(maxsize=1024)
+def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int) -> float:
+    config = dict(items)
+
+    def exploding(g: float) -> bool:
+        # No prediction at a gain where one applied below it: a lower relu layer diverges
+        # (g_mf^2 >= 2, which for relu is also where chi_1 = g_mf^2 / 2 reaches 1).
+        r = _mf_rate_at(config, g, layer)
+        return math.isnan(r) or r >= 0
+
+    # A coarse geometric scan for the first sign change, then bisection (the rate grows with
+    # the gain over the scanned range for every built-in init; the scan does not rely on it).
+    grid = np.geomspace(0.02, MAX_CRITICAL_GAIN, 49)
+    if math.isnan(_mf_rate_at(config, float(grid[0]), layer)):
+        return math.nan  # the mean field does not apply to this configuration at all
+    lo = 0.0
+    for g in grid:
+        if exploding(float(g)):
+            hi = float(g)
+            for _ in range(48):
+                mid = 0.5 * (lo + hi)
+                if exploding(mid):
+                    hi = mid
+                else:
+                    lo = mid
+            return hi
+        lo = float(g)
+    return math.inf
+
+
+def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = None) -> float:
+    """The smallest gain at which the mean-field rate of this configuration reaches 0.
+
+    Every other axis of ``cell`` is held fixed and the gain varied (the gain scales W_hh only,
+    so the input drive stays fixed; :data:`vanishlab.sweep.inits.GAIN_RULE`). The edge of
+    chaos chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal`` weights at sqrt(2),
+    undriven tanh at 1, driven tanh above 1 (input noise suppresses chaos).
+
+    Args:
+        cell: a cell config (dict or :class:`~vanishlab.sweep.config.CellConfig`).
+        layer: which layer's recurrence (default: the top one, ``num_layers - 1``).
+
+    Returns:
+        The gain (to about 1e-12 relative), ``inf`` when the rate stays below 0 up to a gain of
+        100, NaN when the mean field does not apply (:func:`vanishlab.cell_mean_field` is None:
+        identity weights, a cell at the origin).
+    """
+    config = cell.to_dict() if isinstance(cell, CellConfig) else dict(cell)
+    if layer is None:
+        layer = int(config.get("num_layers", 1)) - 1
+    config.pop("gain", None)
+    config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
+    return _critical_gain(tuple(sorted(config.items())), layer)
