@@ -305,7 +305,10 @@ def test_experiment_smoke_runs_end_to_end(tmp_path, name):
     summary = vl.run_sweep(name, tmp_path / name, smoke=True, workers=1, progress=False)
     assert summary.n_run == exp.smoke.size and summary.n_failed == 0
     manifest = vl.load_manifest(tmp_path / name)
-    assert manifest["experiment"] == name and manifest["description"] == exp.description
+    assert manifest["experiment"] == name and manifest["name"] == f"{name}-smoke"
+    # The smoke grid is described as itself, not as the study.
+    assert manifest["description"].startswith("Smoke variant: ")
+    assert f"other axes as in experiment {name}" in manifest["description"]
     assert manifest["sections"] == list(exp.sections)
     assert manifest["command"].startswith(f"vanishlab sweep {name} --activation")
     assert len(vl.load_results(tmp_path / name)) > 0

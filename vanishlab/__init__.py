@@ -1,32 +1,40 @@
 """vanishlab: measure vanishing and exploding gradients in torch.nn.RNN, and report them.
 
-The public API lives here; each function's module opens with the maths it computes.
+The public API lives here; each function's module opens with the maths it computes. Names are
+imported on first use (PEP 562), so that ``import vanishlab`` and the command line's help answer
+without importing torch, pandas or pyarrow.
 """
 
-from .analysis.fits import fit_decay
-from .analysis.theory import (
-    MeanField,
-    MeanFieldInputs,
-    cell_mean_field,
-    check_pascanu,
-    critical_input_var,
-    linear_rate,
-    mean_field,
-    mean_field_inputs,
-    origin_log_norms,
-    pascanu_bound,
-    pascanu_envelope,
-)
-from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
-from .core.lyapunov import lyapunov_spectrum
-from .errors import NonFiniteStateError, VanishlabError
-from .report import render_report
-from .sweep.config import CellConfig, Sweep
-from .sweep.experiments import Experiment, list_experiments, load_experiment
-from .sweep.inits import INITS, Init, register_init
-from .sweep.runner import RunSummary, run_cell, run_sweep
-from .sweep.store import load_cells, load_manifest, load_results
-from .sweep.summary import critical_gain, summarize
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .analysis.fits import fit_decay
+    from .analysis.theory import (
+        MeanField,
+        MeanFieldInputs,
+        cell_mean_field,
+        check_pascanu,
+        critical_input_var,
+        linear_rate,
+        mean_field,
+        mean_field_inputs,
+        origin_log_norms,
+        pascanu_bound,
+        pascanu_envelope,
+    )
+    from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
+    from .core.lyapunov import lyapunov_spectrum
+    from .errors import NonFiniteStateError, VanishlabError
+    from .report import render_report
+    from .sweep.config import CellConfig, Sweep
+    from .sweep.experiments import Experiment, list_experiments, load_experiment
+    from .sweep.inits import INITS, Init, register_init
+    from .sweep.runner import RunSummary, run_cell, run_sweep
+    from .sweep.store import load_cells, load_manifest, load_results
+    from .sweep.summary import critical_gain, summarize
 
 __all__ = [
     "INITS",
@@ -66,4 +74,55 @@ __all__ = [
     "summarize",
 ]
 
+_LAZY: dict[str, str] = {
+    "fit_decay": ".analysis.fits",
+    "MeanField": ".analysis.theory",
+    "MeanFieldInputs": ".analysis.theory",
+    "cell_mean_field": ".analysis.theory",
+    "check_pascanu": ".analysis.theory",
+    "critical_input_var": ".analysis.theory",
+    "linear_rate": ".analysis.theory",
+    "mean_field": ".analysis.theory",
+    "mean_field_inputs": ".analysis.theory",
+    "origin_log_norms": ".analysis.theory",
+    "pascanu_bound": ".analysis.theory",
+    "pascanu_envelope": ".analysis.theory",
+    "JacobianLogNorms": ".core.engine",
+    "jacobian_log_norms": ".core.engine",
+    "jacobian_norms": ".core.engine",
+    "lyapunov_spectrum": ".core.lyapunov",
+    "NonFiniteStateError": ".errors",
+    "VanishlabError": ".errors",
+    "render_report": ".report",
+    "CellConfig": ".sweep.config",
+    "Sweep": ".sweep.config",
+    "Experiment": ".sweep.experiments",
+    "list_experiments": ".sweep.experiments",
+    "load_experiment": ".sweep.experiments",
+    "INITS": ".sweep.inits",
+    "Init": ".sweep.inits",
+    "register_init": ".sweep.inits",
+    "RunSummary": ".sweep.runner",
+    "run_cell": ".sweep.runner",
+    "run_sweep": ".sweep.runner",
+    "load_cells": ".sweep.store",
+    "load_manifest": ".sweep.store",
+    "load_results": ".sweep.store",
+    "critical_gain": ".sweep.summary",
+    "summarize": ".sweep.summary",
+}
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vanishlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once imported, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

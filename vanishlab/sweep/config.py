@@ -39,6 +39,7 @@ from functools import cached_property, reduce
 from typing import Any
 
 from ..errors import VanishlabError
+from .catalog import BUILTIN_INITS
 
 __all__ = [
     "ACTIVATIONS",
@@ -119,7 +120,7 @@ def _check_value(axis: str, value: Any) -> Any:
         raise VanishlabError(f"unknown activation {value!r} (choose from {', '.join(ACTIVATIONS)})")
     if axis == "dtype" and value not in DTYPES:
         raise VanishlabError(f"unknown dtype {value!r} (choose from {', '.join(DTYPES)})")
-    if axis == "init":
+    if axis == "init" and value not in BUILTIN_INITS:  # a built-in needs no torch import
         from .inits import INITS
 
         if value not in INITS:

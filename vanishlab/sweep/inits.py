@@ -47,6 +47,7 @@ import torch
 from torch import nn
 
 from ..errors import VanishlabError
+from .catalog import BUILTIN_INITS
 
 __all__ = ["INITS", "Init", "register_init"]
 
@@ -240,48 +241,48 @@ def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, 
 for _init in (
     Init(
         "default",
-        "PyTorch's own: every weight U(-1/sqrt(H), 1/sqrt(H)) times gain; biases as PyTorch",
+        BUILTIN_INITS["default"],
         _apply_default,
         _var_default,
     ),
     Init(
         "xavier_uniform",
-        "Glorot uniform, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        BUILTIN_INITS["xavier_uniform"],
         _apply_xavier_uniform,
         _var_xavier,
     ),
     Init(
         "xavier_normal",
-        "Glorot normal, std gain*sqrt(2/(fan_in+fan_out)), on W_ih and W_hh; zero biases",
+        BUILTIN_INITS["xavier_normal"],
         _apply_xavier_normal,
         _var_xavier,
     ),
     Init(
         "kaiming_uniform",
-        "He uniform, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        BUILTIN_INITS["kaiming_uniform"],
         _apply_kaiming_uniform,
         _var_kaiming,
     ),
     Init(
         "kaiming_normal",
-        "He normal, std gain*sqrt(2/fan_in) (relu-critical at gain 1), W_ih and W_hh; zero biases",
+        BUILTIN_INITS["kaiming_normal"],
         _apply_kaiming_normal,
         _var_kaiming,
     ),
     Init(
         "orthogonal",
-        "gain times a random orthogonal W_hh and semi-orthogonal W_ih (Saxe 2014); zero biases",
+        BUILTIN_INITS["orthogonal"],
         _apply_orthogonal,
         _var_orthogonal,
     ),
     Init(
         "identity",
-        "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
+        BUILTIN_INITS["identity"],
         _apply_identity,
     ),
     Init(
         "normal",
-        "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
+        BUILTIN_INITS["normal"],
         _apply_normal,
         _var_normal,
     ),

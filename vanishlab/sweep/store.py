@@ -2,8 +2,9 @@
 
 Layout of ``RUN_DIR``::
 
-    manifest.json          the resolved grid, name, command, package versions, times
+    manifest.json          the resolved grid, name, commands, package versions, times
     cells/<cell_id>.parquet one shard per finished cell (rows: :data:`SCHEMA`)
+    corrupt/               damaged shards moved aside by the sweep command (never read)
     .lock                  held (flock) by the one process writing the directory
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
@@ -15,21 +16,31 @@ so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
 norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). Its parquet
-key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, elapsed_s,
-n_rows}``; a failed cell is a shard with zero rows, ``status = "failed"`` and a ``reason``.
-This module owns that schema and checks every frame before it is written.
+key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
+elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
+``reason`` and a ``failure`` kind. This module owns that schema and checks every frame before
+it is written.
+
+Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet's page
+checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
+(:func:`content_digest`), checked after every read. A shard that fails either is never used:
+readers raise :class:`CorruptShardError` naming it, and the sweep command moves it aside to
+``RUN_DIR/corrupt/`` (never deleting it) and measures its cell again, so the run heals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -45,13 +56,20 @@ __all__ = [
     "KEY_COLUMNS",
     "SCHEMA",
     "CellMeta",
+    "CorruptShardError",
     "RunLock",
     "atomic_write",
     "check_frame",
+    "content_digest",
     "load_cells",
     "load_manifest",
     "load_results",
+    "move_aside",
     "read_cell_metas",
+    "report_marker",
+    "report_run",
+    "run_identity",
+    "scan_shards",
     "write_manifest",
     "write_shard",
 ]
@@ -61,6 +79,7 @@ CELL_META_KEY = b"vanishlab.cell"
 MANIFEST = "manifest.json"
 CELLS = "cells"
 LOCK = ".lock"
+CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
 TMP_SUFFIX = ".tmp"
 
@@ -94,7 +113,13 @@ SCHEMA = pa.schema(
 
 
 class CellMeta(TypedDict):
-    """The ``vanishlab.cell`` metadata of a shard."""
+    """The ``vanishlab.cell`` metadata of a shard.
+
+    ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
+    forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
+    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read. Both are
+    absent from shards written before they existed.
+    """
 
     cell_id: str
     config: dict[str, Any]
@@ -102,9 +127,39 @@ class CellMeta(TypedDict):
     reason: str | None
     elapsed_s: float
     n_rows: int
+    failure: NotRequired[str | None]
+    digest: NotRequired[str]
 
 
-_META_KEYS = frozenset(CellMeta.__annotations__)
+_META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest"))
+FAILURES = ("overflow", "error")
+"""The kinds of failure a failed cell records (``CellMeta.failure``)."""
+
+
+def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
+    return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
+
+
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 of a shard's rows, column by column in schema order, independent of how parquet
+    or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
+    booleans as bytes, strings NUL-separated), nulls written as zero."""
+    h = hashlib.sha256()
+    for name in SCHEMA.names:
+        column = table.column(name).combine_chunks()
+        h.update(name.encode() + b"\0")
+        h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
+        kind = column.type
+        if pa.types.is_string(kind):
+            values = column.fill_null("").to_pylist()
+            h.update("\0".join(values).encode("utf-8"))
+        elif pa.types.is_boolean(kind):
+            h.update(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8))
+        else:
+            dtype = "<f8" if pa.types.is_floating(kind) else "<i8"
+            h.update(column.fill_null(0).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
+    return h.hexdigest()
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -114,8 +169,12 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
     """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
     if tuple(frame.columns) != COLUMNS:
         raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
-    if set(meta) != _META_KEYS or meta["status"] not in ("ok", "failed"):
+    if not _meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
         raise ValueError(f"malformed cell metadata {meta!r}")
+    if meta.get("failure") not in (None, *FAILURES) or (
+        meta["status"] == "ok" and meta.get("failure") is not None
+    ):
+        raise ValueError(f"malformed failure kind in cell metadata {meta!r}")
     if len(frame) != meta["n_rows"] or (meta["status"] == "failed" and len(frame)):
         raise ValueError("shard row count does not match its metadata")
     if len(frame) == 0:
@@ -168,9 +227,11 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
         cells.mkdir(parents=True, exist_ok=True)
         _fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
-    atomic_write(path, lambda f: pq.write_table(table, f))
+    # CRC32 of every page too, so that a reader refuses damaged bytes before decoding them.
+    atomic_write(path, lambda f: pq.write_table(table, f, write_page_checksum=True))
     return path
 
 
@@ -182,6 +243,39 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any])
     path = Path(run_dir) / MANIFEST
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return path
+
+
+# --- which run a report shows --------------------------------------------------------------
+
+_MARKER = "vanishlab-run:"
+_MARKER_RE = re.compile(r"<!-- vanishlab-run:([^ ]*) -->")
+
+
+def run_identity(manifest: Mapping[str, Any]) -> str:
+    """A run's identity: its ``run_id`` (a random id given when the run directory is created),
+    or, for a run written before ids existed, its name and start time."""
+    run_id = manifest.get("run_id")
+    if isinstance(run_id, str) and run_id:
+        return run_id
+    return f"{manifest.get('name')}@{manifest.get('started')}".replace(" ", "_")
+
+
+def report_marker(manifest: Mapping[str, Any]) -> str:
+    """The HTML comment that ends a report and names its run (see :func:`report_run`)."""
+    return f"<!-- {_MARKER}{run_identity(manifest)} -->\n"
+
+
+def report_run(path: str | os.PathLike[str]) -> str | None:
+    """The identity of the run whose report ``path`` is, or None if it is not a report."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _MARKER_RE.findall(tail)
+    return found[-1] if found else None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -202,7 +296,46 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
     return manifest
+
+
+def _is_grid(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == set(AXES)
+        and all(isinstance(v, list) and v for v in value.values())
+    )
+
+
+def _manifest_problem(m: dict[str, Any]) -> str | None:
+    """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
+    text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
+    for key in text_keys:
+        if m.get(key) is not None and not isinstance(m[key], str):
+            return f"{key!r} must be a string, not {type(m[key]).__name__}"
+    if "axes" in m and not _is_grid(m["axes"]):
+        return f"'axes' must map each of {', '.join(AXES)} to a list of values"
+    grids = m.get("grids")
+    if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
+        return "'grids' must be a list of grids like 'axes'"
+    for key in ("commands", "sections"):
+        value = m.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return f"{key!r} must be a list of strings"
+    if m.get("versions") is not None and not isinstance(m["versions"], dict):
+        return "'versions' must be a mapping"
+    n = m.get("n_cells")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        return "'n_cells' must be a count"
+    t = m.get("elapsed_s")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+        return "'elapsed_s' must be a number of seconds"
+    return None
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
@@ -216,7 +349,24 @@ def shard_paths(run_dir: Path) -> Iterator[Path]:
         yield path
 
 
+_SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
+
+
+class CorruptShardError(VanishlabError):
+    """A shard of this run (named as one) whose bytes are damaged: never used. Running the
+    sweep command again moves it aside (to ``RUN_DIR/corrupt/``) and measures its cell again."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is corrupt ({why}); run the sweep command of this run again: it moves the "
+            f"file aside to {path.parent.parent / CORRUPT} and measures that cell again"
+        )
+
+
 def _foreign(path: Path, why: str) -> VanishlabError:
+    if _SHARD_NAME.match(path.name):
+        return CorruptShardError(path, why)
     return VanishlabError(
         f"{path} is not a valid vanishlab shard ({why}); move it out of the run directory"
     )
@@ -233,7 +383,7 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _foreign(path, "unreadable vanishlab.cell metadata") from None
-    if not isinstance(meta, dict) or set(meta) != _META_KEYS:
+    if not isinstance(meta, dict) or not _meta_keys_ok(meta):
         raise _foreign(path, "malformed vanishlab.cell metadata")
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
         raise _foreign(path, "malformed vanishlab.cell metadata")
@@ -250,22 +400,73 @@ def _open(path: Path) -> pq.ParquetFile:
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise _foreign(path, "unexpected file")
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise _foreign(path, f"corrupt parquet: {err}") from None
+
+
+def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
+    """The shard's rows, checked against the page checksums and the content digest."""
+    try:
+        table = pf.read().replace_schema_metadata(None)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _foreign(path, f"corrupt parquet: {err}") from None
+    digest = meta.get("digest")
+    if digest is not None and content_digest(table) != digest:
+        raise _foreign(path, "its rows do not match their checksum")
+    return table
+
+
+def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
+    with _open(path) as pf:
+        meta = _read_meta(path, pf)
+        table = _read_rows(path, pf, meta) if rows and meta["n_rows"] else None
+    return meta, table
 
 
 def read_cell_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
     """``{cell_id: metadata}`` of every shard in ``RUN_DIR/cells`` (footers only: fast).
 
-    Raises VanishlabError naming the first corrupt or foreign file.
+    Raises VanishlabError naming the first corrupt or foreign file (:class:`CorruptShardError`
+    for a damaged shard of this run).
     """
     metas: dict[str, CellMeta] = {}
     for path in shard_paths(Path(run_dir)):
-        with _open(path) as pf:
-            meta = _read_meta(path, pf)
+        meta, _ = _shard(path, rows=False)
         metas[meta["cell_id"]] = meta
     return metas
+
+
+def scan_shards(
+    run_dir: str | os.PathLike[str],
+) -> tuple[dict[str, CellMeta], list[CorruptShardError]]:
+    """Read and verify every shard (rows included): ``({cell_id: metadata} of the sound ones,
+    [the damaged ones])``. A file that is not a shard of this run still raises VanishlabError."""
+    metas: dict[str, CellMeta] = {}
+    corrupt: list[CorruptShardError] = []
+    for path in shard_paths(Path(run_dir)):
+        try:
+            meta, _ = _shard(path, rows=True)
+        except CorruptShardError as err:
+            corrupt.append(err)
+            continue
+        metas[meta["cell_id"]] = meta
+    return metas, corrupt
+
+
+def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
+    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken)."""
+    aside = Path(run_dir) / CORRUPT
+    aside.mkdir(exist_ok=True)
+    target = aside / path.name
+    n = 1
+    while target.exists():
+        target = aside / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    _fsync_dir(path.parent)
+    _fsync_dir(aside)
+    return target
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
@@ -291,14 +492,9 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
-        with _open(path) as pf:
-            meta = _read_meta(path, pf)
-            if meta["n_rows"]:
-                try:
-                    table = pf.read()
-                except (pa.ArrowException, OSError, ValueError) as err:
-                    raise _foreign(path, f"corrupt parquet: {err}") from None
-                tables.append(table.replace_schema_metadata(None))
+        _, table = _shard(path, rows=True)
+        if table is not None:
+            tables.append(table)
     if not tables:
         return _to_frame(SCHEMA.empty_table())
     frame = _to_frame(pa.concat_tables(tables))
@@ -307,7 +503,8 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (None when ok), ``elapsed_s``; sorted by the config columns."""
+    "failed"), ``reason`` (None when ok), ``failure`` (the kind, see :data:`FAILURES`; None
+    when ok or not recorded), ``elapsed_s``; sorted by the config columns."""
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     rows = [
@@ -316,6 +513,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             "cell_id": meta["cell_id"],
             "status": meta["status"],
             "reason": meta["reason"],
+            "failure": meta.get("failure"),
             "elapsed_s": float(meta["elapsed_s"]),
         }
         for meta in read_cell_metas(run_dir).values()
@@ -325,6 +523,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
+            pa.field("failure", pa.string()),
             pa.field("elapsed_s", pa.float64()),
         ]
     )
