@@ -4,7 +4,7 @@ A user's mistake (:class:`~vanishlab.errors.VanishlabError`) or a refusal of the
 (``OSError``: a path below a regular file, a read-only file system, ``/proc``, no space left)
 prints one line on stderr and exits with status 2; a traceback is a bug.
 
-This module imports only typer and click: ``vanishlab --help``, ``--version``, ``inits`` and
+This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
 ``experiments`` must answer without importing torch, pandas or pyarrow (each command imports
 what it needs when it runs).
 """
@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -25,22 +24,22 @@ from ..errors import VanishlabError
 T = TypeVar("T")
 
 
-def _no_flag_metavars(params: list[click.Parameter]) -> list[click.Parameter]:
+def _no_flag_metavars(params: list[Any]) -> list[Any]:
     # typer shows the type of every option (``<bool>`` for flags, ``--help`` included), but a
     # flag takes no value: show none.
     for param in params:
-        if isinstance(param, click.Option) and param.is_flag and param.metavar is None:
+        if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
     return params
 
 
 class _Command(TyperCommand):
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
 
 
 class _Group(TyperGroup):
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
 
 
