@@ -385,3 +385,17 @@ def test_lazy_package_exports_every_public_name():
         assert getattr(vanishlab, name) is not None
     with pytest.raises(AttributeError):
         vanishlab.no_such_name  # noqa: B018
+
+
+def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):
+    args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    commands = vl.load_manifest(run_dir)["commands"]
+    assert len(commands) == 2 and commands[1].endswith("--force")
+    assert "--gain 1.0,2.0" in commands[1] and "--force" not in commands[0]
+    page = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
+    html = page.read_text()
+    assert "Run these 2 commands in order" in html
+    for command in commands:
+        assert command.replace("'", "&#39;") in html or command in html

@@ -569,8 +569,11 @@ def _value_text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> str:
-    """The shell command that reproduces a run: every axis explicit, so the grid is pinned."""
+def sweep_command(
+    exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
+) -> str:
+    """The shell command that reproduces a run: every axis explicit, so the grid is pinned
+    (with ``--force`` when it extends a directory that holds another grid)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
@@ -578,7 +581,7 @@ def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> st
         flag = "--" + axis.replace("_", "-")
         parts += [flag, ",".join(_value_text(v) for v in values)]
     parts += ["--out", os.fspath(out), "--name", name]
-    return shlex.join(parts)
+    return shlex.join([*parts, "--force"] if force else parts)
 
 
 def _versions(dask: bool) -> dict[str, str]:
@@ -781,7 +784,7 @@ def run_sweep(
         this_grid = _json_axes(exp.sweep)
         if not grids or (plan.new_cells and this_grid not in grids):
             grids.append(this_grid)
-            commands.append(sweep_command(exp, out, label))
+            commands.append(sweep_command(exp, out, label, force=bool(commands)))
         all_ids = set().union(*(grid_ids(g) for g in grids))
         manifest = {
             "format": store.FORMAT,
