@@ -399,3 +399,18 @@ def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_p
     assert "Run these 2 commands in order" in html
     for command in commands:
         assert command.replace("'", "&#39;") in html or command in html
+
+
+def test_demo_leaves_the_tree_clean():
+    """`make demo` writes reports/default.html, which git ignores; the committed example lives
+    in docs/ and the README links to it."""
+    root = Path(__file__).resolve().parent.parent
+    assert "-o reports/default.html --force" in (root / "Makefile").read_text()
+    assert (root / "docs" / "example-report.html").is_file()
+    assert "(docs/example-report.html)" in (root / "README.md").read_text()
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "reports/default.html"], timeout=30
+    )
+    assert proc.returncode == 0, "reports/default.html must be ignored by git"
