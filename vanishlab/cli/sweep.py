@@ -139,7 +139,8 @@ def sweep(
     from ..errors import VanishlabError
     from ..sweep.config import parse_axis
     from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment, variant
-    from ..sweep.runner import format_bytes, plan_sweep, run_sweep
+    from ..sweep.memory import format_bytes
+    from ..sweep.runner import plan_sweep, run_sweep
 
     n_workers = _positive("--workers", single("--workers", workers))
     n_seeds = _positive("--seeds", single("--seeds", seeds))

@@ -1,51 +1,23 @@
-"""Running a sweep: measure each cell, write one shard per cell, resume, run in parallel.
+"""Running a sweep: plan it against its run directory, run the cells that have no shard, keep
+the manifest.
 
-A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_cell`:
-
-1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
-   every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
-   ``torch.Generator`` seeded from (``seed``, "weights");
-2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
-   second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
-3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
-   at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`);
-4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
-   norms, i.e. the log of the geometric mean of the norms (-inf as soon as one sample's
-   Jacobian is exactly zero, which is then the true geometric mean); ``log10_*_std`` the
-   population standard deviation (ddof = 0) over the samples whose norm is finite (0 when
-   fewer than one); ``n_zero`` the number of samples whose Jacobian is exactly zero. NaN never
-   appears.
-
-Two generators keyed by the seed alone mean that cells which differ only in gain, init or
-activation see the same base draws and the same inputs (common random numbers), so a gain
-sweep traces smooth curves; nothing is drawn from torch's global RNG, whose state is left
-untouched. Each measurement pins torch to one intra-op thread (reductions are chunked by
-thread, so the thread count would otherwise change the last bits), which makes a cell's numbers
-bit-identical whatever runs it: this process, a local worker process, or a Dask worker.
-
+A cell is measured by :func:`vanishlab.sweep.cell.run_cell`.
 :func:`run_sweep` runs the cells that have no shard yet (resume), in this process
 (``workers=1``), in local worker processes (``forkserver``, or ``spawn`` where there is none),
-or on a Dask cluster (``scheduler=ADDRESS``). In every case results come back to this process,
-which alone writes shards (:mod:`vanishlab.sweep.store`) under the run directory's lock.
+or on a Dask cluster (``scheduler=ADDRESS``) (:mod:`vanishlab.sweep.executors`). In every case
+results come back to this process, which alone writes shards (:mod:`vanishlab.sweep.store`)
+under the run directory's lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import multiprocessing
 import os
 import platform
-import re
 import shlex
-import signal
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,14 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from ..core.engine import JacobianLogNorms, jacobian_log_norms
-from ..errors import NonFiniteStateError, VanishlabError
+from ..errors import VanishlabError
 from . import store
+from .cell import build_rnn, cell_inputs, one_thread, run_cell, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
+from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
-from .inits import INITS, Init
+from .inits import INITS
 from .memory import available_bytes, cell_bytes, format_bytes
 
 __all__ = [
@@ -75,305 +47,6 @@ __all__ = [
     "run_sweep",
     "seeded_generator",
 ]
-
-DASK_HINT = "pip install 'vanishlab[dask]'"
-
-
-# --- one cell ------------------------------------------------------------------------------
-
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_saved = 1
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Pin torch to one intra-op thread while any measurement of this process runs.
-
-    Reference-counted, so concurrent measurements in threads (Dask workers with several threads)
-    never restore the caller's thread count under each other's feet.
-    """
-    global _threads_users, _threads_saved
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_saved = torch.get_num_threads()
-            if _threads_saved != 1:
-                torch.set_num_threads(1)
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0 and _threads_saved != 1:
-                torch.set_num_threads(_threads_saved)
-
-
-def seeded_generator(seed: int, stream: str) -> torch.Generator:
-    """An independent generator per (seed, stream), the same on every machine."""
-    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-
-
-def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
-    """The cell's ``nn.RNN``, initialised from its seed (see the module docstring)."""
-    init = _resolve_init(config, init)
-    dtype = getattr(torch, config.dtype)
-    with torch.random.fork_rng(devices=[]):  # nn.RNN's own reset draws from the global RNG
-        rnn = nn.RNN(
-            config.input_size,
-            config.hidden_size,
-            config.num_layers,
-            nonlinearity=config.activation,
-            bias=config.bias,
-            dtype=dtype,
-        )
-    init.apply(rnn, config.gain, seeded_generator(config.seed, "weights"))
-    return rnn
-
-
-def cell_inputs(config: CellConfig) -> torch.Tensor:
-    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype."""
-    shape = (config.seq_len, config.batch, config.input_size)
-    dtype = getattr(torch, config.dtype)
-    if config.input_std == 0:
-        return torch.zeros(shape, dtype=dtype)
-    x = torch.randn(shape, generator=seeded_generator(config.seed, "inputs"), dtype=dtype)
-    return x * config.input_std
-
-
-def _resolve_init(config: CellConfig, init: Init | None) -> Init:
-    if init is None:
-        try:
-            return INITS[config.init]
-        except KeyError:
-            raise VanishlabError(f"unknown init {config.init!r}") from None
-    if init.name != config.init:
-        raise ValueError(f"init {init.name!r} given for a cell with init {config.init!r}")
-    return init
-
-
-def run_cell(
-    config: CellConfig, *, init: Init | None = None
-) -> tuple[pd.DataFrame, store.CellMeta]:
-    """Measure one cell: its shard rows and its metadata (see the module docstring).
-
-    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
-    one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
-    metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows}``. A forward pass
-    that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
-    zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
-    ``reason``; any other exception of the measurement likewise with ``failure = "error"``
-    (so one bad cell does not stop a sweep; :func:`run_sweep` reports it). ``init`` overrides
-    the registry entry (used to ship user-registered inits to workers).
-    """
-    start = time.perf_counter()
-    failure: str | None = None
-    with one_thread():
-        try:
-            rnn = build_rnn(config, init)
-            x = cell_inputs(config)
-            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
-        except NonFiniteStateError as err:  # the network diverged: a result, not an error
-            frame, status, reason, failure = _empty_frame(), "failed", str(err), "overflow"
-        except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
-            text = " ".join(str(err).split())[:300]
-            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
-            frame, status, failure = _empty_frame(), "failed", "error"
-        else:
-            frame, status, reason = _aggregate(result, config), "ok", None
-    meta: store.CellMeta = {
-        "cell_id": config.cell_id,
-        "config": config.to_dict(),
-        "status": status,
-        "reason": reason,
-        "failure": failure,
-        "elapsed_s": time.perf_counter() - start,
-        "n_rows": len(frame),
-    }
-    return frame, meta
-
-
-def _log_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column of ``a`` (samples x rows, log10 norms): mean, std over finite, zero count."""
-    if np.isnan(a).any() or np.isposinf(a).any():
-        raise AssertionError("vanishlab bug: NaN or +inf log-norm from the engine")
-    finite = np.isfinite(a)
-    n = finite.sum(axis=0)
-    mean = a.mean(axis=0)  # -inf where any sample is an exact zero: the true geometric mean
-    safe_n = np.maximum(n, 1)
-    fmean = np.where(finite, a, 0.0).sum(axis=0) / safe_n
-    var = (np.where(finite, a - fmean, 0.0) ** 2).sum(axis=0) / safe_n
-    return mean, np.sqrt(var), (~finite).sum(axis=0)
-
-
-def _empty_frame() -> pd.DataFrame:
-    frame = store.SCHEMA.empty_table().to_pandas()
-    frame["layer"] = frame["layer"].astype("Int64")
-    return frame
-
-
-def _aggregate(result: JacobianLogNorms, config: CellConfig) -> pd.DataFrame:
-    """Shard rows: inputs (lag 0..T-1), then states of layer 0..L-1 (lag 0..T each)."""
-    assert result.state_fro is not None and result.state_spec is not None
-    assert result.input_fro is not None and result.input_spec is not None
-    B, L, K = result.state_fro.shape  # K = T + 1
-
-    def columns(state: torch.Tensor, inputs: torch.Tensor) -> np.ndarray:
-        return np.concatenate([inputs.numpy(), state.numpy().reshape(B, L * K)], axis=1)
-
-    fro_mean, fro_std, n_zero = _log_stats(columns(result.state_fro, result.input_fro))
-    spec_mean, spec_std, _ = _log_stats(columns(result.state_spec, result.input_spec))
-    T = K - 1
-    n_rows = T + L * K
-    layer = pd.array([pd.NA] * T + list(np.repeat(np.arange(L), K)), dtype="Int64")
-    frame = pd.DataFrame({axis: [getattr(config, axis)] * n_rows for axis in AXES})
-    frame["cell_id"] = config.cell_id
-    frame["source"] = ["input"] * T + ["state"] * (L * K)
-    frame["layer"] = layer
-    frame["lag"] = np.concatenate([np.arange(T), np.tile(np.arange(K), L)]).astype(np.int64)
-    frame["log10_fro_mean"] = fro_mean
-    frame["log10_fro_std"] = fro_std
-    frame["log10_spec_mean"] = spec_mean
-    frame["log10_spec_std"] = spec_std
-    frame["n_zero"] = n_zero.astype(np.int64)
-    return frame
-
-
-def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
-    """What a worker runs (module level so that it pickles by reference)."""
-    return run_cell(config, init=init)
-
-
-# --- executors -----------------------------------------------------------------------------
-
-Task = tuple[CellConfig, Init]
-OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
-
-
-def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
-    with one_thread():  # held across cells, so the thread pool is not resized per cell
-        for config, init in tasks:
-            on_result(*_run_task(config, init))
-
-
-def _worker_init(parent_alive: Any) -> None:
-    torch.set_num_threads(1)
-    # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
-    # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
-    # and the forkserver lives as long as they do). The parent alone holds the write end of
-    # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
-    threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
-
-
-def _exit_with_parent(parent_alive: Any) -> None:
-    with contextlib.suppress(EOFError, OSError):
-        parent_alive.recv_bytes()
-    os._exit(1)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # Not fork: forking a process that holds torch's thread pools (and the rich refresh
-    # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vanishlab.sweep.runner"])
-        return ctx
-    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
-
-
-def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
-    ctx = _mp_context()
-    alive_r, alive_w = ctx.Pipe(duplex=False)
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
-    )
-    completed = False
-    try:
-        futures = [pool.submit(_run_task, config, init) for config, init in tasks]
-        for future in as_completed(futures):
-            on_result(*future.result())
-        completed = True
-    except BrokenProcessPool:
-        raise VanishlabError(
-            "a worker process died (out of memory?); finished cells are kept: run the same "
-            "command again to resume, perhaps with fewer --workers"
-        ) from None
-    finally:
-        if not completed:  # interrupted or failed: workers quit now, not after their cells
-            alive_w.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        alive_r.close()
-        alive_w.close()
-
-
-_ADDRESS = re.compile(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):([0-9]{1,5})")
-_OTHER_SCHEMES = ("inproc://", "ucx://", "ws://", "wss://")
-
-
-def check_scheduler(address: str) -> None:
-    """Fail fast, in one line, unless ``address`` is a reachable ``[tcp://]HOST:PORT``.
-
-    The Dask client itself would wait for its timeout on a malformed or unreachable address,
-    then print a traceback while it is collected; a plain TCP connection answers in
-    milliseconds (5 s at most). Other schemes (``inproc://``, ``ucx://``, ...) go to Dask as
-    they are.
-    """
-    if address.startswith(_OTHER_SCHEMES):
-        return
-    match = _ADDRESS.fullmatch(address.strip())
-    if match is None:
-        raise VanishlabError(
-            f"--scheduler {address!r} is not a scheduler address; give tcp://HOST:PORT "
-            "(e.g. tcp://127.0.0.1:8786)"
-        )
-    host, port = match.group(2).strip("[]"), int(match.group(3))
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            pass
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(
-            f"cannot connect to the Dask scheduler at {address}: {why}; is it running?"
-        ) from None
-
-
-def _dask_client(address: str) -> Any:
-    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible)."""
-    try:
-        import distributed
-    except ImportError:
-        raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
-    check_scheduler(address)
-    try:
-        return distributed.Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise VanishlabError(
-            f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
-        ) from None
-
-
-def _run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
-    import distributed
-
-    futures: list[Any] = []
-    try:
-        token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
-        futures = [
-            client.submit(
-                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
-            )
-            for config, init in tasks
-        ]
-        done = distributed.as_completed(futures, loop=client.loop, with_results=True)
-        for future, result in done:
-            on_result(*result)
-            future.release()
-    finally:
-        with contextlib.suppress(Exception):
-            client.cancel(futures)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -667,18 +340,6 @@ class _Progress:
             self._bar.stop()
 
 
-def _cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
-
-
-def _cost(config: CellConfig) -> int:
-    # Arithmetic of one cell (DESIGN.md): batch * L * T * H^3; run the big ones first.
-    return config.batch * config.num_layers * config.seq_len * config.hidden_size**3
-
-
 def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
     """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
     if free is None or not cells:
@@ -761,7 +422,7 @@ def run_sweep(
         _check_memory(exp.sweep.cells(), available_bytes(), 1)
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
-        client = stack.enter_context(_dask_client(scheduler)) if scheduler is not None else None
+        client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
         _make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
@@ -828,19 +489,19 @@ def run_sweep(
             bar.advance(failed)
 
         tasks = [(c, tasks_init[c.init]) for c in pending]
-        n_workers = workers if workers is not None else _cores()
+        n_workers = workers if workers is not None else cores()
         n_workers = max(1, min(n_workers, len(tasks)))
         if client is None:
             n_workers = _check_memory(pending, plan.available_bytes, n_workers)
         n_done = len(plan.cells) - len(pending)
         with _Progress(progress, label, len(plan.cells), n_done, failed) as bar:
             if client is not None and tasks:
-                _run_dask(sorted(tasks, key=lambda t: -_cost(t[0])), client, on_result)
+                run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
             elif n_workers > 1:
-                tasks.sort(key=lambda t: -_cost(t[0]))
-                _run_processes(tasks, n_workers, on_result)
+                tasks.sort(key=lambda t: -cost(t[0]))
+                run_processes(tasks, n_workers, on_result)
             else:
-                _run_here(tasks, on_result)
+                run_here(tasks, on_result)
 
         elapsed = time.perf_counter() - start
         metas = store.read_cell_metas(run_dir)

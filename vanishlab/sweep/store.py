@@ -7,15 +7,17 @@ Layout of ``RUN_DIR``::
     corrupt/               damaged shards moved aside by the sweep command (never read)
     .lock                  held (flock) by the one process writing the directory
 
+The manifest lives in :mod:`vanishlab.sweep.manifest` (re-exported here).
+
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
-POSIX and Windows) and the directory is fsync'ed. A reader therefore sees a shard completely or
-not at all, whatever instant the writer was killed at (SIGKILL included); temporary files
-(``*.tmp``) and hidden files are ignored by readers. A shard exists only for a finished cell,
+POSIX and Windows) and the directory is fsync'ed (:mod:`vanishlab.sweep.files`). A reader
+therefore sees a shard completely or not at all, whatever instant the writer was killed at
+(SIGKILL included); temporary files (``*.tmp``) and hidden files are ignored by readers. A shard exists only for a finished cell,
 so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). Its parquet
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
 elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
 ``reason`` and a ``failure`` kind. This module owns that schema and checks every frame before
@@ -47,6 +49,16 @@ import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TYPES
+from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .manifest import (
+    FORMAT,
+    MANIFEST,
+    load_manifest,
+    report_marker,
+    report_run,
+    run_identity,
+    write_manifest,
+)
 
 __all__ = [
     "CELL_META_KEY",
@@ -54,7 +66,9 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FORMAT",
     "KEY_COLUMNS",
+    "MANIFEST",
     "SCHEMA",
+    "TMP_SUFFIX",
     "CellMeta",
     "CorruptShardError",
     "RunLock",
@@ -74,14 +88,11 @@ __all__ = [
     "write_shard",
 ]
 
-FORMAT = "vanishlab-run/1"
 CELL_META_KEY = b"vanishlab.cell"
-MANIFEST = "manifest.json"
 CELLS = "cells"
 LOCK = ".lock"
 CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
-TMP_SUFFIX = ".tmp"
 
 CONFIG_COLUMNS: tuple[str, ...] = AXES
 KEY_COLUMNS: tuple[str, ...] = ("source", "layer", "lag")
@@ -193,39 +204,13 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
             raise ValueError(f"config column {axis} does not match the cell's config")
 
 
-def _fsync_dir(path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsync'ed there
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir."""
-    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: CellMeta) -> Path:
     """Check ``frame`` and write it atomically as ``RUN_DIR/cells/<cell_id>.parquet``."""
     check_frame(frame, meta)
     cells = Path(run_dir) / CELLS
     if not cells.is_dir():
         cells.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
+        fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
     meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
@@ -235,107 +220,7 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     return path
 
 
-def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
-    """Write ``RUN_DIR/manifest.json`` atomically."""
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"a manifest must have format {FORMAT!r}")
-    text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
-    path = Path(run_dir) / MANIFEST
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-    return path
-
-
-# --- which run a report shows --------------------------------------------------------------
-
-_MARKER = "vanishlab-run:"
-_MARKER_RE = re.compile(r"<!-- vanishlab-run:([^ ]*) -->")
-
-
-def run_identity(manifest: Mapping[str, Any]) -> str:
-    """A run's identity: its ``run_id`` (a random id given when the run directory is created),
-    or, for a run written before ids existed, its name and start time."""
-    run_id = manifest.get("run_id")
-    if isinstance(run_id, str) and run_id:
-        return run_id
-    return f"{manifest.get('name')}@{manifest.get('started')}".replace(" ", "_")
-
-
-def report_marker(manifest: Mapping[str, Any]) -> str:
-    """The HTML comment that ends a report and names its run (see :func:`report_run`)."""
-    return f"<!-- {_MARKER}{run_identity(manifest)} -->\n"
-
-
-def report_run(path: str | os.PathLike[str]) -> str | None:
-    """The identity of the run whose report ``path`` is, or None if it is not a report."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 4096))
-            tail = f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    found = _MARKER_RE.findall(tail)
-    return found[-1] if found else None
-
-
 # --- reading -------------------------------------------------------------------------------
-
-
-def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The run's manifest as a dict (see DESIGN.md for its keys).
-
-    Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
-    """
-    path = Path(run_dir) / MANIFEST
-    if not path.is_file():
-        raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise VanishlabError(f"{path} is corrupt or unreadable ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
-    problem = _manifest_problem(manifest)
-    if problem:
-        raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
-    return manifest
-
-
-def _is_grid(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and set(value) == set(AXES)
-        and all(isinstance(v, list) and v for v in value.values())
-    )
-
-
-def _manifest_problem(m: dict[str, Any]) -> str | None:
-    """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
-    text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
-    for key in text_keys:
-        if m.get(key) is not None and not isinstance(m[key], str):
-            return f"{key!r} must be a string, not {type(m[key]).__name__}"
-    if "axes" in m and not _is_grid(m["axes"]):
-        return f"'axes' must map each of {', '.join(AXES)} to a list of values"
-    grids = m.get("grids")
-    if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
-        return "'grids' must be a list of grids like 'axes'"
-    for key in ("commands", "sections"):
-        value = m.get(key)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            return f"{key!r} must be a list of strings"
-    if m.get("versions") is not None and not isinstance(m["versions"], dict):
-        return "'versions' must be a mapping"
-    n = m.get("n_cells")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        return "'n_cells' must be a count"
-    t = m.get("elapsed_s")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
-        return "'elapsed_s' must be a number of seconds"
-    return None
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
@@ -464,8 +349,8 @@ def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
         target = aside / f"{path.stem}.{n}{path.suffix}"
         n += 1
     os.replace(path, target)
-    _fsync_dir(path.parent)
-    _fsync_dir(aside)
+    fsync_dir(path.parent)
+    fsync_dir(aside)
     return target
 
 

@@ -1,0 +1,204 @@
+"""One cell of a sweep: build its network and inputs from its seed, measure, aggregate.
+
+A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_cell`:
+
+1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
+   every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
+   ``torch.Generator`` seeded from (``seed``, "weights");
+2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
+   second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
+3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
+   at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`);
+4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
+   norms, i.e. the log of the geometric mean of the norms (-inf as soon as one sample's
+   Jacobian is exactly zero, which is then the true geometric mean); ``log10_*_std`` the
+   population standard deviation (ddof = 0) over the samples whose norm is finite (0 when
+   fewer than one); ``n_zero`` the number of samples whose Jacobian is exactly zero. NaN never
+   appears.
+
+Two generators keyed by the seed alone mean that cells which differ only in gain, init or
+activation see the same base draws and the same inputs (common random numbers), so a gain
+sweep traces smooth curves; nothing is drawn from torch's global RNG, whose state is left
+untouched. Each measurement pins torch to one intra-op thread (reductions are chunked by
+thread, so the thread count would otherwise change the last bits), which makes a cell's numbers
+bit-identical whatever runs it: this process, a local worker process, or a Dask worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..core.engine import JacobianLogNorms, jacobian_log_norms
+from ..errors import NonFiniteStateError, VanishlabError
+from . import store
+from .config import AXES, CellConfig
+from .inits import INITS, Init
+
+__all__ = ["build_rnn", "cell_inputs", "one_thread", "run_cell", "seeded_generator"]
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_saved = 1
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Pin torch to one intra-op thread while any measurement of this process runs.
+
+    Reference-counted, so concurrent measurements in threads (Dask workers with several threads)
+    never restore the caller's thread count under each other's feet.
+    """
+    global _threads_users, _threads_saved
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+            if _threads_saved != 1:
+                torch.set_num_threads(1)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0 and _threads_saved != 1:
+                torch.set_num_threads(_threads_saved)
+
+
+def seeded_generator(seed: int, stream: str) -> torch.Generator:
+    """An independent generator per (seed, stream), the same on every machine."""
+    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
+    """The cell's ``nn.RNN``, initialised from its seed (see the module docstring)."""
+    init = _resolve_init(config, init)
+    dtype = getattr(torch, config.dtype)
+    with torch.random.fork_rng(devices=[]):  # nn.RNN's own reset draws from the global RNG
+        rnn = nn.RNN(
+            config.input_size,
+            config.hidden_size,
+            config.num_layers,
+            nonlinearity=config.activation,
+            bias=config.bias,
+            dtype=dtype,
+        )
+    init.apply(rnn, config.gain, seeded_generator(config.seed, "weights"))
+    return rnn
+
+
+def cell_inputs(config: CellConfig) -> torch.Tensor:
+    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype."""
+    shape = (config.seq_len, config.batch, config.input_size)
+    dtype = getattr(torch, config.dtype)
+    if config.input_std == 0:
+        return torch.zeros(shape, dtype=dtype)
+    x = torch.randn(shape, generator=seeded_generator(config.seed, "inputs"), dtype=dtype)
+    return x * config.input_std
+
+
+def _resolve_init(config: CellConfig, init: Init | None) -> Init:
+    if init is None:
+        try:
+            return INITS[config.init]
+        except KeyError:
+            raise VanishlabError(f"unknown init {config.init!r}") from None
+    if init.name != config.init:
+        raise ValueError(f"init {init.name!r} given for a cell with init {config.init!r}")
+    return init
+
+
+def run_cell(
+    config: CellConfig, *, init: Init | None = None
+) -> tuple[pd.DataFrame, store.CellMeta]:
+    """Measure one cell: its shard rows and its metadata (see the module docstring).
+
+    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
+    one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
+    metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows}``. A forward pass
+    that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
+    zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
+    ``reason``; any other exception of the measurement likewise with ``failure = "error"``
+    (so one bad cell does not stop a sweep; :func:`run_sweep` reports it). ``init`` overrides
+    the registry entry (used to ship user-registered inits to workers).
+    """
+    start = time.perf_counter()
+    failure: str | None = None
+    with one_thread():
+        try:
+            rnn = build_rnn(config, init)
+            x = cell_inputs(config)
+            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
+        except NonFiniteStateError as err:  # the network diverged: a result, not an error
+            frame, status, reason, failure = _empty_frame(), "failed", str(err), "overflow"
+        except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
+            text = " ".join(str(err).split())[:300]
+            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
+            frame, status, failure = _empty_frame(), "failed", "error"
+        else:
+            frame, status, reason = _aggregate(result, config), "ok", None
+    meta: store.CellMeta = {
+        "cell_id": config.cell_id,
+        "config": config.to_dict(),
+        "status": status,
+        "reason": reason,
+        "failure": failure,
+        "elapsed_s": time.perf_counter() - start,
+        "n_rows": len(frame),
+    }
+    return frame, meta
+
+
+def _log_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``a`` (samples x rows, log10 norms): mean, std over finite, zero count."""
+    if np.isnan(a).any() or np.isposinf(a).any():
+        raise AssertionError("vanishlab bug: NaN or +inf log-norm from the engine")
+    finite = np.isfinite(a)
+    n = finite.sum(axis=0)
+    mean = a.mean(axis=0)  # -inf where any sample is an exact zero: the true geometric mean
+    safe_n = np.maximum(n, 1)
+    fmean = np.where(finite, a, 0.0).sum(axis=0) / safe_n
+    var = (np.where(finite, a - fmean, 0.0) ** 2).sum(axis=0) / safe_n
+    return mean, np.sqrt(var), (~finite).sum(axis=0)
+
+
+def _empty_frame() -> pd.DataFrame:
+    frame = store.SCHEMA.empty_table().to_pandas()
+    frame["layer"] = frame["layer"].astype("Int64")
+    return frame
+
+
+def _aggregate(result: JacobianLogNorms, config: CellConfig) -> pd.DataFrame:
+    """Shard rows: inputs (lag 0..T-1), then states of layer 0..L-1 (lag 0..T each)."""
+    assert result.state_fro is not None and result.state_spec is not None
+    assert result.input_fro is not None and result.input_spec is not None
+    B, L, K = result.state_fro.shape  # K = T + 1
+
+    def columns(state: torch.Tensor, inputs: torch.Tensor) -> np.ndarray:
+        return np.concatenate([inputs.numpy(), state.numpy().reshape(B, L * K)], axis=1)
+
+    fro_mean, fro_std, n_zero = _log_stats(columns(result.state_fro, result.input_fro))
+    spec_mean, spec_std, _ = _log_stats(columns(result.state_spec, result.input_spec))
+    T = K - 1
+    n_rows = T + L * K
+    layer = pd.array([pd.NA] * T + list(np.repeat(np.arange(L), K)), dtype="Int64")
+    frame = pd.DataFrame({axis: [getattr(config, axis)] * n_rows for axis in AXES})
+    frame["cell_id"] = config.cell_id
+    frame["source"] = ["input"] * T + ["state"] * (L * K)
+    frame["layer"] = layer
+    frame["lag"] = np.concatenate([np.arange(T), np.tile(np.arange(K), L)]).astype(np.int64)
+    frame["log10_fro_mean"] = fro_mean
+    frame["log10_fro_std"] = fro_std
+    frame["log10_spec_mean"] = spec_mean
+    frame["log10_spec_std"] = spec_std
+    frame["n_zero"] = n_zero.astype(np.int64)
+    return frame
