@@ -13,8 +13,8 @@ Why it can be trusted after a crash: every file is written to a temporary name i
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
 POSIX and Windows) and the directory is fsync'ed (:mod:`vanishlab.sweep.files`). A reader
 therefore sees a shard completely or not at all, whatever instant the writer was killed at
-(SIGKILL included); temporary files (``*.tmp``) and hidden files are ignored by readers. A shard exists only for a finished cell,
-so resuming is "run the cells that have no shard".
+(SIGKILL included); temporary files (``*.tmp``) and hidden files are ignored by readers. A
+shard exists only for a finished cell, so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
 norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
