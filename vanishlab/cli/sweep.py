@@ -182,7 +182,9 @@ def sweep(
         typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
         for axis, values in exp.sweep.axes().items():
             typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
-        if plan.is_run_dir:
+        if plan.reinit:
+            status = "holds no finished cell: started afresh"
+        elif plan.is_run_dir:
             status = f"{len(plan.done)} already done"
             n_failed = sum(m["status"] == "failed" for m in plan.done.values())
             if n_failed:
@@ -191,6 +193,8 @@ def sweep(
             status = "new run directory"
         if plan.new_cells and plan.is_run_dir:
             status += f"; {plan.new_cells} not in its grid (needs --force)"
+        if plan.corrupt:
+            status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
         typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
         typer.echo(
             f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
