@@ -414,3 +414,24 @@ def test_demo_leaves_the_tree_clean():
         ["git", "-C", str(root), "check-ignore", "-q", "reports/default.html"], timeout=30
     )
     assert proc.returncode == 0, "reports/default.html must be ignored by git"
+
+
+def _nan_error(rnn, gain, generator):
+    raise ValueError("a nan overflow in my init")  # words the old text match took for overflow
+
+
+def test_the_report_lists_the_recorded_failure_kind_not_a_guess(tmp_path):
+    from vanishlab.report import build_report
+
+    register_init(Init("nan_words", "raises", _nan_error), replace=True)
+    try:
+        out = tmp_path / "run"
+        vl.run_sweep(Sweep(init=("default", "nan_words"), **TINY), out, workers=1, progress=False)
+        manifest = vl.load_manifest(out)
+        # Only the sections that list cells (building theory re-runs the raising init).
+        report = build_report(vl.load_results(out), vl.load_cells(out), manifest, sections=[])
+    finally:
+        INITS.pop("nan_words", None)
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    (row,) = anomalies.blocks[0].rows
+    assert row[2] == "error" and "nan overflow" in row[3]

@@ -60,6 +60,7 @@ def sweep(
         typer.Argument(
             help="Experiment name (experiments/<name>.py) or path to a module; "
             "none: the quick default grid.",
+            metavar="EXPERIMENT",
             show_default=False,
         ),
     ] = None,
@@ -131,6 +132,8 @@ def sweep(
     ] = False,
 ) -> None:
     """Measure a grid of nn.RNN configurations into a parquet run directory (resumable).
+
+    Axis flags take comma-separated lists; an axis flag given twice adds its values.
 
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
     forward pass diverged); 1 when a cell failed with an error (listed; rerun with
