@@ -75,4 +75,24 @@ def report(
                 f"{path} exists and is {whose}; pass --force to replace it, or -o FILE to "
                 "write elsewhere"
             )
-    typer.echo(str(render_report(run_dir, path, timestamp=when)))
+    _check_parent(path)
+    try:
+        written = render_report(run_dir, path, timestamp=when)
+    except OSError as err:
+        where = Path(err.filename) if err.filename is not None else None
+        if where is None or (where.parent != path.parent and where not in path.parents):
+            raise  # not the output: the generic one-line mapping says what and where
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(f"cannot write the report {path}: {why}") from None
+    typer.echo(str(written))
+
+
+def _check_parent(path: Path) -> None:
+    """Refuse, in one line, an output path below a regular file."""
+    from ..errors import VanishlabError
+
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise VanishlabError(f"cannot write the report {path}: {folder} is not a folder")
+            return
