@@ -441,10 +441,9 @@ def test_repeated_sigkill_at_random_instants(tmp_path):
 
 @pytest.mark.slow
 def test_quick_default_grid_runs_end_to_end(tmp_path):
-    # What `vanishlab sweep` runs with no argument: every cell measures (or fails cleanly),
-    # within the budget of a minute on two cores.
+    # What `vanishlab sweep` runs with no argument: every cell measures. (Its speed is measured
+    # as ratios by benchmarks/bench_sweep.py; a test asserts no wall-clock time.)
     summary = vl.run_sweep(QUICK_SWEEP, tmp_path / "default", progress=False)
     assert summary.n_run == QUICK_SWEEP.size == 96
-    assert summary.elapsed_s < 60
     cells = vl.load_cells(tmp_path / "default")
     assert len(cells) == 96 and (cells["status"] == "ok").all()
