@@ -252,9 +252,7 @@ def test_real_process_end_to_end(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     summary = proc.stdout.strip().splitlines()[-1]
-    assert (
-        summary.startswith("sweep gain_phase: 12 cells, 12 run, 0 skipped") and str(out) in summary
-    )
+    assert summary.startswith("sweep run: 12 cells, 12 run, 0 skipped") and str(out) in summary
     assert len(vl.load_cells(out)) == 12 and vl.load_manifest(out)["finished"]
 
     bad = subprocess.run(

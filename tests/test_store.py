@@ -49,7 +49,9 @@ def test_shard_round_trip_and_schema(tmp_path):
     pf = pq.ParquetFile(path)
     assert pf.schema_arrow.remove_metadata().equals(store.SCHEMA)
     stored = json.loads(pf.schema_arrow.metadata[store.CELL_META_KEY])
+    digest = stored.pop("digest")
     assert stored == json.loads(json.dumps(meta)) and stored["n_rows"] == len(frame)
+    assert digest == store.content_digest(pf.read()) and len(digest) == 64
     assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
 
 
@@ -90,7 +92,7 @@ def test_load_results_sorts_and_types(tmp_path):
     assert not results.duplicated(["cell_id", "source", "layer", "lag"]).any()
     cells = vl.load_cells(run)
     assert len(cells) == 3 and set(cells["status"]) == {"ok"}
-    assert list(cells.columns[-4:]) == ["cell_id", "status", "reason", "elapsed_s"]
+    assert list(cells.columns[-5:]) == ["cell_id", "status", "reason", "failure", "elapsed_s"]
 
 
 def test_empty_run_loads_as_empty_frame(tmp_path):

@@ -19,9 +19,10 @@ import torch
 
 import vanishlab as vl
 from vanishlab.sweep import store
+from vanishlab.sweep.cell import _log_stats, build_rnn, cell_inputs
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
-from vanishlab.sweep.runner import _log_stats, build_rnn, cell_inputs, plan_sweep, sweep_command
+from vanishlab.sweep.runner import plan_sweep, sweep_command
 
 TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}
 GRID = Sweep(
@@ -306,7 +307,10 @@ def test_experiment_smoke_runs_end_to_end(tmp_path, name):
     summary = vl.run_sweep(name, tmp_path / name, smoke=True, workers=1, progress=False)
     assert summary.n_run == exp.smoke.size and summary.n_failed == 0
     manifest = vl.load_manifest(tmp_path / name)
-    assert manifest["experiment"] == name and manifest["description"] == exp.description
+    assert manifest["experiment"] == name and manifest["name"] == f"{name}-smoke"
+    # The smoke grid is described as itself, not as the study.
+    assert manifest["description"].startswith("Smoke variant: ")
+    assert f"other axes as in experiment {name}" in manifest["description"]
     assert manifest["sections"] == list(exp.sections)
     assert manifest["command"].startswith(f"vanishlab sweep {name} --activation")
     assert len(vl.load_results(tmp_path / name)) > 0
@@ -438,10 +442,9 @@ def test_repeated_sigkill_at_random_instants(tmp_path):
 
 @pytest.mark.slow
 def test_quick_default_grid_runs_end_to_end(tmp_path):
-    # What `vanishlab sweep` runs with no argument: every cell measures (or fails cleanly),
-    # within the budget of a minute on two cores.
+    # What `vanishlab sweep` runs with no argument: every cell measures. (Its speed is measured
+    # as ratios by benchmarks/bench_sweep.py; a test asserts no wall-clock time.)
     summary = vl.run_sweep(QUICK_SWEEP, tmp_path / "default", progress=False)
     assert summary.n_run == QUICK_SWEEP.size == 96
-    assert summary.elapsed_s < 60
     cells = vl.load_cells(tmp_path / "default")
     assert len(cells) == 96 and (cells["status"] == "ok").all()

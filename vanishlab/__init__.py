@@ -1,25 +1,34 @@
 """vanishlab: measure vanishing and exploding gradients in torch.nn.RNN, and report them.
 
-The public API lives here; each function's module opens with the maths it computes.
+The public API lives here; each function's module opens with the maths it computes. Names are
+imported on first use (PEP 562), so that ``import vanishlab`` and the command line's help answer
+without importing torch, pandas or pyarrow.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__ as __version__
-from .analysis.fits import fit_decay
-from .analysis.linear import linear_rate, origin_log_norms
-from .analysis.meanfield import MeanField, critical_input_var, mean_field
-from .analysis.pascanu import check_pascanu, pascanu_bound, pascanu_envelope
-from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
-from .core.lyapunov import lyapunov_spectrum
-from .errors import NonFiniteStateError, VanishlabError
-from .report import render_report
-from .sweep.cell import run_cell
-from .sweep.config import CellConfig, Sweep
-from .sweep.experiments import Experiment, list_experiments, load_experiment
-from .sweep.inits import INITS, Init, register_init
-from .sweep.prediction import MeanFieldInputs, cell_mean_field, critical_gain, mean_field_inputs
-from .sweep.runner import RunSummary, run_sweep
-from .sweep.store import load_cells, load_manifest, load_results
-from .sweep.summary import summarize
+
+if TYPE_CHECKING:
+    from .analysis.fits import fit_decay
+    from .analysis.linear import linear_rate, origin_log_norms
+    from .analysis.meanfield import MeanField, critical_input_var, mean_field
+    from .analysis.pascanu import check_pascanu, pascanu_bound, pascanu_envelope
+    from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
+    from .core.lyapunov import lyapunov_spectrum
+    from .errors import NonFiniteStateError, VanishlabError
+    from .report import render_report
+    from .sweep.cell import run_cell
+    from .sweep.config import CellConfig, Sweep
+    from .sweep.experiments import Experiment, list_experiments, load_experiment
+    from .sweep.inits import INITS, Init, register_init
+    from .sweep.prediction import MeanFieldInputs, cell_mean_field, critical_gain, mean_field_inputs
+    from .sweep.runner import RunSummary, run_sweep
+    from .sweep.store import load_cells, load_manifest, load_results
+    from .sweep.summary import summarize
 
 __all__ = [
     "INITS",
@@ -58,3 +67,54 @@ __all__ = [
     "run_sweep",
     "summarize",
 ]
+
+_LAZY: dict[str, str] = {
+    "fit_decay": ".analysis.fits",
+    "linear_rate": ".analysis.linear",
+    "origin_log_norms": ".analysis.linear",
+    "MeanField": ".analysis.meanfield",
+    "critical_input_var": ".analysis.meanfield",
+    "mean_field": ".analysis.meanfield",
+    "check_pascanu": ".analysis.pascanu",
+    "pascanu_bound": ".analysis.pascanu",
+    "pascanu_envelope": ".analysis.pascanu",
+    "JacobianLogNorms": ".core.engine",
+    "jacobian_log_norms": ".core.engine",
+    "jacobian_norms": ".core.engine",
+    "lyapunov_spectrum": ".core.lyapunov",
+    "NonFiniteStateError": ".errors",
+    "VanishlabError": ".errors",
+    "render_report": ".report",
+    "run_cell": ".sweep.cell",
+    "CellConfig": ".sweep.config",
+    "Sweep": ".sweep.config",
+    "Experiment": ".sweep.experiments",
+    "list_experiments": ".sweep.experiments",
+    "load_experiment": ".sweep.experiments",
+    "INITS": ".sweep.inits",
+    "Init": ".sweep.inits",
+    "register_init": ".sweep.inits",
+    "MeanFieldInputs": ".sweep.prediction",
+    "cell_mean_field": ".sweep.prediction",
+    "critical_gain": ".sweep.prediction",
+    "mean_field_inputs": ".sweep.prediction",
+    "RunSummary": ".sweep.runner",
+    "run_sweep": ".sweep.runner",
+    "load_cells": ".sweep.store",
+    "load_manifest": ".sweep.store",
+    "load_results": ".sweep.store",
+    "summarize": ".sweep.summary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vanishlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once imported, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,22 +1,62 @@
-"""The typer application object and the one place that turns user errors into exit status 2."""
+"""The typer application object and the one place that turns user errors into exit status 2.
+
+A user's mistake (:class:`~vanishlab.errors.VanishlabError`) or a refusal of the file system
+(``OSError``: a path below a regular file, a read-only file system, ``/proc``, no space left)
+prints one line on stderr and exits with status 2; a traceback is a bug.
+
+This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
+``experiments`` must answer without importing torch, pandas or pyarrow (each command imports
+what it needs when it runs).
+"""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..errors import VanishlabError
 
-app = typer.Typer(
+T = TypeVar("T")
+
+
+def _no_flag_metavars(params: list[Any]) -> list[Any]:
+    # typer shows the type of every option (``<bool>`` for flags, ``--help`` included), but a
+    # flag takes no value: show none.
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _no_flag_metavars(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _no_flag_metavars(super().get_params(ctx))
+
+
+class _Typer(typer.Typer):
+    """A Typer whose commands show no value placeholder for flags."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="vanishlab",
     help="Measure vanishing and exploding gradients in torch.nn.RNN, and report them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 USAGE_ERROR = 2
@@ -24,8 +64,16 @@ USAGE_ERROR = 2
 
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as one line on stderr and return the Exit(2) to raise."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     return typer.Exit(USAGE_ERROR)
+
+
+def os_error_text(err: OSError) -> str:
+    """One line for an ``OSError``: what failed, on which path."""
+    what = err.strerror or type(err).__name__
+    paths = [p for p in (err.filename, err.filename2) if p is not None]
+    where = f": {' -> '.join(str(p) for p in paths)}" if paths else ""
+    return f"{what}{where}"
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,6 +85,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except VanishlabError as err:
             raise fail(str(err)) from None
+        except OSError as err:  # the environment refused: a path, permissions, disk space
+            raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
             typer.echo(
                 "interrupted: finished work is kept; run the same command to resume", err=True
@@ -44,6 +94,21 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def single(flag: str, values: Sequence[T] | None) -> T | None:
+    """The one value of an option that may not be repeated (typer collects repeats in a list)."""
+    if not values:
+        return None
+    if len(values) > 1:
+        shown = ", ".join(str(v) for v in values)
+        raise VanishlabError(f"{flag} given {len(values)} times ({shown}); give it once")
+    return values[0]
+
+
+def merged(values: Sequence[str] | None) -> str | None:
+    """A list option given several times (``--gain 1 --gain 2``) as one list (``"1,2"``)."""
+    return ",".join(values) if values else None
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,4 +1,10 @@
-"""``vanishlab report RUN_DIR``: render a run directory as one self-contained HTML file."""
+"""``vanishlab report RUN_DIR``: render a run directory as one self-contained HTML file.
+
+A report never silently replaces another: when the output file exists it is overwritten only
+if it is the same run's report (every report ends with a comment naming its run, see
+:func:`vanishlab.sweep.store.report_run`), else the command refuses, naming ``--force`` and
+``-o``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, user_errors
+from ._app import app, single, user_errors
 
 
 @app.command()
@@ -22,24 +28,71 @@ def report(
         ),
     ],
     output: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--output",
             "-o",
             help="Where to write the HTML file. Default: reports/<run name>.html.",
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
     timestamp: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="The 'generated' time shown on the page (e.g. 2024-01-01T00:00:00Z); pin it "
             "for byte-identical output. Default: $SOURCE_DATE_EPOCH, else now.",
+            metavar="TIME",
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace the output file even if it is not this run's report."
+        ),
+    ] = False,
 ) -> None:
-    """Render RUN_DIR as one HTML report (no network needed to view it) and print its path."""
-    from ..report import render_report
+    """Render RUN_DIR as one HTML report (no network needed to view it) and print its path.
 
-    typer.echo(str(render_report(run_dir, output, timestamp=timestamp)))
+    An existing output file is refreshed only when it is this run's own report.
+    """
+    from ..errors import VanishlabError
+    from ..report import default_report_path, render_report
+    from ..sweep.store import load_manifest, report_run, run_identity
+
+    out = single("--output", output)
+    when = single("--timestamp", timestamp)
+    manifest = load_manifest(run_dir)
+    path = out if out is not None else default_report_path(run_dir)
+    if path.is_dir():
+        raise VanishlabError(f"{path} is a directory; give -o a file name")
+    if path.exists() and not force:
+        owner = report_run(path)
+        if owner != run_identity(manifest):
+            whose = "another run's report" if owner else "not a vanishlab report"
+            raise VanishlabError(
+                f"{path} exists and is {whose}; pass --force to replace it, or -o FILE to "
+                "write elsewhere"
+            )
+    _check_parent(path)
+    try:
+        written = render_report(run_dir, path, timestamp=when)
+    except OSError as err:
+        where = Path(err.filename) if err.filename is not None else None
+        if where is None or (where.parent != path.parent and where not in path.parents):
+            raise  # not the output: the generic one-line mapping says what and where
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(f"cannot write the report {path}: {why}") from None
+    typer.echo(str(written))
+
+
+def _check_parent(path: Path) -> None:
+    """Refuse, in one line, an output path below a regular file."""
+    from ..errors import VanishlabError
+
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise VanishlabError(f"cannot write the report {path}: {folder} is not a folder")
+            return

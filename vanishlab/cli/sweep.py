@@ -1,19 +1,20 @@
 """``vanishlab sweep``, ``vanishlab inits`` and ``vanishlab experiments``.
 
-``sweep`` parses axis flags (comma-separated lists), resolves the experiment (none: the quick
-default grid) and calls :func:`vanishlab.sweep.runner.run_sweep`; ``--dry-run`` prints the resolved
-grid through :func:`vanishlab.sweep.runner.plan_sweep` and runs nothing.
+``sweep`` parses axis flags (comma-separated lists; a flag given twice adds its values), resolves
+the experiment (none: the quick default grid), names the run after its own grid
+(:func:`vanishlab.sweep.experiments.variant`) and calls :func:`vanishlab.sweep.runner.run_sweep`;
+``--dry-run`` prints the resolved grid and its memory through
+:func:`vanishlab.sweep.runner.plan_sweep` and runs nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ._app import app, user_errors
+from ._app import app, merged, single, user_errors
 
 _AXIS_HELP = {
     "activation": "Activations: tanh, relu.",
@@ -59,62 +60,96 @@ def sweep(
         typer.Argument(
             help="Experiment name (experiments/<name>.py) or path to a module; "
             "none: the quick default grid.",
+            metavar="EXPERIMENT",
             show_default=False,
         ),
     ] = None,
-    activation: Annotated[str | None, _axis("activation")] = None,
-    num_layers: Annotated[str | None, _axis("num_layers")] = None,
-    hidden_size: Annotated[str | None, _axis("hidden_size")] = None,
-    input_size: Annotated[str | None, _axis("input_size")] = None,
-    seq_len: Annotated[str | None, _axis("seq_len")] = None,
-    init: Annotated[str | None, _axis("init")] = None,
-    gain: Annotated[str | None, _axis("gain")] = None,
-    input_std: Annotated[str | None, _axis("input_std")] = None,
-    bias: Annotated[str | None, _axis("bias")] = None,
-    batch: Annotated[str | None, _axis("batch")] = None,
+    activation: Annotated[list[str] | None, _axis("activation")] = None,
+    num_layers: Annotated[list[str] | None, _axis("num_layers")] = None,
+    hidden_size: Annotated[list[str] | None, _axis("hidden_size")] = None,
+    input_size: Annotated[list[str] | None, _axis("input_size")] = None,
+    seq_len: Annotated[list[str] | None, _axis("seq_len")] = None,
+    init: Annotated[list[str] | None, _axis("init")] = None,
+    gain: Annotated[list[str] | None, _axis("gain")] = None,
+    input_std: Annotated[list[str] | None, _axis("input_std")] = None,
+    bias: Annotated[list[str] | None, _axis("bias")] = None,
+    batch: Annotated[list[str] | None, _axis("batch")] = None,
     seeds: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(help="Use seeds 0..N-1.", metavar="N", show_default=False),
     ] = None,
-    seed: Annotated[str | None, _axis("seed")] = None,
-    dtype: Annotated[str | None, _axis("dtype")] = None,
+    seed: Annotated[list[str] | None, _axis("seed")] = None,
+    dtype: Annotated[list[str] | None, _axis("dtype")] = None,
     out: Annotated[
-        Path | None,
-        typer.Option(help="Run directory \\[default: runs/<experiment> or runs/default]."),
+        list[Path] | None,
+        typer.Option(
+            help="Run directory \\[default: runs/<name>; see --name].",
+            metavar="DIR",
+            show_default=False,
+        ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option(help="A label kept in the manifest and shown in reports.")
+        list[str] | None,
+        typer.Option(
+            help="The run's name, kept in the manifest and used for its report "
+            "\\[default: the name of --out, else the experiment's, plus -smoke and the axes "
+            "given as flags].",
+            metavar="TEXT",
+            show_default=False,
+        ),
     ] = None,
     workers: Annotated[
-        str | None,
-        typer.Option(help="Local worker processes \\[default: all cores].", metavar="N"),
+        list[str] | None,
+        typer.Option(
+            help="Local worker processes \\[default: all cores].", metavar="N", show_default=False
+        ),
     ] = None,
     scheduler: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help="Dask scheduler address, e.g. tcp://host:8786 (needs vanishlab\\[dask])."
+            help="Dask scheduler address, e.g. tcp://host:8786 (needs vanishlab\\[dask]).",
+            metavar="ADDRESS",
+            show_default=False,
         ),
     ] = None,
     smoke: Annotated[
         bool, typer.Option("--smoke", help="Run the experiment's seconds-long SMOKE variant.")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the grid and its size; run nothing.")
+        bool,
+        typer.Option("--dry-run", help="Print the grid, its size and memory; run nothing."),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar, no summary (failures still shown).")
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Add this grid's cells to a run directory holding another."),
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Measure again the cells recorded as failed."),
+    ] = False,
 ) -> None:
-    """Measure a grid of nn.RNN configurations into a parquet run directory (resumable)."""
+    """Measure a grid of nn.RNN configurations into a parquet run directory (resumable).
+
+    Axis flags take comma-separated lists; an axis flag given twice adds its values.
+
+    Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
+    forward pass diverged); 1 when a cell failed with an error (listed; rerun with
+    --retry-failed); 2 for a mistake in the command or a refusal of the file system.
+    """
     from ..errors import VanishlabError
     from ..sweep.config import parse_axis
-    from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment
+    from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment, variant
+    from ..sweep.memory import format_bytes
     from ..sweep.runner import plan_sweep, run_sweep
 
-    n_workers = _positive("--workers", workers)
-    n_seeds = _positive("--seeds", seeds)
+    n_workers = _positive("--workers", single("--workers", workers))
+    n_seeds = _positive("--seeds", single("--seeds", seeds))
+    out_dir = single("--out", out)
+    label = single("--name", name)
+    address = single("--scheduler", scheduler)
     if n_seeds is not None and seed is not None:
         raise VanishlabError("give either --seeds N or --seed LIST, not both")
     given = {
@@ -131,54 +166,72 @@ def sweep(
         "seed": seed,
         "dtype": dtype,
     }
+    # A flag given twice adds its values: --activation tanh --activation relu = tanh,relu.
     overrides: dict[str, Any] = {
-        axis: parse_axis(axis, text) for axis, text in given.items() if text is not None
+        axis: parse_axis(axis, text)
+        for axis, text in ((a, merged(v)) for a, v in given.items())
+        if text is not None
     }
     if n_seeds is not None:
         overrides["seed"] = tuple(range(n_seeds))
 
-    exp = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
-    if smoke:
-        if exp.smoke is None:
-            raise VanishlabError(f"experiment {exp.name} has no SMOKE variant")
-        exp = dataclasses.replace(exp, sweep=exp.smoke)
-    if overrides:
-        exp = dataclasses.replace(exp, sweep=exp.sweep.replace(**overrides))
-    run_dir = out if out is not None else Path("runs") / exp.name
+    base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
+    # Named and described after its own grid: a smoke or flags-built grid is not the study.
+    exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
+    run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
         plan = plan_sweep(exp, run_dir)
-        typer.echo(f"{exp.name}: {exp.description}" if exp.description else exp.name)
+        typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
         for axis, values in exp.sweep.axes().items():
             typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
-        status = f"{len(plan.done)} already done" if plan.is_run_dir else "new run directory"
+        if plan.reinit:
+            status = "holds no finished cell: started afresh"
+        elif plan.is_run_dir:
+            status = f"{len(plan.done)} already done"
+            n_failed = sum(m["status"] == "failed" for m in plan.done.values())
+            if n_failed:
+                status += f", {n_failed} of them failed (--retry-failed measures them again)"
+        else:
+            status = "new run directory"
         if plan.new_cells and plan.is_run_dir:
             status += f"; {plan.new_cells} not in its grid (needs --force)"
+        if plan.corrupt:
+            status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
         typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
+        typer.echo(
+            f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
+            f"({format_bytes(plan.available_bytes)} available)"
+        )
         return
 
     summary = run_sweep(
         exp,
         run_dir,
-        name=name,
+        name=label,
         workers=n_workers,
-        scheduler=scheduler,
+        scheduler=address,
         force=force,
+        retry_failed=retry_failed,
         progress=not quiet,
     )
     if not quiet:
         typer.echo(str(summary))
+    for line in summary.failure_lines():
+        typer.echo(line, err=True)
+    if summary.n_errors:
+        raise typer.Exit(1)
 
 
 @app.command()
 @user_errors
 def inits() -> None:
     """List the weight initialisations (the values of --init), one line each."""
-    from ..sweep.inits import INITS
+    from ..sweep.catalog import BUILTIN_INITS  # the built-in registry's table, without torch
 
-    width = max(len(n) for n in INITS)
-    for entry in INITS.values():
-        typer.echo(f"{entry.name:<{width}}  {entry.description}")
+    width = max(len(n) for n in BUILTIN_INITS)
+    for init_name, description in BUILTIN_INITS.items():
+        typer.echo(f"{init_name:<{width}}  {description}")
 
 
 @app.command()

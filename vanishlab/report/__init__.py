@@ -71,7 +71,7 @@ def render_report(
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections.
     """
-    from ..sweep.store import load_cells, load_manifest, load_results
+    from ..sweep.store import load_cells, load_manifest, load_results, report_marker
     from ..sweep.summary import summarize
 
     manifest = load_manifest(run_dir)
@@ -82,7 +82,7 @@ def render_report(
         timestamp=timestamp if timestamp is not None else _source_date(),
         summary=summarize(run_dir),  # cached in RUN_DIR/summary.parquet
     )
-    html = render_html(report)
+    html = render_html(report) + report_marker(manifest)  # names the run (store.report_run)
     out = Path(path) if path is not None else default_report_path(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

@@ -522,12 +522,17 @@ def overview_section(view: RunView) -> Section:
     versions = m.get("versions") or {}
     if versions:
         blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
-    if m.get("command"):
+    # Every command that brought cells (a --force extension adds one), in order.
+    commands = [str(c) for c in (m.get("commands") or [m.get("command")]) if c]
+    if commands:
         blocks.append(
             Code(
                 "Reproduce",
-                str(m["command"]),
-                "Run this command to measure the same cells again; finished cells are kept.",
+                "\n".join(commands),
+                "Run this command to measure the same cells again; finished cells are kept."
+                if len(commands) == 1
+                else f"Run these {len(commands)} commands in order (each added cells with "
+                "--force) to measure the same cells again; finished cells are kept.",
             )
         )
     return Section(

@@ -804,7 +804,11 @@ def anomalies_section(view: RunView) -> Section | None:
             rows = []
             for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
                 reason = str(rec.get("reason") or "")
-                kind = "overflow" if _is_overflow(reason) else "error"
+                # The kind recorded by the sweep; shards older than it: guessed from the text.
+                failure = rec.get("failure")
+                if not isinstance(failure, str):
+                    failure = "overflow" if _is_overflow(reason) else "error"
+                kind = failure
                 rows.append((str(rec["cell_id"]), _config_text(rec, axes) or "—", kind, reason))
             blocks.append(
                 Table(

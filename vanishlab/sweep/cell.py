@@ -1,13 +1,12 @@
-"""One cell: build its ``nn.RNN``, draw its inputs, measure its Jacobian norms. Pure.
+"""One cell of a sweep: build its network and inputs from its seed, measure, aggregate.
 
 A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_cell`:
 
 1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
    every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
-   ``torch.Generator`` seeded from (``seed``, "weights") (:func:`build_rnn`);
+   ``torch.Generator`` seeded from (``seed``, "weights");
 2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
-   second generator seeded from (``seed``, "inputs") (:func:`cell_inputs`); h0 = 0, as
-   ``nn.RNN`` defaults;
+   second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
 3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
    at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`);
 4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
@@ -20,13 +19,9 @@ A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_c
 Two generators keyed by the seed alone mean that cells which differ only in gain, init or
 activation see the same base draws and the same inputs (common random numbers), so a gain
 sweep traces smooth curves; nothing is drawn from torch's global RNG, whose state is left
-untouched. Each measurement pins torch to one intra-op thread (:func:`one_thread`: reductions
-are chunked by thread, so the thread count would otherwise change the last bits), which makes a
-cell's numbers bit-identical whatever runs it: this process, a local worker process, or a Dask
-worker.
-
-Nothing here knows about run directories, pools or progress (:mod:`vanishlab.sweep.runner`);
-what a cell's measurement means beside theory is :mod:`vanishlab.sweep.cell_summary`.
+untouched. Each measurement pins torch to one intra-op thread (reductions are chunked by
+thread, so the thread count would otherwise change the last bits), which makes a cell's numbers
+bit-identical whatever runs it: this process, a local worker process, or a Dask worker.
 """
 
 from __future__ import annotations
@@ -129,19 +124,26 @@ def run_cell(
 
     Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
     one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
-    metadata ``{cell_id, config, status, reason, elapsed_s, n_rows}``. A forward pass that
-    overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
-    zero-row frame with ``status = "failed"`` and the error as ``reason``. ``init`` overrides
+    metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows}``. A forward pass
+    that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
+    zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
+    ``reason``; any other exception of the measurement likewise with ``failure = "error"``
+    (so one bad cell does not stop a sweep; :func:`run_sweep` reports it). ``init`` overrides
     the registry entry (used to ship user-registered inits to workers).
     """
     start = time.perf_counter()
+    failure: str | None = None
     with one_thread():
-        rnn = build_rnn(config, init)
-        x = cell_inputs(config)
         try:
+            rnn = build_rnn(config, init)
+            x = cell_inputs(config)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
-        except NonFiniteStateError as err:
-            frame, status, reason = _empty_frame(), "failed", str(err)
+        except NonFiniteStateError as err:  # the network diverged: a result, not an error
+            frame, status, reason, failure = _empty_frame(), "failed", str(err), "overflow"
+        except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
+            text = " ".join(str(err).split())[:300]
+            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
+            frame, status, failure = _empty_frame(), "failed", "error"
         else:
             frame, status, reason = _aggregate(result, config), "ok", None
     meta: store.CellMeta = {
@@ -149,6 +151,7 @@ def run_cell(
         "config": config.to_dict(),
         "status": status,
         "reason": reason,
+        "failure": failure,
         "elapsed_s": time.perf_counter() - start,
         "n_rows": len(frame),
     }

@@ -40,6 +40,7 @@ from typing import Any
 from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
 from .axes import SEED_MAX, Axis, AxisSet
+from .catalog import BUILTIN_INITS
 
 __all__ = [
     "ACTIVATIONS",
@@ -66,6 +67,8 @@ DTYPES: tuple[str, ...] = ("float32", "float64")
 def _known_init(value: str) -> None:
     # Imported here, not at the top: the registry imports torch, and ``vanishlab --help``
     # reads this table without torch (docs/design.md, "Import cost"). No cycle is involved.
+    if value in BUILTIN_INITS:  # a built-in needs no torch import
+        return
     from .inits import INITS
 
     if value not in INITS:

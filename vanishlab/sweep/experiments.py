@@ -18,15 +18,19 @@ repository's). Listing reads only each module's docstring (``ast``), importing n
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import importlib.util
+import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import VanishlabError
-from .config import QUICK_SWEEP, Sweep
+from .config import AXES, QUICK_SWEEP, Sweep
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -34,6 +38,7 @@ __all__ = [
     "experiment_dirs",
     "list_experiments",
     "load_experiment",
+    "variant",
 ]
 
 
@@ -193,3 +198,59 @@ def list_experiments() -> list[tuple[str, str, Path]]:
                 description = f"(broken: {type(err).__name__})"
             found[path.stem] = (path.stem, description, path)
     return [found[k] for k in sorted(found)]
+
+
+# --- the grid a command line asks for ------------------------------------------------------
+
+_MAX_SLUG = 80
+
+
+def _values_text(values: tuple[Any, ...]) -> str:
+    return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
+
+
+def variant(
+    exp: Experiment,
+    *,
+    smoke: bool = False,
+    overrides: Mapping[str, tuple[Any, ...]] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> Experiment:
+    """The experiment a command asks for, named and described after its own grid.
+
+    ``smoke`` takes the ``SMOKE`` grid, ``overrides`` (``{axis: values}``) then replace axes.
+    When either changes the grid, the result is renamed so that its run, its directory and its
+    report never pass for the experiment's own: its ``name`` is the name of ``out`` when given,
+    else ``<name>-smoke`` and/or ``<name>-<axis>=<values>-...`` (``<name>-custom-<hash>`` when
+    that is long), and its ``description`` lists the axes that differ from the experiment's.
+    The experiment module itself is still named by ``path``. With neither, ``exp`` is returned
+    renamed after ``out`` only.
+    """
+    overrides = dict(overrides or {})
+    base_name = exp.name or "sweep"
+    sweep, name, origin = exp.sweep, base_name, f"experiment {base_name}"
+    if exp.path is None and base_name == DEFAULT_EXPERIMENT.name:
+        origin = "the quick default grid"
+    if smoke:
+        if exp.smoke is None:
+            raise VanishlabError(f"experiment {base_name} has no SMOKE variant")
+        sweep, name = exp.smoke, f"{base_name}-smoke"
+    if overrides:
+        sweep = sweep.replace(**overrides)
+        slug = "-".join(f"{axis}={_values_text(sweep.axes()[axis])}" for axis in overrides)
+        if len(slug) > _MAX_SLUG:
+            text = json.dumps({a: list(v) for a, v in sweep.axes().items()}, sort_keys=True)
+            slug = "custom-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+        name = f"{name}-{slug}"
+    if out is not None:
+        name = Path(out).resolve().name or name
+    if not smoke and not overrides:
+        return dataclasses.replace(exp, name=name)
+    base_axes = exp.sweep.axes()
+    changed = [a for a in AXES if sweep.axes()[a] != base_axes[a]]
+    parts = [f"{a} = {_values_text(sweep.axes()[a])}" for a in changed]
+    description = (
+        f"{'Smoke variant: ' if smoke else ''}{sweep.size} cells; "
+        f"{'; '.join(parts) or 'the same axes'} (other axes as in {origin})"
+    )
+    return dataclasses.replace(exp, name=name, description=description, sweep=sweep, smoke=None)

@@ -55,6 +55,7 @@ import torch
 from torch import nn
 
 from ..errors import VanishlabError
+from .catalog import BUILTIN_INITS
 
 __all__ = ["GAIN_RULE", "INITS", "VALIDITIES", "Init", "register_init"]
 
@@ -277,7 +278,7 @@ GAIN_RULE = "W_hh only (every layer); W_ih and the biases keep the init's own sc
 for _init in (
     Init(
         "default",
-        "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",
+        BUILTIN_INITS["default"],
         _apply_default,
         _var_default,
         "iid",
@@ -287,7 +288,7 @@ for _init in (
     ),
     Init(
         "xavier_uniform",
-        "Glorot uniform, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain",
+        BUILTIN_INITS["xavier_uniform"],
         _apply_xavier_uniform,
         _var_xavier,
         "iid",
@@ -296,7 +297,7 @@ for _init in (
     ),
     Init(
         "xavier_normal",
-        "Glorot normal, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain",
+        BUILTIN_INITS["xavier_normal"],
         _apply_xavier_normal,
         _var_xavier,
         "iid",
@@ -305,7 +306,7 @@ for _init in (
     ),
     Init(
         "kaiming_uniform",
-        "He uniform, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)",
+        BUILTIN_INITS["kaiming_uniform"],
         _apply_kaiming_uniform,
         _var_kaiming,
         "iid",
@@ -314,7 +315,7 @@ for _init in (
     ),
     Init(
         "kaiming_normal",
-        "He normal, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)",
+        BUILTIN_INITS["kaiming_normal"],
         _apply_kaiming_normal,
         _var_kaiming,
         "iid",
@@ -323,7 +324,7 @@ for _init in (
     ),
     Init(
         "orthogonal",
-        "gain times a random orthogonal W_hh, a semi-orthogonal W_ih (Saxe 2014); zero biases",
+        BUILTIN_INITS["orthogonal"],
         _apply_orthogonal,
         _var_orthogonal,
         "approximate",
@@ -336,7 +337,7 @@ for _init in (
     ),
     Init(
         "identity",
-        "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
+        BUILTIN_INITS["identity"],
         _apply_identity,
         validity="none",
         validity_reason="identity (Le, Jaitly & Hinton 2015) is deterministic and far from "
@@ -346,7 +347,7 @@ for _init in (
     ),
     Init(
         "normal",
-        "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
+        BUILTIN_INITS["normal"],
         _apply_normal,
         _var_normal,
         "iid",

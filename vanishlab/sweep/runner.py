@@ -1,28 +1,23 @@
-"""Running a sweep: measure each cell, write one shard per cell, resume, run in parallel.
+"""Running a sweep: plan it against its run directory, run the cells that have no shard, keep
+the manifest.
 
-A cell is measured by :func:`vanishlab.sweep.cell.run_cell` (build, inputs, measure: pure,
-bit-identical whatever process runs it); this module schedules cells and writes their shards.
-
+A cell is measured by :func:`vanishlab.sweep.cell.run_cell`.
 :func:`run_sweep` runs the cells that have no shard yet (resume), in this process
 (``workers=1``), in local worker processes (``forkserver``, or ``spawn`` where there is none),
-or on a Dask cluster (``scheduler=ADDRESS``). In every case results come back to this process,
-which alone writes shards (:mod:`vanishlab.sweep.store`) under the run directory's lock.
+or on a Dask cluster (``scheduler=ADDRESS``) (:mod:`vanishlab.sweep.executors`). In every case
+results come back to this process, which alone writes shards (:mod:`vanishlab.sweep.store`)
+under the run directory's lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import multiprocessing
 import os
 import platform
 import shlex
-import signal
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,17 +29,12 @@ import torch
 
 from ..errors import VanishlabError
 from . import store
-from .cell import (
-    _log_stats,  # noqa: F401 - re-exported: tests/test_sweep.py imports it here
-    build_rnn,
-    cell_inputs,
-    one_thread,
-    run_cell,
-    seeded_generator,
-)
+from .cell import build_rnn, cell_inputs, one_thread, run_cell, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
-from .experiments import Experiment, load_experiment
-from .inits import INITS, Init
+from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
+from .experiments import Experiment, load_experiment, variant
+from .inits import INITS
+from .memory import available_bytes, cell_bytes, format_bytes
 
 __all__ = [
     "RunSummary",
@@ -58,112 +48,6 @@ __all__ = [
     "seeded_generator",
 ]
 
-DASK_HINT = "pip install 'vanishlab[dask]'"
-
-
-def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
-    """What a worker runs (module level so that it pickles by reference)."""
-    return run_cell(config, init=init)
-
-
-# --- executors -----------------------------------------------------------------------------
-
-Task = tuple[CellConfig, Init]
-OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
-
-
-def _run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
-    with one_thread():  # held across cells, so the thread pool is not resized per cell
-        for config, init in tasks:
-            on_result(*_run_task(config, init))
-
-
-def _worker_init(parent_alive: Any) -> None:
-    torch.set_num_threads(1)
-    # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
-    # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
-    # and the forkserver lives as long as they do). The parent alone holds the write end of
-    # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
-    threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
-
-
-def _exit_with_parent(parent_alive: Any) -> None:
-    with contextlib.suppress(EOFError, OSError):
-        parent_alive.recv_bytes()
-    os._exit(1)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # Not fork: forking a process that holds torch's thread pools (and the rich refresh
-    # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vanishlab.sweep.runner"])
-        return ctx
-    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
-
-
-def _run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
-    ctx = _mp_context()
-    alive_r, alive_w = ctx.Pipe(duplex=False)
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
-    )
-    completed = False
-    try:
-        futures = [pool.submit(_run_task, config, init) for config, init in tasks]
-        for future in as_completed(futures):
-            on_result(*future.result())
-        completed = True
-    except BrokenProcessPool:
-        raise VanishlabError(
-            "a worker process died (out of memory?); finished cells are kept: run the same "
-            "command again to resume, perhaps with fewer --workers"
-        ) from None
-    finally:
-        if not completed:  # interrupted or failed: workers quit now, not after their cells
-            alive_w.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        alive_r.close()
-        alive_w.close()
-
-
-def _dask_client(address: str) -> Any:
-    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible)."""
-    try:
-        import distributed
-    except ImportError:
-        raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
-    try:
-        return distributed.Client(address, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise VanishlabError(
-            f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
-        ) from None
-
-
-def _run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
-    import distributed
-
-    futures: list[Any] = []
-    try:
-        token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
-        futures = [
-            client.submit(
-                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
-            )
-            for config, init in tasks
-        ]
-        done = distributed.as_completed(futures, loop=client.loop, with_results=True)
-        for future, result in done:
-            on_result(*result)
-            future.release()
-    finally:
-        with contextlib.suppress(Exception):
-            client.cancel(futures)
-
 
 # --- the run -------------------------------------------------------------------------------
 
@@ -174,8 +58,11 @@ class RunSummary:
 
     ``n_cells``: cells in this sweep; ``n_run``: measured now; ``n_skipped``: already done
     (resume); ``n_failed``: cells of this sweep recorded as failed, now or by an earlier run;
-    ``elapsed_s``: wall time of this call; ``measure_s``: summed measurement time of the cells
-    run now (``measure_s / (elapsed_s * workers)`` is the parallel efficiency).
+    ``failures``: those failures as ``(kind, count, one reason)`` per kind (``"overflow"``: the
+    network diverged, a result; ``"error"``: the measurement raised); ``moved_aside``: damaged
+    shards moved to ``RUN_DIR/corrupt/`` and measured again; ``elapsed_s``: wall time of this
+    call; ``measure_s``: summed measurement time of the cells run now (``measure_s /
+    (elapsed_s * workers)`` is the parallel efficiency).
     """
 
     run_dir: Path
@@ -186,6 +73,13 @@ class RunSummary:
     elapsed_s: float
     measure_s: float = 0.0
     name: str = ""
+    failures: tuple[tuple[str, int, str], ...] = ()
+    moved_aside: tuple[Path, ...] = ()
+
+    @property
+    def n_errors(self) -> int:
+        """Cells of this sweep that failed with an error (not an overflow)."""
+        return sum(count for kind, count, _ in self.failures if kind == "error")
 
     def __str__(self) -> str:
         return (
@@ -194,21 +88,63 @@ class RunSummary:
             f"-> {self.run_dir}"
         )
 
+    def failure_lines(self) -> list[str]:
+        """One line per damaged shard moved aside and per kind of failure, with its count."""
+        lines = [f"moved aside (corrupt; measured again): {path}" for path in self.moved_aside]
+        for kind, count, reason in self.failures:
+            cells = "cell" if count == 1 else "cells"
+            what = {
+                "overflow": "overflow (the forward pass reached inf or NaN: a result)",
+                "error": "error (rerun with --retry-failed once fixed)",
+            }.get(kind, kind)
+            lines.append(f"failed: {count} {cells}, {what}; e.g. {reason}")
+        return lines
+
+
+def _failures(metas: list[store.CellMeta]) -> tuple[tuple[str, int, str], ...]:
+    """``(kind, count, first reason)`` of the failed cells among ``metas``, errors first."""
+    found: dict[str, list[Any]] = {}
+    for meta in metas:
+        if meta["status"] != "failed":
+            continue
+        # Shards written before failures had a kind could only fail by overflow.
+        kind = meta.get("failure") or "overflow"
+        entry = found.setdefault(kind, [0, meta["reason"] or "no reason recorded"])
+        entry[0] += 1
+    order = sorted(found, key=lambda k: (k != "error", k))
+    return tuple((kind, found[kind][0], found[kind][1]) for kind in order)
+
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """A sweep resolved against its run directory, before anything runs (``--dry-run``)."""
+    """A sweep resolved against its run directory, before anything runs (``--dry-run``).
+
+    ``reinit``: the directory has a manifest but no shard (no cell ever finished), so the sweep
+    starts it afresh whatever grid it held; ``corrupt``: damaged shards of this run, which the
+    sweep moves aside and measures again; ``peak_bytes``: the memory the largest cell needs
+    (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
+    unknown).
+    """
 
     experiment: Experiment
     run_dir: Path
     cells: list[CellConfig]
-    done: dict[str, store.CellMeta]  # cells of this sweep that already have a shard
+    done: dict[str, store.CellMeta]  # cells of this sweep that already have a sound shard
     is_run_dir: bool  # the directory already holds a manifest
     new_cells: int  # cells of this sweep that the manifest's grid does not hold
+    reinit: bool = False
+    corrupt: tuple[store.CorruptShardError, ...] = ()
+    peak_bytes: int = 0
+    available_bytes: int | None = None
 
-    @property
-    def pending(self) -> list[CellConfig]:
-        return [c for c in self.cells if c.cell_id not in self.done]
+    def pending(self, retry_failed: bool = False) -> list[CellConfig]:
+        """Cells to measure: those without a sound shard (and the failed ones if asked)."""
+        return [
+            c
+            for c in self.cells
+            if c.cell_id not in self.done
+            or (retry_failed and self.done[c.cell_id]["status"] == "failed")
+        ]
 
 
 def _as_experiment(what: Sweep | Experiment | str | os.PathLike[str], smoke: bool) -> Experiment:
@@ -220,11 +156,7 @@ def _as_experiment(what: Sweep | Experiment | str | os.PathLike[str], smoke: boo
         exp = load_experiment(what)
     else:
         raise TypeError(f"expected a Sweep, an Experiment or a name/path, got {what!r}")
-    if smoke:
-        if exp.smoke is None:
-            raise VanishlabError(f"experiment {exp.name or '(sweep)'} has no SMOKE variant")
-        exp = dataclasses.replace(exp, sweep=exp.smoke)
-    return exp
+    return variant(exp, smoke=True) if smoke else exp
 
 
 def _check_dir(run_dir: Path) -> bool:
@@ -272,20 +204,36 @@ def plan_sweep(
     *,
     smoke: bool = False,
 ) -> SweepPlan:
-    """Resolve a sweep and read what its run directory already holds; writes nothing."""
+    """Resolve a sweep and read (and verify) what its run directory holds; writes nothing."""
     exp = _as_experiment(sweep_or_experiment, smoke)
     run_dir = Path(out)
     cells = exp.sweep.cells()
     is_run = _check_dir(run_dir)
     new_cells = 0
     done: dict[str, store.CellMeta] = {}
+    corrupt: list[store.CorruptShardError] = []
+    reinit = False
     if is_run:
         manifest = store.load_manifest(run_dir)
-        known = set().union(*(grid_ids(g) for g in _grids(manifest)))
-        new_cells = sum(1 for c in cells if c.cell_id not in known)
-        metas = store.read_cell_metas(run_dir)
-        done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
-    return SweepPlan(exp, run_dir, cells, done, is_run, new_cells)
+        reinit = not any(store.shard_paths(run_dir))
+        if not reinit:
+            known = set().union(*(grid_ids(g) for g in _grids(manifest)))
+            new_cells = sum(1 for c in cells if c.cell_id not in known)
+            metas, corrupt = store.scan_shards(run_dir)
+            done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
+    peak = max((cell_bytes(c) for c in cells), default=0)
+    return SweepPlan(
+        exp,
+        run_dir,
+        cells,
+        done,
+        is_run,
+        new_cells,
+        reinit,
+        tuple(corrupt),
+        peak,
+        available_bytes(),
+    )
 
 
 def _value_text(value: Any) -> str:
@@ -294,8 +242,11 @@ def _value_text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> str:
-    """The shell command that reproduces a run: every axis explicit, so the grid is pinned."""
+def sweep_command(
+    exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
+) -> str:
+    """The shell command that reproduces a run: every axis explicit, so the grid is pinned
+    (with ``--force`` when it extends a directory that holds another grid)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
@@ -303,7 +254,7 @@ def sweep_command(exp: Experiment, out: str | os.PathLike[str], name: str) -> st
         flag = "--" + axis.replace("_", "-")
         parts += [flag, ",".join(_value_text(v) for v in values)]
     parts += ["--out", os.fspath(out), "--name", name]
-    return shlex.join(parts)
+    return shlex.join([*parts, "--force"] if force else parts)
 
 
 def _versions(dask: bool) -> dict[str, str]:
@@ -389,16 +340,32 @@ class _Progress:
             self._bar.stop()
 
 
-def _cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
+    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
+    if free is None or not cells:
+        return n_workers
+    big = max(cells, key=cell_bytes)
+    peak = cell_bytes(big)
+    if peak > free:
+        raise VanishlabError(
+            f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
+            f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
+            f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
+            "choose smaller sizes (--dry-run shows the estimate)"
+        )
+    return max(1, min(n_workers, free // max(peak, 1)))
 
 
-def _cost(config: CellConfig) -> int:
-    # Arithmetic of one cell (docs/design.md): batch * L * T * H^3; run the big ones first.
-    return config.batch * config.num_layers * config.seq_len * config.hidden_size**3
+def _make_dir(run_dir: Path) -> None:
+    """Create the run directory, or say in one line why the file system will not."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / f".vanishlab-probe{store.TMP_SUFFIX}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None
 
 
 def run_sweep(
@@ -409,6 +376,7 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    retry_failed: bool = False,
     progress: bool = True,
     smoke: bool = False,
 ) -> RunSummary:
@@ -417,22 +385,29 @@ def run_sweep(
     Args:
         sweep_or_experiment: a :class:`~vanishlab.sweep.config.Sweep`, a loaded
             :class:`~vanishlab.sweep.experiments.Experiment`, or an experiment name or path.
-        out: the run directory (created if needed; see :mod:`vanishlab.sweep.store`).
+        out: the run directory (created if needed; see :mod:`vanishlab.sweep.store`). One that
+            has a manifest but no shard (no cell ever finished) is started afresh.
         name: a label kept in the manifest and shown in reports (default: the name already in
             the manifest, else the experiment's name, else the directory's name).
-        workers: local worker processes (default: all cores); 1 runs in this process. Numbers
-            are bit-identical whatever the count. With ``workers > 1`` the calling script must
-            guard its entry point with ``if __name__ == "__main__":`` (multiprocessing).
+        workers: local worker processes (default: all cores, fewer if memory is short); 1 runs
+            in this process. Numbers are bit-identical whatever the count. With ``workers > 1``
+            the calling script must guard its entry point with ``if __name__ == "__main__":``.
         scheduler: a Dask scheduler address (``tcp://host:port``); cells then run on that
             cluster and come back here to be written. Needs ``vanishlab[dask]``.
         force: extend a directory that holds a different grid (its cells are kept).
+        retry_failed: measure again the cells of this sweep recorded as failed.
         progress: show a progress bar on stderr.
         smoke: run the experiment's ``SMOKE`` variant instead of its ``SWEEP``.
 
+    Damaged shards (see :mod:`vanishlab.sweep.store`) are moved to ``RUN_DIR/corrupt/`` and
+    their cells measured again. A cell that fails is recorded (see :func:`run_cell`), not
+    raised: the summary lists failures by kind.
+
     Raises:
         VanishlabError: bad input, a directory that is not a run or holds another grid (without
-            ``force``), a directory in use by another process, a corrupt or foreign file in
-            it. Nothing in the directory is changed in these cases.
+            ``force``), a directory in use by another process, a foreign file in it, a cell
+            too big for this machine's memory, an unreachable scheduler. Nothing in the
+            directory is changed in these cases.
     """
     start = time.perf_counter()
     exp = _as_experiment(sweep_or_experiment, smoke)
@@ -443,14 +418,17 @@ def run_sweep(
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     _check_dir(run_dir)
+    if scheduler is None:  # refused before anything is written (a cluster has its own memory)
+        _check_memory(exp.sweep.cells(), available_bytes(), 1)
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
-        client = stack.enter_context(_dask_client(scheduler)) if scheduler is not None else None
+        client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
+        _make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest: dict[str, Any] = {}
         grids: list[dict[str, list[Any]]] = []
-        if plan.is_run_dir:
+        if plan.is_run_dir and not plan.reinit:
             manifest = store.load_manifest(run_dir)
             grids = _grids(manifest)
             if plan.new_cells and not force:
@@ -467,12 +445,13 @@ def run_sweep(
         this_grid = _json_axes(exp.sweep)
         if not grids or (plan.new_cells and this_grid not in grids):
             grids.append(this_grid)
-            commands.append(sweep_command(exp, out, label))
+            commands.append(sweep_command(exp, out, label, force=bool(commands)))
         all_ids = set().union(*(grid_ids(g) for g in grids))
         manifest = {
             "format": store.FORMAT,
+            "run_id": manifest.get("run_id") or uuid.uuid4().hex,
             "name": label,
-            "experiment": exp.name if exp.path is not None else manifest.get("experiment"),
+            "experiment": exp.path.stem if exp.path is not None else manifest.get("experiment"),
             "description": exp.description or manifest.get("description", ""),
             "axes": _union_axes(grids),
             "sections": list(exp.sections)
@@ -490,9 +469,15 @@ def run_sweep(
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
         store.write_manifest(run_dir, manifest)
+        moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
 
-        pending = plan.pending
-        failed = sum(1 for meta in plan.done.values() if meta["status"] == "failed")
+        pending = plan.pending(retry_failed)
+        pending_ids = {c.cell_id for c in pending}
+        failed = sum(
+            1
+            for cid, meta in plan.done.items()
+            if meta["status"] == "failed" and cid not in pending_ids
+        )
         n_run, measure_s = 0, 0.0
 
         def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
@@ -504,16 +489,19 @@ def run_sweep(
             bar.advance(failed)
 
         tasks = [(c, tasks_init[c.init]) for c in pending]
-        n_workers = workers if workers is not None else _cores()
+        n_workers = workers if workers is not None else cores()
         n_workers = max(1, min(n_workers, len(tasks)))
-        with _Progress(progress, label, len(plan.cells), len(plan.done), failed) as bar:
+        if client is None:
+            n_workers = _check_memory(pending, plan.available_bytes, n_workers)
+        n_done = len(plan.cells) - len(pending)
+        with _Progress(progress, label, len(plan.cells), n_done, failed) as bar:
             if client is not None and tasks:
-                _run_dask(sorted(tasks, key=lambda t: -_cost(t[0])), client, on_result)
+                run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
             elif n_workers > 1:
-                tasks.sort(key=lambda t: -_cost(t[0]))
-                _run_processes(tasks, n_workers, on_result)
+                tasks.sort(key=lambda t: -cost(t[0]))
+                run_processes(tasks, n_workers, on_result)
             else:
-                _run_here(tasks, on_result)
+                run_here(tasks, on_result)
 
         elapsed = time.perf_counter() - start
         metas = store.read_cell_metas(run_dir)
@@ -525,9 +513,11 @@ def run_sweep(
         run_dir=run_dir,
         n_cells=len(plan.cells),
         n_run=n_run,
-        n_skipped=len(plan.done),
+        n_skipped=n_done,
         n_failed=failed,
         elapsed_s=elapsed,
         measure_s=measure_s,
         name=label,
+        failures=_failures([metas[c.cell_id] for c in plan.cells if c.cell_id in metas]),
+        moved_aside=moved,
     )

@@ -2,40 +2,63 @@
 
 Layout of ``RUN_DIR``::
 
-    manifest.json          the resolved grid, name, command, package versions, times
+    manifest.json          the resolved grid, name, commands, package versions, times
     cells/<cell_id>.parquet one shard per finished cell (rows: :data:`SCHEMA`)
+    corrupt/               damaged shards moved aside by the sweep command (never read)
     .lock                  held (flock) by the one process writing the directory
+
+The manifest lives in :mod:`vanishlab.sweep.manifest` (re-exported here).
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
-POSIX and Windows) and the directory is fsync'ed. A reader therefore sees a shard completely or
-not at all, whatever instant the writer was killed at (SIGKILL included); temporary files
-(``*.tmp``) and hidden files are ignored by readers. A shard exists only for a finished cell,
-so resuming is "run the cells that have no shard".
+POSIX and Windows) and the directory is fsync'ed (:mod:`vanishlab.sweep.files`). A reader
+therefore sees a shard completely or not at all, whatever instant the writer was killed at
+(SIGKILL included); temporary files (``*.tmp``) and hidden files are ignored by readers. A
+shard exists only for a finished cell, so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). Its parquet
-key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, elapsed_s,
-n_rows}``; a failed cell is a shard with zero rows, ``status = "failed"`` and a ``reason``.
-This module owns that schema and checks every frame before it is written.
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
+key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
+elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
+``reason`` and a ``failure`` kind. This module owns that schema and checks every frame before
+it is written.
+
+Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet's page
+checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
+(:func:`content_digest`), checked after every read. A shard that fails either is never used:
+readers raise :class:`CorruptShardError` naming it, and the sweep command moves it aside to
+``RUN_DIR/corrupt/`` (never deleting it) and measures its cell again, so the run heals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TYPES
+from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .manifest import (
+    FORMAT,
+    MANIFEST,
+    load_manifest,
+    report_marker,
+    report_run,
+    run_identity,
+    write_manifest,
+)
 
 __all__ = [
     "CELL_META_KEY",
@@ -43,26 +66,33 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FORMAT",
     "KEY_COLUMNS",
+    "MANIFEST",
     "SCHEMA",
+    "TMP_SUFFIX",
     "CellMeta",
+    "CorruptShardError",
     "RunLock",
     "atomic_write",
     "check_frame",
+    "content_digest",
     "load_cells",
     "load_manifest",
     "load_results",
+    "move_aside",
     "read_cell_metas",
+    "report_marker",
+    "report_run",
+    "run_identity",
+    "scan_shards",
     "write_manifest",
     "write_shard",
 ]
 
-FORMAT = "vanishlab-run/1"
 CELL_META_KEY = b"vanishlab.cell"
-MANIFEST = "manifest.json"
 CELLS = "cells"
 LOCK = ".lock"
+CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
-TMP_SUFFIX = ".tmp"
 
 CONFIG_COLUMNS: tuple[str, ...] = AXES
 KEY_COLUMNS: tuple[str, ...] = ("source", "layer", "lag")
@@ -94,7 +124,13 @@ SCHEMA = pa.schema(
 
 
 class CellMeta(TypedDict):
-    """The ``vanishlab.cell`` metadata of a shard."""
+    """The ``vanishlab.cell`` metadata of a shard.
+
+    ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
+    forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
+    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read. Both are
+    absent from shards written before they existed.
+    """
 
     cell_id: str
     config: dict[str, Any]
@@ -102,9 +138,39 @@ class CellMeta(TypedDict):
     reason: str | None
     elapsed_s: float
     n_rows: int
+    failure: NotRequired[str | None]
+    digest: NotRequired[str]
 
 
-_META_KEYS = frozenset(CellMeta.__annotations__)
+_META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest"))
+FAILURES = ("overflow", "error")
+"""The kinds of failure a failed cell records (``CellMeta.failure``)."""
+
+
+def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
+    return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
+
+
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 of a shard's rows, column by column in schema order, independent of how parquet
+    or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
+    booleans as bytes, strings NUL-separated), nulls written as zero."""
+    h = hashlib.sha256()
+    for name in SCHEMA.names:
+        column = table.column(name).combine_chunks()
+        h.update(name.encode() + b"\0")
+        h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
+        kind = column.type
+        if pa.types.is_string(kind):
+            values = column.fill_null("").to_pylist()
+            h.update("\0".join(values).encode("utf-8"))
+        elif pa.types.is_boolean(kind):
+            h.update(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8))
+        else:
+            dtype = "<f8" if pa.types.is_floating(kind) else "<i8"
+            h.update(column.fill_null(0).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
+    return h.hexdigest()
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -114,8 +180,12 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
     """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
     if tuple(frame.columns) != COLUMNS:
         raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
-    if set(meta) != _META_KEYS or meta["status"] not in ("ok", "failed"):
+    if not _meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
         raise ValueError(f"malformed cell metadata {meta!r}")
+    if meta.get("failure") not in (None, *FAILURES) or (
+        meta["status"] == "ok" and meta.get("failure") is not None
+    ):
+        raise ValueError(f"malformed failure kind in cell metadata {meta!r}")
     if len(frame) != meta["n_rows"] or (meta["status"] == "failed" and len(frame)):
         raise ValueError("shard row count does not match its metadata")
     if len(frame) == 0:
@@ -134,75 +204,23 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
             raise ValueError(f"config column {axis} does not match the cell's config")
 
 
-def _fsync_dir(path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsync'ed there
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir."""
-    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: CellMeta) -> Path:
     """Check ``frame`` and write it atomically as ``RUN_DIR/cells/<cell_id>.parquet``."""
     check_frame(frame, meta)
     cells = Path(run_dir) / CELLS
     if not cells.is_dir():
         cells.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
+        fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
-    atomic_write(path, lambda f: pq.write_table(table, f))
-    return path
-
-
-def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
-    """Write ``RUN_DIR/manifest.json`` atomically."""
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"a manifest must have format {FORMAT!r}")
-    text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
-    path = Path(run_dir) / MANIFEST
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    # CRC32 of every page too, so that a reader refuses damaged bytes before decoding them.
+    atomic_write(path, lambda f: pq.write_table(table, f, write_page_checksum=True))
     return path
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The run's manifest as a dict (see DESIGN.md for its keys).
-
-    Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
-    """
-    path = Path(run_dir) / MANIFEST
-    if not path.is_file():
-        raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise VanishlabError(f"{path} is corrupt or unreadable ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
-    return manifest
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
@@ -216,7 +234,24 @@ def shard_paths(run_dir: Path) -> Iterator[Path]:
         yield path
 
 
+_SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
+
+
+class CorruptShardError(VanishlabError):
+    """A shard of this run (named as one) whose bytes are damaged: never used. Running the
+    sweep command again moves it aside (to ``RUN_DIR/corrupt/``) and measures its cell again."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is corrupt ({why}); run the sweep command of this run again: it moves the "
+            f"file aside to {path.parent.parent / CORRUPT} and measures that cell again"
+        )
+
+
 def _foreign(path: Path, why: str) -> VanishlabError:
+    if _SHARD_NAME.match(path.name):
+        return CorruptShardError(path, why)
     return VanishlabError(
         f"{path} is not a valid vanishlab shard ({why}); move it out of the run directory"
     )
@@ -233,7 +268,7 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _foreign(path, "unreadable vanishlab.cell metadata") from None
-    if not isinstance(meta, dict) or set(meta) != _META_KEYS:
+    if not isinstance(meta, dict) or not _meta_keys_ok(meta):
         raise _foreign(path, "malformed vanishlab.cell metadata")
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
         raise _foreign(path, "malformed vanishlab.cell metadata")
@@ -250,22 +285,73 @@ def _open(path: Path) -> pq.ParquetFile:
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise _foreign(path, "unexpected file")
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise _foreign(path, f"corrupt parquet: {err}") from None
+
+
+def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
+    """The shard's rows, checked against the page checksums and the content digest."""
+    try:
+        table = pf.read().replace_schema_metadata(None)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _foreign(path, f"corrupt parquet: {err}") from None
+    digest = meta.get("digest")
+    if digest is not None and content_digest(table) != digest:
+        raise _foreign(path, "its rows do not match their checksum")
+    return table
+
+
+def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
+    with _open(path) as pf:
+        meta = _read_meta(path, pf)
+        table = _read_rows(path, pf, meta) if rows and meta["n_rows"] else None
+    return meta, table
 
 
 def read_cell_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
     """``{cell_id: metadata}`` of every shard in ``RUN_DIR/cells`` (footers only: fast).
 
-    Raises VanishlabError naming the first corrupt or foreign file.
+    Raises VanishlabError naming the first corrupt or foreign file (:class:`CorruptShardError`
+    for a damaged shard of this run).
     """
     metas: dict[str, CellMeta] = {}
     for path in shard_paths(Path(run_dir)):
-        with _open(path) as pf:
-            meta = _read_meta(path, pf)
+        meta, _ = _shard(path, rows=False)
         metas[meta["cell_id"]] = meta
     return metas
+
+
+def scan_shards(
+    run_dir: str | os.PathLike[str],
+) -> tuple[dict[str, CellMeta], list[CorruptShardError]]:
+    """Read and verify every shard (rows included): ``({cell_id: metadata} of the sound ones,
+    [the damaged ones])``. A file that is not a shard of this run still raises VanishlabError."""
+    metas: dict[str, CellMeta] = {}
+    corrupt: list[CorruptShardError] = []
+    for path in shard_paths(Path(run_dir)):
+        try:
+            meta, _ = _shard(path, rows=True)
+        except CorruptShardError as err:
+            corrupt.append(err)
+            continue
+        metas[meta["cell_id"]] = meta
+    return metas, corrupt
+
+
+def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
+    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken)."""
+    aside = Path(run_dir) / CORRUPT
+    aside.mkdir(exist_ok=True)
+    target = aside / path.name
+    n = 1
+    while target.exists():
+        target = aside / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    fsync_dir(path.parent)
+    fsync_dir(aside)
+    return target
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
@@ -291,14 +377,9 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
-        with _open(path) as pf:
-            meta = _read_meta(path, pf)
-            if meta["n_rows"]:
-                try:
-                    table = pf.read()
-                except (pa.ArrowException, OSError, ValueError) as err:
-                    raise _foreign(path, f"corrupt parquet: {err}") from None
-                tables.append(table.replace_schema_metadata(None))
+        _, table = _shard(path, rows=True)
+        if table is not None:
+            tables.append(table)
     if not tables:
         return _to_frame(SCHEMA.empty_table())
     frame = _to_frame(pa.concat_tables(tables))
@@ -307,7 +388,8 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (None when ok), ``elapsed_s``; sorted by the config columns."""
+    "failed"), ``reason`` (None when ok), ``failure`` (the kind, see :data:`FAILURES`; None
+    when ok or not recorded), ``elapsed_s``; sorted by the config columns."""
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     rows = [
@@ -316,6 +398,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             "cell_id": meta["cell_id"],
             "status": meta["status"],
             "reason": meta["reason"],
+            "failure": meta.get("failure"),
             "elapsed_s": float(meta["elapsed_s"]),
         }
         for meta in read_cell_metas(run_dir).values()
@@ -325,6 +408,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
+            pa.field("failure", pa.string()),
             pa.field("elapsed_s", pa.float64()),
         ]
     )

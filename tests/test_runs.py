@@ -1,0 +1,442 @@
+"""What a new user hit with runs (issue 8): names, reports that replace others, damaged shards,
+stuck directories, smoke directories, failures, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.sweep import store
+from vanishlab.sweep.config import Sweep
+from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT, variant
+from vanishlab.sweep.inits import INITS, Init, register_init
+from vanishlab.sweep.memory import cell_bytes
+
+runner = CliRunner()
+TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 4, "batch": 2}
+SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
+
+
+def _one_error_line(result, contains: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert contains in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def run_dir(smoke_run_dir, tmp_path) -> Path:
+    return Path(shutil.copytree(smoke_run_dir, tmp_path / "run"))
+
+
+# --- a run is named and described after its own grid ---------------------------------------
+
+
+def test_flags_built_grid_is_named_after_out_and_its_axes(tmp_path):
+    out = tmp_path / "r1"
+    args = ["sweep", "--activation", "relu", "--num-layers", "2", "--gain", "1.5", *SMALL]
+    result = runner.invoke(app, [*args, "--init", "orthogonal", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    manifest = vl.load_manifest(out)
+    assert manifest["name"] == "r1"
+    description = manifest["description"]
+    assert "Quick default grid" not in description and "T = 100" not in description
+    assert "activation = relu" in description and "seq_len = 4" in description
+    assert "other axes as in the quick default grid" in description
+
+    # Without --out, the directory and the name come from the axes given.
+    result = runner.invoke(app, ["sweep", "--activation", "relu", "--seq-len", "300", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert "-> runs/default-activation=relu-seq_len=300 (new run directory)" in result.stdout
+    assert result.stdout.startswith("default-activation=relu-seq_len=300: 48 cells;")
+
+
+def test_variant_names():
+    smoke = variant(DEFAULT_EXPERIMENT, smoke=True)
+    assert smoke.name == "default-smoke" and smoke.description.startswith("Smoke variant: 8 cells")
+    assert smoke.sweep == DEFAULT_EXPERIMENT.smoke
+    long = variant(DEFAULT_EXPERIMENT, overrides={"seed": tuple(range(100))})
+    assert long.name.startswith("default-custom-") and len(long.name) == len("default-custom-") + 8
+    assert variant(DEFAULT_EXPERIMENT, out="runs/x").name == "x"
+    assert variant(DEFAULT_EXPERIMENT) == DEFAULT_EXPERIMENT
+
+
+def test_smoke_runs_get_their_own_directory():
+    result = runner.invoke(app, ["sweep", "seq_len", "--smoke", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert "-> runs/seq_len-smoke (" in result.stdout
+    result = runner.invoke(app, ["sweep", "seq_len", "--dry-run"])
+    assert "-> runs/seq_len (" in result.stdout
+
+
+# --- a report never silently replaces another run's ----------------------------------------
+
+
+def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
+    other = Path(shutil.copytree(run_dir, tmp_path / "other"))
+    manifest = vl.load_manifest(other)
+    store.write_manifest(other, {**manifest, "run_id": "another"})
+    page = tmp_path / "page.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
+    assert result.exit_code == 0, result.stderr
+    assert store.report_run(page) == store.run_identity(vl.load_manifest(run_dir))
+    first = page.read_bytes()
+
+    result = runner.invoke(app, ["report", str(other), "-o", str(page)])
+    line = _one_error_line(result, "exists and is another run's report")
+    assert "--force" in line and "-o FILE" in line
+    assert page.read_bytes() == first  # untouched
+
+    # The same run's own report is refreshed; --force replaces another's.
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["report", str(other), "-o", str(page), "--force"])
+    assert result.exit_code == 0, result.stderr
+    assert store.report_run(page) == "another"
+
+    stranger = tmp_path / "notes.html"
+    stranger.write_text("<p>mine</p>")
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(stranger)])
+    _one_error_line(result, "exists and is not a vanishlab report")
+    assert stranger.read_text() == "<p>mine</p>"
+
+
+# --- damaged shards are never used, and the sweep heals them ----------------------------------
+
+
+def _damage_data_page(path: Path) -> None:
+    """Overwrite bytes inside the data page of the column log10_fro_mean."""
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    column = meta.row_group(0).column(names.index("log10_fro_mean"))
+    end = column.data_page_offset + column.total_compressed_size
+    data = bytearray(path.read_bytes())
+    data[end - 12 : end - 4] = bytes(b ^ 0x5A for b in data[end - 12 : end - 4])
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
+    grid = Sweep(gain=(0.5, 1.0), **TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    before = vl.load_results(out)
+    shard = sorted((out / "cells").glob("*.parquet"))[0]
+    _damage_data_page(shard)
+
+    with pytest.raises(store.CorruptShardError) as err:
+        vl.load_results(out)
+    assert str(shard) in str(err.value) and "run the sweep command" in str(err.value)
+    result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    _one_error_line(result, f"{shard} is corrupt")
+
+    plan = __import__("vanishlab.sweep.runner", fromlist=["plan_sweep"]).plan_sweep(grid, out)
+    assert [bad.path for bad in plan.corrupt] == [shard] and len(plan.pending()) == 1
+
+    summary = vl.run_sweep(grid, out, workers=1, progress=False)
+    assert summary.n_run == 1 and summary.moved_aside == (out / "corrupt" / shard.name,)
+    assert (out / "corrupt" / shard.name).exists()  # kept, not deleted
+    assert vl.load_results(out).equals(before)  # healed, bit for bit
+    assert any("moved aside" in line for line in summary.failure_lines())
+
+
+def test_rows_that_do_not_match_their_digest_are_refused(tmp_path):
+    out = tmp_path / "run"
+    vl.run_sweep(Sweep(**TINY), out, workers=1, progress=False)
+    shard = next((out / "cells").glob("*.parquet"))
+    table = pq.read_table(shard)
+    values = table.column("log10_fro_mean").to_pylist()
+    values[1] += 1.0
+    i = table.schema.get_field_index("log10_fro_mean")
+    table = table.set_column(i, table.schema.field(i), pa.array(values, pa.float64()))
+    pq.write_table(table, shard)  # metadata (and its digest) kept, values altered
+    with pytest.raises(store.CorruptShardError, match="do not match their checksum"):
+        vl.load_results(out)
+
+
+def test_unparseable_shard_of_this_run_is_healed_but_a_foreign_file_is_not(tmp_path):
+    grid = Sweep(**TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    shard = next((out / "cells").glob("*.parquet"))
+    shard.write_bytes(b"PAR1junk")
+    assert vl.run_sweep(grid, out, workers=1, progress=False).n_run == 1
+    (out / "cells" / "x.parquet").write_bytes(b"PAR1junk")
+    with pytest.raises(vl.VanishlabError, match=r"x\.parquet is not a valid vanishlab shard"):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+
+
+# --- a directory that finished no cell is not stuck -----------------------------------------
+
+
+def test_directory_without_a_finished_cell_is_started_afresh(tmp_path):
+    out = tmp_path / "run"
+    old = {a: list(v) for a, v in Sweep(gain=1.0, **TINY).axes().items()}
+    store.write_manifest(out.mkdir() or out, {"format": store.FORMAT, "name": "x", "axes": old})
+    summary = vl.run_sweep(Sweep(gain=2.0, **TINY), out, workers=1, progress=False)
+    assert summary.n_run == 1 and vl.load_manifest(out)["axes"]["gain"] == [2.0]
+
+    # The CLI too: a refused first attempt leaves a manifest only.
+    out2 = tmp_path / "run2"
+    store.write_manifest(out2.mkdir() or out2, {"format": store.FORMAT, "name": "y"})
+    result = runner.invoke(app, ["sweep", *SMALL, "--gain", "3", "--out", str(out2), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+
+
+# --- failures: reasons with counts, a kind as data, retry on request ------------------------
+
+
+def _boom(rnn, gain, generator):
+    raise RuntimeError("boom at the init")
+
+
+def _fine(rnn, gain, generator):
+    INITS["default"].apply(rnn, gain, generator)
+
+
+def test_failures_are_listed_by_kind_and_retried_on_request(tmp_path):
+    register_init(Init("boom_test", "raises", _boom), replace=True)
+    try:
+        grid = Sweep(init="boom_test", seed=(0, 1), **TINY)
+        out = tmp_path / "run"
+        summary = vl.run_sweep(grid, out, workers=1, progress=False)
+        assert summary.failures == (("error", 2, "RuntimeError: boom at the init"),)
+        assert summary.n_errors == 2
+        assert summary.failure_lines() == [
+            "failed: 2 cells, error (rerun with --retry-failed once fixed); "
+            "e.g. RuntimeError: boom at the init"
+        ]
+        assert set(vl.load_cells(out)["failure"]) == {"error"}
+        assert vl.run_sweep(grid, out, workers=1, progress=False).n_run == 0  # kept as is
+        register_init(Init("boom_test", "fixed", _fine), replace=True)
+        again = vl.run_sweep(grid, out, workers=1, progress=False, retry_failed=True)
+        assert (again.n_run, again.n_failed, again.failures) == (2, 0, ())
+        assert set(vl.load_cells(out)["status"]) == {"ok"}
+    finally:
+        INITS.pop("boom_test", None)
+
+
+def test_overflow_is_a_result_listed_once_with_its_count(tmp_path):
+    grid = Sweep(activation="relu", init="identity", gain=(20.0, 30.0), seed=(0, 1), **TINY)
+    grid = grid.replace(seq_len=60)
+    summary = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    (kind, count, reason), *rest = summary.failures
+    assert (kind, count, rest, summary.n_errors) == ("overflow", 4, [], 0)
+    assert "overflowed" in reason and len(summary.failure_lines()) == 1
+
+
+def test_cli_exit_status_for_failed_cells(tmp_path):
+    module = tmp_path / "boomexp.py"
+    module.write_text(
+        '"""Fails."""\nimport vanishlab as vl\n'
+        "def boom(rnn, gain, generator):\n    raise RuntimeError('boom')\n"
+        "vl.register_init(vl.Init('boom_cli', 'raises', boom), replace=True)\n"
+        "SWEEP = vl.Sweep(init='boom_cli', hidden_size=4, input_size=2, seq_len=3, batch=2)\n"
+    )
+    try:
+        result = runner.invoke(
+            app, ["sweep", str(module), "--out", str(tmp_path / "r"), "--workers", "1"]
+        )
+        assert result.exit_code == 1, result.stderr
+        assert "failed: 1 cell, error (rerun with --retry-failed" in result.stderr
+        assert "RuntimeError: boom" in result.stderr
+    finally:
+        INITS.pop("boom_cli", None)
+
+
+# --- one line and exit 2, never a traceback -------------------------------------------------
+
+
+def test_out_where_the_file_system_refuses(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out in (blocker / "run", Path("/proc/vanishlab-test/run")):
+        result = runner.invoke(app, ["sweep", "--smoke", "--out", str(out)])
+        _one_error_line(result, f"cannot write the run directory {out}: ")
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(tmp_path / "ro")])
+    _one_error_line(result, "Read-only file system")
+
+
+def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cases = {
+        blocker / "r.html": f"cannot write the report {blocker}/r.html: {blocker} is not a folder",
+        blocker / "sub" / "r.html": f"{blocker} is not a folder",
+        Path("/proc/vanishlab-test/r.html"): "cannot write the report /proc/vanishlab-test/r.html",
+        tmp_path: "is a directory; give -o a file name",
+    }
+    for out, message in cases.items():
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+        _one_error_line(result, message)
+
+
+def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--out", str(out)])
+    line = _one_error_line(result, "hidden_size 100000")
+    assert "needs about" in line and "TiB" in line and "available" in line
+    assert not out.exists()
+    result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--dry-run"])
+    assert "memory: the largest cell needs about" in result.stdout
+    big = vl.CellConfig(hidden_size=100000)
+    assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices
+
+
+def test_a_bad_scheduler_fails_at_once_in_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["sweep", "--smoke", "--scheduler", "notanaddress", "--out", str(out)]
+    )
+    _one_error_line(result, "'notanaddress' is not a scheduler address")
+    result = runner.invoke(
+        app, ["sweep", "--smoke", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]
+    )
+    _one_error_line(result, "cannot connect to the Dask scheduler at tcp://127.0.0.1:1")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("axes", "x", "'axes' must map each of"),
+        ("grids", [1], "'grids' must be a list"),
+        ("commands", "vanishlab sweep", "'commands' must be a list of strings"),
+        ("name", 3, "'name' must be a string"),
+        ("n_cells", "many", "'n_cells' must be a count"),
+    ],
+)
+def test_a_malformed_manifest_is_one_line_for_every_reader(run_dir, tmp_path, key, value, message):
+    path = run_dir / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
+    with pytest.raises(vl.VanishlabError, match=message):
+        vl.load_results(run_dir)
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--out", str(run_dir)],
+    ):
+        _one_error_line(runner.invoke(app, args), message)
+
+
+def test_repeated_flags_are_merged_or_refused(tmp_path):
+    result = runner.invoke(
+        app, ["sweep", "--activation", "tanh", "--activation", "relu", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "activation   tanh, relu" in result.stdout
+    result = runner.invoke(app, ["sweep", "--gain", "1", "--gain", "1", "--dry-run"])
+    _one_error_line(result, "--gain: axis gain lists 1.0 twice")
+    result = runner.invoke(app, ["sweep", "--out", "a", "--out", "b", "--dry-run"])
+    _one_error_line(result, "--out given 2 times (a, b); give it once")
+    result = runner.invoke(app, ["report", "x", "-o", "a", "-o", "b"])
+    _one_error_line(result, "--output given 2 times")
+
+
+def test_help_shows_no_value_for_flags():
+    for args in (["--help"], ["sweep", "--help"], ["report", "--help"]):
+        result = runner.invoke(app, args, env={"COLUMNS": "120"})
+        assert result.exit_code == 0
+        assert "<bool>" not in result.stdout, result.stdout
+
+
+# --- the command line answers without importing torch ---------------------------------------
+
+HEAVY = ("torch", "pandas", "pyarrow", "matplotlib", "numpy")
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["sweep", "--help"], ["inits"], ["experiments"], ["--version"]]
+)
+def test_cli_answers_without_importing_heavy_modules(args):
+    code = (
+        "import sys\nfrom vanishlab.cli import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_inits_listing_is_the_registry():
+    from vanishlab.sweep.catalog import BUILTIN_INITS
+
+    assert {n: INITS[n].description for n in BUILTIN_INITS} == BUILTIN_INITS
+    assert list(INITS)[: len(BUILTIN_INITS)] == list(BUILTIN_INITS)
+
+
+def test_lazy_package_exports_every_public_name():
+    import vanishlab
+
+    assert set(vanishlab._LAZY) | {"__version__"} >= set(vanishlab.__all__)
+    for name in vanishlab.__all__:
+        assert getattr(vanishlab, name) is not None
+    with pytest.raises(AttributeError):
+        vanishlab.no_such_name  # noqa: B018
+
+
+def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):
+    args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    commands = vl.load_manifest(run_dir)["commands"]
+    assert len(commands) == 2 and commands[1].endswith("--force")
+    assert "--gain 1.0,2.0" in commands[1] and "--force" not in commands[0]
+    page = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
+    html = page.read_text()
+    assert "Run these 2 commands in order" in html
+    for command in commands:
+        assert command.replace("'", "&#39;") in html or command in html
+
+
+def test_demo_leaves_the_tree_clean():
+    """`make demo` writes reports/default.html, which git ignores; the committed example lives
+    in docs/ and the README links to it."""
+    root = Path(__file__).resolve().parent.parent
+    assert "-o reports/default.html --force" in (root / "Makefile").read_text()
+    assert (root / "docs" / "example-report.html").is_file()
+    assert "(docs/example-report.html)" in (root / "README.md").read_text()
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "reports/default.html"], timeout=30
+    )
+    assert proc.returncode == 0, "reports/default.html must be ignored by git"
+
+
+def _nan_error(rnn, gain, generator):
+    raise ValueError("a nan overflow in my init")  # words the old text match took for overflow
+
+
+def test_the_report_lists_the_recorded_failure_kind_not_a_guess(tmp_path):
+    from vanishlab.report import build_report
+
+    register_init(Init("nan_words", "raises", _nan_error), replace=True)
+    try:
+        out = tmp_path / "run"
+        vl.run_sweep(Sweep(init=("default", "nan_words"), **TINY), out, workers=1, progress=False)
+        manifest = vl.load_manifest(out)
+        # Only the sections that list cells (building theory re-runs the raising init).
+        report = build_report(vl.load_results(out), vl.load_cells(out), manifest, sections=[])
+    finally:
+        INITS.pop("nan_words", None)
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    (row,) = anomalies.blocks[0].rows
+    assert row[2] == "error" and "nan overflow" in row[3]

@@ -1,0 +1,189 @@
+"""Where cells run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor hands each finished cell's ``(frame, meta)`` to an ``on_result`` callback in
+the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). Local workers
+start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C
+(the parent handles it) and exit as soon as their parent dies, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ..errors import VanishlabError
+from . import store
+from .cell import one_thread, run_cell
+from .config import CellConfig
+from .inits import Init
+
+__all__ = [
+    "DASK_HINT",
+    "check_scheduler",
+    "cores",
+    "cost",
+    "dask_client",
+    "run_dask",
+    "run_here",
+    "run_processes",
+]
+
+DASK_HINT = "pip install 'vanishlab[dask]'"
+
+
+def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
+    """What a worker runs (module level so that it pickles by reference)."""
+    return run_cell(config, init=init)
+
+
+Task = tuple[CellConfig, Init]
+OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
+
+
+def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
+    with one_thread():  # held across cells, so the thread pool is not resized per cell
+        for config, init in tasks:
+            on_result(*_run_task(config, init))
+
+
+def _worker_init(parent_alive: Any) -> None:
+    torch.set_num_threads(1)
+    # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
+    # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
+    # and the forkserver lives as long as they do). The parent alone holds the write end of
+    # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
+    threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
+
+
+def _exit_with_parent(parent_alive: Any) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        parent_alive.recv_bytes()
+    os._exit(1)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # Not fork: forking a process that holds torch's thread pools (and the rich refresh
+    # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["vanishlab.sweep.executors"])
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
+
+
+def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
+    ctx = _mp_context()
+    alive_r, alive_w = ctx.Pipe(duplex=False)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
+    )
+    completed = False
+    try:
+        futures = [pool.submit(_run_task, config, init) for config, init in tasks]
+        for future in as_completed(futures):
+            on_result(*future.result())
+        completed = True
+    except BrokenProcessPool:
+        raise VanishlabError(
+            "a worker process died (out of memory?); finished cells are kept: run the same "
+            "command again to resume, perhaps with fewer --workers"
+        ) from None
+    finally:
+        if not completed:  # interrupted or failed: workers quit now, not after their cells
+            alive_w.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        alive_r.close()
+        alive_w.close()
+
+
+_ADDRESS = re.compile(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):([0-9]{1,5})")
+_OTHER_SCHEMES = ("inproc://", "ucx://", "ws://", "wss://")
+
+
+def check_scheduler(address: str) -> None:
+    """Fail fast, in one line, unless ``address`` is a reachable ``[tcp://]HOST:PORT``.
+
+    The Dask client itself would wait for its timeout on a malformed or unreachable address,
+    then print a traceback while it is collected; a plain TCP connection answers in
+    milliseconds (5 s at most). Other schemes (``inproc://``, ``ucx://``, ...) go to Dask as
+    they are.
+    """
+    if address.startswith(_OTHER_SCHEMES):
+        return
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None:
+        raise VanishlabError(
+            f"--scheduler {address!r} is not a scheduler address; give tcp://HOST:PORT "
+            "(e.g. tcp://127.0.0.1:8786)"
+        )
+    host, port = match.group(2).strip("[]"), int(match.group(3))
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {why}; is it running?"
+        ) from None
+
+
+def dask_client(address: str) -> Any:
+    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible)."""
+    try:
+        import distributed
+    except ImportError:
+        raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
+    check_scheduler(address)
+    try:
+        return distributed.Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
+        ) from None
+
+
+def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
+    import distributed
+
+    futures: list[Any] = []
+    try:
+        token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
+        futures = [
+            client.submit(
+                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
+            )
+            for config, init in tasks
+        ]
+        done = distributed.as_completed(futures, loop=client.loop, with_results=True)
+        for future, result in done:
+            on_result(*result)
+            future.release()
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+
+
+def cores() -> int:
+    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+
+
+def cost(config: CellConfig) -> int:
+    # Arithmetic of one cell: batch * L * T * H^3 (one H x H product per step); big ones first.
+    return config.batch * config.num_layers * config.seq_len * config.hidden_size**3

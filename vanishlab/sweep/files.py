@@ -1,0 +1,44 @@
+"""Files that are whole or absent: write to a temporary name beside the target, flush and
+fsync, rename over the target (``os.replace``, atomic on POSIX and Windows), fsync the folder.
+
+A reader therefore sees the old file or the new one, never a part, whatever instant the writer
+was killed at (SIGKILL included). Temporary files are ``.<name>.tmp``; readers skip them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TMP_SUFFIX", "atomic_write", "fsync_dir"]
+
+TMP_SUFFIX = ".tmp"
+
+
+def fsync_dir(path: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsync'ed there
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir."""
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)

@@ -1,0 +1,136 @@
+"""A run's ``manifest.json``: written whole, validated on every load, and the identity that a
+report carries so it is never taken for another run's.
+
+Keys (all optional but ``format``; each checked for its type when present): ``format``
+(:data:`FORMAT`), ``run_id`` (random, given when the directory is created), ``name``,
+``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
+values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
+order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
+``elapsed_s``, ``n_cells``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import VanishlabError
+from .config import AXES
+from .files import atomic_write
+
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "load_manifest",
+    "report_marker",
+    "report_run",
+    "run_identity",
+    "write_manifest",
+]
+
+FORMAT = "vanishlab-run/1"
+MANIFEST = "manifest.json"
+
+
+def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
+    """Write ``RUN_DIR/manifest.json`` atomically."""
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"a manifest must have format {FORMAT!r}")
+    text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
+    path = Path(run_dir) / MANIFEST
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    return path
+
+
+def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run's manifest as a dict (see the module docstring for its keys).
+
+    Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
+    """
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise VanishlabError(f"{path} is corrupt or unreadable ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
+    return manifest
+
+
+def _is_grid(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == set(AXES)
+        and all(isinstance(v, list) and v for v in value.values())
+    )
+
+
+def _manifest_problem(m: dict[str, Any]) -> str | None:
+    """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
+    text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
+    for key in text_keys:
+        if m.get(key) is not None and not isinstance(m[key], str):
+            return f"{key!r} must be a string, not {type(m[key]).__name__}"
+    if "axes" in m and not _is_grid(m["axes"]):
+        return f"'axes' must map each of {', '.join(AXES)} to a list of values"
+    grids = m.get("grids")
+    if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
+        return "'grids' must be a list of grids like 'axes'"
+    for key in ("commands", "sections"):
+        value = m.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return f"{key!r} must be a list of strings"
+    if m.get("versions") is not None and not isinstance(m["versions"], dict):
+        return "'versions' must be a mapping"
+    n = m.get("n_cells")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        return "'n_cells' must be a count"
+    t = m.get("elapsed_s")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+        return "'elapsed_s' must be a number of seconds"
+    return None
+
+
+# --- which run a report shows --------------------------------------------------------------
+
+_MARKER = "vanishlab-run:"
+_MARKER_RE = re.compile(r"<!-- vanishlab-run:([^ ]*) -->")
+
+
+def run_identity(manifest: Mapping[str, Any]) -> str:
+    """A run's identity: its ``run_id`` (a random id given when the run directory is created),
+    or, for a run written before ids existed, its name and start time."""
+    run_id = manifest.get("run_id")
+    if isinstance(run_id, str) and run_id:
+        return run_id
+    return f"{manifest.get('name')}@{manifest.get('started')}".replace(" ", "_")
+
+
+def report_marker(manifest: Mapping[str, Any]) -> str:
+    """The HTML comment that ends a report and names its run (see :func:`report_run`)."""
+    return f"<!-- {_MARKER}{run_identity(manifest)} -->\n"
+
+
+def report_run(path: str | os.PathLike[str]) -> str | None:
+    """The identity of the run whose report ``path`` is, or None if it is not a report."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _MARKER_RE.findall(tail)
+    return found[-1] if found else None

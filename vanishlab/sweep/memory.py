@@ -1,0 +1,88 @@
+"""How much memory a cell needs, and how much this machine has, so a cell that cannot fit is
+refused before it starts (instead of failing in the allocator).
+
+With s bytes per number (4 for float32, 8 for float64), T = ``seq_len``, L = ``num_layers``,
+B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
+(:mod:`vanishlab.core.engine`) holds:
+
+- the forward states and their activation derivatives, 2 (T + 1) L B H s, and the inputs
+  T B I s;
+- the working matrices of the backward recursion: the carried Jacobians, the next ones and the
+  concatenated (H x 2H) operands of a stack, at most 6 L B H^2 s;
+- the spectral-norm queue (:mod:`vanishlab.core.spectral`): up to 16 lags of every stream
+  (L state streams of (B, H, H), one input stream of (B, H, I)) and as much again of
+  power-iteration work space, 32 (L B H^2 + B H I) s;
+- the weights, L (H^2 + H max(H, I)) s, and the float64 norms, 4 (T + 1) (L + 1) B 8.
+
+The sum is an upper estimate of the peak (the engine's own buffers, not Python's or torch's
+fixed overhead of a few hundred MB per process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from .config import CellConfig
+
+__all__ = ["available_bytes", "cell_bytes", "format_bytes"]
+
+_SPECTRAL_QUEUE = 16  # lags queued per stream (vanishlab.core.spectral.SpectralNorms.chunk)
+
+
+def cell_bytes(config: CellConfig) -> int:
+    """Upper estimate of the memory, in bytes, the measurement of ``config`` needs at its peak."""
+    s = 8 if config.dtype == "float64" else 4
+    T, L, B = config.seq_len, config.num_layers, config.batch
+    H, I = config.hidden_size, config.input_size
+    forward = 2 * (T + 1) * L * B * H + T * B * I
+    working = 6 * L * B * H * H
+    spectral = 2 * _SPECTRAL_QUEUE * (L * B * H * H + B * H * I)
+    weights = L * (H * H + H * max(H, I))
+    norms = 4 * (T + 1) * (L + 1) * B * 8
+    return (forward + working + spectral + weights) * s + norms
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_available() -> int | None:
+    """What a cgroup v2 memory limit (containers, Slurm) leaves, if one is set."""
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        return max(0, int(limit) - used)
+    except (OSError, ValueError):
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory available to this process now (the least of the system's and its cgroup's), or
+    None where it cannot be told."""
+    found = [n for n in (_meminfo_available(), _cgroup_available()) if n is not None]
+    if not found and hasattr(os, "sysconf"):
+        with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return min(found) if found else None
+
+
+def format_bytes(n: int | None) -> str:
+    """``1.5 GiB``-style text (``unknown`` for None)."""
+    if n is None:
+        return "unknown"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
