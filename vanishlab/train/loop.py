@@ -20,7 +20,8 @@ the task's chance level c (the best loss that ignores the input):
 ``steps_to_solve`` is the first evaluation step from which every later evaluation stays below
 that threshold (None when not solved), so ``solved == (steps_to_solve is not None)``.
 
-Seeds: ``seed`` feeds two independent streams (numpy ``SeedSequence([seed, stream])``), one for
+Seeds: ``seed`` feeds two independent streams (a generator per (seed, stream) seeded from
+sha256("vanishlab/<stream>/<seed>"), the same derivation as the sweep's cells), one for
 the readout's initial weights (PyTorch's U(-1/sqrt(F), 1/sqrt(F)) for a readout of fan-in F)
 and one for the training batches and dropout; ``eval_seed`` feeds a third for the held-out
 batch, so by default every cell at one task and T is scored on the same sequences. The module's
@@ -34,11 +35,11 @@ to keep the original.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -64,7 +65,7 @@ DEFAULT_EVAL_BATCH = 1000
 DEFAULT_EVAL_POINTS = 10
 SOLVE_FRACTION = 0.1
 
-_READOUT_STREAM, _DATA_STREAM, _EVAL_STREAM = 0, 1, 2
+_READOUT_STREAM, _DATA_STREAM, _EVAL_STREAM = "train/readout", "train/data", "train/eval"
 _RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
 
 
@@ -243,9 +244,10 @@ def _output_features(module: nn.Module) -> int:
     return size * (2 if module.bidirectional else 1)
 
 
-def _generator(seed: int, stream: int) -> torch.Generator:
-    state = np.random.SeedSequence([seed, stream]).generate_state(2, dtype=np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
+def _generator(seed: int, stream: str) -> torch.Generator:
+    """An independent generator per (seed, stream), the same on every machine."""
+    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
 def _uniform(
