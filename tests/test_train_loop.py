@@ -229,10 +229,14 @@ def test_bad_arguments_raise_value_error(kw: dict, match: str) -> None:
 
 
 def test_bad_module_or_task() -> None:
-    with pytest.raises(TypeError, match=re.escape("module must be a torch.nn.RNN, nn.LSTM or nn.GRU")):
+    with pytest.raises(
+        TypeError, match=re.escape("module must be a torch.nn.RNN, nn.LSTM or nn.GRU")
+    ):
         train_cell(nn.Linear(2, 2), AddingProblem(5))
     with pytest.raises(TypeError, match=re.escape("task must be a vanishlab.train Task")):
         train_cell(_small(), "adding")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=re.escape("module.input_size is 2 but the recall task feeds 8")):
+    with pytest.raises(
+        ValueError, match=re.escape("module.input_size is 2 but the recall task feeds 8")
+    ):
         train_cell(_small(), RecallFirst(5))
     assert issubclass(AddingProblem, Task)
