@@ -175,7 +175,7 @@ def train_cell(
         with torch.random.fork_rng(devices=rng_devices):
             # Dropout between layers draws from the global generator: seed it from the data
             # stream, inside a fork so the caller's random state is untouched.
-            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=data_gen)))
+            _seed_global(int(torch.randint(0, 2**62, (1,), generator=data_gen)), device)
             module.train()
             step = 0
             for target in schedule:
@@ -248,6 +248,14 @@ def _generator(seed: int, stream: str) -> torch.Generator:
     """An independent generator per (seed, stream), the same on every machine."""
     digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def _seed_global(seed: int, device: torch.device) -> None:
+    """Seed the generator dropout draws from on ``device`` (only that one)."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)
 
 
 def _uniform(
