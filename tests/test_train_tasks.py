@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 
+import vanishlab.train
 from vanishlab.train import TASKS, AddingProblem, RecallFirst, make_task
 
 
@@ -123,3 +126,23 @@ def test_sampling_leaves_the_global_random_state_alone() -> None:
 def test_bad_arguments_raise_value_error(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_train_package_imports_nothing_above_analysis() -> None:
+    """vanishlab.train is pure: torch, the standard library and vanishlab's lower layers only."""
+    allowed_roots = {"torch", "numpy", "abc", "collections", "dataclasses", "hashlib", "math"}
+    allowed_roots |= {"time", "__future__", "typing"}
+    folder = Path(vanishlab.train.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                target = node.module or ""
+                assert node.level == 1 or target.split(".")[0] in {"errors", "core", "analysis"}, (
+                    path.name,
+                    target,
+                )
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in allowed_roots, (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in allowed_roots, (path.name, alias.name)
