@@ -17,7 +17,8 @@ chance level. Remembering only the second value, or only the sum of all values, 
 solve it: predicting u_{p_2} + 1/2 still leaves MSE 1/12 = chance / 2.
 
 Hochreiter & Schmidhuber's own version differs (values in [-1, 1], marker positions confined
-to the first ten and to the first half, target 0.5 + (u_1 + u_2) / 4); we do not implement it.
+to the first ten and to the first half, lengths drawn from [T, 1.1 T], target
+0.5 + (u_1 + u_2) / 4); we do not implement it.
 
 **Recall the first token** (``"recall"``), a one-token reduction of the copying-memory task of
 Arjovsky, Shah & Bengio (2016): each step carries a one-hot symbol from an alphabet of K
