@@ -54,8 +54,10 @@ def test_vanishing_gradient_at_a_long_lag_is_not_solved_but_short_lag_is() -> No
 
     long = train_cell(_tanh_rnn(0.25), long_task, **_RIGOR)
     assert not long.solved and long.steps_to_solve is None and not long.diverged
-    # it does not even learn half of the task (remembering the second value gives chance / 2)
-    assert long.final_loss > 0.75 * long.chance_loss
+    # nor does it carry the first value at all: any prediction that ignores u_{p1} has MSE at
+    # least Var(u_{p1}) = 1/12 = chance / 2 (0.4 x chance leaves 3 standard errors of the
+    # 256-sequence held-out estimate)
+    assert long.final_loss > 0.4 * long.chance_loss
 
     short = train_cell(_tanh_rnn(0.25), short_task, **_RIGOR)
     assert short.solved and short.final_loss < short.threshold
