@@ -1,0 +1,148 @@
+"""The long-memory tasks: their layout, their targets, and their chance levels by Monte Carlo."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+import vanishlab.train
+from vanishlab.train import TASKS, AddingProblem, RecallFirst, make_task
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Small nets on shared cores: one intra-op thread, as the sweep runs its cells."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("T", [2, 3, 7, 50])
+def test_adding_layout_and_target(T: int) -> None:
+    x, y = AddingProblem(T).sample(512, _gen())
+    assert x.shape == (512, T, 2) and x.dtype == torch.float32
+    assert y.shape == (512, 1)
+    values, markers = x[..., 0], x[..., 1]
+    assert bool(((values >= 0) & (values < 1)).all())
+    half = T // 2
+    # exactly one marker in the first half {0..T//2-1}, one in the second {T//2..T-1}
+    assert torch.equal(markers[:, :half].sum(1), torch.ones(512))
+    assert torch.equal(markers[:, half:].sum(1), torch.ones(512))
+    assert set(markers.unique().tolist()) <= {0.0, 1.0}
+    torch.testing.assert_close(y[:, 0], (values * markers).sum(1), rtol=0, atol=1e-6)
+
+
+def test_adding_marker_positions_cover_each_half_uniformly() -> None:
+    T, n = 10, 50_000
+    x, _ = AddingProblem(T).sample(n, _gen(1))
+    counts = x[..., 1].sum(0)  # (T,)
+    # each half has 5 positions, each hit with probability 1/5; 5 sigma of a binomial count
+    sigma = math.sqrt(n * 0.2 * 0.8)
+    assert float((counts - n / 5).abs().max()) < 5 * sigma
+
+
+def test_adding_chance_level_matches_monte_carlo() -> None:
+    """Chance = Var(u1 + u2) = 1/6: the MSE of predicting the best constant (the mean, 1)."""
+    task = AddingProblem(20)
+    assert task.chance_loss == pytest.approx(1 / 6, rel=1e-15)
+    n = 200_000
+    _, y = task.sample(n, _gen(2))
+    y = y[:, 0].double()
+    # (y - 1)^2 has mean 1/6 and variance 1/15 - 1/36 (y - 1 is triangular on [-1, 1])
+    se = math.sqrt((1 / 15 - 1 / 36) / n)
+    mse_of_one = float(((y - 1) ** 2).mean())
+    assert abs(mse_of_one - task.chance_loss) < 5 * se
+    assert abs(float(y.mean()) - 1.0) < 5 * math.sqrt(1 / 6 / n)
+    assert float(task.loss(torch.ones(n, 1), y.float().unsqueeze(1))) == pytest.approx(
+        mse_of_one, rel=1e-4
+    )
+
+
+def test_adding_remembering_only_the_second_value_is_half_of_chance() -> None:
+    """The documented plateau: u_{p2} + 1/2 leaves MSE 1/12, not a solution at 0.1 x chance."""
+    n = 200_000
+    x, y = AddingProblem(20).sample(n, _gen(3))
+    second = (x[:, 10:, 0] * x[:, 10:, 1]).sum(1, keepdim=True)
+    mse = float(((second + 0.5 - y) ** 2).double().mean())
+    assert mse == pytest.approx(1 / 12, abs=5 * math.sqrt((1 / 80 - 1 / 144) / n))
+
+
+@pytest.mark.parametrize("K", [2, 8])
+def test_recall_layout_and_chance(K: int) -> None:
+    task = RecallFirst(12, n_symbols=K)
+    assert task.input_size == task.output_size == K
+    assert task.chance_loss == pytest.approx(math.log(K), rel=1e-15)
+    n = 100_000
+    x, y = task.sample(n, _gen(4))
+    assert x.shape == (n, 12, K) and y.shape == (n,) and y.dtype == torch.int64
+    assert torch.equal(x.sum(-1), torch.ones(n, 12))
+    assert torch.equal(x[:, 0].argmax(-1), y)
+    # uniform logits score exactly ln K; the best input-free prediction, the empirical
+    # marginal of the targets, scores its entropy, which Monte Carlo puts at ln K
+    assert float(task.loss(torch.zeros(n, K), y)) == pytest.approx(math.log(K), rel=1e-6)
+    p = torch.bincount(y, minlength=K).double() / n
+    entropy = float(-(p * p.log()).sum())
+    assert entropy == pytest.approx(math.log(K), abs=(K - 1) / (2 * n) + 1e-3)
+    assert entropy <= math.log(K) + 1e-12
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_same_seed_same_batch(name: str) -> None:
+    task = make_task(name, 9)
+    a, b, c = (task.sample(16, _gen(s)) for s in (5, 5, 6))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], c[0])
+
+
+def test_sampling_leaves_the_global_random_state_alone() -> None:
+    state = torch.get_rng_state()
+    for name in TASKS:
+        make_task(name, 6).sample(8, _gen())
+    assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: AddingProblem(1), "seq_len must be an integer >= 2"),
+        (lambda: AddingProblem(10.0), "seq_len must be an integer"),
+        (lambda: AddingProblem(True), "seq_len must be an integer"),
+        (lambda: RecallFirst(0), "seq_len must be an integer >= 1"),
+        (lambda: RecallFirst(5, n_symbols=1), "n_symbols must be an integer >= 2"),
+        (lambda: make_task("copy", 5), "unknown task 'copy'; choose one of adding, recall"),
+        (lambda: AddingProblem(5).sample(0, _gen()), "batch must be an integer >= 1"),
+    ],
+)
+def test_bad_arguments_raise_value_error(make, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_train_package_imports_nothing_above_analysis() -> None:
+    """vanishlab.train is pure: torch, the standard library and vanishlab's lower layers only."""
+    allowed_roots = {"torch", "numpy", "abc", "collections", "dataclasses", "hashlib", "math"}
+    allowed_roots |= {"time", "__future__", "typing"}
+    folder = Path(vanishlab.train.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                target = node.module or ""
+                assert node.level == 1 or target.split(".")[0] in {"errors", "core", "analysis"}, (
+                    path.name,
+                    target,
+                )
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in allowed_roots, (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in allowed_roots, (path.name, alias.name)
