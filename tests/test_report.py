@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.report import build_report, default_report_path, render_html, section_keys
-from vanishlab.report.data import MAX_POINTS, RunView, format_value
+from vanishlab.report.format import MAX_POINTS, format_value
+from vanishlab.report.view import RunView
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 
 STAMP = "2024-01-01T00:00:00Z"

@@ -3,6 +3,7 @@
 The public API lives here; each function's module opens with the maths it computes.
 """
 
+from ._version import __version__ as __version__
 from .analysis.fits import fit_decay
 from .analysis.theory import (
     MeanField,
@@ -65,5 +66,3 @@ __all__ = [
     "run_sweep",
     "summarize",
 ]
-
-__version__ = "0.1.0"

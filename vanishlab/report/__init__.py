@@ -1,8 +1,15 @@
 """HTML reports of a sweep: one self-contained file per run directory.
 
 Two stages, as in coverage.py's ``html.py``: :mod:`.data` builds plain page data
-(:mod:`.model` dataclasses) from the run's frames, and :mod:`.render` draws the figures
-(matplotlib, inline SVG) and fills a jinja2 template. The page loads nothing from the network
+(:mod:`.model` dataclasses) from the run's frames, calling the section builders of
+:mod:`.sections` in the order of their one list, and :mod:`.render` draws the figures
+(matplotlib, inline SVG, :mod:`.figures`) and fills a jinja2 template.
+
+Modules, each importing only from those before it: :mod:`.format` (limits, labels, text),
+:mod:`.model` (the page data), :mod:`.view` (the run's frames and derived facts),
+:mod:`.layout` (facets: plan -> panels -> lines -> curves), :mod:`.predicted` (predictions
+per setting), :mod:`.sections` (one module per section), :mod:`.data`, :mod:`.figures`,
+:mod:`.render`. The page loads nothing from the network
 and the same run renders the same bytes when the timestamp is pinned.
 """
 
@@ -12,11 +19,13 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import sections as sections  # registers the figure and table sections
-from . import theory as theory  # registers the "theory" section (before "anomalies")
-from .data import SECTIONS, RunView, build_report, register_section, section_keys
+from ..sweep.store import load_cells, load_manifest, load_results
+from ..sweep.summary import summarize
+from .data import build_report
 from .model import Report
 from .render import render_html
+from .sections import SECTIONS, section_keys
+from .view import RunView
 
 __all__ = [
     "SECTIONS",
@@ -24,7 +33,6 @@ __all__ = [
     "RunView",
     "build_report",
     "default_report_path",
-    "register_section",
     "render_html",
     "render_report",
     "section_keys",
@@ -33,8 +41,6 @@ __all__ = [
 
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     """``reports/<run name>.html`` (relative to the working directory) for a run directory."""
-    from ..sweep.store import load_manifest
-
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
@@ -71,9 +77,6 @@ def render_report(
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections.
     """
-    from ..sweep.store import load_cells, load_manifest, load_results
-    from ..sweep.summary import summarize
-
     manifest = load_manifest(run_dir)
     report = build_report(
         load_results(run_dir),
