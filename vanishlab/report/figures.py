@@ -33,7 +33,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .model import Curve, HeatmapGrid, LineGrid
 
-__all__ = ["RC", "draw", "figure_svg", "svg_of"]
+__all__ = ["RC", "color_scale", "draw", "figure_svg", "svg_of"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -221,7 +221,8 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         w, h = 0.95 * cols + 1.3, 0.48 * rows + 0.9
     fig = Figure(figsize=(w * ncols + 1.2, h * nrows + 0.5), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    cmap, norm = _diverging([p.values for p in grid.panels], grid.center_zero)
+    extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
+    cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
     grey = ListedColormap([ZERO_COLOR])
     mappable = None
     any_zero = False
@@ -247,6 +248,8 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
                 ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
             ax.set_yticks(range(nr), [_plain(t) for t in panel.row_labels])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            for row in panel.separators:
+                ax.axhline(row - 0.5, color="white", lw=2.0)
         else:
             mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
             if np.isneginf(v).any():
@@ -297,11 +300,14 @@ def _luminance(rgba: tuple[float, ...]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _diverging(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
-    """Colour map and scale: white at 0, blue below, red above, symmetric when both occur.
+def color_scale(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
+    """Colour map and scale fitted to the finite data: white at 0, blue below, red above.
 
-    When every value has one sign only that half of the map is used, so the colours spread
-    over the data instead of leaving half the scale empty.
+    The scale spans exactly [min, max] of the data. A value's colour depends on its distance
+    from 0 alone (the same shade of blue for -10 as of red for +10): the map is the part of
+    the symmetric diverging map that the data reaches, so when nearly every value is negative
+    the bar is nearly all blue and no half of it is left empty. ``center_zero=False``: a
+    sequential map (viridis) over [min, max].
     """
     finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays] or [np.empty(0)])
     lo = float(finite.min()) if finite.size else -1.0
@@ -311,7 +317,8 @@ def _diverging(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, N
         return mpl.colormaps["viridis"], Normalize(lo, hi if hi > lo else lo + 1.0)
     if lo < 0 < hi:
         lim = max(-lo, hi)
-        return full, Normalize(-lim, lim)
+        a, b = 0.5 - 0.5 * -lo / lim, 0.5 + 0.5 * hi / lim  # where lo and hi sit on the full map
+        return ListedColormap(full(np.linspace(a, b, 256))), Normalize(lo, hi)
     if hi <= 0:
         lo = lo if lo < 0 else -1.0
         return ListedColormap(full(np.linspace(0.0, 0.5, 128))), Normalize(lo, 0.0)

@@ -126,13 +126,16 @@ def label(column: str) -> str:
 
 
 def assign(column: str, value: object) -> str:
-    """``"gain 1.5"``, ``"tanh"`` (activation and init name themselves), ``"2 layers"``."""
+    """A setting in words: ``"T = 50"``, ``"gain = 1.5"``, ``"2 layers"``, ``"no bias"``;
+    activation, init and dtype name themselves (``"tanh"``, ``"float32"``)."""
     text = format_value(value)
-    if column in ("activation", "init"):
+    if column in ("activation", "init", "dtype"):
         return text
     if column == "num_layers":
         return f"{text} layer" + ("" if text == "1" else "s")
-    return f"{label(column)} {text}"
+    if column == "bias" and isinstance(value, bool | np.bool_):
+        return "bias" if value else "no bias"
+    return f"{label(column)} = {text}"
 
 
 def setting_text(pairs: Iterable[tuple[str, object]]) -> str:

@@ -54,6 +54,7 @@ __all__ = [
     "seed_stats",
     "select",
     "thin",
+    "value_range",
 ]
 
 ZERO_NOTE = (
@@ -72,6 +73,16 @@ def thin(n: int, limit: int = MAX_POINTS) -> np.ndarray:
     if n <= limit:
         return np.arange(n)
     return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(np.int64))
+
+
+def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
+    """(min, max) of the finite values of ``arrays``: the shared colour scale of the parts of
+    one set of heatmaps (None when there is none)."""
+    finite = [a[np.isfinite(a)] for a in arrays]
+    finite = [f for f in finite if f.size]
+    if not finite:
+        return None
+    return float(min(f.min() for f in finite)), float(max(f.max() for f in finite))
 
 
 def grid_rows(n_panels: int, ncols: int) -> int:

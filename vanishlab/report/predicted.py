@@ -16,6 +16,7 @@ over seeds per setting like the rest of the report:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "decay_overlay",
     "has_theory",
     "mean_of",
+    "setting_notes",
 ]
 
 LN10 = math.log(10.0)
@@ -64,6 +66,33 @@ def _ordered_flags(flags: pd.Series) -> str:
     return ", ".join(f for f in FLAGS if f in present)
 
 
+def setting_notes(cells: pd.DataFrame) -> str:
+    """The notes of one setting's cells (its seeds), each sentence said once.
+
+    Sentences that differ only in their numbers ("... inf at time step 80." in one seed, "...
+    step 93." in another) are one sentence: the first is shown, with how many seeds have it
+    and that the numbers differ; the Anomalies section lists every failed cell on its own.
+    """
+    n = len(cells)
+    groups: dict[str, list[str]] = {}
+    for note in cells["note"]:
+        for sentence in _SENTENCE.split(str(note or "").strip()):
+            if sentence:
+                groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
+    out = []
+    for texts in groups.values():
+        first, k, distinct = texts[0], len(texts), len(set(texts))
+        if n > 1 and (k < n or distinct > 1):
+            detail = f"{k} of {n} seeds" + (", first shown" if distinct > 1 else "")
+            first = f"{first.removesuffix('.')} ({detail})."
+        out.append(first)
+    return " ".join(out)
+
+
+_SENTENCE = re.compile(r"(?<=\.)\s+(?=[A-Z])")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
 def by_setting(view: RunView) -> pd.DataFrame:
     """The summary aggregated over seeds: one row per setting (config columns but the seed)."""
     s = view.theory
@@ -78,7 +107,7 @@ def by_setting(view: RunView) -> pd.DataFrame:
         rate = ok["rate"].to_numpy(dtype=np.float64)
         delta = ok["delta_rate"].to_numpy(dtype=np.float64)
         finite_delta = delta[np.isfinite(delta)]
-        notes = list(dict.fromkeys(n for n in g["note"] if n))
+        notes = setting_notes(g)
         rows.append(
             {
                 **dict(zip(keys, (py(k) for k in key), strict=True)),
@@ -92,6 +121,9 @@ def by_setting(view: RunView) -> pd.DataFrame:
                 "rate_hi": float(np.nanmax(rate[np.isfinite(rate)]))
                 if np.isfinite(rate).any()
                 else math.nan,
+                "rate_layer0": mean_of(ok["rate_layer0"].to_numpy(dtype=np.float64))
+                if "rate_layer0" in ok
+                else math.nan,
                 "lyapunov": mean_of(ok["lyapunov"].to_numpy(dtype=np.float64)),
                 "predicted": mean_of(g["predicted_rate"].to_numpy(dtype=np.float64)),
                 "predicted_by": str(g["predicted_by"].iloc[0]),
@@ -103,7 +135,7 @@ def by_setting(view: RunView) -> pd.DataFrame:
                 "lag_start": int(ok["lag_start"].min()) if ok["lag_start"].notna().any() else -1,
                 "lag_end": int(ok["lag_end"].max()) if ok["lag_end"].notna().any() else -1,
                 "flags": _ordered_flags(g["flag"]),
-                "notes": " ".join(notes),
+                "notes": notes,
                 "_config": g.iloc[0][[a for a in AXES if a in g.columns]].to_dict(),
             }
         )

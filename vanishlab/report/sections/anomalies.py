@@ -51,6 +51,7 @@ def anomalies_section(view: RunView) -> Section | None:
                     tuple(rows),
                     (False, False, False, False),
                     _more(len(bad)),
+                    detail=3,  # the reason, under its row
                 )
             )
     r = view.results

@@ -20,11 +20,14 @@ import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import MAX_TABLE_ROWS, assign, format_value, label, py, rate_text
-from ..layout import select
+from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import RunView
 
-__all__ = ["rates_section", "setting_fits"]
+__all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits"]
+
+#: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
+PANELS_PER_FIGURE = 12
 
 
 def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
@@ -180,22 +183,23 @@ def _rate_heatmaps(
     row_key: str,
     col_key: str,
     title: str,
-) -> HeatmapGrid | None:
+) -> list[HeatmapGrid]:
+    """Rate heatmaps by ``row_key`` x ``col_key``, one panel per combination of the other
+    axes: every combination is drawn, :data:`PANELS_PER_FIGURE` to a figure."""
     if row_key not in state or col_key not in state:
-        return None
+        return []
     if row_key not in view.varying and col_key not in view.varying:
-        return None
+        return []
     facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
     combos = (
         list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
         if facet
         else [()]
     )
-    limit = 12
     rows_v = view.values(row_key, state[row_key].unique())
     cols_v = view.values(col_key, state[col_key].unique())
     panels = []
-    for combo in combos[:limit]:
+    for combo in combos:
         sub = select(state, zip(facet, combo, strict=True))
         values = np.full((len(rows_v), len(cols_v)), np.nan)
         text = [["" for _ in cols_v] for _ in rows_v]
@@ -215,30 +219,35 @@ def _rate_heatmaps(
                 text=tuple(tuple(t) for t in text),
             )
         )
-    left = max(len(combos) - limit, 0)
-    return HeatmapGrid(
-        title=title,
-        caption=(
-            f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
-            f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "
-            "grey an exact zero (−∞)"
-            + ("; one panel per combination of the other axes. " if facet else ". ")
-            + "Each cell gives the rate and the horizon h, the lag at which the norm has "
-            "fallen 1000-fold."
-            + (
-                " † marks a mean over only some seeds: the others have an exact zero in the "
-                "fit window (rate −∞)."
-                if any("†" in t for p in panels for row in (p.text or ()) for t in row)
-                else ""
-            )
-        ),
-        panels=tuple(panels),
-        ncols=min(len(panels), 3),
-        xlabel=label(col_key),
-        ylabel=label(row_key),
-        colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
-        note=f"{left} more combinations are not drawn (see the table)." if left else "",
-    )
+    scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
+    pages = [panels[i : i + PANELS_PER_FIGURE] for i in range(0, len(panels), PANELS_PER_FIGURE)]
+    marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
+    return [
+        HeatmapGrid(
+            title=title + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            caption=(
+                f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
+                f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "
+                "grey an exact zero (−∞)"
+                + ("; one panel per combination of the other axes. " if facet else ". ")
+                + "Each cell gives the rate and the horizon h, the lag at which the norm has "
+                "fallen 1000-fold."
+                + (
+                    " † marks a mean over only some seeds: the others have an exact zero in the "
+                    "fit window (rate −∞)."
+                    if marked
+                    else ""
+                )
+            ),
+            panels=tuple(page),
+            ncols=min(len(page), 3),
+            xlabel=label(col_key),
+            ylabel=label(row_key),
+            colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+            scale=scale,
+        )
+        for n, page in enumerate(pages)
+    ]
 
 
 def rates_section(view: RunView) -> Section | None:
@@ -249,16 +258,13 @@ def rates_section(view: RunView) -> Section | None:
     inputs = setting_fits(view, view.input_fits) if len(view.input_fits) else pd.DataFrame()
     blocks: list[Any] = []
     by_init = _rate_heatmaps(view, state, "init", "activation", "Rate by init and activation")
-    if by_init is not None:
-        blocks.append(by_init)
+    blocks += by_init
     # Depth x T: when T varies, or when depth is all there is to see (the panels of the
     # init x activation map already split by depth).
-    if "seq_len" in view.varying or by_init is None:
-        by_depth = _rate_heatmaps(
+    if "seq_len" in view.varying or not by_init:
+        blocks += _rate_heatmaps(
             view, state, "num_layers", "seq_len", "Rate by depth and sequence length"
         )
-        if by_depth is not None:
-            blocks.append(by_depth)
     blocks.append(_rates_table(view, state, inputs))
     return Section(
         "rates",
