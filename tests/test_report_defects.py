@@ -181,3 +181,27 @@ def test_long_notes_are_lines_under_their_rows(full):
     table = next(b for b in theory.blocks if isinstance(b, Table) and "by setting" in b.title)
     assert table.detail == len(table.columns) - 1
     assert '<tr class="detail">' in html and "<th>notes</th>" not in html
+
+
+def test_report_progress_counts_sections_and_figures(report_run, tmp_path, capfd):
+    from vanishlab.report.progress import ReportProgress
+
+    run = report_run("single")
+    bar = ReportProgress(enabled=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), progress=bar
+    )
+    html = render_html(report, progress=bar)
+    # one step per section builder asked, one per figure drawn
+    assert bar.steps == len(vl.report.section_keys()) + html.count('<svg class="fig"')
+    # off by default when stderr is not a terminal: nothing on stderr
+    vl.render_report(run, tmp_path / "r.html", timestamp=STAMP)
+    assert ReportProgress().enabled is False
+    assert capfd.readouterr().err == ""
+    # asked for, and past its delay, the bar is drawn on stderr
+    shown = ReportProgress(enabled=True, show_after=0.0)
+    with shown:
+        shown.stage("figures", 2)
+        shown.step("a")
+        assert shown._bar is not None
+    assert shown._bar is None

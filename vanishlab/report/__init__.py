@@ -19,10 +19,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..sweep.store import load_cells, load_manifest, load_results
+from ..sweep.store import atomic_write, load_cells, load_manifest, load_results
 from ..sweep.summary import summarize
 from .data import build_report
 from .model import Report
+from .progress import ReportProgress
 from .render import render_html
 from .sections import SECTIONS, section_keys
 from .view import RunView
@@ -63,6 +64,7 @@ def render_report(
     path: str | os.PathLike[str] | None = None,
     *,
     timestamp: datetime | str | None = None,
+    progress: bool | None = None,
 ) -> Path:
     """Render the run in ``run_dir`` as one self-contained HTML file and return its path.
 
@@ -72,23 +74,33 @@ def render_report(
             :func:`default_report_path`.
         timestamp: the "generated" time shown on the page; pin it for byte-identical output.
             Default: ``SOURCE_DATE_EPOCH`` if set, else now.
+        progress: a progress bar on stderr when the report takes more than a few seconds;
+            None (default): only when stderr is a terminal.
 
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections.
     """
-    manifest = load_manifest(run_dir)
-    report = build_report(
-        load_results(run_dir),
-        load_cells(run_dir),
-        manifest,
-        timestamp=timestamp if timestamp is not None else _source_date(),
-        summary=summarize(run_dir),  # cached in RUN_DIR/summary.parquet
-    )
-    html = render_html(report)
+    with ReportProgress(progress) as bar:
+        bar.stage("loading the run", 3)
+        manifest = load_manifest(run_dir)
+        results = load_results(run_dir)
+        bar.step("cells")
+        cells = load_cells(run_dir)
+        bar.step("summary")
+        summary = summarize(run_dir)  # cached in RUN_DIR/summary.parquet
+        bar.step()
+        report = build_report(
+            results,
+            cells,
+            manifest,
+            timestamp=timestamp if timestamp is not None else _source_date(),
+            summary=summary,
+            progress=bar,
+        )
+        html = render_html(report, progress=bar)
     out = Path(path) if path is not None else default_report_path(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8", newline="\n")
-    os.replace(tmp, out)
+    data = html.encode("utf-8")
+    atomic_write(out, lambda f: f.write(data))
     return out

@@ -17,6 +17,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import VanishlabError
 from .model import Report
+from .progress import ReportProgress
 from .sections import ALWAYS, SECTIONS, section_keys
 from .view import RunView
 
@@ -31,6 +32,7 @@ def build_report(
     timestamp: datetime | str | None = None,
     sections: Sequence[str] | None = None,
     summary: pd.DataFrame | None = None,
+    progress: ReportProgress | None = None,
 ) -> Report:
     """Build the page data of a run: every section that has something to show.
 
@@ -42,6 +44,7 @@ def build_report(
             manifest's ``sections``, or all.
         summary: :func:`vanishlab.summarize` of the run (default: computed from the frames
             when a section needs it).
+        progress: counts one step per section (see :mod:`.progress`).
 
     Raises:
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section.
@@ -56,14 +59,23 @@ def build_report(
         chosen = {k for k in keys if k in wanted or k in ALWAYS}
     else:
         chosen = set(keys)
-    built = tuple(s for k, build in SECTIONS if k in chosen and (s := build(view)) is not None)
+    todo = [(k, build) for k, build in SECTIONS if k in chosen]
+    if progress is not None:
+        progress.stage("sections", len(todo))
+    built = []
+    for key, build in todo:
+        section = build(view)
+        if section is not None:
+            built.append(section)
+        if progress is not None:
+            progress.step(key)
     name = str(manifest.get("name") or "unnamed run")
     return Report(
         title=f"vanishlab report: {name}",
         run_name=name,
         generated=_timestamp(timestamp),
         vanishlab_version=__version__,
-        sections=built,
+        sections=tuple(built),
     )
 
 

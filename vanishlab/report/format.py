@@ -164,7 +164,7 @@ def py(value: object) -> object:
 def hashable(value: object) -> Hashable:
     """A dictionary key for a config value: equal numbers (1, 1.0) give one key."""
     value = py(value)
-    if isinstance(value, float) and value == int(value) and not math.isinf(value):
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
         return ("num", int(value))
     if isinstance(value, int) and not isinstance(value, bool):
         return ("num", value)

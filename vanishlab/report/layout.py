@@ -19,7 +19,7 @@ dropped silently. Seeds are never an axis: they are averaged, the spread drawn a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ from .format import (
     MAX_PANELS,
     MAX_POINTS,
     format_value,
+    hashable,
     label,
     py,
     setting_text,
@@ -48,6 +49,8 @@ __all__ = [
     "gain_curve",
     "gain_grid",
     "grid_rows",
+    "index_by",
+    "key_of",
     "legend_of",
     "omitted",
     "plan",
@@ -88,6 +91,19 @@ def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
 def grid_rows(n_panels: int, ncols: int) -> int:
     """Rows of a grid of ``n_panels`` panels, ``ncols`` to a row (at least one)."""
     return max(math.ceil(n_panels / max(ncols, 1)), 1)
+
+
+def key_of(values: Iterable[object]) -> tuple[Hashable, ...]:
+    """A dictionary key for a combination of config values (see :func:`~.format.hashable`)."""
+    return tuple(hashable(v) for v in values)
+
+
+def index_by(frame: pd.DataFrame, keys: Sequence[str]) -> dict[tuple[Hashable, ...], pd.DataFrame]:
+    """``frame`` split by the values of ``keys`` (one groupby), keyed by :func:`key_of`."""
+    if not keys:
+        return {(): frame}
+    groups = frame.groupby(list(keys), sort=False, dropna=False)
+    return {key_of(k if isinstance(k, tuple) else (k,)): g for k, g in groups}
 
 
 def select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd.DataFrame:
@@ -249,18 +265,22 @@ def facet_figures(
     """
     line_values = view.values(line, data[line].unique()) if line else [None]
     legend = legend_of(view, data, line)
+    # One groupby for the whole section: each line's rows are a dictionary lookup.
+    fixed_keys = [k for k, _ in plans[0].fixed] if plans else []
+    keys = [*fixed_keys, *names, *([line] if line else [])]
+    groups = index_by(data, keys)
     figures = []
     for p, plan_ in enumerate(plans):
-        sub = select(data, plan_.fixed)
+        fixed_values = [v for _, v in plan_.fixed]
         panels = []
         for i, combo in enumerate(plan_.panels):
             where = list(zip(names, combo, strict=True))
-            cell = select(sub, where)
             curves: list[Curve] = []
             for s, lv in enumerate(line_values):
-                rows = cell if line is None else cell[(cell[line] == lv).to_numpy()]
-                if not len(rows):
+                found = groups.get(key_of([*fixed_values, *combo, *([lv] if line else [])]))
+                if found is None or not len(found):
                     continue
+                rows = found
                 setting = {**dict(plan_.fixed), **dict(where)}
                 if line:
                     setting[line] = lv

@@ -25,7 +25,7 @@ import pandas as pd
 from ..sweep.config import AXES
 from ..sweep.summary import FLAGS
 from .format import py
-from .layout import Overlay, select
+from .layout import Overlay, index_by, key_of
 from .model import Curve
 from .view import RunView
 
@@ -93,53 +93,96 @@ _SENTENCE = re.compile(r"(?<=\.)\s+(?=[A-Z])")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
+def _mean_by(groups: pd.Series, values: pd.Series, include: np.ndarray | None = None) -> pd.Series:
+    """:func:`mean_of` of ``values`` per group (rows where ``include`` is False left out)."""
+    v = values.to_numpy(dtype=np.float64)
+    inc = np.ones(len(v), dtype=bool) if include is None else include
+    finite = inc & np.isfinite(v)
+    frame = pd.DataFrame(
+        {
+            "g": groups,
+            "sum": np.where(finite, v, 0.0),
+            "fin": finite,
+            "inc": inc,
+            "neg": inc & np.isneginf(v),
+        }
+    )
+    t = frame.groupby("g", sort=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (t["sum"] / t["fin"]).where(t["fin"] > 0, np.nan)
+    mean[(t["fin"] == 0) & (t["inc"] > 0) & (t["neg"] == t["inc"])] = -math.inf
+    return mean
+
+
 def by_setting(view: RunView) -> pd.DataFrame:
-    """The summary aggregated over seeds: one row per setting (config columns but the seed)."""
+    """The summary aggregated over seeds: one row per setting (config columns but the seed).
+
+    One groupby: every column is a vectorised aggregate of the setting's cells, ``rate``,
+    ``lyapunov`` and the lag window over its measured (ok) cells only.
+    """
     s = view.theory
     if not len(s):
         return pd.DataFrame()
     keys = [c for c in view.setting_columns if c in s.columns]
-    rows = []
-    groups = s.groupby(keys, sort=False, dropna=False) if keys else [((), s)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        ok = g[(g["status"] == "ok").to_numpy()]
-        rate = ok["rate"].to_numpy(dtype=np.float64)
-        delta = ok["delta_rate"].to_numpy(dtype=np.float64)
-        finite_delta = delta[np.isfinite(delta)]
-        notes = setting_notes(g)
-        rows.append(
-            {
-                **dict(zip(keys, (py(k) for k in key), strict=True)),
-                "n": len(g),
-                "n_ok": len(ok),
-                "n_zero": int(np.isneginf(rate).sum()),
-                "rate": mean_of(rate),
-                "rate_lo": float(np.nanmin(rate[np.isfinite(rate)]))
-                if np.isfinite(rate).any()
-                else math.nan,
-                "rate_hi": float(np.nanmax(rate[np.isfinite(rate)]))
-                if np.isfinite(rate).any()
-                else math.nan,
-                "rate_layer0": mean_of(ok["rate_layer0"].to_numpy(dtype=np.float64))
-                if "rate_layer0" in ok
-                else math.nan,
-                "lyapunov": mean_of(ok["lyapunov"].to_numpy(dtype=np.float64)),
-                "predicted": mean_of(g["predicted_rate"].to_numpy(dtype=np.float64)),
-                "predicted_by": str(g["predicted_by"].iloc[0]),
-                "validity": str(g["mf_validity"].iloc[0]),
-                "delta": float(finite_delta.mean()) if len(finite_delta) else math.nan,
-                "delta_sd": float(finite_delta.std(ddof=1)) if len(finite_delta) > 1 else math.nan,
-                "pascanu": mean_of(g["pascanu_slope"].to_numpy(dtype=np.float64)),
-                "critical_gain": mean_of(g["mf_critical_gain"].to_numpy(dtype=np.float64)),
-                "lag_start": int(ok["lag_start"].min()) if ok["lag_start"].notna().any() else -1,
-                "lag_end": int(ok["lag_end"].max()) if ok["lag_end"].notna().any() else -1,
-                "flags": _ordered_flags(g["flag"]),
-                "notes": notes,
-                "_config": g.iloc[0][[a for a in AXES if a in g.columns]].to_dict(),
-            }
-        )
-    out = pd.DataFrame(rows)
+    s = s.reset_index(drop=True)
+    if keys:
+        gid = pd.Series(s.groupby(keys, sort=False, dropna=False).ngroup(), index=s.index)
+    else:
+        gid = pd.Series(np.zeros(len(s), dtype=np.int64), index=s.index)
+    ok = (s["status"] == "ok").to_numpy()
+    rate = s["rate"].to_numpy(dtype=np.float64)
+    head = s.groupby(gid, sort=False).head(1)
+    first = head.set_index(gid[head.index].to_numpy())  # each setting's first cell
+    work = pd.DataFrame(
+        {
+            "g": gid,
+            "ok": ok,
+            "zero": ok & np.isneginf(rate),
+            "fin_rate": np.where(ok & np.isfinite(rate), rate, np.nan),
+            "delta": np.where(ok, s["delta_rate"].to_numpy(dtype=np.float64), np.nan),
+            "lag_start": s["lag_start"].where(ok).astype("float64"),
+            "lag_end": s["lag_end"].where(ok).astype("float64"),
+        }
+    )
+    work.loc[~np.isfinite(work["delta"]), "delta"] = np.nan
+    g = work.groupby("g", sort=False)
+    agg = g.agg(
+        n=("ok", "size"),
+        n_ok=("ok", "sum"),
+        n_zero=("zero", "sum"),
+        rate_lo=("fin_rate", "min"),
+        rate_hi=("fin_rate", "max"),
+        delta=("delta", "mean"),
+        delta_sd=("delta", "std"),
+        lag_start=("lag_start", "min"),
+        lag_end=("lag_end", "max"),
+    )
+    out = first[keys].copy() if keys else pd.DataFrame(index=agg.index)
+    out = out.loc[agg.index]
+    out["n"] = agg["n"].astype(int)
+    out["n_ok"] = agg["n_ok"].astype(int)
+    out["n_zero"] = agg["n_zero"].astype(int)
+    out["rate"] = _mean_by(gid, s["rate"], ok)
+    out["rate_lo"] = agg["rate_lo"]
+    out["rate_hi"] = agg["rate_hi"]
+    out["rate_layer0"] = _mean_by(gid, s["rate_layer0"], ok) if "rate_layer0" in s else math.nan
+    out["lyapunov"] = _mean_by(gid, s["lyapunov"], ok)
+    out["predicted"] = _mean_by(gid, s["predicted_rate"])
+    out["predicted_by"] = first["predicted_by"].astype(str)
+    out["validity"] = first["mf_validity"].astype(str)
+    out["delta"] = agg["delta"]
+    out["delta_sd"] = agg["delta_sd"]
+    out["pascanu"] = _mean_by(gid, s["pascanu_slope"])
+    out["critical_gain"] = _mean_by(gid, s["mf_critical_gain"])
+    out["lag_start"] = agg["lag_start"].fillna(-1).astype(int)
+    out["lag_end"] = agg["lag_end"].fillna(-1).astype(int)
+    out["flags"] = s.groupby(gid, sort=False)["flag"].agg(_ordered_flags)
+    out["notes"] = [setting_notes(c) for _, c in s[["status", "note"]].groupby(gid, sort=False)]
+    axes = [a for a in AXES if a in s.columns]
+    out["_config"] = first[axes].to_dict("records")
+    out = out.reset_index(drop=True)
+    for k in keys:
+        out[k] = [py(v) for v in out[k]]
     return view.setting_order(out, keys)
 
 
@@ -161,11 +204,16 @@ def decay_overlay(view: RunView) -> Overlay | None:
     if not len(usable):
         return None
 
+    indexes: dict[tuple[str, ...], dict] = {}  # one groupby per set of axes asked about
+
     def overlay(setting: Mapping[str, object], curve: Curve) -> Curve | None:
         if any(k not in usable.columns for k in setting):
             return None
-        rows = select(usable, setting.items())
-        if not len(rows):
+        keys = tuple(setting)
+        if keys not in indexes:
+            indexes[keys] = index_by(usable, keys)
+        rows = indexes[keys].get(key_of(setting.values()))
+        if rows is None or not len(rows):
             return None
         pred = mean_of(rows["predicted_rate"].to_numpy(dtype=np.float64))
         if not math.isfinite(pred):

@@ -12,9 +12,9 @@ per-cell summary of :func:`vanishlab.summarize` (measured beside predicted rates
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,8 @@ from ..sweep.summary import summarize_frames
 from .format import CELL_META, CONFIG_ORDER, LINE_PREFERENCE, PANEL_AXES, RESULT_META, hashable, py
 
 __all__ = ["RunView"]
+
+T = TypeVar("T")
 
 
 class RunView:
@@ -56,6 +58,14 @@ class RunView:
         self.cells = cells
         self.manifest = dict(manifest)
         self._summary = summary
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for, the stored value after that (a
+        derived frame that several sections share is computed once)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # ---- configuration and axes
 

@@ -15,7 +15,7 @@ from ..format import PANEL_AXES, label, setting_text
 from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
-from .rates import setting_fits
+from .rates import top_setting_fits
 
 __all__ = ["gain_section"]
 
@@ -24,7 +24,7 @@ def gain_section(view: RunView) -> Section | None:
     """Rate against gain, one line per init, one panel per activation and depth."""
     if "gain" not in view.varying or not len(view.top_fits):
         return None
-    state = setting_fits(view, view.top_fits)
+    state = top_setting_fits(view)
     line = "init" if "init" in view.varying else None
     panel_keys = [k for k in PANEL_AXES if k in state]
     figure_keys = [

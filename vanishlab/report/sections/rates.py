@@ -24,7 +24,7 @@ from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import RunView
 
-__all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits"]
+__all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
 PANELS_PER_FIGURE = 12
@@ -69,11 +69,21 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         lag_start=("lag_start", "min"),
         lag_end=("lag_end", "max"),
     )
-    out["phase"] = g["phase"].agg(_consensus)
+    # One phase per setting; only the settings whose seeds disagree are counted out.
+    phase = g["phase"].first().astype(str)
+    mixed = g["phase"].nunique() > 1
+    for key in phase.index[mixed.to_numpy()]:
+        phase[key] = _consensus(g.get_group(key if isinstance(key, tuple) else (key,))["phase"])
+    out["phase"] = phase
     # Seeds whose rate is -inf (an exact zero in the window) are left out of the mean, and
     # counted; only when every seed has one is the setting's rate -inf.
     out.loc[out["n_zero"] == out["n"], "rate"] = -np.inf
     return view.setting_order(out.reset_index(), keys)
+
+
+def top_setting_fits(view: RunView) -> pd.DataFrame:
+    """:func:`setting_fits` of the top layer's state fits, computed once per view."""
+    return view.memo("top setting fits", lambda: setting_fits(view, view.top_fits))
 
 
 def _partial_zero(rec: Mapping[str, Any]) -> bool:
@@ -254,8 +264,12 @@ def rates_section(view: RunView) -> Section | None:
     """Fitted rates, horizons and phases: a table and heatmaps."""
     if not len(view.top_fits):
         return None
-    state = setting_fits(view, view.top_fits)
-    inputs = setting_fits(view, view.input_fits) if len(view.input_fits) else pd.DataFrame()
+    state = top_setting_fits(view)
+    inputs = (
+        view.memo("input setting fits", lambda: setting_fits(view, view.input_fits))
+        if len(view.input_fits)
+        else pd.DataFrame()
+    )
     blocks: list[Any] = []
     by_init = _rate_heatmaps(view, state, "init", "activation", "Rate by init and activation")
     blocks += by_init

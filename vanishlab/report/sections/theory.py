@@ -38,13 +38,16 @@ from ..view import RunView
 __all__ = ["theory_section"]
 
 
+MEAN_FIELD_POINTS = 25  # gains at which the smooth mean-field line is evaluated
+
+
 def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
     """The predicted rate against the gain for one line: a smooth mean-field curve, or the
     linear-regime points."""
     gains = rows["gain"].to_numpy(dtype=np.float64)
     by = rows["predicted_by"].to_numpy()
     if (by == "mean field").any():
-        grid = np.linspace(gains.min(), gains.max(), 61)
+        grid = np.linspace(gains.min(), gains.max(), MEAN_FIELD_POINTS)
         y = mean_field_rate_curve(dict(rows["_config"].iloc[0]), grid)
         return [Curve(f"predicted: {BY['mean field']}", style, grid, y, reference=True)]
     if (by == "linear").any():
