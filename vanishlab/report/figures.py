@@ -57,7 +57,9 @@ RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }
-PANEL_W = 2.9  # inches per line panel
+PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
+MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
+PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
@@ -136,13 +138,22 @@ def _draw_lines(grid: LineGrid) -> Figure:
         labels.append("exact zero (−∞)")
     size = float(RC["legend.fontsize"])
     texts = [*labels, grid.legend_title]
-    legend_w = max(_text_width(t, size) for t in texts) + 0.55 if handles else 0.0
-    titles = [_wrap(_plain(p.title), PANEL_W) for p in shown]
+    entry_w = max(_text_width(t, size) for t in texts) + 0.55 if handles else 0.0
+    # Wide grids keep the page's width: narrower panels and the legend above them.
+    slot = PANEL_W
+    legend_w, legend_h, legend_cols = entry_w, 0.0, 1
+    if 0.8 + ncols * PANEL_W + entry_w + 0.15 > PAGE_W:
+        slot = max(MIN_PANEL_W, (PAGE_W - 1.0 + 0.6) / ncols)
+        legend_w = 0.0
+        if handles:
+            legend_cols = max(1, min(len(labels), int((PAGE_W - 1.0) // entry_w)))
+            legend_h = 0.2 * math.ceil(len(labels) / legend_cols) + 0.3
+    titles = [_wrap(_plain(p.title), slot) for p in shown]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
     gap_w, gap_h = 0.6, 0.32 + title_h
-    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12
-    panel_w, panel_h = PANEL_W - gap_w, 1.7
+    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h
+    panel_w, panel_h = slot - gap_w, 1.7
     width = left + ncols * panel_w + (ncols - 1) * gap_w + right
     height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
     fig = Figure(figsize=(width, height))
@@ -166,7 +177,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             continue
         ax = axes[panel.row, panel.col]
         ax.set_visible(True)
-        ax.set_title(_wrap(_plain(panel.title), PANEL_W), loc="left", pad=4, y=1.0)
+        ax.set_title(_wrap(_plain(panel.title), slot), loc="left", pad=4, y=1.0)
         if grid.stable_band:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
@@ -217,7 +228,18 @@ def _draw_lines(grid: LineGrid) -> Figure:
         va="center",
         fontsize=9.5,
     )
-    if handles:
+    if handles and legend_h:
+        fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(left / width, 1.0),
+            ncols=legend_cols,
+            title=_plain(grid.legend_title) or None,
+            alignment="left",
+            frameon=False,
+        )
+    elif handles:
         fig.legend(
             handles,
             labels,
