@@ -27,7 +27,7 @@ def test_report_in_chromium(report_run, tmp_path):
     html = page.read_text(encoding="utf-8")
     assert CHROMIUM is not None
     with Browser(CHROMIUM) as browser:
-        browser.open(page, width=1280, height=4000)
+        browser.open(page, width=1400, height=4000)
         n_figures = browser.evaluate("document.querySelectorAll('svg.fig').length")
         sizes = browser.evaluate(
             "[...document.querySelectorAll('svg.fig')].map(s => {"
@@ -36,6 +36,10 @@ def test_report_in_chromium(report_run, tmp_path):
         sections = browser.evaluate("[...document.querySelectorAll('section')].map(s => s.id)")
         overflow = browser.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        # Every table fits the window: no column (the notes) is cut off behind a scrollbar.
+        cut = browser.evaluate(
+            "[...document.querySelectorAll('.scroll')].map(s => s.scrollWidth - s.clientWidth)"
         )
         title = browser.evaluate("document.title")
         shot = browser.screenshot(tmp_path / "report.png", full_page=True)
@@ -49,6 +53,7 @@ def test_report_in_chromium(report_run, tmp_path):
     expected = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
     assert sections == [k for k in expected if k != "anomalies" or k in sections]
     assert overflow <= 0  # nothing wider than the window
+    assert cut and all(c <= 0 for c in cut), cut
     assert title == "vanishlab report: full run"
     assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     keep = os.environ.get("VANISHLAB_SCREENSHOT_DIR")

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.report import build_report, default_report_path, render_html, section_keys
-from vanishlab.report.data import MAX_POINTS, RunView, format_value
+from vanishlab.report.format import MAX_POINTS, format_value
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
+from vanishlab.report.view import RunView
 
 STAMP = "2024-01-01T00:00:00Z"
 
@@ -108,7 +109,7 @@ def test_decay_curves_average_seeds_and_span_them(report_run):
     (fig,) = decay.blocks
     # One panel per activation x depth x gain, one line per init.
     assert len(fig.panels) == 2 * 2 * 2 and fig.legend == ("orthogonal", "normal")
-    panel = next(p for p in fig.panels if p.title == "tanh, 2 layers, gain 0.5")
+    panel = next(p for p in fig.panels if p.title == "tanh, 2 layers, gain = 0.5")
     curve = next(c for c in panel.curves if c.label == "normal")
     rows = results[
         (results["activation"] == "tanh")
@@ -144,14 +145,14 @@ def test_exact_zeros_overflow_and_failures(report_run):
     assert set(tables) == {"Failed cells", "Exact zeros", "Norms beyond float32"}
     (failed,) = tables["Failed cells"].rows
     assert failed[2] == "overflow" and "became inf" in failed[3] and "float32" in failed[1]
-    assert all("input std 0.0" in r[1] for r in tables["Exact zeros"].rows)
+    assert all("input std = 0.0" in r[1] for r in tables["Exact zeros"].rows)
     beyond = tables["Norms beyond float32"].rows
     assert beyond and all("float64" in r[1] and float(r[2]) > 38.5 for r in beyond)
 
     # Zero input, no bias, relu: past lag 0 every Jacobian is exactly zero. The curve keeps
     # its finite lag-0 point, breaks after it, and marks every later lag on the floor.
     decay = next(s for s in report.sections if s.key == "decay")
-    panels = [p for f in decay.blocks for p in f.panels if "input std 0.0" in p.title]
+    panels = [p for f in decay.blocks for p in f.panels if "input std = 0.0" in p.title]
     assert len(panels) == 2  # float32 and float64
     for panel in panels:
         assert len(panel.curves) == 2  # gain 1 and 12
@@ -173,7 +174,7 @@ def test_user_failure_reason_is_listed(tmp_path):
     report = report_of(run)
     anomalies = report.sections[-1]
     (table,) = anomalies.blocks
-    assert table.rows == ((cell, "seed 5", "error", "worker <lost> & gone"),)
+    assert table.rows == ((cell, "seed = 5", "error", "worker <lost> & gone"),)
     assert dict(report.sections[0].blocks[0].items)["cells"] == "2 (1 ok, 1 failed)"
     html = render_html(report)
     assert "worker &lt;lost&gt; &amp; gone" in html
@@ -297,8 +298,8 @@ def test_columns_take_the_axis_that_fits():
     decay = next(s for s in report.sections if s.key == "decay")
     assert [f.ncols for f in decay.blocks] == [3, 3]  # gain in columns, one figure per T
     assert [f.title for f in decay.blocks] == [
-        "Decay of the state Jacobian (T 40)",
-        "Decay of the state Jacobian (T 41)",
+        "Decay of the state Jacobian (T = 40)",
+        "Decay of the state Jacobian (T = 41)",
     ]
 
 

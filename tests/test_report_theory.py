@@ -78,7 +78,7 @@ def test_decay_curves_carry_the_predicted_slope(full):
     run, report, html = full
     (fig,) = section(report, "decay").blocks
     s = vl.summarize(run)
-    panel = next(p for p in fig.panels if p.title == "tanh, 1 layer, gain 0.5")
+    panel = next(p for p in fig.panels if p.title == "tanh, 1 layer, gain = 0.5")
     curve = next(c for c in panel.curves if c.label == "normal" and not c.reference)
     (ref,) = [c for c in panel.curves if c.reference and c.style == curve.style]
     cells = s[

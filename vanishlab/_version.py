@@ -1,3 +1,3 @@
-"""The version of vanishlab (one definition; the package and the summary cache read it)."""
+"""The package version, in a module of its own so that any layer can import it without a cycle."""
 
 __version__ = "0.1.0"

@@ -1,8 +1,15 @@
 """HTML reports of a sweep: one self-contained file per run directory.
 
 Two stages, as in coverage.py's ``html.py``: :mod:`.data` builds plain page data
-(:mod:`.model` dataclasses) from the run's frames, and :mod:`.render` draws the figures
-(matplotlib, inline SVG) and fills a jinja2 template. The page loads nothing from the network
+(:mod:`.model` dataclasses) from the run's frames, calling the section builders of
+:mod:`.sections` in the order of their one list, and :mod:`.render` draws the figures
+(matplotlib, inline SVG, :mod:`.figures`) and fills a jinja2 template.
+
+Modules, each importing only from those before it: :mod:`.format` (limits, labels, text),
+:mod:`.model` (the page data), :mod:`.view` (the run's frames and derived facts),
+:mod:`.layout` (facets: plan -> panels -> lines -> curves), :mod:`.predicted` (predictions
+per setting), :mod:`.sections` (one module per section), :mod:`.data`, :mod:`.figures`,
+:mod:`.render`. The page loads nothing from the network
 and the same run renders the same bytes when the timestamp is pinned.
 """
 
@@ -12,11 +19,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import sections as sections  # registers the figure and table sections
-from . import theory as theory  # registers the "theory" section (before "anomalies")
-from .data import SECTIONS, RunView, build_report, register_section, section_keys
+from ..sweep.store import atomic_write, load_cells, load_manifest, load_results, report_marker
+from ..sweep.summary import summarize
+from .data import build_report
 from .model import Report
+from .progress import ReportProgress
 from .render import render_html
+from .sections import SECTIONS, section_keys
+from .view import RunView
 
 __all__ = [
     "SECTIONS",
@@ -24,7 +34,6 @@ __all__ = [
     "RunView",
     "build_report",
     "default_report_path",
-    "register_section",
     "render_html",
     "render_report",
     "section_keys",
@@ -33,8 +42,6 @@ __all__ = [
 
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     """``reports/<run name>.html`` (relative to the working directory) for a run directory."""
-    from ..sweep.store import load_manifest
-
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
@@ -57,6 +64,7 @@ def render_report(
     path: str | os.PathLike[str] | None = None,
     *,
     timestamp: datetime | str | None = None,
+    progress: bool | None = None,
 ) -> Path:
     """Render the run in ``run_dir`` as one self-contained HTML file and return its path.
 
@@ -66,26 +74,34 @@ def render_report(
             :func:`default_report_path`.
         timestamp: the "generated" time shown on the page; pin it for byte-identical output.
             Default: ``SOURCE_DATE_EPOCH`` if set, else now.
+        progress: a progress bar on stderr when the report takes more than a few seconds;
+            None (default): only when stderr is a terminal.
 
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections.
     """
-    from ..sweep.store import load_cells, load_manifest, load_results, report_marker
-    from ..sweep.summary import summarize
-
-    manifest = load_manifest(run_dir)
-    report = build_report(
-        load_results(run_dir),
-        load_cells(run_dir),
-        manifest,
-        timestamp=timestamp if timestamp is not None else _source_date(),
-        summary=summarize(run_dir),  # cached in RUN_DIR/summary.parquet
-    )
-    html = render_html(report) + report_marker(manifest)  # names the run (store.report_run)
+    with ReportProgress(progress) as bar:
+        bar.stage("loading the run", 3)
+        manifest = load_manifest(run_dir)
+        results = load_results(run_dir)
+        bar.step("cells")
+        cells = load_cells(run_dir)
+        bar.step("summary")
+        summary = summarize(run_dir)  # cached in RUN_DIR/summary.parquet
+        bar.step()
+        report = build_report(
+            results,
+            cells,
+            manifest,
+            timestamp=timestamp if timestamp is not None else _source_date(),
+            summary=summary,
+            progress=bar,
+        )
+        html = render_html(report, progress=bar)
+        html += report_marker(manifest)  # names the run (store.report_run)
     out = Path(path) if path is not None else default_report_path(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8", newline="\n")
-    os.replace(tmp, out)
+    data = html.encode("utf-8")
+    atomic_write(out, lambda f: f.write(data))
     return out

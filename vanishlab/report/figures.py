@@ -33,7 +33,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .model import Curve, HeatmapGrid, LineGrid
 
-__all__ = ["RC", "draw", "figure_svg", "svg_of"]
+__all__ = ["RC", "color_scale", "draw", "figure_svg", "svg_of"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -57,7 +57,9 @@ RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }
-PANEL_W = 2.9  # inches per line panel
+PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
+MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
+PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
@@ -104,17 +106,70 @@ def draw(block: LineGrid | HeatmapGrid) -> Figure:
     raise TypeError(f"not a figure block: {type(block).__name__}")
 
 
+def _text_width(text: str, size: float) -> float:
+    """A generous estimate of the width in inches of ``text`` at ``size`` points (DejaVu Sans
+    averages about 0.6 em per character), so that margins can be fixed without measuring."""
+    return len(text) * 0.58 * size / 72.0
+
+
 def _draw_lines(grid: LineGrid) -> Figure:
+    """A grid of line panels laid out in fixed inches (no layout engine: one draw, not three).
+
+    Margins: the shared y label and tick labels on the left, the legend on the right (as
+    wide as its longest entry), the x label below, each panel's title above it.
+    """
     ncols, nrows = max(grid.ncols, 1), max(grid.nrows, 1)
-    legend_w = 1.5 if grid.legend else 0.0
-    fig = Figure(
-        figsize=(PANEL_W * ncols + legend_w + 0.4, 2.15 * nrows + 0.5), layout="constrained"
-    )
-    axes = fig.subplots(nrows, ncols, squeeze=False)
     colors = palette(max(len(grid.legend), 1))
-    used: set[int] = set()
-    references: dict[str, None] = {}  # labels of reference (theory) curves, in order
-    any_floor = False
+    shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
+    used = {c.style for p in shown for c in p.curves if not c.reference}
+    references = list(dict.fromkeys(c.label for p in shown for c in p.curves if c.reference))
+    any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
+    handles: list[Line2D | Patch] = []
+    labels: list[str] = []
+    for s, label in enumerate(grid.legend):
+        if s in used:
+            handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
+            labels.append(_plain(label))
+    for label in references:
+        handles.append(Line2D([], [], color="#444444", lw=1.1, ls=(0, (4, 2))))
+        labels.append(_plain(label))
+    if any_floor:
+        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
+        labels.append("exact zero (−∞)")
+    size = float(RC["legend.fontsize"])
+    texts = [*labels, grid.legend_title]
+    entry_w = max(_text_width(t, size) for t in texts) + 0.55 if handles else 0.0
+    # Wide grids keep the page's width: narrower panels and the legend above them.
+    slot = PANEL_W
+    legend_w, legend_h, legend_cols = entry_w, 0.0, 1
+    if 0.8 + ncols * PANEL_W + entry_w + 0.15 > PAGE_W:
+        slot = max(MIN_PANEL_W, (PAGE_W - 1.0 + 0.6) / ncols)
+        legend_w = 0.0
+        if handles:
+            legend_cols = max(1, min(len(labels), int((PAGE_W - 1.0) // entry_w)))
+            legend_h = 0.2 * math.ceil(len(labels) / legend_cols) + 0.3
+    titles = [_wrap(_plain(p.title), slot) for p in shown]
+    title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
+    # Inches: panel width and height, gaps between them, and the margins.
+    gap_w, gap_h = 0.6, 0.32 + title_h
+    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h
+    panel_w, panel_h = slot - gap_w, 1.7
+    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
+    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(
+        nrows,
+        ncols,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "bottom": bottom / height,
+            "top": 1 - top / height,
+            "wspace": gap_w / panel_w,
+            "hspace": gap_h / panel_h,
+        },
+    )
     for ax in axes.flat:
         ax.set_visible(False)
     for panel in grid.panels:
@@ -122,7 +177,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             continue
         ax = axes[panel.row, panel.col]
         ax.set_visible(True)
-        ax.set_title(_wrap(_plain(panel.title), PANEL_W), loc="left")
+        ax.set_title(_wrap(_plain(panel.title), slot), loc="left", pad=4, y=1.0)
         if grid.stable_band:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
@@ -132,9 +187,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             color = colors[curve.style % len(colors)]
             if curve.reference:
                 ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
-                references.setdefault(curve.label, None)
                 continue
-            used.add(curve.style)
             _draw_curve(ax, curve, color, grid.markers)
         for row, curve in enumerate(floors):
             # One rug row per curve, stacked on the panel's floor, below all data.
@@ -149,7 +202,6 @@ def _draw_lines(grid: LineGrid) -> Figure:
                 clip_on=False,
             )
         if floors:
-            any_floor = True
             lo, hi = ax.get_ylim()
             room = FLOOR_BASE + FLOOR_STEP * len(floors)
             ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
@@ -159,25 +211,40 @@ def _draw_lines(grid: LineGrid) -> Figure:
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    fig.supxlabel(grid.xlabel, fontsize=9.5)
-    fig.supylabel(grid.ylabel, fontsize=9.5)
-    handles: list[Line2D | Patch] = []
-    labels: list[str] = []
-    for s, label in enumerate(grid.legend):
-        if s in used:
-            handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
-            labels.append(_plain(label))
-    for label in references:
-        handles.append(Line2D([], [], color="#444444", lw=1.1, ls=(0, (4, 2))))
-        labels.append(_plain(label))
-    if any_floor:
-        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
-        labels.append("exact zero (−∞)")
-    if handles:
+    fig.text(
+        (left + (width - left - right) / 2) / width,
+        0.1 / height,
+        grid.xlabel,
+        ha="center",
+        va="bottom",
+        fontsize=9.5,
+    )
+    fig.text(
+        0.08 / width,
+        (bottom + (height - bottom - top) / 2) / height,
+        grid.ylabel,
+        rotation=90,
+        ha="left",
+        va="center",
+        fontsize=9.5,
+    )
+    if handles and legend_h:
         fig.legend(
             handles,
             labels,
-            loc="outside right upper",
+            loc="upper left",
+            bbox_to_anchor=(left / width, 1.0),
+            ncols=legend_cols,
+            title=_plain(grid.legend_title) or None,
+            alignment="left",
+            frameon=False,
+        )
+    elif handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="upper right",
+            bbox_to_anchor=(1.0, 1.0 - 0.05 / height),
             title=_plain(grid.legend_title) or None,
             frameon=False,
         )
@@ -209,22 +276,46 @@ def format_number(value: float) -> str:
 
 
 def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
+    """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
     n = max(len(grid.panels), 1)
     ncols = max(min(grid.ncols, n), 1)
     nrows = math.ceil(n / ncols)
+    rows = max((len(p.row_labels) for p in grid.panels), default=1)
     if grid.dense:
-        rows = max((len(p.row_labels) for p in grid.panels), default=1)
-        w, h = 4.6, 0.32 * rows + 0.9
+        w = 4.6  # a panel with its share of the gaps
+        panel_w, panel_h = 3.4, 0.32 * rows
     else:
-        rows = max((len(p.row_labels) for p in grid.panels), default=1)
         cols = max((len(p.col_labels) for p in grid.panels), default=1)
-        w, h = 0.95 * cols + 1.3, 0.48 * rows + 0.9
-    fig = Figure(figsize=(w * ncols + 1.2, h * nrows + 0.5), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    cmap, norm = _diverging([p.values for p in grid.panels], grid.center_zero)
+        w = 0.95 * cols + 1.3
+        panel_w, panel_h = 0.95 * cols, 0.48 * rows
+    tick = float(RC["ytick.labelsize"])
+    label_w = max((_text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
+    titles = [_wrap(_plain(p.title), w - 0.6) for p in grid.panels]
+    title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
+    any_zero = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
+    gap_w, gap_h = label_w + 0.3, 0.4 + title_h
+    left, right = 0.4 + label_w + 0.1, 1.25
+    bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
+    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
+    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(
+        nrows,
+        ncols,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "bottom": bottom / height,
+            "top": 1 - top / height,
+            "wspace": gap_w / panel_w,
+            "hspace": gap_h / panel_h,
+        },
+    )
+    extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
+    cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
     grey = ListedColormap([ZERO_COLOR])
     mappable = None
-    any_zero = False
     for ax in axes.flat:
         ax.set_visible(False)
     for i, panel in enumerate(grid.panels):
@@ -234,7 +325,6 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         v = panel.values
         shown = np.ma.masked_invalid(v)
         zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
-        any_zero |= bool(np.isneginf(v).any())
         nr, nc = v.shape
         if grid.dense:
             lags = np.array([float(c) for c in panel.col_labels])
@@ -247,6 +337,8 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
                 ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
             ax.set_yticks(range(nr), [_plain(t) for t in panel.row_labels])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            for row in panel.separators:
+                ax.axhline(row - 0.5, color="white", lw=2.0)
         else:
             mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
             if np.isneginf(v).any():
@@ -274,18 +366,39 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
                             color="white" if dark else "#222222",
                         )
         if panel.title:
-            ax.set_title(_wrap(_plain(panel.title), w - 0.6), loc="left")
-    fig.supxlabel(grid.xlabel, fontsize=9.5)
-    fig.supylabel(grid.ylabel, fontsize=9.5)
+            ax.set_title(titles[i], loc="left", pad=4, y=1.0)
+    grid_top, grid_bottom = 1 - top / height, bottom / height
+    fig.text(
+        (left + (width - left - right) / 2) / width,
+        (0.1 + (0.25 if any_zero else 0.0)) / height,
+        grid.xlabel,
+        ha="center",
+        va="bottom",
+        fontsize=9.5,
+    )
+    fig.text(
+        0.08 / width,
+        (grid_top + grid_bottom) / 2,
+        grid.ylabel,
+        rotation=90,
+        ha="left",
+        va="center",
+        fontsize=9.5,
+    )
     if mappable is not None:
-        bar = fig.colorbar(mappable, ax=axes, shrink=0.9 if nrows > 1 else 1.0, aspect=25)
+        span = grid_top - grid_bottom
+        cax = fig.add_axes(
+            (1 - (right - 0.25) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
+        )
+        bar = fig.colorbar(mappable, cax=cax)
         bar.set_label(grid.colorbar_label)
         bar.outline.set_visible(False)
     if any_zero:
         fig.legend(
             [Patch(color=ZERO_COLOR)],
             ["exact zero (−∞)"],
-            loc="outside lower right",
+            loc="lower right",
+            bbox_to_anchor=(1.0, 0.0),
             frameon=False,
         )
     return fig
@@ -297,11 +410,14 @@ def _luminance(rgba: tuple[float, ...]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _diverging(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
-    """Colour map and scale: white at 0, blue below, red above, symmetric when both occur.
+def color_scale(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
+    """Colour map and scale fitted to the finite data: white at 0, blue below, red above.
 
-    When every value has one sign only that half of the map is used, so the colours spread
-    over the data instead of leaving half the scale empty.
+    The scale spans exactly [min, max] of the data. A value's colour depends on its distance
+    from 0 alone (the same shade of blue for -10 as of red for +10): the map is the part of
+    the symmetric diverging map that the data reaches, so when nearly every value is negative
+    the bar is nearly all blue and no half of it is left empty. ``center_zero=False``: a
+    sequential map (viridis) over [min, max].
     """
     finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays] or [np.empty(0)])
     lo = float(finite.min()) if finite.size else -1.0
@@ -311,7 +427,8 @@ def _diverging(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, N
         return mpl.colormaps["viridis"], Normalize(lo, hi if hi > lo else lo + 1.0)
     if lo < 0 < hi:
         lim = max(-lo, hi)
-        return full, Normalize(-lim, lim)
+        a, b = 0.5 - 0.5 * -lo / lim, 0.5 + 0.5 * hi / lim  # where lo and hi sit on the full map
+        return ListedColormap(full(np.linspace(a, b, 256))), Normalize(lo, hi)
     if hi <= 0:
         lo = lo if lo < 0 else -1.0
         return ListedColormap(full(np.linspace(0.0, 0.5, 128))), Normalize(lo, 0.0)

@@ -53,7 +53,11 @@ class Code:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of already formatted cells; ``numeric[j]`` right-aligns column ``j``."""
+    """A table of already formatted cells; ``numeric[j]`` right-aligns column ``j``.
+
+    ``detail``: the index of a column of long text (notes, reasons) shown as a full-width line
+    under its row instead of as a column, so that it is never cut off however wide the table.
+    """
 
     kind: ClassVar[str] = "table"
     title: str
@@ -62,6 +66,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
     note: str = ""
+    detail: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,8 @@ class HeatPanel:
     """One heatmap: ``values[i, j]`` for row label ``i`` and column label ``j``.
 
     NaN is a missing combination (left blank); ``-inf`` an exact zero (shaded grey).
-    ``text`` (same shape, optional) is written inside the cells.
+    ``text`` (same shape, optional) is written inside the cells. ``separators``: row indices
+    above which a line separates groups of rows (settings folded into one panel).
     """
 
     title: str
@@ -129,6 +135,7 @@ class HeatPanel:
     col_labels: tuple[str, ...]
     values: np.ndarray
     text: tuple[tuple[str, ...], ...] | None = None
+    separators: tuple[int, ...] = ()  # a line is drawn above each of these rows
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,8 @@ class HeatmapGrid:
     """Heatmaps wrapped ``ncols`` to a row, sharing one colour scale.
 
     ``center_zero``: a diverging scale with white at 0 (blue below, red above), so the sign
-    (vanishing or exploding) reads from the colour.
+    (vanishing or exploding) reads from the colour. ``scale``: the range the colour scale
+    must cover (figures that are parts of one set share it), besides the panels' own values.
     """
 
     kind: ClassVar[str] = "figure"
@@ -150,6 +158,7 @@ class HeatmapGrid:
     center_zero: bool = True
     dense: bool = False  # many columns (lags): draw as an image, no cell text
     note: str = ""
+    scale: tuple[float, float] | None = None  # data range of the colour scale (default: panels')
 
 
 Block = KeyValues | Code | Table | LineGrid | HeatmapGrid

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from .model import Block, HeatmapGrid, LineGrid, Report
+from .progress import ReportProgress
 
 __all__ = ["environment", "render_html"]
 
@@ -41,10 +42,18 @@ def environment() -> Environment:
     )
 
 
-def render_html(report: Report) -> str:
-    """The report page as HTML text (deterministic: the same data gives the same text)."""
+def render_html(report: Report, progress: ReportProgress | None = None) -> str:
+    """The report page as HTML text (deterministic: the same data gives the same text).
+
+    ``progress`` counts one step per figure drawn (see :mod:`.progress`).
+    """
     from .figures import figure_svg  # matplotlib is imported only when a page is drawn
 
+    if progress is not None:
+        figures = sum(
+            isinstance(b, LineGrid | HeatmapGrid) for s in report.sections for b in s.blocks
+        )
+        progress.stage("figures", figures)
     sections = []
     number = 0
     for s_index, section in enumerate(report.sections):
@@ -53,6 +62,8 @@ def render_html(report: Report) -> str:
             if isinstance(block, LineGrid | HeatmapGrid):
                 number += 1
                 svg = Markup(figure_svg(block, f"f{s_index}-{b_index}"))
+                if progress is not None:
+                    progress.step(section.key)
                 shown.append(ShownBlock(block, number, svg))
             else:
                 shown.append(ShownBlock(block, 0, None))

@@ -32,6 +32,7 @@ __all__ = [
     "cell_mean_field",
     "critical_gain",
     "mean_field_inputs",
+    "mean_field_rate_curve",
 ]
 
 MAX_CRITICAL_GAIN = 100.0
@@ -242,3 +243,26 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     config.pop("gain", None)
     config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
     return _critical_gain(tuple(sorted(config.items())), layer)
+
+
+def mean_field_rate_curve(
+    config: Mapping[str, Any], gains: np.ndarray, *, layer: int | None = None
+) -> np.ndarray:
+    """The mean field's predicted rate (ln per step) of ``config`` at each gain in ``gains``.
+
+    Args:
+        config: a cell's configuration (axis name -> value); its own ``gain`` is ignored.
+        gains: the gains at which to predict (1-D).
+        layer: the layer whose rate is predicted; default the top one (``num_layers - 1``).
+
+    Returns:
+        float64 array shaped like ``gains``; NaN where the mean field does not apply.
+    """
+    if layer is None:
+        layer = int(config.get("num_layers") or 1) - 1
+    out = np.full(len(gains), math.nan)
+    for i, g in enumerate(np.asarray(gains, dtype=np.float64)):
+        mf = cell_mean_field({**config, "gain": float(g)}, layer=layer)
+        if mf is not None:
+            out[i] = mf.rate
+    return out

@@ -1,0 +1,207 @@
+"""The report shows every setting, fits its colour scales to the data, compares like with like,
+keeps long notes readable and writes settings as "T = 50": one test per class of fault."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+
+import vanishlab as vl
+from vanishlab.report import build_report, render_html
+from vanishlab.report.figures import color_scale
+from vanishlab.report.format import assign, rate_text
+from vanishlab.report.model import HeatmapGrid, Table
+from vanishlab.report.predicted import setting_notes
+
+STAMP = "2024-01-01T00:00:00Z"
+INITS = ("a", "b", "c", "d")
+GAINS = (0.5, 0.8, 1.0, 1.5, 2.0)
+
+
+def stacked_run() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Synthetic frames: 2 activations x depths 1, 2, 4 x 4 inits x 5 gains, one seed, each
+    layer's log10 norm falling linearly in the lag (no measurement, no theory)."""
+    parts, cells = [], []
+    for act, depth, init, gain in itertools.product(("tanh", "relu"), (1, 2, 4), INITS, GAINS):
+        cell = f"{act}-{depth}-{init}-{gain}"
+        k = np.arange(21)
+        for layer in range(depth):
+            slope = math.log10(gain) - 0.05 - 0.01 * (depth - 1 - layer)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "activation": act,
+                        "num_layers": depth,
+                        "init": init,
+                        "gain": gain,
+                        "seed": 0,
+                        "cell_id": cell,
+                        "source": "state",
+                        "layer": pd.array(np.full(k.size, layer), dtype="Int64"),
+                        "lag": k,
+                        "log10_fro_mean": slope * k,
+                        "log10_fro_std": 0.0,
+                        "n_zero": 0,
+                    }
+                )
+            )
+        cells.append(
+            {"activation": act, "num_layers": depth, "init": init, "gain": gain, "seed": 0}
+            | {"cell_id": cell, "status": "ok", "reason": None, "elapsed_s": 0.1}
+        )
+    axes = {"activation": ["tanh", "relu"], "num_layers": [1, 2, 4], "init": list(INITS)}
+    manifest = {"name": "stacked", "axes": axes | {"gain": list(GAINS), "seed": [0]}}
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(cells), manifest
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    results, cells, manifest = stacked_run()
+    return build_report(results, cells, manifest, timestamp=STAMP, sections=["depth", "rates"])
+
+
+def _section(report, key):
+    return next(s for s in report.sections if s.key == key)
+
+
+def test_depth_heatmaps_draw_every_stacked_setting(stacked):
+    figures = _section(stacked, "depth").blocks
+    assert all(isinstance(f, HeatmapGrid) for f in figures)
+    assert len(figures) == 2 and figures[0].title.endswith("(part 1 of 2)")
+    panels = [p for f in figures for p in f.panels]
+    # one panel per (activation, depth, init); gains folded into its rows, every layer of each
+    expected = {f"{a}, {d} layers, {i}" for a in ("tanh", "relu") for d in (2, 4) for i in INITS}
+    assert {p.title for p in panels} == expected and len(panels) == len(expected)
+    for p in panels:
+        depth = 4 if "4 layers" in p.title else 2
+        assert len(p.row_labels) == depth * len(GAINS) == p.values.shape[0]
+        assert p.row_labels[0] == "gain = 0.5, l = " + str(depth - 1)
+        assert p.separators == tuple(depth * g for g in range(1, len(GAINS)))
+        assert np.isfinite(p.values).all()
+    # the parts share one colour scale
+    assert figures[0].scale == figures[1].scale is not None
+
+
+def test_rate_heatmaps_draw_every_combination(stacked):
+    heat = [b for b in _section(stacked, "rates").blocks if isinstance(b, HeatmapGrid)]
+    panels = [p for f in heat for p in f.panels]
+    titles = [p.title for p in panels]
+    # init x activation per (depth, gain): 3 x 5 = 15 panels, 4-layer ones included
+    assert len(titles) == 15 == len(set(titles))
+    assert sum("4 layers" in t for t in titles) == len(GAINS)
+    assert all(f.note == "" for f in heat)
+
+
+def test_colour_scale_fits_the_data():
+    cmap, norm = color_scale([np.array([[-60.0, -30.0], [-5.0, 1.0]])], True)
+    assert (norm.vmin, norm.vmax) == (-60.0, 1.0)  # not +-60
+    white = np.array(mpl.colormaps["RdBu_r"](0.5))
+    assert np.allclose(cmap(norm(0.0)), white, atol=0.01)  # 0 stays the white middle
+    assert np.allclose(cmap(norm(-60.0)), mpl.colormaps["RdBu_r"](0.0), atol=0.01)
+    # the same distance from 0 has the same depth of colour on both sides
+    red = np.array(cmap(norm(1.0)))
+    assert np.allclose(red, mpl.colormaps["RdBu_r"](0.5 + 0.5 / 60), atol=0.01)
+    _, norm = color_scale([np.array([-4.0, 3.0])], True)
+    assert (norm.vmin, norm.vmax) == (-4.0, 3.0)
+    _, norm = color_scale([np.array([-4.0, -1.0]), np.array([2.0])], True)
+    assert (norm.vmin, norm.vmax) == (-4.0, 2.0)  # a shared scale covers every part
+
+
+def test_settings_read_as_equations():
+    assert assign("seq_len", 50) == "T = 50"
+    assert assign("gain", 1.5) == "gain = 1.5"
+    assert assign("num_layers", 2) == "2 layers" and assign("activation", "tanh") == "tanh"
+    assert assign("bias", False) == "no bias" and assign("dtype", "float64") == "float64"
+
+
+def test_failed_seeds_of_a_setting_are_noted_once():
+    cells = pd.DataFrame(
+        {
+            "status": ["failed", "failed", "ok"],
+            "note": [
+                "Failed: hidden state of layer 0 became inf at time step 80.",
+                "Failed: hidden state of layer 0 became inf at time step 93.",
+                "Near critical.",
+            ],
+        }
+    )
+    text = setting_notes(cells)
+    assert text.count("Failed") == 1 and "2 of 3 seeds, first shown" in text
+    assert "Near critical (1 of 3 seeds)." in text
+    same = pd.DataFrame({"status": ["ok", "ok"], "note": ["Narrow.", "Narrow."]})
+    assert setting_notes(same) == "Narrow."
+
+
+@pytest.fixture(scope="module")
+def full(report_run):
+    run = report_run("full")
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp=STAMP
+    )
+    return run, report
+
+
+def test_theory_table_compares_like_with_like(full):
+    run, report = full
+    theory = _section(report, "theory")
+    table = next(b for b in theory.blocks if isinstance(b, Table) and "by setting" in b.title)
+    cols = table.columns
+    # The whole-state Lyapunov exponent sits beside the fitted rate of the curve through every
+    # layer (from layer 0), not beside the top layer's own rate.
+    assert cols.index("Lyapunov (whole state)") == cols.index("rate via layer 0") + 1
+    assert cols.index("measured rate (top layer)") < cols.index("predicted")
+    s = vl.summarize(run)
+    s = s[(s["status"] == "ok") & (s["num_layers"] == 2)]
+    key = ("tanh", 2, "orthogonal", 1.5)
+    mine = s[(s["activation"] == key[0]) & (s["init"] == key[2]) & (s["gain"] == key[3])]
+    row = next(
+        r
+        for r in table.rows
+        if (r[cols.index("activation")], r[cols.index("layers")], r[cols.index("init")])
+        == ("tanh", "2", "orthogonal")
+        and r[cols.index("gain")] == "1.5"
+    )
+    assert row[cols.index("rate via layer 0")] == rate_text(float(mine["rate_layer0"].mean()))
+    assert row[cols.index("measured rate (top layer)")] == rate_text(float(mine["rate"].mean()))
+    assert "the rate the curve approaches" not in table.caption
+    assert "block triangular" in table.caption
+    agreement = dict(next(b for b in theory.blocks if b.title == "Agreement").items)
+    assert "two estimates of one asymptotic rate" in agreement["|Lyapunov − rate via layer 0|"]
+
+
+def test_long_notes_are_lines_under_their_rows(full):
+    _, report = full
+    html = render_html(report)
+    theory = _section(report, "theory")
+    table = next(b for b in theory.blocks if isinstance(b, Table) and "by setting" in b.title)
+    assert table.detail == len(table.columns) - 1
+    assert '<tr class="detail">' in html and "<th>notes</th>" not in html
+
+
+def test_report_progress_counts_sections_and_figures(report_run, tmp_path, capfd):
+    from vanishlab.report.progress import ReportProgress
+
+    run = report_run("single")
+    bar = ReportProgress(enabled=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), progress=bar
+    )
+    html = render_html(report, progress=bar)
+    # one step per section builder asked, one per figure drawn
+    assert bar.steps == len(vl.report.section_keys()) + html.count('<svg class="fig"')
+    # off by default when stderr is not a terminal: nothing on stderr
+    vl.render_report(run, tmp_path / "r.html", timestamp=STAMP)
+    assert ReportProgress().enabled is False
+    assert capfd.readouterr().err == ""
+    # asked for, and past its delay, the bar is drawn on stderr
+    shown = ReportProgress(enabled=True, show_after=0.0)
+    with shown:
+        shown.stage("figures", 2)
+        shown.step("a")
+        assert shown._bar is not None
+    assert shown._bar is None

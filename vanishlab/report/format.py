@@ -1,0 +1,175 @@
+"""The report's shared vocabulary: limits, axis labels and how values are written as text.
+
+Every section formats numbers and settings the same way, so these live in one place:
+:func:`format_value` (a config value or number), :func:`rate_text` (a signed rate in
+natural-log units per step, 3 decimals, with a true minus sign), :func:`assign` ("gain 1.5",
+"2 layers", "T = 50"), and :func:`py` / :func:`hashable` (numpy scalars as Python values, so
+that ``1``, ``1.0`` and ``np.int64(1)`` are one setting).
+
+The limits keep a run of thousands of cells a page of a few megabytes: curves are thinned to
+:data:`MAX_POINTS` lags, figures hold at most :data:`MAX_PANELS` panels, a section draws at most
+:data:`MAX_FIGURES` figures, and every figure says in a note what it left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CELL_META",
+    "CONFIG_ORDER",
+    "FLOAT32_MAX_LOG10",
+    "LABELS",
+    "LINE_PREFERENCE",
+    "MAX_ANOMALY_ROWS",
+    "MAX_COLUMNS",
+    "MAX_FIGURES",
+    "MAX_PANELS",
+    "MAX_POINTS",
+    "MAX_TABLE_ROWS",
+    "PANEL_AXES",
+    "RESULT_META",
+    "assign",
+    "duration",
+    "format_value",
+    "hashable",
+    "label",
+    "py",
+    "rate_text",
+    "setting_text",
+]
+
+MAX_POINTS = 160  # lags kept per curve
+MAX_PANELS = 24  # panels per figure
+MAX_COLUMNS = 5  # values of the column axis shown side by side
+MAX_FIGURES = 4  # figures per section (one per combination of the remaining axes)
+MAX_TABLE_ROWS = 2000
+MAX_ANOMALY_ROWS = 200
+FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
+
+# Columns of the cells frame that are not configuration.
+CELL_META = ("cell_id", "status", "reason", "elapsed_s")
+# Columns of the results frame that are not configuration.
+RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
+# The configuration columns in the order tables show them; other axes follow.
+CONFIG_ORDER = (
+    "activation",
+    "num_layers",
+    "init",
+    "gain",
+    "seq_len",
+    "hidden_size",
+    "input_size",
+    "input_std",
+    "bias",
+    "batch",
+    "dtype",
+    "seed",
+)
+# Preference for the axis drawn as separate lines when ``init`` does not vary.
+LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")
+# Axes that make panels (rows of the grid); the rest make columns or separate figures.
+PANEL_AXES = ("activation", "num_layers")
+
+LABELS = {
+    "activation": "activation",
+    "num_layers": "layers",
+    "init": "init",
+    "gain": "gain",
+    "seq_len": "T",
+    "hidden_size": "hidden",
+    "input_size": "input size",
+    "input_std": "input std",
+    "bias": "bias",
+    "batch": "batch",
+    "dtype": "dtype",
+    "seed": "seed",
+}
+
+
+def format_value(value: object) -> str:
+    """A config value or number as short plain text (NaN/NA as an em dash, -inf as -inf)."""
+    if value is None or value is pd.NA:
+        return "—"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v):
+            return "—"
+        if math.isinf(v):
+            return "−∞" if v < 0 else "+∞"
+        if v == int(v) and abs(v) < 1e6:
+            return f"{v:.1f}" if abs(v) < 10 else str(int(v))
+        return f"{v:.4g}"
+    return str(value)
+
+
+def rate_text(rate: float) -> str:
+    """A rate (ln per step) with its sign: ``+0.012``, ``−1.386``, ``−∞``; NaN as an em dash."""
+    if math.isnan(rate):
+        return "—"
+    if math.isinf(rate):
+        return "−∞" if rate < 0 else "+∞"
+    return f"{rate:+.3f}".replace("-", "−")
+
+
+def label(column: str) -> str:
+    """The short name of an axis in titles and legends (``seq_len`` is ``T``)."""
+    return LABELS.get(column, column)
+
+
+def assign(column: str, value: object) -> str:
+    """A setting in words: ``"T = 50"``, ``"gain = 1.5"``, ``"2 layers"``, ``"no bias"``;
+    activation, init and dtype name themselves (``"tanh"``, ``"float32"``)."""
+    text = format_value(value)
+    if column in ("activation", "init", "dtype"):
+        return text
+    if column == "num_layers":
+        return f"{text} layer" + ("" if text == "1" else "s")
+    if column == "bias" and isinstance(value, bool | np.bool_):
+        return "bias" if value else "no bias"
+    return f"{label(column)} = {text}"
+
+
+def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
+    """A setting as a title: ``"tanh, 2 layers, gain 1.5"``."""
+    return ", ".join(assign(k, v) for k, v in pairs)
+
+
+def duration(seconds: object) -> str:
+    """Seconds as ``12.3 s``, ``4 min 5 s`` or ``2 h 3 min``; an em dash when unknown."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or math.isnan(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {secs:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)} h {int(minutes)} min"
+
+
+def py(value: object) -> object:
+    """numpy scalars as Python scalars (so that 1 and np.int64(1) are one value)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def hashable(value: object) -> Hashable:
+    """A dictionary key for a config value: equal numbers (1, 1.0) give one key."""
+    value = py(value)
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return ("num", int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("num", value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value  # type: ignore[return-value]

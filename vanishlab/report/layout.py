@@ -1,0 +1,348 @@
+"""How a section lays a run's settings out as figures: plan -> panels -> lines -> curves.
+
+A run varies some axes. A faceted figure section gives each varying axis one role:
+
+- **panels**, rows of the grid: activation and depth (:data:`~.format.PANEL_AXES`);
+- **columns** of the grid: of the remaining axes, the one with the most values that still fit
+  side by side (at most :data:`~.format.MAX_COLUMNS`, evenly chosen when more);
+- **lines** within a panel: the view's line axis (``init`` when it varies);
+- **figures**: every other axis, one figure per combination (at most
+  :data:`~.format.MAX_FIGURES`).
+
+:func:`plan` makes the figures' layouts; :func:`facet_figures` is the one loop that walks
+plans, panels and line values and asks a section's callbacks for curves and for the figure.
+Whatever does not fit is counted and said in the figure's note (:func:`omitted`), never
+dropped silently. Seeds are never an axis: they are averaged, the spread drawn as a band
+(:func:`seed_stats`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.fits import PHASE_TOLERANCE
+from .format import (
+    MAX_COLUMNS,
+    MAX_FIGURES,
+    MAX_PANELS,
+    MAX_POINTS,
+    format_value,
+    hashable,
+    label,
+    py,
+    setting_text,
+)
+from .model import Curve, LineGrid, LinePanel
+from .view import RunView
+
+__all__ = [
+    "ZERO_NOTE",
+    "Overlay",
+    "Plan",
+    "columns_and_figures",
+    "facet_figures",
+    "gain_curve",
+    "gain_grid",
+    "grid_rows",
+    "index_by",
+    "key_of",
+    "legend_of",
+    "omitted",
+    "plan",
+    "seed_stats",
+    "select",
+    "thin",
+    "value_range",
+]
+
+ZERO_NOTE = (
+    " Triangles on the floor of a panel (one row per line) mark lags where some sample's "
+    "Jacobian is exactly zero, so that its cell's mean log10 is −∞; the line averages the other "
+    "seeds and breaks where none is left."
+)
+
+#: ``overlay(setting, curve)``: a reference (theory) curve to draw over the measured ``curve``, or
+#: None; ``setting`` maps every axis that tells the curve apart from the others to its value.
+Overlay = Callable[[Mapping[str, object], Curve], "Curve | None"]
+
+
+def thin(n: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """At most ``limit`` evenly spread indices of ``range(n)``, ends included."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(np.int64))
+
+
+def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
+    """(min, max) of the finite values of ``arrays``: the shared colour scale of the parts of
+    one set of heatmaps (None when there is none)."""
+    finite = [a[np.isfinite(a)] for a in arrays]
+    finite = [f for f in finite if f.size]
+    if not finite:
+        return None
+    return float(min(f.min() for f in finite)), float(max(f.max() for f in finite))
+
+
+def grid_rows(n_panels: int, ncols: int) -> int:
+    """Rows of a grid of ``n_panels`` panels, ``ncols`` to a row (at least one)."""
+    return max(math.ceil(n_panels / max(ncols, 1)), 1)
+
+
+def key_of(values: Iterable[object]) -> tuple[Hashable, ...]:
+    """A dictionary key for a combination of config values (see :func:`~.format.hashable`)."""
+    return tuple(hashable(v) for v in values)
+
+
+def index_by(frame: pd.DataFrame, keys: Sequence[str]) -> dict[tuple[Hashable, ...], pd.DataFrame]:
+    """``frame`` split by the values of ``keys`` (one groupby), keyed by :func:`key_of`."""
+    if not keys:
+        return {(): frame}
+    groups = frame.groupby(list(keys), sort=False, dropna=False)
+    return {key_of(k if isinstance(k, tuple) else (k,)): g for k, g in groups}
+
+
+def select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd.DataFrame:
+    """The rows of ``frame`` where each named column has the given value."""
+    mask = np.ones(len(frame), dtype=bool)
+    for k, v in assignment:
+        mask &= (frame[k] == v).to_numpy()
+    return frame[mask]
+
+
+def seed_stats(frame: pd.DataFrame, keys: list[str], value: str, spread: str) -> pd.DataFrame:
+    """Per (keys, lag): mean of finite ``value`` over seeds, band, and whether any was -inf.
+
+    Band: min and max over seeds when a setting has several, else ``value +- spread``.
+    """
+    v = frame[value].to_numpy(dtype=np.float64)
+    finite = np.where(np.isfinite(v), v, np.nan)
+    zero = np.isneginf(v)
+    if "n_zero" in frame:
+        zero |= frame["n_zero"].fillna(0).to_numpy(dtype=np.float64) > 0
+    work = pd.DataFrame(
+        {
+            **{k: frame[k].to_numpy() for k in keys},
+            "lag": frame["lag"].to_numpy(dtype=np.int64),
+            "v": finite,
+            "zero": zero,
+            "sd": frame[spread].to_numpy(dtype=np.float64) if spread in frame else np.nan,
+        }
+    )
+    g = work.groupby([*keys, "lag"], sort=False, dropna=False)
+    out = g.agg(
+        y=("v", "mean"), lo=("v", "min"), hi=("v", "max"), n=("v", "size"), zero=("zero", "any")
+    )
+    sd = g["sd"].mean()
+    single = out["n"] == 1
+    out.loc[single, "lo"] = out.loc[single, "y"] - sd[single].where(np.isfinite(sd[single]))
+    out.loc[single, "hi"] = out.loc[single, "y"] + sd[single].where(np.isfinite(sd[single]))
+    return out.reset_index()
+
+
+def columns_and_figures(
+    view: RunView, frame: pd.DataFrame, extras: list[str]
+) -> tuple[str | None, list[str]]:
+    """Of the axes not yet in the layout, the one for columns and the ones for figures.
+
+    Columns take the axis with the most values that still fit side by side
+    (:data:`~.format.MAX_COLUMNS`), so that as much as possible is drawn; the rest split
+    figures.
+    """
+    if not extras:
+        return None, []
+    counts = {c: len(view.values(c, frame[c].unique())) for c in extras}
+    best = min(extras, key=lambda c: (counts[c] > MAX_COLUMNS, -counts[c], extras.index(c)))
+    return best, [c for c in extras if c != best]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One figure of a faceted section: fixed values, panel combinations, line values."""
+
+    fixed: tuple[tuple[str, object], ...]
+    panels: list[tuple[object, ...]]
+    ncols: int
+    omitted_panels: int
+    omitted_columns: str = ""  # "gain: 5 of 9 values shown", when columns were thinned
+
+
+def plan(
+    view: RunView,
+    frame: pd.DataFrame,
+    panel_keys: list[str],
+    column_key: str | None,
+    figure_keys: list[str],
+) -> tuple[list[Plan], int]:
+    """Split ``frame`` into figures (one per combination of ``figure_keys``) of panels.
+
+    Panels are the combinations of ``panel_keys`` (rows) times the values of ``column_key``
+    (columns, at most :data:`~.format.MAX_COLUMNS`, evenly chosen). Returns the plans (at most
+    :data:`~.format.MAX_FIGURES`) and how many figure combinations were left out.
+    """
+    keys = [*figure_keys, *panel_keys, *([column_key] if column_key else [])]
+    combos = view.setting_order(frame[keys].drop_duplicates(), keys) if keys else None
+    if combos is None or not len(combos):
+        return [Plan((), [()], 1, 0)], 0
+    col_values: list[object] = []
+    thinned = ""
+    if column_key:
+        col_values = view.values(column_key, frame[column_key].unique())
+        if len(col_values) > MAX_COLUMNS:
+            pick = np.unique(np.round(np.linspace(0, len(col_values) - 1, MAX_COLUMNS)))
+            thinned = (
+                f"columns show {len(pick)} of the {len(col_values)} values of {label(column_key)}"
+            )
+            col_values = [col_values[int(i)] for i in pick]
+    plans: list[Plan] = []
+    fig_combos = list(
+        dict.fromkeys(
+            tuple(py(v) for v in row) for row in combos[figure_keys].itertuples(index=False)
+        )
+    )
+    for fig in fig_combos[:MAX_FIGURES]:
+        sub = combos
+        for k, v in zip(figure_keys, fig, strict=True):
+            sub = sub[(sub[k] == v).to_numpy()]
+        rows = list(
+            dict.fromkeys(
+                tuple(py(v) for v in row) for row in sub[panel_keys].itertuples(index=False)
+            )
+        )
+        panels: list[tuple[object, ...]] = []
+        for r in rows:
+            panels += [(*r, c) for c in col_values] if column_key else [r]
+        ncols = len(col_values) if column_key else min(len(panels), 3)
+        kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
+        fixed = tuple(zip(figure_keys, fig, strict=True))
+        plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
+    return plans, max(len(fig_combos) - MAX_FIGURES, 0)
+
+
+def omitted(panels: int, figures: int, figure_keys: Sequence[str], columns: str = "") -> str:
+    """The note of a figure that could not draw everything: what was left out, and where to
+    find it instead."""
+    parts = [columns] if columns else []
+    if panels:
+        parts.append(f"{panels} more panels are not drawn")
+    if figures:
+        axes = ", ".join(label(k) for k in figure_keys)
+        parts.append(f"{figures} more combinations of {axes} are not drawn")
+    if not parts:
+        return ""
+    text = "; ".join(parts) + " (the rates table lists every setting)."
+    return text[0].upper() + text[1:]
+
+
+#: ``line_curves(rows, style, label, setting)``: the curves of one line of a panel, from the
+#: rows of its setting (``setting`` maps the figure's, the panel's and the line's axes).
+LineCurves = Callable[[pd.DataFrame, int, str, dict[str, object]], list[Curve]]
+#: ``make_grid(plan, panels, left_out)``: the figure of one plan (``left_out`` figures not drawn).
+MakeGrid = Callable[[Plan, list[LinePanel], int], LineGrid]
+
+
+def facet_figures(
+    view: RunView,
+    data: pd.DataFrame,
+    plans: list[Plan],
+    left_out: int,
+    names: Sequence[str],
+    line: str | None,
+    line_curves: LineCurves,
+    make_grid: MakeGrid,
+    finish_panel: Callable[[list[Curve]], list[Curve]] | None = None,
+) -> list[LineGrid]:
+    """The one plan -> panels -> lines -> curves loop of every faceted line figure.
+
+    ``names`` are the panel axes (rows, then the column axis), in the order of each plan's
+    panel tuples; ``line`` the axis drawn as separate lines (None: one line per panel).
+    ``finish_panel`` may add curves that span a panel's lines (a vertical reference). The
+    last figure is told how many figures were left out.
+    """
+    line_values = view.values(line, data[line].unique()) if line else [None]
+    legend = legend_of(view, data, line)
+    # One groupby for the whole section: each line's rows are a dictionary lookup.
+    fixed_keys = [k for k, _ in plans[0].fixed] if plans else []
+    keys = [*fixed_keys, *names, *([line] if line else [])]
+    groups = index_by(data, keys)
+    figures = []
+    for p, plan_ in enumerate(plans):
+        fixed_values = [v for _, v in plan_.fixed]
+        panels = []
+        for i, combo in enumerate(plan_.panels):
+            where = list(zip(names, combo, strict=True))
+            curves: list[Curve] = []
+            for s, lv in enumerate(line_values):
+                found = groups.get(key_of([*fixed_values, *combo, *([lv] if line else [])]))
+                if found is None or not len(found):
+                    continue
+                rows = found
+                setting = {**dict(plan_.fixed), **dict(where)}
+                if line:
+                    setting[line] = lv
+                curves += line_curves(rows, s, legend[s] if line else "", setting)
+            if finish_panel is not None:
+                curves = finish_panel(curves)
+            title = setting_text(where)
+            panels.append(LinePanel(i // plan_.ncols, i % plan_.ncols, title, tuple(curves)))
+        figures.append(make_grid(plan_, panels, left_out if p == len(plans) - 1 else 0))
+    return figures
+
+
+def legend_of(view: RunView, data: pd.DataFrame, line: str | None) -> tuple[str, ...]:
+    """The legend entries of ``line``'s values (in display order)."""
+    return tuple(format_value(v) for v in view.values(line, data[line].unique())) if line else ()
+
+
+def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str) -> Curve:
+    """Measured rate against gain for settings sorted by gain; ``lo``/``hi`` name the band.
+
+    Non-finite rates are gaps; gains where some seed has a rate of -inf get a floor marker.
+    """
+    x = settings["gain"].to_numpy(dtype=np.float64)
+    y = settings["rate"].to_numpy(dtype=np.float64)
+    return Curve(
+        label=label_,
+        style=style,
+        x=x,
+        y=np.where(np.isfinite(y), y, np.nan),
+        lo=settings[lo].to_numpy(dtype=np.float64),
+        hi=settings[hi].to_numpy(dtype=np.float64),
+        floor_x=x[settings["n_zero"].to_numpy() > 0],
+    )
+
+
+def gain_grid(
+    *,
+    title: str,
+    caption: str,
+    plan: Plan,
+    panels: list[LinePanel],
+    line: str | None,
+    legend: tuple[str, ...],
+    left_out: int,
+    figure_keys: Sequence[str],
+) -> LineGrid:
+    """A figure of rate against gain (the phase diagrams of the gain and theory sections).
+
+    ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
+    """
+    return LineGrid(
+        title=title,
+        caption=caption,
+        nrows=grid_rows(len(plan.panels), plan.ncols),
+        ncols=plan.ncols,
+        panels=tuple(panels),
+        xlabel="gain g",
+        ylabel=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+        legend_title=label(line) if line else "",
+        legend=legend,
+        markers=True,
+        zero_line=True,
+        stable_band=PHASE_TOLERANCE,
+        note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
+    )

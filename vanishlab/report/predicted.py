@@ -1,0 +1,235 @@
+"""Predictions beside measurements, per setting: the data of the theory overlays and section.
+
+Everything comes from the run's summary (:func:`vanishlab.summarize`, one row per cell with
+its measured rate, top Lyapunov exponent and predictions; :attr:`RunView.theory`), aggregated
+over seeds per setting like the rest of the report:
+
+- :func:`by_setting`: one row per setting (every config column but the seed), with the mean
+  measured rate (a seed whose rate is -inf is left out of the mean unless all are), the mean
+  prediction and which theory made it, flags and notes;
+- :func:`decay_overlay`: over each decay curve that has a prediction, a segment of the
+  predicted slope across the fit window, started from the measured curve at the window's first
+  lag (in log10 units: slope = rate / ln 10), so that a difference in slope shows as lines
+  that part.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..sweep.config import AXES
+from ..sweep.summary import FLAGS
+from .format import py
+from .layout import Overlay, index_by, key_of
+from .model import Curve
+from .view import RunView
+
+__all__ = [
+    "BY",
+    "DECAY_OVERLAY_CAPTION",
+    "by_setting",
+    "decay_overlay",
+    "has_theory",
+    "mean_of",
+    "setting_notes",
+]
+
+LN10 = math.log(10.0)
+#: How each kind of prediction is named in legends.
+BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
+
+DECAY_OVERLAY_CAPTION = (
+    " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
+    "field's ½ ln χ₁ for random weights off it), started from the measured line at the "
+    "window's first lag: where the lines part, measurement and theory disagree (see Theory vs "
+    "measurement)."
+)
+
+
+def mean_of(values: np.ndarray) -> float:
+    """Mean of the finite values; -inf when every value is -inf; NaN when none is a number."""
+    finite = values[np.isfinite(values)]
+    if len(finite):
+        return float(finite.mean())
+    if len(values) and np.isneginf(values).all():
+        return -math.inf
+    return math.nan
+
+
+def _ordered_flags(flags: pd.Series) -> str:
+    present = {f for text in flags for f in str(text).split(",") if f}
+    return ", ".join(f for f in FLAGS if f in present)
+
+
+def setting_notes(cells: pd.DataFrame) -> str:
+    """The notes of one setting's cells (its seeds), each sentence said once.
+
+    Sentences that differ only in their numbers ("... inf at time step 80." in one seed, "...
+    step 93." in another) are one sentence: the first is shown, with how many seeds have it
+    and that the numbers differ; the Anomalies section lists every failed cell on its own.
+    """
+    n = len(cells)
+    groups: dict[str, list[str]] = {}
+    for note in cells["note"]:
+        for sentence in _SENTENCE.split(str(note or "").strip()):
+            if sentence:
+                groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
+    out = []
+    for texts in groups.values():
+        first, k, distinct = texts[0], len(texts), len(set(texts))
+        if n > 1 and (k < n or distinct > 1):
+            detail = f"{k} of {n} seeds" + (", first shown" if distinct > 1 else "")
+            first = f"{first.removesuffix('.')} ({detail})."
+        out.append(first)
+    return " ".join(out)
+
+
+_SENTENCE = re.compile(r"(?<=\.)\s+(?=[A-Z])")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _mean_by(groups: pd.Series, values: pd.Series, include: np.ndarray | None = None) -> pd.Series:
+    """:func:`mean_of` of ``values`` per group (rows where ``include`` is False left out)."""
+    v = values.to_numpy(dtype=np.float64)
+    inc = np.ones(len(v), dtype=bool) if include is None else include
+    finite = inc & np.isfinite(v)
+    frame = pd.DataFrame(
+        {
+            "g": groups,
+            "sum": np.where(finite, v, 0.0),
+            "fin": finite,
+            "inc": inc,
+            "neg": inc & np.isneginf(v),
+        }
+    )
+    t = frame.groupby("g", sort=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (t["sum"] / t["fin"]).where(t["fin"] > 0, np.nan)
+    mean[(t["fin"] == 0) & (t["inc"] > 0) & (t["neg"] == t["inc"])] = -math.inf
+    return mean
+
+
+def by_setting(view: RunView) -> pd.DataFrame:
+    """The summary aggregated over seeds: one row per setting (config columns but the seed).
+
+    One groupby: every column is a vectorised aggregate of the setting's cells, ``rate``,
+    ``lyapunov`` and the lag window over its measured (ok) cells only.
+    """
+    s = view.theory
+    if not len(s):
+        return pd.DataFrame()
+    keys = [c for c in view.setting_columns if c in s.columns]
+    s = s.reset_index(drop=True)
+    if keys:
+        gid = pd.Series(s.groupby(keys, sort=False, dropna=False).ngroup(), index=s.index)
+    else:
+        gid = pd.Series(np.zeros(len(s), dtype=np.int64), index=s.index)
+    ok = (s["status"] == "ok").to_numpy()
+    rate = s["rate"].to_numpy(dtype=np.float64)
+    head = s.groupby(gid, sort=False).head(1)
+    first = head.set_index(gid[head.index].to_numpy())  # each setting's first cell
+    work = pd.DataFrame(
+        {
+            "g": gid,
+            "ok": ok,
+            "zero": ok & np.isneginf(rate),
+            "fin_rate": np.where(ok & np.isfinite(rate), rate, np.nan),
+            "delta": np.where(ok, s["delta_rate"].to_numpy(dtype=np.float64), np.nan),
+            "lag_start": s["lag_start"].where(ok).astype("float64"),
+            "lag_end": s["lag_end"].where(ok).astype("float64"),
+        }
+    )
+    work.loc[~np.isfinite(work["delta"]), "delta"] = np.nan
+    g = work.groupby("g", sort=False)
+    agg = g.agg(
+        n=("ok", "size"),
+        n_ok=("ok", "sum"),
+        n_zero=("zero", "sum"),
+        rate_lo=("fin_rate", "min"),
+        rate_hi=("fin_rate", "max"),
+        delta=("delta", "mean"),
+        delta_sd=("delta", "std"),
+        lag_start=("lag_start", "min"),
+        lag_end=("lag_end", "max"),
+    )
+    out = first[keys].copy() if keys else pd.DataFrame(index=agg.index)
+    out = out.loc[agg.index]
+    out["n"] = agg["n"].astype(int)
+    out["n_ok"] = agg["n_ok"].astype(int)
+    out["n_zero"] = agg["n_zero"].astype(int)
+    out["rate"] = _mean_by(gid, s["rate"], ok)
+    out["rate_lo"] = agg["rate_lo"]
+    out["rate_hi"] = agg["rate_hi"]
+    out["rate_layer0"] = _mean_by(gid, s["rate_layer0"], ok) if "rate_layer0" in s else math.nan
+    out["lyapunov"] = _mean_by(gid, s["lyapunov"], ok)
+    out["predicted"] = _mean_by(gid, s["predicted_rate"])
+    out["predicted_by"] = first["predicted_by"].astype(str)
+    out["validity"] = first["mf_validity"].astype(str)
+    out["delta"] = agg["delta"]
+    out["delta_sd"] = agg["delta_sd"]
+    out["pascanu"] = _mean_by(gid, s["pascanu_slope"])
+    out["critical_gain"] = _mean_by(gid, s["mf_critical_gain"])
+    out["lag_start"] = agg["lag_start"].fillna(-1).astype(int)
+    out["lag_end"] = agg["lag_end"].fillna(-1).astype(int)
+    out["flags"] = s.groupby(gid, sort=False)["flag"].agg(_ordered_flags)
+    out["notes"] = [setting_notes(c) for _, c in s[["status", "note"]].groupby(gid, sort=False)]
+    axes = [a for a in AXES if a in s.columns]
+    out["_config"] = first[axes].to_dict("records")
+    out = out.reset_index(drop=True)
+    for k in keys:
+        out[k] = [py(v) for v in out[k]]
+    return view.setting_order(out, keys)
+
+
+def has_theory(settings: pd.DataFrame) -> bool:
+    """Some setting has a measured rate and a prediction."""
+    if not len(settings):
+        return False
+    measured = settings["n_ok"] > 0
+    predicted = settings["predicted_by"] != "none"
+    return bool((measured & predicted).any())
+
+
+def decay_overlay(view: RunView) -> Overlay | None:
+    """The predicted slopes over the decay curves (None when nothing applies)."""
+    s = view.theory
+    if not len(s):
+        return None
+    usable = s[((s["status"] == "ok") & (s["predicted_by"] != "none")).to_numpy()]
+    if not len(usable):
+        return None
+
+    indexes: dict[tuple[str, ...], dict] = {}  # one groupby per set of axes asked about
+
+    def overlay(setting: Mapping[str, object], curve: Curve) -> Curve | None:
+        if any(k not in usable.columns for k in setting):
+            return None
+        keys = tuple(setting)
+        if keys not in indexes:
+            indexes[keys] = index_by(usable, keys)
+        rows = indexes[keys].get(key_of(setting.values()))
+        if rows is None or not len(rows):
+            return None
+        pred = mean_of(rows["predicted_rate"].to_numpy(dtype=np.float64))
+        if not math.isfinite(pred):
+            return None
+        start, end = float(rows["lag_start"].min()), float(rows["lag_end"].max())
+        finite = np.isfinite(curve.y)
+        if not finite.any() or not curve.x[finite][0] <= start <= curve.x[finite][-1]:
+            return None
+        y0 = float(np.interp(start, curve.x[finite], curve.y[finite]))
+        by = BY.get(str(rows["predicted_by"].iloc[0]), str(rows["predicted_by"].iloc[0]))
+        return Curve(
+            label=f"predicted: {by}",
+            style=curve.style,
+            x=np.array([start, end]),
+            y=np.array([y0, y0 + pred * (end - start) / LN10]),
+            reference=True,
+        )
+
+    return overlay

@@ -1,0 +1,135 @@
+"""Anomalies: failed cells, exact zero Jacobians and norms beyond the float32 range.
+
+Nothing listed here is hidden from the figures; these are the places to read them with care.
+A failed cell produced no measurement (its reason is the sweep's); an exact zero (log10 ||J||
+= -inf, typically a relu network whose units are all off) is drawn as a floor marker and
+makes a fit's rate -inf; a norm above float32's largest value (log10 > 38.53) is exact here
+thanks to the log scale but would overflow a plain float32 backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, assign
+from ..model import Section, Table
+from ..view import RunView
+
+__all__ = ["anomalies_section"]
+
+
+def _config_text(rec: Mapping[str, object], columns: Sequence[str]) -> str:
+    return ", ".join(assign(c, rec[c]) for c in columns if c in rec)
+
+
+def _is_overflow(reason: str) -> bool:
+    text = reason.lower()
+    return any(w in text for w in ("overflow", " inf", "nan", "non-finite", "nonfinite"))
+
+
+def anomalies_section(view: RunView) -> Section | None:
+    """Failed cells, exact zeros and overflow, each listed with its configuration."""
+    axes = [c for c in view.varying]
+    blocks: list[Any] = []
+    cells = view.cells
+    if len(cells) and "status" in cells:
+        bad = view.setting_order(cells[(cells["status"] != "ok").to_numpy()], axes)
+        if len(bad):
+            rows = []
+            for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
+                reason = str(rec.get("reason") or "")
+                # The kind recorded by the sweep; shards older than it: guessed from the text.
+                failure = rec.get("failure")
+                kind = failure if isinstance(failure, str) else None
+                kind = kind or ("overflow" if _is_overflow(reason) else "error")
+                rows.append((str(rec["cell_id"]), _config_text(rec, axes) or "—", kind, reason))
+            blocks.append(
+                Table(
+                    "Failed cells",
+                    "Cells that produced no measurement, with the reason recorded by the sweep. "
+                    "'overflow' means the network's own forward pass reached inf or NaN, so its "
+                    "Jacobians are undefined.",
+                    ("cell", "setting", "kind", "reason"),
+                    tuple(rows),
+                    (False, False, False, False),
+                    _more(len(bad)),
+                    detail=3,  # the reason, under its row
+                )
+            )
+    r = view.results
+    if len(r) and "n_zero" in r:
+        z = r[(r["n_zero"].fillna(0) > 0).to_numpy(dtype=bool)]
+        if len(z):
+            keys = ["cell_id", "source", *axes]
+            keys = [k for k in dict.fromkeys(keys) if k in z]
+            g = z.groupby(keys, sort=False, dropna=False).agg(
+                lags=("lag", "size"), first=("lag", "min"), most=("n_zero", "max")
+            )
+            g = view.setting_order(g.reset_index(), axes)
+            batch = view.fixed.get("batch")
+            rows = []
+            for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
+                most = f"{int(rec['most'])}" + (f" of {batch}" if batch is not None else "")
+                rows.append(
+                    (
+                        str(rec["cell_id"]),
+                        _config_text(rec, axes) or "—",
+                        str(rec["source"]),
+                        str(int(rec["lags"])),
+                        str(int(rec["first"])),
+                        most,
+                    )
+                )
+            blocks.append(
+                Table(
+                    "Exact zeros",
+                    "Cells where some sample's Jacobian is exactly zero (log10 = −∞), typically "
+                    "a relu network whose units are all off. Plots mark these lags on their "
+                    "floor; fits report a rate of −∞ when a zero falls in the window.",
+                    ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
+                    tuple(rows),
+                    (False, False, False, True, True, True),
+                    _more(len(g)),
+                )
+            )
+    if len(r):
+        top = r.groupby("cell_id", sort=False)["log10_fro_mean"].max()
+        big = top[top > FLOAT32_MAX_LOG10]
+        if len(big):
+            first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
+            first = first.assign(_max=big.to_numpy())
+            first = view.setting_order(first.reset_index(), axes)
+            rows = [
+                (
+                    str(rec["cell_id"]),
+                    _config_text(rec, axes) or "—",
+                    f"{rec['_max']:.1f}",
+                )
+                for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
+            ]
+            blocks.append(
+                Table(
+                    "Norms beyond float32",
+                    f"Cells whose Jacobian norm exceeds the float32 range (log10 > "
+                    f"{FLOAT32_MAX_LOG10:.2f}): exact here thanks to the log scale, but a plain "
+                    "float32 backward pass would overflow to inf.",
+                    ("cell", "setting", "largest log10 ‖J‖"),
+                    tuple(rows),
+                    (False, False, True),
+                    _more(len(first)),
+                )
+            )
+    if not blocks:
+        return None
+    return Section(
+        "anomalies",
+        "Anomalies",
+        "What did not go as planned, cell by cell: nothing here is hidden from the figures, "
+        "but these are the places to read them with care.",
+        tuple(blocks),
+    )
+
+
+def _more(n: int) -> str:
+    return f"Only the first {MAX_ANOMALY_ROWS} of {n} are listed." if n > MAX_ANOMALY_ROWS else ""

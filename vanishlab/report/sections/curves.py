@@ -1,0 +1,154 @@
+"""Decay curves and input sensitivity: log10 ||J|| against the lag k, one line per setting.
+
+For the state, J = dh_T/dh_{T-k} of the top layer against its own state k steps earlier; for
+the input, J = dh_T/dx_{T-k}. The curves are means over seeds of each cell's mean log10 ||J||
+(a geometric mean of the norms), with the spread across seeds as a band, or +-1 standard
+deviation across the cell's samples when there is one seed. A straight falling line is
+exponential vanishing: its slope times ln 10 is the rate of the rates section. Where a theory
+predicts the slope, a dashed segment of that slope is drawn over the fit window
+(:mod:`..predicted`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..format import PANEL_AXES, label, setting_text
+from ..layout import (
+    ZERO_NOTE,
+    Overlay,
+    Plan,
+    columns_and_figures,
+    facet_figures,
+    grid_rows,
+    legend_of,
+    omitted,
+    plan,
+    seed_stats,
+    thin,
+)
+from ..model import Curve, LineGrid, LinePanel, Section
+from ..predicted import DECAY_OVERLAY_CAPTION, decay_overlay
+from ..view import RunView
+
+__all__ = ["curve_figures", "decay_section", "input_section"]
+
+
+def curve_figures(
+    view: RunView,
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    what: str,
+    ylabel: str,
+    overlay: Overlay | None = None,
+    overlay_caption: str = "",
+) -> list[LineGrid]:
+    """Decay-curve figures of ``frame`` (one curve per setting, seeds averaged).
+
+    ``overlay`` adds reference curves (drawn dashed); ``overlay_caption`` is appended to the
+    caption of the figures that have one.
+    """
+    if not len(frame):
+        return []
+    line = view.line_axis
+    panel_keys = [k for k in PANEL_AXES if k in frame]
+    extras = [c for c in view.varying if c not in (*panel_keys, "seed", line) and c in frame]
+    column_key, figure_keys = columns_and_figures(view, frame, extras)
+    names = [*panel_keys, *([column_key] if column_key else [])]
+    keys = [*figure_keys, *names, *([line] if line else [])]
+    stats = seed_stats(frame, keys, "log10_fro_mean", "log10_fro_std")
+    legend = legend_of(view, stats, line)
+    plans, left_out = plan(view, frame, panel_keys, column_key, figure_keys)
+    band = (
+        f"the band spans the {view.seeds} seeds."
+        if view.seeds > 1
+        else "the band is ±1 standard deviation across the cell's samples."
+    )
+
+    def line_curves(
+        rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
+    ) -> list[Curve]:
+        c = rows.sort_values("lag")
+        idx = thin(len(c))
+        x = c["lag"].to_numpy(dtype=np.float64)
+        zero_x = x[c["zero"].to_numpy(dtype=bool)]
+        curve = Curve(
+            label=label_,
+            style=style,
+            x=x[idx],
+            y=c["y"].to_numpy(dtype=np.float64)[idx],
+            lo=c["lo"].to_numpy(dtype=np.float64)[idx],
+            hi=c["hi"].to_numpy(dtype=np.float64)[idx],
+            floor_x=zero_x[thin(len(zero_x))],
+        )
+        ref = overlay(setting, curve) if overlay is not None else None
+        return [curve] if ref is None else [curve, ref]
+
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+        suffix = setting_text(plan_.fixed)
+        curves = [c for q in panels for c in q.curves]
+        return LineGrid(
+            title=f"{title}" + (f" ({suffix})" if suffix else ""),
+            caption=(
+                f"The log10 Frobenius norm of {what} against the lag k, "
+                + (f"one line per {label(line)}, " if line else "")
+                + f"mean over seeds; {band} A straight falling line is exponential "
+                "vanishing (its slope is the rate), a rising one explosion."
+                + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
+                + (overlay_caption if any(c.reference for c in curves) else "")
+            ),
+            nrows=grid_rows(len(plan_.panels), plan_.ncols),
+            ncols=plan_.ncols,
+            panels=tuple(panels),
+            xlabel="lag k (steps)",
+            ylabel=ylabel,
+            legend_title=label(line) if line else "",
+            legend=legend,
+            note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
+        )
+
+    return facet_figures(view, stats, plans, left_out, names, line, line_curves, make_grid)
+
+
+def decay_section(view: RunView) -> Section | None:
+    """State Jacobian norms of the top layer against the lag, with the predicted slopes."""
+    figs = curve_figures(
+        view,
+        view.top_state,
+        title="Decay of the state Jacobian",
+        what="dh_T/dh_{T−k} (top layer, its own state k steps earlier)",
+        ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial h_{T-k}\|$",
+        overlay=decay_overlay(view),
+        overlay_caption=DECAY_OVERLAY_CAPTION,
+    )
+    if not figs:
+        return None
+    return Section(
+        "decay",
+        "Decay curves",
+        "How fast the influence of an earlier hidden state on the last one fades (or grows) "
+        "with the distance between them.",
+        tuple(figs),
+    )
+
+
+def input_section(view: RunView) -> Section | None:
+    """Input sensitivity against the lag."""
+    figs = curve_figures(
+        view,
+        view.inputs,
+        title="Input sensitivity",
+        what="dh_T/dx_{T−k} (the last state against the input k steps earlier)",
+        ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial x_{T-k}\|$",
+    )
+    if not figs:
+        return None
+    return Section(
+        "input",
+        "Input sensitivity",
+        "How strongly the last hidden state still depends on an input seen k steps earlier: "
+        "the quantity that decides whether a long-range dependency can be learned.",
+        tuple(figs),
+    )

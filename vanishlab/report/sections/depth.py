@@ -1,0 +1,125 @@
+"""Depth x lag: one heatmap per stacked network, every layer's state against every lag.
+
+For a network of L layers, cell (l, k) is log10 ||dh_T/dh^(l)_{T-k}||: the last state of the
+top layer against layer l's state k steps earlier, mean over seeds (a geometric mean of the
+norms). Going down a column is the gradient travelling down the stack, going right along a row
+is it travelling back in time; -inf (an exact zero Jacobian) is drawn grey.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..format import MAX_PANELS, label, setting_text
+from ..layout import seed_stats, select, value_range
+from ..model import HeatmapGrid, HeatPanel, Section
+from ..view import RunView
+
+__all__ = ["PANELS_PER_FIGURE", "depth_section"]
+
+#: Heatmaps per figure; more settings make more figures (parts), never fewer panels.
+PANELS_PER_FIGURE = MAX_PANELS // 2
+
+
+def _panel(
+    stats: pd.DataFrame, view: RunView, fold: list[str], title: str
+) -> tuple[HeatPanel, int]:
+    """One heatmap: per setting of the ``fold`` axes (in display order) its layers, top layer
+    first, against every lag. Returns the panel and its number of rows."""
+    lags = np.sort(stats["lag"].unique())
+    groups = view.setting_order(stats[fold].drop_duplicates(), fold) if fold else None
+    settings = list(groups.itertuples(index=False)) if groups is not None else [()]
+    blocks, labels, separators = [], [], []
+    for setting in settings:
+        cell = select(stats, zip(fold, setting, strict=True))
+        n_layers = int(cell["layer"].max()) + 1
+        grid = np.full((n_layers, len(lags)), np.nan)
+        li = cell["layer"].to_numpy(dtype=np.int64)
+        ki = np.searchsorted(lags, cell["lag"].to_numpy(dtype=np.int64))
+        y = cell["y"].to_numpy(dtype=np.float64)
+        y = np.where(cell["zero"].to_numpy(dtype=bool) & np.isnan(y), -np.inf, y)
+        grid[n_layers - 1 - li, ki] = y  # top layer drawn at the top
+        prefix = setting_text(zip(fold, setting, strict=True))
+        labels += [
+            f"{prefix}, l = {n_layers - 1 - i}" if prefix else str(n_layers - 1 - i)
+            for i in range(n_layers)
+        ]
+        if blocks:
+            separators.append(sum(len(b) for b in blocks))
+        blocks.append(grid)
+    values = np.concatenate(blocks, axis=0)
+    panel = HeatPanel(
+        title=title,
+        row_labels=tuple(labels),
+        col_labels=tuple(str(int(k)) for k in lags),
+        values=values,
+        separators=tuple(separators),
+    )
+    return panel, len(labels)
+
+
+def depth_section(view: RunView) -> Section | None:
+    """Layer x lag heatmaps of stacked networks: every setting drawn, none left out."""
+    r = view.results
+    if "num_layers" not in r:
+        return None
+    deep = r[((r["source"] == "state") & (r["num_layers"] > 1)).to_numpy(dtype=bool)]
+    if not len(deep):
+        return None
+    line = view.line_axis
+    facet = [k for k in ("activation", "num_layers") if k in deep]
+    if line and line not in facet:
+        facet.append(line)
+    # The other axes fold into each panel's rows, so that every setting is drawn.
+    fold = [c for c in view.varying if c not in (*facet, "seed") and c in deep]
+    stats = seed_stats(
+        deep.assign(layer=deep["layer"].astype("int64")),
+        [*facet, *fold, "layer"],
+        "log10_fro_mean",
+        "log10_fro_std",
+    )
+    combos = list(view.setting_order(stats[facet].drop_duplicates(), facet).itertuples(index=False))
+    panels = []
+    for combo in combos:
+        where = list(zip(facet, combo, strict=True))
+        panel, _ = _panel(select(stats, where), view, fold, setting_text(where))
+        panels.append(panel)
+    per = PANELS_PER_FIGURE
+    scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
+    pages = [panels[i : i + per] for i in range(0, len(panels), per)]
+    folded = (
+        " Each panel stacks, for every value of "
+        + ", ".join(label(c) for c in fold)
+        + ", that setting's layers (separated by a line)."
+        if fold
+        else ""
+    )
+    figures = tuple(
+        HeatmapGrid(
+            title="Depth × lag: every layer's state"
+            + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            caption=(
+                "Colour: log10 ||dh_T/dh^(l)_{T−k}|| (the last state of the top layer against "
+                "layer l's state k steps earlier, mean over seeds) for each layer l (rows, top "
+                "layer at the top) and lag k (columns). Blue is a norm below 1 (vanishing), red "
+                "above 1 (exploding), white 1, grey an exact zero; the scale spans the values "
+                "drawn." + folded
+            ),
+            panels=tuple(page),
+            ncols=2,
+            xlabel="lag k (steps)",
+            ylabel="layer l",
+            colorbar_label=r"$\log_{10}\,\|\partial h_T\,/\,\partial h^{(l)}_{T-k}\|$",
+            dense=True,
+            scale=scale,
+        )
+        for n, page in enumerate(pages)
+    )
+    return Section(
+        "depth",
+        "Depth and lag",
+        "In a stacked network the gradient travels back in time and down through the layers; "
+        "these maps show both directions at once, for every stacked setting of the run.",
+        figures,
+    )

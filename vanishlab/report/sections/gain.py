@@ -1,0 +1,73 @@
+"""The gain phase diagram: the fitted rate against the gain g, one line per init.
+
+The scale of the recurrent weights decides the phase: below the critical gain gradients
+vanish (rate < 0), above it they explode (rate > 0), and the stable band |rate| <= tol lies
+between (tol = :data:`vanishlab.analysis.fits.PHASE_TOLERANCE`). Points are the mean over
+seeds of each setting's rate (:func:`.rates.setting_fits`), bars span the seeds.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...analysis.fits import PHASE_TOLERANCE
+from ..format import PANEL_AXES, label, setting_text
+from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
+from ..model import Curve, LineGrid, LinePanel, Section
+from ..view import RunView
+from .rates import top_setting_fits
+
+__all__ = ["gain_section"]
+
+
+def gain_section(view: RunView) -> Section | None:
+    """Rate against gain, one line per init, one panel per activation and depth."""
+    if "gain" not in view.varying or not len(view.top_fits):
+        return None
+    state = top_setting_fits(view)
+    line = "init" if "init" in view.varying else None
+    panel_keys = [k for k in PANEL_AXES if k in state]
+    figure_keys = [
+        c for c in view.varying if c not in (*panel_keys, "gain", "seed", line) and c in state
+    ]
+    plans, left_out = plan(view, state, panel_keys[:-1], panel_keys[-1], figure_keys)
+    legend = legend_of(view, state, line)
+
+    def line_curves(
+        rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
+    ) -> list[Curve]:
+        return [gain_curve(view.setting_order(rows, ["gain"]), style, label_, "lo", "hi")]
+
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+        suffix = setting_text(plan_.fixed)
+        floors = any(len(c.floor_x) for q in panels for c in q.curves)
+        return gain_grid(
+            title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
+            caption=(
+                "The fitted decay rate (ln per step, top layer's state) against the gain g, "
+                + (f"one line per {label(line)}; " if line else "")
+                + "bars span the seeds. Below the grey band (stable, |rate| ≤ "
+                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
+                + (
+                    " Triangles on the floor mark gains where some seed has an exact zero "
+                    "in the fit window (rate −∞); the point is the mean of the other seeds."
+                    if floors
+                    else ""
+                )
+            ),
+            plan=plan_,
+            panels=panels,
+            line=line,
+            legend=legend,
+            left_out=left,
+            figure_keys=figure_keys,
+        )
+
+    figures = facet_figures(view, state, plans, left_out, panel_keys, line, line_curves, make_grid)
+    return Section(
+        "gain",
+        "Gain phase diagram",
+        "Where the transition from vanishing to exploding gradients lies, as the scale of the "
+        "recurrent weights grows.",
+        tuple(figures),
+    )

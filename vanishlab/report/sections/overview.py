@@ -1,0 +1,91 @@
+"""The overview: what was run, on which settings, how long it took, and how to run it again.
+
+Built from the manifest (name, description, axes, times, versions, the command) and the cells
+frame (how many cells, how many failed, the time spent in them). Axes with one value are the
+fixed settings; the others are the swept axes, listed with their values in the run's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..format import duration, format_value, label
+from ..model import Code, KeyValues, Section, Table
+from ..view import RunView
+
+__all__ = ["overview_section"]
+
+
+def overview_section(view: RunView) -> Section:
+    """What was run: axes, fixed settings, cells, time, versions and the command."""
+    m = view.manifest
+    cells = view.cells
+    n = len(cells)
+    failed = int((cells["status"] != "ok").sum()) if "status" in cells and n else 0
+    items: list[tuple[str, str]] = [("run name", str(m.get("name") or "—"))]
+    if m.get("experiment"):
+        items.append(("experiment", str(m["experiment"])))
+    if m.get("description"):
+        items.append(("description", str(m["description"])))
+    planned = m.get("n_cells")
+    cells_text = f"{n} ({n - failed} ok, {failed} failed)"
+    if isinstance(planned, int) and planned > n:
+        cells_text = (
+            f"{n} of {planned} planned ({n - failed} ok, {failed} failed; "
+            f"{planned - n} not measured yet: this report is partial)"
+        )
+    items.append(("cells", cells_text))
+    items.append(("started", str(m.get("started") or "—")))
+    items.append(("finished", str(m.get("finished") or "not finished")))
+    items.append(("run time", duration(m.get("elapsed_s"))))
+    if "elapsed_s" in cells and n:
+        items.append(("time in cells (sum)", duration(float(cells["elapsed_s"].sum()))))
+    facts = KeyValues("Run", tuple(items))
+
+    axes = {a: v for a, v in (m.get("axes") or {}).items() if isinstance(v, list)}
+    swept = [a for a, vals in axes.items() if len(vals) > 1]
+    swept += [c for c in view.varying if c not in axes]
+    axis_rows = []
+    for a in swept:
+        vals = axes[a] if a in axes else view.values(a)
+        axis_rows.append((a, label(a), ", ".join(format_value(v) for v in vals), str(len(vals))))
+    blocks: list[Any] = [facts]
+    if axis_rows:
+        blocks.append(
+            Table(
+                "Swept axes",
+                "Each cell of the run is one combination of these values ('shown as': the "
+                "name used in figure titles).",
+                ("axis", "shown as", "values", "count"),
+                tuple(axis_rows),
+                (False, False, False, True),
+            )
+        )
+    fixed = [(a, vals[0]) for a, vals in axes.items() if len(vals) == 1]
+    fixed += [(c, v) for c, v in view.fixed.items() if c not in axes]
+    if fixed:
+        blocks.append(KeyValues("Fixed settings", tuple((a, format_value(v)) for a, v in fixed)))
+    versions = m.get("versions") or {}
+    if versions:
+        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    # Every command that brought cells (a --force extension adds one), in order.
+    commands = [str(c) for c in (m.get("commands") or [m.get("command")]) if c]
+    if commands:
+        blocks.append(
+            Code(
+                "Reproduce",
+                "\n".join(commands),
+                "Run this command to measure the same cells again; finished cells are kept."
+                if len(commands) == 1
+                else f"Run these {len(commands)} commands in order (each added cells with "
+                "--force) to measure the same cells again; finished cells are kept.",
+            )
+        )
+    return Section(
+        "overview",
+        "Overview",
+        "What was measured, on which settings, and how to run it again. Norms are of the "
+        "Jacobians of the last hidden state of the top layer, h_T, computed exactly from the "
+        "weights; log10 values are averaged over each cell's samples (a geometric mean).",
+        tuple(blocks),
+    )

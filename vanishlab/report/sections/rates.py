@@ -1,0 +1,289 @@
+"""Decay rates and horizons: one number per setting, as heatmaps and a table.
+
+The rate is the least-squares slope of ln ||dh_T/dh_{T-k}|| (top layer) against the lag k
+over the fit window of :func:`vanishlab.fit_decay`, in natural-log units per step: ||J|| ~
+exp(rate * k), so -0.1 loses a factor e every 10 steps. The horizon is the first lag where the
+norm is 1000 times below its lag-0 value; the phase is vanishing below -tol, exploding above
++tol, stable between (tol = :data:`vanishlab.analysis.fits.PHASE_TOLERANCE`). Per setting the
+rates of the seeds are averaged; a seed whose Jacobian becomes exactly zero in the window has
+a rate of -inf and is counted apart, out of the mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.fits import PHASE_TOLERANCE
+from ..format import MAX_TABLE_ROWS, assign, format_value, label, py, rate_text
+from ..layout import select, value_range
+from ..model import HeatmapGrid, HeatPanel, Section, Table
+from ..view import RunView
+
+__all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
+
+#: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
+PANELS_PER_FIGURE = 12
+
+
+def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
+    """Fits aggregated over seeds: one row per setting."""
+    keys = [c for c in view.setting_columns if c in fits]
+    if not len(fits):
+        return fits
+    rate = fits["rate"].to_numpy(dtype=np.float64)
+    horizon = fits["horizon"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
+    work = fits[keys].copy()
+    work["rate"] = rate
+    work["finite_rate"] = np.where(np.isfinite(rate), rate, np.nan)
+    work["zero"] = np.isneginf(rate)
+    # A seed whose Jacobian becomes exactly 0 inside the fit window keeps the rate fitted
+    # before the zero (fit_decay's zero_lag); it is counted and the table says from which lag.
+    if "zero_lag" in fits:
+        zero_lag = fits["zero_lag"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
+    else:
+        zero_lag = np.full(len(fits), np.inf)
+    work["cut"] = np.isfinite(rate) & (zero_lag <= fits["lag_end"].to_numpy())
+    work["zero_from"] = zero_lag
+    work["horizon"] = horizon
+    work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
+    work["phase"] = fits["phase"].astype(str).to_numpy()
+    work["lag_start"] = fits["lag_start"].to_numpy()
+    work["lag_end"] = fits["lag_end"].to_numpy()
+    g = work.groupby(keys, sort=False, dropna=False)
+    out = g.agg(
+        n=("rate", "size"),
+        n_zero=("zero", "sum"),
+        n_cut=("cut", "sum"),
+        zero_from=("zero_from", "min"),
+        rate=("finite_rate", "mean"),
+        lo=("finite_rate", "min"),
+        hi=("finite_rate", "max"),
+        sd=("finite_rate", "std"),
+        horizon=("horizon", "median"),
+        r2=("r2", "mean"),
+        lag_start=("lag_start", "min"),
+        lag_end=("lag_end", "max"),
+    )
+    # One phase per setting; only the settings whose seeds disagree are counted out.
+    phase = g["phase"].first().astype(str)
+    mixed = g["phase"].nunique() > 1
+    for key in phase.index[mixed.to_numpy()]:
+        phase[key] = _consensus(g.get_group(key if isinstance(key, tuple) else (key,))["phase"])
+    out["phase"] = phase
+    # Seeds whose rate is -inf (an exact zero in the window) are left out of the mean, and
+    # counted; only when every seed has one is the setting's rate -inf.
+    out.loc[out["n_zero"] == out["n"], "rate"] = -np.inf
+    return view.setting_order(out.reset_index(), keys)
+
+
+def top_setting_fits(view: RunView) -> pd.DataFrame:
+    """:func:`setting_fits` of the top layer's state fits, computed once per view."""
+    return view.memo("top setting fits", lambda: setting_fits(view, view.top_fits))
+
+
+def _partial_zero(rec: Mapping[str, Any]) -> bool:
+    """Some, not all, seeds of this setting have a rate of -inf."""
+    return 0 < int(rec["n_zero"]) < int(rec["n"])
+
+
+def _consensus(phases: pd.Series) -> str:
+    counts = phases.value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    parts = ", ".join(f"{int(n)} {p}" for p, n in sorted(counts.items(), key=lambda t: -t[1]))
+    return f"mixed ({parts})"
+
+
+def _horizon_text(h: float, lag_end: int | float) -> str:
+    if math.isnan(h):
+        return "—"
+    if math.isinf(h):
+        return f"> {int(lag_end)}"
+    return format_value(float(h)) if h != int(h) else str(int(h))
+
+
+def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Table:
+    axes = [c for c in view.varying if c != "seed" and c in state]
+    merged = state
+    if len(inputs):
+        keys = [c for c in view.setting_columns if c in state]
+        merged = state.merge(
+            inputs[[*keys, "rate"]].rename(columns={"rate": "input_rate"}), on=keys, how="left"
+        )
+    rows = []
+    for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
+        rate = float(rec["rate"])
+        spread = rec["sd"]
+        text = rate_text(rate)
+        finite = rec["n"] - rec["n_zero"]
+        if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
+            text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
+        if _partial_zero(rec):
+            text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
+        if rec.get("n_cut", 0) > 0:
+            text += (
+                f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
+                f"{int(rec['zero_from'])})"
+            )
+        row = [format_value(rec[c]) for c in axes]
+        row += [
+            str(int(rec["n"])),
+            text,
+            _horizon_text(float(rec["horizon"]), rec["lag_end"]),
+            format_value(float(rec["r2"])) if not math.isnan(rec["r2"]) else "—",
+            str(rec["phase"]),
+            f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['lag_end'])}",
+        ]
+        if len(inputs):
+            ir = rec.get("input_rate")
+            row.append(rate_text(float(ir)) if ir is not None and not pd.isna(ir) else "—")
+        rows.append(tuple(row))
+    columns = [label(c) for c in axes] + [
+        "seeds",
+        "rate (ln/step)",
+        "horizon",
+        "r²",
+        "phase",
+        "fit lags",
+    ]
+    if len(inputs):
+        columns.append("input rate")
+    numeric = [c not in ("activation", "init", "bias", "dtype") for c in axes] + [
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
+    if len(inputs):
+        numeric.append(True)
+    note = (
+        f"Only the first {MAX_TABLE_ROWS} of {len(merged)} settings are listed."
+        if len(merged) > MAX_TABLE_ROWS
+        else ""
+    )
+    return Table(
+        "Decay rates by setting",
+        "Rate: the least-squares slope of ln ||dh_T/dh_{T−k}|| (top layer) against k, in "
+        "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
+        "as a transient), mean ± standard deviation over seeds. A seed whose Jacobian becomes "
+        "exactly zero inside the window keeps the rate fitted before the zero (the table says "
+        "from which lag); one with fewer than two lags left before it has a rate of −∞ and is "
+        "counted apart, out of the mean. "
+        "Horizon: the first lag where the norm is 1000 times below its lag-0 "
+        "value (median over seeds; '> n' when it never is). Phase: vanishing below "
+        f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
+        "the same slope for ||dh_T/dx_{T−k}||.",
+        tuple(columns),
+        tuple(rows),
+        tuple(numeric),
+        note,
+    )
+
+
+def _rate_heatmaps(
+    view: RunView,
+    state: pd.DataFrame,
+    row_key: str,
+    col_key: str,
+    title: str,
+) -> list[HeatmapGrid]:
+    """Rate heatmaps by ``row_key`` x ``col_key``, one panel per combination of the other
+    axes: every combination is drawn, :data:`PANELS_PER_FIGURE` to a figure."""
+    if row_key not in state or col_key not in state:
+        return []
+    if row_key not in view.varying and col_key not in view.varying:
+        return []
+    facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
+    combos = (
+        list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
+        if facet
+        else [()]
+    )
+    rows_v = view.values(row_key, state[row_key].unique())
+    cols_v = view.values(col_key, state[col_key].unique())
+    panels = []
+    for combo in combos:
+        sub = select(state, zip(facet, combo, strict=True))
+        values = np.full((len(rows_v), len(cols_v)), np.nan)
+        text = [["" for _ in cols_v] for _ in rows_v]
+        for rec in sub.to_dict("records"):
+            i = rows_v.index(py(rec[row_key]))
+            j = cols_v.index(py(rec[col_key]))
+            values[i, j] = rec["rate"]
+            h = _horizon_text(float(rec["horizon"]), rec["lag_end"])
+            mark = "†" if _partial_zero(rec) else ""
+            text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
+        panels.append(
+            HeatPanel(
+                title=", ".join(assign(k, v) for k, v in zip(facet, combo, strict=True)),
+                row_labels=tuple(format_value(v) for v in rows_v),
+                col_labels=tuple(format_value(v) for v in cols_v),
+                values=values,
+                text=tuple(tuple(t) for t in text),
+            )
+        )
+    scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
+    pages = [panels[i : i + PANELS_PER_FIGURE] for i in range(0, len(panels), PANELS_PER_FIGURE)]
+    marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
+    return [
+        HeatmapGrid(
+            title=title + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            caption=(
+                f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
+                f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "
+                "grey an exact zero (−∞)"
+                + ("; one panel per combination of the other axes. " if facet else ". ")
+                + "Each cell gives the rate and the horizon h, the lag at which the norm has "
+                "fallen 1000-fold."
+                + (
+                    " † marks a mean over only some seeds: the others have an exact zero in the "
+                    "fit window (rate −∞)."
+                    if marked
+                    else ""
+                )
+            ),
+            panels=tuple(page),
+            ncols=min(len(page), 3),
+            xlabel=label(col_key),
+            ylabel=label(row_key),
+            colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+            scale=scale,
+        )
+        for n, page in enumerate(pages)
+    ]
+
+
+def rates_section(view: RunView) -> Section | None:
+    """Fitted rates, horizons and phases: a table and heatmaps."""
+    if not len(view.top_fits):
+        return None
+    state = top_setting_fits(view)
+    inputs = (
+        view.memo("input setting fits", lambda: setting_fits(view, view.input_fits))
+        if len(view.input_fits)
+        else pd.DataFrame()
+    )
+    blocks: list[Any] = []
+    by_init = _rate_heatmaps(view, state, "init", "activation", "Rate by init and activation")
+    blocks += by_init
+    # Depth x T: when T varies, or when depth is all there is to see (the panels of the
+    # init x activation map already split by depth).
+    if "seq_len" in view.varying or not by_init:
+        blocks += _rate_heatmaps(
+            view, state, "num_layers", "seq_len", "Rate by depth and sequence length"
+        )
+    blocks.append(_rates_table(view, state, inputs))
+    return Section(
+        "rates",
+        "Decay rates and horizons",
+        "One number per setting: how many natural-log units the gradient norm loses (or gains) "
+        "per step back in time, how many steps until it is 1000 times smaller, and the phase.",
+        tuple(blocks),
+    )

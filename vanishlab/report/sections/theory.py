@@ -1,0 +1,305 @@
+"""Theory vs measurement: the phase diagram with predictions, agreement, flags, a table.
+
+Each measured decay rate (the fitted slope of ln ||dh_T/dh_{T-k}||) beside its prediction:
+ln ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0, and the Jacobian is
+W_hh^k), or the mean field's ½ ln χ₁ for random weights driven by input (Poole et al. 2016;
+Chen, Pennington & Schoenholz 2018), χ₁ = g² E[φ'(h)²] at the fixed point of the pre-activation
+variance. The phase diagram draws the measured rate against the gain with the prediction as a
+smooth dashed line (:func:`vanishlab.sweep.prediction.mean_field_rate_curve`) and the
+mean-field critical gain (χ₁ = 1) as a vertical line. The section is left out when no measured
+cell has a prediction; settings outside the theory's domain are flagged and listed, not hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.prediction import mean_field_rate_curve
+from ...sweep.summary import FLAGS
+from ..format import MAX_TABLE_ROWS, PANEL_AXES, format_value, label, rate_text, setting_text
+from ..layout import (
+    Plan,
+    columns_and_figures,
+    facet_figures,
+    gain_curve,
+    gain_grid,
+    legend_of,
+    plan,
+)
+from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
+from ..predicted import BY, by_setting, has_theory
+from ..view import RunView
+
+__all__ = ["theory_section"]
+
+
+MEAN_FIELD_POINTS = 25  # gains at which the smooth mean-field line is evaluated
+
+
+def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
+    """The predicted rate against the gain for one line: a smooth mean-field curve, or the
+    linear-regime points."""
+    gains = rows["gain"].to_numpy(dtype=np.float64)
+    by = rows["predicted_by"].to_numpy()
+    if (by == "mean field").any():
+        grid = np.linspace(gains.min(), gains.max(), MEAN_FIELD_POINTS)
+        y = mean_field_rate_curve(dict(rows["_config"].iloc[0]), grid)
+        return [Curve(f"predicted: {BY['mean field']}", style, grid, y, reference=True)]
+    if (by == "linear").any():
+        pred = rows["predicted"].to_numpy(dtype=np.float64)
+        y = np.where(np.isfinite(pred), pred, np.nan)
+        if np.isfinite(y).any():
+            return [Curve(f"predicted: {BY['linear']}", style, gains, y, reference=True)]
+    return []
+
+
+PHASE_CAPTION = (
+    "The fitted decay rate of the top layer's state (points, mean over seeds; "
+    "bars span the seeds) and the predicted rate (dashed: the mean field's "
+    "½ ln χ₁ as a function of the gain, or ln ρ(W_hh) at the origin) against "
+    "the gain g{lines}. The horizontal line at 0 separates vanishing (below) from exploding "
+    "(above) gradients, the shaded band is the stable phase (|rate| ≤ "
+    f"{PHASE_TOLERANCE}); "
+    "a vertical dashed line marks the mean-field critical gain, where χ₁ = 1 "
+    "(the edge of chaos), in the colour of its line."
+)
+
+
+def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
+    if "gain" not in view.varying or "gain" not in settings:
+        return []
+    state = settings[(settings["n_ok"] > 0).to_numpy()]
+    if not len(state) or not (state["predicted_by"] != "none").any():
+        return []
+    line = "init" if "init" in view.varying else None
+    # Rows: activation and depth where they vary (titles stay short beside a column axis).
+    panel_keys = [k for k in PANEL_AXES if k in state and k in view.varying]
+    extras = [
+        c for c in view.varying if c not in (*panel_keys, "gain", "seed", line) and c in state
+    ]
+    column_key, figure_keys = columns_and_figures(view, state, extras)
+    plans, left_out = plan(view, state, panel_keys, column_key, figure_keys)
+    legend = legend_of(view, state, line)
+    names = [*panel_keys, *([column_key] if column_key else [])]
+    edges: list[tuple[int, float]] = []  # (style, critical gain) of the panel being drawn
+
+    def line_curves(
+        rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
+    ) -> list[Curve]:
+        c = view.setting_order(rows, ["gain"])
+        x = c["gain"].to_numpy(dtype=np.float64)
+        curves = [gain_curve(c, style, label_, "rate_lo", "rate_hi"), *_predicted_line(c, style)]
+        gc = c["critical_gain"].to_numpy(dtype=np.float64)
+        gc = gc[np.isfinite(gc)]
+        if len(gc) and x.min() <= gc[0] <= x.max():
+            edges.append((style, float(gc[0])))
+        return curves
+
+    def finish_panel(curves: list[Curve]) -> list[Curve]:
+        ys = np.concatenate([cv.y for cv in curves] or [np.empty(0)])
+        ys = ys[np.isfinite(ys)]
+        if edges and len(ys):
+            lo, hi = float(ys.min()), float(ys.max())
+            for s, gc in edges:
+                curves.append(
+                    Curve(
+                        "mean-field critical gain (χ₁ = 1)",
+                        s,
+                        np.array([gc, gc]),
+                        np.array([lo, hi]),
+                        reference=True,
+                    )
+                )
+        edges.clear()
+        return curves
+
+    fixed = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
+
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+        suffix = setting_text((*fixed, *plan_.fixed))
+        return gain_grid(
+            title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
+            caption=PHASE_CAPTION.format(lines=f", one colour per {label(line)}" if line else ""),
+            plan=plan_,
+            panels=panels,
+            line=line,
+            legend=legend,
+            left_out=left,
+            figure_keys=figure_keys,
+        )
+
+    return facet_figures(
+        view, state, plans, left_out, names, line, line_curves, make_grid, finish_panel
+    )
+
+
+def _rate_or_dash(value: float) -> str:
+    return rate_text(value) if not (isinstance(value, float) and math.isnan(value)) else "—"
+
+
+def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
+    axes = [c for c in view.varying if c != "seed" and c in settings]
+    stacks = "num_layers" in settings and bool((settings["num_layers"] > 1).any())
+    rows = []
+    for rec in settings.head(MAX_TABLE_ROWS).to_dict("records"):
+        delta = _rate_or_dash(rec["delta"])
+        if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
+            delta += f"\u00a0±\u00a0{rec['delta_sd']:.3f}"
+        by = rec["predicted_by"]
+        theory = "—" if by == "none" else by
+        if by == "mean field" and rec["validity"] not in ("", "iid"):
+            theory += f" ({rec['validity']})"
+        whole = [_rate_or_dash(rec["rate_layer0"])] if stacks else []
+        rows.append(
+            (
+                *(format_value(rec[c]) for c in axes),
+                f"{int(rec['n_ok'])}" + (f" of {int(rec['n'])}" if rec["n_ok"] < rec["n"] else ""),
+                _rate_or_dash(rec["rate"]),
+                _rate_or_dash(rec["predicted"]),
+                theory,
+                delta,
+                *whole,
+                _rate_or_dash(rec["lyapunov"]),
+                _rate_or_dash(rec["pascanu"]),
+                rec["flags"] or "—",
+                rec["notes"],
+            )
+        )
+    columns = (
+        *(label(c) for c in axes),
+        "cells",
+        "measured rate (top layer)",
+        "predicted",
+        "theory",
+        "measured − predicted",
+        *(("rate via layer 0",) if stacks else ()),
+        "Lyapunov (whole state)",
+        "Pascanu slope",
+        "flags",
+        "notes",
+    )
+    # cells, measured, predicted, theory, difference, [via layer 0], Lyapunov, Pascanu, flags,
+    # notes
+    numeric = (
+        *(c not in ("activation", "init", "bias", "dtype") for c in axes),
+        *(True, True, True, False, True),
+        *((True,) if stacks else ()),
+        *(True, True, False, False),
+    )
+    note = (
+        f"Only the first {MAX_TABLE_ROWS} of {len(settings)} settings are listed."
+        if len(settings) > MAX_TABLE_ROWS
+        else ""
+    )
+    lyapunov = (
+        "Rate via layer 0 and Lyapunov compare the whole stack with itself: the fitted slope of "
+        "ln ||dh_T/dh^(0)_{T−k}|| (the curve from the bottom layer, through every layer) and "
+        "the top Lyapunov exponent of the whole state (all layers; QR method along the same "
+        "trajectories, the first quarter discarded). A stack's one-step Jacobian is block "
+        "triangular, so its Lyapunov exponent is the largest of the layers' own rates, and it "
+        "is the rate the layer-0 curve approaches at long lags; the top layer's own rate (the "
+        "measured rate) can be lower. "
+        if stacks
+        else "Lyapunov: the top Lyapunov exponent of the state along the same trajectories "
+        "(QR method, the first quarter discarded), the rate the measured curve approaches at "
+        "long lags. "
+    )
+    return Table(
+        "Theory vs measurement by setting",
+        "Measured rate: the fitted slope of ln ||dh_T/dh_{T−k}|| of the top layer against its "
+        "own earlier state (natural log per step, mean over the seeds; a seed whose rate is −∞ "
+        "is left out of the mean unless all are). Predicted: the same rate by theory, ln "
+        "ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0), or the mean "
+        "field's ½ ln χ₁ for random weights; '—' where neither applies. Measured − predicted: "
+        "mean ± standard deviation over seeds. "
+        + lyapunov
+        + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
+        "prediction. Flags mark settings outside the domain where the theory is expected to "
+        "hold; they are listed, not hidden.",
+        columns,
+        tuple(rows),
+        numeric,
+        note,
+        detail=len(columns) - 1,  # the notes: a line under each row, never cut off
+    )
+
+
+def _agreement(settings: pd.DataFrame, summary: pd.DataFrame) -> KeyValues:
+    measured = summary[(summary["status"] == "ok").to_numpy()]
+    n = len(measured)
+    by = measured["predicted_by"].value_counts()
+    predicted = int(by.get("linear", 0) + by.get("mean field", 0))
+    items: list[tuple[str, str]] = [
+        (
+            "measured cells with a prediction",
+            f"{predicted} of {n} ({int(by.get('linear', 0))} linear regime, "
+            f"{int(by.get('mean field', 0))} mean field)",
+        )
+    ]
+    delta = measured["delta_rate"].to_numpy(dtype=np.float64)
+    flagged = (measured["flag"] != "").to_numpy()
+    for name, mask in (("unflagged", ~flagged), ("flagged", flagged)):
+        d = np.abs(delta[mask & np.isfinite(delta)])
+        if len(d):
+            items.append(
+                (
+                    f"|measured − predicted|, {name} cells",
+                    f"median {np.median(d):.3f}, largest {d.max():.3f} per step ({len(d)} cells)",
+                )
+            )
+    lyap = np.abs((measured["lyapunov"] - measured["rate_layer0"]).to_numpy(dtype=np.float64))
+    lyap = lyap[np.isfinite(lyap)]
+    if len(lyap):
+        items.append(
+            (
+                "|Lyapunov − rate via layer 0|",
+                f"median {np.median(lyap):.3f} per step over {len(lyap)} cells: the top "
+                "Lyapunov exponent of the whole state and the fitted slope of "
+                "ln ||dh_T/dh^(0)_{T−k}|| (from layer 0, the only layer in a one-layer "
+                "network) are two estimates of one asymptotic rate; a large difference means "
+                "the fit window is still transient",
+            )
+        )
+    bad = measured[measured["pascanu_ok"].eq(False).fillna(False).to_numpy(dtype=bool)]
+    checked = int(measured["pascanu_ok"].notna().sum())
+    if len(bad):
+        ids = ", ".join(str(c) for c in bad["cell_id"].head(10))
+        items.append(("Pascanu bound", f"VIOLATED in {len(bad)} of {checked} cells: {ids}"))
+    elif checked:
+        items.append(("Pascanu bound", f"holds at every lag of all {checked} measured cells"))
+    return KeyValues("Agreement", tuple(items))
+
+
+def _flag_legend(settings: pd.DataFrame) -> KeyValues | None:
+    present = {f for text in settings["flags"] for f in str(text).split(", ") if f}
+    items = tuple((f, FLAGS[f]) for f in FLAGS if f in present)
+    return KeyValues("What the flags mean", items) if items else None
+
+
+def theory_section(view: RunView) -> Section | None:
+    """Theory vs measurement: phase diagram, agreement, flags and the per-setting table."""
+    settings = by_setting(view)
+    if not has_theory(settings):
+        return None
+    blocks: list[Any] = list(_phase_figures(view, settings))
+    blocks.append(_agreement(settings, view.theory))
+    legend = _flag_legend(settings)
+    if legend is not None:
+        blocks.append(legend)
+    blocks.append(_theory_table(view, settings))
+    return Section(
+        "theory",
+        "Theory vs measurement",
+        "Each measured decay rate beside what theory predicts for it: ln ρ(W_hh) where the "
+        "network stays at the origin (linear regime), the mean field's ½ ln χ₁ for random "
+        "weights driven by input (Poole et al. 2016; Chen, Pennington & Schoenholz 2018). "
+        "Where a setting lies outside the theory's domain (finite width, near-critical gains, "
+        "short sequences, non-i.i.d. weights, relu divergence), it is flagged and its "
+        "difference shown all the same.",
+        tuple(blocks),
+    )

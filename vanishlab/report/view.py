@@ -1,0 +1,217 @@
+"""A run seen by the report: its frames plus the derived facts every section needs, once each.
+
+:class:`RunView` wraps the three things a run directory holds (see
+:mod:`vanishlab.sweep.store`): the results frame, one row per (cell, source, layer, lag) with
+``log10_fro_mean`` = mean over a cell's samples of log10 ||J|| (the log of the geometric-mean
+norm); the cells frame, one row per cell with its ``status``; and the manifest dict. It
+derives, lazily and once: which axes vary and in which display order their values go, the top
+layer's state curves, the input curves, the fits of :func:`vanishlab.fit_decay` and the
+per-cell summary of :func:`vanishlab.summarize` (measured beside predicted rates).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.fits import fit_decay
+from ..errors import VanishlabError
+from ..sweep.summary import summarize_frames
+from .format import CELL_META, CONFIG_ORDER, LINE_PREFERENCE, PANEL_AXES, RESULT_META, hashable, py
+
+__all__ = ["RunView"]
+
+T = TypeVar("T")
+
+
+class RunView:
+    """A run's frames plus the derived facts every section needs, each computed once.
+
+    Args:
+        results: ok rows, one per (cell, source, layer, lag); config columns, ``cell_id``,
+            ``source``, ``layer``, ``lag``, ``log10_fro_mean``, ``log10_fro_std``, ``n_zero``
+            (``log10_spec_*`` are allowed and unused).
+        cells: one row per cell: config columns, ``cell_id``, ``status``, ``reason``,
+            ``elapsed_s``.
+        manifest: the run's manifest dict (see :mod:`vanishlab.sweep.store`); missing keys are
+            shown as unknown.
+        summary: :func:`vanishlab.summarize` of the run, if already at hand; otherwise
+            :attr:`theory` computes it from the frames when a section first asks.
+    """
+
+    def __init__(
+        self,
+        results: pd.DataFrame,
+        cells: pd.DataFrame,
+        manifest: Mapping[str, Any],
+        summary: pd.DataFrame | None = None,
+    ) -> None:
+        missing = {"cell_id", "source", "layer", "lag", "log10_fro_mean"} - set(results.columns)
+        if missing:
+            raise VanishlabError(f"results frame lacks columns {sorted(missing)}")
+        self.results = results
+        self.cells = cells
+        self.manifest = dict(manifest)
+        self._summary = summary
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for, the stored value after that (a
+        derived frame that several sections share is computed once)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    # ---- configuration and axes
+
+    @cached_property
+    def config_columns(self) -> tuple[str, ...]:
+        """Configuration columns, known ones in :data:`CONFIG_ORDER` first."""
+        present = [c for c in self.cells.columns if c not in CELL_META]
+        present += [
+            c
+            for c in self.results.columns
+            if c not in RESULT_META
+            and not c.startswith("log10_")
+            and c not in present
+            and c not in CELL_META
+        ]
+        known = [c for c in CONFIG_ORDER if c in present]
+        return tuple(known + [c for c in present if c not in known])
+
+    @cached_property
+    def varying(self) -> tuple[str, ...]:
+        """Config columns with more than one value among all cells (failed ones included)."""
+        frame = self.cells if len(self.cells) else self.results
+        out = [c for c in self.config_columns if c in frame and frame[c].nunique() > 1]
+        axes = list(self.manifest.get("axes") or {})
+        # The manifest's axis order first (stable sort: the rest keep CONFIG_ORDER).
+        return tuple(sorted(out, key=lambda c: axes.index(c) if c in axes else len(axes)))
+
+    @cached_property
+    def fixed(self) -> dict[str, object]:
+        """Config columns with a single value, and that value."""
+        frame = self.cells if len(self.cells) else self.results
+        return {
+            c: frame[c].iloc[0]
+            for c in self.config_columns
+            if c in frame and len(frame) and c not in self.varying
+        }
+
+    def values(self, column: str, present: Iterable[object] | None = None) -> list[object]:
+        """The values of ``column`` in display order: the manifest's axis order, else sorted."""
+        if present is None:
+            frame = self.cells if len(self.cells) else self.results
+            present = frame[column].dropna().unique()
+        seen = list(dict.fromkeys(py(v) for v in present))
+        axis = (self.manifest.get("axes") or {}).get(column)
+        order = {}
+        if isinstance(axis, list):
+            for i, v in enumerate(axis):
+                order.setdefault(hashable(v), i)
+
+        def key(v: object) -> tuple[int, int, float, str]:
+            rank = order.get(hashable(v), len(order))
+            num = float(v) if isinstance(v, int | float) else math.inf
+            return (rank, 0 if num != math.inf else 1, num, str(v))
+
+        return sorted(seen, key=key)
+
+    def rank(self, column: str) -> dict[Hashable, int]:
+        """Position of each value of ``column`` in :meth:`values` order."""
+        return {hashable(v): i for i, v in enumerate(self.values(column))}
+
+    @cached_property
+    def seeds(self) -> int:
+        """Most seeds any setting has (1 when ``seed`` is absent or fixed)."""
+        if "seed" not in self.varying or not len(self.results):
+            return 1
+        per = self.results.groupby(self.setting_columns, dropna=False)["seed"].nunique()
+        return int(per.max())
+
+    @cached_property
+    def setting_columns(self) -> list[str]:
+        """Config columns that define a setting: all but ``seed`` (seeds are averaged)."""
+        return [c for c in self.config_columns if c != "seed" and c in self.results]
+
+    @cached_property
+    def line_axis(self) -> str | None:
+        """The axis drawn as separate lines: ``init`` if it varies, else the first that does."""
+        for c in LINE_PREFERENCE:
+            if c in self.varying:
+                return c
+        rest = [c for c in self.varying if c not in (*PANEL_AXES, "seed")]
+        return rest[0] if rest else None
+
+    # ---- derived frames
+
+    @cached_property
+    def theory(self) -> pd.DataFrame:
+        """Measured beside predicted, one row per cell (:func:`vanishlab.summarize`)."""
+        if self._summary is not None:
+            return self._summary
+        return summarize_frames(self.results, self.cells)
+
+    @cached_property
+    def top_state(self) -> pd.DataFrame:
+        """State rows of the top layer: h_T against the top layer's own earlier states."""
+        r = self.results
+        if "num_layers" in r:
+            top = r["num_layers"].astype("int64") - 1
+            mask = (r["source"] == "state") & (r["layer"].astype("Float64") == top).fillna(False)
+        else:
+            mask = r["source"] == "state"
+            if mask.any():
+                mask &= r["layer"] == r.loc[mask, "layer"].max()
+        return r[mask.to_numpy(dtype=bool)]
+
+    @cached_property
+    def inputs(self) -> pd.DataFrame:
+        """Input-sensitivity rows."""
+        return self.results[(self.results["source"] == "input").to_numpy(dtype=bool)]
+
+    @cached_property
+    def fits(self) -> pd.DataFrame:
+        """:func:`vanishlab.fit_decay` of every (cell, source, layer) curve (Frobenius norm)."""
+        r = self.results
+        if not len(r):
+            return pd.DataFrame()
+        keys = [*self.config_columns, "cell_id", "source", "layer"]
+        keys = [c for c in keys if c in r]
+        return fit_decay(r[[*keys, "lag", "log10_fro_mean"]], norm="fro")
+
+    @cached_property
+    def top_fits(self) -> pd.DataFrame:
+        """Fits of the top layer's state curve (one per cell), with ``setting`` columns."""
+        f = self.fits
+        if not len(f):
+            return f
+        state = f["source"] == "state"
+        if "num_layers" in f:
+            top = f["num_layers"].astype("int64") - 1
+            state &= (f["layer"].astype("Float64") == top).fillna(False)
+        return f[state.to_numpy(dtype=bool)]
+
+    @cached_property
+    def input_fits(self) -> pd.DataFrame:
+        """Fits of the input-sensitivity curve (one per cell)."""
+        f = self.fits
+        if not len(f):
+            return f
+        return f[(f["source"] == "input").to_numpy(dtype=bool)]
+
+    def setting_order(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """``frame`` sorted by ``columns`` in display order of each column's values."""
+        if not len(frame) or not columns:
+            return frame
+        ranks = []
+        for c in columns:
+            rank = self.rank(c)
+            ranks.append(np.array([rank.get(hashable(v), len(rank)) for v in frame[c]]))
+        order = np.lexsort(ranks[::-1])  # the first column is the primary key
+        return frame.iloc[order]
