@@ -14,10 +14,13 @@ not at all, whatever instant the writer was killed at (SIGKILL included); tempor
 so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). Its parquet
-key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, elapsed_s,
-n_rows}``; a failed cell is a shard with zero rows, ``status = "failed"`` and a ``reason``.
-This module owns that schema and checks every frame before it is written.
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.runner.run_cell`). A shard
+of a monitored training run (:class:`vanishlab.trained.JacobianMonitor`) has one more column,
+``step`` (the training step it was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every
+shard of one run has the same columns. Its parquet key-value metadata ``vanishlab.cell`` is
+JSON ``{cell_id, config, status, reason, elapsed_s, n_rows}``; a failed cell is a shard with
+zero rows, ``status = "failed"`` and a ``reason``. This module owns that schema and checks every
+frame before it is written.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ __all__ = [
     "FORMAT",
     "KEY_COLUMNS",
     "SCHEMA",
+    "STEP_COLUMNS",
+    "STEP_SCHEMA",
     "CellMeta",
     "RunLock",
     "atomic_write",
@@ -92,6 +97,12 @@ SCHEMA = pa.schema(
 )
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
 
+STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
+STEP_SCHEMA = SCHEMA.insert(
+    SCHEMA.get_field_index("cell_id") + 1, pa.field("step", pa.int64(), nullable=False)
+)
+"""Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
+
 
 class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard."""
@@ -112,7 +123,7 @@ _META_KEYS = frozenset(CellMeta.__annotations__)
 
 def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
     """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
-    if tuple(frame.columns) != COLUMNS:
+    if tuple(frame.columns) not in (COLUMNS, STEP_COLUMNS):
         raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
     if set(meta) != _META_KEYS or meta["status"] not in ("ok", "failed"):
         raise ValueError(f"malformed cell metadata {meta!r}")
@@ -122,6 +133,8 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         return
     if set(frame["cell_id"]) != {meta["cell_id"]}:
         raise ValueError("a shard holds exactly one cell")
+    if "step" in frame and (frame["step"].isna().any() or frame["step"].nunique() != 1):
+        raise ValueError("a monitored shard holds exactly one step")
     if not frame["source"].isin(("state", "input")).all():
         raise ValueError("source must be 'state' or 'input'")
     if not (frame["layer"].isna() == (frame["source"] == "input")).all():
@@ -167,7 +180,8 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     if not cells.is_dir():
         cells.mkdir(parents=True, exist_ok=True)
         _fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
-    table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    schema = STEP_SCHEMA if "step" in frame else SCHEMA
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
     atomic_write(path, lambda f: pq.write_table(table, f))
@@ -227,7 +241,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise _foreign(path, "no vanishlab.cell metadata")
-    if not schema.remove_metadata().equals(SCHEMA):
+    bare = schema.remove_metadata()
+    if not (bare.equals(SCHEMA) or bare.equals(STEP_SCHEMA)):
         raise _foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
@@ -283,9 +298,10 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
     Columns: :data:`COLUMNS` (config columns, ``cell_id``, ``source``, ``layer`` (``Int64``,
     null for ``"input"``), ``lag``, ``log10_{fro,spec}_{mean,std}``, ``n_zero``), sorted
-    (stably) by the config columns, then ``source``, ``layer``, ``lag``. Failed cells have no
-    rows here; see :func:`load_cells`. Raises VanishlabError for a directory that is not a
-    run, or that holds a corrupt or foreign file in ``cells/``.
+    (stably) by the config columns, then ``source``, ``layer``, ``lag``; a monitored run's
+    (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
+    ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
+    for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
     """
     run_dir = Path(run_dir)
     load_manifest(run_dir)
@@ -301,8 +317,13 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
                 tables.append(table.replace_schema_metadata(None))
     if not tables:
         return _to_frame(SCHEMA.empty_table())
+    if len({tuple(table.column_names) for table in tables}) > 1:
+        raise VanishlabError(
+            f"{run_dir} mixes shards of monitored steps (a 'step' column) with others"
+        )
     frame = _to_frame(pa.concat_tables(tables))
-    return _sorted(frame, [*CONFIG_COLUMNS, *KEY_COLUMNS])
+    steps = ["step"] if "step" in frame else []
+    return _sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS])
 
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
