@@ -326,15 +326,33 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     return _sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS])
 
 
+def _shard_steps(run_dir: Path) -> dict[str, int | None]:
+    """``{cell_id: step}`` of a monitored run's shards (None for a failed step, which has no
+    rows); empty for a run without a ``step`` column."""
+    steps: dict[str, int | None] = {}
+    for path in shard_paths(run_dir):
+        with _open(path) as pf:
+            if "step" not in pf.schema_arrow.names:
+                return {}
+            meta = _read_meta(path, pf)
+            column = pf.read(columns=["step"]).column(0) if meta["n_rows"] else None
+            steps[meta["cell_id"]] = None if column is None else column[0].as_py()
+    return steps
+
+
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (None when ok), ``elapsed_s``; sorted by the config columns."""
+    "failed"), ``reason`` (None when ok), ``elapsed_s``; sorted by the config columns. A
+    monitored run's has ``step`` after ``cell_id`` (null for a failed step) and is sorted by it
+    too."""
     run_dir = Path(run_dir)
     load_manifest(run_dir)
+    steps = _shard_steps(run_dir)
     rows = [
         {
             **{axis: meta["config"][axis] for axis in CONFIG_COLUMNS},
             "cell_id": meta["cell_id"],
+            **({"step": steps.get(meta["cell_id"])} if steps else {}),
             "status": meta["status"],
             "reason": meta["reason"],
             "elapsed_s": float(meta["elapsed_s"]),
@@ -343,6 +361,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ]
     schema = pa.schema(
         [SCHEMA.field(c) for c in (*CONFIG_COLUMNS, "cell_id")]
+        + ([pa.field("step", pa.int64())] if steps else [])
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
@@ -350,7 +369,9 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         ]
     )
     frame = pa.Table.from_pylist(rows, schema=schema).to_pandas()
-    return _sorted(frame, list(CONFIG_COLUMNS))
+    if steps:
+        frame["step"] = frame["step"].astype("Int64")
+    return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])
 
 
 # --- the lock ------------------------------------------------------------------------------
