@@ -27,6 +27,7 @@ import hashlib
 import os
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -129,20 +130,42 @@ def _load(path: Path, what: str) -> Any:
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
+            # every instruction; it either loads or raises, and both are handled here.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()
-        detail = next((ln.strip() for ln in first if "GLOBAL" in ln or "global" in ln), "")
+        reason = _unpickler_reason(err)
+        if not _NEEDS_CODE.search(reason):
+            raise VanishlabError(
+                f"{what} {path} is not readable as a torch.save file ({reason})"
+            ) from None
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
             f"and vanishlab loads with weights_only=True only; nothing in it was run. Save "
-            f"model.state_dict() instead{f' ({detail})' if detail else ''}"
+            f"model.state_dict() instead ({reason})"
         ) from None
     except (OSError, RuntimeError, EOFError, ValueError, UnicodeDecodeError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise VanishlabError(
-            f"{what} {path} is not readable as a torch.save file ({reason})"
+            f"{what} {path} is not readable as a torch.save file ({_first_line(err)})"
         ) from None
+
+
+_NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)
+
+
+def _unpickler_reason(err: BaseException) -> str:
+    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``)."""
+    text = str(err)
+    _, found, rest = text.partition("WeightsUnpickler error:")
+    lines = [ln.strip() for ln in (rest if found else text).splitlines() if ln.strip()]
+    return lines[0].split(". Please use")[0] if lines else type(err).__name__
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
