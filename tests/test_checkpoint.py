@@ -70,7 +70,7 @@ def test_relu_is_taken_from_the_caller_and_tanh_is_the_default(tmp_path):
     with pytest.raises(VanishlabError, match="tanh or relu"):
         read_checkpoint(path, nonlinearity="sigmoid")
     lstm = _save(nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
-    with pytest.raises(VanishlabError, match="nn.RNN only"):
+    with pytest.raises(VanishlabError, match=r"nn\.RNN only"):
         read_checkpoint(lstm, nonlinearity="relu")
 
 
@@ -164,7 +164,7 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
     with pytest.raises(VanishlabError, match="is not a file"):
         read_checkpoint(tmp_path)
     (tmp_path / "junk.pt").write_bytes(b"\x00garbage, not a torch file" * 10)
-    with pytest.raises(VanishlabError, match="not readable as a torch.save file"):
+    with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file"):
         read_checkpoint(tmp_path / "junk.pt")
     (tmp_path / "empty.pt").write_bytes(b"")
     with pytest.raises(VanishlabError, match="not readable"):
