@@ -4,6 +4,9 @@ and it never changes the module's parameters, gradients, training mode or any RN
 from __future__ import annotations
 
 import random
+import runpy
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -214,3 +217,13 @@ def test_gated_modules_are_monitored_once_the_engine_takes_them(tmp_path, kind):
     for r in rows[rows["source"] == "input"].itertuples():
         assert r.log10_fro_mean == pytest.approx(want[("input", None, int(r.lag))], rel=1e-12)
     assert vl.load_manifest(tmp_path / "m")["model"]["architecture"]["kind"] == kind
+
+
+def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
+    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+    argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
+    assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]

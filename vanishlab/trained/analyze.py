@@ -15,7 +15,6 @@ module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is n
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.runner import _versions, one_thread
 from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
-from .measure import cell_id, measure_rows, module_config, now, top_lyapunov
+from .measure import cell_id, json_number, measure_rows, module_config, now, top_lyapunov
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
 
@@ -209,7 +208,7 @@ def analyze_checkpoint(
                 "architecture": spec.to_dict(),
                 "inputs": described,
                 "seed": seed,
-                "lyapunov": None if lyap is None or math.isnan(lyap) else lyap,
+                "lyapunov": json_number(lyap),
             },
         }
         store.write_manifest(run_dir, manifest)

@@ -12,7 +12,9 @@ theory is ever attached to a trained model.
 The top Lyapunov exponent of the module's hidden dynamics along the same inputs (natural log
 per step, :func:`vanishlab.lyapunov_spectrum`, one seeded random direction, the first
 round(T/4) steps discarded as a transient, averaged over the samples) is measured beside it,
-as a summary of a sweep cell is.
+as a summary of a sweep cell is; a manifest keeps it as a number, ``"-inf"`` (a direction
+annihilated exactly: relu units all off) or ``"nan"`` (the forward pass overflowed), or null
+where it was not measured.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ..errors import NonFiniteStateError
 from ..sweep.config import AXES, CellConfig, config_id
 from ..sweep.runner import _aggregate
 
-__all__ = ["TRAINED_INIT", "measure_rows", "module_config", "top_lyapunov"]
+__all__ = ["TRAINED_INIT", "json_number", "measure_rows", "module_config", "top_lyapunov"]
 
 TRAINED_INIT = "trained"
 """The ``init`` column of a trained model's rows."""
@@ -122,3 +124,11 @@ def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int 
 def now() -> str:
     """The current UTC time as ISO 8601 to the second (``2026-01-01T00:00:00Z``)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def json_number(value: float | None) -> float | str | None:
+    """A float for a JSON manifest: itself when finite, ``"-inf"``, ``"inf"`` or ``"nan"``
+    (strict JSON has no such numbers; ``float()`` reads these strings back), None for None."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(float(value))

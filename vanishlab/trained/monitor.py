@@ -42,7 +42,15 @@ from torch import nn
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.runner import _versions
-from .measure import cell_id, measure_rows, module_config, module_kind, now, top_lyapunov
+from .measure import (
+    cell_id,
+    json_number,
+    measure_rows,
+    module_config,
+    module_kind,
+    now,
+    top_lyapunov,
+)
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -223,7 +231,7 @@ class JacobianMonitor:
         self._manifest["steps"][str(n)] = {
             "cell_id": cid,
             "status": status,
-            "lyapunov": None if lyap is None or lyap != lyap else lyap,
+            "lyapunov": json_number(lyap),
             "elapsed_s": round(elapsed, 6),
         }
         self._manifest["n_cells"] = len(self._done)
