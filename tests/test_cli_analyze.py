@@ -108,6 +108,10 @@ def test_analyze_measures_the_saved_module_on_given_inputs(tmp_path):
     assert arch["nonlinearity"] == "relu" and arch["nonlinearity_given"]
     assert m["inputs"]["sha256"] == hashlib.sha256((tmp_path / "x.pt").read_bytes()).hexdigest()
     assert m["inputs"]["batch_first"] is True
+    assert (
+        manifest["command"].startswith("vanishlab analyze ")
+        and "--batch-first" in manifest["command"]
+    )
     assert m["lyapunov"] is None or math.isfinite(m["lyapunov"])
 
     # Again: nothing is measured, nothing changes.
@@ -246,3 +250,12 @@ def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kin
     for r in inputs.itertuples():
         assert r.log10_fro_mean == pytest.approx(direct[("input", None, int(r.lag))], rel=1e-12)
     assert vl.load_manifest(out)["model"]["architecture"]["kind"] == kind
+
+
+def test_gated_checkpoints_before_the_engine_takes_them_are_one_line(tmp_path):
+    if _engine_measures("lstm"):
+        pytest.skip("this engine measures gated cells: see the test above")
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
+    result = runner.invoke(app, ["analyze", str(tmp_path / "l.pt"), "--out", str(tmp_path / "r")])
+    _one_error_line(result, "cannot measure nn.LSTM(3, 4, num_layers=1, bias=True)")
+    assert not (tmp_path / "r").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -87,6 +86,44 @@ def analyze(
         input_std=input_std,
         seed=seed,
         name=name,
-        command=shlex.join(["vanishlab", *sys.argv[1:]]),
+        command=_command(
+            checkpoint,
+            run_dir,
+            module,
+            nonlinearity,
+            inputs,
+            batch_first,
+            seq_len,
+            batch,
+            input_std,
+            seed,
+            name,
+        ),
     )
     typer.echo(str(result))
+
+
+def _command(
+    checkpoint: Path,
+    out: Path,
+    module: str | None,
+    nonlinearity: str | None,
+    inputs: Path | None,
+    batch_first: bool,
+    seq_len: int,
+    batch: int,
+    input_std: float,
+    seed: int,
+    name: str | None,
+) -> str:
+    """The command line that redoes this analysis (kept in the manifest)."""
+    parts = ["vanishlab", "analyze", str(checkpoint), "--out", str(out)]
+    for flag, value in (("--module", module), ("--nonlinearity", nonlinearity), ("--name", name)):
+        if value is not None:
+            parts += [flag, value]
+    if inputs is not None:
+        parts += ["--inputs", str(inputs)] + (["--batch-first"] if batch_first else [])
+    else:
+        parts += ["--seq-len", str(seq_len), "--batch", str(batch)]
+        parts += ["--input-std", repr(input_std), "--seed", str(seed)]
+    return shlex.join(parts)

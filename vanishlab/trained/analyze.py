@@ -15,6 +15,7 @@ module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -155,6 +156,47 @@ def analyze_checkpoint(
 
     run_dir = Path(out)
     earlier = _check_out(run_dir)
+    created = not run_dir.exists()
+    try:
+        return _measure_into(
+            run_dir,
+            earlier,
+            ckpt,
+            net,
+            x,
+            config,
+            cid,
+            described,
+            seed,
+            start,
+            name,
+            command,
+            checkpoint,
+        )
+    except VanishlabError:
+        if created:  # a refusal leaves no trace: only the lock can be in a new directory
+            (run_dir / store.LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise
+
+
+def _measure_into(
+    run_dir: Path,
+    earlier: dict[str, Any] | None,
+    ckpt: Checkpoint,
+    net: torch.nn.RNNBase,
+    x: torch.Tensor,
+    config: dict[str, Any],
+    cid: str,
+    described: dict[str, Any],
+    seed: int,
+    start: float,
+    name: str | None,
+    command: str | None,
+    checkpoint: str | os.PathLike[str],
+) -> AnalyzeResult:
+    spec = ckpt.spec
     with store.RunLock(run_dir):
         done = store.read_cell_metas(run_dir) if earlier is not None else {}
         if earlier is not None and set(done) - {cid}:
