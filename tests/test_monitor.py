@@ -227,3 +227,20 @@ def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
     assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
+
+
+def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
+    from vanishlab.sweep import store
+
+    rnn = nn.RNN(2, 3)
+    with JacobianMonitor(rnn, torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        rows = mon.step(0)
+    meta = store.read_cell_metas(tmp_path / "m")[rows["cell_id"][0]]
+    two = rows.copy()
+    two.loc[1:, "step"] = 7
+    with pytest.raises(ValueError, match="exactly one step"):
+        store.write_shard(tmp_path / "m", two, meta)
+    plain = rows.drop(columns="step").assign(cell_id="0" * 16)
+    store.write_shard(tmp_path / "m", plain, {**meta, "cell_id": "0" * 16})
+    with pytest.raises(VanishlabError, match="mixes shards of monitored steps"):
+        vl.load_results(tmp_path / "m")
