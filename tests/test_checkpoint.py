@@ -175,6 +175,9 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
         read_checkpoint(_save(torch.zeros(3), tmp_path / "t.pt"))
     with pytest.raises(VanishlabError, match="no recurrent weights"):
         read_checkpoint(_save([1, 2, 3], tmp_path / "list.pt"))
+    cell = {"state_dict": {f"cell.{k}": v for k, v in nn.LSTMCell(2, 3).state_dict().items()}}
+    with pytest.raises(VanishlabError, match=r"recurrent cell \(cell\.weight_ih"):
+        read_checkpoint(_save(cell, tmp_path / "cell.pt"))
 
 
 def _rnn_sd(kind: str = "rnn", layers: int = 2) -> dict[str, torch.Tensor]:

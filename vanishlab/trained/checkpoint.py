@@ -192,11 +192,27 @@ def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             return obj
     if isinstance(obj, torch.Tensor):
         raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
+    cell = _cell_key(obj)
+    if cell is not None:
+        raise VanishlabError(
+            f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
+            "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter"
+        )
     raise VanishlabError(
         f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at the top level "
         f"or under {' or '.join(repr(k) for k in _CONTAINER_KEYS)}); save the model's "
         "state_dict(), or a dict holding it under 'state_dict'"
     )
+
+
+def _cell_key(obj: Any) -> str | None:
+    """A key of a recurrent cell's weights (``...weight_ih`` without a layer), if any."""
+    for inner in [obj, *(obj.get(k) for k in _CONTAINER_KEYS)] if isinstance(obj, Mapping) else []:
+        if isinstance(inner, Mapping):
+            for key in inner:
+                if isinstance(key, str) and (key == "weight_ih" or key.endswith(".weight_ih")):
+                    return key
+    return None
 
 
 def find_recurrent(state: Mapping[Any, Any]) -> list[str]:
