@@ -244,3 +244,30 @@ def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
     store.write_shard(tmp_path / "m", plain, {**meta, "cell_id": "0" * 16})
     with pytest.raises(VanishlabError, match="mixes shards of monitored steps"):
         vl.load_results(tmp_path / "m")
+
+
+def test_unbatched_probe_and_a_given_h0(tmp_path):
+    torch.manual_seed(6)
+    rnn = nn.RNN(2, 3, 2)
+    probe, h0 = torch.randn(7, 2), torch.randn(2, 3)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m", h0=h0) as mon:
+        rows = mon.step(0)
+    want = vl.jacobian_norms(rnn, probe, h0)
+    got = rows.set_index(["source", "layer", "lag"])["log10_fro_mean"]
+    for r in want.itertuples():
+        assert got[(r.source, r.layer, r.lag)] == pytest.approx(r.log10_fro, rel=1e-12)
+    assert (rows["batch"] == 1).all() and (rows["seq_len"] == 7).all()
+    with pytest.raises(VanishlabError, match="another module or probe"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "m").__enter__()  # no h0: another probe
+
+
+def test_a_monitored_run_renders_as_a_report(tmp_path):
+    torch.manual_seed(7)
+    rnn = nn.RNN(2, 4)
+    with JacobianMonitor(rnn, torch.randn(12, 2, 2), out=tmp_path / "m", every=2) as mon:
+        for n in range(5):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.1)
+            mon.step(n)
+    html = vl.render_report(tmp_path / "m", tmp_path / "m.html", timestamp="2024-01-01T00:00:00Z")
+    assert html.stat().st_size > 1000
