@@ -218,7 +218,7 @@ def _measure_into(
                 raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
             try:
                 lyap = top_lyapunov(net, x, seed=seed) if status == "ok" else None
-            except TypeError:
+            except (TypeError, ValueError):
                 lyap = None  # this engine does not follow this kind of module's dynamics
             elapsed = time.perf_counter() - measure_start
         meta: store.CellMeta = {

@@ -212,7 +212,9 @@ class JacobianMonitor:
                 frame["layer"] = frame["layer"].astype("Int64")
                 status, reason = "failed", str(err)
             if self.lyapunov and status == "ok":
-                with contextlib.suppress(TypeError):  # a kind this engine does not follow
+                with contextlib.suppress(
+                    TypeError, ValueError
+                ):  # a kind the engine does not follow
                     lyap = top_lyapunov(self.module, self.probe, self.h0)
         frame.insert(
             frame.columns.get_loc("cell_id") + 1, "step", pd.Series([n] * len(frame), dtype="int64")
