@@ -40,6 +40,7 @@ TRAINED_INIT = "trained"
 """The ``init`` column of a trained model's rows."""
 
 _KIND = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+_GATED_ACTIVATION = None if "model" in AXES else "tanh"
 
 
 def module_kind(module: nn.RNNBase) -> str:
@@ -71,7 +72,9 @@ def module_config(
             float(f"{float(xs.detach().double().std(unbiased=False)):.6g}") if xs.numel() else 0.0
         )
     values: dict[str, Any] = {
-        "activation": module.nonlinearity if kind == "rnn" else "tanh",
+        # A gated cell has no activation axis: None where the sweep has a model axis (which
+        # records axes that do not apply to a model as None), else its candidate's tanh.
+        "activation": module.nonlinearity if kind == "rnn" else _GATED_ACTIVATION,
         "num_layers": module.num_layers,
         "hidden_size": module.hidden_size,
         "input_size": module.input_size,
