@@ -22,14 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.runner import _versions, one_thread
 from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
-from .measure import cell_id, json_number, measure_rows, module_config, now, top_lyapunov
+from .measure import (
+    cell_id,
+    empty_rows,
+    json_number,
+    measure_rows,
+    module_config,
+    now,
+    top_lyapunov,
+)
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
 
@@ -213,7 +220,7 @@ def _measure_into(
                 frame = measure_rows(net, x, config, cid)
                 status, reason = "ok", None
             except NonFiniteStateError as err:
-                frame, status, reason = _empty_rows(), "failed", str(err)
+                frame, status, reason = empty_rows(), "failed", str(err)
             except (TypeError, ValueError) as err:
                 raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
             try:
@@ -259,13 +266,6 @@ def _measure_into(
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
-
-
-def _empty_rows() -> pd.DataFrame:
-    """Zero shard rows (a failed measurement)."""
-    frame = store.SCHEMA.empty_table().to_pandas()
-    frame["layer"] = frame["layer"].astype("Int64")
-    return frame
 
 
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:

@@ -31,10 +31,18 @@ from torch import nn
 from ..core.engine import jacobian_log_norms
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError
+from ..sweep import store
 from ..sweep.config import AXES, CellConfig, config_id
 from ..sweep.runner import _aggregate
 
-__all__ = ["TRAINED_INIT", "json_number", "measure_rows", "module_config", "top_lyapunov"]
+__all__ = [
+    "TRAINED_INIT",
+    "empty_rows",
+    "json_number",
+    "measure_rows",
+    "module_config",
+    "top_lyapunov",
+]
 
 TRAINED_INIT = "trained"
 """The ``init`` column of a trained model's rows."""
@@ -95,6 +103,13 @@ def module_config(
 def cell_id(config: dict[str, Any], **extra: Any) -> str:
     """A stable id for this measurement (config plus what tells measurements apart)."""
     return config_id({**config, **extra})
+
+
+def empty_rows() -> pd.DataFrame:
+    """Zero shard rows with the shard's columns (a failed measurement)."""
+    frame = store.SCHEMA.empty_table().to_pandas()
+    frame["layer"] = frame["layer"].astype("Int64")
+    return frame
 
 
 def measure_rows(

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -44,6 +45,7 @@ from ..sweep import store
 from ..sweep.runner import _versions
 from .measure import (
     cell_id,
+    empty_rows,
     json_number,
     measure_rows,
     module_config,
@@ -208,17 +210,13 @@ class JacobianMonitor:
                 frame = measure_rows(self.module, self.probe, config, cid, self.h0)
                 status, reason = "ok", None
             except NonFiniteStateError as err:
-                frame = store.SCHEMA.empty_table().to_pandas()
-                frame["layer"] = frame["layer"].astype("Int64")
-                status, reason = "failed", str(err)
+                frame, status, reason = empty_rows(), "failed", str(err)
             if self.lyapunov and status == "ok":
-                with contextlib.suppress(
-                    TypeError, ValueError
-                ):  # a kind the engine does not follow
+                # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
+                with contextlib.suppress(TypeError, ValueError):
                     lyap = top_lyapunov(self.module, self.probe, self.h0)
-        frame.insert(
-            frame.columns.get_loc("cell_id") + 1, "step", pd.Series([n] * len(frame), dtype="int64")
-        )
+        steps = np.full(len(frame), n, dtype=np.int64)
+        frame.insert(frame.columns.get_loc("cell_id") + 1, "step", steps)
         elapsed = time.perf_counter() - start
         meta: store.CellMeta = {
             "cell_id": cid,
