@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from .sweep.runner import RunSummary, run_sweep
     from .sweep.store import load_cells, load_manifest, load_results
     from .sweep.summary import summarize
+    from .train import TrainResult, train_cell
+    from .trained import JacobianMonitor, analyze_checkpoint, read_checkpoint
 
 __all__ = [
     "INITS",
@@ -36,12 +38,15 @@ __all__ = [
     "Experiment",
     "Init",
     "JacobianLogNorms",
+    "JacobianMonitor",
     "MeanField",
     "MeanFieldInputs",
     "NonFiniteStateError",
     "RunSummary",
     "Sweep",
+    "TrainResult",
     "VanishlabError",
+    "analyze_checkpoint",
     "cell_mean_field",
     "check_pascanu",
     "critical_gain",
@@ -61,14 +66,21 @@ __all__ = [
     "origin_log_norms",
     "pascanu_bound",
     "pascanu_envelope",
+    "read_checkpoint",
     "register_init",
     "render_report",
     "run_cell",
     "run_sweep",
     "summarize",
+    "train_cell",
 ]
 
 _LAZY: dict[str, str] = {
+    "JacobianMonitor": ".trained",
+    "analyze_checkpoint": ".trained",
+    "read_checkpoint": ".trained",
+    "train_cell": ".train",
+    "TrainResult": ".train",
     "fit_decay": ".analysis.fits",
     "linear_rate": ".analysis.linear",
     "origin_log_norms": ".analysis.linear",

@@ -43,7 +43,14 @@ from . import store
 from .config import AXES, CellConfig
 from .inits import INITS, Init
 
-__all__ = ["build_rnn", "cell_inputs", "one_thread", "run_cell", "seeded_generator"]
+__all__ = [
+    "aggregate_samples",
+    "build_rnn",
+    "cell_inputs",
+    "one_thread",
+    "run_cell",
+    "seeded_generator",
+]
 
 _threads_lock = threading.Lock()
 _threads_users = 0
@@ -145,7 +152,7 @@ def run_cell(
             reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
             frame, status, failure = _empty_frame(), "failed", "error"
         else:
-            frame, status, reason = _aggregate(result, config), "ok", None
+            frame, status, reason = aggregate_samples(result, config), "ok", None
     meta: store.CellMeta = {
         "cell_id": config.cell_id,
         "config": config.to_dict(),
@@ -177,7 +184,7 @@ def _empty_frame() -> pd.DataFrame:
     return frame
 
 
-def _aggregate(result: JacobianLogNorms, config: CellConfig) -> pd.DataFrame:
+def aggregate_samples(result: JacobianLogNorms, config: CellConfig) -> pd.DataFrame:
     """Shard rows: inputs (lag 0..T-1), then states of layer 0..L-1 (lag 0..T each)."""
     assert result.state_fro is not None and result.state_spec is not None
     assert result.input_fro is not None and result.input_spec is not None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES
 from .files import atomic_write
@@ -26,6 +27,7 @@ __all__ = [
     "FORMAT",
     "MANIFEST",
     "load_manifest",
+    "package_versions",
     "report_marker",
     "report_run",
     "run_identity",
@@ -134,3 +136,31 @@ def report_run(path: str | os.PathLike[str]) -> str | None:
         return None
     found = _MARKER_RE.findall(tail)
     return found[-1] if found else None
+
+
+def package_versions(dask: bool = False) -> dict[str, str]:
+    """The versions a manifest records: vanishlab, torch, python, numpy, pandas, pyarrow, the
+    platform, and dask/distributed when a scheduler is used."""
+    import platform
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow
+    import torch
+
+    versions = {
+        "vanishlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "platform": platform.platform(),
+    }
+    if dask:
+        import dask as dask_mod
+        import distributed
+
+        versions["dask"] = dask_mod.__version__
+        versions["distributed"] = distributed.__version__
+    return versions

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import shlex
 import time
 import uuid
@@ -23,9 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import torch
 
 from ..errors import VanishlabError
 from . import store
@@ -34,6 +31,7 @@ from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
+from .manifest import package_versions
 from .memory import available_bytes, cell_bytes, format_bytes
 
 __all__ = [
@@ -257,29 +255,6 @@ def sweep_command(
     return shlex.join([*parts, "--force"] if force else parts)
 
 
-def _versions(dask: bool) -> dict[str, str]:
-    import pyarrow
-
-    from .. import __version__
-
-    versions = {
-        "vanishlab": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pyarrow.__version__,
-        "platform": platform.platform(),
-    }
-    if dask:
-        import dask as dask_mod
-        import distributed
-
-        versions["dask"] = dask_mod.__version__
-        versions["distributed"] = distributed.__version__
-    return versions
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -458,7 +433,7 @@ def run_sweep(
             if exp.sections is not None
             else manifest.get("sections"),
             "command": commands[-1],
-            "versions": _versions(dask=scheduler is not None),
+            "versions": package_versions(dask=scheduler is not None),
             "started": manifest.get("started") or _now(),
             "finished": None,
             "elapsed_s": manifest.get("elapsed_s"),

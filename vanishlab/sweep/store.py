@@ -20,8 +20,10 @@ A shard holds one row per (source, layer, lag) of its cell, the config as column
 norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
 elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
-``reason`` and a ``failure`` kind. This module owns that schema and checks every frame before
-it is written.
+``reason`` and a ``failure`` kind. A shard of a monitored training run
+(:class:`vanishlab.trained.JacobianMonitor`) has one more column, ``step`` (the training step it
+was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every shard of one run has the same
+columns. This module owns that schema and checks every frame before it is written.
 
 Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet's page
 checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
@@ -68,6 +70,8 @@ __all__ = [
     "KEY_COLUMNS",
     "MANIFEST",
     "SCHEMA",
+    "STEP_COLUMNS",
+    "STEP_SCHEMA",
     "TMP_SUFFIX",
     "CellMeta",
     "CorruptShardError",
@@ -122,6 +126,12 @@ SCHEMA = pa.schema(
 )
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
 
+STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
+STEP_SCHEMA = SCHEMA.insert(
+    SCHEMA.get_field_index("cell_id") + 1, pa.field("step", pa.int64(), nullable=False)
+)
+"""Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
+
 
 class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard.
@@ -157,7 +167,7 @@ def content_digest(table: pa.Table) -> str:
     or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
     booleans as bytes, strings NUL-separated), nulls written as zero."""
     h = hashlib.sha256()
-    for name in SCHEMA.names:
+    for name in table.schema.names:
         column = table.column(name).combine_chunks()
         h.update(name.encode() + b"\0")
         h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
@@ -178,7 +188,7 @@ def content_digest(table: pa.Table) -> str:
 
 def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
     """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
-    if tuple(frame.columns) != COLUMNS:
+    if tuple(frame.columns) not in (COLUMNS, STEP_COLUMNS):
         raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
     if not _meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
         raise ValueError(f"malformed cell metadata {meta!r}")
@@ -192,6 +202,8 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         return
     if set(frame["cell_id"]) != {meta["cell_id"]}:
         raise ValueError("a shard holds exactly one cell")
+    if "step" in frame and (frame["step"].isna().any() or frame["step"].nunique() != 1):
+        raise ValueError("a monitored shard holds exactly one step")
     if not frame["source"].isin(("state", "input")).all():
         raise ValueError("source must be 'state' or 'input'")
     if not (frame["layer"].isna() == (frame["source"] == "input")).all():
@@ -211,7 +223,8 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     if not cells.is_dir():
         cells.mkdir(parents=True, exist_ok=True)
         fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
-    table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    schema = STEP_SCHEMA if "step" in frame else SCHEMA
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
@@ -262,7 +275,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise _foreign(path, "no vanishlab.cell metadata")
-    if not schema.remove_metadata().equals(SCHEMA):
+    bare = schema.remove_metadata()
+    if not (bare.equals(SCHEMA) or bare.equals(STEP_SCHEMA)):
         raise _foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
@@ -369,9 +383,10 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
     Columns: :data:`COLUMNS` (config columns, ``cell_id``, ``source``, ``layer`` (``Int64``,
     null for ``"input"``), ``lag``, ``log10_{fro,spec}_{mean,std}``, ``n_zero``), sorted
-    (stably) by the config columns, then ``source``, ``layer``, ``lag``. Failed cells have no
-    rows here; see :func:`load_cells`. Raises VanishlabError for a directory that is not a
-    run, or that holds a corrupt or foreign file in ``cells/``.
+    (stably) by the config columns, then ``source``, ``layer``, ``lag``; a monitored run's
+    (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
+    ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
+    for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
     """
     run_dir = Path(run_dir)
     load_manifest(run_dir)
@@ -382,20 +397,42 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             tables.append(table)
     if not tables:
         return _to_frame(SCHEMA.empty_table())
+    if len({tuple(table.column_names) for table in tables}) > 1:
+        raise VanishlabError(
+            f"{run_dir} mixes shards of monitored steps (a 'step' column) with others"
+        )
     frame = _to_frame(pa.concat_tables(tables))
-    return _sorted(frame, [*CONFIG_COLUMNS, *KEY_COLUMNS])
+    steps = ["step"] if "step" in frame else []
+    return _sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS])
+
+
+def _shard_steps(run_dir: Path) -> dict[str, int | None]:
+    """``{cell_id: step}`` of a monitored run's shards (None for a failed step, which has no
+    rows); empty for a run without a ``step`` column."""
+    steps: dict[str, int | None] = {}
+    for path in shard_paths(run_dir):
+        with _open(path) as pf:
+            if "step" not in pf.schema_arrow.names:
+                return {}
+            meta = _read_meta(path, pf)
+            column = pf.read(columns=["step"]).column(0) if meta["n_rows"] else None
+            steps[meta["cell_id"]] = None if column is None else column[0].as_py()
+    return steps
 
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
     "failed"), ``reason`` (None when ok), ``failure`` (the kind, see :data:`FAILURES`; None
-    when ok or not recorded), ``elapsed_s``; sorted by the config columns."""
+    when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
+    has ``step`` after ``cell_id`` (null for a failed step) and is sorted by it too."""
     run_dir = Path(run_dir)
     load_manifest(run_dir)
+    steps = _shard_steps(run_dir)
     rows = [
         {
             **{axis: meta["config"][axis] for axis in CONFIG_COLUMNS},
             "cell_id": meta["cell_id"],
+            **({"step": steps.get(meta["cell_id"])} if steps else {}),
             "status": meta["status"],
             "reason": meta["reason"],
             "failure": meta.get("failure"),
@@ -405,6 +442,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ]
     schema = pa.schema(
         [SCHEMA.field(c) for c in (*CONFIG_COLUMNS, "cell_id")]
+        + ([pa.field("step", pa.int64())] if steps else [])
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
@@ -413,7 +451,9 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         ]
     )
     frame = pa.Table.from_pylist(rows, schema=schema).to_pandas()
-    return _sorted(frame, list(CONFIG_COLUMNS))
+    if steps:
+        frame["step"] = frame["step"].astype("Int64")
+    return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])
 
 
 # --- the lock ------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""What ``vl.JacobianMonitor`` costs during training: one monitor step against one training step.
+
+A realistic training step (defaults: an ``nn.RNN`` or ``nn.LSTM`` with input 32, hidden 128,
+2 layers, sequences of 100 steps, batches of 64, a linear read-out, MSE loss, Adam: forward,
+backward, optimizer step) is timed against one recorded ``mon.step(n)`` on a probe of 8
+sequences of the same length, in the same process and run. The monitor step is split into its
+parts: the exact per-lag Jacobian norms (``vl.jacobian_log_norms``, Frobenius and spectral,
+state and input rows, what the step measures), the top Lyapunov exponent, and writing the
+shard and the manifest (temp file, fsync, rename). Printed: medians of ``--repeat`` runs, the
+ratio monitor step / training step, and the overhead on training when recording every N steps,
+ratio / N.
+
+The arithmetic explains the ratio: a training step costs about 3 T B (G H)^2 L multiply-adds
+in the recurrence (forward and two backward products; G = 4 gate blocks for an LSTM); the
+monitor about 2 T L B_probe H^3 for the Jacobians (every lag, exact) plus the spectral norms, so
+the ratio grows like H B_probe / B.
+
+On a CPU shared with other processes, pass ``--threads 1``: torch's thread pool slows down by
+an order of magnitude when its threads are descheduled, for training and monitor alike.
+
+Usage: ``python benchmarks/bench_monitor.py [--kind rnn|lstm|gru] [--hidden 128] [--layers 2]
+[--seq-len 100] [--batch 64] [--probe-batch 8] [--repeat 5] [--device cpu|cuda]
+[--threads N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.trained import JacobianMonitor
+from vanishlab.trained.measure import top_lyapunov
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Net(nn.Module):
+    def __init__(self, kind: str, inputs: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.rnn = CELLS[kind](inputs, hidden, layers)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0][-1])
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_s(fn: Callable[[], object], repeat: int, device: torch.device) -> float:
+    fn()  # warm-up
+    _sync(device)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=tuple(CELLS), default="rnn")
+    parser.add_argument("--inputs", type=int, default=32)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--probe-batch", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # the same for training and monitoring
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    net = Net(args.kind, args.inputs, args.hidden, args.layers).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(args.seq_len, args.batch, args.inputs, device=device)
+    y = torch.randn(args.batch, 1, device=device)
+    probe = torch.randn(args.seq_len, args.probe_batch, args.inputs, device=device)
+    print(
+        f"{args.kind} I={args.inputs} H={args.hidden} L={args.layers} T={args.seq_len}, "
+        f"training batch {args.batch}, probe batch {args.probe_batch}, float32 on {device}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; medians of "
+        f"{args.repeat}"
+    )
+
+    def train_step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+
+    train_s = _median_s(train_step, args.repeat, device)
+    rnn = net.rnn
+    norms_s = _median_s(lambda: vl.jacobian_log_norms(rnn, probe), args.repeat, device)
+    lyap_s = _median_s(lambda: top_lyapunov(rnn, probe), args.repeat, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        counter = iter(range(1, 10**9))
+        with JacobianMonitor(rnn, probe, out=Path(tmp) / "mon", every=1) as mon:
+            step_s = _median_s(lambda: mon.step(next(counter)), args.repeat, device)
+        with JacobianMonitor(rnn, probe, out=Path(tmp) / "mon2", lyapunov=False) as mon:
+            bare_s = _median_s(lambda: mon.step(next(counter)), args.repeat, device)
+    write_s = max(step_s - norms_s - lyap_s, 0.0)  # the rest: within noise when about 0
+    ratio = step_s / train_s
+    print(f"training step                      {train_s * 1e3:9.1f} ms")
+    print(f"monitor step (all of it)           {step_s * 1e3:9.1f} ms   = {ratio:.2f} x training")
+    print(f"  Jacobian norms (the measurement) {norms_s * 1e3:9.1f} ms")
+    print(f"  top Lyapunov exponent            {lyap_s * 1e3:9.1f} ms   (lyapunov=False skips it)")
+    print(f"  the rest (rows, shard, manifest)  {write_s * 1e3:9.1f} ms")
+    print(f"monitor step without Lyapunov      {bare_s * 1e3:9.1f} ms   = {bare_s / train_s:.2f} x")
+    for every in (10, 50, 100, 500):
+        print(
+            f"recording every {every:>4} steps adds {100 * ratio / every:6.2f} % to training time"
+        )
+
+
+if __name__ == "__main__":
+    main()

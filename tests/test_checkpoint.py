@@ -1,0 +1,223 @@
+"""Reading checkpoints: architecture inference on real nn.RNN/LSTM/GRU state_dicts, containers
+and prefixes, and every refusal (code in the pickle, bidirectional, proj_size, bad shapes)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from vanishlab.errors import VanishlabError
+from vanishlab.trained import read_checkpoint
+from vanishlab.trained.checkpoint import infer_spec, load_tensor_file, sha256_file
+
+MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def _save(obj: object, path: Path) -> Path:
+    torch.save(obj, path)
+    return path
+
+
+class _Touch:
+    """Unpickling this runs code: it creates ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize(("layers", "bias"), [(1, True), (3, False), (2, True)])
+def test_infers_the_architecture_of_real_modules(tmp_path, kind, layers, bias):
+    torch.manual_seed(0)
+    original = MODULES[kind](5, 7, layers, bias=bias).double()
+    ckpt = read_checkpoint(_save(original.state_dict(), tmp_path / "m.pt"))
+    spec = ckpt.spec
+    assert (spec.kind, spec.input_size, spec.hidden_size, spec.num_layers, spec.bias) == (
+        kind,
+        5,
+        7,
+        layers,
+        bias,
+    )
+    assert spec.dtype == "float64" and spec.stored_dtype == "float64"
+    assert spec.nonlinearity == ("tanh" if kind == "rnn" else None)
+    assert ckpt.module_name == ""
+    assert ckpt.sha256 == sha256_file(tmp_path / "m.pt")
+    # The rebuilt module computes what the original does.
+    rebuilt = ckpt.build()
+    assert type(rebuilt) is type(original)
+    x = torch.randn(6, 3, 5, dtype=torch.float64)
+    assert torch.equal(rebuilt(x)[0], original(x)[0])
+
+
+def test_relu_is_taken_from_the_caller_and_tanh_is_the_default(tmp_path):
+    rnn = nn.RNN(3, 4, nonlinearity="relu")
+    path = _save(rnn.state_dict(), tmp_path / "r.pt")
+    assert read_checkpoint(path).spec.nonlinearity == "tanh"
+    assert not read_checkpoint(path).spec.nonlinearity_given
+    spec = read_checkpoint(path, nonlinearity="relu").spec
+    assert spec.nonlinearity == "relu" and spec.nonlinearity_given
+    x = torch.randn(5, 2, 3)
+    built = read_checkpoint(path, nonlinearity="relu").build()
+    assert torch.equal(built(x)[0], rnn(x)[0])
+    with pytest.raises(VanishlabError, match="tanh or relu"):
+        read_checkpoint(path, nonlinearity="sigmoid")
+    lstm = _save(nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
+    with pytest.raises(VanishlabError, match=r"nn\.RNN only"):
+        read_checkpoint(lstm, nonlinearity="relu")
+
+
+class _Model(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(2, 3)
+        self.rnn = nn.GRU(3, 6, 2)
+        self.head = nn.Linear(6, 1)
+
+
+class _TwoRNNs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.LSTM(3, 4))
+        self.decoder = nn.RNN(4, 5)
+
+
+@pytest.mark.parametrize("wrap", ["bare", "state_dict", "model", "lightning"])
+def test_finds_the_module_inside_a_model_and_in_containers(tmp_path, wrap):
+    sd = _Model().state_dict()
+    obj = {
+        "bare": sd,
+        "state_dict": {"state_dict": sd},
+        "model": {"model": sd, "optimizer": {"lr": 0.1}},
+        "lightning": {"epoch": 3, "global_step": 10, "state_dict": sd, "hparams": {"h": 6}},
+    }[wrap]
+    ckpt = read_checkpoint(_save(obj, tmp_path / "m.pt"))
+    assert ckpt.module_name == "rnn"
+    assert (ckpt.spec.kind, ckpt.spec.num_layers, ckpt.spec.hidden_size) == ("gru", 2, 6)
+    assert set(ckpt.weights) == {
+        f"{w}_{p}_l{l}" for w in ("weight", "bias") for p in ("ih", "hh") for l in (0, 1)
+    }
+
+
+def test_several_modules_are_listed_and_module_picks_one(tmp_path):
+    path = _save(_TwoRNNs().state_dict(), tmp_path / "two.pt")
+    with pytest.raises(VanishlabError, match=r"2 recurrent modules \(decoder, encoder.0\)"):
+        read_checkpoint(path)
+    assert read_checkpoint(path, module="encoder.0").spec.kind == "lstm"
+    assert read_checkpoint(path, module="decoder.").spec.kind == "rnn"
+    with pytest.raises(VanishlabError, match=r"no recurrent module 'rnn' \(it has: decoder"):
+        read_checkpoint(path, module="rnn")
+    # DataParallel's "module." prefix is just a longer name.
+    wrapped = {f"module.{k}": v for k, v in _Model().state_dict().items()}
+    assert read_checkpoint(_save(wrapped, tmp_path / "dp.pt")).module_name == "module.rnn"
+
+
+def test_half_precision_is_widened_to_float32(tmp_path):
+    lstm = nn.LSTM(3, 4).half()
+    ckpt = read_checkpoint(_save(lstm.state_dict(), tmp_path / "h.pt"))
+    assert (ckpt.spec.dtype, ckpt.spec.stored_dtype) == ("float32", "float16")
+    built = ckpt.build()
+    assert built.weight_hh_l0.dtype == torch.float32
+    assert torch.equal(built.weight_hh_l0, lstm.weight_hh_l0.float())
+
+
+def test_bidirectional_and_proj_size_are_refused(tmp_path):
+    bi = _save(nn.GRU(3, 4, bidirectional=True).state_dict(), tmp_path / "bi.pt")
+    with pytest.raises(VanishlabError, match="bidirectional"):
+        read_checkpoint(bi)
+    proj = _save(nn.LSTM(3, 8, proj_size=2).state_dict(), tmp_path / "proj.pt")
+    with pytest.raises(VanishlabError, match="proj_size"):
+        read_checkpoint(proj)
+
+
+def test_a_file_that_needs_code_is_refused_and_nothing_in_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    evil = {"state_dict": nn.RNN(2, 3).state_dict(), "extra": _Touch(marker)}
+    path = _save(evil, tmp_path / "evil.pt")
+    with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    assert "\n" not in str(err.value)
+    assert not marker.exists()
+    # A plain pickle (not torch.save's zip format) is refused as well: protocol 2 (the legacy
+    # torch.save format) at its GLOBAL, protocol 4 already at its framing.
+    for protocol, match in ((2, "needs code"), (4, "needs code|not readable")):
+        with open(tmp_path / "evil.pkl", "wb") as f:
+            pickle.dump(evil, f, protocol=protocol)
+        with pytest.raises(VanishlabError, match=match):
+            read_checkpoint(tmp_path / "evil.pkl")
+        assert not marker.exists()
+    # The control: an unrestricted load of the same file does run its code.
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_missing_unreadable_and_foreign_files(tmp_path):
+    with pytest.raises(VanishlabError, match="does not exist"):
+        read_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(VanishlabError, match="is not a file"):
+        read_checkpoint(tmp_path)
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage, not a torch file" * 10)
+    with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file"):
+        read_checkpoint(tmp_path / "junk.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(VanishlabError, match="not readable"):
+        read_checkpoint(tmp_path / "empty.pt")
+    with pytest.raises(VanishlabError, match="no recurrent weights"):
+        read_checkpoint(_save(nn.Linear(3, 4).state_dict(), tmp_path / "lin.pt"))
+    with pytest.raises(VanishlabError, match="single tensor"):
+        read_checkpoint(_save(torch.zeros(3), tmp_path / "t.pt"))
+    with pytest.raises(VanishlabError, match="no recurrent weights"):
+        read_checkpoint(_save([1, 2, 3], tmp_path / "list.pt"))
+    cell = {"state_dict": {f"cell.{k}": v for k, v in nn.LSTMCell(2, 3).state_dict().items()}}
+    with pytest.raises(VanishlabError, match=r"recurrent cell \(cell\.weight_ih"):
+        read_checkpoint(_save(cell, tmp_path / "cell.pt"))
+
+
+def _rnn_sd(kind: str = "rnn", layers: int = 2) -> dict[str, torch.Tensor]:
+    return dict(MODULES[kind](3, 4, layers).state_dict())
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda sd: sd.update(weight_hh_l1=torch.zeros(4, 5)), r"weight_hh_l1 has shape \(4, 5\)"),
+        (lambda sd: sd.pop("bias_ih_l1"), "bias_ih_l1 is missing"),
+        (lambda sd: sd.pop("weight_ih_l1"), "weight_ih_l1 is missing"),
+        (lambda sd: sd.update(weight_ih_l0=torch.zeros(8, 3)), "not 1, 3 or 4 gate blocks"),
+        (lambda sd: sd.update(weight_ih_l3=torch.zeros(4, 4)), "inconsistent layers"),
+        (lambda sd: sd.update(weight_hh_l0=torch.zeros(4)), "must be matrices"),
+        (lambda sd: sd.update(bias_hh_l0=torch.zeros(4, dtype=torch.float64)), "one floating"),
+        (lambda sd: sd.pop("weight_hh_l0"), "no weight_ih_l0 and weight_hh_l0"),
+    ],
+)
+def test_inconsistent_shapes_are_refused(tmp_path, edit, match):
+    sd = _rnn_sd()
+    edit(sd)
+    with pytest.raises(VanishlabError, match=match):
+        infer_spec(sd)
+    with pytest.raises(VanishlabError, match=match):
+        read_checkpoint(_save(sd, tmp_path / "bad.pt"))
+
+
+def test_gate_multiple_decides_the_kind_even_when_sizes_collide():
+    # An RNN with hidden 12 and a GRU with hidden 4 both have 12 rows in weight_ih_l0; the
+    # hidden size comes from weight_hh_l0's columns, so they are never confused.
+    assert infer_spec(dict(nn.RNN(3, 12).state_dict())).kind == "rnn"
+    assert infer_spec(dict(nn.GRU(3, 4).state_dict())).kind == "gru"
+    assert infer_spec(dict(nn.LSTM(3, 3).state_dict())).kind == "lstm"
+
+
+def test_inputs_file(tmp_path):
+    x = torch.randn(4, 2, 3)
+    assert torch.equal(load_tensor_file(_save(x, tmp_path / "x.pt")), x)
+    with pytest.raises(VanishlabError, match="not a tensor"):
+        load_tensor_file(_save({"x": x}, tmp_path / "d.pt"))
+    with pytest.raises(VanishlabError, match="not floating point"):
+        load_tensor_file(_save(torch.ones(3, dtype=torch.int64), tmp_path / "i.pt"))

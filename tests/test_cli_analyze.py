@@ -1,0 +1,261 @@
+"""``vanishlab analyze CHECKPOINT``: a run directory like any other, measured from the user's
+own module; every mistake is one line and exit status 2."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.trained import SINGLE_MODEL
+
+runner = CliRunner()
+
+
+def _one_error_line(result, contains: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert contains in lines[0], lines[0]
+
+
+def _engine_measures(kind: str) -> bool:
+    """Whether this vanishlab's engine measures nn.LSTM / nn.GRU (the gated-cells work)."""
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](2, 3)
+    try:
+        vl.jacobian_norms(module, torch.randn(3, 1, 2))
+    except TypeError:
+        return False
+    return True
+
+
+class _Model(torch.nn.Module):
+    def __init__(self, nonlinearity: str = "tanh") -> None:
+        super().__init__()
+        self.rnn = torch.nn.RNN(3, 6, 2, nonlinearity=nonlinearity, dtype=torch.float64)
+        self.head = torch.nn.Linear(6, 1, dtype=torch.float64)
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def _aggregate(frame) -> dict[tuple, float]:
+    """Mean over samples of log10_fro per (source, layer, lag): the shard's log10_fro_mean."""
+    g = frame.groupby(["source", "layer", "lag"], dropna=False)["log10_fro"].mean()
+    return {(s, None if pd.isna(l) else int(l), int(k)): v for (s, l, k), v in g.items()}
+
+
+def test_analyze_measures_the_saved_module_on_given_inputs(tmp_path):
+    torch.manual_seed(1)
+    model = _Model("relu")
+    ckpt = tmp_path / "model.pt"
+    torch.save({"state_dict": model.state_dict(), "epoch": 7}, ckpt)
+    x = torch.randn(5, 12, 3, dtype=torch.float64)  # (B, T, I)
+    torch.save(x, tmp_path / "x.pt")
+    out = tmp_path / "run"
+    args = ["analyze", str(ckpt), "--out", str(out), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--batch-first", "--nonlinearity", "relu"])
+    assert result.exit_code == 0, result.output
+    assert "nn.RNN(3, 6, num_layers=2" in result.stdout and "measured" in result.stdout
+
+    rows = vl.load_results(out)
+    assert len(rows) == 12 + 2 * 13 and set(rows["cell_id"]) == {rows["cell_id"][0]}
+    assert (rows["init"] == "trained").all() and (rows["activation"] == "relu").all()
+    assert (rows["seq_len"] == 12).all() and (rows["batch"] == 5).all()
+    # The same numbers as measuring the user's own module directly (weights found, not drawn).
+    direct = _aggregate(vl.jacobian_norms(model.rnn, x.transpose(0, 1)))
+    got = {
+        (r.source, None if pd.isna(r.layer) else int(r.layer), int(r.lag)): r.log10_fro_mean
+        for r in rows.itertuples()
+    }
+    assert got.keys() == direct.keys()
+    for key, value in direct.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+    # And one lag against plain autograd of the original model (float64).
+    xs = x.transpose(0, 1).clone()
+    lag = 3
+    t = 12 - 1 - lag
+
+    def top_last(x_t: torch.Tensor) -> torch.Tensor:
+        z = xs.clone()
+        z[t] = x_t
+        return model.rnn(z)[0][-1]  # (B, H)
+
+    jac = torch.autograd.functional.jacobian(top_last, xs[t])  # (B, H, B, I)
+    norms = [torch.linalg.matrix_norm(jac[b, :, b, :]).log10().item() for b in range(5)]
+    assert got[("input", None, lag)] == pytest.approx(sum(norms) / 5, rel=1e-10)
+
+    manifest = vl.load_manifest(out)
+    assert manifest["kind"] == SINGLE_MODEL and manifest["n_cells"] == 1
+    m = manifest["model"]
+    assert m["sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert m["checkpoint"] == str(ckpt.resolve()) and m["module"] == "rnn"
+    arch = m["architecture"]
+    assert (arch["kind"], arch["num_layers"], arch["hidden_size"], arch["input_size"]) == (
+        "rnn",
+        2,
+        6,
+        3,
+    )
+    assert arch["nonlinearity"] == "relu" and arch["nonlinearity_given"]
+    assert m["inputs"]["sha256"] == hashlib.sha256((tmp_path / "x.pt").read_bytes()).hexdigest()
+    assert m["inputs"]["batch_first"] is True
+    assert (
+        manifest["command"].startswith("vanishlab analyze ")
+        and "--batch-first" in manifest["command"]
+    )
+    assert m["lyapunov"] is None or math.isfinite(m["lyapunov"])
+
+    # Again: nothing is measured, nothing changes.
+    before = _snapshot(out)
+    again = runner.invoke(app, [*args, "--batch-first", "--nonlinearity", "relu"])
+    assert again.exit_code == 0 and "already measured" in again.stdout
+    assert _snapshot(out) == before
+
+
+def test_gaussian_inputs_summarize_and_report(tmp_path):
+    torch.manual_seed(2)
+    model = _Model()
+    ckpt = tmp_path / "m.pt"
+    torch.save(model.state_dict(), ckpt)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["analyze", str(ckpt), "--out", str(out), "--seq-len", "30", "--batch", "4",
+         "--input-std", "0.5", "--seed", "3"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = vl.load_results(out)
+    assert (rows["seq_len"] == 30).all() and (rows["input_std"] == 0.5).all()
+    assert (rows["seed"] == 3).all() and (rows["dtype"] == "float64").all()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(30, 4, 3, generator=gen, dtype=torch.float64) * 0.5
+    direct = _aggregate(vl.jacobian_norms(model.rnn, x))
+    top = rows[(rows["source"] == "state") & (rows["layer"] == 1) & (rows["lag"] == 10)]
+    assert float(top["log10_fro_mean"].iloc[0]) == pytest.approx(direct[("state", 1, 10)])
+    lyap = vl.load_manifest(out)["model"]["lyapunov"]
+    q0 = torch.randn(12, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    expected = vl.lyapunov_spectrum(model.rnn, x, k=1, discard=7, q0=q0)[:, 0].mean()
+    assert lyap == pytest.approx(float(expected), rel=1e-12)
+
+    summary = vl.summarize(out)
+    assert len(summary) == 1 and math.isfinite(summary["rate"].iloc[0])
+    assert summary["predicted_by"].iloc[0] == "none"  # never a random-network theory
+    html = vl.render_report(out, tmp_path / "r.html", timestamp="2024-01-01T00:00:00Z")
+    assert html.is_file() and html.stat().st_size > 1000
+
+
+def test_help_says_tanh_is_the_default():
+    result = runner.invoke(app, ["analyze", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "tanh" in result.stdout and "weights_only" in result.stdout
+
+
+class _Touch:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_mistakes_are_one_line_and_exit_2(tmp_path):
+    ok = tmp_path / "ok.pt"
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), ok)
+    out = str(tmp_path / "out")
+
+    def run(*args: str):
+        return runner.invoke(app, ["analyze", *args])
+
+    _one_error_line(run(str(tmp_path / "missing.pt"), "--out", out), "does not exist")
+    marker = tmp_path / "ran"
+    torch.save(
+        {"state_dict": torch.nn.RNN(2, 2).state_dict(), "x": _Touch(marker)}, tmp_path / "e.pt"
+    )
+    _one_error_line(run(str(tmp_path / "e.pt"), "--out", out), "needs code to be loaded")
+    assert not marker.exists()
+    torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "lin.pt")
+    _one_error_line(run(str(tmp_path / "lin.pt"), "--out", out), "no recurrent weights")
+    torch.save(torch.nn.GRU(2, 2, bidirectional=True).state_dict(), tmp_path / "bi.pt")
+    _one_error_line(run(str(tmp_path / "bi.pt"), "--out", out), "bidirectional")
+    torch.save(torch.nn.LSTM(2, 4, proj_size=2).state_dict(), tmp_path / "p.pt")
+    _one_error_line(run(str(tmp_path / "p.pt"), "--out", out), "proj_size")
+    sd = dict(torch.nn.RNN(2, 3, 2).state_dict())
+    sd["weight_hh_l1"] = torch.zeros(3, 4)
+    torch.save(sd, tmp_path / "bad.pt")
+    _one_error_line(run(str(tmp_path / "bad.pt"), "--out", out), "weight_hh_l1 has shape")
+    two = {f"a.{k}": v for k, v in torch.nn.RNN(2, 3).state_dict().items()}
+    two.update({f"b.{k}": v for k, v in torch.nn.GRU(2, 3).state_dict().items()})
+    torch.save(two, tmp_path / "two.pt")
+    _one_error_line(run(str(tmp_path / "two.pt"), "--out", out), "(a, b); choose one with --module")
+    _one_error_line(run(str(ok), "--out", out, "--nonlinearity", "relu"), "nn.RNN only")
+    _one_error_line(run(str(ok), "--out", out, "--batch-first"), "--batch-first")
+    torch.save(torch.randn(4, 2, 5), tmp_path / "x.pt")
+    _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "x.pt")), "input_size=3")
+    _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
+    _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    _one_error_line(run(str(ok), "--out", str(tmp_path / "full")), "is not empty")
+    assert not (tmp_path / "out").exists()
+
+
+def test_another_model_into_the_same_directory_is_refused(tmp_path):
+    out = str(tmp_path / "run")
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / f"m{seed}.pt")
+    args = ["--out", out, "--seq-len", "5", "--batch", "2"]
+    assert runner.invoke(app, ["analyze", str(tmp_path / "m0.pt"), *args]).exit_code == 0
+    _one_error_line(
+        runner.invoke(app, ["analyze", str(tmp_path / "m1.pt"), *args]), "another model"
+    )
+    small = ["--hidden-size", "2", "--input-size", "2", "--seq-len", "3", "--batch", "1"]
+    sweep = runner.invoke(app, ["sweep", *small, "--workers", "1", "--out", str(tmp_path / "s")])
+    assert sweep.exit_code == 0, sweep.output
+    _one_error_line(
+        runner.invoke(app, ["analyze", str(tmp_path / "m0.pt"), "--out", str(tmp_path / "s")]),
+        "another kind of run",
+    )
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kind):
+    if not _engine_measures(kind):
+        pytest.skip(f"this engine does not measure nn.{kind.upper()} yet (gated cells)")
+    torch.manual_seed(3)
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](3, 5, 2, dtype=torch.float64)
+    torch.save(
+        {"model": {f"enc.{k}": v for k, v in module.state_dict().items()}}, tmp_path / "g.pt"
+    )
+    x = torch.randn(9, 2, 3, dtype=torch.float64)
+    torch.save(x, tmp_path / "x.pt")
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "g.pt"), "--out", str(out), "--inputs", str(tmp_path / "x.pt")],
+    )
+    assert result.exit_code == 0, result.output
+    rows = vl.load_results(out)
+    direct = _aggregate(vl.jacobian_norms(module, x))
+    inputs = rows[rows["source"] == "input"]
+    for r in inputs.itertuples():
+        assert r.log10_fro_mean == pytest.approx(direct[("input", None, int(r.lag))], rel=1e-12)
+    assert vl.load_manifest(out)["model"]["architecture"]["kind"] == kind
+
+
+def test_gated_checkpoints_before_the_engine_takes_them_are_one_line(tmp_path):
+    if _engine_measures("lstm"):
+        pytest.skip("this engine measures gated cells: see the test above")
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
+    result = runner.invoke(app, ["analyze", str(tmp_path / "l.pt"), "--out", str(tmp_path / "r")])
+    _one_error_line(result, "cannot measure nn.LSTM(3, 4, num_layers=1, bias=True)")
+    assert not (tmp_path / "r").exists()

@@ -1,0 +1,273 @@
+"""``vl.JacobianMonitor``: one atomic shard per recorded step, read by load_results, resumable;
+and it never changes the module's parameters, gradients, training mode or any RNG state."""
+
+from __future__ import annotations
+
+import random
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.errors import VanishlabError
+from vanishlab.trained import MONITOR, JacobianMonitor
+
+
+def _engine_measures(kind: str) -> bool:
+    module = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](2, 3)
+    try:
+        vl.jacobian_norms(module, torch.randn(3, 1, 2))
+    except TypeError:
+        return False
+    return True
+
+
+class _Net(nn.Module):
+    def __init__(self, cell: type[nn.RNNBase] = nn.RNN, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.rnn = cell(3, 8, 2, dropout=dropout, batch_first=True)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+def _train_step(net: _Net, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
+    opt.zero_grad()
+    nn.functional.mse_loss(net(x), y).backward()
+    opt.step()
+
+
+def _expected_rows(module: nn.RNNBase, probe: torch.Tensor) -> dict[tuple, float]:
+    frame = vl.jacobian_norms(module, probe)
+    g = frame.groupby(["source", "layer", "lag"], dropna=False)["log10_fro"].mean()
+    return {(s, None if pd.isna(l) else int(l), int(k)): v for (s, l, k), v in g.items()}
+
+
+def test_records_every_nth_step_with_a_step_column(tmp_path):
+    torch.manual_seed(0)
+    net = _Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    x, y = torch.randn(16, 10, 3), torch.randn(16, 1)
+    probe = torch.randn(4, 10, 3)  # (B, T, I): the module is batch_first
+    expected = {}
+    with JacobianMonitor(net, probe, out=tmp_path / "mon", every=3) as mon:
+        assert mon.module is net.rnn  # found inside the model
+        for n in range(0, 8):
+            if n:
+                _train_step(net, opt, x, y)
+            wrote = mon.step(n)
+            assert (wrote is not None) == (n % 3 == 0)
+            if wrote is not None:
+                expected[n] = _expected_rows(net.rnn, probe)
+                assert (wrote["step"] == n).all()
+    rows = vl.load_results(tmp_path / "mon")
+    assert list(rows.columns[: rows.columns.get_loc("step") + 1])[-2:] == ["cell_id", "step"]
+    assert sorted(rows["step"].unique()) == [0, 3, 6]
+    for n, want in expected.items():
+        at = rows[rows["step"] == n]
+        assert len(at) == 10 + 2 * 11 and at["cell_id"].nunique() == 1
+        for r in at.itertuples():
+            key = (r.source, None if pd.isna(r.layer) else int(r.layer), int(r.lag))
+            assert r.log10_fro_mean == pytest.approx(want[key], rel=1e-12, abs=1e-12)
+    # The weights moved between recorded steps, and the monitor saw it.
+    top0 = rows[(rows["step"] == 0) & (rows["source"] == "input")]["log10_fro_mean"].to_numpy()
+    top6 = rows[(rows["step"] == 6) & (rows["source"] == "input")]["log10_fro_mean"].to_numpy()
+    assert not np.allclose(top0, top6)
+    manifest = vl.load_manifest(tmp_path / "mon")
+    assert manifest["kind"] == MONITOR and manifest["finished"] is not None
+    assert sorted(manifest["steps"], key=int) == ["0", "3", "6"]
+    assert manifest["model"]["architecture"]["kind"] == "rnn"
+    cells = vl.load_cells(tmp_path / "mon")
+    assert list(cells["step"]) == [0, 3, 6] and (cells["status"] == "ok").all()
+    assert not list((tmp_path / "mon" / "cells").glob(".*"))  # no temp files left
+    summary = vl.summarize(tmp_path / "mon")
+    assert len(summary) == 3 and summary["rate"].notna().all()
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_never_changes_parameters_gradients_mode_or_rng(tmp_path, training):
+    torch.manual_seed(1)
+    net = _Net(dropout=0.3)  # dropout between layers: the mode matters to the forward pass
+    net.train(training)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = torch.randn(8, 6, 3), torch.randn(8, 1)
+    _train_step(net, opt, x, y)
+    nn.functional.mse_loss(net(x), y).backward()  # fresh .grad tensors to watch
+    params = {k: v.detach().clone() for k, v in net.named_parameters()}
+    grads = {k: (v.grad, v.grad.clone()) for k, v in net.named_parameters()}
+    modes = [m.training for m in net.modules()]
+    probe = torch.randn(6, 2, 3)
+    random.seed(5)
+    np.random.seed(5)
+    torch.manual_seed(5)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())
+    with JacobianMonitor(net.rnn, probe, out=tmp_path / "m", every=1) as mon:
+        assert mon.step(1) is not None
+        assert mon.step(2) is not None
+    assert all(torch.equal(params[k], v) for k, v in net.named_parameters())
+    for k, v in net.named_parameters():
+        assert v.grad is grads[k][0] and torch.equal(v.grad, grads[k][1]), k
+    assert [m.training for m in net.modules()] == modes
+    assert random.getstate() == states[0]
+    assert np.array_equal(np.random.get_state()[1], states[1])
+    assert torch.equal(torch.get_rng_state(), states[2])
+    # ... and the next draws are the ones they would have been.
+    assert torch.equal(torch.rand(3), (torch.manual_seed(5), torch.rand(3))[1])
+
+
+def test_parameters_without_grad_stay_without_grad(tmp_path):
+    rnn = nn.RNN(2, 4)
+    with JacobianMonitor(rnn, torch.randn(5, 1, 2), out=tmp_path / "m") as mon:
+        mon.step(0)
+    assert all(p.grad is None for p in rnn.parameters())
+
+
+def test_resumes_and_refuses_another_probe(tmp_path):
+    torch.manual_seed(2)
+    rnn = nn.RNN(2, 4)
+    probe = torch.randn(5, 2, 2)
+    out = tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out, every=2) as mon:
+        for n in range(5):
+            mon.step(n)
+    first = {p.name: p.read_bytes() for p in (out / "cells").iterdir()}
+    with JacobianMonitor(rnn, probe, out=out, every=2) as mon:
+        assert mon.step(2) is None  # already recorded
+        assert mon.step(6) is not None
+    after = {p.name: p.read_bytes() for p in (out / "cells").iterdir()}
+    assert {k: after[k] for k in first} == first and len(after) == len(first) + 1
+    assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
+    with pytest.raises(VanishlabError, match="another module or probe"):
+        JacobianMonitor(rnn, probe + 1, out=out).__enter__()
+    with pytest.raises(VanishlabError, match="another module or probe"):
+        JacobianMonitor(nn.RNN(2, 5), probe, out=out).__enter__()
+
+
+def test_the_probe_is_a_copy(tmp_path):
+    torch.manual_seed(3)
+    rnn = nn.RNN(2, 4)
+    probe = torch.randn(6, 2, 2)
+    kept = probe.clone()
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        probe.mul_(10)
+        rows = mon.step(0)
+    want = _expected_rows(rnn, kept)
+    got = rows[(rows["source"] == "state") & (rows["lag"] == 4)]
+    assert float(got["log10_fro_mean"].iloc[0]) == pytest.approx(want[("state", 0, 4)])
+
+
+def test_an_overflowing_step_is_recorded_as_failed(tmp_path):
+    rnn = nn.RNN(2, 4, nonlinearity="relu")
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(torch.eye(4) * 1e30)
+    probe = torch.ones(40, 1, 2)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        rows = mon.step(0)
+    assert len(rows) == 0
+    cells = vl.load_cells(tmp_path / "m")
+    assert list(cells["status"]) == ["failed"] and "became inf" in cells["reason"][0]
+    assert pd.isna(cells["step"][0])
+    assert len(vl.load_results(tmp_path / "m")) == 0
+
+
+def test_misuse(tmp_path):
+    rnn = nn.RNN(2, 4)
+    probe = torch.randn(5, 2)
+    mon = JacobianMonitor(rnn, probe, out=tmp_path / "m")
+    with pytest.raises(RuntimeError, match="context manager"):
+        mon.step(0)
+    with pytest.raises(ValueError, match="every"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "m", every=0)
+    with pytest.raises(TypeError, match="probe"):
+        JacobianMonitor(rnn, probe.numpy(), out=tmp_path / "m")
+    with pytest.raises(TypeError, match=r"no nn\.RNN"):
+        JacobianMonitor(nn.Linear(2, 2), probe, out=tmp_path / "m")
+    two = nn.ModuleDict({"a": nn.RNN(2, 3), "b": nn.GRU(2, 3)})
+    with pytest.raises(ValueError, match=r"several recurrent modules \(a, b\)"):
+        JacobianMonitor(two, probe, out=tmp_path / "m")
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        with pytest.raises(ValueError, match="step"):
+            mon.step(-1)
+        with pytest.raises(VanishlabError, match="in use"):
+            JacobianMonitor(rnn, probe, out=tmp_path / "m").__enter__()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("x")
+    with pytest.raises(VanishlabError, match="not empty"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "other").__enter__()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gated_modules_are_monitored_once_the_engine_takes_them(tmp_path, kind):
+    if not _engine_measures(kind):
+        pytest.skip(f"this engine does not measure nn.{kind.upper()} yet (gated cells)")
+    torch.manual_seed(4)
+    net = _Net({"lstm": nn.LSTM, "gru": nn.GRU}[kind])
+    probe = torch.randn(3, 7, 3)
+    with JacobianMonitor(net, probe, out=tmp_path / "m", every=1) as mon:
+        mon.step(0)
+    rows = vl.load_results(tmp_path / "m")
+    want = _expected_rows(net.rnn, probe)
+    for r in rows[rows["source"] == "input"].itertuples():
+        assert r.log10_fro_mean == pytest.approx(want[("input", None, int(r.lag))], rel=1e-12)
+    assert vl.load_manifest(tmp_path / "m")["model"]["architecture"]["kind"] == kind
+
+
+def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
+    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+    argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
+    assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
+
+
+def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
+    from vanishlab.sweep import store
+
+    rnn = nn.RNN(2, 3)
+    with JacobianMonitor(rnn, torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        rows = mon.step(0)
+    meta = store.read_cell_metas(tmp_path / "m")[rows["cell_id"][0]]
+    two = rows.copy()
+    two.loc[1:, "step"] = 7
+    with pytest.raises(ValueError, match="exactly one step"):
+        store.write_shard(tmp_path / "m", two, meta)
+    plain = rows.drop(columns="step").assign(cell_id="0" * 16)
+    store.write_shard(tmp_path / "m", plain, {**meta, "cell_id": "0" * 16})
+    with pytest.raises(VanishlabError, match="mixes shards of monitored steps"):
+        vl.load_results(tmp_path / "m")
+
+
+def test_unbatched_probe_and_a_given_h0(tmp_path):
+    torch.manual_seed(6)
+    rnn = nn.RNN(2, 3, 2)
+    probe, h0 = torch.randn(7, 2), torch.randn(2, 3)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m", h0=h0) as mon:
+        rows = mon.step(0)
+    want = vl.jacobian_norms(rnn, probe, h0)
+    got = rows.set_index(["source", "layer", "lag"])["log10_fro_mean"]
+    for r in want.itertuples():
+        assert got[(r.source, r.layer, r.lag)] == pytest.approx(r.log10_fro, rel=1e-12)
+    assert (rows["batch"] == 1).all() and (rows["seq_len"] == 7).all()
+    with pytest.raises(VanishlabError, match="another module or probe"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "m").__enter__()  # no h0: another probe
+
+
+def test_a_monitored_run_renders_as_a_report(tmp_path):
+    torch.manual_seed(7)
+    rnn = nn.RNN(2, 4)
+    with JacobianMonitor(rnn, torch.randn(12, 2, 2), out=tmp_path / "m", every=2) as mon:
+        for n in range(5):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.1)
+            mon.step(n)
+    html = vl.render_report(tmp_path / "m", tmp_path / "m.html", timestamp="2024-01-01T00:00:00Z")
+    assert html.stat().st_size > 1000

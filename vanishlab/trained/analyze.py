@@ -1,0 +1,279 @@
+"""``vanishlab analyze``: measure one saved recurrent module and write a run directory.
+
+The run directory is a sweep's (:mod:`vanishlab.sweep.store`) with one cell: its shard holds
+the module's per-lag Jacobian norms (:mod:`vanishlab.trained.measure`), and its manifest marks
+it ``"kind": "single-model"`` and records, under ``"model"``, the checkpoint's path and
+SHA-256 digest, the module's key prefix, the inferred architecture, the inputs (a file and its
+digest, or the Gaussian draw's parameters) and the top Lyapunov exponent. Running the same
+analysis into the same directory again finds its shard and measures nothing (the cell id
+depends on the checkpoint's digest and the inputs); a directory holding anything else is
+refused.
+
+Gaussian inputs: x ~ N(0, input_std^2), shape (seq_len, batch, input_size), drawn in the
+module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is not touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import NonFiniteStateError, VanishlabError
+from ..sweep import store
+from ..sweep.cell import one_thread
+from ..sweep.manifest import package_versions
+from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
+from .measure import (
+    cell_id,
+    empty_rows,
+    json_number,
+    measure_rows,
+    module_config,
+    now,
+    top_lyapunov,
+)
+
+__all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
+
+SINGLE_MODEL = "single-model"
+"""The manifest's ``kind`` of a run written by :func:`analyze_checkpoint`."""
+
+
+@dataclass(frozen=True)
+class AnalyzeResult:
+    """What :func:`analyze_checkpoint` did: where, what it read, and whether it measured."""
+
+    run_dir: Path
+    checkpoint: Checkpoint
+    measured: bool  # False when the directory already held this analysis
+    status: str  # "ok" or "failed" (the forward pass overflowed)
+
+    def __str__(self) -> str:
+        done = "measured" if self.measured else "already measured"
+        what = self.checkpoint.spec.describe()
+        name = self.checkpoint.module_name or "(top level)"
+        fail = "" if self.status == "ok" else " (failed: the forward pass overflowed)"
+        return f"{what}, module {name}: {done}{fail} -> {self.run_dir}"
+
+
+def gaussian_inputs(
+    input_size: int, *, seq_len: int, batch: int, input_std: float, seed: int, dtype: str
+) -> torch.Tensor:
+    """x ~ N(0, input_std^2), ``(seq_len, batch, input_size)`` (see the module docstring)."""
+    for name, value in (("seq_len", seq_len), ("batch", batch)):
+        if value < 1:
+            raise VanishlabError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not input_std >= 0 or input_std == float("inf"):
+        raise VanishlabError(f"--input-std must be a finite number >= 0, got {input_std}")
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
+    return x * input_std
+
+
+def _check_out(run_dir: Path) -> dict[str, Any] | None:
+    """The manifest of an earlier analysis in ``run_dir``, None for a new or empty one."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise VanishlabError(f"{run_dir} exists and is not a directory")
+    if (run_dir / store.MANIFEST).exists():
+        manifest = store.load_manifest(run_dir)
+        if manifest.get("kind") != SINGLE_MODEL:
+            raise VanishlabError(
+                f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+                "choose a new or empty --out"
+            )
+        return manifest
+    if run_dir.exists():
+        for entry in run_dir.iterdir():
+            if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
+                continue
+            if entry.name == store.CELLS and entry.is_dir() and not any(store.shard_paths(run_dir)):
+                continue
+            raise VanishlabError(
+                f"{run_dir} is not empty and is not a vanishlab run directory; choose a new or "
+                "empty --out"
+            )
+    return None
+
+
+def analyze_checkpoint(
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    module: str | None = None,
+    nonlinearity: str | None = None,
+    inputs: str | os.PathLike[str] | None = None,
+    batch_first: bool = False,
+    seq_len: int = 100,
+    batch: int = 8,
+    input_std: float = 1.0,
+    seed: int = 0,
+    name: str | None = None,
+    command: str | None = None,
+) -> AnalyzeResult:
+    """Measure the recurrent module saved in ``checkpoint`` and write the run ``out``.
+
+    Args:
+        checkpoint: a ``torch.save`` file (see :func:`vanishlab.trained.read_checkpoint`).
+        out: the run directory (new, empty, or holding this same analysis).
+        module, nonlinearity: see :func:`~vanishlab.trained.read_checkpoint`.
+        inputs: a ``torch.save`` file of one tensor laid out as the module takes it: (T, B, I),
+            (B, T, I) with ``batch_first``, or unbatched (T, I). Default: Gaussian inputs from
+            ``seq_len``, ``batch``, ``input_std``, ``seed``.
+        name: a label kept in the manifest (default: the checkpoint's file name).
+        command: the command line that made the run, kept in the manifest.
+
+    Raises:
+        VanishlabError: every user mistake (see :func:`read_checkpoint`), inputs that do not
+            fit the module, an ``out`` that holds something else or is in use.
+    """
+    start = time.perf_counter()
+    ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
+    spec = ckpt.spec
+    if batch_first and inputs is None:
+        raise VanishlabError("--batch-first describes an --inputs file; give one, or drop it")
+    net = ckpt.build(batch_first=batch_first)
+    if inputs is not None:
+        x = load_tensor_file(inputs).to(getattr(torch, spec.dtype))
+        described: dict[str, Any] = {
+            "file": os.fspath(Path(inputs).resolve()),
+            "sha256": sha256_file(inputs),
+            "batch_first": batch_first,
+            "shape": list(x.shape),
+        }
+        std = None
+    else:
+        x = gaussian_inputs(
+            spec.input_size,
+            seq_len=seq_len,
+            batch=batch,
+            input_std=input_std,
+            seed=seed,
+            dtype=spec.dtype,
+        )
+        described = {"gaussian": {"seq_len": seq_len, "batch": batch, "input_std": input_std}}
+        std = float(input_std)
+    _check_shape(x, spec.input_size, batch_first)
+    config = module_config(net, x, input_std=std, seed=seed)
+    cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
+
+    run_dir = Path(out)
+    earlier = _check_out(run_dir)
+    created = not run_dir.exists()
+    try:
+        return _measure_into(
+            run_dir,
+            earlier,
+            ckpt,
+            net,
+            x,
+            config,
+            cid,
+            described,
+            seed,
+            start,
+            name,
+            command,
+            checkpoint,
+        )
+    except VanishlabError:
+        if created:  # a refusal leaves no trace: only the lock can be in a new directory
+            (run_dir / store.LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise
+
+
+def _measure_into(
+    run_dir: Path,
+    earlier: dict[str, Any] | None,
+    ckpt: Checkpoint,
+    net: torch.nn.RNNBase,
+    x: torch.Tensor,
+    config: dict[str, Any],
+    cid: str,
+    described: dict[str, Any],
+    seed: int,
+    start: float,
+    name: str | None,
+    command: str | None,
+    checkpoint: str | os.PathLike[str],
+) -> AnalyzeResult:
+    spec = ckpt.spec
+    with store.RunLock(run_dir):
+        done = store.read_cell_metas(run_dir) if earlier is not None else {}
+        if earlier is not None and set(done) - {cid}:
+            raise VanishlabError(
+                f"{run_dir} holds the analysis of another model or other inputs; choose a new "
+                "or empty --out"
+            )
+        if cid in done:
+            return AnalyzeResult(run_dir, ckpt, measured=False, status=done[cid]["status"])
+        lyap: float | None
+        with one_thread():
+            measure_start = time.perf_counter()
+            try:
+                frame = measure_rows(net, x, config, cid)
+                status, reason = "ok", None
+            except NonFiniteStateError as err:
+                frame, status, reason = empty_rows(), "failed", str(err)
+            except (TypeError, ValueError) as err:
+                raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
+            try:
+                lyap = top_lyapunov(net, x, seed=seed) if status == "ok" else None
+            except (TypeError, ValueError):
+                lyap = None  # this engine does not follow this kind of module's dynamics
+            elapsed = time.perf_counter() - measure_start
+        meta: store.CellMeta = {
+            "cell_id": cid,
+            "config": config,
+            "status": status,
+            "reason": reason,
+            "elapsed_s": elapsed,
+            "n_rows": len(frame),
+        }
+        manifest = {
+            "format": store.FORMAT,
+            "kind": SINGLE_MODEL,
+            "name": name or Path(checkpoint).name,
+            "description": f"{spec.describe()} read from {Path(checkpoint).name}",
+            "axes": {axis: [value] for axis, value in config.items()},
+            "sections": None,
+            "command": command,
+            "versions": package_versions(),
+            "started": now(),
+            "finished": None,
+            "elapsed_s": None,
+            "n_cells": 1,
+            "model": {
+                "source": "checkpoint",
+                "checkpoint": os.fspath(Path(checkpoint).resolve()),
+                "sha256": ckpt.sha256,
+                "module": ckpt.module_name,
+                "architecture": spec.to_dict(),
+                "inputs": described,
+                "seed": seed,
+                "lyapunov": json_number(lyap),
+            },
+        }
+        store.write_manifest(run_dir, manifest)
+        store.write_shard(run_dir, frame, meta)
+        manifest["finished"] = now()
+        manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
+        store.write_manifest(run_dir, manifest)
+    return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
+
+
+def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
+    layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
+    if x.dim() not in (2, 3) or x.shape[-1] != input_size or 0 in x.shape:
+        raise VanishlabError(
+            f"the inputs have shape {tuple(x.shape)}; the module takes {layout} or unbatched "
+            f"(T, input_size) with input_size={input_size}"
+            + ("" if batch_first or x.dim() != 3 else " (pass --batch-first for (B, T, I))")
+        )

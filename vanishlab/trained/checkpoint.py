@@ -1,0 +1,403 @@
+"""Reading a saved recurrent network: find its weights in a checkpoint, infer its architecture.
+
+PyTorch names the parameters of layer l of an ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``
+``weight_ih_l{l}`` (G H x I for l = 0, G H x H above), ``weight_hh_l{l}`` (G H x H) and, with
+``bias=True``, ``bias_ih_l{l}`` and ``bias_hh_l{l}`` (G H), where G is the number of gate blocks
+stacked in the rows: 1 for ``nn.RNN``, 3 for ``nn.GRU`` (r, z, n) and 4 for ``nn.LSTM`` (i, f,
+g, o). So a state_dict alone gives the kind (G = rows of ``weight_ih_l0`` / columns of
+``weight_hh_l0``), ``hidden_size`` H, ``input_size`` I, ``num_layers`` (the consecutive l
+present) and ``bias``. The one thing it cannot give is an ``nn.RNN``'s nonlinearity (tanh or
+relu: no parameter depends on it): tanh, the default, unless the caller says relu.
+``bidirectional=True`` (``*_reverse`` keys) and an LSTM's ``proj_size`` (``weight_hr_l{l}``) are
+refused with a clear error, as the measurement engine refuses them.
+
+A module inside a model has its keys prefixed by its attribute path (``rnn.weight_ih_l0``,
+``encoder.lstm.weight_ih_l0``); the prefix is the module's name. A checkpoint is a state_dict,
+or a dict holding one under ``state_dict`` (PyTorch Lightning) or ``model`` (common training
+scripts).
+
+Files are read with ``torch.load(weights_only=True)`` only: tensors and plain containers are
+restored, and a file that would need to import or run code to unpickle is refused before
+any of it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import VanishlabError
+
+__all__ = [
+    "GATES",
+    "Checkpoint",
+    "RecurrentSpec",
+    "build_module",
+    "find_recurrent",
+    "infer_spec",
+    "load_tensor_file",
+    "read_checkpoint",
+    "sha256_file",
+]
+
+GATES: dict[int, str] = {1: "rnn", 3: "gru", 4: "lstm"}
+"""Gate blocks stacked in the rows of the weights -> model kind."""
+
+_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_PARAM = re.compile(r"(?P<kind>weight|bias)_(?P<part>ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?")
+_ANCHOR = re.compile(r"^(?P<prefix>(?:.*\.)?)weight_ih_l0(?:_reverse)?$")
+_CONTAINER_KEYS = ("state_dict", "model")
+_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
+
+
+@dataclass(frozen=True)
+class RecurrentSpec:
+    """The architecture of a recurrent module, as inferred from its parameters.
+
+    ``kind``: ``"rnn"``, ``"lstm"`` or ``"gru"``; ``nonlinearity``: ``"tanh"`` or ``"relu"``
+    for ``"rnn"``, ``None`` for gated cells (whose nonlinearities are fixed);
+    ``nonlinearity_given``: whether the caller stated it (it cannot be read from weights);
+    ``dtype``: the dtype measured in (``"float32"`` or ``"float64"``); ``stored_dtype``: the
+    one in the file (float16 and bfloat16 are widened to float32, exactly).
+    """
+
+    kind: str
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bias: bool
+    nonlinearity: str | None
+    nonlinearity_given: bool
+    dtype: str
+    stored_dtype: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-ready dict."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """A one-line description, e.g. ``nn.LSTM(16, 64, num_layers=2, bias=True)``."""
+        name = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[self.kind]
+        extra = f", nonlinearity={self.nonlinearity!r}" if self.kind == "rnn" else ""
+        return (
+            f"nn.{name}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}{extra}) in {self.dtype}"
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A recurrent module read from a file: where, its digest, its name, spec and weights.
+
+    ``module_name`` is the key prefix without its trailing dot (``""`` for a bare state_dict);
+    ``weights`` are the module's own parameters, keys without the prefix.
+    """
+
+    path: Path
+    sha256: str
+    module_name: str
+    spec: RecurrentSpec
+    weights: dict[str, torch.Tensor]
+
+    def build(self, *, batch_first: bool = False) -> nn.RNNBase:
+        """The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with these weights, on the CPU."""
+        return build_module(self.spec, self.weights, batch_first=batch_first)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load(path: Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; every failure is one clear line."""
+    if not path.exists():
+        raise VanishlabError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise VanishlabError(f"{what} {path} is not a file")
+    try:
+        with warnings.catch_warnings():
+            # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
+            # every instruction; it either loads or raises, and both are handled here.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = _unpickler_reason(err)
+        if not _NEEDS_CODE.search(reason):
+            raise VanishlabError(
+                f"{what} {path} is not readable as a torch.save file ({reason})"
+            ) from None
+        raise VanishlabError(
+            f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
+            f"and vanishlab loads with weights_only=True only; nothing in it was run. Save "
+            f"model.state_dict() instead ({reason})"
+        ) from None
+    except (OSError, RuntimeError, EOFError, ValueError, UnicodeDecodeError) as err:
+        raise VanishlabError(
+            f"{what} {path} is not readable as a torch.save file ({_first_line(err)})"
+        ) from None
+
+
+_NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)
+
+
+def _unpickler_reason(err: BaseException) -> str:
+    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``)."""
+    text = str(err)
+    _, found, rest = text.partition("WeightsUnpickler error:")
+    lines = [ln.strip() for ln in (rest if found else text).splitlines() if ln.strip()]
+    return lines[0].split(". Please use")[0] if lines else type(err).__name__
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
+    """A single floating-point tensor saved with ``torch.save`` (read with weights_only=True)."""
+    path = Path(path)
+    obj = _load(path, "inputs file")
+    if not isinstance(obj, torch.Tensor):
+        raise VanishlabError(
+            f"inputs file {path} holds a {type(obj).__name__}, not a tensor (save one tensor "
+            "with torch.save(x, path))"
+        )
+    if not obj.is_floating_point():
+        raise VanishlabError(f"inputs file {path} holds a {obj.dtype} tensor, not floating point")
+    return obj
+
+
+def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        for key in _CONTAINER_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and find_recurrent(inner):
+                return inner
+        if find_recurrent(obj):
+            return obj
+    if isinstance(obj, torch.Tensor):
+        raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
+    cell = _cell_key(obj)
+    if cell is not None:
+        raise VanishlabError(
+            f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
+            "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter"
+        )
+    raise VanishlabError(
+        f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at the top level "
+        f"or under {' or '.join(repr(k) for k in _CONTAINER_KEYS)}); save the model's "
+        "state_dict(), or a dict holding it under 'state_dict'"
+    )
+
+
+def _cell_key(obj: Any) -> str | None:
+    """A key of a recurrent cell's weights (``...weight_ih`` without a layer), if any."""
+    for inner in [obj, *(obj.get(k) for k in _CONTAINER_KEYS)] if isinstance(obj, Mapping) else []:
+        if isinstance(inner, Mapping):
+            for key in inner:
+                if isinstance(key, str) and (key == "weight_ih" or key.endswith(".weight_ih")):
+                    return key
+    return None
+
+
+def find_recurrent(state: Mapping[Any, Any]) -> list[str]:
+    """Key prefixes of the recurrent modules in a state_dict (``"rnn."``, ``""``), sorted."""
+    prefixes = set()
+    for key, value in state.items():
+        if isinstance(key, str) and isinstance(value, torch.Tensor):
+            match = _ANCHOR.match(key)
+            if match:
+                prefixes.add(match["prefix"])
+    return sorted(prefixes)
+
+
+def _label(prefix: str) -> str:
+    return prefix[:-1] if prefix else "(top level)"
+
+
+def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
+    if module is None:
+        if len(prefixes) == 1:
+            return prefixes[0]
+        names = ", ".join(_label(p) for p in prefixes)
+        raise VanishlabError(
+            f"{path} holds {len(prefixes)} recurrent modules ({names}); choose one with --module"
+        )
+    wanted = module.rstrip(".")
+    wanted = f"{wanted}." if wanted else ""
+    if wanted not in prefixes:
+        names = ", ".join(_label(p) for p in prefixes)
+        raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names})")
+    return wanted
+
+
+def infer_spec(
+    weights: Mapping[str, torch.Tensor], *, nonlinearity: str | None = None, where: str = "module"
+) -> RecurrentSpec:
+    """The architecture of a recurrent module from its parameters (keys without prefix).
+
+    Raises VanishlabError for a bidirectional module, an LSTM with ``proj_size``, a missing or
+    misshapen parameter, or a nonlinearity given for a gated cell.
+    """
+    params: dict[tuple[str, str, int], torch.Tensor] = {}
+    for key, value in weights.items():
+        match = _PARAM.fullmatch(key)
+        if match is None or not isinstance(value, torch.Tensor):
+            continue
+        if match["rev"]:
+            raise VanishlabError(
+                f"{where} is bidirectional ({key}): not supported; vanishlab measures "
+                "one-directional recurrent modules"
+            )
+        if match["part"] == "hr":
+            raise VanishlabError(
+                f"{where} is an LSTM with proj_size ({key}): not supported; vanishlab measures "
+                "LSTMs without projections"
+            )
+        params[(match["kind"], match["part"], int(match["layer"]))] = value
+    if ("weight", "hh", 0) not in params or ("weight", "ih", 0) not in params:
+        raise VanishlabError(f"{where} has no weight_ih_l0 and weight_hh_l0: no recurrent weights")
+    layers = sorted({layer for _, _, layer in params})
+    L = len(layers)
+    if layers != list(range(L)):
+        raise VanishlabError(f"{where}: inconsistent layers {layers} (expected 0..{L - 1})")
+    w_ih0, w_hh0 = params[("weight", "ih", 0)], params[("weight", "hh", 0)]
+    if w_hh0.dim() != 2 or w_ih0.dim() != 2 or w_hh0.shape[1] == 0:
+        raise VanishlabError(
+            f"{where}: weight_hh_l0 {tuple(w_hh0.shape)} and weight_ih_l0 {tuple(w_ih0.shape)} "
+            "must be matrices"
+        )
+    H, I = w_hh0.shape[1], w_ih0.shape[1]
+    rows = w_ih0.shape[0]
+    gates = rows // H if rows % H == 0 else 0
+    if gates not in GATES:
+        raise VanishlabError(
+            f"{where}: weight_ih_l0 has {rows} rows for hidden size {H}: not 1, 3 or 4 gate "
+            "blocks (nn.RNN, nn.GRU, nn.LSTM)"
+        )
+    kind = GATES[gates]
+    has_bias = ("bias", "ih", 0) in params
+    expected: dict[tuple[str, str, int], tuple[int, ...]] = {}
+    for l in range(L):
+        expected[("weight", "ih", l)] = (gates * H, I if l == 0 else H)
+        expected[("weight", "hh", l)] = (gates * H, H)
+        if has_bias:
+            expected[("bias", "ih", l)] = (gates * H,)
+            expected[("bias", "hh", l)] = (gates * H,)
+    for key in sorted(set(expected) | set(params)):
+        name = f"{key[0]}_{key[1]}_l{key[2]}"
+        if key not in params:
+            raise VanishlabError(f"{where}: {name} is missing (inconsistent with the other keys)")
+        if key not in expected:
+            raise VanishlabError(f"{where}: unexpected {name} (bias in some layers only?)")
+        if tuple(params[key].shape) != expected[key]:
+            raise VanishlabError(
+                f"{where}: {name} has shape {tuple(params[key].shape)}, expected "
+                f"{expected[key]} for an nn.{kind.upper()} with input_size={I}, hidden_size={H}"
+            )
+    dtypes = {t.dtype for t in params.values()}
+    if len(dtypes) != 1 or not next(iter(dtypes)).is_floating_point:
+        raise VanishlabError(f"{where}: parameters must share one floating dtype, got {dtypes}")
+    stored = next(iter(dtypes))
+    if stored in (torch.float16, torch.bfloat16):
+        dtype = "float32"  # widened exactly: the engine measures in float32 or float64
+    elif stored in _DTYPES:
+        dtype = _DTYPES[stored]
+    else:
+        raise VanishlabError(f"{where}: unsupported parameter dtype {stored}")
+    if kind == "rnn":
+        if nonlinearity not in (None, "tanh", "relu"):
+            raise VanishlabError(f"nonlinearity must be tanh or relu, got {nonlinearity!r}")
+        act: str | None = nonlinearity or "tanh"
+    else:
+        if nonlinearity is not None:
+            raise VanishlabError(
+                f"--nonlinearity applies to nn.RNN only; {where} is an nn.{kind.upper()}"
+            )
+        act = None
+    return RecurrentSpec(
+        kind=kind,
+        input_size=int(I),
+        hidden_size=int(H),
+        num_layers=L,
+        bias=has_bias,
+        nonlinearity=act,
+        nonlinearity_given=nonlinearity is not None,
+        dtype=dtype,
+        stored_dtype=str(stored).removeprefix("torch."),
+    )
+
+
+def build_module(
+    spec: RecurrentSpec, weights: Mapping[str, torch.Tensor], *, batch_first: bool = False
+) -> nn.RNNBase:
+    """The module of ``spec`` holding ``weights`` (strict: every parameter, nothing else).
+
+    The global RNG is left as it was (the constructor's own random init is overwritten).
+    """
+    cls = _MODULES[spec.kind]
+    kwargs: dict[str, Any] = {"bias": spec.bias, "batch_first": batch_first}
+    if spec.kind == "rnn":
+        kwargs["nonlinearity"] = spec.nonlinearity
+    dtype = getattr(torch, spec.dtype)
+    with torch.random.fork_rng(devices=[]):
+        module = cls(spec.input_size, spec.hidden_size, spec.num_layers, dtype=dtype, **kwargs)
+    own = {k: v.to(dtype) for k, v in weights.items() if _PARAM.fullmatch(k)}
+    module.load_state_dict(own, strict=True)
+    return module.eval()
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], *, module: str | None = None, nonlinearity: str | None = None
+) -> Checkpoint:
+    """Read the recurrent module saved in ``path`` (see the module docstring).
+
+    Args:
+        path: a file written by ``torch.save``: a state_dict, or a dict holding one under
+            ``state_dict`` or ``model``.
+        module: the module's key prefix (``"rnn"``, ``"encoder.lstm"``); needed only when the
+            file holds several recurrent modules.
+        nonlinearity: ``"tanh"`` or ``"relu"`` for an ``nn.RNN`` (tanh when omitted: it cannot
+            be read from the weights); must be omitted for LSTM and GRU.
+
+    Raises:
+        VanishlabError: a missing or unreadable file, one that needs code to be unpickled
+            (nothing in it is run), no recurrent weights, several without ``module``,
+            inconsistent shapes, a bidirectional module or an LSTM with ``proj_size``.
+    """
+    path = Path(path)
+    obj = _load(path, "checkpoint")
+    state = _state_dict(obj, path)
+    prefix = _pick(find_recurrent(state), module, path)
+    weights = {
+        key[len(prefix) :]: value
+        for key, value in state.items()
+        if isinstance(key, str)
+        and key.startswith(prefix)
+        and isinstance(value, torch.Tensor)
+        and "." not in key[len(prefix) :]
+    }
+    where = f"module {_label(prefix)!r} of {path}" if prefix else str(path)
+    spec = infer_spec(weights, nonlinearity=nonlinearity, where=where)
+    return Checkpoint(
+        path=path,
+        sha256=sha256_file(path),
+        module_name=prefix[:-1] if prefix else "",
+        spec=spec,
+        weights={k: v for k, v in weights.items() if _PARAM.fullmatch(k)},
+    )

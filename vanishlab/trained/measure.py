@@ -1,0 +1,152 @@
+"""One measurement of a given (trained) recurrent module, as a run directory's shard rows.
+
+The rows are a sweep cell's (:mod:`vanishlab.sweep.store`): the exact log10 Frobenius and
+spectral norms of dh^{top}_{T-1} / d(state or input) at every lag
+(:func:`vanishlab.jacobian_log_norms`), aggregated over the samples of the inputs exactly as a
+sweep cell's are (mean of log10 norms, i.e. the log of the geometric mean; population std over
+the finite ones; the count of exact zeros). The config columns describe the module and its
+inputs: ``init`` is ``"trained"`` (the weights are the user's, not an init's: ``gain`` 1 means
+"as they are"), and nothing in them can be rebuilt into a random network, so no random-network
+theory is ever attached to a trained model.
+
+The top Lyapunov exponent of the module's hidden dynamics along the same inputs (natural log
+per step, :func:`vanishlab.lyapunov_spectrum`, one seeded random direction, the first
+round(T/4) steps discarded as a transient, averaged over the samples) is measured beside it,
+as a summary of a sweep cell is; a manifest keeps it as a number, ``"-inf"`` (a direction
+annihilated exactly: relu units all off) or ``"nan"`` (the forward pass overflowed), or null
+where it was not measured.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..core.engine import jacobian_log_norms
+from ..core.lyapunov import lyapunov_spectrum
+from ..errors import NonFiniteStateError
+from ..sweep import store
+from ..sweep.cell import aggregate_samples
+from ..sweep.config import AXES, CellConfig, config_id
+
+__all__ = [
+    "TRAINED_INIT",
+    "empty_rows",
+    "json_number",
+    "measure_rows",
+    "module_config",
+    "top_lyapunov",
+]
+
+TRAINED_INIT = "trained"
+"""The ``init`` column of a trained model's rows."""
+
+_KIND = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+_GATED_ACTIVATION = None if "model" in AXES else "tanh"
+
+
+def module_kind(module: nn.RNNBase) -> str:
+    """``"rnn"``, ``"lstm"`` or ``"gru"``."""
+    for cls, kind in _KIND.items():
+        if type(module) is cls or isinstance(module, cls):
+            return kind
+    raise TypeError(f"expected nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
+
+
+def canonical_inputs(module: nn.RNNBase, x: torch.Tensor) -> torch.Tensor:
+    """``x`` as ``(T, B, I)`` (the engine checks it fully; this only reads T and B)."""
+    if x.dim() == 2:
+        return x.unsqueeze(1)
+    return x.transpose(0, 1) if module.batch_first else x
+
+
+def module_config(
+    module: nn.RNNBase, x: torch.Tensor, *, input_std: float | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """The config columns of a module measured on inputs ``x``.
+
+    ``input_std`` defaults to the inputs' own standard deviation (6 significant digits).
+    """
+    kind = module_kind(module)
+    xs = canonical_inputs(module, x)
+    if input_std is None:
+        input_std = (
+            float(f"{float(xs.detach().double().std(unbiased=False)):.6g}") if xs.numel() else 0.0
+        )
+    values: dict[str, Any] = {
+        # A gated cell has no activation axis: None where the sweep has a model axis (which
+        # records axes that do not apply to a model as None), else its candidate's tanh.
+        "activation": module.nonlinearity if kind == "rnn" else _GATED_ACTIVATION,
+        "num_layers": module.num_layers,
+        "hidden_size": module.hidden_size,
+        "input_size": module.input_size,
+        "seq_len": int(xs.shape[0]),
+        "init": TRAINED_INIT,
+        "gain": 1.0,
+        "input_std": input_std,
+        "bias": bool(module.bias),
+        "batch": int(xs.shape[1]),
+        "seed": seed,
+        "dtype": str(module.weight_hh_l0.dtype).removeprefix("torch."),
+        "model": kind,  # the sweep's model axis, where this vanishlab has one
+    }
+    defaults = CellConfig().to_dict()
+    return {axis: values.get(axis, defaults[axis]) for axis in AXES}
+
+
+def cell_id(config: dict[str, Any], **extra: Any) -> str:
+    """A stable id for this measurement (config plus what tells measurements apart)."""
+    return config_id({**config, **extra})
+
+
+def empty_rows() -> pd.DataFrame:
+    """Zero shard rows with the shard's columns (a failed measurement)."""
+    frame = store.SCHEMA.empty_table().to_pandas()
+    frame["layer"] = frame["layer"].astype("Int64")
+    return frame
+
+
+def measure_rows(
+    module: nn.RNNBase, x: torch.Tensor, config: dict[str, Any], cid: str, h0: Any = None
+) -> pd.DataFrame:
+    """The shard rows of ``module`` on ``x`` (see the module docstring).
+
+    Raises NonFiniteStateError when the forward pass overflows.
+    """
+    result = jacobian_log_norms(module, x, h0, norms=("fro", "spec"), sources=("state", "input"))
+    return aggregate_samples(result, SimpleNamespace(**config, cell_id=cid))
+
+
+def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int = 0) -> float:
+    """The top Lyapunov exponent along ``x``, averaged over the samples (NaN on overflow).
+
+    Raises TypeError where the engine does not measure this kind of module.
+    """
+    xs = canonical_inputs(module, x)
+    T = int(xs.shape[0])
+    dim = module.num_layers * module.hidden_size * (2 if module_kind(module) == "lstm" else 1)
+    q0 = torch.randn(dim, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    try:
+        lyap = lyapunov_spectrum(module, x, h0, k=1, discard=T // 4 if T > 1 else 0, q0=q0)
+    except NonFiniteStateError:
+        return math.nan
+    return float(lyap.reshape(-1, 1)[:, 0].mean())
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 to the second (``2026-01-01T00:00:00Z``)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def json_number(value: float | None) -> float | str | None:
+    """A float for a JSON manifest: itself when finite, ``"-inf"``, ``"inf"`` or ``"nan"``
+    (strict JSON has no such numbers; ``float()`` reads these strings back), None for None."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(float(value))

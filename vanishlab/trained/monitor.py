@@ -1,0 +1,314 @@
+"""``vl.JacobianMonitor``: the exact per-lag Jacobian norms of a module, tracked over training.
+
+Inside a user's own training loop::
+
+    with vl.JacobianMonitor(model.rnn, probe, out="runs/monitor", every=50) as mon:
+        for n in range(1, steps + 1):
+            ...  # forward, backward, optimizer.step()
+            mon.step(n)
+
+``mon.step(n)`` measures the module on the fixed ``probe`` inputs when ``n % every == 0``: the
+same rows as a sweep cell's (:mod:`vanishlab.trained.measure`), plus a ``step`` column, written
+as one shard per recorded step (atomic: temp file, fsync, rename; :mod:`vanishlab.sweep.store`),
+so ``vl.load_results(out)`` returns every recorded step, a crash loses at most the step being
+written, and a restarted run (same module architecture and probe) skips the steps it already
+has. The top Lyapunov exponent along the probe and the time each step took are kept in the
+manifest under ``"steps"`` (``"kind": "monitor"``).
+
+What it never changes: the module's parameters (read, detached, under ``torch.no_grad``), their
+``.grad`` tensors (nothing is differentiated), its training mode (never switched: the engine
+ignores dropout whatever the mode), and the random number generators (torch's, on the CPU and
+on the module's CUDA device, are saved and restored around each measurement; the Lyapunov
+direction comes from a private seeded generator; Python's and NumPy's are never used). Its cost
+is the measurement's: one forward pass over the probe and the backward Jacobian recurrence, a
+few (H x H) products per lag and layer (see ``benchmarks/bench_monitor.py`` for the ratio to a
+training step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..errors import NonFiniteStateError, VanishlabError
+from ..sweep import store
+from ..sweep.manifest import package_versions
+from .measure import (
+    cell_id,
+    empty_rows,
+    json_number,
+    measure_rows,
+    module_config,
+    module_kind,
+    now,
+    top_lyapunov,
+)
+
+__all__ = ["MONITOR", "JacobianMonitor", "find_module"]
+
+MONITOR = "monitor"
+"""The manifest's ``kind`` of a run written by :class:`JacobianMonitor`."""
+
+
+def find_module(model: nn.Module) -> nn.RNNBase:
+    """``model`` if it is an nn.RNN / nn.LSTM / nn.GRU, else its one recurrent submodule."""
+    if isinstance(model, nn.RNNBase):
+        module_kind(model)  # raises TypeError for other RNNBase subclasses
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+    if len(found) == 1:
+        return find_module(found[0][1])
+    if not found:
+        raise TypeError(f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU")
+    names = ", ".join(name for name, _ in found)
+    raise ValueError(
+        f"{type(model).__name__} contains several recurrent modules ({names}): pass one"
+    )
+
+
+def _digest(*tensors: Any) -> str:
+    digest = hashlib.sha256()
+    for t in tensors:
+        if t is None:
+            digest.update(b"none")
+            continue
+        for part in t if isinstance(t, tuple | list) else (t,):
+            c = part.detach().cpu().contiguous()
+            digest.update(f"{c.dtype} {tuple(c.shape)}".encode())
+            digest.update(c.view(torch.uint8).numpy().tobytes() if c.numel() else b"")
+    return digest.hexdigest()
+
+
+def _clone(t: Any) -> Any:
+    if t is None:
+        return None
+    if isinstance(t, tuple | list):
+        return tuple(p.detach().clone() for p in t)
+    return t.detach().clone()
+
+
+@contextlib.contextmanager
+def _untouched_rng(device: torch.device) -> Iterator[None]:
+    """Save and restore torch's CPU generator and, for a CUDA module, its device's."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda"):
+        yield
+
+
+class JacobianMonitor:
+    """Measure ``module`` on a fixed ``probe`` every ``every`` steps of training.
+
+    Args:
+        module: an ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``, or a model that holds exactly one.
+        probe: the inputs to measure on, as the module takes them (``(T, B, I)``, ``(B, T,
+            I)`` with ``batch_first``, or unbatched ``(T, I)``), in the module's dtype and on
+            its device. A copy is kept, so later changes to the tensor do not move the probe.
+        out: the run directory: new, empty, or an earlier monitor's with the same architecture
+            and probe (then the steps it already holds are skipped).
+        every: record the steps ``n`` with ``n % every == 0``.
+        h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
+        lyapunov: also measure the top Lyapunov exponent along the probe (kept in the
+            manifest).
+        name: a label kept in the manifest (default: the directory's name).
+
+    Use it as a context manager (the run directory is locked while it is open); ``step(n)``
+    returns the shard rows it wrote, or None when the step is not recorded.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        probe: torch.Tensor,
+        out: str | os.PathLike[str],
+        every: int = 1,
+        *,
+        h0: Any = None,
+        lyapunov: bool = True,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        if not isinstance(probe, torch.Tensor):
+            raise TypeError(f"probe must be a torch.Tensor, got {type(probe).__name__}")
+        self.module = find_module(module)
+        self.probe = _clone(probe)
+        self.h0 = _clone(h0)
+        self.every = every
+        self.lyapunov = lyapunov
+        self.out = Path(out)
+        self.name = name
+        self._probe_sha256 = _digest(self.probe, self.h0)
+        self._lock: store.RunLock | None = None
+        self._manifest: dict[str, Any] = {}
+        self._done: set[str] = set()
+        self._start = 0.0
+
+    # --- the context -----------------------------------------------------------------------
+
+    def __enter__(self) -> JacobianMonitor:
+        earlier = self._check_out()
+        lock = store.RunLock(self.out)
+        lock.__enter__()
+        try:
+            self._done = set(store.read_cell_metas(self.out)) if earlier else set()
+            self._manifest = self._new_manifest(earlier)
+            store.write_manifest(self.out, self._manifest)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock = lock
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is None:
+            return
+        try:
+            self._manifest["finished"] = now()
+            spent = time.perf_counter() - self._start
+            self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
+            store.write_manifest(self.out, self._manifest)
+        finally:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+
+    # --- one step --------------------------------------------------------------------------
+
+    def step(self, n: int) -> pd.DataFrame | None:
+        """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
+
+        Returns the rows written (with their ``step`` column), or None. A forward pass that
+        overflows on the probe is recorded as a failed step (zero rows, the reason in the
+        shard's metadata) and returns an empty frame.
+        """
+        if self._lock is None:
+            raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"the step must be an integer >= 0, got {n!r}")
+        if n % self.every:
+            return None
+        config = module_config(self.module, self.probe)
+        cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
+        if cid in self._done:
+            return None
+        start = time.perf_counter()
+        lyap: float | None = None
+        with _untouched_rng(self.module.weight_hh_l0.device):
+            try:
+                frame = measure_rows(self.module, self.probe, config, cid, self.h0)
+                status, reason = "ok", None
+            except NonFiniteStateError as err:
+                frame, status, reason = empty_rows(), "failed", str(err)
+            if self.lyapunov and status == "ok":
+                # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
+                with contextlib.suppress(TypeError, ValueError):
+                    lyap = top_lyapunov(self.module, self.probe, self.h0)
+        steps = np.full(len(frame), n, dtype=np.int64)
+        frame.insert(frame.columns.get_loc("cell_id") + 1, "step", steps)
+        elapsed = time.perf_counter() - start
+        meta: store.CellMeta = {
+            "cell_id": cid,
+            "config": config,
+            "status": status,
+            "reason": reason,
+            "elapsed_s": elapsed,
+            "n_rows": len(frame),
+        }
+        store.write_shard(self.out, frame, meta)
+        self._done.add(cid)
+        self._manifest["steps"][str(n)] = {
+            "cell_id": cid,
+            "status": status,
+            "lyapunov": json_number(lyap),
+            "elapsed_s": round(elapsed, 6),
+        }
+        self._manifest["n_cells"] = len(self._done)
+        store.write_manifest(self.out, self._manifest)
+        return frame
+
+    # --- the directory ---------------------------------------------------------------------
+
+    def _architecture(self) -> dict[str, Any]:
+        m = self.module
+        kind = module_kind(m)
+        return {
+            "kind": kind,
+            "input_size": m.input_size,
+            "hidden_size": m.hidden_size,
+            "num_layers": m.num_layers,
+            "bias": bool(m.bias),
+            "nonlinearity": m.nonlinearity if kind == "rnn" else None,
+            "batch_first": bool(m.batch_first),
+            "dtype": str(m.weight_hh_l0.dtype).removeprefix("torch."),
+        }
+
+    def _check_out(self) -> dict[str, Any] | None:
+        run_dir = self.out
+        if run_dir.exists() and not run_dir.is_dir():
+            raise VanishlabError(f"{run_dir} exists and is not a directory")
+        if (run_dir / store.MANIFEST).exists():
+            manifest = store.load_manifest(run_dir)
+            model = manifest.get("model") or {}
+            if manifest.get("kind") != MONITOR:
+                raise VanishlabError(
+                    f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+                    "choose a new or empty out"
+                )
+            if (
+                model.get("probe_sha256") != self._probe_sha256
+                or model.get("architecture") != self._architecture()
+            ):
+                raise VanishlabError(
+                    f"{run_dir} monitors another module or probe; choose a new or empty out to "
+                    "monitor this one"
+                )
+            return manifest
+        if run_dir.exists():
+            for entry in run_dir.iterdir():
+                if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
+                    continue
+                if entry.name == store.CELLS and not any(store.shard_paths(run_dir)):
+                    continue
+                raise VanishlabError(
+                    f"{run_dir} is not empty and is not a vanishlab run directory; choose a "
+                    "new or empty out"
+                )
+        return None
+
+    def _new_manifest(self, earlier: dict[str, Any] | None) -> dict[str, Any]:
+        earlier = earlier or {}
+        config = module_config(self.module, self.probe)
+        return {
+            "format": store.FORMAT,
+            "kind": MONITOR,
+            "name": self.name or earlier.get("name") or self.out.resolve().name,
+            "description": f"{self._architecture()['kind']} monitored every {self.every} steps",
+            "axes": {axis: [value] for axis, value in config.items()},
+            "sections": None,
+            "command": None,
+            "versions": package_versions(),
+            "started": earlier.get("started") or now(),
+            "finished": None,
+            "elapsed_s": earlier.get("elapsed_s"),
+            "n_cells": len(self._done),
+            "model": {
+                "source": "monitor",
+                "architecture": self._architecture(),
+                "probe_sha256": self._probe_sha256,
+                "probe_shape": list(self.probe.shape),
+                "every": self.every,
+            },
+            "steps": dict(earlier.get("steps") or {}),
+        }
