@@ -93,9 +93,13 @@ def test_dropout_is_ignored() -> None:
     assert vl.jacobian_norms(dropped.train(), x).equals(vl.jacobian_norms(plain, x))
 
 
+MODULES = [nn.RNN, nn.LSTM, nn.GRU]
+
+
+@pytest.mark.parametrize("kind", MODULES)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_modules_are_refused_clearly(dtype: torch.dtype) -> None:
-    rnn = nn.RNN(3, 4).to(dtype)
+def test_half_precision_modules_are_refused_clearly(kind: type, dtype: torch.dtype) -> None:
+    rnn = kind(3, 4).to(dtype)
     with pytest.raises(TypeError, match=f"weights are {dtype}; vanishlab measures float32 or"):
         vl.jacobian_norms(rnn, torch.randn(5, 2, 3, dtype=dtype))
     with pytest.raises(TypeError, match="measures float32 or float64"):
@@ -108,26 +112,35 @@ def _poison(t: torch.Tensor, index: tuple[int, ...], value: float) -> torch.Tens
     return t
 
 
+def _h0(kind: type, h0: torch.Tensor) -> object:
+    return (h0, torch.zeros_like(h0)) if kind is nn.LSTM else h0
+
+
+@pytest.mark.parametrize("kind", MODULES)
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
-def test_non_finite_inputs_are_refused_naming_where(value: float) -> None:
+def test_non_finite_inputs_are_refused_naming_where(kind: type, value: float) -> None:
     torch.manual_seed(0)
-    rnn = nn.RNN(3, 4, 2)
+    rnn = kind(3, 4, 2)
     x = _poison(torch.randn(6, 2, 3), (4, 1, 2), value)
     with pytest.raises(ValueError, match=f"x holds {value} at time step 4, sample 1, feature 2"):
         vl.jacobian_norms(rnn, x)
-    bf = nn.RNN(3, 4, batch_first=True)  # reported in time steps and samples, whatever the layout
+    bf = kind(3, 4, batch_first=True)  # reported in time steps and samples, whatever the layout
     with pytest.raises(ValueError, match="at time step 4, sample 1, feature 2"):
         vl.jacobian_norms(bf, x.transpose(0, 1))
     h0 = _poison(torch.zeros(2, 2, 4), (1, 0, 3), value)
     with pytest.raises(ValueError, match=f"h0 holds {value} at layer 1, sample 0, unit 3"):
-        vl.jacobian_norms(rnn, torch.randn(6, 2, 3), h0)
+        vl.jacobian_norms(rnn, torch.randn(6, 2, 3), _h0(kind, h0))
     with pytest.raises(ValueError, match=f"h0 holds {value} at layer 1, sample 0, unit 3"):
-        vl.lyapunov_spectrum(rnn, torch.randn(6, 2, 3), h0)
+        vl.lyapunov_spectrum(rnn, torch.randn(6, 2, 3), _h0(kind, h0))
+    if kind is nn.LSTM:  # the cell state is checked the same way
+        with pytest.raises(ValueError, match=f"c0 holds {value} at layer 1, sample 0, unit 3"):
+            vl.jacobian_norms(rnn, torch.randn(6, 2, 3), (torch.zeros_like(h0), h0))
 
 
+@pytest.mark.parametrize("kind", MODULES)
 @pytest.mark.parametrize("name", ["weight_hh_l1", "bias_ih_l0", "weight_ih_l0"])
-def test_non_finite_weights_are_refused_naming_the_parameter(name: str) -> None:
-    rnn = nn.RNN(3, 4, 2)
+def test_non_finite_weights_are_refused_naming_the_parameter(kind: type, name: str) -> None:
+    rnn = kind(3, 4, 2)
     with torch.no_grad():
         getattr(rnn, name).view(-1)[2] = float("nan")
     with pytest.raises(ValueError, match=f"parameter {name} holds nan at entry"):

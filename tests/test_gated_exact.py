@@ -164,11 +164,18 @@ def test_refused_options_and_bad_arguments() -> None:
 
 
 def test_non_finite_state_is_named() -> None:
+    # Finite inputs and weights whose products overflow: W x = 10 * 3e38 - 10 * 3e38 = inf - inf.
     gru = nn.GRU(2, 3)
+    with torch.no_grad():
+        gru.weight_ih_l0.fill_(10.0)
     x = torch.zeros(6, 1, 2)
-    x[4, 0, 1] = float("nan")
+    x[4, 0] = torch.tensor([3e38, -3e38])
     with pytest.raises(vl.NonFiniteStateError, match="layer 0 became NaN at time step 4"):
         vl.jacobian_norms(gru, x)
+    nan_input = torch.zeros(6, 1, 2)
+    nan_input[4, 0, 1] = float("nan")  # a NaN the user passes in is refused before the forward
+    with pytest.raises(ValueError, match="x holds nan at time step 4, sample 0, feature 1"):
+        vl.jacobian_norms(gru, nan_input)
 
 
 def test_measurement_stays_on_the_module_dtype_and_leaves_inputs_alone() -> None:

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import NonFiniteStateError
+from .inputs import check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
 
@@ -98,24 +99,6 @@ def check_gated(module: object) -> nn.LSTM | nn.GRU:
     return module
 
 
-def _state_tensor(
-    value: object, what: str, shape: tuple[int, ...], batched: bool, like: torch.Tensor
-) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(value).__name__}")
-    if tuple(value.shape) != shape:
-        raise ValueError(
-            f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
-            f"{shape}, got {tuple(value.shape)}"
-        )
-    if value.dtype != like.dtype or value.device != like.device:
-        raise TypeError(
-            f"{what} is {value.dtype} on {value.device} but the module's weights are "
-            f"{like.dtype} on {like.device}"
-        )
-    return (value if batched else value.unsqueeze(1)).detach()
-
-
 def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
     """Validate ``module``, ``x`` and ``h0`` as the module's own forward would.
 
@@ -125,35 +108,12 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
     """
     module = check_gated(module)
     name = type(module).__name__
-    L, H, I = module.num_layers, module.hidden_size, module.input_size
-    w0 = module.weight_ih_l0
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if x.dtype != w0.dtype:
-        raise TypeError(f"x has dtype {x.dtype} but the {name}'s weights are {w0.dtype}")
-    if x.device != w0.device:
-        raise TypeError(f"x is on {x.device} but the {name}'s weights are on {w0.device}")
-    layout = "(B, T, input_size)" if module.batch_first else "(T, B, input_size)"
-    if x.dim() == 2:
-        batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
-    elif x.dim() == 3:
-        batched, xs = True, (x.transpose(0, 1) if module.batch_first else x)  # (T, B, I)
-    else:
-        raise ValueError(
-            f"x must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
-        )
-    if xs.shape[-1] != I:
-        raise ValueError(
-            f"x has {xs.shape[-1]} features but the {name} expects input_size={I}: "
-            f"x must be {layout if batched else '(T, input_size)'} with input_size={I}"
-        )
-    T, B = xs.shape[0], xs.shape[1]
-    if T == 0:
-        raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
-    if B == 0:
-        raise ValueError("x has an empty batch (B = 0)")
+    L, H = module.num_layers, module.hidden_size
+    w0 = check_float_module(module, name)
+    xs, batched = check_sequence(
+        x, input_size=module.input_size, batch_first=module.batch_first, like=w0, name=name
+    )
+    B = xs.shape[1]
     shape = (L, B, H) if batched else (L, H)
     c0s = None
     if h0 is None:
@@ -164,10 +124,10 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
             raise TypeError(
                 f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), got {type(h0).__name__}"
             )
-        h0s = _state_tensor(h0[0], "h0", shape, batched, w0)
-        c0s = _state_tensor(h0[1], "c0", shape, batched, w0)
+        h0s = check_state(h0[0], "h0", shape, batched, w0)
+        c0s = check_state(h0[1], "c0", shape, batched, w0)
     else:
-        h0s = _state_tensor(h0, "h0", shape, batched, w0)
+        h0s = check_state(h0, "h0", shape, batched, w0)
 
     def params(prefix: str) -> tuple[torch.Tensor | None, ...]:
         return tuple(
@@ -179,7 +139,7 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
 
     return GatedInputs(
         mode=module.mode,
-        x=xs.detach(),
+        x=xs,
         h0=h0s,
         c0=c0s,
         batched=batched,

@@ -55,11 +55,6 @@ class RNNInputs:
 
 def check_rnn(rnn: object) -> nn.RNN:
     """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error."""
-    if isinstance(rnn, nn.LSTM | nn.GRU):
-        raise TypeError(
-            f"vanishlab measures torch.nn.RNN (Elman) networks; {type(rnn).__name__} is not "
-            "supported"
-        )
     if not isinstance(rnn, nn.RNN):
         raise TypeError(f"expected a torch.nn.RNN module, got {type(rnn).__name__}")
     if rnn.bidirectional:
@@ -69,71 +64,94 @@ def check_rnn(rnn: object) -> nn.RNN:
     return rnn
 
 
-def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
-    """Validate ``rnn``, ``x`` and ``h0`` as ``nn.RNN.forward`` would, and put them in layout.
-
-    Raises ``TypeError`` for a wrong kind of object or dtype/device mismatch and ``ValueError``
-    for a wrong shape, naming the shape that was expected.
-    """
-    rnn = check_rnn(rnn)
-    L, H, I = rnn.num_layers, rnn.hidden_size, rnn.input_size
-    w0 = rnn.weight_ih_l0
+def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
+    """Return ``module.weight_ih_l0`` after checking every parameter: float32 or float64
+    (``TypeError`` otherwise, saying how to convert) and finite (``ValueError`` naming it)."""
+    w0 = module.weight_ih_l0
     if w0.dtype not in FLOAT_DTYPES:
         raise TypeError(
-            f"the RNN's weights are {w0.dtype}; vanishlab measures float32 or float64 modules: "
-            "convert it with rnn.float() or rnn.double() (and x to the same dtype)"
+            f"the {name}'s weights are {w0.dtype}; vanishlab measures float32 or float64 "
+            f"modules: convert it with module.float() or module.double() (and x likewise)"
         )
-    for name, param in rnn.named_parameters():
-        check_finite(param.detach(), f"the RNN's parameter {name}", ("entry",))
+    for pname, param in module.named_parameters():
+        check_finite(param.detach(), f"the {name}'s parameter {pname}", ("entry",))
+    return w0
+
+
+def check_sequence(
+    x: object, *, input_size: int, batch_first: bool, like: torch.Tensor, name: str
+) -> tuple[torch.Tensor, bool]:
+    """Validate an input sequence as the module's forward would: ``(xs, batched)`` with ``xs``
+    ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if x.dtype != w0.dtype:
-        raise TypeError(f"x has dtype {x.dtype} but the RNN's weights are {w0.dtype}")
-    if x.device != w0.device:
-        raise TypeError(f"x is on {x.device} but the RNN's weights are on {w0.device}")
-    layout = "(B, T, input_size)" if rnn.batch_first else "(T, B, input_size)"
+    if x.dtype != like.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the {name}'s weights are {like.dtype}")
+    if x.device != like.device:
+        raise TypeError(f"x is on {x.device} but the {name}'s weights are on {like.device}")
+    layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() == 2:
-        batched = False
-        xs = x.unsqueeze(1)  # (T, 1, I)
+        batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
     elif x.dim() == 3:
-        batched = True
-        xs = x.transpose(0, 1) if rnn.batch_first else x  # (T, B, I)
+        batched, xs = True, (x.transpose(0, 1) if batch_first else x)  # (T, B, I)
     else:
         raise ValueError(
             f"x must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
         )
-    if xs.shape[-1] != I:
+    if xs.shape[-1] != input_size:
         raise ValueError(
-            f"x has {xs.shape[-1]} features but the RNN expects input_size={I}: "
-            f"x must be {layout if batched else '(T, input_size)'} with input_size={I}"
+            f"x has {xs.shape[-1]} features but the {name} expects input_size={input_size}: "
+            f"x must be {layout if batched else '(T, input_size)'} with "
+            f"input_size={input_size}"
         )
-    T, B = xs.shape[0], xs.shape[1]
     check_finite(xs.detach(), "x", ("time step", "sample", "feature"))
-    if T == 0:
+    if xs.shape[0] == 0:
         raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
-    if B == 0:
+    if xs.shape[1] == 0:
         raise ValueError("x has an empty batch (B = 0)")
+    return xs.detach(), batched
 
+
+def check_state(
+    value: object, what: str, shape: tuple[int, ...], batched: bool, like: torch.Tensor
+) -> torch.Tensor:
+    """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor or None, got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise ValueError(
+            f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
+            f"{shape}, got {tuple(value.shape)}"
+        )
+    if value.dtype != like.dtype or value.device != like.device:
+        raise TypeError(
+            f"{what} is {value.dtype} on {value.device} but the module's weights are "
+            f"{like.dtype} on {like.device}"
+        )
+    out = (value if batched else value.unsqueeze(1)).detach()  # (L, B, H)
+    check_finite(out, what, ("layer", "sample", "unit"))
+    return out
+
+
+def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
+    """Validate ``rnn``, ``x`` and ``h0`` as ``nn.RNN.forward`` would, and put them in layout.
+
+    Raises ``TypeError`` for a wrong kind of object or dtype/device mismatch and ``ValueError``
+    for a wrong shape or a non-finite value, naming what was expected or where it is.
+    """
+    rnn = check_rnn(rnn)
+    L, H = rnn.num_layers, rnn.hidden_size
+    w0 = check_float_module(rnn, "RNN")
+    xs, batched = check_sequence(
+        x, input_size=rnn.input_size, batch_first=rnn.batch_first, like=w0, name="RNN"
+    )
+    B = xs.shape[1]
     if h0 is None:
         h0s = xs.new_zeros(L, B, H)
     else:
-        if not isinstance(h0, torch.Tensor):
-            raise TypeError(f"h0 must be a torch.Tensor or None, got {type(h0).__name__}")
-        expected = (L, B, H) if batched else (L, H)
-        if tuple(h0.shape) != expected:
-            raise ValueError(
-                f"h0 must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
-                f"{expected}, got {tuple(h0.shape)}"
-            )
-        if h0.dtype != w0.dtype or h0.device != w0.device:
-            raise TypeError(
-                f"h0 is {h0.dtype} on {h0.device} but the RNN's weights are {w0.dtype} on "
-                f"{w0.device}"
-            )
-        h0s = h0 if batched else h0.unsqueeze(1)  # (L, B, H)
-        check_finite(h0s.detach(), "h0", ("layer", "sample", "unit"))
+        h0s = check_state(h0, "h0", (L, B, H) if batched else (L, H), batched, w0)
 
     w_ih = tuple(getattr(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
     w_hh = tuple(getattr(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
@@ -146,8 +164,8 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
     else:
         biases = (None,) * L
     return RNNInputs(
-        x=xs.detach(),
-        h0=h0s.detach(),
+        x=xs,
+        h0=h0s,
         batched=batched,
         nonlinearity=rnn.nonlinearity,
         weights_ih=w_ih,
