@@ -33,6 +33,7 @@ from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
 from .manifest import package_versions
 from .memory import available_bytes, cell_bytes, format_bytes
+from .rundir import is_run_dir
 
 __all__ = [
     "RunSummary",
@@ -157,27 +158,6 @@ def _as_experiment(what: Sweep | Experiment | str | os.PathLike[str], smoke: boo
     return variant(exp, smoke=True) if smoke else exp
 
 
-def _check_dir(run_dir: Path) -> bool:
-    """True if ``run_dir`` is a run directory; False if it is new or empty; else raise."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise VanishlabError(f"{run_dir} exists and is not a directory")
-    if (run_dir / store.MANIFEST).exists():
-        return True
-    if not run_dir.exists():
-        return False
-    # Only what an interrupted first start can leave: the lock, temp files, an empty cells/.
-    for entry in run_dir.iterdir():
-        if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
-            continue
-        if entry.name == store.CELLS and entry.is_dir() and not any(store.shard_paths(run_dir)):
-            continue
-        raise VanishlabError(
-            f"{run_dir} is not empty and is not a vanishlab run directory (no "
-            f"{store.MANIFEST}); choose a new or empty --out"
-        )
-    return False
-
-
 def _grids(manifest: dict[str, Any]) -> list[dict[str, list[Any]]]:
     grids = manifest.get("grids") or [manifest.get("axes")]
     if not all(isinstance(g, dict) and set(g) == set(AXES) for g in grids):
@@ -206,7 +186,7 @@ def plan_sweep(
     exp = _as_experiment(sweep_or_experiment, smoke)
     run_dir = Path(out)
     cells = exp.sweep.cells()
-    is_run = _check_dir(run_dir)
+    is_run = is_run_dir(run_dir)
     new_cells = 0
     done: dict[str, store.CellMeta] = {}
     corrupt: list[store.CorruptShardError] = []
@@ -392,7 +372,7 @@ def run_sweep(
         raise VanishlabError(f"--workers must be a positive integer, got {workers}")
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
-    _check_dir(run_dir)
+    is_run_dir(run_dir)
     if scheduler is None:  # refused before anything is written (a cluster has its own memory)
         _check_memory(exp.sweep.cells(), available_bytes(), 1)
     with contextlib.ExitStack() as stack:

@@ -28,6 +28,7 @@ from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
+from ..sweep.rundir import is_run_dir
 from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
 from .measure import (
     cell_id,
@@ -78,27 +79,15 @@ def gaussian_inputs(
 
 def _check_out(run_dir: Path) -> dict[str, Any] | None:
     """The manifest of an earlier analysis in ``run_dir``, None for a new or empty one."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise VanishlabError(f"{run_dir} exists and is not a directory")
-    if (run_dir / store.MANIFEST).exists():
-        manifest = store.load_manifest(run_dir)
-        if manifest.get("kind") != SINGLE_MODEL:
-            raise VanishlabError(
-                f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
-                "choose a new or empty --out"
-            )
-        return manifest
-    if run_dir.exists():
-        for entry in run_dir.iterdir():
-            if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
-                continue
-            if entry.name == store.CELLS and entry.is_dir() and not any(store.shard_paths(run_dir)):
-                continue
-            raise VanishlabError(
-                f"{run_dir} is not empty and is not a vanishlab run directory; choose a new or "
-                "empty --out"
-            )
-    return None
+    if not is_run_dir(run_dir):
+        return None
+    manifest = store.load_manifest(run_dir)
+    if manifest.get("kind") != SINGLE_MODEL:
+        raise VanishlabError(
+            f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+            "choose a new or empty --out"
+        )
+    return manifest
 
 
 def analyze_checkpoint(

@@ -43,6 +43,7 @@ from torch import nn
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.manifest import package_versions
+from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
     empty_rows,
@@ -256,36 +257,24 @@ class JacobianMonitor:
 
     def _check_out(self) -> dict[str, Any] | None:
         run_dir = self.out
-        if run_dir.exists() and not run_dir.is_dir():
-            raise VanishlabError(f"{run_dir} exists and is not a directory")
-        if (run_dir / store.MANIFEST).exists():
-            manifest = store.load_manifest(run_dir)
-            model = manifest.get("model") or {}
-            if manifest.get("kind") != MONITOR:
-                raise VanishlabError(
-                    f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
-                    "choose a new or empty out"
-                )
-            if (
-                model.get("probe_sha256") != self._probe_sha256
-                or model.get("architecture") != self._architecture()
-            ):
-                raise VanishlabError(
-                    f"{run_dir} monitors another module or probe; choose a new or empty out to "
-                    "monitor this one"
-                )
-            return manifest
-        if run_dir.exists():
-            for entry in run_dir.iterdir():
-                if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
-                    continue
-                if entry.name == store.CELLS and not any(store.shard_paths(run_dir)):
-                    continue
-                raise VanishlabError(
-                    f"{run_dir} is not empty and is not a vanishlab run directory; choose a "
-                    "new or empty out"
-                )
-        return None
+        if not is_run_dir(run_dir, flag="out"):
+            return None
+        manifest = store.load_manifest(run_dir)
+        model = manifest.get("model") or {}
+        if manifest.get("kind") != MONITOR:
+            raise VanishlabError(
+                f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+                "choose a new or empty out"
+            )
+        if (
+            model.get("probe_sha256") != self._probe_sha256
+            or model.get("architecture") != self._architecture()
+        ):
+            raise VanishlabError(
+                f"{run_dir} monitors another module or probe; choose a new or empty out to "
+                "monitor this one"
+            )
+        return manifest
 
     def _new_manifest(self, earlier: dict[str, Any] | None) -> dict[str, Any]:
         earlier = earlier or {}
