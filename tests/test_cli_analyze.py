@@ -26,16 +26,6 @@ def _one_error_line(result, contains: str) -> None:
     assert contains in lines[0], lines[0]
 
 
-def _engine_measures(kind: str) -> bool:
-    """Whether this vanishlab's engine measures nn.LSTM / nn.GRU (the gated-cells work)."""
-    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](2, 3)
-    try:
-        vl.jacobian_norms(module, torch.randn(3, 1, 2))
-    except TypeError:
-        return False
-    return True
-
-
 class _Model(torch.nn.Module):
     def __init__(self, nonlinearity: str = "tanh") -> None:
         super().__init__()
@@ -229,8 +219,6 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kind):
-    if not _engine_measures(kind):
-        pytest.skip(f"this engine does not measure nn.{kind.upper()} yet (gated cells)")
     torch.manual_seed(3)
     module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](3, 5, 2, dtype=torch.float64)
     torch.save(
@@ -250,12 +238,3 @@ def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kin
     for r in inputs.itertuples():
         assert r.log10_fro_mean == pytest.approx(direct[("input", None, int(r.lag))], rel=1e-12)
     assert vl.load_manifest(out)["model"]["architecture"]["kind"] == kind
-
-
-def test_gated_checkpoints_before_the_engine_takes_them_are_one_line(tmp_path):
-    if _engine_measures("lstm"):
-        pytest.skip("this engine measures gated cells: see the test above")
-    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
-    result = runner.invoke(app, ["analyze", str(tmp_path / "l.pt"), "--out", str(tmp_path / "r")])
-    _one_error_line(result, "cannot measure nn.LSTM(3, 4, num_layers=1, bias=True)")
-    assert not (tmp_path / "r").exists()
