@@ -40,7 +40,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
@@ -50,7 +50,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
-from .config import AXES, AXIS_TYPES
+from .axes import Axis
+from .config import AXES, AXIS_TABLE
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
 from .manifest import (
     FORMAT,
@@ -78,6 +79,7 @@ __all__ = [
     "RunLock",
     "atomic_write",
     "check_frame",
+    "config_fields",
     "content_digest",
     "load_cells",
     "load_manifest",
@@ -88,6 +90,7 @@ __all__ = [
     "report_run",
     "run_identity",
     "scan_shards",
+    "shard_schema",
     "write_manifest",
     "write_shard",
 ]
@@ -109,21 +112,35 @@ VALUE_COLUMNS: tuple[str, ...] = (
 )
 COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
 
-_ARROW_TYPE = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
-SCHEMA = pa.schema(
-    [pa.field(c, _ARROW_TYPE[AXIS_TYPES[c]], nullable=False) for c in CONFIG_COLUMNS]
-    + [
-        pa.field("cell_id", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("layer", pa.int64(), nullable=True),  # null for source "input"
-        pa.field("lag", pa.int64(), nullable=False),
-        pa.field("log10_fro_mean", pa.float64(), nullable=False),
-        pa.field("log10_fro_std", pa.float64(), nullable=False),
-        pa.field("log10_spec_mean", pa.float64(), nullable=False),
-        pa.field("log10_spec_std", pa.float64(), nullable=False),
-        pa.field("n_zero", pa.int64(), nullable=False),
-    ]
+_ROW_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("cell_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("layer", pa.int64(), nullable=True),  # null for source "input"
+    pa.field("lag", pa.int64(), nullable=False),
+    pa.field("log10_fro_mean", pa.float64(), nullable=False),
+    pa.field("log10_fro_std", pa.float64(), nullable=False),
+    pa.field("log10_spec_mean", pa.float64(), nullable=False),
+    pa.field("log10_spec_std", pa.float64(), nullable=False),
+    pa.field("n_zero", pa.int64(), nullable=False),
 )
+
+
+def config_fields(table: Sequence[Axis]) -> list[pa.Field]:
+    """The config columns' Arrow fields of an axis table: each axis's :attr:`Axis.arrow_type`,
+    nullable where the axis applies to some models only (None for the others)."""
+    return [
+        pa.field(a.name, pa.type_for_alias(a.arrow_type), nullable=a.applies_to is not None)
+        for a in table
+    ]
+
+
+def shard_schema(table: Sequence[Axis]) -> pa.Schema:
+    """The Arrow schema of a shard of a run whose axes are ``table`` (:data:`SCHEMA` for the
+    axis table of :mod:`vanishlab.sweep.config`)."""
+    return pa.schema([*config_fields(table), *_ROW_FIELDS])
+
+
+SCHEMA = shard_schema(AXIS_TABLE)
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
 
 STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
@@ -212,7 +229,9 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         if frame[col].isna().any():
             raise ValueError(f"NaN in {col}: vanishlab never writes NaN")
     for axis in CONFIG_COLUMNS:
-        if not (frame[axis] == meta["config"][axis]).all():
+        value = meta["config"][axis]
+        column = frame[axis]
+        if not (column.isna() if value is None else column == value).all():
             raise ValueError(f"config column {axis} does not match the cell's config")
 
 
@@ -270,13 +289,20 @@ def _foreign(path: Path, why: str) -> VanishlabError:
     )
 
 
+def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
+    """The same column names and types (nullability aside: a config column became nullable
+    when its axis came to apply to some models only, and older shards stay readable)."""
+    return schema.names == expected.names and all(
+        schema.field(i).type == expected.field(i).type for i in range(len(expected))
+    )
+
+
 def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     schema = pf.schema_arrow
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise _foreign(path, "no vanishlab.cell metadata")
-    bare = schema.remove_metadata()
-    if not (bare.equals(SCHEMA) or bare.equals(STEP_SCHEMA)):
+    if not (_same_columns(schema, SCHEMA) or _same_columns(schema, STEP_SCHEMA)):
         raise _foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
@@ -313,7 +339,7 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
         raise _foreign(path, "its rows do not match their checksum")
-    return table
+    return table.cast(STEP_SCHEMA if "step" in table.column_names else SCHEMA)
 
 
 def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
