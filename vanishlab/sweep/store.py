@@ -17,10 +17,11 @@ therefore sees a shard completely or not at all, whatever instant the writer was
 shard exists only for a finished cell, so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.measure.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
-elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
-``reason`` and a ``failure`` kind. A shard of a monitored training run
+elapsed_s, n_rows, digest, summary}`` (``summary``: the cell's summary row, computed where it
+was measured, with its own SHA-256); a failed cell is a shard with zero rows,
+``status = "failed"``, a ``reason`` and a ``failure`` kind. A shard of a monitored training run
 (:class:`vanishlab.trained.JacobianMonitor`) has one more column, ``step`` (the training step it
 was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every shard of one run has the same
 columns. This module owns that schema and checks every frame before it is written.
@@ -40,7 +41,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
@@ -77,6 +78,7 @@ __all__ = [
     "CellMeta",
     "CorruptShardError",
     "RunLock",
+    "StoredSummary",
     "atomic_write",
     "check_frame",
     "config_fields",
@@ -91,6 +93,8 @@ __all__ = [
     "run_identity",
     "scan_shards",
     "shard_schema",
+    "stored_summary",
+    "summary_digest",
     "write_manifest",
     "write_shard",
 ]
@@ -150,13 +154,55 @@ STEP_SCHEMA = SCHEMA.insert(
 """Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
 
 
+class StoredSummary(TypedDict):
+    """A cell's summary row kept in its shard's metadata (``CellMeta.summary``).
+
+    ``row``: :func:`vanishlab.sweep.cell_summary.summarize_cell`'s row, as JSON (NaN and
+    infinities as ``NaN``, ``Infinity``); ``digest``: :func:`summary_digest` of it, checked on
+    every read; ``code``: a digest of the code that computed it, so that a reader with other
+    code computes the row afresh instead (:mod:`vanishlab.sweep.summary`).
+    """
+
+    code: str
+    digest: str
+    row: dict[str, Any]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a summary row")
+
+
+def summary_digest(row: Mapping[str, Any]) -> str:
+    """SHA-256 of a summary row as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_value)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_summary(row: Mapping[str, Any], code: str) -> StoredSummary:
+    """What a shard keeps of its cell's summary row (``row`` as JSON, its digest, ``code``)."""
+    plain = json.loads(json.dumps(dict(row), default=_json_value))  # numpy scalars as Python
+    return {"code": code, "digest": summary_digest(plain), "row": plain}
+
+
+def _summary_ok(summary: Any) -> bool:
+    return (
+        isinstance(summary, dict)
+        and set(summary) == {"code", "digest", "row"}
+        and isinstance(summary["row"], dict)
+        and summary["digest"] == summary_digest(summary["row"])
+    )
+
+
 class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard.
 
     ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
     forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
-    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read. Both are
-    absent from shards written before they existed.
+    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read.
+    ``summary`` is the cell's summary row (:class:`StoredSummary`), computed where the cell
+    was measured. All three are absent from shards written before they existed.
     """
 
     cell_id: str
@@ -167,10 +213,11 @@ class CellMeta(TypedDict):
     n_rows: int
     failure: NotRequired[str | None]
     digest: NotRequired[str]
+    summary: NotRequired[StoredSummary]
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary"))
 FAILURES = ("overflow", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 
@@ -318,6 +365,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         raise _foreign(path, "its config has other axes than this vanishlab's")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
+    if "summary" in meta and not _summary_ok(meta["summary"]):
+        raise _foreign(path, "its summary row does not match its checksum")
     return meta  # type: ignore[return-value]
 
 
@@ -404,7 +453,9 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+def load_results(
+    run_dir: str | os.PathLike[str], *, cell_ids: Collection[str] | None = None
+) -> pd.DataFrame:
     """Every row of every finished (``"ok"``) cell of a run, as one tidy DataFrame.
 
     Columns: :data:`COLUMNS` (config columns, ``cell_id``, ``source``, ``layer`` (``Int64``,
@@ -413,11 +464,14 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
     ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
+    ``cell_ids``: read only the shards of these cells (named ``<cell_id>.parquet``).
     """
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
+        if cell_ids is not None and path.stem not in cell_ids:
+            continue
         _, table = _shard(path, rows=True)
         if table is not None:
             tables.append(table)
