@@ -7,7 +7,8 @@ Layout of ``RUN_DIR``::
     corrupt/               damaged shards moved aside by the sweep command (never read)
     .lock                  held (flock) by the one process writing the directory
 
-The manifest lives in :mod:`vanishlab.sweep.manifest` (re-exported here).
+The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`
+and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here).
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
@@ -35,25 +36,23 @@ readers raise :class:`CorruptShardError` naming it, and the sweep command moves 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .axes import Axis
+from .checksums import StoredSummary, content_digest, stored_summary, summary_digest, summary_ok
 from .config import AXES, AXIS_TABLE
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .lock import RunLock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -101,7 +100,6 @@ __all__ = [
 
 CELL_META_KEY = b"vanishlab.cell"
 CELLS = "cells"
-LOCK = ".lock"
 CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
 
@@ -154,47 +152,6 @@ STEP_SCHEMA = SCHEMA.insert(
 """Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
 
 
-class StoredSummary(TypedDict):
-    """A cell's summary row kept in its shard's metadata (``CellMeta.summary``).
-
-    ``row``: :func:`vanishlab.sweep.cell_summary.summarize_cell`'s row, as JSON (NaN and
-    infinities as ``NaN``, ``Infinity``); ``digest``: :func:`summary_digest` of it, checked on
-    every read; ``code``: a digest of the code that computed it, so that a reader with other
-    code computes the row afresh instead (:mod:`vanishlab.sweep.summary`).
-    """
-
-    code: str
-    digest: str
-    row: dict[str, Any]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot store {type(value).__name__} in a summary row")
-
-
-def summary_digest(row: Mapping[str, Any]) -> str:
-    """SHA-256 of a summary row as canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_value)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def stored_summary(row: Mapping[str, Any], code: str) -> StoredSummary:
-    """What a shard keeps of its cell's summary row (``row`` as JSON, its digest, ``code``)."""
-    plain = json.loads(json.dumps(dict(row), default=_json_value))  # numpy scalars as Python
-    return {"code": code, "digest": summary_digest(plain), "row": plain}
-
-
-def _summary_ok(summary: Any) -> bool:
-    return (
-        isinstance(summary, dict)
-        and set(summary) == {"code", "digest", "row"}
-        and isinstance(summary["row"], dict)
-        and summary["digest"] == summary_digest(summary["row"])
-    )
-
-
 class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard.
 
@@ -224,27 +181,6 @@ FAILURES = ("overflow", "error")
 
 def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
     return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
-
-
-def content_digest(table: pa.Table) -> str:
-    """SHA-256 of a shard's rows, column by column in schema order, independent of how parquet
-    or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
-    booleans as bytes, strings NUL-separated), nulls written as zero."""
-    h = hashlib.sha256()
-    for name in table.schema.names:
-        column = table.column(name).combine_chunks()
-        h.update(name.encode() + b"\0")
-        h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
-        kind = column.type
-        if pa.types.is_string(kind):
-            values = column.fill_null("").to_pylist()
-            h.update("\0".join(values).encode("utf-8"))
-        elif pa.types.is_boolean(kind):
-            h.update(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8))
-        else:
-            dtype = "<f8" if pa.types.is_floating(kind) else "<i8"
-            h.update(column.fill_null(0).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
-    return h.hexdigest()
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -365,7 +301,7 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         raise _foreign(path, "its config has other axes than this vanishlab's")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
-    if "summary" in meta and not _summary_ok(meta["summary"]):
+    if "summary" in meta and not summary_ok(meta["summary"]):
         raise _foreign(path, "its summary row does not match its checksum")
     return meta  # type: ignore[return-value]
 
@@ -534,67 +470,3 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     if steps:
         frame["step"] = frame["step"].astype("Int64")
     return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])
-
-
-# --- the lock ------------------------------------------------------------------------------
-
-
-class RunLock:
-    """An exclusive lock on a run directory, held while one process writes it.
-
-    Uses ``flock`` on ``RUN_DIR/.lock`` (``msvcrt.locking`` on Windows), which the operating
-    system releases when the process dies, even by SIGKILL: a crash never leaves a stale lock.
-    The holder's pid is written into the file so a refusal can name it.
-    """
-
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        self.path = Path(run_dir) / LOCK
-        self._file: Any = None
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+b")  # held open while the lock is
-        try:
-            _lock(f)
-        except OSError:
-            f.seek(0)
-            holder = f.read().decode("ascii", "replace").strip() or "unknown"
-            f.close()
-            raise VanishlabError(
-                f"run directory {self.path.parent} is in use by another vanishlab process "
-                f"(pid {holder}); wait for it to finish or choose another --out"
-            ) from None
-        f.truncate(0)
-        f.write(str(os.getpid()).encode("ascii"))
-        f.flush()
-        self._file = f
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.truncate(0)
-                _unlock(self._file)
-            self._file.close()
-            self._file = None
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock(f: Any) -> None:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-
-    def _unlock(f: Any) -> None:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(f: Any) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(f: Any) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
