@@ -52,7 +52,7 @@ from .axes import Axis
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest, summary_ok
 from .config import AXES, AXIS_TABLE
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
-from .lock import RunLock
+from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -69,6 +69,7 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FORMAT",
     "KEY_COLUMNS",
+    "LOCK",
     "MANIFEST",
     "SCHEMA",
     "STEP_COLUMNS",
