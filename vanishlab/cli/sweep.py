@@ -126,7 +126,7 @@ def sweep_command(
 
 
 def _sweep(
-    axis_overrides: Callable[[], dict[str, tuple[Any, ...]]],
+    parse_overrides: Callable[[], dict[str, tuple[Any, ...]]],
     experiment: Annotated[
         str | None,
         typer.Argument(
@@ -202,7 +202,7 @@ def _sweep(
     out_dir = single("--out", out)
     label = single("--name", name)
     address = single("--scheduler", scheduler)
-    overrides = axis_overrides()
+    overrides = parse_overrides()  # after the run's options: their errors come first
 
     base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
