@@ -3,8 +3,9 @@
 Sweeps the grid of the performance target (2 activations x 2 depths x 5 inits x 5 gains x 10
 seeds = 1,000 cells, H = 16, T = 50, batch 4) with :func:`vanishlab.run_sweep` (all cores),
 then runs ``vanishlab report`` on it as a user does, in a fresh process, twice: first on the
-fresh run (the per-cell summary is computed and cached), then again (the cached summary is
-read). Prints each wall time, its ratio to the sweep's, the page's size, and the targets
+fresh run (the per-cell summary rows, computed where each cell was measured, are read from the
+shards and the run's summary is cached), then again (the cached summary is read). Prints
+each wall time, its ratio to the sweep's, the page's size, and the targets
 (report <= 0.4x the sweep, <= 10 MB). ``--seeds 1`` makes a 100-cell run for a quick look.
 
 Run: ``python benchmarks/bench_report.py [--seeds N] [--keep DIR]``.
@@ -70,7 +71,7 @@ def main() -> None:
         sweep_s = time.perf_counter() - t0
         print(f"sweep: {len(sweep.cells())} cells in {sweep_s:.1f} s ({summary})")
         print(f"{'report':<24} {'time s':>7} {'/ sweep':>8} {'MB':>6}")
-        for name in ("fresh (summary computed)", "again (summary cached)"):
+        for name in ("fresh (rows from shards)", "again (summary cached)"):
             out = root / "report.html"
             t = report(run_dir, out)
             mb = out.stat().st_size / 1e6

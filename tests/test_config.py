@@ -8,11 +8,15 @@ import json
 import math
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import vanishlab as vl
+from vanishlab.cli import sweep as cli_sweep
+from vanishlab.cli._app import _Typer
 from vanishlab.sweep.config import AXES, QUICK_SWEEP, CellConfig, Sweep, grid_ids, parse_axis
 
 
@@ -178,9 +182,10 @@ def test_docstring_table_is_the_axis_table():
     assert sorted(config.REPORT_ORDER) == sorted(AXES) and set(config.LABELS) == set(AXES)
 
 
-def test_a_new_axis_is_one_entry_in_the_table():
+def test_a_new_axis_is_one_entry_in_the_table(monkeypatch):
     # A dummy axis added to the table reaches the cell config (field, default, validation,
-    # id), the grid (values, product) and the command-line parser, with no other edit.
+    # id), the grid (values, product), the parser, the parquet schema and the command line
+    # (``vanishlab sweep --dummy-depth``), with no other edit.
     from vanishlab.sweep import config
 
     dummy = config.Axis(
@@ -215,6 +220,32 @@ def test_a_new_axis_is_one_entry_in_the_table():
         axes.parse("dummy_depth", "1,,2")
     assert "dummy_depth" in axes.docstring_table()
     assert dummy.applies("rnn") and not dummy.applies("lstm") and dummy.arrow_type == "int64"
+    # The parquet schema of a shard: an int64 column, nullable (it applies to rnn cells only).
+    from vanishlab.sweep import store
+
+    field = store.shard_schema(axes.table).field("dummy_depth")
+    assert field.type == pa.int64() and field.nullable
+    assert store.shard_schema(config.AXIS_TABLE) == store.SCHEMA
+    # The command line: ``sweep --help`` lists --dummy-depth, and the flag parses (a flag given
+    # twice adds its values) into the grid the command resolves.
+    seen: dict = {}
+
+    def variant(exp, *, smoke, overrides, out):
+        seen.update(overrides)
+        raise vl.VanishlabError("stop here")
+
+    monkeypatch.setattr(cli_sweep, "variant", variant, raising=False)
+    app = _Typer()
+    app.command(name="sweep")(cli_sweep.sweep_command(axes.table, axes.parse))
+    app.command(name="other")(lambda: None)  # a group, as the real application is
+    help_text = CliRunner().invoke(app, ["sweep", "--help"], terminal_width=200).stdout
+    assert "--dummy-depth" in help_text and "Dummy depths." in help_text
+    result = CliRunner().invoke(app, ["sweep", "--dummy-depth", "1,2", "--dummy-depth", "4"])
+    assert result.exit_code == 2 and "stop here" in result.stderr
+    assert seen == {"dummy_depth": (1, 2, 4)}
+    result = CliRunner().invoke(app, ["sweep", "--dummy-depth", "0"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --dummy-depth: dummy_depth must be positive, got 0"
     # The module's own classes are untouched.
     assert "dummy_depth" not in AXES and not hasattr(CellConfig(), "dummy_depth")
 

@@ -341,3 +341,51 @@ def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
                 assert got is None or got is pd.NA, column
             else:
                 assert got == want, (column, got, want)
+
+
+def test_stored_rows_are_read_and_equal_the_recomputed_summary(smoke, tmp_path, monkeypatch):
+    # Each shard holds its cell's summary row, computed where the cell was measured: summarize
+    # reads them (computing nothing) and gives exactly the summary computed from the rows.
+    from vanishlab.sweep import store
+
+    run, s = smoke
+    assert all("summary" in m for m in store.read_cell_metas(run).values())
+    recomputed = sm.summarize_frames(vl.load_results(run), vl.load_cells(run))
+    pd.testing.assert_frame_equal(s, recomputed)
+
+    def boom(*args, **kw):
+        raise AssertionError("a stored row was computed again")
+
+    monkeypatch.setattr(sm, "summary_row", boom)
+    pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
+    monkeypatch.undo()
+    # Rows from other code (another vanishlab, an edited checkout) are computed afresh.
+    monkeypatch.setattr(sm, "code_digest", lambda: "other code")
+    pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
+
+
+def test_old_shards_without_rows_and_damaged_rows(smoke, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from vanishlab.sweep import store
+
+    run = copy_run(smoke[0], tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    paths = sorted((run / "cells").glob("*.parquet"))
+
+    def rewrite(path, edit):
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+        edit(meta)
+        table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+        pq.write_table(table, path, write_page_checksum=True)
+
+    # A shard written before rows were stored: its row is computed, the summary is the same.
+    rewrite(paths[0], lambda meta: meta.pop("summary"))
+    pd.testing.assert_frame_equal(vl.summarize(run, cache=False), smoke[1])
+    # A stored row whose bytes changed is never used: the shard is reported as corrupt.
+    rewrite(paths[1], lambda meta: meta["summary"]["row"].update(rate=1.0))
+    with pytest.raises(store.CorruptShardError, match="summary row does not match"):
+        vl.summarize(run, cache=False)

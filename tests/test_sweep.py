@@ -292,7 +292,7 @@ def test_plan_reads_without_writing(tmp_path):
 EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase", "meanfield"]
 
 
-def test_the_issue_experiments_exist():
+def test_the_bundled_experiments_exist():
     names = {name for name, _, _ in list_experiments()}
     assert set(EXPERIMENTS) <= names
 

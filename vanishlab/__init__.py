@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from .core.lyapunov import lyapunov_spectrum
     from .errors import NonFiniteStateError, VanishlabError
     from .report import render_report
-    from .sweep.cell import run_cell
     from .sweep.config import CellConfig, Sweep
     from .sweep.experiments import Experiment, list_experiments, load_experiment
     from .sweep.inits import INITS, Init, register_init
+    from .sweep.measure import run_cell
     from .sweep.prediction import MeanFieldInputs, cell_mean_field, critical_gain, mean_field_inputs
     from .sweep.runner import RunSummary, run_sweep
     from .sweep.store import load_cells, load_manifest, load_results
@@ -97,7 +97,7 @@ _LAZY: dict[str, str] = {
     "NonFiniteStateError": ".errors",
     "VanishlabError": ".errors",
     "render_report": ".report",
-    "run_cell": ".sweep.cell",
+    "run_cell": ".sweep.measure",
     "CellConfig": ".sweep.config",
     "Sweep": ".sweep.config",
     "Experiment": ".sweep.experiments",

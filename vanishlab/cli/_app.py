@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from .._version import __version__
 from ..errors import VanishlabError
 
 T = TypeVar("T")
@@ -118,8 +119,6 @@ def main() -> None:  # pragma: no cover - console entry point
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
-
         typer.echo(f"vanishlab {__version__}")
         raise typer.Exit()
 

@@ -5,42 +5,62 @@ the experiment (none: the quick default grid), names the run after its own grid
 (:func:`vanishlab.sweep.experiments.variant`) and calls :func:`vanishlab.sweep.runner.run_sweep`;
 ``--dry-run`` prints the resolved grid and its memory through
 :func:`vanishlab.sweep.runner.plan_sweep` and runs nothing.
+
+Its axis flags are not written here: :func:`sweep_command` derives one option per entry of
+:data:`vanishlab.sweep.config.AXIS_TABLE` (flag, help, metavar ``LIST``) and puts them in the
+command's signature, which typer reads; ``--seeds N`` comes just before ``--seed``. The axis
+table imports no torch, so ``vanishlab --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..errors import VanishlabError
+from ..sweep.axes import Axis
+from ..sweep.config import AXIS_TABLE, parse_axis
+from ..sweep.experiments import (
+    DEFAULT_EXPERIMENT,
+    experiment_dirs,
+    list_experiments,
+    load_experiment,
+    variant,
+)
 from ._app import app, merged, single, user_errors
 
-_AXIS_HELP = {
-    "activation": "Activations: tanh, relu.",
-    "num_layers": "Stacked layers, e.g. 1,2,4.",
-    "hidden_size": "Hidden sizes H, e.g. 32,64.",
-    "input_size": "Input sizes I.",
-    "seq_len": "Sequence lengths T, e.g. 50,200.",
-    "init": "Initialisations (see `vanishlab inits`), e.g. orthogonal,default.",
-    "gain": "Gains of the init, e.g. 0.5,1,2.",
-    "input_std": "Std of the Gaussian inputs (0 = zero input), e.g. 0,1.",
-    "bias": "Biases on or off: true, false.",
-    "batch": "Samples per cell.",
-    "seed": "Explicit seeds, e.g. 0,5,7 (or use --seeds N).",
-    "dtype": "float32, float64.",
-}
+__all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
+
+SEEDS_BEFORE = "seed"
+"""The axis whose flag ``--seeds N`` (seeds 0..N-1) is listed before, and replaces."""
 
 
-def _axis(axis: str) -> Any:
-    return typer.Option(
-        "--" + axis.replace("_", "-"), help=_AXIS_HELP[axis], metavar="LIST", show_default=False
+def _axis_parameter(a: Axis) -> inspect.Parameter:
+    option = typer.Option(a.flag, help=a.help, metavar="LIST", show_default=False)
+    return inspect.Parameter(
+        a.name,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None,
+        annotation=Annotated[list[str] | None, option],
     )
 
 
-def _positive(flag: str, text: str | None) -> int | None:
-    from ..errors import VanishlabError
+_SEEDS = inspect.Parameter(
+    "seeds",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    default=None,
+    annotation=Annotated[
+        list[str] | None,
+        typer.Option(help="Use seeds 0..N-1.", metavar="N", show_default=False),
+    ],
+)
 
+
+def _positive(flag: str, text: str | None) -> int | None:
     if text is None:
         return None
     try:
@@ -52,9 +72,61 @@ def _positive(flag: str, text: str | None) -> int | None:
     return value
 
 
-@app.command()
-@user_errors
-def sweep(
+def axis_overrides(
+    table: Sequence[Axis],
+    parse: Callable[[str, str], tuple[Any, ...]],
+    flags: Mapping[str, list[str] | None],
+    seeds: list[str] | None,
+) -> dict[str, tuple[Any, ...]]:
+    """``{axis: values}`` of the axis flags given (``flags``: typer's lists, one per axis of
+    ``table``), each parsed by ``parse``; ``--seeds N`` gives ``seed = 0..N-1``."""
+    n_seeds = _positive("--seeds", single("--seeds", seeds))
+    if n_seeds is not None and flags.get(SEEDS_BEFORE) is not None:
+        raise VanishlabError("give either --seeds N or --seed LIST, not both")
+    # A flag given twice adds its values: --activation tanh --activation relu = tanh,relu.
+    overrides = {
+        a.name: parse(a.name, text)
+        for a, text in ((a, merged(flags.get(a.name))) for a in table)
+        if text is not None
+    }
+    if n_seeds is not None:
+        overrides[SEEDS_BEFORE] = tuple(range(n_seeds))
+    return overrides
+
+
+def sweep_command(
+    table: Sequence[Axis] = AXIS_TABLE,
+    parse: Callable[[str, str], tuple[Any, ...]] = parse_axis,
+) -> Callable[..., None]:
+    """The ``sweep`` command with one option per axis of ``table`` (parsed by ``parse``).
+
+    The command's own options are the parameters of :func:`_sweep` after the first (which
+    receives the parsing of the axis flags); the axis options go after ``EXPERIMENT`` in the
+    signature typer reads.
+    """
+
+    @user_errors
+    def command(**kwargs: Any) -> None:
+        axis_flags = {a.name: kwargs.pop(a.name) for a in table}
+        seeds = kwargs.pop("seeds")
+        _sweep(lambda: axis_overrides(table, parse, axis_flags, seeds), **kwargs)
+
+    own = list(inspect.signature(_sweep, eval_str=True).parameters.values())[1:]
+    axes: list[inspect.Parameter] = []
+    for a in table:
+        if a.name == SEEDS_BEFORE:
+            axes.append(_SEEDS)
+        axes.append(_axis_parameter(a))
+    if SEEDS_BEFORE not in (a.name for a in table):
+        axes.append(_SEEDS)
+    params = [own[0], *axes, *own[1:]]  # EXPERIMENT, the axes, then the run's options
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__doc__ = _sweep.__doc__
+    return command
+
+
+def _sweep(
+    parse_overrides: Callable[[], dict[str, tuple[Any, ...]]],
     experiment: Annotated[
         str | None,
         typer.Argument(
@@ -64,22 +136,6 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    activation: Annotated[list[str] | None, _axis("activation")] = None,
-    num_layers: Annotated[list[str] | None, _axis("num_layers")] = None,
-    hidden_size: Annotated[list[str] | None, _axis("hidden_size")] = None,
-    input_size: Annotated[list[str] | None, _axis("input_size")] = None,
-    seq_len: Annotated[list[str] | None, _axis("seq_len")] = None,
-    init: Annotated[list[str] | None, _axis("init")] = None,
-    gain: Annotated[list[str] | None, _axis("gain")] = None,
-    input_std: Annotated[list[str] | None, _axis("input_std")] = None,
-    bias: Annotated[list[str] | None, _axis("bias")] = None,
-    batch: Annotated[list[str] | None, _axis("batch")] = None,
-    seeds: Annotated[
-        list[str] | None,
-        typer.Option(help="Use seeds 0..N-1.", metavar="N", show_default=False),
-    ] = None,
-    seed: Annotated[list[str] | None, _axis("seed")] = None,
-    dtype: Annotated[list[str] | None, _axis("dtype")] = None,
     out: Annotated[
         list[Path] | None,
         typer.Option(
@@ -139,41 +195,14 @@ def sweep(
     forward pass diverged); 1 when a cell failed with an error (listed; rerun with
     --retry-failed); 2 for a mistake in the command or a refusal of the file system.
     """
-    from ..errors import VanishlabError
-    from ..sweep.config import parse_axis
-    from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment, variant
     from ..sweep.memory import format_bytes
     from ..sweep.runner import plan_sweep, run_sweep
 
     n_workers = _positive("--workers", single("--workers", workers))
-    n_seeds = _positive("--seeds", single("--seeds", seeds))
     out_dir = single("--out", out)
     label = single("--name", name)
     address = single("--scheduler", scheduler)
-    if n_seeds is not None and seed is not None:
-        raise VanishlabError("give either --seeds N or --seed LIST, not both")
-    given = {
-        "activation": activation,
-        "num_layers": num_layers,
-        "hidden_size": hidden_size,
-        "input_size": input_size,
-        "seq_len": seq_len,
-        "init": init,
-        "gain": gain,
-        "input_std": input_std,
-        "bias": bias,
-        "batch": batch,
-        "seed": seed,
-        "dtype": dtype,
-    }
-    # A flag given twice adds its values: --activation tanh --activation relu = tanh,relu.
-    overrides: dict[str, Any] = {
-        axis: parse_axis(axis, text)
-        for axis, text in ((a, merged(v)) for a, v in given.items())
-        if text is not None
-    }
-    if n_seeds is not None:
-        overrides["seed"] = tuple(range(n_seeds))
+    overrides = parse_overrides()  # after the run's options: their errors come first
 
     base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
@@ -223,6 +252,9 @@ def sweep(
         raise typer.Exit(1)
 
 
+sweep = app.command(name="sweep")(sweep_command())
+
+
 @app.command()
 @user_errors
 def inits() -> None:
@@ -238,8 +270,6 @@ def inits() -> None:
 @user_errors
 def experiments() -> None:
     """List the experiment modules found by name, with their one-line descriptions."""
-    from ..sweep.experiments import experiment_dirs, list_experiments
-
     found = list_experiments()
     if not found:
         dirs = ", ".join(str(d) for d in experiment_dirs()) or "none found"

@@ -19,6 +19,9 @@ from collections.abc import Hashable, Iterable
 import numpy as np
 import pandas as pd
 
+from ..sweep.config import LABELS as AXIS_LABELS
+from ..sweep.config import REPORT_ORDER
+
 __all__ = [
     "CELL_META",
     "CONFIG_ORDER",
@@ -55,40 +58,17 @@ FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
 CELL_META = ("cell_id", "status", "reason", "elapsed_s")
 # Columns of the results frame that are not configuration.
 RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
-# The configuration columns in the order tables show them; other axes follow.
-CONFIG_ORDER = (
-    "activation",
-    "num_layers",
-    "init",
-    "gain",
-    "seq_len",
-    "hidden_size",
-    "input_size",
-    "input_std",
-    "bias",
-    "batch",
-    "dtype",
-    "seed",
-)
+# The configuration columns in the order tables show them (the axis table's report ranks);
+# columns that are not axes follow.
+CONFIG_ORDER: tuple[str, ...] = REPORT_ORDER
 # Preference for the axis drawn as separate lines when ``init`` does not vary.
 LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")
 # Axes that make panels (rows of the grid); the rest make columns or separate figures.
 PANEL_AXES = ("activation", "num_layers")
 
-LABELS = {
-    "activation": "activation",
-    "num_layers": "layers",
-    "init": "init",
-    "gain": "gain",
-    "seq_len": "T",
-    "hidden_size": "hidden",
-    "input_size": "input size",
-    "input_std": "input std",
-    "bias": "bias",
-    "batch": "batch",
-    "dtype": "dtype",
-    "seed": "seed",
-}
+LABELS: dict[str, str] = dict(AXIS_LABELS)
+"""The short name of each column in titles and legends: each axis's is its ``label`` in the
+axis table."""
 
 
 def format_value(value: object) -> str:

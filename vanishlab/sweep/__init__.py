@@ -1,5 +1,15 @@
-"""Sweeps: the axes and cells, initialisations, running cells (locally or on Dask), the run
-directory's store, experiments and per-cell summaries.
+"""Sweeps: grids of cells, measured and summarised into a run directory.
+
+- :mod:`.axes` (the :class:`~.axes.Axis` entry and :class:`~.axes.AxisSet`) and :mod:`.config`
+  (the axis table, :class:`~.config.CellConfig`, :class:`~.config.Sweep`, the quick grid);
+  :mod:`.catalog` (the built-in inits' names, without torch) and :mod:`.inits` (the registry);
+- one cell: :mod:`.cell` (its module and inputs, aggregation over the batch), :mod:`.prediction`
+  (its mean-field inputs), :mod:`.cell_summary` (its row beside theory), :mod:`.measure`
+  (:func:`~.measure.run_cell`: measure and summarise it);
+- a run: :mod:`.executors` (this process, local workers, Dask), :mod:`.runner`
+  (:func:`~.runner.run_sweep`), :mod:`.store` (shards, checksums, lock), :mod:`.manifest`,
+  :mod:`.files` (atomic writes), :mod:`.memory` (a cell's memory), :mod:`.summary` (the run's
+  table, from the rows stored in its shards), :mod:`.experiments` (experiment modules).
 
 Layer 3 of the package (see docs/design.md): it imports the core and the analysis.
 """

@@ -1,6 +1,7 @@
-"""One cell of a sweep: build its network and inputs from its seed, measure, aggregate.
+"""One cell of a sweep: build its network and inputs from its seed; aggregate its norms.
 
-A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_cell`:
+A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by
+:func:`vanishlab.sweep.measure.run_cell`, from the pieces of this module:
 
 1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
    every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
@@ -9,12 +10,12 @@ A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by :func:`run_c
    second generator seeded from (``seed``, "inputs"); h0 = 0, as ``nn.RNN`` defaults;
 3. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
    at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`);
-4. aggregate over the batch, per (source, layer, lag): ``log10_*_mean`` is the mean of log10
-   norms, i.e. the log of the geometric mean of the norms (-inf as soon as one sample's
-   Jacobian is exactly zero, which is then the true geometric mean); ``log10_*_std`` the
-   population standard deviation (ddof = 0) over the samples whose norm is finite (0 when
-   fewer than one); ``n_zero`` the number of samples whose Jacobian is exactly zero. NaN never
-   appears.
+4. aggregate over the batch (:func:`aggregate_samples`), per (source, layer, lag):
+   ``log10_*_mean`` is the mean of log10 norms, i.e. the log of the geometric mean of the
+   norms (-inf as soon as one sample's Jacobian is exactly zero, which is then the true
+   geometric mean); ``log10_*_std`` the population standard deviation (ddof = 0) over the
+   samples whose norm is finite (0 when fewer than one); ``n_zero`` the number of samples
+   whose Jacobian is exactly zero. NaN never appears.
 
 Two generators keyed by the seed alone mean that cells which differ only in gain, init or
 activation see the same base draws and the same inputs (common random numbers), so a gain
@@ -29,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -37,8 +37,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core.engine import JacobianLogNorms, jacobian_log_norms
-from ..errors import NonFiniteStateError, VanishlabError
+from ..core.engine import JacobianLogNorms
+from ..errors import VanishlabError
 from . import store
 from .config import AXES, CellConfig
 from .inits import INITS, Init
@@ -47,8 +47,8 @@ __all__ = [
     "aggregate_samples",
     "build_rnn",
     "cell_inputs",
+    "empty_frame",
     "one_thread",
-    "run_cell",
     "seeded_generator",
 ]
 
@@ -124,47 +124,6 @@ def _resolve_init(config: CellConfig, init: Init | None) -> Init:
     return init
 
 
-def run_cell(
-    config: CellConfig, *, init: Init | None = None
-) -> tuple[pd.DataFrame, store.CellMeta]:
-    """Measure one cell: its shard rows and its metadata (see the module docstring).
-
-    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
-    one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
-    metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows}``. A forward pass
-    that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu explosion) gives a
-    zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
-    ``reason``; any other exception of the measurement likewise with ``failure = "error"``
-    (so one bad cell does not stop a sweep; :func:`run_sweep` reports it). ``init`` overrides
-    the registry entry (used to ship user-registered inits to workers).
-    """
-    start = time.perf_counter()
-    failure: str | None = None
-    with one_thread():
-        try:
-            rnn = build_rnn(config, init)
-            x = cell_inputs(config)
-            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
-        except NonFiniteStateError as err:  # the network diverged: a result, not an error
-            frame, status, reason, failure = _empty_frame(), "failed", str(err), "overflow"
-        except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
-            text = " ".join(str(err).split())[:300]
-            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
-            frame, status, failure = _empty_frame(), "failed", "error"
-        else:
-            frame, status, reason = aggregate_samples(result, config), "ok", None
-    meta: store.CellMeta = {
-        "cell_id": config.cell_id,
-        "config": config.to_dict(),
-        "status": status,
-        "reason": reason,
-        "failure": failure,
-        "elapsed_s": time.perf_counter() - start,
-        "n_rows": len(frame),
-    }
-    return frame, meta
-
-
 def _log_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column of ``a`` (samples x rows, log10 norms): mean, std over finite, zero count."""
     if np.isnan(a).any() or np.isposinf(a).any():
@@ -178,7 +137,8 @@ def _log_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.sqrt(var), (~finite).sum(axis=0)
 
 
-def _empty_frame() -> pd.DataFrame:
+def empty_frame() -> pd.DataFrame:
+    """A shard's rows for a cell with none (a failed cell): the columns, typed."""
     frame = store.SCHEMA.empty_table().to_pandas()
     frame["layer"] = frame["layer"].astype("Int64")
     return frame

@@ -68,8 +68,12 @@ module knows one cell only, so a runner can compute the row where the cell is me
 
 from __future__ import annotations
 
+import hashlib
 import math
+import sys
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,11 +81,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..analysis import fits, gaussian, linear, meanfield, pascanu
 from ..analysis.fits import fit_decay
 from ..analysis.linear import linear_rate
 from ..analysis.pascanu import check_pascanu, pascanu_bound
+from ..core import engine, forward, lyapunov
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
+from . import cell, inits, prediction
 from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig
 from .prediction import cell_mean_field, critical_gain, mean_field_inputs
@@ -94,6 +101,7 @@ __all__ = [
     "SHORT_SEQ_LEN",
     "SUMMARY_COLUMNS",
     "SUMMARY_FIELDS",
+    "code_digest",
     "summarize_cell",
     "summary_row",
 ]
@@ -406,3 +414,16 @@ def summarize_cell(
     record = {**config.to_dict(), "cell_id": config.cell_id, "status": status, "reason": reason}
     cols = [c for c in _ROW_INPUTS if c in frame.columns]
     return summary_row(record, frame[cols] if len(frame) else None, rnn=rnn, x=x)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the code that computes a summary row (this module, the theory, the fits,
+    the Lyapunov exponent, the engine, the init registry and the cell's build), so that a row
+    stored by other code (another vanishlab, an edited checkout) is computed afresh."""
+    digest = hashlib.sha256()
+    modules = (sys.modules[__name__], prediction, fits, linear, pascanu, meanfield, gaussian)
+    modules += (lyapunov, forward, engine, inits, cell)
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()

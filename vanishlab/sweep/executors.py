@@ -25,9 +25,10 @@ import torch
 
 from ..errors import VanishlabError
 from . import store
-from .cell import one_thread, run_cell
+from .cell import one_thread
 from .config import CellConfig
 from .inits import Init
+from .measure import run_cell
 
 __all__ = [
     "DASK_HINT",

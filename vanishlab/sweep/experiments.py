@@ -6,7 +6,7 @@ big_vision's configs but without string mini-languages::
     \"\"\"Effect of sequence length on gradient decay.\"\"\"   # first line: the description
     import vanishlab as vl
     SWEEP = vl.Sweep(seq_len=(25, 50, 100, 200), ...)      # the study
-    SMOKE = vl.Sweep(seq_len=(5, 10), ...)                 # runs in seconds (tests, --smoke)
+    SMOKE = SWEEP.replace(hidden_size=8, seq_len=(5, 10), seed=0)  # seconds (tests, --smoke)
     SECTIONS = ["decay", "rates"]                          # optional: report sections wanted
 
 It must have no side effects on import. It is loaded with ``importlib`` from its file (never
@@ -67,17 +67,18 @@ DEFAULT_EXPERIMENT = Experiment(
         "(H = 32, T = 100, 2 seeds)"
     ),
     sweep=QUICK_SWEEP,
-    smoke=Sweep(
-        activation=("tanh", "relu"),
-        num_layers=(1, 2),
-        hidden_size=(8,),
-        input_size=(4,),
-        seq_len=(10,),
+    smoke=QUICK_SWEEP.replace(
+        hidden_size=8,
+        input_size=4,
+        seq_len=10,
+        batch=2,
         init=("default", "orthogonal"),
-        batch=(2,),
+        gain=1.0,
+        seed=0,
     ),
 )
-"""What ``vanishlab sweep`` runs with no argument (:data:`vanishlab.sweep.config.QUICK_SWEEP`)."""
+"""What ``vanishlab sweep`` runs with no argument: :data:`vanishlab.sweep.config.QUICK_SWEEP`,
+and its smoke variant derived from it (8 tiny cells)."""
 
 
 def experiment_dirs() -> list[Path]:

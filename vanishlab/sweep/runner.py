@@ -1,7 +1,7 @@
 """Running a sweep: plan it against its run directory, run the cells that have no shard, keep
 the manifest.
 
-A cell is measured by :func:`vanishlab.sweep.cell.run_cell`.
+A cell is measured by :func:`vanishlab.sweep.measure.run_cell`.
 :func:`run_sweep` runs the cells that have no shard yet (resume), in this process
 (``workers=1``), in local worker processes (``forkserver``, or ``spawn`` where there is none),
 or on a Dask cluster (``scheduler=ADDRESS``) (:mod:`vanishlab.sweep.executors`). In every case
@@ -26,12 +26,13 @@ import pandas as pd
 
 from ..errors import VanishlabError
 from . import store
-from .cell import build_rnn, cell_inputs, one_thread, run_cell, seeded_generator
+from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
 from .manifest import package_versions
+from .measure import run_cell
 from .memory import available_bytes, cell_bytes, format_bytes
 from .rundir import is_run_dir
 

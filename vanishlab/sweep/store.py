@@ -7,7 +7,8 @@ Layout of ``RUN_DIR``::
     corrupt/               damaged shards moved aside by the sweep command (never read)
     .lock                  held (flock) by the one process writing the directory
 
-The manifest lives in :mod:`vanishlab.sweep.manifest` (re-exported here).
+The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`
+and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here).
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
@@ -17,10 +18,11 @@ therefore sees a shard completely or not at all, whatever instant the writer was
 shard exists only for a finished cell, so resuming is "run the cells that have no shard".
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
-norms aggregated over the cell's samples (see :func:`vanishlab.sweep.cell.run_cell`). Its parquet
+norms aggregated over the cell's samples (see :func:`vanishlab.sweep.measure.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
-elapsed_s, n_rows, digest}``; a failed cell is a shard with zero rows, ``status = "failed"``, a
-``reason`` and a ``failure`` kind. A shard of a monitored training run
+elapsed_s, n_rows, digest, summary}`` (``summary``: the cell's summary row, computed where it
+was measured, with its own SHA-256); a failed cell is a shard with zero rows,
+``status = "failed"``, a ``reason`` and a ``failure`` kind. A shard of a monitored training run
 (:class:`vanishlab.trained.JacobianMonitor`) has one more column, ``step`` (the training step it
 was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every shard of one run has the same
 columns. This module owns that schema and checks every frame before it is written.
@@ -34,24 +36,23 @@ readers raise :class:`CorruptShardError` naming it, and the sweep command moves 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
-from .config import AXES, AXIS_TYPES
+from .axes import Axis
+from .checksums import StoredSummary, content_digest, stored_summary, summary_digest, summary_ok
+from .config import AXES, AXIS_TABLE
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -68,6 +69,7 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FORMAT",
     "KEY_COLUMNS",
+    "LOCK",
     "MANIFEST",
     "SCHEMA",
     "STEP_COLUMNS",
@@ -76,8 +78,10 @@ __all__ = [
     "CellMeta",
     "CorruptShardError",
     "RunLock",
+    "StoredSummary",
     "atomic_write",
     "check_frame",
+    "config_fields",
     "content_digest",
     "load_cells",
     "load_manifest",
@@ -88,13 +92,15 @@ __all__ = [
     "report_run",
     "run_identity",
     "scan_shards",
+    "shard_schema",
+    "stored_summary",
+    "summary_digest",
     "write_manifest",
     "write_shard",
 ]
 
 CELL_META_KEY = b"vanishlab.cell"
 CELLS = "cells"
-LOCK = ".lock"
 CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
 
@@ -109,21 +115,35 @@ VALUE_COLUMNS: tuple[str, ...] = (
 )
 COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
 
-_ARROW_TYPE = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
-SCHEMA = pa.schema(
-    [pa.field(c, _ARROW_TYPE[AXIS_TYPES[c]], nullable=False) for c in CONFIG_COLUMNS]
-    + [
-        pa.field("cell_id", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("layer", pa.int64(), nullable=True),  # null for source "input"
-        pa.field("lag", pa.int64(), nullable=False),
-        pa.field("log10_fro_mean", pa.float64(), nullable=False),
-        pa.field("log10_fro_std", pa.float64(), nullable=False),
-        pa.field("log10_spec_mean", pa.float64(), nullable=False),
-        pa.field("log10_spec_std", pa.float64(), nullable=False),
-        pa.field("n_zero", pa.int64(), nullable=False),
-    ]
+_ROW_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("cell_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("layer", pa.int64(), nullable=True),  # null for source "input"
+    pa.field("lag", pa.int64(), nullable=False),
+    pa.field("log10_fro_mean", pa.float64(), nullable=False),
+    pa.field("log10_fro_std", pa.float64(), nullable=False),
+    pa.field("log10_spec_mean", pa.float64(), nullable=False),
+    pa.field("log10_spec_std", pa.float64(), nullable=False),
+    pa.field("n_zero", pa.int64(), nullable=False),
 )
+
+
+def config_fields(table: Sequence[Axis]) -> list[pa.Field]:
+    """The config columns' Arrow fields of an axis table: each axis's :attr:`Axis.arrow_type`,
+    nullable where the axis applies to some models only (None for the others)."""
+    return [
+        pa.field(a.name, pa.type_for_alias(a.arrow_type), nullable=a.applies_to is not None)
+        for a in table
+    ]
+
+
+def shard_schema(table: Sequence[Axis]) -> pa.Schema:
+    """The Arrow schema of a shard of a run whose axes are ``table`` (:data:`SCHEMA` for the
+    axis table of :mod:`vanishlab.sweep.config`)."""
+    return pa.schema([*config_fields(table), *_ROW_FIELDS])
+
+
+SCHEMA = shard_schema(AXIS_TABLE)
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
 
 STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
@@ -138,8 +158,9 @@ class CellMeta(TypedDict):
 
     ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
     forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
-    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read. Both are
-    absent from shards written before they existed.
+    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read.
+    ``summary`` is the cell's summary row (:class:`StoredSummary`), computed where the cell
+    was measured. All three are absent from shards written before they existed.
     """
 
     cell_id: str
@@ -150,37 +171,17 @@ class CellMeta(TypedDict):
     n_rows: int
     failure: NotRequired[str | None]
     digest: NotRequired[str]
+    summary: NotRequired[StoredSummary]
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary"))
 FAILURES = ("overflow", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 
 
 def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
     return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
-
-
-def content_digest(table: pa.Table) -> str:
-    """SHA-256 of a shard's rows, column by column in schema order, independent of how parquet
-    or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
-    booleans as bytes, strings NUL-separated), nulls written as zero."""
-    h = hashlib.sha256()
-    for name in table.schema.names:
-        column = table.column(name).combine_chunks()
-        h.update(name.encode() + b"\0")
-        h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
-        kind = column.type
-        if pa.types.is_string(kind):
-            values = column.fill_null("").to_pylist()
-            h.update("\0".join(values).encode("utf-8"))
-        elif pa.types.is_boolean(kind):
-            h.update(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8))
-        else:
-            dtype = "<f8" if pa.types.is_floating(kind) else "<i8"
-            h.update(column.fill_null(0).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
-    return h.hexdigest()
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -212,7 +213,9 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         if frame[col].isna().any():
             raise ValueError(f"NaN in {col}: vanishlab never writes NaN")
     for axis in CONFIG_COLUMNS:
-        if not (frame[axis] == meta["config"][axis]).all():
+        value = meta["config"][axis]
+        column = frame[axis]
+        if not (column.isna() if value is None else column == value).all():
             raise ValueError(f"config column {axis} does not match the cell's config")
 
 
@@ -270,13 +273,20 @@ def _foreign(path: Path, why: str) -> VanishlabError:
     )
 
 
+def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
+    """The same column names and types (nullability aside: a config column became nullable
+    when its axis came to apply to some models only, and older shards stay readable)."""
+    return schema.names == expected.names and all(
+        schema.field(i).type == expected.field(i).type for i in range(len(expected))
+    )
+
+
 def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     schema = pf.schema_arrow
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise _foreign(path, "no vanishlab.cell metadata")
-    bare = schema.remove_metadata()
-    if not (bare.equals(SCHEMA) or bare.equals(STEP_SCHEMA)):
+    if not (_same_columns(schema, SCHEMA) or _same_columns(schema, STEP_SCHEMA)):
         raise _foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
@@ -292,6 +302,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         raise _foreign(path, "its config has other axes than this vanishlab's")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
+    if "summary" in meta and not summary_ok(meta["summary"]):
+        raise _foreign(path, "its summary row does not match its checksum")
     return meta  # type: ignore[return-value]
 
 
@@ -313,7 +325,7 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
         raise _foreign(path, "its rows do not match their checksum")
-    return table
+    return table.cast(STEP_SCHEMA if "step" in table.column_names else SCHEMA)
 
 
 def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
@@ -378,7 +390,9 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+def load_results(
+    run_dir: str | os.PathLike[str], *, cell_ids: Collection[str] | None = None
+) -> pd.DataFrame:
     """Every row of every finished (``"ok"``) cell of a run, as one tidy DataFrame.
 
     Columns: :data:`COLUMNS` (config columns, ``cell_id``, ``source``, ``layer`` (``Int64``,
@@ -387,11 +401,14 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
     ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
+    ``cell_ids``: read only the shards of these cells (named ``<cell_id>.parquet``).
     """
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
+        if cell_ids is not None and path.stem not in cell_ids:
+            continue
         _, table = _shard(path, rows=True)
         if table is not None:
             tables.append(table)
@@ -454,67 +471,3 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     if steps:
         frame["step"] = frame["step"].astype("Int64")
     return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])
-
-
-# --- the lock ------------------------------------------------------------------------------
-
-
-class RunLock:
-    """An exclusive lock on a run directory, held while one process writes it.
-
-    Uses ``flock`` on ``RUN_DIR/.lock`` (``msvcrt.locking`` on Windows), which the operating
-    system releases when the process dies, even by SIGKILL: a crash never leaves a stale lock.
-    The holder's pid is written into the file so a refusal can name it.
-    """
-
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        self.path = Path(run_dir) / LOCK
-        self._file: Any = None
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+b")  # held open while the lock is
-        try:
-            _lock(f)
-        except OSError:
-            f.seek(0)
-            holder = f.read().decode("ascii", "replace").strip() or "unknown"
-            f.close()
-            raise VanishlabError(
-                f"run directory {self.path.parent} is in use by another vanishlab process "
-                f"(pid {holder}); wait for it to finish or choose another --out"
-            ) from None
-        f.truncate(0)
-        f.write(str(os.getpid()).encode("ascii"))
-        f.flush()
-        self._file = f
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.truncate(0)
-                _unlock(self._file)
-            self._file.close()
-            self._file = None
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock(f: Any) -> None:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-
-    def _unlock(f: Any) -> None:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(f: Any) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(f: Any) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -8,6 +8,11 @@ hold. Every rate is in natural log per step, d ln||J|| / dk, so every column com
 every other. The columns and their meaning are documented in
 :mod:`vanishlab.sweep.cell_summary`; :func:`critical_gain` in :mod:`vanishlab.sweep.prediction`.
 
+Each row is computed where its cell is measured (:func:`vanishlab.sweep.measure.run_cell`) and
+kept in the cell's shard; :func:`summarize` reads those rows, and computes here only the rows
+of shards that lack one (written before rows were stored, or by other code: the row records a
+digest of the code that computed it). Either way the row is the same.
+
 :func:`summarize` writes ``RUN_DIR/summary.parquet`` atomically (the store's temp file + rename)
 and reuses it while the run's cells and vanishlab's code are unchanged (a fingerprint of every
 shard's metadata and of the modules that compute the summary).
@@ -29,10 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._version import __version__
-from ..analysis import fits, gaussian, linear, meanfield, pascanu
 from ..analysis.fits import fit_decay
-from ..core import engine, forward, lyapunov
-from . import cell, cell_summary, inits, prediction, store
+from . import store
 from .cell_summary import (
     FLAGS,
     NARROW_WIDTH,
@@ -41,6 +44,7 @@ from .cell_summary import (
     SHORT_SEQ_LEN,
     SUMMARY_COLUMNS,
     SUMMARY_FIELDS,
+    code_digest,
     summary_row,
 )
 from .config import AXES, AXIS_TABLE
@@ -54,6 +58,7 @@ __all__ = [
     "SHORT_SEQ_LEN",
     "SUMMARY",
     "SUMMARY_COLUMNS",
+    "compute_summary",
     "critical_gain",
     "summarize",
     "summarize_frames",
@@ -87,10 +92,8 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """The summary of a run given as frames (:func:`vanishlab.load_results`,
-    :func:`vanishlab.load_cells`); see :func:`summarize`. Cells that have rows in ``results``
-    but none in ``cells`` are summarised as ok cells."""
+def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> list[dict[str, Any]]:
+    """The summary rows of the cells of ``cells`` and ``results`` (see :func:`summarize_frames`)."""
     records: dict[str, dict[str, Any]] = {}
     if len(cells):
         for rec in cells.to_dict("records"):
@@ -100,7 +103,7 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
         for rec in firsts.to_dict("records"):
             records.setdefault(str(rec["cell_id"]), {**rec, "status": "ok"})
     if not records:
-        return _empty()
+        return []
 
     state = results[(results["source"] == "state").to_numpy(dtype=bool)] if len(results) else None
     fitted: dict[str, dict[int, dict[str, Any]]] = {}
@@ -115,27 +118,63 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
         for cell_id, rows in results.groupby("cell_id", sort=False):
             by_cell[str(cell_id)] = rows[cols]
 
-    rows = [
+    return [
         summary_row(rec, by_cell.get(cell_id), fits=fitted.get(cell_id, {}))
         for cell_id, rec in records.items()
     ]
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Summary rows as the summary's frame: typed by :data:`_SCHEMA`, sorted by config."""
+    if not rows:
+        return _empty()
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
     out = _to_frame(table)
     return out.sort_values([*AXES, "cell_id"], kind="stable").reset_index(drop=True)
 
 
+def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The summary of a run given as frames (:func:`vanishlab.load_results`,
+    :func:`vanishlab.load_cells`), every row computed; see :func:`summarize`. Cells that have
+    rows in ``results`` but none in ``cells`` are summarised as ok cells."""
+    return _frame(_rows(results, cells))
+
+
+def _stored_rows(metas: dict[str, store.CellMeta]) -> dict[str, dict[str, Any]]:
+    """``{cell_id: row}`` of the shards that hold a summary row computed by this code."""
+    code = code_digest()
+    columns = set(SUMMARY_COLUMNS)
+    out: dict[str, dict[str, Any]] = {}
+    for cell_id, meta in metas.items():
+        stored = meta.get("summary")
+        if stored is not None and stored["code"] == code and set(stored["row"]) == columns:
+            out[cell_id] = stored["row"]
+    return out
+
+
+def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The summary of a run, no cache: each shard's stored row (:mod:`vanishlab.sweep.measure`
+    computes it where the cell is measured), and a row computed here for every shard that
+    lacks one (written before rows were stored, or by other code). Both give the same row."""
+    run_dir = Path(run_dir)
+    stored = _stored_rows(store.read_cell_metas(run_dir))
+    rows = list(stored.values())
+    cells = store.load_cells(run_dir)
+    missing = cells[~cells["cell_id"].isin(stored)]
+    if len(missing):
+        ids = set(missing["cell_id"])
+        rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
+    return _frame(rows)
+
+
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
-    """A digest of the code that computes a summary, so that a cached one from other code
+    """A digest of the code that computes a summary (this module and the per-cell code of
+    :func:`vanishlab.sweep.cell_summary.code_digest`), so that a cached one from other code
     (a new vanishlab, an edited checkout) is recomputed."""
-
-    digest = hashlib.sha256()
-    modules = (sys.modules[__name__], cell_summary, prediction, fits, linear, pascanu)
-    modules += (meanfield, gaussian, lyapunov, forward, engine, inits, cell)
-    for module in modules:
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    own = Path(str(sys.modules[__name__].__file__)).read_bytes()
+    return hashlib.sha256(own + code_digest().encode()).hexdigest()
 
 
 def _fingerprint(run_dir: Path) -> str:
@@ -192,7 +231,7 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         cached = _read_cached(path, fingerprint)
         if cached is not None:
             return cached
-    frame = summarize_frames(store.load_results(run_dir), store.load_cells(run_dir))
+    frame = compute_summary(run_dir)
     if cache:
         table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
         meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint})

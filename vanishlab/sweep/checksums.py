@@ -1,0 +1,81 @@
+"""Checksums of what a shard holds: its rows, and its cell's summary row.
+
+:func:`content_digest` is a SHA-256 of a shard's decoded rows, column by column, independent of
+how parquet or arrow chunk them; :func:`summary_digest` a SHA-256 of a summary row as canonical
+JSON. The store writes both into the shard's metadata and checks them on every read
+(:mod:`vanishlab.sweep.store`), so damaged bytes are never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["StoredSummary", "content_digest", "stored_summary", "summary_digest", "summary_ok"]
+
+
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 of a shard's rows, column by column in schema order, independent of how parquet
+    or arrow chunk them: for each column its null mask, then its values (little-endian numbers,
+    booleans as bytes, strings NUL-separated), nulls written as zero."""
+    h = hashlib.sha256()
+    for name in table.schema.names:
+        column = table.column(name).combine_chunks()
+        h.update(name.encode() + b"\0")
+        h.update(column.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
+        kind = column.type
+        if pa.types.is_string(kind):
+            values = column.fill_null("").to_pylist()
+            h.update("\0".join(values).encode("utf-8"))
+        elif pa.types.is_boolean(kind):
+            h.update(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8))
+        else:
+            dtype = "<f8" if pa.types.is_floating(kind) else "<i8"
+            h.update(column.fill_null(0).to_numpy(zero_copy_only=False).astype(dtype).tobytes())
+    return h.hexdigest()
+
+
+class StoredSummary(TypedDict):
+    """A cell's summary row kept in its shard's metadata (``CellMeta.summary``).
+
+    ``row``: :func:`vanishlab.sweep.cell_summary.summarize_cell`'s row, as JSON (NaN and
+    infinities as ``NaN``, ``Infinity``); ``digest``: :func:`summary_digest` of it, checked on
+    every read; ``code``: a digest of the code that computed it, so that a reader with other
+    code computes the row afresh instead (:mod:`vanishlab.sweep.summary`).
+    """
+
+    code: str
+    digest: str
+    row: dict[str, Any]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a summary row")
+
+
+def summary_digest(row: Mapping[str, Any]) -> str:
+    """SHA-256 of a summary row as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_value)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_summary(row: Mapping[str, Any], code: str) -> StoredSummary:
+    """What a shard keeps of its cell's summary row (``row`` as JSON, its digest, ``code``)."""
+    plain = json.loads(json.dumps(dict(row), default=_json_value))  # numpy scalars as Python
+    return {"code": code, "digest": summary_digest(plain), "row": plain}
+
+
+def summary_ok(summary: Any) -> bool:
+    return (
+        isinstance(summary, dict)
+        and set(summary) == {"code", "digest", "row"}
+        and isinstance(summary["row"], dict)
+        and summary["digest"] == summary_digest(summary["row"])
+    )

@@ -1,0 +1,91 @@
+"""Measure one cell: its shard's rows, its metadata, and its summary row beside theory.
+
+:func:`run_cell` is the whole of a cell's work, done in whatever process runs the cell (this
+one, a local worker, a Dask worker):
+
+1. build the cell's module and inputs from its seed (:func:`vanishlab.sweep.cell.build_rnn`,
+   :func:`vanishlab.sweep.cell.cell_inputs`);
+2. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
+   at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`) and aggregate them over the
+   batch (:func:`vanishlab.sweep.cell.aggregate_samples`): the shard's rows;
+3. summarise the cell beside theory with that same module and those inputs
+   (:func:`vanishlab.sweep.cell_summary.summarize_cell`: fitted rates, the top Lyapunov
+   exponent, the predictions that apply, flags), and keep the row in the shard's metadata
+   (``summary``: the row, a SHA-256 of it, and a digest of the code that computed it).
+
+So per-cell analysis runs where the cell is measured, in parallel, and resumes with it: a
+shard holds its summary row, and :func:`vanishlab.summarize` only reads it (it computes the
+row of a shard that lacks one, or holds one from other code, as before).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from ..core.engine import jacobian_log_norms
+from ..errors import NonFiniteStateError
+from . import store
+from .cell import aggregate_samples, build_rnn, cell_inputs, empty_frame, one_thread
+from .cell_summary import code_digest, summarize_cell
+from .config import CellConfig
+from .inits import Init
+
+__all__ = ["run_cell"]
+
+
+def run_cell(
+    config: CellConfig, *, init: Init | None = None, summary: bool = True
+) -> tuple[pd.DataFrame, store.CellMeta]:
+    """Measure one cell: its shard rows and its metadata (see the module docstring).
+
+    Returns ``(frame, meta)``: ``frame`` has the columns of :data:`vanishlab.sweep.store.COLUMNS`,
+    one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
+    metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows, summary}``. A
+    forward pass that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu
+    explosion) gives a zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and
+    the error as ``reason``; any other exception of the measurement likewise with
+    ``failure = "error"`` (so one bad cell does not stop a sweep; :func:`run_sweep` reports
+    it). ``init`` overrides the registry entry (used to ship user-registered inits to
+    workers). ``summary=False`` skips the summary row (``meta`` then has no ``summary``);
+    ``elapsed_s`` includes it.
+    """
+    start = time.perf_counter()
+    failure: str | None = None
+    rnn: Any = None
+    x: Any = None
+    stored: store.StoredSummary | None = None
+    with one_thread():
+        try:
+            rnn = build_rnn(config, init)
+            x = cell_inputs(config)
+            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
+        except NonFiniteStateError as err:  # the network diverged: a result, not an error
+            frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
+        except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
+            text = " ".join(str(err).split())[:300]
+            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
+            frame, status, failure = empty_frame(), "failed", "error"
+        else:
+            frame, status, reason = aggregate_samples(result, config), "ok", None
+        if summary and failure != "error":
+            try:
+                row = summarize_cell(config, frame, status=status, reason=reason, rnn=rnn, x=x)
+            except Exception:  # left to summarize(), which computes the row again
+                stored = None
+            else:
+                stored = store.stored_summary(row, code_digest())
+    meta: store.CellMeta = {
+        "cell_id": config.cell_id,
+        "config": config.to_dict(),
+        "status": status,
+        "reason": reason,
+        "failure": failure,
+        "elapsed_s": time.perf_counter() - start,
+        "n_rows": len(frame),
+    }
+    if stored is not None:
+        meta["summary"] = stored
+    return frame, meta
