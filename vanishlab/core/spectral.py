@@ -18,22 +18,16 @@ rest iterate on. The queue holds at most ``chunk`` matrices per stream (never T 
 The first ``first_chunk`` lags start from a random block of ``block`` rows; after them the
 warm start is the leading ``steady_block`` Ritz rows of the previous chunk's last lag (the top
 direction only drifts from lag to lag, and a thinner block halves the products).
-Thin matrices (min dimension <= ``gram_up_to``, e.g. the H x I input Jacobian) need no
-iteration: ||J||_2^2 = lambda_max(J^T J) with J^T J the small Gram matrix, and one batched
-``eigvalsh`` per chunk gives it for every queued lag at once (:func:`gram_singular_values`).
-The Gram is formed in float64 from J divided by its largest entry, so nothing under- or
-overflows; squaring the condition number does not matter, since only the top eigenvalue is
-read and eigvalsh gets it to ~eps64 lambda_max absolute, i.e. ~1e-16 relative.
+Small matrices (min dimension <= ``exact_below``) get an exact SVD directly.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 
-__all__ = ["SpectralNorms", "gram_singular_values", "top_singular_values"]
+__all__ = ["SpectralNorms", "top_singular_values"]
 
 
 def _default_rtol(dtype: torch.dtype) -> float:
@@ -48,23 +42,6 @@ def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> to
     gen = torch.Generator().manual_seed(0)
     u, _ = torch.linalg.qr(torch.randn(m, p, generator=gen, dtype=torch.float64))
     return u.to(dtype=dtype, device=device)
-
-
-def gram_singular_values(g: torch.Tensor) -> torch.Tensor:
-    """sigma_1 of each ``(N, m, n)`` matrix of ``g`` from its min(m, n)-square Gram matrix.
-
-    One batched ``eigvalsh`` in float64 of G^T G (or G G^T, whichever is smaller), after each
-    matrix is divided by its largest absolute entry (an exact zero stays zero). Exact to ~1e-16
-    relative; meant for thin matrices, where the Gram matrix is small. Returns ``(N,)`` in g's
-    dtype.
-    """
-    f64 = torch.float64
-    amax = torch.linalg.vector_norm(g, ord=math.inf, dim=(-2, -1)).to(f64)  # (N,)
-    amax = torch.where(amax > 0, amax, torch.ones_like(amax))
-    gd = g.to(f64) / amax[:, None, None]  # (a new tensor: g itself stays untouched)
-    gram = gd.mT @ gd if g.shape[-1] <= g.shape[-2] else gd @ gd.mT
-    lam = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0)
-    return (lam.sqrt() * amax).to(g.dtype)
 
 
 def top_singular_values(
@@ -142,11 +119,10 @@ class SpectralNorms:
         chunk: int = 16,
         first_chunk: int = 4,
         steady_block: int = 4,
-        gram_up_to: int = 48,
+        exact_below: int = 16,
         rtol: float | None = None,
     ) -> None:
-        self.block, self.chunk, self.rtol = block, chunk, rtol
-        self.gram_up_to = gram_up_to
+        self.block, self.chunk, self.exact_below, self.rtol = block, chunk, exact_below, rtol
         # The first lags start from a random block, not from converged vectors: a short first
         # chunk hands its vectors on to the next one sooner.
         self.first_chunk = min(first_chunk, chunk)
@@ -157,9 +133,12 @@ class SpectralNorms:
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
         self._on_ready: Callable[[int, torch.Tensor], None] | None = None
 
-    def slot(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        """Where the next pushed matrix of this shape may be written (queueing it then copies
-        nothing)."""
+    def slot(
+        self, shape: torch.Size, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
+        """Where the next pushed matrix of this shape may be written; None if it is not queued."""
+        if min(shape[-2], shape[-1]) <= self.exact_below:
+            return None
         buf = self._buffer
         if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
             if self._lags:
@@ -171,12 +150,16 @@ class SpectralNorms:
         self, lag: int, g: torch.Tensor, on_ready: Callable[[int, torch.Tensor], None]
     ) -> None:
         self._on_ready = on_ready
+        m, n = g.shape[-2], g.shape[-1]
+        if min(m, n) <= self.exact_below:
+            on_ready(lag, torch.linalg.matrix_norm(g, ord=2))
+            return
         target = self.slot(g.shape, g.dtype, g.device)
+        assert target is not None
         if target.data_ptr() != g.data_ptr():
             target.copy_(g)
         self._lags.append(lag)
-        cold = self._u is None and min(g.shape[-2], g.shape[-1]) > self.gram_up_to
-        if len(self._lags) >= (self.first_chunk if cold else self.chunk):
+        if len(self._lags) >= (self.first_chunk if self._u is None else self.chunk):
             self.flush()
 
     def flush(self) -> None:
@@ -187,11 +170,6 @@ class SpectralNorms:
         K = len(lags)
         gs = self._buffer[:K]  # (K, B, m, n)
         _, B, m, n = gs.shape
-        if min(m, n) <= self.gram_up_to:
-            sigma = gram_singular_values(gs.reshape(K * B, m, n)).reshape(K, B)
-            for i, lag in enumerate(lags):
-                self._on_ready(lag, sigma[i])
-            return
         p = min(self.block if self._u is None else self.steady_block, m, n)
         if self._u is not None and self._u.shape[0] == B and self._u.shape[1] >= p:
             self._u = self._u[:, :p]  # the leading Ritz rows
