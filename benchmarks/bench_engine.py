@@ -20,7 +20,8 @@ Engine calls: Frobenius of the states only; both norms of the states; and the de
 Targets (ratios in one run): Frobenius states <= 1.3x the floor; both norms <= 1.5x Frobenius
 only; the default call <= 2.5x the floor; best autograd >= 5x the engine (Frobenius, states);
 peak memory flat in T apart from the O(T L B H) forward states.
-Run: ``python benchmarks/bench_engine.py`` (``--quick``: T = 64, fewer repeats).
+Run: ``python benchmarks/bench_engine.py`` (``--quick``: T = 64, fewer repeats; ``--cpu-time``:
+CPU seconds instead of wall time, steadier on a shared, loaded machine).
 """
 
 from __future__ import annotations
@@ -45,18 +46,22 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
+_CLOCK = time.perf_counter  # --cpu-time: time.process_time (CPU seconds of this process)
+
+
 def interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each call, measured round-robin (one warm-up round first)."""
+    """Best time of each call (wall, or CPU with --cpu-time), measured round-robin (one
+    warm-up round first)."""
     for fn in calls.values():
         fn()
     best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeats):
         for name, fn in calls.items():
             _sync()
-            t0 = time.perf_counter()
+            t0 = _CLOCK()
             fn()
             _sync()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            best[name] = min(best[name], _CLOCK() - t0)
     return best
 
 
@@ -144,9 +149,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="rounds of the interleaving")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by CPU seconds of this process, not wall time (a shared, loaded machine)",
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.cpu_time:
+        global _CLOCK
+        _CLOCK = time.process_time
     B, H, n_in = 8, 128, 32
     if args.child is not None:
         peak_memory_child(args.child, B, H, n_in)
@@ -162,6 +175,7 @@ def main() -> None:
         if dev.type == "cuda"
         else f"CPU, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}"
     )
+    where += ", CPU time" if args.cpu_time else ", wall time"
     print(
         f"config: B={B} H={H} T={T} I={n_in} L=1 tanh float32, torch {torch.__version__}, {where}"
     )
@@ -188,7 +202,9 @@ def main() -> None:
     # The same numbers from the engine and the baseline, where the baseline has not underflowed.
     ours = vl.jacobian_log_norms(rnn, x, norms="fro", sources="state").state_fro[:, 0, 1:]
     theirs = torch.log10(autograd_states(rnn, x).double()).T.flip(-1).cpu()  # lag 1..T
-    ok = torch.isfinite(theirs) & (theirs > -30)  # float32 subnormals carry few digits
+    # Compared where (a)'s float32 norm is trustworthy: its sums of squares lose digits below
+    # ~1e-19 and flush to 0 below ~1e-23, long before the gradients themselves underflow.
+    ok = torch.isfinite(theirs) & (theirs > -17)
     agree = (ours[ok] - theirs[ok]).abs().max().item()
     zero_from = (~torch.isfinite(theirs)).any(0).nonzero()
     first_zero = int(zero_from[0]) + 1 if len(zero_from) else None
