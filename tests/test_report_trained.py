@@ -280,15 +280,15 @@ def test_monitor_numbers_are_fit_decay_and_the_manifest(monitor_run):
     assert table.columns[:5] == (
         "step",
         "status",
-        "rate, state, layer 1 (top)",
-        "rate, state, layer 0",
+        "rate, layer 1 (top)",
+        "rate, layer 0",
         "rate, input",
     )
     assert [int(r[0]) for r in table.rows] == MONITORED_STEPS == sorted(int(s) for s in steps)
     column = {name: i for i, name in enumerate(table.columns)}
     for fit, one in zip(by.to_dict("records"), each.to_dict("records"), strict=True):
         layer = _layer(fit["layer"])
-        label = "input" if fit["source"] == "input" else f"state, layer {layer}"
+        label = "input" if fit["source"] == "input" else f"layer {layer}"
         label += " (top)" if layer == 1 else ""
         row = table.rows[MONITORED_STEPS.index(int(fit["step"]))]
         assert row[column[f"rate, {label}"]] == rate_text(fit["rate_mean"])
@@ -299,11 +299,15 @@ def test_monitor_numbers_are_fit_decay_and_the_manifest(monitor_run):
         assert row[column["λ₁"]] == rate_text(float(lyap))
     # The figure draws the same rates and exponents against the step.
     rates = next(b for b in _blocks(section, LineGrid) if b.title.startswith("Decay rates"))
-    top = next(c for c in rates.panels[0].curves if c.label == "state, layer 1 (top)")
+    (panel,) = rates.panels
+    top = next(c for c in panel.curves if c.label == "state, layer 1 (top)")
     want = by[(by["source"] == "state") & (by["layer"] == 1)].sort_values("step")
     assert top.x.tolist() == want["step"].tolist()
     assert top.y.tolist() == want["rate_mean"].tolist()
-    (lyap_curve,) = rates.panels[1].curves
+    lyap_curve = panel.curves[-1]
+    assert (
+        lyap_curve.label == "top Lyapunov exponent λ₁" and lyap_curve.x.tolist() == top.x.tolist()
+    )
     assert lyap_curve.y.tolist() == [float(steps[str(n)]["lyapunov"]) for n in MONITORED_STEPS]
 
 

@@ -187,26 +187,25 @@ def training_section(view: RunView) -> Section | None:
         h = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         horizon_curves.append(_series(x, h, style, labels[style]))
     measured = steps[steps["measured"].to_numpy(dtype=bool)]
-    panels = [LinePanel(0, 0, "decay rate of each curve", tuple(rate_curves))]
+    curves = list(rate_curves)
     if len(measured):
         x = measured["step"].to_numpy(dtype=np.float64)
         y = measured["lyapunov"].to_numpy(dtype=np.float64)
-        panels.append(
-            LinePanel(0, 1, lyap_label, (_series(x, y, len(order), lyap_label),)),
-        )
-    floors = any(len(c.floor_x) for p in panels for c in p.curves)
+        curves.append(_series(x, y, len(order), lyap_label))
+    panels = [LinePanel(0, 0, "", tuple(curves))]
+    floors = any(len(c.floor_x) for c in curves)
     zero_note = (
-        " Triangles on a panel's floor mark steps where the value is −∞ (an exact zero "
-        "Jacobian: the gradient is cut off completely)."
+        " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
+        "gradient is cut off completely)."
     )
     rates = LineGrid(
         title="Decay rates and the top Lyapunov exponent over training",
         caption=(
-            "Left: the fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay over lags "
-            "K/4..K of the Frobenius norm) at each recorded training step. Right: the top "
-            "Lyapunov exponent λ₁ of the hidden dynamics along the probe (same unit). Below "
-            f"the grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with "
-            "the lag, above it they explode."
+            "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
+            "norm over lags K/4..K) at each recorded training step, and the top Lyapunov "
+            "exponent λ₁ of the hidden dynamics along the probe, in the same unit. Below the "
+            f"grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with the "
+            "lag, above it they explode."
             + ("" if len(measured) else " λ₁ was not measured (lyapunov=False).")
             + (zero_note if floors else "")
         ),
@@ -296,8 +295,9 @@ def _training_table(
         for key, f in by_curve.items()
     }
     columns = ["step", "status"]
-    columns += [f"rate, {label}" for label in labels]
-    columns += [f"horizon, {label}" for label in labels]
+    short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
+    columns += [f"rate, {label}" for label in short]
+    columns += [f"horizon, {label}" for label in short]
     columns += ["λ₁", "time", "reason"]
     rows = []
     for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
@@ -308,7 +308,7 @@ def _training_table(
         row += [_horizon(f["horizon"]) if f else "—" for f in fits]
         lyap = float(rec["lyapunov"])
         row.append(rate_text(lyap) if rec["measured"] else "—")
-        row.append(seconds_text(float(rec["elapsed_s"])))
+        row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
         row.append(str(rec["reason"] or ""))
         rows.append(tuple(row))
     k = len(order)

@@ -105,7 +105,10 @@ def model_section(view: RunView) -> Section:
                 f"decay rate, {curve_label('state', _top_layer(view), layers)}",
                 f"{rate_text(top['rate'])} per step ({top['phase']})",
             ),
-            ("horizon, state", horizon_text(top["horizon"])),
+            (
+                f"horizon, {curve_label('state', _top_layer(view), layers)}",
+                horizon_text(top["horizon"]),
+            ),
         ]
     if inp is not None:
         glance += [

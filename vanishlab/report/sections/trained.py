@@ -251,6 +251,13 @@ HORIZON_MEANING = (
 
 def theory_trained_section(view: RunView) -> Section:
     """A plain statement: the random-network predictions do not apply to trained weights."""
+    bound = (
+        " The one statement that holds for any weights, Pascanu et al.'s upper bound on an "
+        "nn.RNN's Jacobian, needs the weights themselves, which the run does not keep "
+        "(vl.check_pascanu(module, vl.jacobian_norms(module, x)) computes it)."
+        if architecture(view).get("kind") == "rnn"
+        else ""
+    )
     return Section(
         "theory-trained",
         "Theory",
@@ -258,9 +265,7 @@ def theory_trained_section(view: RunView) -> Section:
         "predictions (the linear rate ln ρ(W_hh) at the origin, the mean-field rate ln χ₁, "
         "the order-to-chaos critical gain) describe random networks at initialisation, whose "
         "weights are drawn i.i.d. (or orthogonal) at a known gain; a trained model's weights "
-        "are not such a draw. The one statement that holds for any weights, Pascanu et al.'s "
-        "upper bound on an nn.RNN's Jacobian, needs the weights, which the run does not keep "
-        "(vl.check_pascanu(module, vl.jacobian_norms(module, x)) computes it). The rates on "
-        "this page are exact measurements of this model on these inputs.",
+        "are not such a draw." + bound + " The rates on this page are exact measurements of "
+        "this model on these inputs.",
         (),
     )
