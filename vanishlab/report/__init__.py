@@ -25,7 +25,7 @@ from .data import build_report
 from .model import Report
 from .progress import ReportProgress
 from .render import render_html
-from .sections import SECTIONS, section_keys
+from .sections import SECTIONS, SWEEP, page_kind, section_keys
 from .view import RunView
 
 __all__ = [
@@ -88,7 +88,8 @@ def render_report(
         bar.step("cells")
         cells = load_cells(run_dir)
         bar.step("summary")
-        summary = summarize(run_dir)  # cached in RUN_DIR/summary.parquet
+        # cached in RUN_DIR/summary.parquet; a trained model's page shows no sweep summary
+        summary = summarize(run_dir) if page_kind(manifest) == SWEEP else None
         bar.step()
         report = build_report(
             results,

@@ -1,8 +1,9 @@
 """Stage one of a report: turn a run's frames into plain page data (:mod:`.model`).
 
 :func:`build_report` wraps the frames in a :class:`~.view.RunView` and calls each section
-builder of :data:`~.sections.SECTIONS` in page order, keeping the sections the run (or its
-manifest's ``sections``) asks for and that have something to show. Nothing here draws or
+builder of its kind of page (:data:`~.sections.PAGES`: a sweep's, one trained model's, a
+monitored training run's, by the manifest's ``kind``) in page order, keeping the sections the
+run (or its manifest's ``sections``) asks for and that have something to show. Nothing here draws or
 writes HTML; :mod:`.render` does.
 """
 
@@ -18,7 +19,7 @@ from .._version import __version__
 from ..errors import VanishlabError
 from .model import Report
 from .progress import ReportProgress
-from .sections import ALWAYS, SECTIONS, section_keys
+from .sections import ALWAYS, PAGES, page_kind, section_keys
 from .view import RunView
 
 __all__ = ["build_report"]
@@ -40,8 +41,9 @@ def build_report(
         results, cells, manifest: see :class:`~.view.RunView`.
         timestamp: when the page was generated (UTC; a naive datetime is taken as UTC; a
             string is used as is). Default: now.
-        sections: keys to include (overview and anomalies always are). Default: the
-            manifest's ``sections``, or all.
+        sections: keys to include, of the run's kind of page (overview, anomalies and a
+            trained model's first section always are). Default: the manifest's ``sections``,
+            or all.
         summary: :func:`vanishlab.summarize` of the run (default: computed from the frames
             when a section needs it).
         progress: counts one step per section (see :mod:`.progress`).
@@ -50,8 +52,9 @@ def build_report(
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section.
     """
     view = RunView(results, cells, manifest, summary)
+    kind = page_kind(manifest)
     wanted = sections if sections is not None else manifest.get("sections")
-    keys = section_keys()
+    keys = section_keys(kind)
     if wanted is not None:
         unknown = [k for k in wanted if k not in keys]
         if unknown:
@@ -59,7 +62,7 @@ def build_report(
         chosen = {k for k in keys if k in wanted or k in ALWAYS}
     else:
         chosen = set(keys)
-    todo = [(k, build) for k, build in SECTIONS if k in chosen]
+    todo = [(k, build) for k, build in PAGES[kind] if k in chosen]
     if progress is not None:
         progress.stage("sections", len(todo))
     built = []

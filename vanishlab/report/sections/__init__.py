@@ -1,30 +1,52 @@
-"""The sections of a report page, one module each, in the one list that orders the page.
+"""The sections of a report page, one module each, in one ordered list per kind of page.
 
 A section builder takes a :class:`~vanishlab.report.view.RunView` and returns a
-:class:`~vanishlab.report.model.Section`, or None when the run has nothing for it. The page
-shows them in the order of :data:`SECTIONS`:
+:class:`~vanishlab.report.model.Section`, or None when the run has nothing for it. The kind
+of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one list
+(:data:`PAGES`) that orders its page:
 
-overview, decay curves, input sensitivity, depth x lag, rates and horizons, the gain phase
-diagram, theory vs measurement, anomalies.
+- a sweep (:data:`SECTIONS`): overview, decay curves, input sensitivity, depth x lag, rates
+  and horizons, the gain phase diagram, theory vs measurement, anomalies;
+- one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, its
+  decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
+  what theory says (none);
+- a monitored training run, ``vl.JacobianMonitor`` (:data:`MONITOR_SECTIONS`): the monitor,
+  rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none).
 
 A manifest may ask for fewer (its ``sections``); :data:`ALWAYS` are shown regardless.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from ...trained.analyze import SINGLE_MODEL
+from ...trained.monitor import MONITOR
 from ..model import Section
 from ..view import RunView
 from .anomalies import anomalies_section
 from .curves import decay_section, input_section
 from .depth import depth_section
 from .gain import gain_section
+from .monitor import curves_steps_section, monitor_section, training_section
 from .overview import overview_section
 from .rates import rates_section
+from .single_model import curves_section, fits_section, lyapunov_section, model_section
 from .theory import theory_section
+from .trained import theory_trained_section
 
-__all__ = ["ALWAYS", "SECTIONS", "SectionBuilder", "section_keys"]
+__all__ = [
+    "ALWAYS",
+    "MONITOR_SECTIONS",
+    "PAGES",
+    "SECTIONS",
+    "SINGLE_MODEL_SECTIONS",
+    "SWEEP",
+    "SectionBuilder",
+    "page_kind",
+    "section_keys",
+]
 
 SectionBuilder = Callable[[RunView], Section | None]
 
@@ -41,9 +63,43 @@ SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("anomalies", anomalies_section),
 )
 
-ALWAYS = ("overview", "anomalies")  # shown even when a manifest asks for fewer sections
+#: The page of one trained model (``vanishlab analyze``), in page order.
+SINGLE_MODEL_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
+    ("model", model_section),
+    ("curves", curves_section),
+    ("fits", fits_section),
+    ("lyapunov", lyapunov_section),
+    ("theory-trained", theory_trained_section),
+)
+
+#: The page of a monitored training run (``vl.JacobianMonitor``), in page order.
+MONITOR_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
+    ("monitor", monitor_section),
+    ("training", training_section),
+    ("curves-steps", curves_steps_section),
+    ("theory-trained", theory_trained_section),
+)
+
+SWEEP = "sweep"
+#: The one ordered list of sections of each kind of page (a manifest's ``kind``).
+PAGES: dict[str, tuple[tuple[str, SectionBuilder], ...]] = {
+    SWEEP: SECTIONS,
+    SINGLE_MODEL: SINGLE_MODEL_SECTIONS,
+    MONITOR: MONITOR_SECTIONS,
+}
+
+# Shown even when a manifest asks for fewer sections.
+ALWAYS = ("overview", "anomalies", "model", "monitor")
 
 
-def section_keys() -> tuple[str, ...]:
-    """The section keys, in page order (what a manifest's ``sections`` may name)."""
-    return tuple(key for key, _ in SECTIONS)
+def page_kind(manifest: Mapping[str, Any]) -> str:
+    """The kind of page a run gets: its manifest's ``kind`` when it has a page of its own
+    (``"single-model"``, ``"monitor"``), else ``"sweep"``."""
+    kind = manifest.get("kind")
+    return kind if isinstance(kind, str) and kind in PAGES else SWEEP
+
+
+def section_keys(kind: str = SWEEP) -> tuple[str, ...]:
+    """The section keys of a kind of page, in page order (what a manifest's ``sections`` may
+    name)."""
+    return tuple(key for key, _ in PAGES[kind])

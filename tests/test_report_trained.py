@@ -1,0 +1,392 @@
+"""The report of a trained model: one model's page (``vanishlab analyze``) and a monitored
+training run's page (``vl.JacobianMonitor``).
+
+Real small runs: an ``nn.RNN`` (inside a model, keys prefixed) and an ``nn.LSTM`` (a bare
+state_dict) saved with ``torch.save`` and analysed; an ``nn.RNN`` monitored over a few real
+SGD steps. Each page holds its own sections and none of a sweep's; the numbers in its tables
+are :func:`vanishlab.fit_decay` of the run's own rows and the manifest's Lyapunov exponents.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from _cdp import Browser, find_chromium
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
+from vanishlab.report import build_report
+from vanishlab.report.format import rate_text
+from vanishlab.report.model import KeyValues, LineGrid, Report, Section, Table
+from vanishlab.report.sections import (
+    MONITOR_SECTIONS,
+    PAGES,
+    SECTIONS,
+    SINGLE_MODEL_SECTIONS,
+    page_kind,
+    section_keys,
+)
+from vanishlab.report.sections.monitor import chosen_steps
+from vanishlab.trained import MONITOR, SINGLE_MODEL, analyze_checkpoint
+
+CHROMIUM = find_chromium()
+SINGLE_KEYS = ["model", "curves", "fits", "lyapunov", "theory-trained"]
+MONITOR_KEYS = ["monitor", "training", "curves-steps", "theory-trained"]
+SWEEP_ONLY = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
+MONITORED_STEPS = [0, 2, 4, 6, 8, 10, 12]
+
+
+class _Classifier(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = torch.nn.RNN(3, 8, num_layers=2)
+        self.head = torch.nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0][-1])
+
+
+@pytest.fixture(scope="module")
+def single_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"rnn": run, "lstm": run}``: two saved modules analysed by ``analyze_checkpoint``."""
+    root = tmp_path_factory.mktemp("trained")
+    torch.manual_seed(0)
+    model = _Classifier()
+    torch.save({"state_dict": model.state_dict(), "epoch": 3}, root / "rnn.pt")
+    lstm = torch.nn.LSTM(3, 8, num_layers=2)
+    torch.save(lstm.state_dict(), root / "lstm.pt")
+    runs = {}
+    for kind in ("rnn", "lstm"):
+        analyze_checkpoint(root / f"{kind}.pt", root / kind, seq_len=24, batch=4)
+        runs[kind] = root / kind
+    return runs
+
+
+@pytest.fixture(scope="module")
+def monitor_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ``nn.RNN`` learning to recall its first input, monitored every 2 of 12 SGD steps."""
+    out = tmp_path_factory.mktemp("monitor") / "run"
+    torch.manual_seed(0)
+    model = _Classifier()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    probe = torch.randn(20, 4, 3)
+    with vl.JacobianMonitor(model, probe, out=out, every=2) as mon:
+        mon.step(0)
+        for n in range(1, 13):
+            x = torch.randn(20, 16, 3)
+            loss = torch.nn.functional.mse_loss(model(x), x[0, :, :1])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.step(n)
+    return out
+
+
+def _report(run: Path) -> Report:
+    return build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+
+
+def _section(report: Report, key: str) -> Section:
+    return next(s for s in report.sections if s.key == key)
+
+
+def _blocks(section: Section, kind: type) -> list:
+    return [b for b in section.blocks if isinstance(b, kind)]
+
+
+def _page_ids(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)">', html)
+
+
+def _layer(value: object) -> int | None:
+    return None if value is None or value != value else int(value)  # NaN/NA: the input
+
+
+# ---- which sections a page shows --------------------------------------------------------
+
+
+def test_one_ordered_list_per_kind_of_page():
+    assert PAGES == {
+        "sweep": SECTIONS,
+        SINGLE_MODEL: SINGLE_MODEL_SECTIONS,
+        MONITOR: MONITOR_SECTIONS,
+    }
+    assert list(section_keys(SINGLE_MODEL)) == SINGLE_KEYS
+    assert list(section_keys(MONITOR)) == MONITOR_KEYS
+    assert list(section_keys()) == [k for k, _ in SECTIONS]  # a sweep's, as before
+    assert page_kind({"kind": SINGLE_MODEL}) == SINGLE_MODEL
+    assert page_kind({"kind": MONITOR}) == MONITOR
+    assert page_kind({}) == page_kind({"kind": "something else"}) == "sweep"
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_single_model_page_has_its_sections_and_no_sweep_ones(single_runs, kind, tmp_path):
+    run = single_runs[kind]
+    page = vl.render_report(run, tmp_path / "page.html", timestamp="2024-01-01")
+    html = page.read_text(encoding="utf-8")
+    assert _page_ids(html) == SINGLE_KEYS
+    assert not set(_page_ids(html)) & set(SWEEP_ONLY)
+    for sweep_only in ("gain phase diagram", "Depth × lag", "Theory vs measurement"):
+        assert sweep_only.lower() not in html.lower()
+    assert not (run / "summary.parquet").exists()  # no sweep summary for one model
+    manifest = vl.load_manifest(run)
+    model = manifest["model"]
+    assert model["checkpoint"] in html and model["sha256"] in html
+    name = {"rnn": "nn.RNN(3, 8, num_layers=2, bias=True, nonlinearity=&#39;tanh&#39;)"}
+    assert name.get(kind, "nn.LSTM(3, 8, num_layers=2, bias=True)") in html
+    assert ("rnn (its keys&#39; prefix)" in html) == (kind == "rnn")
+    assert "x ~ N(0, 1.0²), drawn with seed 0" in html
+    assert rate_text(float(model["lyapunov"])) in html
+    assert "None applies to this model" in html
+    assert ("Pascanu" in html) == (kind == "rnn")  # the one bound that holds for any weights
+    assert html.count('<svg class="fig"') == 1
+    assert "<script" not in html and not re.search(r'(?:src|href)="(?!#|data:)', html)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_single_model_numbers_are_fit_decay_of_the_run(single_runs, kind):
+    run = single_runs[kind]
+    report = _report(run)
+    rows = vl.load_results(run)
+    keys = ["source", "layer", "lag"]
+    by = vl.fit_decay(rows[[*keys, "log10_fro_mean"]], by=("source", "layer"))
+    each = vl.fit_decay(rows[[*keys, "log10_fro_mean"]])
+    spec = vl.fit_decay(rows[[*keys, "log10_spec_mean"]], norm="spec", by=("source", "layer"))
+    (table,) = _blocks(_section(report, "fits"), Table)
+    assert [r[0] for r in table.rows] == ["state, layer 1 (top)", "state, layer 0", "input"]
+    shown = {r[0]: r for r in table.rows}
+    for fit, one, sp in zip(
+        by.to_dict("records"), each.to_dict("records"), spec.to_dict("records"), strict=True
+    ):
+        layer = _layer(fit["layer"])
+        assert (one["source"], _layer(one["layer"])) == (fit["source"], layer)
+        label = "input" if fit["source"] == "input" else f"state, layer {layer}"
+        row = next(r for name, r in shown.items() if name.startswith(label))
+        assert fit["n_curves"] == 1 and fit["rate_mean"] == one["rate"]
+        assert row[2] == rate_text(fit["rate_mean"])
+        assert row[3] == rate_text(sp["rate_mean"])
+        assert row[4] == f"{one['r2']:.4f}"
+        assert row[5] == f"{one['lag_start']}–{one['lag_end']}"
+        assert row[6] == (str(one["horizon"]) if one["horizon"] is not None else "none")
+        assert row[7] == fit["phase"]
+    # The headline and the Lyapunov section say the same numbers.
+    glance = dict(_blocks(_section(report, "model"), KeyValues)[0].items)
+    top = by[(by["source"] == "state") & (by["layer"] == 1)].iloc[0]
+    assert glance["decay rate, state, layer 1 (top)"].startswith(rate_text(top["rate_mean"]))
+    lyap = float(vl.load_manifest(run)["model"]["lyapunov"])
+    (facts,) = _blocks(_section(report, "lyapunov"), KeyValues)
+    assert dict(facts.items)["top Lyapunov exponent λ₁"].startswith(rate_text(lyap))
+    assert f"×{math.exp(lyap):.3g} per step" in dict(facts.items)["top Lyapunov exponent λ₁"]
+
+
+def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
+    run = single_runs["rnn"]
+    report = _report(run)
+    (grid,) = _blocks(_section(report, "curves"), LineGrid)
+    rows = vl.load_results(run)
+    assert grid.legend == ("state, layer 1 (top)", "state, layer 0", "input")
+    state, inputs = grid.panels
+    measured = [c for c in state.curves if not c.reference]
+    assert [c.label for c in measured] == ["state, layer 1 (top)", "state, layer 0"]
+    for curve, layer in zip(measured, (1, 0), strict=True):
+        want = rows[(rows["source"] == "state") & (rows["layer"] == layer)].sort_values("lag")
+        assert curve.x.tolist() == want["lag"].tolist()
+        assert curve.y.tolist() == want["log10_fro_mean"].tolist()
+    fitted = [c for c in inputs.curves if c.reference]
+    fit = vl.fit_decay(rows[rows["source"] == "input"][["source", "lag", "log10_fro_mean"]])
+    fit = fit.iloc[0]
+    assert len(fitted) == 1 and fitted[0].x.tolist() == [fit["lag_start"], fit["lag_end"]]
+    slope = (fitted[0].y[1] - fitted[0].y[0]) / (fitted[0].x[1] - fitted[0].x[0])
+    assert slope * math.log(10) == pytest.approx(fit["rate"], rel=1e-12)
+
+
+def test_a_failed_measurement_is_said_and_draws_nothing(tmp_path):
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
+        rnn.weight_ih_l0.fill_(1.0)
+    torch.save(rnn.state_dict(), tmp_path / "huge.pt")
+    run = tmp_path / "run"
+    result = analyze_checkpoint(tmp_path / "huge.pt", run, nonlinearity="relu", seq_len=8)
+    assert result.status == "failed"
+    report = _report(run)
+    assert [s.key for s in report.sections] == ["model", "lyapunov", "theory-trained"]
+    facts = {k: v for b in _blocks(_section(report, "model"), KeyValues) for k, v in b.items}
+    assert facts["status"].startswith("failed: ") and "At a glance" not in str(report)
+    assert dict(_section(report, "lyapunov").blocks[0].items)["top Lyapunov exponent λ₁"] == (
+        "not measured"
+    )
+
+
+def test_a_trained_page_refuses_a_sweep_section_by_name(single_runs):
+    run = single_runs["lstm"]
+    args = (vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+    keys = [s.key for s in build_report(*args, sections=["fits"]).sections]
+    assert keys == ["model", "fits"]  # the model is always shown
+    with pytest.raises(VanishlabError, match=r"unknown report sections \['gain'\]; known: model"):
+        build_report(*args, sections=["gain"])
+
+
+def test_cli_report_of_an_analysed_model(single_runs, tmp_path):
+    out = tmp_path / "lstm.html"
+    result = CliRunner().invoke(app, ["report", str(single_runs["lstm"]), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert _page_ids(out.read_text(encoding="utf-8")) == SINGLE_KEYS
+
+
+# ---- a monitored training run -------------------------------------------------------------
+
+
+def test_chosen_steps_keep_the_first_and_the_last():
+    assert chosen_steps([0, 5, 10]) == [0, 5, 10]
+    assert chosen_steps(list(range(0, 101, 5))) == [0, 25, 50, 75, 100]
+    assert chosen_steps(list(range(7)), limit=3) == [0, 3, 6]
+
+
+def test_monitor_page_has_its_sections_and_no_sweep_ones(monitor_run, tmp_path):
+    page = vl.render_report(monitor_run, tmp_path / "page.html", timestamp="2024-01-01")
+    html = page.read_text(encoding="utf-8")
+    assert _page_ids(html) == MONITOR_KEYS
+    assert not set(_page_ids(html)) & set(SWEEP_ONLY)
+    assert not (monitor_run / "summary.parquet").exists()
+    manifest = vl.load_manifest(monitor_run)
+    assert manifest["model"]["probe_sha256"] in html
+    assert "20 × 4 × 3" in html and "2 training steps" in html
+    assert f"{len(MONITORED_STEPS)} ({len(MONITORED_STEPS)} ok, 0 failed)" in html
+    assert html.count('<svg class="fig"') == 3
+    assert "None applies to this model" in html
+
+
+def test_monitor_numbers_are_fit_decay_and_the_manifest(monitor_run):
+    report = _report(monitor_run)
+    section = _section(report, "training")
+    (table,) = _blocks(section, Table)
+    rows = vl.load_results(monitor_run)
+    by = vl.fit_decay(
+        rows[["step", "source", "layer", "lag", "log10_fro_mean"]], by=("step", "source", "layer")
+    )
+    each = vl.fit_decay(rows[["step", "source", "layer", "lag", "log10_fro_mean"]])
+    steps = vl.load_manifest(monitor_run)["steps"]
+    assert table.columns[:5] == (
+        "step",
+        "status",
+        "rate, layer 1 (top)",
+        "rate, layer 0",
+        "rate, input",
+    )
+    assert [int(r[0]) for r in table.rows] == MONITORED_STEPS == sorted(int(s) for s in steps)
+    column = {name: i for i, name in enumerate(table.columns)}
+    for fit, one in zip(by.to_dict("records"), each.to_dict("records"), strict=True):
+        layer = _layer(fit["layer"])
+        label = "input" if fit["source"] == "input" else f"layer {layer}"
+        label += " (top)" if layer == 1 else ""
+        row = table.rows[MONITORED_STEPS.index(int(fit["step"]))]
+        assert row[column[f"rate, {label}"]] == rate_text(fit["rate_mean"])
+        horizon = one["horizon"]
+        assert row[column[f"horizon, {label}"]] == ("none" if horizon is None else str(horizon))
+    for row in table.rows:
+        lyap = steps[row[0]]["lyapunov"]
+        assert row[column["λ₁"]] == rate_text(float(lyap))
+    # The figure draws the same rates and exponents against the step.
+    rates = next(b for b in _blocks(section, LineGrid) if b.title.startswith("Decay rates"))
+    (panel,) = rates.panels
+    top = next(c for c in panel.curves if c.label == "state, layer 1 (top)")
+    want = by[(by["source"] == "state") & (by["layer"] == 1)].sort_values("step")
+    assert top.x.tolist() == want["step"].tolist()
+    assert top.y.tolist() == want["rate_mean"].tolist()
+    lyap_curve = panel.curves[-1]
+    assert (
+        lyap_curve.label == "top Lyapunov exponent λ₁" and lyap_curve.x.tolist() == top.x.tolist()
+    )
+    assert lyap_curve.y.tolist() == [float(steps[str(n)]["lyapunov"]) for n in MONITORED_STEPS]
+
+
+def test_monitor_curves_at_chosen_steps(monitor_run):
+    (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
+    shown = chosen_steps(MONITORED_STEPS)
+    assert shown[0] == 0 and shown[-1] == 12 and len(shown) == 5
+    assert grid.legend == tuple(f"step {n}" for n in shown)
+    assert [p.title for p in grid.panels] == ["state, layer 1 (top)", "state, layer 0", "input"]
+    rows = vl.load_results(monitor_run)
+    last = grid.panels[2].curves[-1]
+    want = rows[(rows["source"] == "input") & (rows["step"] == 12)].sort_values("lag")
+    assert last.label == "step 12" and last.y.tolist() == want["log10_fro_mean"].tolist()
+
+
+def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    out = tmp_path / "run"
+    with vl.JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=1) as mon:
+        mon.step(0)
+        with torch.no_grad():
+            rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
+            rnn.weight_ih_l0.fill_(1.0)
+        mon.step(1)
+    (table,) = _blocks(_section(_report(out), "training"), Table)
+    assert [r[:2] for r in table.rows] == [("0", "ok"), ("1", "failed")]
+    assert table.rows[1][2] == "—" and table.rows[1][-1]  # no rate; the reason under its row
+    assert table.detail == len(table.columns) - 1
+
+
+# ---- in a real browser --------------------------------------------------------------------
+
+
+def _in_chromium(page: Path, shot: Path) -> dict:
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=1400, height=3000)
+        facts = {
+            "sizes": browser.evaluate(
+                "[...document.querySelectorAll('svg.fig')].map(s => {"
+                " const r = s.getBoundingClientRect(); return [r.width, r.height]; })"
+            ),
+            "sections": browser.evaluate(
+                "[...document.querySelectorAll('section')].map(s => s.id)"
+            ),
+            "overflow": browser.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            ),
+            "cut": browser.evaluate(
+                "[...document.querySelectorAll('.scroll')].map(s => s.scrollWidth - s.clientWidth)"
+            ),
+            "shot": browser.screenshot(shot, full_page=True),
+            "problems": browser.problems(),
+            "requests": browser.requests(),
+        }
+    keep = os.environ.get("VANISHLAB_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)
+    return facts
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("which", ["lstm", "monitor"])
+def test_trained_pages_in_chromium(single_runs, monitor_run, which, tmp_path):
+    run = monitor_run if which == "monitor" else single_runs[which]
+    page = vl.render_report(run, tmp_path / f"{which}.html", timestamp="2024-01-01")
+    facts = _in_chromium(page, tmp_path / f"report-{which}.png")
+    assert facts["problems"] == []
+    assert [u for u in facts["requests"] if not u.startswith(("data:", page.as_uri()))] == []
+    assert facts["sections"] == (MONITOR_KEYS if which == "monitor" else SINGLE_KEYS)
+    assert facts["sizes"] and all(w > 200 and h > 100 for w, h in facts["sizes"])
+    assert facts["overflow"] <= 0 and all(c <= 0 for c in facts["cut"]), facts["cut"]
+    shot = facts["shot"]
+    assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_manifest_kinds_are_the_trained_ones(single_runs, monitor_run):
+    assert json.loads((single_runs["rnn"] / "manifest.json").read_text())["kind"] == SINGLE_MODEL
+    assert json.loads((monitor_run / "manifest.json").read_text())["kind"] == MONITOR

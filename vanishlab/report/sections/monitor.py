@@ -1,0 +1,392 @@
+"""The sections of a monitored training run's page (:class:`vanishlab.JacobianMonitor`).
+
+The run holds, for every recorded training step n, the module's per-lag Jacobian norms on one
+fixed probe batch (the same inputs at every step, so only the weights change), and the
+manifest holds each step's top Lyapunov exponent λ₁(n). The page shows:
+
+- **monitor**: the module, the probe, which steps were recorded and what recording cost;
+- **training**: the fitted rate of every curve (:func:`vanishlab.fit_decay`, natural log per
+  step) and λ₁ against the training step, the horizons against the step, and a table of them;
+- **curves-steps**: the decay curves at a few chosen steps (the first, the last and evenly
+  spaced ones between), one line per step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.fits import PHASE_TOLERANCE
+from ..format import MAX_TABLE_ROWS, format_value, rate_text
+from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
+from ..view import RunView
+from .trained import (
+    HORIZON_MEANING,
+    architecture,
+    architecture_items,
+    curve_fits,
+    curve_label,
+    curve_mask,
+    curve_order,
+    lyapunov_value,
+    measured_curve,
+    num_layers,
+    seconds_text,
+)
+
+__all__ = ["MAX_SHOWN_STEPS", "chosen_steps", "curves_steps_section", "monitor_section"]
+__all__ += ["steps_frame", "training_section"]
+
+MAX_SHOWN_STEPS = 5  # decay curves drawn at most this many steps
+MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this many
+
+
+def steps_frame(view: RunView) -> pd.DataFrame:
+    """One row per recorded step, sorted: ``step``, ``cell_id``, ``status``, ``reason``,
+    ``lyapunov`` (float; NaN when not measured), ``elapsed_s``.
+
+    The manifest's ``steps`` are the record; a step whose shard exists but that the manifest
+    does not list (a crash between the two writes) is taken from the cells frame.
+    """
+
+    def compute() -> pd.DataFrame:
+        cells = view.cells
+        reasons: dict[str, str] = {}
+        if len(cells) and "reason" in cells:
+            for cid, reason in zip(cells["cell_id"], cells["reason"], strict=True):
+                if isinstance(reason, str):
+                    reasons[str(cid)] = reason
+        rows: dict[int, dict[str, Any]] = {}
+        steps = view.manifest.get("steps") or {}
+        for key, rec in steps.items() if isinstance(steps, dict) else ():
+            try:
+                n = int(key)
+            except ValueError:
+                continue
+            rec = rec if isinstance(rec, dict) else {}
+            lyap = lyapunov_value(rec.get("lyapunov"))
+            cid = str(rec.get("cell_id") or "")
+            rows[n] = {
+                "step": n,
+                "cell_id": cid,
+                "status": str(rec.get("status") or "—"),
+                "reason": reasons.get(cid, ""),
+                "lyapunov": math.nan if lyap is None else lyap,
+                "measured": lyap is not None,
+                "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+            }
+        known = {r["cell_id"] for r in rows.values()}
+        if len(cells) and "step" in cells:
+            for rec in cells.to_dict("records"):
+                step = rec.get("step")
+                if str(rec["cell_id"]) in known or step is None or step is pd.NA:
+                    continue
+                rows[int(step)] = {
+                    "step": int(step),
+                    "cell_id": str(rec["cell_id"]),
+                    "status": str(rec["status"]),
+                    "reason": reasons.get(str(rec["cell_id"]), ""),
+                    "lyapunov": math.nan,
+                    "measured": False,
+                    "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+                }
+        columns = ["step", "cell_id", "status", "reason", "lyapunov", "measured", "elapsed_s"]
+        return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
+
+    return view.memo("monitor-steps", compute)
+
+
+def chosen_steps(steps: list[int], limit: int = MAX_SHOWN_STEPS) -> list[int]:
+    """At most ``limit`` of the sorted ``steps``: the first, the last, evenly spaced between."""
+    if len(steps) <= limit:
+        return list(steps)
+    idx = np.unique(np.round(np.linspace(0, len(steps) - 1, limit)).astype(np.int64))
+    return [steps[int(i)] for i in idx]
+
+
+def monitor_section(view: RunView) -> Section:
+    """The module, the probe, the recorded steps and what recording them cost."""
+    m = view.manifest
+    model = m.get("model") if isinstance(m.get("model"), dict) else {}
+    steps = steps_frame(view)
+    ok = steps[steps["status"] == "ok"] if len(steps) else steps
+    n, n_ok = len(steps), len(ok)
+    probe = model.get("probe_shape") or []
+    blocks: list[Any] = [KeyValues("Module", tuple(architecture_items(architecture(view))))]
+    recorded = [
+        ("probe", " × ".join(str(s) for s in probe) or "—"),
+        ("probe SHA-256", str(model.get("probe_sha256") or "—")),
+        ("recorded every", f"{format_value(model.get('every'))} training steps"),
+        ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed)"),
+    ]
+    if n:
+        recorded.append(("first, last", f"{int(steps['step'].iloc[0])}, {steps['step'].iloc[-1]}"))
+        spent = steps["elapsed_s"].to_numpy(dtype=np.float64)
+        spent = spent[np.isfinite(spent)]
+        if len(spent):
+            recorded.append(
+                (
+                    "measuring time",
+                    f"{seconds_text(float(spent.sum()))} in all, "
+                    f"{seconds_text(float(spent.mean()))} per recorded step",
+                )
+            )
+    recorded += [
+        ("started", str(m.get("started") or "—")),
+        ("finished", str(m.get("finished") or "not finished (or still training)")),
+    ]
+    blocks.append(KeyValues("Recording", tuple(recorded)))
+    versions = m.get("versions") or {}
+    if versions:
+        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    return Section(
+        "monitor",
+        "Monitored training",
+        "One recurrent module measured during training, every few steps, on one fixed probe "
+        "batch: the inputs never change, so every change on this page is the weights'. Norms "
+        "are of the Jacobians of the top layer's last hidden state h_T, averaged in log10 over "
+        "the probe's samples; rates are in natural log per step of lag.",
+        tuple(blocks),
+    )
+
+
+def _series(x: np.ndarray, y: np.ndarray, style: int, label: str) -> Curve:
+    """A quantity against the training step: NaN is a gap, -inf a floor marker."""
+    return Curve(
+        label=label,
+        style=style,
+        x=x,
+        y=np.where(np.isfinite(y), y, np.nan),
+        floor_x=x[np.isneginf(y)],
+    )
+
+
+def training_section(view: RunView) -> Section | None:
+    """Rates, λ₁ and horizons against the training step, and their table."""
+    steps = steps_frame(view)
+    fits = curve_fits(view, ("step",))
+    if not len(steps):
+        return None
+    order = curve_order(view, view.results)
+    layers = num_layers(view)
+    labels = [curve_label(s, layer, layers) for s, layer in order]
+    by_curve: dict[tuple[str, int | None], pd.DataFrame] = {}
+    for source, layer in order:
+        by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values("step")
+    markers = len(steps) <= MARKERS_UP_TO
+    lyap_label = "top Lyapunov exponent λ₁"
+    legend = (*labels, lyap_label)
+    rate_curves, horizon_curves = [], []
+    for style, key in enumerate(order):
+        f = by_curve[key]
+        x = f["step"].to_numpy(dtype=np.float64)
+        rate_curves.append(_series(x, f["rate"].to_numpy(dtype=np.float64), style, labels[style]))
+        h = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        horizon_curves.append(_series(x, h, style, labels[style]))
+    measured = steps[steps["measured"].to_numpy(dtype=bool)]
+    curves = list(rate_curves)
+    if len(measured):
+        x = measured["step"].to_numpy(dtype=np.float64)
+        y = measured["lyapunov"].to_numpy(dtype=np.float64)
+        curves.append(_series(x, y, len(order), lyap_label))
+    panels = [LinePanel(0, 0, "", tuple(curves))]
+    floors = any(len(c.floor_x) for c in curves)
+    zero_note = (
+        " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
+        "gradient is cut off completely)."
+    )
+    rates = LineGrid(
+        title="Decay rates and the top Lyapunov exponent over training",
+        caption=(
+            "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
+            "norm over lags K/4..K) at each recorded training step, and the top Lyapunov "
+            "exponent λ₁ of the hidden dynamics along the probe, in the same unit. Below the "
+            f"grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with the "
+            "lag, above it they explode."
+            + ("" if len(measured) else " λ₁ was not measured (lyapunov=False).")
+            + (zero_note if floors else "")
+        ),
+        nrows=1,
+        ncols=len(panels),
+        panels=tuple(panels),
+        xlabel="training step",
+        ylabel="rate (natural log per step of lag)",
+        legend_title="",
+        legend=legend,
+        markers=markers,
+        zero_line=True,
+        stable_band=PHASE_TOLERANCE,
+    )
+    horizons = LineGrid(
+        title="Horizons over training",
+        caption=(
+            f"The horizon of each curve, {HORIZON_MEANING}, at each recorded training step: "
+            "how far back the last state still feels an earlier state or input within a "
+            "factor 1000. A gap: the norm never fell that far within the probe's lags."
+        ),
+        nrows=1,
+        ncols=1,
+        panels=(LinePanel(0, 0, "", tuple(horizon_curves)),),
+        xlabel="training step",
+        ylabel="horizon (steps of lag)",
+        legend_title="",
+        legend=legend,
+        markers=markers,
+    )
+    table = _training_table(steps, by_curve, order, labels)
+    blocks: list[Any] = [rates, horizons, table]
+    glance = _first_to_last(steps, by_curve, order, labels)
+    if glance is not None:
+        blocks.insert(0, glance)
+    return Section(
+        "training",
+        "Over training",
+        "How the gradients' decay moves as the model learns: a rate that falls towards −∞ and a "
+        "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion.",
+        tuple(blocks),
+    )
+
+
+def _first_to_last(
+    steps: pd.DataFrame,
+    by_curve: dict[tuple[str, int | None], pd.DataFrame],
+    order: list[tuple[str, int | None]],
+    labels: list[str],
+) -> KeyValues | None:
+    """Each curve's rate and horizon, and λ₁, at the first and the last measured step."""
+    ok = [f for f in by_curve.values() if len(f)]
+    if not ok:
+        return None
+    first = min(int(f["step"].iloc[0]) for f in ok)
+    last = max(int(f["step"].iloc[-1]) for f in ok)
+    items = []
+    for key, label in zip(order, labels, strict=True):
+        f = by_curve[key].set_index("step")
+        if first not in f.index or last not in f.index:
+            continue
+        a, b = f.loc[first], f.loc[last]
+        items.append(
+            (
+                label,
+                f"rate {rate_text(float(a['rate']))} → {rate_text(float(b['rate']))} per step, "
+                f"horizon {_horizon(a['horizon'])} → {_horizon(b['horizon'])}",
+            )
+        )
+    lyap = steps.set_index("step")
+    if first in lyap.index and last in lyap.index:
+        a, b = lyap.loc[first], lyap.loc[last]
+        if a["measured"] and b["measured"]:
+            text = f"{rate_text(float(a['lyapunov']))} → {rate_text(float(b['lyapunov']))}"
+            items.append(("top Lyapunov exponent λ₁", text + " per step"))
+    return KeyValues(f"From step {first} to step {last}", tuple(items))
+
+
+def _training_table(
+    steps: pd.DataFrame,
+    by_curve: dict[tuple[str, int | None], pd.DataFrame],
+    order: list[tuple[str, int | None]],
+    labels: list[str],
+) -> Table:
+    index = {
+        key: {int(s): rec for s, rec in zip(f["step"], f.to_dict("records"), strict=True)}
+        for key, f in by_curve.items()
+    }
+    columns = ["step", "status"]
+    short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
+    columns += [f"rate, {label}" for label in short]
+    columns += [f"horizon, {label}" for label in short]
+    columns += ["λ₁", "time", "reason"]
+    rows = []
+    for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
+        n = int(rec["step"])
+        row = [str(n), str(rec["status"])]
+        fits = [index[key].get(n) for key in order]
+        row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
+        row += [_horizon(f["horizon"]) if f else "—" for f in fits]
+        lyap = float(rec["lyapunov"])
+        row.append(rate_text(lyap) if rec["measured"] else "—")
+        row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
+        row.append(str(rec["reason"] or ""))
+        rows.append(tuple(row))
+    k = len(order)
+    numeric = (True, False, *([True] * (2 * k)), True, True, False)
+    more = len(steps) - MAX_TABLE_ROWS
+    return Table(
+        "Rates, horizons and λ₁ by step",
+        "Every recorded step: the rate (natural log per step of lag) and horizon (steps; "
+        "'none' when the norm never fell below 1e-3 of its lag-0 value) of each curve, the top "
+        "Lyapunov exponent λ₁ and the time the measurement took. A failed step (the forward "
+        "pass overflowed on the probe) has its reason under its row.",
+        tuple(columns),
+        tuple(rows),
+        numeric,
+        note=f"{more} more steps are not listed." if more > 0 else "",
+        detail=len(columns) - 1,
+    )
+
+
+def _horizon(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    return str(int(value))
+
+
+def curves_steps_section(view: RunView) -> Section | None:
+    """The decay curves at a few chosen steps: one panel per curve, one line per step."""
+    r = view.results
+    if not len(r) or "step" not in r:
+        return None
+    steps = sorted(int(s) for s in r["step"].unique())
+    shown = chosen_steps(steps)
+    order = curve_order(view, r)
+    layers = num_layers(view)
+    legend = tuple(f"step {n}" for n in shown)
+    ncols = min(len(order), 3)
+    panels = []
+    for i, (source, layer) in enumerate(order):
+        rows = r[curve_mask(r, source, layer)]
+        curves = []
+        for style, n in enumerate(shown):
+            at = rows[(rows["step"] == n).to_numpy()]
+            if len(at):
+                curves.append(measured_curve(at, style, legend[style]))
+        title = curve_label(source, layer, layers)
+        panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
+    floors = any(len(c.floor_x) for p in panels for c in p.curves)
+    some = (
+        f"{len(shown)} of the {len(steps)} recorded steps (the first, the last and evenly "
+        "spaced ones between)"
+        if len(shown) < len(steps)
+        else f"every one of the {len(steps)} recorded steps"
+    )
+    grid = LineGrid(
+        title="Decay curves at chosen steps",
+        caption=(
+            f"The log10 Frobenius norm of each Jacobian against the lag k at {some}, one line "
+            "per step; the band is ±1 standard deviation across the probe's samples. A curve "
+            "that steepens over training is a gradient that vanishes faster."
+            + (
+                " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
+                "zero (log10 = −∞)."
+                if floors
+                else ""
+            )
+        ),
+        nrows=math.ceil(len(panels) / ncols),
+        ncols=ncols,
+        panels=tuple(panels),
+        xlabel="lag k (steps)",
+        ylabel=r"$\log_{10}\,\|J\|$",
+        legend_title="training step",
+        legend=legend,
+    )
+    return Section(
+        "curves-steps",
+        "Decay curves at chosen steps",
+        "The curves behind the rates: state Jacobians of the top layer's last state against "
+        "each layer's earlier state, and against the earlier inputs.",
+        (grid,),
+    )

@@ -1,0 +1,329 @@
+"""The sections of a single model's page (``vanishlab analyze``): what was measured, and how.
+
+- **model**: the checkpoint (path, SHA-256, the module's key prefix), the architecture read
+  from its weights, the inputs, the measurement's status and time, and the headline numbers;
+- **curves**: log10 ||J|| against the lag k for every layer's state and for the input, each
+  with its fitted line over the fit window;
+- **fits**: per curve, :func:`vanishlab.fit_decay`'s rate (natural log per step, for the
+  Frobenius and the spectral norm), r², fit window, horizon and phase;
+- **lyapunov**: the top Lyapunov exponent λ₁ along the same inputs, beside the rates.
+
+The rates and λ₁ share one unit, d ln / d step, so they compare directly: λ₁ is the long-lag
+growth rate of the largest perturbation of the whole hidden state (every layer, and an LSTM's
+cell state), e^{λ₁} the factor it is multiplied by per step on average.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..format import format_value, rate_text
+from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
+from ..view import RunView
+from .trained import (
+    FITTED_LABEL,
+    HORIZON_MEANING,
+    architecture,
+    architecture_items,
+    curve_fits,
+    curve_label,
+    curve_mask,
+    curve_order,
+    find_fit,
+    fitted_line,
+    horizon_text,
+    lyapunov_value,
+    measured_curve,
+    num_layers,
+    seconds_text,
+)
+
+__all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"]
+
+_STATE_J = "dh_T/dh^(l)_{T−k}"
+_INPUT_J = "dh_T/dx_{T−k}"
+
+
+def _model(view: RunView) -> dict[str, Any]:
+    model = view.manifest.get("model")
+    return dict(model) if isinstance(model, dict) else {}
+
+
+def _status(view: RunView) -> tuple[str, str]:
+    """The measurement's status and its failure reason ("" when ok)."""
+    cells = view.cells
+    if not len(cells) or "status" not in cells:
+        return "not measured", ""
+    rec = cells.iloc[0]
+    reason = rec.get("reason")
+    return str(rec["status"]), str(reason) if isinstance(reason, str) else ""
+
+
+def _inputs_items(model: dict[str, Any]) -> list[tuple[str, str]]:
+    inputs = model.get("inputs") or {}
+    gaussian = inputs.get("gaussian") if isinstance(inputs, dict) else None
+    if isinstance(gaussian, dict):
+        std = format_value(gaussian.get("input_std"))
+        return [
+            ("inputs", f"Gaussian, x ~ N(0, {std}²), drawn with seed {model.get('seed', 0)}"),
+            ("sequence length T", format_value(gaussian.get("seq_len"))),
+            ("samples (batch)", format_value(gaussian.get("batch"))),
+        ]
+    if isinstance(inputs, dict) and inputs.get("file"):
+        shape = inputs.get("shape") or []
+        layout = "(B, T, I), batch first" if inputs.get("batch_first") else "(T, B, I)"
+        if len(shape) == 2:
+            layout = "(T, I), one unbatched sequence"
+        return [
+            ("inputs", str(inputs["file"])),
+            ("inputs SHA-256", str(inputs.get("sha256") or "—")),
+            ("shape", " × ".join(str(s) for s in shape) + f" {layout}"),
+        ]
+    return [("inputs", "—")]
+
+
+def _top_layer(view: RunView) -> int:
+    return num_layers(view) - 1
+
+
+def model_section(view: RunView) -> Section:
+    """What model this is, what it was measured on, and the numbers that sum it up."""
+    m = view.manifest
+    model = _model(view)
+    arch = architecture(view)
+    fits = curve_fits(view)
+    status, reason = _status(view)
+    layers = num_layers(view)
+    top = find_fit(fits, "state", _top_layer(view))
+    inp = find_fit(fits, "input", None)
+    lyap = lyapunov_value(model.get("lyapunov"))
+    glance: list[tuple[str, str]] = []
+    if top is not None:
+        glance += [
+            (
+                f"decay rate, {curve_label('state', _top_layer(view), layers)}",
+                f"{rate_text(top['rate'])} per step ({top['phase']})",
+            ),
+            (
+                f"horizon, {curve_label('state', _top_layer(view), layers)}",
+                horizon_text(top["horizon"]),
+            ),
+        ]
+    if inp is not None:
+        glance += [
+            ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
+            ("horizon, input", horizon_text(inp["horizon"])),
+        ]
+    glance.append(("top Lyapunov exponent λ₁", _lyapunov_text(lyap)))
+    blocks: list[Any] = []
+    if status == "ok":
+        blocks.append(KeyValues("At a glance", tuple(glance)))
+    module = model.get("module")
+    checkpoint = [
+        ("checkpoint", str(model.get("checkpoint") or "—")),
+        ("SHA-256", str(model.get("sha256") or "—")),
+        (
+            "module in the file",
+            f"{module} (its keys' prefix)" if module else "the whole file (a bare state_dict)",
+        ),
+    ]
+    blocks.append(KeyValues("Model", tuple(checkpoint + architecture_items(arch))))
+    blocks.append(KeyValues("Inputs", tuple(_inputs_items(model))))
+    elapsed = float(view.cells["elapsed_s"].iloc[0]) if "elapsed_s" in view.cells else None
+    measured = [
+        ("status", status + (f": {reason}" if reason else "")),
+        ("measuring time", seconds_text(elapsed) if elapsed is not None else "—"),
+        ("started", str(m.get("started") or "—")),
+        ("finished", str(m.get("finished") or "not finished")),
+    ]
+    blocks.append(KeyValues("Measurement", tuple(measured)))
+    versions = m.get("versions") or {}
+    if versions:
+        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    if m.get("command"):
+        blocks.append(
+            Code(
+                "Reproduce",
+                str(m["command"]),
+                "Run this command to measure the same model on the same inputs again (into a "
+                "new directory; in this one it finds the measurement and does nothing).",
+            )
+        )
+    return Section(
+        "model",
+        "Model",
+        "One trained recurrent module, read from a checkpoint (its architecture inferred from "
+        "its weights) and measured exactly on the inputs below. Norms are of the Jacobians of "
+        "the top layer's last hidden state h_T; log10 values are averaged over the samples of "
+        "the inputs (a geometric mean). Rates are in natural log per step: −0.1 means a "
+        "factor e every 10 steps.",
+        tuple(blocks),
+    )
+
+
+def _lyapunov_text(value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    if math.isnan(value):
+        return "undefined (the forward pass overflowed)"
+    if math.isinf(value):
+        return "−∞ (every perturbation is annihilated exactly)" if value < 0 else "+∞"
+    return f"{rate_text(value)} per step (×{math.exp(value):.3g} per step)"
+
+
+def curves_section(view: RunView) -> Section | None:
+    """log10 ||J|| against the lag for every layer's state and the input, with fitted lines."""
+    r = view.results
+    order = curve_order(view, r)
+    if not order:
+        return None
+    layers = num_layers(view)
+    fits = curve_fits(view)
+    legend = tuple(curve_label(s, layer, layers) for s, layer in order)
+    state_curves, input_curves = [], []
+    for style, (source, layer) in enumerate(order):
+        rows = r[curve_mask(r, source, layer)]
+        curves = [measured_curve(rows, style, legend[style])]
+        line = fitted_line(find_fit(fits, source, layer), style)
+        if line is not None:
+            curves.append(line)
+        (state_curves if source == "state" else input_curves).extend(curves)
+    panels = []
+    if state_curves:
+        title = "state: " + (_STATE_J if layers > 1 else "dh_T/dh_{T−k}")
+        panels.append(LinePanel(0, 0, title, tuple(state_curves)))
+    if input_curves:
+        panels.append(LinePanel(0, len(panels), f"input: {_INPUT_J}", tuple(input_curves)))
+    floors = any(len(c.floor_x) for p in panels for c in p.curves)
+    grid = LineGrid(
+        title="Decay of the Jacobians, per layer and source",
+        caption=(
+            "The log10 Frobenius norm of the Jacobian of the top layer's last state h_T "
+            + (
+                "against each layer l's state k steps earlier (one line per layer) "
+                if layers > 1
+                else "against its state k steps earlier "
+            )
+            + "and against the input k steps earlier, mean over the samples; the band is ±1 "
+            "standard deviation across them. A straight falling line is exponential vanishing "
+            f"(its slope is the rate of the next section), a rising one explosion. Dashed: "
+            f"the {FITTED_LABEL.split(' (')[0]} over the lags it was fitted on."
+            + (
+                " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
+                "zero (log10 = −∞)."
+                if floors
+                else ""
+            )
+        ),
+        nrows=1,
+        ncols=len(panels),
+        panels=tuple(panels),
+        xlabel="lag k (steps)",
+        ylabel=r"$\log_{10}\,\|J\|$",
+        legend_title="Jacobian",
+        legend=legend,
+    )
+    return Section(
+        "curves",
+        "Decay curves",
+        "How fast the influence of an earlier hidden state, or of an earlier input, on the "
+        "last hidden state fades (or grows) with the distance k between them.",
+        (grid,),
+    )
+
+
+def fits_section(view: RunView) -> Section | None:
+    """Rates (Frobenius and spectral norm), fit quality, window, horizon and phase per curve."""
+    fits = curve_fits(view)
+    spec = curve_fits(view, norm="spec")
+    order = curve_order(view, view.results)
+    if not order or not len(fits):
+        return None
+    layers = num_layers(view)
+    rows = []
+    for source, layer in order:
+        f = find_fit(fits, source, layer)
+        if f is None:
+            continue
+        s = find_fit(spec, source, layer)
+        rows.append(
+            (
+                curve_label(source, layer, layers),
+                _STATE_J.replace("(l)", f"({layer})") if source == "state" else _INPUT_J,
+                rate_text(float(f["rate"])),
+                rate_text(float(s["rate"])) if s is not None else "—",
+                f"{float(f['r2']):.4f}" if math.isfinite(float(f["r2"])) else "—",
+                f"{int(f['lag_start'])}–{int(f['lag_end'])}",
+                horizon_text(f["horizon"]).removesuffix(" steps"),
+                str(f["phase"]),
+                str(f["note"] or ""),
+            )
+        )
+    table = Table(
+        "Rates and horizons per curve",
+        "Rate: the least-squares slope of ln ||J|| against the lag k over the fit window (the "
+        "last three quarters of the lags, skipping the transient), in natural log per step, "
+        "for the Frobenius norm (the figure's) and the spectral norm; r²: of the Frobenius "
+        f"fit. Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured). "
+        "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable. These are "
+        "vl.fit_decay of the curves of the figure.",
+        (
+            "Jacobian",
+            "J",
+            "rate (Frobenius)",
+            "rate (spectral)",
+            "r²",
+            "fit lags",
+            "horizon",
+            "phase",
+            "note",
+        ),
+        tuple(rows),
+        (False, False, True, True, True, True, True, False, False),
+        detail=8,
+    )
+    return Section(
+        "fits",
+        "Decay rates and horizons",
+        "One number per curve: how many natural-log units the gradient norm loses (or gains) "
+        "per step back in time, and how many steps until it is 1000 times smaller.",
+        (table,),
+    )
+
+
+def lyapunov_section(view: RunView) -> Section:
+    """The top Lyapunov exponent along the inputs, beside the top layer's state rate."""
+    model = _model(view)
+    lyap = lyapunov_value(model.get("lyapunov"))
+    top = find_fit(curve_fits(view), "state", _top_layer(view))
+    items = [("top Lyapunov exponent λ₁", _lyapunov_text(lyap))]
+    if lyap is not None and math.isfinite(lyap) and lyap != 0:
+        what = "shrinks" if lyap < 0 else "grows"
+        steps = math.log(1000.0) / abs(lyap)
+        items.append((f"a perturbation {what} 1000-fold in", f"{steps:.3g} steps"))
+    if top is not None:
+        layers = num_layers(view)
+        name = curve_label("state", _top_layer(view), layers)
+        items.append((f"decay rate, {name} (spectral norm)", _spectral_rate(view)))
+        items.append((f"decay rate, {name} (Frobenius norm)", rate_text(float(top["rate"]))))
+    arch = architecture(view)
+    state = "every layer's hidden state" + (" and cell state" if arch.get("kind") == "lstm" else "")
+    return Section(
+        "lyapunov",
+        "Lyapunov exponent",
+        f"λ₁ is the average exponential growth rate, per step, of the largest perturbation of "
+        f"the whole state ({state}) as the model runs along these inputs: one random direction "
+        "followed through the exact one-step Jacobians with renormalisation, the first quarter "
+        "of the steps discarded as a transient, averaged over the samples. Like the rates, it "
+        "is in natural log per step; it governs the spectral norm of the full-state Jacobian "
+        "over long spans, while a fitted rate describes one (source, layer) curve over the "
+        "lags measured, so the two agree only as far as the lags are long and the top layer "
+        "carries the slowest direction.",
+        (KeyValues("Top Lyapunov exponent", tuple(items)),),
+    )
+
+
+def _spectral_rate(view: RunView) -> str:
+    spec = find_fit(curve_fits(view, norm="spec"), "state", _top_layer(view))
+    return rate_text(float(spec["rate"])) if spec is not None else "—"

@@ -1,0 +1,271 @@
+"""What the single-model and monitor pages share: the model's facts, its fits and its curves.
+
+A trained model's run (``vanishlab analyze``, :class:`vanishlab.JacobianMonitor`) holds the
+exact per-lag norms of one module: for the state, J = dh^{top}_T / dh^{(l)}_{T-k} of the top
+layer's last state against layer l's state k steps earlier, one curve per layer l; for the
+input, J = dh^{top}_T / dx_{T-k}. Each curve is the mean over the inputs' samples of log10 ||J||
+(a geometric mean), with their standard deviation. Its fit is :func:`vanishlab.fit_decay` of
+that curve: rate = d ln||J|| / dk over lags K/4..K (natural log per step), the horizon (the
+first lag where ||J|| is below 1e-3 of its lag-0 value) and the phase. A monitored run has
+one such set of curves per recorded training step.
+
+No random-network theory applies to trained weights: :func:`theory_trained_section` says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.fits import HORIZON_DECADES, fit_decay
+from ..format import duration, format_value
+from ..layout import thin
+from ..model import Curve, Section
+from ..view import RunView
+
+__all__ = [
+    "CURVE_KEYS",
+    "architecture",
+    "architecture_items",
+    "curve_fits",
+    "curve_label",
+    "curve_mask",
+    "curve_order",
+    "find_fit",
+    "fitted_line",
+    "horizon_text",
+    "lyapunov_value",
+    "measured_curve",
+    "module_text",
+    "num_layers",
+    "seconds_text",
+    "theory_trained_section",
+]
+
+#: The columns that tell one curve of a trained model's run from another (a monitored run adds
+#: ``step`` in front).
+CURVE_KEYS = ("source", "layer")
+_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def architecture(view: RunView) -> dict[str, Any]:
+    """The manifest's ``model.architecture`` (empty when absent)."""
+    model = view.manifest.get("model") or {}
+    arch = model.get("architecture") if isinstance(model, Mapping) else None
+    return dict(arch) if isinstance(arch, Mapping) else {}
+
+
+def num_layers(view: RunView) -> int:
+    """The module's number of layers: the manifest's, else the deepest layer measured + 1."""
+    n = architecture(view).get("num_layers")
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return n
+    layers = view.results["layer"].dropna() if len(view.results) else pd.Series([], dtype=int)
+    return int(layers.max()) + 1 if len(layers) else 1
+
+
+def module_text(arch: Mapping[str, Any]) -> str:
+    """``nn.LSTM(4, 16, num_layers=2, bias=True)`` from an architecture dict ("—" if unknown)."""
+    name = _NAMES.get(str(arch.get("kind")))
+    if name is None:
+        return "—"
+    extra = f", nonlinearity='{arch.get('nonlinearity')}'" if arch.get("kind") == "rnn" else ""
+    return (
+        f"nn.{name}({arch.get('input_size')}, {arch.get('hidden_size')}, "
+        f"num_layers={arch.get('num_layers')}, bias={arch.get('bias')}{extra})"
+    )
+
+
+def architecture_items(arch: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The architecture as labelled facts (what a key/value list shows)."""
+    kind = str(arch.get("kind") or "")
+    items = [
+        ("architecture", module_text(arch)),
+        ("input size", format_value(arch.get("input_size"))),
+        ("hidden size", format_value(arch.get("hidden_size"))),
+        ("layers", format_value(arch.get("num_layers"))),
+        ("bias", format_value(arch.get("bias"))),
+    ]
+    if kind == "rnn":
+        nonlinearity = str(arch.get("nonlinearity"))
+        if arch.get("nonlinearity_given") is False:
+            nonlinearity += (
+                " (assumed: an nn.RNN's nonlinearity is not in its weights; "
+                "--nonlinearity relu if it is relu)"
+            )
+        items.append(("nonlinearity", nonlinearity))
+    elif kind in ("lstm", "gru"):
+        items.append(("nonlinearity", "the gated cell's own (sigmoid gates, tanh)"))
+    if "batch_first" in arch:
+        items.append(("batch_first", format_value(arch.get("batch_first"))))
+    dtype = str(arch.get("dtype") or "—")
+    stored = arch.get("stored_dtype")
+    if stored and stored != dtype:
+        dtype += f" (stored as {stored}, widened exactly)"
+    items.append(("measured in", dtype))
+    return items
+
+
+def lyapunov_value(value: object) -> float | None:
+    """A manifest's Lyapunov exponent as a float (``"-inf"`` and ``"nan"`` read back); None
+    when it was not measured or is not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def curve_order(view: RunView, frame: pd.DataFrame) -> list[tuple[str, int | None]]:
+    """The (source, layer) curves present in ``frame``: state layers top first, then input."""
+    if not len(frame):
+        return []
+    present = frame[["source", "layer"]].drop_duplicates()
+    state = sorted(
+        (int(v) for v in present.loc[present["source"] == "state", "layer"].dropna()),
+        reverse=True,
+    )
+    out: list[tuple[str, int | None]] = [("state", layer) for layer in state]
+    if (present["source"] == "input").any():
+        out.append(("input", None))
+    return out
+
+
+def curve_label(source: str, layer: int | None, layers: int) -> str:
+    """``"state, layer 1 (top)"``, ``"state"`` (one layer) or ``"input"``."""
+    if source != "state":
+        return "input"
+    if layers <= 1 or layer is None:
+        return "state"
+    return f"state, layer {layer}" + (" (top)" if layer == layers - 1 else "")
+
+
+def curve_fits(view: RunView, keys: Sequence[str] = (), norm: str = "fro") -> pd.DataFrame:
+    """:func:`vanishlab.fit_decay` of every curve, one row per (``keys``, source, layer).
+
+    ``keys``: the columns in front of (source, layer) that tell curves apart (``("step",)``
+    for a monitored run). Computed once per page.
+    """
+
+    def compute() -> pd.DataFrame:
+        r = view.results
+        if not len(r):
+            return pd.DataFrame()
+        return fit_decay(r[[*keys, *CURVE_KEYS, "lag", f"log10_{norm}_mean"]], norm=norm)
+
+    return view.memo(f"trained-fits-{norm}-{','.join(keys)}", compute)
+
+
+def curve_mask(frame: pd.DataFrame, source: str, layer: int | None) -> np.ndarray:
+    """The rows of ``frame`` that belong to the curve (``source``, ``layer``)."""
+    mask = (frame["source"] == source).to_numpy(dtype=bool)
+    layers = frame["layer"].astype("Float64")
+    if layer is None:
+        return mask & layers.isna().to_numpy(dtype=bool)
+    return mask & (layers == layer).fillna(False).to_numpy(dtype=bool)
+
+
+def find_fit(
+    fits: pd.DataFrame, source: str, layer: int | None, **where: object
+) -> dict[str, Any] | None:
+    """The fit row of one curve (None when there is none)."""
+    if not len(fits):
+        return None
+    mask = curve_mask(fits, source, layer)
+    for k, v in where.items():
+        mask = mask & (fits[k] == v).to_numpy(dtype=bool)
+    rows = fits[mask]
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def measured_curve(rows: pd.DataFrame, style: int, label: str) -> Curve:
+    """One curve of log10 ||J|| against the lag, with a +-1 standard deviation band across the
+    samples; an exact zero (-inf) is a floor marker, never a number."""
+    c = rows.sort_values("lag")
+    idx = thin(len(c))
+    x = c["lag"].to_numpy(dtype=np.float64)
+    y = c["log10_fro_mean"].to_numpy(dtype=np.float64)
+    zero = np.isneginf(y)
+    if "n_zero" in c:
+        zero |= c["n_zero"].fillna(0).to_numpy(dtype=np.float64) > 0
+    y = np.where(np.isfinite(y), y, np.nan)
+    sd = c["log10_fro_std"].to_numpy(dtype=np.float64) if "log10_fro_std" in c else None
+    lo = hi = None
+    if sd is not None:
+        sd = np.where(np.isfinite(sd), sd, np.nan)
+        lo, hi = (y - sd)[idx], (y + sd)[idx]
+    zero_x = x[zero]
+    return Curve(
+        label=label,
+        style=style,
+        x=x[idx],
+        y=y[idx],
+        lo=lo,
+        hi=hi,
+        floor_x=zero_x[thin(len(zero_x))],
+    )
+
+
+FITTED_LABEL = "fitted line (fit window)"
+
+
+def fitted_line(fit: Mapping[str, Any] | None, style: int) -> Curve | None:
+    """The fitted straight line of a curve over its fit window, in log10 units (dashed)."""
+    if fit is None:
+        return None
+    rate, intercept = float(fit["rate"]), float(fit["intercept"])
+    if not (math.isfinite(rate) and math.isfinite(intercept)):
+        return None
+    x = np.array([float(fit["lag_start"]), float(fit["lag_end"])])
+    y = (intercept + rate * x) / math.log(10.0)
+    return Curve(label=FITTED_LABEL, style=style, x=x, y=y, reference=True)
+
+
+def seconds_text(seconds: float) -> str:
+    """A short time: ``35 ms`` below a second, else as :func:`~..format.duration` writes it."""
+    if math.isfinite(seconds) and 0 <= seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return duration(seconds)
+
+
+def horizon_text(value: object) -> str:
+    """A horizon in steps, or why there is none."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "none within the lags measured"
+    return f"{int(value)} steps"
+
+
+HORIZON_MEANING = (
+    f"the first lag k where ||J|| has fallen below 10^-{HORIZON_DECADES:g} of its lag-0 value"
+)
+
+
+def theory_trained_section(view: RunView) -> Section:
+    """A plain statement: the random-network predictions do not apply to trained weights."""
+    bound = (
+        " The one statement that holds for any weights, Pascanu et al.'s upper bound on an "
+        "nn.RNN's Jacobian, needs the weights themselves, which the run does not keep "
+        "(vl.check_pascanu(module, vl.jacobian_norms(module, x)) computes it)."
+        if architecture(view).get("kind") == "rnn"
+        else ""
+    )
+    return Section(
+        "theory-trained",
+        "Theory",
+        "None applies to this model, so this page shows measurements only. vanishlab's "
+        "predictions (the linear rate ln ρ(W_hh) at the origin, the mean-field rate ln χ₁, "
+        "the order-to-chaos critical gain) describe random networks at initialisation, whose "
+        "weights are drawn i.i.d. (or orthogonal) at a known gain; a trained model's weights "
+        "are not such a draw." + bound + " The rates on this page are exact measurements of "
+        "this model on these inputs.",
+        (),
+    )
