@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TYPES
+from .config import axis as config_axis
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
 from .manifest import (
     FORMAT,
@@ -111,7 +112,11 @@ COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COL
 
 _ARROW_TYPE = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 SCHEMA = pa.schema(
-    [pa.field(c, _ARROW_TYPE[AXIS_TYPES[c]], nullable=False) for c in CONFIG_COLUMNS]
+    [
+        # null where the axis does not apply to the cell's model (activation of an LSTM)
+        pa.field(c, _ARROW_TYPE[AXIS_TYPES[c]], nullable=config_axis(c).applies_to is not None)
+        for c in CONFIG_COLUMNS
+    ]
     + [
         pa.field("cell_id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
@@ -212,7 +217,8 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         if frame[col].isna().any():
             raise ValueError(f"NaN in {col}: vanishlab never writes NaN")
     for axis in CONFIG_COLUMNS:
-        if not (frame[axis] == meta["config"][axis]).all():
+        want = meta["config"][axis]
+        if not (frame[axis].isna() if want is None else frame[axis] == want).all():
             raise ValueError(f"config column {axis} does not match the cell's config")
 
 
