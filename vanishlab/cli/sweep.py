@@ -17,6 +17,7 @@ import typer
 from ._app import app, merged, single, user_errors
 
 _AXIS_HELP = {
+    "model": "Models: rnn, lstm, gru.",
     "activation": "Activations: tanh, relu.",
     "num_layers": "Stacked layers, e.g. 1,2,4.",
     "hidden_size": "Hidden sizes H, e.g. 32,64.",
@@ -64,6 +65,7 @@ def sweep(
             show_default=False,
         ),
     ] = None,
+    model: Annotated[list[str] | None, _axis("model")] = None,
     activation: Annotated[list[str] | None, _axis("activation")] = None,
     num_layers: Annotated[list[str] | None, _axis("num_layers")] = None,
     hidden_size: Annotated[list[str] | None, _axis("hidden_size")] = None,
@@ -153,6 +155,7 @@ def sweep(
     if n_seeds is not None and seed is not None:
         raise VanishlabError("give either --seeds N or --seed LIST, not both")
     given = {
+        "model": model,
         "activation": activation,
         "num_layers": num_layers,
         "hidden_size": hidden_size,

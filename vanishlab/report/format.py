@@ -57,6 +57,7 @@ CELL_META = ("cell_id", "status", "reason", "elapsed_s")
 RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
 # The configuration columns in the order tables show them; other axes follow.
 CONFIG_ORDER = (
+    "model",
     "activation",
     "num_layers",
     "init",
@@ -73,9 +74,10 @@ CONFIG_ORDER = (
 # Preference for the axis drawn as separate lines when ``init`` does not vary.
 LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")
 # Axes that make panels (rows of the grid); the rest make columns or separate figures.
-PANEL_AXES = ("activation", "num_layers")
+PANEL_AXES = ("model", "activation", "num_layers")
 
 LABELS = {
+    "model": "model",
     "activation": "activation",
     "num_layers": "layers",
     "init": "init",
