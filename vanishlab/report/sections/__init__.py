@@ -4,7 +4,8 @@ A section builder takes a :class:`~vanishlab.report.view.RunView` and returns a
 :class:`~vanishlab.report.model.Section`, or None when the run has nothing for it. The page
 shows them in the order of :data:`SECTIONS`:
 
-overview, decay curves, input sensitivity, depth x lag, rates and horizons, the gain phase
+overview, RNN/LSTM/GRU side by side (a run that sweeps ``model``), decay curves, input
+sensitivity, depth x lag, rates and horizons, the gain phase
 diagram, theory vs measurement, anomalies.
 
 A manifest may ask for fewer (its ``sections``); :data:`ALWAYS` are shown regardless.
@@ -20,6 +21,7 @@ from .anomalies import anomalies_section
 from .curves import decay_section, input_section
 from .depth import depth_section
 from .gain import gain_section
+from .models import models_section
 from .overview import overview_section
 from .rates import rates_section
 from .theory import theory_section
@@ -32,6 +34,7 @@ SectionBuilder = Callable[[RunView], Section | None]
 #: and the name a manifest's ``sections`` uses.
 SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("overview", overview_section),
+    ("models", models_section),
     ("decay", decay_section),
     ("input", input_section),
     ("depth", depth_section),
