@@ -61,7 +61,7 @@ def test_activation_applies_to_rnn_only():
     ]
     assert CellConfig(model="gru", activation="tanh") == CellConfig(model="gru", activation="relu")
     assert parse_axis("model", "rnn, lstm,gru") == ("rnn", "lstm", "gru")
-    with pytest.raises(vl.VanishlabError, match="--model.*unknown model 'transformer'"):
+    with pytest.raises(vl.VanishlabError, match=r"--model.*unknown model 'transformer'"):
         parse_axis("model", "rnn,transformer")
     assert SCHEMA.field("activation").nullable and not SCHEMA.field("model").nullable
 
@@ -121,7 +121,7 @@ def test_gated_inits_draw_what_they_document(model):
     default = build_module(CellConfig(**base, init="default", gain=1.0))
     assert isinstance(default, nn.LSTM if model == "lstm" else nn.GRU)
     bound = 1 / math.sqrt(H)
-    for name, p in default.named_parameters():
+    for p in default.parameters():
         assert p.abs().max() <= bound
     doubled = build_module(CellConfig(**base, init="default", gain=2.0))
     for l in range(2):  # gain multiplies every gate block of W_hh and nothing else

@@ -35,8 +35,9 @@ is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
   reason in ``mf_validity``, ``mf_reason``).
 - ``"none"``: gated cells (``model`` lstm or gru: ln rho, the Pascanu bound and the mean field
   here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered; their
-  ``ln_rho``, ``pascanu_*`` and ``mf_*`` are NaN, flag ``no-theory``), identity weights off the origin (deterministic, not random), an init this process
-  does not know, a stack above a diverging relu layer, a cell whose config is incomplete.
+  ``ln_rho``, ``pascanu_*`` and ``mf_*`` are NaN, flag ``no-theory``), identity weights off the
+  origin (deterministic, not random), an init this process does not know, a stack above a
+  diverging relu layer, a cell whose config is incomplete.
 
 ``predicted_rate`` is the top layer's prediction; ``predicted_rate_layer0`` the largest over
 layers (for ``rate_layer0`` and ``lyapunov``); for one layer they are equal. ``ln_rho`` (top

@@ -3,10 +3,12 @@
 A cell is one ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration (the ``model`` axis) with one
 seed. ``activation`` applies to ``rnn`` only: a gated cell records it as None and a grid lists
 that cell once, whatever activations it names. An init that does not apply to the cell's model
-(:attr:`vanishlab.sweep.inits.Init.models`) is refused when the cell or the grid is built. Its id is the first 16 hex digits of the
-SHA-256 of its config as canonical JSON (sorted keys, no spaces, floats as Python's shortest
-round-trip repr, -0.0 folded to 0.0), so the same cell has the same id on every machine, in every
-run and in every process; the id is the name of its shard in a run directory.
+(:attr:`vanishlab.sweep.inits.Init.models`) is refused when the cell or the grid is built.
+
+Its id is the first 16 hex digits of the SHA-256 of its config as canonical JSON (sorted keys,
+no spaces, floats as Python's shortest round-trip repr, -0.0 folded to 0.0), so the same cell
+has the same id on every machine, in every run and in every process; the id is the name of its
+shard in a run directory.
 
 Every axis is one entry of :data:`AXIS_TABLE` (:class:`Axis`: name, type, default, help,
 example, report label, parquet type, which models it applies to). :data:`AXES`,
@@ -168,6 +170,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
     ),
 )  # fmt: skip
 """Every axis, in config-column order and in the grid's nesting order (last varies fastest)."""
+
 
 def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse an init that does not apply to a model of the grid (or needs biases it lacks)."""

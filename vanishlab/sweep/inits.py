@@ -1,4 +1,5 @@
-"""Weight initialisations of ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``, each scaled by a ``gain``, in a registry users extend.
+"""Weight initialisations of ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``, each scaled by a ``gain``,
+in a registry users extend.
 
 Notation: layer l has W_ih^l of shape (H, I_l) with fan-in I_l (I_0 = ``input_size``, I_l = H
 above), W_hh^l of shape (H, H), and biases b_ih^l, b_hh^l of shape (H,); g is the gain. Every
@@ -80,7 +81,15 @@ from torch import nn
 from ..errors import VanishlabError
 from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, CHRONO_T_MAX
 
-__all__ = ["GAIN_RULE", "GATED_GAIN_RULE", "INITS", "VALIDITIES", "Init", "gate_count", "register_init"]
+__all__ = [
+    "GAIN_RULE",
+    "GATED_GAIN_RULE",
+    "INITS",
+    "VALIDITIES",
+    "Init",
+    "gate_count",
+    "register_init",
+]
 
 ApplyFn = Callable[[nn.RNNBase, float, torch.Generator], None]
 VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]

@@ -112,7 +112,9 @@ def mean_field_inputs(
     """
     model = _get(cell, "model") or "rnn"
     if model != "rnn":
-        return MeanFieldInputs(str(_get(cell, "activation")), None, None, None, "none", GATED_REASON)
+        return MeanFieldInputs(
+            str(_get(cell, "activation")), None, None, None, "none", GATED_REASON
+        )
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
     H = int(_get(cell, "hidden_size"))

@@ -45,7 +45,9 @@ def _settings(view: RunView) -> list[str]:
 def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
     """Seed means of the top layer's state curves, per (setting, line, lag)."""
     top = view.top_state
-    frame = top.assign(line=[_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"])])
+    frame = top.assign(
+        line=[_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)]
+    )
     return (
         frame.groupby([*keys, "line", "lag"], sort=False, dropna=False)["log10_fro_mean"]
         .mean()
@@ -101,7 +103,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     fits = view.top_fits
     theory = view.theory.set_index("cell_id")
     frame = fits.assign(
-        line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"])],
+        line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
         predicted_by=fits["cell_id"].map(theory["predicted_by"]),
         predicted_rate=fits["cell_id"].map(theory["predicted_rate"]),
     )
@@ -159,13 +161,10 @@ def models_section(view: RunView) -> Section | None:
         return None
     keys = _settings(view)
     top = view.top_state
-    labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"])}
+    labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
     models = view.values(_MODEL)
     lines = [
-        name
-        for m in models
-        for name in sorted(labels)
-        if name == m or name.startswith(f"{m} (")
+        name for m in models for name in sorted(labels) if name == m or name.startswith(f"{m} (")
     ]
     return Section(
         key="models",
