@@ -269,3 +269,26 @@ def test_report_shows_models_side_by_side_without_gated_theory(smoke_run, tmp_pa
             assert row[-1] == "none: no theory for gated cells"
         else:
             assert "mean field" in row[-1]
+
+
+def test_no_theory_overlay_on_any_gated_panel(smoke_run):
+    from vanishlab.report.data import build_report
+
+    report = build_report(
+        vl.load_results(smoke_run),
+        vl.load_cells(smoke_run),
+        vl.load_manifest(smoke_run),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+    gated_panels = rnn_refs = 0
+    for section in report.sections:
+        for block in section.blocks:
+            for panel in getattr(block, "panels", ()):
+                refs = [c for c in getattr(panel, "curves", ()) if c.reference]
+                title = f"{block.title} {panel.title}"
+                if re.search(r"\b(lstm|gru)\b|n/a", title):
+                    gated_panels += 1
+                    assert not refs, title  # never a gated curve under an RNN theory
+                elif "model = rnn" in title:
+                    rnn_refs += len(refs)
+    assert gated_panels > 0 and rnn_refs > 0  # the RNN panels do get their overlays

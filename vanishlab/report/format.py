@@ -74,7 +74,7 @@ CONFIG_ORDER = (
 # Preference for the axis drawn as separate lines when ``init`` does not vary.
 LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")
 # Axes that make panels (rows of the grid); the rest make columns or separate figures.
-PANEL_AXES = ("model", "activation", "num_layers")
+PANEL_AXES = ("activation", "num_layers")
 
 LABELS = {
     "model": "model",
