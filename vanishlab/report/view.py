@@ -21,12 +21,29 @@ import pandas as pd
 
 from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
+from ..sweep.config import AXIS_TABLE
 from ..sweep.summary import summarize_frames
 from .format import CELL_META, CONFIG_ORDER, LINE_PREFERENCE, PANEL_AXES, RESULT_META, hashable, py
 
 __all__ = ["RunView"]
 
 T = TypeVar("T")
+
+
+NOT_APPLICABLE = "n/a"
+"""How the report shows an axis that does not apply to a cell's model (activation of an LSTM)."""
+
+
+def _applicable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the nulls of model-dependent axes (``Axis.applies_to``) shown as
+    :data:`NOT_APPLICABLE`, so that grouping by them keeps gated cells."""
+    cols = [a.name for a in AXIS_TABLE if a.applies_to is not None and a.name in frame]
+    if not any(frame[c].isna().any() for c in cols):
+        return frame
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = frame[c].astype(object).where(frame[c].notna(), NOT_APPLICABLE)
+    return frame
 
 
 class RunView:
@@ -54,10 +71,10 @@ class RunView:
         missing = {"cell_id", "source", "layer", "lag", "log10_fro_mean"} - set(results.columns)
         if missing:
             raise VanishlabError(f"results frame lacks columns {sorted(missing)}")
-        self.results = results
-        self.cells = cells
+        self.results = _applicable(results)
+        self.cells = _applicable(cells)
         self.manifest = dict(manifest)
-        self._summary = summary
+        self._summary = None if summary is None else _applicable(summary)
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:

@@ -143,6 +143,8 @@ class _CellConfigBase:
                 object.__setattr__(self, a.name, None)
                 continue
             object.__setattr__(self, a.name, a.canonical(value))
+        if self._axes.grid_check is not None:
+            self._axes.grid_check({name: (getattr(self, name),) for name in self._axes.names})
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict, in :attr:`AxisSet.names` order."""
@@ -170,6 +172,8 @@ class _SweepBase:
     def __post_init__(self) -> None:
         for name in self._axes.names:
             object.__setattr__(self, name, self._axes.values(name, getattr(self, name)))
+        if self._axes.grid_check is not None:
+            self._axes.grid_check(self.axes())
 
     @classmethod
     def from_axes(cls, axes: Mapping[str, Any]) -> Any:
@@ -237,10 +241,19 @@ class AxisSet:
     axis needs nothing but its entry.
     """
 
-    def __init__(self, table: tuple[Axis, ...], module: str = __name__) -> None:
+    def __init__(
+        self,
+        table: tuple[Axis, ...],
+        module: str = __name__,
+        grid_check: Callable[[Mapping[str, tuple[Any, ...]]], None] | None = None,
+    ) -> None:
         """Derive everything from ``table``; ``module`` is where the classes will live (so that
-        cells pickle by reference: :mod:`vanishlab.sweep.config` passes its own name)."""
+        cells pickle by reference: :mod:`vanishlab.sweep.config` passes its own name).
+        ``grid_check(axes)`` checks values of several axes together (an init that does not
+        apply to a model) on ``{axis: checked values}``: a grid's, or a cell's (one value
+        each); it raises VanishlabError."""
         self.table = table
+        self.grid_check = grid_check
         self.names: tuple[str, ...] = tuple(a.name for a in table)
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"axis table names an axis twice: {self.names}")

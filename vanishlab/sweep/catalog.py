@@ -6,7 +6,7 @@ it without importing torch (the command answers in a fraction of torch's import 
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN_INITS"]
+__all__ = ["ALL_MODELS", "BUILTIN_INITS", "BUILTIN_MODELS", "BUILTIN_NEEDS_BIAS", "CHRONO_T_MAX"]
 
 BUILTIN_INITS: dict[str, str] = {
     "default": "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",
@@ -27,5 +27,33 @@ BUILTIN_INITS: dict[str, str] = {
     ),
     "identity": "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
     "normal": "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
+    "forget_bias": (
+        "gated: PyTorch's default weights (W_hh times gain), zero biases but the forget gate's "
+        "(LSTM f; GRU z) total bias 1 (Gers 2000; Jozefowicz 2015)"
+    ),
+    "chrono": (
+        "gated: PyTorch's default weights (W_hh times gain), chrono biases b_f = -b_i = "
+        "log U(1, T_max - 1), T_max = 100 (Tallec & Ollivier 2018)"
+    ),
 }
 """Name -> the line ``vanishlab inits`` shows, in registry order."""
+
+ALL_MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
+"""Every model an init may apply to (the ``model`` axis's values)."""
+
+BUILTIN_MODELS: dict[str, tuple[str, ...]] = {
+    **{name: ("rnn",) for name in BUILTIN_INITS},
+    "default": ALL_MODELS,
+    "orthogonal": ALL_MODELS,
+    "forget_bias": ("lstm", "gru"),
+    "chrono": ("lstm", "gru"),
+}
+"""Name -> the models each built-in init applies to (:attr:`vanishlab.sweep.inits.Init.models`)."""
+
+BUILTIN_NEEDS_BIAS: frozenset[str] = frozenset({"forget_bias", "chrono"})
+"""Built-in inits that set gate biases, so refuse a cell with ``bias=False``."""
+
+CHRONO_T_MAX = 100
+"""T_max of the chrono init: the longest dependency it prepares for (Tallec & Ollivier 2018
+draw the forget bias as log U(1, T_max - 1)); fixed, so that cells differing only in
+``seq_len`` share their weights (common random numbers), and equal to the default ``seq_len``."""

@@ -3,7 +3,8 @@
 A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by
 :func:`vanishlab.sweep.measure.run_cell`, from the pieces of this module:
 
-1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` and set
+1. build ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, dtype)`` (or
+   ``nn.LSTM`` / ``nn.GRU`` without ``nonlinearity``, by the cell's ``model``) and set
    every parameter with the cell's init and gain (:mod:`vanishlab.sweep.inits`), drawing from a
    ``torch.Generator`` seeded from (``seed``, "weights");
 2. draw ``batch`` input sequences x ~ N(0, input_std^2), shape (T, batch, input_size), from a
@@ -45,6 +46,7 @@ from .inits import INITS, Init
 
 __all__ = [
     "aggregate_samples",
+    "build_module",
     "build_rnn",
     "cell_inputs",
     "empty_frame",
@@ -86,21 +88,30 @@ def seeded_generator(seed: int, stream: str) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
-def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
-    """The cell's ``nn.RNN``, initialised from its seed (see the module docstring)."""
+def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
+    """The cell's ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (its ``model``), initialised from its
+    seed (see the module docstring). Raises VanishlabError for an init that does not apply to
+    the model (a registered init object given here bypasses the grid's check)."""
     init = _resolve_init(config, init)
+    model = getattr(config, "model", "rnn")
+    if model not in init.models:
+        raise VanishlabError(f"init {init.name!r} does not apply to model {model!r}")
     dtype = getattr(torch, config.dtype)
+    shape = (config.input_size, config.hidden_size, config.num_layers)
     with torch.random.fork_rng(devices=[]):  # nn.RNN's own reset draws from the global RNG
-        rnn = nn.RNN(
-            config.input_size,
-            config.hidden_size,
-            config.num_layers,
-            nonlinearity=config.activation,
-            bias=config.bias,
-            dtype=dtype,
-        )
-    init.apply(rnn, config.gain, seeded_generator(config.seed, "weights"))
-    return rnn
+        module: nn.RNNBase
+        if model == "lstm":
+            module = nn.LSTM(*shape, bias=config.bias, dtype=dtype)
+        elif model == "gru":
+            module = nn.GRU(*shape, bias=config.bias, dtype=dtype)
+        else:
+            module = nn.RNN(*shape, nonlinearity=config.activation, bias=config.bias, dtype=dtype)
+    init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
+    return module
+
+
+build_rnn = build_module
+"""The former name of :func:`build_module` (an ``nn.RNN`` for ``model="rnn"``)."""
 
 
 def cell_inputs(config: CellConfig) -> torch.Tensor:

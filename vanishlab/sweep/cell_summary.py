@@ -33,8 +33,11 @@ is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
   inputs (:func:`vanishlab.cell_mean_field`, Poole et al. 2016; Chen, Pennington & Schoenholz
   2018), exact as H -> infinity for i.i.d. inits, approximate for orthogonal ones (validity and
   reason in ``mf_validity``, ``mf_reason``).
-- ``"none"``: identity weights off the origin (deterministic, not random), an init this process
-  does not know, a stack above a diverging relu layer, a cell whose config is incomplete.
+- ``"none"``: gated cells (``model`` lstm or gru: ln rho, the Pascanu bound and the mean field
+  here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered; their
+  ``ln_rho``, ``pascanu_*`` and ``mf_*`` are NaN, flag ``no-theory``), identity weights off the
+  origin (deterministic, not random), an init this process does not know, a stack above a
+  diverging relu layer, a cell whose config is incomplete.
 
 ``predicted_rate`` is the top layer's prediction; ``predicted_rate_layer0`` the largest over
 layers (for ``rate_layer0`` and ``lyapunov``); for one layer they are equal. ``ln_rho`` (top
@@ -89,9 +92,9 @@ from ..core import engine, forward, lyapunov
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
 from . import cell, inits, prediction
-from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
-from .config import AXES, CellConfig
-from .prediction import cell_mean_field, critical_gain, mean_field_inputs
+from .cell import build_module, cell_inputs, one_thread, seeded_generator
+from .config import AXES, CellConfig, axis
+from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
 
 __all__ = [
     "FLAGS",
@@ -169,6 +172,11 @@ SUMMARY_COLUMNS: tuple[str, ...] = (*AXES, *(name for name, _ in SUMMARY_FIELDS)
 _ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
 
 
+def _absent(value: Any) -> bool:
+    """None, pd.NA or NaN: a config column a cell does not have (activation of a gated cell)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -185,23 +193,25 @@ def _predictions(
     flags: list[str] = []
     notes: list[str] = []
     L, T = config.num_layers, config.seq_len
+    model = getattr(config, "model", "rnn")
     with one_thread(), torch.no_grad():
         if rnn is None:
-            rnn = build_rnn(config)
+            rnn = build_module(config)
         if x is None:
             x = cell_inputs(config)
-        ln_rho = [linear_rate(rnn, layer=l) for l in range(L)]
-        out["ln_rho"] = ln_rho[-1]
-        out["pascanu_slope"] = pascanu_bound(rnn, L - 1)
-        if cell_rows is not None and len(cell_rows):
-            checked = check_pascanu(rnn, cell_rows, seq_len=T)
-            out["pascanu_ok"] = not bool(checked["violated"].any())
+        if model == "rnn":
+            ln_rho = [linear_rate(rnn, layer=l) for l in range(L)]
+            out["ln_rho"] = ln_rho[-1]
+            out["pascanu_slope"] = pascanu_bound(rnn, L - 1)
+            if cell_rows is not None and len(cell_rows):
+                checked = check_pascanu(rnn, cell_rows, seq_len=T)
+                out["pascanu_ok"] = not bool(checked["violated"].any())
         discard = T // 4 if T > 1 else 0
         # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
         # identity weights, would keep it on unit 1 forever instead of the top direction).
-        q0 = torch.randn(
-            L * config.hidden_size, 1, generator=seeded_generator(config.seed, "lyapunov")
-        )
+        # An LSTM's state is [h | c] per layer: dimension 2 L H.
+        width = (2 if model == "lstm" else 1) * L * config.hidden_size
+        q0 = torch.randn(width, 1, generator=seeded_generator(config.seed, "lyapunov"))
         try:
             lyap = lyapunov_spectrum(rnn, x, k=1, discard=discard, q0=q0)  # (B, 1) float64
         except NonFiniteStateError:
@@ -213,6 +223,15 @@ def _predictions(
             for l in range(L)
             for kind in ("ih", "hh")
         )
+    if model != "rnn":  # ln rho, Pascanu and the mean field are nn.RNN's; none for gates
+        out["mf_validity"], out["mf_reason"] = "none", GATED_REASON
+        out["predicted_by"] = "none"
+        flags.append("no-theory")
+        notes.append(
+            f"No prediction: {GATED_REASON}; ln rho and the Pascanu bound are not defined "
+            "for a gated recurrence here."
+        )
+        return out, flags, notes
     origin = config.input_std == 0.0 and biases_zero
 
     cfg = config.to_dict()
@@ -342,13 +361,21 @@ def summary_row(
         elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
             flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
 
-    missing = [a for a in AXES if row[a] is None or row[a] is pd.NA]
+    model = row.get("model") if isinstance(row.get("model"), str) else "rnn"
+    missing = [
+        a
+        for a in AXES
+        if _absent(row[a])
+        and a != "model"  # a run from before the model axis: its cells are nn.RNN
+        and axis(a).applies(model)
+    ]
     config: CellConfig | None = None
     if missing:
         notes.append(f"No theory: the config lacks {', '.join(missing)}.")
     else:
         try:
-            config = CellConfig.from_dict({a: row[a] for a in AXES})
+            given = {a: row[a] for a in AXES if not _absent(row[a])}
+            config = CellConfig.from_dict(given)
         except VanishlabError as err:
             notes.append(f"No theory: cannot rebuild the cell ({err}).")
     if config is None:

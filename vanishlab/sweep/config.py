@@ -1,9 +1,14 @@
 """What a sweep sweeps: the axes, a grid (:class:`Sweep`) and one cell (:class:`CellConfig`).
 
-A cell is one ``nn.RNN`` configuration with one seed. Its id is the first 16 hex digits of the
-SHA-256 of its config as canonical JSON (sorted keys, no spaces, floats as Python's shortest
-round-trip repr, -0.0 folded to 0.0), so the same cell has the same id on every machine, in every
-run and in every process; the id is the name of its shard in a run directory.
+A cell is one ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration (the ``model`` axis) with one
+seed. ``activation`` applies to ``rnn`` only: a gated cell records it as None and a grid lists
+that cell once, whatever activations it names. An init that does not apply to the cell's model
+(:attr:`vanishlab.sweep.inits.Init.models`) is refused when the cell or the grid is built.
+
+Its id is the first 16 hex digits of the SHA-256 of its config as canonical JSON (sorted keys,
+no spaces, floats as Python's shortest round-trip repr, -0.0 folded to 0.0), so the same cell
+has the same id on every machine, in every run and in every process; the id is the name of its
+shard in a run directory.
 
 Every axis is one entry of :data:`AXIS_TABLE` (:class:`Axis`: name, type, default, help,
 example, report label, parquet type, which models it applies to). :data:`AXES`,
@@ -16,6 +21,7 @@ Axes and their defaults (one value each unless a sweep lists several):
 ============ ========== =====================================================================
 axis         default    meaning
 ============ ========== =====================================================================
+model        rnn        ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``: ``rnn``, ``lstm`` or ``gru``
 activation   tanh       ``nn.RNN(nonlinearity=...)``: ``tanh`` or ``relu``
 num_layers   1          stacked layers L
 hidden_size  64         H
@@ -40,7 +46,7 @@ from typing import Any
 from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
 from .axes import SEED_MAX, Axis, AxisSet
-from .catalog import BUILTIN_INITS
+from .catalog import BUILTIN_INITS, BUILTIN_MODELS, BUILTIN_NEEDS_BIAS
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,6 +55,7 @@ __all__ = [
     "AXIS_TYPES",
     "DTYPES",
     "LABELS",
+    "MODELS",
     "QUICK_SWEEP",
     "REPORT_ORDER",
     "Axis",
@@ -77,7 +84,17 @@ def _known_init(value: str) -> None:
         )
 
 
+MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
+"""The values of the ``model`` axis: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU``."""
+
+
 AXIS_TABLE: tuple[Axis, ...] = (
+    Axis(
+        "model", str, "rnn",
+        meaning="``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``: ``rnn``, ``lstm`` or ``gru``",
+        help="Models: rnn, lstm, gru.", example="rnn,lstm,gru", label="model",
+        choices=MODELS, report_rank=-1, in_id_at_default=False,
+    ),
     Axis(
         "activation", str, "tanh",
         meaning="``nn.RNN(nonlinearity=...)``: ``tanh`` or ``relu``",
@@ -154,7 +171,31 @@ AXIS_TABLE: tuple[Axis, ...] = (
 )  # fmt: skip
 """Every axis, in config-column order and in the grid's nesting order (last varies fastest)."""
 
-_AXIS_SET = AxisSet(AXIS_TABLE, module=__name__)
+
+def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
+    """Refuse an init that does not apply to a model of the grid (or needs biases it lacks)."""
+    models = axes.get("model", ("rnn",))
+    for init in axes.get("init", ()):
+        if init in BUILTIN_MODELS:  # a built-in needs no torch import
+            applies, needs_bias = BUILTIN_MODELS[init], init in BUILTIN_NEEDS_BIAS
+        else:
+            # Imported here for the reason given in _known_init (no cycle).
+            from .inits import INITS
+
+            applies, needs_bias = INITS[init].models, INITS[init].needs_bias
+        for model in models:
+            if model not in applies:
+                raise VanishlabError(
+                    f"init {init!r} does not apply to model {model!r} (it applies to "
+                    f"{', '.join(applies)}; see `vanishlab inits`)"
+                )
+        if needs_bias and False in axes.get("bias", ()):
+            raise VanishlabError(
+                f"init {init!r} sets gate biases and needs bias=True (the grid has bias false)"
+            )
+
+
+_AXIS_SET = AxisSet(AXIS_TABLE, module=__name__, grid_check=_init_applies)
 
 AXES: tuple[str, ...] = _AXIS_SET.names
 """The axis names, in :data:`AXIS_TABLE` order (config-column and grid-nesting order)."""

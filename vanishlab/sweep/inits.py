@@ -1,4 +1,5 @@
-"""Weight initialisations of ``nn.RNN``, each scaled by a ``gain``, in a registry users extend.
+"""Weight initialisations of ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``, each scaled by a ``gain``,
+in a registry users extend.
 
 Notation: layer l has W_ih^l of shape (H, I_l) with fan-in I_l (I_0 = ``input_size``, I_l = H
 above), W_hh^l of shape (H, H), and biases b_ih^l, b_hh^l of shape (H,); g is the gain. Every
@@ -28,6 +29,28 @@ rule in :attr:`Init.gain_on` (shown by ``vanishlab inits``).
   W_ih^l ~ N(0, 1 / I_l); zero biases. An input of standard deviation ``input_std`` drives each
   first-layer unit with variance exactly ``input_std^2``.
 
+**Gated cells** (``nn.LSTM``, gate blocks i, f, g, o; ``nn.GRU``, r, z, n; W_ih^l is
+(G H, I_l) and W_hh^l is (G H, H), G gate blocks stacked). :attr:`Init.models` says which
+models an init applies to; a cell of another model is refused when it is built. For gated
+cells g multiplies every gate block of W_hh^l (:data:`GATED_GAIN_RULE`) and nothing else.
+
+- ``default`` (rnn, lstm, gru): PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and
+  bias, as ``nn.LSTM`` / ``nn.GRU`` draw them, W_hh^l times g.
+- ``orthogonal`` (rnn, lstm, gru): each gate block of W_hh^l is g Q with its own Haar Q, each
+  gate block of W_ih^l semi-orthogonal; zero biases. (For an RNN the one block is the matrix.)
+- ``forget_bias`` (lstm, gru): PyTorch's default weights, W_hh^l times g; every bias zero but
+  the forget gate's b_ih = 1, so its total bias is 1 (Gers, Schmidhuber & Cummins 2000;
+  Jozefowicz, Zaremba & Sutskever 2015). For a GRU the gate that keeps the old state is z
+  (h' = (1 - z) n + z h), and its bias is the one set to 1.
+- ``chrono`` (lstm, gru; Tallec & Ollivier 2018): the same weights, zero biases but the
+  forget gate's b_ih = log u, u ~ U(1, T_max - 1) per unit, and for an LSTM the input gate's
+  b_ih = -log u; T_max = :data:`~vanishlab.sweep.catalog.CHRONO_T_MAX` = 100, fixed (not the
+  cell's seq_len), so that cells differing only in T share their weights.
+
+The other built-ins (xavier, kaiming, identity, normal) apply to ``rnn`` only. No gated init
+has a mean-field prediction (``validity="none"``): Gilboa et al. (2019)'s mean field of gated
+cells is not implemented, and :mod:`vanishlab.sweep.prediction` gives none for gated cells.
+
 Xavier is Glorot & Bengio (2010), kaiming is He et al. (2015) with the relu gain sqrt(2) built
 in (so ``kaiming_*`` at g = 1 is the relu edge of chaos, chi_1 = 1), both as in
 ``torch.nn.init``. Each entry also states whether the mean field's assumptions (i.i.d.
@@ -46,6 +69,7 @@ entries are not independent, but each has variance exactly g^2 / H (W_hh) and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -55,11 +79,19 @@ import torch
 from torch import nn
 
 from ..errors import VanishlabError
-from .catalog import BUILTIN_INITS
+from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, CHRONO_T_MAX
 
-__all__ = ["GAIN_RULE", "INITS", "VALIDITIES", "Init", "register_init"]
+__all__ = [
+    "GAIN_RULE",
+    "GATED_GAIN_RULE",
+    "INITS",
+    "VALIDITIES",
+    "Init",
+    "gate_count",
+    "register_init",
+]
 
-ApplyFn = Callable[[nn.RNN, float, torch.Generator], None]
+ApplyFn = Callable[[nn.RNNBase, float, torch.Generator], None]
 VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]
 
 
@@ -86,6 +118,10 @@ class Init:
         validity_reason: one sentence on why (shown beside the prediction).
         gain_on: which weights ``gain`` multiplies, e.g. ``"W_hh and W_ih"`` or ``"W_hh only"``
             (shown by ``vanishlab inits``; "" when the init does not say).
+        models: the values of the ``model`` axis it applies to (``"rnn"``, ``"lstm"``,
+            ``"gru"``); a cell of another model is refused when it is built. The default is
+            ``("rnn",)``: an init that does not say is never applied to gate blocks.
+        needs_bias: it sets gate biases, so a cell with ``bias=False`` is refused.
     """
 
     name: str
@@ -95,6 +131,8 @@ class Init:
     validity: str = "none"
     validity_reason: str = ""
     gain_on: str = ""
+    models: tuple[str, ...] = ("rnn",)
+    needs_bias: bool = False
 
     def mean_field_validity(self) -> tuple[str, str]:
         """``(validity, reason)``; the reason says so when the init does not state one."""
@@ -132,6 +170,12 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     if not _NAME.match(init.name):
         raise VanishlabError(
             f"init name {init.name!r} must be letters, digits, '_', '.' or '-' (no commas)"
+        )
+    bad = [m for m in init.models if m not in ALL_MODELS] if init.models else ["(none)"]
+    if bad:
+        raise VanishlabError(
+            f"init {init.name!r}: models must be a non-empty subset of {', '.join(ALL_MODELS)}, "
+            f"got {init.models!r}"
         )
     if init.name in INITS and not replace:
         raise VanishlabError(
@@ -238,11 +282,19 @@ def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float,
 # --- orthogonal, identity, normal -------------------------------------------------------------
 
 
+def gate_count(module: nn.RNNBase) -> int:
+    """Gate blocks G stacked in each weight: 1 (``nn.RNN``), 4 (``nn.LSTM``), 3 (``nn.GRU``)."""
+    return {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
+
+
 @torch.no_grad()
-def _apply_orthogonal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
+def _apply_orthogonal(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    G = gate_count(rnn)  # per gate block: an RNN's one block is the whole matrix
     for w_ih, w_hh, biases in _layers(rnn):
-        nn.init.orthogonal_(w_ih, gain=1.0, generator=gen)
-        nn.init.orthogonal_(w_hh, gain=gain, generator=gen)
+        for block in w_ih.chunk(G):
+            nn.init.orthogonal_(block, gain=1.0, generator=gen)
+        for block in w_hh.chunk(G):
+            nn.init.orthogonal_(block, gain=gain, generator=gen)
         _zero(biases)
 
 
@@ -272,8 +324,57 @@ def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, 
     return gain**2 / hidden_size, 1.0 / input_size, 0.0
 
 
+# --- gated cells: forget-gate bias, chrono ------------------------------------------------
+
+_FORGET = {"LSTM": 1, "GRU": 1}  # gate block of the forget gate: LSTM i,f,g,o; GRU r,z,n
+
+
+def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[list[torch.Tensor]]:
+    """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases."""
+    if gate_count(rnn) == 1:
+        raise VanishlabError(f"init for gated cells applied to {type(rnn).__name__}")
+    if not rnn.bias:
+        raise VanishlabError("this init sets gate biases: it needs bias=True")
+    bound = 1.0 / math.sqrt(rnn.hidden_size)
+    out = []
+    for w_ih, w_hh, biases in _layers(rnn):
+        _uniform(w_ih, bound, gen)
+        _uniform(w_hh, gain * bound, gen)
+        _zero(biases)
+        out.append(biases)
+    return out
+
+
+@torch.no_grad()
+def _apply_forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    H, f = rnn.hidden_size, _FORGET[rnn.mode]
+    for b_ih, _b_hh in _gated_weights(rnn, gain, gen):
+        b_ih[f * H : (f + 1) * H] = 1.0
+
+
+@torch.no_grad()
+def _apply_chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    H, f = rnn.hidden_size, _FORGET[rnn.mode]
+    for b_ih, _b_hh in _gated_weights(rnn, gain, gen):
+        u = torch.empty(H, dtype=torch.float64).uniform_(1.0, CHRONO_T_MAX - 1.0, generator=gen)
+        b_f = torch.log(u).to(b_ih.dtype)
+        b_ih[f * H : (f + 1) * H] = b_f
+        if rnn.mode == "LSTM":
+            b_ih[0:H] = -b_f  # the input gate: b_i = -b_f
+
+
+_GATED_REASON = (
+    "no mean-field theory of gated cells is implemented here (Gilboa et al. 2019 is not "
+    "covered): LSTM and GRU cells are measured, never predicted"
+)
+
 GAIN_RULE = "W_hh only (every layer); W_ih and the biases keep the init's own scale"
 """What ``gain`` multiplies, for every built-in init (:attr:`Init.gain_on`)."""
+
+GATED_GAIN_RULE = (
+    "every gate block of W_hh (every layer); W_ih and the biases keep the init's own scale"
+)
+"""What ``gain`` multiplies in a gated cell (LSTM, GRU): the whole stacked W_hh^l."""
 
 for _init in (
     Init(
@@ -354,6 +455,24 @@ for _init in (
         "i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
         GAIN_RULE,
     ),
+    Init(
+        "forget_bias",
+        BUILTIN_INITS["forget_bias"],
+        _apply_forget_bias,
+        validity="none",
+        validity_reason=_GATED_REASON,
+        gain_on=GATED_GAIN_RULE,
+        needs_bias=True,
+    ),
+    Init(
+        "chrono",
+        BUILTIN_INITS["chrono"],
+        _apply_chrono,
+        validity="none",
+        validity_reason=_GATED_REASON,
+        gain_on=GATED_GAIN_RULE,
+        needs_bias=True,
+    ),
 ):
-    register_init(_init)
+    register_init(dataclasses.replace(_init, models=BUILTIN_MODELS[_init.name]))
 del _init

@@ -3,7 +3,7 @@
 :func:`run_cell` is the whole of a cell's work, done in whatever process runs the cell (this
 one, a local worker, a Dask worker):
 
-1. build the cell's module and inputs from its seed (:func:`vanishlab.sweep.cell.build_rnn`,
+1. build the cell's module and inputs from its seed (:func:`vanishlab.sweep.cell.build_module`,
    :func:`vanishlab.sweep.cell.cell_inputs`);
 2. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
    at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`) and aggregate them over the
@@ -28,7 +28,7 @@ import pandas as pd
 from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
 from . import store
-from .cell import aggregate_samples, build_rnn, cell_inputs, empty_frame, one_thread
+from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, one_thread
 from .cell_summary import code_digest, summarize_cell
 from .config import CellConfig
 from .inits import Init
@@ -59,7 +59,7 @@ def run_cell(
     stored: store.StoredSummary | None = None
     with one_thread():
         try:
-            rnn = build_rnn(config, init)
+            rnn = build_module(config, init)
             x = cell_inputs(config)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
         except NonFiniteStateError as err:  # the network diverged: a result, not an error

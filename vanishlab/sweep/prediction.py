@@ -5,7 +5,8 @@ sweep cell names an init. This module joins the two through the init registry
 (:mod:`vanishlab.sweep.inits`): ``INITS[init].variances(H, I, gain)`` gives the variances, and
 ``INITS[init].validity`` says whether the mean field's assumptions (i.i.d. zero-mean entries)
 hold: ``"iid"``, ``"approximate"`` (orthogonal) or ``"none"`` (identity, and any init that does
-not state it). A cell with no input and no bias sits at the origin, where the linear regime
+not state it). A gated cell (``model`` lstm or gru) has none: validity ``"none"``,
+:data:`GATED_REASON`. A cell with no input and no bias sits at the origin, where the linear regime
 (:mod:`vanishlab.analysis.linear`) applies instead: validity ``"origin"``.
 
 :func:`critical_gain` is the smallest gain at which the predicted rate of a configuration
@@ -27,6 +28,7 @@ from .config import CellConfig
 from .inits import INITS
 
 __all__ = [
+    "GATED_REASON",
     "MAX_CRITICAL_GAIN",
     "MeanFieldInputs",
     "cell_mean_field",
@@ -34,6 +36,12 @@ __all__ = [
     "mean_field_inputs",
     "mean_field_rate_curve",
 ]
+
+GATED_REASON = (
+    "no theory for gated cells: the mean field and the linear regime here are those of nn.RNN "
+    "(Gilboa et al. 2019's mean field of LSTMs and GRUs is not covered)"
+)
+"""Why a gated cell (``model`` lstm or gru) has no prediction."""
 
 MAX_CRITICAL_GAIN = 100.0
 """:func:`critical_gain` searches gains up to this value."""
@@ -80,6 +88,7 @@ def mean_field_inputs(
 ) -> MeanFieldInputs:
     """Map a sweep cell's config to the inputs of :func:`vanishlab.mean_field`.
 
+    A gated cell (``model`` other than ``rnn``) gets validity ``"none"`` and no numbers.
     The cell (a dict or an object with attributes) gives ``activation``, ``init``, ``gain``,
     ``input_std``, ``input_size``, ``hidden_size`` and ``bias`` (default True). The init's
     per-entry variances (var_hh, var_ih, var_bias) = ``INITS[init].variances(H, I, gain)``
@@ -101,6 +110,11 @@ def mean_field_inputs(
     Raises:
         ValueError: an init this process has not registered, and no ``variances``.
     """
+    model = _get(cell, "model") or "rnn"
+    if model != "rnn":
+        return MeanFieldInputs(
+            str(_get(cell, "activation")), None, None, None, "none", GATED_REASON
+        )
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
     H = int(_get(cell, "hidden_size"))

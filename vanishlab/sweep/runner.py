@@ -28,6 +28,7 @@ from ..errors import VanishlabError
 from . import store
 from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
+from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
@@ -225,11 +226,15 @@ def sweep_command(
     exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
 ) -> str:
     """The shell command that reproduces a run: every axis explicit, so the grid is pinned
-    (with ``--force`` when it extends a directory that holds another grid)."""
+    (an axis with ``in_id_at_default=False`` at its default alone is left out, as before it
+    existed; with ``--force`` when it extends a directory that holds another grid)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
     for axis, values in exp.sweep.axes().items():
+        entry = config_axis(axis)
+        if not entry.in_id_at_default and values == (entry.default,):
+            continue  # an axis newer than the runs (model): at its default, the grid is pinned
         flag = "--" + axis.replace("_", "-")
         parts += [flag, ",".join(_value_text(v) for v in values)]
     parts += ["--out", os.fspath(out), "--name", name]

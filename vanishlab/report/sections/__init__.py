@@ -5,7 +5,8 @@ A section builder takes a :class:`~vanishlab.report.view.RunView` and returns a
 of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one list
 (:data:`PAGES`) that orders its page:
 
-- a sweep (:data:`SECTIONS`): overview, decay curves, input sensitivity, depth x lag, rates
+- a sweep (:data:`SECTIONS`): overview, RNN/LSTM/GRU side by side (a run that sweeps
+  ``model``), decay curves, input sensitivity, depth x lag, rates
   and horizons, the gain phase diagram, theory vs measurement, anomalies;
 - one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, its
   decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
@@ -29,6 +30,7 @@ from .anomalies import anomalies_section
 from .curves import decay_section, input_section
 from .depth import depth_section
 from .gain import gain_section
+from .models import models_section
 from .monitor import curves_steps_section, monitor_section, training_section
 from .overview import overview_section
 from .rates import rates_section
@@ -54,6 +56,7 @@ SectionBuilder = Callable[[RunView], Section | None]
 #: and the name a manifest's ``sections`` uses.
 SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("overview", overview_section),
+    ("models", models_section),
     ("decay", decay_section),
     ("input", input_section),
     ("depth", depth_section),

@@ -1,0 +1,294 @@
+"""Gated cells in sweeps and reports: the model axis, gated inits, shards, summary, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.sweep.catalog import CHRONO_T_MAX
+from vanishlab.sweep.cell import build_module, build_rnn, cell_inputs, seeded_generator
+from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
+from vanishlab.sweep.experiments import load_experiment
+from vanishlab.sweep.inits import INITS, Init, register_init
+from vanishlab.sweep.prediction import cell_mean_field, critical_gain, mean_field_inputs
+from vanishlab.sweep.store import SCHEMA
+
+TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}
+EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "gated.py"
+
+
+# --- the axis ------------------------------------------------------------------------------
+
+
+def _old_id(config: dict) -> str:
+    """The cell id as computed before the model axis existed (docs/design.md)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_rnn_cell_ids_unchanged_by_the_model_axis():
+    # Pinned before the axis existed (commit fda5c2d), and recomputed from the old formula.
+    assert CellConfig().cell_id == "e81f6713a9fef73e"
+    cell = CellConfig(activation="relu", init="orthogonal", gain=2.0, num_layers=2, seed=3)
+    assert cell.cell_id == "6506c3408fea7ebb"
+    old = {k: v for k, v in cell.to_dict().items() if k != "model"}
+    assert cell.cell_id == _old_id(old)
+    lstm = CellConfig(model="lstm", activation="relu", init="orthogonal", gain=2.0)
+    assert lstm.activation is None and lstm.cell_id != cell.cell_id
+
+
+def test_activation_applies_to_rnn_only():
+    grid = Sweep(model=("rnn", "lstm", "gru"), activation=("tanh", "relu"), **TINY)
+    cells = grid.cells()
+    assert grid.size == len(cells) == 4  # tanh, relu; one lstm; one gru
+    assert [(c.model, c.activation) for c in cells] == [
+        ("rnn", "tanh"),
+        ("rnn", "relu"),
+        ("lstm", None),
+        ("gru", None),
+    ]
+    assert CellConfig(model="gru", activation="tanh") == CellConfig(model="gru", activation="relu")
+    assert parse_axis("model", "rnn, lstm,gru") == ("rnn", "lstm", "gru")
+    with pytest.raises(vl.VanishlabError, match=r"--model.*unknown model 'transformer'"):
+        parse_axis("model", "rnn,transformer")
+    assert SCHEMA.field("activation").nullable and not SCHEMA.field("model").nullable
+
+
+# --- inits ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"model": "lstm", "init": "identity"}, "init 'identity' does not apply to model 'lstm'"),
+        ({"model": "gru", "init": "normal"}, "init 'normal' does not apply to model 'gru'"),
+        ({"model": "rnn", "init": "chrono"}, "init 'chrono' does not apply to model 'rnn'"),
+        ({"model": "lstm", "init": "forget_bias", "bias": False}, "needs bias=True"),
+    ],
+)
+def test_init_that_does_not_apply_is_refused_on_construction(kwargs, match):
+    with pytest.raises(vl.VanishlabError, match=match):
+        CellConfig(**kwargs)
+    with pytest.raises(vl.VanishlabError, match=match):
+        Sweep(**{k: (v,) for k, v in kwargs.items()})
+
+
+def test_mixed_grid_with_a_gated_only_init_is_refused_naming_both():
+    with pytest.raises(vl.VanishlabError, match="'chrono' does not apply to model 'rnn'"):
+        Sweep(model=("rnn", "lstm"), init=("default", "chrono"))
+    result = CliRunner().invoke(
+        app, ["sweep", "--model", "rnn,lstm", "--init", "chrono", "--dry-run"]
+    )
+    assert result.exit_code == 2
+    assert "init 'chrono' does not apply to model 'rnn'" in result.output
+    assert "Traceback" not in result.output
+
+
+def _noop(module: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    return None
+
+
+def test_registered_init_applies_to_rnn_unless_it_says_so():
+    init = register_init(Init("gated_test_noop", "test", _noop), replace=True)
+    try:
+        assert init.models == ("rnn",)
+        CellConfig(init="gated_test_noop")
+        with pytest.raises(vl.VanishlabError, match="does not apply to model 'lstm'"):
+            CellConfig(model="lstm", init="gated_test_noop")
+        with pytest.raises(vl.VanishlabError, match="models must be"):
+            register_init(Init("gated_test_bad", "test", _noop, models=("lstm", "cnn")))
+    finally:
+        INITS.pop("gated_test_noop", None)
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_gated_inits_draw_what_they_document(model):
+    H, G = 5, {"lstm": 4, "gru": 3}[model]
+    base = {"model": model, "hidden_size": H, "input_size": 3, "num_layers": 2, "seed": 4}
+
+    default = build_module(CellConfig(**base, init="default", gain=1.0))
+    assert isinstance(default, nn.LSTM if model == "lstm" else nn.GRU)
+    bound = 1 / math.sqrt(H)
+    for p in default.parameters():
+        assert p.abs().max() <= bound
+    doubled = build_module(CellConfig(**base, init="default", gain=2.0))
+    for l in range(2):  # gain multiplies every gate block of W_hh and nothing else
+        w1, w2 = getattr(default, f"weight_hh_l{l}"), getattr(doubled, f"weight_hh_l{l}")
+        torch.testing.assert_close(w2, 2 * w1)
+        for other in (f"weight_ih_l{l}", f"bias_ih_l{l}", f"bias_hh_l{l}"):
+            torch.testing.assert_close(getattr(doubled, other), getattr(default, other))
+
+    ortho = build_module(CellConfig(**base, init="orthogonal", gain=1.5))
+    for l in range(2):
+        for block in getattr(ortho, f"weight_hh_l{l}").chunk(G):  # g Q per gate
+            torch.testing.assert_close(block.T @ block, 2.25 * torch.eye(H), atol=1e-5, rtol=0)
+        assert not getattr(ortho, f"bias_ih_l{l}").any()
+
+    f = 1  # LSTM i, f, g, o; GRU r, z, n: the gate that keeps the old state
+    fb = build_module(CellConfig(**base, init="forget_bias"))
+    chrono = build_module(CellConfig(**base, init="chrono"))
+    for l in range(2):
+        b = getattr(fb, f"bias_ih_l{l}").detach()
+        assert (b[f * H : (f + 1) * H] == 1).all()
+        assert not torch.cat([b[: f * H], b[(f + 1) * H :]]).any()
+        assert not getattr(fb, f"bias_hh_l{l}").any()
+        c = getattr(chrono, f"bias_ih_l{l}").detach().double()
+        b_f = c[f * H : (f + 1) * H]
+        assert (b_f >= 0).all() and (b_f <= math.log(CHRONO_T_MAX - 1)).all() and b_f.std() > 0
+        if model == "lstm":
+            torch.testing.assert_close(c[:H], -b_f)
+            assert not c[2 * H :].any()
+        else:
+            assert not c[:H].any() and not c[2 * H :].any()
+        assert not getattr(chrono, f"bias_hh_l{l}").any()
+
+
+def test_rnn_orthogonal_weights_unchanged_by_per_gate_blocks():
+    config = CellConfig(init="orthogonal", gain=1.3, num_layers=2, **TINY)
+    rnn = build_rnn(config)
+    assert isinstance(rnn, nn.RNN)
+    gen = seeded_generator(config.seed, "weights")  # the draws as before: whole matrices
+    for l in range(2):
+        w_ih = torch.empty_like(getattr(rnn, f"weight_ih_l{l}"))
+        w_hh = torch.empty_like(getattr(rnn, f"weight_hh_l{l}"))
+        nn.init.orthogonal_(w_ih, gain=1.0, generator=gen)
+        nn.init.orthogonal_(w_hh, gain=1.3, generator=gen)
+        assert torch.equal(getattr(rnn, f"weight_ih_l{l}").detach(), w_ih)
+        assert torch.equal(getattr(rnn, f"weight_hh_l{l}").detach(), w_hh)
+
+
+# --- measurement and theory ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "init"), [("lstm", "chrono"), ("gru", "orthogonal")])
+def test_gated_shard_equals_jacobian_norms_of_the_built_module(model, init):
+    config = CellConfig(model=model, init=init, num_layers=2, dtype="float64", **TINY)
+    frame, meta = vl.run_cell(config)
+    assert meta["status"] == "ok"
+    T, L = config.seq_len, config.num_layers
+    assert len(frame) == T + L * (T + 1)
+    assert frame["activation"].isna().all() and (frame["model"] == model).all()
+    raw = vl.jacobian_norms(build_module(config), cell_inputs(config))
+    g = raw.groupby(["source", "layer", "lag"], dropna=False)
+    expected = pd.DataFrame(
+        {
+            "log10_fro_mean": g["log10_fro"].mean(),
+            "log10_fro_std": g["log10_fro"].std(ddof=0),
+            "log10_spec_mean": g["log10_spec"].mean(),
+            "log10_spec_std": g["log10_spec"].std(ddof=0),
+        }
+    ).reset_index()
+    got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
+    for col in expected.columns[3:]:
+        np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-12)
+    # An LSTM's top-layer row at lag 0 is ||[I | 0]||_F = sqrt(H), as an RNN's ||I||.
+    top0 = got[(got["source"] == "state") & (got["layer"] == L - 1) & (got["lag"] == 0)]
+    np.testing.assert_allclose(top0["log10_fro_mean"], 0.5 * math.log10(config.hidden_size))
+
+
+def test_no_theory_for_gated_cells():
+    cell = CellConfig(model="lstm", init="default", input_std=1.0)
+    assert cell_mean_field(cell) is None
+    m = mean_field_inputs(cell.to_dict())
+    assert m.validity == "none" and "no theory for gated cells" in m.reason
+    assert math.isnan(critical_gain(cell))
+    rnn = CellConfig(model="rnn", init="default", input_std=1.0)
+    assert cell_mean_field(rnn) is not None  # the same config as an RNN does have one
+
+
+# --- a mixed run, end to end ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gated") / "run"
+    vl.run_sweep(EXPERIMENT, out, smoke=True, workers=1, progress=False)
+    return out
+
+
+def test_experiment_smoke_runs_every_model(smoke_run):
+    exp = load_experiment(EXPERIMENT)
+    assert exp.sweep.model == ("rnn", "lstm", "gru")
+    assert set(exp.sweep.hidden_size) == {64}
+    cells = exp.smoke.cells()
+    assert len(cells) == 3 * 2 * 2 * 2  # models x inits x depths x lengths, tanh only
+    results = vl.load_results(smoke_run)
+    assert set(results["cell_id"]) == {c.cell_id for c in cells}
+    assert set(results["model"]) == {"rnn", "lstm", "gru"}
+    gated = results["model"] != "rnn"
+    assert results.loc[gated, "activation"].isna().all()
+    assert (results.loc[~gated, "activation"] == "tanh").all()
+
+
+def test_summary_flags_gated_cells_as_having_no_theory(smoke_run):
+    summary = vl.summarize(smoke_run)
+    gated = summary[summary["model"] != "rnn"]
+    rnn = summary[summary["model"] == "rnn"]
+    assert len(gated) == 16 and len(rnn) == 8
+    assert (gated["predicted_by"] == "none").all()
+    assert gated["predicted_rate"].isna().all() and gated["mf_rate"].isna().all()
+    assert gated["flag"].str.contains("no-theory").all()
+    assert gated["note"].str.contains("no theory for gated cells").all()
+    assert np.isfinite(gated["rate"]).all() and np.isfinite(gated["lyapunov"]).all()
+    assert (rnn["predicted_by"] == "mean field").all()  # driven tanh RNN: a prediction
+
+
+def _text(html: str) -> str:
+    html = re.sub(r"<svg.*?</svg>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_report_shows_models_side_by_side_without_gated_theory(smoke_run, tmp_path):
+    path = vl.render_report(smoke_run, tmp_path / "gated.html", timestamp="2024-01-01T00:00:00Z")
+    html = path.read_text()
+    assert 'id="models"' in html
+    models = html[html.index('id="models"') :]
+    models = models[: models.index("</section>")]
+    assert models.count("<svg") == 1  # one figure
+    text = _text(models)
+    assert "RNN, LSTM and GRU side by side" in text and "Rates and horizons by model" in text
+    rows = re.findall(r"<tr>(.*?)</tr>", models, flags=re.S)
+    cells = [[_text(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+    cells = [c for c in cells if c]
+    assert len(cells) == 3 * 8  # rnn (tanh), lstm, gru at each of 8 settings
+    for row in cells:
+        model = row[-4]
+        if model in ("lstm", "gru"):
+            assert row[-1] == "none: no theory for gated cells"
+        else:
+            assert "mean field" in row[-1]
+
+
+def test_no_theory_overlay_on_any_gated_panel(smoke_run):
+    from vanishlab.report.data import build_report
+
+    report = build_report(
+        vl.load_results(smoke_run),
+        vl.load_cells(smoke_run),
+        vl.load_manifest(smoke_run),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+    gated_panels = rnn_refs = 0
+    for section in report.sections:
+        for block in section.blocks:
+            for panel in getattr(block, "panels", ()):
+                refs = [c for c in getattr(panel, "curves", ()) if c.reference]
+                title = f"{block.title} {panel.title}"
+                if re.search(r"\b(lstm|gru)\b|n/a", title):
+                    gated_panels += 1
+                    assert not refs, title  # never a gated curve under an RNN theory
+                elif "model = rnn" in title:
+                    rnn_refs += len(refs)
+    assert gated_panels > 0 and rnn_refs > 0  # the RNN panels do get their overlays

@@ -1,0 +1,177 @@
+"""RNN, LSTM and GRU side by side: one figure of decay curves and one table of rates.
+
+Shown when a run sweeps the ``model`` axis. Each model is one line (an ``nn.RNN`` one line per
+activation): the top layer's state rows log10 ||ds_T / ds_{T-k}|| (for an LSTM s = [h | c], so
+lag 0 is ||[I | 0]||, the same as an RNN's ||I||; docs/design.md), mean over seeds, against the
+lag k. One panel per setting of the other swept axes, so that the models are compared at the
+same hidden size, depth, sequence length and init. The table gives, per model and setting, the
+fitted decay rate (natural log per step, mean +- standard deviation over seeds), the horizon
+(the lag where the norm has fallen 1000-fold) and what theory predicts. Gated cells have no
+theory here: the mean field and the linear regime are those of ``nn.RNN``, and Gilboa et al.
+(2019)'s mean field of LSTMs and GRUs is not covered, so a gated row never shows a prediction
+and no overlay is drawn for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..format import format_value, label, rate_text, setting_text
+from ..layout import grid_rows, thin
+from ..model import Curve, LineGrid, LinePanel, Section, Table
+from ..view import NOT_APPLICABLE, RunView
+
+__all__ = ["MAX_PANELS", "models_section"]
+
+MAX_PANELS = 12
+"""At most this many settings get a panel; the rest are named in the figure's note."""
+_MODEL = "model"
+_NO_THEORY = "none: no theory for gated cells"
+
+
+def _line_label(model: object, activation: object) -> str:
+    if model == "rnn" and activation not in (None, NOT_APPLICABLE):
+        return f"rnn ({activation})"
+    return str(model)
+
+
+def _settings(view: RunView) -> list[str]:
+    return [c for c in view.varying if c not in (_MODEL, "activation", "seed")]
+
+
+def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
+    """Seed means of the top layer's state curves, per (setting, line, lag)."""
+    top = view.top_state
+    frame = top.assign(
+        line=[_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)]
+    )
+    return (
+        frame.groupby([*keys, "line", "lag"], sort=False, dropna=False)["log10_fro_mean"]
+        .mean()
+        .reset_index()
+    )
+
+
+def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
+    curves = _mean_curves(view, keys)
+    settings = view.setting_order(curves[keys].drop_duplicates(), keys) if keys else None
+    combos = [()] if settings is None else list(settings.itertuples(index=False, name=None))
+    panels: list[LinePanel] = []
+    ncols = min(3, max(1, len(combos)))
+    for i, combo in enumerate(combos[:MAX_PANELS]):
+        rows = curves
+        for k, v in zip(keys, combo, strict=True):
+            rows = rows[(rows[k] == v).to_numpy(dtype=bool)]
+        panel_curves = []
+        for style, name in enumerate(lines):
+            c = rows[(rows["line"] == name).to_numpy(dtype=bool)].sort_values("lag")
+            if not len(c):
+                continue
+            idx = thin(len(c))
+            y = c["log10_fro_mean"].to_numpy(dtype=np.float64)
+            x = c["lag"].to_numpy(dtype=np.float64)
+            floor = x[np.isneginf(y)]
+            y = np.where(np.isneginf(y), np.nan, y)
+            panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor))
+        title = setting_text(zip(keys, combo, strict=True)) if keys else "all cells"
+        panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
+    left = len(combos) - len(panels)
+    return LineGrid(
+        title="RNN, LSTM and GRU side by side",
+        caption=(
+            "The log10 Frobenius norm of the top layer's state Jacobian ds_T/ds_{T−k} (an "
+            "LSTM's state is [h | c]) against the lag k, one line per model (an RNN one per "
+            "activation), mean over seeds; one panel per setting of the other swept axes. "
+            "Measurements only: no theory is drawn for LSTM or GRU cells (Gilboa et al. 2019's "
+            "mean field of gated cells is not covered)."
+        ),
+        nrows=grid_rows(len(panels), ncols),
+        ncols=ncols,
+        panels=tuple(panels),
+        xlabel="lag k",
+        ylabel="log10 ||J||",
+        legend_title="model",
+        legend=tuple(lines),
+        note=f"{left} more settings are not drawn (see the table)." if left > 0 else "",
+    )
+
+
+def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
+    fits = view.top_fits
+    theory = view.theory.set_index("cell_id")
+    frame = fits.assign(
+        line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
+        predicted_by=fits["cell_id"].map(theory["predicted_by"]),
+        predicted_rate=fits["cell_id"].map(theory["predicted_rate"]),
+    )
+    rank = {name: i for i, name in enumerate(lines)}
+    rows: list[tuple[str, ...]] = []
+    groups = frame.groupby([*keys, "line"], sort=False, dropna=False)
+    pos: dict[tuple[object, ...], int] = {}
+    if keys:
+        settings = view.setting_order(frame[keys].drop_duplicates(), keys)
+        pos = {tuple(r): i for i, r in enumerate(settings.itertuples(index=False, name=None))}
+    # Group keys are tuples (setting..., line): settings in display order, then the models.
+    order = sorted(groups.groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
+    for g in order:
+        sub = groups.get_group(g)
+        rates = sub["rate"].to_numpy(dtype=np.float64)
+        finite = rates[np.isfinite(rates)]
+        mean = float(np.mean(rates)) if len(rates) else math.nan
+        spread = f" ± {np.std(finite):.3f}" if len(finite) > 1 else ""
+        horizon = pd.to_numeric(sub["horizon"], errors="coerce").dropna()
+        h = format_value(float(horizon.median())) if len(horizon) else "—"
+        name = g[-1]
+        model = sub[_MODEL].iloc[0]
+        if model != "rnn":
+            predicted = _NO_THEORY
+        else:
+            by = sub["predicted_by"].dropna()
+            pr = sub["predicted_rate"].to_numpy(dtype=np.float64)
+            predicted = (
+                f"{rate_text(float(np.nanmean(pr)))} ({by.iloc[0]})"
+                if len(by) and by.iloc[0] != "none" and np.isfinite(pr).any()
+                else "none"
+            )
+        setting = [format_value(v) for v in g[:-1]]
+        rows.append((*setting, str(name), rate_text(mean) + spread, h, predicted))
+    columns = (*(label(k) for k in keys), "model", "rate (ln/step)", "horizon", "predicted rate")
+    return Table(
+        title="Rates and horizons by model",
+        caption=(
+            "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
+            "deviation over seeds), the median horizon (the lag where the norm has fallen "
+            "1000-fold; — when it never does within the sequence), and the predicted rate with "
+            "its theory. LSTM and GRU rows have no theory: the linear regime and the mean field "
+            "here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not "
+            "covered."
+        ),
+        columns=tuple(columns),
+        rows=tuple(rows),
+        numeric=(*[False] * len(keys), False, True, True, False),
+    )
+
+
+def models_section(view: RunView) -> Section | None:
+    """The side-by-side view of a run that sweeps ``model``; None for a one-model run."""
+    if _MODEL not in view.varying or not len(view.top_state) or not len(view.top_fits):
+        return None
+    keys = _settings(view)
+    top = view.top_state
+    labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
+    models = view.values(_MODEL)
+    lines = [
+        name for m in models for name in sorted(labels) if name == m or name.startswith(f"{m} (")
+    ]
+    return Section(
+        key="models",
+        title="RNN, LSTM and GRU",
+        intro=(
+            "The same settings measured on nn.RNN, nn.LSTM and nn.GRU: how far back each "
+            "model's last state still depends on its earlier states, at matched hidden size."
+        ),
+        blocks=(_figure(view, keys, lines), _table(view, keys, lines)),
+    )
