@@ -390,3 +390,15 @@ def test_trained_pages_in_chromium(single_runs, monitor_run, which, tmp_path):
 def test_manifest_kinds_are_the_trained_ones(single_runs, monitor_run):
     assert json.loads((single_runs["rnn"] / "manifest.json").read_text())["kind"] == SINGLE_MODEL
     assert json.loads((monitor_run / "manifest.json").read_text())["kind"] == MONITOR
+
+
+def test_a_one_layer_gru_names_its_curves_without_layers(tmp_path):
+    torch.manual_seed(0)
+    torch.save(torch.nn.GRU(3, 6).state_dict(), tmp_path / "gru.pt")
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "run", seq_len=12, batch=2)
+    report = _report(tmp_path / "run")
+    (table,) = _blocks(_section(report, "fits"), Table)
+    assert [r[:2] for r in table.rows] == [("state", "dh_T/dh_{T−k}"), ("input", "dh_T/dx_{T−k}")]
+    assert "Pascanu" not in _section(report, "theory-trained").intro
+    (grid,) = _blocks(_section(report, "curves"), LineGrid)
+    assert grid.legend == ("state", "input")

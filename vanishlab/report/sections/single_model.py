@@ -250,7 +250,7 @@ def fits_section(view: RunView) -> Section | None:
         rows.append(
             (
                 curve_label(source, layer, layers),
-                _STATE_J.replace("(l)", f"({layer})") if source == "state" else _INPUT_J,
+                _jacobian_text(source, layer, layers),
                 rate_text(float(f["rate"])),
                 rate_text(float(s["rate"])) if s is not None else "—",
                 f"{float(f['r2']):.4f}" if math.isfinite(float(f["r2"])) else "—",
@@ -290,6 +290,13 @@ def fits_section(view: RunView) -> Section | None:
         "per step back in time, and how many steps until it is 1000 times smaller.",
         (table,),
     )
+
+
+def _jacobian_text(source: str, layer: int | None, layers: int) -> str:
+    """The Jacobian of a curve in symbols (the layer shown only in a stack)."""
+    if source != "state":
+        return _INPUT_J
+    return _STATE_J.replace("(l)", f"({layer})") if layers > 1 else "dh_T/dh_{T−k}"
 
 
 def lyapunov_section(view: RunView) -> Section:
