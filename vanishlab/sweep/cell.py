@@ -39,7 +39,7 @@ from torch import nn
 
 from ..core.engine import JacobianLogNorms, jacobian_log_norms
 from ..errors import NonFiniteStateError, VanishlabError
-from . import store
+from . import store, train_cell
 from .config import AXES, CellConfig
 from .inits import INITS, Init
 
@@ -104,7 +104,10 @@ def build_rnn(config: CellConfig, init: Init | None = None) -> nn.RNN:
 
 
 def cell_inputs(config: CellConfig) -> torch.Tensor:
-    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype."""
+    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype: the
+    task's own inputs for a cell with a ``task`` (:mod:`vanishlab.sweep.train_cell`)."""
+    if config.task != "none":
+        return train_cell.task_inputs(config, seeded_generator(config.seed, "inputs"))
     shape = (config.seq_len, config.batch, config.input_size)
     dtype = getattr(torch, config.dtype)
     if config.input_std == 0:
@@ -136,15 +139,20 @@ def run_cell(
     zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
     ``reason``; any other exception of the measurement likewise with ``failure = "error"``
     (so one bad cell does not stop a sweep; :func:`run_sweep` reports it). ``init`` overrides
-    the registry entry (used to ship user-registered inits to workers).
+    the registry entry (used to ship user-registered inits to workers). A cell with
+    ``train_steps`` > 0 is then trained and ``meta["train"]`` holds its
+    :class:`~vanishlab.sweep.train_cell.TrainRecord`.
     """
     start = time.perf_counter()
     failure: str | None = None
+    trained: train_cell.TrainRecord | None = None
     with one_thread():
         try:
             rnn = build_rnn(config, init)
             x = cell_inputs(config)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
+            # Trained after the measurement at init (in place): docs/trainability.md.
+            trained = train_cell.train_record(config, rnn) if config.train_steps > 0 else None
         except NonFiniteStateError as err:  # the network diverged: a result, not an error
             frame, status, reason, failure = _empty_frame(), "failed", str(err), "overflow"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
@@ -162,6 +170,8 @@ def run_cell(
         "elapsed_s": time.perf_counter() - start,
         "n_rows": len(frame),
     }
+    if status == "ok" and trained is not None:
+        meta["train"] = trained
     return frame, meta
 
 

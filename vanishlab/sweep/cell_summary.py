@@ -85,6 +85,7 @@ from ..errors import NonFiniteStateError, VanishlabError
 from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig
 from .prediction import cell_mean_field, critical_gain, mean_field_inputs
+from .store import TRAIN_FIELDS
 
 __all__ = [
     "FLAGS",
@@ -150,6 +151,7 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("delta_lyapunov", "double"),
     ("flag", "string"),
     ("note", "string"),
+    *TRAIN_FIELDS,  # a trained cell's outcome; null when not trained (docs/trainability.md)
 )
 """The summary's own columns after the config columns, with their Arrow type names (the one
 definition: :data:`SUMMARY_COLUMNS` and the parquet schema of :mod:`vanishlab.sweep.summary`
@@ -309,7 +311,15 @@ def summary_row(
         mf_validity="",
         mf_reason="",
         predicted_by="none",
+        solved=None,
+        steps_to_solve=None,
     )
+    for name, _ in TRAIN_FIELDS:  # from load_cells' training columns, when trained
+        value = _py(cell.get(name))
+        if value is not None and value is not pd.NA and not (
+            isinstance(value, float) and math.isnan(value)
+        ):
+            row[name] = value
     flags: list[str] = []
     notes: list[str] = []
     if row["status"] != "ok":
