@@ -23,6 +23,7 @@ from .gain import gain_section
 from .overview import overview_section
 from .rates import rates_section
 from .theory import theory_section
+from .trainability import trainability_section
 
 __all__ = ["ALWAYS", "SECTIONS", "SectionBuilder", "section_keys"]
 
@@ -38,6 +39,7 @@ SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("rates", rates_section),
     ("gain", gain_section),
     ("theory", theory_section),
+    ("trainability", trainability_section),
     ("anomalies", anomalies_section),
 )
 
