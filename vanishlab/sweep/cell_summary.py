@@ -316,8 +316,10 @@ def summary_row(
     )
     for name, _ in TRAIN_FIELDS:  # from load_cells' training columns, when trained
         value = _py(cell.get(name))
-        if value is not None and value is not pd.NA and not (
-            isinstance(value, float) and math.isnan(value)
+        if (
+            value is not None
+            and value is not pd.NA
+            and not (isinstance(value, float) and math.isnan(value))
         ):
             row[name] = value
     flags: list[str] = []

@@ -71,9 +71,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             predicted = by_t["predicted"].mean().to_numpy(dtype=float)
             curves.append(Curve(legend[style], style, x, solved))
             curves.append(
-                Curve(
-                    "predicted from the gradient at init", style, x, predicted, reference=True
-                )
+                Curve("predicted from the gradient at init", style, x, predicted, reference=True)
             )
         title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
