@@ -102,7 +102,7 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
-    rows = {row[2]: row for row in section.blocks[1].rows}  # by T
+    rows = {row[2]: row for row in section.blocks[2].rows}  # by T
     assert rows["60"][9:11] == ("no", "no") and rows["6"][9:11] == ("yes", "yes")
 
 

@@ -97,6 +97,57 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
+def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
+    """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
+    keys = _panel_keys(table, view)
+    gains = sorted(table["gain"].dropna().unique())
+    legend = tuple(f"gain = {format_value(g)}" for g in gains)
+    table = table.assign(
+        shown=table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
+    )
+    groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
+    ncols = min(3, max(1, len(groups)))
+    panels: list[LinePanel] = []
+    for i, (values, rows) in enumerate(groups[:_MAX_PANELS]):
+        values = values if isinstance(values, tuple) else (values,)
+        curves: list[Curve] = []
+        for style, g in enumerate(gains):
+            at = rows[rows["gain"] == g]
+            if len(at):
+                by_t = at.groupby("seq_len", sort=True)
+                x = np.asarray(list(by_t.groups), dtype=float)
+                curves.append(Curve(legend[style], style, x, by_t["shown"].mean().to_numpy()))
+        need = rows.groupby("seq_len", sort=True)["required_lag"].first()
+        curves.append(
+            Curve(
+                "required lag (nearest first marker)",
+                0,
+                need.index.to_numpy(dtype=float),
+                need.to_numpy(dtype=float),
+                reference=True,
+            )
+        )
+        title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
+        panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
+    return LineGrid(
+        title="Gradient horizon at initialisation against T",
+        caption=(
+            "Solid: the lag at which the input gradient ||dh_T/dx_{T-1-k}|| had fallen "
+            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; T when it "
+            "never did). Dashed: the shortest lag the task's answer lies back. A horizon under "
+            "the dashed line predicts failure."
+        ),
+        nrows=math.ceil(len(panels) / ncols),
+        ncols=ncols,
+        panels=tuple(panels),
+        xlabel="T (sequence length)",
+        ylabel="lag",
+        legend_title="gain",
+        legend=legend,
+        markers=True,
+    )
+
+
 def _lag_text(value: float) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.0f}"
 
@@ -157,5 +208,5 @@ def trainability_section(view: RunView) -> Section | None:
         "Trainability",
         "Whether each network learned its task, set beside its gradient at initialisation. "
         + _agreement(table),
-        (_figure(table, view), _table(table, view)),
+        (_figure(table, view), _horizon_figure(table, view), _table(table, view)),
     )
