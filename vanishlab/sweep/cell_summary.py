@@ -57,6 +57,10 @@ Jacobians until the state overflows), exact zeros, failed cells and poor line fi
 (r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
 however straight it is).
 
+A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) adds its outcome:
+``final_loss``, ``chance_loss``, ``solved``, ``steps_to_solve`` (null where ``train_steps`` is 0,
+which says why; a diverged training has no ``final_loss``, and its note says so).
+
 NaN appears only where a column does not apply, and then the row says why: measured columns of
 a failed cell (``note``), r2 of a rate of -inf (``note``), ``mf_*`` where ``mf_validity`` is
 "none" or "origin" (``mf_reason``), ``predicted_*`` and ``delta_*`` where ``predicted_by`` is
@@ -324,6 +328,8 @@ def summary_row(
             row[name] = value
     flags: list[str] = []
     notes: list[str] = []
+    if row["solved"] is not None and math.isnan(float(row["final_loss"])):
+        notes.append("Training diverged: no final loss.")
     if row["status"] != "ok":
         flags.append("failed")
         notes.append(f"Failed: {cell.get('reason') or 'no reason recorded'}.")
