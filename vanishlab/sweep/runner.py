@@ -28,6 +28,7 @@ from ..errors import VanishlabError
 from . import store
 from .cell import build_rnn, cell_inputs, one_thread, run_cell, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
+from .config import axis as axis_entry
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
@@ -244,13 +245,16 @@ def sweep_command(
     exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
 ) -> str:
     """The shell command that reproduces a run: every axis explicit, so the grid is pinned
-    (with ``--force`` when it extends a directory that holds another grid)."""
+    (with ``--force`` when it extends a directory that holds another grid), except an axis
+    with ``in_id_at_default=False`` left at its default (it is the default without a flag)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
-    for axis, values in exp.sweep.axes().items():
-        flag = "--" + axis.replace("_", "-")
-        parts += [flag, ",".join(_value_text(v) for v in values)]
+    for name, values in exp.sweep.axes().items():
+        a = axis_entry(name)
+        if not a.in_id_at_default and values == (a.default,):
+            continue  # an axis added later, at its default: the command of older releases
+        parts += [a.flag, ",".join(_value_text(v) for v in values)]
     parts += ["--out", os.fspath(out), "--name", name]
     return shlex.join([*parts, "--force"] if force else parts)
 
