@@ -250,8 +250,8 @@ def sweep_command(
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
-    for name, values in exp.sweep.axes().items():
-        a = axis_entry(name)
+    for axis_name, values in exp.sweep.axes().items():
+        a = axis_entry(axis_name)
         if not a.in_id_at_default and values == (a.default,):
             continue  # an axis added later, at its default: the command of older releases
         parts += [a.flag, ",".join(_value_text(v) for v in values)]
