@@ -42,6 +42,7 @@ def rigor_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_axis_choices_are_the_train_packages() -> None:
     assert set(TASK_NAMES) == {"none", *TASKS}
     assert OPTIMIZER_NAMES == OPTIMIZERS
+    assert vl.load_training is load_training
 
 
 def test_training_axes_at_their_defaults_keep_the_cell_id() -> None:
