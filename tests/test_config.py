@@ -51,6 +51,11 @@ def test_cell_ids_differ_across_every_axis():
         "batch": 2,
         "seed": 1,
         "dtype": "float64",
+        "task": "adding",
+        "train_steps": 10,
+        "lr": 0.001,
+        "optimizer": "sgd",
+        "clip": 0.0,
     }
     assert set(variants) == set(AXES)
     ids = {CellConfig().cell_id} | {CellConfig(**{k: v}).cell_id for k, v in variants.items()}

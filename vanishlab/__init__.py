@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .sweep.runner import RunSummary, run_sweep
     from .sweep.store import load_cells, load_manifest, load_results
     from .sweep.summary import summarize
+    from .sweep.train_cell import load_training
     from .train import TrainResult, train_cell
     from .trained import JacobianMonitor, analyze_checkpoint, read_checkpoint
 
@@ -60,6 +61,7 @@ __all__ = [
     "load_experiment",
     "load_manifest",
     "load_results",
+    "load_training",
     "lyapunov_spectrum",
     "mean_field",
     "mean_field_inputs",
@@ -98,6 +100,7 @@ _LAZY: dict[str, str] = {
     "VanishlabError": ".errors",
     "render_report": ".report",
     "run_cell": ".sweep.measure",
+    "load_training": ".sweep.train_cell",
     "CellConfig": ".sweep.config",
     "Sweep": ".sweep.config",
     "Experiment": ".sweep.experiments",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..sweep.config import LABELS as AXIS_LABELS
 from ..sweep.config import REPORT_ORDER
+from ..sweep.store import TRAIN_FIELDS
 
 __all__ = [
     "CELL_META",
@@ -55,7 +56,7 @@ MAX_ANOMALY_ROWS = 200
 FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
 
 # Columns of the cells frame that are not configuration.
-CELL_META = ("cell_id", "status", "reason", "elapsed_s")
+CELL_META = ("cell_id", "status", "reason", "elapsed_s", *(c for c, _ in TRAIN_FIELDS))
 # Columns of the results frame that are not configuration.
 RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
 # The configuration columns in the order tables show them (the axis table's report ranks);

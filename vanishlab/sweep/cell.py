@@ -40,7 +40,7 @@ from torch import nn
 
 from ..core.engine import JacobianLogNorms
 from ..errors import VanishlabError
-from . import store
+from . import store, train_cell
 from .config import AXES, CellConfig
 from .inits import INITS, Init
 
@@ -115,7 +115,10 @@ build_rnn = build_module
 
 
 def cell_inputs(config: CellConfig) -> torch.Tensor:
-    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype."""
+    """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype: the
+    task's own inputs for a cell with a ``task`` (:mod:`vanishlab.sweep.train_cell`)."""
+    if config.task != "none":
+        return train_cell.task_inputs(config, seeded_generator(config.seed, "inputs"))
     shape = (config.seq_len, config.batch, config.input_size)
     dtype = getattr(torch, config.dtype)
     if config.input_std == 0:

@@ -60,6 +60,10 @@ Jacobians until the state overflows), exact zeros, failed cells and poor line fi
 (r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
 however straight it is).
 
+A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) adds its outcome:
+``final_loss``, ``chance_loss``, ``solved``, ``steps_to_solve`` (null where ``train_steps`` is 0,
+which says why; a diverged training has no ``final_loss``, and its note says so).
+
 NaN appears only where a column does not apply, and then the row says why: measured columns of
 a failed cell (``note``), r2 of a rate of -inf (``note``), ``mf_*`` where ``mf_validity`` is
 "none" or "origin" (``mf_reason``), ``predicted_*`` and ``delta_*`` where ``predicted_by`` is
@@ -91,10 +95,11 @@ from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core import engine, forward, lyapunov
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
-from . import cell, inits, prediction
+from . import cell, inits, prediction, train_cell
 from .cell import build_module, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, axis
 from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
+from .store import TRAIN_FIELDS
 
 __all__ = [
     "FLAGS",
@@ -161,6 +166,7 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("delta_lyapunov", "double"),
     ("flag", "string"),
     ("note", "string"),
+    *TRAIN_FIELDS,  # a trained cell's outcome; null when not trained (docs/trainability.md)
 )
 """The summary's own columns after the config columns, with their Arrow type names (the one
 definition: :data:`SUMMARY_COLUMNS` and the parquet schema of :mod:`vanishlab.sweep.summary`
@@ -336,9 +342,21 @@ def summary_row(
         mf_validity="",
         mf_reason="",
         predicted_by="none",
+        solved=None,
+        steps_to_solve=None,
     )
+    for name, _ in TRAIN_FIELDS:  # from load_cells' training columns, when trained
+        value = _py(cell.get(name))
+        if (
+            value is not None
+            and value is not pd.NA
+            and not (isinstance(value, float) and math.isnan(value))
+        ):
+            row[name] = value
     flags: list[str] = []
     notes: list[str] = []
+    if row["solved"] is not None and math.isnan(float(row["final_loss"])):
+        notes.append("Training diverged: no final loss.")
     if row["status"] != "ok":
         flags.append("failed")
         notes.append(f"Failed: {cell.get('reason') or 'no reason recorded'}.")
@@ -450,7 +468,7 @@ def code_digest() -> str:
     stored by other code (another vanishlab, an edited checkout) is computed afresh."""
     digest = hashlib.sha256()
     modules = (sys.modules[__name__], prediction, fits, linear, pascanu, meanfield, gaussian)
-    modules += (lyapunov, forward, engine, inits, cell)
+    modules += (lyapunov, forward, engine, inits, cell, train_cell)
     for module in modules:
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()

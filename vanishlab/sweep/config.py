@@ -34,6 +34,11 @@ bias         True       ``nn.RNN(bias=...)``
 batch        8          samples (input sequences) per cell; norms are aggregated over them
 seed         0          seeds the weights and the inputs of the cell
 dtype        float32    ``float32`` or ``float64``: the dtype of the module and its inputs
+task         none       ``none``, or train on ``adding`` / ``recall`` (docs/trainability.md)
+train_steps  0          optimizer steps after the measurement at init; 0 = no training
+lr           0.01       learning rate of the training (> 0 when ``train_steps`` > 0)
+optimizer    adam       ``adam`` or ``sgd`` (no momentum)
+clip         1.0        clip the global gradient norm to this; 0 = no clipping
 ============ ========== =====================================================================
 """
 
@@ -56,8 +61,10 @@ __all__ = [
     "DTYPES",
     "LABELS",
     "MODELS",
+    "OPTIMIZER_NAMES",
     "QUICK_SWEEP",
     "REPORT_ORDER",
+    "TASK_NAMES",
     "Axis",
     "AxisSet",
     "CellConfig",
@@ -69,6 +76,10 @@ __all__ = [
 ]
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
+TASK_NAMES: tuple[str, ...] = ("none", "adding", "recall")
+"""``task`` values: no training, or a task of :data:`vanishlab.train.TASKS` (a test checks)."""
+OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")
+"""``optimizer`` values: :data:`vanishlab.train.OPTIMIZERS` (a test checks; no torch here)."""
 
 
 def _known_init(value: str) -> None:
@@ -167,6 +178,36 @@ AXIS_TABLE: tuple[Axis, ...] = (
         meaning="``float32`` or ``float64``: the dtype of the module and its inputs",
         help="float32, float64.", example="float32,float64", label="dtype",
         choices=DTYPES, report_rank=10,
+    ),
+    Axis(
+        "task", str, "none",
+        meaning="``none``, or train on ``adding`` / ``recall`` (docs/trainability.md)",
+        help="Training tasks: none, adding, recall.", example="none,adding", label="task",
+        choices=TASK_NAMES, report_rank=12, in_id_at_default=False,
+    ),
+    Axis(
+        "train_steps", int, 0,
+        meaning="optimizer steps after the measurement at init; 0 = no training",
+        help="Training steps (0 = measure only), e.g. 0,1000.", example="0,1000",
+        label="steps", low=0, report_rank=13, in_id_at_default=False,
+    ),
+    Axis(
+        "lr", float, 0.01,
+        meaning="learning rate of the training (> 0 when ``train_steps`` > 0)",
+        help="Learning rates, e.g. 0.01,0.001.", example="0.01,0.001", label="lr",
+        low=0.0, report_rank=14, in_id_at_default=False,
+    ),
+    Axis(
+        "optimizer", str, "adam",
+        meaning="``adam`` or ``sgd`` (no momentum)",
+        help="Optimizers: adam, sgd.", example="adam,sgd", label="optimizer",
+        choices=OPTIMIZER_NAMES, report_rank=15, in_id_at_default=False,
+    ),
+    Axis(
+        "clip", float, 1.0,
+        meaning="clip the global gradient norm to this; 0 = no clipping",
+        help="Gradient-norm clips (0 = none), e.g. 1,0.", example="1,0", label="clip",
+        low=0.0, report_rank=16, in_id_at_default=False,
     ),
 )  # fmt: skip
 """Every axis, in config-column order and in the grid's nesting order (last varies fastest)."""

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
-from . import store
+from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, one_thread
 from .cell_summary import code_digest, summarize_cell
 from .config import CellConfig
@@ -57,6 +57,7 @@ def run_cell(
     rnn: Any = None
     x: Any = None
     stored: store.StoredSummary | None = None
+    trained: train_cell.TrainRecord | None = None
     with one_thread():
         try:
             rnn = build_module(config, init)
@@ -70,13 +71,23 @@ def run_cell(
             frame, status, failure = empty_frame(), "failed", "error"
         else:
             frame, status, reason = aggregate_samples(result, config), "ok", None
+        row: dict[str, Any] | None = None
         if summary and failure != "error":
-            try:
+            try:  # at initialisation, before any training changes the weights
                 row = summarize_cell(config, frame, status=status, reason=reason, rnn=rnn, x=x)
             except Exception:  # left to summarize(), which computes the row again
-                stored = None
-            else:
-                stored = store.stored_summary(row, code_digest())
+                row = None
+        if status == "ok" and config.train_steps > 0:
+            try:  # trained in place after the measurement at init: docs/trainability.md
+                trained = train_cell.train_record(config, rnn)
+            except Exception as err:  # recorded like a failed measurement
+                text = " ".join(str(err).split())[:300]
+                reason = f"training: {type(err).__name__}: {text}"
+                frame, status, failure, row = empty_frame(), "failed", "error", None
+        if row is not None:
+            if trained is not None:
+                row.update({name: trained[name] for name, _ in store.TRAIN_FIELDS})
+            stored = store.stored_summary(row, code_digest())
     meta: store.CellMeta = {
         "cell_id": config.cell_id,
         "config": config.to_dict(),
@@ -88,4 +99,6 @@ def run_cell(
     }
     if stored is not None:
         meta["summary"] = stored
+    if trained is not None and status == "ok":
+        meta["train"] = trained  # type: ignore[typeddict-item]
     return frame, meta

@@ -172,12 +172,21 @@ class CellMeta(TypedDict):
     failure: NotRequired[str | None]
     digest: NotRequired[str]
     summary: NotRequired[StoredSummary]
+    train: NotRequired[dict[str, Any]]  # a trained cell's record (vanishlab.sweep.train_cell)
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train"))
 FAILURES = ("overflow", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
+TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
+    ("final_loss", "double"),
+    ("chance_loss", "double"),
+    ("solved", "bool"),
+    ("steps_to_solve", "int64"),
+)
+"""A trained cell's outcome as columns of :func:`load_cells` and of the summary (null for a
+cell that was not trained)."""
 
 
 def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
@@ -445,6 +454,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     steps = _shard_steps(run_dir)
+    metas = read_cell_metas(run_dir)
     rows = [
         {
             **{axis: meta["config"][axis] for axis in CONFIG_COLUMNS},
@@ -455,7 +465,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             "failure": meta.get("failure"),
             "elapsed_s": float(meta["elapsed_s"]),
         }
-        for meta in read_cell_metas(run_dir).values()
+        for meta in metas.values()
     ]
     schema = pa.schema(
         [SCHEMA.field(c) for c in (*CONFIG_COLUMNS, "cell_id")]
@@ -467,7 +477,16 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             pa.field("elapsed_s", pa.float64()),
         ]
     )
+    trained = any("train" in m for m in metas.values())
+    if trained:  # a run with trained cells: their outcome (docs/trainability.md)
+        schema = pa.schema([*schema, *(pa.field(c, pa.type_for_alias(t)) for c, t in TRAIN_FIELDS)])
+        for row, meta in zip(rows, metas.values(), strict=True):
+            record = meta.get("train") or {}
+            row.update({c: record.get(c) for c, _ in TRAIN_FIELDS})
     frame = pa.Table.from_pylist(rows, schema=schema).to_pandas()
+    if trained:
+        frame["solved"] = frame["solved"].astype("boolean")
+        frame["steps_to_solve"] = frame["steps_to_solve"].astype("Int64")
     if steps:
         frame["step"] = frame["step"].astype("Int64")
     return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])

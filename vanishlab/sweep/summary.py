@@ -86,9 +86,10 @@ def _empty() -> pd.DataFrame:
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas()
-    for c in ("lag_start", "lag_end", "horizon"):
+    for c in ("lag_start", "lag_end", "horizon", "steps_to_solve"):
         frame[c] = frame[c].astype("Int64")
-    frame["pascanu_ok"] = frame["pascanu_ok"].astype("boolean")
+    for c in ("pascanu_ok", "solved"):
+        frame[c] = frame[c].astype("boolean")
     return frame
 
 
@@ -212,7 +213,9 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     ``pascanu_ok``; ``mf_rate``, ``mf_chi1``, ``mf_q_star``, ``mf_critical_gain``,
     ``mf_validity``, ``mf_reason``; ``predicted_by``, ``predicted_rate``,
     ``predicted_rate_layer0``; ``delta_rate``, ``delta_rate_layer0``, ``delta_lyapunov``
-    (measured - predicted); ``flag`` and ``note``. Rates are natural log per step.
+    (measured - predicted); ``flag`` and ``note``; a trained cell's ``final_loss``,
+    ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
+    docs/trainability.md). Rates are natural log per step.
 
     Args:
         run_dir: a run directory.

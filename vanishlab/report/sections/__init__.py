@@ -36,6 +36,7 @@ from .overview import overview_section
 from .rates import rates_section
 from .single_model import curves_section, fits_section, lyapunov_section, model_section
 from .theory import theory_section
+from .trainability import trainability_section
 from .trained import theory_trained_section
 
 __all__ = [
@@ -63,6 +64,7 @@ SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("rates", rates_section),
     ("gain", gain_section),
     ("theory", theory_section),
+    ("trainability", trainability_section),
     ("anomalies", anomalies_section),
 )
 

@@ -1,0 +1,121 @@
+"""Trained sweep cells: the training axes, the record in the shard, the summary's columns, the
+loss-curve loader, the trainability table and the report section (docs/trainability.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import vanishlab as vl
+from vanishlab.report.data import build_report
+from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
+from vanishlab.sweep.store import load_manifest
+from vanishlab.sweep.train_cell import load_training, required_lag, trainability
+from vanishlab.train import OPTIMIZERS, TASKS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _experiment():
+    spec = importlib.util.spec_from_file_location(
+        "trainability", ROOT / "experiments/trainability.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def rigor_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke grid at gain 0.25: tanh, H = 16, T = 6 and T = 60, 300 Adam steps."""
+    out = tmp_path_factory.mktemp("trainability") / "run"
+    grid = _experiment().SMOKE.replace(gain=(0.25,))
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    return out
+
+
+def test_axis_choices_are_the_train_packages() -> None:
+    assert set(TASK_NAMES) == {"none", *TASKS}
+    assert OPTIMIZER_NAMES == OPTIMIZERS
+    assert vl.load_training is load_training
+
+
+def test_training_axes_at_their_defaults_keep_the_cell_id() -> None:
+    base = vl.CellConfig(hidden_size=8)
+    explicit = vl.CellConfig(
+        hidden_size=8, task="none", train_steps=0, lr=0.01, optimizer="adam", clip=1.0
+    )
+    assert explicit.cell_id == base.cell_id
+    assert vl.CellConfig(hidden_size=8, task="adding", input_size=2).cell_id != base.cell_id
+
+
+def test_vanished_gradient_is_not_solved_and_short_lag_is_through_the_sweep(
+    rigor_run: Path,
+) -> None:
+    """The rigor pair of docs/trainability.md, read back through vl.summarize."""
+    summary = vl.summarize(rigor_run).set_index("seq_len")
+    results = vl.load_results(rigor_run)
+    long_inputs = results[(results["source"] == "input") & (results["seq_len"] == 60)]
+    at_first_marker = long_inputs[long_inputs["lag"] >= required_lag("adding", 60)]
+    # geometric mean over the batch below e^-40 at every lag the first marker can sit at
+    assert float(at_first_marker["log10_fro_mean"].max()) < -40 / math.log(10)
+    long, short = summary.loc[60], summary.loc[6]
+    assert long["solved"] is not pd.NA and not bool(long["solved"])
+    assert pd.isna(long["steps_to_solve"])
+    # any prediction blind to the first value has MSE >= Var(u) = chance / 2
+    assert long["final_loss"] > 0.4 * long["chance_loss"]
+    assert bool(short["solved"]) and short["final_loss"] < 0.1 * short["chance_loss"]
+    assert 0 < int(short["steps_to_solve"]) <= 300
+    assert summary["chance_loss"].tolist() == [1 / 6, 1 / 6]
+
+
+def test_untrained_cells_have_no_training_outcome(tmp_path: Path) -> None:
+    vl.run_sweep(vl.Sweep(hidden_size=4, seq_len=5, batch=2), tmp_path / "r", workers=1,
+                 progress=False)  # fmt: skip
+    row = vl.summarize(tmp_path / "r").iloc[0]
+    assert math.isnan(row["final_loss"]) and math.isnan(row["chance_loss"])
+    assert pd.isna(row["solved"]) and pd.isna(row["steps_to_solve"])
+    assert len(load_training(tmp_path / "r")) == 0
+
+
+def test_loss_curve_loader_is_tidy(rigor_run: Path) -> None:
+    curves = load_training(rigor_run)
+    assert len(curves) == 2 * 11
+    for _, rows in curves.groupby("cell_id"):
+        assert rows["step"].tolist() == [round(i * 300 / 10) for i in range(11)]
+        assert (rows["chance_loss"] == 1 / 6).all() and rows["loss"].notna().all()
+    assert set(curves["seq_len"]) == {6, 60}
+
+
+def test_trainability_table_and_report_section(rigor_run: Path) -> None:
+    table = trainability(vl.load_results(rigor_run), vl.load_cells(rigor_run)).set_index("seq_len")
+    assert table.loc[6, "predicted"] and table.loc[6, "solved"]
+    assert not table.loc[60, "predicted"] and not table.loc[60, "solved"]
+    assert table.loc[60, "drop_at_required"] > 40 / math.log(10) - 3  # fallen > e^-40 / e^3
+    report = build_report(
+        vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    assert "2 of 2 trained cells (100 %)" in section.intro
+    rows = {row[2]: row for row in section.blocks[2].rows}  # by T
+    assert rows["60"][9:11] == ("no", "no") and rows["6"][9:11] == ("yes", "yes")
+
+
+def test_task_needs_its_input_size(tmp_path: Path) -> None:
+    grid = vl.Sweep(hidden_size=4, seq_len=5, batch=2, task="adding", train_steps=2)
+    vl.run_sweep(grid, tmp_path / "r", workers=1, progress=False)
+    cells = vl.load_cells(tmp_path / "r")
+    assert cells["status"].tolist() == ["failed"]
+    assert "set input_size=2" in cells["reason"].iloc[0]
+
+
+def test_smoke_and_default_grids() -> None:
+    module = _experiment()
+    assert module.SMOKE.size == 4 and module.SWEEP.size == 32
+    assert set(module.SWEEP.task) == {"adding"} and module.SWEEP.input_size == (2,)

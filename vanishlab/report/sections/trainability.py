@@ -1,0 +1,229 @@
+"""Trainability: did the networks learn the task, and did their gradient at init say so?
+
+For a run with trained cells (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`): the
+fraction of seeds solved against T, one line per gain and one panel per remaining setting
+(activation, init, ...), with the fraction *predicted* solvable from the measurement at
+initialisation drawn dashed on the same axes: a cell is predicted solvable when its input
+gradient at the task's required lag has not fallen 1000x below lag 0
+(:func:`vanishlab.sweep.train_cell.trainability`). A table gives, per cell, the required lag
+beside the horizons at init: the lag of a 1000x drop, the e-folding lag 1/|rate| of the fitted
+state curve, and the mean-field depth scale (the lag of a 1000x drop at the mean-field rate,
+3 ln 10 / |rate_mf|) where the theory applies. One sentence states how often the prediction
+and the outcome agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...sweep.train_cell import DROP_DECADES, trainability
+from ..format import format_value, setting_text
+from ..model import Curve, LineGrid, LinePanel, Section, Table
+from ..view import RunView
+
+__all__ = ["trainability_section"]
+
+_LN10 = math.log(10.0)
+_NOT_PANEL = ("gain", "seq_len", "seed", "cell_id")
+_MAX_PANELS = 12
+
+
+def _panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
+    """The varying setting columns that make panels (everything but gain, T and seed)."""
+    return [c for c in view.varying if c in frame and c not in _NOT_PANEL]
+
+
+def _agreement(table: pd.DataFrame) -> str:
+    """How often the prediction and the outcome agree, and where the two cross."""
+    n = len(table)
+    agree = int((table["predicted"] == table["solved"]).sum())
+    pred_no = table[~table["predicted"]]
+    pred_yes = table[table["predicted"]]
+    solved, failed = table[table["solved"]], table[~table["solved"]]
+    text = (
+        f"The gradient at initialisation put {agree} of {n} trained cells "
+        f"({100 * agree / n:.0f} %) on the side they ended on. Of the {len(pred_no)} cells "
+        f"whose gradient had fallen {10**DROP_DECADES:.0f}x by the required lag, "
+        f"{int(pred_no['solved'].sum())} were solved anyway; of the {len(pred_yes)} whose "
+        f"gradient had not, {int(pred_yes['solved'].sum())} were."
+    )
+    if len(solved):
+        text += (
+            " The largest fall at the required lag among solved cells was "
+            f"{solved['drop_at_required'].max():.1f} decades"
+        )
+        if len(failed):
+            text += (
+                f", the smallest among failed ones {failed['drop_at_required'].min():.1f} decades"
+            )
+        text += "."
+    return (
+        text + " The measurement at init moves during training and the optimizer rescales "
+        "small gradients, so the cut marks where learning gets hard, not a wall; a gradient "
+        "fallen e^-40 over the lag was never learned in our tests (docs/trainability.md), and "
+        "a surviving one does not guarantee learning within the budget."
+    )
+
+
+def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
+    keys = _panel_keys(table, view)
+    gains = sorted(table["gain"].dropna().unique())
+    legend = tuple(f"gain = {format_value(g)}" for g in gains)
+    groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
+    panels: list[LinePanel] = []
+    ncols = min(3, max(1, len(groups)))
+    for i, (values, rows) in enumerate(groups[:_MAX_PANELS]):
+        values = values if isinstance(values, tuple) else (values,)
+        curves: list[Curve] = []
+        for style, g in enumerate(gains):
+            at = rows[rows["gain"] == g]
+            if not len(at):
+                continue
+            by_t = at.groupby("seq_len", sort=True)
+            x = np.asarray(list(by_t.groups), dtype=float)
+            solved = by_t["solved"].mean().to_numpy(dtype=float)
+            predicted = by_t["predicted"].mean().to_numpy(dtype=float)
+            curves.append(Curve(legend[style], style, x, solved))
+            curves.append(
+                Curve("predicted from the gradient at init", style, x, predicted, reference=True)
+            )
+        title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
+        panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
+    return LineGrid(
+        title="Solved fraction against T",
+        caption=(
+            "Solid: the fraction of seeds whose held-out loss ended below 0.1 x chance. "
+            "Dashed, same colour: the fraction predicted solvable because the input gradient "
+            f"at the task's required lag had not fallen {10**DROP_DECADES:.0f}x at "
+            "initialisation."
+        ),
+        nrows=math.ceil(len(panels) / ncols),
+        ncols=ncols,
+        panels=tuple(panels),
+        xlabel="T (sequence length)",
+        ylabel="fraction solved",
+        legend_title="gain",
+        legend=legend,
+        markers=True,
+        note=f"{len(groups) - _MAX_PANELS} more settings not drawn."
+        if len(groups) > _MAX_PANELS
+        else "",
+    )
+
+
+def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
+    """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
+    keys = _panel_keys(table, view)
+    gains = sorted(table["gain"].dropna().unique())
+    legend = tuple(f"gain = {format_value(g)}" for g in gains)
+    table = table.assign(
+        shown=table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
+    )
+    groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
+    ncols = min(3, max(1, len(groups)))
+    panels: list[LinePanel] = []
+    for i, (values, rows) in enumerate(groups[:_MAX_PANELS]):
+        values = values if isinstance(values, tuple) else (values,)
+        curves: list[Curve] = []
+        for style, g in enumerate(gains):
+            at = rows[rows["gain"] == g]
+            if len(at):
+                by_t = at.groupby("seq_len", sort=True)
+                x = np.asarray(list(by_t.groups), dtype=float)
+                curves.append(Curve(legend[style], style, x, by_t["shown"].mean().to_numpy()))
+        need = rows.groupby("seq_len", sort=True)["required_lag"].first()
+        curves.append(
+            Curve(
+                "required lag (nearest first marker)",
+                0,
+                need.index.to_numpy(dtype=float),
+                need.to_numpy(dtype=float),
+                reference=True,
+            )
+        )
+        title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
+        panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
+    return LineGrid(
+        title="Gradient horizon at initialisation against T",
+        caption=(
+            "Solid: the lag at which the input gradient ||dh_T/dx_{T-1-k}|| had fallen "
+            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; T when it "
+            "never did). Dashed: the shortest lag the task's answer lies back. A horizon under "
+            "the dashed line predicts failure."
+        ),
+        nrows=math.ceil(len(panels) / ncols),
+        ncols=ncols,
+        panels=tuple(panels),
+        xlabel="T (sequence length)",
+        ylabel="lag",
+        legend_title="gain",
+        legend=legend,
+        markers=True,
+    )
+
+
+def _lag_text(value: float) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.0f}"
+
+
+def _table(table: pd.DataFrame, view: RunView) -> Table:
+    theory = view.theory.set_index("cell_id")
+    keys = _panel_keys(table, view)
+    rows = []
+    for rec in table.sort_values([*keys, "gain", "seq_len", "seed"]).to_dict("records"):
+        t = theory.loc[rec["cell_id"]] if rec["cell_id"] in theory.index else None
+        rate = float(t["rate"]) if t is not None else math.nan
+        mf = float(t["mf_rate"]) if t is not None else math.nan
+        efold = 1.0 / abs(rate) if rate < 0 else math.nan
+        depth = DROP_DECADES * _LN10 / abs(mf) if mf < 0 else math.nan
+        h = rec["horizon_1000"]
+        rows.append(
+            (
+                setting_text((k, rec[k]) for k in keys) or "—",
+                format_value(rec["gain"]),
+                str(rec["seq_len"]),
+                str(rec["seed"]),
+                str(rec["required_lag"]),
+                _lag_text(h) if not math.isnan(h) else f"> {int(rec['seq_len']) - 1}",
+                _lag_text(efold),
+                _lag_text(depth),
+                f"{rec['drop_at_required']:.1f}",
+                "yes" if rec["predicted"] else "no",
+                "yes" if rec["solved"] else "no",
+                format_value(rec["final_loss"] / rec["chance_loss"])
+                if rec["final_loss"] is not None and not pd.isna(rec["final_loss"])
+                else "diverged",
+            )
+        )
+    return Table(
+        "Horizons at initialisation and outcomes",
+        "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
+        "the input gradient had fallen 1000x at init, the e-folding lag 1/|rate| of the fitted "
+        "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
+        "field applies), the decades fallen by the required lag, the prediction, the outcome "
+        "and the final held-out loss as a fraction of chance.",
+        (
+            "setting", "gain", "T", "seed", "required lag", "1000x lag", "1/|rate|",
+            "mean-field 1000x lag", "decades at required", "predicted", "solved",
+            "loss / chance",
+        ),
+        tuple(rows),
+        (False, True, True, True, True, True, True, True, True, False, False, True),
+    )  # fmt: skip
+
+
+def trainability_section(view: RunView) -> Section | None:
+    """The solved fraction against T with the prediction at init, and the horizons table."""
+    table = trainability(view.results, view.cells)
+    if not len(table):
+        return None
+    return Section(
+        "trainability",
+        "Trainability",
+        "Whether each network learned its task, set beside its gradient at initialisation. "
+        + _agreement(table),
+        (_figure(table, view), _horizon_figure(table, view), _table(table, view)),
+    )

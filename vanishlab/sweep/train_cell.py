@@ -1,0 +1,206 @@
+"""A trained cell: measure the Jacobians at initialisation on the task's own inputs, then train.
+
+A cell whose ``task`` axis is not ``"none"`` is measured on the task's inputs instead of
+Gaussian ones (:func:`task_inputs`, used by :func:`vanishlab.sweep.cell.cell_inputs`): ``batch``
+sequences of the task at T = ``seq_len``, drawn from the cell's "inputs" stream, so the measured
+gradient horizon is the one training faces. The adding problem's inputs (values U[0, 1], a sparse
+marker) saturate tanh far less than unit Gaussians do. ``input_size`` must then be the task's
+(2 for ``adding``, 8 for ``recall``); ``input_std`` does not change the inputs (it is what the
+mean field is told: ``experiments/trainability.py`` sets the task's r.m.s. input).
+
+When ``train_steps`` > 0, :func:`train_record` then trains the measured module in place with
+:func:`vanishlab.train.train_cell` (``steps = train_steps``, ``lr``, ``optimizer``, ``clip``
+(0 = none), batch :data:`TRAIN_BATCH` fresh sequences per step, the cell's ``seed`` for the
+readout and the data) and returns the record stored in the shard's metadata under ``"train"``
+(:data:`TrainRecord`): the held-out loss curve at 11 points, ``final_loss``, ``chance_loss``,
+``threshold``, ``solved`` (final loss below :data:`vanishlab.train.SOLVE_FRACTION` x chance),
+``steps_to_solve``, ``diverged``. A loss that is not a number (after a divergence) is stored as
+None. :func:`load_training` reads the loss curves of a run as a tidy frame.
+
+**Predicted trainability.** :func:`trainability` sets each trained cell beside its measurement at
+initialisation. The task needs the gradient from an input ``required_lag`` steps back
+(:func:`required_lag`: the nearest the first marker of the adding problem can lie,
+T - floor(T/2); T - 1 for recall). ``horizon_1000`` is the first lag at which the input
+Jacobian's norm (geometric mean over the batch) has fallen 1000x below its value at lag 0 (None
+when it never does within T). The measurement *predicts* a cell trainable when the gradient at
+the required lag has not fallen 1000x (``drop_at_required`` < 3 decades).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, TypedDict
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..errors import VanishlabError
+from ..train import make_task, train_cell
+from . import store
+from .config import AXES, CellConfig
+
+__all__ = [
+    "DROP_DECADES",
+    "TRAIN_BATCH",
+    "TrainRecord",
+    "load_training",
+    "required_lag",
+    "task_inputs",
+    "train_record",
+    "trainability",
+]
+
+TRAIN_BATCH = 64
+"""Fresh task sequences per optimizer step (the measurement uses the ``batch`` axis)."""
+DROP_DECADES = 3.0
+"""A gradient that has fallen this many decades (1000x) is taken to have vanished."""
+
+
+class TrainRecord(TypedDict):
+    """The ``"train"`` entry of a trained cell's shard metadata (JSON: no NaN, None instead)."""
+
+    task: str
+    seq_len: int
+    steps: int
+    loss_curve: list[list[float | None]]  # [[step, held-out loss], ...]
+    final_loss: float | None
+    chance_loss: float
+    threshold: float
+    solved: bool
+    steps_to_solve: int | None
+    diverged: bool
+
+
+def _task(config: CellConfig) -> Any:
+    task = make_task(config.task, config.seq_len)
+    if config.input_size != task.input_size:
+        raise VanishlabError(
+            f"the {config.task} task feeds {task.input_size} channels per step: "
+            f"set input_size={task.input_size} (got {config.input_size})"
+        )
+    return task
+
+
+def task_inputs(config: CellConfig, generator: torch.Generator) -> torch.Tensor:
+    """``batch`` sequences of the cell's task, ``(seq_len, batch, input_size)`` in its dtype."""
+    x, _ = _task(config).sample(config.batch, generator)  # (B, T, I)
+    return x.transpose(0, 1).contiguous().to(getattr(torch, config.dtype))
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def train_record(config: CellConfig, module: nn.Module) -> TrainRecord:
+    """Train ``module`` (in place) on the cell's task with its settings; the stored record."""
+    if config.task == "none":
+        raise VanishlabError("train_steps > 0 needs a task (--task adding or recall)")
+    if config.lr <= 0:
+        raise VanishlabError(f"lr must be > 0 to train, got {config.lr}")
+    result = train_cell(
+        module,
+        _task(config),
+        steps=config.train_steps,
+        lr=config.lr,
+        optimizer=config.optimizer,
+        clip=config.clip if config.clip > 0 else None,
+        batch=TRAIN_BATCH,
+        seed=config.seed,
+    )
+    return {
+        "task": result.task,
+        "seq_len": result.seq_len,
+        "steps": config.train_steps,
+        "loss_curve": [
+            [s, _number(v)] for s, v in zip(result.eval_steps, result.eval_losses, strict=True)
+        ],
+        "final_loss": _number(result.final_loss),
+        "chance_loss": result.chance_loss,
+        "threshold": result.threshold,
+        "solved": result.solved,
+        "steps_to_solve": result.steps_to_solve,
+        "diverged": result.diverged,
+    }
+
+
+def load_training(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The loss curves of a run's trained cells, tidy: one row per (cell, evaluation step).
+
+    Columns: the config columns, ``cell_id``, ``step``, ``loss`` (NaN after a divergence),
+    ``chance_loss``. Empty (with those columns) when no cell was trained.
+    """
+    rows = []
+    for cid, meta in sorted(store.read_cell_metas(run_dir).items()):
+        record = meta.get("train")
+        if not record:
+            continue
+        config = {a: meta["config"].get(a) for a in AXES}
+        for step, loss in record["loss_curve"]:
+            rows.append(
+                {
+                    **config,
+                    "cell_id": cid,
+                    "step": int(step),  # type: ignore[arg-type]
+                    "loss": math.nan if loss is None else float(loss),
+                    "chance_loss": float(record["chance_loss"]),
+                }
+            )
+    columns = [*AXES, "cell_id", "step", "loss", "chance_loss"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def required_lag(task: str, seq_len: int) -> int:
+    """The shortest lag the task's answer lies back: T - floor(T/2) (adding), T - 1 (recall)."""
+    if task == "adding":
+        return seq_len - seq_len // 2
+    if task == "recall":
+        return seq_len - 1
+    raise ValueError(f"no required lag for task {task!r}")
+
+
+def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Each trained cell's outcome beside its gradient at initialisation (module docstring).
+
+    Args:
+        results: shard rows (:func:`vanishlab.load_results`); the ``input`` rows are used.
+        cells: :func:`vanishlab.load_cells` with the training columns (``solved``, ...).
+
+    Returns:
+        One row per cell with a training outcome: the config columns, ``cell_id``,
+        ``required_lag``, ``drop_at_required`` (decades fallen from lag 0 to the required lag),
+        ``horizon_1000`` (first lag of a 1000x drop, or NaN), ``predicted`` (bool: not
+        vanished at the required lag), ``solved``, ``final_loss``, ``chance_loss``.
+    """
+    columns = [*AXES, "cell_id", "required_lag", "drop_at_required", "horizon_1000"]
+    columns += ["predicted", "solved", "final_loss", "chance_loss"]
+    if "solved" not in cells or not len(results):
+        return pd.DataFrame(columns=columns)
+    trained = cells[cells["solved"].notna()]
+    inputs = results[(results["source"] == "input").to_numpy(dtype=bool)]
+    by_cell = {str(k): g.sort_values("lag") for k, g in inputs.groupby("cell_id", sort=False)}
+    rows = []
+    for rec in trained.to_dict("records"):
+        rows_ = by_cell.get(str(rec["cell_id"]))
+        if rows_ is None:
+            continue
+        curve = rows_["log10_fro_mean"].to_numpy(dtype=float)
+        drop = curve[0] - curve  # decades fallen since lag 0
+        need = required_lag(str(rec["task"]), int(rec["seq_len"]))
+        fallen = np.flatnonzero(drop >= DROP_DECADES)
+        rows.append(
+            {
+                **{a: rec.get(a) for a in AXES},
+                "cell_id": rec["cell_id"],
+                "required_lag": need,
+                "drop_at_required": float(drop[min(need, len(drop) - 1)]),
+                "horizon_1000": float(fallen[0]) if len(fallen) else math.nan,
+                "predicted": bool(drop[min(need, len(drop) - 1)] < DROP_DECADES),
+                "solved": bool(rec["solved"]),
+                "final_loss": rec.get("final_loss"),
+                "chance_loss": rec.get("chance_loss"),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
