@@ -42,7 +42,17 @@ def _imports(name: str, path: Path) -> list[tuple[str, list[str]]]:
 
 
 def test_sections_are_one_explicit_ordered_list():
-    expected = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
+    expected = [
+        "overview",
+        "models",
+        "decay",
+        "input",
+        "depth",
+        "rates",
+        "gain",
+        "theory",
+        "anomalies",
+    ]
     assert list(section_keys()) == [k for k, _ in SECTIONS] == expected
     assert report.SECTIONS is SECTIONS
 
