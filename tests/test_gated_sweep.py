@@ -156,6 +156,12 @@ def test_gated_inits_draw_what_they_document(model):
         assert not getattr(chrono, f"bias_hh_l{l}").any()
 
 
+@pytest.mark.parametrize("init", ["forget_bias", "chrono"])
+def test_gated_init_applied_to_an_rnn_directly_is_refused_clearly(init):
+    with pytest.raises(vl.VanishlabError, match="gated cells applied to RNN"):
+        INITS[init].apply(nn.RNN(3, 4), 1.0, torch.Generator().manual_seed(0))
+
+
 def test_rnn_orthogonal_weights_unchanged_by_per_gate_blocks():
     config = CellConfig(init="orthogonal", gain=1.3, num_layers=2, **TINY)
     rnn = build_rnn(config)

@@ -43,8 +43,8 @@ def _imports(name: str, path: Path) -> list[tuple[str, list[str]]]:
 
 def test_sections_are_one_explicit_ordered_list():
     expected = [
-        "overview", "decay", "input", "depth", "rates", "gain", "theory", "trainability",
-        "anomalies",
+        "overview", "models", "decay", "input", "depth", "rates", "gain", "theory",
+        "trainability", "anomalies",
     ]  # fmt: skip
     assert list(section_keys()) == [k for k, _ in SECTIONS] == expected
     assert report.SECTIONS is SECTIONS

@@ -347,15 +347,17 @@ def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[l
 
 @torch.no_grad()
 def _apply_forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
-    for b_ih, _b_hh in _gated_weights(rnn, gain, gen):
+    for b_ih, _b_hh in layers:
         b_ih[f * H : (f + 1) * H] = 1.0
 
 
 @torch.no_grad()
 def _apply_chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
-    for b_ih, _b_hh in _gated_weights(rnn, gain, gen):
+    for b_ih, _b_hh in layers:
         u = torch.empty(H, dtype=torch.float64).uniform_(1.0, CHRONO_T_MAX - 1.0, generator=gen)
         b_f = torch.log(u).to(b_ih.dtype)
         b_ih[f * H : (f + 1) * H] = b_f
