@@ -201,3 +201,38 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
         except vl.VanishlabError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def _as_written_before_later_axes(run: Path) -> None:
+    """Rewrite ``run`` as a vanishlab from before the model and training axes wrote it: no
+    such columns, config keys or manifest axes (and no stored summary rows)."""
+    from vanishlab.sweep.checksums import content_digest
+    from vanishlab.sweep.config import LATER_AXES
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    for grid in [manifest["axes"], *manifest.get("grids", [])]:
+        for name in LATER_AXES:
+            grid.pop(name, None)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    for path in (run / "cells").glob("*.parquet"):
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+        table = table.drop_columns(list(LATER_AXES)).replace_schema_metadata(None)
+        meta["config"] = {k: v for k, v in meta["config"].items() if k not in LATER_AXES}
+        meta.pop("summary", None)
+        meta["digest"] = content_digest(table)
+        table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+        pq.write_table(table, path, write_page_checksum=True)
+
+
+def test_runs_written_before_later_axes_read_and_resume(tmp_path):
+    run = tmp_path / "run"
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=2, gain=(0.5, 1.0))
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    _as_written_before_later_axes(run)
+    assert "model" not in pq.read_schema(next((run / "cells").glob("*.parquet"))).names
+    pd.testing.assert_frame_equal(vl.load_results(run), results)
+    pd.testing.assert_frame_equal(vl.load_cells(run), cells)
+    again = vl.run_sweep(sweep, run, workers=1, progress=False)  # the same grid: nothing to do
+    assert again.n_skipped == 2 and again.n_run == 0 and not again.moved_aside

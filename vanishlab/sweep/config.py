@@ -60,6 +60,7 @@ __all__ = [
     "AXIS_TYPES",
     "DTYPES",
     "LABELS",
+    "LATER_AXES",
     "MODELS",
     "OPTIMIZER_NAMES",
     "QUICK_SWEEP",
@@ -248,6 +249,10 @@ REPORT_ORDER: tuple[str, ...] = tuple(
     a.name for a in sorted(AXIS_TABLE, key=lambda a: a.report_rank)
 )
 """The axes in the order the report's tables list them."""
+
+LATER_AXES: dict[str, object] = {a.name: a.default for a in AXIS_TABLE if not a.in_id_at_default}
+"""Axes added after runs existed (``in_id_at_default=False``), with their defaults: a run
+directory written before one of them holds its cells at that default (readers fill it in)."""
 
 LABELS: dict[str, str] = {a.name: a.label for a in AXIS_TABLE}
 """The report's short name of each axis."""

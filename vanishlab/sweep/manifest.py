@@ -20,7 +20,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import VanishlabError
-from .config import AXES
+from .config import AXES, LATER_AXES
 from .files import atomic_write
 
 __all__ = [
@@ -63,10 +63,21 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
+    _fill_later_axes(manifest)
     problem = _manifest_problem(manifest)
     if problem:
         raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
     return manifest
+
+
+def _fill_later_axes(m: dict[str, Any]) -> None:
+    """A grid written before an axis of :data:`LATER_AXES` existed holds that axis at its
+    default: fill it in, so older run directories resume and report like new ones."""
+    grids = [m.get("axes"), *(m.get("grids") if isinstance(m.get("grids"), list) else [])]
+    for grid in grids:
+        if isinstance(grid, dict) and set(AXES) - set(grid) <= set(LATER_AXES):
+            for name in set(AXES) - set(grid):
+                grid[name] = [LATER_AXES[name]]
 
 
 def _is_grid(value: Any) -> bool:

@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 from ..errors import VanishlabError
 from .axes import Axis
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest, summary_ok
-from .config import AXES, AXIS_TABLE
+from .config import AXES, AXIS_TABLE, LATER_AXES
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
 from .lock import LOCK, RunLock
 from .manifest import (
@@ -282,6 +282,15 @@ def _foreign(path: Path, why: str) -> VanishlabError:
     )
 
 
+def _with_later(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with the config columns of :data:`LATER_AXES` it lacks, where a shard
+    written before those axes existed would have them."""
+    for name in SCHEMA.names:
+        if name in LATER_AXES and name not in schema.names:
+            schema = schema.insert(SCHEMA.get_field_index(name), SCHEMA.field(name))
+    return schema
+
+
 def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
     """The same column names and types (nullability aside: a config column became nullable
     when its axis came to apply to some models only, and older shards stay readable)."""
@@ -295,7 +304,7 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise _foreign(path, "no vanishlab.cell metadata")
-    if not (_same_columns(schema, SCHEMA) or _same_columns(schema, STEP_SCHEMA)):
+    if not any(_same_columns(_with_later(schema), full) for full in (SCHEMA, STEP_SCHEMA)):
         raise _foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
@@ -307,6 +316,9 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         raise _foreign(path, "malformed vanishlab.cell metadata")
     if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
         raise _foreign(path, f"it holds cell {meta['cell_id']!r}, not the one its name says")
+    missing = set(CONFIG_COLUMNS) - set(meta["config"])
+    if missing <= set(LATER_AXES):  # written before those axes existed: at their defaults
+        meta["config"] = {**meta["config"], **{name: LATER_AXES[name] for name in missing}}
     if set(meta["config"]) != set(CONFIG_COLUMNS):
         raise _foreign(path, "its config has other axes than this vanishlab's")
     if meta["n_rows"] != pf.metadata.num_rows:
@@ -334,7 +346,12 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
         raise _foreign(path, "its rows do not match their checksum")
-    return table.cast(STEP_SCHEMA if "step" in table.column_names else SCHEMA)
+    full = STEP_SCHEMA if "step" in table.column_names else SCHEMA
+    for name in full.names:  # columns of axes added after the shard was written
+        if name not in table.column_names and name in LATER_AXES:
+            value = pa.array([LATER_AXES[name]] * len(table), full.field(name).type)
+            table = table.add_column(full.get_field_index(name), name, value)
+    return table.cast(full)
 
 
 def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
