@@ -36,13 +36,13 @@ import torch
 from torch import nn
 
 from ..errors import NonFiniteStateError
-from .inputs import check_float_module, check_sequence, check_state
+from .inputs import Shapes, check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
 
 
 @dataclass(frozen=True)
-class GatedInputs:
+class GatedInputs(Shapes):
     """A validated call on an LSTM or GRU: weights and inputs in canonical layout.
 
     ``x`` is ``(T, B, I)``; ``h0`` and ``c0`` (LSTM only, else None) are ``(L, B, H)``;
@@ -60,18 +60,6 @@ class GatedInputs:
     weights_hh: tuple[torch.Tensor, ...]
     biases_ih: tuple[torch.Tensor | None, ...]
     biases_hh: tuple[torch.Tensor | None, ...]
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.weights_hh)
-
-    @property
-    def seq_len(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def batch(self) -> int:
-        return self.x.shape[1]
 
     @property
     def hidden_size(self) -> int:

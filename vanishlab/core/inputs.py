@@ -20,8 +20,28 @@ __all__ = ["FLOAT_DTYPES", "RNNInputs", "check_finite", "check_rnn", "prepare_in
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
+class Shapes:
+    """The sizes of a validated call, read from its ``x`` ``(T, B, I)`` and its per-layer
+    recurrent weights (shared by :class:`RNNInputs` and the gated cells' inputs)."""
+
+    x: torch.Tensor
+    weights_hh: tuple[torch.Tensor, ...]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.weights_hh)
+
+    @property
+    def seq_len(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def batch(self) -> int:
+        return self.x.shape[1]
+
+
 @dataclass(frozen=True)
-class RNNInputs:
+class RNNInputs(Shapes):
     """A validated call: the module's weights and inputs in canonical layout.
 
     ``x`` is ``(T, B, I)``, ``h0`` is ``(L, B, H)``; ``batched`` is False when the user gave an
@@ -35,18 +55,6 @@ class RNNInputs:
     weights_ih: tuple[torch.Tensor, ...]  # layer l: (H, I) for l = 0, (H, H) above
     weights_hh: tuple[torch.Tensor, ...]  # (H, H)
     biases: tuple[torch.Tensor | None, ...]  # b_ih + b_hh, (H,), None when bias=False
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.weights_hh)
-
-    @property
-    def seq_len(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def batch(self) -> int:
-        return self.x.shape[1]
 
     @property
     def hidden_size(self) -> int:

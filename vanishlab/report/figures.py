@@ -154,22 +154,10 @@ def _draw_lines(grid: LineGrid) -> Figure:
     gap_w, gap_h = 0.6, 0.32 + title_h
     left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h
     panel_w, panel_h = slot - gap_w, 1.7
-    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
-    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
-    fig = Figure(figsize=(width, height))
-    axes = fig.subplots(
-        nrows,
-        ncols,
-        squeeze=False,
-        gridspec_kw={
-            "left": left / width,
-            "right": 1 - right / width,
-            "bottom": bottom / height,
-            "top": 1 - top / height,
-            "wspace": gap_w / panel_w,
-            "hspace": gap_h / panel_h,
-        },
+    fig, axes = _panel_grid(
+        nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
     )
+    width, height = (float(v) for v in fig.get_size_inches())
     for ax in axes.flat:
         ax.set_visible(False)
     for panel in grid.panels:
@@ -296,22 +284,10 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
     gap_w, gap_h = label_w + 0.3, 0.4 + title_h
     left, right = 0.4 + label_w + 0.1, 1.25
     bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
-    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
-    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
-    fig = Figure(figsize=(width, height))
-    axes = fig.subplots(
-        nrows,
-        ncols,
-        squeeze=False,
-        gridspec_kw={
-            "left": left / width,
-            "right": 1 - right / width,
-            "bottom": bottom / height,
-            "top": 1 - top / height,
-            "wspace": gap_w / panel_w,
-            "hspace": gap_h / panel_h,
-        },
+    fig, axes = _panel_grid(
+        nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
     )
+    width, height = (float(v) for v in fig.get_size_inches())
     extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
     cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
     grey = ListedColormap([ZERO_COLOR])
@@ -460,3 +436,33 @@ def figure_svg(block: LineGrid | HeatmapGrid, prefix: str) -> str:
     with pinned():
         fig = draw(block)
         return svg_of(fig, prefix)
+
+
+def _panel_grid(
+    nrows: int,
+    ncols: int,
+    panel: tuple[float, float],
+    gaps: tuple[float, float],
+    margins: tuple[float, float, float, float],
+) -> tuple[Figure, np.ndarray]:
+    """A figure of ``nrows x ncols`` panels laid out in fixed inches (no layout engine):
+    panel (width, height), gaps (between columns, between rows) and margins (left, right,
+    bottom, top). Returns the figure and its ``(nrows, ncols)`` axes."""
+    (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top) = panel, gaps, margins
+    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
+    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(
+        nrows,
+        ncols,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "bottom": bottom / height,
+            "top": 1 - top / height,
+            "wspace": gap_w / panel_w,
+            "hspace": gap_h / panel_h,
+        },
+    )
+    return fig, axes
