@@ -205,3 +205,14 @@ def test_report_progress_counts_sections_and_figures(report_run, tmp_path, capfd
         shown.step("a")
         assert shown._bar is not None
     assert shown._bar is None
+
+
+def test_fixed_settings_list_axes_only():
+    # The cells frame also holds the run's bookkeeping (failure kind, step, status, ...): none
+    # of it is a setting of the run.
+    results, cells, manifest = stacked_run()
+    cells = cells.assign(failure=None, step=None)
+    report = build_report(results, cells, manifest, timestamp=STAMP, sections=["overview"])
+    fixed = next(b for b in _section(report, "overview").blocks if b.title == "Fixed settings")
+    names = [k for k, _ in fixed.items]
+    assert "failure" not in names and "step" not in names and "status" not in names

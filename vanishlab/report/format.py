@@ -56,7 +56,15 @@ MAX_ANOMALY_ROWS = 200
 FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
 
 # Columns of the cells frame that are not configuration.
-CELL_META = ("cell_id", "status", "reason", "elapsed_s", *(c for c, _ in TRAIN_FIELDS))
+CELL_META = (
+    "cell_id",
+    "step",
+    "status",
+    "reason",
+    "failure",
+    "elapsed_s",
+    *(c for c, _ in TRAIN_FIELDS),
+)
 # Columns of the results frame that are not configuration.
 RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
 # The configuration columns in the order tables show them (the axis table's report ranks);
