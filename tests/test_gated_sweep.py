@@ -299,3 +299,26 @@ def test_no_theory_overlay_on_any_gated_panel(smoke_run):
                 elif "model = rnn" in title:
                     rnn_refs += len(refs)
     assert gated_panels > 0 and rnn_refs > 0  # the RNN panels do get their overlays
+
+
+def test_mixed_run_draws_no_empty_panel(smoke_run):
+    # activation x model does not combine (an LSTM has no activation): only measured settings
+    # get a panel, so no "tanh, model = lstm" or "n/a, model = rnn" panel is left empty.
+    from vanishlab.report.data import build_report
+
+    report = build_report(
+        vl.load_results(smoke_run),
+        vl.load_cells(smoke_run),
+        vl.load_manifest(smoke_run),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+    line_panels = [
+        (block.title, panel)
+        for section in report.sections
+        for block in section.blocks
+        for panel in getattr(block, "panels", ())
+        if hasattr(panel, "curves")
+    ]
+    assert line_panels
+    empty = [f"{title}: {panel.title}" for title, panel in line_panels if not panel.curves]
+    assert not empty, empty

@@ -217,6 +217,14 @@ def plan(
         for r in rows:
             panels += [(*r, c) for c in col_values] if column_key else [r]
         ncols = len(col_values) if column_key else min(len(panels), 3)
+        if column_key:  # settings that do not combine (tanh x lstm): only the ones measured
+            measured = {
+                tuple(py(v) for v in row)
+                for row in sub[[*panel_keys, column_key]].itertuples(index=False)
+            }
+            if len(measured) < len(panels):
+                panels = [panel for panel in panels if panel in measured]
+                ncols = min(len(panels), 3)
         kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
         fixed = tuple(zip(figure_keys, fig, strict=True))
         plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
