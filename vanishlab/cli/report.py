@@ -22,7 +22,7 @@ def report(
     run_dir: Annotated[
         Path,
         typer.Argument(
-            help="A run directory written by `vanishlab sweep`.",
+            help="A run directory (from `vanishlab sweep`, `analyze` or vl.JacobianMonitor).",
             metavar="RUN_DIR",
             show_default=False,
         ),
