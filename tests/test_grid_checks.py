@@ -1,0 +1,40 @@
+"""Grids whose task, training and input axes cannot combine are refused before any cell runs."""
+
+import re
+
+import pytest
+
+import vanishlab as vl
+from vanishlab.errors import VanishlabError
+from vanishlab.sweep.config import TASK_INPUT_SIZES
+from vanishlab.train import TASKS, make_task
+
+
+def test_task_input_sizes_are_the_tasks() -> None:
+    assert set(TASK_INPUT_SIZES) == set(TASKS)
+    for name, size in TASK_INPUT_SIZES.items():
+        assert make_task(name, 10).input_size == size
+
+
+@pytest.mark.parametrize(
+    ("axes", "message"),
+    [
+        ({"task": "none", "train_steps": 5}, "needs a task"),
+        ({"task": ("none", "adding"), "input_size": 2, "train_steps": 5}, "needs a task"),
+        ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
+        ({"task": "adding"}, "set input_size=2 (got 16)"),
+        ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
+    ],
+)
+def test_impossible_training_grid_is_refused(axes: dict, message: str) -> None:
+    with pytest.raises(VanishlabError, match=re.escape(message)):
+        vl.Sweep(hidden_size=8, **axes)
+    if not any(isinstance(v, tuple) for v in axes.values()):  # one cell: refused alike
+        with pytest.raises(VanishlabError, match=re.escape(message)):
+            vl.CellConfig(hidden_size=8, **axes)
+
+
+def test_possible_training_grids_are_accepted() -> None:
+    assert vl.Sweep(task="adding", input_size=2, train_steps=(0, 5)).size == 2
+    assert vl.Sweep(task="none", lr=0.0).size == 1
+    assert vl.Sweep(task="recall", input_size=8, train_steps=0, lr=0.0).size == 1
