@@ -1,12 +1,19 @@
-"""Grids whose task, training and input axes cannot combine are refused before any cell runs."""
+"""User mistakes caught early and clearly: impossible grids, experiments looked up by name."""
 
 import re
+from pathlib import Path
 
 import pytest
 
 import vanishlab as vl
 from vanishlab.errors import VanishlabError
 from vanishlab.sweep.config import TASK_INPUT_SIZES
+from vanishlab.sweep.experiments import (
+    DEFAULT_EXPERIMENT,
+    experiment_dirs,
+    load_experiment,
+    variant,
+)
 from vanishlab.train import TASKS, make_task
 
 
@@ -38,3 +45,18 @@ def test_possible_training_grids_are_accepted() -> None:
     assert vl.Sweep(task="adding", input_size=2, train_steps=(0, 5)).size == 2
     assert vl.Sweep(task="none", lr=0.0).size == 1
     assert vl.Sweep(task="recall", input_size=8, train_steps=0, lr=0.0).size == 1
+
+
+def test_experiments_are_found_by_name_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkout's experiments/ (beside vanishlab/) is searched when the cwd has none."""
+    monkeypatch.chdir(tmp_path)
+    repo_experiments = Path(vl.__file__).resolve().parent.parent / "experiments"
+    assert experiment_dirs() == [repo_experiments]
+    assert load_experiment("trainability").name == "trainability"
+
+
+def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from() -> None:
+    with pytest.raises(VanishlabError, match="come from the quick default grid: give them"):
+        variant(DEFAULT_EXPERIMENT, overrides={"model": ("lstm",)})
