@@ -148,6 +148,7 @@ def analyze_checkpoint(
         described = {"gaussian": {"seq_len": seq_len, "batch": batch, "input_std": input_std}}
         std = float(input_std)
     _check_shape(x, spec.input_size, batch_first)
+    _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
 
@@ -256,6 +257,15 @@ def _measure_into(
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
+
+
+def _check_finite(x: torch.Tensor, dtype: str) -> None:
+    bad = (~torch.isfinite(x)).nonzero()
+    if len(bad):
+        raise VanishlabError(
+            f"the inputs hold {x[tuple(bad[0])].item()} at index {tuple(bad[0].tolist())} "
+            f"(in the module's {dtype}): vanishlab measures finite inputs"
+        )
 
 
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
