@@ -200,6 +200,8 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     torch.save(torch.full((4, 2, 3), 1e300, dtype=torch.float64), tmp_path / "big.pt")
     _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
     _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
+    for seed in ("-1", str(2**64)):
+        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "--seed must be between")
     _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")

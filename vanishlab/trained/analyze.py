@@ -26,6 +26,7 @@ import torch
 
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
+from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
 from ..sweep.rundir import is_run_dir
@@ -72,6 +73,8 @@ def gaussian_inputs(
             raise VanishlabError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not input_std >= 0 or input_std == float("inf"):
         raise VanishlabError(f"--input-std must be a finite number >= 0, got {input_std}")
+    if not 0 <= seed <= SEED_MAX:  # as the sweep's seed axis
+        raise VanishlabError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
     return x * input_std
