@@ -53,7 +53,7 @@ class _Typer(typer.Typer):
 
 app = _Typer(
     name="vanishlab",
-    help="Measure vanishing and exploding gradients in torch.nn.RNN, LSTM and GRU, and report them.",
+    help="Measure vanishing and exploding gradients in nn.RNN, LSTM and GRU, and report them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -129,4 +129,4 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Measure vanishing and exploding gradients in torch.nn.RNN, LSTM and GRU, and report them."""
+    """Measure vanishing and exploding gradients in nn.RNN, LSTM and GRU, and report them."""

@@ -187,7 +187,7 @@ def _sweep(
         typer.Option("--retry-failed", help="Measure again the cells recorded as failed."),
     ] = False,
 ) -> None:
-    """Measure a grid of nn.RNN, LSTM and GRU configurations into a parquet run directory (resumable).
+    """Measure a grid of nn.RNN, LSTM and GRU settings into a parquet run directory (resumable).
 
     Axis flags take comma-separated lists; an axis flag given twice adds its values.
 
