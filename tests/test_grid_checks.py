@@ -7,6 +7,7 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.errors import VanishlabError
+from vanishlab.report import _source_date
 from vanishlab.sweep.config import TASK_INPUT_SIZES
 from vanishlab.sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -60,3 +61,11 @@ def test_experiments_are_found_by_name_from_any_directory(
 def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from() -> None:
     with pytest.raises(VanishlabError, match="come from the quick default grid: give them"):
         variant(DEFAULT_EXPERIMENT, overrides={"model": ("lstm",)})
+
+
+@pytest.mark.parametrize("value", ["soon", "99999999999999999", "-99999999999999999999"])
+def test_a_malformed_source_date_epoch_is_ignored_like_a_non_integer(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert _source_date() is None
