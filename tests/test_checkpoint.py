@@ -221,3 +221,20 @@ def test_inputs_file(tmp_path):
         load_tensor_file(_save({"x": x}, tmp_path / "d.pt"))
     with pytest.raises(VanishlabError, match="not floating point"):
         load_tensor_file(_save(torch.ones(3, dtype=torch.int64), tmp_path / "i.pt"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"text\n",  # IndexError inside the legacy unpickler
+        b"h\xf4\xe2",  # KeyError: memo 244 read before it is set
+        b"J\x00\x00",  # struct.error: a 4-byte int cut short
+    ],
+)
+def test_a_garbled_legacy_pickle_is_one_clear_error(tmp_path, data):
+    path = tmp_path / "garbled.pt"
+    path.write_bytes(data)
+    with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file"):
+        read_checkpoint(path)
+    with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file"):
+        load_tensor_file(path)

@@ -190,7 +190,18 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     _one_error_line(run(str(ok), "--out", out, "--batch-first"), "--batch-first")
     torch.save(torch.randn(4, 2, 5), tmp_path / "x.pt")
     _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "x.pt")), "input_size=3")
+    nan = torch.randn(4, 2, 3)
+    nan[1, 0, 2] = float("nan")
+    torch.save(nan, tmp_path / "nan.pt")
+    _one_error_line(
+        run(str(ok), "--out", out, "--inputs", str(tmp_path / "nan.pt")),
+        "the inputs hold nan at index (1, 0, 2) (in the module's float32): vanishlab measures",
+    )
+    torch.save(torch.full((4, 2, 3), 1e300, dtype=torch.float64), tmp_path / "big.pt")
+    _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
     _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
+    for seed in ("-1", str(2**64)):
+        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "--seed must be between")
     _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")

@@ -41,7 +41,11 @@ def test_inits_lists_every_init_with_one_line():
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == list(INITS)
-    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+    assert all(len(line.split(maxsplit=2)) == 3 for line in lines)
+    # The models each applies to: what the error for an init on the wrong model points to.
+    assert {line.split()[0]: line.split()[1] for line in lines} == {
+        name: ",".join(init.models) for name, init in INITS.items()
+    }
 
 
 def test_experiments_lists_modules_with_descriptions():

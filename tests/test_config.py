@@ -58,7 +58,14 @@ def test_cell_ids_differ_across_every_axis():
         "clip": 0.0,
     }
     assert set(variants) == set(AXES)
-    ids = {CellConfig().cell_id} | {CellConfig(**{k: v}).cell_id for k, v in variants.items()}
+    # A task or training needs the task's input size (refused otherwise): give it alongside.
+    trained = {"task": "adding", "input_size": 2}
+
+    def cell(name: str, value: object) -> CellConfig:
+        needs_task = name in ("task", "train_steps")
+        return CellConfig(**({**trained, name: value} if needs_task else {name: value}))
+
+    ids = {CellConfig().cell_id} | {cell(k, v).cell_id for k, v in variants.items()}
     assert len(ids) == len(AXES) + 1
 
 

@@ -33,7 +33,8 @@ def test_layouts_agree() -> None:
         (nn.LSTM(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
         (nn.LSTM(3, 4, proj_size=2), ValueError, "proj_size=2 is not supported"),
         (nn.GRU(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
-        (nn.Linear(3, 4), TypeError, "expected a torch.nn.RNN module, got Linear"),
+        (nn.Linear(3, 4), TypeError, "expected an nn.RNN, nn.LSTM or nn.GRU module, got Linear"),
+        (nn.LSTMCell(3, 4), TypeError, "nn.RNN, nn.LSTM or nn.GRU module, got LSTMCell"),
         (nn.RNN(3, 4, bidirectional=True), ValueError, "bidirectional=True is not supported"),
     ],
 )
@@ -145,3 +146,8 @@ def test_non_finite_weights_are_refused_naming_the_parameter(kind: type, name: s
         getattr(rnn, name).view(-1)[2] = float("nan")
     with pytest.raises(ValueError, match=f"parameter {name} holds nan at entry"):
         vl.jacobian_norms(rnn, torch.randn(6, 2, 3))
+
+
+def test_lyapunov_spectrum_names_every_measured_module() -> None:
+    with pytest.raises(TypeError, match=r"nn\.RNN, nn\.LSTM or nn\.GRU module, got Linear"):
+        vl.lyapunov_spectrum(nn.Linear(3, 4), torch.randn(5, 1, 3), 1)

@@ -183,6 +183,19 @@ def test_misuse(tmp_path):
     two = nn.ModuleDict({"a": nn.RNN(2, 3), "b": nn.GRU(2, 3)})
     with pytest.raises(ValueError, match=r"several recurrent modules \(a, b\)"):
         JacobianMonitor(two, probe, out=tmp_path / "m")
+    # A probe the engine refuses is refused on construction, before any training step.
+    lstm = nn.LSTM(2, 4)
+    for bad, error, match in [
+        (torch.randn(5, 3, 7), ValueError, "x has 7 features"),
+        (torch.full((5, 2), float("nan")), ValueError, "x holds nan"),
+        (probe.double(), TypeError, "dtype torch.float64"),
+    ]:
+        for module in (rnn, lstm):
+            with pytest.raises(error, match=match):
+                JacobianMonitor(module, bad, out=tmp_path / "bad")
+    with pytest.raises(ValueError, match="h0 must have shape"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "bad", h0=torch.zeros(1, 5))
+    assert not (tmp_path / "bad").exists()
     with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
         with pytest.raises(ValueError, match="step"):
             mon.step(-1)

@@ -107,12 +107,10 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     assert rows["60"][9:11] == ("no", "no") and rows["6"][9:11] == ("yes", "yes")
 
 
-def test_task_needs_its_input_size(tmp_path: Path) -> None:
-    grid = vl.Sweep(hidden_size=4, seq_len=5, batch=2, task="adding", train_steps=2)
-    vl.run_sweep(grid, tmp_path / "r", workers=1, progress=False)
-    cells = vl.load_cells(tmp_path / "r")
-    assert cells["status"].tolist() == ["failed"]
-    assert "set input_size=2" in cells["reason"].iloc[0]
+def test_task_needs_its_input_size() -> None:
+    """Refused when the grid is built (exit 2 in the CLI), not by failing every cell later."""
+    with pytest.raises(vl.VanishlabError, match="set input_size=2"):
+        vl.Sweep(hidden_size=4, seq_len=5, batch=2, task="adding", train_steps=2)
 
 
 def test_smoke_and_default_grids() -> None:

@@ -187,7 +187,7 @@ def _sweep(
         typer.Option("--retry-failed", help="Measure again the cells recorded as failed."),
     ] = False,
 ) -> None:
-    """Measure a grid of nn.RNN / LSTM / GRU settings into a parquet run directory (resumable).
+    """Measure a grid of nn.RNN, LSTM and GRU settings into a parquet run directory (resumable).
 
     Axis flags take comma-separated lists; an axis flag given twice adds its values.
 
@@ -258,12 +258,16 @@ sweep = app.command(name="sweep")(sweep_command())
 @app.command()
 @user_errors
 def inits() -> None:
-    """List the weight initialisations (the values of --init), one line each."""
-    from ..sweep.catalog import BUILTIN_INITS  # the built-in registry's table, without torch
+    """List the weight initialisations (the values of --init), one line each, with the models
+    (--model) each applies to."""
+    # The built-in registry's tables, without torch.
+    from ..sweep.catalog import BUILTIN_INITS, BUILTIN_MODELS
 
     width = max(len(n) for n in BUILTIN_INITS)
+    models = {name: ",".join(BUILTIN_MODELS[name]) for name in BUILTIN_INITS}
+    models_width = max(len(m) for m in models.values())
     for init_name, description in BUILTIN_INITS.items():
-        typer.echo(f"{init_name:<{width}}  {description}")
+        typer.echo(f"{init_name:<{width}}  {models[init_name]:<{models_width}}  {description}")
 
 
 @app.command()

@@ -103,6 +103,8 @@ def jacobian_log_norms(
     sources: Sequence[str] = SOURCES,
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
+    if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
+        raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
     if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
         return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
     norms, sources = (

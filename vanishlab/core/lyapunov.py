@@ -51,6 +51,8 @@ def lyapunov_spectrum(
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
         unbatched input); -inf marks a direction that is annihilated exactly (relu units off).
     """
+    if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
+        raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
     if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: core.gated_lyapunov
         return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
     inp = prepare_inputs(rnn, x, h0)

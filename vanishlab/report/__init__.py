@@ -55,7 +55,7 @@ def _source_date() -> datetime | None:
         return None
     try:
         return datetime.fromtimestamp(int(value), UTC)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not an integer, or a time out of range
         return None
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "OPTIMIZER_NAMES",
     "QUICK_SWEEP",
     "REPORT_ORDER",
+    "TASK_INPUT_SIZES",
     "TASK_NAMES",
     "Axis",
     "AxisSet",
@@ -79,6 +80,8 @@ __all__ = [
 DTYPES: tuple[str, ...] = ("float32", "float64")
 TASK_NAMES: tuple[str, ...] = ("none", "adding", "recall")
 """``task`` values: no training, or a task of :data:`vanishlab.train.TASKS` (a test checks)."""
+TASK_INPUT_SIZES: dict[str, int] = {"adding": 2, "recall": 8}
+"""The ``input_size`` each task feeds per step (its ``make_task(name, T).input_size``; tested)."""
 OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")
 """``optimizer`` values: :data:`vanishlab.train.OPTIMIZERS` (a test checks; no torch here)."""
 
@@ -237,7 +240,30 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
             )
 
 
-_AXIS_SET = AxisSet(AXIS_TABLE, module=__name__, grid_check=_init_applies)
+def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
+    """Refuse, before any cell runs, a grid whose task, training and input axes cannot combine."""
+    tasks = axes.get("task", ("none",))
+    trains = any(steps > 0 for steps in axes.get("train_steps", (0,)))
+    if trains and "none" in tasks:
+        raise VanishlabError("train_steps > 0 needs a task (--task adding or recall)")
+    if trains and any(lr <= 0 for lr in axes.get("lr", (0.01,))):
+        raise VanishlabError("lr must be > 0 to train (the grid has train_steps > 0 and lr 0)")
+    for task in tasks:
+        needed = TASK_INPUT_SIZES.get(task)
+        for size in axes.get("input_size", ()):
+            if needed is not None and size != needed:
+                raise VanishlabError(
+                    f"the {task} task feeds {needed} channels per step: "
+                    f"set input_size={needed} (got {size})"
+                )
+
+
+def _grid_check(axes: Mapping[str, tuple[Any, ...]]) -> None:
+    _init_applies(axes)
+    _task_applies(axes)
+
+
+_AXIS_SET = AxisSet(AXIS_TABLE, module=__name__, grid_check=_grid_check)
 
 AXES: tuple[str, ...] = _AXIS_SET.names
 """The axis names, in :data:`AXIS_TABLE` order (config-column and grid-nesting order)."""

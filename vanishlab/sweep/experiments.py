@@ -85,7 +85,7 @@ def experiment_dirs() -> list[Path]:
     """The folders searched for experiments by name, in order (existing ones only)."""
     candidates = [
         Path.cwd() / "experiments",
-        Path(__file__).resolve().parent.parent / "experiments",
+        Path(__file__).resolve().parents[2] / "experiments",  # a checkout's (beside vanishlab/)
     ]
     out: list[Path] = []
     for d in candidates:
@@ -237,7 +237,13 @@ def variant(
             raise VanishlabError(f"experiment {base_name} has no SMOKE variant")
         sweep, name = exp.smoke, f"{base_name}-smoke"
     if overrides:
-        sweep = sweep.replace(**overrides)
+        try:
+            sweep = sweep.replace(**overrides)
+        except VanishlabError as err:
+            # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
+            raise VanishlabError(
+                f"{err}; the axes not given as flags come from {origin}: give them as flags too"
+            ) from None
         slug = "-".join(f"{axis}={_values_text(sweep.axes()[axis])}" for axis in overrides)
         if len(slug) > _MAX_SLUG:
             text = json.dumps({a: list(v) for a, v in sweep.axes().items()}, sort_keys=True)

@@ -26,6 +26,7 @@ import torch
 
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
+from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
 from ..sweep.rundir import is_run_dir
@@ -72,6 +73,8 @@ def gaussian_inputs(
             raise VanishlabError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not input_std >= 0 or input_std == float("inf"):
         raise VanishlabError(f"--input-std must be a finite number >= 0, got {input_std}")
+    if not 0 <= seed <= SEED_MAX:  # as the sweep's seed axis
+        raise VanishlabError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
     return x * input_std
@@ -148,6 +151,7 @@ def analyze_checkpoint(
         described = {"gaussian": {"seq_len": seq_len, "batch": batch, "input_std": input_std}}
         std = float(input_std)
     _check_shape(x, spec.input_size, batch_first)
+    _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
 
@@ -256,6 +260,15 @@ def _measure_into(
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
+
+
+def _check_finite(x: torch.Tensor, dtype: str) -> None:
+    bad = (~torch.isfinite(x)).nonzero()
+    if len(bad):
+        raise VanishlabError(
+            f"the inputs hold {x[tuple(bad[0])].item()} at index {tuple(bad[0].tolist())} "
+            f"(in the module's {dtype}): vanishlab measures finite inputs"
+        )
 
 
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:

@@ -27,6 +27,7 @@ import hashlib
 import os
 import pickle
 import re
+import struct
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -146,7 +147,17 @@ def _load(path: Path, what: str) -> Any:
             f"and vanishlab loads with weights_only=True only; nothing in it was run. Save "
             f"model.state_dict() instead ({reason})"
         ) from None
-    except (OSError, RuntimeError, EOFError, ValueError, UnicodeDecodeError) as err:
+    except (
+        OSError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        UnicodeDecodeError,
+        # A garbled legacy (non-zip) pickle fails inside the unpickler with these.
+        IndexError,
+        KeyError,
+        struct.error,
+    ) as err:
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file ({_first_line(err)})"
         ) from None

@@ -40,6 +40,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core.gated_forward import prepare_gated
+from ..core.inputs import prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.manifest import package_versions
@@ -146,6 +148,9 @@ class JacobianMonitor:
         self.module = find_module(module)
         self.probe = _clone(probe)
         self.h0 = _clone(h0)
+        # A probe (or h0) the engine refuses is refused now, not at the first recorded step.
+        prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
+        prepare(self.module, self.probe, self.h0)
         self.every = every
         self.lyapunov = lyapunov
         self.out = Path(out)

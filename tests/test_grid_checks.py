@@ -1,0 +1,71 @@
+"""User mistakes caught early and clearly: impossible grids, experiments looked up by name."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import vanishlab as vl
+from vanishlab.errors import VanishlabError
+from vanishlab.report import _source_date
+from vanishlab.sweep.config import TASK_INPUT_SIZES
+from vanishlab.sweep.experiments import (
+    DEFAULT_EXPERIMENT,
+    experiment_dirs,
+    load_experiment,
+    variant,
+)
+from vanishlab.train import TASKS, make_task
+
+
+def test_task_input_sizes_are_the_tasks() -> None:
+    assert set(TASK_INPUT_SIZES) == set(TASKS)
+    for name, size in TASK_INPUT_SIZES.items():
+        assert make_task(name, 10).input_size == size
+
+
+@pytest.mark.parametrize(
+    ("axes", "message"),
+    [
+        ({"task": "none", "train_steps": 5}, "needs a task"),
+        ({"task": ("none", "adding"), "input_size": 2, "train_steps": 5}, "needs a task"),
+        ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
+        ({"task": "adding"}, "set input_size=2 (got 16)"),
+        ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
+    ],
+)
+def test_impossible_training_grid_is_refused(axes: dict, message: str) -> None:
+    with pytest.raises(VanishlabError, match=re.escape(message)):
+        vl.Sweep(hidden_size=8, **axes)
+    if not any(isinstance(v, tuple) for v in axes.values()):  # one cell: refused alike
+        with pytest.raises(VanishlabError, match=re.escape(message)):
+            vl.CellConfig(hidden_size=8, **axes)
+
+
+def test_possible_training_grids_are_accepted() -> None:
+    assert vl.Sweep(task="adding", input_size=2, train_steps=(0, 5)).size == 2
+    assert vl.Sweep(task="none", lr=0.0).size == 1
+    assert vl.Sweep(task="recall", input_size=8, train_steps=0, lr=0.0).size == 1
+
+
+def test_experiments_are_found_by_name_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkout's experiments/ (beside vanishlab/) is searched when the cwd has none."""
+    monkeypatch.chdir(tmp_path)
+    repo_experiments = Path(vl.__file__).resolve().parent.parent / "experiments"
+    assert experiment_dirs() == [repo_experiments]
+    assert load_experiment("trainability").name == "trainability"
+
+
+def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from() -> None:
+    with pytest.raises(VanishlabError, match="come from the quick default grid: give them"):
+        variant(DEFAULT_EXPERIMENT, overrides={"model": ("lstm",)})
+
+
+@pytest.mark.parametrize("value", ["soon", "99999999999999999", "-99999999999999999999"])
+def test_a_malformed_source_date_epoch_is_ignored_like_a_non_integer(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert _source_date() is None
