@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_gated.py
+	$(PY) benchmarks/bench_monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
