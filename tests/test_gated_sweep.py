@@ -9,16 +9,16 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
+from _shards import aggregate_by_hand
 from torch import nn
 from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.sweep.catalog import CHRONO_T_MAX
-from vanishlab.sweep.cell import build_module, build_rnn, cell_inputs, seeded_generator
+from vanishlab.sweep.cell import build_module, cell_inputs, seeded_generator
 from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
 from vanishlab.sweep.experiments import load_experiment
 from vanishlab.sweep.inits import INITS, Init, register_init
@@ -164,7 +164,7 @@ def test_gated_init_applied_to_an_rnn_directly_is_refused_clearly(init):
 
 def test_rnn_orthogonal_weights_unchanged_by_per_gate_blocks():
     config = CellConfig(init="orthogonal", gain=1.3, num_layers=2, **TINY)
-    rnn = build_rnn(config)
+    rnn = build_module(config)
     assert isinstance(rnn, nn.RNN)
     gen = seeded_generator(config.seed, "weights")  # the draws as before: whole matrices
     for l in range(2):
@@ -188,15 +188,7 @@ def test_gated_shard_equals_jacobian_norms_of_the_built_module(model, init):
     assert len(frame) == T + L * (T + 1)
     assert frame["activation"].isna().all() and (frame["model"] == model).all()
     raw = vl.jacobian_norms(build_module(config), cell_inputs(config))
-    g = raw.groupby(["source", "layer", "lag"], dropna=False)
-    expected = pd.DataFrame(
-        {
-            "log10_fro_mean": g["log10_fro"].mean(),
-            "log10_fro_std": g["log10_fro"].std(ddof=0),
-            "log10_spec_mean": g["log10_spec"].mean(),
-            "log10_spec_std": g["log10_spec"].std(ddof=0),
-        }
-    ).reset_index()
+    expected = aggregate_by_hand(raw)
     got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
     for col in expected.columns[3:]:
         np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-12)

@@ -317,7 +317,7 @@ def test_frames_without_a_full_config_are_summarised_with_a_reason():
 def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
     # Per-cell quantities belong to the cell: the pure per-cell function, given what run_cell
     # returns (and the module and inputs it measured), gives the run summary's row exactly.
-    from vanishlab.sweep.cell import build_rnn, cell_inputs
+    from vanishlab.sweep.cell import build_module, cell_inputs
     from vanishlab.sweep.cell_summary import summarize_cell
 
     run, s = smoke
@@ -330,7 +330,7 @@ def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
             frame,
             status=meta["status"],
             reason=meta["reason"],
-            rnn=build_rnn(config),
+            rnn=build_module(config),
             x=cell_inputs(config),
         )
         assert tuple(row) == sm.SUMMARY_COLUMNS

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _shards import aggregate_by_hand
 
 import vanishlab as vl
 from vanishlab.sweep import store
-from vanishlab.sweep.cell import _log_stats, build_rnn, cell_inputs
+from vanishlab.sweep.cell import _log_stats, build_module, cell_inputs
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
 from vanishlab.sweep.runner import plan_sweep, sweep_command
@@ -53,16 +54,8 @@ def test_run_cell_aggregates_the_engine_frame():
     assert meta["cell_id"] == config.cell_id and meta["config"] == config.to_dict()
 
     # The same numbers from the public per-sample frame, aggregated by hand.
-    raw = vl.jacobian_norms(build_rnn(config), cell_inputs(config))
-    g = raw.groupby(["source", "layer", "lag"], dropna=False)
-    expected = pd.DataFrame(
-        {
-            "log10_fro_mean": g["log10_fro"].mean(),
-            "log10_fro_std": g["log10_fro"].std(ddof=0),
-            "log10_spec_mean": g["log10_spec"].mean(),
-            "log10_spec_std": g["log10_spec"].std(ddof=0),
-        }
-    ).reset_index()
+    raw = vl.jacobian_norms(build_module(config), cell_inputs(config))
+    expected = aggregate_by_hand(raw)
     got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
     for col in expected.columns[3:]:
         np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-12)
@@ -146,7 +139,7 @@ def test_seed_drives_weights_and_inputs_common_random_numbers():
     a = CellConfig(**TINY, init="normal", gain=0.5)
     b = CellConfig(**TINY, init="normal", gain=2.0)
     assert torch.equal(cell_inputs(a), cell_inputs(b))  # same inputs across gains
-    wa, wb = build_rnn(a).weight_hh_l0, build_rnn(b).weight_hh_l0
+    wa, wb = build_module(a).weight_hh_l0, build_module(b).weight_hh_l0
     torch.testing.assert_close(4 * wa, wb)  # same base matrix, scaled
     c = CellConfig(**TINY, init="normal", gain=0.5, seed=1)
     assert not torch.equal(cell_inputs(a), cell_inputs(c))

@@ -47,7 +47,6 @@ from .inits import INITS, Init
 __all__ = [
     "aggregate_samples",
     "build_module",
-    "build_rnn",
     "cell_inputs",
     "empty_frame",
     "one_thread",
@@ -110,7 +109,6 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
     return module
 
 
-build_rnn = build_module
 """The former name of :func:`build_module` (an ``nn.RNN`` for ``model="rnn"``)."""
 
 

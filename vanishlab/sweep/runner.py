@@ -26,27 +26,20 @@ import pandas as pd
 
 from ..errors import VanishlabError
 from . import store
-from .cell import build_rnn, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
 from .manifest import package_versions
-from .measure import run_cell
 from .memory import available_bytes, cell_bytes, format_bytes
 from .rundir import is_run_dir
 
 __all__ = [
     "RunSummary",
     "SweepPlan",
-    "build_rnn",
-    "cell_inputs",
-    "one_thread",
     "plan_sweep",
-    "run_cell",
     "run_sweep",
-    "seeded_generator",
 ]
 
 
