@@ -18,10 +18,11 @@ exactly zero Jacobian (all relu units off) has log-norm -inf. Spectral norms com
 warm-started block power iteration (:mod:`vanishlab.core.spectral`).
 
 Two paths compute the same recurrence. ``_one_layer`` (one layer, the common case) does per
-step one norm pass, one pass applying D_t / ||G_t||_F, and the (H x H) @ (H x H) product into a
-preallocated buffer, with no small per-step operations: the log-scale is summed once at the
-end. It hands the call to ``_stacked`` (any depth, norms made accurate step by step, tiny
-float32 norms rescued) when a norm is zero, tiny or not finite. Cost per step and sample: one
+step one norm pass, builds the per-sample factor diag(d_t) W_hh from the cached weight (divided
+by ||G_t||_F every few steps), and one batched (H x H) @ (H x H) product into a preallocated
+buffer, with no small per-step operations: the log-scale is summed once at the end. It hands
+the call to ``_stacked`` (any depth, norms made accurate step by step, tiny float32 norms
+rescued) when a norm is zero, tiny or not finite. Cost per step and sample: one
 (H x H) @ (H x H) product per layer (one (H x 2H) @ (2H x H) below the top layer of a stack);
 measured ratios to the bare chain of products are in README "Speed and memory" and
 ``benchmarks/results/``. Memory holds the O(T L B H) forward states and O(L B H^2) working
@@ -143,6 +144,11 @@ class _Stream:
         self.sigma = torch.empty(lags, batch, dtype=like.dtype, device=dev) if spec else None
         self._spectral = SpectralNorms() if spec else None
 
+    def known(self, lag: int, sigma: torch.Tensor) -> None:
+        """Store the spectral norm of raw_lag when it is known exactly (the identity's is 1)."""
+        if self.sigma is not None:
+            self.sigma[lag] = sigma
+
     def push(self, lag: int, raw: torch.Tensor) -> None:
         """Queue raw_lag for its spectral norm (no-op when spectral norms are not asked)."""
         if self._spectral is not None:
@@ -169,6 +175,9 @@ class _Stream:
         self.sigma[lag] = sigma
 
 
+# The one-layer path divides by the norm every _RENORM lags only: in between raw_k may drift
+# by _RENORM steps' growth or decay, far inside float32's range (else: the careful path).
+_RENORM = 4
 _TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
 
 
@@ -268,14 +277,16 @@ _Streams = tuple[list[_Stream], _Stream | None]
 def _one_layer(
     inp: RNNInputs, d: torch.Tensor, norms: tuple[str, ...], sources: tuple[str, ...]
 ) -> _Streams | None:
-    """The one-layer recurrence G_{t-1} = G_t D_t W_hh, optimistic and with no small ops per step.
+    """The one-layer recurrence G_{t-1} = G_t (D_t W_hh), optimistic, with no small ops per step.
 
-    Per step: one norm pass, one pass that applies D_t / ||G_t||_F, one matrix product into a
-    preallocated buffer (plus the input's (H x H) @ (H x I) product); the log-scale is the
-    running sum of the logs of the norms, taken once at the end. When any norm is not a normal
-    number far from underflow (an exact zero, or a float32 norm below ``_TINY``, whose sum of
-    squares went subnormal) it returns None and :func:`_stacked`, which rescues such norms
-    step by step, measures the call instead.
+    Per step: one norm pass over G_t, the per-sample factor diag(d_t) W_hh built from the
+    (H x H) weight (divided by ||G_t||_F every ``_RENORM``-th step only), and one batched
+    (H x H) @ (H x H) product into a preallocated buffer (plus the input's (H x H) @ (H x I)
+    product with the same factor on W_ih); the log-scale is the running sum of the logs of the
+    norms divided by, taken once at the end. When any norm is not a normal number
+    far from underflow (an exact zero, or a float32 norm below ``_TINY``, whose sum of squares
+    went subnormal) it returns None and :func:`_stacked`, which rescues such norms step by
+    step, measures the call instead.
     """
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     x, w_hh, w_ih = inp.x, inp.weights_hh[0], inp.weights_ih[0]
@@ -283,12 +294,21 @@ def _one_layer(
     want_state, want_input = "state" in sources, "input" in sources
     st = _Stream(B, T + 1, norms if want_state else (), x)
     xs = _Stream(B, T, norms, x) if want_input else None
-    n_state = torch.empty(T + 1, B, dtype=x.dtype, device=x.device)  # ||raw_k||_F
-    n_input = torch.empty(T, B, dtype=x.dtype, device=x.device) if want_input else None
-    scale = torch.empty(B, 1, H, dtype=x.dtype, device=x.device)
-    p = torch.empty(B, H, H, dtype=x.dtype, device=x.device)
-    spare = [torch.empty(B, H, H, dtype=x.dtype, device=x.device) for _ in range(2)]
-    x_spare = torch.empty(B, H, n_in, dtype=x.dtype, device=x.device) if want_input else None
+
+    def empty(*shape: int) -> torch.Tensor:
+        return torch.empty(*shape, dtype=x.dtype, device=x.device)
+
+    n_state = empty(T + 1, B)  # ||raw_k||_F
+    n_input = empty(T, B) if want_input else None
+    # Views made once, so that the loop does no indexing: d_t as a column, norms as (B, 1, 1).
+    d_col = d.unsqueeze(-1).unbind(0)  # T x (B, H, 1)
+    n_rows, n_cols = n_state.unbind(0), n_state.view(T + 1, B, 1, 1).unbind(0)
+    scale = empty(B, H, 1)  # d_t / ||G_t||_F
+    w_scaled = empty(B, H, H)  # diag(factor) W_hh, factor = d_t (/ ||G_t||_F every 4th lag)
+    x_scaled = empty(B, H, n_in) if want_input else None
+    spare = [empty(B, H, H) for _ in range(2)]
+    x_spare = empty(B, H, n_in) if want_input else None
+    norm, dims = torch.linalg.vector_norm, (-2, -1)
 
     def buffer(stream: _Stream, shape: tuple[int, ...], fallback: torch.Tensor) -> torch.Tensor:
         slot = stream.slot(shape, x)
@@ -305,36 +325,44 @@ def _one_layer(
             stream.push(lag, raw)
         return True
 
-    raw = buffer(st, (B, H, H), spare[0])
+    raw = spare[0]
     raw.copy_(torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H))  # G_{T-1} = I
-    flat = p.view(B * H, H)
+    norm(raw, dim=dims, out=n_rows[0])
+    st.known(0, torch.ones(B, dtype=x.dtype, device=x.device))  # ||I||_2 = 1, no iteration
+    spectral = st.sigma is not None or (xs is not None and xs.sigma is not None)
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
-        torch.linalg.vector_norm(raw, dim=(-2, -1), out=n_state[lag])
-        if not queue(st, lag, raw, n_state[lag]):
-            return None
-        torch.div(d[t].unsqueeze(1), n_state[lag].view(B, 1, 1), out=scale)
-        torch.mul(raw, scale, out=p)  # G_t D_t / ||G_t||_F
-        if xs is not None and n_input is not None and x_spare is not None:
+        if lag:
+            norm(raw, dim=dims, out=n_rows[lag])
+            if spectral and not queue(st, lag, raw, n_rows[lag]):
+                return None
+        # Every _RENORM-th step also rescales by 1 / ||G_t||_F (the others skip the division).
+        renorm = lag % _RENORM == 0
+        factor = torch.div(d_col[t], n_cols[lag], out=scale) if renorm else d_col[t]
+        if xs is not None and n_input is not None and x_scaled is not None:
+            torch.mul(factor, w_ih, out=x_scaled)
             jx = buffer(xs, (B, H, n_in), x_spare)  # dh/dx_t = G_t D_t W_ih
-            torch.mm(flat, w_ih, out=jx.view(B * H, n_in))
-            torch.linalg.vector_norm(jx, dim=(-2, -1), out=n_input[lag])
-            if not queue(xs, lag, jx, n_input[lag]):
+            torch.bmm(raw, x_scaled, out=jx)
+            norm(jx, dim=dims, out=n_input[lag])
+            if spectral and not queue(xs, lag, jx, n_input[lag]):
                 return None
         if t > 0 or want_state:  # G_{t-1} = G_t D_t W_hh (at t = 0: dh/dh0, lag T)
-            raw = buffer(st, (B, H, H), spare[(lag + 1) % 2])
-            torch.mm(flat, w_hh, out=raw.view(B * H, H))
+            torch.mul(factor, w_hh, out=w_scaled)
+            new = buffer(st, (B, H, H), spare[(lag + 1) % 2])
+            torch.bmm(raw, w_scaled, out=new)
+            raw = new
     if want_state:
-        torch.linalg.vector_norm(raw, dim=(-2, -1), out=n_state[T])
-        if not queue(st, T, raw, n_state[T]):
+        norm(raw, dim=dims, out=n_rows[T])
+        if not queue(st, T, raw, n_rows[T]):
             return None
     if not _normal(n_state if want_state else n_state[:T], floor) or (
         n_input is not None and not _normal(n_input, floor)
     ):
         return None
     ln_n = torch.log(n_state.to(torch.float64))  # (T + 1, B)
-    # s_k = ln ||G_{T-1-k}||_F ... summed: the scale of raw_k is the product of the norms before.
-    cum = torch.cumsum(ln_n, dim=0)  # ln ||G_{T-1-k}||_F
+    ln_n[torch.arange(T + 1, device=x.device) % _RENORM != 0] = 0.0  # not divided by
+    # s_k = the sum of ln ||raw_j||_F over the lags j < k whose step divided by it.
+    cum = torch.cumsum(ln_n, dim=0)
     st.log_scale[1:] = cum[:-1]
     st.fro.copy_(n_state)
     if xs is not None and n_input is not None:

@@ -30,26 +30,27 @@ def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
 def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     """Hidden states of every layer: a list of L tensors, each ``(T, B, H)``.
 
+    Each layer runs through PyTorch's own recurrence kernel (the one ``nn.RNN.forward`` calls,
+    one layer at a time so that every layer's states are kept), so the states are the ones
+    the module itself computes, with no Python loop over time steps.
+
     Raises :class:`~vanishlab.errors.NonFiniteStateError` naming the first layer, time step and
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
     """
-    act = torch.tanh if inp.nonlinearity == "tanh" else torch.relu
+    kernel = torch._VF.rnn_tanh if inp.nonlinearity == "tanh" else torch._VF.rnn_relu
     below = inp.x  # (T, B, I) for layer 0, then (T, B, H)
     states: list[torch.Tensor] = []
     for layer in range(inp.num_layers):
-        # The input projection of all time steps at once: one big matrix product.
-        drive = below @ inp.weights_ih[layer].T  # (T, B, H)
-        if inp.biases[layer] is not None:
-            drive = drive + inp.biases[layer]
-        w_hh_t = inp.weights_hh[layer].T
-        # ``drive`` is a new tensor (never the caller's input): each step overwrites its own
-        # drive with its state, so there is no second (T, B, H) tensor.
-        out = drive
-        h = inp.h0[layer]  # (B, H)
-        for t in range(drive.shape[0]):
-            h = act(torch.addmm(drive[t], h, w_hh_t))
-            out[t] = h
-        _check_finite(out, layer)
+        params = [inp.weights_ih[layer], inp.weights_hh[layer]]
+        bias = inp.biases[layer]
+        if bias is not None:  # b_ih + b_hh, handed over as b_ih with a zero b_hh
+            params += [bias, torch.zeros_like(bias)]
+        h0 = inp.h0[layer : layer + 1]  # (1, B, H)
+        # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+        # batch_first): the signature nn.RNN.forward uses.
+        out, _ = kernel(below, h0, params, bias is not None, 1, 0.0, False, False, False)
+        if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
+            _check_finite(out, layer)
         states.append(out)
         below = out
     return states
