@@ -210,9 +210,9 @@ def main() -> None:
     # The same numbers from the engine and the baseline, where the baseline has not underflowed.
     ours = vl.jacobian_log_norms(rnn, x, norms="fro", sources="state").state_fro[:, 0, 1:]
     theirs = torch.log10(autograd_states(rnn, x).double()).T.flip(-1).cpu()  # lag 1..T
-    # Compared where (a)'s float32 norm is trustworthy: its sums of squares lose digits below
-    # ~1e-19 and flush to 0 below ~1e-23, long before the gradients themselves underflow.
-    ok = torch.isfinite(theirs) & (theirs > -17)
+    # Compared where (a)'s float32 norm is trustworthy: with subnormals flushed, squares of
+    # entries below ~1e-19 vanish from its sums (norms below ~1e-15 over H x H entries).
+    ok = torch.isfinite(theirs) & (theirs > -15)
     agree = (ours[ok] - theirs[ok]).abs().max().item()
     zero_from = (~torch.isfinite(theirs)).any(0).nonzero()
     first_zero = int(zero_from[0]) + 1 if len(zero_from) else None

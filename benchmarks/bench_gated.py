@@ -2,17 +2,22 @@
 
 Config: B = 8, H = 128, T = 256, one layer, float32, for ``nn.LSTM`` and ``nn.GRU``.
 
-Printed per model:
-  * engine (Frobenius, state rows) vs the best autograd approach: unroll the real fused cell
-    (``nn.LSTMCell`` / ``nn.GRUCell`` with the module's weights) keeping the list of states,
-    with a zero perturbation added to every carried state (h, and c for an LSTM), then one
-    ``torch.autograd.grad(..., is_grads_batched=True)`` over the identity basis gives every
-    d h_{T-1} / d s_t at once; norms from the stacked Jacobians;
-  * engine vs the floor of the gated recurrence's own matrix chain: T batched products of
-    dy/ds by the per-sample state-map Jacobian's dense columns, (B, H, 2H) @ (B, 2H, H) for
-    an LSTM (its c columns are diagonal) and (B, H, H) @ (B, H, H) for a GRU, as a fraction
-    (floor time / engine time);
-  * spectral + Frobenius vs Frobenius only, and the log10 agreement with autograd.
+Every call is timed in the same process, interleaved round-robin, best of N, with
+``torch.set_flush_denormal(True)`` (the baselines' float32 gradients otherwise go subnormal past
+~80 lags and run many times slower; the engine never forms subnormals). Printed per model:
+  * the engine: Frobenius norms of the state rows; both norms of the state rows; and the
+    default call (both norms, state and input rows);
+  * (a) autograd as a careful user writes it: unroll the real fused cell (``nn.LSTMCell`` /
+    ``nn.GRUCell`` with the module's weights) keeping the list of carried states (h, and c
+    for an LSTM), then one ``torch.autograd.grad(..., is_grads_batched=True)`` over the
+    identity basis gives every d h_{T-1} / d s_t at once;
+  * (b) ``torch.func``: ``vmap`` over the ``vjp`` with respect to one zero perturbation per
+    step and carried state;
+  * the floor: the gated recurrence's own matrix chain, T batched products of dy/ds by the
+    per-sample state-map Jacobian's dense columns, (B, H, 2H) @ (B, 2H, H) for an LSTM (its c
+    columns are diagonal) and (B, H, H) @ (B, H, H) for a GRU, no norms at all.
+(a) and (b) give Frobenius norms of one layer's rows in plain float32: they underflow past a
+few hundred lags at a contracting init, and give no spectral norms and no h / c parts.
 Run: ``.venv/bin/python benchmarks/bench_gated.py`` (``--quick``: T = 64, fewer repeats;
 ``--device cuda``).
 """
@@ -33,30 +38,20 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def best_of(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        _sync()
-        t0 = time.perf_counter()
+def interleaved(calls: dict, repeats: int) -> dict[str, float]:
+    """Best time of each call, measured round-robin after one warm-up round (the same drift
+    of a shared machine hits all of them alike)."""
+    for fn in calls.values():
         fn()
-        _sync()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def best_of_interleaved(fa, fb, repeats: int) -> tuple[float, float]:
-    """Best times of two calls measured alternately (the same drift hits both)."""
-    fa(), fb()
-    ta, tb = [], []
+    best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeats):
-        for fn, times in ((fa, ta), (fb, tb)):
+        for name, fn in calls.items():
             _sync()
             t0 = time.perf_counter()
             fn()
             _sync()
-            times.append(time.perf_counter() - t0)
-    return min(ta), min(tb)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
 
 
 def fused_cell(mod: nn.LSTM | nn.GRU) -> nn.LSTMCell | nn.GRUCell:
@@ -68,26 +63,63 @@ def fused_cell(mod: nn.LSTM | nn.GRU) -> nn.LSTMCell | nn.GRUCell:
 
 
 def autograd_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
-    """log10 ||d h_{T-1} / d s_t||_F for all t by batched autograd (the baseline), (T, B)."""
+    """(a) log10 ||d h_{T-1} / d s_t||_F for t = -1..T-2 (s_{-1} = the initial state),
+    ``(T, B)``, by batched autograd: the careful user's list of one zero perturbation leaf per
+    step and carried state (h, and c for an LSTM; separate (B, H) leaves, no slicing) through
+    the real fused cell, then one ``torch.autograd.grad(..., is_grads_batched=True)`` over
+    the identity basis. (Gradients with respect to the fused cell's own c outputs would not
+    do: autograd then includes the path from c_t to h_t inside the cell, which is not the
+    state map's partial derivative.)"""
     T, B, _ = x.shape
     H = mod.hidden_size
     lstm = isinstance(mod, nn.LSTM)
     cell = fused_cell(mod)
-    deltas = [torch.zeros(T, B, H, device=x.device, requires_grad=True)]
-    if lstm:
-        deltas.append(torch.zeros(T, B, H, device=x.device, requires_grad=True))
-    h = torch.zeros(B, H, device=x.device)
-    c = torch.zeros(B, H, device=x.device)
+    h = c = torch.zeros(B, H, device=x.device)
+    dh = [torch.zeros(B, H, device=x.device, requires_grad=True) for _ in range(T)]
+    dc = [torch.zeros(B, H, device=x.device, requires_grad=True) for _ in range(T if lstm else 0)]
     for t in range(T):
         if lstm:
-            h, c = cell(x[t], (h, c))
-            h, c = h + deltas[0][t], c + deltas[1][t]
+            h, c = cell(x[t], (h + dh[t], c + dc[t]))
         else:
-            h = cell(x[t], h) + deltas[0][t]
+            h = cell(x[t], h + dh[t])
     basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)  # one row per pass
-    grads = torch.autograd.grad(h, deltas, basis, is_grads_batched=True)  # (H, T, B, H) each
-    sq = sum(torch.linalg.vector_norm(g, dim=(0, 3), dtype=torch.float64) ** 2 for g in grads)
+    grads = torch.autograd.grad(h, dh + dc, basis, is_grads_batched=True)  # (H, B, H) each
+    sq = torch.stack(
+        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
+    )
+    if lstm:
+        sq = sq[:T] + sq[T:]  # ||[d/dh | d/dc]||_F^2
     return 0.5 * torch.log10(sq)  # float64 sums: float32 squares below ~1e-19 go subnormal
+
+
+def func_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
+    """(b) the same norms by ``torch.func``: ``vmap`` over the ``vjp`` with respect to one
+    zero perturbation per step of each carried state (no slicing)."""
+    T, B, _ = x.shape
+    H = mod.hidden_size
+    lstm = isinstance(mod, nn.LSTM)
+    cell = fused_cell(mod)
+    zero = torch.zeros(B, H, device=x.device)
+
+    def last_h(*deltas: torch.Tensor) -> torch.Tensor:
+        h, c = zero, zero
+        for t in range(T):
+            if lstm:
+                h, c = cell(x[t], (h + deltas[t], c + deltas[T + t]))
+            else:
+                h = cell(x[t], h + deltas[t])
+        return h
+
+    leaves = tuple(torch.zeros(B, H, device=x.device) for _ in range(2 * T if lstm else T))
+    _, vjp_fn = torch.func.vjp(last_h, *leaves)
+    basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
+    grads = torch.func.vmap(vjp_fn)(basis)
+    sq = torch.stack(
+        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
+    )
+    if lstm:
+        sq = sq[:T] + sq[T:]
+    return 0.5 * torch.log10(sq)
 
 
 def bare_chain(g: torch.Tensor, j: torch.Tensor, steps: int) -> torch.Tensor:
@@ -103,40 +135,42 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
     torch.manual_seed(0)
     mod = (nn.LSTM if model == "LSTM" else nn.GRU)(H, H).to(dev)
     x = torch.randn(T, B, H, device=dev)
-    t_fro, t_both = best_of_interleaved(
-        lambda: vl.jacobian_log_norms(mod, x, norms="fro", sources="state"),
-        lambda: vl.jacobian_log_norms(mod, x, sources="state"),
-        3 * repeats,
-    )
-    t_all = best_of(lambda: vl.jacobian_log_norms(mod, x), repeats)
-    t_auto = best_of(lambda: autograd_fro(mod, x), repeats)
     width = 2 * H if model == "LSTM" else H
     g0 = torch.randn(B, H, width, device=dev)
     j = torch.randn(B, width, H, device=dev) / width**0.5
-    t_chain = best_of(lambda: bare_chain(g0, j, T), repeats)
-
-    ours = vl.jacobian_log_norms(mod, x, norms="fro", sources="state").state_fro[:, 0, :T]
-    theirs = autograd_fro(mod, x).T.flip(-1).double().cpu()
+    t = interleaved(
+        {
+            "fro": lambda: vl.jacobian_log_norms(mod, x, norms="fro", sources="state"),
+            "both": lambda: vl.jacobian_log_norms(mod, x, sources="state"),
+            "default": lambda: vl.jacobian_log_norms(mod, x),
+            "autograd": lambda: autograd_fro(mod, x),
+            "func": lambda: func_fro(mod, x),
+            "chain": lambda: bare_chain(g0, j, T),
+        },
+        repeats,
+    )
+    ours = vl.jacobian_log_norms(mod, x, norms="fro", sources="state").state_fro[:, 0, 1:]
+    theirs = autograd_fro(mod, x).T.flip(-1).double().cpu()  # lags 1..T
     ok = torch.isfinite(theirs) & (theirs > -30)  # float32 subnormals carry few digits
     agree = (ours[ok] - theirs[ok]).abs().max().item()
+    best = min(t["autograd"], t["func"])
+
+    def ms(name: str) -> str:
+        return f"{t[name] * 1e3:8.1f} ms"
 
     print(f"--- {model}: B={B} H={H} T={T} L=1 float32")
-    print(f"engine, Frobenius, states        : {t_fro * 1e3:8.1f} ms")
+    for label, name, ref, unit in (
+        ("engine, Frobenius, states          ", "fro", "chain", "floor"),
+        ("engine, both norms, states         ", "both", "fro", "Frobenius"),
+        ("engine, default (both, state+input)", "default", "chain", "floor"),
+        ("(a) autograd, fused cell, states   ", "autograd", "chain", "floor"),
+        ("(b) torch.func vmap(vjp)           ", "func", "chain", "floor"),
+    ):
+        print(f"{label}: {ms(name)}   {t[name] / t[ref]:5.2f}x {unit}")
+    print(f"floor: (B,H,{width // H}H)@(B,{width // H}H,H) x T     : {ms('chain')}")
+    print(f"best autograd / engine (Frobenius) : {best / t['fro']:8.2f}x")
     print(
-        f"engine, Frobenius + spectral     : {t_both * 1e3:8.1f} ms   "
-        f"ratio to Frobenius only: {t_both / t_fro:5.2f}x"
-    )
-    print(f"engine, both norms, state + input: {t_all * 1e3:8.1f} ms")
-    print(
-        f"autograd, fused cell, is_grads_b.: {t_auto * 1e3:8.1f} ms   "
-        f"engine speed-up: {t_auto / t_fro:5.1f}x"
-    )
-    print(
-        f"bare chain (B,H,{width // H}H)@(B,{width // H}H,H) x T: {t_chain * 1e3:8.1f} ms   "
-        f"fraction of floor: {t_chain / t_fro:5.2f}"
-    )
-    print(
-        f"engine vs autograd log10 norms   : max |diff| {agree:.1e} over "
+        f"engine vs (a) log10 norms          : max |diff| {agree:.1e} over "
         f"{int(ok.sum())} finite baseline values ({int((~ok).sum())} underflowed or < 1e-30)"
     )
 
@@ -148,8 +182,9 @@ def main() -> None:
     parser.add_argument("--model", default="LSTM,GRU", help="comma-separated: LSTM, GRU")
     args = parser.parse_args()
     T = 64 if args.quick else 256
-    repeats = 2 if args.quick else 3
+    repeats = 2 if args.quick else 5
     dev = torch.device(args.device)
+    torch.set_flush_denormal(True)  # the baselines' best setting: no subnormal gradients
     where = (
         torch.cuda.get_device_name(dev)
         if dev.type == "cuda"

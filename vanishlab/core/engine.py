@@ -236,10 +236,14 @@ class _Jac:
         """
         return self.raw * (d * self.inv[:, None])[:, None, :], self.ln_fro  # (B, m, H)
 
-    def record(self, stream: _Stream, lag: int) -> None:
+    def record(self, stream: _Stream, lag: int, sigma: torch.Tensor | None = None) -> None:
+        """Store this Jacobian's norms at ``lag`` (``sigma``: its raw spectral norm, if known)."""
         stream.log_scale[lag] = self.s
         stream.fro[lag] = self.n
-        stream.push(lag, self.raw)
+        if sigma is None:
+            stream.push(lag, self.raw)
+        else:
+            stream.known(lag, sigma)
 
 
 def _backward_norms(
@@ -416,8 +420,9 @@ def _stacked(
                 pb, sb = jac[l + 1].times_diag(derivs[l + 1][t])
                 new = _two_terms(pa, sa, pb, sb, stacked[l], stream)
             jac[l] = new
-            if stream is not None:
-                new.record(stream, lag)
+            if stream is not None:  # ||I||_2 = 1 at the top layer's lag 0
+                top = t == T - 1 and l == L - 1
+                new.record(stream, lag, torch.ones_like(new.s, dtype=x.dtype) if top else None)
         if input_stream is not None:  # dh/dx_t = G^0_t D^0_t W_ih^0, (B, H, I)
             p, s = jac[0].times_diag(derivs[0][t])
             _Jac.of(product(p, inp.weights_ih[0], input_stream), s).record(input_stream, lag)

@@ -172,76 +172,70 @@ def _check_finite(states: torch.Tensor, layer: int) -> None:
     raise NonFiniteStateError(layer=layer, time=t, sample=b, value=float(states[t, b, unit]))
 
 
+def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
+    """Layer l's weights (and biases) in the order PyTorch's recurrent kernels take them."""
+    w = [inp.weights_ih[l], inp.weights_hh[l]]
+    b_ih, b_hh = inp.biases_ih[l], inp.biases_hh[l]
+    return w if b_ih is None or b_hh is None else [*w, b_ih, b_hh]
+
+
+def _kernel_args(inp: GatedInputs, l: int) -> tuple:
+    # (params, has_biases, num_layers, dropout, train, bidirectional, batch_first): the
+    # signature nn.LSTM.forward / nn.GRU.forward use.
+    return _params(inp, l), inp.biases_ih[l] is not None, 1, 0.0, False, False, False
+
+
 def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     H = inp.hidden_size
-    a = below @ inp.weights_ih[l].T  # (T, B, 4H): becomes the pre-activations in place
-    if inp.biases_ih[l] is not None:
-        a = a + (inp.biases_ih[l] + inp.biases_hh[l])
-    w_hh_t = inp.weights_hh[l].T
-    h, c = inp.h0[l], inp.c0[l]
-    hs, cs = a.new_empty(a.shape[0], a.shape[1], H), a.new_empty(a.shape[0], a.shape[1], H)
-    for t in range(a.shape[0]):
-        at = a[t].addmm_(h, w_hh_t)
-        s = torch.sigmoid(at)
-        c = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], torch.tanh(at[:, 2 * H : 3 * H]))
-        h = s[:, 3 * H :] * torch.tanh(c)
-        hs[t], cs[t] = h, c
+    # The states through PyTorch's own LSTM kernel (no Python loop over time), then every
+    # pre-activation at once from them: a_t = W_ih x_t + b + W_hh h_{t-1}.
+    h0, c0 = inp.h0[l], inp.c0[l]
+    hs, *_ = torch._VF.lstm(below, (h0[None], c0[None]), *_kernel_args(inp, l))
     _check_finite(hs, l)
-    _check_finite(cs, l)
-    c_prev = torch.cat([inp.c0[l][None], cs[:-1]])
+    h_prev = torch.cat([h0[None], hs[:-1]])
+    a = below @ inp.weights_ih[l].T  # (T, B, 4H)
+    if inp.biases_ih[l] is not None:
+        a += inp.biases_ih[l] + inp.biases_hh[l]
+    a.view(-1, 4 * H).addmm_(h_prev.view(-1, H), inp.weights_hh[l].T)
     a_i, a_f, a_g, a_o = a.split(H, dim=-1)
+    i, f, o, g = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.sigmoid(a_o), torch.tanh(a_g)
+    # The cells: c_t = f_t c_{t-1} + i_t g_t, an elementwise scan.
+    cs = torch.mul(i, g)
+    c = c0
+    for t in range(cs.shape[0]):
+        c = cs[t].addcmul_(f[t], c)
+    _check_finite(cs, l)
+    c_prev = torch.cat([c0[None], cs[:-1]])
+    tanh_c = torch.tanh(cs)
     coef = torch.cat(
-        [
-            torch.tanh(a_g) * _dsigmoid(a_i),
-            c_prev * _dsigmoid(a_f),
-            torch.sigmoid(a_i) * _dtanh(a_g),
-            torch.tanh(cs) * _dsigmoid(a_o),
-        ],
+        [g * _dsigmoid(a_i), c_prev * _dsigmoid(a_f), i * _dtanh(a_g), tanh_c * _dsigmoid(a_o)],
         dim=-1,
     )
-    return GatedSteps(
-        h=hs,
-        c=cs,
-        coef=coef,
-        carry=torch.sigmoid(a_f),
-        k=torch.sigmoid(a_o) * _dtanh(cs),
-        coef_hn=None,
-    )
+    return GatedSteps(h=hs, c=cs, coef=coef, carry=f, k=o * _dtanh(cs), coef_hn=None)
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     H = inp.hidden_size
-    gi = below @ inp.weights_ih[l].T  # (T, B, 3H): W_ih x + b_ih, becomes [a_r, a_z, a_n]
-    if inp.biases_ih[l] is not None:
-        gi = gi + inp.biases_ih[l]
-    w_hh_t, b_hh = inp.weights_hh[l].T, inp.biases_hh[l]
-    T, B = gi.shape[0], gi.shape[1]
-    h = inp.h0[l]
-    hs, us = gi.new_empty(T, B, H), gi.new_empty(T, B, H)
-    for t in range(T):
-        gh = h @ w_hh_t if b_hh is None else torch.addmm(b_hh, h, w_hh_t)  # (B, 3H)
-        at = gi[t]
-        rz = torch.sigmoid(at[:, : 2 * H].add_(gh[:, : 2 * H]))
-        u = gh[:, 2 * H :]
-        n = torch.tanh(at[:, 2 * H :].addcmul_(rz[:, :H], u))
-        h = torch.lerp(n, h, rz[:, H:])  # n + z (h - n)
-        hs[t], us[t] = h, u
+    # The states through PyTorch's own GRU kernel, then every gate at once from them.
+    h0 = inp.h0[l]
+    hs, _ = torch._VF.gru(below, h0[None], *_kernel_args(inp, l))
     _check_finite(hs, l)
-    h_prev = torch.cat([inp.h0[l][None], hs[:-1]])
-    a_r, a_z, a_n = gi.split(H, dim=-1)
-    one_minus_z_dn = torch.sigmoid(-a_z) * _dtanh(a_n)  # (1 - z) tanh'(a_n)
-    q_n = one_minus_z_dn
+    h_prev = torch.cat([h0[None], hs[:-1]])
+    gi = below @ inp.weights_ih[l].T  # (T, B, 3H): W_ih x + b_ih
+    gh = h_prev @ inp.weights_hh[l].T  # W_hh h + b_hh
+    if inp.biases_ih[l] is not None:
+        gi += inp.biases_ih[l]
+        gh += inp.biases_hh[l]
+    a_rz = gi[..., : 2 * H] + gh[..., : 2 * H]
+    a_r, a_z = a_rz.split(H, dim=-1)
+    u = gh[..., 2 * H :]
+    r = torch.sigmoid(a_r)
+    a_n = torch.addcmul(gi[..., 2 * H :], r, u)
+    q_n = torch.sigmoid(-a_z) * _dtanh(a_n)  # (1 - z) tanh'(a_n)
     coef = torch.cat(
-        [q_n * us * _dsigmoid(a_r), (h_prev - torch.tanh(a_n)) * _dsigmoid(a_z), q_n], dim=-1
+        [q_n * u * _dsigmoid(a_r), (h_prev - torch.tanh(a_n)) * _dsigmoid(a_z), q_n], dim=-1
     )
-    return GatedSteps(
-        h=hs,
-        c=None,
-        coef=coef,
-        carry=torch.sigmoid(a_z),
-        k=None,
-        coef_hn=torch.sigmoid(a_r) * q_n,
-    )
+    return GatedSteps(h=hs, c=None, coef=coef, carry=torch.sigmoid(a_z), k=None, coef_hn=r * q_n)
 
 
 @torch.no_grad()

@@ -1,0 +1,99 @@
+"""The one-layer Frobenius fast path of the gated engine against its general path.
+
+The general path is proven against float64 autograd oracles (tests/test_gated_oracle.py); the
+fast path must give the same numbers on every form of call it takes, and must hand over to the
+general path (not return wrong numbers) when a norm leaves float32's trustworthy range."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.core import gated, gated_one_layer
+
+FIELDS = ("state_fro", "input_fro", "state_h_fro", "state_c_fro")
+
+
+def general_path(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):
+    with monkeypatch.context() as m:
+        m.setattr(gated, "frobenius_one_layer", lambda *a: None)
+        return vl.jacobian_log_norms(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("model", "dtype", "bias", "given_h0"),
+    list(
+        itertools.product(
+            [nn.LSTM, nn.GRU], [torch.float64, torch.float32], [True, False], [False, True]
+        )
+    ),
+)
+def test_fast_path_matches_the_general_path(monkeypatch, model, dtype, bias, given_h0) -> None:
+    torch.manual_seed(int(bias) + 2 * int(given_h0))
+    mod = model(3, 17, bias=bias).to(dtype)
+    x = torch.randn(40, 2, 3, dtype=dtype)
+    h0 = None
+    if given_h0:
+        h = torch.randn(1, 2, 17, dtype=dtype)
+        h0 = (h, torch.randn(1, 2, 17, dtype=dtype)) if model is nn.LSTM else h
+    sources = ["state", "input"] + (["state_h", "state_c"] if model is nn.LSTM else [])
+    used = []
+    real = gated_one_layer.frobenius_one_layer
+    monkeypatch.setattr(gated, "frobenius_one_layer", lambda *a: used.append(1) or real(*a))
+    fast = vl.jacobian_log_norms(mod, x, h0, norms="fro", sources=sources)
+    assert used, "the fast path did not run"
+    slow = general_path(monkeypatch, mod, x, h0, norms="fro", sources=sources)
+    tol = 1e-12 if dtype == torch.float64 else 2e-6
+    for field in FIELDS:
+        a, b = getattr(fast, field), getattr(slow, field)
+        if b is None:
+            assert a is None
+            continue
+        assert a.shape == b.shape
+        assert torch.equal(torch.isfinite(a), torch.isfinite(b)), field
+        ok = torch.isfinite(b)
+        assert (a[ok] - b[ok]).abs().max().item() < tol, field
+
+
+def test_fast_path_stays_exact_over_3000_float32_steps(monkeypatch) -> None:
+    """Forget gates nearly shut: the norms fall to ~1e-2600, kept in logs, as the general
+    path has them."""
+    torch.manual_seed(0)
+    mod = nn.LSTM(4, 24)
+    with torch.no_grad():
+        mod.bias_hh_l0[24:48] = -8.0
+    x = torch.randn(3000, 2, 4)
+    fast = vl.jacobian_log_norms(mod, x, norms="fro", sources="state")
+    slow = general_path(monkeypatch, mod, x, norms="fro", sources="state")
+    assert torch.isfinite(fast.state_fro).all()
+    assert fast.state_fro[:, 0, -1].max() < -2000
+    assert (fast.state_fro - slow.state_fro).abs().max().item() < 1e-3  # 3000 float32 steps
+
+
+@pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
+def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model) -> None:
+    """Tiny recurrent weights shrink G by ~1e-6 a step: between two divisions its float32
+    norm goes below 1e-17, where sums of squares go subnormal. The fast path gives way and the
+    general path answers."""
+    torch.manual_seed(0)
+    mod = model(4, 24)
+    with torch.no_grad():
+        mod.weight_hh_l0.mul_(1e-6)
+        if model is nn.LSTM:
+            mod.bias_hh_l0[24:48] = -30.0  # f ~ 1e-13: the c path shrinks as fast
+        else:
+            mod.bias_hh_l0[24:48] = -30.0  # z ~ 1e-13: no carry of h
+    x = torch.randn(30, 2, 4)
+    answers = []
+    real = gated_one_layer.frobenius_one_layer
+    monkeypatch.setattr(
+        gated, "frobenius_one_layer", lambda *a: answers.append(real(*a)) or answers[-1]
+    )
+    res = vl.jacobian_log_norms(mod, x, norms="fro", sources="state")
+    assert answers == [None]
+    assert torch.isfinite(res.state_fro).all()
+    assert res.state_fro[:, 0, -1].max() < -100

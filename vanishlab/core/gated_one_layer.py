@@ -1,0 +1,129 @@
+"""The Frobenius norms of a one-layer ``nn.LSTM`` / ``nn.GRU``: an optimistic fast path.
+
+Same recurrence and blocks as :mod:`vanishlab.core.gated` (see its docstring), for the common
+case (one layer, Frobenius norms only), with no small operations per step: per step and
+sample, the norm of each block of G, the step's (H x H) blocks built from the cached weights,
+and the chain's products. G is divided by its norm every ``_RENORM``-th step only (between
+two divisions it drifts by a few steps' growth or decay, far inside float32's range), and the
+log-scale is the running sum of the logs of the norms divided by, taken once at the end. When
+any norm comes out zero, tiny (a float32 sum of squares gone subnormal), inf or NaN, it
+returns None and the general path, which rescues such norms step by step, measures the call.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .gated_forward import GatedInputs, GatedSteps
+
+__all__ = ["frobenius_one_layer"]
+
+_LN10 = math.log(10.0)
+_RENORM = 4
+_TINY = 1e-17  # float32 norms below this are not trusted here (the general path rescues them)
+
+
+def _blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tensor:
+    """sum_g diag(coef_g) W_g over ``gates``: ``coef`` (B, G, H, 1), ``w`` (G, H, n)."""
+    first, *rest = gates
+    out = torch.mul(coef[:, first], w[first])
+    for g in rest:
+        out.addcmul_(coef[:, g], w[g])
+    return out
+
+
+def _normal(n: torch.Tensor, floor: float) -> bool:
+    lo, hi = torch.aminmax(n)
+    return bool(lo > floor) and bool(hi < math.inf)
+
+
+@torch.no_grad()
+def frobenius_one_layer(
+    inp: GatedInputs, st: GatedSteps, sources: tuple[str, ...]
+) -> dict[str, torch.Tensor | None] | None:
+    """log10 Frobenius norms ``{source}_fro`` (states ``(B, 1, T + 1)``, input ``(B, T)``) of
+    a one-layer LSTM or GRU, or None when a norm is not a normal number (see the module doc).
+    """
+    T, B, H = inp.seq_len, inp.batch, inp.hidden_size
+    x, lstm = inp.x, st.k is not None
+    G = inp.gates
+    w_hh = inp.weights_hh[0].view(G, H, H)
+    w_ih = inp.weights_ih[0].view(G, H, -1)
+    want_input = "input" in sources
+    cell, out_gate = (range(3), range(3, 4)) if lstm else (range(3), range(0))
+
+    def empty(*shape: int) -> torch.Tensor:
+        return torch.empty(*shape, dtype=x.dtype, device=x.device)
+
+    n_h = empty(T + 1, B)  # ||G_h||_F per lag
+    n_c = empty(T + 1, B) if lstm else None
+    n_x = empty(T, B) if want_input else None
+    scale = empty(T + 1, B).fill_(1.0)  # what each step divides by (1 between divisions)
+    coef = st.coef.view(T, B, G, H, 1)
+    if not lstm:  # the n block seen from h is r q_n (not q_n, which the input sees)
+        coef_hh = coef.clone()
+        coef_hh[:, :, 2] = st.coef_hn.unsqueeze(-1)
+    else:
+        coef_hh = coef
+    h = torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H).clone()
+    c = torch.zeros_like(h) if lstm else None
+    norm, dims = torch.linalg.vector_norm, (-2, -1)
+    for t in range(T - 1, -1, -1):
+        lag = T - 1 - t
+        norm(h, dim=dims, out=n_h[lag])
+        if c is not None and n_c is not None:
+            norm(c, dim=dims, out=n_c[lag])
+        if lag % _RENORM == 0:  # divide by ||G||_F at this step
+            n = n_h[lag] if n_c is None else torch.hypot(n_h[lag], n_c[lag])
+            scale[lag] = n
+            inv = n.reciprocal()
+            a_hh = coef_hh[t] * inv[:, None, None, None]
+            a_ih = a_hh if lstm else coef[t] * inv[:, None, None, None]
+            carry = st.carry[t] * inv[:, None]
+        else:
+            a_hh, a_ih, carry = coef_hh[t], coef[t], st.carry[t]
+        if lstm:
+            assert c is not None and st.k is not None
+            p = torch.addcmul(c, h, st.k[t][:, None, :])  # G_h diag(k) + G_c
+            if want_input and n_x is not None:
+                jx = torch.bmm(p, _blocks(a_ih, w_ih, cell))
+                jx.baddbmm_(h, _blocks(a_ih, w_ih, out_gate))
+                norm(jx, dim=dims, out=n_x[lag])
+            h_new = torch.bmm(p, _blocks(a_hh, w_hh, cell))
+            h = h_new.baddbmm_(h, _blocks(a_hh, w_hh, out_gate))
+            c = p.mul_(carry[:, None, :])
+        else:
+            if want_input and n_x is not None:
+                norm(torch.bmm(h, _blocks(a_ih, w_ih, cell)), dim=dims, out=n_x[lag])
+            j_hh = _blocks(a_hh, w_hh, cell)
+            j_hh.diagonal(dim1=-2, dim2=-1).add_(carry)  # + diag(z)
+            h = torch.bmm(h, j_hh)
+    norm(h, dim=dims, out=n_h[T])
+    if c is not None and n_c is not None:
+        norm(c, dim=dims, out=n_c[T])
+    floor = _TINY if x.dtype != torch.float64 else 0.0
+    n_all = n_h if n_c is None else torch.hypot(n_h, n_c)
+    # Every norm read must be trustworthy: the c block's only at lags >= 1 (at lag 0 it is an
+    # exact zero, dy/dc_{T-1} = 0, whose log-norm is -inf).
+    checks = [n_h] + ([n_c[1:]] if n_c is not None else []) + ([n_x] if n_x is not None else [])
+    if not all(_normal(n, floor) for n in checks):
+        return None
+    f64 = torch.float64
+    cum = torch.cumsum(torch.log(scale.to(f64)), dim=0)  # s_{k+1} = sum of ln scale_j, j <= k
+    s = torch.cat([cum.new_zeros(1, B), cum[:-1]])  # s_k: the log-scale of G at lag k
+
+    def log10(n: torch.Tensor, s_k: torch.Tensor) -> torch.Tensor:
+        return ((s_k + torch.log(n.to(f64))) / _LN10).T.unsqueeze(1).cpu()  # (B, 1, lags)
+
+    out: dict[str, torch.Tensor | None] = {}
+    if "state" in sources:
+        out["state_fro"] = log10(n_all, s)
+    if "state_h" in sources:
+        out["state_h_fro"] = log10(n_h, s)
+    if "state_c" in sources and n_c is not None:
+        out["state_c_fro"] = log10(n_c, s)  # -inf at lag 0: dy/dc_{T-1} = 0
+    if n_x is not None:
+        out["input_fro"] = log10(n_x, cum[:T]).squeeze(1)
+    return out
