@@ -33,10 +33,14 @@ and then, going backward in time and downward in layers,
     G^l_t (c columns, LSTM) = G_h^l_{t+1} k f + G_c^l_{t+1} f            (the step t + 1's k, f)
     dy / dx_t = G^0_t V^0_t,      dy / s0[l] = the in-layer term from step 0 (lag T)
 
-The lag-0 top row of an LSTM is therefore ||[I | 0]||, the same as an RNN's ||I||. Per step
-and sample this costs one (H x 2H) @ (2H x H) product per layer for an LSTM and one
-(H x H) @ (H x H) for a GRU (plus one with V below the top of a stack): the arithmetic floor
-of the state map's own chain, the same as an RNN's for a GRU and twice it for an LSTM.
+The lag-0 top row of an LSTM is therefore ||[I | 0]||, the same as an RNN's ||I||. G is kept
+as its h and c blocks, two contiguous (B, H, H) tensors, and an LSTM step is computed as
+p = G_h diag(k) + G_c, then [p C W_hh + G_h O W_hh | p diag(f)]: per step and sample two
+(H x H) @ (H x H) products per layer for an LSTM and one for a GRU (plus one with V below the
+top of a stack), the arithmetic floor of the state map's own chain, the same as an RNN's for a
+GRU and twice it for an LSTM. One layer with Frobenius norms only (the common case) takes the
+fast path of :mod:`vanishlab.core.gated_one_layer`, which hands the call back here when a norm
+leaves float32's trustworthy range.
 
 Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
 with raw of unit Frobenius norm (the division by the norm is folded into the coefficient
