@@ -17,8 +17,9 @@ Baselines (what each cannot do is printed with it):
       machine's float32 GEMM rate (a 1024^3 product) beside it.
 Every call runs with ``torch.set_flush_denormal(True)``, as a careful CPU user would run (a) and
 (b): their float32 gradients decay into the subnormal range past ~80 lags, where each product
-runs many times slower (the time of (a) without it is printed too). The engine never forms a
-subnormal, so the setting does not change its time.
+runs many times slower (the time of (a) without it is printed too). The engine keeps its
+matrices well scaled (they form subnormals only in extreme cases, which it measures on its
+careful path), so the setting does not change its time here.
 Engine calls: Frobenius of the states only; both norms of the states; and the default call
 ``vl.jacobian_norms(rnn, x)`` as users make it (both norms, states and inputs, the frame).
 Targets (ratios in one run): Frobenius states <= 1.3x the floor; both norms <= 1.5x Frobenius

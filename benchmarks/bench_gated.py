@@ -4,15 +4,16 @@ Config: B = 8, H = 128, T = 256, one layer, float32, for ``nn.LSTM`` and ``nn.GR
 
 Every call is timed in the same process, interleaved round-robin, best of N, with
 ``torch.set_flush_denormal(True)`` (the baselines' float32 gradients otherwise go subnormal past
-~80 lags and run many times slower; the engine never forms subnormals). Printed per model:
+~80 lags and run many times slower; the engine keeps its matrices well scaled). Printed per
+model:
   * the engine: Frobenius norms of the state rows; both norms of the state rows; and the
     default call (both norms, state and input rows);
   * (a) autograd as a careful user writes it: unroll the real fused cell (``nn.LSTMCell`` /
-    ``nn.GRUCell`` with the module's weights) keeping the list of carried states (h, and c
-    for an LSTM), then one ``torch.autograd.grad(..., is_grads_batched=True)`` over the
-    identity basis gives every d h_{T-1} / d s_t at once;
-  * (b) ``torch.func``: ``vmap`` over the ``vjp`` with respect to one zero perturbation per
-    step and carried state;
+    ``nn.GRUCell`` with the module's weights), adding one zero perturbation leaf per step to
+    each carried state (h, and c for an LSTM; separate (B, H) leaves, not slices of one
+    tensor), then one ``torch.autograd.grad(..., is_grads_batched=True)`` over the identity
+    basis gives every d h_{T-1} / d s_t at once;
+  * (b) ``torch.func``: ``vmap`` over the ``vjp`` with respect to the same perturbations;
   * the floor: the gated recurrence's own matrix chain, T batched products of dy/ds by the
     per-sample state-map Jacobian's dense columns, (B, H, 2H) @ (B, 2H, H) for an LSTM (its c
     columns are diagonal) and (B, H, H) @ (B, H, H) for a GRU, no norms at all.
@@ -92,6 +93,28 @@ def autograd_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.log10(sq)  # float64 sums: float32 squares below ~1e-19 go subnormal
 
 
+def autograd_fro_cell_outputs(mod: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """Not a baseline: (a) with gradients taken with respect to the fused cell's own (h, c)
+    outputs (the list-of-states pattern). For an LSTM that is a different derivative: autograd
+    then includes the path from c_t to h_t inside the cell. Printed to show the difference."""
+    T, B, _ = x.shape
+    H = mod.hidden_size
+    cell = fused_cell(mod)
+    h = torch.zeros(B, H, device=x.device).requires_grad_()
+    c = torch.zeros(B, H, device=x.device).requires_grad_()
+    hs, cs = [], []
+    for t in range(T):
+        hs.append(h)
+        cs.append(c)
+        h, c = cell(x[t], (h, c))
+    basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
+    grads = torch.autograd.grad(h, hs + cs, basis, is_grads_batched=True)
+    sq = torch.stack(
+        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
+    )
+    return 0.5 * torch.log10(sq[:T] + sq[T:])
+
+
 def func_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
     """(b) the same norms by ``torch.func``: ``vmap`` over the ``vjp`` with respect to one
     zero perturbation per step of each carried state (no slicing)."""
@@ -168,6 +191,11 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
     ):
         print(f"{label}: {ms(name)}   {t[name] / t[ref]:5.2f}x {unit}")
     print(f"floor: (B,H,{width // H}H)@(B,{width // H}H,H) x T     : {ms('chain')}")
+    if model == "LSTM":
+        other = autograd_fro_cell_outputs(mod, x).T.flip(-1).double().cpu()
+        both_ok = ok & torch.isfinite(other) & (other > -30)
+        off = (other[both_ok] - theirs[both_ok]).abs().max().item()
+        print(f"(a) w.r.t. the cell's own c outputs: differs from (a) by up to {off:.2f} in log10")
     print(f"best autograd / engine (Frobenius) : {best / t['fro']:8.2f}x")
     print(
         f"engine vs (a) log10 norms          : max |diff| {agree:.1e} over "

@@ -9,9 +9,10 @@ respect to the state of layer l at time t), going backward in time and downward 
     dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
     dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
 
-Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (it is
-divided by its own Frobenius norm inside the next step's product with D) and the natural log s
-of the scale carried apart in float64, so nothing underflows at any horizon: a norm of 1e-3000
+Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (divided
+by its own Frobenius norm inside the next step's product with D: at every step on the general
+path, every few steps on the one-layer path, whose norms must stay in the trusted range of
+:mod:`vanishlab.core.scaling`) and the natural log s of the scale carried apart in float64, so nothing underflows at any horizon: a norm of 1e-3000
 comes out as log10 = -3000. When two terms meet they are weighted by their true magnitudes
 before they are added, so a term that is tiny but the only non-zero one is never lost. An
 exactly zero Jacobian (all relu units off) has log-norm -inf. Spectral norms come from a
@@ -41,6 +42,7 @@ from .forward import activation_derivative, layer_states
 from .frame import JacobianLogNorms, norms_frame
 from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
+from .scaling import RENORM, all_normal, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
@@ -129,8 +131,8 @@ def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -
 class _Stream:
     """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input).
 
-    The Jacobian at lag k is exp(s_k) * raw_k with raw_k well scaled (never near under- or
-    overflow). Per lag the stream keeps s_k (natural log, float64), ||raw_k||_F and, when asked,
+    The Jacobian at lag k is exp(s_k) * raw_k with raw_k well scaled (its norm in the trusted
+    range of :mod:`vanishlab.core.scaling`, far from overflow). Per lag the stream keeps s_k (natural log, float64), ||raw_k||_F and, when asked,
     sigma_1(raw_k); log ||J||_F = s + ln ||raw||_F and log ||J||_2 = s + ln sigma_1(raw). Logs
     are taken once, at the end, on the module's device (no host sync per step on a GPU).
     """
@@ -175,22 +177,16 @@ class _Stream:
         self.sigma[lag] = sigma
 
 
-# The one-layer path divides by the norm every _RENORM lags only: in between raw_k may drift
-# by _RENORM steps' growth or decay, far inside float32's range (else: the careful path).
-_RENORM = 4
-_TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
-
-
 def _fro(g: torch.Tensor) -> torch.Tensor:
     """Frobenius norms of ``(B, m, n)`` matrices as float64 ``(B,)``, accurate at any scale.
 
-    A float32 sum of squares loses digits below ~1e-19 (the squares become subnormal) and
-    flushes to 0 below ~1e-23; such rare norms are recomputed with float64 accumulation. This
-    is the engine's only tiny-norm rescue.
+    A float32 sum of squares loses the entries whose squares go subnormal (or to zero with
+    flush-denormal); a norm below :func:`~vanishlab.core.scaling.trusted_floor` is recomputed
+    with float64 accumulation. This is the engine's only tiny-norm rescue.
     """
     n = torch.linalg.vector_norm(g, dim=(-2, -1)).to(torch.float64)
     if g.dtype != torch.float64:
-        tiny = n < _TINY
+        tiny = n < trusted_floor(g.dtype, g.shape[-2] * g.shape[-1])
         if bool(tiny.any()):
             n[tiny] = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
     return n
@@ -215,7 +211,7 @@ class _Jac:
     def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
         n = _fro(raw)  # (B,) float64
         if raw.dtype != torch.float64:
-            small = (n > 0) & (n < _TINY)
+            small = (n > 0) & (n < trusted_floor(raw.dtype, raw.shape[-2] * raw.shape[-1]))
             if bool(small.any()):
                 # Rare: a float32 product far below 1 (tiny derivatives or weights). It is
                 # rescaled now, in float64, so that the next step's division by its norm can
@@ -284,13 +280,13 @@ def _one_layer(
     """The one-layer recurrence G_{t-1} = G_t (D_t W_hh), optimistic, with no small ops per step.
 
     Per step: one norm pass over G_t, the per-sample factor diag(d_t) W_hh built from the
-    (H x H) weight (divided by ||G_t||_F every ``_RENORM``-th step only), and one batched
+    (H x H) weight (divided by ||G_t||_F every ``RENORM``-th step only), and one batched
     (H x H) @ (H x H) product into a preallocated buffer (plus the input's (H x H) @ (H x I)
     product with the same factor on W_ih); the log-scale is the running sum of the logs of the
-    norms divided by, taken once at the end. When any norm is not a normal number
-    far from underflow (an exact zero, or a float32 norm below ``_TINY``, whose sum of squares
-    went subnormal) it returns None and :func:`_stacked`, which rescues such norms step by
-    step, measures the call instead.
+    norms divided by, taken once at the end. When any norm is not a normal number far from
+    underflow (an exact zero, or a norm below :func:`~vanishlab.core.scaling.trusted_floor`,
+    whose sum of squares lost entries) it returns None and :func:`_stacked`, which rescues
+    such norms step by step, measures the call instead.
     """
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     x, w_hh, w_ih = inp.x, inp.weights_hh[0], inp.weights_ih[0]
@@ -318,13 +314,14 @@ def _one_layer(
         slot = stream.slot(shape, x)
         return fallback if slot is None else slot
 
-    floor = _TINY if x.dtype != torch.float64 else 0.0
+    floor = trusted_floor(x.dtype, H * H)
+    floor_x = trusted_floor(x.dtype, H * n_in)
 
     def queue(stream: _Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
         # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches the spectral
         # queue: the call is handed over to the careful path instead (one sync per queued lag).
         if stream.sigma is not None:
-            if not _normal(n, floor):
+            if not all_normal(n, floor if raw.shape[-1] == H else floor_x):
                 return False
             stream.push(lag, raw)
         return True
@@ -340,8 +337,8 @@ def _one_layer(
             norm(raw, dim=dims, out=n_rows[lag])
             if spectral and not queue(st, lag, raw, n_rows[lag]):
                 return None
-        # Every _RENORM-th step also rescales by 1 / ||G_t||_F (the others skip the division).
-        renorm = lag % _RENORM == 0
+        # Every RENORM-th step also rescales by 1 / ||G_t||_F (the others skip the division).
+        renorm = lag % RENORM == 0
         factor = torch.div(d_col[t], n_cols[lag], out=scale) if renorm else d_col[t]
         if xs is not None and n_input is not None and x_scaled is not None:
             torch.mul(factor, w_ih, out=x_scaled)
@@ -359,12 +356,12 @@ def _one_layer(
         norm(raw, dim=dims, out=n_rows[T])
         if not queue(st, T, raw, n_rows[T]):
             return None
-    if not _normal(n_state if want_state else n_state[:T], floor) or (
-        n_input is not None and not _normal(n_input, floor)
+    if not all_normal(n_state if want_state else n_state[:T], floor) or (
+        n_input is not None and not all_normal(n_input, floor_x)
     ):
         return None
     ln_n = torch.log(n_state.to(torch.float64))  # (T + 1, B)
-    ln_n[torch.arange(T + 1, device=x.device) % _RENORM != 0] = 0.0  # not divided by
+    ln_n[torch.arange(T + 1, device=x.device) % RENORM != 0] = 0.0  # not divided by
     # s_k = the sum of ln ||raw_j||_F over the lags j < k whose step divided by it.
     cum = torch.cumsum(ln_n, dim=0)
     st.log_scale[1:] = cum[:-1]
@@ -373,12 +370,6 @@ def _one_layer(
         xs.log_scale.copy_(cum[:T])
         xs.fro.copy_(n_input)
     return ([st] if want_state else []), xs
-
-
-def _normal(n: torch.Tensor, floor: float) -> bool:
-    """Whether every norm in ``n`` is finite and above ``floor`` (False for NaN)."""
-    lo, hi = torch.aminmax(n)
-    return bool(lo > floor) and bool(hi < math.inf)
 
 
 def _stacked(

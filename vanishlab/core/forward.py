@@ -11,12 +11,14 @@ PyTorch's own derivative (relu'(0) = 0). Dropout is not applied (evaluation sema
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from ..errors import NonFiniteStateError
 from .inputs import RNNInputs
 
-__all__ = ["activation_derivative", "layer_states"]
+__all__ = ["activation_derivative", "layer_states", "recurrence_kernel"]
 
 
 def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
@@ -26,13 +28,21 @@ def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     return (h > 0).to(h.dtype)
 
 
+def recurrence_kernel() -> contextlib.AbstractContextManager:
+    """The context for PyTorch's fused recurrence kernels here: cuDNN off. On a GPU, cuDNN's
+    RNNs run float32 in TF32 (about 1e-3 relative error) and want their weights in one flat
+    buffer; the native kernels use the same matrix products as the rest of the engine."""
+    return torch.backends.cudnn.flags(enabled=False)
+
+
 @torch.no_grad()
 def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     """Hidden states of every layer: a list of L tensors, each ``(T, B, H)``.
 
     Each layer runs through PyTorch's own recurrence kernel (the one ``nn.RNN.forward`` calls,
-    one layer at a time so that every layer's states are kept), so the states are the ones
-    the module itself computes, with no Python loop over time steps.
+    one layer at a time so that every layer's states are kept), with no Python loop over time
+    steps; the states equal the module's own up to float rounding (b_ih + b_hh is added once).
+    cuDNN is kept out (:func:`recurrence_kernel`): on a GPU it would run float32 in TF32.
 
     Raises :class:`~vanishlab.errors.NonFiniteStateError` naming the first layer, time step and
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
@@ -48,7 +58,8 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
         h0 = inp.h0[layer : layer + 1]  # (1, B, H)
         # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
         # batch_first): the signature nn.RNN.forward uses.
-        out, _ = kernel(below, h0, params, bias is not None, 1, 0.0, False, False, False)
+        with recurrence_kernel():
+            out, _ = kernel(below, h0, params, bias is not None, 1, 0.0, False, False, False)
         if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
             _check_finite(out, layer)
         states.append(out)

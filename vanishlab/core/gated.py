@@ -43,8 +43,8 @@ fast path of :mod:`vanishlab.core.gated_one_layer`, which hands the call back he
 leaves float32's trustworthy range.
 
 Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
-with raw of unit Frobenius norm (the division by the norm is folded into the coefficient
-vectors) and the natural log s of the scale in float64; two terms that meet are weighted by
+with raw of unit Frobenius norm here (the division by the norm is folded into the coefficient
+vectors; the one-layer fast path divides every few steps only) and the natural log s of the scale in float64; two terms that meet are weighted by
 their true magnitudes first, so a tiny but only non-zero term is never lost; an exactly zero
 Jacobian has log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.
 SpectralNorms`. Memory: the O(T L B G H) forward coefficients and O(L B H^2) working
@@ -62,7 +62,8 @@ import torch
 from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
-from .gated_one_layer import frobenius_one_layer
+from .gated_one_layer import frobenius_one_layer, gate_blocks
+from .scaling import trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
@@ -71,7 +72,6 @@ _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 #: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
 GATED_SOURCES = ("state", "input", "state_h", "state_c")
-_TINY = 1e-17  # below this a float32 Frobenius norm is recomputed with float64 sums
 
 
 def _choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -138,10 +138,12 @@ class _Stream:
 
 def _norm(m: torch.Tensor) -> torch.Tensor:
     """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale
-    (float32 sums of squares flush below ~1e-19: those are recomputed with float64 sums)."""
+    (a float32 norm below :func:`~vanishlab.core.scaling.trusted_floor` is recomputed with
+    float64 sums)."""
     n = torch.linalg.vector_norm(m, dim=(-2, -1))
-    if m.dtype != torch.float64 and bool((n < _TINY).any()):
-        tiny = n < _TINY
+    floor = trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
+    if m.dtype != torch.float64 and bool((n < floor).any()):
+        tiny = n < floor
         n = n.to(torch.float64)
         n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
     return n.to(torch.float64)
@@ -171,10 +173,11 @@ class _Scaled:
         parts = [h] if c is None else [h, c]
         ns = [_norm(p) for p in parts]
         n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
-        if h.dtype != torch.float64 and bool(((n < _TINY) & (n > 0)).any()):
+        small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
+        if h.dtype != torch.float64 and bool(small.any()):
             # Rare: a float32 product far below 1. Rescale it now, exactly, so that the next
             # step's division by its norm can neither lose digits nor overflow.
-            idx = ((n < _TINY) & (n > 0)).nonzero().squeeze(1)
+            idx = small.nonzero().squeeze(1)
             for part in parts:
                 part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
             s = s.clone()
@@ -212,16 +215,8 @@ class _Step:
 
 
 def _blocks(coef: torch.Tensor, w: torch.Tensor, H: int, gates: range) -> torch.Tensor:
-    """sum_g diag(coef_g) W_g over ``gates`` from ``coef`` (B, G H) and ``w`` (G H, n), as
-    (B, H, n), without forming the (B, H, G H) pre-activation gradient."""
-    B, n = coef.shape[0], w.shape[1]
-    c = coef.view(B, -1, H, 1)
-    wb = w.view(-1, H, n)
-    first, *rest = gates
-    out = torch.mul(c[:, first], wb[first])
-    for g in rest:
-        out.addcmul_(c[:, g], wb[g])
-    return out
+    """sum_g diag(coef_g) W_g over ``gates`` from ``coef`` (B, G H) and ``w`` (G H, n)."""
+    return gate_blocks(coef.view(coef.shape[0], -1, H, 1), w.view(-1, H, w.shape[1]), gates)
 
 
 _CELL_GATES, _OUT_GATE = range(3), range(3, 4)  # LSTM: i, f, g feed c'; o feeds h' only

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import NonFiniteStateError
+from .forward import recurrence_kernel
 from .inputs import Shapes, check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
@@ -190,7 +191,8 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     # The states through PyTorch's own LSTM kernel (no Python loop over time), then every
     # pre-activation at once from them: a_t = W_ih x_t + b + W_hh h_{t-1}.
     h0, c0 = inp.h0[l], inp.c0[l]
-    hs, *_ = torch._VF.lstm(below, (h0[None], c0[None]), *_kernel_args(inp, l))
+    with recurrence_kernel():
+        hs, *_ = torch._VF.lstm(below, (h0[None], c0[None]), *_kernel_args(inp, l))
     _check_finite(hs, l)
     h_prev = torch.cat([h0[None], hs[:-1]])
     a = below @ inp.weights_ih[l].T  # (T, B, 4H)
@@ -218,7 +220,8 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     H = inp.hidden_size
     # The states through PyTorch's own GRU kernel, then every gate at once from them.
     h0 = inp.h0[l]
-    hs, _ = torch._VF.gru(below, h0[None], *_kernel_args(inp, l))
+    with recurrence_kernel():
+        hs, _ = torch._VF.gru(below, h0[None], *_kernel_args(inp, l))
     _check_finite(hs, l)
     h_prev = torch.cat([h0[None], hs[:-1]])
     gi = below @ inp.weights_ih[l].T  # (T, B, 3H): W_ih x + b_ih

@@ -3,11 +3,12 @@
 Same recurrence and blocks as :mod:`vanishlab.core.gated` (see its docstring), for the common
 case (one layer, Frobenius norms only), with no small operations per step: per step and
 sample, the norm of each block of G, the step's (H x H) blocks built from the cached weights,
-and the chain's products. G is divided by its norm every ``_RENORM``-th step only (between
+and the chain's products. G is divided by its norm every ``RENORM``-th step only (between
 two divisions it drifts by a few steps' growth or decay, far inside float32's range), and the
 log-scale is the running sum of the logs of the norms divided by, taken once at the end. When
-any norm comes out zero, tiny (a float32 sum of squares gone subnormal), inf or NaN, it
-returns None and the general path, which rescues such norms step by step, measures the call.
+any norm comes out zero, below :func:`~vanishlab.core.scaling.trusted_floor` (a sum of squares
+that lost entries), inf or NaN, it returns None and the general path, which rescues such norms
+step by step, measures the call.
 """
 
 from __future__ import annotations
@@ -17,26 +18,21 @@ import math
 import torch
 
 from .gated_forward import GatedInputs, GatedSteps
+from .scaling import RENORM, all_normal, trusted_floor
 
-__all__ = ["frobenius_one_layer"]
+__all__ = ["frobenius_one_layer", "gate_blocks"]
 
 _LN10 = math.log(10.0)
-_RENORM = 4
-_TINY = 1e-17  # float32 norms below this are not trusted here (the general path rescues them)
 
 
-def _blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tensor:
-    """sum_g diag(coef_g) W_g over ``gates``: ``coef`` (B, G, H, 1), ``w`` (G, H, n)."""
+def gate_blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tensor:
+    """sum_g diag(coef_g) W_g over ``gates``: ``coef`` (B, G, H, 1), ``w`` (G, H, n); the
+    (B, H, n) result, without forming the (B, H, G H) pre-activation gradient."""
     first, *rest = gates
     out = torch.mul(coef[:, first], w[first])
     for g in rest:
         out.addcmul_(coef[:, g], w[g])
     return out
-
-
-def _normal(n: torch.Tensor, floor: float) -> bool:
-    lo, hi = torch.aminmax(n)
-    return bool(lo > floor) and bool(hi < math.inf)
 
 
 @torch.no_grad()
@@ -60,7 +56,7 @@ def frobenius_one_layer(
     n_h = empty(T + 1, B)  # ||G_h||_F per lag
     n_c = empty(T + 1, B) if lstm else None
     n_x = empty(T, B) if want_input else None
-    scale = empty(T + 1, B).fill_(1.0)  # what each step divides by (1 between divisions)
+    divisor = empty(T + 1, B).fill_(1.0)  # what each step divides G by (1 between divisions)
     coef = st.coef.view(T, B, G, H, 1)
     if not lstm:  # the n block seen from h is r q_n (not q_n, which the input sees)
         coef_hh = coef.clone()
@@ -75,9 +71,9 @@ def frobenius_one_layer(
         norm(h, dim=dims, out=n_h[lag])
         if c is not None and n_c is not None:
             norm(c, dim=dims, out=n_c[lag])
-        if lag % _RENORM == 0:  # divide by ||G||_F at this step
+        if lag % RENORM == 0:  # divide by ||G||_F at this step
             n = n_h[lag] if n_c is None else torch.hypot(n_h[lag], n_c[lag])
-            scale[lag] = n
+            divisor[lag] = n
             inv = n.reciprocal()
             a_hh = coef_hh[t] * inv[:, None, None, None]
             a_ih = a_hh if lstm else coef[t] * inv[:, None, None, None]
@@ -88,30 +84,32 @@ def frobenius_one_layer(
             assert c is not None and st.k is not None
             p = torch.addcmul(c, h, st.k[t][:, None, :])  # G_h diag(k) + G_c
             if want_input and n_x is not None:
-                jx = torch.bmm(p, _blocks(a_ih, w_ih, cell))
-                jx.baddbmm_(h, _blocks(a_ih, w_ih, out_gate))
+                jx = torch.bmm(p, gate_blocks(a_ih, w_ih, cell))
+                jx.baddbmm_(h, gate_blocks(a_ih, w_ih, out_gate))
                 norm(jx, dim=dims, out=n_x[lag])
-            h_new = torch.bmm(p, _blocks(a_hh, w_hh, cell))
-            h = h_new.baddbmm_(h, _blocks(a_hh, w_hh, out_gate))
+            h_new = torch.bmm(p, gate_blocks(a_hh, w_hh, cell))
+            h = h_new.baddbmm_(h, gate_blocks(a_hh, w_hh, out_gate))
             c = p.mul_(carry[:, None, :])
         else:
             if want_input and n_x is not None:
-                norm(torch.bmm(h, _blocks(a_ih, w_ih, cell)), dim=dims, out=n_x[lag])
-            j_hh = _blocks(a_hh, w_hh, cell)
+                norm(torch.bmm(h, gate_blocks(a_ih, w_ih, cell)), dim=dims, out=n_x[lag])
+            j_hh = gate_blocks(a_hh, w_hh, cell)
             j_hh.diagonal(dim1=-2, dim2=-1).add_(carry)  # + diag(z)
             h = torch.bmm(h, j_hh)
     norm(h, dim=dims, out=n_h[T])
     if c is not None and n_c is not None:
         norm(c, dim=dims, out=n_c[T])
-    floor = _TINY if x.dtype != torch.float64 else 0.0
+    floor, floor_x = trusted_floor(x.dtype, H * H), trusted_floor(x.dtype, H * w_ih.shape[-1])
     n_all = n_h if n_c is None else torch.hypot(n_h, n_c)
     # Every norm read must be trustworthy: the c block's only at lags >= 1 (at lag 0 it is an
     # exact zero, dy/dc_{T-1} = 0, whose log-norm is -inf).
-    checks = [n_h] + ([n_c[1:]] if n_c is not None else []) + ([n_x] if n_x is not None else [])
-    if not all(_normal(n, floor) for n in checks):
+    checks = [(n_h, floor)] + ([(n_c[1:], floor)] if n_c is not None else [])
+    if n_x is not None:
+        checks.append((n_x, floor_x))
+    if not all(all_normal(n, f) for n, f in checks):
         return None
     f64 = torch.float64
-    cum = torch.cumsum(torch.log(scale.to(f64)), dim=0)  # s_{k+1} = sum of ln scale_j, j <= k
+    cum = torch.cumsum(torch.log(divisor.to(f64)), dim=0)  # s_{k+1}: sum of ln divisor_j, j <= k
     s = torch.cat([cum.new_zeros(1, B), cum[:-1]])  # s_k: the log-scale of G at lag k
 
     def log10(n: torch.Tensor, s_k: torch.Tensor) -> torch.Tensor:

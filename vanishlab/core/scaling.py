@@ -1,0 +1,36 @@
+"""When a Frobenius norm computed in the module's dtype can be trusted, and how often the fast
+paths divide by it: one definition for the RNN and the gated engines.
+
+A sum of squares loses the entries whose squares fall below the dtype's smallest normal number
+(they go subnormal, or to zero with ``torch.set_flush_denormal(True)``). At most ``numel`` such
+entries are lost, each below ``tiny``, so a norm ``n`` of a matrix with ``numel`` entries is
+trusted when ``numel * tiny <= 1e-12 n^2``: the lost part then changes n by under 1e-12 (in
+relative terms) whatever the flush mode. Below that floor the engines recompute or rescale with
+float64 sums (general paths) or hand the call over to a general path (fast paths).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["RENORM", "all_normal", "trusted_floor"]
+
+#: The one-layer fast paths divide by the norm every RENORM-th step only: in between a matrix
+#: drifts by a few steps' growth or decay, far inside float32's range (a norm that leaves the
+#: trusted range hands the call over to the general path).
+RENORM = 4
+
+_LOST = 1e-12  # the most the entries below the smallest normal may change n^2, relatively
+
+
+def trusted_floor(dtype: torch.dtype, numel: int) -> float:
+    """The smallest Frobenius norm of a ``numel``-entry matrix of ``dtype`` that is trusted."""
+    return math.sqrt(numel * torch.finfo(dtype).tiny / _LOST)
+
+
+def all_normal(n: torch.Tensor, floor: float) -> bool:
+    """Whether every norm in ``n`` is finite and at least ``floor`` (False for NaN)."""
+    lo, hi = torch.aminmax(n)
+    return bool(lo >= floor) and bool(hi < math.inf)
