@@ -270,3 +270,41 @@ def test_real_process_end_to_end(tmp_path):
         "error: --gain: malformed list '1,,x' (empty item; write values separated by commas, "
         "e.g. --gain 0.5,1,2)"
     ]
+
+
+GATED_TINY = [*SMALL, "--init", "default", "--gain", "1", "--num-layers", "1", "--seed", "0"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "lstm", "--activation", "relu"],
+        ["--model", "lstm,gru", "--activation", "tanh,relu"],
+        ["--model", "gru", "--activation", "tanh", "--activation", "relu"],
+    ],
+)
+def test_an_activation_given_for_gated_models_only_is_refused(tmp_path, args):
+    # --activation means nn.RNN(nonlinearity=...): with no rnn in the grid it would be dropped.
+    out = tmp_path / "never"
+    for extra in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["sweep", *GATED_TINY, *args, *extra, "--out", str(out)])
+        _one_error_line(result, "--activation applies to model rnn only")
+        assert "relu" in result.stderr and "add rnn to --model" in result.stderr
+    assert not out.exists()
+
+
+def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
+    out = tmp_path / "run"
+    args = ["sweep", *GATED_TINY, "--model", "rnn,lstm", "--activation", "tanh,relu"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", "--workers", "1"])
+    assert result.exit_code == 0, result.stderr
+    cells = vl.load_cells(out)  # rnn: one cell per activation; lstm: one, activation n/a
+    pairs = zip(cells["model"], cells["activation"].fillna("-"), strict=True)
+    assert sorted(pairs) == [
+        ("lstm", "-"), ("rnn", "relu"), ("rnn", "tanh"),
+    ]  # fmt: skip
+    # The default value with gated models only means nothing either, and changes nothing.
+    args = ["sweep", *GATED_TINY, "--model", "lstm", "--activation", "tanh", "--dry-run"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "never")])
+    assert result.exit_code == 0, result.stderr
+    assert "1 cells" in result.stdout
