@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -308,3 +309,34 @@ def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "never")])
     assert result.exit_code == 0, result.stderr
     assert "1 cells" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["axes"].update(hidden_size=["8"]), "'axes' hidden_size holds \"8\", not an"),
+        (lambda m: m["grids"][0].update(gain=["1.0"]), "'grids'[0] gain holds \"1.0\", not a"),
+        (lambda m: m["axes"].update(bias=["true"]), "'axes' bias holds \"true\", not true or"),
+        (lambda m: m["axes"].update(seed=[0, 1.5]), "'axes' seed holds 1.5, not an integer"),
+        (lambda m: m["axes"].update(num_layers=[True]), "'axes' num_layers holds true, not an"),
+        (lambda m: m["axes"].update(init=[3]), "'axes' init holds 3, not a string"),
+        (lambda m: m["axes"].update(gain=[float("nan")]), "'axes' gain holds NaN, not a finite"),
+        (lambda m: m["axes"].update(seq_len=[None]), "'axes' seq_len holds null, not an integer"),
+    ],
+)
+def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
+    run_dir, tmp_path, edit, message
+):
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    before = _snapshot(run_dir)
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
+    ):
+        result = runner.invoke(app, args)
+        _one_error_line(result, "manifest.json is malformed: " + message)
+    assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()

@@ -6,12 +6,15 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
-``elapsed_s``, ``n_cells``.
+``elapsed_s``, ``n_cells``. Every value of a grid must be of its axis's type (an integer, a
+finite number, true or false, a string; null only for an axis that applies to some models), so
+that a hand-edited ``"8"`` for ``hidden_size`` is refused in one line, naming the field.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -20,7 +23,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import VanishlabError
-from .config import AXES, LATER_AXES
+from .config import AXES, AXIS_TABLE, LATER_AXES
 from .files import atomic_write
 
 __all__ = [
@@ -88,6 +91,31 @@ def _is_grid(value: Any) -> bool:
     )
 
 
+_EXPECTED = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+
+
+def _value_fits(kind: type, value: Any) -> bool:
+    """Whether a JSON value is one of an axis of type ``kind`` (an int is a float's too)."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def _grid_values_problem(where: str, grid: dict[str, list[Any]]) -> str | None:
+    """The first value of ``grid`` not of its axis's type (None stands for an axis that does
+    not apply to a cell's model, as a single model's manifest records it)."""
+    for a in AXIS_TABLE:
+        for value in grid[a.name]:
+            if value is None and a.applies_to is not None:
+                continue
+            if not _value_fits(a.type, value):
+                shown = json.dumps(value, allow_nan=True)
+                return f"{where} {a.name} holds {shown}, not {_EXPECTED[a.type]}"
+    return None
+
+
 def _manifest_problem(m: dict[str, Any]) -> str | None:
     """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
     text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
@@ -99,6 +127,12 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     grids = m.get("grids")
     if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
         return "'grids' must be a list of grids like 'axes'"
+    named = [("'axes'", m["axes"])] if "axes" in m else []
+    named += [(f"'grids'[{i}]", grid) for i, grid in enumerate(grids or [])]
+    for where, grid in named:
+        problem = _grid_values_problem(where, grid)
+        if problem:
+            return problem
     for key in ("commands", "sections"):
         value = m.get(key)
         if value is not None and not (
