@@ -58,8 +58,8 @@ def report(
     An existing output file is refreshed only when it is this run's own report.
     """
     from ..errors import VanishlabError
-    from ..report import default_report_path, render_report
-    from ..sweep.store import load_manifest, report_run, run_identity
+    from ..report import default_report_path, foreign_report, render_report
+    from ..sweep.store import load_manifest
 
     out = single("--output", output)
     when = single("--timestamp", timestamp)
@@ -67,17 +67,15 @@ def report(
     path = out if out is not None else default_report_path(run_dir)
     if path.is_dir():
         raise VanishlabError(f"{path} is a directory; give -o a file name")
-    if path.exists() and not force:
-        owner = report_run(path)
-        if owner != run_identity(manifest):
-            whose = "another run's report" if owner else "not a vanishlab report"
-            raise VanishlabError(
-                f"{path} exists and is {whose}; pass --force to replace it, or -o FILE to "
-                "write elsewhere"
-            )
+    why = None if force else foreign_report(path, manifest)
+    if why is not None:
+        raise VanishlabError(
+            f"{path} exists and is {why}; pass --force to replace it, or -o FILE to write elsewhere"
+        )
     _check_parent(path)
     try:
-        written = render_report(run_dir, path, timestamp=when)
+        # Checked above, in the command's own words (--force, -o).
+        written = render_report(run_dir, path, timestamp=when, overwrite=True)
     except OSError as err:
         where = Path(err.filename) if err.filename is not None else None
         if where is None or (where.parent != path.parent and where not in path.parents):
