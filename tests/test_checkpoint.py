@@ -263,6 +263,15 @@ def test_inputs_file(tmp_path):
         load_tensor_file(_save({"x": x}, tmp_path / "d.pt"))
     with pytest.raises(VanishlabError, match="not floating point"):
         load_tensor_file(_save(torch.ones(3, dtype=torch.int64), tmp_path / "i.pt"))
+    # The article fits the type's name: a state_dict saved by mistake is an OrderedDict.
+    for obj, words in [
+        (nn.RNN(3, 4).state_dict(), "holds an OrderedDict,"),
+        (7, "holds an int,"),
+        ([x], "holds a list,"),
+        ("x", "holds a str,"),
+    ]:
+        with pytest.raises(VanishlabError, match=words):
+            load_tensor_file(_save(obj, tmp_path / "o.pt"))
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
     obj = _load(path, "inputs file")
     if not isinstance(obj, torch.Tensor):
         raise VanishlabError(
-            f"inputs file {path} holds a {type(obj).__name__}, not a tensor (save one tensor "
+            f"inputs file {path} holds {_a(type(obj).__name__)}, not a tensor (save one tensor "
             "with torch.save(x, path))"
         )
     if not obj.is_floating_point():
