@@ -55,13 +55,17 @@ class AnalyzeResult:
     checkpoint: Checkpoint
     measured: bool  # False when the directory already held this analysis
     status: str  # "ok" or "failed" (the forward pass overflowed)
+    seq_len: int | None = None  # T and B of the inputs measured on
+    batch: int | None = None
 
     def __str__(self) -> str:
         done = "measured" if self.measured else "already measured"
         what = self.checkpoint.spec.describe()
         name = self.checkpoint.module_name or "(top level)"
+        # T and B as read: a (B, T, I) file given without --batch-first shows as the wrong T.
+        inputs = f", inputs T={self.seq_len}, B={self.batch}" if self.seq_len is not None else ""
         fail = "" if self.status == "ok" else " (failed: the forward pass overflowed)"
-        return f"{what}, module {name}: {done}{fail} -> {self.run_dir}"
+        return f"{what}, module {name}{inputs}: {done}{fail} -> {self.run_dir}"
 
 
 def gaussian_inputs(
@@ -206,7 +210,8 @@ def _measure_into(
                 "or empty --out"
             )
         if cid in done:
-            return AnalyzeResult(run_dir, ckpt, measured=False, status=done[cid]["status"])
+            status = done[cid]["status"]
+            return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
         with one_thread():
             measure_start = time.perf_counter()
@@ -259,7 +264,7 @@ def _measure_into(
         manifest["finished"] = now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
-    return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
+    return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"])
 
 
 def _check_finite(x: torch.Tensor, dtype: str) -> None:
@@ -272,10 +277,17 @@ def _check_finite(x: torch.Tensor, dtype: str) -> None:
 
 
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
+    # No --batch-first hint: it swaps T and B only, and never mends the feature dimension.
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() not in (2, 3) or x.shape[-1] != input_size or 0 in x.shape:
+        elsewhere = [d for d in range(x.dim() - 1) if x.shape[d] == input_size]
         raise VanishlabError(
             f"the inputs have shape {tuple(x.shape)}; the module takes {layout} or unbatched "
             f"(T, input_size) with input_size={input_size}"
-            + ("" if batch_first or x.dim() != 3 else " (pass --batch-first for (B, T, I))")
+            + (
+                f" (dimension {elsewhere[0]} has size {input_size}: the features must be the "
+                "last dimension; permute the tensor before saving it)"
+                if elsewhere and x.dim() in (2, 3) and 0 not in x.shape
+                else ""
+            )
         )
