@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import vanishlab as vl
+import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
 from vanishlab.trained import SINGLE_MODEL
 
@@ -276,3 +277,19 @@ def test_a_misshapen_inputs_tensor_gets_a_hint_that_helps(tmp_path):
     assert "inputs T=2, B=5" in result.stdout
     result = run((2, 5, 3), "--batch-first")
     assert "inputs T=5, B=2" in result.stdout
+
+
+def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path, monkeypatch):
+    torch.save(torch.nn.GRU(3, 4).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "out"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--batch", str(10**12)])
+    _one_error_line(result, "B=1000000000000 needs about")
+    assert "use a smaller --seq-len or --batch" in result.stderr
+    assert not out.exists()
+    # An inputs file is checked alike, against what this machine has.
+    monkeypatch.setattr(analyze_module, "available_bytes", lambda: 1000)
+    torch.save(torch.randn(50, 4, 3), tmp_path / "x.pt")
+    result = runner.invoke(app, [*args, "--inputs", str(tmp_path / "x.pt")])
+    _one_error_line(result, "T=50, B=4 needs about")
+    assert "1000 B is available" in result.stderr and not out.exists()

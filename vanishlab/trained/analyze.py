@@ -29,8 +29,15 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
+from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.rundir import is_run_dir
-from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
+from .checkpoint import (
+    Checkpoint,
+    RecurrentSpec,
+    load_tensor_file,
+    read_checkpoint,
+    sha256_file,
+)
 from .measure import (
     cell_id,
     empty_rows,
@@ -144,6 +151,8 @@ def analyze_checkpoint(
         }
         std = None
     else:
+        if seq_len >= 1 and batch >= 1:  # else gaussian_inputs says what is wrong
+            _check_memory(spec, seq_len, batch, "use a smaller --seq-len or --batch")
         x = gaussian_inputs(
             spec.input_size,
             seq_len=seq_len,
@@ -155,6 +164,12 @@ def analyze_checkpoint(
         described = {"gaussian": {"seq_len": seq_len, "batch": batch, "input_std": input_std}}
         std = float(input_std)
     _check_shape(x, spec.input_size, batch_first)
+    if inputs is not None:
+        if x.dim() == 2:  # unbatched (T, I)
+            T, B = x.shape[0], 1
+        else:
+            T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+        _check_memory(spec, T, B, "give fewer or shorter sequences in the inputs file")
     _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
@@ -265,6 +280,25 @@ def _measure_into(
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"])
+
+
+def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:
+    """Refuse inputs whose measurement cannot fit in memory (instead of failing in the
+    allocator, deep in the engine); the estimate is the sweep's (:mod:`..sweep.memory`)."""
+    need = measure_bytes(
+        seq_len=seq_len,
+        num_layers=spec.num_layers,
+        batch=batch,
+        hidden_size=spec.hidden_size,
+        input_size=spec.input_size,
+        dtype=spec.dtype,
+    )
+    free = available_bytes()
+    if free is not None and need > free:
+        raise VanishlabError(
+            f"measuring {spec.describe()} on inputs of T={seq_len}, B={batch} needs about "
+            f"{format_bytes(need)} of memory and {format_bytes(free)} is available; {remedy}"
+        )
 
 
 def _check_finite(x: torch.Tensor, dtype: str) -> None:
