@@ -8,6 +8,7 @@ if it is the same run's report (every report ends with a comment naming its run,
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,14 @@ def report(
 
     out = single("--output", output)
     when = single("--timestamp", timestamp)
+    if when is not None:  # shown as is on the page: a typo must not be printed as the time
+        try:
+            datetime.fromisoformat(when)
+        except ValueError:
+            raise VanishlabError(
+                f"--timestamp {when!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
+                "or 2024-01-01)"
+            ) from None
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
     if path.is_dir():
