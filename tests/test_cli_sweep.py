@@ -340,3 +340,18 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
         result = runner.invoke(app, args)
         _one_error_line(result, "manifest.json is malformed: " + message)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir, tmp_path):
+    shutil.rmtree(run_dir / "cells")
+    (run_dir / "cells").write_text("not a folder")
+    before = _snapshot(run_dir)
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
+    ):
+        _one_error_line(runner.invoke(app, args), "cells is not a folder")
+    with pytest.raises(vl.VanishlabError, match="cells is not a folder"):
+        vl.load_results(run_dir)
+    assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()

@@ -249,9 +249,18 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
-    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted."""
+    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted.
+
+    No ``cells`` yet is no shard; a ``cells`` that is not a folder is a damaged run directory
+    (VanishlabError), not an empty one.
+    """
     cells = run_dir / CELLS
     if not cells.is_dir():
+        if cells.exists() or cells.is_symlink():
+            raise VanishlabError(
+                f"{cells} is not a folder: a run directory keeps its shards in a folder "
+                f"{CELLS}/; move that file out of the run directory"
+            )
         return
     for path in sorted(cells.iterdir()):
         if path.name.startswith(".") or path.name.endswith(TMP_SUFFIX):
