@@ -355,3 +355,30 @@ def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir
     with pytest.raises(vl.VanishlabError, match="cells is not a folder"):
         vl.load_results(run_dir)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sweep", "--bogus"], "No such option: --bogus"),
+        (["analyze", "m.pt", "--seq-len", "abc"], "Invalid value for '--seq-len'"),
+        (["analyze", "m.pt", "--seq-len"], "Option '--seq-len' requires an argument"),
+        (["report"], "Missing argument 'RUN_DIR'"),
+        (["report", "a", "b"], "unexpected extra argument(s) (b)"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
+        (["--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_a_command_line_typers_parser_refuses_is_one_line_too(args, message):
+    result = runner.invoke(app, args)
+    _one_error_line(result, message)
+    assert "--help" in result.stderr and "╭" not in result.stderr
+
+
+def test_help_and_no_arguments_still_show_the_help():
+    result = runner.invoke(app, [])
+    assert "Usage" in result.output and "sweep" in result.output
+    assert runner.invoke(app, []).exit_code == result.exit_code
+    result = runner.invoke(app, ["sweep", "--help"])
+    assert result.exit_code == 0 and "--activation" in result.stdout
+    assert runner.invoke(app, ["--version"]).exit_code == 0
