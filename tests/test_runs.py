@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -467,3 +469,17 @@ def test_the_report_lists_the_recorded_failure_kind_not_a_guess(tmp_path):
     anomalies = next(s for s in report.sections if s.key == "anomalies")
     (row,) = anomalies.blocks[0].rows
     assert row[2] == "error" and "nan overflow" in row[3]
+
+
+def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
+    # A pipe (or a device: /dev/null as root) would be swapped for an HTML file by the atomic
+    # rename, --force or not; reading its tail to find its run would block on a pipe.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for force in ([], ["--force"]):
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(pipe), *force])
+        _one_error_line(result, "is not a regular file; give -o a file name")
+    for overwrite in (False, True):
+        with pytest.raises(vl.VanishlabError, match="is not a regular file"):
+            vl.render_report(run_dir, pipe, overwrite=overwrite)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)

@@ -59,7 +59,7 @@ def report(
     An existing output file is refreshed only when it is this run's own report.
     """
     from ..errors import VanishlabError
-    from ..report import default_report_path, foreign_report, render_report
+    from ..report import default_report_path, foreign_report, not_a_file, render_report
     from ..sweep.store import load_manifest
 
     out = single("--output", output)
@@ -74,8 +74,9 @@ def report(
             ) from None
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    if path.is_dir():
-        raise VanishlabError(f"{path} is a directory; give -o a file name")
+    what = not_a_file(path)
+    if what is not None:
+        raise VanishlabError(f"{path} is {what}; give -o a file name")
     why = None if force else foreign_report(path, manifest)
     if why is not None:
         raise VanishlabError(

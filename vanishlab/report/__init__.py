@@ -46,6 +46,7 @@ __all__ = [
     "build_report",
     "default_report_path",
     "foreign_report",
+    "not_a_file",
     "render_html",
     "render_report",
     "section_keys",
@@ -58,6 +59,18 @@ def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
     return Path("reports") / f"{safe or 'run'}.html"
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """What an existing ``path`` is when it is no place for a report (``"a directory"``, ``"not
+    a regular file"``: a pipe, a device, a socket), or None. Such a path is never replaced,
+    whatever ``overwrite`` says: the atomic rename would swap a device for an HTML file."""
+    p = Path(path)
+    if p.is_dir():
+        return "a directory"
+    if p.exists() and not p.is_file():
+        return "not a regular file"
+    return None
 
 
 def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> str | None:
@@ -109,12 +122,14 @@ def render_report(
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections; ``path`` is a directory, or (without
-            ``overwrite``) a file that is not this run's report.
+            ``overwrite``) a file that is not this run's report; ``path`` is a directory or
+            not a regular file (see :func:`not_a_file`).
     """
     manifest = load_manifest(run_dir)
     out = Path(path) if path is not None else default_report_path(run_dir)
-    if out.is_dir():
-        raise VanishlabError(f"{out} is a directory; give a file name for the report")
+    what = not_a_file(out)
+    if what is not None:
+        raise VanishlabError(f"{out} is {what}; give a file name for the report")
     why = None if overwrite else foreign_report(out, manifest)
     if why is not None:
         raise VanishlabError(
