@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -382,3 +383,19 @@ def test_help_and_no_arguments_still_show_the_help():
     result = runner.invoke(app, ["sweep", "--help"])
     assert result.exit_code == 0 and "--activation" in result.stdout
     assert runner.invoke(app, ["--version"]).exit_code == 0
+
+
+def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run_dir, tmp_path):
+    shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    metadata = dict(table.schema.metadata)
+    meta = json.loads(metadata[b"vanishlab.cell"])
+    meta["config"]["hidden_size"] = str(meta["config"]["hidden_size"])  # a hand edit
+    metadata[b"vanishlab.cell"] = json.dumps(meta).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), shard)
+    message = f'{shard} is corrupt (its config\'s hidden_size holds "8", not an integer)'
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
+    _one_error_line(result, message)
+    for reader in (vl.load_cells, vl.load_results, vl.summarize):
+        with pytest.raises(vl.VanishlabError, match="not an integer"):
+            reader(run_dir)

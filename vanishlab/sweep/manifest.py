@@ -14,7 +14,6 @@ that a hand-edited ``"8"`` for ``hidden_size`` is refused in one line, naming th
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -91,28 +90,13 @@ def _is_grid(value: Any) -> bool:
     )
 
 
-_EXPECTED = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
-
-
-def _value_fits(kind: type, value: Any) -> bool:
-    """Whether a JSON value is one of an axis of type ``kind`` (an int is a float's too)."""
-    if kind is bool or isinstance(value, bool):
-        return kind is bool and isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, int | float) and math.isfinite(value)
-    return isinstance(value, kind)
-
-
 def _grid_values_problem(where: str, grid: dict[str, list[Any]]) -> str | None:
-    """The first value of ``grid`` not of its axis's type (None stands for an axis that does
-    not apply to a cell's model, as a single model's manifest records it)."""
+    """The first value of ``grid`` not of its axis's type (:meth:`Axis.stores`)."""
     for a in AXIS_TABLE:
         for value in grid[a.name]:
-            if value is None and a.applies_to is not None:
-                continue
-            if not _value_fits(a.type, value):
+            if not a.stores(value):
                 shown = json.dumps(value, allow_nan=True)
-                return f"{where} {a.name} holds {shown}, not {_EXPECTED[a.type]}"
+                return f"{where} {a.name} holds {shown}, not {a.type_text}"
     return None
 
 

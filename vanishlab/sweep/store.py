@@ -330,6 +330,11 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta["config"] = {**meta["config"], **{name: LATER_AXES[name] for name in missing}}
     if set(meta["config"]) != set(CONFIG_COLUMNS):
         raise _foreign(path, "its config has other axes than this vanishlab's")
+    for a in AXIS_TABLE:  # a hand edit: the parquet column types would refuse it later
+        value = meta["config"][a.name]
+        if not a.stores(value):
+            shown = json.dumps(value, allow_nan=True)
+            raise _foreign(path, f"its config's {a.name} holds {shown}, not {a.type_text}")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
     if "summary" in meta and not summary_ok(meta["summary"]):
