@@ -99,6 +99,14 @@ class Axis:
             return isinstance(value, int | float) and math.isfinite(value)
         return isinstance(value, self.type)
 
+    def misfit(self, values: Iterable[Any]) -> str | None:
+        """``hidden_size holds "8", not an integer`` for the first of ``values`` that this axis
+        does not :meth:`store`, else None."""
+        for value in values:
+            if not self.stores(value):
+                return f"{self.name} holds {json.dumps(value, default=repr)}, not {self.type_text}"
+        return None
+
     def applies(self, model: str) -> bool:
         """Whether the axis means something for ``model`` (``"rnn"``, ...)."""
         return self.applies_to is None or model in self.applies_to

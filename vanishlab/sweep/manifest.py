@@ -90,16 +90,6 @@ def _is_grid(value: Any) -> bool:
     )
 
 
-def _grid_values_problem(where: str, grid: dict[str, list[Any]]) -> str | None:
-    """The first value of ``grid`` not of its axis's type (:meth:`Axis.stores`)."""
-    for a in AXIS_TABLE:
-        for value in grid[a.name]:
-            if not a.stores(value):
-                shown = json.dumps(value, allow_nan=True)
-                return f"{where} {a.name} holds {shown}, not {a.type_text}"
-    return None
-
-
 def _manifest_problem(m: dict[str, Any]) -> str | None:
     """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
     text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
@@ -114,9 +104,10 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     named = [("'axes'", m["axes"])] if "axes" in m else []
     named += [(f"'grids'[{i}]", grid) for i, grid in enumerate(grids or [])]
     for where, grid in named:
-        problem = _grid_values_problem(where, grid)
-        if problem:
-            return problem
+        for a in AXIS_TABLE:
+            problem = a.misfit(grid[a.name])
+            if problem:
+                return f"{where} {problem}"
     for key in ("commands", "sections"):
         value = m.get(key)
         if value is not None and not (

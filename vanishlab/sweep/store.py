@@ -249,11 +249,8 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
-    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted.
-
-    No ``cells`` yet is no shard; a ``cells`` that is not a folder is a damaged run directory
-    (VanishlabError), not an empty one.
-    """
+    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted;
+    VanishlabError if ``cells`` is there but not a folder (a damaged run, not an empty one)."""
     cells = run_dir / CELLS
     if not cells.is_dir():
         if cells.exists() or cells.is_symlink():
@@ -331,10 +328,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     if set(meta["config"]) != set(CONFIG_COLUMNS):
         raise _foreign(path, "its config has other axes than this vanishlab's")
     for a in AXIS_TABLE:  # a hand edit: the parquet column types would refuse it later
-        value = meta["config"][a.name]
-        if not a.stores(value):
-            shown = json.dumps(value, allow_nan=True)
-            raise _foreign(path, f"its config's {a.name} holds {shown}, not {a.type_text}")
+        if problem := a.misfit([meta["config"][a.name]]):
+            raise _foreign(path, f"its config's {problem}")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
     if "summary" in meta and not summary_ok(meta["summary"]):
