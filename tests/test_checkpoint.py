@@ -106,6 +106,46 @@ def test_finds_the_module_inside_a_model_and_in_containers(tmp_path, wrap):
     }
 
 
+@pytest.mark.parametrize(
+    ("wrap", "name"),
+    [
+        ("tutorial", "rnn"),  # PyTorch's "saving a general checkpoint" recipe
+        ("other key", "net.rnn"),
+        ("deeper", "checkpoint.model.rnn"),
+        ("list", "0.rnn"),
+    ],
+)
+def test_finds_the_module_nested_at_any_depth(tmp_path, wrap, name):
+    sd = _Model().state_dict()
+    optimizer = torch.optim.SGD(_Model().parameters(), lr=0.1, momentum=0.9).state_dict()
+    obj = {
+        "tutorial": {"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": optimizer},
+        "other key": {"net": sd, "epoch": 3},
+        "deeper": {"checkpoint": {"model": sd, "step": 7}},
+        "list": [sd],
+    }[wrap]
+    ckpt = read_checkpoint(_save(obj, tmp_path / "m.pt"))
+    assert ckpt.module_name == name
+    assert (ckpt.spec.kind, ckpt.spec.num_layers, ckpt.spec.hidden_size) == ("gru", 2, 6)
+    assert torch.equal(ckpt.build().weight_hh_l1, sd["rnn.weight_hh_l1"])
+
+
+def test_no_recurrent_weights_says_what_the_file_holds_and_what_is_expected(tmp_path):
+    path = _save({"epoch": 3, "loss": 0.5, "model": {"w": torch.zeros(2)}}, tmp_path / "n.pt")
+    with pytest.raises(VanishlabError) as err:
+        read_checkpoint(path)
+    text = str(err.value)
+    assert "\n" not in text and "holds no recurrent weights" in text
+    assert "its keys are 'epoch' (int), 'loss' (float), 'model' (dict: 'w')" in text, text
+    assert "weight_ih_l0" in text and "state_dict()" in text
+    # Two modules under two keys: listed, and --module picks one by its dotted path.
+    two = {"a": nn.RNN(2, 3).state_dict(), "b": {"lstm": nn.LSTM(2, 3).state_dict()}}
+    path = _save(two, tmp_path / "two.pt")
+    with pytest.raises(VanishlabError, match=r"2 recurrent modules \(a, b.lstm\)"):
+        read_checkpoint(path)
+    assert read_checkpoint(path, module="b.lstm").spec.kind == "lstm"
+
+
 def test_several_modules_are_listed_and_module_picks_one(tmp_path):
     path = _save(_TwoRNNs().state_dict(), tmp_path / "two.pt")
     with pytest.raises(VanishlabError, match=r"2 recurrent modules \(decoder, encoder.0\)"):
@@ -173,10 +213,12 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
         read_checkpoint(_save(nn.Linear(3, 4).state_dict(), tmp_path / "lin.pt"))
     with pytest.raises(VanishlabError, match="single tensor"):
         read_checkpoint(_save(torch.zeros(3), tmp_path / "t.pt"))
-    with pytest.raises(VanishlabError, match="no recurrent weights"):
+    with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds a list of 3;"):
         read_checkpoint(_save([1, 2, 3], tmp_path / "list.pt"))
+    with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds an int;"):
+        read_checkpoint(_save(7, tmp_path / "int.pt"))
     cell = {"state_dict": {f"cell.{k}": v for k, v in nn.LSTMCell(2, 3).state_dict().items()}}
-    with pytest.raises(VanishlabError, match=r"recurrent cell \(cell\.weight_ih"):
+    with pytest.raises(VanishlabError, match=r"recurrent cell \(state_dict\.cell\.weight_ih"):
         read_checkpoint(_save(cell, tmp_path / "cell.pt"))
 
 
@@ -221,6 +263,15 @@ def test_inputs_file(tmp_path):
         load_tensor_file(_save({"x": x}, tmp_path / "d.pt"))
     with pytest.raises(VanishlabError, match="not floating point"):
         load_tensor_file(_save(torch.ones(3, dtype=torch.int64), tmp_path / "i.pt"))
+    # The article fits the type's name: a state_dict saved by mistake is an OrderedDict.
+    for obj, words in [
+        (nn.RNN(3, 4).state_dict(), "holds an OrderedDict,"),
+        (7, "holds an int,"),
+        ([x], "holds a list,"),
+        ("x", "holds a str,"),
+    ]:
+        with pytest.raises(VanishlabError, match=words):
+            load_tensor_file(_save(obj, tmp_path / "o.pt"))
 
 
 @pytest.mark.parametrize(

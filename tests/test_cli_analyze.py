@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import vanishlab as vl
+import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
 from vanishlab.trained import SINGLE_MODEL
 
@@ -249,3 +250,46 @@ def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kin
     for r in inputs.itertuples():
         assert r.log10_fro_mean == pytest.approx(direct[("input", None, int(r.lag))], rel=1e-12)
     assert vl.load_manifest(out)["model"]["architecture"]["kind"] == kind
+
+
+def test_a_misshapen_inputs_tensor_gets_a_hint_that_helps(tmp_path):
+    # --batch-first swaps T and B only: it never fixes a wrong feature dimension, so it is not
+    # offered for one; features found in another dimension are pointed at instead.
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+
+    def run(shape: tuple[int, ...], *flags: str):
+        x = tmp_path / f"x{'x'.join(map(str, shape))}{''.join(flags)}.pt"
+        torch.save(torch.randn(*shape), x)
+        args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(x), "--out", str(x) + ".run"]
+        return runner.invoke(app, [*args, *flags])
+
+    for flags in ([], ["--batch-first"]):
+        result = run((2, 5, 4), *flags)
+        _one_error_line(result, "input_size=3")
+        assert "--batch-first" not in result.stderr and "dimension" not in result.stderr
+        result = run((2, 3, 5), *flags)
+        _one_error_line(result, "dimension 1 has size 3: the features must be the last")
+        assert "--batch-first" not in result.stderr
+    # What fits is measured, and the line says which length and batch it took, so that a
+    # (B, T, I) tensor given without --batch-first shows up as the wrong T.
+    result = run((2, 5, 3))
+    assert result.exit_code == 0, result.stderr
+    assert "inputs T=2, B=5" in result.stdout
+    result = run((2, 5, 3), "--batch-first")
+    assert "inputs T=5, B=2" in result.stdout
+
+
+def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path, monkeypatch):
+    torch.save(torch.nn.GRU(3, 4).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "out"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--batch", str(10**12)])
+    _one_error_line(result, "B=1000000000000 needs about")
+    assert "use a smaller --seq-len or --batch" in result.stderr
+    assert not out.exists()
+    # An inputs file is checked alike, against what this machine has.
+    monkeypatch.setattr(analyze_module, "available_bytes", lambda: 1000)
+    torch.save(torch.randn(50, 4, 3), tmp_path / "x.pt")
+    result = runner.invoke(app, [*args, "--inputs", str(tmp_path / "x.pt")])
+    _one_error_line(result, "T=50, B=4 needs about")
+    assert "1000 B is available" in result.stderr and not out.exists()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -270,3 +272,130 @@ def test_real_process_end_to_end(tmp_path):
         "error: --gain: malformed list '1,,x' (empty item; write values separated by commas, "
         "e.g. --gain 0.5,1,2)"
     ]
+
+
+GATED_TINY = [*SMALL, "--init", "default", "--gain", "1", "--num-layers", "1", "--seed", "0"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "lstm", "--activation", "relu"],
+        ["--model", "lstm,gru", "--activation", "tanh,relu"],
+        ["--model", "gru", "--activation", "tanh", "--activation", "relu"],
+    ],
+)
+def test_an_activation_given_for_gated_models_only_is_refused(tmp_path, args):
+    # --activation means nn.RNN(nonlinearity=...): with no rnn in the grid it would be dropped.
+    out = tmp_path / "never"
+    for extra in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["sweep", *GATED_TINY, *args, *extra, "--out", str(out)])
+        _one_error_line(result, "--activation applies to model rnn only")
+        assert "relu" in result.stderr and "add rnn to --model" in result.stderr
+    assert not out.exists()
+
+
+def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
+    out = tmp_path / "run"
+    args = ["sweep", *GATED_TINY, "--model", "rnn,lstm", "--activation", "tanh,relu"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", "--workers", "1"])
+    assert result.exit_code == 0, result.stderr
+    cells = vl.load_cells(out)  # rnn: one cell per activation; lstm: one, activation n/a
+    pairs = zip(cells["model"], cells["activation"].fillna("-"), strict=True)
+    assert sorted(pairs) == [
+        ("lstm", "-"), ("rnn", "relu"), ("rnn", "tanh"),
+    ]  # fmt: skip
+    # The default value with gated models only means nothing either, and changes nothing.
+    args = ["sweep", *GATED_TINY, "--model", "lstm", "--activation", "tanh", "--dry-run"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "never")])
+    assert result.exit_code == 0, result.stderr
+    assert "1 cells" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["axes"].update(hidden_size=["8"]), "'axes' hidden_size holds \"8\", not an"),
+        (lambda m: m["grids"][0].update(gain=["1.0"]), "'grids'[0] gain holds \"1.0\", not a"),
+        (lambda m: m["axes"].update(bias=["true"]), "'axes' bias holds \"true\", not true or"),
+        (lambda m: m["axes"].update(seed=[0, 1.5]), "'axes' seed holds 1.5, not an integer"),
+        (lambda m: m["axes"].update(num_layers=[True]), "'axes' num_layers holds true, not an"),
+        (lambda m: m["axes"].update(init=[3]), "'axes' init holds 3, not a string"),
+        (lambda m: m["axes"].update(gain=[float("nan")]), "'axes' gain holds NaN, not a finite"),
+        (lambda m: m["axes"].update(seq_len=[None]), "'axes' seq_len holds null, not an integer"),
+    ],
+)
+def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
+    run_dir, tmp_path, edit, message
+):
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    before = _snapshot(run_dir)
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
+    ):
+        result = runner.invoke(app, args)
+        _one_error_line(result, "manifest.json is malformed: " + message)
+    assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir, tmp_path):
+    shutil.rmtree(run_dir / "cells")
+    (run_dir / "cells").write_text("not a folder")
+    before = _snapshot(run_dir)
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
+    ):
+        _one_error_line(runner.invoke(app, args), "cells is not a folder")
+    with pytest.raises(vl.VanishlabError, match="cells is not a folder"):
+        vl.load_results(run_dir)
+    assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sweep", "--bogus"], "No such option: --bogus"),
+        (["analyze", "m.pt", "--seq-len", "abc"], "Invalid value for '--seq-len'"),
+        (["analyze", "m.pt", "--seq-len"], "Option '--seq-len' requires an argument"),
+        (["report"], "Missing argument 'RUN_DIR'"),
+        (["report", "a", "b"], "unexpected extra argument(s) (b)"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
+        (["--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_a_command_line_typers_parser_refuses_is_one_line_too(args, message):
+    result = runner.invoke(app, args)
+    _one_error_line(result, message)
+    assert "--help" in result.stderr and "╭" not in result.stderr
+
+
+def test_help_and_no_arguments_still_show_the_help():
+    result = runner.invoke(app, [])
+    assert "Usage" in result.output and "sweep" in result.output
+    assert runner.invoke(app, []).exit_code == result.exit_code
+    result = runner.invoke(app, ["sweep", "--help"])
+    assert result.exit_code == 0 and "--activation" in result.stdout
+    assert runner.invoke(app, ["--version"]).exit_code == 0
+
+
+def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run_dir, tmp_path):
+    shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    metadata = dict(table.schema.metadata)
+    meta = json.loads(metadata[b"vanishlab.cell"])
+    meta["config"]["hidden_size"] = str(meta["config"]["hidden_size"])  # a hand edit
+    metadata[b"vanishlab.cell"] = json.dumps(meta).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), shard)
+    message = f'{shard} is corrupt (its config\'s hidden_size holds "8", not an integer)'
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
+    _one_error_line(result, message)
+    for reader in (vl.load_cells, vl.load_results, vl.summarize):
+        with pytest.raises(vl.VanishlabError, match="not an integer"):
+            reader(run_dir)

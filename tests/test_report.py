@@ -475,3 +475,23 @@ def test_deterministic_across_processes(report_run, tmp_path):
         )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("stamp", ["garbage", "", "01/02/2024", "yesterday"])
+def test_cli_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp):
+    # The page would show the text as its "generated" time: a typo is refused, not printed.
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", stamp]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --timestamp"), result.stderr
+    assert "is not an ISO 8601 time" in lines[0] and "2024-01-01T00:00:00Z" in lines[0]
+    assert not out.exists()
+    for fine in ("2024-01-01", "2024-01-01T12:00:00+02:00"):
+        result = CliRunner().invoke(
+            app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", fine]
+        )
+        assert result.exit_code == 0, result.stderr
+        assert f"Generated {fine}" in out.read_text(encoding="utf-8")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +113,33 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(stranger)])
     _one_error_line(result, "exists and is not a vanishlab report")
     assert stranger.read_text() == "<p>mine</p>"
+
+
+def test_render_report_refuses_another_runs_report_unless_told(run_dir, tmp_path):
+    # The library call follows the command's rule; overwrite=True is its --force.
+    other = Path(shutil.copytree(run_dir, tmp_path / "other"))
+    store.write_manifest(other, {**vl.load_manifest(other), "run_id": "another"})
+    page = tmp_path / "page.html"
+    assert vl.render_report(run_dir, page, timestamp="2024-01-01") == page
+    first = page.read_bytes()
+    with pytest.raises(vl.VanishlabError, match="exists and is another run's report") as err:
+        vl.render_report(other, page, timestamp="2024-01-01")
+    assert "overwrite=True" in str(err.value) and "\n" not in str(err.value)
+    assert page.read_bytes() == first  # untouched
+    assert vl.render_report(run_dir, page, timestamp="2024-01-02") == page  # its own: refreshed
+    assert page.read_bytes() != first
+    assert vl.render_report(other, page, timestamp="2024-01-01", overwrite=True) == page
+    assert store.report_run(page) == "another"
+
+    stranger = tmp_path / "notes.html"
+    stranger.write_text("<p>mine</p>")
+    with pytest.raises(vl.VanishlabError, match="exists and is not a vanishlab report"):
+        vl.render_report(run_dir, stranger)
+    assert stranger.read_text() == "<p>mine</p>"
+    vl.render_report(run_dir, stranger, overwrite=True)
+    assert store.report_run(stranger) == store.run_identity(vl.load_manifest(run_dir))
+    with pytest.raises(vl.VanishlabError, match="is a directory"):
+        vl.render_report(run_dir, tmp_path, overwrite=True)
 
 
 # --- damaged shards are never used, and the sweep heals them ----------------------------------
@@ -440,3 +469,17 @@ def test_the_report_lists_the_recorded_failure_kind_not_a_guess(tmp_path):
     anomalies = next(s for s in report.sections if s.key == "anomalies")
     (row,) = anomalies.blocks[0].rows
     assert row[2] == "error" and "nan overflow" in row[3]
+
+
+def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
+    # A pipe (or a device: /dev/null as root) would be swapped for an HTML file by the atomic
+    # rename, --force or not; reading its tail to find its run would block on a pipe.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for force in ([], ["--force"]):
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(pipe), *force])
+        _one_error_line(result, "is not a regular file; give -o a file name")
+    for overwrite in (False, True):
+        with pytest.raises(vl.VanishlabError, match="is not a regular file"):
+            vl.render_report(run_dir, pipe, overwrite=overwrite)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)

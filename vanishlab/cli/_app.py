@@ -1,8 +1,10 @@
 """The typer application object and the one place that turns user errors into exit status 2.
 
-A user's mistake (:class:`~vanishlab.errors.VanishlabError`) or a refusal of the file system
-(``OSError``: a path below a regular file, a read-only file system, ``/proc``, no space left)
-prints one line on stderr and exits with status 2; a traceback is a bug.
+A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-line parser
+finds (an unknown option or command, a value of the wrong type, a missing argument) or a
+refusal of the file system (``OSError``: a path below a regular file, a read-only file system,
+``/proc``, no space left) prints one line on stderr and exits with status 2; a traceback is a
+bug.
 
 This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
 ``experiments`` must answer without importing torch, pandas or pyarrow (each command imports
@@ -34,14 +36,47 @@ def _no_flag_metavars(params: list[Any]) -> list[Any]:
     return params
 
 
-class _Command(TyperCommand):
+# The parser's errors are click's UsageError, which recent typers vendor (typer._click): found
+# through typer's public BadParameter, so that either kind is caught.
+_UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
+
+def _usage_error(err: Any, command_path: str) -> typer.Exit:
+    """A mistake the command-line parser found, as one line (not typer's boxed panel)."""
+    return fail(f"{err.format_message().rstrip('.')} (see '{command_path} --help')")
+
+
+class _OneLineUsage:
+    """Parse in one-line errors: an unknown option, a bad value, a missing argument."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
+        except _UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":
+                raise  # no arguments at all: typer shows the help
+            path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
+            raise _usage_error(err, path or "vanishlab") from None
+
+
+class _Command(_OneLineUsage, TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
 
 
-class _Group(TyperGroup):
+class _Group(_OneLineUsage, TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _UsageError as err:  # no such command
+            raise _usage_error(err, ctx.command_path) from None
 
 
 class _Typer(typer.Typer):

@@ -18,7 +18,7 @@ def analyze(
         Path,
         typer.Argument(
             help="A torch.save file: the state_dict of an nn.RNN/LSTM/GRU or of a model that "
-            "holds one, or a dict holding it under 'state_dict' or 'model'. Loaded with "
+            "holds one, or a dict holding it (under 'state_dict', 'model' or any key). Loaded with "
             "weights_only=True: a file that needs code to load is refused, nothing in it runs.",
             metavar="CHECKPOINT",
             show_default=False,

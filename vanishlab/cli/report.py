@@ -8,6 +8,7 @@ if it is the same run's report (every report ends with a comment naming its run,
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -58,26 +59,33 @@ def report(
     An existing output file is refreshed only when it is this run's own report.
     """
     from ..errors import VanishlabError
-    from ..report import default_report_path, render_report
-    from ..sweep.store import load_manifest, report_run, run_identity
+    from ..report import default_report_path, foreign_report, not_a_file, render_report
+    from ..sweep.store import load_manifest
 
     out = single("--output", output)
     when = single("--timestamp", timestamp)
+    if when is not None:  # shown as is on the page: a typo must not be printed as the time
+        try:
+            datetime.fromisoformat(when)
+        except ValueError:
+            raise VanishlabError(
+                f"--timestamp {when!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
+                "or 2024-01-01)"
+            ) from None
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    if path.is_dir():
-        raise VanishlabError(f"{path} is a directory; give -o a file name")
-    if path.exists() and not force:
-        owner = report_run(path)
-        if owner != run_identity(manifest):
-            whose = "another run's report" if owner else "not a vanishlab report"
-            raise VanishlabError(
-                f"{path} exists and is {whose}; pass --force to replace it, or -o FILE to "
-                "write elsewhere"
-            )
+    what = not_a_file(path)
+    if what is not None:
+        raise VanishlabError(f"{path} is {what}; give -o a file name")
+    why = None if force else foreign_report(path, manifest)
+    if why is not None:
+        raise VanishlabError(
+            f"{path} exists and is {why}; pass --force to replace it, or -o FILE to write elsewhere"
+        )
     _check_parent(path)
     try:
-        written = render_report(run_dir, path, timestamp=when)
+        # Checked above, in the command's own words (--force, -o).
+        written = render_report(run_dir, path, timestamp=when, overwrite=True)
     except OSError as err:
         where = Path(err.filename) if err.filename is not None else None
         if where is None or (where.parent != path.parent and where not in path.parents):

@@ -16,10 +16,21 @@ and the same run renders the same bytes when the timestamp is pinned.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from ..sweep.store import atomic_write, load_cells, load_manifest, load_results, report_marker
+from ..errors import VanishlabError
+from ..sweep.store import (
+    atomic_write,
+    load_cells,
+    load_manifest,
+    load_results,
+    report_marker,
+    report_run,
+    run_identity,
+)
 from ..sweep.summary import summarize
 from .data import build_report
 from .model import Report
@@ -34,6 +45,8 @@ __all__ = [
     "RunView",
     "build_report",
     "default_report_path",
+    "foreign_report",
+    "not_a_file",
     "render_html",
     "render_report",
     "section_keys",
@@ -46,6 +59,31 @@ def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
     return Path("reports") / f"{safe or 'run'}.html"
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """What an existing ``path`` is when it is no place for a report (``"a directory"``, ``"not
+    a regular file"``: a pipe, a device, a socket), or None. Such a path is never replaced,
+    whatever ``overwrite`` says: the atomic rename would swap a device for an HTML file."""
+    p = Path(path)
+    if p.is_dir():
+        return "a directory"
+    if p.exists() and not p.is_file():
+        return "not a regular file"
+    return None
+
+
+def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> str | None:
+    """Why an existing ``path`` may not be replaced by the report of ``manifest``'s run
+    (``"another run's report"``, ``"not a vanishlab report"``), or None when it may: it does
+    not exist, or it is this run's own report (named by its last line, see
+    :func:`vanishlab.sweep.store.report_run`)."""
+    if not Path(path).exists():
+        return None
+    owner = report_run(path)
+    if owner == run_identity(manifest):
+        return None
+    return "another run's report" if owner else "not a vanishlab report"
 
 
 def _source_date() -> datetime | None:
@@ -65,6 +103,7 @@ def render_report(
     *,
     timestamp: datetime | str | None = None,
     progress: bool | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Render the run in ``run_dir`` as one self-contained HTML file and return its path.
 
@@ -76,14 +115,28 @@ def render_report(
             Default: ``SOURCE_DATE_EPOCH`` if set, else now.
         progress: a progress bar on stderr when the report takes more than a few seconds;
             None (default): only when stderr is a terminal.
+        overwrite: replace an existing ``path`` even if it is not this run's report (as
+            ``vanishlab report --force``). Without it, an existing file is replaced only when
+            it is this run's own report.
 
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
-            manifest asks for unknown sections.
+            manifest asks for unknown sections; ``path`` is a directory, or (without
+            ``overwrite``) a file that is not this run's report; ``path`` is a directory or
+            not a regular file (see :func:`not_a_file`).
     """
+    manifest = load_manifest(run_dir)
+    out = Path(path) if path is not None else default_report_path(run_dir)
+    what = not_a_file(out)
+    if what is not None:
+        raise VanishlabError(f"{out} is {what}; give a file name for the report")
+    why = None if overwrite else foreign_report(out, manifest)
+    if why is not None:
+        raise VanishlabError(
+            f"{out} exists and is {why}; pass overwrite=True to replace it, or another path"
+        )
     with ReportProgress(progress) as bar:
         bar.stage("loading the run", 3)
-        manifest = load_manifest(run_dir)
         results = load_results(run_dir)
         bar.step("cells")
         cells = load_cells(run_dir)
@@ -101,7 +154,6 @@ def render_report(
         )
         html = render_html(report, progress=bar)
         html += report_marker(manifest)  # names the run (store.report_run)
-    out = Path(path) if path is not None else default_report_path(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
     atomic_write(out, lambda f: f.write(data))

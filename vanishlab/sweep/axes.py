@@ -28,6 +28,7 @@ SEED_MAX = 2**63 - 1
 MODEL_AXIS = "model"
 """The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
 _ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
+_TYPE_TEXT = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,32 @@ class Axis:
     def flag(self) -> str:
         """The command-line flag, ``--seq-len`` for ``seq_len``."""
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def type_text(self) -> str:
+        """What a value must be, for messages: ``an integer``, ``a finite number``, ..."""
+        return _TYPE_TEXT[self.type]
+
+    def stores(self, value: Any) -> bool:
+        """Whether ``value``, as read back from JSON (a manifest's grid, a shard's config), is
+        of this axis's type: an integer (not a bool), a finite number (an integer too), a bool,
+        a string; None only where the axis applies to some models (a cell of another model).
+        Choices and bounds are not checked: a run may name an init this process lacks."""
+        if value is None:
+            return self.applies_to is not None
+        if self.type is bool or isinstance(value, bool):
+            return self.type is bool and isinstance(value, bool)
+        if self.type is float:
+            return isinstance(value, int | float) and math.isfinite(value)
+        return isinstance(value, self.type)
+
+    def misfit(self, values: Iterable[Any]) -> str | None:
+        """``hidden_size holds "8", not an integer`` for the first of ``values`` that this axis
+        does not :meth:`store`, else None."""
+        for value in values:
+            if not self.stores(value):
+                return f"{self.name} holds {json.dumps(value, default=repr)}, not {self.type_text}"
+        return None
 
     def applies(self, model: str) -> bool:
         """Whether the axis means something for ``model`` (``"rnn"``, ...)."""

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from .config import AXES, QUICK_SWEEP, Sweep
+from .axes import MODEL_AXIS
+from .config import AXES, QUICK_SWEEP, Sweep, axis
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -210,6 +211,29 @@ def _values_text(values: tuple[Any, ...]) -> str:
     return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
 
 
+def _refuse_meaningless(
+    overrides: Mapping[str, tuple[Any, ...]], axes: Mapping[str, tuple[Any, ...]]
+) -> None:
+    """Refuse a flag whose values mean nothing for every model of the grid.
+
+    A cell records an axis that does not apply to its model as None (``Axis.applies_to``), so
+    ``--model lstm --activation relu`` would quietly measure an LSTM and drop ``relu``. The
+    axis's default changes nothing and passes; beside a model it applies to, every value counts.
+    """
+    models = axes.get(MODEL_AXIS, ())
+    for name, values in overrides.items():
+        a = axis(name)
+        if a.applies_to is None or any(a.applies(m) for m in models):
+            continue
+        dropped = [v for v in values if v != a.default]
+        if dropped:
+            raise VanishlabError(
+                f"{a.flag} applies to model {', '.join(a.applies_to)} only, and the grid's "
+                f"models are {', '.join(models)}: {_values_text(tuple(dropped))} would be "
+                f"dropped; leave out {a.flag}, or add {' or '.join(a.applies_to)} to --model"
+            )
+
+
 def variant(
     exp: Experiment,
     *,
@@ -244,7 +268,8 @@ def variant(
             raise VanishlabError(
                 f"{err}; the axes not given as flags come from {origin}: give them as flags too"
             ) from None
-        slug = "-".join(f"{axis}={_values_text(sweep.axes()[axis])}" for axis in overrides)
+        _refuse_meaningless(overrides, sweep.axes())
+        slug = "-".join(f"{name}={_values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
             text = json.dumps({a: list(v) for a, v in sweep.axes().items()}, sort_keys=True)
             slug = "custom-" + hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -6,7 +6,9 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
-``elapsed_s``, ``n_cells``.
+``elapsed_s``, ``n_cells``. Every value of a grid must be of its axis's type (an integer, a
+finite number, true or false, a string; null only for an axis that applies to some models), so
+that a hand-edited ``"8"`` for ``hidden_size`` is refused in one line, naming the field.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import VanishlabError
-from .config import AXES, LATER_AXES
+from .config import AXES, AXIS_TABLE, LATER_AXES
 from .files import atomic_write
 
 __all__ = [
@@ -99,6 +101,13 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     grids = m.get("grids")
     if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
         return "'grids' must be a list of grids like 'axes'"
+    named = [("'axes'", m["axes"])] if "axes" in m else []
+    named += [(f"'grids'[{i}]", grid) for i, grid in enumerate(grids or [])]
+    for where, grid in named:
+        for a in AXIS_TABLE:
+            problem = a.misfit(grid[a.name])
+            if problem:
+                return f"{where} {problem}"
     for key in ("commands", "sections"):
         value = m.get(key)
         if value is not None and not (

@@ -26,16 +26,30 @@ from pathlib import Path
 
 from .config import CellConfig
 
-__all__ = ["available_bytes", "cell_bytes", "format_bytes"]
+__all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes"]
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream (vanishlab.core.spectral.SpectralNorms.chunk)
 
 
 def cell_bytes(config: CellConfig) -> int:
     """Upper estimate of the memory, in bytes, the measurement of ``config`` needs at its peak."""
-    s = 8 if config.dtype == "float64" else 4
-    T, L, B = config.seq_len, config.num_layers, config.batch
-    H, I = config.hidden_size, config.input_size
+    return measure_bytes(
+        seq_len=config.seq_len,
+        num_layers=config.num_layers,
+        batch=config.batch,
+        hidden_size=config.hidden_size,
+        input_size=config.input_size,
+        dtype=config.dtype,
+    )
+
+
+def measure_bytes(
+    *, seq_len: int, num_layers: int, batch: int, hidden_size: int, input_size: int, dtype: str
+) -> int:
+    """:func:`cell_bytes` of any module of these sizes (a saved one, too)."""
+    s = 8 if dtype == "float64" else 4
+    T, L, B = seq_len, num_layers, batch
+    H, I = hidden_size, input_size
     forward = 2 * (T + 1) * L * B * H + T * B * I
     working = 6 * L * B * H * H
     spectral = 2 * _SPECTRAL_QUEUE * (L * B * H * H + B * H * I)

@@ -249,9 +249,15 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
 
 
 def shard_paths(run_dir: Path) -> Iterator[Path]:
-    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted."""
+    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted;
+    VanishlabError if ``cells`` is there but not a folder (a damaged run, not an empty one)."""
     cells = run_dir / CELLS
     if not cells.is_dir():
+        if cells.exists() or cells.is_symlink():
+            raise VanishlabError(
+                f"{cells} is not a folder: a run directory keeps its shards in a folder "
+                f"{CELLS}/; move that file out of the run directory"
+            )
         return
     for path in sorted(cells.iterdir()):
         if path.name.startswith(".") or path.name.endswith(TMP_SUFFIX):
@@ -321,6 +327,9 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta["config"] = {**meta["config"], **{name: LATER_AXES[name] for name in missing}}
     if set(meta["config"]) != set(CONFIG_COLUMNS):
         raise _foreign(path, "its config has other axes than this vanishlab's")
+    for a in AXIS_TABLE:  # a hand edit: the parquet column types would refuse it later
+        if problem := a.misfit([meta["config"][a.name]]):
+            raise _foreign(path, f"its config's {problem}")
     if meta["n_rows"] != pf.metadata.num_rows:
         raise _foreign(path, "its row count does not match its metadata")
     if "summary" in meta and not summary_ok(meta["summary"]):

@@ -29,8 +29,15 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
+from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.rundir import is_run_dir
-from .checkpoint import Checkpoint, load_tensor_file, read_checkpoint, sha256_file
+from .checkpoint import (
+    Checkpoint,
+    RecurrentSpec,
+    load_tensor_file,
+    read_checkpoint,
+    sha256_file,
+)
 from .measure import (
     cell_id,
     empty_rows,
@@ -55,13 +62,17 @@ class AnalyzeResult:
     checkpoint: Checkpoint
     measured: bool  # False when the directory already held this analysis
     status: str  # "ok" or "failed" (the forward pass overflowed)
+    seq_len: int | None = None  # T and B of the inputs measured on
+    batch: int | None = None
 
     def __str__(self) -> str:
         done = "measured" if self.measured else "already measured"
         what = self.checkpoint.spec.describe()
         name = self.checkpoint.module_name or "(top level)"
+        # T and B as read: a (B, T, I) file given without --batch-first shows as the wrong T.
+        inputs = f", inputs T={self.seq_len}, B={self.batch}" if self.seq_len is not None else ""
         fail = "" if self.status == "ok" else " (failed: the forward pass overflowed)"
-        return f"{what}, module {name}: {done}{fail} -> {self.run_dir}"
+        return f"{what}, module {name}{inputs}: {done}{fail} -> {self.run_dir}"
 
 
 def gaussian_inputs(
@@ -140,6 +151,8 @@ def analyze_checkpoint(
         }
         std = None
     else:
+        if seq_len >= 1 and batch >= 1:  # else gaussian_inputs says what is wrong
+            _check_memory(spec, seq_len, batch, "use a smaller --seq-len or --batch")
         x = gaussian_inputs(
             spec.input_size,
             seq_len=seq_len,
@@ -151,6 +164,12 @@ def analyze_checkpoint(
         described = {"gaussian": {"seq_len": seq_len, "batch": batch, "input_std": input_std}}
         std = float(input_std)
     _check_shape(x, spec.input_size, batch_first)
+    if inputs is not None:
+        if x.dim() == 2:  # unbatched (T, I)
+            T, B = x.shape[0], 1
+        else:
+            T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+        _check_memory(spec, T, B, "give fewer or shorter sequences in the inputs file")
     _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
@@ -206,7 +225,8 @@ def _measure_into(
                 "or empty --out"
             )
         if cid in done:
-            return AnalyzeResult(run_dir, ckpt, measured=False, status=done[cid]["status"])
+            status = done[cid]["status"]
+            return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
         with one_thread():
             measure_start = time.perf_counter()
@@ -259,7 +279,26 @@ def _measure_into(
         manifest["finished"] = now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
-    return AnalyzeResult(run_dir, ckpt, measured=True, status=status)
+    return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"])
+
+
+def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:
+    """Refuse inputs whose measurement cannot fit in memory (instead of failing in the
+    allocator, deep in the engine); the estimate is the sweep's (:mod:`..sweep.memory`)."""
+    need = measure_bytes(
+        seq_len=seq_len,
+        num_layers=spec.num_layers,
+        batch=batch,
+        hidden_size=spec.hidden_size,
+        input_size=spec.input_size,
+        dtype=spec.dtype,
+    )
+    free = available_bytes()
+    if free is not None and need > free:
+        raise VanishlabError(
+            f"measuring {spec.describe()} on inputs of T={seq_len}, B={batch} needs about "
+            f"{format_bytes(need)} of memory and {format_bytes(free)} is available; {remedy}"
+        )
 
 
 def _check_finite(x: torch.Tensor, dtype: str) -> None:
@@ -272,10 +311,17 @@ def _check_finite(x: torch.Tensor, dtype: str) -> None:
 
 
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
+    # No --batch-first hint: it swaps T and B only, and never mends the feature dimension.
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() not in (2, 3) or x.shape[-1] != input_size or 0 in x.shape:
+        elsewhere = [d for d in range(x.dim() - 1) if x.shape[d] == input_size]
         raise VanishlabError(
             f"the inputs have shape {tuple(x.shape)}; the module takes {layout} or unbatched "
             f"(T, input_size) with input_size={input_size}"
-            + ("" if batch_first or x.dim() != 3 else " (pass --batch-first for (B, T, I))")
+            + (
+                f" (dimension {elsewhere[0]} has size {input_size}: the features must be the "
+                "last dimension; permute the tensor before saving it)"
+                if elsewhere and x.dim() in (2, 3) and 0 not in x.shape
+                else ""
+            )
         )

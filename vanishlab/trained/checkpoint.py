@@ -13,8 +13,11 @@ refused with a clear error, as the measurement engine refuses them.
 
 A module inside a model has its keys prefixed by its attribute path (``rnn.weight_ih_l0``,
 ``encoder.lstm.weight_ih_l0``); the prefix is the module's name. A checkpoint is a state_dict,
-or a dict holding one under ``state_dict`` (PyTorch Lightning) or ``model`` (common training
-scripts).
+or a dict holding one under ``state_dict`` (PyTorch Lightning), ``model`` (common training
+scripts) or ``model_state_dict`` (PyTorch's recipe for a general checkpoint); the prefix is then
+the name inside it. Any other nesting of dicts and lists is read as one state_dict whose keys
+join the path with dots, as ``state_dict()`` joins attribute names: ``{"net": sd}`` holds
+``net.rnn``, ``[sd]`` holds ``0.rnn``.
 
 Files are read with ``torch.load(weights_only=True)`` only: tensors and plain containers are
 restored, and a file that would need to import or run code to unpickle is refused before
@@ -57,7 +60,9 @@ GATES: dict[int, str] = {1: "rnn", 3: "gru", 4: "lstm"}
 _MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 _PARAM = re.compile(r"(?P<kind>weight|bias)_(?P<part>ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?")
 _ANCHOR = re.compile(r"^(?P<prefix>(?:.*\.)?)weight_ih_l0(?:_reverse)?$")
-_CONTAINER_KEYS = ("state_dict", "model")
+_CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
+_MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
+_SHOWN_KEYS = 6  # keys named when none holds recurrent weights
 _DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
 
@@ -185,7 +190,7 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
     obj = _load(path, "inputs file")
     if not isinstance(obj, torch.Tensor):
         raise VanishlabError(
-            f"inputs file {path} holds a {type(obj).__name__}, not a tensor (save one tensor "
+            f"inputs file {path} holds {_a(type(obj).__name__)}, not a tensor (save one tensor "
             "with torch.save(x, path))"
         )
     if not obj.is_floating_point():
@@ -203,27 +208,76 @@ def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             return obj
     if isinstance(obj, torch.Tensor):
         raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
-    cell = _cell_key(obj)
+    flat = _flatten(obj)
+    if find_recurrent(flat):
+        return flat
+    cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
     if cell is not None:
         raise VanishlabError(
             f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
             "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter"
         )
     raise VanishlabError(
-        f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at the top level "
-        f"or under {' or '.join(repr(k) for k in _CONTAINER_KEYS)}); save the model's "
-        "state_dict(), or a dict holding it under 'state_dict'"
+        f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
+        f"{_contents(obj)}; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM "
+        "or nn.GRU or of a model holding one, saved alone or inside a dict (e.g. under "
+        "'state_dict' or 'model')"
     )
 
 
-def _cell_key(obj: Any) -> str | None:
-    """A key of a recurrent cell's weights (``...weight_ih`` without a layer), if any."""
-    for inner in [obj, *(obj.get(k) for k in _CONTAINER_KEYS)] if isinstance(obj, Mapping) else []:
-        if isinstance(inner, Mapping):
-            for key in inner:
-                if isinstance(key, str) and (key == "weight_ih" or key.endswith(".weight_ih")):
-                    return key
-    return None
+def _flatten(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
+    """The tensors in nested dicts (string keys) and lists, keyed by their dotted path."""
+    if isinstance(obj, torch.Tensor):
+        return {prefix[:-1]: obj} if prefix else {}
+    if depth >= _MAX_DEPTH:
+        return {}
+    if isinstance(obj, Mapping):
+        items: list[tuple[str, Any]] = [(k, v) for k, v in obj.items() if isinstance(k, str)]
+    elif isinstance(obj, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    else:
+        return {}
+    flat: dict[str, torch.Tensor] = {}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}{key}.", depth + 1))
+    return flat
+
+
+def _kind(value: Any) -> str:
+    """A value's type as a message names it: ``tensor (3, 4)``, ``dict: 'w'``, ``int``."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        inner = _names(list(value))
+        return f"{type(value).__name__}: {inner}" if inner else f"empty {type(value).__name__}"
+    if isinstance(value, list | tuple):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+def _names(keys: list[Any]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_SHOWN_KEYS])
+    return shown + (f", ... ({len(keys)} keys)" if len(keys) > _SHOWN_KEYS else "")
+
+
+def _contents(obj: Any) -> str:
+    """What a checkpoint holds at the top level, in a few words."""
+    if isinstance(obj, Mapping):
+        if not obj:
+            return f"it is an empty {type(obj).__name__}"
+        keys = list(obj)[:_SHOWN_KEYS]
+        shown = ", ".join(f"{k!r} ({_kind(obj[k])})" for k in keys)
+        more = f", ... ({len(obj)} keys)" if len(obj) > _SHOWN_KEYS else ""
+        return f"its keys are {shown}{more}"
+    return f"it holds {_a(_kind(obj))}"
+
+
+def _a(words: str) -> str:
+    """``words`` after its indefinite article: ``a list``, ``an OrderedDict``, ``an int``."""
+    vowel = words[:1] in tuple("aeiouAEIOU") and not words.lower().startswith(
+        ("uni", "uint", "use", "usu", "eu", "one")
+    )
+    return f"{'an' if vowel else 'a'} {words}"
 
 
 def find_recurrent(state: Mapping[Any, Any]) -> list[str]:
@@ -380,7 +434,8 @@ def read_checkpoint(
 
     Args:
         path: a file written by ``torch.save``: a state_dict, or a dict holding one under
-            ``state_dict`` or ``model``.
+            ``state_dict``, ``model`` or ``model_state_dict``, or deeper (see the module
+            docstring).
         module: the module's key prefix (``"rnn"``, ``"encoder.lstm"``); needed only when the
             file holds several recurrent modules.
         nonlinearity: ``"tanh"`` or ``"relu"`` for an ``nn.RNN`` (tanh when omitted: it cannot
