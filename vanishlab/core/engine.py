@@ -9,14 +9,15 @@ respect to the state of layer l at time t), going backward in time and downward 
     dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
     dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
 
-Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (divided
-by its own Frobenius norm inside the next step's product with D: at every step on the general
-path, every few steps on the one-layer path, whose norms must stay in the trusted range of
-:mod:`vanishlab.core.scaling`) and the natural log s of the scale carried apart in float64, so nothing underflows at any horizon: a norm of 1e-3000
-comes out as log10 = -3000. When two terms meet they are weighted by their true magnitudes
-before they are added, so a term that is tiny but the only non-zero one is never lost. An
-exactly zero Jacobian (all relu units off) has log-norm -inf. Spectral norms come from a
-warm-started block power iteration (:mod:`vanishlab.core.spectral`).
+Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (divided by
+its own Frobenius norm inside the next step's product with D: at every step on the general path,
+every few steps on the one-layer path, whose norms must stay in the trusted range of
+:mod:`vanishlab.core.scaling`) and the natural log s of the scale carried apart in float64, so
+nothing underflows at any horizon: a norm of 1e-3000 comes out as log10 = -3000. When two terms
+meet they are weighted by their true magnitudes before they are added, so a term that is tiny
+but the only non-zero one is never lost. An exactly zero Jacobian (all relu units off) has
+log-norm -inf. Spectral norms come from a warm-started block power iteration
+(:mod:`vanishlab.core.spectral`).
 
 Two paths compute the same recurrence. ``_one_layer`` (one layer, the common case) does per
 step one norm pass, builds the per-sample factor diag(d_t) W_hh from the cached weight (divided
@@ -132,9 +133,10 @@ class _Stream:
     """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input).
 
     The Jacobian at lag k is exp(s_k) * raw_k with raw_k well scaled (its norm in the trusted
-    range of :mod:`vanishlab.core.scaling`, far from overflow). Per lag the stream keeps s_k (natural log, float64), ||raw_k||_F and, when asked,
-    sigma_1(raw_k); log ||J||_F = s + ln ||raw||_F and log ||J||_2 = s + ln sigma_1(raw). Logs
-    are taken once, at the end, on the module's device (no host sync per step on a GPU).
+    range of :mod:`vanishlab.core.scaling`, far from overflow). Per lag the stream keeps s_k
+    (natural log, float64), ||raw_k||_F and, when asked, sigma_1(raw_k); log ||J||_F = s + ln
+    ||raw||_F and log ||J||_2 = s + ln sigma_1(raw). Logs are taken once, at the end, on the
+    module's device (no host sync per step on a GPU).
     """
 
     def __init__(self, batch: int, lags: int, norms: tuple[str, ...], like: torch.Tensor) -> None:

@@ -44,11 +44,11 @@ leaves float32's trustworthy range.
 
 Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
 with raw of unit Frobenius norm here (the division by the norm is folded into the coefficient
-vectors; the one-layer fast path divides every few steps only) and the natural log s of the scale in float64; two terms that meet are weighted by
-their true magnitudes first, so a tiny but only non-zero term is never lost; an exactly zero
-Jacobian has log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.
-SpectralNorms`. Memory: the O(T L B G H) forward coefficients and O(L B H^2) working
-matrices, never a T x H x H tensor.
+vectors; the one-layer fast path divides every few steps only) and the natural log s of the
+scale in float64; two terms that meet are weighted by their true magnitudes first, so a tiny but
+only non-zero term is never lost; an exactly zero Jacobian has log-norm -inf. Spectral norms
+come from :class:`~vanishlab.core.spectral.SpectralNorms`. Memory: the O(T L B G H) forward
+coefficients and O(L B H^2) working matrices, never a T x H x H tensor.
 """
 
 from __future__ import annotations
