@@ -113,6 +113,7 @@ def test_finds_the_module_inside_a_model_and_in_containers(tmp_path, wrap):
         ("other key", "net.rnn"),
         ("deeper", "checkpoint.model.rnn"),
         ("list", "0.rnn"),
+        ("int key", "0.rnn"),  # a dict's non-text key, named as a list position is
     ],
 )
 def test_finds_the_module_nested_at_any_depth(tmp_path, wrap, name):
@@ -123,6 +124,7 @@ def test_finds_the_module_nested_at_any_depth(tmp_path, wrap, name):
         "other key": {"net": sd, "epoch": 3},
         "deeper": {"checkpoint": {"model": sd, "step": 7}},
         "list": [sd],
+        "int key": {0: sd},
     }[wrap]
     ckpt = read_checkpoint(_save(obj, tmp_path / "m.pt"))
     assert ckpt.module_name == name

@@ -37,10 +37,18 @@ def _no_flag_metavars(params: list[Any]) -> list[Any]:
 
 
 # The parser's errors are click's UsageError, which recent typers vendor (typer._click): found
-# through typer's public BadParameter, so that either kind is caught.
-_UsageError: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
-)
+# through typer's public BadParameter, so that either kind is caught (click's own, should a
+# typer ever not derive BadParameter from a UsageError).
+def _usage_error_class() -> type[Exception]:
+    found = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"), None)
+    if found is not None:
+        return found
+    import click  # pragma: no cover - no typer release so far
+
+    return click.UsageError  # pragma: no cover
+
+
+_UsageError: type[Exception] = _usage_error_class()
 
 
 def _usage_error(err: Any, command_path: str) -> typer.Exit:

@@ -70,7 +70,7 @@ def report(
         except ValueError:
             raise VanishlabError(
                 f"--timestamp {when!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
-                "or 2024-01-01)"
+                "or 2024-01-01; seconds since 1970 go in $SOURCE_DATE_EPOCH)"
             ) from None
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)

@@ -121,9 +121,9 @@ def render_report(
 
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
-            manifest asks for unknown sections; ``path`` is a directory, or (without
-            ``overwrite``) a file that is not this run's report; ``path`` is a directory or
-            not a regular file (see :func:`not_a_file`).
+            manifest asks for unknown sections; ``path`` is not a regular file (a directory, a
+            device, a pipe: see :func:`not_a_file`), or (without ``overwrite``) an existing
+            file that is not this run's report.
     """
     manifest = load_manifest(run_dir)
     out = Path(path) if path is not None else default_report_path(run_dir)

@@ -101,7 +101,7 @@ class Axis:
 
     def misfit(self, values: Iterable[Any]) -> str | None:
         """``hidden_size holds "8", not an integer`` for the first of ``values`` that this axis
-        does not :meth:`store`, else None."""
+        does not :meth:`stores`, else None."""
         for value in values:
             if not self.stores(value):
                 return f"{self.name} holds {json.dumps(value, default=repr)}, not {self.type_text}"

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import VanishlabError
 from . import store
+from .axes import MODEL_AXIS
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
@@ -220,14 +221,18 @@ def sweep_command(
 ) -> str:
     """The shell command that reproduces a run: every axis explicit, so the grid is pinned
     (an axis with ``in_id_at_default=False`` at its default alone is left out, as before it
-    existed; with ``--force`` when it extends a directory that holds another grid)."""
+    existed, and so is an axis that applies to none of the grid's models; with ``--force`` when
+    it extends a directory that holds another grid)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
-    for axis, values in exp.sweep.axes().items():
+    grid = exp.sweep.axes()
+    for axis, values in grid.items():
         entry = config_axis(axis)
         if not entry.in_id_at_default and values == (entry.default,):
             continue  # an axis newer than the runs (model): at its default, the grid is pinned
+        if not any(entry.applies(model) for model in grid[MODEL_AXIS]):
+            continue  # e.g. --activation for LSTMs only: it pins nothing, and sweep refuses it
         flag = "--" + axis.replace("_", "-")
         parts += [flag, ",".join(_value_text(v) for v in values)]
     parts += ["--out", os.fspath(out), "--name", name]

@@ -226,13 +226,14 @@ def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
 
 
 def _flatten(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
-    """The tensors in nested dicts (string keys) and lists, keyed by their dotted path."""
+    """The tensors in nested dicts and lists, keyed by their dotted path (a dict's keys and a
+    list's positions as text: ``{0: sd}`` and ``[sd]`` both name the module ``0``)."""
     if isinstance(obj, torch.Tensor):
         return {prefix[:-1]: obj} if prefix else {}
     if depth >= _MAX_DEPTH:
         return {}
     if isinstance(obj, Mapping):
-        items: list[tuple[str, Any]] = [(k, v) for k, v in obj.items() if isinstance(k, str)]
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in obj.items()]
     elif isinstance(obj, list | tuple):
         items = [(str(i), v) for i, v in enumerate(obj)]
     else:
