@@ -14,6 +14,12 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   power-iteration work space, 32 (L B H^2 + B H I) s;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms, 4 (T + 1) (L + 1) B 8.
 
+An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each: per
+step and layer the states and the coefficients of its Jacobians and their temporaries, up to
+4 G B H numbers; up to 12 working (B, H, H) matrices per layer; the spectral queues of its
+(H x 2H) state rows and of the h and c blocks (4 L B H^2 per lag, for an LSTM); G times the
+weights.
+
 The sum is an upper estimate of the peak (the engine's own buffers, not Python's or torch's
 fixed overhead of a few hundred MB per process).
 """
@@ -40,20 +46,39 @@ def cell_bytes(config: CellConfig) -> int:
         hidden_size=config.hidden_size,
         input_size=config.input_size,
         dtype=config.dtype,
+        model=config.model,
     )
 
 
+_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
 def measure_bytes(
-    *, seq_len: int, num_layers: int, batch: int, hidden_size: int, input_size: int, dtype: str
+    *,
+    seq_len: int,
+    num_layers: int,
+    batch: int,
+    hidden_size: int,
+    input_size: int,
+    dtype: str,
+    model: str = "rnn",
 ) -> int:
-    """:func:`cell_bytes` of any module of these sizes (a saved one, too)."""
+    """:func:`cell_bytes` of any module of these sizes (a saved one, too); ``model`` is
+    ``"rnn"``, ``"lstm"`` or ``"gru"``."""
     s = 8 if dtype == "float64" else 4
     T, L, B = seq_len, num_layers, batch
     H, I = hidden_size, input_size
-    forward = 2 * (T + 1) * L * B * H + T * B * I
-    working = 6 * L * B * H * H
-    spectral = 2 * _SPECTRAL_QUEUE * (L * B * H * H + B * H * I)
-    weights = L * (H * H + H * max(H, I))
+    G = _GATES[model]
+    if G == 1:
+        forward = 2 * (T + 1) * L * B * H + T * B * I
+        working = 6 * L * B * H * H
+        state_rows = L * B * H * H  # per lag queued
+    else:
+        forward = 4 * G * (T + 1) * L * B * H + T * B * I
+        working = 12 * L * B * H * H
+        state_rows = (4 if model == "lstm" else 1) * L * B * H * H
+    spectral = 2 * _SPECTRAL_QUEUE * (state_rows + B * H * I)
+    weights = G * L * (H * H + H * max(H, I))
     norms = 4 * (T + 1) * (L + 1) * B * 8
     return (forward + working + spectral + weights) * s + norms
 

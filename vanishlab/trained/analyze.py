@@ -292,6 +292,7 @@ def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) ->
         hidden_size=spec.hidden_size,
         input_size=spec.input_size,
         dtype=spec.dtype,
+        model=spec.kind,
     )
     free = available_bytes()
     if free is not None and need > free:
