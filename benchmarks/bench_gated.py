@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -63,6 +64,18 @@ def fused_cell(mod: nn.LSTM | nn.GRU) -> nn.LSTMCell | nn.GRUCell:
     return cell.requires_grad_(False)
 
 
+def _log10_fro(grads: Sequence[torch.Tensor], T: int) -> torch.Tensor:
+    """log10 ||d h_{T-1} / d s_t||_F, ``(T, B)``, from the batched gradients ``(H, B, H)``
+    with respect to the T carried h (then, for an LSTM, the T carried c), in float64 sums
+    (float32 squares below ~1e-19 go subnormal)."""
+    sq = torch.stack(
+        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
+    )
+    if len(grads) == 2 * T:
+        sq = sq[:T] + sq[T:]  # ||[d/dh | d/dc]||_F^2
+    return 0.5 * torch.log10(sq)
+
+
 def autograd_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
     """(a) log10 ||d h_{T-1} / d s_t||_F for t = -1..T-2 (s_{-1} = the initial state),
     ``(T, B)``, by batched autograd: the careful user's list of one zero perturbation leaf per
@@ -85,12 +98,7 @@ def autograd_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
             h = cell(x[t], h + dh[t])
     basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)  # one row per pass
     grads = torch.autograd.grad(h, dh + dc, basis, is_grads_batched=True)  # (H, B, H) each
-    sq = torch.stack(
-        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
-    )
-    if lstm:
-        sq = sq[:T] + sq[T:]  # ||[d/dh | d/dc]||_F^2
-    return 0.5 * torch.log10(sq)  # float64 sums: float32 squares below ~1e-19 go subnormal
+    return _log10_fro(grads, T)
 
 
 def autograd_fro_cell_outputs(mod: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
@@ -109,10 +117,7 @@ def autograd_fro_cell_outputs(mod: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
         h, c = cell(x[t], (h, c))
     basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
     grads = torch.autograd.grad(h, hs + cs, basis, is_grads_batched=True)
-    sq = torch.stack(
-        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
-    )
-    return 0.5 * torch.log10(sq[:T] + sq[T:])
+    return _log10_fro(grads, T)
 
 
 def func_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
@@ -137,12 +142,7 @@ def func_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
     _, vjp_fn = torch.func.vjp(last_h, *leaves)
     basis = torch.eye(H, device=x.device).unsqueeze(1).expand(H, B, H)
     grads = torch.func.vmap(vjp_fn)(basis)
-    sq = torch.stack(
-        [torch.linalg.vector_norm(g, dim=(0, 2), dtype=torch.float64) ** 2 for g in grads]
-    )
-    if lstm:
-        sq = sq[:T] + sq[T:]
-    return 0.5 * torch.log10(sq)
+    return _log10_fro(grads, T)
 
 
 def bare_chain(g: torch.Tensor, j: torch.Tensor, steps: int) -> torch.Tensor:

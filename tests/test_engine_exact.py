@@ -182,13 +182,13 @@ def test_cuda_module_matches_cpu(dtype: torch.dtype, tol: float) -> None:  # pra
 
 def test_frobenius_norms_of_tiny_float32_matrices_are_accurate() -> None:
     """A float32 sum of squares goes subnormal below ~1e-19: the engine's norms do not."""
-    from vanishlab.core.engine import _fro
+    from vanishlab.core.scaling import frobenius_norms
 
     g = (
         torch.randn(3, 40, 40, dtype=torch.float64)
         * torch.tensor([1.0, 1e-22, 1e-30])[:, None, None]
     )
-    got = _fro(g.float()).double()
+    got = frobenius_norms(g.float()).double()
     want = torch.linalg.vector_norm(g.float().double(), dim=(-2, -1))
     torch.testing.assert_close(got, want, rtol=1e-6, atol=0)
 

@@ -43,7 +43,7 @@ from .forward import activation_derivative, layer_states
 from .frame import JacobianLogNorms, norms_frame
 from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
-from .scaling import RENORM, all_normal, trusted_floor
+from .scaling import RENORM, all_normal, frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
@@ -179,21 +179,6 @@ class _Stream:
         self.sigma[lag] = sigma
 
 
-def _fro(g: torch.Tensor) -> torch.Tensor:
-    """Frobenius norms of ``(B, m, n)`` matrices as float64 ``(B,)``, accurate at any scale.
-
-    A float32 sum of squares loses the entries whose squares go subnormal (or to zero with
-    flush-denormal); a norm below :func:`~vanishlab.core.scaling.trusted_floor` is recomputed
-    with float64 accumulation. This is the engine's only tiny-norm rescue.
-    """
-    n = torch.linalg.vector_norm(g, dim=(-2, -1)).to(torch.float64)
-    if g.dtype != torch.float64:
-        tiny = n < trusted_floor(g.dtype, g.shape[-2] * g.shape[-1])
-        if bool(tiny.any()):
-            n[tiny] = torch.linalg.vector_norm(g[tiny], dim=(-2, -1), dtype=torch.float64)
-    return n
-
-
 @dataclass
 class _Jac:
     """A Jacobian as exp(s) * raw: ``raw`` (B, m, n) well scaled and ``s`` (B,) float64.
@@ -211,7 +196,7 @@ class _Jac:
 
     @classmethod
     def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
-        n = _fro(raw)  # (B,) float64
+        n = frobenius_norms(raw)  # (B,) float64
         if raw.dtype != torch.float64:
             small = (n > 0) & (n < trusted_floor(raw.dtype, raw.shape[-2] * raw.shape[-1]))
             if bool(small.any()):
@@ -222,7 +207,7 @@ class _Jac:
                 raw[idx] = (raw[idx].double() / n[idx, None, None]).to(raw.dtype)
                 s, n = s.clone(), n.clone()
                 s[idx] = s[idx] + torch.log(n[idx])
-                n[idx] = _fro(raw[idx])
+                n[idx] = frobenius_norms(raw[idx])
         inv = n.reciprocal().nan_to_num(posinf=0.0).to(raw.dtype)  # (B,), 0 for an exact zero
         return cls(raw, s, n, s + torch.log(n), inv)
 
@@ -441,7 +426,7 @@ def _two_terms(
     so the sum is exact up to rounding and neither term can underflow the other away unless it
     is below the other's rounding error.
     """
-    na, nb = _fro(pa), _fro(pb)  # (B,) float64
+    na, nb = frobenius_norms(pa), frobenius_norms(pb)  # (B,) float64
     ma, mb = sa + torch.log(na), sb + torch.log(nb)  # ln magnitudes, -inf when a term is zero
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)

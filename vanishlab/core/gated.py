@@ -63,7 +63,7 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import frobenius_one_layer, gate_blocks
-from .scaling import trusted_floor
+from .scaling import frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
@@ -136,19 +136,6 @@ class _Stream:
         return tuple(None if t is None else (t / _LN10).T.cpu() for t in (self.fro, self.spec))
 
 
-def _norm(m: torch.Tensor) -> torch.Tensor:
-    """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale
-    (a float32 norm below :func:`~vanishlab.core.scaling.trusted_floor` is recomputed with
-    float64 sums)."""
-    n = torch.linalg.vector_norm(m, dim=(-2, -1))
-    floor = trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
-    if m.dtype != torch.float64 and bool((n < floor).any()):
-        tiny = n < floor
-        n = n.to(torch.float64)
-        n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
-    return n.to(torch.float64)
-
-
 @dataclass
 class _Scaled:
     """G = exp(s) * [h | c] (c None for a GRU), each block a contiguous ``(B, H, n)`` tensor
@@ -171,7 +158,7 @@ class _Scaled:
     @classmethod
     def of(cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor) -> _Scaled:
         parts = [h] if c is None else [h, c]
-        ns = [_norm(p) for p in parts]
+        ns = [frobenius_norms(p) for p in parts]
         n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
         small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
         if h.dtype != torch.float64 and bool(small.any()):
@@ -274,8 +261,10 @@ def _combine(
     if a is None:  # vertical only (t = T - 1 below the top)
         return hb, (torch.zeros_like(hb) if lstm else None), b[0].ln_fro
     ha, ca = _in_layer(*a)
-    na = _norm(ha) if ca is None else torch.hypot(_norm(ha), _norm(ca))
-    nb = _norm(hb)
+    na = frobenius_norms(ha)
+    if ca is not None:
+        na = torch.hypot(na, frobenius_norms(ca))
+    nb = frobenius_norms(hb)
     ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
     mb = b[0].ln_fro + torch.log(nb)
     m = torch.maximum(ma, mb)

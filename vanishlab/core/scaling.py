@@ -15,7 +15,7 @@ import math
 
 import torch
 
-__all__ = ["RENORM", "all_normal", "trusted_floor"]
+__all__ = ["RENORM", "all_normal", "frobenius_norms", "trusted_floor"]
 
 #: The one-layer fast paths divide by the norm every RENORM-th step only: in between a matrix
 #: drifts by a few steps' growth or decay, far inside float32's range (a norm that leaves the
@@ -34,3 +34,15 @@ def all_normal(n: torch.Tensor, floor: float) -> bool:
     """Whether every norm in ``n`` is finite and at least ``floor`` (False for NaN)."""
     lo, hi = torch.aminmax(n)
     return bool(lo >= floor) and bool(hi < math.inf)
+
+
+def frobenius_norms(m: torch.Tensor) -> torch.Tensor:
+    """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale: a
+    norm below :func:`trusted_floor` is recomputed with float64 sums (the engines' only
+    tiny-norm rescue)."""
+    n = torch.linalg.vector_norm(m, dim=(-2, -1)).to(torch.float64)
+    if m.dtype != torch.float64:
+        tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
+        if bool(tiny.any()):
+            n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
+    return n
