@@ -430,3 +430,21 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
     for reader in (vl.load_cells, vl.load_results, vl.summarize):
         with pytest.raises(vl.VanishlabError, match="not an integer"):
             reader(run_dir)
+
+
+def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
+    result = runner.invoke(app, ["sweep", "--seeds", "10000000", "--dry-run"])
+    _one_error_line(result, "the grid has 480,000,000 cells")
+    assert "come from" not in result.output  # about its size, not about the base grid
+    result = runner.invoke(app, ["sweep", "--seeds", "500", "--dry-run"])
+    assert result.exit_code == 0
+    assert "seed = 0,1,2,...,499 (500 values)" in result.stdout.splitlines()[0]
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly():
+    """`vanishlab sweep --dry-run | head -1`: no traceback and no error line on stderr."""
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} sweep --seeds 200 --dry-run | head -c 10",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    assert done.stdout == "default-cu" and done.stderr == "", done.stderr

@@ -316,3 +316,39 @@ def test_a_model_axis_makes_other_axes_conditional():
 def _product(axes: dict) -> list[dict]:
     names = list(axes)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [
+        {"model": ("rnn", "lstm", "gru"), "activation": ("tanh", "relu"), "seed": (0, 1)},
+        {"model": ("gru", "rnn"), "activation": ("relu", "tanh"), "gain": (0.5, 2.0)},
+        {"activation": ("tanh", "relu"), "num_layers": (1, 2), "seed": (3, 1, 2)},
+        {"model": ("lstm",), "init": ("default", "forget_bias"), "seed": (0, 1)},
+    ],
+)
+def test_a_grid_lists_what_checking_every_combination_would(axes: dict) -> None:
+    """cells() builds cells without re-checking each value; the list must be exactly the one
+    checked construction gives: same cells, same order, first of the repeats kept."""
+    sweep = Sweep(**axes)
+    naive: dict[str, CellConfig] = {}
+    for combo in _product(sweep.axes()):
+        cell = CellConfig(**combo)
+        naive.setdefault(cell.cell_id, cell)
+    cells = sweep.cells()
+    assert cells == list(naive.values())
+    assert [c.cell_id for c in cells] == list(naive)
+    assert [c.to_dict() for c in cells] == [c.to_dict() for c in naive.values()]
+    assert all(type(c) is CellConfig for c in cells)
+    assert sweep.size == len(cells)  # counted without listing
+
+
+def test_a_grid_bigger_than_a_run_takes_is_refused_at_once() -> None:
+    from vanishlab.errors import GridTooLargeError
+    from vanishlab.sweep.axes import MAX_CELLS
+
+    with pytest.raises(GridTooLargeError, match="10,000,000 cells"):
+        Sweep(seed=range(10_000_000))  # refused before any cell is listed
+    with pytest.raises(GridTooLargeError, match="more than one run takes"):
+        Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=range(MAX_CELLS // 3 + 1))
+    assert Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=range(3)).size == 9

@@ -7,11 +7,15 @@ such an error as one line and exits with status 2; any other exception is a bug.
 
 from __future__ import annotations
 
-__all__ = ["NonFiniteStateError", "VanishlabError"]
+__all__ = ["GridTooLargeError", "NonFiniteStateError", "VanishlabError"]
 
 
 class VanishlabError(Exception):
     """Base class of errors the user can fix; the CLI shows ``str(err)`` and exits with 2."""
+
+
+class GridTooLargeError(VanishlabError):
+    """A grid with more cells than one run takes (:data:`vanishlab.sweep.axes.MAX_CELLS`)."""
 
 
 class NonFiniteStateError(VanishlabError, ArithmeticError):

@@ -14,6 +14,7 @@ what it needs when it runs).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -104,6 +105,7 @@ app = _Typer(
 )
 
 USAGE_ERROR = 2
+BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 def fail(message: str) -> typer.Exit:
@@ -129,6 +131,11 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except VanishlabError as err:
             raise fail(str(err)) from None
+        except BrokenPipeError:
+            # The reader of stdout went away (`vanishlab sweep --dry-run | head`): stop quietly,
+            # as other Unix tools do, with the status of a process that SIGPIPE ended.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(BROKEN_PIPE) from None
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:

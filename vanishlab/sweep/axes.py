@@ -16,17 +16,20 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, reduce
+from functools import cached_property
 from typing import Any
 
-from ..errors import VanishlabError
+from ..errors import GridTooLargeError, VanishlabError
 
-__all__ = ["MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet"]
+__all__ = ["MAX_CELLS", "MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet"]
 
 SEED_MAX = 2**63 - 1
 """The largest seed (torch generators take 64-bit seeds)."""
 MODEL_AXIS = "model"
 """The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
+MAX_CELLS = 1_000_000
+"""The most cells one grid may have: listing a million takes seconds, and a bigger grid is
+almost always a slip (``--seeds 10000000``); split such work into several runs."""
 _ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
 _TYPE_TEXT = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
 
@@ -173,6 +176,19 @@ class _CellConfigBase:
         if self._axes.grid_check is not None:
             self._axes.grid_check({name: (getattr(self, name),) for name in self._axes.names})
 
+    @classmethod
+    def _of_grid(cls, values: Mapping[str, Any]) -> Any:
+        """A cell of a :class:`Sweep`'s product, whose values are already canonical and whose
+        grid check covered every combination: the same cell as ``cls(**values)``, built
+        without checking each value again (a grid of a million cells lists in seconds)."""
+        cell = object.__new__(cls)
+        fields = cell.__dict__  # a frozen dataclass refuses setattr, not its own __dict__
+        fields.update(values)
+        model = values.get(MODEL_AXIS)
+        if model is not None:
+            fields.update(cls._axes.not_applying(model))
+        return cell
+
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict, in :attr:`AxisSet.names` order."""
         return {name: getattr(self, name) for name in self._axes.names}
@@ -201,6 +217,12 @@ class _SweepBase:
             object.__setattr__(self, name, self._axes.values(name, getattr(self, name)))
         if self._axes.grid_check is not None:
             self._axes.grid_check(self.axes())
+        if self.size > MAX_CELLS:
+            counts = " x ".join(str(len(v)) for v in self.axes().values() if len(v) > 1)
+            raise GridTooLargeError(
+                f"the grid has {self.size:,} cells ({counts} values), more than one run takes "
+                f"({MAX_CELLS:,}): give fewer values, or split the work into several runs"
+            )
 
     @classmethod
     def from_axes(cls, axes: Mapping[str, Any]) -> Any:
@@ -219,10 +241,21 @@ class _SweepBase:
 
     @property
     def size(self) -> int:
-        """Number of cells (distinct: an axis that does not apply to a model adds none)."""
-        if self._axes.conditional:
-            return len(self.cells())
-        return reduce(lambda n, values: n * len(values), self.axes().values(), 1)
+        """Number of cells (distinct: an axis that does not apply to a model adds none), counted
+        without listing them."""
+        axes = self.axes()
+        if not self._axes.conditional:
+            return math.prod(len(values) for values in axes.values())
+        # Per model: the product over the other axes that apply to it (one value otherwise).
+        return sum(
+            math.prod(
+                len(values)
+                if name != MODEL_AXIS and name not in self._axes.not_applying(model)
+                else 1
+                for name, values in axes.items()
+            )
+            for model in axes[MODEL_AXIS]
+        )
 
     def cells(self) -> list[Any]:
         """Every cell of the grid, in a fixed order (the last axis varies fastest).
@@ -230,17 +263,23 @@ class _SweepBase:
         With a ``model`` axis, a cell whose model an axis does not apply to is listed once
         (at the first of that axis's values), not once per value.
         """
-        names = self._axes.names
-        cells = [
-            self._axes.CellConfig(**dict(zip(names, combo, strict=True)))
-            for combo in itertools.product(*self.axes().values())
-        ]
-        if not self._axes.conditional:
-            return cells
-        first: dict[str, Any] = {}
-        for cell in cells:
-            first.setdefault(cell.cell_id, cell)
-        return list(first.values())
+        names, columns = self._axes.names, tuple(self.axes().values())
+        # Per model, the positions of the axes that do not apply to it: a combination with any
+        # but the first value there repeats an earlier cell, and is skipped.
+        skip: dict[Any, tuple[int, ...]] = {}
+        if self._axes.conditional:
+            model_at = names.index(MODEL_AXIS)
+            skip = {
+                model: tuple(names.index(name) for name in self._axes.not_applying(model))
+                for model in columns[model_at]
+            }
+        make = self._axes.CellConfig._of_grid
+        cells = []
+        for combo in itertools.product(*columns):
+            if skip and any(combo[i] != columns[i][0] for i in skip[combo[model_at]]):
+                continue
+            cells.append(make(dict(zip(names, combo, strict=True))))
+        return cells
 
 
 _CELL_DOC = """One cell: a complete ``nn.RNN`` configuration, its inputs and its seed.
@@ -285,6 +324,7 @@ class AxisSet:
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"axis table names an axis twice: {self.names}")
         self.by_name: dict[str, Axis] = {a.name: a for a in table}
+        self._not_applying: dict[str, dict[str, None]] = {}
         #: True when some axis applies to some models only, and the table has a model axis.
         self.conditional = MODEL_AXIS in self.by_name and any(
             a.applies_to is not None for a in table
@@ -339,6 +379,16 @@ class AxisSet:
             kept[k] = v
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def not_applying(self, model: str) -> dict[str, None]:
+        """``{axis: None}`` for the axes that mean nothing for ``model`` (what its cells
+        record there)."""
+        found = self._not_applying.get(model)
+        if found is None:
+            found = self._not_applying[model] = {
+                a.name: None for a in self.table if not a.applies(model)
+            }
+        return dict(found)
 
     def values(self, name: str, values: Any) -> tuple[Any, ...]:
         """One axis's values as a checked tuple: one value, a list, a tuple or a range."""

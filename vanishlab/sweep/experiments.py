@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import VanishlabError
+from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, QUICK_SWEEP, Sweep, axis
 
@@ -211,6 +211,13 @@ def _values_text(values: tuple[Any, ...]) -> str:
     return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
 
 
+def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
+    """:func:`_values_text`, with a long list shortened: ``0,1,2,...,999 (1000 values)``."""
+    if len(values) <= most:
+        return _values_text(values)
+    return f"{_values_text(values[:3])},...,{_values_text(values[-1:])} ({len(values)} values)"
+
+
 def _refuse_meaningless(
     overrides: Mapping[str, tuple[Any, ...]], axes: Mapping[str, tuple[Any, ...]]
 ) -> None:
@@ -263,6 +270,8 @@ def variant(
     if overrides:
         try:
             sweep = sweep.replace(**overrides)
+        except GridTooLargeError:
+            raise  # about its size, not about axes left to the experiment
         except VanishlabError as err:
             # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
             raise VanishlabError(
@@ -280,7 +289,7 @@ def variant(
         return dataclasses.replace(exp, name=name)
     base_axes = exp.sweep.axes()
     changed = [a for a in AXES if sweep.axes()[a] != base_axes[a]]
-    parts = [f"{a} = {_values_text(sweep.axes()[a])}" for a in changed]
+    parts = [f"{a} = {_values_brief(sweep.axes()[a])}" for a in changed]
     description = (
         f"{'Smoke variant: ' if smoke else ''}{sweep.size} cells; "
         f"{'; '.join(parts) or 'the same axes'} (other axes as in {origin})"
