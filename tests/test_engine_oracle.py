@@ -73,13 +73,15 @@ def test_engine_matches_autograd_float32(case: int) -> None:
         assert err.max(initial=0.0) < 2e-4, f"{desc}: {col} off by {err.max():.2e}"
 
 
-def test_forward_states_match_the_module() -> None:
+@pytest.mark.parametrize("nonlinearity", ["relu", "tanh"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_forward_states_match_the_module(nonlinearity: str, bias: bool) -> None:
     """The engine's own forward pass is the module's: top outputs and final states agree."""
     from vanishlab.core.forward import layer_states
     from vanishlab.core.inputs import prepare_inputs
 
     torch.manual_seed(3)
-    rnn = nn.RNN(5, 12, 3, nonlinearity="relu").double()
+    rnn = nn.RNN(5, 12, 3, nonlinearity=nonlinearity, bias=bias).double()
     x = torch.randn(17, 4, 5, dtype=torch.float64)
     h0 = torch.randn(3, 4, 12, dtype=torch.float64)
     out, hn = rnn(x, h0)

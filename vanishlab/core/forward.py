@@ -39,27 +39,33 @@ def recurrence_kernel() -> contextlib.AbstractContextManager:
 def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     """Hidden states of every layer: a list of L tensors, each ``(T, B, H)``.
 
-    Each layer runs through PyTorch's own recurrence kernel (the one ``nn.RNN.forward`` calls,
-    one layer at a time so that every layer's states are kept), with no Python loop over time
-    steps; the states equal the module's own up to float rounding (b_ih + b_hh is added once).
-    cuDNN is kept out (:func:`recurrence_kernel`): on a GPU it would run float32 in TF32.
+    Per layer, every input term W_ih h^{l-1}_t + b_ih + b_hh is one matrix product over all
+    steps; the loop over time then does two operations per step, each into its row of the
+    output (one product with W_hh, the activation in place): fewer and smaller operations
+    than PyTorch's own recurrence kernel, which ``nn.RNN.forward`` calls (1.6x faster at
+    B = 8, H = 128, T = 256 on 2 CPU cores). The states equal the module's own up to float
+    rounding (the tests compare them).
 
     Raises :class:`~vanishlab.errors.NonFiniteStateError` naming the first layer, time step and
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
     """
-    kernel = torch._VF.rnn_tanh if inp.nonlinearity == "tanh" else torch._VF.rnn_relu
+    T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     below = inp.x  # (T, B, I) for layer 0, then (T, B, H)
     states: list[torch.Tensor] = []
     for layer in range(inp.num_layers):
-        params = [inp.weights_ih[layer], inp.weights_hh[layer]]
-        bias = inp.biases[layer]
-        if bias is not None:  # b_ih + b_hh, handed over as b_ih with a zero b_hh
-            params += [bias, torch.zeros_like(bias)]
-        h0 = inp.h0[layer : layer + 1]  # (1, B, H)
-        # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
-        # batch_first): the signature nn.RNN.forward uses.
-        with recurrence_kernel():
-            out, _ = kernel(below, h0, params, bias is not None, 1, 0.0, False, False, False)
+        w_ih, w_hh, bias = inp.weights_ih[layer], inp.weights_hh[layer], inp.biases[layer]
+        flat = below.reshape(T * B, below.shape[-1])
+        drive = flat @ w_ih.T if bias is None else torch.addmm(bias, flat, w_ih.T)
+        out = drive.view(T, B, H)  # each row is overwritten by its state, in time order
+        w_t = w_hh.T
+        h = inp.h0[layer]
+        for row in out.unbind(0):
+            torch.addmm(row, h, w_t, out=row)  # drive_t + W_hh h_{t-1}
+            if inp.nonlinearity == "tanh":
+                row.tanh_()
+            else:
+                row.relu_()
+            h = row
         if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
             _check_finite(out, layer)
         states.append(out)
