@@ -192,10 +192,11 @@ def main() -> None:
     w_orth = q.float().to(dev)
     g0 = torch.randn(B, H, H, device=dev) / H
     bufs = [torch.empty(B, H, H, device=dev) for _ in range(2)]
+    checked = prepare_inputs(rnn, x, None)
     calls: dict[str, Callable[[], object]] = {
         "floor": lambda: bare_chain(g0, w_orth, T, bufs),
         "fro": lambda: vl.jacobian_log_norms(rnn, x, norms="fro", sources="state"),
-        "forward": lambda: layer_states(prepare_inputs(rnn, x, None)),  # inside "fro"
+        "forward": lambda: layer_states(checked),  # the forward pass inside "fro"
         "both": lambda: vl.jacobian_log_norms(rnn, x, sources="state"),
         "default": lambda: vl.jacobian_norms(rnn, x),
         "autograd": lambda: autograd_states(rnn, x),

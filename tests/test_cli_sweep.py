@@ -434,17 +434,23 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
 
 def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
     result = runner.invoke(app, ["sweep", "--seeds", "10000000", "--dry-run"])
-    _one_error_line(result, "the grid has 480,000,000 cells")
+    _one_error_line(result, "axis seed has 10,000,000 values, more cells than one run takes")
+    # 48 cells per seed in the quick grid: 20,834 seeds are just over a million cells.
+    result = runner.invoke(app, ["sweep", "--seeds", "20834", "--dry-run"])
+    _one_error_line(result, "the grid has 1,000,032 cells (its longest axis, seed, has 20,834")
     assert "come from" not in result.output  # about its size, not about the base grid
     result = runner.invoke(app, ["sweep", "--seeds", "500", "--dry-run"])
     assert result.exit_code == 0
     assert "seed = 0,1,2,...,499 (500 values)" in result.stdout.splitlines()[0]
+    result = runner.invoke(app, ["sweep", "--seed", "0,1,2,50,60,70,80,90,999", "--dry-run"])
+    assert "seed = 0,1,2,50,... (9 values)" in result.stdout.splitlines()[0]
 
 
-def test_a_closed_output_pipe_ends_the_command_quietly():
-    """`vanishlab sweep --dry-run | head -1`: no traceback and no error line on stderr."""
+@pytest.mark.parametrize("command", ["sweep --seeds 200 --dry-run", "inits"])
+def test_a_closed_output_pipe_ends_the_command_quietly(command):
+    """`vanishlab sweep --dry-run | true`: status 141 as for SIGPIPE, nothing on stderr."""
     done = subprocess.run(
-        f"{shlex.join(_vanishlab())} sweep --seeds 200 --dry-run | head -c 10",
+        f"{shlex.join(_vanishlab())} {command} | true; echo ${{PIPESTATUS[0]}}",
         shell=True, capture_output=True, text=True, executable="/bin/bash",
     )  # fmt: skip
-    assert done.stdout == "default-cu" and done.stderr == "", done.stderr
+    assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr

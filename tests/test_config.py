@@ -347,7 +347,7 @@ def test_a_grid_bigger_than_a_run_takes_is_refused_at_once() -> None:
     from vanishlab.errors import GridTooLargeError
     from vanishlab.sweep.axes import MAX_CELLS
 
-    with pytest.raises(GridTooLargeError, match="10,000,000 cells"):
+    with pytest.raises(GridTooLargeError, match="seed has 10,000,000 values"):
         Sweep(seed=range(10_000_000))  # refused before any cell is listed
     with pytest.raises(GridTooLargeError, match="more than one run takes"):
         Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=range(MAX_CELLS // 3 + 1))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -131,7 +132,9 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except VanishlabError as err:
             raise fail(str(err)) from None
-        except BrokenPipeError:
+        except BrokenPipeError as err:
+            if not _stdout_reader_gone():  # another pipe (a socket, a child's stdin) broke
+                raise fail(os_error_text(err)) from None
             # The reader of stdout went away (`vanishlab sweep --dry-run | head`): stop quietly,
             # as other Unix tools do, with the status of a process that SIGPIPE ended.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -145,6 +148,16 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real stdout
+        return True
 
 
 def single(flag: str, values: Sequence[T] | None) -> T | None:

@@ -21,8 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import VanishlabError
-from ..sweep.axes import Axis
+from ..errors import GridTooLargeError, VanishlabError
+from ..sweep.axes import MAX_CELLS, Axis, too_many_cells
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -90,6 +90,8 @@ def axis_overrides(
         if text is not None
     }
     if n_seeds is not None:
+        if n_seeds > MAX_CELLS:  # refused before a tuple of n_seeds values is built
+            raise GridTooLargeError(too_many_cells(SEEDS_BEFORE, n_seeds))
         overrides[SEEDS_BEFORE] = tuple(range(n_seeds))
     return overrides
 
@@ -193,7 +195,8 @@ def _sweep(
 
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
     forward pass diverged); 1 when a cell failed with an error (listed; rerun with
-    --retry-failed); 2 for a mistake in the command or a refusal of the file system.
+    --retry-failed); 2 for a mistake in the command or a refusal of the file system; 141 when
+    the reader of its output went away (`| head`).
     """
     from ..sweep.memory import format_bytes
     from ..sweep.runner import plan_sweep, run_sweep

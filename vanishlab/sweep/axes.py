@@ -14,14 +14,14 @@ import itertools
 import json
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
 
-__all__ = ["MAX_CELLS", "MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet"]
+__all__ = ["MAX_CELLS", "MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet", "too_many_cells"]
 
 SEED_MAX = 2**63 - 1
 """The largest seed (torch generators take 64-bit seeds)."""
@@ -30,6 +30,18 @@ MODEL_AXIS = "model"
 MAX_CELLS = 1_000_000
 """The most cells one grid may have: listing a million takes seconds, and a bigger grid is
 almost always a slip (``--seeds 10000000``); split such work into several runs."""
+
+
+def too_many_cells(name: str | None, count: int | None) -> str:
+    """The refusal of a grid above :data:`MAX_CELLS` (``name``: an axis with ``count`` values
+    that alone is too many; None when the grid's product is)."""
+    what = f"axis {name} has {count:,} values, " if name is not None else ""
+    return (
+        f"{what}more cells than one run takes ({MAX_CELLS:,}): give fewer values, or split the "
+        "work into several runs"
+    )
+
+
 _ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
 _TYPE_TEXT = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
 
@@ -218,10 +230,10 @@ class _SweepBase:
         if self._axes.grid_check is not None:
             self._axes.grid_check(self.axes())
         if self.size > MAX_CELLS:
-            counts = " x ".join(str(len(v)) for v in self.axes().values() if len(v) > 1)
+            name, values = max(self.axes().items(), key=lambda item: len(item[1]))
             raise GridTooLargeError(
-                f"the grid has {self.size:,} cells ({counts} values), more than one run takes "
-                f"({MAX_CELLS:,}): give fewer values, or split the work into several runs"
+                f"the grid has {self.size:,} cells (its longest axis, {name}, has {len(values):,} "
+                "values): " + too_many_cells(None, None)
             )
 
     @classmethod
@@ -395,6 +407,8 @@ class AxisSet:
         a = self.axis(name)
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             values = (values,)
+        if isinstance(values, Sized) and len(values) > MAX_CELLS:  # before checking each one
+            raise GridTooLargeError(too_many_cells(name, len(values)))
         out = tuple(a.canonical(v) for v in values)
         if not out:
             raise VanishlabError(f"axis {name} has no values")

@@ -21,6 +21,7 @@ import ast
 import dataclasses
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import sys
@@ -212,10 +213,14 @@ def _values_text(values: tuple[Any, ...]) -> str:
 
 
 def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
-    """:func:`_values_text`, with a long list shortened: ``0,1,2,...,999 (1000 values)``."""
+    """:func:`_values_text`, with a long list shortened: ``0,1,2,...,999 (1000 values)`` for a
+    run of consecutive integers, ``0,5,7,9,... (12 values)`` otherwise."""
     if len(values) <= most:
         return _values_text(values)
-    return f"{_values_text(values[:3])},...,{_values_text(values[-1:])} ({len(values)} values)"
+    ints = all(type(v) is int for v in values)
+    if ints and all(b == a + 1 for a, b in itertools.pairwise(values)):
+        return f"{_values_text(values[:3])},...,{values[-1]} ({len(values)} values)"
+    return f"{_values_text(values[:4])},... ({len(values)} values)"
 
 
 def _refuse_meaningless(
