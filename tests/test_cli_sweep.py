@@ -434,7 +434,7 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
 
 def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
     result = runner.invoke(app, ["sweep", "--seeds", "10000000", "--dry-run"])
-    _one_error_line(result, "axis seed has 10,000,000 values, more cells than one run takes")
+    _one_error_line(result, "axis seed has 10,000,000 values: more cells than one run takes")
     # 48 cells per seed in the quick grid: 20,834 seeds are just over a million cells.
     result = runner.invoke(app, ["sweep", "--seeds", "20834", "--dry-run"])
     _one_error_line(result, "the grid has 1,000,032 cells (its longest axis, seed, has 20,834")

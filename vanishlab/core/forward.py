@@ -50,6 +50,7 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
     """
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
+    activate = torch.Tensor.tanh_ if inp.nonlinearity == "tanh" else torch.Tensor.relu_
     below = inp.x  # (T, B, I) for layer 0, then (T, B, H)
     states: list[torch.Tensor] = []
     for layer in range(inp.num_layers):
@@ -61,10 +62,7 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
         h = inp.h0[layer]
         for row in out.unbind(0):
             torch.addmm(row, h, w_t, out=row)  # drive_t + W_hh h_{t-1}
-            if inp.nonlinearity == "tanh":
-                row.tanh_()
-            else:
-                row.relu_()
+            activate(row)
             h = row
         if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
             _check_finite(out, layer)

@@ -32,13 +32,11 @@ MAX_CELLS = 1_000_000
 almost always a slip (``--seeds 10000000``); split such work into several runs."""
 
 
-def too_many_cells(name: str | None, count: int | None) -> str:
-    """The refusal of a grid above :data:`MAX_CELLS` (``name``: an axis with ``count`` values
-    that alone is too many; None when the grid's product is)."""
-    what = f"axis {name} has {count:,} values, " if name is not None else ""
+def too_many_cells(what: str) -> str:
+    """The refusal of a grid above :data:`MAX_CELLS`; ``what`` says what is too many."""
     return (
-        f"{what}more cells than one run takes ({MAX_CELLS:,}): give fewer values, or split the "
-        "work into several runs"
+        f"{what}: more cells than one run takes ({MAX_CELLS:,}); give fewer values, or split "
+        "the work into several runs"
     )
 
 
@@ -232,8 +230,10 @@ class _SweepBase:
         if self.size > MAX_CELLS:
             name, values = max(self.axes().items(), key=lambda item: len(item[1]))
             raise GridTooLargeError(
-                f"the grid has {self.size:,} cells (its longest axis, {name}, has {len(values):,} "
-                "values): " + too_many_cells(None, None)
+                too_many_cells(
+                    f"the grid has {self.size:,} cells (its longest axis, {name}, has "
+                    f"{len(values):,} values)"
+                )
             )
 
     @classmethod
@@ -259,15 +259,11 @@ class _SweepBase:
         if not self._axes.conditional:
             return math.prod(len(values) for values in axes.values())
         # Per model: the product over the other axes that apply to it (one value otherwise).
-        return sum(
-            math.prod(
-                len(values)
-                if name != MODEL_AXIS and name not in self._axes.not_applying(model)
-                else 1
-                for name, values in axes.items()
-            )
-            for model in axes[MODEL_AXIS]
-        )
+        total = 0
+        for model in axes[MODEL_AXIS]:
+            fixed = {MODEL_AXIS, *self._axes.not_applying(model)}
+            total += math.prod(len(v) for name, v in axes.items() if name not in fixed)
+        return total
 
     def cells(self) -> list[Any]:
         """Every cell of the grid, in a fixed order (the last axis varies fastest).
@@ -408,7 +404,7 @@ class AxisSet:
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             values = (values,)
         if isinstance(values, Sized) and len(values) > MAX_CELLS:  # before checking each one
-            raise GridTooLargeError(too_many_cells(name, len(values)))
+            raise GridTooLargeError(too_many_cells(f"axis {name} has {len(values):,} values"))
         out = tuple(a.canonical(v) for v in values)
         if not out:
             raise VanishlabError(f"axis {name} has no values")
