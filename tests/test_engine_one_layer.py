@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import engine
+from vanishlab.core import engine, spectral
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,43 @@ def test_one_layer_path_matches_the_general_path(monkeypatch, T, sources, nonlin
         assert torch.equal(torch.isfinite(a), torch.isfinite(b)), field
         ok = torch.isfinite(b)
         assert (a[ok] - b[ok]).abs().max().item() < tol, field
+
+
+@pytest.mark.parametrize("gpu_queue", [False, True])
+def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_queue):
+    """The fast path checks the queued norms just before each spectral computation (not at
+    every lag): a Jacobian that turns exactly zero mid-chunk hands the call over first."""
+    if gpu_queue:  # a GPU's long queue and two steps per check, here on the CPU
+        monkeypatch.setattr(spectral, "CPU_CHUNK", spectral.GPU_CHUNK)
+        monkeypatch.setattr(spectral, "CPU_POWER_STEPS", spectral.GPU_POWER_STEPS)
+    torch.manual_seed(0)
+    rnn = nn.RNN(4, 24, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.abs_()
+    x = torch.randn(40, 2, 4, dtype=torch.float64)
+    x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
+    fast_path, smallest = [False], []
+    real_iteration = spectral.top_singular_values
+
+    def iteration(g, u, **kw):
+        if fast_path[0]:
+            smallest.append(torch.linalg.vector_norm(g, dim=(-2, -1)).min().item())
+        return real_iteration(g, u, **kw)
+
+    answered, real = [], engine._one_layer
+
+    def one_layer(*a):
+        fast_path[0] = True
+        try:
+            answered.append(real(*a))
+        finally:
+            fast_path[0] = False
+        return answered[-1]
+
+    monkeypatch.setattr(spectral, "top_singular_values", iteration)
+    monkeypatch.setattr(engine, "_one_layer", one_layer)
+    got = vl.jacobian_log_norms(rnn, x)
+    assert answered == [None], "the fast path answered a call with a zero Jacobian"
+    assert smallest and min(smallest) > 0  # chunks before the zero were computed, none with it
+    assert torch.isneginf(got.state_spec[:, 0, 30:]).all()
+    assert torch.isfinite(got.state_spec[:, 0, :30]).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vanishlab.core import spectral
 from vanishlab.core.spectral import SpectralNorms, top_singular_values
 
 
@@ -23,10 +24,14 @@ def chain(dtype: torch.dtype, lags: int = 40, batch: int = 3, h: int = 96, seed:
 
 
 @pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-9), (torch.float32, 1e-6)])
-def test_streamed_spectral_norms_match_svd(dtype: torch.dtype, tol: float) -> None:
+@pytest.mark.parametrize(("chunk", "power_steps"), [(8, 1), (64, 2), (None, None)])
+def test_streamed_spectral_norms_match_svd(
+    dtype: torch.dtype, tol: float, chunk: int | None, power_steps: int | None
+) -> None:
+    # (64, 2): a GPU's settings (see test_gpu_settings), run here on the CPU.
     mats = chain(dtype)
     got: dict[int, torch.Tensor] = {}
-    spectral = SpectralNorms(chunk=8)
+    spectral = SpectralNorms(chunk=chunk, power_steps=power_steps)
     for lag, g in enumerate(mats):
         spectral.push(lag, g, lambda k, s: got.__setitem__(k, s))
     spectral.flush()
@@ -35,6 +40,31 @@ def test_streamed_spectral_norms_match_svd(dtype: torch.dtype, tol: float) -> No
         exact = torch.linalg.matrix_norm(g.double(), ord=2)
         rel = (got[lag].double() / exact - 1).abs().max().item()
         assert rel < tol, f"lag {lag}: relative error {rel:.1e}"
+
+
+def test_gpu_settings() -> None:
+    """A CPU queues CPU_CHUNK lags with one step per check; a GPU queues up to GPU_CHUNK lags
+    within GPU_QUEUE_BYTES, two steps per check (no CUDA needed to decide that)."""
+    f32 = torch.float32
+
+    def settings(shape: tuple[int, ...], device: str) -> tuple[int | None, int | None]:
+        s = SpectralNorms()
+        s._for_device(torch.Size(shape), f32, torch.device(device))
+        return s.chunk, s.power_steps
+
+    assert settings((8, 128, 128), "cpu") == (spectral.CPU_CHUNK, 1)
+    assert settings((8, 128, 128), "cuda") == (spectral.GPU_CHUNK, 2)
+    assert settings((64, 1024, 1024), "cuda") == (4, 2)  # 256 MiB a lag, 1 GiB in all
+    assert settings((512, 2048, 2048), "cuda") == (1, 2)  # one lag over the budget: still 1
+    assert SpectralNorms(chunk=3).flushes_on_push(torch.zeros(2, 20, 20)) is False
+    small = SpectralNorms()
+    assert small.flushes_on_push(torch.zeros(2, 20, 8))  # exact at once: computes on push
+
+
+def test_memory_estimate_counts_the_cpu_queue() -> None:
+    from vanishlab.sweep import memory
+
+    assert memory._SPECTRAL_QUEUE == spectral.CPU_CHUNK
 
 
 def test_degenerate_top_singular_values_fall_back_to_exact() -> None:

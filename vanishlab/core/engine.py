@@ -158,6 +158,10 @@ class _Stream:
         if self._spectral is not None:
             self._spectral.push(lag, raw, self._store_sigma)
 
+    def flushes_on_push(self, raw: torch.Tensor) -> bool:
+        """Whether pushing ``raw`` next computes spectral norms (False when none are asked)."""
+        return self._spectral is not None and self._spectral.flushes_on_push(raw)
+
     def slot(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
         """A tensor to write the next Jacobian into (saves the spectral queue a copy)."""
         if self._spectral is None:
@@ -304,12 +308,18 @@ def _one_layer(
     floor = trusted_floor(x.dtype, H * H)
     floor_x = trusted_floor(x.dtype, H * n_in)
 
+    checked = {id(st): 0, id(xs): 0}  # per stream: the first lag whose norm is not checked
+
     def queue(stream: _Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
-        # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches the spectral
-        # queue: the call is handed over to the careful path instead (one sync per queued lag).
+        # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches a spectral
+        # computation: the call is handed over to the careful path instead. The norms queued
+        # since the last check are checked together, just before the queue computes (one wait
+        # per chunk on a GPU, not one per lag); ``n`` holds every lag's norm of the stream.
         if stream.sigma is not None:
-            if not all_normal(n, floor if raw.shape[-1] == H else floor_x):
-                return False
+            if stream.flushes_on_push(raw):
+                first, checked[id(stream)] = checked[id(stream)], lag + 1
+                if not all_normal(n[first : lag + 1], floor if raw.shape[-1] == H else floor_x):
+                    return False
             stream.push(lag, raw)
         return True
 
@@ -322,7 +332,7 @@ def _one_layer(
         lag = T - 1 - t
         if lag:
             norm(raw, dim=dims, out=n_rows[lag])
-            if spectral and not queue(st, lag, raw, n_rows[lag]):
+            if spectral and not queue(st, lag, raw, n_state):
                 return None
         # Every RENORM-th step also rescales by 1 / ||G_t||_F (the others skip the division).
         renorm = lag % RENORM == 0
@@ -332,7 +342,7 @@ def _one_layer(
             jx = buffer(xs, (B, H, n_in), x_spare)  # dh/dx_t = G_t D_t W_ih
             torch.bmm(raw, x_scaled, out=jx)
             norm(jx, dim=dims, out=n_input[lag])
-            if spectral and not queue(xs, lag, jx, n_input[lag]):
+            if spectral and not queue(xs, lag, jx, n_input):
                 return None
         if t > 0 or want_state:  # G_{t-1} = G_t D_t W_hh (at t = 0: dh/dh0, lag T)
             torch.mul(factor, w_hh, out=w_scaled)
@@ -341,7 +351,7 @@ def _one_layer(
             raw = new
     if want_state:
         norm(raw, dim=dims, out=n_rows[T])
-        if not queue(st, T, raw, n_rows[T]):
+        if not queue(st, T, raw, n_state):
             return None
     if not all_normal(n_state if want_state else n_state[:T], floor) or (
         n_input is not None and not all_normal(n_input, floor_x)

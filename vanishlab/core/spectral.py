@@ -29,6 +29,16 @@ import torch
 
 __all__ = ["SpectralNorms", "top_singular_values"]
 
+#: Lags queued per stream on a CPU (the queue stays in cache), one power step per check.
+CPU_CHUNK = 16
+CPU_POWER_STEPS = 1
+#: Block power steps per convergence check on a GPU (each check waits for the device).
+GPU_POWER_STEPS = 2
+#: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
+#: the device a few times, so longer chunks mean fewer waits).
+GPU_CHUNK = 64
+GPU_QUEUE_BYTES = 1 << 30
+
 
 def _default_rtol(dtype: torch.dtype) -> float:
     # Bound on the Kato-Temple estimate of the relative error of sigma^2 (the stopping rule of
@@ -50,6 +60,7 @@ def top_singular_values(
     *,
     rtol: float | None = None,
     max_iter: int = 300,
+    power_steps: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """sigma_1 of each matrix of ``g`` (``(N, m, n)``) by block power iteration from ``u``.
 
@@ -60,7 +71,10 @@ def top_singular_values(
     Kato-Temple bound the top eigenvalue lies within ||r_1||^2 / (theta_1 - lambda_2) above
     theta_1; with theta_2 for lambda_2 (exact once the block has settled) a matrix is done when
     that estimate is below ``rtol`` theta_1, so a warm start that is already right costs one
-    iteration. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the final blocks.
+    iteration. ``power_steps`` > 1 runs that many block power steps per check (the extra ones
+    are plain U <- orth(U A)): on a GPU each check waits for the device (its small ``eigh`` and
+    the test of ``done``), so fewer checks of more steps keep the device busy. ``max_iter``
+    counts checks. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the final blocks.
     """
     rtol = _default_rtol(g.dtype) if rtol is None else rtol
     f64 = torch.float64
@@ -71,6 +85,8 @@ def top_singular_values(
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
     ga, ua = g, u
     for _ in range(max_iter):
+        for _ in range(power_steps - 1):
+            ua = torch.linalg.qr((ua @ ga @ ga.mT).mT)[0].mT
         w = ua @ ga  # (N', p, n) = U G
         z = w @ ga.mT  # (N', p, m) = U A
         # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S
@@ -116,16 +132,19 @@ class SpectralNorms:
         self,
         *,
         block: int = 8,
-        chunk: int = 16,
+        chunk: int | None = None,
         first_chunk: int = 4,
         steady_block: int = 4,
         exact_below: int = 16,
         rtol: float | None = None,
+        power_steps: int | None = None,
     ) -> None:
+        # chunk / power_steps None: chosen by the device of the first matrix (_for_device).
         self.block, self.chunk, self.exact_below, self.rtol = block, chunk, exact_below, rtol
+        self.power_steps = power_steps
         # The first lags start from a random block, not from converged vectors: a short first
         # chunk hands its vectors on to the next one sooner.
-        self.first_chunk = min(first_chunk, chunk)
+        self.first_chunk = first_chunk
         # Once warm, fewer vectors suffice: the top direction only drifts from lag to lag.
         self.steady_block = min(steady_block, block)
         self._lags: list[int] = []
@@ -133,12 +152,37 @@ class SpectralNorms:
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
         self._on_ready: Callable[[int, torch.Tensor], None] | None = None
 
+    def _for_device(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
+        """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
+        CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
+        to GPU_CHUNK lags (within GPU_QUEUE_BYTES) and runs two steps per check."""
+        cpu = device.type == "cpu"
+        if self.chunk is None:
+            per_lag = shape.numel() * torch.finfo(dtype).bits // 8
+            gpu = max(1, min(GPU_CHUNK, GPU_QUEUE_BYTES // max(per_lag, 1)))
+            self.chunk = CPU_CHUNK if cpu else gpu
+        if self.power_steps is None:
+            self.power_steps = CPU_POWER_STEPS if cpu else GPU_POWER_STEPS
+        self.first_chunk = min(self.first_chunk, self.chunk)
+
+    def flushes_on_push(self, g: torch.Tensor) -> bool:
+        """Whether pushing ``g`` next computes spectral norms (of g, or of the full queue)."""
+        if min(g.shape[-2], g.shape[-1]) <= self.exact_below:
+            return True
+        if self.chunk is None or self.power_steps is None:
+            self._for_device(g.shape, g.dtype, g.device)
+        assert self.chunk is not None
+        return len(self._lags) + 1 >= (self.first_chunk if self._u is None else self.chunk)
+
     def slot(
         self, shape: torch.Size, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor | None:
         """Where the next pushed matrix of this shape may be written; None if it is not queued."""
         if min(shape[-2], shape[-1]) <= self.exact_below:
             return None
+        if self.chunk is None or self.power_steps is None:
+            self._for_device(shape, dtype, device)
+        assert self.chunk is not None
         buf = self._buffer
         if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
             if self._lags:
@@ -176,7 +220,9 @@ class SpectralNorms:
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
-        sigma, u = top_singular_values(gs.reshape(K * B, m, n), start, rtol=self.rtol)
+        sigma, u = top_singular_values(
+            gs.reshape(K * B, m, n), start, rtol=self.rtol, power_steps=self.power_steps or 1
+        )
         self._u = u.reshape(K, B, p, m)[-1]  # the largest lag: the best start for the next
         sigma = sigma.reshape(K, B)
         for i, lag in enumerate(lags):

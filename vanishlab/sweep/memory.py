@@ -36,7 +36,7 @@ from .config import CellConfig
 
 __all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes"]
 
-_SPECTRAL_QUEUE = 16  # lags queued per stream (vanishlab.core.spectral.SpectralNorms.chunk)
+_SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
 
 

@@ -1,0 +1,64 @@
+"""On a CUDA device (skipped without one; run on a lent GPU by ``benchmarks/device_check.sh``):
+gated modules give the CPU's numbers, and the one-layer RNN path waits for the device a number
+of times that does not grow with every step (host waits counted by torch's sync debug mode)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-9), (torch.float32, 1e-3)])
+def test_gated_cuda_module_matches_cpu(kind, dtype, tol) -> None:  # pragma: no cover
+    torch.manual_seed(3)
+    mod = kind(5, 48, 2).to(dtype)
+    x = torch.randn(200, 3, 5, dtype=dtype)
+    cpu = vl.jacobian_norms(mod, x)
+    gpu = vl.jacobian_norms(mod.cuda(), x.cuda())
+    keys = ["sample", "source", "layer", "lag"]
+    assert gpu[keys].equals(cpu[keys])
+    for col in ("log10_fro", "log10_spec"):
+        np.testing.assert_allclose(gpu[col], cpu[col], atol=tol)
+    one = kind(5, 48).to(dtype)  # the one-layer Frobenius fast path
+    a = vl.jacobian_log_norms(one, x, norms="fro").state_fro
+    b = vl.jacobian_log_norms(one.cuda(), x.cuda(), norms="fro").state_fro
+    np.testing.assert_allclose(b.numpy(), a.numpy(), atol=tol)
+
+
+def host_waits(fn) -> int:
+    """How many times ``fn()`` makes the host wait for the device."""
+    fn()  # warm: kernels loaded, allocator primed
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def test_one_layer_rnn_waits_per_chunk_not_per_step() -> None:  # pragma: no cover
+    torch.manual_seed(0)
+    rnn = nn.RNN(8, 64).cuda()
+
+    def waits(T: int, **kw) -> int:
+        x = torch.randn(T, 4, 8, device="cuda")
+        return host_waits(lambda: vl.jacobian_log_norms(rnn, x, **kw))
+
+    fro = [waits(T, norms="fro", sources="state") for T in (64, 1024)]
+    assert fro[0] == fro[1], f"Frobenius: {fro} waits at T = 64, 1024"
+    both = [waits(T) for T in (256, 1024)]
+    # Per chunk of up to GPU_CHUNK lags a few waits (its eigh, the test of done): at T = 1024
+    # well under one per 8 lags, where one per step would be >= 1024.
+    assert both[1] < 1024 / 8, f"both norms: {both} waits at T = 256, 1024"
