@@ -6,13 +6,13 @@ export PYTHONPATH=$PWD
 PY=${PY:-python3}
 nvidia-smi -L
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-timeout 200 $PY -m pytest -q -p no:cacheprovider -o addopts="" -W ignore::DeprecationWarning \
+timeout 150 $PY -m pytest -q -p no:cacheprovider -o addopts="" -W ignore::DeprecationWarning \
   tests/test_cuda.py tests/test_engine_exact.py tests/test_engine_oracle.py tests/test_spectral.py \
   tests/test_engine_one_layer.py tests/test_engine_inputs.py tests/test_gated_exact.py \
   tests/test_gated_one_layer.py 2>&1 | tail -8
 echo "=== engine benchmark, CUDA, small config ==="
-timeout 200 $PY benchmarks/bench_engine.py --device cuda
+timeout 150 $PY benchmarks/bench_engine.py --device cuda
 echo "=== engine benchmark, CUDA, large config ==="
-timeout 200 $PY benchmarks/bench_engine.py --device cuda --config large
+timeout 170 $PY benchmarks/bench_engine.py --device cuda --config large
 echo "=== gated engine benchmark, CUDA ==="
-timeout 120 $PY benchmarks/bench_gated.py --device cuda
+timeout 90 $PY benchmarks/bench_gated.py --device cuda
