@@ -51,9 +51,8 @@ def test_one_layer_path_matches_the_general_path(monkeypatch, T, sources, nonlin
 def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_queue):
     """The fast path checks the queued norms just before each spectral computation (not at
     every lag): a Jacobian that turns exactly zero mid-chunk hands the call over first."""
-    if gpu_queue:  # a GPU's long queue and two steps per check, here on the CPU
-        monkeypatch.setattr(spectral, "CPU_CHUNK", spectral.GPU_CHUNK)
-        monkeypatch.setattr(spectral, "CPU_POWER_STEPS", spectral.GPU_POWER_STEPS)
+    if gpu_queue:  # a GPU's settings (long queue, two steps per check, masks), on the CPU
+        monkeypatch.setattr(spectral, "_gpu_like", lambda device: True)
     torch.manual_seed(0)
     rnn = nn.RNN(4, 24, nonlinearity="relu").double()
     with torch.no_grad():

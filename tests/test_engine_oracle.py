@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
+from vanishlab.core import spectral
 from vanishlab.core.oracle import autograd_jacobian_norms
 
 KEYS = ["sample", "source", "layer", "lag"]
@@ -73,11 +74,13 @@ def test_engine_matches_autograd_float32(case: int) -> None:
         assert err.max(initial=0.0) < 2e-4, f"{desc}: {col} off by {err.max():.2e}"
 
 
+@pytest.mark.parametrize("kernel", [False, True])
 @pytest.mark.parametrize("nonlinearity", ["relu", "tanh"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_forward_states_match_the_module(nonlinearity: str, bias: bool) -> None:
-    """The engine's own forward pass is the module's: top outputs and final states agree."""
-    from vanishlab.core.forward import layer_states
+def test_forward_states_match_the_module(nonlinearity: str, bias: bool, kernel: bool) -> None:
+    """The engine's own forward pass is the module's: top outputs and final states agree (its
+    CPU loop, and the kernel path a GPU takes, run here on the CPU)."""
+    from vanishlab.core.forward import _kernel_states, layer_states
     from vanishlab.core.inputs import prepare_inputs
 
     torch.manual_seed(3)
@@ -85,16 +88,21 @@ def test_forward_states_match_the_module(nonlinearity: str, bias: bool) -> None:
     x = torch.randn(17, 4, 5, dtype=torch.float64)
     h0 = torch.randn(3, 4, 12, dtype=torch.float64)
     out, hn = rnn(x, h0)
-    states = layer_states(prepare_inputs(rnn, x, h0))
+    states = (_kernel_states if kernel else layer_states)(prepare_inputs(rnn, x, h0))
     torch.testing.assert_close(states[-1], out, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(torch.stack([s[-1] for s in states]), hn, rtol=1e-12, atol=1e-12)
 
 
-def test_spectral_norm_at_width_128_matches_svd() -> None:
-    """Spectral norms from the warm-started block iteration within 1e-6 (relative) of an SVD."""
+@pytest.mark.parametrize("gpu_like", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_spectral_norm_at_width_128_matches_svd(monkeypatch, gpu_like: bool, layers: int) -> None:
+    """Spectral norms from the warm-started block iteration within 1e-6 (relative) of an SVD,
+    with a CPU's settings and with a GPU's (long queue, two steps per check, Gram-Schmidt)."""
+    if gpu_like:
+        monkeypatch.setattr(spectral, "_gpu_like", lambda device: True)
     torch.manual_seed(4)
-    rnn = nn.RNN(16, 128, 2).double()
-    x = torch.randn(24, 2, 16, dtype=torch.float64)
+    rnn = nn.RNN(16, 128, layers).double()
+    x = torch.randn(90, 2, 16, dtype=torch.float64)
     got = vl.jacobian_norms(rnn, x)
     want = autograd_jacobian_norms(rnn, x)
     rel = np.abs(10 ** (got["log10_spec"] - want["log10_spec"]).to_numpy() - 1)

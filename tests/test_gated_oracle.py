@@ -10,6 +10,7 @@ from torch import nn
 from torch.autograd.functional import jacobian
 
 import vanishlab as vl
+from vanishlab.core import spectral
 from vanishlab.core.oracle import autograd_jacobian_norms
 
 KEYS = ["sample", "source", "layer", "lag"]
@@ -146,10 +147,13 @@ def test_input_and_initial_state_rows_match_the_real_module(
                 assert res.state_c_fro[b, l, T].item() == pytest.approx(want_c.item(), abs=1e-10)
 
 
+@pytest.mark.parametrize("gpu_like", [False, True])
 @pytest.mark.parametrize("model", ["LSTM", "GRU"])
-def test_spectral_norm_at_width_32_matches_svd(model: str) -> None:
+def test_spectral_norm_at_width_32_matches_svd(monkeypatch, model: str, gpu_like: bool) -> None:
     """Spectral norms from the warm-started block iteration (used above width 16) within 1e-6
-    (relative) of an SVD."""
+    (relative) of an SVD, with a CPU's settings and with a GPU's."""
+    if gpu_like:
+        monkeypatch.setattr(spectral, "_gpu_like", lambda device: True)
     torch.manual_seed(4)
     mod = (nn.LSTM if model == "LSTM" else nn.GRU)(8, 32, 2).double()
     x = torch.randn(7, 1, 8, dtype=torch.float64)

@@ -24,14 +24,16 @@ def chain(dtype: torch.dtype, lags: int = 40, batch: int = 3, h: int = 96, seed:
 
 
 @pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-9), (torch.float32, 1e-6)])
-@pytest.mark.parametrize(("chunk", "power_steps"), [(8, 1), (64, 2), (None, None)])
+@pytest.mark.parametrize(
+    ("chunk", "power_steps", "compact"), [(8, 1, True), (64, 2, False), (None, None, None)]
+)
 def test_streamed_spectral_norms_match_svd(
-    dtype: torch.dtype, tol: float, chunk: int | None, power_steps: int | None
+    dtype: torch.dtype, tol: float, chunk: int | None, power_steps: int | None, compact
 ) -> None:
-    # (64, 2): a GPU's settings (see test_gpu_settings), run here on the CPU.
+    # (64, 2, False): a GPU's settings (see test_gpu_settings), run here on the CPU.
     mats = chain(dtype)
     got: dict[int, torch.Tensor] = {}
-    spectral = SpectralNorms(chunk=chunk, power_steps=power_steps)
+    spectral = SpectralNorms(chunk=chunk, power_steps=power_steps, compact=compact)
     for lag, g in enumerate(mats):
         spectral.push(lag, g, lambda k, s: got.__setitem__(k, s))
     spectral.flush()
@@ -47,15 +49,15 @@ def test_gpu_settings() -> None:
     within GPU_QUEUE_BYTES, two steps per check (no CUDA needed to decide that)."""
     f32 = torch.float32
 
-    def settings(shape: tuple[int, ...], device: str) -> tuple[int | None, int | None]:
+    def settings(shape: tuple[int, ...], device: str) -> tuple:
         s = SpectralNorms()
         s._for_device(torch.Size(shape), f32, torch.device(device))
-        return s.chunk, s.power_steps
+        return s.chunk, s.power_steps, s.compact
 
-    assert settings((8, 128, 128), "cpu") == (spectral.CPU_CHUNK, 1)
-    assert settings((8, 128, 128), "cuda") == (spectral.GPU_CHUNK, 2)
-    assert settings((64, 1024, 1024), "cuda") == (4, 2)  # 256 MiB a lag, 1 GiB in all
-    assert settings((512, 2048, 2048), "cuda") == (1, 2)  # one lag over the budget: still 1
+    assert settings((8, 128, 128), "cpu") == (spectral.CPU_CHUNK, 1, True)
+    assert settings((8, 128, 128), "cuda") == (spectral.GPU_CHUNK, 2, False)
+    assert settings((64, 1024, 1024), "cuda") == (4, 2, False)  # 256 MiB a lag, 1 GiB in all
+    assert settings((512, 2048, 2048), "cuda") == (1, 2, False)  # over the budget: still 1
     assert SpectralNorms(chunk=3).flushes_on_push(torch.zeros(2, 20, 20)) is False
     small = SpectralNorms()
     assert small.flushes_on_push(torch.zeros(2, 20, 8))  # exact at once: computes on push
@@ -67,21 +69,44 @@ def test_memory_estimate_counts_the_cpu_queue() -> None:
     assert memory._SPECTRAL_QUEUE == spectral.CPU_CHUNK
 
 
-def test_degenerate_top_singular_values_fall_back_to_exact() -> None:
+@pytest.mark.parametrize("compact", [True, False])
+def test_degenerate_top_singular_values_fall_back_to_exact(compact: bool) -> None:
     """Equal top singular values stall the residual test; the SVD fallback answers exactly."""
     q, _ = torch.linalg.qr(torch.randn(64, 64, dtype=torch.float64))
     s = torch.ones(64, dtype=torch.float64)
     s[32:] = 0.5
     g = (q * s) @ q.T
     u = torch.linalg.qr(torch.randn(64, 4, dtype=torch.float64))[0].mT[None]
-    sigma, _ = top_singular_values(g[None], u, max_iter=3)
+    sigma, _ = top_singular_values(g[None], u, max_iter=3, compact=compact)
     assert sigma.item() == pytest.approx(1.0, rel=1e-12)
 
 
-def test_zero_matrix_has_zero_norm() -> None:
+@pytest.mark.parametrize("compact", [True, False])
+def test_zero_matrix_has_zero_norm(compact: bool) -> None:
     u = torch.linalg.qr(torch.randn(40, 4, dtype=torch.float64))[0].mT[None]
-    sigma, _ = top_singular_values(torch.zeros(1, 40, 40, dtype=torch.float64), u)
+    zero = torch.zeros(1, 40, 40, dtype=torch.float64)
+    sigma, _ = top_singular_values(zero, u, compact=compact)
     assert sigma.item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("compact", [True, False])
+def test_rank_deficient_and_mixed_batches(compact: bool, dtype: torch.dtype) -> None:
+    """Ranks 1 and 2 under a block of 4 (Gram-Schmidt zeroes the rows beyond the rank), a zero
+    matrix, and full-rank ones in one batch: every norm as an SVD's, and finite blocks."""
+    gen = torch.Generator().manual_seed(1)
+    mats = []
+    for rank in (1, 2, 0, 48, 48):
+        a = torch.randn(48, max(rank, 1), generator=gen, dtype=torch.float64)
+        b = torch.randn(max(rank, 1), 48, generator=gen, dtype=torch.float64)
+        mats.append(a @ b * (rank > 0))
+    g = torch.stack(mats).to(dtype)
+    u = torch.linalg.qr(torch.randn(48, 4, generator=gen, dtype=torch.float64))[0].mT
+    sigma, blocks = top_singular_values(g, u.to(dtype).expand(5, 4, 48), compact=compact)
+    exact = torch.linalg.matrix_norm(g.double(), ord=2)
+    tol = 1e-9 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(sigma.double(), exact, rtol=tol, atol=0)
+    assert torch.isfinite(blocks).all()
 
 
 def test_badly_scaled_float32_products_do_not_break_the_eigensolver() -> None:
@@ -96,3 +121,52 @@ def test_badly_scaled_float32_products_do_not_break_the_eigensolver() -> None:
     frame, meta = vl.run_cell(cfg)
     assert meta["status"] == "ok"
     assert frame["log10_spec_mean"].notna().all()
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_gram_schmidt_rows_are_orthonormal_and_span_the_rows(dtype, tol) -> None:
+    """The GPU's orthonormalization: rows of very different lengths and nearly parallel rows
+    give orthonormal rows spanning the same space as Householder QR's, also for a row in the
+    span of the others; a zero matrix gives zeros, not NaN."""
+    gen = torch.Generator().manual_seed(2)
+    z = torch.randn(6, 4, 64, generator=gen, dtype=torch.float64)
+    z[:, 1] *= 1e-3
+    z[:, 2] = z[:, 0] + 1e-4 * z[:, 2]  # nearly parallel to row 0
+    z[:, 3] *= 1e-6
+    z = z.to(dtype)
+    q = spectral._gram_schmidt_rows(z)
+    eye = torch.eye(4, dtype=torch.float64).expand(6, 4, 4)
+    torch.testing.assert_close((q @ q.mT).double(), eye, atol=tol, rtol=0)
+    ref = spectral._qr_rows(z)
+    # The span itself is defined only to ~eps / 1e-4 along the nearly parallel row.
+    span_tol = 100 * torch.finfo(dtype).eps / 1e-4
+    torch.testing.assert_close((q.mT @ q).double(), (ref.mT @ ref).double(), atol=span_tol, rtol=0)
+    low = z.double()
+    low[:, 2] = 2 * low[:, 0] - low[:, 1]  # rank 3: the third row is in the span before it
+    q = spectral._gram_schmidt_rows(low)
+    # Its rounding residue becomes a unit row orthogonal to the rest (as Householder's would).
+    torch.testing.assert_close(q @ q.mT, eye, atol=1e-12, rtol=0)
+    torch.testing.assert_close(low @ q.mT @ q, low, atol=1e-12, rtol=0)  # the span holds z
+    zero = spectral._gram_schmidt_rows(torch.zeros(2, 4, 64, dtype=dtype))
+    assert torch.equal(zero, torch.zeros_like(zero))  # an exact zero stays zero, no NaN
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_separated_spectra_converge_without_the_exact_fallback(monkeypatch, compact) -> None:
+    """The iteration itself answers (the SVD fallback, which is always right, is never used):
+    a broken orthonormalization would only show as this fallback."""
+    calls = []
+    real = torch.linalg.matrix_norm
+    monkeypatch.setattr(
+        torch.linalg, "matrix_norm", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    spectral_norms = SpectralNorms(chunk=16, compact=compact, power_steps=1 if compact else 2)
+    got: dict[int, torch.Tensor] = {}
+    mats = chain(torch.float64, lags=40)
+    for lag, g in enumerate(mats):
+        spectral_norms.push(lag, g, lambda k, s: got.__setitem__(k, s))
+    spectral_norms.flush()
+    assert not calls, "the block iteration did not settle"
+    for lag, g in enumerate(mats):
+        exact = real(g, ord=2)
+        assert (got[lag] / exact - 1).abs().max().item() < 1e-9

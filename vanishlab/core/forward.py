@@ -12,6 +12,8 @@ PyTorch's own derivative (relu'(0) = 0). Dropout is not applied (evaluation sema
 from __future__ import annotations
 
 import contextlib
+import warnings
+from collections.abc import Iterator
 
 import torch
 
@@ -28,11 +30,24 @@ def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     return (h > 0).to(h.dtype)
 
 
-def recurrence_kernel() -> contextlib.AbstractContextManager:
-    """The context for PyTorch's fused recurrence kernels here: cuDNN off. On a GPU, cuDNN's
-    RNNs run float32 in TF32 (about 1e-3 relative error) and want their weights in one flat
-    buffer; the native kernels use the same matrix products as the rest of the engine."""
-    return torch.backends.cudnn.flags(enabled=False)
+@contextlib.contextmanager
+def recurrence_kernel() -> Iterator[None]:
+    """The context for PyTorch's fused recurrence kernels here: on a GPU, cuDNN (the whole
+    sequence in one call, where the native kernel launches several per step) with TF32 off
+    (cuDNN's RNNs otherwise run float32 in TF32, about 1e-3 relative error). Weights that are
+    not in cuDNN's one flat buffer are copied per call; its warning about that is silenced."""
+    cudnn = torch.backends.cudnn
+    with (
+        cudnn.flags(
+            enabled=True,
+            benchmark=cudnn.benchmark,
+            deterministic=cudnn.deterministic,
+            allow_tf32=False,
+        ),
+        warnings.catch_warnings(),
+    ):
+        warnings.filterwarnings("ignore", message=".*single contiguous chunk of memory.*")
+        yield
 
 
 @torch.no_grad()
@@ -49,6 +64,8 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     Raises :class:`~vanishlab.errors.NonFiniteStateError` naming the first layer, time step and
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
     """
+    if inp.x.device.type != "cpu":
+        return _kernel_states(inp)
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     activate = torch.Tensor.tanh_ if inp.nonlinearity == "tanh" else torch.Tensor.relu_
     below = inp.x  # (T, B, I) for layer 0, then (T, B, H)
@@ -65,6 +82,27 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
             activate(row)
             h = row
         if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
+            _check_finite(out, layer)
+        states.append(out)
+        below = out
+    return states
+
+
+def _kernel_states(inp: RNNInputs) -> list[torch.Tensor]:
+    """:func:`layer_states` on a GPU: one call of PyTorch's RNN kernel per layer (cuDNN, see
+    :func:`recurrence_kernel`), not two launches per step."""
+    run = torch._VF.rnn_tanh if inp.nonlinearity == "tanh" else torch._VF.rnn_relu
+    below = inp.x
+    states: list[torch.Tensor] = []
+    for layer in range(inp.num_layers):
+        w_ih, w_hh, bias = inp.weights_ih[layer], inp.weights_hh[layer], inp.biases[layer]
+        params = [w_ih, w_hh] if bias is None else [w_ih, w_hh, bias, torch.zeros_like(bias)]
+        h0 = inp.h0[layer][None]
+        with recurrence_kernel():
+            # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            # batch_first): the signature nn.RNN.forward uses.
+            out, _ = run(below, h0, params, bias is not None, 1, 0.0, False, False, False)
+        if not bool(torch.isfinite(out.sum())):
             _check_finite(out, layer)
         states.append(out)
         below = out

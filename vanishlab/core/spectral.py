@@ -47,6 +47,11 @@ def _default_rtol(dtype: torch.dtype) -> float:
     return 1e-13 if dtype == torch.float64 else 1e-6
 
 
+def _gpu_like(device: torch.device) -> bool:
+    """Whether matrices on ``device`` get a GPU's settings (the tests also force them on a CPU)."""
+    return device.type != "cpu"
+
+
 def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     # A fixed, seeded start: the same call gives bit-identical results every time.
     gen = torch.Generator().manual_seed(0)
@@ -61,6 +66,7 @@ def top_singular_values(
     rtol: float | None = None,
     max_iter: int = 300,
     power_steps: int = 1,
+    compact: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """sigma_1 of each matrix of ``g`` (``(N, m, n)``) by block power iteration from ``u``.
 
@@ -74,19 +80,26 @@ def top_singular_values(
     iteration. ``power_steps`` > 1 runs that many block power steps per check (the extra ones
     are plain U <- orth(U A)): on a GPU each check waits for the device (its small ``eigh`` and
     the test of ``done``), so fewer checks of more steps keep the device busy. ``max_iter``
-    counts checks. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the final blocks.
+    counts checks. ``compact`` (default: on a CPU) drops finished matrices from the batch and
+    orthonormalizes by Householder QR; otherwise (a GPU's way) they stay in the batch, masked,
+    and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the
+    final blocks.
     """
     rtol = _default_rtol(g.dtype) if rtol is None else rtol
     f64 = torch.float64
     n_mat, p = g.shape[0], u.shape[-2]
-    sigma2 = torch.empty(n_mat, dtype=f64, device=g.device)
+    # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
+    # masks (dropping them would wait for the device at each step of the bookkeeping).
+    compact = not _gpu_like(g.device) if compact is None else compact
+    orthonormal = _qr_rows if compact else _gram_schmidt_rows
+    sigma2 = torch.zeros(n_mat, dtype=f64, device=g.device)
     u = u.clone()
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
     ga, ua = g, u
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
-            ua = torch.linalg.qr((ua @ ga @ ga.mT).mT)[0].mT
+            ua = orthonormal(ua @ ga @ ga.mT)
         w = ua @ ga  # (N', p, n) = U G
         z = w @ ga.mT  # (N', p, m) = U A
         # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S
@@ -99,10 +112,17 @@ def top_singular_values(
         r2 = resid.square().sum(dim=(-2, -1)).to(f64)
         gap = top - theta[..., -2] if p > 1 else top
         done = pending & (r2 <= rtol * top * gap.clamp_min(0))
-        if bool(done.any()):
+        # Blocks are stored in Ritz order (top singular direction first), so a smaller block
+        # can take the leading rows as its warm start.
+        if not compact:
+            sigma2 = torch.where(done, top, sigma2)
+            ritz = y.flip(-1).mT.to(g.dtype) @ ua
+            u = torch.where(done[:, None, None], ritz, u)
+            pending = pending & ~done
+            if not bool(pending.any()):  # the one wait per check, besides eigh's own
+                return sigma2.clamp_min(0).sqrt().to(g.dtype), u
+        elif bool(done.any()):
             sigma2[active[done]] = top[done]
-            # Stored in Ritz order (top singular direction first), so a smaller block can
-            # take the leading rows as its warm start.
             u[active[done]] = y[done].flip(-1).mT.to(g.dtype) @ ua[done]
             pending = pending & ~done
             left = int(pending.sum())
@@ -112,11 +132,34 @@ def top_singular_values(
             # matrices that stay iterate harmlessly, their results already stored.
             if 4 * left <= 3 * len(active):
                 active, ga, z, pending = active[pending], ga[pending], z[pending], pending[pending]
-        ua = torch.linalg.qr(z.mT)[0].mT  # (N', p, m): orthonormal rows spanning U A
+        ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.
     sigma2[active[pending]] = torch.linalg.matrix_norm(ga[pending].to(f64), ord=2) ** 2
     u[active[pending]] = ua[pending]
     return sigma2.sqrt().to(g.dtype), u
+
+
+def _qr_rows(z: torch.Tensor) -> torch.Tensor:
+    """Orthonormal rows spanning the rows of ``z`` ``(N, p, m)``, by Householder QR."""
+    return torch.linalg.qr(z.mT)[0].mT
+
+
+def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
+    """The same by classical Gram-Schmidt applied twice (orthogonal to working precision):
+    about 6p batched operations in all, where a GPU's batched QR forms its Q one matrix at a
+    time. A row in the span of the rows before it leaves a rounding residue, which becomes a
+    unit row orthogonal to them (as with Householder); only an exactly zero residue (a zero
+    matrix) stays zero, without NaN."""
+    q = torch.empty_like(z)
+    tiny = torch.finfo(z.dtype).tiny
+    for i in range(z.shape[-2]):
+        v = z[:, i : i + 1]  # (N, 1, m)
+        if i:
+            prev = q[:, :i]  # (N, i, m), orthonormal
+            v = v - (v @ prev.mT) @ prev
+            v = v - (v @ prev.mT) @ prev
+        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
+    return q
 
 
 class SpectralNorms:
@@ -138,10 +181,11 @@ class SpectralNorms:
         exact_below: int = 16,
         rtol: float | None = None,
         power_steps: int | None = None,
+        compact: bool | None = None,
     ) -> None:
-        # chunk / power_steps None: chosen by the device of the first matrix (_for_device).
+        # chunk, power_steps, compact None: chosen by the device of the first matrix.
         self.block, self.chunk, self.exact_below, self.rtol = block, chunk, exact_below, rtol
-        self.power_steps = power_steps
+        self.power_steps, self.compact = power_steps, compact
         # The first lags start from a random block, not from converged vectors: a short first
         # chunk hands its vectors on to the next one sooner.
         self.first_chunk = first_chunk
@@ -156,13 +200,15 @@ class SpectralNorms:
         """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
         CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
         to GPU_CHUNK lags (within GPU_QUEUE_BYTES) and runs two steps per check."""
-        cpu = device.type == "cpu"
+        cpu = not _gpu_like(device)
         if self.chunk is None:
             per_lag = shape.numel() * torch.finfo(dtype).bits // 8
             gpu = max(1, min(GPU_CHUNK, GPU_QUEUE_BYTES // max(per_lag, 1)))
             self.chunk = CPU_CHUNK if cpu else gpu
         if self.power_steps is None:
             self.power_steps = CPU_POWER_STEPS if cpu else GPU_POWER_STEPS
+        if self.compact is None:
+            self.compact = cpu
         self.first_chunk = min(self.first_chunk, self.chunk)
 
     def flushes_on_push(self, g: torch.Tensor) -> bool:
@@ -221,7 +267,11 @@ class SpectralNorms:
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
         sigma, u = top_singular_values(
-            gs.reshape(K * B, m, n), start, rtol=self.rtol, power_steps=self.power_steps or 1
+            gs.reshape(K * B, m, n),
+            start,
+            rtol=self.rtol,
+            power_steps=self.power_steps or 1,
+            compact=self.compact,
         )
         self._u = u.reshape(K, B, p, m)[-1]  # the largest lag: the best start for the next
         sigma = sigma.reshape(K, B)
