@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import engine, spectral
+from vanishlab.core import engine, scaling, spectral
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
     """The fast path checks the queued norms just before each spectral computation (not at
     every lag): a Jacobian that turns exactly zero mid-chunk hands the call over first."""
     if gpu_queue:  # a GPU's settings (long queue, two steps per check, masks), on the CPU
-        monkeypatch.setattr(spectral, "_gpu_like", lambda device: True)
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
     torch.manual_seed(0)
     rnn = nn.RNN(4, 24, nonlinearity="relu").double()
     with torch.no_grad():

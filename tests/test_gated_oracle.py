@@ -10,7 +10,7 @@ from torch import nn
 from torch.autograd.functional import jacobian
 
 import vanishlab as vl
-from vanishlab.core import spectral
+from vanishlab.core import scaling
 from vanishlab.core.oracle import autograd_jacobian_norms
 
 KEYS = ["sample", "source", "layer", "lag"]
@@ -153,7 +153,7 @@ def test_spectral_norm_at_width_32_matches_svd(monkeypatch, model: str, gpu_like
     """Spectral norms from the warm-started block iteration (used above width 16) within 1e-6
     (relative) of an SVD, with a CPU's settings and with a GPU's."""
     if gpu_like:
-        monkeypatch.setattr(spectral, "_gpu_like", lambda device: True)
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
     torch.manual_seed(4)
     mod = (nn.LSTM if model == "LSTM" else nn.GRU)(8, 32, 2).double()
     x = torch.randn(7, 1, 8, dtype=torch.float64)

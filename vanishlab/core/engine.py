@@ -39,11 +39,12 @@ from dataclasses import dataclass
 
 import torch
 
+from . import scaling
 from .forward import activation_derivative, layer_states
 from .frame import JacobianLogNorms, norms_frame
 from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
-from .scaling import RENORM, all_normal, frobenius_norms, trusted_floor
+from .scaling import RENORM, TinyNorms, all_normal, frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
@@ -199,11 +200,11 @@ class _Jac:
     inv: torch.Tensor
 
     @classmethod
-    def of(cls, raw: torch.Tensor, s: torch.Tensor) -> _Jac:
-        n = frobenius_norms(raw)  # (B,) float64
+    def of(cls, raw: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> _Jac:
+        n = frobenius_norms(raw, tiny_norms)  # (B,) float64
         if raw.dtype != torch.float64:
             small = (n > 0) & (n < trusted_floor(raw.dtype, raw.shape[-2] * raw.shape[-1]))
-            if bool(small.any()):
+            if tiny_norms(small):
                 # Rare: a float32 product far below 1 (tiny derivatives or weights). It is
                 # rescaled now, in float64, so that the next step's division by its norm can
                 # neither lose digits nor overflow float32.
@@ -242,8 +243,13 @@ def _backward_norms(
     streams = None
     if inp.num_layers == 1:
         streams = _one_layer(inp, derivs[0], norms, sources)
+    if streams is None and scaling.gpu_like(inp.x.device):  # no host wait per step; rarely re-run
+        tiny_norms = TinyNorms(deferred=True)
+        streams = _stacked(inp, derivs, norms, sources, tiny_norms)
+        if tiny_norms.found():
+            streams = None
     if streams is None:
-        streams = _stacked(inp, derivs, norms, sources)
+        streams = _stacked(inp, derivs, norms, sources, TinyNorms(deferred=False))
     state_streams, input_stream = streams
     state = [st.finish() for st in state_streams]
     inputs = input_stream.finish() if input_stream is not None else (None, None)
@@ -370,9 +376,14 @@ def _one_layer(
 
 
 def _stacked(
-    inp: RNNInputs, derivs: list[torch.Tensor], norms: tuple[str, ...], sources: tuple[str, ...]
+    inp: RNNInputs,
+    derivs: list[torch.Tensor],
+    norms: tuple[str, ...],
+    sources: tuple[str, ...],
+    tiny_norms: TinyNorms,
 ) -> _Streams:
-    """The general recurrence (any depth), with every norm made accurate step by step."""
+    """The general recurrence (any depth), with every norm made accurate step by step (or,
+    with deferred ``tiny_norms``, the need for that noted: the caller then runs it again)."""
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     x = inp.x
     want_state, want_input = "state" in sources, "input" in sources
@@ -396,28 +407,30 @@ def _stacked(
                 eye = torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H)
                 zero = torch.zeros(B, dtype=torch.float64, device=x.device)
                 slot = None if stream is None else stream.slot(eye.shape, eye)
-                new = _Jac.of(eye.clone() if slot is None else slot.copy_(eye), zero)
+                new = _Jac.of(eye.clone() if slot is None else slot.copy_(eye), zero, tiny_norms)
             elif t == T - 1:  # only the vertical term: G^{l+1}_t D^{l+1}_t W_ih^{l+1}
                 p, s = jac[l + 1].times_diag(derivs[l + 1][t])
-                new = _Jac.of(product(p, inp.weights_ih[l + 1], stream), s)
+                new = _Jac.of(product(p, inp.weights_ih[l + 1], stream), s, tiny_norms)
             elif l == L - 1:  # only the in-layer term: G^l_{t+1} D^l_{t+1} W_hh^l
                 p, s = jac[l].times_diag(derivs[l][t + 1])
-                new = _Jac.of(product(p, inp.weights_hh[l], stream), s)
+                new = _Jac.of(product(p, inp.weights_hh[l], stream), s, tiny_norms)
             else:
                 pa, sa = jac[l].times_diag(derivs[l][t + 1])
                 pb, sb = jac[l + 1].times_diag(derivs[l + 1][t])
-                new = _two_terms(pa, sa, pb, sb, stacked[l], stream)
+                new = _two_terms(pa, sa, pb, sb, stacked[l], tiny_norms, stream)
             jac[l] = new
             if stream is not None:  # ||I||_2 = 1 at the top layer's lag 0
                 top = t == T - 1 and l == L - 1
                 new.record(stream, lag, torch.ones_like(new.s, dtype=x.dtype) if top else None)
         if input_stream is not None:  # dh/dx_t = G^0_t D^0_t W_ih^0, (B, H, I)
             p, s = jac[0].times_diag(derivs[0][t])
-            _Jac.of(product(p, inp.weights_ih[0], input_stream), s).record(input_stream, lag)
+            _Jac.of(product(p, inp.weights_ih[0], input_stream), s, tiny_norms).record(
+                input_stream, lag
+            )
     if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
         for l in range(L):
             p, s = jac[l].times_diag(derivs[l][0])
-            j0 = _Jac.of(product(p, inp.weights_hh[l], state_streams[l]), s)
+            j0 = _Jac.of(product(p, inp.weights_hh[l], state_streams[l]), s, tiny_norms)
             j0.record(state_streams[l], T)
     return state_streams, input_stream
 
@@ -428,6 +441,7 @@ def _two_terms(
     pb: torch.Tensor,
     sb: torch.Tensor,
     stacked: torch.Tensor,
+    tiny_norms: TinyNorms,
     stream: _Stream | None = None,
 ) -> _Jac:
     """exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
@@ -436,7 +450,7 @@ def _two_terms(
     so the sum is exact up to rounding and neither term can underflow the other away unless it
     is below the other's rounding error.
     """
-    na, nb = frobenius_norms(pa), frobenius_norms(pb)  # (B,) float64
+    na, nb = frobenius_norms(pa, tiny_norms), frobenius_norms(pb, tiny_norms)  # (B,) float64
     ma, mb = sa + torch.log(na), sb + torch.log(nb)  # ln magnitudes, -inf when a term is zero
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)
@@ -448,4 +462,4 @@ def _two_terms(
     both = torch.cat([pa * wa[:, None, None], pb * wb[:, None, None]], dim=-1)  # (B, H, 2H)
     out = None if stream is None else stream.slot(pa.shape, pa)
     raw = torch.matmul(both, stacked, out=out)
-    return _Jac.of(raw, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf)))
+    return _Jac.of(raw, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf)), tiny_norms)

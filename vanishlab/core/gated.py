@@ -61,9 +61,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import scaling
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import frobenius_one_layer, gate_blocks
-from .scaling import frobenius_norms, trusted_floor
+from .scaling import TinyNorms, frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
@@ -156,12 +157,14 @@ class _Scaled:
         return self.h if self.c is None else torch.cat([self.h, self.c], dim=-1)
 
     @classmethod
-    def of(cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor) -> _Scaled:
+    def of(
+        cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor, tiny_norms: TinyNorms
+    ) -> _Scaled:
         parts = [h] if c is None else [h, c]
-        ns = [frobenius_norms(p) for p in parts]
+        ns = [frobenius_norms(p, tiny_norms) for p in parts]
         n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
         small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
-        if h.dtype != torch.float64 and bool(small.any()):
+        if h.dtype != torch.float64 and tiny_norms(small):
             # Rare: a float32 product far below 1. Rescale it now, exactly, so that the next
             # step's division by its norm can neither lose digits nor overflow.
             idx = small.nonzero().squeeze(1)
@@ -250,7 +253,10 @@ def _through_input(g: _Scaled, step: _Step) -> torch.Tensor:
 
 
 def _combine(
-    a: tuple[_Scaled, _Step] | None, b: tuple[_Scaled, _Step] | None, lstm: bool
+    a: tuple[_Scaled, _Step] | None,
+    b: tuple[_Scaled, _Step] | None,
+    lstm: bool,
+    tiny_norms: TinyNorms,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """The blocks (h, c) and s of G^l_t from the in-layer term ``a`` (layer l, step t + 1) and
     the vertical term ``b`` (layer l + 1, step t), each given as (its G, its step's blocks)."""
@@ -261,10 +267,10 @@ def _combine(
     if a is None:  # vertical only (t = T - 1 below the top)
         return hb, (torch.zeros_like(hb) if lstm else None), b[0].ln_fro
     ha, ca = _in_layer(*a)
-    na = frobenius_norms(ha)
+    na = frobenius_norms(ha, tiny_norms)
     if ca is not None:
-        na = torch.hypot(na, frobenius_norms(ca))
-    nb = frobenius_norms(hb)
+        na = torch.hypot(na, frobenius_norms(ca, tiny_norms))
+    nb = frobenius_norms(hb, tiny_norms)
     ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
     mb = b[0].ln_fro + torch.log(nb)
     m = torch.maximum(ma, mb)
@@ -286,6 +292,23 @@ def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]
         if fast is not None:
             empty = {f"{src}_{norm}": None for src in GATED_SOURCES for norm in NORMS}
             return {**empty, **fast, "batched": inp.batched}
+    if scaling.gpu_like(inp.x.device):  # no host wait per step; measured again in the rare case
+        tiny_norms = TinyNorms(deferred=True)
+        out = _general(inp, steps, norms, sources, tiny_norms)
+        if not tiny_norms.found():
+            return out
+    return _general(inp, steps, norms, sources, TinyNorms(deferred=False))
+
+
+def _general(
+    inp: GatedInputs,
+    steps: list[GatedSteps],
+    norms: tuple[str, ...],
+    sources: tuple[str, ...],
+    tiny_norms: TinyNorms,
+) -> dict:
+    """The general recurrence (any depth, any norms), every tiny norm rescued step by step (or,
+    with deferred ``tiny_norms``, noted: the caller then runs it again)."""
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     lstm = inp.mode == "LSTM"
     dtype, device = inp.x.dtype, inp.x.device
@@ -315,20 +338,20 @@ def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]
                 c = torch.zeros_like(h) if lstm else None
                 s = torch.zeros(B, dtype=torch.float64, device=device)
             else:
-                h, c, s = _combine(inlayer[l], vertical, lstm)
-            g = _Scaled.of(h, c, s)
+                h, c, s = _combine(inlayer[l], vertical, lstm, tiny_norms)
+            g = _Scaled.of(h, c, s, tiny_norms)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
             inlayer[l] = vertical = (g, _step(g, steps[l], t, inp, l, want_ih))
         if input_stream is not None:
             assert vertical is not None
             # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
-            jx = _Scaled.of(_through_input(*vertical), None, vertical[0].ln_fro)
+            jx = _Scaled.of(_through_input(*vertical), None, vertical[0].ln_fro, tiny_norms)
             input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
     if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
         for l in range(L):
-            h, c, s = _combine(inlayer[l], None, lstm)
-            record(l, T, _Scaled.of(h, c, s))
+            h, c, s = _combine(inlayer[l], None, lstm, tiny_norms)
+            record(l, T, _Scaled.of(h, c, s, tiny_norms))
 
     out: dict[str, Any] = {"batched": inp.batched}
     for src in ("state", "state_h", "state_c"):

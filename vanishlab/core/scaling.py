@@ -15,7 +15,7 @@ import math
 
 import torch
 
-__all__ = ["RENORM", "all_normal", "frobenius_norms", "trusted_floor"]
+__all__ = ["RENORM", "TinyNorms", "all_normal", "frobenius_norms", "gpu_like", "trusted_floor"]
 
 #: The one-layer fast paths divide by the norm every RENORM-th step only: in between a matrix
 #: drifts by a few steps' growth or decay, far inside float32's range (a norm that leaves the
@@ -36,13 +36,50 @@ def all_normal(n: torch.Tensor, floor: float) -> bool:
     return bool(lo >= floor) and bool(hi < math.inf)
 
 
-def frobenius_norms(m: torch.Tensor) -> torch.Tensor:
+def gpu_like(device: torch.device) -> bool:
+    """Whether work on ``device`` is queued (a GPU), so that every host wait stalls it: then
+    the engines defer their checks and the spectral norms batch more (tests force it on a
+    CPU to run those paths here)."""
+    return device.type != "cpu"
+
+
+class TinyNorms:
+    """How an engine's general path learns of a norm below :func:`trusted_floor` (rare: tiny
+    weights or derivatives), which it must rescue before the next step divides by it.
+
+    ``deferred=False`` (a CPU): each check looks at once (one host wait) and the caller rescues
+    in place. ``deferred=True`` (a GPU): a check only notes the case on the device and answers
+    "nothing to rescue"; the caller asks :meth:`found` once, at the end, and if any was noted
+    measures the call again with ``deferred=False``. Either way, every answer is exact.
+    """
+
+    def __init__(self, deferred: bool) -> None:
+        self.deferred = deferred
+        self._seen: torch.Tensor | None = None
+
+    def __call__(self, small: torch.Tensor) -> bool:
+        """Whether to rescue the entries of the boolean mask ``small`` now."""
+        if not self.deferred:
+            return bool(small.any())
+        flag = small.any()
+        self._seen = flag if self._seen is None else self._seen | flag
+        return False
+
+    def found(self) -> bool:
+        """Whether a deferred check noted a tiny norm (the answer was then not trusted)."""
+        return self._seen is not None and bool(self._seen)
+
+
+def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> torch.Tensor:
     """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale: a
     norm below :func:`trusted_floor` is recomputed with float64 sums (the engines' only
-    tiny-norm rescue)."""
+    tiny-norm rescue; with deferred ``tiny_norms``, only noted)."""
     n = torch.linalg.vector_norm(m, dim=(-2, -1)).to(torch.float64)
     if m.dtype != torch.float64:
         tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
-        if bool(tiny.any()):
+        if (tiny_norms or _AT_ONCE)(tiny):
             n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
     return n
+
+
+_AT_ONCE = TinyNorms(deferred=False)

@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import torch
 
+from . import scaling
+
 __all__ = ["SpectralNorms", "top_singular_values"]
 
 #: Lags queued per stream on a CPU (the queue stays in cache), one power step per check.
@@ -45,11 +47,6 @@ def _default_rtol(dtype: torch.dtype) -> float:
     # top_singular_values). float64: far inside the 1e-6 budget. float32: the matrices
     # themselves carry ~1e-7 relative rounding.
     return 1e-13 if dtype == torch.float64 else 1e-6
-
-
-def _gpu_like(device: torch.device) -> bool:
-    """Whether matrices on ``device`` get a GPU's settings (the tests also force them on a CPU)."""
-    return device.type != "cpu"
 
 
 def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -90,53 +87,73 @@ def top_singular_values(
     n_mat, p = g.shape[0], u.shape[-2]
     # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
     # masks (dropping them would wait for the device at each step of the bookkeeping).
-    compact = not _gpu_like(g.device) if compact is None else compact
+    compact = not scaling.gpu_like(g.device) if compact is None else compact
     orthonormal = _qr_rows if compact else _gram_schmidt_rows
-    sigma2 = torch.zeros(n_mat, dtype=f64, device=g.device)
+    sigma = torch.zeros(n_mat, dtype=f64, device=g.device)
     u = u.clone()
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
     ga, ua = g, u
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
-            ua = orthonormal(ua @ ga @ ga.mT)
-        w = ua @ ga  # (N', p, n) = U G
-        z = w @ ga.mT  # (N', p, m) = U A
-        # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S
-        # (entries near the subnormal range appear when relu/tanh derivatives vanish).
-        theta, y = torch.linalg.eigh((w @ w.mT).to(f64))  # ascending; S = W W^T
+            ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
+        # W = c W1 with ||W1||_F = 1, so that nothing below squares G's scale: S, its Ritz
+        # values and the residual test are all of order 1 (with the raw W, a G of norm 1e-80
+        # in float64 or 1e-10 in float32 gave a residual that underflowed to 0, "converged").
+        w, c = _unit(ua @ ga)  # (N', p, n) = U G / c, c = ||U G||_F
+        z = w @ ga.mT  # (N', p, m) = U A / c
+        # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S.
+        gram = (w @ w.mT).to(f64)  # S / c^2, S = W W^T
+        if not compact:  # a GPU run whose checks are deferred may carry inf/NaN (see below)
+            gram = torch.where(torch.isfinite(gram), gram, 0.0)
+        theta, y = torch.linalg.eigh(gram)  # ascending
         top, y1 = theta[..., -1], y[..., -1:].mT.to(g.dtype)  # (N',), (N', 1, p)
-        # The residual in g's dtype: its rounding (~eps ||A U||) is far below the test's
+        # r_1 / c^2, in g's dtype: its rounding (~eps ||A U||) is far below the test's
         # threshold unless the top two singular values agree to ~1e-8.
-        resid = y1 @ z - top.to(g.dtype)[:, None, None] * (y1 @ ua)  # (N', 1, m)
+        resid = (y1 @ z) / c[:, None, None] - top.to(g.dtype)[:, None, None] * (y1 @ ua)
         r2 = resid.square().sum(dim=(-2, -1)).to(f64)
         gap = top - theta[..., -2] if p > 1 else top
-        done = pending & (r2 <= rtol * top * gap.clamp_min(0))
+        settled = r2 <= rtol * top * gap.clamp_min(0)
+        if not compact:
+            # An engine on a GPU defers its tiny-norm checks (vanishlab.core.scaling.TinyNorms)
+            # and measures the call again when one fails: the inf/NaN matrices such a run may
+            # carry are let go at once, not iterated on; their answers are discarded.
+            settled = settled | ~torch.isfinite(r2)
+        done = pending & settled
+        value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
         if not compact:
-            sigma2 = torch.where(done, top, sigma2)
+            sigma = torch.where(done, value, sigma)
             ritz = y.flip(-1).mT.to(g.dtype) @ ua
             u = torch.where(done[:, None, None], ritz, u)
             pending = pending & ~done
             if not bool(pending.any()):  # the one wait per check, besides eigh's own
-                return sigma2.clamp_min(0).sqrt().to(g.dtype), u
+                return sigma.to(g.dtype), u
         elif bool(done.any()):
-            sigma2[active[done]] = top[done]
+            sigma[active[done]] = value[done]
             u[active[done]] = y[done].flip(-1).mT.to(g.dtype) @ ua[done]
             pending = pending & ~done
             left = int(pending.sum())
             if left == 0:
-                return sigma2.clamp_min(0).sqrt().to(g.dtype), u
+                return sigma.to(g.dtype), u
             # Shrink the batch once a quarter of it is done (the copy then pays); finished
             # matrices that stay iterate harmlessly, their results already stored.
             if 4 * left <= 3 * len(active):
                 active, ga, z, pending = active[pending], ga[pending], z[pending], pending[pending]
         ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.
-    sigma2[active[pending]] = torch.linalg.matrix_norm(ga[pending].to(f64), ord=2) ** 2
+    sigma[active[pending]] = torch.linalg.matrix_norm(ga[pending].to(f64), ord=2)
     u[active[pending]] = ua[pending]
-    return sigma2.sqrt().to(g.dtype), u
+    return sigma.to(g.dtype), u
+
+
+def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(w / c, c)`` with c the Frobenius norm of each ``(p, n)`` block (c = 1 for a zero
+    block, which stays zero)."""
+    c = torch.linalg.vector_norm(w, dim=(-2, -1))
+    c = torch.where(c > 0, c, 1.0)
+    return w / c[:, None, None], c
 
 
 def _qr_rows(z: torch.Tensor) -> torch.Tensor:
@@ -200,7 +217,7 @@ class SpectralNorms:
         """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
         CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
         to GPU_CHUNK lags (within GPU_QUEUE_BYTES) and runs two steps per check."""
-        cpu = not _gpu_like(device)
+        cpu = not scaling.gpu_like(device)
         if self.chunk is None:
             per_lag = shape.numel() * torch.finfo(dtype).bits // 8
             gpu = max(1, min(GPU_CHUNK, GPU_QUEUE_BYTES // max(per_lag, 1)))

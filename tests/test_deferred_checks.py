@@ -1,0 +1,85 @@
+"""A GPU's way through the general paths (vanishlab.core.scaling.TinyNorms): tiny-norm checks
+are only noted on the device, and a call that noted one is measured again with the checks at
+once. Forced here on the CPU: the answers equal the CPU's, whether or not a re-run was needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_engine_oracle import KEYS, random_case
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.core import scaling
+from vanishlab.core.oracle import autograd_jacobian_norms
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """Force a GPU's settings; collect what each deferred run's ``found()`` answered."""
+    answers: list[bool] = []
+    real = scaling.TinyNorms.found
+
+    def found(self) -> bool:
+        answers.append(real(self))
+        return answers[-1]
+
+    monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    monkeypatch.setattr(scaling.TinyNorms, "found", found)
+    return answers
+
+
+def tiny(model, layers: int) -> tuple[nn.Module, torch.Tensor]:
+    """Weights of 1e-20 in float32 (and a gated cell's carry shut: forget gate of an
+    LSTM, update gate of a GRU, about 1e-13): every step's product far below float32's normal
+    range."""
+    torch.manual_seed(1)
+    H = 40
+    mod = model(4, H, layers)
+    with torch.no_grad():
+        for name, p in mod.named_parameters():
+            if name.startswith("weight"):
+                p.mul_(1e-20)
+            if name.startswith("bias_hh") and model is not nn.RNN:
+                p[H : 2 * H] = -30.0
+    return mod, torch.randn(12, 2, 4)
+
+
+@pytest.fixture
+def flush_denormal():
+    torch.set_flush_denormal(True)  # float32 squares below ~1e-38 become 0, not subnormal
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize("model", [nn.RNN, nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_tiny_norm_makes_the_deferred_run_measure_again(
+    deferred, flush_denormal, model, layers
+) -> None:
+    mod, x = tiny(model, layers)
+    got = vl.jacobian_norms(mod, x)
+    assert True in deferred, "no deferred run noted the tiny norms"
+    want = vl.jacobian_norms(mod.double(), x.double())
+    assert got[KEYS].equals(want[KEYS])
+    for col in ("log10_fro", "log10_spec"):
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        assert np.array_equal(np.isneginf(a), np.isneginf(b))
+        ok = np.isfinite(b)
+        assert np.abs(a[ok] - b[ok]).max() < 1e-4, col  # float32 rounding over 12 steps
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_deferred_runs_match_the_oracle(deferred, case: int) -> None:
+    rnn, x, h0, desc = random_case(np.random.default_rng(1000 + case))
+    got = vl.jacobian_norms(rnn, x, h0)
+    want = autograd_jacobian_norms(rnn, x, h0)
+    for col in ("log10_fro", "log10_spec"):
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        assert np.array_equal(np.isneginf(a), np.isneginf(b)), desc
+        ok = np.isfinite(b)
+        assert np.abs(a[ok] - b[ok]).max(initial=0.0) < 1e-10, f"{desc}: {col}"
+    assert True not in deferred  # float64 norms are never tiny here: no re-run
