@@ -208,9 +208,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="T = 64 and fewer repeats")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--model", default="LSTM,GRU", help="comma-separated: LSTM, GRU")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds of the interleaving")
     args = parser.parse_args()
     T = 64 if args.quick else 256
-    repeats = 2 if args.quick else 5
+    repeats = args.repeats or (2 if args.quick else 5)
     dev = torch.device(args.device)
     torch.set_flush_denormal(True)  # the baselines' best setting: no subnormal gradients
     where = (

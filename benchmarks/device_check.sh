@@ -6,13 +6,14 @@ export PYTHONPATH=$PWD
 PY=${PY:-python3}
 nvidia-smi -L
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-timeout 150 $PY -m pytest -q -p no:cacheprovider -o addopts="" -W ignore::DeprecationWarning \
+timeout 90 $PY -m pytest -q -p no:cacheprovider -o addopts="" -W ignore::DeprecationWarning \
   tests/test_cuda.py tests/test_engine_exact.py tests/test_engine_oracle.py tests/test_spectral.py \
   tests/test_engine_one_layer.py tests/test_engine_inputs.py tests/test_gated_exact.py \
-  tests/test_gated_one_layer.py 2>&1 | tail -8
+  tests/test_gated_one_layer.py tests/test_gated_oracle.py tests/test_deferred_checks.py \
+  2>&1 | tail -8
 echo "=== engine benchmark, CUDA, small config ==="
-timeout 150 $PY benchmarks/bench_engine.py --device cuda
+timeout 90 $PY benchmarks/bench_engine.py --device cuda
 echo "=== engine benchmark, CUDA, large config ==="
-timeout 170 $PY benchmarks/bench_engine.py --device cuda --config large
+timeout 140 $PY benchmarks/bench_engine.py --device cuda --config large --repeats 2
 echo "=== gated engine benchmark, CUDA ==="
-timeout 90 $PY benchmarks/bench_gated.py --device cuda
+timeout 100 $PY benchmarks/bench_gated.py --device cuda --repeats 2
