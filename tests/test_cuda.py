@@ -50,10 +50,10 @@ def host_waits(fn) -> int:
 
 def test_one_layer_rnn_waits_per_chunk_not_per_step() -> None:  # pragma: no cover
     torch.manual_seed(0)
-    rnn = nn.RNN(8, 64).cuda()
+    rnn = nn.RNN(32, 128).cuda()
 
     def waits(T: int, **kw) -> int:
-        x = torch.randn(T, 4, 8, device="cuda")
+        x = torch.randn(T, 8, 32, device="cuda")
         return host_waits(lambda: vl.jacobian_log_norms(rnn, x, **kw))
 
     fro = [waits(T, norms="fro", sources="state") for T in (64, 1024)]
@@ -61,6 +61,7 @@ def test_one_layer_rnn_waits_per_chunk_not_per_step() -> None:  # pragma: no cov
     # the results' copy to the host), the same at any T.
     assert max(fro) <= 16, f"Frobenius: {fro} waits at T = 64, 1024"
     both = [waits(T) for T in (256, 1024)]
-    # Per chunk of up to GPU_CHUNK lags a few waits (its eigh, the test of done): at T = 1024
-    # well under one per 8 lags, where one per step would be >= 1024.
-    assert both[1] < 1024 / 8, f"both norms: {both} waits at T = 256, 1024"
+    # A few waits per chunk of up to 64 lags and stream (the iteration's checks, the chunk's
+    # norm check): on an H200, at H = 128 and I = 32, 108 at T = 256 and 212 at T = 1024
+    # (benchmarks/results/device_check_h200_2026-11-30.log). One per step would add >= 768.
+    assert both[1] - both[0] < (1024 - 256) / 4, f"both norms: {both} waits at T = 256, 1024"

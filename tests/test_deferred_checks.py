@@ -83,3 +83,45 @@ def test_deferred_runs_match_the_oracle(deferred, case: int) -> None:
         ok = np.isfinite(b)
         assert np.abs(a[ok] - b[ok]).max(initial=0.0) < 1e-10, f"{desc}: {col}"
     assert True not in deferred  # float64 norms are never tiny here: no re-run
+
+
+@pytest.fixture
+def host_reads(monkeypatch):
+    """Count every tensor-to-Python conversion (each is a host wait on a GPU)."""
+    count = [0]
+    for name in ("__bool__", "item", "__int__", "__float__"):
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _real=real, **k):
+            count[0] += 1
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return count
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.RNN(8, 64),  # input rows of 64 x 8: exact norms, queued on a GPU
+        lambda: nn.RNN(8, 64, 2),
+        lambda: nn.LSTM(8, 40),
+        lambda: nn.GRU(8, 40, 2),
+    ],
+    ids=["rnn", "rnn-2-layers", "lstm", "gru-2-layers"],
+)
+def test_a_gpu_waits_per_chunk_not_per_step(deferred, host_reads, make) -> None:
+    """With a GPU's settings the default call reads values back to the host a number of times
+    that grows with the chunks of up to 64 lags, not with the steps (the CUDA run of
+    tests/test_cuda.py counts the real waits); and a normal call is never measured twice (an
+    LSTM's exactly zero c block at lag 0 once made every call run again)."""
+    torch.manual_seed(0)
+    mod = make()
+    reads = []
+    for T in (64, 512):
+        x = torch.randn(T, 4, 8)
+        host_reads[0] = 0
+        vl.jacobian_log_norms(mod, x)
+        reads.append(host_reads[0])
+    assert reads[1] - reads[0] < (512 - 64) / 8, f"host reads at T = 64, 512: {reads}"
+    assert True not in deferred, "a normal call was measured twice"

@@ -77,6 +77,10 @@ def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> tor
     n = torch.linalg.vector_norm(m, dim=(-2, -1)).to(torch.float64)
     if m.dtype != torch.float64:
         tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
+        if tiny_norms is not None and tiny_norms.deferred:
+            # Noted only where it matters: an exact zero matrix (an LSTM's c block at lag 0)
+            # has norm 0 in any precision, and noting it would re-run every such call.
+            tiny = tiny & (torch.amax(m.abs(), dim=(-2, -1)) > 0)
         if (tiny_norms or _AT_ONCE)(tiny):
             n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
     return n

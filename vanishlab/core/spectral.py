@@ -228,23 +228,33 @@ class SpectralNorms:
             self.compact = cpu
         self.first_chunk = min(self.first_chunk, self.chunk)
 
+    def _exact_at_once(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> bool:
+        """Whether a matrix of this shape gets its exact norm as it is pushed: a small one
+        (min dimension <= exact_below) on a CPU. On a GPU small ones are queued too, and the
+        queue's exact norms are one batched call (not one wait per lag)."""
+        if self.chunk is None or self.power_steps is None or self.compact is None:
+            self._for_device(shape, dtype, device)
+        return bool(self.compact) and min(shape[-2], shape[-1]) <= self.exact_below
+
+    def _full_at(self, shape: torch.Size) -> int:
+        """How many queued lags make a chunk: a short first chunk while the iteration has no
+        warm start yet (exact norms need none)."""
+        assert self.chunk is not None
+        small = min(shape[-2], shape[-1]) <= self.exact_below
+        return self.chunk if small or self._u is not None else self.first_chunk
+
     def flushes_on_push(self, g: torch.Tensor) -> bool:
         """Whether pushing ``g`` next computes spectral norms (of g, or of the full queue)."""
-        if min(g.shape[-2], g.shape[-1]) <= self.exact_below:
+        if self._exact_at_once(g.shape, g.dtype, g.device):
             return True
-        if self.chunk is None or self.power_steps is None:
-            self._for_device(g.shape, g.dtype, g.device)
-        assert self.chunk is not None
-        return len(self._lags) + 1 >= (self.first_chunk if self._u is None else self.chunk)
+        return len(self._lags) + 1 >= self._full_at(g.shape)
 
     def slot(
         self, shape: torch.Size, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor | None:
         """Where the next pushed matrix of this shape may be written; None if it is not queued."""
-        if min(shape[-2], shape[-1]) <= self.exact_below:
+        if self._exact_at_once(shape, dtype, device):
             return None
-        if self.chunk is None or self.power_steps is None:
-            self._for_device(shape, dtype, device)
         assert self.chunk is not None
         buf = self._buffer
         if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
@@ -257,8 +267,7 @@ class SpectralNorms:
         self, lag: int, g: torch.Tensor, on_ready: Callable[[int, torch.Tensor], None]
     ) -> None:
         self._on_ready = on_ready
-        m, n = g.shape[-2], g.shape[-1]
-        if min(m, n) <= self.exact_below:
+        if self._exact_at_once(g.shape, g.dtype, g.device):
             on_ready(lag, torch.linalg.matrix_norm(g, ord=2))
             return
         target = self.slot(g.shape, g.dtype, g.device)
@@ -266,7 +275,7 @@ class SpectralNorms:
         if target.data_ptr() != g.data_ptr():
             target.copy_(g)
         self._lags.append(lag)
-        if len(self._lags) >= (self.first_chunk if self._u is None else self.chunk):
+        if len(self._lags) >= self._full_at(g.shape):
             self.flush()
 
     def flush(self) -> None:
@@ -277,6 +286,11 @@ class SpectralNorms:
         K = len(lags)
         gs = self._buffer[:K]  # (K, B, m, n)
         _, B, m, n = gs.shape
+        if min(m, n) <= self.exact_below:  # small (queued on a GPU): exact, one batched call
+            # (inf/NaN only in a deferred GPU run that is measured again: see top_singular_values)
+            finite = torch.where(torch.isfinite(gs), gs, 0.0)
+            self._hand_out(lags, torch.linalg.matrix_norm(finite, ord=2))
+            return
         p = min(self.block if self._u is None else self.steady_block, m, n)
         if self._u is not None and self._u.shape[0] == B and self._u.shape[1] >= p:
             self._u = self._u[:, :p]  # the leading Ritz rows
@@ -291,6 +305,9 @@ class SpectralNorms:
             compact=self.compact,
         )
         self._u = u.reshape(K, B, p, m)[-1]  # the largest lag: the best start for the next
-        sigma = sigma.reshape(K, B)
-        for i, lag in enumerate(lags):
-            self._on_ready(lag, sigma[i])
+        self._hand_out(lags, sigma.reshape(K, B))
+
+    def _hand_out(self, lags: list[int], sigma: torch.Tensor) -> None:
+        assert self._on_ready is not None
+        for lag, value in zip(lags, sigma, strict=True):
+            self._on_ready(lag, value)
