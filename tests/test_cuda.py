@@ -48,12 +48,19 @@ def host_waits(fn) -> int:
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def test_one_layer_rnn_waits_per_chunk_not_per_step() -> None:  # pragma: no cover
+@pytest.mark.parametrize(("n_in", "hidden"), [(32, 128), (8, 64)])
+def test_one_layer_rnn_waits_per_chunk_not_per_step(
+    n_in: int, hidden: int
+) -> None:  # pragma: no cover
+    """(8, 64): input rows of 64 x 8, whose exact norms a GPU takes per chunk. In the H200 run
+    of 2026-11-30 this case (then batch 4) waited once per lag: 4199 waits at T = 1024. The
+    fix came after that run and has not yet run on a GPU (tests/test_deferred_checks.py checks
+    it on the CPU with a GPU's settings)."""
     torch.manual_seed(0)
-    rnn = nn.RNN(32, 128).cuda()
+    rnn = nn.RNN(n_in, hidden).cuda()
 
     def waits(T: int, **kw) -> int:
-        x = torch.randn(T, 8, 32, device="cuda")
+        x = torch.randn(T, 8, n_in, device="cuda")
         return host_waits(lambda: vl.jacobian_log_norms(rnn, x, **kw))
 
     fro = [waits(T, norms="fro", sources="state") for T in (64, 1024)]

@@ -87,16 +87,21 @@ def test_deferred_runs_match_the_oracle(deferred, case: int) -> None:
 
 @pytest.fixture
 def host_reads(monkeypatch):
-    """Count every tensor-to-Python conversion (each is a host wait on a GPU)."""
+    """Count what waits for a GPU: every tensor-to-Python conversion, and every call of the
+    linear algebra that checks its result on the host (eigh, SVD-based norms)."""
     count = [0]
-    for name in ("__bool__", "item", "__int__", "__float__"):
-        real = getattr(torch.Tensor, name)
 
-        def counted(self, *a, _real=real, **k):
+    def counting(real):
+        def counted(*a, **k):
             count[0] += 1
-            return _real(self, *a, **k)
+            return real(*a, **k)
 
-        monkeypatch.setattr(torch.Tensor, name, counted)
+        return counted
+
+    for name in ("__bool__", "item", "__int__", "__float__"):
+        monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
+    for name in ("eigh", "matrix_norm", "svd", "svdvals"):
+        monkeypatch.setattr(torch.linalg, name, counting(getattr(torch.linalg, name)))
     return count
 
 

@@ -84,3 +84,30 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
     assert smallest and min(smallest) > 0  # chunks before the zero were computed, none with it
     assert torch.isneginf(got.state_spec[:, 0, 30:]).all()
     assert torch.isfinite(got.state_spec[:, 0, :30]).all()
+
+
+@pytest.mark.parametrize("gpu_queue", [False, True])
+def test_the_checks_before_each_flush_cover_every_queued_lag(monkeypatch, gpu_queue):
+    """Each check just before a spectral computation covers all the lags queued since the
+    previous one: together they tile the lags in order, none skipped, none twice."""
+    if gpu_queue:
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    real, ranges = engine.all_normal, {}
+
+    def spy(n, floor):
+        if n.shape[0] not in (T, T + 1):  # the final checks of all lags are not chunk checks
+            base = n.untyped_storage().data_ptr()
+            start = n.storage_offset() // n.shape[1]
+            ranges.setdefault(base, []).append((start, start + n.shape[0]))
+        return real(n, floor)
+
+    monkeypatch.setattr(engine, "all_normal", spy)
+    T = 300
+    torch.manual_seed(0)
+    vl.jacobian_log_norms(nn.RNN(24, 32), torch.randn(T, 2, 24))
+    assert len(ranges) == 2  # the state stream's norms and the input stream's
+    for spans in ranges.values():
+        assert len(spans) >= 3
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start == end, spans  # contiguous: each picks up where the last stopped
+        assert spans[0][0] in (0, 1)  # lag 0 of the states is the identity, never queued

@@ -126,29 +126,31 @@ def test_badly_scaled_float32_products_do_not_break_the_eigensolver() -> None:
 @pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-12), (torch.float32, 1e-5)])
 def test_gram_schmidt_rows_are_orthonormal_and_span_the_rows(dtype, tol) -> None:
     """The GPU's orthonormalization: rows of very different lengths and nearly parallel rows
-    give orthonormal rows spanning the same space as Householder QR's, also for a row in the
-    span of the others; a zero matrix gives zeros, not NaN."""
+    give orthonormal rows spanning the same space as Householder QR's. A row with no direction
+    of its own (in the span of the rows before it, or zero) is completed from fixed rows, so
+    the result is always an orthonormal basis."""
     gen = torch.Generator().manual_seed(2)
     z = torch.randn(6, 4, 64, generator=gen, dtype=torch.float64)
     z[:, 1] *= 1e-3
-    z[:, 2] = z[:, 0] + 1e-4 * z[:, 2]  # nearly parallel to row 0
+    z[:, 2] = z[:, 0] + 1e-2 * z[:, 2]  # nearly parallel to row 0
     z[:, 3] *= 1e-6
     z = z.to(dtype)
     q = spectral._gram_schmidt_rows(z)
     eye = torch.eye(4, dtype=torch.float64).expand(6, 4, 4)
     torch.testing.assert_close((q @ q.mT).double(), eye, atol=tol, rtol=0)
     ref = spectral._qr_rows(z)
-    # The span itself is defined only to ~eps / 1e-4 along the nearly parallel row.
-    span_tol = 100 * torch.finfo(dtype).eps / 1e-4
+    # The span itself is defined only to ~eps / 1e-2 along the nearly parallel row.
+    span_tol = 100 * torch.finfo(dtype).eps / 1e-2
     torch.testing.assert_close((q.mT @ q).double(), (ref.mT @ ref).double(), atol=span_tol, rtol=0)
-    low = z.double()
-    low[:, 2] = 2 * low[:, 0] - low[:, 1]  # rank 3: the third row is in the span before it
-    q = spectral._gram_schmidt_rows(low)
-    # Its rounding residue becomes a unit row orthogonal to the rest (as Householder's would).
-    torch.testing.assert_close(q @ q.mT, eye, atol=1e-12, rtol=0)
-    torch.testing.assert_close(low @ q.mT @ q, low, atol=1e-12, rtol=0)  # the span holds z
-    zero = spectral._gram_schmidt_rows(torch.zeros(2, 4, 64, dtype=dtype))
-    assert torch.equal(zero, torch.zeros_like(zero))  # an exact zero stays zero, no NaN
+    on_three = z.clone()
+    on_three[:, :, 3:] = 0  # rows living on 3 columns (as relu's exact zeros make them)
+    on_three[:, 2] = 2 * on_three[:, 0] - on_three[:, 1]  # the third in the span of the first two
+    for low in (on_three, torch.zeros_like(z)):
+        q = spectral._gram_schmidt_rows(low)
+        assert torch.isfinite(q).all()
+        torch.testing.assert_close((q @ q.mT).double(), eye, atol=tol, rtol=0)
+        residue = low.double() - low.double() @ q.double().mT @ q.double()
+        assert residue.abs().max() <= 1e-5 * max(low.abs().max().item(), 1e-300)
 
 
 @pytest.mark.parametrize("compact", [True, False])
@@ -190,3 +192,27 @@ def test_tiny_matrices_do_not_converge_early(dtype, scale: float, tol: float, co
         exact = torch.linalg.matrix_norm(g.to(dtype).double(), ord=2)
         rel = (got[lag].double() / exact - 1).abs().max().item()
         assert rel < tol, f"lag {lag}: relative error {rel:.1e}"
+
+
+def test_non_finite_matrices_are_let_go_with_a_gpus_settings() -> None:
+    """A GPU run whose tiny-norm checks are deferred may carry inf/NaN matrices (the call is
+    then measured again and these answers dropped): the iteration lets them go at once, raises
+    nothing, and the finite matrices beside them are still right; small ones, queued on a GPU,
+    too."""
+    g = chain(torch.float64, lags=1, batch=4)[0].clone()  # (4, 96, 96)
+    g[1] = float("nan")
+    g[2, 0, 0] = float("inf")
+    u = torch.linalg.qr(torch.randn(96, 4, dtype=torch.float64))[0].mT.expand(4, 4, 96)
+    sigma, _ = top_singular_values(g, u, compact=False, power_steps=2, max_iter=50)
+    exact = torch.linalg.matrix_norm(g[[0, 3]], ord=2)
+    torch.testing.assert_close(sigma[[0, 3]], exact, rtol=1e-9, atol=0)
+    got: dict[int, torch.Tensor] = {}
+    queue = SpectralNorms(chunk=2, compact=False, power_steps=2)
+    small = torch.randn(3, 20, 8, dtype=torch.float64)
+    for lag in range(2):
+        bad = small.clone()
+        bad[lag] = float("nan")
+        queue.push(lag, bad, lambda k, s: got.__setitem__(k, s))
+    queue.flush()
+    assert sorted(got) == [0, 1]
+    torch.testing.assert_close(got[0][1:], torch.linalg.matrix_norm(small[1:], ord=2))

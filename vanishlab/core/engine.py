@@ -28,7 +28,8 @@ rescued) when a norm is zero, tiny or not finite. Cost per step and sample: one
 (H x H) @ (H x H) product per layer (one (H x 2H) @ (2H x H) below the top layer of a stack);
 measured ratios to the bare chain of products are in README "Speed and memory" and
 ``benchmarks/results/``. Memory holds the O(T L B H) forward states and O(L B H^2) working
-matrices (plus a 16-lag queue per stream for the spectral norms), never a T x H x H tensor.
+matrices (plus, for the spectral norms, a queue per stream: 16 lags on a CPU, up to 64 lags
+within 1 GiB on a GPU), never a T x H x H tensor.
 """
 
 from __future__ import annotations

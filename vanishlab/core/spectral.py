@@ -13,12 +13,14 @@ this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix th
 settled after ``max_iter`` iterations gets an exact SVD, so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
-and handled ``chunk`` lags at a time in one batch: lags that converge leave the batch, the
-rest iterate on. The queue holds at most ``chunk`` matrices per stream (never T of them).
-The first ``first_chunk`` lags start from a random block of ``block`` rows; after them the
-warm start is the leading ``steady_block`` Ritz rows of the previous chunk's last lag (the top
-direction only drifts from lag to lag, and a thinner block halves the products).
-Small matrices (min dimension <= ``exact_below``) get an exact SVD directly.
+and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
+batch and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`).
+The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a
+GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
+block of ``block`` rows; after them the warm start is the leading ``steady_block`` Ritz rows
+of the previous chunk's last lag (the top direction only drifts from lag to lag, and a thinner
+block halves the products). Small matrices (min dimension <= ``exact_below``) get an exact
+SVD: at once on a CPU, one batched call per chunk on a GPU.
 """
 
 from __future__ import annotations
@@ -163,19 +165,30 @@ def _qr_rows(z: torch.Tensor) -> torch.Tensor:
 
 def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     """The same by classical Gram-Schmidt applied twice (orthogonal to working precision):
-    about 6p batched operations in all, where a GPU's batched QR forms its Q one matrix at a
-    time. A row in the span of the rows before it leaves a rounding residue, which becomes a
-    unit row orthogonal to them (as with Householder); only an exactly zero residue (a zero
-    matrix) stays zero, without NaN."""
+    a few batched operations per row, where a GPU's batched QR forms its Q one matrix at a
+    time. A row whose residue is below sqrt(eps) of its length (a zero matrix; a row in the
+    span of the rows before it, as relu's exact zeros make) carries no direction of its own:
+    it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
+    complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
+    n_mat, p, m = z.shape
     q = torch.empty_like(z)
-    tiny = torch.finfo(z.dtype).tiny
-    for i in range(z.shape[-2]):
+    fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
+    tol = torch.finfo(z.dtype).eps ** 0.5
+
+    def residue(v: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        v = v - (v @ prev.mT) @ prev
+        return v - (v @ prev.mT) @ prev
+
+    for i in range(p):
         v = z[:, i : i + 1]  # (N, 1, m)
+        length = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+        alt = fill[i].expand(n_mat, 1, m)
         if i:
             prev = q[:, :i]  # (N, i, m), orthonormal
-            v = v - (v @ prev.mT) @ prev
-            v = v - (v @ prev.mT) @ prev
-        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
+            v, alt = residue(v, prev), residue(alt, prev)
+        n = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+        v = torch.where(n > tol * length, v, alt)
+        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
     return q
 
 
@@ -241,7 +254,7 @@ class SpectralNorms:
         warm start yet (exact norms need none)."""
         assert self.chunk is not None
         small = min(shape[-2], shape[-1]) <= self.exact_below
-        return self.chunk if small or self._u is not None else self.first_chunk
+        return self.chunk if small or self._u is not None else min(self.first_chunk, self.chunk)
 
     def flushes_on_push(self, g: torch.Tensor) -> bool:
         """Whether pushing ``g`` next computes spectral norms (of g, or of the full queue)."""
