@@ -130,3 +130,24 @@ def test_a_gpu_waits_per_chunk_not_per_step(deferred, host_reads, make) -> None:
         reads.append(host_reads[0])
     assert reads[1] - reads[0] < (512 - 64) / 8, f"host reads at T = 64, 512: {reads}"
     assert True not in deferred, "a normal call was measured twice"
+
+
+@pytest.mark.parametrize("zero_lag", [3, 67])
+def test_a_zero_jacobian_at_a_chunks_end_keeps_the_warm_start(deferred, zero_lag: int) -> None:
+    """Relu, one sample's layer 0 all off at one step: its input Jacobian there is exactly zero
+    and nonzero at the lags after. At the end of a chunk (lags 3 and 67 with a GPU's queue)
+    such a zero once became the next chunk's warm start, and every later spectral norm of that
+    sample read -inf."""
+    torch.manual_seed(0)
+    T = 100
+    rnn = nn.RNN(20, 32, 2, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.abs_()
+        rnn.bias_ih_l0.abs_()
+    x = torch.rand(T, 2, 20, dtype=torch.float64)
+    x[T - 1 - zero_lag, 0] = -1e3
+    got, want = vl.jacobian_norms(rnn, x), autograd_jacobian_norms(rnn, x)
+    a, b = got["log10_spec"].to_numpy(), want["log10_spec"].to_numpy()
+    assert np.array_equal(np.isneginf(a), np.isneginf(b))
+    ok = np.isfinite(b)
+    assert np.abs(a[ok] - b[ok]).max() < 1e-8
