@@ -40,12 +40,18 @@ from dataclasses import dataclass
 
 import torch
 
-from . import scaling
 from .forward import activation_derivative, layer_states
 from .frame import JacobianLogNorms, norms_frame
 from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
-from .scaling import RENORM, TinyNorms, all_normal, frobenius_norms, trusted_floor
+from .scaling import (
+    RENORM,
+    TinyNorms,
+    all_normal,
+    checked_run,
+    frobenius_norms,
+    trusted_floor,
+)
 from .spectral import SpectralNorms
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
@@ -244,13 +250,10 @@ def _backward_norms(
     streams = None
     if inp.num_layers == 1:
         streams = _one_layer(inp, derivs[0], norms, sources)
-    if streams is None and scaling.gpu_like(inp.x.device):  # no host wait per step; rarely re-run
-        tiny_norms = TinyNorms(deferred=True)
-        streams = _stacked(inp, derivs, norms, sources, tiny_norms)
-        if tiny_norms.found():
-            streams = None
-    if streams is None:
-        streams = _stacked(inp, derivs, norms, sources, TinyNorms(deferred=False))
+    if streams is None:  # on a GPU without a host wait per step (scaling.checked_run)
+        streams = checked_run(
+            inp.x.device, lambda tiny: _stacked(inp, derivs, norms, sources, tiny)
+        )
     state_streams, input_stream = streams
     state = [st.finish() for st in state_streams]
     inputs = input_stream.finish() if input_stream is not None else (None, None)

@@ -61,10 +61,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import scaling
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import frobenius_one_layer, gate_blocks
-from .scaling import TinyNorms, frobenius_norms, trusted_floor
+from .scaling import TinyNorms, checked_run, frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
@@ -292,12 +291,8 @@ def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]
         if fast is not None:
             empty = {f"{src}_{norm}": None for src in GATED_SOURCES for norm in NORMS}
             return {**empty, **fast, "batched": inp.batched}
-    if scaling.gpu_like(inp.x.device):  # no host wait per step; measured again in the rare case
-        tiny_norms = TinyNorms(deferred=True)
-        out = _general(inp, steps, norms, sources, tiny_norms)
-        if not tiny_norms.found():
-            return out
-    return _general(inp, steps, norms, sources, TinyNorms(deferred=False))
+    # On a GPU without a host wait per step (scaling.checked_run).
+    return checked_run(inp.x.device, lambda tiny: _general(inp, steps, norms, sources, tiny))
 
 
 def _general(

@@ -12,10 +12,22 @@ float64 sums (general paths) or hand the call over to a general path (fast paths
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 
-__all__ = ["RENORM", "TinyNorms", "all_normal", "frobenius_norms", "gpu_like", "trusted_floor"]
+T = TypeVar("T")
+
+__all__ = [
+    "RENORM",
+    "TinyNorms",
+    "all_normal",
+    "checked_run",
+    "frobenius_norms",
+    "gpu_like",
+    "trusted_floor",
+]
 
 #: The one-layer fast paths divide by the norm every RENORM-th step only: in between a matrix
 #: drifts by a few steps' growth or decay, far inside float32's range (a norm that leaves the
@@ -68,6 +80,17 @@ class TinyNorms:
     def found(self) -> bool:
         """Whether a deferred check noted a tiny norm (the answer was then not trusted)."""
         return self._seen is not None and bool(self._seen)
+
+
+def checked_run(device: torch.device, run: Callable[[TinyNorms], T]) -> T:
+    """``run(tiny_norms)`` with the checks at once on a CPU; on a GPU with the checks deferred,
+    and once more with them at once if a deferred check noted a tiny norm."""
+    if gpu_like(device):
+        tiny_norms = TinyNorms(deferred=True)
+        out = run(tiny_norms)
+        if not tiny_norms.found():
+            return out
+    return run(TinyNorms(deferred=False))
 
 
 def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> torch.Tensor:
