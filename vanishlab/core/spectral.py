@@ -25,6 +25,7 @@ SVD: at once on a CPU, one batched call per chunk on a GPU.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -51,8 +52,11 @@ def _default_rtol(dtype: torch.dtype) -> float:
     return 1e-13 if dtype == torch.float64 else 1e-6
 
 
+@functools.lru_cache(maxsize=64)
 def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    # A fixed, seeded start: the same call gives bit-identical results every time.
+    # A fixed, seeded start: the same call gives bit-identical results every time. Cached (it
+    # is never written to): Gram-Schmidt asks for it at every orthonormalization, and a GPU
+    # would otherwise wait for a host-to-device copy each time.
     gen = torch.Generator().manual_seed(0)
     u, _ = torch.linalg.qr(torch.randn(m, p, generator=gen, dtype=torch.float64))
     return u.to(dtype=dtype, device=device)
