@@ -151,3 +151,36 @@ def test_a_zero_jacobian_at_a_chunks_end_keeps_the_warm_start(deferred, zero_lag
     assert np.array_equal(np.isneginf(a), np.isneginf(b))
     ok = np.isfinite(b)
     assert np.abs(a[ok] - b[ok]).max() < 1e-8
+
+
+def test_relu_rows_on_few_units_do_not_stall_the_iteration(deferred, monkeypatch) -> None:
+    """Relu with 5 of 32 units on at the last step: every G's rows live on those 5 units, so a
+    block of 8 rows has 3 with no direction of their own. Left as rounding residue they made
+    the GPU's iteration stall until its SVD fallback (310 checks); completed from fixed rows
+    it settles as fast as the CPU's Householder QR."""
+    checks, fallbacks = [0], [0]
+    eigh, matrix_norm = torch.linalg.eigh, torch.linalg.matrix_norm
+
+    def counted_eigh(a):
+        checks[0] += 1
+        return eigh(a)
+
+    def counted_norm(a, *args, **kw):
+        fallbacks[0] += kw.get("ord") == 2 and min(a.shape[-2:]) > 16
+        return matrix_norm(a, *args, **kw)
+
+    monkeypatch.setattr(torch.linalg, "eigh", counted_eigh)
+    monkeypatch.setattr(torch.linalg, "matrix_norm", counted_norm)
+    torch.manual_seed(0)
+    H, T = 32, 512
+    rnn = nn.RNN(H, H, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.eye(H))
+        rnn.bias_ih_l0.zero_()
+        rnn.bias_hh_l0.zero_()
+        rnn.weight_hh_l0.mul_(1.5)
+    x = torch.rand(T, 2, H, dtype=torch.float64)
+    x[-1] = -100.0
+    x[-1, :, :5] = 5.0  # only units 0-4 on at the last step
+    vl.jacobian_log_norms(rnn, x, sources="state")
+    assert fallbacks[0] == 0 and checks[0] < 60, f"{checks[0]} checks, {fallbacks[0]} fallbacks"

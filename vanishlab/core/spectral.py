@@ -177,7 +177,7 @@ def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     n_mat, p, m = z.shape
     q = torch.empty_like(z)
     fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
-    tol = torch.finfo(z.dtype).eps ** 0.5
+    tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny
 
     def residue(v: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         v = v - (v @ prev.mT) @ prev
@@ -192,7 +192,7 @@ def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
             v, alt = residue(v, prev), residue(alt, prev)
         n = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
         v = torch.where(n > tol * length, v, alt)
-        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
     return q
 
 
