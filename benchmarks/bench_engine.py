@@ -50,6 +50,7 @@ from torch import nn
 import vanishlab as vl
 from vanishlab.core.forward import layer_states
 from vanishlab.core.inputs import prepare_inputs
+from vanishlab.core.scaling import host_waits
 
 
 def _sync() -> None:
@@ -166,23 +167,6 @@ def peak_memory_child(T: int, B: int, H: int, n_in: int) -> None:
     base = _status_kib("VmRSS")
     vl.jacobian_log_norms(rnn, x)
     print(json.dumps({"T": T, "extra_mib": (_status_kib("VmHWM") - base) / 1024}))
-
-
-def host_waits(fn: Callable[[], object]) -> int:
-    """How many times one call of ``fn`` makes the host wait for the GPU (torch's sync debug
-    mode warns at each: a ``.item()``, a device-to-host copy, a check inside ``eigh``)."""
-    import warnings
-
-    fn()
-    torch.cuda.synchronize()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            fn()
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
 
 
 def cuda_extras(

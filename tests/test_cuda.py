@@ -4,14 +4,13 @@ of times that does not grow with every step (host waits counted by torch's sync 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import vanishlab as vl
+from vanishlab.core.scaling import host_waits
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 
@@ -32,20 +31,6 @@ def test_gated_cuda_module_matches_cpu(kind, dtype, tol) -> None:  # pragma: no 
     a = vl.jacobian_log_norms(one, x, norms="fro").state_fro
     b = vl.jacobian_log_norms(one.cuda(), x.cuda(), norms="fro").state_fro
     np.testing.assert_allclose(b.numpy(), a.numpy(), atol=tol)
-
-
-def host_waits(fn) -> int:
-    """How many times ``fn()`` makes the host wait for the device."""
-    fn()  # warm: kernels loaded, allocator primed
-    torch.cuda.synchronize()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            fn()
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
 
 
 @pytest.mark.parametrize(("n_in", "hidden"), [(32, 128), (8, 64)])

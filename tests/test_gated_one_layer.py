@@ -90,10 +90,9 @@ def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model)
     mod = model(4, 24)
     with torch.no_grad():
         mod.weight_hh_l0.mul_(1e-6)
-        if model is nn.LSTM:
-            mod.bias_hh_l0[24:48] = -30.0  # f ~ 1e-13: the c path shrinks as fast
-        else:
-            mod.bias_hh_l0[24:48] = -30.0  # z ~ 1e-13: no carry of h
+        # LSTM: forget gate f ~ 1e-13, the c path shrinks as fast; GRU: update gate z ~ 1e-13,
+        # no carry of h.
+        mod.bias_hh_l0[24:48] = -30.0
     x = torch.randn(30, 2, 4)
     answers = []
     real = gated_one_layer.frobenius_one_layer

@@ -152,6 +152,7 @@ class _Stream:
         self.log_scale = torch.zeros(lags, batch, dtype=f64, device=dev)
         self.fro = torch.empty(lags, batch, dtype=f64, device=dev)  # ||raw||_F
         self.want_fro = "fro" in norms
+        self.checked_to = 0  # lags below this had their norms checked (the one-layer path)
         spec = "spec" in norms
         self.sigma = torch.empty(lags, batch, dtype=like.dtype, device=dev) if spec else None
         self._spectral = SpectralNorms() if spec else None
@@ -318,8 +319,6 @@ def _one_layer(
     floor = trusted_floor(x.dtype, H * H)
     floor_x = trusted_floor(x.dtype, H * n_in)
 
-    checked = {id(st): 0, id(xs): 0}  # per stream: the first lag whose norm is not checked
-
     def queue(stream: _Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
         # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches a spectral
         # computation: the call is handed over to the careful path instead. The norms queued
@@ -327,7 +326,7 @@ def _one_layer(
         # per chunk on a GPU, not one per lag); ``n`` holds every lag's norm of the stream.
         if stream.sigma is not None:
             if stream.flushes_on_push(raw):
-                first, checked[id(stream)] = checked[id(stream)], lag + 1
+                first, stream.checked_to = stream.checked_to, lag + 1
                 if not all_normal(n[first : lag + 1], floor if raw.shape[-1] == H else floor_x):
                     return False
             stream.push(lag, raw)

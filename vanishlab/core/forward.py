@@ -20,7 +20,7 @@ import torch
 from ..errors import NonFiniteStateError
 from .inputs import RNNInputs
 
-__all__ = ["activation_derivative", "layer_states", "recurrence_kernel"]
+__all__ = ["activation_derivative", "check_finite_states", "layer_states", "recurrence_kernel"]
 
 
 def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
@@ -81,8 +81,7 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
             torch.addmm(row, h, w_t, out=row)  # drive_t + W_hh h_{t-1}
             activate(row)
             h = row
-        if not bool(torch.isfinite(out.sum())):  # one cheap reduction; the search only if needed
-            _check_finite(out, layer)
+        check_finite_states(out, layer)
         states.append(out)
         below = out
     return states
@@ -102,14 +101,17 @@ def _kernel_states(inp: RNNInputs) -> list[torch.Tensor]:
             # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
             # batch_first): the signature nn.RNN.forward uses.
             out, _ = run(below, h0, params, bias is not None, 1, 0.0, False, False, False)
-        if not bool(torch.isfinite(out.sum())):
-            _check_finite(out, layer)
+        check_finite_states(out, layer)
         states.append(out)
         below = out
     return states
 
 
-def _check_finite(states: torch.Tensor, layer: int) -> None:
+def check_finite_states(states: torch.Tensor, layer: int) -> None:
+    """Raise :class:`~vanishlab.errors.NonFiniteStateError` naming the first time step, sample
+    and unit of layer ``layer``'s ``(T, B, H)`` states that is inf or NaN."""
+    if bool(torch.isfinite(states.sum())):  # one cheap reduction; the search only if needed
+        return
     finite = torch.isfinite(states)  # (T, B, H)
     if bool(finite.all()):
         return

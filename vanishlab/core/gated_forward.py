@@ -35,8 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import NonFiniteStateError
-from .forward import recurrence_kernel
+from .forward import check_finite_states, recurrence_kernel
 from .inputs import Shapes, check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
@@ -165,14 +164,6 @@ def _dtanh(a: torch.Tensor) -> torch.Tensor:
     return 4 * e / (1 + e).square()
 
 
-def _check_finite(states: torch.Tensor, layer: int) -> None:
-    finite = torch.isfinite(states)  # (T, B, H)
-    if bool(finite.all()):
-        return
-    t, b, unit = (int(v) for v in (~finite).nonzero()[0])  # first in time order
-    raise NonFiniteStateError(layer=layer, time=t, sample=b, value=float(states[t, b, unit]))
-
-
 def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
     """Layer l's weights (and biases) in the order PyTorch's recurrent kernels take them."""
     w = [inp.weights_ih[l], inp.weights_hh[l]]
@@ -193,7 +184,7 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     h0, c0 = inp.h0[l], inp.c0[l]
     with recurrence_kernel():
         hs, *_ = torch._VF.lstm(below, (h0[None], c0[None]), *_kernel_args(inp, l))
-    _check_finite(hs, l)
+    check_finite_states(hs, l)
     h_prev = torch.cat([h0[None], hs[:-1]])
     a = below @ inp.weights_ih[l].T  # (T, B, 4H)
     if inp.biases_ih[l] is not None:
@@ -206,7 +197,7 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     c = c0
     for t in range(cs.shape[0]):
         c = cs[t].addcmul_(f[t], c)
-    _check_finite(cs, l)
+    check_finite_states(cs, l)
     c_prev = torch.cat([c0[None], cs[:-1]])
     tanh_c = torch.tanh(cs)
     coef = torch.cat(
@@ -222,7 +213,7 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     h0 = inp.h0[l]
     with recurrence_kernel():
         hs, _ = torch._VF.gru(below, h0[None], *_kernel_args(inp, l))
-    _check_finite(hs, l)
+    check_finite_states(hs, l)
     h_prev = torch.cat([h0[None], hs[:-1]])
     gi = below @ inp.weights_ih[l].T  # (T, B, 3H): W_ih x + b_ih
     gh = h_prev @ inp.weights_hh[l].T  # W_hh h + b_hh

@@ -12,6 +12,7 @@ float64 sums (general paths) or hand the call over to a general path (fast paths
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,6 +27,7 @@ __all__ = [
     "checked_run",
     "frobenius_norms",
     "gpu_like",
+    "host_waits",
     "trusted_floor",
 ]
 
@@ -53,6 +55,22 @@ def gpu_like(device: torch.device) -> bool:
     the engines defer their checks and the spectral norms batch more (tests force it on a
     CPU to run those paths here)."""
     return device.type != "cpu"
+
+
+def host_waits(fn: Callable[[], object]) -> int:
+    """How many times one call of ``fn`` makes the host wait for the GPU, counted by torch's
+    sync debug mode (it warns at each: a ``.item()``, a device-to-host copy, the check inside
+    ``eigh``), after one warm-up call. For the benchmarks and the CUDA tests; needs CUDA."""
+    fn()
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
 
 
 class TinyNorms:
