@@ -60,12 +60,19 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
     x = torch.randn(40, 2, 4, dtype=torch.float64)
     x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
     fast_path, smallest = [False], []
-    real_iteration = spectral.top_singular_values
+    real_iteration, real_exact = spectral.top_singular_values, spectral.exact_norms
 
-    def iteration(g, u, **kw):
+    def seen(g):
         if fast_path[0]:
             smallest.append(torch.linalg.vector_norm(g, dim=(-2, -1)).min().item())
+
+    def iteration(g, u, **kw):
+        seen(g)
         return real_iteration(g, u, **kw)
+
+    def exact(g):  # small matrices, and a CPU's cold chunks (spectral.GRAM_EXACT)
+        seen(g.reshape(-1, *g.shape[-2:]))
+        return real_exact(g)
 
     answered, real = [], engine._one_layer
 
@@ -78,6 +85,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
         return answered[-1]
 
     monkeypatch.setattr(spectral, "top_singular_values", iteration)
+    monkeypatch.setattr(spectral, "exact_norms", exact)
     monkeypatch.setattr(engine, "_one_layer", one_layer)
     got = vl.jacobian_log_norms(rnn, x)
     assert answered == [None], "the fast path answered a call with a zero Jacobian"

@@ -158,3 +158,33 @@ def test_tiny_weights_match_autograd_float64(layers: int) -> None:
         ok = np.isfinite(b)  # the oracle's own float64 products underflow past ~1e-300
         assert ok.mean() > 0.5 and (b[ok] < -75).sum() > 10
         assert np.abs(a[ok] - b[ok]).max() < 1e-10, col
+
+
+def test_float64_norms_below_1e_154_are_exact() -> None:
+    """W_hh scaled by 1e-160 in float64: the Jacobian at lag k is 1e-160k times the product
+    with the unscaled weight, computed here without underflow. torch's float64 Frobenius norm
+    sums plain squares, which underflow below ~1e-154: the engine read lag 1 3.7e-4 off in
+    log10 before it rescued such norms (scaling.scaled_norms)."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(4, 6).double()
+    w0 = rnn.weight_hh_l0.detach().clone()
+    with torch.no_grad():
+        rnn.weight_hh_l0.mul_(1e-160)
+    T = 5
+    x = torch.randn(T, 2, 4, dtype=torch.float64)
+    got = vl.jacobian_log_norms(rnn, x)
+    with torch.no_grad():
+        d = 1 - rnn(x)[0] ** 2  # (T, B, H): tanh' at every step
+    w_ih = rnn.weight_ih_l0.detach()
+    g = torch.eye(6, dtype=torch.float64).expand(2, 6, 6)  # dh_{T-1}/dh_{T-1-k} / 1e-160k
+    for k in range(T):
+        jx = g * d[T - 1 - k, :, None, :] @ w_ih  # dh_{T-1}/dx_{T-1-k} / 1e-160k
+        for ord_, state, inputs in (
+            ("fro", got.state_fro, got.input_fro),
+            (2, got.state_spec, got.input_spec),
+        ):
+            want = torch.linalg.matrix_norm(g, ord=ord_).log10() - 160 * k
+            torch.testing.assert_close(state[:, 0, k], want, rtol=0, atol=1e-10)
+            want_x = torch.linalg.matrix_norm(jx, ord=ord_).log10() - 160 * k
+            torch.testing.assert_close(inputs[:, k], want_x, rtol=0, atol=1e-10)
+        g = g * d[T - 1 - k, :, None, :] @ w0

@@ -190,13 +190,15 @@ def test_separated_spectra_converge_without_the_exact_fallback(monkeypatch, comp
 
 
 @pytest.mark.parametrize(
-    ("dtype", "scale", "tol"), [(torch.float64, 1e-80, 1e-9), (torch.float32, 1e-10, 1e-5)]
+    ("dtype", "scale", "tol"),
+    [(torch.float64, 1e-80, 1e-9), (torch.float64, 1e-170, 1e-9), (torch.float32, 1e-10, 1e-5)],
 )
 @pytest.mark.parametrize("compact", [True, False])
 def test_tiny_matrices_do_not_converge_early(dtype, scale: float, tol: float, compact) -> None:
     """Matrices far below 1 (the one-layer engine divides by the norm only every few lags):
     the iteration's squares of squares of their scale must not underflow its residual test.
-    Before the fix a float64 Jacobian of norm 1e-80 read 0.23 off in log10."""
+    Before the fix a float64 Jacobian of norm 1e-80 read 0.23 off in log10; at 1e-170 the
+    iteration's scale (then a Frobenius norm, whose float64 squares underflow) read 0."""
     mats = [g * scale for g in chain(torch.float64, lags=12)]
     got: dict[int, torch.Tensor] = {}
     norms = SpectralNorms(chunk=6, compact=compact, power_steps=1 if compact else 2)
@@ -231,3 +233,70 @@ def test_non_finite_matrices_are_let_go_with_a_gpus_settings() -> None:
     queue.flush()
     assert sorted(got) == [0, 1]
     torch.testing.assert_close(got[0][1:], torch.linalg.matrix_norm(small[1:], ord=2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("shape", [(5, 40, 12), (5, 12, 40), (2, 3, 30, 7), (4, 1, 9)])
+def test_exact_norms_match_the_svd(dtype, shape) -> None:
+    """The CPU's exact norm (Gram matrix of the smaller side, in float64) against an SVD, at
+    scales whose squares would underflow or overflow the dtype, with a zero and a NaN matrix."""
+    gen = torch.Generator().manual_seed(1)
+    g = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    tiny, huge = (1e-170, 1e150) if dtype == torch.float64 else (1e-25, 1e25)
+    flat = g.view(-1, *shape[-2:])
+    flat[0] *= tiny
+    flat[1] *= huge
+    flat[2] = 0.0
+    g = g.to(dtype)
+    got = spectral.exact_norms(g)
+    assert got.shape == g.shape[:-2] and got.dtype == dtype
+    want = torch.linalg.matrix_norm(g.double(), ord=2)
+    tol = 1e-13 if dtype == torch.float64 else 1e-6
+    torch.testing.assert_close(got.double(), want, rtol=tol, atol=0)
+    bad = g.clone()
+    bad.view(-1, *shape[-2:])[1, 0, 0] = float("nan")
+    out = spectral.exact_norms(bad).view(-1)
+    assert out[1].isnan() and torch.isfinite(out[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 12), (3, 12, 40)])
+def test_exact_top_rows_span_the_top_left_singular_vectors(shape) -> None:
+    gen = torch.Generator().manual_seed(2)
+    g = torch.randn(*shape, generator=gen, dtype=torch.float64) * 1e-100
+    rows = spectral._exact_top_rows(g, 3)  # (3, 3, m)
+    eye = torch.eye(3, dtype=torch.float64).expand(3, 3, 3)
+    torch.testing.assert_close(rows @ rows.mT, eye, atol=1e-12, rtol=0)
+    u = torch.linalg.svd(g)[0][..., :3]  # (3, m, 3)
+    overlap = (rows @ u).abs().diagonal(dim1=-2, dim2=-1)  # Ritz order: top first
+    torch.testing.assert_close(overlap, torch.ones(3, 3, dtype=torch.float64), atol=1e-9, rtol=0)
+
+
+def test_cold_chunks_are_exact_for_small_matrices_and_take_more_power_steps(monkeypatch):
+    """While a stream is cold (its first two chunks), a CPU computes matrices with a small
+    side of at most GRAM_EXACT exactly, and iterates larger ones with COLD_POWER_STEPS per
+    check; warm chunks iterate with one step per check, and every answer matches the SVD."""
+    calls: list[tuple[int, int, int]] = []
+    real = spectral.top_singular_values
+
+    def counted(g, u, **kw):
+        calls.append((g.shape[-1], g.shape[0], kw["power_steps"]))
+        return real(g, u, **kw)
+
+    monkeypatch.setattr(spectral, "top_singular_values", counted)
+    lags, cold = 40, 4 + spectral.CPU_CHUNK
+    for h in (spectral.GRAM_EXACT, 48):
+        mats = chain(torch.float64, lags=lags, h=h)
+        got: dict[int, torch.Tensor] = {}
+        norms = SpectralNorms(first_chunk=4, compact=True)
+        for lag, g in enumerate(mats):
+            norms.push(lag, g, got.__setitem__)
+        norms.flush()
+        for lag, g in enumerate(mats):
+            exact = torch.linalg.matrix_norm(g, ord=2)
+            assert (got[lag] / exact - 1).abs().max().item() < 1e-9, (h, lag)
+    batch = 3
+    small = [(n // batch, steps) for m, n, steps in calls if m == spectral.GRAM_EXACT]
+    large = [(n // batch, steps) for m, n, steps in calls if m == 48]
+    assert sum(k for k, _ in small) == lags - cold and all(s == 1 for _, s in small)
+    assert large[:2] == [(4, spectral.COLD_POWER_STEPS), (16, spectral.COLD_POWER_STEPS)]
+    assert all(s == 1 for _, s in large[2:])

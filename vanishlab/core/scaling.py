@@ -5,8 +5,9 @@ A sum of squares loses the entries whose squares fall below the dtype's smallest
 (they go subnormal, or to zero with ``torch.set_flush_denormal(True)``). At most ``numel`` such
 entries are lost, each below ``tiny``, so a norm ``n`` of a matrix with ``numel`` entries is
 trusted when ``numel * tiny <= 1e-12 n^2``: the lost part then changes n by under 1e-12 (in
-relative terms) whatever the flush mode. Below that floor the engines recompute or rescale with
-float64 sums (general paths) or hand the call over to a general path (fast paths).
+relative terms) whatever the flush mode. Below that floor the engines recompute in float64
+from the matrix divided by its largest entry, and rescale (general paths), or hand the call
+over to a general path (fast paths). This holds for float64 too, whose floor is ~1e-140.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "frobenius_norms",
     "gpu_like",
     "host_waits",
+    "scaled_norms",
     "trusted_floor",
 ]
 
@@ -113,18 +115,28 @@ def checked_run(device: torch.device, run: Callable[[TinyNorms], T]) -> T:
 
 def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> torch.Tensor:
     """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale: a
-    norm below :func:`trusted_floor` is recomputed with float64 sums (the engines' only
-    tiny-norm rescue; with deferred ``tiny_norms``, only noted)."""
+    norm below :func:`trusted_floor` is recomputed in float64 from the matrix divided by its
+    largest |entry| (the engines' only tiny-norm rescue; with deferred ``tiny_norms``, only
+    noted). Float64 matrices need it too: torch sums the plain squares, so a float64 norm
+    below ~1e-154 loses digits and one below ~1e-162 reads 0."""
     n = torch.linalg.vector_norm(m, dim=(-2, -1)).to(torch.float64)
-    if m.dtype != torch.float64:
-        tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
-        if tiny_norms is not None and tiny_norms.deferred:
-            # Noted only where it matters: an exact zero matrix (an LSTM's c block at lag 0)
-            # has norm 0 in any precision, and noting it would re-run every such call.
-            tiny = tiny & (torch.amax(m.abs(), dim=(-2, -1)) > 0)
-        if (tiny_norms or _AT_ONCE)(tiny):
-            n[tiny] = torch.linalg.vector_norm(m[tiny], dim=(-2, -1), dtype=torch.float64)
+    tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
+    if tiny_norms is not None and tiny_norms.deferred:
+        # Noted only where it matters: an exact zero matrix (an LSTM's c block at lag 0)
+        # has norm 0 in any precision, and noting it would re-run every such call.
+        tiny = tiny & (torch.amax(m.abs(), dim=(-2, -1)) > 0)
+    if (tiny_norms or _AT_ONCE)(tiny):
+        n[tiny] = scaled_norms(m[tiny])
     return n
+
+
+def scaled_norms(m: torch.Tensor) -> torch.Tensor:
+    """Frobenius norms of ``(B, r, c)`` matrices in float64 at any scale (slower: two passes):
+    a * ||m / a|| with a the largest |entry| of each matrix (0 for a zero matrix)."""
+    m = m.to(torch.float64)
+    a = torch.amax(m.abs(), dim=(-2, -1))
+    unit = m / torch.where(a > 0, a, 1.0)[:, None, None]
+    return a * torch.linalg.vector_norm(unit, dim=(-2, -1))
 
 
 _AT_ONCE = TinyNorms(deferred=False)
