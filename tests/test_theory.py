@@ -353,6 +353,9 @@ def test_origin_norms_closed_forms() -> None:
     # No underflow: 0.01^2000 = 1e-4000.
     far = vl.origin_log_norms(0.01 * q, 2000)
     assert far["log10_spec"].iloc[-1] == pytest.approx(-4000, abs=1e-9)
+    # A weight whose float64 squares underflow (torch's norm of 1e-160 q reads ~0.1 low).
+    tiny = vl.origin_log_norms(1e-160 * q, 3)
+    np.testing.assert_allclose(tiny["log10_fro"], k[:4] * -160 + 0.5 * math.log10(H), atol=1e-12)
 
 
 def test_origin_norms_of_relu_are_exact_zeros() -> None:

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.scaling import scaled_norms
+
 __all__ = ["linear_rate", "origin_log_norms"]
 
 _LN10 = math.log(10.0)
@@ -117,7 +119,7 @@ def origin_log_norms(
             fro[k] = spec[k] = -math.inf
             continue
         m = w @ m
-        n = float(torch.linalg.matrix_norm(m))
+        n = float(scaled_norms(m[None])[0])  # exact at any scale (W_hh of 1e-160 too)
         if n == 0.0:  # nilpotent: exactly zero from here on
             fro[k:] = spec[k:] = -math.inf
             break
