@@ -300,3 +300,19 @@ def test_cold_chunks_are_exact_for_small_matrices_and_take_more_power_steps(monk
     assert sum(k for k, _ in small) == lags - cold and all(s == 1 for _, s in small)
     assert large[:2] == [(4, spectral.COLD_POWER_STEPS), (16, spectral.COLD_POWER_STEPS)]
     assert all(s == 1 for _, s in large[2:])
+
+
+def test_exact_norms_work_in_pieces(monkeypatch) -> None:
+    """A large queue is not copied to float64 whole: pieces of EXACT_PIECE_BYTES give the same
+    answers (here 3 matrices a piece, and a NaN matrix in the second piece only)."""
+    g = torch.randn(10, 20, 6, generator=torch.Generator().manual_seed(3))
+    g[4, 1, 1] = float("nan")
+    whole = spectral.exact_norms(g)
+    monkeypatch.setattr(spectral, "EXACT_PIECE_BYTES", 3 * 8 * 20 * 6)
+    seen = []
+    real = torch.linalg.eigvalsh
+    monkeypatch.setattr(torch.linalg, "eigvalsh", lambda a: seen.append(len(a)) or real(a))
+    parts = spectral.exact_norms(g)
+    assert seen == [3, 3, 3, 1]
+    torch.testing.assert_close(parts, whole, equal_nan=True)
+    assert parts[4].isnan() and torch.isfinite(parts[torch.arange(10) != 4]).all()

@@ -19,8 +19,9 @@ The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK o
 GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
 block of ``block`` rows; after them the warm start is the leading ``steady_block`` Ritz rows
 of the previous chunk's last lag (the top direction only drifts from lag to lag, and a thinner
-block halves the products). Small matrices (min dimension <= ``exact_below``) get an exact
-SVD: at once on a CPU, one batched call per chunk on a GPU.
+block halves the products). Small matrices (min dimension <= ``exact_below``) get exact
+norms (:func:`exact_norms`): at once on a CPU, one batched call per chunk on a GPU. A stream's
+first two chunks are *cold* (see COLD_POWER_STEPS and GRAM_EXACT).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ COLD_POWER_STEPS = 4
 #: H = 128, I = 32 the input rows' two cold chunks took 34 and 10 checks, 9.1 and 6.5 ms,
 #: against 1.0 and 3.6 ms exactly).
 GRAM_EXACT = 32
+#: The float64 working copy :func:`exact_norms` makes at a time, at most (one matrix if larger).
+EXACT_PIECE_BYTES = 64 << 20
 #: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
 #: the device a few times, so longer chunks mean fewer waits).
 GPU_CHUNK = 64
@@ -173,13 +176,24 @@ def exact_norms(g: torch.Tensor) -> torch.Tensor:
     (eigvalsh there is not yet measured). An inf/NaN matrix gets NaN."""
     if scaling.gpu_like(g.device):
         return torch.linalg.matrix_norm(g, ord=2)
-    flat = g.reshape(-1, *g.shape[-2:])
-    finite = torch.isfinite(flat).all(dim=(-2, -1))
-    s, c = _unit(torch.where(finite[:, None, None], flat, 0.0).to(torch.float64))
-    gram = s.mT @ s if g.shape[-1] <= g.shape[-2] else s @ s.mT
-    top = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0)
-    sigma = torch.where(finite, c * top.sqrt(), torch.nan)
-    return sigma.to(g.dtype).reshape(g.shape[:-2])
+    m, n = g.shape[-2:]
+    flat = g.reshape(-1, m, n)
+    # In pieces of at most EXACT_PIECE_BYTES of float64, so that a large queue (H = 4096,
+    # I = 32) is not copied to float64 whole.
+    piece = max(1, EXACT_PIECE_BYTES // max(8 * m * n, 1))
+    out = []
+    for part in flat.split(piece):
+        finite = torch.isfinite(part).all(dim=(-2, -1))
+        if not bool(finite.all()):
+            part = torch.where(finite[:, None, None], part, 0.0)
+        s = part.to(torch.float64, copy=True)  # the one working copy: scaled in place
+        c = torch.maximum(s.amax(dim=(-2, -1)), -s.amin(dim=(-2, -1)))  # max |entry|
+        c = torch.where(c > 0, c, 1.0)
+        s.div_(c[:, None, None])  # every |entry| <= 1: no square under- or overflows
+        gram = s.mT @ s if n <= m else s @ s.mT
+        top = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0)
+        out.append(torch.where(finite, c * top.sqrt(), torch.nan))
+    return torch.cat(out).to(g.dtype).reshape(g.shape[:-2])
 
 
 def _exact_top_rows(g: torch.Tensor, p: int) -> torch.Tensor:
