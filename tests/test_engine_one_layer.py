@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import engine, scaling, spectral
+from vanishlab.core import engine, scaling, spectral, stream
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_the_checks_before_each_flush_cover_every_queued_lag(monkeypatch, gpu_qu
     previous one: together they tile the lags in order, none skipped, none twice."""
     if gpu_queue:
         monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
-    real, ranges = engine.all_normal, {}
+    real, ranges = stream.all_normal, {}
 
     def spy(n, floor):
         if n.shape[0] not in (T, T + 1):  # the final checks of all lags are not chunk checks
@@ -109,7 +109,7 @@ def test_the_checks_before_each_flush_cover_every_queued_lag(monkeypatch, gpu_qu
             ranges.setdefault(base, []).append((start, start + n.shape[0]))
         return real(n, floor)
 
-    monkeypatch.setattr(engine, "all_normal", spy)
+    monkeypatch.setattr(stream, "all_normal", spy)
     T = 300
     torch.manual_seed(0)
     vl.jacobian_log_norms(nn.RNN(24, 32), torch.randn(T, 2, 24))

@@ -52,7 +52,7 @@ from .scaling import (
     frobenius_norms,
     trusted_floor,
 )
-from .spectral import SpectralNorms
+from .stream import Stream
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
 
@@ -137,61 +137,6 @@ def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -
     return values
 
 
-class _Stream:
-    """Log-norm bookkeeping for one sequence of Jacobians (one layer's states, or the input).
-
-    The Jacobian at lag k is exp(s_k) * raw_k with raw_k well scaled (its norm in the trusted
-    range of :mod:`vanishlab.core.scaling`, far from overflow). Per lag the stream keeps s_k
-    (natural log, float64), ||raw_k||_F and, when asked, sigma_1(raw_k); log ||J||_F = s + ln
-    ||raw||_F and log ||J||_2 = s + ln sigma_1(raw). Logs are taken once, at the end, on the
-    module's device (no host sync per step on a GPU).
-    """
-
-    def __init__(self, batch: int, lags: int, norms: tuple[str, ...], like: torch.Tensor) -> None:
-        f64, dev = torch.float64, like.device
-        self.log_scale = torch.zeros(lags, batch, dtype=f64, device=dev)
-        self.fro = torch.empty(lags, batch, dtype=f64, device=dev)  # ||raw||_F
-        self.want_fro = "fro" in norms
-        self.checked_to = 0  # lags below this had their norms checked (the one-layer path)
-        spec = "spec" in norms
-        self.sigma = torch.empty(lags, batch, dtype=like.dtype, device=dev) if spec else None
-        self._spectral = SpectralNorms() if spec else None
-
-    def known(self, lag: int, sigma: torch.Tensor) -> None:
-        """Store the spectral norm of raw_lag when it is known exactly (the identity's is 1)."""
-        if self.sigma is not None:
-            self.sigma[lag] = sigma
-
-    def push(self, lag: int, raw: torch.Tensor) -> None:
-        """Queue raw_lag for its spectral norm (no-op when spectral norms are not asked)."""
-        if self._spectral is not None:
-            self._spectral.push(lag, raw, self._store_sigma)
-
-    def flushes_on_push(self, raw: torch.Tensor) -> bool:
-        """Whether pushing ``raw`` next computes spectral norms (False when none are asked)."""
-        return self._spectral is not None and self._spectral.flushes_on_push(raw)
-
-    def slot(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
-        """A tensor to write the next Jacobian into (saves the spectral queue a copy)."""
-        if self._spectral is None:
-            return None
-        return self._spectral.slot(torch.Size(shape), like.dtype, like.device)
-
-    def finish(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """log10 norms as ``(B, lags)`` CPU tensors: (Frobenius, spectral), None if not asked."""
-        out: list[torch.Tensor | None] = [None, None]
-        if self.want_fro:
-            out[0] = self.log_scale + torch.log(self.fro)
-        if self._spectral is not None and self.sigma is not None:
-            self._spectral.flush()
-            out[1] = self.log_scale + torch.log(self.sigma.to(torch.float64))
-        return tuple(None if t is None else (t / _LN10).T.cpu() for t in out)  # type: ignore[return-value]
-
-    def _store_sigma(self, lag: int, sigma: torch.Tensor) -> None:
-        assert self.sigma is not None
-        self.sigma[lag] = sigma
-
-
 @dataclass
 class _Jac:
     """A Jacobian as exp(s) * raw: ``raw`` (B, m, n) well scaled and ``s`` (B,) float64.
@@ -232,7 +177,7 @@ class _Jac:
         """
         return self.raw * (d * self.inv[:, None])[:, None, :], self.ln_fro  # (B, m, H)
 
-    def record(self, stream: _Stream, lag: int, sigma: torch.Tensor | None = None) -> None:
+    def record(self, stream: Stream, lag: int, sigma: torch.Tensor | None = None) -> None:
         """Store this Jacobian's norms at ``lag`` (``sigma``: its raw spectral norm, if known)."""
         stream.log_scale[lag] = self.s
         stream.fro[lag] = self.n
@@ -273,12 +218,12 @@ def _backward_norms(
     )
 
 
-_Streams = tuple[list[_Stream], _Stream | None]
+Streams = tuple[list[Stream], Stream | None]
 
 
 def _one_layer(
     inp: RNNInputs, d: torch.Tensor, norms: tuple[str, ...], sources: tuple[str, ...]
-) -> _Streams | None:
+) -> Streams | None:
     """The one-layer recurrence G_{t-1} = G_t (D_t W_hh), optimistic, with no small ops per step.
 
     Per step: one norm pass over G_t, the per-sample factor diag(d_t) W_hh built from the
@@ -294,8 +239,8 @@ def _one_layer(
     x, w_hh, w_ih = inp.x, inp.weights_hh[0], inp.weights_ih[0]
     n_in = w_ih.shape[1]
     want_state, want_input = "state" in sources, "input" in sources
-    st = _Stream(B, T + 1, norms if want_state else (), x)
-    xs = _Stream(B, T, norms, x) if want_input else None
+    st = Stream(B, T + 1, norms if want_state else (), x)
+    xs = Stream(B, T, norms, x) if want_input else None
 
     def empty(*shape: int) -> torch.Tensor:
         return torch.empty(*shape, dtype=x.dtype, device=x.device)
@@ -312,25 +257,17 @@ def _one_layer(
     x_spare = empty(B, H, n_in) if want_input else None
     norm, dims = torch.linalg.vector_norm, (-2, -1)
 
-    def buffer(stream: _Stream, shape: tuple[int, ...], fallback: torch.Tensor) -> torch.Tensor:
+    def buffer(stream: Stream, shape: tuple[int, ...], fallback: torch.Tensor) -> torch.Tensor:
         slot = stream.slot(shape, x)
         return fallback if slot is None else slot
 
     floor = trusted_floor(x.dtype, H * H)
     floor_x = trusted_floor(x.dtype, H * n_in)
 
-    def queue(stream: _Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
-        # A matrix whose norm is not normal (zero, tiny, inf, NaN) never reaches a spectral
-        # computation: the call is handed over to the careful path instead. The norms queued
-        # since the last check are checked together, just before the queue computes (one wait
-        # per chunk on a GPU, not one per lag); ``n`` holds every lag's norm of the stream.
-        if stream.sigma is not None:
-            if stream.flushes_on_push(raw):
-                first, stream.checked_to = stream.checked_to, lag + 1
-                if not all_normal(n[first : lag + 1], floor if raw.shape[-1] == H else floor_x):
-                    return False
-            stream.push(lag, raw)
-        return True
+    def queue(stream: Stream, lag: int, raw: torch.Tensor, n: torch.Tensor) -> bool:
+        # A matrix whose norm is not normal never reaches a spectral computation: the call is
+        # handed over to the careful path instead (Stream.queue).
+        return stream.queue(lag, raw, n, floor if raw.shape[-1] == H else floor_x)
 
     raw = spare[0]
     raw.copy_(torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H))  # G_{T-1} = I
@@ -384,20 +321,20 @@ def _stacked(
     norms: tuple[str, ...],
     sources: tuple[str, ...],
     tiny_norms: TinyNorms,
-) -> _Streams:
+) -> Streams:
     """The general recurrence (any depth), with every norm made accurate step by step (or,
     with deferred ``tiny_norms``, the need for that noted: the caller then runs it again)."""
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     x = inp.x
     want_state, want_input = "state" in sources, "input" in sources
-    state_streams = [_Stream(B, T + 1, norms, x) for _ in range(L)] if want_state else []
-    input_stream = _Stream(B, T, norms, x) if want_input else None
+    state_streams = [Stream(B, T + 1, norms, x) for _ in range(L)] if want_state else []
+    input_stream = Stream(B, T, norms, x) if want_input else None
     # Stacked [W_hh^l; W_ih^{l+1}] so that both terms of the recurrence are one product.
     stacked = [
         torch.cat([inp.weights_hh[l], inp.weights_ih[l + 1]], dim=0) for l in range(L - 1)
     ]  # (2H, H)
 
-    def product(p: torch.Tensor, w: torch.Tensor, stream: _Stream | None) -> torch.Tensor:
+    def product(p: torch.Tensor, w: torch.Tensor, stream: Stream | None) -> torch.Tensor:
         out = None if stream is None else stream.slot((*p.shape[:-1], w.shape[1]), p)
         return torch.matmul(p, w, out=out)
 
@@ -445,7 +382,7 @@ def _two_terms(
     sb: torch.Tensor,
     stacked: torch.Tensor,
     tiny_norms: TinyNorms,
-    stream: _Stream | None = None,
+    stream: Stream | None = None,
 ) -> _Jac:
     """exp(sa) pa @ W_hh + exp(sb) pb @ W_ih as one product with [W_hh; W_ih].
 
