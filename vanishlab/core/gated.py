@@ -38,9 +38,9 @@ as its h and c blocks, two contiguous (B, H, H) tensors, and an LSTM step is com
 p = G_h diag(k) + G_c, then [p C W_hh + G_h O W_hh | p diag(f)]: per step and sample two
 (H x H) @ (H x H) products per layer for an LSTM and one for a GRU (plus one with V below the
 top of a stack), the arithmetic floor of the state map's own chain, the same as an RNN's for a
-GRU and twice it for an LSTM. One layer with Frobenius norms only (the common case) takes the
-fast path of :mod:`vanishlab.core.gated_one_layer`, which hands the call back here when a norm
-leaves float32's trustworthy range.
+GRU and twice it for an LSTM. One layer (the common case) takes the fast path of
+:mod:`vanishlab.core.gated_one_layer`, which hands the call back here when a norm leaves
+float32's trustworthy range.
 
 Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
 with raw of unit Frobenius norm here (the division by the norm is folded into the coefficient
@@ -62,7 +62,7 @@ import torch
 from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
-from .gated_one_layer import frobenius_one_layer, gate_blocks
+from .gated_one_layer import gate_blocks, one_layer_norms
 from .scaling import TinyNorms, checked_run, frobenius_norms, trusted_floor
 from .spectral import SpectralNorms
 
@@ -286,8 +286,8 @@ def _combine(
 
 def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]) -> dict:
     steps = gated_steps(inp)
-    if inp.num_layers == 1 and norms == ("fro",):  # the common case, without small ops
-        fast = frobenius_one_layer(inp, steps[0], sources)
+    if inp.num_layers == 1:  # the common case, without small ops per step
+        fast = one_layer_norms(inp, steps[0], norms, sources)
         if fast is not None:
             empty = {f"{src}_{norm}": None for src in GATED_SOURCES for norm in NORMS}
             return {**empty, **fast, "batched": inp.batched}

@@ -1,11 +1,14 @@
-"""The Frobenius norms of a one-layer ``nn.LSTM`` / ``nn.GRU``: an optimistic fast path.
+"""The norms of a one-layer ``nn.LSTM`` / ``nn.GRU``: an optimistic fast path.
 
 Same recurrence and blocks as :mod:`vanishlab.core.gated` (see its docstring), for the common
-case (one layer, Frobenius norms only), with no small operations per step: per step and
-sample, the norm of each block of G, the step's (H x H) blocks built from the cached weights,
-and the chain's products. G is divided by its norm every ``RENORM``-th step only (between
-two divisions it drifts by a few steps' growth or decay, far inside float32's range), and the
-log-scale is the running sum of the logs of the norms divided by, taken once at the end. When
+case (one layer), with no small operations per step: per step and sample, the norm of each
+block of G, the step's (H x H) blocks built from the cached weights, and the chain's products;
+for spectral norms each lag's matrix is also queued (a copy; for an LSTM's whole state the
+blocks h and c side by side) for :class:`~vanishlab.core.spectral.SpectralNorms`, whose
+queued norms are checked just before each spectral computation (:meth:`Stream.queue`). G is
+divided by its norm every ``RENORM``-th step only (between two divisions it drifts by a few
+steps' growth or decay, far inside float32's range), and the log-scale is the running sum of
+the logs of the norms divided by, taken once at the end. When
 any norm comes out zero, below :func:`~vanishlab.core.scaling.trusted_floor` (a sum of squares
 that lost entries), inf or NaN, it returns None and the general path, which rescues such norms
 step by step, measures the call.
@@ -13,16 +16,13 @@ step by step, measures the call.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .gated_forward import GatedInputs, GatedSteps
 from .scaling import RENORM, all_normal, trusted_floor
+from .stream import Stream
 
-__all__ = ["frobenius_one_layer", "gate_blocks"]
-
-_LN10 = math.log(10.0)
+__all__ = ["gate_blocks", "one_layer_norms"]
 
 
 def gate_blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tensor:
@@ -36,11 +36,11 @@ def gate_blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tens
 
 
 @torch.no_grad()
-def frobenius_one_layer(
-    inp: GatedInputs, st: GatedSteps, sources: tuple[str, ...]
+def one_layer_norms(
+    inp: GatedInputs, st: GatedSteps, norms: tuple[str, ...], sources: tuple[str, ...]
 ) -> dict[str, torch.Tensor | None] | None:
-    """log10 Frobenius norms ``{source}_fro`` (states ``(B, 1, T + 1)``, input ``(B, T)``) of
-    a one-layer LSTM or GRU, or None when a norm is not a normal number (see the module doc).
+    """log10 norms ``{source}_{norm}`` (states ``(B, 1, T + 1)``, input ``(B, T)``) of a
+    one-layer LSTM or GRU, or None when a norm is not a normal number (see the module doc).
     """
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     x, lstm = inp.x, st.k is not None
@@ -57,6 +57,12 @@ def frobenius_one_layer(
     n_c = empty(T + 1, B) if lstm else None
     n_x = empty(T, B) if want_input else None
     divisor = empty(T + 1, B).fill_(1.0)  # what each step divides G by (1 between divisions)
+    streams = {src: Stream(B, T + 1, norms, x) for src in sources if src != "input"}
+    xs = Stream(B, T, norms, x) if want_input else None
+    spectral = "spec" in norms
+    whole = streams.get("state") if lstm and spectral else None  # [G_h | G_c], queued whole
+    n_all = empty(T + 1, B) if whole is not None else None  # its norms, for the checks
+    floor, floor_x = trusted_floor(x.dtype, H * H), trusted_floor(x.dtype, H * w_ih.shape[-1])
     coef = st.coef.view(T, B, G, H, 1)
     if not lstm:  # the n block seen from h is r q_n (not q_n, which the input sees)
         coef_hh = coef.clone()
@@ -65,12 +71,43 @@ def frobenius_one_layer(
         coef_hh = coef
     h = torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H).clone()
     c = torch.zeros_like(h) if lstm else None
+    if spectral:  # lag 0: G = [I | 0] (LSTM) or I, exactly
+        one = torch.ones(B, dtype=x.dtype, device=x.device)
+        for src, stream in streams.items():
+            stream.known(0, one if src != "state_c" else torch.zeros_like(one))
+            stream.checked_to = 1  # lag 0 is not queued (the c block's norm there is 0)
     norm, dims = torch.linalg.vector_norm, (-2, -1)
+
+    def queue_states(lag: int) -> bool:
+        """Queue this lag's G for the spectral norms asked (False: hand the call over)."""
+        if not spectral or lag == 0:
+            return True
+        ok = True
+        for src, stream in streams.items():
+            if src == "state_c" or (src == "state" and lstm):
+                continue
+            ok = ok and stream.queue(lag, h, n_h, floor)  # a GRU's whole state is h
+        if c is not None and n_c is not None:
+            if "state_c" in streams:
+                ok = ok and streams["state_c"].queue(lag, c, n_c, floor)
+            if whole is not None and n_all is not None:
+                torch.hypot(n_h[lag], n_c[lag], out=n_all[lag])
+                both = whole.slot((B, H, 2 * H), x)  # None: a small matrix, exact at once
+                if both is None:
+                    both = torch.cat([h, c], dim=-1)
+                else:
+                    both[..., :H].copy_(h)
+                    both[..., H:].copy_(c)
+                ok = ok and whole.queue(lag, both, n_all, floor)
+        return ok
+
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
         norm(h, dim=dims, out=n_h[lag])
         if c is not None and n_c is not None:
             norm(c, dim=dims, out=n_c[lag])
+        if not queue_states(lag):
+            return None
         if lag % RENORM == 0:  # divide by ||G||_F at this step
             n = n_h[lag] if n_c is None else torch.hypot(n_h[lag], n_c[lag])
             divisor[lag] = n
@@ -80,27 +117,32 @@ def frobenius_one_layer(
             carry = st.carry[t] * inv[:, None]
         else:
             a_hh, a_ih, carry = coef_hh[t], coef[t], st.carry[t]
+        jx = None
         if lstm:
             assert c is not None and st.k is not None
             p = torch.addcmul(c, h, st.k[t][:, None, :])  # G_h diag(k) + G_c
-            if want_input and n_x is not None:
+            if want_input:
                 jx = torch.bmm(p, gate_blocks(a_ih, w_ih, cell))
                 jx.baddbmm_(h, gate_blocks(a_ih, w_ih, out_gate))
-                norm(jx, dim=dims, out=n_x[lag])
             h_new = torch.bmm(p, gate_blocks(a_hh, w_hh, cell))
             h = h_new.baddbmm_(h, gate_blocks(a_hh, w_hh, out_gate))
             c = p.mul_(carry[:, None, :])
         else:
-            if want_input and n_x is not None:
-                norm(torch.bmm(h, gate_blocks(a_ih, w_ih, cell)), dim=dims, out=n_x[lag])
+            if want_input:
+                jx = torch.bmm(h, gate_blocks(a_ih, w_ih, cell))
             j_hh = gate_blocks(a_hh, w_hh, cell)
             j_hh.diagonal(dim1=-2, dim2=-1).add_(carry)  # + diag(z)
             h = torch.bmm(h, j_hh)
+        if jx is not None and n_x is not None and xs is not None:
+            norm(jx, dim=dims, out=n_x[lag])
+            if not xs.queue(lag, jx, n_x, floor_x):
+                return None
     norm(h, dim=dims, out=n_h[T])
     if c is not None and n_c is not None:
         norm(c, dim=dims, out=n_c[T])
-    floor, floor_x = trusted_floor(x.dtype, H * H), trusted_floor(x.dtype, H * w_ih.shape[-1])
-    n_all = n_h if n_c is None else torch.hypot(n_h, n_c)
+    if not queue_states(T):
+        return None
+    n_whole = n_h if n_c is None else torch.hypot(n_h, n_c)
     # Every norm read must be trustworthy: the c block's only at lags >= 1 (at lag 0 it is an
     # exact zero, dy/dc_{T-1} = 0, whose log-norm is -inf).
     checks = [(n_h, floor)] + ([(n_c[1:], floor)] if n_c is not None else [])
@@ -108,20 +150,18 @@ def frobenius_one_layer(
         checks.append((n_x, floor_x))
     if not all(all_normal(n, f) for n, f in checks):
         return None
-    f64 = torch.float64
-    cum = torch.cumsum(torch.log(divisor.to(f64)), dim=0)  # s_{k+1}: sum of ln divisor_j, j <= k
+    cum = torch.cumsum(torch.log(divisor.to(torch.float64)), dim=0)  # sum of ln divisor_j, j <= k
     s = torch.cat([cum.new_zeros(1, B), cum[:-1]])  # s_k: the log-scale of G at lag k
-
-    def log10(n: torch.Tensor, s_k: torch.Tensor) -> torch.Tensor:
-        return ((s_k + torch.log(n.to(f64))) / _LN10).T.unsqueeze(1).cpu()  # (B, 1, lags)
-
+    fro = {"state": n_whole, "state_h": n_h, "state_c": n_c}
     out: dict[str, torch.Tensor | None] = {}
-    if "state" in sources:
-        out["state_fro"] = log10(n_all, s)
-    if "state_h" in sources:
-        out["state_h_fro"] = log10(n_h, s)
-    if "state_c" in sources and n_c is not None:
-        out["state_c_fro"] = log10(n_c, s)  # -inf at lag 0: dy/dc_{T-1} = 0
-    if n_x is not None:
-        out["input_fro"] = log10(n_x, cum[:T]).squeeze(1)
+    for src, stream in streams.items():
+        stream.log_scale.copy_(s)
+        stream.fro.copy_(fro[src])  # the c block's -inf at lag 0: dy/dc_{T-1} = 0
+        f, sp = stream.finish()
+        out[f"{src}_fro"] = None if f is None else f.unsqueeze(1)
+        out[f"{src}_spec"] = None if sp is None else sp.unsqueeze(1)
+    if xs is not None and n_x is not None:
+        xs.log_scale.copy_(cum[:T])
+        xs.fro.copy_(n_x)
+        out["input_fro"], out["input_spec"] = xs.finish()
     return out
