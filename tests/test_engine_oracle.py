@@ -160,6 +160,45 @@ def test_tiny_weights_match_autograd_float64(layers: int) -> None:
         assert np.abs(a[ok] - b[ok]).max() < 1e-10, col
 
 
+@pytest.mark.parametrize("gpu_like", [False, True])
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_a_diagonal_recurrent_weight_matches_autograd(monkeypatch, gpu_like, act) -> None:
+    """A diagonal W_hh (IndRNN-like): every G is diagonal and its largest entry moves from unit
+    to unit with the lag. The spectral iteration's warm start once sat on the old units and
+    read up to 0.6 off in log10 (and a GRU with W_hh x 1e-8, near-diagonal, 0.07 off)."""
+    if gpu_like:
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    worst = 0.0
+    for seed in range(3):
+        torch.manual_seed(seed)
+        rnn = nn.RNN(8, 48, nonlinearity=act).double()
+        with torch.no_grad():
+            rnn.weight_hh_l0.copy_(torch.diag(torch.rand(48) * 0.5 + 0.5))
+        x = torch.randn(80, 3, 8, dtype=torch.float64) * (1.0 + seed)
+        got, want = vl.jacobian_norms(rnn, x), autograd_jacobian_norms(rnn, x)
+        a, b = got["log10_spec"].to_numpy(), want["log10_spec"].to_numpy()
+        ok = np.isfinite(b)
+        assert np.array_equal(np.isfinite(a), ok)
+        worst = max(worst, float(np.abs(a[ok] - b[ok]).max()))
+    assert worst < 1e-10
+
+
+@pytest.mark.parametrize("model", [nn.GRU, nn.LSTM])
+def test_gated_cells_with_tiny_recurrent_weights_match_autograd(model) -> None:
+    """Near-diagonal state Jacobians (the carried state dominates): the same trap as a
+    diagonal W_hh (a GRU at W_hh x 1e-8 read 0.07 off)."""
+    torch.manual_seed(46)
+    mod = model(24, 48).double()
+    with torch.no_grad():
+        mod.weight_hh_l0.mul_(1e-8)
+    x = torch.randn(30, 2, 24, dtype=torch.float64)
+    got, want = vl.jacobian_norms(mod, x), autograd_jacobian_norms(mod, x)
+    for col in ("log10_fro", "log10_spec"):
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        ok = np.isfinite(b)
+        assert np.abs(a[ok] - b[ok]).max() < 1e-10, col
+
+
 def test_float64_norms_below_1e_154_are_exact() -> None:
     """W_hh scaled by 1e-160 in float64: the Jacobian at lag k is 1e-160k times the product
     with the unscaled weight, computed here without underflow. torch's float64 Frobenius norm

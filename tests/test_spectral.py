@@ -191,14 +191,22 @@ def test_separated_spectra_converge_without_the_exact_fallback(monkeypatch, comp
 
 @pytest.mark.parametrize(
     ("dtype", "scale", "tol"),
-    [(torch.float64, 1e-80, 1e-9), (torch.float64, 1e-170, 1e-9), (torch.float32, 1e-10, 1e-5)],
+    [
+        (torch.float64, 1e-80, 1e-9),
+        (torch.float64, 1e-158, 1e-9),
+        (torch.float64, 1e-170, 1e-9),
+        (torch.float32, 1e-10, 1e-5),
+        (torch.float32, 1e-22, 1e-5),
+    ],
 )
 @pytest.mark.parametrize("compact", [True, False])
 def test_tiny_matrices_do_not_converge_early(dtype, scale: float, tol: float, compact) -> None:
     """Matrices far below 1 (the one-layer engine divides by the norm only every few lags):
     the iteration's squares of squares of their scale must not underflow its residual test.
-    Before the fix a float64 Jacobian of norm 1e-80 read 0.23 off in log10; at 1e-170 the
-    iteration's scale (then a Frobenius norm, whose float64 squares underflow) read 0."""
+    Before the fix a float64 Jacobian of norm 1e-80 read 0.23 off in log10. At 1e-158 and
+    below, float64 squares of the rows underflow: the iteration's scale (once a Frobenius norm)
+    and Gram-Schmidt's row lengths (a GPU's settings; 5.7e-8 off at 1e-160, float32 5.8e-5 off
+    at 1e-22) now divide by the largest entry first."""
     mats = [g * scale for g in chain(torch.float64, lags=12)]
     got: dict[int, torch.Tensor] = {}
     norms = SpectralNorms(chunk=6, compact=compact, power_steps=1 if compact else 2)
@@ -316,3 +324,19 @@ def test_exact_norms_work_in_pieces(monkeypatch) -> None:
     assert seen == [3, 3, 3, 1]
     torch.testing.assert_close(parts, whole, equal_nan=True)
     assert parts[4].isnan() and torch.isfinite(parts[torch.arange(10) != 4]).all()
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_trapped_warm_start_is_caught_by_the_row_bound(compact) -> None:
+    """Diagonal matrices whose largest entry moves to a unit outside the warm block: the
+    block spans an invariant subspace without the top direction, its residual is 0, and it
+    settled at once on the wrong value (0.5-0.6 off in log10 in a diagonal nn.RNN). The
+    largest row norm is a lower bound on sigma_1; below it, the iteration goes on."""
+    n, h = 3, 24
+    d = torch.linspace(0.5, 0.9, h, dtype=torch.float64).expand(n, h).clone()
+    d[:, 20] = 2.0  # the top unit, outside the warm block (rows of units 0-3)
+    g = torch.diag_embed(d)
+    u = torch.eye(h, dtype=torch.float64)[:4].expand(n, 4, h)
+    sigma, rows = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
+    torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
+    assert (rows[:, 0, 20].abs() > 1 - 1e-12).all()  # the warm start handed on is the top unit

@@ -5,9 +5,10 @@ A sum of squares loses the entries whose squares fall below the dtype's smallest
 (they go subnormal, or to zero with ``torch.set_flush_denormal(True)``). At most ``numel`` such
 entries are lost, each below ``tiny``, so a norm ``n`` of a matrix with ``numel`` entries is
 trusted when ``numel * tiny <= 1e-12 n^2``: the lost part then changes n by under 1e-12 (in
-relative terms) whatever the flush mode. Below that floor the engines recompute in float64
-from the matrix divided by its largest entry, and rescale (general paths), or hand the call
-over to a general path (fast paths). This holds for float64 too, whose floor is ~1e-140.
+relative terms) whatever the flush mode. Below that floor the general paths recompute the norm
+in float64 from the matrix divided by its largest entry (float64 matrices too, whose floor is
+~1e-140: torch's float64 norm sums plain squares) and rescale a float32 matrix in float64;
+the fast paths hand the call over to a general path.
 """
 
 from __future__ import annotations

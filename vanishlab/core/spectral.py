@@ -113,6 +113,13 @@ def top_singular_values(
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
     ga, ua = g, u
+    # A lower bound, free of any start: sigma_1 >= the largest row norm (at row ``at``). A warm
+    # start can be trapped: rows that span an (almost) invariant subspace without the top
+    # direction (a diagonal W_hh, or a gated cell with tiny recurrent weights, whose G are
+    # near-diagonal, when another unit overtakes) settle at once on the wrong value. One that
+    # settles below this bound is not done: the bound's coordinate row joins its block.
+    low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
+    low = low.to(f64) * (1 - 10 * rtol)  # margin: rounding must not flag an exact answer
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
@@ -138,8 +145,14 @@ def top_singular_values(
             # and measures the call again when one fails: the inf/NaN matrices such a run may
             # carry are let go at once, not iterated on; their answers are discarded.
             settled = settled | ~torch.isfinite(r2)
-        done = pending & settled
         value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
+        trapped = settled & (value < (low if not compact else low[active]))
+        settled = settled & ~trapped
+        done = pending & settled
+        if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
+            rows = at if not compact else at[active]
+            coordinate = torch.nn.functional.one_hot(rows, z.shape[-1]).to(z.dtype)
+            z[:, 0] = torch.where(trapped[:, None], coordinate, z[:, 0])
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
         if not compact:
@@ -232,6 +245,7 @@ def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
     complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
     n_mat, p, m = z.shape
+    z = _unit(z)[0]  # entries <= 1: the rows' float64 squares cannot underflow (below 1e-154)
     q = torch.empty_like(z)
     fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
     tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny
