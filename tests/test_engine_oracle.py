@@ -199,23 +199,28 @@ def test_gated_cells_with_tiny_recurrent_weights_match_autograd(model) -> None:
         assert np.abs(a[ok] - b[ok]).max() < 1e-10, col
 
 
-def test_float64_norms_below_1e_154_are_exact() -> None:
+@pytest.mark.parametrize("gpu_like", [False, True])
+def test_float64_norms_below_1e_154_are_exact(monkeypatch, gpu_like) -> None:
     """W_hh scaled by 1e-160 in float64: the Jacobian at lag k is 1e-160k times the product
     with the unscaled weight, computed here without underflow. torch's float64 Frobenius norm
     sums plain squares, which underflow below ~1e-154: the engine read lag 1 3.7e-4 off in
-    log10 before it rescued such norms (scaling.scaled_norms)."""
+    log10 before it rescued such norms (scaling.scaled_norms). H = 40 and I = 24 take the
+    spectral iteration (states) and the exact cold chunks, then the iteration (inputs), on
+    either device's settings."""
+    if gpu_like:
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
     torch.manual_seed(0)
-    rnn = nn.RNN(4, 6).double()
+    H, I, T = 40, 24, 25
+    rnn = nn.RNN(I, H).double()
     w0 = rnn.weight_hh_l0.detach().clone()
     with torch.no_grad():
         rnn.weight_hh_l0.mul_(1e-160)
-    T = 5
-    x = torch.randn(T, 2, 4, dtype=torch.float64)
+    x = torch.randn(T, 2, I, dtype=torch.float64)
     got = vl.jacobian_log_norms(rnn, x)
     with torch.no_grad():
         d = 1 - rnn(x)[0] ** 2  # (T, B, H): tanh' at every step
     w_ih = rnn.weight_ih_l0.detach()
-    g = torch.eye(6, dtype=torch.float64).expand(2, 6, 6)  # dh_{T-1}/dh_{T-1-k} / 1e-160k
+    g = torch.eye(H, dtype=torch.float64).expand(2, H, H)  # dh_{T-1}/dh_{T-1-k} / 1e-160k
     for k in range(T):
         jx = g * d[T - 1 - k, :, None, :] @ w_ih  # dh_{T-1}/dx_{T-1-k} / 1e-160k
         for ord_, state, inputs in (

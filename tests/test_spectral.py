@@ -340,3 +340,17 @@ def test_a_trapped_warm_start_is_caught_by_the_row_bound(compact) -> None:
     sigma, rows = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
     torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
     assert (rows[:, 0, 20].abs() > 1 - 1e-12).all()  # the warm start handed on is the top unit
+
+
+def test_exact_cold_chunks_hand_on_exact_singular_vectors() -> None:
+    """After its exact cold chunks the queue's warm start is the last cold lag's top left
+    singular vectors (Ritz order), not a seeded block: the iteration starts warm."""
+    h, cold = spectral.GRAM_EXACT, 4 + spectral.CPU_CHUNK
+    mats = chain(torch.float64, lags=cold, h=h)
+    norms = SpectralNorms(first_chunk=4, compact=True)
+    for lag, g in enumerate(mats):
+        norms.push(lag, g, lambda k, s: None)
+    assert norms._u is not None and norms._u.shape == (3, norms.steady_block, h)
+    left = torch.linalg.svd(mats[-1])[0][..., : norms.steady_block]  # (3, h, p)
+    overlap = (norms._u @ left).abs().diagonal(dim1=-2, dim2=-1)
+    torch.testing.assert_close(overlap, torch.ones_like(overlap), atol=1e-8, rtol=0)
