@@ -27,7 +27,7 @@ def test_gated_cuda_module_matches_cpu(kind, dtype, tol) -> None:  # pragma: no 
     assert gpu[keys].equals(cpu[keys])
     for col in ("log10_fro", "log10_spec"):
         np.testing.assert_allclose(gpu[col], cpu[col], atol=tol)
-    one = kind(5, 48).to(dtype)  # the one-layer Frobenius fast path
+    one = kind(5, 48).to(dtype)  # the one-layer fast path, Frobenius norms
     a = vl.jacobian_log_norms(one, x, norms="fro").state_fro
     b = vl.jacobian_log_norms(one.cuda(), x.cuda(), norms="fro").state_fro
     np.testing.assert_allclose(b.numpy(), a.numpy(), atol=tol)

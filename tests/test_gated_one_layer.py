@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import gated, gated_one_layer
+from vanishlab.core import gated, gated_one_layer, scaling
 
 FIELDS = tuple(
     f"{src}_{norm}" for src in ("state", "input", "state_h", "state_c") for norm in ("fro", "spec")
@@ -91,11 +91,13 @@ def test_fast_path_stays_exact_over_3000_float32_steps(monkeypatch) -> None:
     assert (fast.state_fro - slow.state_fro).abs().max().item() < 1e-3  # 3000 float32 steps
 
 
+@pytest.mark.parametrize("norms", [("fro",), ("fro", "spec")])
 @pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
-def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model) -> None:
+def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model, norms) -> None:
     """Tiny recurrent weights shrink G by ~1e-6 a step: between two divisions its float32
     norm goes below 1e-17, where sums of squares go subnormal. The fast path gives way and the
-    general path answers."""
+    general path answers (with spectral norms, before any such matrix reaches the iteration:
+    it raised LinAlgError there without the check before each flush)."""
     torch.manual_seed(0)
     mod = model(4, 24)
     with torch.no_grad():
@@ -109,7 +111,37 @@ def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model)
     monkeypatch.setattr(
         gated, "one_layer_norms", lambda *a: answers.append(real(*a)) or answers[-1]
     )
-    res = vl.jacobian_log_norms(mod, x, norms="fro", sources="state")
+    res = vl.jacobian_log_norms(mod, x, norms=norms, sources="state")
     assert answers == [None]
     assert torch.isfinite(res.state_fro).all()
     assert res.state_fro[:, 0, -1].max() < -100
+    if "spec" in norms:
+        assert torch.isfinite(res.state_spec).all()
+        assert (res.state_spec <= res.state_fro + 1e-6).all()
+
+
+@pytest.mark.parametrize("gpu_like", [False, True])
+@pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
+def test_fast_path_spectral_norms_of_small_cells(monkeypatch, model, gpu_like) -> None:
+    """H = 12: every matrix is small enough for an exact norm (at once on a CPU, queued per
+    chunk on a GPU); an LSTM's whole state is then built by concatenation, not in a slot."""
+    if gpu_like:
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    torch.manual_seed(3)
+    mod = model(3, 12).double()
+    x = torch.randn(30, 2, 3, dtype=torch.float64)
+    sources = ["state", "input"] + (["state_h", "state_c"] if model is nn.LSTM else [])
+    used = []
+    real = gated_one_layer.one_layer_norms
+    monkeypatch.setattr(gated, "one_layer_norms", lambda *a: used.append(real(*a)) or used[-1])
+    fast = vl.jacobian_log_norms(mod, x, sources=sources)
+    assert used[0] is not None
+    slow = general_path(monkeypatch, mod, x, sources=sources)
+    for field in FIELDS:
+        a, b = getattr(fast, field), getattr(slow, field)
+        if b is None:
+            assert a is None
+            continue
+        ok = torch.isfinite(b)
+        assert torch.equal(torch.isfinite(a), ok), field
+        assert (a[ok] - b[ok]).abs().max().item() < 1e-12, field

@@ -354,3 +354,23 @@ def test_exact_cold_chunks_hand_on_exact_singular_vectors() -> None:
     left = torch.linalg.svd(mats[-1])[0][..., : norms.steady_block]  # (3, h, p)
     overlap = (norms._u @ left).abs().diagonal(dim1=-2, dim2=-1)
     torch.testing.assert_close(overlap, torch.ones_like(overlap), atol=1e-8, rtol=0)
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None:
+    """G = diag(d) beside a decoupled rank-1 block of 24 units that has overtaken it: every
+    row of the block is below max(d), so the row bound cannot see it, and the warm rows (units
+    0-3) span an invariant subspace. The probe row's step, ||q A|| / ||q G||, is a lower bound
+    on sigma_1 that sees the block (without it the answer was max(d), 0.3 low in log10)."""
+    n, k = 3, 24
+    d = torch.linspace(1.0, 0.5, k, dtype=torch.float64)
+    g = torch.zeros(n, 2 * k, 2 * k, dtype=torch.float64)
+    g[:, :k, :k] = torch.diag(d)
+    g[:, k:, k:] = 2.0 / k  # rank 1: sigma = 2, each row norm 2 / sqrt(24) = 0.41 < 1
+    warm = torch.eye(2 * k, dtype=torch.float64)[:4].expand(n, 4, 2 * k)
+    probe = spectral._probe_row(2 * k, torch.float64, torch.device("cpu")).expand(n, 1, 2 * k)
+    u = spectral._qr_rows(torch.cat([warm, probe], dim=1))
+    sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
+    torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
+    trapped, _ = top_singular_values(g, warm, compact=compact, power_steps=1)
+    torch.testing.assert_close(trapped, torch.ones(n, dtype=torch.float64))  # no probe: trapped

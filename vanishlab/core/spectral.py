@@ -75,6 +75,14 @@ def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> to
     return u.to(dtype=dtype, device=device)
 
 
+@functools.lru_cache(maxsize=64)
+def _probe_row(m: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A fixed, seeded random unit row ``(1, m)``: generic, so it has a component along any
+    direction a warm block may lack (see :func:`top_singular_values`). Cached, never written."""
+    row = torch.randn(1, m, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    return (row / torch.linalg.vector_norm(row)).to(dtype=dtype, device=device)
+
+
 def top_singular_values(
     g: torch.Tensor,
     u: torch.Tensor,
@@ -113,13 +121,17 @@ def top_singular_values(
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
     pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
     ga, ua = g, u
-    # A lower bound, free of any start: sigma_1 >= the largest row norm (at row ``at``). A warm
-    # start can be trapped: rows that span an (almost) invariant subspace without the top
-    # direction (a diagonal W_hh, or a gated cell with tiny recurrent weights, whose G are
-    # near-diagonal, when another unit overtakes) settle at once on the wrong value. One that
-    # settles below this bound is not done: the bound's coordinate row joins its block.
+    # Lower bounds on sigma_1, against a trapped warm start: rows that span an (almost)
+    # invariant subspace without the top direction (G diagonal, near-diagonal or made of
+    # decoupled blocks, when another unit or block overtakes) settle at once on a wrong value.
+    # (1) sigma_1 >= the largest row norm (row ``at``), whatever the start. (2) For every row q
+    # of the block, sigma_1 >= ||q A|| / ||q G|| (one power step ahead of q's own Rayleigh
+    # quotient), read from W and Z at each check; a warm block carries one seeded random
+    # probe row (SpectralNorms) for this. A matrix that settles below either bound is not done:
+    # the coordinate row, or the probe's step q A, replaces its first row.
+    margin = 1 - 10 * rtol  # rounding must not flag an exact answer
     low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
-    low = low.to(f64) * (1 - 10 * rtol)  # margin: rounding must not flag an exact answer
+    low = low.to(f64) * margin
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
@@ -146,13 +158,20 @@ def top_singular_values(
             # carry are let go at once, not iterated on; their answers are discarded.
             settled = settled | ~torch.isfinite(r2)
         value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
-        trapped = settled & (value < (low if not compact else low[active]))
+        w_len, z_len = torch.linalg.vector_norm(w, dim=-1), torch.linalg.vector_norm(z, dim=-1)
+        step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
+        probe, best = step.to(f64).max(dim=-1)  # (N',): sigma_1 >= probe, from row ``best``
+        probe = probe * margin
+        low_a = low if not compact else low[active]
+        trapped = settled & (value < torch.maximum(low_a, probe))
         settled = settled & ~trapped
         done = pending & settled
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
             rows = at if not compact else at[active]
             coordinate = torch.nn.functional.one_hot(rows, z.shape[-1]).to(z.dtype)
-            z[:, 0] = torch.where(trapped[:, None], coordinate, z[:, 0])
+            ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
+            new_row = torch.where((probe > low_a)[:, None], ahead, coordinate)
+            z[:, 0] = torch.where(trapped[:, None], new_row, z[:, 0])
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
         if not compact:
@@ -245,7 +264,7 @@ def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
     complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
     n_mat, p, m = z.shape
-    z = _unit(z)[0]  # entries <= 1: the rows' float64 squares cannot underflow (below 1e-154)
+    z = _unit(z)[0]  # largest entry 1: a block of norm 1e-160 no longer reads as rows of length 0
     q = torch.empty_like(z)
     fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
     tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny
@@ -391,6 +410,11 @@ class SpectralNorms:
             self._u = self._u[:, :p]  # the leading Ritz rows
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
+        elif p < min(m, n):  # a warm block: one seeded random probe row joins it
+            probe = _probe_row(m, gs.dtype, gs.device).expand(B, 1, m)
+            orthonormal = _qr_rows if self.compact else _gram_schmidt_rows
+            self._u = orthonormal(torch.cat([self._u, probe], dim=1))
+            p += 1
         steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
         sigma, u = top_singular_values(
