@@ -374,3 +374,24 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
     torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
     trapped, _ = top_singular_values(g, warm, compact=compact, power_steps=1)
     torch.testing.assert_close(trapped, torch.ones(n, dtype=torch.float64))  # no probe: trapped
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_huge_float32_matrices_settle_without_the_fallback(monkeypatch, compact) -> None:
+    """The trap bounds' row lengths are summed in float64: from float32 entries of ~1e18 their
+    plain squares overflowed to inf, every settled matrix read as trapped, and each call ran
+    all 300 checks into the SVD fallback."""
+    checks = [0]
+    eigh = torch.linalg.eigh
+
+    def counted(a):
+        checks[0] += 1
+        return eigh(a)
+
+    monkeypatch.setattr(torch.linalg, "eigh", counted)
+    g = torch.randn(8, 40, 40, generator=torch.Generator().manual_seed(0)) * 1e30
+    u = spectral._start_block(40, 8, torch.float32, torch.device("cpu")).mT.expand(8, 8, 40)
+    sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1)
+    assert checks[0] < 60, checks[0]
+    exact = torch.linalg.matrix_norm(g.double(), ord=2)
+    assert ((sigma.double() / exact) - 1).abs().max() < 1e-6

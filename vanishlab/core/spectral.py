@@ -130,8 +130,9 @@ def top_singular_values(
     # probe row (SpectralNorms) for this. A matrix that settles below either bound is not done:
     # the coordinate row, or the probe's step q A, replaces its first row.
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
-    low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
-    low = low.to(f64) * margin
+    # (float64 sums: a float32 G of entries ~1e19 would overflow its own squares)
+    low, at = torch.linalg.vector_norm(g, dim=-1, dtype=f64).max(dim=-1)  # (N,)
+    low = low * margin
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
@@ -158,9 +159,13 @@ def top_singular_values(
             # carry are let go at once, not iterated on; their answers are discarded.
             settled = settled | ~torch.isfinite(r2)
         value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
-        w_len, z_len = torch.linalg.vector_norm(w, dim=-1), torch.linalg.vector_norm(z, dim=-1)
-        step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
-        probe, best = step.to(f64).max(dim=-1)  # (N',): sigma_1 >= probe, from row ``best``
+        # Row lengths in float64, z's scaled by its largest entry (z ~ ||G|| A-scaled rows
+        # would overflow float32 squares from G ~ 1e18, float64 ones from 1e154).
+        z1, z_max = _unit(z)
+        w_len = torch.linalg.vector_norm(w, dim=-1, dtype=f64)
+        z_len = torch.linalg.vector_norm(z1, dim=-1, dtype=f64) * z_max.to(f64)[:, None]
+        step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(f64).tiny), 0.0)
+        probe, best = step.max(dim=-1)  # (N',): sigma_1 >= probe, from row ``best``
         probe = probe * margin
         low_a = low if not compact else low[active]
         trapped = settled & (value < torch.maximum(low_a, probe))
