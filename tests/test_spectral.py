@@ -377,10 +377,12 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
 
 
 @pytest.mark.parametrize("compact", [True, False])
-def test_huge_float32_matrices_settle_without_the_fallback(monkeypatch, compact) -> None:
+@pytest.mark.parametrize(("dtype", "scale"), [(torch.float32, 1e30), (torch.float64, 1e160)])
+def test_huge_matrices_settle_without_the_fallback(monkeypatch, compact, dtype, scale) -> None:
     """The trap bounds' row lengths are summed in float64: from float32 entries of ~1e18 their
     plain squares overflowed to inf, every settled matrix read as trapped, and each call ran
-    all 300 checks into the SVD fallback."""
+    all 300 checks into the SVD fallback. (Float64 entries beyond ~1e154 still overflow the
+    row bound, which then stands aside.)"""
     checks = [0]
     eigh = torch.linalg.eigh
 
@@ -389,9 +391,9 @@ def test_huge_float32_matrices_settle_without_the_fallback(monkeypatch, compact)
         return eigh(a)
 
     monkeypatch.setattr(torch.linalg, "eigh", counted)
-    g = torch.randn(8, 40, 40, generator=torch.Generator().manual_seed(0)) * 1e30
-    u = spectral._start_block(40, 8, torch.float32, torch.device("cpu")).mT.expand(8, 8, 40)
+    g = torch.randn(8, 40, 40, generator=torch.Generator().manual_seed(0), dtype=dtype) * scale
+    u = spectral._start_block(40, 8, dtype, torch.device("cpu")).mT.expand(8, 8, 40)
     sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1)
     assert checks[0] < 60, checks[0]
-    exact = torch.linalg.matrix_norm(g.double(), ord=2)
+    exact = torch.linalg.matrix_norm(g.double() / scale, ord=2) * scale
     assert ((sigma.double() / exact) - 1).abs().max() < 1e-6

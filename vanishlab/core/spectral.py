@@ -132,7 +132,7 @@ def top_singular_values(
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
     # (float64 sums: a float32 G of entries ~1e19 would overflow its own squares)
     low, at = torch.linalg.vector_norm(g, dim=-1, dtype=f64).max(dim=-1)  # (N,)
-    low = low * margin
+    low = torch.where(torch.isfinite(low), low, 0.0) * margin  # float64 entries >~1e154: none
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
