@@ -56,7 +56,6 @@ from .stream import Stream
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
 
-_LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 SOURCES = ("state", "input")
 

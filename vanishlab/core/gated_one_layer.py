@@ -60,8 +60,8 @@ def one_layer_norms(
     streams = {src: Stream(B, T + 1, norms, x) for src in sources if src != "input"}
     xs = Stream(B, T, norms, x) if want_input else None
     spectral = "spec" in norms
-    whole = streams.get("state") if lstm and spectral else None  # [G_h | G_c], queued whole
-    n_all = empty(T + 1, B) if whole is not None else None  # its norms, for the checks
+    # An LSTM's whole state [G_h | G_c] is queued side by side; n_all: its norms, for the checks
+    n_all = empty(T + 1, B) if lstm and spectral and "state" in streams else None
     floor, floor_x = trusted_floor(x.dtype, H * H), trusted_floor(x.dtype, H * w_ih.shape[-1])
     coef = st.coef.view(T, B, G, H, 1)
     if not lstm:  # the n block seen from h is r q_n (not q_n, which the input sees)
@@ -82,24 +82,22 @@ def one_layer_norms(
         """Queue this lag's G for the spectral norms asked (False: hand the call over)."""
         if not spectral or lag == 0:
             return True
-        ok = True
         for src, stream in streams.items():
-            if src == "state_c" or (src == "state" and lstm):
-                continue
-            ok = ok and stream.queue(lag, h, n_h, floor)  # a GRU's whole state is h
-        if c is not None and n_c is not None:
-            if "state_c" in streams:
-                ok = ok and streams["state_c"].queue(lag, c, n_c, floor)
-            if whole is not None and n_all is not None:
+            if src == "state_c" and c is not None and n_c is not None:
+                raw, n = c, n_c
+            elif src == "state" and c is not None and n_c is not None and n_all is not None:
                 torch.hypot(n_h[lag], n_c[lag], out=n_all[lag])
-                both = whole.slot((B, H, 2 * H), x)  # None: a small matrix, exact at once
-                if both is None:
-                    both = torch.cat([h, c], dim=-1)
+                raw, n = stream.slot((B, H, 2 * H), x), n_all  # None: small, exact at once
+                if raw is None:
+                    raw = torch.cat([h, c], dim=-1)
                 else:
-                    both[..., :H].copy_(h)
-                    both[..., H:].copy_(c)
-                ok = ok and whole.queue(lag, both, n_all, floor)
-        return ok
+                    raw[..., :H].copy_(h)
+                    raw[..., H:].copy_(c)
+            else:  # state_h, or a GRU's whole state
+                raw, n = h, n_h
+            if not stream.queue(lag, raw, n, floor):
+                return False
+        return True
 
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t

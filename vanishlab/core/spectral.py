@@ -167,15 +167,13 @@ def top_singular_values(
         step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(f64).tiny), 0.0)
         probe, best = step.max(dim=-1)  # (N',): sigma_1 >= probe, from row ``best``
         probe = probe * margin
-        low_a = low if not compact else low[active]
-        trapped = settled & (value < torch.maximum(low_a, probe))
+        trapped = settled & (value < torch.maximum(low, probe))
         settled = settled & ~trapped
         done = pending & settled
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
-            rows = at if not compact else at[active]
-            coordinate = torch.nn.functional.one_hot(rows, z.shape[-1]).to(z.dtype)
+            coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
-            new_row = torch.where((probe > low_a)[:, None], ahead, coordinate)
+            new_row = torch.where((probe > low)[:, None], ahead, coordinate)
             z[:, 0] = torch.where(trapped[:, None], new_row, z[:, 0])
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
@@ -196,7 +194,9 @@ def top_singular_values(
             # Shrink the batch once a quarter of it is done (the copy then pays); finished
             # matrices that stay iterate harmlessly, their results already stored.
             if 4 * left <= 3 * len(active):
-                active, ga, z, pending = active[pending], ga[pending], z[pending], pending[pending]
+                keep = pending
+                active, ga, z, low, at = active[keep], ga[keep], z[keep], low[keep], at[keep]
+                pending = pending[keep]
         ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.
     sigma[active[pending]] = torch.linalg.matrix_norm(ga[pending].to(f64), ord=2)
