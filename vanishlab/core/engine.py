@@ -20,9 +20,9 @@ log-norm -inf. Spectral norms come from a warm-started block power iteration
 (:mod:`vanishlab.core.spectral`).
 
 Two paths compute the same recurrence. ``_one_layer`` (one layer, the common case) does per
-step one norm pass, builds the per-sample factor diag(d_t) W_hh from the cached weight (divided
-by ||G_t||_F every few steps), and one batched (H x H) @ (H x H) product into a preallocated
-buffer, with no small per-step operations: the log-scale is summed once at the end. It hands
+step one norm pass, scales G_t's columns by d_t (and by 1 / ||G_t||_F every few steps), and one
+(B H x H) @ (H x H) product with the shared W_hh into a preallocated buffer, with no small
+per-step operations: the log-scale is summed once at the end. It hands
 the call to ``_stacked`` (any depth, norms made accurate step by step, tiny float32 norms
 rescued) when a norm is zero, tiny or not finite. Cost per step and sample: one
 (H x H) @ (H x H) product per layer (one (H x 2H) @ (2H x H) below the top layer of a stack);
@@ -225,10 +225,11 @@ def _one_layer(
 ) -> Streams | None:
     """The one-layer recurrence G_{t-1} = G_t (D_t W_hh), optimistic, with no small ops per step.
 
-    Per step: one norm pass over G_t, the per-sample factor diag(d_t) W_hh built from the
-    (H x H) weight (divided by ||G_t||_F every ``RENORM``-th step only), and one batched
-    (H x H) @ (H x H) product into a preallocated buffer (plus the input's (H x H) @ (H x I)
-    product with the same factor on W_ih); the log-scale is the running sum of the logs of the
+    Per step: one norm pass over G_t, its columns scaled by d_t (divided by ||G_t||_F every
+    ``RENORM``-th step only; in place unless G_t waits in a spectral queue), and one
+    (B H x H) @ (H x H) product with the shared W_hh into a preallocated buffer, the bare
+    chain's own product (plus the input's (B H x H) @ (H x I) product with W_ih from the same
+    scaled G_t D_t); the log-scale is the running sum of the logs of the
     norms divided by, taken once at the end. When any norm is not a normal number far from
     underflow (an exact zero, or a norm below :func:`~vanishlab.core.scaling.trusted_floor`,
     whose sum of squares lost entries) it returns None and :func:`_stacked`, which rescues
@@ -246,19 +247,21 @@ def _one_layer(
 
     n_state = empty(T + 1, B)  # ||raw_k||_F
     n_input = empty(T, B) if want_input else None
-    # Views made once, so that the loop does no indexing: d_t as a column, norms as (B, 1, 1).
-    d_col = d.unsqueeze(-1).unbind(0)  # T x (B, H, 1)
+    # Views made once, so that the loop does no indexing: d_t as a row, norms as (B, 1, 1).
+    d_row = d.unsqueeze(-2).unbind(0)  # T x (B, 1, H)
     n_rows, n_cols = n_state.unbind(0), n_state.view(T + 1, B, 1, 1).unbind(0)
-    scale = empty(B, H, 1)  # d_t / ||G_t||_F
-    w_scaled = empty(B, H, H)  # diag(factor) W_hh, factor = d_t (/ ||G_t||_F every 4th lag)
-    x_scaled = empty(B, H, n_in) if want_input else None
-    spare = [empty(B, H, H) for _ in range(2)]
+    scale = empty(B, 1, H)  # d_t / ||G_t||_F
+    spare = [empty(B, H, H) for _ in range(3)]  # two for G, one for G D when G is queued
     x_spare = empty(B, H, n_in) if want_input else None
     norm, dims = torch.linalg.vector_norm, (-2, -1)
 
     def buffer(stream: Stream, shape: tuple[int, ...], fallback: torch.Tensor) -> torch.Tensor:
         slot = stream.slot(shape, x)
         return fallback if slot is None else slot
+
+    def times(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor) -> None:
+        # (B, H, H) @ (H, n) as one (B H, H) @ (H, n) product with the shared weight.
+        torch.mm(a.view(B * H, H), w, out=out.view(B * H, w.shape[1]))
 
     floor = trusted_floor(x.dtype, H * H)
     floor_x = trusted_floor(x.dtype, H * n_in)
@@ -281,18 +284,21 @@ def _one_layer(
                 return None
         # Every RENORM-th step also rescales by 1 / ||G_t||_F (the others skip the division).
         renorm = lag % RENORM == 0
-        factor = torch.div(d_col[t], n_cols[lag], out=scale) if renorm else d_col[t]
-        if xs is not None and n_input is not None and x_scaled is not None:
-            torch.mul(factor, w_ih, out=x_scaled)
+        factor = torch.div(d_row[t], n_cols[lag], out=scale) if renorm else d_row[t]
+        # G_t D_t, in place unless G_t waits in a spectral queue.
+        if raw is spare[0] or raw is spare[1]:
+            scaled = raw.mul_(factor)
+        else:
+            scaled = torch.mul(raw, factor, out=spare[2])
+        if xs is not None and n_input is not None and x_spare is not None:
             jx = buffer(xs, (B, H, n_in), x_spare)  # dh/dx_t = G_t D_t W_ih
-            torch.bmm(raw, x_scaled, out=jx)
+            times(scaled, w_ih, jx)
             norm(jx, dim=dims, out=n_input[lag])
             if spectral and not queue(xs, lag, jx, n_input):
                 return None
         if t > 0 or want_state:  # G_{t-1} = G_t D_t W_hh (at t = 0: dh/dh0, lag T)
-            torch.mul(factor, w_hh, out=w_scaled)
             new = buffer(st, (B, H, H), spare[(lag + 1) % 2])
-            torch.bmm(raw, w_scaled, out=new)
+            times(scaled, w_hh, new)
             raw = new
     if want_state:
         norm(raw, dim=dims, out=n_rows[T])
