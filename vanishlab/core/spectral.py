@@ -130,9 +130,11 @@ def top_singular_values(
     # probe row (SpectralNorms) for this. A matrix that settles below either bound is not done:
     # the coordinate row, or the probe's step q A, replaces its first row.
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
-    # (float64 sums: a float32 G of entries ~1e19 would overflow its own squares)
-    low, at = torch.linalg.vector_norm(g, dim=-1, dtype=f64).max(dim=-1)  # (N,)
-    low = torch.where(torch.isfinite(low), low, 0.0) * margin  # float64 entries >~1e154: none
+    # Row lengths in g's own dtype: a float64 copy of the whole batch cost 4x the pass (the
+    # engine's matrices are well scaled). Squares that overflow (float32 entries beyond ~1e19,
+    # float64 beyond ~1e154) give no bound (0); squares that underflow give a lower one.
+    low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
+    low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
     for _ in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
