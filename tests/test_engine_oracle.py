@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,3 +234,36 @@ def test_float64_norms_below_1e_154_are_exact(monkeypatch, gpu_like) -> None:
             want_x = torch.linalg.matrix_norm(jx, ord=ord_).log10() - 160 * k
             torch.testing.assert_close(inputs[:, k], want_x, rtol=0, atol=1e-10)
         g = g * d[T - 1 - k, :, None, :] @ w0
+
+
+@pytest.mark.parametrize("gpu_like", [False, True])
+@pytest.mark.parametrize(("kind", "layers"), [("rnn", 1), ("rnn", 2), ("lstm", 1), ("gru", 2)])
+def test_float32_weights_whose_squares_overflow_match_float64(
+    monkeypatch, gpu_like, kind, layers
+) -> None:
+    """Recurrent weights scaled by 1e20 in float32: each step's product has entries ~1e20, whose
+    float32 squares overflow, so torch's Frobenius norm reads inf. The engines read NaN from
+    lag 2 on (and the frame raised "vanishlab bug") before such norms were recomputed scaled
+    (scaling.frobenius_norms). With x = 0 and no bias every unit stays at its linear point
+    (nothing saturates), so the norms grow ~20 decades per lag. The same module in float64 is
+    the reference."""
+    if gpu_like:
+        monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    torch.manual_seed(0)
+    H, I, T, B = 6, 3, 7, 2
+    make = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+    mod = make(I, H, num_layers=layers, bias=False)
+    with torch.no_grad():
+        for name, w in mod.named_parameters():
+            if name.startswith("weight_hh"):
+                w.mul_(1e20)
+    x = torch.zeros(T, B, I)
+    got = vl.jacobian_log_norms(mod, x)
+    want = vl.jacobian_log_norms(copy.deepcopy(mod).double(), x.double())
+    for col in ("state_fro", "state_spec", "input_fro", "input_spec"):
+        a, b = getattr(got, col).double(), getattr(want, col)
+        if col.startswith("state"):  # lag T - 1 to T: ~20 decades a lag
+            assert (b[..., -1] - b[..., 1] > 15 * (T - 1)).all(), col
+        assert torch.isfinite(b).all(), col
+        assert (a - b).abs().max() < 1e-4, col
+    assert vl.jacobian_norms(mod, x)[["log10_fro", "log10_spec"]].notna().all().all()

@@ -116,12 +116,14 @@ def checked_run(device: torch.device, run: Callable[[TinyNorms], T]) -> T:
 
 def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> torch.Tensor:
     """Frobenius norms of ``(B, r, c)`` matrices as float64 ``(B,)``, accurate at any scale: a
-    norm below :func:`trusted_floor` is recomputed in float64 from the matrix divided by its
-    largest |entry| (the engines' only tiny-norm rescue; with deferred ``tiny_norms``, only
-    noted). Float64 matrices need it too: torch sums the plain squares, so a float64 norm
-    below ~1e-154 loses digits and one below ~1e-162 reads 0."""
+    norm below :func:`trusted_floor`, or one whose squares overflowed, is recomputed in float64
+    from the matrix divided by its largest |entry| (the engines' only tiny-norm rescue; with
+    deferred ``tiny_norms``, only noted). Float64 matrices need it too: torch sums the plain
+    squares, so a float64 norm below ~1e-154 loses digits and one below ~1e-162 reads 0."""
     n = torch.linalg.vector_norm(m, dim=(-2, -1)).to(torch.float64)
-    tiny = n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])
+    # Tiny, or inf from squares that overflow (float32 entries beyond ~1e19): recomputed
+    # the same way (an inf or NaN matrix stays inf or NaN).
+    tiny = (n < trusted_floor(m.dtype, m.shape[-2] * m.shape[-1])) | (n == math.inf)
     if tiny_norms is not None and tiny_norms.deferred:
         # Noted only where it matters: an exact zero matrix (an LSTM's c block at lag 0)
         # has norm 0 in any precision, and noting it would re-run every such call.
