@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -377,12 +379,45 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
 
 
 @pytest.mark.parametrize("compact", [True, False])
+def test_a_decoupled_direction_is_tracked_across_chunks(compact) -> None:
+    """A reviewer's sequence: G_k = diag(a^k) on 24 units (a in [0.96, 0.98]) beside a
+    decoupled rank-1 block d u u^T on 40 units, constant in k, which overtakes the diagonal
+    at lag 198. A chunk's warm rows were its last lag's Ritz rows, never advanced when the top
+    pair settled at once, and the probe's evolved row was dropped: the answers read up to 0.55
+    low in log10 over ~55 lags. Now the carried block takes CARRY_POWER_STEPS power steps and
+    keeps its last row: at most 0.25 low, over at most 24 lags after the crossing (a detector,
+    not a certificate: the limit that docs/maths.md section 5 states)."""
+    f64 = torch.float64
+    n_a, n_b, first, last = 24, 40, 150, 260  # the sequence from lag 150 on (faster)
+    gen = torch.Generator().manual_seed(1)
+    one = torch.ones(n_b, dtype=f64) / n_b**0.5
+    signs = torch.where(torch.rand(n_b, generator=gen) < 0.5, -1.0, 1.0).to(f64)
+    u = signs - one * (one @ signs)
+    u = u / u.norm()
+    a = 0.98 * (1 - 0.02 * torch.rand(n_a, generator=gen, dtype=f64))
+    d = 1 - math.tanh(3.0) ** 2
+    norms = SpectralNorms(compact=compact, power_steps=1 if compact else 2)
+    got: dict[int, float] = {}
+    for k in range(first, last):
+        g = torch.zeros(1, n_a + n_b, n_a + n_b, dtype=f64)
+        g[0, range(n_a), range(n_a)] = a**k
+        g[0, n_a:, n_a:] = d * torch.outer(u, u)
+        norms.push(k, g, lambda lag, sigma: got.__setitem__(lag, float(sigma[0])))
+    norms.flush()
+    exact = {k: max(float(a.max()) ** k, d) for k in got}
+    errors = {k: math.log10(got[k] / exact[k]) for k in got}
+    assert min(errors.values()) > -0.25, min(errors.values())
+    assert max(errors.values()) < 1e-9
+    wrong = [k for k, e in errors.items() if e < -1e-6]
+    assert len(wrong) <= 24 and min(wrong, default=199) >= 198, wrong
+
+
+@pytest.mark.parametrize("compact", [True, False])
 @pytest.mark.parametrize(("dtype", "scale"), [(torch.float32, 1e30), (torch.float64, 1e160)])
 def test_huge_matrices_settle_without_the_fallback(monkeypatch, compact, dtype, scale) -> None:
-    """The trap bounds' row lengths are summed in float64: from float32 entries of ~1e18 their
-    plain squares overflowed to inf, every settled matrix read as trapped, and each call ran
-    all 300 checks into the SVD fallback. (Float64 entries beyond ~1e154 still overflow the
-    row bound, which then stands aside.)"""
+    """Row lengths whose squares overflow (float32 entries beyond ~1e19, float64 beyond
+    ~1e154) stand the row bound aside: when they read inf, every settled matrix read as
+    trapped, and each call ran all 300 checks into the SVD fallback."""
     checks = [0]
     eigh = torch.linalg.eigh
 

@@ -50,6 +50,8 @@ COLD_POWER_STEPS = 4
 #: H = 128, I = 32 the input rows' two cold chunks took 34 and 10 checks, 9.1 and 6.5 ms,
 #: against 1.0 and 3.6 ms exactly).
 GRAM_EXACT = 32
+#: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
+CARRY_POWER_STEPS = 2
 #: The float64 working copy :func:`exact_norms` makes at a time, at most (one matrix if larger).
 EXACT_PIECE_BYTES = 64 << 20
 #: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
@@ -413,8 +415,10 @@ class SpectralNorms:
             self._hand_out(lags, exact_norms(gs.reshape(K * B, m, n)).reshape(K, B))
             return
         p = min(self.block if self._u is None else self.steady_block, m, n)
-        if self._u is not None and self._u.shape[0] == B and self._u.shape[1] >= p:
-            self._u = self._u[:, :p]  # the leading Ritz rows
+        if self._u is not None and self._u.shape[0] == B and self._u.shape[1] > p:
+            # The leading Ritz rows, and the last row: the previous probe's direction after
+            # its power steps, which a decoupled direction about to overtake dominates.
+            self._u = torch.cat([self._u[:, : p - 1], self._u[:, -1:]], dim=1)
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         elif p < min(m, n):  # a warm block: one seeded random probe row joins it
@@ -431,7 +435,15 @@ class SpectralNorms:
             power_steps=steps,
             compact=self.compact,
         )
-        self._u = u.reshape(K, B, p, m)[-1]  # the largest lag: the best start for the next
+        # The largest lag's block is the best start for the next chunk, once it has taken
+        # CARRY_POWER_STEPS more power steps on that lag's matrix: a block whose top pair
+        # settled at once was never advanced, so a direction outside it (a decoupled block
+        # about to overtake) would only ever be seen by the probe's single step.
+        u_last, last = u.reshape(K, B, p, m)[-1], gs[-1]
+        orthonormal = _qr_rows if self.compact else _gram_schmidt_rows
+        for _ in range(CARRY_POWER_STEPS):
+            u_last = orthonormal(_unit(_unit(u_last @ last)[0] @ last.mT)[0])
+        self._u = u_last
         self._hand_out(lags, sigma.reshape(K, B))
 
     def _cold_lags(self) -> int:
