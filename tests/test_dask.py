@@ -35,7 +35,7 @@ def cluster():
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port (None still takes 8787, which may be in use)
     ) as local:
         yield local
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import scaling
+from vanishlab.core import forward, scaling
+from vanishlab.core.inputs import prepare_inputs
 from vanishlab.core.oracle import autograd_jacobian_norms
 
 KEYS = ["sample", "source", "layer", "lag"]
@@ -90,7 +92,8 @@ def test_forward_states_match_the_module(nonlinearity: str, bias: bool, kernel: 
     x = torch.randn(17, 4, 5, dtype=torch.float64)
     h0 = torch.randn(3, 4, 12, dtype=torch.float64)
     out, hn = rnn(x, h0)
-    states = (_kernel_states if kernel else layer_states)(prepare_inputs(rnn, x, h0))
+    inp = prepare_inputs(rnn, x, h0)
+    states = _kernel_states(inp, False)[0] if kernel else layer_states(inp)
     torch.testing.assert_close(states[-1], out, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(torch.stack([s[-1] for s in states]), hn, rtol=1e-12, atol=1e-12)
 
@@ -267,3 +270,57 @@ def test_float32_weights_whose_squares_overflow_match_float64(
         assert torch.isfinite(b).all(), col
         assert (a - b).abs().max() < 1e-4, col
     assert vl.jacobian_norms(mod, x)[["log10_fro", "log10_spec"]].notna().all().all()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "drive"),
+    [(torch.float64, 12.0), (torch.float64, 20.0), (torch.float32, 5.0), (torch.float32, 10.0)],
+)
+def test_saturated_tanh_units_keep_their_derivative(dtype, drive) -> None:
+    """tanh'(a) from the pre-activation, not 1 - h^2 from the state: with W_hh = 0.5 I, a
+    constant drive b and x = 0, a_t = b + 0.5 h_{t-1} and G_k = prod 0.5 sech^2(a_j) I exactly.
+    1 - h^2 read 0.0024 off in log10 at |a| ~ 5 in float32 and -inf from |a| ~ 9 (float32) and
+    ~ 19 (float64), where the true norms are ~1e-9 and ~1e-17 a step (a reviewer's case). The
+    Lyapunov exponents use the same derivatives."""
+    T = 8
+    rnn = nn.RNN(1, 2).to(dtype)
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(0.5 * torch.eye(2))
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.bias_ih_l0.fill_(drive)
+        rnn.bias_hh_l0.zero_()
+    x = torch.zeros(T, 1, 1, dtype=dtype)
+    with torch.no_grad():
+        h = rnn(x)[0][:, 0, 0].double()
+    a = [drive] + [drive + 0.5 * float(h[t - 1]) for t in range(1, T)]
+    step = [math.log10(0.5) - 2 * math.log10(math.cosh(v)) for v in a]  # log10 0.5 sech^2
+    want = [0.5 * math.log10(2)]
+    for k in range(1, T + 1):
+        want.append(want[-1] + step[T - k])
+    got = vl.jacobian_log_norms(rnn, x, sources=("state",)).state_fro[0, 0].double()
+    tol = 1e-12 if dtype == torch.float64 else 2e-6
+    torch.testing.assert_close(got, torch.tensor(want, dtype=torch.float64), rtol=0, atol=tol)
+    x = torch.zeros(50, 1, 1, dtype=dtype)
+    with torch.no_grad():
+        h = rnn(x)[0][:, 0, 0].double()
+    a = [drive] + [drive + 0.5 * float(h[t - 1]) for t in range(1, 50)]
+    rate = sum(math.log(0.5) - 2 * math.log(math.cosh(v)) for v in a) / 50  # both exponents
+    lyap = vl.lyapunov_spectrum(rnn, x, k=2).double()
+    torch.testing.assert_close(lyap, torch.full_like(lyap, rate), rtol=0, atol=tol)
+
+
+def test_the_gpu_forward_forms_the_same_derivatives() -> None:
+    """On a GPU the states come from PyTorch's fused kernel, which keeps no pre-activations:
+    they are formed again from the states. Its derivatives equal the CPU loop's (the kernel
+    runs on a CPU too), in saturation as well."""
+    torch.manual_seed(0)
+    for nonlinearity in ("tanh", "relu"):
+        rnn = nn.RNN(3, 5, num_layers=2, nonlinearity=nonlinearity).double()
+        with torch.no_grad():
+            rnn.weight_hh_l0.mul_(8.0)  # saturate some tanh units
+        x = torch.randn(30, 4, 3, dtype=torch.float64)
+        inp = prepare_inputs(rnn, x, None)
+        s_cpu, d_cpu = forward.states_and_derivatives(inp)
+        s_gpu, d_gpu = forward._kernel_states(inp, True)
+        for a, b in zip(s_cpu + d_cpu, s_gpu + d_gpu, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-300)

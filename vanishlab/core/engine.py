@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .forward import activation_derivative, layer_states
+from .forward import states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import gated_log_norms
 from .inputs import RNNInputs, prepare_inputs
@@ -189,9 +189,7 @@ class _Jac:
 def _backward_norms(
     inp: RNNInputs, norms: tuple[str, ...], sources: tuple[str, ...]
 ) -> JacobianLogNorms:
-    states = layer_states(inp)  # L x (T, B, H)
-    derivs = [activation_derivative(s, inp.nonlinearity) for s in states]  # L x (T, B, H)
-    del states
+    derivs = states_and_derivatives(inp)[1]  # L x (T, B, H): act'(a^l_t)
     streams = None
     if inp.num_layers == 1:
         streams = _one_layer(inp, derivs[0], norms, sources)

@@ -5,8 +5,12 @@ For layer l (0-based) and time t (0..T-1), with h^{-1}_t = x_t and h^l_{-1} = h0
     a^l_t = W_ih^l h^{l-1}_t + b_ih^l + W_hh^l h^l_{t-1} + b_hh^l,    h^l_t = act(a^l_t)
 
 ``nn.RNN`` returns only the top layer's states; the Jacobians need all of them, plus the
-activation derivatives act'(a^l_t): 1 - h^2 for tanh, 1[a > 0] (= 1[h > 0]) for relu, which is
-PyTorch's own derivative (relu'(0) = 0). Dropout is not applied (evaluation semantics).
+activation derivatives act'(a^l_t): for tanh sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2|a|),
+from the pre-activation a (1 - h^2 from the state loses its relative accuracy as h nears +-1:
+0.08 in log10 at |a| ~ 7 in float32, and exactly 0 from |a| ~ 9, whose true value is ~1e-8;
+sech^2 is accurate until it leaves the dtype's normal range, |a| ~ 44 in float32 and ~ 354 in
+float64); for relu 1[a > 0] (= 1[h > 0]), PyTorch's own derivative (relu'(0) = 0). Dropout is
+not applied (evaluation semantics).
 """
 
 from __future__ import annotations
@@ -20,14 +24,20 @@ import torch
 from ..errors import NonFiniteStateError
 from .inputs import RNNInputs
 
-__all__ = ["activation_derivative", "check_finite_states", "layer_states", "recurrence_kernel"]
+__all__ = [
+    "check_finite_states",
+    "layer_states",
+    "recurrence_kernel",
+    "states_and_derivatives",
+    "tanh_derivative",
+]
 
 
-def activation_derivative(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
-    """act'(a) expressed through h = act(a), elementwise, same shape as ``h``."""
-    if nonlinearity == "tanh":
-        return 1.0 - h * h
-    return (h > 0).to(h.dtype)
+def tanh_derivative(a: torch.Tensor) -> torch.Tensor:
+    """tanh'(a) = sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2|a|), elementwise: accurate to a
+    few ulps wherever it is a normal number (unlike 1 - tanh(a)^2)."""
+    e = torch.exp(-2 * a.abs())
+    return 4 * e / (1 + e).square()
 
 
 @contextlib.contextmanager
@@ -52,7 +62,17 @@ def recurrence_kernel() -> Iterator[None]:
 
 @torch.no_grad()
 def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
-    """Hidden states of every layer: a list of L tensors, each ``(T, B, H)``.
+    """Hidden states of every layer: a list of L tensors, each ``(T, B, H)`` (see
+    :func:`states_and_derivatives`)."""
+    return states_and_derivatives(inp, derivatives=False)[0]
+
+
+@torch.no_grad()
+def states_and_derivatives(
+    inp: RNNInputs, *, derivatives: bool = True
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Hidden states of every layer and their activation derivatives act'(a^l_t): two lists
+    of L tensors, each ``(T, B, H)`` (the second empty when ``derivatives`` is False).
 
     Per layer, every input term W_ih h^{l-1}_t + b_ih + b_hh is one matrix product over all
     steps; the loop over time then does two operations per step, each into its row of the
@@ -65,34 +85,51 @@ def layer_states(inp: RNNInputs) -> list[torch.Tensor]:
     sample where a state is inf or NaN (relu explosion, or NaN coming from the model itself).
     """
     if inp.x.device.type != "cpu":
-        return _kernel_states(inp)
-    T, B, H = inp.seq_len, inp.batch, inp.hidden_size
-    activate = torch.Tensor.tanh_ if inp.nonlinearity == "tanh" else torch.Tensor.relu_
+        return _kernel_states(inp, derivatives)
+    tanh = inp.nonlinearity == "tanh"
     below = inp.x  # (T, B, I) for layer 0, then (T, B, H)
     states: list[torch.Tensor] = []
+    derivs: list[torch.Tensor] = []
     for layer in range(inp.num_layers):
-        w_ih, w_hh, bias = inp.weights_ih[layer], inp.weights_hh[layer], inp.biases[layer]
-        flat = below.reshape(T * B, below.shape[-1])
-        drive = flat @ w_ih.T if bias is None else torch.addmm(bias, flat, w_ih.T)
-        out = drive.view(T, B, H)  # each row is overwritten by its state, in time order
-        w_t = w_hh.T
-        h = inp.h0[layer]
-        for row in out.unbind(0):
-            torch.addmm(row, h, w_t, out=row)  # drive_t + W_hh h_{t-1}
-            activate(row)
-            h = row
+        w_t, h = inp.weights_hh[layer].T, inp.h0[layer]
+        pre = _drive(inp, layer, below)  # each row becomes a_t, in time order
+        # tanh: the states in their own tensor (a is kept for the derivative); relu: in place.
+        out = torch.empty_like(pre) if tanh else pre
+        for a_t, h_t in zip(pre.unbind(0), out.unbind(0), strict=True):
+            torch.addmm(a_t, h, w_t, out=a_t)  # drive_t + W_hh h_{t-1}
+            if tanh:
+                torch.tanh(a_t, out=h_t)
+            else:
+                a_t.relu_()
+            h = h_t
         check_finite_states(out, layer)
         states.append(out)
+        if derivatives:
+            derivs.append(tanh_derivative(pre) if tanh else (out > 0).to(out.dtype))
+        del pre
         below = out
-    return states
+    return states, derivs
 
 
-def _kernel_states(inp: RNNInputs) -> list[torch.Tensor]:
-    """:func:`layer_states` on a GPU: one call of PyTorch's RNN kernel per layer (cuDNN, see
-    :func:`recurrence_kernel`), not two launches per step."""
+def _drive(inp: RNNInputs, layer: int, below: torch.Tensor) -> torch.Tensor:
+    """W_ih h^{l-1}_t + b_ih + b_hh for every step, one product: ``(T, B, H)``."""
+    T, B = below.shape[:2]
+    w_ih, bias = inp.weights_ih[layer], inp.biases[layer]
+    flat = below.reshape(T * B, below.shape[-1])
+    drive = flat @ w_ih.T if bias is None else torch.addmm(bias, flat, w_ih.T)
+    return drive.view(T, B, -1)
+
+
+def _kernel_states(
+    inp: RNNInputs, derivatives: bool
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """:func:`states_and_derivatives` on a GPU: one call of PyTorch's RNN kernel per layer
+    (cuDNN, see :func:`recurrence_kernel`), not two launches per step. The kernel keeps no
+    pre-activations: tanh's are formed again from the states, two products for all steps."""
     run = torch._VF.rnn_tanh if inp.nonlinearity == "tanh" else torch._VF.rnn_relu
     below = inp.x
     states: list[torch.Tensor] = []
+    derivs: list[torch.Tensor] = []
     for layer in range(inp.num_layers):
         w_ih, w_hh, bias = inp.weights_ih[layer], inp.weights_hh[layer], inp.biases[layer]
         params = [w_ih, w_hh] if bias is None else [w_ih, w_hh, bias, torch.zeros_like(bias)]
@@ -103,8 +140,15 @@ def _kernel_states(inp: RNNInputs) -> list[torch.Tensor]:
             out, _ = run(below, h0, params, bias is not None, 1, 0.0, False, False, False)
         check_finite_states(out, layer)
         states.append(out)
+        if derivatives and inp.nonlinearity == "tanh":
+            prev = torch.cat([h0, out[:-1]])  # h_{t-1}, (T, B, H)
+            pre = _drive(inp, layer, below)
+            pre.view(-1, pre.shape[-1]).addmm_(prev.reshape(-1, prev.shape[-1]), w_hh.T)
+            derivs.append(tanh_derivative(pre))
+        elif derivatives:
+            derivs.append((out > 0).to(out.dtype))
         below = out
-    return states
+    return states, derivs
 
 
 def check_finite_states(states: torch.Tensor, layer: int) -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .forward import check_finite_states, recurrence_kernel
+from .forward import check_finite_states, recurrence_kernel, tanh_derivative
 from .inputs import Shapes, check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
@@ -159,11 +159,6 @@ def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
     return e / (1 + e).square()
 
 
-def _dtanh(a: torch.Tensor) -> torch.Tensor:
-    e = torch.exp(-2 * a.abs())
-    return 4 * e / (1 + e).square()
-
-
 def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
     """Layer l's weights (and biases) in the order PyTorch's recurrent kernels take them."""
     w = [inp.weights_ih[l], inp.weights_hh[l]]
@@ -201,10 +196,15 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     c_prev = torch.cat([c0[None], cs[:-1]])
     tanh_c = torch.tanh(cs)
     coef = torch.cat(
-        [g * _dsigmoid(a_i), c_prev * _dsigmoid(a_f), i * _dtanh(a_g), tanh_c * _dsigmoid(a_o)],
+        [
+            g * _dsigmoid(a_i),
+            c_prev * _dsigmoid(a_f),
+            i * tanh_derivative(a_g),
+            tanh_c * _dsigmoid(a_o),
+        ],
         dim=-1,
     )
-    return GatedSteps(h=hs, c=cs, coef=coef, carry=f, k=o * _dtanh(cs), coef_hn=None)
+    return GatedSteps(h=hs, c=cs, coef=coef, carry=f, k=o * tanh_derivative(cs), coef_hn=None)
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
@@ -225,7 +225,7 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     u = gh[..., 2 * H :]
     r = torch.sigmoid(a_r)
     a_n = torch.addcmul(gi[..., 2 * H :], r, u)
-    q_n = torch.sigmoid(-a_z) * _dtanh(a_n)  # (1 - z) tanh'(a_n)
+    q_n = torch.sigmoid(-a_z) * tanh_derivative(a_n)  # (1 - z) tanh'(a_n)
     coef = torch.cat(
         [q_n * u * _dsigmoid(a_r), (h_prev - torch.tanh(a_n)) * _dsigmoid(a_z), q_n], dim=-1
     )

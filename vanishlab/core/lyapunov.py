@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .forward import activation_derivative, layer_states
+from .forward import states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import prepare_inputs
 
@@ -64,7 +64,7 @@ def lyapunov_spectrum(
     if not 0 <= discard < T:
         raise ValueError(f"discard must be between 0 and T - 1 = {T - 1}, got {discard}")
     f64 = torch.float64
-    derivs = [activation_derivative(s, inp.nonlinearity).to(f64) for s in layer_states(inp)]
+    derivs = [d.to(f64) for d in states_and_derivatives(inp)[1]]
     w_hh = [w.to(f64) for w in inp.weights_hh]
     w_ih = [w.to(f64) for w in inp.weights_ih]
     if q0 is None:
