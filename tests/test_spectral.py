@@ -405,20 +405,27 @@ def test_tied_singular_values_stop_early_with_exact_norms(monkeypatch, dtype) ->
 
 
 @pytest.mark.parametrize("compact", [True, False])
-def test_a_decoupled_direction_is_tracked_across_chunks(compact) -> None:
+@pytest.mark.parametrize("adversarial", [False, True])
+def test_a_decoupled_direction_is_tracked_across_chunks(compact, adversarial) -> None:
     """A reviewer's sequence: G_k = diag(a^k) on 24 units (a in [0.96, 0.98]) beside a
     decoupled rank-1 block d u u^T on 40 units, constant in k, which overtakes the diagonal
     at lag 198. A chunk's warm rows were its last lag's Ritz rows, never advanced when the top
     pair settled at once, and the probe's evolved row was dropped: the answers read up to 0.55
     low in log10 over ~55 lags. Now the carried block takes CARRY_POWER_STEPS power steps and
     keeps its last row: at most 0.25 low, over at most 24 lags after the crossing (a detector,
-    not a certificate: the limit that docs/maths.md section 5 states)."""
+    not a certificate: the limit that docs/maths.md section 5 states). ``adversarial``: u is
+    also orthogonal to the first probe row, which then never saw the block (0.55 low over 61
+    lags while one fixed row served every chunk); successive chunks now take other rows."""
     f64 = torch.float64
     n_a, n_b, first, last = 24, 40, 150, 260  # the sequence from lag 150 on (faster)
     gen = torch.Generator().manual_seed(1)
     one = torch.ones(n_b, dtype=f64) / n_b**0.5
     signs = torch.where(torch.rand(n_b, generator=gen) < 0.5, -1.0, 1.0).to(f64)
     u = signs - one * (one @ signs)
+    if adversarial:
+        probe = spectral._probe_row(n_a + n_b, f64, torch.device("cpu"))[0, n_a:]
+        probe = probe - one * (one @ probe)
+        u = u - probe * (probe @ u) / (probe @ probe)
     u = u / u.norm()
     a = 0.98 * (1 - 0.02 * torch.rand(n_a, generator=gen, dtype=f64))
     d = 1 - math.tanh(3.0) ** 2

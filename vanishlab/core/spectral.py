@@ -53,6 +53,8 @@ GRAM_EXACT = 32
 #: On a CPU, from this many checks on, a matrix whose estimate no longer moves (by half the
 #: tolerance) without passing the test gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
+#: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
+PROBES = 64
 #: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
 CARRY_POWER_STEPS = 2
 #: The float64 working copy :func:`exact_norms` makes at a time, at most (one matrix if larger).
@@ -80,11 +82,14 @@ def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> to
     return u.to(dtype=dtype, device=device)
 
 
-@functools.lru_cache(maxsize=64)
-def _probe_row(m: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A fixed, seeded random unit row ``(1, m)``: generic, so it has a component along any
-    direction a warm block may lack (see :func:`top_singular_values`). Cached, never written."""
-    row = torch.randn(1, m, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+@functools.lru_cache(maxsize=2 * PROBES)
+def _probe_row(m: int, dtype: torch.dtype, device: torch.device, draw: int = 0) -> torch.Tensor:
+    """Seeded random unit row ``(1, m)`` number ``draw`` (of PROBES): generic, so it has a
+    component along any direction a warm block may lack (see :func:`top_singular_values`).
+    Successive chunks take successive draws: a direction orthogonal to one fixed row (a
+    reviewer built one) is not orthogonal to all of them. Cached, never written."""
+    gen = torch.Generator().manual_seed(1 + draw % PROBES)
+    row = torch.randn(1, m, generator=gen, dtype=torch.float64)
     return (row / torch.linalg.vector_norm(row)).to(dtype=dtype, device=device)
 
 
@@ -345,6 +350,7 @@ class SpectralNorms:
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
         self._on_ready: Callable[[int, torch.Tensor], None] | None = None
         self._handed = 0  # lags whose norms the queue has handed out
+        self._probes = 0  # the next probe row's draw
 
     def _for_device(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
         """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
@@ -438,7 +444,8 @@ class SpectralNorms:
         if self._u is None or self._u.shape != (B, p, m):
             self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         elif p < min(m, n):  # a warm block: one seeded random probe row joins it
-            probe = _probe_row(m, gs.dtype, gs.device).expand(B, 1, m)
+            probe = _probe_row(m, gs.dtype, gs.device, self._probes).expand(B, 1, m)
+            self._probes = (self._probes + 1) % PROBES
             orthonormal = _qr_rows if self.compact else _gram_schmidt_rows
             self._u = orthonormal(torch.cat([self._u, probe], dim=1))
             p += 1
