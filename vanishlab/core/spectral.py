@@ -10,7 +10,8 @@ error shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations. A matrix is
 Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the residual of
 the top Ritz pair, is at most ``rtol`` theta_1 (see :func:`top_singular_values`); in float64
 this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix that has not
-settled after ``max_iter`` iterations gets an exact SVD, so no answer is ever a guess.
+settled after ``max_iter`` iterations (or, on a CPU, whose estimate has stalled) gets its
+exact norm (:func:`exact_norms`), so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
