@@ -229,6 +229,24 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
     )
 
 
+def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
+    # Extending it would rewrite the manifest as a sweep's: its kind and its model block gone.
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "run"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "5"]
+    assert runner.invoke(app, [*args, "--batch", "2"]).exit_code == 0
+    before = _snapshot(out)
+    small = ["--hidden-size", "2", "--input-size", "2", "--seq-len", "3", "--batch", "1"]
+    for extra in (["--force"], [], ["--force", "--dry-run"]):
+        result = runner.invoke(
+            app, ["sweep", *small, "--workers", "1", "--quiet", "--out", str(out), *extra]
+        )
+        _one_error_line(result, f"{out} holds another kind of run (single-model, not a sweep)")
+        assert "even with --force" in result.stderr
+    assert _snapshot(out) == before
+    assert vl.load_manifest(out)["kind"] == SINGLE_MODEL
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_gated_checkpoints_are_measured_once_the_engine_takes_them(tmp_path, kind):
     torch.manual_seed(3)

@@ -163,6 +163,18 @@ def _grids(manifest: dict[str, Any]) -> list[dict[str, list[Any]]]:
     return grids
 
 
+def _refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
+    """Refuse a run directory written by something other than a sweep (``vanishlab analyze``'s
+    ``"single-model"``, a training monitor's ``"monitor"``): a sweep's manifest has no ``kind``,
+    and extending such a run would drop what its manifest says about its model."""
+    kind = manifest.get("kind")
+    if kind is not None:
+        raise VanishlabError(
+            f"{run_dir} holds another kind of run ({kind}, not a sweep); a sweep never adds "
+            "cells to it, even with --force: choose a new or empty --out"
+        )
+
+
 def _describe_difference(old: dict[str, list[Any]], new: dict[str, list[Any]]) -> str:
     diffs = [
         f"{axis} {list(old[axis])} -> {list(new[axis])}"
@@ -189,6 +201,7 @@ def plan_sweep(
     reinit = False
     if is_run:
         manifest = store.load_manifest(run_dir)
+        _refuse_other_kinds(manifest, run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             known = set().union(*(grid_ids(g) for g in _grids(manifest)))
@@ -364,7 +377,8 @@ def run_sweep(
 
     Raises:
         VanishlabError: bad input, a directory that is not a run or holds another grid (without
-            ``force``), a directory in use by another process, a foreign file in it, a cell
+            ``force``) or another kind of run (an analysis, a monitor: even with ``force``), a
+            directory in use by another process, a foreign file in it, a cell
             too big for this machine's memory, an unreachable scheduler. Nothing in the
             directory is changed in these cases.
     """
@@ -376,7 +390,8 @@ def run_sweep(
         raise VanishlabError(f"--workers must be a positive integer, got {workers}")
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
-    is_run_dir(run_dir)
+    if is_run_dir(run_dir):  # refused before connecting or writing anything
+        _refuse_other_kinds(store.load_manifest(run_dir), run_dir)
     if scheduler is None:  # refused before anything is written (a cluster has its own memory)
         _check_memory(exp.sweep.cells(), available_bytes(), 1)
     with contextlib.ExitStack() as stack:
