@@ -316,6 +316,32 @@ def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
         _one_error_line(result, message)
 
 
+def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, monkeypatch):
+    # In cells/ it broke the run ("not a valid vanishlab shard"); with --force, -o
+    # RUN/manifest.json replaced the manifest with HTML. Symbolic links are resolved.
+    def snapshot() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+    before = snapshot()
+    (tmp_path / "link").symlink_to(run_dir)
+    for out in (
+        run_dir / "cells" / "r.html",
+        run_dir / "manifest.json",
+        run_dir / "new" / "r.html",
+        tmp_path / "link" / "cells" / "r.html",
+    ):
+        for force in ([], ["--force"]):
+            result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), *force])
+            _one_error_line(result, f"{out} is inside the run directory {run_dir}; give -o a")
+        with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
+            vl.render_report(run_dir, out, overwrite=True)
+    monkeypatch.chdir(run_dir)  # the default path, reports/<name>.html, would be inside too
+    result = runner.invoke(app, ["report", str(run_dir)])
+    _one_error_line(result, "reports/default-smoke.html is inside the run directory")
+    assert snapshot() == before
+    vl.load_results(run_dir)  # still a sound run
+
+
 def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--out", str(out)])

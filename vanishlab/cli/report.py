@@ -59,7 +59,13 @@ def report(
     An existing output file is refreshed only when it is this run's own report.
     """
     from ..errors import VanishlabError
-    from ..report import default_report_path, foreign_report, not_a_file, render_report
+    from ..report import (
+        default_report_path,
+        foreign_report,
+        inside_run,
+        not_a_file,
+        render_report,
+    )
     from ..sweep.store import load_manifest
 
     out = single("--output", output)
@@ -74,6 +80,10 @@ def report(
             ) from None
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
+    if inside_run(path, run_dir):  # --force or not: it would break the run it reports
+        raise VanishlabError(
+            f"{path} is inside the run directory {run_dir}; give -o a path outside it"
+        )
     what = not_a_file(path)
     if what is not None:
         raise VanishlabError(f"{path} is {what}; give -o a file name")

@@ -46,6 +46,7 @@ __all__ = [
     "build_report",
     "default_report_path",
     "foreign_report",
+    "inside_run",
     "not_a_file",
     "render_html",
     "render_report",
@@ -71,6 +72,17 @@ def not_a_file(path: str | os.PathLike[str]) -> str | None:
     if p.exists() and not p.is_file():
         return "not a regular file"
     return None
+
+
+def inside_run(path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies in ``run_dir`` or below it, symbolic links resolved (of the path
+    itself, and of the folder it would be written in). A report is never written there: a file
+    in ``cells/`` breaks the run (every reader refuses it), one named ``manifest.json``
+    replaces its manifest."""
+    run = Path(os.path.realpath(run_dir))  # realpath: a symlink loop is no error here
+    p = Path(path)
+    places = (Path(os.path.realpath(p)), Path(os.path.realpath(p.parent)) / p.name)
+    return any(run == where or run in where.parents for where in places)
 
 
 def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> str | None:
@@ -122,11 +134,16 @@ def render_report(
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections; ``path`` is not a regular file (a directory, a
-            device, a pipe: see :func:`not_a_file`), or (without ``overwrite``) an existing
+            device, a pipe: see :func:`not_a_file`) or inside ``run_dir`` (see
+            :func:`inside_run`), or (without ``overwrite``) an existing
             file that is not this run's report.
     """
     manifest = load_manifest(run_dir)
     out = Path(path) if path is not None else default_report_path(run_dir)
+    if inside_run(out, run_dir):
+        raise VanishlabError(
+            f"{out} is inside the run directory {run_dir}; give a path outside it for the report"
+        )
     what = not_a_file(out)
     if what is not None:
         raise VanishlabError(f"{out} is {what}; give a file name for the report")
