@@ -33,11 +33,13 @@ __all__ = [
 ]
 
 
-def tanh_derivative(a: torch.Tensor) -> torch.Tensor:
+def tanh_derivative(a: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
     """tanh'(a) = sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2|a|), elementwise: accurate to a
-    few ulps wherever it is a normal number (unlike 1 - tanh(a)^2)."""
-    e = torch.exp(-2 * a.abs())
-    return 4 * e / (1 + e).square()
+    few ulps wherever it is a normal number (unlike 1 - tanh(a)^2). ``in_place``: written into
+    ``a`` (one temporary the size of ``a``, not several)."""
+    e = (a.abs_() if in_place else a.abs()).mul_(-2).exp_()
+    denominator = (e + 1).square_()
+    return e.div_(denominator).mul_(4)
 
 
 @contextlib.contextmanager
@@ -105,7 +107,7 @@ def states_and_derivatives(
         check_finite_states(out, layer)
         states.append(out)
         if derivatives:
-            derivs.append(tanh_derivative(pre) if tanh else (out > 0).to(out.dtype))
+            derivs.append(tanh_derivative(pre, in_place=True) if tanh else (out > 0).to(out.dtype))
         del pre
         below = out
     return states, derivs
@@ -144,7 +146,7 @@ def _kernel_states(
             prev = torch.cat([h0, out[:-1]])  # h_{t-1}, (T, B, H)
             pre = _drive(inp, layer, below)
             pre.view(-1, pre.shape[-1]).addmm_(prev.reshape(-1, prev.shape[-1]), w_hh.T)
-            derivs.append(tanh_derivative(pre))
+            derivs.append(tanh_derivative(pre, in_place=True))
         elif derivatives:
             derivs.append((out > 0).to(out.dtype))
         below = out
