@@ -404,14 +404,14 @@ def test_help_and_no_arguments_still_show_the_help():
     assert runner.invoke(app, ["--version"]).exit_code == 0
 
 
-def test_an_unexpected_exception_is_not_disguised_as_a_user_error(monkeypatch, run_dir):
+def test_an_unexpected_exception_is_not_disguised_as_a_user_error(monkeypatch, run_dir, tmp_path):
     """A bug inside a command keeps its traceback (exit 1), not the one-line user-error form."""
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("vanishlab.report.render_report", broken)
-    result = runner.invoke(app, ["report", str(run_dir), "-o", str(run_dir / "r.html")])
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
     assert result.exit_code not in (0, 2)
     assert isinstance(result.exception, RuntimeError)
 
