@@ -342,6 +342,37 @@ def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, m
     vl.load_results(run_dir)  # still a sound run
 
 
+def test_an_out_inside_another_run_directory_is_refused(run_dir, tmp_path):
+    # A run in RUN/cells/ broke RUN ("not a valid vanishlab shard"); anywhere inside it mixes
+    # with its files. Another program's manifest.json above --out is no run directory.
+    import torch
+
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    before = {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    for out in (run_dir / "cells" / "sub", run_dir / "sub" / "deeper"):
+        for args in (
+            ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)],
+            ["sweep", *SMALL, "--dry-run", "--out", str(out)],
+            [
+                "analyze",
+                str(tmp_path / "m.pt"),
+                "--seq-len",
+                "3",
+                "--batch",
+                "1",
+                "--out",
+                str(out),
+            ],
+        ):
+            result = runner.invoke(app, args)
+            _one_error_line(result, f"{out} is inside the run directory {run_dir.resolve()}")
+    assert {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == before
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "manifest.json").write_text('{"name": "my web app"}')
+    result = runner.invoke(app, ["sweep", *SMALL, "--dry-run", "--out", str(tmp_path / "web/r")])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--out", str(out)])
