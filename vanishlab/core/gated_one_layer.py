@@ -25,11 +25,14 @@ from .stream import Stream
 __all__ = ["gate_blocks", "one_layer_norms"]
 
 
-def gate_blocks(coef: torch.Tensor, w: torch.Tensor, gates: range) -> torch.Tensor:
+def gate_blocks(
+    coef: torch.Tensor, w: torch.Tensor, gates: range, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """sum_g diag(coef_g) W_g over ``gates``: ``coef`` (B, G, H, 1), ``w`` (G, H, n); the
-    (B, H, n) result, without forming the (B, H, G H) pre-activation gradient."""
+    (B, H, n) result (into ``out`` if given), without forming the (B, H, G H) pre-activation
+    gradient."""
     first, *rest = gates
-    out = torch.mul(coef[:, first], w[first])
+    out = torch.mul(coef[:, first], w[first], out=out)
     for g in rest:
         out.addcmul_(coef[:, g], w[g])
     return out
@@ -71,6 +74,13 @@ def one_layer_norms(
         coef_hh = coef
     h = torch.eye(H, dtype=x.dtype, device=x.device).expand(B, H, H).clone()
     c = torch.zeros_like(h) if lstm else None
+    # Every per-step matrix goes into a buffer made once (a fresh 0.5 MiB tensor per operation
+    # cost more than the operation: the allocator returns such blocks to the system).
+    spare_h = [h, torch.empty_like(h)]  # G_h, alternating
+    n_x_cols = w_ih.shape[-1]
+    block, block_out = empty(B, H, H), empty(B, H, H)  # the step's (H x H) blocks
+    x_block, x_block_out = empty(B, H, n_x_cols), empty(B, H, n_x_cols)
+    jx_buf = empty(B, H, n_x_cols) if want_input else None
     if spectral:  # lag 0: G = [I | 0] (LSTM) or I, exactly
         one = torch.ones(B, dtype=x.dtype, device=x.device)
         for src, stream in streams.items():
@@ -116,21 +126,22 @@ def one_layer_norms(
         else:
             a_hh, a_ih, carry = coef_hh[t], coef[t], st.carry[t]
         jx = None
+        h_new = spare_h[1] if h is spare_h[0] else spare_h[0]
         if lstm:
             assert c is not None and st.k is not None
-            p = torch.addcmul(c, h, st.k[t][:, None, :])  # G_h diag(k) + G_c
+            p = c.addcmul_(h, st.k[t][:, None, :])  # G_h diag(k) + G_c, in c's buffer
             if want_input:
-                jx = torch.bmm(p, gate_blocks(a_ih, w_ih, cell))
-                jx.baddbmm_(h, gate_blocks(a_ih, w_ih, out_gate))
-            h_new = torch.bmm(p, gate_blocks(a_hh, w_hh, cell))
-            h = h_new.baddbmm_(h, gate_blocks(a_hh, w_hh, out_gate))
+                jx = torch.bmm(p, gate_blocks(a_ih, w_ih, cell, x_block), out=jx_buf)
+                jx.baddbmm_(h, gate_blocks(a_ih, w_ih, out_gate, x_block_out))
+            torch.bmm(p, gate_blocks(a_hh, w_hh, cell, block), out=h_new)
+            h = h_new.baddbmm_(h, gate_blocks(a_hh, w_hh, out_gate, block_out))
             c = p.mul_(carry[:, None, :])
         else:
             if want_input:
-                jx = torch.bmm(h, gate_blocks(a_ih, w_ih, cell))
-            j_hh = gate_blocks(a_hh, w_hh, cell)
+                jx = torch.bmm(h, gate_blocks(a_ih, w_ih, cell, x_block), out=jx_buf)
+            j_hh = gate_blocks(a_hh, w_hh, cell, block)
             j_hh.diagonal(dim1=-2, dim2=-1).add_(carry)  # + diag(z)
-            h = torch.bmm(h, j_hh)
+            h = torch.bmm(h, j_hh, out=h_new)
         if jx is not None and n_x is not None and xs is not None:
             norm(jx, dim=dims, out=n_x[lag])
             if not xs.queue(lag, jx, n_x, floor_x):
