@@ -3,6 +3,7 @@ stuck directories, smoke directories, failures, and one-line errors instead of t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -432,6 +433,52 @@ def test_a_bad_scheduler_fails_at_once_in_one_line(tmp_path):
     )
     _one_error_line(result, "cannot connect to the Dask scheduler at tcp://127.0.0.1:1")
     assert not out.exists()
+
+
+def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_path, monkeypatch):
+    """distributed's Client waited for the handshake with no limit, whatever its timeout: the
+    command hung forever. Now one line after CONNECT_TIMEOUT_S, and no traceback from the
+    half-made client afterwards."""
+    pytest.importorskip("distributed")
+    import gc
+    import socket
+    import threading
+    import time
+
+    from vanishlab.sweep import executors
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        deadline = time.monotonic() + 8  # before the fix: the client gets a closed stream
+        while not stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                held.append(server.accept()[0])
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    thread.start()
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    out = tmp_path / "run"
+    try:
+        start = time.monotonic()
+        result = runner.invoke(app, ["sweep", *SMALL, "--scheduler", address, "--out", str(out)])
+        elapsed = time.monotonic() - start
+        gc.collect()
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
+    assert elapsed < 5, elapsed
+    assert unraisable == [] and not out.exists()
 
 
 @pytest.mark.parametrize(

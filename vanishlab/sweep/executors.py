@@ -8,6 +8,7 @@ start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -31,6 +33,7 @@ from .inits import Init
 from .measure import run_cell
 
 __all__ = [
+    "CONNECT_TIMEOUT_S",
     "DASK_HINT",
     "check_scheduler",
     "cores",
@@ -42,6 +45,8 @@ __all__ = [
 ]
 
 DASK_HINT = "pip install 'vanishlab[dask]'"
+CONNECT_TIMEOUT_S = 10.0
+"""How long connecting to a Dask scheduler may take, its handshake included."""
 
 
 def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
@@ -142,15 +147,77 @@ def check_scheduler(address: str) -> None:
         ) from None
 
 
+async def _handshake(address: str, seconds: float) -> None:
+    """Open one Dask connection to ``address``, exchange handshakes, close it: within
+    ``seconds`` or TimeoutError (OSError, ValueError, ... for what else goes wrong)."""
+    from distributed.comm import parse_address
+    from distributed.comm.registry import get_backend
+    from distributed.security import Security
+
+    deadline = time.monotonic() + seconds
+    scheme, location = parse_address(address)
+    connector = get_backend(scheme).get_connector()
+    args = Security().get_connection_args("client")
+    comm = await asyncio.wait_for(connector.connect(location, **args), seconds)
+    try:
+        # As distributed.comm.connect does, but with a time limit on the scheduler's answer.
+        await asyncio.wait_for(comm.write(comm.handshake_info()), deadline - time.monotonic())
+        await asyncio.wait_for(comm.read(), deadline - time.monotonic())
+    finally:
+        comm.abort()
+
+
+def _check_handshake(address: str, seconds: float) -> None:
+    """Refuse, in one line, an address that does not answer as a Dask scheduler in ``seconds``.
+
+    distributed's Client waits for the scheduler's handshake with no time limit, whatever its
+    ``timeout``: a port that accepts TCP connections but never speaks Dask would hang it
+    forever. This probe runs in a thread of its own, on an event loop of its own (the caller's
+    may be running), and gives up after ``seconds``.
+    """
+    failure: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(_handshake(address, seconds))
+        except BaseException as err:  # handed to the caller's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=probe, name="vanishlab-dask-handshake", daemon=True)
+    thread.start()
+    thread.join(seconds + 5)  # the probe's own limits end it first; this is the backstop
+    if thread.is_alive() or (failure and isinstance(failure[0], TimeoutError)):
+        raise VanishlabError(
+            f"the Dask scheduler at {address} did not answer within {seconds:g} s (something "
+            "accepts connections on that port, but does it speak Dask?)"
+        )
+    if failure:
+        err = failure[0]
+        if isinstance(err, OSError):  # refused, reset, unreachable: no scheduler there
+            why = err.strerror or str(err) or type(err).__name__
+            raise VanishlabError(
+                f"cannot connect to the Dask scheduler at {address}: {why}".splitlines()[0]
+            )
+        # A TLS setup that does not fit, or a server that is no scheduler (an SSH server's
+        # banner read as Dask's frame sizes asks for exabytes).
+        why = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {why} (is it a Dask scheduler?)"
+        )
+
+
 def dask_client(address: str) -> Any:
-    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible)."""
+    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible,
+    within :data:`CONNECT_TIMEOUT_S` or so)."""
     try:
         import distributed
     except ImportError:
         raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
     check_scheduler(address)
+    if not address.startswith(_OTHER_SCHEMES):  # tcp:// or tls://: what check_scheduler read
+        _check_handshake(address, CONNECT_TIMEOUT_S)
     try:
-        return distributed.Client(address, timeout="10s", set_as_default=False)
+        return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise VanishlabError(
             f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
