@@ -210,6 +210,29 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "a", "--out", "b"], "--out given 2 times (a, b); give it once"),
+        (["--seq-len", "10", "--seq-len", "20"], "--seq-len given 2 times (10, 20)"),
+        (["--name", "x", "--name", "y"], "--name given 2 times (x, y)"),
+        (["--module", "a", "--module", "b"], "--module given 2 times"),
+        (["--nonlinearity", "tanh", "--nonlinearity", "relu"], "--nonlinearity given 2 times"),
+        (["--inputs", "x.pt", "--inputs", "y.pt"], "--inputs given 2 times"),
+        (["--batch", "2", "--batch", "2"], "--batch given 2 times"),
+        (["--input-std", "1", "--input-std", "2"], "--input-std given 2 times (1.0, 2.0)"),
+        (["--seed", "1", "--seed", "2", "--seed", "3"], "--seed given 3 times (1, 2, 3)"),
+    ],
+)
+def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
+    # As sweep and report refuse theirs (README): the last one no longer silently wins.
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    result = runner.invoke(app, ["analyze", "m.pt", *args])
+    _one_error_line(result, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
 def test_another_model_into_the_same_directory_is_refused(tmp_path):
     out = str(tmp_path / "run")
     for seed in (0, 1):

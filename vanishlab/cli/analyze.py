@@ -8,9 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, user_errors
+from ._app import app, single, user_errors
+
+GAUSSIAN_DEFAULTS = {"seq_len": 100, "batch": 8, "input_std": 1.0, "seed": 0}
+"""The Gaussian inputs' options and their defaults (they describe no --inputs file)."""
 
 
+# Every option but the flag --batch-first is a list, so that one given twice is refused
+# (``single``), as sweep and report refuse theirs, instead of the last silently winning.
 @app.command()
 @user_errors
 def analyze(
@@ -25,28 +30,35 @@ def analyze(
         ),
     ],
     out: Annotated[
-        Path | None,
-        typer.Option(help="Run directory \\[default: runs/<checkpoint name>].", show_default=False),
+        list[Path] | None,
+        typer.Option(
+            metavar="DIR",
+            help="Run directory \\[default: runs/<checkpoint name>].",
+            show_default=False,
+        ),
     ] = None,
     module: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
+            metavar="PREFIX",
             help="The recurrent module's key prefix (e.g. rnn, encoder.lstm); needed only "
             "when the file holds several.",
             show_default=False,
         ),
     ] = None,
     nonlinearity: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
+            metavar="NAME",
             help="tanh or relu, for an nn.RNN: it cannot be read from the weights \\[default: "
             "tanh]. Not for LSTM/GRU.",
             show_default=False,
         ),
     ] = None,
     inputs: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
+            metavar="FILE",
             help="A torch.save file of one tensor, laid out as the module takes it: (T, B, I), "
             "or unbatched (T, I) \\[default: Gaussian inputs, see --seq-len].",
             show_default=False,
@@ -55,14 +67,44 @@ def analyze(
     batch_first: Annotated[
         bool, typer.Option("--batch-first", help="The --inputs tensor is (B, T, I).")
     ] = False,
-    seq_len: Annotated[int, typer.Option(help="Gaussian inputs: sequence length T.")] = 100,
-    batch: Annotated[int, typer.Option(help="Gaussian inputs: sequences (samples).")] = 8,
-    input_std: Annotated[float, typer.Option(help="Gaussian inputs: standard deviation.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Gaussian inputs: seed of their draw.")] = 0,
-    name: Annotated[
-        str | None,
+    seq_len: Annotated[
+        list[int] | None,
         typer.Option(
-            help="A label for the run \\[default: the checkpoint's file name].", show_default=False
+            metavar="T",
+            help="Gaussian inputs: sequence length T. \\[default: 100]",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        list[int] | None,
+        typer.Option(
+            metavar="B",
+            help="Gaussian inputs: sequences (samples). \\[default: 8]",
+            show_default=False,
+        ),
+    ] = None,
+    input_std: Annotated[
+        list[float] | None,
+        typer.Option(
+            metavar="STD",
+            help="Gaussian inputs: standard deviation. \\[default: 1.0]",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(
+            metavar="N",
+            help="Gaussian inputs: seed of their draw. \\[default: 0]",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TEXT",
+            help="A label for the run \\[default: the checkpoint's file name].",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -73,31 +115,46 @@ def analyze(
     """
     from ..trained import analyze_checkpoint
 
-    run_dir = out if out is not None else Path("runs") / checkpoint.stem
+    run_out = single("--out", out)
+    module_name = single("--module", module)
+    activation = single("--nonlinearity", nonlinearity)
+    inputs_file = single("--inputs", inputs)
+    label = single("--name", name)
+    given = {
+        key: single("--" + key.replace("_", "-"), values)
+        for key, values in (
+            ("seq_len", seq_len),
+            ("batch", batch),
+            ("input_std", input_std),
+            ("seed", seed),
+        )
+    }
+    gauss = {key: GAUSSIAN_DEFAULTS[key] if v is None else v for key, v in given.items()}
+    run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
     result = analyze_checkpoint(
         checkpoint,
         run_dir,
-        module=module,
-        nonlinearity=nonlinearity,
-        inputs=inputs,
+        module=module_name,
+        nonlinearity=activation,
+        inputs=inputs_file,
         batch_first=batch_first,
-        seq_len=seq_len,
-        batch=batch,
-        input_std=input_std,
-        seed=seed,
-        name=name,
+        seq_len=gauss["seq_len"],
+        batch=gauss["batch"],
+        input_std=gauss["input_std"],
+        seed=gauss["seed"],
+        name=label,
         command=_command(
             checkpoint,
             run_dir,
-            module,
-            nonlinearity,
-            inputs,
+            module_name,
+            activation,
+            inputs_file,
             batch_first,
-            seq_len,
-            batch,
-            input_std,
-            seed,
-            name,
+            gauss["seq_len"],
+            gauss["batch"],
+            gauss["input_std"],
+            gauss["seed"],
+            label,
         ),
     )
     typer.echo(str(result))
