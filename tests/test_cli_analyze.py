@@ -233,6 +233,27 @@ def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seq-len", "10"], "--seq-len has no effect with --inputs: it describes the Gaussian"),
+        (["--batch", "8"], "--batch has no effect with --inputs"),  # even at its default
+        (["--input-std", "0.5"], "--input-std has no effect with --inputs"),
+        (["--seed", "3", "--batch", "2"], "--batch, --seed have no effect with --inputs: they"),
+    ],
+)
+def test_gaussian_input_options_beside_an_inputs_file_are_refused(tmp_path, args, message):
+    # They were silently ignored: the run measured the file, not what the flags asked for.
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(5, 2, 3), tmp_path / "x.pt")
+    out = tmp_path / "run"
+    base = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*base, "--out", str(out), *args])
+    _one_error_line(result, message)
+    assert not out.exists()
+    assert runner.invoke(app, [*base, "--out", str(out)]).exit_code == 0  # without them: fine
+
+
 def test_another_model_into_the_same_directory_is_refused(tmp_path):
     out = str(tmp_path / "run")
     for seed in (0, 1):

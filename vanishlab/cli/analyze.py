@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import VanishlabError
 from ._app import app, single, user_errors
 
 GAUSSIAN_DEFAULTS = {"seq_len": 100, "batch": 8, "input_std": 1.0, "seed": 0}
@@ -129,6 +130,15 @@ def analyze(
             ("seed", seed),
         )
     }
+    if inputs_file is not None:
+        unused = ["--" + key.replace("_", "-") for key, v in given.items() if v is not None]
+        if unused:  # given by the user: silently ignoring them would measure other inputs
+            one = len(unused) == 1
+            raise VanishlabError(
+                f"{', '.join(unused)} {'has' if one else 'have'} no effect with --inputs: "
+                f"{'it describes' if one else 'they describe'} the Gaussian inputs, which "
+                f"--inputs replaces; drop {'it' if one else 'them'}"
+            )
     gauss = {key: GAUSSIAN_DEFAULTS[key] if v is None else v for key, v in given.items()}
     run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
     result = analyze_checkpoint(
