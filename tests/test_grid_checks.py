@@ -7,7 +7,7 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.errors import VanishlabError
-from vanishlab.report import _source_date
+from vanishlab.report import source_date
 from vanishlab.sweep.config import TASK_INPUT_SIZES
 from vanishlab.sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -64,8 +64,10 @@ def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from(
 
 
 @pytest.mark.parametrize("value", ["soon", "99999999999999999", "-99999999999999999999"])
-def test_a_malformed_source_date_epoch_is_ignored_like_a_non_integer(
+def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
     value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The reproducible-builds convention: refused in one line (tests/test_report.py has the CLI).
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
-    assert _source_date() is None
+    with pytest.raises(VanishlabError, match="SOURCE_DATE_EPOCH"):
+        source_date()

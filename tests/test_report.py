@@ -495,3 +495,36 @@ def test_cli_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp)
         )
         assert result.exit_code == 0, result.stderr
         assert f"Generated {fine}" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("abc", "is not a number of seconds since 1970"),
+        ("-5", "is not a number of seconds since 1970"),
+        ("1.5", "is not a number of seconds since 1970"),
+        (" 12", "is not a number of seconds since 1970"),
+        ("1_000", "is not a number of seconds since 1970"),
+        ("99999999999999999", "is out of the range of dates"),
+    ],
+)
+def test_cli_refuses_a_malformed_source_date_epoch(
+    report_run, tmp_path, monkeypatch, value, problem
+):
+    # The reproducible-builds convention: a malformed value is an error, never silently "now".
+    out = tmp_path / "r.html"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    result = CliRunner().invoke(app, ["report", str(report_run("single")), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: SOURCE_DATE_EPOCH={value!r} {problem}")
+    assert "fix or unset it" in lines[0], lines[0]
+    assert not out.exists()
+    with pytest.raises(vl.VanishlabError, match="SOURCE_DATE_EPOCH"):
+        vl.render_report(report_run("single"), out)
+    # --timestamp takes precedence over it; a sound value pins the page.
+    args = ["report", str(report_run("single")), "-o", str(out)]
+    assert CliRunner().invoke(app, [*args, "--timestamp", "2024-01-01"]).exit_code == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1704067200")
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert "Generated 2024-01-01T00:00:00Z" in out.read_text(encoding="utf-8")

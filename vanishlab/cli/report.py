@@ -65,6 +65,7 @@ def report(
         inside_run,
         not_a_file,
         render_report,
+        source_date,
     )
     from ..sweep.store import load_manifest
 
@@ -78,6 +79,8 @@ def report(
                 f"--timestamp {when!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
                 "or 2024-01-01; seconds since 1970 go in $SOURCE_DATE_EPOCH)"
             ) from None
+    if when is None:
+        source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
     if inside_run(path, run_dir):  # --force or not: it would break the run it reports

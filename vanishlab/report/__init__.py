@@ -16,6 +16,7 @@ and the same run renders the same bytes when the timestamp is pinned.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "render_html",
     "render_report",
     "section_keys",
+    "source_date",
 ]
 
 
@@ -98,15 +100,23 @@ def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) ->
     return "another run's report" if owner else "not a vanishlab report"
 
 
-def _source_date() -> datetime | None:
-    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime."""
+def source_date() -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime; None when
+    unset or empty. A malformed value (not a non-negative integer, or out of range) is an
+    error, as the convention asks: a page must not silently show another time than pinned."""
     value = os.environ.get("SOURCE_DATE_EPOCH")
     if not value:
         return None
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (ValueError, OverflowError, OSError):  # not an integer, or a time out of range
-        return None
+    problem = "is not a number of seconds since 1970 (a non-negative integer)"
+    if re.fullmatch(r"[0-9]+", value):
+        try:
+            return datetime.fromtimestamp(int(value), UTC)
+        except (ValueError, OverflowError, OSError):
+            problem = "is out of the range of dates"
+    raise VanishlabError(
+        f"SOURCE_DATE_EPOCH={value!r} {problem}; fix or unset it (--timestamp TIME pins the "
+        "time shown too)"
+    )
 
 
 def render_report(
@@ -124,7 +134,7 @@ def render_report(
         path: where to write; parent folders are created. Default:
             :func:`default_report_path`.
         timestamp: the "generated" time shown on the page; pin it for byte-identical output.
-            Default: ``SOURCE_DATE_EPOCH`` if set, else now.
+            Default: ``SOURCE_DATE_EPOCH`` if set (a malformed one is an error), else now.
         progress: a progress bar on stderr when the report takes more than a few seconds;
             None (default): only when stderr is a terminal.
         overwrite: replace an existing ``path`` even if it is not this run's report (as
@@ -152,6 +162,7 @@ def render_report(
         raise VanishlabError(
             f"{out} exists and is {why}; pass overwrite=True to replace it, or another path"
         )
+    when = timestamp if timestamp is not None else source_date()  # refused before any work
     with ReportProgress(progress) as bar:
         bar.stage("loading the run", 3)
         results = load_results(run_dir)
@@ -165,7 +176,7 @@ def render_report(
             results,
             cells,
             manifest,
-            timestamp=timestamp if timestamp is not None else _source_date(),
+            timestamp=when,
             summary=summary,
             progress=bar,
         )
