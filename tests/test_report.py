@@ -528,3 +528,51 @@ def test_cli_refuses_a_malformed_source_date_epoch(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1704067200")
     assert CliRunner().invoke(app, args).exit_code == 0
     assert "Generated 2024-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
+
+
+def test_report_is_quiet_where_matplotlib_cannot_write_its_folders(report_run, tmp_path):
+    # A home matplotlib cannot write (here: below a regular file) made it print two warnings
+    # ("mkdir -p failed ...", "Matplotlib created a temporary cache directory ..."). Same
+    # fallback now, quietly; the temporary folder is removed at exit.
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    unset = ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(HOME=str(blocker / "home"), TMPDIR=str(temp))
+    out = tmp_path / "r.html"
+    done = subprocess.run(
+        [sys.executable, "-c", "from vanishlab.cli import main; main()",
+         "report", str(report_run("single")), "-o", str(out)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.strip() == str(out) and out.is_file()
+    assert list(temp.iterdir()) == []
+
+
+def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from vanishlab.report.render import quiet_matplotlib_dirs
+
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)  # as before its first import
+    for name in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # writable: nothing changes
+    quiet_matplotlib_dirs()
+    assert "MPLCONFIGDIR" not in os.environ and list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("HOME", str(tmp_path / "file" / "home"))  # not writable: a private one
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    quiet_matplotlib_dirs()
+    folder = os.environ.pop("MPLCONFIGDIR")
+    assert os.path.dirname(folder) == str(tmp_path / "tmp") and os.path.isdir(folder)

@@ -6,11 +6,22 @@ jinja2 environment is created per call, with ``autoescape=True`` and ``StrictUnd
 every string of the page data is escaped; only the SVG drawn by :mod:`.figures` is marked
 safe, and it holds no user text (matplotlib writes labels as glyph paths, the text itself
 only inside escaped XML comments).
+
+Matplotlib is imported only when a page is drawn, and quietly: where its default config or
+cache folder cannot be written (a read-only or missing home), it falls back to a temporary
+folder and says so in two lines on stderr; :func:`quiet_matplotlib_dirs` makes the same
+fallback first, without the noise.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -18,7 +29,7 @@ from markupsafe import Markup
 from .model import Block, HeatmapGrid, LineGrid, Report
 from .progress import ReportProgress
 
-__all__ = ["environment", "render_html"]
+__all__ = ["environment", "quiet_matplotlib_dirs", "render_html"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +53,54 @@ def environment() -> Environment:
     )
 
 
+def _writable(folder: Path) -> bool:
+    """Whether ``folder`` is, or could be created as, a folder this process can write."""
+    try:
+        while not folder.exists():
+            if folder.parent == folder:
+                return False
+            folder = folder.parent
+        return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    except OSError:  # a folder on the way that may not be searched
+        return False
+
+
+def _matplotlib_dirs() -> list[Path] | None:
+    """Matplotlib's default config and cache folders (as ``matplotlib.get_configdir`` and
+    ``get_cachedir`` find them without ``MPLCONFIGDIR``), None when there is no home."""
+    try:
+        if sys.platform.startswith(("linux", "freebsd")):
+            config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+            cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            return [Path(config, "matplotlib"), Path(cache, "matplotlib")]
+        return [Path.home() / ".matplotlib"]
+    except RuntimeError:  # Path.home(): no home directory to be found
+        return None
+
+
+def quiet_matplotlib_dirs() -> None:
+    """Before matplotlib is first imported: when ``MPLCONFIGDIR`` is unset and matplotlib's
+    default folders cannot be written, point ``MPLCONFIGDIR`` at a private temporary folder
+    (removed at exit). That is matplotlib's own fallback, made without its warnings."""
+    if "matplotlib" in sys.modules or os.environ.get("MPLCONFIGDIR") or sys.platform == "win32":
+        return
+    found = _matplotlib_dirs()
+    if found is not None and all(_writable(Path(os.path.realpath(d))) for d in found):
+        return
+    try:
+        folder = tempfile.mkdtemp(prefix="matplotlib-")
+    except OSError:
+        return  # matplotlib says what is wrong itself
+    os.environ["MPLCONFIGDIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 def render_html(report: Report, progress: ReportProgress | None = None) -> str:
     """The report page as HTML text (deterministic: the same data gives the same text).
 
     ``progress`` counts one step per figure drawn (see :mod:`.progress`).
     """
+    quiet_matplotlib_dirs()
     from .figures import figure_svg  # matplotlib is imported only when a page is drawn
 
     if progress is not None:
