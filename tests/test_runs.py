@@ -207,6 +207,33 @@ def test_unparseable_shard_of_this_run_is_healed_but_a_foreign_file_is_not(tmp_p
         vl.run_sweep(grid, out, workers=1, progress=False)
 
 
+def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch):
+    # chmod 000 cannot stop root, so pyarrow's open raises what it raises for a user then.
+    shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
+    real = pq.ParquetFile
+
+    def denied(source, *args, **kwargs):
+        if Path(source) == shard:
+            raise PermissionError(
+                errno.EACCES, f"Failed to open local file '{source}'. Detail: [errno 13] "
+                "Permission denied",
+            )  # fmt: skip
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(store.pq, "ParquetFile", denied)
+    before = {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    for args in (
+        ["sweep", "--smoke", "--workers", "1", "--quiet", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["report", str(run_dir), "-o", str(run_dir.parent / "r.html")],
+    ):
+        _one_error_line(runner.invoke(app, args), f"permission denied: {shard}")
+    with pytest.raises(vl.VanishlabError, match="permission denied"):
+        vl.load_results(run_dir)
+    assert {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == before
+    assert not (run_dir / "corrupt").exists() and not (run_dir.parent / "r.html").exists()
+
+
 # --- a directory that finished no cell is not stuck -----------------------------------------
 
 

@@ -60,6 +60,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise VanishlabError(f"permission denied: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise VanishlabError(f"{path} is corrupt or unreadable ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
