@@ -344,6 +344,42 @@ def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
         _one_error_line(result, message)
 
 
+def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch):
+    # It printed only 'error: No space left on device' (write and fsync name no file).
+    from vanishlab.sweep import files
+
+    real_open = open
+
+    class Full:
+        def __init__(self, f) -> None:
+            self._f = f
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self._f.close()
+
+    monkeypatch.setattr(
+        files, "open", lambda p, *a, **k: Full(real_open(p, *a, **k)), raising=False
+    )
+    out = tmp_path / "new"
+    result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)])
+    _one_error_line(result, f"cannot write {out / 'manifest.json'}: No space left on device")
+    page = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
+    _one_error_line(result, f"cannot write the report {page}: No space left on device")
+    assert not page.exists()
+    leftovers = [p for p in tmp_path.rglob(f"*{store.TMP_SUFFIX}") if p.name != ".lock"]
+    assert leftovers == []  # nothing half-written is left behind
+
+
 def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, monkeypatch):
     # In cells/ it broke the run ("not a valid vanishlab shard"); with --force, -o
     # RUN/manifest.json replaced the manifest with HTML. Symbolic links are resolved.

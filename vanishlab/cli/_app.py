@@ -13,6 +13,7 @@ what it needs when it runs).
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import select
@@ -115,10 +116,18 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(USAGE_ERROR)
 
 
+# Errors that only writing meets: said as "cannot write PATH: No space left on device".
+_WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS") if hasattr(errno, name)
+)
+
+
 def os_error_text(err: OSError) -> str:
     """One line for an ``OSError``: what failed, on which path."""
     what = err.strerror or type(err).__name__
     paths = [p for p in (err.filename, err.filename2) if p is not None]
+    if err.errno in _WRITE_ERRNOS and len(paths) == 1:
+        return f"cannot write {paths[0]}: {what}"
     where = f": {' -> '.join(str(p) for p in paths)}" if paths else ""
     return f"{what}{where}"
 

@@ -29,16 +29,25 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, write: Any) -> None:
-    """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir."""
+    """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir.
+
+    An ``OSError`` that names no file (a full disk, a quota: ``write`` and ``fsync`` say only
+    what went wrong) or names the temp file is raised naming ``path``, the file being written.
+    """
     tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        try:
+            with open(tmp, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        fsync_dir(path.parent)
+    except OSError as err:
+        if err.filename is None or err.filename in (tmp, str(tmp)):
+            err.filename, err.filename2 = str(path), None
         raise
-    fsync_dir(path.parent)

@@ -44,9 +44,15 @@ class RunLock:
                 f"run directory {self.path.parent} is in use by another vanishlab process "
                 f"(pid {holder}); wait for it to finish or choose another --out"
             ) from None
-        f.truncate(0)
-        f.write(str(os.getpid()).encode("ascii"))
-        f.flush()
+        try:
+            f.truncate(0)
+            f.write(str(os.getpid()).encode("ascii"))
+            f.flush()
+        except OSError as err:  # a full disk: say which file could not be written
+            f.close()
+            if err.filename is None:
+                err.filename = str(self.path)
+            raise
         self._file = f
         return self
 
