@@ -446,9 +446,20 @@ def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
     assert "seed = 0,1,2,50,... (9 values)" in result.stdout.splitlines()[0]
 
 
-@pytest.mark.parametrize("command", ["sweep --seeds 200 --dry-run", "inits"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sweep --seeds 200 --dry-run",
+        "inits",
+        "--help",
+        "sweep --help",
+        "report --help",
+        "--version",
+    ],
+)
 def test_a_closed_output_pipe_ends_the_command_quietly(command):
-    """`vanishlab sweep --dry-run | true`: status 141 as for SIGPIPE, nothing on stderr."""
+    """`vanishlab sweep --dry-run | true`: status 141 as for SIGPIPE, nothing on stderr. Help
+    and version too (they ended with status 1: click's and rich's handlers of a broken pipe)."""
     done = subprocess.run(
         f"{shlex.join(_vanishlab())} {command} | true; echo ${{PIPESTATUS[0]}}",
         shell=True, capture_output=True, text=True, executable="/bin/bash",

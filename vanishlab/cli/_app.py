@@ -72,6 +72,14 @@ class _OneLineUsage:
                 raise  # no arguments at all: typer shows the help
             path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
             raise _usage_error(err, path or "vanishlab") from None
+        except BrokenPipeError as err:  # --version printed into a closed pipe
+            raise _broken_pipe(err) from None
+        except SystemExit as err:
+            # --help into a closed pipe: rich, which prints typer's help, puts /dev/null on
+            # stdout and exits with status 1 from its handler of the BrokenPipeError.
+            if err.code == 1 and isinstance(err.__context__, BrokenPipeError):
+                raise typer.Exit(BROKEN_PIPE) from None
+            raise
 
 
 class _Command(_OneLineUsage, TyperCommand):
@@ -142,12 +150,7 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except VanishlabError as err:
             raise fail(str(err)) from None
         except BrokenPipeError as err:
-            if not _stdout_reader_gone():  # another pipe (a socket, a child's stdin) broke
-                raise fail(os_error_text(err)) from None
-            # The reader of stdout went away (`vanishlab sweep --dry-run | head`): stop quietly,
-            # as other Unix tools do, with the status of a process that SIGPIPE ended.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(BROKEN_PIPE) from None
+            raise _broken_pipe(err) from None
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
@@ -157,6 +160,16 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _broken_pipe(err: BrokenPipeError) -> typer.Exit:
+    """The Exit to raise for a broken pipe: status 141, quietly, when the reader of stdout went
+    away (`vanishlab sweep --dry-run | head`, `vanishlab --help | head -1`), as other Unix tools
+    do, with the status of a process that SIGPIPE ended; else one line, status 2."""
+    if not _stdout_reader_gone():  # another pipe (a socket, a child's stdin) broke
+        return fail(os_error_text(err))
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush succeeds
+    return typer.Exit(BROKEN_PIPE)
 
 
 def _stdout_reader_gone() -> bool:
