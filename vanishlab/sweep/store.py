@@ -31,9 +31,7 @@ Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet
 checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
 (:func:`content_digest`), checked after every read. A shard that fails either is never used:
 readers raise :class:`CorruptShardError` naming it, and the sweep command moves it aside to
-``RUN_DIR/corrupt/`` (never deleting it) and measures its cell again, so the run heals. A shard
-this process may not read (permission denied) is not damaged: readers refuse it, naming it,
-and nothing moves it.
+``RUN_DIR/corrupt/`` (never deleting it) and measures its cell again, so the run heals.
 """
 
 from __future__ import annotations
@@ -339,21 +337,14 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     return meta  # type: ignore[return-value]
 
 
-def _denied(path: Path) -> VanishlabError:
-    """A shard this process may not read: not damaged, so never moved aside nor measured again."""
-    return VanishlabError(
-        f"permission denied: {path} (vanishlab cannot read it, and leaves it as it is)"
-    )
-
-
 def _open(path: Path) -> pq.ParquetFile:
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise _foreign(path, "unexpected file")
     try:
         return pq.ParquetFile(path, page_checksum_verification=True)
-    except PermissionError:
-        raise _denied(path) from None
     except (pa.ArrowException, OSError, ValueError) as err:
+        if isinstance(err, PermissionError):  # not damaged: never moved aside nor re-measured
+            raise VanishlabError(f"permission denied: {path} (left as it is)") from None
         raise _foreign(path, f"corrupt parquet: {err}") from None
 
 
@@ -361,8 +352,6 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     """The shard's rows, checked against the page checksums and the content digest."""
     try:
         table = pf.read().replace_schema_metadata(None)
-    except PermissionError:
-        raise _denied(path) from None
     except (pa.ArrowException, OSError, ValueError) as err:
         raise _foreign(path, f"corrupt parquet: {err}") from None
     digest = meta.get("digest")
