@@ -157,7 +157,7 @@ async def _handshake(address: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     scheme, location = parse_address(address)
     connector = get_backend(scheme).get_connector()
-    args = Security().get_connection_args("client")
+    args = Security().get_connection_args("client")  # as the Client's default
     comm = await asyncio.wait_for(connector.connect(location, **args), seconds)
     try:
         # As distributed.comm.connect does, but with a time limit on the scheduler's answer.
@@ -214,7 +214,9 @@ def dask_client(address: str) -> Any:
     except ImportError:
         raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
     check_scheduler(address)
-    if not address.startswith(_OTHER_SCHEMES):  # tcp:// or tls://: what check_scheduler read
+    # Plain TCP only: a tls:// cluster may take its credentials from a security loader that
+    # only the Client calls (and its TLS handshake has a time limit of its own).
+    if not address.startswith((*_OTHER_SCHEMES, "tls://")):
         _check_handshake(address, CONNECT_TIMEOUT_S)
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
