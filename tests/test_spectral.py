@@ -378,12 +378,8 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
     torch.testing.assert_close(trapped, torch.ones(n, dtype=torch.float64))  # no probe: trapped
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_tied_singular_values_stop_early_with_exact_norms(monkeypatch, dtype) -> None:
-    """Orthogonal matrices times 0.9: every singular value is equal, the Kato-Temple gap is ~0
-    and the test cannot pass, so each batch ran all 300 checks into the fallback (35-55x the
-    Frobenius-only call, a reviewer measured). A stalled estimate now gets its exact norm from
-    check STALL_CHECKS on."""
+def _count_checks(monkeypatch) -> list[int]:
+    """A one-item list counting the checks (each runs one ``eigh``) from here on."""
     checks = [0]
     eigh = torch.linalg.eigh
 
@@ -392,6 +388,16 @@ def test_tied_singular_values_stop_early_with_exact_norms(monkeypatch, dtype) ->
         return eigh(a)
 
     monkeypatch.setattr(torch.linalg, "eigh", counted)
+    return checks
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tied_singular_values_stop_early_with_exact_norms(monkeypatch, dtype) -> None:
+    """Orthogonal matrices times 0.9: every singular value is equal, the Kato-Temple gap is ~0
+    and the test cannot pass, so each batch ran all 300 checks into the fallback (35-55x the
+    Frobenius-only call, a reviewer measured). A stalled estimate now gets its exact norm from
+    check STALL_CHECKS on."""
+    checks = _count_checks(monkeypatch)
     gen = torch.Generator().manual_seed(0)
     q = torch.linalg.qr(torch.randn(6, 48, 48, generator=gen, dtype=torch.float64))[0]
     g = (0.9 * q).to(dtype)
@@ -451,14 +457,7 @@ def test_huge_matrices_settle_without_the_fallback(monkeypatch, compact, dtype, 
     """Row lengths whose squares overflow (float32 entries beyond ~1e19, float64 beyond
     ~1e154) stand the row bound aside: when they read inf, every settled matrix read as
     trapped, and each call ran all 300 checks into the SVD fallback."""
-    checks = [0]
-    eigh = torch.linalg.eigh
-
-    def counted(a):
-        checks[0] += 1
-        return eigh(a)
-
-    monkeypatch.setattr(torch.linalg, "eigh", counted)
+    checks = _count_checks(monkeypatch)
     g = torch.randn(8, 40, 40, generator=torch.Generator().manual_seed(0), dtype=dtype) * scale
     u = spectral._start_block(40, 8, dtype, torch.device("cpu")).mT.expand(8, 8, 40)
     sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1)
