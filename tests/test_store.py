@@ -18,6 +18,7 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.sweep import store
+from vanishlab.sweep.checksums import meta_digest
 from vanishlab.sweep.config import CellConfig
 
 TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
@@ -50,6 +51,7 @@ def test_shard_round_trip_and_schema(tmp_path):
     assert pf.schema_arrow.remove_metadata().equals(store.SCHEMA)
     stored = json.loads(pf.schema_arrow.metadata[store.CELL_META_KEY])
     digest = stored.pop("digest")
+    assert stored.pop("meta_digest") == meta_digest({**stored, "digest": digest})
     assert stored == json.loads(json.dumps(meta)) and stored["n_rows"] == len(frame)
     assert digest == store.content_digest(pf.read()) and len(digest) == 64
     assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
@@ -220,6 +222,7 @@ def _as_written_before_later_axes(run: Path) -> None:
         table = table.drop_columns(list(LATER_AXES)).replace_schema_metadata(None)
         meta["config"] = {k: v for k, v in meta["config"].items() if k not in LATER_AXES}
         meta.pop("summary", None)
+        meta.pop("meta_digest", None)
         meta["digest"] = content_digest(table)
         table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
         pq.write_table(table, path, write_page_checksum=True)
@@ -236,3 +239,47 @@ def test_runs_written_before_later_axes_read_and_resume(tmp_path):
     pd.testing.assert_frame_equal(vl.load_cells(run), cells)
     again = vl.run_sweep(sweep, run, workers=1, progress=False)  # the same grid: nothing to do
     assert again.n_skipped == 2 and again.n_run == 0 and not again.moved_aside
+
+
+def _flip_meta(path: Path, old: bytes, new: bytes) -> None:
+    """Flip bits of the ``vanishlab.cell`` metadata (``old`` -> ``new``, the first occurrence:
+    the config's), as a damaged disk would, keeping every other byte's checksum valid."""
+    table = pq.read_table(path)
+    raw = table.schema.metadata[store.CELL_META_KEY]
+    assert old in raw and len(old) == len(new)
+    table = table.replace_schema_metadata({store.CELL_META_KEY: raw.replace(old, new, 1)})
+    pq.write_table(table, path, write_page_checksum=True)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"activation": "tanh"', b'"activation": "tQnh"'),
+        (b'"dtype": "float32"', b'"dtype": "fl_at32"'),
+        (b'"seed": 0', b'"seed": 1'),
+    ],
+)
+def test_flipped_bit_in_shard_metadata_is_corruption_and_sweep_heals(tmp_path, old, new):
+    run = tmp_path / "run"
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2)
+    vl.run_sweep(sweep, run)
+    (path,) = (run / "cells").glob("*.parquet")
+    _flip_meta(path, old, new)
+    with pytest.raises(store.CorruptShardError, match="metadata does not match its checksum"):
+        vl.load_cells(run)
+    assert list(store.scan_shards(run)[1]) and not store.scan_shards(run)[0]
+    vl.run_sweep(sweep, run)  # moves it aside and measures the cell again
+    assert (run / "corrupt" / path.name).is_file()
+    cells = vl.load_cells(run)
+    assert list(cells["activation"]) == ["tanh"] and list(cells["dtype"]) == ["float32"]
+
+
+def test_shard_without_meta_digest_stays_readable(tmp_path):
+    run = _run_dir(tmp_path, cells=({},))
+    (path,) = (run / "cells").glob("*.parquet")
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+    del meta["meta_digest"]  # as written before the metadata had its own checksum
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, path, write_page_checksum=True)
+    assert list(vl.load_cells(run)["activation"]) == ["tanh"]

@@ -2,8 +2,9 @@
 
 :func:`content_digest` is a SHA-256 of a shard's decoded rows, column by column, independent of
 how parquet or arrow chunk them; :func:`summary_digest` a SHA-256 of a summary row as canonical
-JSON. The store writes both into the shard's metadata and checks them on every read
-(:mod:`vanishlab.sweep.store`), so damaged bytes are never used.
+JSON; :func:`meta_digest` a SHA-256 of the shard's metadata itself (the config, status, ...
+and those two digests). The store writes all three into the shard's metadata and checks them on
+every read (:mod:`vanishlab.sweep.store`), so damaged bytes are never used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any, TypedDict
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["StoredSummary", "content_digest", "stored_summary", "summary_digest", "summary_ok"]
+__all__ = [
+    "StoredSummary",
+    "content_digest",
+    "meta_digest",
+    "stored_summary",
+    "summary_digest",
+    "summary_ok",
+]
 
 
 def content_digest(table: pa.Table) -> str:
@@ -79,3 +87,14 @@ def summary_ok(summary: Any) -> bool:
         and isinstance(summary["row"], dict)
         and summary["digest"] == summary_digest(summary["row"])
     )
+
+
+META_DIGEST = "meta_digest"
+"""The key of a shard's metadata that holds :func:`meta_digest` of the other keys."""
+
+
+def meta_digest(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of a shard's ``vanishlab.cell`` metadata as canonical JSON (sorted keys, no
+    spaces), every key but :data:`META_DIGEST`: a flipped bit in the config (``tQnh`` for
+    ``tanh``) is caught like one in the rows."""
+    return summary_digest({k: v for k, v in meta.items() if k != META_DIGEST})

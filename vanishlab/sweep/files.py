@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TMP_SUFFIX", "atomic_write", "fsync_dir"]
+__all__ = ["CORRUPT", "TMP_SUFFIX", "atomic_write", "fsync_dir", "move_aside"]
 
 TMP_SUFFIX = ".tmp"
+CORRUPT = "corrupt"
+"""The folder of a run directory that damaged shards are moved aside to."""
 
 
 def fsync_dir(path: Path) -> None:
@@ -51,3 +53,18 @@ def atomic_write(path: Path, write: Any) -> None:
         if err.filename is None or err.filename in (tmp, str(tmp)):
             err.filename, err.filename2 = str(path), None
         raise
+
+
+def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
+    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken)."""
+    aside = Path(run_dir) / CORRUPT
+    aside.mkdir(exist_ok=True)
+    target = aside / path.name
+    n = 1
+    while target.exists():
+        target = aside / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    fsync_dir(path.parent)
+    fsync_dir(aside)
+    return target

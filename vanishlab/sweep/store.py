@@ -20,8 +20,8 @@ shard exists only for a finished cell, so resuming is "run the cells that have n
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
 norms aggregated over the cell's samples (see :func:`vanishlab.sweep.measure.run_cell`). Its parquet
 key-value metadata ``vanishlab.cell`` is JSON ``{cell_id, config, status, reason, failure,
-elapsed_s, n_rows, digest, summary}`` (``summary``: the cell's summary row, computed where it
-was measured, with its own SHA-256); a failed cell is a shard with zero rows,
+elapsed_s, n_rows, digest, summary, meta_digest}`` (``summary``: the cell's summary row,
+computed where it was measured, with its own SHA-256); a failed cell is a shard with zero rows,
 ``status = "failed"``, a ``reason`` and a ``failure`` kind. A shard of a monitored training run
 (:class:`vanishlab.trained.JacobianMonitor`) has one more column, ``step`` (the training step it
 was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every shard of one run has the same
@@ -29,7 +29,9 @@ columns. This module owns that schema and checks every frame before it is writte
 
 Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet's page
 checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
-(:func:`content_digest`), checked after every read. A shard that fails either is never used:
+(:func:`content_digest`), checked after every read, and ``meta_digest`` a SHA-256 of the
+metadata's other keys (:func:`~vanishlab.sweep.checksums.meta_digest`; absent from older
+shards, which stay readable), checked on every read too. A shard that fails any is never used:
 readers raise :class:`CorruptShardError` naming it, and the sweep command moves it aside to
 ``RUN_DIR/corrupt/`` (never deleting it) and measures its cell again, so the run heals.
 """
@@ -49,9 +51,17 @@ import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .axes import Axis
-from .checksums import StoredSummary, content_digest, stored_summary, summary_digest, summary_ok
+from .checksums import (
+    META_DIGEST,
+    StoredSummary,
+    content_digest,
+    meta_digest,
+    stored_summary,
+    summary_digest,
+    summary_ok,
+)
 from .config import AXES, AXIS_TABLE, LATER_AXES
-from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .files import CORRUPT, TMP_SUFFIX, atomic_write, fsync_dir, move_aside
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -101,7 +111,6 @@ __all__ = [
 
 CELL_META_KEY = b"vanishlab.cell"
 CELLS = "cells"
-CORRUPT = "corrupt"
 SHARD_SUFFIX = ".parquet"
 
 CONFIG_COLUMNS: tuple[str, ...] = AXES
@@ -176,7 +185,7 @@ class CellMeta(TypedDict):
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", META_DIGEST))
 FAILURES = ("overflow", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
@@ -238,6 +247,7 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     schema = STEP_SCHEMA if "step" in frame else SCHEMA
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
+    meta[META_DIGEST] = meta_digest(meta)  # type: ignore[literal-required]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
     path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
     # CRC32 of every page too, so that a reader refuses damaged bytes before decoding them.
@@ -318,6 +328,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         raise _foreign(path, "unreadable vanishlab.cell metadata") from None
     if not isinstance(meta, dict) or not _meta_keys_ok(meta):
         raise _foreign(path, "malformed vanishlab.cell metadata")
+    if meta.pop(META_DIGEST, None) not in (None, meta_digest(meta)):  # absent: an older shard
+        raise _foreign(path, "its metadata does not match its checksum")
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
         raise _foreign(path, "malformed vanishlab.cell metadata")
     if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
@@ -400,21 +412,6 @@ def scan_shards(
             continue
         metas[meta["cell_id"]] = meta
     return metas, corrupt
-
-
-def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
-    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken)."""
-    aside = Path(run_dir) / CORRUPT
-    aside.mkdir(exist_ok=True)
-    target = aside / path.name
-    n = 1
-    while target.exists():
-        target = aside / f"{path.stem}.{n}{path.suffix}"
-        n += 1
-    os.replace(path, target)
-    fsync_dir(path.parent)
-    fsync_dir(aside)
-    return target
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
