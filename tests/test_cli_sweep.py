@@ -341,6 +341,12 @@ def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
         (lambda m: m["axes"].update(init=[3]), "'axes' init holds 3, not a string"),
         (lambda m: m["axes"].update(gain=[float("nan")]), "'axes' gain holds NaN, not a finite"),
         (lambda m: m["axes"].update(seq_len=[None]), "'axes' seq_len holds null, not an integer"),
+        # Out of the bounds or choices a flag would refuse, or the union of the grids deleted:
+        (lambda m: m["axes"].update(hidden_size=[-8]), "'axes' hidden_size holds -8 (must be"),
+        (lambda m: m["grids"][0].update(gain=[-1.0]), "'grids'[0] gain holds -1.0 (must be a"),
+        (lambda m: m["axes"].update(activation=["tQnh"]), "'axes' activation holds \"tQnh\" (cho"),
+        (lambda m: m["axes"].update(dtype=["fl_at32"]), "'axes' dtype holds \"fl_at32\" (choose"),
+        (lambda m: m.pop("axes"), "'axes' is missing"),
     ],
 )
 def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
@@ -417,11 +423,14 @@ def test_an_unexpected_exception_is_not_disguised_as_a_user_error(monkeypatch, r
 
 
 def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run_dir, tmp_path):
+    from vanishlab.sweep.checksums import meta_digest
+
     shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
     table = pq.read_table(shard)
     metadata = dict(table.schema.metadata)
     meta = json.loads(metadata[b"vanishlab.cell"])
     meta["config"]["hidden_size"] = str(meta["config"]["hidden_size"])  # a hand edit
+    meta["meta_digest"] = meta_digest(meta)  # ... that even updates the metadata's checksum
     metadata[b"vanishlab.cell"] = json.dumps(meta).encode()
     pq.write_table(table.replace_schema_metadata(metadata), shard)
     message = f'{shard} is corrupt (its config\'s hidden_size holds "8", not an integer)'

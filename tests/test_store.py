@@ -283,3 +283,9 @@ def test_shard_without_meta_digest_stays_readable(tmp_path):
     table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
     pq.write_table(table, path, write_page_checksum=True)
     assert list(vl.load_cells(run)["activation"]) == ["tanh"]
+    # Without that checksum, a config value out of its axis's choices or bounds is still caught.
+    meta["config"]["activation"] = "tQnh"
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, path, write_page_checksum=True)
+    with pytest.raises(store.CorruptShardError, match=r'activation holds "tQnh" \(choose'):
+        vl.load_cells(run)

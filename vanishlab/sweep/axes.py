@@ -114,10 +114,21 @@ class Axis:
 
     def misfit(self, values: Iterable[Any]) -> str | None:
         """``hidden_size holds "8", not an integer`` for the first of ``values`` that this axis
-        does not :meth:`stores`, else None."""
+        does not :meth:`stores`, or ``hidden_size holds -8 (must be positive)`` for one out of
+        its bounds or choices (the checks of a command-line flag, but for ``check``: a run may
+        name an init this process has not registered), else None."""
         for value in values:
+            text = json.dumps(value, default=repr)
             if not self.stores(value):
-                return f"{self.name} holds {json.dumps(value, default=repr)}, not {self.type_text}"
+                return f"{self.name} holds {text}, not {self.type_text}"
+            if value is None:
+                continue
+            if self.choices is not None and value not in self.choices:
+                return f"{self.name} holds {text} (choose from {', '.join(self.choices)})"
+            if (self.low is not None and value < self.low) or (
+                self.high is not None and value > self.high
+            ):
+                return f"{self.name} holds {text} (must be {self._range_text()})"
         return None
 
     def applies(self, model: str) -> bool:

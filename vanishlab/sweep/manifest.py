@@ -7,8 +7,11 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
 ``elapsed_s``, ``n_cells``. Every value of a grid must be of its axis's type (an integer, a
-finite number, true or false, a string; null only for an axis that applies to some models), so
-that a hand-edited ``"8"`` for ``hidden_size`` is refused in one line, naming the field.
+finite number, true or false, a string; null only for an axis that applies to some models)
+within the axis's bounds and choices (as its command-line flag checks them; an init is not
+looked up, since a run may name one registered by another process), so that a hand-edited
+``"8"`` or ``-8`` for ``hidden_size`` or ``"bogus"`` for ``activation`` is refused in one line,
+naming the field; ``axes`` may be absent only from a manifest without ``grids``.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     for key in text_keys:
         if m.get(key) is not None and not isinstance(m[key], str):
             return f"{key!r} must be a string, not {type(m[key]).__name__}"
+    if m.get("grids") is not None and "axes" not in m:
+        return "'axes' is missing (it lists the union of 'grids')"
     if "axes" in m and not _is_grid(m["axes"]):
         return f"'axes' must map each of {', '.join(AXES)} to a list of values"
     grids = m.get("grids")
