@@ -474,3 +474,25 @@ def test_a_closed_output_pipe_ends_the_command_quietly(command):
         shell=True, capture_output=True, text=True, executable="/bin/bash",
     )  # fmt: skip
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("every_s", "expected"),
+    [(10.0, ["20/20"]), (0.0, [*map("{}/20".format, range(2, 19, 2)), "20/20"])],
+)
+def test_progress_when_stderr_is_not_a_terminal_is_a_few_plain_lines(
+    monkeypatch, tmp_path, every_s, expected
+):
+    """`vanishlab sweep ... 2>log`: plain lines at most every 10 s and every tenth of the cells,
+    and one at the end (the rich bar needs a terminal)."""
+    monkeypatch.setattr("vanishlab.sweep.progress.PLAIN_EVERY_S", every_s)
+    args = [*SMALL, "--activation", "tanh", "--num-layers", "1", "--init", "default"]
+    args += ["--gain", "0.5,1", "--seeds", "10", "--workers", "1", "--name", "p"]
+    result = runner.invoke(app, ["sweep", *args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line.split()[1] for line in lines] == expected, lines
+    assert all(line.startswith("p: ") and " cells (" in line for line in lines)
+    assert lines[-1].startswith("p: 20/20 cells (100%), 0 failed, ")
+    quiet = runner.invoke(app, ["sweep", *args, "--quiet", "--out", str(tmp_path / "q")])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

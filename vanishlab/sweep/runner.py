@@ -34,6 +34,7 @@ from .experiments import Experiment, load_experiment, variant
 from .inits import INITS
 from .manifest import package_versions
 from .memory import available_bytes, cell_bytes, format_bytes
+from .progress import Progress
 from .rundir import is_run_dir
 
 __all__ = [
@@ -268,50 +269,6 @@ def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     return union
 
 
-class _Progress:
-    """A rich progress bar on stderr (cells done / total, elapsed, ETA), or nothing."""
-
-    def __init__(self, enabled: bool, name: str, total: int, done: int, failed: int) -> None:
-        self._bar: Any = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("cells"),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._task = self._bar.add_task(name or "sweep", total=total, completed=done, failed=failed)
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def advance(self, failed: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, failed=failed)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
     """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
     if free is None or not cells:
@@ -368,7 +325,8 @@ def run_sweep(
             cluster and come back here to be written. Needs ``vanishlab[dask]``.
         force: extend a directory that holds a different grid (its cells are kept).
         retry_failed: measure again the cells of this sweep recorded as failed.
-        progress: show a progress bar on stderr.
+        progress: show progress on stderr (a bar on a terminal, else a plain line at most every
+            10 s and every tenth of the cells, and one at the end).
         smoke: run the experiment's ``SMOKE`` variant instead of its ``SWEEP``.
 
     Damaged shards (see :mod:`vanishlab.sweep.store`) are moved to ``RUN_DIR/corrupt/`` and
@@ -468,7 +426,7 @@ def run_sweep(
         if client is None:
             n_workers = _check_memory(pending, plan.available_bytes, n_workers)
         n_done = len(plan.cells) - len(pending)
-        with _Progress(progress, label, len(plan.cells), n_done, failed) as bar:
+        with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
             if client is not None and tasks:
                 run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
             elif n_workers > 1:

@@ -1,0 +1,96 @@
+"""Progress of long work on stderr: a rich bar on a terminal, plain lines when stderr is not
+one (a batch job's log, ``2>log``), so that such a job shows life without filling its log.
+
+Plain lines come at most every :data:`PLAIN_EVERY_S` seconds *and* every tenth of the cells
+(whichever is rarer), plus one at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+__all__ = ["PLAIN_EVERY_S", "Progress", "is_terminal", "status_line"]
+
+PLAIN_EVERY_S = 10.0
+"""The least time between two plain progress lines."""
+
+
+def is_terminal() -> bool:
+    """Whether stderr is a terminal (rich's bar and spinners there, plain lines otherwise)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
+
+
+def status_line(text: str) -> None:
+    """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Cells done / total on stderr (elapsed, ETA, failures), or nothing when not ``enabled``."""
+
+    def __init__(self, enabled: bool, name: str, total: int, done: int, failed: int) -> None:
+        self._bar: Any = None
+        self._plain = enabled and not is_terminal()
+        self._name, self._total, self._done, self._failed = name or "sweep", total, done, failed
+        self._start = self._last = time.monotonic()
+        self._last_done = done
+        if not enabled or self._plain:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self._bar = Bar(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cells"),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._bar.add_task(self._name, total=total, completed=done, failed=failed)
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def advance(self, failed: int) -> None:
+        self._done += 1
+        self._failed = failed
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, failed=failed)
+        elif self._plain and self._done < self._total:
+            now = time.monotonic()
+            tenth = max(1, math.ceil(self._total / 10))
+            if now - self._last >= PLAIN_EVERY_S and self._done - self._last_done >= tenth:
+                self._last, self._last_done = now, self._done
+                status_line(self._text(now))
+
+    def _text(self, now: float) -> str:
+        share = 100 * self._done / self._total if self._total else 100
+        return (
+            f"{self._name}: {self._done}/{self._total} cells ({share:.0f}%), "
+            f"{self._failed} failed, {now - self._start:.0f} s"
+        )
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        elif self._plain and kind is None:
+            status_line(self._text(time.monotonic()))
