@@ -355,3 +355,22 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     result = runner.invoke(app, [*args, "--inputs", str(tmp_path / "x.pt")])
     _one_error_line(result, "T=50, B=4 needs about")
     assert "1000 B is available" in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(("after_s", "shown"), [(0.0, True), (60.0, False)])
+def test_analyze_says_what_it_measures_on_stderr_when_it_takes_a_while(
+    tmp_path, monkeypatch, after_s, shown
+):
+    """A long measurement (nn.RNN(32, 128, 2) at --seq-len 12000: 40 s) is not silent: a spinner
+    on a terminal, else one plain line once it has run a while (none for a quick one)."""
+    monkeypatch.setattr("vanishlab.sweep.progress.PLAIN_AFTER_S", after_s)
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "5", "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    if shown:
+        assert len(lines) == 1 and lines[0].startswith("measuring "), lines
+        assert lines[0].endswith("over 5 steps x 8 sequences (this may take a while)")
+    else:
+        assert lines == []

@@ -166,6 +166,7 @@ def analyze(
             gauss["seed"],
             label,
         ),
+        progress=True,
     )
     typer.echo(str(result))
 

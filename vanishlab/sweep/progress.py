@@ -2,20 +2,27 @@
 one (a batch job's log, ``2>log``), so that such a job shows life without filling its log.
 
 Plain lines come at most every :data:`PLAIN_EVERY_S` seconds *and* every tenth of the cells
-(whichever is rarer), plus one at the end.
+(whichever is rarer), plus one at the end. :func:`working` says what one long step is doing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PLAIN_EVERY_S", "Progress", "is_terminal", "status_line"]
+__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "is_terminal", "status_line", "working"]
 
 PLAIN_EVERY_S = 10.0
 """The least time between two plain progress lines."""
+
+PLAIN_AFTER_S = 2.0
+"""How long a step of :func:`working` runs before its plain line is printed (a quick step, or
+one that fails at once with its one-line error, prints none)."""
 
 
 def is_terminal() -> bool:
@@ -94,3 +101,27 @@ class Progress:
             self._bar.stop()
         elif self._plain and kind is None:
             status_line(self._text(time.monotonic()))
+
+
+@contextlib.contextmanager
+def working(text: str, enabled: bool = True) -> Iterator[None]:
+    """While the body runs: a spinner with ``text`` on a terminal (gone when it ends), else
+    ``text`` as one plain line once the body has run :data:`PLAIN_AFTER_S` seconds."""
+    if not enabled:
+        yield
+    elif is_terminal():
+        from rich.console import Console
+
+        with Console(stderr=True).status(text):
+            yield
+    elif PLAIN_AFTER_S <= 0:
+        status_line(text)
+        yield
+    else:
+        timer = threading.Timer(PLAIN_AFTER_S, status_line, (text,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()

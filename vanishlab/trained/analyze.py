@@ -30,6 +30,7 @@ from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.manifest import package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
+from ..sweep.progress import working
 from ..sweep.rundir import is_run_dir
 from .checkpoint import (
     Checkpoint,
@@ -118,6 +119,7 @@ def analyze_checkpoint(
     seed: int = 0,
     name: str | None = None,
     command: str | None = None,
+    progress: bool = False,
 ) -> AnalyzeResult:
     """Measure the recurrent module saved in ``checkpoint`` and write the run ``out``.
 
@@ -130,6 +132,8 @@ def analyze_checkpoint(
             ``seq_len``, ``batch``, ``input_std``, ``seed``.
         name: a label kept in the manifest (default: the checkpoint's file name).
         command: the command line that made the run, kept in the manifest.
+        progress: say on stderr what is being measured while it is (a spinner on a terminal,
+            else one line once it has taken 2 s).
 
     Raises:
         VanishlabError: every user mistake (see :func:`read_checkpoint`), inputs that do not
@@ -192,6 +196,7 @@ def analyze_checkpoint(
             name,
             command,
             checkpoint,
+            progress,
         )
     except VanishlabError:
         if created:  # a refusal leaves no trace: only the lock can be in a new directory
@@ -215,6 +220,7 @@ def _measure_into(
     name: str | None,
     command: str | None,
     checkpoint: str | os.PathLike[str],
+    progress: bool = False,
 ) -> AnalyzeResult:
     spec = ckpt.spec
     with store.RunLock(run_dir):
@@ -228,7 +234,11 @@ def _measure_into(
             status = done[cid]["status"]
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
-        with one_thread():
+        doing = (
+            f"measuring {spec.describe()} over {config['seq_len']} steps x {config['batch']} "
+            "sequences (this may take a while)"
+        )
+        with one_thread(), working(doing, progress):
             measure_start = time.perf_counter()
             try:
                 frame = measure_rows(net, x, config, cid)
