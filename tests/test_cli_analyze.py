@@ -374,3 +374,19 @@ def test_analyze_says_what_it_measures_on_stderr_when_it_takes_a_while(
         assert lines[0].endswith("over 5 steps x 8 sequences (this may take a while)")
     else:
         assert lines == []
+
+
+def test_a_misshapen_weight_hh_is_named_and_a_pickled_inputs_file_gets_inputs_advice(tmp_path):
+    state = torch.nn.RNN(3, 8).state_dict()
+    state["weight_hh_l0"] = torch.zeros(8, 7)  # hidden size 7 by its columns, 8 rows
+    torch.save(state, tmp_path / "m.pt")
+    result = runner.invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(tmp_path / "r")])
+    _one_error_line(result, "weight_hh_l0 has shape (8, 7): its rows are not 1, 3 or 4 blocks")
+    assert "weight_ih_l0" not in result.stderr
+
+    torch.save(torch.nn.RNN(3, 8).state_dict(), tmp_path / "ok.pt")
+    torch.save({"x": _Touch(tmp_path / "ran")}, tmp_path / "x.pt")
+    args = ["analyze", str(tmp_path / "ok.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    _one_error_line(result, "Save the inputs as one tensor instead: torch.save(x, path)")
+    assert "state_dict" not in result.stderr and not (tmp_path / "ran").exists()

@@ -129,6 +129,9 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+_SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
+
+
 def _load(path: Path, what: str) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU; every failure is one clear line."""
     if not path.exists():
@@ -149,8 +152,8 @@ def _load(path: Path, what: str) -> Any:
             ) from None
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
-            f"and vanishlab loads with weights_only=True only; nothing in it was run. Save "
-            f"model.state_dict() instead ({reason})"
+            f"and vanishlab loads with weights_only=True only; nothing in it was run. "
+            f"{_SAVE_INSTEAD.get(what, 'Save model.state_dict() instead')} ({reason})"
         ) from None
     except (
         OSError,
@@ -349,6 +352,11 @@ def infer_spec(
             "must be matrices"
         )
     H, I = w_hh0.shape[1], w_ih0.shape[1]
+    if w_hh0.shape[0] not in {g * H for g in GATES}:  # the hidden size comes from its columns
+        raise VanishlabError(
+            f"{where}: weight_hh_l0 has shape {tuple(w_hh0.shape)}: its rows are not 1, 3 or 4 "
+            f"blocks of its {H} columns (nn.RNN, nn.GRU, nn.LSTM: (G*H, H))"
+        )
     rows = w_ih0.shape[0]
     gates = rows // H if rows % H == 0 else 0
     if gates not in GATES:
