@@ -496,3 +496,23 @@ def test_progress_when_stderr_is_not_a_terminal_is_a_few_plain_lines(
     assert lines[-1].startswith("p: 20/20 cells (100%), 0 failed, ")
     quiet = runner.invoke(app, ["sweep", *args, "--quiet", "--out", str(tmp_path / "q")])
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize("name", ["x" * 201, "a/b", "a\0b"])
+def test_a_name_that_cannot_be_a_file_name_is_refused_at_sweep_time(tmp_path, name):
+    """The name names the report's file: refused by sweep, not by a later `report`."""
+    for extra in (["--dry-run"], ["--quiet"]):
+        args = ["sweep", *SMALL, "--name", name, "--out", str(tmp_path / "run"), *extra]
+        _one_error_line(runner.invoke(app, args), "cannot be a file name")
+    assert not (tmp_path / "run").exists()
+    ok = ["sweep", *SMALL, "--seeds", "1", "--init", "default", "--activation", "tanh"]
+    ok += ["--num-layers", "1", "--gain", "1", "--quiet", "--name", "y" * 200]
+    assert runner.invoke(app, [*ok, "--out", str(tmp_path / "ok")]).exit_code == 0
+
+
+def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    out = str(tmp_path / "afile" / "x")
+    for extra in (["--dry-run"], ["--quiet"]):
+        result = runner.invoke(app, ["sweep", *SMALL, "--out", out, *extra])
+        _one_error_line(result, f"cannot write the run directory {out}: Not a directory")

@@ -12,6 +12,7 @@ under the run directory's lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shlex
 import time
@@ -209,6 +210,8 @@ def plan_sweep(
             new_cells = sum(1 for c in cells if c.cell_id not in known)
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
+    else:
+        _check_dir_possible(run_dir)
     peak = max((cell_bytes(c) for c in cells), default=0)
     return SweepPlan(
         exp,
@@ -283,6 +286,20 @@ def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int)
             "choose smaller sizes (--dry-run shows the estimate)"
         )
     return max(1, min(n_workers, free // max(peak, 1)))
+
+
+def _check_dir_possible(run_dir: Path) -> None:
+    """Refuse, as :func:`_make_dir` would but writing nothing (``--dry-run``), a run directory
+    that is a file or lies below one, or below a folder this process may not write."""
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists() or folder.is_symlink():
+            code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
+            if folder.is_dir():
+                if os.access(folder, os.W_OK | os.X_OK):
+                    return
+                code = errno.EACCES
+            why = os.strerror(code)
+            raise VanishlabError(f"cannot write the run directory {run_dir}: {why}")
 
 
 def _make_dir(run_dir: Path) -> None:
