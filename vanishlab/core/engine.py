@@ -7,7 +7,7 @@ respect to the state of layer l at time t), going backward in time and downward 
     G^{L-1}_{T-1} = I
     G^l_t = G^l_{t+1} D^l_{t+1} W_hh^l  +  G^{l+1}_t D^{l+1}_t W_ih^{l+1}    (missing terms are 0)
     dh^{L-1}_{T-1} / dx_t  = G^0_t D^0_t W_ih^0
-    dh^{L-1}_{T-1} / h0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
+    dh^{L-1}_{T-1} / dh0[l] = G^l_0 D^l_0 W_hh^l                               (lag T)
 
 Each G is carried as exp(s) * raw (docs/maths.md, section 3), with raw well scaled (divided by
 its own Frobenius norm inside the next step's product with D: at every step on the general path,

@@ -9,8 +9,9 @@ queued norms are checked just before each spectral computation (:meth:`Stream.qu
 divided by its norm every ``RENORM``-th step only (between two divisions it drifts by a few
 steps' growth or decay, far inside float32's range), and the log-scale is the running sum of
 the logs of the norms divided by, taken once at the end. When
-any norm comes out zero, below :func:`~vanishlab.core.scaling.trusted_floor` (a sum of squares
-that lost entries), inf or NaN, it returns None and the general path, which rescues such norms
+any norm comes out zero (except the LSTM c block's exact zero at lag 0), below
+:func:`~vanishlab.core.scaling.trusted_floor` (a sum of squares that lost entries), inf or NaN,
+it returns None and the general path, which rescues such norms
 step by step, measures the call.
 """
 

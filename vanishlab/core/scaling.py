@@ -7,7 +7,7 @@ entries are lost, each below ``tiny``, so a norm ``n`` of a matrix with ``numel`
 trusted when ``numel * tiny <= 1e-12 n^2``: the lost part then changes n by under 1e-12 (in
 relative terms) whatever the flush mode. Below that floor the general paths recompute the norm
 in float64 from the matrix divided by its largest entry (float64 matrices too, whose floor is
-~1e-140: torch's float64 norm sums plain squares) and rescale a float32 matrix in float64;
+~1.5e-148 sqrt(n): torch's float64 norm sums plain squares) and rescale a float32 matrix in float64;
 the fast paths hand the call over to a general path.
 """
 

@@ -18,11 +18,13 @@ and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge 
 batch and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`).
 The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a
 GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
-block of ``block`` rows; after them the warm start is the leading ``steady_block`` Ritz rows
-of the previous chunk's last lag (the top direction only drifts from lag to lag, and a thinner
-block halves the products). Small matrices (min dimension <= ``exact_below``) get exact
-norms (:func:`exact_norms`): at once on a CPU, one batched call per chunk on a GPU. A stream's
-first two chunks are *cold* (see COLD_POWER_STEPS and GRAM_EXACT).
+block of ``block`` rows; after them the warm start is the previous chunk's last lag's block
+after CARRY_POWER_STEPS more power steps, cut to its leading ``steady_block - 1`` Ritz rows
+and its last row (the previous probe's evolved direction), plus one new probe row (the top
+direction only drifts from lag to lag, and a thinner block halves the products). Small
+matrices (min dimension <= ``exact_below``) get exact norms (:func:`exact_norms`): at once on
+a CPU, one batched call per chunk on a GPU. A stream's first two chunks are *cold* (see
+COLD_POWER_STEPS and GRAM_EXACT).
 """
 
 from __future__ import annotations
