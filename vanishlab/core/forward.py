@@ -28,6 +28,7 @@ __all__ = [
     "check_finite_states",
     "layer_states",
     "recurrence_kernel",
+    "relu_derivative",
     "states_and_derivatives",
     "tanh_derivative",
 ]
@@ -60,6 +61,11 @@ def recurrence_kernel() -> Iterator[None]:
     ):
         warnings.filterwarnings("ignore", message=".*single contiguous chunk of memory.*")
         yield
+
+
+def relu_derivative(h: torch.Tensor) -> torch.Tensor:
+    """relu'(a) = 1[a > 0] = 1[h > 0] from the states h, elementwise (PyTorch's relu'(0) = 0)."""
+    return (h > 0).to(h.dtype)
 
 
 @torch.no_grad()
@@ -108,7 +114,7 @@ def states_and_derivatives(
         check_finite_states(out, layer)
         states.append(out)
         if derivatives:
-            derivs.append(tanh_derivative(pre, in_place=True) if tanh else (out > 0).to(out.dtype))
+            derivs.append(tanh_derivative(pre, in_place=True) if tanh else relu_derivative(out))
         del pre
         below = out
     return states, derivs
@@ -149,7 +155,7 @@ def _kernel_states(
             pre.view(-1, pre.shape[-1]).addmm_(prev.reshape(-1, prev.shape[-1]), w_hh.T)
             derivs.append(tanh_derivative(pre, in_place=True))
         elif derivatives:
-            derivs.append((out > 0).to(out.dtype))
+            derivs.append(relu_derivative(out))
         below = out
     return states, derivs
 

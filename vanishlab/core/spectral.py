@@ -87,11 +87,11 @@ def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> to
 
 @functools.lru_cache(maxsize=2 * PROBES)
 def _probe_row(m: int, dtype: torch.dtype, device: torch.device, draw: int = 0) -> torch.Tensor:
-    """Seeded random unit row ``(1, m)`` number ``draw`` (of PROBES): generic, so it has a
+    """Seeded random unit row ``(1, m)`` number ``draw`` (0 to PROBES - 1): generic, so it has a
     component along any direction a warm block may lack (see :func:`top_singular_values`).
     Successive chunks take successive draws: a direction orthogonal to one fixed row (a
     reviewer built one) is not orthogonal to all of them. Cached, never written."""
-    gen = torch.Generator().manual_seed(1 + draw % PROBES)
+    gen = torch.Generator().manual_seed(1 + draw)
     row = torch.randn(1, m, generator=gen, dtype=torch.float64)
     return (row / torch.linalg.vector_norm(row)).to(dtype=dtype, device=device)
 
@@ -128,7 +128,7 @@ def top_singular_values(
     # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
     # masks (dropping them would wait for the device at each step of the bookkeeping).
     compact = not scaling.gpu_like(g.device) if compact is None else compact
-    orthonormal = _qr_rows if compact else _gram_schmidt_rows
+    orthonormal = _orthonormal_rows(compact)
     sigma = torch.zeros(n_mat, dtype=f64, device=g.device)
     u = u.clone()
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
@@ -282,6 +282,12 @@ def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     c = torch.amax(w.abs(), dim=(-2, -1))
     c = torch.where(c > 0, c, 1.0)
     return w / c[:, None, None], c
+
+
+def _orthonormal_rows(compact: bool | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How rows are orthonormalized: Householder QR on a CPU's compact batches, Gram-Schmidt on
+    a GPU's masked ones (its batched QR forms Q one matrix at a time)."""
+    return _qr_rows if compact else _gram_schmidt_rows
 
 
 def _qr_rows(z: torch.Tensor) -> torch.Tensor:
@@ -449,8 +455,7 @@ class SpectralNorms:
         elif p < min(m, n):  # a warm block: one seeded random probe row joins it
             probe = _probe_row(m, gs.dtype, gs.device, self._probes).expand(B, 1, m)
             self._probes = (self._probes + 1) % PROBES
-            orthonormal = _qr_rows if self.compact else _gram_schmidt_rows
-            self._u = orthonormal(torch.cat([self._u, probe], dim=1))
+            self._u = _orthonormal_rows(self.compact)(torch.cat([self._u, probe], dim=1))
             p += 1
         steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
@@ -466,7 +471,7 @@ class SpectralNorms:
         # settled at once was never advanced, so a direction outside it (a decoupled block
         # about to overtake) would only ever be seen by the probe's single step.
         u_last, last = u.reshape(K, B, p, m)[-1], gs[-1]
-        orthonormal = _qr_rows if self.compact else _gram_schmidt_rows
+        orthonormal = _orthonormal_rows(self.compact)
         for _ in range(CARRY_POWER_STEPS):
             u_last = orthonormal(_unit(_unit(u_last @ last)[0] @ last.mT)[0])
         self._u = u_last
