@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import shutil
@@ -585,6 +586,23 @@ def test_help_shows_no_value_for_flags():
         result = runner.invoke(app, args, env={"COLUMNS": "120"})
         assert result.exit_code == 0
         assert "<bool>" not in result.stdout, result.stdout
+
+
+def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines():
+    # typer kept a docstring's source line breaks in every paragraph after the first: at 80
+    # columns `analyze --help` showed "... in the weights," / "layers," / "sizes, bias) ...".
+    wide = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "300"})
+    assert wide.exit_code == 0
+    lines = [" ".join(line.split()) for line in wide.stdout.splitlines()]
+    one_line = [s for s in lines if s.startswith("Infers the architecture") and s.endswith("read.")]
+    assert one_line, wide.stdout
+    for args in (["sweep", "--help"], ["analyze", "--help"], ["inits", "--help"]):
+        narrow = runner.invoke(app, args, env={"COLUMNS": "80"})
+        prose = narrow.stdout.split("╭")[0].splitlines()  # the description, before the panels
+        # In a paragraph, a line cut short by a source line break had room for the next word.
+        for line, following in itertools.pairwise(prose):
+            if line.strip() and following.strip():
+                assert len(line.rstrip()) + 1 + len(following.split()[0]) > 79, (line, following)
 
 
 # --- the command line answers without importing torch ---------------------------------------

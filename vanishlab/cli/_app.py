@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import inspect
 import os
 import select
 import sys
@@ -82,12 +83,31 @@ class _OneLineUsage:
             raise
 
 
+def reflowed(text: str | None) -> str | None:
+    """A docstring's paragraphs as single lines, for the terminal to wrap at its own width.
+
+    typer keeps the single line breaks of every paragraph after the first, so a docstring
+    wrapped for the source file showed ragged lines in a narrower terminal's ``--help``."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
 class _Command(_OneLineUsage, TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
 
 
 class _Group(_OneLineUsage, TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
 
