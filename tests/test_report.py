@@ -468,7 +468,7 @@ def test_deterministic_across_processes(report_run, tmp_path):
         out = tmp_path / f"r{seed}.html"
         args = ["report", str(run), "-o", str(out), "--timestamp", STAMP]
         subprocess.run(
-            [sys.executable, "-c", "from vanishlab.cli import main; main()", *args],
+            [sys.executable, "-c", "from vanishlab.__main__ import main; main()", *args],
             check=True,
             env={**os.environ, "PYTHONHASHSEED": seed},
             capture_output=True,
@@ -547,7 +547,7 @@ def test_report_is_quiet_where_matplotlib_cannot_write_its_folders(report_run, t
     env.update(HOME=str(blocker / "home"), TMPDIR=str(temp))
     out = tmp_path / "r.html"
     done = subprocess.run(
-        [sys.executable, "-c", "from vanishlab.cli import main; main()",
+        [sys.executable, "-c", "from vanishlab.__main__ import main; main()",
          "report", str(report_run("single")), "-o", str(out)],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -407,6 +407,87 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, kill_referen
     _check_same_as_uninterrupted(out, kill_reference)
 
 
+def _ignores_sigint(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(
+        next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16
+    )
+    return bool(mask >> (signal.SIGINT - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
+    # It used to ignore Ctrl-C only after importing its preload (torch: seconds): a Ctrl-C in a
+    # sweep's first seconds printed the forkserver's KeyboardInterrupt traceback.
+    code = (
+        "import os, signal, sys\n"
+        "from vanishlab.sweep.executors import _mp_context, _ready_forkserver\n"
+        "_ready_forkserver(_mp_context())\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        "print(os.getpid(), flush=True)\n"
+        "sys.stdin.read()\n"  # stay alive (with the forkserver) until the test is done
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid = int(proc.stdout.readline())
+        helpers = _descendants(pid)  # the forkserver and the resource tracker
+        assert helpers and all(_ignores_sigint(p) for p in helpers if _alive(p))
+        assert not _ignores_sigint(pid)  # the parent's own Ctrl-C is untouched
+    finally:
+        proc.communicate("", timeout=30)
+    assert proc.returncode == 0
+
+
+_STOPS = [  # (signal, seconds after the start, to the whole process group?)
+    ("SIGINT", 0.05, True),  # Ctrl-C goes to the terminal's whole process group
+    pytest.param("SIGINT", 0.3, True, marks=pytest.mark.slow),
+    pytest.param("SIGINT", 1.2, True, marks=pytest.mark.slow),
+    ("SIGINT", 2.2, True),
+    ("SIGTERM", 1.2, False),  # kill PID
+    ("SIGTERM", 2.5, True),  # a batch system's stop of the whole group
+]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups")
+@pytest.mark.parametrize(("name", "after", "group"), _STOPS)
+def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after, group):
+    # At 1.2 and 2.2 s the forkserver was importing torch: its traceback (or a worker's,
+    # failing to unpickle the semaphores of a pool whose parent had gone) followed the sweep's
+    # line. At 0.05 s typer was building its commands. SIGTERM killed the sweep at once, and
+    # multiprocessing's resource tracker printed warnings about leaked semaphores.
+    sig = getattr(signal, name)
+    command = sweep_command(Experiment(name="kill", description="", sweep=KILL_GRID), tmp_path, "k")
+    args = shlex.split(command)[2:]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vanishlab", "sweep", *args, "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(after)
+    family = _descendants(proc.pid) if Path("/proc").is_dir() else set()
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the signal")
+    assert proc.returncode == 128 + sig, err
+    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert len(err.splitlines()) == 1 and err.startswith(word), err
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in family):
+        assert time.monotonic() < deadline, "a process outlived the stopped sweep"
+        time.sleep(0.05)
+    assert not list(tmp_path.rglob("*.tmp"))
+    summary = vl.run_sweep(KILL_GRID, tmp_path, workers=1, progress=False)  # it resumes
+    assert summary.n_cells == KILL_GRID.size
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_repeated_sigkill_at_random_instants(tmp_path):

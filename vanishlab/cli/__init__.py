@@ -9,6 +9,6 @@ Commands live in one module each and register themselves on :data:`app`.
 from __future__ import annotations
 
 from . import analyze, report, sweep  # noqa: F401  (registers commands)
-from ._app import app, main
+from ._app import app
 
-__all__ = ["app", "main"]
+__all__ = ["app"]

@@ -13,13 +13,16 @@ what it needs when it runs).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import inspect
 import os
 import select
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import typer
@@ -61,7 +64,15 @@ def _usage_error(err: Any, command_path: str) -> typer.Exit:
 
 
 class _OneLineUsage:
-    """Parse in one-line errors: an unknown option, a bad value, a missing argument."""
+    """Parse in one-line errors: an unknown option, a bad value, a missing argument; and a
+    Ctrl-C while parsing, before a command runs, in the commands' own line (typer exits 130
+    silently)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except KeyboardInterrupt:
+            raise _interrupted("interrupted") from None
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
@@ -75,6 +86,8 @@ class _OneLineUsage:
             raise _usage_error(err, path or "vanishlab") from None
         except BrokenPipeError as err:  # --version printed into a closed pipe
             raise _broken_pipe(err) from None
+        except KeyboardInterrupt:
+            raise _interrupted("interrupted") from None
         except SystemExit as err:
             # --help into a closed pipe: rich, which prints typer's help, puts /dev/null on
             # stdout and exits with status 1 from its handler of the BrokenPipeError.
@@ -135,7 +148,33 @@ app = _Typer(
 )
 
 USAGE_ERROR = 2
-BROKEN_PIPE = 141  # 128 + SIGPIPE
+BROKEN_PIPE = 141  # 128 + SIGPIPE: the status of a process that SIGPIPE ended
+INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
+TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill PID``, a batch system's stop) raised in the main thread while a command
+    runs, as Ctrl-C raises KeyboardInterrupt: the command stops the same way (finished work
+    kept, worker processes and their semaphores cleaned up) instead of dying at once, which
+    left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def fail(message: str) -> typer.Exit:
@@ -166,7 +205,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with _terminable():
+                return func(*args, **kwargs)
         except VanishlabError as err:
             raise fail(str(err)) from None
         except BrokenPipeError as err:
@@ -174,12 +214,22 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
-            typer.echo(
-                "interrupted: finished work is kept; run the same command to resume", err=True
-            )
-            raise typer.Exit(130) from None
+            raise _interrupted(
+                "interrupted: finished work is kept; run the same command to resume"
+            ) from None
+        except Terminated:
+            raise _interrupted(
+                "terminated: finished work is kept; run the same command to resume", TERMINATED
+            ) from None
 
     return wrapper
+
+
+def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
+    """Print ``message`` on stderr and return the Exit to raise for a Ctrl-C (status 130) or
+    a SIGTERM (143)."""
+    typer.echo(message, err=True)
+    return typer.Exit(status)
 
 
 def _broken_pipe(err: BrokenPipeError) -> typer.Exit:
@@ -215,11 +265,6 @@ def single(flag: str, values: Sequence[T] | None) -> T | None:
 def merged(values: Sequence[str] | None) -> str | None:
     """A list option given several times (``--gain 1 --gain 2``) as one list (``"1,2"``)."""
     return ",".join(values) if values else None
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-    sys.exit(0)
 
 
 def _version(value: bool) -> None:

@@ -9,10 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import VanishlabError
+from ..sweep.config import GAUSSIAN_INPUTS
 from ._app import app, single, user_errors
-
-GAUSSIAN_DEFAULTS = {"seq_len": 100, "batch": 8, "input_std": 1.0, "seed": 0}
-"""The Gaussian inputs' options and their defaults (they describe no --inputs file)."""
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused
@@ -72,7 +70,7 @@ def analyze(
         list[int] | None,
         typer.Option(
             metavar="T",
-            help="Gaussian inputs: sequence length T. \\[default: 100]",
+            help=f"Gaussian inputs: sequence length T. \\[default: {GAUSSIAN_INPUTS['seq_len']}]",
             show_default=False,
         ),
     ] = None,
@@ -80,7 +78,7 @@ def analyze(
         list[int] | None,
         typer.Option(
             metavar="B",
-            help="Gaussian inputs: sequences (samples). \\[default: 8]",
+            help=f"Gaussian inputs: sequences (samples). \\[default: {GAUSSIAN_INPUTS['batch']}]",
             show_default=False,
         ),
     ] = None,
@@ -88,7 +86,8 @@ def analyze(
         list[float] | None,
         typer.Option(
             metavar="STD",
-            help="Gaussian inputs: standard deviation. \\[default: 1.0]",
+            help="Gaussian inputs: standard deviation. "
+            f"\\[default: {GAUSSIAN_INPUTS['input_std']}]",
             show_default=False,
         ),
     ] = None,
@@ -96,7 +95,7 @@ def analyze(
         list[int] | None,
         typer.Option(
             metavar="N",
-            help="Gaussian inputs: seed of their draw. \\[default: 0]",
+            help=f"Gaussian inputs: seed of their draw. \\[default: {GAUSSIAN_INPUTS['seed']}]",
             show_default=False,
         ),
     ] = None,
@@ -139,7 +138,7 @@ def analyze(
                 f"{'it describes' if one else 'they describe'} the Gaussian inputs, which "
                 f"--inputs replaces; drop {'it' if one else 'them'}"
             )
-    gauss = {key: GAUSSIAN_DEFAULTS[key] if v is None else v for key, v in given.items()}
+    gauss = {key: GAUSSIAN_INPUTS[key] if v is None else v for key, v in given.items()}
     run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
     result = analyze_checkpoint(
         checkpoint,

@@ -287,6 +287,12 @@ CellConfig = _AXIS_SET.CellConfig
 Sweep = _AXIS_SET.Sweep
 axis = _AXIS_SET.axis
 
+GAUSSIAN_INPUTS: dict[str, Any] = {
+    name: axis(name).default for name in ("seq_len", "batch", "input_std", "seed")
+}
+"""The Gaussian inputs' settings with their defaults, the axis table's: what ``vanishlab
+analyze`` measures a saved module on without ``--inputs``, drawn as a sweep's cell draws its."""
+
 
 def config_id(config: Mapping[str, Any]) -> str:
     """The cell id of a canonical config mapping (as :meth:`CellConfig.to_dict` or JSON gives).

@@ -3,7 +3,9 @@
 Every executor hands each finished cell's ``(frame, meta)`` to an ``on_result`` callback in
 the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). Local workers
 start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C
-(the parent handles it) and exit as soon as their parent dies, even by SIGKILL.
+and SIGTERM (the parent handles them) and exit as soon as their parent dies, even by SIGKILL.
+The forkserver ignores Ctrl-C from its first instant, and the pool's workers are forked with
+Ctrl-C and SIGTERM held, so that a stop at any moment ends in the command's one line.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -66,9 +68,11 @@ def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
 
 def _worker_init(parent_alive: Any) -> None:
     torch.set_num_threads(1)
-    # Ctrl-C goes to the whole process group: let the parent alone handle it (it stops
-    # submitting, keeps finished shards and exits), instead of each worker printing a traceback.
+    # Ctrl-C goes to the whole process group (and a batch system's SIGTERM may too): let the
+    # parent alone handle it (it stops submitting, keeps finished shards and exits), instead
+    # of each worker printing a traceback, or dying first and reading as a crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
     # and the forkserver lives as long as they do). The parent alone holds the write end of
     # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
@@ -91,15 +95,72 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
 
 
+def _nothing() -> None:
+    """The no-op process that :func:`_ready_forkserver` waits for."""
+
+
+def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start the forkserver (and its resource tracker) with Ctrl-C ignored, and wait until it
+    serves.
+
+    Two tracebacks could follow a Ctrl-C in a sweep's first seconds, under its one line:
+    - the forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds).
+      A signal ignored at exec stays ignored in the new process, and Python then installs no
+      KeyboardInterrupt handler, so SIGINT is ignored here while the two processes are
+      spawned (milliseconds); the workers it forks inherit that too;
+    - a pool's worker asked for during the preload was forked after the interrupted parent
+      had exited and removed the pool's semaphores, and failed to unpickle them. So the
+      preload is waited for here, with a no-op process that holds no semaphore; the pool's
+      workers are then forked at once (:func:`_interrupts_deferred` covers those moments).
+    Only from the main thread (the only one that may set signal handlers)."""
+    if ctx.get_start_method() != "forkserver":  # pragma: no cover - spawn platforms
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    probe = ctx.Process(target=_nothing, daemon=True)
+    probe.start()
+    probe.join()
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C or a SIGTERM until the block ends, then deliver it to the handler it would
+    have met: a worker being forked when the parent is interrupted would otherwise outlive the
+    pool's semaphores (see :func:`_ready_forkserver`). Main thread only; elsewhere a plain
+    block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():  # None: a handler not set from Python
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+    for s in dict.fromkeys(caught):
+        signal.raise_signal(s)
+
+
 def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
     ctx = _mp_context()
+    _ready_forkserver(ctx)
     alive_r, alive_w = ctx.Pipe(duplex=False)
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
     )
     completed = False
     try:
-        futures = [pool.submit(_run_task, config, init) for config, init in tasks]
+        with _interrupts_deferred():  # the workers are forked in the first submit
+            futures = [pool.submit(_run_task, config, init) for config, init in tasks]
         for future in as_completed(futures):
             on_result(*future.result())
         completed = True

@@ -28,6 +28,7 @@ from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
+from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.manifest import package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
@@ -113,10 +114,10 @@ def analyze_checkpoint(
     nonlinearity: str | None = None,
     inputs: str | os.PathLike[str] | None = None,
     batch_first: bool = False,
-    seq_len: int = 100,
-    batch: int = 8,
-    input_std: float = 1.0,
-    seed: int = 0,
+    seq_len: int = GAUSSIAN_INPUTS["seq_len"],
+    batch: int = GAUSSIAN_INPUTS["batch"],
+    input_std: float = GAUSSIAN_INPUTS["input_std"],
+    seed: int = GAUSSIAN_INPUTS["seed"],
     name: str | None = None,
     command: str | None = None,
     progress: bool = False,
