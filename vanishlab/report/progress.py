@@ -9,10 +9,11 @@ it is erased when the report is written.
 
 from __future__ import annotations
 
-import sys
 import time
 from types import TracebackType
 from typing import Any
+
+from ..sweep.progress import is_terminal
 
 __all__ = ["SHOW_AFTER_S", "ReportProgress"]
 
@@ -28,7 +29,7 @@ class ReportProgress:
     """
 
     def __init__(self, enabled: bool | None = None, show_after: float = SHOW_AFTER_S) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.enabled = is_terminal() if enabled is None else enabled
         self.show_after = show_after
         self.started = time.monotonic()
         self.steps = 0  # every step so far (also when the bar is off): what tests can count
