@@ -10,8 +10,8 @@ error shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations. A matrix is
 Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the residual of
 the top Ritz pair, is at most ``rtol`` theta_1 (see :func:`top_singular_values`); in float64
 this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix that has not
-settled after ``max_iter`` iterations (or, on a CPU, whose estimate has stalled) gets its
-exact norm (:func:`exact_norms`), so no answer is ever a guess.
+settled after ``max_iter`` iterations, or whose estimate has stalled (from check STALL_CHECKS
+on), gets its exact norm (:func:`exact_norms`), so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
@@ -53,8 +53,8 @@ COLD_POWER_STEPS = 4
 #: H = 128, I = 32 the input rows' two cold chunks took 34 and 10 checks, 9.1 and 6.5 ms,
 #: against 1.0 and 3.6 ms exactly).
 GRAM_EXACT = 32
-#: On a CPU, from this many checks on, a matrix whose estimate no longer moves (by half the
-#: tolerance) without passing the test gets its exact norm (see top_singular_values).
+#: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
+#: without passing the test gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
 #: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
 PROBES = 64
@@ -186,15 +186,18 @@ def top_singular_values(
         trapped = settled & (value < torch.maximum(low, probe))
         settled = settled & ~trapped
         done = pending & settled
-        if compact and check >= STALL_CHECKS:
+        if check >= STALL_CHECKS:
             # Stalled: the estimate no longer moves but the test cannot pass (tied or nearly
             # tied top singular values: the gap, and so the bound, stay ~0). Exact norms now,
             # instead of max_iter checks (35-55x the Frobenius-only call for an orthogonal
-            # W_hh without input, where every singular value is equal).
+            # W_hh without input, where every singular value is equal). On a GPU this asks
+            # for one more wait per check, from check STALL_CHECKS on only (few chunks get
+            # there).
             stalled = pending & ~settled & ((value - previous).abs() <= 0.5 * rtol * value)
             if bool(stalled.any()):
+                which = stalled.nonzero().squeeze(-1)
                 value = value.clone()
-                value[stalled] = exact_norms(ga[stalled]).to(f64)
+                value[which] = exact_norms(ga[which]).to(f64)
                 done = done | stalled
         previous = value
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
