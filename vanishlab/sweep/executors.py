@@ -159,8 +159,12 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
     )
     completed = False
     try:
-        with _interrupts_deferred():  # the workers are forked in the first submit
-            futures = [pool.submit(_run_task, config, init) for config, init in tasks]
+        # Each of the first ``workers`` submits forks a worker (the pool starts them as work
+        # comes), with Ctrl-C and SIGTERM held; the rest only queue (a large grid's submits
+        # take seconds: a stop there acts at once).
+        with _interrupts_deferred():
+            futures = [pool.submit(_run_task, config, init) for config, init in tasks[:workers]]
+        futures += [pool.submit(_run_task, config, init) for config, init in tasks[workers:]]
         for future in as_completed(futures):
             on_result(*future.result())
         completed = True
