@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
-from vanishlab.report import build_report, default_report_path, render_html, section_keys
+from vanishlab.report import (
+    REPORT_STEM_BYTES,
+    build_report,
+    default_report_path,
+    render_html,
+    section_keys,
+)
 from vanishlab.report.format import MAX_POINTS, format_value
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.view import RunView
@@ -439,6 +445,26 @@ def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     out = vl.render_report(run)
     assert out == Path("reports/single_run.html") and out.is_file()
     assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90])
+def test_a_long_run_name_gets_a_report_file_it_can_have(report_run, tmp_path, name):
+    # `analyze --name` took 300 characters; `report` then failed "File name too long" (the
+    # sweep's 200-character limit counts characters, and 200 CJK characters are 600 bytes).
+    import json
+    import shutil
+
+    paths = []
+    for i, label in enumerate((name, name + "!")):
+        run = tmp_path / f"run{i}"
+        shutil.copytree(report_run("single"), run)
+        manifest = json.loads((run / "manifest.json").read_text())
+        (run / "manifest.json").write_text(json.dumps({**manifest, "name": label}))
+        paths.append(default_report_path(run))
+    path = paths[0]
+    assert path.parent == Path("reports") and len(path.stem.encode()) <= REPORT_STEM_BYTES
+    (tmp_path / path.name).write_text("")  # the file system takes it
+    assert paths[1] != path  # the digest keeps names apart
 
 
 def test_cli(report_run, tmp_path):

@@ -203,12 +203,6 @@ def _sweep(
     n_workers = _positive("--workers", single("--workers", workers))
     out_dir = single("--out", out)
     label = single("--name", name)
-    if label is not None and (len(label) > 200 or "/" in label or "\0" in label):
-        # It names the report's file (reports/<name>.html): refused now, not by `report` later.
-        raise VanishlabError(
-            f"--name {label[:40]!r}{'...' if len(label) > 40 else ''} cannot be a file name "
-            f"(it names the report file): use at most 200 characters, without '/' or NUL"
-        )
     address = single("--scheduler", scheduler)
     overrides = parse_overrides()  # after the run's options: their errors come first
 

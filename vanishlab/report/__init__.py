@@ -15,6 +15,7 @@ and the same run renders the same bytes when the timestamp is pinned.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -56,11 +57,23 @@ __all__ = [
 ]
 
 
+REPORT_STEM_BYTES = 120
+"""The longest default report file name (without ``.html``), in UTF-8 bytes: file systems take
+255, and a longer run name (an ``analyze --name`` of 300 characters, 200 CJK characters) is cut
+and keeps a digest of the whole name, so that different names still get different files."""
+
+
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
-    """``reports/<run name>.html`` (relative to the working directory) for a run directory."""
+    """``reports/<run name>.html`` (relative to the working directory) for a run directory:
+    characters other than letters, digits, ``-``, ``_`` and ``.`` become ``_``, and a name
+    longer than :data:`REPORT_STEM_BYTES` is cut, with a digest of it appended."""
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
+    if len(safe.encode()) > REPORT_STEM_BYTES:
+        digest = hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()[:12]
+        cut = safe.encode()[: REPORT_STEM_BYTES - len(digest) - 1].decode(errors="ignore")
+        safe = f"{cut}-{digest}"
     return Path("reports") / f"{safe or 'run'}.html"
 
 
