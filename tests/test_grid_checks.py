@@ -8,7 +8,7 @@ import pytest
 import vanishlab as vl
 from vanishlab.errors import VanishlabError
 from vanishlab.report import source_date
-from vanishlab.sweep.config import TASK_INPUT_SIZES
+from vanishlab.sweep.config import TASK_INPUT_SIZES, TASK_MIN_SEQ_LEN
 from vanishlab.sweep.experiments import (
     DEFAULT_EXPERIMENT,
     experiment_dirs,
@@ -22,6 +22,9 @@ def test_task_input_sizes_are_the_tasks() -> None:
     assert set(TASK_INPUT_SIZES) == set(TASKS)
     for name, size in TASK_INPUT_SIZES.items():
         assert make_task(name, 10).input_size == size
+    assert set(TASK_MIN_SEQ_LEN) == set(TASKS)
+    for name, shortest in TASK_MIN_SEQ_LEN.items():
+        assert make_task(name, 10).min_seq_len == shortest
 
 
 @pytest.mark.parametrize(
@@ -32,6 +35,11 @@ def test_task_input_sizes_are_the_tasks() -> None:
         ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
         ({"task": "adding"}, "set input_size=2 (got 16)"),
         ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
+        # It used to run, fail the cell with a ValueError, and leave a run no report could read.
+        (
+            {"task": "adding", "input_size": 2, "seq_len": (1, 10)},
+            "at least 2 steps (got seq_len 1)",
+        ),
     ],
 )
 def test_impossible_training_grid_is_refused(axes: dict, message: str) -> None:

@@ -276,6 +276,11 @@ def test_failures_are_listed_by_kind_and_retried_on_request(tmp_path):
             "e.g. RuntimeError: boom at the init"
         ]
         assert set(vl.load_cells(out)["failure"]) == {"error"}
+        # Its report lists the error: rebuilding the cell for its theory raised the same error
+        # again, and the report ended in a traceback, every time.
+        table = vl.summarize(out)
+        assert table["flag"].str.contains("no-theory").all()
+        assert vl.render_report(out, tmp_path / "report.html").is_file()
         assert vl.run_sweep(grid, out, workers=1, progress=False).n_run == 0  # kept as is
         register_init(Init("boom_test", "fixed", _fine), replace=True)
         again = vl.run_sweep(grid, out, workers=1, progress=False, retry_failed=True)

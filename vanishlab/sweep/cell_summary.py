@@ -396,11 +396,23 @@ def summary_row(
             config = CellConfig.from_dict(given)
         except VanishlabError as err:
             notes.append(f"No theory: cannot rebuild the cell ({err}).")
-    if config is None:
+    theory = None
+    if config is not None:
+        ok = row["status"] == "ok"
+        try:
+            theory = _predictions(config, cell_rows if ok else None, rnn, x)
+        except Exception as err:
+            # A failed cell's module and inputs are built again for its theory. One that
+            # failed with an error (not an overflow) may fail the same way here: then it has
+            # no theory and the report lists its error, instead of raising it again (a report
+            # of such a run used to end in that traceback, every time).
+            if ok:
+                raise
+            notes.append(f"No theory: the failed cell cannot be rebuilt ({type(err).__name__}).")
+    if theory is None:
         flags.append("no-theory")
     else:
-        rows = cell_rows if row["status"] == "ok" else None
-        extra, more_flags, more_notes = _predictions(config, rows, rnn, x)
+        extra, more_flags, more_notes = theory
         row.update(extra)
         flags += more_flags
         notes += more_notes

@@ -66,6 +66,7 @@ __all__ = [
     "QUICK_SWEEP",
     "REPORT_ORDER",
     "TASK_INPUT_SIZES",
+    "TASK_MIN_SEQ_LEN",
     "TASK_NAMES",
     "Axis",
     "AxisSet",
@@ -82,6 +83,8 @@ TASK_NAMES: tuple[str, ...] = ("none", "adding", "recall")
 """``task`` values: no training, or a task of :data:`vanishlab.train.TASKS` (a test checks)."""
 TASK_INPUT_SIZES: dict[str, int] = {"adding": 2, "recall": 8}
 """The ``input_size`` each task feeds per step (its ``make_task(name, T).input_size``; tested)."""
+TASK_MIN_SEQ_LEN: dict[str, int] = {"adding": 2, "recall": 1}
+"""The shortest sequence each task is defined on (its ``min_seq_len``; tested)."""
 OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")
 """``optimizer`` values: :data:`vanishlab.train.OPTIMIZERS` (a test checks; no torch here)."""
 
@@ -256,6 +259,13 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                     f"the {task} task feeds {needed} channels per step: "
                     f"set input_size={needed} (got {size})"
                 )
+        shortest = TASK_MIN_SEQ_LEN.get(task, 1)
+        short = [length for length in axes.get("seq_len", ()) if length < shortest]
+        if short:
+            raise VanishlabError(
+                f"the {task} task needs sequences of at least {shortest} steps "
+                f"(got seq_len {short[0]})"
+            )
 
 
 def _grid_check(axes: Mapping[str, tuple[Any, ...]]) -> None:
