@@ -76,3 +76,50 @@ def test_without_dask_the_error_says_how_to_install(monkeypatch, tmp_path):
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == ("error: --scheduler needs Dask: pip install 'vanishlab[dask]'")
+
+
+def _tasks():
+    from vanishlab.sweep.inits import INITS
+
+    configs = list(GRID.cells())[:4]
+    return [(c, INITS[c.init]) for c in configs]
+
+
+def _fails_on_the_cluster(config, init):
+    raise ModuleNotFoundError("No module named 'vanishlab'")  # as on a worker without it
+
+
+def test_an_error_on_the_cluster_is_one_line(cluster, monkeypatch):
+    # It was raised as it came (a traceback): a worker that lacks vanishlab, one that died.
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep import executors
+
+    monkeypatch.setattr(executors, "_run_task", _fails_on_the_cluster)
+    client = executors.dask_client(cluster.scheduler_address)
+    try:
+        with pytest.raises(VanishlabError, match="ModuleNotFoundError: No module named"):
+            executors.run_dask(_tasks(), client, lambda frame, meta: None)
+    finally:
+        client.close()
+
+
+def test_work_the_cluster_cancels_is_one_line(cluster):
+    # A lost scheduler cancels every future: as_completed hands the cancellation over as a
+    # result, and `on_result(*result)` failed with a TypeError traceback.
+    distributed = pytest.importorskip("distributed")
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep import executors
+
+    client = executors.dask_client(cluster.scheduler_address)
+    kept = []
+
+    def on_result(frame, meta):
+        kept.append(meta)
+        client.cancel([distributed.Future(key, client) for key in list(client.futures)])
+
+    try:
+        with pytest.raises(VanishlabError, match="cancelled the work"):
+            executors.run_dask(_tasks(), client, on_result)
+    finally:
+        client.close()
+    assert len(kept) >= 1

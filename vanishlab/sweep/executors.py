@@ -186,15 +186,21 @@ _OTHER_SCHEMES = ("inproc://", "ucx://", "ws://", "wss://")
 
 
 def check_scheduler(address: str) -> None:
-    """Fail fast, in one line, unless ``address`` is a reachable ``[tcp://]HOST:PORT``.
+    """Fail fast, in one line, unless ``address`` is a reachable ``[tcp://|tls://]HOST:PORT``.
 
     The Dask client itself would wait for its timeout on a malformed or unreachable address,
     then print a traceback while it is collected; a plain TCP connection answers in
-    milliseconds (5 s at most). Other schemes (``inproc://``, ``ucx://``, ...) go to Dask as
-    they are.
+    milliseconds (5 s at most). Dask's other schemes are refused: ``inproc://`` reaches only a
+    scheduler in this same process (the client waited 20 s, then printed a traceback from its
+    collection), and ``ucx://``, ``ws://`` and ``wss://`` need extra packages and were never
+    tried (``ucx://`` without them raised a TypeError).
     """
     if address.startswith(_OTHER_SCHEMES):
-        return
+        scheme = address.split("://", 1)[0]
+        raise VanishlabError(
+            f"--scheduler {address!r}: {scheme}:// is not supported; give tcp://HOST:PORT "
+            "(or tls://HOST:PORT)"
+        )
     match = _ADDRESS.fullmatch(address.strip())
     if match is None:
         raise VanishlabError(
@@ -281,7 +287,7 @@ def dask_client(address: str) -> Any:
     check_scheduler(address)
     # Plain TCP only: a tls:// cluster may take its credentials from a security loader that
     # only the Client calls (and its TLS handshake has a time limit of its own).
-    if not address.startswith((*_OTHER_SCHEMES, "tls://")):
+    if not address.startswith("tls://"):
         _check_handshake(address, CONNECT_TIMEOUT_S)
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -289,6 +295,13 @@ def dask_client(address: str) -> Any:
         raise VanishlabError(
             f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
         ) from None
+
+
+def _cluster_failed(why: str) -> VanishlabError:
+    return VanishlabError(
+        f"the Dask cluster stopped running cells: {why}".splitlines()[0]
+        + "; finished cells are kept: run the same command again to resume"
+    )
 
 
 def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
@@ -304,7 +317,17 @@ def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
             for config, init in tasks
         ]
         done = distributed.as_completed(futures, loop=client.loop, with_results=True)
-        for future, result in done:
+        while True:
+            try:
+                future, result = next(done)
+            except StopIteration:
+                break
+            except Exception as err:  # raised on the cluster, not by a cell
+                # A cell's own errors are recorded as its failure, in the cell: what reaches
+                # here is the cluster's (a worker that died, vanishlab missing on a worker).
+                raise _cluster_failed(f"{type(err).__name__}: {err}") from None
+            if isinstance(result, BaseException):  # cancelled: the scheduler went away
+                raise _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")
             on_result(*result)
             future.release()
     finally:
