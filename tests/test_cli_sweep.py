@@ -168,6 +168,10 @@ BROKEN = {
         "SECTIONS must be a list",
     ),
     "nosmoke.py": ('"""No smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n', "no SMOKE"),
+    "typosections.py": (  # it swept, and its run could never be reported
+        '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = ["decya"]\n',
+        "unknown report sections ['decya'] in SECTIONS; known: overview",
+    ),
 }
 
 
@@ -444,6 +448,9 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
 def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
     result = runner.invoke(app, ["sweep", "--seeds", "10000000", "--dry-run"])
     _one_error_line(result, "axis seed has 10,000,000 values: more cells than one run takes")
+    # Beyond sys.maxsize the range had no len(): an OverflowError traceback.
+    result = runner.invoke(app, ["sweep", "--seeds", str(2**63), "--dry-run"])
+    _one_error_line(result, "axis seed has more than 9,223,372,036,854,775,807 values")
     # 48 cells per seed in the quick grid: 20,834 seeds are just over a million cells.
     result = runner.invoke(app, ["sweep", "--seeds", "20834", "--dry-run"])
     _one_error_line(result, "the grid has 1,000,032 cells (its longest axis, seed, has 20,834")

@@ -577,6 +577,15 @@ def test_a_malformed_manifest_is_one_line_for_every_reader(run_dir, tmp_path, ke
         _one_error_line(runner.invoke(app, args), message)
 
 
+def test_a_manifest_whose_optional_lists_are_null_resumes(run_dir):
+    # The validation allows null for 'commands' and 'sections'; a resume iterated over the
+    # null 'commands' and ended in a TypeError traceback (report and --dry-run read it).
+    path = run_dir / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "commands": None}))
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_repeated_flags_are_merged_or_refused(tmp_path):
     result = runner.invoke(
         app, ["sweep", "--activation", "tanh", "--activation", "relu", "--dry-run"]

@@ -66,6 +66,7 @@ def report(
         not_a_file,
         render_report,
         source_date,
+        unknown_sections,
     )
     from ..sweep.store import load_manifest
 
@@ -105,6 +106,13 @@ def report(
             raise  # not the output: the generic one-line mapping says what and where
         why = err.strerror or type(err).__name__
         raise VanishlabError(f"cannot write the report {path}: {why}") from None
+    unknown = unknown_sections(manifest)[0]
+    if unknown:  # left out, so that the run stays reportable
+        typer.echo(
+            f"note: the run names report sections this version does not have, not shown: "
+            f"{', '.join(unknown)}",
+            err=True,
+        )
     typer.echo(str(written))
 
 

@@ -34,7 +34,7 @@ from ..sweep.store import (
     run_identity,
 )
 from ..sweep.summary import summarize
-from .data import build_report
+from .data import build_report, unknown_sections
 from .model import Report
 from .progress import ReportProgress
 from .render import render_html
@@ -54,6 +54,7 @@ __all__ = [
     "render_report",
     "section_keys",
     "source_date",
+    "unknown_sections",
 ]
 
 

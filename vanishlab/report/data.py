@@ -53,15 +53,18 @@ def build_report(
     """
     view = RunView(results, cells, manifest, summary)
     kind = page_kind(manifest)
-    wanted = sections if sections is not None else manifest.get("sections")
     keys = section_keys(kind)
-    if wanted is not None:
-        unknown = [k for k in wanted if k not in keys]
+    if sections is not None:
+        unknown = [k for k in sections if k not in keys]
         if unknown:
             raise VanishlabError(f"unknown report sections {unknown}; known: {', '.join(keys)}")
-        chosen = {k for k in keys if k in wanted or k in ALWAYS}
+        wanted: Sequence[str] | None = sections
     else:
-        chosen = set(keys)
+        # The run's own list: names this version does not know (a typo in an experiment's
+        # SECTIONS, a section of another version) are left out, so the run stays reportable
+        # (`vanishlab report` says which: unknown_sections).
+        wanted = unknown_sections(manifest)[1]
+    chosen = set(keys) if wanted is None else {k for k in keys if k in wanted or k in ALWAYS}
     todo = [(k, build) for k, build in PAGES[kind] if k in chosen]
     if progress is not None:
         progress.stage("sections", len(todo))
@@ -80,6 +83,16 @@ def build_report(
         vanishlab_version=__version__,
         sections=tuple(built),
     )
+
+
+def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] | None]:
+    """The names in the manifest's ``sections`` that this version's page of the run's kind
+    does not have, and the known ones (None: the manifest lists none, so all are shown)."""
+    listed = manifest.get("sections")
+    if listed is None:
+        return [], None
+    keys = section_keys(page_kind(manifest))
+    return [k for k in listed if k not in keys], [k for k in listed if k in keys]
 
 
 def _timestamp(value: datetime | str | None) -> str:

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
 from functools import cached_property
@@ -414,8 +415,13 @@ class AxisSet:
         a = self.axis(name)
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             values = (values,)
-        if isinstance(values, Sized) and len(values) > MAX_CELLS:  # before checking each one
-            raise GridTooLargeError(too_many_cells(f"axis {name} has {len(values):,} values"))
+        if isinstance(values, Sized):  # refused before each value is checked
+            try:
+                count = f"{len(values):,}" if len(values) > MAX_CELLS else None
+            except OverflowError:  # a range longer than sys.maxsize (``--seeds 2**63``)
+                count = f"more than {sys.maxsize:,}"
+            if count is not None:
+                raise GridTooLargeError(too_many_cells(f"axis {name} has {count} values"))
         out = tuple(a.canonical(v) for v in values)
         if not out:
             raise VanishlabError(f"axis {name} has no values")

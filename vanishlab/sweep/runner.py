@@ -390,7 +390,8 @@ def run_sweep(
         label = name or manifest.get("name") or exp.name or run_dir.resolve().name
         # One grid and one command per invocation that brought new cells: run in order, the
         # commands rebuild the directory; a resume or a subset adds neither.
-        commands = [c for c in manifest.get("commands", [manifest.get("command")]) if c]
+        # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
+        commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
         this_grid = _json_axes(exp.sweep)
         if not grids or (plan.new_cells and this_grid not in grids):
             grids.append(this_grid)
