@@ -586,6 +586,24 @@ def test_a_manifest_whose_optional_lists_are_null_resumes(run_dir):
     assert result.exit_code == 0, result.stderr
 
 
+def test_dry_run_refuses_a_read_only_run_as_the_run_does(run_dir, monkeypatch):
+    # It said "N cells (N already done)" where the run said "Permission denied" (root, which
+    # runs this suite, may write anything: os.access answers as for a user here).
+    from vanishlab.sweep import runner as sweep_runner
+
+    real = os.access
+    read_only = run_dir.resolve()
+    monkeypatch.setattr(
+        sweep_runner.os,
+        "access",
+        lambda path, mode, **kw: (
+            real(path, mode, **kw) and not (mode & os.W_OK and Path(path).resolve() == read_only)
+        ),
+    )
+    args = ["sweep", "--smoke", "--out", str(run_dir)]
+    _one_error_line(runner.invoke(app, [*args, "--dry-run"]), "Permission denied")
+
+
 def test_repeated_flags_are_merged_or_refused(tmp_path):
     result = runner.invoke(
         app, ["sweep", "--activation", "tanh", "--activation", "relu", "--dry-run"]

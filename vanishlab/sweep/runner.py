@@ -204,6 +204,9 @@ def plan_sweep(
     if is_run:
         manifest = store.load_manifest(run_dir)
         _refuse_other_kinds(manifest, run_dir)
+        # A run always writes (its lock, its manifest), even with every cell done: --dry-run
+        # refuses a read-only one as the run would, not "N already done".
+        _check_dir_possible(run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             known = set().union(*(grid_ids(g) for g in _grids(manifest)))
