@@ -138,6 +138,7 @@ def test_axis_flags_override_the_experiment(tmp_path):
         (["--gain", "3"], "holds a different grid (gain [1.0] -> [3.0]"),
         (["nope"], "no experiment named 'nope'"),
         (["missing/module.py"], "experiment file missing/module.py does not exist"),
+        (["/"], "experiment file / is not a file"),  # a folder: it said "does not exist"
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_harmless(run_dir, args, message):

@@ -179,7 +179,25 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     assert summary.n_run == 1 and summary.moved_aside == (out / "corrupt" / shard.name,)
     assert (out / "corrupt" / shard.name).exists()  # kept, not deleted
     assert vl.load_results(out).equals(before)  # healed, bit for bit
-    assert any("moved aside" in line for line in summary.failure_lines())
+    assert "moved aside (corrupt; measured again): " in summary.failure_lines()[0]
+    assert summary.not_remeasured == ()
+
+
+def test_a_damaged_shard_outside_this_grid_is_not_said_to_be_measured_again(tmp_path):
+    # A resume of part of a run moved it aside and said "measured again", which it was not.
+    out = tmp_path / "run"
+    vl.run_sweep(Sweep(gain=(0.5, 1.0), **TINY), out, workers=1, progress=False)
+    part = Sweep(gain=1.0, **TINY)
+    outside = next(
+        p
+        for p in (out / "cells").glob("*.parquet")
+        if p.stem not in {c.cell_id for c in part.cells()}
+    )
+    _damage_data_page(outside)
+    summary = vl.run_sweep(part, out, workers=1, progress=False)
+    assert summary.n_run == 0 and summary.not_remeasured == (out / "corrupt" / outside.name,)
+    (line,) = summary.failure_lines()
+    assert "not in this grid" in line and "measured again)" not in line
 
 
 def test_rows_that_do_not_match_their_digest_are_refused(tmp_path):

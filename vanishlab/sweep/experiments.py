@@ -107,7 +107,8 @@ def _find(ref: str) -> Path:
     if looks_like_path:
         path = Path(ref)
         if not path.is_file():
-            raise VanishlabError(f"experiment file {ref} does not exist")
+            what = "is not a file" if path.exists() else "does not exist"
+            raise VanishlabError(f"experiment file {ref} {what}")
         return path
     if not ref.isidentifier():
         raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")

@@ -57,7 +57,9 @@ class RunSummary:
     (resume); ``n_failed``: cells of this sweep recorded as failed, now or by an earlier run;
     ``failures``: those failures as ``(kind, count, one reason)`` per kind (``"overflow"``: the
     network diverged, a result; ``"error"``: the measurement raised); ``moved_aside``: damaged
-    shards moved to ``RUN_DIR/corrupt/`` and measured again; ``elapsed_s``: wall time of this
+    shards moved to ``RUN_DIR/corrupt/`` and measured again, but for ``not_remeasured``: those
+    of them whose cell is not in this sweep's grid (a subset, or a grid that --force
+    extended: its own command measures it again); ``elapsed_s``: wall time of this
     call; ``measure_s``: summed measurement time of the cells run now (``measure_s /
     (elapsed_s * workers)`` is the parallel efficiency).
     """
@@ -72,6 +74,7 @@ class RunSummary:
     name: str = ""
     failures: tuple[tuple[str, int, str], ...] = ()
     moved_aside: tuple[Path, ...] = ()
+    not_remeasured: tuple[Path, ...] = ()
 
     @property
     def n_errors(self) -> int:
@@ -87,7 +90,13 @@ class RunSummary:
 
     def failure_lines(self) -> list[str]:
         """One line per damaged shard moved aside and per kind of failure, with its count."""
-        lines = [f"moved aside (corrupt; measured again): {path}" for path in self.moved_aside]
+        lines = [
+            f"moved aside (corrupt; its cell is not in this grid: the command that made it "
+            f"measures it again): {path}"
+            if path in self.not_remeasured
+            else f"moved aside (corrupt; measured again): {path}"
+            for path in self.moved_aside
+        ]
         for kind, count, reason in self.failures:
             cells = "cell" if count == 1 else "cells"
             what = {
@@ -423,6 +432,10 @@ def run_sweep(
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
         store.write_manifest(run_dir, manifest)
         moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
+        in_grid = {c.cell_id for c in plan.cells}
+        elsewhere = tuple(
+            to for to, bad in zip(moved, plan.corrupt, strict=True) if bad.path.stem not in in_grid
+        )
 
         pending = plan.pending(retry_failed)
         pending_ids = {c.cell_id for c in pending}
@@ -473,4 +486,5 @@ def run_sweep(
         name=label,
         failures=_failures([metas[c.cell_id] for c in plan.cells if c.cell_id in metas]),
         moved_aside=moved,
+        not_remeasured=elsewhere,
     )
