@@ -476,7 +476,10 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("the sweep finished before the signal")
-    assert proc.returncode == 128 + sig, err
+    # 128 + sig, or ended by the signal itself (which a shell shows as the same status): a
+    # Ctrl-C in the CLI's first tenth of a second, as typer parses, ends so now and then
+    # after its line, on a loaded machine.
+    assert proc.returncode in (128 + sig, -sig), err
     word = "interrupted" if sig == signal.SIGINT else "terminated"
     assert len(err.splitlines()) == 1 and err.startswith(word), err
     deadline = time.monotonic() + 30
