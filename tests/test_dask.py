@@ -103,13 +103,23 @@ def test_an_error_on_the_cluster_is_one_line(cluster, monkeypatch):
         client.close()
 
 
-def test_work_the_cluster_cancels_is_one_line(cluster):
+def _first_then_wait(config, init, run):
+    import time
+
+    if config != _tasks()[0][0]:
+        time.sleep(3)  # still running when the first result cancels the rest
+    return run(config, init)
+
+
+def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     # A lost scheduler cancels every future: as_completed hands the cancellation over as a
     # result, and `on_result(*result)` failed with a TypeError traceback.
     distributed = pytest.importorskip("distributed")
     from vanishlab.errors import VanishlabError
     from vanishlab.sweep import executors
 
+    real = executors._run_task
+    monkeypatch.setattr(executors, "_run_task", lambda c, i: _first_then_wait(c, i, real))
     client = executors.dask_client(cluster.scheduler_address)
     kept = []
 

@@ -468,7 +468,7 @@ def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90])
+@pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90, "🔥" * 300, "!!"])
 def test_a_long_run_name_gets_a_report_file_it_can_have(report_run, tmp_path, name):
     # `analyze --name` took 300 characters; `report` then failed "File name too long" (the
     # sweep's 200-character limit counts characters, and 200 CJK characters are 600 bytes).

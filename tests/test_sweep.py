@@ -418,11 +418,13 @@ def _ignores_sigint(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
     # It used to ignore Ctrl-C only after importing its preload (torch: seconds): a Ctrl-C in a
-    # sweep's first seconds printed the forkserver's KeyboardInterrupt traceback.
+    # sweep's first seconds printed the forkserver's KeyboardInterrupt traceback. Read while
+    # the preload is still being imported (CPython's forkserver ignores Ctrl-C after it).
     code = (
-        "import os, signal, sys\n"
-        "from vanishlab.sweep.executors import _mp_context, _ready_forkserver\n"
-        "_ready_forkserver(_mp_context())\n"
+        "import os, signal, sys, time\n"
+        "from vanishlab.sweep.executors import _mp_context, _start_forkserver\n"
+        "_mp_context()\n"  # the preload to import (vanishlab.sweep.executors, with torch)
+        "_start_forkserver()\n"
         "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
         "print(os.getpid(), flush=True)\n"
         "sys.stdin.read()\n"  # stay alive (with the forkserver) until the test is done
@@ -433,11 +435,13 @@ def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
     try:
         pid = int(proc.stdout.readline())
         helpers = _descendants(pid)  # the forkserver and the resource tracker
+        still_loading = [p for p in helpers if "torch" not in Path(f"/proc/{p}/maps").read_text()]
         assert helpers and all(_ignores_sigint(p) for p in helpers if _alive(p))
         assert not _ignores_sigint(pid)  # the parent's own Ctrl-C is untouched
     finally:
-        proc.communicate("", timeout=30)
+        proc.communicate("", timeout=60)
     assert proc.returncode == 0
+    assert still_loading  # read in time: some helper had not loaded torch yet
 
 
 _STOPS = [  # (signal, seconds after the start, to the whole process group?)

@@ -2,24 +2,50 @@
 
 The command line's modules are imported here, inside the entry point, so that a Ctrl-C while
 they load, or while typer builds its commands (the first tenth of a second), ends in the same
-one line and status 130 as one during a command (:func:`vanishlab.cli._app.user_errors`), not
-in a traceback.
+one line as one during a command (:func:`vanishlab.cli._app.user_errors`), not in a
+traceback.
+
+A command stopped by Ctrl-C or SIGTERM prints its line and cleans up; then, once Python has run
+its exit handlers (temporary folders, the semaphores of worker pools), the process ends by that
+signal itself, as Python does for an unhandled Ctrl-C: a shell shows status 130 or 143 and
+stops a script's loop, which an exit with status 130 would let go on.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import signal
 import sys
 
+_BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
+
 
 def main() -> None:
+    ending: list[int] = []
+
+    def end_by_signal() -> None:
+        if ending:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            signal.signal(ending[0], signal.SIG_DFL)
+            os.kill(os.getpid(), ending[0])
+
+    # Registered before anything else is: exit handlers run last-registered first, so this
+    # one runs after every other.
+    atexit.register(end_by_signal)
     try:
         from .cli import app
 
         app()  # (typer builds its commands here, before the parser's own Ctrl-C handling)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(128 + signal.SIGINT)  # as the commands' own Ctrl-C (130)
+        ending.append(signal.SIGINT)
+        sys.exit(128 + signal.SIGINT)
+    except SystemExit as done:
+        if isinstance(done.code, int) and done.code in _BY_STATUS:
+            ending.append(_BY_STATUS[done.code])
+        raise
 
 
 if __name__ == "__main__":

@@ -160,21 +160,27 @@ class Terminated(BaseException):
     left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 @contextlib.contextmanager
-def _terminable() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` inside the block (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def _terminable() -> Iterator[list[int]]:
+    """SIGTERM raises :class:`Terminated` inside the block (main thread only), and is noted in
+    the list yielded: raised inside a ``__del__`` or a garbage collector's callback, Python
+    prints "Exception ignored" and carries on, so the caller checks the note when the block
+    ends (a batch system sends SIGTERM once). A SIGTERM the launcher ignores stays ignored."""
+    received: list[int] = []
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield received
         return
-    previous = signal.signal(signal.SIGTERM, _terminate)
+
+    def terminate(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        yield received
+    finally:  # None: a handler not set from Python
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def fail(message: str) -> typer.Exit:
@@ -205,8 +211,11 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with _terminable():
-                return func(*args, **kwargs)
+            with _terminable() as terminated:
+                result = func(*args, **kwargs)
+            if terminated:  # raised where Python ignores exceptions: the command went on
+                raise Terminated
+            return result
         except VanishlabError as err:
             raise fail(str(err)) from None
         except BrokenPipeError as err:
@@ -227,7 +236,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise for a Ctrl-C (status 130) or
-    a SIGTERM (143)."""
+    a SIGTERM (143). The console command (:mod:`vanishlab.__main__`) then ends by that
+    signal itself, as a shell expects of an interrupted program."""
     typer.echo(message, err=True)
     return typer.Exit(status)
 

@@ -195,7 +195,8 @@ def _sweep(
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
     forward pass diverged); 1 when a cell failed with an error (listed; rerun with
     --retry-failed); 2 for a mistake in the command or a refusal of the file system; 141 when
-    the reader of its output went away (`| head`).
+    the reader of its output went away (`| head`); 130 or 143 (ended by the signal, after one
+    line) for Ctrl-C or SIGTERM, which keep the finished cells.
     """
     from ..sweep.memory import format_bytes
     from ..sweep.runner import plan_sweep, run_sweep
@@ -221,7 +222,7 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
-        plan = plan_sweep(exp, run_dir)
+        plan = plan_sweep(exp, run_dir, dry_run=True)
         typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
         for axis, values in exp.sweep.axes().items():
             typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")

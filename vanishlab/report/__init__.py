@@ -67,15 +67,18 @@ and keeps a digest of the whole name, so that different names still get differen
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     """``reports/<run name>.html`` (relative to the working directory) for a run directory:
     characters other than letters, digits, ``-``, ``_`` and ``.`` become ``_``, and a name
-    longer than :data:`REPORT_STEM_BYTES` is cut, with a digest of it appended."""
+    longer than :data:`REPORT_STEM_BYTES` is cut, with a digest of it appended (as is one
+    that keeps no character: ``run-<digest>``)."""
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
-    if len(safe.encode()) > REPORT_STEM_BYTES:
+    if len(safe.encode()) > REPORT_STEM_BYTES or not safe:
+        # Cut, or nothing left (a name of symbols only): a digest of the whole name tells
+        # such names apart.
         digest = hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()[:12]
         cut = safe.encode()[: REPORT_STEM_BYTES - len(digest) - 1].decode(errors="ignore")
-        safe = f"{cut}-{digest}"
-    return Path("reports") / f"{safe or 'run'}.html"
+        safe = f"{cut or 'run'}-{digest}"
+    return Path("reports") / f"{safe}.html"
 
 
 def not_a_file(path: str | os.PathLike[str]) -> str | None:

@@ -11,6 +11,7 @@ Ctrl-C and SIGTERM held, so that a stop at any moment ends in the command's one 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import multiprocessing
 import os
@@ -99,55 +100,101 @@ def _nothing() -> None:
     """The no-op process that :func:`_ready_forkserver` waits for."""
 
 
-def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
-    """Start the forkserver (and its resource tracker) with Ctrl-C ignored, and wait until it
-    serves.
+def _start_forkserver() -> None:
+    """Start the forkserver (and its resource tracker) with Ctrl-C ignored.
 
-    Two tracebacks could follow a Ctrl-C in a sweep's first seconds, under its one line:
-    - the forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds).
-      A signal ignored at exec stays ignored in the new process, and Python then installs no
-      KeyboardInterrupt handler, so SIGINT is ignored here while the two processes are
-      spawned (milliseconds); the workers it forks inherit that too;
-    - a pool's worker asked for during the preload was forked after the interrupted parent
-      had exited and removed the pool's semaphores, and failed to unpickle them. So the
-      preload is waited for here, with a no-op process that holds no semaphore; the pool's
-      workers are then forked at once (:func:`_interrupts_deferred` covers those moments).
-    Only from the main thread (the only one that may set signal handlers)."""
+    The forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds), and
+    printed a KeyboardInterrupt traceback for one in those seconds. A signal ignored at exec
+    stays ignored in the new process, and Python then installs no KeyboardInterrupt handler:
+    so SIGINT is ignored here while the two processes are spawned (milliseconds: a Ctrl-C
+    then is lost), and the workers the forkserver forks inherit that too."""
+    from multiprocessing import forkserver
+
+    with _signals_held(ignore=(signal.SIGINT,)):
+        forkserver.ensure_running()
+
+
+def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start the forkserver (:func:`_start_forkserver`) and wait until it serves.
+
+    A pool's worker asked for during the forkserver's preload was forked after an interrupted
+    parent had exited and removed the pool's semaphores, and failed to unpickle them (its
+    traceback followed the sweep's one line). So the preload is waited for here, with a no-op
+    process that holds no semaphore; the pool's workers are then forked at once, with Ctrl-C
+    and SIGTERM held (:func:`_signals_held`). Only from the main thread (the only one that may
+    set signal handlers)."""
     if ctx.get_start_method() != "forkserver":  # pragma: no cover - spawn platforms
         return
     if threading.current_thread() is not threading.main_thread():
         return
-    from multiprocessing import forkserver
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _start_forkserver()
     probe = ctx.Process(target=_nothing, daemon=True)
     probe.start()
     probe.join()
 
 
+def _deliver(signum: int, handler: Any, frame: Any) -> None:
+    """Act on ``signum`` as ``handler`` (a signal's previous disposition) would."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL or handler is None:  # None: a handler not set from Python
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+
 @contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C or a SIGTERM until the block ends, then deliver it to the handler it would
-    have met: a worker being forked when the parent is interrupted would otherwise outlive the
-    pool's semaphores (see :func:`_ready_forkserver`). Main thread only; elsewhere a plain
-    block."""
+def _signals_held(
+    held: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), ignore: tuple[int, ...] = ()
+) -> Iterator[None]:
+    """Hold ``held`` signals until the block ends, then deliver each once to the handler it
+    would have met (``ignore``: set those to ignored meanwhile; one arriving then is lost).
+
+    The holding handler stays correct on every path: it first only records; once the block
+    ends it acts as the previous handler would, before that handler is put back, so a signal
+    between the two restorations (or after a restoration that a held signal interrupted) is
+    never lost or left with a recording handler. Held signals are delivered even when the
+    block raises. Main thread only; elsewhere a plain block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
+    over = False
+    signals = tuple(dict.fromkeys((*held, *ignore)))
+    previous: dict[int, Any] = {s: signal.getsignal(s) for s in signals}
+
+    def hold(signum: int, frame: Any) -> None:
+        if over:
+            _deliver(signum, previous[signum], frame)
+        else:
+            caught.append(signum)
+
     try:
+        for s in signals:
+            signal.signal(s, signal.SIG_IGN if s in ignore else hold)
         yield
     finally:
-        for s, handler in previous.items():  # None: a handler not set from Python
+        over = True
+        for s in signals:
+            handler = previous[s]
             signal.signal(s, signal.SIG_DFL if handler is None else handler)
-    for s in dict.fromkeys(caught):
-        signal.raise_signal(s)
+        for s in dict.fromkeys(caught):
+            _deliver(s, previous[s], None)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, parent_alive: Any) -> None:
+    """Make the pool's workers exit now (they exit when ``parent_alive`` closes), never in the
+    middle of sending a result: a worker that exited mid-message left the pool's reader
+    waiting for the rest forever, and the interrupted sweep hung in its shutdown. The result
+    queue's write lock, taken first, waits for a message being sent to end."""
+    queue = getattr(pool, "_result_queue", None)
+    lock = getattr(queue, "_wlock", None)
+    taken = lock is not None and lock.acquire(timeout=30)
+    try:
+        parent_alive.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if taken:
+            lock.release()
 
 
 def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
@@ -162,7 +209,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         # Each of the first ``workers`` submits forks a worker (the pool starts them as work
         # comes), with Ctrl-C and SIGTERM held; the rest only queue (a large grid's submits
         # take seconds: a stop there acts at once).
-        with _interrupts_deferred():
+        with _signals_held():
             futures = [pool.submit(_run_task, config, init) for config, init in tasks[:workers]]
         futures += [pool.submit(_run_task, config, init) for config, init in tasks[workers:]]
         for future in as_completed(futures):
@@ -174,9 +221,10 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             "command again to resume, perhaps with fewer --workers"
         ) from None
     finally:
-        if not completed:  # interrupted or failed: workers quit now, not after their cells
-            alive_w.close()
-        pool.shutdown(wait=True, cancel_futures=True)
+        if completed:
+            pool.shutdown(wait=True)
+        else:  # interrupted or failed: workers quit now, not after their cells
+            _stop_workers(pool, alive_w)
         alive_r.close()
         alive_w.close()
 
@@ -307,6 +355,14 @@ def _cluster_failed(why: str) -> VanishlabError:
 def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
     import distributed
 
+    cluster_errors = (
+        distributed.KilledWorker,
+        asyncio.CancelledError,
+        concurrent.futures.CancelledError,
+        ImportError,  # vanishlab (or torch) missing where the task was unpickled
+        OSError,  # distributed's CommClosedError and other lost connections
+        TimeoutError,
+    )
     futures: list[Any] = []
     try:
         token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
@@ -322,9 +378,10 @@ def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
                 future, result = next(done)
             except StopIteration:
                 break
-            except Exception as err:  # raised on the cluster, not by a cell
-                # A cell's own errors are recorded as its failure, in the cell: what reaches
-                # here is the cluster's (a worker that died, vanishlab missing on a worker).
+            except cluster_errors as err:
+                # A cell's own errors are recorded as its failure, in the cell: these are the
+                # cluster's (a worker that died, vanishlab missing on a worker, a lost
+                # connection). Anything else is a bug, and raised as such.
                 raise _cluster_failed(f"{type(err).__name__}: {err}") from None
             if isinstance(result, BaseException):  # cancelled: the scheduler went away
                 raise _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")

@@ -200,8 +200,10 @@ def plan_sweep(
     out: str | os.PathLike[str],
     *,
     smoke: bool = False,
+    dry_run: bool = False,
 ) -> SweepPlan:
-    """Resolve a sweep and read (and verify) what its run directory holds; writes nothing."""
+    """Resolve a sweep and read (and verify) what its run directory holds; writes nothing.
+    ``dry_run``: also refuse an existing run directory this process could not write."""
     exp = _as_experiment(sweep_or_experiment, smoke)
     run_dir = Path(out)
     cells = exp.sweep.cells()
@@ -213,9 +215,11 @@ def plan_sweep(
     if is_run:
         manifest = store.load_manifest(run_dir)
         _refuse_other_kinds(manifest, run_dir)
-        # A run always writes (its lock, its manifest), even with every cell done: --dry-run
-        # refuses a read-only one as the run would, not "N already done".
-        _check_dir_possible(run_dir)
+        if dry_run:
+            # A run always writes (its lock, its manifest), even with every cell done: a dry
+            # run refuses a read-only one as the run would, not "N already done". (The run
+            # itself finds out by writing: os.access may misjudge ACLs or NFS.)
+            _check_dir_possible(run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             known = set().union(*(grid_ids(g) for g in _grids(manifest)))
