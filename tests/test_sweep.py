@@ -445,12 +445,12 @@ def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
 
 
 _STOPS = [  # (signal, seconds after the start, to the whole process group?)
-    ("SIGINT", 0.05, True),  # Ctrl-C goes to the terminal's whole process group
+    pytest.param("SIGINT", 0.05, True, marks=pytest.mark.slow),  # to the whole group
     pytest.param("SIGINT", 0.3, True, marks=pytest.mark.slow),
     pytest.param("SIGINT", 1.2, True, marks=pytest.mark.slow),
     ("SIGINT", 2.2, True),
     ("SIGTERM", 1.2, False),  # kill PID
-    ("SIGTERM", 2.5, True),  # a batch system's stop of the whole group
+    pytest.param("SIGTERM", 2.5, True, marks=pytest.mark.slow),  # a batch system's stop
 ]
 
 
