@@ -430,6 +430,21 @@ def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, m
     vl.load_results(run_dir)  # still a sound run
 
 
+def test_a_report_is_never_written_inside_another_run_directory(run_dir, smoke_run_dir, tmp_path):
+    # Only the reported run was checked: `report B -o A/cells/x.html` broke run A, and with
+    # --force `-o A/manifest.json` replaced A's manifest with HTML (a symlink too).
+    other = Path(shutil.copytree(smoke_run_dir, tmp_path / "other"))
+    before = {str(p): p.read_bytes() for p in sorted(other.rglob("*")) if p.is_file()}
+    (tmp_path / "link").symlink_to(other / "cells")
+    for out in (other / "cells" / "x.html", other / "manifest.json", tmp_path / "link" / "r.html"):
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), "--force"])
+        _one_error_line(result, f"is inside the run directory {other.resolve()}; give -o a")
+        with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
+            vl.render_report(run_dir, out, overwrite=True)
+    assert {str(p): p.read_bytes() for p in sorted(other.rglob("*")) if p.is_file()} == before
+    vl.load_results(other)
+
+
 def test_an_out_inside_another_run_directory_is_refused(run_dir, tmp_path):
     # A run in RUN/cells/ broke RUN ("not a valid vanishlab shard"); anywhere inside it mixes
     # with its files. Another program's manifest.json above --out is no run directory.

@@ -68,6 +68,7 @@ def report(
         source_date,
         unknown_sections,
     )
+    from ..sweep.rundir import enclosing_run
     from ..sweep.store import load_manifest
 
     out = single("--output", output)
@@ -84,9 +85,11 @@ def report(
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    if inside_run(path, run_dir):  # --force or not: it would break the run it reports
+    # --force or not: it would break the run it reports, or another run (a file in cells/).
+    where = run_dir if inside_run(path, run_dir) else enclosing_run(path)
+    if where is not None:
         raise VanishlabError(
-            f"{path} is inside the run directory {run_dir}; give -o a path outside it"
+            f"{path} is inside the run directory {where}; give -o a path outside it"
         )
     what = not_a_file(path)
     if what is not None:

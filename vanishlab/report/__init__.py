@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
+from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
     load_cells,
@@ -170,6 +171,11 @@ def render_report(
     if inside_run(out, run_dir):
         raise VanishlabError(
             f"{out} is inside the run directory {run_dir}; give a path outside it for the report"
+        )
+    other = enclosing_run(out)
+    if other is not None:  # another run's directory: a file in its cells/ would break it
+        raise VanishlabError(
+            f"{out} is inside the run directory {other}; give a path outside it for the report"
         )
     what = not_a_file(out)
     if what is not None:
