@@ -169,6 +169,18 @@ BROKEN = {
         "SECTIONS must be a list",
     ),
     "nosmoke.py": ('"""No smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n', "no SMOKE"),
+    "intsections.py": (  # a TypeError traceback
+        '"""Int."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = 5\n',
+        "SECTIONS must be a list",
+    ),
+    "exits.py": (  # it ended the sweep with status 0 and no word
+        '"""Exits."""\nraise SystemExit(0)\n',
+        "exits.py exited while it was imported: SystemExit: 0",
+    ),
+    "argparser.py": (  # a script made an experiment: its parser read the sweep's arguments
+        '"""Script."""\nimport argparse\nargparse.ArgumentParser().parse_args()\n',
+        "exited while it was imported: SystemExit: 2",
+    ),
     "typosections.py": (  # it swept, and its run could never be reported
         '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = ["decya"]\n',
         "unknown report sections ['decya'] in SECTIONS; known: overview",

@@ -18,9 +18,11 @@ repository's). Listing reads only each module's docstring (``ast``), importing n
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
+import io
 import itertools
 import json
 import os
@@ -147,13 +149,19 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
         raise VanishlabError(f"cannot load experiment module {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    # What the module prints on stderr is held: on failure the one line below says it all (a
+    # script's argparse printed its usage, about the sweep's own arguments); else it is shown.
+    said = io.StringIO()
     try:
-        spec.loader.exec_module(module)
-    except Exception as err:
+        with contextlib.redirect_stderr(said):
+            spec.loader.exec_module(module)
+        sys.stderr.write(said.getvalue())
+    except (Exception, SystemExit) as err:  # SystemExit: sys.exit(), argparse in a script
         sys.modules.pop(module_name, None)
         detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        why = "exited while it was imported" if isinstance(err, SystemExit) else "failed to import"
         raise VanishlabError(
-            f"experiment module {path} failed to import: {type(err).__name__}: {detail}"
+            f"experiment module {path} {why}: {type(err).__name__}: {detail}".rstrip(": ")
         ) from None
 
     sweep = getattr(module, "SWEEP", None)
@@ -170,7 +178,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
         )
     sections = getattr(module, "SECTIONS", None)
     if sections is not None:
-        if isinstance(sections, str) or not all(isinstance(s, str) for s in sections):
+        if not isinstance(sections, list | tuple) or not all(isinstance(s, str) for s in sections):
             raise VanishlabError(
                 f"experiment module {path}: SECTIONS must be a list of section names"
             )
