@@ -158,6 +158,7 @@ class _Touch:
         return (Path.touch, (self.marker,))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_mistakes_are_one_line_and_exit_2(tmp_path):
     ok = tmp_path / "ok.pt"
     torch.save(torch.nn.LSTM(3, 4).state_dict(), ok)
@@ -167,6 +168,10 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         return runner.invoke(app, ["analyze", *args])
 
     _one_error_line(run(str(tmp_path / "missing.pt"), "--out", out), "does not exist")
+    # A TorchScript archive: torch warned on stderr first, then advised weights_only=False.
+    torch.jit.save(torch.jit.script(torch.nn.GRU(3, 4)), tmp_path / "jit.pt")
+    for args in ([str(tmp_path / "jit.pt")], [str(ok), "--inputs", str(tmp_path / "jit.pt")]):
+        _one_error_line(run(*args, "--out", out), "is a TorchScript archive (torch.jit.save)")
     marker = tmp_path / "ran"
     torch.save(
         {"state_dict": torch.nn.RNN(2, 2).state_dict(), "x": _Touch(marker)}, tmp_path / "e.pt"

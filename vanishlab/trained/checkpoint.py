@@ -143,6 +143,8 @@ def _load(path: Path, what: str) -> Any:
             # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
             # every instruction; it either loads or raises, and both are handled here.
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            # A TorchScript archive warns before it fails (refused below, in one line).
+            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = _unpickler_reason(err)
@@ -166,6 +168,12 @@ def _load(path: Path, what: str) -> Any:
         KeyError,
         struct.error,
     ) as err:
+        if "TorchScript" in str(err):  # torch's own advice (weights_only=False) runs code
+            advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
+            raise VanishlabError(
+                f"{what} {path} is a TorchScript archive (torch.jit.save), which vanishlab "
+                f"does not load; {advice[0].lower()}{advice[1:]}"
+            ) from None
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file ({_first_line(err)})"
         ) from None
