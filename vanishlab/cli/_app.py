@@ -164,8 +164,9 @@ class Terminated(BaseException):
 def _terminable() -> Iterator[list[int]]:
     """SIGTERM raises :class:`Terminated` inside the block (main thread only), and is noted in
     the list yielded: raised inside a ``__del__`` or a garbage collector's callback, Python
-    prints "Exception ignored" and carries on, so the caller checks the note when the block
-    ends (a batch system sends SIGTERM once). A SIGTERM the launcher ignores stays ignored."""
+    carries on (and would print "Exception ignored" with a traceback: not here), so the caller
+    checks the note when the block ends (a batch system sends SIGTERM once). A SIGTERM the
+    launcher ignores stays ignored."""
     received: list[int] = []
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
@@ -176,11 +177,19 @@ def _terminable() -> Iterator[list[int]]:
         received.append(signum)
         raise Terminated
 
+    hook = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:  # noted above; its "Exception ignored" is no news
+        if not isinstance(unraisable.exc_value, Terminated):
+            hook(unraisable)
+
     signal.signal(signal.SIGTERM, terminate)
+    sys.unraisablehook = quiet
     try:
         yield received
     finally:  # None: a handler not set from Python
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        sys.unraisablehook = hook
 
 
 def fail(message: str) -> typer.Exit:
