@@ -161,13 +161,31 @@ class _Touch:
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_mistakes_are_one_line_and_exit_2(tmp_path):
     ok = tmp_path / "ok.pt"
-    torch.save(torch.nn.LSTM(3, 4).state_dict(), ok)
+    ok_weights = torch.nn.LSTM(3, 4).state_dict()
+    torch.save(ok_weights, ok)
     out = str(tmp_path / "out")
 
     def run(*args: str):
         return runner.invoke(app, ["analyze", *args])
 
     _one_error_line(run(str(tmp_path / "missing.pt"), "--out", out), "does not exist")
+    # Sparse or meta weights and inputs, and a zero input size, were tracebacks.
+    for name, weights in (
+        ("sparse", {**torch.nn.LSTM(3, 4).state_dict()}),
+        ("meta", {k: torch.empty_like(v, device="meta") for k, v in ok_weights.items()}),
+        ("empty", {"weight_ih_l0": torch.randn(4, 0), "weight_hh_l0": torch.randn(4, 4)}),
+    ):
+        if name == "sparse":
+            weights["weight_hh_l0"] = weights["weight_hh_l0"].to_sparse()
+        torch.save(weights, tmp_path / f"{name}.pt")
+        message = {"sparse": "a sparse tensor", "meta": "on the meta device"}.get(
+            name, "at least one column"
+        )
+        _one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
+    torch.save(torch.randn(10, 2, 3).to_sparse(), tmp_path / "xs.pt")
+    _one_error_line(
+        run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"
+    )
     # A TorchScript archive: torch warned on stderr first, then advised weights_only=False.
     torch.jit.save(torch.jit.script(torch.nn.GRU(3, 4)), tmp_path / "jit.pt")
     for args in ([str(tmp_path / "jit.pt")], [str(ok), "--inputs", str(tmp_path / "jit.pt")]):

@@ -65,6 +65,10 @@ def test_unsupported_modules(module: nn.Module, error: type, message: str) -> No
         (torch.randn(5, 2, 3).double(), None, TypeError, "x has dtype torch.float64 but the RNN"),
         (torch.ones(5, 2, 3, dtype=torch.long), None, TypeError, "floating-point"),
         ([[1.0, 2.0, 3.0]], None, TypeError, "x must be a torch.Tensor, got list"),
+        # Sparse and meta tensors failed inside torch's kernels (NotImplementedError).
+        (torch.randn(5, 2, 3).to_sparse(), None, TypeError, "x must be a dense tensor"),
+        (torch.empty(5, 2, 3, device="meta"), None, TypeError, "x is on the meta device"),
+        (torch.randn(5, 2, 3), torch.zeros(1, 2, 4).to_sparse(), TypeError, "h0 must be a dense"),
     ],
 )
 def test_bad_inputs(x: object, h0: object, error: type, message: str) -> None:

@@ -86,6 +86,15 @@ def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
     return w0
 
 
+def _check_dense(t: torch.Tensor, what: str) -> None:
+    """Refuse a sparse (or other non-strided) tensor, or one with no data (the meta device),
+    which failed inside torch's kernels."""
+    if t.layout != torch.strided:
+        raise TypeError(f"{what} must be a dense tensor, got layout {t.layout} (use .to_dense())")
+    if t.is_meta:
+        raise TypeError(f"{what} is on the meta device: it holds no values to measure")
+
+
 def check_sequence(
     x: object, *, input_size: int, batch_first: bool, like: torch.Tensor, name: str
 ) -> tuple[torch.Tensor, bool]:
@@ -93,6 +102,7 @@ def check_sequence(
     ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    _check_dense(x, "x")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     if x.dtype != like.dtype:
@@ -128,6 +138,7 @@ def check_state(
     """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor or None, got {type(value).__name__}")
+    _check_dense(value, what)
     if tuple(value.shape) != shape:
         raise ValueError(
             f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "

@@ -204,6 +204,11 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
             f"inputs file {path} holds {_a(type(obj).__name__)}, not a tensor (save one tensor "
             "with torch.save(x, path))"
         )
+    if obj.layout != torch.strided or obj.is_meta:  # failed inside torch's kernels
+        what = "a tensor on the meta device" if obj.is_meta else f"a {obj.layout} tensor"
+        raise VanishlabError(
+            f"inputs file {path} holds {what}, not a dense one with values (x.to_dense())"
+        )
     if not obj.is_floating_point():
         raise VanishlabError(f"inputs file {path} holds a {obj.dtype} tensor, not floating point")
     return obj
@@ -354,10 +359,10 @@ def infer_spec(
     if layers != list(range(L)):
         raise VanishlabError(f"{where}: inconsistent layers {layers} (expected 0..{L - 1})")
     w_ih0, w_hh0 = params[("weight", "ih", 0)], params[("weight", "hh", 0)]
-    if w_hh0.dim() != 2 or w_ih0.dim() != 2 or w_hh0.shape[1] == 0:
+    if w_hh0.dim() != 2 or w_ih0.dim() != 2 or w_hh0.shape[1] == 0 or w_ih0.shape[1] == 0:
         raise VanishlabError(
             f"{where}: weight_hh_l0 {tuple(w_hh0.shape)} and weight_ih_l0 {tuple(w_ih0.shape)} "
-            "must be matrices"
+            "must be matrices, with at least one column (hidden and input sizes >= 1)"
         )
     H, I = w_hh0.shape[1], w_ih0.shape[1]
     if w_hh0.shape[0] not in {g * H for g in GATES}:  # the hidden size comes from its columns
@@ -440,6 +445,12 @@ def build_module(
     with torch.random.fork_rng(devices=[]):
         module = cls(spec.input_size, spec.hidden_size, spec.num_layers, dtype=dtype, **kwargs)
     own = {k: v.to(dtype) for k, v in weights.items() if _PARAM.fullmatch(k)}
+    odd = [k for k, v in own.items() if v.layout != torch.strided or v.is_meta]
+    if odd:  # sparse or meta tensors failed inside load_state_dict
+        raise VanishlabError(
+            f"{odd[0]} is {'on the meta device' if own[odd[0]].is_meta else 'a sparse tensor'}"
+            ": vanishlab measures dense weights that hold values"
+        )
     module.load_state_dict(own, strict=True)
     return module.eval()
 
