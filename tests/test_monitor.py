@@ -3,6 +3,7 @@ and it never changes the module's parameters, gradients, training mode or any RN
 
 from __future__ import annotations
 
+import math
 import random
 import runpy
 import sys
@@ -139,6 +140,27 @@ def test_resumes_and_refuses_another_probe(tmp_path):
         JacobianMonitor(rnn, probe + 1, out=out).__enter__()
     with pytest.raises(VanishlabError, match="another module or probe"):
         JacobianMonitor(nn.RNN(2, 5), probe, out=out).__enter__()
+
+
+def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_path):
+    # A process that died between a step's shard and the manifest lost the step's record
+    # (its Lyapunov exponent) for good: the step, having a shard, was never measured again.
+    import json
+
+    torch.manual_seed(2)
+    rnn = nn.RNN(2, 4)
+    out = tmp_path / "m"
+    with JacobianMonitor(rnn, torch.randn(5, 2, 2), out=out, every=1) as mon:
+        for n in range(3):
+            mon.step(n)
+        probe = mon.probe
+    manifest = json.loads((out / "manifest.json").read_text())
+    recorded = manifest["steps"].pop("2")
+    (out / "manifest.json").write_text(json.dumps(manifest))  # as if killed before writing it
+    with JacobianMonitor(rnn, probe, out=out, every=1) as mon:
+        assert mon.step(2) is None  # its shard is there
+    steps = json.loads((out / "manifest.json").read_text())["steps"]
+    assert steps["2"] == recorded and math.isfinite(recorded["lyapunov"])
 
 
 def test_the_probe_is_a_copy(tmp_path):

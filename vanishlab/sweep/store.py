@@ -182,10 +182,11 @@ class CellMeta(TypedDict):
     digest: NotRequired[str]
     summary: NotRequired[StoredSummary]
     train: NotRequired[dict[str, Any]]  # a trained cell's record (vanishlab.sweep.train_cell)
+    monitor: NotRequired[dict[str, Any]]  # a monitored step's record (vanishlab.trained.monitor)
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", META_DIGEST))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
 FAILURES = ("overflow", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 TRAIN_FIELDS: tuple[tuple[str, str], ...] = (

@@ -31,7 +31,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,8 +168,9 @@ class JacobianMonitor:
         lock = store.RunLock(self.out)
         lock.__enter__()
         try:
-            self._done = set(store.read_cell_metas(self.out)) if earlier else set()
-            self._manifest = self._new_manifest(earlier)
+            metas = store.read_cell_metas(self.out) if earlier else {}
+            self._done = set(metas)
+            self._manifest = self._new_manifest(earlier, metas)
             store.write_manifest(self.out, self._manifest)
         except BaseException:
             lock.__exit__(None, None, None)
@@ -224,6 +225,12 @@ class JacobianMonitor:
         steps = np.full(len(frame), n, dtype=np.int64)
         frame.insert(frame.columns.get_loc("cell_id") + 1, "step", steps)
         elapsed = time.perf_counter() - start
+        record = {
+            "cell_id": cid,
+            "status": status,
+            "lyapunov": json_number(lyap),
+            "elapsed_s": round(elapsed, 6),
+        }
         meta: store.CellMeta = {
             "cell_id": cid,
             "config": config,
@@ -231,15 +238,13 @@ class JacobianMonitor:
             "reason": reason,
             "elapsed_s": elapsed,
             "n_rows": len(frame),
+            # The step's record in its shard too: a process that dies between the shard and
+            # the manifest lost it for good (the step is never measured again).
+            "monitor": {"step": n, **record},
         }
         store.write_shard(self.out, frame, meta)
         self._done.add(cid)
-        self._manifest["steps"][str(n)] = {
-            "cell_id": cid,
-            "status": status,
-            "lyapunov": json_number(lyap),
-            "elapsed_s": round(elapsed, 6),
-        }
+        self._manifest["steps"][str(n)] = record
         self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
         return frame
@@ -281,8 +286,16 @@ class JacobianMonitor:
             )
         return manifest
 
-    def _new_manifest(self, earlier: dict[str, Any] | None) -> dict[str, Any]:
+    def _new_manifest(
+        self, earlier: dict[str, Any] | None, metas: Mapping[str, store.CellMeta]
+    ) -> dict[str, Any]:
         earlier = earlier or {}
+        steps = dict(earlier.get("steps") or {})
+        for meta in metas.values():  # a step whose shard was written but not its manifest
+            found = dict(meta.get("monitor") or {})
+            step = found.pop("step", None)
+            if step is not None and str(step) not in steps:
+                steps[str(step)] = found
         config = module_config(self.module, self.probe)
         return {
             "format": store.FORMAT,
@@ -304,5 +317,5 @@ class JacobianMonitor:
                 "probe_shape": list(self.probe.shape),
                 "every": self.every,
             },
-            "steps": dict(earlier.get("steps") or {}),
+            "steps": steps,
         }
