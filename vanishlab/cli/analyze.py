@@ -103,7 +103,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="TEXT",
-            help="A label for the run \\[default: the checkpoint's file name].",
+            help="A label for the run, which names its report \\[default: the name of the "
+            "run directory].",
             show_default=False,
         ),
     ] = None,
@@ -140,6 +141,9 @@ def analyze(
             )
     gauss = {key: GAUSSIAN_INPUTS[key] if v is None else v for key, v in given.items()}
     run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
+    # Named after its directory, as a sweep is: two analyses of one checkpoint (other inputs,
+    # another --module) no longer share one report file (reports/model.pt.html).
+    label = label if label is not None else run_dir.resolve().name
     result = analyze_checkpoint(
         checkpoint,
         run_dir,
