@@ -199,6 +199,30 @@ def test_broken_experiment_module(run_dir, tmp_path, filename):
     assert _snapshot(run_dir) == before
 
 
+def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_path):
+    # Loaded by path under a name no import finds, its init function could not be unpickled
+    # in a worker: "a worker process died (out of memory?)", and no cell was measured.
+    module = tmp_path / "myinit.py"
+    module.write_text(
+        '"""My init: the identity."""\nimport torch\nimport vanishlab as vl\n\n\n'
+        "def _init(rnn, gain, generator):\n"
+        '    vl.INITS["default"].apply(rnn, gain, generator)\n'
+        "    with torch.no_grad():\n"
+        "        rnn.weight_hh_l0.copy_(gain * torch.eye(rnn.hidden_size))\n\n\n"
+        'vl.register_init(vl.Init("myeye_test", "identity", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init=("myeye_test", "default"), hidden_size=4, input_size=2, '
+        "seq_len=5, batch=1, seed=(0, 1))\n"
+    )
+    out = tmp_path / "run"
+    try:
+        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
+        result = runner.invoke(app, args)
+    finally:
+        vl.INITS.pop("myeye_test", None)
+    assert result.exit_code == 0, result.stderr
+    assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
+
+
 def test_experiment_by_path_with_sections(tmp_path):
     module = tmp_path / "mine.py"
     module.write_text(

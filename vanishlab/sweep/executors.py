@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import importlib.util
 import multiprocessing
 import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +34,7 @@ from ..errors import VanishlabError
 from . import store
 from .cell import one_thread
 from .config import CellConfig
+from .experiments import EXPERIMENT_MODULE_PREFIX
 from .inits import Init
 from .measure import run_cell
 
@@ -67,8 +70,17 @@ def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
             on_result(*_run_task(config, init))
 
 
-def _worker_init(parent_alive: Any) -> None:
+def _worker_init(parent_alive: Any, modules: Sequence[tuple[str, str]] = ()) -> None:
     torch.set_num_threads(1)
+    # Experiment files whose functions the tasks name (an init registered in one): loaded
+    # here under the name they were loaded under in the parent, which no import finds.
+    for name, path in modules:
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
     # Ctrl-C goes to the whole process group (and a batch system's SIGTERM may too): let the
     # parent alone handle it (it stops submitting, keeps finished shards and exits), instead
     # of each worker printing a traceback, or dying first and reading as a crash.
@@ -197,12 +209,30 @@ def _stop_workers(pool: ProcessPoolExecutor, parent_alive: Any) -> None:
             lock.release()
 
 
+def _experiment_modules(tasks: Sequence[Task]) -> list[tuple[str, str]]:
+    """``(module name, file)`` of the experiment files (loaded by path, under names no import
+    finds) that define the tasks' init functions: a worker loads them before it unpickles a
+    task, which failed with ModuleNotFoundError ("a worker process died")."""
+    found: dict[str, str] = {}
+    for _, init in tasks:
+        name = getattr(init.apply, "__module__", None) or ""
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if name.startswith(EXPERIMENT_MODULE_PREFIX) and path:
+            found[name] = path
+    return sorted(found.items())
+
+
 def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
     ctx = _mp_context()
     _ready_forkserver(ctx)
     alive_r, alive_w = ctx.Pipe(duplex=False)
+    modules = _experiment_modules(tasks)
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(alive_r, modules),
     )
     completed = False
     try:

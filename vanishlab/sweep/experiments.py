@@ -45,6 +45,10 @@ __all__ = [
     "variant",
 ]
 
+EXPERIMENT_MODULE_PREFIX = "vanishlab_experiment_"
+"""How the module of an experiment file loaded by path is named (with its stem and a digest of
+its path): local workers load such a module by the same name (an init registered in it)."""
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -143,7 +147,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     # A unique module name per file, registered in sys.modules while (and after) it runs, as
     # dataclasses and pickling expect of any imported module.
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
-    module_name = f"vanishlab_experiment_{name}_{digest}"
+    module_name = f"{EXPERIMENT_MODULE_PREFIX}{name}_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
