@@ -163,6 +163,13 @@ def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_pat
     assert steps["2"] == recorded and math.isfinite(recorded["lyapunov"])
 
 
+def test_a_numpy_integer_is_a_step(tmp_path):
+    # "the step must be an integer >= 0, got np.int64(2)": a loop over np.arange was refused.
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        assert mon.step(np.int64(2)) is not None
+    assert list(vl.load_results(tmp_path / "m")["step"].unique()) == [2]
+
+
 def test_the_probe_is_a_copy(tmp_path):
     torch.manual_seed(3)
     rnn = nn.RNN(2, 4)

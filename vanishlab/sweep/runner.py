@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import numbers
 import os
 import shlex
 import time
@@ -377,8 +378,10 @@ def run_sweep(
     exp = _as_experiment(sweep_or_experiment, smoke)
     if scheduler is not None and workers is not None:
         raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
-    if workers is not None and (isinstance(workers, bool) or workers < 1):
-        raise VanishlabError(f"--workers must be a positive integer, got {workers}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
+    ):  # 1.5 was taken, "2" raised a TypeError deep inside
+        raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything

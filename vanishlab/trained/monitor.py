@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import numbers
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -202,8 +203,9 @@ class JacobianMonitor:
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"the step must be an integer >= 0, got {n!r}")
+        n = int(n)  # numpy's integers too (a loop over np.arange)
         if n % self.every:
             return None
         config = module_config(self.module, self.probe)
