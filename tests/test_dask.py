@@ -107,7 +107,7 @@ def _first_then_wait(config, init, run):
     import time
 
     if config != _tasks()[0][0]:
-        time.sleep(3)  # still running when the first result cancels the rest
+        time.sleep(1.5)  # still running when the first result cancels the rest
     return run(config, init)
 
 
