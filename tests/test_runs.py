@@ -714,8 +714,13 @@ def test_lazy_package_exports_every_public_name():
 def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):
     args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
     assert runner.invoke(app, args).exit_code == 0
-    commands = vl.load_manifest(run_dir)["commands"]
+    manifest = vl.load_manifest(run_dir)
+    commands = manifest["commands"]
     assert len(commands) == 2 and commands[1].endswith("--force")
+    # The first grid's description, and how many grids: it spoke of the last grid alone.
+    tail = "[run of 2 grids, extended with --force: see Reproduce]"
+    assert manifest["description"].endswith(tail)
+    assert "gain = 1.0,2.0" not in manifest["description"]
     assert "--gain 1.0,2.0" in commands[1] and "--force" not in commands[0]
     page = tmp_path / "r.html"
     assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0

@@ -305,6 +305,16 @@ def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int)
     return max(1, min(n_workers, free // max(peak, 1)))
 
 
+def _description(new: str, earlier: str | None, grids: list[dict[str, Any]]) -> str:
+    """The run's description: that of the command that made it; for a run that --force
+    extended, still the first grid's, with how many grids the run holds (it spoke of the last
+    grid only, beside a cell count and axes that are all the grids')."""
+    if len(grids) < 2:
+        return new or earlier or ""
+    first = (earlier or new).split(" [run of ", 1)[0]
+    return f"{first} [run of {len(grids)} grids, extended with --force: see Reproduce]"
+
+
 def _check_dir_possible(run_dir: Path) -> None:
     """Refuse, as :func:`_make_dir` would but writing nothing (``--dry-run``), a run directory
     that is a file or lies below one, or below a folder this process may not write."""
@@ -421,7 +431,7 @@ def run_sweep(
             "run_id": manifest.get("run_id") or uuid.uuid4().hex,
             "name": label,
             "experiment": exp.path.stem if exp.path is not None else manifest.get("experiment"),
-            "description": exp.description or manifest.get("description", ""),
+            "description": _description(exp.description, manifest.get("description"), grids),
             "axes": _union_axes(grids),
             "sections": list(exp.sections)
             if exp.sections is not None
