@@ -62,13 +62,12 @@ def report(
     from ..report import (
         default_report_path,
         foreign_report,
-        inside_run,
         not_a_file,
         render_report,
+        run_holding,
         source_date,
         unknown_sections,
     )
-    from ..sweep.rundir import enclosing_run
     from ..sweep.store import load_manifest
 
     out = single("--output", output)
@@ -85,8 +84,7 @@ def report(
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    # --force or not: it would break the run it reports, or another run (a file in cells/).
-    where = run_dir if inside_run(path, run_dir) else enclosing_run(path)
+    where = run_holding(path, run_dir)  # --force or not: it would break that run
     if where is not None:
         raise VanishlabError(
             f"{path} is inside the run directory {where}; give -o a path outside it"

@@ -53,6 +53,7 @@ __all__ = [
     "not_a_file",
     "render_html",
     "render_report",
+    "run_holding",
     "section_keys",
     "source_date",
     "unknown_sections",
@@ -103,6 +104,13 @@ def inside_run(path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) ->
     p = Path(path)
     places = (Path(os.path.realpath(p)), Path(os.path.realpath(p.parent)) / p.name)
     return any(run == where or run in where.parents for where in places)
+
+
+def run_holding(path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> Path | None:
+    """The run directory that ``path`` would be written in: ``run_dir`` itself (see
+    :func:`inside_run`), another run's (:func:`~vanishlab.sweep.rundir.enclosing_run`: a file
+    in its ``cells/`` broke that run), or None. A report is never written in one."""
+    return Path(run_dir) if inside_run(path, run_dir) else enclosing_run(Path(path))
 
 
 def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> str | None:
@@ -162,20 +170,16 @@ def render_report(
     Raises:
         VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
             manifest asks for unknown sections; ``path`` is not a regular file (a directory, a
-            device, a pipe: see :func:`not_a_file`) or inside ``run_dir`` (see
-            :func:`inside_run`), or (without ``overwrite``) an existing
+            device, a pipe: see :func:`not_a_file`) or inside ``run_dir`` or another run (see
+            :func:`run_holding`), or (without ``overwrite``) an existing
             file that is not this run's report.
     """
     manifest = load_manifest(run_dir)
     out = Path(path) if path is not None else default_report_path(run_dir)
-    if inside_run(out, run_dir):
+    holder = run_holding(out, run_dir)
+    if holder is not None:
         raise VanishlabError(
-            f"{out} is inside the run directory {run_dir}; give a path outside it for the report"
-        )
-    other = enclosing_run(out)
-    if other is not None:  # another run's directory: a file in its cells/ would break it
-        raise VanishlabError(
-            f"{out} is inside the run directory {other}; give a path outside it for the report"
+            f"{out} is inside the run directory {holder}; give a path outside it for the report"
         )
     what = not_a_file(out)
     if what is not None:

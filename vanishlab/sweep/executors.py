@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import importlib.util
 import multiprocessing
 import os
 import re
@@ -34,7 +33,7 @@ from ..errors import VanishlabError
 from . import store
 from .cell import one_thread
 from .config import CellConfig
-from .experiments import EXPERIMENT_MODULE_PREFIX
+from .experiments import EXPERIMENT_MODULE_PREFIX, import_file
 from .inits import Init
 from .measure import run_cell
 
@@ -76,11 +75,7 @@ def _worker_init(parent_alive: Any, modules: Sequence[tuple[str, str]] = ()) -> 
     # here under the name they were loaded under in the parent, which no import finds.
     for name, path in modules:
         if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is not None and spec.loader is not None:
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
+            import_file(name, path)
     # Ctrl-C goes to the whole process group (and a batch system's SIGTERM may too): let the
     # parent alone handle it (it stops submitting, keeps finished shards and exits), instead
     # of each worker printing a traceback, or dying first and reading as a crash.

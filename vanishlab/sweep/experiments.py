@@ -30,6 +30,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
@@ -134,6 +135,24 @@ def _first_line(doc: str | None) -> str:
     return lines[0].strip() if lines else ""
 
 
+def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
+    """Run the Python file ``path`` as the module ``module_name``, registered in
+    ``sys.modules`` while (and after) it runs, as dataclasses and pickling expect of any
+    imported module; unregistered again if it raises. Local workers load an experiment file
+    this way too, under the name it had here (:mod:`vanishlab.sweep.executors`)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
+        raise VanishlabError(f"cannot load experiment module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
 def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """Load an experiment module by name (``"seq_len"``) or path (``"my/study.py"``).
 
@@ -144,24 +163,17 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     ref = os.fspath(ref)
     path = _find(ref)
     name = path.stem
-    # A unique module name per file, registered in sys.modules while (and after) it runs, as
-    # dataclasses and pickling expect of any imported module.
+    # A unique module name per file (see import_file).
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
     module_name = f"{EXPERIMENT_MODULE_PREFIX}{name}_{digest}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
-        raise VanishlabError(f"cannot load experiment module {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
     # What the module prints on stderr is held: on failure the one line below says it all (a
     # script's argparse printed its usage, about the sweep's own arguments); else it is shown.
     said = io.StringIO()
     try:
         with contextlib.redirect_stderr(said):
-            spec.loader.exec_module(module)
+            module = import_file(module_name, path)
         sys.stderr.write(said.getvalue())
     except (Exception, SystemExit) as err:  # SystemExit: sys.exit(), argparse in a script
-        sys.modules.pop(module_name, None)
         detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
         why = "exited while it was imported" if isinstance(err, SystemExit) else "failed to import"
         raise VanishlabError(
