@@ -61,6 +61,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
     x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
     fast_path, smallest = [False], []
     real_iteration, real_exact = spectral.top_singular_values, spectral.exact_norms
+    real_gram = spectral.gram_norms
 
     def seen(g):
         if fast_path[0]:
@@ -70,9 +71,13 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
         seen(g)
         return real_iteration(g, u, **kw)
 
-    def exact(g):  # small matrices, and a CPU's cold chunks (spectral.GRAM_EXACT)
+    def exact(g):  # small matrices on a GPU
         seen(g.reshape(-1, *g.shape[-2:]))
         return real_exact(g)
+
+    def squared(g, rtol=None):  # a CPU's matrices with a side <= spectral.GRAM_SIDE
+        seen(g)
+        return real_gram(g, rtol)
 
     answered, real = [], engine._one_layer
 
@@ -86,6 +91,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
 
     monkeypatch.setattr(spectral, "top_singular_values", iteration)
     monkeypatch.setattr(spectral, "exact_norms", exact)
+    monkeypatch.setattr(spectral, "gram_norms", squared)
     monkeypatch.setattr(engine, "_one_layer", one_layer)
     got = vl.jacobian_log_norms(rnn, x)
     assert answered == [None], "the fast path answered a call with a zero Jacobian"

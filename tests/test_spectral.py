@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab.core import spectral
+from vanishlab.core import gram, spectral
 from vanishlab.core.spectral import SpectralNorms, top_singular_values
 
 
@@ -49,7 +49,8 @@ def test_streamed_spectral_norms_match_svd(
 
 def test_gpu_settings() -> None:
     """A CPU queues CPU_CHUNK lags with one step per check; a GPU queues up to GPU_CHUNK lags
-    within GPU_QUEUE_BYTES, two steps per check (no CUDA needed to decide that)."""
+    within GPU_QUEUE_BYTES, two steps per check (no CUDA needed to decide that). A stream's first
+    chunk is short, unless its matrices need no warm start."""
     f32 = torch.float32
 
     def settings(shape: tuple[int, ...], device: str) -> tuple:
@@ -62,8 +63,12 @@ def test_gpu_settings() -> None:
     assert settings((64, 1024, 1024), "cuda") == (4, 2, False)  # 256 MiB a lag, 1 GiB in all
     assert settings((512, 2048, 2048), "cuda") == (1, 2, False)  # over the budget: still 1
     assert SpectralNorms(chunk=3).flushes_on_push(torch.zeros(2, 20, 20)) is False
-    small = SpectralNorms()
-    assert small.flushes_on_push(torch.zeros(2, 20, 8))  # exact at once: computes on push
+    small, large = SpectralNorms(), SpectralNorms()
+    # A small side is queued too, a full chunk from the first lag (it needs no warm start).
+    assert small.flushes_on_push(torch.zeros(2, 20, 8)) is False
+    assert small._full_at(torch.Size((2, 20, 8))) == spectral.CPU_CHUNK
+    assert large.flushes_on_push(torch.zeros(2, 64, 64)) is False
+    assert large._full_at(torch.Size((2, 64, 64))) == large.first_chunk < spectral.CPU_CHUNK
 
 
 def test_a_first_chunk_longer_than_the_chunk_is_clamped() -> None:
@@ -259,44 +264,104 @@ def test_exact_norms_match_the_svd(dtype, shape) -> None:
     flat[1] *= huge
     flat[2] = 0.0
     g = g.to(dtype)
-    got = spectral.exact_norms(g)
+    got = gram.exact_norms(g)
     assert got.shape == g.shape[:-2] and got.dtype == dtype
     want = torch.linalg.matrix_norm(g.double(), ord=2)
     tol = 1e-13 if dtype == torch.float64 else 1e-6
     torch.testing.assert_close(got.double(), want, rtol=tol, atol=0)
     bad = g.clone()
     bad.view(-1, *shape[-2:])[1, 0, 0] = float("nan")
-    out = spectral.exact_norms(bad).view(-1)
+    out = gram.exact_norms(bad).view(-1)
     assert out[1].isnan() and torch.isfinite(out[[0, 2]]).all()
 
 
-@pytest.mark.parametrize("shape", [(3, 40, 12), (3, 12, 40)])
-def test_exact_top_rows_span_the_top_left_singular_vectors(shape) -> None:
-    gen = torch.Generator().manual_seed(2)
-    g = torch.randn(*shape, generator=gen, dtype=torch.float64) * 1e-100
-    rows = spectral._exact_top_rows(g, 3)  # (3, 3, m)
-    eye = torch.eye(3, dtype=torch.float64).expand(3, 3, 3)
-    torch.testing.assert_close(rows @ rows.mT, eye, atol=1e-12, rtol=0)
-    u = torch.linalg.svd(g)[0][..., :3]  # (3, m, 3)
-    overlap = (rows @ u).abs().diagonal(dim1=-2, dim2=-1)  # Ritz order: top first
-    torch.testing.assert_close(overlap, torch.ones(3, 3, dtype=torch.float64), atol=1e-9, rtol=0)
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-13), (torch.float32, 1e-6)])
+@pytest.mark.parametrize("shape", [(40, 128, 32), (40, 12, 40), (40, 20, 1), (40, 7, 7)])
+def test_gram_norms_match_the_svd(dtype, tol, shape) -> None:
+    """Repeated squaring of the smaller side's Gram matrix gives sigma_1 to the iteration's own
+    tolerance (relative error of sigma^2), for tall, wide, single-column and square matrices,
+    at scales of 1e-30 to 1e30 in float64 (1e-8 to 1e8 in float32)."""
+    gen = torch.Generator().manual_seed(4)
+    g = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    big = 30 if dtype == torch.float64 else 8
+    g = g * torch.logspace(-big, big, shape[0], dtype=torch.float64)[:, None, None]
+    g = g.to(dtype)
+    want = torch.linalg.matrix_norm(g.double(), ord=2)
+    got = gram.gram_norms(g)
+    assert got.dtype == dtype
+    assert ((got.double() / want) ** 2 - 1).abs().max().item() <= tol
 
 
-def test_cold_chunks_are_exact_for_small_matrices_and_take_more_power_steps(monkeypatch):
-    """While a stream is cold (its first two chunks), a CPU computes matrices with a small
-    side of at most GRAM_EXACT exactly, and iterates larger ones with COLD_POWER_STEPS per
-    check; warm chunks iterate with one step per check, and every answer matches the SVD."""
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gram_norms_of_tied_zero_tiny_and_non_finite_matrices(dtype, monkeypatch) -> None:
+    """Nearly tied top singular values (apart by less than the squarings can resolve) never
+    pass the bounds, so those matrices get eigvalsh; exactly tied ones settle or get eigvalsh
+    (v lies in their common subspace, so rho is exact). A zero matrix has norm 0, a NaN one
+    NaN, and ones whose Gram under- or overflows go to exact_norms, all in one call."""
+    gen = torch.Generator().manual_seed(5)
+    q = torch.linalg.qr(torch.randn(7, 50, 16, generator=gen, dtype=torch.float64))[0]
+    s = torch.linspace(1.0, 0.2, 16, dtype=torch.float64).expand(7, 16).clone()
+    s[:3, 1] = 1 - (1e-9 if dtype == torch.float64 else 1e-5)  # samples 0-2: nearly tied
+    s[6, 1] = 1.0  # exactly tied
+    g = (q * s[:, None, :]).to(dtype)
+    tiny = torch.finfo(dtype).tiny
+    g[3] = 0.0
+    g[4] = g[4] * (tiny**0.5 * 1e-3)  # squares underflow
+    g[5] = g[5] * (torch.finfo(dtype).max ** 0.5 * 1e3)  # squares overflow
+    g[6, 3, 3] = float("nan")
+    g = torch.cat([g, g[:6], (q[:1] * s[6:, None, :]).to(dtype)])  # sample 13: exactly tied
+    eig, exact = [], []
+    real_eig, real_exact = torch.linalg.eigvalsh, gram.exact_norms
+    monkeypatch.setattr(torch.linalg, "eigvalsh", lambda a: eig.append(len(a)) or real_eig(a))
+    monkeypatch.setattr(gram, "exact_norms", lambda m: exact.append(len(m)) or real_exact(m))
+    got = gram.gram_norms(g)
+    nonzero = ~torch.isin(torch.arange(14), torch.tensor([3, 6, 10]))
+    want = torch.linalg.matrix_norm(g[nonzero].double(), ord=2)
+    tol = 1e-13 if dtype == torch.float64 else 1e-6
+    assert ((got[nonzero].double() / want) ** 2 - 1).abs().max().item() <= tol
+    assert got[3] == 0 and got[10] == 0 and got[6].isnan()
+    # The nearly tied ones (twice), and the exactly tied one when rounding leaves no margin
+    # (its rho is exact either way); then exact_norms' own eigvalsh.
+    assert eig[0] in (6, 7)
+    assert exact == [7]  # zero, underflowing and overflowing (twice each), and NaN
+
+
+def test_gram_norms_cannot_be_trapped() -> None:
+    """The diagonal matrices that trap a warm block (the top unit outside it) and the decoupled
+    rank-1 block beside a diagonal: squaring starts from every direction at once."""
+    n, h = 3, 24
+    d = torch.linspace(0.5, 0.9, h, dtype=torch.float64).expand(n, h).clone()
+    d[:, 20] = 2.0
+    want = torch.full((n,), 2.0, dtype=torch.float64)
+    torch.testing.assert_close(gram.gram_norms(torch.diag_embed(d)), want)
+    k = 12
+    g = torch.zeros(n, 2 * k, 2 * k, dtype=torch.float64)
+    g[:, :k, :k] = torch.diag(torch.linspace(1.0, 0.5, k, dtype=torch.float64))
+    g[:, k:, k:] = 2.0 / k
+    torch.testing.assert_close(gram.gram_norms(g), want)
+
+
+def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypatch):
+    """While a stream is cold (its first two chunks) a CPU iterates with COLD_POWER_STEPS per
+    check, then with one; matrices with a side of at most GRAM_SIDE never iterate: gram_norms
+    takes them in full chunks from the first lag on. Every answer matches the SVD."""
     calls: list[tuple[int, int, int]] = []
-    real = spectral.top_singular_values
+    squared: list[tuple[int, int]] = []
+    real, real_gram = spectral.top_singular_values, spectral.gram_norms
 
     def counted(g, u, **kw):
         calls.append((g.shape[-1], g.shape[0], kw["power_steps"]))
         return real(g, u, **kw)
 
+    def counted_gram(g, rtol=None):
+        squared.append((g.shape[-1], g.shape[0]))
+        return real_gram(g, rtol)
+
     monkeypatch.setattr(spectral, "top_singular_values", counted)
-    lags, cold = 40, 4 + spectral.CPU_CHUNK
-    for h in (spectral.GRAM_EXACT, 48):
-        mats = chain(torch.float64, lags=lags, h=h)
+    monkeypatch.setattr(spectral, "gram_norms", counted_gram)
+    lags, batch = 40, 3
+    for h in (spectral.GRAM_SIDE, 48):
+        mats = chain(torch.float64, lags=lags, h=h, batch=batch)
         got: dict[int, torch.Tensor] = {}
         norms = SpectralNorms(first_chunk=4, compact=True)
         for lag, g in enumerate(mats):
@@ -305,10 +370,12 @@ def test_cold_chunks_are_exact_for_small_matrices_and_take_more_power_steps(monk
         for lag, g in enumerate(mats):
             exact = torch.linalg.matrix_norm(g, ord=2)
             assert (got[lag] / exact - 1).abs().max().item() < 1e-9, (h, lag)
-    batch = 3
-    small = [(n // batch, steps) for m, n, steps in calls if m == spectral.GRAM_EXACT]
-    large = [(n // batch, steps) for m, n, steps in calls if m == 48]
-    assert sum(k for k, _ in small) == lags - cold and all(s == 1 for _, s in small)
+    assert all(m == 48 for m, _, _ in calls)
+    chunk = spectral.CPU_CHUNK
+    assert squared == [(spectral.GRAM_SIDE, chunk * batch)] * (lags // chunk) + [
+        (spectral.GRAM_SIDE, (lags % chunk) * batch)
+    ]
+    large = [(n // batch, steps) for _, n, steps in calls]
     assert large[:2] == [(4, spectral.COLD_POWER_STEPS), (16, spectral.COLD_POWER_STEPS)]
     assert all(s == 1 for _, s in large[2:])
 
@@ -318,12 +385,12 @@ def test_exact_norms_work_in_pieces(monkeypatch) -> None:
     answers (here 3 matrices a piece, and a NaN matrix in the second piece only)."""
     g = torch.randn(10, 20, 6, generator=torch.Generator().manual_seed(3))
     g[4, 1, 1] = float("nan")
-    whole = spectral.exact_norms(g)
-    monkeypatch.setattr(spectral, "EXACT_PIECE_BYTES", 3 * 8 * 20 * 6)
+    whole = gram.exact_norms(g)
+    monkeypatch.setattr(gram, "EXACT_PIECE_BYTES", 3 * 8 * 20 * 6)
     seen = []
     real = torch.linalg.eigvalsh
     monkeypatch.setattr(torch.linalg, "eigvalsh", lambda a: seen.append(len(a)) or real(a))
-    parts = spectral.exact_norms(g)
+    parts = gram.exact_norms(g)
     assert seen == [3, 3, 3, 1]
     torch.testing.assert_close(parts, whole, equal_nan=True)
     assert parts[4].isnan() and torch.isfinite(parts[torch.arange(10) != 4]).all()
@@ -343,20 +410,6 @@ def test_a_trapped_warm_start_is_caught_by_the_row_bound(compact) -> None:
     sigma, rows = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
     torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
     assert (rows[:, 0, 20].abs() > 1 - 1e-12).all()  # the warm start handed on is the top unit
-
-
-def test_exact_cold_chunks_hand_on_exact_singular_vectors() -> None:
-    """After its exact cold chunks the queue's warm start is the last cold lag's top left
-    singular vectors (Ritz order), not a seeded block: the iteration starts warm."""
-    h, cold = spectral.GRAM_EXACT, 4 + spectral.CPU_CHUNK
-    mats = chain(torch.float64, lags=cold, h=h)
-    norms = SpectralNorms(first_chunk=4, compact=True)
-    for lag, g in enumerate(mats):
-        norms.push(lag, g, lambda k, s: None)
-    assert norms._u is not None and norms._u.shape == (3, norms.steady_block, h)
-    left = torch.linalg.svd(mats[-1])[0][..., : norms.steady_block]  # (3, h, p)
-    overlap = (norms._u @ left).abs().diagonal(dim1=-2, dim2=-1)
-    torch.testing.assert_close(overlap, torch.ones_like(overlap), atol=1e-8, rtol=0)
 
 
 @pytest.mark.parametrize("compact", [True, False])

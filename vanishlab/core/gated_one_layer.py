@@ -98,7 +98,7 @@ def one_layer_norms(
                 raw, n = c, n_c
             elif src == "state" and c is not None and n_c is not None and n_all is not None:
                 torch.hypot(n_h[lag], n_c[lag], out=n_all[lag])
-                raw, n = stream.slot((B, H, 2 * H), x), n_all  # None: small, exact at once
+                raw, n = stream.slot((B, H, 2 * H), x), n_all  # None only without spectral
                 if raw is None:
                     raw = torch.cat([h, c], dim=-1)
                 else:

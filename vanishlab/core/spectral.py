@@ -21,10 +21,12 @@ GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start
 block of ``block`` rows; after them the warm start is the previous chunk's last lag's block
 after CARRY_POWER_STEPS more power steps, cut to its leading ``steady_block - 1`` Ritz rows
 and its last row (the previous probe's evolved direction), plus one new probe row (the top
-direction only drifts from lag to lag, and a thinner block halves the products). Small
-matrices (min dimension <= ``exact_below``) get exact norms (:func:`exact_norms`): at once on
-a CPU, one batched call per chunk on a GPU. A stream's first two chunks are *cold* (see
-COLD_POWER_STEPS and GRAM_EXACT).
+direction only drifts from lag to lag, and a thinner block halves the products). Matrices
+with a small side are not iterated: on a CPU those with a side of at most GRAM_SIDE (an input
+Jacobian H x I with I small, or a small network's states) have their Gram matrices squared
+(:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
+(:func:`exact_norms`), a chunk at a time in one batched call. A stream's first two chunks are
+*cold* (see COLD_POWER_STEPS).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections.abc import Callable
 import torch
 
 from . import scaling
+from .gram import default_rtol, exact_norms, gram_norms
 
 __all__ = ["SpectralNorms", "top_singular_values"]
 
@@ -48,11 +51,12 @@ GPU_POWER_STEPS = 2
 #: still far from converged, so the iteration needs many steps. While cold it runs this many
 #: power steps per check (any device): fewer checks, each a small eigh and its bookkeeping.
 COLD_POWER_STEPS = 4
-#: While cold, on a CPU, a matrix whose smaller side is at most this gets its exact norm from
-#: its Gram matrix instead: such an eigvalsh costs less than the many checks (at B = 8,
-#: H = 128, I = 32 the input rows' two cold chunks took 34 and 10 checks, 9.1 and 6.5 ms,
-#: against 1.0 and 3.6 ms exactly).
-GRAM_EXACT = 32
+#: On a CPU, a matrix whose smaller side is at most this gets its norm from its Gram matrix by
+#: repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no trap, and at B = 8,
+#: H = 128, I = 32 the input rows' 256 lags took ~20 ms, against ~65 ms of block power
+#: iteration (their warm starts barely help: the input side's vectors follow each step's
+#: derivatives) and ~60 ms of eigvalsh.
+GRAM_SIDE = 32
 #: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
 #: without passing the test gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
@@ -60,19 +64,10 @@ STALL_CHECKS = 8
 PROBES = 64
 #: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
 CARRY_POWER_STEPS = 2
-#: The float64 working copy :func:`exact_norms` makes at a time, at most (one matrix if larger).
-EXACT_PIECE_BYTES = 64 << 20
 #: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
 #: the device a few times, so longer chunks mean fewer waits).
 GPU_CHUNK = 64
 GPU_QUEUE_BYTES = 1 << 30
-
-
-def _default_rtol(dtype: torch.dtype) -> float:
-    # Bound on the Kato-Temple estimate of the relative error of sigma^2 (the stopping rule of
-    # top_singular_values). float64: far inside the 1e-6 budget. float32: the matrices
-    # themselves carry ~1e-7 relative rounding.
-    return 1e-13 if dtype == torch.float64 else 1e-6
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,7 +117,7 @@ def top_singular_values(
     and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the
     final blocks.
     """
-    rtol = _default_rtol(g.dtype) if rtol is None else rtol
+    rtol = default_rtol(g.dtype) if rtol is None else rtol
     f64 = torch.float64
     n_mat, p = g.shape[0], u.shape[-2]
     # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
@@ -235,48 +230,6 @@ def top_singular_values(
     return sigma.to(g.dtype), u
 
 
-def exact_norms(g: torch.Tensor) -> torch.Tensor:
-    """sigma_1 of each ``(..., m, n)`` matrix exactly, in g's dtype. On a CPU from the Gram
-    matrix of its smaller side in float64 (an eigvalsh: several times faster than an SVD at
-    these sizes, and as accurate for the largest singular value, whose relative error is then
-    ~k eps for a k x k Gram matrix); the matrix is divided by its largest |entry| first, so
-    the squares neither underflow nor overflow. On a GPU by torch's SVD-based norm, as before
-    (eigvalsh there is not yet measured). An inf/NaN matrix gets NaN."""
-    if scaling.gpu_like(g.device):
-        return torch.linalg.matrix_norm(g, ord=2)
-    m, n = g.shape[-2:]
-    flat = g.reshape(-1, m, n)
-    # In pieces of at most EXACT_PIECE_BYTES of float64, so that a large queue (H = 4096,
-    # I = 32) is not copied to float64 whole.
-    piece = max(1, EXACT_PIECE_BYTES // max(8 * m * n, 1))
-    out = []
-    for part in flat.split(piece):
-        finite = torch.isfinite(part).all(dim=(-2, -1))
-        if not bool(finite.all()):
-            part = torch.where(finite[:, None, None], part, 0.0)
-        s = part.to(torch.float64, copy=True)  # the one working copy: scaled in place
-        c = torch.maximum(s.amax(dim=(-2, -1)), -s.amin(dim=(-2, -1)))  # max |entry|
-        c = torch.where(c > 0, c, 1.0)
-        s.div_(c[:, None, None])  # every |entry| <= 1: no square under- or overflows
-        gram = s.mT @ s if n <= m else s @ s.mT
-        top = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0)
-        out.append(torch.where(finite, c * top.sqrt(), torch.nan))
-    return torch.cat(out).to(g.dtype).reshape(g.shape[:-2])
-
-
-def _exact_top_rows(g: torch.Tensor, p: int) -> torch.Tensor:
-    """The top ``p`` left singular vectors of each ``(N, m, n)`` matrix, as orthonormal rows
-    ``(N, p, m)`` in Ritz order, from the Gram matrix in float64 (the warm start that an
-    exactly computed chunk hands on to the iteration)."""
-    s = _unit(g.to(torch.float64))[0]
-    if g.shape[-1] <= g.shape[-2]:  # right vectors V from s^T s; left ones span s V
-        v = torch.linalg.eigh(s.mT @ s)[1][..., -p:].flip(-1)  # (N, n, p)
-        rows = _qr_rows((s @ v).mT)
-    else:
-        rows = torch.linalg.eigh(s @ s.mT)[1][..., -p:].flip(-1).mT
-    return rows.to(g.dtype)
-
-
 def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(w / c, c)`` with c the largest |entry| of each ``(p, n)`` block (c = 1 for a zero
     block, which stays zero): every entry of w / c is at most 1 and the largest is 1, so its
@@ -379,33 +332,33 @@ class SpectralNorms:
             self.compact = cpu
         self.first_chunk = min(self.first_chunk, self.chunk)
 
-    def _exact_at_once(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> bool:
-        """Whether a matrix of this shape gets its exact norm as it is pushed: a small one
-        (min dimension <= exact_below) on a CPU. On a GPU small ones are queued too, and the
-        queue's exact norms are one batched call (not one wait per lag)."""
+    def _configure(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
+        """Chunk, power steps and batching for the device of the first matrix pushed."""
         if self.chunk is None or self.power_steps is None or self.compact is None:
             self._for_device(shape, dtype, device)
-        return bool(self.compact) and min(shape[-2], shape[-1]) <= self.exact_below
+
+    def _no_start(self, shape: torch.Size) -> bool:
+        """Whether a matrix of this shape is computed without a warm start: by
+        :func:`gram_norms` on a CPU (a side <= GRAM_SIDE), exactly on a GPU (<= exact_below)."""
+        side = min(shape[-2], shape[-1])
+        return side <= (GRAM_SIDE if self.compact else self.exact_below)
 
     def _full_at(self, shape: torch.Size) -> int:
         """How many queued lags make a chunk: a short first chunk while the iteration has no
-        warm start yet (exact norms need none)."""
+        warm start yet (exact norms and :func:`gram_norms` need none)."""
         assert self.chunk is not None
-        small = min(shape[-2], shape[-1]) <= self.exact_below
-        return self.chunk if small or self._u is not None else min(self.first_chunk, self.chunk)
+        if self._no_start(shape) or self._u is not None:
+            return self.chunk
+        return min(self.first_chunk, self.chunk)
 
     def flushes_on_push(self, g: torch.Tensor) -> bool:
-        """Whether pushing ``g`` next computes spectral norms (of g, or of the full queue)."""
-        if self._exact_at_once(g.shape, g.dtype, g.device):
-            return True
+        """Whether pushing ``g`` next computes spectral norms (of the full queue)."""
+        self._configure(g.shape, g.dtype, g.device)
         return len(self._lags) + 1 >= self._full_at(g.shape)
 
-    def slot(
-        self, shape: torch.Size, dtype: torch.dtype, device: torch.device
-    ) -> torch.Tensor | None:
-        """Where the next pushed matrix of this shape may be written; None if it is not queued."""
-        if self._exact_at_once(shape, dtype, device):
-            return None
+    def slot(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """Where the next pushed matrix of this shape may be written."""
+        self._configure(shape, dtype, device)
         assert self.chunk is not None
         buf = self._buffer
         if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
@@ -418,11 +371,7 @@ class SpectralNorms:
         self, lag: int, g: torch.Tensor, on_ready: Callable[[int, torch.Tensor], None]
     ) -> None:
         self._on_ready = on_ready
-        if self._exact_at_once(g.shape, g.dtype, g.device):
-            on_ready(lag, exact_norms(g))
-            return
         target = self.slot(g.shape, g.dtype, g.device)
-        assert target is not None
         if target.data_ptr() != g.data_ptr():
             target.copy_(g)
         self._lags.append(lag)
@@ -437,17 +386,15 @@ class SpectralNorms:
         K = len(lags)
         gs = self._buffer[:K]  # (K, B, m, n)
         _, B, m, n = gs.shape
-        if min(m, n) <= self.exact_below:  # small (queued on a GPU): exact, one batched call
-            # (inf/NaN only in a deferred GPU run that is measured again: see top_singular_values)
-            finite = torch.where(torch.isfinite(gs), gs, 0.0)
-            self._hand_out(lags, exact_norms(finite))
+        if self._no_start(gs.shape):
+            if self.compact:  # a CPU: by repeated squaring
+                sigma = gram_norms(gs.reshape(K * B, m, n), self.rtol).reshape(K, B)
+            else:  # a GPU: exact, one batched call (inf/NaN only in a deferred run that is
+                # measured again: see top_singular_values)
+                sigma = exact_norms(torch.where(torch.isfinite(gs), gs, 0.0))
+            self._hand_out(lags, sigma)
             return
         cold = self._handed < self._cold_lags()
-        if cold and self.compact and min(m, n) <= GRAM_EXACT:
-            # Small enough: exact norms, and exact vectors as the next chunk's warm start.
-            self._u = _exact_top_rows(gs[-1], min(self.steady_block, m, n))
-            self._hand_out(lags, exact_norms(gs.reshape(K * B, m, n)).reshape(K, B))
-            return
         p = min(self.block if self._u is None else self.steady_block, m, n)
         if self._u is not None and self._u.shape[0] == B and self._u.shape[1] > p:
             # The leading Ritz rows, and the last row: the previous probe's direction after
