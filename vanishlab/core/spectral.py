@@ -52,10 +52,11 @@ GPU_POWER_STEPS = 2
 #: power steps per check (any device): fewer checks, each a small eigh and its bookkeeping.
 COLD_POWER_STEPS = 4
 #: On a CPU, a matrix whose smaller side is at most this gets its norm from its Gram matrix by
-#: repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no trap, and at B = 8,
-#: H = 128, I = 32 the input rows' 256 lags took ~20 ms, against ~65 ms of block power
+#: repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no trap. At B = 8,
+#: H = 128, I = 32 the input rows' 256 lags took ~20-25 ms, against ~60 ms of block power
 #: iteration (their warm starts barely help: the input side's vectors follow each step's
-#: derivatives) and ~60 ms of eigvalsh.
+#: derivatives) and ~55 ms of eigvalsh. Sides of 48 and 64 were no faster (states, whose warm
+#: starts converge fast, were slower).
 GRAM_SIDE = 32
 #: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
 #: without passing the test gets its exact norm (see top_singular_values).
