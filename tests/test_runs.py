@@ -694,6 +694,22 @@ def test_cli_answers_without_importing_heavy_modules(args):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_a_report_of_a_sweep_does_not_import_torch(run_dir, tmp_path):
+    """A report reads stored rows: torch (~1 s to import, a tenth of a 1,000-cell report) is
+    imported only when a summary row must be computed. It came in through the summary's
+    per-cell module, the init registry and the trainability section."""
+    out = tmp_path / "page.html"
+    code = (
+        "import sys\nfrom vanishlab.cli import app\n"
+        f"try:\n    app(['report', {str(run_dir)!r}, '-o', {str(out)!r}])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and proc.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_inits_listing_is_the_registry():
     from vanishlab.sweep.catalog import BUILTIN_INITS
 

@@ -358,7 +358,9 @@ def test_stored_rows_are_read_and_equal_the_recomputed_summary(smoke, tmp_path, 
     def boom(*args, **kw):
         raise AssertionError("a stored row was computed again")
 
-    monkeypatch.setattr(sm, "summary_row", boom)
+    from vanishlab.sweep import cell_summary
+
+    monkeypatch.setattr(cell_summary, "summary_row", boom)  # summary imports it when needed
     pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
     monkeypatch.undo()
     # Rows from other code (another vanishlab, an edited checkout) are computed afresh.

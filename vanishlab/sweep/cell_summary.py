@@ -75,12 +75,8 @@ module knows one cell only, so a runner can compute the row where the cell is me
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sys
 from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,18 +84,25 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..analysis import fits, gaussian, linear, meanfield, pascanu
 from ..analysis.fits import fit_decay
 from ..analysis.linear import linear_rate
 from ..analysis.pascanu import check_pascanu, pascanu_bound
-from ..core import engine, forward, lyapunov
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
-from . import cell, inits, prediction, train_cell
 from .cell import build_module, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, axis
 from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
 from .store import TRAIN_FIELDS
+from .summary_fields import (
+    FLAGS,
+    NARROW_WIDTH,
+    NEAR_CRITICAL,
+    POOR_FIT_R2,
+    SHORT_SEQ_LEN,
+    SUMMARY_COLUMNS,
+    SUMMARY_FIELDS,
+    code_digest,
+)
 
 __all__ = [
     "FLAGS",
@@ -113,67 +116,6 @@ __all__ = [
     "summarize_cell",
     "summary_row",
 ]
-
-NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
-NARROW_WIDTH = 64
-SHORT_SEQ_LEN = 50
-POOR_FIT_R2 = 0.9
-
-#: Flag keywords, in the order they are listed, and what each means.
-FLAGS: dict[str, str] = {
-    "failed": "the forward pass overflowed: nothing was measured",
-    "no-theory": "neither the linear regime nor the mean field applies",
-    "exact-zero": "an exact zero Jacobian in the fit window (relu units all off): the rate is "
-    "that of the decay before it, or -inf when nothing is left before it",
-    "diverges": "relu with gain^2 >= 2: the activity explodes (chi_1 = g^2/2 still holds "
-    "until the state overflows)",
-    "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: chi_1 within about 10 % of 1, "
-    "where finite width and finite windows move the measured rate most",
-    "non-iid": "orthogonal weights: the mean field is approximate",
-    "narrow": f"H < {NARROW_WIDTH}: finite-width corrections (about -3/H per step for chaotic "
-    "tanh) and the seed-to-seed spread are comparable to the differences",
-    "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include the "
-    "transient towards the fixed point",
-    "poor-fit": f"r2 < {POOR_FIT_R2} with |rate| >= {NEAR_CRITICAL}: the log-norm is not a "
-    "straight line in the window",
-}
-
-SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
-    ("cell_id", "string"),
-    ("status", "string"),
-    ("rate", "double"),
-    ("r2", "double"),
-    ("lag_start", "int64"),
-    ("lag_end", "int64"),
-    ("horizon", "int64"),
-    ("phase", "string"),
-    ("rate_layer0", "double"),
-    ("lyapunov", "double"),
-    ("ln_rho", "double"),
-    ("pascanu_slope", "double"),
-    ("pascanu_ok", "bool"),
-    ("mf_rate", "double"),
-    ("mf_chi1", "double"),
-    ("mf_q_star", "double"),
-    ("mf_critical_gain", "double"),
-    ("mf_validity", "string"),
-    ("mf_reason", "string"),
-    ("predicted_by", "string"),
-    ("predicted_rate", "double"),
-    ("predicted_rate_layer0", "double"),
-    ("delta_rate", "double"),
-    ("delta_rate_layer0", "double"),
-    ("delta_lyapunov", "double"),
-    ("flag", "string"),
-    ("note", "string"),
-    *TRAIN_FIELDS,  # a trained cell's outcome; null when not trained (docs/trainability.md)
-)
-"""The summary's own columns after the config columns, with their Arrow type names (the one
-definition: :data:`SUMMARY_COLUMNS` and the parquet schema of :mod:`vanishlab.sweep.summary`
-derive from it)."""
-
-SUMMARY_COLUMNS: tuple[str, ...] = (*AXES, *(name for name, _ in SUMMARY_FIELDS))
-"""Columns of a summary row, in order (config columns first, as :data:`AXES`)."""
 
 _ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
 
@@ -471,16 +413,3 @@ def summarize_cell(
     record = {**config.to_dict(), "cell_id": config.cell_id, "status": status, "reason": reason}
     cols = [c for c in _ROW_INPUTS if c in frame.columns]
     return summary_row(record, frame[cols] if len(frame) else None, rnn=rnn, x=x)
-
-
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """A digest of the code that computes a summary row (this module, the theory, the fits,
-    the Lyapunov exponent, the engine, the init registry and the cell's build), so that a row
-    stored by other code (another vanishlab, an edited checkout) is computed afresh."""
-    digest = hashlib.sha256()
-    modules = (sys.modules[__name__], prediction, fits, linear, pascanu, meanfield, gaussian)
-    modules += (lyapunov, forward, engine, inits, cell, train_cell)
-    for module in modules:
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()

@@ -70,16 +70,19 @@ entries are not independent, but each has variance exactly g^2 / H (W_hh) and
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ..errors import VanishlabError
-from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, CHRONO_T_MAX
+from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS
+
+if TYPE_CHECKING:  # torch is imported when weights are drawn (vanishlab.sweep.init_weights)
+    import torch
+    from torch import nn
 
 __all__ = [
     "GAIN_RULE",
@@ -91,7 +94,7 @@ __all__ = [
     "register_init",
 ]
 
-ApplyFn = Callable[[nn.RNNBase, float, torch.Generator], None]
+ApplyFn = Callable[["nn.RNNBase", float, "torch.Generator"], None]
 VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]
 
 
@@ -143,6 +146,19 @@ class Init:
         return self.validity, reason
 
 
+@dataclass(frozen=True)
+class Builtin:
+    """The ``apply`` of a built-in init: the function ``name`` of
+    :mod:`vanishlab.sweep.init_weights`, imported on the first draw (with torch), so that the
+    registry itself imports no torch. Picklable, for workers."""
+
+    name: str
+
+    def __call__(self, rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+        weights = importlib.import_module(".init_weights", __package__)
+        getattr(weights, self.name)(rnn, gain, gen)
+
+
 VALIDITIES: tuple[str, ...] = ("iid", "approximate", "none")
 """The values of :attr:`Init.validity`."""
 
@@ -185,45 +201,9 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     return init
 
 
-def _layers(rnn: nn.RNN) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]:
-    """Per layer: (W_ih (H, I_l), W_hh (H, H), [b_ih, b_hh] or [])."""
-    for l in range(rnn.num_layers):
-        biases = [getattr(rnn, f"bias_ih_l{l}"), getattr(rnn, f"bias_hh_l{l}")] if rnn.bias else []
-        yield getattr(rnn, f"weight_ih_l{l}"), getattr(rnn, f"weight_hh_l{l}"), biases
-
-
-def _zero(biases: list[torch.Tensor]) -> None:
-    for b in biases:
-        b.zero_()
-
-
-def _uniform(w: torch.Tensor, bound: float, gen: torch.Generator) -> None:
-    w.uniform_(-bound, bound, generator=gen)
-
-
-def _normal(w: torch.Tensor, std: float, gen: torch.Generator) -> None:
-    w.normal_(0.0, std, generator=gen)
-
-
-# --- default -------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def _apply_default(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    bound = 1.0 / math.sqrt(rnn.hidden_size)
-    for w_ih, w_hh, biases in _layers(rnn):
-        _uniform(w_ih, bound, gen)
-        _uniform(w_hh, gain * bound, gen)
-        for b in biases:
-            _uniform(b, bound, gen)
-
-
 def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     var = 1.0 / (3.0 * hidden_size)  # U(-a, a) has variance a^2 / 3
     return gain**2 * var, var, 2.0 * var
-
-
-# --- xavier / kaiming ------------------------------------------------------------------------
 
 
 def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
@@ -232,39 +212,6 @@ def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
 
 def _kaiming_std(fan_in: int, gain: float) -> float:
     return gain * math.sqrt(2.0 / fan_in)
-
-
-def _scaled(rnn: nn.RNN, gain: float, gen: torch.Generator, kaiming: bool, uniform: bool) -> None:
-    H = rnn.hidden_size
-    for w_ih, w_hh, biases in _layers(rnn):
-        for w, g in ((w_ih, 1.0), (w_hh, gain)):
-            fan_in = w.shape[1]  # fan_out is H for both
-            std = _kaiming_std(fan_in, g) if kaiming else _xavier_std(fan_in, H, g)
-            if uniform:
-                _uniform(w, math.sqrt(3.0) * std, gen)
-            else:
-                _normal(w, std, gen)
-        _zero(biases)
-
-
-@torch.no_grad()
-def _apply_xavier_uniform(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    _scaled(rnn, gain, gen, kaiming=False, uniform=True)
-
-
-@torch.no_grad()
-def _apply_xavier_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    _scaled(rnn, gain, gen, kaiming=False, uniform=False)
-
-
-@torch.no_grad()
-def _apply_kaiming_uniform(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    _scaled(rnn, gain, gen, kaiming=True, uniform=True)
-
-
-@torch.no_grad()
-def _apply_kaiming_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    _scaled(rnn, gain, gen, kaiming=True, uniform=False)
 
 
 def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
@@ -279,23 +226,9 @@ def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float,
     return _kaiming_std(hidden_size, gain) ** 2, _kaiming_std(input_size, 1.0) ** 2, 0.0
 
 
-# --- orthogonal, identity, normal -------------------------------------------------------------
-
-
 def gate_count(module: nn.RNNBase) -> int:
     """Gate blocks G stacked in each weight: 1 (``nn.RNN``), 4 (``nn.LSTM``), 3 (``nn.GRU``)."""
     return {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
-
-
-@torch.no_grad()
-def _apply_orthogonal(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    G = gate_count(rnn)  # per gate block: an RNN's one block is the whole matrix
-    for w_ih, w_hh, biases in _layers(rnn):
-        for block in w_ih.chunk(G):
-            nn.init.orthogonal_(block, gain=1.0, generator=gen)
-        for block in w_hh.chunk(G):
-            nn.init.orthogonal_(block, gain=gain, generator=gen)
-        _zero(biases)
 
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
@@ -303,66 +236,8 @@ def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[flo
     return gain**2 / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
 
 
-@torch.no_grad()
-def _apply_identity(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    for w_ih, w_hh, biases in _layers(rnn):
-        _normal(w_ih, 1.0 / math.sqrt(w_ih.shape[1]), gen)
-        w_hh.copy_(gain * torch.eye(rnn.hidden_size, dtype=w_hh.dtype))
-        _zero(biases)
-
-
-@torch.no_grad()
-def _apply_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
-    H = rnn.hidden_size
-    for w_ih, w_hh, biases in _layers(rnn):
-        _normal(w_ih, 1.0 / math.sqrt(w_ih.shape[1]), gen)
-        _normal(w_hh, gain / math.sqrt(H), gen)
-        _zero(biases)
-
-
 def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     return gain**2 / hidden_size, 1.0 / input_size, 0.0
-
-
-# --- gated cells: forget-gate bias, chrono ------------------------------------------------
-
-_FORGET = {"LSTM": 1, "GRU": 1}  # gate block of the forget gate: LSTM i,f,g,o; GRU r,z,n
-
-
-def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[list[torch.Tensor]]:
-    """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases."""
-    if gate_count(rnn) == 1:
-        raise VanishlabError(f"init for gated cells applied to {type(rnn).__name__}")
-    if not rnn.bias:
-        raise VanishlabError("this init sets gate biases: it needs bias=True")
-    bound = 1.0 / math.sqrt(rnn.hidden_size)
-    out = []
-    for w_ih, w_hh, biases in _layers(rnn):
-        _uniform(w_ih, bound, gen)
-        _uniform(w_hh, gain * bound, gen)
-        _zero(biases)
-        out.append(biases)
-    return out
-
-
-@torch.no_grad()
-def _apply_forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
-    H, f = rnn.hidden_size, _FORGET[rnn.mode]
-    for b_ih, _b_hh in layers:
-        b_ih[f * H : (f + 1) * H] = 1.0
-
-
-@torch.no_grad()
-def _apply_chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
-    H, f = rnn.hidden_size, _FORGET[rnn.mode]
-    for b_ih, _b_hh in layers:
-        u = torch.empty(H, dtype=torch.float64).uniform_(1.0, CHRONO_T_MAX - 1.0, generator=gen)
-        b_f = torch.log(u).to(b_ih.dtype)
-        b_ih[f * H : (f + 1) * H] = b_f
-        if rnn.mode == "LSTM":
-            b_ih[0:H] = -b_f  # the input gate: b_i = -b_f
 
 
 _GATED_REASON = (
@@ -382,7 +257,7 @@ for _init in (
     Init(
         "default",
         BUILTIN_INITS["default"],
-        _apply_default,
+        Builtin("default"),
         _var_default,
         "iid",
         "PyTorch's default: i.i.d. uniform weights; its biases are drawn once and held fixed, a "
@@ -392,7 +267,7 @@ for _init in (
     Init(
         "xavier_uniform",
         BUILTIN_INITS["xavier_uniform"],
-        _apply_xavier_uniform,
+        Builtin("xavier_uniform"),
         _var_xavier,
         "iid",
         "i.i.d. zero-mean uniform entries (Glorot)",
@@ -401,7 +276,7 @@ for _init in (
     Init(
         "xavier_normal",
         BUILTIN_INITS["xavier_normal"],
-        _apply_xavier_normal,
+        Builtin("xavier_normal"),
         _var_xavier,
         "iid",
         "i.i.d. zero-mean Gaussian entries (Glorot)",
@@ -410,7 +285,7 @@ for _init in (
     Init(
         "kaiming_uniform",
         BUILTIN_INITS["kaiming_uniform"],
-        _apply_kaiming_uniform,
+        Builtin("kaiming_uniform"),
         _var_kaiming,
         "iid",
         "i.i.d. zero-mean uniform entries (He)",
@@ -419,7 +294,7 @@ for _init in (
     Init(
         "kaiming_normal",
         BUILTIN_INITS["kaiming_normal"],
-        _apply_kaiming_normal,
+        Builtin("kaiming_normal"),
         _var_kaiming,
         "iid",
         "i.i.d. zero-mean Gaussian entries (He)",
@@ -428,7 +303,7 @@ for _init in (
     Init(
         "orthogonal",
         BUILTIN_INITS["orthogonal"],
-        _apply_orthogonal,
+        Builtin("orthogonal"),
         _var_orthogonal,
         "approximate",
         "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ||W h|| = g ||h|| "
@@ -441,7 +316,7 @@ for _init in (
     Init(
         "identity",
         BUILTIN_INITS["identity"],
-        _apply_identity,
+        Builtin("identity"),
         validity="none",
         validity_reason="identity (Le, Jaitly & Hinton 2015) is deterministic and far from "
         "random: the Jacobian is D_t g I, so the linear regime (rate ln g with every unit on) "
@@ -451,7 +326,7 @@ for _init in (
     Init(
         "normal",
         BUILTIN_INITS["normal"],
-        _apply_normal,
+        Builtin("normal"),
         _var_normal,
         "iid",
         "i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
@@ -460,7 +335,7 @@ for _init in (
     Init(
         "forget_bias",
         BUILTIN_INITS["forget_bias"],
-        _apply_forget_bias,
+        Builtin("forget_bias"),
         validity="none",
         validity_reason=_GATED_REASON,
         gain_on=GATED_GAIN_RULE,
@@ -469,7 +344,7 @@ for _init in (
     Init(
         "chrono",
         BUILTIN_INITS["chrono"],
-        _apply_chrono,
+        Builtin("chrono"),
         validity="none",
         validity_reason=_GATED_REASON,
         gain_on=GATED_GAIN_RULE,

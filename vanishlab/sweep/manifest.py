@@ -31,6 +31,9 @@ from .files import atomic_write
 __all__ = [
     "FORMAT",
     "MANIFEST",
+    "MONITOR",
+    "SINGLE_MODEL",
+    "SWEEP",
     "load_manifest",
     "package_versions",
     "report_marker",
@@ -38,6 +41,10 @@ __all__ = [
     "run_identity",
     "write_manifest",
 ]
+
+#: The kinds of run (a manifest's optional ``kind``; a sweep's manifest has none): an analysis
+#: of one checkpoint and a training monitor each get a report page of their own.
+SWEEP, SINGLE_MODEL, MONITOR = "sweep", "single-model", "monitor"
 
 FORMAT = "vanishlab-run/1"
 MANIFEST = "manifest.json"

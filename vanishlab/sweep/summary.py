@@ -36,7 +36,9 @@ import pyarrow.parquet as pq
 from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
-from .cell_summary import (
+from .config import AXES, AXIS_TABLE
+from .prediction import critical_gain
+from .summary_fields import (
     FLAGS,
     NARROW_WIDTH,
     NEAR_CRITICAL,
@@ -45,10 +47,7 @@ from .cell_summary import (
     SUMMARY_COLUMNS,
     SUMMARY_FIELDS,
     code_digest,
-    summary_row,
 )
-from .config import AXES, AXIS_TABLE
-from .prediction import critical_gain
 
 __all__ = [
     "FLAGS",
@@ -95,6 +94,8 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
 
 def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> list[dict[str, Any]]:
     """The summary rows of the cells of ``cells`` and ``results`` (see :func:`summarize_frames`)."""
+    from .cell_summary import summary_row  # torch: only when rows must be computed
+
     records: dict[str, dict[str, Any]] = {}
     if len(cells):
         for rec in cells.to_dict("records"):

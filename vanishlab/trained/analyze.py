@@ -29,7 +29,7 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.manifest import package_versions
+from ..sweep.manifest import SINGLE_MODEL, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
 from ..sweep.rundir import is_run_dir
@@ -51,9 +51,6 @@ from .measure import (
 )
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
-
-SINGLE_MODEL = "single-model"
-"""The manifest's ``kind`` of a run written by :func:`analyze_checkpoint`."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from ..core.gated_forward import prepare_gated
 from ..core.inputs import prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.manifest import package_versions
+from ..sweep.manifest import MONITOR, package_versions
 from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
@@ -59,9 +59,6 @@ from .measure import (
 )
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
-
-MONITOR = "monitor"
-"""The manifest's ``kind`` of a run written by :class:`JacobianMonitor`."""
 
 
 def find_module(model: nn.Module) -> nn.RNNBase:

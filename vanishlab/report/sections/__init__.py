@@ -22,8 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...trained.analyze import SINGLE_MODEL
-from ...trained.monitor import MONITOR
+from ...sweep.manifest import MONITOR, SINGLE_MODEL, SWEEP
 from ..model import Section
 from ..view import RunView
 from .anomalies import anomalies_section
@@ -85,7 +84,6 @@ MONITOR_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("theory-trained", theory_trained_section),
 )
 
-SWEEP = "sweep"
 #: The one ordered list of sections of each kind of page (a manifest's ``kind``).
 PAGES: dict[str, tuple[tuple[str, SectionBuilder], ...]] = {
     SWEEP: SECTIONS,

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...sweep.train_cell import DROP_DECADES, trainability
+from ...sweep.trainability import DROP_DECADES, trainability
 from ..format import format_value, setting_text
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView

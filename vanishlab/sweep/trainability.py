@@ -1,0 +1,81 @@
+"""Predicted trainability: each trained cell's outcome beside its gradient at initialisation.
+
+:func:`trainability` sets each trained cell beside its measurement at
+initialisation. The task needs the gradient from an input ``required_lag`` steps back
+(:func:`required_lag`: the nearest the first marker of the adding problem can lie,
+T - floor(T/2); T - 1 for recall). ``horizon_1000`` is the first lag at which the input
+Jacobian's norm (geometric mean over the batch) has fallen 1000x below its value at lag 0 (None
+when it never does within T). The measurement *predicts* a cell trainable when the gradient at
+the required lag has not fallen 1000x (``drop_at_required`` < 3 decades).
+
+Pure pandas (no torch), so that a report reads it without the training code
+(:mod:`vanishlab.sweep.train_cell`, which trains the cells).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .config import AXES
+
+__all__ = ["DROP_DECADES", "required_lag", "trainability"]
+
+DROP_DECADES = 3.0
+"""A gradient that has fallen this many decades (1000x) is taken to have vanished."""
+
+
+def required_lag(task: str, seq_len: int) -> int:
+    """The shortest lag the task's answer lies back: T - floor(T/2) (adding), T - 1 (recall)."""
+    if task == "adding":
+        return seq_len - seq_len // 2
+    if task == "recall":
+        return seq_len - 1
+    raise ValueError(f"no required lag for task {task!r}")
+
+
+def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Each trained cell's outcome beside its gradient at initialisation (module docstring).
+
+    Args:
+        results: shard rows (:func:`vanishlab.load_results`); the ``input`` rows are used.
+        cells: :func:`vanishlab.load_cells` with the training columns (``solved``, ...).
+
+    Returns:
+        One row per cell with a training outcome: the config columns, ``cell_id``,
+        ``required_lag``, ``drop_at_required`` (decades fallen from lag 0 to the required lag),
+        ``horizon_1000`` (first lag of a 1000x drop, or NaN), ``predicted`` (bool: not
+        vanished at the required lag), ``solved``, ``final_loss``, ``chance_loss``.
+    """
+    columns = [*AXES, "cell_id", "required_lag", "drop_at_required", "horizon_1000"]
+    columns += ["predicted", "solved", "final_loss", "chance_loss"]
+    if "solved" not in cells or not len(results):
+        return pd.DataFrame(columns=columns)
+    trained = cells[cells["solved"].notna()]
+    inputs = results[(results["source"] == "input").to_numpy(dtype=bool)]
+    by_cell = {str(k): g.sort_values("lag") for k, g in inputs.groupby("cell_id", sort=False)}
+    rows = []
+    for rec in trained.to_dict("records"):
+        rows_ = by_cell.get(str(rec["cell_id"]))
+        if rows_ is None:
+            continue
+        curve = rows_["log10_fro_mean"].to_numpy(dtype=float)
+        drop = curve[0] - curve  # decades fallen since lag 0
+        need = required_lag(str(rec["task"]), int(rec["seq_len"]))
+        fallen = np.flatnonzero(drop >= DROP_DECADES)
+        rows.append(
+            {
+                **{a: rec.get(a) for a in AXES},
+                "cell_id": rec["cell_id"],
+                "required_lag": need,
+                "drop_at_required": float(drop[min(need, len(drop) - 1)]),
+                "horizon_1000": float(fallen[0]) if len(fallen) else math.nan,
+                "predicted": bool(drop[min(need, len(drop) - 1)] < DROP_DECADES),
+                "solved": bool(rec["solved"]),
+                "final_loss": rec.get("final_loss"),
+                "chance_loss": rec.get("chance_loss"),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
