@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import vanishlab as vl
 from vanishlab.analysis.fits import default_window, phase_of
@@ -85,6 +86,17 @@ def test_unknown_norm() -> None:
         vl.fit_decay(line_frame({0: 0.0}), norm="nuclear")
     with pytest.raises(ValueError, match="no log10_spec"):
         vl.fit_decay(line_frame({0: 0.0}), norm="spec")
+
+
+@pytest.mark.parametrize("by", [None, "layer"])
+def test_what_is_not_a_frame_of_norms_is_named(by) -> None:
+    """A tensor (vl.jacobian_log_norms' result) or a list failed inside pandas with an
+    AttributeError; a frame without lags with a KeyError."""
+    for wrong in (torch.randn(5), [1.0, 2.0]):
+        with pytest.raises(TypeError, match=r"frame must be a pandas\.DataFrame"):
+            vl.fit_decay(wrong, by=by)
+    with pytest.raises(ValueError, match="no lag column"):
+        vl.fit_decay(line_frame({0: 0.0}).drop(columns="lag"), by=by)
 
 
 def test_a_zero_at_the_last_lag_does_not_hide_the_decay_before_it() -> None:

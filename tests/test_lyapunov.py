@@ -66,6 +66,30 @@ def test_bad_arguments() -> None:
         vl.lyapunov_spectrum(rnn, x, discard=5)
 
 
+@pytest.mark.parametrize("module", [nn.RNN(2, 3), nn.LSTM(2, 3)])
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"k": 2.5}, TypeError, "k must be an integer, got 2.5"),
+        ({"k": True}, TypeError, "k must be an integer, got True"),
+        ({"k": "2"}, TypeError, "k must be an integer, got '2'"),
+        ({"discard": 1.0}, TypeError, "discard must be an integer, got 1.0"),
+        ({"k": 1, "q0": [[1.0], [0.0], [0.0]]}, TypeError, "q0 must be a floating-point"),
+        ({"k": 1, "q0": torch.ones(3, 1, dtype=torch.long)}, TypeError, "q0 must be a float"),
+        ({"k": 1, "q0": torch.full((3, 1), math.nan)}, ValueError, "q0 holds nan"),
+    ],
+)
+def test_wrong_kinds_of_argument_are_named(module, kw, error, match) -> None:
+    """They failed inside torch (eye() of a float k, '<=' between int and str, a list's
+    missing .shape); numpy integers are integers."""
+    x = torch.randn(5, 1, 2)
+    if "q0" in kw and isinstance(module, nn.LSTM) and isinstance(kw["q0"], torch.Tensor):
+        kw = {**kw, "q0": kw["q0"].repeat(2, 1)}  # an LSTM's state is 2 H wide
+    with pytest.raises(error, match=match):
+        vl.lyapunov_spectrum(module, x, **kw)
+    assert vl.lyapunov_spectrum(module, x, k=np.int64(2), discard=np.int32(1)).shape == (1, 2)
+
+
 def test_top_exponent_alone_equals_the_first_of_the_spectrum() -> None:
     """k = 1 takes a cheaper path (normalisation instead of QR); Gram-Schmidt's first column
     is that same normalisation, so it must equal the first exponent of a larger k."""

@@ -524,6 +524,19 @@ def test_deterministic_across_processes(report_run, tmp_path):
     assert outs[0] == outs[1]
 
 
+@pytest.mark.parametrize(
+    ("stamp", "error"),
+    [("yesterday", vl.VanishlabError), ("", vl.VanishlabError), (5, TypeError), (1.5, TypeError)],
+)
+def test_render_report_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp, error):
+    # The API printed "yesterday" as the page's time and failed deep inside on 5 (the CLI
+    # refused both): one check now serves both.
+    out = tmp_path / "r.html"
+    with pytest.raises(error, match="timestamp"):
+        vl.render_report(report_run("single"), out, timestamp=stamp)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("stamp", ["garbage", "", "01/02/2024", "yesterday"])
 def test_cli_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp):
     # The page would show the text as its "generated" time: a typo is refused, not printed.

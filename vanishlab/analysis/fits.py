@@ -58,6 +58,8 @@ def phase_of(rate: float, tolerance: float = PHASE_TOLERANCE) -> str:
 
 
 def _value_column(frame: pd.DataFrame, norm: str) -> str:
+    if "lag" not in frame.columns:
+        raise ValueError("frame has no lag column: it is not a frame of Jacobian norms")
     for name in (f"log10_{norm}", f"log10_{norm}_mean"):
         if name in frame.columns:
             return name
@@ -94,6 +96,11 @@ def fit_decay(
         ``rate_mean``, ``rate_std``, ``rate_min``, ``rate_max``, ``r2_mean``, ``n_zero``
         (curves with an exact zero Jacobian in the window), ``phase`` (of ``rate_mean``).
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"frame must be a pandas.DataFrame of Jacobian norms (as vl.jacobian_norms or "
+            f"vl.load_results give), got {type(frame).__name__}"
+        )
     if by is not None:
         fits = fit_decay(frame, norm=norm, window=window, phase_tolerance=phase_tolerance)
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)

@@ -8,7 +8,6 @@ if it is the same run's report (every report ends with a comment naming its run,
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +59,7 @@ def report(
     """
     from ..errors import VanishlabError
     from ..report import (
+        check_timestamp,
         default_report_path,
         foreign_report,
         not_a_file,
@@ -71,15 +71,7 @@ def report(
     from ..sweep.store import load_manifest
 
     out = single("--output", output)
-    when = single("--timestamp", timestamp)
-    if when is not None:  # shown as is on the page: a typo must not be printed as the time
-        try:
-            datetime.fromisoformat(when)
-        except ValueError:
-            raise VanishlabError(
-                f"--timestamp {when!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
-                "or 2024-01-01; seconds since 1970 go in $SOURCE_DATE_EPOCH)"
-            ) from None
+    when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .gated_forward import gated_steps, prepare_gated
+from .inputs import check_spectrum_args
 
 __all__ = ["gated_lyapunov_spectrum"]
 
@@ -48,11 +49,7 @@ def gated_lyapunov_spectrum(
     width = 2 * H if lstm else H  # per layer
     n = L * width
     what = "2 * num_layers * hidden_size" if lstm else "num_layers * hidden_size"
-    k = n if k is None else k
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and {what} = {n}, got {k}")
-    if not 0 <= discard < T:
-        raise ValueError(f"discard must be between 0 and T - 1 = {T - 1}, got {discard}")
+    k = check_spectrum_args(k, discard, q0, dim=n, seq_len=T, what=what)
     f64, device = torch.float64, inp.x.device
     steps = gated_steps(inp)
 
@@ -65,8 +62,6 @@ def gated_lyapunov_spectrum(
     if q0 is None:
         q = torch.eye(n, k, dtype=f64, device=device).expand(B, n, k)
     else:
-        if tuple(q0.shape) != (n, k):
-            raise ValueError(f"q0 must have shape ({what}, k) = {(n, k)}, got {tuple(q0.shape)}")
         q = torch.linalg.qr(q0.to(device=device, dtype=f64))[0].expand(B, n, k)
     total = torch.zeros(B, k, dtype=f64, device=device)
     for t in range(T):

@@ -10,12 +10,20 @@ or ``h0`` (the message names the tensor and where: parameter and entry, or time 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-__all__ = ["FLOAT_DTYPES", "RNNInputs", "check_finite", "check_rnn", "prepare_inputs"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "RNNInputs",
+    "check_finite",
+    "check_rnn",
+    "check_spectrum_args",
+    "prepare_inputs",
+]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -211,3 +219,31 @@ def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
     raise ValueError(
         f"{what} holds {value} at {where}: vanishlab measures finite inputs, states and weights"
     )
+
+
+def check_spectrum_args(
+    k: object, discard: object, q0: object, *, dim: int, seq_len: int, what: str
+) -> int:
+    """Check :func:`vanishlab.lyapunov_spectrum`'s ``k``, ``discard`` and ``q0`` for a state of
+    dimension ``dim`` (``what`` names it) over ``seq_len`` steps; return k (``dim`` when None).
+    A wrong kind of value is a ``TypeError``, a value out of range a ``ValueError``."""
+    k = dim if k is None else _integer(k, "k")
+    if not 1 <= k <= dim:
+        raise ValueError(f"k must be between 1 and {what} = {dim}, got {k}")
+    discard = _integer(discard, "discard")
+    if not 0 <= discard < seq_len:
+        raise ValueError(f"discard must be between 0 and T - 1 = {seq_len - 1}, got {discard}")
+    if q0 is not None:
+        if not isinstance(q0, torch.Tensor) or not q0.is_floating_point():
+            raise TypeError(f"q0 must be a floating-point torch.Tensor or None, got {q0!r:.60}")
+        if tuple(q0.shape) != (dim, k):
+            raise ValueError(f"q0 must have shape ({what}, k) = {(dim, k)}, got {tuple(q0.shape)}")
+        check_finite(q0, "q0", ("entry",))
+    return k
+
+
+def _integer(value: object, what: str) -> int:
+    """``value`` as an int: a Python or NumPy integer, not a bool (``TypeError`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an integer, got {value!r:.60}")
+    return int(value)

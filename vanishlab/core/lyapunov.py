@@ -20,7 +20,7 @@ import torch
 
 from .forward import states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
-from .inputs import prepare_inputs
+from .inputs import check_spectrum_args, prepare_inputs
 
 __all__ = ["lyapunov_spectrum"]
 
@@ -58,11 +58,7 @@ def lyapunov_spectrum(
     inp = prepare_inputs(rnn, x, h0)
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     n = L * H
-    k = n if k is None else k
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and num_layers * hidden_size = {n}, got {k}")
-    if not 0 <= discard < T:
-        raise ValueError(f"discard must be between 0 and T - 1 = {T - 1}, got {discard}")
+    k = check_spectrum_args(k, discard, q0, dim=n, seq_len=T, what="num_layers * hidden_size")
     f64 = torch.float64
     derivs = [d.to(f64) for d in states_and_derivatives(inp)[1]]
     w_hh = [w.to(f64) for w in inp.weights_hh]
@@ -70,8 +66,6 @@ def lyapunov_spectrum(
     if q0 is None:
         q = torch.eye(n, k, dtype=f64, device=inp.x.device).expand(B, n, k)  # (B, L H, k)
     else:
-        if tuple(q0.shape) != (n, k):
-            raise ValueError(f"q0 must have shape (L H, k) = {(n, k)}, got {tuple(q0.shape)}")
         q0 = torch.linalg.qr(q0.to(device=inp.x.device, dtype=f64))[0]
         q = q0.expand(B, n, k)  # (B, L H, k)
     total = torch.zeros(B, k, dtype=f64, device=inp.x.device)

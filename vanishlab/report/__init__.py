@@ -47,6 +47,7 @@ __all__ = [
     "Report",
     "RunView",
     "build_report",
+    "check_timestamp",
     "default_report_path",
     "foreign_report",
     "inside_run",
@@ -145,6 +146,27 @@ def source_date() -> datetime | None:
     )
 
 
+def check_timestamp(value: object, name: str = "timestamp") -> datetime | str | None:
+    """``value`` if it can be shown as the page's time: None, a datetime, or an ISO 8601 string
+    (shown as given: a typo must not be printed as the time). ``name`` names it in the error:
+    VanishlabError for a string that is not ISO 8601, TypeError for another kind of value."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a datetime or an ISO 8601 string, got {type(value).__name__} "
+            f"{value!r:.40} (seconds since 1970 go in $SOURCE_DATE_EPOCH)"
+        )
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise VanishlabError(
+            f"{name} {value!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z "
+            "or 2024-01-01; seconds since 1970 go in $SOURCE_DATE_EPOCH)"
+        ) from None
+    return value
+
+
 def render_report(
     run_dir: str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,
@@ -168,12 +190,15 @@ def render_report(
             it is this run's own report.
 
     Raises:
-        VanishlabError: ``run_dir`` is not a run directory, holds corrupt shards, or its
-            manifest asks for unknown sections; ``path`` is not a regular file (a directory, a
-            device, a pipe: see :func:`not_a_file`) or inside ``run_dir`` or another run (see
-            :func:`run_holding`), or (without ``overwrite``) an existing
-            file that is not this run's report.
+        VanishlabError: ``timestamp`` is a string that is not ISO 8601; ``run_dir`` is not
+            a run directory, holds corrupt shards, or its manifest asks for unknown sections;
+            ``path`` is not a regular file (a directory, a device, a pipe: see
+            :func:`not_a_file`) or inside ``run_dir`` or another run (see
+            :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
+            run's report.
+        TypeError: ``timestamp`` is neither None, a datetime nor a string.
     """
+    check_timestamp(timestamp)
     manifest = load_manifest(run_dir)
     out = Path(path) if path is not None else default_report_path(run_dir)
     holder = run_holding(out, run_dir)
