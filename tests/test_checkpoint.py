@@ -132,6 +132,26 @@ def test_finds_the_module_nested_at_any_depth(tmp_path, wrap, name):
     assert torch.equal(ckpt.build().weight_hh_l1, sd["rnn.weight_hh_l1"])
 
 
+@pytest.mark.parametrize("wrap", ["bare", "model", "deeper"])
+def test_a_pruned_module_is_measured_with_its_masked_weights(tmp_path, wrap):
+    """torch.nn.utils.prune saves name_orig and name_mask instead of name: the file was said to
+    hold no weight_hh_l0 (or, with weight_ih_l0 pruned, no recurrent weights at all). The
+    module's forward uses name_orig * name_mask, and so does vanishlab."""
+    import torch.nn.utils.prune as prune
+
+    model = _Model()
+    for name in ("weight_ih_l0", "weight_hh_l1"):
+        prune.l1_unstructured(model.rnn, name, amount=0.5)
+    sd = model.state_dict()
+    assert "rnn.weight_hh_l1_orig" in sd and "rnn.weight_hh_l1" not in sd
+    obj = {"bare": sd, "model": {"model": sd}, "deeper": {"a": [sd]}}[wrap]
+    ckpt = read_checkpoint(_save(obj, tmp_path / "m.pt"))
+    built = ckpt.build()
+    for name in ("weight_ih_l0", "weight_hh_l1", "weight_hh_l0"):
+        assert torch.equal(getattr(built, name), getattr(model.rnn, name)), name
+    assert (built.weight_hh_l1 == 0).sum() >= built.weight_hh_l1.numel() // 2
+
+
 def test_no_recurrent_weights_says_what_the_file_holds_and_what_is_expected(tmp_path):
     path = _save({"epoch": 3, "loss": 0.5, "model": {"w": torch.zeros(2)}}, tmp_path / "n.pt")
     with pytest.raises(VanishlabError) as err:

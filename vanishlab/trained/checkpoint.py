@@ -17,7 +17,9 @@ or a dict holding one under ``state_dict`` (PyTorch Lightning), ``model`` (commo
 scripts) or ``model_state_dict`` (PyTorch's recipe for a general checkpoint); the prefix is then
 the name inside it. Any other nesting of dicts and lists is read as one state_dict whose keys
 join the path with dots, as ``state_dict()`` joins attribute names: ``{"net": sd}`` holds
-``net.rnn``, ``[sd]`` holds ``0.rnn``.
+``net.rnn``, ``[sd]`` holds ``0.rnn``. A module pruned with ``torch.nn.utils.prune`` saves a
+pruned parameter as ``name_orig`` and ``name_mask``; it is measured with name_orig * name_mask,
+the weight its forward uses.
 
 Files are read with ``torch.load(weights_only=True)`` only: tensors and plain containers are
 restored, and a file that would need to import or run code to unpickle is refused before
@@ -218,13 +220,13 @@ def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
     if isinstance(obj, Mapping):
         for key in _CONTAINER_KEYS:
             inner = obj.get(key)
-            if isinstance(inner, Mapping) and find_recurrent(inner):
+            if isinstance(inner, Mapping) and find_recurrent(inner := _unpruned(inner)):
                 return inner
-        if find_recurrent(obj):
-            return obj
+        if find_recurrent(top := _unpruned(obj)):
+            return top
     if isinstance(obj, torch.Tensor):
         raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
-    flat = _flatten(obj)
+    flat = _unpruned(_flatten(obj))
     if find_recurrent(flat):
         return flat
     cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
@@ -239,6 +241,33 @@ def _state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
         "or nn.GRU or of a model holding one, saved alone or inside a dict (e.g. under "
         "'state_dict' or 'model')"
     )
+
+
+def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """``state`` with each pruned parameter (``torch.nn.utils.prune``) as the module uses it.
+
+    A pruned module's state_dict holds ``name_orig`` and ``name_mask`` instead of ``name``, and
+    its forward uses name = name_orig * name_mask (prune's ``apply_mask``): that product is the
+    weight measured. Other keys are kept as they are."""
+    pruned = [
+        k[: -len("_orig")]
+        for k, v in state.items()
+        if isinstance(k, str) and k.endswith("_orig") and isinstance(v, torch.Tensor)
+    ]
+    pairs = [
+        base
+        for base in pruned
+        if base not in state
+        and isinstance(mask := state.get(f"{base}_mask"), torch.Tensor)
+        and mask.shape == state[f"{base}_orig"].shape
+    ]
+    if not pairs:
+        return state
+    out = dict(state)
+    for base in pairs:
+        orig, mask = out.pop(f"{base}_orig"), out.pop(f"{base}_mask")
+        out[base] = orig * mask.to(orig.dtype)
+    return out
 
 
 def _flatten(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
