@@ -18,6 +18,11 @@ from vanishlab.cli import app
 from vanishlab.sweep.inits import INITS
 from vanishlab.sweep.store import RunLock
 
+_HOLD_LOCK = (
+    "import sys, time\nfrom vanishlab.sweep.store import RunLock\n"
+    "lock = RunLock(sys.argv[1])\nlock.__enter__()\nprint('locked', flush=True)\n"
+    "time.sleep(60)\n"
+)
 runner = CliRunner()
 SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
 
@@ -262,9 +267,19 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
     _one_error_line(result, "is not empty and is not a vanishlab run directory")
     assert [p.name for p in other.iterdir()] == ["notes.md"]
 
-    with RunLock(run_dir):
+    with RunLock(run_dir):  # held in this process
         result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
-    _one_error_line(result, "is in use by another vanishlab process")
+    _one_error_line(result, "is already open in this process")
+    holder = subprocess.Popen(  # held by another process, which the refusal names
+        [sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
+    finally:
+        holder.kill()
+        holder.communicate()
+    _one_error_line(result, f"is in use by another vanishlab process (pid {holder.pid})")
 
 
 def test_force_extends(run_dir):

@@ -140,6 +140,11 @@ def test_resumes_and_refuses_another_probe(tmp_path):
         JacobianMonitor(rnn, probe + 1, out=out).__enter__()
     with pytest.raises(VanishlabError, match="another module or probe"):
         JacobianMonitor(nn.RNN(2, 5), probe, out=out).__enter__()
+    # Another cadence was accepted, and the run then said "monitored every 3 steps" of steps
+    # recorded every 2.
+    with pytest.raises(VanishlabError, match="was monitored every 2 steps, not every 3"):
+        JacobianMonitor(rnn, probe, out=out, every=3).__enter__()
+    assert vl.load_manifest(out)["model"]["every"] == 2
 
 
 def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_path):
@@ -228,7 +233,8 @@ def test_misuse(tmp_path):
     with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
         with pytest.raises(ValueError, match="step"):
             mon.step(-1)
-        with pytest.raises(VanishlabError, match="in use"):
+        # A second monitor of it in this process (it blamed "another vanishlab process").
+        with pytest.raises(VanishlabError, match="already open in this process"):
             JacobianMonitor(rnn, probe, out=tmp_path / "m").__enter__()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x.txt").write_text("x")

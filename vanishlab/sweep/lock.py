@@ -40,6 +40,12 @@ class RunLock:
             f.seek(0)
             holder = f.read().decode("ascii", "replace").strip() or "unknown"
             f.close()
+            if holder == str(os.getpid()):  # a second writer in this very process
+                raise VanishlabError(
+                    f"run directory {self.path.parent} is already open in this process (a "
+                    "JacobianMonitor, sweep or analysis of it has not finished); finish that "
+                    "one first or choose another out directory"
+                ) from None
             raise VanishlabError(
                 f"run directory {self.path.parent} is in use by another vanishlab process "
                 f"(pid {holder}); wait for it to finish or choose another --out"

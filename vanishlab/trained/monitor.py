@@ -283,6 +283,12 @@ class JacobianMonitor:
                 f"{run_dir} monitors another module or probe; choose a new or empty out to "
                 "monitor this one"
             )
+        every = model.get("every")
+        if every is not None and every != self.every:
+            raise VanishlabError(
+                f"{run_dir} was monitored every {every} steps, not every {self.every}: pass "
+                f"every={every} to go on with it, or choose a new or empty out"
+            )
         return manifest
 
     def _new_manifest(
