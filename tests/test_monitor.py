@@ -195,10 +195,11 @@ def test_an_overflowing_step_is_recorded_as_failed(tmp_path):
     probe = torch.ones(40, 1, 2)
     with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
         rows = mon.step(0)
+        assert len(mon.step(3)) == 0
     assert len(rows) == 0
     cells = vl.load_cells(tmp_path / "m")
-    assert list(cells["status"]) == ["failed"] and "became inf" in cells["reason"][0]
-    assert pd.isna(cells["step"][0])
+    assert list(cells["status"]) == ["failed"] * 2 and "became inf" in cells["reason"][0]
+    assert list(cells["step"]) == [0, 3]  # from each shard's record (it was <NA>: no rows)
     assert len(vl.load_results(tmp_path / "m")) == 0
 
 

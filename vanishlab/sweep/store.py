@@ -459,16 +459,20 @@ def load_results(
 
 
 def _shard_steps(run_dir: Path) -> dict[str, int | None]:
-    """``{cell_id: step}`` of a monitored run's shards (None for a failed step, which has no
-    rows); empty for a run without a ``step`` column."""
+    """``{cell_id: step}`` of a monitored run's shards; empty for a run without a ``step``
+    column. A failed step has no rows: its step is read from its metadata's ``monitor`` record
+    (None in a shard written before it had one)."""
     steps: dict[str, int | None] = {}
     for path in shard_paths(run_dir):
         with _open(path) as pf:
             if "step" not in pf.schema_arrow.names:
                 return {}
             meta = _read_meta(path, pf)
-            column = pf.read(columns=["step"]).column(0) if meta["n_rows"] else None
-            steps[meta["cell_id"]] = None if column is None else column[0].as_py()
+            if meta["n_rows"]:
+                steps[meta["cell_id"]] = pf.read(columns=["step"]).column(0)[0].as_py()
+            else:
+                step = (meta.get("monitor") or {}).get("step")
+                steps[meta["cell_id"]] = step if isinstance(step, int) else None
     return steps
 
 
@@ -476,7 +480,8 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
     "failed"), ``reason`` (None when ok), ``failure`` (the kind, see :data:`FAILURES`; None
     when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
-    has ``step`` after ``cell_id`` (null for a failed step) and is sorted by it too."""
+    has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
+    shard written before shards carried one) and is sorted by it too."""
     run_dir = Path(run_dir)
     load_manifest(run_dir)
     steps = _shard_steps(run_dir)
