@@ -295,21 +295,23 @@ def test_gram_norms_match_the_svd(dtype, tol, shape) -> None:
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_gram_norms_of_tied_zero_tiny_and_non_finite_matrices(dtype, monkeypatch) -> None:
     """Nearly tied top singular values (apart by less than the squarings can resolve) never
-    pass the bounds, so those matrices get eigvalsh; exactly tied ones settle or get eigvalsh
-    (v lies in their common subspace, so rho is exact). A zero matrix has norm 0, a NaN one
-    NaN, and ones whose Gram under- or overflows go to exact_norms, all in one call."""
+    pass the bounds, so those matrices get exact norms; exactly tied ones settle or get exact
+    norms (v lies in their common subspace, so rho is exact). A zero matrix has norm 0, a NaN
+    one NaN; they, and ones whose Gram under- or overflows, go to exact_norms in the same call."""
     gen = torch.Generator().manual_seed(5)
     q = torch.linalg.qr(torch.randn(7, 50, 16, generator=gen, dtype=torch.float64))[0]
+    r = torch.linalg.qr(torch.randn(7, 16, 16, generator=gen, dtype=torch.float64))[0]
     s = torch.linspace(1.0, 0.2, 16, dtype=torch.float64).expand(7, 16).clone()
     s[:3, 1] = 1 - (1e-9 if dtype == torch.float64 else 1e-5)  # samples 0-2: nearly tied
     s[6, 1] = 1.0  # exactly tied
-    g = (q * s[:, None, :]).to(dtype)
+    g = ((q * s[:, None, :]) @ r.mT).to(dtype)  # rotated: Gram matrices that are not diagonal
     tiny = torch.finfo(dtype).tiny
     g[3] = 0.0
     g[4] = g[4] * (tiny**0.5 * 1e-3)  # squares underflow
     g[5] = g[5] * (torch.finfo(dtype).max ** 0.5 * 1e3)  # squares overflow
     g[6, 3, 3] = float("nan")
-    g = torch.cat([g, g[:6], (q[:1] * s[6:, None, :]).to(dtype)])  # sample 13: exactly tied
+    tied = ((q[:1] * s[6:, None, :]) @ r[:1].mT).to(dtype)
+    g = torch.cat([g, g[:6], tied])  # sample 13: exactly tied
     eig, exact = [], []
     real_eig, real_exact = torch.linalg.eigvalsh, gram.exact_norms
     monkeypatch.setattr(torch.linalg, "eigvalsh", lambda a: eig.append(len(a)) or real_eig(a))
@@ -320,10 +322,12 @@ def test_gram_norms_of_tied_zero_tiny_and_non_finite_matrices(dtype, monkeypatch
     tol = 1e-13 if dtype == torch.float64 else 1e-6
     assert ((got[nonzero].double() / want) ** 2 - 1).abs().max().item() <= tol
     assert got[3] == 0 and got[10] == 0 and got[6].isnan()
-    # The nearly tied ones (twice), and the exactly tied one when rounding leaves no margin
-    # (its rho is exact either way); then exact_norms' own eigvalsh.
-    assert eig[0] in (6, 7)
-    assert exact == [7]  # zero, underflowing and overflowing (twice each), and NaN
+    # exact_norms, in one call: the nearly tied ones (twice), the exactly tied one when
+    # rounding leaves no margin (its rho is exact either way), the zeros and the NaN, and in
+    # float64 the matrices whose squares under- or overflow (twice; a float32 matrix's squares
+    # fit the float64 Gram matrix).
+    apart = 7 if dtype == torch.float64 else 3
+    assert len(exact) == 1 and exact[0] - apart in (6, 7) and eig == exact
 
 
 def test_gram_norms_cannot_be_trapped() -> None:

@@ -66,40 +66,44 @@ def gram_norms(g: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
     P holds every direction, so no start can be trapped; its column with the largest diagonal
     entry, v, turns to the top eigenvector like (lambda_2 / lambda_1)^M. The Rayleigh quotient
     rho = v^T A v / v^T v <= lambda_1 is the answer once an upper bound on lambda_1 is within
-    ``rtol`` of it (the relative error of sigma_1^2, as in :func:`top_singular_values`): the
-    smaller of (tr A^M)^(1/M) and Kato-Temple's rho + ||r||^2 / (rho - beta), with r the
-    residual A v - rho v of the unit v and beta = (tr A^M - rho^M)^(1/M) >= lambda_2 (as
+    ``rtol`` / 2 of it (``rtol``: the relative error of sigma_1^2, as in
+    :func:`top_singular_values`; the other half is room for rounding): the smaller of
+    (tr A^M)^(1/M) and Kato-Temple's rho + ||r||^2 / (rho - beta), with r the residual
+    A v - rho v of the unit v and beta = (tr A^M - rho^M)^(1/M) >= lambda_2 (as
     lambda_1^M + lambda_2^M <= tr A^M and rho <= lambda_1). The bounds are checked after
-    GRAM_CHECKS squarings; matrices that settle leave the batch, and one still unsettled after
-    the last check (nearly tied top values) gets eigvalsh. A matrix whose Gram trace is not
-    a normal number far from underflow (zero, tiny, inf, NaN) goes to :func:`exact_norms`.
+    GRAM_CHECKS squarings; matrices that settle leave the batch. A, rho and r are float64
+    (a float32 A alone carried up to ~1e-6 of error, float32's whole tolerance); the squarings,
+    which only find v and the trace bound, run in g's dtype. A matrix still unsettled after
+    the last check (nearly tied top values), and one whose Gram trace is not a normal number
+    far from underflow (zero, tiny, inf, NaN), gets :func:`exact_norms`.
     """
     rtol = default_rtol(g.dtype) if rtol is None else rtol
     f64 = torch.float64
     n_mat, m, n = g.shape
-    a = g.mT @ g if n <= m else g @ g.mT  # (N, k, k)
+    g64 = g.to(f64)
+    a = g64.mT @ g64 if n <= m else g64 @ g64.mT  # (N, k, k)
     trace = _diagonal_sums(a)
-    info = torch.finfo(g.dtype)
-    good = torch.isfinite(trace) & (trace >= info.tiny / info.eps)
-    value = torch.zeros(n_mat, dtype=f64, device=g.device)  # lambda_1 / tr A
-    scale = torch.where(good, trace, 1.0)
-    idx = good.nonzero().squeeze(-1)
-    a = a[idx] / scale[idx, None, None]  # eigenvalues in [0, 1], the largest >= 1 / k
-    p, ln_bound, squarings = a, torch.zeros_like(scale[idx]), 0
+    info = torch.finfo(f64)
+    idx = (torch.isfinite(trace) & (trace >= info.tiny / info.eps)).nonzero().squeeze(-1)
+    a = a[idx] / trace[idx, None, None]  # eigenvalues in [0, 1], the largest >= 1 / k
+    value = torch.full((n_mat,), torch.nan, dtype=f64, device=g.device)  # lambda_1 / tr A
+    p, ln_bound, squarings = a.to(g.dtype), torch.zeros_like(trace[idx]), 0
     # Between normalisations the top eigenvalue falls at most to (1 / k)^(2^j): 3 squarings
     # stay far above float32's underflow at k = 32, 6 above float64's.
     every = 6 if g.dtype == f64 else 3
     for check in GRAM_CHECKS:
+        if not len(idx):
+            break
         while squarings < check:
             p = p @ p
             squarings += 1
             if squarings % every == 0 or squarings == check:
                 t = _diagonal_sums(p)
-                ln_bound = ln_bound + torch.log(t) / 2.0**squarings  # ln (tr A^M)^(1 / M)
+                ln_bound = ln_bound + torch.log(t).to(f64) / 2.0**squarings  # ln (tr A^M)^(1/M)
                 p = p / t[:, None, None]
         power = 2.0**squarings
         column = _diagonal(p).argmax(dim=-1)
-        v = p.gather(2, column[:, None, None].expand(-1, p.shape[1], 1))  # (N', k, 1)
+        v = p.gather(2, column[:, None, None].expand(-1, p.shape[1], 1)).to(f64)  # (N', k, 1)
         v = v / torch.linalg.vector_norm(v, dim=(-2, -1), keepdim=True)
         av = a @ v
         rho = (v * av).sum(dim=(-2, -1))
@@ -109,19 +113,13 @@ def gram_norms(g: torch.Tensor, rtol: float | None = None) -> torch.Tensor:
         beta = torch.exp(ln_bound + torch.log(-torch.expm1(excess)) / power)
         kato_temple = torch.where(rho > beta, rho + r2 / (rho - beta), torch.inf)
         upper = torch.minimum(torch.exp(ln_bound), kato_temple)
-        settled = upper <= rho * (1 + rtol)
-        value[idx[settled]] = rho[settled].to(f64)
-        if bool(settled.all()):
-            idx = idx[:0]
-            break
-        if bool(settled.any()):
-            keep = ~settled
-            idx, a, p, ln_bound = idx[keep], a[keep], p[keep], ln_bound[keep]
-    if len(idx):
-        value[idx] = torch.linalg.eigvalsh(a.to(f64))[..., -1]
-    sigma = (scale.to(f64) * value.clamp_min(0)).sqrt().to(g.dtype)
-    if not bool(good.all()):
-        rest = (~good).nonzero().squeeze(-1)
+        settled = upper <= rho * (1 + rtol / 2)
+        value[idx[settled]] = rho[settled]
+        keep = ~settled
+        idx, a, p, ln_bound = idx[keep], a[keep], p[keep], ln_bound[keep]
+    sigma = (trace * value).sqrt().to(g.dtype)  # NaN where not settled
+    rest = torch.isnan(value).nonzero().squeeze(-1)
+    if len(rest):
         sigma[rest] = exact_norms(g[rest])
     return sigma
 

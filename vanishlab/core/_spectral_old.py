@@ -1,0 +1,492 @@
+"""Spectral norms of a slowly changing sequence of matrices, without an SVD per step.
+
+The engine needs ||G_k||_2 for every lag k of a backward product G_k = G_{k-1} M_k. Appending
+factors on the right makes the *left* singular vectors of G_k converge (Oseledets), so the top
+left singular subspace at one lag is an excellent start for the next. :class:`SpectralNorms`
+keeps a block of ``p`` orthonormal vectors U per sample and runs block power (subspace)
+iteration on A = G G^T from that warm start, reading Ritz values from the small Gram matrix
+(G^T U)^T (G^T U) (Rayleigh-Ritz). The top Ritz value theta_1 never exceeds sigma_1^2 and its
+error shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations. A matrix is done when the
+Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the residual of
+the top Ritz pair, is at most ``rtol`` theta_1 (see :func:`top_singular_values`); in float64
+this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix that has not
+settled after ``max_iter`` iterations, or whose estimate has stalled (from check STALL_CHECKS
+on), gets its exact norm (:func:`exact_norms`), so no answer is ever a guess.
+
+Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
+and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
+batch and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`).
+The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a
+GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
+block of ``block`` rows; after them the warm start is the previous chunk's last lag's block
+after CARRY_POWER_STEPS more power steps, cut to its leading ``steady_block - 1`` Ritz rows
+and its last row (the previous probe's evolved direction), plus one new probe row (the top
+direction only drifts from lag to lag, and a thinner block halves the products). Small
+matrices (min dimension <= ``exact_below``) get exact norms (:func:`exact_norms`): at once on
+a CPU, one batched call per chunk on a GPU. A stream's first two chunks are *cold* (see
+COLD_POWER_STEPS and GRAM_EXACT).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+
+from . import scaling
+
+__all__ = ["SpectralNorms", "top_singular_values"]
+
+#: Lags queued per stream on a CPU (the queue stays in cache), one power step per check.
+CPU_CHUNK = 16
+CPU_POWER_STEPS = 1
+#: Block power steps per convergence check on a GPU (each check waits for the device).
+GPU_POWER_STEPS = 2
+#: A stream is *cold* for its first two chunks (``first_chunk + chunk`` lags): the top
+#: singular values of a product of few factors lie close together, and the warm start is
+#: still far from converged, so the iteration needs many steps. While cold it runs this many
+#: power steps per check (any device): fewer checks, each a small eigh and its bookkeeping.
+COLD_POWER_STEPS = 4
+#: While cold, on a CPU, a matrix whose smaller side is at most this gets its exact norm from
+#: its Gram matrix instead: such an eigvalsh costs less than the many checks (at B = 8,
+#: H = 128, I = 32 the input rows' two cold chunks took 34 and 10 checks, 9.1 and 6.5 ms,
+#: against 1.0 and 3.6 ms exactly).
+GRAM_EXACT = 32
+#: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
+#: without passing the test gets its exact norm (see top_singular_values).
+STALL_CHECKS = 8
+#: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
+PROBES = 64
+#: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
+CARRY_POWER_STEPS = 2
+#: The float64 working copy :func:`exact_norms` makes at a time, at most (one matrix if larger).
+EXACT_PIECE_BYTES = 64 << 20
+#: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
+#: the device a few times, so longer chunks mean fewer waits).
+GPU_CHUNK = 64
+GPU_QUEUE_BYTES = 1 << 30
+
+
+def _default_rtol(dtype: torch.dtype) -> float:
+    # Bound on the Kato-Temple estimate of the relative error of sigma^2 (the stopping rule of
+    # top_singular_values). float64: far inside the 1e-6 budget. float32: the matrices
+    # themselves carry ~1e-7 relative rounding.
+    return 1e-13 if dtype == torch.float64 else 1e-6
+
+
+@functools.lru_cache(maxsize=64)
+def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # A fixed, seeded start: the same call gives bit-identical results every time. Cached (it
+    # is never written to): Gram-Schmidt asks for it at every orthonormalization, and a GPU
+    # would otherwise wait for a host-to-device copy each time.
+    gen = torch.Generator().manual_seed(0)
+    u, _ = torch.linalg.qr(torch.randn(m, p, generator=gen, dtype=torch.float64))
+    return u.to(dtype=dtype, device=device)
+
+
+@functools.lru_cache(maxsize=2 * PROBES)
+def _probe_row(m: int, dtype: torch.dtype, device: torch.device, draw: int = 0) -> torch.Tensor:
+    """Seeded random unit row ``(1, m)`` number ``draw`` (0 to PROBES - 1): generic, so it has a
+    component along any direction a warm block may lack (see :func:`top_singular_values`).
+    Successive chunks take successive draws: a direction orthogonal to one fixed row (a
+    reviewer built one) is not orthogonal to all of them. Cached, never written."""
+    gen = torch.Generator().manual_seed(1 + draw)
+    row = torch.randn(1, m, generator=gen, dtype=torch.float64)
+    return (row / torch.linalg.vector_norm(row)).to(dtype=dtype, device=device)
+
+
+def top_singular_values(
+    g: torch.Tensor,
+    u: torch.Tensor,
+    *,
+    rtol: float | None = None,
+    max_iter: int = 300,
+    power_steps: int = 1,
+    compact: bool | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """sigma_1 of each matrix of ``g`` (``(N, m, n)``) by block power iteration from ``u``.
+
+    ``u`` is ``(N, p, m)``: p orthonormal *rows* (the warm start; rows, because a (p x m) @
+    (m x n) product with few rows runs several times faster than one with few columns). Each
+    iteration forms W = U G and Z = W G^T = U A (A = G G^T), the Ritz pairs (theta_i, y_i) of
+    S = U A U^T = W W^T, and the residual r_1 = y_1^T Z - theta_1 y_1^T U of the top pair. By the
+    Kato-Temple bound the top eigenvalue lies within ||r_1||^2 / (theta_1 - lambda_2) above
+    theta_1; with theta_2 for lambda_2 (exact once the block has settled) a matrix is done when
+    that estimate is below ``rtol`` theta_1, so a warm start that is already right costs one
+    iteration. ``power_steps`` > 1 runs that many block power steps per check (the extra ones
+    are plain U <- orth(U A)): on a GPU each check waits for the device (its small ``eigh`` and
+    the test of ``done``), so fewer checks of more steps keep the device busy. ``max_iter``
+    counts checks. ``compact`` (default: on a CPU) drops finished matrices from the batch and
+    orthonormalizes by Householder QR; otherwise (a GPU's way) they stay in the batch, masked,
+    and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the
+    final blocks.
+    """
+    rtol = _default_rtol(g.dtype) if rtol is None else rtol
+    f64 = torch.float64
+    n_mat, p = g.shape[0], u.shape[-2]
+    # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
+    # masks (dropping them would wait for the device at each step of the bookkeeping).
+    compact = not scaling.gpu_like(g.device) if compact is None else compact
+    orthonormal = _orthonormal_rows(compact)
+    sigma = torch.zeros(n_mat, dtype=f64, device=g.device)
+    u = u.clone()
+    active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
+    pending = torch.ones(n_mat, dtype=torch.bool, device=g.device)  # ... and not yet done
+    ga, ua = g, u
+    # Lower bounds on sigma_1, against a trapped warm start: rows that span an (almost)
+    # invariant subspace without the top direction (G diagonal, near-diagonal or made of
+    # decoupled blocks, when another unit or block overtakes) settle at once on a wrong value.
+    # (1) sigma_1 >= the largest row norm (row ``at``), whatever the start. (2) For every row q
+    # of the block, sigma_1 >= ||q A|| / ||q G|| (one power step ahead of q's own Rayleigh
+    # quotient), read from W and Z at each check; a warm block carries one seeded random
+    # probe row (SpectralNorms) for this. A matrix that settles below either bound is not done:
+    # the coordinate row, or the probe's step q A, replaces its first row.
+    margin = 1 - 10 * rtol  # rounding must not flag an exact answer
+    # Row lengths in g's own dtype: a float64 copy of the whole batch cost 4x the pass (the
+    # engine's matrices are well scaled). Squares that overflow (float32 entries beyond ~1e19,
+    # float64 beyond ~1e154) give no bound (0); squares that underflow give a lower one.
+    low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
+    low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
+    previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
+    for check in range(max_iter):
+        for _ in range(power_steps - 1):
+            ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
+        # W = c W1 with max |W1| = 1, so that nothing below squares G's scale: S, its Ritz
+        # values and the residual test are all of order 1 (with the raw W, a G of norm 1e-80
+        # in float64 or 1e-10 in float32 gave a residual that underflowed to 0, "converged").
+        w, c = _unit(ua @ ga)  # (N', p, n) = U G / c, c = max |U G|
+        z = w @ ga.mT  # (N', p, m) = U A / c
+        # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S.
+        gram = (w @ w.mT).to(f64)  # S / c^2, S = W W^T
+        if not compact:  # a GPU run whose checks are deferred may carry inf/NaN (see below)
+            gram = torch.where(torch.isfinite(gram), gram, 0.0)
+        theta, y = torch.linalg.eigh(gram)  # ascending
+        top, y1 = theta[..., -1], y[..., -1:].mT.to(g.dtype)  # (N',), (N', 1, p)
+        # r_1 / c^2, in g's dtype: its rounding (~eps ||A U||) is far below the test's
+        # threshold unless the top two singular values agree to ~1e-8.
+        resid = (y1 @ z) / c[:, None, None] - top.to(g.dtype)[:, None, None] * (y1 @ ua)
+        r2 = resid.square().sum(dim=(-2, -1)).to(f64)
+        gap = top - theta[..., -2] if p > 1 else top
+        settled = r2 <= rtol * top * gap.clamp_min(0)
+        if not compact:
+            # An engine on a GPU defers its tiny-norm checks (vanishlab.core.scaling.TinyNorms)
+            # and measures the call again when one fails: the inf/NaN matrices such a run may
+            # carry are let go at once, not iterated on; their answers are discarded.
+            settled = settled | ~torch.isfinite(r2)
+        value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
+        # Row lengths in float64, z's scaled by its largest entry (z ~ ||G|| A-scaled rows
+        # would overflow float32 squares from G ~ 1e18, float64 ones from 1e154).
+        z1, z_max = _unit(z)
+        w_len = torch.linalg.vector_norm(w, dim=-1, dtype=f64)
+        z_len = torch.linalg.vector_norm(z1, dim=-1, dtype=f64) * z_max.to(f64)[:, None]
+        step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(f64).tiny), 0.0)
+        probe, best = step.max(dim=-1)  # (N',): sigma_1 >= probe, from row ``best``
+        probe = probe * margin
+        trapped = settled & (value < torch.maximum(low, probe))
+        settled = settled & ~trapped
+        done = pending & settled
+        if check >= STALL_CHECKS:
+            # Stalled: the estimate no longer moves but the test cannot pass (tied or nearly
+            # tied top singular values: the gap, and so the bound, stay ~0). Exact norms now,
+            # instead of max_iter checks (35-55x the Frobenius-only call for an orthogonal
+            # W_hh without input, where every singular value is equal). On a GPU this asks
+            # for one more wait per check, from check STALL_CHECKS on only (few chunks get
+            # there).
+            stalled = pending & ~settled & ((value - previous).abs() <= 0.5 * rtol * value)
+            if bool(stalled.any()):
+                which = stalled.nonzero().squeeze(-1)
+                value = value.clone()
+                value[which] = exact_norms(ga[which]).to(f64)
+                done = done | stalled
+        previous = value
+        if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
+            coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
+            ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
+            new_row = torch.where((probe > low)[:, None], ahead, coordinate)
+            z[:, 0] = torch.where(trapped[:, None], new_row, z[:, 0])
+        # Blocks are stored in Ritz order (top singular direction first), so a smaller block
+        # can take the leading rows as its warm start.
+        if not compact:
+            sigma = torch.where(done, value, sigma)
+            ritz = y.flip(-1).mT.to(g.dtype) @ ua
+            u = torch.where(done[:, None, None], ritz, u)
+            pending = pending & ~done
+            if not bool(pending.any()):  # the one wait per check, besides eigh's own
+                return sigma.to(g.dtype), u
+        elif bool(done.any()):
+            sigma[active[done]] = value[done]
+            u[active[done]] = y[done].flip(-1).mT.to(g.dtype) @ ua[done]
+            pending = pending & ~done
+            left = int(pending.sum())
+            if left == 0:
+                return sigma.to(g.dtype), u
+            # Shrink the batch once a quarter of it is done (the copy then pays); finished
+            # matrices that stay iterate harmlessly, their results already stored.
+            if 4 * left <= 3 * len(active):
+                keep = pending
+                active, ga, z, low, at = active[keep], ga[keep], z[keep], low[keep], at[keep]
+                previous = previous[keep]
+                pending = pending[keep]
+        ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
+    # Not settled (nearly degenerate top singular values): an exact answer for those.
+    sigma[active[pending]] = exact_norms(ga[pending]).to(f64)
+    u[active[pending]] = ua[pending]
+    return sigma.to(g.dtype), u
+
+
+def exact_norms(g: torch.Tensor) -> torch.Tensor:
+    """sigma_1 of each ``(..., m, n)`` matrix exactly, in g's dtype. On a CPU from the Gram
+    matrix of its smaller side in float64 (an eigvalsh: several times faster than an SVD at
+    these sizes, and as accurate for the largest singular value, whose relative error is then
+    ~k eps for a k x k Gram matrix); the matrix is divided by its largest |entry| first, so
+    the squares neither underflow nor overflow. On a GPU by torch's SVD-based norm, as before
+    (eigvalsh there is not yet measured). An inf/NaN matrix gets NaN."""
+    if scaling.gpu_like(g.device):
+        return torch.linalg.matrix_norm(g, ord=2)
+    m, n = g.shape[-2:]
+    flat = g.reshape(-1, m, n)
+    # In pieces of at most EXACT_PIECE_BYTES of float64, so that a large queue (H = 4096,
+    # I = 32) is not copied to float64 whole.
+    piece = max(1, EXACT_PIECE_BYTES // max(8 * m * n, 1))
+    out = []
+    for part in flat.split(piece):
+        finite = torch.isfinite(part).all(dim=(-2, -1))
+        if not bool(finite.all()):
+            part = torch.where(finite[:, None, None], part, 0.0)
+        s = part.to(torch.float64, copy=True)  # the one working copy: scaled in place
+        c = torch.maximum(s.amax(dim=(-2, -1)), -s.amin(dim=(-2, -1)))  # max |entry|
+        c = torch.where(c > 0, c, 1.0)
+        s.div_(c[:, None, None])  # every |entry| <= 1: no square under- or overflows
+        gram = s.mT @ s if n <= m else s @ s.mT
+        top = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0)
+        out.append(torch.where(finite, c * top.sqrt(), torch.nan))
+    return torch.cat(out).to(g.dtype).reshape(g.shape[:-2])
+
+
+def _exact_top_rows(g: torch.Tensor, p: int) -> torch.Tensor:
+    """The top ``p`` left singular vectors of each ``(N, m, n)`` matrix, as orthonormal rows
+    ``(N, p, m)`` in Ritz order, from the Gram matrix in float64 (the warm start that an
+    exactly computed chunk hands on to the iteration)."""
+    s = _unit(g.to(torch.float64))[0]
+    if g.shape[-1] <= g.shape[-2]:  # right vectors V from s^T s; left ones span s V
+        v = torch.linalg.eigh(s.mT @ s)[1][..., -p:].flip(-1)  # (N, n, p)
+        rows = _qr_rows((s @ v).mT)
+    else:
+        rows = torch.linalg.eigh(s @ s.mT)[1][..., -p:].flip(-1).mT
+    return rows.to(g.dtype)
+
+
+def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(w / c, c)`` with c the largest |entry| of each ``(p, n)`` block (c = 1 for a zero
+    block, which stays zero): every entry of w / c is at most 1 and the largest is 1, so its
+    squares can neither overflow nor all underflow. (Not the Frobenius norm: torch sums the
+    plain squares, which underflow to 0 for a float64 block of norm below ~1e-154.)"""
+    c = torch.amax(w.abs(), dim=(-2, -1))
+    c = torch.where(c > 0, c, 1.0)
+    return w / c[:, None, None], c
+
+
+def _orthonormal_rows(compact: bool | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How rows are orthonormalized: Householder QR on a CPU's compact batches, Gram-Schmidt on
+    a GPU's masked ones (its batched QR forms Q one matrix at a time)."""
+    return _qr_rows if compact else _gram_schmidt_rows
+
+
+def _qr_rows(z: torch.Tensor) -> torch.Tensor:
+    """Orthonormal rows spanning the rows of ``z`` ``(N, p, m)``, by Householder QR."""
+    return torch.linalg.qr(z.mT)[0].mT
+
+
+def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
+    """The same by classical Gram-Schmidt applied twice (orthogonal to working precision):
+    a few batched operations per row, where a GPU's batched QR forms its Q one matrix at a
+    time. A row whose residue is below sqrt(eps) of its length (a zero matrix; a row in the
+    span of the rows before it, as relu's exact zeros make) carries no direction of its own:
+    it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
+    complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
+    n_mat, p, m = z.shape
+    z = _unit(z)[0]  # largest entry 1: a block of norm 1e-160 no longer reads as rows of length 0
+    q = torch.empty_like(z)
+    fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
+    tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny
+
+    def residue(v: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        v = v - (v @ prev.mT) @ prev
+        return v - (v @ prev.mT) @ prev
+
+    for i in range(p):
+        v = z[:, i : i + 1]  # (N, 1, m)
+        length = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+        alt = fill[i].expand(n_mat, 1, m)
+        if i:
+            prev = q[:, :i]  # (N, i, m), orthonormal
+            v, alt = residue(v, prev), residue(alt, prev)
+        n = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+        v = torch.where(n > tol * length, v, alt)
+        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
+    return q
+
+
+class SpectralNorms:
+    """Queue ``(B, m, n)`` matrices lag by lag; compute their spectral norms a chunk at a time.
+
+    ``push(lag, g, on_ready)`` queues g; when ``chunk`` matrices are queued (or on ``flush``)
+    their spectral norms are computed together and ``on_ready(lag, sigma)`` is called for each,
+    in lag order, with ``sigma`` a ``(B,)`` tensor. A producer may first ask for
+    :meth:`slot` and write the next matrix into it: then queueing it copies nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        block: int = 8,
+        chunk: int | None = None,
+        first_chunk: int = 4,
+        steady_block: int = 4,
+        exact_below: int = 16,
+        rtol: float | None = None,
+        power_steps: int | None = None,
+        compact: bool | None = None,
+    ) -> None:
+        # chunk, power_steps, compact None: chosen by the device of the first matrix.
+        self.block, self.chunk, self.exact_below, self.rtol = block, chunk, exact_below, rtol
+        self.power_steps, self.compact = power_steps, compact
+        # The first lags start from a random block, not from converged vectors: a short first
+        # chunk hands its vectors on to the next one sooner.
+        self.first_chunk = first_chunk
+        # Once warm, fewer vectors suffice: the top direction only drifts from lag to lag.
+        self.steady_block = min(steady_block, block)
+        self._lags: list[int] = []
+        self._buffer: torch.Tensor | None = None  # (chunk, B, m, n): the queued matrices
+        self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
+        self._on_ready: Callable[[int, torch.Tensor], None] | None = None
+        self._handed = 0  # lags whose norms the queue has handed out
+        self._probes = 0  # the next probe row's draw
+
+    def _for_device(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
+        """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
+        CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
+        to GPU_CHUNK lags (within GPU_QUEUE_BYTES) and runs two steps per check."""
+        cpu = not scaling.gpu_like(device)
+        if self.chunk is None:
+            per_lag = shape.numel() * torch.finfo(dtype).bits // 8
+            gpu = max(1, min(GPU_CHUNK, GPU_QUEUE_BYTES // max(per_lag, 1)))
+            self.chunk = CPU_CHUNK if cpu else gpu
+        if self.power_steps is None:
+            self.power_steps = CPU_POWER_STEPS if cpu else GPU_POWER_STEPS
+        if self.compact is None:
+            self.compact = cpu
+        self.first_chunk = min(self.first_chunk, self.chunk)
+
+    def _exact_at_once(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> bool:
+        """Whether a matrix of this shape gets its exact norm as it is pushed: a small one
+        (min dimension <= exact_below) on a CPU. On a GPU small ones are queued too, and the
+        queue's exact norms are one batched call (not one wait per lag)."""
+        if self.chunk is None or self.power_steps is None or self.compact is None:
+            self._for_device(shape, dtype, device)
+        return bool(self.compact) and min(shape[-2], shape[-1]) <= self.exact_below
+
+    def _full_at(self, shape: torch.Size) -> int:
+        """How many queued lags make a chunk: a short first chunk while the iteration has no
+        warm start yet (exact norms need none)."""
+        assert self.chunk is not None
+        small = min(shape[-2], shape[-1]) <= self.exact_below
+        return self.chunk if small or self._u is not None else min(self.first_chunk, self.chunk)
+
+    def flushes_on_push(self, g: torch.Tensor) -> bool:
+        """Whether pushing ``g`` next computes spectral norms (of g, or of the full queue)."""
+        if self._exact_at_once(g.shape, g.dtype, g.device):
+            return True
+        return len(self._lags) + 1 >= self._full_at(g.shape)
+
+    def slot(
+        self, shape: torch.Size, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
+        """Where the next pushed matrix of this shape may be written; None if it is not queued."""
+        if self._exact_at_once(shape, dtype, device):
+            return None
+        assert self.chunk is not None
+        buf = self._buffer
+        if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or buf.device != device:
+            if self._lags:
+                self.flush()
+            buf = self._buffer = torch.empty(self.chunk, *shape, dtype=dtype, device=device)
+        return buf[len(self._lags)]
+
+    def push(
+        self, lag: int, g: torch.Tensor, on_ready: Callable[[int, torch.Tensor], None]
+    ) -> None:
+        self._on_ready = on_ready
+        if self._exact_at_once(g.shape, g.dtype, g.device):
+            on_ready(lag, exact_norms(g))
+            return
+        target = self.slot(g.shape, g.dtype, g.device)
+        assert target is not None
+        if target.data_ptr() != g.data_ptr():
+            target.copy_(g)
+        self._lags.append(lag)
+        if len(self._lags) >= self._full_at(g.shape):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._lags:
+            return
+        assert self._buffer is not None and self._on_ready is not None
+        lags, self._lags = self._lags, []
+        K = len(lags)
+        gs = self._buffer[:K]  # (K, B, m, n)
+        _, B, m, n = gs.shape
+        if min(m, n) <= self.exact_below:  # small (queued on a GPU): exact, one batched call
+            # (inf/NaN only in a deferred GPU run that is measured again: see top_singular_values)
+            finite = torch.where(torch.isfinite(gs), gs, 0.0)
+            self._hand_out(lags, exact_norms(finite))
+            return
+        cold = self._handed < self._cold_lags()
+        if cold and self.compact and min(m, n) <= GRAM_EXACT:
+            # Small enough: exact norms, and exact vectors as the next chunk's warm start.
+            self._u = _exact_top_rows(gs[-1], min(self.steady_block, m, n))
+            self._hand_out(lags, exact_norms(gs.reshape(K * B, m, n)).reshape(K, B))
+            return
+        p = min(self.block if self._u is None else self.steady_block, m, n)
+        if self._u is not None and self._u.shape[0] == B and self._u.shape[1] > p:
+            # The leading Ritz rows, and the last row: the previous probe's direction after
+            # its power steps, which a decoupled direction about to overtake dominates.
+            self._u = torch.cat([self._u[:, : p - 1], self._u[:, -1:]], dim=1)
+        if self._u is None or self._u.shape != (B, p, m):
+            self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
+        elif p < min(m, n):  # a warm block: one seeded random probe row joins it
+            probe = _probe_row(m, gs.dtype, gs.device, self._probes).expand(B, 1, m)
+            self._probes = (self._probes + 1) % PROBES
+            self._u = _orthonormal_rows(self.compact)(torch.cat([self._u, probe], dim=1))
+            p += 1
+        steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
+        start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
+        sigma, u = top_singular_values(
+            gs.reshape(K * B, m, n),
+            start,
+            rtol=self.rtol,
+            power_steps=steps,
+            compact=self.compact,
+        )
+        # The largest lag's block is the best start for the next chunk, once it has taken
+        # CARRY_POWER_STEPS more power steps on that lag's matrix: a block whose top pair
+        # settled at once was never advanced, so a direction outside it (a decoupled block
+        # about to overtake) would only ever be seen by the probe's single step.
+        u_last, last = u.reshape(K, B, p, m)[-1], gs[-1]
+        orthonormal = _orthonormal_rows(self.compact)
+        for _ in range(CARRY_POWER_STEPS):
+            u_last = orthonormal(_unit(_unit(u_last @ last)[0] @ last.mT)[0])
+        self._u = u_last
+        self._hand_out(lags, sigma.reshape(K, B))
+
+    def _cold_lags(self) -> int:
+        """How many lags a stream hands out before its warm start counts as converged."""
+        assert self.chunk is not None
+        return self.first_chunk + self.chunk
+
+    def _hand_out(self, lags: list[int], sigma: torch.Tensor) -> None:
+        assert self._on_ready is not None
+        self._handed += len(lags)
+        for lag, value in zip(lags, sigma, strict=True):
+            self._on_ready(lag, value)
