@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -362,6 +364,38 @@ def test_origin_norms_of_relu_are_exact_zeros() -> None:
     rnn = nn.RNN(2, 4, nonlinearity="relu").double()
     o = vl.origin_log_norms(rnn, 5)
     assert o["log10_spec"].iloc[0] == 0.0 and np.isneginf(o["log10_spec"].to_numpy()[1:]).all()
+
+
+_NON_FINITE_THEORY = """
+import torch, vanishlab as vl
+w = torch.randn(8, 8); w[0, 0] = float("nan")
+rnn = torch.nn.RNN(2, 8)
+with torch.no_grad():
+    rnn.weight_hh_l0[1, 1] = float("inf")
+calls = [lambda: vl.linear_rate(w), lambda: vl.origin_log_norms(w, 5),
+         lambda: vl.linear_rate(rnn), lambda: vl.pascanu_bound(rnn),
+         lambda: vl.pascanu_envelope(rnn, 5), lambda: vl.linear_rate(torch.zeros(0, 0))]
+for call in calls:
+    try:
+        call()
+    except ValueError as err:
+        print("ValueError:", err)
+"""
+
+
+def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
+    """LAPACK's eigvals crashed the interpreter on a NaN weight (oneMKL DGEBAL, then a double
+    free: exit 134 or 139), or returned -inf; the SVDs raised torch's _LinAlgError. In a
+    subprocess, so that the old crash could not take the test run down."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _NON_FINITE_THEORY], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 6 and all(line.startswith("ValueError:") for line in lines), lines
+    assert "W_hh (layer 0) holds nan at entry [0, 0]" in lines[0]
+    assert "weight_hh_l0 holds inf at entry [1, 1]" in lines[3]
+    assert "square (H, H) matrix, H > 0" in lines[5]
 
 
 def test_pascanu_envelope_single_layer_is_pascanu() -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.inputs import check_finite
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]
@@ -45,9 +46,14 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
         raise TypeError(
             f"expected a torch.nn.RNN or a square weight tensor, got {type(rnn_or_weight).__name__}"
         )
-    if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        raise ValueError(f"W_hh must be a square (H, H) matrix, got shape {tuple(w.shape)}")
-    return w.detach().to(device="cpu", dtype=torch.float64)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] == 0:
+        raise ValueError(f"W_hh must be a square (H, H) matrix, H > 0, got shape {tuple(w.shape)}")
+    if not w.is_floating_point():
+        raise TypeError(f"W_hh must be a floating-point tensor, got dtype {w.dtype}")
+    w = w.detach().to(device="cpu", dtype=torch.float64)
+    # LAPACK's eigvals crashed the interpreter on a NaN (oneMKL DGEBAL, then a double free).
+    check_finite(w, f"W_hh (layer {layer})", ("entry",))
+    return w
 
 
 def linear_rate(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int = 0) -> float:

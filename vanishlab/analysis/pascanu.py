@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.inputs import check_finite
 from .activations import GAMMA
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
@@ -39,6 +40,9 @@ def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tens
         raise ValueError("bidirectional=True is not supported: measure each direction apart")
     w_hh = [getattr(rnn, f"weight_hh_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
     w_ih = [getattr(rnn, f"weight_ih_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
+    for l, (hh, ih) in enumerate(zip(w_hh, w_ih, strict=True)):  # LAPACK fails on inf/NaN
+        check_finite(hh, f"the RNN's parameter weight_hh_l{l}", ("entry",))
+        check_finite(ih, f"the RNN's parameter weight_ih_l{l}", ("entry",))
     return w_hh, w_ih
 
 
