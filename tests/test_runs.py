@@ -308,6 +308,20 @@ def test_failures_are_listed_by_kind_and_retried_on_request(tmp_path):
         INITS.pop("boom_test", None)
 
 
+def test_an_init_that_cannot_reach_the_workers_is_refused_before_anything_is_written(tmp_path):
+    """A lambda cannot be pickled: with workers > 1 the sweep raised pickle's own error as a
+    77-line traceback, after it had made the run directory."""
+    register_init(Init("lambda_test", "a lambda", lambda rnn, gain, gen: _fine(rnn, gain, gen)))
+    try:
+        grid = Sweep(init="lambda_test", seed=(0, 1), **TINY)
+        with pytest.raises(vl.VanishlabError, match="'lambda_test' cannot be sent to worker"):
+            vl.run_sweep(grid, tmp_path / "run", workers=2, progress=False)
+        assert not (tmp_path / "run").exists()
+        assert vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False).n_run == 2
+    finally:
+        INITS.pop("lambda_test", None)
+
+
 def test_overflow_is_a_result_listed_once_with_its_count(tmp_path):
     grid = Sweep(activation="relu", init="identity", gain=(20.0, 30.0), seed=(0, 1), **TINY)
     grid = grid.replace(seq_len=60)

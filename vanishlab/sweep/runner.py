@@ -15,10 +15,11 @@ import contextlib
 import errno
 import numbers
 import os
+import pickle
 import shlex
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from .config import AXES, CellConfig, Sweep, grid_ids
 from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
-from .inits import INITS
+from .inits import INITS, Init
 from .manifest import package_versions
 from .memory import available_bytes, cell_bytes, format_bytes
 from .progress import Progress
@@ -289,6 +290,22 @@ def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     return union
 
 
+def _check_sendable(inits: Iterable[Init]) -> None:
+    """Worker processes and Dask receive each cell's init by pickling: refuse one that cannot
+    be pickled (a lambda, a nested function) before anything is written. It raised pickle's
+    own error as a traceback once the run directory had been made."""
+    for init in inits:
+        try:
+            pickle.dumps(init)
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            why = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise VanishlabError(
+                f"init {init.name!r} cannot be sent to worker processes ({why}): define its "
+                "functions with def at the top level of a module, not as lambdas or nested "
+                "functions, or run with --workers 1"
+            ) from None
+
+
 def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
     """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
     if free is None or not cells:
@@ -398,6 +415,8 @@ def run_sweep(
         _refuse_other_kinds(store.load_manifest(run_dir), run_dir)
     if scheduler is None:  # refused before anything is written (a cluster has its own memory)
         _check_memory(exp.sweep.cells(), available_bytes(), 1)
+    if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
+        _check_sendable(tasks_init.values())
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
         client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
