@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -159,6 +158,9 @@ def test_manifest_errors(tmp_path):
         vl.load_manifest(tmp_path)
     with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
         vl.load_results(tmp_path)
+    for where in (tmp_path, tmp_path / "no such run"):  # it read both as "nothing trained"
+        with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
+            vl.load_training(where)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(vl.VanishlabError, match="corrupt"):
         vl.load_manifest(tmp_path)
@@ -173,7 +175,7 @@ def test_manifest_errors(tmp_path):
 
 
 def test_lock_excludes_a_second_holder(tmp_path):
-    held = rf"in use by another .* \(pid {os.getpid()}\)"
+    held = "already open in this process"  # not "another process", with this one's pid
     with store.RunLock(tmp_path), pytest.raises(vl.VanishlabError, match=held):
         store.RunLock(tmp_path).__enter__()
     with store.RunLock(tmp_path):  # released

@@ -122,8 +122,10 @@ def load_training(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The loss curves of a run's trained cells, tidy: one row per (cell, evaluation step).
 
     Columns: the config columns, ``cell_id``, ``step``, ``loss`` (NaN after a divergence),
-    ``chance_loss``. Empty (with those columns) when no cell was trained.
+    ``chance_loss``. Empty (with those columns) when no cell was trained. Raises
+    VanishlabError for a path that is not a run directory (a typo read as "no training").
     """
+    store.load_manifest(run_dir)
     rows = []
     for cid, meta in sorted(store.read_cell_metas(run_dir).items()):
         record = meta.get("train")
