@@ -19,8 +19,7 @@ at rate 0, keeps it near 0 while it learns, and its loss falls far below chance.
 
 Run: ``python examples/monitor_adding.py [--cell rnn,irnn,lstm,gru] [--seq-len 50] [--steps
 1000] [--every 100] [--out runs/monitor-adding]``; then ``vanishlab report
-runs/monitor-adding/irnn``. About a minute per network on one CPU core. LSTM and GRU need a
-vanishlab that measures gated cells.
+runs/monitor-adding/irnn``. About a minute per network on one CPU core.
 """
 
 from __future__ import annotations

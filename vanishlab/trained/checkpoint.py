@@ -381,8 +381,12 @@ def infer_spec(
                 "LSTMs without projections"
             )
         params[(match["kind"], match["part"], int(match["layer"]))] = value
-    if ("weight", "hh", 0) not in params or ("weight", "ih", 0) not in params:
-        raise VanishlabError(f"{where} has no weight_ih_l0 and weight_hh_l0: no recurrent weights")
+    missing = [f"weight_{p}_l0" for p in ("ih", "hh") if ("weight", p, 0) not in params]
+    if missing:
+        raise VanishlabError(
+            f"{where} has no {' and no '.join(missing)}: not the weights of a whole recurrent "
+            "module"
+        )
     layers = sorted({layer for _, _, layer in params})
     L = len(layers)
     if layers != list(range(L)):

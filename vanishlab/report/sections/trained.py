@@ -262,7 +262,7 @@ def theory_trained_section(view: RunView) -> Section:
         "theory-trained",
         "Theory",
         "None applies to this model, so this page shows measurements only. vanishlab's "
-        "predictions (the linear rate ln ρ(W_hh) at the origin, the mean-field rate ln χ₁, "
+        "predictions (the linear rate ln ρ(W_hh) at the origin, the mean-field rate ½ ln χ₁, "
         "the order-to-chaos critical gain) describe random networks at initialisation, whose "
         "weights are drawn i.i.d. (or orthogonal) at a known gain; a trained model's weights "
         "are not such a draw." + bound + " The rates on this page are exact measurements of "
