@@ -296,6 +296,28 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
     )
 
 
+def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp_path):
+    """The error said "run the sweep command of this run again", which refuses an analysis,
+    and nothing else set the file aside: the run could only be repaired by hand."""
+    torch.manual_seed(0)
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "run"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "5"]
+    assert runner.invoke(app, args).exit_code == 0
+    (shard,) = (out / "cells").iterdir()
+    good = shard.read_bytes()
+    shard.write_bytes(good[: len(good) // 2])
+    _one_error_line(
+        runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]),
+        "run the command that wrote this run again",
+    )
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "measured" in again.stdout and (out / "corrupt" / shard.name).is_file()
+    assert len(vl.load_results(out)) > 0
+    assert runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]).exit_code == 0
+
+
 def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
     # Extending it would rewrite the manifest as a sweep's: its kind and its model block gone.
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")

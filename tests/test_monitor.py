@@ -147,6 +147,23 @@ def test_resumes_and_refuses_another_probe(tmp_path):
     assert vl.load_manifest(out)["model"]["every"] == 2
 
 
+def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path):
+    """Reopening refused it with "run the sweep command of this run again", which a monitor's
+    run cannot: it could only be repaired by hand. The step's rows are lost; the others stay."""
+    rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 2, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(0)
+        mon.step(1)
+    shard = sorted((out / "cells").iterdir())[0]
+    shard.write_bytes(shard.read_bytes()[:100])
+    with pytest.raises(VanishlabError, match="run the command that wrote this run again"):
+        vl.load_results(out)
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(2)
+    assert (out / "corrupt" / shard.name).is_file()
+    assert len(vl.load_cells(out)) == 2
+
+
 def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_path):
     # A process that died between a step's shard and the manifest lost the step's record
     # (its Lyapunov exponent) for good: the step, having a shard, was never measured again.

@@ -168,7 +168,9 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
 
     with pytest.raises(store.CorruptShardError) as err:
         vl.load_results(out)
-    assert str(shard) in str(err.value) and "run the sweep command" in str(err.value)
+    assert str(shard) in str(err.value) and "run the command that wrote this run again" in str(
+        err.value
+    )
     result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
     _one_error_line(result, f"{shard} is corrupt")
 

@@ -103,6 +103,7 @@ __all__ = [
     "run_identity",
     "scan_shards",
     "shard_schema",
+    "sound_metas",
     "stored_summary",
     "summary_digest",
     "write_manifest",
@@ -281,13 +282,16 @@ _SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
 
 class CorruptShardError(VanishlabError):
     """A shard of this run (named as one) whose bytes are damaged: never used. Running the
-    sweep command again moves it aside (to ``RUN_DIR/corrupt/``) and measures its cell again."""
+    command that wrote the run again moves it aside (to ``RUN_DIR/corrupt/``: see
+    :func:`sound_metas`); a sweep or an analysis then measures its cell again."""
 
     def __init__(self, path: Path, why: str) -> None:
         self.path = path
         super().__init__(
-            f"{path} is corrupt ({why}); run the sweep command of this run again: it moves the "
-            f"file aside to {path.parent.parent / CORRUPT} and measures that cell again"
+            f"{path} is corrupt ({why}); run the command that wrote this run again (the same "
+            "vanishlab sweep or analyze, or its JacobianMonitor reopened): it moves the file "
+            f"aside to {path.parent.parent / CORRUPT}, and a sweep or analysis measures that "
+            "cell again"
         )
 
 
@@ -413,6 +417,16 @@ def scan_shards(
             continue
         metas[meta["cell_id"]] = meta
     return metas, corrupt
+
+
+def sound_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
+    """``{cell_id: metadata}`` of a run's sound shards, after moving its damaged ones aside to
+    ``RUN_DIR/corrupt/`` (a writer's way back to a usable run; call it holding the run's lock).
+    A file that is not a shard of this run still raises VanishlabError."""
+    metas, corrupt = scan_shards(run_dir)
+    for bad in corrupt:
+        move_aside(Path(run_dir), bad.path)
+    return metas
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:

@@ -222,7 +222,7 @@ def _measure_into(
 ) -> AnalyzeResult:
     spec = ckpt.spec
     with store.RunLock(run_dir):
-        done = store.read_cell_metas(run_dir) if earlier is not None else {}
+        done = store.sound_metas(run_dir) if earlier is not None else {}
         if earlier is not None and set(done) - {cid}:
             raise VanishlabError(
                 f"{run_dir} holds the analysis of another model or other inputs; choose a new "

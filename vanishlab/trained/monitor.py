@@ -166,7 +166,7 @@ class JacobianMonitor:
         lock = store.RunLock(self.out)
         lock.__enter__()
         try:
-            metas = store.read_cell_metas(self.out) if earlier else {}
+            metas = store.sound_metas(self.out) if earlier else {}
             self._done = set(metas)
             self._manifest = self._new_manifest(earlier, metas)
             store.write_manifest(self.out, self._manifest)
