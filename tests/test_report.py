@@ -80,6 +80,21 @@ def test_sections_of_a_single_cell_run(report_run):
     assert [c.reference for c in fig.panels[0].curves] == [False, True]  # measured, predicted
 
 
+def test_the_decay_caption_points_to_the_theory_section_only_when_it_is_shown(report_run):
+    """Experiments whose SECTIONS leave out "theory" kept the dashed predicted lines, and the
+    caption still said "(see Theory vs measurement)", a section the page did not have."""
+    results, cells, manifest = load(report_run("single"))
+
+    def caption(sections):
+        report = build_report(results, cells, {**manifest, "sections": sections}, timestamp=STAMP)
+        (fig,) = next(s for s in report.sections if s.key == "decay").blocks
+        return fig.caption
+
+    assert "(see Theory vs measurement)" in caption(["decay", "theory"])
+    without = caption(["decay"])
+    assert "Dashed: the predicted slope" in without and "Theory vs" not in without
+
+
 def test_manifest_chooses_sections(report_run):
     results, cells, manifest = load(report_run("full"))
     report = build_report(results, cells, {**manifest, "sections": ["gain"]}, timestamp=STAMP)

@@ -66,6 +66,7 @@ def build_report(
         wanted = unknown_sections(manifest)[1]
     chosen = set(keys) if wanted is None else {k for k in keys if k in wanted or k in ALWAYS}
     todo = [(k, build) for k, build in PAGES[kind] if k in chosen]
+    view.shown = frozenset(k for k, _ in todo)
     if progress is not None:
         progress.stage("sections", len(todo))
     built = []

@@ -31,9 +31,9 @@ from .view import RunView
 
 __all__ = [
     "BY",
-    "DECAY_OVERLAY_CAPTION",
     "by_setting",
     "decay_overlay",
+    "decay_overlay_caption",
     "has_theory",
     "mean_of",
     "setting_notes",
@@ -43,12 +43,16 @@ LN10 = math.log(10.0)
 #: How each kind of prediction is named in legends.
 BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
 
-DECAY_OVERLAY_CAPTION = (
-    " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
-    "field's ½ ln χ₁ for random weights off it), started from the measured line at the "
-    "window's first lag: where the lines part, measurement and theory disagree (see Theory vs "
-    "measurement)."
-)
+
+def decay_overlay_caption(theory_shown: bool) -> str:
+    """The decay figure's words on its dashed lines; they point to the Theory vs measurement
+    section only when the page has it (an experiment's ``SECTIONS`` may leave it out)."""
+    see = " (see Theory vs measurement)" if theory_shown else ""
+    return (
+        " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
+        "field's ½ ln χ₁ for random weights off it), started from the measured line at the "
+        f"window's first lag: where the lines part, measurement and theory disagree{see}."
+    )
 
 
 def mean_of(values: np.ndarray) -> float:

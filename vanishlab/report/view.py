@@ -76,6 +76,9 @@ class RunView:
         self.manifest = dict(manifest)
         self._summary = None if summary is None else _applicable(summary)
         self._memo: dict[str, Any] = {}
+        #: The keys of the sections this page shows (None: all): a caption that refers to
+        #: another section names it only when it is there.
+        self.shown: frozenset[str] | None = None
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` the first time ``key`` is asked for, the stored value after that (a

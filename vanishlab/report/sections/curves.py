@@ -29,7 +29,7 @@ from ..layout import (
     thin,
 )
 from ..model import Curve, LineGrid, LinePanel, Section
-from ..predicted import DECAY_OVERLAY_CAPTION, decay_overlay
+from ..predicted import decay_overlay, decay_overlay_caption
 from ..view import RunView
 
 __all__ = ["curve_figures", "decay_section", "input_section"]
@@ -121,7 +121,7 @@ def decay_section(view: RunView) -> Section | None:
         what="dh_T/dh_{T−k} (top layer, its own state k steps earlier)",
         ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial h_{T-k}\|$",
         overlay=decay_overlay(view),
-        overlay_caption=DECAY_OVERLAY_CAPTION,
+        overlay_caption=decay_overlay_caption(view.shown is None or "theory" in view.shown),
     )
     if not figs:
         return None
