@@ -314,3 +314,30 @@ def test_mixed_run_draws_no_empty_panel(smoke_run):
     assert line_panels
     empty = [f"{title}: {panel.title}" for title, panel in line_panels if not panel.curves]
     assert not empty, empty
+
+
+def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):
+    """The overview listed "activation: tanh, relu (2)" as swept, every panel title began
+    "n/a, ...", and a rate heatmap had one "n/a" column per panel: no cell has an activation."""
+    from vanishlab.report.data import build_report
+    from vanishlab.report.model import KeyValues, Table
+
+    grid = Sweep(model=("lstm", "gru"), activation=("tanh", "relu"), num_layers=(1, 2))
+    grid = grid.replace(hidden_size=4, input_size=2, seq_len=5, batch=2, init=("default",))
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    (overview,) = [s for s in report.sections if s.key == "overview"]
+    swept = next(b for b in overview.blocks if isinstance(b, Table) and b.title == "Swept axes")
+    assert [row[0] for row in swept.rows] == ["model", "num_layers"]
+    fixed = next(b for b in overview.blocks if isinstance(b, KeyValues) and "Fixed" in b.title)
+    assert ("activation", "n/a") in fixed.items
+    titles = [
+        panel.title
+        for section in report.sections
+        for block in section.blocks
+        for panel in getattr(block, "panels", ())
+    ]
+    assert titles and not [t for t in titles if "n/a" in t], titles

@@ -159,6 +159,15 @@ class RunView:
         """Config columns that define a setting: all but ``seed`` (seeds are averaged)."""
         return [c for c in self.config_columns if c != "seed" and c in self.results]
 
+    def panel_keys(self, frame: pd.DataFrame) -> list[str]:
+        """The panel axes (:data:`~.format.PANEL_AXES`) of ``frame``, less one that applies to
+        none of the run's cells (a run of gated cells only: "n/a, 1 layer" in every title)."""
+        return [
+            k
+            for k in PANEL_AXES
+            if k in frame and not (len(frame) and (frame[k] == NOT_APPLICABLE).all())
+        ]
+
     @cached_property
     def line_axis(self) -> str | None:
         """The axis drawn as separate lines: ``init`` if it varies, else the first that does."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..format import PANEL_AXES, label, setting_text
+from ..format import label, setting_text
 from ..layout import (
     ZERO_NOTE,
     Overlay,
@@ -53,7 +53,7 @@ def curve_figures(
     if not len(frame):
         return []
     line = view.line_axis
-    panel_keys = [k for k in PANEL_AXES if k in frame]
+    panel_keys = view.panel_keys(frame)
     extras = [c for c in view.varying if c not in (*panel_keys, "seed", line) and c in frame]
     column_key, figure_keys = columns_and_figures(view, frame, extras)
     names = [*panel_keys, *([column_key] if column_key else [])]

@@ -68,7 +68,7 @@ def depth_section(view: RunView) -> Section | None:
     if not len(deep):
         return None
     line = view.line_axis
-    facet = [k for k in ("activation", "num_layers") if k in deep]
+    facet = view.panel_keys(deep)
     if line and line not in facet:
         facet.append(line)
     # The other axes fold into each panel's rows, so that every setting is drawn.

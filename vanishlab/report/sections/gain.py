@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ..format import PANEL_AXES, label, setting_text
+from ..format import label, setting_text
 from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
@@ -26,7 +26,7 @@ def gain_section(view: RunView) -> Section | None:
         return None
     state = top_setting_fits(view)
     line = "init" if "init" in view.varying else None
-    panel_keys = [k for k in PANEL_AXES if k in state]
+    panel_keys = view.panel_keys(state)
     figure_keys = [
         c for c in view.varying if c not in (*panel_keys, "gain", "seed", line) and c in state
     ]

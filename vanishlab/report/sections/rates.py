@@ -22,7 +22,7 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ..format import MAX_TABLE_ROWS, assign, format_value, label, py, rate_text
 from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
-from ..view import RunView
+from ..view import NOT_APPLICABLE, RunView
 
 __all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
 
@@ -200,6 +200,8 @@ def _rate_heatmaps(
         return []
     if row_key not in view.varying and col_key not in view.varying:
         return []
+    if any((state[k] == NOT_APPLICABLE).all() for k in (row_key, col_key)):
+        return []  # an axis of none of these cells (activation, in a run of gated cells)
     facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
     combos = (
         list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
