@@ -347,8 +347,9 @@ def test_gram_norms_cannot_be_trapped() -> None:
 
 def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypatch):
     """While a stream is cold (its first two chunks) a CPU iterates with COLD_POWER_STEPS per
-    check, then with one; matrices with a side of at most GRAM_SIDE never iterate: gram_norms
-    takes them in full chunks from the first lag on. Every answer matches the SVD."""
+    check, then with one; small matrices (side <= GRAM_SMALL) and tall ones of side GRAM_SIDE
+    never iterate: gram_norms takes them in full chunks from the first lag on. Every answer
+    matches the SVD."""
     calls: list[tuple[int, int, int]] = []
     squared: list[tuple[int, int]] = []
     real, real_gram = spectral.top_singular_values, spectral.gram_norms
@@ -364,8 +365,10 @@ def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypat
     monkeypatch.setattr(spectral, "top_singular_values", counted)
     monkeypatch.setattr(spectral, "gram_norms", counted_gram)
     lags, batch = 40, 3
-    for h in (spectral.GRAM_SIDE, 48):
+    for h in (spectral.GRAM_SMALL, spectral.GRAM_SIDE, 48):
         mats = chain(torch.float64, lags=lags, h=h, batch=batch)
+        if h == spectral.GRAM_SIDE:  # tall: an input Jacobian's shape
+            mats = [torch.cat([g, g.flip(-1)], dim=-2) for g in mats]
         got: dict[int, torch.Tensor] = {}
         norms = SpectralNorms(first_chunk=4, compact=True)
         for lag, g in enumerate(mats):
@@ -376,9 +379,10 @@ def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypat
             assert (got[lag] / exact - 1).abs().max().item() < 1e-9, (h, lag)
     assert all(m == 48 for m, _, _ in calls)
     chunk = spectral.CPU_CHUNK
-    assert squared == [(spectral.GRAM_SIDE, chunk * batch)] * (lags // chunk) + [
-        (spectral.GRAM_SIDE, (lags % chunk) * batch)
-    ]
+    for side in (spectral.GRAM_SMALL, spectral.GRAM_SIDE):
+        assert [n for m, n in squared if m == side] == [chunk * batch] * (lags // chunk) + [
+            (lags % chunk) * batch
+        ]
     large = [(n // batch, steps) for _, n, steps in calls]
     assert large[:2] == [(4, spectral.COLD_POWER_STEPS), (16, spectral.COLD_POWER_STEPS)]
     assert all(s == 1 for _, s in large[2:])

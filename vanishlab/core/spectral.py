@@ -22,8 +22,8 @@ block of ``block`` rows; after them the warm start is the previous chunk's last 
 after CARRY_POWER_STEPS more power steps, cut to its leading ``steady_block - 1`` Ritz rows
 and its last row (the previous probe's evolved direction), plus one new probe row (the top
 direction only drifts from lag to lag, and a thinner block halves the products). Matrices
-with a small side are not iterated: on a CPU those with a side of at most GRAM_SIDE (an input
-Jacobian H x I with I small, or a small network's states) have their Gram matrices squared
+with a small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a
+tall one of GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
 (:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
 (:func:`exact_norms`), a chunk at a time in one batched call. A stream's first two chunks are
 *cold* (see COLD_POWER_STEPS).
@@ -51,12 +51,15 @@ GPU_POWER_STEPS = 2
 #: still far from converged, so the iteration needs many steps. While cold it runs this many
 #: power steps per check (any device): fewer checks, each a small eigh and its bookkeeping.
 COLD_POWER_STEPS = 4
-#: On a CPU, a matrix whose smaller side is at most this gets its norm from its Gram matrix by
-#: repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no trap. At B = 8,
-#: H = 128, I = 32 the input rows' 256 lags took ~20-25 ms, against ~60 ms of block power
-#: iteration (their warm starts barely help: the input side's vectors follow each step's
-#: derivatives) and ~55 ms of eigvalsh. Sides of 48 and 64 were no faster (states, whose warm
-#: starts converge fast, were slower).
+#: On a CPU, a matrix whose smaller side is at most GRAM_SMALL, or at most GRAM_SIDE with the
+#: other side at least twice as long (an input Jacobian H x I with I small), gets its norm from
+#: its Gram matrix by repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no
+#: trap. At B = 8, H = 128, I = 32 the input rows' 256 lags took ~25-30 ms, against ~60 ms of
+#: block power iteration (their warm starts barely help: the input side's vectors follow each
+#: step's derivatives) and ~55 ms of eigvalsh; small matrices had exact norms one lag at a
+#: time (2-3x slower at H = 16). Square states of side 32 iterate: their warm starts converge
+#: fast, and squaring them was 1.2x slower at B = 8, T = 256 (so were sides of 48 and 64).
+GRAM_SMALL = 16
 GRAM_SIDE = 32
 #: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
 #: without passing the test gets its exact norm (see top_singular_values).
@@ -340,9 +343,11 @@ class SpectralNorms:
 
     def _no_start(self, shape: torch.Size) -> bool:
         """Whether a matrix of this shape is computed without a warm start: by
-        :func:`gram_norms` on a CPU (a side <= GRAM_SIDE), exactly on a GPU (<= exact_below)."""
-        side = min(shape[-2], shape[-1])
-        return side <= (GRAM_SIDE if self.compact else self.exact_below)
+        :func:`gram_norms` on a CPU (see GRAM_SMALL), exactly on a GPU (a side <= exact_below)."""
+        side, other = sorted((shape[-2], shape[-1]))
+        if self.compact:
+            return side <= GRAM_SMALL or (side <= GRAM_SIDE and other >= 2 * side)
+        return side <= self.exact_below
 
     def _full_at(self, shape: torch.Size) -> int:
         """How many queued lags make a chunk: a short first chunk while the iteration has no
