@@ -54,7 +54,7 @@ COLD_POWER_STEPS = 4
 #: On a CPU, a matrix whose smaller side is at most GRAM_SMALL, or at most GRAM_SIDE with the
 #: other side at least twice as long (an input Jacobian H x I with I small), gets its norm from
 #: its Gram matrix by repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no
-#: trap. At B = 8, H = 128, I = 32 the input rows' 256 lags took ~25-30 ms, against ~60 ms of
+#: trap. At B = 8, H = 128, I = 32 the input rows' 256 lags took ~45 ms, against ~65 ms of
 #: block power iteration (their warm starts barely help: the input side's vectors follow each
 #: step's derivatives) and ~55 ms of eigvalsh; small matrices had exact norms one lag at a
 #: time (2-3x slower at H = 16). Square states of side 32 iterate: their warm starts converge
