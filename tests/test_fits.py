@@ -148,3 +148,18 @@ def test_by_with_a_curve_that_vanishes_completely() -> None:
     assert agg["rate_mean"].iloc[0] == -np.inf and agg["n_zero"].iloc[0] == 1
     assert agg["rate_std"].iloc[0] == 0.0  # one finite rate left
     assert agg["phase"].iloc[0] == "vanishing"
+
+
+def test_window_tolerance_and_a_single_curve() -> None:
+    """window=(5, 2) fitted nothing and called every curve "undetermined", (-1, None) was
+    taken, "all" failed to unpack; a tolerance of "a" failed inside numpy; a frame of one curve
+    (lag and log10_fro only, as vl.origin_log_norms gives) failed in pandas' groupby."""
+    frame = line_frame({0: -0.1})
+    for window, error in (((5, 2), ValueError), ((-1, None), ValueError), ("all", TypeError)):
+        with pytest.raises(error, match="window"):
+            vl.fit_decay(frame, window=window)
+    with pytest.raises(TypeError, match="phase_tolerance must be a number"):
+        vl.fit_decay(frame, phase_tolerance="a")
+    one = vl.fit_decay(vl.origin_log_norms(torch.eye(3) * 0.5, 30))
+    assert len(one) == 1 and one["rate"].iloc[0] == pytest.approx(math.log(0.5))
+    assert "_curve" not in one.columns

@@ -398,6 +398,31 @@ def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
     assert "square (H, H) matrix, H > 0" in lines[5]
 
 
+def test_wrong_arguments_of_the_theory_functions_are_named() -> None:
+    """Each failed inside numpy or pandas (a KeyError 'layer', "cannot convert float NaN to
+    integer", "'<' not supported between 'RNN' and 'int'", "dictionary update sequence"), or
+    was taken (layer 3 of a one-layer cell, gain -1 read as 1, model 'foo' read as gated)."""
+    rnn = nn.RNN(2, 4)
+    frame = vl.jacobian_norms(rnn, torch.randn(6, 2, 2))
+    cell = vl.CellConfig()
+    cases = [
+        (lambda: vl.check_pascanu(rnn, frame.drop(columns="layer")), ValueError, "no layer col"),
+        (lambda: vl.check_pascanu(rnn, frame.iloc[:0]), ValueError, "no rows"),
+        (lambda: vl.pascanu_envelope(rnn, 5.5), TypeError, "seq_len must be an integer"),
+        (lambda: vl.pascanu_envelope(10, rnn), TypeError, "expected a torch.nn.RNN"),
+        (lambda: vl.cell_mean_field(cell, layer=3), ValueError, r"layer must be in 0\.\.0"),
+        (lambda: vl.critical_gain(cell, layer=-1), ValueError, "layer must be a layer index"),
+        (lambda: vl.critical_gain("normal"), TypeError, "cell must be a dict or a CellConfig"),
+        (lambda: vl.cell_mean_field({"init": "normal"}), ValueError, "no 'hidden_size'"),
+        (lambda: vl.cell_mean_field({**cell.to_dict(), "hidden_size": 0}), ValueError, "positive"),
+        (lambda: vl.cell_mean_field({**cell.to_dict(), "gain": -1}), ValueError, "gain must be"),
+        (lambda: vl.cell_mean_field({**cell.to_dict(), "model": "foo"}), ValueError, "unknown"),
+    ]
+    for call, error, match in cases:
+        with pytest.raises(error, match=match):
+            call()
+
+
 def test_pascanu_envelope_single_layer_is_pascanu() -> None:
     torch.manual_seed(0)
     rnn = nn.RNN(3, 7).double().requires_grad_(False)

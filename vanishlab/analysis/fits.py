@@ -31,6 +31,7 @@ the mean rate.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,6 +56,24 @@ def phase_of(rate: float, tolerance: float = PHASE_TOLERANCE) -> str:
     if rate > tolerance:
         return "exploding"
     return "stable"
+
+
+def _checked_window(window: object) -> tuple[int, int | None] | None:
+    """``window`` as ``(start, end)`` lags with 0 <= start <= end (end None: the last lag)."""
+    if window is None:
+        return None
+
+    def lag(v: object) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 0
+
+    if not isinstance(window, tuple | list) or len(window) != 2:
+        raise TypeError(f"window must be a (start, end) pair of lags, got {window!r}")
+    lo, hi = window
+    if not lag(lo) or not (hi is None or lag(hi)):
+        raise ValueError(f"window lags must be integers >= 0 (end may be None), got {window!r}")
+    if hi is not None and int(hi) < int(lo):
+        raise ValueError(f"window must have start <= end, got {window!r}")
+    return int(lo), (None if hi is None else int(hi))
 
 
 def _value_column(frame: pd.DataFrame, norm: str) -> str:
@@ -101,6 +120,9 @@ def fit_decay(
             f"frame must be a pandas.DataFrame of Jacobian norms (as vl.jacobian_norms or "
             f"vl.load_results give), got {type(frame).__name__}"
         )
+    window = _checked_window(window)
+    if isinstance(phase_tolerance, bool) or not isinstance(phase_tolerance, numbers.Real):
+        raise TypeError(f"phase_tolerance must be a number, got {phase_tolerance!r}")
     if by is not None:
         fits = fit_decay(frame, norm=norm, window=window, phase_tolerance=phase_tolerance)
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
@@ -109,6 +131,9 @@ def fit_decay(
     value = _value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
     df = frame[[*keys, "lag", value]].copy()
+    if not keys:  # one curve (e.g. vl.origin_log_norms): no key column to group by
+        keys = ["_curve"]
+        df["_curve"] = 0
     df["_g"] = df.groupby(keys, dropna=False, sort=False).ngroup()
     g = df["_g"].to_numpy()
     lag = df["lag"].to_numpy(dtype=np.int64)
@@ -189,7 +214,7 @@ def fit_decay(
         for r in rate
     ]
     out["note"] = note
-    return out
+    return out.drop(columns="_curve", errors="ignore")
 
 
 def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFrame:

@@ -20,6 +20,7 @@ like the engine's columns.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -91,9 +92,11 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
         One row per (source, layer, lag), with ``source``, ``layer`` (nullable Int64, null for
         ``"input"``), ``lag``, ``log10_spec_bound`` and ``log10_fro_bound`` (float64).
     """
+    w_hh, w_ih = _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
+    if isinstance(seq_len, bool) or not isinstance(seq_len, numbers.Integral):
+        raise TypeError(f"seq_len must be an integer, got {seq_len!r}")
     if seq_len < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
-    w_hh, w_ih = _rnn_weights(rnn)
     L, T = len(w_hh), seq_len
     H, I = w_hh[0].shape[0], w_ih[0].shape[1]
     ln_gamma = math.log(GAMMA[rnn.nonlinearity])
@@ -170,6 +173,11 @@ def check_pascanu(
     fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
     if spec_col is None and fro_col is None:
         raise ValueError("frame has no log10_spec/log10_fro (or *_mean) column to check")
+    lacking = [c for c in ("source", "layer", "lag") if c not in frame.columns]
+    if lacking:
+        raise ValueError(f"frame has no {', '.join(lacking)} column: not a frame of Jacobian norms")
+    if not len(frame):
+        raise ValueError("frame has no rows to check")
     if seq_len is None:
         state = frame["source"] == "state"
         last = int(frame.loc[state, "lag"].max()) if state.any() else int(frame["lag"].max()) + 1

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field
+from .catalog import ALL_MODELS
 from .config import CellConfig
 from .inits import INITS
 
@@ -111,15 +112,24 @@ def mean_field_inputs(
         ValueError: an init this process has not registered, and no ``variances``.
     """
     model = _get(cell, "model") or "rnn"
+    if model not in ALL_MODELS:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
+    # num_layers bounds the layer when the cell gives it (a partial cell may ask for any layer)
+    layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 0:
+        raise ValueError(f"layer must be a layer index >= 0, got {layer!r}")
+    if layers is not None and layer >= layers:
+        raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {layer}")
     if model != "rnn":
         return MeanFieldInputs(
             str(_get(cell, "activation")), None, None, None, "none", GATED_REASON
         )
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
-    H = int(_get(cell, "hidden_size"))
-    I = int(_get(cell, "input_size"))
+    H, I = _size(cell, "hidden_size"), _size(cell, "input_size")
     gain = float(_get(cell, "gain", 1.0))
+    if not gain >= 0:
+        raise ValueError(f"gain must be a number >= 0, got {gain!r}")
     input_std = float(_get(cell, "input_std", 0.0))
     bias = bool(_get(cell, "bias", True))
     if variances is None and init is None:
@@ -174,6 +184,16 @@ def mean_field_inputs(
         layer=layer,
     )
     return MeanFieldInputs(activation, g_mf, s_u, s_b, validity, reason)
+
+
+def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
+    """A positive integer of the cell (``hidden_size``, ``input_size``, ``num_layers``)."""
+    value = _get(cell, key, default)
+    if value is None:
+        raise ValueError(f"cell has no {key!r}: the mean field needs it")
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def cell_mean_field(
@@ -251,9 +271,12 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
         100, NaN when the mean field does not apply (:func:`vanishlab.cell_mean_field` is None:
         identity weights, a cell at the origin).
     """
+    if not isinstance(cell, CellConfig | Mapping):
+        raise TypeError(f"cell must be a dict or a CellConfig, got {type(cell).__name__}")
     config = cell.to_dict() if isinstance(cell, CellConfig) else dict(cell)
     if layer is None:
-        layer = int(config.get("num_layers", 1)) - 1
+        layer = _size(config, "num_layers", 1) - 1
+    mean_field_inputs({**config, "gain": 1.0}, layer=layer)  # a mistake: raised here, once
     config.pop("gain", None)
     config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
     return _critical_gain(tuple(sorted(config.items())), layer)
