@@ -318,6 +318,24 @@ def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp
     assert runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seq_len": 2.5}, "seq_len must be an integer"),
+        ({"batch": "8"}, "batch must be an integer"),
+        ({"input_std": "1"}, "input_std must be a number"),
+        ({"inputs": torch.zeros(3, 2, 2)}, "inputs must be the path of a torch.save file"),
+    ],
+)
+def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, match):
+    # seq_len=2.5 printed torch.randn's signatures, batch="8" "'>=' not supported", a tensor
+    # for inputs a pathlib TypeError.
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    with pytest.raises(TypeError, match=match):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
     # Extending it would rewrite the manifest as a sweep's: its kind and its model block gone.
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")

@@ -180,3 +180,15 @@ def test_every_builtin_init_states_its_validity_and_gain_rule():
     for init in builtin:
         assert init.validity in ("iid", "approximate", "none")
         assert init.validity_reason and init.gain_on, init.name
+
+
+def test_an_init_that_is_not_functions_is_refused_at_registration(registry):
+    """Init("x", "d", apply=5) was registered, and failed only when a cell was built; a
+    run_cell given an init's name instead of the Init recorded a "failed cell"."""
+    with pytest.raises(TypeError, match="apply must be a function, got int"):
+        register_init(Init("not_functions", "d", 5))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="variances must be a function"):
+        register_init(Init("not_functions", "d", INITS["normal"].apply, variances=(1, 1, 0)))  # type: ignore[arg-type]
+    assert "not_functions" not in INITS
+    with pytest.raises(TypeError, match=r"init must be a vanishlab\.Init or None, got str"):
+        vl.run_cell(vl.CellConfig(hidden_size=4, input_size=2, seq_len=3), init="normal")  # type: ignore[arg-type]

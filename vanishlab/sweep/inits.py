@@ -178,6 +178,12 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     """
     if not isinstance(init, Init):
         raise TypeError(f"register_init expects a vanishlab.Init, got {type(init).__name__}")
+    for what in ("apply", "variances"):  # else it failed only when a cell was built
+        if not callable(getattr(init, what)):
+            raise TypeError(
+                f"init {init.name!r}: {what} must be a function, got "
+                f"{type(getattr(init, what)).__name__}"
+            )
     if init.validity not in VALIDITIES:
         raise VanishlabError(
             f"init {init.name!r}: validity must be one of {', '.join(VALIDITIES)}, "

@@ -52,6 +52,8 @@ def run_cell(
     workers). ``summary=False`` skips the summary row (``meta`` then has no ``summary``);
     ``elapsed_s`` includes it.
     """
+    if init is not None and not isinstance(init, Init):  # a programmer's mistake, not a cell's
+        raise TypeError(f"init must be a vanishlab.Init or None, got {type(init).__name__}")
     start = time.perf_counter()
     failure: str | None = None
     rnn: Any = None

@@ -16,6 +16,7 @@ module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is n
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import time
 from dataclasses import dataclass
@@ -138,6 +139,16 @@ def analyze_checkpoint(
             fit the module, an ``out`` that holds something else or is in use.
     """
     start = time.perf_counter()
+    for what, value in (("seq_len", seq_len), ("batch", batch), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{what} must be an integer, got {value!r}")
+    if isinstance(input_std, bool) or not isinstance(input_std, numbers.Real):
+        raise TypeError(f"input_std must be a number, got {input_std!r}")
+    if inputs is not None and not isinstance(inputs, str | os.PathLike):
+        raise TypeError(
+            f"inputs must be the path of a torch.save file, got {type(inputs).__name__} (save a "
+            "tensor with torch.save(x, path) and pass the path)"
+        )
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
     spec = ckpt.spec
     if batch_first and inputs is None:
