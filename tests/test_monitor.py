@@ -220,6 +220,20 @@ def test_an_overflowing_step_is_recorded_as_failed(tmp_path):
     assert len(vl.load_results(tmp_path / "m")) == 0
 
 
+def test_a_diverged_parameter_is_a_failed_step(tmp_path):
+    """A NaN weight (training diverged) raised from step(), where an overflow is recorded."""
+    rnn, probe = nn.RNN(2, 4), torch.randn(5, 2, 2)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        assert len(mon.step(0)) > 0
+        with torch.no_grad():
+            rnn.weight_hh_l0[1, 2] = float("nan")
+        assert len(mon.step(1)) == 0
+    cells = vl.load_cells(tmp_path / "m")
+    assert list(cells["status"]) == ["ok", "failed"] and list(cells["step"]) == [0, 1]
+    reason = cells["reason"].iloc[1]
+    assert "weight_hh_l0 holds nan at entry [1, 2]" in reason and "training diverged" in reason
+
+
 def test_misuse(tmp_path):
     rnn = nn.RNN(2, 4)
     probe = torch.randn(5, 2)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import prepare_inputs
+from ..core.inputs import check_finite, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.manifest import MONITOR, package_versions
@@ -59,6 +59,17 @@ from .measure import (
 )
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
+
+
+def _non_finite_parameter(module: nn.Module) -> str | None:
+    """Why a module cannot be measured because training made a parameter inf or NaN (it
+    raised from ``step``, where an overflow of the forward pass is a failed step), or None."""
+    for name, param in module.named_parameters():
+        try:
+            check_finite(param.detach(), f"the module's parameter {name}", ("entry",))
+        except ValueError as err:
+            return f"{err} (training diverged)"
+    return None
 
 
 def find_module(model: nn.Module) -> nn.RNNBase:
@@ -195,8 +206,8 @@ class JacobianMonitor:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
         Returns the rows written (with their ``step`` column), or None. A forward pass that
-        overflows on the probe is recorded as a failed step (zero rows, the reason in the
-        shard's metadata) and returns an empty frame.
+        overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
+        failed step (zero rows, the reason in the shard's metadata) and returns an empty frame.
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
@@ -212,11 +223,15 @@ class JacobianMonitor:
         start = time.perf_counter()
         lyap: float | None = None
         with _untouched_rng(self.module.weight_hh_l0.device):
-            try:
-                frame = measure_rows(self.module, self.probe, config, cid, self.h0)
-                status, reason = "ok", None
-            except NonFiniteStateError as err:
-                frame, status, reason = empty_rows(), "failed", str(err)
+            diverged = _non_finite_parameter(self.module)
+            if diverged is not None:  # training diverged: a failed step, as an overflow is
+                frame, status, reason = empty_rows(), "failed", diverged
+            else:
+                try:
+                    frame = measure_rows(self.module, self.probe, config, cid, self.h0)
+                    status, reason = "ok", None
+                except NonFiniteStateError as err:
+                    frame, status, reason = empty_rows(), "failed", str(err)
             if self.lyapunov and status == "ok":
                 # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
                 with contextlib.suppress(TypeError, ValueError):
