@@ -216,3 +216,26 @@ def test_fixed_settings_list_axes_only():
     fixed = next(b for b in _section(report, "overview").blocks if b.title == "Fixed settings")
     names = [k for k, _ in fixed.items]
     assert "failure" not in names and "step" not in names and "status" not in names
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_a_short_colour_bar_keeps_its_label_whole(rows):
+    """One row of heatmaps (a run with one depth or one init) has a bar shorter than its
+    rotated label, which was cut at both ends ("ate d ln‖J‖/dk (per st"): the label then goes
+    above the bar, wrapped, and a tall bar keeps it beside itself."""
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import HeatPanel
+
+    panel = HeatPanel(
+        "1 layer", tuple(f"r{i}" for i in range(rows)), ("tanh", "relu"), -np.ones((rows, 2))
+    )
+    label = r"rate $d\ln\|J\|/dk$ (per step)"
+    grid = HeatmapGrid("t", "c", (panel,), 1, "activation", "init", label)
+    with pinned():
+        bar = draw(grid).axes[-1]
+    if rows == 1:
+        assert bar.get_ylabel() == "" and bar.get_title(loc="left").split("\n")[0].startswith(
+            "rate"
+        )
+    else:
+        assert bar.get_ylabel() == label and bar.get_title(loc="left") == ""

@@ -83,6 +83,33 @@ def _wrap(text: str, width_in: float) -> str:
     return textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
 
 
+def _shown(text: str) -> str:
+    """Roughly what a label shows: mathtext's commands count as one character, its markup as
+    none (``$\\log_{10}\\,\\|J\\|$`` shows about ``log10 ‖J‖``)."""
+    if "$" not in text:
+        return text
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    return re.sub(r"[$^_{}\\,]", "", text)
+
+
+def _wrap_words(text: str, width_in: float, size: float) -> str:
+    """``text`` in lines of at most ``width_in`` inches at ``size`` points, broken only at
+    spaces outside mathtext (a ``$...$`` span stays whole)."""
+    words: list[str] = []
+    for word in text.split(" "):
+        if words and words[-1].count("$") % 2:
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    lines: list[str] = []
+    for word in words:
+        if lines and _text_width(_shown(lines[-1] + " " + word), size) <= width_in:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
 def _plain(text: str) -> str:
     """User text that matplotlib must not parse as mathtext."""
     return text.replace("$", r"\$")
@@ -367,7 +394,11 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             (1 - (right - 0.25) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
         )
         bar = fig.colorbar(mappable, cax=cax)
-        bar.set_label(grid.colorbar_label)
+        label = grid.colorbar_label
+        if _text_width(_shown(label), 9.5) <= 0.9 * span * height:
+            bar.set_label(label)
+        else:  # a short bar (one row of panels) clipped its rotated label at both ends
+            cax.set_title(_wrap_words(label, right - 0.35, 7.5), loc="left", fontsize=7.5)
         bar.outline.set_visible(False)
     if any_zero:
         fig.legend(
