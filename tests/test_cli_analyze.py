@@ -140,6 +140,9 @@ def test_gaussian_inputs_summarize_and_report(tmp_path):
     summary = vl.summarize(out)
     assert len(summary) == 1 and math.isfinite(summary["rate"].iloc[0])
     assert summary["predicted_by"].iloc[0] == "none"  # never a random-network theory
+    # It said "cannot rebuild the cell (unknown init 'trained' (choose from default, ...))".
+    note = summary["note"].iloc[0]
+    assert "weights were learned" in note and "unknown init" not in note
     html = vl.render_report(out, tmp_path / "r.html", timestamp="2024-01-01T00:00:00Z")
     assert html.is_file() and html.stat().st_size > 1000
 

@@ -6,7 +6,18 @@ it without importing torch (the command answers in a fraction of torch's import 
 
 from __future__ import annotations
 
-__all__ = ["ALL_MODELS", "BUILTIN_INITS", "BUILTIN_MODELS", "BUILTIN_NEEDS_BIAS", "CHRONO_T_MAX"]
+__all__ = [
+    "ALL_MODELS",
+    "BUILTIN_INITS",
+    "BUILTIN_MODELS",
+    "BUILTIN_NEEDS_BIAS",
+    "CHRONO_T_MAX",
+    "TRAINED_INIT",
+]
+
+TRAINED_INIT = "trained"
+"""The ``init`` column of a trained model's rows (``vanishlab analyze``, a JacobianMonitor):
+not an init of the registry, since its weights were learned, not drawn."""
 
 BUILTIN_INITS: dict[str, str] = {
     "default": "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",

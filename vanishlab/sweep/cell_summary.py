@@ -89,6 +89,7 @@ from ..analysis.linear import linear_rate
 from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
+from .catalog import TRAINED_INIT
 from .cell import build_module, cell_inputs, one_thread, seeded_generator
 from .config import AXES, CellConfig, axis
 from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
@@ -330,7 +331,12 @@ def summary_row(
         and axis(a).applies(model)
     ]
     config: CellConfig | None = None
-    if missing:
+    if row["init"] == TRAINED_INIT:  # it said "cannot rebuild the cell (unknown init 'trained')"
+        notes.append(
+            "No theory: a trained model's weights were learned, not drawn at a known gain, and "
+            "vanishlab's predictions describe random networks at initialisation."
+        )
+    elif missing:
         notes.append(f"No theory: the config lacks {', '.join(missing)}.")
     else:
         try:

@@ -32,6 +32,7 @@ from ..core.engine import jacobian_log_norms
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError
 from ..sweep import store
+from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
 
@@ -44,8 +45,6 @@ __all__ = [
     "top_lyapunov",
 ]
 
-TRAINED_INIT = "trained"
-"""The ``init`` column of a trained model's rows."""
 
 _KIND = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
 _GATED_ACTIVATION = None if "model" in AXES else "tanh"
