@@ -239,3 +239,16 @@ def test_a_short_colour_bar_keeps_its_label_whole(rows):
         )
     else:
         assert bar.get_ylabel() == label and bar.get_title(loc="left") == ""
+
+
+def test_counts_of_one_are_singular():
+    """The pages said "(1 cells)" and "recorded every 1 training steps"."""
+    from vanishlab.report.format import plural
+    from vanishlab.report.sections.monitor import _every
+
+    assert (plural(1, "cell"), plural(2, "cell"), plural(0, "cell")) == (
+        "1 cell",
+        "2 cells",
+        "0 cells",
+    )
+    assert (_every(1), _every(50)) == ("training step", "50 training steps")

@@ -42,6 +42,7 @@ __all__ = [
     "format_value",
     "hashable",
     "label",
+    "plural",
     "py",
     "rate_text",
     "setting_text",
@@ -130,6 +131,11 @@ def assign(column: str, value: object) -> str:
 def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
     """A setting as a title: ``"tanh, 2 layers, gain 1.5"``."""
     return ", ".join(assign(k, v) for k, v in pairs)
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 cell"``, ``"2 cells"`` (the page said "1 cells", "1 training steps")."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def duration(seconds: object) -> str:

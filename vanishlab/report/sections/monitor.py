@@ -119,7 +119,7 @@ def monitor_section(view: RunView) -> Section:
     recorded = [
         ("probe", " × ".join(str(s) for s in probe) or "—"),
         ("probe SHA-256", str(model.get("probe_sha256") or "—")),
-        ("recorded every", f"{format_value(model.get('every'))} training steps"),
+        ("recorded every", _every(model.get("every"))),
         ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed)"),
     ]
     if n:
@@ -390,3 +390,8 @@ def curves_steps_section(view: RunView) -> Section | None:
         "each layer's earlier state, and against the earlier inputs.",
         (grid,),
     )
+
+
+def _every(every: object) -> str:
+    """``"1 training step"``, ``"50 training steps"`` (it said "1 training steps")."""
+    return "training step" if every == 1 else f"{format_value(every)} training steps"

@@ -21,7 +21,15 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE
 from ...sweep.prediction import mean_field_rate_curve
 from ...sweep.summary import FLAGS
-from ..format import MAX_TABLE_ROWS, PANEL_AXES, format_value, label, rate_text, setting_text
+from ..format import (
+    MAX_TABLE_ROWS,
+    PANEL_AXES,
+    format_value,
+    label,
+    plural,
+    rate_text,
+    setting_text,
+)
 from ..layout import (
     Plan,
     columns_and_figures,
@@ -249,7 +257,8 @@ def _agreement(settings: pd.DataFrame, summary: pd.DataFrame) -> KeyValues:
             items.append(
                 (
                     f"|measured − predicted|, {name} cells",
-                    f"median {np.median(d):.3f}, largest {d.max():.3f} per step ({len(d)} cells)",
+                    f"median {np.median(d):.3f}, largest {d.max():.3f} per step "
+                    f"({plural(len(d), 'cell')})",
                 )
             )
     lyap = np.abs((measured["lyapunov"] - measured["rate_layer0"]).to_numpy(dtype=np.float64))
@@ -258,7 +267,7 @@ def _agreement(settings: pd.DataFrame, summary: pd.DataFrame) -> KeyValues:
         items.append(
             (
                 "|Lyapunov − rate via layer 0|",
-                f"median {np.median(lyap):.3f} per step over {len(lyap)} cells: the top "
+                f"median {np.median(lyap):.3f} per step over {plural(len(lyap), 'cell')}: the top "
                 "Lyapunov exponent of the whole state and the fitted slope of "
                 "ln ||dh_T/dh^(0)_{T−k}|| (from layer 0, the only layer in a one-layer "
                 "network) are two estimates of one asymptotic rate; a large difference means "
