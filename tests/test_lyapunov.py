@@ -75,6 +75,7 @@ def test_bad_arguments() -> None:
         ({"k": "2"}, TypeError, "k must be an integer, got '2'"),
         ({"discard": 1.0}, TypeError, "discard must be an integer, got 1.0"),
         ({"k": 1, "q0": [[1.0], [0.0], [0.0]]}, TypeError, "q0 must be a floating-point"),
+        ({"k": 1, "q0": np.ones((3, 1))}, TypeError, "torch.Tensor or None, got ndarray$"),
         ({"k": 1, "q0": torch.ones(3, 1, dtype=torch.long)}, TypeError, "q0 must be a float"),
         ({"k": 1, "q0": torch.full((3, 1), math.nan)}, ValueError, "q0 holds nan"),
     ],
