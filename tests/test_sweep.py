@@ -236,7 +236,7 @@ def test_run_in_use_is_refused(tmp_path):
     out = tmp_path / "run"
     vl.run_sweep(GRID, out, workers=1, progress=False)
     before = _snapshot(out)
-    with store.RunLock(out), pytest.raises(vl.VanishlabError, match="in use by another"):
+    with store.RunLock(out), pytest.raises(vl.VanishlabError, match="already open in this"):
         vl.run_sweep(GRID, out, workers=1, progress=False)
     assert _snapshot(out) == before
 

@@ -12,14 +12,11 @@ under the run directory's lock.
 from __future__ import annotations
 
 import contextlib
-import errno
 import numbers
 import os
-import pickle
 import shlex
 import time
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +31,16 @@ from .config import AXES, CellConfig, Sweep, grid_ids
 from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
-from .inits import INITS, Init
+from .inits import INITS
 from .manifest import package_versions
-from .memory import available_bytes, cell_bytes, format_bytes
+from .memory import available_bytes, cell_bytes
+from .preflight import (
+    check_dir_possible,
+    check_memory,
+    check_sendable,
+    make_dir,
+    refuse_other_kinds,
+)
 from .progress import Progress
 from .rundir import is_run_dir
 
@@ -176,18 +180,6 @@ def _grids(manifest: dict[str, Any]) -> list[dict[str, list[Any]]]:
     return grids
 
 
-def _refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
-    """Refuse a run directory written by something other than a sweep (``vanishlab analyze``'s
-    ``"single-model"``, a training monitor's ``"monitor"``): a sweep's manifest has no ``kind``,
-    and extending such a run would drop what its manifest says about its model."""
-    kind = manifest.get("kind")
-    if kind is not None:
-        raise VanishlabError(
-            f"{run_dir} holds another kind of run ({kind}, not a sweep); a sweep never adds "
-            "cells to it, even with --force: choose a new or empty --out"
-        )
-
-
 def _describe_difference(old: dict[str, list[Any]], new: dict[str, list[Any]]) -> str:
     diffs = [
         f"{axis} {list(old[axis])} -> {list(new[axis])}"
@@ -216,12 +208,12 @@ def plan_sweep(
     reinit = False
     if is_run:
         manifest = store.load_manifest(run_dir)
-        _refuse_other_kinds(manifest, run_dir)
+        refuse_other_kinds(manifest, run_dir)
         if dry_run:
             # A run always writes (its lock, its manifest), even with every cell done: a dry
             # run refuses a read-only one as the run would, not "N already done". (The run
             # itself finds out by writing: os.access may misjudge ACLs or NFS.)
-            _check_dir_possible(run_dir)
+            check_dir_possible(run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             known = set().union(*(grid_ids(g) for g in _grids(manifest)))
@@ -229,7 +221,7 @@ def plan_sweep(
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
     else:
-        _check_dir_possible(run_dir)
+        check_dir_possible(run_dir)
     peak = max((cell_bytes(c) for c in cells), default=0)
     return SweepPlan(
         exp,
@@ -290,38 +282,6 @@ def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     return union
 
 
-def _check_sendable(inits: Iterable[Init]) -> None:
-    """Worker processes and Dask receive each cell's init by pickling: refuse one that cannot
-    be pickled (a lambda, a nested function) before anything is written. It raised pickle's
-    own error as a traceback once the run directory had been made."""
-    for init in inits:
-        try:
-            pickle.dumps(init)
-        except (pickle.PicklingError, AttributeError, TypeError) as err:
-            why = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise VanishlabError(
-                f"init {init.name!r} cannot be sent to worker processes ({why}): define its "
-                "functions with def at the top level of a module, not as lambdas or nested "
-                "functions, or run with --workers 1"
-            ) from None
-
-
-def _check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
-    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
-    if free is None or not cells:
-        return n_workers
-    big = max(cells, key=cell_bytes)
-    peak = cell_bytes(big)
-    if peak > free:
-        raise VanishlabError(
-            f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
-            f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
-            f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
-            "choose smaller sizes (--dry-run shows the estimate)"
-        )
-    return max(1, min(n_workers, free // max(peak, 1)))
-
-
 def _description(new: str, earlier: str | None, grids: list[dict[str, Any]]) -> str:
     """The run's description: that of the command that made it; for a run that --force
     extended, still the first grid's, with how many grids the run holds (it spoke of the last
@@ -330,32 +290,6 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]]) -> 
         return new or earlier or ""
     first = (earlier or new).split(" [run of ", 1)[0]
     return f"{first} [run of {len(grids)} grids, extended with --force: see Reproduce]"
-
-
-def _check_dir_possible(run_dir: Path) -> None:
-    """Refuse, as :func:`_make_dir` would but writing nothing (``--dry-run``), a run directory
-    that is a file or lies below one, or below a folder this process may not write."""
-    for folder in (run_dir, *run_dir.parents):
-        if folder.exists() or folder.is_symlink():
-            code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
-            if folder.is_dir():
-                if os.access(folder, os.W_OK | os.X_OK):
-                    return
-                code = errno.EACCES
-            why = os.strerror(code)
-            raise VanishlabError(f"cannot write the run directory {run_dir}: {why}")
-
-
-def _make_dir(run_dir: Path) -> None:
-    """Create the run directory, or say in one line why the file system will not."""
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".vanishlab-probe{store.TMP_SUFFIX}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None
 
 
 def run_sweep(
@@ -412,15 +346,15 @@ def run_sweep(
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything
-        _refuse_other_kinds(store.load_manifest(run_dir), run_dir)
+        refuse_other_kinds(store.load_manifest(run_dir), run_dir)
     if scheduler is None:  # refused before anything is written (a cluster has its own memory)
-        _check_memory(exp.sweep.cells(), available_bytes(), 1)
+        check_memory(exp.sweep.cells(), available_bytes(), 1)
     if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
-        _check_sendable(tasks_init.values())
+        check_sendable(tasks_init.values())
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
         client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
-        _make_dir(run_dir)
+        make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest: dict[str, Any] = {}
@@ -494,7 +428,7 @@ def run_sweep(
         n_workers = workers if workers is not None else cores()
         n_workers = max(1, min(n_workers, len(tasks)))
         if client is None:
-            n_workers = _check_memory(pending, plan.available_bytes, n_workers)
+            n_workers = check_memory(pending, plan.available_bytes, n_workers)
         n_done = len(plan.cells) - len(pending)
         with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
             if client is not None and tasks:

@@ -1,0 +1,89 @@
+"""What a sweep checks before it writes anything: the run directory (can it be made, is it
+another kind of run), the memory a cell needs, and whether its inits can reach the workers."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import VanishlabError
+from . import store
+from .config import CellConfig
+from .inits import Init
+from .memory import cell_bytes, format_bytes
+
+__all__ = ["check_dir_possible", "check_memory", "check_sendable", "make_dir", "refuse_other_kinds"]
+
+
+def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
+    """Refuse a run directory written by something other than a sweep (``vanishlab analyze``'s
+    ``"single-model"``, a training monitor's ``"monitor"``): a sweep's manifest has no ``kind``,
+    and extending such a run would drop what its manifest says about its model."""
+    kind = manifest.get("kind")
+    if kind is not None:
+        raise VanishlabError(
+            f"{run_dir} holds another kind of run ({kind}, not a sweep); a sweep never adds "
+            "cells to it, even with --force: choose a new or empty --out"
+        )
+
+
+def check_sendable(inits: Iterable[Init]) -> None:
+    """Worker processes and Dask receive each cell's init by pickling: refuse one that cannot
+    be pickled (a lambda, a nested function) before anything is written. It raised pickle's
+    own error as a traceback once the run directory had been made."""
+    for init in inits:
+        try:
+            pickle.dumps(init)
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            why = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise VanishlabError(
+                f"init {init.name!r} cannot be sent to worker processes ({why}): define its "
+                "functions with def at the top level of a module, not as lambdas or nested "
+                "functions, or run with --workers 1"
+            ) from None
+
+
+def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
+    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
+    if free is None or not cells:
+        return n_workers
+    big = max(cells, key=cell_bytes)
+    peak = cell_bytes(big)
+    if peak > free:
+        raise VanishlabError(
+            f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
+            f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
+            f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
+            "choose smaller sizes (--dry-run shows the estimate)"
+        )
+    return max(1, min(n_workers, free // max(peak, 1)))
+
+
+def check_dir_possible(run_dir: Path) -> None:
+    """Refuse, as :func:`make_dir` would but writing nothing (``--dry-run``), a run directory
+    that is a file or lies below one, or below a folder this process may not write."""
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists() or folder.is_symlink():
+            code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
+            if folder.is_dir():
+                if os.access(folder, os.W_OK | os.X_OK):
+                    return
+                code = errno.EACCES
+            why = os.strerror(code)
+            raise VanishlabError(f"cannot write the run directory {run_dir}: {why}")
+
+
+def make_dir(run_dir: Path) -> None:
+    """Create the run directory, or say in one line why the file system will not."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / f".vanishlab-probe{store.TMP_SUFFIX}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None

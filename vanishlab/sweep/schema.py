@@ -1,0 +1,73 @@
+"""The columns of a shard and their Arrow schema: the config columns of the axis table, then
+``cell_id``, the row keys (``source``, ``layer``, ``lag``) and the measured values; a monitored
+run's shards add the training ``step``. :mod:`vanishlab.sweep.store` writes and reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from .axes import Axis
+from .config import AXES, AXIS_TABLE
+
+__all__ = [
+    "COLUMNS",
+    "CONFIG_COLUMNS",
+    "KEY_COLUMNS",
+    "SCHEMA",
+    "STEP_COLUMNS",
+    "STEP_SCHEMA",
+    "VALUE_COLUMNS",
+    "config_fields",
+    "shard_schema",
+]
+
+CONFIG_COLUMNS: tuple[str, ...] = AXES
+KEY_COLUMNS: tuple[str, ...] = ("source", "layer", "lag")
+VALUE_COLUMNS: tuple[str, ...] = (
+    "log10_fro_mean",
+    "log10_fro_std",
+    "log10_spec_mean",
+    "log10_spec_std",
+    "n_zero",
+)
+COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
+
+_ROW_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("cell_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("layer", pa.int64(), nullable=True),  # null for source "input"
+    pa.field("lag", pa.int64(), nullable=False),
+    pa.field("log10_fro_mean", pa.float64(), nullable=False),
+    pa.field("log10_fro_std", pa.float64(), nullable=False),
+    pa.field("log10_spec_mean", pa.float64(), nullable=False),
+    pa.field("log10_spec_std", pa.float64(), nullable=False),
+    pa.field("n_zero", pa.int64(), nullable=False),
+)
+
+
+def config_fields(table: Sequence[Axis]) -> list[pa.Field]:
+    """The config columns' Arrow fields of an axis table: each axis's :attr:`Axis.arrow_type`,
+    nullable where the axis applies to some models only (None for the others)."""
+    return [
+        pa.field(a.name, pa.type_for_alias(a.arrow_type), nullable=a.applies_to is not None)
+        for a in table
+    ]
+
+
+def shard_schema(table: Sequence[Axis]) -> pa.Schema:
+    """The Arrow schema of a shard of a run whose axes are ``table`` (:data:`SCHEMA` for the
+    axis table of :mod:`vanishlab.sweep.config`)."""
+    return pa.schema([*config_fields(table), *_ROW_FIELDS])
+
+
+SCHEMA = shard_schema(AXIS_TABLE)
+"""Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
+
+STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
+STEP_SCHEMA = SCHEMA.insert(
+    SCHEMA.get_field_index("cell_id") + 1, pa.field("step", pa.int64(), nullable=False)
+)
+"""Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""

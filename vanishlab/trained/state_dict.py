@@ -1,0 +1,151 @@
+"""Finding a recurrent module's weights in what a checkpoint holds.
+
+A checkpoint is a state_dict, or a dict holding one under ``state_dict`` (PyTorch Lightning),
+``model`` (common training scripts) or ``model_state_dict`` (PyTorch's recipe for a general
+checkpoint); any other nesting of dicts and lists is read as one state_dict whose keys join the
+path with dots, as ``state_dict()`` joins attribute names. A recurrent module is found by its
+``weight_ih_l0`` key; its prefix is the module's name. :mod:`vanishlab.trained.checkpoint`
+reads the file and infers the architecture.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import VanishlabError
+
+__all__ = ["find_recurrent", "find_state_dict", "with_article"]
+
+_ANCHOR = re.compile(r"^(?P<prefix>(?:.*\.)?)weight_ih_l0(?:_reverse)?$")
+_CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
+_MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
+_SHOWN_KEYS = 6  # keys named when none holds recurrent weights
+
+
+def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
+    """The state_dict in what ``torch.load`` gave for ``path`` (see the module docstring), with
+    pruned parameters as the module uses them; VanishlabError saying what the file holds when
+    no key names recurrent weights."""
+    if isinstance(obj, Mapping):
+        for key in _CONTAINER_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and find_recurrent(inner := _unpruned(inner)):
+                return inner
+        if find_recurrent(top := _unpruned(obj)):
+            return top
+    if isinstance(obj, torch.Tensor):
+        raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
+    flat = _unpruned(_flatten(obj))
+    if find_recurrent(flat):
+        return flat
+    cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
+    if cell is not None:
+        raise VanishlabError(
+            f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
+            "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter"
+        )
+    raise VanishlabError(
+        f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
+        f"{_contents(obj)}; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM "
+        "or nn.GRU or of a model holding one, saved alone or inside a dict (e.g. under "
+        "'state_dict' or 'model')"
+    )
+
+
+def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """``state`` with each pruned parameter (``torch.nn.utils.prune``) as the module uses it.
+
+    A pruned module's state_dict holds ``name_orig`` and ``name_mask`` instead of ``name``, and
+    its forward uses name = name_orig * name_mask (prune's ``apply_mask``): that product is the
+    weight measured. Other keys are kept as they are."""
+    pruned = [
+        k[: -len("_orig")]
+        for k, v in state.items()
+        if isinstance(k, str) and k.endswith("_orig") and isinstance(v, torch.Tensor)
+    ]
+    pairs = [
+        base
+        for base in pruned
+        if base not in state
+        and isinstance(mask := state.get(f"{base}_mask"), torch.Tensor)
+        and mask.shape == state[f"{base}_orig"].shape
+    ]
+    if not pairs:
+        return state
+    out = dict(state)
+    for base in pairs:
+        orig, mask = out.pop(f"{base}_orig"), out.pop(f"{base}_mask")
+        out[base] = orig * mask.to(orig.dtype)
+    return out
+
+
+def _flatten(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
+    """The tensors in nested dicts and lists, keyed by their dotted path (a dict's keys and a
+    list's positions as text: ``{0: sd}`` and ``[sd]`` both name the module ``0``)."""
+    if isinstance(obj, torch.Tensor):
+        return {prefix[:-1]: obj} if prefix else {}
+    if depth >= _MAX_DEPTH:
+        return {}
+    if isinstance(obj, Mapping):
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in obj.items()]
+    elif isinstance(obj, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    else:
+        return {}
+    flat: dict[str, torch.Tensor] = {}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}{key}.", depth + 1))
+    return flat
+
+
+def _kind(value: Any) -> str:
+    """A value's type as a message names it: ``tensor (3, 4)``, ``dict: 'w'``, ``int``."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        inner = _names(list(value))
+        return f"{type(value).__name__}: {inner}" if inner else f"empty {type(value).__name__}"
+    if isinstance(value, list | tuple):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+def _names(keys: list[Any]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_SHOWN_KEYS])
+    return shown + (f", ... ({len(keys)} keys)" if len(keys) > _SHOWN_KEYS else "")
+
+
+def _contents(obj: Any) -> str:
+    """What a checkpoint holds at the top level, in a few words."""
+    if isinstance(obj, Mapping):
+        if not obj:
+            return f"it is an empty {type(obj).__name__}"
+        keys = list(obj)[:_SHOWN_KEYS]
+        shown = ", ".join(f"{k!r} ({_kind(obj[k])})" for k in keys)
+        more = f", ... ({len(obj)} keys)" if len(obj) > _SHOWN_KEYS else ""
+        return f"its keys are {shown}{more}"
+    return f"it holds {with_article(_kind(obj))}"
+
+
+def with_article(words: str) -> str:
+    """``words`` after its indefinite article: ``a list``, ``an OrderedDict``, ``an int``."""
+    vowel = words[:1] in tuple("aeiouAEIOU") and not words.lower().startswith(
+        ("uni", "uint", "use", "usu", "eu", "one")
+    )
+    return f"{'an' if vowel else 'a'} {words}"
+
+
+def find_recurrent(state: Mapping[Any, Any]) -> list[str]:
+    """Key prefixes of the recurrent modules in a state_dict (``"rnn."``, ``""``), sorted."""
+    prefixes = set()
+    for key, value in state.items():
+        if isinstance(key, str) and isinstance(value, torch.Tensor):
+            match = _ANCHOR.match(key)
+            if match:
+                prefixes.add(match["prefix"])
+    return sorted(prefixes)
