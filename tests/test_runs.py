@@ -550,6 +550,9 @@ def test_a_bad_scheduler_fails_at_once_in_one_line(tmp_path):
         app, ["sweep", "--smoke", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]
     )
     _one_error_line(result, "cannot connect to the Dask scheduler at tcp://127.0.0.1:1")
+    for port in ("99999", "0"):  # was tried, and reported as "Connection refused"
+        args = ["sweep", "--smoke", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(out)]
+        _one_error_line(runner.invoke(app, args), f"port {port} is not a TCP port")
     # inproc:// waited 20 s and printed a traceback as its client was collected; ucx://
     # without its packages raised a TypeError.
     for address in ("inproc://x", "ucx://1.2.3.4:5"):

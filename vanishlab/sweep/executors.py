@@ -281,6 +281,11 @@ def check_scheduler(address: str) -> None:
             "(e.g. tcp://127.0.0.1:8786)"
         )
     host, port = match.group(2).strip("[]"), int(match.group(3))
+    if not 0 < port < 65536:  # it was tried, and reported as "Connection refused"
+        raise VanishlabError(
+            f"--scheduler {address!r}: port {port} is not a TCP port (1 to 65535); give "
+            "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+        )
     try:
         with socket.create_connection((host, port), timeout=5):
             pass
