@@ -252,3 +252,12 @@ def test_counts_of_one_are_singular():
         "0 cells",
     )
     assert (_every(1), _every(50)) == ("training step", "50 training steps")
+
+
+def test_horizons_read_the_same_in_every_table():
+    """The models table wrote a median horizon as "9.0" and a norm that never fell as "—",
+    beside the rates table's "9" and "> 10" for the same cells."""
+    from vanishlab.report.format import horizon_text
+
+    assert horizon_text(9.0, 10) == "9" and horizon_text(9.5, 10) == "9.5"
+    assert horizon_text(math.inf, np.int64(10)) == "> 10" and horizon_text(math.nan, 10) == "—"

@@ -14,6 +14,7 @@ The limits keep a run of thousands of cells a page of a few megabytes: curves ar
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Hashable, Iterable
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "duration",
     "format_value",
     "hashable",
+    "horizon_text",
     "label",
     "plural",
     "py",
@@ -131,6 +133,18 @@ def assign(column: str, value: object) -> str:
 def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
     """A setting as a title: ``"tanh, 2 layers, gain 1.5"``."""
     return ", ".join(assign(k, v) for k, v in pairs)
+
+
+def horizon_text(h: float, lag_end: object) -> str:
+    """A horizon in a sweep's tables: whole lags as integers, ``"> lag_end"`` when the norm
+    never fell far enough (inf), ``"—"`` when unknown (NaN). One definition for every table:
+    the models table wrote "9.0" and "—" beside another's "9" and "> 10"."""
+    if math.isnan(h):
+        return "—"
+    if math.isinf(h):
+        known = isinstance(lag_end, numbers.Real) and not math.isnan(float(lag_end))
+        return f"> {int(lag_end)}" if known else "—"  # type: ignore[call-overload]
+    return format_value(float(h)) if h != int(h) else str(int(h))
 
 
 def plural(n: int, word: str) -> str:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..format import format_value, label, rate_text, setting_text
+from ..format import format_value, horizon_text, label, rate_text, setting_text
 from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import NOT_APPLICABLE, RunView
@@ -122,8 +122,11 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         finite = rates[np.isfinite(rates)]
         mean = float(np.mean(rates)) if len(rates) else math.nan
         spread = f" ± {np.std(finite):.3f}" if len(finite) > 1 else ""
-        horizon = pd.to_numeric(sub["horizon"], errors="coerce").dropna()
-        h = format_value(float(horizon.median())) if len(horizon) else "—"
+        # A cell whose norm never fell far enough counts as beyond its last lag, as in the
+        # other tables (they read "> 10" where this one read "—", and "9" where it read "9.0").
+        never = pd.to_numeric(sub["horizon"], errors="coerce").astype("Float64").fillna(np.inf)
+        lag_end = pd.to_numeric(sub["lag_end"], errors="coerce").max()
+        h = horizon_text(float(never.median()), lag_end) if len(never) else "—"
         name = g[-1]
         model = sub[_MODEL].iloc[0]
         if model != "rnn":

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ..format import MAX_TABLE_ROWS, assign, format_value, label, py, rate_text
+from ..format import MAX_TABLE_ROWS, assign, format_value, horizon_text, label, py, rate_text
 from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import NOT_APPLICABLE, RunView
@@ -99,14 +99,6 @@ def _consensus(phases: pd.Series) -> str:
     return f"mixed ({parts})"
 
 
-def _horizon_text(h: float, lag_end: int | float) -> str:
-    if math.isnan(h):
-        return "—"
-    if math.isinf(h):
-        return f"> {int(lag_end)}"
-    return format_value(float(h)) if h != int(h) else str(int(h))
-
-
 def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Table:
     axes = [c for c in view.varying if c != "seed" and c in state]
     merged = state
@@ -134,7 +126,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         row += [
             str(int(rec["n"])),
             text,
-            _horizon_text(float(rec["horizon"]), rec["lag_end"]),
+            horizon_text(float(rec["horizon"]), rec["lag_end"]),
             format_value(float(rec["r2"])) if not math.isnan(rec["r2"]) else "—",
             str(rec["phase"]),
             f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['lag_end'])}",
@@ -219,7 +211,7 @@ def _rate_heatmaps(
             i = rows_v.index(py(rec[row_key]))
             j = cols_v.index(py(rec[col_key]))
             values[i, j] = rec["rate"]
-            h = _horizon_text(float(rec["horizon"]), rec["lag_end"])
+            h = horizon_text(float(rec["horizon"]), rec["lag_end"])
             mark = "†" if _partial_zero(rec) else ""
             text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
         panels.append(
