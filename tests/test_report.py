@@ -215,8 +215,9 @@ def test_user_failure_reason_is_listed(tmp_path):
     cell = runs.add_failed_cell(tmp_path / "run", "worker <lost> & gone", **config)
     report = report_of(run)
     anomalies = report.sections[-1]
-    (table,) = anomalies.blocks
+    table, outside = anomalies.blocks  # the cell added by hand is in none of the run's grids
     assert table.rows == ((cell, "seed = 5", "error", "worker <lost> & gone"),)
+    assert outside.title == "Cells outside the run's grids" and outside.rows[0][0] == cell
     assert dict(report.sections[0].blocks[0].items)["cells"] == "2 (1 ok, 1 failed)"
     html = render_html(report)
     assert "worker &lt;lost&gt; &amp; gone" in html

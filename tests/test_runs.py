@@ -813,3 +813,27 @@ def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
         with pytest.raises(vl.VanishlabError, match="is not a regular file"):
             vl.render_report(run_dir, pipe, overwrite=overwrite)
     assert stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_a_shard_copied_in_from_another_run_is_listed_as_outside_its_grids(run_dir, tmp_path):
+    """A valid shard from another run was counted and drawn without a word ("9 (9 ok)" cells
+    for an 8-cell grid, an LSTM row under "Fixed settings: model rnn"); cells of a run extended
+    with --force are in its grids."""
+    from vanishlab.report.sections.anomalies import _outside_the_grids
+    from vanishlab.report.view import RunView
+
+    def strays(run):
+        view = RunView(vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+        return list(_outside_the_grids(view)["cell_id"])
+
+    args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert strays(run_dir) == []
+    other = tmp_path / "other"
+    vl.run_sweep(Sweep(model="gru", seed=5, **TINY), other, workers=1, progress=False)
+    (shard,) = (other / "cells").iterdir()
+    shutil.copy(shard, run_dir / "cells" / shard.name)
+    assert strays(run_dir) == [shard.stem]
+    page = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
+    assert "Cells outside the run" in page.read_text(encoding="utf-8")

@@ -9,9 +9,14 @@ thanks to the log scale but would overflow a plain float32 backward pass.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pandas as pd
+
+from ...errors import VanishlabError
+from ...sweep.config import grid_ids
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, assign
 from ..model import Section, Table
 from ..view import RunView
@@ -120,6 +125,24 @@ def anomalies_section(view: RunView) -> Section | None:
                     _more(len(first)),
                 )
             )
+    strays = _outside_the_grids(view)
+    if strays is not None and len(strays):
+        rows = [
+            (str(rec["cell_id"]), _config_text(rec, view.config_columns) or "—")
+            for rec in strays.head(MAX_ANOMALY_ROWS).to_dict("records")
+        ]
+        blocks.append(
+            Table(
+                "Cells outside the run's grids",
+                "Shards in cells/ whose cell is in none of the grids this run was swept with (a "
+                "file copied from another run?). They are counted and drawn like the others: "
+                "move them out of the run directory if they do not belong to it.",
+                ("cell", "setting"),
+                tuple(rows),
+                (False, False),
+                _more(len(strays)),
+            )
+        )
     if not blocks:
         return None
     return Section(
@@ -133,3 +156,26 @@ def anomalies_section(view: RunView) -> Section | None:
 
 def _more(n: int) -> str:
     return f"Only the first {MAX_ANOMALY_ROWS} of {n} are listed." if n > MAX_ANOMALY_ROWS else ""
+
+
+#: Grids larger than this are not expanded to find cells outside them (a report stays fast).
+MAX_GRID_CHECK = 100_000
+
+
+def _outside_the_grids(view: RunView) -> pd.DataFrame | None:
+    """The cells of a sweep that none of its manifest's grids holds (a shard copied in from
+    another run was counted and drawn without a word); None when the run records no grids
+    (an analysis, a monitor, an older run) or they are too large to expand."""
+    grids = view.manifest.get("grids")
+    cells = view.cells
+    if not isinstance(grids, list) or not grids or not len(cells) or "cell_id" not in cells:
+        return None
+    if not all(isinstance(g, dict) and all(isinstance(v, list) for v in g.values()) for g in grids):
+        return None
+    if sum(math.prod(len(v) for v in g.values()) for g in grids) > MAX_GRID_CHECK:
+        return None
+    try:
+        member = set().union(*(grid_ids(g) for g in grids))
+    except (TypeError, ValueError, VanishlabError):  # a hand-edited grid: nothing to say
+        return None
+    return cells[~cells["cell_id"].astype(str).isin(member)]
