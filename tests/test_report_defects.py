@@ -261,3 +261,16 @@ def test_horizons_read_the_same_in_every_table():
 
     assert horizon_text(9.0, 10) == "9" and horizon_text(9.5, 10) == "9.5"
     assert horizon_text(math.inf, np.int64(10)) == "> 10" and horizon_text(math.nan, 10) == "—"
+
+
+def test_r2_has_four_decimals_in_every_table():
+    """The rates table wrote r² by significant digits: "1", "0.995" beside "0.9986"; the
+    analyze page "1.0000"."""
+    from vanishlab.report.format import r2_text
+
+    assert (r2_text(1.0), r2_text(0.995), r2_text(0.99861), r2_text(math.nan)) == (
+        "1.0000",
+        "0.9950",
+        "0.9986",
+        "—",
+    )

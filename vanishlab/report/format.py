@@ -46,6 +46,7 @@ __all__ = [
     "label",
     "plural",
     "py",
+    "r2_text",
     "rate_text",
     "setting_text",
 ]
@@ -145,6 +146,12 @@ def horizon_text(h: float, lag_end: object) -> str:
         known = isinstance(lag_end, numbers.Real) and not math.isnan(float(lag_end))
         return f"> {int(lag_end)}" if known else "—"  # type: ignore[call-overload]
     return format_value(float(h)) if h != int(h) else str(int(h))
+
+
+def r2_text(r2: float) -> str:
+    """r² with four decimals in every table ("0.9950", "1.0000"; one table wrote "1", "0.995"
+    and "0.9986" by significant digits); "—" when there is none."""
+    return f"{r2:.4f}" if math.isfinite(r2) else "—"
 
 
 def plural(n: int, word: str) -> str:

@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ..format import MAX_TABLE_ROWS, assign, format_value, horizon_text, label, py, rate_text
+from ..format import (
+    MAX_TABLE_ROWS,
+    assign,
+    format_value,
+    horizon_text,
+    label,
+    py,
+    r2_text,
+    rate_text,
+)
 from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import NOT_APPLICABLE, RunView
@@ -127,7 +136,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
             str(int(rec["n"])),
             text,
             horizon_text(float(rec["horizon"]), rec["lag_end"]),
-            format_value(float(rec["r2"])) if not math.isnan(rec["r2"]) else "—",
+            r2_text(float(rec["r2"])),
             str(rec["phase"]),
             f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['lag_end'])}",
         ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..format import format_value, rate_text
+from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .trained import (
@@ -253,7 +253,7 @@ def fits_section(view: RunView) -> Section | None:
                 _jacobian_text(source, layer, layers),
                 rate_text(float(f["rate"])),
                 rate_text(float(s["rate"])) if s is not None else "—",
-                f"{float(f['r2']):.4f}" if math.isfinite(float(f["r2"])) else "—",
+                r2_text(float(f["r2"])),
                 f"{int(f['lag_start'])}–{int(f['lag_end'])}",
                 horizon_text(f["horizon"]).removesuffix(" steps"),
                 str(f["phase"]),
