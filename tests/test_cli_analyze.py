@@ -143,6 +143,8 @@ def test_gaussian_inputs_summarize_and_report(tmp_path):
     # It said "cannot rebuild the cell (unknown init 'trained' (choose from default, ...))".
     note = summary["note"].iloc[0]
     assert "weights were learned" in note and "unknown init" not in note
+    # The exponent its manifest records and its page shows (the summary said NaN).
+    assert summary["lyapunov"].iloc[0] == pytest.approx(lyap, rel=1e-12)
     html = vl.render_report(out, tmp_path / "r.html", timestamp="2024-01-01T00:00:00Z")
     assert html.is_file() and html.stat().st_size > 1000
 

@@ -234,6 +234,22 @@ def test_a_diverged_parameter_is_a_failed_step(tmp_path):
     assert "weight_hh_l0 holds nan at entry [1, 2]" in reason and "training diverged" in reason
 
 
+def test_summarize_gives_each_step_its_recorded_lyapunov_exponent(tmp_path):
+    """The summary of a monitored run said NaN: a trained model cannot be rebuilt to measure
+    it, but each step's exponent is in the run's manifest (and on its page)."""
+    rnn, probe = nn.RNN(2, 4), torch.randn(8, 2, 2)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        mon.step(0)
+        with torch.no_grad():
+            rnn.weight_hh_l0.mul_(2.0)
+        mon.step(1)
+    steps = vl.load_manifest(tmp_path / "m")["steps"]
+    want = {s["cell_id"]: s["lyapunov"] for s in steps.values()}
+    summary = vl.summarize(tmp_path / "m")
+    got = dict(zip(summary["cell_id"], summary["lyapunov"], strict=True))
+    assert got == pytest.approx(want) and len(set(want.values())) == 2
+
+
 def test_misuse(tmp_path):
     rnn = nn.RNN(2, 4)
     probe = torch.randn(5, 2)

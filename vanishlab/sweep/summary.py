@@ -37,6 +37,7 @@ from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
+from .manifest import MONITOR, SINGLE_MODEL
 from .prediction import critical_gain
 from .summary_fields import (
     FLAGS,
@@ -167,7 +168,28 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     if len(missing):
         ids = set(missing["cell_id"])
         rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
-    return _frame(rows)
+    return _with_recorded_lyapunov(_frame(rows), store.load_manifest(run_dir))
+
+
+def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """A trained model's top Lyapunov exponent, which its run's manifest records (``vanishlab
+    analyze``: the model's; a monitor: each step's) and its page shows: a summary row cannot
+    rebuild a trained model to measure it, and said NaN."""
+    recorded: dict[str, Any] = {}
+    model = manifest.get("model") if isinstance(manifest.get("model"), dict) else {}
+    if manifest.get("kind") == SINGLE_MODEL and len(frame) == 1:
+        recorded[str(frame["cell_id"].iloc[0])] = model.get("lyapunov")
+    elif manifest.get("kind") == MONITOR and isinstance(manifest.get("steps"), dict):
+        for step in manifest["steps"].values():
+            if isinstance(step, dict) and "cell_id" in step:
+                recorded[str(step["cell_id"])] = step.get("lyapunov")
+    values = {k: float(v) for k, v in recorded.items() if isinstance(v, int | float)}
+    if not values:
+        return frame
+    frame = frame.copy()
+    found = frame["cell_id"].map(values)
+    frame["lyapunov"] = frame["lyapunov"].where(frame["lyapunov"].notna(), found)
+    return frame
 
 
 @lru_cache(maxsize=1)
