@@ -98,12 +98,11 @@ def one_layer_norms(
                 raw, n = c, n_c
             elif src == "state" and c is not None and n_c is not None and n_all is not None:
                 torch.hypot(n_h[lag], n_c[lag], out=n_all[lag])
-                raw, n = stream.slot((B, H, 2 * H), x), n_all  # None only without spectral
-                if raw is None:
-                    raw = torch.cat([h, c], dim=-1)
-                else:
-                    raw[..., :H].copy_(h)
-                    raw[..., H:].copy_(c)
+                slot = stream.slot((B, H, 2 * H), x)  # a queue slot: spectral norms are on
+                assert slot is not None
+                slot[..., :H].copy_(h)
+                slot[..., H:].copy_(c)
+                raw, n = slot, n_all
             else:  # state_h, or a GRU's whole state
                 raw, n = h, n_h
             if not stream.queue(lag, raw, n, floor):

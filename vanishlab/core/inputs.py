@@ -235,8 +235,8 @@ def check_spectrum_args(
         raise ValueError(f"discard must be between 0 and T - 1 = {seq_len - 1}, got {discard}")
     if q0 is not None:
         if not isinstance(q0, torch.Tensor) or not q0.is_floating_point():
-            what = f"a {q0.dtype} tensor" if isinstance(q0, torch.Tensor) else type(q0).__name__
-            raise TypeError(f"q0 must be a floating-point torch.Tensor or None, got {what}")
+            got = f"a {q0.dtype} tensor" if isinstance(q0, torch.Tensor) else type(q0).__name__
+            raise TypeError(f"q0 must be a floating-point torch.Tensor or None, got {got}")
         if tuple(q0.shape) != (dim, k):
             raise ValueError(f"q0 must have shape ({what}, k) = {(dim, k)}, got {tuple(q0.shape)}")
         check_finite(q0, "q0", ("entry",))

@@ -101,22 +101,9 @@ from .summary_fields import (
     POOR_FIT_R2,
     SHORT_SEQ_LEN,
     SUMMARY_COLUMNS,
-    SUMMARY_FIELDS,
-    code_digest,
 )
 
-__all__ = [
-    "FLAGS",
-    "NARROW_WIDTH",
-    "NEAR_CRITICAL",
-    "POOR_FIT_R2",
-    "SHORT_SEQ_LEN",
-    "SUMMARY_COLUMNS",
-    "SUMMARY_FIELDS",
-    "code_digest",
-    "summarize_cell",
-    "summary_row",
-]
+__all__ = ["summarize_cell", "summary_row"]
 
 _ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
 

@@ -29,9 +29,10 @@ from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
 from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, one_thread
-from .cell_summary import code_digest, summarize_cell
+from .cell_summary import summarize_cell
 from .config import CellConfig
 from .inits import Init
+from .summary_fields import code_digest
 
 __all__ = ["run_cell"]
 

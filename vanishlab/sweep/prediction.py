@@ -111,22 +111,13 @@ def mean_field_inputs(
     Raises:
         ValueError: an init this process has not registered, and no ``variances``.
     """
-    model = _get(cell, "model") or "rnn"
-    if model not in ALL_MODELS:
-        raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
-    # num_layers bounds the layer when the cell gives it (a partial cell may ask for any layer)
-    layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
-    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 0:
-        raise ValueError(f"layer must be a layer index >= 0, got {layer!r}")
-    if layers is not None and layer >= layers:
-        raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {layer}")
-    if model != "rnn":
+    if _checked_model(cell, layer) != "rnn":
         return MeanFieldInputs(
             str(_get(cell, "activation")), None, None, None, "none", GATED_REASON
         )
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
-    H, I = _size(cell, "hidden_size"), _size(cell, "input_size")
+    H, I = int(_get(cell, "hidden_size")), int(_get(cell, "input_size"))
     gain = float(_get(cell, "gain", 1.0))
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
@@ -184,6 +175,24 @@ def mean_field_inputs(
         layer=layer,
     )
     return MeanFieldInputs(activation, g_mf, s_u, s_b, validity, reason)
+
+
+def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
+    """The cell's model, after the checks every mean-field entry point needs: a known model, a
+    layer index within ``num_layers`` (when the cell gives it: a partial cell may ask for any
+    layer) and, for an nn.RNN, positive sizes."""
+    model = _get(cell, "model") or "rnn"
+    if model not in ALL_MODELS:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
+    layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 0:
+        raise ValueError(f"layer must be a layer index >= 0, got {layer!r}")
+    if layers is not None and layer >= layers:
+        raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {layer}")
+    if model == "rnn":
+        for key in ("hidden_size", "input_size"):
+            _size(cell, key)
+    return str(model)
 
 
 def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
@@ -276,7 +285,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     config = cell.to_dict() if isinstance(cell, CellConfig) else dict(cell)
     if layer is None:
         layer = _size(config, "num_layers", 1) - 1
-    mean_field_inputs({**config, "gain": 1.0}, layer=layer)  # a mistake: raised here, once
+    _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
     config.pop("gain", None)
     config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
     return _critical_gain(tuple(sorted(config.items())), layer)
