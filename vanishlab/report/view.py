@@ -25,7 +25,7 @@ from ..sweep.config import AXIS_TABLE
 from ..sweep.summary import summarize_frames
 from .format import CELL_META, CONFIG_ORDER, LINE_PREFERENCE, PANEL_AXES, RESULT_META, hashable, py
 
-__all__ = ["RunView"]
+__all__ = ["NOT_APPLICABLE", "RunView", "applies_to_none"]
 
 T = TypeVar("T")
 
@@ -44,6 +44,12 @@ def _applicable(frame: pd.DataFrame) -> pd.DataFrame:
     for c in cols:
         frame[c] = frame[c].astype(object).where(frame[c].notna(), NOT_APPLICABLE)
     return frame
+
+
+def applies_to_none(frame: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` is an axis of none of ``frame``'s rows (activation, in a run of gated
+    cells only: every value :data:`NOT_APPLICABLE`)."""
+    return column in frame and len(frame) > 0 and bool((frame[column] == NOT_APPLICABLE).all())
 
 
 class RunView:
@@ -162,11 +168,7 @@ class RunView:
     def panel_keys(self, frame: pd.DataFrame) -> list[str]:
         """The panel axes (:data:`~.format.PANEL_AXES`) of ``frame``, less one that applies to
         none of the run's cells (a run of gated cells only: "n/a, 1 layer" in every title)."""
-        return [
-            k
-            for k in PANEL_AXES
-            if k in frame and not (len(frame) and (frame[k] == NOT_APPLICABLE).all())
-        ]
+        return [k for k in PANEL_AXES if k in frame and not applies_to_none(frame, k)]
 
     @cached_property
     def line_axis(self) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..format import duration, format_value, label
 from ..model import Code, KeyValues, Section, Table
-from ..view import NOT_APPLICABLE, RunView
+from ..view import NOT_APPLICABLE, RunView, applies_to_none
 
 __all__ = ["overview_section"]
 
@@ -46,7 +46,7 @@ def overview_section(view: RunView) -> Section:
     # An axis that applies to none of the cells (activation, in a run of gated cells only)
     # was listed as swept over the values it was given: it is shown as not applicable.
     frame = cells if n else view.results
-    unused = {a for a in axes if a in frame and len(frame) and (frame[a] == NOT_APPLICABLE).all()}
+    unused = {a for a in axes if applies_to_none(frame, a)}
     axes = {a: ([NOT_APPLICABLE] if a in unused else v) for a, v in axes.items()}
     swept = [a for a, vals in axes.items() if len(vals) > 1]
     swept += [c for c in view.varying if c not in axes]

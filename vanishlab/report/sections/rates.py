@@ -31,7 +31,7 @@ from ..format import (
 )
 from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
-from ..view import NOT_APPLICABLE, RunView
+from ..view import RunView, applies_to_none
 
 __all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
 
@@ -201,7 +201,7 @@ def _rate_heatmaps(
         return []
     if row_key not in view.varying and col_key not in view.varying:
         return []
-    if any((state[k] == NOT_APPLICABLE).all() for k in (row_key, col_key)):
+    if any(applies_to_none(state, k) for k in (row_key, col_key)):
         return []  # an axis of none of these cells (activation, in a run of gated cells)
     facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
     combos = (
