@@ -3,10 +3,12 @@
 It unrolls the stacked RNN with ``torch.nn.functional`` and lets autograd do all the calculus:
 a zero perturbation delta^l_t is added to every hidden state, h^l_t = act(a^l_t) + delta^l_t,
 so d h^{L-1}_{T-1} / d delta^l_t is exactly the Jacobian with respect to the state h^l_t (all
-paths included, in time and across layers). Inputs and h0 are leaves of the graph. Full
-Jacobians are built row by row (one backward pass per output unit) and their norms taken with
-``torch.linalg.matrix_norm``. Nothing here underflow-protects: in float64 it is exact until the
-true norms fall below ~1e-300, which the tests stay above.
+paths included, in time and across layers). Inputs and h0 are leaves of the graph, and so is
+each delta^l_t (one leaf per step, never a slice of one tensor: a slice's backward writes a
+whole zero tensor). Full Jacobians come from one batched backward pass per sample
+(``is_grads_batched`` with the identity as the output gradients: every output unit's row at
+once) and their norms from ``torch.linalg.matrix_norm``. Nothing here underflow-protects: in
+float64 it is exact until the true norms fall below ~1e-300, which the tests stay above.
 
 ``nn.LSTM`` and ``nn.GRU`` are unrolled the same way from PyTorch's documented equations (gate
 orders i, f, g, o and r, z, n, with n = tanh(W_in x + b_in + r (W_hn h + b_hn))), written here
@@ -45,7 +47,7 @@ def autograd_jacobians(rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | No
     for b in range(B):
         xs = inp.x[:, b].clone().requires_grad_(True)  # (T, I)
         h0s = inp.h0[:, b].clone().requires_grad_(True)  # (L, H)
-        deltas = torch.zeros(L, T, H, dtype=xs.dtype, requires_grad=True)
+        deltas = [[_leaf(H, xs) for _ in range(T)] for _ in range(L)]
         below = list(xs)
         for l in range(L):
             h = h0s[l]
@@ -54,19 +56,35 @@ def autograd_jacobians(rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | No
                 a = F.linear(below[t], inp.weights_ih[l]) + F.linear(h, inp.weights_hh[l])
                 if inp.biases[l] is not None:
                     a = a + inp.biases[l]
-                h = act(a) + deltas[l, t]
+                h = act(a) + deltas[l][t]
                 outs.append(h)
             below = outs
         top = below[-1]  # h^{L-1}_{T-1}, (H,)
-        rows = [torch.autograd.grad(top[i], (deltas, xs, h0s), retain_graph=True) for i in range(H)]
-        d_delta = torch.stack([r[0] for r in rows])  # (H, L, T, H)
-        d_x = torch.stack([r[1] for r in rows])  # (H, T, I)
-        d_h0 = torch.stack([r[2] for r in rows])  # (H, L, H)
+        grads = _rows(top, [*(d for layer in deltas for d in layer), xs, h0s])
+        d_delta, (d_x, d_h0) = grads[:-2], grads[-2:]  # L T x (H, H); (H, T, I), (H, L, H)
         state.append(
-            [[d_delta[:, l, T - 1 - k] for k in range(T)] + [d_h0[:, l]] for l in range(L)]
+            [[d_delta[l * T + T - 1 - k] for k in range(T)] + [d_h0[:, l]] for l in range(L)]
         )
         inputs.append([d_x[:, T - 1 - k] for k in range(T)])
     return state, inputs
+
+
+def _leaf(n: int, like: torch.Tensor) -> torch.Tensor:
+    """A zero perturbation of ``n`` entries, its own leaf of the graph."""
+    return torch.zeros(n, dtype=like.dtype, requires_grad=True)
+
+
+def _rows(top: torch.Tensor, leaves: list[torch.Tensor]) -> list[torch.Tensor]:
+    """d top / d leaf for every leaf, ``(H, *leaf.shape)``: all H rows in one batched backward
+    pass (the identity as the output gradients). A leaf ``top`` does not reach gives zeros."""
+    eye = torch.eye(top.shape[0], dtype=top.dtype)
+    grads = torch.autograd.grad(
+        top, leaves, grad_outputs=eye, is_grads_batched=True, allow_unused=True
+    )
+    return [
+        torch.zeros(top.shape[0], *leaf.shape, dtype=leaf.dtype) if g is None else g
+        for g, leaf in zip(grads, leaves, strict=True)
+    ]
 
 
 def _gated_step(mode: str, inp, l: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None):
@@ -98,37 +116,33 @@ def _gated_jacobians(module, x, h0):
         xs = inp.x[:, b].clone().requires_grad_(True)  # (T, I)
         h0s = inp.h0[:, b].clone().requires_grad_(True)  # (L, H)
         c0s = (inp.c0 if lstm else inp.h0)[:, b].clone().requires_grad_(True)  # unused for GRU
-        d_h = torch.zeros(L, T, H, dtype=xs.dtype, requires_grad=True)
-        d_c = torch.zeros(L, T, H, dtype=xs.dtype, requires_grad=True)
+        d_h = [[_leaf(H, xs) for _ in range(T)] for _ in range(L)]
+        d_c = [[_leaf(H, xs) for _ in range(T)] for _ in range(L)]
         below = list(xs)
         for l in range(L):
             h, c = h0s[l], c0s[l]
             outs = []
             for t in range(T):
                 h, c = _gated_step(inp.mode, inp, l, below[t], h, c)
-                h = h + d_h[l, t]
-                c = c + d_c[l, t] if lstm else None
+                h = h + d_h[l][t]
+                c = c + d_c[l][t] if lstm else None
                 outs.append(h)
             below = outs
         top = below[-1]
-        leaves = (d_h, d_c, xs, h0s, c0s)
-        rows = [
-            torch.autograd.grad(top[i], leaves, retain_graph=True, allow_unused=True)
-            for i in range(H)
-        ]
-
-        dh, dc, dx, dh0, dc0 = (
-            torch.stack([torch.zeros_like(like) if r[j] is None else r[j] for r in rows])
-            for j, like in enumerate(leaves)
-        )  # (H, L, T, H), (H, L, T, H), (H, T, I), (H, L, H), (H, L, H)
+        flat_h = [d for layer in d_h for d in layer]
+        flat_c = [d for layer in d_c for d in layer]
+        grads = _rows(top, [*flat_h, *flat_c, xs, h0s, c0s])
+        n = L * T
+        dh, dc = grads[:n], grads[n : 2 * n]  # L T x (H, H), by [l * T + t]
+        dx, dh0, dc0 = grads[2 * n :]  # (H, T, I), (H, L, H), (H, L, H)
         if lstm:
             per_layer = [
-                [torch.cat([dh[:, l, T - 1 - k], dc[:, l, T - 1 - k]], -1) for k in range(T)]
+                [torch.cat([dh[l * T + T - 1 - k], dc[l * T + T - 1 - k]], -1) for k in range(T)]
                 + [torch.cat([dh0[:, l], dc0[:, l]], -1)]
                 for l in range(L)
             ]
         else:
-            per_layer = [[dh[:, l, T - 1 - k] for k in range(T)] + [dh0[:, l]] for l in range(L)]
+            per_layer = [[dh[l * T + T - 1 - k] for k in range(T)] + [dh0[:, l]] for l in range(L)]
         state.append(per_layer)
         inputs.append([dx[:, T - 1 - k] for k in range(T)])
     return state, inputs
