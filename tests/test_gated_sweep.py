@@ -316,6 +316,38 @@ def test_mixed_run_draws_no_empty_panel(smoke_run):
     assert not empty, empty
 
 
+def test_mixed_run_titles_and_rate_heatmaps_leave_out_what_does_not_apply(smoke_run):
+    """A mixed run's panels were titled "n/a, 1 layer, model = lstm", and each rate heatmap
+    panel had an empty column: "n/a" in an nn.RNN panel, tanh and relu in a gated one."""
+    from vanishlab.report.data import build_report
+    from vanishlab.report.model import HeatmapGrid
+
+    report = build_report(
+        vl.load_results(smoke_run),
+        vl.load_cells(smoke_run),
+        vl.load_manifest(smoke_run),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+    blocks = [b for s in report.sections for b in s.blocks]
+    titles = [p.title for b in blocks for p in getattr(b, "panels", ())]
+    assert titles and not [t for t in titles if "n/a" in t], titles
+    heat = [p for b in blocks if isinstance(b, HeatmapGrid) for p in b.panels]
+    assert heat
+    for panel in heat:  # every row and column of every panel has a measured setting
+        assert np.isfinite(panel.values).any(axis=0).all(), (panel.title, panel.col_labels)
+        assert np.isfinite(panel.values).any(axis=1).all(), (panel.title, panel.row_labels)
+    by_act = [
+        p
+        for b in blocks
+        if isinstance(b, HeatmapGrid) and "activation" in b.title
+        for p in b.panels
+    ]
+    assert {p.col_labels for p in by_act} == {("tanh",), ("n/a",)}
+    for panel in by_act:
+        gated = re.search(r"\b(lstm|gru)\b", panel.title)
+        assert panel.col_labels == (("n/a",) if gated else ("tanh",)), panel.title
+
+
 def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):
     """The overview listed "activation: tanh, relu (2)" as swept, every panel title began
     "n/a, ...", and a rate heatmap had one "n/a" column per panel: no cell has an activation."""

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_PANELS",
     "MAX_POINTS",
     "MAX_TABLE_ROWS",
+    "NOT_APPLICABLE",
     "PANEL_AXES",
     "RESULT_META",
     "assign",
@@ -50,6 +51,9 @@ __all__ = [
     "rate_text",
     "setting_text",
 ]
+
+NOT_APPLICABLE = "n/a"
+"""How the report shows an axis that does not apply to a cell's model (activation of an LSTM)."""
 
 MAX_POINTS = 160  # lags kept per curve
 MAX_PANELS = 24  # panels per figure
@@ -132,8 +136,13 @@ def assign(column: str, value: object) -> str:
 
 
 def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
-    """A setting as a title: ``"tanh, 2 layers, gain 1.5"``."""
-    return ", ".join(assign(k, v) for k, v in pairs)
+    """A setting as a title: ``"tanh, 2 layers, gain 1.5"``. An axis that does not apply to
+    the setting's model is left out (``"1 layer, model = lstm"``, not ``"n/a, 1 layer, ..."``)."""
+    return ", ".join(assign(k, v) for k, v in pairs if not _is_na(v))
+
+
+def _is_na(value: object) -> bool:
+    return isinstance(value, str) and value == NOT_APPLICABLE
 
 
 def horizon_text(h: float, lag_end: object) -> str:

@@ -23,15 +23,20 @@ from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
 from ..sweep.config import AXIS_TABLE
 from ..sweep.summary import summarize_frames
-from .format import CELL_META, CONFIG_ORDER, LINE_PREFERENCE, PANEL_AXES, RESULT_META, hashable, py
+from .format import (
+    CELL_META,
+    CONFIG_ORDER,
+    LINE_PREFERENCE,
+    NOT_APPLICABLE,
+    PANEL_AXES,
+    RESULT_META,
+    hashable,
+    py,
+)
 
-__all__ = ["NOT_APPLICABLE", "RunView", "applies_to_none"]
+__all__ = ["RunView", "applicable_values", "applies_to_none"]
 
 T = TypeVar("T")
-
-
-NOT_APPLICABLE = "n/a"
-"""How the report shows an axis that does not apply to a cell's model (activation of an LSTM)."""
 
 
 def _applicable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -50,6 +55,18 @@ def applies_to_none(frame: pd.DataFrame, column: str) -> bool:
     """Whether ``column`` is an axis of none of ``frame``'s rows (activation, in a run of gated
     cells only: every value :data:`NOT_APPLICABLE`)."""
     return column in frame and len(frame) > 0 and bool((frame[column] == NOT_APPLICABLE).all())
+
+
+def applicable_values(frame: pd.DataFrame, column: str, values: list[object]) -> list[object]:
+    """``values`` of ``column`` that a panel of ``frame``'s cells can show: those of an axis
+    that applies to them (tanh and relu for nn.RNN cells), or :data:`NOT_APPLICABLE` alone
+    for cells it does not apply to (gated cells); all of them for a mix of both."""
+    na = frame[column] == NOT_APPLICABLE
+    if bool(na.all()):
+        return [v for v in values if v == NOT_APPLICABLE]
+    if not bool(na.any()):
+        return [v for v in values if v != NOT_APPLICABLE]
+    return values
 
 
 class RunView:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ...errors import VanishlabError
 from ...sweep.config import grid_ids
-from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, assign
+from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
 from ..model import Section, Table
 from ..view import RunView
 
@@ -25,7 +25,7 @@ __all__ = ["anomalies_section"]
 
 
 def _config_text(rec: Mapping[str, object], columns: Sequence[str]) -> str:
-    return ", ".join(assign(c, rec[c]) for c in columns if c in rec)
+    return setting_text((c, rec[c]) for c in columns if c in rec)
 
 
 def _is_overflow(reason: str) -> bool:

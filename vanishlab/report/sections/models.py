@@ -19,10 +19,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..format import format_value, horizon_text, label, rate_text, setting_text
+from ..format import NOT_APPLICABLE, format_value, horizon_text, label, rate_text, setting_text
 from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..view import NOT_APPLICABLE, RunView
+from ..view import RunView
 
 __all__ = ["MAX_PANELS", "models_section"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..format import duration, format_value, label
+from ..format import NOT_APPLICABLE, duration, format_value, label
 from ..model import Code, KeyValues, Section, Table
-from ..view import NOT_APPLICABLE, RunView, applies_to_none
+from ..view import RunView, applies_to_none
 
 __all__ = ["overview_section"]
 

@@ -21,17 +21,17 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import (
     MAX_TABLE_ROWS,
-    assign,
     format_value,
     horizon_text,
     label,
     py,
     r2_text,
     rate_text,
+    setting_text,
 )
 from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
-from ..view import RunView, applies_to_none
+from ..view import RunView, applicable_values, applies_to_none
 
 __all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
 
@@ -209,11 +209,14 @@ def _rate_heatmaps(
         if facet
         else [()]
     )
-    rows_v = view.values(row_key, state[row_key].unique())
-    cols_v = view.values(col_key, state[col_key].unique())
+    all_rows = view.values(row_key, state[row_key].unique())
+    all_cols = view.values(col_key, state[col_key].unique())
     panels = []
     for combo in combos:
         sub = select(state, zip(facet, combo, strict=True))
+        # A panel of gated cells has no tanh and relu columns, an nn.RNN panel no "n/a" one.
+        rows_v = applicable_values(sub, row_key, all_rows)
+        cols_v = applicable_values(sub, col_key, all_cols)
         values = np.full((len(rows_v), len(cols_v)), np.nan)
         text = [["" for _ in cols_v] for _ in rows_v]
         for rec in sub.to_dict("records"):
@@ -225,7 +228,7 @@ def _rate_heatmaps(
             text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
         panels.append(
             HeatPanel(
-                title=", ".join(assign(k, v) for k, v in zip(facet, combo, strict=True)),
+                title=setting_text(zip(facet, combo, strict=True)),
                 row_labels=tuple(format_value(v) for v in rows_v),
                 col_labels=tuple(format_value(v) for v in cols_v),
                 values=values,
