@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 import vanishlab as vl
 from vanishlab.report.data import build_report
+from vanishlab.report.figures import REFERENCE_COLOR, draw, pinned
+from vanishlab.report.model import LineGrid
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest
 from vanishlab.sweep.train_cell import load_training, required_lag, trainability
@@ -105,6 +108,15 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     assert "2 of 2 trained cells (100 %)" in section.intro
     rows = {row[2]: row for row in section.blocks[2].rows}  # by T
     assert rows["60"][9:11] == ("no", "no") and rows["6"][9:11] == ("yes", "yes")
+    # The required lag is the task's, not a gain's: it was drawn in the first gain's colour
+    # while the legend showed it grey.
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
+    need = [c for p in grid.panels for c in p.curves if c.reference]
+    with pinned():
+        lines = [ln for ax in draw(grid).axes for ln in ax.get_lines()]
+    dashed = [ln for ln in lines if ln.get_linestyle() != "-" and len(ln.get_xdata())]
+    assert need and all(c.style is None for c in need) and dashed
+    assert {to_hex(ln.get_color()) for ln in dashed} == {REFERENCE_COLOR}
 
 
 def test_task_needs_its_input_size() -> None:

@@ -61,6 +61,9 @@ PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
+#: A reference line of no measured line's style (see :class:`Curve`), and the legend's handle
+#: of every reference line.
+REFERENCE_COLOR = "#444444"
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
 CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
@@ -158,7 +161,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(_plain(label))
     for label in references:
-        handles.append(Line2D([], [], color="#444444", lw=1.1, ls=(0, (4, 2))))
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2))))
         labels.append(_plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
@@ -199,7 +202,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         for curve in panel.curves:
-            color = colors[curve.style % len(colors)]
+            color = _color(curve, colors)
             if curve.reference:
                 ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
                 continue
@@ -213,7 +216,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
                 ls="none",
                 marker="v",
                 ms=3.6,
-                color=colors[curve.style % len(colors)],
+                color=_color(curve, colors),
                 clip_on=False,
             )
         if floors:
@@ -264,6 +267,11 @@ def _draw_lines(grid: LineGrid) -> Figure:
             frameon=False,
         )
     return fig
+
+
+def _color(curve: Curve, colors: list[str]) -> str:
+    """A curve's colour: its style's in the palette, or :data:`REFERENCE_COLOR`."""
+    return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
 
 
 def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool) -> None:

@@ -76,11 +76,13 @@ class Curve:
     ``y``, ``lo`` and ``hi`` may hold NaN (a gap). ``floor_x`` lists the x positions where the
     value is ``-inf`` (an exact zero): drawn as markers on the panel's floor.
     ``reference``: a prediction rather than a measurement (a theory overlay): drawn dashed in
-    its style's colour, without band, and listed once in the legend under ``label``.
+    its style's colour, without band, and listed once in the legend under ``label``. A
+    reference of no measured line's style (``style`` None: a task's required lag) is drawn in
+    the legend's neutral grey.
     """
 
     label: str
-    style: int  # index into the figure's palette, stable across panels
+    style: int | None  # index into the figure's palette, stable across panels
     x: np.ndarray
     y: np.ndarray
     lo: np.ndarray | None = None

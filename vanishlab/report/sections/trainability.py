@@ -138,7 +138,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         curves.append(
             Curve(
                 "required lag (nearest first marker)",
-                0,
+                None,  # no gain's colour: the task's, the same for every gain
                 need.index.to_numpy(dtype=float),
                 need.to_numpy(dtype=float),
                 reference=True,
