@@ -61,9 +61,7 @@ PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
-#: A reference line of no measured line's style (see :class:`Curve`), and the legend's handle
-#: of every reference line.
-REFERENCE_COLOR = "#444444"
+REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
 CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
@@ -209,16 +207,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
             _draw_curve(ax, curve, color, grid.markers)
         for row, curve in enumerate(floors):
             # One rug row per curve, stacked on the panel's floor, below all data.
-            ax.plot(
-                curve.floor_x,
-                np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row),
-                transform=ax.get_xaxis_transform(),  # x in data, y in axes units
-                ls="none",
-                marker="v",
-                ms=3.6,
-                color=_color(curve, colors),
-                clip_on=False,
-            )
+            y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
+            ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
+            ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
         if floors:
             lo, hi = ax.get_ylim()
             room = FLOOR_BASE + FLOOR_STEP * len(floors)
@@ -270,7 +261,6 @@ def _draw_lines(grid: LineGrid) -> Figure:
 
 
 def _color(curve: Curve, colors: list[str]) -> str:
-    """A curve's colour: its style's in the palette, or :data:`REFERENCE_COLOR`."""
     return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
 
 
