@@ -368,6 +368,21 @@ def test_stored_rows_are_read_and_equal_the_recomputed_summary(smoke, tmp_path, 
     pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
 
 
+def test_a_trained_cells_stored_row_equals_the_recomputed_one(tmp_path):
+    """A diverged training's stored row lacked the note "Training diverged: no final loss."
+    that summarize_frames gives (the row was made before training, the fields copied in)."""
+    grid = vl.Sweep(
+        hidden_size=8, input_size=2, seq_len=6, batch=2, task="adding", train_steps=20,
+        optimizer="sgd", lr=(0.01, 1e6), clip=0.0,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    stored = vl.summarize(run, cache=False)
+    assert stored["note"].str.contains("Training diverged: no final loss.").sum() == 1
+    recomputed = sm.summarize_frames(vl.load_results(run), vl.load_cells(run))
+    pd.testing.assert_frame_equal(stored, recomputed)
+
+
 def test_old_shards_without_rows_and_damaged_rows(smoke, tmp_path):
     import json
 

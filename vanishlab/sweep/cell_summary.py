@@ -103,7 +103,7 @@ from .summary_fields import (
     SUMMARY_COLUMNS,
 )
 
-__all__ = ["summarize_cell", "summary_row"]
+__all__ = ["summarize_cell", "summary_row", "with_training"]
 
 _ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
 
@@ -275,18 +275,8 @@ def summary_row(
         solved=None,
         steps_to_solve=None,
     )
-    for name, _ in TRAIN_FIELDS:  # from load_cells' training columns, when trained
-        value = _py(cell.get(name))
-        if (
-            value is not None
-            and value is not pd.NA
-            and not (isinstance(value, float) and math.isnan(value))
-        ):
-            row[name] = value
     flags: list[str] = []
-    notes: list[str] = []
-    if row["solved"] is not None and math.isnan(float(row["final_loss"])):
-        notes.append("Training diverged: no final loss.")
+    notes: list[str] = _set_training(row, cell)  # from load_cells' training columns
     if row["status"] != "ok":
         flags.append("failed")
         notes.append(f"Failed: {cell.get('reason') or 'no reason recorded'}.")
@@ -373,6 +363,27 @@ def summary_row(
     row["flag"] = ",".join(sorted(dict.fromkeys(flags), key=order.index))
     row["note"] = " ".join(notes)
     return {c: row[c] for c in SUMMARY_COLUMNS}
+
+
+def with_training(row: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary row made at initialisation, with the outcome of the cell's training (a
+    :func:`vanishlab.sweep.train_cell.train_record`): the same fields and note that
+    :func:`summary_row` gives from the cell's training columns."""
+    out = dict(row)
+    notes = _set_training(out, train)
+    out["note"] = " ".join([*notes, *([out["note"]] if out["note"] else [])])
+    return out
+
+
+def _set_training(row: dict[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """Set ``row``'s training fields from ``values`` (those it has); the notes they need."""
+    for name, _ in TRAIN_FIELDS:
+        value = _py(values.get(name))
+        if not _absent(value):
+            row[name] = value
+    if row["solved"] is not None and math.isnan(float(row["final_loss"])):
+        return ["Training diverged: no final loss."]
+    return []
 
 
 def _fit_layers(cell_rows: pd.DataFrame | None) -> dict[int, dict[str, Any]]:

@@ -29,7 +29,7 @@ from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
 from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, one_thread
-from .cell_summary import summarize_cell
+from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .inits import Init
 from .summary_fields import code_digest
@@ -89,7 +89,7 @@ def run_cell(
                 frame, status, failure, row = empty_frame(), "failed", "error", None
         if row is not None:
             if trained is not None:
-                row.update({name: trained[name] for name, _ in store.TRAIN_FIELDS})
+                row = with_training(row, trained)
             stored = store.stored_summary(row, code_digest())
     meta: store.CellMeta = {
         "cell_id": config.cell_id,
