@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -409,3 +411,39 @@ def test_old_shards_without_rows_and_damaged_rows(smoke, tmp_path):
     rewrite(paths[1], lambda meta: meta["summary"]["row"].update(rate=1.0))
     with pytest.raises(store.CorruptShardError, match="summary row does not match"):
         vl.summarize(run, cache=False)
+
+
+def test_the_code_digest_covers_every_module_a_summary_row_runs(tmp_path):
+    """The digest that decides when a stored row is stale listed its modules by hand and
+    missed the gated Lyapunov exponent, the init catalog and the tasks: an edit there left old
+    rows in place. Every vanishlab module that measuring and summarising cells (nn.RNN, LSTM
+    with chrono init, a trained cell) loads must be in it."""
+    script = """
+import sys
+from vanishlab.sweep.config import CellConfig
+from vanishlab.sweep.measure import run_cell
+from vanishlab.sweep.summary_fields import code_modules
+tiny = dict(hidden_size=4, input_size=2, seq_len=5, batch=2)
+for cfg in (
+    CellConfig(**tiny),
+    CellConfig(model="lstm", activation=None, init="chrono", **tiny),
+    CellConfig(task="adding", train_steps=2, **{**tiny, "seq_len": 6}),
+):
+    assert "summary" in run_cell(cfg)[1]
+loaded = {m for m in sys.modules if m == "vanishlab" or m.startswith("vanishlab.")}
+print(sorted(loaded - set(code_modules())))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "[]"
+    from vanishlab.sweep.summary_fields import code_modules
+
+    modules = set(code_modules())
+    assert {
+        "vanishlab.core.gated_lyapunov",
+        "vanishlab.sweep.catalog",
+        "vanishlab.train.tasks",
+        "vanishlab.sweep.init_weights",
+    } <= modules
+    assert "vanishlab.report" not in modules and "vanishlab.cli" not in modules

@@ -195,7 +195,7 @@ def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
     """A digest of the code that computes a summary (this module and the per-cell code of
-    :func:`vanishlab.sweep.cell_summary.code_digest`), so that a cached one from other code
+    :func:`vanishlab.sweep.summary_fields.code_digest`), so that a cached one from other code
     (a new vanishlab, an edited checkout) is recomputed."""
     own = Path(str(sys.modules[__name__].__file__)).read_bytes()
     return hashlib.sha256(own + code_digest().encode()).hexdigest()

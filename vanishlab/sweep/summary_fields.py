@@ -5,8 +5,8 @@ per-cell computation (:mod:`vanishlab.sweep.cell_summary`) and the torch it impo
 
 from __future__ import annotations
 
+import ast
 import hashlib
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from .config import AXES
 from .store import TRAIN_FIELDS
 
 __all__ = [
-    "CODE_MODULES",
+    "CODE_ROOTS",
     "FLAGS",
     "NARROW_WIDTH",
     "NEAR_CRITICAL",
@@ -23,6 +23,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "SUMMARY_FIELDS",
     "code_digest",
+    "code_modules",
 ]
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
@@ -87,35 +88,88 @@ SUMMARY_COLUMNS: tuple[str, ...] = (*AXES, *(name for name, _ in SUMMARY_FIELDS)
 """Columns of a summary row, in order (config columns first, as :data:`AXES`)."""
 
 
-#: The modules whose code computes a summary row: the per-cell module, the theory, the fits,
-#: the Lyapunov exponent, the engine, the init registry and draws, the cell's build.
-CODE_MODULES = (
+#: Where the code of a summary row starts: the cell's measurement (which makes the row at
+#: initialisation and adds its training's outcome), the per-cell summary (which
+#: :mod:`vanishlab.sweep.summary` calls for a shard without a row) and the built-in inits'
+#: draws (imported by name on the first draw). Every vanishlab module they import, at any
+#: depth, counts too (:func:`code_modules`).
+CODE_ROOTS = (
+    "vanishlab.sweep.measure",
     "vanishlab.sweep.cell_summary",
-    "vanishlab.sweep.summary_fields",
-    "vanishlab.sweep.prediction",
-    "vanishlab.analysis.fits",
-    "vanishlab.analysis.linear",
-    "vanishlab.analysis.pascanu",
-    "vanishlab.analysis.meanfield",
-    "vanishlab.analysis.gaussian",
-    "vanishlab.core.lyapunov",
-    "vanishlab.core.forward",
-    "vanishlab.core.engine",
-    "vanishlab.sweep.inits",
     "vanishlab.sweep.init_weights",
-    "vanishlab.sweep.cell",
-    "vanishlab.sweep.train_cell",
 )
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # the vanishlab package's folder
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of vanishlab module ``name``, or None when ``name`` is not a module (a
+    function or constant of one, as ``from .x import y`` names it)."""
+    if name == "vanishlab":
+        return _PACKAGE / "__init__.py"
+    if not name.startswith("vanishlab."):
+        return None
+    parts = name.split(".")[1:]
+    for path in (
+        _PACKAGE.joinpath(*parts).with_suffix(".py"),
+        _PACKAGE.joinpath(*parts, "__init__.py"),
+    ):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported(name: str, path: Path) -> set[str]:
+    """The vanishlab names that module ``name`` imports when it runs (at the top or in a
+    function; not under ``if TYPE_CHECKING:``)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    todo: list[ast.AST] = [ast.parse(path.read_bytes(), filename=str(path))]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo += node.orelse
+            continue
+        todo += ast.iter_child_nodes(node)
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            out.add(base)
+            out.update(f"{base}.{a.name}" for a in node.names)
+    return {n for n in out if n == "vanishlab" or n.startswith("vanishlab.")}
+
+
+@lru_cache(maxsize=1)
+def code_modules() -> tuple[str, ...]:
+    """The modules whose code computes a summary row: :data:`CODE_ROOTS`, every vanishlab
+    module they import when they run, at any depth, and the packages those are in, found by
+    reading their source (nothing is imported). A hand-kept list missed the gated Lyapunov
+    exponent, the init catalog and the tasks."""
+    seen: dict[str, Path] = {}
+    todo = list(CODE_ROOTS)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if name in seen or path is None:
+            continue
+        seen[name] = path
+        todo += _imported(name, path)
+        todo.append(name.rpartition(".")[0])  # its package's __init__ runs first
+    return tuple(sorted(seen))
 
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """A digest of the code that computes a summary row (the files of :data:`CODE_MODULES`,
-    read without importing them), so that a row stored by other code (another vanishlab, an
-    edited checkout) is computed afresh."""
+    """A digest of the code that computes a summary row (the files of :func:`code_modules`),
+    so that a row stored by other code (another vanishlab, an edited checkout) is computed
+    afresh."""
     digest = hashlib.sha256()
-    for name in CODE_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, name
-        digest.update(Path(spec.origin).read_bytes())
+    for name in code_modules():
+        path = _module_file(name)
+        assert path is not None, name
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
