@@ -228,6 +228,28 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
     assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
 
 
+def test_an_axis_flag_may_name_an_init_the_experiment_file_registers(tmp_path):
+    """`vanishlab sweep mine.py --init mine` said "unknown init 'mine'": the flags were parsed
+    before the module that registers it was loaded."""
+    module = tmp_path / "mine.py"
+    module.write_text(
+        '"""Mine."""\nimport vanishlab as vl\n\n\n'
+        "def _init(rnn, gain, generator):\n"
+        '    vl.INITS["orthogonal"].apply(rnn, gain, generator)\n\n\n'
+        'vl.register_init(vl.Init("mine_flag_test", "orthogonal", _init), replace=True)\n'
+        "SWEEP = vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=1)\n"
+    )
+    out = tmp_path / "run"
+    assert "mine_flag_test" not in vl.INITS
+    try:
+        args = ["sweep", str(module), "--init", "mine_flag_test", "--out", str(out), "--quiet"]
+        result = runner.invoke(app, [*args, "--workers", "1"])
+    finally:
+        vl.INITS.pop("mine_flag_test", None)
+    assert result.exit_code == 0, result.stderr
+    assert list(vl.load_cells(out)["init"]) == ["mine_flag_test"]
+
+
 def test_experiment_by_path_with_sections(tmp_path):
     module = tmp_path / "mine.py"
     module.write_text(

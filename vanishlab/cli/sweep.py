@@ -205,9 +205,9 @@ def _sweep(
     out_dir = single("--out", out)
     label = single("--name", name)
     address = single("--scheduler", scheduler)
-    overrides = parse_overrides()  # after the run's options: their errors come first
-
+    # The experiment first: a module may register inits that its axis flags then name.
     base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
+    overrides = parse_overrides()  # after the run's options: their errors come first
     if base.sections is not None:  # a typo would only show when the run is reported
         from ..report import section_keys
 
