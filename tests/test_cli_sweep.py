@@ -47,13 +47,22 @@ def run_dir(smoke_run_dir, tmp_path) -> Path:
 def test_inits_lists_every_init_with_one_line():
     result = runner.invoke(app, ["inits"])
     assert result.exit_code == 0
-    lines = result.stdout.strip().splitlines()
+    table, notes = result.stdout.strip().split("\n\n")
+    header, *lines = table.splitlines()
+    assert header.split() == ["init", "models", "mean", "field", "description"]
     assert [line.split()[0] for line in lines] == list(INITS)
-    assert all(len(line.split(maxsplit=2)) == 3 for line in lines)
+    assert all(len(line.split(maxsplit=3)) == 4 for line in lines)
     # The models each applies to: what the error for an init on the wrong model points to.
     assert {line.split()[0]: line.split()[1] for line in lines} == {
         name: ",".join(init.models) for name, init in INITS.items()
     }
+    assert {line.split()[0]: line.split()[2] for line in lines} == {
+        name: init.validity for name, init in INITS.items()
+    }
+    # What --gain multiplies (Init.gain_on): the docs pointed here, and it was not shown.
+    for name, init in INITS.items():
+        (rule,) = [n for n in notes.splitlines() if n.startswith("--gain") and f" {name}" in n]
+        assert rule.endswith(f": {init.gain_on}."), name
 
 
 def test_experiments_lists_modules_with_descriptions():

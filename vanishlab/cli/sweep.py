@@ -270,16 +270,25 @@ sweep = app.command(name="sweep")(sweep_command())
 @app.command()
 @user_errors
 def inits() -> None:
-    """List the weight initialisations (the values of --init), one line each, with the models
-    (--model) each applies to."""
-    # The built-in registry's tables, without torch.
-    from ..sweep.catalog import BUILTIN_INITS, BUILTIN_MODELS
+    """List the weight initialisations (the values of --init), one line each: the models
+    (--model) each applies to, whether the mean field's assumptions hold for it, and what
+    --gain multiplies."""
+    from ..sweep.inits import INITS  # the registry, without torch
 
-    width = max(len(n) for n in BUILTIN_INITS)
-    models = {name: ",".join(BUILTIN_MODELS[name]) for name in BUILTIN_INITS}
-    models_width = max(len(m) for m in models.values())
-    for init_name, description in BUILTIN_INITS.items():
-        typer.echo(f"{init_name:<{width}}  {models[init_name]:<{models_width}}  {description}")
+    rows = [("init", "models", "mean field", "description")]
+    rows += [(n, ",".join(i.models), i.validity, i.description) for n, i in INITS.items()]
+    widths = [max(len(row[c]) for row in rows) for c in range(3)]
+    for row in rows:
+        typer.echo("  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[3]]))
+    typer.echo(
+        "\nmean field: iid (its assumptions hold; exact as H grows), approximate, or none "
+        "(no prediction); for nn.RNN cells (LSTM and GRU cells have none)."
+    )
+    by_rule: dict[str, list[str]] = {}
+    for name, init in INITS.items():
+        by_rule.setdefault(init.gain_on or "not stated", []).append(name)
+    for rule, names in by_rule.items():
+        typer.echo(f"--gain multiplies, for {', '.join(names)}: {rule}.")
 
 
 @app.command()

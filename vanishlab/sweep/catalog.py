@@ -1,7 +1,6 @@
-"""The built-in initialisations' names and one-line descriptions, without torch.
-
-:mod:`vanishlab.sweep.inits` builds its registry from this table, and ``vanishlab inits`` lists
-it without importing torch (the command answers in a fraction of torch's import time).
+"""The built-in initialisations' names, one-line descriptions and models, and the names that
+are not inits (a trained model's): plain tables that :mod:`vanishlab.sweep.inits` builds its
+registry from (no torch is imported by either; ``vanishlab inits`` lists the registry).
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ __all__ = [
     "ALL_MODELS",
     "BUILTIN_INITS",
     "BUILTIN_MODELS",
-    "BUILTIN_NEEDS_BIAS",
     "CHRONO_T_MAX",
     "TRAINED_INIT",
 ]
@@ -60,9 +58,6 @@ BUILTIN_MODELS: dict[str, tuple[str, ...]] = {
     "chrono": ("lstm", "gru"),
 }
 """Name -> the models each built-in init applies to (:attr:`vanishlab.sweep.inits.Init.models`)."""
-
-BUILTIN_NEEDS_BIAS: frozenset[str] = frozenset({"forget_bias", "chrono"})
-"""Built-in inits that set gate biases, so refuse a cell with ``bias=False``."""
 
 CHRONO_T_MAX = 100
 """T_max of the chrono init: the longest dependency it prepares for (Tallec & Ollivier 2018

@@ -51,7 +51,8 @@ from typing import Any
 from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
 from .axes import SEED_MAX, Axis, AxisSet
-from .catalog import BUILTIN_INITS, BUILTIN_MODELS, BUILTIN_NEEDS_BIAS
+from .catalog import ALL_MODELS
+from .inits import INITS
 
 __all__ = [
     "ACTIVATIONS",
@@ -90,19 +91,13 @@ OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")
 
 
 def _known_init(value: str) -> None:
-    # Imported here, not at the top: the registry imports torch, and ``vanishlab --help``
-    # reads this table without torch (docs/design.md, "Import cost"). No cycle is involved.
-    if value in BUILTIN_INITS:  # a built-in needs no torch import
-        return
-    from .inits import INITS
-
     if value not in INITS:
         raise VanishlabError(
             f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`)"
         )
 
 
-MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
+MODELS: tuple[str, ...] = ALL_MODELS
 """The values of the ``model`` axis: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU``."""
 
 
@@ -224,13 +219,7 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse an init that does not apply to a model of the grid (or needs biases it lacks)."""
     models = axes.get("model", ("rnn",))
     for init in axes.get("init", ()):
-        if init in BUILTIN_MODELS:  # a built-in needs no torch import
-            applies, needs_bias = BUILTIN_MODELS[init], init in BUILTIN_NEEDS_BIAS
-        else:
-            # Imported here for the reason given in _known_init (no cycle).
-            from .inits import INITS
-
-            applies, needs_bias = INITS[init].models, INITS[init].needs_bias
+        applies, needs_bias = INITS[init].models, INITS[init].needs_bias
         for model in models:
             if model not in applies:
                 raise VanishlabError(
