@@ -33,7 +33,8 @@ POOR_FIT_R2 = 0.9
 
 #: Flag keywords, in the order they are listed, and what each means.
 FLAGS: dict[str, str] = {
-    "failed": "the forward pass overflowed: nothing was measured",
+    "failed": "nothing was measured: the forward pass overflowed, or an error stopped the "
+    "cell (its note says which)",
     "no-theory": "neither the linear regime nor the mean field applies",
     "exact-zero": "an exact zero Jacobian in the fit window (relu units all off): the rate is "
     "that of the decay before it, or -inf when nothing is left before it",
