@@ -38,7 +38,7 @@ from torch import nn
 from .forward import check_finite_states, recurrence_kernel, tanh_derivative
 from .inputs import Shapes, check_float_module, check_sequence, check_state
 
-__all__ = ["GatedInputs", "GatedSteps", "gated_states", "gated_steps", "prepare_gated"]
+__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 
 
 @dataclass(frozen=True)
@@ -247,8 +247,3 @@ def gated_steps(inp: GatedInputs) -> list[GatedSteps]:
         out.append(steps)
         below = steps.h
     return out
-
-
-def gated_states(inp: GatedInputs) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Every layer's ``(h, c)`` states, ``(T, B, H)`` each (c None for a GRU)."""
-    return [(s.h, s.c) for s in gated_steps(inp)]

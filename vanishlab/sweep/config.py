@@ -12,7 +12,7 @@ shard in a run directory.
 
 Every axis is one entry of :data:`AXIS_TABLE` (:class:`Axis`: name, type, default, help,
 example, report label, parquet type, which models it applies to). :data:`AXES`,
-:data:`AXIS_TYPES`, :class:`CellConfig`, :class:`Sweep`, :func:`parse_axis` and the table below
+:class:`CellConfig`, :class:`Sweep`, :func:`parse_axis` and the table below
 are derived from it (a test checks this docstring against it). Adding an axis is one entry
 there plus the code that gives it meaning (``docs/design.md``).
 
@@ -58,7 +58,6 @@ __all__ = [
     "ACTIVATIONS",
     "AXES",
     "AXIS_TABLE",
-    "AXIS_TYPES",
     "DTYPES",
     "LABELS",
     "LATER_AXES",
@@ -266,9 +265,6 @@ _AXIS_SET = AxisSet(AXIS_TABLE, module=__name__, grid_check=_grid_check)
 
 AXES: tuple[str, ...] = _AXIS_SET.names
 """The axis names, in :data:`AXIS_TABLE` order (config-column and grid-nesting order)."""
-
-AXIS_TYPES: dict[str, type] = {a.name: a.type for a in AXIS_TABLE}
-"""The Python type of each axis's values (:attr:`Axis.arrow_type` gives the parquet type)."""
 
 REPORT_ORDER: tuple[str, ...] = tuple(
     a.name for a in sorted(AXIS_TABLE, key=lambda a: a.report_rank)

@@ -170,7 +170,7 @@ def training_section(view: RunView) -> Section | None:
     fits = curve_fits(view, ("step",))
     if not len(steps):
         return None
-    order = curve_order(view, view.results)
+    order = curve_order(view.results)
     layers = num_layers(view)
     labels = [curve_label(s, layer, layers) for s, layer in order]
     by_curve: dict[tuple[str, int | None], pd.DataFrame] = {}
@@ -341,7 +341,7 @@ def curves_steps_section(view: RunView) -> Section | None:
         return None
     steps = sorted(int(s) for s in r["step"].unique())
     shown = chosen_steps(steps)
-    order = curve_order(view, r)
+    order = curve_order(r)
     layers = num_layers(view)
     legend = tuple(f"step {n}" for n in shown)
     ncols = min(len(order), 3)

@@ -175,7 +175,7 @@ def _lyapunov_text(value: float | None) -> str:
 def curves_section(view: RunView) -> Section | None:
     """log10 ||J|| against the lag for every layer's state and the input, with fitted lines."""
     r = view.results
-    order = curve_order(view, r)
+    order = curve_order(r)
     if not order:
         return None
     layers = num_layers(view)
@@ -237,7 +237,7 @@ def fits_section(view: RunView) -> Section | None:
     """Rates (Frobenius and spectral norm), fit quality, window, horizon and phase per curve."""
     fits = curve_fits(view)
     spec = curve_fits(view, norm="spec")
-    order = curve_order(view, view.results)
+    order = curve_order(view.results)
     if not order or not len(fits):
         return None
     layers = num_layers(view)

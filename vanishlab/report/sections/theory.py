@@ -237,7 +237,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     )
 
 
-def _agreement(settings: pd.DataFrame, summary: pd.DataFrame) -> KeyValues:
+def _agreement(summary: pd.DataFrame) -> KeyValues:
     measured = summary[(summary["status"] == "ok").to_numpy()]
     n = len(measured)
     by = measured["predicted_by"].value_counts()
@@ -296,7 +296,7 @@ def theory_section(view: RunView) -> Section | None:
     if not has_theory(settings):
         return None
     blocks: list[Any] = list(_phase_figures(view, settings))
-    blocks.append(_agreement(settings, view.theory))
+    blocks.append(_agreement(view.theory))
     legend = _flag_legend(settings)
     if legend is not None:
         blocks.append(legend)

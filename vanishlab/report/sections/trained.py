@@ -125,7 +125,7 @@ def lyapunov_value(value: object) -> float | None:
     return None
 
 
-def curve_order(view: RunView, frame: pd.DataFrame) -> list[tuple[str, int | None]]:
+def curve_order(frame: pd.DataFrame) -> list[tuple[str, int | None]]:
     """The (source, layer) curves present in ``frame``: state layers top first, then input."""
     if not len(frame):
         return []
