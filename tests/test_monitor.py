@@ -147,6 +147,33 @@ def test_resumes_and_refuses_another_probe(tmp_path):
     assert vl.load_manifest(out)["model"]["every"] == 2
 
 
+def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
+    """Another seed's run was taken as a resume: its first steps were skipped in silence, and
+    the run held one model's early steps and the other's later ones."""
+    probe = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(0))
+    out = tmp_path / "m"
+
+    def train(seed: int, steps: range) -> list[bool]:
+        torch.manual_seed(seed)
+        net = _Net()
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        x, y = torch.randn(4, 6, 3), torch.randn(4, 1)
+        written = []
+        with JacobianMonitor(net, probe.transpose(0, 1), out=out, every=2) as mon:
+            for n in steps:
+                if n:
+                    _train_step(net, opt, x, y)
+                written.append(mon.step(n) is not None)
+        return written
+
+    assert train(0, range(5)) == [True, False, True, False, True]
+    # The same run again (same seed, deterministic): a resume; its recorded steps are skipped.
+    assert train(0, range(7)) == [False, False, False, False, False, False, True]
+    with pytest.raises(VanishlabError, match="step 0 of .* was recorded from other weights"):
+        train(1, range(3))
+    assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
+
+
 def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path):
     """Reopening refused it with "run the sweep command of this run again", which a monitor's
     run cannot: it could only be repaired by hand. The step's rows are lost; the others stay."""

@@ -128,7 +128,8 @@ class JacobianMonitor:
             I)`` with ``batch_first``, or unbatched ``(T, I)``), in the module's dtype and on
             its device. A copy is kept, so later changes to the tensor do not move the probe.
         out: the run directory: new, empty, or an earlier monitor's with the same architecture
-            and probe (then the steps it already holds are skipped).
+            and probe (then the steps it already holds are skipped, when the module's weights
+            at that step are those they were recorded with; another training run is refused).
         every: record the steps ``n`` with ``n % every == 0``.
         h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
         lyapunov: also measure the top Lyapunov exponent along the probe (kept in the
@@ -218,7 +219,9 @@ class JacobianMonitor:
             return None
         config = module_config(self.module, self.probe)
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
+        weights = _digest(*(p for _, p in self.module.named_parameters()))
         if cid in self._done:
+            self._check_same_weights(n, weights)
             return None
         start = time.perf_counter()
         lyap: float | None = None
@@ -244,6 +247,7 @@ class JacobianMonitor:
             "status": status,
             "lyapunov": json_number(lyap),
             "elapsed_s": round(elapsed, 6),
+            "weights_sha256": weights,
         }
         meta: store.CellMeta = {
             "cell_id": cid,
@@ -262,6 +266,18 @@ class JacobianMonitor:
         self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
         return frame
+
+    def _check_same_weights(self, n: int, weights: str) -> None:
+        """Refuse to skip step ``n``, already recorded, when the module's weights now differ
+        from those it was recorded with: another training run (another seed or settings)
+        into the same directory, whose steps were skipped in silence, and the run then
+        stitched one model's early steps to the other's later ones."""
+        recorded = (self._manifest["steps"].get(str(n)) or {}).get("weights_sha256")
+        if recorded is not None and recorded != weights:  # (runs before it was kept: None)
+            raise VanishlabError(
+                f"step {n} of {self.out} was recorded from other weights: another training run "
+                "(another seed or settings) writes into it; choose a new or empty out"
+            )
 
     # --- the directory ---------------------------------------------------------------------
 
