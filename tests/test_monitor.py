@@ -277,6 +277,26 @@ def test_summarize_gives_each_step_its_recorded_lyapunov_exponent(tmp_path):
     assert got == pytest.approx(want) and len(set(want.values())) == 2
 
 
+def test_summarize_gives_each_row_its_step_in_step_order(tmp_path):
+    """The summary of a monitored run had no step column and came in cell-id order: a row
+    could not be told from another without joining load_cells."""
+    rnn, probe = nn.RNN(2, 4), torch.randn(6, 2, 2)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m", lyapunov=False) as mon:
+        for n in range(12):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.1)
+            mon.step(n)
+    cells = vl.load_cells(tmp_path / "m")
+    assert list(cells["cell_id"]) != sorted(cells["cell_id"])  # so the order is tested
+    for cache in (True, True, False):  # computed and cached, read from the cache, uncached
+        summary = vl.summarize(tmp_path / "m", cache=cache)
+        cols = list(summary.columns)
+        assert cols[cols.index("cell_id") + 1] == "step"
+        assert list(summary["step"]) == list(range(12))
+        assert list(summary["cell_id"]) == list(cells["cell_id"])
+        assert summary["rate"].is_monotonic_increasing  # W_hh grows step by step
+
+
 def test_misuse(tmp_path):
     rnn = nn.RNN(2, 4)
     probe = torch.randn(5, 2)

@@ -238,7 +238,9 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     ``predicted_rate_layer0``; ``delta_rate``, ``delta_rate_layer0``, ``delta_lyapunov``
     (measured - predicted); ``flag`` and ``note``; a trained cell's ``final_loss``,
     ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
-    docs/trainability.md). Rates are natural log per step.
+    docs/trainability.md). A monitor's run (:class:`vanishlab.JacobianMonitor`) adds each
+    row's training ``step`` after ``cell_id`` and is sorted by it. Rates are natural log per
+    step.
 
     Args:
         run_dir: a run directory.
@@ -250,13 +252,13 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         VanishlabError: not a run directory, or a corrupt or foreign shard.
     """
     run_dir = Path(run_dir)
-    store.load_manifest(run_dir)
+    manifest = store.load_manifest(run_dir)
     path = run_dir / SUMMARY
     fingerprint = _fingerprint(run_dir) if cache else ""
     if cache:
         cached = _read_cached(path, fingerprint)
         if cached is not None:
-            return cached
+            return _with_steps(cached, manifest)
     frame = compute_summary(run_dir)
     if cache:
         table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
@@ -264,4 +266,25 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         table = table.replace_schema_metadata({SUMMARY_META_KEY: meta})
         with contextlib.suppress(OSError):  # read-only run directory: return it all the same
             store.atomic_write(path, lambda f: pq.write_table(table, f))
-    return frame
+    return _with_steps(frame, manifest)
+
+
+def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """A monitor's summary with each row's training ``step`` (after ``cell_id``, as
+    :func:`~vanishlab.sweep.store.load_results` gives it), sorted by step; other runs' as they
+    are. The step is the manifest's (a summary row is a cell's, and knows no step)."""
+    steps = manifest.get("steps") if manifest.get("kind") == MONITOR else None
+    if not isinstance(steps, dict):
+        return frame
+    by_cell = {
+        str(rec["cell_id"]): int(step)
+        for step, rec in steps.items()
+        if isinstance(rec, dict) and "cell_id" in rec and str(step).isdigit()
+    }
+    frame = frame.copy()
+    frame.insert(
+        frame.columns.get_loc("cell_id") + 1,
+        "step",
+        frame["cell_id"].map(by_cell).astype("Int64"),
+    )
+    return frame.sort_values(["step", "cell_id"], kind="stable").reset_index(drop=True)
