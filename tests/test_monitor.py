@@ -243,6 +243,7 @@ def test_an_overflowing_step_is_recorded_as_failed(tmp_path):
     assert len(rows) == 0
     cells = vl.load_cells(tmp_path / "m")
     assert list(cells["status"]) == ["failed"] * 2 and "became inf" in cells["reason"][0]
+    assert list(cells["failure"]) == ["overflow"] * 2  # as a sweep's (it was NaN)
     assert list(cells["step"]) == [0, 3]  # from each shard's record (it was <NA>: no rows)
     assert len(vl.load_results(tmp_path / "m")) == 0
 
@@ -257,6 +258,7 @@ def test_a_diverged_parameter_is_a_failed_step(tmp_path):
         assert len(mon.step(1)) == 0
     cells = vl.load_cells(tmp_path / "m")
     assert list(cells["status"]) == ["ok", "failed"] and list(cells["step"]) == [0, 1]
+    assert cells["failure"].isna().iloc[0] and cells["failure"].iloc[1] == "overflow"
     reason = cells["reason"].iloc[1]
     assert "weight_hh_l0 holds nan at entry [1, 2]" in reason and "training diverged" in reason
 

@@ -220,6 +220,8 @@ def test_a_failed_measurement_is_said_and_draws_nothing(tmp_path):
     run = tmp_path / "run"
     result = analyze_checkpoint(tmp_path / "huge.pt", run, nonlinearity="relu", seq_len=8)
     assert result.status == "failed"
+    # As a sweep's overflowing cell (it was NaN: a filter on failure == "overflow" missed it)
+    assert list(vl.load_cells(run)["failure"]) == ["overflow"]
     report = _report(run)
     assert [s.key for s in report.sections] == ["model", "lyapunov", "theory-trained"]
     facts = {k: v for b in _blocks(_section(report, "model"), KeyValues) for k, v in b.items}

@@ -266,6 +266,8 @@ def _measure_into(
             "config": config,
             "status": status,
             "reason": reason,
+            # as a sweep's cell: an overflow of the network's own forward pass is a result
+            "failure": None if status == "ok" else "overflow",
             "elapsed_s": elapsed,
             "n_rows": len(frame),
         }

@@ -254,6 +254,8 @@ class JacobianMonitor:
             "config": config,
             "status": status,
             "reason": reason,
+            # as a sweep's cell: the network's own forward pass (or training) diverged
+            "failure": None if status == "ok" else "overflow",
             "elapsed_s": elapsed,
             "n_rows": len(frame),
             # The step's record in its shard too: a process that dies between the shard and
