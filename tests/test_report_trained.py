@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from _cdp import Browser, find_chromium
@@ -341,7 +342,43 @@ def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
     assert table.detail == len(table.columns) - 1
 
 
-# ---- in a real browser --------------------------------------------------------------------
+
+def test_a_failed_step_is_a_gap_in_the_training_curves(tmp_path):
+    """The lines were drawn straight across a failed step, as if it had been measured."""
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    out = tmp_path / "run"
+    good = {k: v.clone() for k, v in rnn.state_dict().items()}
+    with vl.JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=1) as mon:
+        mon.step(0)
+        with torch.no_grad():
+            rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
+            rnn.weight_ih_l0.fill_(1.0)
+        mon.step(1)
+        rnn.load_state_dict(good)
+        mon.step(2)
+    grids = _blocks(_section(_report(out), "training"), LineGrid)
+    assert grids
+    for grid in grids:
+        assert "A gap" in grid.caption and "failed step" in grid.caption
+        for curve in grid.panels[0].curves:
+            assert curve.x.tolist() == [0.0, 1.0, 2.0], curve.label
+            assert np.isnan(curve.y[1]), curve.label
+
+
+def test_no_horizon_at_any_step_draws_no_empty_figure(tmp_path):
+    """An IRNN whose norms never fall 1000-fold (the monitor example's) got a blank
+    "Horizons over training" figure with axes from -0.05 to 0.05."""
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu", bias=False)
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(torch.eye(4))
+    out = tmp_path / "run"
+    with vl.JacobianMonitor(rnn, torch.rand(8, 2, 2), out=out, every=1) as mon:
+        mon.step(0)
+        mon.step(1)
+    section = _section(_report(out), "training")
+    titles = [g.title for g in _blocks(section, LineGrid)]
+    assert titles == ["Decay rates and the top Lyapunov exponent over training"]
+    assert "No horizon" in _blocks(section, LineGrid)[0].caption
 
 
 def _in_chromium(page: Path, shot: Path) -> dict:

@@ -153,8 +153,14 @@ def monitor_section(view: RunView) -> Section:
     )
 
 
-def _series(x: np.ndarray, y: np.ndarray, style: int, label: str) -> Curve:
-    """A quantity against the training step: NaN is a gap, -inf a floor marker."""
+def _series(x: np.ndarray, y: np.ndarray, style: int, label: str, failed: np.ndarray) -> Curve:
+    """A quantity against the training step: NaN is a gap, -inf a floor marker, and a failed
+    step (nothing measured) a gap too, not a line drawn across it."""
+    gaps = np.setdiff1d(failed, x)
+    if len(gaps):
+        order = np.argsort(np.concatenate([x, gaps]), kind="stable")
+        x = np.concatenate([x, gaps])[order]
+        y = np.concatenate([y, np.full(len(gaps), np.nan)])[order]
     return Curve(
         label=label,
         style=style,
@@ -177,23 +183,28 @@ def training_section(view: RunView) -> Section | None:
     for source, layer in order:
         by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values("step")
     markers = len(steps) <= MARKERS_UP_TO
+    failed = steps.loc[steps["status"] != "ok", "step"].to_numpy(dtype=np.float64)
     lyap_label = "top Lyapunov exponent λ₁"
     legend = (*labels, lyap_label)
     rate_curves, horizon_curves = [], []
     for style, key in enumerate(order):
         f = by_curve[key]
         x = f["step"].to_numpy(dtype=np.float64)
-        rate_curves.append(_series(x, f["rate"].to_numpy(dtype=np.float64), style, labels[style]))
+        rate = f["rate"].to_numpy(dtype=np.float64)
+        rate_curves.append(_series(x, rate, style, labels[style], failed))
         h = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        horizon_curves.append(_series(x, h, style, labels[style]))
+        horizon_curves.append(_series(x, h, style, labels[style], failed))
     measured = steps[steps["measured"].to_numpy(dtype=bool)]
     curves = list(rate_curves)
     if len(measured):
         x = measured["step"].to_numpy(dtype=np.float64)
         y = measured["lyapunov"].to_numpy(dtype=np.float64)
-        curves.append(_series(x, y, len(order), lyap_label))
+        curves.append(_series(x, y, len(order), lyap_label, failed))
     panels = [LinePanel(0, 0, "", tuple(curves))]
     floors = any(len(c.floor_x) for c in curves)
+    # No horizon at any step (an IRNN's norms that never fall 1000-fold): no empty figure.
+    any_horizon = any(np.isfinite(c.y).any() for c in horizon_curves)
+    gap_note = " A gap: a failed step, where nothing was measured." if len(failed) else ""
     zero_note = (
         " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
         "gradient is cut off completely)."
@@ -208,6 +219,13 @@ def training_section(view: RunView) -> Section | None:
             "lag, above it they explode."
             + ("" if len(measured) else " λ₁ was not measured (lyapunov=False).")
             + (zero_note if floors else "")
+            + gap_note
+            + (
+                ""
+                if any_horizon
+                else f" No horizon ({HORIZON_MEANING}) is drawn: at no recorded step did a "
+                "norm fall 1000-fold within the probe's lags."
+            )
         ),
         nrows=1,
         ncols=len(panels),
@@ -225,7 +243,8 @@ def training_section(view: RunView) -> Section | None:
         caption=(
             f"The horizon of each curve, {HORIZON_MEANING}, at each recorded training step: "
             "how far back the last state still feels an earlier state or input within a "
-            "factor 1000. A gap: the norm never fell that far within the probe's lags."
+            "factor 1000. A gap: the norm never fell that far within the probe's lags"
+            + (", or a failed step." if len(failed) else ".")
         ),
         nrows=1,
         ncols=1,
@@ -237,7 +256,7 @@ def training_section(view: RunView) -> Section | None:
         markers=markers,
     )
     table = _training_table(steps, by_curve, order, labels)
-    blocks: list[Any] = [rates, horizons, table]
+    blocks: list[Any] = [rates, *([horizons] if any_horizon else []), table]
     glance = _first_to_last(steps, by_curve, order, labels)
     if glance is not None:
         blocks.insert(0, glance)
