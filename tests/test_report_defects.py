@@ -15,7 +15,7 @@ import vanishlab as vl
 from vanishlab.report import build_report, render_html
 from vanishlab.report.figures import color_scale
 from vanishlab.report.format import assign, rate_text
-from vanishlab.report.model import HeatmapGrid, Table
+from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
 
 STAMP = "2024-01-01T00:00:00Z"
@@ -239,6 +239,35 @@ def test_a_short_colour_bar_keeps_its_label_whole(rows):
         )
     else:
         assert bar.get_ylabel() == label and bar.get_title(loc="left") == ""
+
+
+@pytest.mark.parametrize("markers", [True, False])
+def test_a_reference_of_one_point_is_drawn(markers):
+    """A trainability run of one T drew neither its predicted fraction nor the required lag
+    (dashed lines of one point draw nothing), though the legend listed them."""
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import Curve, LinePanel
+
+    one = np.array([6.0])
+    curves = (
+        Curve("gain = 1", 0, one, np.array([1.0])),
+        Curve("predicted", 0, one, np.array([0.5]), reference=True),
+        Curve("required lag", None, one, np.array([3.0]), reference=True),
+    )
+    panels = (LinePanel(0, 0, "", curves),)
+    grid = LineGrid("t", "c", 1, 1, panels, "T", "y", "gain", ("gain = 1",), markers=markers)
+    with pinned():
+        (ax,) = [a for a in draw(grid).axes if a.get_visible()]
+    marked = {
+        (float(x), float(y))
+        for line in ax.get_lines()
+        if line.get_marker() not in (None, "None", "")
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+        if np.isfinite(y)
+    }
+    assert {(6.0, 0.5), (6.0, 3.0)} <= marked
+    if markers:  # one T is one tick "6", not 5.70, 5.85, ..., 6.30
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["6"]
 
 
 def test_counts_of_one_are_singular():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import textwrap
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from .figure_text import plain, text_width, wrap_title, wrap_words
+from .figure_text import shown as shown_text
 from .model import Curve, HeatmapGrid, LineGrid
 
 __all__ = ["RC", "color_scale", "draw", "figure_svg", "svg_of"]
@@ -57,6 +58,7 @@ RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }
+TITLE_SIZE = float(RC["axes.titlesize"])  # type: ignore[arg-type]
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
@@ -78,44 +80,6 @@ def pinned() -> Iterator[None]:
         yield
 
 
-def _wrap(text: str, width_in: float) -> str:
-    """Break a panel title into lines that fit ``width_in`` inches (so titles never collide)."""
-    chars = max(16, int(width_in * 72 / (0.6 * float(RC["axes.titlesize"]))))
-    return textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
-
-
-def _shown(text: str) -> str:
-    """Roughly what a label shows: mathtext's commands count as one character, its markup as
-    none (``$\\log_{10}\\,\\|J\\|$`` shows about ``log10 ‖J‖``)."""
-    if "$" not in text:
-        return text
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
-    return re.sub(r"[$^_{}\\,]", "", text)
-
-
-def _wrap_words(text: str, width_in: float, size: float) -> str:
-    """``text`` in lines of at most ``width_in`` inches at ``size`` points, broken only at
-    spaces outside mathtext (a ``$...$`` span stays whole)."""
-    words: list[str] = []
-    for word in text.split(" "):
-        if words and words[-1].count("$") % 2:
-            words[-1] += " " + word
-        else:
-            words.append(word)
-    lines: list[str] = []
-    for word in words:
-        if lines and _text_width(_shown(lines[-1] + " " + word), size) <= width_in:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "\n".join(lines)
-
-
-def _plain(text: str) -> str:
-    """User text that matplotlib must not parse as mathtext."""
-    return text.replace("$", r"\$")
-
-
 def palette(n: int) -> list[str]:
     """Distinct colours for ``n`` lines: tab10 up to 10, else evenly spaced viridis."""
     if n <= 10:
@@ -132,12 +96,6 @@ def draw(block: LineGrid | HeatmapGrid) -> Figure:
     if isinstance(block, HeatmapGrid):
         return _draw_heatmaps(block)
     raise TypeError(f"not a figure block: {type(block).__name__}")
-
-
-def _text_width(text: str, size: float) -> float:
-    """A generous estimate of the width in inches of ``text`` at ``size`` points (DejaVu Sans
-    averages about 0.6 em per character), so that margins can be fixed without measuring."""
-    return len(text) * 0.58 * size / 72.0
 
 
 def _draw_lines(grid: LineGrid) -> Figure:
@@ -157,16 +115,17 @@ def _draw_lines(grid: LineGrid) -> Figure:
     for s, label in enumerate(grid.legend):
         if s in used:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
-            labels.append(_plain(label))
+            labels.append(plain(label))
     for label in references:
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2))))
-        labels.append(_plain(label))
+        mark = {"marker": "o", "mfc": "white", "ms": 4.0} if grid.markers else {}
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2)), **mark))
+        labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
         labels.append("exact zero (−∞)")
     size = float(RC["legend.fontsize"])
     texts = [*labels, grid.legend_title]
-    entry_w = max(_text_width(t, size) for t in texts) + 0.55 if handles else 0.0
+    entry_w = max(text_width(t, size) for t in texts) + 0.55 if handles else 0.0
     # Wide grids keep the page's width: narrower panels and the legend above them.
     slot = PANEL_W
     legend_w, legend_h, legend_cols = entry_w, 0.0, 1
@@ -176,7 +135,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
         if handles:
             legend_cols = max(1, min(len(labels), int((PAGE_W - 1.0) // entry_w)))
             legend_h = 0.2 * math.ceil(len(labels) / legend_cols) + 0.3
-    titles = [_wrap(_plain(p.title), slot) for p in shown]
+    titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
     gap_w, gap_h = 0.6, 0.32 + title_h
@@ -193,7 +152,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             continue
         ax = axes[panel.row, panel.col]
         ax.set_visible(True)
-        ax.set_title(_wrap(_plain(panel.title), slot), loc="left", pad=4, y=1.0)
+        ax.set_title(wrap_title(plain(panel.title), slot, TITLE_SIZE), loc="left", pad=4, y=1.0)
         if grid.stable_band:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
@@ -201,8 +160,11 @@ def _draw_lines(grid: LineGrid) -> Figure:
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         for curve in panel.curves:
             color = _color(curve, colors)
-            if curve.reference:
+            if curve.reference:  # dashed; open markers where a grid marks its points
+                at = np.ones(len(curve.y), bool) if grid.markers else _alone(curve.y)
                 ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
+                ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white", zorder=3)
+                ax.lines[-1].set(ms=4.0, color=color)
                 continue
             _draw_curve(ax, curve, color, grid.markers)
         for row, curve in enumerate(floors):
@@ -215,7 +177,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             room = FLOOR_BASE + FLOOR_STEP * len(floors)
             ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
         xs = np.unique(np.concatenate([c.x for c in panel.curves] or [np.empty(0)]))
-        if grid.markers and 1 < len(xs) <= 8:
+        if grid.markers and 1 <= len(xs) <= 8:
             ax.set_xticks(xs, [format_number(v) for v in xs])
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
@@ -244,7 +206,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             loc="upper left",
             bbox_to_anchor=(left / width, 1.0),
             ncols=legend_cols,
-            title=_plain(grid.legend_title) or None,
+            title=plain(grid.legend_title) or None,
             alignment="left",
             frameon=False,
         )
@@ -254,7 +216,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             labels,
             loc="upper right",
             bbox_to_anchor=(1.0, 1.0 - 0.05 / height),
-            title=_plain(grid.legend_title) or None,
+            title=plain(grid.legend_title) or None,
             frameon=False,
         )
     return fig
@@ -273,14 +235,17 @@ def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool) -> None:
         elif ok.any():
             ax.fill_between(curve.x, curve.lo, curve.hi, where=ok, color=color, alpha=0.18, lw=0)
     ax.plot(curve.x, curve.y, color=color, lw=1.3, marker="o" if markers else None, ms=3.2)
-    if not markers:
-        # A finite point between gaps draws no line segment: show it as a dot.
-        finite = np.isfinite(curve.y)
-        before = np.concatenate([[False], finite[:-1]])
-        after = np.concatenate([finite[1:], [False]])
-        alone = finite & ~before & ~after
-        if alone.any():
-            ax.plot(curve.x[alone], curve.y[alone], ls="none", marker="o", ms=3.2, color=color)
+    alone = np.zeros(0, bool) if markers else _alone(curve.y)
+    if alone.any():  # a finite point between gaps draws no line segment: show it as a dot
+        ax.plot(curve.x[alone], curve.y[alone], ls="none", marker="o", ms=3.2, color=color)
+
+
+def _alone(y: np.ndarray) -> np.ndarray:
+    """Which finite points of ``y`` stand between gaps (or alone): no line reaches them."""
+    finite = np.isfinite(y)
+    before = np.concatenate([[False], finite[:-1]])
+    after = np.concatenate([finite[1:], [False]])
+    return finite & ~before & ~after
 
 
 def format_number(value: float) -> str:
@@ -302,8 +267,8 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         w = 0.95 * cols + 1.3
         panel_w, panel_h = 0.95 * cols, 0.48 * rows
     tick = float(RC["ytick.labelsize"])
-    label_w = max((_text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
-    titles = [_wrap(_plain(p.title), w - 0.6) for p in grid.panels]
+    label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
+    titles = [wrap_title(plain(p.title), w - 0.6, TITLE_SIZE) for p in grid.panels]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     any_zero = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
     gap_w, gap_h = label_w + 0.3, 0.4 + title_h
@@ -336,7 +301,7 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             )
             if np.isneginf(v).any():
                 ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
-            ax.set_yticks(range(nr), [_plain(t) for t in panel.row_labels])
+            ax.set_yticks(range(nr), [plain(t) for t in panel.row_labels])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             for row in panel.separators:
                 ax.axhline(row - 0.5, color="white", lw=2.0)
@@ -344,8 +309,8 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
             if np.isneginf(v).any():
                 ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
-            ax.set_xticks(np.arange(nc) + 0.5, [_plain(t) for t in panel.col_labels])
-            ax.set_yticks(np.arange(nr) + 0.5, [_plain(t) for t in panel.row_labels])
+            ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
+            ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in panel.row_labels])
             ax.invert_yaxis()
             ax.tick_params(length=0)
             for side in ("left", "bottom"):
@@ -360,7 +325,7 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
                         ax.text(
                             c + 0.5,
                             r + 0.5,
-                            _plain(text),
+                            plain(text),
                             ha="center",
                             va="center",
                             fontsize=7.5,
@@ -393,10 +358,10 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         )
         bar = fig.colorbar(mappable, cax=cax)
         label = grid.colorbar_label
-        if _text_width(_shown(label), 9.5) <= 0.9 * span * height:
+        if text_width(shown_text(label), 9.5) <= 0.9 * span * height:
             bar.set_label(label)
         else:  # a short bar (one row of panels) clipped its rotated label at both ends
-            cax.set_title(_wrap_words(label, right - 0.35, 7.5), loc="left", fontsize=7.5)
+            cax.set_title(wrap_words(label, right - 0.35, 7.5), loc="left", fontsize=7.5)
         bar.outline.set_visible(False)
     if any_zero:
         fig.legend(

@@ -1,0 +1,54 @@
+"""Text in the report's figures, without matplotlib: mathtext-safe user text, estimated
+widths, and line breaks that fit a width in inches (margins are fixed without measuring)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+__all__ = ["plain", "shown", "text_width", "wrap_title", "wrap_words"]
+
+
+def wrap_title(text: str, width_in: float, size: float) -> str:
+    """Break a panel title into lines that fit ``width_in`` inches at ``size`` points (so
+    titles never collide)."""
+    chars = max(16, int(width_in * 72 / (0.6 * size)))
+    return textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
+
+
+def shown(text: str) -> str:
+    """Roughly what a label shows: mathtext's commands count as one character, its markup as
+    none (``$\\log_{10}\\,\\|J\\|$`` shows about ``log10 ‖J‖``)."""
+    if "$" not in text:
+        return text
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    return re.sub(r"[$^_{}\\,]", "", text)
+
+
+def wrap_words(text: str, width_in: float, size: float) -> str:
+    """``text`` in lines of at most ``width_in`` inches at ``size`` points, broken only at
+    spaces outside mathtext (a ``$...$`` span stays whole)."""
+    words: list[str] = []
+    for word in text.split(" "):
+        if words and words[-1].count("$") % 2:
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    lines: list[str] = []
+    for word in words:
+        if lines and text_width(shown(lines[-1] + " " + word), size) <= width_in:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def plain(text: str) -> str:
+    """User text that matplotlib must not parse as mathtext."""
+    return text.replace("$", r"\$")
+
+
+def text_width(text: str, size: float) -> float:
+    """A generous estimate of the width in inches of ``text`` at ``size`` points (DejaVu Sans
+    averages about 0.6 em per character), so that margins can be fixed without measuring."""
+    return len(text) * 0.58 * size / 72.0
