@@ -357,7 +357,11 @@ def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
     script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
     argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
     monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
-    runpy.run_path(str(script), run_name="__main__")
+    threads = torch.get_num_threads()
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.set_num_threads(threads)  # the script pins 1 (its documented numbers')
     out = capsys.readouterr().out
     assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
     assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
