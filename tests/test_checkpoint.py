@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -150,6 +151,32 @@ def test_a_pruned_module_is_measured_with_its_masked_weights(tmp_path, wrap):
     for name in ("weight_ih_l0", "weight_hh_l1", "weight_hh_l0"):
         assert torch.equal(getattr(built, name), getattr(model.rnn, name)), name
     assert (built.weight_hh_l1 == 0).sum() >= built.weight_hh_l1.numel() // 2
+
+
+@pytest.mark.parametrize("how", ["orthogonal", "weight_norm", "old_weight_norm"])
+def test_parametrized_weights_are_refused_as_such(tmp_path, how):
+    """They were "no weight_hh_l0: not the weights of a whole recurrent module"."""
+    import warnings
+
+    from torch.nn.utils import parametrizations
+
+    model = nn.Sequential(nn.RNN(3, 4))
+    if how == "old_weight_norm":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.nn.utils.weight_norm(model[0], "weight_hh_l0")
+    else:
+        getattr(parametrizations, how)(model[0], "weight_hh_l0")
+    path = _save(model.state_dict(), tmp_path / "p.pt")
+    with pytest.raises(VanishlabError, match=r"has parametrized weights .*remove_parametrizations"):
+        read_checkpoint(path)
+
+
+def test_a_numpy_number_beside_the_weights_is_named(tmp_path):
+    """A state_dict saved beside np.float64(best) was told to "Save model.state_dict()"."""
+    obj = {"model": nn.RNN(3, 4).state_dict(), "best": np.float64(0.5)}
+    with pytest.raises(VanishlabError, match=r"holds a numpy object: save plain Python numbers"):
+        read_checkpoint(_save(obj, tmp_path / "n.pt"))
 
 
 def test_no_recurrent_weights_says_what_the_file_holds_and_what_is_expected(tmp_path):

@@ -169,7 +169,7 @@ def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     assert train(0, range(5)) == [True, False, True, False, True]
     # The same run again (same seed, deterministic): a resume; its recorded steps are skipped.
     assert train(0, range(7)) == [False, False, False, False, False, False, True]
-    with pytest.raises(VanishlabError, match="step 0 of .* was recorded from other weights"):
+    with pytest.raises(VanishlabError, match=r"step 0 of .* was recorded from other weights"):
         train(1, range(3))
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
 

@@ -342,7 +342,6 @@ def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
     assert table.detail == len(table.columns) - 1
 
 
-
 def test_a_failed_step_is_a_gap_in_the_training_curves(tmp_path):
     """The lines were drawn straight across a failed step, as if it had been measured."""
     rnn = torch.nn.RNN(2, 4, nonlinearity="relu")

@@ -151,10 +151,13 @@ def _load(path: Path, what: str) -> Any:
             raise VanishlabError(
                 f"{what} {path} is not readable as a torch.save file ({reason})"
             ) from None
+        advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
+        if "numpy" in reason:  # a state_dict beside a numpy number (a best score, an epoch)
+            advice = "It holds a numpy object: save plain Python numbers (float(x)) instead"
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
             f"and vanishlab loads with weights_only=True only; nothing in it was run. "
-            f"{_SAVE_INSTEAD.get(what, 'Save model.state_dict() instead')} ({reason})"
+            f"{advice} ({reason})"
         ) from None
     except (
         OSError,
@@ -179,6 +182,9 @@ def _load(path: Path, what: str) -> Any:
 
 
 _NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)
+#: Keys of a parametrized recurrent weight: torch.nn.utils.parametrize's (orthogonal, the new
+#: weight_norm) and the old weight_norm's ``_g`` / ``_v`` pair.
+_PARAMETRIZED = re.compile(r"parametrizations\.|(weight|bias)_(ih|hh)_l\d+(_reverse)?_[gv]$")
 
 
 def _unpickler_reason(err: BaseException) -> str:
@@ -258,6 +264,14 @@ def infer_spec(
             )
         params[(match["kind"], match["part"], int(match["layer"]))] = value
     missing = [f"weight_{p}_l0" for p in ("ih", "hh") if ("weight", p, 0) not in params]
+    parametrized = sorted(k for k in weights if isinstance(k, str) and _PARAMETRIZED.match(k))
+    if missing and parametrized:  # it said "not the weights of a whole recurrent module"
+        raise VanishlabError(
+            f"{where} has parametrized weights ({', '.join(parametrized[:2])}"
+            f"{', ...' if len(parametrized) > 2 else ''}), which vanishlab does not read: save "
+            "the module after torch.nn.utils.parametrize.remove_parametrizations (or "
+            "remove_weight_norm), which writes the weights its forward uses"
+        )
     if missing:
         raise VanishlabError(
             f"{where} has no {' and no '.join(missing)}: not the weights of a whole recurrent "
@@ -393,7 +407,8 @@ def read_checkpoint(
         if isinstance(key, str)
         and key.startswith(prefix)
         and isinstance(value, torch.Tensor)
-        and "." not in key[len(prefix) :]
+        # its own parameters, and torch.nn.utils.parametrize's (refused by infer_spec)
+        and ("." not in key[len(prefix) :] or key[len(prefix) :].startswith("parametrizations."))
     }
     where = f"module {_label(prefix)!r} of {path}" if prefix else str(path)
     spec = infer_spec(weights, nonlinearity=nonlinearity, where=where)
