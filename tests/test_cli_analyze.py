@@ -301,6 +301,21 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
     )
 
 
+def test_an_empty_name_is_the_default_and_a_finished_run_keeps_its_name(tmp_path):
+    """--name '' named the run after the checkpoint file (the default is the directory's
+    name), and --name on a finished analysis was dropped without a word."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "mine"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "5"]
+    assert runner.invoke(app, [*args, "--name", ""]).exit_code == 0
+    assert vl.load_manifest(out)["name"] == "mine"
+    again = runner.invoke(app, [*args, "--name", "other"])
+    assert again.exit_code == 0 and "already measured" in again.stdout
+    assert "keeps its name 'mine' (--name names a new run)" in again.stderr
+    assert vl.load_manifest(out)["name"] == "mine"
+    assert not runner.invoke(app, [*args, "--name", "mine"]).stderr
+
+
 def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp_path):
     """The error said "run the sweep command of this run again", which refuses an analysis,
     and nothing else set the file aside: the run could only be repaired by hand."""

@@ -114,6 +114,7 @@ def analyze(
     Infers the architecture (RNN, LSTM or GRU from the gate blocks in the weights, layers,
     sizes, bias) and writes a run directory that `vanishlab report` and vl.load_results read.
     """
+    from ..sweep.store import load_manifest
     from ..trained import analyze_checkpoint
 
     run_out = single("--out", out)
@@ -143,7 +144,8 @@ def analyze(
     run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
     # Named after its directory, as a sweep is: two analyses of one checkpoint (other inputs,
     # another --module) no longer share one report file (reports/model.pt.html).
-    label = label if label is not None else run_dir.resolve().name
+    given_name = bool(label)  # an empty --name is no name, as sweep's
+    label = label if label else run_dir.resolve().name
     result = analyze_checkpoint(
         checkpoint,
         run_dir,
@@ -172,6 +174,9 @@ def analyze(
         progress=True,
     )
     typer.echo(str(result))
+    kept = load_manifest(run_dir).get("name") if not result.measured else label
+    if given_name and kept != label:
+        typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)
 
 
 def _command(
