@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import vanishlab as vl
+from vanishlab.errors import VanishlabError
 import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
 from vanishlab.trained import SINGLE_MODEL
@@ -230,7 +231,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
     _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
     for seed in ("-1", str(2**64)):
-        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "--seed must be between")
+        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "seed (--seed) must be between")
     _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
@@ -356,6 +357,21 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seq_len": 0}, r"^seq_len \(--seq-len\) must be at least 1"),
+        ({"input_std": -1.0}, r"^input_std \(--input-std\) must be"),
+        ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
+    ],
+)
+def test_analyze_checkpoint_names_its_own_arguments(tmp_path, kwargs, match):
+    """The Python API's errors named only the command line's flags (--seq-len)."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    with pytest.raises(VanishlabError, match=match):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", **kwargs)
+
+
 def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
     # Extending it would rewrite the manifest as a sweep's: its kind and its model block gone.
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
@@ -430,7 +446,7 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out)]
     result = runner.invoke(app, [*args, "--batch", str(10**12)])
     _one_error_line(result, "B=1000000000000 needs about")
-    assert "use a smaller --seq-len or --batch" in result.stderr
+    assert "use a smaller seq_len (--seq-len) or batch (--batch)" in result.stderr
     assert not out.exists()
     # An inputs file is checked alike, against what this machine has.
     monkeypatch.setattr(analyze_module, "available_bytes", lambda: 1000)

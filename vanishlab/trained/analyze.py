@@ -81,11 +81,14 @@ def gaussian_inputs(
     """x ~ N(0, input_std^2), ``(seq_len, batch, input_size)`` (see the module docstring)."""
     for name, value in (("seq_len", seq_len), ("batch", batch)):
         if value < 1:
-            raise VanishlabError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+            flag = name.replace("_", "-")
+            raise VanishlabError(f"{name} (--{flag}) must be at least 1, got {value}")
     if not input_std >= 0 or input_std == float("inf"):
-        raise VanishlabError(f"--input-std must be a finite number >= 0, got {input_std}")
+        raise VanishlabError(
+            f"input_std (--input-std) must be a finite number >= 0, got {input_std}"
+        )
     if not 0 <= seed <= SEED_MAX:  # as the sweep's seed axis
-        raise VanishlabError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+        raise VanishlabError(f"seed (--seed) must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
     return x * input_std
@@ -152,7 +155,9 @@ def analyze_checkpoint(
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
     spec = ckpt.spec
     if batch_first and inputs is None:
-        raise VanishlabError("--batch-first describes an --inputs file; give one, or drop it")
+        raise VanishlabError(
+            "batch_first (--batch-first) describes an inputs file (--inputs); give one, or drop it"
+        )
     net = ckpt.build(batch_first=batch_first)
     if inputs is not None:
         x = load_tensor_file(inputs).to(getattr(torch, spec.dtype))
@@ -165,7 +170,9 @@ def analyze_checkpoint(
         std = None
     else:
         if seq_len >= 1 and batch >= 1:  # else gaussian_inputs says what is wrong
-            _check_memory(spec, seq_len, batch, "use a smaller --seq-len or --batch")
+            _check_memory(
+                spec, seq_len, batch, "use a smaller seq_len (--seq-len) or batch (--batch)"
+            )
         x = gaussian_inputs(
             spec.input_size,
             seq_len=seq_len,
