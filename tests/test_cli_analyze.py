@@ -13,9 +13,9 @@ import torch
 from typer.testing import CliRunner
 
 import vanishlab as vl
-from vanishlab.errors import VanishlabError
 import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
 from vanishlab.trained import SINGLE_MODEL
 
 runner = CliRunner()
