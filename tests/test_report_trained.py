@@ -212,6 +212,17 @@ def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
     assert slope * math.log(10) == pytest.approx(fit["rate"], rel=1e-12)
 
 
+@pytest.mark.parametrize(("cell", "symbol"), [(torch.nn.LSTM, "ds"), (torch.nn.GRU, "dh")])
+def test_an_lstms_state_panel_names_its_state_s(tmp_path, cell, symbol):
+    """An LSTM's state panel read dh_T/dh^(l)_{T−k}; its rows are of s = [h | c]."""
+    torch.save(cell(2, 3, 2).state_dict(), tmp_path / "m.pt")
+    run = tmp_path / "run"
+    analyze_checkpoint(tmp_path / "m.pt", run, seq_len=6, batch=2)
+    (grid,) = _blocks(_section(_report(run), "curves"), LineGrid)
+    assert grid.panels[0].title == f"state: dh_T/{symbol}^(l)_{{T−k}}"
+    assert ("s = [h | c]" in grid.caption) == (symbol == "ds")
+
+
 def test_a_failed_measurement_is_said_and_draws_nothing(tmp_path):
     rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
     with torch.no_grad():

@@ -41,8 +41,14 @@ from .trained import (
 
 __all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"]
 
-_STATE_J = "dh_T/dh^(l)_{T−k}"
 _INPUT_J = "dh_T/dx_{T−k}"
+
+
+def _state_j(view: RunView, layer: int | str | None = "l") -> str:
+    """The state Jacobian in symbols: d h_T / d s_{T-k}, with s = h, or [h | c] for an LSTM
+    (the state it carries); the layer shown in a stack (``layer`` None: one layer)."""
+    s = "s" if architecture(view).get("kind") == "lstm" else "h"
+    return f"dh_T/d{s}" + ("" if layer is None else f"^({layer})") + "_{T−k}"
 
 
 def _model(view: RunView) -> dict[str, Any]:
@@ -191,7 +197,7 @@ def curves_section(view: RunView) -> Section | None:
         (state_curves if source == "state" else input_curves).extend(curves)
     panels = []
     if state_curves:
-        title = "state: " + (_STATE_J if layers > 1 else "dh_T/dh_{T−k}")
+        title = "state: " + _state_j(view, "l" if layers > 1 else None)
         panels.append(LinePanel(0, 0, title, tuple(state_curves)))
     if input_curves:
         panels.append(LinePanel(0, len(panels), f"input: {_INPUT_J}", tuple(input_curves)))
@@ -200,6 +206,11 @@ def curves_section(view: RunView) -> Section | None:
         title="Decay of the Jacobians, per layer and source",
         caption=(
             "The log10 Frobenius norm of the Jacobian of the top layer's last state h_T "
+            + (
+                "(an LSTM's state s = [h | c]: its hidden and cell state) "
+                if architecture(view).get("kind") == "lstm"
+                else ""
+            )
             + (
                 "against each layer l's state k steps earlier (one line per layer) "
                 if layers > 1
@@ -250,7 +261,7 @@ def fits_section(view: RunView) -> Section | None:
         rows.append(
             (
                 curve_label(source, layer, layers),
-                _jacobian_text(source, layer, layers),
+                _jacobian_text(view, source, layer, layers),
                 rate_text(float(f["rate"])),
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
@@ -292,11 +303,11 @@ def fits_section(view: RunView) -> Section | None:
     )
 
 
-def _jacobian_text(source: str, layer: int | None, layers: int) -> str:
+def _jacobian_text(view: RunView, source: str, layer: int | None, layers: int) -> str:
     """The Jacobian of a curve in symbols (the layer shown only in a stack)."""
     if source != "state":
         return _INPUT_J
-    return _STATE_J.replace("(l)", f"({layer})") if layers > 1 else "dh_T/dh_{T−k}"
+    return _state_j(view, layer if layers > 1 else None)
 
 
 def lyapunov_section(view: RunView) -> Section:
