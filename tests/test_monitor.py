@@ -212,6 +212,17 @@ def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_pat
     assert steps["2"] == recorded and math.isfinite(recorded["lyapunov"])
 
 
+def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
+    """load_results of a monitor that has recorded nothing lacked the step column."""
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m", every=5) as mon:
+        assert mon.step(1) is None
+    rows = vl.load_results(tmp_path / "m")
+    assert (
+        len(rows) == 0
+        and list(rows.columns).index("step") == list(rows.columns).index("cell_id") + 1
+    )
+
+
 def test_a_numpy_integer_is_a_step(tmp_path):
     # "the step must be an integer >= 0, got np.int64(2)": a loop over np.arange was refused.
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m") as mon:

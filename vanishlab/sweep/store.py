@@ -65,6 +65,7 @@ from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
     MANIFEST,
+    MONITOR,
     load_manifest,
     report_marker,
     report_run,
@@ -415,7 +416,7 @@ def load_results(
     ``cell_ids``: read only the shards of these cells (named ``<cell_id>.parquet``).
     """
     run_dir = Path(run_dir)
-    load_manifest(run_dir)
+    manifest = load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
         if cell_ids is not None and path.stem not in cell_ids:
@@ -423,8 +424,8 @@ def load_results(
         _, table = _shard(path, rows=True)
         if table is not None:
             tables.append(table)
-    if not tables:
-        return _to_frame(SCHEMA.empty_table())
+    if not tables:  # a monitor's columns even before a step is recorded
+        return _to_frame((STEP_SCHEMA if manifest.get("kind") == MONITOR else SCHEMA).empty_table())
     if len({tuple(table.column_names) for table in tables}) > 1:
         raise VanishlabError(
             f"{run_dir} mixes shards of monitored steps (a 'step' column) with others"
