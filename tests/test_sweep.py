@@ -307,10 +307,8 @@ def test_experiment_smoke_runs_end_to_end(tmp_path, name):
     assert manifest["sections"] == list(exp.sections)
     assert manifest["command"].startswith(f"vanishlab sweep {name} --activation")
     assert len(vl.load_results(tmp_path / name)) > 0
-    try:
-        from vanishlab.report import section_keys
-    except ImportError:  # pragma: no cover - the report package is optional here
-        return
+    from vanishlab.report import section_keys
+
     assert set(exp.sections) <= set(section_keys()), "SECTIONS names an unknown report section"
 
 
