@@ -75,7 +75,7 @@ def test_quadrature_closed_forms() -> None:
     assert gaussian.gaussian_expectation(DTANH2, q) == pytest.approx(
         4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-5
     )
-    with pytest.raises(ValueError, match="q must be finite and >= 0, got -1.0"):
+    with pytest.raises(ValueError, match=r"q must be finite and >= 0, got -1\.0"):
         gaussian.gaussian_expectation(TANH2, -1.0)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from matplotlib.colors import to_hex
 
 import vanishlab as vl
@@ -117,6 +118,21 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     dashed = [ln for ln in lines if ln.get_linestyle() != "-" and len(ln.get_xdata())]
     assert need and all(c.style is None for c in need) and dashed
     assert {to_hex(ln.get_color()) for ln in dashed} == {REFERENCE_COLOR}
+
+
+@pytest.mark.parametrize("T", [2, 7, 60])
+def test_the_required_lag_is_where_each_task_puts_what_it_asks_for(T) -> None:
+    """required_lag restates where vanishlab.train.tasks puts the first marker (adding) and
+    the symbol to recall: tied to the tasks' own samples here."""
+    from vanishlab.train import make_task
+
+    gen = torch.Generator().manual_seed(0)
+    x, _ = make_task("adding", T).sample(4000, gen)
+    first = x[:, :, 1].argmax(dim=1)  # the first marker's position
+    assert int((T - 1 - first).min()) == required_lag("adding", T)
+    x, y = make_task("recall", T).sample(200, gen)
+    assert torch.equal(y, x[:, 0].argmax(dim=-1))  # the answer is the symbol at lag T - 1
+    assert required_lag("recall", T) == T - 1
 
 
 def test_task_needs_its_input_size() -> None:

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..errors import VanishlabError
 from ..train import make_task, train_cell
+from ..train.loop import DEFAULT_BATCH
 from . import store
 from .config import AXES, CellConfig
 from .trainability import DROP_DECADES, required_lag, trainability
@@ -47,7 +48,7 @@ __all__ = [
     "trainability",
 ]
 
-TRAIN_BATCH = 64
+TRAIN_BATCH = DEFAULT_BATCH
 """Fresh task sequences per optimizer step (the measurement uses the ``batch`` axis)."""
 
 
@@ -88,10 +89,7 @@ def _number(value: float) -> float | None:
 
 def train_record(config: CellConfig, module: nn.Module) -> TrainRecord:
     """Train ``module`` (in place) on the cell's task with its settings; the stored record."""
-    if config.task == "none":
-        raise VanishlabError("train_steps > 0 needs a task (--task adding or recall)")
-    if config.lr <= 0:
-        raise VanishlabError(f"lr must be > 0 to train, got {config.lr}")
+    # (a CellConfig with train_steps > 0 has a task and lr > 0: config._task_applies)
     result = train_cell(
         module,
         _task(config),

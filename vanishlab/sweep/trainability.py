@@ -19,12 +19,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..analysis.fits import HORIZON_DECADES
 from .config import AXES
 
 __all__ = ["DROP_DECADES", "required_lag", "trainability"]
 
-DROP_DECADES = 3.0
-"""A gradient that has fallen this many decades (1000x) is taken to have vanished."""
+DROP_DECADES = HORIZON_DECADES
+"""A gradient that has fallen this many decades (1000x) is taken to have vanished: the decades
+of the fitted horizon (:data:`vanishlab.analysis.fits.HORIZON_DECADES`)."""
 
 
 def required_lag(task: str, seq_len: int) -> int:
