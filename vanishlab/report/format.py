@@ -22,10 +22,8 @@ import pandas as pd
 
 from ..sweep.config import LABELS as AXIS_LABELS
 from ..sweep.config import REPORT_ORDER
-from ..sweep.store import TRAIN_FIELDS
 
 __all__ = [
-    "CELL_META",
     "CONFIG_ORDER",
     "FLOAT32_MAX_LOG10",
     "LABELS",
@@ -38,7 +36,6 @@ __all__ = [
     "MAX_TABLE_ROWS",
     "NOT_APPLICABLE",
     "PANEL_AXES",
-    "RESULT_META",
     "assign",
     "duration",
     "format_value",
@@ -63,20 +60,8 @@ MAX_TABLE_ROWS = 2000
 MAX_ANOMALY_ROWS = 200
 FLOAT32_MAX_LOG10 = math.log10(float(np.finfo(np.float32).max))  # 38.53
 
-# Columns of the cells frame that are not configuration.
-CELL_META = (
-    "cell_id",
-    "step",
-    "status",
-    "reason",
-    "failure",
-    "elapsed_s",
-    *(c for c, _ in TRAIN_FIELDS),
-)
-# Columns of the results frame that are not configuration.
-RESULT_META = ("cell_id", "source", "layer", "lag", "n_zero")
-# The configuration columns in the order tables show them (the axis table's report ranks);
-# columns that are not axes follow.
+# The configuration columns (the axes) in the order tables show them (the axis table's
+# report ranks).
 CONFIG_ORDER: tuple[str, ...] = REPORT_ORDER
 # Preference for the axis drawn as separate lines when ``init`` does not vary.
 LINE_PREFERENCE = ("init", "gain", "input_std", "hidden_size", "bias", "input_size", "seq_len")

@@ -24,12 +24,10 @@ from ..errors import VanishlabError
 from ..sweep.config import AXIS_TABLE
 from ..sweep.summary import summarize_frames
 from .format import (
-    CELL_META,
     CONFIG_ORDER,
     LINE_PREFERENCE,
     NOT_APPLICABLE,
     PANEL_AXES,
-    RESULT_META,
     hashable,
     py,
 )
@@ -114,18 +112,10 @@ class RunView:
 
     @cached_property
     def config_columns(self) -> tuple[str, ...]:
-        """Configuration columns, known ones in :data:`CONFIG_ORDER` first."""
-        present = [c for c in self.cells.columns if c not in CELL_META]
-        present += [
-            c
-            for c in self.results.columns
-            if c not in RESULT_META
-            and not c.startswith("log10_")
-            and c not in present
-            and c not in CELL_META
-        ]
-        known = [c for c in CONFIG_ORDER if c in present]
-        return tuple(known + [c for c in present if c not in known])
+        """The axes (the axis table's columns) the frames hold, in :data:`CONFIG_ORDER`: a
+        frame's other columns (metadata, values, a monitor's step) are never taken for one."""
+        present = set(self.cells.columns) | set(self.results.columns)
+        return tuple(c for c in CONFIG_ORDER if c in present)
 
     @cached_property
     def varying(self) -> tuple[str, ...]:
