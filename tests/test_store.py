@@ -291,3 +291,11 @@ def test_shard_without_meta_digest_stays_readable(tmp_path):
     pq.write_table(table, path, write_page_checksum=True)
     with pytest.raises(store.CorruptShardError, match=r'activation holds "tQnh" \(choose'):
         vl.load_cells(run)
+
+
+def test_the_shard_columns_are_their_schema_fields():
+    """COLUMNS (the frames' order) and the shard schema come from one list of fields."""
+    from vanishlab.sweep import schema
+
+    assert tuple(schema.SCHEMA.names) == schema.COLUMNS
+    assert schema.COLUMNS[len(schema.CONFIG_COLUMNS) :][:4] == ("cell_id", *schema.KEY_COLUMNS)

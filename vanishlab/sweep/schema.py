@@ -25,16 +25,6 @@ __all__ = [
 ]
 
 CONFIG_COLUMNS: tuple[str, ...] = AXES
-KEY_COLUMNS: tuple[str, ...] = ("source", "layer", "lag")
-VALUE_COLUMNS: tuple[str, ...] = (
-    "log10_fro_mean",
-    "log10_fro_std",
-    "log10_spec_mean",
-    "log10_spec_std",
-    "n_zero",
-)
-COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
-
 _ROW_FIELDS: tuple[pa.Field, ...] = (
     pa.field("cell_id", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
@@ -46,6 +36,10 @@ _ROW_FIELDS: tuple[pa.Field, ...] = (
     pa.field("log10_spec_std", pa.float64(), nullable=False),
     pa.field("n_zero", pa.int64(), nullable=False),
 )
+"""The Arrow fields of a shard's columns after the config columns: the one list of them."""
+KEY_COLUMNS: tuple[str, ...] = ("source", "layer", "lag")
+VALUE_COLUMNS: tuple[str, ...] = tuple(f.name for f in _ROW_FIELDS[1 + len(KEY_COLUMNS) :])
+COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", *KEY_COLUMNS, *VALUE_COLUMNS)
 
 
 def config_fields(table: Sequence[Axis]) -> list[pa.Field]:

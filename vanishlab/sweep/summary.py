@@ -84,12 +84,15 @@ def _empty() -> pd.DataFrame:
     return _to_frame(_SCHEMA.empty_table())
 
 
+#: The summary's nullable integer and boolean columns (pandas' Int64 and boolean dtypes).
+_NULLABLE = {"int64": "Int64", "bool": "boolean"}
+
+
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas()
-    for c in ("lag_start", "lag_end", "horizon", "steps_to_solve"):
-        frame[c] = frame[c].astype("Int64")
-    for c in ("pascanu_ok", "solved"):
-        frame[c] = frame[c].astype("boolean")
+    for name, arrow_type in SUMMARY_FIELDS:
+        if arrow_type in _NULLABLE:
+            frame[name] = frame[name].astype(_NULLABLE[arrow_type])
     return frame
 
 
