@@ -25,7 +25,7 @@ computed where it was measured, with its own SHA-256); a failed cell is a shard 
 ``status = "failed"``, a ``reason`` and a ``failure`` kind. A shard of a monitored training run
 (:class:`vanishlab.trained.JacobianMonitor`) has one more column, ``step`` (the training step it
 was measured at, after ``cell_id``: :data:`STEP_SCHEMA`); every shard of one run has the same
-columns. This module owns that schema and checks every frame before it is written.
+columns (:mod:`.schema`); every frame is checked against them before it is written.
 
 Why damaged bytes are never used: every page of a shard carries a CRC32 (parquet's page
 checksum, verified on read), and ``digest`` is a SHA-256 of the decoded rows
