@@ -265,10 +265,10 @@ def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--seq-len", "10"], "--seq-len has no effect with --inputs: it describes the Gaussian"),
-        (["--batch", "8"], "--batch has no effect with --inputs"),  # even at its default
-        (["--input-std", "0.5"], "--input-std has no effect with --inputs"),
-        (["--seed", "3", "--batch", "2"], "--batch, --seed have no effect with --inputs: they"),
+        (["--seq-len", "10"], "seq_len (--seq-len) has no effect with an inputs file (--inputs)"),
+        (["--batch", "8"], "batch (--batch) has no effect with an inputs file"),  # at its default
+        (["--input-std", "0.5"], "input_std (--input-std) has no effect with"),
+        (["--seed", "3", "--batch", "2"], "batch (--batch), seed (--seed) have no effect with"),
     ],
 )
 def test_gaussian_input_options_beside_an_inputs_file_are_refused(tmp_path, args, message):
@@ -363,6 +363,8 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
         ({"seq_len": 0}, r"^seq_len \(--seq-len\) must be at least 1"),
         ({"input_std": -1.0}, r"^input_std \(--input-std\) must be"),
         ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
+        # beside an inputs file they were ignored in silence (the command line refused them)
+        ({"inputs": "x.pt", "seq_len": 9}, r"^seq_len \(--seq-len\) has no effect with an"),
     ],
 )
 def test_analyze_checkpoint_names_its_own_arguments(tmp_path, kwargs, match):

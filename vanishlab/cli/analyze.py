@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ..errors import VanishlabError
 from ..sweep.config import GAUSSIAN_INPUTS
 from ._app import app, single, user_errors
 
@@ -131,15 +130,6 @@ def analyze(
             ("seed", seed),
         )
     }
-    if inputs_file is not None:
-        unused = ["--" + key.replace("_", "-") for key, v in given.items() if v is not None]
-        if unused:  # given by the user: silently ignoring them would measure other inputs
-            one = len(unused) == 1
-            raise VanishlabError(
-                f"{', '.join(unused)} {'has' if one else 'have'} no effect with --inputs: "
-                f"{'it describes' if one else 'they describe'} the Gaussian inputs, which "
-                f"--inputs replaces; drop {'it' if one else 'them'}"
-            )
     gauss = {key: GAUSSIAN_INPUTS[key] if v is None else v for key, v in given.items()}
     run_dir = run_out if run_out is not None else Path("runs") / checkpoint.stem
     # Named after its directory, as a sweep is: two analyses of one checkpoint (other inputs,
@@ -153,10 +143,7 @@ def analyze(
         nonlinearity=activation,
         inputs=inputs_file,
         batch_first=batch_first,
-        seq_len=gauss["seq_len"],
-        batch=gauss["batch"],
-        input_std=gauss["input_std"],
-        seed=gauss["seed"],
+        **given,  # None where not given: analyze_checkpoint refuses them beside --inputs
         name=label,
         command=_command(
             checkpoint,

@@ -115,10 +115,10 @@ def analyze_checkpoint(
     nonlinearity: str | None = None,
     inputs: str | os.PathLike[str] | None = None,
     batch_first: bool = False,
-    seq_len: int = GAUSSIAN_INPUTS["seq_len"],
-    batch: int = GAUSSIAN_INPUTS["batch"],
-    input_std: float = GAUSSIAN_INPUTS["input_std"],
-    seed: int = GAUSSIAN_INPUTS["seed"],
+    seq_len: int | None = None,
+    batch: int | None = None,
+    input_std: float | None = None,
+    seed: int | None = None,
     name: str | None = None,
     command: str | None = None,
     progress: bool = False,
@@ -131,7 +131,8 @@ def analyze_checkpoint(
         module, nonlinearity: see :func:`~vanishlab.trained.read_checkpoint`.
         inputs: a ``torch.save`` file of one tensor laid out as the module takes it: (T, B, I),
             (B, T, I) with ``batch_first``, or unbatched (T, I). Default: Gaussian inputs from
-            ``seq_len``, ``batch``, ``input_std``, ``seed``.
+            ``seq_len``, ``batch``, ``input_std``, ``seed`` (each None: its default in
+            :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses.
         name: a label kept in the manifest (default: the checkpoint's file name).
         command: the command line that made the run, kept in the manifest.
         progress: say on stderr what is being measured while it is (a spinner on a terminal,
@@ -142,6 +143,17 @@ def analyze_checkpoint(
             fit the module, an ``out`` that holds something else or is in use.
     """
     start = time.perf_counter()
+    given = {"seq_len": seq_len, "batch": batch, "input_std": input_std, "seed": seed}
+    unused = [f"{k} (--{k.replace('_', '-')})" for k, v in given.items() if v is not None]
+    if inputs is not None and unused:  # ignoring them would measure other inputs in silence
+        one = len(unused) == 1
+        raise VanishlabError(
+            f"{', '.join(unused)} {'has' if one else 'have'} no effect with an inputs file "
+            f"(--inputs): {'it describes' if one else 'they describe'} the Gaussian inputs, "
+            f"which the file replaces; drop {'it' if one else 'them'}"
+        )
+    gauss = {k: GAUSSIAN_INPUTS[k] if v is None else v for k, v in given.items()}
+    seq_len, batch, input_std, seed = (gauss[k] for k in given)
     for what, value in (("seq_len", seq_len), ("batch", batch), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{what} must be an integer, got {value!r}")
