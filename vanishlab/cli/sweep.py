@@ -26,6 +26,7 @@ from ..sweep.axes import Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
+    Experiment,
     experiment_dirs,
     list_experiments,
     load_experiment,
@@ -198,8 +199,7 @@ def _sweep(
     the reader of its output went away (`| head`); 130 or 143 (ended by the signal, after one
     line) for Ctrl-C or SIGTERM, which keep the finished cells.
     """
-    from ..sweep.memory import format_bytes
-    from ..sweep.runner import plan_sweep, run_sweep
+    from ..sweep.runner import run_sweep
 
     n_workers = _positive("--workers", single("--workers", workers))
     out_dir = single("--out", out)
@@ -222,28 +222,7 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
-        plan = plan_sweep(exp, run_dir, dry_run=True)
-        typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
-        for axis, values in exp.sweep.axes().items():
-            typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
-        if plan.reinit:
-            status = "holds no finished cell: started afresh"
-        elif plan.is_run_dir:
-            status = f"{len(plan.done)} already done"
-            n_failed = sum(m["status"] == "failed" for m in plan.done.values())
-            if n_failed:
-                status += f", {n_failed} of them failed (--retry-failed measures them again)"
-        else:
-            status = "new run directory"
-        if plan.new_cells and plan.is_run_dir:
-            status += f"; {plan.new_cells} not in its grid (needs --force)"
-        if plan.corrupt:
-            status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
-        typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
-        typer.echo(
-            f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
-            f"({format_bytes(plan.available_bytes)} available)"
-        )
+        _print_plan(exp, run_dir, label)
         return
 
     summary = run_sweep(
@@ -262,6 +241,35 @@ def _sweep(
         typer.echo(line, err=True)
     if summary.n_errors:
         raise typer.Exit(1)
+
+
+def _print_plan(exp: Experiment, run_dir: Path, label: str | None) -> None:
+    """``--dry-run``: the grid, its size, what the run directory already holds, and memory."""
+    from ..sweep.memory import format_bytes
+    from ..sweep.runner import plan_sweep
+
+    plan = plan_sweep(exp, run_dir, dry_run=True)
+    typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
+    for axis, values in exp.sweep.axes().items():
+        typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
+    if plan.reinit:
+        status = "holds no finished cell: started afresh"
+    elif plan.is_run_dir:
+        status = f"{len(plan.done)} already done"
+        n_failed = sum(m["status"] == "failed" for m in plan.done.values())
+        if n_failed:
+            status += f", {n_failed} of them failed (--retry-failed measures them again)"
+    else:
+        status = "new run directory"
+    if plan.new_cells and plan.is_run_dir:
+        status += f"; {plan.new_cells} not in its grid (needs --force)"
+    if plan.corrupt:
+        status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
+    typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
+    typer.echo(
+        f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
+        f"({format_bytes(plan.available_bytes)} available)"
+    )
 
 
 sweep = app.command(name="sweep")(sweep_command())
