@@ -283,22 +283,59 @@ def summary_row(
     elif fit_top is None:
         notes.append("No measured rows for this cell.")
     else:
-        row["rate"] = float(fit_top["rate"])
-        row["r2"] = float(fit_top["r2"])
-        row["lag_start"], row["lag_end"] = int(fit_top["lag_start"]), int(fit_top["lag_end"])
-        h = fit_top["horizon"]
-        row["horizon"] = None if h is None or h is pd.NA else int(h)
-        row["phase"] = str(fit_top["phase"])
-        row["rate_layer0"] = float(fit_l0["rate"]) if fit_l0 is not None else row["rate"]
-        if fit_top["note"]:
-            notes.append(f"Fit: {fit_top['note']}.")
-        zero_lag = fit_top.get("zero_lag")
-        has_zero = zero_lag is not None and zero_lag is not pd.NA and zero_lag <= row["lag_end"]
-        if has_zero or (math.isinf(row["rate"]) and row["rate"] < 0):
-            flags.append("exact-zero")
-        elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
-            flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
+        _set_fit(row, fit_top, fit_l0, flags, notes)
+    theory = _cell_theory(row, cell_rows, rnn, x, notes)
+    if theory is None:
+        flags.append("no-theory")
+    else:
+        extra, more_flags, more_notes = theory
+        row.update(extra)
+        flags += more_flags
+        notes += more_notes
+        if math.isnan(row["lyapunov"]) and row["status"] == "ok":
+            notes.append("Lyapunov exponent: the forward pass overflowed.")
+    _set_differences(row, notes)
+    order = list(FLAGS)
+    row["flag"] = ",".join(sorted(dict.fromkeys(flags), key=order.index))
+    row["note"] = " ".join(notes)
+    return {c: row[c] for c in SUMMARY_COLUMNS}
 
+
+def _set_fit(
+    row: dict[str, Any],
+    fit_top: Mapping[str, Any],
+    fit_l0: Mapping[str, Any] | None,
+    flags: list[str],
+    notes: list[str],
+) -> None:
+    """The fit of the top layer's state curve (and layer 0's rate) into ``row``, with its
+    flags and notes."""
+    row["rate"] = float(fit_top["rate"])
+    row["r2"] = float(fit_top["r2"])
+    row["lag_start"], row["lag_end"] = int(fit_top["lag_start"]), int(fit_top["lag_end"])
+    h = fit_top["horizon"]
+    row["horizon"] = None if h is None or h is pd.NA else int(h)
+    row["phase"] = str(fit_top["phase"])
+    row["rate_layer0"] = float(fit_l0["rate"]) if fit_l0 is not None else row["rate"]
+    if fit_top["note"]:
+        notes.append(f"Fit: {fit_top['note']}.")
+    zero_lag = fit_top.get("zero_lag")
+    has_zero = zero_lag is not None and zero_lag is not pd.NA and zero_lag <= row["lag_end"]
+    if has_zero or (math.isinf(row["rate"]) and row["rate"] < 0):
+        flags.append("exact-zero")
+    elif row["r2"] < POOR_FIT_R2 and abs(row["rate"]) >= NEAR_CRITICAL:
+        flags.append("poor-fit")  # (a flat line has a small r2 however straight it is)
+
+
+def _cell_theory(
+    row: Mapping[str, Any],
+    cell_rows: pd.DataFrame | None,
+    rnn: nn.RNN | None,
+    x: torch.Tensor | None,
+    notes: list[str],
+) -> tuple[dict[str, Any], list[str], list[str]] | None:
+    """The cell's predictions (:func:`_predictions`), or None with a note saying why it has
+    none (a trained model, a config that lacks axes or cannot be rebuilt)."""
     model = row.get("model") if isinstance(row.get("model"), str) else "rnn"
     missing = [
         a
@@ -321,29 +358,24 @@ def summary_row(
             config = CellConfig.from_dict(given)
         except VanishlabError as err:
             notes.append(f"No theory: cannot rebuild the cell ({err}).")
-    theory = None
-    if config is not None:
-        ok = row["status"] == "ok"
-        try:
-            theory = _predictions(config, cell_rows if ok else None, rnn, x)
-        except Exception as err:
-            # A failed cell's module and inputs are built again for its theory. One that
-            # failed with an error (not an overflow) may fail the same way here: then it has
-            # no theory and the report lists its error, instead of raising it again (a report
-            # of such a run used to end in that traceback, every time).
-            if ok:
-                raise
-            notes.append(f"No theory: the failed cell cannot be rebuilt ({type(err).__name__}).")
-    if theory is None:
-        flags.append("no-theory")
-    else:
-        extra, more_flags, more_notes = theory
-        row.update(extra)
-        flags += more_flags
-        notes += more_notes
-        if math.isnan(row["lyapunov"]) and row["status"] == "ok":
-            notes.append("Lyapunov exponent: the forward pass overflowed.")
+    if config is None:
+        return None
+    ok = row["status"] == "ok"
+    try:
+        return _predictions(config, cell_rows if ok else None, rnn, x)
+    except Exception as err:
+        # A failed cell's module and inputs are built again for its theory. One that failed
+        # with an error (not an overflow) may fail the same way here: then it has no theory
+        # and the report lists its error, instead of raising it again (a report of such a run
+        # used to end in that traceback, every time).
+        if ok:
+            raise
+        notes.append(f"No theory: the failed cell cannot be rebuilt ({type(err).__name__}).")
+        return None
 
+
+def _set_differences(row: dict[str, Any], notes: list[str]) -> None:
+    """Measured minus predicted, into ``row`` (blank where both are -inf, with a note)."""
     for name, measured, predicted in (
         ("delta_rate", "rate", "predicted_rate"),
         ("delta_rate_layer0", "rate_layer0", "predicted_rate_layer0"),
@@ -359,10 +391,6 @@ def summary_row(
         for m, p in (("rate", "predicted_rate"), ("lyapunov", "predicted_rate_layer0"))
     ):
         notes.append("Measured and predicted are both -inf: their difference is left blank.")
-    order = list(FLAGS)
-    row["flag"] = ",".join(sorted(dict.fromkeys(flags), key=order.index))
-    row["note"] = " ".join(notes)
-    return {c: row[c] for c in SUMMARY_COLUMNS}
 
 
 def with_training(row: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:
