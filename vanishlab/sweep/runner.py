@@ -292,6 +292,60 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]]) -> 
     return f"{first} [run of {len(grids)} grids, extended with --force: see Reproduce]"
 
 
+def _run_manifest(
+    exp: Experiment,
+    out: str | os.PathLike[str],
+    run_dir: Path,
+    plan: SweepPlan,
+    name: str | None,
+    force: bool,
+    scheduler: str | None,
+) -> tuple[dict[str, Any], set[str]]:
+    """The manifest this run writes (the directory's own, extended by this grid and command
+    when they bring new cells; refused, without ``force``, for a different grid), and the ids
+    of every cell of its grids."""
+    manifest: dict[str, Any] = {}
+    grids: list[dict[str, list[Any]]] = []
+    if plan.is_run_dir and not plan.reinit:
+        manifest = store.load_manifest(run_dir)
+        grids = _grids(manifest)
+        if plan.new_cells and not force:
+            diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
+            raise VanishlabError(
+                f"{run_dir} holds a different grid ({diff}; {plan.new_cells} new cells): "
+                "rerun with its own flags to resume, choose another --out, or pass "
+                "--force to add the new cells to it"
+            )
+    label = name or manifest.get("name") or exp.name or run_dir.resolve().name
+    # One grid and one command per invocation that brought new cells: run in order, the
+    # commands rebuild the directory; a resume or a subset adds neither.
+    # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
+    commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
+    this_grid = _json_axes(exp.sweep)
+    if not grids or (plan.new_cells and this_grid not in grids):
+        grids.append(this_grid)
+        commands.append(sweep_command(exp, out, label, force=bool(commands)))
+    all_ids = set().union(*(grid_ids(g) for g in grids))
+    manifest = {
+        "format": store.FORMAT,
+        "run_id": manifest.get("run_id") or uuid.uuid4().hex,
+        "name": label,
+        "experiment": exp.path.stem if exp.path is not None else manifest.get("experiment"),
+        "description": _description(exp.description, manifest.get("description"), grids),
+        "axes": _union_axes(grids),
+        "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
+        "command": commands[-1],
+        "versions": package_versions(dask=scheduler is not None),
+        "started": manifest.get("started") or _now(),
+        "finished": None,
+        "elapsed_s": manifest.get("elapsed_s"),
+        "n_cells": len(all_ids),
+        "grids": grids,
+        "commands": commands,
+    }
+    return manifest, all_ids
+
+
 def run_sweep(
     sweep_or_experiment: Sweep | Experiment | str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -357,47 +411,8 @@ def run_sweep(
         make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
-        manifest: dict[str, Any] = {}
-        grids: list[dict[str, list[Any]]] = []
-        if plan.is_run_dir and not plan.reinit:
-            manifest = store.load_manifest(run_dir)
-            grids = _grids(manifest)
-            if plan.new_cells and not force:
-                diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
-                raise VanishlabError(
-                    f"{run_dir} holds a different grid ({diff}; {plan.new_cells} new cells): "
-                    "rerun with its own flags to resume, choose another --out, or pass "
-                    "--force to add the new cells to it"
-                )
-        label = name or manifest.get("name") or exp.name or run_dir.resolve().name
-        # One grid and one command per invocation that brought new cells: run in order, the
-        # commands rebuild the directory; a resume or a subset adds neither.
-        # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
-        commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
-        this_grid = _json_axes(exp.sweep)
-        if not grids or (plan.new_cells and this_grid not in grids):
-            grids.append(this_grid)
-            commands.append(sweep_command(exp, out, label, force=bool(commands)))
-        all_ids = set().union(*(grid_ids(g) for g in grids))
-        manifest = {
-            "format": store.FORMAT,
-            "run_id": manifest.get("run_id") or uuid.uuid4().hex,
-            "name": label,
-            "experiment": exp.path.stem if exp.path is not None else manifest.get("experiment"),
-            "description": _description(exp.description, manifest.get("description"), grids),
-            "axes": _union_axes(grids),
-            "sections": list(exp.sections)
-            if exp.sections is not None
-            else manifest.get("sections"),
-            "command": commands[-1],
-            "versions": package_versions(dask=scheduler is not None),
-            "started": manifest.get("started") or _now(),
-            "finished": None,
-            "elapsed_s": manifest.get("elapsed_s"),
-            "n_cells": len(all_ids),
-            "grids": grids,
-            "commands": commands,
-        }
+        manifest, all_ids = _run_manifest(exp, out, run_dir, plan, name, force, scheduler)
+        label = manifest["name"]
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
         store.write_manifest(run_dir, manifest)
