@@ -111,6 +111,24 @@ def test_a_zero_at_the_last_lag_does_not_hide_the_decay_before_it() -> None:
     assert (fits["n_points"] == 30).all()
 
 
+def test_a_zero_that_non_zero_lags_follow_is_only_left_out() -> None:
+    """In a stack a zero at one lag (a lower layer's units all off at one step) can be
+    followed by non-zero lags: it was taken as "zero from there on", and the rate was -inf
+    or fitted on the lags before it."""
+    frame = line_frame({0: -0.1, 1: -0.1}, lags=41)
+    frame.loc[frame["lag"] == 15, "log10_fro"] = -np.inf  # both curves, non-zero after it
+    frame.loc[(frame["sample"] == 1) & (frame["lag"] >= 35), "log10_fro"] = -np.inf  # cut
+    fits = vl.fit_decay(frame)
+    np.testing.assert_allclose(fits["rate"], [-0.1 * math.log(10)] * 2, rtol=1e-12)
+    assert list(fits["zero_lag"].astype(object)) == [pd.NA, 35]
+    assert list(fits["n_points"]) == [30, 24]  # lags 10..40 and 10..34, without lag 15
+    assert fits["note"][0] == (
+        "exact zero Jacobian at lag 15, non-zero again after it: left out of the fit"
+    )
+    assert fits["note"][1].endswith("; exact zero Jacobian from lag 35 on; rate fitted before it")
+    assert list(fits["phase"]) == ["vanishing", "vanishing"]
+
+
 def test_by_aggregates_the_samples_of_each_curve() -> None:
     # Three samples of one layer with known slopes: mean, spread and extremes are exact.
     slopes = {0: -0.1, 1: -0.05, 2: -0.03}

@@ -15,11 +15,14 @@ The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a fact
 100 steps): below -0.01 "vanishing", above +0.01 "exploding", otherwise "stable". The horizon
 is the first lag whose norm is below 1e-3 of the lag-0 norm (null when it never is).
 
-A curve that reaches an exactly zero Jacobian (log10 = -inf, a relu network with every unit
-off) has ``zero_lag``, the first such lag. Its rate is fitted on the window's finite lags
-before that zero (the decay until the path is cut), and ``note`` says so; when fewer than two
-such lags remain it vanishes infinitely fast: rate and intercept -inf, r2 NaN. Every row
-without a zero or a short window has an empty note, and ``zero_lag`` null.
+A curve that reaches an exactly zero Jacobian for good (log10 = -inf at every lag from some
+lag on: a relu network with every unit off) has ``zero_lag``, the first such lag. Its rate is
+fitted on the window's finite lags before that zero (the decay until the path is cut), and
+``note`` says so; when fewer than two such lags remain it vanishes infinitely fast: rate and
+intercept -inf, r2 NaN. A zero that non-zero lags follow (in a stack: a lower layer's units all
+off at one step, the layers above still carrying the gradient) is left out of the fit, with a
+note, and is no ``zero_lag``. Every row without a zero or a short window has an empty note,
+and ``zero_lag`` null.
 
 ``fit_decay(frame, by=("source", "layer"))`` aggregates the curves of each group (e.g. the
 samples of one layer): the mean rate over the curves (-inf as soon as one curve vanishes
@@ -150,12 +153,22 @@ def fit_decay(
         start = np.full(n_groups, int(lo), dtype=np.int64)
         end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
     inside = (lag >= start[g]) & (lag <= end[g])
-    # An exact zero at lag k makes every later Jacobian on that path zero too (in one layer);
-    # the rate describes the decay *before* it, and ``zero_lag`` says where it happened.
+    # An exact zero at lag k makes every later Jacobian zero too in one layer: the curve is
+    # cut there for good, the rate describes the decay *before* it, and ``zero_lag`` says
+    # where. In a stack a zero can be followed by non-zero lags (a lower layer's units all off
+    # at one step, while the layers above still carry the gradient): such a zero is only
+    # skipped by the fit. ``zero_lag`` is the first lag of the zeros that nothing follows.
+    finite = np.isfinite(y)
+    last_finite = np.full(n_groups, -1, dtype=np.int64)
+    np.maximum.at(last_finite, g[finite], lag[finite])
     zero_lag = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    zeros = np.isneginf(y)
+    zeros = np.isneginf(y) & (lag > last_finite[g])
     np.minimum.at(zero_lag, g[zeros], lag[zeros])
-    use = inside & np.isfinite(y) & (lag < zero_lag[g])
+    passing = np.isneginf(y) & ~zeros & inside  # zeros with non-zero lags after them
+    first_passing = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_passing, g[passing], lag[passing])
+    n_passing = np.bincount(g[passing], minlength=n_groups)
+    use = inside & finite & (lag < zero_lag[g])
 
     def gsum(v: np.ndarray) -> np.ndarray:
         return np.bincount(g[use], weights=v[use], minlength=n_groups)
@@ -177,10 +190,16 @@ def fit_decay(
     note = np.full(n_groups, "", dtype=object)
     note[few] = "fewer than 2 finite points in the window"
     rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
+    for i in np.flatnonzero(n_passing):
+        where = f"lag {first_passing[i]}" + (
+            f" and {n_passing[i] - 1} more" if n_passing[i] > 1 else ""
+        )
+        note[i] = f"exact zero Jacobian at {where}, non-zero again after it: left out of the fit"
     for i in np.flatnonzero(has_zero):
-        note[i] = f"exact zero Jacobian from lag {zero_lag[i]} on" + (
+        cut = f"exact zero Jacobian from lag {zero_lag[i]} on" + (
             ": vanishes completely" if few[i] else "; rate fitted before it"
         )
+        note[i] = f"{note[i]}; {cut}" if note[i] else cut
     vanished = has_zero & few
     rate[vanished], intercept[vanished] = -np.inf, -np.inf
 
