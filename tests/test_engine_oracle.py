@@ -316,6 +316,34 @@ def test_saturated_tanh_units_keep_their_derivative(dtype, drive) -> None:
     torch.testing.assert_close(lyap, torch.full_like(lyap, rate), rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize(
+    ("dtype", "drive", "exact"),
+    [
+        (torch.float32, 43.0, True),
+        (torch.float32, 48.0, False),
+        (torch.float32, 51.0, False),
+        (torch.float64, 350.0, True),
+        (torch.float64, 360.0, False),
+    ],
+)
+def test_a_derivative_below_the_normal_range_is_an_exact_zero(dtype, drive, exact) -> None:
+    """sech^2 is exact while it is a normal number; a subnormal one has too few digits and
+    gave finite input norms up to 0.12 in log10 off (float32 at a = 51.5): it now reads -inf,
+    as the docs say, and with torch.set_flush_denormal(True) too."""
+    rnn = nn.RNN(1, 1).to(dtype)
+    with torch.no_grad():
+        rnn.weight_hh_l0.zero_()
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.bias_ih_l0.fill_(drive)
+        rnn.bias_hh_l0.zero_()
+    got = vl.jacobian_log_norms(rnn, torch.zeros(3, 1, 1, dtype=dtype)).input_fro[0, 0].item()
+    want = math.log10(4) - 2 * drive / math.log(10)  # log10 sech^2(drive)
+    if exact:
+        assert got == pytest.approx(want, abs=1e-5 if dtype == torch.float32 else 1e-12)
+    else:
+        assert got == -math.inf
+
+
 def test_the_gpu_forward_forms_the_same_derivatives() -> None:
     """On a GPU the states come from PyTorch's fused kernel, which keeps no pre-activations:
     they are formed again from the states. Its derivatives equal the CPU loop's (the kernel
