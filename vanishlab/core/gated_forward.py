@@ -155,8 +155,11 @@ class GatedSteps:
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
+    """sigmoid'(a) = e / (1 + e)^2 with e = exp(-|a|), 0 below the smallest normal number (a
+    subnormal has too few digits: as :func:`~vanishlab.core.forward.tanh_derivative`)."""
     e = torch.exp(-a.abs())
-    return e / (1 + e).square()
+    d = e / (1 + e).square()
+    return d.masked_fill_(d < torch.finfo(d.dtype).tiny, 0.0)
 
 
 def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
