@@ -131,3 +131,43 @@ def test_flagged_reasons_are_shown_and_escaped(tmp_path):
     assert "<script" not in html
     assert "Failed: &lt;script&gt;alert(1)&lt;/script&gt; overflow." in html
     assert re.search(r"<td>[^<]*failed[^<]*</td>", html)  # the flag column says so
+
+
+def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
+    """A report made where the run's custom init is not registered (`vanishlab report`, a new
+    process) raised "unknown init" from the theory section: a traceback, exit status 1. Its
+    predicted line is now the cells' stored predictions at their gains."""
+    import subprocess
+    import sys
+
+    from vanishlab.sweep.inits import INITS
+
+    normal = INITS["normal"]
+    mine = vl.Init(
+        "mynormal_elsewhere", "normal, under another name", normal.apply, normal.variances, "iid"
+    )
+    vl.register_init(mine)
+    try:
+        grid = vl.Sweep(
+            init="mynormal_elsewhere", gain=(0.5, 1.0, 2.0), input_std=1.0, hidden_size=8,
+            input_size=4, seq_len=12, batch=2, bias=False,
+        )  # fmt: skip
+        run = tmp_path / "run"
+        vl.run_sweep(grid, run, workers=1, progress=False)
+    finally:
+        INITS.pop("mynormal_elsewhere", None)
+    out = tmp_path / "r.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "vanishlab", "report", str(run), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = vl.summarize(run)  # the cells' stored rows, as the command reads them
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), summary=summary
+    )
+    (grid_,) = [b for b in section(report, "theory").blocks if isinstance(b, LineGrid)]
+    (line,) = [c for p in grid_.panels for c in p.curves if c.label.startswith("predicted")]
+    assert line.x.tolist() == [0.5, 1.0, 2.0]
+    np.testing.assert_allclose(line.y, summary.sort_values("gain")["predicted_rate"], rtol=1e-12)

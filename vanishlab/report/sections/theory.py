@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.inits import INITS
 from ...sweep.prediction import mean_field_rate_curve
 from ...sweep.summary import FLAGS
 from ..format import (
@@ -54,10 +55,18 @@ def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
     linear-regime points."""
     gains = rows["gain"].to_numpy(dtype=np.float64)
     by = rows["predicted_by"].to_numpy()
-    if (by == "mean field").any():
+    config = dict(rows["_config"].iloc[0])
+    if (by == "mean field").any() and str(config.get("init")) in INITS:
         grid = np.linspace(gains.min(), gains.max(), MEAN_FIELD_POINTS)
-        y = mean_field_rate_curve(dict(rows["_config"].iloc[0]), grid)
+        y = mean_field_rate_curve(config, grid)
         return [Curve(f"predicted: {BY['mean field']}", style, grid, y, reference=True)]
+    if (by == "mean field").any():
+        # An init registered where the run was measured, not in this process (its variances
+        # are unknown here): the predictions stored with the cells, at their gains. It raised
+        # "unknown init" from every report of such a run.
+        pred = rows["predicted"].to_numpy(dtype=np.float64)
+        y = np.where(np.isfinite(pred), pred, np.nan)
+        return [Curve(f"predicted: {BY['mean field']}", style, gains, y, reference=True)]
     if (by == "linear").any():
         pred = rows["predicted"].to_numpy(dtype=np.float64)
         y = np.where(np.isfinite(pred), pred, np.nan)
