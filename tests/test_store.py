@@ -299,3 +299,9 @@ def test_the_shard_columns_are_their_schema_fields():
 
     assert tuple(schema.SCHEMA.names) == schema.COLUMNS
     assert schema.COLUMNS[len(schema.CONFIG_COLUMNS) :][:4] == ("cell_id", *schema.KEY_COLUMNS)
+
+
+def test_one_string_of_cell_ids_is_refused(smoke_run_dir):
+    """Its letters were taken for ids: zero rows and no error."""
+    with pytest.raises(TypeError, match="cell_ids must be a collection of ids"):
+        vl.load_results(smoke_run_dir, cell_ids="abc")

@@ -527,3 +527,9 @@ def test_quick_default_grid_runs_end_to_end(tmp_path):
     assert summary.n_run == QUICK_SWEEP.size == 96
     cells = vl.load_cells(tmp_path / "default")
     assert len(cells) == 96 and (cells["status"] == "ok").all()
+
+
+def test_run_cell_takes_a_cell_config_only():
+    """A dict failed with "'dict' object has no attribute 'cell_id'"."""
+    with pytest.raises(TypeError, match=r"config must be a vanishlab.CellConfig"):
+        vl.run_cell({"activation": "tanh"})

@@ -509,3 +509,52 @@ def test_a_user_init_that_states_no_validity_gets_no_mean_field() -> None:
     finally:
         inits.INITS.pop("user_normal_test", None)
         inits.INITS.pop("user_iid_test", None)
+
+
+def _rnn34() -> nn.RNN:
+    torch.manual_seed(0)
+    return nn.RNN(3, 4, 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        # each failed inside torch, numpy or pandas, or was taken (a reviewer's list)
+        (lambda: vl.linear_rate(nn.RNN(3, 4, bidirectional=True)), ValueError, "bidirectional"),
+        (lambda: vl.origin_log_norms(nn.RNN(3, 4, bidirectional=True), 3), ValueError, "bidir"),
+        (lambda: vl.linear_rate(_rnn34(), 1.5), TypeError, "layer must be an integer"),
+        (lambda: vl.pascanu_bound(_rnn34(), 1.0), TypeError, "layer must be an integer"),
+        (lambda: vl.origin_log_norms(_rnn34(), 3.5), TypeError, "max_lag must be an integer"),
+        (lambda: vl.origin_log_norms(_rnn34(), "3"), TypeError, "max_lag must be an integer"),
+        (lambda: vl.pascanu_envelope(_rnn34(), 2.0), TypeError, "seq_len must be an integer"),
+        (
+            lambda: vl.check_pascanu(
+                _rnn34(), vl.jacobian_norms(_rnn34(), torch.randn(4, 1, 3)), tolerance="x"
+            ),
+            ValueError,
+            "tolerance must be a finite number >= 0",
+        ),
+        (
+            lambda: vl.check_pascanu(
+                _rnn34(), vl.jacobian_norms(_rnn34(), torch.randn(4, 1, 3)), tolerance=-1.0
+            ),
+            ValueError,
+            "tolerance must be a finite number >= 0",
+        ),
+        (
+            lambda: vl.fit_decay(vl.origin_log_norms(_rnn34(), 8), phase_tolerance=math.nan),
+            ValueError,
+            "phase_tolerance must be a finite number >= 0",
+        ),
+        (lambda: vl.mean_field("tanh", 1e200, 1.0), ValueError, "gain\\^2 plus the drive"),
+    ],
+)
+def test_wrong_arguments_are_named(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_gated_cells_mean_field_inputs_have_no_activation() -> None:
+    """It was the string 'None' (the docs say "tanh" or "relu")."""
+    inputs = vl.mean_field_inputs(vl.CellConfig(model="gru", activation=None))
+    assert inputs.activation is None and inputs.validity == "none"

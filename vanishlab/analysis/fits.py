@@ -126,6 +126,8 @@ def fit_decay(
     window = _checked_window(window)
     if isinstance(phase_tolerance, bool) or not isinstance(phase_tolerance, numbers.Real):
         raise TypeError(f"phase_tolerance must be a number, got {phase_tolerance!r}")
+    if not 0 <= phase_tolerance < math.inf:  # NaN called every curve "stable"
+        raise ValueError(f"phase_tolerance must be a finite number >= 0, got {phase_tolerance}")
     if by is not None:
         fits = fit_decay(frame, norm=norm, window=window, phase_tolerance=phase_tolerance)
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite
+from ..core.inputs import check_finite, check_integer, check_rnn
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]
@@ -36,9 +36,11 @@ _LN10 = math.log(10.0)
 
 
 def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.Tensor:
+    layer = check_integer(layer, "layer")  # 1.5 named no attribute weight_hh_l1.5
     if isinstance(rnn_or_weight, torch.Tensor):
         w = rnn_or_weight
     elif isinstance(rnn_or_weight, torch.nn.RNN):
+        check_rnn(rnn_or_weight)  # a bidirectional module's other direction was left out
         if not 0 <= layer < rnn_or_weight.num_layers:
             raise ValueError(f"layer must be in 0..{rnn_or_weight.num_layers - 1}, got {layer}")
         w = getattr(rnn_or_weight, f"weight_hh_l{layer}")
@@ -110,7 +112,7 @@ def origin_log_norms(
     Returns:
         ``max_lag + 1`` rows: ``lag`` (int64), ``log10_fro``, ``log10_spec`` (float64).
     """
-    if max_lag < 0:
+    if check_integer(max_lag, "max_lag") < 0:
         raise ValueError(f"max_lag must be >= 0, got {max_lag}")
     w = _weight_hh(rnn_or_weight, layer)  # (H, H)
     H = w.shape[0]

@@ -144,6 +144,10 @@ def _check_mf_args(activation: str, gain: float, **variances: float) -> None:
     for name, v in variances.items():
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be finite and >= 0, got {v}")
+    if not math.isfinite(gain * gain + sum(variances.values())):  # q* would be inf
+        raise ValueError(
+            f"gain^2 plus the drive variances overflow float64 (gain {gain:g}): too large"
+        )
 
 
 def mean_field(

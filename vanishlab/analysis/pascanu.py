@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite
+from ..core.inputs import check_finite, check_integer, check_rnn
 from .activations import GAMMA
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
@@ -35,10 +35,7 @@ _LN10 = math.log(10.0)
 
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    if not isinstance(rnn, torch.nn.RNN):
-        raise TypeError(f"expected a torch.nn.RNN module, got {type(rnn).__name__}")
-    if rnn.bidirectional:
-        raise ValueError("bidirectional=True is not supported: measure each direction apart")
+    check_rnn(rnn)
     w_hh = [getattr(rnn, f"weight_hh_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
     w_ih = [getattr(rnn, f"weight_ih_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
     for l, (hh, ih) in enumerate(zip(w_hh, w_ih, strict=True)):  # LAPACK fails on inf/NaN
@@ -65,7 +62,7 @@ def pascanu_bound(rnn: torch.nn.RNN, layer: int = 0) -> float:
         (:func:`vanishlab.linear_rate`, :func:`vanishlab.fit_decay`); -inf for an all-zero W_hh.
     """
     w_hh, _ = _rnn_weights(rnn)
-    if not 0 <= layer < len(w_hh):
+    if not 0 <= check_integer(layer, "layer") < len(w_hh):
         raise ValueError(f"layer must be in 0..{len(w_hh) - 1}, got {layer}")
     return math.log(GAMMA[rnn.nonlinearity]) + _log_spec(w_hh[layer])
 
@@ -93,9 +90,7 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
         ``"input"``), ``lag``, ``log10_spec_bound`` and ``log10_fro_bound`` (float64).
     """
     w_hh, w_ih = _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
-    if isinstance(seq_len, bool) or not isinstance(seq_len, numbers.Integral):
-        raise TypeError(f"seq_len must be an integer, got {seq_len!r}")
-    if seq_len < 1:
+    if check_integer(seq_len, "seq_len") < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     L, T = len(w_hh), seq_len
     H, I = w_hh[0].shape[0], w_ih[0].shape[1]
@@ -186,6 +181,12 @@ def check_pascanu(
     out = frame.merge(env, on=["source", "layer", "lag"], how="left", validate="many_to_one")
     if out["log10_spec_bound"].isna().any():
         raise ValueError("frame has rows (source, layer, lag) that this rnn cannot produce")
+    if tolerance is not None and (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, numbers.Real)
+        or not 0 <= tolerance < math.inf
+    ):  # "x" failed inside numpy; a negative one reported violations of an exact bound
+        raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if tolerance is None:
         w_hh, w_ih = _rnn_weights(rnn)
         n = max(max(w.shape) for w in (*w_hh, *w_ih))

@@ -20,6 +20,7 @@ __all__ = [
     "FLOAT_DTYPES",
     "RNNInputs",
     "check_finite",
+    "check_integer",
     "check_rnn",
     "check_spectrum_args",
     "prepare_inputs",
@@ -227,10 +228,10 @@ def check_spectrum_args(
     """Check :func:`vanishlab.lyapunov_spectrum`'s ``k``, ``discard`` and ``q0`` for a state of
     dimension ``dim`` (``what`` names it) over ``seq_len`` steps; return k (``dim`` when None).
     A wrong kind of value is a ``TypeError``, a value out of range a ``ValueError``."""
-    k = dim if k is None else _integer(k, "k")
+    k = dim if k is None else check_integer(k, "k")
     if not 1 <= k <= dim:
         raise ValueError(f"k must be between 1 and {what} = {dim}, got {k}")
-    discard = _integer(discard, "discard")
+    discard = check_integer(discard, "discard")
     if not 0 <= discard < seq_len:
         raise ValueError(f"discard must be between 0 and T - 1 = {seq_len - 1}, got {discard}")
     if q0 is not None:
@@ -243,7 +244,7 @@ def check_spectrum_args(
     return k
 
 
-def _integer(value: object, what: str) -> int:
+def check_integer(value: object, what: str) -> int:
     """``value`` as an int: a Python or NumPy integer, not a bool (``TypeError`` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{what} must be an integer, got {value!r:.60}")

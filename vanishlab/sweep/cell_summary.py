@@ -18,7 +18,7 @@ slope fitted at finite lags).
 QR method (:func:`vanishlab.lyapunov_spectrum`, k = 1 from a seeded random direction,
 float64) along the cell's own
 trajectory: the cell's ``nn.RNN`` and inputs are rebuilt exactly as
-:func:`vanishlab.run_cell` builds them (same seeds, same dtype), the first round(T/4) steps are
+:func:`vanishlab.run_cell` builds them (same seeds, same dtype), the first T // 4 steps are
 discarded as a transient, and the exponent is averaged over the batch. The one-step Jacobian of
 a stack is block lower-triangular, so its top exponent is the largest of the layers' own: it
 is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.

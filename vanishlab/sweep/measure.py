@@ -53,6 +53,11 @@ def run_cell(
     workers). ``summary=False`` skips the summary row (``meta`` then has no ``summary``);
     ``elapsed_s`` includes it.
     """
+    if not isinstance(config, CellConfig):  # a dict failed with "no attribute 'cell_id'"
+        raise TypeError(
+            f"config must be a vanishlab.CellConfig (vl.CellConfig(**settings)), got "
+            f"{type(config).__name__}"
+        )
     if init is not None and not isinstance(init, Init):  # a programmer's mistake, not a cell's
         raise TypeError(f"init must be a vanishlab.Init or None, got {type(init).__name__}")
     start = time.perf_counter()

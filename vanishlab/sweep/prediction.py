@@ -53,7 +53,7 @@ class MeanFieldInputs:
     """The mean-field description of one sweep cell (one layer of it).
 
     Attributes:
-        activation: ``"tanh"`` or ``"relu"``.
+        activation: ``"tanh"`` or ``"relu"``; None for a gated cell (it has none).
         gain: effective mean-field gain sqrt(H var_hh) (the init's ``gain`` argument only when
             the init draws with variance gain^2 / H); ``None`` when not applicable.
         input_var: variance per unit of W_ih x_t: input_std^2 * input_size * var_ih for layer 0,
@@ -67,7 +67,7 @@ class MeanFieldInputs:
         reason: one sentence on why.
     """
 
-    activation: str
+    activation: str | None
     gain: float | None
     input_var: float | None
     bias_var: float | None
@@ -112,9 +112,7 @@ def mean_field_inputs(
         ValueError: an init this process has not registered, and no ``variances``.
     """
     if _checked_model(cell, layer) != "rnn":
-        return MeanFieldInputs(
-            str(_get(cell, "activation")), None, None, None, "none", GATED_REASON
-        )
+        return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
     H, I = int(_get(cell, "hidden_size")), int(_get(cell, "input_size"))
@@ -221,7 +219,7 @@ def cell_mean_field(
     m = mean_field_inputs(cell, layer=layer, variances=variances)
     if m.validity in ("none", "origin"):
         return None
-    if m.gain is None or m.input_var is None or m.bias_var is None:
+    if m.activation is None or m.gain is None or m.input_var is None or m.bias_var is None:
         return None
     if not math.isfinite(m.input_var):
         return None
@@ -269,7 +267,9 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     Every other axis of ``cell`` is held fixed and the gain varied (the gain scales W_hh only,
     so the input drive stays fixed; :data:`vanishlab.sweep.inits.GAIN_RULE`). The edge of
     chaos chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal`` weights at sqrt(2),
-    undriven tanh at 1, driven tanh above 1 (input noise suppresses chaos).
+    driven tanh above 1 (input noise suppresses chaos). An undriven cell (no input and no bias)
+    stays at the origin, where the linear regime applies instead: NaN (the mean field's own
+    undriven tanh is critical at 1, :func:`vanishlab.mean_field`).
 
     Args:
         cell: a cell config (dict or :class:`~vanishlab.sweep.config.CellConfig`).

@@ -1,26 +1,34 @@
 """The columns of a shard and their Arrow schema: the config columns of the axis table, then
 ``cell_id``, the row keys (``source``, ``layer``, ``lag``) and the measured values; a monitored
-run's shards add the training ``step``. :mod:`vanishlab.sweep.store` writes and reads them.
+run's shards add the training ``step``. And a shard's metadata (:class:`CellMeta`), with the
+kinds of failure and a trained cell's outcome fields. :mod:`vanishlab.sweep.store` writes and
+reads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pyarrow as pa
 
 from .axes import Axis
+from .checksums import META_DIGEST, StoredSummary
 from .config import AXES, AXIS_TABLE
 
 __all__ = [
     "COLUMNS",
     "CONFIG_COLUMNS",
+    "FAILURES",
     "KEY_COLUMNS",
     "SCHEMA",
     "STEP_COLUMNS",
     "STEP_SCHEMA",
+    "TRAIN_FIELDS",
     "VALUE_COLUMNS",
+    "CellMeta",
     "config_fields",
+    "meta_keys_ok",
     "shard_schema",
 ]
 
@@ -65,3 +73,45 @@ STEP_SCHEMA = SCHEMA.insert(
     SCHEMA.get_field_index("cell_id") + 1, pa.field("step", pa.int64(), nullable=False)
 )
 """Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
+
+
+class CellMeta(TypedDict):
+    """The ``vanishlab.cell`` metadata of a shard.
+
+    ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
+    forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
+    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read.
+    ``summary`` is the cell's summary row (:class:`StoredSummary`), computed where the cell
+    was measured. All three are absent from shards written before they existed.
+    """
+
+    cell_id: str
+    config: dict[str, Any]
+    status: str  # "ok" or "failed"
+    reason: str | None
+    elapsed_s: float
+    n_rows: int
+    failure: NotRequired[str | None]
+    digest: NotRequired[str]
+    summary: NotRequired[StoredSummary]
+    train: NotRequired[dict[str, Any]]  # a trained cell's record (vanishlab.sweep.train_cell)
+    monitor: NotRequired[dict[str, Any]]  # a monitored step's record (vanishlab.trained.monitor)
+
+
+_META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
+_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
+FAILURES = ("overflow", "error")
+"""The kinds of failure a failed cell records (``CellMeta.failure``)."""
+TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
+    ("final_loss", "double"),
+    ("chance_loss", "double"),
+    ("solved", "bool"),
+    ("steps_to_solve", "int64"),
+)
+"""A trained cell's outcome as columns of :func:`load_cells` and of the summary (null for a
+cell that was not trained)."""
+
+
+def meta_keys_ok(meta: Mapping[str, Any]) -> bool:
+    """Whether ``meta`` has every key a shard's metadata needs and none it may not have."""
+    return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS

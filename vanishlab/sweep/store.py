@@ -41,9 +41,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
 
 import pandas as pd
 import pyarrow as pa
@@ -75,12 +74,16 @@ from .manifest import (
 from .schema import (
     COLUMNS,
     CONFIG_COLUMNS,
+    FAILURES,
     KEY_COLUMNS,
     SCHEMA,
     STEP_COLUMNS,
     STEP_SCHEMA,
+    TRAIN_FIELDS,
     VALUE_COLUMNS,
+    CellMeta,
     config_fields,
+    meta_keys_ok,
     shard_schema,
 )
 
@@ -126,47 +129,6 @@ CELLS = "cells"
 SHARD_SUFFIX = ".parquet"
 
 
-class CellMeta(TypedDict):
-    """The ``vanishlab.cell`` metadata of a shard.
-
-    ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
-    forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
-    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read.
-    ``summary`` is the cell's summary row (:class:`StoredSummary`), computed where the cell
-    was measured. All three are absent from shards written before they existed.
-    """
-
-    cell_id: str
-    config: dict[str, Any]
-    status: str  # "ok" or "failed"
-    reason: str | None
-    elapsed_s: float
-    n_rows: int
-    failure: NotRequired[str | None]
-    digest: NotRequired[str]
-    summary: NotRequired[StoredSummary]
-    train: NotRequired[dict[str, Any]]  # a trained cell's record (vanishlab.sweep.train_cell)
-    monitor: NotRequired[dict[str, Any]]  # a monitored step's record (vanishlab.trained.monitor)
-
-
-_META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
-FAILURES = ("overflow", "error")
-"""The kinds of failure a failed cell records (``CellMeta.failure``)."""
-TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
-    ("final_loss", "double"),
-    ("chance_loss", "double"),
-    ("solved", "bool"),
-    ("steps_to_solve", "int64"),
-)
-"""A trained cell's outcome as columns of :func:`load_cells` and of the summary (null for a
-cell that was not trained)."""
-
-
-def _meta_keys_ok(meta: Mapping[str, Any]) -> bool:
-    return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
-
-
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -174,7 +136,7 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
     """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
     if tuple(frame.columns) not in (COLUMNS, STEP_COLUMNS):
         raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
-    if not _meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
+    if not meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
         raise ValueError(f"malformed cell metadata {meta!r}")
     if meta.get("failure") not in (None, *FAILURES) or (
         meta["status"] == "ok" and meta.get("failure") is not None
@@ -294,7 +256,7 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _foreign(path, "unreadable vanishlab.cell metadata") from None
-    if not isinstance(meta, dict) or not _meta_keys_ok(meta):
+    if not isinstance(meta, dict) or not meta_keys_ok(meta):
         raise _foreign(path, "malformed vanishlab.cell metadata")
     if meta.pop(META_DIGEST, None) not in (None, meta_digest(meta)):  # absent: an older shard
         raise _foreign(path, "its metadata does not match its checksum")
@@ -415,6 +377,8 @@ def load_results(
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
     ``cell_ids``: read only the shards of these cells (named ``<cell_id>.parquet``).
     """
+    if isinstance(cell_ids, str):  # its letters were taken for ids: no rows, no error
+        raise TypeError(f"cell_ids must be a collection of ids, not one string: [{cell_ids!r}]")
     run_dir = Path(run_dir)
     manifest = load_manifest(run_dir)
     tables = []
@@ -455,7 +419,7 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (None when ok), ``failure`` (the kind, see :data:`FAILURES`; None
+    "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`FAILURES`; null
     when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
     has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
     shard written before shards carried one) and is sorted by it too."""
