@@ -19,7 +19,7 @@ at rate 0, keeps it near 0 while it learns, and its loss falls far below chance.
 
 Run: ``python examples/monitor_adding.py [--cell rnn,irnn,lstm,gru] [--seq-len 50] [--steps
 1000] [--every 100] [--out runs/monitor-adding] [--threads 1]``; then ``vanishlab report
-runs/monitor-adding/irnn``. About 5 seconds per network on one CPU core.
+runs/monitor-adding/irnn``. About 10 seconds per network on one CPU core.
 """
 
 from __future__ import annotations

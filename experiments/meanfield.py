@@ -5,7 +5,8 @@ Mean-field theory (Poole et al. 2016; Schoenholz et al. 2017; Chen, Pennington &
 noise: relu's edge of chaos sits at g = sqrt(2) whatever the input, tanh's moves from g = 1
 without input to larger gains as the input grows (noise suppresses chaos). ``normal`` meets
 the theory's assumptions (i.i.d. entries, W_ih x_t of variance input_std^2 per unit);
-``orthogonal`` scales its input weights with g too and is approximate. H = 256 keeps the
+``orthogonal`` (a random orthogonal W_hh times g; its input weights keep their own scale,
+as for every init) is approximate: its entries are not independent. H = 256 keeps the
 finite-width bias near 3/H = 0.01 per step; T = 200 leaves 150 lags past the transient.
 input_std = 0 puts tanh at the origin, where the linear regime (ln rho(W_hh)) applies instead,
 and makes every relu Jacobian exactly zero. Relu at gains above sqrt(2) explodes: the largest
