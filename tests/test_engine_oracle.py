@@ -320,6 +320,7 @@ def test_saturated_tanh_units_keep_their_derivative(dtype, drive) -> None:
     ("dtype", "drive", "exact"),
     [
         (torch.float32, 43.0, True),
+        (torch.float32, 44.5, True),  # subnormal, with its digits: kept
         (torch.float32, 48.0, False),
         (torch.float32, 51.0, False),
         (torch.float64, 350.0, True),
@@ -327,9 +328,9 @@ def test_saturated_tanh_units_keep_their_derivative(dtype, drive) -> None:
     ],
 )
 def test_a_derivative_below_the_normal_range_is_an_exact_zero(dtype, drive, exact) -> None:
-    """sech^2 is exact while it is a normal number; a subnormal one has too few digits and
-    gave finite input norms up to 0.12 in log10 off (float32 at a = 51.5): it now reads -inf,
-    as the docs say, and with torch.set_flush_denormal(True) too."""
+    """sech^2 is exact while it is a normal number, and nearly so through the first subnormals;
+    a subnormal that has lost its digits gave finite input norms up to 0.12 in log10 off
+    (float32 at a = 51.5): it now reads -inf, as with torch.set_flush_denormal(True)."""
     rnn = nn.RNN(1, 1).to(dtype)
     with torch.no_grad():
         rnn.weight_hh_l0.zero_()
@@ -339,7 +340,7 @@ def test_a_derivative_below_the_normal_range_is_an_exact_zero(dtype, drive, exac
     got = vl.jacobian_log_norms(rnn, torch.zeros(3, 1, 1, dtype=dtype)).input_fro[0, 0].item()
     want = math.log10(4) - 2 * drive / math.log(10)  # log10 sech^2(drive)
     if exact:
-        assert got == pytest.approx(want, abs=1e-5 if dtype == torch.float32 else 1e-12)
+        assert got == pytest.approx(want, abs=2e-6 if dtype == torch.float32 else 1e-12)
     else:
         assert got == -math.inf
 

@@ -188,3 +188,15 @@ def test_measurement_stays_on_the_module_dtype_and_leaves_inputs_alone() -> None
     assert out.state_fro.dtype == torch.float64 and out.state_fro.shape == (2, 2, 7)
     for a, b in zip((x, *h0), copies, strict=True):
         assert torch.equal(a, b)
+
+
+def test_a_sigmoid_derivative_that_lost_its_digits_is_zero() -> None:
+    """As tanh's (tests/test_engine_oracle.py): sigmoid'(a) at |a| = 95 in float32 is a
+    subnormal with few digits; at |a| = 88 (below the normal range too) it has 21 bits."""
+    from vanishlab.core.gated_forward import _dsigmoid
+
+    a = torch.tensor([88.0, 95.0])
+    d = _dsigmoid(a.clone())
+    want = torch.exp(-a.double())  # sigmoid'(a) = e^-|a| / (1 + e^-|a|)^2 ~ e^-|a|
+    assert d[0] > 0 and abs(float(d[0]) / float(want[0]) - 1) < 2e-6
+    assert float(d[0]) < torch.finfo(torch.float32).tiny and d[1] == 0

@@ -9,7 +9,8 @@ activation derivatives act'(a^l_t): for tanh sech^2(a) = 4 e / (1 + e)^2 with e 
 from the pre-activation a (1 - h^2 from the state loses its relative accuracy as h nears +-1:
 0.08 in log10 at |a| ~ 8 in float32, and exactly 0 from |a| ~ 9, whose true value is ~6e-8;
 sech^2 is accurate until it leaves the dtype's normal range, |a| ~ 44 in float32 and ~ 354 in
-float64, and 0 beyond: a subnormal derivative has too few digits); for relu 1[a > 0]
+float64, nearly so through the first subnormals, and 0 once it has lost its digits); for relu
+1[a > 0]
 (= 1[h > 0]), PyTorch's own derivative (relu'(0) = 0). Dropout is not applied (evaluation
 semantics).
 """
@@ -26,7 +27,9 @@ from ..errors import NonFiniteStateError
 from .inputs import RNNInputs
 
 __all__ = [
+    "DIGITLESS",
     "check_finite_states",
+    "flush_digitless",
     "layer_states",
     "recurrence_kernel",
     "relu_derivative",
@@ -37,15 +40,26 @@ __all__ = [
 
 def tanh_derivative(a: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
     """tanh'(a) = sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2|a|), elementwise: accurate to a
-    few ulps wherever it is a normal number (unlike 1 - tanh(a)^2), and 0 below the dtype's
-    smallest normal number (|a| beyond ~44 in float32, ~354 in float64): a subnormal carries
-    too few digits, and its Jacobians came out finite but up to 0.12 in log10 off. So such a
-    unit reads as exactly off (-inf), as with ``torch.set_flush_denormal(True)``.
+    few ulps wherever it is a normal number (unlike 1 - tanh(a)^2), and through the first
+    subnormals (:func:`flush_digitless`); 0 beyond (|a| past ~45 in float32, ~355 in float64).
     ``in_place``: written into ``a`` (one temporary the size of ``a``, not several)."""
     e = (a.abs_() if in_place else a.abs()).mul_(-2).exp_()
     denominator = (e + 1).square_()
-    d = e.div_(denominator).mul_(4)
-    return d.masked_fill_(d < torch.finfo(d.dtype).tiny, 0.0)
+    return flush_digitless(e.div_(denominator).mul_(4))
+
+
+#: A derivative below the dtype's smallest normal number times this keeps fewer than
+#: (mantissa bits - 3) significant bits: 20 in float32, so about 1e-6 in log10.
+DIGITLESS = 2.0**-3
+
+
+def flush_digitless(d: torch.Tensor) -> torch.Tensor:
+    """``d`` (in place) with its values below tiny * :data:`DIGITLESS` set to 0: a subnormal
+    that small has lost its digits (a float32 tanh unit at |a| ~ 51 read 0.12 in log10 off,
+    finite and unflagged), so such a unit reads as exactly off (-inf), as with
+    ``torch.set_flush_denormal(True)``. Subnormals above it keep their value (|a| 44 to 45 in
+    float32 still agree with float64 to ~1e-7)."""
+    return d.masked_fill_(d < torch.finfo(d.dtype).tiny * DIGITLESS, 0.0)
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .forward import check_finite_states, recurrence_kernel, tanh_derivative
+from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
 from .inputs import Shapes, check_float_module, check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
@@ -155,11 +155,10 @@ class GatedSteps:
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
-    """sigmoid'(a) = e / (1 + e)^2 with e = exp(-|a|), 0 below the smallest normal number (a
-    subnormal has too few digits: as :func:`~vanishlab.core.forward.tanh_derivative`)."""
+    """sigmoid'(a) = e / (1 + e)^2 with e = exp(-|a|), 0 where it has lost its digits
+    (:func:`~vanishlab.core.forward.flush_digitless`)."""
     e = torch.exp(-a.abs())
-    d = e / (1 + e).square()
-    return d.masked_fill_(d < torch.finfo(d.dtype).tiny, 0.0)
+    return flush_digitless(e / (1 + e).square())
 
 
 def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
