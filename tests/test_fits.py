@@ -127,6 +127,14 @@ def test_a_zero_that_non_zero_lags_follow_is_only_left_out() -> None:
     )
     assert fits["note"][1].endswith("; exact zero Jacobian from lag 35 on; rate fitted before it")
     assert list(fits["phase"]) == ["vanishing", "vanishing"]
+    # Too few points left: said beside the zeros (the zeros' note replaced it).
+    sparse = line_frame({0: -0.1}, lags=41)
+    sparse.loc[sparse["lag"].between(10, 39), "log10_fro"] = -np.inf
+    (note,) = vl.fit_decay(sparse)["note"]
+    assert note == (
+        "exact zero Jacobian at lag 10 and 29 more, non-zero again after it: left out of the "
+        "fit; fewer than 2 finite points in the window"
+    )
 
 
 def test_by_aggregates_the_samples_of_each_curve() -> None:

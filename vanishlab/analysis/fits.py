@@ -116,7 +116,8 @@ def fit_decay(
         ``lag_end``, ``n_points``, ``zero_lag`` and ``horizon`` (nullable Int64), ``phase``,
         ``note``. With ``by``, one row per group: the ``by`` columns, ``n_curves``,
         ``rate_mean``, ``rate_std``, ``rate_min``, ``rate_max``, ``r2_mean``, ``n_zero``
-        (curves with an exact zero Jacobian in the window), ``phase`` (of ``rate_mean``).
+        (curves cut to an exact zero Jacobian for good: with a ``zero_lag``), ``phase`` (of
+        ``rate_mean``).
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
@@ -189,19 +190,24 @@ def fit_decay(
         r2 = np.where(flat, 1.0, sxy * sxy / (sxx * syy))
     has_zero = zero_lag <= end
     few = n < 2
-    note = np.full(n_groups, "", dtype=object)
-    note[few] = "fewer than 2 finite points in the window"
     rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
-    for i in np.flatnonzero(n_passing):
-        where = f"lag {first_passing[i]}" + (
-            f" and {n_passing[i] - 1} more" if n_passing[i] > 1 else ""
-        )
-        note[i] = f"exact zero Jacobian at {where}, non-zero again after it: left out of the fit"
-    for i in np.flatnonzero(has_zero):
-        cut = f"exact zero Jacobian from lag {zero_lag[i]} on" + (
-            ": vanishes completely" if few[i] else "; rate fitted before it"
-        )
-        note[i] = f"{note[i]}; {cut}" if note[i] else cut
+    note = np.full(n_groups, "", dtype=object)
+    for i in np.flatnonzero(few | has_zero | (n_passing > 0)):
+        parts = []
+        if n_passing[i]:
+            more = f" and {n_passing[i] - 1} more" if n_passing[i] > 1 else ""
+            parts.append(
+                f"exact zero Jacobian at lag {first_passing[i]}{more}, non-zero again after "
+                "it: left out of the fit"
+            )
+        if has_zero[i]:
+            parts.append(
+                f"exact zero Jacobian from lag {zero_lag[i]} on"
+                + (": vanishes completely" if few[i] else "; rate fitted before it")
+            )
+        elif few[i]:
+            parts.append("fewer than 2 finite points in the window")
+        note[i] = "; ".join(parts)
     vanished = has_zero & few
     rate[vanished], intercept[vanished] = -np.inf, -np.inf
 

@@ -10,9 +10,8 @@ from the pre-activation a (1 - h^2 from the state loses its relative accuracy as
 0.08 in log10 at |a| ~ 8 in float32, and exactly 0 from |a| ~ 9, whose true value is ~6e-8;
 sech^2 is accurate until it leaves the dtype's normal range, |a| ~ 44 in float32 and ~ 354 in
 float64, nearly so through the first subnormals, and 0 once it has lost its digits); for relu
-1[a > 0]
-(= 1[h > 0]), PyTorch's own derivative (relu'(0) = 0). Dropout is not applied (evaluation
-semantics).
+1[a > 0] (= 1[h > 0]), PyTorch's own derivative (relu'(0) = 0). Dropout is not applied
+(evaluation semantics).
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ FLAGS: dict[str, str] = {
     "failed": "nothing was measured: the forward pass overflowed, or an error stopped the "
     "cell (its note says which)",
     "no-theory": "neither the linear regime nor the mean field applies",
-    "exact-zero": "an exact zero Jacobian in the fit window (relu units all off): the rate is "
-    "that of the decay before it, or -inf when nothing is left before it",
+    "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
+    "off): the rate is that of the decay before it, or -inf when nothing is left before it",
     "diverges": "relu with gain^2 >= 2: the activity explodes (chi_1 = g^2/2 still holds "
     "until the state overflows)",
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: chi_1 within about 10 % of 1, "
