@@ -3,6 +3,7 @@ and it never changes the module's parameters, gradients, training mode or any RN
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import runpy
@@ -213,14 +214,17 @@ def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_pat
 
 
 def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
-    """load_results of a monitor that has recorded nothing lacked the step column."""
+    """load_results and load_cells of a monitor that has recorded nothing lacked the step
+    column."""
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m", every=5) as mon:
         assert mon.step(1) is None
-    rows = vl.load_results(tmp_path / "m")
-    assert (
-        len(rows) == 0
-        and list(rows.columns).index("step") == list(rows.columns).index("cell_id") + 1
-    )
+    for frame in (
+        vl.load_results(tmp_path / "m"),
+        vl.load_cells(tmp_path / "m"),
+        vl.summarize(tmp_path / "m"),
+    ):
+        cols = list(frame.columns)
+        assert len(frame) == 0 and cols.index("step") == cols.index("cell_id") + 1
 
 
 def test_a_numpy_integer_is_a_step(tmp_path):
@@ -308,6 +312,12 @@ def test_summarize_gives_each_row_its_step_in_step_order(tmp_path):
         assert list(summary["step"]) == list(range(12))
         assert list(summary["cell_id"]) == list(cells["cell_id"])
         assert summary["rate"].is_monotonic_increasing  # W_hh grows step by step
+    # A step the manifest lost (a process killed between shard and manifest): from its shard.
+    manifest_path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["steps"]["7"]
+    manifest_path.write_text(json.dumps(manifest))
+    assert list(vl.summarize(tmp_path / "m", cache=False)["step"]) == list(range(12))
 
 
 def test_misuse(tmp_path):

@@ -424,14 +424,15 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
     shard written before shards carried one) and is sorted by it too."""
     run_dir = Path(run_dir)
-    load_manifest(run_dir)
+    monitor = load_manifest(run_dir).get("kind") == MONITOR  # a step column even when empty
     steps = _shard_steps(run_dir)
+    has_steps = bool(steps) or monitor
     metas = read_cell_metas(run_dir)
     rows = [
         {
             **{axis: meta["config"][axis] for axis in CONFIG_COLUMNS},
             "cell_id": meta["cell_id"],
-            **({"step": steps.get(meta["cell_id"])} if steps else {}),
+            **({"step": steps.get(meta["cell_id"])} if has_steps else {}),
             "status": meta["status"],
             "reason": meta["reason"],
             "failure": meta.get("failure"),
@@ -441,7 +442,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ]
     schema = pa.schema(
         [SCHEMA.field(c) for c in (*CONFIG_COLUMNS, "cell_id")]
-        + ([pa.field("step", pa.int64())] if steps else [])
+        + ([pa.field("step", pa.int64())] if has_steps else [])
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
@@ -459,6 +460,6 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     if trained:
         frame["solved"] = frame["solved"].astype("boolean")
         frame["steps_to_solve"] = frame["steps_to_solve"].astype("Int64")
-    if steps:
+    if has_steps:
         frame["step"] = frame["step"].astype("Int64")
-    return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if steps else [])])
+    return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if has_steps else [])])

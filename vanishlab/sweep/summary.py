@@ -261,7 +261,7 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     if cache:
         cached = _read_cached(path, fingerprint)
         if cached is not None:
-            return _with_steps(cached, manifest)
+            return _with_steps(cached, manifest, run_dir)
     frame = compute_summary(run_dir)
     if cache:
         table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
@@ -269,21 +269,18 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         table = table.replace_schema_metadata({SUMMARY_META_KEY: meta})
         with contextlib.suppress(OSError):  # read-only run directory: return it all the same
             store.atomic_write(path, lambda f: pq.write_table(table, f))
-    return _with_steps(frame, manifest)
+    return _with_steps(frame, manifest, run_dir)
 
 
-def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> pd.DataFrame:
     """A monitor's summary with each row's training ``step`` (after ``cell_id``, as
     :func:`~vanishlab.sweep.store.load_results` gives it), sorted by step; other runs' as they
-    are. The step is the manifest's (a summary row is a cell's, and knows no step)."""
-    steps = manifest.get("steps") if manifest.get("kind") == MONITOR else None
-    if not isinstance(steps, dict):
+    are. The step is :func:`~vanishlab.sweep.store.load_cells`' (from each shard's record: a
+    summary row is a cell's, and knows no step)."""
+    if manifest.get("kind") != MONITOR:
         return frame
-    by_cell = {
-        str(rec["cell_id"]): int(step)
-        for step, rec in steps.items()
-        if isinstance(rec, dict) and "cell_id" in rec and str(step).isdigit()
-    }
+    cells = store.load_cells(run_dir)
+    by_cell = dict(zip(cells["cell_id"], cells["step"], strict=True))
     frame = frame.copy()
     frame.insert(
         frame.columns.get_loc("cell_id") + 1,
