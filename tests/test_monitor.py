@@ -172,6 +172,14 @@ def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     assert train(0, range(7)) == [False, False, False, False, False, False, True]
     with pytest.raises(VanishlabError, match=r"step 0 of .* was recorded from other weights"):
         train(1, range(3))
+    # The same number twice in one monitor, with training between: named as such.
+    net = _Net()
+    with JacobianMonitor(net, probe.transpose(0, 1), out=tmp_path / "twice", every=1) as mon:
+        mon.step(5)
+        with torch.no_grad():
+            net.rnn.weight_hh_l0.mul_(0.5)
+        with pytest.raises(VanishlabError, match="step 5 was already recorded by this monitor"):
+            mon.step(5)
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
 
 

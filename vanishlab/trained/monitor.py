@@ -169,6 +169,7 @@ class JacobianMonitor:
         self._lock: store.RunLock | None = None
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
+        self._recorded_here: set[int] = set()  # steps this monitor object recorded
         self._start = 0.0
 
     # --- the context -----------------------------------------------------------------------
@@ -264,6 +265,7 @@ class JacobianMonitor:
         }
         store.write_shard(self.out, frame, meta)
         self._done.add(cid)
+        self._recorded_here.add(n)
         self._manifest["steps"][str(n)] = record
         self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
@@ -275,11 +277,19 @@ class JacobianMonitor:
         into the same directory, whose steps were skipped in silence, and the run then
         stitched one model's early steps to the other's later ones."""
         recorded = (self._manifest["steps"].get(str(n)) or {}).get("weights_sha256")
-        if recorded is not None and recorded != weights:  # (runs before it was kept: None)
+        if recorded is None or recorded == weights:  # (runs before it was kept: None)
+            return
+        if n in self._recorded_here:
             raise VanishlabError(
-                f"step {n} of {self.out} was recorded from other weights: another training run "
-                "(another seed or settings) writes into it; choose a new or empty out"
+                f"step {n} was already recorded by this monitor, from other weights: give each "
+                "training step its own number"
             )
+        raise VanishlabError(
+            f"step {n} of {self.out} was recorded from other weights than the module has now: "
+            "another training run (another seed or settings), or a restart that does not "
+            "replay them exactly (a checkpoint without its optimizer state, another thread "
+            "count); choose a new or empty out"
+        )
 
     # --- the directory ---------------------------------------------------------------------
 
