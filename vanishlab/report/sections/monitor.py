@@ -375,11 +375,12 @@ def curves_steps_section(view: RunView) -> Section | None:
         title = curve_label(source, layer, layers)
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     floors = any(len(c.floor_x) for p in panels for c in p.curves)
+    measured = "measured" if len(steps) < len(steps_frame(view)) else "recorded"  # failed ones
     some = (
-        f"{len(shown)} of the {len(steps)} recorded steps (the first, the last and evenly "
+        f"{len(shown)} of the {len(steps)} {measured} steps (the first, the last and evenly "
         "spaced ones between)"
         if len(shown) < len(steps)
-        else f"every one of the {len(steps)} recorded steps"
+        else f"every one of the {len(steps)} {measured} steps"
     )
     grid = LineGrid(
         title="Decay curves at chosen steps",
