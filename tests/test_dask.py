@@ -40,6 +40,7 @@ def cluster():
         yield local
 
 
+@pytest.mark.slow  # 4 s of make test's 5 min; test_dask_through_the_cli runs a cluster there
 def test_dask_matches_local_bit_for_bit_and_resumes(cluster, tmp_path):
     address = cluster.scheduler_address
     assert address.startswith("tcp://127.0.0.1:")
