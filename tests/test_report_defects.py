@@ -270,6 +270,23 @@ def test_a_reference_of_one_point_is_drawn(markers):
         assert [t.get_text() for t in ax.get_xticklabels()] == ["6"]
 
 
+def test_equal_marked_lines_stay_visible():
+    """Two gains with the same solved fraction at every T drew one colour: the later line
+    covered the earlier one. Marked points now shrink with the style (rings)."""
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import Curve, LinePanel
+
+    x, y = np.array([10.0, 20.0]), np.array([1.0, 1.0])
+    curves = (Curve("gain = 0.5", 0, x, y), Curve("gain = 1", 1, x, y))
+    grid = LineGrid(
+        "t", "c", 1, 1, (LinePanel(0, 0, "", curves),), "T", "y", "gain", ("a", "b"), True
+    )
+    with pinned():
+        (ax,) = [a for a in draw(grid).axes if a.get_visible()]
+    sizes = [ln.get_markersize() for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(sizes) == 2 and sizes[0] > sizes[1]
+
+
 def test_counts_of_one_are_singular():
     """The pages said "(1 cells)" and "recorded every 1 training steps"."""
     from vanishlab.report.format import plural

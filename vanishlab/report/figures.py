@@ -234,7 +234,10 @@ def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool) -> None:
             ax.vlines(curve.x[ok], curve.lo[ok], curve.hi[ok], color=color, lw=1.0, alpha=0.6)
         elif ok.any():
             ax.fill_between(curve.x, curve.lo, curve.hi, where=ok, color=color, alpha=0.18, lw=0)
-    ax.plot(curve.x, curve.y, color=color, lw=1.3, marker="o" if markers else None, ms=3.2)
+    # Marked points shrink with the style, so that equal values of several lines (two gains
+    # both solving every T) show as rings of their colours, not as the last one drawn.
+    ms = 3.2 + 0.8 * max(0, 2 - (curve.style or 0)) if markers else 3.2
+    ax.plot(curve.x, curve.y, color=color, lw=1.3, marker="o" if markers else None, ms=ms)
     alone = np.zeros(0, bool) if markers else _alone(curve.y)
     if alone.any():  # a finite point between gaps draws no line segment: show it as a dot
         ax.plot(curve.x[alone], curve.y[alone], ls="none", marker="o", ms=3.2, color=color)
