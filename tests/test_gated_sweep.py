@@ -373,3 +373,25 @@ def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):
         for panel in getattr(block, "panels", ())
     ]
     assert titles and not [t for t in titles if "n/a" in t], titles
+
+
+def test_one_plus_minus_across_the_tables(tmp_path):
+    """The models table's ± was the seeds' population standard deviation, every other
+    table's the sample one (sqrt 2 larger with 2 seeds): the same rate read ± 0.022 and
+    ± 0.032 on one page."""
+    from vanishlab.report.data import build_report
+    from vanishlab.report.model import Table
+
+    grid = Sweep(model=("rnn", "gru"), init=("default",), seed=(0, 1), **TINY)
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    tables = {b.title: b for s in report.sections for b in s.blocks if isinstance(b, Table)}
+
+    def spreads(table: Table) -> set[str]:
+        return {m for row in table.rows for c in row for m in re.findall(r"±\s*([0-9.]+)", c)}
+
+    by_model = spreads(tables["Rates and horizons by model"])
+    assert by_model and by_model == spreads(tables["Decay rates by setting"])

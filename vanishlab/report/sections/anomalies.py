@@ -91,7 +91,8 @@ def anomalies_section(view: RunView) -> Section | None:
                     "Exact zeros",
                     "Cells where some sample's Jacobian is exactly zero (log10 = −∞), typically "
                     "a relu network whose units are all off. Plots mark these lags on their "
-                    "floor; fits report a rate of −∞ when a zero falls in the window.",
+                    "floor; a fit stops at a zero that lasts (its rate is −∞ when nothing is "
+                    "left before it) and leaves out one that non-zero lags follow.",
                     ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
                     tuple(rows),
                     (False, False, False, True, True, True),

@@ -104,7 +104,7 @@ def depth_section(view: RunView) -> Section | None:
                 "layer l's state k steps earlier, mean over seeds) for each layer l (rows, top "
                 "layer at the top) and lag k (columns). Blue is a norm below 1 (vanishing), red "
                 "above 1 (exploding), white 1, grey an exact zero; the scale spans the values "
-                "drawn." + folded
+                "drawn. At lag 0 the top layer's is the identity, of norm √H (pale red)." + folded
             ),
             panels=tuple(page),
             ncols=2,

@@ -82,8 +82,8 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     return LineGrid(
         title="RNN, LSTM and GRU side by side",
         caption=(
-            "The log10 Frobenius norm of the top layer's state Jacobian ds_T/ds_{T−k} (an "
-            "LSTM's state is [h | c]) against the lag k, one line per model (an RNN one per "
+            "The log10 Frobenius norm of the top layer's state Jacobian dh_T/ds_{T−k} (s = h, "
+            "or an LSTM's [h | c]) against the lag k, one line per model (an RNN one per "
             "activation), mean over seeds; one panel per setting of the other swept axes. "
             "Measurements only: no theory is drawn for LSTM or GRU cells (Gilboa et al. 2019's "
             "mean field of gated cells is not covered)."
@@ -109,19 +109,22 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     )
     rank = {name: i for i, name in enumerate(lines)}
     rows: list[tuple[str, ...]] = []
-    groups = frame.groupby([*keys, "line"], sort=False, dropna=False)
+    # Iterated, a grouping by a list gives tuple keys even for one column (``.groups`` gave a
+    # scalar for a run whose only swept axis is the model, with a deprecation warning).
+    groups = dict(list(frame.groupby([*keys, "line"], sort=False, dropna=False)))
     pos: dict[tuple[object, ...], int] = {}
     if keys:
         settings = view.setting_order(frame[keys].drop_duplicates(), keys)
         pos = {tuple(r): i for i, r in enumerate(settings.itertuples(index=False, name=None))}
     # Group keys are tuples (setting..., line): settings in display order, then the models.
-    order = sorted(groups.groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
+    order = sorted(groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
     for g in order:
-        sub = groups.get_group(g)
+        sub = groups[g]
         rates = sub["rate"].to_numpy(dtype=np.float64)
         finite = rates[np.isfinite(rates)]
         mean = float(np.mean(rates)) if len(rates) else math.nan
-        spread = f" ± {np.std(finite):.3f}" if len(finite) > 1 else ""
+        # the seeds' sample standard deviation, as every other table's ± (it was ddof 0 here)
+        spread = f" ± {np.std(finite, ddof=1):.3f}" if len(finite) > 1 else ""
         # A cell whose norm never fell far enough counts as beyond its last lag, as in the
         # other tables (they read "> 10" where this one read "—", and "9" where it read "9.0").
         never = pd.to_numeric(sub["horizon"], errors="coerce").astype("Float64").fillna(np.inf)
