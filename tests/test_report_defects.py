@@ -320,3 +320,24 @@ def test_r2_has_four_decimals_in_every_table():
         "0.9986",
         "—",
     )
+
+
+@pytest.mark.parametrize(
+    ("axes", "titles"),
+    [
+        # the depth experiment's axes: it drew "Rate by init and activation", one row each
+        ({"num_layers": (1, 2), "activation": ("tanh", "relu")}, ["Rate by depth and activation"]),
+        # the trainability experiment's: "Rate by depth and sequence length", one row "1"
+        ({"gain": (0.5, 1.0), "seq_len": (6, 8)}, ["Rate by gain and sequence length"]),
+        ({"init": ("default", "normal")}, ["Rate by init"]),  # one axis: named alone
+    ],
+)
+def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
+    grid = vl.Sweep(**{"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2, **axes})
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
+    assert [h.title for h in heat if h.title.startswith("Rate")] == titles

@@ -199,8 +199,6 @@ def _rate_heatmaps(
     axes: every combination is drawn, :data:`PANELS_PER_FIGURE` to a figure."""
     if row_key not in state or col_key not in state:
         return []
-    if row_key not in view.varying and col_key not in view.varying:
-        return []
     if any(applies_to_none(state, k) for k in (row_key, col_key)):
         return []  # an axis of none of these cells (activation, in a run of gated cells)
     facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
@@ -266,6 +264,22 @@ def _rate_heatmaps(
     ]
 
 
+#: The rate heatmaps' (rows, columns) pairs, in order of preference; at most HEATMAPS drawn.
+HEATMAP_AXES = (
+    ("init", "activation"),
+    ("num_layers", "seq_len"),
+    ("num_layers", "activation"),
+    ("gain", "seq_len"),
+    ("init", "gain"),
+)
+HEATMAPS = 2
+_NAMES = {"num_layers": "depth", "seq_len": "sequence length"}
+
+
+def _name(axis: str) -> str:
+    return _NAMES.get(axis, axis)
+
+
 def rates_section(view: RunView) -> Section | None:
     """Fitted rates, horizons and phases: a table and heatmaps."""
     if not len(view.top_fits):
@@ -277,14 +291,17 @@ def rates_section(view: RunView) -> Section | None:
         else pd.DataFrame()
     )
     blocks: list[Any] = []
-    by_init = _rate_heatmaps(view, state, "init", "activation", "Rate by init and activation")
-    blocks += by_init
-    # Depth x T: when T varies, or when depth is all there is to see (the panels of the
-    # init x activation map already split by depth).
-    if "seq_len" in view.varying or not by_init:
-        blocks += _rate_heatmaps(
-            view, state, "num_layers", "seq_len", "Rate by depth and sequence length"
-        )
+    # Rows x columns of the rate: the first HEATMAPS pairs of which both axes are swept (an
+    # axis of one value drew a one-row map under a title that named it).
+    for row_key, col_key in HEATMAP_AXES:
+        if len(blocks) < HEATMAPS and {row_key, col_key} <= set(view.varying):
+            title = f"Rate by {_name(row_key)} and {_name(col_key)}"
+            blocks += _rate_heatmaps(view, state, row_key, col_key, title)
+    if not blocks:  # one of them swept: a one-column map, named after it alone
+        for row_key, col_key in HEATMAP_AXES[:2]:
+            if not blocks and row_key in view.varying:
+                title = f"Rate by {_name(row_key)}"
+                blocks += _rate_heatmaps(view, state, row_key, col_key, title)
     blocks.append(_rates_table(view, state, inputs))
     return Section(
         "rates",
