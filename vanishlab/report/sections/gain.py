@@ -46,7 +46,8 @@ def gain_section(view: RunView) -> Section | None:
             caption=(
                 "The fitted decay rate (ln per step, top layer's state) against the gain g, "
                 + (f"one line per {label(line)}; " if line else "")
-                + "bars span the seeds. Below the grey band (stable, |rate| ≤ "
+                + ("bars span the seeds. " if view.seeds > 1 else "one seed. ")
+                + "Below the grey band (stable, |rate| ≤ "
                 f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
                 + (
                     " Triangles on the floor mark gains where some seed has an exact zero "

@@ -245,7 +245,7 @@ def _rate_heatmaps(
                 "grey an exact zero (−∞)"
                 + ("; one panel per combination of the other axes. " if facet else ". ")
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
-                "fallen 1000-fold."
+                "fallen 1000-fold (the median over seeds, so it may lie between two lags)."
                 + (
                     " † marks a mean over only some seeds: the others have an exact zero in the "
                     "fit window (rate −∞)."

@@ -76,8 +76,8 @@ def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
 
 
 PHASE_CAPTION = (
-    "The fitted decay rate of the top layer's state (points, mean over seeds; "
-    "bars span the seeds) and the predicted rate (dashed: the mean field's "
+    "The fitted decay rate of the top layer's state (points, mean over seeds{bars}) and the "
+    "predicted rate (dashed: the mean field's "
     "½ ln χ₁ as a function of the gain, or ln ρ(W_hh) at the origin) against "
     "the gain g{lines}. The horizontal line at 0 separates vanishing (below) from exploding "
     "(above) gradients, the shaded band is the stable phase (|rate| ≤ "
@@ -141,7 +141,10 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         suffix = setting_text((*fixed, *plan_.fixed))
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
-            caption=PHASE_CAPTION.format(lines=f", one colour per {label(line)}" if line else ""),
+            caption=PHASE_CAPTION.format(
+                lines=f", one colour per {label(line)}" if line else "",
+                bars="; bars span the seeds" if view.seeds > 1 else "",
+            ),
             plan=plan_,
             panels=panels,
             line=line,
