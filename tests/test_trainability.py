@@ -107,8 +107,17 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
-    rows = {row[2]: row for row in section.blocks[2].rows}  # by T
-    assert rows["60"][9:11] == ("no", "no") and rows["6"][9:11] == ("yes", "yes")
+    table = section.blocks[2]
+    # One setting: no "setting" column (it said "—" in every row).
+    assert table.columns[:2] == ("gain", "T")
+    rows = {row[1]: dict(zip(table.columns, row, strict=True)) for row in table.rows}  # by T
+    assert [rows[t][c] for t in ("60", "6") for c in ("predicted", "solved")] == [
+        "no", "no", "yes", "yes",
+    ]  # fmt: skip
+    summary = vl.summarize(rigor_run).set_index("seq_len")
+    for t, r in rows.items():  # the e-folding lag to 2 digits: 0.6 read "1"
+        want = 1 / abs(float(summary.loc[int(t), "rate"]))
+        assert float(r["1/|rate|"]) == pytest.approx(want, rel=0.05), (t, want)
     # The required lag is the task's, not a gain's: it was drawn in the first gain's colour
     # while the legend showed it grey.
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)

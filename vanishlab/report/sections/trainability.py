@@ -188,7 +188,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 str(rec["seed"]),
                 str(rec["required_lag"]),
                 _lag_text(h) if not math.isnan(h) else f"> {int(rec['seq_len']) - 1}",
-                _lag_text(efold),
+                _lag_text(efold) if not efold < 10 else f"{efold:.2g}",  # 0.6 read "1"
                 _lag_text(depth),
                 f"{rec['drop_at_required']:.1f}",
                 "yes" if rec["predicted"] else "no",
@@ -198,6 +198,13 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 else "diverged",
             )
         )
+    columns = (
+        "setting", "gain", "T", "seed", "required lag", "1000x lag", "1/|rate|",
+        "mean-field 1000x lag", "decades at required", "predicted", "solved", "loss / chance",
+    )  # fmt: skip
+    numeric = (False, True, True, True, True, True, True, True, True, False, False, True)
+    if not keys:  # one setting: its column said "—" in every row
+        columns, numeric, rows = columns[1:], numeric[1:], [row[1:] for row in rows]
     return Table(
         "Horizons at initialisation and outcomes",
         "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
@@ -205,14 +212,10 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
         "field applies), the decades fallen by the required lag, the prediction, the outcome "
         "and the final held-out loss as a fraction of chance.",
-        (
-            "setting", "gain", "T", "seed", "required lag", "1000x lag", "1/|rate|",
-            "mean-field 1000x lag", "decades at required", "predicted", "solved",
-            "loss / chance",
-        ),
+        columns,
         tuple(rows),
-        (False, True, True, True, True, True, True, True, True, False, False, True),
-    )  # fmt: skip
+        numeric,
+    )
 
 
 def trainability_section(view: RunView) -> Section | None:
