@@ -37,17 +37,17 @@ FLAGS: dict[str, str] = {
     "cell (its note says which)",
     "no-theory": "neither the linear regime nor the mean field applies",
     "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
-    "off): the rate is that of the decay before it, or -inf when nothing is left before it",
-    "diverges": "relu with gain^2 >= 2: the activity explodes (chi_1 = g^2/2 still holds "
-    "until the state overflows)",
-    "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: chi_1 within about 10 % of 1, "
+    "off): the rate is that of the decay before it, or −∞ when nothing is left before it",
+    "diverges": "relu with gain² ≥ 2: the activity explodes (χ₁ = g²/2 still holds until the "
+    "state overflows)",
+    "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",
-    "narrow": f"H < {NARROW_WIDTH}: finite-width corrections (about -3/H per step for chaotic "
+    "narrow": f"H < {NARROW_WIDTH}: finite-width corrections (about −3/H per step for chaotic "
     "tanh) and the seed-to-seed spread are comparable to the differences",
     "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include the "
     "transient towards the fixed point",
-    "poor-fit": f"r2 < {POOR_FIT_R2} with |rate| >= {NEAR_CRITICAL}: the log-norm is not a "
+    "poor-fit": f"r² < {POOR_FIT_R2} with |rate| ≥ {NEAR_CRITICAL}: the log-norm is not a "
     "straight line in the window",
 }
 

@@ -149,7 +149,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     return LineGrid(
         title="Gradient horizon at initialisation against T",
         caption=(
-            "Solid: the lag at which the input gradient ||dh_T/dx_{T-1-k}|| had fallen "
+            "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
             f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; T when it "
             "never did). Dashed: the shortest lag the task's answer lies back. A horizon under "
             "the dashed line predicts failure."
