@@ -341,3 +341,31 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
     )
     heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
     assert [h.title for h in heat if h.title.startswith("Rate")] == titles
+
+
+def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
+    """meanfield's relu panels at input std 0 were empty axes filled by the stable band, with
+    floor triangles and no word on why."""
+    grid = vl.Sweep(
+        activation=("tanh", "relu"), init="normal", gain=(0.5, 1.0), input_std=0.0, bias=False,
+        hidden_size=4, input_size=2, seq_len=8, batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    gain = next(s for s in report.sections if s.key == "gain")
+    (figure,) = [b for b in gain.blocks if isinstance(b, LineGrid)]
+    assert "A panel of floor triangles alone has no finite rate" in figure.caption
+    grid = grid.replace(input_std=(1.0,))
+    vl.run_sweep(grid, tmp_path / "driven", workers=1, progress=False)
+    driven = tmp_path / "driven"
+    report = build_report(
+        vl.load_results(driven),
+        vl.load_cells(driven),
+        vl.load_manifest(driven),
+        timestamp="2024-01-01",
+    )
+    gain = next(s for s in report.sections if s.key == "gain")
+    assert all("floor triangles alone" not in b.caption for b in gain.blocks)

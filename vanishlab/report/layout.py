@@ -338,7 +338,16 @@ def gain_grid(
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
     ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
+    A panel whose measured rates are all -inf (only floor triangles, in a stable band that
+    seemed to say "stable") is explained in the caption.
     """
+    measured = [[c for c in p.curves if not c.reference] for p in panels]
+    if any(cs and not any(np.isfinite(c.y).any() for c in cs) for cs in measured):
+        caption += (
+            " A panel of floor triangles alone has no finite rate: every seed's Jacobian is "
+            "exactly zero in the window at every gain (relu without input or bias stays at "
+            "the origin, where relu'(0) = 0)."
+        )
     return LineGrid(
         title=title,
         caption=caption,
