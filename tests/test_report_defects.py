@@ -253,6 +253,8 @@ def test_a_reference_of_one_point_is_drawn(markers):
         Curve("gain = 1", 0, one, np.array([1.0])),
         Curve("predicted", 0, one, np.array([0.5]), reference=True),
         Curve("required lag", None, one, np.array([3.0]), reference=True),
+        # a critical-gain line (vertical, two points): no end rings (they came with the fix)
+        Curve("critical", None, np.array([7.0, 7.0]), np.array([0.0, 1.0]), reference=True),
     )
     panels = (LinePanel(0, 0, "", curves),)
     grid = LineGrid("t", "c", 1, 1, panels, "T", "y", "gain", ("gain = 1",), markers=markers)
@@ -265,7 +267,7 @@ def test_a_reference_of_one_point_is_drawn(markers):
         for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
         if np.isfinite(y)
     }
-    assert {(6.0, 0.5), (6.0, 3.0)} <= marked
+    assert {(6.0, 0.5), (6.0, 3.0)} <= marked and (7.0, 0.0) not in marked
     if markers:  # one T is one tick "6", not 5.70, 5.85, ..., 6.30
         assert [t.get_text() for t in ax.get_xticklabels()] == ["6"]
 

@@ -117,8 +117,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
     for label in references:
-        mark = {"marker": "o", "mfc": "white", "ms": 4.0} if grid.markers else {}
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2)), **mark))
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2))))
         labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
@@ -160,8 +159,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         for curve in panel.curves:
             color = _color(curve, colors)
-            if curve.reference:  # dashed; open markers where a grid marks its points
-                at = np.ones(len(curve.y), bool) if grid.markers else _alone(curve.y)
+            if curve.reference:  # dashed; an open marker where a point stands alone
+                at = _alone(curve.y)  # (on every point, a critical-gain line got end rings)
                 ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
                 ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white", zorder=3)
                 ax.lines[-1].set(ms=4.0, color=color)
