@@ -270,6 +270,11 @@ def test_a_reference_of_one_point_is_drawn(markers):
     assert {(6.0, 0.5), (6.0, 3.0)} <= marked and (7.0, 0.0) not in marked
     if markers:  # few x values are their own ticks ("6", not 5.70, 5.85, ..., 6.30)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["6", "7"]
+        one_t = LineGrid("t", "c", 1, 1, (LinePanel(0, 0, "", curves[:2]),), "T", "y", "gain",
+                         ("gain = 1",), markers=True)  # fmt: skip
+        with pinned():
+            (ax,) = [a for a in draw(one_t).axes if a.get_visible()]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["6"]
 
 
 def test_equal_marked_lines_stay_visible():
