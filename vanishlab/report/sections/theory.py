@@ -56,22 +56,18 @@ def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
     gains = rows["gain"].to_numpy(dtype=np.float64)
     by = rows["predicted_by"].to_numpy()
     config = dict(rows["_config"].iloc[0])
-    if (by == "mean field").any() and str(config.get("init")) in INITS:
+    kind = "mean field" if (by == "mean field").any() else "linear"
+    if kind == "mean field" and str(config.get("init")) in INITS:
         grid = np.linspace(gains.min(), gains.max(), MEAN_FIELD_POINTS)
         y = mean_field_rate_curve(config, grid)
-        return [Curve(f"predicted: {BY['mean field']}", style, grid, y, reference=True)]
-    if (by == "mean field").any():
-        # An init registered where the run was measured, not in this process (its variances
-        # are unknown here): the predictions stored with the cells, at their gains. It raised
-        # "unknown init" from every report of such a run.
-        pred = rows["predicted"].to_numpy(dtype=np.float64)
-        y = np.where(np.isfinite(pred), pred, np.nan)
-        return [Curve(f"predicted: {BY['mean field']}", style, gains, y, reference=True)]
-    if (by == "linear").any():
-        pred = rows["predicted"].to_numpy(dtype=np.float64)
-        y = np.where(np.isfinite(pred), pred, np.nan)
-        if np.isfinite(y).any():
-            return [Curve(f"predicted: {BY['linear']}", style, gains, y, reference=True)]
+        return [Curve(f"predicted: {BY[kind]}", style, grid, y, reference=True)]
+    # The predictions stored with the cells, at their gains: the linear regime's, or the
+    # mean field's for an init registered where the run was measured and not in this process
+    # (its variances are unknown here; it raised "unknown init" from every report of such a run).
+    pred = rows["predicted"].to_numpy(dtype=np.float64)
+    y = np.where(np.isfinite(pred), pred, np.nan)
+    if (by == kind).any() and np.isfinite(y).any():
+        return [Curve(f"predicted: {BY[kind]}", style, gains, y, reference=True)]
     return []
 
 
