@@ -161,7 +161,13 @@ def check_pascanu(
             "jacobian_norms(rnn, x) does (the order check_pascanu(frame, rnn) is no longer "
             "accepted)"
         )
-    _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
+    w_hh, w_ih = _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
+    if tolerance is not None and (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, numbers.Real)
+        or not 0 <= tolerance < math.inf
+    ):  # "x" failed inside numpy; a negative one reported violations of an exact bound
+        raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
@@ -181,14 +187,7 @@ def check_pascanu(
     out = frame.merge(env, on=["source", "layer", "lag"], how="left", validate="many_to_one")
     if out["log10_spec_bound"].isna().any():
         raise ValueError("frame has rows (source, layer, lag) that this rnn cannot produce")
-    if tolerance is not None and (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, numbers.Real)
-        or not 0 <= tolerance < math.inf
-    ):  # "x" failed inside numpy; a negative one reported violations of an exact bound
-        raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if tolerance is None:
-        w_hh, w_ih = _rnn_weights(rnn)
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
         tolerance = 4 * n * torch.finfo(rnn.weight_hh_l0.dtype).eps / _LN10
     excess = np.full(len(out), -np.inf)
