@@ -120,12 +120,12 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _imported(name: str, path: Path) -> set[str]:
+def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
     """The vanishlab names that module ``name`` imports when it runs (at the top or in a
     function; not under ``if TYPE_CHECKING:``)."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    package = name if package_init else name.rpartition(".")[0]
     out: set[str] = set()
-    todo: list[ast.AST] = [ast.parse(path.read_bytes(), filename=str(path))]
+    todo: list[ast.AST] = [ast.parse(source, filename=name)]
     while todo:
         node = todo.pop()
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
@@ -145,22 +145,27 @@ def _imported(name: str, path: Path) -> set[str]:
 
 
 @lru_cache(maxsize=1)
+def _code_sources() -> dict[str, bytes]:
+    """``{module: its source}`` of :func:`code_modules`, each file read once."""
+    seen: dict[str, bytes] = {}
+    todo = list(CODE_ROOTS)
+    while todo:
+        name = todo.pop()
+        path = None if name in seen else _module_file(name)
+        if path is None:
+            continue
+        seen[name] = path.read_bytes()
+        todo += _imported(name, seen[name], package_init=path.name == "__init__.py")
+        todo.append(name.rpartition(".")[0])  # its package's __init__ runs first
+    return dict(sorted(seen.items()))
+
+
 def code_modules() -> tuple[str, ...]:
     """The modules whose code computes a summary row: :data:`CODE_ROOTS`, every vanishlab
     module they import when they run, at any depth, and the packages those are in, found by
     reading their source (nothing is imported). A hand-kept list missed the gated Lyapunov
     exponent, the init catalog and the tasks."""
-    seen: dict[str, Path] = {}
-    todo = list(CODE_ROOTS)
-    while todo:
-        name = todo.pop()
-        path = _module_file(name)
-        if name in seen or path is None:
-            continue
-        seen[name] = path
-        todo += _imported(name, path)
-        todo.append(name.rpartition(".")[0])  # its package's __init__ runs first
-    return tuple(sorted(seen))
+    return tuple(_code_sources())
 
 
 @lru_cache(maxsize=1)
@@ -169,8 +174,6 @@ def code_digest() -> str:
     so that a row stored by other code (another vanishlab, an edited checkout) is computed
     afresh."""
     digest = hashlib.sha256()
-    for name in code_modules():
-        path = _module_file(name)
-        assert path is not None, name
-        digest.update(name.encode() + b"\0" + path.read_bytes())
+    for name, source in _code_sources().items():
+        digest.update(name.encode() + b"\0" + source)
     return digest.hexdigest()
