@@ -338,15 +338,24 @@ def test_monitor_curves_at_chosen_steps(monitor_run):
     assert last.label == "step 12" and last.y.tolist() == want["log10_fro_mean"].tolist()
 
 
-def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
+def _monitor_with_a_failed_step(out: Path, recover: bool) -> Path:
+    """Steps 0 (ok) and 1 (its forward pass overflows), then 2 (ok again) if ``recover``."""
     rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
-    out = tmp_path / "run"
+    good = {k: v.clone() for k, v in rnn.state_dict().items()}
     with vl.JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=1) as mon:
         mon.step(0)
         with torch.no_grad():
             rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
             rnn.weight_ih_l0.fill_(1.0)
         mon.step(1)
+        if recover:
+            rnn.load_state_dict(good)
+            mon.step(2)
+    return out
+
+
+def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
+    out = _monitor_with_a_failed_step(tmp_path / "run", recover=False)
     (table,) = _blocks(_section(_report(out), "training"), Table)
     assert [r[:2] for r in table.rows] == [("0", "ok"), ("1", "failed")]
     assert table.rows[1][2] == "—" and table.rows[1][-1]  # no rate; the reason under its row
@@ -355,17 +364,7 @@ def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
 
 def test_a_failed_step_is_a_gap_in_the_training_curves(tmp_path):
     """The lines were drawn straight across a failed step, as if it had been measured."""
-    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
-    out = tmp_path / "run"
-    good = {k: v.clone() for k, v in rnn.state_dict().items()}
-    with vl.JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=1) as mon:
-        mon.step(0)
-        with torch.no_grad():
-            rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
-            rnn.weight_ih_l0.fill_(1.0)
-        mon.step(1)
-        rnn.load_state_dict(good)
-        mon.step(2)
+    out = _monitor_with_a_failed_step(tmp_path / "run", recover=True)
     grids = _blocks(_section(_report(out), "training"), LineGrid)
     assert grids
     for grid in grids:
