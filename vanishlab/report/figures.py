@@ -162,8 +162,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
             if curve.reference:  # dashed; an open marker where a point stands alone
                 at = _alone(curve.y)  # (on every point, a critical-gain line got end rings)
                 ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
-                ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white", zorder=3)
-                ax.lines[-1].set(ms=4.0, color=color)
+                if at.any():  # (an empty marker line per reference otherwise, in every SVG)
+                    ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
+                    ax.lines[-1].set(ms=4.0, color=color, zorder=3)
                 continue
             _draw_curve(ax, curve, color, grid.markers)
         for row, curve in enumerate(floors):
