@@ -51,6 +51,15 @@ def assert_no_silent_nan(s: pd.DataFrame) -> None:
             assert rec["note"], rec["cell_id"]
 
 
+def assert_page_notation(s: pd.DataFrame) -> None:
+    """Notes and reasons write maths as the report's flags and captions do (χ₁, gain², ≥, −∞,
+    ln ρ), never in ASCII stand-ins."""
+    for column in ("note", "mf_reason"):
+        for text in s[column].dropna():
+            for ascii_form in ("chi_1", "gain^2", ">=", "-inf", "ln rho", "relu'"):
+                assert ascii_form not in text, (column, text)
+
+
 # --------------------------------------------------------------------------- real runs
 
 
@@ -153,6 +162,9 @@ def test_zeros_overflow_and_the_origin(report_run, tmp_path):
     assert "became inf" in failed["note"].iloc[0]
     driven = s[(s["input_std"] == 1) & (s["gain"] == 12)]
     assert all("diverges" in f for f in driven["flag"])
+    assert_page_notation(s)
+    assert all("−∞" in n for n in origin[origin["activation"] == "relu"]["note"])
+    assert any("gain² ≥ 2" in n and "χ₁ = " in n for n in driven["note"])
 
 
 # --------------------------------------------------------------------------- exact and mean field

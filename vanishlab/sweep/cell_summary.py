@@ -164,7 +164,7 @@ def _predictions(
         out["predicted_by"] = "none"
         flags.append("no-theory")
         notes.append(
-            f"No prediction: {GATED_REASON}; ln rho and the Pascanu bound are not defined "
+            f"No prediction: {GATED_REASON}; ln ρ and the Pascanu bound are not defined "
             "for a gated recurrence here."
         )
         return out, flags, notes
@@ -185,8 +185,8 @@ def _predictions(
         if config.activation == "relu":
             out["predicted_rate"] = out["predicted_rate_layer0"] = -math.inf
             notes.append(
-                "At the origin relu'(0) = 0: every Jacobian past lag 0 is exactly zero (rate "
-                "-inf, predicted and measured)."
+                "At the origin relu′(0) = 0: every Jacobian past lag 0 is exactly zero (rate "
+                "−∞, predicted and measured)."
             )
         else:
             out["predicted_rate"] = ln_rho[-1]
@@ -194,7 +194,7 @@ def _predictions(
             if L > 1:
                 notes.append(
                     "A stack at the origin: layer 0's rows and the Lyapunov exponent sum paths "
-                    "through the layers, which adds an O(1/k) excess over max ln rho at finite "
+                    "through the layers, which adds an O(1/k) excess over max ln ρ at finite "
                     "lags."
                 )
         return out, flags, notes
@@ -212,7 +212,7 @@ def _predictions(
         else:
             flags += ["no-theory", "diverges"]
             notes.append(
-                "No prediction: a lower layer diverges (relu with gain^2 >= 2), so the "
+                "No prediction: a lower layer diverges (relu with gain² ≥ 2), so the "
                 "layers above have no finite drive."
             )
         return out, flags, notes
@@ -223,8 +223,8 @@ def _predictions(
     if any(m.diverges for m in mfs if m is not None):
         flags.append("diverges")
         notes.append(
-            f"relu with gain^2 >= 2 and a drive: q has no fixed point, the activity grows "
-            f"until it overflows; chi_1 = {top.chi_1:.4g} still describes the Jacobians."
+            f"relu with gain² ≥ 2 and a drive: q has no fixed point, the activity grows "
+            f"until it overflows; χ₁ = {top.chi_1:.4g} still describes the Jacobians."
         )
     if abs(top.rate) < NEAR_CRITICAL:
         flags.append("near-critical")
@@ -390,7 +390,7 @@ def _set_differences(row: dict[str, Any], notes: list[str]) -> None:
         math.isinf(float(row[m])) and math.isinf(float(row[p]))
         for m, p in (("rate", "predicted_rate"), ("lyapunov", "predicted_rate_layer0"))
     ):
-        notes.append("Measured and predicted are both -inf: their difference is left blank.")
+        notes.append("Measured and predicted are both −∞: their difference is left blank.")
 
 
 def with_training(row: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:

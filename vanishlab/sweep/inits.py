@@ -314,7 +314,7 @@ for _init in (
         "approximate",
         "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ||W h|| = g ||h|| "
         "makes the q recursion hold and the mean squared singular value of the Jacobian grows "
-        "by the same chi_1 at large width; orthogonality narrows the spread of singular values "
+        "by the same χ₁ at large width; orthogonality narrows the spread of singular values "
         "(dynamical isometry) and the seed-to-seed spread of rates, but relu rates sit slightly "
         "below the prediction at finite width (about -0.015 per step at H = 128-256)",
         GAIN_RULE,

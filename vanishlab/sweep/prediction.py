@@ -154,7 +154,7 @@ def mean_field_inputs(
         validity, reason = (
             "origin",
             "no input and no bias: a sweep cell starts at h0 = 0 and stays there, where the "
-            "linear regime (ln rho(W_hh); relu: exactly zero Jacobians) applies, not the mean "
+            "linear regime (ln ρ(W_hh); relu: exactly zero Jacobians) applies, not the mean "
             "field's q*",
         )
 
