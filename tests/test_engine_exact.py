@@ -203,3 +203,15 @@ def test_float32_weights_near_the_subnormal_range(scale: int) -> None:
     k = f["lag"].to_numpy()
     np.testing.assert_allclose(f["log10_spec"], scale * k, atol=1e-3)
     np.testing.assert_allclose(f["log10_fro"], scale * k + 0.5 * math.log10(20), atol=1e-3)
+
+
+def test_float64_subnormal_weights() -> None:
+    """W_hh = 1e-310 Q in float64: every product is subnormal, and 1 / ||raw|| overflows float64
+    (~6e-309 is the least norm whose reciprocal is finite). The engine read that as an exact
+    zero (-inf from lag 2 on); the norms fall by 310 per lag, as at any other scale."""
+    rnn = origin_rnn(3, 1e-310, torch.float64)
+    f = vl.jacobian_norms(rnn, torch.zeros(6, 2, 3, dtype=torch.float64), sources=("state",))
+    k = f["lag"].to_numpy()
+    # 1e-310 is subnormal: it holds ~44 significant bits, far more than this tolerance asks.
+    np.testing.assert_allclose(f["log10_spec"], -310.0 * k, atol=1e-9)
+    np.testing.assert_allclose(f["log10_fro"], -310.0 * k + 0.5 * math.log10(3), atol=1e-9)

@@ -200,3 +200,27 @@ def test_a_sigmoid_derivative_that_lost_its_digits_is_zero() -> None:
     want = torch.exp(-a.double())  # sigmoid'(a) = e^-|a| / (1 + e^-|a|)^2 ~ e^-|a|
     assert d[0] > 0 and abs(float(d[0]) / float(want[0]) - 1) < 2e-6
     assert float(d[0]) < torch.finfo(torch.float32).tiny and d[1] == 0
+
+
+@pytest.mark.parametrize("model", ["LSTM", "GRU"])
+def test_float64_subnormal_recurrent_weights(model: str) -> None:
+    """W_hh scaled by 1e-310 (subnormal float64), with the carried path closed (forget gate,
+    or GRU update gate, at 0): each step's Jacobian is linear in that scale, so every lag k
+    reads 300 k below the same cell at scale 1e-10. The engine read the first overflowed
+    1 / ||raw|| as an exact zero (-inf from lag 2 on)."""
+
+    def cell(scale: float) -> nn.Module:
+        torch.manual_seed(0)
+        mod = (nn.LSTM if model == "LSTM" else nn.GRU)(3, H).double()
+        with torch.no_grad():
+            mod.weight_hh_l0.mul_(scale)
+            mod.bias_ih_l0[H : 2 * H] = -800.0  # the forget gate (LSTM) or update gate (GRU)
+        return mod
+
+    x = torch.randn(6, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    tiny = vl.jacobian_norms(cell(1e-310), x, sources=("state",))
+    normal = vl.jacobian_norms(cell(1e-10), x, sources=("state",))
+    k = tiny["lag"].to_numpy()
+    assert np.isfinite(tiny["log10_fro"]).all() and np.isfinite(tiny["log10_spec"]).all()
+    for norm in ("log10_fro", "log10_spec"):
+        np.testing.assert_allclose(tiny[norm], normal[norm] - 300.0 * k, atol=1e-8)

@@ -163,9 +163,10 @@ class _Scaled:
         ns = [frobenius_norms(p, tiny_norms) for p in parts]
         n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
         small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
-        if h.dtype != torch.float64 and tiny_norms(small):
-            # Rare: a float32 product far below 1. Rescale it now, exactly, so that the next
-            # step's division by its norm can neither lose digits nor overflow.
+        if tiny_norms(small):
+            # Rare: a product far below 1 (float32, or float64 with subnormal weights). Rescale
+            # it now, exactly, so that the next step's division by its norm can neither lose
+            # digits nor overflow (an overflowed 1 / n would read as an exact zero).
             idx = small.nonzero().squeeze(1)
             for part in parts:
                 part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)

@@ -7,8 +7,9 @@ entries are lost, each below ``tiny``, so a norm ``n`` of a matrix with ``numel`
 trusted when ``numel * tiny <= 1e-12 n^2``: the lost part then changes n by under 1e-12 (in
 relative terms) whatever the flush mode. Below that floor the general paths recompute the norm
 in float64 from the matrix divided by its largest entry (float64 matrices too, whose floor is
-~1.5e-148 sqrt(n): torch's float64 norm sums plain squares) and rescale a float32 matrix in float64;
-the fast paths hand the call over to a general path.
+~1.5e-148 sqrt(n): torch's float64 norm sums plain squares) and rescale the matrix to unit norm
+in float64 (so that 1 / n cannot overflow, as it would below ~3e-39 in float32 and ~6e-309 in
+float64); the fast paths hand the call over to a general path.
 """
 
 from __future__ import annotations
