@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite, check_integer, check_rnn
+from ..core.inputs import check_finite, check_integer, check_rnn, module_weight
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]
@@ -43,7 +43,7 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
         check_rnn(rnn_or_weight)  # a bidirectional module's other direction was left out
         if not 0 <= layer < rnn_or_weight.num_layers:
             raise ValueError(f"layer must be in 0..{rnn_or_weight.num_layers - 1}, got {layer}")
-        w = getattr(rnn_or_weight, f"weight_hh_l{layer}")
+        w = module_weight(rnn_or_weight, f"weight_hh_l{layer}")
     else:
         raise TypeError(
             f"expected a torch.nn.RNN or a square weight tensor, got {type(rnn_or_weight).__name__}"

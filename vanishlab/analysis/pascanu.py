@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite, check_integer, check_rnn
+from ..core.inputs import check_finite, check_integer, check_rnn, module_weight
 from .activations import GAMMA
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
@@ -36,8 +36,13 @@ _LN10 = math.log(10.0)
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     check_rnn(rnn)
-    w_hh = [getattr(rnn, f"weight_hh_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
-    w_ih = [getattr(rnn, f"weight_ih_l{l}").detach().cpu().double() for l in range(rnn.num_layers)]
+    w_hh, w_ih = (
+        [
+            module_weight(rnn, f"weight_{kind}_l{l}").detach().cpu().double()
+            for l in range(rnn.num_layers)
+        ]
+        for kind in ("hh", "ih")
+    )
     for l, (hh, ih) in enumerate(zip(w_hh, w_ih, strict=True)):  # LAPACK fails on inf/NaN
         check_finite(hh, f"the RNN's parameter weight_hh_l{l}", ("entry",))
         check_finite(ih, f"the RNN's parameter weight_ih_l{l}", ("entry",))

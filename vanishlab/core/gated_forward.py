@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
-from .inputs import Shapes, check_float_module, check_sequence, check_state
+from .inputs import Shapes, check_float_module, check_sequence, check_state, module_weight
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 
@@ -119,7 +119,7 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
 
     def params(prefix: str) -> tuple[torch.Tensor | None, ...]:
         return tuple(
-            getattr(module, f"{prefix}_l{l}").detach()
+            module_weight(module, f"{prefix}_l{l}").detach()
             if module.bias or "weight" in prefix
             else None
             for l in range(L)

@@ -23,6 +23,7 @@ __all__ = [
     "check_integer",
     "check_rnn",
     "check_spectrum_args",
+    "module_weight",
     "prepare_inputs",
 ]
 
@@ -81,16 +82,50 @@ def check_rnn(rnn: object) -> nn.RNN:
     return rnn
 
 
+def module_weight(module: nn.Module, name: str) -> torch.Tensor:
+    """``module``'s weight or bias ``name`` as its next forward uses it.
+
+    ``torch.nn.utils.prune`` and the old ``torch.nn.utils.weight_norm`` recompute the attribute
+    in a forward pre-hook (from ``name_orig`` and ``name_mask``, or ``name_g`` and ``name_v``):
+    after an optimizer step and before the next forward the attribute is the previous step's.
+    The hook's own computation is used instead, without writing the attribute (a fresh tensor
+    there would have no gradient history for the user's code). ``torch.nn.utils.parametrize``
+    computes on every access already.
+    """
+    # Imported here: ``torch.nn.utils.prune`` is needed only by modules that have the hooks.
+    from torch.nn.utils import prune
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name:
+            return hook.apply_mask(module)
+        if isinstance(hook, WeightNorm) and hook.name == name:
+            return hook.compute_weight(module)
+    return getattr(module, name)
+
+
 def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
-    """Return ``module.weight_ih_l0`` after checking every parameter: float32 or float64
-    (``TypeError`` otherwise, saying how to convert) and finite (``ValueError`` naming it)."""
-    w0 = module.weight_ih_l0
+    """Return ``module.weight_ih_l0`` after checking every parameter: float32 or float64, all
+    of one dtype and device, with values (``TypeError`` otherwise, saying how to convert), and
+    finite (``ValueError`` naming it)."""
+    w0 = module_weight(module, "weight_ih_l0")
     if w0.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"the {name}'s weights are {w0.dtype}; vanishlab measures float32 or float64 "
             f"modules: convert it with module.float() or module.double() (and x likewise)"
         )
     for pname, param in module.named_parameters():
+        if param.is_meta:
+            raise TypeError(
+                f"the {name}'s parameter {pname} is on the meta device: it holds no values to "
+                "measure (load or initialise the weights first)"
+            )
+        if param.dtype != w0.dtype or param.device != w0.device:
+            raise TypeError(
+                f"the {name}'s parameter {pname} is {param.dtype} on {param.device}, but its "
+                f"weight_ih_l0 is {w0.dtype} on {w0.device}: convert the whole module with "
+                "module.float() or module.double() (and .to(device))"
+            )
         check_finite(param.detach(), f"the {name}'s parameter {pname}", ("entry",))
     return w0
 
@@ -181,12 +216,14 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
     else:
         h0s = check_state(h0, "h0", (L, B, H) if batched else (L, H), batched, w0)
 
-    w_ih = tuple(getattr(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
-    w_hh = tuple(getattr(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
+    w_ih = tuple(module_weight(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
+    w_hh = tuple(module_weight(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
     biases: tuple[torch.Tensor | None, ...]
     if rnn.bias:
         biases = tuple(
-            (getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")).detach()
+            (
+                module_weight(rnn, f"bias_ih_l{layer}") + module_weight(rnn, f"bias_hh_l{layer}")
+            ).detach()
             for layer in range(L)
         )
     else:
