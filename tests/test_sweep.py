@@ -118,6 +118,18 @@ def test_relu_explosion_is_a_failed_cell():
     assert tuple(frame.columns) == store.COLUMNS
 
 
+@pytest.mark.parametrize(("axis", "what"), [("gain", "weights"), ("input_std", "inputs")])
+def test_a_setting_beyond_the_dtype_is_an_overflow_not_an_error(axis, what):
+    """--gain 1e308 (or --input-std 1e308) made inf weights (inputs): every cell failed as an
+    "error", the sweep exited 1 and advised --retry-failed, which can never mend a setting.
+    It is an overflow, a result of the setting, named as such."""
+    settings = {"gain": 1.0, "input_std": 1.0, axis: 1e308}
+    frame, meta = vl.run_cell(CellConfig(**TINY, activation="tanh", init="normal", **settings))
+    assert meta["status"] == "failed" and meta["failure"] == "overflow" and len(frame) == 0
+    assert meta["reason"].startswith(f"the {what} overflow float32 at {axis} 1e+308")
+    assert "No theory: it fails as the cell did" in meta["summary"]["row"]["note"]
+
+
 def test_cells_are_deterministic_and_leave_global_state_alone():
     config = CellConfig(hidden_size=24, input_size=5, seq_len=20, batch=4, init="normal")
     threads = torch.get_num_threads()

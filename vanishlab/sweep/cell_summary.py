@@ -370,7 +370,9 @@ def _cell_theory(
         # used to end in that traceback, every time).
         if ok:
             raise
-        notes.append(f"No theory: the failed cell cannot be rebuilt ({type(err).__name__}).")
+        text = " ".join(str(err).split())
+        text = text if len(text) <= 120 else text[:119] + "…"
+        notes.append(f"No theory: it fails as the cell did ({type(err).__name__}: {text}).")
         return None
 
 

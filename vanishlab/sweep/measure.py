@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 import pandas as pd
+import torch
 
 from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
@@ -35,6 +36,25 @@ from .inits import Init
 from .summary_fields import code_digest
 
 __all__ = ["run_cell"]
+
+
+class _Unrepresentable(ArithmeticError):
+    """A cell whose weights or inputs are not finite in its dtype (see :func:`unrepresentable`)."""
+
+
+def unrepresentable(rnn: torch.nn.Module, x: torch.Tensor, config: CellConfig) -> str | None:
+    """Why the cell's weights or inputs overflow its dtype (a ``gain`` or ``input_std`` too large
+    for it: ``--gain 1e308``), or None. Such a cell fails as an overflow, a result of its
+    setting like a forward pass that diverges, not as an error that a rerun could mend."""
+    for name, param in rnn.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            return (
+                f"the weights overflow {config.dtype} at gain {config.gain:g} ({name} holds "
+                "inf or NaN)"
+            )
+    if not bool(torch.isfinite(x).all()):
+        return f"the inputs overflow {config.dtype} at input_std {config.input_std:g}"
+    return None
 
 
 def run_cell(
@@ -70,8 +90,11 @@ def run_cell(
         try:
             rnn = build_module(config, init)
             x = cell_inputs(config)
+            beyond = unrepresentable(rnn, x, config)
+            if beyond is not None:  # a gain or input_std beyond the dtype: a result, too
+                raise _Unrepresentable(beyond)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
-        except NonFiniteStateError as err:  # the network diverged: a result, not an error
+        except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
             text = " ".join(str(err).split())[:300]

@@ -106,7 +106,8 @@ class RunSummary:
         for kind, count, reason in self.failures:
             cells = "cell" if count == 1 else "cells"
             what = {
-                "overflow": "overflow (the forward pass reached inf or NaN: a result)",
+                "overflow": "overflow (the weights, inputs or forward pass reached inf or NaN: "
+                "a result)",
                 "error": "error (rerun with --retry-failed once fixed)",
             }.get(kind, kind)
             lines.append(f"failed: {count} {cells}, {what}; e.g. {reason}")
