@@ -609,3 +609,33 @@ def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
     for extra in (["--dry-run"], ["--quiet"]):
         result = runner.invoke(app, ["sweep", *SMALL, "--out", out, *extra])
         _one_error_line(result, f"cannot write the run directory {out}: Not a directory")
+
+
+def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
+    """A loop of symbolic links as --out was a 65-line traceback (RuntimeError from
+    Path.resolve) for sweep, --dry-run and analyze; a report's -o replaced the looping link
+    without --force; a dangling link was called "a directory" or "not empty"."""
+    import torch
+
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "dir")
+    checkpoint = tmp_path / "rnn.pt"
+    torch.save(torch.nn.RNN(2, 4).state_dict(), checkpoint)
+    loop, dangling = str(tmp_path / "loop_a"), str(tmp_path / "dangling")
+    for args, message in (
+        (
+            ["sweep", *SMALL, "--out", loop, "--dry-run"],
+            f"Too many levels of symbolic links: {loop}",
+        ),
+        (["sweep", *SMALL, "--out", loop], f"Too many levels of symbolic links: {loop}"),
+        (["sweep", *SMALL, "--out", f"{loop}/sub"], "Too many levels of symbolic links"),
+        (["analyze", str(checkpoint), "--out", loop], f"Too many levels of symbolic links: {loop}"),
+        (["sweep", *SMALL, "--out", dangling], f"{dangling} is a symbolic link to nothing"),
+        (["analyze", str(checkpoint), "--out", dangling], "is a symbolic link to nothing"),
+        (["report", str(run_dir), "-o", loop], f"{loop} is a symbolic link to nothing"),
+        (["report", str(run_dir), "-o", dangling], f"{dangling} is a symbolic link to nothing"),
+    ):
+        _one_error_line(runner.invoke(app, args), message)
+    assert (tmp_path / "loop_a").is_symlink() and (tmp_path / "dangling").is_symlink()
+    assert not (tmp_path / "nowhere").exists()

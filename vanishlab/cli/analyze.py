@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..sweep.config import GAUSSIAN_INPUTS
+from ..sweep.files import resolved
 from ._app import app, single, user_errors
 
 
@@ -135,7 +136,7 @@ def analyze(
     # Named after its directory, as a sweep is: two analyses of one checkpoint (other inputs,
     # another --module) no longer share one report file (reports/model.pt.html).
     given_name = bool(label)  # an empty --name is no name, as sweep's
-    label = label if label else run_dir.resolve().name
+    label = label if label else resolved(run_dir).name
     result = analyze_checkpoint(
         checkpoint,
         run_dir,

@@ -89,6 +89,8 @@ def not_a_file(path: str | os.PathLike[str]) -> str | None:
     a regular file"``: a pipe, a device, a socket), or None. Such a path is never replaced,
     whatever ``overwrite`` says: the atomic rename would swap a device for an HTML file."""
     p = Path(path)
+    if p.is_symlink() and not p.exists():  # replaced by the rename, without --force
+        return "a symbolic link to nothing (dangling, or a loop)"
     if p.is_dir():
         return "a directory"
     if p.exists() and not p.is_file():

@@ -36,6 +36,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, QUICK_SWEEP, Sweep, axis
+from .files import resolved
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -314,7 +315,7 @@ def variant(
             slug = "custom-" + hashlib.sha256(text.encode()).hexdigest()[:8]
         name = f"{name}-{slug}"
     if out is not None:
-        name = Path(out).resolve().name or name
+        name = resolved(out).name or name
     if not smoke and not overrides:
         return dataclasses.replace(exp, name=name)
     base_axes = exp.sweep.axes()

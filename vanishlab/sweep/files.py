@@ -8,16 +8,27 @@ was killed at (SIGKILL included). Temporary files are ``.<name>.tmp``; readers s
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CORRUPT", "TMP_SUFFIX", "atomic_write", "fsync_dir", "move_aside"]
+__all__ = ["CORRUPT", "TMP_SUFFIX", "atomic_write", "fsync_dir", "move_aside", "resolved"]
 
 TMP_SUFFIX = ".tmp"
 CORRUPT = "corrupt"
 """The folder of a run directory that damaged shards are moved aside to."""
+
+
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """``Path(path).resolve()``, with a loop of symbolic links as the ``OSError`` (ELOOP) that
+    the command line reports in one line: Python 3.11 and 3.12 raise a RuntimeError, which
+    ended ``--out LOOP`` in a traceback."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path)) from None
 
 
 def fsync_dir(path: Path) -> None:

@@ -39,6 +39,10 @@ def enclosing_run(path: Path) -> Path | None:
 def is_run_dir(run_dir: Path, *, flag: str = "--out") -> bool:
     """True if ``run_dir`` holds a manifest, False if it is new or empty; else VanishlabError
     (a file, or a folder holding anything else), naming ``flag`` as the way out."""
+    if run_dir.is_symlink() and not run_dir.exists():
+        raise VanishlabError(
+            f"{run_dir} is a symbolic link to nothing (dangling, or a loop); choose another {flag}"
+        )
     if run_dir.exists() and not run_dir.is_dir():
         raise VanishlabError(f"{run_dir} exists and is not a directory")
     outer = enclosing_run(run_dir)

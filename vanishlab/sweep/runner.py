@@ -31,6 +31,7 @@ from .config import AXES, CellConfig, Sweep, grid_ids
 from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
+from .files import resolved
 from .inits import INITS
 from .manifest import package_versions
 from .memory import available_bytes, cell_bytes
@@ -317,7 +318,7 @@ def _run_manifest(
                 "rerun with its own flags to resume, choose another --out, or pass "
                 "--force to add the new cells to it"
             )
-    label = name or manifest.get("name") or exp.name or run_dir.resolve().name
+    label = name or manifest.get("name") or exp.name or resolved(run_dir).name
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)

@@ -30,6 +30,7 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import one_thread
 from ..sweep.config import GAUSSIAN_INPUTS
+from ..sweep.files import resolved
 from ..sweep.manifest import SINGLE_MODEL, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
@@ -174,7 +175,7 @@ def analyze_checkpoint(
     if inputs is not None:
         x = load_tensor_file(inputs).to(getattr(torch, spec.dtype))
         described: dict[str, Any] = {
-            "file": os.fspath(Path(inputs).resolve()),
+            "file": os.fspath(resolved(inputs)),
             "sha256": sha256_file(inputs),
             "batch_first": batch_first,
             "shape": list(x.shape),
@@ -305,7 +306,7 @@ def _measure_into(
             "n_cells": 1,
             "model": {
                 "source": "checkpoint",
-                "checkpoint": os.fspath(Path(checkpoint).resolve()),
+                "checkpoint": os.fspath(resolved(checkpoint)),
                 "sha256": ckpt.sha256,
                 "module": ckpt.module_name,
                 "architecture": spec.to_dict(),

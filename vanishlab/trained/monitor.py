@@ -45,6 +45,7 @@ from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
+from ..sweep.files import resolved
 from ..sweep.manifest import MONITOR, package_versions
 from ..sweep.rundir import is_run_dir
 from .measure import (
@@ -348,7 +349,7 @@ class JacobianMonitor:
         return {
             "format": store.FORMAT,
             "kind": MONITOR,
-            "name": self.name or earlier.get("name") or self.out.resolve().name,
+            "name": self.name or earlier.get("name") or resolved(self.out).name,
             "description": f"{self._architecture()['kind']} monitored every {self.every} steps",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,
