@@ -566,6 +566,20 @@ def test_a_closed_output_pipe_ends_the_command_quietly(command):
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("command", ["--version", "--help", "sweep --help", "inits"])
+def test_a_full_standard_output_is_one_line(command):
+    """`vanishlab --help > /dev/full`: one line and status 2, as for other commands (help and
+    version ended in a 50-line traceback of rich's or click's write)."""
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} {command} > /dev/full",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "No space left on device" in lines[0]
+
+
 @pytest.mark.parametrize(
     ("every_s", "expected"),
     [(10.0, ["20/20"]), (0.0, [*map("{}/20".format, range(2, 19, 2)), "20/20"])],

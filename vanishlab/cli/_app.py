@@ -86,6 +86,8 @@ class _OneLineUsage:
             raise _usage_error(err, path or "vanishlab") from None
         except BrokenPipeError as err:  # --version printed into a closed pipe
             raise _broken_pipe(err) from None
+        except OSError as err:  # --help or --version into a full disk (> /dev/full)
+            raise fail(f"cannot write the standard output: {os_error_text(err)}") from None
         except KeyboardInterrupt:
             raise _interrupted("interrupted") from None
         except SystemExit as err:
