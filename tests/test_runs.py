@@ -844,3 +844,24 @@ def test_a_shard_copied_in_from_another_run_is_listed_as_outside_its_grids(run_d
     page = tmp_path / "r.html"
     assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
     assert "Cells outside the run" in page.read_text(encoding="utf-8")
+
+
+def test_two_starts_on_one_new_folder_probe_it_under_names_of_their_own(tmp_path, monkeypatch):
+    """Two sweeps starting on one new folder at the same moment each wrote and removed the same
+    probe file, so one could remove the other's: "cannot write the run directory: No such
+    file or directory" instead of the lock's message (about 1 start in 6)."""
+    from vanishlab.sweep import preflight
+
+    written: list[str] = []
+    real = Path.write_bytes
+
+    def record(self: Path, data: bytes) -> int:
+        written.append(self.name)
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", record)
+    preflight.make_dir(tmp_path / "run")
+    preflight.make_dir(tmp_path / "run")
+    assert len(written) == 2 and written[0] != written[1], written
+    assert all(name.endswith(store.TMP_SUFFIX) for name in written)  # readers skip them
+    assert list((tmp_path / "run").iterdir()) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,9 @@ def make_dir(run_dir: Path) -> None:
     """Create the run directory, or say in one line why the file system will not."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".vanishlab-probe{store.TMP_SUFFIX}"
+        # A name of its own: two sweeps starting on one new folder at once each
+        # removed the other's probe ("cannot write the run directory: No such file").
+        probe = run_dir / f".vanishlab-probe-{uuid.uuid4().hex}{store.TMP_SUFFIX}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
