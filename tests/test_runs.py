@@ -498,8 +498,12 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
     line = _one_error_line(result, "hidden_size 100000")
     assert "needs about" in line and "TiB" in line and "available" in line
     assert not out.exists()
+    # The dry run shows the plan, then says what the run would: one line, status 2 (it said
+    # nothing and passed).
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--dry-run"])
     assert "memory: the largest cell needs about" in result.stdout
+    assert _one_error_line(result, "hidden_size 100000") == line
+    assert not out.exists()
     big = vl.CellConfig(hidden_size=100000)
     assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices
 

@@ -222,7 +222,7 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
-        _print_plan(exp, run_dir, label)
+        _print_plan(exp, run_dir, label, local=address is None)
         return
 
     summary = run_sweep(
@@ -243,9 +243,11 @@ def _sweep(
         raise typer.Exit(1)
 
 
-def _print_plan(exp: Experiment, run_dir: Path, label: str | None) -> None:
-    """``--dry-run``: the grid, its size, what the run directory already holds, and memory."""
+def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: bool) -> None:
+    """``--dry-run``: the grid, its size, what the run directory already holds, and memory
+    (refused, as the run would be, when a cell cannot fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
+    from ..sweep.preflight import check_memory
     from ..sweep.runner import plan_sweep
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
@@ -270,6 +272,8 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None) -> None:
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"
     )
+    if local:  # the run would be refused: so is its dry run (status 2, the same line)
+        check_memory(plan.cells, plan.available_bytes, 1)
 
 
 sweep = app.command(name="sweep")(sweep_command())
