@@ -21,11 +21,12 @@ from vanishlab.trained import SINGLE_MODEL
 runner = CliRunner()
 
 
-def _one_error_line(result, contains: str) -> None:
+def _one_error_line(result, contains: str) -> str:
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert contains in lines[0], lines[0]
+    return lines[0]
 
 
 class _Model(torch.nn.Module):
@@ -187,7 +188,15 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         message = {"sparse": "a sparse tensor", "meta": "on the meta device"}.get(
             name, "at least one column"
         )
-        _one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
+        line = _one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
+        assert str(tmp_path / f"{name}.pt") in line  # the sparse one named no file
+    # Text, garbled and empty files said "(101)" (a KeyError of a pickle opcode), "(EOFError)".
+    for name, content, message in (
+        ("text.pt", b"hello\n", "neither a zip archive nor a pickle that torch.load reads"),
+        ("empty.pt", b"", "it ends early: empty, or cut short"),
+    ):
+        (tmp_path / name).write_bytes(content)
+        _one_error_line(run(str(tmp_path / name), "--out", out), f"torch.save file ({message})")
     torch.save(torch.randn(10, 2, 3).to_sparse(), tmp_path / "xs.pt")
     _one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"

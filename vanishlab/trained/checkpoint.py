@@ -116,7 +116,10 @@ class Checkpoint:
 
     def build(self, *, batch_first: bool = False) -> nn.RNNBase:
         """The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with these weights, on the CPU."""
-        return build_module(self.spec, self.weights, batch_first=batch_first)
+        try:
+            return build_module(self.spec, self.weights, batch_first=batch_first)
+        except VanishlabError as err:  # said which weight, not which file
+            raise VanishlabError(f"checkpoint {self.path}: {err}") from None
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -176,8 +179,13 @@ def _load(path: Path, what: str) -> Any:
                 f"{what} {path} is a TorchScript archive (torch.jit.save), which vanishlab "
                 f"does not load; {advice[0].lower()}{advice[1:]}"
             ) from None
+        # The garbled-pickle errors say nothing to a user ("101": a KeyError of an opcode).
+        garbled = isinstance(err, IndexError | KeyError | struct.error)
+        why = "neither a zip archive nor a pickle that torch.load reads" if garbled else None
+        if isinstance(err, EOFError):
+            why = "it ends early: empty, or cut short"
         raise VanishlabError(
-            f"{what} {path} is not readable as a torch.save file ({_first_line(err)})"
+            f"{what} {path} is not readable as a torch.save file ({why or _first_line(err)})"
         ) from None
 
 
