@@ -419,8 +419,16 @@ def test_figure_count_and_numbering(full):
     assert html.count('<svg class="fig"') == len(figs) > 0
     numbers = [int(n) for n in re.findall(r'<figure id="figure-(\d+)">', html)]
     assert numbers == list(range(1, len(figs) + 1))
-    # Every figure has its caption.
-    assert html.count("<figcaption>") == len(figs)
+    # Every figure has its caption, and its drawing is named by its title and caption for a
+    # screen reader (it was an unnamed image).
+    assert html.count("<figcaption id=") == len(figs)
+    for n in numbers:
+        names = f'aria-labelledby="figure-{n}-title figure-{n}-caption"'
+        assert html.count(names) == 1
+        assert (
+            f'<h3 id="figure-{n}-title">' in html
+            and f'<figcaption id="figure-{n}-caption">' in html
+        )
 
 
 def test_ids_are_unique(full):

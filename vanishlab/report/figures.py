@@ -412,11 +412,13 @@ _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
-def svg_of(fig: Figure, prefix: str) -> str:
+def svg_of(fig: Figure, prefix: str, labelled_by: str | None = None) -> str:
     """The figure as an inline ``<svg>`` element whose ids all start with ``prefix``-.
 
     The XML prologue, doctype and metadata are dropped; no date or random id is written, so
-    the text is a function of the figure alone.
+    the text is a function of the figure alone. ``labelled_by``: the ids (space-separated) of
+    the elements that name it for a screen reader (its title and caption), else it is an
+    unnamed image.
     """
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
@@ -424,15 +426,16 @@ def svg_of(fig: Figure, prefix: str) -> str:
     text = text.replace(' id="', f' id="{prefix}-')
     text = text.replace('href="#', f'href="#{prefix}-')
     text = text.replace("url(#", f"url(#{prefix}-")
-    text = text.replace("<svg ", '<svg class="fig" role="img" ', 1)
+    named = f' aria-labelledby="{labelled_by}"' if labelled_by else ""
+    text = text.replace("<svg ", f'<svg class="fig" role="img"{named} ', 1)
     return text.strip() + "\n"
 
 
-def figure_svg(block: LineGrid | HeatmapGrid, prefix: str) -> str:
+def figure_svg(block: LineGrid | HeatmapGrid, prefix: str, labelled_by: str | None = None) -> str:
     """Draw ``block`` and return its inline SVG (see :func:`svg_of`)."""
     with pinned():
         fig = draw(block)
-        return svg_of(fig, prefix)
+        return svg_of(fig, prefix, labelled_by)
 
 
 def _panel_grid(

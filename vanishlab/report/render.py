@@ -115,7 +115,9 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
         for b_index, block in enumerate(section.blocks):
             if isinstance(block, LineGrid | HeatmapGrid):
                 number += 1
-                svg = Markup(figure_svg(block, f"f{s_index}-{b_index}"))
+                # Named by its title and caption (ids given in the template).
+                names = f"figure-{number}-title figure-{number}-caption"
+                svg = Markup(figure_svg(block, f"f{s_index}-{b_index}", names))
                 if progress is not None:
                     progress.step(section.key)
                 shown.append(ShownBlock(block, number, svg))
