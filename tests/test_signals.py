@@ -69,3 +69,31 @@ def test_a_sigterm_python_ignores_in_a_destructor_still_stops_the_command(capsys
     assert stopped.value.exit_code == 128 + signal.SIGTERM
     err = capsys.readouterr().err
     assert err.startswith("terminated:") and len(err.splitlines()) == 1, err
+
+
+_CTRL_C_AT_THE_END = """
+import atexit, os, signal
+import vanishlab.cli
+
+def finished():
+    raise SystemExit({status})
+
+vanishlab.cli.app = finished
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))  # after main's own exit handler
+from vanishlab.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("status", [0, 2])
+def test_a_ctrl_c_after_the_command_ended_is_ignored(status):
+    """A Ctrl-C in the moment after a sweep had finished (its manifest said so) or a report was
+    written, while Python shut down, ended the process by SIGINT with no word (or with an
+    "Exception ignored" traceback): a script took finished work for interrupted."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_THE_END.format(status=status)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (status, "")

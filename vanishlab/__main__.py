@@ -8,7 +8,8 @@ traceback.
 A command stopped by Ctrl-C or SIGTERM prints its line and cleans up; then, once Python has run
 its exit handlers (temporary folders, the semaphores of worker pools), the process ends by that
 signal itself, as Python does for an unhandled Ctrl-C: a shell shows status 130 or 143 and
-stops a script's loop, which an exit with status 130 would let go on.
+stops a script's loop, which an exit with status 130 would let go on. A Ctrl-C after a command
+has ended (while Python shuts down) is ignored: its work is done.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def main() -> None:
     except SystemExit as done:
         if isinstance(done.code, int) and done.code in _BY_STATUS:
             ending.append(_BY_STATUS[done.code])
+        else:
+            # The command has ended (its run finished, its report written): a Ctrl-C in the
+            # moment left, while Python shuts down, ended the process by SIGINT with no word,
+            # so a script took finished work for interrupted. It is ignored now.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise
 
 
