@@ -653,3 +653,30 @@ def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
         _one_error_line(runner.invoke(app, args), message)
     assert (tmp_path / "loop_a").is_symlink() and (tmp_path / "dangling").is_symlink()
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("width", [30, 50, 120])
+def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(monkeypatch, width):
+    """At 30 columns the bar's row was cut to "cells 0 failed … ETA …": no count left to see.
+    A terminal narrower than NARROW gets the counts and the time left, nothing else."""
+    import io
+    import re
+
+    import rich.console
+
+    from vanishlab.sweep import progress
+
+    out = io.StringIO()
+    real = rich.console.Console
+
+    class Terminal(real):  # what rich sees on a terminal of this width
+        def __init__(self, *args, stderr=False, **kwargs):
+            super().__init__(*args, file=out, width=width, force_terminal=True, **kwargs)
+
+    monkeypatch.setattr(rich.console, "Console", Terminal)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    with progress.Progress(True, "default", 96, 10, 1) as bar:
+        bar.advance(1)
+    last = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue()).strip().splitlines()[-1]
+    assert "11/96 cells 1 failed" in last, last
+    assert ("default" in last) == (width >= progress.NARROW)

@@ -38,6 +38,10 @@ def status_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+#: Terminals narrower than this get the counts and the time left only, no name or bar.
+NARROW = 72
+
+
 class Progress:
     """Cells done / total on stderr (elapsed, ETA, failures), or nothing when not ``enabled``."""
 
@@ -59,17 +63,24 @@ class Progress:
         )
         from rich.progress import Progress as Bar
 
-        self._bar = Bar(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+        console = Console(stderr=True)
+        counts = (
             MofNCompleteColumn(),
             TextColumn("cells"),
             TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
         )
+        if console.width < NARROW:  # the counts first: a full row cut them off at 30 columns
+            columns: tuple[Any, ...] = (*counts, TimeRemainingColumn())
+        else:
+            columns = (
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                *counts,
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
+        self._bar = Bar(*columns, console=console)
         self._task = self._bar.add_task(self._name, total=total, completed=done, failed=failed)
 
     def __enter__(self) -> Progress:
