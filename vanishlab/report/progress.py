@@ -77,15 +77,21 @@ class ReportProgress:
             TimeElapsedColumn,
         )
 
+        from ..sweep.progress import NARROW
+
         name, total, done = self._stage
-        self._bar = Progress(
-            TextColumn("[bold]report[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[item]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
+        console = Console(stderr=True)
+        stage, count = TextColumn("[bold]report[/] {task.description}"), MofNCompleteColumn()
+        if console.width < NARROW:  # the stage and count only (a full row cut the count off)
+            columns: tuple[Any, ...] = (stage, count)
+        else:
+            columns = (
+                stage,
+                BarColumn(),
+                count,
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[item]}"),
+            )
+        self._bar = Progress(*columns, console=console, transient=True)
         self._task = self._bar.add_task(name, total=total, completed=done, item="")
         self._bar.start()
