@@ -132,7 +132,7 @@ def _sweep(
     experiment: Annotated[
         str | None,
         typer.Argument(
-            help="Experiment name (experiments/<name>.py) or path to a module; "
+            help="Experiment name (a module in experiments/) or path to a module; "
             "none: the quick default grid.",
             metavar="EXPERIMENT",
             show_default=False,
@@ -194,10 +194,10 @@ def _sweep(
     Axis flags take comma-separated lists; an axis flag given twice adds its values.
 
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
-    forward pass diverged); 1 when a cell failed with an error (listed; rerun with
-    --retry-failed); 2 for a mistake in the command or a refusal of the file system; 141 when
-    the reader of its output went away (`| head`); 130 or 143 (ended by the signal, after one
-    line) for Ctrl-C or SIGTERM, which keep the finished cells.
+    weights, inputs or forward pass reached inf or NaN); 1 when a cell failed with an error
+    (listed; rerun with --retry-failed); 2 for a mistake in the command or a refusal of the file
+    system; 141 when the reader of its output went away (`| head`); 130 or 143 (ended by the
+    signal, after one line) for Ctrl-C or SIGTERM, which keep the finished cells.
     """
     from ..sweep.runner import run_sweep
 

@@ -79,10 +79,11 @@ class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard.
 
     ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
-    forward pass reached inf or NaN: a result) or ``"error"`` (the measurement raised); None
-    when ok. ``digest`` is :func:`content_digest` of the rows, checked on every read.
-    ``summary`` is the cell's summary row (:class:`StoredSummary`), computed where the cell
-    was measured. All three are absent from shards written before they existed.
+    weights, inputs or forward pass reached inf or NaN: a result) or ``"error"`` (the
+    measurement raised); None when ok. ``digest`` is :func:`content_digest` of the rows,
+    checked on every read. ``summary`` is the cell's summary row (:class:`StoredSummary`),
+    computed where the cell was measured. All three are absent from shards written before they
+    existed.
     """
 
     cell_id: str

@@ -53,8 +53,8 @@ def anomalies_section(view: RunView) -> Section | None:
                 Table(
                     "Failed cells",
                     "Cells that produced no measurement, with the reason recorded by the sweep. "
-                    "'overflow' means the network's own forward pass reached inf or NaN, so its "
-                    "Jacobians are undefined.",
+                    "'overflow' means the network's own weights, inputs or forward pass reached "
+                    "inf or NaN, so its Jacobians are undefined.",
                     ("cell", "setting", "kind", "reason"),
                     tuple(rows),
                     (False, False, False, False),
