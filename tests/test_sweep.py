@@ -118,16 +118,30 @@ def test_relu_explosion_is_a_failed_cell():
     assert tuple(frame.columns) == store.COLUMNS
 
 
+@pytest.mark.parametrize("init", ["normal", "default", "xavier_uniform"])
 @pytest.mark.parametrize(("axis", "what"), [("gain", "weights"), ("input_std", "inputs")])
-def test_a_setting_beyond_the_dtype_is_an_overflow_not_an_error(axis, what):
-    """--gain 1e308 (or --input-std 1e308) made inf weights (inputs): every cell failed as an
-    "error", the sweep exited 1 and advised --retry-failed, which can never mend a setting.
-    It is an overflow, a result of the setting, named as such."""
+def test_a_setting_beyond_the_dtype_is_an_overflow_not_an_error(axis, what, init):
+    """--gain 1e308 (or --input-std 1e308) made inf weights (inputs), or a uniform init could not
+    draw them at all (torch's uniform_: "from is out of bounds for float"): every cell failed
+    as an "error", the sweep exited 1 and advised --retry-failed, which can never mend a
+    setting. It is an overflow, a result of the setting, named as such."""
     settings = {"gain": 1.0, "input_std": 1.0, axis: 1e308}
-    frame, meta = vl.run_cell(CellConfig(**TINY, activation="tanh", init="normal", **settings))
+    frame, meta = vl.run_cell(CellConfig(**TINY, activation="tanh", init=init, **settings))
     assert meta["status"] == "failed" and meta["failure"] == "overflow" and len(frame) == 0
     assert meta["reason"].startswith(f"the {what} overflow float32 at {axis} 1e+308")
     assert "No theory: it fails as the cell did" in meta["summary"]["row"]["note"]
+
+
+def test_a_huge_float64_gain_is_measured_and_summarised():
+    """gain 1e200 in float64: the weights are finite, the cell is measured; its summary row
+    raised OverflowError (gain**2 of the init's variances) and was left out."""
+    frame, meta = vl.run_cell(
+        CellConfig(**TINY, activation="tanh", init="normal", gain=1e200, dtype="float64")
+    )
+    assert meta["status"] == "ok" and len(frame) and "summary" in meta
+    assert "No prediction: the variances (gain², input_std²) overflow float64" in (
+        meta["summary"]["row"]["note"]
+    )
 
 
 def test_cells_are_deterministic_and_leave_global_state_alone():

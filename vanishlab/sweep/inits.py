@@ -209,7 +209,7 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
 
 def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     var = 1.0 / (3.0 * hidden_size)  # U(-a, a) has variance a^2 / 3
-    return gain**2 * var, var, 2.0 * var
+    return gain * gain * var, var, 2.0 * var
 
 
 def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
@@ -239,11 +239,11 @@ def gate_count(module: nn.RNNBase) -> int:
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     # Rows or columns of unit norm: each entry has variance 1 / (length of the longer side).
-    return gain**2 / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
+    return gain * gain / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
 
 
 def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
-    return gain**2 / hidden_size, 1.0 / input_size, 0.0
+    return gain * gain / hidden_size, 1.0 / input_size, 0.0
 
 
 _GATED_REASON = (

@@ -57,6 +57,30 @@ def unrepresentable(rnn: torch.nn.Module, x: torch.Tensor, config: CellConfig) -
     return None
 
 
+def _built(config: CellConfig, init: Init | None) -> tuple[Any, Any, str | None]:
+    """The cell's module and inputs, and why they overflow its dtype (see :func:`unrepresentable`)
+    or None. An init that cannot even draw its weights at such a gain (torch's ``uniform_``
+    refuses a bound beyond the dtype: the default init) counts as overflowing too."""
+    try:
+        rnn = build_module(config, init)
+        x = cell_inputs(config)
+    except (RuntimeError, OverflowError, ValueError) as err:
+        limit = torch.finfo(getattr(torch, config.dtype)).max / 1e3
+        huge = [
+            (a, v) for a, v in (("gain", config.gain), ("input_std", config.input_std)) if v > limit
+        ]
+        if not huge:
+            raise
+        axis, value = huge[0]
+        what = "weights" if axis == "gain" else "inputs"
+        return (
+            None,
+            None,
+            f"the {what} overflow {config.dtype} at {axis} {value:g} ({type(err).__name__})",
+        )
+    return rnn, x, unrepresentable(rnn, x, config)
+
+
 def run_cell(
     config: CellConfig, *, init: Init | None = None, summary: bool = True
 ) -> tuple[pd.DataFrame, store.CellMeta]:
@@ -66,8 +90,9 @@ def run_cell(
     one row per (source, layer, lag), inputs first; ``meta`` is the shard's ``vanishlab.cell``
     metadata ``{cell_id, config, status, reason, failure, elapsed_s, n_rows, summary}``. A
     forward pass that overflows (:class:`~vanishlab.errors.NonFiniteStateError`, e.g. relu
-    explosion) gives a zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and
-    the error as ``reason``; any other exception of the measurement likewise with
+    explosion), or weights or inputs beyond the dtype (``gain=1e308`` in float32), give a
+    zero-row frame with ``status = "failed"``, ``failure = "overflow"`` and the error as
+    ``reason``; any other exception of the measurement likewise with
     ``failure = "error"`` (so one bad cell does not stop a sweep; :func:`run_sweep` reports
     it). ``init`` overrides the registry entry (used to ship user-registered inits to
     workers). ``summary=False`` skips the summary row (``meta`` then has no ``summary``);
@@ -88,9 +113,7 @@ def run_cell(
     trained: train_cell.TrainRecord | None = None
     with one_thread():
         try:
-            rnn = build_module(config, init)
-            x = cell_inputs(config)
-            beyond = unrepresentable(rnn, x, config)
+            rnn, x, beyond = _built(config, init)
             if beyond is not None:  # a gain or input_std beyond the dtype: a result, too
                 raise _Unrepresentable(beyond)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))

@@ -148,6 +148,12 @@ def mean_field_inputs(
         if validity != "none":
             validity, reason = "none", f"init {init!r} is not i.i.d. random (no variances)"
         return MeanFieldInputs(activation, None, None, None, validity, reason)
+    if not all(math.isfinite(v) for v in (*first, input_std * input_std)):
+        # gain 1e200 in float64: the cell is measured, but g² overflows the theory's numbers.
+        reason = (
+            "the variances (gain², input_std²) overflow float64: beyond the mean field's numbers"
+        )
+        return MeanFieldInputs(activation, None, None, None, "none", reason)
     if validity == "none":
         return MeanFieldInputs(activation, None, None, None, validity, reason)
     if input_std**2 * I * first[1] == 0 and (first[2] if bias else 0.0) == 0:
