@@ -97,3 +97,34 @@ def test_a_ctrl_c_after_the_command_ended_is_ignored(status):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (status, "")
+
+
+_SHUTDOWN_HANGS = """
+import os, signal, threading, time
+import vanishlab.cli
+
+def finished():
+    threading.Thread(target=time.sleep, args=(30,)).start()  # shutdown waits for it
+    raise SystemExit(0)
+
+def press_twice():
+    for _ in range(2):
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+vanishlab.cli.app = finished
+threading.Thread(target=press_twice, daemon=True).start()
+from vanishlab.__main__ import main
+main()
+"""
+
+
+def test_a_second_ctrl_c_ends_a_shutdown_that_hangs():
+    """The first Ctrl-C after the command ended is ignored; a second ends the process at once,
+    by SIGINT (ignoring every one left a hung shutdown unstoppable)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _SHUTDOWN_HANGS], capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)

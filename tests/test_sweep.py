@@ -139,8 +139,9 @@ def test_a_huge_float64_gain_is_measured_and_summarised():
         CellConfig(**TINY, activation="tanh", init="normal", gain=1e200, dtype="float64")
     )
     assert meta["status"] == "ok" and len(frame) and "summary" in meta
-    assert "No prediction: the variances (gain², input_std²) overflow float64" in (
-        meta["summary"]["row"]["note"]
+    assert (
+        "No prediction: the variances (gain², input_std²) overflow float64"
+        in (meta["summary"]["row"]["note"])
     )
 
 

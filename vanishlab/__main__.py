@@ -9,7 +9,8 @@ A command stopped by Ctrl-C or SIGTERM prints its line and cleans up; then, once
 its exit handlers (temporary folders, the semaphores of worker pools), the process ends by that
 signal itself, as Python does for an unhandled Ctrl-C: a shell shows status 130 or 143 and
 stops a script's loop, which an exit with status 130 would let go on. A Ctrl-C after a command
-has ended (while Python shuts down) is ignored: its work is done.
+has ended (while Python shuts down) is ignored, once: its work is done; a second one ends the
+process at once, should the shutdown hang.
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ def main() -> None:
         else:
             # The command has ended (its run finished, its report written): a Ctrl-C in the
             # moment left, while Python shuts down, ended the process by SIGINT with no word,
-            # so a script took finished work for interrupted. It is ignored now.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # so a script took finished work for interrupted. The first is ignored now; a
+            # second ends the process at once (a shutdown that hangs can still be stopped).
+            signal.signal(signal.SIGINT, _second_ctrl_c_ends)
         raise
+
+
+def _second_ctrl_c_ends(signum: int, frame: object) -> None:
+    """After a command ended: ignore one Ctrl-C, end by SIGINT at the next."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 if __name__ == "__main__":
