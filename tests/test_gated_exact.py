@@ -203,24 +203,38 @@ def test_a_sigmoid_derivative_that_lost_its_digits_is_zero() -> None:
 
 
 @pytest.mark.parametrize("model", ["LSTM", "GRU"])
-def test_float64_subnormal_recurrent_weights(model: str) -> None:
-    """W_hh scaled by 1e-310 (subnormal float64), with the carried path closed (forget gate,
-    or GRU update gate, at 0): each step's Jacobian is linear in that scale, so every lag k
-    reads 300 k below the same cell at scale 1e-10. The engine read the first overflowed
-    1 / ||raw|| as an exact zero (-inf from lag 2 on)."""
+@pytest.mark.parametrize(
+    ("dtype", "tiny_scale", "layers", "atol"),
+    [
+        (torch.float64, 1e-310, 1, 1e-8),
+        (torch.float64, 1e-310, 2, 1e-8),
+        (torch.float32, 1e-40, 2, 1e-3),  # 1e-40 holds ~16 bits in float32
+    ],
+)
+def test_subnormal_recurrent_weights(
+    model: str, dtype: torch.dtype, tiny_scale: float, layers: int, atol: float
+) -> None:
+    """W_hh scaled into the subnormal range, with the carried path closed (forget gate, or GRU
+    update gate, at 0): each step's Jacobian is linear in that scale, so every lag k reads
+    log10(1e-10 / scale) k below the same cell at scale 1e-10. One layer read the first
+    overflowed 1 / ||raw|| as an exact zero (-inf from lag 2 on); a stack, whose two terms
+    are weighted by 1 / ||term||, put NaN in the frame (an AssertionError)."""
 
     def cell(scale: float) -> nn.Module:
         torch.manual_seed(0)
-        mod = (nn.LSTM if model == "LSTM" else nn.GRU)(3, H).double()
+        mod = (nn.LSTM if model == "LSTM" else nn.GRU)(3, H, layers).to(dtype)
         with torch.no_grad():
-            mod.weight_hh_l0.mul_(scale)
-            mod.bias_ih_l0[H : 2 * H] = -800.0  # the forget gate (LSTM) or update gate (GRU)
+            for l in range(layers):
+                getattr(mod, f"weight_hh_l{l}").mul_(scale)
+                # the forget gate (LSTM) or update gate (GRU) at 0
+                getattr(mod, f"bias_ih_l{l}")[H : 2 * H] = -800.0
         return mod
 
-    x = torch.randn(6, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    tiny = vl.jacobian_norms(cell(1e-310), x, sources=("state",))
+    x = torch.randn(6, 2, 3, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    tiny = vl.jacobian_norms(cell(tiny_scale), x, sources=("state",))
     normal = vl.jacobian_norms(cell(1e-10), x, sources=("state",))
+    per_lag = math.log10(1e-10 / tiny_scale)
     k = tiny["lag"].to_numpy()
     assert np.isfinite(tiny["log10_fro"]).all() and np.isfinite(tiny["log10_spec"]).all()
     for norm in ("log10_fro", "log10_spec"):
-        np.testing.assert_allclose(tiny[norm], normal[norm] - 300.0 * k, atol=1e-8)
+        np.testing.assert_allclose(tiny[norm], normal[norm] - per_lag * k, atol=atol)

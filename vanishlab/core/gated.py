@@ -164,9 +164,9 @@ class _Scaled:
         n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
         small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
         if tiny_norms(small):
-            # Rare: a product far below 1 (float32, or float64 with subnormal weights). Rescale
-            # it now, exactly, so that the next step's division by its norm can neither lose
-            # digits nor overflow (an overflowed 1 / n would read as an exact zero).
+            # Rare: a product far below 1 (in float64 below ~1.5e-148 sqrt(numel): subnormal
+            # weights). Rescale it now, exactly, so that the next step's division by its norm
+            # can neither lose digits nor overflow (an overflowed 1 / n read as an exact zero).
             idx = small.nonzero().squeeze(1)
             for part in parts:
                 part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
@@ -252,6 +252,31 @@ def _through_input(g: _Scaled, step: _Step) -> torch.Tensor:
     return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih)
 
 
+def _term_norms(
+    h: torch.Tensor, c: torch.Tensor | None, tiny_norms: TinyNorms
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frobenius norms n of a term's blocks (B,) and the ln of a scale u they were divided by,
+    in place: u = 1, except where n is below the trusted floor, where the blocks are divided by
+    their largest |entry| (in float64). The term is then weighted by 1 / n, which overflowed
+    (inf, then NaN) for a term of subnormal entries (recurrent weights of 1e-310 in float64,
+    1e-40 in float32, in a stack)."""
+    parts = [h] if c is None else [h, c]
+    ns = [frobenius_norms(p, tiny_norms) for p in parts]
+    n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
+    ln_u = torch.zeros_like(n)
+    small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
+    if tiny_norms(small):
+        idx = small.nonzero().squeeze(1)
+        u = torch.stack([p[idx].abs().amax(dim=(-2, -1)) for p in parts]).amax(dim=0).double()
+        for p in parts:
+            p[idx] = (p[idx].double() / u[:, None, None]).to(p.dtype)
+        rescued = [frobenius_norms(p[idx]) for p in parts]
+        n = n.clone()
+        n[idx] = rescued[0] if c is None else torch.hypot(rescued[0], rescued[1])
+        ln_u[idx] = torch.log(u)
+    return n, ln_u
+
+
 def _combine(
     a: tuple[_Scaled, _Step] | None,
     b: tuple[_Scaled, _Step] | None,
@@ -267,12 +292,10 @@ def _combine(
     if a is None:  # vertical only (t = T - 1 below the top)
         return hb, (torch.zeros_like(hb) if lstm else None), b[0].ln_fro
     ha, ca = _in_layer(*a)
-    na = frobenius_norms(ha, tiny_norms)
-    if ca is not None:
-        na = torch.hypot(na, frobenius_norms(ca, tiny_norms))
-    nb = frobenius_norms(hb, tiny_norms)
-    ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
-    mb = b[0].ln_fro + torch.log(nb)
+    na, ln_ua = _term_norms(ha, ca, tiny_norms)
+    nb, ln_ub = _term_norms(hb, None, tiny_norms)
+    ma = a[0].ln_fro + ln_ua + torch.log(na)  # ln magnitudes; -inf for a zero term
+    mb = b[0].ln_fro + ln_ub + torch.log(nb)
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)
     m_safe = torch.where(finite, m, torch.zeros_like(m))
