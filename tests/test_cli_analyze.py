@@ -190,13 +190,22 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         )
         line = _one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
         assert str(tmp_path / f"{name}.pt") in line  # the sparse one named no file
-    # Text, garbled and empty files said "(101)" (a KeyError of a pickle opcode), "(EOFError)".
+    # Text, JSON, random and empty files, and cut zip archives, said "(101)" (a KeyError of a
+    # pickle opcode), "(Unsupported operand 123)", "(EOFError)" or the zip reader's own words.
+    whole = (tmp_path / "whole.pt", tmp_path / "cut.pt")
+    torch.save(ok_weights, whole[0])
+    whole[1].write_bytes(whole[0].read_bytes()[: whole[0].stat().st_size // 2])
+    other = "not a zip archive or pickle that torch.load reads: another kind of file, or one"
     for name, content, message in (
-        ("text.pt", b"hello\n", "neither a zip archive nor a pickle that torch.load reads"),
+        ("text.pt", b"hello\n", other),
+        ("json.pt", b'{"a": 1}', other),
+        ("random.pt", bytes(range(7, 250, 3)) * 4, other),
         ("empty.pt", b"", "it ends early: empty, or cut short"),
+        ("cut.pt", None, "a zip archive that is damaged or cut short"),
     ):
-        (tmp_path / name).write_bytes(content)
-        _one_error_line(run(str(tmp_path / name), "--out", out), f"torch.save file ({message})")
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        _one_error_line(run(str(tmp_path / name), "--out", out), f"torch.save file ({message}")
     torch.save(torch.randn(10, 2, 3).to_sparse(), tmp_path / "xs.pt")
     _one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"

@@ -151,6 +151,8 @@ def _load(path: Path, what: str) -> Any:
     except pickle.UnpicklingError as err:
         reason = _unpickler_reason(err)
         if not _NEEDS_CODE.search(reason):
+            if _GARBLED_OPCODE.search(reason):  # "Unsupported operand 123": a JSON file, bytes
+                reason = _NOT_TORCH_SAVE
             raise VanishlabError(
                 f"{what} {path} is not readable as a torch.save file ({reason})"
             ) from None
@@ -179,17 +181,25 @@ def _load(path: Path, what: str) -> Any:
                 f"{what} {path} is a TorchScript archive (torch.jit.save), which vanishlab "
                 f"does not load; {advice[0].lower()}{advice[1:]}"
             ) from None
-        # The garbled-pickle errors say nothing to a user ("101": a KeyError of an opcode).
+        # The garbled-pickle errors say nothing to a user ("101": a KeyError of an opcode),
+        # nor does the zip reader's ("failed finding central directory").
         garbled = isinstance(err, IndexError | KeyError | struct.error)
-        why = "neither a zip archive nor a pickle that torch.load reads" if garbled else None
+        why = _NOT_TORCH_SAVE if garbled else None
         if isinstance(err, EOFError):
             why = "it ends early: empty, or cut short"
+        elif "PytorchStreamReader failed" in str(err):
+            why = "a zip archive that is damaged or cut short"
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file ({why or _first_line(err)})"
         ) from None
 
 
 _NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)
+_GARBLED_OPCODE = re.compile(r"Unsupported operand|invalid load key|unpickling stack", re.I)
+_NOT_TORCH_SAVE = (
+    "not a zip archive or pickle that torch.load reads: another kind of file, or one damaged "
+    "or cut short"
+)
 #: Keys of a parametrized recurrent weight: torch.nn.utils.parametrize's (orthogonal, the new
 #: weight_norm) and the old weight_norm's ``_g`` / ``_v`` pair.
 _PARAMETRIZED = re.compile(r"parametrizations\.|(weight|bias)_(ih|hh)_l\d+(_reverse)?_[gv]$")
