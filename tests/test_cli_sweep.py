@@ -655,10 +655,16 @@ def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-@pytest.mark.parametrize("width", [30, 50, 120])
-def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(monkeypatch, width):
-    """At 30 columns the bar's row was cut to "cells 0 failed … ETA …": no count left to see.
-    A terminal narrower than NARROW gets the counts and the time left, nothing else."""
+@pytest.mark.parametrize("width", [30, 50, 72, 100, 120])
+@pytest.mark.parametrize("name", ["default", "gain_phase-smoke-activation=tanh-seq_len=50,200"])
+@pytest.mark.parametrize(("total", "done", "failed"), [(96, 10, 1), (96000, 10000, 1000)])
+def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(
+    monkeypatch, width, name, total, done, failed
+):
+    """At 30 columns the bar's row was cut to "cells 0 failed … ETA …": no count left to see;
+    a run name built from flags cut the counts at 100 columns too. The counts are never cut
+    now: a narrow terminal gets them (and the time left, where it fits), a wide one a name of
+    at most NAME_WIDTH characters, the counts and the times."""
     import io
     import re
 
@@ -675,8 +681,14 @@ def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(monkeypatch, wid
 
     monkeypatch.setattr(rich.console, "Console", Terminal)
     monkeypatch.setattr(progress, "is_terminal", lambda: True)
-    with progress.Progress(True, "default", 96, 10, 1) as bar:
-        bar.advance(1)
+    with progress.Progress(True, name, total, done, failed) as bar:
+        bar.advance(failed)
     last = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue()).strip().splitlines()[-1]
-    assert "11/96 cells 1 failed" in last, last
-    assert ("default" in last) == (width >= progress.NARROW)
+    assert f"{done + 1}/{total} cells {failed} failed" in last, last
+    assert len(last) <= width
+    shown = name if len(name) <= progress.NAME_WIDTH else name[: progress.NAME_WIDTH - 1] + "…"
+    if shown in last:  # a wide row: the name (cut), and every time in full
+        assert last.startswith(shown) and last.count("…") == (shown != name), last
+        assert re.search(r"\d:\d\d:\d\d ETA -:--:--$", last), last
+    else:
+        assert width < progress.NARROW + 3 * (len(str(total)) - 2) and "…" not in last, last

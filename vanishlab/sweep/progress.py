@@ -38,8 +38,13 @@ def status_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-#: Terminals narrower than this get the counts and the time left only, no name or bar.
+#: Terminals narrower than this (plus 3 columns a digit of the cell count beyond two) get the
+#: counts and the time left only, no name or bar.
 NARROW = 72
+#: The most characters of the run's name that the bar shows (then an ellipsis). NARROW is
+#: the width of a full row with this name, a bar of 4, and counts of two digits.
+NAME_WIDTH = 24
+_COUNTS_WIDTH = 21  # "11/96 cells 1 failed "
 
 
 class Progress:
@@ -69,19 +74,27 @@ class Progress:
             TextColumn("cells"),
             TextColumn("{task.fields[failed]} failed"),
         )
-        if console.width < NARROW:  # the counts first: a full row cut them off at 30 columns
-            columns: tuple[Any, ...] = (*counts, TimeRemainingColumn())
+        # Counts of more than two digits widen the row: 3 characters a digit (done, total and
+        # the failures).
+        extra = 3 * max(0, len(str(total)) - 2)
+        if console.width < NARROW + extra:  # the counts first: a full row cut them off
+            fits = console.width >= _COUNTS_WIDTH + extra + 9  # and the time left, if it fits
+            columns: tuple[Any, ...] = (*counts, *([TimeRemainingColumn()] if fits else []))
         else:
+            # The name is cut to NAME_WIDTH (one built from flags took the row and cut the
+            # counts off, even at 100 columns); the bar takes what the rest leaves, up to 40.
+            rest = console.width - (NARROW - 4) - extra
             columns = (
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=max(4, min(40, rest))),
                 *counts,
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
             )
+        shown = self._name if len(self._name) <= NAME_WIDTH else self._name[: NAME_WIDTH - 1] + "…"
         self._bar = Bar(*columns, console=console)
-        self._task = self._bar.add_task(self._name, total=total, completed=done, failed=failed)
+        self._task = self._bar.add_task(shown, total=total, completed=done, failed=failed)
 
     def __enter__(self) -> Progress:
         if self._bar is not None:
