@@ -692,3 +692,30 @@ def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(
         assert re.search(r"\d:\d\d:\d\d ETA -:--:--$", last), last
     else:
         assert width < progress.NARROW + 3 * (len(str(total)) - 2) and "…" not in last, last
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.13"])
+def test_a_symlink_loop_is_the_same_error_on_every_python(tmp_path, monkeypatch, python):
+    """Python 3.11-3.12 raise a RuntimeError on a loop in Path.resolve; 3.13 resolves it without
+    a word unless strict (then OSError ELOOP). Both are the one ELOOP line, and a new path
+    resolves as before."""
+    import errno
+    import os
+
+    from vanishlab.sweep.files import resolved
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    if python == "3.13":
+
+        def resolve(self: Path, strict: bool = False) -> Path:
+            if strict:
+                os.stat(self)  # raises OSError(ELOOP) on a loop, as 3.13's strict resolve does
+            return Path(os.path.realpath(self))
+
+        monkeypatch.setattr(Path, "resolve", resolve)
+    for looping in (tmp_path / "a", tmp_path / "a" / "sub"):
+        with pytest.raises(OSError) as caught:
+            resolved(looping)
+        assert caught.value.errno == errno.ELOOP and caught.value.filename == str(looping)
+    assert resolved(tmp_path / "new" / "run") == Path(os.path.realpath(tmp_path)) / "new" / "run"

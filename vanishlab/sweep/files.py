@@ -22,13 +22,20 @@ CORRUPT = "corrupt"
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:
-    """``Path(path).resolve()``, with a loop of symbolic links as the ``OSError`` (ELOOP) that
-    the command line reports in one line: Python 3.11 and 3.12 raise a RuntimeError, which
-    ended ``--out LOOP`` in a traceback."""
+    """``Path(path).resolve()``, with a loop of symbolic links (in the path or a folder above
+    it) as the ``OSError`` (ELOOP) that the command line reports in one line, on every Python:
+    3.11 and 3.12 raise a RuntimeError (``--out LOOP`` ended in a traceback), 3.13 resolves
+    a loop without a word unless asked to be strict."""
+    loop = OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path))
     try:
-        return Path(path).resolve()
-    except RuntimeError:
-        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path)) from None
+        return Path(path).resolve(strict=True)
+    except RuntimeError:  # Python 3.11, 3.12
+        raise loop from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # Python 3.13
+            raise loop from None
+    # A path that does not exist yet (a new --out), or one strict resolution may not read.
+    return Path(path).resolve()
 
 
 def fsync_dir(path: Path) -> None:
