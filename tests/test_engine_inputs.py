@@ -159,7 +159,7 @@ def test_lyapunov_spectrum_names_every_measured_module() -> None:
 
 
 @pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
-@pytest.mark.parametrize("hook", ["prune", "prune twice", "old weight_norm"])
+@pytest.mark.parametrize("hook", ["prune", "prune twice", "old weight_norm", "old spectral_norm"])
 def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook: str) -> None:
     """torch.nn.utils.prune and the old weight_norm rebuild weight_hh_l0 in a forward pre-hook:
     after a step on its source (``_orig``, ``_g``) and before the next forward, the attribute is
@@ -176,14 +176,18 @@ def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook:
         if hook == "prune twice":
             prune.random_unstructured(mod, "weight_hh_l0", amount=0.3)
         source = mod.weight_hh_l0_orig
-    else:
+    elif hook == "old weight_norm":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # deprecated, still in use
             mod = torch.nn.utils.weight_norm(mod, "weight_hh_l0")
         source = mod.weight_hh_l0_g
+    else:  # the next forward in eval mode takes no power step: the measured weights are its
+        mod = torch.nn.utils.spectral_norm(mod, "weight_hh_l0").eval()
+        source = mod.weight_hh_l0_orig
     x = torch.randn(6, 2, 3, dtype=torch.float64)
     with torch.no_grad():
-        source.mul_(2.0)  # what an optimizer step does
+        # What an optimizer step does (spectral normalisation divides a scale out: a shift)
+        source.mul_(2.0).add_(0.3)
     stale = mod.weight_hh_l0
     got = vl.jacobian_norms(mod, x)
     spectrum = vl.lyapunov_spectrum(mod, x, k=2)
@@ -199,6 +203,26 @@ def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook:
         assert rate == vl.linear_rate(mod)
 
 
+def test_a_hooked_weight_that_computes_to_nan_is_named() -> None:
+    """The old weight_norm of a zero row of _v computes NaN: it was reported as "the forward
+    pass overflowed", since only the hook's sources are parameters."""
+    import warnings
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        rnn = torch.nn.utils.weight_norm(nn.RNN(3, 4).double(), "weight_hh_l0")
+    with torch.no_grad():
+        rnn.weight_hh_l0_v[1].zero_()
+    for call in (
+        lambda: vl.jacobian_norms(rnn, torch.randn(5, 1, 3, dtype=torch.float64)),
+        lambda: vl.linear_rate(rnn),
+        lambda: vl.pascanu_bound(rnn, 0),
+    ):
+        with pytest.raises(ValueError, match="weight_hh_l0, as its forward pre-hook computes it"):
+            call()
+
+
 def test_parameters_of_mixed_dtypes_or_on_the_meta_device_are_refused_clearly() -> None:
     """A module with one float64 weight among float32 ones failed inside torch's kernels ("self
     and mat2 must have the same dtype"); one on the meta device with "Tensor.item() cannot be
@@ -210,3 +234,7 @@ def test_parameters_of_mixed_dtypes_or_on_the_meta_device_are_refused_clearly() 
     for kind in (nn.RNN, nn.LSTM, nn.GRU):
         with pytest.raises(TypeError, match="meta device: it holds no values"):
             vl.jacobian_norms(kind(3, 4, device="meta"), torch.randn(5, 1, 3))
+    meta = nn.RNN(3, 4, device="meta")  # "Cannot copy out of meta tensor", NotImplementedError
+    for call in (lambda: vl.linear_rate(meta), lambda: vl.pascanu_bound(meta, 0)):
+        with pytest.raises(TypeError, match="meta device: it holds no values"):
+            call()

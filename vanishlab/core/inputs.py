@@ -85,8 +85,9 @@ def check_rnn(rnn: object) -> nn.RNN:
 def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     """``module``'s weight or bias ``name`` as its next forward uses it.
 
-    ``torch.nn.utils.prune`` and the old ``torch.nn.utils.weight_norm`` recompute the attribute
-    in a forward pre-hook (from ``name_orig`` and ``name_mask``, or ``name_g`` and ``name_v``):
+    ``torch.nn.utils.prune``, the old ``torch.nn.utils.weight_norm`` and the old
+    ``torch.nn.utils.spectral_norm`` recompute the attribute in a forward pre-hook (from
+    ``name_orig`` and ``name_mask``, ``name_g`` and ``name_v``, or ``name_orig`` and u, v):
     after an optimizer step and before the next forward the attribute is the previous step's.
     The hook's own computation is used instead, without writing the attribute (a fresh tensor
     there would have no gradient history for the user's code). ``torch.nn.utils.parametrize``
@@ -94,14 +95,29 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     """
     # Imported here: ``torch.nn.utils.prune`` is needed only by modules that have the hooks.
     from torch.nn.utils import prune
+    from torch.nn.utils.spectral_norm import SpectralNorm
     from torch.nn.utils.weight_norm import WeightNorm
 
+    value: torch.Tensor | None = None
     for hook in module._forward_pre_hooks.values():
         if isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name:
-            return hook.apply_mask(module)
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            return hook.compute_weight(module)
-    return getattr(module, name)
+            value = hook.apply_mask(module)
+        elif isinstance(hook, WeightNorm) and hook.name == name:
+            value = hook.compute_weight(module)
+        elif isinstance(hook, SpectralNorm) and hook.name == name:
+            # Its current estimate of sigma (a training-mode forward first takes one more
+            # power step, which changes the module's u and v: not taken here).
+            value = hook.compute_weight(module, do_power_iteration=False)
+        if value is not None:
+            if value.is_floating_point() and not value.is_meta:
+                check_finite(
+                    value.detach(), f"{name}, as its forward pre-hook computes it", ("entry",)
+                )
+            break
+    value = getattr(module, name) if value is None else value
+    if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
+        raise TypeError(f"{name} is on the meta device: it holds no values to measure")
+    return value
 
 
 def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
