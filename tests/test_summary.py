@@ -56,7 +56,7 @@ def assert_page_notation(s: pd.DataFrame) -> None:
     ln ρ), never in ASCII stand-ins."""
     for column in ("note", "mf_reason"):
         for text in s[column].dropna():
-            for ascii_form in ("chi_1", "gain^2", ">=", "-inf", "ln rho", "relu'"):
+            for ascii_form in ("chi_1", "gain^2", ">=", "-inf", "ln rho", "relu'", "||", " -0."):
                 assert ascii_form not in text, (column, text)
 
 
@@ -72,6 +72,8 @@ def smoke(smoke_run_dir, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 def test_columns_rows_and_the_report_rate(smoke):
     run, s = smoke
     assert tuple(s.columns) == sm.SUMMARY_COLUMNS
+    assert_page_notation(s)
+    assert "orthogonal" in set(s["init"])  # whose mean-field reason wrote ||W h|| = g ||h||
     cells = vl.load_cells(run)
     assert sorted(s["cell_id"]) == sorted(cells["cell_id"]) and s["cell_id"].is_unique
     merged = s.merge(cells, on="cell_id", suffixes=("", "_cell"))

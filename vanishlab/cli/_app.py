@@ -87,7 +87,9 @@ class _OneLineUsage:
         except BrokenPipeError as err:  # --version printed into a closed pipe
             raise _broken_pipe(err) from None
         except OSError as err:  # --help or --version into a full disk (> /dev/full)
-            raise fail(f"cannot write the standard output: {os_error_text(err)}") from None
+            if err.errno in _WRITE_ERRNOS and err.filename is None:
+                raise fail(f"cannot write the standard output: {os_error_text(err)}") from None
+            raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
             raise _interrupted("interrupted") from None
         except SystemExit as err:

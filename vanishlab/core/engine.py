@@ -82,9 +82,10 @@ def jacobian_norms(
         h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
             hidden_size)`` unbatched); zeros when omitted, as in ``nn.RNN``.
         norms: any of ``"fro"`` (Frobenius) and ``"spec"`` (spectral, largest singular value;
-            certified to a relative 1e-6 of sigma^2 in float32, 1e-13 in float64, except in a
-            network of decoupled blocks of units, where a few lags after one block overtakes
-            another can read low: docs/maths.md, section 5).
+            iterated to a Kato-Temple stopping rule of a relative 1e-6 of sigma^2 in float32,
+            1e-13 in float64, with exact fallbacks: not a certificate, and in a network of
+            decoupled blocks of units a few lags after one block overtakes another can read
+            low; docs/maths.md, section 5).
         sources: any of ``"state"`` (dh_T/dh_t for every layer, and h0) and ``"input"``
             (dh_T/dx_t).
 

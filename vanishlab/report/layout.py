@@ -346,7 +346,7 @@ def gain_grid(
         caption += (
             " A panel of floor triangles alone has no finite rate: every seed's Jacobian is "
             "exactly zero in the window at every gain (relu without input or bias stays at "
-            "the origin, where relu'(0) = 0)."
+            "the origin, where relu′(0) = 0)."
         )
     return LineGrid(
         title=title,

@@ -312,11 +312,11 @@ for _init in (
         Builtin("orthogonal"),
         _var_orthogonal,
         "approximate",
-        "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ||W h|| = g ||h|| "
+        "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ‖W h‖ = g ‖h‖ "
         "makes the q recursion hold and the mean squared singular value of the Jacobian grows "
         "by the same χ₁ at large width; orthogonality narrows the spread of singular values "
         "(dynamical isometry) and the seed-to-seed spread of rates, but relu rates sit slightly "
-        "below the prediction at finite width (about -0.015 per step at H = 128-256)",
+        "below the prediction at finite width (about −0.015 per step at H = 128-256)",
         GAIN_RULE,
     ),
     Init(
