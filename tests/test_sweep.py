@@ -132,11 +132,12 @@ def test_a_setting_beyond_the_dtype_is_an_overflow_not_an_error(axis, what, init
     assert "No theory: it fails as the cell did" in meta["summary"]["row"]["note"]
 
 
-def test_a_huge_float64_gain_is_measured_and_summarised():
+@pytest.mark.parametrize("init", ["normal", "default", "xavier_normal", "kaiming_uniform"])
+def test_a_huge_float64_gain_is_measured_and_summarised(init):
     """gain 1e200 in float64: the weights are finite, the cell is measured; its summary row
     raised OverflowError (gain**2 of the init's variances) and was left out."""
     frame, meta = vl.run_cell(
-        CellConfig(**TINY, activation="tanh", init="normal", gain=1e200, dtype="float64")
+        CellConfig(**TINY, activation="tanh", init=init, gain=1e200, dtype="float64")
     )
     assert meta["status"] == "ok" and len(frame) and "summary" in meta
     assert (

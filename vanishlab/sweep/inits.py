@@ -207,9 +207,14 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     return init
 
 
+def _square(x: float) -> float:
+    """x², inf when it overflows float64 (``x ** 2`` raised OverflowError from x ~ 1.3e154)."""
+    return x * x
+
+
 def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     var = 1.0 / (3.0 * hidden_size)  # U(-a, a) has variance a^2 / 3
-    return gain * gain * var, var, 2.0 * var
+    return _square(gain) * var, var, 2.0 * var
 
 
 def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
@@ -222,14 +227,14 @@ def _kaiming_std(fan_in: int, gain: float) -> float:
 
 def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     return (
-        _xavier_std(hidden_size, hidden_size, gain) ** 2,
-        _xavier_std(input_size, hidden_size, 1.0) ** 2,
+        _square(_xavier_std(hidden_size, hidden_size, gain)),
+        _square(_xavier_std(input_size, hidden_size, 1.0)),
         0.0,
     )
 
 
 def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
-    return _kaiming_std(hidden_size, gain) ** 2, _kaiming_std(input_size, 1.0) ** 2, 0.0
+    return _square(_kaiming_std(hidden_size, gain)), _square(_kaiming_std(input_size, 1.0)), 0.0
 
 
 def gate_count(module: nn.RNNBase) -> int:
@@ -239,11 +244,11 @@ def gate_count(module: nn.RNNBase) -> int:
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     # Rows or columns of unit norm: each entry has variance 1 / (length of the longer side).
-    return gain * gain / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
+    return _square(gain) / hidden_size, 1.0 / max(hidden_size, input_size), 0.0
 
 
 def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
-    return gain * gain / hidden_size, 1.0 / input_size, 0.0
+    return _square(gain) / hidden_size, 1.0 / input_size, 0.0
 
 
 _GATED_REASON = (

@@ -141,7 +141,10 @@ def mean_field_inputs(
         init_entry = entry
 
         def layer_vars(fan_in: int) -> Variances | None:
-            return init_entry.variances(H, fan_in, gain)
+            try:
+                return init_entry.variances(H, fan_in, gain)
+            except OverflowError:  # a registered init's gain ** 2 at gain 1e200
+                return (math.inf, math.inf, math.inf)
 
     first = layer_vars(I)
     if first is None:
