@@ -85,6 +85,37 @@ main()
 """
 
 
+_CTRL_C_IN_TEARDOWN = """
+import os, signal
+import vanishlab.cli
+
+class Late:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+
+late = Late()  # a module global: deleted in the interpreter's teardown, after exit handlers
+
+def finished():
+    raise SystemExit(0)
+
+vanishlab.cli.app = finished
+from vanishlab.__main__ import main
+main()
+"""
+
+
+def test_a_ctrl_c_in_the_interpreters_teardown_is_ignored():
+    """Python sets a handler written in Python back to the default when it tears its modules
+    down (~0.5 s with torch and pandas loaded): a Ctrl-C then ended a finished command by
+    SIGINT, status 130, with no word."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_IN_TEARDOWN], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 @pytest.mark.parametrize("status", [0, 2])
 def test_a_ctrl_c_after_the_command_ended_is_ignored(status):
     """A Ctrl-C in the moment after a sweep had finished (its manifest said so) or a report was

@@ -32,6 +32,11 @@ def main() -> None:
             sys.stderr.flush()
             signal.signal(ending[0], signal.SIG_DFL)
             os.kill(os.getpid(), ending[0])
+        else:
+            # The last exit handler: what is left is the interpreter's teardown, where Python
+            # sets a handler written in Python back to the default (ending by SIGINT, without
+            # a word). Nothing there can hang on the command's work: ignored outright.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # Registered before anything else is: exit handlers run last-registered first, so this
     # one runs after every other.
