@@ -159,7 +159,10 @@ def test_lyapunov_spectrum_names_every_measured_module() -> None:
 
 
 @pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
-@pytest.mark.parametrize("hook", ["prune", "prune twice", "old weight_norm", "old spectral_norm"])
+@pytest.mark.parametrize(
+    "hook",
+    ["prune", "prune twice", "old weight_norm", "old spectral_norm", "old spectral_norm, eval"],
+)
 def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook: str) -> None:
     """torch.nn.utils.prune and the old weight_norm rebuild weight_hh_l0 in a forward pre-hook:
     after a step on its source (``_orig``, ``_g``) and before the next forward, the attribute is
@@ -181,21 +184,25 @@ def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook:
             warnings.simplefilter("ignore", FutureWarning)  # deprecated, still in use
             mod = torch.nn.utils.weight_norm(mod, "weight_hh_l0")
         source = mod.weight_hh_l0_g
-    else:  # the next forward in eval mode takes no power step: the measured weights are its
-        mod = torch.nn.utils.spectral_norm(mod, "weight_hh_l0").eval()
+    else:  # in training mode (the default) the next forward first takes a power step
+        mod = torch.nn.utils.spectral_norm(mod, "weight_hh_l0")
+        mod = mod.eval() if hook.endswith("eval") else mod
         source = mod.weight_hh_l0_orig
     x = torch.randn(6, 2, 3, dtype=torch.float64)
     with torch.no_grad():
         # What an optimizer step does (spectral normalisation divides a scale out: a shift)
         source.mul_(2.0).add_(0.3)
     stale = mod.weight_hh_l0
+    buffers = {k: b.clone() for k, b in mod.named_buffers()}
     got = vl.jacobian_norms(mod, x)
     spectrum = vl.lyapunov_spectrum(mod, x, k=2)
     rate = vl.linear_rate(mod) if kind is nn.RNN else None
     assert mod.weight_hh_l0 is stale  # not written by the measurement
+    assert all(torch.equal(b, buffers[k]) for k, b in mod.named_buffers())  # u, v untouched
     with torch.no_grad():
         mod(x)  # the hook runs: the attribute is now what the forward uses
     assert not torch.equal(mod.weight_hh_l0, stale)
+    mod.eval()  # measured again without a further power step: the weights that forward used
     want = vl.jacobian_norms(mod, x)
     pd.testing.assert_frame_equal(got, want)
     torch.testing.assert_close(spectrum, vl.lyapunov_spectrum(mod, x, k=2))

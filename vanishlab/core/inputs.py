@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -105,9 +106,7 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
         elif isinstance(hook, WeightNorm) and hook.name == name:
             value = hook.compute_weight(module)
         elif isinstance(hook, SpectralNorm) and hook.name == name:
-            # Its current estimate of sigma (a training-mode forward first takes one more
-            # power step, which changes the module's u and v: not taken here).
-            value = hook.compute_weight(module, do_power_iteration=False)
+            value = _spectral_normed(module, hook, name)
         if value is not None:
             if value.is_floating_point() and not value.is_meta:
                 check_finite(
@@ -118,6 +117,21 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
         raise TypeError(f"{name} is on the meta device: it holds no values to measure")
     return value
+
+
+def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:
+    """The old ``spectral_norm``'s weight as the next forward computes it: in training mode
+    after its power step(s), which that forward writes into the module's u and v buffers;
+    here they run on copies, and the module is left as it was."""
+    keys = (f"{name}_u", f"{name}_v")
+    kept = {k: module._buffers[k] for k in keys}
+    try:
+        for k, buffer in kept.items():
+            module._buffers[k] = None if buffer is None else buffer.clone()
+        with torch.no_grad():
+            return hook.compute_weight(module, do_power_iteration=module.training)
+    finally:
+        module._buffers.update(kept)
 
 
 def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
