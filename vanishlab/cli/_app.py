@@ -87,7 +87,7 @@ class _OneLineUsage:
         except BrokenPipeError as err:  # --version printed into a closed pipe
             raise _broken_pipe(err) from None
         except OSError as err:  # --help or --version into a full disk (> /dev/full)
-            if err.errno in _WRITE_ERRNOS and err.filename is None:
+            if err.filename is None:  # the only writing here: help and version on stdout
                 raise fail(f"cannot write the standard output: {os_error_text(err)}") from None
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:

@@ -187,8 +187,10 @@ def _load(path: Path, what: str) -> Any:
         why = _NOT_TORCH_SAVE if garbled else None
         if isinstance(err, EOFError):
             why = "it ends early: empty, or cut short"
-        elif "PytorchStreamReader failed" in str(err):
+        elif "central directory" in str(err):
             why = "a zip archive that is damaged or cut short"
+        elif any(m in str(err) for m in ("PytorchStreamReader", "inline_container", "hasRecord")):
+            why = "a zip archive that torch.save did not write, or a damaged one"
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file ({why or _first_line(err)})"
         ) from None
