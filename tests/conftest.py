@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started in the background by a shell (``make test &``) inherits an ignored
+    Ctrl-C, as every command started so does, and so do the processes the tests start: the
+    tests of Ctrl-C (held, delivered, ignored by the forkserver only) need Python's own
+    handler, which a foreground start gives."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
