@@ -117,6 +117,7 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     assert stranger.read_text() == "<p>mine</p>"
 
 
+@pytest.mark.slow  # 5 s; the fast tier keeps the command line's refusal of the same
 def test_render_report_refuses_another_runs_report_unless_told(run_dir, tmp_path):
     # The library call follows the command's rule; overwrite=True is its --force.
     other = Path(shutil.copytree(run_dir, tmp_path / "other"))
@@ -826,6 +827,7 @@ def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
     assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
+@pytest.mark.slow  # 5 s: a report section of a rare case
 def test_a_shard_copied_in_from_another_run_is_listed_as_outside_its_grids(run_dir, tmp_path):
     """A valid shard from another run was counted and drawn without a word ("9 (9 ok)" cells
     for an 8-cell grid, an LSTM row under "Fixed settings: model rnn"); cells of a run extended

@@ -422,6 +422,7 @@ def kill_reference(tmp_path_factory) -> pd.DataFrame:
     return vl.load_results(out)
 
 
+@pytest.mark.slow  # 11 s; the fast tier keeps a Ctrl-C stop and its resume
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, kill_reference):
     out = tmp_path / "run"
