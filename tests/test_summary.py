@@ -234,6 +234,7 @@ def _seed_means(s: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow  # with its 7 s sweep; tests/test_theory_measured.py checks the same theory
 def test_mean_field_predicts_the_cells_of_a_sweep(mean_field_run):
     s = mean_field_run
     assert_no_silent_nan(s)
@@ -249,6 +250,7 @@ def test_mean_field_predicts_the_cells_of_a_sweep(mean_field_run):
             assert miss <= TOLERANCE[act], (act, gain, col, row[col], row["predicted"])
 
 
+@pytest.mark.slow  # with its 7 s sweep; tests/test_theory_measured.py checks the same theory
 def test_negative_control_wrong_theories_fail(mean_field_run):
     """The same measurements, the same tolerance: plausible wrong predictions are rejected
     by far, so the agreement above is not a tolerance wide enough to pass anything."""
