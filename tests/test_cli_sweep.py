@@ -566,6 +566,18 @@ def test_a_closed_output_pipe_ends_the_command_quietly(command):
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
 
 
+@pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
+def test_a_closed_standard_output_is_one_line(command):
+    """`vanishlab inits >&-`: the output was lost and the status 0."""
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} {command} >&-",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: the standard output is closed")
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("command", ["--version", "--help", "sweep --help", "inits"])
 def test_a_full_standard_output_is_one_line(command):

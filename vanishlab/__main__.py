@@ -24,6 +24,14 @@ _BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.S
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with its standard output closed (`vanishlab inits >&-`)
+        # Every command's output was lost, with status 0: an environment problem, one line.
+        if sys.stderr is not None:
+            sys.stderr.write(
+                "error: the standard output is closed, so nothing this command prints could be "
+                "read; redirect it to /dev/null to discard it\n"
+            )
+        sys.exit(2)
     ending: list[int] = []
 
     def end_by_signal() -> None:
