@@ -566,16 +566,24 @@ def test_a_closed_output_pipe_ends_the_command_quietly(command):
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
 
 
-@pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
-def test_a_closed_standard_output_is_one_line(command):
-    """`vanishlab inits >&-`: the output was lost and the status 0."""
+def _error_line_in_a_shell(command: str) -> str:
+    """The one error line of ``vanishlab COMMAND`` run by bash (redirections included), which
+    must exit with status 2."""
     done = subprocess.run(
-        f"{shlex.join(_vanishlab())} {command} >&-",
+        f"{shlex.join(_vanishlab())} {command}",
         shell=True, capture_output=True, text=True, executable="/bin/bash",
     )  # fmt: skip
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: the standard output is closed")
+    assert lines[0].startswith("error: "), lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
+def test_a_closed_standard_output_is_one_line(command):
+    """`vanishlab inits >&-`: the output was lost and the status 0."""
+    line = _error_line_in_a_shell(f"{command} >&-")
+    assert line.startswith("error: the standard output is closed")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
@@ -583,13 +591,7 @@ def test_a_closed_standard_output_is_one_line(command):
 def test_a_full_standard_output_is_one_line(command):
     """`vanishlab --help > /dev/full`: one line and status 2, as for other commands (help and
     version ended in a 50-line traceback of rich's or click's write)."""
-    done = subprocess.run(
-        f"{shlex.join(_vanishlab())} {command} > /dev/full",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: ") and "No space left on device" in lines[0]
+    assert "No space left on device" in _error_line_in_a_shell(f"{command} > /dev/full")
 
 
 @pytest.mark.parametrize(
@@ -677,25 +679,17 @@ def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(
     a run name built from flags cut the counts at 100 columns too. The counts are never cut
     now: a narrow terminal gets them (and the time left, where it fits), a wide one a name of
     at most NAME_WIDTH characters, the counts and the times."""
-    import io
     import re
 
-    import rich.console
+    from _terminal import terminal
 
     from vanishlab.sweep import progress
 
-    out = io.StringIO()
-    real = rich.console.Console
-
-    class Terminal(real):  # what rich sees on a terminal of this width
-        def __init__(self, *args, stderr=False, **kwargs):
-            super().__init__(*args, file=out, width=width, force_terminal=True, **kwargs)
-
-    monkeypatch.setattr(rich.console, "Console", Terminal)
+    drawn = terminal(monkeypatch, width)
     monkeypatch.setattr(progress, "is_terminal", lambda: True)
     with progress.Progress(True, name, total, done, failed) as bar:
         bar.advance(failed)
-    last = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue()).strip().splitlines()[-1]
+    last = drawn().strip().splitlines()[-1]
     assert f"{done + 1}/{total} cells {failed} failed" in last, last
     assert len(last) <= width
     shown = name if len(name) <= progress.NAME_WIDTH else name[: progress.NAME_WIDTH - 1] + "…"

@@ -210,28 +210,18 @@ def test_report_progress_counts_sections_and_figures(report_run, tmp_path, capfd
 @pytest.mark.parametrize("width", [30, 120])
 def test_report_progress_keeps_its_count_in_a_narrow_terminal(monkeypatch, width):
     """As the sweep's bar (NARROW): at 30 columns the full row cut the count off."""
-    import io
-    import re
-
-    import rich.console
+    from _terminal import terminal
 
     from vanishlab.report.progress import ReportProgress
     from vanishlab.sweep.progress import NARROW
 
-    out = io.StringIO()
-    real = rich.console.Console
-
-    class Terminal(real):  # what rich sees on a terminal of this width
-        def __init__(self, *args, stderr=False, **kwargs):
-            super().__init__(*args, file=out, width=width, force_terminal=True, **kwargs)
-
-    monkeypatch.setattr(rich.console, "Console", Terminal)
+    drawn = terminal(monkeypatch, width)
     shown = ReportProgress(enabled=True, show_after=0.0)
     with shown:
         shown.stage("figures", 12)
         shown.step("decay")
         shown._bar.refresh()
-        text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue())
+        text = drawn()
     rows = [row for row in text.splitlines() if "report figures" in row]
     assert rows and "1/12" in rows[-1], text
     assert ("decay" in rows[-1]) == (width >= NARROW)
