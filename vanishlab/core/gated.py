@@ -159,24 +159,8 @@ class _Scaled:
     def of(
         cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor, tiny_norms: TinyNorms
     ) -> _Scaled:
-        parts = [h] if c is None else [h, c]
-        ns = [frobenius_norms(p, tiny_norms) for p in parts]
-        n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
-        small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
-        if tiny_norms(small):
-            # Rare: a product far below 1 (in float64 below ~1.5e-148 sqrt(numel): subnormal
-            # weights). Rescale it now, exactly, so that the next step's division by its norm
-            # can neither lose digits nor overflow (an overflowed 1 / n read as an exact zero).
-            idx = small.nonzero().squeeze(1)
-            for part in parts:
-                part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
-            s = s.clone()
-            s[idx] = s[idx] + torch.log(n[idx])
-            ns = [v.clone() for v in ns]
-            for v in ns:
-                v[idx] = v[idx] / n[idx]
-            n = n.clone()
-            n[idx] = 1.0
+        ns, n, ln_u = _unit_if_tiny([h] if c is None else [h, c], tiny_norms)
+        s = s if ln_u is None else s + ln_u
         inv = n.reciprocal().nan_to_num(posinf=0.0).to(h.dtype)
         lns = [s + torch.log(v) for v in ns]
         if c is None:
@@ -252,29 +236,33 @@ def _through_input(g: _Scaled, step: _Step) -> torch.Tensor:
     return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih)
 
 
-def _term_norms(
-    h: torch.Tensor, c: torch.Tensor | None, tiny_norms: TinyNorms
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frobenius norms n of a term's blocks (B,) and the ln of a scale u they were divided by,
-    in place: u = 1, except where n is below the trusted floor, where the blocks are divided by
-    their largest |entry| (in float64). The term is then weighted by 1 / n, which overflowed
-    (inf, then NaN) for a term of subnormal entries (recurrent weights of 1e-310 in float64,
-    1e-40 in float32, in a stack)."""
-    parts = [h] if c is None else [h, c]
+def _unit_if_tiny(
+    parts: list[torch.Tensor], tiny_norms: TinyNorms
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    """Frobenius norms of the blocks ``parts`` of a matrix (B,) each, and of the whole; where
+    the whole's is below the trusted floor (rare: a product far below 1; in float64 below
+    ~1.5e-148 sqrt(numel), subnormal weights), the blocks are divided by it in place, in
+    float64, so that a later division by the norm can neither lose digits nor overflow (an
+    overflowed 1 / n read as an exact zero, or made NaN of a stack's weighted sum). Returns
+    ``(norms of the blocks, norm of the whole, ln of what was divided out)``, the norms as
+    they are after the division (the whole's then 1), and None for the last when nothing was
+    divided."""
     ns = [frobenius_norms(p, tiny_norms) for p in parts]
-    n = ns[0] if c is None else torch.hypot(ns[0], ns[1])
+    n = ns[0] if len(ns) == 1 else torch.hypot(ns[0], ns[1])
+    small = (n > 0) & (n < trusted_floor(parts[0].dtype, parts[0].shape[-2] * parts[0].shape[-1]))
+    if not tiny_norms(small):
+        return ns, n, None
+    idx = small.nonzero().squeeze(1)
+    for part in parts:
+        part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
     ln_u = torch.zeros_like(n)
-    small = (n > 0) & (n < trusted_floor(h.dtype, h.shape[-2] * h.shape[-1]))
-    if tiny_norms(small):
-        idx = small.nonzero().squeeze(1)
-        u = torch.stack([p[idx].abs().amax(dim=(-2, -1)) for p in parts]).amax(dim=0).double()
-        for p in parts:
-            p[idx] = (p[idx].double() / u[:, None, None]).to(p.dtype)
-        rescued = [frobenius_norms(p[idx]) for p in parts]
-        n = n.clone()
-        n[idx] = rescued[0] if c is None else torch.hypot(rescued[0], rescued[1])
-        ln_u[idx] = torch.log(u)
-    return n, ln_u
+    ln_u[idx] = torch.log(n[idx])
+    ns = [v.clone() for v in ns]
+    for v in ns:
+        v[idx] = v[idx] / n[idx]
+    n = n.clone()
+    n[idx] = 1.0
+    return ns, n, ln_u
 
 
 def _combine(
@@ -292,10 +280,14 @@ def _combine(
     if a is None:  # vertical only (t = T - 1 below the top)
         return hb, (torch.zeros_like(hb) if lstm else None), b[0].ln_fro
     ha, ca = _in_layer(*a)
-    na, ln_ua = _term_norms(ha, ca, tiny_norms)
-    nb, ln_ub = _term_norms(hb, None, tiny_norms)
-    ma = a[0].ln_fro + ln_ua + torch.log(na)  # ln magnitudes; -inf for a zero term
-    mb = b[0].ln_fro + ln_ub + torch.log(nb)
+    # Each term is weighted by 1 / its norm below: a term of subnormal entries is made unit
+    # first (recurrent weights of 1e-310 in float64, 1e-40 in float32, in a stack).
+    _, na, ln_ua = _unit_if_tiny([ha] if ca is None else [ha, ca], tiny_norms)
+    _, nb, ln_ub = _unit_if_tiny([hb], tiny_norms)
+    ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
+    mb = b[0].ln_fro + torch.log(nb)
+    ma = ma if ln_ua is None else ma + ln_ua
+    mb = mb if ln_ub is None else mb + ln_ub
     m = torch.maximum(ma, mb)
     finite = torch.isfinite(m)
     m_safe = torch.where(finite, m, torch.zeros_like(m))
