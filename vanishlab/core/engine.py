@@ -51,6 +51,7 @@ from .scaling import (
     checked_run,
     frobenius_norms,
     trusted_floor,
+    unit_if_tiny,
 )
 from .stream import Stream
 
@@ -157,18 +158,10 @@ class _Jac:
 
     @classmethod
     def of(cls, raw: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> _Jac:
-        n = frobenius_norms(raw, tiny_norms)  # (B,) float64
-        small = (n > 0) & (n < trusted_floor(raw.dtype, raw.shape[-2] * raw.shape[-1]))
-        if tiny_norms(small):
-            # Rare: a product far below 1 (tiny derivatives or weights). It is rescaled now, in
-            # float64, so that the next step's division by its norm can neither lose digits
-            # nor overflow: float32's 1 / n overflows below ~3e-39, float64's below ~6e-309
-            # (subnormal float64 weights), and an overflowed 1 / n read as an exact zero.
-            idx = small.nonzero().squeeze(1)
-            raw[idx] = (raw[idx].double() / n[idx, None, None]).to(raw.dtype)
-            s, n = s.clone(), n.clone()
-            s[idx] = s[idx] + torch.log(n[idx])
-            n[idx] = frobenius_norms(raw[idx])
+        # Rare: a product far below 1 (tiny derivatives or weights) is made unit now, so that
+        # the next step's division by its norm can neither lose digits nor overflow.
+        _, n, ln_u = unit_if_tiny([raw], tiny_norms)  # (B,) float64
+        s = s if ln_u is None else s + ln_u
         inv = n.reciprocal().nan_to_num(posinf=0.0).to(raw.dtype)  # (B,), 0 for an exact zero
         return cls(raw, s, n, s + torch.log(n), inv)
 

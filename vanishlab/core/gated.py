@@ -63,7 +63,7 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
-from .scaling import TinyNorms, checked_run, frobenius_norms, trusted_floor
+from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
@@ -159,7 +159,7 @@ class _Scaled:
     def of(
         cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor, tiny_norms: TinyNorms
     ) -> _Scaled:
-        ns, n, ln_u = _unit_if_tiny([h] if c is None else [h, c], tiny_norms)
+        ns, n, ln_u = unit_if_tiny([h] if c is None else [h, c], tiny_norms)
         s = s if ln_u is None else s + ln_u
         inv = n.reciprocal().nan_to_num(posinf=0.0).to(h.dtype)
         lns = [s + torch.log(v) for v in ns]
@@ -236,35 +236,6 @@ def _through_input(g: _Scaled, step: _Step) -> torch.Tensor:
     return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih)
 
 
-def _unit_if_tiny(
-    parts: list[torch.Tensor], tiny_norms: TinyNorms
-) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor | None]:
-    """Frobenius norms of the blocks ``parts`` of a matrix (B,) each, and of the whole; where
-    the whole's is below the trusted floor (rare: a product far below 1; in float64 below
-    ~1.5e-148 sqrt(numel), subnormal weights), the blocks are divided by it in place, in
-    float64, so that a later division by the norm can neither lose digits nor overflow (an
-    overflowed 1 / n read as an exact zero, or made NaN of a stack's weighted sum). Returns
-    ``(norms of the blocks, norm of the whole, ln of what was divided out)``, the norms as
-    they are after the division (the whole's then 1), and None for the last when nothing was
-    divided."""
-    ns = [frobenius_norms(p, tiny_norms) for p in parts]
-    n = ns[0] if len(ns) == 1 else torch.hypot(ns[0], ns[1])
-    small = (n > 0) & (n < trusted_floor(parts[0].dtype, parts[0].shape[-2] * parts[0].shape[-1]))
-    if not tiny_norms(small):
-        return ns, n, None
-    idx = small.nonzero().squeeze(1)
-    for part in parts:
-        part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
-    ln_u = torch.zeros_like(n)
-    ln_u[idx] = torch.log(n[idx])
-    ns = [v.clone() for v in ns]
-    for v in ns:
-        v[idx] = v[idx] / n[idx]
-    n = n.clone()
-    n[idx] = 1.0
-    return ns, n, ln_u
-
-
 def _combine(
     a: tuple[_Scaled, _Step] | None,
     b: tuple[_Scaled, _Step] | None,
@@ -282,8 +253,8 @@ def _combine(
     ha, ca = _in_layer(*a)
     # Each term is weighted by 1 / its norm below: a term of subnormal entries is made unit
     # first (recurrent weights of 1e-310 in float64, 1e-40 in float32, in a stack).
-    _, na, ln_ua = _unit_if_tiny([ha] if ca is None else [ha, ca], tiny_norms)
-    _, nb, ln_ub = _unit_if_tiny([hb], tiny_norms)
+    _, na, ln_ua = unit_if_tiny([ha] if ca is None else [ha, ca], tiny_norms)
+    _, nb, ln_ub = unit_if_tiny([hb], tiny_norms)
     ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
     mb = b[0].ln_fro + torch.log(nb)
     ma = ma if ln_ua is None else ma + ln_ua

@@ -33,6 +33,7 @@ __all__ = [
     "host_waits",
     "scaled_norms",
     "trusted_floor",
+    "unit_if_tiny",
 ]
 
 #: The one-layer fast paths divide by the norm every RENORM-th step only: in between a matrix
@@ -144,3 +145,32 @@ def scaled_norms(m: torch.Tensor) -> torch.Tensor:
 
 
 _AT_ONCE = TinyNorms(deferred=False)
+
+
+def unit_if_tiny(
+    parts: list[torch.Tensor], tiny_norms: TinyNorms
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    """Frobenius norms of the blocks ``parts`` of a matrix (B,) each, and of the whole; where
+    the whole's is below the trusted floor (rare: a product far below 1; in float64 below
+    ~1.5e-148 sqrt(numel), subnormal weights), the blocks are divided by it in place, in
+    float64, so that a later division by the norm can neither lose digits nor overflow (an
+    overflowed 1 / n read as an exact zero, or made NaN of a stack's weighted sum). Returns
+    ``(norms of the blocks, norm of the whole, ln of what was divided out)``, the norms as
+    they are after the division (the whole's then 1), and None for the last when nothing was
+    divided."""
+    ns = [frobenius_norms(p, tiny_norms) for p in parts]
+    n = ns[0] if len(ns) == 1 else torch.hypot(ns[0], ns[1])
+    small = (n > 0) & (n < trusted_floor(parts[0].dtype, parts[0].shape[-2] * parts[0].shape[-1]))
+    if not tiny_norms(small):
+        return ns, n, None
+    idx = small.nonzero().squeeze(1)
+    for part in parts:
+        part[idx] = (part[idx].double() / n[idx, None, None]).to(part.dtype)
+    ln_u = torch.zeros_like(n)
+    ln_u[idx] = torch.log(n[idx])
+    ns = [v.clone() for v in ns]
+    for v in ns:
+        v[idx] = v[idx] / n[idx]
+    n = n.clone()
+    n[idx] = 1.0
+    return ns, n, ln_u
