@@ -39,28 +39,15 @@ __all__ = ["run_cell"]
 
 
 class _Unrepresentable(ArithmeticError):
-    """A cell whose weights or inputs are not finite in its dtype (see :func:`unrepresentable`)."""
+    """A cell whose weights or inputs overflow its dtype (a ``gain`` or ``input_std`` too large
+    for it: ``--gain 1e308``). Such a cell fails as an overflow, a result of its setting like
+    a forward pass that diverges, not as an error that a rerun could mend."""
 
 
-def unrepresentable(rnn: torch.nn.Module, x: torch.Tensor, config: CellConfig) -> str | None:
-    """Why the cell's weights or inputs overflow its dtype (a ``gain`` or ``input_std`` too large
-    for it: ``--gain 1e308``), or None. Such a cell fails as an overflow, a result of its
-    setting like a forward pass that diverges, not as an error that a rerun could mend."""
-    for name, param in rnn.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            return (
-                f"the weights overflow {config.dtype} at gain {config.gain:g} ({name} holds "
-                "inf or NaN)"
-            )
-    if not bool(torch.isfinite(x).all()):
-        return f"the inputs overflow {config.dtype} at input_std {config.input_std:g}"
-    return None
-
-
-def _built(config: CellConfig, init: Init | None) -> tuple[Any, Any, str | None]:
-    """The cell's module and inputs, and why they overflow its dtype (see :func:`unrepresentable`)
-    or None. An init that cannot even draw its weights at such a gain (torch's ``uniform_``
-    refuses a bound beyond the dtype: the default init) counts as overflowing too."""
+def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
+    """The cell's module and inputs; :class:`_Unrepresentable` when they are not finite in its
+    dtype, or an init cannot even draw its weights at such a gain (torch's ``uniform_``
+    refuses a bound beyond the dtype: the default init)."""
     try:
         rnn = build_module(config, init)
         x = cell_inputs(config)
@@ -73,12 +60,20 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, Any, str | None]
             raise
         axis, value = huge[0]
         what = "weights" if axis == "gain" else "inputs"
-        return (
-            None,
-            None,
-            f"the {what} overflow {config.dtype} at {axis} {value:g} ({type(err).__name__})",
+        raise _Unrepresentable(
+            f"the {what} overflow {config.dtype} at {axis} {value:g} ({type(err).__name__})"
+        ) from None
+    for name, param in rnn.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            raise _Unrepresentable(
+                f"the weights overflow {config.dtype} at gain {config.gain:g} ({name} holds "
+                "inf or NaN)"
+            )
+    if not bool(torch.isfinite(x).all()):
+        raise _Unrepresentable(
+            f"the inputs overflow {config.dtype} at input_std {config.input_std:g}"
         )
-    return rnn, x, unrepresentable(rnn, x, config)
+    return rnn, x
 
 
 def run_cell(
@@ -113,9 +108,7 @@ def run_cell(
     trained: train_cell.TrainRecord | None = None
     with one_thread():
         try:
-            rnn, x, beyond = _built(config, init)
-            if beyond is not None:  # a gain or input_std beyond the dtype: a result, too
-                raise _Unrepresentable(beyond)
+            rnn, x = _built(config, init)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
         except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
