@@ -166,13 +166,14 @@ def test_relu_chi_is_half_gain_squared(gain: float, s: float) -> None:
         fixed = gain**2 * quad_expectation(RELU2, mf.q_star) + s
         assert fixed == pytest.approx(mf.q_star, rel=1e-12)
     else:
-        assert "relu'(0) = 0" in mf.note  # the exact origin is documented, not hidden
+        assert "relu′(0) = 0" in mf.note  # the exact origin is documented, not hidden
 
 
 @pytest.mark.parametrize(("gain", "s"), [(1.5, 0.1), (1.4143, 0.0), (3.0, 1.0)])
 def test_relu_divergence_is_reported_not_a_number(gain: float, s: float) -> None:
     mf = vl.mean_field("relu", gain, input_var=s)
     assert mf.diverges and mf.q_star == math.inf and "no finite fixed point" in mf.note
+    assert "gain² = " in mf.note and "≥ 2" in mf.note  # the report's notation, not gain^2 >= 2
     # chi_1 = g^2/2 still describes the Jacobians along the exploding trajectory.
     assert mf.chi_1 == pytest.approx(gain**2 / 2) and mf.regime == "chaotic"
     assert mf.phase == phase_of(mf.rate)

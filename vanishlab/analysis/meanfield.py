@@ -199,13 +199,13 @@ def _mean_field(activation: str, gain: float, input_var: float, bias_var: float)
                 q_star=math.inf,
                 chi_1=chi,
                 diverges=True,
-                note=f"relu with gain^2 = {g2:.6g} >= 2 {why}: q has no finite fixed point, "
+                note=f"relu with gain² = {g2:.6g} ≥ 2 {why}: q has no finite fixed point, "
                 "the activity explodes",
             )
         if s == 0.0:
             note = (
-                "relu without drive: activity decays to q* = 0; chi_1 = gain^2/2 holds for any "
-                "positive activity, but at exactly h = 0 relu'(0) = 0 zeroes the Jacobian"
+                "relu without drive: activity decays to q* = 0; χ₁ = gain²/2 holds for any "
+                "positive activity, but at exactly h = 0 relu′(0) = 0 zeroes the Jacobian"
             )
             return MeanField(*args, q_star=0.0, chi_1=chi, note=note)
         return MeanField(*args, q_star=s / (1.0 - g2 / 2.0), chi_1=chi)
