@@ -11,6 +11,7 @@ from vanishlab.report import source_date
 from vanishlab.sweep.config import TASK_INPUT_SIZES, TASK_MIN_SEQ_LEN
 from vanishlab.sweep.experiments import (
     DEFAULT_EXPERIMENT,
+    Experiment,
     experiment_dirs,
     load_experiment,
     variant,
@@ -86,3 +87,25 @@ def test_run_sweep_takes_a_positive_integer_of_workers(tmp_path, workers) -> Non
     # 1.5 was taken; "2" raised a TypeError deep inside.
     with pytest.raises(VanishlabError, match="--workers must be a positive integer"):
         vl.run_sweep(vl.Sweep(hidden_size=4, seq_len=3), tmp_path / "r", workers=workers)
+
+
+def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:
+    # Only the command line checked SECTIONS: vl.run_sweep swept, and the report then left the
+    # misspelt section out.
+    module = tmp_path / "typo.py"
+    module.write_text(
+        '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = ["decya"]\n'
+    )
+    with pytest.raises(VanishlabError, match=r"unknown report sections \['decya'\] in SECTIONS"):
+        vl.run_sweep(module, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(VanishlabError, match="known: overview, models, decay"):
+        Experiment(name="x", description="", sweep=vl.Sweep(), sections=("rates", "gian"))
+
+
+def test_the_report_builds_every_section_name_of_a_sweep_page_in_order() -> None:
+    from vanishlab.report.sections import SECTIONS, SWEEP_BUILDERS
+    from vanishlab.sweep.manifest import SWEEP_SECTION_NAMES
+
+    assert set(SWEEP_BUILDERS) == set(SWEEP_SECTION_NAMES)  # no builder left without a name
+    assert tuple(k for k, _ in SECTIONS) == SWEEP_SECTION_NAMES

@@ -208,15 +208,6 @@ def _sweep(
     # The experiment first: a module may register inits that its axis flags then name.
     base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
     overrides = parse_overrides()  # after the run's options: their errors come first
-    if base.sections is not None:  # a typo would only show when the run is reported
-        from ..report import section_keys
-
-        unknown = [k for k in base.sections if k not in section_keys()]
-        if unknown:
-            raise VanishlabError(
-                f"experiment {base.name}: unknown report sections {unknown} in SECTIONS; "
-                f"known: {', '.join(section_keys())}"
-            )
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name

@@ -37,6 +37,7 @@ from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, QUICK_SWEEP, Sweep, axis
 from .files import resolved
+from .manifest import SWEEP_SECTION_NAMES
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -68,6 +69,16 @@ class Experiment:
     sections: tuple[str, ...] | None = None
     path: Path | None = None
     ref: str | None = None
+
+    def __post_init__(self) -> None:
+        # A typo would only show when the run is reported (which leaves it out).
+        if self.sections is not None:
+            unknown = [k for k in self.sections if k not in SWEEP_SECTION_NAMES]
+            if unknown:
+                raise VanishlabError(
+                    f"experiment {self.name}: unknown report sections {unknown} in SECTIONS; "
+                    f"known: {', '.join(SWEEP_SECTION_NAMES)}"
+                )
 
 
 DEFAULT_EXPERIMENT = Experiment(

@@ -34,6 +34,7 @@ __all__ = [
     "MONITOR",
     "SINGLE_MODEL",
     "SWEEP",
+    "SWEEP_SECTION_NAMES",
     "load_manifest",
     "package_versions",
     "report_marker",
@@ -45,6 +46,22 @@ __all__ = [
 #: The kinds of run (a manifest's optional ``kind``; a sweep's manifest has none): an analysis
 #: of one checkpoint and a training monitor each get a report page of their own.
 SWEEP, SINGLE_MODEL, MONITOR = "sweep", "single-model", "monitor"
+
+#: The sections of a sweep's report page, in page order: the names an experiment's
+#: ``SECTIONS`` (and so a sweep manifest's ``sections``) may use. The report builds one section
+#: per name (:data:`vanishlab.report.sections.SECTIONS`).
+SWEEP_SECTION_NAMES = (
+    "overview",
+    "models",
+    "decay",
+    "input",
+    "depth",
+    "rates",
+    "gain",
+    "theory",
+    "trainability",
+    "anomalies",
+)
 
 FORMAT = "vanishlab-run/1"
 MANIFEST = "manifest.json"

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...sweep.manifest import MONITOR, SINGLE_MODEL, SWEEP
+from ...sweep.manifest import MONITOR, SINGLE_MODEL, SWEEP, SWEEP_SECTION_NAMES
 from ..model import Section
 from ..view import RunView
 from .anomalies import anomalies_section
@@ -45,6 +45,7 @@ __all__ = [
     "SECTIONS",
     "SINGLE_MODEL_SECTIONS",
     "SWEEP",
+    "SWEEP_BUILDERS",
     "SectionBuilder",
     "page_kind",
     "section_keys",
@@ -52,19 +53,26 @@ __all__ = [
 
 SectionBuilder = Callable[[RunView], Section | None]
 
-#: Every section, in page order: (key, builder). The key is the section's anchor on the page
-#: and the name a manifest's ``sections`` uses.
-SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
-    ("overview", overview_section),
-    ("models", models_section),
-    ("decay", decay_section),
-    ("input", input_section),
-    ("depth", depth_section),
-    ("rates", rates_section),
-    ("gain", gain_section),
-    ("theory", theory_section),
-    ("trainability", trainability_section),
-    ("anomalies", anomalies_section),
+#: The builder of each section of a sweep's page, by the section's name.
+SWEEP_BUILDERS: dict[str, SectionBuilder] = {
+    "overview": overview_section,
+    "models": models_section,
+    "decay": decay_section,
+    "input": input_section,
+    "depth": depth_section,
+    "rates": rates_section,
+    "gain": gain_section,
+    "theory": theory_section,
+    "trainability": trainability_section,
+    "anomalies": anomalies_section,
+}
+
+#: Every section of a sweep's page, in page order: (key, builder). The key is the section's
+#: anchor on the page and the name a manifest's ``sections`` uses; the names and their order
+#: are the sweep layer's (:data:`vanishlab.sweep.manifest.SWEEP_SECTION_NAMES`), so an
+#: experiment's ``SECTIONS`` is checked where it is loaded.
+SECTIONS: tuple[tuple[str, SectionBuilder], ...] = tuple(
+    (key, SWEEP_BUILDERS[key]) for key in SWEEP_SECTION_NAMES
 )
 
 #: The page of one trained model (``vanishlab analyze``), in page order.
