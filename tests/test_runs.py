@@ -8,6 +8,7 @@ import errno
 import itertools
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -775,6 +776,19 @@ def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_p
     assert "Run these 2 commands in order" in html
     for command in commands:
         assert command.replace("'", "&#39;") in html or command in html
+
+
+def test_a_run_renamed_on_resume_is_reproduced_under_its_new_name(run_dir):
+    # --name on a resume renamed the run, but its commands kept the first name.
+    before = vl.load_manifest(run_dir)["commands"]
+    args = ["sweep", "--smoke", "--out", str(run_dir), "--name", "it's new", "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    manifest = vl.load_manifest(run_dir)
+    assert manifest["name"] == "it's new" and len(manifest["commands"]) == len(before)
+    for command in manifest["commands"]:
+        assert shlex.split(command)[-2:] == ["--name", "it's new"]
+        assert command.split(" --name ")[0] == before[0].split(" --name ")[0]
+    assert manifest["command"] == manifest["commands"][-1]
 
 
 def test_demo_leaves_the_tree_clean():

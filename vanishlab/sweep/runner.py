@@ -268,6 +268,15 @@ def sweep_command(
     return shlex.join([*parts, "--force"] if force else parts)
 
 
+def _with_name(command: str, name: str) -> str:
+    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``."""
+    parts = shlex.split(command)
+    for i, part in enumerate(parts[:-1]):
+        if part == "--name":
+            parts[i + 1] = name
+    return shlex.join(parts)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -323,6 +332,8 @@ def _run_manifest(
     # commands rebuild the directory; a resume or a subset adds neither.
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
     commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
+    if label != manifest.get("name", label):  # renamed on resume: the commands name it so
+        commands = [_with_name(c, label) for c in commands]
     this_grid = _json_axes(exp.sweep)
     if not grids or (plan.new_cells and this_grid not in grids):
         grids.append(this_grid)
