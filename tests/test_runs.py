@@ -707,6 +707,26 @@ def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines():
                 assert len(line.rstrip()) + 1 + len(following.split()[0]) > 79, (line, following)
 
 
+@pytest.mark.parametrize("columns", [45, 59])
+def test_help_in_a_narrow_terminal_shows_every_option_name_whole(columns):
+    # Below 60 columns rich's option table cut the names: "--hidden-si…", "--input-s…".
+    from typer.main import get_command
+
+    group = get_command(app)
+    for name, command in [("", group), *group.commands.items()]:
+        result = runner.invoke(
+            app, [name, "--help"] if name else ["--help"], env={"COLUMNS": str(columns)}
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "…" not in result.stdout, result.stdout
+        words = set(result.stdout.replace(",", " ").split())
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--"):
+                    assert option in words, (name, option, result.stdout)
+        assert max(map(len, result.stdout.splitlines())) < columns, result.stdout
+
+
 # --- the command line answers without importing torch ---------------------------------------
 
 HEAVY = ("torch", "pandas", "pyarrow", "matplotlib", "numpy")

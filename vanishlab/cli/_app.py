@@ -19,6 +19,7 @@ import functools
 import inspect
 import os
 import select
+import shutil
 import signal
 import sys
 import threading
@@ -111,6 +112,24 @@ def reflowed(text: str | None) -> str | None:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
+#: Terminal columns below which ``--help`` is click's plain text: rich's option table squeezed
+#: the names' column and cut them ("--hidden-si…" at 45 columns).
+PLAIN_HELP_BELOW = 60
+
+
+def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
+    """Format ``command``'s help as plain text (the class above ``typer_class``'s) in a narrow
+    terminal; False elsewhere."""
+    columns = shutil.get_terminal_size().columns
+    if columns >= PLAIN_HELP_BELOW:
+        return False
+    # At the terminal's width: click's own formatter is never narrower than 50 columns.
+    plain = type(formatter)(width=max(columns - 1, 40))  # narrower would break words
+    super(typer_class, command).format_help(ctx, plain)
+    formatter.write(plain.getvalue())
+    return True
+
+
 class _Command(_OneLineUsage, TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,6 +137,10 @@ class _Command(_OneLineUsage, TyperCommand):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if not _plain_help(TyperCommand, self, ctx, formatter):
+            super().format_help(ctx, formatter)
 
 
 class _Group(_OneLineUsage, TyperGroup):
@@ -127,6 +150,10 @@ class _Group(_OneLineUsage, TyperGroup):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _no_flag_metavars(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if not _plain_help(TyperGroup, self, ctx, formatter):
+            super().format_help(ctx, formatter)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
