@@ -332,6 +332,35 @@ def test_frames_without_a_full_config_are_summarised_with_a_reason():
     assert row["predicted_by"] == "none" and math.isnan(row["predicted_rate"])
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_task_cell_told_no_drive_gets_no_prediction_not_the_origins(activation):
+    # A task cell runs on its task's inputs; input_std 0 made the summary take it for a cell at
+    # the origin: relu predicted −∞ (Δ +∞) against a measured finite rate, tanh ln ρ(W_hh).
+    from vanishlab.sweep.cell_summary import summarize_cell
+
+    config = vl.CellConfig.from_dict(
+        dict(
+            activation=activation,
+            init="normal",
+            gain=1.0,
+            input_std=0.0,
+            task="adding",
+            input_size=2,
+            hidden_size=16,
+            seq_len=30,
+            batch=4,
+            dtype="float64",
+        )
+    )
+    frame, meta = vl.run_cell(config)
+    row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
+    assert math.isfinite(row["rate"]) and row["rate"] < 0
+    assert row["predicted_by"] == "none" and math.isnan(row["predicted_rate"])
+    assert row["mf_validity"] == "none" and "task's inputs" in row["mf_reason"]
+    assert row["flag"] == "no-theory"
+    assert math.isnan(vl.critical_gain(config.to_dict()))
+
+
 def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
     # Per-cell quantities belong to the cell: the pure per-cell function, given what run_cell
     # returns (and the module and inputs it measured), gives the run summary's row exactly.

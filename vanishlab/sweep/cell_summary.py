@@ -168,7 +168,8 @@ def _predictions(
             "for a gated recurrence here."
         )
         return out, flags, notes
-    origin = config.input_std == 0.0 and biases_zero
+    # A task cell's inputs are the task's, whatever input_std says: never at the origin.
+    origin = config.input_std == 0.0 and biases_zero and config.task == "none"
 
     cfg = config.to_dict()
     mfi = mean_field_inputs(cfg, layer=L - 1)

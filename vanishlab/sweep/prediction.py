@@ -120,6 +120,14 @@ def mean_field_inputs(
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
     input_std = float(_get(cell, "input_std", 0.0))
+    if input_std == 0.0 and str(_get(cell, "task", "none")) != "none":
+        # A task cell runs on the task's inputs; input_std is only the drive the mean field is
+        # told. Told none, it took the cell for one at the origin (relu: −∞ predicted).
+        reason = (
+            "a task cell is driven by its task's inputs, but input_std 0 tells the mean field "
+            "there is no input (give the task's r.m.s. input as input_std)"
+        )
+        return MeanFieldInputs(activation, None, None, None, "none", reason)
     bias = bool(_get(cell, "bias", True))
     if variances is None and init is None:
         raise ValueError("cell has no 'init' and no variances were given")
