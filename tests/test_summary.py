@@ -291,6 +291,41 @@ def test_critical_gain_agrees_with_the_theory_module():
     assert vl.critical_gain(relu.to_dict() | {"gain": 0.1}) == vl.critical_gain(relu)
 
 
+def test_critical_gain_follows_an_init_replaced_in_the_registry():
+    # The search was cached by the init's name: after register_init(..., replace=True) the
+    # gain was the old entry's, while mf_rate already used the new one.
+    from vanishlab.sweep.inits import INITS
+
+    def apply(rnn, gain, generator):
+        raise AssertionError("not drawn")
+
+    def init(scale):
+        return vl.Init(
+            "replaced_test",
+            "t",
+            apply,
+            lambda H, I, g: (scale * g * g / H, 1 / I, 0.0),
+            validity="iid",
+            validity_reason="t",
+        )
+
+    config = dict(
+        activation="tanh",
+        init="replaced_test",
+        input_std=1.0,
+        hidden_size=64,
+        input_size=16,
+        bias=False,
+    )
+    try:
+        vl.register_init(init(1.0), replace=True)
+        before = vl.critical_gain(config)
+        vl.register_init(init(2.0), replace=True)
+        assert vl.critical_gain(config) == pytest.approx(before / math.sqrt(2), rel=1e-9)
+    finally:
+        INITS.pop("replaced_test", None)
+
+
 def test_lyapunov_start_direction():
     """A diagonal Jacobian never mixes the default start e_1 into the top direction; a random
     q0 finds the top exponent (what summarize passes)."""

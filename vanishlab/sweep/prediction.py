@@ -249,7 +249,9 @@ def _mf_rate_at(config: Mapping[str, Any], gain: float, layer: int) -> float:
 
 
 @lru_cache(maxsize=1024)
-def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int) -> float:
+def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: Any) -> float:
+    """The search, cached by the config, the layer and the init's registry ``entry`` (an init
+    replaced by ``register_init(..., replace=True)`` gave the old entry's gain)."""
     config = dict(items)
 
     def exploding(g: float) -> bool:
@@ -305,7 +307,8 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
     config.pop("gain", None)
     config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
-    return _critical_gain(tuple(sorted(config.items())), layer)
+    entry = INITS.get(str(config.get("init")))
+    return _critical_gain(tuple(sorted(config.items())), layer, entry)
 
 
 def mean_field_rate_curve(
