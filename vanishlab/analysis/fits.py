@@ -26,9 +26,9 @@ and ``zero_lag`` null.
 
 ``fit_decay(frame, by=("source", "layer"))`` aggregates the curves of each group (e.g. the
 samples of one layer): the mean rate over the curves (-inf as soon as one curve vanishes
-completely, as for the geometric mean of norms), the population standard deviation, minimum and
-maximum of the finite rates, the mean r2, how many curves reach an exact zero, and the phase of
-the mean rate.
+completely, as for the geometric mean of norms), the population standard deviation of the
+finite rates, the minimum and maximum rate (the minimum -inf too when a curve vanishes), the
+mean r2, how many curves reach an exact zero, and the phase of the mean rate.
 """
 
 from __future__ import annotations

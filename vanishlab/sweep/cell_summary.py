@@ -50,8 +50,8 @@ vanishing and exploding (``inf`` when none below 100 does).
 
 **Where theory is not expected to hold** is flagged, not hidden (``flag``: comma-separated
 keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (|predicted rate| <
-:data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 1 < g < 1.5 for undriven tanh,
-where chi_1 < 1.14, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
+:data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 0.95 < g < 1.42 for
+undriven tanh, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
 networks (H < :data:`NARROW_WIDTH`: the mean field's finite-width bias is about -3/H per step
 for chaotic tanh, and the seed-to-seed spread grows as H shrinks), short sequences (T <
 :data:`SHORT_SEQ_LEN`: the fit and the Lyapunov average see the relaxation of q_t towards q*),
