@@ -1,6 +1,6 @@
 """Activation x initialisation: how fast gradients vanish for each init under tanh and relu.
 
-Every built-in init at gain 1 (``vanishlab inits``), both activations: which inits keep the
+Every built-in nn.RNN init at gain 1 (``vanishlab inits``), both activations: which inits keep the
 gradient norm longest (orthogonal, identity; Saxe et al. 2014, Le et al. 2015) and which make
 it vanish fast (PyTorch's default, whose W_hh has entry variance 1/(3H), an effective
 mean-field gain of 1/sqrt(3)).

@@ -339,6 +339,14 @@ def test_an_empty_name_is_the_default_and_a_finished_run_keeps_its_name(tmp_path
     assert not runner.invoke(app, [*args, "--name", "mine"]).stderr
 
 
+def test_the_api_names_an_analysis_as_the_command_does(tmp_path):
+    # vl.analyze_checkpoint named the run after the checkpoint file ("m.pt"), so its report was
+    # reports/m.pt.html where `vanishlab analyze` gives reports/<run directory>.html.
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "api", seq_len=5, batch=2)
+    assert vl.load_manifest(tmp_path / "api")["name"] == "api"
+
+
 def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp_path):
     """The error said "run the sweep command of this run again", which refuses an analysis,
     and nothing else set the file aside: the run could only be repaired by hand."""

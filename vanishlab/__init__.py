@@ -1,4 +1,5 @@
-"""vanishlab: measure vanishing and exploding gradients in torch.nn.RNN, and report them.
+"""vanishlab: measure vanishing and exploding gradients in torch.nn.RNN, LSTM and GRU, and report
+them.
 
 The public API lives here; each function's module opens with the maths it computes. Names are
 imported on first use (PEP 562), so that ``import vanishlab`` and the command line's help answer

@@ -141,7 +141,8 @@ def _sweep(
     out: Annotated[
         list[Path] | None,
         typer.Option(
-            help="Run directory \\[default: runs/<name>; see --name].",
+            help="Run directory \\[default: runs/ and the experiment's name, plus -smoke and "
+            "the axes given as flags, e.g. runs/default-seq_len=300; --name does not change it].",
             metavar="DIR",
             show_default=False,
         ),

@@ -39,11 +39,13 @@ def lyapunov_spectrum(
 
     Args:
         rnn, x, h0: as for :func:`vanishlab.jacobian_norms`.
-        k: how many exponents (default: all ``num_layers * hidden_size``).
+        k: how many exponents (default: all ``num_layers * hidden_size``; twice that for an
+            LSTM, whose state is [h | c]).
         discard: leading steps whose Jacobians still move Q but are left out of the average
             (a transient away from h0); must leave at least one step.
-        q0: the ``(L H, k)`` starting directions (orthonormalised here). Default: the first
-            ``k`` standard basis vectors, exact for the full spectrum; with ``k < L H`` they are
+        q0: the ``(L H, k)`` starting directions (``(2 L H, k)`` for an LSTM; orthonormalised
+            here). Default: the first ``k`` standard basis vectors, exact for the full
+            spectrum; with ``k`` below the state's size they are
             not generic (a diagonal Jacobian, e.g. identity weights, never mixes them into the
             top direction), so pass a random ``q0`` there.
 

@@ -422,7 +422,10 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`FAILURES`; null
     when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
     has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
-    shard written before shards carried one) and is sorted by it too."""
+    shard written before shards carried one) and is sorted by it too. A run with a trained
+    cell (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``,
+    ``solved``, ``steps_to_solve`` (null for its untrained cells); other runs have none of
+    these columns."""
     run_dir = Path(run_dir)
     monitor = load_manifest(run_dir).get("kind") == MONITOR  # a step column even when empty
     steps = _shard_steps(run_dir)

@@ -134,7 +134,8 @@ def analyze_checkpoint(
             (B, T, I) with ``batch_first``, or unbatched (T, I). Default: Gaussian inputs from
             ``seq_len``, ``batch``, ``input_std``, ``seed`` (each None: its default in
             :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses.
-        name: a label kept in the manifest (default: the checkpoint's file name).
+        name: a label kept in the manifest, which names its report (default: the run
+            directory's name, as ``vanishlab analyze`` gives).
         command: the command line that made the run, kept in the manifest.
         progress: say on stderr what is being measured while it is (a spinner on a terminal,
             else one line once it has taken 2 s).
@@ -294,7 +295,8 @@ def _measure_into(
         manifest = {
             "format": store.FORMAT,
             "kind": SINGLE_MODEL,
-            "name": name or Path(checkpoint).name,
+            # as `vanishlab analyze` names it: the report is reports/<run directory>.html
+            "name": name or resolved(run_dir).name,
             "description": f"{spec.describe()} read from {Path(checkpoint).name}",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,

@@ -150,7 +150,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         caption=(
             "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
             "deviation over seeds), the median horizon (the lag where the norm has fallen "
-            "1000-fold; — when it never does within the sequence), and the predicted rate with "
+            "1000-fold; '> n' when it never does within the n lags measured), and the "
+            "predicted rate with "
             "its theory. LSTM and GRU rows have no theory: the linear regime and the mean field "
             "here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not "
             "covered."
