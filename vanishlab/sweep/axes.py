@@ -302,8 +302,8 @@ class _SweepBase:
         return cells
 
 
-_CELL_DOC = """One cell: a complete ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration, its inputs and
-    its seed.
+_CELL_DOC = """One cell: a complete ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration, its inputs
+    and its seed.
 
     One field per axis of :data:`AXIS_TABLE`, with its default. Values are checked and put in
     canonical form on construction (VanishlabError otherwise); see the module docstring for
