@@ -6,7 +6,8 @@ backward, optimizer step) is timed against one recorded ``mon.step(n)`` on a pro
 sequences of the same length, in the same process and run. The monitor step is split into its
 parts: the exact per-lag Jacobian norms (``vl.jacobian_log_norms``, Frobenius and spectral,
 state and input rows, what the step measures), the top Lyapunov exponent, and writing the
-shard and the manifest (temp file, fsync, rename). Printed: medians of ``--repeat`` runs, the
+shard and the manifest (temp file, fsync, rename). Printed: medians of ``--repeat`` rounds, each
+round timing every part once in turn (so a slow spell of the machine falls on all of them), the
 ratio monitor step / training step, and the overhead on training when recording every N steps,
 ratio / N.
 
@@ -57,16 +58,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_s(fn: Callable[[], object], repeat: int, device: torch.device) -> float:
-    fn()  # warm-up
+def _timed_s(fn: Callable[[], object], device: torch.device) -> float:
     _sync(device)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def _interleaved_medians(
+    parts: dict[str, Callable[[], object]], repeat: int, device: torch.device
+) -> dict[str, float]:
+    """The median time of each part over ``repeat`` rounds, every round running each part once
+    in turn (after one warm-up round), so that a slow spell of a shared machine falls on every
+    part alike: timed one after another, a part could take longer than the whole it is part of.
+    """
+    for fn in parts.values():
         fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(repeat):
+        for name, fn in parts.items():
+            times[name].append(_timed_s(fn, device))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -105,23 +118,34 @@ def main() -> None:
         nn.functional.mse_loss(net(x), y).backward()
         opt.step()
 
-    train_s = _median_s(train_step, args.repeat, device)
     rnn = net.rnn
-    norms_s = _median_s(lambda: vl.jacobian_log_norms(rnn, probe), args.repeat, device)
-    lyap_s = _median_s(lambda: top_lyapunov(rnn, probe), args.repeat, device)
     with tempfile.TemporaryDirectory() as tmp:
         counter = iter(range(1, 10**9))
-        with JacobianMonitor(rnn, probe, out=Path(tmp) / "mon", every=1) as mon:
-            step_s = _median_s(lambda: mon.step(next(counter)), args.repeat, device)
-        with JacobianMonitor(rnn, probe, out=Path(tmp) / "mon2", lyapunov=False) as mon:
-            bare_s = _median_s(lambda: mon.step(next(counter)), args.repeat, device)
-    write_s = max(step_s - norms_s - lyap_s, 0.0)  # the rest: within noise when about 0
+        with (
+            JacobianMonitor(rnn, probe, out=Path(tmp) / "mon", every=1) as mon,
+            JacobianMonitor(rnn, probe, out=Path(tmp) / "mon2", lyapunov=False) as bare,
+        ):
+            median = _interleaved_medians(
+                {
+                    "train": train_step,
+                    "norms": lambda: vl.jacobian_log_norms(rnn, probe),
+                    "lyap": lambda: top_lyapunov(rnn, probe),
+                    "step": lambda: mon.step(next(counter)),
+                    "bare": lambda: bare.step(next(counter)),
+                },
+                args.repeat,
+                device,
+            )
+    train_s, norms_s, lyap_s = median["train"], median["norms"], median["lyap"]
+    step_s, bare_s = median["step"], median["bare"]
+    # The rest, signed: a difference of medians, within noise when near 0 or below it.
+    write_s = step_s - norms_s - lyap_s
     ratio = step_s / train_s
     print(f"training step                      {train_s * 1e3:9.1f} ms")
     print(f"monitor step (all of it)           {step_s * 1e3:9.1f} ms   = {ratio:.2f} x training")
     print(f"  Jacobian norms (the measurement) {norms_s * 1e3:9.1f} ms")
     print(f"  top Lyapunov exponent            {lyap_s * 1e3:9.1f} ms   (lyapunov=False skips it)")
-    print(f"  the rest (rows, shard, manifest)  {write_s * 1e3:9.1f} ms")
+    print(f"  the rest (rows, shard, manifest) {write_s * 1e3:9.1f} ms   (difference of medians)")
     print(f"monitor step without Lyapunov      {bare_s * 1e3:9.1f} ms   = {bare_s / train_s:.2f} x")
     for every in (10, 50, 100, 500):
         print(
