@@ -727,6 +727,52 @@ def test_help_in_a_narrow_terminal_shows_every_option_name_whole(columns):
         assert max(map(len, result.stdout.splitlines())) < columns, result.stdout
 
 
+def _help_from_a_narrow_terminal(
+    args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """``vanishlab ARGS`` started from a 45-column terminal (its stdin and stderr), COLUMNS not
+    exported, its stdout a pipe (as `| less`)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 45, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | env
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "vanishlab", *args],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            timeout=60,
+            text=True,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "status"),
+    [
+        (["sweep", "--help"], {}, 0),  # piped from a narrow terminal: rich measured 45, cut
+        (["sweep", "--help"], {"TERMINAL_WIDTH": "45"}, 0),  # typer's own override
+        ([], {}, 2),  # no arguments: the plain help was the message of an error never shown
+    ],
+)
+def test_help_piped_from_a_narrow_terminal_is_whole(args, env, status):
+    result = _help_from_a_narrow_terminal(args, env)
+    assert result.returncode == status
+    out = result.stdout
+    assert "Usage: " in out and "…" not in out and "\\[" not in out, out
+    if args:
+        assert "--hidden-size" in out.split() and "[default: all cores]." in " ".join(out.split())
+    assert max(map(len, out.splitlines())) < 45, out
+
+
 # --- the command line answers without importing torch ---------------------------------------
 
 HEAVY = ("torch", "pandas", "pyarrow", "matplotlib", "numpy")

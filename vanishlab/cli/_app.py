@@ -19,7 +19,6 @@ import functools
 import inspect
 import os
 import select
-import shutil
 import signal
 import sys
 import threading
@@ -82,7 +81,10 @@ class _OneLineUsage:
             return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
         except _UsageError as err:
             if type(err).__name__ == "NoArgsIsHelpError":
-                raise  # no arguments at all: typer shows the help
+                if _narrow():  # the plain help is the error's message, which typer never shows
+                    typer.echo(err.format_message())
+                    raise typer.Exit(USAGE_ERROR) from None
+                raise  # no arguments at all: typer's rich help is already printed
             path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
             raise _usage_error(err, path or "vanishlab") from None
         except BrokenPipeError as err:  # --version printed into a closed pipe
@@ -117,16 +119,31 @@ def reflowed(text: str | None) -> str | None:
 PLAIN_HELP_BELOW = 60
 
 
+def _help_width() -> int:
+    """The width rich would print help at: typer's ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
+    terminal of stdin, stdout or stderr (help piped into ``less`` from a narrow terminal is
+    narrow too)."""
+    try:
+        from typer.rich_utils import _get_rich_console as console  # the console help uses
+    except ImportError:  # pragma: no cover - another typer
+        from rich.console import Console as console  # noqa: N813
+    return console().width
+
+
+def _narrow() -> bool:
+    return _help_width() < PLAIN_HELP_BELOW
+
+
 def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
     """Format ``command``'s help as plain text (the class above ``typer_class``'s) in a narrow
     terminal; False elsewhere."""
-    columns = shutil.get_terminal_size().columns
-    if columns >= PLAIN_HELP_BELOW:
+    if not _narrow():
         return False
-    # At the terminal's width: click's own formatter is never narrower than 50 columns.
-    plain = type(formatter)(width=max(columns - 1, 40))  # narrower would break words
+    # At that width: click's own formatter is never narrower than 50 columns; narrower than
+    # 40, its two columns would break words.
+    plain = type(formatter)(width=max(_help_width() - 1, 40))
     super(typer_class, command).format_help(ctx, plain)
-    formatter.write(plain.getvalue())
+    formatter.write(plain.getvalue().replace("\\[", "["))  # rich's escapes: "\[default: ...]"
     return True
 
 
