@@ -9,6 +9,7 @@ bias). Here they bound the mean over 4 seeds of sweep cells (T = 100, default fi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import subprocess
@@ -321,6 +322,9 @@ def test_critical_gain_follows_an_init_replaced_in_the_registry():
         vl.register_init(init(1.0), replace=True)
         before = vl.critical_gain(config)
         vl.register_init(init(2.0), replace=True)
+        assert vl.critical_gain(config) == pytest.approx(before / math.sqrt(2), rel=1e-9)
+        # An entry that cannot be hashed (a list of models) is a key all the same.
+        vl.register_init(dataclasses.replace(init(2.0), models=["rnn"]), replace=True)
         assert vl.critical_gain(config) == pytest.approx(before / math.sqrt(2), rel=1e-9)
     finally:
         INITS.pop("replaced_test", None)

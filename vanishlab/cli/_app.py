@@ -126,7 +126,7 @@ def _help_width() -> int:
     try:
         from typer.rich_utils import _get_rich_console as console  # the console help uses
     except ImportError:  # pragma: no cover - another typer
-        from rich.console import Console as console  # noqa: N813
+        from rich.console import Console as console
     return console().width
 
 

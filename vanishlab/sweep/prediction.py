@@ -248,8 +248,22 @@ def _mf_rate_at(config: Mapping[str, Any], gain: float, layer: int) -> float:
     return math.nan if mf is None else mf.rate
 
 
+class _Same:
+    """A cache key that is one object itself (by identity, which an ``Init`` holding a list
+    cannot be hashed by), and keeps it alive while cached, so that its id is not reused."""
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
 @lru_cache(maxsize=1024)
-def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: Any) -> float:
+def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: _Same) -> float:
     """The search, cached by the config, the layer and the init's registry ``entry`` (an init
     replaced by ``register_init(..., replace=True)`` gave the old entry's gain)."""
     config = dict(items)
@@ -307,7 +321,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
     config.pop("gain", None)
     config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
-    entry = INITS.get(str(config.get("init")))
+    entry = _Same(INITS.get(str(config.get("init"))))
     return _critical_gain(tuple(sorted(config.items())), layer, entry)
 
 
