@@ -855,6 +855,21 @@ def test_a_run_renamed_on_resume_is_reproduced_under_its_new_name(run_dir):
         assert shlex.split(command)[-2:] == ["--name", "it's new"]
         assert command.split(" --name ")[0] == before[0].split(" --name ")[0]
     assert manifest["command"] == manifest["commands"][-1]
+    # A run an older version renamed (its commands kept the first name) is mended on resume.
+    manifest["name"] = "newer"
+    store.write_manifest(run_dir, manifest)
+    assert runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"]).exit_code == 0
+    assert all(c.endswith("--name newer") for c in vl.load_manifest(run_dir)["commands"])
+
+
+def test_a_run_whose_manifest_records_no_command_resumes(run_dir):
+    # "commands": null and "command": null (a manifest may say so) ended a resume in an
+    # IndexError traceback.
+    manifest = vl.load_manifest(run_dir)
+    store.write_manifest(run_dir, {**manifest, "commands": None, "command": None})
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    assert vl.load_manifest(run_dir)["command"] is None
 
 
 def test_demo_leaves_the_tree_clean():

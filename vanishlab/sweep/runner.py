@@ -332,8 +332,8 @@ def _run_manifest(
     # commands rebuild the directory; a resume or a subset adds neither.
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
     commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
-    if label != manifest.get("name", label):  # renamed on resume: the commands name it so
-        commands = [_with_name(c, label) for c in commands]
+    # Renamed on a resume (now, or by a version that kept the first name): the commands too.
+    commands = [_with_name(c, label) for c in commands]
     this_grid = _json_axes(exp.sweep)
     if not grids or (plan.new_cells and this_grid not in grids):
         grids.append(this_grid)
@@ -347,7 +347,7 @@ def _run_manifest(
         "description": _description(exp.description, manifest.get("description"), grids),
         "axes": _union_axes(grids),
         "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
-        "command": commands[-1],
+        "command": commands[-1] if commands else None,  # none recorded: none to give
         "versions": package_versions(dask=scheduler is not None),
         "started": manifest.get("started") or _now(),
         "finished": None,
