@@ -395,3 +395,39 @@ def test_one_plus_minus_across_the_tables(tmp_path):
 
     by_model = spreads(tables["Rates and horizons by model"])
     assert by_model and by_model == spreads(tables["Decay rates by setting"])
+
+
+def _texts(report) -> list[str]:
+    """Every caption, label and key/value text of a report."""
+    out = []
+    for section in report.sections:
+        for block in section.blocks:
+            out += [getattr(block, name, "") for name in ("caption", "ylabel", "colorbar_label")]
+            out += [f"{k}: {v}" for k, v in getattr(block, "items", ())]
+    return [t for t in out if t]
+
+
+def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path):
+    # The decay, rates, depth and theory captions wrote dh_T/dh_{T−k} over LSTM panels whose
+    # state is [h | c]; the Pascanu line counted "all 8 measured cells" of a 24-cell run.
+    from vanishlab.report.data import build_report
+
+    every = ["overview", "models", "decay", "input", "depth", "rates", "gain", "theory"]
+    run = [vl.load_results(smoke_run), vl.load_cells(smoke_run), vl.load_manifest(smoke_run)]
+    texts = _texts(build_report(*run, sections=every, timestamp="2024-01-01T00:00:00Z"))
+    state = [t for t in texts if "h_T/" in t or "partial h_T" in t]
+    assert len(state) >= 6, texts
+    for text in state:
+        assert "dh_T/dh" not in text and r"\partial h_{" not in text and r"\partial h^" not in text
+    assert sum("an LSTM's [h | c]" in t for t in texts) >= 4
+    assert "Pascanu bound: holds at every lag of all 8 measured nn.RNN cells" in texts
+
+    # A run of nn.RNN cells alone keeps h, and no word of LSTMs.
+    rnn = tmp_path / "rnn"
+    vl.run_sweep(
+        vl.Sweep(hidden_size=4, seq_len=6, num_layers=(1, 2)), rnn, workers=1, progress=False
+    )
+    run = [vl.load_results(rnn), vl.load_cells(rnn), vl.load_manifest(rnn)]
+    texts = _texts(build_report(*run, timestamp="2024-01-01T00:00:00Z"))
+    assert any("dh_T/dh_{T−k}" in t for t in texts) and any("dh_T/dh^(l)" in t for t in texts)
+    assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts

@@ -186,6 +186,30 @@ class RunView:
         rest = [c for c in self.varying if c not in (*PANEL_AXES, "seed")]
         return rest[0] if rest else None
 
+    @cached_property
+    def gated(self) -> bool:
+        """Whether the run has LSTM or GRU cells: their state s is h (GRU) or [h | c] (LSTM)."""
+        frame = self.cells if len(self.cells) else self.results
+        return "model" in frame and bool(frame["model"].dropna().ne("rnn").any())
+
+    def state_jacobian(self, layer: str = "") -> str:
+        """The state Jacobian's symbol in captions: dh_T/dh_{T−k} (dh^(l) with a ``layer``),
+        or dh_T/ds_{T−k} in a run with gated cells (see :attr:`state_note`)."""
+        s = "s" if self.gated else "h"
+        return f"dh_T/d{s}{f'^({layer})' if layer else ''}_{{T−k}}"
+
+    @property
+    def state_note(self) -> str:
+        """What s is, for a caption that writes :meth:`state_jacobian` ("" without gated
+        cells)."""
+        return " (s: the state a cell carries, h, or an LSTM's [h | c])" if self.gated else ""
+
+    def state_label(self, layer: str = "") -> str:
+        """:meth:`state_jacobian` as a mathtext axis label."""
+        s = "s" if self.gated else "h"
+        sup = f"^{{({layer})}}" if layer else ""
+        return rf"$\log_{{10}}\,\|\partial h_T\,/\,\partial {s}{sup}_{{T-k}}\|$"
+
     # ---- derived frames
 
     @cached_property

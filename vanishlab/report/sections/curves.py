@@ -114,21 +114,17 @@ def curve_figures(
 
 def decay_section(view: RunView) -> Section | None:
     """State Jacobian norms of the top layer against the lag, with the predicted slopes."""
-    gated = "model" in view.top_state.columns and any(
-        m != "rnn" for m in view.values("model", view.top_state["model"].dropna().unique())
-    )
-    what = (
-        "dh_T/ds_{T−k} (top layer, its own state k steps earlier: h, or an LSTM's [h | c]; "
-        "LSTM and GRU panels have no predicted slope)"
-        if gated
-        else "dh_T/dh_{T−k} (top layer, its own state k steps earlier)"
+    what = f"{view.state_jacobian()} (top layer, its own state k steps earlier" + (
+        ": h, or an LSTM's [h | c]; LSTM and GRU panels have no predicted slope)"
+        if view.gated
+        else ")"
     )
     figs = curve_figures(
         view,
         view.top_state,
         title="Decay of the state Jacobian",
         what=what,
-        ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial h_{T-k}\|$",
+        ylabel=view.state_label(),
         overlay=decay_overlay(view),
         overlay_caption=decay_overlay_caption(view.shown is None or "theory" in view.shown),
     )

@@ -100,17 +100,18 @@ def depth_section(view: RunView) -> Section | None:
             title="Depth × lag: every layer's state"
             + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
             caption=(
-                "Colour: log10 ||dh_T/dh^(l)_{T−k}|| (the last state of the top layer against "
-                "layer l's state k steps earlier, mean over seeds) for each layer l (rows, top "
-                "layer at the top) and lag k (columns). Blue is a norm below 1 (vanishing), red "
-                "above 1 (exploding), white 1, grey an exact zero; the scale spans the values "
-                "drawn. At lag 0 the top layer's is the identity, of norm √H (pale red)." + folded
+                f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
+                f"against layer l's state k steps earlier{view.state_note}, mean over seeds) for "
+                "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
+                "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero; the "
+                "scale spans the values drawn. At lag 0 the top layer's is the identity, of norm "
+                "√H (pale red)." + folded
             ),
             panels=tuple(page),
             ncols=2,
             xlabel="lag k (steps)",
             ylabel="layer l",
-            colorbar_label=r"$\log_{10}\,\|\partial h_T\,/\,\partial h^{(l)}_{T-k}\|$",
+            colorbar_label=view.state_label("l"),
             dense=True,
             scale=scale,
         )

@@ -171,7 +171,8 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     )
     return Table(
         "Decay rates by setting",
-        "Rate: the least-squares slope of ln ||dh_T/dh_{T−k}|| (top layer) against k, in "
+        f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer"
+        f"{view.state_note}) against k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
         "as a transient), mean ± standard deviation over seeds. A seed whose Jacobian becomes "
         "exactly zero inside the window keeps the rate fitted before the zero (the table says "

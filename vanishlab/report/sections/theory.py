@@ -214,9 +214,9 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     )
     lyapunov = (
         "Rate via layer 0 and Lyapunov compare the whole stack with itself: the fitted slope of "
-        "ln ||dh_T/dh^(0)_{T−k}|| (the curve from the bottom layer, through every layer) and "
-        "the top Lyapunov exponent of the whole state (all layers; QR method along the same "
-        "trajectories, the first quarter discarded). A stack's one-step Jacobian is block "
+        f"ln ||{view.state_jacobian('0')}|| (the curve from the bottom layer, through every "
+        "layer) and the top Lyapunov exponent of the whole state (all layers; QR method along "
+        "the same trajectories, the first quarter discarded). A stack's one-step Jacobian is block "
         "triangular, so its Lyapunov exponent is the largest of the layers' own rates, and it "
         "is the rate the layer-0 curve approaches at long lags; the top layer's own rate (the "
         "measured rate) can be lower. "
@@ -227,12 +227,12 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     )
     return Table(
         "Theory vs measurement by setting",
-        "Measured rate: the fitted slope of ln ||dh_T/dh_{T−k}|| of the top layer against its "
-        "own earlier state (natural log per step, mean over the seeds; a seed whose rate is −∞ "
-        "is left out of the mean unless all are). Predicted: the same rate by theory, ln "
-        "ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0), or the mean "
-        "field's ½ ln χ₁ for random weights; '—' where neither applies. Measured − predicted: "
-        "mean ± standard deviation over seeds. "
+        f"Measured rate: the fitted slope of ln ||{view.state_jacobian()}|| of the top layer "
+        f"against its own earlier state{view.state_note} (natural log per step, mean over the "
+        "seeds; a seed whose rate is −∞ is left out of the mean unless all are). Predicted: "
+        "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
+        "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies. "
+        "Measured − predicted: mean ± standard deviation over seeds. "
         + lyapunov
         + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
         "prediction. Flags mark settings outside the domain where the theory is expected to "
@@ -245,7 +245,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     )
 
 
-def _agreement(summary: pd.DataFrame) -> KeyValues:
+def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
     measured = summary[(summary["status"] == "ok").to_numpy()]
     n = len(measured)
     by = measured["predicted_by"].value_counts()
@@ -277,19 +277,19 @@ def _agreement(summary: pd.DataFrame) -> KeyValues:
                 "|Lyapunov − rate via layer 0|",
                 f"median {np.median(lyap):.3f} per step over {plural(len(lyap), 'cell')}: the top "
                 "Lyapunov exponent of the whole state and the fitted slope of "
-                "ln ||dh_T/dh^(0)_{T−k}|| (from layer 0, the only layer in a one-layer "
+                f"ln ||{view.state_jacobian('0')}|| (from layer 0, the only layer in a one-layer "
                 "network) are two estimates of one asymptotic rate; a large difference means "
                 "the fit window is still transient",
             )
         )
     bad = measured[measured["pascanu_ok"].eq(False).fillna(False).to_numpy(dtype=bool)]
+    # Only nn.RNN cells have the bound: "all 8 measured cells" in a 24-cell mixed run.
+    rnn = " nn.RNN" if view.gated else ""
     checked = int(measured["pascanu_ok"].notna().sum())
     if len(bad):
         ids = ", ".join(str(c) for c in bad["cell_id"].head(10))
-        items.append(("Pascanu bound", f"VIOLATED in {len(bad)} of {checked} cells: {ids}"))
+        items.append(("Pascanu bound", f"VIOLATED in {len(bad)} of {checked}{rnn} cells: {ids}"))
     elif checked:
-        # Only nn.RNN cells have the bound: "all 8 measured cells" in a 24-cell mixed run.
-        rnn = " nn.RNN" if "model" in measured.columns and measured["model"].ne("rnn").any() else ""
         items.append(("Pascanu bound", f"holds at every lag of all {checked} measured{rnn} cells"))
     return KeyValues("Agreement", tuple(items))
 
@@ -306,7 +306,7 @@ def theory_section(view: RunView) -> Section | None:
     if not has_theory(settings):
         return None
     blocks: list[Any] = list(_phase_figures(view, settings))
-    blocks.append(_agreement(view.theory))
+    blocks.append(_agreement(view.theory, view))
     legend = _flag_legend(settings)
     if legend is not None:
         blocks.append(legend)
