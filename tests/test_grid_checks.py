@@ -101,6 +101,11 @@ def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:
     assert not (tmp_path / "r").exists()
     with pytest.raises(VanishlabError, match="known: overview, models, decay"):
         Experiment(name="x", description="", sweep=vl.Sweep(), sections=("rates", "gian"))
+    # A string is not a list of names (it was read letter by letter); a list is kept as a tuple.
+    with pytest.raises(VanishlabError, match="SECTIONS must be a list of section names"):
+        Experiment(name="x", description="", sweep=vl.Sweep(), sections="decay")
+    exp = Experiment(name="x", description="", sweep=vl.Sweep(), sections=["decay"])
+    assert exp.sections == ("decay",) and hash(exp)
 
 
 def test_the_report_builds_every_section_name_of_a_sweep_page_in_order() -> None:

@@ -398,6 +398,9 @@ def test_a_task_cell_told_no_drive_gets_no_prediction_not_the_origins(activation
     assert row["mf_validity"] == "none" and "task's inputs" in row["mf_reason"]
     assert row["flag"] == "no-theory"
     assert math.isnan(vl.critical_gain(config.to_dict()))
+    # A partial config whose task is None is no task cell: at the origin, as before.
+    partial = {**config.to_dict(), "task": None, "bias": False}
+    assert vl.mean_field_inputs(partial).validity == "origin"
 
 
 def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):

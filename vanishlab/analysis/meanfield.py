@@ -146,7 +146,7 @@ def _check_mf_args(activation: str, gain: float, **variances: float) -> None:
             raise ValueError(f"{name} must be finite and >= 0, got {v}")
     if not math.isfinite(gain * gain + sum(variances.values())):  # q* would be inf
         raise ValueError(
-            f"gain^2 plus the drive variances overflow float64 (gain {gain:g}): too large"
+            f"gain² plus the drive variances overflow float64 (gain {gain:g}): too large"
         )
 
 

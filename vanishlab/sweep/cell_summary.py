@@ -25,10 +25,10 @@ is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
 
 **Predicted** (``predicted_by``):
 
-- ``"linear"``, at the origin (zero input and every bias zero: from h0 = 0 the state never
-  moves): J(k) = W_hh^k for tanh, so the rate is ln rho(W_hh) (:func:`vanishlab.linear_rate`)
-  of the drawn matrix, exact as k -> infinity at any width; relu'(0) = 0 makes every Jacobian
-  past lag 0 exactly zero there (rate -inf).
+- ``"linear"``, at the origin (zero input, no task, and every bias zero: from h0 = 0 the
+  state never moves): J(k) = W_hh^k for tanh, so the rate is ln rho(W_hh)
+  (:func:`vanishlab.linear_rate`) of the drawn matrix, exact as k -> infinity at any width;
+  relu'(0) = 0 makes every Jacobian past lag 0 exactly zero there (rate -inf).
 - ``"mean field"``, for random inits off the origin: 0.5 ln chi_1 of the cell's mean-field
   inputs (:func:`vanishlab.cell_mean_field`, Poole et al. 2016; Chen, Pennington & Schoenholz
   2018), exact as H -> infinity for i.i.d. inits, approximate for orthogonal ones (validity and
@@ -37,7 +37,8 @@ is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
   here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered; their
   ``ln_rho``, ``pascanu_*`` and ``mf_*`` are NaN, flag ``no-theory``), identity weights off the
   origin (deterministic, not random), an init this process does not know, a stack above a
-  diverging relu layer, a cell whose config is incomplete.
+  diverging relu layer, a task cell told no drive (``input_std`` 0, though the task feeds
+  inputs), a cell whose config is incomplete.
 
 ``predicted_rate`` is the top layer's prediction; ``predicted_rate_layer0`` the largest over
 layers (for ``rate_layer0`` and ``lyapunov``); for one layer they are equal. ``ln_rho`` (top

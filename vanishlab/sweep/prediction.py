@@ -61,7 +61,8 @@ class MeanFieldInputs:
         bias_var: variance per unit of the total bias b_ih + b_hh (the init's var_bias), 0
             without bias.
         validity: ``"iid"`` (assumptions hold; exact as H -> infinity), ``"approximate"``
-            (orthogonal), ``"none"`` (the init is not random, e.g. identity) or ``"origin"``
+            (orthogonal), ``"none"`` (the init is not random, e.g. identity; a gated cell; a
+            task cell told no drive) or ``"origin"``
             (no input and no bias: from h0 = 0 the state never leaves h = 0, so the linear
             regime, :func:`linear_rate`, applies instead; relu's Jacobians are exactly 0).
         reason: one sentence on why.
@@ -89,7 +90,9 @@ def mean_field_inputs(
 ) -> MeanFieldInputs:
     """Map a sweep cell's config to the inputs of :func:`vanishlab.mean_field`.
 
-    A gated cell (``model`` other than ``rnn``) gets validity ``"none"`` and no numbers.
+    A gated cell (``model`` other than ``rnn``) gets validity ``"none"`` and no numbers, and so
+    does a task cell (``task`` other than ``"none"``) with ``input_std`` 0: it runs on the
+    task's inputs, and ``input_std`` is the drive the mean field is told.
     The cell (a dict or an object with attributes) gives ``activation``, ``init``, ``gain``,
     ``input_std``, ``input_size``, ``hidden_size`` and ``bias`` (default True). The init's
     per-entry variances (var_hh, var_ih, var_bias) = ``INITS[init].variances(H, I, gain)``
@@ -120,7 +123,8 @@ def mean_field_inputs(
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
     input_std = float(_get(cell, "input_std", 0.0))
-    if input_std == 0.0 and str(_get(cell, "task", "none")) != "none":
+    task = _get(cell, "task", "none")
+    if input_std == 0.0 and isinstance(task, str) and task != "none":
         # A task cell runs on the task's inputs; input_std is only the drive the mean field is
         # told. Told none, it took the cell for one at the origin (relu: −∞ predicted).
         reason = (
@@ -311,7 +315,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     Returns:
         The gain (to about 1e-12 relative), ``inf`` when the rate stays below 0 up to a gain of
         100, NaN when the mean field does not apply (:func:`vanishlab.cell_mean_field` is None:
-        identity weights, a cell at the origin).
+        identity weights, a cell at the origin, a task cell told no drive).
     """
     if not isinstance(cell, CellConfig | Mapping):
         raise TypeError(f"cell must be a dict or a CellConfig, got {type(cell).__name__}")
