@@ -73,9 +73,7 @@ class Experiment:
     def __post_init__(self) -> None:
         # A typo would only show when the run is reported (which leaves it out).
         if self.sections is not None:
-            if isinstance(self.sections, str) or not all(
-                isinstance(k, str) for k in self.sections
-            ):
+            if isinstance(self.sections, str) or not all(isinstance(k, str) for k in self.sections):
                 raise VanishlabError(
                     f"experiment {self.name}: SECTIONS must be a list of section names, got "
                     f"{self.sections!r}"
