@@ -85,6 +85,46 @@ def test_identity_is_irnn():
     assert INITS["identity"].variances(6, 5, 0.8) is None
 
 
+def test_identity_draws_input_weights_of_variance_one_over_fan_in():
+    # The docstring's W_ih^l ~ N(0, 1 / I_l): only W_hh and the biases were checked.
+    H, I = 96, 4
+    params = _apply("identity", _rnn(H=H, I=I, L=2), gain=1.0)
+    assert params["weight_ih_l0"].var().item() == pytest.approx(1 / I, rel=0.15)
+    assert params["weight_ih_l1"].var().item() == pytest.approx(1 / H, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "draw"),
+    [
+        ("xavier_normal", nn.init.xavier_normal_),
+        ("xavier_uniform", nn.init.xavier_uniform_),
+        ("kaiming_normal", nn.init.kaiming_normal_),
+        ("kaiming_uniform", nn.init.kaiming_uniform_),
+    ],
+)
+def test_xavier_and_kaiming_are_glorots_and_hes(name, draw):
+    # The draw and Init.variances share one std helper, so comparing them could not see a
+    # wrong formula: against Glorot & Bengio 2010 (2 / (fan_in + fan_out)) and He et al. 2015
+    # (2 / fan_in, relu's gain), and against torch's own initialisers.
+    H, I, gain = 40, 8, 1.3
+    var_hh, var_ih, _ = INITS[name].variances(H, I, gain)
+    if name.startswith("xavier"):
+        assert var_hh == pytest.approx(gain**2 * 2 / (H + H), rel=1e-12)
+        assert var_ih == pytest.approx(2 / (I + H), rel=1e-12)
+    else:
+        assert var_hh == pytest.approx(gain**2 * 2 / H, rel=1e-12)
+        assert var_ih == pytest.approx(2 / I, rel=1e-12)
+    big = 600  # the empirical variance of torch's draw at H = 600, to ~1 %
+    ours = _apply(name, _rnn(H=big, I=I, L=1), gain)["weight_hh_l0"]
+    theirs = draw(
+        torch.empty(big, big, dtype=torch.float64),
+        **({"gain": gain} if name.startswith("xavier") else {"nonlinearity": "relu"}),
+    )
+    if not name.startswith("xavier"):
+        theirs = gain * theirs
+    assert ours.var().item() == pytest.approx(theirs.var().item(), rel=0.03)
+
+
 def test_orthogonal_has_all_singular_values_equal_to_gain():
     # W_hh: every singular value is the gain; W_ih: semi-orthogonal, every singular value 1.
     params = _apply("orthogonal", _rnn(H=12, I=5), gain=1.5)
