@@ -330,6 +330,106 @@ def test_critical_gain_follows_an_init_replaced_in_the_registry():
         INITS.pop("replaced_test", None)
 
 
+def _summary_of(config: vl.CellConfig) -> tuple[dict, torch.nn.RNN, torch.Tensor]:
+    from vanishlab.sweep.cell import build_module, cell_inputs
+    from vanishlab.sweep.cell_summary import summarize_cell
+
+    frame, meta = vl.run_cell(config)
+    row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
+    return row, build_module(config), cell_inputs(config)
+
+
+@pytest.mark.parametrize("seed", [0, 1])  # seed 0: layer 1's ρ is the larger; seed 1: layer 0's
+def test_a_stacks_summary_fields_are_their_documented_layers(seed):
+    # A mutation audit found these read from the wrong layer without a test failing: ln_rho
+    # and pascanu_slope are the top layer's, predicted_rate_layer0 the largest ln ρ over the
+    # layers (a stack at the origin), delta_lyapunov measured against it.
+    config = vl.CellConfig(
+        activation="tanh",
+        init="normal",
+        gain=1.0,
+        input_std=0.0,
+        bias=False,
+        num_layers=2,
+        hidden_size=12,
+        input_size=3,
+        seq_len=20,
+        batch=3,
+        seed=seed,
+        dtype="float64",
+    )
+    row, rnn, _ = _summary_of(config)
+    w = [getattr(rnn, f"weight_hh_l{l}").detach().numpy() for l in range(2)]
+    ln_rho = [math.log(max(abs(np.linalg.eigvals(m)))) for m in w]
+    assert (ln_rho[1] > ln_rho[0]) == (seed == 0)  # the premise of the two cases
+    assert row["predicted_by"] == "linear"
+    assert row["ln_rho"] == pytest.approx(ln_rho[1], abs=1e-12)
+    assert row["predicted_rate"] == pytest.approx(ln_rho[1], abs=1e-12)
+    assert row["predicted_rate_layer0"] == pytest.approx(max(ln_rho), abs=1e-12)
+    assert row["pascanu_slope"] == pytest.approx(math.log(np.linalg.norm(w[1], 2)), abs=1e-12)
+    assert row["delta_lyapunov"] == pytest.approx(row["lyapunov"] - max(ln_rho), abs=1e-12)
+
+
+def test_the_lyapunov_exponent_of_a_cell_is_its_samples_mean():
+    # lyap[0, 0] (the first sample's) in place of the batch mean passed every test.
+    from vanishlab.sweep.cell_summary import seeded_generator
+
+    config = vl.CellConfig(
+        activation="tanh",
+        init="normal",
+        gain=1.5,
+        input_std=1.0,
+        hidden_size=8,
+        input_size=3,
+        seq_len=24,
+        batch=4,
+        dtype="float64",
+    )
+    row, rnn, x = _summary_of(config)
+    q0 = torch.randn(8, 1, generator=seeded_generator(config.seed, "lyapunov"))
+    each = [float(vl.lyapunov_spectrum(rnn, x[:, b], k=1, discard=6, q0=q0)[0]) for b in range(4)]
+    assert max(each) - min(each) > 1e-3  # the samples differ, so the mean is not any one
+    assert row["lyapunov"] == pytest.approx(sum(each) / 4, abs=1e-12)
+
+
+def test_a_cell_with_biases_and_no_input_is_not_at_the_origin():
+    # With random biases the state moves off h = 0 with no input: the mean field applies, not
+    # the linear regime (taking input_std 0 alone for the origin passed every test).
+    config = vl.CellConfig(
+        activation="tanh",
+        init="default",
+        gain=1.0,
+        input_std=0.0,
+        bias=True,
+        hidden_size=16,
+        input_size=3,
+        seq_len=20,
+        batch=2,
+    )
+    row, _, _ = _summary_of(config)
+    assert row["predicted_by"] == "mean field" and row["mf_validity"] != "origin"
+
+
+@pytest.mark.parametrize(("gain", "near"), [(0.5, False), (1.1, True), (1.3, True), (3.0, False)])
+def test_near_critical_flags_a_small_predicted_rate_of_either_sign(gain, near):
+    # |rate| < NEAR_CRITICAL; flagging rate < NEAR_CRITICAL (every ordered cell) passed.
+    from vanishlab.sweep.summary_fields import NEAR_CRITICAL
+
+    config = vl.CellConfig(
+        activation="tanh",
+        init="normal",
+        gain=gain,
+        input_std=0.1,
+        hidden_size=64,
+        input_size=3,
+        seq_len=40,
+        batch=2,
+    )
+    row, _, _ = _summary_of(config)
+    assert (abs(row["predicted_rate"]) < NEAR_CRITICAL) == near
+    assert ("near-critical" in row["flag"].split(",")) == near
+
+
 def test_lyapunov_start_direction():
     """A diagonal Jacobian never mixes the default start e_1 into the top direction; a random
     q0 finds the top exponent (what summarize passes)."""
