@@ -253,6 +253,45 @@ def test_mapping_upper_layer_is_driven_by_the_layer_below() -> None:
     assert vl.cell_mean_field({**cell, "activation": "relu"}, layer=1, variances=v) is None
 
 
+@pytest.mark.parametrize(
+    ("activation", "init"),
+    [
+        (a, i)
+        for a in ("tanh", "relu")
+        for i in ("normal", "xavier_normal", "kaiming_normal")
+        if (a, i) != ("relu", "kaiming_normal")
+    ],  # relu kaiming at g 1.2: g_mf² ≥ 2, diverges
+)
+def test_an_upper_layer_of_a_registered_init_is_driven_with_fan_in_h(activation, init) -> None:
+    # The tests of upper layers gave constant variances or I = H: upper layers drawn with
+    # layer 0's fan-in, or relu's E[relu²] taken as q* instead of q*/2, passed them. Here each
+    # layer's drive comes from its own fixed point: E[act²] = (q* − s_u − s_b) / g².
+    H, I, g = 64, 8, 1.2
+    cell = {
+        "activation": activation,
+        "init": init,
+        "gain": g,
+        "hidden_size": H,
+        "input_size": I,
+        "input_std": 1.0,
+        "bias": False,
+        "num_layers": 3,
+    }
+    variances = INITS[init].variances
+    var_hh, var_ih, _ = variances(H, I, g)
+    g0, s0 = math.sqrt(H * var_hh), I * var_ih
+    for layer in (1, 2):
+        below = vl.mean_field(activation, g0, input_var=s0)
+        second_moment = (below.q_star - s0) / g0**2
+        var_hh, var_ih, _ = variances(H, H, g)  # fan-in H above the first layer
+        g0, s0 = math.sqrt(H * var_hh), H * var_ih * second_moment
+        m = vl.mean_field_inputs(cell, layer=layer)
+        assert m.gain == pytest.approx(g0, rel=1e-12)
+        assert m.input_var == pytest.approx(s0, rel=1e-9)
+        mf = vl.cell_mean_field(cell, layer=layer)
+        assert mf.rate == pytest.approx(vl.mean_field(activation, g0, input_var=s0).rate, rel=1e-9)
+
+
 @pytest.mark.parametrize("init", sorted(n for n, i in INITS.items() if "rnn" in i.models))
 def test_mapping_matches_the_weights_each_init_draws(init: str) -> None:
     """For every registered init, the mean-field gain and input variance from the mapping equal
