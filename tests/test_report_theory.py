@@ -171,3 +171,60 @@ def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     (line,) = [c for p in grid_.panels for c in p.curves if c.label.startswith("predicted")]
     assert line.x.tolist() == [0.5, 1.0, 2.0]
     np.testing.assert_allclose(line.y, summary.sort_values("gain")["predicted_rate"], rtol=1e-12)
+
+
+def _settings_of(rates: dict[float, list[tuple[str, float]]]):
+    """:func:`by_setting` of a synthetic summary: per gain, its seeds' (status, rate)."""
+    import pandas as pd
+
+    from vanishlab.report.predicted import by_setting
+    from vanishlab.report.view import RunView
+
+    cells, summary, results = [], [], []
+    for gain, seeds in rates.items():
+        for seed, (status, rate) in enumerate(seeds):
+            cell = {"gain": gain, "seed": seed, "cell_id": f"{gain}-{seed}"}
+            cells.append(cell | {"status": status, "reason": None, "elapsed_s": 0.1})
+            summary.append(
+                {
+                    **cell,
+                    "status": status,
+                    "rate": rate,
+                    "delta_rate": math.nan,
+                    "lag_start": 1,
+                    "lag_end": 5,
+                    "lyapunov": math.nan,
+                    "predicted_rate": math.nan,
+                    "predicted_by": "none",
+                    "mf_validity": "none",
+                    "pascanu_slope": math.nan,
+                    "mf_critical_gain": math.nan,
+                    "flag": "",
+                    "note": "",
+                }
+            )
+            results.append(cell | {"source": "state", "layer": 0, "lag": 0, "log10_fro_mean": 0.0})
+    frames = [pd.DataFrame(f) for f in (results, cells, summary)]
+    view = RunView(frames[0], frames[1], {"axes": {"gain": list(rates)}}, summary=frames[2])
+    return by_setting(view).set_index("gain")
+
+
+def test_a_settings_rate_is_the_mean_of_its_finite_seeds_and_its_band_their_range():
+    # The theory table's rate of a setting is the mean over its measured seeds of the finite
+    # rates (a seed at exact zero, rate -inf, is left out of the mean unless all are: then the
+    # setting is -inf, not NaN), and rate_lo/rate_hi the least and largest of them. Defects
+    # guarded against: -inf seeds counted in the mean's denominator, an all -inf setting shown
+    # as NaN, a band of zero width (the largest rate taken for both ends).
+    inf = math.inf
+    out = _settings_of(
+        {
+            0.5: [("ok", -inf), ("ok", -inf), ("failed", math.nan)],
+            1.0: [("ok", -inf), ("ok", -0.2), ("ok", -0.4)],
+            1.5: [("ok", 0.1), ("ok", 0.3), ("ok", 0.8), ("failed", math.nan)],
+        }
+    )
+    assert out.loc[0.5, "rate"] == -inf and out.loc[0.5, "n_zero"] == 2
+    assert out.loc[1.0, "rate"] == pytest.approx((-0.2 - 0.4) / 2, abs=1e-12)
+    assert out.loc[1.5, "rate"] == pytest.approx((0.1 + 0.3 + 0.8) / 3, abs=1e-12)
+    assert (out.loc[1.0, "rate_lo"], out.loc[1.0, "rate_hi"]) == (-0.4, -0.2)
+    assert (out.loc[1.5, "rate_lo"], out.loc[1.5, "rate_hi"]) == (0.1, 0.8)

@@ -293,6 +293,27 @@ def test_shard_without_meta_digest_stays_readable(tmp_path):
         vl.load_cells(run)
 
 
+@pytest.mark.parametrize("delta", [1, -1, "zero"])
+def test_a_row_count_unlike_the_metadatas_is_corruption_without_meta_digest(tmp_path, delta):
+    # A shard of the older format (no meta_digest, which readers still accept) whose n_rows
+    # disagrees with its rows must be refused as corrupt, not read: n_rows 0 would make the
+    # readers skip its rows, any other count would stand beside rows it does not describe.
+    run = _run_dir(tmp_path, cells=({},))
+    (path,) = (run / "cells").glob("*.parquet")
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+    del meta["meta_digest"]  # as written before the metadata had its own checksum
+    n = table.num_rows
+    assert meta["n_rows"] == n > 1
+    meta["n_rows"] = 0 if delta == "zero" else n + delta
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, path, write_page_checksum=True)
+    for read in (store.read_cell_metas, vl.load_cells, vl.load_results):
+        with pytest.raises(store.CorruptShardError, match="row count does not match"):
+            read(run)
+    assert not store.scan_shards(run)[0] and len(store.scan_shards(run)[1]) == 1
+
+
 def test_the_shard_columns_are_their_schema_fields():
     """COLUMNS (the frames' order) and the shard schema come from one list of fields."""
     from vanishlab.sweep import schema

@@ -600,6 +600,44 @@ def test_old_shards_without_rows_and_damaged_rows(smoke, tmp_path):
         vl.summarize(run, cache=False)
 
 
+def test_a_stored_row_of_other_code_is_computed_again_not_read(smoke, tmp_path):
+    # A shard's row computed by other code (another vanishlab, an edited checkout: its code
+    # digest differs) must be computed afresh, not read: read without comparing that digest,
+    # the old code's numbers would reach the summary. The stored row here is sound (its
+    # checksum and the metadata's match) but says another rate, so reading it would show.
+    import json
+
+    import pyarrow.parquet as pq
+
+    from vanishlab.sweep import store
+    from vanishlab.sweep.checksums import meta_digest, stored_summary
+
+    run = copy_run(smoke[0], tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    path = sorted((run / "cells").glob("*.parquet"))[0]
+    cell_id = path.name.removesuffix(".parquet")
+
+    def store_row(rate: float, code: str) -> None:
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+        meta.pop("meta_digest")
+        meta["summary"] = stored_summary({**meta["summary"]["row"], "rate": rate}, code)
+        meta["meta_digest"] = meta_digest(meta)
+        table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+        pq.write_table(table, path, write_page_checksum=True)
+
+    def rate_of(s: pd.DataFrame) -> float:
+        return float(s.loc[s["cell_id"] == cell_id, "rate"].iloc[0])
+
+    assert rate_of(smoke[1]) != 123.0
+    # Stored by this code, the row is read as it is (so a read row would be seen below).
+    store_row(123.0, sm.code_digest())
+    assert rate_of(vl.summarize(run, cache=False)) == 123.0
+    # Stored by other code: computed again from the shard's rows, the run's summary as before.
+    store_row(123.0, "0" * 64)
+    pd.testing.assert_frame_equal(vl.summarize(run, cache=False), smoke[1])
+
+
 def test_the_code_digest_covers_every_module_a_summary_row_runs(tmp_path):
     """The digest that decides when a stored row is stale listed its modules by hand and
     missed the gated Lyapunov exponent, the init catalog and the tasks: an edit there left old

@@ -586,7 +586,7 @@ def _rnn34() -> nn.RNN:
             ValueError,
             "phase_tolerance must be a finite number >= 0",
         ),
-        (lambda: vl.mean_field("tanh", 1e200, 1.0), ValueError, "gain\\^2 plus the drive"),
+        (lambda: vl.mean_field("tanh", 1e200, 1.0), ValueError, "gain² plus the drive"),
     ],
 )
 def test_wrong_arguments_are_named(call, error, match) -> None:

@@ -287,6 +287,47 @@ def test_pascanu_envelope_is_attained_by_a_stack() -> None:
     np.testing.assert_allclose(low["excess"], 0.0, atol=1e-12)
 
 
+def test_pascanu_input_bound_of_fewer_inputs_than_units_is_attained() -> None:
+    """The input rows' Frobenius bound is sqrt(rank) times the spectral one with rank <=
+    min(H, I) (dh/dx is H x I), not sqrt(H): with I < H, W_hh = g Q and W_ih = c V (V's I
+    columns orthonormal) at the origin, dh_{T-1}/dx_{T-1-k} = g^k c Q^k V has I singular values
+    g^k c, so ||.||_F = sqrt(I) g^k c, the bound exactly; a bound with sqrt(H) is loose."""
+    H, I, T, g, c = 12, 3, 10, 0.9, 0.7
+    rnn = origin_rnn(H, g)
+    gen = torch.Generator().manual_seed(1)
+    v = torch.linalg.qr(torch.randn(H, I, generator=gen, dtype=F64))[0]
+    rnn.weight_ih_l0.copy_(c * v)
+    env = vl.pascanu_envelope(rnn, T)
+    inp = env[env["source"] == "input"]
+    k = inp["lag"].to_numpy()
+    spec = k * math.log10(g) + math.log10(c)
+    np.testing.assert_allclose(inp["log10_spec_bound"], spec, atol=1e-12)
+    np.testing.assert_allclose(inp["log10_fro_bound"], spec + 0.5 * math.log10(I), atol=1e-12)
+    with one_thread():
+        f = vl.jacobian_norms(rnn, torch.zeros(T, 1, I, dtype=F64), sources=("input",))
+    checked = vl.check_pascanu(rnn, f)
+    assert not checked["violated"].any()
+    np.testing.assert_allclose(checked["log10_fro"], checked["log10_fro_bound"], atol=1e-12)
+    np.testing.assert_allclose(checked["excess"], 0.0, atol=1e-12)
+
+
+def test_check_pascanu_of_input_rows_only_takes_t_from_the_last_input_lag() -> None:
+    """A frame of input rows alone has lags 0..T-1: the default seq_len is the largest input
+    lag + 1 (the docstring's rule), not that lag, which would refuse the frame's own last row
+    as one "this rnn cannot produce"."""
+    T = 7
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 5).to(F64).requires_grad_(False)
+    x = torch.randn(T, 2, 3, dtype=F64)
+    with one_thread():
+        f = vl.jacobian_norms(rnn, x, sources=("input",))
+    assert set(f["source"]) == {"input"} and f["lag"].max() == T - 1
+    checked = vl.check_pascanu(rnn, f)
+    assert len(checked) == len(f) and not checked["violated"].any()
+    given = vl.check_pascanu(rnn, f, seq_len=T)
+    np.testing.assert_array_equal(checked["log10_fro_bound"], given["log10_fro_bound"])
+
+
 def test_pascanu_check_on_a_sweep_cell() -> None:
     """A sweep shard (mean log-norms over the batch) is checked the same way."""
     cfg = vl.CellConfig(hidden_size=12, input_size=3, seq_len=20, num_layers=2, batch=3)
