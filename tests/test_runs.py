@@ -690,7 +690,10 @@ def test_help_shows_no_value_for_flags():
         assert "<bool>" not in result.stdout, result.stdout
 
 
-def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines():
+def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines(monkeypatch):
+    import typer.rich_utils
+
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", None)  # a developer's TERMINAL_WIDTH
     # typer kept a docstring's source line breaks in every paragraph after the first: at 80
     # columns `analyze --help` showed "... in the weights," / "layers," / "sizes, bias) ...".
     wide = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "300"})
@@ -708,9 +711,12 @@ def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines():
 
 
 @pytest.mark.parametrize("columns", [45, 59])
-def test_help_in_a_narrow_terminal_shows_every_option_name_whole(columns):
+def test_help_in_a_narrow_terminal_shows_every_option_name_whole(columns, monkeypatch):
     # Below 60 columns rich's option table cut the names: "--hidden-si…", "--input-s…".
+    import typer.rich_utils
     from typer.main import get_command
+
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", None)  # a developer's TERMINAL_WIDTH
 
     group = get_command(app)
     for name, command in [("", group), *group.commands.items()]:
@@ -739,7 +745,8 @@ def _help_from_a_narrow_terminal(
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 45, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | env
+    unset = ("COLUMNS", "LINES", "TERMINAL_WIDTH")  # the width comes from the terminal alone
+    env = {k: v for k, v in os.environ.items() if k not in unset} | env
     try:
         return subprocess.run(
             [sys.executable, "-m", "vanishlab", *args],
@@ -763,6 +770,7 @@ def _help_from_a_narrow_terminal(
         ([], {}, 2),  # no arguments: the plain help was the message of an error never shown
     ],
 )
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
 def test_help_piped_from_a_narrow_terminal_is_whole(args, env, status):
     result = _help_from_a_narrow_terminal(args, env)
     assert result.returncode == status
@@ -771,6 +779,25 @@ def test_help_piped_from_a_narrow_terminal_is_whole(args, env, status):
     if args:
         assert "--hidden-size" in out.split() and "[default: all cores]." in " ".join(out.split())
     assert max(map(len, out.splitlines())) < 45, out
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("columns", ["45", "80"])
+def test_help_without_arguments_into_a_full_disk_is_one_line(columns):
+    # The narrow help printed for no arguments was a traceback (OSError, status 1) into a full
+    # disk: it was written where --help's failures are not caught.
+    env = {k: v for k, v in os.environ.items() if k != "TERMINAL_WIDTH"} | {"COLUMNS": columns}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "vanishlab"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr == "error: cannot write the standard output: No space left on device\n"
 
 
 # --- the command line answers without importing torch ---------------------------------------

@@ -78,15 +78,17 @@ class _OneLineUsage:
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
-        except _UsageError as err:
-            if type(err).__name__ == "NoArgsIsHelpError":
-                if _narrow():  # the plain help is the error's message, which typer never shows
-                    typer.echo(err.format_message())
-                    raise typer.Exit(USAGE_ERROR) from None
-                raise  # no arguments at all: typer's rich help is already printed
-            path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
-            raise _usage_error(err, path or "vanishlab") from None
+            try:
+                return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
+            except _UsageError as err:
+                if type(err).__name__ != "NoArgsIsHelpError":
+                    path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
+                    raise _usage_error(err, path or "vanishlab") from None
+                if not _narrow():
+                    raise  # no arguments at all: typer's rich help is already printed
+                help_text = err.format_message()  # the plain help, which typer never shows
+            typer.echo(help_text)  # as --help writes it: its failures are caught below
+            raise typer.Exit(USAGE_ERROR)
         except BrokenPipeError as err:  # --version printed into a closed pipe
             raise _broken_pipe(err) from None
         except OSError as err:  # --help or --version into a full disk (> /dev/full)
