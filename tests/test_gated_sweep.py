@@ -419,15 +419,21 @@ def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path
     assert len(state) >= 6, texts
     for text in state:
         assert "dh_T/dh" not in text and r"\partial h_{" not in text and r"\partial h^" not in text
-    assert sum("an LSTM's [h | c]" in t for t in texts) >= 4
+    assert sum("[h | c] for an LSTM" in t for t in texts) >= 3
+    assert any("LSTM and GRU panels have no predicted slope" in t for t in texts)
     assert "Pascanu bound: holds at every lag of all 8 measured nn.RNN cells" in texts
 
-    # A run of nn.RNN cells alone keeps h, and no word of LSTMs.
-    rnn = tmp_path / "rnn"
-    vl.run_sweep(
-        vl.Sweep(hidden_size=4, seq_len=6, num_layers=(1, 2)), rnn, workers=1, progress=False
-    )
-    run = [vl.load_results(rnn), vl.load_cells(rnn), vl.load_manifest(rnn)]
-    texts = _texts(build_report(*run, timestamp="2024-01-01T00:00:00Z"))
-    assert any("dh_T/dh_{T−k}" in t for t in texts) and any("dh_T/dh^(l)" in t for t in texts)
-    assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts
+    def report_of(grid: vl.Sweep) -> list[str]:
+        out = tmp_path / "_".join(grid.model)
+        vl.run_sweep(grid, out, workers=1, progress=False)
+        run = [vl.load_results(out), vl.load_cells(out), vl.load_manifest(out)]
+        return _texts(build_report(*run, timestamp="2024-01-01T00:00:00Z"))
+
+    # nn.RNN alone keeps h and no word of LSTMs; a GRU carries h too, and is named alone.
+    small = vl.Sweep(hidden_size=4, seq_len=6, num_layers=(1, 2), init="default")
+    for model in ("rnn", "gru"):
+        texts = report_of(small.replace(model=model))
+        assert any("dh_T/dh_{T−k}" in t for t in texts)
+        assert any("dh_T/dh^(l)" in t for t in texts)
+        assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts
+        assert any("GRU panels have" in t for t in texts) == (model == "gru")

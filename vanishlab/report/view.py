@@ -186,27 +186,41 @@ class RunView:
         rest = [c for c in self.varying if c not in (*PANEL_AXES, "seed")]
         return rest[0] if rest else None
 
+    def _measured_models(self) -> set[object]:
+        r = self.results
+        return set(r["model"].dropna().unique()) if "model" in r else {"rnn"}
+
     @cached_property
-    def gated(self) -> bool:
-        """Whether the run has LSTM or GRU cells: their state s is h (GRU) or [h | c] (LSTM)."""
-        frame = self.cells if len(self.cells) else self.results
-        return "model" in frame and bool(frame["model"].dropna().ne("rnn").any())
+    def gated(self) -> str:
+        """The gated models the run has measured cells of, for captions: ``"LSTM and GRU"``,
+        ``"LSTM"``, ``"GRU"``, or ``""`` (no theory applies to them)."""
+        models = self._measured_models()
+        return " and ".join(m.upper() for m in ("lstm", "gru") if m in models)
+
+    @cached_property
+    def lstm(self) -> bool:
+        """Whether the run has measured LSTM cells, whose state s is [h | c], not h."""
+        return "lstm" in self._measured_models()
 
     def state_jacobian(self, layer: str = "") -> str:
         """The state Jacobian's symbol in captions: dh_T/dh_{T−k} (dh^(l) with a ``layer``),
-        or dh_T/ds_{T−k} in a run with gated cells (see :attr:`state_note`)."""
-        s = "s" if self.gated else "h"
+        or dh_T/ds_{T−k} in a run with LSTM cells (see :attr:`state_note`)."""
+        s = "s" if self.lstm else "h"
         return f"dh_T/d{s}{f'^({layer})' if layer else ''}_{{T−k}}"
 
     @property
     def state_note(self) -> str:
-        """What s is, for a caption that writes :meth:`state_jacobian` ("" without gated
-        cells)."""
-        return " (s: the state a cell carries, h, or an LSTM's [h | c])" if self.gated else ""
+        """What s is, as a closing sentence for a caption that writes :meth:`state_jacobian`
+        ("" in a run without LSTM cells)."""
+        return (
+            " s is the state a cell carries: h for nn.RNN and GRU, [h | c] for an LSTM."
+            if self.lstm
+            else ""
+        )
 
     def state_label(self, layer: str = "") -> str:
         """:meth:`state_jacobian` as a mathtext axis label."""
-        s = "s" if self.gated else "h"
+        s = "s" if self.lstm else "h"
         sup = f"^{{({layer})}}" if layer else ""
         return rf"$\log_{{10}}\,\|\partial h_T\,/\,\partial {s}{sup}_{{T-k}}\|$"
 

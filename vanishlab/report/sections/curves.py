@@ -1,12 +1,13 @@
 """Decay curves and input sensitivity: log10 ||J|| against the lag k, one line per setting.
 
-For the state, J = dh_T/dh_{T-k} of the top layer against its own state k steps earlier; for
-the input, J = dh_T/dx_{T-k}. The curves are means over seeds of each cell's mean log10 ||J||
-(a geometric mean of the norms), with the spread across seeds as a band, or +-1 standard
-deviation across the cell's samples when there is one seed. A straight falling line is
-exponential vanishing: its slope times ln 10 is the rate of the rates section. Where a theory
-predicts the slope, a dashed segment of that slope is drawn over the fit window
-(:mod:`..predicted`).
+For the state, J = dh_T/dh_{T-k} of the top layer against its own state k steps earlier
+(dh_T/ds_{T-k} in a run with LSTM cells, whose state is s = [h | c]; every caption names it by
+:meth:`RunView.state_jacobian`); for the input, J = dh_T/dx_{T-k}. The curves are means over
+seeds of each cell's mean log10 ||J|| (a geometric mean of the norms), with the spread across
+seeds as a band, or +-1 standard deviation across the cell's samples when there is one seed. A
+straight falling line is exponential vanishing: its slope times ln 10 is the rate of the rates
+section. Where a theory predicts the slope, a dashed segment of that slope is drawn over the
+fit window (:mod:`..predicted`).
 """
 
 from __future__ import annotations
@@ -114,10 +115,11 @@ def curve_figures(
 
 def decay_section(view: RunView) -> Section | None:
     """State Jacobian norms of the top layer against the lag, with the predicted slopes."""
-    what = f"{view.state_jacobian()} (top layer, its own state k steps earlier" + (
-        ": h, or an LSTM's [h | c]; LSTM and GRU panels have no predicted slope)"
-        if view.gated
-        else ")"
+    what = (
+        f"{view.state_jacobian()} (top layer, its own state k steps earlier"
+        + (": h, or an LSTM's [h | c]" if view.lstm else "")
+        + (f"; {view.gated} panels have no predicted slope" if view.gated else "")
+        + ")"
     )
     figs = curve_figures(
         view,

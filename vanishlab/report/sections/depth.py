@@ -1,6 +1,7 @@
 """Depth x lag: one heatmap per stacked network, every layer's state against every lag.
 
-For a network of L layers, cell (l, k) is log10 ||dh_T/dh^(l)_{T-k}||: the last state of the
+For a network of L layers, cell (l, k) is log10 ||dh_T/dh^(l)_{T-k}|| (ds^(l) for an LSTM's
+state s = [h | c]): the last state of the
 top layer against layer l's state k steps earlier, mean over seeds (a geometric mean of the
 norms). Going down a column is the gradient travelling down the stack, going right along a row
 is it travelling back in time; -inf (an exact zero Jacobian) is drawn grey.
@@ -101,11 +102,11 @@ def depth_section(view: RunView) -> Section | None:
             + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
             caption=(
                 f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
-                f"against layer l's state k steps earlier{view.state_note}, mean over seeds) for "
+                "against layer l's state k steps earlier, mean over seeds) for "
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
                 "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero; the "
                 "scale spans the values drawn. At lag 0 the top layer's is the identity, of norm "
-                "√H (pale red)." + folded
+                "√H (pale red)." + view.state_note + folded
             ),
             panels=tuple(page),
             ncols=2,

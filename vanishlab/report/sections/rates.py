@@ -1,6 +1,7 @@
 """Decay rates and horizons: one number per setting, as heatmaps and a table.
 
-The rate is the least-squares slope of ln ||dh_T/dh_{T-k}|| (top layer) against the lag k
+The rate is the least-squares slope of ln ||dh_T/dh_{T-k}|| (top layer; ds for an LSTM's state
+s = [h | c]) against the lag k
 over the fit window of :func:`vanishlab.fit_decay`, in natural-log units per step: ||J|| ~
 exp(rate * k), so -0.1 loses a factor e every 10 steps. The horizon is the first lag where the
 norm is 1000 times below its lag-0 value; the phase is vanishing below -tol, exploding above
@@ -171,8 +172,8 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     )
     return Table(
         "Decay rates by setting",
-        f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer"
-        f"{view.state_note}) against k, in "
+        f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer) against "
+        "k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
         "as a transient), mean ± standard deviation over seeds. A seed whose Jacobian becomes "
         "exactly zero inside the window keeps the rate fitted before the zero (the table says "
@@ -181,7 +182,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value (median over seeds; '> n' when it never is). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
-        "the same slope for ||dh_T/dx_{T−k}||.",
+        "the same slope for ||dh_T/dx_{T−k}||." + view.state_note,
         tuple(columns),
         tuple(rows),
         tuple(numeric),

@@ -1,6 +1,7 @@
 """Theory vs measurement: the phase diagram with predictions, agreement, flags, a table.
 
-Each measured decay rate (the fitted slope of ln ||dh_T/dh_{T-k}||) beside its prediction:
+Each measured decay rate (the fitted slope of ln ||dh_T/dh_{T-k}||, or ds for an LSTM's
+[h | c]) beside its prediction:
 ln ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0, and the Jacobian is
 W_hh^k), or the mean field's ½ ln χ₁ for random weights driven by input (Poole et al. 2016;
 Chen, Pennington & Schoenholz 2018), χ₁ = g² E[φ'(h)²] at the fixed point of the pre-activation
@@ -228,7 +229,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     return Table(
         "Theory vs measurement by setting",
         f"Measured rate: the fitted slope of ln ||{view.state_jacobian()}|| of the top layer "
-        f"against its own earlier state{view.state_note} (natural log per step, mean over the "
+        "against its own earlier state (natural log per step, mean over the "
         "seeds; a seed whose rate is −∞ is left out of the mean unless all are). Predicted: "
         "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
         "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies. "
@@ -236,7 +237,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         + lyapunov
         + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
         "prediction. Flags mark settings outside the domain where the theory is expected to "
-        "hold; they are listed, not hidden.",
+        "hold; they are listed, not hidden." + view.state_note,
         columns,
         tuple(rows),
         numeric,
