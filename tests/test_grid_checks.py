@@ -104,6 +104,9 @@ def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:
     # A string is not a list of names (it was read letter by letter); a list is kept as a tuple.
     with pytest.raises(VanishlabError, match="SECTIONS must be a list of section names"):
         Experiment(name="x", description="", sweep=vl.Sweep(), sections="decay")
+    for odd in (5, (s for s in ["decay", "rates"])):  # a TypeError; a generator emptied
+        with pytest.raises(VanishlabError, match="SECTIONS must be a list of section names"):
+            Experiment(name="x", description="", sweep=vl.Sweep(), sections=odd)
     exp = Experiment(name="x", description="", sweep=vl.Sweep(), sections=["decay"])
     assert exp.sections == ("decay",) and hash(exp)
 

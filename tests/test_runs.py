@@ -889,6 +889,18 @@ def test_a_run_renamed_on_resume_is_reproduced_under_its_new_name(run_dir):
     assert all(c.endswith("--name newer") for c in vl.load_manifest(run_dir)["commands"])
 
 
+def test_recorded_commands_without_a_name_or_unparsable_are_kept_on_resume(run_dir):
+    # Every resume parses the recorded commands: an unclosed quote (a manifest may hold any
+    # text) was a ValueError traceback; a command without --name was left without it.
+    manifest = vl.load_manifest(run_dir)
+    odd = ["vanishlab sweep --smoke --out 'oops", "vanishlab sweep --smoke"]
+    store.write_manifest(run_dir, {**manifest, "commands": odd, "command": odd[-1]})
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    mended = shlex.join([*odd[1].split(), "--name", manifest["name"]])
+    assert vl.load_manifest(run_dir)["commands"] == [odd[0], mended]
+
+
 def test_a_run_whose_manifest_records_no_command_resumes(run_dir):
     # "commands": null and "command": null (a manifest may say so) ended a resume in an
     # IndexError traceback.

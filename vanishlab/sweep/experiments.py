@@ -73,7 +73,11 @@ class Experiment:
     def __post_init__(self) -> None:
         # A typo would only show when the run is reported (which leaves it out).
         if self.sections is not None:
-            if isinstance(self.sections, str) or not all(isinstance(k, str) for k in self.sections):
+            # A list or a tuple only: a string was read letter by letter, and a generator
+            # emptied by this very check.
+            if not isinstance(self.sections, list | tuple) or not all(
+                isinstance(k, str) for k in self.sections
+            ):
                 raise VanishlabError(
                     f"experiment {self.name}: SECTIONS must be a list of section names, got "
                     f"{self.sections!r}"

@@ -269,8 +269,14 @@ def sweep_command(
 
 
 def _with_name(command: str, name: str) -> str:
-    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``."""
-    parts = shlex.split(command)
+    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``
+    (given one if it had none); a command that is not a shell command line is left as it is."""
+    try:
+        parts = shlex.split(command)
+    except ValueError:  # a manifest's text of another origin: an unclosed quote
+        return command
+    if "--name" not in parts[:-1]:
+        return shlex.join([*parts, "--name", name])
     for i, part in enumerate(parts[:-1]):
         if part == "--name":
             parts[i + 1] = name
