@@ -429,11 +429,13 @@ def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path
         run = [vl.load_results(out), vl.load_cells(out), vl.load_manifest(out)]
         return _texts(build_report(*run, timestamp="2024-01-01T00:00:00Z"))
 
-    # nn.RNN alone keeps h and no word of LSTMs; a GRU carries h too, and is named alone.
+    # nn.RNN alone keeps h and no word of LSTMs; a GRU carries h too, and is named alone, also
+    # beside nn.RNN in the side-by-side section (it spoke of LSTMs and ds there).
     small = vl.Sweep(hidden_size=4, seq_len=6, num_layers=(1, 2), init="default")
-    for model in ("rnn", "gru"):
-        texts = report_of(small.replace(model=model))
+    for models in (("rnn",), ("gru",), ("rnn", "gru")):
+        texts = report_of(small.replace(model=models))
         assert any("dh_T/dh_{T−k}" in t for t in texts)
         assert any("dh_T/dh^(l)" in t for t in texts)
         assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts
-        assert any("GRU panels have" in t for t in texts) == (model == "gru")
+        assert any("GRU panels have" in t for t in texts) == ("gru" in models)
+        assert any("no theory is drawn for GRU cells" in t for t in texts) == (len(models) > 1)

@@ -893,12 +893,18 @@ def test_recorded_commands_without_a_name_or_unparsable_are_kept_on_resume(run_d
     # Every resume parses the recorded commands: an unclosed quote (a manifest may hold any
     # text) was a ValueError traceback; a command without --name was left without it.
     manifest = vl.load_manifest(run_dir)
-    odd = ["vanishlab sweep --smoke --out 'oops", "vanishlab sweep --smoke"]
+    kept = ["vanishlab sweep --smoke --out 'oops", "python make_run.py", "vanishlab sweep --name"]
+    named = ["vanishlab sweep --smoke", "vanishlab sweep --smoke --name=a --name b --seeds 2"]
+    odd = [*kept, *named]
     store.write_manifest(run_dir, {**manifest, "commands": odd, "command": odd[-1]})
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"])
     assert result.exit_code == 0, result.stderr
-    mended = shlex.join([*odd[1].split(), "--name", manifest["name"]])
-    assert vl.load_manifest(run_dir)["commands"] == [odd[0], mended]
+    name = manifest["name"]
+    mended = [
+        shlex.join(["vanishlab", "sweep", "--smoke", "--name", name]),
+        shlex.join(["vanishlab", "sweep", "--smoke", "--name", name, "--seeds", "2"]),
+    ]
+    assert vl.load_manifest(run_dir)["commands"] == [*kept, *mended]
 
 
 def test_a_run_whose_manifest_records_no_command_resumes(run_dir):

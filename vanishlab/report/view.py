@@ -191,6 +191,13 @@ class RunView:
         return set(r["model"].dropna().unique()) if "model" in r else {"rnn"}
 
     @cached_property
+    def models_measured(self) -> list[str]:
+        """The models the run has measured cells of, as captions name them, in a fixed order:
+        a subset of ``["RNN", "LSTM", "GRU"]``."""
+        models = self._measured_models()
+        return [m.upper() for m in ("rnn", "lstm", "gru") if m in models]
+
+    @cached_property
     def gated(self) -> str:
         """The gated models the run has measured cells of, for captions: ``"LSTM and GRU"``,
         ``"LSTM"``, ``"GRU"``, or ``""`` (no theory applies to them)."""

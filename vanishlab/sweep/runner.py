@@ -269,18 +269,28 @@ def sweep_command(
 
 
 def _with_name(command: str, name: str) -> str:
-    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``
-    (given one if it had none); a command that is not a shell command line is left as it is."""
+    """``command`` (one of :func:`sweep_command`'s) with one ``--name`` whose value is ``name``
+    (its ``--name`` values, in either form, replaced by one); text that is not a ``vanishlab
+    sweep`` command line, or that ends in a bare ``--name``, is left as it is."""
     try:
         parts = shlex.split(command)
     except ValueError:  # a manifest's text of another origin: an unclosed quote
         return command
-    if "--name" not in parts[:-1]:
-        return shlex.join([*parts, "--name", name])
-    for i, part in enumerate(parts[:-1]):
-        if part == "--name":
-            parts[i + 1] = name
-    return shlex.join(parts)
+    if parts[:2] != ["vanishlab", "sweep"] or parts[-1] == "--name":
+        return command
+    out: list[str] = []
+    named = skip = False
+    for part in parts:
+        if skip:
+            skip = False
+        elif part == "--name" or part.startswith("--name="):
+            skip = part == "--name"
+            if not named:  # the first keeps its place; any other is dropped
+                out += ["--name", name]
+                named = True
+        else:
+            out.append(part)
+    return shlex.join(out if named else [*out, "--name", name])
 
 
 def _now() -> str:

@@ -1,10 +1,10 @@
 """Depth x lag: one heatmap per stacked network, every layer's state against every lag.
 
 For a network of L layers, cell (l, k) is log10 ||dh_T/dh^(l)_{T-k}|| (ds^(l) for an LSTM's
-state s = [h | c]): the last state of the
-top layer against layer l's state k steps earlier, mean over seeds (a geometric mean of the
-norms). Going down a column is the gradient travelling down the stack, going right along a row
-is it travelling back in time; -inf (an exact zero Jacobian) is drawn grey.
+state s = [h | c]): the last state of the top layer against layer l's state k steps earlier,
+mean over seeds (a geometric mean of the norms). Going down a column is the gradient travelling
+down the stack, going right along a row is it travelling back in time; -inf (an exact zero
+Jacobian) is drawn grey.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def depth_section(view: RunView) -> Section | None:
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
                 "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero; the "
                 "scale spans the values drawn. At lag 0 the top layer's is the identity, of norm "
-                "√H (pale red)." + view.state_note + folded
+                "√H (pale red)." + folded + view.state_note
             ),
             panels=tuple(page),
             ncols=2,

@@ -1,15 +1,16 @@
 """RNN, LSTM and GRU side by side: one figure of decay curves and one table of rates.
 
 Shown when a run sweeps the ``model`` axis. Each model is one line (an ``nn.RNN`` one line per
-activation): the top layer's state rows log10 ||ds_T / ds_{T-k}|| (for an LSTM s = [h | c], so
-lag 0 is ||[I | 0]||, the same as an RNN's ||I||; docs/design.md), mean over seeds, against the
-lag k. One panel per setting of the other swept axes, so that the models are compared at the
-same hidden size, depth, sequence length and init. The table gives, per model and setting, the
-fitted decay rate (natural log per step, mean +- standard deviation over seeds), the horizon
-(the lag where the norm has fallen 1000-fold) and what theory predicts. Gated cells have no
-theory here: the mean field and the linear regime are those of ``nn.RNN``, and Gilboa et al.
-(2019)'s mean field of LSTMs and GRUs is not covered, so a gated row never shows a prediction
-and no overlay is drawn for it.
+activation): the top layer's state rows log10 ||dh_T / ds_{T-k}|| (for an LSTM s = [h | c], so
+lag 0 is ||[I | 0]||, the same as an RNN's ||I||; docs/design.md; captions write ds only in a
+run with LSTM cells), mean over seeds, against the lag k. Titles and captions name the models
+the run has measured cells of. One panel per setting of the other swept axes, so that the
+models are compared at the same hidden size, depth, sequence length and init. The table gives,
+per model and setting, the fitted decay rate (natural log per step, mean +- standard deviation
+over seeds), the horizon (the lag where the norm has fallen 1000-fold) and what theory
+predicts. Gated cells have no theory here: the mean field and the linear regime are those of
+``nn.RNN``, and Gilboa et al. (2019)'s mean field of LSTMs and GRUs is not covered, so a gated
+row never shows a prediction and no overlay is drawn for it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ MAX_PANELS = 12
 """At most this many settings get a panel; the rest are named in the figure's note."""
 _MODEL = "model"
 _NO_THEORY = "none: no theory for gated cells"
+
+
+def _names(names: list[str]) -> str:
+    """``["RNN", "LSTM", "GRU"]`` -> ``"RNN, LSTM and GRU"``."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _line_label(model: object, activation: object) -> str:
@@ -80,13 +86,13 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = len(combos) - len(panels)
     return LineGrid(
-        title="RNN, LSTM and GRU side by side",
+        title=f"{_names(view.models_measured)} side by side",
         caption=(
-            "The log10 Frobenius norm of the top layer's state Jacobian dh_T/ds_{T−k} (s = h, "
-            "or an LSTM's [h | c]) against the lag k, one line per model (an RNN one per "
-            "activation), mean over seeds; one panel per setting of the other swept axes. "
-            "Measurements only: no theory is drawn for LSTM or GRU cells (Gilboa et al. 2019's "
-            "mean field of gated cells is not covered)."
+            f"The log10 Frobenius norm of the top layer's state Jacobian {view.state_jacobian()} "
+            "against the lag k, one line per model (an RNN one per activation), mean over "
+            "seeds; one panel per setting of the other swept axes. Measurements only: no "
+            f"theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field of gated "
+            "cells is not covered)." + view.state_note
         ),
         nrows=grid_rows(len(panels), ncols),
         ncols=ncols,
@@ -151,10 +157,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
             "deviation over seeds), the median horizon (the lag where the norm has fallen "
             "1000-fold; '> n' when it never does within the n lags measured), and the "
-            "predicted rate with "
-            "its theory. LSTM and GRU rows have no theory: the linear regime and the mean field "
-            "here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not "
-            "covered."
+            f"predicted rate with its theory. {view.gated} rows have no theory: the linear regime "
+            "and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean field of gated "
+            "cells is not covered."
         ),
         columns=tuple(columns),
         rows=tuple(rows),
@@ -166,6 +171,8 @@ def models_section(view: RunView) -> Section | None:
     """The side-by-side view of a run that sweeps ``model``; None for a one-model run."""
     if _MODEL not in view.varying or not len(view.top_state) or not len(view.top_fits):
         return None
+    if len(view.models_measured) < 2:  # the cells of the other models all failed
+        return None
     keys = _settings(view)
     top = view.top_state
     labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
@@ -173,12 +180,14 @@ def models_section(view: RunView) -> Section | None:
     lines = [
         name for m in models for name in sorted(labels) if name == m or name.startswith(f"{m} (")
     ]
+    names = view.models_measured
     return Section(
         key="models",
-        title="RNN, LSTM and GRU",
+        title=_names(names),
         intro=(
-            "The same settings measured on nn.RNN, nn.LSTM and nn.GRU: how far back each "
-            "model's last state still depends on its earlier states, at matched hidden size."
+            f"The same settings measured on {_names([f'nn.{n}' for n in names])}: how far back "
+            "each model's last state still depends on its earlier states, at matched hidden "
+            "size."
         ),
         blocks=(_figure(view, keys, lines), _table(view, keys, lines)),
     )
