@@ -21,9 +21,10 @@ from _shards import aggregate_by_hand
 import vanishlab as vl
 from vanishlab.sweep import store
 from vanishlab.sweep.cell import _log_stats, build_module, cell_inputs
+from vanishlab.sweep.commands import sweep_command
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
-from vanishlab.sweep.runner import plan_sweep, sweep_command
+from vanishlab.sweep.runner import plan_sweep
 
 TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}
 GRID = Sweep(

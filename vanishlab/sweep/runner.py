@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import numbers
 import os
-import shlex
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,9 +25,8 @@ import pandas as pd
 
 from ..errors import VanishlabError
 from . import store
-from .axes import MODEL_AXIS
+from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
-from .config import axis as config_axis
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
 from .files import resolved
@@ -239,60 +237,6 @@ def plan_sweep(
     )
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def sweep_command(
-    exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
-) -> str:
-    """The shell command that reproduces a run: every axis explicit, so the grid is pinned
-    (an axis with ``in_id_at_default=False`` at its default alone is left out, as before it
-    existed, and so is an axis that applies to none of the grid's models; with ``--force`` when
-    it extends a directory that holds another grid)."""
-    parts = ["vanishlab", "sweep"]
-    if exp.ref is not None:
-        parts.append(exp.ref)
-    grid = exp.sweep.axes()
-    for axis, values in grid.items():
-        entry = config_axis(axis)
-        if not entry.in_id_at_default and values == (entry.default,):
-            continue  # an axis newer than the runs (model): at its default, the grid is pinned
-        if not any(entry.applies(model) for model in grid[MODEL_AXIS]):
-            continue  # e.g. --activation for LSTMs only: it pins nothing, and sweep refuses it
-        flag = "--" + axis.replace("_", "-")
-        parts += [flag, ",".join(_value_text(v) for v in values)]
-    parts += ["--out", os.fspath(out), "--name", name]
-    return shlex.join([*parts, "--force"] if force else parts)
-
-
-def _with_name(command: str, name: str) -> str:
-    """``command`` (one of :func:`sweep_command`'s) with one ``--name`` whose value is ``name``
-    (its ``--name`` values, in either form, replaced by one); text that is not a ``vanishlab
-    sweep`` command line, or that ends in a bare ``--name``, is left as it is."""
-    try:
-        parts = shlex.split(command)
-    except ValueError:  # a manifest's text of another origin: an unclosed quote
-        return command
-    if parts[:2] != ["vanishlab", "sweep"] or parts[-1] == "--name":
-        return command
-    out: list[str] = []
-    named = skip = False
-    for part in parts:
-        if skip:
-            skip = False
-        elif part == "--name" or part.startswith("--name="):
-            skip = part == "--name"
-            if not named:  # the first keeps its place; any other is dropped
-                out += ["--name", name]
-                named = True
-        else:
-            out.append(part)
-    return shlex.join(out if named else [*out, "--name", name])
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -349,7 +293,7 @@ def _run_manifest(
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
     commands = [c for c in (manifest.get("commands") or [manifest.get("command")]) if c]
     # Renamed on a resume (now, or by a version that kept the first name): the commands too.
-    commands = [_with_name(c, label) for c in commands]
+    commands = [with_name(c, label) for c in commands]
     this_grid = _json_axes(exp.sweep)
     if not grids or (plan.new_cells and this_grid not in grids):
         grids.append(this_grid)
