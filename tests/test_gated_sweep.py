@@ -439,3 +439,13 @@ def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path
         assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts
         assert any("GRU panels have" in t for t in texts) == ("gru" in models)
         assert any("no theory is drawn for GRU cells" in t for t in texts) == (len(models) > 1)
+    # With LSTM cells, the note on s names only the models measured.
+    for models, note in (
+        (("lstm", "gru"), "s is the state a cell carries: h for GRU, [h | c] for an LSTM."),
+        (("rnn", "lstm"), "s is the state a cell carries: h for nn.RNN, [h | c] for an LSTM."),
+    ):
+        texts = report_of(small.replace(model=models))
+        assert sum(note in t for t in texts) >= 3, texts
+        assert not any("for nn.RNN and GRU" in t for t in texts)
+        side = [t for t in texts if "one line per model" in t and "Measurements only" in t]
+        assert side and all(("RNN one per activation" in t) == ("rnn" in models) for t in side)

@@ -893,8 +893,17 @@ def test_recorded_commands_without_a_name_or_unparsable_are_kept_on_resume(run_d
     # Every resume parses the recorded commands: an unclosed quote (a manifest may hold any
     # text) was a ValueError traceback; a command without --name was left without it.
     manifest = vl.load_manifest(run_dir)
-    kept = ["vanishlab sweep --smoke --out 'oops", "python make_run.py", "vanishlab sweep --name"]
-    named = ["vanishlab sweep --smoke", "vanishlab sweep --smoke --name=a --name b --seeds 2"]
+    kept = [
+        "vanishlab sweep --smoke --out 'oops",
+        "python make_run.py",
+        "vanishlab sweep --name",
+        "vanishlab sweep --smoke --name a  # first try",  # shell text: not shlex.join's form
+        "vanishlab sweep --smoke --out $HOME/r --name a",
+    ]
+    named = [
+        "vanishlab sweep --smoke",
+        "vanishlab sweep --smoke --out=--name=x --name=a --seeds 2",  # --out's value is kept
+    ]
     odd = [*kept, *named]
     store.write_manifest(run_dir, {**manifest, "commands": odd, "command": odd[-1]})
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir), "--quiet"])
@@ -902,7 +911,9 @@ def test_recorded_commands_without_a_name_or_unparsable_are_kept_on_resume(run_d
     name = manifest["name"]
     mended = [
         shlex.join(["vanishlab", "sweep", "--smoke", "--name", name]),
-        shlex.join(["vanishlab", "sweep", "--smoke", "--name", name, "--seeds", "2"]),
+        shlex.join(
+            ["vanishlab", "sweep", "--smoke", "--out=--name=x", "--name", name, "--seeds", "2"]
+        ),
     ]
     assert vl.load_manifest(run_dir)["commands"] == [*kept, *mended]
 

@@ -219,11 +219,11 @@ class RunView:
     def state_note(self) -> str:
         """What s is, as a closing sentence for a caption that writes :meth:`state_jacobian`
         ("" in a run without LSTM cells)."""
-        return (
-            " s is the state a cell carries: h for nn.RNN and GRU, [h | c] for an LSTM."
-            if self.lstm
-            else ""
-        )
+        if not self.lstm:
+            return ""
+        h = [{"RNN": "nn.RNN"}.get(m, m) for m in self.models_measured if m != "LSTM"]
+        carry = f"h for {' and '.join(h)}, " if h else ""
+        return f" s is the state a cell carries: {carry}[h | c] for an LSTM."
 
     def state_label(self, layer: str = "") -> str:
         """:meth:`state_jacobian` as a mathtext axis label."""

@@ -49,25 +49,26 @@ def sweep_command(
 
 
 def with_name(command: str, name: str) -> str:
-    """``command`` (one of :func:`sweep_command`'s) with one ``--name`` whose value is ``name``
-    (its ``--name`` values, in either form, replaced by one); text that is not a ``vanishlab
-    sweep`` command line, or that ends in a bare ``--name``, is left as it is."""
+    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``.
+
+    :func:`sweep_command` writes ``--name`` last but for ``--force``, so the last ``--name``
+    with a value (``--name X`` or ``--name=X``) is the run's name; an earlier one can only be
+    another option's value (``--out --name``), and is kept. A command without one gets it.
+    Text that :func:`sweep_command` cannot have written (another program, a line that is not
+    in ``shlex.join``'s form: comments, ``$HOME``, ``&&``, two lines; a bare ``--name`` at the
+    end) is left as it is.
+    """
     try:
         parts = shlex.split(command)
     except ValueError:  # a manifest's text of another origin: an unclosed quote
         return command
-    if parts[:2] != ["vanishlab", "sweep"] or parts[-1] == "--name":
+    if parts[:2] != ["vanishlab", "sweep"] or shlex.join(parts) != command:
         return command
-    out: list[str] = []
-    named = skip = False
-    for part in parts:
-        if skip:
-            skip = False
-        elif part == "--name" or part.startswith("--name="):
-            skip = part == "--name"
-            if not named:  # the first keeps its place; any other is dropped
-                out += ["--name", name]
-                named = True
-        else:
-            out.append(part)
-    return shlex.join(out if named else [*out, "--name", name])
+    if parts[-1] == "--name" and parts[-2] != "--name":  # a bare --name: what did it name?
+        return command
+    for i in range(len(parts) - 1, 1, -1):
+        if parts[i].startswith("--name="):
+            return shlex.join([*parts[:i], "--name", name, *parts[i + 1 :]])
+        if parts[i] == "--name" and i + 1 < len(parts):
+            return shlex.join([*parts[: i + 1], name, *parts[i + 2 :]])
+    return shlex.join([*parts, "--name", name])

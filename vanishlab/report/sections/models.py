@@ -89,10 +89,11 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         title=f"{_names(view.models_measured)} side by side",
         caption=(
             f"The log10 Frobenius norm of the top layer's state Jacobian {view.state_jacobian()} "
-            "against the lag k, one line per model (an RNN one per activation), mean over "
-            "seeds; one panel per setting of the other swept axes. Measurements only: no "
-            f"theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field of gated "
-            "cells is not covered)." + view.state_note
+            "against the lag k, one line per model"
+            + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
+            + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
+            f"only: no theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field "
+            "of gated cells is not covered)." + view.state_note
         ),
         nrows=grid_rows(len(panels), ncols),
         ncols=ncols,
