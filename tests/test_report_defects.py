@@ -396,3 +396,12 @@ def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
     )
     gain = next(s for s in report.sections if s.key == "gain")
     assert all("floor triangles alone" not in b.caption for b in gain.blocks)
+
+
+def test_captions_list_things_with_and():
+    # The depth caption folded "model, activation" without an "and"; the models section
+    # wrote its own join.
+    from vanishlab.report.format import and_list
+
+    assert and_list([]) == "" and and_list(["a"]) == "a"
+    assert and_list(["a", "b"]) == "a and b" and and_list(["a", "b", "c"]) == "a, b and c"

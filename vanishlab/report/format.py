@@ -36,6 +36,7 @@ __all__ = [
     "MAX_TABLE_ROWS",
     "NOT_APPLICABLE",
     "PANEL_AXES",
+    "and_list",
     "assign",
     "duration",
     "format_value",
@@ -146,6 +147,11 @@ def r2_text(r2: float) -> str:
     """r² with four decimals in every table ("0.9950", "1.0000"; one table wrote "1", "0.995"
     and "0.9986" by significant digits); "—" when there is none."""
     return f"{r2:.4f}" if math.isfinite(r2) else "—"
+
+
+def and_list(items: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``, as captions list things."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def plural(n: int, word: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..format import MAX_PANELS, label, setting_text
+from ..format import MAX_PANELS, and_list, label, setting_text
 from ..layout import seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
 from ..view import RunView
@@ -91,7 +91,7 @@ def depth_section(view: RunView) -> Section | None:
     pages = [panels[i : i + per] for i in range(0, len(panels), per)]
     folded = (
         " Each panel stacks, for every value of "
-        + ", ".join(label(c) for c in fold)
+        + and_list([label(c) for c in fold])
         + ", that setting's layers (separated by a line)."
         if fold
         else ""

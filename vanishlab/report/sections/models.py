@@ -20,7 +20,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..format import NOT_APPLICABLE, format_value, horizon_text, label, rate_text, setting_text
+from ..format import (
+    NOT_APPLICABLE,
+    and_list,
+    format_value,
+    horizon_text,
+    label,
+    rate_text,
+    setting_text,
+)
 from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -31,11 +39,6 @@ MAX_PANELS = 12
 """At most this many settings get a panel; the rest are named in the figure's note."""
 _MODEL = "model"
 _NO_THEORY = "none: no theory for gated cells"
-
-
-def _names(names: list[str]) -> str:
-    """``["RNN", "LSTM", "GRU"]`` -> ``"RNN, LSTM and GRU"``."""
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _line_label(model: object, activation: object) -> str:
@@ -86,7 +89,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = len(combos) - len(panels)
     return LineGrid(
-        title=f"{_names(view.models_measured)} side by side",
+        title=f"{and_list(view.models_measured)} side by side",
         caption=(
             f"The log10 Frobenius norm of the top layer's state Jacobian {view.state_jacobian()} "
             "against the lag k, one line per model"
@@ -184,9 +187,9 @@ def models_section(view: RunView) -> Section | None:
     names = view.models_measured
     return Section(
         key="models",
-        title=_names(names),
+        title=and_list(names),
         intro=(
-            f"The same settings measured on {_names([f'nn.{n}' for n in names])}: how far back "
+            f"The same settings measured on {and_list([f'nn.{n}' for n in names])}: how far back "
             "each model's last state still depends on its earlier states, at matched hidden "
             "size."
         ),
