@@ -475,24 +475,19 @@ def test_frames_without_a_full_config_are_summarised_with_a_reason():
 def test_a_task_cell_told_no_drive_gets_no_prediction_not_the_origins(activation):
     # A task cell runs on its task's inputs; input_std 0 made the summary take it for a cell at
     # the origin: relu predicted −∞ (Δ +∞) against a measured finite rate, tanh ln ρ(W_hh).
-    from vanishlab.sweep.cell_summary import summarize_cell
-
-    config = vl.CellConfig.from_dict(
-        dict(
-            activation=activation,
-            init="normal",
-            gain=1.0,
-            input_std=0.0,
-            task="adding",
-            input_size=2,
-            hidden_size=16,
-            seq_len=30,
-            batch=4,
-            dtype="float64",
-        )
+    config = vl.CellConfig(
+        activation=activation,
+        init="normal",
+        gain=1.0,
+        input_std=0.0,
+        task="adding",
+        input_size=2,
+        hidden_size=16,
+        seq_len=30,
+        batch=4,
+        dtype="float64",
     )
-    frame, meta = vl.run_cell(config)
-    row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
+    row, _, _ = _summary_of(config)
     assert math.isfinite(row["rate"]) and row["rate"] < 0
     assert row["predicted_by"] == "none" and math.isnan(row["predicted_rate"])
     assert row["mf_validity"] == "none" and "task's inputs" in row["mf_reason"]

@@ -28,6 +28,7 @@ from .format import (
     LINE_PREFERENCE,
     NOT_APPLICABLE,
     PANEL_AXES,
+    and_list,
     hashable,
     py,
 )
@@ -186,28 +187,24 @@ class RunView:
         rest = [c for c in self.varying if c not in (*PANEL_AXES, "seed")]
         return rest[0] if rest else None
 
-    def _measured_models(self) -> set[object]:
-        r = self.results
-        return set(r["model"].dropna().unique()) if "model" in r else {"rnn"}
-
     @cached_property
     def models_measured(self) -> list[str]:
         """The models the run has measured cells of, as captions name them, in a fixed order:
         a subset of ``["RNN", "LSTM", "GRU"]``."""
-        models = self._measured_models()
+        r = self.results
+        models = set(r["model"].dropna().unique()) if "model" in r else {"rnn"}
         return [m.upper() for m in ("rnn", "lstm", "gru") if m in models]
 
     @cached_property
     def gated(self) -> str:
         """The gated models the run has measured cells of, for captions: ``"LSTM and GRU"``,
         ``"LSTM"``, ``"GRU"``, or ``""`` (no theory applies to them)."""
-        models = self._measured_models()
-        return " and ".join(m.upper() for m in ("lstm", "gru") if m in models)
+        return and_list([m for m in self.models_measured if m != "RNN"])
 
     @cached_property
     def lstm(self) -> bool:
         """Whether the run has measured LSTM cells, whose state s is [h | c], not h."""
-        return "lstm" in self._measured_models()
+        return "LSTM" in self.models_measured
 
     def state_jacobian(self, layer: str = "") -> str:
         """The state Jacobian's symbol in captions: dh_T/dh_{T−k} (dh^(l) with a ``layer``),
@@ -222,7 +219,7 @@ class RunView:
         if not self.lstm:
             return ""
         h = [{"RNN": "nn.RNN"}.get(m, m) for m in self.models_measured if m != "LSTM"]
-        carry = f"h for {' and '.join(h)}, " if h else ""
+        carry = f"h for {and_list(h)}, " if h else ""
         return f" s is the state a cell carries: {carry}[h | c] for an LSTM."
 
     def state_label(self, layer: str = "") -> str:
