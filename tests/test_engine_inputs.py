@@ -245,3 +245,39 @@ def test_parameters_of_mixed_dtypes_or_on_the_meta_device_are_refused_clearly() 
     for call in (lambda: vl.linear_rate(meta), lambda: vl.pascanu_bound(meta, 0)):
         with pytest.raises(TypeError, match="meta device: it holds no values"):
             call()
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_the_new_spectral_norm_is_measured_without_advancing_its_buffers(
+    kind: type, tmp_path
+) -> None:
+    """torch.nn.utils.parametrizations.spectral_norm takes a power step on u and v at every
+    access in training mode: each measurement advanced them (a monitor's step eight times), so
+    the next training forward used another weight. The weight measured is the one an access
+    computes (after one power step; a forward of torch 2.13's nn.RNN accesses it four times);
+    u and v are left as they were."""
+    import copy
+
+    from torch.nn.utils import parametrizations
+
+    torch.manual_seed(5)
+    mod = parametrizations.spectral_norm(kind(3, 6).double(), "weight_hh_l0").train()
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    buffers = {k: b.clone() for k, b in mod.named_buffers()}
+    got = vl.jacobian_norms(mod, x)
+    spectrum = vl.lyapunov_spectrum(mod, x, k=2)
+    rate = vl.linear_rate(mod) if kind is nn.RNN else None
+    if kind is nn.RNN:
+        vl.check_pascanu(mod, got)
+    with vl.JacobianMonitor(mod, x, out=tmp_path / "m") as monitor:
+        monitor.step(0)
+    assert all(torch.equal(b, buffers[k]) for k, b in mod.named_buffers())
+    stepped = copy.deepcopy(mod)
+    with torch.no_grad():
+        stepped.weight_hh_l0  # one access: one power step
+    stepped.eval()  # read again without a further one: the weights that access computed
+    pd.testing.assert_frame_equal(got, vl.jacobian_norms(stepped, x), check_exact=True)
+    torch.testing.assert_close(spectrum, vl.lyapunov_spectrum(stepped, x, k=2))
+    if rate is not None:
+        assert rate == vl.linear_rate(stepped)
+    assert not got["log10_fro"].equals(vl.jacobian_norms(mod.eval(), x)["log10_fro"])  # a step

@@ -438,3 +438,16 @@ def test_a_monitored_run_renders_as_a_report(tmp_path):
             mon.step(n)
     html = vl.render_report(tmp_path / "m", tmp_path / "m.html", timestamp="2024-01-01T00:00:00Z")
     assert html.stat().st_size > 1000
+
+
+def test_summarize_reads_back_a_recorded_minus_infinite_exponent(tmp_path):
+    """A manifest stores a non-finite exponent as the string "-inf" (strict JSON has no such
+    number); the summary dropped the string and said NaN."""
+    rnn, probe = nn.RNN(2, 4, nonlinearity="relu"), torch.randn(8, 2, 2)
+    with torch.no_grad():
+        rnn.bias_ih_l0.fill_(-100.0)  # every unit off at every step: the Jacobians are 0
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        mon.step(0)
+    (step,) = vl.load_manifest(tmp_path / "m")["steps"].values()
+    assert step["lyapunov"] == "-inf"
+    assert list(vl.summarize(tmp_path / "m")["lyapunov"]) == [-math.inf]

@@ -164,6 +164,44 @@ def test_cells_are_deterministic_and_leave_global_state_alone():
     pd.testing.assert_frame_equal(first, second, check_exact=True)
 
 
+def _flushes() -> bool:
+    return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        # the adding task's inputs were drawn in torch's default dtype: float64 gave other
+        # numbers (and workers, whose default is float32, other results than workers=1)
+        CellConfig(**{**TINY, "input_size": 2}, init="normal", task="adding", train_steps=4),
+        # subnormal relu pre-activations: flushed to zero they turn relu' into 0 (-inf norms)
+        CellConfig(**TINY, activation="relu", init="normal", input_std=1e-39, bias=False, seed=1),
+    ],
+    ids=["adding-task", "subnormal-relu"],
+)
+def test_cells_ignore_the_callers_default_dtype_and_flushing(config):
+    """A cell's numbers do not depend on process-global settings a caller may have changed:
+    torch's default dtype and flush-to-zero (both restored afterwards)."""
+
+    def measured():
+        frame, meta = vl.run_cell(config)
+        meta.pop("elapsed_s")
+        return frame, meta
+
+    plain_frame, plain_meta = measured()
+    assert not _flushes() and torch.get_default_dtype() == torch.float32
+    torch.set_default_dtype(torch.float64)
+    torch.set_flush_denormal(True)
+    try:
+        frame, meta = measured()
+        assert _flushes() and torch.get_default_dtype() == torch.float64  # restored
+    finally:
+        torch.set_default_dtype(torch.float32)
+        torch.set_flush_denormal(False)
+    pd.testing.assert_frame_equal(plain_frame, frame, check_exact=True)
+    assert meta == plain_meta
+
+
 def test_seed_drives_weights_and_inputs_common_random_numbers():
     a = CellConfig(**TINY, init="normal", gain=0.5)
     b = CellConfig(**TINY, init="normal", gain=2.0)

@@ -194,7 +194,7 @@ def check_pascanu(
         raise ValueError("frame has rows (source, layer, lag) that this rnn cannot produce")
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
-        tolerance = 4 * n * torch.finfo(rnn.weight_hh_l0.dtype).eps / _LN10
+        tolerance = 4 * n * torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps / _LN10
     excess = np.full(len(out), -np.inf)
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:

@@ -92,10 +92,15 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     after an optimizer step and before the next forward the attribute is the previous step's.
     The hook's own computation is used instead, without writing the attribute (a fresh tensor
     there would have no gradient history for the user's code). ``torch.nn.utils.parametrize``
-    computes on every access already.
+    computes on every access already; its parametrizations may advance buffers of their own
+    as they do (``parametrizations.spectral_norm`` takes a power step per access in training
+    mode), which are restored afterwards, so the module is left as it was. The weight is then
+    the one a single access computes (a forward of ``nn.RNN`` accesses it several times, each
+    a further power step: the two differ by the iteration's progress, nothing once converged).
     """
     # Imported here: ``torch.nn.utils.prune`` is needed only by modules that have the hooks.
     from torch.nn.utils import prune
+    from torch.nn.utils.parametrize import is_parametrized
     from torch.nn.utils.spectral_norm import SpectralNorm
     from torch.nn.utils.weight_norm import WeightNorm
 
@@ -113,10 +118,24 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
                     value.detach(), f"{name}, as its forward pre-hook computes it", ("entry",)
                 )
             break
+    if value is None:
+        value = _parametrized(module, name) if is_parametrized(module, name) else None
     value = getattr(module, name) if value is None else value
     if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
         raise TypeError(f"{name} is on the meta device: it holds no values to measure")
     return value
+
+
+def _parametrized(module: nn.Module, name: str) -> torch.Tensor:
+    """A ``torch.nn.utils.parametrize`` weight as an access computes it, with the buffers of its
+    parametrizations (the new ``spectral_norm``'s u and v) put back as they were."""
+    kept = [(b, b.detach().clone()) for b in module.parametrizations[name].buffers()]
+    try:
+        return getattr(module, name)
+    finally:
+        with torch.no_grad():
+            for buffer, value in kept:
+                buffer.copy_(value)
 
 
 def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:

@@ -22,8 +22,12 @@ Two generators keyed by the seed alone mean that cells which differ only in gain
 activation see the same base draws and the same inputs (common random numbers), so a gain
 sweep traces smooth curves; nothing is drawn from torch's global RNG, whose state is left
 untouched. Each measurement pins torch to one intra-op thread (reductions are chunked by
-thread, so the thread count would otherwise change the last bits), which makes a cell's numbers
-bit-identical whatever runs it: this process, a local worker process, or a Dask worker.
+thread, so the thread count would otherwise change the last bits) and keeps subnormal floats
+(a caller's ``torch.set_flush_denormal(True)`` would turn them into zeros, and a relu
+derivative of a subnormal pre-activation into 0), and every tensor is made with an explicit
+dtype (never torch's default, which a caller may have changed): so a cell's numbers are
+bit-identical whatever runs it: this process, a local worker process, or a Dask worker
+(:func:`pinned_numerics`).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ __all__ = [
     "build_module",
     "cell_inputs",
     "empty_frame",
-    "one_thread",
+    "pinned_numerics",
     "seeded_generator",
 ]
 
@@ -59,11 +63,14 @@ _threads_saved = 1
 
 
 @contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Pin torch to one intra-op thread while any measurement of this process runs.
+def pinned_numerics() -> Iterator[None]:
+    """Pin what torch keeps per process or thread while a measurement of this process runs:
+    one intra-op thread, and subnormal floats kept (flush-to-zero off), restoring both after.
 
-    Reference-counted, so concurrent measurements in threads (Dask workers with several threads)
-    never restore the caller's thread count under each other's feet.
+    The thread count is reference-counted, so concurrent measurements in threads (Dask workers
+    with several threads) never restore the caller's count under each other's feet. Flushing
+    is a setting of each thread (a new thread inherits its creator's), so each measuring thread
+    reads and restores its own.
     """
     global _threads_users, _threads_saved
     with _threads_lock:
@@ -72,13 +79,23 @@ def one_thread() -> Iterator[None]:
             if _threads_saved != 1:
                 torch.set_num_threads(1)
         _threads_users += 1
+    flushing = _flushes_denormals()
+    if flushing:
+        torch.set_flush_denormal(False)
     try:
         yield
     finally:
+        if flushing:
+            torch.set_flush_denormal(True)
         with _threads_lock:
             _threads_users -= 1
             if _threads_users == 0 and _threads_saved != 1:
                 torch.set_num_threads(_threads_saved)
+
+
+def _flushes_denormals() -> bool:
+    """Whether this thread flushes subnormal floats to zero (torch has no getter for it)."""
+    return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
 
 
 def seeded_generator(seed: int, stream: str) -> torch.Generator:

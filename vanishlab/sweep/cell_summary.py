@@ -91,7 +91,7 @@ from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
 from .catalog import TRAINED_INIT
-from .cell import build_module, cell_inputs, one_thread, seeded_generator
+from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
 from .config import AXES, CellConfig, axis
 from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
 from .store import TRAIN_FIELDS
@@ -131,7 +131,7 @@ def _predictions(
     notes: list[str] = []
     L, T = config.num_layers, config.seq_len
     model = getattr(config, "model", "rnn")
-    with one_thread(), torch.no_grad():
+    with pinned_numerics(), torch.no_grad():
         if rnn is None:
             rnn = build_module(config)
         if x is None:
@@ -148,7 +148,9 @@ def _predictions(
         # identity weights, would keep it on unit 1 forever instead of the top direction).
         # An LSTM's state is [h | c] per layer: dimension 2 L H.
         width = (2 if model == "lstm" else 1) * L * config.hidden_size
-        q0 = torch.randn(width, 1, generator=seeded_generator(config.seed, "lyapunov"))
+        q0 = torch.randn(
+            width, 1, generator=seeded_generator(config.seed, "lyapunov"), dtype=torch.float32
+        )
         try:
             lyap = lyapunov_spectrum(rnn, x, k=1, discard=discard, q0=q0)  # (B, 1) float64
         except NonFiniteStateError:

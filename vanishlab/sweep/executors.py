@@ -31,7 +31,7 @@ import torch
 
 from ..errors import VanishlabError
 from . import store
-from .cell import one_thread
+from .cell import pinned_numerics
 from .config import CellConfig
 from .experiments import EXPERIMENT_MODULE_PREFIX, import_file
 from .inits import Init
@@ -64,7 +64,7 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 
 
 def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
-    with one_thread():  # held across cells, so the thread pool is not resized per cell
+    with pinned_numerics():  # held across cells, so the thread pool is not resized per cell
         for config, init in tasks:
             on_result(*_run_task(config, init))
 

@@ -17,6 +17,7 @@ naming the field; ``axes`` may be absent only from a manifest without ``grids``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -215,3 +216,22 @@ def package_versions(dask: bool = False) -> dict[str, str]:
         versions["dask"] = dask_mod.__version__
         versions["distributed"] = distributed.__version__
     return versions
+
+
+def json_number(value: float | None) -> float | str | None:
+    """A float for a JSON manifest: itself when finite, ``"-inf"``, ``"inf"`` or ``"nan"``
+    (strict JSON has no such numbers; :func:`read_json_number` reads them back), None for
+    None."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(float(value))
+
+
+def read_json_number(value: object) -> float | None:
+    """A number that :func:`json_number` wrote (``"-inf"``, ``"inf"`` and ``"nan"`` read back
+    as floats); None when it is absent or not a number (true and false are not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and value not in ("-inf", "inf", "nan"):
+        return None
+    return float(value)

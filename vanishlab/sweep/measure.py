@@ -29,7 +29,7 @@ import torch
 from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
 from . import store, train_cell
-from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, one_thread
+from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .inits import Init
@@ -106,7 +106,7 @@ def run_cell(
     x: Any = None
     stored: store.StoredSummary | None = None
     trained: train_cell.TrainRecord | None = None
-    with one_thread():
+    with pinned_numerics():
         try:
             rnn, x = _built(config, init)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))

@@ -37,7 +37,7 @@ from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
-from .manifest import MONITOR, SINGLE_MODEL
+from .manifest import MONITOR, SINGLE_MODEL, read_json_number
 from .prediction import critical_gain
 from .summary_fields import (
     FLAGS,
@@ -186,7 +186,8 @@ def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd
         for step in manifest["steps"].values():
             if isinstance(step, dict) and "cell_id" in step:
                 recorded[str(step["cell_id"])] = step.get("lyapunov")
-    values = {k: float(v) for k, v in recorded.items() if isinstance(v, int | float)}
+    values = {k: read_json_number(v) for k, v in recorded.items()}
+    values = {k: v for k, v in values.items() if v is not None}
     if not values:
         return frame
     frame = frame.copy()

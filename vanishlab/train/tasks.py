@@ -97,11 +97,11 @@ class AddingProblem(Task):
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         _check_int(batch, "batch", 1)
         T, half = self.seq_len, self.seq_len // 2
-        values = torch.rand(batch, T, generator=generator)  # (B, T)
+        values = torch.rand(batch, T, generator=generator, dtype=torch.float32)  # (B, T)
         first = torch.randint(0, half, (batch,), generator=generator)
         second = torch.randint(half, T, (batch,), generator=generator)
         rows = torch.arange(batch)
-        markers = torch.zeros(batch, T)
+        markers = torch.zeros(batch, T, dtype=torch.float32)
         markers[rows, first] = 1.0
         markers[rows, second] = 1.0
         x = torch.stack([values, markers], dim=-1)  # (B, T, 2)

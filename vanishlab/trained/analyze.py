@@ -28,10 +28,10 @@ import torch
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.axes import SEED_MAX
-from ..sweep.cell import one_thread
+from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import resolved
-from ..sweep.manifest import SINGLE_MODEL, package_versions
+from ..sweep.manifest import SINGLE_MODEL, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
 from ..sweep.rundir import is_run_dir
@@ -45,7 +45,6 @@ from .checkpoint import (
 from .measure import (
     cell_id,
     empty_rows,
-    json_number,
     measure_rows,
     module_config,
     now,
@@ -268,7 +267,7 @@ def _measure_into(
             f"measuring {spec.describe()} over {config['seq_len']} steps x {config['batch']} "
             "sequences (this may take a while)"
         )
-        with one_thread(), working(doing, progress):
+        with pinned_numerics(), working(doing, progress):
             measure_start = time.perf_counter()
             try:
                 frame = measure_rows(net, x, config, cid)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ..core.engine import jacobian_log_norms
+from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError
 from ..sweep import store
@@ -39,7 +40,6 @@ from ..sweep.config import AXES, CellConfig, config_id
 __all__ = [
     "TRAINED_INIT",
     "empty_rows",
-    "json_number",
     "measure_rows",
     "module_config",
     "top_lyapunov",
@@ -92,7 +92,7 @@ def module_config(
         "bias": bool(module.bias),
         "batch": int(xs.shape[1]),
         "seed": seed,
-        "dtype": str(module.weight_hh_l0.dtype).removeprefix("torch."),
+        "dtype": str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch."),
         "model": kind,  # the sweep's model axis, where this vanishlab has one
     }
     defaults = CellConfig().to_dict()
@@ -141,11 +141,3 @@ def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int 
 def now() -> str:
     """The current UTC time as ISO 8601 to the second (``2026-01-01T00:00:00Z``)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def json_number(value: float | None) -> float | str | None:
-    """A float for a JSON manifest: itself when finite, ``"-inf"``, ``"inf"`` or ``"nan"``
-    (strict JSON has no such numbers; ``float()`` reads these strings back), None for None."""
-    if value is None or math.isfinite(value):
-        return value
-    return str(float(value))

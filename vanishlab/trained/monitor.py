@@ -42,16 +42,15 @@ import torch
 from torch import nn
 
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import check_finite, prepare_inputs
+from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import resolved
-from ..sweep.manifest import MONITOR, package_versions
+from ..sweep.manifest import MONITOR, json_number, package_versions
 from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
     empty_rows,
-    json_number,
     measure_rows,
     module_config,
     module_kind,
@@ -227,7 +226,7 @@ class JacobianMonitor:
             return None
         start = time.perf_counter()
         lyap: float | None = None
-        with _untouched_rng(self.module.weight_hh_l0.device):
+        with _untouched_rng(module_weight(self.module, "weight_hh_l0").device):
             diverged = _non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, reason = empty_rows(), "failed", diverged
@@ -305,7 +304,7 @@ class JacobianMonitor:
             "bias": bool(m.bias),
             "nonlinearity": m.nonlinearity if kind == "rnn" else None,
             "batch_first": bool(m.batch_first),
-            "dtype": str(m.weight_hh_l0.dtype).removeprefix("torch."),
+            "dtype": str(module_weight(m, "weight_hh_l0").dtype).removeprefix("torch."),
         }
 
     def _check_out(self) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay
+from ...sweep.manifest import read_json_number
 from ..format import duration, format_value
 from ..layout import thin
 from ..model import Curve, Section
@@ -113,16 +114,7 @@ def architecture_items(arch: Mapping[str, Any]) -> list[tuple[str, str]]:
 def lyapunov_value(value: object) -> float | None:
     """A manifest's Lyapunov exponent as a float (``"-inf"`` and ``"nan"`` read back); None
     when it was not measured or is not a number."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    return read_json_number(value)
 
 
 def curve_order(frame: pd.DataFrame) -> list[tuple[str, int | None]]:
