@@ -274,7 +274,7 @@ def test_the_new_spectral_norm_is_measured_without_advancing_its_buffers(
     assert all(torch.equal(b, buffers[k]) for k, b in mod.named_buffers())
     stepped = copy.deepcopy(mod)
     with torch.no_grad():
-        stepped.weight_hh_l0  # one access: one power step
+        _ = stepped.weight_hh_l0  # one access: one power step
     stepped.eval()  # read again without a further one: the weights that access computed
     pd.testing.assert_frame_equal(got, vl.jacobian_norms(stepped, x), check_exact=True)
     torch.testing.assert_close(spectrum, vl.lyapunov_spectrum(stepped, x, k=2))

@@ -154,3 +154,39 @@ def test_smoke_and_default_grids() -> None:
     module = _experiment()
     assert module.SMOKE.size == 4 and module.SWEEP.size == 32
     assert set(module.SWEEP.task) == {"adding"} and module.SWEEP.input_size == (2,)
+
+
+def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> None:
+    """A trained cell whose forward pass overflowed at initialisation was never trained: it
+    vanished from the fractions, the agreement sentence and the table without a word."""
+    from vanishlab.report.render import render_html
+    from vanishlab.sweep.trainability import not_trained
+
+    grid = vl.Sweep(
+        activation=("relu",), init=("normal",), gain=(1.0, 6.0), task=("adding",),
+        input_size=(2,), seq_len=(80,), hidden_size=(8,), train_steps=(3,), batch=(2,),
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    cells = vl.load_cells(tmp_path / "run")
+    missing = not_trained(cells)
+    assert list(missing["gain"]) == [6.0] and list(missing["failure"]) == ["overflow"]
+    assert len(trainability(vl.load_results(tmp_path / "run"), cells)) == 1
+
+    def section(frame: pd.DataFrame, results: pd.DataFrame):
+        report = build_report(
+            results, frame, load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z"
+        )
+        render_html(report)  # renders, with or without blocks
+        return next(s for s in report.sections if s.key == "trainability")
+
+    results = vl.load_results(tmp_path / "run")
+    both = section(cells, results)
+    assert "the outcome of 0 of 1 trained cell (0 %) right. Of the 0 cells" in both.intro
+    assert (
+        "1 cell meant to be trained is left out of the figures, the table and the counts "
+        "above: its forward pass overflowed at initialisation, so it was neither measured nor "
+        "trained (listed under Anomalies)." in both.intro
+    )
+    overflowed = cells[cells["gain"] == 6.0].drop(columns=["solved"])  # no trained cell at all
+    alone = section(overflowed, results[results["cell_id"].isin(overflowed["cell_id"])])
+    assert alone.blocks == () and "is left out of this section: its forward pass" in alone.intro

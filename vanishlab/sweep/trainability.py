@@ -6,7 +6,10 @@ initialisation. The task needs the gradient from an input ``required_lag`` steps
 T - floor(T/2); T - 1 for recall). ``horizon_1000`` is the first lag at which the input
 Jacobian's norm (geometric mean over the batch) has fallen 1000x below its value at lag 0 (None
 when it never does within T). The measurement *predicts* a cell trainable when the gradient at
-the required lag has not fallen 1000x (``drop_at_required`` < 3 decades).
+the required lag has not fallen 1000x (``drop_at_required`` < 3 decades). A cell meant to be
+trained whose measurement at initialisation failed (its forward pass overflowed) was never
+trained: it has no outcome, so :func:`trainability` leaves it out and :func:`not_trained` lists
+it.
 
 Pure pandas (no torch), so that a report reads it without the training code
 (:mod:`vanishlab.sweep.train_cell`, which trains the cells).
@@ -22,7 +25,7 @@ import pandas as pd
 from ..analysis.fits import HORIZON_DECADES
 from .config import AXES
 
-__all__ = ["DROP_DECADES", "required_lag", "trainability"]
+__all__ = ["DROP_DECADES", "not_trained", "required_lag", "trainability"]
 
 DROP_DECADES = HORIZON_DECADES
 """A gradient that has fallen this many decades (1000x) is taken to have vanished: the decades
@@ -81,3 +84,15 @@ def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def not_trained(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells meant to be trained (a ``task`` and ``train_steps`` > 0) that have no training
+    outcome: their measurement at initialisation, or their training, failed (``status`` and
+    ``reason`` say which). :func:`trainability` leaves them out."""
+    if "task" not in cells or "train_steps" not in cells:
+        return cells.iloc[:0]
+    meant = (cells["task"].fillna("none") != "none") & (cells["train_steps"].fillna(0) > 0)
+    if "solved" in cells:
+        meant &= cells["solved"].isna()
+    return cells[meant.to_numpy(dtype=bool)]

@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...sweep.trainability import DROP_DECADES, trainability
-from ..format import format_value, setting_text
+from ...sweep.trainability import DROP_DECADES, not_trained, trainability
+from ..format import format_value, plural, setting_text
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 
@@ -44,11 +44,12 @@ def _agreement(table: pd.DataFrame) -> str:
     pred_yes = table[table["predicted"]]
     solved, failed = table[table["solved"]], table[~table["solved"]]
     text = (
-        f"The gradient at initialisation put {agree} of {n} trained cells "
-        f"({100 * agree / n:.0f} %) on the side they ended on. Of the {len(pred_no)} cells "
-        f"whose gradient had fallen {10**DROP_DECADES:.0f}x by the required lag, "
-        f"{int(pred_no['solved'].sum())} were solved anyway; of the {len(pred_yes)} whose "
-        f"gradient had not, {int(pred_yes['solved'].sum())} were."
+        f"The gradient at initialisation called the outcome of {agree} of "
+        f"{plural(n, 'trained cell')} ({100 * agree / n:.0f} %) right. Of the "
+        f"{plural(len(pred_no), 'cell')} whose gradient had fallen {10**DROP_DECADES:.0f}x by "
+        f"the required lag, {int(pred_no['solved'].sum())} solved it anyway; of the "
+        f"{plural(len(pred_yes), 'cell')} whose gradient had not, "
+        f"{int(pred_yes['solved'].sum())} did."
     )
     if len(solved):
         text += (
@@ -220,13 +221,41 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
 
 def trainability_section(view: RunView) -> Section | None:
     """The solved fraction against T with the prediction at init, and the horizons table."""
-    table = trainability(view.results, view.cells)
-    if not len(table):
+    table, missing = trainability(view.results, view.cells), not_trained(view.cells)
+    if not len(table) and not len(missing):
         return None
-    return Section(
-        "trainability",
-        "Trainability",
-        "Whether each network learned its task, set beside its gradient at initialisation. "
-        + _agreement(table),
-        (_figure(table, view), _horizon_figure(table, view), _table(table, view)),
+    intro = "Whether each network learned its task, set beside its gradient at initialisation."
+    if len(table):
+        intro += " " + _agreement(table)
+    if len(missing):
+        intro += " " + _not_trained_text(missing, len(table))
+    blocks = (_figure(table, view), _horizon_figure(table, view), _table(table, view))
+    return Section("trainability", "Trainability", intro, blocks if len(table) else ())
+
+
+def _not_trained_text(missing: pd.DataFrame, n_trained: int) -> str:
+    """What became of the cells meant to be trained that have no outcome (sweep.trainability)."""
+    n = len(missing)
+    failure = missing["failure"] if "failure" in missing else pd.Series("", index=missing.index)
+    overflow = int((failure == "overflow").sum())
+    one = overflow == 1
+    why = []
+    if overflow == n:
+        why.append(
+            f"{'its forward pass' if one else 'their forward passes'} overflowed at "
+            f"initialisation, so {'it was' if one else 'they were'} neither measured nor trained"
+        )
+    elif overflow:
+        why.append(
+            f"the forward pass of {overflow} overflowed at initialisation, so "
+            f"{'it was' if one else 'they were'} neither measured nor trained"
+        )
+    if overflow == 0:
+        why.append(f"{'it' if n == 1 else 'they'} failed with an error")
+    elif n - overflow:
+        why.append(f"{n - overflow} failed with an error")
+    where = "the figures, the table and the counts above" if n_trained else "this section"
+    return (
+        f"{plural(n, 'cell')} meant to be trained {'is' if n == 1 else 'are'} left out of "
+        f"{where}: {' and '.join(why)} (listed under Anomalies)."
     )
