@@ -232,3 +232,12 @@ def test_an_init_that_is_not_functions_is_refused_at_registration(registry):
     assert "not_functions" not in INITS
     with pytest.raises(TypeError, match=r"init must be a vanishlab\.Init or None, got str"):
         vl.run_cell(vl.CellConfig(hidden_size=4, input_size=2, seq_len=3), init="normal")  # type: ignore[arg-type]
+
+
+def test_the_identity_init_does_not_promise_tanh_the_linear_rate():
+    """Its note said the linear regime's rate ln g applies; tanh with a drive measured -1.25
+    at g = 2 (ln 2 = +0.69): the diagonal Jacobian's units decay at ln g plus their ln act'."""
+    from vanishlab.sweep.inits import INITS
+
+    reason = INITS["identity"].validity_reason
+    assert "applies instead" not in reason and "below ln g for tanh" in reason

@@ -305,6 +305,19 @@ def test_rates_of_seeds_cut_to_exact_zero_are_fitted_before_the_zero():
     )
 
 
+def test_a_horizon_made_by_exact_zeros_is_marked_and_the_fit_lags_end_before_them():
+    """A curve that fell 0.2 decades by lag 20 and is exactly 0 (some samples' Jacobians) from
+    lag 21: its horizon 21 read like a 1000x decay, and "fit lags" named the window's end,
+    though the rate was fitted before the zero."""
+    results, cells = synthetic({("a", 0): ("cut", -0.01), ("a", 1): ("cut", -0.01), ("b", 0): -0.2})
+    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["a"]["horizon"] == "21 (exact 0)" and rows["a"]["fit lags"] == "10\u2060–\u206020"
+    assert rows["b"]["horizon"] == "15" and rows["b"]["fit lags"] == "10\u2060–\u206040"
+    assert "'(exact 0)' when some seed's Jacobian is exactly zero there" in table.caption
+
+
 def test_rates_leave_out_seeds_with_exact_zeros():
     results, cells = synthetic(
         {("a", 0): -0.1, ("a", 1): -np.inf, ("a", 2): -0.3, ("b", 0): -np.inf, ("b", 1): -np.inf}
@@ -660,3 +673,29 @@ def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monk
     quiet_matplotlib_dirs()
     folder = os.environ.pop("MPLCONFIGDIR")
     assert os.path.dirname(folder) == str(tmp_path / "tmp") and os.path.isdir(folder)
+
+
+def test_an_analysis_page_names_the_lags_a_rate_was_fitted_on():
+    """The analysis page's "fit lags" named the window's end for a curve cut by an exact zero
+    inside it; its rate was fitted before the zero."""
+    from vanishlab.report.sections.single_model import _fit_end
+
+    assert _fit_end({"lag_end": 40, "zero_lag": 21, "rate": -0.3}) == 20
+    assert _fit_end({"lag_end": 40, "zero_lag": pd.NA, "rate": -0.3}) == 40
+    assert _fit_end({"lag_end": 40, "zero_lag": 41, "rate": -0.3}) == 40
+    assert _fit_end({"lag_end": 40, "zero_lag": 2, "rate": -math.inf}) == 40  # nothing fitted
+
+
+def test_exact_zeros_count_lags_not_layer_lag_pairs():
+    """A two-layer cell with zeros at lags 3-5 in both layers read "6 lags with zeros"."""
+    results, cells = synthetic({("a", 0): -0.1})
+    upper = results.assign(layer=pd.array([1] * len(results), dtype="Int64"))
+    both = pd.concat([results, upper], ignore_index=True)
+    zero = both["lag"].between(3, 5).to_numpy()
+    both.loc[zero, "n_zero"] = 1
+    report = build_report(both, cells.assign(num_layers=2), {"name": "z"}, timestamp=STAMP)
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
+    (row,) = table.rows
+    assert row[table.columns.index("lags with zeros")] == "3"
+    assert row[table.columns.index("first lag")] == "3"

@@ -135,6 +135,16 @@ def test_failed_seeds_of_a_setting_are_noted_once():
     assert "Near critical (1 of 3 seeds)." in text
     same = pd.DataFrame({"status": ["ok", "ok"], "note": ["Narrow.", "Narrow."]})
     assert setting_notes(same) == "Narrow."
+    # A sentence starting in lower case was glued to the one before: the divergence note of
+    # a failed seed and of an ok one were told apart and both shown, each "(1 of 2 seeds)".
+    diverges = "relu with gain² ≥ 2 and a drive: q has no fixed point, e.g. here."
+    cells = pd.DataFrame(
+        {
+            "status": ["failed", "ok"],
+            "note": [f"Failed: inf at time step 316. {diverges}", diverges],
+        }
+    )
+    assert setting_notes(cells) == f"Failed: inf at time step 316 (1 of 2 seeds). {diverges}"
 
 
 @pytest.fixture(scope="module")

@@ -330,8 +330,10 @@ for _init in (
         Builtin("identity"),
         validity="none",
         validity_reason="identity (Le, Jaitly & Hinton 2015) is deterministic and far from "
-        "random: the Jacobian is D_t g I, so the linear regime (rate ln g with every unit on) "
-        "applies instead",
+        "random: the Jacobian g D_t is diagonal, so each unit decays at ln g plus its own "
+        "time-averaged ln act′ and the slowest unit sets the rate: ln g where a unit stays "
+        "in the activation's linear range (a relu unit that stays on), below ln g for tanh "
+        "with a drive",
         gain_on=GAIN_RULE,
     ),
     Init(

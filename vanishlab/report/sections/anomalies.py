@@ -69,7 +69,7 @@ def anomalies_section(view: RunView) -> Section | None:
             keys = ["cell_id", "source", *axes]
             keys = [k for k in dict.fromkeys(keys) if k in z]
             g = z.groupby(keys, sort=False, dropna=False).agg(
-                lags=("lag", "size"), first=("lag", "min"), most=("n_zero", "max")
+                lags=("lag", "nunique"), first=("lag", "min"), most=("n_zero", "max")
             )
             g = view.setting_order(g.reset_index(), axes)
             batch = view.fixed.get("batch")

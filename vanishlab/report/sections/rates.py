@@ -64,6 +64,11 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["phase"] = fits["phase"].astype(str).to_numpy()
     work["lag_start"] = fits["lag_start"].to_numpy()
     work["lag_end"] = fits["lag_end"].to_numpy()
+    # The lags a seed's rate was fitted on: its window, up to the lag before its zero.
+    work["fit_end"] = np.where(work["cut"], zero_lag - 1, work["lag_end"])
+    # A horizon at or past the seed's first exact zero: the batch's geometric mean fell
+    # 1000x because some samples' Jacobians are exactly 0 there, not by decay.
+    work["zero_horizon"] = np.isfinite(horizon) & (horizon >= zero_lag)
     g = work.groupby(keys, sort=False, dropna=False)
     out = g.agg(
         n=("rate", "size"),
@@ -78,7 +83,10 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         r2=("r2", "mean"),
         lag_start=("lag_start", "min"),
         lag_end=("lag_end", "max"),
+        fit_end=("fit_end", "max"),
+        zero_horizons=("zero_horizon", "sum"),
     )
+    out["horizon_at_zero"] = (out["zero_horizons"] > 0) & (out["horizon"] >= out["zero_from"])
     # One phase per setting; only the settings whose seeds disagree are counted out.
     phase = g["phase"].first().astype(str)
     mixed = g["phase"].nunique() > 1
@@ -99,6 +107,12 @@ def top_setting_fits(view: RunView) -> pd.DataFrame:
 def _partial_zero(rec: Mapping[str, Any]) -> bool:
     """Some, not all, seeds of this setting have a rate of -inf."""
     return 0 < int(rec["n_zero"]) < int(rec["n"])
+
+
+def _horizon(rec: Mapping[str, Any]) -> str:
+    """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0."""
+    text = horizon_text(float(rec["horizon"]), rec["lag_end"])
+    return f"{text} (exact 0)" if rec.get("horizon_at_zero", False) else text
 
 
 def _consensus(phases: pd.Series) -> str:
@@ -136,10 +150,10 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         row += [
             str(int(rec["n"])),
             text,
-            horizon_text(float(rec["horizon"]), rec["lag_end"]),
+            _horizon(rec),
             r2_text(float(rec["r2"])),
             str(rec["phase"]),
-            f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['lag_end'])}",
+            f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['fit_end'])}",
         ]
         if len(inputs):
             ir = rec.get("input_rate")
@@ -180,7 +194,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "from which lag); one with fewer than two lags left before it has a rate of −∞ and is "
         "counted apart, out of the mean. "
         "Horizon: the first lag where the norm is 1000 times below its lag-0 "
-        "value (median over seeds; '> n' when it never is). Phase: vanishing below "
+        "value (median over seeds; '> n' when it never is; '(exact 0)' when some seed's "
+        "Jacobian is exactly zero there: the norm is a geometric mean over the batch, 0 as "
+        "soon as one sample's Jacobian is). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||." + view.state_note,
         tuple(columns),
@@ -224,6 +240,7 @@ def _rate_heatmaps(
             j = cols_v.index(py(rec[col_key]))
             values[i, j] = rec["rate"]
             h = horizon_text(float(rec["horizon"]), rec["lag_end"])
+            h += "‡" if rec.get("horizon_at_zero", False) else ""
             mark = "†" if _partial_zero(rec) else ""
             text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
         panels.append(
@@ -238,6 +255,7 @@ def _rate_heatmaps(
     scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
     pages = [panels[i : i + PANELS_PER_FIGURE] for i in range(0, len(panels), PANELS_PER_FIGURE)]
     marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
+    at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
     return [
         HeatmapGrid(
             title=title + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
@@ -252,6 +270,12 @@ def _rate_heatmaps(
                     " † marks a mean over only some seeds: the others have an exact zero in the "
                     "fit window (rate −∞)."
                     if marked
+                    else ""
+                )
+                + (
+                    " ‡ marks a horizon where some seed's Jacobian is exactly zero: the norm is "
+                    "a geometric mean over the batch, 0 as soon as one sample's Jacobian is."
+                    if at_zero
                     else ""
                 )
             ),

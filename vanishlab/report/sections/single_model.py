@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -244,6 +246,15 @@ def curves_section(view: RunView) -> Section | None:
     )
 
 
+def _fit_end(fit: Any) -> int:
+    """The last lag a rate was fitted on: the window's end, or the lag before an exact zero
+    inside it (fit_decay fits the decay before the zero)."""
+    end, zero = int(fit["lag_end"]), fit["zero_lag"]
+    if math.isfinite(float(fit["rate"])) and not pd.isna(zero) and int(zero) <= end:
+        return int(zero) - 1
+    return end
+
+
 def fits_section(view: RunView) -> Section | None:
     """Rates (Frobenius and spectral norm), fit quality, window, horizon and phase per curve."""
     fits = curve_fits(view)
@@ -265,7 +276,7 @@ def fits_section(view: RunView) -> Section | None:
                 rate_text(float(f["rate"])),
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
-                f"{int(f['lag_start'])}–{int(f['lag_end'])}",
+                f"{int(f['lag_start'])}–{_fit_end(f)}",
                 horizon_text(f["horizon"]).removesuffix(" steps"),
                 str(f["phase"]),
                 str(f["note"] or ""),
