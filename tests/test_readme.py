@@ -33,3 +33,27 @@ def test_readme_first_example_output() -> None:
     got = norms[["log10_fro", "log10_spec"]].head(len(want)).to_numpy()
     np.testing.assert_allclose(got, want, atol=2e-6)  # the README prints 6 decimals
     assert re.search(r"vl\.jacobian_norms\(rnn, input, h0\)", README.read_text(encoding="utf-8"))
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", path.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def test_the_readme_s_analysis_snippets_run_in_order() -> None:
+    """The first three python blocks build on one another (rnn, x); the monitor's is a
+    fragment of the user's training loop (its loader and model are theirs)."""
+    blocks = _python_blocks(README)
+    assert "JacobianMonitor" in blocks[3] and "JacobianMonitor" not in "".join(blocks[:3])
+    namespace: dict = {}
+    for block in blocks[:3]:
+        exec(compile(block.replace("500", "50").replace("200", "60"), "README", "exec"), namespace)
+
+
+def test_the_training_loop_snippet_of_docs_trainability_runs() -> None:
+    """It used a ``module`` it never built (NameError); run here with fewer steps."""
+    (block,) = _python_blocks(README.parent / "docs" / "trainability.md")
+    small = block.replace("AddingProblem(100)", "AddingProblem(8)").replace("steps=300", "steps=3")
+    assert small != block
+    namespace: dict = {}
+    exec(compile(small, "docs/trainability.md", "exec"), namespace)
+    assert len(namespace["result"].eval_steps) == 4  # steps + 1 points when steps < 10
