@@ -190,6 +190,18 @@ def test_exact_zeros_overflow_and_failures(report_run):
     assert all("input std = 0.0" in r[1] for r in tables["Exact zeros"].rows)
     beyond = tables["Norms beyond float32"].rows
     assert beyond and all("float64" in r[1] and float(r[2]) > 38.5 for r in beyond)
+    # Figures drawn from the measured cells say that failed ones are not in them.
+    captions = [
+        getattr(b, "caption", "") for s in report.sections if s.key != "anomalies" for b in s.blocks
+    ]
+    said = [c for c in captions if "1 failed cell (listed under Anomalies) has no measurement" in c]
+    assert len(said) >= 2
+    single = report_of(report_run("single"))
+    assert not any(
+        "listed under Anomalies" in getattr(b, "caption", "")
+        for s in single.sections
+        for b in s.blocks
+    )
 
     # Zero input, no bias, relu: past lag 0 every Jacobian is exactly zero. The curve keeps
     # its finite lag-0 point, breaks after it, and marks every later lag on the floor.

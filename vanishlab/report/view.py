@@ -30,6 +30,7 @@ from .format import (
     PANEL_AXES,
     and_list,
     hashable,
+    plural,
     py,
 )
 
@@ -221,6 +222,21 @@ class RunView:
         h = [{"RNN": "nn.RNN"}.get(m, m) for m in self.models_measured if m != "LSTM"]
         carry = f"h for {and_list(h)}, " if h else ""
         return f" s is the state a cell carries: {carry}[h | c] for an LSTM."
+
+    @cached_property
+    def failed_note(self) -> str:
+        """A closing sentence for a figure drawn from the measured cells, in a run where some
+        failed ("" otherwise): their settings' lines stop, squares stay blank, and means are
+        over the seeds measured."""
+        status = self.cells["status"] if "status" in self.cells else pd.Series(dtype=object)
+        n = int((status == "failed").sum())
+        if not n:
+            return ""
+        return (
+            f" {plural(n, 'failed cell')} (listed under Anomalies) {'has' if n == 1 else 'have'}"
+            " no measurement: a setting with no seed measured is not drawn (a line stops, a "
+            "square stays blank), and the others are means over the seeds measured."
+        )
 
     def state_label(self, layer: str = "") -> str:
         """:meth:`state_jacobian` as a mathtext axis label."""

@@ -106,7 +106,7 @@ def depth_section(view: RunView) -> Section | None:
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
                 "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero; the "
                 "scale spans the values drawn. At lag 0 the top layer's is the identity, of norm "
-                "√H (pale red)." + folded + view.state_note
+                "√H (pale red)." + folded + view.state_note + view.failed_note
             ),
             panels=tuple(page),
             ncols=2,

@@ -55,6 +55,7 @@ def gain_section(view: RunView) -> Section | None:
                     if floors
                     else ""
                 )
+                + view.failed_note
             ),
             plan=plan_,
             panels=panels,

@@ -278,6 +278,7 @@ def _rate_heatmaps(
                     if at_zero
                     else ""
                 )
+                + view.failed_note
             ),
             panels=tuple(page),
             ncols=min(len(page), 3),

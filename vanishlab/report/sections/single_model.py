@@ -221,7 +221,8 @@ def curves_section(view: RunView) -> Section | None:
             + "and against the input k steps earlier, mean over the samples; the band is ±1 "
             "standard deviation across them. A straight falling line is exponential vanishing "
             f"(its slope is the rate of the next section), a rising one explosion. Dashed: "
-            f"the {FITTED_LABEL.split(' (')[0]} over the lags it was fitted on."
+            f"the {FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under "
+            "the measured line where the two agree (r² near 1, in the next section's table)."
             + (
                 " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
                 "zero (log10 = −∞)."
