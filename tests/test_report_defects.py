@@ -415,3 +415,20 @@ def test_captions_list_things_with_and():
 
     assert and_list([]) == "" and and_list(["a"]) == "a"
     assert and_list(["a", "b"]) == "a and b" and and_list(["a", "b", "c"]) == "a, b and c"
+
+
+def test_sections_come_in_the_order_asked_between_overview_and_anomalies(report_run):
+    """An experiment's SECTIONS (trainability's lists "trainability" first) only selected:
+    the page kept its own order, so the section asked for first came last."""
+    run = report_run("zeros")
+    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
+    keys = [
+        s.key
+        for s in build_report(
+            results, cells, manifest, timestamp=STAMP, sections=["rates", "decay", "overview"]
+        ).sections
+    ]
+    assert keys == ["overview", "rates", "decay", "anomalies"]
+    default = [s.key for s in build_report(results, cells, manifest, timestamp=STAMP).sections]
+    assert default[0] == "overview" and default[-1] == "anomalies"
+    assert default.index("decay") < default.index("rates")  # page order when none are asked

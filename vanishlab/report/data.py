@@ -19,7 +19,7 @@ from .._version import __version__
 from ..errors import VanishlabError
 from .model import Report
 from .progress import ReportProgress
-from .sections import ALWAYS, PAGES, page_kind, section_keys
+from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
 from .view import RunView
 
 __all__ = ["build_report"]
@@ -41,9 +41,10 @@ def build_report(
         results, cells, manifest: see :class:`~.view.RunView`.
         timestamp: when the page was generated (UTC; a naive datetime is taken as UTC; a
             string is used as is). Default: now.
-        sections: keys to include, of the run's kind of page (overview, anomalies and a
-            trained model's first section always are). Default: the manifest's ``sections``,
-            or all.
+        sections: keys to include, of the run's kind of page, in the order given (the page's
+            opening section, overview or a trained model's, comes first and anomalies last,
+            always). Default: the manifest's ``sections`` (an experiment's ``SECTIONS``), or
+            all in page order.
         summary: :func:`vanishlab.summarize` of the run (default: computed from the frames
             when a section needs it).
         progress: counts one step per section (see :mod:`.progress`).
@@ -64,8 +65,7 @@ def build_report(
         # SECTIONS, a section of another version) are left out, so the run stays reportable
         # (`vanishlab report` says which: unknown_sections).
         wanted = unknown_sections(manifest)[1]
-    chosen = set(keys) if wanted is None else {k for k in keys if k in wanted or k in ALWAYS}
-    todo = [(k, build) for k, build in PAGES[kind] if k in chosen]
+    todo = list(PAGES[kind]) if wanted is None else _in_order(kind, wanted)
     view.shown = frozenset(k for k, _ in todo)
     if progress is not None:
         progress.stage("sections", len(todo))
@@ -84,6 +84,18 @@ def build_report(
         vanishlab_version=__version__,
         sections=tuple(built),
     )
+
+
+def _in_order(kind: str, wanted: Sequence[str]) -> list[tuple[str, SectionBuilder]]:
+    """The sections asked for, in the order asked, between the page's opening sections and
+    its closing one (:data:`ALWAYS`, shown whatever is asked, keep their places)."""
+    builders = dict(PAGES[kind])
+    keys = list(builders)
+    always = [k for k in keys if k in ALWAYS]
+    closing = [k for k in always if keys.index(k) == len(keys) - 1]
+    opening = [k for k in always if k not in closing]
+    middle = [k for k in dict.fromkeys(wanted) if k in builders and k not in ALWAYS]
+    return [(k, builders[k]) for k in (*opening, *middle, *closing)]
 
 
 def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] | None]:

@@ -14,7 +14,8 @@ of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one li
 - a monitored training run, ``vl.JacobianMonitor`` (:data:`MONITOR_SECTIONS`): the monitor,
   rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none).
 
-A manifest may ask for fewer (its ``sections``); :data:`ALWAYS` are shown regardless.
+A manifest may ask for fewer (its ``sections``), in its own order; :data:`ALWAYS` are shown
+regardless, in their places (a page's opening section first, anomalies last).
 """
 
 from __future__ import annotations
