@@ -13,6 +13,7 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.report import build_report, render_html
+from vanishlab.report.figures import draw, pinned
 from vanishlab.report.model import KeyValues, LineGrid, Table
 
 STAMP = "2024-01-01T00:00:00Z"
@@ -45,7 +46,8 @@ def test_theory_section_of_a_gain_sweep(full):
     kinds = [type(b) for b in theory.blocks]
     assert kinds[0] is LineGrid and kinds[-1] is Table and KeyValues in kinds
     # The phase diagram: measured points and dashed predictions, the line rate = 0, and the
-    # relu edge of chaos sqrt(2) (inside the swept gains 0.5..1.5) as a vertical dashed line.
+    # relu edge of chaos sqrt(2) (inside the swept gains 0.5..1.5) as a vertical dotted line
+    # (dashed, like the predictions, it had the same legend symbol as they).
     (phase,) = [b for b in theory.blocks if isinstance(b, LineGrid)]
     assert phase.zero_line and phase.markers
     curves = [c for p in phase.panels for c in p.curves]
@@ -56,6 +58,17 @@ def test_theory_section_of_a_gain_sweep(full):
     relu = [p for p in phase.panels if p.title.startswith("relu")]
     relu_edges = [c for p in relu for c in p.curves if "critical gain" in c.label]
     assert relu_edges and all(c.x == pytest.approx([math.sqrt(2)] * 2) for c in relu_edges)
+    # normal and orthogonal share relu's √2: one grey line, not one colour under another
+    assert all(len([c for c in p.curves if "critical gain" in c.label]) == 1 for p in relu)
+    assert all(c.style is None for c in relu_edges)
+    assert all(c.dotted for c in edges) and not any(c.dotted for c in predicted)
+    with pinned():
+        (legend,) = draw(phase).legends
+    style = {
+        t.get_text(): h._dash_pattern  # get_linestyle() says "--" of any dashes
+        for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    assert style["mean-field critical gain (χ₁ = 1)"] != style[predicted[0].label]
     # The table lists every setting, flags and all (H = 8, T = 24: narrow and short wherever
     # a prediction is made; the rest say why there is none).
     table = theory.blocks[-1]

@@ -98,6 +98,11 @@ def draw(block: LineGrid | HeatmapGrid) -> Figure:
     raise TypeError(f"not a figure block: {type(block).__name__}")
 
 
+def _dashes(dotted: bool) -> tuple[int, tuple[float, float]]:
+    """A reference's line style: dashed (a prediction), or dotted (a marker line)."""
+    return (0, (1, 1.6)) if dotted else (0, (4, 2))
+
+
 def _draw_lines(grid: LineGrid) -> Figure:
     """A grid of line panels laid out in fixed inches (no layout engine: one draw, not three).
 
@@ -108,7 +113,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
     colors = palette(max(len(grid.legend), 1))
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
     used = {c.style for p in shown for c in p.curves if not c.reference}
-    references = list(dict.fromkeys(c.label for p in shown for c in p.curves if c.reference))
+    references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
     any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
     handles: list[Line2D | Patch] = []
     labels: list[str] = []
@@ -116,8 +121,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
         if s in used:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
-    for label in references:
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=(0, (4, 2))))
+    for label, dotted in references.items():
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=_dashes(dotted)))
         labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
@@ -161,7 +166,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             color = _color(curve, colors)
             if curve.reference:  # dashed; an open marker where a point stands alone
                 at = _alone(curve.y)  # (on every point, a critical-gain line got end rings)
-                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=(0, (4, 2)), zorder=3)
+                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=_dashes(curve.dotted), zorder=3)
                 if at.any():  # (an empty marker line per reference otherwise, in every SVG)
                     ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
                     ax.lines[-1].set(ms=4.0, color=color, zorder=3)

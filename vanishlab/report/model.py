@@ -78,7 +78,8 @@ class Curve:
     ``reference``: a prediction rather than a measurement (a theory overlay): drawn dashed in
     its style's colour, without band, and listed once in the legend under ``label``. A
     reference of no measured line's style (``style`` None: a task's required lag) is drawn in
-    the legend's neutral grey.
+    the legend's neutral grey. ``dotted``: a reference drawn dotted rather than dashed (a
+    marker line, such as a critical gain, told apart from a predicted curve).
     """
 
     label: str
@@ -89,6 +90,7 @@ class Curve:
     hi: np.ndarray | None = None
     floor_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     reference: bool = False
+    dotted: bool = False
 
 
 @dataclass(frozen=True)

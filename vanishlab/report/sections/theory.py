@@ -79,8 +79,8 @@ PHASE_CAPTION = (
     "the gain g{lines}. The horizontal line at 0 separates vanishing (below) from exploding "
     "(above) gradients, the shaded band is the stable phase (|rate| ≤ "
     f"{PHASE_TOLERANCE}); "
-    "a vertical dashed line marks the mean-field critical gain, where χ₁ = 1 "
-    "(the edge of chaos), in the colour of its line."
+    "a vertical dotted line marks the mean-field critical gain, where χ₁ = 1 "
+    "(the edge of chaos), in the colour of its line (grey where lines share it)."
 )
 
 
@@ -119,7 +119,13 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         ys = ys[np.isfinite(ys)]
         if edges and len(ys):
             lo, hi = float(ys.min()), float(ys.max())
+            # One line per gain; several lines' shared critical gain (relu's √2 for normal and
+            # orthogonal) is drawn once, grey, not one colour hidden under another.
+            shared: dict[float, set[int]] = {}
             for s, gc in edges:
+                shared.setdefault(round(gc, 9), set()).add(s)
+            for gc, styles in shared.items():
+                s = next(iter(styles)) if len(styles) == 1 else None
                 curves.append(
                     Curve(
                         "mean-field critical gain (χ₁ = 1)",
@@ -127,6 +133,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                         np.array([gc, gc]),
                         np.array([lo, hi]),
                         reference=True,
+                        dotted=True,
                     )
                 )
         edges.clear()
