@@ -432,3 +432,29 @@ def test_sections_come_in_the_order_asked_between_overview_and_anomalies(report_
     default = [s.key for s in build_report(results, cells, manifest, timestamp=STAMP).sections]
     assert default[0] == "overview" and default[-1] == "anomalies"
     assert default.index("decay") < default.index("rates")  # page order when none are asked
+
+
+def test_panel_titles_break_between_settings_not_inside_one():
+    """Titles broke as "gain =" / "0.5" and "1" / "layer"."""
+    from vanishlab.report.figure_text import wrap_title
+
+    assert wrap_title("1 layer, T = 100, default, gain = 0.5", 2.4, 9) == (
+        "1 layer, T = 100, default,\ngain = 0.5"
+    )
+    assert wrap_title("model = lstm, 1 layer, T = 50", 1.5, 9) == "model = lstm,\n1 layer, T = 50"
+    assert wrap_title("relu, 1 layer", 3.0, 9) == "relu, 1 layer"
+
+
+def test_a_line_that_another_runs_on_is_drawn_wide():
+    """An LSTM's curve under a GRU's, or two gains solving every T, left one colour."""
+    from vanishlab.report.figures import COVERED_LW, draw, pinned
+    from vanishlab.report.model import Curve, LinePanel
+
+    x = np.arange(10.0)
+    same = [Curve(name, s, x, -0.5 * x) for s, name in enumerate(("lstm", "gru"))]
+    apart = Curve("rnn", 2, x, -1.5 * x)
+    panel = LinePanel(0, 0, "p", (*same, apart))
+    grid = LineGrid("t", "c", 1, 1, (panel,), "lag", "y", "model", ("lstm", "gru", "rnn"))
+    with pinned():
+        widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()]
+    assert widths == [COVERED_LW, 1.3, 1.3]

@@ -11,9 +11,12 @@ __all__ = ["plain", "shown", "text_width", "wrap_title", "wrap_words"]
 
 def wrap_title(text: str, width_in: float, size: float) -> str:
     """Break a panel title into lines that fit ``width_in`` inches at ``size`` points (so
-    titles never collide)."""
+    titles never collide), only after the commas between its settings: "gain = 0.5" and
+    "1 layer" stay whole (they broke into "gain =" / "0.5")."""
     chars = max(16, int(width_in * 72 / (0.6 * size)))
-    return textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
+    whole = ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
+    filled = textwrap.fill(whole, chars, break_long_words=False, break_on_hyphens=False)
+    return filled.replace("\u00a0", " ")
 
 
 def shown(text: str) -> str:

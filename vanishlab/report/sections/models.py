@@ -96,13 +96,13 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
             + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
             f"only: no theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field "
-            "of gated cells is not covered)." + view.state_note
+            "of gated cells is not covered)." + view.state_note + view.failed_note
         ),
         nrows=grid_rows(len(panels), ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel="lag k",
-        ylabel="log10 ||J||",
+        xlabel="lag k (steps)",
+        ylabel=view.state_label(),
         legend_title="model",
         legend=tuple(lines),
         note=f"{left} more settings are not drawn (see the table)." if left > 0 else "",
