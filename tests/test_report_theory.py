@@ -63,7 +63,15 @@ def test_theory_section_of_a_gain_sweep(full):
     assert all(c.style is None for c in relu_edges)
     assert all(c.dotted for c in edges) and not any(c.dotted for c in predicted)
     with pinned():
-        (legend,) = draw(phase).legends
+        fig = draw(phase)
+        (legend,) = fig.legends
+        ticks = {
+            tuple(t.get_text() for t in ax.get_xticklabels()) for ax in fig.axes if ax.get_visible()
+        }
+    # Ticks at the measured gains in every panel (a predicted curve's dense x put them
+    # elsewhere, and not where a panel without predictions had them).
+    gains = sorted({float(v) for c in measured for v in c.x})
+    assert ticks == {tuple(f"{g:g}" for g in gains)}
     style = {
         t.get_text(): h._dash_pattern  # get_linestyle() says "--" of any dashes
         for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)

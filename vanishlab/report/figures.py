@@ -184,7 +184,10 @@ def _draw_lines(grid: LineGrid) -> Figure:
             lo, hi = ax.get_ylim()
             room = FLOOR_BASE + FLOOR_STEP * len(floors)
             ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
-        xs = np.unique(np.concatenate([c.x for c in panel.curves] or [np.empty(0)]))
+        # Ticks at the measured x values (a predicted curve's dense x and a critical gain's
+        # would put them elsewhere, and differently from a panel without predictions).
+        measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
+        xs = np.unique(np.concatenate(measured or [np.empty(0)]))
         if grid.markers and 1 <= len(xs) <= 8:
             ax.set_xticks(xs, [format_number(v) for v in xs])
         else:

@@ -148,7 +148,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
             caption=PHASE_CAPTION.format(
                 lines=f", one colour per {label(line)}" if line else "",
                 bars="; bars span the seeds" if view.seeds > 1 else "",
-            ),
+            )
+            + view.failed_note,
             plan=plan_,
             panels=panels,
             line=line,
