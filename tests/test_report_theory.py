@@ -91,6 +91,8 @@ def test_theory_section_of_a_gain_sweep(full):
         else:
             assert "narrow" in row[flags] and "short" in row[flags]
     agreement = next(b for b in theory.blocks if isinstance(b, KeyValues))
+    # H = 8 flags every cell narrow: the row says they are all of them, not some
+    assert "|measured − predicted|, flagged cells (all of them)" in dict(agreement.items)
     assert dict(agreement.items)["Pascanu bound"].startswith("holds at every lag")
     assert "What the flags mean" in html and "Theory vs measurement by setting" in html
 

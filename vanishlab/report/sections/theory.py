@@ -268,12 +268,16 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
     ]
     delta = measured["delta_rate"].to_numpy(dtype=np.float64)
     flagged = (measured["flag"] != "").to_numpy()
-    for name, mask in (("unflagged", ~flagged), ("flagged", flagged)):
-        d = np.abs(delta[mask & np.isfinite(delta)])
+    known = np.isfinite(delta)
+    # Where every cell is flagged (a narrow network flags them all), the row says so: it read
+    # as if some cells had been left out.
+    every = "flagged cells (all of them)" if not (known & ~flagged).any() else "flagged cells"
+    for name, mask in (("unflagged cells", ~flagged), (every, flagged)):
+        d = np.abs(delta[mask & known])
         if len(d):
             items.append(
                 (
-                    f"|measured − predicted|, {name} cells",
+                    f"|measured − predicted|, {name}",
                     f"median {np.median(d):.3f}, largest {d.max():.3f} per step "
                     f"({plural(len(d), 'cell')})",
                 )
