@@ -231,19 +231,15 @@ def test_unparseable_shard_of_this_run_is_healed_but_a_foreign_file_is_not(tmp_p
 
 
 def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch):
-    # chmod 000 cannot stop root, so pyarrow's open raises what it raises for a user then.
+    # chmod 000 cannot stop root, so the store's open raises what it raises for a user then.
     shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
-    real = pq.ParquetFile
 
     def denied(source, *args, **kwargs):
         if Path(source) == shard:
-            raise PermissionError(
-                errno.EACCES, f"Failed to open local file '{source}'. Detail: [errno 13] "
-                "Permission denied",
-            )  # fmt: skip
-        return real(source, *args, **kwargs)
+            raise PermissionError(errno.EACCES, "Permission denied", str(source))
+        return open(source, *args, **kwargs)
 
-    monkeypatch.setattr(store.pq, "ParquetFile", denied)
+    monkeypatch.setattr(store, "open", denied, raising=False)
     before = {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
     for args in (
         ["sweep", "--smoke", "--workers", "1", "--quiet", "--out", str(run_dir)],
@@ -1022,3 +1018,40 @@ def test_two_starts_on_one_new_folder_probe_it_under_names_of_their_own(tmp_path
     assert len(written) == 2 and written[0] != written[1], written
     assert all(name.endswith(store.TMP_SUFFIX) for name in written)  # readers skip them
     assert list((tmp_path / "run").iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_a_run_directory_named_with_a_byte_of_another_encoding_reads_back(tmp_path):
+    """pyarrow cannot open a path that is not valid UTF-8: the good shards of such a run were
+    called corrupt and moved aside, run after run, and its report was a traceback."""
+    out = tmp_path / os.fsdecode(b"bad\xff")  # what a shell's $'bad\xff' gives Python
+    vl.run_sweep(Sweep(gain=(0.5, 1.0), **TINY), out, workers=1, progress=False)
+    assert len(vl.load_cells(out)) == 2 and len(vl.summarize(out)) == 2
+    again = vl.run_sweep(Sweep(gain=(0.5, 1.0), **TINY), out, workers=1, progress=False)
+    assert again.n_skipped == 2 and not (out / "corrupt").exists()
+    assert vl.load_manifest(out)["name"] == "bad\ufffd"  # the directory's name, as text
+    page = vl.render_report(out, tmp_path / "r.html", progress=False)
+    assert "bad\ufffd" in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["line1\nline2", "red\x1b[31m", os.fsdecode(b"n\xffx")])
+def test_a_name_that_is_not_one_line_of_text_is_refused(tmp_path, name):
+    """A name with a byte of another encoding wrote a run whose report was a traceback; one
+    with control characters redrew the terminal in the progress line."""
+    with pytest.raises(vl.VanishlabError, match="give a name of one line of text"):
+        vl.run_sweep(Sweep(**TINY), tmp_path / "r", name=name, workers=1, progress=False)
+    assert not (tmp_path / "r").exists()
+    result = CliRunner().invoke(
+        app, ["sweep", *SMALL, "--out", str(tmp_path / "c"), "--name", name]
+    )
+    assert result.exit_code == 2 and "give a name of one line of text" in result.output
+
+
+def test_a_manifest_name_that_is_not_text_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "r"
+    vl.run_sweep(Sweep(**TINY), out, workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["name"] = "\ud800"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(vl.VanishlabError, match="'name' holds a character that is not text"):
+        vl.load_manifest(out)

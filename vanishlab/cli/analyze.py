@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.files import resolved
+from ..sweep.files import path_name
 from ._app import app, single, user_errors
 
 
@@ -136,7 +136,7 @@ def analyze(
     # Named after its directory, as a sweep is: two analyses of one checkpoint (other inputs,
     # another --module) no longer share one report file (reports/model.pt.html).
     given_name = bool(label)  # an empty --name is no name, as sweep's
-    label = label if label else resolved(run_dir).name
+    label = label if label else path_name(run_dir)
     result = analyze_checkpoint(
         checkpoint,
         run_dir,

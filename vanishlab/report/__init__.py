@@ -237,6 +237,8 @@ def render_report(
         html = render_html(report, progress=bar)
         html += report_marker(manifest)  # names the run (store.report_run)
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = html.encode("utf-8")
+    # A path in the manifest with a byte of another encoding (a lone surrogate) is escaped, not
+    # a traceback after the whole report was built.
+    data = html.encode("utf-8", errors="backslashreplace")
     atomic_write(out, lambda f: f.write(data))
     return out

@@ -36,7 +36,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, QUICK_SWEEP, Sweep, axis
-from .files import resolved
+from .files import path_name
 from .manifest import SWEEP_SECTION_NAMES
 
 __all__ = [
@@ -336,7 +336,7 @@ def variant(
             slug = "custom-" + hashlib.sha256(text.encode()).hexdigest()[:8]
         name = f"{name}-{slug}"
     if out is not None:
-        name = resolved(out).name or name
+        name = path_name(out) or name
     if not smoke and not overrides:
         return dataclasses.replace(exp, name=name)
     base_axes = exp.sweep.axes()

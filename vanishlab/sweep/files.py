@@ -14,7 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CORRUPT", "TMP_SUFFIX", "atomic_write", "fsync_dir", "move_aside", "resolved"]
+__all__ = [
+    "CORRUPT",
+    "TMP_SUFFIX",
+    "atomic_write",
+    "fsync_dir",
+    "move_aside",
+    "path_name",
+    "resolved",
+]
 
 TMP_SUFFIX = ".tmp"
 CORRUPT = "corrupt"
@@ -36,6 +44,13 @@ def resolved(path: str | os.PathLike[str]) -> Path:
             raise loop from None
     # A path that does not exist yet (a new --out), or one strict resolution may not read.
     return Path(path).resolve()
+
+
+def path_name(path: str | os.PathLike[str]) -> str:
+    """The name of ``path``'s last component as text, for a run's default name: a byte of
+    another encoding in it (which Python keeps as a lone surrogate, that no page can show)
+    becomes U+FFFD."""
+    return os.fsencode(resolved(path).name).decode("utf-8", errors="replace")
 
 
 def fsync_dir(path: Path) -> None:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,15 @@ __all__ = [
     "SINGLE_MODEL",
     "SWEEP",
     "SWEEP_SECTION_NAMES",
+    "check_name",
+    "json_number",
     "load_manifest",
     "package_versions",
+    "read_json_number",
     "report_marker",
     "report_run",
     "run_identity",
+    "text_problem",
     "write_manifest",
 ]
 
@@ -126,6 +131,10 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     for key in text_keys:
         if m.get(key) is not None and not isinstance(m[key], str):
             return f"{key!r} must be a string, not {type(m[key]).__name__}"
+    for key in ("name", "description"):  # a lone surrogate ("\ud800"): no page can show it
+        value = m.get(key)
+        if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+            return f"{key!r} holds a character that is not text"
     if m.get("grids") is not None and "axes" not in m:
         return "'axes' is missing (it lists the union of 'grids')"
     if "axes" in m and not _is_grid(m["axes"]):
@@ -235,3 +244,23 @@ def read_json_number(value: object) -> float | None:
     if isinstance(value, str) and value not in ("-inf", "inf", "nan"):
         return None
     return float(value)
+
+
+def text_problem(text: str) -> str | None:
+    """What makes ``text`` unfit for a run's name or description, or None: a character that is
+    not text (a byte of another encoding, which no page or terminal can show) or a control
+    character (a new line or an escape sequence would redraw the terminal)."""
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            return f"holds {ch!r}, a byte that is not UTF-8 text"
+        if unicodedata.category(ch) == "Cc":
+            return f"holds a control character ({ch!r})"
+    return None
+
+
+def check_name(name: str | None, what: str = "--name") -> None:
+    """Raise VanishlabError (one line) when a run's name is not one line of text."""
+    if name is not None:
+        problem = text_problem(name) if isinstance(name, str) else None
+        if problem:
+            raise VanishlabError(f"{what} {problem}: give a name of one line of text")

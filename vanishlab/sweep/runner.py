@@ -29,9 +29,9 @@ from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, load_experiment, variant
-from .files import resolved
+from .files import path_name
 from .inits import INITS
-from .manifest import package_versions
+from .manifest import check_name, package_versions
 from .memory import available_bytes, cell_bytes
 from .preflight import (
     check_dir_possible,
@@ -287,7 +287,7 @@ def _run_manifest(
                 "rerun with its own flags to resume, choose another --out, or pass "
                 "--force to add the new cells to it"
             )
-    label = name or manifest.get("name") or exp.name or resolved(run_dir).name
+    label = name or manifest.get("name") or exp.name or path_name(run_dir)
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
@@ -370,6 +370,7 @@ def run_sweep(
         isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
     ):  # 1.5 was taken, "2" raised a TypeError deep inside
         raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
+    check_name(name)
     run_dir = Path(out)
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything

@@ -38,6 +38,7 @@ readers raise :class:`CorruptShardError` naming it, and the sweep command moves 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -279,15 +280,26 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     return meta  # type: ignore[return-value]
 
 
-def _open(path: Path) -> pq.ParquetFile:
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[pq.ParquetFile]:
+    """The shard, opened by Python (pyarrow cannot open a path that is not valid UTF-8, a
+    folder named with a byte of another encoding: good shards were called corrupt and moved
+    aside, run after run), and closed on leaving."""
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise _foreign(path, "unexpected file")
     try:
-        return pq.ParquetFile(path, page_checksum_verification=True)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        if isinstance(err, PermissionError):  # not damaged: never moved aside nor re-measured
-            raise VanishlabError(f"permission denied: {path} (left as it is)") from None
-        raise _foreign(path, f"corrupt parquet: {err}") from None
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the ParquetFile
+    except PermissionError:  # not damaged: never moved aside nor re-measured
+        raise VanishlabError(f"permission denied: {path} (left as it is)") from None
+    except OSError as err:
+        raise _foreign(path, f"unreadable: {err}") from None
+    with handle:
+        try:
+            pf = pq.ParquetFile(handle, page_checksum_verification=True)
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise _foreign(path, f"corrupt parquet: {err}") from None
+        with pf:
+            yield pf
 
 
 def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:

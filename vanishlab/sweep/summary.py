@@ -218,12 +218,12 @@ def _fingerprint(run_dir: Path) -> str:
 
 
 def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
-    try:
-        pf = pq.ParquetFile(path)
-        meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
-        if meta.get("fingerprint") != fingerprint:
-            return None
-        table = pf.read().replace_schema_metadata(None)
+    try:  # opened by Python: pyarrow cannot open a path that is not valid UTF-8
+        with open(path, "rb") as handle, pq.ParquetFile(handle) as pf:
+            meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
+            if meta.get("fingerprint") != fingerprint:
+                return None
+            table = pf.read().replace_schema_metadata(None)
         if not table.schema.equals(_SCHEMA):
             return None
     except (OSError, ValueError, pa.ArrowException, json.JSONDecodeError):

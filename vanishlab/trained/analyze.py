@@ -30,8 +30,8 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.files import resolved
-from ..sweep.manifest import SINGLE_MODEL, json_number, package_versions
+from ..sweep.files import path_name, resolved
+from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
 from ..sweep.rundir import is_run_dir
@@ -165,6 +165,7 @@ def analyze_checkpoint(
             f"inputs must be the path of a torch.save file, got {type(inputs).__name__} (save a "
             "tensor with torch.save(x, path) and pass the path)"
         )
+    check_name(name)
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
     spec = ckpt.spec
     if batch_first and inputs is None:
@@ -295,7 +296,7 @@ def _measure_into(
             "format": store.FORMAT,
             "kind": SINGLE_MODEL,
             # as `vanishlab analyze` names it: the report is reports/<run directory>.html
-            "name": name or resolved(run_dir).name,
+            "name": name or path_name(run_dir),
             "description": f"{spec.describe()} read from {Path(checkpoint).name}",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,

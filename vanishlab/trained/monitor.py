@@ -45,8 +45,8 @@ from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.files import resolved
-from ..sweep.manifest import MONITOR, json_number, package_versions
+from ..sweep.files import path_name
+from ..sweep.manifest import MONITOR, check_name, json_number, package_versions
 from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
@@ -164,6 +164,7 @@ class JacobianMonitor:
         self.every = every
         self.lyapunov = lyapunov
         self.out = Path(out)
+        check_name(name, "name")
         self.name = name
         self._probe_sha256 = _digest(self.probe, self.h0)
         self._lock: store.RunLock | None = None
@@ -348,7 +349,7 @@ class JacobianMonitor:
         return {
             "format": store.FORMAT,
             "kind": MONITOR,
-            "name": self.name or earlier.get("name") or resolved(self.out).name,
+            "name": self.name or earlier.get("name") or path_name(self.out),
             "description": f"{self._architecture()['kind']} monitored every {self.every} steps",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,
