@@ -448,7 +448,8 @@ def test_panel_titles_break_between_settings_not_inside_one():
 
 def test_a_line_that_another_runs_on_is_drawn_wide():
     """An LSTM's curve under a GRU's, or two gains solving every T, left one colour."""
-    from vanishlab.report.figures import COVERED_LW, draw, pinned
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.line_style import COVERED_LW, LINE_LW
     from vanishlab.report.model import Curve, LinePanel
 
     x = np.arange(10.0)
@@ -458,4 +459,4 @@ def test_a_line_that_another_runs_on_is_drawn_wide():
     grid = LineGrid("t", "c", 1, 1, (panel,), "lag", "y", "model", ("lstm", "gru", "rnn"))
     with pinned():
         widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()]
-    assert widths == [COVERED_LW, 1.3, 1.3]
+    assert widths == [COVERED_LW, LINE_LW, LINE_LW]

@@ -18,7 +18,7 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
@@ -32,6 +32,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .figure_text import plain, text_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
+from .line_style import COVERED_LW, LINE_LW, alone, covered_curves, dashes
 from .model import Curve, HeatmapGrid, LineGrid
 
 __all__ = ["RC", "color_scale", "draw", "figure_svg", "svg_of"]
@@ -63,8 +64,6 @@ PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
-#: The line width of a measured curve that a later one runs on (see _covered).
-COVERED_LW = 3.4
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
@@ -100,11 +99,6 @@ def draw(block: LineGrid | HeatmapGrid) -> Figure:
     raise TypeError(f"not a figure block: {type(block).__name__}")
 
 
-def _dashes(dotted: bool) -> tuple[int, tuple[float, float]]:
-    """A reference's line style: dashed (a prediction), or dotted (a marker line)."""
-    return (0, (1, 1.6)) if dotted else (0, (4, 2))
-
-
 def _draw_lines(grid: LineGrid) -> Figure:
     """A grid of line panels laid out in fixed inches (no layout engine: one draw, not three).
 
@@ -124,7 +118,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
     for label, dotted in references.items():
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=_dashes(dotted)))
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=dashes(dotted)))
         labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
@@ -164,17 +158,17 @@ def _draw_lines(grid: LineGrid) -> Figure:
         if grid.zero_line:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
-        covered = _covered(panel.curves)
+        covered = covered_curves(panel.curves)
         for i, curve in enumerate(panel.curves):
             color = _color(curve, colors)
             if curve.reference:  # dashed; an open marker where a point stands alone
-                at = _alone(curve.y)  # (on every point, a critical-gain line got end rings)
-                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=_dashes(curve.dotted), zorder=3)
+                at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
+                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=dashes(curve.dotted), zorder=3)
                 if at.any():  # (an empty marker line per reference otherwise, in every SVG)
                     ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
                     ax.lines[-1].set(ms=4.0, color=color, zorder=3)
                 continue
-            _draw_curve(ax, curve, color, grid.markers, lw=COVERED_LW if i in covered else 1.3)
+            _draw_curve(ax, curve, color, grid.markers, lw=COVERED_LW if i in covered else LINE_LW)
         for row, curve in enumerate(floors):
             # One rug row per curve, stacked on the panel's floor, below all data.
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
@@ -237,29 +231,7 @@ def _color(curve: Curve, colors: list[str]) -> str:
     return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
 
 
-def _covered(curves: Sequence[Curve]) -> set[int]:
-    """The measured curves that a later one runs on (within 1 % of the panel's y range at 80 %
-    of their common points): drawn wide, so that the later line shows inside a rim of their
-    colour instead of hiding them (an LSTM under a GRU, two gains solving the same T)."""
-    measured = [(i, c) for i, c in enumerate(curves) if not c.reference]
-    ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
-    ys = ys[np.isfinite(ys)]
-    if len(measured) < 2 or not len(ys):
-        return set()
-    tol = 0.01 * max(float(ys.max() - ys.min()), 1e-12)
-    out = set()
-    for k, (i, a) in enumerate(measured):
-        for _, b in measured[k + 1 :]:
-            if a.x.shape != b.x.shape or not np.array_equal(a.x, b.x):
-                continue
-            both = np.isfinite(a.y) & np.isfinite(b.y)
-            if both.sum() >= 2 and (np.abs(a.y - b.y)[both] <= tol).mean() >= 0.8:
-                out.add(i)
-                break
-    return out
-
-
-def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool, lw: float = 1.3) -> None:
+def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool, lw: float = LINE_LW) -> None:
     """One curve: its band (or bars), its line, and markers where a point stands alone."""
     if curve.lo is not None and curve.hi is not None:
         ok = np.isfinite(curve.lo) & np.isfinite(curve.hi)
@@ -271,17 +243,9 @@ def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool, lw: float = 1
     # both solving every T) show as rings of their colours, not as the last one drawn.
     ms = 3.2 + 0.8 * max(0, 2 - (curve.style or 0)) if markers else 3.2
     ax.plot(curve.x, curve.y, color=color, lw=lw, marker="o" if markers else None, ms=ms)
-    alone = np.zeros(0, bool) if markers else _alone(curve.y)
-    if alone.any():  # a finite point between gaps draws no line segment: show it as a dot
-        ax.plot(curve.x[alone], curve.y[alone], ls="none", marker="o", ms=3.2, color=color)
-
-
-def _alone(y: np.ndarray) -> np.ndarray:
-    """Which finite points of ``y`` stand between gaps (or alone): no line reaches them."""
-    finite = np.isfinite(y)
-    before = np.concatenate([[False], finite[:-1]])
-    after = np.concatenate([finite[1:], [False]])
-    return finite & ~before & ~after
+    single = np.zeros(0, bool) if markers else alone(curve.y)
+    if single.any():  # a finite point between gaps draws no line segment: show it as a dot
+        ax.plot(curve.x[single], curve.y[single], ls="none", marker="o", ms=3.2, color=color)
 
 
 def format_number(value: float) -> str:
