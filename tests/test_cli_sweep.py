@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -725,3 +726,17 @@ def test_a_symlink_loop_is_the_same_error_on_every_python(tmp_path, monkeypatch,
             resolved(looping)
         assert caught.value.errno == errno.ELOOP and caught.value.filename == str(looping)
     assert resolved(tmp_path / "new" / "run") == Path(os.path.realpath(tmp_path)) / "new" / "run"
+
+
+def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
+    """Under an ISO-8859-1 output encoding the last line of a sweep named in Japanese was a
+    UnicodeEncodeError traceback and status 1, after the work was done."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    args = ["sweep", "--hidden-size", "4", "--seq-len", "5", "--seeds", "1", "--gain", "1"]
+    args += ["--activation", "tanh", "--num-layers", "1", "--init", "default"]
+    done = subprocess.run(
+        [sys.executable, "-m", "vanishlab", *args, "--out", str(tmp_path / "r"), "--name", "日本"],
+        env=env, capture_output=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"\\u65e5\\u672c" in done.stdout and b"Traceback" not in done.stderr

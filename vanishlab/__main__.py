@@ -16,6 +16,7 @@ process at once, should the shutdown hang.
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import signal
 import sys
@@ -32,6 +33,11 @@ def main() -> None:
                 "read; redirect it to /dev/null to discard it\n"
             )
         sys.exit(2)
+    # An output encoding that cannot show a name or a path (an ISO-8859-1 terminal, a
+    # PYTHONIOENCODING) escapes it: the final line raised a traceback after the work was done.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     ending: list[int] = []
 
     def end_by_signal() -> None:
