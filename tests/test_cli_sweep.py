@@ -740,3 +740,25 @@ def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert b"\\u65e5\\u672c" in done.stdout and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["report", "RUN", "-o", "newdir/"],
+            "--output newdir/ ends with '/', which names a folder",
+        ),
+        (["report", "RUN", "-o", "-"], "--output -: vanishlab writes files, not the standard"),
+        (["report", "RUN", "-o", ""], "--output is empty; give a file name"),
+        (["sweep", "--smoke", "--out", ""], "--out is empty; give a directory"),
+        (["analyze", "m.pt", "--out", ""], "--out is empty; give a directory"),
+    ],
+)
+def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
+    """`-o newdir/` wrote a file named newdir, `-o -` a file named "-", and `--out ''` made
+    the current folder a run directory."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and said in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -329,6 +330,29 @@ def single(flag: str, values: Sequence[T] | None) -> T | None:
         shown = ", ".join(str(v) for v in values)
         raise VanishlabError(f"{flag} given {len(values)} times ({shown}); give it once")
     return values[0]
+
+
+def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) -> Path | None:
+    """The one path an option gives (:func:`single`), refused in one line where it names no
+    file or folder: empty (``--out ''`` made the current folder a run), ``-`` (written as a
+    file named "-", not to the standard output), or, for a file, ending in "/" (``-o new/``
+    wrote a file named "new")."""
+    raw = single(flag, values)
+    if raw is None:
+        return None
+    what = "file name" if file else "directory"
+    if not raw.strip():
+        raise VanishlabError(f"{flag} is empty; give a {what}")
+    if raw == "-":
+        raise VanishlabError(
+            f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
+        )
+    if file and raw.endswith(("/", os.sep)):
+        raise VanishlabError(
+            f"{flag} {raw} ends with '/', which names a folder; give a file name, e.g. "
+            f"{raw}report.html"
+        )
+    return Path(raw)
 
 
 def merged(values: Sequence[str] | None) -> str | None:

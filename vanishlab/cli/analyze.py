@@ -10,7 +10,7 @@ import typer
 
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
-from ._app import app, single, user_errors
+from ._app import app, path_option, single, user_errors
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused
@@ -29,7 +29,7 @@ def analyze(
         ),
     ],
     out: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             metavar="DIR",
             help="Run directory \\[default: runs/<checkpoint name>].",
@@ -117,7 +117,7 @@ def analyze(
     from ..sweep.store import load_manifest
     from ..trained import analyze_checkpoint
 
-    run_out = single("--out", out)
+    run_out = path_option("--out", out)
     module_name = single("--module", module)
     activation = single("--nonlinearity", nonlinearity)
     inputs_file = single("--inputs", inputs)

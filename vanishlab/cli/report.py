@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, single, user_errors
+from ._app import app, path_option, single, user_errors
 
 
 @app.command()
@@ -28,7 +28,7 @@ def report(
         ),
     ],
     output: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--output",
             "-o",
@@ -70,7 +70,7 @@ def report(
     )
     from ..sweep.store import load_manifest
 
-    out = single("--output", output)
+    out = path_option("--output", output, file=True)
     when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read

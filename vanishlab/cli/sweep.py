@@ -32,7 +32,7 @@ from ..sweep.experiments import (
     load_experiment,
     variant,
 )
-from ._app import app, merged, single, user_errors
+from ._app import app, merged, path_option, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
 
@@ -139,7 +139,7 @@ def _sweep(
         ),
     ] = None,
     out: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             help="Run directory \\[default: runs/ and the experiment's name, plus -smoke and "
             "the axes given as flags, e.g. runs/default-seq_len=300; --name does not change it].",
@@ -203,7 +203,7 @@ def _sweep(
     from ..sweep.runner import run_sweep
 
     n_workers = _positive("--workers", single("--workers", workers))
-    out_dir = single("--out", out)
+    out_dir = path_option("--out", out)
     label = single("--name", name)
     address = single("--scheduler", scheduler)
     # The experiment first: a module may register inits that its axis flags then name.
