@@ -415,7 +415,7 @@ def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
     args = ["sweep", *GATED_TINY, "--model", "lstm", "--activation", "tanh", "--dry-run"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "never")])
     assert result.exit_code == 0, result.stderr
-    assert "1 cells" in result.stdout
+    assert "1 cell -> " in result.stdout
 
 
 @pytest.mark.parametrize(

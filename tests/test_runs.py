@@ -1055,3 +1055,11 @@ def test_a_manifest_name_that_is_not_text_is_refused_in_one_line(tmp_path):
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(vl.VanishlabError, match="'name' holds a character that is not text"):
         vl.load_manifest(out)
+
+
+def test_one_cell_is_one_cell_and_absurd_sizes_stay_short(tmp_path):
+    from vanishlab.sweep.memory import format_bytes
+
+    summary = vl.run_sweep(Sweep(**TINY), tmp_path / "r", workers=1, progress=False)
+    assert "sweep r: 1 cell, 1 run, 0 skipped" in str(summary)  # said "1 cells"
+    assert format_bytes(2**100) == "1.2e+18 TiB" and format_bytes(2**45) == "32.0 TiB"

@@ -259,7 +259,8 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
         status += f"; {plan.new_cells} not in its grid (needs --force)"
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
-    typer.echo(f"{len(plan.cells)} cells -> {run_dir} ({status})")
+    n = len(plan.cells)
+    typer.echo(f"{n} cell{'' if n == 1 else 's'} -> {run_dir} ({status})")
     typer.echo(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"

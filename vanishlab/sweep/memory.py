@@ -125,6 +125,9 @@ def format_bytes(n: int | None) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            if unit == "B":
+                return f"{value:.0f} {unit}"
+            # "33396645449101921767823849291776.0 TiB" for an absurd hidden size
+            return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.1e} {unit}"
         value /= 1024
     raise AssertionError("unreachable")

@@ -88,7 +88,8 @@ class RunSummary:
 
     def __str__(self) -> str:
         return (
-            f"sweep {self.name}: {self.n_cells} cells, {self.n_run} run, {self.n_skipped} "
+            f"sweep {self.name}: {self.n_cells} cell{'' if self.n_cells == 1 else 's'}, "
+            f"{self.n_run} run, {self.n_skipped} "
             f"skipped (already done), {self.n_failed} failed, {self.elapsed_s:.1f} s "
             f"-> {self.run_dir}"
         )
