@@ -762,3 +762,26 @@ def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and said in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_standard_output_is_named_as_such(tmp_path):
+    """`vanishlab report RUN > /dev/full` said "No space left on device", as if the report had
+    not been written (it had); a dry run's plan said the same."""
+    out = tmp_path / "r"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2), out, workers=1)
+    commands = {
+        "report": ["report", str(out), "-o", str(tmp_path / "r.html")],
+        "plan": ["sweep", "--smoke", "--dry-run", "--out", str(tmp_path / "p")],
+    }
+    said = {}
+    for what, args in commands.items():
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "vanishlab", *args],
+                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            )  # fmt: skip
+        assert done.returncode == 2, what
+        assert done.stderr.startswith("error: cannot write the standard output: "), what
+        said[what] = done.stderr
+    assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()

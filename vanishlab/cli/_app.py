@@ -355,6 +355,21 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
     return Path(raw)
 
 
+def say(text: str, done: str = "") -> None:
+    """Print a command's output on stdout. A standard output that refuses it (a full disk,
+    ``> /dev/full``) is named as such, with ``done`` (what the command finished before: a
+    report written): it read as a full disk somewhere in the work."""
+    try:
+        typer.echo(text)
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        then = f"; {done}" if done else ""
+        raise VanishlabError(
+            f"cannot write the standard output: {os_error_text(err)}{then}"
+        ) from None
+
+
 def merged(values: Sequence[str] | None) -> str | None:
     """A list option given several times (``--gain 1 --gain 2``) as one list (``"1,2"``)."""
     return ",".join(values) if values else None

@@ -10,7 +10,7 @@ import typer
 
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
-from ._app import app, path_option, single, user_errors
+from ._app import app, path_option, say, single, user_errors
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused
@@ -161,7 +161,7 @@ def analyze(
         ),
         progress=True,
     )
-    typer.echo(str(result))
+    say(str(result), done="the analysis has finished")
     kept = load_manifest(run_dir).get("name") if not result.measured else label
     if given_name and kept != label:
         typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)

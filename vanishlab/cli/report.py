@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, path_option, single, user_errors
+from ._app import app, path_option, say, single, user_errors
 
 
 @app.command()
@@ -106,7 +106,7 @@ def report(
             f"{', '.join(unknown)}",
             err=True,
         )
-    typer.echo(str(written))
+    say(str(written), done=f"the report is written: {written}")
 
 
 def _check_parent(path: Path) -> None:

@@ -32,7 +32,7 @@ from ..sweep.experiments import (
     load_experiment,
     variant,
 )
-from ._app import app, merged, path_option, single, user_errors
+from ._app import app, merged, path_option, say, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
 
@@ -228,7 +228,7 @@ def _sweep(
         progress=not quiet,
     )
     if not quiet:
-        typer.echo(str(summary))
+        say(str(summary), done="the sweep has finished")
     for line in summary.failure_lines():
         typer.echo(line, err=True)
     if summary.n_errors:
@@ -243,9 +243,9 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
     from ..sweep.runner import plan_sweep
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
-    typer.echo(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
+    say(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
     for axis, values in exp.sweep.axes().items():
-        typer.echo(f"  {axis:<12} {', '.join(str(v) for v in values)}")
+        say(f"  {axis:<12} {', '.join(str(v) for v in values)}")
     if plan.reinit:
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:
@@ -260,8 +260,8 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
     n = len(plan.cells)
-    typer.echo(f"{n} cell{'' if n == 1 else 's'} -> {run_dir} ({status})")
-    typer.echo(
+    say(f"{n} cell{'' if n == 1 else 's'} -> {run_dir} ({status})")
+    say(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"
     )
@@ -284,8 +284,8 @@ def inits() -> None:
     rows += [(n, ",".join(i.models), i.validity, i.description) for n, i in INITS.items()]
     widths = [max(len(row[c]) for row in rows) for c in range(3)]
     for row in rows:
-        typer.echo("  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[3]]))
-    typer.echo(
+        say("  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[3]]))
+    say(
         "\nmean field: iid (its assumptions hold; exact as H grows), approximate, or none "
         "(no prediction); for nn.RNN cells (LSTM and GRU cells have none)."
     )
@@ -293,7 +293,7 @@ def inits() -> None:
     for name, init in INITS.items():
         by_rule.setdefault(init.gain_on or "not stated", []).append(name)
     for rule, names in by_rule.items():
-        typer.echo(f"--gain multiplies, for {', '.join(names)}: {rule}.")
+        say(f"--gain multiplies, for {', '.join(names)}: {rule}.")
 
 
 @app.command()
@@ -303,8 +303,8 @@ def experiments() -> None:
     found = list_experiments()
     if not found:
         dirs = ", ".join(str(d) for d in experiment_dirs()) or "none found"
-        typer.echo(f"no experiment modules (searched: {dirs})")
+        say(f"no experiment modules (searched: {dirs})")
         return
     width = max(len(n) for n, _, _ in found)
     for exp_name, description, _ in found:
-        typer.echo(f"{exp_name:<{width}}  {description}")
+        say(f"{exp_name:<{width}}  {description}")
