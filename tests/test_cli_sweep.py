@@ -638,6 +638,25 @@ def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
     for extra in (["--dry-run"], ["--quiet"]):
         result = runner.invoke(app, ["sweep", *SMALL, "--out", out, *extra])
         _one_error_line(result, f"cannot write the run directory {out}: Not a directory")
+    # The dry run shows its plan first: it printed nothing but the refusal.
+    dry = runner.invoke(app, ["sweep", *SMALL, "--out", out, "--dry-run"])
+    assert f"cells -> {out} (new run directory)" in dry.stdout
+
+
+def test_dry_run_names_a_read_only_file_system(tmp_path, monkeypatch):
+    """It said "Permission denied" where the run says "Read-only file system"."""
+    import os as os_
+
+    from vanishlab.sweep import preflight
+
+    class ReadOnly:
+        f_flag = os_.ST_RDONLY
+
+    monkeypatch.setattr(preflight.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(preflight.os, "statvfs", lambda path: ReadOnly())
+    out = str(tmp_path / "run")
+    result = runner.invoke(app, ["sweep", *SMALL, "--out", out, "--dry-run"])
+    _one_error_line(result, f"cannot write the run directory {out}: Read-only file system")
 
 
 def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):

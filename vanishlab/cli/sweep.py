@@ -265,7 +265,10 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"
     )
-    if local:  # the run would be refused: so is its dry run (status 2, the same line)
+    # The run would be refused: so is its dry run (status 2, the same line), after its plan.
+    if plan.unwritable:
+        raise VanishlabError(plan.unwritable)
+    if local:
         check_memory(plan.cells, plan.available_bytes, 1)
 
 

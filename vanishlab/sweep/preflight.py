@@ -17,7 +17,7 @@ from .config import CellConfig
 from .inits import Init
 from .memory import cell_bytes, format_bytes
 
-__all__ = ["check_dir_possible", "check_memory", "check_sendable", "make_dir", "refuse_other_kinds"]
+__all__ = ["check_memory", "check_sendable", "dir_problem", "make_dir", "refuse_other_kinds"]
 
 
 def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
@@ -64,18 +64,28 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
     return max(1, min(n_workers, free // max(peak, 1)))
 
 
-def check_dir_possible(run_dir: Path) -> None:
-    """Refuse, as :func:`make_dir` would but writing nothing (``--dry-run``), a run directory
-    that is a file or lies below one, or below a folder this process may not write."""
+def dir_problem(run_dir: Path) -> str | None:
+    """Why :func:`make_dir` would refuse ``run_dir``, found writing nothing (``--dry-run``): a
+    file there or above it, or a folder this process may not write (read-only, or denied);
+    None when it could go ahead."""
     for folder in (run_dir, *run_dir.parents):
         if folder.exists() or folder.is_symlink():
             code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
             if folder.is_dir():
                 if os.access(folder, os.W_OK | os.X_OK):
-                    return
-                code = errno.EACCES
-            why = os.strerror(code)
-            raise VanishlabError(f"cannot write the run directory {run_dir}: {why}")
+                    return None
+                code = errno.EROFS if _read_only(folder) else errno.EACCES
+            return f"cannot write the run directory {run_dir}: {os.strerror(code)}"
+    return None
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only (the run says "Read-only
+    file system" there, where a dry run said "Permission denied")."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs (Windows)
+        return False
 
 
 def make_dir(run_dir: Path) -> None:

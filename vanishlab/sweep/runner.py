@@ -34,9 +34,9 @@ from .inits import INITS
 from .manifest import check_name, package_versions
 from .memory import available_bytes, cell_bytes
 from .preflight import (
-    check_dir_possible,
     check_memory,
     check_sendable,
+    dir_problem,
     make_dir,
     refuse_other_kinds,
 )
@@ -149,6 +149,7 @@ class SweepPlan:
     corrupt: tuple[store.CorruptShardError, ...] = ()
     peak_bytes: int = 0
     available_bytes: int | None = None
+    unwritable: str | None = None  # why a run could not write the directory (dry runs)
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -198,7 +199,8 @@ def plan_sweep(
     dry_run: bool = False,
 ) -> SweepPlan:
     """Resolve a sweep and read (and verify) what its run directory holds; writes nothing.
-    ``dry_run``: also refuse an existing run directory this process could not write."""
+    ``unwritable`` says why the run could not write a new directory there (and, with
+    ``dry_run``, an existing one): the plan is still made, so that a dry run shows it."""
     exp = _as_experiment(sweep_or_experiment, smoke)
     run_dir = Path(out)
     cells = exp.sweep.cells()
@@ -207,6 +209,7 @@ def plan_sweep(
     done: dict[str, store.CellMeta] = {}
     corrupt: list[store.CorruptShardError] = []
     reinit = False
+    unwritable = None
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -214,7 +217,7 @@ def plan_sweep(
             # A run always writes (its lock, its manifest), even with every cell done: a dry
             # run refuses a read-only one as the run would, not "N already done". (The run
             # itself finds out by writing: os.access may misjudge ACLs or NFS.)
-            check_dir_possible(run_dir)
+            unwritable = dir_problem(run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             known = set().union(*(grid_ids(g) for g in _grids(manifest)))
@@ -222,7 +225,7 @@ def plan_sweep(
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
     else:
-        check_dir_possible(run_dir)
+        unwritable = dir_problem(run_dir)
     peak = max((cell_bytes(c) for c in cells), default=0)
     return SweepPlan(
         exp,
@@ -235,6 +238,7 @@ def plan_sweep(
         tuple(corrupt),
         peak,
         available_bytes(),
+        unwritable,
     )
 
 
