@@ -48,13 +48,16 @@ def test_held_signals_reach_their_own_handlers_even_when_the_block_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_a_sigterm_python_ignores_in_a_destructor_still_stops_the_command(capsys):
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGTERM, "terminated:"), (signal.SIGINT, "interrupted:")]
+)
+def test_a_signal_python_ignores_in_a_destructor_still_stops_the_command(capsys, signum, said):
     # The command's handler raises where the signal lands; in a __del__ Python prints
     # "Exception ignored" (with a traceback) and goes on, and the command used to finish as if
     # never stopped. Now it stops when it returns, and nothing but its line is printed.
     class Dropped:
         def __del__(self) -> None:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
             for _ in range(1000):  # the handler runs here, inside __del__
                 pass
 
@@ -66,9 +69,11 @@ def test_a_sigterm_python_ignores_in_a_destructor_still_stops_the_command(capsys
 
     with pytest.raises(typer.Exit) as stopped:
         command()
-    assert stopped.value.exit_code == 128 + signal.SIGTERM
+    # A Ctrl-C late in a report (figures torn down) printed "Exception ignored ...
+    # KeyboardInterrupt" and the report went on to status 0.
+    assert stopped.value.exit_code == 128 + signum
     err = capsys.readouterr().err
-    assert err.startswith("terminated:") and len(err.splitlines()) == 1, err
+    assert err.startswith(said) and len(err.splitlines()) == 1, err
 
 
 _CTRL_C_AT_THE_END = """

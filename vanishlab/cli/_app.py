@@ -213,33 +213,37 @@ class Terminated(BaseException):
 
 @contextlib.contextmanager
 def _terminable() -> Iterator[list[int]]:
-    """SIGTERM raises :class:`Terminated` inside the block (main thread only), and is noted in
-    the list yielded: raised inside a ``__del__`` or a garbage collector's callback, Python
-    carries on (and would print "Exception ignored" with a traceback: not here), so the caller
-    checks the note when the block ends (a batch system sends SIGTERM once). A SIGTERM the
-    launcher ignores stays ignored."""
+    """SIGTERM raises :class:`Terminated` and Ctrl-C (SIGINT) KeyboardInterrupt inside the block
+    (main thread only), and each is noted in the list yielded: raised inside a ``__del__`` or a
+    garbage collector's callback (a report's figures being torn down), Python carries on (and
+    would print "Exception ignored" with a traceback: not here), so the caller checks the note
+    when the block ends. A signal the launcher ignores stays ignored."""
     received: list[int] = []
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+    if threading.current_thread() is not threading.main_thread():
         yield received
         return
+    raises = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
+    previous = {s: signal.getsignal(s) for s in raises}
 
-    def terminate(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: Any) -> None:
         received.append(signum)
-        raise Terminated
+        raise raises[signum]
 
     hook = sys.unraisablehook
 
     def quiet(unraisable: Any) -> None:  # noted above; its "Exception ignored" is no news
-        if not isinstance(unraisable.exc_value, Terminated):
+        if not isinstance(unraisable.exc_value, Terminated | KeyboardInterrupt):
             hook(unraisable)
 
-    signal.signal(signal.SIGTERM, terminate)
+    for s, was in previous.items():
+        if was != signal.SIG_IGN:
+            signal.signal(s, stop)
     sys.unraisablehook = quiet
     try:
         yield received
     finally:  # None: a handler not set from Python
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for s, was in previous.items():
+            signal.signal(s, signal.SIG_DFL if was is None else was)
         sys.unraisablehook = hook
 
 
@@ -273,8 +277,10 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with _terminable() as terminated:
                 result = func(*args, **kwargs)
-            if terminated:  # raised where Python ignores exceptions: the command went on
-                raise Terminated
+            if signal.SIGTERM in terminated:  # raised where Python ignores exceptions (the
+                raise Terminated  # command went on): ended now, as it would have been
+            if signal.SIGINT in terminated:
+                raise KeyboardInterrupt
             return result
         except VanishlabError as err:
             raise fail(str(err)) from None
