@@ -196,6 +196,8 @@ def test_exact_zeros_overflow_and_failures(report_run):
     ]
     said = [c for c in captions if "1 failed cell (listed under Anomalies) has no measurement" in c]
     assert len(said) >= 2
+    rates = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    assert "a setting with no seed measured has no row" in rates.caption  # a table's words
     single = report_of(report_run("single"))
     assert not any(
         "listed under Anomalies" in getattr(b, "caption", "")

@@ -449,7 +449,7 @@ def test_panel_titles_break_between_settings_not_inside_one():
 def test_a_line_that_another_runs_on_is_drawn_wide():
     """An LSTM's curve under a GRU's, or two gains solving every T, left one colour."""
     from vanishlab.report.figures import draw, pinned
-    from vanishlab.report.line_style import COVERED_LW, LINE_LW
+    from vanishlab.report.line_style import LINE_LW, covered_curves, line_width
     from vanishlab.report.model import Curve, LinePanel
 
     x = np.arange(10.0)
@@ -459,4 +459,33 @@ def test_a_line_that_another_runs_on_is_drawn_wide():
     grid = LineGrid("t", "c", 1, 1, (panel,), "lag", "y", "model", ("lstm", "gru", "rnn"))
     with pinned():
         widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()]
-    assert widths == [COVERED_LW, LINE_LW, LINE_LW]
+    assert widths == [line_width(1), LINE_LW, LINE_LW] and line_width(1) > LINE_LW
+    # three lines on one another: each rim shows around the next (one width hid the first)
+    three = [Curve(str(s), s, x, -0.5 * x) for s in range(3)]
+    assert covered_curves(three) == {0: 2, 1: 1}
+
+
+def test_small_counts_and_abbreviations_in_the_notes():
+    """A one-cell grid was "1 cells" in its description and "all 1 measured cells" on its
+    page; a note's "et al." cut its sentence in two."""
+    from vanishlab.sweep.experiments import load_experiment, variant
+    from vanishlab.sweep.manifest import read_json_number
+
+    one = variant(
+        load_experiment("gain_phase"),
+        smoke=True,
+        overrides={
+            "gain": (1.0,),
+            "seed": (0,),
+            "init": ("normal",),
+            "activation": ("tanh",),
+            "num_layers": (1,),
+        },
+    )
+    assert one.sweep.size == 1 and one.description.startswith("Smoke variant: 1 cell; ")
+    cells = pd.DataFrame(
+        {"status": ["ok", "ok"], "note": ["Gilboa et al. 2019's field. Narrow.", "Narrow."]}
+    )
+    assert setting_notes(cells) == "Gilboa et al. 2019's field (1 of 2 seeds). Narrow."
+    assert read_json_number("0.5") == 0.5 and read_json_number("-inf") == -math.inf
+    assert read_json_number("x") is None and read_json_number(True) is None

@@ -1063,3 +1063,41 @@ def test_one_cell_is_one_cell_and_absurd_sizes_stay_short(tmp_path):
     summary = vl.run_sweep(Sweep(**TINY), tmp_path / "r", workers=1, progress=False)
     assert "sweep r: 1 cell, 1 run, 0 skipped" in str(summary)  # said "1 cells"
     assert format_bytes(2**100) == "1.2e+18 TiB" and format_bytes(2**45) == "32.0 TiB"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_checkpoint_and_experiment_files_named_with_a_byte_of_another_encoding(tmp_path):
+    """An analysis wrote the checkpoint's file name into its description, which the manifest
+    check then refused ("not text"): the run could not be reported. An experiment file so named
+    was a traceback (its module name hashed the path as UTF-8)."""
+    import torch
+    from torch import nn
+
+    from vanishlab.sweep.experiments import load_experiment
+
+    ckpt = tmp_path / os.fsdecode(b"ck\xff.pt")
+    torch.save(nn.RNN(2, 3).state_dict(), ckpt)
+    out = tmp_path / "an"
+    vl.analyze_checkpoint(ckpt, out, seq_len=5, batch=2)
+    assert vl.load_manifest(out)["description"].endswith("read from ck\ufffd.pt")
+    exp_file = tmp_path / os.fsdecode(b"ex\xffp.py")
+    exp_file.write_text(
+        (Path(__file__).parents[1] / "experiments" / "gain_phase.py").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert load_experiment(str(exp_file)).name == "ex\ufffdp"
+    result = runner.invoke(app, ["sweep", str(exp_file), "--smoke", "--dry-run"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path):
+    """Under C.UTF-8 Python writes a path's byte back as it came; escaping every output
+    printed a path that does not exist."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LANG")}
+    env["LC_ALL"] = "C.UTF-8"
+    out = os.fsencode(tmp_path) + b"/r\xffun"
+    args = [sys.executable, "-m", "vanishlab", "sweep", *SMALL, "--seeds", "1", "--gain", "1"]
+    args += ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--out", out]
+    done = subprocess.run(args, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(b"-> " + out)

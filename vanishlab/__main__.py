@@ -35,8 +35,10 @@ def main() -> None:
         sys.exit(2)
     # An output encoding that cannot show a name or a path (an ISO-8859-1 terminal, a
     # PYTHONIOENCODING) escapes it: the final line raised a traceback after the work was done.
+    # (Under a C or C.UTF-8 locale Python writes such a byte of a path back as it came,
+    # "surrogateescape": left so, the path printed is the file's.)
     for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             stream.reconfigure(errors="backslashreplace")
     ending: list[int] = []
 

@@ -32,7 +32,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .figure_text import plain, text_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
-from .line_style import COVERED_LW, LINE_LW, alone, covered_curves, dashes
+from .line_style import LINE_LW, alone, covered_curves, dashes, line_width
 from .model import Curve, HeatmapGrid, LineGrid
 
 __all__ = ["RC", "color_scale", "draw", "figure_svg", "svg_of"]
@@ -168,7 +168,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
                     ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
                     ax.lines[-1].set(ms=4.0, color=color, zorder=3)
                 continue
-            _draw_curve(ax, curve, color, grid.markers, lw=COVERED_LW if i in covered else LINE_LW)
+            _draw_curve(ax, curve, color, grid.markers, lw=line_width(covered.get(i, 0)))
         for row, curve in enumerate(floors):
             # One rug row per curve, stacked on the panel's floor, below all data.
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units

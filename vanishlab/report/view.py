@@ -228,14 +228,22 @@ class RunView:
         """A closing sentence for a figure drawn from the measured cells, in a run where some
         failed ("" otherwise): their settings' lines stop, squares stay blank, and means are
         over the seeds measured."""
+        return self._failed("is not drawn (a line stops, a square stays blank)")
+
+    @cached_property
+    def failed_table_note(self) -> str:
+        """:attr:`failed_note` for a table: a setting with no seed measured has no row."""
+        return self._failed("has no row")
+
+    def _failed(self, missing: str) -> str:
         status = self.cells["status"] if "status" in self.cells else pd.Series(dtype=object)
         n = int((status == "failed").sum())
         if not n:
             return ""
         return (
             f" {plural(n, 'failed cell')} (listed under Anomalies) {'has' if n == 1 else 'have'}"
-            " no measurement: a setting with no seed measured is not drawn (a line stops, a "
-            "square stays blank), and the others are means over the seeds measured."
+            f" no measurement: a setting with no seed measured {missing}, and the others are "
+            "means over the seeds measured."
         )
 
     def state_label(self, layer: str = "") -> str:

@@ -36,7 +36,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, QUICK_SWEEP, Sweep, axis
-from .files import path_name
+from .files import as_text, path_name
 from .manifest import SWEEP_SECTION_NAMES
 
 __all__ = [
@@ -184,9 +184,9 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """
     ref = os.fspath(ref)
     path = _find(ref)
-    name = path.stem
+    name = as_text(path.stem)  # a byte of another encoding in the file name: U+FFFD
     # A unique module name per file (see import_file).
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]
     module_name = f"{EXPERIMENT_MODULE_PREFIX}{name}_{digest}"
     # What the module prints on stderr is held: on failure the one line below says it all (a
     # script's argparse printed its usage, about the sweep's own arguments); else it is shown.
@@ -343,7 +343,7 @@ def variant(
     changed = [a for a in AXES if sweep.axes()[a] != base_axes[a]]
     parts = [f"{a} = {_values_brief(sweep.axes()[a])}" for a in changed]
     description = (
-        f"{'Smoke variant: ' if smoke else ''}{sweep.size} cells; "
+        f"{'Smoke variant: ' if smoke else ''}{sweep.size} cell{'' if sweep.size == 1 else 's'}; "
         f"{'; '.join(parts) or 'the same axes'} (other axes as in {origin})"
     )
     return dataclasses.replace(exp, name=name, description=description, sweep=sweep, smoke=None)

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "CORRUPT",
     "TMP_SUFFIX",
+    "as_text",
     "atomic_write",
     "fsync_dir",
     "move_aside",
@@ -47,10 +48,15 @@ def resolved(path: str | os.PathLike[str]) -> Path:
 
 
 def path_name(path: str | os.PathLike[str]) -> str:
-    """The name of ``path``'s last component as text, for a run's default name: a byte of
-    another encoding in it (which Python keeps as a lone surrogate, that no page can show)
-    becomes U+FFFD."""
-    return os.fsencode(resolved(path).name).decode("utf-8", errors="replace")
+    """The name of ``path``'s last component as text (:func:`as_text`), for a run's default
+    name."""
+    return as_text(resolved(path).name)
+
+
+def as_text(name: str) -> str:
+    """A file name as text for a manifest or a page: a byte of another encoding in it (which
+    Python keeps as a lone surrogate, that no page can show) becomes U+FFFD."""
+    return os.fsencode(name).decode("utf-8", errors="replace")
 
 
 def fsync_dir(path: Path) -> None:

@@ -241,9 +241,10 @@ def read_json_number(value: object) -> float | None:
     as floats); None when it is absent or not a number (true and false are not)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, str) and value not in ("-inf", "inf", "nan"):
+    try:
+        return float(value)
+    except ValueError:  # a string that is not a number
         return None
-    return float(value)
 
 
 def text_problem(text: str) -> str | None:

@@ -30,7 +30,7 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.files import path_name, resolved
+from ..sweep.files import as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import working
@@ -297,7 +297,7 @@ def _measure_into(
             "kind": SINGLE_MODEL,
             # as `vanishlab analyze` names it: the report is reports/<run directory>.html
             "name": name or path_name(run_dir),
-            "description": f"{spec.describe()} read from {Path(checkpoint).name}",
+            "description": f"{spec.describe()} read from {as_text(Path(checkpoint).name)}",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,
             "command": command,

@@ -163,7 +163,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "1000-fold; '> n' when it never does within the n lags measured), and the "
             f"predicted rate with its theory. {view.gated} rows have no theory: the linear regime "
             "and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean field of gated "
-            "cells is not covered." + view.failed_note
+            "cells is not covered." + view.failed_table_note
         ),
         columns=tuple(columns),
         rows=tuple(rows),

@@ -198,7 +198,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "Jacobian is exactly zero there: the norm is a geometric mean over the batch, 0 as "
         "soon as one sample's Jacobian is). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
-        "the same slope for ||dh_T/dx_{T−k}||." + view.state_note,
+        "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
         tuple(columns),
         tuple(rows),
         tuple(numeric),

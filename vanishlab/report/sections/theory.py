@@ -303,7 +303,8 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
         ids = ", ".join(str(c) for c in bad["cell_id"].head(10))
         items.append(("Pascanu bound", f"VIOLATED in {len(bad)} of {checked}{rnn} cells: {ids}"))
     elif checked:
-        items.append(("Pascanu bound", f"holds at every lag of all {checked} measured{rnn} cells"))
+        every = f"all {checked} measured{rnn} cells" if checked > 1 else f"the measured{rnn} cell"
+        items.append(("Pascanu bound", f"holds at every lag of {every}"))
     return KeyValues("Agreement", tuple(items))
 
 
