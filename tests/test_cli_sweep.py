@@ -747,6 +747,7 @@ def test_a_symlink_loop_is_the_same_error_on_every_python(tmp_path, monkeypatch,
     assert resolved(tmp_path / "new" / "run") == Path(os.path.realpath(tmp_path)) / "new" / "run"
 
 
+@pytest.mark.slow  # a process that imports torch
 def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
     """Under an ISO-8859-1 output encoding the last line of a sweep named in Japanese was a
     UnicodeEncodeError traceback and status 1, after the work was done."""
@@ -783,6 +784,7 @@ def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # three processes that import torch
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_standard_output_is_named_as_such(tmp_path):
     """`vanishlab report RUN > /dev/full` said "No space left on device", as if the report had

@@ -1090,6 +1090,7 @@ def test_checkpoint_and_experiment_files_named_with_a_byte_of_another_encoding(t
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # a process that imports torch
 def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path):
     """Under C.UTF-8 Python writes a path's byte back as it came; escaping every output
     printed a path that does not exist."""
