@@ -40,11 +40,27 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["HORIZON_DECADES", "PHASE_TOLERANCE", "default_window", "fit_decay", "phase_of"]
+__all__ = [
+    "HORIZON_DECADES",
+    "PHASE_TOLERANCE",
+    "default_window",
+    "fit_decay",
+    "fitted_end",
+    "phase_of",
+]
 
 PHASE_TOLERANCE = 0.01
 HORIZON_DECADES = 3.0
 _LN10 = math.log(10.0)
+
+
+def fitted_end(rate: object, lag_end: object, zero_lag: object) -> np.ndarray:
+    """The last lag a rate of :func:`fit_decay` was fitted on (its columns, elementwise; a
+    missing ``zero_lag`` is NaN or inf): ``lag_end``, or the lag before an exact zero inside
+    the window, where the fit stops (a rate of -inf fitted nothing: ``lag_end``)."""
+    rate, end = np.asarray(rate, dtype=np.float64), np.asarray(lag_end, dtype=np.float64)
+    zero = np.nan_to_num(np.asarray(zero_lag, dtype=np.float64), nan=np.inf)
+    return np.where(np.isfinite(rate) & (zero <= end), zero - 1, end).astype(np.int64)
 
 
 def default_window(max_lag: int) -> tuple[int, int]:

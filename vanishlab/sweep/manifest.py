@@ -133,7 +133,7 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
             return f"{key!r} must be a string, not {type(m[key]).__name__}"
     for key in ("name", "description"):  # a lone surrogate ("\ud800"): no page can show it
         value = m.get(key)
-        if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+        if isinstance(value, str) and any(map(_not_text, value)):
             return f"{key!r} holds a character that is not text"
     if m.get("grids") is not None and "axes" not in m:
         return "'axes' is missing (it lists the union of 'grids')"
@@ -247,12 +247,17 @@ def read_json_number(value: object) -> float | None:
         return None
 
 
+def _not_text(ch: str) -> bool:
+    """A lone surrogate: how Python keeps a byte of another encoding (a file name's)."""
+    return "\ud800" <= ch <= "\udfff"
+
+
 def text_problem(text: str) -> str | None:
     """What makes ``text`` unfit for a run's name or description, or None: a character that is
     not text (a byte of another encoding, which no page or terminal can show) or a control
     character (a new line or an escape sequence would redraw the terminal)."""
     for ch in text:
-        if "\ud800" <= ch <= "\udfff":
+        if _not_text(ch):
             return f"holds {ch!r}, a byte that is not UTF-8 text"
         if unicodedata.category(ch) == "Cc":
             return f"holds a control character ({ch!r})"

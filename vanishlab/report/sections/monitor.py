@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.manifest import read_json_number
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -31,7 +32,6 @@ from .trained import (
     curve_label,
     curve_mask,
     curve_order,
-    lyapunov_value,
     measured_curve,
     num_layers,
     seconds_text,
@@ -67,7 +67,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
             except ValueError:
                 continue
             rec = rec if isinstance(rec, dict) else {}
-            lyap = lyapunov_value(rec.get("lyapunov"))
+            lyap = read_json_number(rec.get("lyapunov"))
             cid = str(rec.get("cell_id") or "")
             rows[n] = {
                 "step": n,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis.fits import PHASE_TOLERANCE
+from ...analysis.fits import PHASE_TOLERANCE, fitted_end
 from ..format import (
     MAX_TABLE_ROWS,
     format_value,
@@ -65,7 +65,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["lag_start"] = fits["lag_start"].to_numpy()
     work["lag_end"] = fits["lag_end"].to_numpy()
     # The lags a seed's rate was fitted on: its window, up to the lag before its zero.
-    work["fit_end"] = np.where(work["cut"], zero_lag - 1, work["lag_end"])
+    work["fit_end"] = fitted_end(rate, work["lag_end"], zero_lag)
     # A horizon at or past the seed's first exact zero: the batch's geometric mean fell
     # 1000x because some samples' Jacobians are exactly 0 there, not by decay.
     work["zero_horizon"] = np.isfinite(horizon) & (horizon >= zero_lag)

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from ...analysis.fits import fitted_end
+from ...sweep.manifest import read_json_number
 from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -35,7 +37,6 @@ from .trained import (
     find_fit,
     fitted_line,
     horizon_text,
-    lyapunov_value,
     measured_curve,
     num_layers,
     seconds_text,
@@ -105,7 +106,7 @@ def model_section(view: RunView) -> Section:
     layers = num_layers(view)
     top = find_fit(fits, "state", _top_layer(view))
     inp = find_fit(fits, "input", None)
-    lyap = lyapunov_value(model.get("lyapunov"))
+    lyap = read_json_number(model.get("lyapunov"))
     glance: list[tuple[str, str]] = []
     if top is not None:
         glance += [
@@ -248,12 +249,9 @@ def curves_section(view: RunView) -> Section | None:
 
 
 def _fit_end(fit: Any) -> int:
-    """The last lag a rate was fitted on: the window's end, or the lag before an exact zero
-    inside it (fit_decay fits the decay before the zero)."""
-    end, zero = int(fit["lag_end"]), fit["zero_lag"]
-    if math.isfinite(float(fit["rate"])) and not pd.isna(zero) and int(zero) <= end:
-        return int(zero) - 1
-    return end
+    """:func:`~vanishlab.analysis.fits.fitted_end` of one fit row (its zero_lag may be NA)."""
+    zero = fit["zero_lag"]
+    return int(fitted_end(fit["rate"], fit["lag_end"], math.inf if pd.isna(zero) else zero))
 
 
 def fits_section(view: RunView) -> Section | None:
@@ -325,7 +323,7 @@ def _jacobian_text(view: RunView, source: str, layer: int | None, layers: int) -
 def lyapunov_section(view: RunView) -> Section:
     """The top Lyapunov exponent along the inputs, beside the top layer's state rate."""
     model = _model(view)
-    lyap = lyapunov_value(model.get("lyapunov"))
+    lyap = read_json_number(model.get("lyapunov"))
     top = find_fit(curve_fits(view), "state", _top_layer(view))
     items = [("top Lyapunov exponent λ₁", _lyapunov_text(lyap))]
     if lyap is not None and math.isfinite(lyap) and lyap != 0:

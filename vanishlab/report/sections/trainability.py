@@ -238,22 +238,17 @@ def _not_trained_text(missing: pd.DataFrame, n_trained: int) -> str:
     n = len(missing)
     failure = missing["failure"] if "failure" in missing else pd.Series("", index=missing.index)
     overflow = int((failure == "overflow").sum())
-    one = overflow == 1
+    errors = n - overflow
     why = []
-    if overflow == n:
+    if overflow:  # all of them: "its forward pass" / "their forward passes"; some: "of 2"
+        whose = "its forward pass" if n == 1 else "their forward passes"
         why.append(
-            f"{'its forward pass' if one else 'their forward passes'} overflowed at "
-            f"initialisation, so {'it was' if one else 'they were'} neither measured nor trained"
+            f"{whose if not errors else f'the forward pass of {overflow}'} overflowed at "
+            f"initialisation, so {'it was' if overflow == 1 else 'they were'} neither measured "
+            "nor trained"
         )
-    elif overflow:
-        why.append(
-            f"the forward pass of {overflow} overflowed at initialisation, so "
-            f"{'it was' if one else 'they were'} neither measured nor trained"
-        )
-    if overflow == 0:
-        why.append(f"{'it' if n == 1 else 'they'} failed with an error")
-    elif n - overflow:
-        why.append(f"{n - overflow} failed with an error")
+    if errors:
+        why.append(f"{errors if overflow else 'it' if n == 1 else 'they'} failed with an error")
     where = "the figures, the table and the counts above" if n_trained else "this section"
     return (
         f"{plural(n, 'cell')} meant to be trained {'is' if n == 1 else 'are'} left out of "

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay
-from ...sweep.manifest import read_json_number
 from ..format import duration, format_value
 from ..layout import thin
 from ..model import Curve, Section
@@ -39,7 +38,6 @@ __all__ = [
     "find_fit",
     "fitted_line",
     "horizon_text",
-    "lyapunov_value",
     "measured_curve",
     "module_text",
     "num_layers",
@@ -109,12 +107,6 @@ def architecture_items(arch: Mapping[str, Any]) -> list[tuple[str, str]]:
         dtype += f" (stored as {stored}, widened exactly)"
     items.append(("measured in", dtype))
     return items
-
-
-def lyapunov_value(value: object) -> float | None:
-    """A manifest's Lyapunov exponent as a float (``"-inf"`` and ``"nan"`` read back); None
-    when it was not measured or is not a number."""
-    return read_json_number(value)
 
 
 def curve_order(frame: pd.DataFrame) -> list[tuple[str, int | None]]:
