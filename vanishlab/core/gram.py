@@ -31,14 +31,16 @@ def default_rtol(dtype: torch.dtype) -> float:
 
 
 def exact_norms(g: torch.Tensor) -> torch.Tensor:
-    """sigma_1 of each ``(..., m, n)`` matrix exactly, in g's dtype. On a CPU from the Gram
-    matrix of its smaller side in float64 (an eigvalsh: several times faster than an SVD at
-    these sizes, and as accurate for the largest singular value, whose relative error is then
-    ~k eps for a k x k Gram matrix); the matrix is divided by its largest |entry| first, so
-    the squares neither underflow nor overflow. On a GPU by torch's SVD-based norm, as before
-    (eigvalsh there is not yet measured). An inf/NaN matrix gets NaN."""
-    if scaling.gpu_like(g.device):
-        return torch.linalg.matrix_norm(g, ord=2)
+    """sigma_1 of each ``(..., m, n)`` matrix exactly, in g's dtype, from the Gram matrix of
+    its smaller side in float64 (an eigvalsh: several times faster than an SVD at these sizes,
+    and as accurate for the largest singular value, whose relative error is then ~k eps for a
+    k x k Gram matrix); the matrix is divided by its largest |entry| first, so the squares
+    neither underflow nor overflow. On a GPU too: there torch's SVD-based norm of float32
+    1024 x 1024 matrices differed by up to 7.5e-5 in log10 (1.7e-4 relative) from two other
+    answers that agreed (the iteration run to its certified test, and these float64 Gram
+    matrices), and took 9x as long, 90 ms a matrix on an H200
+    (benchmarks/results/diagnose_stalls_h200_2026-11-30.log). An inf/NaN matrix gets NaN."""
+    queued = scaling.gpu_like(g.device)
     m, n = g.shape[-2:]
     flat = g.reshape(-1, m, n)
     # In pieces of at most EXACT_PIECE_BYTES of float64, so that a large queue (H = 4096,
@@ -47,7 +49,7 @@ def exact_norms(g: torch.Tensor) -> torch.Tensor:
     out = []
     for part in flat.split(piece):
         finite = torch.isfinite(part).all(dim=(-2, -1))
-        if not bool(finite.all()):
+        if queued or not bool(finite.all()):  # (a GPU: no wait, the matrices are masked)
             part = torch.where(finite[:, None, None], part, 0.0)
         s = part.to(torch.float64, copy=True)  # the one working copy: scaled in place
         c = torch.maximum(s.amax(dim=(-2, -1)), -s.amin(dim=(-2, -1)))  # max |entry|

@@ -62,7 +62,8 @@ COLD_POWER_STEPS = 4
 GRAM_SMALL = 16
 GRAM_SIDE = 32
 #: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
-#: without passing the test gets its exact norm (see top_singular_values).
+#: and whose Kato-Temple bound has not halved since the last check, without passing the test,
+#: gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
 #: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
 PROBES = 64
@@ -148,6 +149,7 @@ def top_singular_values(
     low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
     low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
+    previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
     for check in range(max_iter):
         for _ in range(power_steps - 1):
             ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
@@ -167,7 +169,9 @@ def top_singular_values(
         resid = (y1 @ z) / c[:, None, None] - top.to(g.dtype)[:, None, None] * (y1 @ ua)
         r2 = resid.square().sum(dim=(-2, -1)).to(f64)
         gap = top - theta[..., -2] if p > 1 else top
-        settled = r2 <= rtol * top * gap.clamp_min(0)
+        need = rtol * top * gap.clamp_min(0)
+        settled = r2 <= need
+        bound = r2 / need  # the test passes at <= 1 (inf where the gap is 0: tied values)
         if not compact:
             # An engine on a GPU defers its tiny-norm checks (vanishlab.core.scaling.TinyNorms)
             # and measures the call again when one fails: the inf/NaN matrices such a run may
@@ -186,19 +190,24 @@ def top_singular_values(
         settled = settled & ~trapped
         done = pending & settled
         if check >= STALL_CHECKS:
-            # Stalled: the estimate no longer moves but the test cannot pass (tied or nearly
-            # tied top singular values: the gap, and so the bound, stay ~0). Exact norms now,
-            # instead of max_iter checks (35-55x the Frobenius-only call for an orthogonal
-            # W_hh without input, where every singular value is equal). On a GPU this asks
-            # for one more wait per check, from check STALL_CHECKS on only (few chunks get
-            # there).
-            stalled = pending & ~settled & ((value - previous).abs() <= 0.5 * rtol * value)
+            # Stalled: the estimate no longer moves and the test makes no headway (tied or
+            # nearly tied top singular values: the gap stays ~0, and the bound with it). Exact
+            # norms now, instead of max_iter checks (35-55x the Frobenius-only call for an
+            # orthogonal W_hh without input, where every singular value is equal). A bound
+            # that still halves from check to check is converging: at H = 1024 a quarter of
+            # the cold lags' matrices had estimates that no longer moved at check 8 but passed
+            # a few checks later, and their exact norms took 2x the whole call on a CPU, 30x
+            # on an H200 (benchmarks/results/diagnose_stalls_h200_2026-11-30.log). On a GPU
+            # this asks for one more wait per check, from check STALL_CHECKS on only (few
+            # chunks get there).
+            unmoved = (value - previous).abs() <= 0.5 * rtol * value
+            stalled = pending & ~settled & unmoved & ~(bound < 0.5 * previous_bound)
             if bool(stalled.any()):
                 which = stalled.nonzero().squeeze(-1)
                 value = value.clone()
                 value[which] = exact_norms(ga[which]).to(f64)
                 done = done | stalled
-        previous = value
+        previous, previous_bound = value, bound
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
             coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
@@ -225,7 +234,7 @@ def top_singular_values(
             if 4 * left <= 3 * len(active):
                 keep = pending
                 active, ga, z, low, at = active[keep], ga[keep], z[keep], low[keep], at[keep]
-                previous = previous[keep]
+                previous, previous_bound = previous[keep], previous_bound[keep]
                 pending = pending[keep]
         ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
     # Not settled (nearly degenerate top singular values): an exact answer for those.

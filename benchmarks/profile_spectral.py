@@ -1,0 +1,140 @@
+"""Where the time of the spectral norms goes, and what their settings change (one process).
+
+The engine's spectral norms (``vanishlab.core.spectral``) run block power iteration a chunk of
+lags at a time; on a GPU each convergence check waits for the device. This script
+  1. profiles one call with ``torch.profiler`` (the ops with the most self time, device and
+     host), for the one-layer RNN and an LSTM, both norms of the state rows;
+  2. times those calls interleaved (best of N) under other settings of the module's knobs:
+     power steps per check and lags per chunk, with the host waits of each. (The H200 run of
+     2026-11-30 also solved each check's small eigenproblems on the host: 0.98-1.08x the
+     time, with more waits; that setting is gone.)
+The settings' defaults are the first row of each table. Ratios are against that row, in the
+same process. Run: ``python benchmarks/profile_spectral.py [--device cuda] [--large]``
+(``--large``: B = 64, H = 1024, T = 512 for the RNN, no profile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.core import spectral
+from vanishlab.core.scaling import host_waits
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def best_of(
+    calls: dict[str, Callable[[], object]], repeats: int, warm: bool = True
+) -> dict[str, float]:
+    for fn in calls.values() if warm else ():
+        fn()
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            _sync()
+            t0 = time.perf_counter()
+            fn()
+            _sync()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def profile(label: str, fn: Callable[[], object], cuda: bool, rows: int) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    fn()
+    _sync()
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with torch_profile(activities=acts) as prof:
+        fn()
+        _sync()
+    table = prof.key_averages()
+    print(f"--- profile: {label}")
+    key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    print(table.table(sort_by=key, row_limit=rows, max_name_column_width=48))
+    if cuda:
+        print(table.table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
+
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "default": {},
+    "power steps 1": {"GPU_POWER_STEPS": 1},
+    "power steps 4": {"GPU_POWER_STEPS": 4},
+    "chunk 128": {"GPU_CHUNK": 128},
+    "chunk 256": {"GPU_CHUNK": 256},
+}
+
+
+def with_settings(fn: Callable[[], object], knobs: dict[str, object]) -> Callable[[], object]:
+    def run() -> object:
+        saved = {k: getattr(spectral, k) for k in knobs}
+        for k, v in knobs.items():
+            setattr(spectral, k, v)
+        try:
+            return fn()
+        finally:
+            for k, v in saved.items():
+                setattr(spectral, k, v)
+
+    return run
+
+
+#: The settings that can matter at the large size (a queue of 1 GiB holds 4 lags there).
+LARGE = ("default", "power steps 1", "power steps 4")
+
+
+def compare(label: str, fn: Callable[[], object], repeats: int, names=tuple(SETTINGS)) -> None:
+    calls = {name: with_settings(fn, SETTINGS[name]) for name in names}
+    # The first call of each setting warms it up and gives its numbers; then its host waits.
+    spec = {name: call().state_spec.double().cpu() for name, call in calls.items()}  # type: ignore[attr-defined]
+    waits = {
+        name: host_waits(call) if torch.cuda.is_available() else 0 for name, call in calls.items()
+    }
+    t = best_of(calls, repeats, warm=False)
+    print(f"--- settings: {label}")
+    for name in calls:
+        diff = (spec[name] - spec["default"]).abs().nan_to_num(0.0).max().item()
+        print(
+            f"  {name:26s}: {t[name] * 1e3:9.1f} ms  {t[name] / t['default']:5.2f}x default, "
+            f"{waits[name]:5d} host waits, max |log10 diff| {diff:.1e}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--large", action="store_true", help="B=64 H=1024 T=512, RNN only")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=14, help="profile rows")
+    args = parser.parse_args()
+    dev = torch.device(args.device)
+    cuda = dev.type == "cuda"
+    name = torch.cuda.get_device_name(dev) if cuda else "CPU"
+    print(f"torch {torch.__version__}, {name}")
+    B, H, T, n_in = (64, 1024, 512, 32) if args.large else (8, 128, 256, 32)
+    torch.manual_seed(0)
+    models = [("RNN", nn.RNN(n_in, H))]
+    if not args.large:
+        models += [("LSTM", nn.LSTM(n_in, H)), ("GRU", nn.GRU(n_in, H))]
+    for label, mod in models:
+        mod = mod.to(dev)
+        x = torch.randn(T, B, n_in, device=dev)
+        both = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, sources="state")  # noqa: E731
+        what = f"{label} B={B} H={H} T={T}, both norms, states"
+        if not args.large:
+            profile(what, both, cuda, args.rows)
+        compare(what, both, args.repeats, LARGE if args.large else tuple(SETTINGS))
+
+
+if __name__ == "__main__":
+    main()
