@@ -713,3 +713,26 @@ def test_exact_zeros_count_lags_not_layer_lag_pairs():
     (row,) = table.rows
     assert row[table.columns.index("lags with zeros")] == "3"
     assert row[table.columns.index("first lag")] == "3"
+
+
+def test_the_models_table_reads_a_setting_as_the_rates_table_does():
+    """The models table took the mean of every seed's rate, -inf included: a setting with one
+    seed of two at an exact zero read "−∞" there and "−0.230 (1 of 2 seeds −∞)" in the rates
+    table, and its horizon lacked the "(exact 0)" mark."""
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): -np.inf, ("b", 0): ("cut", -0.01)})
+    models = ("rnn", "gru")
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in models], ignore_index=True)
+        for f in (results, cells)
+    )
+    report = build_report(results, cells, {"name": "zeros"}, timestamp=STAMP)
+    tables = {b.title: b for s in report.sections for b in s.blocks if isinstance(b, Table)}
+    by_model, by_setting = tables["Rates and horizons by model"], tables["Decay rates by setting"]
+
+    def cells_of(table: Table) -> set[tuple[str, str]]:
+        rate, horizon = table.columns.index("rate (ln/step)"), table.columns.index("horizon")
+        return {(row[rate], row[horizon]) for row in table.rows}
+
+    assert f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)" in {r for r, _ in cells_of(by_model)}
+    assert any(h.endswith("(exact 0)") for _, h in cells_of(by_model))
+    assert cells_of(by_model) == cells_of(by_setting)

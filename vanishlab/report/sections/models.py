@@ -15,8 +15,6 @@ row never shows a prediction and no overlay is drawn for it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -24,7 +22,6 @@ from ..format import (
     NOT_APPLICABLE,
     and_list,
     format_value,
-    horizon_text,
     label,
     rate_text,
     setting_text,
@@ -32,6 +29,7 @@ from ..format import (
 from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
+from .rates import EXACT_ZERO_RATES, horizon_cell, rate_cell, top_setting_fits
 
 __all__ = ["MAX_PANELS", "models_section"]
 
@@ -112,6 +110,15 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
 def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     fits = view.top_fits
     theory = view.theory.set_index("cell_id")
+    # The rate and horizon of a setting as the rates table writes them (seeds at -inf counted
+    # apart, horizons at exact zeros marked): one aggregate, merged back onto its cells.
+    per_setting = top_setting_fits(view)
+    texts = per_setting.assign(
+        rate_text=[rate_cell(r) for r in per_setting.to_dict("records")],
+        horizon_text=[horizon_cell(r) for r in per_setting.to_dict("records")],
+    )
+    on = [c for c in view.setting_columns if c in fits]
+    fits = fits.merge(texts[[*on, "rate_text", "horizon_text"]], on=on, how="left")
     frame = fits.assign(
         line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
         predicted_by=fits["cell_id"].map(theory["predicted_by"]),
@@ -130,16 +137,6 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     order = sorted(groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
     for g in order:
         sub = groups[g]
-        rates = sub["rate"].to_numpy(dtype=np.float64)
-        finite = rates[np.isfinite(rates)]
-        mean = float(np.mean(rates)) if len(rates) else math.nan
-        # the seeds' sample standard deviation, as every other table's ± (it was ddof 0 here)
-        spread = f" ± {np.std(finite, ddof=1):.3f}" if len(finite) > 1 else ""
-        # A cell whose norm never fell far enough counts as beyond its last lag, as in the
-        # other tables (they read "> 10" where this one read "—", and "9" where it read "9.0").
-        never = pd.to_numeric(sub["horizon"], errors="coerce").astype("Float64").fillna(np.inf)
-        lag_end = pd.to_numeric(sub["lag_end"], errors="coerce").max()
-        h = horizon_text(float(never.median()), lag_end) if len(never) else "—"
         name = g[-1]
         model = sub[_MODEL].iloc[0]
         if model != "rnn":
@@ -153,17 +150,21 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
                 else "none"
             )
         setting = [format_value(v) for v in g[:-1]]
-        rows.append((*setting, str(name), rate_text(mean) + spread, h, predicted))
+        cell = sub.iloc[0]
+        rows.append((*setting, str(name), cell["rate_text"], cell["horizon_text"], predicted))
     columns = (*(label(k) for k in keys), "model", "rate (ln/step)", "horizon", "predicted rate")
     return Table(
         title="Rates and horizons by model",
         caption=(
             "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
-            "deviation over seeds), the median horizon (the lag where the norm has fallen "
-            "1000-fold; '> n' when it never does within the n lags measured), and the "
-            f"predicted rate with its theory. {view.gated} rows have no theory: the linear regime "
-            "and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean field of gated "
-            "cells is not covered." + view.failed_table_note
+            "deviation over seeds; as in the rates table). "
+            + EXACT_ZERO_RATES
+            + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
+            "'> n' when it never does within the n lags measured; '(exact 0)' when some seed's "
+            "Jacobian is exactly zero there). Last, the predicted rate with its theory. "
+            f"{view.gated} rows have no theory: the linear regime and the mean field here are "
+            "nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered."
+            + view.failed_table_note
         ),
         columns=tuple(columns),
         rows=tuple(rows),

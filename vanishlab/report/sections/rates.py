@@ -34,7 +34,15 @@ from ..layout import select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import RunView, applicable_values, applies_to_none
 
-__all__ = ["PANELS_PER_FIGURE", "rates_section", "setting_fits", "top_setting_fits"]
+__all__ = [
+    "EXACT_ZERO_RATES",
+    "PANELS_PER_FIGURE",
+    "horizon_cell",
+    "rate_cell",
+    "rates_section",
+    "setting_fits",
+    "top_setting_fits",
+]
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
 PANELS_PER_FIGURE = 12
@@ -109,10 +117,43 @@ def _partial_zero(rec: Mapping[str, Any]) -> bool:
     return 0 < int(rec["n_zero"]) < int(rec["n"])
 
 
-def _horizon(rec: Mapping[str, Any]) -> str:
-    """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0."""
+def horizon_cell(rec: Mapping[str, Any]) -> str:
+    """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0.
+
+    ``rec`` is a row of :func:`setting_fits`; every table of per-setting horizons writes them
+    with this, so that one setting reads the same in each."""
     text = horizon_text(float(rec["horizon"]), rec["lag_end"])
     return f"{text} (exact 0)" if rec.get("horizon_at_zero", False) else text
+
+
+#: How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its tables.
+EXACT_ZERO_RATES = (
+    "A seed whose Jacobian becomes exactly zero inside the window keeps the rate fitted "
+    "before the zero (the table says from which lag); one with fewer than two lags left "
+    "before it has a rate of −∞ and is counted apart, out of the mean. "
+)
+
+
+def rate_cell(rec: Mapping[str, Any]) -> str:
+    """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
+    apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L").
+
+    ``rec`` is a row of :func:`setting_fits`. One definition for every table of per-setting
+    rates: a mean that took the −∞ seeds in read −∞ for a setting another table gave as
+    −1.871 with one seed of two at −∞."""
+    text = rate_text(float(rec["rate"]))
+    spread = rec["sd"]
+    finite = rec["n"] - rec["n_zero"]
+    if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
+        text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
+    if _partial_zero(rec):
+        text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
+    if rec.get("n_cut", 0) > 0:
+        text += (
+            f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
+            f"{int(rec['zero_from'])})"
+        )
+    return text
 
 
 def _consensus(phases: pd.Series) -> str:
@@ -133,24 +174,11 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         )
     rows = []
     for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
-        rate = float(rec["rate"])
-        spread = rec["sd"]
-        text = rate_text(rate)
-        finite = rec["n"] - rec["n_zero"]
-        if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
-            text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
-        if _partial_zero(rec):
-            text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
-        if rec.get("n_cut", 0) > 0:
-            text += (
-                f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
-                f"{int(rec['zero_from'])})"
-            )
         row = [format_value(rec[c]) for c in axes]
         row += [
             str(int(rec["n"])),
-            text,
-            _horizon(rec),
+            rate_cell(rec),
+            horizon_cell(rec),
             r2_text(float(rec["r2"])),
             str(rec["phase"]),
             f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['fit_end'])}",
@@ -189,11 +217,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer) against "
         "k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient), mean ± standard deviation over seeds. A seed whose Jacobian becomes "
-        "exactly zero inside the window keeps the rate fitted before the zero (the table says "
-        "from which lag); one with fewer than two lags left before it has a rate of −∞ and is "
-        "counted apart, out of the mean. "
-        "Horizon: the first lag where the norm is 1000 times below its lag-0 "
+        "as a transient), mean ± standard deviation over seeds. "
+        + EXACT_ZERO_RATES
+        + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value (median over seeds; '> n' when it never is; '(exact 0)' when some seed's "
         "Jacobian is exactly zero there: the norm is a geometric mean over the batch, 0 as "
         "soon as one sample's Jacobian is). Phase: vanishing below "
