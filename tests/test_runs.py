@@ -854,10 +854,10 @@ def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_p
     manifest = vl.load_manifest(run_dir)
     commands = manifest["commands"]
     assert len(commands) == 2 and commands[1].endswith("--force")
-    # The first grid's description, and how many grids: it spoke of the last grid alone.
-    tail = "[run of 2 grids, extended with --force: see Reproduce]"
-    assert manifest["description"].endswith(tail)
-    assert "gain = 1.0,2.0" not in manifest["description"]
+    # The whole run's cells and the axes its grids differ on (it spoke of one grid alone).
+    assert manifest["description"] == (
+        "Run of 2 grids, extended with --force (see Reproduce): 16 cells; gain = 1.0,2.0"
+    )
     assert "--gain 1.0,2.0" in commands[1] and "--force" not in commands[0]
     page = tmp_path / "r.html"
     assert runner.invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
@@ -865,6 +865,32 @@ def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_p
     assert "Run these 2 commands in order" in html
     for command in commands:
         assert command.replace("'", "&#39;") in html or command in html
+
+
+def test_a_forced_extension_describes_the_whole_run(tmp_path):
+    """The description of a flags-built grid stayed that of the first grid ("2 cells; ...
+    seq_len = 3 ... [run of 2 grids ...]") beside n_cells 4 and seq_len [3, 4]; an
+    experiment's own description is kept before the run's count and axes."""
+    flags = ["--seq-len", "3", "--hidden-size", "2", "--input-size", "2", "--batch", "1"]
+    flags += ["--num-layers", "1", "--init", "default", "--gain", "1", "--activation", "tanh"]
+    flags += ["--workers", "1", "--quiet", "--out", str(tmp_path / "nm")]
+    assert runner.invoke(app, ["sweep", *flags, "--name", "second"]).exit_code == 0
+    for extra in (["--seq-len", "4", "--force"], ["--seq-len", "4"], ["--seq-len", "4,5"]):
+        result = runner.invoke(app, ["sweep", *flags, *extra, "--force"])
+        assert result.exit_code == 0, result.stderr
+    manifest = vl.load_manifest(tmp_path / "nm")
+    assert manifest["n_cells"] == 6 and manifest["axes"]["seq_len"] == [3, 4, 5]
+    assert manifest["description"] == (
+        "Run of 3 grids, extended with --force (see Reproduce): 6 cells; seq_len = 3,4,5"
+    )
+    from vanishlab.sweep.runner import _description
+
+    grids = manifest["grids"]
+    own = "Effect of sequence length on gradient decay."
+    merged = "r" + manifest["description"][1:]
+    assert _description("", own, grids, 6) == f"{own} [{merged}]"
+    old = f"{own} [run of 2 grids, extended with --force: see Reproduce]"  # an earlier version's
+    assert _description("", old, grids, 6) == _description("", own, grids, 6)
 
 
 def test_a_run_renamed_on_resume_is_reproduced_under_its_new_name(run_dir):

@@ -27,7 +27,7 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -42,7 +42,9 @@ from .manifest import SWEEP_SECTION_NAMES
 __all__ = [
     "DEFAULT_EXPERIMENT",
     "Experiment",
+    "axes_text",
     "experiment_dirs",
+    "is_grid_description",
     "list_experiments",
     "load_experiment",
     "variant",
@@ -270,6 +272,21 @@ def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
     return f"{_values_text(values[:4])},... ({len(values)} values)"
 
 
+def axes_text(axes: Mapping[str, Any], names: Iterable[str]) -> str:
+    """``"a = 1,2; b = x"``: the values of the axes ``names``, as a description lists them."""
+    return "; ".join(f"{a} = {_values_brief(tuple(axes[a]))}" for a in names)
+
+
+_OTHER_AXES = " (other axes as in "
+"""How a description that :func:`variant` wrote ends (before the grid's origin and ")")."""
+
+
+def is_grid_description(text: str) -> bool:
+    """Whether ``text`` is a description :func:`variant` wrote (a cell count and axes, true of
+    that grid alone), not an experiment's own: a run extended by other grids rewrites it."""
+    return text.endswith(")") and _OTHER_AXES in text
+
+
 def _refuse_meaningless(
     overrides: Mapping[str, tuple[Any, ...]], axes: Mapping[str, tuple[Any, ...]]
 ) -> None:
@@ -341,9 +358,8 @@ def variant(
         return dataclasses.replace(exp, name=name)
     base_axes = exp.sweep.axes()
     changed = [a for a in AXES if sweep.axes()[a] != base_axes[a]]
-    parts = [f"{a} = {_values_brief(sweep.axes()[a])}" for a in changed]
     description = (
         f"{'Smoke variant: ' if smoke else ''}{sweep.size} cell{'' if sweep.size == 1 else 's'}; "
-        f"{'; '.join(parts) or 'the same axes'} (other axes as in {origin})"
+        f"{axes_text(sweep.axes(), changed) or 'the same axes'}{_OTHER_AXES}{origin})"
     )
     return dataclasses.replace(exp, name=name, description=description, sweep=sweep, smoke=None)

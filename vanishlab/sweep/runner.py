@@ -28,7 +28,7 @@ from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
-from .experiments import Experiment, load_experiment, variant
+from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
 from .files import path_name
 from .inits import INITS
 from .manifest import check_name, package_versions
@@ -258,14 +258,23 @@ def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     return union
 
 
-def _description(new: str, earlier: str | None, grids: list[dict[str, Any]]) -> str:
+def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_cells: int) -> str:
     """The run's description: that of the command that made it; for a run that --force
-    extended, still the first grid's, with how many grids the run holds (it spoke of the last
-    grid only, beside a cell count and axes that are all the grids')."""
+    extended, the whole run's: its cell count and the axes on which its grids differ (with
+    all their values), after the experiment's own description if it had one. A description
+    that ``variant`` wrote for the first grid ("2 cells; ... seq_len = 3 ...") is dropped: it
+    was true of that grid alone, and read beside the run's other cell count and axes."""
     if len(grids) < 2:
         return new or earlier or ""
-    first = (earlier or new).split(" [run of ", 1)[0]
-    return f"{first} [run of {len(grids)} grids, extended with --force: see Reproduce]"
+    own = (earlier or new).split(" [run of ", 1)[0]  # an earlier extension's part, rewritten
+    if own.startswith("Run of ") or is_grid_description(own):
+        own = ""
+    differ = [a for a in AXES if any(g[a] != grids[0][a] for g in grids)]
+    merged = (
+        f"run of {len(grids)} grids, extended with --force (see Reproduce): {n_cells} cells; "
+        f"{axes_text(_union_axes(grids), differ) or 'the same axes'}"
+    )
+    return f"{own} [{merged}]" if own else merged[0].upper() + merged[1:]
 
 
 def _run_manifest(
@@ -309,7 +318,9 @@ def _run_manifest(
         "run_id": manifest.get("run_id") or uuid.uuid4().hex,
         "name": label,
         "experiment": exp.path.stem if exp.path is not None else manifest.get("experiment"),
-        "description": _description(exp.description, manifest.get("description"), grids),
+        "description": _description(
+            exp.description, manifest.get("description"), grids, len(all_ids)
+        ),
         "axes": _union_axes(grids),
         "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
         "command": commands[-1] if commands else None,  # none recorded: none to give
