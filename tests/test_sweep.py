@@ -242,6 +242,32 @@ def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
     assert vl.load_manifest(out)["started"] == manifest["started"]
 
 
+def test_the_run_time_sums_every_invocation_an_interrupted_one_too(tmp_path, monkeypatch):
+    """A Ctrl-C left the manifest's elapsed_s as it was, so a resumed run's "run time" was its
+    last invocation's alone, beside "started ... finished" that span every invocation."""
+    import vanishlab.sweep.runner as runner
+
+    measure = runner.run_here
+
+    def interrupted(tasks, on_result):
+        measure(tasks[:1], on_result)
+        time.sleep(0.5)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(runner, "run_here", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        vl.run_sweep(GRID, out, workers=1, progress=False)
+    first = vl.load_manifest(out)
+    assert first["finished"] is None and first["elapsed_s"] >= 0.5
+    monkeypatch.setattr(runner, "run_here", measure)
+    summary = vl.run_sweep(GRID, out, workers=1, progress=False)
+    assert summary.n_skipped == 1
+    assert vl.load_manifest(out)["elapsed_s"] == pytest.approx(
+        first["elapsed_s"] + summary.elapsed_s, abs=0.01
+    )
+
+
 def test_resume_runs_only_missing_cells(tmp_path):
     out = tmp_path / "run"
     vl.run_sweep(GRID, out, workers=1, progress=False)

@@ -6,12 +6,13 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
-``elapsed_s``, ``n_cells``. Every value of a grid must be of its axis's type (an integer, a
-finite number, true or false, a string; null only for an axis that applies to some models)
-within the axis's bounds and choices (as its command-line flag checks them; an init is not
-looked up, since a run may name one registered by another process), so that a hand-edited
-``"8"`` or ``-8`` for ``hidden_size`` or ``"bogus"`` for ``activation`` is refused in one line,
-naming the field; ``axes`` may be absent only from a manifest without ``grids``.
+``elapsed_s`` (wall time summed over every invocation, interrupted ones too), ``n_cells``.
+Every value of a grid must be of its axis's type (an integer, a finite number, true or false, a
+string; null only for an axis that applies to some models) within the axis's bounds and choices
+(as its command-line flag checks them; an init is not looked up, since a run may name one
+registered by another process), so that a hand-edited ``"8"`` or ``-8`` for ``hidden_size`` or
+``"bogus"`` for ``activation`` is refused in one line, naming the field;
+``axes`` may be absent only from a manifest without ``grids``.
 """
 
 from __future__ import annotations

@@ -250,6 +250,13 @@ def _json_axes(sweep: Sweep) -> dict[str, list[Any]]:
     return {axis: list(values) for axis, values in sweep.axes().items()}
 
 
+def _add_elapsed(manifest: dict[str, Any], start: float) -> dict[str, Any]:
+    """``manifest`` with this invocation's wall time since ``start`` added to ``elapsed_s``:
+    the run's time summed over every invocation (resumed, interrupted, extended)."""
+    elapsed = time.perf_counter() - start
+    return {**manifest, "elapsed_s": round((manifest.get("elapsed_s") or 0.0) + elapsed, 3)}
+
+
 def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     union: dict[str, list[Any]] = {axis: [] for axis in AXES}
     for grid in grids:
@@ -435,20 +442,28 @@ def run_sweep(
         if client is None:
             n_workers = check_memory(pending, plan.available_bytes, n_workers)
         n_done = len(plan.cells) - len(pending)
-        with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
-            if client is not None and tasks:
-                run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
-            elif n_workers > 1:
-                tasks.sort(key=lambda t: -cost(t[0]))
-                run_processes(tasks, n_workers, on_result)
-            else:
-                run_here(tasks, on_result)
+        try:
+            with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
+                if client is not None and tasks:
+                    run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
+                elif n_workers > 1:
+                    tasks.sort(key=lambda t: -cost(t[0]))
+                    run_processes(tasks, n_workers, on_result)
+                else:
+                    run_here(tasks, on_result)
+        except BaseException:
+            # An interrupted invocation's time counts as well: it was lost, and a resumed run's
+            # "run time" was its last invocation's alone, beside "started ... finished" that
+            # span them all. A write that fails must not hide why the sweep stopped.
+            with contextlib.suppress(OSError):
+                store.write_manifest(run_dir, _add_elapsed(manifest, start))
+            raise
 
         elapsed = time.perf_counter() - start
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
+        manifest = _add_elapsed(manifest, start)
         manifest["finished"] = _now() if complete else None
-        manifest["elapsed_s"] = round((manifest["elapsed_s"] or 0.0) + elapsed, 3)
         store.write_manifest(run_dir, manifest)
     return RunSummary(
         run_dir=run_dir,
