@@ -10,7 +10,7 @@ import sys
 import pytest
 import typer
 
-from vanishlab.cli._app import user_errors
+from vanishlab.cli._app import Terminated, user_errors
 from vanishlab.sweep.executors import _signals_held
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -164,3 +164,27 @@ def test_a_second_ctrl_c_ends_a_shutdown_that_hangs():
         [sys.executable, "-c", _SHUTDOWN_HANGS], capture_output=True, text=True, timeout=20
     )
     assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("stop", "said", "status"),
+    [(KeyboardInterrupt, "interrupted", 130), (Terminated, "terminated", 143)],
+)
+def test_a_stopped_report_says_so_and_leaves_no_file(
+    smoke_run_dir, tmp_path, monkeypatch, stop, said, status
+):
+    """A Ctrl-C during `vanishlab report` said "finished work is kept; run the same command
+    to resume", the sweep's line: a report has nothing to resume, and writes nothing."""
+    from typer.testing import CliRunner
+
+    import vanishlab.report as report
+    from vanishlab.cli import app
+
+    def stopped(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(report, "render_html", stopped)  # the page is built, not yet written
+    page = tmp_path / "out" / "r.html"
+    result = CliRunner().invoke(app, ["report", str(smoke_run_dir), "-o", str(page)])
+    assert result.exit_code == status and result.stderr == f"{said}: no report written\n"
+    assert not (tmp_path / "out").exists()

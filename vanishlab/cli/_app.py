@@ -269,8 +269,20 @@ def os_error_text(err: OSError) -> str:
     return f"{what}{where}"
 
 
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a command so that a user's mistake is one line and exit status 2."""
+RESUMABLE = "finished work is kept; run the same command to resume"
+"""What a stopped sweep leaves: the default of :func:`user_errors`' ``stopped``."""
+
+
+def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMABLE) -> Any:
+    """Decorate a command so that a user's mistake is one line and exit status 2.
+
+    A Ctrl-C (status 130) or a SIGTERM (143) is one line too, "interrupted: <stopped>": what
+    the stop leaves, in the command's own terms (a report has nothing to resume; it was told
+    to run the same command to resume, as a sweep is). ``stopped`` "" says "interrupted" alone.
+    Used bare (``@user_errors``) or with ``stopped`` (``@user_errors(stopped="...")``).
+    """
+    if func is None:
+        return functools.partial(user_errors, stopped=stopped)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -289,15 +301,16 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
-            raise _interrupted(
-                "interrupted: finished work is kept; run the same command to resume"
-            ) from None
+            raise _interrupted(_stop_line("interrupted", stopped)) from None
         except Terminated:
-            raise _interrupted(
-                "terminated: finished work is kept; run the same command to resume", TERMINATED
-            ) from None
+            raise _interrupted(_stop_line("terminated", stopped), TERMINATED) from None
 
     return wrapper
+
+
+def _stop_line(how: str, stopped: str) -> str:
+    """``"interrupted: no report written"``; ``how`` alone when ``stopped`` is empty."""
+    return f"{how}: {stopped}" if stopped else how
 
 
 def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:

@@ -17,7 +17,7 @@ from ._app import app, path_option, say, single, user_errors
 
 
 @app.command()
-@user_errors
+@user_errors(stopped="no report written")  # written whole at the end: a stop leaves nothing
 def report(
     run_dir: Annotated[
         Path,

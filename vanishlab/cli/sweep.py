@@ -276,7 +276,7 @@ sweep = app.command(name="sweep")(sweep_command())
 
 
 @app.command()
-@user_errors
+@user_errors(stopped="")  # a listing: nothing to keep or resume
 def inits() -> None:
     """List the weight initialisations (the values of --init), one line each: the models
     (--model) each applies to, whether the mean field's assumptions hold for it, and what
@@ -300,7 +300,7 @@ def inits() -> None:
 
 
 @app.command()
-@user_errors
+@user_errors(stopped="")  # a listing: nothing to keep or resume
 def experiments() -> None:
     """List the experiment modules found by name, with their one-line descriptions."""
     found = list_experiments()
