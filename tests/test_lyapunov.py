@@ -78,6 +78,11 @@ def test_bad_arguments() -> None:
         ({"k": 1, "q0": np.ones((3, 1))}, TypeError, "torch.Tensor or None, got ndarray$"),
         ({"k": 1, "q0": torch.ones(3, 1, dtype=torch.long)}, TypeError, "q0 must be a float"),
         ({"k": 1, "q0": torch.full((3, 1), math.nan)}, ValueError, "q0 holds nan"),
+        # QR filled in the missing directions itself, and the default's result came back.
+        ({"k": 2, "q0": torch.zeros(3, 2)}, ValueError, "k = 2 linearly independent.*rank 0"),
+        ({"k": 1, "q0": torch.zeros(3, 1)}, ValueError, "k = 1 linearly independent.*rank 0"),
+        ({"k": 2, "q0": torch.tensor([[1.0, 1], [0, 0], [0, 0]])}, ValueError, "rank 1"),
+        ({"k": 2, "q0": torch.tensor([[1.0, 1], [1e-9, 0], [0, 0]])}, ValueError, "rank 1"),
     ],
 )
 def test_wrong_kinds_of_argument_are_named(module, kw, error, match) -> None:
@@ -89,6 +94,16 @@ def test_wrong_kinds_of_argument_are_named(module, kw, error, match) -> None:
     with pytest.raises(error, match=match):
         vl.lyapunov_spectrum(module, x, **kw)
     assert vl.lyapunov_spectrum(module, x, k=np.int64(2), discard=np.int32(1)).shape == (1, 2)
+
+
+@pytest.mark.parametrize("module", [nn.RNN(2, 3), nn.GRU(2, 3)])
+def test_a_barely_independent_q0_is_taken(module) -> None:
+    """The rank test is relative to q0's own precision: columns 1e-6 apart in float64 are
+    independent, and QR turns them into a basis of the same plane."""
+    x = torch.randn(5, 1, 2)
+    q0 = torch.tensor([[1.0, 1.0], [0.0, 1e-6], [0.0, 0.0]], dtype=torch.float64)
+    got = vl.lyapunov_spectrum(module, x, k=2, q0=q0)
+    assert torch.allclose(got, vl.lyapunov_spectrum(module, x, k=2, q0=torch.eye(3, 2)))
 
 
 def test_top_exponent_alone_equals_the_first_of_the_spectrum() -> None:

@@ -327,7 +327,23 @@ def check_spectrum_args(
         if tuple(q0.shape) != (dim, k):
             raise ValueError(f"q0 must have shape ({what}, k) = {(dim, k)}, got {tuple(q0.shape)}")
         check_finite(q0, "q0", ("entry",))
+        rank = _column_rank(q0)
+        if rank < k:
+            raise ValueError(
+                f"q0 must have k = {k} linearly independent columns, got rank {rank}: the QR "
+                "that orthonormalises it would fill in the missing directions itself"
+            )
     return k
+
+
+def _column_rank(a: torch.Tensor) -> int:
+    """The numerical rank of the matrix ``a``: its singular values above ``s_max * max(m, n)
+    * eps`` of its dtype (NumPy's ``matrix_rank`` rule: below that, a column is a combination
+    of the others to within the rounding ``a`` was given with). Computed in float64 on the
+    CPU (``a`` is one small matrix; not every device has float64)."""
+    s = torch.linalg.svdvals(a.detach().cpu().to(torch.float64))
+    tol = float(s.max()) * max(a.shape) * torch.finfo(a.dtype).eps
+    return int((s > tol).sum())
 
 
 def check_integer(value: object, what: str) -> int:

@@ -44,10 +44,10 @@ def lyapunov_spectrum(
         discard: leading steps whose Jacobians still move Q but are left out of the average
             (a transient away from h0); must leave at least one step.
         q0: the ``(L H, k)`` starting directions (``(2 L H, k)`` for an LSTM; orthonormalised
-            here). Default: the first ``k`` standard basis vectors, exact for the full
-            spectrum; with ``k`` below the state's size they are
-            not generic (a diagonal Jacobian, e.g. identity weights, never mixes them into the
-            top direction), so pass a random ``q0`` there.
+            here), ``k`` linearly independent columns (a ``ValueError`` otherwise). Default:
+            the first ``k`` standard basis vectors, exact for the full spectrum; with ``k``
+            below the state's size they are not generic (a diagonal Jacobian, e.g. identity
+            weights, never mixes them into the top direction), so pass a random ``q0`` there.
 
     Returns:
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
