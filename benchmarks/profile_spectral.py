@@ -16,36 +16,15 @@ same process. Run: ``python benchmarks/profile_spectral.py [--device cuda] [--la
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import torch
+from bench_engine import _sync, interleaved  # run as a script: benchmarks/ is on the path
 from torch import nn
 
 import vanishlab as vl
 from vanishlab.core import spectral
 from vanishlab.core.scaling import host_waits
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def best_of(
-    calls: dict[str, Callable[[], object]], repeats: int, warm: bool = True
-) -> dict[str, float]:
-    for fn in calls.values() if warm else ():
-        fn()
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(repeats):
-        for name, fn in calls.items():
-            _sync()
-            t0 = time.perf_counter()
-            fn()
-            _sync()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def profile(label: str, fn: Callable[[], object], cuda: bool, rows: int) -> None:
@@ -95,12 +74,12 @@ LARGE = ("default", "power steps 1", "power steps 4")
 
 def compare(label: str, fn: Callable[[], object], repeats: int, names=tuple(SETTINGS)) -> None:
     calls = {name: with_settings(fn, SETTINGS[name]) for name in names}
-    # The first call of each setting warms it up and gives its numbers; then its host waits.
+    # The first call of each setting gives its numbers; then its host waits, then the times.
     spec = {name: call().state_spec.double().cpu() for name, call in calls.items()}  # type: ignore[attr-defined]
     waits = {
         name: host_waits(call) if torch.cuda.is_available() else 0 for name, call in calls.items()
     }
-    t = best_of(calls, repeats, warm=False)
+    t = interleaved(calls, repeats)
     print(f"--- settings: {label}")
     for name in calls:
         diff = (spec[name] - spec["default"]).abs().nan_to_num(0.0).max().item()

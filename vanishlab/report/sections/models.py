@@ -113,9 +113,10 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     # The rate and horizon of a setting as the rates table writes them (seeds at -inf counted
     # apart, horizons at exact zeros marked): one aggregate, merged back onto its cells.
     per_setting = top_setting_fits(view)
+    records = per_setting.to_dict("records")
     texts = per_setting.assign(
-        rate_text=[rate_cell(r) for r in per_setting.to_dict("records")],
-        horizon_text=[horizon_cell(r) for r in per_setting.to_dict("records")],
+        rate_text=[rate_cell(r) for r in records],
+        horizon_text=[horizon_cell(r) for r in records],
     )
     on = [c for c in view.setting_columns if c in fits]
     fits = fits.merge(texts[[*on, "rate_text", "horizon_text"]], on=on, how="left")
