@@ -715,6 +715,24 @@ def test_exact_zeros_count_lags_not_layer_lag_pairs():
     assert row[table.columns.index("first lag")] == "3"
 
 
+def test_the_models_table_names_the_rates_section_only_when_it_is_shown():
+    """Its caption said "as in the rates table" on a page whose sections left it out."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
+        for f in (results, cells)
+    )
+
+    def caption(sections):
+        report = build_report(results, cells, {"name": "m"}, sections=sections, timestamp=STAMP)
+        tables = [b for s in report.sections if s.key == "models" for b in s.blocks]
+        return next(b for b in tables if isinstance(b, Table)).caption
+
+    assert "as in Decay rates and horizons" in caption(["models", "rates"])
+    without = caption(["models"])
+    assert "rates table" not in without and "Decay rates and horizons" not in without
+
+
 def test_the_models_table_reads_a_setting_as_the_rates_table_does():
     """The models table took the mean of every seed's rate, -inf included: a setting with one
     seed of two at an exact zero read "−∞" there and "−0.230 (1 of 2 seeds −∞)" in the rates

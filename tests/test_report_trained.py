@@ -212,6 +212,26 @@ def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
     assert slope * math.log(10) == pytest.approx(fit["rate"], rel=1e-12)
 
 
+def test_the_curves_caption_names_the_rates_section_only_when_it_is_shown(single_runs):
+    """The caption sent the reader to "the next section" for the rates and r², which a page
+    of other sections, or of them in another order, made wrong: it names that section now."""
+    run = single_runs["rnn"]
+    args = (vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+
+    def caption(sections: list[str]) -> str:
+        report = build_report(*args, sections=sections, timestamp="2024-01-01")
+        (grid,) = _blocks(_section(report, "curves"), LineGrid)
+        return grid.caption
+
+    fits_title = _section(_report(run), "fits").title
+    for sections in (["curves", "fits"], ["fits", "curves"], ["curves", "lyapunov", "fits"]):
+        text = caption(sections)
+        assert "next section" not in text and f"; see {fits_title})." in text
+        assert "its slope is the decay rate" in text
+    alone = caption(["curves", "lyapunov"])
+    assert "next section" not in alone and fits_title not in alone and "r² near 1" in alone
+
+
 @pytest.mark.parametrize(("cell", "symbol"), [(torch.nn.LSTM, "ds"), (torch.nn.GRU, "dh")])
 def test_an_lstms_state_panel_names_its_state_s(tmp_path, cell, symbol):
     """An LSTM's state panel read dh_T/dh^(l)_{T−k}; its rows are of s = [h | c]."""

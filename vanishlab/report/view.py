@@ -103,6 +103,11 @@ class RunView:
         #: another section names it only when it is there.
         self.shown: frozenset[str] | None = None
 
+    def shows(self, key: str) -> bool:
+        """Whether this page has the section ``key`` (asked for; a caption that names another
+        section names it only then: sections may be left out, or asked in another order)."""
+        return self.shown is None or key in self.shown
+
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` the first time ``key`` is asked for, the stored value after that (a
         derived frame that several sections share is computed once)."""

@@ -129,7 +129,7 @@ def decay_section(view: RunView) -> Section | None:
         what=what,
         ylabel=view.state_label(),
         overlay=decay_overlay(view),
-        overlay_caption=decay_overlay_caption(view.shown is None or "theory" in view.shown),
+        overlay_caption=decay_overlay_caption(view.shows("theory")),
     )
     if not figs:
         return None

@@ -30,6 +30,7 @@ from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .rates import EXACT_ZERO_RATES, horizon_cell, rate_cell, top_setting_fits
+from .rates import TITLE as RATES_TITLE
 
 __all__ = ["MAX_PANELS", "models_section"]
 
@@ -158,7 +159,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         title="Rates and horizons by model",
         caption=(
             "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
-            "deviation over seeds; as in the rates table). "
+            "deviation over seeds"
+            + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
             + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
             "'> n' when it never does within the n lags measured; '(exact 0)' when some seed's "

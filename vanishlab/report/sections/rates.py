@@ -37,6 +37,7 @@ from ..view import RunView, applicable_values, applies_to_none
 __all__ = [
     "EXACT_ZERO_RATES",
     "PANELS_PER_FIGURE",
+    "TITLE",
     "horizon_cell",
     "rate_cell",
     "rates_section",
@@ -46,6 +47,9 @@ __all__ = [
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
 PANELS_PER_FIGURE = 12
+
+#: The section's title, by which other sections' captions name it.
+TITLE = "Decay rates and horizons"
 
 
 def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
@@ -358,7 +362,7 @@ def rates_section(view: RunView) -> Section | None:
     blocks.append(_rates_table(view, state, inputs))
     return Section(
         "rates",
-        "Decay rates and horizons",
+        TITLE,
         "One number per setting: how many natural-log units the gradient norm loses (or gains) "
         "per step back in time, how many steps until it is 1000 times smaller, and the phase.",
         tuple(blocks),

@@ -46,6 +46,9 @@ __all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"
 
 _INPUT_J = "dh_T/dx_{T−k}"
 
+#: The fits section's title, by which the curves' caption names it.
+FITS_TITLE = "Decay rates and horizons"
+
 
 def _state_j(view: RunView, layer: int | str | None = "l") -> str:
     """The state Jacobian in symbols: d h_T / d s_{T-k}, with s = h, or [h | c] for an LSTM
@@ -221,9 +224,10 @@ def curves_section(view: RunView) -> Section | None:
             )
             + "and against the input k steps earlier, mean over the samples; the band is ±1 "
             "standard deviation across them. A straight falling line is exponential vanishing "
-            f"(its slope is the rate of the next section), a rising one explosion. Dashed: "
-            f"the {FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under "
-            "the measured line where the two agree (r² near 1, in the next section's table)."
+            "(its slope is the decay rate), a rising one explosion. Dashed: the "
+            f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
+            "measured line where the two agree (r² near 1"
+            + (f"; see {FITS_TITLE})." if view.shows("fits") else ").")
             + (
                 " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
                 "zero (log10 = −∞)."
@@ -306,7 +310,7 @@ def fits_section(view: RunView) -> Section | None:
     )
     return Section(
         "fits",
-        "Decay rates and horizons",
+        FITS_TITLE,
         "One number per curve: how many natural-log units the gradient norm loses (or gains) "
         "per step back in time, and how many steps until it is 1000 times smaller.",
         (table,),
