@@ -1060,6 +1060,37 @@ def test_a_run_directory_named_with_a_byte_of_another_encoding_reads_back(tmp_pa
     assert "bad\ufffd" in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_a_command_with_a_byte_of_another_encoding_is_shown_as_a_shell_writes_it(tmp_path):
+    """The Reproduce block showed such a byte of --out (or of an analysed checkpoint's path)
+    as the lone surrogate Python keeps it as, escaped: '\\udcff', which names no file."""
+    import html
+
+    import torch
+    from torch import nn
+
+    out = tmp_path / os.fsdecode(b"bad\xff")
+    vl.run_sweep(Sweep(**TINY), out, workers=1, progress=False)
+    ckpt = tmp_path / os.fsdecode(b"ck\xff.pt")
+    torch.save(nn.RNN(2, 3).state_dict(), ckpt)
+    analysed = tmp_path / "an"
+    args = ["analyze", str(ckpt), "--out", str(analysed), "--seq-len", "5", "--batch", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    for run, word in (
+        (out, f"--out $'{tmp_path}/bad\\xff'"),
+        (analysed, f"$'{ckpt.parent}/ck\\xff.pt'"),
+    ):
+        page = vl.render_report(run, tmp_path / f"{run.name}.html", progress=False)
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "udcff" not in text and word in text
+    # A command of another origin (not shlex.join's form) gets its byte written in place.
+    manifest = vl.load_manifest(out)
+    odd = ["cd 'a\udcff' && vanishlab sweep"]
+    store.write_manifest(out, {**manifest, "commands": odd, "command": odd[0]})
+    page = vl.render_report(out, tmp_path / "odd.html", progress=False)
+    assert "cd 'a\\xff' && vanishlab sweep" in html.unescape(page.read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("name", ["line1\nline2", "red\x1b[31m", os.fsdecode(b"n\xffx")])
 def test_a_name_that_is_not_one_line_of_text_is_refused(tmp_path, name):
     """A name with a byte of another encoding wrote a run whose report was a traceback; one

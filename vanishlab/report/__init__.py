@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
+from ..sweep.files import escaped_text
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
@@ -237,8 +238,9 @@ def render_report(
         html = render_html(report, progress=bar)
         html += report_marker(manifest)  # names the run (store.report_run)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # A path in the manifest with a byte of another encoding (a lone surrogate) is escaped, not
-    # a traceback after the whole report was built.
-    data = html.encode("utf-8", errors="backslashreplace")
+    # A path in the manifest with a byte of another encoding (a lone surrogate) is written
+    # \xNN, as a shell writes it: not a traceback after the whole report was built, nor the
+    # surrogate's own escape (\udcff), which names no byte.
+    data = escaped_text(html).encode("utf-8", errors="backslashreplace")
     atomic_write(out, lambda f: f.write(data))
     return out

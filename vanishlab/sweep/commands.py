@@ -1,7 +1,9 @@
 """The shell commands a run records: the one that reproduces it, and its name mended on a resume.
 
 A run's manifest keeps one command per invocation that brought new cells (``commands``); run in
-order, they rebuild the directory (:mod:`vanishlab.sweep.runner`).
+order, they rebuild the directory (:mod:`vanishlab.sweep.runner`). It keeps them as given, a
+path's byte of another encoding as Python's lone surrogate (JSON ``"\\udcff"``, lossless);
+:func:`command_text` is how a page shows them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from .axes import MODEL_AXIS
 from .config import axis as config_axis
+from .files import escaped_text
 
 if TYPE_CHECKING:
     from .experiments import Experiment
 
-__all__ = ["sweep_command", "with_name"]
+__all__ = ["command_text", "sweep_command", "with_name"]
 
 
 def _value_text(value: Any) -> str:
@@ -72,3 +75,28 @@ def with_name(command: str, name: str) -> str:
         if parts[i] == "--name" and i + 1 < len(parts):
             return shlex.join([*parts[: i + 1], name, *parts[i + 2 :]])
     return shlex.join([*parts, "--name", name])
+
+
+def command_text(command: str) -> str:
+    """``command`` as a page shows it: a word holding a byte of another encoding (a path's,
+    kept as a lone surrogate, which no page can show) in the shell's ``$'...'`` quoting, the
+    byte written ``\\xNN`` (``--out $'runs/a\\xffb'``), so that the line still names the same
+    files when run. Text not in ``shlex.join``'s form (another program's) gets its bytes
+    written ``\\xNN`` in place (:func:`~.files.escaped_text`); a command without such bytes
+    is returned as it is."""
+    if escaped_text(command) == command:
+        return command
+    try:
+        parts = shlex.split(command)
+    except ValueError:  # an unclosed quote
+        return escaped_text(command)
+    if shlex.join(parts) != command:
+        return escaped_text(command)
+    return " ".join(_shell_word(part) for part in parts)
+
+
+def _shell_word(word: str) -> str:
+    """One word of a command: ``shlex.quote`` it, or ``$'...'`` when it holds such a byte."""
+    if escaped_text(word) == word:
+        return shlex.quote(word)
+    return "$'" + escaped_text(word.replace("\\", "\\\\").replace("'", "\\'")) + "'"

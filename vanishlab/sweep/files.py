@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "TMP_SUFFIX",
     "as_text",
     "atomic_write",
+    "escaped_text",
     "fsync_dir",
     "move_aside",
     "path_name",
@@ -57,6 +59,24 @@ def as_text(name: str) -> str:
     """A file name as text for a manifest or a page: a byte of another encoding in it (which
     Python keeps as a lone surrogate, that no page can show) becomes U+FFFD."""
     return os.fsencode(name).decode("utf-8", errors="replace")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def escaped_text(text: str) -> str:
+    """``text`` with every byte of another encoding (which Python keeps as a lone surrogate,
+    U+DC80-U+DCFF: a path's, an argument's) written ``\\xNN``, as ``os.fsencode(text)
+    .decode("utf-8", "backslashreplace")`` writes it (``'\\udcff'`` -> ``'\\xff'``); any
+    other lone surrogate (no byte: a manifest's ``"\\ud800"``) as ``\\uNNNN``. Text that
+    holds none is returned as it is. Unlike :func:`as_text` it keeps the byte's value, for text
+    a reader may need to type again (a command line)."""
+    return _LONE_SURROGATE.sub(_escape, text)
 
 
 def fsync_dir(path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...sweep.commands import command_text
 from ..format import NOT_APPLICABLE, duration, format_value, label
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
@@ -74,7 +75,7 @@ def overview_section(view: RunView) -> Section:
     if versions:
         blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
     # Every command that brought cells (a --force extension adds one), in order.
-    commands = [str(c) for c in (m.get("commands") or [m.get("command")]) if c]
+    commands = [command_text(str(c)) for c in (m.get("commands") or [m.get("command")]) if c]
     if commands:
         blocks.append(
             Code(

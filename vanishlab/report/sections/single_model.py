@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ...analysis.fits import fitted_end
+from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
 from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
@@ -157,7 +158,7 @@ def model_section(view: RunView) -> Section:
         blocks.append(
             Code(
                 "Reproduce",
-                str(m["command"]),
+                command_text(str(m["command"])),
                 "Run this command to measure the same model on the same inputs again (into a "
                 "new directory; in this one it finds the measurement and does nothing).",
             )
