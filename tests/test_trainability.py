@@ -129,6 +129,26 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     assert {to_hex(ln.get_color()) for ln in dashed} == {REFERENCE_COLOR}
 
 
+def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run: Path) -> None:
+    """The input gradient's norm is a geometric mean over the batch, -inf as soon as one
+    sample's Jacobian is exactly 0: such a lag read as the "1000x lag" like a decay, without
+    the "(exact 0)" mark the rates and models tables give it."""
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    zero = (results["source"] == "input") & (results["seq_len"] == 6) & (results["lag"] >= 3)
+    results.loc[zero, "log10_fro_mean"] = -math.inf
+    results.loc[zero, "n_zero"] = 1
+    table = trainability(results, cells).set_index("seq_len")
+    assert table.loc[6, "horizon_1000"] == 3 and table.loc[6, "horizon_at_zero"]
+    assert not table.loc[60, "horizon_at_zero"]  # fallen 1000x by decay
+    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    section = next(s for s in report.sections if s.key == "trainability")
+    horizons = section.blocks[2]
+    lag = {row[1]: row[horizons.columns.index("1000x lag")] for row in horizons.rows}  # by T
+    assert lag["6"] == "3 (exact 0)" and not lag["60"].endswith("(exact 0)")
+    assert "'(exact 0)' when some sample's Jacobian is exactly zero there" in horizons.caption
+    assert "'(exact 0)' in the table" in section.blocks[1].caption
+
+
 @pytest.mark.parametrize("T", [2, 7, 60])
 def test_the_required_lag_is_where_each_task_puts_what_it_asks_for(T) -> None:
     """required_lag restates where vanishlab.train.tasks puts the first marker (adding) and

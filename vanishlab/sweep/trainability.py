@@ -5,7 +5,9 @@ initialisation. The task needs the gradient from an input ``required_lag`` steps
 (:func:`required_lag`: the nearest the first marker of the adding problem can lie,
 T - floor(T/2); T - 1 for recall). ``horizon_1000`` is the first lag at which the input
 Jacobian's norm (geometric mean over the batch) has fallen 1000x below its value at lag 0 (None
-when it never does within T). The measurement *predicts* a cell trainable when the gradient at
+when it never does within T); ``horizon_at_zero`` says that the norm there is 0 (-inf in log10:
+some sample's Jacobian is exactly 0), a fall made by an exact zero rather than by decay, as the
+rates table's "(exact 0)" marks it. The measurement *predicts* a cell trainable when the gradient at
 the required lag has not fallen 1000x (``drop_at_required`` < 3 decades). A cell meant to be
 trained whose measurement at initialisation failed (its forward pass overflowed) was never
 trained: it has no outcome, so :func:`trainability` leaves it out and :func:`not_trained` lists
@@ -51,10 +53,12 @@ def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per cell with a training outcome: the config columns, ``cell_id``,
         ``required_lag``, ``drop_at_required`` (decades fallen from lag 0 to the required lag),
-        ``horizon_1000`` (first lag of a 1000x drop, or NaN), ``predicted`` (bool: not
+        ``horizon_1000`` (first lag of a 1000x drop, or NaN), ``horizon_at_zero`` (bool: the
+        norm is exactly 0 there, some sample's Jacobian being 0), ``predicted`` (bool: not
         vanished at the required lag), ``solved``, ``final_loss``, ``chance_loss``.
     """
     columns = [*AXES, "cell_id", "required_lag", "drop_at_required", "horizon_1000"]
+    columns += ["horizon_at_zero"]
     columns += ["predicted", "solved", "final_loss", "chance_loss"]
     if "solved" not in cells or not len(results):
         return pd.DataFrame(columns=columns)
@@ -77,6 +81,7 @@ def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
                 "required_lag": need,
                 "drop_at_required": float(drop[min(need, len(drop) - 1)]),
                 "horizon_1000": float(fallen[0]) if len(fallen) else math.nan,
+                "horizon_at_zero": bool(len(fallen) and np.isneginf(curve[fallen[0]])),
                 "predicted": bool(drop[min(need, len(drop) - 1)] < DROP_DECADES),
                 "solved": bool(rec["solved"]),
                 "final_loss": rec.get("final_loss"),

@@ -124,8 +124,9 @@ def _partial_zero(rec: Mapping[str, Any]) -> bool:
 def horizon_cell(rec: Mapping[str, Any]) -> str:
     """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0.
 
-    ``rec`` is a row of :func:`setting_fits`; every table of per-setting horizons writes them
-    with this, so that one setting reads the same in each."""
+    ``rec`` is a row of :func:`setting_fits` (or a record of the same three keys: a trained
+    cell's lag of a 1000x drop); every table of horizons writes them with this, so that one
+    setting reads the same in each."""
     text = horizon_text(float(rec["horizon"]), rec["lag_end"])
     return f"{text} (exact 0)" if rec.get("horizon_at_zero", False) else text
 

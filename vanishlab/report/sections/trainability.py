@@ -23,6 +23,7 @@ from ...sweep.trainability import DROP_DECADES, not_trained, trainability
 from ..format import format_value, plural, setting_text
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
+from .rates import horizon_cell
 
 __all__ = ["trainability_section"]
 
@@ -154,6 +155,12 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; T when it "
             "never did). Dashed: the shortest lag the task's answer lies back. A horizon under "
             "the dashed line predicts failure."
+            + (
+                " Some of these lags are where a sample's Jacobian is exactly zero, not a "
+                "decay ('(exact 0)' in the table)."
+                if table["horizon_at_zero"].any()
+                else ""
+            )
         ),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
@@ -180,7 +187,15 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         mf = float(t["mf_rate"]) if t is not None else math.nan
         efold = 1.0 / abs(rate) if rate < 0 else math.nan
         depth = DROP_DECADES * _LN10 / abs(mf) if mf < 0 else math.nan
-        h = rec["horizon_1000"]
+        # The lag of a 1000x drop as the rates table writes a horizon: "> T-1" when there is
+        # none within the lags 0..T-1, "(exact 0)" when an exact zero made the drop.
+        horizon = horizon_cell(
+            {
+                "horizon": math.inf if math.isnan(rec["horizon_1000"]) else rec["horizon_1000"],
+                "lag_end": int(rec["seq_len"]) - 1,
+                "horizon_at_zero": rec["horizon_at_zero"],
+            }
+        )
         rows.append(
             (
                 setting_text((k, rec[k]) for k in keys) or "—",
@@ -188,7 +203,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 str(rec["seq_len"]),
                 str(rec["seed"]),
                 str(rec["required_lag"]),
-                _lag_text(h) if not math.isnan(h) else f"> {int(rec['seq_len']) - 1}",
+                horizon,
                 _lag_text(efold) if not efold < 10 else f"{efold:.2g}",  # 0.6 read "1"
                 _lag_text(depth),
                 f"{rec['drop_at_required']:.1f}",
@@ -209,7 +224,10 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     return Table(
         "Horizons at initialisation and outcomes",
         "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
-        "the input gradient had fallen 1000x at init, the e-folding lag 1/|rate| of the fitted "
+        "the input gradient had fallen 1000x at init ('> n' when it never had within the n "
+        "lags measured; '(exact 0)' when some sample's Jacobian is exactly zero there: the "
+        "norm is a geometric mean over the batch, 0 as soon as one sample's Jacobian is), the "
+        "e-folding lag 1/|rate| of the fitted "
         "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
         "field applies), the decades fallen by the required lag, the prediction, the outcome "
         "and the final held-out loss as a fraction of chance.",
