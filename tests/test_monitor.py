@@ -272,18 +272,48 @@ def test_an_overflowing_step_is_recorded_as_failed(tmp_path):
 
 
 def test_a_diverged_parameter_is_a_failed_step(tmp_path):
-    """A NaN weight (training diverged) raised from step(), where an overflow is recorded."""
+    """A NaN weight (training diverged) raised from step(), where an overflow is recorded; it
+    was recorded as "overflow", as an inf weight is."""
     rnn, probe = nn.RNN(2, 4), torch.randn(5, 2, 2)
     with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
         assert len(mon.step(0)) > 0
         with torch.no_grad():
             rnn.weight_hh_l0[1, 2] = float("nan")
         assert len(mon.step(1)) == 0
+        with torch.no_grad():
+            rnn.weight_hh_l0[1, 2] = float("inf")
+        assert len(mon.step(2)) == 0
     cells = vl.load_cells(tmp_path / "m")
-    assert list(cells["status"]) == ["ok", "failed"] and list(cells["step"]) == [0, 1]
-    assert cells["failure"].isna().iloc[0] and cells["failure"].iloc[1] == "overflow"
+    assert list(cells["status"]) == ["ok", "failed", "failed"]
+    assert list(cells["step"]) == [0, 1, 2]
+    assert cells["failure"].isna().iloc[0] and list(cells["failure"][1:]) == ["nan", "overflow"]
     reason = cells["reason"].iloc[1]
     assert "weight_hh_l0 holds nan at entry [1, 2]" in reason and "training diverged" in reason
+    assert "weight_hh_l0 holds inf at entry [1, 2]" in cells["reason"].iloc[2]
+
+
+def _nan_gru() -> nn.GRU:
+    """A float64 GRU whose forward pass gives NaN, not inf, at time step 1: r = 0 and z = 0
+    exactly (sigmoid(-1e300)), h_0 = tanh(10) ~ 1, then W_hn h_0 = inf and r * inf = NaN."""
+    gru = nn.GRU(1, 2).double()
+    with torch.no_grad():
+        for p in gru.parameters():
+            p.zero_()
+        gru.bias_ih_l0[:4] = -1e300  # the r and z gates
+        gru.bias_ih_l0[4:] = 10.0
+        gru.weight_hh_l0[4:] = 1e308
+    return gru
+
+
+def test_a_nan_forward_pass_is_recorded_as_nan_not_overflow(tmp_path):
+    """A probe whose forward pass gives NaN was recorded with failure "overflow", as an inf."""
+    probe = torch.ones(3, 1, 1, dtype=torch.float64)
+    with JacobianMonitor(_nan_gru(), probe, out=tmp_path / "m") as mon:
+        assert len(mon.step(0)) == 0
+    cells = vl.load_cells(tmp_path / "m")
+    assert list(cells["status"]) == ["failed"] and "became NaN" in cells["reason"][0]
+    assert list(cells["failure"]) == ["nan"]
+    assert vl.load_manifest(tmp_path / "m")["steps"]["0"]["status"] == "failed"
 
 
 def test_summarize_gives_each_step_its_recorded_lyapunov_exponent(tmp_path):

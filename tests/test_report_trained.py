@@ -377,9 +377,48 @@ def _monitor_with_a_failed_step(out: Path, recover: bool) -> Path:
 def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
     out = _monitor_with_a_failed_step(tmp_path / "run", recover=False)
     (table,) = _blocks(_section(_report(out), "training"), Table)
-    assert [r[:2] for r in table.rows] == [("0", "ok"), ("1", "failed")]
+    assert [r[:2] for r in table.rows] == [("0", "ok"), ("1", "failed: overflow")]
     assert table.rows[1][2] == "—" and table.rows[1][-1]  # no rate; the reason under its row
     assert table.detail == len(table.columns) - 1
+
+
+def test_a_nan_step_and_an_overflowing_step_are_told_apart(tmp_path):
+    """Both were recorded as "overflow" and shown as "failed"; a NaN is not an overflow."""
+    out = tmp_path / "run"
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    with vl.JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=1) as mon:
+        mon.step(0)
+        with torch.no_grad():
+            rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
+            rnn.weight_ih_l0.fill_(1.0)
+        mon.step(1)  # the forward pass reaches inf
+        with torch.no_grad():
+            rnn.weight_hh_l0[0, 0] = float("nan")
+        mon.step(2)  # training made a weight NaN
+    report = _report(out)
+    (table,) = _blocks(_section(report, "training"), Table)
+    assert [r[:2] for r in table.rows] == [
+        ("0", "ok"),
+        ("1", "failed: overflow"),
+        ("2", "failed: NaN"),
+    ]
+    assert "overflow" in table.caption and "NaN" in table.caption
+    recording = _blocks(_section(report, "monitor"), KeyValues)[1]
+    assert dict(recording.items)["steps recorded"] == "3 (1 ok, 2 failed: 1 overflow, 1 NaN)"
+
+
+def test_a_failed_step_without_a_failure_kind_still_reads(tmp_path):
+    """A shard written before failed steps had a kind (failure null) reads as plain "failed"."""
+    out = _monitor_with_a_failed_step(tmp_path / "run", recover=False)
+    cells = vl.load_cells(out)
+    cells["failure"] = None
+    report = build_report(
+        vl.load_results(out), cells, vl.load_manifest(out), timestamp="2024-01-01"
+    )
+    (table,) = _blocks(_section(report, "training"), Table)
+    assert [r[:2] for r in table.rows] == [("0", "ok"), ("1", "failed")]
+    recording = _blocks(_section(report, "monitor"), KeyValues)[1]
+    assert dict(recording.items)["steps recorded"] == "2 (1 ok, 1 failed)"
 
 
 def test_a_failed_step_is_a_gap_in_the_training_curves(tmp_path):

@@ -79,11 +79,13 @@ class CellMeta(TypedDict):
     """The ``vanishlab.cell`` metadata of a shard.
 
     ``failure`` says why a failed cell failed, as data: ``"overflow"`` (the network's own
-    weights, inputs or forward pass reached inf or NaN: a result) or ``"error"`` (the
-    measurement raised); None when ok. ``digest`` is :func:`content_digest` of the rows,
-    checked on every read. ``summary`` is the cell's summary row (:class:`StoredSummary`),
-    computed where the cell was measured. All three are absent from shards written before they
-    existed.
+    weights, inputs or forward pass reached inf or NaN: a result), ``"nan"`` (a monitored
+    training step's forward pass or parameters reached NaN: a result; the monitor records
+    ``"overflow"`` only for inf, sweep cells and analysed checkpoints record ``"overflow"`` for
+    either) or ``"error"`` (the measurement raised); None when ok. ``digest`` is
+    :func:`content_digest` of the rows, checked on every read. ``summary`` is the cell's
+    summary row (:class:`StoredSummary`), computed where the cell was measured. All three are
+    absent from shards written before they existed.
     """
 
     cell_id: str
@@ -101,7 +103,7 @@ class CellMeta(TypedDict):
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
 _OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
-FAILURES = ("overflow", "error")
+FAILURES = ("overflow", "nan", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
     ("final_loss", "double"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import numbers
 import os
 import time
@@ -61,15 +62,23 @@ from .measure import (
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
 
-def _non_finite_parameter(module: nn.Module) -> str | None:
+def _non_finite_parameter(module: nn.Module) -> tuple[str, str] | None:
     """Why a module cannot be measured because training made a parameter inf or NaN (it
-    raised from ``step``, where an overflow of the forward pass is a failed step), or None."""
+    raised from ``step``, where an overflow of the forward pass is a failed step), and the
+    failure kind of the entry it names (:func:`_failure_kind`); or None."""
     for name, param in module.named_parameters():
+        p = param.detach()
         try:
-            check_finite(param.detach(), f"the module's parameter {name}", ("entry",))
+            check_finite(p, f"the module's parameter {name}", ("entry",))
         except ValueError as err:
-            return f"{err} (training diverged)"
+            first = float(p[~torch.isfinite(p)][0])  # the entry the message names
+            return f"{err} (training diverged)", _failure_kind(first)
     return None
+
+
+def _failure_kind(value: float) -> str:
+    """A failed step's ``failure``: ``"nan"`` for a NaN, ``"overflow"`` for an inf."""
+    return "nan" if math.isnan(value) else "overflow"
 
 
 def find_module(model: nn.Module) -> nn.RNNBase:
@@ -210,7 +219,9 @@ class JacobianMonitor:
 
         Returns the rows written (with their ``step`` column), or None. A forward pass that
         overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
-        failed step (zero rows, the reason in the shard's metadata) and returns an empty frame.
+        failed step (zero rows, the reason in the shard's metadata) and returns an empty frame;
+        its ``failure`` is ``"overflow"`` when the first non-finite value found is inf and
+        ``"nan"`` when it is NaN.
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
@@ -227,16 +238,18 @@ class JacobianMonitor:
             return None
         start = time.perf_counter()
         lyap: float | None = None
+        failure: str | None = None
         with _untouched_rng(module_weight(self.module, "weight_hh_l0").device):
             diverged = _non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
-                frame, status, reason = empty_rows(), "failed", diverged
+                frame, status, (reason, failure) = empty_rows(), "failed", diverged
             else:
                 try:
                     frame = measure_rows(self.module, self.probe, config, cid, self.h0)
                     status, reason = "ok", None
                 except NonFiniteStateError as err:
                     frame, status, reason = empty_rows(), "failed", str(err)
+                    failure = _failure_kind(err.value)
             if self.lyapunov and status == "ok":
                 # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
                 with contextlib.suppress(TypeError, ValueError):
@@ -256,8 +269,8 @@ class JacobianMonitor:
             "config": config,
             "status": status,
             "reason": reason,
-            # as a sweep's cell: the network's own forward pass (or training) diverged
-            "failure": None if status == "ok" else "overflow",
+            # the network's own forward pass (or training) diverged: to inf or to NaN
+            "failure": failure,
             "elapsed_s": elapsed,
             "n_rows": len(frame),
             # The step's record in its shard too: a process that dies between the shard and

@@ -44,9 +44,14 @@ MAX_SHOWN_STEPS = 5  # decay curves drawn at most this many steps
 MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this many
 
 
+FAILURE_TEXT = {"overflow": "overflow", "nan": "NaN"}
+"""How the page names a failed step's recorded ``failure`` (an unknown kind as it is)."""
+
+
 def steps_frame(view: RunView) -> pd.DataFrame:
     """One row per recorded step, sorted: ``step``, ``cell_id``, ``status``, ``reason``,
-    ``lyapunov`` (float; NaN when not measured), ``elapsed_s``.
+    ``failure`` (the shard's kind, "" when ok or not recorded), ``lyapunov`` (float; NaN when
+    not measured), ``elapsed_s``.
 
     The manifest's ``steps`` are the record; a step whose shard exists but that the manifest
     does not list (a crash between the two writes) is taken from the cells frame.
@@ -55,10 +60,12 @@ def steps_frame(view: RunView) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         cells = view.cells
         reasons: dict[str, str] = {}
-        if len(cells) and "reason" in cells:
-            for cid, reason in zip(cells["cell_id"], cells["reason"], strict=True):
-                if isinstance(reason, str):
-                    reasons[str(cid)] = reason
+        failures: dict[str, str] = {}
+        for column, found in (("reason", reasons), ("failure", failures)):
+            if len(cells) and column in cells:
+                for cid, value in zip(cells["cell_id"], cells[column], strict=True):
+                    if isinstance(value, str):
+                        found[str(cid)] = value
         rows: dict[int, dict[str, Any]] = {}
         steps = view.manifest.get("steps") or {}
         for key, rec in steps.items() if isinstance(steps, dict) else ():
@@ -74,6 +81,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 "cell_id": cid,
                 "status": str(rec.get("status") or "—"),
                 "reason": reasons.get(cid, ""),
+                "failure": failures.get(cid, ""),
                 "lyapunov": math.nan if lyap is None else lyap,
                 "measured": lyap is not None,
                 "elapsed_s": float(rec.get("elapsed_s") or math.nan),
@@ -89,11 +97,21 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                     "cell_id": str(rec["cell_id"]),
                     "status": str(rec["status"]),
                     "reason": reasons.get(str(rec["cell_id"]), ""),
+                    "failure": failures.get(str(rec["cell_id"]), ""),
                     "lyapunov": math.nan,
                     "measured": False,
                     "elapsed_s": float(rec.get("elapsed_s") or math.nan),
                 }
-        columns = ["step", "cell_id", "status", "reason", "lyapunov", "measured", "elapsed_s"]
+        columns = [
+            "step",
+            "cell_id",
+            "status",
+            "reason",
+            "failure",
+            "lyapunov",
+            "measured",
+            "elapsed_s",
+        ]
         return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
 
     return view.memo("monitor-steps", compute)
@@ -120,7 +138,7 @@ def monitor_section(view: RunView) -> Section:
         ("probe", " × ".join(str(s) for s in probe) or "—"),
         ("probe SHA-256", str(model.get("probe_sha256") or "—")),
         ("recorded every", _every(model.get("every"))),
-        ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed)"),
+        ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed{_failure_counts(steps)})"),
     ]
     if n:
         recorded.append(("first, last", f"{int(steps['step'].iloc[0])}, {steps['step'].iloc[-1]}"))
@@ -321,7 +339,7 @@ def _training_table(
     rows = []
     for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
         n = int(rec["step"])
-        row = [str(n), str(rec["status"])]
+        row = [str(n), _status_text(rec)]
         fits = [index[key].get(n) for key in order]
         row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
         row += [_horizon(f["horizon"]) if f else "—" for f in fits]
@@ -337,14 +355,37 @@ def _training_table(
         "Rates, horizons and λ₁ by step",
         "Every recorded step: the rate (natural log per step of lag) and horizon (steps; "
         "'none' when the norm never fell below 1e-3 of its lag-0 value) of each curve, the top "
-        "Lyapunov exponent λ₁ and the time the measurement took. A failed step (the forward "
-        "pass overflowed on the probe) has its reason under its row.",
+        "Lyapunov exponent λ₁ and the time the measurement took. A failed step has its reason "
+        "under its row and its kind in its status: overflow (the forward pass on the probe, or "
+        "a parameter, reached inf) or NaN (it reached NaN; runs recorded before the two were "
+        "told apart say overflow for both).",
         tuple(columns),
         tuple(rows),
         numeric,
         note=f"{more} more steps are not listed." if more > 0 else "",
         detail=len(columns) - 1,
     )
+
+
+def _status_text(rec: dict[str, Any]) -> str:
+    """``"ok"``, ``"failed: overflow"``, ``"failed: NaN"``; ``"failed"`` with no kind
+    recorded (shards written before failed steps had one)."""
+    status, failure = str(rec["status"]), str(rec.get("failure") or "")
+    if status == "ok" or not failure:
+        return status
+    return f"{status}: {FAILURE_TEXT.get(failure, failure)}"
+
+
+def _failure_counts(steps: pd.DataFrame) -> str:
+    """``": 1 overflow, 2 NaN"``: the failed steps by kind ("" when none has a kind)."""
+    failed = steps.loc[(steps["status"] != "ok").to_numpy(), "failure"] if len(steps) else []
+    counts = pd.Series(failed, dtype=object).value_counts(sort=False).to_dict()
+    unknown = counts.pop("", 0)
+    if not counts:
+        return ""
+    order = [k for k in FAILURE_TEXT if k in counts] + sorted(set(counts) - set(FAILURE_TEXT))
+    parts = [f"{counts[k]} {FAILURE_TEXT.get(k, k)}" for k in order]
+    return ": " + ", ".join(parts + ([f"{unknown} of no recorded kind"] if unknown else []))
 
 
 def _horizon(value: object) -> str:
