@@ -8,6 +8,7 @@ import errno
 import itertools
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -727,6 +728,39 @@ def test_help_in_a_narrow_terminal_shows_every_option_name_whole(columns, monkey
                 if option.startswith("--"):
                     assert option in words, (name, option, result.stdout)
         assert max(map(len, result.stdout.splitlines())) < columns, result.stdout
+
+
+def _help_words(args: list[str], columns: int) -> tuple[str, list[str]]:
+    """``vanishlab ARGS`` at ``columns`` columns: its output and its words (boxes left out)."""
+    result = runner.invoke(app, args, env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.stderr
+    return result.stdout, re.sub(r"[│╭╮╰╯─]", " ", result.stdout).split()
+
+
+@pytest.mark.parametrize("columns", [32, 40, 45, 50, 55, 59, 60, 80])
+def test_help_in_a_narrow_terminal_never_splits_a_word(columns, monkeypatch):
+    """Below 60 columns the plain help broke words at their hyphens ("--seq-" / "len].",
+    "runs/default-" / "seq_len=300;", "byte-" / "identical"), cut long ones ("ort" /
+    "hogonal,default."), split rich's escape ("vanishlab\\" / "[dask])."), cut the commands'
+    summaries ("the..."), and below 40 columns printed 40-column lines all the same. Every
+    word of a narrow help is now a whole word of the wide one."""
+    import typer.rich_utils
+    from typer.main import get_command
+
+    from vanishlab.cli import _app
+
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", None)  # a developer's TERMINAL_WIDTH
+    group = get_command(app)
+    for name in ["", *group.commands]:
+        args = [name, "--help"] if name else ["--help"]
+        whole = set(_help_words(args, 1000)[1])  # rich's help, and the plain one below
+        with monkeypatch.context() as plain:
+            plain.setattr(_app, "PLAIN_HELP_BELOW", 10**6)
+            whole |= set(_help_words(args, 1000)[1])
+        out, words = _help_words(args, columns)
+        assert [w for w in words if w not in whole] == [], (name, out)
+        widest = max(len(line.rstrip()) for line in out.splitlines())
+        assert widest < columns or (widest == columns >= _app.PLAIN_HELP_BELOW), (name, out)
 
 
 def _help_from_a_narrow_terminal(

@@ -21,6 +21,7 @@ import os
 import select
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -120,6 +121,11 @@ def reflowed(text: str | None) -> str | None:
 #: Terminal columns below which ``--help`` is click's plain text: rich's option table squeezed
 #: the names' column and cut them ("--hidden-si…" at 45 columns).
 PLAIN_HELP_BELOW = 60
+#: The narrowest column of descriptions the plain help puts beside the option names; narrower
+#: (or narrower than a description's longest word), each goes under its name, indented by
+#: STACKED_INDENT.
+MIN_BESIDE = 24
+STACKED_INDENT = 4
 
 
 def _help_width() -> int:
@@ -137,16 +143,79 @@ def _narrow() -> bool:
     return _help_width() < PLAIN_HELP_BELOW
 
 
+def _unescaped(text: str) -> str:
+    return text.replace("\\[", "[")  # rich's escapes: "\[default: ...]"
+
+
+def _wrapped(text: str, width: int, indent: str) -> str:
+    """``text``'s paragraphs filled to ``width``, each line starting with ``indent``, broken at
+    spaces only: never at a hyphen ("--seq-len", "runs/default-seq_len=300") nor inside a word
+    longer than the line (it overflows the line rather than be cut)."""
+    return "\n\n".join(
+        textwrap.fill(
+            " ".join(paragraph.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for paragraph in _unescaped(text).split("\n\n")
+    )
+
+
+@functools.cache
+def _whole_words(base: type) -> type:
+    """click's plain help formatter ``base`` (typer's copy or click's own), whose text and
+    option descriptions are wrapped at spaces only (:func:`_wrapped`), each description going
+    under its option's name when the column beside the names is too narrow for it."""
+
+    class WholeWords(base):  # type: ignore[valid-type,misc]
+        whole_words = True
+
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            head = f"{'Usage: ' if prefix is None else prefix:>{self.current_indent}}{prog} "
+            if len(head) + 20 <= self.width - self.current_indent:  # as click: args beside
+                self.write(head + _wrapped(args, self.width, " " * len(head))[len(head) :])
+            else:  # under it
+                pad = " " * (max(self.current_indent, len("Usage: ")) + 4)
+                self.write(f"{head.rstrip()}\n{_wrapped(args, self.width, pad)}")
+            self.write("\n")
+
+        def write_text(self, text: str) -> None:
+            self.write(_wrapped(text, self.width, " " * self.current_indent) + "\n")
+
+        def write_dl(
+            self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+        ) -> None:
+            rows = [(term, _unescaped(text)) for term, text in rows]
+            first = min(max((len(term) for term, _ in rows), default=0), col_max) + col_spacing
+            indent = " " * self.current_indent
+            beside = self.width - self.current_indent - first
+            longest = max((len(word) for _, text in rows for word in text.split()), default=0)
+            stacked = beside < max(MIN_BESIDE, longest)
+            for term, text in rows:
+                if not text:
+                    self.write(f"{indent}{term}\n")
+                elif stacked or len(term) > first - col_spacing:  # under the name
+                    pad = indent + " " * (STACKED_INDENT if stacked else first)
+                    self.write(f"{indent}{term}\n{_wrapped(text, self.width, pad)}\n")
+                else:  # beside it
+                    pad = indent + " " * first
+                    lines = _wrapped(text, self.width, pad)
+                    self.write(f"{indent}{term:<{first}}{lines[len(pad) :]}\n")
+
+    return WholeWords
+
+
 def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
     """Format ``command``'s help as plain text (the class above ``typer_class``'s) in a narrow
-    terminal; False elsewhere."""
+    terminal, its words never split (:func:`_whole_words`); False elsewhere."""
     if not _narrow():
         return False
-    # At that width: click's own formatter is never narrower than 50 columns; narrower than
-    # 40, its two columns would break words.
-    plain = type(formatter)(width=max(_help_width() - 1, 40))
+    plain = _whole_words(type(formatter))(width=max(_help_width() - 1, 20))
     super(typer_class, command).format_help(ctx, plain)
-    formatter.write(plain.getvalue().replace("\\[", "["))  # rich's escapes: "\[default: ...]"
+    formatter.write(_unescaped(plain.getvalue()))
     return True
 
 
@@ -174,6 +243,21 @@ class _Group(_OneLineUsage, TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if not _plain_help(TyperGroup, self, ctx, formatter):
             super().format_help(ctx, formatter)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        if not getattr(formatter, "whole_words", False):
+            return super().format_commands(ctx, formatter)
+        # The plain help's list of commands: each one's first sentence whole, as rich's shows
+        # it (click cut it to what fitted beside the names: "Render RUN_DIR as one HTML...").
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=sys.maxsize)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+        return None
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
