@@ -720,6 +720,41 @@ def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(
         assert width < progress.NARROW + 3 * (len(str(total)) - 2) and "…" not in last, last
 
 
+@pytest.mark.parametrize("width", [30, 40, 72, 76, 80, 100, 120])
+@pytest.mark.parametrize("name", ["gain_phase-smoke-activation=tanh-seq_len=50,200", "日本語" * 9])
+@pytest.mark.parametrize("elapsed", [59.0, 12 * 3600.0, 3 * 86400.0, 400 * 86400.0])
+def test_the_progress_row_fits_on_one_line_however_long_the_sweep(
+    monkeypatch, width, name, elapsed
+):
+    """After a day the elapsed time read "3 days, 0:00:00", and an ETA of 100 hours or more
+    took 9 characters: the row grew past a 72 to 80-column terminal and rich wrapped it onto
+    two lines. A name of wide characters (CJK) was cut to 24 characters, 48 columns, which
+    cut the counts ("1… cells 1 failed"). The row is one line of at most the terminal's width,
+    its counts and times whole."""
+    import rich.progress
+    from _terminal import terminal
+    from rich.cells import cell_len
+
+    from vanishlab.sweep import progress
+
+    monkeypatch.setattr(rich.progress.Task, "elapsed", property(lambda task: elapsed))
+    monkeypatch.setattr(rich.progress.Task, "time_remaining", property(lambda t: 10 * elapsed))
+    drawn = terminal(monkeypatch, width)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    with progress.Progress(True, name, 96, 10, 1) as bar:
+        start = len(drawn())
+        bar.advance(1)
+        bar._bar.refresh()
+        frame = drawn()[start:]
+    rows = [row for row in frame.splitlines() if row.strip()]
+    assert len(rows) == 1, frame
+    row = rows[0].strip("\r")
+    assert cell_len(row) <= width and "11/96 cells 1 failed" in row, row
+    assert "…" not in row.split("failed", 1)[1], row  # every time shown whole
+    times = f"{progress.clock_text(elapsed)} ETA {progress.clock_text(10 * elapsed)}"
+    assert (times in row) == (width >= progress.NARROW), row
+
+
 @pytest.mark.parametrize("python", ["3.11", "3.13"])
 def test_a_symlink_loop_is_the_same_error_on_every_python(tmp_path, monkeypatch, python):
     """Python 3.11-3.12 raise a RuntimeError on a loop in Path.resolve; 3.13 resolves it without

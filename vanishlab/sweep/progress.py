@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "is_terminal", "status_line", "working"]
+__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "clock_text", "is_terminal"]
+__all__ += ["status_line", "working"]
 
 PLAIN_EVERY_S = 10.0
 """The least time between two plain progress lines."""
@@ -38,13 +39,51 @@ def status_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-#: Terminals narrower than this (plus 3 columns a digit of the cell count beyond two) get the
-#: counts and the time left only, no name or bar.
-NARROW = 72
-#: The most characters of the run's name that the bar shows (then an ellipsis). NARROW is
-#: the width of a full row with this name, a bar of 4, and counts of two digits.
+#: The most columns of the run's name that the bar shows (then an ellipsis; a wide character,
+#: as in Japanese, takes two).
 NAME_WIDTH = 24
+#: The columns each time takes (:func:`clock_text`): its longest, "9999d 23h".
+TIME_WIDTH = 9
 _COUNTS_WIDTH = 21  # "11/96 cells 1 failed "
+#: Terminals narrower than this (plus 3 columns a digit of the cell count beyond two) get the
+#: counts and the time left only, no name or bar: the width of a full row with a name of
+#: NAME_WIDTH, a bar of 4, counts of two digits and both times at their longest.
+NARROW = NAME_WIDTH + 1 + 4 + 1 + _COUNTS_WIDTH + (TIME_WIDTH + 1) + len("ETA ") + TIME_WIDTH
+
+
+def clock_text(seconds: float | None) -> str:
+    """A time of the bar, at most :data:`TIME_WIDTH` characters: ``"0:04:05"``, ``"99:59:59"``,
+    then days and hours, ``"4d 04h"`` (rich's own said ``"3 days, 0:00:00"`` after a day,
+    which widened the row until a terminal wrapped it); ``"-:--:--"`` when not known."""
+    if seconds is None:
+        return "-:--:--"
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 100:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h" if days < 10_000 else "9999d+"
+
+
+def _clock(remaining: bool) -> Any:
+    """A rich column of the time elapsed, or left, in :data:`TIME_WIDTH` columns whatever the
+    time (the row never grows)."""
+    from rich.progress import ProgressColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    class Clock(ProgressColumn):
+        max_refresh = 0.5 if remaining else None  # as rich's: the time left does not jitter
+
+        def render(self, task: Any) -> Text:
+            if remaining:
+                return Text(clock_text(task.time_remaining), style="progress.remaining")
+            elapsed = task.finished_time if task.finished else task.elapsed
+            return Text(clock_text(elapsed), style="progress.elapsed")
+
+    justify = "left" if remaining else "right"
+    column = Column(width=TIME_WIDTH, no_wrap=True, justify=justify)
+    return Clock(table_column=column)
 
 
 class Progress:
@@ -59,40 +98,41 @@ class Progress:
         if not enabled or self._plain:
             return
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
         from rich.progress import Progress as Bar
+        from rich.table import Column
+        from rich.text import Text
 
         console = Console(stderr=True)
+        # No column of the row wraps: one too wide for the terminal is cut (with an ellipsis)
+        # where rich wrapped the row onto a second line.
+        whole = Column(no_wrap=True)
         counts = (
-            MofNCompleteColumn(),
-            TextColumn("cells"),
-            TextColumn("{task.fields[failed]} failed"),
+            MofNCompleteColumn(table_column=whole),
+            TextColumn("cells", table_column=whole),
+            TextColumn("{task.fields[failed]} failed", table_column=whole),
         )
         # Counts of more than two digits widen the row: 3 characters a digit (done, total and
         # the failures).
         extra = 3 * max(0, len(str(total)) - 2)
         if console.width < NARROW + extra:  # the counts first: a full row cut them off
-            fits = console.width >= _COUNTS_WIDTH + extra + 9  # and the time left, if it fits
-            columns: tuple[Any, ...] = (*counts, *([TimeRemainingColumn()] if fits else []))
+            fits = console.width >= _COUNTS_WIDTH + extra + TIME_WIDTH  # and the time left
+            columns: tuple[Any, ...] = (*counts, *([_clock(remaining=True)] if fits else []))
         else:
             # The name is cut to NAME_WIDTH (one built from flags took the row and cut the
             # counts off, even at 100 columns); the bar takes what the rest leaves, up to 40.
             rest = console.width - (NARROW - 4) - extra
             columns = (
-                TextColumn("[bold]{task.description}"),
+                TextColumn("[bold]{task.description}", table_column=whole),
                 BarColumn(bar_width=max(4, min(40, rest))),
                 *counts,
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                _clock(remaining=False),
+                TextColumn("ETA", table_column=whole),
+                _clock(remaining=True),
             )
-        shown = self._name if len(self._name) <= NAME_WIDTH else self._name[: NAME_WIDTH - 1] + "…"
+        name = Text(self._name)
+        name.truncate(NAME_WIDTH, overflow="ellipsis")  # in columns: a wide character takes 2
+        shown = name.plain
         self._bar = Bar(*columns, console=console)
         self._task = self._bar.add_task(shown, total=total, completed=done, failed=failed)
 
