@@ -755,6 +755,21 @@ def test_the_progress_row_fits_on_one_line_however_long_the_sweep(
     assert (times in row) == (width >= progress.NARROW), row
 
 
+@pytest.mark.parametrize("name", ["run[/x]", "run[red]", "a[bold]b"])
+def test_a_run_name_with_brackets_is_shown_as_it_is(monkeypatch, name):
+    """The bar read the name as rich markup: "run[/x]" raised rich's MarkupError (a traceback
+    as the sweep started) and "run[red]" lost its "[red]"."""
+    from _terminal import terminal
+
+    from vanishlab.sweep import progress
+
+    drawn = terminal(monkeypatch, 100)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    with progress.Progress(True, name, 96, 10, 1) as bar:
+        bar.advance(1)
+    assert drawn().strip().splitlines()[-1].startswith(f"{name} "), drawn()
+
+
 @pytest.mark.parametrize("python", ["3.11", "3.13"])
 def test_a_symlink_loop_is_the_same_error_on_every_python(tmp_path, monkeypatch, python):
     """Python 3.11-3.12 raise a RuntimeError on a loop in Path.resolve; 3.13 resolves it without

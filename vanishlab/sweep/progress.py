@@ -123,7 +123,8 @@ class Progress:
             # counts off, even at 100 columns); the bar takes what the rest leaves, up to 40.
             rest = console.width - (NARROW - 4) - extra
             columns = (
-                TextColumn("[bold]{task.description}", table_column=whole),
+                # The name as it is, not rich markup ("run[/x]" raised, "run[red]" was eaten)
+                TextColumn("{task.description}", "bold", markup=False, table_column=whole),
                 BarColumn(bar_width=max(4, min(40, rest))),
                 *counts,
                 _clock(remaining=False),
