@@ -509,3 +509,46 @@ def test_a_one_layer_gru_names_its_curves_without_layers(tmp_path):
     assert "Pascanu" not in _section(report, "theory-trained").intro
     (grid,) = _blocks(_section(report, "curves"), LineGrid)
     assert grid.legend == ("state", "input")
+
+
+def _dead_relu() -> torch.nn.RNN:
+    """A relu nn.RNN whose units are all off at every step (bias -5): every state Jacobian
+    past lag 0 is exactly 0, so the norm falls 1000-fold at lag 1 by a zero, not a decay."""
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    with torch.no_grad():
+        rnn.bias_ih_l0.fill_(-5.0)
+    return rnn
+
+
+def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path):
+    """The rates, models and trainability tables mark such a horizon "(exact 0)"; the
+    single-model page's fits table and "At a glance" box and the monitor page wrote a bare
+    "1", which reads like a decay of 1000x in one step."""
+    torch.manual_seed(0)
+    torch.save(_dead_relu().state_dict(), tmp_path / "dead.pt")
+    run = tmp_path / "run"
+    analyze_checkpoint(tmp_path / "dead.pt", run, nonlinearity="relu", seq_len=8, batch=2)
+    fit = vl.fit_decay(vl.load_results(run)[["source", "layer", "lag", "log10_fro_mean"]])
+    state = fit[fit["source"] == "state"].iloc[0]
+    assert state["horizon"] == 1 and state["zero_lag"] == 1  # the premise
+    report = _report(run)
+    (table,) = _blocks(_section(report, "fits"), Table)
+    assert table.rows[0][0] == "state" and table.rows[0][6] == "1 (exact 0)"
+    assert "'(exact 0)'" in table.caption
+    glance = dict(_blocks(_section(report, "model"), KeyValues)[0].items)
+    assert glance["horizon, state"].endswith(" (exact 0)")
+    assert "(exact 0)" in _section(report, "model").intro
+
+    out = tmp_path / "monitor"
+    with vl.JacobianMonitor(_dead_relu(), torch.randn(8, 2, 2), out=out, every=1) as mon:
+        mon.step(0)
+        mon.step(1)
+    section = _section(_report(out), "training")
+    (table,) = _blocks(section, Table)
+    column = table.columns.index("horizon, state")
+    assert [r[column] for r in table.rows] == ["1 (exact 0)", "1 (exact 0)"]
+    assert "'(exact 0)'" in table.caption
+    (glance,) = _blocks(section, KeyValues)
+    assert "horizon 1 (exact 0) → 1 (exact 0)" in dict(glance.items)["state"]
+    horizons = next(b for b in _blocks(section, LineGrid) if b.title.startswith("Horizons"))
+    assert "exactly zero" in horizons.caption

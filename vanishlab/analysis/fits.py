@@ -46,6 +46,7 @@ __all__ = [
     "default_window",
     "fit_decay",
     "fitted_end",
+    "horizon_at_zero",
     "phase_of",
 ]
 
@@ -61,6 +62,20 @@ def fitted_end(rate: object, lag_end: object, zero_lag: object) -> np.ndarray:
     rate, end = np.asarray(rate, dtype=np.float64), np.asarray(lag_end, dtype=np.float64)
     zero = np.nan_to_num(np.asarray(zero_lag, dtype=np.float64), nan=np.inf)
     return np.where(np.isfinite(rate) & (zero <= end), zero - 1, end).astype(np.int64)
+
+
+def horizon_at_zero(horizon: object, zero_lag: object) -> np.ndarray:
+    """Whether a horizon of :func:`fit_decay` was reached because the Jacobian became exactly
+    0 (its columns, elementwise; a missing ``horizon`` or ``zero_lag`` is NaN, NA or inf): the
+    horizon lies at or past the curve's ``zero_lag``, so the norm (a geometric mean over the
+    samples, -inf as soon as one sample's Jacobian is 0) fell 1000-fold by a zero, not by a
+    decay. The reports mark such a horizon "(exact 0)"."""
+
+    def lags(v: object) -> np.ndarray:
+        return pd.array(np.atleast_1d(v), dtype="Float64").to_numpy(np.float64, na_value=np.nan)
+
+    h, zero = lags(horizon), np.nan_to_num(lags(zero_lag), nan=np.inf)
+    return np.isfinite(h) & (h >= zero)
 
 
 def default_window(max_lag: int) -> tuple[int, int]:

@@ -25,13 +25,16 @@ from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .trained import (
+    HORIZON_AT_ZERO,
     HORIZON_MEANING,
     architecture,
     architecture_items,
+    at_zero,
     curve_fits,
     curve_label,
     curve_mask,
     curve_order,
+    horizon_text,
     measured_curve,
     num_layers,
     seconds_text,
@@ -222,6 +225,7 @@ def training_section(view: RunView) -> Section | None:
     floors = any(len(c.floor_x) for c in curves)
     # No horizon at any step (an IRNN's norms that never fall 1000-fold): no empty figure.
     any_horizon = any(np.isfinite(c.y).any() for c in horizon_curves)
+    any_at_zero = any(at_zero(rec) for f in by_curve.values() for rec in f.to_dict("records"))
     gap_note = " A gap: a failed step, where nothing was measured." if len(failed) else ""
     zero_note = (
         " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
@@ -263,6 +267,12 @@ def training_section(view: RunView) -> Section | None:
             "how far back the last state still feels an earlier state or input within a "
             "factor 1000. A gap: the norm never fell that far within the probe's lags"
             + (", or a failed step." if len(failed) else ".")
+            + (
+                " Some of these horizons are where a Jacobian is exactly zero, not a decay "
+                "('(exact 0)' in the table)."
+                if any_at_zero
+                else ""
+            )
         ),
         nrows=1,
         ncols=1,
@@ -309,7 +319,7 @@ def _first_to_last(
             (
                 label,
                 f"rate {rate_text(float(a['rate']))} → {rate_text(float(b['rate']))} per step, "
-                f"horizon {_horizon(a['horizon'])} → {_horizon(b['horizon'])}",
+                f"horizon {_horizon(a)} → {_horizon(b)}",
             )
         )
     lyap = steps.set_index("step")
@@ -342,7 +352,7 @@ def _training_table(
         row = [str(n), _status_text(rec)]
         fits = [index[key].get(n) for key in order]
         row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
-        row += [_horizon(f["horizon"]) if f else "—" for f in fits]
+        row += [_horizon(f) if f else "—" for f in fits]
         lyap = float(rec["lyapunov"])
         row.append(rate_text(lyap) if rec["measured"] else "—")
         row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
@@ -354,11 +364,11 @@ def _training_table(
     return Table(
         "Rates, horizons and λ₁ by step",
         "Every recorded step: the rate (natural log per step of lag) and horizon (steps; "
-        "'none' when the norm never fell below 1e-3 of its lag-0 value) of each curve, the top "
-        "Lyapunov exponent λ₁ and the time the measurement took. A failed step has its reason "
-        "under its row and its kind in its status: overflow (the forward pass on the probe, or "
-        "a parameter, reached inf) or NaN (it reached NaN; runs recorded before the two were "
-        "told apart say overflow for both).",
+        f"'none' when the norm never fell below 1e-3 of its lag-0 value; {HORIZON_AT_ZERO}) "
+        "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
+        "failed step has its reason under its row and its kind in its status: overflow (the "
+        "forward pass on the probe, or a parameter, reached inf) or NaN (it reached NaN; runs "
+        "recorded before the two were told apart say overflow for both).",
         tuple(columns),
         tuple(rows),
         numeric,
@@ -388,10 +398,10 @@ def _failure_counts(steps: pd.DataFrame) -> str:
     return ": " + ", ".join(parts + ([f"{unknown} of no recorded kind"] if unknown else []))
 
 
-def _horizon(value: object) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "none"
-    return str(int(value))
+def _horizon(fit: Any) -> str:
+    """A curve's horizon at one step (its fit row, or a row of it by step): "none", or the
+    lag, marked "(exact 0)" when an exact zero made it."""
+    return horizon_text(fit, unit="", none="none")
 
 
 def curves_steps_section(view: RunView) -> Section | None:

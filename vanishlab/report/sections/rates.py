@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis.fits import PHASE_TOLERANCE, fitted_end
+from ...analysis.fits import PHASE_TOLERANCE, fitted_end, horizon_at_zero
 from ..format import (
     MAX_TABLE_ROWS,
     format_value,
@@ -39,6 +39,7 @@ __all__ = [
     "PANELS_PER_FIGURE",
     "TITLE",
     "horizon_cell",
+    "mark_exact_zero",
     "rate_cell",
     "rates_section",
     "setting_fits",
@@ -80,7 +81,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["fit_end"] = fitted_end(rate, work["lag_end"], zero_lag)
     # A horizon at or past the seed's first exact zero: the batch's geometric mean fell
     # 1000x because some samples' Jacobians are exactly 0 there, not by decay.
-    work["zero_horizon"] = np.isfinite(horizon) & (horizon >= zero_lag)
+    work["zero_horizon"] = horizon_at_zero(horizon, zero_lag)
     g = work.groupby(keys, sort=False, dropna=False)
     out = g.agg(
         n=("rate", "size"),
@@ -121,6 +122,13 @@ def _partial_zero(rec: Mapping[str, Any]) -> bool:
     return 0 < int(rec["n_zero"]) < int(rec["n"])
 
 
+def mark_exact_zero(text: str, at_zero: object) -> str:
+    """A horizon's ``text``, marked "(exact 0)" when ``at_zero``: the norm fell 1000-fold
+    there because a Jacobian is exactly 0, not by a decay. The one mark of every page's
+    horizons (the sweep's tables by :func:`horizon_cell`, a trained model's pages)."""
+    return f"{text} (exact 0)" if bool(at_zero) else text
+
+
 def horizon_cell(rec: Mapping[str, Any]) -> str:
     """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0.
 
@@ -128,7 +136,7 @@ def horizon_cell(rec: Mapping[str, Any]) -> str:
     cell's lag of a 1000x drop); every table of horizons writes them with this, so that one
     setting reads the same in each."""
     text = horizon_text(float(rec["horizon"]), rec["lag_end"])
-    return f"{text} (exact 0)" if rec.get("horizon_at_zero", False) else text
+    return mark_exact_zero(text, rec.get("horizon_at_zero", False))
 
 
 #: How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its tables.

@@ -28,9 +28,11 @@ from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .trained import (
     FITTED_LABEL,
+    HORIZON_AT_ZERO,
     HORIZON_MEANING,
     architecture,
     architecture_items,
+    at_zero,
     curve_fits,
     curve_label,
     curve_mask,
@@ -120,18 +122,24 @@ def model_section(view: RunView) -> Section:
             ),
             (
                 f"horizon, {curve_label('state', _top_layer(view), layers)}",
-                horizon_text(top["horizon"]),
+                horizon_text(top),
             ),
         ]
     if inp is not None:
         glance += [
             ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
-            ("horizon, input", horizon_text(inp["horizon"])),
+            ("horizon, input", horizon_text(inp)),
         ]
     glance.append(("top Lyapunov exponent λ₁", _lyapunov_text(lyap)))
     blocks: list[Any] = []
+    zero_note = ""
     if status == "ok":
         blocks.append(KeyValues("At a glance", tuple(glance)))
+        if any(f is not None and at_zero(f) for f in (top, inp)):
+            zero_note = (
+                " Horizon: the first lag where the norm is 1000 times below its lag-0 value; "
+                f"{HORIZON_AT_ZERO}."
+            )
     module = model.get("module")
     checkpoint = [
         ("checkpoint", str(model.get("checkpoint") or "—")),
@@ -170,7 +178,7 @@ def model_section(view: RunView) -> Section:
         "its weights) and measured exactly on the inputs below. Norms are of the Jacobians of "
         "the top layer's last hidden state h_T; log10 values are averaged over the samples of "
         "the inputs (a geometric mean). Rates are in natural log per step: −0.1 means a "
-        "factor e every 10 steps.",
+        "factor e every 10 steps." + zero_note,
         tuple(blocks),
     )
 
@@ -281,7 +289,7 @@ def fits_section(view: RunView) -> Section | None:
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
                 f"{int(f['lag_start'])}–{_fit_end(f)}",
-                horizon_text(f["horizon"]).removesuffix(" steps"),
+                horizon_text(f, unit=""),
                 str(f["phase"]),
                 str(f["note"] or ""),
             )
@@ -291,7 +299,8 @@ def fits_section(view: RunView) -> Section | None:
         "Rate: the least-squares slope of ln ||J|| against the lag k over the fit window (the "
         "last three quarters of the lags, skipping the transient), in natural log per step, "
         "for the Frobenius norm (the figure's) and the spectral norm; r²: of the Frobenius "
-        f"fit. Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured). "
+        f"fit. Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured; "
+        f"{HORIZON_AT_ZERO}). "
         "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable. These are "
         "vl.fit_decay of the curves of the figure.",
         (

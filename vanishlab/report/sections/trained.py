@@ -21,16 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis.fits import HORIZON_DECADES, fit_decay
+from ...analysis.fits import HORIZON_DECADES, fit_decay, horizon_at_zero
 from ..format import duration, format_value
 from ..layout import thin
 from ..model import Curve, Section
 from ..view import RunView
+from .rates import mark_exact_zero
 
 __all__ = [
     "CURVE_KEYS",
+    "HORIZON_AT_ZERO",
     "architecture",
     "architecture_items",
+    "at_zero",
     "curve_fits",
     "curve_label",
     "curve_mask",
@@ -221,11 +224,28 @@ def seconds_text(seconds: float) -> str:
     return duration(seconds)
 
 
-def horizon_text(value: object) -> str:
-    """A horizon in steps, or why there is none."""
+def horizon_text(
+    fit: Mapping[str, Any], unit: str = " steps", none: str = "none within the lags measured"
+) -> str:
+    """A curve's horizon (its row of :func:`curve_fits`) in steps, or ``none`` when it has
+    none; marked "(exact 0)" when it was reached because the Jacobian became exactly 0
+    (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it."""
+    value = fit["horizon"]
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "none within the lags measured"
-    return f"{int(value)} steps"
+        return none
+    return mark_exact_zero(f"{int(value)}{unit}", at_zero(fit))
+
+
+def at_zero(fit: Mapping[str, Any]) -> bool:
+    """Whether a curve's horizon (its row of :func:`curve_fits`) is an exact zero's."""
+    return bool(horizon_at_zero(fit["horizon"], fit.get("zero_lag"))[0])
+
+
+#: What a horizon marked "(exact 0)" means, for the captions of a trained model's pages.
+HORIZON_AT_ZERO = (
+    "'(exact 0)' when the Jacobian is exactly zero there, not a decay: the norm is a geometric "
+    "mean over the samples, 0 as soon as one sample's Jacobian is"
+)
 
 
 HORIZON_MEANING = (
