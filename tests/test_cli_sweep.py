@@ -291,6 +291,34 @@ def test_corrupt_run_directory(run_dir, make, message):
     assert _snapshot(run_dir) == before
 
 
+def test_a_shard_from_another_run_is_kept_and_named_when_resuming(run_dir, tmp_path):
+    """A sound shard copied in from another run: the report lists it under Anomalies ("Cells
+    outside the run's grids") and vl.load_cells counts it, but resuming the sweep said nothing
+    about it ("8 cells, 0 run, 8 skipped")."""
+    other = tmp_path / "other"
+    grid = vl.Sweep(gain=0.7, hidden_size=4, input_size=2, seq_len=4, batch=2)
+    vl.run_sweep(grid, other, workers=1, progress=False)
+    (shard,) = (other / "cells").glob("*.parquet")
+    copied = run_dir / "cells" / shard.name
+    shutil.copy(shard, copied)
+    cells = _snapshot(run_dir / "cells")
+    args = ["sweep", "--smoke", "--workers", "1", "--out", str(run_dir)]
+    for quiet in ([], ["--quiet"]):
+        result = runner.invoke(app, [*args, *quiet])
+        assert result.exit_code == 0, result.stderr
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+        assert len(warnings) == 1, result.stderr
+        assert warnings[0].startswith(f"warning: {copied}: ") and "none of this run" in warnings[0]
+        assert "move it out of the run directory" in warnings[0]
+        assert (result.stderr.strip() == warnings[0]) == bool(quiet)
+        assert "0 run, 8 skipped" in result.stdout or quiet
+        assert _snapshot(run_dir / "cells") == cells  # kept, nothing overwritten
+    # The library and the report keep it as well: the three agree.
+    assert shard.stem in set(vl.load_cells(run_dir)["cell_id"])
+    result = runner.invoke(app, ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)])
+    assert result.exit_code == 0 and "1 shard of a cell in none of its grids" in result.stdout
+
+
 def test_foreign_directory_and_lock(run_dir, tmp_path):
     other = tmp_path / "home"
     other.mkdir()

@@ -229,7 +229,7 @@ def _sweep(
     )
     if not quiet:
         say(str(summary), done="the sweep has finished")
-    for line in summary.failure_lines():
+    for line in [*summary.warning_lines(), *summary.failure_lines()]:
         typer.echo(line, err=True)
     if summary.n_errors:
         raise typer.Exit(1)
@@ -259,6 +259,12 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
         status += f"; {plan.new_cells} not in its grid (needs --force)"
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
+    if plan.outside:
+        n_out = len(plan.outside)
+        status += (
+            f"; {n_out} shard{'' if n_out == 1 else 's'} of a cell in none of its grids, "
+            "kept and listed by the report under Anomalies"
+        )
     n = len(plan.cells)
     say(f"{n} cell{'' if n == 1 else 's'} -> {run_dir} ({status})")
     say(

@@ -41,6 +41,7 @@ from .preflight import (
     refuse_other_kinds,
 )
 from .progress import Progress
+from .run_summary import RunSummary, failures
 from .rundir import is_run_dir
 
 __all__ = [
@@ -51,90 +52,15 @@ __all__ = [
 ]
 
 
-# --- the run -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What :func:`run_sweep` did.
-
-    ``n_cells``: cells in this sweep; ``n_run``: measured now; ``n_skipped``: already done
-    (resume); ``n_failed``: cells of this sweep recorded as failed, now or by an earlier run;
-    ``failures``: those failures as ``(kind, count, one reason)`` per kind (``"overflow"``: the
-    network diverged, a result; ``"error"``: the measurement raised); ``moved_aside``: damaged
-    shards moved to ``RUN_DIR/corrupt/`` and measured again, but for ``not_remeasured``: those
-    of them whose cell is not in this sweep's grid (a subset, or a grid that --force
-    extended: its own command measures it again); ``elapsed_s``: wall time of this
-    call; ``measure_s``: summed measurement time of the cells run now (``measure_s /
-    (elapsed_s * workers)`` is the parallel efficiency).
-    """
-
-    run_dir: Path
-    n_cells: int
-    n_run: int
-    n_skipped: int
-    n_failed: int
-    elapsed_s: float
-    measure_s: float = 0.0
-    name: str = ""
-    failures: tuple[tuple[str, int, str], ...] = ()
-    moved_aside: tuple[Path, ...] = ()
-    not_remeasured: tuple[Path, ...] = ()
-
-    @property
-    def n_errors(self) -> int:
-        """Cells of this sweep that failed with an error (not an overflow)."""
-        return sum(count for kind, count, _ in self.failures if kind == "error")
-
-    def __str__(self) -> str:
-        return (
-            f"sweep {self.name}: {self.n_cells} cell{'' if self.n_cells == 1 else 's'}, "
-            f"{self.n_run} run, {self.n_skipped} "
-            f"skipped (already done), {self.n_failed} failed, {self.elapsed_s:.1f} s "
-            f"-> {self.run_dir}"
-        )
-
-    def failure_lines(self) -> list[str]:
-        """One line per damaged shard moved aside and per kind of failure, with its count."""
-        lines = [
-            f"moved aside (corrupt; its cell is not in this grid: the command that made it "
-            f"measures it again): {path}"
-            if path in self.not_remeasured
-            else f"moved aside (corrupt; measured again): {path}"
-            for path in self.moved_aside
-        ]
-        for kind, count, reason in self.failures:
-            cells = "cell" if count == 1 else "cells"
-            what = {
-                "overflow": "overflow (the weights, inputs or forward pass reached inf or NaN: "
-                "a result)",
-                "error": "error (rerun with --retry-failed once fixed)",
-            }.get(kind, kind)
-            lines.append(f"failed: {count} {cells}, {what}; e.g. {reason}")
-        return lines
-
-
-def _failures(metas: list[store.CellMeta]) -> tuple[tuple[str, int, str], ...]:
-    """``(kind, count, first reason)`` of the failed cells among ``metas``, errors first."""
-    found: dict[str, list[Any]] = {}
-    for meta in metas:
-        if meta["status"] != "failed":
-            continue
-        # Shards written before failures had a kind could only fail by overflow.
-        kind = meta.get("failure") or "overflow"
-        entry = found.setdefault(kind, [0, meta["reason"] or "no reason recorded"])
-        entry[0] += 1
-    order = sorted(found, key=lambda k: (k != "error", k))
-    return tuple((kind, found[kind][0], found[kind][1]) for kind in order)
-
-
 @dataclass(frozen=True)
 class SweepPlan:
     """A sweep resolved against its run directory, before anything runs (``--dry-run``).
 
     ``reinit``: the directory has a manifest but no shard (no cell ever finished), so the sweep
     starts it afresh whatever grid it held; ``corrupt``: damaged shards of this run, which the
-    sweep moves aside and measures again; ``peak_bytes``: the memory the largest cell needs
+    sweep moves aside and measures again; ``outside``: sound shards whose cell is in none of
+    the run's grids nor this sweep's (copied from another run?), which it keeps and names;
+    ``peak_bytes``: the memory the largest cell needs
     (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
     unknown).
     """
@@ -150,6 +76,7 @@ class SweepPlan:
     peak_bytes: int = 0
     available_bytes: int | None = None
     unwritable: str | None = None  # why a run could not write the directory (dry runs)
+    outside: tuple[Path, ...] = ()
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -210,6 +137,7 @@ def plan_sweep(
     corrupt: list[store.CorruptShardError] = []
     reinit = False
     unwritable = None
+    outside: tuple[Path, ...] = ()
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -224,6 +152,12 @@ def plan_sweep(
             new_cells = sum(1 for c in cells if c.cell_id not in known)
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
+            known |= {c.cell_id for c in cells}  # this sweep's grid: its own (--force adds it)
+            outside = tuple(
+                run_dir / store.CELLS / f"{cid}{store.SHARD_SUFFIX}"
+                for cid in sorted(metas)
+                if cid not in known
+            )
     else:
         unwritable = dir_problem(run_dir)
     peak = max((cell_bytes(c) for c in cells), default=0)
@@ -239,6 +173,7 @@ def plan_sweep(
         peak,
         available_bytes(),
         unwritable,
+        outside,
     )
 
 
@@ -375,8 +310,10 @@ def run_sweep(
         smoke: run the experiment's ``SMOKE`` variant instead of its ``SWEEP``.
 
     Damaged shards (see :mod:`vanishlab.sweep.store`) are moved to ``RUN_DIR/corrupt/`` and
-    their cells measured again. A cell that fails is recorded (see :func:`run_cell`), not
-    raised: the summary lists failures by kind.
+    their cells measured again. A sound shard whose cell is in none of the run's grids (copied
+    from another run?) is kept, as the report and :func:`vanishlab.load_results` keep it: the
+    summary's ``outside`` names it (the CLI warns). A cell that fails is recorded (see
+    :func:`run_cell`), not raised: the summary lists failures by kind.
 
     Raises:
         VanishlabError: bad input, a directory that is not a run or holds another grid (without
@@ -474,7 +411,8 @@ def run_sweep(
         elapsed_s=elapsed,
         measure_s=measure_s,
         name=label,
-        failures=_failures([metas[c.cell_id] for c in plan.cells if c.cell_id in metas]),
+        failures=failures([metas[c.cell_id] for c in plan.cells if c.cell_id in metas]),
         moved_aside=moved,
         not_remeasured=elsewhere,
+        outside=plan.outside,
     )

@@ -1,0 +1,115 @@
+"""What a sweep did (:class:`RunSummary`, which :func:`vanishlab.run_sweep` returns) and the
+lines the ``vanishlab sweep`` command prints of it on stderr: warnings, damaged shards moved
+aside, failures by kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import store
+
+__all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "outside_line"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What :func:`vanishlab.run_sweep` did.
+
+    ``n_cells``: cells in this sweep; ``n_run``: measured now; ``n_skipped``: already done
+    (resume); ``n_failed``: cells of this sweep recorded as failed, now or by an earlier run;
+    ``failures``: those failures as ``(kind, count, one reason)`` per kind (``"overflow"``: the
+    network diverged, a result; ``"error"``: the measurement raised); ``moved_aside``: damaged
+    shards moved to ``RUN_DIR/corrupt/`` and measured again, but for ``not_remeasured``: those
+    of them whose cell is not in this sweep's grid (a subset, or a grid that --force
+    extended: its own command measures it again); ``outside``: sound shards in ``cells/``
+    whose cell is in none of the run's grids (copied from another run?), kept and counted, as
+    the report and :func:`vanishlab.load_results` count them; ``elapsed_s``: wall time of this
+    call; ``measure_s``: summed measurement time of the cells run now (``measure_s /
+    (elapsed_s * workers)`` is the parallel efficiency).
+    """
+
+    run_dir: Path
+    n_cells: int
+    n_run: int
+    n_skipped: int
+    n_failed: int
+    elapsed_s: float
+    measure_s: float = 0.0
+    name: str = ""
+    failures: tuple[tuple[str, int, str], ...] = ()
+    moved_aside: tuple[Path, ...] = ()
+    not_remeasured: tuple[Path, ...] = ()
+    outside: tuple[Path, ...] = ()
+
+    @property
+    def n_errors(self) -> int:
+        """Cells of this sweep that failed with an error (not an overflow)."""
+        return sum(count for kind, count, _ in self.failures if kind == "error")
+
+    def __str__(self) -> str:
+        return (
+            f"sweep {self.name}: {self.n_cells} cell{'' if self.n_cells == 1 else 's'}, "
+            f"{self.n_run} run, {self.n_skipped} "
+            f"skipped (already done), {self.n_failed} failed, {self.elapsed_s:.1f} s "
+            f"-> {self.run_dir}"
+        )
+
+    def failure_lines(self) -> list[str]:
+        """One line per damaged shard moved aside and per kind of failure, with its count."""
+        lines = [
+            f"moved aside (corrupt; its cell is not in this grid: the command that made it "
+            f"measures it again): {path}"
+            if path in self.not_remeasured
+            else f"moved aside (corrupt; measured again): {path}"
+            for path in self.moved_aside
+        ]
+        for kind, count, reason in self.failures:
+            cells = "cell" if count == 1 else "cells"
+            what = {
+                "overflow": "overflow (the weights, inputs or forward pass reached inf or NaN: "
+                "a result)",
+                "error": "error (rerun with --retry-failed once fixed)",
+            }.get(kind, kind)
+            lines.append(f"failed: {count} {cells}, {what}; e.g. {reason}")
+        return lines
+
+    def warning_lines(self) -> list[str]:
+        """One line per shard of a cell in none of the run's grids (at most
+        :data:`MAX_WARNING_LINES`, then a count): kept, and what to do if it does not belong."""
+        lines = [outside_line(path) for path in self.outside[:MAX_WARNING_LINES]]
+        more = len(self.outside) - MAX_WARNING_LINES
+        if more > 0:
+            lines.append(
+                f"warning: {more} more such shards in {self.run_dir / store.CELLS} (the report "
+                "lists them under Anomalies)"
+            )
+        return lines
+
+
+#: The most shards :meth:`RunSummary.warning_lines` names one by one.
+MAX_WARNING_LINES = 10
+
+
+def outside_line(path: Path) -> str:
+    """The warning for a sound shard whose cell is in none of its run's grids."""
+    return (
+        f"warning: {path}: its cell is in none of this run's grids (a shard copied from "
+        "another run?); kept, and counted by the report (under Anomalies) and vl.load_results: "
+        "move it out of the run directory if it does not belong to it"
+    )
+
+
+def failures(metas: list[store.CellMeta]) -> tuple[tuple[str, int, str], ...]:
+    """``(kind, count, first reason)`` of the failed cells among ``metas``, errors first."""
+    found: dict[str, list[Any]] = {}
+    for meta in metas:
+        if meta["status"] != "failed":
+            continue
+        # Shards written before failures had a kind could only fail by overflow.
+        kind = meta.get("failure") or "overflow"
+        entry = found.setdefault(kind, [0, meta["reason"] or "no reason recorded"])
+        entry[0] += 1
+    order = sorted(found, key=lambda k: (k != "error", k))
+    return tuple((kind, found[kind][0], found[kind][1]) for kind in order)
