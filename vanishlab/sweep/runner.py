@@ -185,10 +185,10 @@ def _json_axes(sweep: Sweep) -> dict[str, list[Any]]:
     return {axis: list(values) for axis, values in sweep.axes().items()}
 
 
-def _add_elapsed(manifest: dict[str, Any], start: float) -> dict[str, Any]:
-    """``manifest`` with this invocation's wall time since ``start`` added to ``elapsed_s``:
-    the run's time summed over every invocation (resumed, interrupted, extended)."""
-    elapsed = time.perf_counter() - start
+def _add_elapsed(manifest: dict[str, Any], elapsed: float) -> dict[str, Any]:
+    """``manifest`` with this invocation's wall time ``elapsed`` (seconds) added to
+    ``elapsed_s``: the run's time summed over every invocation (resumed, interrupted,
+    extended)."""
     return {**manifest, "elapsed_s": round((manifest.get("elapsed_s") or 0.0) + elapsed, 3)}
 
 
@@ -393,13 +393,15 @@ def run_sweep(
             # "run time" was its last invocation's alone, beside "started ... finished" that
             # span them all. A write that fails must not hide why the sweep stopped.
             with contextlib.suppress(OSError):
-                store.write_manifest(run_dir, _add_elapsed(manifest, start))
+                store.write_manifest(run_dir, _add_elapsed(manifest, time.perf_counter() - start))
             raise
 
+        # One reading of the clock for the summary and the manifest: a second one after
+        # reading the shards' metadata made them disagree by that read (tens of ms under load).
         elapsed = time.perf_counter() - start
+        manifest = _add_elapsed(manifest, elapsed)
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
-        manifest = _add_elapsed(manifest, start)
         manifest["finished"] = _now() if complete else None
         store.write_manifest(run_dir, manifest)
     return RunSummary(
