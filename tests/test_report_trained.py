@@ -536,7 +536,7 @@ def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path
     assert table.rows[0][0] == "state" and table.rows[0][6] == "1 (exact 0)"
     assert "'(exact 0)'" in table.caption
     glance = dict(_blocks(_section(report, "model"), KeyValues)[0].items)
-    assert glance["horizon, state"].endswith(" (exact 0)")
+    assert glance["horizon, state"] == "1 step (exact 0)"  # not "1 steps"
     assert "(exact 0)" in _section(report, "model").intro
 
     out = tmp_path / "monitor"

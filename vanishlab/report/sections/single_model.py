@@ -289,7 +289,7 @@ def fits_section(view: RunView) -> Section | None:
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
                 f"{int(f['lag_start'])}–{_fit_end(f)}",
-                horizon_text(f, unit=""),
+                horizon_text(f, word=None),
                 str(f["phase"]),
                 str(f["note"] or ""),
             )

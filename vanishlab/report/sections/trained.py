@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay, horizon_at_zero
-from ..format import duration, format_value
+from ..format import duration, format_value, plural
 from ..layout import thin
 from ..model import Curve, Section
 from ..view import RunView
@@ -225,15 +225,17 @@ def seconds_text(seconds: float) -> str:
 
 
 def horizon_text(
-    fit: Mapping[str, Any], unit: str = " steps", none: str = "none within the lags measured"
+    fit: Mapping[str, Any], word: str | None = "step", none: str = "none within the lags measured"
 ) -> str:
-    """A curve's horizon (its row of :func:`curve_fits`) in steps, or ``none`` when it has
-    none; marked "(exact 0)" when it was reached because the Jacobian became exactly 0
+    """A curve's horizon (its row of :func:`curve_fits`) in steps ("1 step", "12 steps"; the
+    bare number with ``word`` None), or ``none`` when it has none; marked "(exact 0)" when it
+    was reached because the Jacobian became exactly 0
     (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it."""
     value = fit["horizon"]
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return none
-    return mark_exact_zero(f"{int(value)}{unit}", at_zero(fit))
+    text = str(int(value)) if word is None else plural(int(value), word)
+    return mark_exact_zero(text, at_zero(fit))
 
 
 def at_zero(fit: Mapping[str, Any]) -> bool:
