@@ -200,6 +200,29 @@ def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path
     assert len(vl.load_cells(out)) == 2
 
 
+def test_a_step_whose_shard_was_set_aside_is_no_longer_listed_as_recorded(tmp_path):
+    """Reopening moved the damaged shard aside but kept the step in the manifest: the page
+    counted it as a recorded "ok" step, with a Lyapunov exponent and no curves, and
+    ``n_cells`` disagreed with ``steps``. A step that is not replayed is gone; one that is
+    replayed is measured again."""
+    rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 2, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        for n in range(3):
+            mon.step(n)
+    lost = vl.load_cells(out).set_index("step").loc[1, "cell_id"]
+    shard = out / "cells" / f"{lost}.parquet"
+    shard.write_bytes(shard.read_bytes()[:100])
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(3)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["steps"], key=int) == ["0", "2", "3"]
+    assert manifest["n_cells"] == len(manifest["steps"]) == len(vl.load_cells(out))
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        assert mon.step(1) is not None  # replayed: measured again
+    steps = json.loads((out / "manifest.json").read_text())["steps"]
+    assert sorted(steps, key=int) == ["0", "1", "2", "3"]
+
+
 def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_path):
     # A process that died between a step's shard and the manifest lost the step's record
     # (its Lyapunov exponent) for good: the step, having a shard, was never measured again.

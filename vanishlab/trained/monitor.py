@@ -352,7 +352,13 @@ class JacobianMonitor:
         self, earlier: dict[str, Any] | None, metas: Mapping[str, store.CellMeta]
     ) -> dict[str, Any]:
         earlier = earlier or {}
-        steps = dict(earlier.get("steps") or {})
+        # A step whose shard is gone (set aside as damaged by sound_metas, or deleted) is no
+        # longer recorded: kept, the page counted it as an "ok" step that has no curves.
+        steps = {
+            key: rec
+            for key, rec in (earlier.get("steps") or {}).items()
+            if isinstance(rec, dict) and rec.get("cell_id") in metas
+        }
         for meta in metas.values():  # a step whose shard was written but not its manifest
             found = dict(meta.get("monitor") or {})
             step = found.pop("step", None)
