@@ -208,6 +208,25 @@ def test_several_modules_are_listed_and_module_picks_one(tmp_path):
     assert read_checkpoint(_save(wrapped, tmp_path / "dp.pt")).module_name == "module.rnn"
 
 
+@pytest.mark.parametrize("container", ["model", "state_dict", "model_state_dict"])
+def test_a_second_model_beside_the_state_dict_key_is_listed_not_ignored(tmp_path, container):
+    """{"model": sd, "ema": sd_ema} measured "model" in silence, and --module ema.rnn was
+    refused with "it has: rnn": the other weights in the file could not be reached."""
+    sd, ema = _Model().state_dict(), {k: v * 0.5 for k, v in _Model().state_dict().items()}
+    path = _save({container: sd, "ema": ema, "epoch": 3}, tmp_path / "m.pt")
+    with pytest.raises(
+        VanishlabError, match=rf"2 recurrent modules \(ema.rnn, {container}.rnn\); choose one"
+    ):
+        read_checkpoint(path)
+    picked = read_checkpoint(path, module="ema.rnn")
+    assert torch.equal(picked.build().weight_hh_l1, ema["rnn.weight_hh_l1"])
+    assert read_checkpoint(path, module=f"{container}.rnn").module_name == f"{container}.rnn"
+    # Beside tensors that name no recurrent module (an optimizer's), the key is read alone.
+    optimizer = torch.optim.Adam(_Model().parameters()).state_dict()
+    alone = _save({container: sd, "optimizer": optimizer}, tmp_path / "a.pt")
+    assert read_checkpoint(alone).module_name == "rnn"
+
+
 def test_half_precision_is_widened_to_float32(tmp_path):
     lstm = nn.LSTM(3, 4).half()
     ckpt = read_checkpoint(_save(lstm.state_dict(), tmp_path / "h.pt"))

@@ -3,9 +3,11 @@
 A checkpoint is a state_dict, or a dict holding one under ``state_dict`` (PyTorch Lightning),
 ``model`` (common training scripts) or ``model_state_dict`` (PyTorch's recipe for a general
 checkpoint); any other nesting of dicts and lists is read as one state_dict whose keys join the
-path with dots, as ``state_dict()`` joins attribute names. A recurrent module is found by its
-``weight_ih_l0`` key; its prefix is the module's name. :mod:`vanishlab.trained.checkpoint`
-reads the file and infers the architecture.
+path with dots, as ``state_dict()`` joins attribute names. So is a file whose recurrent weights
+lie beside such a key too (``{"model": sd, "ema": sd_ema}``): each module is then named by its
+full path (``model.rnn``, ``ema.rnn``). A recurrent module is found by its ``weight_ih_l0``
+key; its prefix is the module's name. :mod:`vanishlab.trained.checkpoint` reads the file and
+infers the architecture.
 """
 
 from __future__ import annotations
@@ -32,11 +34,18 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
     pruned parameters as the module uses them; VanishlabError saying what the file holds when
     no key names recurrent weights."""
     if isinstance(obj, Mapping):
+        beside = False  # recurrent weights outside the container key that holds some
         for key in _CONTAINER_KEYS:
             inner = obj.get(key)
             if isinstance(inner, Mapping) and find_recurrent(inner := _unpruned(inner)):
-                return inner
-        if find_recurrent(top := _unpruned(obj)):
+                rest = {k: v for k, v in obj.items() if k != key}
+                if not find_recurrent(_unpruned(_flatten(rest))):
+                    return inner
+                # Another model beside it ({"model": sd, "ema": sd_ema}): the whole file is
+                # read as one nested state_dict below, every module listed by its full name.
+                beside = True
+                break
+        if not beside and find_recurrent(top := _unpruned(obj)):
             return top
     if isinstance(obj, torch.Tensor):
         raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
