@@ -1138,6 +1138,29 @@ def test_a_name_that_is_not_one_line_of_text_is_refused(tmp_path, name):
     assert result.exit_code == 2 and "give a name of one line of text" in result.output
 
 
+@pytest.mark.parametrize("name", [5, Path("x"), b"x"])
+def test_a_name_that_is_not_a_string_is_refused_before_anything_is_written(tmp_path, name):
+    """JacobianMonitor(name=5) and analyze_checkpoint(name=5) wrote a manifest that every
+    reader then refused as "not written by vanishlab"; a Path or bytes failed in json with a
+    lock file left behind, and run_sweep said "expected string or bytes-like object"."""
+    import torch
+
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    calls = {
+        "sweep": lambda out: vl.run_sweep(Sweep(**TINY), out, name=name, workers=1, progress=False),
+        "analyze": lambda out: vl.analyze_checkpoint(tmp_path / "m.pt", out, name=name),
+        "monitor": lambda out: vl.JacobianMonitor(
+            torch.nn.RNN(2, 3), torch.zeros(4, 1, 2), out=out, name=name
+        ).__enter__(),
+    }
+    for what, call in calls.items():
+        with pytest.raises(
+            TypeError, match=f"name must be a string or None, got {type(name).__name__}"
+        ):
+            call(tmp_path / what)
+        assert not (tmp_path / what).exists()
+
+
 def test_a_manifest_name_that_is_not_text_is_refused_in_one_line(tmp_path):
     out = tmp_path / "r"
     vl.run_sweep(Sweep(**TINY), out, workers=1, progress=False)
