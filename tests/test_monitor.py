@@ -265,6 +265,20 @@ def test_a_numpy_integer_is_a_step(tmp_path):
     assert list(vl.load_results(tmp_path / "m")["step"].unique()) == [2]
 
 
+def test_a_numpy_integer_is_an_every(tmp_path):
+    # "every must be a positive integer, got np.int64(2)": a setting read from a numpy array
+    # or a pandas frame was refused as not an integer, where step() takes one.
+    rnn, probe, out = nn.RNN(2, 3), torch.randn(4, 1, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out, every=np.int64(2)) as mon:
+        assert [mon.step(n) is not None for n in range(4)] == [True, False, True, False]
+    assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
+    with JacobianMonitor(rnn, probe, out=out, every=np.int32(2)) as mon:  # the same every
+        assert mon.step(2) is None
+    for bad in (np.int64(0), np.float64(2.0), True):
+        with pytest.raises(ValueError, match="every must be a positive integer"):
+            JacobianMonitor(rnn, probe, out=out, every=bad)
+
+
 def test_the_probe_is_a_copy(tmp_path):
     torch.manual_seed(3)
     rnn = nn.RNN(2, 4)

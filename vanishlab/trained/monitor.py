@@ -160,8 +160,9 @@ class JacobianMonitor:
         lyapunov: bool = True,
         name: str | None = None,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
+        every = int(every)  # numpy's integers too, as step() takes them (and JSON needs int)
         if not isinstance(probe, torch.Tensor):
             raise TypeError(f"probe must be a torch.Tensor, got {type(probe).__name__}")
         self.module = find_module(module)
