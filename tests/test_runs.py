@@ -79,6 +79,24 @@ def test_variant_names():
     assert variant(DEFAULT_EXPERIMENT) == DEFAULT_EXPERIMENT
 
 
+def test_a_description_shows_an_axis_no_model_of_the_grid_has_as_not_applicable():
+    # trainability's smoke with --model gru said "activation = tanh" where the report's Fixed
+    # settings said "n/a": a GRU cell records no activation.
+    from vanishlab.sweep.experiments import load_experiment
+    from vanishlab.sweep.runner import _description, _json_axes
+
+    gru = {"model": ("gru",), "init": ("default",)}
+    exp = variant(load_experiment("trainability"), smoke=True, overrides=gru)
+    assert "model = gru; activation = n/a; " in exp.description, exp.description
+    # Beside an nn.RNN, the activation is that of its cells; a forced extension says alike.
+    both = variant(
+        load_experiment("trainability"), smoke=True, overrides={**gru, "model": ("rnn", "gru")}
+    )
+    assert "activation = tanh" in both.description, both.description
+    grids = [_json_axes(exp.sweep), _json_axes(exp.sweep.replace(activation=("relu",)))]
+    assert _description("", None, grids, 4).endswith("4 cells; activation = n/a")
+
+
 def test_smoke_runs_get_their_own_directory():
     result = runner.invoke(app, ["sweep", "seq_len", "--smoke", "--dry-run"])
     assert result.exit_code == 0, result.stderr

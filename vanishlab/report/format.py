@@ -20,6 +20,7 @@ from collections.abc import Hashable, Iterable
 import numpy as np
 import pandas as pd
 
+from ..sweep.axes import NOT_APPLICABLE
 from ..sweep.config import LABELS as AXIS_LABELS
 from ..sweep.config import REPORT_ORDER
 
@@ -49,9 +50,6 @@ __all__ = [
     "rate_text",
     "setting_text",
 ]
-
-NOT_APPLICABLE = "n/a"
-"""How the report shows an axis that does not apply to a cell's model (activation of an LSTM)."""
 
 MAX_POINTS = 160  # lags kept per curve
 MAX_PANELS = 24  # panels per figure

@@ -22,12 +22,23 @@ from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
 
-__all__ = ["MAX_CELLS", "MODEL_AXIS", "SEED_MAX", "Axis", "AxisSet", "too_many_cells"]
+__all__ = [
+    "MAX_CELLS",
+    "MODEL_AXIS",
+    "NOT_APPLICABLE",
+    "SEED_MAX",
+    "Axis",
+    "AxisSet",
+    "too_many_cells",
+]
 
 SEED_MAX = 2**63 - 1
 """The largest seed (torch generators take 64-bit seeds)."""
 MODEL_AXIS = "model"
 """The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
+NOT_APPLICABLE = "n/a"
+"""How an axis that does not apply to a cell's model (activation of an LSTM) is shown: by the
+report, and by a description of a grid none of whose models it applies to."""
 MAX_CELLS = 1_000_000
 """The most cells one grid may have: listing a million takes seconds, and a bigger grid is
 almost always a slip (``--seeds 10000000``); split such work into several runs."""

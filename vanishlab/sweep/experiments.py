@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
-from .axes import MODEL_AXIS
+from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import AXES, QUICK_SWEEP, Sweep, axis
 from .files import as_text, path_name
 from .manifest import SWEEP_SECTION_NAMES
@@ -273,8 +273,17 @@ def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
 
 
 def axes_text(axes: Mapping[str, Any], names: Iterable[str]) -> str:
-    """``"a = 1,2; b = x"``: the values of the axes ``names``, as a description lists them."""
-    return "; ".join(f"{a} = {_values_brief(tuple(axes[a]))}" for a in names)
+    """``"a = 1,2; b = x"``: the values of the axes ``names``, as a description lists them; an
+    axis that applies to none of the grid's models is ``n/a``, as its cells record it (None)."""
+    models = tuple(axes.get(MODEL_AXIS, ()))
+
+    def values(name: str) -> str:
+        a = axis(name)
+        if a.applies_to is not None and models and not any(a.applies(m) for m in models):
+            return NOT_APPLICABLE
+        return _values_brief(tuple(axes[name]))
+
+    return "; ".join(f"{a} = {values(a)}" for a in names)
 
 
 _OTHER_AXES = " (other axes as in "
