@@ -68,8 +68,34 @@ def test_experiments_are_found_by_name_from_any_directory(
 
 
 def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from() -> None:
-    with pytest.raises(VanishlabError, match="come from the quick default grid: give them"):
+    with pytest.raises(VanishlabError) as err:
         variant(DEFAULT_EXPERIMENT, overrides={"model": ("lstm",)})
+    assert str(err.value).endswith(
+        "; the quick default grid sets init = default,orthogonal,normal,identity: "
+        "give --init too, e.g. --init default"
+    ), err.value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "hint"),
+    [
+        # The init is the experiment's: the message said nothing of --init.
+        ({"model": ("gru",)}, "; experiment trainability sets init = normal: give --init too"),
+        # The bad value is the flag's own: "the axes not given as flags ..." sent the user to
+        # the wrong place.
+        ({"model": ("gru",), "init": ("default",), "seq_len": (1,)}, None),
+        ({"input_size": (1,)}, None),
+        ({"seq_len": (1,)}, None),
+    ],
+)
+def test_a_clash_with_the_experiment_hints_at_the_flag_that_fixes_it(overrides, hint) -> None:
+    with pytest.raises(VanishlabError) as err:
+        variant(load_experiment("trainability"), smoke=True, overrides=overrides)
+    message = str(err.value)
+    if hint:
+        assert hint in message and message.endswith("e.g. --init default"), message
+    else:
+        assert "experiment trainability" not in message and "flag" not in message, message
 
 
 @pytest.mark.parametrize("value", ["soon", "99999999999999999", "-99999999999999999999"])

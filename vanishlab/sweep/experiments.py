@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS, NOT_APPLICABLE
-from .config import AXES, QUICK_SWEEP, Sweep, axis
+from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
 from .files import as_text, path_name
 from .manifest import SWEEP_SECTION_NAMES
 
@@ -319,6 +319,28 @@ def _refuse_meaningless(
             )
 
 
+def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: str) -> str:
+    """``"; experiment x sets init = normal: give --init too, e.g. --init default"``: the
+    axes of ``sweep`` not given as flags whose default alone would mend the grid that
+    ``overrides`` made impossible; "" when none would (the flags' own values are at fault)."""
+    mending = []
+    for a in AXIS_TABLE:
+        values = sweep.axes()[a.name]
+        if a.name in overrides or values == (a.default,):
+            continue
+        try:
+            sweep.replace(**overrides, **{a.name: (a.default,)})
+        except VanishlabError:
+            continue
+        mending.append((a, values))
+    if not mending:
+        return ""
+    sets = " and ".join(f"{a.name} = {_values_brief(v)}" for a, v in mending)
+    flags = " or ".join(a.flag for a, _ in mending)
+    example = " or ".join(f"{a.flag} {_values_text((a.default,))}" for a, _ in mending)
+    return f"; {origin} sets {sets}: give {flags} too, e.g. {example}"
+
+
 def variant(
     exp: Experiment,
     *,
@@ -352,9 +374,7 @@ def variant(
             raise  # about its size, not about axes left to the experiment
         except VanishlabError as err:
             # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
-            raise VanishlabError(
-                f"{err}; the axes not given as flags come from {origin}: give them as flags too"
-            ) from None
+            raise VanishlabError(f"{err}{_flag_hint(sweep, overrides, origin)}") from None
         _refuse_meaningless(overrides, sweep.axes())
         slug = "-".join(f"{name}={_values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
