@@ -265,6 +265,23 @@ def test_a_numpy_integer_is_a_step(tmp_path):
     assert list(vl.load_results(tmp_path / "m")["step"].unique()) == [2]
 
 
+def test_a_zero_dimensional_integer_tensor_is_a_step(tmp_path):
+    # "the step must be an integer >= 0, got tensor(7)": a step counter kept as a tensor (an
+    # optimizer's state["step"], a buffer) was refused; a float or bool tensor still is.
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        assert mon.step(torch.tensor(7)) is not None
+        assert mon.step(torch.tensor(8, dtype=torch.int32)) is not None
+        assert mon.step(torch.tensor(7)) is None  # already recorded
+        for bad in (torch.tensor(9.0), torch.tensor(True), torch.tensor([9]), torch.tensor(-1)):
+            with pytest.raises(ValueError, match="the step must be an integer >= 0"):
+                mon.step(bad)
+    assert sorted(vl.load_results(tmp_path / "m")["step"].unique()) == [7, 8]
+    assert sorted(json.loads((tmp_path / "m" / "manifest.json").read_text())["steps"]) == [
+        "7",
+        "8",
+    ]
+
+
 def test_a_numpy_integer_is_an_every(tmp_path):
     # "every must be a positive integer, got np.int64(2)": a setting read from a numpy array
     # or a pandas frame was refused as not an integer, where step() takes one.

@@ -128,6 +128,14 @@ def _untouched_rng(device: torch.device) -> Iterator[None]:
         yield
 
 
+def _integer_scalar(value: Any) -> bool:
+    """Whether ``value`` is a 0-d tensor of an integer dtype (not float, complex or bool)."""
+    if not isinstance(value, torch.Tensor) or value.ndim != 0:
+        return False
+    dtype = value.dtype
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
 class JacobianMonitor:
     """Measure ``module`` on a fixed ``probe`` every ``every`` steps of training.
 
@@ -218,6 +226,9 @@ class JacobianMonitor:
     def step(self, n: int) -> pd.DataFrame | None:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
+        ``n`` is an integer >= 0: a Python or NumPy integer, or a 0-d integer tensor (a step
+        counter kept as a tensor); a float or bool tensor is refused.
+
         Returns the rows written (with their ``step`` column), or None. A forward pass that
         overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
         failed step (zero rows, the reason in the shard's metadata) and returns an empty frame;
@@ -226,6 +237,8 @@ class JacobianMonitor:
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
+        if _integer_scalar(n):  # a step counter kept as a tensor: torch.tensor(7)
+            n = n.item()
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"the step must be an integer >= 0, got {n!r}")
         n = int(n)  # numpy's integers too (a loop over np.arange)
