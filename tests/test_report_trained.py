@@ -191,6 +191,21 @@ def test_single_model_numbers_are_fit_decay_of_the_run(single_runs, kind):
     assert f"×{math.exp(lyap):.3g} per step" in dict(facts.items)["top Lyapunov exponent λ₁"]
 
 
+def test_the_lyapunov_transient_is_the_documented_t_floordiv_4_steps():
+    # measure.py's docstring said round(T/4) steps are discarded, where the code drops T // 4:
+    # at T = 7, 2 steps against 1.
+    from vanishlab.trained import measure
+
+    torch.manual_seed(3)
+    rnn, x = torch.nn.RNN(2, 4), torch.randn(7, 3, 2)
+    q0 = torch.randn(4, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    by_discard = [float(vl.lyapunov_spectrum(rnn, x, k=1, discard=d, q0=q0).mean()) for d in (1, 2)]
+    assert by_discard[0] != by_discard[1]
+    assert measure.top_lyapunov(rnn, x) == pytest.approx(by_discard[0], rel=1e-12, abs=0)
+    doc = " ".join(measure.__doc__.split())
+    assert "the first T // 4 steps discarded" in doc and "round(T/4)" not in doc
+
+
 def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
     run = single_runs["rnn"]
     report = _report(run)

@@ -11,7 +11,7 @@ theory is ever attached to a trained model.
 
 The top Lyapunov exponent of the module's hidden dynamics along the same inputs (natural log
 per step, :func:`vanishlab.lyapunov_spectrum`, one seeded random direction, the first
-round(T/4) steps discarded as a transient, averaged over the samples) is measured beside it,
+T // 4 steps discarded as a transient, averaged over the samples) is measured beside it,
 as a summary of a sweep cell is; a manifest keeps it as a number, ``"-inf"`` (a direction
 annihilated exactly: relu units all off) or ``"nan"`` (the forward pass overflowed), or null
 where it was not measured.
