@@ -148,6 +148,22 @@ def test_resumes_and_refuses_another_probe(tmp_path):
     assert vl.load_manifest(out)["model"]["every"] == 2
 
 
+def test_a_cadence_of_one_step_reads_every_step(tmp_path):
+    # "was monitored every 1 steps, not every 2", and a description "... monitored every 1 steps".
+    rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 1, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(0)
+    assert vl.load_manifest(out)["description"].endswith(" monitored every step")
+    with pytest.raises(VanishlabError, match="was monitored every step, not every 2 steps: pass"):
+        JacobianMonitor(rnn, probe, out=out, every=2).__enter__()
+    other = tmp_path / "two"
+    with JacobianMonitor(rnn, probe, out=other, every=2) as mon:
+        mon.step(0)
+    assert vl.load_manifest(other)["description"].endswith(" monitored every 2 steps")
+    with pytest.raises(VanishlabError, match="was monitored every 2 steps, not every step: pass"):
+        JacobianMonitor(rnn, probe, out=other).__enter__()
+
+
 def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     """Another seed's run was taken as a resume: its first steps were skipped in silence, and
     the run held one model's early steps and the other's later ones."""

@@ -128,6 +128,11 @@ def _untouched_rng(device: torch.device) -> Iterator[None]:
         yield
 
 
+def _every(every: object) -> str:
+    """``"every step"``, ``"every 50 steps"`` (it said "every 1 steps")."""
+    return "every step" if every == 1 else f"every {every} steps"
+
+
 def _integer_scalar(value: Any) -> bool:
     """Whether ``value`` is a 0-d tensor of an integer dtype (not float, complex or bool)."""
     if not isinstance(value, torch.Tensor) or value.ndim != 0:
@@ -357,7 +362,7 @@ class JacobianMonitor:
         every = model.get("every")
         if every is not None and every != self.every:
             raise VanishlabError(
-                f"{run_dir} was monitored every {every} steps, not every {self.every}: pass "
+                f"{run_dir} was monitored {_every(every)}, not {_every(self.every)}: pass "
                 f"every={every} to go on with it, or choose a new or empty out"
             )
         return manifest
@@ -383,7 +388,7 @@ class JacobianMonitor:
             "format": store.FORMAT,
             "kind": MONITOR,
             "name": self.name or earlier.get("name") or path_name(self.out),
-            "description": f"{self._architecture()['kind']} monitored every {self.every} steps",
+            "description": f"{self._architecture()['kind']} monitored {_every(self.every)}",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,
             "command": None,
