@@ -305,6 +305,25 @@ def test_gaussian_input_options_beside_an_inputs_file_are_refused(tmp_path, args
     assert runner.invoke(app, [*base, "--out", str(out)]).exit_code == 0  # without them: fine
 
 
+@pytest.mark.parametrize("value", ["RELU", "Tanh", "sigmoid"])
+def test_a_nonlinearity_of_another_name_is_refused_naming_the_flag(tmp_path, value):
+    # "nonlinearity must be tanh or relu, got 'RELU'" named no flag. Names are lower case, as
+    # sweep's --activation takes them (it refuses TANH alike).
+    two = {f"a.{k}": v for k, v in torch.nn.RNN(2, 3).state_dict().items()}
+    two.update({f"b.{k}": v for k, v in torch.nn.GRU(2, 3).state_dict().items()})
+    torch.save(two, tmp_path / "two.pt")
+    out = tmp_path / "run"
+    args = ["analyze", str(tmp_path / "two.pt"), "--module", "a", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--nonlinearity", value])
+    _one_error_line(result, f"nonlinearity (--nonlinearity) must be tanh or relu, got {value!r}")
+    assert not out.exists()
+    sweep = runner.invoke(app, ["sweep", "--activation", value, "--dry-run"])
+    _one_error_line(sweep, f"unknown activation {value!r} (choose from tanh, relu)")
+    with pytest.raises(VanishlabError, match=r"nonlinearity \(--nonlinearity\) must be tanh or"):
+        vl.analyze_checkpoint(tmp_path / "two.pt", out, module="a", nonlinearity=value)
+    assert not out.exists()
+
+
 def test_another_model_into_the_same_directory_is_refused(tmp_path):
     out = str(tmp_path / "run")
     for seed in (0, 1):

@@ -49,8 +49,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="NAME",
-            help="tanh or relu, for an nn.RNN: it cannot be read from the weights \\[default: "
-            "tanh]. Not for LSTM/GRU.",
+            help="tanh or relu (lower case, as sweep's --activation), for an nn.RNN: it cannot "
+            "be read from the weights \\[default: tanh]. Not for LSTM/GRU.",
             show_default=False,
         ),
     ] = None,

@@ -352,7 +352,10 @@ def infer_spec(
         raise VanishlabError(f"{where}: unsupported parameter dtype {stored}")
     if kind == "rnn":
         if nonlinearity not in (None, "tanh", "relu"):
-            raise VanishlabError(f"nonlinearity must be tanh or relu, got {nonlinearity!r}")
+            # Lower case only, as sweep's --activation (and nn.RNN itself) take the names.
+            raise VanishlabError(
+                f"nonlinearity (--nonlinearity) must be tanh or relu, got {nonlinearity!r}"
+            )
         act: str | None = nonlinearity or "tanh"
     else:
         if nonlinearity is not None:
