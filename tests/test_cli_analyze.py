@@ -507,6 +507,35 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     assert "1000 B is available" in result.stderr and not out.exists()
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError, VanishlabError])
+def test_an_interrupted_analysis_leaves_no_lock_only_directory(tmp_path, monkeypatch, error):
+    # Only a VanishlabError removed the lock of a new directory: Ctrl-C (or a bug) during the
+    # measurement left a directory holding just .lock.
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+
+    def interrupted(*args, **kwargs):
+        raise error("stop")
+
+    monkeypatch.setattr(analyze_module, "measure_rows", interrupted)
+    with pytest.raises(error, match="stop"):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "new", seq_len=4, batch=2)
+    assert not (tmp_path / "new").exists()
+    # A directory that was there before is kept, as is anything another writer put in it.
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(error):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "empty", seq_len=4, batch=2)
+    assert (tmp_path / "empty").is_dir()
+
+    def beside(*args, **kwargs):
+        (tmp_path / "busy" / "notes.txt").write_text("mine")
+        raise error("stop")
+
+    monkeypatch.setattr(analyze_module, "measure_rows", beside)
+    with pytest.raises(error):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "busy", seq_len=4, batch=2)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize(("after_s", "shown"), [(0.0, True), (60.0, False)])
 def test_analyze_says_what_it_measures_on_stderr_when_it_takes_a_while(
     tmp_path, monkeypatch, after_s, shown

@@ -228,11 +228,14 @@ def analyze_checkpoint(
             checkpoint,
             progress,
         )
-    except VanishlabError:
-        if created:  # a refusal leaves no trace: only the lock can be in a new directory
-            (run_dir / store.LOCK).unlink(missing_ok=True)
+    except BaseException:
+        # A refusal, an interruption (Ctrl-C) or a bug leaves no directory of just a lock; one
+        # that was there before, or holds anything else, is kept as it is.
+        if created:
             with contextlib.suppress(OSError):
-                run_dir.rmdir()
+                if [p.name for p in run_dir.iterdir()] == [store.LOCK]:
+                    (run_dir / store.LOCK).unlink()
+                run_dir.rmdir()  # only when empty
         raise
 
 
