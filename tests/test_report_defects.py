@@ -368,6 +368,21 @@ def test_r2_has_four_decimals_in_every_table():
         # the trainability experiment's: "Rate by depth and sequence length", one row "1"
         ({"gain": (0.5, 1.0), "seq_len": (6, 8)}, ["Rate by gain and sequence length"]),
         ({"init": ("default", "normal")}, ["Rate by init"]),  # one axis: named alone
+        # the gated experiment's: activation varied (tanh, and n/a for the gated cells), so it
+        # drew "Rate by init and activation", one "tanh" or "n/a" column per panel
+        (
+            {"model": ("rnn", "lstm", "gru"), "init": ("default", "orthogonal")},
+            ["Rate by init and model"],
+        ),
+        # two activations of nn.RNN: a map by model would put tanh and relu in one cell
+        (
+            {
+                "model": ("rnn", "gru"),
+                "activation": ("tanh", "relu"),
+                "init": ("default", "orthogonal"),
+            },
+            ["Rate by init and activation"],
+        ),
     ],
 )
 def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
@@ -379,6 +394,10 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
     )
     heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
     assert [h.title for h in heat if h.title.startswith("Rate")] == titles
+    if titles == ["Rate by init and model"]:  # every panel compares the three models
+        (figure,) = heat
+        assert {p.col_labels for p in figure.panels} == {("rnn", "lstm", "gru")}
+        assert not np.isnan(np.stack([p.values for p in figure.panels])).any()
 
 
 def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):

@@ -22,6 +22,7 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE, fitted_end, horizon_at_zero
 from ..format import (
     MAX_TABLE_ROWS,
+    NOT_APPLICABLE,
     format_value,
     horizon_text,
     label,
@@ -258,7 +259,14 @@ def _rate_heatmaps(
         return []
     if any(applies_to_none(state, k) for k in (row_key, col_key)):
         return []  # an axis of none of these cells (activation, in a run of gated cells)
-    facet = [c for c in view.varying if c not in (row_key, col_key, "seed") and c in state]
+    facet = [
+        c
+        for c in view.varying
+        if c not in (row_key, col_key, "seed")
+        and c in state
+        # by model: an nn.RNN's one activation and the gated cells' n/a are one panel
+        and not (c == "activation" and "model" in (row_key, col_key))
+    ]
     combos = (
         list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
         if facet
@@ -333,6 +341,7 @@ def _rate_heatmaps(
 #: The rate heatmaps' (rows, columns) pairs, in order of preference; at most HEATMAPS drawn.
 HEATMAP_AXES = (
     ("init", "activation"),
+    ("init", "model"),
     ("num_layers", "seq_len"),
     ("num_layers", "activation"),
     ("gain", "seq_len"),
@@ -344,6 +353,22 @@ _NAMES = {"num_layers": "depth", "seq_len": "sequence length"}
 
 def _name(axis: str) -> str:
     return _NAMES.get(axis, axis)
+
+
+def _swept(view: RunView, state: pd.DataFrame) -> set[str]:
+    """The axes a rate heatmap may be drawn by: those with two values or more that apply to
+    some cell. The activation of a mixed run of nn.RNN cells at tanh and gated cells (n/a)
+    varies, but has one value: its map had one column per panel, "tanh" or "n/a". Models
+    are compared by a map only where the nn.RNN cells have one activation, so that a map's
+    cell is one setting."""
+    swept = set()
+    for axis in view.varying:
+        values = state[axis] if axis in state else pd.Series(dtype=object)
+        if axis not in state or values[values != NOT_APPLICABLE].nunique() > 1:
+            swept.add(axis)
+    if "activation" in swept:
+        swept.discard("model")
+    return swept
 
 
 def rates_section(view: RunView) -> Section | None:
@@ -359,13 +384,14 @@ def rates_section(view: RunView) -> Section | None:
     blocks: list[Any] = []
     # Rows x columns of the rate: the first HEATMAPS pairs of which both axes are swept (an
     # axis of one value drew a one-row map under a title that named it).
+    swept = _swept(view, state)
     for row_key, col_key in HEATMAP_AXES:
-        if len(blocks) < HEATMAPS and {row_key, col_key} <= set(view.varying):
+        if len(blocks) < HEATMAPS and {row_key, col_key} <= swept:
             title = f"Rate by {_name(row_key)} and {_name(col_key)}"
             blocks += _rate_heatmaps(view, state, row_key, col_key, title)
     if not blocks:  # one of them swept: a one-column map, named after it alone
         for row_key, col_key in HEATMAP_AXES[:2]:
-            if not blocks and row_key in view.varying:
+            if not blocks and row_key in swept:
                 title = f"Rate by {_name(row_key)}"
                 blocks += _rate_heatmaps(view, state, row_key, col_key, title)
     blocks.append(_rates_table(view, state, inputs))
