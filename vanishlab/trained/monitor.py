@@ -33,6 +33,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,7 @@ class JacobianMonitor:
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this monitor object recorded
+        self._warned_back = False  # a new step below a recorded one: said once
         self._start = 0.0
 
     # --- the context -----------------------------------------------------------------------
@@ -239,6 +241,13 @@ class JacobianMonitor:
         failed step (zero rows, the reason in the shard's metadata) and returns an empty frame;
         its ``failure`` is ``"overflow"`` when the first non-finite value found is inf and
         ``"nan"`` when it is NaN.
+
+        A new step below the highest this monitor has recorded (``step(5)``, training,
+        ``step(3)``) is recorded from the module's weights now, with a ``UserWarning`` that
+        names both steps, once per monitor: training resumed from an earlier checkpoint numbers
+        its steps so, where a counter that went back stores later weights under an earlier
+        step. A step already recorded is skipped when the weights are those it was recorded
+        with, and refused (:class:`~vanishlab.errors.VanishlabError`) when they are not.
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
@@ -255,6 +264,7 @@ class JacobianMonitor:
         if cid in self._done:
             self._check_same_weights(n, weights)
             return None
+        self._warn_if_back(n)
         start = time.perf_counter()
         lyap: float | None = None
         failure: str | None = None
@@ -303,6 +313,21 @@ class JacobianMonitor:
         self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
         return frame
+
+    def _warn_if_back(self, n: int) -> None:
+        """Say once that a new step ``n`` comes below a step this monitor recorded."""
+        highest = max(self._recorded_here, default=n)
+        if n >= highest or self._warned_back:
+            return
+        self._warned_back = True
+        warnings.warn(
+            f"step {n} is recorded after step {highest} of {self.out}, from the module's "
+            f"weights now: right when training resumed from a checkpoint before step {n}, "
+            f"wrong when the step counter went back (the weights are newer than step "
+            f"{highest}'s); said once per monitor",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _check_same_weights(self, n: int, weights: str) -> None:
         """Refuse to skip step ``n``, already recorded, when the module's weights now differ
