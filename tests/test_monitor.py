@@ -164,6 +164,24 @@ def test_a_cadence_of_one_step_reads_every_step(tmp_path):
         JacobianMonitor(rnn, probe, out=other).__enter__()
 
 
+def test_a_reopened_run_keeps_its_name_and_says_so(tmp_path):
+    """Reopening with another name= renamed the run in silence, where `vanishlab analyze
+    --name` on an existing run keeps its name and says so; now the monitor does the same."""
+    rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 1, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out, name="first") as mon:
+        mon.step(0)
+    said = r"m keeps its name 'first' \(name= names a new run\)"
+    other = JacobianMonitor(rnn, probe, out=out, name="second")
+    with pytest.warns(UserWarning, match=said), other as mon:
+        mon.step(1)
+    assert vl.load_manifest(out)["name"] == "first"
+    for same in ("first", None):  # its own name, or none: nothing to say
+        with JacobianMonitor(rnn, probe, out=out, name=same) as mon:
+            mon.step(2)
+    assert vl.load_manifest(out)["name"] == "first"
+    assert sorted(vl.load_results(out)["step"].unique()) == [0, 1, 2]
+
+
 def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     """Another seed's run was taken as a resume: its first steps were skipped in silence, and
     the run held one model's early steps and the other's later ones."""

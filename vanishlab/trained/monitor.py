@@ -157,7 +157,8 @@ class JacobianMonitor:
         h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
         lyapunov: also measure the top Lyapunov exponent along the probe (kept in the
             manifest).
-        name: a label kept in the manifest (default: the directory's name).
+        name: a label kept in the manifest (default: the directory's name). A reopened run
+            keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
 
     Use it as a context manager (the run directory is locked while it is open); ``step(n)``
     returns the shard rows it wrote, or None when the step is not recorded.
@@ -208,6 +209,13 @@ class JacobianMonitor:
             metas = store.sound_metas(self.out) if earlier else {}
             self._done = set(metas)
             self._manifest = self._new_manifest(earlier, metas)
+            kept = self._manifest["name"]
+            if self.name and kept != self.name:  # as `vanishlab analyze --name` says it
+                warnings.warn(
+                    f"{self.out} keeps its name {kept!r} (name= names a new run)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             store.write_manifest(self.out, self._manifest)
         except BaseException:
             lock.__exit__(None, None, None)
@@ -412,7 +420,8 @@ class JacobianMonitor:
         return {
             "format": store.FORMAT,
             "kind": MONITOR,
-            "name": self.name or earlier.get("name") or path_name(self.out),
+            # an existing run keeps its name, as an analysis does (`vanishlab analyze --name`)
+            "name": earlier.get("name") or self.name or path_name(self.out),
             "description": f"{self._architecture()['kind']} monitored {_every(self.every)}",
             "axes": {axis: [value] for axis, value in config.items()},
             "sections": None,
