@@ -555,6 +555,16 @@ def test_analyze_says_what_it_measures_on_stderr_when_it_takes_a_while(
         assert lines == []
 
 
+def test_the_progress_line_of_one_step_and_one_sequence_is_singular(tmp_path, monkeypatch):
+    # It read "over 1 steps x 1 sequences".
+    monkeypatch.setattr("vanishlab.sweep.progress.PLAIN_AFTER_S", 0.0)
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "1", "--batch", "1"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip().endswith("over 1 step x 1 sequence (this may take a while)")
+
+
 def test_a_misshapen_weight_hh_is_named_and_a_pickled_inputs_file_gets_inputs_advice(tmp_path):
     state = torch.nn.RNN(3, 8).state_dict()
     state["weight_hh_l0"] = torch.zeros(8, 7)  # hidden size 7 by its columns, 8 rows

@@ -23,6 +23,7 @@ import pandas as pd
 from ..sweep.axes import NOT_APPLICABLE
 from ..sweep.config import LABELS as AXIS_LABELS
 from ..sweep.config import REPORT_ORDER
+from ..sweep.progress import plural  # one helper for the page and the trained layer's lines
 
 __all__ = [
     "CONFIG_ORDER",
@@ -150,11 +151,6 @@ def r2_text(r2: float) -> str:
 def and_list(items: list[str]) -> str:
     """``["a", "b", "c"]`` -> ``"a, b and c"``, as captions list things."""
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
-
-
-def plural(n: int, word: str) -> str:
-    """``"1 cell"``, ``"2 cells"`` (the page said "1 cells", "1 training steps")."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def duration(seconds: object) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "clock_text", "is_terminal"]
-__all__ += ["status_line", "working"]
+__all__ += ["plural", "status_line", "working"]
 
 PLAIN_EVERY_S = 10.0
 """The least time between two plain progress lines."""
@@ -49,6 +49,13 @@ _COUNTS_WIDTH = 21  # "11/96 cells 1 failed "
 #: counts and the time left only, no name or bar: the width of a full row with a name of
 #: NAME_WIDTH, a bar of 4, counts of two digits and both times at their longest.
 NARROW = NAME_WIDTH + 1 + 4 + 1 + _COUNTS_WIDTH + (TIME_WIDTH + 1) + len("ETA ") + TIME_WIDTH
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 cell"``, ``"2 cells"`` (the page said "1 cells", "1 training steps"; analyze's
+    progress line "over 1 steps x 1 sequences"). Here, below the report and the trained
+    models, so that both use it."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def clock_text(seconds: float | None) -> str:

@@ -33,7 +33,7 @@ from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
-from ..sweep.progress import working
+from ..sweep.progress import plural, working
 from ..sweep.rundir import is_run_dir
 from .checkpoint import (
     Checkpoint,
@@ -268,8 +268,8 @@ def _measure_into(
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
         doing = (
-            f"measuring {spec.describe()} over {config['seq_len']} steps x {config['batch']} "
-            "sequences (this may take a while)"
+            f"measuring {spec.describe()} over {plural(config['seq_len'], 'step')} x "
+            f"{plural(config['batch'], 'sequence')} (this may take a while)"
         )
         with pinned_numerics(), working(doing, progress):
             measure_start = time.perf_counter()
