@@ -355,6 +355,18 @@ def test_a_numpy_integer_is_an_every(tmp_path):
             JacobianMonitor(rnn, probe, out=out, every=bad)
 
 
+def test_a_zero_dimensional_integer_tensor_is_an_every(tmp_path):
+    # every=torch.tensor(2) was refused ("every must be a positive integer, got tensor(2)")
+    # where step(torch.tensor(7)) is taken; a float, bool or 1-d tensor still is refused.
+    rnn, probe, out = nn.RNN(2, 3), torch.randn(4, 1, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out, every=torch.tensor(2)) as mon:
+        assert [mon.step(n) is not None for n in range(4)] == [True, False, True, False]
+    assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
+    for bad in (torch.tensor(0), torch.tensor(2.0), torch.tensor(True), torch.tensor([2])):
+        with pytest.raises(ValueError, match="every must be a positive integer"):
+            JacobianMonitor(rnn, probe, out=out, every=bad)
+
+
 def test_the_probe_is_a_copy(tmp_path):
     torch.manual_seed(3)
     rnn = nn.RNN(2, 4)

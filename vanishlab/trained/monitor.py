@@ -134,12 +134,16 @@ def _every(every: object) -> str:
     return "every step" if every == 1 else f"every {every} steps"
 
 
-def _integer_scalar(value: Any) -> bool:
-    """Whether ``value`` is a 0-d tensor of an integer dtype (not float, complex or bool)."""
+def _untensored(value: Any) -> Any:
+    """A 0-d tensor of an integer dtype (a counter kept as a tensor: ``torch.tensor(7)``) as its
+    Python int, for ``step`` and ``every`` alike; anything else (a float, complex or bool
+    tensor, a 1-d one) as it is, for the caller's integer check to refuse."""
     if not isinstance(value, torch.Tensor) or value.ndim != 0:
-        return False
+        return value
     dtype = value.dtype
-    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+        return value
+    return value.item()
 
 
 class JacobianMonitor:
@@ -153,7 +157,8 @@ class JacobianMonitor:
         out: the run directory: new, empty, or an earlier monitor's with the same architecture
             and probe (then the steps it already holds are skipped, when the module's weights
             at that step are those they were recorded with; another training run is refused).
-        every: record the steps ``n`` with ``n % every == 0``.
+        every: record the steps ``n`` with ``n % every == 0``: a positive integer, as
+            ``step`` takes its ``n`` (a Python or NumPy integer, or a 0-d integer tensor).
         h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
         lyapunov: also measure the top Lyapunov exponent along the probe (kept in the
             manifest).
@@ -175,6 +180,7 @@ class JacobianMonitor:
         lyapunov: bool = True,
         name: str | None = None,
     ) -> None:
+        every = _untensored(every)  # as step() takes its n
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
         every = int(every)  # numpy's integers too, as step() takes them (and JSON needs int)
@@ -259,8 +265,7 @@ class JacobianMonitor:
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
-        if _integer_scalar(n):  # a step counter kept as a tensor: torch.tensor(7)
-            n = n.item()
+        n = _untensored(n)  # a step counter kept as a tensor: torch.tensor(7)
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"the step must be an integer >= 0, got {n!r}")
         n = int(n)  # numpy's integers too (a loop over np.arange)
