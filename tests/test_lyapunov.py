@@ -115,3 +115,26 @@ def test_top_exponent_alone_equals_the_first_of_the_spectrum() -> None:
     one = vl.lyapunov_spectrum(rnn, x, k=1, discard=10)
     three = vl.lyapunov_spectrum(rnn, x, k=3, discard=10, q0=torch.eye(24, 3, dtype=torch.float64))
     torch.testing.assert_close(one[:, 0], three[:, 0], rtol=0, atol=1e-12)
+
+
+def test_one_exponent_of_a_step_below_1e_154_is_finite() -> None:
+    """k = 1 normalised its direction with a plain vector norm, whose squares underflow to 0
+    below ~1e-154 in float64: a step that shrinks every direction 1e-300-fold read -inf
+    ("annihilated exactly") for nn.RNN and for a gated cell alike, where k = 2 was right."""
+    rnn = torch.nn.RNN(1, 2, nonlinearity="relu").double()
+    gru = torch.nn.GRU(1, 2).double()
+    with torch.no_grad():
+        for p in (*rnn.parameters(), *gru.parameters()):
+            p.zero_()
+        # J = 1e-300 I, the units on (bias 1)
+        rnn.weight_hh_l0.copy_(1e-300 * torch.eye(2, dtype=torch.float64))
+        rnn.bias_ih_l0.fill_(1.0)
+        gru.bias_ih_l0[2:4].fill_(-700.0)  # z = sigmoid(-700) ~ 1e-304: J = diag(z)
+    x = torch.zeros(5, 1, 1, dtype=torch.float64)
+    z = torch.sigmoid(torch.tensor(-700.0, dtype=torch.float64))
+    for module, rate in ((rnn, math.log(1e-300)), (gru, float(torch.log(z)))):
+        one = vl.lyapunov_spectrum(module, x, k=1)
+        both = vl.lyapunov_spectrum(module, x, k=2)
+        assert torch.isfinite(one).all(), module
+        assert one[0, 0].item() == pytest.approx(rate, rel=1e-12)
+        assert both[0, 0].item() == pytest.approx(rate, rel=1e-12)

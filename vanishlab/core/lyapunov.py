@@ -21,6 +21,7 @@ import torch
 from .forward import states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import check_spectrum_args, prepare_inputs
+from .scaling import scaled_norms
 
 __all__ = ["lyapunov_spectrum"]
 
@@ -52,6 +53,10 @@ def lyapunov_spectrum(
     Returns:
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
         unbatched input); -inf marks a direction that is annihilated exactly (relu units off).
+        With k >= 2, a step with fewer than k live relu units annihilates a direction as well,
+        but Householder QR reads that as rounding (an R entry near 1e-17, not 0): the
+        exponent comes out finite and too high (a log of ~-39 averaged over the steps), not
+        -inf.
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
@@ -83,7 +88,9 @@ def lyapunov_spectrum(
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
         if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
-            norm = torch.linalg.vector_norm(z, dim=1)  # (B, 1)
+            # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and
+            # the direction was then lost as "annihilated" (-inf where the exponent is finite).
+            norm = scaled_norms(z)[:, None]  # (B, 1)
             q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
             diag = norm
         else:
