@@ -29,7 +29,7 @@ from ..format import (
 from ..layout import grid_rows, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
-from .rates import EXACT_ZERO_RATES, horizon_cell, rate_cell, top_setting_fits
+from .rates import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell, top_setting_fits
 from .rates import TITLE as RATES_TITLE
 
 __all__ = ["MAX_PANELS", "models_section"]
@@ -163,8 +163,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
             + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
-            "'> n' when it never does within the n lags measured; '(exact 0)' when some seed's "
-            "Jacobian is exactly zero there). Last, the predicted rate with its theory. "
+            "'> n' when it never does within the n lags measured; "
+            + exact_zero_note("some seed's")
+            + "). Last, the predicted rate with its theory. "
             f"{view.gated} rows have no theory: the linear regime and the mean field here are "
             "nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered."
             + view.failed_table_note

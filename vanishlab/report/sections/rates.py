@@ -39,6 +39,7 @@ __all__ = [
     "EXACT_ZERO_RATES",
     "PANELS_PER_FIGURE",
     "TITLE",
+    "exact_zero_note",
     "horizon_cell",
     "mark_exact_zero",
     "rate_cell",
@@ -128,6 +129,15 @@ def mark_exact_zero(text: str, at_zero: object) -> str:
     there because a Jacobian is exactly 0, not by a decay. The one mark of every page's
     horizons (the sweep's tables by :func:`horizon_cell`, a trained model's pages)."""
     return f"{text} (exact 0)" if bool(at_zero) else text
+
+
+def exact_zero_note(whose: str) -> str:
+    """The captions' one explanation of the "(exact 0)" mark of :func:`mark_exact_zero`;
+    ``whose``: whose Jacobian is 0 ("some seed's", "some sample's", "the")."""
+    return (
+        f"'(exact 0)' when {whose} Jacobian is exactly zero there: the norm is a geometric "
+        "mean over the batch, 0 as soon as one sample's Jacobian is"
+    )
 
 
 def horizon_cell(rec: Mapping[str, Any]) -> str:
@@ -234,9 +244,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "as a transient), mean ± standard deviation over seeds. "
         + EXACT_ZERO_RATES
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
-        "value (median over seeds; '> n' when it never is; '(exact 0)' when some seed's "
-        "Jacobian is exactly zero there: the norm is a geometric mean over the batch, 0 as "
-        "soon as one sample's Jacobian is). Phase: vanishing below "
+        "value (median over seeds; '> n' when it never is; "
+        + exact_zero_note("some seed's")
+        + "). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
         tuple(columns),

@@ -23,7 +23,7 @@ from ...sweep.trainability import DROP_DECADES, not_trained, trainability
 from ..format import format_value, plural, setting_text
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
-from .rates import horizon_cell
+from .rates import exact_zero_note, horizon_cell
 
 __all__ = ["trainability_section"]
 
@@ -225,9 +225,9 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         "Horizons at initialisation and outcomes",
         "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
         "the input gradient had fallen 1000x at init ('> n' when it never had within the n "
-        "lags measured; '(exact 0)' when some sample's Jacobian is exactly zero there: the "
-        "norm is a geometric mean over the batch, 0 as soon as one sample's Jacobian is), the "
-        "e-folding lag 1/|rate| of the fitted "
+        "lags measured; "
+        + exact_zero_note("some sample's")
+        + "), the e-folding lag 1/|rate| of the fitted "
         "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
         "field applies), the decades fallen by the required lag, the prediction, the outcome "
         "and the final held-out loss as a fraction of chance.",

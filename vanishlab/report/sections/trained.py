@@ -26,7 +26,7 @@ from ..format import duration, format_value, plural
 from ..layout import thin
 from ..model import Curve, Section
 from ..view import RunView
-from .rates import mark_exact_zero
+from .rates import exact_zero_note, mark_exact_zero
 
 __all__ = [
     "CURVE_KEYS",
@@ -244,10 +244,7 @@ def at_zero(fit: Mapping[str, Any]) -> bool:
 
 
 #: What a horizon marked "(exact 0)" means, for the captions of a trained model's pages.
-HORIZON_AT_ZERO = (
-    "'(exact 0)' when the Jacobian is exactly zero there, not a decay: the norm is a geometric "
-    "mean over the samples, 0 as soon as one sample's Jacobian is"
-)
+HORIZON_AT_ZERO = exact_zero_note("the")
 
 
 HORIZON_MEANING = (
