@@ -32,6 +32,7 @@ from ..sweep.experiments import (
     load_experiment,
     variant,
 )
+from ..sweep.progress import plural
 from ._app import app, merged, path_option, say, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
@@ -260,9 +261,8 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
     if plan.outside:
-        n_out = len(plan.outside)
         status += (
-            f"; {n_out} shard{'' if n_out == 1 else 's'} of a cell in none of its grids, "
+            f"; {plural(len(plan.outside), 'shard')} of a cell in none of its grids, "
             "kept and listed by the report under Anomalies"
         )
     n = len(plan.cells)

@@ -324,8 +324,9 @@ def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: s
     axes of ``sweep`` not given as flags whose default alone would mend the grid that
     ``overrides`` made impossible; "" when none would (the flags' own values are at fault)."""
     mending = []
+    axes = sweep.axes()
     for a in AXIS_TABLE:
-        values = sweep.axes()[a.name]
+        values = axes[a.name]
         if a.name in overrides or values == (a.default,):
             continue
         try:
