@@ -138,3 +138,58 @@ def test_one_exponent_of_a_step_below_1e_154_is_finite() -> None:
         assert torch.isfinite(one).all(), module
         assert one[0, 0].item() == pytest.approx(rate, rel=1e-12)
         assert both[0, 0].item() == pytest.approx(rate, rel=1e-12)
+
+
+def test_a_step_with_fewer_live_units_than_k_annihilates_directions_exactly() -> None:
+    """A step with two relu units of four on has rank 2: of k = 4 directions two are
+    annihilated exactly, so the 3-volume is 0 and the exponents from the third on are -inf.
+    Householder QR read the third as rounding (an R entry ~1e-17): -4.5, finite, was wrong.
+    The two live ones are checked against the explicit product of the Jacobians: their sum is
+    the growth rate of the 2-volume of Phi q0[:, :2]."""
+    g = torch.Generator().manual_seed(0)
+    rnn = nn.RNN(1, 4, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(torch.randn(4, 4, generator=g, dtype=torch.float64) * 0.1)
+        rnn.weight_ih_l0.copy_(torch.tensor([[1.0], [0.0], [1.0], [0.0]], dtype=torch.float64))
+        rnn.bias_ih_l0.fill_(5.0)
+        rnn.bias_hh_l0.zero_()
+    x = torch.zeros(20, 1, 1, dtype=torch.float64)
+    q0 = torch.linalg.qr(torch.randn(4, 4, generator=g, dtype=torch.float64))[0]  # generic
+    assert torch.isfinite(vl.lyapunov_spectrum(rnn, x, q0=q0)).all()  # the control
+    x[7] = -100.0  # units 1 and 3 off at step 7
+    spectrum = vl.lyapunov_spectrum(rnn, x, q0=q0)[0]
+    assert spectrum[2:].tolist() == [-math.inf, -math.inf]
+    with torch.no_grad():
+        h = rnn(x)[0][:, 0]  # (T, H); relu' = 1 exactly where the unit is on
+    phi = torch.eye(4, dtype=torch.float64)
+    for t in range(20):
+        phi = torch.diag((h[t] > 0).double()) @ rnn.weight_hh_l0.detach() @ phi
+    assert int((h[7] > 0).sum()) == 2
+    volume = torch.linalg.qr(phi @ q0[:, :2])[1].diagonal().abs().prod()  # |det R|
+    assert spectrum[:2].sum().item() == pytest.approx(math.log(volume) / 20, abs=1e-12)
+    assert spectrum[0].item() == pytest.approx(
+        math.log(torch.linalg.vector_norm(phi @ q0[:, 0])) / 20, abs=1e-12
+    )
+    # Discarded steps move Q but are not averaged: a loss before the window is no loss.
+    assert torch.isfinite(vl.lyapunov_spectrum(rnn, x, q0=q0, discard=8)).all()
+
+
+@pytest.mark.parametrize("mode", ["gru", "lstm"])
+def test_a_gated_unit_saturated_shut_annihilates_its_directions_exactly(mode) -> None:
+    """A unit whose gates are saturated beyond float64 has zero rows in J at every step: for a
+    GRU z = sigmoid(-800) = 0 and tanh'(n = 800) = 0 (one row, h); for an LSTM i = f = o = 0
+    (two rows, h and c). That many directions are lost: -inf, where QR's rounding gave ~-38."""
+    torch.manual_seed(0)
+    H = 3
+    module = nn.GRU(1, H).double() if mode == "gru" else nn.LSTM(1, H).double()
+    shut = [H, 2 * H] if mode == "gru" else [0, H, 3 * H]  # unit 0's z, n / i, f, o
+    with torch.no_grad():
+        module.bias_ih_l0[shut] = -800.0
+        if mode == "gru":
+            module.bias_ih_l0[2 * H] = 800.0  # n saturated: tanh' = 0
+    n = H if mode == "gru" else 2 * H
+    lost = 1 if mode == "gru" else 2
+    x = torch.randn(15, 2, 1, dtype=torch.float64)
+    spectrum = vl.lyapunov_spectrum(module, x, q0=torch.linalg.qr(torch.randn(n, n).double())[0])
+    assert torch.isfinite(spectrum[:, : n - lost]).all()
+    assert (spectrum[:, n - lost :] == -math.inf).all()

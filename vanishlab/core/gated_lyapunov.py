@@ -24,7 +24,7 @@ from torch import nn
 
 from .gated_forward import gated_steps, prepare_gated
 from .inputs import check_spectrum_args
-from .scaling import scaled_norms
+from .qr_step import qr_step
 
 __all__ = ["gated_lyapunov_spectrum"]
 
@@ -92,15 +92,7 @@ def gated_lyapunov_spectrum(
                 blocks.append(new_h)
             below = new_h
         z = torch.cat(blocks, dim=1)  # (B, n, k)
-        if k == 1:  # QR of one column is its normalisation
-            # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and
-            # the direction was then lost as "annihilated" (-inf where the exponent is finite).
-            norm = scaled_norms(z)[:, None]  # (B, 1)
-            q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
-            diag = norm
-        else:
-            q, r = torch.linalg.qr(z)
-            diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        q, diag = qr_step(z)
         if t >= discard:
             total += torch.log(diag)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values

@@ -21,7 +21,7 @@ import torch
 from .forward import states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import check_spectrum_args, prepare_inputs
-from .scaling import scaled_norms
+from .qr_step import qr_step
 
 __all__ = ["lyapunov_spectrum"]
 
@@ -52,11 +52,11 @@ def lyapunov_spectrum(
 
     Returns:
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
-        unbatched input); -inf marks a direction that is annihilated exactly (relu units off).
-        With k >= 2, a step with fewer than k live relu units annihilates a direction as well,
-        but Householder QR reads that as rounding (an R entry near 1e-17, not 0): the
-        exponent comes out finite and too high (a log of ~-39 averaged over the steps), not
-        -inf.
+        unbatched input); -inf marks a direction that is annihilated exactly (relu units off):
+        a counted step with r < k live units (rows of J_t not identically 0) gives k - r of
+        them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or two
+        steps that each lose one direction) is rounding to Householder QR: a large negative
+        finite exponent, not -inf.
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
@@ -87,15 +87,7 @@ def lyapunov_spectrum(
             blocks.append(z)
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
-        if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
-            # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and
-            # the direction was then lost as "annihilated" (-inf where the exponent is finite).
-            norm = scaled_norms(z)[:, None]  # (B, 1)
-            q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
-            diag = norm
-        else:
-            q, r = torch.linalg.qr(z)  # (B, L H, k), (B, k, k)
-            diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        q, diag = qr_step(z)
         if t >= discard:
             total += torch.log(diag)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values

@@ -1,0 +1,35 @@
+"""One step of the QR method: re-orthonormalise the pushed directions and read their growth.
+
+Shared by the nn.RNN and the gated Lyapunov spectra. ``z = J_t Q_{t-1}`` is ``(B, n, k)``; the
+step returns Q_t and |R_t[i, i]| (``(B, k)``) with Q_t R_t = z.
+
+Exact zeros. A row of z that is identically 0 (a relu unit off, a derivative that is exactly
+0) caps the rank of z at the number of other rows, r. An upper-triangular R of rank r has at
+least k - r zero diagonal entries, so that many directions are annihilated exactly at this
+step. Householder QR reads them as rounding (an entry near 1e-17 |z|, not 0), which would give
+a finite exponent where the true one is -inf; so the k - r smallest entries are set to 0.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .scaling import scaled_norms
+
+__all__ = ["qr_step"]
+
+
+def qr_step(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(Q, |diag R|)`` of ``z`` (``(B, n, k)``), with the exact zeros of a rank below ``k``."""
+    k = z.shape[-1]
+    if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
+        # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and the
+        # direction was then lost as "annihilated" (-inf where the exponent is finite).
+        norm = scaled_norms(z)[:, None]  # (B, 1); 0 exactly when z is
+        return z / torch.where(norm > 0, norm, 1.0)[:, None, :], norm
+    q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
+    diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+    live = (z != 0).any(dim=-1).sum(dim=-1)  # (B,) rows not identically zero >= rank(z)
+    lost = (k - live).clamp(min=0)[:, None]  # (B, 1) at least this many R[i, i] are 0
+    place = diag.argsort(dim=-1).argsort(dim=-1)  # each entry's place, smallest first
+    return q, torch.where(place < lost, 0.0, diag)  # no branch: no host sync on a GPU
