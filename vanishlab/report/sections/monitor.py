@@ -34,7 +34,7 @@ from .trained import (
     curve_label,
     curve_mask,
     curve_order,
-    horizon_text,
+    fit_horizon_text,
     measured_curve,
     num_layers,
     seconds_text,
@@ -401,7 +401,7 @@ def _failure_counts(steps: pd.DataFrame) -> str:
 def _horizon(fit: Any) -> str:
     """A curve's horizon at one step (its fit row, or a row of it by step): "none", or the
     lag, marked "(exact 0)" when an exact zero made it."""
-    return horizon_text(fit, word=None, none="none")
+    return fit_horizon_text(fit, word=None, none="none")
 
 
 def curves_steps_section(view: RunView) -> Section | None:

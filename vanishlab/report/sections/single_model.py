@@ -38,8 +38,8 @@ from .trained import (
     curve_mask,
     curve_order,
     find_fit,
+    fit_horizon_text,
     fitted_line,
-    horizon_text,
     measured_curve,
     num_layers,
     seconds_text,
@@ -122,13 +122,13 @@ def model_section(view: RunView) -> Section:
             ),
             (
                 f"horizon, {curve_label('state', _top_layer(view), layers)}",
-                horizon_text(top),
+                fit_horizon_text(top),
             ),
         ]
     if inp is not None:
         glance += [
             ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
-            ("horizon, input", horizon_text(inp)),
+            ("horizon, input", fit_horizon_text(inp)),
         ]
     glance.append(("top Lyapunov exponent λ₁", _lyapunov_text(lyap)))
     blocks: list[Any] = []
@@ -289,7 +289,7 @@ def fits_section(view: RunView) -> Section | None:
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
                 f"{int(f['lag_start'])}–{_fit_end(f)}",
-                horizon_text(f, word=None),
+                fit_horizon_text(f, word=None),
                 str(f["phase"]),
                 str(f["note"] or ""),
             )

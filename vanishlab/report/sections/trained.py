@@ -39,8 +39,8 @@ __all__ = [
     "curve_mask",
     "curve_order",
     "find_fit",
+    "fit_horizon_text",
     "fitted_line",
-    "horizon_text",
     "measured_curve",
     "module_text",
     "num_layers",
@@ -224,7 +224,7 @@ def seconds_text(seconds: float) -> str:
     return duration(seconds)
 
 
-def horizon_text(
+def fit_horizon_text(
     fit: Mapping[str, Any], word: str | None = "step", none: str = "none within the lags measured"
 ) -> str:
     """A curve's horizon (its row of :func:`curve_fits`) in steps ("1 step", "12 steps"; the
