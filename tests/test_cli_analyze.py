@@ -343,6 +343,21 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
     )
 
 
+def test_the_api_says_a_finished_analysis_keeps_its_name(tmp_path):
+    """vl.analyze_checkpoint(..., name=...) on a finished analysis dropped the name in
+    silence (the command line printed a note, a reopened JacobianMonitor warned); now it
+    warns as the monitor does, and only when the name differs."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "run"
+    vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5, name="first")
+    with pytest.warns(UserWarning, match=r"run keeps its name 'first' \(name= names a new run\)"):
+        again = vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5, name="second")
+    assert not again.measured and vl.load_manifest(out)["name"] == "first"
+    # filterwarnings = error: a warning in these two calls fails the test
+    vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5, name="first")
+    vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
+
+
 def test_an_empty_name_is_the_default_and_a_finished_run_keeps_its_name(tmp_path):
     """--name '' named the run after the checkpoint file (the default is the directory's
     name), and --name on a finished analysis was dropped without a word."""

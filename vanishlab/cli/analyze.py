@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -137,30 +138,34 @@ def analyze(
     # another --module) no longer share one report file (reports/model.pt.html).
     given_name = bool(label)  # an empty --name is no name, as sweep's
     label = label if label else path_name(run_dir)
-    result = analyze_checkpoint(
-        checkpoint,
-        run_dir,
-        module=module_name,
-        nonlinearity=activation,
-        inputs=inputs_file,
-        batch_first=batch_first,
-        **given,  # None where not given: analyze_checkpoint refuses them beside --inputs
-        name=label,
-        command=_command(
+    # The library warns that a finished analysis keeps its name; the note below says it in
+    # the command line's words (--name), and only when --name was given.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "(?s).*keeps its name", UserWarning)
+        result = analyze_checkpoint(
             checkpoint,
             run_dir,
-            module_name,
-            activation,
-            inputs_file,
-            batch_first,
-            gauss["seq_len"],
-            gauss["batch"],
-            gauss["input_std"],
-            gauss["seed"],
-            label,
-        ),
-        progress=True,
-    )
+            module=module_name,
+            nonlinearity=activation,
+            inputs=inputs_file,
+            batch_first=batch_first,
+            **given,  # None where not given: analyze_checkpoint refuses them beside --inputs
+            name=label,
+            command=_command(
+                checkpoint,
+                run_dir,
+                module_name,
+                activation,
+                inputs_file,
+                batch_first,
+                gauss["seq_len"],
+                gauss["batch"],
+                gauss["input_std"],
+                gauss["seed"],
+                label,
+            ),
+            progress=True,
+        )
     say(str(result), done="the analysis has finished")
     kept = load_manifest(run_dir).get("name") if not result.measured else label
     if given_name and kept != label:

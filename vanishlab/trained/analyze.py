@@ -19,6 +19,7 @@ import contextlib
 import numbers
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,8 @@ def analyze_checkpoint(
             ``seq_len``, ``batch``, ``input_std``, ``seed`` (each None: its default in
             :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses.
         name: a label kept in the manifest, which names its report (default: the run
-            directory's name, as ``vanishlab analyze`` gives).
+            directory's name, as ``vanishlab analyze`` gives). An analysis already in ``out``
+            keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
         command: the command line that made the run, kept in the manifest.
         progress: say on stderr what is being measured while it is (a spinner on a terminal,
             else one line once it has taken 2 s).
@@ -264,6 +266,13 @@ def _measure_into(
                 "or empty --out"
             )
         if cid in done:
+            kept = earlier.get("name") if earlier is not None else None
+            if name is not None and kept != name:  # as a reopened JacobianMonitor says
+                warnings.warn(
+                    f"{run_dir} keeps its name {kept!r} (name= names a new run)",
+                    UserWarning,
+                    stacklevel=3,
+                )
             status = done[cid]["status"]
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
