@@ -54,9 +54,9 @@ def lyapunov_spectrum(
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
         unbatched input); -inf marks a direction that is annihilated exactly (relu units off):
         a counted step with r < k live units (rows of J_t not identically 0) gives k - r of
-        them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or two
-        steps that each lose one direction) is rounding to Householder QR: a large negative
-        finite exponent, not -inf.
+        them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or
+        steps whose product loses more rank than each one, as stacked relu layers can) is
+        rounding to Householder QR: a large negative finite exponent, not -inf.
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
