@@ -97,6 +97,22 @@ def test_wrong_kinds_of_argument_are_named(module, kw, error, match) -> None:
     assert vl.lyapunov_spectrum(module, x, k=np.int64(2), discard=np.int32(1)).shape == (1, 2)
 
 
+@pytest.mark.parametrize("module", [nn.RNN(2, 3), nn.LSTM(2, 3)])
+@pytest.mark.parametrize(
+    ("how", "match"),
+    [("meta", "q0 is on the meta device"), ("sparse", "q0 must be a dense tensor")],
+)
+def test_a_q0_without_dense_values_is_named(module, how, match) -> None:
+    """A q0 on the meta device failed inside torch ("Tensor.item() cannot be called on meta
+    tensors"), a sparse one with NotImplementedError ("aten::ne.Scalar ... SparseCPU"), where
+    x and h0 of either kind get a one-line TypeError."""
+    n = 6 if isinstance(module, nn.LSTM) else 3
+    q0 = torch.eye(n, 2)
+    q0 = q0.to("meta") if how == "meta" else q0.to_sparse()
+    with pytest.raises(TypeError, match=match):
+        vl.lyapunov_spectrum(module, torch.randn(5, 1, 2), k=2, q0=q0)
+
+
 @pytest.mark.parametrize("module", [nn.RNN(2, 3), nn.GRU(2, 3)])
 def test_a_barely_independent_q0_is_taken(module) -> None:
     """The rank test is relative to q0's own precision: columns 1e-6 apart in float64 are

@@ -324,6 +324,7 @@ def check_spectrum_args(
         if not isinstance(q0, torch.Tensor) or not q0.is_floating_point():
             got = f"a {q0.dtype} tensor" if isinstance(q0, torch.Tensor) else type(q0).__name__
             raise TypeError(f"q0 must be a floating-point torch.Tensor or None, got {got}")
+        _check_dense(q0, "q0")
         if tuple(q0.shape) != (dim, k):
             raise ValueError(f"q0 must have shape ({what}, k) = {(dim, k)}, got {tuple(q0.shape)}")
         check_finite(q0, "q0", ("entry",))
