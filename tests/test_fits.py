@@ -99,6 +99,22 @@ def test_what_is_not_a_frame_of_norms_is_named(by) -> None:
         vl.fit_decay(line_frame({0: 0.0}).drop(columns="lag"), by=by)
 
 
+@pytest.mark.parametrize("by", [None, "layer"])
+def test_a_lag_twice_in_one_curve_is_refused(by) -> None:
+    """Two modules' frames concatenated (pd.concat of two vl.jacobian_norms) were fitted as
+    one curve per sample with every lag twice: a rate between the two, n_points doubled, the
+    horizon read from one of them, all in silence."""
+    slow, fast = line_frame({0: -0.01, 1: -0.01}), line_frame({0: -0.2, 1: -0.2})
+    both = pd.concat([slow, fast], ignore_index=True)
+    with pytest.raises(ValueError, match=r"lag 0 more than once .*sample=0.*tells them apart"):
+        vl.fit_decay(both, by=by)
+    curves = vl.fit_decay(pd.concat([slow.assign(model="a"), fast.assign(model="b")]), by=by)
+    assert len(curves) == (4 if by is None else 1)  # a column that tells them apart: taken
+    single = vl.origin_log_norms(torch.eye(3) * 0.5, 10)  # no key column at all
+    with pytest.raises(ValueError, match=r"lag 0 more than once in the frame's one curve"):
+        vl.fit_decay(pd.concat([single, single]), by=None)
+
+
 def test_a_zero_at_the_last_lag_does_not_hide_the_decay_before_it() -> None:
     """A flat curve whose h0 Jacobian (lag T) is exactly zero: rate 0 before the zero."""
     frame = line_frame({0: 0.0, 1: -0.1})

@@ -119,6 +119,25 @@ def _value_column(frame: pd.DataFrame, norm: str) -> str:
     raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
 
 
+def _check_one_row_per_lag(df: pd.DataFrame, keys: list[str]) -> None:
+    """Refuse a curve (group ``_g`` of ``keys``) that has some lag twice: frames of several
+    modules or runs concatenated without a column that tells them apart."""
+    twice = df.duplicated(["_g", "lag"]).to_numpy()
+    if not twice.any():
+        return
+    at = int(np.argmax(twice))  # by position: the frame's index may repeat labels
+    named = [k for k in keys if k != "_curve"]
+    values = {k: df[k].iloc[at] for k in [*named, "lag"]}  # each in its column's own type
+    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+    curve = ", ".join(f"{k}={values[k]!r}" for k in named) if named else "the frame's one curve"
+    raise ValueError(
+        f"frame has lag {values['lag']} more than once in {'the curve ' if named else ''}{curve}: "
+        "a curve is a group of the columns other than lag and the measurements, so this frame "
+        "holds several curves under one key (frames of several modules or runs concatenated?); "
+        "add a column that tells them apart, e.g. frame.assign(model=...)"
+    )
+
+
 def fit_decay(
     frame: pd.DataFrame,
     *,
@@ -132,7 +151,8 @@ def fit_decay(
     Args:
         frame: from :func:`vanishlab.jacobian_norms` (``log10_fro``/``log10_spec``) or a sweep
             (``log10_fro_mean``/...). A curve is one group of all columns except ``lag`` and the
-            measurement columns (``log10_*``, ``n_zero``).
+            measurement columns (``log10_*``, ``n_zero``); a lag twice in one curve (frames of
+            several modules concatenated) is a ``ValueError``.
         norm: ``"fro"`` or ``"spec"``.
         window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
             Default: :func:`default_window` of each curve's largest lag.
@@ -172,6 +192,7 @@ def fit_decay(
         keys = ["_curve"]
         df["_curve"] = 0
     df["_g"] = df.groupby(keys, dropna=False, sort=False).ngroup()
+    _check_one_row_per_lag(df, keys)
     g = df["_g"].to_numpy()
     lag = df["lag"].to_numpy(dtype=np.int64)
     y = df[value].to_numpy(dtype=np.float64) * _LN10  # ln ||J||
