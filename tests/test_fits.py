@@ -183,6 +183,16 @@ def test_by_aggregates_the_samples_of_each_curve() -> None:
         vl.fit_decay(frame, by="rate")
 
 
+def test_by_on_a_frame_without_rows_gives_no_groups() -> None:
+    """A selection that matched nothing (norms[norms.layer == 2] of a one-layer module) gave
+    an empty frame of fits without ``by``, and with it a KeyError ('source') from pandas."""
+    empty = line_frame({0: -0.1}).iloc[:0]
+    assert vl.fit_decay(empty).empty
+    agg = vl.fit_decay(empty, by=("source", "layer"))
+    assert agg.empty
+    assert list(agg.columns) == list(vl.fit_decay(line_frame({0: -0.1}), by=("source", "layer")))
+
+
 def test_by_with_a_curve_that_vanishes_completely() -> None:
     frame = line_frame({0: -0.1, 1: -0.2})
     frame.loc[(frame["sample"] == 1) & (frame["lag"] >= 2), "log10_fro"] = -np.inf

@@ -324,13 +324,23 @@ def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFr
                 else ("undetermined" if math.isnan(mean) else phase_of(mean, tolerance)),
             }
         )
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=[*by, *_AGGREGATE_COLUMNS])  # no rows: no groups
     for c in by:
         if c in fits.columns:
             out[c] = out[c].astype(fits[c].dtype)
     return out
 
 
+_AGGREGATE_COLUMNS = (
+    "n_curves",
+    "rate_mean",
+    "rate_std",
+    "rate_min",
+    "rate_max",
+    "r2_mean",
+    "n_zero",
+    "phase",
+)
 _FIT_COLUMNS = (
     "rate",
     "intercept",
