@@ -153,20 +153,23 @@ def test_a_pruned_module_is_measured_with_its_masked_weights(tmp_path, wrap):
     assert (built.weight_hh_l1 == 0).sum() >= built.weight_hh_l1.numel() // 2
 
 
+@pytest.mark.parametrize("weight", ["weight_hh_l0", "weight_ih_l0"])
 @pytest.mark.parametrize("how", ["orthogonal", "weight_norm", "old_weight_norm"])
-def test_parametrized_weights_are_refused_as_such(tmp_path, how):
-    """They were "no weight_hh_l0: not the weights of a whole recurrent module"."""
+def test_parametrized_weights_are_refused_as_such(tmp_path, how, weight):
+    """They were "no weight_hh_l0: not the weights of a whole recurrent module"; a
+    parametrized weight_ih_l0 (the key modules are found by) was "holds no recurrent
+    weights (no key ending in weight_ih_l0, at any depth)"."""
     import warnings
 
     from torch.nn.utils import parametrizations
 
-    model = nn.Sequential(nn.RNN(3, 4))
+    model = nn.Sequential(nn.RNN(4, 4))  # square weight_ih_l0, for orthogonal
     if how == "old_weight_norm":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            torch.nn.utils.weight_norm(model[0], "weight_hh_l0")
+            torch.nn.utils.weight_norm(model[0], weight)
     else:
-        getattr(parametrizations, how)(model[0], "weight_hh_l0")
+        getattr(parametrizations, how)(model[0], weight)
     path = _save(model.state_dict(), tmp_path / "p.pt")
     with pytest.raises(VanishlabError, match=r"has parametrized weights .*remove_parametrizations"):
         read_checkpoint(path)

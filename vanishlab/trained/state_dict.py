@@ -6,8 +6,9 @@ checkpoint); any other nesting of dicts and lists is read as one state_dict whos
 path with dots, as ``state_dict()`` joins attribute names. So is a file whose recurrent weights
 lie beside such a key too (``{"model": sd, "ema": sd_ema}``): each module is then named by its
 full path (``model.rnn``, ``ema.rnn``). A recurrent module is found by its ``weight_ih_l0``
-key; its prefix is the module's name. :mod:`vanishlab.trained.checkpoint` reads the file and
-infers the architecture.
+key (or that weight's parametrized keys, which :mod:`vanishlab.trained.checkpoint` then
+refuses by name); its prefix is the module's name. :mod:`vanishlab.trained.checkpoint` reads
+the file and infers the architecture.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from ..errors import VanishlabError
 
 __all__ = ["find_recurrent", "find_state_dict", "with_article"]
 
-_ANCHOR = re.compile(r"^(?P<prefix>(?:.*\.)?)weight_ih_l0(?:_reverse)?$")
+# weight_ih_l0, or its parametrized keys (parametrize's original*, the old weight_norm's _g and
+# _v), so that such a module is found and then refused as parametrized, not overlooked.
+_ANCHOR = re.compile(
+    r"^(?P<prefix>(?:.*\.)?)(?:weight_ih_l0(?:_reverse)?(?:_[gv])?"
+    r"|parametrizations\.weight_ih_l0(?:_reverse)?\.original\d*)$"
+)
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
 _SHOWN_KEYS = 6  # keys named when none holds recurrent weights
