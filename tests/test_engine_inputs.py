@@ -89,6 +89,21 @@ def test_bad_choices(kwargs: dict, message: str) -> None:
         vl.jacobian_norms(nn.RNN(3, 4), torch.randn(5, 1, 3), **kwargs)
 
 
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sources": None}, r"sources must be a name or a sequence of names .*got None"),
+        ({"norms": None}, r"norms must be a name or a sequence of names .*got None"),
+        ({"norms": 2}, r"norms must be a name or a sequence of names .*got 2"),
+    ],
+)
+def test_choices_that_are_not_names_are_named(kind: type, kwargs: dict, message: str) -> None:
+    """They failed with "'NoneType' object is not iterable" (or 'int'), naming no argument."""
+    with pytest.raises(TypeError, match=message):
+        vl.jacobian_norms(kind(3, 4), torch.randn(5, 1, 3), **kwargs)
+
+
 def test_dropout_is_ignored() -> None:
     """Evaluation semantics: the same numbers with dropout configured, in train mode too."""
     torch.manual_seed(1)

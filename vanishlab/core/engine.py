@@ -42,8 +42,8 @@ import torch
 
 from .forward import states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
-from .gated import gated_log_norms
-from .inputs import RNNInputs, prepare_inputs
+from .gated import NORMS, gated_log_norms
+from .inputs import RNNInputs, check_choices, prepare_inputs
 from .scaling import (
     RENORM,
     TinyNorms,
@@ -57,7 +57,6 @@ from .stream import Stream
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
 
-NORMS = ("fro", "spec")
 SOURCES = ("state", "input")
 
 
@@ -124,21 +123,11 @@ def jacobian_log_norms(
     if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
         return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
     norms, sources = (
-        _check_choices(norms, NORMS, "norms"),
-        _check_choices(sources, SOURCES, "sources"),
+        check_choices(norms, NORMS, "norms"),
+        check_choices(sources, SOURCES, "sources"),
     )
     inp = prepare_inputs(rnn, x, h0)
     return _backward_norms(inp, norms, sources)
-
-
-def _check_choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        values = (values,)
-    values = tuple(values)
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}")
-    return values
 
 
 @dataclass

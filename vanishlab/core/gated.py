@@ -63,6 +63,7 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
+from .inputs import check_choices
 from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
 
@@ -72,17 +73,7 @@ _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 #: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
 GATED_SOURCES = ("state", "input", "state_h", "state_c")
-
-
-def _choices(values: Sequence[str], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
-    values = (values,) if isinstance(values, str) else tuple(values)
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        hint = ""
-        if any(v in ("state_h", "state_c") for v in unknown):
-            hint = " (state_h and state_c are the h and c parts of an nn.LSTM's state)"
-        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}{hint}")
-    return values
+_LSTM_PARTS = "state_h and state_c are the h and c parts of an nn.LSTM's state"
 
 
 @torch.no_grad()
@@ -103,7 +94,9 @@ def gated_log_norms(
     """
     inp = prepare_gated(module, x, h0)
     allowed = GATED_SOURCES if inp.mode == "LSTM" else GATED_SOURCES[:2]
-    return _backward(inp, _choices(norms, NORMS, "norms"), _choices(sources, allowed, "sources"))
+    hints = dict.fromkeys(GATED_SOURCES[2:], _LSTM_PARTS)
+    norms = check_choices(norms, NORMS, "norms")
+    return _backward(inp, norms, check_choices(sources, allowed, "sources", hints))
 
 
 class _Stream:

@@ -11,6 +11,7 @@ or ``h0`` (the message names the tensor and where: parameter and entry, or time 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from torch import nn
 __all__ = [
     "FLOAT_DTYPES",
     "RNNInputs",
+    "check_choices",
     "check_finite",
     "check_integer",
     "check_rnn",
@@ -345,6 +347,27 @@ def _column_rank(a: torch.Tensor) -> int:
     s = torch.linalg.svdvals(a.detach().cpu().to(torch.float64))
     tol = float(s.max()) * max(a.shape) * torch.finfo(a.dtype).eps
     return int((s > tol).sum())
+
+
+def check_choices(
+    values: object, allowed: tuple[str, ...], what: str, hints: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """``values`` (one name, or an iterable of names) as a non-empty tuple of names from
+    ``allowed``: a ``TypeError`` for what is no name nor iterable, a ``ValueError`` for an
+    unknown name, followed by the ``hints`` of the unknown names that have one."""
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, Iterable):
+        raise TypeError(
+            f"{what} must be a name or a sequence of names from {allowed}, got {values!r:.60}"
+        )
+    values = tuple(values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        notes = dict.fromkeys((hints or {})[v] for v in unknown if v in (hints or {}))
+        hint = "".join(f" ({note})" for note in notes)
+        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}{hint}")
+    return values
 
 
 def check_integer(value: object, what: str) -> int:
