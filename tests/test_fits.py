@@ -183,6 +183,20 @@ def test_by_aggregates_the_samples_of_each_curve() -> None:
         vl.fit_decay(frame, by="rate")
 
 
+@pytest.mark.parametrize("by", [None, "layer"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_nan_or_inf_norm_is_refused(by, bad) -> None:
+    """A NaN or +inf log-norm (a user's own frame) was left out of the fit in silence: the
+    rate of the other lags, n_points one short, an empty note. vl.jacobian_norms gives finite
+    values or -inf (an exact zero), which are taken."""
+    frame = line_frame({0: -0.1, 1: -0.1})
+    frame.loc[(frame["sample"] == 1) & (frame["lag"] == 12), "log10_fro"] = bad
+    with pytest.raises(ValueError, match=rf"log10_fro holds {bad} at lag 12 of the curve sample=1"):
+        vl.fit_decay(frame, by=by)
+    frame.loc[(frame["sample"] == 1) & (frame["lag"] == 12), "log10_fro"] = -math.inf
+    assert vl.fit_decay(frame)["n_points"].tolist() == [31, 30]
+
+
 def test_by_on_a_frame_without_rows_gives_no_groups() -> None:
     """A selection that matched nothing (norms[norms.layer == 2] of a one-layer module) gave
     an empty frame of fits without ``by``, and with it a KeyError ('source') from pandas."""

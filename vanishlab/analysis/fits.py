@@ -119,22 +119,43 @@ def _value_column(frame: pd.DataFrame, norm: str) -> str:
     raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
 
 
+def _curve_at(df: pd.DataFrame, keys: list[str], at: int) -> tuple[str, object]:
+    """The curve of ``df``'s row at position ``at`` (``"the curve sample=0, layer=1"``, or
+    ``"the frame's one curve"`` without key columns) and that row's lag, as messages name them."""
+    named = [k for k in keys if k != "_curve"]
+    values = {k: df[k].iloc[at] for k in [*named, "lag"]}  # each in its column's own type
+    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+    if not named:
+        return "the frame's one curve", values["lag"]
+    return "the curve " + ", ".join(f"{k}={values[k]!r}" for k in named), values["lag"]
+
+
 def _check_one_row_per_lag(df: pd.DataFrame, keys: list[str]) -> None:
     """Refuse a curve (group ``_g`` of ``keys``) that has some lag twice: frames of several
     modules or runs concatenated without a column that tells them apart."""
     twice = df.duplicated(["_g", "lag"]).to_numpy()
     if not twice.any():
         return
-    at = int(np.argmax(twice))  # by position: the frame's index may repeat labels
-    named = [k for k in keys if k != "_curve"]
-    values = {k: df[k].iloc[at] for k in [*named, "lag"]}  # each in its column's own type
-    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
-    curve = ", ".join(f"{k}={values[k]!r}" for k in named) if named else "the frame's one curve"
+    curve, lag = _curve_at(df, keys, int(np.argmax(twice)))  # by position: labels may repeat
     raise ValueError(
-        f"frame has lag {values['lag']} more than once in {'the curve ' if named else ''}{curve}: "
+        f"frame has lag {lag} more than once in {curve}: "
         "a curve is a group of the columns other than lag and the measurements, so this frame "
         "holds several curves under one key (frames of several modules or runs concatenated?); "
         "add a column that tells them apart, e.g. frame.assign(model=...)"
+    )
+
+
+def _check_norms(df: pd.DataFrame, keys: list[str], value: str, y: np.ndarray) -> None:
+    """Refuse a NaN or +inf log-norm ``y`` (column ``value``): a norm's log10 is finite, or
+    -inf for an exactly zero Jacobian."""
+    bad = np.isnan(y) | np.isposinf(y)
+    if not bad.any():
+        return
+    at = int(np.argmax(bad))
+    curve, lag = _curve_at(df, keys, at)
+    raise ValueError(
+        f"frame's {value} holds {y[at] / _LN10} at lag {lag} of {curve}: a log10 norm is "
+        "finite, or -inf for an exactly zero Jacobian"
     )
 
 
@@ -152,7 +173,8 @@ def fit_decay(
         frame: from :func:`vanishlab.jacobian_norms` (``log10_fro``/``log10_spec``) or a sweep
             (``log10_fro_mean``/...). A curve is one group of all columns except ``lag`` and the
             measurement columns (``log10_*``, ``n_zero``); a lag twice in one curve (frames of
-            several modules concatenated) is a ``ValueError``.
+            several modules concatenated) is a ``ValueError``, and so is a NaN or +inf norm
+            (-inf, an exactly zero Jacobian, is taken).
         norm: ``"fro"`` or ``"spec"``.
         window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
             Default: :func:`default_window` of each curve's largest lag.
@@ -196,6 +218,7 @@ def fit_decay(
     g = df["_g"].to_numpy()
     lag = df["lag"].to_numpy(dtype=np.int64)
     y = df[value].to_numpy(dtype=np.float64) * _LN10  # ln ||J||
+    _check_norms(df, keys, value, y)
     n_groups = int(g.max()) + 1 if len(g) else 0
 
     max_lag = np.full(n_groups, -1, dtype=np.int64)
