@@ -197,6 +197,20 @@ def test_a_nan_or_inf_norm_is_refused(by, bad) -> None:
     assert vl.fit_decay(frame)["n_points"].tolist() == [31, 30]
 
 
+@pytest.mark.parametrize("by", [None, "layer"])
+@pytest.mark.parametrize(("lag", "shown"), [(12.5, "12.5"), (math.nan, "nan"), (-3, "-3")])
+def test_a_lag_that_is_no_whole_number_from_0_is_refused(by, lag, shown) -> None:
+    """A lag of 12.5 was cut to 12 (and fitted as a second point there), a NaN lag cast to
+    -2**63 and a negative one taken as a lag before lag 0, each in silence."""
+    frame = line_frame({0: -0.1})
+    frame["lag"] = frame["lag"].astype(np.float64)
+    frame.loc[frame["lag"] == 13, "lag"] = lag
+    with pytest.raises(ValueError, match=rf"frame's lag column holds {shown}: lags are integers"):
+        vl.fit_decay(frame, by=by)
+    frame.loc[frame.index[13], "lag"] = 13.0  # whole numbers in a float column are lags
+    assert vl.fit_decay(frame)["n_points"].iloc[0] == 31
+
+
 def test_by_on_a_frame_without_rows_gives_no_groups() -> None:
     """A selection that matched nothing (norms[norms.layer == 2] of a one-layer module) gave
     an empty frame of fits without ``by``, and with it a KeyError ('source') from pandas."""

@@ -119,6 +119,22 @@ def _value_column(frame: pd.DataFrame, norm: str) -> str:
     raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
 
 
+def _lags(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's ``lag`` column as int64, after checking that every lag is an integer >= 0
+    (a whole number in a float column too): a ``ValueError`` naming the first that is not."""
+    try:
+        lags = frame["lag"].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        dtype = frame["lag"].dtype
+        raise TypeError(f"frame's lag column must hold integers, got {dtype}") from None
+    bad = ~(np.isfinite(lags) & (lags >= 0) & (lags == np.floor(lags)))
+    if bad.any():
+        first = lags[np.argmax(bad)]
+        shown = int(first) if np.isfinite(first) and first == np.floor(first) else first
+        raise ValueError(f"frame's lag column holds {shown}: lags are integers >= 0")
+    return lags.astype(np.int64)
+
+
 def _curve_at(df: pd.DataFrame, keys: list[str], at: int) -> tuple[str, object]:
     """The curve of ``df``'s row at position ``at`` (``"the curve sample=0, layer=1"``, or
     ``"the frame's one curve"`` without key columns) and that row's lag, as messages name them."""
@@ -210,13 +226,14 @@ def fit_decay(
     value = _value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
     df = frame[[*keys, "lag", value]].copy()
+    df["lag"] = _lags(df)
     if not keys:  # one curve (e.g. vl.origin_log_norms): no key column to group by
         keys = ["_curve"]
         df["_curve"] = 0
     df["_g"] = df.groupby(keys, dropna=False, sort=False).ngroup()
     _check_one_row_per_lag(df, keys)
     g = df["_g"].to_numpy()
-    lag = df["lag"].to_numpy(dtype=np.int64)
+    lag = df["lag"].to_numpy()
     y = df[value].to_numpy(dtype=np.float64) * _LN10  # ln ||J||
     _check_norms(df, keys, value, y)
     n_groups = int(g.max()) + 1 if len(g) else 0
