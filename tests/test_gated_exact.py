@@ -163,6 +163,20 @@ def test_refused_options_and_bad_arguments() -> None:
         vl.lyapunov_spectrum(lstm, x, k=17)
 
 
+@pytest.mark.parametrize("part", [0, 1])
+def test_a_none_inside_an_lstm_state_tuple_is_named(part: int) -> None:
+    """(h0, None) read "c0 must be a torch.Tensor or None, got NoneType": None is taken for
+    the whole state, not for one of its parts (nn.LSTM refuses (h0, None) too)."""
+    lstm, x = nn.LSTM(3, 4), torch.randn(5, 2, 3)
+    state = [torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)]
+    state[part] = None
+    what = ("h0", "c0")[part]
+    with pytest.raises(TypeError, match=rf"^{what} must be a torch\.Tensor \(None stands for"):
+        vl.jacobian_norms(lstm, x, tuple(state))
+    with pytest.raises(TypeError, match="or None"):  # the whole state may be None
+        vl.jacobian_norms(nn.GRU(3, 4), x, [torch.zeros(1, 2, 4)])
+
+
 def test_non_finite_state_is_named() -> None:
     # Finite inputs and weights whose products overflow: W x = 10 * 3e38 - 10 * 3e38 = inf - inf.
     gru = nn.GRU(2, 3)

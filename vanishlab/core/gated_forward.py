@@ -112,8 +112,9 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
             raise TypeError(
                 f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), got {type(h0).__name__}"
             )
-        h0s = check_state(h0[0], "h0", shape, batched, w0)
-        c0s = check_state(h0[1], "c0", shape, batched, w0)
+        part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"
+        h0s = check_state(h0[0], "h0", shape, batched, w0, part)
+        c0s = check_state(h0[1], "c0", shape, batched, w0, part)
     else:
         h0s = check_state(h0, "h0", shape, batched, w0)
 

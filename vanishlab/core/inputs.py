@@ -228,11 +228,18 @@ def check_sequence(
 
 
 def check_state(
-    value: object, what: str, shape: tuple[int, ...], batched: bool, like: torch.Tensor
+    value: object,
+    what: str,
+    shape: tuple[int, ...],
+    batched: bool,
+    like: torch.Tensor,
+    expected: str = "a torch.Tensor or None",
 ) -> torch.Tensor:
-    """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``."""
+    """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``.
+    ``expected`` says what it may be where it is not a tensor (a part of an LSTM's state tuple
+    may not be None: only the whole state may)."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor or None, got {type(value).__name__}")
+        raise TypeError(f"{what} must be {expected}, got {type(value).__name__}")
     _check_dense(value, what)
     if tuple(value.shape) != shape:
         raise ValueError(
