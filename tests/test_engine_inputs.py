@@ -296,3 +296,66 @@ def test_the_new_spectral_norm_is_measured_without_advancing_its_buffers(
     if rate is not None:
         assert rate == vl.linear_rate(stepped)
     assert not got["log10_fro"].equals(vl.jacobian_norms(mod.eval(), x)["log10_fro"])  # a step
+
+
+class _Logged(nn.LSTM):
+    """A harmless override: it computes nn.LSTM's own equations."""
+
+    def forward(self, x, hx=None):
+        return super().forward(x, hx)
+
+
+class _OutputOnly(nn.RNN):
+    """Returns the output alone: the same equations."""
+
+    def forward(self, x, hx=None):
+        return super().forward(x, hx)[0]
+
+
+class _LayerNormed(nn.GRU):
+    """Other equations: a layer norm on the output."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.norm = nn.LayerNorm(self.hidden_size)
+
+    def forward(self, x, hx=None):
+        out, h = super().forward(x, hx)
+        return self.norm(out), h
+
+
+class _Refuses(nn.RNN):
+    def forward(self, x, hx=None):
+        raise RuntimeError("needs lengths")
+
+
+@pytest.mark.parametrize(
+    ("kind", "kwargs"),
+    [(_Logged, {"num_layers": 2, "dropout": 0.5}), (_OutputOnly, {"batch_first": True})],
+)
+def test_a_subclass_whose_forward_keeps_the_equations_is_measured(kind, kwargs) -> None:
+    torch.manual_seed(0)
+    module = kind(3, 4, **kwargs)  # left in training mode: dropout draws the same masks
+    plain = next(b for b in kind.__mro__ if b in (nn.RNN, nn.LSTM, nn.GRU))(3, 4, **kwargs)
+    plain.load_state_dict(module.state_dict())
+    x = torch.randn(2, 6, 3) if kwargs.get("batch_first") else torch.randn(6, 2, 3)
+    state = torch.get_rng_state()
+    pd.testing.assert_frame_equal(vl.jacobian_norms(module, x), vl.jacobian_norms(plain, x))
+    assert torch.equal(torch.get_rng_state(), state)  # the check's forward draws in a fork
+    assert vl.lyapunov_spectrum(module, x[0] if kwargs.get("batch_first") else x[:, 0]).shape
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (_LayerNormed, "_LayerNormed overrides forward with other equations than nn.GRU's"),
+        (_Refuses, r"calling it as nn.RNN\(x, h0\) to check its equations failed \(RuntimeError"),
+    ],
+)
+def test_a_subclass_whose_forward_computes_something_else_is_refused(kind, message) -> None:
+    """A layer-norm GRU was measured with nn.GRU's equations, in silence: numbers of another
+    model. Its forward is now compared with the base class's on the first step."""
+    module, x = kind(3, 4), torch.randn(6, 2, 3)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=message):
+            measure(module, x)

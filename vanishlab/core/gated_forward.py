@@ -36,7 +36,14 @@ import torch
 from torch import nn
 
 from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
-from .inputs import Shapes, check_float_module, check_sequence, check_state, module_weight
+from .inputs import (
+    Shapes,
+    check_float_module,
+    check_own_forward,
+    check_sequence,
+    check_state,
+    module_weight,
+)
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 
@@ -117,6 +124,7 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
         c0s = check_state(h0[1], "c0", shape, batched, w0, part)
     else:
         h0s = check_state(h0, "h0", shape, batched, w0)
+    check_own_forward(module, xs, batched, h0)
 
     def params(prefix: str) -> tuple[torch.Tensor | None, ...]:
         return tuple(

@@ -24,6 +24,7 @@ __all__ = [
     "check_choices",
     "check_finite",
     "check_integer",
+    "check_own_forward",
     "check_rnn",
     "check_spectrum_args",
     "module_weight",
@@ -273,6 +274,7 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
         h0s = xs.new_zeros(L, B, H)
     else:
         h0s = check_state(h0, "h0", (L, B, H) if batched else (L, H), batched, w0)
+    check_own_forward(rnn, xs, batched, h0)
 
     w_ih = tuple(module_weight(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))
     w_hh = tuple(module_weight(rnn, f"weight_hh_l{layer}").detach() for layer in range(L))
@@ -295,6 +297,53 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
         weights_hh=w_hh,
         biases=biases,
     )
+
+
+_BASES = (nn.RNN, nn.LSTM, nn.GRU)
+
+
+def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: object) -> None:
+    """Refuse a subclass whose ``forward`` computes other equations than its base class's.
+
+    vanishlab measures PyTorch's equations with the module's weights. A subclass that
+    overrides ``forward`` (a layer-norm LSTM, say) was measured as if it did not, in silence.
+    Such a module is now called once, on the first step of ``xs`` (``(T, B, I)``, in the
+    module's own layout) from ``h0``, beside the base class's ``forward`` with the same
+    weights; a harmless override (logging, then ``super().forward``) gives the same output
+    and is measured, any other is refused with a ``TypeError``. Dropout draws the same masks
+    in both calls (one seed, in a forked RNG that leaves the caller's untouched).
+    """
+    base = next(b for b in type(module).__mro__ if b in _BASES)
+    if type(module).forward is base.forward:
+        return
+    first = xs[:1] if not batched else (xs[:1].transpose(0, 1) if module.batch_first else xs[:1])
+    first = first if batched else first[:, 0]
+    name, kind = type(module).__name__, f"nn.{base.__name__}"
+    devices = [xs.device] if xs.device.type == "cuda" else []
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(0)
+            theirs = module(first, h0)
+            torch.manual_seed(0)
+            ours = base.forward(module, first, h0)[0]
+    except Exception as err:  # any failure of the user's forward is named
+        raise TypeError(
+            f"{name} overrides forward, and calling it as {kind}(x, h0) to check its equations "
+            f"failed ({type(err).__name__}: {err}); vanishlab measures {kind}'s equations only"
+        ) from None
+    out = theirs[0] if isinstance(theirs, tuple) else theirs
+    eps = torch.finfo(ours.dtype).eps
+    if not (
+        isinstance(out, torch.Tensor)
+        and out.shape == ours.shape
+        and out.dtype == ours.dtype
+        and torch.allclose(out, ours, rtol=16 * eps, atol=16 * eps)
+    ):
+        raise TypeError(
+            f"{name} overrides forward with other equations than {kind}'s (its output for the "
+            f"first step differs from {kind}.forward's with the same weights): vanishlab "
+            f"measures {kind}'s equations only"
+        )
 
 
 def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
