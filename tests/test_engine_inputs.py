@@ -359,3 +359,20 @@ def test_a_subclass_whose_forward_computes_something_else_is_refused(kind, messa
     for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
         with pytest.raises(TypeError, match=message):
             measure(module, x)
+
+
+@pytest.mark.parametrize(
+    ("wrap", "hint"),
+    [
+        (torch.compile, r"got OptimizedModule \(it wraps one: pass its \._orig_mod, the LSTM"),
+        (nn.DataParallel, r"got DataParallel \(it wraps one: pass its \.module, the LSTM itself\)"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile, inside torch
+def test_a_wrapped_module_is_told_where_its_recurrent_module_is(wrap, hint) -> None:
+    """torch.compile(rnn) and DataParallel(rnn) got "expected an nn.RNN, ..., got
+    OptimizedModule", which did not say that the module sits in ._orig_mod or .module."""
+    wrapped, x = wrap(nn.LSTM(3, 4)), torch.randn(5, 2, 3)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=hint):
+            measure(wrapped, x)

@@ -43,7 +43,7 @@ import torch
 from .forward import states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, gated_log_norms
-from .inputs import RNNInputs, check_choices, prepare_inputs
+from .inputs import RNNInputs, check_choices, prepare_inputs, wrong_module
 from .scaling import (
     RENORM,
     TinyNorms,
@@ -119,7 +119,7 @@ def jacobian_log_norms(
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
-        raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
+        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
     if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
         return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
     norms, sources = (

@@ -43,6 +43,7 @@ from .inputs import (
     check_sequence,
     check_state,
     module_weight,
+    wrong_module,
 )
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
@@ -80,7 +81,7 @@ class GatedInputs(Shapes):
 def check_gated(module: object) -> nn.LSTM | nn.GRU:
     """Return ``module`` if it is an ``nn.LSTM`` / ``nn.GRU`` vanishlab can measure."""
     if not isinstance(module, nn.LSTM | nn.GRU):
-        raise TypeError(f"expected a torch.nn.LSTM or torch.nn.GRU, got {type(module).__name__}")
+        raise wrong_module(module, "a torch.nn.LSTM or torch.nn.GRU")
     name = type(module).__name__
     if module.bidirectional:
         raise ValueError(

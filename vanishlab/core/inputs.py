@@ -29,6 +29,7 @@ __all__ = [
     "check_spectrum_args",
     "module_weight",
     "prepare_inputs",
+    "wrong_module",
 ]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -75,10 +76,23 @@ class RNNInputs(Shapes):
         return self.weights_hh[0].shape[0]
 
 
+def wrong_module(obj: object, expected: str) -> TypeError:
+    """The error for ``obj`` where ``expected`` (``"an nn.RNN"``) is due; a wrapper of one
+    (``torch.compile``'s ``_orig_mod``, ``DataParallel``'s ``module``) is told which
+    attribute holds it, as :class:`~vanishlab.JacobianMonitor` finds it by itself."""
+    hint = ""
+    for attr in ("_orig_mod", "module"):
+        inner = getattr(obj, attr, None) if isinstance(obj, nn.Module) else None
+        if isinstance(inner, nn.RNNBase):
+            hint = f" (it wraps one: pass its .{attr}, the {type(inner).__name__} itself)"
+            break
+    return TypeError(f"expected {expected} module, got {type(obj).__name__}{hint}")
+
+
 def check_rnn(rnn: object) -> nn.RNN:
     """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error."""
     if not isinstance(rnn, nn.RNN):
-        raise TypeError(f"expected a torch.nn.RNN module, got {type(rnn).__name__}")
+        raise wrong_module(rnn, "a torch.nn.RNN")
     if rnn.bidirectional:
         raise ValueError("bidirectional=True is not supported: measure each direction apart")
     if rnn.nonlinearity not in ("tanh", "relu"):  # pragma: no cover - nn.RNN checks this itself

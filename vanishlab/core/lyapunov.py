@@ -20,7 +20,7 @@ import torch
 
 from .forward import states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
-from .inputs import check_spectrum_args, prepare_inputs
+from .inputs import check_spectrum_args, prepare_inputs, wrong_module
 from .qr_step import qr_step
 
 __all__ = ["lyapunov_spectrum"]
@@ -59,7 +59,7 @@ def lyapunov_spectrum(
         rounding to Householder QR: a large negative finite exponent, not -inf.
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
-        raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU module, got {type(rnn).__name__}")
+        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
     if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: core.gated_lyapunov
         return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
     inp = prepare_inputs(rnn, x, h0)
