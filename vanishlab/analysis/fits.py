@@ -13,7 +13,8 @@ first quarter of the curve: lags from ``max(1, round(K / 4))`` to ``K``, the lar
 
 The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a factor e over
 100 steps): below -0.01 "vanishing", above +0.01 "exploding", otherwise "stable". The horizon
-is the first lag whose norm is below 1e-3 of the lag-0 norm (null when it never is).
+is the first lag whose norm is below 1e-3 of the lag-0 norm (of the curve's smallest lag
+when lag 0 was left out of the frame; null when it never is).
 
 A curve that reaches an exactly zero Jacobian for good (log10 = -inf at every lag from some
 lag on: a relu network with every unit off) has ``zero_lag``, the first such lag. Its rate is
@@ -303,7 +304,7 @@ def fit_decay(
     vanished = has_zero & few
     rate[vanished], intercept[vanished] = -np.inf, -np.inf
 
-    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm.
+    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm (its smallest lag's).
     first = df.groupby("_g", sort=True)["lag"].idxmin()
     ref = np.full(n_groups, np.nan)
     ref[df.loc[first, "_g"].to_numpy()] = df.loc[first, value].to_numpy(dtype=np.float64)
