@@ -380,6 +380,15 @@ def test_linear_rate_is_log_spectral_radius_not_gain_nor_norm() -> None:
         vl.linear_rate(torch.zeros(2, 3))
 
 
+def test_a_layer_beside_a_weight_tensor_is_refused() -> None:
+    """linear_rate(w, layer=5) gave w's rate, the layer ignored in silence."""
+    w = torch.eye(3, dtype=torch.float64)
+    for call in (lambda: vl.linear_rate(w, layer=5), lambda: vl.origin_log_norms(w, 4, layer=1)):
+        with pytest.raises(ValueError, match=r"layer=\d picks a layer of a module"):
+            call()
+    assert vl.linear_rate(w, layer=0) == 0.0
+
+
 def test_origin_norms_closed_forms() -> None:
     H, g, K = 12, 0.8, 40
     q, _ = torch.linalg.qr(torch.randn(H, H, generator=torch.Generator().manual_seed(1)).double())

@@ -38,6 +38,11 @@ _LN10 = math.log(10.0)
 def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.Tensor:
     layer = check_integer(layer, "layer")  # 1.5 named no attribute weight_hh_l1.5
     if isinstance(rnn_or_weight, torch.Tensor):
+        if layer != 0:  # it was ignored: the rate of the tensor given, whatever layer said
+            raise ValueError(
+                f"layer={layer} picks a layer of a module; a weight tensor is one layer's "
+                "W_hh already (pass the module, or leave layer out)"
+            )
         w = rnn_or_weight
     elif isinstance(rnn_or_weight, torch.nn.RNN):
         check_rnn(rnn_or_weight)  # a bidirectional module's other direction was left out
