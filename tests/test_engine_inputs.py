@@ -379,3 +379,77 @@ def test_a_wrapped_module_is_told_where_its_recurrent_module_is(wrap, hint) -> N
     for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
         with pytest.raises(TypeError, match=hint):
             measure(wrapped, x)
+
+
+class _HalfRecurrence(nn.RNN):
+    """Other equations that the first step from h0 = 0 cannot show: W_hh halved."""
+
+    def forward(self, x, hx=None):
+        h = x.new_zeros(x.shape[1], self.hidden_size) if hx is None else hx[0]
+        out = []
+        for x_t in x:
+            a = x_t @ self.weight_ih_l0.T + self.bias_ih_l0 + self.bias_hh_l0
+            h = torch.tanh(a + 0.5 * h @ self.weight_hh_l0.T)
+            out.append(h)
+        return torch.stack(out), h[None]
+
+
+class _Reversed(nn.RNN):
+    """Other equations that one step cannot show: the sequence read backwards."""
+
+    def forward(self, x, hx=None):
+        out, h = super().forward(x.flip(0), hx)
+        return out.flip(0), h
+
+
+@pytest.mark.parametrize("kind", [_HalfRecurrence, _Reversed])
+def test_an_override_that_one_step_from_zero_cannot_show_is_refused(kind) -> None:
+    """From h0 = None the first step's output does not depend on W_hh nor on the order of the
+    steps: a halved recurrence and a reversed sequence were measured as nn.RNN, in silence."""
+    with pytest.raises(TypeError, match=f"{kind.__name__} overrides forward with other"):
+        vl.jacobian_norms(kind(3, 4), torch.randn(6, 2, 3))
+
+
+class _InputDropout(nn.RNN):
+    """nn.RNN's equations under evaluation semantics: dropout on the input only in training."""
+
+    def forward(self, x, hx=None):
+        return super().forward(nn.functional.dropout(x, 0.3, self.training), hx)
+
+
+class _Logging(nn.RNN):
+    def forward(self, x, hx=None):
+        return super().forward(x, hx)
+
+
+def test_the_check_uses_evaluation_semantics_and_leaves_the_module_as_it_was() -> None:
+    """Dropout is ignored (evaluation semantics), yet a training-mode override with its own
+    dropout was refused; a pruned module after an optimizer step was refused (the call ran the
+    pruning hook: fresh weights for the override, stale ones for the base); the call ran the
+    user's hooks, and advanced a spectral norm's power iteration."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 3)
+    dropped = _InputDropout(3, 4).train()
+    vl.jacobian_norms(dropped, x)
+    assert dropped.training
+    pruned = _Logging(3, 4)
+    torch.nn.utils.prune.l1_unstructured(pruned, "weight_ih_l0", amount=0.3)
+    pruned(x)[0].sum().backward()
+    torch.optim.SGD(pruned.parameters(), lr=0.5).step()
+    calls = []
+    pruned.register_forward_hook(lambda *args: calls.append(args))
+    vl.jacobian_norms(pruned, x)
+    assert calls == []
+    normed = torch.nn.utils.parametrizations.spectral_norm(_Logging(3, 4), "weight_hh_l0")
+    u = normed.parametrizations.weight_hh_l0[0]._u.clone()
+    vl.jacobian_norms(normed.train(), x)
+    assert torch.equal(normed.parametrizations.weight_hh_l0[0]._u, u)
+    assert all(m.training for m in normed.modules())
+
+
+def test_the_check_reseeds_no_generator(monkeypatch) -> None:
+    """torch.manual_seed seeds every device's generator (CUDA, MPS, XPU) while fork_rng
+    restores the CPU's and the listed ones only: a CPU module on a CUDA machine reset the
+    user's CUDA RNG to seed 0."""
+    monkeypatch.setattr(torch, "manual_seed", lambda seed: pytest.fail("reseeded"))
+    vl.jacobian_norms(_Logging(3, 4, num_layers=2, dropout=0.5), torch.randn(6, 2, 3))

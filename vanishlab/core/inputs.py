@@ -322,30 +322,39 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
 
     vanishlab measures PyTorch's equations with the module's weights. A subclass that
     overrides ``forward`` (a layer-norm LSTM, say) was measured as if it did not, in silence.
-    Such a module is now called once, on the first step of ``xs`` (``(T, B, I)``, in the
-    module's own layout) from ``h0``, beside the base class's ``forward`` with the same
-    weights: a harmless override (logging, then ``super().forward``) gives the same output
-    and is measured; another output is refused with a ``TypeError``. When the override cannot
-    be called so (it takes other arguments) or returns no comparable output (no tensor of the
-    base's shape, first in a tuple or alone), it is measured with a ``UserWarning`` that says
-    its equations were not checked. Dropout draws the same masks in both calls (one seed, in
-    a forked RNG that leaves the caller's untouched).
+    Such a module's ``forward`` is now called once, on the first two steps of ``xs``
+    (``(T, B, I)``, in the module's own layout) from ``h0``, beside the base class's
+    ``forward`` with the same weights: a harmless override (logging, then ``super().forward``)
+    gives the same output and is measured; another output is refused with a ``TypeError``.
+    Two steps, not one: from h0 = 0 the first step's output does not depend on W_hh, nor on
+    the order of the steps. When the override cannot be called so (it takes other arguments)
+    or returns no comparable output (no tensor of the base's shape, first in a tuple or
+    alone), it is measured with a ``UserWarning`` that says its equations were not checked.
+
+    Both calls are made in evaluation mode (vanishlab's semantics: no dropout draws, no power
+    step of a spectral norm), the module's and its submodules' modes restored afterwards, and
+    as plain ``forward`` calls: no hooks run (a pruning hook would give the override fresh
+    weights and the base stale ones). The override's own random draws happen in a forked RNG.
     """
     base = next(b for b in type(module).__mro__ if b in _BASES)
     if type(module).forward is base.forward:
         return
-    first = xs[:1] if not batched else (xs[:1].transpose(0, 1) if module.batch_first else xs[:1])
+    first = xs[:2] if not batched else (xs[:2].transpose(0, 1) if module.batch_first else xs[:2])
     first = first if batched else first[:, 0]
     name, kind = type(module).__name__, f"nn.{base.__name__}"
     devices = [xs.device] if xs.device.type == "cuda" else []
-    with torch.no_grad(), torch.random.fork_rng(devices=devices):
-        torch.manual_seed(0)
-        ours = base.forward(module, first, h0)[0]
-        torch.manual_seed(0)
-        try:
-            theirs = module(first, h0)
-        except Exception as err:  # any failure of the user's forward: not checked, and said
-            theirs = f"calling it as {kind}(x, h0) failed ({type(err).__name__}: {err})"
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        module.train(False)
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            ours = base.forward(module, first, h0)[0]
+            try:
+                theirs = type(module).forward(module, first, h0)
+            except Exception as err:  # any failure of the user's forward: not checked, and said
+                theirs = f"calling it as {kind}(x, h0) failed ({type(err).__name__}: {err})"
+    finally:
+        for m, training in modes:
+            m.training = training
     out = theirs[0] if isinstance(theirs, tuple) else theirs
     if not (isinstance(out, torch.Tensor) and out.shape == ours.shape and out.dtype == ours.dtype):
         why = theirs if isinstance(theirs, str) else "it returns no output shaped as the base's"
@@ -360,7 +369,7 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     if not torch.allclose(out, ours, rtol=16 * eps, atol=16 * eps):
         raise TypeError(
             f"{name} overrides forward with other equations than {kind}'s (its output for the "
-            f"first step differs from {kind}.forward's with the same weights): vanishlab "
+            f"first two steps differs from {kind}.forward's with the same weights): vanishlab "
             f"measures {kind}'s equations only"
         )
 
