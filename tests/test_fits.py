@@ -243,3 +243,18 @@ def test_window_tolerance_and_a_single_curve() -> None:
     one = vl.fit_decay(vl.origin_log_norms(torch.eye(3) * 0.5, 30))
     assert len(one) == 1 and one["rate"].iloc[0] == pytest.approx(math.log(0.5))
     assert "_curve" not in one.columns
+
+
+def test_the_horizon_does_not_depend_on_the_frames_index() -> None:
+    """pd.concat of two frames (the fix the repeated-lag error suggests: a column that tells
+    them apart) repeats index labels; the lag-0 reference was looked up by label and read
+    another curve's row: model a's input horizon was <NA> instead of 12."""
+    torch.manual_seed(0)
+    a = vl.jacobian_norms(torch.nn.RNN(2, 8), torch.randn(30, 1, 2))
+    b = vl.jacobian_norms(torch.nn.RNN(2, 8), torch.randn(50, 1, 2))
+    both = pd.concat([a.assign(model="a"), b.assign(model="b")])
+    got = vl.fit_decay(both)
+    pd.testing.assert_frame_equal(got, vl.fit_decay(both.reset_index(drop=True)))
+    for model, alone in (("a", a), ("b", b)):
+        one = got[got["model"] == model].drop(columns="model").reset_index(drop=True)
+        pd.testing.assert_frame_equal(one, vl.fit_decay(alone), check_like=True)

@@ -226,7 +226,7 @@ def fit_decay(
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
     value = _value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
-    df = frame[[*keys, "lag", value]].copy()
+    df = frame[[*keys, "lag", value]].reset_index(drop=True)  # labels of concat() repeat
     df["lag"] = _lags(df)
     if not keys:  # one curve (e.g. vl.origin_log_norms): no key column to group by
         keys = ["_curve"]
