@@ -453,3 +453,15 @@ def test_the_check_reseeds_no_generator(monkeypatch) -> None:
     user's CUDA RNG to seed 0."""
     monkeypatch.setattr(torch, "manual_seed", lambda seed: pytest.fail("reseeded"))
     vl.jacobian_norms(_Logging(3, 4, num_layers=2, dropout=0.5), torch.randn(6, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "kind", [_Refuses, type("_RefusesGRU", (nn.GRU,), {"forward": _Refuses.forward})]
+)
+def test_the_unchecked_warning_points_at_the_callers_line(kind) -> None:
+    """stacklevel=4 pointed into torch's no_grad wrapper (torch/utils/_contextlib.py) for
+    every entry point: the user could not see which call it was about."""
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.warns(UserWarning, match="could not be checked") as record:
+            measure(kind(3, 4), torch.randn(6, 2, 3))
+        assert [w.filename for w in record] == [__file__]

@@ -11,6 +11,8 @@ or ``h0`` (the message names the tensor and where: parameter and entry, or time 
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -362,7 +364,7 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
             f"{name} overrides forward and its equations could not be checked ({why}): "
             f"measured with {kind}'s equations and the module's weights",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )
         return
     eps = torch.finfo(ours.dtype).eps
@@ -372,6 +374,18 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
             f"first two steps differs from {kind}.forward's with the same weights): vanishlab "
             f"measures {kind}'s equations only"
         )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` (for a ``warnings.warn`` in the function calling this one) of the
+    first frame outside vanishlab and torch: the user's line, whichever entry point and
+    decorators (``torch.no_grad``) lie between."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # vanishlab/
+    inside = (package + os.sep, os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+    level, frame = 2, sys._getframe(2)  # level 2: the caller of the function that warns
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
