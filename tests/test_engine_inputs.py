@@ -335,19 +335,21 @@ class _Refuses(nn.RNN):
 )
 def test_a_subclass_whose_forward_keeps_the_equations_is_measured(kind, kwargs) -> None:
     torch.manual_seed(0)
-    module = kind(3, 4, **kwargs)  # left in training mode: dropout draws the same masks
+    module = kind(3, 4, **kwargs)  # left in training mode (measured in evaluation mode)
     plain = next(b for b in kind.__mro__ if b in (nn.RNN, nn.LSTM, nn.GRU))(3, 4, **kwargs)
     plain.load_state_dict(module.state_dict())
     x = torch.randn(2, 6, 3) if kwargs.get("batch_first") else torch.randn(6, 2, 3)
     state = torch.get_rng_state()
     pd.testing.assert_frame_equal(vl.jacobian_norms(module, x), vl.jacobian_norms(plain, x))
     assert torch.equal(torch.get_rng_state(), state)  # the check's forward draws in a fork
-    assert vl.lyapunov_spectrum(module, x[0] if kwargs.get("batch_first") else x[:, 0]).shape
+    one = x[0] if kwargs.get("batch_first") else x[:, 0]  # unbatched
+    torch.testing.assert_close(vl.lyapunov_spectrum(module, one), vl.lyapunov_spectrum(plain, one))
+    assert module.training  # its mode (and its submodules') as it was
 
 
 def test_a_subclass_whose_forward_computes_something_else_is_refused() -> None:
     """A layer-norm GRU was measured with nn.GRU's equations, in silence: numbers of another
-    model. Its forward is now compared with the base class's on the first step."""
+    model. Its forward is now compared with the base class's on the first two steps."""
     module, x = _LayerNormed(3, 4), torch.randn(6, 2, 3)
     for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
         with pytest.raises(TypeError, match="_LayerNormed overrides forward with other equat"):

@@ -337,6 +337,8 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     step of a spectral norm), the module's and its submodules' modes restored afterwards, and
     as plain ``forward`` calls: no hooks run (a pruning hook would give the override fresh
     weights and the base stale ones). The override's own random draws happen in a forked RNG.
+    The override runs on the module itself: one that keeps state of its own in ``forward``
+    (``self.last = h``) sees this call.
     """
     base = next(b for b in type(module).__mro__ if b in _BASES)
     if type(module).forward is base.forward:

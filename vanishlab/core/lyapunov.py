@@ -52,7 +52,8 @@ def lyapunov_spectrum(
 
     Returns:
         ``(B, k)`` float64 tensor on the module's device, sorted descending (``(k,)`` for an
-        unbatched input); -inf marks a direction that is annihilated exactly (relu units off):
+        unbatched input); -inf marks a direction that is annihilated exactly (relu units off,
+        or a derivative that is exactly 0: a float32 tanh unit past |a| ~ 45, a shut gate):
         a counted step with r < k live units (rows of J_t not identically 0) gives k - r of
         them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or
         steps whose product loses more rank than each one, as stacked relu layers can) is
