@@ -198,7 +198,10 @@ def test_a_nan_or_inf_norm_is_refused(by, bad) -> None:
 
 
 @pytest.mark.parametrize("by", [None, "layer"])
-@pytest.mark.parametrize(("lag", "shown"), [(12.5, "12.5"), (math.nan, "nan"), (-3, "-3")])
+@pytest.mark.parametrize(
+    ("lag", "shown"),
+    [(12.5, "12.5"), (math.nan, "nan"), (-3, "-3"), (1e20, "100000000000000000000")],
+)
 def test_a_lag_that_is_no_whole_number_from_0_is_refused(by, lag, shown) -> None:
     """A lag of 12.5 was cut to 12 (and fitted as a second point there), a NaN lag cast to
     -2**63 and a negative one taken as a lag before lag 0, each in silence."""
@@ -209,6 +212,15 @@ def test_a_lag_that_is_no_whole_number_from_0_is_refused(by, lag, shown) -> None
         vl.fit_decay(frame, by=by)
     frame.loc[frame.index[13], "lag"] = 13.0  # whole numbers in a float column are lags
     assert vl.fit_decay(frame)["n_points"].iloc[0] == 31
+
+
+@pytest.mark.parametrize("lags", [lambda lag: lag.astype(str).astype(object), lambda lag: lag > 3])
+def test_lags_that_are_strings_or_booleans_are_refused(lags) -> None:
+    """An object column of strings ("3") was cast to numbers and fitted, and booleans too."""
+    frame = line_frame({0: -0.1})
+    frame["lag"] = lags(frame["lag"])
+    with pytest.raises(TypeError, match="frame's lag column must hold integers, got"):
+        vl.fit_decay(frame)
 
 
 def test_by_on_a_frame_without_rows_gives_no_groups() -> None:

@@ -123,12 +123,16 @@ def _value_column(frame: pd.DataFrame, norm: str) -> str:
 def _lags(frame: pd.DataFrame) -> np.ndarray:
     """The frame's ``lag`` column as int64, after checking that every lag is an integer >= 0
     (a whole number in a float column too): a ``ValueError`` naming the first that is not."""
-    try:
-        lags = frame["lag"].to_numpy(dtype=np.float64, na_value=np.nan)
+    column = frame["lag"]
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    try:  # strings ("3", an object column) and booleans are no lags, though numpy casts them
+        lags = column.to_numpy(dtype=np.float64, na_value=np.nan) if numeric else None
     except (TypeError, ValueError):
-        dtype = frame["lag"].dtype
-        raise TypeError(f"frame's lag column must hold integers, got {dtype}") from None
-    bad = ~(np.isfinite(lags) & (lags >= 0) & (lags == np.floor(lags)))
+        lags = None
+    if lags is None:
+        raise TypeError(f"frame's lag column must hold integers, got {column.dtype}")
+    # below 2**53, where float64 holds every integer (1e20 wrapped when cast to int64)
+    bad = ~(np.isfinite(lags) & (lags >= 0) & (lags == np.floor(lags)) & (lags < 2.0**53))
     if bad.any():
         first = lags[np.argmax(bad)]
         shown = int(first) if np.isfinite(first) and first == np.floor(first) else first
