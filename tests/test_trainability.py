@@ -164,6 +164,24 @@ def test_the_required_lag_is_where_each_task_puts_what_it_asks_for(T) -> None:
     assert required_lag("recall", T) == T - 1
 
 
+def test_the_required_lag_legend_names_what_the_recall_task_asks_for(tmp_path: Path) -> None:
+    """The horizon figure's dashed line was "required lag (nearest first marker)" for every
+    task: the recall task has no marker, its answer is the first token, at lag T - 1."""
+    grid = vl.Sweep(
+        activation=("tanh",), init=("normal",), task=("recall",), input_size=(8,),
+        seq_len=(4,), hidden_size=(4,), train_steps=(2,), batch=(2,),
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
+        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    figure = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
+    labels = {c.label for p in figure.panels for c in p.curves if c.reference}
+    assert labels == {"required lag (first token)"}
+
+
 def test_task_needs_its_input_size() -> None:
     """Refused when the grid is built (exit 2 in the CLI), not by failing every cell later."""
     with pytest.raises(vl.VanishlabError, match="set input_size=2"):

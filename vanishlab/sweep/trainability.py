@@ -27,11 +27,15 @@ import pandas as pd
 from ..analysis.fits import HORIZON_DECADES
 from .config import AXES
 
-__all__ = ["DROP_DECADES", "not_trained", "required_lag", "trainability"]
+__all__ = ["DROP_DECADES", "REQUIRED_AT", "not_trained", "required_lag", "trainability"]
 
 DROP_DECADES = HORIZON_DECADES
 """A gradient that has fallen this many decades (1000x) is taken to have vanished: the decades
 of the fitted horizon (:data:`vanishlab.analysis.fits.HORIZON_DECADES`)."""
+
+
+REQUIRED_AT = {"adding": "nearest first marker", "recall": "first token"}
+"""What lies at each task's :func:`required_lag`, in a few words (the report's legend)."""
 
 
 def required_lag(task: str, seq_len: int) -> int:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...sweep.trainability import DROP_DECADES, not_trained, trainability
+from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import format_value, plural, setting_text
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -137,9 +137,10 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 x = np.asarray(list(by_t.groups), dtype=float)
                 curves.append(Curve(legend[style], style, x, by_t["shown"].mean().to_numpy()))
         need = rows.groupby("seq_len", sort=True)["required_lag"].first()
+        task = str(rows["task"].iloc[0])  # one per panel: a task that varies makes panels
         curves.append(
             Curve(
-                "required lag (nearest first marker)",
+                f"required lag ({REQUIRED_AT[task]})",
                 None,  # no gain's colour: the task's, the same for every gain
                 need.index.to_numpy(dtype=float),
                 need.to_numpy(dtype=float),
@@ -247,8 +248,10 @@ def trainability_section(view: RunView) -> Section | None:
         intro += " " + _agreement(table)
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))
+    if not len(table):  # only cells left out: nothing to draw
+        return Section("trainability", "Trainability", intro, ())
     blocks = (_figure(table, view), _horizon_figure(table, view), _table(table, view))
-    return Section("trainability", "Trainability", intro, blocks if len(table) else ())
+    return Section("trainability", "Trainability", intro, blocks)
 
 
 def _not_trained_text(missing: pd.DataFrame, n_trained: int) -> str:
