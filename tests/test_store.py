@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +56,36 @@ def test_shard_round_trip_and_schema(tmp_path):
     assert stored == json.loads(json.dumps(meta)) and stored["n_rows"] == len(frame)
     assert digest == store.content_digest(pf.read()) and len(digest) == 64
     assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
+
+
+def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, monkeypatch):
+    """Shards were handed to pyarrow as Python file objects: its reader threads kept the Python
+    bytes each read returned and released them, taking the GIL, after the read had returned.
+    One that did so while the interpreter shut down aborted the process after the command's
+    own line ("terminate called without an active exception", status 134: about 1 in 15
+    `vanishlab analyze` runs refused because the directory held another analysis). Every
+    bytes object Python reads a shard into is now released by the thread that read it."""
+    run = _run_dir(tmp_path, cells=({"seq_len": 40, "num_layers": 2},))
+    released: list[bool] = []
+
+    class Tracked(bytes):
+        def __del__(self) -> None:
+            released.append(threading.current_thread() is threading.main_thread())
+
+    class File(io.FileIO):
+        def read(self, *args):  # type: ignore[override]
+            return Tracked(super().read(*args))
+
+    monkeypatch.setattr(store, "open", File, raising=False)  # the module's open(path, "rb")
+    threads = pa.cpu_count()
+    pa.set_cpu_count(8)  # more reader threads: each read's late release more likely (~2 %)
+    try:
+        for _ in range(300):
+            vl.load_results(run)
+        time.sleep(0.2)  # a pyarrow thread releasing one late
+    finally:
+        pa.set_cpu_count(threads)
+    assert released and all(released), f"{released.count(False)} released by pyarrow threads"
 
 
 def test_check_frame_rejects_malformed_shards():

@@ -104,6 +104,7 @@ __all__ = [
     "CorruptShardError",
     "RunLock",
     "StoredSummary",
+    "arrow_owned",
     "atomic_write",
     "check_frame",
     "config_fields",
@@ -280,26 +281,40 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     return meta  # type: ignore[return-value]
 
 
+def arrow_owned(data: bytes) -> pa.BufferReader:
+    """``data`` copied into memory pyarrow owns, to read a parquet file from.
+
+    A file is read by Python (pyarrow cannot open a path that is not valid UTF-8, a folder
+    named with a byte of another encoding: good shards were called corrupt and moved aside, run
+    after run), but pyarrow is given none of Python's objects: from a Python file object (or
+    Python bytes) its reader threads kept Python buffers and released them after the read
+    returned, taking the GIL; one that did so while the interpreter shut down aborted the
+    process after the command's last line ("terminate called without an active exception",
+    status 134; apache/arrow#33975)."""
+    sink = pa.BufferOutputStream()
+    sink.write(data)
+    return pa.BufferReader(sink.getvalue())
+
+
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[pq.ParquetFile]:
-    """The shard, opened by Python (pyarrow cannot open a path that is not valid UTF-8, a
-    folder named with a byte of another encoding: good shards were called corrupt and moved
-    aside, run after run), and closed on leaving."""
+    """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
+    on leaving."""
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise _foreign(path, "unexpected file")
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the ParquetFile
+        with open(path, "rb") as handle:
+            data = handle.read()
     except PermissionError:  # not damaged: never moved aside nor re-measured
         raise VanishlabError(f"permission denied: {path} (left as it is)") from None
     except OSError as err:
         raise _foreign(path, f"unreadable: {err}") from None
-    with handle:
-        try:
-            pf = pq.ParquetFile(handle, page_checksum_verification=True)
-        except (pa.ArrowException, OSError, ValueError) as err:
-            raise _foreign(path, f"corrupt parquet: {err}") from None
-        with pf:
-            yield pf
+    try:
+        pf = pq.ParquetFile(arrow_owned(data), page_checksum_verification=True)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _foreign(path, f"corrupt parquet: {err}") from None
+    with pf:
+        yield pf
 
 
 def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:

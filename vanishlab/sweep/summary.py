@@ -218,8 +218,8 @@ def _fingerprint(run_dir: Path) -> str:
 
 
 def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
-    try:  # opened by Python: pyarrow cannot open a path that is not valid UTF-8
-        with open(path, "rb") as handle, pq.ParquetFile(handle) as pf:
+    try:  # read by Python, into memory pyarrow owns (store.arrow_owned)
+        with pq.ParquetFile(store.arrow_owned(path.read_bytes())) as pf:
             meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
             if meta.get("fingerprint") != fingerprint:
                 return None
