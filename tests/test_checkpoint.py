@@ -211,6 +211,15 @@ def test_several_modules_are_listed_and_module_picks_one(tmp_path):
     assert read_checkpoint(_save(wrapped, tmp_path / "dp.pt")).module_name == "module.rnn"
 
 
+def test_a_module_that_is_not_text_is_a_type_error(tmp_path):
+    """module=1, for the second state_dict of a list, raised AttributeError ('int' object has
+    no attribute 'rstrip'): the library API's mistakes are TypeError or ValueError."""
+    path = _save([nn.LSTM(3, 4).state_dict(), nn.GRU(3, 4).state_dict()], tmp_path / "l.pt")
+    with pytest.raises(TypeError, match=r"module must be .*a string, got int \(module='1'\?\)"):
+        read_checkpoint(path, module=1)
+    assert read_checkpoint(path, module="1").spec.kind == "gru"
+
+
 @pytest.mark.parametrize("container", ["model", "state_dict", "model_state_dict"])
 def test_a_second_model_beside_the_state_dict_key_is_listed_not_ignored(tmp_path, container):
     """{"model": sd, "ema": sd_ema} measured "model" in silence, and --module ema.rnn was

@@ -419,7 +419,13 @@ def read_checkpoint(
         VanishlabError: a missing or unreadable file, one that needs code to be unpickled
             (nothing in it is run), no recurrent weights, several without ``module``,
             inconsistent shapes, a bidirectional module or an LSTM with ``proj_size``.
+        TypeError: a ``module`` that is not a string.
     """
+    if module is not None and not isinstance(module, str):  # ("1" names a list's second)
+        raise TypeError(
+            f"module must be the module's key prefix, a string, got {type(module).__name__} "
+            f"(module={str(module)!r}?)"
+        )
     path = Path(path)
     obj = _load(path, "checkpoint")
     state = find_state_dict(obj, path)
