@@ -182,6 +182,16 @@ def test_a_reopened_run_keeps_its_name_and_says_so(tmp_path):
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 1, 2]
 
 
+def test_a_monitor_inside_another_run_names_its_argument(tmp_path):
+    """The refusal read "choose a out outside it": the monitor's argument is out=."""
+    rnn = nn.RNN(3, 4)
+    with JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m") as mon:
+        mon.step(0)
+    inner = JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m" / "inner")
+    with pytest.raises(VanishlabError, match=r"m; give out= a directory outside it$"), inner:
+        pass
+
+
 def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     """Another seed's run was taken as a resume: its first steps were skipped in silence, and
     the run held one model's early steps and the other's later ones."""

@@ -38,17 +38,19 @@ def enclosing_run(path: Path) -> Path | None:
 
 def is_run_dir(run_dir: Path, *, flag: str = "--out") -> bool:
     """True if ``run_dir`` holds a manifest, False if it is new or empty; else VanishlabError
-    (a file, or a folder holding anything else), naming ``flag`` as the way out."""
+    (a file, or a folder holding anything else), naming ``flag`` (``"--out"``, ``"out="``) as
+    the way out."""
     if run_dir.is_symlink() and not run_dir.exists():
         raise VanishlabError(
-            f"{run_dir} is a symbolic link to nothing (dangling, or a loop); choose another {flag}"
+            f"{run_dir} is a symbolic link to nothing (dangling, or a loop); give {flag} another "
+            "directory"
         )
     if run_dir.exists() and not run_dir.is_dir():
         raise VanishlabError(f"{run_dir} exists and is not a directory")
     outer = enclosing_run(run_dir)
     if outer is not None:
         raise VanishlabError(
-            f"{run_dir} is inside the run directory {outer}; choose a {flag} outside it"
+            f"{run_dir} is inside the run directory {outer}; give {flag} a directory outside it"
         )
     if (run_dir / store.MANIFEST).exists():
         return True
@@ -61,6 +63,6 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out") -> bool:
             continue
         raise VanishlabError(
             f"{run_dir} is not empty and is not a vanishlab run directory (no "
-            f"{store.MANIFEST}); choose a new or empty {flag}"
+            f"{store.MANIFEST}); give {flag} a new or empty directory"
         )
     return False

@@ -359,7 +359,7 @@ class JacobianMonitor:
             f"step {n} of {self.out} was recorded from other weights than the module has now: "
             "another training run (another seed or settings), or a restart that does not "
             "replay them exactly (a checkpoint without its optimizer state, another thread "
-            "count); choose a new or empty out"
+            "count); give out= a new or empty directory"
         )
 
     # --- the directory ---------------------------------------------------------------------
@@ -380,28 +380,28 @@ class JacobianMonitor:
 
     def _check_out(self) -> dict[str, Any] | None:
         run_dir = self.out
-        if not is_run_dir(run_dir, flag="out"):
+        if not is_run_dir(run_dir, flag="out="):
             return None
         manifest = store.load_manifest(run_dir)
         model = manifest.get("model") or {}
         if manifest.get("kind") != MONITOR:
             raise VanishlabError(
                 f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
-                "choose a new or empty out"
+                "give out= a new or empty directory"
             )
         if (
             model.get("probe_sha256") != self._probe_sha256
             or model.get("architecture") != self._architecture()
         ):
             raise VanishlabError(
-                f"{run_dir} monitors another module or probe; choose a new or empty out to "
-                "monitor this one"
+                f"{run_dir} monitors another module or probe; give out= a new or empty "
+                "directory to monitor this one"
             )
         every = model.get("every")
         if every is not None and every != self.every:
             raise VanishlabError(
                 f"{run_dir} was monitored {_every(every)}, not {_every(self.every)}: pass "
-                f"every={every} to go on with it, or choose a new or empty out"
+                f"every={every} to go on with it, or give out= a new or empty directory"
             )
         return manifest
 
