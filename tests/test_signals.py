@@ -188,3 +188,24 @@ def test_a_stopped_report_says_so_and_leaves_no_file(
     result = CliRunner().invoke(app, ["report", str(smoke_run_dir), "-o", str(page)])
     assert result.exit_code == status and result.stderr == f"{said}: no report written\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_stopped_analysis_does_not_claim_finished_work(tmp_path, monkeypatch):
+    """A Ctrl-C during `vanishlab analyze` said "finished work is kept; run the same command
+    to resume", the sweep's line: an analysis is one measurement, written at its end."""
+    import torch
+    from typer.testing import CliRunner
+
+    import vanishlab.trained.analyze as analyze
+    from vanishlab.cli import app
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    monkeypatch.setattr(analyze, "measure_rows", stopped)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(out)])
+    said = "interrupted: nothing measured; run the same command to measure it\n"
+    assert result.exit_code == 130 and result.stderr == said, result.stderr
+    assert not out.exists()

@@ -17,7 +17,8 @@ from ._app import app, path_option, say, single, user_errors
 # Every option but the flag --batch-first is a list, so that one given twice is refused
 # (``single``), as sweep and report refuse theirs, instead of the last silently winning.
 @app.command()
-@user_errors
+# One measurement, written at its end: a stop leaves nothing half-made to keep or resume.
+@user_errors(stopped="nothing measured; run the same command to measure it")
 def analyze(
     checkpoint: Annotated[
         Path,
