@@ -163,7 +163,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
             + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
-            "'> n' when it never does within the n lags measured; "
+            "'> n' when it never does by lag n, the last lag measured; "
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory. "
             f"{view.gated} rows have no theory: the linear regime and the mean field here are "

@@ -225,8 +225,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     return Table(
         "Horizons at initialisation and outcomes",
         "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
-        "the input gradient had fallen 1000x at init ('> n' when it never had within the n "
-        "lags measured; "
+        "the input gradient had fallen 1000x at init ('> n' when it never had by lag n, the last "
+        "lag measured; "
         + exact_zero_note("some sample's")
         + "), the e-folding lag 1/|rate| of the fitted "
         "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
