@@ -271,6 +271,30 @@ def test_a_short_colour_bar_keeps_its_label_whole(rows):
         assert bar.get_ylabel() == label and bar.get_title(loc="left") == ""
 
 
+@pytest.mark.parametrize(("rows", "panel_rows"), [(1, 1), (2, 1), (1, 2)])
+def test_a_colour_bar_title_lies_inside_its_figure(rows, panel_rows):
+    """With two rows of cells (a run of two depths) the bar's title, two lines above it, was
+    cut at the top of the figure: the top margin held one line."""
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import HeatPanel
+
+    labels = tuple(f"r{i}" for i in range(panel_rows))
+    panels = tuple(
+        HeatPanel("", labels, ("5", "10"), -np.ones((panel_rows, 2))) for _ in range(rows)
+    )
+    grid = HeatmapGrid("t", "c", panels, 1, "T", "layers", r"rate $d\ln\|J\|/dk$ (per step)")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with pinned():
+        fig = draw(grid)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        title = fig.axes[-1]._left_title  # the bar's title (cax.set_title(..., loc="left"))
+        box = title.get_window_extent(canvas.get_renderer())
+    assert title.get_text().startswith("rate")
+    assert box.y1 <= fig.bbox.y1 and box.y0 >= fig.bbox.y0
+
+
 @pytest.mark.parametrize("markers", [True, False])
 def test_a_reference_of_one_point_is_drawn(markers):
     """A trainability run of one T drew neither its predicted fraction nor the required lag

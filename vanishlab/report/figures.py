@@ -274,6 +274,14 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
     gap_w, gap_h = label_w + 0.3, 0.4 + title_h
     left, right = 0.4 + label_w + 0.1, 1.25
     bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
+    # The colour bar's label runs along the bar when it fits, else above it as a title in
+    # lines of 7.5 pt: the top margin then holds them (two rows of cells cut them off).
+    label = grid.colorbar_label
+    bar_h = 0.9 * (nrows * panel_h + (nrows - 1) * gap_h)
+    label_along = text_width(shown_text(label), 9.5) <= bar_h
+    bar_title = "" if label_along else wrap_words(label, right - 0.35, 7.5)
+    if bar_title:
+        top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12)
     fig, axes = _panel_grid(
         nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
     )
@@ -357,11 +365,10 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             (1 - (right - 0.25) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
         )
         bar = fig.colorbar(mappable, cax=cax)
-        label = grid.colorbar_label
-        if text_width(shown_text(label), 9.5) <= 0.9 * span * height:
+        if label_along:
             bar.set_label(label)
         else:  # a short bar (one row of panels) clipped its rotated label at both ends
-            cax.set_title(wrap_words(label, right - 0.35, 7.5), loc="left", fontsize=7.5)
+            cax.set_title(bar_title, loc="left", fontsize=7.5)
         bar.outline.set_visible(False)
     if any_zero:
         fig.legend(
