@@ -446,6 +446,24 @@ def test_an_activation_beside_rnn_or_at_its_default_is_accepted(tmp_path):
     assert "1 cell -> " in result.stdout
 
 
+@pytest.mark.parametrize("experiment", [[], ["activation_init", "--smoke"]])
+def test_the_dry_run_of_a_gated_only_grid_lists_its_activation_as_not_applicable(experiment):
+    """`--model lstm` on a grid whose activation axis is tanh,relu: its cells record no
+    activation and the description said `activation = n/a`, but the dry run's listing of the
+    axes printed `activation   tanh, relu` under it, as if each LSTM cell were measured twice."""
+    args = ["sweep", *experiment, *GATED_TINY, "--model", "lstm", "--dry-run"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "1 cell -> " in result.stdout
+    listed = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:-2])
+    assert listed["activation"] == "n/a" and listed["model"] == "lstm"
+    # Beside an rnn the activation applies: its values are listed.
+    result = runner.invoke(app, [*args[:-1], "--model", "rnn", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    listed = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:-2])
+    assert listed["activation"] != "n/a" and listed["model"] == "lstm, rnn"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -22,11 +22,12 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.axes import Axis
+from ..sweep.axes import NOT_APPLICABLE, Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
     Experiment,
+    applies_to_no_model,
     experiment_dirs,
     list_experiments,
     load_experiment,
@@ -245,8 +246,10 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
     say(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
-    for axis, values in exp.sweep.axes().items():
-        say(f"  {axis:<12} {', '.join(str(v) for v in values)}")
+    axes = exp.sweep.axes()
+    for axis, values in axes.items():
+        shown = ", ".join(str(v) for v in values)
+        say(f"  {axis:<12} {NOT_APPLICABLE if applies_to_no_model(axes, axis) else shown}")
     if plan.reinit:
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:

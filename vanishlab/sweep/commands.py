@@ -12,8 +12,8 @@ import os
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from .axes import MODEL_AXIS
 from .config import axis as config_axis
+from .experiments import applies_to_no_model
 from .files import escaped_text
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def sweep_command(
         entry = config_axis(axis)
         if not entry.in_id_at_default and values == (entry.default,):
             continue  # an axis newer than the runs (model): at its default, the grid is pinned
-        if not any(entry.applies(model) for model in grid[MODEL_AXIS]):
+        if applies_to_no_model(grid, axis):
             continue  # e.g. --activation for LSTMs only: it pins nothing, and sweep refuses it
         flag = "--" + axis.replace("_", "-")
         parts += [flag, ",".join(_value_text(v) for v in values)]

@@ -42,6 +42,7 @@ from .manifest import SWEEP_SECTION_NAMES
 __all__ = [
     "DEFAULT_EXPERIMENT",
     "Experiment",
+    "applies_to_no_model",
     "axes_text",
     "experiment_dirs",
     "is_grid_description",
@@ -272,14 +273,20 @@ def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
     return f"{_values_text(values[:4])},... ({len(values)} values)"
 
 
+def applies_to_no_model(axes: Mapping[str, Any], name: str) -> bool:
+    """Whether the axis ``name`` applies to none of the models of the grid ``axes`` (axis
+    name -> values): ``activation`` beside ``model = lstm``. Its cells record it as None, so a
+    description or listing of the grid shows it as ``n/a``."""
+    a, models = axis(name), tuple(axes.get(MODEL_AXIS, ()))
+    return a.applies_to is not None and bool(models) and not any(a.applies(m) for m in models)
+
+
 def axes_text(axes: Mapping[str, Any], names: Iterable[str]) -> str:
     """``"a = 1,2; b = x"``: the values of the axes ``names``, as a description lists them; an
     axis that applies to none of the grid's models is ``n/a``, as its cells record it (None)."""
-    models = tuple(axes.get(MODEL_AXIS, ()))
 
     def values(name: str) -> str:
-        a = axis(name)
-        if a.applies_to is not None and models and not any(a.applies(m) for m in models):
+        if applies_to_no_model(axes, name):
             return NOT_APPLICABLE
         return _values_brief(tuple(axes[name]))
 
