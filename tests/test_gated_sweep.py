@@ -444,3 +444,29 @@ def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path
         assert not any("for nn.RNN and GRU" in t for t in texts)
         side = [t for t in texts if "one line per model" in t and "Measurements only" in t]
         assert side and all(("RNN one per activation" in t) == ("rnn" in models) for t in side)
+
+
+def test_the_theory_gain_figure_says_its_gated_panels_have_no_prediction(tmp_path):
+    """A mixed run over gains: the theory section's 'Measured and predicted rate against gain'
+    draws LSTM and GRU panels beside the RNN's, and its caption promised 'the predicted rate
+    (dashed ...)' for every panel; unlike the decay curves' caption it never said that the gated
+    panels have none, so a reader took the missing dashed line for a missing draw."""
+    from vanishlab.report.data import build_report
+
+    out = tmp_path / "run"
+    grid = vl.Sweep(
+        model=("rnn", "lstm", "gru"), activation="tanh", init="default", gain=(0.5, 1.0),
+        hidden_size=4, input_size=2, seq_len=6, num_layers=1, batch=2, seed=0,
+    )  # fmt: skip
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    run = [vl.load_results(out), vl.load_cells(out), vl.load_manifest(out)]
+    report = build_report(*run, sections=["theory"], timestamp="2024-01-01T00:00:00Z")
+    (figure,) = [
+        b
+        for s in report.sections
+        for b in s.blocks
+        if getattr(b, "title", "").startswith("Measured and predicted rate against gain")
+    ]
+    titles = [p.title for p in figure.panels]
+    assert any("lstm" in t for t in titles) and any("gru" in t for t in titles), titles
+    assert "LSTM and GRU panels have no prediction" in figure.caption

@@ -149,6 +149,11 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 lines=f", one colour per {label(line)}" if line else "",
                 bars="; bars span the seeds" if view.seeds > 1 else "",
             )
+            + (
+                f" {view.gated} panels have no prediction (measurements only)."
+                if view.gated
+                else ""
+            )
             + view.failed_note,
             plan=plan_,
             panels=panels,
