@@ -126,9 +126,6 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
     return module
 
 
-"""The former name of :func:`build_module` (an ``nn.RNN`` for ``model="rnn"``)."""
-
-
 def cell_inputs(config: CellConfig) -> torch.Tensor:
     """The cell's input sequences, ``(seq_len, batch, input_size)`` in the cell's dtype: the
     task's own inputs for a cell with a ``task`` (:mod:`vanishlab.sweep.train_cell`)."""
