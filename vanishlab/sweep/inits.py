@@ -47,6 +47,11 @@ cells g multiplies every gate block of W_hh^l (:data:`GATED_GAIN_RULE`) and noth
   b_ih = -log u; T_max = :data:`~vanishlab.sweep.catalog.CHRONO_T_MAX` = 100, fixed (not the
   cell's seq_len), so that cells differing only in T share their weights.
 
+``forget_bias`` and ``chrono`` draw the same weights (one seed: every layer's weights, then
+chrono's u). ``default``'s are the same distribution and the same draws in layer 0 only: it
+draws each layer's biases before the next layer's weights, so a comparison of ``default``
+with the bias inits at depth 2 also compares other weights from layer 1 on.
+
 The other built-ins (xavier, kaiming, identity, normal) apply to ``rnn`` only. No gated init
 has a mean-field prediction (``validity="none"``): Gilboa et al. (2019)'s mean field of gated
 cells is not implemented, and :mod:`vanishlab.sweep.prediction` gives none for gated cells.
