@@ -332,6 +332,28 @@ def test_a_reference_of_one_point_is_drawn(markers):
         assert [t.get_text() for t in ax.get_xticklabels()] == ["6"]
 
 
+def test_a_panel_of_one_lag_reads_that_lag():
+    """The input panels of a run at seq_len 1 (one lag, 0) had ticks at -0.075 ... 0.075, or,
+    beside a floor triangle (a relu cell's exact zero), an x axis 1e-17 wide scaled by
+    "1e-17": a single x value now gets its own tick, half a unit either side of it."""
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import Curve, LinePanel
+
+    zero = np.array([0.0])
+    lines = (Curve("normal", 0, zero, np.array([0.24])), Curve("orthogonal", 1, zero, zero))
+    floor = Curve("default", 2, zero, np.array([np.nan]), floor_x=zero)
+    for curves in (lines, (floor, *lines)):
+        panels = (LinePanel(0, 0, "relu", curves),)
+        grid = LineGrid("t", "c", 1, 1, panels, "lag k (steps)", "y", "init", ("a", "b", "c"))
+        with pinned():
+            fig = draw(grid)
+            (ax,) = [a for a in fig.axes if a.get_visible()]
+            fig.canvas.draw()
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0"]
+        lo, hi = ax.get_xlim()
+        assert lo <= -0.5 and hi >= 0.5 and not ax.xaxis.get_offset_text().get_text()
+
+
 def test_equal_marked_lines_stay_visible():
     """Two gains with the same solved fraction at every T drew one colour: the later line
     covered the earlier one. Marked points now shrink with the style (rings)."""

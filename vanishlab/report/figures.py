@@ -182,7 +182,11 @@ def _draw_lines(grid: LineGrid) -> Figure:
         # would put them elsewhere, and differently from a panel without predictions).
         measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
         xs = np.unique(np.concatenate(measured or [np.empty(0)]))
-        if grid.markers and 1 <= len(xs) <= 8:
+        if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
+            # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
+            lo, hi = ax.get_xlim()
+            ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
+        if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:
             ax.set_xticks(xs, [format_number(v) for v in xs])
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
