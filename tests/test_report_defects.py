@@ -474,6 +474,30 @@ def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
     assert all("floor triangles alone" not in b.caption for b in gain.blocks)
 
 
+def test_a_gain_panel_without_rates_is_not_called_exact_zeros(tmp_path):
+    """A tanh run at seq_len 1 (too few lags for a fit: every rate is NaN, none -inf, no
+    floor triangle) got the caption's "A panel of floor triangles alone ... every seed's
+    Jacobian is exactly zero ... (relu without input or bias ...)", in the gain and theory
+    figures alike; only a panel whose every gain is an exact zero gets it now."""
+    grid = vl.Sweep(
+        activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
+        seq_len=1, batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    figures = [
+        b for s in report.sections if s.key in ("gain", "theory") for b in s.blocks
+        if isinstance(b, LineGrid)
+    ]  # fmt: skip
+    assert len(figures) == 2
+    for figure in figures:
+        assert "exactly zero" not in figure.caption
+        assert "A panel without points has no fitted rate at any gain" in figure.caption
+
+
 def test_captions_list_things_with_and():
     # The depth caption folded "model, activation" without an "and"; the models section
     # wrote its own join.

@@ -339,14 +339,20 @@ def gain_grid(
 
     ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
     A panel whose measured rates are all -inf (only floor triangles, in a stable band that
-    seemed to say "stable") is explained in the caption.
+    seemed to say "stable") is explained in the caption, and so is one without any rate.
     """
     measured = [[c for c in p.curves if not c.reference] for p in panels]
-    if any(cs and not any(np.isfinite(c.y).any() for c in cs) for cs in measured):
+    empty = [cs for cs in measured if cs and not any(np.isfinite(c.y).any() for c in cs)]
+    if any(all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty):
         caption += (
             " A panel of floor triangles alone has no finite rate: every seed's Jacobian is "
             "exactly zero in the window at every gain (relu without input or bias stays at "
             "the origin, where relu′(0) = 0)."
+        )
+    if any(not all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty):
+        caption += (
+            " A panel without points has no fitted rate at any gain (the tables say why for "
+            "each setting)."
         )
     return LineGrid(
         title=title,
