@@ -1156,6 +1156,19 @@ def test_a_name_that_is_not_one_line_of_text_is_refused(tmp_path, name):
     assert result.exit_code == 2 and "give a name of one line of text" in result.output
 
 
+@pytest.mark.parametrize("name", ["   ", "\u00a0"])
+def test_a_blank_name_is_refused(tmp_path, name):
+    """--name '   ' was taken as the run's name (an empty --name falls back to --out's): the
+    report was titled "vanishlab report:    " and written to reports/run-<digest>.html."""
+    with pytest.raises(vl.VanishlabError, match="is blank: give a name with visible text"):
+        vl.run_sweep(Sweep(**TINY), tmp_path / "r", name=name, workers=1, progress=False)
+    assert not (tmp_path / "r").exists()
+    result = CliRunner().invoke(
+        app, ["sweep", *SMALL, "--out", str(tmp_path / "c"), "--name", name]
+    )
+    assert result.exit_code == 2 and "--name is blank" in result.output
+
+
 @pytest.mark.parametrize("name", [5, Path("x"), b"x"])
 def test_a_name_that_is_not_a_string_is_refused_before_anything_is_written(tmp_path, name):
     """JacobianMonitor(name=5) and analyze_checkpoint(name=5) wrote a manifest that every

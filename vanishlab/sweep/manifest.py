@@ -266,11 +266,14 @@ def text_problem(text: str) -> str | None:
 
 
 def check_name(name: str | None, what: str = "--name") -> None:
-    """Raise VanishlabError (one line) when a run's name is not one line of text, TypeError
-    when it is not a string (the manifest's readers refuse any other name)."""
+    """Raise VanishlabError (one line) when a run's name is not one line of text or is blank
+    (spaces only), TypeError when it is not a string (the manifest's readers refuse any other
+    name)."""
     if name is not None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string or None, got {type(name).__name__}")
         problem = text_problem(name)
         if problem:
             raise VanishlabError(f"{what} {problem}: give a name of one line of text")
+        if name and not name.strip():  # "" is no name (the default); "   " is a blank title
+            raise VanishlabError(f"{what} is blank: give a name with visible text, or none")
