@@ -138,6 +138,8 @@ def test_bad_grids():
 def test_parse_axis():
     assert parse_axis("gain", "0.5, 1,2") == (0.5, 1.0, 2.0)
     assert parse_axis("num_layers", "1,2,4") == (1, 2, 4)
+    assert parse_axis("gain", "1e-1,.5,2.,+3,1E1") == (0.1, 0.5, 2.0, 3.0, 10.0)
+    assert parse_axis("seed", "+0,07") == (0, 7)
     assert parse_axis("bias", "true,No") == (True, False)
     assert parse_axis("activation", "tanh,relu") == ("tanh", "relu")
 
@@ -156,6 +158,10 @@ def test_parse_axis():
         ("init", "orthogonal,kaiming", "--init: unknown init 'kaiming'"),
         ("gain", "1,1", "--gain: axis gain lists 1.0 twice"),
         ("gain", "nan", "--gain: gain must be a finite number"),
+        # int() and float() took these as 10, 1 and 0.5, in silence
+        ("gain", "1_0", "--gain: '1_0' is not a number"),
+        ("num_layers", "\u0661", "--num-layers: '\u0661' is not an integer"),
+        ("gain", "\uff10.5", "--gain: '\uff10.5' is not a number"),
     ],
 )
 def test_parse_axis_errors(axis, text, message):

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import numbers
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
@@ -187,6 +188,13 @@ class Axis:
         return "positive" if self.low == 1 else f">= {self.low:g}"
 
 
+#: What a flag's number may look like: ASCII digits, as written on a command line (Python's
+#: int() and float() also take "1_0" and other scripts' digits, which no user means).
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
+    re.ASCII | re.IGNORECASE,
+)
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -457,15 +465,13 @@ class AxisSet:
         values: list[Any] = []
         for item in items:
             if a.type is int:
-                try:
-                    values.append(int(item))
-                except ValueError:
-                    raise VanishlabError(f"{flag}: {item!r} is not an integer") from None
+                if not _INTEGER.fullmatch(item):  # int() took "1_0" as 10, "١" as 1
+                    raise VanishlabError(f"{flag}: {item!r} is not an integer")
+                values.append(int(item))
             elif a.type is float:
-                try:
-                    values.append(float(item))
-                except ValueError:
-                    raise VanishlabError(f"{flag}: {item!r} is not a number") from None
+                if not _NUMBER.fullmatch(item):  # float() took "1_0" as 10.0
+                    raise VanishlabError(f"{flag}: {item!r} is not a number")
+                values.append(float(item))
             elif a.type is bool:
                 word = item.lower()
                 if word not in _TRUE | _FALSE:
