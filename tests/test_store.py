@@ -358,3 +358,17 @@ def test_one_string_of_cell_ids_is_refused(smoke_run_dir):
     """Its letters were taken for ids: zero rows and no error."""
     with pytest.raises(TypeError, match="cell_ids must be a collection of ids"):
         vl.load_results(smoke_run_dir, cell_ids="abc")
+
+
+def test_a_lock_or_manifest_that_is_a_directory_is_named_as_such(tmp_path):
+    """A .lock that was a directory gave open()'s bare "Is a directory: .../.lock", and a
+    manifest.json that was one "not a vanishlab run directory (no manifest.json)"."""
+    from vanishlab.sweep.lock import RunLock
+
+    (tmp_path / "a" / ".lock").mkdir(parents=True)
+    said = r"\.lock is a directory, where vanishlab keeps"
+    with pytest.raises(vl.VanishlabError, match=said), RunLock(tmp_path / "a"):
+        pass
+    (tmp_path / "b" / "manifest.json").mkdir(parents=True)
+    with pytest.raises(vl.VanishlabError, match=r"manifest\.json is a directory, not a manifest"):
+        vl.load_manifest(tmp_path / "b")

@@ -33,6 +33,10 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
+            raise VanishlabError(
+                f"{self.path} is a directory, where vanishlab keeps its lock file: move it aside"
+            )
         f = open(self.path, "a+b")  # held open while the lock is
         try:
             _lock(f)

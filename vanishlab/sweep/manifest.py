@@ -90,6 +90,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
     """
     path = Path(run_dir) / MANIFEST
+    if path.is_dir():  # "no manifest.json" sent the user looking for a file that is there
+        raise VanishlabError(f"{path} is a directory, not a manifest: move it aside")
     if not path.is_file():
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
     try:
