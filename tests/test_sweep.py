@@ -637,3 +637,16 @@ def test_run_cell_takes_a_cell_config_only():
     """A dict failed with "'dict' object has no attribute 'cell_id'"."""
     with pytest.raises(TypeError, match=r"config must be a vanishlab.CellConfig"):
         vl.run_cell({"activation": "tanh"})
+
+
+def test_workers_from_a_program_read_from_stdin_are_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    """`python - < script.py` with workers: every worker died re-running the main file
+    "<stdin>", after the run directory was made, and the message blamed memory."""
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "<stdin>", raising=False)
+    grid = vl.Sweep(hidden_size=4, seq_len=5, seed=(0, 1))
+    with pytest.raises(vl.VanishlabError, match="cannot start from a program read from <stdin>"):
+        vl.run_sweep(grid, out=tmp_path / "run", workers=2, progress=False)
+    assert not (tmp_path / "run").exists()
+    assert vl.run_sweep(grid, out=tmp_path / "run", workers=1, progress=False).n_failed == 0

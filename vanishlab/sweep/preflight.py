@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,6 +47,19 @@ def check_sendable(inits: Iterable[Init]) -> None:
                 "functions with def at the top level of a module, not as lambdas or nested "
                 "functions, or run with --workers 1"
             ) from None
+
+
+def check_main_file() -> None:
+    """Local worker processes (forkserver, spawn) re-run the calling program's main file:
+    a program read from stdin (``python - < script.py``) has none, and every worker died at
+    once, after the run directory was made, with "a worker process died (out of memory?)"."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if isinstance(path, str) and path.startswith("<") and path.endswith(">"):  # "<stdin>"
+        raise VanishlabError(
+            f"worker processes cannot start from a program read from {path} (they re-run its "
+            "main file): save it to a file and run that, or run with --workers 1 (workers=1)"
+        )
 
 
 def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:

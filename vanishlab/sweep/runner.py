@@ -34,6 +34,7 @@ from .inits import INITS
 from .manifest import check_name, package_versions
 from .memory import available_bytes, cell_bytes
 from .preflight import (
+    check_main_file,
     check_memory,
     check_sendable,
     dir_problem,
@@ -339,6 +340,8 @@ def run_sweep(
         check_memory(exp.sweep.cells(), available_bytes(), 1)
     if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
         check_sendable(tasks_init.values())
+        if scheduler is None:
+            check_main_file()
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
         client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
