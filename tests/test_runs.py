@@ -1143,30 +1143,31 @@ def test_a_command_with_a_byte_of_another_encoding_is_shown_as_a_shell_writes_it
     assert "cd 'a\\xff' && vanishlab sweep" in html.unescape(page.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["line1\nline2", "red\x1b[31m", os.fsdecode(b"n\xffx")])
-def test_a_name_that_is_not_one_line_of_text_is_refused(tmp_path, name):
-    """A name with a byte of another encoding wrote a run whose report was a traceback; one
-    with control characters redrew the terminal in the progress line."""
-    with pytest.raises(vl.VanishlabError, match="give a name of one line of text"):
+@pytest.mark.parametrize(
+    ("name", "said", "cli_said"),
+    [
+        # A byte of another encoding wrote a run whose report was a traceback; control
+        # characters redrew the terminal in the progress line.
+        *(
+            (name, "give a name of one line of text", "give a name of one line of text")
+            for name in ["line1\nline2", "red\x1b[31m", os.fsdecode(b"n\xffx")]
+        ),
+        # --name '   ' was taken as the run's name (an empty --name falls back to --out's):
+        # the report was titled "vanishlab report:    " and written to reports/run-<digest>.
+        *(
+            (name, "is blank: give a name with visible text", "--name is blank")
+            for name in ["   ", "\u00a0"]
+        ),
+    ],
+)
+def test_a_name_that_is_not_one_line_of_visible_text_is_refused(tmp_path, name, said, cli_said):
+    with pytest.raises(vl.VanishlabError, match=said):
         vl.run_sweep(Sweep(**TINY), tmp_path / "r", name=name, workers=1, progress=False)
     assert not (tmp_path / "r").exists()
     result = CliRunner().invoke(
         app, ["sweep", *SMALL, "--out", str(tmp_path / "c"), "--name", name]
     )
-    assert result.exit_code == 2 and "give a name of one line of text" in result.output
-
-
-@pytest.mark.parametrize("name", ["   ", "\u00a0"])
-def test_a_blank_name_is_refused(tmp_path, name):
-    """--name '   ' was taken as the run's name (an empty --name falls back to --out's): the
-    report was titled "vanishlab report:    " and written to reports/run-<digest>.html."""
-    with pytest.raises(vl.VanishlabError, match="is blank: give a name with visible text"):
-        vl.run_sweep(Sweep(**TINY), tmp_path / "r", name=name, workers=1, progress=False)
-    assert not (tmp_path / "r").exists()
-    result = CliRunner().invoke(
-        app, ["sweep", *SMALL, "--out", str(tmp_path / "c"), "--name", name]
-    )
-    assert result.exit_code == 2 and "--name is blank" in result.output
+    assert result.exit_code == 2 and cli_said in result.output
 
 
 @pytest.mark.parametrize("name", [5, Path("x"), b"x"])

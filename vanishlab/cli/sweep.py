@@ -268,8 +268,7 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
             f"; {plural(len(plan.outside), 'shard')} of a cell in none of its grids, "
             "kept and listed by the report under Anomalies"
         )
-    n = len(plan.cells)
-    say(f"{n} cell{'' if n == 1 else 's'} -> {run_dir} ({status})")
+    say(f"{plural(len(plan.cells), 'cell')} -> {run_dir} ({status})")
     say(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"

@@ -73,7 +73,10 @@ _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 #: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
 GATED_SOURCES = ("state", "input", "state_h", "state_c")
-_LSTM_PARTS = "state_h and state_c are the h and c parts of an nn.LSTM's state"
+#: What an unknown ``state_h`` / ``state_c`` (a GRU's sources) is told.
+_SOURCE_HINTS = dict.fromkeys(
+    GATED_SOURCES[2:], "state_h and state_c are the h and c parts of an nn.LSTM's state"
+)
 
 
 @torch.no_grad()
@@ -94,9 +97,8 @@ def gated_log_norms(
     """
     inp = prepare_gated(module, x, h0)
     allowed = GATED_SOURCES if inp.mode == "LSTM" else GATED_SOURCES[:2]
-    hints = dict.fromkeys(GATED_SOURCES[2:], _LSTM_PARTS)
     norms = check_choices(norms, NORMS, "norms")
-    return _backward(inp, norms, check_choices(sources, allowed, "sources", hints))
+    return _backward(inp, norms, check_choices(sources, allowed, "sources", _SOURCE_HINTS))
 
 
 class _Stream:

@@ -343,8 +343,11 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     base = next(b for b in type(module).__mro__ if b in _BASES)
     if type(module).forward is base.forward:
         return
-    first = xs[:2] if not batched else (xs[:2].transpose(0, 1) if module.batch_first else xs[:2])
-    first = first if batched else first[:, 0]
+    first = xs[:2]  # (2, B, I): put back in the module's own layout
+    if not batched:
+        first = first[:, 0]
+    elif module.batch_first:
+        first = first.transpose(0, 1)
     name, kind = type(module).__name__, f"nn.{base.__name__}"
     devices = [xs.device] if xs.device.type == "cuda" else []
     modes = [(m, m.training) for m in module.modules()]
@@ -461,10 +464,10 @@ def check_choices(
         raise TypeError(
             f"{what} must be a name or a sequence of names from {allowed}, got {values!r:.60}"
         )
-    values = tuple(values)
+    values, hints = tuple(values), hints or {}
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:
-        notes = dict.fromkeys((hints or {})[v] for v in unknown if v in (hints or {}))
+        notes = dict.fromkeys(hints[v] for v in unknown if v in hints)  # each said once
         hint = "".join(f" ({note})" for note in notes)
         raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}{hint}")
     return values

@@ -343,13 +343,14 @@ def gain_grid(
     """
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     empty = [cs for cs in measured if cs and not any(np.isfinite(c.y).any() for c in cs)]
-    if any(all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty):
+    floors_only = [all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty]
+    if any(floors_only):
         caption += (
             " A panel of floor triangles alone has no finite rate: every seed's Jacobian is "
             "exactly zero in the window at every gain (relu without input or bias stays at "
             "the origin, where relu′(0) = 0)."
         )
-    if any(not all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty):
+    if not all(floors_only):
         caption += (
             " A panel without points has no fitted rate at any gain (the tables say why for "
             "each setting)."

@@ -373,8 +373,7 @@ def _swept(view: RunView, state: pd.DataFrame) -> set[str]:
     cell is one setting."""
     swept = set()
     for axis in view.varying:
-        values = state[axis] if axis in state else pd.Series(dtype=object)
-        if axis not in state or values[values != NOT_APPLICABLE].nunique() > 1:
+        if axis not in state or state[axis][state[axis] != NOT_APPLICABLE].nunique() > 1:
             swept.add(axis)
     if "activation" in swept:
         swept.discard("model")
