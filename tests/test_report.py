@@ -319,6 +319,18 @@ def test_rates_of_seeds_cut_to_exact_zero_are_fitted_before_the_zero():
     )
 
 
+def test_the_cut_lag_named_is_that_of_the_cut_seeds_not_of_a_seed_at_minus_inf():
+    """A setting with one seed cut to an exact zero from lag 21 (its rate fitted before it)
+    and one at -inf (exactly zero from lag 1) read "(1 of 2 seeds exactly 0 from lag 1)": the
+    lag of the -inf seed, which the rate cell already counts apart."""
+    results, cells = synthetic({("a", 0): ("cut", -0.1), ("a", 1): -np.inf, ("b", 0): -0.2})
+    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
+    expected = f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞) (1 of 2 seeds exactly 0 from lag 21)"
+    assert rate["a"] == expected
+
+
 def test_a_horizon_made_by_exact_zeros_is_marked_and_the_fit_lags_end_before_them():
     """A curve that fell 0.2 decades by lag 20 and is exactly 0 (some samples' Jacobians) from
     lag 21: its horizon 21 read like a 1000x decay, and "fit lags" named the window's end,

@@ -74,6 +74,8 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         zero_lag = np.full(len(fits), np.inf)
     work["cut"] = np.isfinite(rate) & (zero_lag <= fits["lag_end"].to_numpy())
     work["zero_from"] = zero_lag
+    # The lag the rate cell names: the cut seeds' own zeros (a seed at -inf is counted apart).
+    work["cut_from"] = np.where(work["cut"], zero_lag, np.inf)
     work["horizon"] = horizon
     work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
     work["phase"] = fits["phase"].astype(str).to_numpy()
@@ -90,6 +92,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         n_zero=("zero", "sum"),
         n_cut=("cut", "sum"),
         zero_from=("zero_from", "min"),
+        cut_from=("cut_from", "min"),
         rate=("finite_rate", "mean"),
         lo=("finite_rate", "min"),
         hi=("finite_rate", "max"),
@@ -175,7 +178,7 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     if rec.get("n_cut", 0) > 0:
         text += (
             f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
-            f"{int(rec['zero_from'])})"
+            f"{int(rec['cut_from'])})"
         )
     return text
 
