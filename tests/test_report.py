@@ -766,3 +766,21 @@ def test_the_models_table_reads_a_setting_as_the_rates_table_does():
     assert f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)" in {r for r, _ in cells_of(by_model)}
     assert any(h.endswith("(exact 0)") for _, h in cells_of(by_model))
     assert cells_of(by_model) == cells_of(by_setting)
+
+
+def test_the_models_figure_averages_the_seeds_left_where_one_is_exactly_zero():
+    """The side-by-side figure averaged every seed's mean log10, -inf included: a line of two
+    seeds, one exactly zero from lag 21, stopped there, though the other seed's curve goes on
+    and the decay curves (and their caption's rule) average the other seeds."""
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): ("cut", -0.1), ("b", 0): -0.2})
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
+        for f in (results, cells)
+    )
+    report = build_report(results, cells, {"name": "m"}, timestamp=STAMP)
+    figure = next(b for s in report.sections if s.key == "models" for b in s.blocks)
+    panel = next(p for p in figure.panels if p.title == "a")  # init a
+    for curve in panel.curves:
+        assert np.allclose(curve.y, -0.1 * curve.x)  # seed 0's line, at every lag
+        assert curve.floor_x.min() == 21  # seed 1's zeros, marked on the floor
+    assert "the line averages the other seeds" in figure.caption

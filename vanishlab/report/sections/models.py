@@ -26,7 +26,7 @@ from ..format import (
     rate_text,
     setting_text,
 )
-from ..layout import grid_rows, thin
+from ..layout import ZERO_NOTE, grid_rows, seed_stats, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .rates import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell, top_setting_fits
@@ -51,16 +51,14 @@ def _settings(view: RunView) -> list[str]:
 
 
 def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
-    """Seed means of the top layer's state curves, per (setting, line, lag)."""
+    """Seed means of the top layer's state curves, per (setting, line, lag), as the decay
+    curves take them (:func:`..layout.seed_stats`): ``y`` the mean of the seeds whose mean
+    log10 is finite, ``zero`` where some sample's Jacobian is exactly zero."""
     top = view.top_state
     frame = top.assign(
         line=[_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)]
     )
-    return (
-        frame.groupby([*keys, "line", "lag"], sort=False, dropna=False)["log10_fro_mean"]
-        .mean()
-        .reset_index()
-    )
+    return seed_stats(frame, [*keys, "line"], "log10_fro_mean", "log10_fro_std")
 
 
 def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
@@ -79,11 +77,10 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             if not len(c):
                 continue
             idx = thin(len(c))
-            y = c["log10_fro_mean"].to_numpy(dtype=np.float64)
+            y = c["y"].to_numpy(dtype=np.float64)
             x = c["lag"].to_numpy(dtype=np.float64)
-            floor = x[np.isneginf(y)]
-            y = np.where(np.isneginf(y), np.nan, y)
-            panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor))
+            floor = x[c["zero"].to_numpy(dtype=bool)]
+            panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor[thin(len(floor))]))
         title = setting_text(zip(keys, combo, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = len(combos) - len(panels)
@@ -95,7 +92,10 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
             + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
             f"only: no theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field "
-            "of gated cells is not covered)." + view.state_note + view.failed_note
+            "of gated cells is not covered)."
+            + (ZERO_NOTE if any(len(c.floor_x) for p in panels for c in p.curves) else "")
+            + view.state_note
+            + view.failed_note
         ),
         nrows=grid_rows(len(panels), ncols),
         ncols=ncols,
