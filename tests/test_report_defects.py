@@ -295,6 +295,39 @@ def test_a_colour_bar_title_lies_inside_its_figure(rows, panel_rows):
     assert box.y1 <= fig.bbox.y1 and box.y0 >= fig.bbox.y0
 
 
+@pytest.mark.parametrize("ncols", [1, 3])
+def test_heatmap_titles_end_before_the_next_panel_and_the_colour_bar(ncols):
+    """A mixed run's rate maps of gated cells (one column of cells, 'n/a') titled their last
+    column 'model = gru, 2 layers, gain = 2.0' on one line that ran under the colour bar,
+    its '0' hidden: titles were wrapped to the panel's width plus 0.7 in, while the bar
+    stands 0.25 in past the last column."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.model import HeatPanel
+
+    panels = tuple(
+        HeatPanel(
+            f"model = gru, 2 layers, gain = {g}",
+            ("default", "orthogonal"),
+            ("n/a",),
+            -np.ones((2, 1)),
+        )
+        for g in ("0.5", "1.0", "2.0")
+    )
+    grid = HeatmapGrid("t", "c", panels, ncols, "activation", "init", "rate")
+    with pinned():
+        fig = draw(grid)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        *maps, bar = [ax for ax in fig.axes if ax.get_visible()]
+        edges = sorted({ax.get_window_extent(renderer).x0 for ax in maps})
+        edges.append(bar.get_window_extent(renderer).x0)
+        for ax in maps:
+            title = ax._left_title.get_window_extent(renderer)  # set_title(loc="left")
+            beyond = edges[edges.index(ax.get_window_extent(renderer).x0) + 1]
+            assert title.x1 < beyond, (ax._left_title.get_text(), title.x1, beyond)
+
+
 @pytest.mark.parametrize("markers", [True, False])
 def test_a_reference_of_one_point_is_drawn(markers):
     """A trainability run of one T drew neither its predicted fraction nor the required lag

@@ -257,6 +257,10 @@ def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
 
 
+#: Inches between the last column of heatmaps and their colour bar.
+_BAR_GAP = 0.25
+
+
 def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
     """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
     n = max(len(grid.panels), 1)
@@ -272,11 +276,18 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         panel_w, panel_h = 0.95 * cols, 0.48 * rows
     tick = float(RC["ytick.labelsize"])
     label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
-    titles = [wrap_title(plain(p.title), w - 0.6, TITLE_SIZE) for p in grid.panels]
+    gap_w = label_w + 0.3
+    left, right = 0.4 + label_w + 0.1, 1.25
+    # A title may run past its panel up to the next panel, or, in the last column, up to the
+    # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
+    room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _BAR_GAP - 0.05]
+    titles = [
+        wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
+        for i, p in enumerate(grid.panels)
+    ]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     any_zero = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
-    gap_w, gap_h = label_w + 0.3, 0.4 + title_h
-    left, right = 0.4 + label_w + 0.1, 1.25
+    gap_h = 0.4 + title_h
     bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
     # The colour bar's label runs along the bar when it fits, else above it as a title in
     # lines of 7.5 pt: the top margin then holds them (two rows of cells cut them off).
@@ -366,7 +377,7 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
     if mappable is not None:
         span = grid_top - grid_bottom
         cax = fig.add_axes(
-            (1 - (right - 0.25) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
+            (1 - (right - _BAR_GAP) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
         )
         bar = fig.colorbar(mappable, cax=cax)
         if label_along:
