@@ -567,3 +567,26 @@ def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path
     assert "horizon 1 (exact 0) → 1 (exact 0)" in dict(glance.items)["state"]
     horizons = next(b for b in _blocks(section, LineGrid) if b.title.startswith("Horizons"))
     assert "exactly zero" in horizons.caption
+
+
+def test_an_input_jacobian_zero_at_every_lag_has_no_horizon_called_none(tmp_path):
+    """A relu RNN whose units are all off (a large negative bias): dh_T/dx is exactly 0 from
+    lag 0 on. Its horizon read "none within the lags measured", the words of a gradient that
+    never fell 1000-fold, beside a rate of −∞."""
+    rnn = torch.nn.RNN(2, 4, nonlinearity="relu")
+    with torch.no_grad():
+        rnn.bias_ih_l0.fill_(-100.0)
+    torch.save(rnn.state_dict(), tmp_path / "off.pt")
+    run = tmp_path / "run"
+    analyze_checkpoint(tmp_path / "off.pt", run, nonlinearity="relu", seq_len=8, batch=2)
+    report = _report(run)
+    glance = dict(_blocks(_section(report, "model"), KeyValues)[0].items)
+    assert glance["horizon, input"] == "exact 0 at every lag"
+    assert glance["horizon, state"] == "1 step (exact 0)"
+    assert "'exact 0 at every lag' when it is exactly zero from lag 0 on" in (
+        _section(report, "model").intro
+    )
+    (table,) = _blocks(_section(report, "fits"), Table)
+    horizons = {row[0]: row[table.columns.index("horizon")] for row in table.rows}
+    assert horizons["input"] == "exact 0 at every lag"
+    assert "'exact 0 at every lag'" in table.caption

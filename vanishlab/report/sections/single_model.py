@@ -43,6 +43,7 @@ from .trained import (
     measured_curve,
     num_layers,
     seconds_text,
+    zero_throughout,
 )
 
 __all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"]
@@ -135,7 +136,7 @@ def model_section(view: RunView) -> Section:
     zero_note = ""
     if status == "ok":
         blocks.append(KeyValues("At a glance", tuple(glance)))
-        if any(f is not None and at_zero(f) for f in (top, inp)):
+        if any(f is not None and (at_zero(f) or zero_throughout(f)) for f in (top, inp)):
             zero_note = (
                 " Horizon: the first lag where the norm is 1000 times below its lag-0 value; "
                 f"{HORIZON_AT_ZERO}."

@@ -46,6 +46,7 @@ __all__ = [
     "num_layers",
     "seconds_text",
     "theory_trained_section",
+    "zero_throughout",
 ]
 
 #: The columns that tell one curve of a trained model's run from another (a monitored run adds
@@ -230,10 +231,12 @@ def fit_horizon_text(
     """A curve's horizon (its row of :func:`curve_fits`) in steps ("1 step", "12 steps"; the
     bare number with ``word`` None), or ``none`` when it has none; marked "(exact 0)" when it
     was reached because the Jacobian became exactly 0
-    (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it."""
+    (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it; and
+    :data:`ZERO_THROUGHOUT` for a curve exactly 0 from lag 0 on (it has no horizon: there is
+    no lag-0 value to fall from, but "none" read as a gradient that never fell)."""
     value = fit["horizon"]
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return none
+        return ZERO_THROUGHOUT if zero_throughout(fit) else none
     text = str(int(value)) if word is None else plural(int(value), word)
     return mark_exact_zero(text, at_zero(fit))
 
@@ -243,8 +246,21 @@ def at_zero(fit: Mapping[str, Any]) -> bool:
     return bool(horizon_at_zero(fit["horizon"], fit.get("zero_lag"))[0])
 
 
+def zero_throughout(fit: Mapping[str, Any]) -> bool:
+    """Whether a curve (its row of :func:`curve_fits`) is exactly 0 at every lag."""
+    zero = fit.get("zero_lag")
+    return zero is not None and zero is not pd.NA and not pd.isna(zero) and int(zero) == 0
+
+
+#: The horizon of a curve that is exactly 0 from lag 0 on (:func:`zero_throughout`).
+ZERO_THROUGHOUT = "exact 0 at every lag"
+
 #: What a horizon marked "(exact 0)" means, for the captions of a trained model's pages.
-HORIZON_AT_ZERO = exact_zero_note("the")
+HORIZON_AT_ZERO = (
+    exact_zero_note("the")
+    + f"; '{ZERO_THROUGHOUT}' when it is exactly zero from lag 0 on, with no lag-0 value to "
+    "fall from"
+)
 
 
 HORIZON_MEANING = (
