@@ -784,3 +784,19 @@ def test_the_models_figure_averages_the_seeds_left_where_one_is_exactly_zero():
         assert np.allclose(curve.y, -0.1 * curve.x)  # seed 0's line, at every lag
         assert curve.floor_x.min() == 21  # seed 1's zeros, marked on the floor
     assert "the line averages the other seeds" in figure.caption
+
+
+def test_word_axes_are_left_aligned_in_the_rates_table():
+    """The 'model' column (rnn, lstm, gru) was right-aligned as a number in the rates and
+    theory tables, beside a left-aligned 'activation' and 'init': only activation, init,
+    bias and dtype were listed as words."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
+        for f in (results, cells)
+    )
+    report = build_report(results, cells, {"name": "m"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    aligned = dict(zip(table.columns, table.numeric, strict=True))
+    assert aligned["model"] is False and aligned["init"] is False
+    assert aligned["seeds"] is True

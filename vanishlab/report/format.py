@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..sweep.axes import NOT_APPLICABLE
+from ..sweep.config import AXIS_TABLE, REPORT_ORDER
 from ..sweep.config import LABELS as AXIS_LABELS
-from ..sweep.config import REPORT_ORDER
 from ..sweep.progress import plural  # one helper for the page and the trained layer's lines
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "MAX_POINTS",
     "MAX_TABLE_ROWS",
     "NOT_APPLICABLE",
+    "NUMERIC_AXES",
     "PANEL_AXES",
     "and_list",
     "assign",
@@ -100,6 +101,11 @@ def rate_text(rate: float) -> str:
     if math.isinf(rate):
         return "−∞" if rate < 0 else "+∞"
     return f"{rate:+.3f}".replace("-", "−")
+
+
+NUMERIC_AXES = frozenset(a.name for a in AXIS_TABLE if a.type in (int, float))
+"""The axes whose values are numbers: their table columns are right-aligned (``model``,
+``activation``, ``init``, ``bias``, ``dtype``, ``task`` and ``optimizer`` read as words)."""
 
 
 def label(column: str) -> str:

@@ -23,6 +23,7 @@ from ...analysis.fits import PHASE_TOLERANCE, fitted_end, horizon_at_zero
 from ..format import (
     MAX_TABLE_ROWS,
     NOT_APPLICABLE,
+    NUMERIC_AXES,
     format_value,
     horizon_text,
     label,
@@ -224,7 +225,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     ]
     if len(inputs):
         columns.append("input rate")
-    numeric = [c not in ("activation", "init", "bias", "dtype") for c in axes] + [
+    numeric = [c in NUMERIC_AXES for c in axes] + [
         True,
         True,
         True,

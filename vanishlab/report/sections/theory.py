@@ -25,6 +25,7 @@ from ...sweep.prediction import mean_field_rate_curve
 from ...sweep.summary import FLAGS
 from ..format import (
     MAX_TABLE_ROWS,
+    NUMERIC_AXES,
     PANEL_AXES,
     format_value,
     label,
@@ -216,7 +217,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     # cells, measured, predicted, theory, difference, [via layer 0], Lyapunov, Pascanu, flags,
     # notes
     numeric = (
-        *(c not in ("activation", "init", "bias", "dtype") for c in axes),
+        *(c in NUMERIC_AXES for c in axes),
         *(True, True, True, False, True),
         *((True,) if stacks else ()),
         *(True, True, False, False),
