@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import math
+
 import pandas as pd
 import pytest
 import torch
@@ -166,6 +169,51 @@ def test_non_finite_weights_are_refused_naming_the_parameter(kind: type, name: s
         getattr(rnn, name).view(-1)[2] = float("nan")
     with pytest.raises(ValueError, match=f"parameter {name} holds nan at entry"):
         vl.jacobian_norms(rnn, torch.randn(6, 2, 3))
+
+
+def _plain(rnn: nn.Module, name: str, value: torch.Tensor) -> nn.Module:
+    """``rnn`` with its parameter ``name`` replaced by the plain tensor ``value``, as
+    weight-dropping wrappers (AWD-LSTM's WeightDrop, fastai's WeightDropout) leave it: the
+    module's forward uses it all the same."""
+    delattr(rnn, name)
+    setattr(rnn, name, value)
+    return rnn
+
+
+@pytest.mark.parametrize("kind", MODULES)
+def test_weights_that_are_no_parameters_are_checked_too(kind: type) -> None:
+    """A plain tensor in a parameter's place escaped the checks: an inf in it gave NaN norms
+    (an AssertionError "vanishlab bug" from jacobian_norms, NaN exponents from
+    lyapunov_spectrum), a float32 one in a float64 module "self and mat2 must have the same
+    dtype" from inside torch, and a deleted weight an AttributeError."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    rnn = kind(3, 4, 2).double()
+    plain = _plain(copy.deepcopy(rnn), "weight_ih_l1", rnn.weight_ih_l1.detach().clone())
+    assert vl.jacobian_norms(plain, x).equals(vl.jacobian_norms(rnn, x))  # measured as is
+    cases = [
+        (
+            _poison(rnn.weight_ih_l1.detach(), (1, 2), math.inf),
+            ValueError,
+            r"weight_ih_l1 \(no parameter\) holds inf at entry \[1, 2\]",
+        ),
+        (
+            rnn.weight_ih_l1.detach().float(),
+            TypeError,
+            r"weight_ih_l1 \(no parameter\) is torch.float32 on cpu, but its weight_ih_l0 is "
+            r"torch.float64",
+        ),
+        (None, TypeError, "has no weight_ih_l1: its forward needs it"),
+    ]
+    for value, error, message in cases:
+        bad = copy.deepcopy(rnn)
+        if value is None:
+            del bad.weight_ih_l1
+        else:
+            _plain(bad, "weight_ih_l1", value)
+        for call in (vl.jacobian_log_norms, vl.jacobian_norms, vl.lyapunov_spectrum):
+            with pytest.raises(error, match=message):
+                call(bad, x)
 
 
 def test_lyapunov_spectrum_names_every_measured_module() -> None:

@@ -173,29 +173,49 @@ def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:
         module._buffers.update(kept)
 
 
+def _forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
+    """The weights its forward uses, by name, as :func:`module_weight` reads them (parameters
+    or plain tensors); ``TypeError`` for one missing (from ``dir()``: ``hasattr`` would
+    compute a parametrized weight, advancing its buffers) or no tensor."""
+    kinds = ("weight_ih", "weight_hh", *(("bias_ih", "bias_hh") if module.bias else ()))
+    names, weights = set(dir(module)), {}
+    for weight in (f"{kind}_l{layer}" for layer in range(module.num_layers) for kind in kinds):
+        if weight not in names:
+            raise TypeError(f"the {name} has no {weight}: its forward needs it (was it deleted?)")
+        weights[weight] = value = module_weight(module, weight)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"the {name}'s {weight} must be a tensor, got {type(value).__name__}")
+    return weights
+
+
 def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
-    """Return ``module.weight_ih_l0`` after checking every parameter: float32 or float64, all
-    of one dtype and device, with values (``TypeError`` otherwise, saying how to convert), and
-    finite (``ValueError`` naming it)."""
-    w0 = module_weight(module, "weight_ih_l0")
+    """Return ``module.weight_ih_l0`` after checking every parameter and every weight its
+    forward uses: float32 or float64, all of one dtype and device, with values (``TypeError``
+    otherwise, saying how to convert), and finite (``ValueError`` naming it)."""
+    weights = _forward_weights(module, name)
+    w0 = weights["weight_ih_l0"]
     if w0.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"the {name}'s weights are {w0.dtype}; vanishlab measures float32 or float64 "
             f"modules: convert it with module.float() or module.double() (and x likewise)"
         )
-    for pname, param in module.named_parameters():
+    params = dict(module.named_parameters())
+    # Then the weights that are no parameter, which escaped these checks (NaN norms).
+    others = {f"{wname} (no parameter)": v for wname, v in weights.items() if wname not in params}
+    for pname, param in [*params.items(), *others.items()]:
+        what = f"the {name}'s {'parameter ' if pname in params else ''}{pname}"
         if param.is_meta:
             raise TypeError(
-                f"the {name}'s parameter {pname} is on the meta device: it holds no values to "
-                "measure (load or initialise the weights first)"
+                f"{what} is on the meta device: it holds no values to measure (load or "
+                "initialise the weights first)"
             )
         if param.dtype != w0.dtype or param.device != w0.device:
             raise TypeError(
-                f"the {name}'s parameter {pname} is {param.dtype} on {param.device}, but its "
-                f"weight_ih_l0 is {w0.dtype} on {w0.device}: convert the whole module with "
-                "module.float() or module.double() (and .to(device))"
+                f"{what} is {param.dtype} on {param.device}, but its weight_ih_l0 is "
+                f"{w0.dtype} on {w0.device}: convert the whole module with module.float() or "
+                "module.double() (and .to(device))"
             )
-        check_finite(param.detach(), f"the {name}'s parameter {pname}", ("entry",))
+        check_finite(param.detach(), what, ("entry",))
     return w0
 
 
