@@ -24,6 +24,17 @@ def line_frame(slopes: dict[int, float], lags: int = 41, intercept: float = 0.5)
     return frame
 
 
+def test_r2_of_an_exact_line_is_at_most_1() -> None:
+    """r2 = sxy^2 / (sxx syy) read 1.0000000000000004 for exact lines (a relu RNN with
+    W_hh = 0.9 I, every unit on): a value above 1 that no fit can have."""
+    slopes = {i: math.log10(a) for i, a in enumerate((0.9, 0.5, 0.3, 0.99, 1.1, 0.7))}
+    for lags, intercept in ((9, 0.0), (9, 1.5), (21, 0.238560627), (101, 0.0)):
+        r2 = vl.fit_decay(line_frame(slopes, lags, intercept))["r2"].to_numpy()
+        assert (r2 <= 1.0).all(), r2
+        np.testing.assert_allclose(r2, 1.0, rtol=1e-12)
+    assert (vl.fit_decay(line_frame(slopes, 9, 0.0), by="layer")["r2_mean"] <= 1.0).all()
+
+
 def test_rate_is_the_natural_log_slope() -> None:
     fits = vl.fit_decay(line_frame({0: -0.1, 1: 0.0, 2: 0.05}))
     np.testing.assert_allclose(

@@ -282,9 +282,10 @@ def fit_decay(
         sxx, sxy, syy = gsum(dx * dx), gsum(dx * dy), gsum(dy * dy)
         rate = sxy / sxx
         intercept = my - rate * mx
-        # A flat line (syy at rounding level) is a perfect fit, not 0/0.
+        # A flat line (syy at rounding level) is a perfect fit, not 0/0. At most 1 (Cauchy-
+        # Schwarz): the rounding of an exact line's sums read 1 + 2 ulp.
         flat = syy <= 1e-24 * n * (1.0 + my * my)
-        r2 = np.where(flat, 1.0, sxy * sxy / (sxx * syy))
+        r2 = np.where(flat, 1.0, np.minimum(sxy * sxy / (sxx * syy), 1.0))
     has_zero = zero_lag <= end
     few = n < 2
     rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
