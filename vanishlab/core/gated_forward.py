@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .cells import gate_blocks
 from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
 from .inputs import (
     Shapes,
@@ -75,7 +76,7 @@ class GatedInputs(Shapes):
 
     @property
     def gates(self) -> int:
-        return 4 if self.mode == "LSTM" else 3
+        return gate_blocks(self.mode)
 
 
 def check_gated(module: object) -> nn.LSTM | nn.GRU:

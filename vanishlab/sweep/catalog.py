@@ -5,6 +5,8 @@ registry from (no torch is imported by either; ``vanishlab inits`` lists the reg
 
 from __future__ import annotations
 
+from ..core.cells import MODELS
+
 __all__ = [
     "ALL_MODELS",
     "BUILTIN_INITS",
@@ -47,7 +49,7 @@ BUILTIN_INITS: dict[str, str] = {
 }
 """Name -> the line ``vanishlab inits`` shows, in registry order."""
 
-ALL_MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
+ALL_MODELS: tuple[str, ...] = MODELS
 """Every model an init may apply to (the ``model`` axis's values)."""
 
 BUILTIN_MODELS: dict[str, tuple[str, ...]] = {

@@ -82,6 +82,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..core.cells import gate_blocks
 from ..errors import VanishlabError
 from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS
 
@@ -244,7 +245,7 @@ def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float,
 
 def gate_count(module: nn.RNNBase) -> int:
     """Gate blocks G stacked in each weight: 1 (``nn.RNN``), 4 (``nn.LSTM``), 3 (``nn.GRU``)."""
-    return {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
+    return gate_blocks(module.mode)
 
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:

@@ -32,6 +32,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from ..core.cells import GATE_BLOCKS
 from .config import CellConfig
 
 __all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes"]
@@ -53,9 +54,6 @@ def cell_bytes(config: CellConfig) -> int:
     )
 
 
-_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-
-
 def measure_bytes(
     *,
     seq_len: int,
@@ -71,7 +69,7 @@ def measure_bytes(
     s = 8 if dtype == "float64" else 4
     T, L, B = seq_len, num_layers, batch
     H, I = hidden_size, input_size
-    G = _GATES[model]
+    G = GATE_BLOCKS[model]
     if G == 1:
         forward = 2 * (T + 1) * L * B * H + T * B * I
         working = 6 * L * B * H * H

@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
 from .state_dict import find_recurrent, find_state_dict, with_article
 
@@ -57,7 +58,7 @@ __all__ = [
     "sha256_file",
 ]
 
-GATES: dict[int, str] = {1: "rnn", 3: "gru", 4: "lstm"}
+GATES: dict[int, str] = {blocks: model for model, blocks in GATE_BLOCKS.items()}
 """Gate blocks stacked in the rows of the weights -> model kind."""
 
 _MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}

@@ -1,0 +1,20 @@
+"""The recurrent cells vanishlab measures, as plain facts (no torch is imported): one definition
+of each model's name and of the gate blocks stacked in the rows of its weights, for the engine,
+the sweep's inits and memory estimates, and the reading of checkpoints.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GATE_BLOCKS", "MODELS", "gate_blocks"]
+
+#: Gate blocks stacked in the rows of each weight, by model: nn.RNN has one (the whole matrix),
+#: nn.GRU three (r, z, n), nn.LSTM four (i, f, g, o), in PyTorch's order.
+GATE_BLOCKS: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
+#: The models, in the order the sweep's ``model`` axis lists them.
+MODELS: tuple[str, ...] = tuple(GATE_BLOCKS)
+
+
+def gate_blocks(mode: str) -> int:
+    """:data:`GATE_BLOCKS` of a module's ``mode`` (``nn.RNNBase.mode``: ``"RNN_TANH"``,
+    ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``)."""
+    return GATE_BLOCKS.get(mode.lower(), 1)
