@@ -271,7 +271,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         (["--nonlinearity", "tanh", "--nonlinearity", "relu"], "--nonlinearity given 2 times"),
         (["--inputs", "x.pt", "--inputs", "y.pt"], "--inputs given 2 times"),
         (["--batch", "2", "--batch", "2"], "--batch given 2 times"),
-        (["--input-std", "1", "--input-std", "2"], "--input-std given 2 times (1.0, 2.0)"),
+        (["--input-std", "1", "--input-std", "2"], "--input-std given 2 times (1, 2)"),
         (["--seed", "1", "--seed", "2", "--seed", "3"], "--seed given 3 times (1, 2, 3)"),
     ],
 )
@@ -280,6 +280,29 @@ def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     result = runner.invoke(app, ["analyze", "m.pt", *args])
+    _one_error_line(result, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seq-len", "1_0"], "--seq-len: '1_0' is not an integer"),
+        (["--seq-len", "\u0661\u0660"], "--seq-len: '\u0661\u0660' is not an integer"),
+        (["--seq-len", "10.0"], "--seq-len: '10.0' is not an integer"),
+        (["--batch", "2.0"], "--batch: '2.0' is not an integer"),
+        (["--seed", "1_0"], "--seed: '1_0' is not an integer"),
+        (["--input-std", "1_0"], "--input-std: '1_0' is not a number"),
+        (["--input-std", "abc"], "--input-std: 'abc' is not a number"),
+    ],
+)
+def test_numbers_are_ascii_digits_as_sweeps_flags_take_them(tmp_path, monkeypatch, args, message):
+    # typer's int and float read "1_0" as 10 and "10.0" as the integer 10, in silence (and
+    # "abc" got typer's "Invalid value ... Input should be a valid integer"); README: numbers
+    # are written in ASCII digits.
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    result = runner.invoke(app, ["analyze", "m.pt", "--out", "run", *args])
     _one_error_line(result, message)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shlex
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from ..sweep.axes import parse_number
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ._app import app, path_option, say, single, user_errors
@@ -69,7 +70,7 @@ def analyze(
         bool, typer.Option("--batch-first", help="The --inputs tensor is (B, T, I).")
     ] = False,
     seq_len: Annotated[
-        list[int] | None,
+        list[str] | None,
         typer.Option(
             metavar="T",
             help=f"Gaussian inputs: sequence length T. \\[default: {GAUSSIAN_INPUTS['seq_len']}]",
@@ -77,7 +78,7 @@ def analyze(
         ),
     ] = None,
     batch: Annotated[
-        list[int] | None,
+        list[str] | None,
         typer.Option(
             metavar="B",
             help=f"Gaussian inputs: sequences (samples). \\[default: {GAUSSIAN_INPUTS['batch']}]",
@@ -85,7 +86,7 @@ def analyze(
         ),
     ] = None,
     input_std: Annotated[
-        list[float] | None,
+        list[str] | None,
         typer.Option(
             metavar="STD",
             help="Gaussian inputs: standard deviation. "
@@ -94,7 +95,7 @@ def analyze(
         ),
     ] = None,
     seed: Annotated[
-        list[int] | None,
+        list[str] | None,
         typer.Option(
             metavar="N",
             help=f"Gaussian inputs: seed of their draw. \\[default: {GAUSSIAN_INPUTS['seed']}]",
@@ -125,12 +126,12 @@ def analyze(
     inputs_file = single("--inputs", inputs)
     label = single("--name", name)
     given = {
-        key: single("--" + key.replace("_", "-"), values)
-        for key, values in (
-            ("seq_len", seq_len),
-            ("batch", batch),
-            ("input_std", input_std),
-            ("seed", seed),
+        key: _number("--" + key.replace("_", "-"), values, kind)
+        for key, values, kind in (
+            ("seq_len", seq_len, int),
+            ("batch", batch, int),
+            ("input_std", input_std, float),
+            ("seed", seed, int),
         )
     }
     gauss = {key: GAUSSIAN_INPUTS[key] if v is None else v for key, v in given.items()}
@@ -171,6 +172,13 @@ def analyze(
     kept = load_manifest(run_dir).get("name") if not result.measured else label
     if given_name and kept != label:
         typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)
+
+
+def _number(flag: str, values: list[str] | None, kind: type[int] | type[float]) -> Any:
+    """The one number an option gives (:func:`single`), in ASCII digits as sweep's flags take
+    them (typer's int and float took "1_0" as 10, and "10.0" as the integer 10)."""
+    text = single(flag, values)
+    return None if text is None else parse_number(flag, text, kind)
 
 
 def _command(

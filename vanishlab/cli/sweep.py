@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.axes import NOT_APPLICABLE, Axis
+from ..sweep.axes import NOT_APPLICABLE, Axis, parse_number
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -66,10 +66,7 @@ _SEEDS = inspect.Parameter(
 def _positive(flag: str, text: str | None) -> int | None:
     if text is None:
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise VanishlabError(f"{flag}: {text!r} is not an integer") from None
+    value = int(parse_number(flag, text, int))  # ASCII digits: int() took "1_0" as 10
     if value < 1:
         raise VanishlabError(f"{flag} must be a positive integer, got {value}")
     return value

@@ -30,6 +30,7 @@ __all__ = [
     "SEED_MAX",
     "Axis",
     "AxisSet",
+    "parse_number",
     "too_many_cells",
 ]
 
@@ -195,6 +196,19 @@ _NUMBER = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
     re.ASCII | re.IGNORECASE,
 )
+
+
+def parse_number(flag: str, text: str, kind: type[int] | type[float]) -> int | float:
+    """``text`` (spaces aside) as the ``int`` or ``float`` (``kind``) that the option ``flag``
+    gives (an axis flag's item, ``--seeds``, analyze's ``--seq-len``), in ASCII digits only: int()
+    and float() took "1_0" as 10 and "١" as 1. Anything else is refused in one line."""
+    item = text.strip()
+    pattern, what = (_INTEGER, "an integer") if kind is int else (_NUMBER, "a number")
+    if not pattern.fullmatch(item):
+        raise VanishlabError(f"{flag}: {item!r} is not {what}")
+    return kind(item)
+
+
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -464,14 +478,8 @@ class AxisSet:
             )
         values: list[Any] = []
         for item in items:
-            if a.type is int:
-                if not _INTEGER.fullmatch(item):  # int() took "1_0" as 10, "١" as 1
-                    raise VanishlabError(f"{flag}: {item!r} is not an integer")
-                values.append(int(item))
-            elif a.type is float:
-                if not _NUMBER.fullmatch(item):  # float() took "1_0" as 10.0
-                    raise VanishlabError(f"{flag}: {item!r} is not a number")
-                values.append(float(item))
+            if a.type is int or a.type is float:
+                values.append(parse_number(flag, item, a.type))
             elif a.type is bool:
                 word = item.lower()
                 if word not in _TRUE | _FALSE:
