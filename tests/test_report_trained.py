@@ -294,6 +294,36 @@ def test_cli_report_of_an_analysed_model(single_runs, tmp_path):
     assert _page_ids(out.read_text(encoding="utf-8")) == SINGLE_KEYS
 
 
+def test_an_analysis_without_its_shard_is_reported_as_not_measured(single_runs, tmp_path):
+    # Its shard moved aside (damaged) or never written (the analysis stopped first): the page
+    # said so in its status, then took the measuring time of the first cell: an IndexError.
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    for shard in (run / "cells").iterdir():
+        shard.unlink()
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", str(run), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    facts = {k: v for b in _blocks(_section(_report(run), "model"), KeyValues) for k, v in b.items}
+    assert facts["status"] == "not measured" and facts["measuring time"] == "—"
+
+
+def test_an_analysis_holding_another_runs_shard_is_refused_in_one_line(single_runs, tmp_path):
+    # Its page shows one cell: with a second one (copied from another analysis) it failed in
+    # fit_decay with a ValueError traceback ("frame has lag 0 more than once").
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    for shard in (single_runs["lstm"] / "cells").iterdir():
+        shutil.copy(shard, run / "cells")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", str(run), "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists(), result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "analysis of one model but holds 2 cells" in line
+    with pytest.raises(VanishlabError, match="holds 2 cells"):
+        _report(run)
+
+
 # ---- a monitored training run -------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import VanishlabError
+from ..sweep.manifest import SINGLE_MODEL
 from .model import Report
 from .progress import ReportProgress
 from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
@@ -50,10 +51,17 @@ def build_report(
         progress: counts one step per section (see :mod:`.progress`).
 
     Raises:
-        VanishlabError: when ``sections`` (or the manifest's) names an unknown section.
+        VanishlabError: when ``sections`` (or the manifest's) names an unknown section, or
+            the run is the analysis of one model and holds more than one cell.
     """
     view = RunView(results, cells, manifest, summary)
     kind = page_kind(manifest)
+    if kind == SINGLE_MODEL and len(cells) > 1:  # its page showed one, then failed on two
+        raise VanishlabError(
+            f"run {manifest.get('name')!r} is the analysis of one model but holds "
+            f"{len(cells)} cells (a shard copied from another run?): move the shards that are "
+            "not its own out of its cells/ folder, or run its analyze command into a new --out"
+        )
     keys = section_keys(kind)
     if sections is not None:
         unknown = [k for k in sections if k not in keys]

@@ -152,7 +152,9 @@ def model_section(view: RunView) -> Section:
     ]
     blocks.append(KeyValues("Model", tuple(checkpoint + architecture_items(arch))))
     blocks.append(KeyValues("Inputs", tuple(_inputs_items(model))))
-    elapsed = float(view.cells["elapsed_s"].iloc[0]) if "elapsed_s" in view.cells else None
+    # no cell: its shard was moved aside (damaged) or the analysis stopped before writing it
+    cells = view.cells
+    elapsed = float(cells["elapsed_s"].iloc[0]) if len(cells) and "elapsed_s" in cells else None
     measured = [
         ("status", status + (f": {reason}" if reason else "")),
         ("measuring time", seconds_text(elapsed) if elapsed is not None else "—"),
