@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -133,6 +134,11 @@ def test_summary_parquet_is_cached_and_follows_the_cells(smoke, tmp_path, monkey
     # A corrupt cache is recomputed, not trusted.
     (run / sm.SUMMARY).write_bytes(b"not parquet")
     pd.testing.assert_frame_equal(vl.summarize(run), again)
+    # So is one whose key holds JSON of another shape (an AttributeError traceback: list.get).
+    for meta in ("[]", '"fingerprint"', "null", "7"):
+        table = pq.read_table(run / sm.SUMMARY)
+        pq.write_table(table.replace_schema_metadata({sm.SUMMARY_META_KEY: meta}), run / sm.SUMMARY)
+        pd.testing.assert_frame_equal(vl.summarize(run), again)
 
 
 def test_read_only_run_and_bad_directory(smoke, tmp_path):

@@ -221,7 +221,7 @@ def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
     try:  # read by Python, into memory pyarrow owns (store.arrow_owned)
         with pq.ParquetFile(store.arrow_owned(path.read_bytes())) as pf:
             meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
-            if meta.get("fingerprint") != fingerprint:
+            if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
                 return None
             table = pf.read().replace_schema_metadata(None)
         if not table.schema.equals(_SCHEMA):
