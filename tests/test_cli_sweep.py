@@ -484,6 +484,9 @@ def test_the_dry_run_of_a_gated_only_grid_lists_its_activation_as_not_applicable
         (lambda m: m["axes"].update(activation=["tQnh"]), "'axes' activation holds \"tQnh\" (cho"),
         (lambda m: m["axes"].update(dtype=["fl_at32"]), "'axes' dtype holds \"fl_at32\" (choose"),
         (lambda m: m.pop("axes"), "'axes' is missing"),
+        # A kind of run that does not exist was reported as a sweep page in silence:
+        (lambda m: m.update(kind="bogus"), "'kind' must be 'single-model' or 'monitor' (a swe"),
+        (lambda m: m.update(kind=5), "'kind' must be 'single-model' or 'monitor' (a sweep has"),
     ],
 )
 def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
@@ -502,6 +505,17 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
         result = runner.invoke(app, args)
         _one_error_line(result, "manifest.json is malformed: " + message)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(run_dir, tmp_path):
+    # Its page wanted the monitor's training steps: a KeyError traceback ("['step'] not in index").
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "kind": "monitor"}))
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    _one_error_line(result, "says it is a training monitor's, but its cells hold no training steps")
+    assert not out.exists()
 
 
 def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir, tmp_path):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import VanishlabError
-from ..sweep.manifest import SINGLE_MODEL
+from ..sweep.manifest import MONITOR, SINGLE_MODEL
 from .model import Report
 from .progress import ReportProgress
 from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
@@ -52,7 +52,8 @@ def build_report(
 
     Raises:
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section, or
-            the run is the analysis of one model and holds more than one cell.
+            the run is the analysis of one model and holds more than one cell, or a monitor's
+            whose rows have no training step.
     """
     view = RunView(results, cells, manifest, summary)
     kind = page_kind(manifest)
@@ -61,6 +62,11 @@ def build_report(
             f"run {manifest.get('name')!r} is the analysis of one model but holds "
             f"{len(cells)} cells (a shard copied from another run?): move the shards that are "
             "not its own out of its cells/ folder, or run its analyze command into a new --out"
+        )
+    if kind == MONITOR and len(results) and "step" not in results.columns:
+        raise VanishlabError(
+            f"run {manifest.get('name')!r} says it is a training monitor's, but its cells hold "
+            "no training steps (its manifest's 'kind' was changed?): it cannot be reported"
         )
     keys = section_keys(kind)
     if sections is not None:

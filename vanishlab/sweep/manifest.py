@@ -134,6 +134,9 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     for key in text_keys:
         if m.get(key) is not None and not isinstance(m[key], str):
             return f"{key!r} must be a string, not {type(m[key]).__name__}"
+    kind = m.get("kind")  # a sweep's manifest has none
+    if kind is not None and kind not in (SINGLE_MODEL, MONITOR):
+        return f"'kind' must be {SINGLE_MODEL!r} or {MONITOR!r} (a sweep has none), not {kind!r}"
     for key in ("name", "description"):  # a lone surrogate ("\ud800"): no page can show it
         value = m.get(key)
         if isinstance(value, str) and any(map(_not_text, value)):
