@@ -620,3 +620,15 @@ def test_an_input_jacobian_zero_at_every_lag_has_no_horizon_called_none(tmp_path
     horizons = {row[0]: row[table.columns.index("horizon")] for row in table.rows}
     assert horizons["input"] == "exact 0 at every lag"
     assert "'exact 0 at every lag'" in table.caption
+
+
+def test_an_analysis_whose_inputs_record_was_hand_edited_still_reports(single_runs, tmp_path):
+    # "shape": 5 stopped the page with a TypeError traceback (len() of an int).
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["model"]["inputs"] = {"file": "x.pt", "shape": 5}
+    path.write_text(json.dumps(manifest))
+    facts = {k: v for b in _blocks(_section(_report(run), "model"), KeyValues) for k, v in b.items}
+    assert facts["inputs"] == "x.pt"

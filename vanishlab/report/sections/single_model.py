@@ -87,7 +87,8 @@ def _inputs_items(model: dict[str, Any]) -> list[tuple[str, str]]:
             ("samples (batch)", format_value(gaussian.get("batch"))),
         ]
     if isinstance(inputs, dict) and inputs.get("file"):
-        shape = inputs.get("shape") or []
+        shape = inputs.get("shape")
+        shape = shape if isinstance(shape, list) else []  # (a hand-edited one: no traceback)
         layout = "(B, T, I), batch first" if inputs.get("batch_first") else "(T, B, I)"
         if len(shape) == 2:
             layout = "(T, I), one unbatched sequence"
