@@ -67,6 +67,8 @@ FLOOR_COLOR = "#7f7f7f"
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
+PARTIAL_MARK = {"marker": "o", "ms": 2.2, "color": "#333333", "mew": 0}  # some seeds' mean
+PARTIAL_LABEL = "some seeds exact zero: the others' mean"
 CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
 
 
@@ -286,7 +288,9 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
         for i, p in enumerate(grid.panels)
     ]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
-    any_zero = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
+    any_grey = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
+    any_partial = any(p.partial is not None and bool(p.partial.any()) for p in grid.panels)
+    any_zero = any_grey or any_partial  # a legend under the grid names the grey cells and dots
     gap_h = 0.4 + title_h
     bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
     # The colour bar's label runs along the bar when it fits, else above it as a title in
@@ -328,6 +332,9 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             for row in panel.separators:
                 ax.axhline(row - 0.5, color="white", lw=2.0)
+            if panel.partial is not None and panel.partial.any():
+                rows, cols = np.nonzero(panel.partial)
+                ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
         else:
             mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
             if np.isneginf(v).any():
@@ -386,9 +393,15 @@ def _draw_heatmaps(grid: HeatmapGrid) -> Figure:
             cax.set_title(bar_title, loc="left", fontsize=7.5)
         bar.outline.set_visible(False)
     if any_zero:
+        handles: list[Patch | Line2D] = [Patch(color=ZERO_COLOR)] if any_grey else []
+        names = ["exact zero (−∞)"] if any_grey else []
+        if any_partial:
+            handles.append(Line2D([], [], ls="none", **PARTIAL_MARK))
+            names.append(PARTIAL_LABEL)
         fig.legend(
-            [Patch(color=ZERO_COLOR)],
-            ["exact zero (−∞)"],
+            handles,
+            names,
+            ncols=len(names),
             loc="lower right",
             bbox_to_anchor=(1.0, 0.0),
             frameon=False,

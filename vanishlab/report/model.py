@@ -131,7 +131,9 @@ class HeatPanel:
 
     NaN is a missing combination (left blank); ``-inf`` an exact zero (shaded grey).
     ``text`` (same shape, optional) is written inside the cells. ``separators``: row indices
-    above which a line separates groups of rows (settings folded into one panel).
+    above which a line separates groups of rows (settings folded into one panel). ``partial``
+    (same shape, optional; dense grids): cells whose value is a mean of only some seeds, the
+    others being exact zeros (-inf), drawn with a dot.
     """
 
     title: str
@@ -140,6 +142,7 @@ class HeatPanel:
     values: np.ndarray
     text: tuple[tuple[str, ...], ...] | None = None
     separators: tuple[int, ...] = ()  # a line is drawn above each of these rows
+    partial: np.ndarray | None = None  # bool: some seeds -inf, the value the others' mean
 
 
 @dataclass(frozen=True)

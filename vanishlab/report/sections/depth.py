@@ -4,7 +4,8 @@ For a network of L layers, cell (l, k) is log10 ||dh_T/dh^(l)_{T-k}|| (ds^(l) fo
 state s = [h | c]): the last state of the top layer against layer l's state k steps earlier,
 mean over seeds (a geometric mean of the norms). Going down a column is the gradient travelling
 down the stack, going right along a row is it travelling back in time; -inf (an exact zero
-Jacobian) is drawn grey.
+Jacobian in every seed) is drawn grey, and a cell where only some seeds are -inf, which shows
+the mean of the others, gets a dot.
 """
 
 from __future__ import annotations
@@ -31,16 +32,20 @@ def _panel(
     lags = np.sort(stats["lag"].unique())
     groups = view.setting_order(stats[fold].drop_duplicates(), fold) if fold else None
     settings = list(groups.itertuples(index=False)) if groups is not None else [()]
-    blocks, labels, separators = [], [], []
+    blocks, partials, labels, separators = [], [], [], []
     for setting in settings:
         cell = select(stats, zip(fold, setting, strict=True))
         n_layers = int(cell["layer"].max()) + 1
         grid = np.full((n_layers, len(lags)), np.nan)
+        partial = np.zeros(grid.shape, dtype=bool)
         li = cell["layer"].to_numpy(dtype=np.int64)
         ki = np.searchsorted(lags, cell["lag"].to_numpy(dtype=np.int64))
         y = cell["y"].to_numpy(dtype=np.float64)
-        y = np.where(cell["zero"].to_numpy(dtype=bool) & np.isnan(y), -np.inf, y)
+        zero = cell["zero"].to_numpy(dtype=bool)
+        y = np.where(zero & np.isnan(y), -np.inf, y)
         grid[n_layers - 1 - li, ki] = y  # top layer drawn at the top
+        # Some seeds exactly 0, the others not: the cell is the others' mean (a dot says so).
+        partial[n_layers - 1 - li, ki] = zero & np.isfinite(y)
         prefix = setting_text(zip(fold, setting, strict=True))
         labels += [
             f"{prefix}, l = {n_layers - 1 - i}" if prefix else str(n_layers - 1 - i)
@@ -49,6 +54,7 @@ def _panel(
         if blocks:
             separators.append(sum(len(b) for b in blocks))
         blocks.append(grid)
+        partials.append(partial)
     values = np.concatenate(blocks, axis=0)
     panel = HeatPanel(
         title=title,
@@ -56,8 +62,13 @@ def _panel(
         col_labels=tuple(str(int(k)) for k in lags),
         values=values,
         separators=tuple(separators),
+        partial=np.concatenate(partials, axis=0),
     )
     return panel, len(labels)
+
+
+def _has_partial(panel: HeatPanel) -> bool:
+    return panel.partial is not None and bool(panel.partial.any())
 
 
 def depth_section(view: RunView) -> Section | None:
@@ -96,6 +107,10 @@ def depth_section(view: RunView) -> Section | None:
         if fold
         else ""
     )
+    partial_note = (
+        " A dot marks a cell where the Jacobian of some seeds, not all, is exactly zero: its "
+        "colour is the mean of the other seeds."
+    )
     figures = tuple(
         HeatmapGrid(
             title="Depth × lag: every layer's state"
@@ -104,9 +119,14 @@ def depth_section(view: RunView) -> Section | None:
                 f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
                 "against layer l's state k steps earlier, mean over seeds) for "
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
-                "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero; the "
-                "scale spans the values drawn. At lag 0 the top layer's is the identity, of norm "
-                "√H (pale red)." + folded + view.state_note + view.failed_note
+                "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero"
+                + (" (in every seed)" if view.seeds > 1 else "")
+                + "; the scale spans the values drawn. At lag 0 the top layer's is the "
+                "identity, of norm √H (pale red)."
+                + folded
+                + (partial_note if any(_has_partial(p) for p in page) else "")
+                + view.state_note
+                + view.failed_note
             ),
             panels=tuple(page),
             ncols=2,

@@ -1,0 +1,103 @@
+"""Settings where some seeds reach an exact zero Jacobian (-inf) and others do not: every page
+that averages over the seeds says so, in the same words, where it leaves a seed out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vanishlab.report import build_report
+from vanishlab.report.figures import draw, pinned
+from vanishlab.report.model import HeatmapGrid
+
+STAMP = "2024-01-01T00:00:00Z"
+LAGS = np.arange(21)
+
+
+def _stack_rows(gain: float, seed: int, zero_from: dict[int, int]) -> list[pd.DataFrame]:
+    """A 2-layer relu cell's state rows: each layer's log10 norm falls linearly, and is -inf
+    from ``zero_from[layer]`` on where given."""
+    cell = f"relu-2-{gain}-{seed}"
+    parts = []
+    for layer in range(2):
+        y = (-0.1 - 0.01 * seed - 0.02 * layer) * LAGS.astype(float)
+        if layer in zero_from:
+            y[zero_from[layer] <= LAGS] = -np.inf
+        parts.append(
+            pd.DataFrame(
+                {
+                    "activation": "relu",
+                    "num_layers": 2,
+                    "init": "normal",
+                    "gain": gain,
+                    "seed": seed,
+                    "cell_id": cell,
+                    "source": "state",
+                    "layer": pd.array(np.full(LAGS.size, layer), dtype="Int64"),
+                    "lag": LAGS,
+                    "log10_fro_mean": y,
+                    "log10_fro_std": 0.0,
+                    "n_zero": np.isneginf(y).astype(np.int64),
+                }
+            )
+        )
+    return parts
+
+
+def depth_run() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """gain 0.5: seed 1's top layer is exactly 0 from lag 5 on, seed 0's never; gain 1.0: both
+    seeds' top layers are 0 from lag 15 on (grey), seed 0's from lag 12."""
+    zeros = {(0.5, 0): {}, (0.5, 1): {1: 5}, (1.0, 0): {1: 12}, (1.0, 1): {1: 15}}
+    parts, cells = [], []
+    for (gain, seed), zero_from in zeros.items():
+        parts += _stack_rows(gain, seed, zero_from)
+        cells.append(
+            {"activation": "relu", "num_layers": 2, "init": "normal", "gain": gain, "seed": seed}
+            | {"cell_id": f"relu-2-{gain}-{seed}", "status": "ok", "reason": None}
+            | {"elapsed_s": 0.1}
+        )
+    manifest = {
+        "name": "zero-seeds",
+        "axes": {"activation": ["relu"], "num_layers": [2], "init": ["normal"]}
+        | {"gain": [0.5, 1.0], "seed": [0, 1]},
+    }
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(cells), manifest
+
+
+@pytest.fixture(scope="module")
+def depth():
+    results, cells, manifest = depth_run()
+    report = build_report(results, cells, manifest, timestamp=STAMP, sections=["depth"])
+    return next(s for s in report.sections if s.key == "depth")
+
+
+def test_depth_map_marks_cells_where_only_some_seeds_are_exact_zeros(depth):
+    """A cell where one seed is -inf and the other not showed the other's value, under a
+    caption saying grey is an exact zero: nothing told it from a cell of two finite seeds."""
+    (grid,) = depth.blocks
+    assert isinstance(grid, HeatmapGrid)
+    panels = {p.title.split(", ")[-1]: p for p in grid.panels}
+    assert set(panels) == {"gain = 0.5", "gain = 1.0"}
+    (p05, p10), top, bottom = panels.values(), 0, 1  # the top layer drawn at the top
+    assert p05.row_labels == ("1", "0") and p05.partial is not None and p10.partial is not None
+    # gain 0.5: seed 1 is 0 from lag 5, seed 0 never: lags 5..20 are seed 0's alone, marked
+    assert np.flatnonzero(p05.partial[top]).tolist() == list(range(5, 21))
+    assert p05.values[top, 10] == pytest.approx(-0.12 * 10)  # seed 0's value
+    # gain 1.0: seed 0 from 12, seed 1 from 15: 12..14 marked, 15 on grey (every seed 0)
+    assert np.flatnonzero(p10.partial[top]).tolist() == [12, 13, 14]
+    assert np.isneginf(p10.values[top, 15:]).all()
+    assert not p05.partial[bottom].any() and not p10.partial[bottom].any()
+    assert "grey an exact zero (in every seed)" in grid.caption
+    assert "A dot marks a cell where the Jacobian of some seeds, not all, is exactly zero" in (
+        grid.caption
+    )
+    with pinned():
+        fig = draw(grid)
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "exact zero (−∞)",
+        "some seeds exact zero: the others' mean",
+    ]
+    dots = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
+    assert len(dots) == 1 and len(dots[0].get_xdata()) == int(p05.partial.sum())
