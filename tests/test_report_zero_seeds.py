@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.figures import draw, pinned
-from vanishlab.report.model import HeatmapGrid
+from vanishlab.report.format import rate_text
+from vanishlab.report.model import HeatmapGrid, Table
 
 STAMP = "2024-01-01T00:00:00Z"
 LAGS = np.arange(21)
@@ -101,3 +103,71 @@ def test_depth_map_marks_cells_where_only_some_seeds_are_exact_zeros(depth):
     ]
     dots = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
     assert len(dots) == 1 and len(dots[0].get_xdata()) == int(p05.partial.sum())
+
+
+# relu at gain 0.5 with H = 8 over T = 30: some seeds reach an exact zero (a sample's units all
+# off) and others not, in the rate, the rate via layer 0 and the Lyapunov exponent.
+RELU = vl.Sweep(
+    activation="relu",
+    num_layers=(1, 2),
+    init=("orthogonal", "default"),
+    gain=0.5,
+    seed=(0, 1),
+    hidden_size=8,
+    input_size=16,
+    seq_len=30,
+    batch=8,
+)
+
+
+@pytest.fixture(scope="module")
+def relu_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("relu") / "run"
+    vl.run_sweep(RELU, run, name="relu", workers=1, progress=False)
+    return run
+
+
+def _report(run, sections):
+    return build_report(
+        vl.load_results(run),
+        vl.load_cells(run),
+        vl.load_manifest(run),
+        timestamp=STAMP,
+        sections=sections,
+        summary=vl.summarize(run),
+    )
+
+
+def _table(report, title):
+    blocks = [b for s in report.sections for b in s.blocks if isinstance(b, Table)]
+    return next(b for b in blocks if b.title == title)
+
+
+def test_theory_table_counts_the_seeds_each_mean_leaves_out(relu_run):
+    """The Lyapunov column left a seed at −∞ out of its mean without a word ('relu, 1 layer,
+    default, gain 0.5' read −1.793 with seed 1 at −∞), and so did the measured rate and the
+    rate via layer 0: each now says '(k of n seeds −∞)', as the rates table does."""
+    report = _report(relu_run, ["theory"])
+    table = _table(report, "Theory vs measurement by setting")
+    summary = vl.summarize(relu_run)
+    columns = {
+        "rate": "measured rate (top layer)",
+        "rate_layer0": "rate via layer 0",
+        "lyapunov": "Lyapunov (whole state)",
+    }
+    counted = 0
+    for row in table.rows:
+        layers, init = int(row[0]), row[1]
+        cells = summary[(summary["num_layers"] == layers) & (summary["init"] == init)]
+        for field, column in columns.items():
+            values = cells[field].to_numpy(dtype=np.float64)
+            k, n = int(np.isneginf(values).sum()), len(values)
+            text = row[table.columns.index(column)]
+            if 0 < k < n:
+                mean = values[np.isfinite(values)].mean()
+                assert text == f"{rate_text(mean)} ({k} of {n} seeds −∞)"
+                counted += 1
+            else:
+                assert "seeds −∞" not in text
+    assert counted >= 2  # the run has such settings (else this test tests nothing)
+    assert "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov" in table.caption

@@ -50,6 +50,7 @@ __all__ = [
     "py",
     "r2_text",
     "rate_text",
+    "seeds_at_minus_inf",
     "setting_text",
 ]
 
@@ -101,6 +102,13 @@ def rate_text(rate: float) -> str:
     if math.isinf(rate):
         return "−∞" if rate < 0 else "+∞"
     return f"{rate:+.3f}".replace("-", "−")
+
+
+def seeds_at_minus_inf(n_inf: int, n: int) -> str:
+    """`` (k of n seeds −∞)`` after a mean over seeds that left its k seeds at −∞ out; ``""``
+    when none or all are (all: the mean itself reads −∞). Every such mean says it so."""
+    k, n = int(n_inf), int(n)
+    return f" ({k} of {n} seeds −∞)" if 0 < k < n else ""
 
 
 NUMERIC_AXES = frozenset(a.name for a in AXIS_TABLE if a.type in (int, float))

@@ -173,6 +173,10 @@ def by_setting(view: RunView) -> pd.DataFrame:
     out["rate_hi"] = agg["rate_hi"]
     out["rate_layer0"] = _mean_by(gid, s["rate_layer0"], ok) if "rate_layer0" in s else math.nan
     out["lyapunov"] = _mean_by(gid, s["lyapunov"], ok)
+    # The measured cells at -inf that each of these means leaves out (the table counts them).
+    for column in ("rate_layer0", "lyapunov"):
+        v = s[column].to_numpy(dtype=np.float64) if column in s else np.full(len(s), np.nan)
+        out[f"n_zero_{column}"] = pd.Series(ok & np.isneginf(v)).groupby(gid.to_numpy()).sum()
     out["predicted"] = _mean_by(gid, s["predicted_rate"])
     out["predicted_by"] = first["predicted_by"].astype(str)
     out["validity"] = first["mf_validity"].astype(str)

@@ -30,6 +30,7 @@ from ..format import (
     py,
     r2_text,
     rate_text,
+    seeds_at_minus_inf,
     setting_text,
 )
 from ..layout import select, value_range
@@ -174,8 +175,7 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     finite = rec["n"] - rec["n_zero"]
     if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
         text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
-    if _partial_zero(rec):
-        text += f" ({int(rec['n_zero'])} of {int(rec['n'])} seeds −∞)"
+    text += seeds_at_minus_inf(rec["n_zero"], rec["n"])
     if rec.get("n_cut", 0) > 0:
         text += (
             f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "

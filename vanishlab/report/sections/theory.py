@@ -31,6 +31,7 @@ from ..format import (
     label,
     plural,
     rate_text,
+    seeds_at_minus_inf,
     setting_text,
 )
 from ..layout import (
@@ -173,6 +174,11 @@ def _rate_or_dash(value: float) -> str:
     return rate_text(value) if not (isinstance(value, float) and math.isnan(value)) else "—"
 
 
+def _seed_mean(rec: dict[str, Any], column: str, n_inf: str) -> str:
+    """A mean over the setting's measured seeds, with the seeds at −∞ it left out counted."""
+    return _rate_or_dash(rec[column]) + seeds_at_minus_inf(rec[n_inf], rec["n_ok"])
+
+
 def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     axes = [c for c in view.varying if c != "seed" and c in settings]
     stacks = "num_layers" in settings and bool((settings["num_layers"] > 1).any())
@@ -185,17 +191,17 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         theory = "—" if by == "none" else by
         if by == "mean field" and rec["validity"] not in ("", "iid"):
             theory += f" ({rec['validity']})"
-        whole = [_rate_or_dash(rec["rate_layer0"])] if stacks else []
+        whole = [_seed_mean(rec, "rate_layer0", "n_zero_rate_layer0")] if stacks else []
         rows.append(
             (
                 *(format_value(rec[c]) for c in axes),
                 f"{int(rec['n_ok'])}" + (f" of {int(rec['n'])}" if rec["n_ok"] < rec["n"] else ""),
-                _rate_or_dash(rec["rate"]),
+                _seed_mean(rec, "rate", "n_zero"),
                 _rate_or_dash(rec["predicted"]),
                 theory,
                 delta,
                 *whole,
-                _rate_or_dash(rec["lyapunov"]),
+                _seed_mean(rec, "lyapunov", "n_zero_lyapunov"),
                 _rate_or_dash(rec["pascanu"]),
                 rec["flags"] or "—",
                 rec["notes"],
@@ -244,7 +250,8 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         "Theory vs measurement by setting",
         f"Measured rate: the fitted slope of ln ||{view.state_jacobian()}|| of the top layer "
         "against its own earlier state (natural log per step, mean over the "
-        "seeds; a seed whose rate is −∞ is left out of the mean unless all are). Predicted: "
+        "seeds; a seed whose rate is −∞ is left out of the mean unless all are, and counted: "
+        "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov exponent). Predicted: "
         "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
         "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies. "
         "Measured − predicted: mean ± standard deviation over seeds. "
