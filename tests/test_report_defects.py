@@ -131,7 +131,7 @@ def test_failed_seeds_of_a_setting_are_noted_once():
         }
     )
     text = setting_notes(cells)
-    assert text.count("Failed") == 1 and "2 of 3 seeds, first shown" in text
+    assert text.count("Failed") == 1 and "2 of 3 seeds, the earliest shown" in text
     assert "Near critical (1 of 3 seeds)." in text
     same = pd.DataFrame({"status": ["ok", "ok"], "note": ["Narrow.", "Narrow."]})
     assert setting_notes(same) == "Narrow."

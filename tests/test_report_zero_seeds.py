@@ -12,6 +12,7 @@ from vanishlab.report import build_report
 from vanishlab.report.figures import draw, pinned
 from vanishlab.report.format import rate_text
 from vanishlab.report.model import HeatmapGrid, Table
+from vanishlab.report.predicted import setting_notes
 
 STAMP = "2024-01-01T00:00:00Z"
 LAGS = np.arange(21)
@@ -171,3 +172,59 @@ def test_theory_table_counts_the_seeds_each_mean_leaves_out(relu_run):
                 assert "seeds −∞" not in text
     assert counted >= 2  # the run has such settings (else this test tests nothing)
     assert "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov" in table.caption
+
+
+def test_seeds_cut_at_different_lags_name_the_earliest_in_both_tables(tmp_path):
+    """The IRNN (relu, identity, gain 1) at H = 8, T = 30: both seeds exactly 0 inside the
+    window, from lags 21 and 23. The rates table read '(2 of 2 seeds exactly 0 from lag 21)',
+    as if both were 0 from lag 21, and the theory notes showed the first seed's lag ('first
+    shown'), which need not be the earliest: both now name the earliest and say so."""
+    run = tmp_path / "irnn"
+    sweep = vl.Sweep(
+        activation="relu",
+        init=("identity", "normal"),  # normal: a prediction, so that the theory table is drawn
+        gain=1.0,
+        seed=(0, 1),
+        hidden_size=8,
+        input_size=16,
+        seq_len=30,
+        batch=8,
+    )
+    vl.run_sweep(sweep, run, name="irnn", workers=1, progress=False)
+    summary = vl.summarize(run)
+    notes = summary.loc[summary["init"] == "identity", "note"]
+    zero_lags = sorted(int(z) for z in notes.str.extract(r"from lag (\d+)")[0])
+    assert zero_lags == [21, 23]  # the setting this test is about
+    report = _report(run, ["rates", "theory"])
+    rates = _table(report, "Decay rates by setting")
+    row = next(r for r in rates.rows if r[0] == "identity")
+    assert row[rates.columns.index("rate (ln/step)")].endswith(
+        "(2 of 2 seeds exactly 0, the earliest from lag 21)"
+    )
+    assert "from which lag: the earliest, where seeds differ" in rates.caption
+    theory = _table(report, "Theory vs measurement by setting")
+    row = next(r for r in theory.rows if r[0] == "identity")
+    assert (
+        "Fit: exact zero Jacobian from lag 21 on; rate fitted before it (2 of 2 seeds, the "
+        "earliest shown)." in row[theory.columns.index("notes")]
+    )
+
+
+def test_notes_alike_but_for_their_numbers_show_the_earliest():
+    """The sentence shown for seeds whose notes differ only in their lags was the first seed's,
+    called 'first shown': with the later lag first, another table's earliest lag disagreed."""
+    cells = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "ok"],
+            "note": [
+                "Fit: exact zero Jacobian from lag 23 on; rate fitted before it.",
+                "Fit: exact zero Jacobian from lag 21 on; rate fitted before it.",
+                "Fit: exact zero Jacobian from lag 9 on: vanishes completely.",
+            ],
+        }
+    )
+    assert setting_notes(cells) == (
+        "Fit: exact zero Jacobian from lag 21 on; rate fitted before it (2 of 3 seeds, the "
+        "earliest shown). Fit: exact zero Jacobian from lag 9 on: vanishes completely (1 of 3 "
+        "seeds)."
+    )

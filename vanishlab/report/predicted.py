@@ -74,8 +74,10 @@ def setting_notes(cells: pd.DataFrame) -> str:
     """The notes of one setting's cells (its seeds), each sentence said once.
 
     Sentences that differ only in their numbers ("... inf at time step 80." in one seed, "...
-    step 93." in another) are one sentence: the first is shown, with how many seeds have it
-    and that the numbers differ; the Anomalies section lists every failed cell on its own.
+    step 93." in another) are one sentence: the one of the smallest numbers (the earliest lag
+    or time step) is shown, with how many seeds have it and that it is the earliest, as the
+    rates tables name the earliest lag of an exact zero; the Anomalies section lists every
+    failed cell on its own.
     """
     n = len(cells)
     groups: dict[str, list[str]] = {}
@@ -85,9 +87,9 @@ def setting_notes(cells: pd.DataFrame) -> str:
                 groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
     out = []
     for texts in groups.values():
-        first, k, distinct = texts[0], len(texts), len(set(texts))
+        first, k, distinct = min(texts, key=_numbers), len(texts), len(set(texts))
         if n > 1 and (k < n or distinct > 1):
-            detail = f"{k} of {n} seeds" + (", first shown" if distinct > 1 else "")
+            detail = f"{k} of {n} seeds" + (", the earliest shown" if distinct > 1 else "")
             first = f"{first.removesuffix('.')} ({detail})."
         out.append(first)
     return " ".join(out)
@@ -97,6 +99,11 @@ def setting_notes(cells: pd.DataFrame) -> str:
 # gain² ≥ 2 ..."), so only the abbreviations notes may hold are not ends.
 _SENTENCE = re.compile(r"(?<=\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)\s+(?=\S)")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _numbers(sentence: str) -> tuple[float, ...]:
+    """The numbers of a sentence in order: sentences alike but for them sort by these."""
+    return tuple(float(m) for m in _NUMBER.findall(sentence))
 
 
 def _mean_by(groups: pd.Series, values: pd.Series, include: np.ndarray | None = None) -> pd.Series:

@@ -78,6 +78,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["zero_from"] = zero_lag
     # The lag the rate cell names: the cut seeds' own zeros (a seed at -inf is counted apart).
     work["cut_from"] = np.where(work["cut"], zero_lag, np.inf)
+    work["cut_last"] = np.where(work["cut"], zero_lag, -np.inf)
     work["horizon"] = horizon
     work["r2"] = fits["r2"].to_numpy(dtype=np.float64)
     work["phase"] = fits["phase"].astype(str).to_numpy()
@@ -95,6 +96,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         n_cut=("cut", "sum"),
         zero_from=("zero_from", "min"),
         cut_from=("cut_from", "min"),
+        cut_last=("cut_last", "max"),
         rate=("finite_rate", "mean"),
         lo=("finite_rate", "min"),
         hi=("finite_rate", "max"),
@@ -158,14 +160,16 @@ def horizon_cell(rec: Mapping[str, Any]) -> str:
 #: How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its tables.
 EXACT_ZERO_RATES = (
     "A seed whose Jacobian becomes exactly zero inside the window keeps the rate fitted "
-    "before the zero (the table says from which lag); one with fewer than two lags left "
+    "before the zero (the table says from which lag: the earliest, where seeds differ); one "
+    "with fewer than two lags left "
     "before it has a rate of −∞ and is counted apart, out of the mean. "
 )
 
 
 def rate_cell(rec: Mapping[str, Any]) -> str:
     """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
-    apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L").
+    apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
+    lag L" when they are cut at different lags).
 
     ``rec`` is a row of :func:`setting_fits`. One definition for every table of per-setting
     rates: a mean that took the −∞ seeds in read −∞ for a setting another table gave as
@@ -177,8 +181,10 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
         text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
     text += seeds_at_minus_inf(rec["n_zero"], rec["n"])
     if rec.get("n_cut", 0) > 0:
+        # Seeds cut at different lags: the lag named is the earliest, and says so.
+        earliest = ", the earliest" if rec.get("cut_last", -np.inf) > rec["cut_from"] else ""
         text += (
-            f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0 from lag "
+            f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0{earliest} from lag "
             f"{int(rec['cut_from'])})"
         )
     return text
