@@ -11,7 +11,7 @@ import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.figures import draw, pinned
 from vanishlab.report.format import rate_text
-from vanishlab.report.model import HeatmapGrid, Table
+from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
 
 STAMP = "2024-01-01T00:00:00Z"
@@ -112,7 +112,7 @@ RELU = vl.Sweep(
     activation="relu",
     num_layers=(1, 2),
     init=("orthogonal", "default"),
-    gain=0.5,
+    gain=(0.5, 1.0),
     seed=(0, 1),
     hidden_size=8,
     input_size=16,
@@ -158,8 +158,9 @@ def test_theory_table_counts_the_seeds_each_mean_leaves_out(relu_run):
     }
     counted = 0
     for row in table.rows:
-        layers, init = int(row[0]), row[1]
-        cells = summary[(summary["num_layers"] == layers) & (summary["init"] == init)]
+        layers, init, gain = int(row[0]), row[1], float(row[2])
+        at = (summary["num_layers"] == layers) & (summary["init"] == init)
+        cells = summary[at & (summary["gain"] == gain)]
         for field, column in columns.items():
             values = cells[field].to_numpy(dtype=np.float64)
             k, n = int(np.isneginf(values).sum()), len(values)
@@ -227,4 +228,38 @@ def test_notes_alike_but_for_their_numbers_show_the_earliest():
         "Fit: exact zero Jacobian from lag 21 on; rate fitted before it (2 of 3 seeds, the "
         "earliest shown). Fit: exact zero Jacobian from lag 9 on: vanishes completely (1 of 3 "
         "seeds)."
+    )
+
+
+def test_phase_diagrams_say_which_seeds_their_triangles_mark(relu_run):
+    """The gain diagram's caption said its triangles mark seeds with 'an exact zero in the fit
+    window (rate −∞)', but a seed exactly zero later in the window keeps a finite rate and
+    gets no triangle; and the theory section's diagram drew the same triangles unexplained."""
+    report = _report(relu_run, ["gain", "theory"])
+    fits = vl.summarize(relu_run)
+    cut = fits[np.isfinite(fits["rate"]) & fits["note"].str.contains("rate fitted before it")]
+    assert len(cut)  # seeds with a zero in the window and a finite rate: no triangle
+    grids = [b for s in report.sections for b in s.blocks if isinstance(b, LineGrid)]
+    assert {g.title.split(" (")[0] for g in grids} == {
+        "Gain phase diagram",
+        "Measured and predicted rate against gain",
+    }
+    for grid in grids:
+        floors = [c for p in grid.panels for c in p.curves if len(c.floor_x)]
+        assert floors  # relu, 2 layers, orthogonal, gain 0.5 has a seed at −∞
+        assert (
+            "Triangles on the floor mark gains where some seed has a rate of −∞ (a Jacobian "
+            "exactly zero with fewer than two lags of the fit window before the zero; a seed "
+            "exactly zero later in the window keeps the rate fitted before it, and is in the "
+            "mean); the point is the mean of the other seeds." in grid.caption
+        )
+        assert "exact zero in the fit window (rate −∞)" not in grid.caption
+    # The rate maps' dagger: the same seeds, the same words.
+    report = _report(relu_run, ["rates"])
+    (grid,) = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
+    texts = [t for p in grid.panels for row in p.text for t in row]
+    assert any("†" in t for t in texts)
+    assert (
+        "† marks a mean over only some seeds: the others have a rate of −∞ (a Jacobian exactly "
+        "zero with fewer than two lags" in grid.caption
     )

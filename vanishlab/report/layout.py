@@ -41,6 +41,7 @@ from .model import Curve, LineGrid, LinePanel
 from .view import RunView
 
 __all__ = [
+    "MINUS_INF_RATE",
     "ZERO_NOTE",
     "Overlay",
     "Plan",
@@ -64,6 +65,15 @@ ZERO_NOTE = (
     " Triangles on the floor of a panel (one row per line) mark lags where some sample's "
     "Jacobian is exactly zero, so that its cell's mean log10 is −∞; the line averages the other "
     "seeds and breaks where none is left."
+)
+
+#: What a seed's rate of −∞ is, for the captions whose marks point such seeds out (the rate
+#: maps' †, the phase diagrams' floor triangles): a seed exactly zero later in the window is
+#: not one, and is not marked.
+MINUS_INF_RATE = (
+    "a rate of −∞ (a Jacobian exactly zero with fewer than two lags of the fit window before "
+    "the zero; a seed exactly zero later in the window keeps the rate fitted before it, and "
+    "is in the mean)"
 )
 
 #: ``overlay(setting, curve)``: a reference (theory) curve to draw over the measured ``curve``, or
@@ -338,10 +348,16 @@ def gain_grid(
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
     ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
-    A panel whose measured rates are all -inf (only floor triangles, in a stable band that
-    seemed to say "stable") is explained in the caption, and so is one without any rate.
+    Floor triangles (gains where some seed's rate is -inf) are explained in the caption; so is
+    a panel whose measured rates are all -inf (only floor triangles, in a stable band that
+    seemed to say "stable"), and one without any rate.
     """
     measured = [[c for c in p.curves if not c.reference] for p in panels]
+    if any(len(c.floor_x) for cs in measured for c in cs):
+        caption += (
+            f" Triangles on the floor mark gains where some seed has {MINUS_INF_RATE}; the "
+            "point is the mean of the other seeds."
+        )
     empty = [cs for cs in measured if cs and not any(np.isfinite(c.y).any() for c in cs)]
     floors_only = [all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty]
     if any(floors_only):

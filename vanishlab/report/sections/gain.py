@@ -40,7 +40,6 @@ def gain_section(view: RunView) -> Section | None:
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
         suffix = setting_text(plan_.fixed)
-        floors = any(len(c.floor_x) for q in panels for c in q.curves)
         return gain_grid(
             title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
             caption=(
@@ -48,14 +47,7 @@ def gain_section(view: RunView) -> Section | None:
                 + (f"one line per {label(line)}; " if line else "")
                 + ("bars span the seeds. " if view.seeds > 1 else "one seed. ")
                 + "Below the grey band (stable, |rate| ≤ "
-                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
-                + (
-                    " Triangles on the floor mark gains where some seed has an exact zero "
-                    "in the fit window (rate −∞); the point is the mean of the other seeds."
-                    if floors
-                    else ""
-                )
-                + view.failed_note
+                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode." + view.failed_note
             ),
             plan=plan_,
             panels=panels,

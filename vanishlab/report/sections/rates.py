@@ -33,7 +33,7 @@ from ..format import (
     seeds_at_minus_inf,
     setting_text,
 )
-from ..layout import select, value_range
+from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section, Table
 from ..view import RunView, applicable_values, applies_to_none
 
@@ -334,8 +334,7 @@ def _rate_heatmaps(
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
                 "fallen 1000-fold (the median over seeds, so it may lie between two lags)."
                 + (
-                    " † marks a mean over only some seeds: the others have an exact zero in the "
-                    "fit window (rate −∞)."
+                    f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
                     if marked
                     else ""
                 )
