@@ -265,7 +265,7 @@ def test_report_shows_models_side_by_side_without_gated_theory(smoke_run, tmp_pa
     for row in cells:
         model = row[-4]
         if model in ("lstm", "gru"):
-            assert row[-1] == "none: no theory for gated cells"
+            assert row[-1] == "— (no theory for gated cells)"
         else:
             assert "mean field" in row[-1]
 

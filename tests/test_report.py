@@ -800,3 +800,55 @@ def test_word_axes_are_left_aligned_in_the_rates_table():
     aligned = dict(zip(table.columns, table.numeric, strict=True))
     assert aligned["model"] is False and aligned["init"] is False
     assert aligned["seeds"] is True
+
+
+def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path):
+    """An nn.RNN setting without a prediction (relu, 2 layers, orthogonal, gain 2: a lower layer
+    diverges) read a bare 'none' in the models table, where the theory table writes a dash
+    and its notes the reason; and relu at the origin, predicted −∞ by the linear regime (as
+    the theory table says), read 'none' too."""
+    from vanishlab.report.data import build_report as build
+
+    def models_table(sweep):
+        run = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        vl.run_sweep(sweep, run, name="m", workers=1, progress=False)
+        report = build(
+            vl.load_results(run),
+            vl.load_cells(run),
+            vl.load_manifest(run),
+            timestamp=STAMP,
+            summary=vl.summarize(run),
+            sections=["models"],
+        )
+        (section,) = [s for s in report.sections if s.key == "models"]
+        table = next(b for b in section.blocks if isinstance(b, Table))
+        return {row[table.columns.index("model")]: row[-1] for row in table.rows}
+
+    small = {"hidden_size": 8, "input_size": 4, "seq_len": 12, "batch": 2}
+    diverging = models_table(
+        vl.Sweep(
+            model=("rnn", "gru"),
+            activation="relu",
+            num_layers=2,
+            init="orthogonal",
+            gain=2.0,
+            **small,
+        )
+    )
+    assert diverging["rnn (relu)"] == (
+        "— (no prediction: a lower layer diverges (relu with gain² ≥ 2), so the layers above "
+        "have no finite drive)"
+    )
+    assert diverging["gru"] == "— (no theory for gated cells)"
+    origin = models_table(
+        vl.Sweep(
+            model=("rnn", "gru"),
+            activation="relu",
+            init="orthogonal",
+            gain=0.5,
+            input_std=0.0,
+            bias=False,
+            **small,
+        )
+    )
+    assert origin["rnn (relu)"] == "−∞ (linear)"

@@ -36,6 +36,7 @@ __all__ = [
     "decay_overlay_caption",
     "has_theory",
     "mean_of",
+    "no_prediction",
     "setting_notes",
 ]
 
@@ -104,6 +105,16 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 def _numbers(sentence: str) -> tuple[float, ...]:
     """The numbers of a sentence in order: sentences alike but for them sort by these."""
     return tuple(float(m) for m in _NUMBER.findall(sentence))
+
+
+def no_prediction(note: object) -> str:
+    """A table cell for a cell without a prediction: a dash, and the reason its note gives
+    ("No prediction: ..."), as the theory table's dash has beside it in the notes."""
+    for sentence in _SENTENCE.split(str(note or "").strip()):
+        if sentence.startswith("No prediction: "):
+            reason = sentence.removeprefix("No prediction: ").removesuffix(".")
+            return f"— (no prediction: {reason})"
+    return "—"
 
 
 def _mean_by(groups: pd.Series, values: pd.Series, include: np.ndarray | None = None) -> pd.Series:

@@ -28,6 +28,7 @@ from ..format import (
 )
 from ..layout import ZERO_NOTE, grid_rows, seed_stats, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
+from ..predicted import mean_of, no_prediction
 from ..view import RunView
 from .rates import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell, top_setting_fits
 from .rates import TITLE as RATES_TITLE
@@ -37,7 +38,7 @@ __all__ = ["MAX_PANELS", "models_section"]
 MAX_PANELS = 12
 """At most this many settings get a panel; the rest are named in the figure's note."""
 _MODEL = "model"
-_NO_THEORY = "none: no theory for gated cells"
+_NO_THEORY = "— (no theory for gated cells)"
 
 
 def _line_label(model: object, activation: object) -> str:
@@ -125,6 +126,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
         predicted_by=fits["cell_id"].map(theory["predicted_by"]),
         predicted_rate=fits["cell_id"].map(theory["predicted_rate"]),
+        predicted_note=fits["cell_id"].map(theory["note"]),
     )
     rank = {name: i for i, name in enumerate(lines)}
     rows: list[tuple[str, ...]] = []
@@ -141,16 +143,14 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         sub = groups[g]
         name = g[-1]
         model = sub[_MODEL].iloc[0]
+        by = sub["predicted_by"].dropna()
+        pr = mean_of(sub["predicted_rate"].to_numpy(dtype=np.float64))
         if model != "rnn":
             predicted = _NO_THEORY
-        else:
-            by = sub["predicted_by"].dropna()
-            pr = sub["predicted_rate"].to_numpy(dtype=np.float64)
-            predicted = (
-                f"{rate_text(float(np.nanmean(pr)))} ({by.iloc[0]})"
-                if len(by) and by.iloc[0] != "none" and np.isfinite(pr).any()
-                else "none"
-            )
+        elif len(by) and by.iloc[0] != "none" and not np.isnan(pr):
+            predicted = f"{rate_text(pr)} ({by.iloc[0]})"  # −∞ at relu's origin, as theory's
+        else:  # the theory table's dash, with the reason its notes give
+            predicted = no_prediction(sub["predicted_note"].dropna().head(1).squeeze())
         setting = [format_value(v) for v in g[:-1]]
         cell = sub.iloc[0]
         rows.append((*setting, str(name), cell["rate_text"], cell["horizon_text"], predicted))
@@ -165,7 +165,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
             "'> n' when it never does by lag n, the last lag measured; "
             + exact_zero_note("some seed's")
-            + "). Last, the predicted rate with its theory. "
+            + "). Last, the predicted rate with its theory ('—' where none applies, with the "
+            "reason). "
             f"{view.gated} rows have no theory: the linear regime and the mean field here are "
             "nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered."
             + view.failed_table_note
