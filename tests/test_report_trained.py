@@ -632,3 +632,34 @@ def test_an_analysis_whose_inputs_record_was_hand_edited_still_reports(single_ru
     path.write_text(json.dumps(manifest))
     facts = {k: v for b in _blocks(_section(_report(run), "model"), KeyValues) for k, v in b.items}
     assert facts["inputs"] == "x.pt"
+
+
+def test_the_monitor_page_names_its_probe_dimensions_and_fit_window(monitor_run):
+    """The probe read "20 × 4 × 3" with no word on which number is what, and the rates
+    caption fitted "over lags K/4..K" with K defined nowhere on the page."""
+    report = _report(monitor_run)
+    recording = dict(_blocks(_section(report, "monitor"), KeyValues)[1].items)
+    assert recording["probe"] == "20 × 4 × 3 (T, B, I)"
+    rates = next(
+        b for b in _blocks(_section(report, "training"), LineGrid) if b.title.startswith("Decay")
+    )
+    assert "over lags K/4..K, K the last lag measured: here lags 5..20 (state), 5..19 (input))" in (
+        rates.caption
+    )
+
+
+def test_a_rate_that_rounds_to_zero_has_no_sign():
+    """The IRNN's λ₁ at initialisation (about −0.0002) read "−0.000" on the monitor page: a
+    negative number that is not one at three decimals."""
+    assert rate_text(-0.0002) == rate_text(0.0) == rate_text(0.0004) == "0.000"
+    assert rate_text(-0.0005001) == "−0.001" and rate_text(0.0123) == "+0.012"
+    assert rate_text(-math.inf) == "−∞" and rate_text(math.nan) == "—"
+
+
+def test_shapes_name_their_dimensions_on_both_trained_pages():
+    from vanishlab.report.sections.trained import shape_text
+
+    assert shape_text([50, 8, 2], False) == "50 × 8 × 2 (T, B, I)"
+    assert shape_text([8, 50, 2], True) == "8 × 50 × 2 (B, T, I), batch first"
+    assert shape_text([50, 2], False) == "50 × 2 (T, I), one unbatched sequence"
+    assert shape_text([], None) == "—"

@@ -96,12 +96,15 @@ def format_value(value: object) -> str:
 
 
 def rate_text(rate: float) -> str:
-    """A rate (ln per step) with its sign: ``+0.012``, ``−1.386``, ``−∞``; NaN as an em dash."""
+    """A rate (ln per step) with its sign: ``+0.012``, ``−1.386``, ``−∞``; NaN as an em dash.
+    One that rounds to zero is ``0.000``, unsigned: "−0.000" (a λ₁ of −0.0002) read as a
+    negative number that is not one at three decimals."""
     if math.isnan(rate):
         return "—"
     if math.isinf(rate):
         return "−∞" if rate < 0 else "+∞"
-    return f"{rate:+.3f}".replace("-", "−")
+    text = f"{rate:+.3f}"
+    return "0.000" if text in ("+0.000", "-0.000") else text.replace("-", "−")
 
 
 def seeds_at_minus_inf(n_inf: int, n: int) -> str:

@@ -38,6 +38,7 @@ from .trained import (
     measured_curve,
     num_layers,
     seconds_text,
+    shape_text,
 )
 
 __all__ = ["MAX_SHOWN_STEPS", "chosen_steps", "curves_steps_section", "monitor_section"]
@@ -136,9 +137,10 @@ def monitor_section(view: RunView) -> Section:
     ok = steps[steps["status"] == "ok"] if len(steps) else steps
     n, n_ok = len(steps), len(ok)
     probe = model.get("probe_shape") or []
-    blocks: list[Any] = [KeyValues("Module", tuple(architecture_items(architecture(view))))]
+    arch = architecture(view)
+    blocks: list[Any] = [KeyValues("Module", tuple(architecture_items(arch)))]
     recorded = [
-        ("probe", " × ".join(str(s) for s in probe) or "—"),
+        ("probe", shape_text(probe, arch.get("batch_first"))),
         ("probe SHA-256", str(model.get("probe_sha256") or "—")),
         ("recorded every", _every(model.get("every"))),
         ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed{_failure_counts(steps)})"),
@@ -191,6 +193,21 @@ def _series(x: np.ndarray, y: np.ndarray, style: int, label: str, failed: np.nda
     )
 
 
+def _window(fits: pd.DataFrame) -> str:
+    """The lags of the fit windows, per source when each has one window at every step: ":
+    here lags 12..50 (state), 12..49 (input)"; "" when they vary."""
+    if not len(fits) or not {"source", "lag_start", "lag_end"} <= set(fits.columns):
+        return ""
+    windows = []
+    for source in ("state", "input"):
+        rows = fits[(fits["source"] == source).to_numpy(dtype=bool)]
+        pairs = set(zip(rows["lag_start"], rows["lag_end"], strict=True))
+        if len(pairs) > 1:
+            return ""
+        windows += [f"{int(a)}..{int(b)} ({source})" for a, b in pairs]
+    return ": here lags " + ", ".join(windows) if windows else ""
+
+
 def training_section(view: RunView) -> Section | None:
     """Rates, λ₁ and horizons against the training step, and their table."""
     steps = steps_frame(view)
@@ -235,7 +252,8 @@ def training_section(view: RunView) -> Section | None:
         title="Decay rates and the top Lyapunov exponent over training",
         caption=(
             "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
-            "norm over lags K/4..K) at each recorded training step, and the top Lyapunov "
+            f"norm over lags K/4..K, K the last lag measured{_window(fits)}) at each recorded "
+            "training step, and the top Lyapunov "
             "exponent λ₁ of the hidden dynamics along the probe, in the same unit. Below the "
             f"grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with the "
             "lag, above it they explode."

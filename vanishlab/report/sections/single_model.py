@@ -43,6 +43,7 @@ from .trained import (
     measured_curve,
     num_layers,
     seconds_text,
+    shape_text,
     zero_throughout,
 )
 
@@ -87,15 +88,14 @@ def _inputs_items(model: dict[str, Any]) -> list[tuple[str, str]]:
             ("samples (batch)", format_value(gaussian.get("batch"))),
         ]
     if isinstance(inputs, dict) and inputs.get("file"):
-        shape = inputs.get("shape")
-        shape = shape if isinstance(shape, list) else []  # (a hand-edited one: no traceback)
-        layout = "(B, T, I), batch first" if inputs.get("batch_first") else "(T, B, I)"
-        if len(shape) == 2:
-            layout = "(T, I), one unbatched sequence"
+        shape = inputs.get("shape")  # (hand-edited to no list: left out, no traceback)
         return [
             ("inputs", str(inputs["file"])),
             ("inputs SHA-256", str(inputs.get("sha256") or "—")),
-            ("shape", " × ".join(str(s) for s in shape) + f" {layout}"),
+            (
+                "shape",
+                shape_text(shape if isinstance(shape, list) else [], inputs.get("batch_first")),
+            ),
         ]
     return [("inputs", "—")]
 

@@ -45,6 +45,7 @@ __all__ = [
     "module_text",
     "num_layers",
     "seconds_text",
+    "shape_text",
     "theory_trained_section",
     "zero_throughout",
 ]
@@ -216,6 +217,17 @@ def fitted_line(fit: Mapping[str, Any] | None, style: int) -> Curve | None:
     x = np.array([float(fit["lag_start"]), float(fit["lag_end"])])
     y = (intercept + rate * x) / math.log(10.0)
     return Curve(label=FITTED_LABEL, style=style, x=x, y=y, reference=True)
+
+
+def shape_text(shape: Sequence[object], batch_first: object) -> str:
+    """An input tensor's shape with its dimensions named, as the module takes it: "50 × 8 × 2
+    (T, B, I)", "(B, T, I), batch first", or "(T, I), one unbatched sequence"."""
+    dims = " × ".join(str(s) for s in shape)
+    if not dims:
+        return "—"
+    if len(shape) == 2:
+        return f"{dims} (T, I), one unbatched sequence"
+    return f"{dims} " + ("(B, T, I), batch first" if batch_first else "(T, B, I)")
 
 
 def seconds_text(seconds: float) -> str:
