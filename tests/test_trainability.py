@@ -228,3 +228,62 @@ def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> 
     overflowed = cells[cells["gain"] == 6.0].drop(columns=["solved"])  # no trained cell at all
     alone = section(overflowed, results[results["cell_id"].isin(overflowed["cell_id"])])
     assert alone.blocks == () and "is left out of this section: its forward pass" in alone.intro
+
+
+def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run: Path) -> None:
+    """A norm exactly 0 at lag 0 made the drop -inf - -inf = NaN (every lag 0 too) or -inf -
+    y = -inf (later lags not 0): the table read '> n', a gradient that never fell 1000-fold,
+    and the prediction hung on which of the two the required lag gave. Now: no horizon and no
+    drop, and the prediction reads the gradient at the required lag (0 there is a fall)."""
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    inputs = results["source"] == "input"
+    # T = 6: exactly 0 at lag 0 only (a stack's lower layer off at the last step);
+    # T = 60: exactly 0 at every lag (one layer, a sample's units all off at the last step).
+    lag0 = inputs & (results["seq_len"] == 6) & (results["lag"] == 0)
+    every = inputs & (results["seq_len"] == 60)
+    for zero in (lag0, every):
+        results.loc[zero, "log10_fro_mean"] = -math.inf
+        results.loc[zero, "n_zero"] = 1
+    table = trainability(results, cells).set_index("seq_len")
+    assert table["zero_at_lag0"].all()
+    assert table["horizon_1000"].isna().all() and table["drop_at_required"].isna().all()
+    assert table.loc[6, "predicted"] and not table.loc[60, "predicted"]
+    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    section = next(s for s in report.sections if s.key == "trainability")
+    horizons = section.blocks[2]
+    by_t = {row[1]: row for row in horizons.rows}
+    for t in ("6", "60"):
+        assert by_t[t][horizons.columns.index("1000x lag")] == "exact 0 at lag 0"
+        assert by_t[t][horizons.columns.index("decades at required")] == "—"
+    assert by_t["6"][horizons.columns.index("predicted")] == "yes"
+    assert "'exact 0 at lag 0' when the norm is exactly zero at lag 0" in horizons.caption
+    assert "2 cells had a gradient exactly 0 at lag 0" in section.intro
+    figure = section.blocks[1]
+    assert all(math.isnan(y) for c in figure.panels[0].curves[:-1] for y in c.y)  # no horizon
+
+
+def test_a_relu_cell_can_have_its_input_gradient_exactly_zero_at_lag_zero(tmp_path: Path) -> None:
+    """dh_T/dx_T = D_T W_ih is exactly 0 for a sample whose units are all off at the last step:
+    a narrow relu network at initialisation has such samples, and in one layer the sample's
+    Jacobian is then 0 at every lag (every path back starts with D_T)."""
+    grid = vl.Sweep(
+        activation="relu",
+        init="normal",
+        gain=0.5,
+        hidden_size=2,
+        input_size=2,
+        seq_len=10,
+        batch=8,
+        seed=(0, 1),
+        task="adding",
+        train_steps=1,
+    )
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    results, cells = vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run")
+    table = trainability(results, cells)
+    zero = table[table["zero_at_lag0"]]
+    assert len(zero)  # the case is real (seeds 0 and 1 at H = 2: both)
+    inputs = results[results["source"] == "input"]
+    for cell in zero["cell_id"]:
+        assert (inputs.loc[inputs["cell_id"] == cell, "log10_fro_mean"] == -math.inf).all()
+    assert not zero["predicted"].any() and zero["drop_at_required"].isna().all()

@@ -8,7 +8,12 @@ Jacobian's norm (geometric mean over the batch) has fallen 1000x below its value
 when it never does within T); ``horizon_at_zero`` says that the norm there is 0 (-inf in log10:
 some sample's Jacobian is exactly 0), a fall made by an exact zero rather than by decay, as the
 rates table's "(exact 0)" marks it. The measurement *predicts* a cell trainable when the gradient at
-the required lag has not fallen 1000x (``drop_at_required`` < 3 decades). A cell meant to be
+the required lag has not fallen 1000x (``drop_at_required`` < 3 decades). A norm exactly 0 at
+lag 0 (``zero_at_lag0``: some sample's units all off at the last step, a relu network; in one
+layer its Jacobian is then 0 at every lag) leaves nothing to fall from: no horizon and no
+``drop_at_required`` (NaN), and the cell is predicted trainable when its gradient at the
+required lag is not exactly 0 (it has not fallen below lag 0's), untrainable when it is (an
+exact zero there counts as a fall, as it does after a finite lag 0). A cell meant to be
 trained whose measurement at initialisation failed (its forward pass overflowed) was never
 trained: it has no outcome, so :func:`trainability` leaves it out and :func:`not_trained` lists
 it.
@@ -56,13 +61,15 @@ def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         One row per cell with a training outcome: the config columns, ``cell_id``,
-        ``required_lag``, ``drop_at_required`` (decades fallen from lag 0 to the required lag),
-        ``horizon_1000`` (first lag of a 1000x drop, or NaN), ``horizon_at_zero`` (bool: the
-        norm is exactly 0 there, some sample's Jacobian being 0), ``predicted`` (bool: not
-        vanished at the required lag), ``solved``, ``final_loss``, ``chance_loss``.
+        ``required_lag``, ``drop_at_required`` (decades fallen from lag 0 to the required lag;
+        +inf when the gradient there is exactly 0, NaN when it is at lag 0), ``horizon_1000``
+        (first lag of a 1000x drop, or NaN), ``horizon_at_zero`` (bool: the norm is exactly 0
+        there, some sample's Jacobian being 0), ``zero_at_lag0`` (bool: the norm is exactly 0
+        at lag 0, so there is no drop and no horizon), ``predicted`` (bool: not vanished at the
+        required lag), ``solved``, ``final_loss``, ``chance_loss``.
     """
     columns = [*AXES, "cell_id", "required_lag", "drop_at_required", "horizon_1000"]
-    columns += ["horizon_at_zero"]
+    columns += ["horizon_at_zero", "zero_at_lag0"]
     columns += ["predicted", "solved", "final_loss", "chance_loss"]
     if "solved" not in cells or not len(results):
         return pd.DataFrame(columns=columns)
@@ -75,18 +82,27 @@ def trainability(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
         if rows_ is None:
             continue
         curve = rows_["log10_fro_mean"].to_numpy(dtype=float)
-        drop = curve[0] - curve  # decades fallen since lag 0
+        # Decades fallen since lag 0; none when the norm is exactly 0 there (-inf - -inf was
+        # NaN and -inf - y was -inf: "> n" in the table, and a prediction that hung on which).
+        zero_at_lag0 = bool(np.isneginf(curve[0]))
+        drop = np.full(len(curve), math.nan) if zero_at_lag0 else curve[0] - curve
         need = required_lag(str(rec["task"]), int(rec["seq_len"]))
+        at = min(need, len(curve) - 1)
         fallen = np.flatnonzero(drop >= DROP_DECADES)
         rows.append(
             {
                 **{a: rec.get(a) for a in AXES},
                 "cell_id": rec["cell_id"],
                 "required_lag": need,
-                "drop_at_required": float(drop[min(need, len(drop) - 1)]),
+                "drop_at_required": float(drop[at]),
                 "horizon_1000": float(fallen[0]) if len(fallen) else math.nan,
                 "horizon_at_zero": bool(len(fallen) and np.isneginf(curve[fallen[0]])),
-                "predicted": bool(drop[min(need, len(drop) - 1)] < DROP_DECADES),
+                "zero_at_lag0": zero_at_lag0,
+                # An exact zero at the required lag is a fall; a gradient there after a zero
+                # lag 0 has not fallen below it.
+                "predicted": bool(
+                    not np.isneginf(curve[at]) and (zero_at_lag0 or drop[at] < DROP_DECADES)
+                ),
                 "solved": bool(rec["solved"]),
                 "final_loss": rec.get("final_loss"),
                 "chance_loss": rec.get("chance_loss"),

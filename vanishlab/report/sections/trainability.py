@@ -44,30 +44,53 @@ def _agreement(table: pd.DataFrame) -> str:
     pred_no = table[~table["predicted"]]
     pred_yes = table[table["predicted"]]
     solved, failed = table[table["solved"]], table[~table["solved"]]
+    # Cells exactly 0 at lag 0 and at the required lag fell nothing: their gradient was 0.
+    zero_there = " (or was exactly 0 there, and at lag 0)" if pred_no["zero_at_lag0"].any() else ""
     text = (
         f"The gradient at initialisation called the outcome of {agree} of "
         f"{plural(n, 'trained cell')} ({100 * agree / n:.0f} %) right. Of the "
         f"{plural(len(pred_no), 'cell')} whose gradient had fallen {10**DROP_DECADES:.0f}x by "
-        f"the required lag, {int(pred_no['solved'].sum())} solved it anyway; of the "
+        f"the required lag{zero_there}, {int(pred_no['solved'].sum())} solved it anyway; of the "
         f"{plural(len(pred_yes), 'cell')} whose gradient had not, "
         f"{int(pred_yes['solved'].sum())} did."
     )
-    if len(solved):
+    # Falls measured from a lag-0 value (none where the norm is exactly 0 at lag 0).
+    solved_drops = solved["drop_at_required"].dropna()
+    failed_drops = failed["drop_at_required"].dropna()
+    if len(solved_drops):
         text += (
             " The largest fall at the required lag among solved cells was "
-            f"{solved['drop_at_required'].max():.1f} decades"
+            f"{_decades_text(solved_drops.max())}"
         )
-        if len(failed):
-            text += (
-                f", the smallest among failed ones {failed['drop_at_required'].min():.1f} decades"
-            )
+        if len(failed_drops):
+            text += f", the smallest among failed ones {_decades_text(failed_drops.min())}"
         text += "."
+    zero = int(table["zero_at_lag0"].sum())
+    if zero:
+        text += (
+            f" {plural(zero, 'cell')} had a gradient exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in the "
+            "table), "
+            "with nothing to fall from: predicted to fail only where the gradient at the "
+            "required lag is exactly 0 too."
+        )
     return (
         text + " The measurement at init moves during training and the optimizer rescales "
         "small gradients, so the cut marks where learning gets hard, not a wall; a gradient "
         "fallen e^-40 over the lag was never learned in our tests (docs/trainability.md), and "
         "a surviving one does not guarantee learning within the budget."
     )
+
+
+#: The lag of a 1000x drop of a cell whose norm is exactly 0 at lag 0 (no value to fall from).
+ZERO_AT_LAG0 = "exact 0 at lag 0"
+
+
+def _decades_text(value: float) -> str:
+    """Decades fallen: ``4.2``; ``∞ (exact 0)`` where the gradient is exactly 0; ``—`` where
+    nothing could fall (the norm exactly 0 at lag 0)."""
+    if math.isnan(value):
+        return "—"
+    return "∞ (exact 0)" if math.isinf(value) else f"{value:.1f}"
 
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
@@ -121,9 +144,9 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     keys = _panel_keys(table, view)
     gains = sorted(table["gain"].dropna().unique())
     legend = tuple(f"gain = {format_value(g)}" for g in gains)
-    table = table.assign(
-        shown=table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
-    )
+    shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
+    # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
+    table = table.assign(shown=shown.where(~table["zero_at_lag0"].astype(bool)))
     groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
@@ -162,6 +185,12 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 if table["horizon_at_zero"].any()
                 else ""
             )
+            + (
+                f" Cells whose gradient is exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in the table) "
+                "have no horizon and are left out of the mean (a gap where every seed is)."
+                if table["zero_at_lag0"].any()
+                else ""
+            )
         ),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
@@ -197,6 +226,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 "horizon_at_zero": rec["horizon_at_zero"],
             }
         )
+        if rec["zero_at_lag0"]:  # not "> n": there is no lag-0 value to fall from
+            horizon = ZERO_AT_LAG0
         rows.append(
             (
                 setting_text((k, rec[k]) for k in keys) or "—",
@@ -207,7 +238,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 horizon,
                 _lag_text(efold) if not efold < 10 else f"{efold:.2g}",  # 0.6 read "1"
                 _lag_text(depth),
-                f"{rec['drop_at_required']:.1f}",
+                _decades_text(rec["drop_at_required"]),
                 "yes" if rec["predicted"] else "no",
                 "yes" if rec["solved"] else "no",
                 format_value(rec["final_loss"] / rec["chance_loss"])
@@ -228,10 +259,13 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         "the input gradient had fallen 1000x at init ('> n' when it never had by lag n, the last "
         "lag measured; "
         + exact_zero_note("some sample's")
-        + "), the e-folding lag 1/|rate| of the fitted "
+        + f"; '{ZERO_AT_LAG0}' when the norm is exactly zero at lag 0, with no value to fall "
+        "from), the e-folding lag 1/|rate| of the fitted "
         "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
-        "field applies), the decades fallen by the required lag, the prediction, the outcome "
-        "and the final held-out loss as a fraction of chance.",
+        "field applies), the decades fallen by the required lag ('∞ (exact 0)' when the "
+        "gradient there is exactly zero, '—' when it is at lag 0), the prediction (a gradient "
+        "exactly zero at the required lag is one that fell; one after a zero at lag 0 that is "
+        "not has not fallen), the outcome and the final held-out loss as a fraction of chance.",
         columns,
         tuple(rows),
         numeric,
