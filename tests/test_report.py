@@ -802,6 +802,26 @@ def test_word_axes_are_left_aligned_in_the_rates_table():
     assert aligned["seeds"] is True
 
 
+def test_number_axes_are_right_aligned_in_the_models_table():
+    """The models table left-aligned every setting column, numbers too ('layers', 'gain'),
+    where the rates and theory tables right-align them (format.NUMERIC_AXES)."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
+        for f in (results, cells)
+    )
+    results, cells = (
+        pd.concat([f.assign(gain=g) for g in (0.5, 1.0)], ignore_index=True)
+        for f in (results, cells)
+    )
+    cells = cells.assign(cell_id=cells["cell_id"] + cells["gain"].astype(str))
+    results = results.assign(cell_id=results["cell_id"] + results["gain"].astype(str))
+    report = build_report(results, cells, {"name": "m"}, timestamp=STAMP, sections=["models"])
+    table = next(b for s in report.sections if s.key == "models" for b in s.blocks[1:])
+    aligned = dict(zip(table.columns, table.numeric, strict=True))
+    assert aligned["gain"] is True and aligned["init"] is False and aligned["model"] is False
+
+
 def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path):
     """An nn.RNN setting without a prediction (relu, 2 layers, orthogonal, gain 2: a lower layer
     diverges) read a bare 'none' in the models table, where the theory table writes a dash

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..format import (
     NOT_APPLICABLE,
+    NUMERIC_AXES,
     and_list,
     format_value,
     label,
@@ -173,7 +174,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         ),
         columns=tuple(columns),
         rows=tuple(rows),
-        numeric=(*[False] * len(keys), False, True, True, False),
+        numeric=(*(k in NUMERIC_AXES for k in keys), False, True, True, False),
     )
 
 
