@@ -287,3 +287,23 @@ def test_a_relu_cell_can_have_its_input_gradient_exactly_zero_at_lag_zero(tmp_pa
     for cell in zero["cell_id"]:
         assert (inputs.loc[inputs["cell_id"] == cell, "log10_fro_mean"] == -math.inf).all()
     assert not zero["predicted"].any() and zero["drop_at_required"].isna().all()
+
+
+def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(tmp_path: Path) -> None:
+    """1/|rate| of a state curve fitted at -inf (an exact zero in the fit window) read "0", as
+    if the gradient had e-folded in no steps; the mean-field column likewise."""
+    grid = vl.Sweep(
+        activation="relu", init="normal", gain=0.5, hidden_size=2, input_size=2, seq_len=10,
+        batch=8, seed=(0, 1), task="adding", train_steps=1,
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    run = tmp_path / "run"
+    rates = vl.summarize(run)["rate"]
+    assert (rates == -math.inf).any()  # the case is real
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), load_manifest(run), timestamp="2026-01-01"
+    )
+    table = next(s for s in report.sections if s.key == "trainability").blocks[2]
+    column = [row[table.columns.index("1/|rate|")] for row in table.rows]
+    assert column.count("0 (rate −∞)") == int((rates == -math.inf).sum()), column
+    assert "0" not in column

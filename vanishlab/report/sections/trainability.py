@@ -203,8 +203,14 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
-def _lag_text(value: float) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.0f}"
+def _lag_text(value: float, rate: float = math.nan) -> str:
+    """A lag read off a rate (``value``, from ``rate``): "0 (rate −∞)" for an exact zero, which
+    read "0" (as if the gradient e-folded in no steps), "0.6" below 10 (0.6 read "1")."""
+    if rate == -math.inf:
+        return "0 (rate −∞)"
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
 
 
 def _table(table: pd.DataFrame, view: RunView) -> Table:
@@ -236,8 +242,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 str(rec["seed"]),
                 str(rec["required_lag"]),
                 horizon,
-                _lag_text(efold) if not efold < 10 else f"{efold:.2g}",  # 0.6 read "1"
-                _lag_text(depth),
+                _lag_text(efold, rate),
+                _lag_text(depth, mf),
                 _decades_text(rec["drop_at_required"]),
                 "yes" if rec["predicted"] else "no",
                 "yes" if rec["solved"] else "no",
