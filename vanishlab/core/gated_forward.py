@@ -40,12 +40,12 @@ from .forward import check_finite_states, flush_digitless, recurrence_kernel, ta
 from .inputs import (
     Shapes,
     check_float_module,
-    check_own_forward,
     check_sequence,
     check_state,
     module_weight,
     wrong_module,
 )
+from .own_forward import check_own_forward
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 

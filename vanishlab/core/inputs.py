@@ -11,9 +11,6 @@ or ``h0`` (the message names the tensor and where: parameter and entry, or time 
 from __future__ import annotations
 
 import numbers
-import os
-import sys
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +18,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from .own_forward import check_own_forward
+
 __all__ = [
     "FLOAT_DTYPES",
     "RNNInputs",
     "check_choices",
     "check_finite",
     "check_integer",
-    "check_own_forward",
     "check_rnn",
     "check_spectrum_args",
     "module_weight",
@@ -334,83 +332,6 @@ def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
         weights_hh=w_hh,
         biases=biases,
     )
-
-
-_BASES = (nn.RNN, nn.LSTM, nn.GRU)
-
-
-def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: object) -> None:
-    """Refuse a subclass whose ``forward`` computes other equations than its base class's.
-
-    vanishlab measures PyTorch's equations with the module's weights. A subclass that
-    overrides ``forward`` (a layer-norm LSTM, say) was measured as if it did not, in silence.
-    Such a module's ``forward`` is now called once, on the first two steps of ``xs``
-    (``(T, B, I)``, in the module's own layout) from ``h0``, beside the base class's
-    ``forward`` with the same weights: a harmless override (logging, then ``super().forward``)
-    gives the same output and is measured; another output is refused with a ``TypeError``.
-    Two steps, not one: from h0 = 0 the first step's output does not depend on W_hh, nor on
-    the order of the steps. When the override cannot be called so (it takes other arguments)
-    or returns no comparable output (no tensor of the base's shape, first in a tuple or
-    alone), it is measured with a ``UserWarning`` that says its equations were not checked.
-
-    Both calls are made in evaluation mode (vanishlab's semantics: no dropout draws, no power
-    step of a spectral norm), the module's and its submodules' modes restored afterwards, and
-    as plain ``forward`` calls: no hooks run (a pruning hook would give the override fresh
-    weights and the base stale ones). The override's own random draws happen in a forked RNG.
-    The override runs on the module itself: one that keeps state of its own in ``forward``
-    (``self.last = h``) sees this call.
-    """
-    base = next(b for b in type(module).__mro__ if b in _BASES)
-    if type(module).forward is base.forward:
-        return
-    first = xs[:2]  # (2, B, I): put back in the module's own layout
-    if not batched:
-        first = first[:, 0]
-    elif module.batch_first:
-        first = first.transpose(0, 1)
-    name, kind = type(module).__name__, f"nn.{base.__name__}"
-    devices = [xs.device] if xs.device.type == "cuda" else []
-    modes = [(m, m.training) for m in module.modules()]
-    try:
-        module.train(False)
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            ours = base.forward(module, first, h0)[0]
-            try:
-                theirs = type(module).forward(module, first, h0)
-            except Exception as err:  # any failure of the user's forward: not checked, and said
-                theirs = f"calling it as {kind}(x, h0) failed ({type(err).__name__}: {err})"
-    finally:
-        for m, training in modes:
-            m.training = training
-    out = theirs[0] if isinstance(theirs, tuple) else theirs
-    if not (isinstance(out, torch.Tensor) and out.shape == ours.shape and out.dtype == ours.dtype):
-        why = theirs if isinstance(theirs, str) else "it returns no output shaped as the base's"
-        warnings.warn(
-            f"{name} overrides forward and its equations could not be checked ({why}): "
-            f"measured with {kind}'s equations and the module's weights",
-            UserWarning,
-            stacklevel=_caller_level(),
-        )
-        return
-    eps = torch.finfo(ours.dtype).eps
-    if not torch.allclose(out, ours, rtol=16 * eps, atol=16 * eps):
-        raise TypeError(
-            f"{name} overrides forward with other equations than {kind}'s (its output for the "
-            f"first two steps differs from {kind}.forward's with the same weights): vanishlab "
-            f"measures {kind}'s equations only"
-        )
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` (for a ``warnings.warn`` in the function calling this one) of the
-    first frame outside vanishlab and torch: the user's line, whichever entry point and
-    decorators (``torch.no_grad``) lie between."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # vanishlab/
-    inside = (package + os.sep, os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
-    level, frame = 2, sys._getframe(2)  # level 2: the caller of the function that warns
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
