@@ -13,8 +13,8 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.report import build_report, render_html
-from vanishlab.report.figures import color_scale
 from vanishlab.report.format import assign, rate_text
+from vanishlab.report.heatmaps import color_scale
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
 
@@ -253,7 +253,8 @@ def test_a_short_colour_bar_keeps_its_label_whole(rows):
     """One row of heatmaps (a run with one depth or one init) has a bar shorter than its
     rotated label, which was cut at both ends ("ate d ln‖J‖/dk (per st"): the label then goes
     above the bar, wrapped, and a tall bar keeps it beside itself."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import HeatPanel
 
     panel = HeatPanel(
@@ -275,7 +276,8 @@ def test_a_short_colour_bar_keeps_its_label_whole(rows):
 def test_a_colour_bar_title_lies_inside_its_figure(rows, panel_rows):
     """With two rows of cells (a run of two depths) the bar's title, two lines above it, was
     cut at the top of the figure: the top margin held one line."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import HeatPanel
 
     labels = tuple(f"r{i}" for i in range(panel_rows))
@@ -303,7 +305,8 @@ def test_heatmap_titles_end_before_the_next_panel_and_the_colour_bar(ncols):
     stands 0.25 in past the last column."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import HeatPanel
 
     panels = tuple(
@@ -332,7 +335,8 @@ def test_heatmap_titles_end_before_the_next_panel_and_the_colour_bar(ncols):
 def test_a_reference_of_one_point_is_drawn(markers):
     """A trainability run of one T drew neither its predicted fraction nor the required lag
     (dashed lines of one point draw nothing), though the legend listed them."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import Curve, LinePanel
 
     one = np.array([6.0])
@@ -369,7 +373,8 @@ def test_a_panel_of_one_lag_reads_that_lag():
     """The input panels of a run at seq_len 1 (one lag, 0) had ticks at -0.075 ... 0.075, or,
     beside a floor triangle (a relu cell's exact zero), an x axis 1e-17 wide scaled by
     "1e-17": a single x value now gets its own tick, half a unit either side of it."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import Curve, LinePanel
 
     zero = np.array([0.0])
@@ -390,7 +395,8 @@ def test_a_panel_of_one_lag_reads_that_lag():
 def test_equal_marked_lines_stay_visible():
     """Two gains with the same solved fraction at every T drew one colour: the later line
     covered the earlier one. Marked points now shrink with the style (rings)."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.model import Curve, LinePanel
 
     x, y = np.array([10.0, 20.0]), np.array([1.0, 1.0])
@@ -570,7 +576,8 @@ def test_panel_titles_break_between_settings_not_inside_one():
 
 def test_a_line_that_another_runs_on_is_drawn_wide():
     """An LSTM's curve under a GRU's, or two gains solving every T, left one colour."""
-    from vanishlab.report.figures import draw, pinned
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
     from vanishlab.report.line_style import LINE_LW, covered_curves, line_width
     from vanishlab.report.model import Curve, LinePanel
 

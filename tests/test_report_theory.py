@@ -13,7 +13,8 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.report import build_report, render_html
-from vanishlab.report.figures import draw, pinned
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import draw
 from vanishlab.report.model import KeyValues, LineGrid, Table
 
 STAMP = "2024-01-01T00:00:00Z"

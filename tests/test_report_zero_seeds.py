@@ -9,7 +9,8 @@ import pytest
 
 import vanishlab as vl
 from vanishlab.report import build_report
-from vanishlab.report.figures import draw, pinned
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import draw
 from vanishlab.report.format import rate_text
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.predicted import setting_notes

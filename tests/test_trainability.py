@@ -14,7 +14,8 @@ from matplotlib.colors import to_hex
 
 import vanishlab as vl
 from vanishlab.report.data import build_report
-from vanishlab.report.figures import REFERENCE_COLOR, draw, pinned
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import REFERENCE_COLOR, draw
 from vanishlab.report.model import LineGrid
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest

@@ -1,0 +1,84 @@
+"""The report's matplotlib settings and fixed-inch panel grids, shared by line figures
+(:mod:`.figures`) and heatmaps (:mod:`.heatmaps`).
+
+Every setting that affects the bytes is pinned in :data:`RC` (the SVG hash salt, text as glyph
+paths), so the same data gives the same SVG; :func:`pinned` applies it while a figure is drawn
+and saved. :func:`panel_grid` lays panels out in fixed inches (no layout engine).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["RC", "TITLE_SIZE", "panel_grid", "pinned"]
+
+RC: dict[str, object] = {
+    "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
+    "svg.fonttype": "path",  # glyphs as paths: the same look in every browser, no font files
+    "svg.image_inline": True,
+    "font.family": "DejaVu Sans",
+    "mathtext.fontset": "dejavusans",
+    "font.size": 9.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.6,
+    "path.simplify": True,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+}
+TITLE_SIZE = float(RC["axes.titlesize"])  # type: ignore[arg-type]
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """matplotlib settings of the report, for drawing and saving (restored afterwards)."""
+    with mpl.rc_context(RC), warnings.catch_warnings():
+        # A user's label in a script DejaVu Sans lacks draws boxes; the HTML shows the text.
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
+        )
+        yield
+
+
+def panel_grid(
+    nrows: int,
+    ncols: int,
+    panel: tuple[float, float],
+    gaps: tuple[float, float],
+    margins: tuple[float, float, float, float],
+) -> tuple[Figure, np.ndarray]:
+    """A figure of ``nrows x ncols`` panels laid out in fixed inches (no layout engine):
+    panel (width, height), gaps (between columns, between rows) and margins (left, right,
+    bottom, top). Returns the figure and its ``(nrows, ncols)`` axes."""
+    (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top) = panel, gaps, margins
+    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
+    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(
+        nrows,
+        ncols,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "bottom": bottom / height,
+            "top": 1 - top / height,
+            "wspace": gap_w / panel_w,
+            "hspace": gap_h / panel_h,
+        },
+    )
+    return fig, axes

@@ -1,0 +1,212 @@
+"""Heatmaps of the report (:class:`.model.HeatmapGrid`): panels of cells wrapped to rows, one
+colour bar, laid out in fixed inches.
+
+An exact zero (``-inf``) is never coloured as a number: its cell is grey, and a cell where only
+some seeds are exact zeros is dotted. :func:`color_scale` fits one diverging scale (white at 0,
+blue below, red above) to every panel of a figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import Colormap, ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from .figure_layout import RC, TITLE_SIZE, panel_grid
+from .figure_text import plain, text_width, wrap_title, wrap_words
+from .figure_text import shown as shown_text
+from .model import HeatmapGrid
+
+__all__ = ["CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
+
+ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
+PARTIAL_MARK = {"marker": "o", "ms": 2.2, "color": "#333333", "mew": 0}  # some seeds' mean
+PARTIAL_LABEL = "some seeds exact zero: the others' mean"
+CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
+
+
+#: Inches between the last column of heatmaps and their colour bar.
+_BAR_GAP = 0.25
+
+
+def draw_heatmaps(grid: HeatmapGrid) -> Figure:
+    """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
+    n = max(len(grid.panels), 1)
+    ncols = max(min(grid.ncols, n), 1)
+    nrows = math.ceil(n / ncols)
+    rows = max((len(p.row_labels) for p in grid.panels), default=1)
+    if grid.dense:
+        w = 4.6  # a panel with its share of the gaps
+        panel_w, panel_h = 3.4, 0.32 * rows
+    else:
+        cols = max((len(p.col_labels) for p in grid.panels), default=1)
+        w = 0.95 * cols + 1.3
+        panel_w, panel_h = 0.95 * cols, 0.48 * rows
+    tick = float(RC["ytick.labelsize"])
+    label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
+    gap_w = label_w + 0.3
+    left, right = 0.4 + label_w + 0.1, 1.25
+    # A title may run past its panel up to the next panel, or, in the last column, up to the
+    # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
+    room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _BAR_GAP - 0.05]
+    titles = [
+        wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
+        for i, p in enumerate(grid.panels)
+    ]
+    title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
+    any_grey = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
+    any_partial = any(p.partial is not None and bool(p.partial.any()) for p in grid.panels)
+    any_zero = any_grey or any_partial  # a legend under the grid names the grey cells and dots
+    gap_h = 0.4 + title_h
+    bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
+    # The colour bar's label runs along the bar when it fits, else above it as a title in
+    # lines of 7.5 pt: the top margin then holds them (two rows of cells cut them off).
+    label = grid.colorbar_label
+    bar_h = 0.9 * (nrows * panel_h + (nrows - 1) * gap_h)
+    label_along = text_width(shown_text(label), 9.5) <= bar_h
+    bar_title = "" if label_along else wrap_words(label, right - 0.35, 7.5)
+    if bar_title:
+        top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12)
+    fig, axes = panel_grid(
+        nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
+    )
+    width, height = (float(v) for v in fig.get_size_inches())
+    extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
+    cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
+    grey = ListedColormap([ZERO_COLOR])
+    mappable = None
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for i, panel in enumerate(grid.panels):
+        ax = axes[i // ncols, i % ncols]
+        ax.set_visible(True)
+        ax.grid(False)
+        v = panel.values
+        shown = np.ma.masked_invalid(v)
+        zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
+        nr, nc = v.shape
+        if grid.dense:
+            lags = np.array([float(c) for c in panel.col_labels])
+            step = float(lags[1] - lags[0]) if len(lags) > 1 else 1.0
+            extent = (lags[0] - step / 2, lags[-1] + step / 2, nr - 0.5, -0.5)
+            mappable = ax.imshow(
+                shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest", extent=extent
+            )
+            if np.isneginf(v).any():
+                ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
+            ax.set_yticks(range(nr), [plain(t) for t in panel.row_labels])
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            for row in panel.separators:
+                ax.axhline(row - 0.5, color="white", lw=2.0)
+            if panel.partial is not None and panel.partial.any():
+                rows, cols = np.nonzero(panel.partial)
+                ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
+        else:
+            mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
+            if np.isneginf(v).any():
+                ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
+            ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
+            ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in panel.row_labels])
+            ax.invert_yaxis()
+            ax.tick_params(length=0)
+            for side in ("left", "bottom"):
+                ax.spines[side].set_visible(False)
+            if panel.text is not None:
+                for r in range(nr):
+                    for c in range(nc):
+                        text = panel.text[r][c]
+                        if not text:
+                            continue
+                        dark = math.isfinite(v[r, c]) and _luminance(cmap(norm(v[r, c]))) < 0.45
+                        ax.text(
+                            c + 0.5,
+                            r + 0.5,
+                            plain(text),
+                            ha="center",
+                            va="center",
+                            fontsize=7.5,
+                            color="white" if dark else "#222222",
+                        )
+        if panel.title:
+            ax.set_title(titles[i], loc="left", pad=4, y=1.0)
+    grid_top, grid_bottom = 1 - top / height, bottom / height
+    fig.text(
+        (left + (width - left - right) / 2) / width,
+        (0.1 + (0.25 if any_zero else 0.0)) / height,
+        grid.xlabel,
+        ha="center",
+        va="bottom",
+        fontsize=9.5,
+    )
+    fig.text(
+        0.08 / width,
+        (grid_top + grid_bottom) / 2,
+        grid.ylabel,
+        rotation=90,
+        ha="left",
+        va="center",
+        fontsize=9.5,
+    )
+    if mappable is not None:
+        span = grid_top - grid_bottom
+        cax = fig.add_axes(
+            (1 - (right - _BAR_GAP) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
+        )
+        bar = fig.colorbar(mappable, cax=cax)
+        if label_along:
+            bar.set_label(label)
+        else:  # a short bar (one row of panels) clipped its rotated label at both ends
+            cax.set_title(bar_title, loc="left", fontsize=7.5)
+        bar.outline.set_visible(False)
+    if any_zero:
+        handles: list[Patch | Line2D] = [Patch(color=ZERO_COLOR)] if any_grey else []
+        names = ["exact zero (−∞)"] if any_grey else []
+        if any_partial:
+            handles.append(Line2D([], [], ls="none", **PARTIAL_MARK))
+            names.append(PARTIAL_LABEL)
+        fig.legend(
+            handles,
+            names,
+            ncols=len(names),
+            loc="lower right",
+            bbox_to_anchor=(1.0, 0.0),
+            frameon=False,
+        )
+    return fig
+
+
+def _luminance(rgba: tuple[float, ...]) -> float:
+    """Relative luminance (Rec. 709) of a colour: white text on dark cells, dark on light."""
+    r, g, b = rgba[:3]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def color_scale(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
+    """Colour map and scale fitted to the finite data: white at 0, blue below, red above.
+
+    The scale spans exactly [min, max] of the data. A value's colour depends on its distance
+    from 0 alone (the same shade of blue for -10 as of red for +10): the map is the part of
+    the symmetric diverging map that the data reaches, so when nearly every value is negative
+    the bar is nearly all blue and no half of it is left empty. ``center_zero=False``: a
+    sequential map (viridis) over [min, max].
+    """
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays] or [np.empty(0)])
+    lo = float(finite.min()) if finite.size else -1.0
+    hi = float(finite.max()) if finite.size else 1.0
+    full = mpl.colormaps[CMAP]
+    if not center_zero:
+        return mpl.colormaps["viridis"], Normalize(lo, hi if hi > lo else lo + 1.0)
+    if lo < 0 < hi:
+        lim = max(-lo, hi)
+        a, b = 0.5 - 0.5 * -lo / lim, 0.5 + 0.5 * hi / lim  # where lo and hi sit on the full map
+        return ListedColormap(full(np.linspace(a, b, 256))), Normalize(lo, hi)
+    if hi <= 0:
+        lo = lo if lo < 0 else -1.0
+        return ListedColormap(full(np.linspace(0.0, 0.5, 128))), Normalize(lo, 0.0)
+    return ListedColormap(full(np.linspace(0.5, 1.0, 128))), Normalize(0.0, hi)
