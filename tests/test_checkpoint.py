@@ -3,6 +3,7 @@ and prefixes, and every refusal (code in the pickle, bidirectional, proj_size, b
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -276,6 +277,32 @@ def test_a_file_that_needs_code_is_refused_and_nothing_in_it_runs(tmp_path):
     # The control: an unrestricted load of the same file does run its code.
     torch.load(path, weights_only=False)
     assert marker.exists()
+
+
+class _MakeDir:
+    """Unpickling this runs ``os.mkdir(marker)``: a global of a module torch always blocks."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_a_payload_of_a_blocked_module_is_called_code_not_an_unreadable_file(tmp_path):
+    # os.system and the like (the usual payload) are refused by torch under its own advice to
+    # load with weights_only=False, without the marker the reason was read after: the file was
+    # called "not readable as a torch.save file" and the line repeated that advice.
+    marker = tmp_path / "ran"
+    path = _save(
+        {"state_dict": nn.RNN(2, 3).state_dict(), "x": _MakeDir(marker)}, tmp_path / "e.pt"
+    )
+    with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    assert "is blocked" in str(err.value)
+    assert "weights_only` set to `False`" not in str(err.value)
+    assert "\n" not in str(err.value)
+    assert not marker.exists()
 
 
 def test_missing_unreadable_and_foreign_files(tmp_path):

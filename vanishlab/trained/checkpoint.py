@@ -208,11 +208,22 @@ _NOT_TORCH_SAVE = (
 _PARAMETRIZED = re.compile(r"parametrizations\.|(weight|bias)_(ih|hh)_l\d+(_reverse)?_[gv]$")
 
 
+#: torch's own framing of a refusal, around the unpickler's reason: its advice to load with
+#: weights_only=False (which runs the file's code) and a link to its documentation.
+_TORCH_FRAMING = ("In PyTorch 2.6,", "Check the documentation of torch.load")
+
+
 def _unpickler_reason(err: BaseException) -> str:
-    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``)."""
+    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``).
+
+    A global of a module torch always blocks (``os``, ``posix``, ``nt``, ``sys``: the usual
+    payload) comes without the ``WeightsUnpickler error:`` marker, after torch's advice to load
+    with weights_only=False; that advice is no reason, and was taken for one."""
     text = str(err)
     _, found, rest = text.partition("WeightsUnpickler error:")
     lines = [ln.strip() for ln in (rest if found else text).splitlines() if ln.strip()]
+    lines = [ln.removeprefix("Weights only load failed.").strip() for ln in lines]
+    lines = [ln for ln in lines if ln and not ln.startswith(_TORCH_FRAMING)]
     return lines[0].split(". Please use")[0] if lines else type(err).__name__
 
 
