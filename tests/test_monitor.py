@@ -616,3 +616,33 @@ def test_summarize_reads_back_a_recorded_minus_infinite_exponent(tmp_path):
     (step,) = vl.load_manifest(tmp_path / "m")["steps"].values()
     assert step["lyapunov"] == "-inf"
     assert list(vl.summarize(tmp_path / "m")["lyapunov"]) == [-math.inf]
+
+
+def test_a_replaced_or_changed_module_is_refused_not_measured_stale(tmp_path):
+    # A model whose recurrent module was replaced (grown: model.rnn = nn.RNN(...)) was measured
+    # through the old module, which training no longer moves: every later step recorded the
+    # same frozen weights. A module converted to float64 was refused with the engine's words
+    # for the probe ("x has dtype torch.float32 ...").
+    torch.manual_seed(5)
+    net = _Net()
+    probe = torch.randn(2, 6, 3)
+    with JacobianMonitor(net, probe, out=tmp_path / "m", every=1) as mon:
+        mon.step(0)
+        net.rnn = nn.RNN(3, 8, 2, batch_first=True)
+        with pytest.raises(VanishlabError, match="is no longer part of the _Net"):
+            mon.step(1)
+    assert sorted(json.loads((tmp_path / "m" / "manifest.json").read_text())["steps"]) == ["0"]
+    net = _Net()
+    with JacobianMonitor(net, probe, out=tmp_path / "g", every=1) as mon:
+        mon.step(0)
+        net.aux = nn.GRU(3, 4)  # a model that gains a second recurrent module still has the first
+        assert mon.step(1) is not None
+    rnn = nn.GRU(3, 4)
+    with JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "d", every=1) as mon:
+        mon.step(0)
+        rnn.double()
+        with pytest.raises(VanishlabError, match=r"changed since .*dtype float32 -> float64"):
+            mon.step(1)
+        rnn.float()
+        assert mon.step(2) is not None  # as it was: measured again
+    assert list(vl.load_cells(tmp_path / "d")["step"]) == [0, 2]

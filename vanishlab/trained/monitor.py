@@ -151,6 +151,9 @@ class JacobianMonitor:
 
     Args:
         module: an ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``, or a model that holds exactly one.
+            The monitor follows that one module: a recorded step refuses it
+            (:class:`~vanishlab.errors.VanishlabError`, nothing written) once the model's
+            recurrent module was replaced or the module's architecture or dtype changed.
         probe: the inputs to measure on, as the module takes them (``(T, B, I)``, ``(B, T,
             I)`` with ``batch_first``, or unbatched ``(T, I)``), in the module's dtype and on
             its device. A copy is kept, so later changes to the tensor do not move the probe.
@@ -187,6 +190,7 @@ class JacobianMonitor:
         if not isinstance(probe, torch.Tensor):
             raise TypeError(f"probe must be a torch.Tensor, got {type(probe).__name__}")
         self.module = find_module(module)
+        self._model = module  # its recurrent module is looked up again at each recorded step
         self.probe = _clone(probe)
         self.h0 = _clone(h0)
         # A probe (or h0) the engine refuses is refused now, not at the first recorded step.
@@ -271,6 +275,7 @@ class JacobianMonitor:
         n = int(n)  # numpy's integers too (a loop over np.arange)
         if n % self.every:
             return None
+        self._check_same_module()
         config = module_config(self.module, self.probe)
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
         weights = _digest(*(p for _, p in self.module.named_parameters()))
@@ -326,6 +331,31 @@ class JacobianMonitor:
         self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
         return frame
+
+    def _check_same_module(self) -> None:
+        """Refuse to measure when the recurrent module this monitor opened on is no longer part
+        of the model it was given (``model.rnn = nn.RNN(...)``: the monitor went on measuring
+        the old module, which training no longer moves, and recorded its frozen weights at
+        every later step), or when that module's architecture changed (``module.double()``:
+        the engine refused the probe, naming ``x``). A model that gained another recurrent
+        module beside it still has it, and it is measured."""
+        if not any(m is self.module for m in self._model.modules()):
+            raise VanishlabError(
+                f"the recurrent module this monitor of {self.out} opened on is no longer part of "
+                f"the {type(self._model).__name__} it was given (replaced since): a monitor "
+                "follows that one module; give the new one a new JacobianMonitor with a new or "
+                "empty out="
+            )
+        opened = self._manifest["model"]["architecture"]
+        now = self._architecture()
+        changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
+        if changed:
+            raise VanishlabError(
+                f"the module monitored in {self.out} has changed since the monitor opened "
+                f"({', '.join(changed)}): a monitor measures one architecture on one probe; "
+                "give the module as it is now a new JacobianMonitor (a probe to match) with "
+                "a new or empty out="
+            )
 
     def _warn_if_back(self, n: int) -> None:
         """Say once that a new step ``n`` comes below a step this monitor recorded."""
