@@ -646,3 +646,17 @@ def test_a_replaced_or_changed_module_is_refused_not_measured_stale(tmp_path):
         rnn.float()
         assert mon.step(2) is not None  # as it was: measured again
     assert list(vl.load_cells(tmp_path / "d")["step"]) == [0, 2]
+
+
+def test_an_initial_state_that_is_no_tensor_is_refused_in_the_engines_words(tmp_path):
+    # h0=[[0.0]] (a nested list) failed in the monitor's copy with "'list' object has no
+    # attribute 'detach'"; a list holding a tensor was copied into a tuple and refused as one.
+    rnn, probe = nn.RNN(3, 5), torch.randn(4, 2, 3)
+    for h0 in ([[0.0]], [torch.zeros(1, 2, 5)], 0.5):
+        with pytest.raises(
+            TypeError, match=f"h0 must be a torch.Tensor or None, got {type(h0).__name__}"
+        ):
+            JacobianMonitor(rnn, probe, out=tmp_path / "m", h0=h0)
+    with pytest.raises(TypeError, match=r"c0 must be a torch\.Tensor"):
+        JacobianMonitor(nn.LSTM(3, 5), probe, out=tmp_path / "m", h0=(torch.zeros(1, 2, 5), [0.0]))
+    assert not (tmp_path / "m").exists()

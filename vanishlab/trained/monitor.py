@@ -114,11 +114,13 @@ def _digest(*tensors: Any) -> str:
 
 
 def _clone(t: Any) -> Any:
-    if t is None:
-        return None
+    """A copy of the tensors in ``t`` (a tensor, or a tuple or list of them); anything else as
+    it is, for the engine to refuse in its words (``h0=[[0.0]]`` was an AttributeError)."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().clone()
     if isinstance(t, tuple | list):
-        return tuple(p.detach().clone() for p in t)
-    return t.detach().clone()
+        return type(t)(_clone(p) for p in t)
+    return t
 
 
 @contextlib.contextmanager
