@@ -77,6 +77,10 @@ def _non_finite_parameter(module: nn.Module) -> tuple[str, str] | None:
     return None
 
 
+STEP_MAX = 2**63 - 1
+"""The largest step number (the shards' ``step`` column is int64)."""
+
+
 def _failure_kind(value: float) -> str:
     """A failed step's ``failure``: ``"nan"`` for a NaN, ``"overflow"`` for an inf."""
     return "nan" if math.isnan(value) else "overflow"
@@ -253,8 +257,9 @@ class JacobianMonitor:
     def step(self, n: int) -> pd.DataFrame | None:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
-        ``n`` is an integer >= 0: a Python or NumPy integer, or a 0-d integer tensor (a step
-        counter kept as a tensor); a float or bool tensor is refused.
+        ``n`` is an integer from 0 to 2**63 - 1 (the ``step`` column is int64): a Python or
+        NumPy integer, or a 0-d integer tensor (a step counter kept as a tensor); a float or
+        bool tensor is refused.
 
         Returns the rows written (with their ``step`` column), or None. A forward pass that
         overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
@@ -272,8 +277,9 @@ class JacobianMonitor:
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
         n = _untensored(n)  # a step counter kept as a tensor: torch.tensor(7)
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"the step must be an integer >= 0, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n <= STEP_MAX:
+            # (above STEP_MAX: an OverflowError from numpy, after the measurement)
+            raise ValueError(f"the step must be an integer from 0 to 2**63 - 1, got {n!r}")
         n = int(n)  # numpy's integers too (a loop over np.arange)
         if n % self.every:
             return None
