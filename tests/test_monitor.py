@@ -671,3 +671,35 @@ def test_a_step_beyond_the_int64_step_column_is_refused_before_measuring(tmp_pat
                 mon.step(bad)
         assert mon.step(2**63 - 1) is not None
     assert list(vl.load_cells(tmp_path / "m")["step"]) == [2**63 - 1]
+
+
+def test_an_interrupt_after_a_steps_shard_landed_keeps_the_step_in_the_manifest(
+    tmp_path, monkeypatch
+):
+    # Ctrl-C in the directory's fsync, after the shard's rename: the shard was there, but the
+    # manifest written on the way out lacked the step, so the page and summarize said its
+    # Lyapunov exponent was not measured (until the run was reopened).
+    from vanishlab.sweep import files
+
+    torch.manual_seed(6)
+    rnn = nn.RNN(2, 4)
+    out = tmp_path / "m"
+    real = files.fsync_dir
+    armed = []
+
+    def interrupted(path):
+        real(path)
+        if armed and Path(path).name == "cells":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "fsync_dir", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        JacobianMonitor(rnn, torch.randn(6, 2, 2), out=out) as mon,
+    ):
+        mon.step(0)
+        armed.append(True)
+        mon.step(1)
+    steps = json.loads((out / "manifest.json").read_text())["steps"]
+    assert sorted(steps) == ["0", "1"] and math.isfinite(steps["1"]["lyapunov"])
+    assert vl.summarize(out)["lyapunov"].notna().all()

@@ -332,11 +332,17 @@ class JacobianMonitor:
             # the manifest lost it for good (the step is never measured again).
             "monitor": {"step": n, **record},
         }
-        store.write_shard(self.out, frame, meta)
-        self._done.add(cid)
-        self._recorded_here.add(n)
-        self._manifest["steps"][str(n)] = record
-        self._manifest["n_cells"] = len(self._done)
+        try:
+            store.write_shard(self.out, frame, meta)
+        finally:
+            # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
+            # rename, in the directory's fsync: __exit__ then writes the step into the manifest
+            # (it was left out, and the page said its Lyapunov exponent was not measured).
+            if (self.out / store.CELLS / f"{cid}{store.SHARD_SUFFIX}").exists():
+                self._done.add(cid)
+                self._recorded_here.add(n)
+                self._manifest["steps"][str(n)] = record
+                self._manifest["n_cells"] = len(self._done)
         store.write_manifest(self.out, self._manifest)
         return frame
 
