@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
+from torch import nn
 
 import vanishlab as vl
 from vanishlab.sweep import store
@@ -372,3 +374,33 @@ def test_a_lock_or_manifest_that_is_a_directory_is_named_as_such(tmp_path):
     (tmp_path / "b" / "manifest.json").mkdir(parents=True)
     with pytest.raises(vl.VanishlabError, match=r"manifest\.json is a directory, not a manifest"):
         vl.load_manifest(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda p: vl.load_results(None), "run_dir"),
+        (lambda p: vl.load_cells(5), "run_dir"),
+        (lambda p: vl.load_manifest(None), "run_dir"),
+        (lambda p: vl.summarize(5), "run_dir"),
+        (lambda p: vl.load_training(None), "run_dir"),
+        (lambda p: vl.render_report(None), "run_dir"),
+        (lambda p: vl.run_sweep(vl.Sweep(seq_len=5, hidden_size=4, seed=0), None), "out"),
+        (lambda p: vl.analyze_checkpoint(None, p / "o"), "checkpoint"),
+        (lambda p: vl.analyze_checkpoint(p / "c.pt", 5), "out"),
+        (lambda p: vl.read_checkpoint(None), "path"),
+        (lambda p: vl.JacobianMonitor(nn.RNN(3, 5), torch.randn(6, 2, 3), out=None), "out"),
+    ],
+)
+def test_a_path_argument_that_is_no_path_is_named(tmp_path, call, argument):
+    # pathlib's TypeError ("expected str, bytes or os.PathLike object, not NoneType") named
+    # no argument.
+    with pytest.raises(TypeError, match=rf"^{argument} must be a path \(str or os.PathLike\)"):
+        call(tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_monitor_takes_its_lyapunov_switch_as_a_bool_only(tmp_path):
+    with pytest.raises(TypeError, match="lyapunov must be True or False, got 'no'"):
+        vl.JacobianMonitor(nn.RNN(3, 5), torch.randn(6, 2, 3), out=tmp_path / "m", lyapunov="no")
+    assert not any(tmp_path.iterdir())

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import escaped_text
+from ..sweep.files import as_path, escaped_text
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
@@ -203,7 +203,7 @@ def render_report(
     """
     check_timestamp(timestamp)
     manifest = load_manifest(run_dir)
-    out = Path(path) if path is not None else default_report_path(run_dir)
+    out = as_path(path, "path") if path is not None else default_report_path(run_dir)
     holder = run_holding(out, run_dir)
     if holder is not None:
         raise VanishlabError(

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "CORRUPT",
     "TMP_SUFFIX",
+    "as_path",
     "as_text",
     "atomic_write",
     "escaped_text",
@@ -30,6 +31,15 @@ __all__ = [
 TMP_SUFFIX = ".tmp"
 CORRUPT = "corrupt"
 """The folder of a run directory that damaged shards are moved aside to."""
+
+
+def as_path(value: object, name: str) -> Path:
+    """``value`` (a str or os.PathLike) as a Path; ``TypeError`` naming the argument ``name``
+    otherwise (pathlib's own said "expected str, bytes or os.PathLike object, not NoneType",
+    naming none)."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:

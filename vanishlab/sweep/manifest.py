@@ -29,7 +29,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
-from .files import atomic_write
+from .files import as_path, atomic_write
 
 __all__ = [
     "FORMAT",
@@ -89,7 +89,7 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
     Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
     """
-    path = Path(run_dir) / MANIFEST
+    path = as_path(run_dir, "run_dir") / MANIFEST
     if path.is_dir():  # "no manifest.json" sent the user looking for a file that is there
         raise VanishlabError(f"{path} is a directory, not a manifest: move it aside")
     if not path.is_file():

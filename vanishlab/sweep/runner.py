@@ -29,7 +29,7 @@ from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
-from .files import path_name
+from .files import as_path, path_name
 from .inits import INITS
 from .manifest import check_name, package_versions
 from .memory import available_bytes, cell_bytes
@@ -332,7 +332,7 @@ def run_sweep(
     ):  # 1.5 was taken, "2" raised a TypeError deep inside
         raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
     check_name(name)
-    run_dir = Path(out)
+    run_dir = as_path(out, "out")
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything
         refuse_other_kinds(store.load_manifest(run_dir), run_dir)

@@ -60,7 +60,7 @@ from .checksums import (
     summary_ok,
 )
 from .config import AXIS_TABLE, LATER_AXES
-from .files import CORRUPT, TMP_SUFFIX, atomic_write, fsync_dir, move_aside
+from .files import CORRUPT, TMP_SUFFIX, as_path, atomic_write, fsync_dir, move_aside
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -406,7 +406,7 @@ def load_results(
     """
     if isinstance(cell_ids, str):  # its letters were taken for ids: no rows, no error
         raise TypeError(f"cell_ids must be a collection of ids, not one string: [{cell_ids!r}]")
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
     tables = []
     for path in shard_paths(run_dir):
@@ -453,7 +453,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     cell (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``,
     ``solved``, ``steps_to_solve`` (null for its untrained cells); other runs have none of
     these columns."""
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, "run_dir")
     monitor = load_manifest(run_dir).get("kind") == MONITOR  # a step column even when empty
     steps = _shard_steps(run_dir)
     has_steps = bool(steps) or monitor

@@ -37,6 +37,7 @@ from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
+from .files import as_path
 from .manifest import MONITOR, SINGLE_MODEL, read_json_number
 from .prediction import critical_gain
 from .summary_fields import (
@@ -163,7 +164,7 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The summary of a run, no cache: each shard's stored row (:mod:`vanishlab.sweep.measure`
     computes it where the cell is measured), and a row computed here for every shard that
     lacks one (written before rows were stored, or by other code). Both give the same row."""
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, "run_dir")
     stored = _stored_rows(store.read_cell_metas(run_dir))
     rows = list(stored.values())
     cells = store.load_cells(run_dir)
@@ -255,7 +256,7 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     Raises:
         VanishlabError: not a run directory, or a corrupt or foreign shard.
     """
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, "run_dir")
     manifest = store.load_manifest(run_dir)
     path = run_dir / SUMMARY
     fingerprint = _fingerprint(run_dir) if cache else ""

@@ -31,7 +31,7 @@ from ..sweep import store
 from ..sweep.axes import SEED_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.files import as_text, path_name, resolved
+from ..sweep.files import as_path, as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import plural, working
@@ -162,6 +162,7 @@ def analyze_checkpoint(
             raise TypeError(f"{what} must be an integer, got {value!r}")
     if isinstance(input_std, bool) or not isinstance(input_std, numbers.Real):
         raise TypeError(f"input_std must be a number, got {input_std!r}")
+    checkpoint, out = as_path(checkpoint, "checkpoint"), as_path(out, "out")
     if inputs is not None and not isinstance(inputs, str | os.PathLike):
         raise TypeError(
             f"inputs must be the path of a torch.save file, got {type(inputs).__name__} (save a "

@@ -44,6 +44,7 @@ from torch import nn
 
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
+from ..sweep.files import as_path
 from .state_dict import find_recurrent, find_state_dict, with_article
 
 __all__ = [
@@ -438,7 +439,7 @@ def read_checkpoint(
             f"module must be the module's key prefix, a string, got {type(module).__name__} "
             f"(module={str(module)!r}?)"
         )
-    path = Path(path)
+    path = as_path(path, "path")
     obj = _load(path, "checkpoint")
     state = find_state_dict(obj, path)
     prefix = _pick(find_recurrent(state), module, path)

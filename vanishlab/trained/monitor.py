@@ -35,7 +35,6 @@ import os
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,7 @@ from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.files import path_name
+from ..sweep.files import as_path, path_name
 from ..sweep.manifest import MONITOR, check_name, json_number, package_versions
 from ..sweep.rundir import is_run_dir
 from .measure import (
@@ -203,8 +202,10 @@ class JacobianMonitor:
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
         prepare(self.module, self.probe, self.h0)
         self.every = every
+        if not isinstance(lyapunov, bool):  # lyapunov="no" was taken for True
+            raise TypeError(f"lyapunov must be True or False, got {lyapunov!r}")
         self.lyapunov = lyapunov
-        self.out = Path(out)
+        self.out = as_path(out, "out")
         check_name(name, "name")
         self.name = name
         self._probe_sha256 = _digest(self.probe, self.h0)
