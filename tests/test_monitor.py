@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -311,6 +312,35 @@ def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_pat
         assert mon.step(2) is None  # its shard is there
     steps = json.loads((out / "manifest.json").read_text())["steps"]
     assert steps["2"] == recorded and math.isfinite(recorded["lyapunov"])
+
+
+def test_readers_take_a_monitors_steps_as_its_shards_hold_them(tmp_path):
+    """Until the run was reopened, a step whose shard was written but not its manifest (a
+    process killed between the two) had no Lyapunov exponent in vl.summarize or on the page
+    (only the manifest held it), and a step whose shard was deleted still counted there."""
+    import json
+
+    torch.manual_seed(2)
+    out = tmp_path / "m"
+    with JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=out, every=1) as mon:
+        for n in range(3):
+            mon.step(n)
+    manifest = json.loads((out / "manifest.json").read_text())
+    lost = manifest["steps"].pop("2")  # as if killed before the manifest was written
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "cells" / f"{manifest['steps']['1']['cell_id']}.parquet").unlink()
+    summary = vl.summarize(out, cache=False).set_index("step")
+    assert list(summary.index) == [0, 2]
+    assert summary.loc[2, "lyapunov"] == pytest.approx(lost["lyapunov"])
+    html = vl.render_report(out, tmp_path / "r.html").read_text()
+    assert "<dt>steps recorded</dt><dd>2 (2 ok, 0 failed)</dd>" in html
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td.*?</td>", row)]
+        if cells:
+            rows[cells[0]] = cells
+    assert set(rows) >= {"0", "2"} and "1" not in rows
+    assert rows["2"][6] == f"{lost['lyapunov']:+.3f}".replace("-", "−")  # the λ₁ column
 
 
 def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):

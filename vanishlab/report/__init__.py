@@ -25,12 +25,14 @@ from typing import Any
 
 from ..errors import VanishlabError
 from ..sweep.files import as_path, escaped_text
+from ..sweep.manifest import MONITOR, monitor_steps
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
     load_cells,
     load_manifest,
     load_results,
+    read_cell_metas,
     report_marker,
     report_run,
     run_identity,
@@ -223,6 +225,8 @@ def render_report(
         results = load_results(run_dir)
         bar.step("cells")
         cells = load_cells(run_dir)
+        if manifest.get("kind") == MONITOR:  # its steps as the shards hold them
+            manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run_dir))}
         bar.step("summary")
         # cached in RUN_DIR/summary.parquet; a trained model's page shows no sweep summary
         summary = summarize(run_dir) if page_kind(manifest) == SWEEP else None

@@ -41,6 +41,7 @@ __all__ = [
     "check_name",
     "json_number",
     "load_manifest",
+    "monitor_steps",
     "package_versions",
     "read_json_number",
     "report_marker",
@@ -108,6 +109,27 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if problem:
         raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
     return manifest
+
+
+def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict[str, Any]:
+    """A monitored run's steps as its shards hold them (``metas``: ``{cell_id: metadata}``):
+    the manifest's step records whose shard is there, and the record a shard's metadata
+    carries (``monitor``) for a step the manifest lacks. The two differ after a crash between
+    the writes of a step's shard and of the manifest (the step's Lyapunov exponent read "not
+    measured"), or a shard deleted since (a step counted with no curves); the monitor mends its
+    manifest on reopening, readers take this."""
+    steps = manifest.get("steps")
+    found = {
+        key: rec
+        for key, rec in (steps.items() if isinstance(steps, dict) else ())
+        if isinstance(rec, dict) and rec.get("cell_id") in metas
+    }
+    for meta in metas.values():
+        record = dict(meta.get("monitor") or {}) if isinstance(meta, Mapping) else {}
+        step = record.pop("step", None)
+        if step is not None and str(step) not in found:
+            found[str(step)] = record
+    return found
 
 
 def _fill_later_axes(m: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
 from .files import as_path
-from .manifest import MONITOR, SINGLE_MODEL, read_json_number
+from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
 from .summary_fields import (
     FLAGS,
@@ -165,14 +165,18 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     computes it where the cell is measured), and a row computed here for every shard that
     lacks one (written before rows were stored, or by other code). Both give the same row."""
     run_dir = as_path(run_dir, "run_dir")
-    stored = _stored_rows(store.read_cell_metas(run_dir))
+    metas = store.read_cell_metas(run_dir)
+    stored = _stored_rows(metas)
     rows = list(stored.values())
     cells = store.load_cells(run_dir)
     missing = cells[~cells["cell_id"].isin(stored)]
     if len(missing):
         ids = set(missing["cell_id"])
         rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
-    return _with_recorded_lyapunov(_frame(rows), store.load_manifest(run_dir))
+    manifest = store.load_manifest(run_dir)
+    if manifest.get("kind") == MONITOR:  # its steps as the shards hold them
+        manifest = {**manifest, "steps": monitor_steps(manifest, metas)}
+    return _with_recorded_lyapunov(_frame(rows), manifest)
 
 
 def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:

@@ -47,7 +47,13 @@ from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import as_path, path_name
-from ..sweep.manifest import MONITOR, check_name, json_number, package_versions
+from ..sweep.manifest import (
+    MONITOR,
+    check_name,
+    json_number,
+    monitor_steps,
+    package_versions,
+)
 from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
@@ -455,17 +461,9 @@ class JacobianMonitor:
     ) -> dict[str, Any]:
         earlier = earlier or {}
         # A step whose shard is gone (set aside as damaged by sound_metas, or deleted) is no
-        # longer recorded: kept, the page counted it as an "ok" step that has no curves.
-        steps = {
-            key: rec
-            for key, rec in (earlier.get("steps") or {}).items()
-            if isinstance(rec, dict) and rec.get("cell_id") in metas
-        }
-        for meta in metas.values():  # a step whose shard was written but not its manifest
-            found = dict(meta.get("monitor") or {})
-            step = found.pop("step", None)
-            if step is not None and str(step) not in steps:
-                steps[str(step)] = found
+        # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
+        # step whose shard was written but not its manifest is.
+        steps = monitor_steps(earlier, metas)
         config = module_config(self.module, self.probe)
         return {
             "format": store.FORMAT,
