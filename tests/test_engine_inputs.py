@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -515,3 +516,20 @@ def test_the_unchecked_warning_points_at_the_callers_line(kind) -> None:
         with pytest.warns(UserWarning, match="could not be checked") as record:
             measure(kind(3, 4), torch.randn(6, 2, 3))
         assert [w.filename for w in record] == [__file__]
+
+
+@pytest.mark.parametrize(
+    ("module", "weight", "shape", "want"),
+    [
+        (lambda: nn.GRU(3, 4, 2), "weight_hh_l1", (12, 5), "(12, 4)"),
+        (lambda: nn.RNN(3, 5), "weight_hh_l0", (6, 6), "(5, 5)"),
+        (lambda: nn.LSTM(3, 5), "weight_ih_l0", (20, 4), "(20, 3)"),
+        (lambda: nn.LSTM(3, 5, 2), "bias_hh_l1", (15,), "(20,)"),
+    ],
+)
+def test_a_weight_of_another_shape_than_the_modules_is_named(module, weight, shape, want):
+    # torch's own "mat1 and mat2 shapes cannot be multiplied" (or a broadcast error) named none.
+    m = module()
+    setattr(m, weight, nn.Parameter(torch.randn(*shape)))
+    with pytest.raises(ValueError, match=rf"'s {weight} has shape .* need {re.escape(want)}$"):
+        vl.jacobian_norms(m, torch.randn(4, 2, 3))

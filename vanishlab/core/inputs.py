@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .cells import gate_blocks
 from .own_forward import check_own_forward
 
 __all__ = [
@@ -174,15 +175,32 @@ def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:
 def _forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
     """The weights its forward uses, by name, as :func:`module_weight` reads them (parameters
     or plain tensors); ``TypeError`` for one missing (from ``dir()``: ``hasattr`` would
-    compute a parametrized weight, advancing its buffers) or no tensor."""
-    kinds = ("weight_ih", "weight_hh", *(("bias_ih", "bias_hh") if module.bias else ()))
+    compute a parametrized weight, advancing its buffers) or no tensor, ``ValueError`` for one
+    whose shape is not the module's (torch's own "mat1 and mat2 shapes cannot be multiplied"
+    named none)."""
+    rows, size, width = gate_blocks(module.mode) * module.hidden_size, module.input_size, 0
     names, weights = set(dir(module)), {}
-    for weight in (f"{kind}_l{layer}" for layer in range(module.num_layers) for kind in kinds):
-        if weight not in names:
-            raise TypeError(f"the {name} has no {weight}: its forward needs it (was it deleted?)")
-        weights[weight] = value = module_weight(module, weight)
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"the {name}'s {weight} must be a tensor, got {type(value).__name__}")
+    for layer in range(module.num_layers):
+        width = size if layer == 0 else module.hidden_size
+        shapes = {"weight_ih": (rows, width), "weight_hh": (rows, module.hidden_size)}
+        if module.bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        for kind, shape in shapes.items():
+            weight = f"{kind}_l{layer}"
+            if weight not in names:
+                raise TypeError(
+                    f"the {name} has no {weight}: its forward needs it (was it deleted?)"
+                )
+            weights[weight] = value = module_weight(module, weight)
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(
+                    f"the {name}'s {weight} must be a tensor, got {type(value).__name__}"
+                )
+            if tuple(value.shape) != shape:
+                raise ValueError(
+                    f"the {name}'s {weight} has shape {tuple(value.shape)}, where its "
+                    f"input_size={size} and hidden_size={module.hidden_size} need {shape}"
+                )
     return weights
 
 
