@@ -3,6 +3,7 @@ and it never changes the module's parameters, gradients, training mode or any RN
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import random
@@ -733,3 +734,18 @@ def test_an_interrupt_after_a_steps_shard_landed_keeps_the_step_in_the_manifest(
     steps = json.loads((out / "manifest.json").read_text())["steps"]
     assert sorted(steps) == ["0", "1"] and math.isfinite(steps["1"]["lyapunov"])
     assert vl.summarize(out)["lyapunov"].notna().all()
+
+
+def test_a_namedtuple_initial_state_of_an_lstm_is_monitored(tmp_path):
+    # The monitor's copy rebuilt a tuple with type(h0)(generator), which a namedtuple (h, c)
+    # takes as its first field: "HC.__new__() missing 1 required positional argument: 'c'",
+    # where nn.LSTM and vl.jacobian_norms take such an h0 as the tuple it is.
+    hc = collections.namedtuple("hc", "h c")
+    lstm, probe = nn.LSTM(3, 5), torch.randn(4, 2, 3)
+    h0 = hc(torch.randn(1, 2, 5), torch.randn(1, 2, 5))
+    with JacobianMonitor(lstm, probe, out=tmp_path / "m", h0=h0) as mon:
+        rows = mon.step(0)
+    with JacobianMonitor(lstm, probe, out=tmp_path / "t", h0=tuple(h0)) as mon:
+        expected = mon.step(0)
+    assert rows is not None and len(rows) == len(expected) > 0
+    pd.testing.assert_frame_equal(rows, expected)

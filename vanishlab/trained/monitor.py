@@ -123,12 +123,16 @@ def _digest(*tensors: Any) -> str:
 
 
 def _clone(t: Any) -> Any:
-    """A copy of the tensors in ``t`` (a tensor, or a tuple or list of them); anything else as
-    it is, for the engine to refuse in its words (``h0=[[0.0]]`` was an AttributeError)."""
+    """A copy of the tensors in ``t`` (a tensor, or a tuple or list of them: a tuple, a
+    namedtuple too, as a plain tuple, which the engine takes as it takes the namedtuple);
+    anything else as it is, for the engine to refuse in its words (``h0=[[0.0]]`` was an
+    AttributeError)."""
     if isinstance(t, torch.Tensor):
         return t.detach().clone()
-    if isinstance(t, tuple | list):
-        return type(t)(_clone(p) for p in t)
+    if isinstance(t, tuple):  # type(t)(...) failed for a namedtuple (h, c): fields, no iterable
+        return tuple(_clone(p) for p in t)
+    if isinstance(t, list):
+        return [_clone(p) for p in t]
     return t
 
 
