@@ -749,3 +749,15 @@ def test_a_namedtuple_initial_state_of_an_lstm_is_monitored(tmp_path):
         expected = mon.step(0)
     assert rows is not None and len(rows) == len(expected) > 0
     pd.testing.assert_frame_equal(rows, expected)
+
+
+def test_lyapunov_takes_numpys_bools(tmp_path):
+    # The check that refuses lyapunov="no" refused np.False_ and np.True_ too ("lyapunov must
+    # be True or False, got np.False_"), where step() and every= take NumPy's integers.
+    rnn, probe = nn.RNN(3, 5), torch.randn(4, 2, 3)
+    for flag in (np.False_, np.True_):
+        with JacobianMonitor(rnn, probe, out=tmp_path / str(flag), lyapunov=flag) as mon:
+            mon.step(0)
+        measured = vl.load_cells(tmp_path / str(flag))
+        lyapunov = vl.summarize(tmp_path / str(flag))["lyapunov"]
+        assert len(measured) == 1 and lyapunov.notna().all() == bool(flag)

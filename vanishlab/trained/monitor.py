@@ -212,9 +212,10 @@ class JacobianMonitor:
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
         prepare(self.module, self.probe, self.h0)
         self.every = every
-        if not isinstance(lyapunov, bool):  # lyapunov="no" was taken for True
+        # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
+        if not isinstance(lyapunov, bool | np.bool_):
             raise TypeError(f"lyapunov must be True or False, got {lyapunov!r}")
-        self.lyapunov = lyapunov
+        self.lyapunov = bool(lyapunov)
         self.out = as_path(out, "out")
         check_name(name, "name")
         self.name = name
