@@ -264,3 +264,20 @@ def test_phase_diagrams_say_which_seeds_their_triangles_mark(relu_run):
         "† marks a mean over only some seeds: the others have a rate of −∞ (a Jacobian exactly "
         "zero with fewer than two lags" in grid.caption
     )
+
+
+def test_phase_diagrams_say_what_their_marks_mean_before_the_failed_cells(relu_run):
+    """The triangles' sentence came after the failed cells' closing note."""
+    results, cells = vl.load_results(relu_run), vl.load_cells(relu_run)
+    failed = cells["cell_id"].iloc[-1]
+    cells.loc[cells["cell_id"] == failed, ["status", "reason"]] = ["failed", "an error"]
+    results = results[results["cell_id"] != failed]
+    report = build_report(
+        results, cells, vl.load_manifest(relu_run), timestamp=STAMP, sections=["gain", "theory"]
+    )
+    grids = [b for s in report.sections for b in s.blocks if isinstance(b, LineGrid)]
+    assert len(grids) == 2
+    for grid in grids:
+        marks, failed_at = grid.caption.index("Triangles on the floor"), grid.caption.index("fail")
+        assert marks < failed_at, grid.caption
+        assert grid.caption.endswith("the others are means over the seeds measured.")

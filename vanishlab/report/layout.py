@@ -344,13 +344,15 @@ def gain_grid(
     legend: tuple[str, ...],
     left_out: int,
     figure_keys: Sequence[str],
+    failed_note: str = "",
 ) -> LineGrid:
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
     ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
     Floor triangles (gains where some seed's rate is -inf) are explained in the caption; so is
     a panel whose measured rates are all -inf (only floor triangles, in a stable band that
-    seemed to say "stable"), and one without any rate.
+    seemed to say "stable"), and one without any rate; ``failed_note`` (the run's failed
+    cells) comes last, after what the figure's own marks mean.
     """
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
@@ -371,6 +373,7 @@ def gain_grid(
             " A panel without points has no fitted rate at any gain (the tables say why for "
             "each setting)."
         )
+    caption += failed_note
     return LineGrid(
         title=title,
         caption=caption,

@@ -47,8 +47,9 @@ def gain_section(view: RunView) -> Section | None:
                 + (f"one line per {label(line)}; " if line else "")
                 + ("bars span the seeds. " if view.seeds > 1 else "one seed. ")
                 + "Below the grey band (stable, |rate| ≤ "
-                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode." + view.failed_note
+                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
             ),
+            failed_note=view.failed_note,
             plan=plan_,
             panels=panels,
             line=line,

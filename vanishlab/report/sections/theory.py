@@ -155,8 +155,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 f" {view.gated} panels have no prediction (measurements only)."
                 if view.gated
                 else ""
-            )
-            + view.failed_note,
+            ),
+            failed_note=view.failed_note,
             plan=plan_,
             panels=panels,
             line=line,
