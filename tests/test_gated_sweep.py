@@ -21,7 +21,7 @@ from vanishlab.sweep.catalog import CHRONO_T_MAX
 from vanishlab.sweep.cell import build_module, cell_inputs, seeded_generator
 from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
 from vanishlab.sweep.experiments import load_experiment
-from vanishlab.sweep.inits import INITS, Init, register_init
+from vanishlab.sweep.inits import GAIN_RULE, INITS, Init, register_init
 from vanishlab.sweep.prediction import cell_mean_field, critical_gain, mean_field_inputs
 from vanishlab.sweep.store import SCHEMA
 
@@ -154,6 +154,24 @@ def test_gated_inits_draw_what_they_document(model):
         else:
             assert not c[:H].any() and not c[2 * H :].any()
         assert not getattr(chrono, f"bias_hh_l{l}").any()
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_every_gated_init_states_the_one_gain_rule_and_follows_it(model):
+    # forget_bias and chrono stated a rule of their own ("every gate block of W_hh"), so
+    # `vanishlab inits` showed two rules where the docs promise one (GAIN_RULE) for every init.
+    gated = [name for name, init in INITS.items() if model in init.models]
+    assert gated == ["default", "orthogonal", "forget_bias", "chrono"]
+    for name in gated:
+        assert INITS[name].gain_on == GAIN_RULE, name
+        base = {"model": model, "init": name, "num_layers": 2, "dtype": "float64", **TINY}
+        one, other = (build_module(CellConfig(**base, gain=g)) for g in (1.0, 2.5))
+        pairs = zip(one.named_parameters(), other.named_parameters(), strict=True)
+        for (key, p1), (_, p2) in pairs:
+            if key.startswith("weight_hh"):  # the whole stacked W_hh: every gate block
+                torch.testing.assert_close(p2, 2.5 * p1, rtol=1e-12, atol=0)
+            else:
+                assert torch.equal(p2, p1), (name, key)
 
 
 @pytest.mark.parametrize("init", ["forget_bias", "chrono"])

@@ -8,9 +8,10 @@ given, in parameter order (per layer: W_ih, W_hh, b_ih, b_hh), so a cell's weigh
 its seed and nothing else.
 
 **One gain rule for every built-in init** (:data:`GAIN_RULE`): the gain g multiplies the
-recurrent weights W_hh^l of every layer and nothing else. W_ih^l and the biases keep the init's
-own scale at every gain, so at the same ``input_std`` every init is driven the same way
-whatever the gain, and g is the mean field's recurrent gain. A registered init states its own
+recurrent weights W_hh^l of every layer (of a gated cell, every gate block of the stacked
+W_hh^l) and nothing else. W_ih^l and the biases keep the init's own scale at every gain, so at
+the same ``input_std`` every init is driven the same way whatever the gain, and g is the mean
+field's recurrent gain. A registered init states its own
 rule in :attr:`Init.gain_on` (shown by ``vanishlab inits``).
 
 - ``default``: PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every W_ih^l and W_hh^l, W_hh^l times
@@ -32,7 +33,7 @@ rule in :attr:`Init.gain_on` (shown by ``vanishlab inits``).
 **Gated cells** (``nn.LSTM``, gate blocks i, f, g, o; ``nn.GRU``, r, z, n; W_ih^l is
 (G H, I_l) and W_hh^l is (G H, H), G gate blocks stacked). :attr:`Init.models` says which
 models an init applies to; a cell of another model is refused when it is built. For gated
-cells g multiplies every gate block of W_hh^l (:data:`GATED_GAIN_RULE`) and nothing else.
+cells g multiplies every gate block of W_hh^l and nothing else (the same :data:`GAIN_RULE`).
 
 - ``default`` (rnn, lstm, gru): PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and
   bias, as ``nn.LSTM`` / ``nn.GRU`` draw them, W_hh^l times g.
@@ -92,7 +93,6 @@ if TYPE_CHECKING:  # torch is imported when weights are drawn (vanishlab.sweep.i
 
 __all__ = [
     "GAIN_RULE",
-    "GATED_GAIN_RULE",
     "INITS",
     "VALIDITIES",
     "Init",
@@ -262,13 +262,11 @@ _GATED_REASON = (
     "covered): LSTM and GRU cells are measured, never predicted"
 )
 
-GAIN_RULE = "W_hh only (every layer); W_ih and the biases keep the init's own scale"
-"""What ``gain`` multiplies, for every built-in init (:attr:`Init.gain_on`)."""
-
-GATED_GAIN_RULE = (
-    "every gate block of W_hh (every layer); W_ih and the biases keep the init's own scale"
+GAIN_RULE = (
+    "W_hh only (every layer; every gate block of an LSTM's or GRU's); W_ih and the biases keep "
+    "the init's own scale"
 )
-"""What ``gain`` multiplies in a gated cell (LSTM, GRU): the whole stacked W_hh^l."""
+"""What ``gain`` multiplies, for every built-in init (:attr:`Init.gain_on`), in every model."""
 
 for _init in (
     Init(
@@ -357,7 +355,7 @@ for _init in (
         Builtin("forget_bias"),
         validity="none",
         validity_reason=_GATED_REASON,
-        gain_on=GATED_GAIN_RULE,
+        gain_on=GAIN_RULE,
         needs_bias=True,
     ),
     Init(
@@ -366,7 +364,7 @@ for _init in (
         Builtin("chrono"),
         validity="none",
         validity_reason=_GATED_REASON,
-        gain_on=GATED_GAIN_RULE,
+        gain_on=GAIN_RULE,
         needs_bias=True,
     ),
 ):
