@@ -34,7 +34,8 @@ BUILTIN_INITS: dict[str, str] = {
         "He normal, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)"
     ),
     "orthogonal": (
-        "gain times a random orthogonal W_hh, a semi-orthogonal W_ih (Saxe 2014); zero biases"
+        "gain times a random orthogonal W_hh (each gate block of an LSTM's or GRU's), a "
+        "semi-orthogonal W_ih (Saxe 2014); zero biases"
     ),
     "identity": "IRNN (Le et al. 2015): W_hh = gain * I, W_ih ~ N(0, 1/fan_in), zero biases",
     "normal": "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
@@ -43,8 +44,9 @@ BUILTIN_INITS: dict[str, str] = {
         "(LSTM f; GRU z) total bias 1 (Gers 2000; Jozefowicz 2015)"
     ),
     "chrono": (
-        "gated: PyTorch's default weights (W_hh times gain), chrono biases b_f = -b_i = "
-        "log U(1, T_max - 1), T_max = 100 (Tallec & Ollivier 2018)"
+        "gated: PyTorch's default weights (W_hh times gain), chrono biases b_f = log U(1, "
+        "T_max - 1), T_max = 100, on LSTM f with b_i = -b_f, on GRU z (no input gate; "
+        "Tallec & Ollivier 2018)"
     ),
 }
 """Name -> the line ``vanishlab inits`` shows, in registry order."""
