@@ -134,3 +134,39 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     finally:
         client.close()
     assert len(kept) >= 1
+
+
+@pytest.mark.slow  # ~10 s: a command of its own (torch's import) beside a cluster here
+def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
+    # The sweep stopped with its one line, but the Dask client, closed while it was trying to
+    # reconnect, first logged "distributed.client - ERROR" (and tracebacks) on stderr.
+    import subprocess
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    local = distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=":0",
+    )
+    out = tmp_path / "run"
+    args = ["--seq-len", "20", "--hidden-size", "8", "--seeds", "20", "--quiet"]
+    command = [sys.executable, "-m", "vanishlab", "sweep", *args, "--out", str(out)]
+    try:
+        sweep = subprocess.Popen(
+            [*command, "--scheduler", local.scheduler_address], stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while not list(out.glob("cells/*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        local.close()  # the scheduler goes away after the first shard
+    _, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 2
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the Dask cluster stopped running cells")
+    assert lines[0].endswith("finished cells are kept: run the same command again to resume")
+    assert len(vl.load_cells(out)) >= 1

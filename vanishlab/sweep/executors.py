@@ -44,6 +44,7 @@ __all__ = [
     "cores",
     "cost",
     "dask_client",
+    "quiet_dask",
     "run_dask",
     "run_here",
     "run_processes",
@@ -353,6 +354,30 @@ def _check_handshake(address: str, seconds: float) -> None:
         raise VanishlabError(
             f"cannot connect to the Dask scheduler at {address}: {why} (is it a Dask scheduler?)"
         )
+
+
+@contextlib.contextmanager
+def quiet_dask() -> Iterator[None]:
+    """Dask's own logging silenced while the sweep talks to a cluster, restored after: the
+    sweep says what went wrong in its one line (:func:`_cluster_failed`), and a client closed
+    while it was reconnecting to a scheduler that went away logged "distributed.client -
+    ERROR" and two tracebacks on stderr first."""
+    import logging
+
+    with contextlib.suppress(ImportError):
+        import distributed  # noqa: F401  (its import sets its loggers' levels: first)
+    names = ["distributed"] + [
+        n for n in list(logging.root.manager.loggerDict) if n.startswith("distributed.")
+    ]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [(log, log.level) for log in loggers if log.level or log.name == "distributed"]
+    for log, _ in levels:
+        log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for log, level in levels:
+            log.setLevel(level)
 
 
 def dask_client(address: str) -> Any:

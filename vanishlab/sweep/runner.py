@@ -27,7 +27,7 @@ from ..errors import VanishlabError
 from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
-from .executors import cores, cost, dask_client, run_dask, run_here, run_processes
+from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
 from .files import as_path, path_name
 from .inits import INITS
@@ -344,7 +344,10 @@ def run_sweep(
             check_main_file()
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
-        client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
+        client = None
+        if scheduler is not None:
+            stack.enter_context(quiet_dask())  # until the client has closed: one line
+            client = stack.enter_context(dask_client(scheduler))
         make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
