@@ -97,6 +97,13 @@ def test_dry_run_reports_what_is_done(run_dir):
         app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--out", str(run_dir)]
     )
     assert "needs --force" in result.stdout
+    # Given --force, it said "(needs --force)" all the same.
+    result = runner.invoke(
+        app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--force", "--out", str(run_dir)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "not in its grid (added by --force)" in result.stdout
+    assert "needs --force" not in result.stdout
 
 
 def test_sweep_runs_resumes_and_summarises(tmp_path):

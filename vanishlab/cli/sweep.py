@@ -213,7 +213,7 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
-        _print_plan(exp, run_dir, label, local=address is None)
+        _print_plan(exp, run_dir, label, local=address is None, force=force)
         return
 
     summary = run_sweep(
@@ -234,9 +234,12 @@ def _sweep(
         raise typer.Exit(1)
 
 
-def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: bool) -> None:
-    """``--dry-run``: the grid, its size, what the run directory already holds, and memory
-    (refused, as the run would be, when a cell cannot fit here: ``local``, no scheduler)."""
+def _print_plan(
+    exp: Experiment, run_dir: Path, label: str | None, *, local: bool, force: bool
+) -> None:
+    """``--dry-run``: the grid, its size, what the run directory already holds (and the cells
+    that ``force`` adds to it), and memory (refused, as the run would be, when a cell cannot
+    fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
     from ..sweep.preflight import check_memory
     from ..sweep.runner import plan_sweep
@@ -257,7 +260,8 @@ def _print_plan(exp: Experiment, run_dir: Path, label: str | None, *, local: boo
     else:
         status = "new run directory"
     if plan.new_cells and plan.is_run_dir:
-        status += f"; {plan.new_cells} not in its grid (needs --force)"
+        needs = "added by --force" if force else "needs --force"
+        status += f"; {plan.new_cells} not in its grid ({needs})"
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
     if plan.outside:
