@@ -189,7 +189,7 @@ def _json_axes(sweep: Sweep) -> dict[str, list[Any]]:
 def _add_elapsed(manifest: dict[str, Any], elapsed: float) -> dict[str, Any]:
     """``manifest`` with this invocation's wall time ``elapsed`` (seconds) added to
     ``elapsed_s``: the run's time summed over every invocation (resumed, interrupted,
-    extended)."""
+    extended; not one killed by SIGKILL, which runs nothing after it)."""
     return {**manifest, "elapsed_s": round((manifest.get("elapsed_s") or 0.0) + elapsed, 3)}
 
 
