@@ -618,3 +618,21 @@ def test_small_counts_and_abbreviations_in_the_notes():
     assert setting_notes(cells) == "Gilboa et al. 2019's field (1 of 2 seeds). Narrow."
     assert read_json_number("0.5") == 0.5 and read_json_number("-inf") == -math.inf
     assert read_json_number("x") is None and read_json_number(True) is None
+
+
+def test_no_dashed_caption_over_a_window_of_one_lag(tmp_path):
+    """At T = 1 the fit window is the single lag 1: the predicted slope was a segment from
+    lag 1 to lag 1, drawn as nothing, while the caption said "Dashed: the predicted slope over
+    the fit window ...". No segment is made, and the caption no longer promises one."""
+    grid = vl.Sweep(
+        activation="tanh", init="normal", gain=1.0, hidden_size=4, input_size=2, seq_len=1,
+        batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    (figure,) = _section(report, "decay").blocks
+    assert not any(c.reference for p in figure.panels for c in p.curves)
+    assert "Dashed" not in figure.caption

@@ -247,6 +247,8 @@ def decay_overlay(view: RunView) -> Overlay | None:
         if not math.isfinite(pred):
             return None
         start, end = float(rows["lag_start"].min()), float(rows["lag_end"].max())
+        if not end > start:  # a window of one lag (T = 1): a segment of no length, not drawn
+            return None
         finite = np.isfinite(curve.y)
         if not finite.any() or not curve.x[finite][0] <= start <= curve.x[finite][-1]:
             return None
