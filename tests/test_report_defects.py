@@ -636,3 +636,21 @@ def test_no_dashed_caption_over_a_window_of_one_lag(tmp_path):
     (figure,) = _section(report, "decay").blocks
     assert not any(c.reference for p in figure.panels for c in p.curves)
     assert "Dashed" not in figure.caption
+
+
+def test_phase_caption_names_the_critical_gain_only_where_drawn(tmp_path):
+    """tanh at gains 0.5 and 1 with input: the mean field's critical gain lies above the gains
+    swept, so no dotted line is drawn, yet the caption said "a vertical dotted line marks the
+    mean-field critical gain"."""
+    grid = vl.Sweep(
+        activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
+        seq_len=8, batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
+    assert not any(c.dotted for p in phase.panels for c in p.curves)
+    assert "dotted" not in phase.caption and phase.caption.endswith("(|rate| ≤ 0.01).")

@@ -63,6 +63,7 @@ def test_theory_section_of_a_gain_sweep(full):
     assert all(len([c for c in p.curves if "critical gain" in c.label]) == 1 for p in relu)
     assert all(c.style is None for c in relu_edges)
     assert all(c.dotted for c in edges) and not any(c.dotted for c in predicted)
+    assert "a vertical dotted line marks the mean-field critical gain" in phase.caption
     with pinned():
         fig = draw(phase)
         (legend,) = fig.legends

@@ -80,9 +80,13 @@ PHASE_CAPTION = (
     "½ ln χ₁ as a function of the gain, or ln ρ(W_hh) at the origin) against "
     "the gain g{lines}. The horizontal line at 0 separates vanishing (below) from exploding "
     "(above) gradients, the shaded band is the stable phase (|rate| ≤ "
-    f"{PHASE_TOLERANCE}); "
-    "a vertical dotted line marks the mean-field critical gain, where χ₁ = 1 "
-    "(the edge of chaos), in the colour of its line (grey where lines share it)."
+    f"{PHASE_TOLERANCE})"
+    "{edge}."
+)
+#: The sentence on the critical gain, for a figure where one lies inside the gains swept.
+EDGE_CAPTION = (
+    "; a vertical dotted line marks the mean-field critical gain, where χ₁ = 1 "
+    "(the edge of chaos), in the colour of its line (grey where lines share it)"
 )
 
 
@@ -150,6 +154,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
             caption=PHASE_CAPTION.format(
                 lines=f", one colour per {label(line)}" if line else "",
                 bars="; bars span the seeds" if view.seeds > 1 else "",
+                edge=EDGE_CAPTION if any(c.dotted for p in panels for c in p.curves) else "",
             )
             + (
                 f" {view.gated} panels have no prediction (measurements only)."
