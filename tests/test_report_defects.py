@@ -654,3 +654,21 @@ def test_phase_caption_names_the_critical_gain_only_where_drawn(tmp_path):
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.dotted for p in phase.panels for c in p.curves)
     assert "dotted" not in phase.caption and phase.caption.endswith("(|rate| ≤ 0.01).")
+
+
+def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_path):
+    """relu without input or bias stays at the origin: every setting's predicted rate is −∞,
+    so no dashed line is drawn, yet the caption described "the predicted rate (dashed: ...)"."""
+    grid = vl.Sweep(
+        activation="relu", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
+        seq_len=8, batch=2, input_std=0.0, bias=False,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
+    assert not any(c.reference for p in phase.panels for c in p.curves)
+    assert "dashed" not in phase.caption
+    assert "No predicted rate is drawn: none is finite" in phase.caption

@@ -75,13 +75,20 @@ def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
 
 
 PHASE_CAPTION = (
-    "The fitted decay rate of the top layer's state (points, mean over seeds{bars}) and the "
-    "predicted rate (dashed: the mean field's "
-    "½ ln χ₁ as a function of the gain, or ln ρ(W_hh) at the origin) against "
-    "the gain g{lines}. The horizontal line at 0 separates vanishing (below) from exploding "
-    "(above) gradients, the shaded band is the stable phase (|rate| ≤ "
+    "The fitted decay rate of the top layer's state (points, mean over seeds{bars}){predicted} "
+    "against the gain g{lines}. The horizontal line at 0 separates vanishing (below) from "
+    "exploding (above) gradients, the shaded band is the stable phase (|rate| ≤ "
     f"{PHASE_TOLERANCE})"
     "{edge}."
+)
+#: The words on the predicted rate, and what stands for them where none is finite (every
+#: setting's is −∞, relu at the origin: nothing dashed is drawn).
+PREDICTED_CAPTION = (
+    " and the predicted rate (dashed: the mean field's ½ ln χ₁ as a function of the gain, or "
+    "ln ρ(W_hh) at the origin)"
+)
+NO_PREDICTED_CAPTION = (
+    " No predicted rate is drawn: none is finite (the table below gives each setting's)."
 )
 #: The sentence on the critical gain, for a figure where one lies inside the gains swept.
 EDGE_CAPTION = (
@@ -149,13 +156,17 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
         suffix = setting_text((*fixed, *plan_.fixed))
+        curves = [c for p in panels for c in p.curves]
+        predicted = any(c.reference and not c.dotted for c in curves)
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
                 lines=f", one colour per {label(line)}" if line else "",
                 bars="; bars span the seeds" if view.seeds > 1 else "",
-                edge=EDGE_CAPTION if any(c.dotted for p in panels for c in p.curves) else "",
+                predicted=PREDICTED_CAPTION if predicted else "",
+                edge=EDGE_CAPTION if any(c.dotted for c in curves) else "",
             )
+            + ("" if predicted else NO_PREDICTED_CAPTION)
             + (
                 f" {view.gated} panels have no prediction (measurements only)."
                 if view.gated
