@@ -182,6 +182,11 @@ def test_theory_table_compares_like_with_like(full):
     assert "block triangular" in table.caption
     agreement = dict(next(b for b in theory.blocks if b.title == "Agreement").items)
     assert "two estimates of one asymptotic rate" in agreement["|Lyapunov − rate via layer 0|"]
+    # A 2-layer run: "from layer 0, the only layer in a one-layer network" read as if it had one.
+    assert (
+        "from the bottom layer, through every layer above it"
+        in (agreement["|Lyapunov − rate via layer 0|"])
+    )
 
 
 def test_long_notes_are_lines_under_their_rows(full):

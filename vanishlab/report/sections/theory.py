@@ -319,8 +319,8 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
                 "|Lyapunov − rate via layer 0|",
                 f"median {np.median(lyap):.3f} per step over {plural(len(lyap), 'cell')}: the top "
                 "Lyapunov exponent of the whole state and the fitted slope of "
-                f"ln ||{view.state_jacobian('0')}|| (from layer 0, the only layer in a one-layer "
-                "network) are two estimates of one asymptotic rate; a large difference means "
+                f"ln ||{view.state_jacobian('0')}|| (from the bottom layer, through every layer "
+                "above it) are two estimates of one asymptotic rate; a large difference means "
                 "the fit window is still transient",
             )
         )
