@@ -242,3 +242,11 @@ def test_bad_module_or_task() -> None:
     ):
         train_cell(_small(), RecallFirst(5))
     assert issubclass(AddingProblem, Task)
+
+
+def test_weights_blown_up_by_the_last_update_are_flagged_diverged() -> None:
+    """Adam's first step at lr 1e308 moves every weight by about 1e308: inf in float32. The
+    training loss and gradient before it were finite; the held-out loss after it is not."""
+    result = train_cell(_small(), AddingProblem(10), steps=1, lr=1e308, batch=4, eval_batch=16)
+    assert math.isfinite(result.eval_losses[0]) and not math.isfinite(result.final_loss)
+    assert result.diverged and not result.solved and result.steps_to_solve is None

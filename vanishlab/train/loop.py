@@ -77,13 +77,14 @@ class TrainResult:
         task: the task's name; ``seq_len``: its T.
         eval_steps: the steps at which the held-out loss was measured, 0 first, ``steps`` last.
         eval_losses: the held-out loss at each of them (NaN after a divergence).
-        final_loss: the held-out loss after the last step (NaN if training diverged).
+        final_loss: the held-out loss after the last step (NaN or inf if training diverged).
         chance_loss: the task's chance level.
         threshold: ``solve_fraction * chance_loss``.
         solved: ``final_loss < threshold``.
         steps_to_solve: the first evaluation step from which the loss stays under the
             threshold, or None.
-        diverged: the training loss or gradient became inf or NaN; training stopped there.
+        diverged: the training loss or gradient, or the held-out loss, became inf or NaN;
+            training stopped there.
         seconds: wall-clock time of the run (excluded from equality).
     """
 
@@ -190,7 +191,11 @@ def train_cell(
                         break
                     opt.step()
                     step += 1
-                losses.append(math.nan if diverged else evaluate())
+                value = math.nan if diverged else evaluate()
+                # The last update can make the weights inf or NaN with a finite training loss
+                # and gradient before it: the held-out loss then shows the divergence.
+                diverged = diverged or not math.isfinite(value)
+                losses.append(value)
     finally:
         module.train(was_training)
     seconds = time.perf_counter() - start
