@@ -250,3 +250,16 @@ def test_weights_blown_up_by_the_last_update_are_flagged_diverged() -> None:
     result = train_cell(_small(), AddingProblem(10), steps=1, lr=1e308, batch=4, eval_batch=16)
     assert math.isfinite(result.eval_losses[0]) and not math.isfinite(result.final_loss)
     assert result.diverged and not result.solved and result.steps_to_solve is None
+
+
+def test_numpy_scalars_are_numbers() -> None:
+    """np.int64 (from np.arange) and np.float32 were refused as "must be an integer"."""
+    np = pytest.importorskip("numpy")
+    plain = train_cell(_small(), AddingProblem(5), steps=2, lr=0.5, batch=4, eval_batch=8)
+    mixed = train_cell(
+        _small(), AddingProblem(5), steps=np.int64(2), lr=np.float32(0.5), batch=np.int32(4),
+        eval_batch=np.int64(8), clip=np.float64(1.0), seed=np.uint8(0),
+    )  # fmt: skip
+    assert mixed == plain and type(mixed.eval_steps[-1]) is int
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        train_cell(_small(), AddingProblem(5), steps=np.int64(0))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -144,6 +145,12 @@ def train_cell(
         module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,
         eval_points, solve_fraction,
     )  # fmt: skip
+    # NumPy scalars (np.int64 from np.arange, np.float32) as Python numbers from here on.
+    steps, batch, seed, eval_seed, eval_batch, eval_points = (
+        int(v) for v in (steps, batch, seed, eval_seed, eval_batch, eval_points)
+    )
+    lr, solve_fraction = float(lr), float(solve_fraction)
+    clip = None if clip is None else float(clip)
     param = next(module.parameters())
     dtype, device = param.dtype, param.device
     readout_gen, data_gen = (_generator(seed, s) for s in (_READOUT_STREAM, _DATA_STREAM))
@@ -315,7 +322,7 @@ def _check_arguments(
         (eval_batch, "eval_batch", 1),
         (eval_points, "eval_points", 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
             raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
     if not _positive(lr):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
@@ -329,7 +336,7 @@ def _check_arguments(
 
 def _positive(value: object) -> bool:
     return (
-        isinstance(value, int | float)
+        isinstance(value, numbers.Real)
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value > 0
