@@ -16,7 +16,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["RC", "TITLE_SIZE", "panel_grid", "pinned"]
+__all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -82,3 +82,13 @@ def panel_grid(
         },
     )
     return fig, axes
+
+
+def axis_labels(
+    fig: Figure, xlabel: tuple[str, tuple[float, float]], ylabel: tuple[str, tuple[float, float]]
+) -> None:
+    """A panel grid's shared axis labels, each ``(text, (x, y))`` in figure fractions: the x
+    label centred with its bottom at (x, y), the y label turned upright with its left edge at
+    (x, y)."""
+    fig.text(*xlabel[1], xlabel[0], ha="center", va="bottom", fontsize=9.5)
+    fig.text(*ylabel[1], ylabel[0], rotation=90, ha="left", va="center", fontsize=9.5)

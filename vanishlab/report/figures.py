@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import RC, TITLE_SIZE, panel_grid, pinned
+from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
 from .figure_text import plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import LINE_LW, alone, covered_curves, dashes, line_width
@@ -152,22 +152,10 @@ def _draw_lines(grid: LineGrid) -> Figure:
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    fig.text(
-        (left + (width - left - right) / 2) / width,
-        0.1 / height,
-        grid.xlabel,
-        ha="center",
-        va="bottom",
-        fontsize=9.5,
-    )
-    fig.text(
-        0.08 / width,
-        (bottom + (height - bottom - top) / 2) / height,
-        grid.ylabel,
-        rotation=90,
-        ha="left",
-        va="center",
-        fontsize=9.5,
+    axis_labels(
+        fig,
+        (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),
+        (grid.ylabel, (0.08 / width, (bottom + (height - bottom - top) / 2) / height)),
     )
     if handles and legend_h:
         fig.legend(

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import RC, TITLE_SIZE, panel_grid
+from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid
 from .figure_text import plain, text_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
 from .model import HeatmapGrid
@@ -136,22 +136,16 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         if panel.title:
             ax.set_title(titles[i], loc="left", pad=4, y=1.0)
     grid_top, grid_bottom = 1 - top / height, bottom / height
-    fig.text(
-        (left + (width - left - right) / 2) / width,
-        (0.1 + (0.25 if any_zero else 0.0)) / height,
-        grid.xlabel,
-        ha="center",
-        va="bottom",
-        fontsize=9.5,
-    )
-    fig.text(
-        0.08 / width,
-        (grid_top + grid_bottom) / 2,
-        grid.ylabel,
-        rotation=90,
-        ha="left",
-        va="center",
-        fontsize=9.5,
+    axis_labels(
+        fig,
+        (
+            grid.xlabel,
+            (
+                (left + (width - left - right) / 2) / width,
+                (0.1 + (0.25 if any_zero else 0.0)) / height,
+            ),
+        ),
+        (grid.ylabel, (0.08 / width, (grid_top + grid_bottom) / 2)),
     )
     if mappable is not None:
         span = grid_top - grid_bottom
