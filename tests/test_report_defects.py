@@ -69,6 +69,15 @@ def _section(report, key):
     return next(s for s in report.sections if s.key == key)
 
 
+def _report_of(grid, tmp_path):
+    """The page of ``grid`` swept into ``tmp_path / "run"`` in this process."""
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    return build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+
+
 def test_depth_heatmaps_draw_every_stacked_setting(stacked):
     figures = _section(stacked, "depth").blocks
     assert all(isinstance(f, HeatmapGrid) for f in figures)
@@ -477,11 +486,7 @@ def test_r2_has_four_decimals_in_every_table():
 )
 def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
     grid = vl.Sweep(**{"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2, **axes})
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
     assert [h.title for h in heat if h.title.startswith("Rate")] == titles
     if titles == ["Rate by init and model"]:  # every panel compares the three models
@@ -497,11 +502,7 @@ def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
         activation=("tanh", "relu"), init="normal", gain=(0.5, 1.0), input_std=0.0, bias=False,
         hidden_size=4, input_size=2, seq_len=8, batch=2,
     )  # fmt: skip
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     gain = next(s for s in report.sections if s.key == "gain")
     (figure,) = [b for b in gain.blocks if isinstance(b, LineGrid)]
     assert "A panel of floor triangles alone has no finite rate" in figure.caption
@@ -527,11 +528,7 @@ def test_a_gain_panel_without_rates_is_not_called_exact_zeros(tmp_path):
         activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=1, batch=2,
     )  # fmt: skip
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     figures = [
         b for s in report.sections if s.key in ("gain", "theory") for b in s.blocks
         if isinstance(b, LineGrid)
@@ -633,11 +630,7 @@ def test_no_dashed_caption_over_a_window_of_one_lag(tmp_path):
         activation="tanh", init="normal", gain=1.0, hidden_size=4, input_size=2, seq_len=1,
         batch=2,
     )  # fmt: skip
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     (figure,) = _section(report, "decay").blocks
     assert not any(c.reference for p in figure.panels for c in p.curves)
     assert "Dashed" not in figure.caption
@@ -651,11 +644,7 @@ def test_phase_caption_names_the_critical_gain_only_where_drawn(tmp_path):
         activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=8, batch=2,
     )  # fmt: skip
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.dotted for p in phase.panels for c in p.curves)
     assert "dotted" not in phase.caption and phase.caption.endswith("(|rate| ≤ 0.01).")
@@ -668,11 +657,7 @@ def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_pa
         activation="relu", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=8, batch=2, input_std=0.0, bias=False,
     )  # fmt: skip
-    run = tmp_path / "run"
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = _report_of(grid, tmp_path)
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.reference for p in phase.panels for c in p.curves)
     assert "dashed" not in phase.caption
