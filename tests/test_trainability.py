@@ -263,24 +263,26 @@ def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run:
     assert all(math.isnan(y) for c in figure.panels[0].curves[:-1] for y in c.y)  # no horizon
 
 
-def test_a_relu_cell_can_have_its_input_gradient_exactly_zero_at_lag_zero(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def narrow_relu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """relu, H = 2, T = 10, seeds 0 and 1, one adding step: both seeds' input gradients are
+    exactly 0 at lag 0, and their state rates -inf."""
+    grid = vl.Sweep(
+        activation="relu", init="normal", gain=0.5, hidden_size=2, input_size=2, seq_len=10,
+        batch=8, seed=(0, 1), task="adding", train_steps=1,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("narrow") / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    return out
+
+
+def test_a_relu_cell_can_have_its_input_gradient_exactly_zero_at_lag_zero(
+    narrow_relu_run: Path,
+) -> None:
     """dh_T/dx_T = D_T W_ih is exactly 0 for a sample whose units are all off at the last step:
     a narrow relu network at initialisation has such samples, and in one layer the sample's
     Jacobian is then 0 at every lag (every path back starts with D_T)."""
-    grid = vl.Sweep(
-        activation="relu",
-        init="normal",
-        gain=0.5,
-        hidden_size=2,
-        input_size=2,
-        seq_len=10,
-        batch=8,
-        seed=(0, 1),
-        task="adding",
-        train_steps=1,
-    )
-    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
-    results, cells = vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run")
+    results, cells = vl.load_results(narrow_relu_run), vl.load_cells(narrow_relu_run)
     table = trainability(results, cells)
     zero = table[table["zero_at_lag0"]]
     assert len(zero)  # the case is real (seeds 0 and 1 at H = 2: both)
@@ -290,15 +292,12 @@ def test_a_relu_cell_can_have_its_input_gradient_exactly_zero_at_lag_zero(tmp_pa
     assert not zero["predicted"].any() and zero["drop_at_required"].isna().all()
 
 
-def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(tmp_path: Path) -> None:
+def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(
+    narrow_relu_run: Path,
+) -> None:
     """1/|rate| of a state curve fitted at -inf (an exact zero in the fit window) read "0", as
     if the gradient had e-folded in no steps; the mean-field column likewise."""
-    grid = vl.Sweep(
-        activation="relu", init="normal", gain=0.5, hidden_size=2, input_size=2, seq_len=10,
-        batch=8, seed=(0, 1), task="adding", train_steps=1,
-    )  # fmt: skip
-    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
-    run = tmp_path / "run"
+    run = narrow_relu_run
     rates = vl.summarize(run)["rate"]
     assert (rates == -math.inf).any()  # the case is real
     report = build_report(
