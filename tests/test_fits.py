@@ -281,3 +281,10 @@ def test_the_horizon_does_not_depend_on_the_frames_index() -> None:
     for model, alone in (("a", a), ("b", b)):
         one = got[got["model"] == model].drop(columns="model").reset_index(drop=True)
         pd.testing.assert_frame_equal(one, vl.fit_decay(alone), check_like=True)
+
+
+@pytest.mark.parametrize("by", [3, 1.5, True])
+def test_by_that_is_no_column_name_or_sequence_is_named(by) -> None:
+    """by=3 failed inside fit_decay with "'int' object is not iterable", naming no argument."""
+    with pytest.raises(TypeError, match="by must be a column name or a sequence of them"):
+        vl.fit_decay(line_frame({0: -0.1}), by=by)

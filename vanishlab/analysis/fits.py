@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -224,6 +224,8 @@ def fit_decay(
     if not 0 <= phase_tolerance < math.inf:  # NaN called every curve "stable"
         raise ValueError(f"phase_tolerance must be a finite number >= 0, got {phase_tolerance}")
     if by is not None:
+        if not isinstance(by, str | Iterable):  # by=3 failed as "'int' object is not iterable"
+            raise TypeError(f"by must be a column name or a sequence of them, got {by!r:.60}")
         fits = fit_decay(frame, norm=norm, window=window, phase_tolerance=phase_tolerance)
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
     if norm not in ("fro", "spec"):
