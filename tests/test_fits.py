@@ -288,3 +288,24 @@ def test_by_that_is_no_column_name_or_sequence_is_named(by) -> None:
     """by=3 failed inside fit_decay with "'int' object is not iterable", naming no argument."""
     with pytest.raises(TypeError, match="by must be a column name or a sequence of them"):
         vl.fit_decay(line_frame({0: -0.1}), by=by)
+
+
+@pytest.mark.parametrize("by", [None, "layer"])
+@pytest.mark.parametrize(
+    "norms",
+    [
+        lambda v: v.astype(str).astype(object),
+        lambda v: v.astype(str),
+        lambda v: v > -1,
+        lambda v: v.astype(complex),
+    ],
+)
+def test_norms_that_are_strings_booleans_or_complex_are_refused(by, norms) -> None:
+    """A log10_fro column of strings ("-0.5", a frame read without its types) was cast and
+    fitted, a string that is no number ("abc") failed with numpy's "could not convert string to
+    float", booleans were fitted as norms of 1 and 10, and complex numbers lost their
+    imaginary part with a ComplexWarning; the lag column refuses all of them already."""
+    frame = line_frame({0: -0.1})
+    frame["log10_fro"] = norms(frame["log10_fro"])
+    with pytest.raises(TypeError, match="frame's log10_fro column must hold real numbers, got"):
+        vl.fit_decay(frame, by=by)
