@@ -489,3 +489,21 @@ def test_finite_width_deviation_shrinks_with_width(act: str, gain: float, input_
 
     small, large = deviation(128), deviation(512)
     assert abs(large) <= 0.5 * abs(small) and abs(large) <= 0.015, (small, large)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_check_pascanu_refuses_a_nan_or_inf_norm(bad: float) -> None:
+    """A NaN norm (a user's own frame) gave excess NaN and violated False: reported within
+    the bound in silence, where fit_decay refuses the same frame; +inf was a violation."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 5, 2).to(F64).requires_grad_(False)
+    with one_thread():
+        f = vl.jacobian_norms(rnn, torch.randn(8, 2, 3, dtype=F64))
+    f.loc[(f["sample"] == 1) & (f["layer"] == 0) & (f["lag"] == 3), "log10_spec"] = bad
+    with pytest.raises(
+        ValueError, match=f"log10_spec holds {bad} at sample=1, source='state', layer=0, lag=3"
+    ):
+        vl.check_pascanu(rnn, f)
+    f["log10_spec"] = f["log10_spec"].astype(str)
+    with pytest.raises(TypeError, match="frame's log10_spec column must hold real numbers"):
+        vl.check_pascanu(rnn, f)

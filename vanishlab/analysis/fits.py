@@ -48,6 +48,7 @@ __all__ = [
     "fit_decay",
     "fitted_end",
     "horizon_at_zero",
+    "norm_values",
     "phase_of",
 ]
 
@@ -166,18 +167,18 @@ def _check_one_row_per_lag(df: pd.DataFrame, keys: list[str]) -> None:
     )
 
 
-def _log_norms(df: pd.DataFrame, value: str) -> np.ndarray:
-    """The frame's ``value`` column (``log10_fro``, ...) as float64 ln-norms, after checking
+def norm_values(frame: pd.DataFrame, value: str) -> np.ndarray:
+    """The frame's ``value`` column (``log10_fro``, ...) as float64 (NA: NaN), after checking
     that it holds real numbers: strings ("-0.5", an object column), booleans and complex
     numbers are no norms, though numpy casts them (a ``TypeError`` naming the column)."""
-    column = df[value]
+    column = frame[value]
     if (
         not pd.api.types.is_numeric_dtype(column)
         or pd.api.types.is_bool_dtype(column)
         or pd.api.types.is_complex_dtype(column)
     ):
         raise TypeError(f"frame's {value} column must hold real numbers, got {column.dtype}")
-    return column.to_numpy(dtype=np.float64, na_value=np.nan) * _LN10
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _check_norms(df: pd.DataFrame, keys: list[str], value: str, y: np.ndarray) -> None:
@@ -255,7 +256,7 @@ def fit_decay(
     _check_one_row_per_lag(df, keys)
     g = df["_g"].to_numpy()
     lag = df["lag"].to_numpy()
-    y = _log_norms(df, value)  # ln ||J||
+    y = norm_values(df, value) * _LN10  # ln ||J||
     _check_norms(df, keys, value, y)
     n_groups = int(g.max()) + 1 if len(g) else 0
 

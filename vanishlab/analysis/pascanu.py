@@ -28,6 +28,7 @@ import torch
 
 from ..core.inputs import check_finite, check_integer, check_rnn, module_weight
 from .activations import GAMMA
+from .fits import norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -131,6 +132,29 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
     return pd.concat([state, inp], ignore_index=True)
 
 
+def _row(frame: pd.DataFrame, at: int) -> str:
+    """The keys of ``frame``'s row at position ``at``, as messages name it."""
+    keys = [k for k in ("sample", "source", "layer", "lag") if k in frame.columns]
+    values = (frame[k].iloc[at] for k in keys)
+    return ", ".join(
+        f"{k}={v.item() if isinstance(v, np.generic) else v!r}"
+        for k, v in zip(keys, values, strict=True)
+    )
+
+
+def _check_measured(frame: pd.DataFrame, col: str) -> None:
+    """Refuse a NaN or +inf in the measured column ``col``: no bound can check it (a NaN was
+    reported as within the bound)."""
+    values = norm_values(frame, col)  # a TypeError for strings, booleans, complex numbers
+    bad = np.isnan(values) | np.isposinf(values)
+    if bad.any():
+        at = int(np.argmax(bad))
+        raise ValueError(
+            f"frame's {col} holds {values[at]} at {_row(frame, at)}: a log10 norm is finite, "
+            "or -inf for an exactly zero Jacobian"
+        )
+
+
 def check_pascanu(
     rnn: torch.nn.RNN,
     frame: pd.DataFrame,
@@ -184,6 +208,9 @@ def check_pascanu(
         raise ValueError(f"frame has no {', '.join(lacking)} column: not a frame of Jacobian norms")
     if not len(frame):
         raise ValueError("frame has no rows to check")
+    for col in (spec_col, fro_col):
+        if col is not None:
+            _check_measured(frame, col)
     if seq_len is None:
         state = frame["source"] == "state"
         last = int(frame.loc[state, "lag"].max()) if state.any() else int(frame["lag"].max()) + 1
@@ -199,7 +226,7 @@ def check_pascanu(
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:
             continue
-        measured = out[col].to_numpy(dtype=np.float64)
+        measured = norm_values(out, col)
         with np.errstate(invalid="ignore"):  # -inf - -inf: an exact zero under a zero bound
             diff = measured - out[bound].to_numpy(dtype=np.float64)
         diff = np.where(np.isneginf(measured), -np.inf, diff)
