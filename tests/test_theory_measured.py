@@ -507,3 +507,21 @@ def test_check_pascanu_refuses_a_nan_or_inf_norm(bad: float) -> None:
     f["log10_spec"] = f["log10_spec"].astype(str)
     with pytest.raises(TypeError, match="frame's log10_spec column must hold real numbers"):
         vl.check_pascanu(rnn, f)
+
+
+def test_check_pascanu_of_a_frame_cut_short_takes_t_from_both_sources() -> None:
+    """norms[norms.lag <= 5] of a sequence of T = 12 has state and input rows up to lag 5, so
+    T is at least 6: the default seq_len was the largest state lag (5), and the frame's own
+    input row at lag 5 was refused as one "this rnn cannot produce", a message that named
+    neither the row nor seq_len."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 5, 2).to(F64).requires_grad_(False)
+    with one_thread():
+        f = vl.jacobian_norms(rnn, torch.randn(12, 2, 3, dtype=F64))
+    cut = f[f["lag"] <= 5]
+    checked = vl.check_pascanu(rnn, cut)
+    assert len(checked) == len(cut) and not checked["violated"].any()
+    given = vl.check_pascanu(rnn, cut, seq_len=12)  # lags below T bound alike for any T
+    np.testing.assert_array_equal(checked["log10_fro_bound"], given["log10_fro_bound"])
+    with pytest.raises(ValueError, match=r"sequences of length 4, the first at sample=0, "):
+        vl.check_pascanu(rnn, cut, seq_len=4)

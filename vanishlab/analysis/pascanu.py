@@ -173,8 +173,8 @@ def check_pascanu(
         frame: from :func:`vanishlab.jacobian_norms` for ``rnn`` (``log10_spec`` and/or
             ``log10_fro``) or one cell of a sweep (``log10_spec_mean``/...: a mean of logs is
             bounded whenever every sample is).
-        seq_len: T of the measured sequence; default: the largest state lag (or the largest
-            input lag + 1). Give it when the frame was cut short of lag T.
+        seq_len: T of the measured sequence; default: the largest state lag or the largest
+            input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised
             product per step); default 4 n eps / ln 10 with n the largest dimension of the
             weights and eps that of the module's dtype (worst-case rounding of a product).
@@ -211,14 +211,21 @@ def check_pascanu(
     for col in (spec_col, fro_col):
         if col is not None:
             _check_measured(frame, col)
-    if seq_len is None:
-        state = frame["source"] == "state"
-        last = int(frame.loc[state, "lag"].max()) if state.any() else int(frame["lag"].max()) + 1
-        seq_len = last
+    if seq_len is None:  # T >= the largest state lag (h0's row), > the largest input lag
+        state, inp = frame["source"] == "state", frame["source"] == "input"
+        seq_len = max(
+            int(frame.loc[state, "lag"].max()) if state.any() else 1,
+            int(frame.loc[inp, "lag"].max()) + 1 if inp.any() else 1,
+        )
     env = pascanu_envelope(rnn, seq_len)
     out = frame.merge(env, on=["source", "layer", "lag"], how="left", validate="many_to_one")
     if out["log10_spec_bound"].isna().any():
-        raise ValueError("frame has rows (source, layer, lag) that this rnn cannot produce")
+        at = int(np.argmax(out["log10_spec_bound"].isna().to_numpy()))
+        raise ValueError(
+            f"frame has rows that this rnn ({len(w_hh)} layer(s)) cannot produce for sequences "
+            f"of length {seq_len}, the first at {_row(out, at)} (give seq_len when the frame "
+            "was cut short of lag T)"
+        )
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
         tolerance = 4 * n * torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps / _LN10
