@@ -607,3 +607,29 @@ def test_a_gated_cells_mean_field_inputs_have_no_activation() -> None:
     """It was the string 'None' (the docs say "tanh" or "relu")."""
     inputs = vl.mean_field_inputs(vl.CellConfig(model="gru", activation=None))
     assert inputs.activation is None and inputs.validity == "none"
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: vl.mean_field("tanh", "1.5"), "gain"),
+        (lambda: vl.mean_field("tanh", None), "gain"),
+        (lambda: vl.mean_field("tanh", True), "gain"),
+        (lambda: vl.mean_field("tanh", 1.5 + 0j), "gain"),
+        (lambda: vl.mean_field("tanh", 1.5, "1"), "input_var"),
+        (lambda: vl.mean_field("relu", 1.0, 1.0, bias_var=[0.1]), "bias_var"),
+        (lambda: vl.critical_input_var("tanh", "2"), "gain"),
+        (lambda: vl.critical_input_var("tanh", None), "gain"),
+    ],
+)
+def test_mean_field_arguments_that_are_no_numbers_are_named(call, name) -> None:
+    """Each failed with Python's "must be real number, not str" (naming no argument), or was
+    taken: gain=True as a gain of 1."""
+    with pytest.raises(TypeError, match=rf"^{name} must be a real number, got "):
+        call()
+
+
+def test_mean_field_takes_numpy_and_one_element_tensor_numbers() -> None:
+    want = vl.mean_field("tanh", 1.5, 0.5)
+    assert vl.mean_field("tanh", np.float32(1.5), np.float64(0.5)) == want
+    assert vl.mean_field("tanh", torch.tensor(1.5), torch.tensor(0.5, dtype=torch.float64)) == want

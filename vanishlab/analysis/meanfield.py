@@ -136,18 +136,33 @@ class MeanField:
         }
 
 
-def _check_mf_args(activation: str, gain: float, **variances: float) -> None:
+def _real(name: str, value: object) -> float:
+    """``value`` as a float: a real number (Python, NumPy, a one-element tensor), not a bool
+    or a string (``float("1.5")`` would take it); a ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(value, bool | str | bytes):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    raise TypeError(f"{name} must be a real number, got {value!r:.60}")
+
+
+def _check_mf_args(activation: str, gain: object, **variances: object) -> tuple[float, ...]:
+    """``gain`` and the ``variances`` as floats, after checking every argument."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    gain = _real("gain", gain)
     if not (math.isfinite(gain) and gain >= 0):
         raise ValueError(f"gain must be finite and >= 0, got {gain}")
-    for name, v in variances.items():
+    values = {name: _real(name, v) for name, v in variances.items()}
+    for name, v in values.items():
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be finite and >= 0, got {v}")
-    if not math.isfinite(gain * gain + sum(variances.values())):  # q* would be inf
+    if not math.isfinite(gain * gain + sum(values.values())):  # q* would be inf
         raise ValueError(
             f"gain² plus the drive variances overflow float64 (gain {gain:g}): too large"
         )
+    return (gain, *values.values())
 
 
 def mean_field(
@@ -182,8 +197,8 @@ def mean_field(
     Returns:
         A :class:`MeanField` (``.rate``, ``.depth_scale``, ``.regime``, ``.phase``).
     """
-    _check_mf_args(activation, gain, input_var=input_var, bias_var=bias_var)
-    return _mean_field(activation, float(gain), float(input_var), float(bias_var))
+    checked = _check_mf_args(activation, gain, input_var=input_var, bias_var=bias_var)
+    return _mean_field(activation, *checked)
 
 
 @lru_cache(maxsize=4096)
@@ -241,8 +256,8 @@ def critical_input_var(activation: str, gain: float) -> float:
     Returns:
         The critical drive variance per unit (a float, possibly ``0.0`` or ``inf``).
     """
-    _check_mf_args(activation, gain)
-    g2 = float(gain) ** 2
+    (gain,) = _check_mf_args(activation, gain)
+    g2 = gain**2
     if activation == "relu":
         return 0.0 if g2 <= 2.0 else math.inf
     if g2 <= 1.0:
