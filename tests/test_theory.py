@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import subprocess
 import sys
 
@@ -633,3 +634,16 @@ def test_mean_field_takes_numpy_and_one_element_tensor_numbers() -> None:
     want = vl.mean_field("tanh", 1.5, 0.5)
     assert vl.mean_field("tanh", np.float32(1.5), np.float64(0.5)) == want
     assert vl.mean_field("tanh", torch.tensor(1.5), torch.tensor(0.5, dtype=torch.float64)) == want
+
+
+@pytest.mark.parametrize("gain", [1.5e77, 1e100, 1e150])
+def test_critical_input_var_of_a_gain_past_float64_is_named(gain: float) -> None:
+    """From gain ~1.5e77 the critical drive variance (~0.28 gain^4) leaves float64: the bracket
+    of the search overflowed and the call failed with an inner "q must be finite and >= 0, got
+    inf", naming no argument. Below that the answer follows 0.28 gain^4 (16 / (18 pi) gain^4,
+    from E[sech^4(sqrt(q) z)] ~ 4 / (3 sqrt(2 pi q)) at large q)."""
+    with pytest.raises(ValueError, match=re.escape(f"gain {gain:g} is too large: the critical")):
+        vl.critical_input_var("tanh", gain)
+    for g in (1e10, 1e70, 1.3e77):
+        want = 16 / (18 * math.pi) * g**2 * g**2  # g**4 alone overflows at 1.3e77
+        assert vl.critical_input_var("tanh", g) == pytest.approx(want, rel=1e-6)

@@ -29,6 +29,7 @@ whether it meets the assumptions, is the init registry's knowledge
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -264,8 +265,14 @@ def critical_input_var(activation: str, gain: float) -> float:
         return 0.0
     chi = lambda q: g2 * gaussian_expectation(dtanh2, q) - 1.0  # noqa: E731 - decreasing in q
     hi = 1.0
+    top = sys.float_info.max / 2  # bisect's lo + hi stays finite
     while chi(hi) > 0:
-        hi *= 4.0
+        if hi == top:  # q_c ~ 0.28 g^4 reaches float64's largest numbers from g ~ 1.3e77
+            raise ValueError(
+                f"gain {gain:g} is too large: the critical drive variance (about 0.28 gain⁴) "
+                "is near or beyond float64's largest number"
+            )
+        hi = min(4.0 * hi, top)
     q_c = bisect(chi, 0.0, hi)
     return max(0.0, q_c - g2 * gaussian_expectation(tanh2, q_c))
 
