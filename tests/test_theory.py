@@ -647,3 +647,14 @@ def test_critical_input_var_of_a_gain_past_float64_is_named(gain: float) -> None
     for g in (1e10, 1e70, 1.3e77):
         want = 16 / (18 * math.pi) * g**2 * g**2  # g**4 alone overflows at 1.3e77
         assert vl.critical_input_var("tanh", g) == pytest.approx(want, rel=1e-6)
+
+
+def test_the_mean_field_of_a_cell_takes_a_numpy_layer_index() -> None:
+    """A layer read from a frame (fit_decay's or load_results' layer column holds np.int64)
+    was refused: "layer must be a layer index >= 0, got np.int64(1)"."""
+    cell = vl.CellConfig(num_layers=2, input_std=1.0)
+    layer = vl.fit_decay(vl.run_cell(cell)[0], by="layer")["layer"].dropna().iloc[-1]
+    assert isinstance(layer, np.integer) and layer == 1
+    assert vl.cell_mean_field(cell, layer=layer) == vl.cell_mean_field(cell, layer=1)
+    assert vl.mean_field_inputs(cell, layer=layer) == vl.mean_field_inputs(cell, layer=1)
+    assert vl.critical_gain(cell, layer=np.int64(0)) == vl.critical_gain(cell, layer=0)

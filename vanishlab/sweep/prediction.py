@@ -16,6 +16,7 @@ reaches 0, the edge between vanishing and exploding gradients (docs/theory.md).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -204,7 +205,8 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
     if model not in ALL_MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
     layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
-    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 0:
+    # a NumPy integer too (a frame's layer column): np.int64(1) was refused as no layer index
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or layer < 0:
         raise ValueError(f"layer must be a layer index >= 0, got {layer!r}")
     if layers is not None and layer >= layers:
         raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {layer}")
