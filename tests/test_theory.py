@@ -658,3 +658,15 @@ def test_the_mean_field_of_a_cell_takes_a_numpy_layer_index() -> None:
     assert vl.cell_mean_field(cell, layer=layer) == vl.cell_mean_field(cell, layer=1)
     assert vl.mean_field_inputs(cell, layer=layer) == vl.mean_field_inputs(cell, layer=1)
     assert vl.critical_gain(cell, layer=np.int64(0)) == vl.critical_gain(cell, layer=0)
+
+
+@pytest.mark.parametrize("activation", ["gelu", "Tanh", None])
+def test_the_mean_field_of_an_rnn_cell_with_an_unknown_activation_is_refused(activation) -> None:
+    """mean_field_inputs took activation "gelu" and gave numbers with validity "iid" (the
+    activation is read only above the first layer, and by mean_field, which refused it)."""
+    cell = {**vl.CellConfig(input_std=1.0).to_dict(), "activation": activation}
+    for call in (vl.mean_field_inputs, vl.cell_mean_field, vl.critical_gain):
+        with pytest.raises(ValueError, match=r"activation must be one of \('tanh', 'relu'\)"):
+            call(cell)
+    gated = {**vl.CellConfig(model="gru").to_dict(), "activation": activation}
+    assert vl.mean_field_inputs(gated).validity == "none"  # a gated cell has none to check

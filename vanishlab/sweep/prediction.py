@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field
 from .catalog import ALL_MODELS
 from .config import CellConfig
@@ -213,6 +214,9 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
     if model == "rnn":
         for key in ("hidden_size", "input_size"):
             _size(cell, key)
+        activation = _get(cell, "activation", "tanh")
+        if activation not in ACTIVATIONS:  # "gelu" was given numbers and validity "iid"
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     return str(model)
 
 
