@@ -670,3 +670,28 @@ def test_the_mean_field_of_an_rnn_cell_with_an_unknown_activation_is_refused(act
             call(cell)
     gated = {**vl.CellConfig(model="gru").to_dict(), "activation": activation}
     assert vl.mean_field_inputs(gated).validity == "none"  # a gated cell has none to check
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("gain", "abc", TypeError, "gain must be a real number, got 'abc'"),
+        ("gain", None, TypeError, "gain must be a real number, got None"),
+        ("input_std", None, TypeError, "input_std must be a real number, got None"),
+        ("input_std", "1.0", TypeError, "input_std must be a real number, got '1.0'"),
+        ("input_std", True, TypeError, "input_std must be a real number, got True"),
+        ("input_std", math.nan, ValueError, "input_std must be a number >= 0, got nan"),
+        ("input_std", -1.0, ValueError, r"input_std must be a number >= 0, got -1\.0"),
+    ],
+)
+def test_the_mean_field_of_a_cell_names_a_gain_or_input_std_that_is_no_number(
+    field, value, error, match
+) -> None:
+    """A dict cell's gain or input_std went through float(): None and "abc" failed in its words
+    ("float() argument must be a string or a real number"), "1.0" and True were read as
+    numbers, a NaN input_std was reported as variances that "overflow float64", and a
+    negative one was taken as the std of its absolute value."""
+    cell = {**vl.CellConfig(input_std=1.0).to_dict(), field: value}
+    for call in (vl.mean_field_inputs, vl.cell_mean_field):
+        with pytest.raises(error, match=f"^{match}"):
+            call(cell)

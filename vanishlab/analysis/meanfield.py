@@ -45,6 +45,7 @@ __all__ = [
     "critical_input_var",
     "layer_drive",
     "mean_field",
+    "real_number",
 ]
 
 #: |ln chi_1| below which the mean field calls a configuration "critical".
@@ -137,7 +138,7 @@ class MeanField:
         }
 
 
-def _real(name: str, value: object) -> float:
+def real_number(name: str, value: object) -> float:
     """``value`` as a float: a real number (Python, NumPy, a one-element tensor), not a bool
     or a string (``float("1.5")`` would take it); a ``TypeError`` naming ``name`` otherwise."""
     if not isinstance(value, bool | str | bytes):
@@ -152,10 +153,10 @@ def _check_mf_args(activation: str, gain: object, **variances: object) -> tuple[
     """``gain`` and the ``variances`` as floats, after checking every argument."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    gain = _real("gain", gain)
+    gain = real_number("gain", gain)
     if not (math.isfinite(gain) and gain >= 0):
         raise ValueError(f"gain must be finite and >= 0, got {gain}")
-    values = {name: _real(name, v) for name, v in variances.items()}
+    values = {name: real_number(name, v) for name, v in variances.items()}
     for name, v in values.items():
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be finite and >= 0, got {v}")

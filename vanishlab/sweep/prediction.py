@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.activations import ACTIVATIONS
-from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field
+from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
 from .catalog import ALL_MODELS
 from .config import CellConfig
 from .inits import INITS
@@ -121,10 +121,14 @@ def mean_field_inputs(
     activation = str(_get(cell, "activation", "tanh"))
     init = _get(cell, "init")
     H, I = int(_get(cell, "hidden_size")), int(_get(cell, "input_size"))
-    gain = float(_get(cell, "gain", 1.0))
+    # None, "x" or True failed with float()'s words or were read as numbers; a NaN input_std
+    # was reported as variances that "overflow float64", a negative one taken as its square's
+    gain = real_number("gain", _get(cell, "gain", 1.0))
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
-    input_std = float(_get(cell, "input_std", 0.0))
+    input_std = real_number("input_std", _get(cell, "input_std", 0.0))
+    if not input_std >= 0:
+        raise ValueError(f"input_std must be a number >= 0, got {input_std!r}")
     task = _get(cell, "task", "none")
     if input_std == 0.0 and isinstance(task, str) and task != "none":
         # A task cell runs on the task's inputs; input_std is only the drive the mean field is
