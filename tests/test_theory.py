@@ -695,3 +695,25 @@ def test_the_mean_field_of_a_cell_names_a_gain_or_input_std_that_is_no_number(
     for call in (vl.mean_field_inputs, vl.cell_mean_field):
         with pytest.raises(error, match=f"^{match}"):
             call(cell)
+
+
+@pytest.mark.parametrize(
+    ("variances", "error", "match"),
+    [
+        ((1.0, 2.0), TypeError, r"variances must be three numbers \(var_hh, var_ih, var_bias\)"),
+        (0.5, TypeError, "variances must be three numbers"),
+        ((1.0, "2", 0.0), TypeError, "variances must be a real number, got '2'"),
+        ((-1.0, 2.0, 0.0), ValueError, "variances must be finite and >= 0"),
+        ((1.0, math.nan, 0.0), ValueError, "variances must be finite and >= 0"),
+    ],
+)
+def test_the_mean_field_of_a_cell_names_variances_of_the_wrong_form(
+    variances, error, match
+) -> None:
+    """A pair failed to unpack ("not enough values to unpack"), a float was "not iterable", a
+    negative variance failed in math.sqrt ("math domain error")."""
+    cell = vl.CellConfig(input_std=1.0)
+    for call in (vl.mean_field_inputs, vl.cell_mean_field):
+        with pytest.raises(error, match=match):
+            call(cell, variances=variances)
+    assert vl.cell_mean_field(cell, variances=[1 / 64, 1 / 64, 0.0]) is not None

@@ -149,7 +149,7 @@ def mean_field_inputs(
     else:
         validity, reason = "iid", "variances given by the caller, taken as i.i.d. zero-mean"
     if variances is not None:
-        given = variances
+        given = _checked_variances(variances)
 
         def layer_vars(fan_in: int) -> Variances | None:
             return given
@@ -200,6 +200,19 @@ def mean_field_inputs(
         layer=layer,
     )
     return MeanFieldInputs(activation, g_mf, s_u, s_b, validity, reason)
+
+
+def _checked_variances(variances: object) -> Variances:
+    """``variances`` as three floats (var_hh, var_ih, var_bias), each finite and >= 0: a pair
+    failed to unpack, a negative one in math.sqrt ("math domain error")."""
+    if not isinstance(variances, tuple | list) or len(variances) != 3:
+        raise TypeError(
+            f"variances must be three numbers (var_hh, var_ih, var_bias), got {variances!r:.80}"
+        )
+    values = tuple(real_number("variances", v) for v in variances)
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"variances must be finite and >= 0, got {values}")
+    return values  # type: ignore[return-value]
 
 
 def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
