@@ -717,3 +717,15 @@ def test_the_mean_field_of_a_cell_names_variances_of_the_wrong_form(
         with pytest.raises(error, match=match):
             call(cell, variances=variances)
     assert vl.cell_mean_field(cell, variances=[1 / 64, 1 / 64, 0.0]) is not None
+
+
+@pytest.mark.parametrize("call", [vl.linear_rate, lambda m: vl.origin_log_norms(m, 3)])
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile, inside torch
+def test_the_linear_regime_tells_a_wrapped_rnn_where_its_module_is(call) -> None:
+    """Every other function that takes an nn.RNN tells a torch.compile'd or DataParallel one
+    which attribute holds it; linear_rate and origin_log_norms said only "got
+    OptimizedModule"."""
+    rnn = nn.RNN(2, 3)
+    for wrapped, attr in ((torch.compile(rnn), "_orig_mod"), (nn.DataParallel(rnn), "module")):
+        with pytest.raises(TypeError, match=rf"it wraps one: pass its \.{attr}, the RNN itself"):
+            call(wrapped)

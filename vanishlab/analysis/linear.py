@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite, check_integer, check_rnn, module_weight
+from ..core.inputs import check_finite, check_integer, check_rnn, module_weight, wrong_module
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]
@@ -50,9 +50,8 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
             raise ValueError(f"layer must be in 0..{rnn_or_weight.num_layers - 1}, got {layer}")
         w = module_weight(rnn_or_weight, f"weight_hh_l{layer}")
     else:
-        raise TypeError(
-            f"expected a torch.nn.RNN or a square weight tensor, got {type(rnn_or_weight).__name__}"
-        )
+        # a compiled or wrapped RNN is told where the module is, as everywhere else
+        raise wrong_module(rnn_or_weight, "a square weight tensor or a torch.nn.RNN")
     if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] == 0:
         raise ValueError(f"W_hh must be a square (H, H) matrix, H > 0, got shape {tuple(w.shape)}")
     if not w.is_floating_point():
