@@ -474,6 +474,23 @@ def test_the_dry_run_of_a_gated_only_grid_lists_its_activation_as_not_applicable
     assert listed["activation"] != "n/a" and listed["model"] == "lstm, rnn"
 
 
+def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
+    """`--model rnn,lstm,gru --activation tanh,relu` plans 4 cells, not the 6 that the listed
+    axes multiply to (each gated cell is measured once, with no activation), and the listing
+    said only `activation   tanh, relu`, beside the count it did not explain."""
+    args = ["sweep", *GATED_TINY, "--model", "rnn,lstm,gru", "--activation", "tanh,relu"]
+    result = runner.invoke(app, [*args, "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert "4 cells -> " in result.stdout
+    listed = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:-2])
+    assert listed["activation"] == "tanh, relu (rnn only; lstm, gru: n/a, one cell per setting)"
+    # One activation multiplies nothing: listed bare, as in a grid of nn.RNN cells alone.
+    result = runner.invoke(app, [*args[:-1], "tanh", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    listed = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:-2])
+    assert listed["activation"] == "tanh"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

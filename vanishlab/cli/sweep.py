@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.axes import NOT_APPLICABLE, Axis, parse_number
+from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE, Axis, parse_number
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -31,6 +31,7 @@ from ..sweep.experiments import (
     experiment_dirs,
     list_experiments,
     load_experiment,
+    models_not_applying,
     variant,
 )
 from ..sweep.progress import plural
@@ -249,7 +250,16 @@ def _print_plan(
     axes = exp.sweep.axes()
     for axis, values in axes.items():
         shown = ", ".join(str(v) for v in values)
-        say(f"  {axis:<12} {NOT_APPLICABLE if applies_to_no_model(axes, axis) else shown}")
+        if applies_to_no_model(axes, axis):
+            shown = NOT_APPLICABLE
+        elif len(values) > 1 and (others := models_not_applying(axes, axis)):
+            # The cell count is not the product of the lengths listed: say why.
+            models = [m for m in axes[MODEL_AXIS] if m not in others]
+            shown += (
+                f" ({', '.join(models)} only; {', '.join(others)}: {NOT_APPLICABLE}, "
+                "one cell per setting)"
+            )
+        say(f"  {axis:<12} {shown}")
     if plan.reinit:
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:

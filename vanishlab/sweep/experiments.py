@@ -48,6 +48,7 @@ __all__ = [
     "is_grid_description",
     "list_experiments",
     "load_experiment",
+    "models_not_applying",
     "variant",
 ]
 
@@ -273,12 +274,20 @@ def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
     return f"{_values_text(values[:4])},... ({len(values)} values)"
 
 
+def models_not_applying(axes: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """The models of the grid ``axes`` (axis name -> values) that the axis ``name`` does not
+    apply to: ``("lstm", "gru")`` for ``activation`` beside ``model = rnn,lstm,gru``. Their
+    cells record it as None, one cell whatever its values."""
+    a = axis(name)
+    return tuple(m for m in axes.get(MODEL_AXIS, ()) if not a.applies(m))
+
+
 def applies_to_no_model(axes: Mapping[str, Any], name: str) -> bool:
     """Whether the axis ``name`` applies to none of the models of the grid ``axes`` (axis
     name -> values): ``activation`` beside ``model = lstm``. Its cells record it as None, so a
     description or listing of the grid shows it as ``n/a``."""
-    a, models = axis(name), tuple(axes.get(MODEL_AXIS, ()))
-    return a.applies_to is not None and bool(models) and not any(a.applies(m) for m in models)
+    models = tuple(axes.get(MODEL_AXIS, ()))
+    return bool(models) and len(models_not_applying(axes, name)) == len(models)
 
 
 def axes_text(axes: Mapping[str, Any], names: Iterable[str]) -> str:
