@@ -388,6 +388,39 @@ def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):
     assert titles and not [t for t in titles if "n/a" in t], titles
 
 
+def test_a_mixed_runs_overview_says_the_activation_is_the_rnns_alone(tmp_path):
+    """A run of rnn, lstm and gru at tanh and relu has 4 cells per setting, not the 6 its
+    overview's counts multiply to, and the overview listed "activation: tanh, relu (2)" as
+    any other axis; at one activation it read "Fixed settings: activation relu" above LSTM
+    cells that have none. Both now say the activation is the RNN's alone."""
+    from vanishlab.report.data import build_report
+    from vanishlab.report.model import KeyValues, Table
+
+    def overview(grid: Sweep, run: Path) -> tuple[Table, KeyValues]:
+        vl.run_sweep(grid, run, workers=1, progress=False)
+        report = build_report(
+            vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+        )
+        (section,) = [s for s in report.sections if s.key == "overview"]
+        blocks = section.blocks
+        swept = next(b for b in blocks if isinstance(b, Table) and b.title == "Swept axes")
+        fixed = next(b for b in blocks if isinstance(b, KeyValues) and "Fixed" in b.title)
+        return swept, fixed
+
+    grid = Sweep(model=("rnn", "lstm", "gru"), activation=("tanh", "relu"), init="default")
+    grid = grid.replace(hidden_size=4, input_size=2, seq_len=5, batch=2)
+    swept, fixed = overview(grid, tmp_path / "mixed")
+    assert len(vl.load_cells(tmp_path / "mixed")) == 4
+    rows = {row[0]: row for row in swept.rows}
+    assert rows["activation"][2:] == ("tanh, relu (rnn only)", "2")
+    assert rows["model"][2] == "rnn, lstm, gru"
+    swept, fixed = overview(grid.replace(activation="relu"), tmp_path / "relu")
+    assert ("activation", "relu (rnn only)") in fixed.items
+    # A run of nn.RNN cells alone: nothing to say.
+    swept, fixed = overview(grid.replace(model="rnn"), tmp_path / "rnn")
+    assert ("tanh, relu", "2") in [row[2:] for row in swept.rows]
+
+
 def test_one_plus_minus_across_the_tables(tmp_path):
     """The models table's ± was the seeds' population standard deviation, every other
     table's the sample one (sqrt 2 larger with 2 seeds): the same rate read ± 0.022 and

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from ...sweep.commands import command_text
 from ..format import NOT_APPLICABLE, duration, format_value, label
 from ..model import Code, KeyValues, Section, Table
@@ -54,7 +56,8 @@ def overview_section(view: RunView) -> Section:
     axis_rows = []
     for a in swept:
         vals = axes[a] if a in axes else view.values(a)
-        axis_rows.append((a, label(a), ", ".join(format_value(v) for v in vals), str(len(vals))))
+        shown = ", ".join(format_value(v) for v in vals) + _only(frame, a)
+        axis_rows.append((a, label(a), shown, str(len(vals))))
     blocks: list[Any] = [facts]
     if axis_rows:
         blocks.append(
@@ -70,7 +73,8 @@ def overview_section(view: RunView) -> Section:
     fixed = [(a, vals[0]) for a, vals in axes.items() if len(vals) == 1]
     fixed += [(c, v) for c, v in view.fixed.items() if c not in axes]
     if fixed:
-        blocks.append(KeyValues("Fixed settings", tuple((a, format_value(v)) for a, v in fixed)))
+        fixed_rows = tuple((a, format_value(v) + _only(frame, a)) for a, v in fixed)
+        blocks.append(KeyValues("Fixed settings", fixed_rows))
     versions = m.get("versions") or {}
     if versions:
         blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
@@ -95,3 +99,16 @@ def overview_section(view: RunView) -> Section:
         "weights; log10 values are averaged over each cell's samples (a geometric mean).",
         tuple(blocks),
     )
+
+
+def _only(frame: pd.DataFrame, column: str) -> str:
+    """`` (rnn only)`` for an axis that some of the run's models take and others do not
+    (activation beside LSTM and GRU cells, which record it as not applicable): the cells are
+    then fewer than the product of the axes' counts, and an LSTM has no activation."""
+    if column not in frame or "model" not in frame:
+        return ""
+    na = (frame[column] == NOT_APPLICABLE).to_numpy(dtype=bool)
+    if not na.any() or na.all():
+        return ""
+    takes = dict.fromkeys(str(m) for m in frame["model"][~na])
+    return f" ({', '.join(takes)} only)"
