@@ -151,8 +151,8 @@ def _sweep(
         list[str] | None,
         typer.Option(
             help="The run's name, kept in the manifest and used for its report "
-            "\\[default: the name of --out, else the experiment's, plus -smoke and the axes "
-            "given as flags].",
+            "\\[default: the name it has when resumed, else the name of --out, else the "
+            "experiment's, plus -smoke and the axes given as flags].",
             metavar="TEXT",
             show_default=False,
         ),

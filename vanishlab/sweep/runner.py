@@ -298,7 +298,8 @@ def run_sweep(
         out: the run directory (created if needed; see :mod:`vanishlab.sweep.store`). One that
             has a manifest but no shard (no cell ever finished) is started afresh.
         name: a label kept in the manifest and shown in reports (default: the name already in
-            the manifest, else the experiment's name, else the directory's name).
+            the manifest, else the experiment's name, plus ``-smoke`` with ``smoke``, else the
+            directory's name).
         workers: local worker processes (default: all cores, fewer if memory is short); 1 runs
             in this process. Numbers are bit-identical whatever the count. With ``workers > 1``
             the calling script must guard its entry point with ``if __name__ == "__main__":``.

@@ -2,7 +2,7 @@
 
 Shown when a run sweeps the ``model`` axis. Each model is one line (an ``nn.RNN`` one line per
 activation): the top layer's state rows log10 ||dh_T / ds_{T-k}|| (for an LSTM s = [h | c], so
-lag 0 is ||[I | 0]||, the same as an RNN's ||I||; docs/design.md; captions write ds only in a
+lag 0 is ||[I | 0]||, the same as an RNN's ||I||; README, "Gated cells"; captions write ds only in a
 run with LSTM cells), mean over seeds, against the lag k. Titles and captions name the models
 the run has measured cells of. One panel per setting of the other swept axes, so that the
 models are compared at the same hidden size, depth, sequence length and init. The table gives,
