@@ -589,6 +589,23 @@ def test_a_bad_scheduler_fails_at_once_in_one_line(tmp_path):
     assert not out.exists()
 
 
+def test_a_dry_run_refuses_a_scheduler_address_the_run_would_refuse(tmp_path):
+    """--dry-run exited 0 for --scheduler http://x:1, which the run refuses; it checks the
+    address's form now, without connecting (a scheduler need not be up to plan a run)."""
+    out = tmp_path / "run"
+    for address, words in (
+        ("http://x:1", "is not a scheduler address"),
+        ("tcp://127.0.0.1:0", "port 0 is not a TCP port"),
+        ("inproc://x", "is not supported"),
+    ):
+        args = ["sweep", "--smoke", "--dry-run", "--scheduler", address, "--out", str(out)]
+        _one_error_line(runner.invoke(app, args), words)
+    args = ["sweep", "--smoke", "--dry-run", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]
+    result = runner.invoke(app, args)  # well formed, nothing listening: a plan all the same
+    assert result.exit_code == 0, result.output
+    assert not out.exists()
+
+
 def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_path, monkeypatch):
     """distributed's Client waited for the handshake with no limit, whatever its timeout: the
     command hung forever. Now one line after CONNECT_TIMEOUT_S, and no traceback from the

@@ -48,6 +48,7 @@ __all__ = [
     "run_dask",
     "run_here",
     "run_processes",
+    "scheduler_location",
 ]
 
 DASK_HINT = "pip install 'vanishlab[dask]'"
@@ -264,11 +265,26 @@ def check_scheduler(address: str) -> None:
 
     The Dask client itself would wait for its timeout on a malformed or unreachable address,
     then print a traceback while it is collected; a plain TCP connection answers in
-    milliseconds (5 s at most). Dask's other schemes are refused: ``inproc://`` reaches only a
-    scheduler in this same process (the client waited 20 s, then printed a traceback from its
-    collection), and ``ucx://``, ``ws://`` and ``wss://`` need extra packages and were never
-    tried (``ucx://`` without them raised a TypeError).
+    milliseconds (5 s at most). The form is :func:`scheduler_location`'s check.
     """
+    host, port = scheduler_location(address)
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {why}; is it running?"
+        ) from None
+
+
+def scheduler_location(address: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``[tcp://|tls://]HOST:PORT`` address, without connecting (what
+    ``sweep --dry-run`` checks); a one-line VanishlabError for any other form. Dask's other
+    schemes are refused: ``inproc://`` reaches only a scheduler in this same process (the
+    client waited 20 s, then printed a traceback from its collection), and ``ucx://``,
+    ``ws://`` and ``wss://`` need extra packages and were never tried (``ucx://`` without them
+    raised a TypeError)."""
     if address.startswith(_OTHER_SCHEMES):
         scheme = address.split("://", 1)[0]
         raise VanishlabError(
@@ -287,14 +303,7 @@ def check_scheduler(address: str) -> None:
             f"--scheduler {address!r}: port {port} is not a TCP port (1 to 65535); give "
             "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
         )
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            pass
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(
-            f"cannot connect to the Dask scheduler at {address}: {why}; is it running?"
-        ) from None
+    return host, port
 
 
 async def _handshake(address: str, seconds: float) -> None:
