@@ -662,3 +662,47 @@ def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_pa
     assert not any(c.reference for p in phase.panels for c in p.curves)
     assert "dashed" not in phase.caption
     assert "No predicted rate is drawn: none is finite" in phase.caption
+
+
+def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_path):
+    """A run extended with --force by gated cells: the nn.RNN panels of "Rate by init and
+    activation" had blank chrono rows and the gated panels a blank identity row, with no word
+    on them (the caption explained blank squares only as failed cells). They are hatched now
+    and the caption names the inits' models; a failed setting's square stays blank."""
+    from matplotlib.patches import Rectangle
+
+    from vanishlab.report.heatmaps import draw_heatmaps
+
+    run = tmp_path / "run"
+    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
+    rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
+    gated = vl.Sweep(model="lstm", init=("default", "chrono"), **small)
+    vl.run_sweep(rnn, run, workers=1, progress=False)
+    vl.run_sweep(gated, run, workers=1, progress=False, force=True)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    # relu with identity: as if it failed (no measurement, its cell marked failed)
+    failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    (figure,) = [
+        b for b in _section(report, "rates").blocks
+        if isinstance(b, HeatmapGrid) and b.title == "Rate by init and activation"
+    ]  # fmt: skip
+    assert "Hatched: a combination the run has no cell of (chrono applies to LSTM and GRU " in (
+        figure.caption
+    )
+    assert "identity applies to RNN only), not a failed setting." in figure.caption
+    assert "1 failed cell" in figure.caption
+    rnn_panel, lstm_panel = figure.panels
+    assert rnn_panel.row_labels == lstm_panel.row_labels == ("default", "identity", "chrono")
+    assert rnn_panel.col_labels == ("tanh", "relu")
+    # nn.RNN: the chrono row is hatched, the failed (identity, relu) square blank, not hatched
+    assert np.isnan(rnn_panel.values[1, 1]) and np.isnan(rnn_panel.values[2]).all()
+    assert rnn_panel.absent.tolist() == [[False, False], [False, False], [True, True]]
+    assert lstm_panel.absent.tolist() == [[False], [True], [False]]
+    hatched = [
+        p for ax in draw_heatmaps(figure).axes for p in ax.patches
+        if isinstance(p, Rectangle) and p.get_hatch()
+    ]  # fmt: skip
+    assert len(hatched) == 3

@@ -2,8 +2,9 @@
 colour bar, laid out in fixed inches.
 
 An exact zero (``-inf``) is never coloured as a number: its cell is grey, and a cell where only
-some seeds are exact zeros is dotted. :func:`color_scale` fits one diverging scale (white at 0,
-blue below, red above) to every panel of a figure.
+some seeds are exact zeros is dotted. A combination the run has no cell of is hatched, so that
+it reads apart from a failed setting's blank cell. :func:`color_scale` fits one diverging
+scale (white at 0, blue below, red above) to every panel of a figure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid
@@ -23,11 +24,13 @@ from .figure_text import plain, text_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
 from .model import HeatmapGrid
 
-__all__ = ["CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
+__all__ = ["ABSENT_LABEL", "CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
 
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
 PARTIAL_MARK = {"marker": "o", "ms": 2.2, "color": "#333333", "mew": 0}  # some seeds' mean
 PARTIAL_LABEL = "some seeds exact zero: the others' mean"
+ABSENT_HATCH = {"hatch": "///", "edgecolor": "#c8c8c8", "facecolor": "none", "lw": 0.0}
+ABSENT_LABEL = "not in the run"  # a combination no cell of the run has (HeatPanel.absent)
 CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
 
 
@@ -62,7 +65,9 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     any_grey = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
     any_partial = any(p.partial is not None and bool(p.partial.any()) for p in grid.panels)
-    any_zero = any_grey or any_partial  # a legend under the grid names the grey cells and dots
+    any_absent = any(p.absent is not None and bool(p.absent.any()) for p in grid.panels)
+    # A legend under the grid names the grey cells, the dots and the hatched cells.
+    any_zero = any_grey or any_partial or any_absent
     gap_h = 0.4 + title_h
     bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
     # The colour bar's label runs along the bar when it fits, else above it as a title in
@@ -113,6 +118,9 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
                 ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
             ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
             ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in panel.row_labels])
+            if panel.absent is not None:
+                for r, c in zip(*np.nonzero(panel.absent), strict=True):
+                    ax.add_patch(Rectangle((c, r), 1, 1, **ABSENT_HATCH))
             ax.invert_yaxis()
             ax.tick_params(length=0)
             for side in ("left", "bottom"):
@@ -164,6 +172,9 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         if any_partial:
             handles.append(Line2D([], [], ls="none", **PARTIAL_MARK))
             names.append(PARTIAL_LABEL)
+        if any_absent:
+            handles.append(Patch(**ABSENT_HATCH))
+            names.append(ABSENT_LABEL)
         fig.legend(
             handles,
             names,

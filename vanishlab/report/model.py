@@ -133,7 +133,9 @@ class HeatPanel:
     ``text`` (same shape, optional) is written inside the cells. ``separators``: row indices
     above which a line separates groups of rows (settings folded into one panel). ``partial``
     (same shape, optional; dense grids): cells whose value is a mean of only some seeds, the
-    others being exact zeros (-inf), drawn with a dot.
+    others being exact zeros (-inf), drawn with a dot. ``absent`` (same shape, optional;
+    cell grids): combinations the run has no cell of, drawn hatched (a NaN cell that is not
+    absent is a setting whose cells all failed, left blank).
     """
 
     title: str
@@ -143,6 +145,7 @@ class HeatPanel:
     text: tuple[tuple[str, ...], ...] | None = None
     separators: tuple[int, ...] = ()  # a line is drawn above each of these rows
     partial: np.ndarray | None = None  # bool: some seeds -inf, the value the others' mean
+    absent: np.ndarray | None = None  # bool: no cell of the run has this combination
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE, fitted_end, horizon_at_zero
+from ...sweep.inits import INITS
 from ..format import (
     MAX_TABLE_ROWS,
     NOT_APPLICABLE,
     NUMERIC_AXES,
+    and_list,
     format_value,
     horizon_text,
     label,
@@ -295,6 +297,7 @@ def _rate_heatmaps(
     all_rows = view.values(row_key, state[row_key].unique())
     all_cols = view.values(col_key, state[col_key].unique())
     panels = []
+    why: list[set[str]] = []  # per panel, why squares are hatched: an init, "" not swept
     for combo in combos:
         sub = select(state, zip(facet, combo, strict=True))
         # A panel of gated cells has no tanh and relu columns, an nn.RNN panel no "n/a" one.
@@ -310,6 +313,9 @@ def _rate_heatmaps(
             h += "‡" if rec.get("horizon_at_zero", False) else ""
             mark = "†" if _partial_zero(rec) else ""
             text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
+        where = dict(zip(facet, combo, strict=True))
+        why.append(set())
+        absent = _absent(view, where, (row_key, rows_v), (col_key, cols_v), values, why[-1])
         panels.append(
             HeatPanel(
                 title=setting_text(zip(facet, combo, strict=True)),
@@ -317,10 +323,13 @@ def _rate_heatmaps(
                 col_labels=tuple(format_value(v) for v in cols_v),
                 values=values,
                 text=tuple(tuple(t) for t in text),
+                absent=absent,
             )
         )
     scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
-    pages = [panels[i : i + PANELS_PER_FIGURE] for i in range(0, len(panels), PANELS_PER_FIGURE)]
+    starts = range(0, len(panels), PANELS_PER_FIGURE)
+    pages = [panels[i : i + PANELS_PER_FIGURE] for i in starts]
+    hatched = [set().union(*why[i : i + PANELS_PER_FIGURE]) for i in starts]
     marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
     at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
     return [
@@ -344,6 +353,7 @@ def _rate_heatmaps(
                     if at_zero
                     else ""
                 )
+                + (_absent_note(hatched[n]) if any(p.absent is not None for p in page) else "")
                 + view.failed_note
             ),
             panels=tuple(page),
@@ -355,6 +365,56 @@ def _rate_heatmaps(
         )
         for n, page in enumerate(pages)
     ]
+
+
+def _absent(
+    view: RunView,
+    where: Mapping[str, object],
+    rows: tuple[str, list[object]],
+    cols: tuple[str, list[object]],
+    values: np.ndarray,
+    why: set[str],
+) -> np.ndarray | None:
+    """Which blank squares of a panel (the cells ``where``) are combinations the run has no
+    cell of, failed or not: an init that does not apply to the square's model (added to
+    ``why``), or settings never swept together ("" added to ``why``). None when the run's
+    cells are not at hand (every blank square is then a failed setting's, as the captions
+    say)."""
+    (row_key, rows_v), (col_key, cols_v) = rows, cols
+    cells = view.cells
+    if not len(cells) or any(c not in cells for c in (*where, row_key, col_key)):
+        return None
+    cells = select(cells, where.items())
+    present = {(py(r), py(c)) for r, c in zip(cells[row_key], cells[col_key], strict=True)}
+    absent = np.zeros(values.shape, dtype=bool)
+    for i, j in zip(*np.nonzero(np.isnan(values)), strict=True):
+        if (rows_v[i], cols_v[j]) in present:
+            continue  # a failed setting: blank, as the failed note says
+        absent[i, j] = True
+        square = {**view.fixed, **where, row_key: rows_v[i], col_key: cols_v[j]}
+        init = INITS.get(str(square.get("init")))
+        model = square.get("model", "rnn")
+        why.add(init.name if init is not None and model not in init.models else "")
+    return absent if absent.any() else None
+
+
+def _absent_note(why: set[str]) -> str:
+    """The captions' sentence on hatched squares: which inits do not apply to which models
+    (as ``vanishlab inits`` lists them), and whether some combinations were not swept."""
+    scopes: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(n for n in why if n):
+        scopes.setdefault(INITS[name].models, []).append(name)
+    parts = [
+        f"{and_list(names)} {'applies' if len(names) == 1 else 'apply'} to "
+        f"{and_list([m.upper() for m in models])} only"
+        for models, names in scopes.items()
+    ]
+    if "" in why:
+        parts.append("the others were not swept" if parts else "not swept")
+    return (
+        " Hatched: a combination the run has no cell of (" + "; ".join(parts) + "), not a "
+        "failed setting."
+    )
 
 
 #: The rate heatmaps' (rows, columns) pairs, in order of preference; at most HEATMAPS drawn.
