@@ -706,3 +706,17 @@ def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_
         if isinstance(p, Rectangle) and p.get_hatch()
     ]  # fmt: skip
     assert len(hatched) == 3
+
+
+def test_depth_rows_of_a_shorter_sequence_are_explained(tmp_path, stacked):
+    """A depth x lag panel stacks T = 4 and T = 8: the T = 4 rows were blank (white) past lag
+    4 with no word on it in the caption; it says now that a row ends at its own T."""
+    grid = vl.Sweep(
+        num_layers=2, seq_len=(4, 8), init=("normal", "orthogonal"), hidden_size=4,
+        input_size=2, batch=2,
+    )  # fmt: skip
+    (figure,) = _section(_report_of(grid, tmp_path), "depth").blocks
+    assert [p.row_labels[0] for p in figure.panels] == ["T = 4, l = 1"] * 2  # T folded
+    assert all(np.isnan(p.values).any() for p in figure.panels)
+    assert "A row ends at its own T, the last lag it has: white past it are" in figure.caption
+    assert all("A row ends" not in f.caption for f in _section(stacked, "depth").blocks)

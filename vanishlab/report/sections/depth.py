@@ -111,6 +111,11 @@ def depth_section(view: RunView) -> Section | None:
         " A dot marks a cell where the Jacobian of some seeds, not all, is exactly zero: its "
         "colour is the mean of the other seeds."
     )
+    # Rows of a shorter sequence stacked with longer ones end early: lags past T do not exist.
+    short_note = (
+        " A row ends at its own T, the last lag it has: white past it are lags that its "
+        "shorter sequence does not have."
+    )
     figures = tuple(
         HeatmapGrid(
             title="Depth × lag: every layer's state"
@@ -125,6 +130,7 @@ def depth_section(view: RunView) -> Section | None:
                 "identity, of norm √H (pale red)."
                 + folded
                 + (partial_note if any(_has_partial(p) for p in page) else "")
+                + (short_note if any(np.isnan(p.values).any() for p in page) else "")
                 + view.state_note
                 + view.failed_note
             ),
