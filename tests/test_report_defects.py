@@ -720,3 +720,27 @@ def test_depth_rows_of_a_shorter_sequence_are_explained(tmp_path, stacked):
     assert all(np.isnan(p.values).any() for p in figure.panels)
     assert "A row ends at its own T, the last lag it has: white past it are" in figure.caption
     assert all("A row ends" not in f.caption for f in _section(stacked, "depth").blocks)
+
+
+def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
+    """Three models at three T make nine (model, T) gain figures, four drawn: they were the
+    first four in (model, T) order (rnn at every T, lstm at one), so GRU had no gain figure at
+    all, and the note only counted "5 more combinations". The figures go round-robin over the
+    models now, and the note names the ones not drawn."""
+    grid = vl.Sweep(
+        model=("rnn", "lstm", "gru"), gain=(0.5, 1.0), seq_len=(4, 6, 8), hidden_size=4,
+        input_size=2, batch=2,
+    )  # fmt: skip
+    figures = _section(_report_of(grid, tmp_path), "gain").blocks
+    assert [f.title for f in figures] == [
+        "Gain phase diagram (model = rnn, T = 4)",
+        "Gain phase diagram (model = rnn, T = 6)",
+        "Gain phase diagram (model = lstm, T = 4)",
+        "Gain phase diagram (model = gru, T = 4)",
+    ]
+    assert [f.note for f in figures[:3]] == ["", "", ""]
+    assert figures[-1].note == (
+        "5 more combinations of model, T are not drawn: (model = rnn, T = 8), (model = lstm, "
+        "T = 6), (model = lstm, T = 8), (model = gru, T = 6), (model = gru, T = 8) (the rates "
+        "table lists every setting)."
+    )

@@ -192,12 +192,15 @@ def plan(
 
     Panels are the combinations of ``panel_keys`` (rows) times the values of ``column_key``
     (columns, at most :data:`~.format.MAX_COLUMNS`, evenly chosen). Returns the plans (at most
-    :data:`~.format.MAX_FIGURES`) and how many figure combinations were left out.
+    :data:`~.format.MAX_FIGURES`) and the figure combinations left out, as settings
+    (``"model = gru, T = 20"``). When ``model`` is a figure axis, the figures drawn go
+    round-robin over the models (every model gets one before any gets a second), in display
+    order; otherwise the first ones in display order are drawn.
     """
     keys = [*figure_keys, *panel_keys, *([column_key] if column_key else [])]
     combos = view.setting_order(frame[keys].drop_duplicates(), keys) if keys else None
     if combos is None or not len(combos):
-        return [Plan((), [()], 1, 0)], 0
+        return [Plan((), [()], 1, 0)], ()
     col_values: list[object] = []
     thinned = ""
     if column_key:
@@ -214,7 +217,8 @@ def plan(
             tuple(py(v) for v in row) for row in combos[figure_keys].itertuples(index=False)
         )
     )
-    for fig in fig_combos[:MAX_FIGURES]:
+    drawn = _figures_drawn(fig_combos, figure_keys)
+    for fig in drawn:
         sub = combos
         for k, v in zip(figure_keys, fig, strict=True):
             sub = sub[(sub[k] == v).to_numpy()]
@@ -238,18 +242,50 @@ def plan(
         kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
         fixed = tuple(zip(figure_keys, fig, strict=True))
         plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
-    return plans, max(len(fig_combos) - MAX_FIGURES, 0)
+    left = tuple(
+        setting_text(zip(figure_keys, fig, strict=True)) for fig in fig_combos if fig not in drawn
+    )
+    return plans, left
 
 
-def omitted(panels: int, figures: int, figure_keys: Sequence[str], columns: str = "") -> str:
-    """The note of a figure that could not draw everything: what was left out, and where to
-    find it instead."""
+def _figures_drawn(
+    combos: list[tuple[object, ...]], figure_keys: list[str]
+) -> list[tuple[object, ...]]:
+    """The figure combinations drawn, at most :data:`~.format.MAX_FIGURES`, in display order.
+    With ``model`` among the figure axes they are taken round-robin over the models, so that
+    the cap never leaves a model without a figure while another has several (in (model, T)
+    order, rnn at three T and lstm at one filled it, and GRU got none)."""
+    if len(combos) <= MAX_FIGURES or "model" not in figure_keys:
+        return combos[:MAX_FIGURES]
+    at = figure_keys.index("model")
+    turn: dict[object, int] = {}
+    rounds = []
+    for combo in combos:
+        model = hashable(combo[at])
+        turn[model] = turn.get(model, -1) + 1
+        rounds.append(turn[model])
+    order = sorted(range(len(combos)), key=lambda i: (rounds[i], i))[:MAX_FIGURES]
+    return [combos[i] for i in sorted(order)]
+
+
+#: Settings of figures left out that a note names one by one; past it they are counted.
+NAMED_LEFT_OUT = 8
+
+
+def omitted(
+    panels: int, figures: Sequence[str], figure_keys: Sequence[str], columns: str = ""
+) -> str:
+    """The note of a figure that could not draw everything: what was left out (``figures``:
+    the settings of the figures not drawn, named), and where to find it instead."""
     parts = [columns] if columns else []
     if panels:
         parts.append(f"{panels} more panels are not drawn")
     if figures:
         axes = ", ".join(label(k) for k in figure_keys)
-        parts.append(f"{figures} more combinations of {axes} are not drawn")
+        named = ", ".join(f"({f})" for f in figures[:NAMED_LEFT_OUT])
+        if len(figures) > NAMED_LEFT_OUT:
+            named += f" and {len(figures) - NAMED_LEFT_OUT} more"
+        parts.append(f"{len(figures)} more combinations of {axes} are not drawn: {named}")
     if not parts:
         return ""
     text = "; ".join(parts) + " (the rates table lists every setting)."
@@ -259,15 +295,16 @@ def omitted(panels: int, figures: int, figure_keys: Sequence[str], columns: str 
 #: ``line_curves(rows, style, label, setting)``: the curves of one line of a panel, from the
 #: rows of its setting (``setting`` maps the figure's, the panel's and the line's axes).
 LineCurves = Callable[[pd.DataFrame, int, str, dict[str, object]], list[Curve]]
-#: ``make_grid(plan, panels, left_out)``: the figure of one plan (``left_out`` figures not drawn).
-MakeGrid = Callable[[Plan, list[LinePanel], int], LineGrid]
+#: ``make_grid(plan, panels, left_out)``: the figure of one plan (``left_out``: the settings of
+#: the figures not drawn).
+MakeGrid = Callable[[Plan, list[LinePanel], Sequence[str]], LineGrid]
 
 
 def facet_figures(
     view: RunView,
     data: pd.DataFrame,
     plans: list[Plan],
-    left_out: int,
+    left_out: Sequence[str],
     names: Sequence[str],
     line: str | None,
     line_curves: LineCurves,
@@ -307,7 +344,7 @@ def facet_figures(
                 curves = finish_panel(curves)
             title = setting_text(where)
             panels.append(LinePanel(i // plan_.ncols, i % plan_.ncols, title, tuple(curves)))
-        figures.append(make_grid(plan_, panels, left_out if p == len(plans) - 1 else 0))
+        figures.append(make_grid(plan_, panels, left_out if p == len(plans) - 1 else ()))
     return figures
 
 
@@ -342,13 +379,14 @@ def gain_grid(
     panels: list[LinePanel],
     line: str | None,
     legend: tuple[str, ...],
-    left_out: int,
+    left_out: Sequence[str],
     figure_keys: Sequence[str],
     failed_note: str = "",
 ) -> LineGrid:
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
-    ``left_out`` figures were not drawn (said in this figure's note, with ``figure_keys``).
+    ``left_out``: the settings of the figures not drawn (named in this figure's note, with
+    ``figure_keys``).
     Floor triangles (gains where some seed's rate is -inf) are explained in the caption; so is
     a panel whose measured rates are all -inf (only floor triangles, in a stable band that
     seemed to say "stable"), and one without any rate; ``failed_note`` (the run's failed

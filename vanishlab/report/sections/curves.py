@@ -12,6 +12,8 @@ fit window (:mod:`..predicted`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -87,7 +89,7 @@ def curve_figures(
         ref = overlay(setting, curve) if overlay is not None else None
         return [curve] if ref is None else [curve, ref]
 
-    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed)
         curves = [c for q in panels for c in q.curves]
         return LineGrid(

@@ -8,6 +8,8 @@ seeds of each setting's rate (:func:`.rates.setting_fits`), bars span the seeds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
@@ -38,7 +40,7 @@ def gain_section(view: RunView) -> Section | None:
     ) -> list[Curve]:
         return [gain_curve(view.setting_order(rows, ["gain"]), style, label_, "lo", "hi")]
 
-    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed)
         return gain_grid(
             title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),

@@ -14,6 +14,7 @@ cell has a prediction; settings outside the theory's domain are flagged and list
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -154,7 +155,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
 
     fixed = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
 
-    def make_grid(plan_: Plan, panels: list[LinePanel], left: int) -> LineGrid:
+    def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text((*fixed, *plan_.fixed))
         curves = [c for p in panels for c in p.curves]
         predicted = any(c.reference and not c.dotted for c in curves)
