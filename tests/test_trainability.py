@@ -307,3 +307,15 @@ def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(
     column = [row[table.columns.index("1/|rate|")] for row in table.rows]
     assert column.count("0 (rate −∞)") == int((rates == -math.inf).sum()), column
     assert "0" not in column
+
+
+def test_lags_read_off_a_rate_have_two_decimals_in_every_row() -> None:
+    """The 1/|rate| and mean-field columns wrote two significant digits below 10 and whole
+    numbers above: 1.007 and 2.02 read "1" and "2" beside "1.4", and 54.3 read "54"."""
+    from vanishlab.report.sections.trainability import _lag_text
+
+    values = (1.007, 2.02, 1.4, 0.663, 54.3, 963.214)
+    want = ["1.01", "2.02", "1.40", "0.66", "54.30", "963.21"]
+    assert [_lag_text(v, -1 / v) for v in values] == want
+    assert _lag_text(0.003, -1 / 0.003) == "0.003"  # not "0.00", as if in no steps
+    assert _lag_text(0.0, -math.inf) == "0 (rate −∞)" and _lag_text(math.nan) == "—"

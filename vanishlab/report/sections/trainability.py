@@ -204,13 +204,16 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
 
 
 def _lag_text(value: float, rate: float = math.nan) -> str:
-    """A lag read off a rate (``value``, from ``rate``): "0 (rate −∞)" for an exact zero, which
-    read "0" (as if the gradient e-folded in no steps), "0.6" below 10 (0.6 read "1")."""
+    """A lag read off a rate (``value``, from ``rate``), with two decimals in every row, as the
+    table's other computed columns have a fixed number ("1.01", "2.02", "1.41", "0.66",
+    "54.10"; two significant digits read "1" and "2" beside "1.4", and whole numbers from 10
+    on); "0 (rate −∞)" for an exact zero, which read "0" (as if the gradient e-folded in no
+    steps). A lag below 0.005, which would read "0.00", keeps one significant digit."""
     if rate == -math.inf:
         return "0 (rate −∞)"
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
+    return f"{value:.2f}" if value >= 0.005 else f"{value:.1g}"
 
 
 def _table(table: pd.DataFrame, view: RunView) -> Table:
