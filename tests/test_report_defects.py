@@ -744,3 +744,39 @@ def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
         "T = 6), (model = lstm, T = 8), (model = gru, T = 6), (model = gru, T = 8) (the rates "
         "table lists every setting)."
     )
+
+
+def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
+    """A run extended with --force by gated cells: "RNN, LSTM and GRU side by side" drew the
+    chrono panels without an RNN line and the identity panels without LSTM and GRU lines, with
+    no word on them (the failed note's "a line stops" could be read as covering them). The
+    caption names the lines each panel lacks and why, in the rate heatmaps' words; a failed
+    setting's missing line is left to the failed note."""
+    run = tmp_path / "run"
+    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
+    rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
+    gated = vl.Sweep(model=("lstm", "gru"), init=("default", "chrono", "forget_bias"), **small)
+    vl.run_sweep(rnn, run, workers=1, progress=False)
+    vl.run_sweep(gated, run, workers=1, progress=False, force=True)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    # relu with identity: as if it failed (no measurement, its cell marked failed)
+    failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
+    lines = {p.title: {c.label for c in p.curves} for p in figure.panels}
+    assert lines["chrono"] == lines["forget_bias"] == {"lstm", "gru"}
+    assert lines["identity"] == {"rnn (tanh)"}
+    assert (
+        " A panel without a model's line is a combination the run has no cell of (chrono and "
+        "forget_bias apply to LSTM and GRU only; identity applies to RNN only), not a failed "
+        "setting: no LSTM or GRU line at init = identity; no RNN line at init = chrono or "
+        "forget_bias. "
+    ) in figure.caption
+    assert "rnn (relu)" not in figure.caption  # failed: the failed note's
+    assert "1 failed cell" in figure.caption
+    # a run that swept every combination says nothing of it
+    report = _report_of(vl.Sweep(model=("rnn", "lstm"), **small), tmp_path / "whole")
+    (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
+    assert "no cell of" not in figure.caption

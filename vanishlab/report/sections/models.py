@@ -24,14 +24,23 @@ from ..format import (
     and_list,
     format_value,
     label,
+    plural,
     rate_text,
     setting_text,
 )
-from ..layout import ZERO_NOTE, grid_rows, seed_stats, thin
+from ..layout import ZERO_NOTE, grid_rows, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction
 from ..view import RunView
-from .rates import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell, top_setting_fits
+from .rates import (
+    EXACT_ZERO_RATES,
+    exact_zero_note,
+    horizon_cell,
+    init_scopes,
+    rate_cell,
+    top_setting_fits,
+    why_absent,
+)
 from .rates import TITLE as RATES_TITLE
 
 __all__ = ["MAX_PANELS", "models_section"]
@@ -86,6 +95,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         title = setting_text(zip(keys, combo, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = len(combos) - len(panels)
+    drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]
     return LineGrid(
         title=f"{and_list(view.models_measured)} side by side",
         caption=(
@@ -96,6 +106,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             f"only: no theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field "
             "of gated cells is not covered)."
             + (ZERO_NOTE if any(len(c.floor_x) for p in panels for c in p.curves) else "")
+            + _missing_note(view, drawn, [p.title for p in panels], lines)
             + view.state_note
             + view.failed_note
         ),
@@ -108,6 +119,69 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         legend=tuple(lines),
         note=f"{left} more settings are not drawn (see the table)." if left > 0 else "",
     )
+
+
+#: Panels a caption names one by one as lacking a model's line (not swept); past it they are
+#: counted.
+_NAMED_PANELS = 4
+
+
+def _missing_note(
+    view: RunView, settings: list[dict[str, object]], titles: list[str], lines: list[str]
+) -> str:
+    """The caption's sentence on the panels (their ``settings``, ``titles``) without some
+    model's line because the run has no cell of that model at their setting, failed or not
+    (failed settings are the failed note's): which models a panel lacks and why, in the words
+    of the rate heatmaps' hatched squares (:func:`.rates.init_scopes`). "" when none lacks one,
+    or when the run's cells are not at hand."""
+    cells = view.cells
+    if not len(cells) or any(k not in cells for k in (*(settings[0] if settings else ()), _MODEL)):
+        return ""
+    if "activation" not in cells:
+        cells = cells.assign(activation=None)
+    # (whether an init does not apply, the lines lacking) -> where: the inits that do not
+    # apply, or the titles of the panels whose combinations were not swept
+    lacking: dict[tuple[bool, str], list[str]] = {}
+    reasons: set[str] = set()
+    for where, title in zip(settings, titles, strict=True):
+        here = select(cells, where.items())
+        present = {_line_label(m, a) for m, a in zip(here[_MODEL], here["activation"], strict=True)}
+        missing: dict[str, list[str]] = {}
+        for name in lines:
+            if name not in present:
+                model = name.split(" ")[0]
+                why = why_absent({**view.fixed, **where, _MODEL: model})
+                missing.setdefault(why, []).append(name)
+        for why, names in missing.items():
+            reasons.add(why)
+            group = lacking.setdefault((bool(why), _line_names(names, lines)), [])
+            at = why or title
+            if at not in group:
+                group.append(at)
+    if not lacking:
+        return ""
+    parts = []
+    for (by_init, names), where_ in lacking.items():
+        if by_init:
+            parts.append(f"no {names} line at init = {' or '.join(where_)}")
+        else:
+            more = len(where_) - _NAMED_PANELS
+            named = "; ".join(where_[:_NAMED_PANELS]) + (f" and {more} more" if more > 0 else "")
+            parts.append(f"no {names} line in {plural(len(where_), 'panel')} ({named})")
+    return (
+        " A panel without a model's line is a combination the run has no cell of "
+        f"({init_scopes(reasons)}), not a failed setting: " + "; ".join(parts) + "."
+    )
+
+
+def _line_names(names: list[str], lines: list[str]) -> str:
+    """The lines ``names`` as a caption names them: a model whose every line is among them
+    by its name (RNN), others by their line ("rnn (relu)"), joined by "or"."""
+    out: list[str] = []
+    for model in dict.fromkeys(n.split(" ")[0] for n in names):
+        own = [n for n in lines if n.split(" ")[0] == model]
+        out += [model.upper()] if all(n in names for n in own) else [n for n in own if n in names]
+    return " or ".join(out)
 
 
 def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:

@@ -45,11 +45,13 @@ __all__ = [
     "TITLE",
     "exact_zero_note",
     "horizon_cell",
+    "init_scopes",
     "mark_exact_zero",
     "rate_cell",
     "rates_section",
     "setting_fits",
     "top_setting_fits",
+    "why_absent",
 ]
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
@@ -391,16 +393,23 @@ def _absent(
         if (rows_v[i], cols_v[j]) in present:
             continue  # a failed setting: blank, as the failed note says
         absent[i, j] = True
-        square = {**view.fixed, **where, row_key: rows_v[i], col_key: cols_v[j]}
-        init = INITS.get(str(square.get("init")))
-        model = square.get("model", "rnn")
-        why.add(init.name if init is not None and model not in init.models else "")
+        why.add(why_absent({**view.fixed, **where, row_key: rows_v[i], col_key: cols_v[j]}))
     return absent if absent.any() else None
 
 
-def _absent_note(why: set[str]) -> str:
-    """The captions' sentence on hatched squares: which inits do not apply to which models
-    (as ``vanishlab inits`` lists them), and whether some combinations were not swept."""
+def why_absent(setting: Mapping[str, object]) -> str:
+    """Why the run has no cell of ``setting`` (a combination of axis values, ``model`` rnn
+    when not given): the name of its init when that init does not apply to its model (from
+    the init registry), "" when the combination was simply not swept."""
+    init = INITS.get(str(setting.get("init")))
+    model = setting.get("model", "rnn")
+    return init.name if init is not None and model not in init.models else ""
+
+
+def init_scopes(why: set[str]) -> str:
+    """Which inits of ``why`` (:func:`why_absent`'s answers) apply to which models only, as
+    ``vanishlab inits`` lists them, and whether some combinations were not swept ("" in
+    ``why``): "chrono applies to LSTM and GRU only; the others were not swept"."""
     scopes: dict[tuple[str, ...], list[str]] = {}
     for name in sorted(n for n in why if n):
         scopes.setdefault(INITS[name].models, []).append(name)
@@ -411,9 +420,14 @@ def _absent_note(why: set[str]) -> str:
     ]
     if "" in why:
         parts.append("the others were not swept" if parts else "not swept")
+    return "; ".join(parts)
+
+
+def _absent_note(why: set[str]) -> str:
+    """The captions' sentence on hatched squares (see :func:`init_scopes`)."""
     return (
-        " Hatched: a combination the run has no cell of (" + "; ".join(parts) + "), not a "
-        "failed setting."
+        f" Hatched: a combination the run has no cell of ({init_scopes(why)}), not a failed "
+        "setting."
     )
 
 
