@@ -319,3 +319,38 @@ def test_lags_read_off_a_rate_have_two_decimals_in_every_row() -> None:
     assert [_lag_text(v, -1 / v) for v in values] == want
     assert _lag_text(0.003, -1 / 0.003) == "0.003"  # not "0.00", as if in no steps
     assert _lag_text(0.0, -math.inf) == "0 (rate −∞)" and _lag_text(math.nan) == "—"
+
+
+def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
+    tmp_path: Path,
+) -> None:
+    """24 trained settings (nn.RNN at 2 activations, LSTM, GRU; 2 inits; 3 hidden sizes): both
+    figures drew the first 12 in name order, GRU's and LSTM's, so nn.RNN had no panel, the
+    horizon figure said nothing of the rest and the solved one "12 more settings not drawn".
+    The cap now goes round-robin over the models in display order, as the faceted figures'
+    does, and both notes name the settings left out."""
+    grid = vl.Sweep(
+        model=("rnn", "lstm", "gru"), activation=("tanh", "relu"), init=("default", "orthogonal"),
+        hidden_size=(2, 3, 4), task=("adding",), input_size=(2,), seq_len=(4,),
+        train_steps=(1,), batch=(2,),
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
+        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    figures = [b for b in section.blocks if isinstance(b, LineGrid)]
+    assert len(figures) == 2
+    for figure in figures:
+        titles = [p.title for p in figure.panels]
+        assert len(titles) == 12
+        for model in ("rnn", "lstm", "gru"):  # four each, in display order
+            assert sum(t.startswith(f"model = {model},") for t in titles) == 4
+        assert titles[0] == "model = rnn, tanh, hidden = 2, default"
+        assert titles[4] == "model = lstm, hidden = 2, default"
+        assert figure.note.startswith(
+            "12 more combinations of model, activation, hidden, init are not drawn: "
+            "(model = rnn, tanh, hidden = 4, default), "
+        )
+        assert figure.note.endswith(" and 4 more (the table below lists every setting).")

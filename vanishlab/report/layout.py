@@ -217,7 +217,7 @@ def plan(
             tuple(py(v) for v in row) for row in combos[figure_keys].itertuples(index=False)
         )
     )
-    drawn = _figures_drawn(fig_combos, figure_keys)
+    drawn = figures_drawn(fig_combos, figure_keys)
     for fig in drawn:
         sub = combos
         for k, v in zip(figure_keys, fig, strict=True):
@@ -248,15 +248,16 @@ def plan(
     return plans, left
 
 
-def _figures_drawn(
-    combos: list[tuple[object, ...]], figure_keys: list[str]
+def figures_drawn(
+    combos: list[tuple[object, ...]], figure_keys: Sequence[str], cap: int = MAX_FIGURES
 ) -> list[tuple[object, ...]]:
-    """The figure combinations drawn, at most :data:`~.format.MAX_FIGURES`, in display order.
-    With ``model`` among the figure axes they are taken round-robin over the models, so that
-    the cap never leaves a model without a figure while another has several (in (model, T)
-    order, rnn at three T and lstm at one filled it, and GRU got none)."""
-    if len(combos) <= MAX_FIGURES or "model" not in figure_keys:
-        return combos[:MAX_FIGURES]
+    """The combinations of ``figure_keys`` drawn (figures, or the panels of a figure that
+    draws one per setting), at most ``cap``, in display order (``combos`` are in it). With
+    ``model`` among the axes they are taken round-robin over the models, so that the cap
+    never leaves a model without a figure while another has several (in (model, T) order,
+    rnn at three T and lstm at one filled it, and GRU got none)."""
+    if len(combos) <= cap or "model" not in figure_keys:
+        return combos[:cap]
     at = figure_keys.index("model")
     turn: dict[object, int] = {}
     rounds = []
@@ -264,7 +265,7 @@ def _figures_drawn(
         model = hashable(combo[at])
         turn[model] = turn.get(model, -1) + 1
         rounds.append(turn[model])
-    order = sorted(range(len(combos)), key=lambda i: (rounds[i], i))[:MAX_FIGURES]
+    order = sorted(range(len(combos)), key=lambda i: (rounds[i], i))[:cap]
     return [combos[i] for i in sorted(order)]
 
 
@@ -273,10 +274,15 @@ NAMED_LEFT_OUT = 8
 
 
 def omitted(
-    panels: int, figures: Sequence[str], figure_keys: Sequence[str], columns: str = ""
+    panels: int,
+    figures: Sequence[str],
+    figure_keys: Sequence[str],
+    columns: str = "",
+    table: str = "the rates table",
 ) -> str:
     """The note of a figure that could not draw everything: what was left out (``figures``:
-    the settings of the figures not drawn, named), and where to find it instead."""
+    the settings of the figures not drawn, named), and where to find it instead (``table``,
+    which lists every setting)."""
     parts = [columns] if columns else []
     if panels:
         parts.append(f"{panels} more panels are not drawn")
@@ -288,7 +294,7 @@ def omitted(
         parts.append(f"{len(figures)} more combinations of {axes} are not drawn: {named}")
     if not parts:
         return ""
-    text = "; ".join(parts) + " (the rates table lists every setting)."
+    text = "; ".join(parts) + f" ({table} lists every setting)."
     return text[0].upper() + text[1:]
 
 

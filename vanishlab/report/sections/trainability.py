@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import format_value, plural, setting_text
+from ..format import format_value, plural, py, setting_text
+from ..layout import figures_drawn, omitted
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .rates import exact_zero_note, horizon_cell
@@ -35,6 +36,29 @@ _MAX_PANELS = 12
 def _panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
     """The varying setting columns that make panels (everything but gain, T and seed)."""
     return [c for c in view.varying if c in frame and c not in _NOT_PANEL]
+
+
+def _panels(
+    table: pd.DataFrame, view: RunView
+) -> tuple[list[str], list[tuple[tuple[object, ...], pd.DataFrame]], str]:
+    """The panel axes, the panels drawn (their settings and rows) and the note on those left
+    out. At most :data:`_MAX_PANELS` are drawn, in display order, taken round-robin over the
+    models as the faceted figures' are (:func:`..layout.figures_drawn`): a sort by name
+    drew the first twelve, gru and lstm before rnn, and could leave a model out."""
+    keys = _panel_keys(table, view)
+    if not keys:
+        return keys, [((), table)], ""
+    order = view.setting_order(table[keys].drop_duplicates(), keys)
+    combos = list(dict.fromkeys(tuple(py(v) for v in row) for row in order.itertuples(index=False)))
+    drawn = figures_drawn(combos, keys, _MAX_PANELS)
+    panels = []
+    for combo in drawn:
+        mask = np.ones(len(table), dtype=bool)
+        for k, v in zip(keys, combo, strict=True):
+            mask &= (table[k].isna() if pd.isna(v) else table[k] == v).to_numpy(dtype=bool)
+        panels.append((combo, table[mask]))
+    left = [setting_text(zip(keys, c, strict=True)) for c in combos if c not in drawn]
+    return keys, panels, omitted(0, left, keys, table="the table below")
 
 
 def _agreement(table: pd.DataFrame) -> str:
@@ -94,14 +118,12 @@ def _decades_text(value: float) -> str:
 
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
-    keys = _panel_keys(table, view)
+    keys, groups, note = _panels(table, view)
     gains = sorted(table["gain"].dropna().unique())
     legend = tuple(f"gain = {format_value(g)}" for g in gains)
-    groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
-    for i, (values, rows) in enumerate(groups[:_MAX_PANELS]):
-        values = values if isinstance(values, tuple) else (values,)
+    for i, (values, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -133,25 +155,21 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         legend_title="gain",
         legend=legend,
         markers=True,
-        note=f"{len(groups) - _MAX_PANELS} more settings not drawn."
-        if len(groups) > _MAX_PANELS
-        else "",
+        note=note,
     )
 
 
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
-    keys = _panel_keys(table, view)
     gains = sorted(table["gain"].dropna().unique())
     legend = tuple(f"gain = {format_value(g)}" for g in gains)
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
     table = table.assign(shown=shown.where(~table["zero_at_lag0"].astype(bool)))
-    groups = list(table.groupby(keys, sort=True, dropna=False)) if keys else [((), table)]
+    keys, groups, note = _panels(table, view)
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
-    for i, (values, rows) in enumerate(groups[:_MAX_PANELS]):
-        values = values if isinstance(values, tuple) else (values,)
+    for i, (values, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -200,6 +218,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         legend_title="gain",
         legend=legend,
         markers=True,
+        note=note,
     )
 
 
