@@ -354,3 +354,22 @@ def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
             "(model = rnn, tanh, hidden = 4, default), "
         )
         assert figure.note.endswith(" and 4 more (the table below lists every setting).")
+
+
+def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> None:
+    """The loss / chance column wrote four significant digits, so its rows had any number of
+    decimals ("0.008419", "1.06", "0.1647"); a fraction below 0.0005 keeps one significant
+    digit rather than read "0.000"."""
+    report = build_report(
+        vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
+        timestamp="2026-01-01",
+    )  # fmt: skip
+    table = next(s for s in report.sections if s.key == "trainability").blocks[2]
+    column = [row[table.columns.index("loss / chance")] for row in table.rows]
+    assert column and all(len(c.split(".")[1]) == 3 for c in column), column
+    from vanishlab.report.sections.trainability import _loss_text
+
+    ratios = (0.008419, 1.06, 0.1647, 11.55, 0.0999)
+    assert [_loss_text(r, 1.0) for r in ratios] == ["0.008", "1.060", "0.165", "11.550", "0.100"]
+    assert _loss_text(0.6, 2.0) == "0.300" and _loss_text(0.0003, 1.0) == "0.0003"
+    assert _loss_text(None, 1.0) == _loss_text(math.nan, 1.0) == "diverged"

@@ -232,7 +232,24 @@ def _lag_text(value: float, rate: float = math.nan) -> str:
         return "0 (rate −∞)"
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{value:.2f}" if value >= 0.005 else f"{value:.1g}"
+    return _decimals(value, 2)
+
+
+def _decimals(value: float, places: int) -> str:
+    """A finite value >= 0 with ``places`` decimals, as a column of the table writes every
+    row; one that would read as zero ("0.00") keeps one significant digit ("0.003")."""
+    return f"{value:.{places}f}" if value >= 0.5 * 10**-places else f"{value:.1g}"
+
+
+def _loss_text(final: object, chance: float) -> str:
+    """The final held-out loss as a fraction of chance, with three decimals in every row
+    ("0.008", "0.165", "1.060"; four significant digits wrote "0.008419" beside "1.06"): the
+    solved cut at 0.1 stays readable to three digits, and a fraction below 0.0005 keeps one
+    significant digit. "diverged" without a final loss."""
+    if final is None or pd.isna(final):
+        return "diverged"
+    ratio = float(final) / float(chance)
+    return _decimals(ratio, 3) if math.isfinite(ratio) else format_value(ratio)
 
 
 def _table(table: pd.DataFrame, view: RunView) -> Table:
@@ -269,9 +286,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 _decades_text(rec["drop_at_required"]),
                 "yes" if rec["predicted"] else "no",
                 "yes" if rec["solved"] else "no",
-                format_value(rec["final_loss"] / rec["chance_loss"])
-                if rec["final_loss"] is not None and not pd.isna(rec["final_loss"])
-                else "diverged",
+                _loss_text(rec["final_loss"], rec["chance_loss"]),
             )
         )
     columns = (
