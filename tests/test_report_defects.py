@@ -780,3 +780,35 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     report = _report_of(vl.Sweep(model=("rnn", "lstm"), **small), tmp_path / "whole")
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     assert "no cell of" not in figure.caption
+
+
+def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
+    """The depth maps' failed note said a failed setting's "square stays blank", but the maps
+    draw only measured rows: a setting whose every seed failed has no rows at all, and no
+    panel where it was a panel's only setting."""
+    run = tmp_path / "run"
+    grid = vl.Sweep(
+        activation=("tanh", "relu"), init=("default", "orthogonal"), gain=(1.0, 1.5),
+        num_layers=2, hidden_size=4, input_size=2, seq_len=6, batch=2,
+    )  # fmt: skip
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    # as if they failed (no measurement, cells marked failed): relu, orthogonal at gain 1.5
+    # (rows folded into a panel) and tanh, default at both gains (a panel's every setting)
+    relu = (cells["activation"] == "relu") & (cells["init"] == "orthogonal") & (cells["gain"] > 1)
+    tanh = (cells["activation"] == "tanh") & (cells["init"] == "default")
+    failed = cells.loc[relu | tanh, "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    (figure,) = _section(report, "depth").blocks
+    rows = {p.title: p.row_labels for p in figure.panels}
+    assert "tanh, 2 layers, default" not in rows and len(rows) == 3
+    assert rows["relu, 2 layers, orthogonal"] == ("gain = 1.0, l = 1", "gain = 1.0, l = 0")
+    assert not any(np.isnan(p.values).any() for p in figure.panels)  # no blank square
+    assert "a square stays blank" not in figure.caption
+    assert (
+        "3 failed cells (listed under Anomalies) have no measurement: a setting with no seed "
+        "measured has no rows in these maps (and no panel, where it would have been a panel's "
+        "only setting), and the others are means"
+    ) in figure.caption

@@ -236,6 +236,16 @@ class RunView:
         return self._failed("is not drawn (a line stops, a square stays blank)")
 
     @cached_property
+    def failed_rows_note(self) -> str:
+        """:attr:`failed_note` for maps whose rows are settings (the depth maps, which draw
+        only what was measured): a setting with no seed measured has no rows, and no panel
+        where it would have been the only one."""
+        return self._failed(
+            "has no rows in these maps (and no panel, where it would have been a panel's only "
+            "setting)"
+        )
+
+    @cached_property
     def failed_table_note(self) -> str:
         """:attr:`failed_note` for a table: a setting with no seed measured has no row."""
         return self._failed("has no row")

@@ -132,7 +132,7 @@ def depth_section(view: RunView) -> Section | None:
                 + (partial_note if any(_has_partial(p) for p in page) else "")
                 + (short_note if any(np.isnan(p.values).any() for p in page) else "")
                 + view.state_note
-                + view.failed_note
+                + view.failed_rows_note
             ),
             panels=tuple(page),
             ncols=2,
