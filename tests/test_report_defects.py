@@ -812,3 +812,22 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
         "measured has no rows in these maps (and no panel, where it would have been a panel's "
         "only setting), and the others are means"
     ) in figure.caption
+
+
+def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
+    """ "RNN and LSTM side by side" draws at most 12 settings; its note only counted the rest
+    ("4 more settings are not drawn (see the table)"). It names them, as the faceted
+    figures' notes do."""
+    grid = vl.Sweep(
+        model=("rnn", "lstm"), seq_len=(4, 6), num_layers=(1, 2), init=("default", "orthogonal"),
+        gain=(0.5, 1.0), hidden_size=4, input_size=2, batch=2,
+    )  # fmt: skip
+    report = _report_of(grid, tmp_path)
+    (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
+    assert len(figure.panels) == 12
+    assert figure.note == (
+        "4 more combinations of layers, T, init, gain are not drawn: "
+        "(2 layers, T = 6, default, gain = 0.5), (2 layers, T = 6, default, gain = 1.0), "
+        "(2 layers, T = 6, orthogonal, gain = 0.5), (2 layers, T = 6, orthogonal, gain = 1.0) "
+        "(the table below lists every setting)."
+    )

@@ -28,7 +28,7 @@ from ..format import (
     rate_text,
     setting_text,
 )
-from ..layout import ZERO_NOTE, grid_rows, seed_stats, select, thin
+from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction
 from ..view import RunView
@@ -94,7 +94,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor[thin(len(floor))]))
         title = setting_text(zip(keys, combo, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
-    left = len(combos) - len(panels)
+    left = [setting_text(zip(keys, c, strict=True)) for c in combos[MAX_PANELS:]]
     drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]
     return LineGrid(
         title=f"{and_list(view.models_measured)} side by side",
@@ -117,7 +117,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         ylabel=view.state_label(),
         legend_title="model",
         legend=tuple(lines),
-        note=f"{left} more settings are not drawn (see the table)." if left > 0 else "",
+        note=omitted(0, left, keys, table="the table below"),
     )
 
 
