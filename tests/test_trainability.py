@@ -16,7 +16,7 @@ import vanishlab as vl
 from vanishlab.report.data import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import REFERENCE_COLOR, draw
-from vanishlab.report.model import LineGrid
+from vanishlab.report.model import LineGrid, Table
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest
 from vanishlab.sweep.train_cell import load_training, required_lag, trainability
@@ -354,6 +354,24 @@ def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
             "(model = rnn, tanh, hidden = 4, default), "
         )
         assert figure.note.endswith(" and 4 more (the table below lists every setting).")
+
+
+def test_the_table_lists_settings_in_the_figures_display_order(tmp_path: Path) -> None:
+    """The table sorted its rows by name (gru, lstm, rnn) while the figures' panels follow the
+    run's display order (rnn, lstm, gru here): the two now agree."""
+    grid = vl.Sweep(
+        model=("rnn", "lstm", "gru"), init=("default",), hidden_size=(2,), task=("adding",),
+        input_size=(2,), seq_len=(4,), train_steps=(1,), batch=(2,),
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
+        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    table = next(b for b in section.blocks if isinstance(b, Table) and "setting" in b.columns)
+    settings = [row[table.columns.index("setting")] for row in table.rows]
+    assert settings == ["model = rnn, tanh", "model = lstm", "model = gru"], settings
 
 
 def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> None:
