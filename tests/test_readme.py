@@ -36,7 +36,11 @@ def test_readme_first_example_output() -> None:
 
 
 def _python_blocks(path: Path) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", path.read_text(encoding="utf-8"), re.M | re.S)
+    return _python_blocks_of(path.read_text(encoding="utf-8"))
+
+
+def _python_blocks_of(text: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
 
 
 def test_the_readme_s_analysis_snippets_run_in_order() -> None:
@@ -57,3 +61,19 @@ def test_the_training_loop_snippet_of_docs_trainability_runs() -> None:
     namespace: dict = {}
     exec(compile(small, "docs/trainability.md", "exec"), namespace)
     assert len(namespace["result"].eval_steps) == 4  # steps + 1 points when steps < 10
+
+
+def test_the_gated_mean_field_of_docs_theory_has_its_weak_recurrence_limit() -> None:
+    """The page's untied mean field left out a GRU's dh'/dn = 1 - z (h' = (1 - z) n + z h), so
+    its GRU column sat above the untied average the page itself derives: with weak recurrence
+    both cells reduce to 1/2 I + 1/4 U, whose untied growth is sqrt(1/4 + g^2/48) (-0.683 at
+    g = 0.5; the GRU printed -0.652)."""
+    text = (README.parent / "docs" / "theory.md").read_text(encoding="utf-8")
+    (block,) = _python_blocks_of(text[text.index("## Gated cells: no prediction") :])
+    code = block[: block.index("run = Path")].replace("100_000, 400", "20_000, 200")
+    assert code != block[: block.index("run = Path")]
+    namespace: dict = {}
+    exec(compile(code, "docs/theory.md", "exec"), namespace)
+    want = 0.5 * np.log(0.25 + 0.5**2 / 48)
+    for model in ("lstm", "gru"):
+        assert abs(namespace["untied_mean_field"](model, 0.5, "default") - want) < 0.01, model
