@@ -606,6 +606,13 @@ def test_a_dry_run_refuses_a_scheduler_address_the_run_would_refuse(tmp_path):
     assert not out.exists()
 
 
+def test_a_dry_run_with_a_scheduler_says_when_dask_is_missing(tmp_path, monkeypatch):
+    """--dry-run --scheduler exited 0 without Dask, where the run refuses in one line."""
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed: ImportError
+    args = ["sweep", "--smoke", "--dry-run", "--scheduler", "tcp://127.0.0.1:8786"]
+    _one_error_line(runner.invoke(app, [*args, "--out", str(tmp_path / "r")]), "needs Dask")
+
+
 def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_path, monkeypatch):
     """distributed's Client waited for the handshake with no limit, whatever its timeout: the
     command hung forever. Now one line after CONNECT_TIMEOUT_S, and no traceback from the

@@ -214,9 +214,10 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
-        if address is not None:  # its form, as the run would refuse it (no connection)
-            from ..sweep.executors import scheduler_location
+        if address is not None:  # Dask and the address's form, as the run checks them
+            from ..sweep.executors import dask_module, scheduler_location
 
+            dask_module()
             scheduler_location(address)
         _print_plan(exp, run_dir, label, local=address is None, force=force)
         return

@@ -44,6 +44,7 @@ __all__ = [
     "cores",
     "cost",
     "dask_client",
+    "dask_module",
     "quiet_dask",
     "run_dask",
     "run_here",
@@ -389,13 +390,19 @@ def quiet_dask() -> Iterator[None]:
             log.setLevel(level)
 
 
-def dask_client(address: str) -> Any:
-    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible,
-    within :data:`CONNECT_TIMEOUT_S` or so)."""
+def dask_module() -> Any:
+    """The ``distributed`` module, or a one-line VanishlabError when Dask is not installed."""
     try:
         import distributed
     except ImportError:
         raise VanishlabError(f"--scheduler needs Dask: {DASK_HINT}") from None
+    return distributed
+
+
+def dask_client(address: str) -> Any:
+    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible,
+    within :data:`CONNECT_TIMEOUT_S` or so)."""
+    distributed = dask_module()
     check_scheduler(address)
     # Plain TCP only: a tls:// cluster may take its credentials from a security loader that
     # only the Client calls (and its TLS handshake has a time limit of its own).
