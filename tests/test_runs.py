@@ -327,6 +327,34 @@ def test_failures_are_listed_by_kind_and_retried_on_request(tmp_path):
         INITS.pop("boom_test", None)
 
 
+def _global_rng(rnn, gain, generator):
+    import torch
+
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.copy_(torch.randn(p.shape) * 0.3)  # torch's global RNG, not the generator
+
+
+def test_an_init_that_draws_from_the_global_rng_fails_its_cells_and_leaves_the_rng(tmp_path):
+    """Such an init's weights changed with the cells run before it in the same process (and
+    with the process that ran the cell): the same sweep gave other numbers every time, and
+    nothing said so."""
+    import torch
+
+    register_init(Init("global_rng_test", "global RNG", _global_rng), replace=True)
+    try:
+        grid = Sweep(init="global_rng_test", seed=(0, 1), **TINY)
+        state = torch.random.get_rng_state()
+        summary = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+        assert torch.equal(state, torch.random.get_rng_state())
+        assert summary.n_errors == 2
+        ((kind, count, reason),) = summary.failures
+        assert (kind, count) == ("error", 2)
+        assert "'global_rng_test' drew from torch's global random generator" in reason
+    finally:
+        INITS.pop("global_rng_test", None)
+
+
 def test_an_init_that_cannot_reach_the_workers_is_refused_before_anything_is_written(tmp_path):
     """A lambda cannot be pickled: with workers > 1 the sweep raised pickle's own error as a
     77-line traceback, after it had made the run directory."""

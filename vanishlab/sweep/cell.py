@@ -122,7 +122,16 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
             module = nn.GRU(*shape, bias=config.bias, dtype=dtype)
         else:
             module = nn.RNN(*shape, nonlinearity=config.activation, bias=config.bias, dtype=dtype)
-    init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
+    with torch.random.fork_rng(devices=[]):  # the state is compared, then restored
+        before = torch.random.get_rng_state()
+        init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
+        drew_global = not torch.equal(before, torch.random.get_rng_state())
+    if drew_global:  # its weights would change with the cells run before it in the process
+        raise VanishlabError(
+            f"init {init.name!r} drew from torch's global random generator: draw only from the "
+            "generator its apply is given (torch.randn(..., generator=gen)), so that a cell's "
+            "weights depend on its seed alone"
+        )
     return module
 
 
