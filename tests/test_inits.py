@@ -234,6 +234,35 @@ def test_an_init_that_is_not_functions_is_refused_at_registration(registry):
         vl.run_cell(vl.CellConfig(hidden_size=4, input_size=2, seq_len=3), init="normal")  # type: ignore[arg-type]
 
 
+def _negative_at_small_gain(hidden_size: int, input_size: int, gain: float):
+    return (gain**2 - 1.0) / hidden_size, 1.0 / input_size, 0.0  # < 0 below gain 1
+
+
+@pytest.mark.parametrize(
+    ("variances", "said"),
+    [
+        (lambda h, i, g: (-1.0, 1.0, 0.0), r"must return None or three numbers >= 0.*-1\.0"),
+        (lambda h, i, g: (math.nan, 1.0, 0.0), r"must return .*nan"),
+        (lambda h, i, g: (1.0, 2.0), r"must return .*\(1\.0, 2\.0\)"),
+        (lambda h, i, g: "abc", r"must return .*'abc'"),
+        (lambda h, i, g: 1 / 0, r"raised ZeroDivisionError"),
+    ],
+)
+def test_an_init_whose_variances_are_not_variances_is_refused(registry, variances, said):
+    """An "iid" init whose variances returned a negative or NaN number, a pair, a string or
+    raised was registered: each cell's mean-field prediction was then silently dropped (the
+    summary's exception swallowed), with no word of why."""
+    with pytest.raises(vl.VanishlabError, match=r"init 'bad_var': variances\(8, 8, 1\.0\) " + said):
+        register_init(Init("bad_var", "d", _scaled_eye, variances, "iid"))
+    assert "bad_var" not in INITS
+    # Garbage at other arguments than the registration's probe: a clear error where it is used.
+    register_init(Init("bad_var", "d", _scaled_eye, _negative_at_small_gain, "iid"))
+    cell = vl.CellConfig(init="bad_var", gain=0.5, hidden_size=4, input_size=2, seq_len=3)
+    with pytest.raises(ValueError, match=r"init 'bad_var': variances\(4, 2, 0\.5\) must"):
+        vl.mean_field_inputs(cell)
+    assert INITS["bad_var"].checked_variances(4, 2, 1e200) == (math.inf,) * 3  # gain**2 overflows
+
+
 def test_the_identity_init_does_not_promise_tanh_the_linear_rate():
     """Its note said the linear regime's rate ln g applies; tanh with a drive measured -1.25
     at g = 2 (ln 2 = +0.69): the diagonal Jacobian's units decay at ln g plus their ln act'."""

@@ -75,6 +75,7 @@ entries are not independent, but each has variance exactly g^2 / H (W_hh) and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import math
@@ -144,6 +145,36 @@ class Init:
     models: tuple[str, ...] = ("rnn",)
     needs_bias: bool = False
 
+    def checked_variances(
+        self, hidden_size: int, input_size: int, gain: float
+    ) -> tuple[float, float, float] | None:
+        """:attr:`variances` at these arguments, checked: None, or three real numbers, each
+        >= 0 (+inf where ``gain ** 2`` overflows float64, as an ``OverflowError`` is read).
+        Raises ValueError naming the init for anything else (a negative or NaN variance, a
+        pair, a string, an exception of its own): such values reached the mean field's
+        arithmetic, and the cell's prediction was dropped without a word."""
+        call = f"init {self.name!r}: variances({hidden_size}, {input_size}, {gain!r})"
+        try:
+            values = self.variances(hidden_size, input_size, gain)
+        except OverflowError:  # a registered init's gain ** 2 at gain 1e200
+            return (math.inf, math.inf, math.inf)
+        except Exception as err:
+            raise ValueError(f"{call} raised {type(err).__name__}: {err}") from None
+        if values is None:
+            return None
+        floats: list[float] = []
+        if isinstance(values, tuple | list) and len(values) == 3:
+            for v in values:  # a real number: Python's, NumPy's, a one-element tensor
+                with contextlib.suppress(TypeError, ValueError, RuntimeError):
+                    if not isinstance(v, bool | str | bytes):
+                        floats.append(float(v))
+        if len(floats) != 3 or not all(v >= 0 for v in floats):  # NaN too
+            raise ValueError(
+                f"{call} must return None or three numbers >= 0 (var_hh, var_ih, var_bias), "
+                f"got {values!r:.80}"
+            )
+        return floats[0], floats[1], floats[2]
+
     def mean_field_validity(self) -> tuple[str, str]:
         """``(validity, reason)``; the reason says so when the init does not state one."""
         reason = self.validity_reason or (
@@ -206,6 +237,10 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
             f"init {init.name!r}: models must be a non-empty subset of {', '.join(ALL_MODELS)}, "
             f"got {init.models!r}"
         )
+    try:  # at a typical size, so that a broken variances fails at registration
+        init.checked_variances(8, 8, 1.0)
+    except ValueError as err:
+        raise VanishlabError(str(err)) from None
     if init.name in INITS and not replace:
         raise VanishlabError(
             f"init {init.name!r} is already registered (pass replace=True to override it)"

@@ -114,7 +114,9 @@ def mean_field_inputs(
         A :class:`MeanFieldInputs`.
 
     Raises:
-        ValueError: an init this process has not registered, and no ``variances``.
+        ValueError: an init this process has not registered, and no ``variances``; an init
+            whose ``variances`` returns something else than None or three numbers >= 0
+            (:meth:`~vanishlab.sweep.inits.Init.checked_variances`).
     """
     if _checked_model(cell, layer) != "rnn":
         return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
@@ -159,10 +161,7 @@ def mean_field_inputs(
         init_entry = entry
 
         def layer_vars(fan_in: int) -> Variances | None:
-            try:
-                return init_entry.variances(H, fan_in, gain)
-            except OverflowError:  # a registered init's gain ** 2 at gain 1e200
-                return (math.inf, math.inf, math.inf)
+            return init_entry.checked_variances(H, fan_in, gain)
 
     first = layer_vars(I)
     if first is None:
