@@ -263,6 +263,21 @@ def test_an_init_whose_variances_are_not_variances_is_refused(registry, variance
     assert INITS["bad_var"].checked_variances(4, 2, 1e200) == (math.inf,) * 3  # gain**2 overflows
 
 
+def test_an_init_that_states_a_validity_without_a_reason_is_not_said_to_state_none(registry):
+    """An init registered with validity="iid" and no validity_reason got its prediction beside
+    the reason "does not state whether its weights meet the mean field's assumptions ... so
+    no mean-field prediction is made": the opposite of what it stated and of what was done."""
+    normal = INITS["normal"]
+    stated = register_init(Init("stated_iid", "d", normal.apply, normal.variances, "iid"))
+    cell = vl.CellConfig(init="stated_iid", hidden_size=4, input_size=2, seq_len=3)
+    m = vl.mean_field_inputs(cell)
+    assert m.validity == "iid" and m.gain is not None
+    assert m.reason == "init 'stated_iid' states validity 'iid' (Init.validity)"
+    assert stated.mean_field_validity() == ("iid", m.reason)
+    silent = register_init(Init("silent", "d", INITS["normal"].apply))
+    assert silent.mean_field_validity()[1].startswith("init 'silent' does not state whether")
+
+
 def test_the_identity_init_does_not_promise_tanh_the_linear_rate():
     """Its note said the linear regime's rate ln g applies; tanh with a drive measured -1.25
     at g = 2 (ln 2 = +0.69): the diagonal Jacobian's units decay at ln g plus their ln act'."""

@@ -177,10 +177,15 @@ class Init:
 
     def mean_field_validity(self) -> tuple[str, str]:
         """``(validity, reason)``; the reason says so when the init does not state one."""
-        reason = self.validity_reason or (
-            f"init {self.name!r} does not state whether its weights meet the mean field's "
-            "assumptions (Init.validity), so no mean-field prediction is made"
-        )
+        if self.validity_reason:
+            return self.validity, self.validity_reason
+        if self.validity == "none":
+            reason = (
+                f"init {self.name!r} does not state whether its weights meet the mean field's "
+                "assumptions (Init.validity), so no mean-field prediction is made"
+            )
+        else:  # it said "does not state" beside the prediction its stated validity gave
+            reason = f"init {self.name!r} states validity {self.validity!r} (Init.validity)"
         return self.validity, reason
 
 
