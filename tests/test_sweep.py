@@ -388,6 +388,39 @@ def test_plan_reads_without_writing(tmp_path):
 EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase", "meanfield"]
 
 
+_REGISTERING = """\"\"\"Registers its own init.\"\"\"
+import vanishlab as vl
+
+
+def _apply(rnn, gain, gen):
+    vl.INITS["normal"].apply(rnn, gain, gen)
+
+
+vl.register_init(vl.Init("reloaded_test", "DESCRIPTION", _apply))
+SWEEP = vl.Sweep(init="reloaded_test", hidden_size=4, input_size=2, seq_len=3, batch=1)
+"""
+
+
+def test_an_experiment_that_registers_an_init_loads_twice_in_one_process(tmp_path):
+    """Loading it a second time (a notebook's cell run again, after an edit or not) failed:
+    "init 'reloaded_test' is already registered", from the module's own earlier run. Another
+    module's init of the same name is still refused."""
+    path = tmp_path / "mine.py"
+    other = tmp_path / "other.py"
+    other.write_text(_REGISTERING.replace("DESCRIPTION", "other"))
+    try:
+        path.write_text(_REGISTERING.replace("DESCRIPTION", "first"))
+        load_experiment(path)
+        path.write_text(_REGISTERING.replace("DESCRIPTION", "edited"))
+        assert load_experiment(path).sweep.init == ("reloaded_test",)
+        assert vl.INITS["reloaded_test"].description == "edited"
+        with pytest.raises(vl.VanishlabError, match="'reloaded_test' is already registered"):
+            load_experiment(other)
+        assert vl.INITS["reloaded_test"].description == "edited"
+    finally:
+        vl.INITS.pop("reloaded_test", None)
+
+
 def test_the_bundled_experiments_exist():
     names = {name for name, _, _ in list_experiments()}
     assert set(EXPERIMENTS) <= names

@@ -215,7 +215,9 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     """Add ``init`` to :data:`INITS` (under ``init.name``) and return it.
 
     Raises :class:`~vanishlab.errors.VanishlabError` if the name is not a plain word or is
-    already taken (pass ``replace=True`` to override an entry on purpose). An init used by a
+    already taken (pass ``replace=True`` to override an entry on purpose); the same module run
+    again (an experiment file loaded twice) replaces its own entry: its ``apply`` is a new
+    module-level function of the same name. An init used by a
     sweep with ``workers > 1`` or on Dask is sent to the workers by pickling, so its functions
     must be importable (defined at module level, not in a lambda).
     """
@@ -246,12 +248,30 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
         init.checked_variances(8, 8, 1.0)
     except ValueError as err:
         raise VanishlabError(str(err)) from None
-    if init.name in INITS and not replace:
+    if init.name in INITS and not replace and not _rerun(INITS[init.name], init):
         raise VanishlabError(
             f"init {init.name!r} is already registered (pass replace=True to override it)"
         )
     INITS[init.name] = init
     return init
+
+
+def _definition(fn: object) -> tuple[str, str] | None:
+    """Where the function ``fn`` is defined, ``(module, qualified name)``; None for a lambda,
+    a nested function or an object without those names."""
+    where = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not all(isinstance(w, str) for w in where) or "<" in where[1]:  # type: ignore[operator]
+        return None
+    return where  # type: ignore[return-value]
+
+
+def _rerun(old: Init, new: Init) -> bool:
+    """Whether ``new`` is ``old`` registered again by the module that registered it, run a
+    second time (an experiment file loaded twice in one process): its ``apply`` is a new
+    function of the same name in the same module (the same function object again is a second
+    registration, not a rerun). Such a registration replaces the entry."""
+    where = _definition(new.apply)
+    return new.apply is not old.apply and where is not None and where == _definition(old.apply)
 
 
 def _square(x: float) -> float:
