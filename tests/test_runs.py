@@ -7,6 +7,7 @@ import contextlib
 import errno
 import itertools
 import json
+import math
 import os
 import re
 import shlex
@@ -353,6 +354,30 @@ def test_an_init_that_draws_from_the_global_rng_fails_its_cells_and_leaves_the_r
         assert "'global_rng_test' drew from torch's global random generator" in reason
     finally:
         INITS.pop("global_rng_test", None)
+
+
+def _nan_weights(rnn, gain, generator):
+    _fine(rnn, gain, generator)
+    rnn.weight_hh_l0.data[0, 0] = math.nan
+
+
+def test_an_init_that_sets_nan_weights_is_an_error_not_an_overflow(tmp_path):
+    """It was recorded as "the weights overflow float32 at gain 1" with failure "overflow": a
+    result of the setting, that --retry-failed cannot change, and the sweep exited 0."""
+    register_init(Init("nan_test", "NaN weights", _nan_weights), replace=True)
+    try:
+        grid = Sweep(init="nan_test", seed=(0, 1), **TINY)
+        summary = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+        assert summary.failures == (
+            (
+                "error",
+                2,
+                "ValueError: init 'nan_test' set weight_hh_l0 to inf or NaN at gain 1, where "
+                "the gain cannot overflow float32",
+            ),
+        )
+    finally:
+        INITS.pop("nan_test", None)
 
 
 def test_an_init_that_cannot_reach_the_workers_is_refused_before_anything_is_written(tmp_path):

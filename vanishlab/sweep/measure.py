@@ -47,15 +47,16 @@ class _Unrepresentable(ArithmeticError):
 def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
     """The cell's module and inputs; :class:`_Unrepresentable` when they are not finite in its
     dtype, or an init cannot even draw its weights at such a gain (torch's ``uniform_``
-    refuses a bound beyond the dtype: the default init)."""
+    refuses a bound beyond the dtype: the default init). Weights an init sets to inf or NaN at
+    a gain that cannot overflow the dtype are the init's defect: a ValueError (an error)."""
+    limit = torch.finfo(getattr(torch, config.dtype)).max / 1e3
+    huge = [
+        (a, v) for a, v in (("gain", config.gain), ("input_std", config.input_std)) if v > limit
+    ]
     try:
         rnn = build_module(config, init)
         x = cell_inputs(config)
     except (RuntimeError, OverflowError, ValueError) as err:
-        limit = torch.finfo(getattr(torch, config.dtype)).max / 1e3
-        huge = [
-            (a, v) for a, v in (("gain", config.gain), ("input_std", config.input_std)) if v > limit
-        ]
         if not huge:
             raise
         axis, value = huge[0]
@@ -65,6 +66,11 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
         ) from None
     for name, param in rnn.named_parameters():
         if not bool(torch.isfinite(param).all()):
+            if not any(a == "gain" for a, _ in huge):  # no gain overflows: the init's doing
+                raise ValueError(
+                    f"init {config.init!r} set {name} to inf or NaN at gain {config.gain:g}, "
+                    f"where the gain cannot overflow {config.dtype}"
+                )
             raise _Unrepresentable(
                 f"the weights overflow {config.dtype} at gain {config.gain:g} ({name} holds "
                 "inf or NaN)"
