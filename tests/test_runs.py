@@ -356,6 +356,26 @@ def test_an_init_that_draws_from_the_global_rng_fails_its_cells_and_leaves_the_r
         INITS.pop("global_rng_test", None)
 
 
+def _recurrent_only(rnn, gain, generator):
+    rnn.weight_hh_l0.data.normal_(0.0, gain / rnn.hidden_size**0.5, generator=generator)
+
+
+def test_an_init_that_leaves_parameters_as_drawn_by_the_constructor_fails_its_cells(tmp_path):
+    """An init that set W_hh only kept W_ih and the biases nn.RNN had drawn from torch's
+    global RNG: the same sweep gave other numbers with --workers 1 and 2, and nothing said so."""
+    register_init(Init("partial_test", "W_hh only", _recurrent_only), replace=True)
+    try:
+        grid = Sweep(init="partial_test", seed=(0, 1), **TINY)
+        summary = vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+        ((kind, count, reason),) = summary.failures
+        assert (kind, count) == ("error", 2)
+        assert "'partial_test' left weight_ih_l0, bias_ih_l0, bias_hh_l0 as nn.RNN drew them" in (
+            reason
+        )
+    finally:
+        INITS.pop("partial_test", None)
+
+
 def _nan_weights(rnn, gain, generator):
     _fine(rnn, gain, generator)
     rnn.weight_hh_l0.data[0, 0] = math.nan

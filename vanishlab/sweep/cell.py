@@ -122,6 +122,7 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
             module = nn.GRU(*shape, bias=config.bias, dtype=dtype)
         else:
             module = nn.RNN(*shape, nonlinearity=config.activation, bias=config.bias, dtype=dtype)
+    drawn = {name: p.detach().clone() for name, p in module.named_parameters()}
     with torch.random.fork_rng(devices=[]):  # the state is compared, then restored
         before = torch.random.get_rng_state()
         init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
@@ -131,6 +132,14 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
             f"init {init.name!r} drew from torch's global random generator: draw only from the "
             "generator its apply is given (torch.randn(..., generator=gen)), so that a cell's "
             "weights depend on its seed alone"
+        )
+    # A parameter left as the constructor drew it (from the global RNG) is not the seed's.
+    kept = [name for name, p in module.named_parameters() if torch.equal(p, drawn[name])]
+    if kept:
+        raise VanishlabError(
+            f"init {init.name!r} left {', '.join(kept)} as nn.{type(module).__name__} drew "
+            f"{'them' if len(kept) > 1 else 'it'}: set every parameter from the generator its "
+            "apply is given, so that a cell's weights depend on its seed alone"
         )
     return module
 

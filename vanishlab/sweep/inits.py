@@ -117,8 +117,9 @@ class Init:
         name: the value of the ``init`` axis (letters, digits, ``_ . -``; no commas).
         description: one line, shown by ``vanishlab inits``.
         apply: ``apply(rnn, gain, generator)`` sets every parameter of ``rnn`` in place, drawing
-            only from ``generator`` (a draw from torch's global RNG fails the cell with an
-            error: its weights would not depend on its seed alone).
+            only from ``generator`` (a draw from torch's global RNG, or a parameter left as
+            the constructor drew it, fails the cell with an error: its weights would not
+            depend on its seed alone).
         variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
             var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or None
             when the weights are not zero-mean random (see the module docstring).
