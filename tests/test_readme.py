@@ -46,7 +46,7 @@ def _python_blocks_of(text: str) -> list[str]:
 def test_the_readme_s_analysis_snippets_run_in_order() -> None:
     """The first three python blocks build on one another (rnn, x); the monitor's is a
     fragment of the user's training loop (its loader and model are theirs)."""
-    blocks = _python_blocks(README)
+    blocks = [b for b in _python_blocks(README) if "register_init" not in b]
     assert "JacobianMonitor" in blocks[3] and "JacobianMonitor" not in "".join(blocks[:3])
     namespace: dict = {}
     for block in blocks[:3]:
@@ -77,3 +77,22 @@ def test_the_gated_mean_field_of_docs_theory_has_its_weak_recurrence_limit() -> 
     want = 0.5 * np.log(0.25 + 0.5**2 / 48)
     for model in ("lstm", "gru"):
         assert abs(namespace["untied_mean_field"](model, 0.5, "default") - want) < 0.01, model
+
+
+def test_the_readme_s_own_init_experiment_sweeps_twice_and_on_workers(tmp_path) -> None:
+    """The README said nothing of how to sweep an init of one's own beyond "an init you
+    register"; its example runs here as a file, loaded twice, on one worker and on two."""
+    (block,) = [b for b in _python_blocks(README) if "register_init" in b]
+    path = tmp_path / "my_init.py"
+    path.write_text(block, encoding="utf-8")
+    try:
+        for workers in (1, 2):  # the second load replaces the first's entry
+            out = tmp_path / f"w{workers}"
+            run = vl.run_sweep(path, out, smoke=True, workers=workers, progress=False)
+            assert (run.n_run, run.n_failed) == (6, 0)
+        one, two = (vl.load_results(tmp_path / f"w{w}") for w in (1, 2))
+        assert one.equals(two)
+        rows = vl.summarize(tmp_path / "w1")
+        assert set(rows.loc[rows["init"] == "my_uniform", "mf_validity"]) == {"iid"}
+    finally:
+        vl.INITS.pop("my_uniform", None)
