@@ -5,7 +5,8 @@ chance MSE 1/6), then trained for 1000 Adam steps (lr 1e-2, clip 1, 64 fresh seq
 and scored: solved when the held-out MSE ends below 0.1 x chance (docs/trainability.md). A tanh
 net at gain 0.5 loses its gradient within tens of steps and fails from T = 40 on; the IRNN (relu,
 identity, gain 1) keeps it and learns the longest lag, T = 80 (docs/trainability.md has the
-measured grid: it missed T = 40 by a hair). ``input_std`` is set to the r.m.s. of the adding inputs
+measured grid: it missed T = 40 by a hair there, and solved it on another CPU, whose rounding
+training amplifies). ``input_std`` is set to the r.m.s. of the adding inputs
 (E[u^2] = 1/3 and a marker at 2 of T steps: sqrt(1/6) as T grows), the drive the mean field is
 told; the measured cells see the task's inputs themselves.
 """
