@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -285,3 +286,12 @@ def test_the_identity_init_does_not_promise_tanh_the_linear_rate():
 
     reason = INITS["identity"].validity_reason
     assert "applies instead" not in reason and "below ln g for tanh" in reason
+
+
+@pytest.mark.parametrize("bias", ["False", "True", 0, None])
+def test_a_dict_cells_bias_that_is_no_bool_is_refused(bias):
+    """mean_field_inputs read a dict cell's bias with bool(): "False" meant a bias, 0 none."""
+    cell = {"init": "normal", "hidden_size": 4, "input_size": 2, "gain": 1.0, "bias": bias}
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        vl.mean_field_inputs(cell)
+    assert vl.mean_field_inputs({**cell, "bias": np.bool_(False)}).bias_var == 0.0

@@ -140,7 +140,10 @@ def mean_field_inputs(
             "there is no input (give the task's r.m.s. input as input_std)"
         )
         return MeanFieldInputs(activation, None, None, None, "none", reason)
-    bias = bool(_get(cell, "bias", True))
+    bias = _get(cell, "bias", True)
+    if not isinstance(bias, bool | np.bool_):  # bool("False") is True
+        raise TypeError(f"bias must be True or False, got {bias!r:.60}")
+    bias = bool(bias)
     if variances is None and init is None:
         raise ValueError("cell has no 'init' and no variances were given")
     entry = INITS.get(str(init)) if init is not None else None
