@@ -664,6 +664,21 @@ def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_pa
     assert "No predicted rate is drawn: none is finite" in phase.caption
 
 
+def _merged_report(run, **gated):
+    """The report of an nn.RNN run (tanh and relu, default and identity) extended with --force
+    by the gated cells of ``gated`` (Sweep axes), relu with identity made as if it failed (no
+    measurement, its cell marked failed)."""
+    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
+    rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
+    vl.run_sweep(rnn, run, workers=1, progress=False)
+    vl.run_sweep(vl.Sweep(**gated, **small), run, workers=1, progress=False, force=True)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    return build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+
+
 def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_path):
     """A run extended with --force by gated cells: the nn.RNN panels of "Rate by init and
     activation" had blank chrono rows and the gated panels a blank identity row, with no word
@@ -673,18 +688,7 @@ def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_
 
     from vanishlab.report.heatmaps import draw_heatmaps
 
-    run = tmp_path / "run"
-    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
-    rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
-    gated = vl.Sweep(model="lstm", init=("default", "chrono"), **small)
-    vl.run_sweep(rnn, run, workers=1, progress=False)
-    vl.run_sweep(gated, run, workers=1, progress=False, force=True)
-    results, cells = vl.load_results(run), vl.load_cells(run)
-    # relu with identity: as if it failed (no measurement, its cell marked failed)
-    failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
-    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
-    results = results[~results["cell_id"].isin(failed)]
-    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    report = _merged_report(tmp_path / "run", model="lstm", init=("default", "chrono"))
     (figure,) = [
         b for b in _section(report, "rates").blocks
         if isinstance(b, HeatmapGrid) and b.title == "Rate by init and activation"
@@ -752,18 +756,9 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     no word on them (the failed note's "a line stops" could be read as covering them). The
     caption names the lines each panel lacks and why, in the rate heatmaps' words; a failed
     setting's missing line is left to the failed note."""
-    run = tmp_path / "run"
-    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
-    rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
-    gated = vl.Sweep(model=("lstm", "gru"), init=("default", "chrono", "forget_bias"), **small)
-    vl.run_sweep(rnn, run, workers=1, progress=False)
-    vl.run_sweep(gated, run, workers=1, progress=False, force=True)
-    results, cells = vl.load_results(run), vl.load_cells(run)
-    # relu with identity: as if it failed (no measurement, its cell marked failed)
-    failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
-    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
-    results = results[~results["cell_id"].isin(failed)]
-    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    report = _merged_report(
+        tmp_path / "run", model=("lstm", "gru"), init=("default", "chrono", "forget_bias")
+    )
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     lines = {p.title: {c.label for c in p.curves} for p in figure.panels}
     assert lines["chrono"] == lines["forget_bias"] == {"lstm", "gru"}
@@ -777,7 +772,8 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     assert "rnn (relu)" not in figure.caption  # failed: the failed note's
     assert "1 failed cell" in figure.caption
     # a run that swept every combination says nothing of it
-    report = _report_of(vl.Sweep(model=("rnn", "lstm"), **small), tmp_path / "whole")
+    whole = vl.Sweep(model=("rnn", "lstm"), hidden_size=4, input_size=2, seq_len=6, batch=2)
+    report = _report_of(whole, tmp_path / "whole")
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     assert "no cell of" not in figure.caption
 

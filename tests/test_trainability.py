@@ -165,6 +165,15 @@ def test_the_required_lag_is_where_each_task_puts_what_it_asks_for(T) -> None:
     assert required_lag("recall", T) == T - 1
 
 
+def _trained_report(grid: vl.Sweep, run: Path):
+    """The report of ``grid`` swept into ``run`` (one worker, a fixed timestamp)."""
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    return build_report(
+        vl.load_results(run), vl.load_cells(run), load_manifest(run),
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+
+
 def test_the_required_lag_legend_names_what_the_recall_task_asks_for(tmp_path: Path) -> None:
     """The horizon figure's dashed line was "required lag (nearest first marker)" for every
     task: the recall task has no marker, its answer is the first token, at lag T - 1."""
@@ -172,11 +181,7 @@ def test_the_required_lag_legend_names_what_the_recall_task_asks_for(tmp_path: P
         activation=("tanh",), init=("normal",), task=("recall",), input_size=(8,),
         seq_len=(4,), hidden_size=(4,), train_steps=(2,), batch=(2,),
     )  # fmt: skip
-    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
-        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
-    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
     figure = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
     labels = {c.label for p in figure.panels for c in p.curves if c.reference}
@@ -334,11 +339,7 @@ def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
         hidden_size=(2, 3, 4), task=("adding",), input_size=(2,), seq_len=(4,),
         train_steps=(1,), batch=(2,),
     )  # fmt: skip
-    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
-        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
-    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
     figures = [b for b in section.blocks if isinstance(b, LineGrid)]
     assert len(figures) == 2
@@ -363,11 +364,7 @@ def test_the_table_lists_settings_in_the_figures_display_order(tmp_path: Path) -
         model=("rnn", "lstm", "gru"), init=("default",), hidden_size=(2,), task=("adding",),
         input_size=(2,), seq_len=(4,), train_steps=(1,), batch=(2,),
     )  # fmt: skip
-    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"), vl.load_cells(tmp_path / "run"),
-        load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z",
-    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
     table = next(b for b in section.blocks if isinstance(b, Table) and "setting" in b.columns)
     settings = [row[table.columns.index("setting")] for row in table.rows]
