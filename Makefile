@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_gated.py
 	$(PY) benchmarks/bench_monitor.py
+	$(PY) benchmarks/bench_cli.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
