@@ -295,3 +295,22 @@ def test_a_dict_cells_bias_that_is_no_bool_is_refused(bias):
     with pytest.raises(TypeError, match="bias must be True or False"):
         vl.mean_field_inputs(cell)
     assert vl.mean_field_inputs({**cell, "bias": np.bool_(False)}).bias_var == 0.0
+
+
+def test_a_replaced_builtin_init_does_not_resume_the_builtins_cells(registry, tmp_path):
+    """Cell ids hold the init's name only: ``register_init(..., replace=True)`` on
+    "orthogonal" then a sweep into a run of the built-in "orthogonal" skipped every cell as
+    already done, and its report showed the built-in's numbers under the user's init. The
+    manifest now records what each init name stood for, and a mismatch is refused."""
+    sweep = vl.Sweep(init="orthogonal", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    assert vl.load_manifest(run)["inits"] == {"orthogonal": "built-in"}
+    register_init(Init("orthogonal", "mine", _scaled_eye), replace=True)
+    with pytest.raises(vl.VanishlabError, match="measured init 'orthogonal' as built-in") as err:
+        vl.run_sweep(sweep, run, workers=1, progress=False)
+    assert f"{__name__}:_scaled_eye" in str(err.value) and "\n" not in str(err.value)
+    done = vl.run_sweep(sweep, run, workers=1, progress=False, force=True)  # same weights, moved
+    assert done.n_run == 0
+    assert vl.load_manifest(run)["inits"] == {"orthogonal": f"{__name__}:_scaled_eye"}
+    vl.run_sweep(sweep, tmp_path / "other", workers=1, progress=False)  # its own run: fine

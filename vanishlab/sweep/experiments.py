@@ -26,6 +26,7 @@ import io
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
 from .files import as_text, path_name
+from .inits import Builtin, Init
 from .manifest import SWEEP_SECTION_NAMES
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "applies_to_no_model",
     "axes_text",
     "experiment_dirs",
+    "init_definition",
     "is_grid_description",
     "list_experiments",
     "load_experiment",
@@ -55,6 +58,24 @@ __all__ = [
 EXPERIMENT_MODULE_PREFIX = "vanishlab_experiment_"
 """How the module of an experiment file loaded by path is named (with its stem and a digest of
 its path): local workers load such a module by the same name (an init registered in it)."""
+
+_EXPERIMENT_MODULE = re.compile(rf"^{EXPERIMENT_MODULE_PREFIX}(.+)_[0-9a-f]{{8}}$")
+
+
+def init_definition(init: Init) -> str:
+    """What an init's name stands for in this process, as a run's manifest records it
+    (``inits``): ``"built-in"`` for vanishlab's own, else where its ``apply`` is defined,
+    ``"module:function"`` (an experiment file's module by the file's name, wherever the file
+    lies). Cell ids hold the init's name only: a sweep refuses to resume cells that another
+    definition of the same name measured (``register_init(..., replace=True)``)."""
+    apply = init.apply
+    if isinstance(apply, Builtin) and apply.name == init.name:
+        return "built-in"
+    module = str(getattr(apply, "__module__", None) or "?")
+    found = _EXPERIMENT_MODULE.match(module)
+    if found:
+        module = f"{found.group(1)}.py"
+    return f"{module}:{getattr(apply, '__qualname__', None) or type(apply).__name__}"
 
 
 @dataclass(frozen=True)

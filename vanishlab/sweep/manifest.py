@@ -5,7 +5,9 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 (:data:`FORMAT`), ``run_id`` (random, given when the directory is created), ``name``,
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
-order) and ``command`` (the last), ``sections``, ``versions``, ``started``, ``finished``,
+order) and ``command`` (the last), ``inits`` (each init name of the grids to what it stood for
+when its cells were measured: ``"built-in"`` or ``"module:function"``), ``sections``,
+``versions``, ``started``, ``finished``,
 ``elapsed_s`` (wall time summed over every invocation, interrupted ones too, but for one
 killed outright, SIGKILL, after which nothing runs to add it), ``n_cells``.
 Every value of a grid must be of its axis's type (an integer, a finite number, true or false, a
@@ -184,6 +186,11 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             return f"{key!r} must be a list of strings"
+    inits = m.get("inits")
+    if inits is not None and not (
+        isinstance(inits, dict) and all(isinstance(v, str) for v in inits.values())
+    ):
+        return "'inits' must map init names to strings"
     if m.get("versions") is not None and not isinstance(m["versions"], dict):
         return "'versions' must be a mapping"
     n = m.get("n_cells")

@@ -28,7 +28,14 @@ from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
-from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
+from .experiments import (
+    Experiment,
+    axes_text,
+    init_definition,
+    is_grid_description,
+    load_experiment,
+    variant,
+)
 from .files import as_path, path_name
 from .inits import INITS
 from .manifest import check_name, package_versions
@@ -61,6 +68,7 @@ class SweepPlan:
     starts it afresh whatever grid it held; ``corrupt``: damaged shards of this run, which the
     sweep moves aside and measures again; ``outside``: sound shards whose cell is in none of
     the run's grids nor this sweep's (copied from another run?), which it keeps and names;
+    ``other_inits``: the inits of the sound shards of cells that are not this sweep's;
     ``peak_bytes``: the memory the largest cell needs
     (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
     unknown).
@@ -78,6 +86,7 @@ class SweepPlan:
     available_bytes: int | None = None
     unwritable: str | None = None  # why a run could not write the directory (dry runs)
     outside: tuple[Path, ...] = ()
+    other_inits: frozenset[str] = frozenset()  # inits of the run's sound shards of other grids
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -139,6 +148,7 @@ def plan_sweep(
     reinit = False
     unwritable = None
     outside: tuple[Path, ...] = ()
+    other_inits: set[str] = set()
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -153,6 +163,11 @@ def plan_sweep(
             new_cells = sum(1 for c in cells if c.cell_id not in known)
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
+            other_inits = {
+                str(meta["config"].get("init"))
+                for cid, meta in metas.items()
+                if cid not in done and isinstance(meta.get("config"), dict)
+            }
             known |= {c.cell_id for c in cells}  # this sweep's grid: its own (--force adds it)
             outside = tuple(
                 run_dir / store.CELLS / f"{cid}{store.SHARD_SUFFIX}"
@@ -175,6 +190,7 @@ def plan_sweep(
         available_bytes(),
         unwritable,
         outside,
+        frozenset(other_inits),
     )
 
 
@@ -220,6 +236,30 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_c
     return f"{own} [{merged}]" if own else merged[0].upper() + merged[1:]
 
 
+def _init_definitions(
+    plan: SweepPlan, recorded: dict[str, str], force: bool, retry_failed: bool
+) -> dict[str, str]:
+    """The manifest's ``inits``: each init name of the run to what it stands for
+    (:func:`~vanishlab.sweep.experiments.init_definition`). A cell id holds the init's name
+    only, so a name that now stands for another function (``register_init(...,
+    replace=True)`` on ``orthogonal``) would keep the other one's cells under it: refused,
+    without ``force`` (the same weights under a moved or renamed function), when the run keeps
+    any (a cell of this sweep already done and not measured again, or of its other grids)."""
+    pending = {c.cell_id for c in plan.pending(retry_failed)}
+    kept = set(plan.other_inits)
+    kept |= {c.init for c in plan.cells if c.cell_id in plan.done and c.cell_id not in pending}
+    mine = {init: init_definition(INITS[init]) for init in plan.experiment.sweep.init}
+    for init, now in mine.items():
+        before = recorded.get(init)
+        if before is not None and before != now and init in kept and not force:
+            raise VanishlabError(
+                f"{plan.run_dir} measured init {init!r} as {before}, and this sweep's {init!r} is "
+                f"{now}: their cells would be mixed under one name; give your init a name of "
+                "its own or choose another --out (--force if both draw the same weights)"
+            )
+    return {**recorded, **mine}
+
+
 def _run_manifest(
     exp: Experiment,
     out: str | os.PathLike[str],
@@ -228,6 +268,7 @@ def _run_manifest(
     name: str | None,
     force: bool,
     scheduler: str | None,
+    retry_failed: bool = False,
 ) -> tuple[dict[str, Any], set[str]]:
     """The manifest this run writes (the directory's own, extended by this grid and command
     when they bring new cells; refused, without ``force``, for a different grid), and the ids
@@ -244,6 +285,7 @@ def _run_manifest(
                 "rerun with its own flags to resume, choose another --out, or pass "
                 "--force to add the new cells to it"
             )
+    inits = _init_definitions(plan, manifest.get("inits") or {}, force, retry_failed)
     label = name or manifest.get("name") or exp.name or path_name(run_dir)
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
@@ -265,6 +307,7 @@ def _run_manifest(
             exp.description, manifest.get("description"), grids, len(all_ids)
         ),
         "axes": _union_axes(grids),
+        "inits": inits,
         "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
         "command": commands[-1] if commands else None,  # none recorded: none to give
         "versions": package_versions(dask=scheduler is not None),
@@ -352,7 +395,9 @@ def run_sweep(
         make_dir(run_dir)
         stack.enter_context(store.RunLock(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
-        manifest, all_ids = _run_manifest(exp, out, run_dir, plan, name, force, scheduler)
+        manifest, all_ids = _run_manifest(
+            exp, out, run_dir, plan, name, force, scheduler, retry_failed
+        )
         label = manifest["name"]
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
