@@ -314,3 +314,51 @@ def test_a_replaced_builtin_init_does_not_resume_the_builtins_cells(registry, tm
     assert done.n_run == 0
     assert vl.load_manifest(run)["inits"] == {"orthogonal": f"{__name__}:_scaled_eye"}
     vl.run_sweep(sweep, tmp_path / "other", workers=1, progress=False)  # its own run: fine
+
+
+def _rows_from_other_code(monkeypatch):
+    """Make every shard's stored summary row read as another code's, as after an upgrade: the
+    summary then computes each row here, rebuilding its cell's init from the registry."""
+    from vanishlab.sweep import summary
+
+    monkeypatch.setattr(summary, "code_digest", lambda: "other code")
+    summary._code_digest.cache_clear()
+    return summary
+
+
+def test_a_summary_computed_without_the_init_is_not_kept_once_it_is_registered(
+    registry, tmp_path, monkeypatch
+):
+    """A row computed in a process where the run's own init was not registered says "cannot
+    rebuild the cell" and has no theory. That summary was cached under a key that said nothing
+    of inits, so a later process that registered the init kept getting it."""
+    register_init(Init("scaled_eye", "W_hh = gain * I", _scaled_eye))
+    sweep = vl.Sweep(init="scaled_eye", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    summary = _rows_from_other_code(monkeypatch)
+    try:
+        entry = INITS.pop("scaled_eye")  # a new process that did not load the init
+        assert "cannot rebuild the cell" in vl.summarize(run)["note"].iloc[0]
+        register_init(entry)
+        assert "cannot rebuild" not in vl.summarize(run)["note"].iloc[0]
+    finally:
+        summary._code_digest.cache_clear()
+
+
+def test_a_summary_row_is_not_computed_under_another_definition_of_its_init(
+    registry, tmp_path, monkeypatch
+):
+    """Recomputed in a process where "orthogonal" had been replaced, a built-in's cells got the
+    replacement's theory (or the reverse), silently. It is now refused, naming both."""
+    sweep = vl.Sweep(init="orthogonal", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    summary = _rows_from_other_code(monkeypatch)
+    try:
+        assert len(vl.summarize(run, cache=False)) == 1
+        register_init(Init("orthogonal", "mine", _scaled_eye), replace=True)
+        with pytest.raises(vl.VanishlabError, match="measured init 'orthogonal' as built-in"):
+            vl.summarize(run)
+    finally:
+        summary._code_digest.cache_clear()

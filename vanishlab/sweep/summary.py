@@ -35,9 +35,12 @@ import pyarrow.parquet as pq
 
 from .._version import __version__
 from ..analysis.fits import fit_decay
+from ..errors import VanishlabError
 from . import store
 from .config import AXES, AXIS_TABLE
+from .experiments import init_definition
 from .files import as_path
+from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
 from .summary_fields import (
@@ -170,13 +173,38 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     rows = list(stored.values())
     cells = store.load_cells(run_dir)
     missing = cells[~cells["cell_id"].isin(stored)]
+    manifest = store.load_manifest(run_dir)
     if len(missing):
+        _check_init_definitions(run_dir, manifest, missing)
         ids = set(missing["cell_id"])
         rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
-    manifest = store.load_manifest(run_dir)
     if manifest.get("kind") == MONITOR:  # its steps as the shards hold them
         manifest = {**manifest, "steps": monitor_steps(manifest, metas)}
     return _with_recorded_lyapunov(_frame(rows), manifest)
+
+
+def _defined_here(init: str) -> str | None:
+    """What ``init`` stands for in this process (see
+    :func:`~vanishlab.sweep.experiments.init_definition`), None when it is not registered."""
+    return init_definition(INITS[init]) if init in INITS else None
+
+
+def _check_init_definitions(run_dir: Path, manifest: dict[str, Any], cells: pd.DataFrame) -> None:
+    """Rows computed here rebuild their cells' inits from this process's registry: an init
+    name that stands for another function here than when its cells were measured (the
+    manifest's ``inits``; a built-in replaced with ``register_init(..., replace=True)``, or
+    the reverse) would put the other one's theory beside them, so it is refused. An init not
+    registered here leaves its rows without theory, and says so in their notes."""
+    recorded = manifest.get("inits") if isinstance(manifest.get("inits"), dict) else {}
+    for init in sorted({str(i) for i in cells["init"].dropna()} if "init" in cells else ()):
+        before, now = recorded.get(init), _defined_here(init)
+        if before is not None and now is not None and before != now:
+            raise VanishlabError(
+                f"{run_dir} measured init {init!r} as {before}, and in this process {init!r} is "
+                f"{now}: its cells' theory cannot be computed here; register the same init "
+                "first (import the module that does, then call vl.summarize or "
+                "vl.render_report)"
+            )
 
 
 def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
@@ -218,6 +246,14 @@ def _fingerprint(run_dir: Path) -> str:
         f"{cid} {m['status']} {m['n_rows']} {float(m['elapsed_s'])!r}"
         for cid, m in sorted(metas.items())
     ]
+    # A row computed without its init (not registered in that process) has no theory: once
+    # the init is registered, or stands for another function, the summary is computed again.
+    inits = {
+        str(m["config"].get("init"))
+        for m in metas.values()
+        if isinstance(m.get("config"), dict) and m["config"].get("init") is not None
+    }
+    lines += [f"init {name} {_defined_here(name)}" for name in sorted(inits)]
     text = "\n".join([SUMMARY_FORMAT, __version__, _code_digest(), *lines])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -258,7 +294,8 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
             all the same.
 
     Raises:
-        VanishlabError: not a run directory, or a corrupt or foreign shard.
+        VanishlabError: not a run directory, or a corrupt or foreign shard; a row to compute
+            whose init stands for another function in this process than in the run.
     """
     run_dir = as_path(run_dir, "run_dir")
     manifest = store.load_manifest(run_dir)
