@@ -448,6 +448,28 @@ def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
     assert "square (H, H) matrix, H > 0" in lines[5]
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_modules_are_refused_by_the_theory_as_by_the_engine(dtype) -> None:
+    """The theory functions took a float16 or bfloat16 module (and check_pascanu read its
+    tolerance from float16's eps, 0.01 per step of lag at H = 8), which the engine refuses:
+    now the same check refuses them in the engine's words. A weight tensor of any floating
+    dtype is still read exactly in float64 (it is a matrix, not a module to measure)."""
+    rnn = nn.RNN(3, 8, 2).to(dtype)
+    frame = vl.jacobian_norms(nn.RNN(3, 8, 2), torch.randn(5, 2, 3))
+    calls = [
+        lambda: vl.linear_rate(rnn),
+        lambda: vl.origin_log_norms(rnn, 5),
+        lambda: vl.pascanu_bound(rnn),
+        lambda: vl.pascanu_envelope(rnn, 5),
+        lambda: vl.check_pascanu(rnn, frame),
+        lambda: vl.jacobian_norms(rnn, torch.randn(5, 2, 3, dtype=dtype)),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=f"the RNN's weights are {dtype}; vanishlab measures"):
+            call()
+    assert vl.linear_rate(torch.eye(3, dtype=dtype)) == 0.0
+
+
 def test_wrong_arguments_of_the_theory_functions_are_named() -> None:
     """Each failed inside numpy or pandas (a KeyError 'layer', "cannot convert float NaN to
     integer", "'<' not supported between 'RNN' and 'int'", "dictionary update sequence"), or

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite, check_integer, check_rnn, module_weight, wrong_module
+from ..core.inputs import (
+    check_finite,
+    check_float_module,
+    check_integer,
+    check_rnn,
+    module_weight,
+    wrong_module,
+)
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]
@@ -46,6 +53,7 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
         w = rnn_or_weight
     elif isinstance(rnn_or_weight, torch.nn.RNN):
         check_rnn(rnn_or_weight)  # a bidirectional module's other direction was left out
+        check_float_module(rnn_or_weight, "RNN")  # float16 was taken, as the engine refuses it
         if not 0 <= layer < rnn_or_weight.num_layers:
             raise ValueError(f"layer must be in 0..{rnn_or_weight.num_layers - 1}, got {layer}")
         w = module_weight(rnn_or_weight, f"weight_hh_l{layer}")

@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.inputs import check_finite, check_integer, check_rnn, module_weight
+from ..core.inputs import (
+    check_finite,
+    check_float_module,
+    check_integer,
+    check_rnn,
+    module_weight,
+)
 from .activations import GAMMA
 from .fits import norm_values
 
@@ -37,6 +43,9 @@ _LN10 = math.log(10.0)
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     check_rnn(rnn)
+    # float16 and bfloat16 were taken (and check_pascanu's tolerance read from their eps), as
+    # the engine refuses them: the same check, the same words
+    check_float_module(rnn, "RNN")
     w_hh, w_ih = (
         [
             module_weight(rnn, f"weight_{kind}_l{l}").detach().cpu().double()

@@ -26,6 +26,7 @@ __all__ = [
     "RNNInputs",
     "check_choices",
     "check_finite",
+    "check_float_module",
     "check_integer",
     "check_rnn",
     "check_spectrum_args",
