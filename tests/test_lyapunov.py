@@ -113,6 +113,27 @@ def test_a_q0_without_dense_values_is_named(module, how, match) -> None:
         vl.lyapunov_spectrum(module, torch.randn(5, 1, 2), k=2, q0=q0)
 
 
+@pytest.mark.parametrize("module", [nn.RNN(2, 3, 2), nn.LSTM(2, 3, 2), nn.GRU(2, 3, 2)])
+def test_k_is_read_from_q0_and_a_k_that_disagrees_is_named(module) -> None:
+    """A q0 given alone was refused for not having all num_layers * hidden_size columns (k
+    defaulted to that, whatever q0 said: "q0 must have shape (..., k) = (6, 6), got (6, 2)",
+    a k the user never gave); a k given beside a q0 of another width was told only the shape
+    that k implied. k is now q0's number of columns, and a k that differs says both."""
+    torch.manual_seed(0)
+    n = 12 if isinstance(module, nn.LSTM) else 6
+    x = torch.randn(8, 2, 2)
+    q0 = torch.randn(n, 2, dtype=torch.float64)
+    got = vl.lyapunov_spectrum(module, x, q0=q0, discard=2)
+    assert got.shape == (2, 2)
+    torch.testing.assert_close(got, vl.lyapunov_spectrum(module, x, k=2, q0=q0, discard=2))
+    with pytest.raises(ValueError, match=r"^k = 3 but q0 has 2 columns: one starting direction"):
+        vl.lyapunov_spectrum(module, x, k=3, q0=q0)
+    with pytest.raises(ValueError, match=rf"q0 must have shape .* = \({n}, k\) with 1 <= k"):
+        vl.lyapunov_spectrum(module, x, q0=torch.randn(n, n + 1))
+    with pytest.raises(ValueError, match=rf"= \({n}, k\) .*, got \({n},\)$"):
+        vl.lyapunov_spectrum(module, x, q0=torch.randn(n))
+
+
 @pytest.mark.parametrize("module", [nn.RNN(2, 3), nn.GRU(2, 3)])
 def test_a_barely_independent_q0_is_taken(module) -> None:
     """The rank test is relative to q0's own precision: columns 1e-6 apart in float64 are

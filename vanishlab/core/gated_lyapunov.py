@@ -41,8 +41,9 @@ def gated_lyapunov_spectrum(
 ) -> torch.Tensor:
     """:func:`vanishlab.lyapunov_spectrum` for an LSTM or GRU (same arguments and result).
 
-    ``k`` defaults to the full state dimension (2 L H for an LSTM, L H for a GRU); ``q0`` is
-    ``(dimension, k)`` in the state order of the module docstring.
+    ``k`` defaults to ``q0``'s number of columns, else to the full state dimension (2 L H for
+    an LSTM, L H for a GRU); ``q0`` is ``(dimension, k)`` in the state order of the module
+    docstring.
     """
     inp = prepare_gated(module, x, h0)
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size

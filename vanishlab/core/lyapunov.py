@@ -40,12 +40,13 @@ def lyapunov_spectrum(
 
     Args:
         rnn, x, h0: as for :func:`vanishlab.jacobian_norms`.
-        k: how many exponents (default: all ``num_layers * hidden_size``; twice that for an
-            LSTM, whose state is [h | c]).
+        k: how many exponents (default: ``q0``'s number of columns when ``q0`` is given, else
+            all ``num_layers * hidden_size``; twice that for an LSTM, whose state is [h | c]).
         discard: leading steps whose Jacobians still move Q but are left out of the average
             (a transient away from h0); must leave at least one step.
         q0: the ``(L H, k)`` starting directions (``(2 L H, k)`` for an LSTM; orthonormalised
-            here), ``k`` linearly independent columns (a ``ValueError`` otherwise). Default:
+            here), ``k`` linearly independent columns (a ``ValueError`` otherwise, and for a
+            ``k`` given that is not its number of columns). Default:
             the first ``k`` standard basis vectors, exact for the full spectrum; with ``k``
             below the state's size they are not generic (a diagonal Jacobian, e.g. identity
             weights, never mixes them into the top direction), so pass a random ``q0`` there.
