@@ -484,7 +484,7 @@ def test_wrong_arguments_of_the_theory_functions_are_named() -> None:
         (lambda: vl.pascanu_envelope(10, rnn), TypeError, "expected a torch.nn.RNN"),
         (lambda: vl.cell_mean_field(cell, layer=3), ValueError, r"layer must be in 0\.\.0"),
         (lambda: vl.critical_gain(cell, layer=-1), ValueError, "layer must be a layer index"),
-        (lambda: vl.critical_gain("normal"), TypeError, "cell must be a dict or a CellConfig"),
+        (lambda: vl.critical_gain("normal"), TypeError, "cell must be a dict, a CellConfig or"),
         (lambda: vl.cell_mean_field({"init": "normal"}), ValueError, "no 'hidden_size'"),
         (lambda: vl.cell_mean_field({**cell.to_dict(), "hidden_size": 0}), ValueError, "positive"),
         (lambda: vl.cell_mean_field({**cell.to_dict(), "gain": -1}), ValueError, "gain must be"),
@@ -680,6 +680,25 @@ def test_the_mean_field_of_a_cell_takes_a_numpy_layer_index() -> None:
     assert vl.cell_mean_field(cell, layer=layer) == vl.cell_mean_field(cell, layer=1)
     assert vl.mean_field_inputs(cell, layer=layer) == vl.mean_field_inputs(cell, layer=1)
     assert vl.critical_gain(cell, layer=np.int64(0)) == vl.critical_gain(cell, layer=0)
+
+
+def test_critical_gain_takes_a_row_of_a_frame_of_settings_as_the_mean_field_does() -> None:
+    """critical_gain refused a pandas row ("cell must be a dict or a CellConfig, got Series"),
+    where mean_field_inputs and cell_mean_field take one: a row now gives the dict's answer."""
+    import pandas as pd
+
+    cells = [
+        vl.CellConfig(activation="relu", input_std=1.0).to_dict(),
+        vl.CellConfig(input_std=1.0, num_layers=2, bias=False).to_dict(),
+        vl.CellConfig(model="lstm").to_dict(),
+    ]
+    frame = pd.DataFrame(cells)
+    got = [vl.critical_gain(row) for _, row in frame.iterrows()]
+    want = [vl.critical_gain(cell) for cell in cells]
+    np.testing.assert_array_equal(got, want)  # NaN for the LSTM, as its dict gives
+    assert math.isfinite(got[0]) and math.isfinite(got[1]) and math.isnan(got[2])
+    assert vl.critical_gain(frame.iloc[1], layer=0) == vl.critical_gain(cells[1], layer=0)
+    assert vl.cell_mean_field(frame.iloc[1]) == vl.cell_mean_field(cells[1])
 
 
 @pytest.mark.parametrize("activation", ["gelu", "Tanh", None])

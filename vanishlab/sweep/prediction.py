@@ -334,7 +334,8 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     undriven tanh is critical at 1, :func:`vanishlab.mean_field`).
 
     Args:
-        cell: a cell config (dict or :class:`~vanishlab.sweep.config.CellConfig`).
+        cell: a cell config: a dict, a :class:`~vanishlab.sweep.config.CellConfig`, or a row
+            of a frame of settings (a pandas Series, as :func:`mean_field_inputs` takes it).
         layer: which layer's recurrence (default: the top one, ``num_layers - 1``).
 
     Returns:
@@ -342,9 +343,21 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
         100, NaN when the mean field does not apply (:func:`vanishlab.cell_mean_field` is None:
         identity weights, a cell at the origin, a task cell told no drive).
     """
-    if not isinstance(cell, CellConfig | Mapping):
-        raise TypeError(f"cell must be a dict or a CellConfig, got {type(cell).__name__}")
-    config = cell.to_dict() if isinstance(cell, CellConfig) else dict(cell)
+    if isinstance(cell, CellConfig):
+        config = cell.to_dict()
+    elif isinstance(cell, Mapping):
+        config = dict(cell)
+    else:
+        # A row of the user's frame of settings (df.iloc[i], df.iterrows()) was refused, where
+        # mean_field_inputs and cell_mean_field take it. pandas is imported only for this.
+        import pandas as pd
+
+        if not isinstance(cell, pd.Series):
+            raise TypeError(
+                "cell must be a dict, a CellConfig or a pandas Series (a row of a frame of "
+                f"settings), got {type(cell).__name__}"
+            )
+        config = cell.to_dict()
     if layer is None:
         layer = _size(config, "num_layers", 1) - 1
     _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
