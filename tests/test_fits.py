@@ -283,6 +283,26 @@ def test_the_horizon_does_not_depend_on_the_frames_index() -> None:
         pd.testing.assert_frame_equal(one, vl.fit_decay(alone), check_like=True)
 
 
+def test_named_index_levels_are_columns_of_the_curves() -> None:
+    """A frame whose index held lag or keys of the curves (frame.set_index(...)) lost them:
+    set_index("source") fitted each curve and dropped its source (the input curve came back as
+    one more curve with layer <NA>, labelled as nothing), set_index(["source", "layer"]) said
+    "lag 0 more than once in the curve sample=0", and lags in the index "no lag column". Named
+    levels are now columns; unnamed ones are still ignored."""
+    torch.manual_seed(0)
+    frame = vl.jacobian_norms(torch.nn.RNN(2, 6, 2), torch.randn(30, 2, 2))
+    want = vl.fit_decay(frame)
+    for index in (["source"], ["source", "layer"], ["lag"], ["sample", "source", "layer", "lag"]):
+        got = vl.fit_decay(frame.set_index(index))
+        pd.testing.assert_frame_equal(got, want, check_like=True)
+        by = vl.fit_decay(frame.set_index(index), by=("source", "layer"))
+        pd.testing.assert_frame_equal(by, vl.fit_decay(frame, by=("source", "layer")))
+    unnamed = frame.set_axis(pd.Index(range(100, 100 + len(frame))), axis=0)
+    pd.testing.assert_frame_equal(vl.fit_decay(unnamed), want)
+    with pytest.raises(ValueError, match="'lag' both as an index level and as a column"):
+        vl.fit_decay(frame.set_index("lag", drop=False))
+
+
 @pytest.mark.parametrize("by", [3, 1.5, True])
 def test_by_that_is_no_column_name_or_sequence_is_named(by) -> None:
     """by=3 failed inside fit_decay with "'int' object is not iterable", naming no argument."""

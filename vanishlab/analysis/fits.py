@@ -112,6 +112,24 @@ def _checked_window(window: object) -> tuple[int, int | None] | None:
     return int(lo), (None if hi is None else int(hi))
 
 
+def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its named index levels as columns (``frame.set_index(["layer", "lag"])``:
+    the lag or a key of the curves in the index, where they were not seen: a curve's key was
+    left out of the fit's rows, and lags in the index named "no lag column"); unnamed levels
+    (a RangeIndex, a filtered frame's labels) are no data. A name both in the index and among
+    the columns is a ``ValueError``: which one is meant cannot be told."""
+    named = [name for name in frame.index.names if name is not None]
+    if not named:
+        return frame
+    both = [name for name in named if name in frame.columns]
+    if both:
+        raise ValueError(
+            f"frame has {both[0]!r} both as an index level and as a column: drop one "
+            "(frame.reset_index(drop=True) keeps the columns)"
+        )
+    return frame.reset_index(level=named)
+
+
 def _value_column(frame: pd.DataFrame, norm: str) -> str:
     if "lag" not in frame.columns:
         raise ValueError("frame has no lag column: it is not a frame of Jacobian norms")
@@ -210,7 +228,8 @@ def fit_decay(
             (``log10_fro_mean``/...). A curve is one group of all columns except ``lag`` and the
             measurement columns (``log10_*``, ``n_zero``); a lag twice in one curve (frames of
             several modules concatenated) is a ``ValueError``, and so is a NaN or +inf norm
-            (-inf, an exactly zero Jacobian, is taken).
+            (-inf, an exactly zero Jacobian, is taken). Named index levels count as columns
+            (``frame.set_index(["layer", "lag"])``); unnamed ones are ignored.
         norm: ``"fro"`` or ``"spec"``.
         window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
             Default: :func:`default_window` of each curve's largest lag.
@@ -245,6 +264,7 @@ def fit_decay(
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
     if norm not in ("fro", "spec"):
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
+    frame = _index_as_columns(frame)
     value = _value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
     df = frame[[*keys, "lag", value]].reset_index(drop=True)  # labels of concat() repeat
