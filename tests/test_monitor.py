@@ -539,12 +539,18 @@ def test_misuse(tmp_path):
     two = nn.ModuleDict({"a": nn.RNN(2, 3), "b": nn.GRU(2, 3)})
     with pytest.raises(ValueError, match=r"several recurrent modules \(a, b\)"):
         JacobianMonitor(two, probe, out=tmp_path / "m")
-    # A probe the engine refuses is refused on construction, before any training step.
+    # A probe the engine refuses is refused on construction, before any training step, and
+    # named as the user passed it (the engine's words called it "x", an argument of no call
+    # the user made).
     lstm = nn.LSTM(2, 4)
     for bad, error, match in [
-        (torch.randn(5, 3, 7), ValueError, "x has 7 features"),
-        (torch.full((5, 2), float("nan")), ValueError, "x holds nan"),
-        (probe.double(), TypeError, "dtype torch.float64"),
+        (torch.randn(5, 3, 7), ValueError, r"^probe has 7 features .*: probe must be \(T, B, "),
+        (torch.full((5, 2), float("nan")), ValueError, "^probe holds nan at time step 0"),
+        (probe.double(), TypeError, "^probe has dtype torch.float64"),
+        (probe.long(), TypeError, "^probe must be a floating-point tensor"),
+        (probe[:0], ValueError, r"^probe is an empty sequence \(T = 0\)"),
+        (probe[None, None], ValueError, r"^probe must be \(T, B, input_size\) or unbatched"),
+        (probe.to_sparse(), TypeError, "^probe must be a dense tensor"),
     ]:
         for module in (rnn, lstm):
             with pytest.raises(error, match=match):

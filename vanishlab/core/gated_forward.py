@@ -96,8 +96,9 @@ def check_gated(module: object) -> nn.LSTM | nn.GRU:
     return module
 
 
-def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
-    """Validate ``module``, ``x`` and ``h0`` as the module's own forward would.
+def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "x") -> GatedInputs:
+    """Validate ``module``, ``x`` and ``h0`` as the module's own forward would (messages call
+    ``x`` ``what``, the caller's name for it).
 
     ``h0`` is None (zeros), a tensor ``(L, B, H)`` (``(L, H)`` unbatched) for a GRU, or the
     tuple ``(h0, c0)`` of two such tensors for an LSTM. Raises ``TypeError`` for a wrong kind
@@ -108,7 +109,12 @@ def prepare_gated(module: object, x: object, h0: object = None) -> GatedInputs:
     L, H = module.num_layers, module.hidden_size
     w0 = check_float_module(module, name)
     xs, batched = check_sequence(
-        x, input_size=module.input_size, batch_first=module.batch_first, like=w0, name=name
+        x,
+        input_size=module.input_size,
+        batch_first=module.batch_first,
+        like=w0,
+        name=name,
+        what=what,
     )
     B = xs.shape[1]
     shape = (L, B, H) if batched else (L, H)

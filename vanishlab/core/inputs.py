@@ -246,19 +246,26 @@ def _check_dense(t: torch.Tensor, what: str) -> None:
 
 
 def check_sequence(
-    x: object, *, input_size: int, batch_first: bool, like: torch.Tensor, name: str
+    x: object,
+    *,
+    input_size: int,
+    batch_first: bool,
+    like: torch.Tensor,
+    name: str,
+    what: str = "x",
 ) -> tuple[torch.Tensor, bool]:
     """Validate an input sequence as the module's forward would: ``(xs, batched)`` with ``xs``
-    ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input."""
+    ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input. Messages
+    call it ``what``, the caller's name for the argument (``"probe"`` for a monitor's)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    _check_dense(x, "x")
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    _check_dense(x, what)
     if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}")
     if x.dtype != like.dtype:
-        raise TypeError(f"x has dtype {x.dtype} but the {name}'s weights are {like.dtype}")
+        raise TypeError(f"{what} has dtype {x.dtype} but the {name}'s weights are {like.dtype}")
     if x.device != like.device:
-        raise TypeError(f"x is on {x.device} but the {name}'s weights are on {like.device}")
+        raise TypeError(f"{what} is on {x.device} but the {name}'s weights are on {like.device}")
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() == 2:
         batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
@@ -266,19 +273,19 @@ def check_sequence(
         batched, xs = True, (x.transpose(0, 1) if batch_first else x)  # (T, B, I)
     else:
         raise ValueError(
-            f"x must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
+            f"{what} must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
         )
     if xs.shape[-1] != input_size:
         raise ValueError(
-            f"x has {xs.shape[-1]} features but the {name} expects input_size={input_size}: "
-            f"x must be {layout if batched else '(T, input_size)'} with "
+            f"{what} has {xs.shape[-1]} features but the {name} expects input_size={input_size}: "
+            f"{what} must be {layout if batched else '(T, input_size)'} with "
             f"input_size={input_size}"
         )
-    check_finite(xs.detach(), "x", ("time step", "sample", "feature"))
+    check_finite(xs.detach(), what, ("time step", "sample", "feature"))
     if xs.shape[0] == 0:
-        raise ValueError("x is an empty sequence (T = 0): there is nothing to differentiate")
+        raise ValueError(f"{what} is an empty sequence (T = 0): there is nothing to differentiate")
     if xs.shape[1] == 0:
-        raise ValueError("x has an empty batch (B = 0)")
+        raise ValueError(f"{what} has an empty batch (B = 0)")
     return xs.detach(), batched
 
 
@@ -311,17 +318,18 @@ def check_state(
     return out
 
 
-def prepare_inputs(rnn: object, x: object, h0: object = None) -> RNNInputs:
+def prepare_inputs(rnn: object, x: object, h0: object = None, *, what: str = "x") -> RNNInputs:
     """Validate ``rnn``, ``x`` and ``h0`` as ``nn.RNN.forward`` would, and put them in layout.
 
     Raises ``TypeError`` for a wrong kind of object or dtype/device mismatch and ``ValueError``
-    for a wrong shape or a non-finite value, naming what was expected or where it is.
+    for a wrong shape or a non-finite value, naming what was expected or where it is (``x`` as
+    ``what``, the caller's name for it).
     """
     rnn = check_rnn(rnn)
     L, H = rnn.num_layers, rnn.hidden_size
     w0 = check_float_module(rnn, "RNN")
     xs, batched = check_sequence(
-        x, input_size=rnn.input_size, batch_first=rnn.batch_first, like=w0, name="RNN"
+        x, input_size=rnn.input_size, batch_first=rnn.batch_first, like=w0, name="RNN", what=what
     )
     B = xs.shape[1]
     if h0 is None:

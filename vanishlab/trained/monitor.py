@@ -210,7 +210,7 @@ class JacobianMonitor:
         self.h0 = _clone(h0)
         # A probe (or h0) the engine refuses is refused now, not at the first recorded step.
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
-        prepare(self.module, self.probe, self.h0)
+        prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
         if not isinstance(lyapunov, bool | np.bool_):
