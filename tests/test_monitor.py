@@ -229,6 +229,47 @@ def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
 
 
+def test_a_pruned_module_is_measured_masked_and_a_new_mask_is_other_weights(tmp_path):
+    """The weights' digest read the parameters alone, and torch.nn.utils.prune keeps the mask
+    in a buffer beside weight_hh_l0_orig: a module pruned anew had the same digest, so a step
+    already recorded was skipped as "the same weights" (and one step recorded twice in one
+    monitor was not named). The masked weights are what is measured, as for a plain module
+    holding them; a plain module's digest is that of its parameters, as before."""
+    from torch.nn.utils import prune
+
+    from vanishlab.trained.monitor import _digest
+
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 6)
+    prune.random_unstructured(rnn, "weight_hh_l0", amount=0.5)
+    probe = torch.randn(7, 2, 3)
+    plain = nn.RNN(3, 6)
+    with torch.no_grad():
+        for name, p in plain.named_parameters():
+            p.copy_(getattr(rnn, name))  # weight_hh_l0: the masked weight the forward uses
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        rows = mon.step(1)
+    with JacobianMonitor(plain, probe, out=tmp_path / "plain") as mon:
+        want = mon.step(1)
+    cols = ["source", "layer", "lag", "log10_fro_mean", "log10_spec_mean"]
+    pd.testing.assert_frame_equal(rows[cols], want[cols])
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m") as mon:
+        assert mon.step(1) is None  # the same mask: the same weights, skipped
+    with torch.no_grad():
+        rnn.weight_hh_l0_mask.fill_(1.0)  # pruned anew (here: nothing pruned)
+    again = JacobianMonitor(rnn, probe, out=tmp_path / "m")
+    with again, pytest.raises(VanishlabError, match=r"step 1 of .* was recorded from other"):
+        again.step(1)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "twice") as mon:
+        mon.step(2)
+        with torch.no_grad():
+            rnn.weight_hh_l0_mask[0].zero_()
+        with pytest.raises(VanishlabError, match="step 2 was already recorded by this monitor"):
+            mon.step(2)
+    recorded = vl.load_manifest(tmp_path / "plain")["steps"]["1"]["weights_sha256"]
+    assert recorded == _digest(*plain.parameters())
+
+
 def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
     """mon.step(5); <train>; mon.step(3) recorded step 3 in silence, from weights newer than
     step 5's. It is still recorded (training resumed from an earlier checkpoint in the same

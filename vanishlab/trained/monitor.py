@@ -298,7 +298,9 @@ class JacobianMonitor:
         self._check_same_module()
         config = module_config(self.module, self.probe)
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
-        weights = _digest(*(p for _, p in self.module.named_parameters()))
+        # Buffers too: prune's masks (beside weight_hh_l0_orig), the old spectral_norm's u, v.
+        # (A plain nn.RNN, LSTM or GRU has none: the digest of its parameters, as before.)
+        weights = _digest(*self.module.parameters(), *self.module.buffers())
         if cid in self._done:
             self._check_same_weights(n, weights)
             return None
