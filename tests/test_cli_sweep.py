@@ -97,6 +97,12 @@ def test_dry_run_reports_what_is_done(run_dir):
         app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--out", str(run_dir)]
     )
     assert "needs --force" in result.stdout
+    # The run refuses another grid without --force: its dry run exited 0 all the same. It now
+    # refuses with the run's own line and status, after its plan.
+    real = runner.invoke(app, ["sweep", "--smoke", "--gain", "3", "--out", str(run_dir)])
+    _one_error_line(real, "holds a different grid (gain")
+    _one_error_line(result, "holds a different grid (gain")
+    assert result.stderr == real.stderr
     # Given --force, it said "(needs --force)" all the same.
     result = runner.invoke(
         app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--force", "--out", str(run_dir)]

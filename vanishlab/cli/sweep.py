@@ -294,6 +294,8 @@ def _print_plan(
         raise VanishlabError(plan.unwritable)
     if local:
         check_memory(plan.cells, plan.available_bytes, 1)
+    if plan.other_grid is not None and not force:
+        raise VanishlabError(plan.other_grid)
 
 
 sweep = app.command(name="sweep")(sweep_command())

@@ -71,7 +71,9 @@ class SweepPlan:
     ``other_inits``: the inits of the sound shards of cells that are not this sweep's;
     ``peak_bytes``: the memory the largest cell needs
     (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
-    unknown).
+    unknown); ``other_grid``: the line that refuses the run without ``force`` when the
+    directory holds a different grid (``new_cells`` > 0), which a dry run prints as the run
+    would.
     """
 
     experiment: Experiment
@@ -87,6 +89,7 @@ class SweepPlan:
     unwritable: str | None = None  # why a run could not write the directory (dry runs)
     outside: tuple[Path, ...] = ()
     other_inits: frozenset[str] = frozenset()  # inits of the run's sound shards of other grids
+    other_grid: str | None = None
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -149,6 +152,7 @@ def plan_sweep(
     unwritable = None
     outside: tuple[Path, ...] = ()
     other_inits: set[str] = set()
+    other_grid = None
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -159,8 +163,16 @@ def plan_sweep(
             unwritable = dir_problem(run_dir)
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
-            known = set().union(*(grid_ids(g) for g in _grids(manifest)))
+            grids = _grids(manifest)
+            known = set().union(*(grid_ids(g) for g in grids))
             new_cells = sum(1 for c in cells if c.cell_id not in known)
+            if new_cells:
+                diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
+                other_grid = (
+                    f"{run_dir} holds a different grid ({diff}; {new_cells} new cells): "
+                    "rerun with its own flags to resume, choose another --out, or pass "
+                    "--force to add the new cells to it"
+                )
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
             other_inits = {
@@ -191,6 +203,7 @@ def plan_sweep(
         unwritable,
         outside,
         frozenset(other_inits),
+        other_grid,
     )
 
 
@@ -278,13 +291,8 @@ def _run_manifest(
     if plan.is_run_dir and not plan.reinit:
         manifest = store.load_manifest(run_dir)
         grids = _grids(manifest)
-        if plan.new_cells and not force:
-            diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
-            raise VanishlabError(
-                f"{run_dir} holds a different grid ({diff}; {plan.new_cells} new cells): "
-                "rerun with its own flags to resume, choose another --out, or pass "
-                "--force to add the new cells to it"
-            )
+        if plan.other_grid is not None and not force:
+            raise VanishlabError(plan.other_grid)
     inits = _init_definitions(plan, manifest.get("inits") or {}, force, retry_failed)
     label = name or manifest.get("name") or exp.name or path_name(run_dir)
     # One grid and one command per invocation that brought new cells: run in order, the
