@@ -254,6 +254,39 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
     assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
 
 
+def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):
+    """`from mylib import thing` in an experiment file failed to import ("No module named
+    'mylib'"): its folder was not on sys.path, as a script's is. With the folder on it while
+    the file runs, a worker then died unpickling an init whose functions came from mylib."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "vl_beside_test_lib.py").write_text(
+        "import vanishlab as vl\n\nGAINS = (0.5, 1.0)\n\n\n"
+        "def apply(rnn, gain, generator):\n"
+        '    vl.INITS["orthogonal"].apply(rnn, gain, generator)\n'
+    )
+    (folder / "beside.py").write_text(
+        '"""Helpers beside it."""\nimport vanishlab as vl\n'
+        "from vl_beside_test_lib import GAINS, apply\n\n"
+        'vl.register_init(vl.Init("beside_test", "orthogonal", apply), replace=True)\n'
+        'SWEEP = vl.Sweep(init="beside_test", gain=GAINS, hidden_size=4, input_size=2, '
+        "seq_len=5, batch=1)\n"
+    )
+    path_before = list(sys.path)
+    try:
+        for workers in ("1", "2"):
+            out = tmp_path / f"run{workers}"
+            args = ["sweep", str(folder / "beside.py"), "--out", str(out), "--quiet"]
+            result = runner.invoke(app, [*args, "--workers", workers])
+            assert result.exit_code == 0, result.stderr
+            cells = vl.load_cells(out)
+            assert len(cells) == 2 and set(cells["status"]) == {"ok"}, cells["reason"]
+    finally:
+        vl.INITS.pop("beside_test", None)
+        sys.modules.pop("vl_beside_test_lib", None)
+    assert sys.path == path_before  # the folder was there while the file ran, and only then
+
+
 def test_an_axis_flag_may_name_an_init_the_experiment_file_registers(tmp_path):
     """`vanishlab sweep mine.py --init mine` said "unknown init 'mine'": the flags were parsed
     before the module that registers it was loaded."""

@@ -72,8 +72,15 @@ def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
             on_result(*_run_task(config, init))
 
 
-def _worker_init(parent_alive: Any, modules: Sequence[tuple[str, str]] = ()) -> None:
+def _worker_init(
+    parent_alive: Any, modules: Sequence[tuple[str, str]] = (), folders: Sequence[str] = ()
+) -> None:
     torch.set_num_threads(1)
+    # The folders of the parent's experiment files: a task may name a function of a module
+    # beside one (``from mylib import my_apply``), which the parent imported with the folder
+    # on sys.path (experiments.import_file). Kept there for this worker's life: it unpickles
+    # tasks until it ends.
+    sys.path[:0] = [f for f in folders if f not in sys.path]
     # Experiment files whose functions the tasks name (an init registered in one): loaded
     # here under the name they were loaded under in the parent, which no import finds.
     for name, path in modules:
@@ -221,6 +228,18 @@ def _experiment_modules(tasks: Sequence[Task]) -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
+def _experiment_folders() -> list[str]:
+    """The folders of the experiment files loaded in this process, where a worker finds the
+    modules beside them that they imported (an init's functions among them): a worker died
+    unpickling ``from mylib import my_apply``'s function."""
+    files = [
+        getattr(module, "__file__", None)
+        for name, module in list(sys.modules.items())
+        if name.startswith(EXPERIMENT_MODULE_PREFIX)
+    ]
+    return sorted({os.path.dirname(os.path.abspath(f)) for f in files if isinstance(f, str)})
+
+
 def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> None:
     ctx = _mp_context()
     _ready_forkserver(ctx)
@@ -230,7 +249,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         max_workers=workers,
         mp_context=ctx,
         initializer=_worker_init,
-        initargs=(alive_r, modules),
+        initargs=(alive_r, modules, _experiment_folders()),
     )
     completed = False
     try:

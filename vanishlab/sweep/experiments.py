@@ -12,7 +12,9 @@ big_vision's configs but without string mini-languages::
 It must have no side effects on import. It is loaded with ``importlib`` from its file (never
 ``exec`` of a string), by path, or by name from the ``experiments/`` folders searched in order:
 ``./experiments`` (the working directory's) and the one beside the installed package (the
-repository's). Listing reads only each module's docstring (``ast``), importing nothing.
+repository's). Its folder is first on ``sys.path`` while it runs, so that it imports the
+modules beside it (:func:`import_file`). Listing reads only each module's docstring (``ast``),
+importing nothing.
 """
 
 from __future__ import annotations
@@ -186,17 +188,26 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     """Run the Python file ``path`` as the module ``module_name``, registered in
     ``sys.modules`` while (and after) it runs, as dataclasses and pickling expect of any
     imported module; unregistered again if it raises. Local workers load an experiment file
-    this way too, under the name it had here (:mod:`vanishlab.sweep.executors`)."""
+    this way too, under the name it had here (:mod:`vanishlab.sweep.executors`).
+
+    While it runs, its folder comes first on ``sys.path``, as Python puts a script's: the file
+    imports a module beside it (``from mylib import thing``) as it would when run itself. The
+    folder is taken off again afterwards; what it imported stays in ``sys.modules``."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
     module = importlib.util.module_from_spec(spec)
+    folder = os.fspath(Path(path).resolve().parent)
     sys.modules[module_name] = module
+    sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
+    finally:
+        with contextlib.suppress(ValueError):  # the file may have taken it off itself
+            sys.path.remove(folder)
     return module
 
 
