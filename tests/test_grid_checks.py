@@ -32,7 +32,14 @@ def test_task_input_sizes_are_the_tasks() -> None:
     ("axes", "message"),
     [
         ({"task": "none", "train_steps": 5}, "needs a task"),
-        ({"task": ("none", "adding"), "input_size": 2, "train_steps": 5}, "needs a task"),
+        # The user gave a task: it said "needs a task (--task adding or recall)" alone, which
+        # did not say why a grid with adding in it could not train.
+        (
+            {"task": ("adding", "none"), "input_size": 2, "train_steps": (0, 5)},
+            "needs a task (--task adding or recall): a grid pairs every task with every "
+            "train_steps, and task none with train_steps 5 cannot train; sweep task none as "
+            "a grid of its own (--force adds the other grid to the same --out)",
+        ),
         ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
         ({"task": "adding"}, "set input_size=2 (got 16)"),
         ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
@@ -53,6 +60,7 @@ def test_impossible_training_grid_is_refused(axes: dict, message: str) -> None:
 
 def test_possible_training_grids_are_accepted() -> None:
     assert vl.Sweep(task="adding", input_size=2, train_steps=(0, 5)).size == 2
+    assert vl.Sweep(task=("adding", "none"), input_size=2, train_steps=0).size == 2
     assert vl.Sweep(task="none", lr=0.0).size == 1
     assert vl.Sweep(task="recall", input_size=8, train_steps=0, lr=0.0).size == 1
 

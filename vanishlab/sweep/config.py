@@ -236,7 +236,15 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     tasks = axes.get("task", ("none",))
     trains = any(steps > 0 for steps in axes.get("train_steps", (0,)))
     if trains and "none" in tasks:
-        raise VanishlabError("train_steps > 0 needs a task (--task adding or recall)")
+        why = "train_steps > 0 needs a task (--task adding or recall)"
+        if len(tasks) > 1:  # the user gave one: say why the grid has an untrainable cell
+            steps = next(s for s in axes["train_steps"] if s > 0)
+            why += (
+                f": a grid pairs every task with every train_steps, and task none with "
+                f"train_steps {steps} cannot train; sweep task none as a grid of its own "
+                "(--force adds the other grid to the same --out)"
+            )
+        raise VanishlabError(why)
     if trains and any(lr <= 0 for lr in axes.get("lr", (0.01,))):
         raise VanishlabError("lr must be > 0 to train (the grid has train_steps > 0 and lr 0)")
     for task in tasks:
