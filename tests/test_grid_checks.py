@@ -106,7 +106,7 @@ def test_a_clash_with_the_experiment_hints_at_the_flag_that_fixes_it(overrides, 
         assert "experiment trainability" not in message and "flag" not in message, message
 
 
-@pytest.mark.parametrize("value", ["soon", "99999999999999999", "-99999999999999999999"])
+@pytest.mark.parametrize("value", ["soon", "", "99999999999999999", "-99999999999999999999"])
 def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
     value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -624,6 +624,7 @@ def test_cli_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp)
     ("value", "problem"),
     [
         ("abc", "is not a number of seconds since 1970"),
+        ("", "is not a number of seconds since 1970"),  # it read as unset: "now"
         ("-5", "is not a number of seconds since 1970"),
         ("1.5", "is not a number of seconds since 1970"),
         (" 12", "is not a number of seconds since 1970"),

@@ -134,10 +134,11 @@ def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) ->
 
 def source_date() -> datetime | None:
     """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime; None when
-    unset or empty. A malformed value (not a non-negative integer, or out of range) is an
-    error, as the convention asks: a page must not silently show another time than pinned."""
+    unset. A malformed value (not a non-negative integer, or out of range; an empty one too,
+    which the specification does not except from "an ASCII representation of an integer") is
+    an error, as the convention asks: a page must not silently show another time than pinned."""
     value = os.environ.get("SOURCE_DATE_EPOCH")
-    if not value:
+    if value is None:
         return None
     problem = "is not a number of seconds since 1970 (a non-negative integer)"
     if re.fullmatch(r"[0-9]+", value):
