@@ -3,6 +3,7 @@ under the default stall rule, without it, and with exact norms from float64 Gram
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import Counter
@@ -60,6 +61,12 @@ def run(label, fn):
 
 
 def main():
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split())
+        + " On a CUDA device: B, H, T = (64, 1024, 64), (8, 128, 256), (64, 1024, 192); "
+        "elsewhere one small size, (2, 64, 32), with the GPU's settings."
+    )
+    parser.parse_args()  # no options: --help, and a refusal of anything else, before any work
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sizes = (
         ((64, 1024, 64), (8, 128, 256), (64, 1024, 192)) if dev.type == "cuda" else ((2, 64, 32),)
