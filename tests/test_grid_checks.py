@@ -58,6 +58,15 @@ def test_impossible_training_grid_is_refused(axes: dict, message: str) -> None:
             vl.CellConfig(hidden_size=8, **axes)
 
 
+def test_train_steps_beyond_what_a_shard_stores_are_refused_before_anything_runs() -> None:
+    """--train-steps 2**63 was accepted; a cell that stopped early (diverged) then failed to
+    write its shard with pyarrow's traceback ("not in range"): the column is int64."""
+    grid = {"task": "adding", "input_size": 2}
+    with pytest.raises(VanishlabError, match=re.escape(f"between 0 and 2**63 - 1, got {2**63}")):
+        vl.Sweep(**grid, train_steps=2**63)
+    assert vl.Sweep(**grid, train_steps=2**63 - 1).size == 1
+
+
 def test_possible_training_grids_are_accepted() -> None:
     assert vl.Sweep(task="adding", input_size=2, train_steps=(0, 5)).size == 2
     assert vl.Sweep(task=("adding", "none"), input_size=2, train_steps=0).size == 2

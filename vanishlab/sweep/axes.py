@@ -24,18 +24,18 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 
 __all__ = [
+    "INT64_MAX",
     "MAX_CELLS",
     "MODEL_AXIS",
     "NOT_APPLICABLE",
-    "SEED_MAX",
     "Axis",
     "AxisSet",
     "parse_number",
     "too_many_cells",
 ]
 
-SEED_MAX = 2**63 - 1
-"""The largest seed (torch generators take 64-bit seeds)."""
+INT64_MAX = 2**63 - 1
+"""The largest integer a shard's int64 column stores: the bound of seeds and training steps."""
 MODEL_AXIS = "model"
 """The axis whose value decides which other axes apply (:attr:`Axis.applies_to`)."""
 NOT_APPLICABLE = "n/a"
@@ -182,7 +182,7 @@ class Axis:
     def _range_text(self) -> str:
         if self.type is float:
             return f"a finite number >= {self.low:g}"
-        if self.high == SEED_MAX:
+        if self.high == INT64_MAX:
             return f"between {self.low:g} and 2**63 - 1"
         if self.high is not None:
             return f"between {self.low:g} and {self.high:g}"

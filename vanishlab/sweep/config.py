@@ -50,7 +50,7 @@ from typing import Any
 
 from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
-from .axes import SEED_MAX, Axis, AxisSet
+from .axes import INT64_MAX, Axis, AxisSet
 from .catalog import ALL_MODELS
 from .inits import INITS
 
@@ -172,7 +172,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
         "seed", int, 0,
         meaning="seeds the weights and the inputs of the cell",
         help="Explicit seeds, e.g. 0,5,7 (or use --seeds N).", example="0,1,2", label="seed",
-        low=0, high=SEED_MAX, report_rank=11,
+        low=0, high=INT64_MAX, report_rank=11,
     ),
     Axis(
         "dtype", str, "float32",
@@ -190,7 +190,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
         "train_steps", int, 0,
         meaning="optimizer steps after the measurement at init; 0 = no training",
         help="Training steps (0 = measure only), e.g. 0,1000.", example="0,1000",
-        label="steps", low=0, report_rank=13, in_id_at_default=False,
+        label="steps", low=0, high=INT64_MAX, report_rank=13, in_id_at_default=False,
     ),
     Axis(
         "lr", float, 0.01,

@@ -28,7 +28,7 @@ import torch
 
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.axes import SEED_MAX
+from ..sweep.axes import INT64_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_path, as_text, path_name, resolved
@@ -88,7 +88,7 @@ def gaussian_inputs(
         raise VanishlabError(
             f"input_std (--input-std) must be a finite number >= 0, got {input_std}"
         )
-    if not 0 <= seed <= SEED_MAX:  # as the sweep's seed axis
+    if not 0 <= seed <= INT64_MAX:  # as the sweep's seed axis
         raise VanishlabError(f"seed (--seed) must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
