@@ -241,6 +241,32 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
             time.sleep(0.05)
 
 
+def test_a_deleted_lock_file_lets_no_second_writer_in(tmp_path):
+    """Deleting .lock while a run was written let the next process create a new one, lock it
+    and write the same directory beside the first: the directory itself is locked too."""
+    code = (
+        "import time; from vanishlab.sweep.store import RunLock\n"
+        f"lock = RunLock({str(tmp_path)!r}).__enter__(); print('locked', flush=True); "
+        "time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        (tmp_path / ".lock").unlink()
+        with pytest.raises(vl.VanishlabError, match="in use by another vanishlab process"):
+            store.RunLock(tmp_path).__enter__()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    with store.RunLock(tmp_path):  # in this process, with its .lock deleted: named as such
+        (tmp_path / ".lock").unlink()
+        with pytest.raises(vl.VanishlabError, match="already open in this process"):
+            store.RunLock(tmp_path).__enter__()
+    with store.RunLock(tmp_path):  # released
+        pass
+
+
 def _as_written_before_later_axes(run: Path) -> None:
     """Rewrite ``run`` as a vanishlab from before the model and training axes wrote it: no
     such columns, config keys or manifest axes (and no stored summary rows)."""

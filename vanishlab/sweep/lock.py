@@ -2,6 +2,10 @@
 
 ``RUN_DIR/.lock`` is held with ``flock`` (``msvcrt.locking`` on Windows), which the operating
 system releases when the process dies, even by SIGKILL, so a crash never leaves a stale lock.
+The run directory itself is held with ``flock`` too (where the file system allows it): a
+``.lock`` deleted while a sweep runs is created afresh by the next process, which then held a
+lock of its own and wrote the same directory beside the first; the directory cannot be
+replaced under its writer.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ class RunLock:
 
     Uses ``flock`` on ``RUN_DIR/.lock`` (``msvcrt.locking`` on Windows), which the operating
     system releases when the process dies, even by SIGKILL: a crash never leaves a stale lock.
-    The holder's pid is written into the file so a refusal can name it.
+    The holder's pid is written into the file so a refusal can name it. The directory is
+    held with ``flock`` as well (:func:`_lock_folder`), so that deleting ``.lock`` lets no
+    second writer in.
     """
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.path = Path(run_dir) / LOCK
         self._file: Any = None
+        self._folder: int | None = None
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,27 +51,45 @@ class RunLock:
             f.seek(0)
             holder = f.read().decode("ascii", "replace").strip() or "unknown"
             f.close()
-            if holder == str(os.getpid()):  # a second writer in this very process
-                raise VanishlabError(
-                    f"run directory {self.path.parent} is already open in this process (a "
-                    "JacobianMonitor, sweep or analysis of it has not finished); finish that "
-                    "one first or choose another out directory"
-                ) from None
-            raise VanishlabError(
-                f"run directory {self.path.parent} is in use by another vanishlab process "
-                f"(pid {holder}); wait for it to finish or choose another --out"
-            ) from None
+            raise self._in_use(holder == str(os.getpid()), f"pid {holder}") from None
+        try:
+            self._folder = _lock_folder(self.path.parent)
+        except BlockingIOError:  # its .lock was deleted, and this one is new: no pid in it
+            f.close()
+            here = _identity(self.path.parent) in _HELD_HERE
+            raise self._in_use(here, f"its {LOCK} was deleted while it ran") from None
         try:
             f.truncate(0)
             f.write(str(os.getpid()).encode("ascii"))
             f.flush()
         except OSError as err:  # a full disk: say which file could not be written
             f.close()
+            self._release_folder()
             if err.filename is None:
                 err.filename = str(self.path)
             raise
         self._file = f
         return self
+
+    def _in_use(self, here: bool, holder: str) -> VanishlabError:
+        if here:  # a second writer in this very process
+            return VanishlabError(
+                f"run directory {self.path.parent} is already open in this process (a "
+                "JacobianMonitor, sweep or analysis of it has not finished); finish that "
+                "one first or choose another out directory"
+            )
+        return VanishlabError(
+            f"run directory {self.path.parent} is in use by another vanishlab process "
+            f"({holder}); wait for it to finish or choose another --out"
+        )
+
+    def _release_folder(self) -> None:
+        if self._folder is not None:
+            _HELD_HERE.discard(_identity(self._folder))
+            with contextlib.suppress(OSError):
+                _unlock_folder(self._folder)
+            os.close(self._folder)
+            self._folder = None
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
@@ -73,6 +98,17 @@ class RunLock:
                 _unlock(self._file)
             self._file.close()
             self._file = None
+        self._release_folder()
+
+
+_HELD_HERE: set[tuple[int, int]] = set()
+"""The (device, inode) of every run directory this process holds: a refusal by the folder's
+lock names a second writer in this process as such."""
+
+
+def _identity(folder: int | Path) -> tuple[int, int]:
+    st = os.fstat(folder) if isinstance(folder, int) else os.stat(folder)
+    return st.st_dev, st.st_ino
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -86,6 +122,12 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         f.seek(0)
         msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
+    def _lock_folder(folder: Path) -> int | None:
+        return None  # a folder cannot be opened, nor locked, there: .lock alone
+
+    def _unlock_folder(fd: int) -> None:
+        pass
+
 else:
     import fcntl
 
@@ -94,3 +136,26 @@ else:
 
     def _unlock(f: Any) -> None:
         fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def _lock_folder(folder: Path) -> int | None:
+        """An open descriptor of ``folder`` held with ``flock``; BlockingIOError if another
+        holds it; None where the folder cannot be opened or its file system locks no folder
+        (NFS emulates flock with fcntl locks, which a read-only descriptor cannot take
+        exclusively): ``.lock`` alone, as before."""
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        except OSError:
+            os.close(fd)
+            return None
+        _HELD_HERE.add(_identity(fd))
+        return fd
+
+    def _unlock_folder(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
