@@ -312,6 +312,21 @@ def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path
     assert len(vl.load_cells(out)) == 2
 
 
+def test_a_cells_entry_replaced_by_a_file_while_recording_is_named(tmp_path):
+    """``cells/`` replaced by a plain file between two steps ended in mkdir's bare
+    FileExistsError ("File exists: .../cells"); it is named as the readers name it."""
+    import shutil
+
+    rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 2, 2), tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(0)
+        shutil.rmtree(out / "cells")
+        (out / "cells").write_text("not a folder")
+        with pytest.raises(VanishlabError, match="cells is not a folder"):
+            mon.step(1)
+    assert (out / "cells").read_text() == "not a folder"
+
+
 def test_a_step_whose_shard_was_set_aside_is_no_longer_listed_as_recorded(tmp_path):
     """Reopening moved the damaged shard aside but kept the step in the manifest: the page
     counted it as a recorded "ok" step, with a Lyapunov exponent and no curves, and

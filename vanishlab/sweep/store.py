@@ -171,6 +171,8 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
     check_frame(frame, meta)
     cells = Path(run_dir) / CELLS
     if not cells.is_dir():
+        if cells.exists() or cells.is_symlink():  # replaced by a file while the run was written
+            raise _not_a_folder(cells)
         cells.mkdir(parents=True, exist_ok=True)
         fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     schema = STEP_SCHEMA if "step" in frame else SCHEMA
@@ -193,15 +195,18 @@ def shard_paths(run_dir: Path) -> Iterator[Path]:
     cells = run_dir / CELLS
     if not cells.is_dir():
         if cells.exists() or cells.is_symlink():
-            raise VanishlabError(
-                f"{cells} is not a folder: a run directory keeps its shards in a folder "
-                f"{CELLS}/; move that file out of the run directory"
-            )
+            raise _not_a_folder(cells)
         return
     for path in sorted(cells.iterdir()):
         if path.name.startswith(".") or path.name.endswith(TMP_SUFFIX):
             continue  # temp files of a writer, or hidden files: never data
         yield path
+
+
+def _not_a_folder(cells: Path) -> VanishlabError:
+    return VanishlabError(
+        f"{cells} is not a folder: a run keeps its shards in {CELLS}/; move it aside"
+    )
 
 
 _SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
