@@ -547,6 +547,10 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         (lambda m: m["axes"].update(activation=["tQnh"]), "'axes' activation holds \"tQnh\" (cho"),
         (lambda m: m["axes"].update(dtype=["fl_at32"]), "'axes' dtype holds \"fl_at32\" (choose"),
         (lambda m: m.pop("axes"), "'axes' is missing"),
+        # Accepted: a report and a resume read the axes as the grids' (a report's settings
+        # were not its cells'), a name's escape sequence redrew the terminal.
+        (lambda m: m["axes"].update(seed=[12345]), "'axes' is not the union of 'grids'"),
+        (lambda m: m.update(name="a\x1b[2Jb"), "'name' holds a control character ('\\x1b')"),
         # A kind of run that does not exist was reported as a sweep page in silence:
         (lambda m: m.update(kind="bogus"), "'kind' must be 'single-model' or 'monitor' (a swe"),
         (lambda m: m.update(kind=5), "'kind' must be 'single-model' or 'monitor' (a sweep has"),

@@ -1300,6 +1300,14 @@ def test_a_manifest_name_that_is_not_text_is_refused_in_one_line(tmp_path):
         vl.load_manifest(out)
 
 
+def test_a_run_named_after_a_folder_with_a_control_character_is_one_line_of_text(tmp_path):
+    """Its name kept the folder's tab or escape, which a manifest's name may not hold (an
+    escape sequence redrew the terminal at every line naming the run): it is U+FFFD."""
+    out = tmp_path / "r\tx\x1b"
+    vl.run_sweep(Sweep(**TINY), out, workers=1, progress=False)
+    assert vl.load_manifest(out)["name"] == "r\ufffdx\ufffd"
+
+
 def test_one_cell_is_one_cell_and_absurd_sizes_stay_short(tmp_path):
     from vanishlab.sweep.memory import format_bytes
 

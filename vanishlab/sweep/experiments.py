@@ -39,7 +39,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
-from .files import as_text, path_name
+from .files import name_text, path_name
 from .inits import Builtin, Init
 from .manifest import SWEEP_SECTION_NAMES
 
@@ -220,7 +220,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """
     ref = os.fspath(ref)
     path = _find(ref)
-    name = as_text(path.stem)  # a byte of another encoding in the file name: U+FFFD
+    name = name_text(path.stem)  # a byte of another encoding, a control character: U+FFFD
     # A unique module name per file (see import_file).
     digest = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]
     module_name = f"{EXPERIMENT_MODULE_PREFIX}{name}_{digest}"

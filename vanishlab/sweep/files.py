@@ -24,6 +24,7 @@ __all__ = [
     "escaped_text",
     "fsync_dir",
     "move_aside",
+    "name_text",
     "path_name",
     "resolved",
 ]
@@ -60,9 +61,18 @@ def resolved(path: str | os.PathLike[str]) -> Path:
 
 
 def path_name(path: str | os.PathLike[str]) -> str:
-    """The name of ``path``'s last component as text (:func:`as_text`), for a run's default
-    name."""
-    return as_text(resolved(path).name)
+    """The name of ``path``'s last component as a run's name (:func:`name_text`), for a run's
+    default name."""
+    return name_text(resolved(path).name)
+
+
+def name_text(name: str) -> str:
+    """A file name as a run's name: text (:func:`as_text`) of one line, a control character
+    in it (a tab, an escape) made U+FFFD too (a manifest's name holding one is refused)."""
+    return _CONTROL.sub("\ufffd", as_text(name))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's category Cc
 
 
 def as_text(name: str) -> str:

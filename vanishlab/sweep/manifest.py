@@ -15,7 +15,9 @@ string; null only for an axis that applies to some models) within the axis's bou
 (as its command-line flag checks them; an init is not looked up, since a run may name one
 registered by another process), so that a hand-edited ``"8"`` or ``-8`` for ``hidden_size`` or
 ``"bogus"`` for ``activation`` is refused in one line, naming the field;
-``axes`` may be absent only from a manifest without ``grids``.
+``axes`` may be absent only from a manifest without ``grids``, and is their union where both
+are there. A ``name`` holds no control character (it is printed on every line that names the
+run; a folder's name so holding one is mended when it names a run: ``files.name_text``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "report_run",
     "run_identity",
     "text_problem",
+    "union_axes",
     "write_manifest",
 ]
 
@@ -166,6 +169,9 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         value = m.get(key)
         if isinstance(value, str) and any(map(_not_text, value)):
             return f"{key!r} holds a character that is not text"
+    name = m.get("name")  # printed on every line a command says of its run, as --name is checked
+    if isinstance(name, str) and (problem := text_problem(name)):
+        return f"'name' {problem}"
     if m.get("grids") is not None and "axes" not in m:
         return "'axes' is missing (it lists the union of 'grids')"
     if "axes" in m and not _is_grid(m["axes"]):
@@ -180,6 +186,8 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
             problem = a.misfit(grid[a.name])
             if problem:
                 return f"{where} {problem}"
+    if grids and "axes" in m and not _same_values(m["axes"], union_axes(grids)):
+        return "'axes' is not the union of 'grids' (what every command swept)"
     for key in ("commands", "sections"):
         value = m.get(key)
         if value is not None and not (
@@ -200,6 +208,21 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
         return "'elapsed_s' must be a number of seconds"
     return None
+
+
+def union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """Every axis's values over ``grids``, in order of first appearance: a manifest's ``axes``."""
+    union: dict[str, list[Any]] = {axis: [] for axis in AXES}
+    for grid in grids:
+        for axis in AXES:
+            union[axis] += [v for v in grid[axis] if v not in union[axis]]
+    return union
+
+
+def _same_values(axes: dict[str, list[Any]], union: dict[str, list[Any]]) -> bool:
+    return all(
+        all(v in union[a] for v in axes[a]) and all(v in axes[a] for v in union[a]) for a in AXES
+    )
 
 
 # --- which run a report shows --------------------------------------------------------------

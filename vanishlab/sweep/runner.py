@@ -38,7 +38,7 @@ from .experiments import (
 )
 from .files import as_path, path_name
 from .inits import INITS
-from .manifest import check_name, package_versions
+from .manifest import check_name, package_versions, union_axes
 from .memory import available_bytes, cell_bytes
 from .preflight import (
     check_main_file,
@@ -222,14 +222,6 @@ def _add_elapsed(manifest: dict[str, Any], elapsed: float) -> dict[str, Any]:
     return {**manifest, "elapsed_s": round((manifest.get("elapsed_s") or 0.0) + elapsed, 3)}
 
 
-def _union_axes(grids: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
-    union: dict[str, list[Any]] = {axis: [] for axis in AXES}
-    for grid in grids:
-        for axis in AXES:
-            union[axis] += [v for v in grid[axis] if v not in union[axis]]
-    return union
-
-
 def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_cells: int) -> str:
     """The run's description: that of the command that made it; for a run that --force
     extended, the whole run's: its cell count and the axes on which its grids differ (with
@@ -244,7 +236,7 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_c
     differ = [a for a in AXES if any(g[a] != grids[0][a] for g in grids)]
     merged = (
         f"run of {len(grids)} grids, extended with --force (see Reproduce): {n_cells} cells; "
-        f"{axes_text(_union_axes(grids), differ) or 'the same axes'}"
+        f"{axes_text(union_axes(grids), differ) or 'the same axes'}"
     )
     return f"{own} [{merged}]" if own else merged[0].upper() + merged[1:]
 
@@ -314,7 +306,7 @@ def _run_manifest(
         "description": _description(
             exp.description, manifest.get("description"), grids, len(all_ids)
         ),
-        "axes": _union_axes(grids),
+        "axes": union_axes(grids),
         "inits": inits,
         "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
         "command": commands[-1] if commands else None,  # none recorded: none to give
