@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def test_every_benchmark_script_answers_help_without_running() -> None:
-    """`python benchmarks/diagnose_stalls.py --help` ran the whole diagnostic (it read no
-    arguments). Every script is started at once: each spends its seconds importing torch."""
-    scripts = sorted(BENCHMARKS.glob("*.py"))
-    assert any(p.name == "diagnose_stalls.py" for p in scripts)
+def _answer_help(scripts: list[Path]) -> None:
+    """Start every script with ``--help`` at once (each spends its seconds importing torch) and
+    check each prints its usage and runs nothing."""
     procs = {
         p.name: subprocess.Popen(
             [sys.executable, str(p), "--help"],
@@ -28,3 +28,14 @@ def test_every_benchmark_script_answers_help_without_running() -> None:
         assert proc.returncode == 0, (name, err)
         assert out.startswith(f"usage: {name}"), (name, out[:200])
         assert "--- B=" not in out, name  # diagnose_stalls' first line of work
+
+
+def test_diagnose_stalls_answers_help_without_running() -> None:
+    """`python benchmarks/diagnose_stalls.py --help` ran the whole diagnostic (it read no
+    arguments)."""
+    _answer_help([BENCHMARKS / "diagnose_stalls.py"])
+
+
+@pytest.mark.slow  # nine processes that import torch
+def test_every_benchmark_script_answers_help_without_running() -> None:
+    _answer_help(sorted(BENCHMARKS.glob("*.py")))
