@@ -770,3 +770,41 @@ def test_the_linear_regime_tells_a_wrapped_rnn_where_its_module_is(call) -> None
     for wrapped, attr in ((torch.compile(rnn), "_orig_mod"), (nn.DataParallel(rnn), "module")):
         with pytest.raises(TypeError, match=rf"it wraps one: pass its \.{attr}, the RNN itself"):
             call(wrapped)
+
+
+def test_critical_gain_ignores_what_the_mean_field_does_not_read() -> None:
+    """A cell holding a value that cannot be hashed (a list of notes, which mean_field_inputs
+    and cell_mean_field ignore) failed in critical_gain's cache with Python's own words,
+    "unhashable type: 'list'". The search is keyed on the axes the mean field reads, and one of
+    those that cannot be hashed is named."""
+    import pandas as pd
+
+    from vanishlab.sweep import prediction
+
+    cell = vl.CellConfig(input_std=1.0).to_dict()
+    noted = {**cell, "notes": [1, 2]}
+    assert vl.critical_gain(noted) == vl.critical_gain(cell)
+    assert vl.critical_gain(pd.Series(noted)) == vl.critical_gain(cell)
+    assert vl.cell_mean_field(noted) == vl.cell_mean_field(cell)
+    with pytest.raises(TypeError, match=r"^task must be a string, a number or a bool, got list"):
+        vl.critical_gain({**cell, "task": ["adding"]})
+
+    read: set[str] = set()
+
+    class Reads(dict):
+        """A cell that records the keys read from it."""
+
+        def get(self, key, default=None):
+            read.add(key)
+            return super().get(key, default)
+
+    for c in (
+        vl.CellConfig(input_std=1.0, num_layers=2),
+        vl.CellConfig(input_std=0.0, bias=False, activation="relu"),
+        vl.CellConfig(task="adding", input_size=2, train_steps=1),
+        vl.CellConfig(init="identity"),
+        vl.CellConfig(model="gru"),
+    ):
+        for layer in range(c.num_layers):
+            vl.mean_field_inputs(Reads(c.to_dict()), layer=layer)
+    assert read <= {*prediction._MEAN_FIELD_AXES, "gain"}, read

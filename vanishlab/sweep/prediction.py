@@ -78,6 +78,21 @@ class MeanFieldInputs:
     reason: str
 
 
+_MEAN_FIELD_AXES = (
+    "model",
+    "num_layers",
+    "activation",
+    "init",
+    "hidden_size",
+    "input_size",
+    "input_std",
+    "task",
+    "bias",
+)
+"""The axes of a cell that :func:`mean_field_inputs` reads besides ``gain`` (a test checks
+it): :func:`critical_gain` searches, and caches, on these alone."""
+
+
 def _get(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> Any:
     if isinstance(cell, Mapping):
         return cell.get(name, default)
@@ -336,6 +351,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     Args:
         cell: a cell config: a dict, a :class:`~vanishlab.sweep.config.CellConfig`, or a row
             of a frame of settings (a pandas Series, as :func:`mean_field_inputs` takes it).
+            Keys the mean field does not read (``seed``, a column of one's own) are ignored.
         layer: which layer's recurrence (default: the top one, ``num_layers - 1``).
 
     Returns:
@@ -361,10 +377,20 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     if layer is None:
         layer = _size(config, "num_layers", 1) - 1
     _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
-    config.pop("gain", None)
-    config.pop("seed", None)  # the mean field does not depend on the seed: cache across seeds
+    # The search's config and cache key: the axes the mean field reads, so a gain or seed of
+    # its own caches across them, and a column the mean field ignores (a list of notes) is
+    # ignored here too, where hashing it failed ("unhashable type: 'list'").
+    items = tuple((k, config[k]) for k in _MEAN_FIELD_AXES if k in config)
+    for key, value in items:
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                f"{key} must be a string, a number or a bool, got {type(value).__name__} "
+                f"{value!r:.60}"
+            ) from None
     entry = _Same(INITS.get(str(config.get("init"))))
-    return _critical_gain(tuple(sorted(config.items())), layer, entry)
+    return _critical_gain(items, layer, entry)
 
 
 def mean_field_rate_curve(
