@@ -388,3 +388,28 @@ def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> No
     assert [_loss_text(r, 1.0) for r in ratios] == ["0.008", "1.060", "0.165", "11.550", "0.100"]
     assert _loss_text(0.6, 2.0) == "0.300" and _loss_text(0.0003, 1.0) == "0.0003"
     assert _loss_text(None, 1.0) == _loss_text(math.nan, 1.0) == "diverged"
+
+
+def test_the_intro_says_how_many_trained_cells_diverged(tmp_path: Path) -> None:
+    """A cell whose training diverged (an inf or NaN loss) counts as not solved in the section's
+    agreement counts, and the intro did not say how many there were: it now does."""
+    grid = vl.Sweep(
+        activation=("tanh",), init=("normal",), task=("adding",), input_size=(2,),
+        seq_len=(10,), hidden_size=(8,), train_steps=(20,), batch=(4,), lr=(1e30, 0.01),
+        optimizer=("sgd",), clip=(0.0,),
+    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
+    intro = next(s for s in report.sections if s.key == "trainability").intro
+    assert (
+        "right. 1 of them diverged in training (an inf or NaN loss: 'diverged' in the table) "
+        "and counts as not solved. Of the " in intro
+    ), intro
+    from vanishlab.report.sections.trainability import _diverged_text
+
+    def table(*losses: float) -> pd.DataFrame:
+        return pd.DataFrame({"final_loss": losses})
+
+    assert _diverged_text(table(0.1, 0.2)) == ""
+    assert _diverged_text(table(math.nan)).startswith(" It diverged in training (")
+    assert _diverged_text(table(math.nan, None)).startswith(" All 2 diverged in training (")
+    assert _diverged_text(table(math.nan, None, 1.0)).endswith("and count as not solved.")

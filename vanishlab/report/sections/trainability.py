@@ -72,7 +72,8 @@ def _agreement(table: pd.DataFrame) -> str:
     zero_there = " (or was exactly 0 there, and at lag 0)" if pred_no["zero_at_lag0"].any() else ""
     text = (
         f"The gradient at initialisation called the outcome of {agree} of "
-        f"{plural(n, 'trained cell')} ({100 * agree / n:.0f} %) right. Of the "
+        f"{plural(n, 'trained cell')} ({100 * agree / n:.0f} %) right.{_diverged_text(table)} "
+        "Of the "
         f"{plural(len(pred_no), 'cell')} whose gradient had fallen {10**DROP_DECADES:.0f}x by "
         f"the required lag{zero_there}, {int(pred_no['solved'].sum())} solved it anyway; of the "
         f"{plural(len(pred_yes), 'cell')} whose gradient had not, "
@@ -102,6 +103,19 @@ def _agreement(table: pd.DataFrame) -> str:
         "small gradients, so the cut marks where learning gets hard, not a wall; a gradient "
         "fallen e^-40 over the lag was never learned in our tests (docs/trainability.md), and "
         "a surviving one does not guarantee learning within the budget."
+    )
+
+
+def _diverged_text(table: pd.DataFrame) -> str:
+    """How many trained cells diverged (no final loss: 'diverged' in the table), which count as
+    not solved in the counts around it; "" when none did."""
+    n, diverged = len(table), int(table["final_loss"].isna().sum())
+    if not diverged:
+        return ""
+    who = ("It" if n == 1 else f"All {n}") if diverged == n else f"{diverged} of them"
+    return (
+        f" {who} diverged in training (an inf or NaN loss: 'diverged' in the table) and "
+        f"{'counts' if diverged == 1 else 'count'} as not solved."
     )
 
 
