@@ -546,6 +546,28 @@ def test_check_pascanu_takes_the_module_first_and_refuses_the_old_order() -> Non
         vl.check_pascanu(nn.Linear(2, 2), frame)
 
 
+def test_check_pascanu_reads_named_index_levels_and_keeps_the_frames_index() -> None:
+    """A frame with its keys in the index (frame.set_index(["source", "layer", "lag"])) was
+    refused as having "no source, layer, lag column", and a sample in the index was dropped
+    from the rows returned (merge numbered them afresh). Named levels are now columns, as
+    fit_decay reads them, and the returned frame has the given frame's index."""
+    import pandas as pd
+
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6, 2)
+    frame = vl.jacobian_norms(rnn, torch.randn(20, 3, 2))
+    want = vl.check_pascanu(rnn, frame)
+    for index in (["source", "layer", "lag"], ["sample"], ["sample", "source", "layer", "lag"]):
+        given = frame.set_index(index)
+        got = vl.check_pascanu(rnn, given)
+        assert got.index.equals(given.index), index
+        pd.testing.assert_frame_equal(got.reset_index(), want[[*index, *want.drop(columns=index)]])
+    layer0 = frame[frame["layer"] == 0]
+    assert vl.check_pascanu(rnn, layer0).index.equals(layer0.index)  # its labels, not 0..n-1
+    with pytest.raises(ValueError, match="'lag' both as an index level and as a column"):
+        vl.check_pascanu(rnn, frame.set_index("lag", drop=False))
+
+
 def test_rates_share_one_unit_natural_log_per_step() -> None:
     # The Pascanu factor, the linear rate and the mean-field rate are all ln per step: for an
     # orthogonal g Q they coincide at ln g.

@@ -34,7 +34,7 @@ from ..core.inputs import (
     module_weight,
 )
 from .activations import GAMMA
-from .fits import norm_values
+from .fits import _index_as_columns, norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -181,7 +181,8 @@ def check_pascanu(
         rnn: the module that was measured.
         frame: from :func:`vanishlab.jacobian_norms` for ``rnn`` (``log10_spec`` and/or
             ``log10_fro``) or one cell of a sweep (``log10_spec_mean``/...: a mean of logs is
-            bounded whenever every sample is).
+            bounded whenever every sample is). Named index levels count as columns
+            (``frame.set_index(["source", "layer", "lag"])``), as in :func:`vanishlab.fit_decay`.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised
@@ -189,9 +190,10 @@ def check_pascanu(
             weights and eps that of the module's dtype (worst-case rounding of a product).
 
     Returns:
-        ``frame`` with ``log10_spec_bound`` and ``log10_fro_bound`` joined on (source, layer,
-        lag), ``excess`` (the largest of measured - bound over the norms present; <= 0 means
-        within the bound) and ``violated`` (``excess > tolerance * (lag + 1)``).
+        ``frame`` (its index too) with ``log10_spec_bound`` and ``log10_fro_bound`` joined on
+        (source, layer, lag), ``excess`` (the largest of measured - bound over the norms
+        present; <= 0 means within the bound) and ``violated`` (``excess > tolerance * (lag +
+        1)``).
     """
     if isinstance(rnn, pd.DataFrame) and isinstance(frame, torch.nn.Module):
         raise TypeError(
@@ -208,6 +210,10 @@ def check_pascanu(
         raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    # Keys in the index (frame.set_index(["source", "layer", "lag"])) were "no source, layer,
+    # lag column", and a sample there was dropped from the rows returned: named levels are
+    # read as columns, as fit_decay reads them, and the frame's own index is given back.
+    given, frame = frame, _index_as_columns(frame)
     spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
     fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
     if spec_col is None and fro_col is None:
@@ -249,4 +255,8 @@ def check_pascanu(
         excess = np.maximum(excess, diff)
     out["excess"] = excess
     out["violated"] = excess > tolerance * (out["lag"].to_numpy(dtype=np.float64) + 1)
+    # merge() numbered the rows afresh (a left merge keeps their order and, many to one, their
+    # number): the frame's own labels, and its named levels back in the index.
+    out = out.drop(columns=[n for n in given.index.names if n is not None])
+    out.index = given.index
     return out
