@@ -568,6 +568,33 @@ def test_check_pascanu_reads_named_index_levels_and_keeps_the_frames_index() -> 
         vl.check_pascanu(rnn, frame.set_index("lag", drop=False))
 
 
+@pytest.mark.parametrize(
+    ("column", "cast", "error", "match"),
+    [
+        ("lag", bool, TypeError, "frame's lag column must hold integers, got bool"),
+        ("lag", str, TypeError, "frame's lag column must hold integers, got str"),
+        ("lag", "Int64", ValueError, "frame's lag column holds nan: lags are integers >= 0"),
+        ("layer", str, TypeError, "frame's layer column must hold integers, got str"),
+        ("source", "codes", TypeError, "frame's source column must hold 'state' or 'input'"),
+    ],
+)
+def test_check_pascanu_names_key_columns_of_the_wrong_kind(column, cast, error, match) -> None:
+    """String keys failed inside pandas ("You are trying to merge on str and Int64 columns for
+    key 'layer'"), boolean lags were joined as lags 0 and 1 and checked against those bounds,
+    and a missing lag was "a row this rnn cannot produce"."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 4, 2)
+    frame = vl.jacobian_norms(rnn, torch.randn(8, 3, 2))
+    if cast == "codes":
+        frame["source"] = (frame["source"] == "state").astype(int)
+    elif cast == "Int64":
+        frame["lag"] = frame["lag"].astype("Int64").where(frame.index != 2)
+    else:
+        frame[column] = frame[column].astype(cast)
+    with pytest.raises(error, match=f"^{match}"):
+        vl.check_pascanu(rnn, frame)
+
+
 def test_rates_share_one_unit_natural_log_per_step() -> None:
     # The Pascanu factor, the linear rate and the mean-field rate are all ln per step: for an
     # orthogonal g Q they coincide at ln g.

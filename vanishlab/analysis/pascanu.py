@@ -34,7 +34,7 @@ from ..core.inputs import (
     module_weight,
 )
 from .activations import GAMMA
-from .fits import _index_as_columns, norm_values
+from .fits import _index_as_columns, _lags, norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -151,6 +151,14 @@ def _row(frame: pd.DataFrame, at: int) -> str:
     )
 
 
+def _numbers(column: pd.Series) -> bool:
+    """Whether a column that is not numeric (an object column, a categorical) holds numbers
+    and missing values only: a frame's layer column after a concat or an astype."""
+    return all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in column.dropna().unique()
+    )
+
+
 def _check_measured(frame: pd.DataFrame, col: str) -> None:
     """Refuse a NaN or +inf in the measured column ``col``: no bound can check it (a NaN was
     reported as within the bound)."""
@@ -223,6 +231,18 @@ def check_pascanu(
         raise ValueError(f"frame has no {', '.join(lacking)} column: not a frame of Jacobian norms")
     if not len(frame):
         raise ValueError("frame has no rows to check")
+    # The keys as merge() joins them: strings failed there in its words ("You are trying to
+    # merge on str and Int64 columns for key 'layer'"), and boolean lags joined as 0 and 1.
+    _lags(frame)  # integers >= 0, as fit_decay reads them
+    layer = frame["layer"]
+    if pd.api.types.is_bool_dtype(layer) or not (
+        pd.api.types.is_numeric_dtype(layer) or _numbers(layer)
+    ):
+        raise TypeError(f"frame's layer column must hold integers, got {layer.dtype}")
+    if pd.api.types.is_numeric_dtype(frame["source"]):
+        raise TypeError(
+            f"frame's source column must hold 'state' or 'input', got {frame['source'].dtype}"
+        )
     for col in (spec_col, fro_col):
         if col is not None:
             _check_measured(frame, col)
