@@ -857,3 +857,24 @@ def test_critical_gain_ignores_what_the_mean_field_does_not_read() -> None:
         for layer in range(c.num_layers):
             vl.mean_field_inputs(Reads(c.to_dict()), layer=layer)
     assert read <= {*prediction._MEAN_FIELD_AXES, "gain"}, read
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hidden_size", [8]),
+        ("hidden_size", math.nan),
+        ("input_size", math.inf),
+        ("num_layers", math.nan),
+        ("num_layers", "2"),
+    ],
+)
+def test_the_mean_field_of_a_cell_names_a_size_that_is_no_integer(field, value) -> None:
+    """A size given as a list failed in int() ("int() argument must be a string, a bytes-like
+    object or a real number, not 'list'"), a NaN there (a frame's missing value) with
+    "cannot convert float NaN to integer", an inf with an OverflowError."""
+    cell = {**vl.CellConfig(input_std=1.0).to_dict(), field: value}
+    for call in (vl.mean_field_inputs, vl.cell_mean_field, vl.critical_gain):
+        with pytest.raises(ValueError, match=f"^{field} must be a positive integer, got "):
+            call(cell)
+    assert vl.critical_gain({**cell, field: torch.tensor(2)}) > 0  # a number, as gain takes one

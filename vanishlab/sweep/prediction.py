@@ -259,9 +259,15 @@ def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None
     value = _get(cell, key, default)
     if value is None:
         raise ValueError(f"cell has no {key!r}: the mean field needs it")
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{key} must be a positive integer, got {value!r}")
-    return int(value)
+    # a list failed in int() ("int() argument must be ... not 'list'"), a NaN or inf there
+    # ("cannot convert float NaN to integer", an OverflowError): a frame's missing value
+    try:
+        number = real_number(key, value)  # not a bool or a string
+    except TypeError:
+        number = math.nan
+    if not (math.isfinite(number) and number == int(number) and number >= 1):
+        raise ValueError(f"{key} must be a positive integer, got {value!r:.60}")
+    return int(number)
 
 
 def cell_mean_field(
