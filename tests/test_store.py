@@ -388,6 +388,19 @@ def test_one_string_of_cell_ids_is_refused(smoke_run_dir):
         vl.load_results(smoke_run_dir, cell_ids="abc")
 
 
+def test_cell_ids_may_be_a_column_of_load_cells(smoke_run_dir):
+    """A pandas Series of ids (cells["cell_id"]) was asked for its index labels by "in", so no
+    shard was read: zero rows and no error. An int failed in "in"'s words ("argument of type
+    'int' is not iterable")."""
+    ids = vl.load_cells(smoke_run_dir)["cell_id"]
+    every = vl.load_results(smoke_run_dir)
+    pd.testing.assert_frame_equal(vl.load_results(smoke_run_dir, cell_ids=ids), every)
+    one = vl.load_results(smoke_run_dir, cell_ids=ids.iloc[1:2])
+    assert len(one) and set(one["cell_id"]) == {ids.iloc[1]}
+    with pytest.raises(TypeError, match=r"^cell_ids must be ids \(strings\) or None, got 3"):
+        vl.load_results(smoke_run_dir, cell_ids=3)
+
+
 def test_a_lock_or_manifest_that_is_a_directory_is_named_as_such(tmp_path):
     """A .lock that was a directory gave open()'s bare "Is a directory: .../.lock", and a
     manifest.json that was one "not a vanishlab run directory (no manifest.json)"."""

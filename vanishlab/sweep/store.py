@@ -407,10 +407,14 @@ def load_results(
     (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
     ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
-    ``cell_ids``: read only the shards of these cells (named ``<cell_id>.parquet``).
+    ``cell_ids``: read only the shards of these cells (``<cell_id>.parquet``); a Series too.
     """
     if isinstance(cell_ids, str):  # its letters were taken for ids: no rows, no error
         raise TypeError(f"cell_ids must be a collection of ids, not one string: [{cell_ids!r}]")
+    try:  # "in" asked a Series (cells["cell_id"]) for its index labels: no shard was read
+        cell_ids = None if cell_ids is None else set(cell_ids)
+    except TypeError:  # an int failed in "in"'s words
+        raise TypeError(f"cell_ids must be ids (strings) or None, got {cell_ids!r:.60}") from None
     run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
     tables = []
