@@ -683,3 +683,11 @@ def test_workers_from_a_program_read_from_stdin_are_refused_before_anything_is_w
         vl.run_sweep(grid, out=tmp_path / "run", workers=2, progress=False)
     assert not (tmp_path / "run").exists()
     assert vl.run_sweep(grid, out=tmp_path / "run", workers=1, progress=False).n_failed == 0
+
+
+@pytest.mark.parametrize("ref", [None, 3, b"seq_len"])
+def test_load_experiment_names_a_ref_that_is_no_name_or_path(ref) -> None:
+    """None failed in os.fspath's words ("expected str, bytes or os.PathLike object, not
+    NoneType"), naming no argument."""
+    with pytest.raises(TypeError, match=r"^ref must be an experiment's name or path"):
+        vl.load_experiment(ref)

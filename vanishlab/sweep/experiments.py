@@ -218,6 +218,12 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     ``SWEEP`` as a :class:`~vanishlab.sweep.config.Sweep` (``SMOKE`` likewise when present;
     ``SECTIONS`` a list of strings).
     """
+    if not isinstance(ref, str | os.PathLike):  # os.fspath said "expected str, bytes or
+        # os.PathLike object, not NoneType", naming no argument
+        raise TypeError(
+            "ref must be an experiment's name or path (str or os.PathLike), got "
+            f"{type(ref).__name__}"
+        )
     ref = os.fspath(ref)
     path = _find(ref)
     name = name_text(path.stem)  # a byte of another encoding, a control character: U+FFFD
