@@ -873,3 +873,23 @@ def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path
         )
     )
     assert origin["rnn (relu)"] == "−∞ (linear)"
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 0, None])
+def test_overwrite_and_the_sweeps_flags_that_are_no_bool_are_refused(report_run, tmp_path, flag):
+    """overwrite="no" was true, as every non-empty string is: the report replaced a file that
+    was not this run's report. run_sweep's force, retry_failed and smoke read "no" the same
+    way (force extended a directory holding another grid). Each is now a TypeError."""
+    mine = tmp_path / "notes.html"
+    mine.write_text("my notes", encoding="utf-8")
+    with pytest.raises(TypeError, match=f"^overwrite must be True or False, got {flag!r}"):
+        vl.render_report(report_run("single"), mine, timestamp=STAMP, overwrite=flag)
+    assert mine.read_text(encoding="utf-8") == "my notes"
+    grid = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2)
+    for name in ("force", "retry_failed", "smoke"):
+        with pytest.raises(TypeError, match=f"^{name} must be True or False"):
+            vl.run_sweep(grid, tmp_path / "run", progress=False, **{name: flag})
+    assert not (tmp_path / "run").exists()
+    np_false = np.False_ if flag == "no" else False  # a NumPy bool is a bool
+    with pytest.raises(vl.VanishlabError, match="not a vanishlab report"):
+        vl.render_report(report_run("single"), mine, timestamp=STAMP, overwrite=np_false)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_path, escaped_text
+from ..sweep.files import as_flag, as_path, escaped_text
 from ..sweep.manifest import MONITOR, monitor_steps
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -202,9 +202,11 @@ def render_report(
             :func:`not_a_file`) or inside ``run_dir`` or another run (see
             :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
             run's report.
-        TypeError: ``timestamp`` is neither None, a datetime nor a string.
+        TypeError: ``timestamp`` is neither None, a datetime nor a string; ``overwrite`` is
+            not True or False.
     """
     check_timestamp(timestamp)
+    overwrite = as_flag(overwrite, "overwrite")  # "no" replaced a file not this run's report
     manifest = load_manifest(run_dir)
     out = as_path(path, "path") if path is not None else default_report_path(run_dir)
     holder = run_holding(out, run_dir)

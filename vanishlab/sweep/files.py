@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "CORRUPT",
     "TMP_SUFFIX",
+    "as_flag",
     "as_path",
     "as_text",
     "atomic_write",
@@ -41,6 +42,15 @@ def as_path(value: object, name: str) -> Path:
     if not isinstance(value, str | os.PathLike):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     return Path(value)
+
+
+def as_flag(value: object, name: str) -> bool:
+    """``value`` as a bool: True or False (a NumPy bool too); ``TypeError`` naming ``name``
+    otherwise (``overwrite="no"`` was true, as every non-empty string is)."""
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if not (isinstance(value, bool) or numpy_bool):  # (numpy is not imported for it)
+        raise TypeError(f"{name} must be True or False, got {value!r:.60}")
+    return bool(value)
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:

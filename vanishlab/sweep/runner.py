@@ -36,7 +36,7 @@ from .experiments import (
     load_experiment,
     variant,
 )
-from .files import as_path, path_name
+from .files import as_flag, as_path, path_name
 from .inits import INITS
 from .manifest import check_name, package_versions, union_axes
 from .memory import available_bytes, cell_bytes
@@ -366,9 +366,13 @@ def run_sweep(
             directory in use by another process, a foreign file in it, a cell
             too big for this machine's memory, an unreachable scheduler. Nothing in the
             directory is changed in these cases.
+        TypeError: ``out`` is not a path; ``force``, ``retry_failed`` or ``smoke`` is not True
+            or False.
     """
     start = time.perf_counter()
-    exp = _as_experiment(sweep_or_experiment, smoke)
+    # "no" was true: force extended a directory holding another grid, smoke ran the small one
+    force, retry_failed = as_flag(force, "force"), as_flag(retry_failed, "retry_failed")
+    exp = _as_experiment(sweep_or_experiment, as_flag(smoke, "smoke"))
     if scheduler is not None and workers is not None:
         raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
     if workers is not None and (
