@@ -194,6 +194,22 @@ def test_register_custom_init_and_use_it_in_a_cell(registry):
         register_init(_scaled_eye)  # type: ignore[arg-type]
 
 
+def test_a_name_that_is_no_string_and_flags_that_are_no_bool_are_refused(registry):
+    """replace="no" was true, and replaced the built-in 'normal' with this init; a needs_bias of
+    "no" refused every cell with bias=False; a name of 3 failed in re's words ("expected string
+    or bytes-like object, got 'int'")."""
+    normal = INITS["normal"]
+    with pytest.raises(TypeError, match=r"^replace must be True or False, got 'no'"):
+        register_init(Init("normal", "not normal", _scaled_eye), replace="no")  # type: ignore[arg-type]
+    assert INITS["normal"] is normal
+    with pytest.raises(TypeError, match=r"^init 'eye2': needs_bias must be True or False"):
+        register_init(Init("eye2", "d", _scaled_eye, needs_bias="no"))  # type: ignore[arg-type]
+    assert "eye2" not in INITS
+    with pytest.raises(vl.VanishlabError, match=r"^init name 3 must be letters"):
+        register_init(Init(3, "d", _scaled_eye))  # type: ignore[arg-type]
+    register_init(Init("eye3", "d", _scaled_eye, needs_bias=np.True_), replace=np.False_)
+
+
 @pytest.mark.parametrize("name", ["default", "xavier_uniform", "kaiming_normal", "orthogonal",
                                   "identity", "normal"])  # fmt: skip
 def test_the_gain_rule_each_init_states_is_what_it_does(name):

@@ -87,6 +87,7 @@ from typing import TYPE_CHECKING
 from ..core.cells import gate_blocks
 from ..errors import VanishlabError
 from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS
+from .files import as_flag
 
 if TYPE_CHECKING:  # torch is imported when weights are drawn (vanishlab.sweep.init_weights)
     import torch
@@ -224,6 +225,9 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     """
     if not isinstance(init, Init):
         raise TypeError(f"register_init expects a vanishlab.Init, got {type(init).__name__}")
+    # replace="no" was true, and replaced a built-in init; needs_bias="no" refused bias=False
+    replace = as_flag(replace, "replace")
+    as_flag(init.needs_bias, f"init {init.name!r}: needs_bias")
     for what in ("apply", "variances"):  # else it failed only when a cell was built
         if not callable(getattr(init, what)):
             raise TypeError(
@@ -235,7 +239,7 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
             f"init {init.name!r}: validity must be one of {', '.join(VALIDITIES)}, "
             f"got {init.validity!r}"
         )
-    if not _NAME.match(init.name):
+    if not isinstance(init.name, str) or not _NAME.match(init.name):  # 3: re's own words
         raise VanishlabError(
             f"init name {init.name!r} must be letters, digits, '_', '.' or '-' (no commas)"
         )
