@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..sweep.axes import parse_number
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
+from ..sweep.flag_text import parse_number
 from ._app import app, path_option, say, single, user_errors
 
 

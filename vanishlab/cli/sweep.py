@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE, Axis, parse_number
+from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE, Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
@@ -34,6 +34,7 @@ from ..sweep.experiments import (
     models_not_applying,
     variant,
 )
+from ..sweep.flag_text import parse_number
 from ..sweep.progress import plural
 from ._app import app, merged, path_option, say, single, user_errors
 

@@ -14,7 +14,6 @@ import itertools
 import json
 import math
 import numbers
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
+from .flag_text import parse_number
 
 __all__ = [
     "INT64_MAX",
@@ -30,7 +30,6 @@ __all__ = [
     "NOT_APPLICABLE",
     "Axis",
     "AxisSet",
-    "parse_number",
     "too_many_cells",
 ]
 
@@ -187,26 +186,6 @@ class Axis:
         if self.high is not None:
             return f"between {self.low:g} and {self.high:g}"
         return "positive" if self.low == 1 else f">= {self.low:g}"
-
-
-#: What a flag's number may look like: ASCII digits, as written on a command line (Python's
-#: int() and float() also take "1_0" and other scripts' digits, which no user means).
-_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_NUMBER = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
-    re.ASCII | re.IGNORECASE,
-)
-
-
-def parse_number(flag: str, text: str, kind: type[int] | type[float]) -> int | float:
-    """``text`` (spaces aside) as the ``int`` or ``float`` (``kind``) that the option ``flag``
-    gives (an axis flag's item, ``--seeds``, analyze's ``--seq-len``), in ASCII digits only: int()
-    and float() took "1_0" as 10 and "١" as 1. Anything else is refused in one line."""
-    item = text.strip()
-    pattern, what = (_INTEGER, "an integer") if kind is int else (_NUMBER, "a number")
-    if not pattern.fullmatch(item):
-        raise VanishlabError(f"{flag}: {item!r} is not {what}")
-    return kind(item)
 
 
 _TRUE = {"true", "yes", "on", "1"}

@@ -1,0 +1,32 @@
+"""What a command-line flag's text stands for: :func:`parse_number`, a number in ASCII digits.
+
+Here, not in :mod:`vanishlab.sweep.axes`, which parses an axis flag's list with it, so that the
+axes stay one module under the size the architecture test allows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import VanishlabError
+
+__all__ = ["parse_number"]
+
+#: What a flag's number may look like: ASCII digits, as written on a command line (Python's
+#: int() and float() also take "1_0" and other scripts' digits, which no user means).
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def parse_number(flag: str, text: str, kind: type[int] | type[float]) -> int | float:
+    """``text`` (spaces aside) as the ``int`` or ``float`` (``kind``) that the option ``flag``
+    gives (an axis flag's item, ``--seeds``, analyze's ``--seq-len``), in ASCII digits only: int()
+    and float() took "1_0" as 10 and "١" as 1. Anything else is refused in one line."""
+    item = text.strip()
+    pattern, what = (_INTEGER, "an integer") if kind is int else (_NUMBER, "a number")
+    if not pattern.fullmatch(item):
+        raise VanishlabError(f"{flag}: {item!r} is not {what}")
+    return kind(item)
