@@ -358,3 +358,19 @@ def test_a_grid_bigger_than_a_run_takes_is_refused_at_once() -> None:
     with pytest.raises(GridTooLargeError, match="the grid has 1,000,002 cells"):
         Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=range(MAX_CELLS // 3 + 1))
     assert Sweep(model=("rnn", "lstm"), activation=("tanh", "relu"), seed=range(3)).size == 9
+
+
+def test_a_numpy_bool_is_a_bool_as_numpy_integers_and_floats_are_numbers() -> None:
+    """A row of load_cells holds NumPy scalars: its np.int64 sizes and np.float64 gain were
+    taken, its np.True_ bias refused ("bias must be true or false, got np.True_"), so
+    CellConfig(**row) and Sweep(bias=np.array([True, False])) failed."""
+    import pandas as pd
+
+    config = CellConfig(bias=False, hidden_size=4)
+    row = pd.DataFrame([config.to_dict()]).iloc[0]
+    assert isinstance(row["bias"], np.bool_)
+    again = CellConfig.from_dict(row.to_dict())
+    assert again == config and again.cell_id == config.cell_id and type(again.bias) is bool
+    assert Sweep(bias=np.array([True, False])).bias == (True, False)
+    with pytest.raises(vl.VanishlabError, match="bias must be true or false, got 0"):
+        CellConfig(bias=0)

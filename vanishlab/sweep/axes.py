@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
+from .files import is_bool
 from .flag_text import parse_number
 
 __all__ = [
@@ -162,8 +163,9 @@ class Axis:
             if not math.isfinite(value):
                 raise VanishlabError(f"{name} must be a finite number >= 0, got {value}")
         elif self.type is bool:
-            if not isinstance(value, bool):
+            if not is_bool(value):  # a NumPy bool too (a row of load_cells), as np.int64
                 raise VanishlabError(f"{name} must be true or false, got {value!r}")
+            value = bool(value)
         elif not isinstance(value, str):
             raise VanishlabError(f"{name} must be a string, got {value!r}")
         if (self.low is not None and value < self.low) or (

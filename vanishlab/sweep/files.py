@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write",
     "escaped_text",
     "fsync_dir",
+    "is_bool",
     "move_aside",
     "name_text",
     "path_name",
@@ -44,11 +45,19 @@ def as_path(value: object, name: str) -> Path:
     return Path(value)
 
 
+def is_bool(value: object) -> bool:
+    """Whether ``value`` is True or False: a bool or a NumPy bool (a frame's cell; numpy is not
+    imported for it)."""
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
+
+
 def as_flag(value: object, name: str) -> bool:
-    """``value`` as a bool: True or False (a NumPy bool too); ``TypeError`` naming ``name``
-    otherwise (``overwrite="no"`` was true, as every non-empty string is)."""
-    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
-    if not (isinstance(value, bool) or numpy_bool):  # (numpy is not imported for it)
+    """``value`` as a bool (:func:`is_bool`); ``TypeError`` naming ``name`` otherwise
+    (``overwrite="no"`` was true, as every non-empty string is)."""
+    if not is_bool(value):
         raise TypeError(f"{name} must be True or False, got {value!r:.60}")
     return bool(value)
 
