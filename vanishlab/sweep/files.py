@@ -62,6 +62,18 @@ def as_flag(value: object, name: str) -> bool:
     return bool(value)
 
 
+def as_id_set(value: object, name: str) -> set[str] | None:
+    """``value`` (ids: a list, a set, a pandas Series of them) as a set, None for None;
+    ``TypeError`` naming ``name`` for one string (its letters were taken for ids: no rows, no
+    error) or a value that is no collection (``in`` asked a Series for its index labels)."""
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a collection of ids, not one string: [{value!r}]")
+    try:
+        return None if value is None else set(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name} must be ids (strings) or None, got {value!r:.60}") from None
+
+
 def resolved(path: str | os.PathLike[str]) -> Path:
     """``Path(path).resolve()``, with a loop of symbolic links (in the path or a folder above
     it) as the ``OSError`` (ELOOP) that the command line reports in one line, on every Python:

@@ -60,7 +60,7 @@ from .checksums import (
     summary_ok,
 )
 from .config import AXIS_TABLE, LATER_AXES
-from .files import CORRUPT, TMP_SUFFIX, as_path, atomic_write, fsync_dir, move_aside
+from .files import CORRUPT, TMP_SUFFIX, as_id_set, as_path, atomic_write, fsync_dir, move_aside
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -409,12 +409,7 @@ def load_results(
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
     ``cell_ids``: read only the shards of these cells (``<cell_id>.parquet``); a Series too.
     """
-    if isinstance(cell_ids, str):  # its letters were taken for ids: no rows, no error
-        raise TypeError(f"cell_ids must be a collection of ids, not one string: [{cell_ids!r}]")
-    try:  # "in" asked a Series (cells["cell_id"]) for its index labels: no shard was read
-        cell_ids = None if cell_ids is None else set(cell_ids)
-    except TypeError:  # an int failed in "in"'s words
-        raise TypeError(f"cell_ids must be ids (strings) or None, got {cell_ids!r:.60}") from None
+    cell_ids = as_id_set(cell_ids, "cell_ids")
     run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
     tables = []
