@@ -106,8 +106,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="TEXT",
-            help="A label for the run, which names its report \\[default: the name of the "
-            "run directory].",
+            help="A label for a new run, which names its report \\[default: the name of the "
+            "run directory]. A run that exists keeps its name (unlike sweep's --name).",
             show_default=False,
         ),
     ] = None,
