@@ -74,7 +74,10 @@ def test_experiments_lists_modules_with_descriptions():
     assert "Gain phase diagram" in listed["gain_phase"]
 
 
-def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
+def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):
+    # in an empty directory: the README's own `vanishlab sweep gain_phase` may have made
+    # runs/gain_phase in the checkout, and a dry run must create no runs/ at all
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "never"
     result = runner.invoke(app, ["sweep", "--dry-run", "--out", str(out)])
     assert result.exit_code == 0, result.stderr
@@ -85,8 +88,8 @@ def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert "gain         0.5, 1.0" in result.stdout and "seed         0, 1" in result.stdout
-    assert "24 cells -> runs/gain_phase" in result.stdout
-    assert not out.exists() and not Path("runs/gain_phase").exists()
+    assert "24 cells -> runs/gain_phase-gain=0.5,1.0-seed=0,1 (new run directory)" in result.stdout
+    assert not out.exists() and not Path("runs").exists()
 
 
 def test_dry_run_reports_what_is_done(run_dir):
