@@ -68,10 +68,18 @@ class Adder(nn.Module):
         return self.head(self.rnn(x)[0][-1])
 
 
+def is_monitor_run(path: Path) -> bool:
+    """Whether ``path`` is a run directory a ``JacobianMonitor`` wrote (this example's kind)."""
+    try:
+        return vl.load_manifest(path)["kind"] == "monitor"
+    except (vl.VanishlabError, OSError):  # no manifest, or none that vanishlab wrote
+        return False
+
+
 def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     """Train one network on the adding problem under the monitor, then print what it saw."""
     if out.exists():
-        shutil.rmtree(out)  # this example always starts afresh
+        shutil.rmtree(out)  # this example always starts afresh (main checked it is a monitor's)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     model = Adder(cell, args.hidden)
@@ -117,7 +125,13 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("runs/monitor-adding"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/monitor-adding"),
+        help="each network's run goes in OUT/<cell>, replaced on every run (only a monitor's "
+        "run directory is replaced; anything else there is refused)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -131,6 +145,10 @@ def main() -> None:
     unknown = [c for c in cells if c not in CELLS]
     if unknown:
         parser.error(f"unknown --cell {', '.join(unknown)} (choose from {', '.join(CELLS)})")
+    for cell in cells:
+        out = args.out / cell
+        if out.is_symlink() or (out.exists() and not is_monitor_run(out)):
+            parser.error(f"{out} exists and is not this example's run (a monitor's); choose --out")
     for cell in cells:
         train(cell, args, args.out / cell)
 

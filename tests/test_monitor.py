@@ -654,6 +654,31 @@ def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
     assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
 
 
+def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, capsys):
+    """--out OUT replaces OUT/<cell> when it is a monitor's run; anything else there is kept."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+    kept = tmp_path / "ex" / "irnn"
+    kept.mkdir(parents=True)
+    (kept / "notes.txt").write_text("mine")
+    argv = [str(script), "--steps", "2", "--every", "2", "--seq-len", "6", "--hidden", "4"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_path(str(script), run_name="__main__")
+        assert exit_.value.code == 2
+        assert "is not this example's run" in capsys.readouterr().err
+        assert (kept / "notes.txt").read_text() == "mine"
+        assert not (tmp_path / "ex" / "rnn").exists()  # refused before any cell ran
+        (kept / "notes.txt").unlink()
+        kept.rmdir()
+        runpy.run_path(str(script), run_name="__main__")  # makes both runs
+        runpy.run_path(str(script), run_name="__main__")  # and replaces them
+    finally:
+        torch.set_num_threads(threads)
+    assert sorted(vl.load_results(kept)["step"].unique()) == [0, 2]
+
+
 def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
     from vanishlab.sweep import store
 
