@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import signal
@@ -216,21 +217,30 @@ def test_lock_excludes_a_second_holder(tmp_path):
         pass
 
 
-def test_lock_of_a_killed_process_is_released(tmp_path):
+@contextlib.contextmanager
+def _locked_by_another_process(run_dir):
+    """A process that holds ``RunLock(run_dir)`` until the block ends (then SIGKILL)."""
     code = (
-        "import sys, time; from vanishlab.sweep.store import RunLock\n"
-        f"lock = RunLock({str(tmp_path)!r}).__enter__(); print('locked', flush=True); "
+        "import time; from vanishlab.sweep.store import RunLock\n"
+        f"lock = RunLock({str(run_dir)!r}).__enter__(); print('locked', flush=True); "
         "time.sleep(60)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "locked"
-        with pytest.raises(vl.VanishlabError, match=f"pid {proc.pid}"):
-            store.RunLock(tmp_path).__enter__()
+        yield proc
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
+
+
+def test_lock_of_a_killed_process_is_released(tmp_path):
+    with (
+        _locked_by_another_process(tmp_path) as proc,
+        pytest.raises(vl.VanishlabError, match=f"pid {proc.pid}"),
+    ):
+        store.RunLock(tmp_path).__enter__()
     deadline = time.monotonic() + 10
     while True:  # the kernel drops the flock with the process
         try:
@@ -244,21 +254,10 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
 def test_a_deleted_lock_file_lets_no_second_writer_in(tmp_path):
     """Deleting .lock while a run was written let the next process create a new one, lock it
     and write the same directory beside the first: the directory itself is locked too."""
-    code = (
-        "import time; from vanishlab.sweep.store import RunLock\n"
-        f"lock = RunLock({str(tmp_path)!r}).__enter__(); print('locked', flush=True); "
-        "time.sleep(60)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "locked"
+    with _locked_by_another_process(tmp_path):
         (tmp_path / ".lock").unlink()
         with pytest.raises(vl.VanishlabError, match="in use by another vanishlab process"):
             store.RunLock(tmp_path).__enter__()
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
     with store.RunLock(tmp_path):  # in this process, with its .lock deleted: named as such
         (tmp_path / ".lock").unlink()
         with pytest.raises(vl.VanishlabError, match="already open in this process"):
