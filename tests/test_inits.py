@@ -332,6 +332,21 @@ def test_a_replaced_builtin_init_does_not_resume_the_builtins_cells(registry, tm
     vl.run_sweep(sweep, tmp_path / "other", workers=1, progress=False)  # its own run: fine
 
 
+def test_another_grid_names_the_replaced_init_before_offering_force(registry, tmp_path):
+    """A sweep of another grid into a run of the built-in "orthogonal", that init replaced,
+    was refused for its grid alone ("pass --force to add the new cells"): that --force also
+    accepted the other definition, which the user was never told of, and the record then
+    named the replacement alone beside the built-in's kept cells. The init is named first."""
+    run = tmp_path / "run"
+    small = dict(init="orthogonal", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    vl.run_sweep(vl.Sweep(**small), run, workers=1, progress=False)
+    register_init(Init("orthogonal", "mine", _scaled_eye), replace=True)
+    other = vl.Sweep(**small, gain=(1.0, 2.0))
+    with pytest.raises(vl.VanishlabError, match="measured init 'orthogonal' as built-in"):
+        vl.run_sweep(other, run, workers=1, progress=False)
+    assert vl.load_manifest(run)["inits"] == {"orthogonal": "built-in"}
+
+
 def _rows_from_other_code(monkeypatch):
     """Make every shard's stored summary row read as another code's, as after an upgrade: the
     summary then computes each row here, rebuilding its cell's init from the registry."""

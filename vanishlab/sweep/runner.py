@@ -283,9 +283,11 @@ def _run_manifest(
     if plan.is_run_dir and not plan.reinit:
         manifest = store.load_manifest(run_dir)
         grids = _grids(manifest)
-        if plan.other_grid is not None and not force:
-            raise VanishlabError(plan.other_grid)
+    # Before the grid's refusal: the --force it offers accepts another init definition too,
+    # which that user was never told of (and the record then named the new one alone).
     inits = _init_definitions(plan, manifest.get("inits") or {}, force, retry_failed)
+    if plan.other_grid is not None and not force:
+        raise VanishlabError(plan.other_grid)
     label = name or manifest.get("name") or exp.name or path_name(run_dir)
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
