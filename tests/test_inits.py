@@ -347,6 +347,25 @@ def test_another_grid_names_the_replaced_init_before_offering_force(registry, tm
     assert vl.load_manifest(run)["inits"] == {"orthogonal": "built-in"}
 
 
+def test_the_dry_run_refuses_a_replaced_init_as_the_run_does(registry, tmp_path):
+    """The run refuses a run directory whose cells another definition of the init measured:
+    its dry run printed the plan and exited 0."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    run = tmp_path / "run"
+    args = ["sweep", "--init", "orthogonal", "--hidden-size", "4", "--input-size", "2"]
+    args += ["--seq-len", "5", "--batch", "2", "--out", str(run), "--workers", "1", "--quiet"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    register_init(Init("orthogonal", "mine", _scaled_eye), replace=True)
+    real, dry = (CliRunner().invoke(app, args + extra) for extra in ([], ["--dry-run"]))
+    assert real.exit_code == dry.exit_code == 2
+    assert "measured init 'orthogonal' as built-in" in real.stderr
+    assert dry.stderr == real.stderr and dry.stderr.count("\n") == 1
+    assert CliRunner().invoke(app, [*args, "--dry-run", "--force"]).exit_code == 0
+
+
 def _rows_from_other_code(monkeypatch):
     """Make every shard's stored summary row read as another code's, as after an upgrade: the
     summary then computes each row here, rebuilding its cell's init from the registry."""

@@ -220,7 +220,9 @@ def _sweep(
 
             dask_module()
             scheduler_location(address)
-        _print_plan(exp, run_dir, label, local=address is None, force=force)
+        _print_plan(
+            exp, run_dir, label, local=address is None, force=force, retry_failed=retry_failed
+        )
         return
 
     summary = run_sweep(
@@ -242,14 +244,20 @@ def _sweep(
 
 
 def _print_plan(
-    exp: Experiment, run_dir: Path, label: str | None, *, local: bool, force: bool
+    exp: Experiment,
+    run_dir: Path,
+    label: str | None,
+    *,
+    local: bool,
+    force: bool,
+    retry_failed: bool = False,
 ) -> None:
     """``--dry-run``: the grid, its size, what the run directory already holds (and the cells
     that ``force`` adds to it), and memory (refused, as the run would be, when a cell cannot
     fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
     from ..sweep.preflight import check_memory
-    from ..sweep.runner import plan_sweep
+    from ..sweep.runner import init_definitions, plan_sweep
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
     say(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
@@ -295,6 +303,7 @@ def _print_plan(
         raise VanishlabError(plan.unwritable)
     if local:
         check_memory(plan.cells, plan.available_bytes, 1)
+    init_definitions(plan, force, retry_failed)  # an init name standing for another function
     if plan.other_grid is not None and not force:
         raise VanishlabError(plan.other_grid)
 

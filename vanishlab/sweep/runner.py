@@ -16,7 +16,8 @@ import numbers
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ class SweepPlan:
     sweep moves aside and measures again; ``outside``: sound shards whose cell is in none of
     the run's grids nor this sweep's (copied from another run?), which it keeps and names;
     ``other_inits``: the inits of the sound shards of cells that are not this sweep's;
+    ``recorded_inits``: the manifest's ``inits`` (what each init name stood for);
     ``peak_bytes``: the memory the largest cell needs
     (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
     unknown); ``other_grid``: the line that refuses the run without ``force`` when the
@@ -90,6 +92,7 @@ class SweepPlan:
     outside: tuple[Path, ...] = ()
     other_inits: frozenset[str] = frozenset()  # inits of the run's sound shards of other grids
     other_grid: str | None = None
+    recorded_inits: Mapping[str, str] = field(default_factory=dict)
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -153,6 +156,7 @@ def plan_sweep(
     outside: tuple[Path, ...] = ()
     other_inits: set[str] = set()
     other_grid = None
+    recorded_inits: dict[str, str] = {}
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -164,6 +168,7 @@ def plan_sweep(
         reinit = not any(store.shard_paths(run_dir))
         if not reinit:
             grids = _grids(manifest)
+            recorded_inits = manifest.get("inits") or {}
             known = set().union(*(grid_ids(g) for g in grids))
             new_cells = sum(1 for c in cells if c.cell_id not in known)
             if new_cells:
@@ -204,6 +209,7 @@ def plan_sweep(
         outside,
         frozenset(other_inits),
         other_grid,
+        recorded_inits,
     )
 
 
@@ -241,15 +247,14 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_c
     return f"{own} [{merged}]" if own else merged[0].upper() + merged[1:]
 
 
-def _init_definitions(
-    plan: SweepPlan, recorded: dict[str, str], force: bool, retry_failed: bool
-) -> dict[str, str]:
+def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[str, str]:
     """The manifest's ``inits``: each init name of the run to what it stands for
     (:func:`~vanishlab.sweep.experiments.init_definition`). A cell id holds the init's name
     only, so a name that now stands for another function (``register_init(...,
     replace=True)`` on ``orthogonal``) would keep the other one's cells under it: refused,
     without ``force`` (the same weights under a moved or renamed function), when the run keeps
     any (a cell of this sweep already done and not measured again, or of its other grids)."""
+    recorded = plan.recorded_inits
     pending = {c.cell_id for c in plan.pending(retry_failed)}
     kept = set(plan.other_inits)
     kept |= {c.init for c in plan.cells if c.cell_id in plan.done and c.cell_id not in pending}
@@ -285,7 +290,7 @@ def _run_manifest(
         grids = _grids(manifest)
     # Before the grid's refusal: the --force it offers accepts another init definition too,
     # which that user was never told of (and the record then named the new one alone).
-    inits = _init_definitions(plan, manifest.get("inits") or {}, force, retry_failed)
+    inits = init_definitions(plan, force, retry_failed)
     if plan.other_grid is not None and not force:
         raise VanishlabError(plan.other_grid)
     label = name or manifest.get("name") or exp.name or path_name(run_dir)
