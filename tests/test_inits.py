@@ -412,3 +412,16 @@ def test_a_summary_row_is_not_computed_under_another_definition_of_its_init(
             vl.summarize(run)
     finally:
         summary._code_digest.cache_clear()
+
+
+def test_two_builtin_draws_under_one_name_are_told_apart():
+    """An init registered under another name with a built-in's draw recorded only
+    "vanishlab.sweep.inits:Builtin", whichever draw it was: replacing it with another
+    built-in's draw went unnoticed. The record names the draw."""
+    from vanishlab.sweep.experiments import init_definition
+    from vanishlab.sweep.inits import Builtin
+
+    ortho = init_definition(Init("mine", "orthogonal's draw", Builtin("orthogonal")))
+    xavier = init_definition(Init("mine", "xavier's draw", Builtin("xavier_normal")))
+    assert ortho == "built-in orthogonal" and xavier == "built-in xavier_normal"
+    assert init_definition(INITS["orthogonal"]) == "built-in"

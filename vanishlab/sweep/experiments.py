@@ -66,13 +66,14 @@ _EXPERIMENT_MODULE = re.compile(rf"^{EXPERIMENT_MODULE_PREFIX}(.+)_[0-9a-f]{{8}}
 
 def init_definition(init: Init) -> str:
     """What an init's name stands for in this process, as a run's manifest records it
-    (``inits``): ``"built-in"`` for vanishlab's own, else where its ``apply`` is defined,
+    (``inits``): ``"built-in"`` for vanishlab's own (``"built-in NAME"`` for a built-in's draw
+    registered under another name), else where its ``apply`` is defined,
     ``"module:function"`` (an experiment file's module by the file's name, wherever the file
     lies). Cell ids hold the init's name only: a sweep refuses to resume cells that another
     definition of the same name measured (``register_init(..., replace=True)``)."""
     apply = init.apply
-    if isinstance(apply, Builtin) and apply.name == init.name:
-        return "built-in"
+    if isinstance(apply, Builtin):  # another name for a built-in's draw: which one
+        return "built-in" if apply.name == init.name else f"built-in {apply.name}"
     module = str(getattr(apply, "__module__", None) or "?")
     found = _EXPERIMENT_MODULE.match(module)
     if found:

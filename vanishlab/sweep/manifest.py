@@ -6,10 +6,10 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``inits`` (each init name of the grids to what it stood for
-when its cells were measured: ``"built-in"`` or ``"module:function"``), ``sections``,
-``versions``, ``started``, ``finished``,
-``elapsed_s`` (wall time summed over every invocation, interrupted ones too, but for one
-killed outright, SIGKILL, after which nothing runs to add it), ``n_cells``.
+when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:function"``),
+``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
+every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
+nothing runs to add it), ``n_cells``.
 Every value of a grid must be of its axis's type (an integer, a finite number, true or false, a
 string; null only for an axis that applies to some models) within the axis's bounds and choices
 (as its command-line flag checks them; an init is not looked up, since a run may name one
