@@ -682,7 +682,7 @@ def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
 @pytest.mark.parametrize(
     "command",
     [
-        "sweep --seeds 200 --dry-run",
+        pytest.param("sweep --seeds 200 --dry-run", marks=pytest.mark.slow),  # imports torch
         "inits",
         "--help",
         "sweep --help",
@@ -730,7 +730,10 @@ def test_a_full_standard_output_is_one_line(command):
 
 @pytest.mark.parametrize(
     ("every_s", "expected"),
-    [(10.0, ["20/20"]), (0.0, [*map("{}/20".format, range(2, 19, 2)), "20/20"])],
+    [
+        (10.0, ["20/20"]),
+        pytest.param(0.0, [*map("{}/20".format, range(2, 19, 2)), "20/20"], marks=pytest.mark.slow),
+    ],
 )
 def test_progress_when_stderr_is_not_a_terminal_is_a_few_plain_lines(
     monkeypatch, tmp_path, every_s, expected

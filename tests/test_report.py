@@ -612,6 +612,10 @@ def test_cli_refuses_a_timestamp_that_is_not_a_time(report_run, tmp_path, stamp)
     assert len(lines) == 1 and lines[0].startswith("error: --timestamp"), result.stderr
     assert "is not an ISO 8601 time" in lines[0] and "2024-01-01T00:00:00Z" in lines[0]
     assert not out.exists()
+
+
+def test_cli_pins_the_page_to_a_timestamp(report_run, tmp_path):
+    out = tmp_path / "r.html"
     for fine in ("2024-01-01", "2024-01-01T12:00:00+02:00"):
         result = CliRunner().invoke(
             app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", fine]
@@ -646,7 +650,12 @@ def test_cli_refuses_a_malformed_source_date_epoch(
     assert not out.exists()
     with pytest.raises(vl.VanishlabError, match="SOURCE_DATE_EPOCH"):
         vl.render_report(report_run("single"), out)
-    # --timestamp takes precedence over it; a sound value pins the page.
+
+
+def test_a_timestamp_takes_precedence_over_source_date_epoch(report_run, tmp_path, monkeypatch):
+    # --timestamp takes precedence over a malformed value; a sound value pins the page.
+    out = tmp_path / "r.html"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")
     args = ["report", str(report_run("single")), "-o", str(out)]
     assert CliRunner().invoke(app, [*args, "--timestamp", "2024-01-01"]).exit_code == 0
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1704067200")

@@ -550,6 +550,7 @@ def _ignores_sigint(pid: int) -> bool:
     return bool(mask >> (signal.SIGINT - 1) & 1)
 
 
+@pytest.mark.slow  # make test's time: Ctrl-C mid-sweep stays in test_a_stop_at_any_instant
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
     # It used to ignore Ctrl-C only after importing its preload (torch: seconds): a Ctrl-C in a
