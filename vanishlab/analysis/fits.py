@@ -44,10 +44,12 @@ import pandas as pd
 __all__ = [
     "HORIZON_DECADES",
     "PHASE_TOLERANCE",
+    "checked_lags",
     "default_window",
     "fit_decay",
     "fitted_end",
     "horizon_at_zero",
+    "index_as_columns",
     "norm_values",
     "phase_of",
 ]
@@ -112,7 +114,7 @@ def _checked_window(window: object) -> tuple[int, int | None] | None:
     return int(lo), (None if hi is None else int(hi))
 
 
-def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+def index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its named index levels as columns (``frame.set_index(["layer", "lag"])``:
     the lag or a key of the curves in the index, where they were not seen: a curve's key was
     left out of the fit's rows, and lags in the index named "no lag column"); unnamed levels
@@ -139,7 +141,7 @@ def _value_column(frame: pd.DataFrame, norm: str) -> str:
     raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
 
 
-def _lags(frame: pd.DataFrame) -> np.ndarray:
+def checked_lags(frame: pd.DataFrame) -> np.ndarray:
     """The frame's ``lag`` column as int64, after checking that every lag is an integer >= 0
     (a whole number in a float column too): a ``ValueError`` naming the first that is not."""
     column = frame["lag"]
@@ -264,11 +266,11 @@ def fit_decay(
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
     if norm not in ("fro", "spec"):
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
-    frame = _index_as_columns(frame)
+    frame = index_as_columns(frame)
     value = _value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
     df = frame[[*keys, "lag", value]].reset_index(drop=True)  # labels of concat() repeat
-    df["lag"] = _lags(df)
+    df["lag"] = checked_lags(df)
     if not keys:  # one curve (e.g. vl.origin_log_norms): no key column to group by
         keys = ["_curve"]
         df["_curve"] = 0

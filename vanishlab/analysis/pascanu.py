@@ -34,7 +34,7 @@ from ..core.inputs import (
     module_weight,
 )
 from .activations import GAMMA
-from .fits import _index_as_columns, _lags, norm_values
+from .fits import checked_lags, index_as_columns, norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -221,7 +221,7 @@ def check_pascanu(
     # Keys in the index (frame.set_index(["source", "layer", "lag"])) were "no source, layer,
     # lag column", and a sample there was dropped from the rows returned: named levels are
     # read as columns, as fit_decay reads them, and the frame's own index is given back.
-    given, frame = frame, _index_as_columns(frame)
+    given, frame = frame, index_as_columns(frame)
     spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
     fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
     if spec_col is None and fro_col is None:
@@ -233,7 +233,7 @@ def check_pascanu(
         raise ValueError("frame has no rows to check")
     # The keys as merge() joins them: strings failed there in its words ("You are trying to
     # merge on str and Int64 columns for key 'layer'"), and boolean lags joined as 0 and 1.
-    _lags(frame)  # integers >= 0, as fit_decay reads them
+    checked_lags(frame)  # integers >= 0, as fit_decay reads them
     layer = frame["layer"]
     if pd.api.types.is_bool_dtype(layer) or not (
         pd.api.types.is_numeric_dtype(layer) or _numbers(layer)
