@@ -48,12 +48,14 @@ __all__ = [
     "Experiment",
     "applies_to_no_model",
     "axes_text",
+    "check_init_unchanged",
     "experiment_dirs",
     "init_definition",
     "is_grid_description",
     "list_experiments",
     "load_experiment",
     "models_not_applying",
+    "shard_inits",
     "variant",
 ]
 
@@ -79,6 +81,28 @@ def init_definition(init: Init) -> str:
     if found:
         module = f"{found.group(1)}.py"
     return f"{module}:{getattr(apply, '__qualname__', None) or type(apply).__name__}"
+
+
+def shard_inits(metas: Mapping[str, Mapping[str, Any]], but: Iterable[str] = ()) -> set[str]:
+    """The init names of the cells of ``metas`` (shard metadata by cell id), but those of the
+    cells ``but``."""
+    skip = set(but)
+    configs = (m.get("config") for cid, m in metas.items() if cid not in skip)
+    return {str(c["init"]) for c in configs if isinstance(c, dict) and c.get("init") is not None}
+
+
+def check_init_unchanged(
+    run_dir: Path, recorded: Mapping[str, str], init: str, now: str | None, where: str, why: str
+) -> None:
+    """Refuse ``init`` when it stands for ``now`` ``where`` (a sweep, this process) and the
+    run recorded another definition (:func:`init_definition`; either unknown: nothing to
+    compare). Cell ids hold the init's name only, so its cells would be taken for the other's
+    (``why``, what follows)."""
+    before = recorded.get(init)
+    if before is not None and now is not None and before != now:
+        raise VanishlabError(
+            f"{run_dir} measured init {init!r} as {before}, and {where} {init!r} is {now}: {why}"
+        )
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,11 @@ from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here,
 from .experiments import (
     Experiment,
     axes_text,
+    check_init_unchanged,
     init_definition,
     is_grid_description,
     load_experiment,
+    shard_inits,
     variant,
 )
 from .files import as_flag, as_path, path_name
@@ -180,11 +182,7 @@ def plan_sweep(
                 )
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
-            other_inits = {
-                str(meta["config"].get("init"))
-                for cid, meta in metas.items()
-                if cid not in done and isinstance(meta.get("config"), dict)
-            }
+            other_inits = shard_inits(metas, but=done)
             known |= {c.cell_id for c in cells}  # this sweep's grid: its own (--force adds it)
             outside = tuple(
                 run_dir / store.CELLS / f"{cid}{store.SHARD_SUFFIX}"
@@ -260,12 +258,15 @@ def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[s
     kept |= {c.init for c in plan.cells if c.cell_id in plan.done and c.cell_id not in pending}
     mine = {init: init_definition(INITS[init]) for init in plan.experiment.sweep.init}
     for init, now in mine.items():
-        before = recorded.get(init)
-        if before is not None and before != now and init in kept and not force:
-            raise VanishlabError(
-                f"{plan.run_dir} measured init {init!r} as {before}, and this sweep's {init!r} is "
-                f"{now}: their cells would be mixed under one name; give your init a name of "
-                "its own or choose another --out (--force if both draw the same weights)"
+        if init in kept and not force:
+            check_init_unchanged(
+                plan.run_dir,
+                recorded,
+                init,
+                now,
+                "this sweep's",
+                "their cells would be mixed under one name; give your init a name of its own "
+                "or choose another --out (--force if both draw the same weights)",
             )
     return {**recorded, **mine}
 

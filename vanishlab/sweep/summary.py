@@ -35,10 +35,9 @@ import pyarrow.parquet as pq
 
 from .._version import __version__
 from ..analysis.fits import fit_decay
-from ..errors import VanishlabError
 from . import store
 from .config import AXES, AXIS_TABLE
-from .experiments import init_definition
+from .experiments import check_init_unchanged, init_definition, shard_inits
 from .files import as_path
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
@@ -197,14 +196,15 @@ def _check_init_definitions(run_dir: Path, manifest: dict[str, Any], cells: pd.D
     registered here leaves its rows without theory, and says so in their notes."""
     recorded = manifest.get("inits") if isinstance(manifest.get("inits"), dict) else {}
     for init in sorted({str(i) for i in cells["init"].dropna()} if "init" in cells else ()):
-        before, now = recorded.get(init), _defined_here(init)
-        if before is not None and now is not None and before != now:
-            raise VanishlabError(
-                f"{run_dir} measured init {init!r} as {before}, and in this process {init!r} is "
-                f"{now}: its cells' theory cannot be computed here; register the same init "
-                "first (import the module that does, then call vl.summarize or "
-                "vl.render_report)"
-            )
+        check_init_unchanged(
+            run_dir,
+            recorded,
+            init,
+            _defined_here(init),
+            "in this process",
+            "its cells' theory cannot be computed here; register the same init first (import "
+            "the module that does, then call vl.summarize or vl.render_report)",
+        )
 
 
 def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
@@ -248,12 +248,7 @@ def _fingerprint(run_dir: Path) -> str:
     ]
     # A row computed without its init (not registered in that process) has no theory: once
     # the init is registered, or stands for another function, the summary is computed again.
-    inits = {
-        str(m["config"].get("init"))
-        for m in metas.values()
-        if isinstance(m.get("config"), dict) and m["config"].get("init") is not None
-    }
-    lines += [f"init {name} {_defined_here(name)}" for name in sorted(inits)]
+    lines += [f"init {name} {_defined_here(name)}" for name in sorted(shard_inits(metas))]
     text = "\n".join([SUMMARY_FORMAT, __version__, _code_digest(), *lines])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
