@@ -257,7 +257,7 @@ def _print_plan(
     fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
     from ..sweep.preflight import check_memory
-    from ..sweep.runner import init_definitions, plan_sweep
+    from ..sweep.runner import checked_plan, plan_sweep
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
     say(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
@@ -303,9 +303,7 @@ def _print_plan(
         raise VanishlabError(plan.unwritable)
     if local:
         check_memory(plan.cells, plan.available_bytes, 1)
-    init_definitions(plan, force, retry_failed)  # an init name standing for another function
-    if plan.other_grid is not None and not force:
-        raise VanishlabError(plan.other_grid)
+    checked_plan(plan, force, retry_failed)  # another init definition, another grid
 
 
 sweep = app.command(name="sweep")(sweep_command())

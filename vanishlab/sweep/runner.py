@@ -271,6 +271,17 @@ def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[s
     return {**recorded, **mine}
 
 
+def checked_plan(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[str, str]:
+    """Refuse, without ``force``, what the run would refuse of ``plan`` (the run and
+    ``--dry-run`` alike): an init name that stands for another function than its kept cells'
+    (first: the ``--force`` that the other grid's line offers accepts that too, which the user
+    would never be told), then a different grid. Returns the manifest's ``inits``."""
+    inits = init_definitions(plan, force, retry_failed)
+    if plan.other_grid is not None and not force:
+        raise VanishlabError(plan.other_grid)
+    return inits
+
+
 def _run_manifest(
     exp: Experiment,
     out: str | os.PathLike[str],
@@ -289,11 +300,7 @@ def _run_manifest(
     if plan.is_run_dir and not plan.reinit:
         manifest = store.load_manifest(run_dir)
         grids = _grids(manifest)
-    # Before the grid's refusal: the --force it offers accepts another init definition too,
-    # which that user was never told of (and the record then named the new one alone).
-    inits = init_definitions(plan, force, retry_failed)
-    if plan.other_grid is not None and not force:
-        raise VanishlabError(plan.other_grid)
+    inits = checked_plan(plan, force, retry_failed)
     label = name or manifest.get("name") or exp.name or path_name(run_dir)
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
