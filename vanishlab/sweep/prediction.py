@@ -28,6 +28,7 @@ from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
 from .catalog import ALL_MODELS
 from .config import CellConfig
+from .files import as_flag
 from .inits import INITS
 
 __all__ = [
@@ -155,10 +156,7 @@ def mean_field_inputs(
             "there is no input (give the task's r.m.s. input as input_std)"
         )
         return MeanFieldInputs(activation, None, None, None, "none", reason)
-    bias = _get(cell, "bias", True)
-    if not isinstance(bias, bool | np.bool_):  # bool("False") is True
-        raise TypeError(f"bias must be True or False, got {bias!r:.60}")
-    bias = bool(bias)
+    bias = as_flag(_get(cell, "bias", True), "bias")  # bool("False") is True
     if variances is None and init is None:
         raise ValueError("cell has no 'init' and no variances were given")
     entry = INITS.get(str(init)) if init is not None else None
