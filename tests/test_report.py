@@ -884,6 +884,29 @@ def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path
     assert origin["rnn (relu)"] == "−∞ (linear)"
 
 
+def test_the_remaining_switches_that_are_no_bool_are_refused(report_run, tmp_path):
+    """summarize(cache="no") read and wrote the cache, run_cell(summary="no") computed the
+    summary row, progress="no" showed a progress bar (render_report, run_sweep,
+    analyze_checkpoint) and batch_first="no" read an inputs file as (B, T, I): each was read
+    by its truth value. Each is now a TypeError naming it, as every other switch."""
+    run = report_run("single")
+    with pytest.raises(TypeError, match=r"^cache must be True or False, got 'no'"):
+        vl.summarize(run, cache="no")
+    cell = vl.CellConfig(hidden_size=2, input_size=1, seq_len=2, batch=1)
+    with pytest.raises(TypeError, match=r"^summary must be True or False, got 'no'"):
+        vl.run_cell(cell, summary="no")
+    with pytest.raises(TypeError, match=r"^progress must be True or False, got 'no'"):
+        vl.render_report(run, tmp_path / "r.html", timestamp=STAMP, progress="no")
+    grid = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2)
+    with pytest.raises(TypeError, match=r"^progress must be True or False, got 'no'"):
+        vl.run_sweep(grid, tmp_path / "run", progress="no")
+    for name in ("progress", "batch_first"):
+        with pytest.raises(TypeError, match=f"^{name} must be True or False, got 'no'"):
+            vl.analyze_checkpoint(tmp_path / "none.pt", tmp_path / "a", **{name: "no"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert len(vl.summarize(run, cache=np.False_)) >= 1  # a NumPy bool is a bool
+
+
 @pytest.mark.parametrize("flag", ["no", "False", 0, None])
 def test_overwrite_and_the_sweeps_flags_that_are_no_bool_are_refused(report_run, tmp_path, flag):
     """overwrite="no" was true, as every non-empty string is: the report replaced a file that

@@ -207,6 +207,7 @@ def render_report(
     """
     check_timestamp(timestamp)
     overwrite = as_flag(overwrite, "overwrite")  # "no" replaced a file not this run's report
+    progress = None if progress is None else as_flag(progress, "progress")  # "no" showed one
     manifest = load_manifest(run_dir)
     out = as_path(path, "path") if path is not None else default_report_path(run_dir)
     holder = run_holding(out, run_dir)

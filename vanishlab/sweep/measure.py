@@ -32,6 +32,7 @@ from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
+from .files import as_flag
 from .inits import Init
 from .summary_fields import code_digest
 
@@ -106,6 +107,7 @@ def run_cell(
         )
     if init is not None and not isinstance(init, Init):  # a programmer's mistake, not a cell's
         raise TypeError(f"init must be a vanishlab.Init or None, got {type(init).__name__}")
+    summary = as_flag(summary, "summary")  # summary="no" computed the row
     start = time.perf_counter()
     failure: str | None = None
     rnn: Any = None

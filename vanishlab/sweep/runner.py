@@ -388,6 +388,7 @@ def run_sweep(
     # "no" was true: force extended a directory holding another grid, smoke ran the small one
     force, retry_failed = as_flag(force, "force"), as_flag(retry_failed, "retry_failed")
     exp = _as_experiment(sweep_or_experiment, as_flag(smoke, "smoke"))
+    progress = as_flag(progress, "progress")
     if scheduler is not None and workers is not None:
         raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
     if workers is not None and (

@@ -38,7 +38,7 @@ from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
 from .experiments import check_init_unchanged, init_definition, shard_inits
-from .files import as_path
+from .files import as_flag, as_path
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
@@ -293,6 +293,7 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
             whose init stands for another function in this process than in the run.
     """
     run_dir = as_path(run_dir, "run_dir")
+    cache = as_flag(cache, "cache")  # cache="no" read and wrote the cache
     manifest = store.load_manifest(run_dir)
     path = run_dir / SUMMARY
     fingerprint = _fingerprint(run_dir) if cache else ""

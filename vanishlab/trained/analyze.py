@@ -31,7 +31,7 @@ from ..sweep import store
 from ..sweep.axes import INT64_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
-from ..sweep.files import as_path, as_text, path_name, resolved
+from ..sweep.files import as_flag, as_path, as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.progress import plural, working
@@ -146,6 +146,8 @@ def analyze_checkpoint(
             fit the module, an ``out`` that holds something else or is in use.
     """
     start = time.perf_counter()
+    # progress="no" showed the spinner; batch_first="no" read an inputs file as (B, T, I)
+    progress, batch_first = as_flag(progress, "progress"), as_flag(batch_first, "batch_first")
     given = {"seq_len": seq_len, "batch": batch, "input_std": input_std, "seed": seed}
     unused = [f"{k} (--{k.replace('_', '-')})" for k, v in given.items() if v is not None]
     if inputs is not None and unused:  # ignoring them would measure other inputs in silence

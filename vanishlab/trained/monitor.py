@@ -46,7 +46,7 @@ from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.files import as_path, path_name
+from ..sweep.files import as_flag, as_path, path_name
 from ..sweep.manifest import (
     MONITOR,
     check_name,
@@ -213,9 +213,7 @@ class JacobianMonitor:
         prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
-        if not isinstance(lyapunov, bool | np.bool_):
-            raise TypeError(f"lyapunov must be True or False, got {lyapunov!r}")
-        self.lyapunov = bool(lyapunov)
+        self.lyapunov = as_flag(lyapunov, "lyapunov")
         self.out = as_path(out, "out")
         check_name(name, "name")
         self.name = name
