@@ -207,6 +207,36 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     assert summary.not_remeasured == ()
 
 
+def test_a_damaged_shard_on_another_file_system_is_copied_aside_and_measured_again(
+    tmp_path, monkeypatch
+):
+    """A cells/ folder mounted from another file system: renaming its damaged shard into
+    corrupt/ failed with EXDEV ("Invalid cross-device link"), one line, and every resume
+    failed the same way. Now the shard is copied aside, byte for byte, then removed."""
+    grid = Sweep(gain=(0.5, 1.0), **TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    before = vl.load_results(out)
+    shard = sorted((out / "cells").glob("*.parquet"))[0]
+    _damage_data_page(shard)
+    damaged = shard.read_bytes()
+    replace = os.replace
+
+    def across_devices(src, dst, **kw):
+        if Path(src).parent != Path(dst).parent:  # only within one folder: one file system
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src), None, str(dst))
+        return replace(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", across_devices)
+    monkeypatch.setattr(os, "rename", across_devices)
+    summary = vl.run_sweep(grid, out, workers=1, progress=False)
+    aside = out / "corrupt" / shard.name
+    assert summary.n_run == 1 and summary.moved_aside == (aside,)
+    assert aside.read_bytes() == damaged  # kept whole
+    assert sorted(p.name for p in (out / "corrupt").iterdir()) == [shard.name]  # no temp file
+    assert vl.load_results(out).equals(before)  # healed, bit for bit
+
+
 def test_a_damaged_shard_outside_this_grid_is_not_said_to_be_measured_again(tmp_path):
     # A resume of part of a run moved it aside and said "measured again", which it was not.
     out = tmp_path / "run"

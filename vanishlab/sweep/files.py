@@ -166,7 +166,13 @@ def atomic_write(path: Path, write: Any) -> None:
 
 
 def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
-    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken)."""
+    """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken).
+
+    A ``cells/`` folder on another file system than ``RUN_DIR`` (a mount, a symbolic link to
+    another disk) cannot rename into ``corrupt/`` (EXDEV, "Invalid cross-device link"): the
+    shard is then copied there (to a temporary name, fsync'ed, renamed), and only then
+    removed from ``cells/``. Stopped at any instant, the bytes are in ``cells/`` or in
+    ``corrupt/`` (or both: moved aside again, under a new name, by the next run)."""
     aside = Path(run_dir) / CORRUPT
     aside.mkdir(exist_ok=True)
     target = aside / path.name
@@ -174,7 +180,20 @@ def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
     while target.exists():
         target = aside / f"{path.stem}.{n}{path.suffix}"
         n += 1
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        atomic_write(target, lambda f: _copy_into(path, f))
+        path.unlink()
     fsync_dir(path.parent)
     fsync_dir(aside)
     return target
+
+
+def _copy_into(path: Path, out: Any) -> None:
+    import shutil  # here: the command line's help imports this module, not shutil
+
+    with open(path, "rb") as f:
+        shutil.copyfileobj(f, out)
