@@ -551,9 +551,8 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         (lambda m: m["axes"].update(dtype=["fl_at32"]), "'axes' dtype holds \"fl_at32\" (choose"),
         (lambda m: m.pop("axes"), "'axes' is missing"),
         # Accepted: a report and a resume read the axes as the grids' (a report's settings
-        # were not its cells'), a name's escape sequence redrew the terminal.
+        # were not its cells').
         (lambda m: m["axes"].update(seed=[12345]), "'axes' is not the union of 'grids'"),
-        (lambda m: m.update(name="a\x1b[2Jb"), "'name' holds a control character ('\\x1b')"),
         # A kind of run that does not exist was reported as a sweep page in silence:
         (lambda m: m.update(kind="bogus"), "'kind' must be 'single-model' or 'monitor' (a swe"),
         (lambda m: m.update(kind=5), "'kind' must be 'single-model' or 'monitor' (a sweep has"),
@@ -575,6 +574,46 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
         result = runner.invoke(app, args)
         _one_error_line(result, "manifest.json is malformed: " + message)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+def test_a_manifest_whose_texts_hold_control_characters_is_read_with_them_replaced(
+    run_dir, tmp_path
+):
+    """vanishlab named a run after its folder, tab or escape included, before names were
+    mended: such a run was then refused as malformed, "not written by vanishlab". It is read
+    now, its name and description (which no one checked) with each control character as
+    U+FFFD, as they are written now."""
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "name": "a\tb", "description": "d\x1b[2Je\n"}))
+    read = vl.load_manifest(run_dir)
+    assert (read["name"], read["description"]) == ("a\ufffdb", "d\ufffd[2Je\ufffd")
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "a\ufffdb" in page and "\x1b" not in page and "a\tb" not in page
+    result = runner.invoke(app, ["sweep", "--smoke", "--quiet", "--out", str(run_dir)])
+    assert result.exit_code == 0, result.stderr  # resumed
+    written = json.loads(path.read_text())
+    assert not any(ch in written[k] for k in ("name", "description") for ch in "\t\n\x1b")
+
+
+def test_a_description_is_written_as_one_line_of_text(tmp_path, monkeypatch):
+    """A run's description (an experiment's docstring, a checkpoint's file name) was written
+    and shown with its control characters, where its name's are refused or replaced."""
+    from vanishlab.sweep.manifest import FORMAT, write_manifest
+
+    write_manifest(tmp_path, {"format": FORMAT, "name": "n", "description": "a\tb\x1b[2J"})
+    assert json.loads((tmp_path / "manifest.json").read_text())["description"] == (
+        "a\ufffdb\ufffd[2J"
+    )
+    (tmp_path / "experiments").mkdir()  # found in the working directory
+    doc = '"""Red \\x1b[31mtext\\x1b[0m\\a end."""\n'  # (a docstring's tab reads as spaces)
+    (tmp_path / "experiments" / "ansi.py").write_text(doc)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["experiments"])
+    assert " Red \ufffd[31mtext\ufffd[0m\ufffd end.\n" in result.stdout, result.stdout
+    assert "\x1b" not in result.stdout and "\a" not in result.stdout
 
 
 def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(run_dir, tmp_path):

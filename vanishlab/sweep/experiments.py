@@ -39,7 +39,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
-from .files import name_text, path_name
+from .files import line_text, name_text, path_name
 from .inits import Builtin, Init
 from .manifest import SWEEP_SECTION_NAMES
 
@@ -205,8 +205,10 @@ def _find(ref: str) -> Path:
 
 
 def _first_line(doc: str | None) -> str:
+    """A docstring's first line as an experiment's description (``vanishlab experiments``,
+    the sweep's first line, the manifest): one line of text (:func:`~.files.line_text`)."""
     lines = (doc or "").strip().splitlines()
-    return lines[0].strip() if lines else ""
+    return line_text(lines[0].strip()) if lines else ""
 
 
 def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:

@@ -25,6 +25,7 @@ __all__ = [
     "escaped_text",
     "fsync_dir",
     "is_bool",
+    "line_text",
     "move_aside",
     "name_text",
     "path_name",
@@ -98,9 +99,15 @@ def path_name(path: str | os.PathLike[str]) -> str:
 
 
 def name_text(name: str) -> str:
-    """A file name as a run's name: text (:func:`as_text`) of one line, a control character
-    in it (a tab, an escape) made U+FFFD too (a manifest's name holding one is refused)."""
-    return _CONTROL.sub("\ufffd", as_text(name))
+    """A file name as a run's name: text (:func:`as_text`) of one line (:func:`line_text`)."""
+    return line_text(as_text(name))
+
+
+def line_text(text: str) -> str:
+    """``text`` as one line for a terminal or a page: every control character (a tab, a new
+    line, an escape sequence's ESC, which would redraw the terminal) made U+FFFD. What a run's
+    name, experiment and description are written and read as (:mod:`.manifest`)."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's category Cc

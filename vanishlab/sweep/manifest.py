@@ -16,8 +16,11 @@ string; null only for an axis that applies to some models) within the axis's bou
 registered by another process), so that a hand-edited ``"8"`` or ``-8`` for ``hidden_size`` or
 ``"bogus"`` for ``activation`` is refused in one line, naming the field;
 ``axes`` may be absent only from a manifest without ``grids``, and is their union where both
-are there. A ``name`` holds no control character (it is printed on every line that names the
-run; a folder's name so holding one is mended when it names a run: ``files.name_text``).
+are there. ``name``, ``experiment`` and ``description`` are one line of text each (the name
+is printed on every line that names the run, the description on the report's page): a control
+character in them (a tab, an escape) is U+FFFD (:func:`~.files.line_text`), as they are
+written, and as a manifest written before so (a run named after a folder holding a tab) is
+read.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,13 @@ from typing import Any
 from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
-from .files import as_path, atomic_write
+from .files import as_path, atomic_write, line_text
 
 __all__ = [
     "FORMAT",
     "MANIFEST",
     "MONITOR",
+    "ONE_LINE_KEYS",
     "SINGLE_MODEL",
     "SWEEP",
     "SWEEP_SECTION_NAMES",
@@ -85,7 +88,7 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any])
     """Write ``RUN_DIR/manifest.json`` atomically."""
     if manifest.get("format") != FORMAT:
         raise ValueError(f"a manifest must have format {FORMAT!r}")
-    text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
+    text = json.dumps(_one_line_texts(dict(manifest)), indent=2, allow_nan=False) + "\n"
     path = Path(run_dir) / MANIFEST
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return path
@@ -111,6 +114,7 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
     _fill_later_axes(manifest)
+    _one_line_texts(manifest)  # as written now; earlier releases kept a folder's tab in a name
     problem = _manifest_problem(manifest)
     if problem:
         raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
@@ -136,6 +140,18 @@ def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict
         if step is not None and str(step) not in found:
             found[str(step)] = record
     return found
+
+
+#: The manifest's texts shown on one line (a terminal's, a page's title): no control character.
+ONE_LINE_KEYS = ("name", "experiment", "description")
+
+
+def _one_line_texts(m: dict[str, Any]) -> dict[str, Any]:
+    """``m`` with each text of :data:`ONE_LINE_KEYS` as :func:`~.files.line_text` makes it."""
+    for key in ONE_LINE_KEYS:
+        if isinstance(m.get(key), str):
+            m[key] = line_text(m[key])
+    return m
 
 
 def _fill_later_axes(m: dict[str, Any]) -> None:
@@ -169,9 +185,6 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         value = m.get(key)
         if isinstance(value, str) and any(map(_not_text, value)):
             return f"{key!r} holds a character that is not text"
-    name = m.get("name")  # printed on every line a command says of its run, as --name is checked
-    if isinstance(name, str) and (problem := text_problem(name)):
-        return f"'name' {problem}"
     if m.get("grids") is not None and "axes" not in m:
         return "'axes' is missing (it lists the union of 'grids')"
     if "axes" in m and not _is_grid(m["axes"]):
@@ -312,13 +325,13 @@ def _not_text(ch: str) -> bool:
 
 
 def text_problem(text: str) -> str | None:
-    """What makes ``text`` unfit for a run's name or description, or None: a character that is
-    not text (a byte of another encoding, which no page or terminal can show) or a control
-    character (a new line or an escape sequence would redraw the terminal)."""
+    """What makes ``text`` unfit for a run's name given as ``--name`` (or ``name=``), or None: a
+    character that is not text (a byte of another encoding, which no page or terminal can show)
+    or a control character (a new line or an escape sequence would redraw the terminal)."""
     for ch in text:
         if _not_text(ch):
             return f"holds {ch!r}, a byte that is not UTF-8 text"
-        if unicodedata.category(ch) == "Cc":
+        if line_text(ch) != ch:
             return f"holds a control character ({ch!r})"
     return None
 
