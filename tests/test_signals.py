@@ -109,6 +109,45 @@ main()
 """
 
 
+_CTRL_C_AT_A_LINE = """
+import importlib.util, os, signal, sys
+
+main_file = importlib.util.find_spec("vanishlab.__main__").origin
+at, seen = int(sys.argv[1]), 0
+
+def tracer(frame, event, arg):
+    global seen
+    if frame.f_code.co_filename != main_file:
+        return None
+    if event == "line":
+        seen += 1
+        if seen == at:  # Ctrl-C before this line runs
+            sys.settrace(None)
+            os.kill(os.getpid(), signal.SIGINT)
+    return tracer
+
+sys.settrace(tracer)
+sys.argv = ["vanishlab", "--version"]
+from vanishlab.__main__ import main  # as the console script does
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("line", range(6, 22, 3))
+def test_a_ctrl_c_while_the_console_command_starts_is_one_line(line):
+    """A Ctrl-C while the console script imported vanishlab.__main__, or before main() had
+    its handler in place, was Python's KeyboardInterrupt traceback. Now one line and the end
+    by SIGINT (status 130), from the module's fifth line event on: its docstring and first
+    four statements install the hook that prints the line."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_A_LINE, str(line)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (-signal.SIGINT, "interrupted\n"), done.stderr
+
+
 def test_a_ctrl_c_in_the_interpreters_teardown_is_ignored():
     """Python sets a handler written in Python back to the default when it tears its modules
     down (~0.5 s with torch and pandas loaded): a Ctrl-C then ended a finished command by

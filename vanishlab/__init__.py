@@ -8,12 +8,14 @@ without importing torch, pandas or pyarrow.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__ as __version__
 
+# typing.TYPE_CHECKING without importing typing: the console command imports this module before
+# its Ctrl-C handling is in place (vanishlab.__main__), so it imports nothing it can do without.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .analysis.fits import fit_decay
     from .analysis.linear import linear_rate, origin_log_norms
     from .analysis.meanfield import MeanField, critical_input_var, mean_field
@@ -127,9 +129,14 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'vanishlab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
     globals()[name] = value  # once imported, a plain module attribute
     return value
+
+
+del TYPE_CHECKING
 
 
 def __dir__() -> list[str]:

@@ -3,7 +3,11 @@
 The command line's modules are imported here, inside the entry point, so that a Ctrl-C while
 they load, or while typer builds its commands (the first tenth of a second), ends in the same
 one line as one during a command (:func:`vanishlab.cli._app.user_errors`), not in a
-traceback.
+traceback. Before that, from this module's first statement (while it is imported, before
+:func:`main` runs), an uncaught Ctrl-C is printed as that one line too (:func:`_one_line`),
+and Python ends the process by SIGINT, as :func:`main` does. (The console script imports
+``vanishlab`` itself first, which imports nothing but its version, and Python starts before
+that: a Ctrl-C there, the first ~20 ms, is Python's.)
 
 A command stopped by Ctrl-C or SIGTERM prints its line and cleans up; then, once Python has run
 its exit handlers (temporary folders, the semaphores of worker pools), the process ends by that
@@ -13,13 +17,25 @@ has ended (while Python shuts down) is ignored, once: its work is done; a second
 process at once, should the shutdown hang.
 """
 
-from __future__ import annotations
-
-import atexit
-import io
-import os
-import signal
 import sys
+
+_python_hook = sys.excepthook
+
+
+def _one_line(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    """``sys.excepthook``: an uncaught Ctrl-C as one line; anything else as Python prints it."""
+    if issubclass(kind, KeyboardInterrupt) and sys.stderr is not None:
+        sys.stderr.write("interrupted\n")  # Python then ends the process by SIGINT (status 130)
+    else:
+        _python_hook(kind, value, tb)  # type: ignore[arg-type]
+
+
+sys.excepthook = _one_line  # first: this module's own imports may be interrupted
+
+import atexit  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
 
 _BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
 
