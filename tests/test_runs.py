@@ -762,6 +762,73 @@ def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_p
     assert unraisable == [] and not out.exists()
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="makes its certificate with openssl")
+def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_timeout(
+    tmp_path, monkeypatch
+):
+    """The handshake probe ran for tcp:// only: a tls:// server that completed TLS and then
+    said nothing hung the Client forever. Now the probe runs with the Client's credentials
+    for tls:// too: one line after CONNECT_TIMEOUT_S."""
+    pytest.importorskip("distributed")
+    import socket
+    import ssl
+    import threading
+    import time
+
+    import dask
+
+    from vanishlab.sweep import executors
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def complete_tls_and_say_nothing() -> None:
+        deadline = time.monotonic() + 8  # before the fix: the client gets a closed stream
+        while not stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):  # a timeout, or a client that gave up
+                conn = server.accept()[0]
+                conn.settimeout(2)
+                held.append(context.wrap_socket(conn, server_side=True))
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=complete_tls_and_say_nothing, daemon=True)
+    thread.start()
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
+    address = f"tls://127.0.0.1:{server.getsockname()[1]}"
+    out = tmp_path / "run"
+    tls = {
+        "distributed.comm.tls.ca-file": str(cert),
+        "distributed.comm.tls.client.cert": str(cert),
+        "distributed.comm.tls.client.key": str(key),
+    }
+    try:
+        with dask.config.set(tls):
+            start = time.monotonic()
+            args = ["sweep", *SMALL, "--scheduler", address, "--out", str(out)]
+            result = runner.invoke(app, args)
+            elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
+    assert held  # TLS was completed
+    assert elapsed < 5, elapsed
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

@@ -326,17 +326,16 @@ def scheduler_location(address: str) -> tuple[str, int]:
     return host, port
 
 
-async def _handshake(address: str, seconds: float) -> None:
-    """Open one Dask connection to ``address``, exchange handshakes, close it: within
-    ``seconds`` or TimeoutError (OSError, ValueError, ... for what else goes wrong)."""
+async def _handshake(address: str, seconds: float, security: Any) -> None:
+    """Open one Dask connection to ``address`` (``security``: the Client's), exchange
+    handshakes, close it: within ``seconds`` or TimeoutError (OSError, ... else)."""
     from distributed.comm import parse_address
     from distributed.comm.registry import get_backend
-    from distributed.security import Security
 
     deadline = time.monotonic() + seconds
     scheme, location = parse_address(address)
     connector = get_backend(scheme).get_connector()
-    args = Security().get_connection_args("client")  # as the Client's default
+    args = security.get_connection_args("client")  # as the Client's
     comm = await asyncio.wait_for(connector.connect(location, **args), seconds)
     try:
         # As distributed.comm.connect does, but with a time limit on the scheduler's answer.
@@ -346,7 +345,7 @@ async def _handshake(address: str, seconds: float) -> None:
         comm.abort()
 
 
-def _check_handshake(address: str, seconds: float) -> None:
+def _check_handshake(address: str, seconds: float, security: Any) -> None:
     """Refuse, in one line, an address that does not answer as a Dask scheduler in ``seconds``.
 
     distributed's Client waits for the scheduler's handshake with no time limit, whatever its
@@ -358,7 +357,7 @@ def _check_handshake(address: str, seconds: float) -> None:
 
     def probe() -> None:
         try:
-            asyncio.run(_handshake(address, seconds))
+            asyncio.run(_handshake(address, seconds, security))
         except BaseException as err:  # handed to the caller's thread
             failure.append(err)
 
@@ -423,12 +422,18 @@ def dask_client(address: str) -> Any:
     within :data:`CONNECT_TIMEOUT_S` or so)."""
     distributed = dask_module()
     check_scheduler(address)
-    # Plain TCP only: a tls:// cluster may take its credentials from a security loader that
-    # only the Client calls (and its TLS handshake has a time limit of its own).
-    if not address.startswith("tls://"):
-        _check_handshake(address, CONNECT_TIMEOUT_S)
+    from distributed.client import _maybe_call_security_loader
+
+    try:  # the Client's credentials, read as it reads them: for the probe and the Client
+        security = _maybe_call_security_loader(address) or distributed.Security()
+        security = distributed.Security.temporary() if security is True else security
+    except ImportError as err:  # the configured security loader (or what it needs) is missing
+        raise VanishlabError(f"Dask scheduler at {address}: {err}".splitlines()[0]) from None
+    security = distributed.Security(**security) if isinstance(security, dict) else security
+    _check_handshake(address, CONNECT_TIMEOUT_S, security)  # tls:// too: TLS, then silence
     try:
-        return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        kw = {"timeout": CONNECT_TIMEOUT_S, "security": security, "set_as_default": False}
+        return distributed.Client(address, **kw)
     except (OSError, TimeoutError, ValueError) as err:
         raise VanishlabError(
             f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
