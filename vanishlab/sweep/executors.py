@@ -422,10 +422,11 @@ def dask_client(address: str) -> Any:
     within :data:`CONNECT_TIMEOUT_S` or so)."""
     distributed = dask_module()
     check_scheduler(address)
-    from distributed.client import _maybe_call_security_loader
-
-    try:  # the Client's credentials, read as it reads them: for the probe and the Client
-        security = _maybe_call_security_loader(address) or distributed.Security()
+    # The Client's credentials, read as it reads them, for the probe and the Client (a private
+    # helper of distributed's: without it, the configuration's, as before security loaders).
+    loader = getattr(distributed.client, "_maybe_call_security_loader", lambda _: None)
+    try:
+        security = loader(address) or distributed.Security()
         security = distributed.Security.temporary() if security is True else security
     except ImportError as err:  # the configured security loader (or what it needs) is missing
         raise VanishlabError(f"Dask scheduler at {address}: {err}".splitlines()[0]) from None
