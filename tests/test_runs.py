@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
 from vanishlab.sweep import store
 from vanishlab.sweep.config import Sweep
 from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT, variant
@@ -384,6 +386,53 @@ def test_an_init_that_draws_from_the_global_rng_fails_its_cells_and_leaves_the_r
         assert "'global_rng_test' drew from torch's global random generator" in reason
     finally:
         INITS.pop("global_rng_test", None)
+
+
+def test_cells_built_in_two_threads_at_once_do_not_see_each_others_draws(monkeypatch):
+    """Dask workers run cells in threads. build_module compares torch's global generator
+    before and after the init's apply, and another thread's nn.RNN constructor drawing from it
+    in between failed the cell as if its init had drawn ("init ... drew from torch's global
+    random generator": 54 of 8000 builds with 4 threads). Here the main thread's constructor
+    has drawn (and not yet restored the generator) when the other thread's apply ends: the
+    main thread's build now waits for the other's."""
+    import threading
+
+    from torch import nn
+
+    from vanishlab.sweep.cell import build_module
+    from vanishlab.sweep.config import CellConfig
+
+    in_apply, drawn, errors = threading.Event(), threading.Event(), []
+    reset = nn.RNNBase.reset_parameters
+
+    def reset_then_pause(self) -> None:
+        reset(self)  # draws from the global generator (inside build_module's fork)
+        if threading.current_thread() is threading.main_thread():
+            drawn.set()
+            time.sleep(0.2)
+
+    def waiting_orthogonal(rnn, gain, generator):
+        INITS["orthogonal"].apply(rnn, gain, generator)
+        in_apply.set()
+        drawn.wait(0.4)  # before the fix: the main thread's constructor has drawn by now
+
+    monkeypatch.setattr(nn.RNNBase, "reset_parameters", reset_then_pause)
+    base = {"activation": "tanh", "gain": 1.0, "num_layers": 1, "hidden_size": 8}
+    base |= {"input_size": 2, "seq_len": 3, "batch": 1, "seed": 0}
+
+    def other() -> None:
+        config = CellConfig(init="orthogonal", **base)
+        try:
+            build_module(config, Init("orthogonal", "waits", waiting_orthogonal))
+        except VanishlabError as err:
+            errors.append(str(err))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert in_apply.wait(5)
+    build_module(CellConfig(init="normal", **base))
+    thread.join()
+    assert errors == []
 
 
 def _recurrent_only(rnn, gain, generator):

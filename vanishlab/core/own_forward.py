@@ -13,6 +13,8 @@ import warnings
 import torch
 from torch import nn
 
+from . import global_rng
+
 __all__ = ["check_own_forward"]
 
 _BASES = (nn.RNN, nn.LSTM, nn.GRU)
@@ -52,7 +54,7 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     modes = [(m, m.training) for m in module.modules()]
     try:
         module.train(False)
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+        with torch.no_grad(), global_rng.forked(devices):
             ours = base.forward(module, first, h0)[0]
             try:
                 theirs = type(module).forward(module, first, h0)

@@ -42,6 +42,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core import global_rng
 from ..core.engine import JacobianLogNorms
 from ..errors import VanishlabError
 from . import store, train_cell
@@ -114,19 +115,23 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
         raise VanishlabError(f"init {init.name!r} does not apply to model {model!r}")
     dtype = getattr(torch, config.dtype)
     shape = (config.input_size, config.hidden_size, config.num_layers)
-    with torch.random.fork_rng(devices=[]):  # nn.RNN's own reset draws from the global RNG
-        module: nn.RNNBase
-        if model == "lstm":
-            module = nn.LSTM(*shape, bias=config.bias, dtype=dtype)
-        elif model == "gru":
-            module = nn.GRU(*shape, bias=config.bias, dtype=dtype)
-        else:
-            module = nn.RNN(*shape, nonlinearity=config.activation, bias=config.bias, dtype=dtype)
-    drawn = {name: p.detach().clone() for name, p in module.named_parameters()}
-    with torch.random.fork_rng(devices=[]):  # the state is compared, then restored
-        before = torch.random.get_rng_state()
-        init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
-        drew_global = not torch.equal(before, torch.random.get_rng_state())
+    # Under global_rng's lock throughout: another thread's constructor drawing between the
+    # two reads of the state below failed this cell as if its init had drawn.
+    with global_rng.LOCK:
+        with global_rng.forked():  # nn.RNN's own reset draws from the global RNG
+            module: nn.RNNBase
+            if model == "lstm":
+                module = nn.LSTM(*shape, bias=config.bias, dtype=dtype)
+            elif model == "gru":
+                module = nn.GRU(*shape, bias=config.bias, dtype=dtype)
+            else:
+                nonlinearity = config.activation
+                module = nn.RNN(*shape, nonlinearity=nonlinearity, bias=config.bias, dtype=dtype)
+        drawn = {name: p.detach().clone() for name, p in module.named_parameters()}
+        with global_rng.forked():  # the state is compared, then restored
+            before = torch.random.get_rng_state()
+            init.apply(module, config.gain, seeded_generator(config.seed, "weights"))
+            drew_global = not torch.equal(before, torch.random.get_rng_state())
     if drew_global:  # its weights would change with the cells run before it in the process
         raise VanishlabError(
             f"init {init.name!r} drew from torch's global random generator: draw only from the "

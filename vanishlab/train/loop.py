@@ -35,6 +35,7 @@ to keep the original.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import numbers
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..core import global_rng
 from .tasks import Task
 
 __all__ = [
@@ -178,12 +180,17 @@ def train_cell(
     diverged = False
     was_training = module.training
     start = time.perf_counter()
+    dropout_seed = int(torch.randint(0, 2**62, (1,), generator=data_gen))
+    # Dropout between layers draws from the global generator: seed it from the data stream,
+    # inside a fork so the caller's random state is untouched, under global_rng's lock so that
+    # no other thread of vanishlab's draws from it meanwhile. A module that draws nothing from
+    # it leaves it alone (and other threads free: training cells run side by side).
+    uses_global = _draws_from_global(module)
     rng_devices = [device] if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=rng_devices):
-            # Dropout between layers draws from the global generator: seed it from the data
-            # stream, inside a fork so the caller's random state is untouched.
-            _seed_global(int(torch.randint(0, 2**62, (1,), generator=data_gen)), device)
+        with global_rng.forked(rng_devices) if uses_global else contextlib.nullcontext():
+            if uses_global:
+                _seed_global(dropout_seed, device)
             module.train()
             step = 0
             for target in schedule:
@@ -260,6 +267,14 @@ def _generator(seed: int, stream: str) -> torch.Generator:
     """An independent generator per (seed, stream), the same on every machine."""
     digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def _draws_from_global(module: nn.Module) -> bool:
+    """Whether training ``module`` may draw from torch's global generator: dropout between its
+    layers (the only draw of nn.RNN, nn.LSTM and nn.GRU), or a subclass's own ``forward``."""
+    base = next(c for c in type(module).__mro__ if c in (nn.RNN, nn.LSTM, nn.GRU))
+    stacked_dropout = module.dropout > 0 and module.num_layers > 1
+    return stacked_dropout or type(module).forward is not base.forward
 
 
 def _seed_global(seed: int, device: torch.device) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core import global_rng
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
 from ..sweep.files import as_path
@@ -401,7 +402,7 @@ def build_module(
     if spec.kind == "rnn":
         kwargs["nonlinearity"] = spec.nonlinearity
     dtype = getattr(torch, spec.dtype)
-    with torch.random.fork_rng(devices=[]):
+    with global_rng.forked():
         module = cls(spec.input_size, spec.hidden_size, spec.num_layers, dtype=dtype, **kwargs)
     own = {k: v.to(dtype) for k, v in weights.items() if _PARAM.fullmatch(k)}
     odd = [k for k, v in own.items() if v.layout != torch.strided or v.is_meta]

@@ -42,6 +42,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core import global_rng
 from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
@@ -139,8 +140,7 @@ def _clone(t: Any) -> Any:
 @contextlib.contextmanager
 def _untouched_rng(device: torch.device) -> Iterator[None]:
     """Save and restore torch's CPU generator and, for a CUDA module, its device's."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, device_type="cuda"):
+    with global_rng.forked([device] if device.type == "cuda" else []):
         yield
 
 
