@@ -673,3 +673,40 @@ print(sorted(loaded - set(code_modules())))
         "vanishlab.sweep.init_weights",
     } <= modules
     assert "vanishlab.report" not in modules and "vanishlab.cli" not in modules
+
+
+def test_the_code_digest_never_parses_in_two_threads_at_once(monkeypatch):
+    """Dask workers summarise cells in threads, and the first summary of each process reads the
+    code's sources with ast.parse, which CPython 3.11 cannot run in two threads at once ("AST
+    constructor recursion depth mismatch", seen once in a Dask worker). Two threads that ask
+    for the digest together now parse one after the other, once."""
+    import ast
+    import threading
+    import time
+
+    from vanishlab.sweep import summary_fields
+
+    parse, inside, most = ast.parse, [0], [0]
+
+    def slow_parse(*args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.002)  # another thread would parse here
+        try:
+            return parse(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(summary_fields.ast, "parse", slow_parse)
+    summary_fields._read_code_sources.cache_clear()
+    summary_fields.code_digest.cache_clear()
+    try:
+        threads = [threading.Thread(target=summary_fields.code_modules) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert most == [1]
+    finally:
+        summary_fields._read_code_sources.cache_clear()
+        summary_fields.code_digest.cache_clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -144,9 +145,20 @@ def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
     return {n for n in out if n == "vanishlab" or n.startswith("vanishlab.")}
 
 
-@lru_cache(maxsize=1)
+_PARSING = threading.Lock()
+
+
 def _code_sources() -> dict[str, bytes]:
-    """``{module: its source}`` of :func:`code_modules`, each file read once."""
+    """``{module: its source}`` of :func:`code_modules`, each file read once: by one thread at a
+    time (Dask workers summarise cells in threads), as CPython 3.11's ``ast.parse`` keeps its
+    recursion depth per process, and two parses at once can fail with "SystemError: AST
+    constructor recursion depth mismatch" (seen once in a Dask worker thread)."""
+    with _PARSING:
+        return _read_code_sources()
+
+
+@lru_cache(maxsize=1)
+def _read_code_sources() -> dict[str, bytes]:
     seen: dict[str, bytes] = {}
     todo = list(CODE_ROOTS)
     while todo:
