@@ -428,14 +428,37 @@ def test_a_zero_dimensional_integer_tensor_is_a_step(tmp_path):
         assert mon.step(torch.tensor(7)) is not None
         assert mon.step(torch.tensor(8, dtype=torch.int32)) is not None
         assert mon.step(torch.tensor(7)) is None  # already recorded
-        for bad in (torch.tensor(9.0), torch.tensor(True), torch.tensor([9]), torch.tensor(-1)):
-            with pytest.raises(ValueError, match="the step must be an integer from 0"):
+        for bad in (torch.tensor(9.0), torch.tensor(True), torch.tensor([9])):
+            with pytest.raises(TypeError, match=r"^the step n must be an integer, got tensor"):
                 mon.step(bad)
+        with pytest.raises(ValueError, match="the step n must be an integer from 0"):
+            mon.step(torch.tensor(-1))
     assert sorted(vl.load_results(tmp_path / "m")["step"].unique()) == [7, 8]
     assert sorted(json.loads((tmp_path / "m" / "manifest.json").read_text())["steps"]) == [
         "7",
         "8",
     ]
+
+
+def test_a_step_or_every_of_a_wrong_type_is_a_type_error_naming_it(tmp_path):
+    # step(2.0), step(True) and every=2.5 were a ValueError ("the step must be an integer from
+    # 0 to 2**63 - 1, got 2.0"), as if the value were out of range; a negative integer still is
+    # a ValueError, and a NumPy integer a step.
+    rnn, probe = nn.RNN(2, 3), torch.randn(4, 1, 2)
+    for bad in (2.5, "2", None):
+        with pytest.raises(TypeError, match=f"^every must be an integer, got {bad!r}$"):
+            JacobianMonitor(rnn, probe, out=tmp_path / "m", every=bad)
+    with JacobianMonitor(rnn, probe, out=tmp_path / "m", every=2) as mon:
+        for bad in (2.0, True, np.float64(4.0), "4"):
+            with pytest.raises(
+                TypeError, match=f"^the step n must be an integer, got {re.escape(repr(bad))}$"
+            ):
+                mon.step(bad)
+        for bad in (-2, np.int64(-2)):
+            with pytest.raises(ValueError, match=r"^the step n must be an integer from 0 to 2"):
+                mon.step(bad)
+        assert mon.step(np.int64(4)) is not None
+    assert list(vl.load_results(tmp_path / "m")["step"].unique()) == [4]
 
 
 def test_a_numpy_integer_is_an_every(tmp_path):
@@ -447,8 +470,10 @@ def test_a_numpy_integer_is_an_every(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
     with JacobianMonitor(rnn, probe, out=out, every=np.int32(2)) as mon:  # the same every
         assert mon.step(2) is None
-    for bad in (np.int64(0), np.float64(2.0), True):
-        with pytest.raises(ValueError, match="every must be a positive integer"):
+    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+        JacobianMonitor(rnn, probe, out=out, every=np.int64(0))
+    for bad in (np.float64(2.0), True):
+        with pytest.raises(TypeError, match=r"^every must be an integer, got"):
             JacobianMonitor(rnn, probe, out=out, every=bad)
 
 
@@ -459,8 +484,10 @@ def test_a_zero_dimensional_integer_tensor_is_an_every(tmp_path):
     with JacobianMonitor(rnn, probe, out=out, every=torch.tensor(2)) as mon:
         assert [mon.step(n) is not None for n in range(4)] == [True, False, True, False]
     assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
-    for bad in (torch.tensor(0), torch.tensor(2.0), torch.tensor(True), torch.tensor([2])):
-        with pytest.raises(ValueError, match="every must be a positive integer"):
+    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+        JacobianMonitor(rnn, probe, out=out, every=torch.tensor(0))
+    for bad in (torch.tensor(2.0), torch.tensor(True), torch.tensor([2])):
+        with pytest.raises(TypeError, match=r"^every must be an integer, got tensor"):
             JacobianMonitor(rnn, probe, out=out, every=bad)
 
 
@@ -785,7 +812,9 @@ def test_a_step_beyond_the_int64_step_column_is_refused_before_measuring(tmp_pat
     # to convert to C long" as its step column was filled.
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
         for bad in (2**63, np.uint64(2**64 - 1), torch.tensor(2**64 - 1, dtype=torch.uint64)):
-            with pytest.raises(ValueError, match=r"the step must be an integer from 0 to 2\*\*63"):
+            with pytest.raises(
+                ValueError, match=r"the step n must be an integer from 0 to 2\*\*63"
+            ):
                 mon.step(bad)
         assert mon.step(2**63 - 1) is not None
     assert list(vl.load_cells(tmp_path / "m")["step"]) == [2**63 - 1]

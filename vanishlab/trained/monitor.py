@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import numbers
 import os
 import time
 import warnings
@@ -44,7 +43,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import check_finite, module_weight, prepare_inputs
+from ..core.inputs import check_finite, check_integer, module_weight, prepare_inputs
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import as_flag, as_path, path_name
@@ -198,10 +197,11 @@ class JacobianMonitor:
         lyapunov: bool = True,
         name: str | None = None,
     ) -> None:
-        every = _untensored(every)  # as step() takes its n
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+        # as step() takes its n: numpy's integers too (and JSON needs int); 2.0, True are no
+        # integer (a TypeError), 0 is out of range (a ValueError)
+        every = check_integer(_untensored(every), "every")
+        if every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        every = int(every)  # numpy's integers too, as step() takes them (and JSON needs int)
         if not isinstance(probe, torch.Tensor):
             raise TypeError(f"probe must be a torch.Tensor, got {type(probe).__name__}")
         self.module = find_module(module)
@@ -268,8 +268,9 @@ class JacobianMonitor:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
         ``n`` is an integer from 0 to 2**63 - 1 (the ``step`` column is int64): a Python or
-        NumPy integer, or a 0-d integer tensor (a step counter kept as a tensor); a float or
-        bool tensor is refused.
+        NumPy integer, or a 0-d integer tensor (a step counter kept as a tensor). Anything else
+        (a float, even ``2.0``, a bool, a float or bool tensor) is a ``TypeError``, an integer
+        out of that range a ``ValueError``.
 
         Returns the rows written (with their ``step`` column), or None. A forward pass that
         overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
@@ -286,11 +287,12 @@ class JacobianMonitor:
         """
         if self._lock is None:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
-        n = _untensored(n)  # a step counter kept as a tensor: torch.tensor(7)
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n <= STEP_MAX:
+        # a step counter kept as a tensor (torch.tensor(7)), numpy's integers (a loop over
+        # np.arange); 2.0, True or a float tensor is no integer (a TypeError, as for every)
+        n = check_integer(_untensored(n), "the step n")
+        if not 0 <= n <= STEP_MAX:
             # (above STEP_MAX: an OverflowError from numpy, after the measurement)
-            raise ValueError(f"the step must be an integer from 0 to 2**63 - 1, got {n!r}")
-        n = int(n)  # numpy's integers too (a loop over np.arange)
+            raise ValueError(f"the step n must be an integer from 0 to 2**63 - 1, got {n!r}")
         if n % self.every:
             return None
         self._check_same_module()
