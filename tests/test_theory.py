@@ -449,7 +449,7 @@ def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_modules_are_refused_by_the_theory_as_by_the_engine(dtype) -> None:
+def test_half_precision_modules_are_refused_by_the_theory_as_by_the_engine(dtype, tmp_path) -> None:
     """The theory functions took a float16 or bfloat16 module (and check_pascanu read its
     tolerance from float16's eps, 0.01 per step of lag at H = 8), which the engine refuses:
     now the same check refuses them in the engine's words. A weight tensor of any floating
@@ -467,6 +467,15 @@ def test_half_precision_modules_are_refused_by_the_theory_as_by_the_engine(dtype
     for call in calls:
         with pytest.raises(TypeError, match=f"the RNN's weights are {dtype}; vanishlab measures"):
             call()
+    # Those that take no inputs do not ask to convert any ("(and x likewise)" was said to all);
+    # those that do name them as their caller does (the monitor's probe).
+    for call in calls[:-1]:
+        with pytest.raises(TypeError, match=r"module\.float\(\) or module\.double\(\)$"):
+            call()
+    with pytest.raises(TypeError, match=r"module\.double\(\) \(and x likewise\)$"):
+        calls[-1]()
+    with pytest.raises(TypeError, match=r"module\.double\(\) \(and probe likewise\)$"):
+        vl.JacobianMonitor(rnn, torch.randn(5, 2, 3, dtype=dtype), out=tmp_path / "m")
     assert vl.linear_rate(torch.eye(3, dtype=dtype)) == 0.0
 
 

@@ -107,7 +107,7 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     module = check_gated(module)
     name = type(module).__name__
     L, H = module.num_layers, module.hidden_size
-    w0 = check_float_module(module, name)
+    w0 = check_float_module(module, name, inputs=what)
     xs, batched = check_sequence(
         x,
         input_size=module.input_size,

@@ -205,16 +205,21 @@ def _forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
     return weights
 
 
-def check_float_module(module: nn.Module, name: str) -> torch.Tensor:
+def check_float_module(module: nn.Module, name: str, inputs: str | None = None) -> torch.Tensor:
     """Return ``module.weight_ih_l0`` after checking every parameter and every weight its
     forward uses: float32 or float64, all of one dtype and device, with values (``TypeError``
-    otherwise, saying how to convert), and finite (``ValueError`` naming it)."""
+    otherwise, saying how to convert), and finite (``ValueError`` naming it).
+
+    ``inputs`` is the caller's name for the inputs it measures the module on (``"x"``,
+    ``"probe"``), which must then be converted too; None for a caller that takes no inputs
+    (``linear_rate``, ``pascanu_bound``), whose message names none."""
     weights = _forward_weights(module, name)
     w0 = weights["weight_ih_l0"]
     if w0.dtype not in FLOAT_DTYPES:
+        likewise = "" if inputs is None else f" (and {inputs} likewise)"
         raise TypeError(
             f"the {name}'s weights are {w0.dtype}; vanishlab measures float32 or float64 "
-            f"modules: convert it with module.float() or module.double() (and x likewise)"
+            f"modules: convert it with module.float() or module.double(){likewise}"
         )
     params = dict(module.named_parameters())
     # Then the weights that are no parameter, which escaped these checks (NaN norms).
@@ -327,7 +332,7 @@ def prepare_inputs(rnn: object, x: object, h0: object = None, *, what: str = "x"
     """
     rnn = check_rnn(rnn)
     L, H = rnn.num_layers, rnn.hidden_size
-    w0 = check_float_module(rnn, "RNN")
+    w0 = check_float_module(rnn, "RNN", inputs=what)
     xs, batched = check_sequence(
         x, input_size=rnn.input_size, batch_first=rnn.batch_first, like=w0, name="RNN", what=what
     )
