@@ -236,6 +236,33 @@ def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> 
     assert alone.blocks == () and "is left out of this section: its forward pass" in alone.intro
 
 
+def test_cells_whose_weights_overflow_at_init_are_not_said_to_overflow_in_their_forward_pass(
+    tmp_path: Path,
+) -> None:
+    """A cell whose weights were inf after its init (gain 1e39 in float32) was said to be left
+    out because "its forward pass overflowed at initialisation": it never ran one."""
+    from vanishlab.report.sections.trainability import _not_trained_text
+    from vanishlab.sweep.trainability import not_trained
+
+    grid = vl.Sweep(
+        activation=("relu",), init=("normal",), gain=(6.0, 1e39), task=("adding",),
+        input_size=(2,), seq_len=(80,), hidden_size=(8,), train_steps=(3,), batch=(2,),
+    )  # fmt: skip
+    vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False)
+    missing = not_trained(vl.load_cells(tmp_path / "run")).sort_values("gain")
+    assert list(missing["failure"]) == ["overflow", "overflow"]
+    weights = missing[missing["gain"] > 6]
+    assert (
+        "its weights overflowed at initialisation, so it was neither measured nor trained"
+        in _not_trained_text(weights, 0)
+    )
+    assert "the weights of 1 and the forward pass of 1 overflowed" in _not_trained_text(missing, 0)
+    errors = pd.concat([weights, weights.assign(failure="error")])
+    assert "the weights of 1 overflowed at initialisation, so it was neither measured nor " in (
+        _not_trained_text(errors, 0)
+    )
+
+
 def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run: Path) -> None:
     """A norm exactly 0 at lag 0 made the drop -inf - -inf = NaN (every lag 0 too) or -inf -
     y = -inf (later lags not 0): the table read '> n', a gradient that never fell 1000-fold,

@@ -34,6 +34,7 @@ from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .files import as_flag
 from .inits import Init
+from .schema import overflow_reason
 from .summary_fields import code_digest
 
 __all__ = ["run_cell"]
@@ -63,7 +64,7 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
         axis, value = huge[0]
         what = "weights" if axis == "gain" else "inputs"
         raise _Unrepresentable(
-            f"the {what} overflow {config.dtype} at {axis} {value:g} ({type(err).__name__})"
+            overflow_reason(what, f"{config.dtype} at {axis} {value:g} ({type(err).__name__})")
         ) from None
     for name, param in rnn.named_parameters():
         if not bool(torch.isfinite(param).all()):
@@ -73,12 +74,13 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
                     f"where the gain cannot overflow {config.dtype}"
                 )
             raise _Unrepresentable(
-                f"the weights overflow {config.dtype} at gain {config.gain:g} ({name} holds "
-                "inf or NaN)"
+                overflow_reason(
+                    "weights", f"{config.dtype} at gain {config.gain:g} ({name} holds inf or NaN)"
+                )
             )
     if not bool(torch.isfinite(x).all()):
         raise _Unrepresentable(
-            f"the inputs overflow {config.dtype} at input_std {config.input_std:g}"
+            overflow_reason("inputs", f"{config.dtype} at input_std {config.input_std:g}")
         )
     return rnn, x
 

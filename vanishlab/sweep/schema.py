@@ -21,6 +21,7 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FAILURES",
     "KEY_COLUMNS",
+    "OVERFLOW_PARTS",
     "SCHEMA",
     "STEP_COLUMNS",
     "STEP_SCHEMA",
@@ -29,6 +30,8 @@ __all__ = [
     "CellMeta",
     "config_fields",
     "meta_keys_ok",
+    "overflow_reason",
+    "overflowed_part",
     "shard_schema",
 ]
 
@@ -105,6 +108,27 @@ _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n
 _OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
 FAILURES = ("overflow", "nan", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
+OVERFLOW_PARTS = ("weights", "inputs", "forward pass")
+"""What of a sweep cell reached inf or NaN when its ``failure`` is ``"overflow"``: its weights
+or inputs as drawn (a ``gain`` or ``input_std`` beyond its dtype), or its forward pass."""
+
+
+def overflow_reason(part: str, detail: str) -> str:
+    """The ``reason`` of a sweep cell whose weights or inputs overflow its dtype (``part``
+    ``"weights"`` or ``"inputs"``), as :func:`overflowed_part` reads it back."""
+    return f"the {part} overflow {detail}"
+
+
+def overflowed_part(reason: object) -> str:
+    """Which of :data:`OVERFLOW_PARTS` a cell that failed with ``"overflow"`` says overflowed
+    in its ``reason``: the weights or inputs (:func:`overflow_reason`), else its forward pass
+    (:class:`~vanishlab.errors.NonFiniteStateError`)."""
+    for part in OVERFLOW_PARTS[:2]:
+        if isinstance(reason, str) and reason.startswith(overflow_reason(part, "")):
+            return part
+    return OVERFLOW_PARTS[2]
+
+
 TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
     ("final_loss", "double"),
     ("chance_loss", "double"),

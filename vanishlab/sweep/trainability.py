@@ -14,9 +14,9 @@ layer its Jacobian is then 0 at every lag) leaves nothing to fall from: no horiz
 ``drop_at_required`` (NaN), and the cell is predicted trainable when its gradient at the
 required lag is not exactly 0 (it has not fallen below lag 0's), untrainable when it is (an
 exact zero there counts as a fall, as it does after a finite lag 0). A cell meant to be
-trained whose measurement at initialisation failed (its forward pass overflowed) was never
-trained: it has no outcome, so :func:`trainability` leaves it out and :func:`not_trained` lists
-it.
+trained whose measurement at initialisation failed (its weights or its forward pass
+overflowed) was never trained: it has no outcome, so :func:`trainability` leaves it out and
+:func:`not_trained` lists it.
 
 Pure pandas (no torch), so that a report reads it without the training code
 (:mod:`vanishlab.sweep.train_cell`, which trains the cells).

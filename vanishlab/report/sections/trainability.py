@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
@@ -346,19 +347,29 @@ def trainability_section(view: RunView) -> Section | None:
     return Section("trainability", "Trainability", intro, blocks)
 
 
+_PARTS_PLURAL = {"forward pass": "forward passes"}
+
+
 def _not_trained_text(missing: pd.DataFrame, n_trained: int) -> str:
     """What became of the cells meant to be trained that have no outcome (sweep.trainability)."""
     n = len(missing)
     failure = missing["failure"] if "failure" in missing else pd.Series("", index=missing.index)
-    overflow = int((failure == "overflow").sum())
+    overflowed = failure == "overflow"
+    overflow = int(overflowed.sum())
     errors = n - overflow
     why = []
-    if overflow:  # all of them: "its forward pass" / "their forward passes"; some: "of 2"
-        whose = "its forward pass" if n == 1 else "their forward passes"
+    if overflow:  # what overflowed, as each cell's reason says: weights, inputs, forward pass
+        reason = missing["reason"] if "reason" in missing else pd.Series(None, index=missing.index)
+        parts = reason[overflowed].map(overflowed_part).value_counts()
+        parts = [(part, int(parts[part])) for part in OVERFLOW_PARTS if part in parts]
+        if len(parts) == 1 and not errors:  # "its forward pass" / "their weights"
+            part = parts[0][0]
+            whose = [f"its {part}" if n == 1 else f"their {_PARTS_PLURAL.get(part, part)}"]
+        else:  # "the weights of 1 and the forward pass of 2"
+            whose = [f"the {part} of {count}" for part, count in parts]
         why.append(
-            f"{whose if not errors else f'the forward pass of {overflow}'} overflowed at "
-            f"initialisation, so {'it was' if overflow == 1 else 'they were'} neither measured "
-            "nor trained"
+            f"{' and '.join(whose)} overflowed at initialisation, so "
+            f"{'it was' if overflow == 1 else 'they were'} neither measured nor trained"
         )
     if errors:
         why.append(f"{errors if overflow else 'it' if n == 1 else 'they'} failed with an error")
