@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +99,52 @@ def test_the_readme_s_own_init_experiment_sweeps_twice_and_on_workers(tmp_path) 
         assert set(rows.loc[rows["init"] == "my_uniform", "mf_validity"]) == {"iid"}
     finally:
         vl.INITS.pop("my_uniform", None)
+
+
+def _own_model_commands(path: Path) -> list[list[str]]:
+    """The commands of the first ``sh`` block under "## Your own model", comments dropped."""
+    text = path.read_text(encoding="utf-8")
+    block = re.findall(r"^```sh\n(.*?)^```", text[text.index("## Your own model") :], re.M | re.S)
+    return [shlex.split(line, comments=True) for line in block[0].strip().splitlines()]
+
+
+class _Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(3, 5, batch_first=True)
+
+
+class _Seq2Seq(nn.Module):  # two recurrent modules: --module picks encoder.rnn
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder, self.decoder = _Encoder(), nn.GRU(5, 5)
+
+
+def test_the_own_model_commands_run_as_written_in_order(tmp_path, monkeypatch) -> None:
+    """Both `vanishlab analyze` examples read `model.pt`, so a reader who followed them in
+    order gave the second the first's checkpoint (refused: it has no encoder.rnn) or saved the
+    second's over the first's. Each names its own now, and the block runs as written, in a
+    fresh directory, on the files the prose below it describes."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    commands = _own_model_commands(README)
+    assert commands == _own_model_commands(README.parent / "docs" / "trained.md")
+    analyze = [c for c in commands if c[1] == "analyze"]
+    assert len(analyze) == 2 and len({c[2] for c in analyze}) == 2  # two checkpoints
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    torch.save(nn.RNN(10, 20, 2).state_dict(), "model.pt")  # the README's first example's
+    torch.save(_Seq2Seq().state_dict(), "seq2seq.pt")
+    torch.save(torch.randn(2, 7, 3), "x.pt")
+    runner = CliRunner()
+    for command in analyze:  # (the report command renders a page: tests/test_report_trained.py)
+        assert command[0] == "vanishlab"
+        result = runner.invoke(app, command[1:])
+        assert result.exit_code == 0, (command, result.output)
+        out = Path(command[command.index("--out") + 1])
+        model = json.loads((out / "manifest.json").read_text())["model"]
+        assert model["sha256"] == hashlib.sha256(Path(command[2]).read_bytes()).hexdigest()
+    (report,) = [c for c in commands if c not in analyze]
+    assert report[:2] == ["vanishlab", "report"] and report[2] == analyze[0][-1]
