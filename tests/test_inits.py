@@ -425,3 +425,35 @@ def test_two_builtin_draws_under_one_name_are_told_apart():
     xavier = init_definition(Init("mine", "xavier's draw", Builtin("xavier_normal")))
     assert ortho == "built-in orthogonal" and xavier == "built-in xavier_normal"
     assert init_definition(INITS["orthogonal"]) == "built-in"
+
+
+_EYE = lambda rnn, gain, gen: _scaled_eye(rnn, gain, gen)  # noqa: E731
+_HALF_EYE = lambda rnn, gain, gen: _scaled_eye(rnn, gain / 2, gen)  # noqa: E731
+
+
+def test_two_lambdas_of_one_module_are_told_apart(registry, tmp_path):
+    """Both lambdas were recorded as "tests.test_inits:<lambda>", so a sweep resumed a run
+    of the one under the other, keeping cells of other weights under one name. The record
+    names a lambda's (or nested function's) line; a run recorded before, without it, compares
+    as it did; a module-level function's record is what it was."""
+    import json
+
+    from vanishlab.sweep.experiments import init_definition
+
+    eye, half = (init_definition(Init("u", "", f)) for f in (_EYE, _HALF_EYE))
+    assert eye == f"{__name__}:<lambda> (line {_EYE.__code__.co_firstlineno})" and eye != half
+    assert init_definition(Init("u", "", _scaled_eye)) == f"{__name__}:_scaled_eye"
+    register_init(Init("u", "W_hh = g I", _EYE))
+    sweep = vl.Sweep(init="u", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    assert vl.load_manifest(run)["inits"] == {"u": eye}
+    register_init(Init("u", "W_hh = g/2 I", _HALF_EYE), replace=True)
+    with pytest.raises(vl.VanishlabError, match=r"measured init 'u' as .*<lambda> \(line"):
+        vl.run_sweep(sweep, run, workers=1, progress=False)
+    # A run recorded in the old form resumes under either lambda, as it did.
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["inits"]["u"] = f"{__name__}:<lambda>"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0
+    assert vl.load_manifest(run)["inits"] == {"u": half}  # the record names the line now

@@ -71,8 +71,11 @@ def init_definition(init: Init) -> str:
     (``inits``): ``"built-in"`` for vanishlab's own (``"built-in NAME"`` for a built-in's draw
     registered under another name), else where its ``apply`` is defined,
     ``"module:function"`` (an experiment file's module by the file's name, wherever the file
-    lies). Cell ids hold the init's name only: a sweep refuses to resume cells that another
-    definition of the same name measured (``register_init(..., replace=True)``)."""
+    lies), and for a lambda or nested function, whose name does not tell it from another of
+    its module (``"<lambda>"``, ``"make.<locals>.apply"``), the line its definition starts on:
+    ``"module:<lambda> (line 12)"``. Cell ids hold the init's name only: a sweep refuses to
+    resume cells that another definition of the same name measured (``register_init(...,
+    replace=True)``)."""
     apply = init.apply
     if isinstance(apply, Builtin):  # another name for a built-in's draw: which one
         return "built-in" if apply.name == init.name else f"built-in {apply.name}"
@@ -80,7 +83,23 @@ def init_definition(init: Init) -> str:
     found = _EXPERIMENT_MODULE.match(module)
     if found:
         module = f"{found.group(1)}.py"
-    return f"{module}:{getattr(apply, '__qualname__', None) or type(apply).__name__}"
+    name = str(getattr(apply, "__qualname__", None) or type(apply).__name__)
+    line = getattr(getattr(apply, "__code__", None), "co_firstlineno", None)
+    if "<" in name and isinstance(line, int):  # two lambdas of one module read alike
+        name += f" (line {line})"
+    return f"{module}:{name}"
+
+
+_LINE = re.compile(r" \(line [0-9]+\)$")
+
+
+def _same_definition(before: str, now: str) -> bool:
+    """Whether the recorded definition ``before`` is ``now``: equal, or recorded without the
+    line of a lambda or nested function (before the record had one), whose module and name
+    ``now`` has (compared as they were then)."""
+    if before == now:
+        return True
+    return "<" in before and not _LINE.search(before) and _LINE.sub("", now) == before
 
 
 def shard_inits(metas: Mapping[str, Mapping[str, Any]], but: Iterable[str] = ()) -> set[str]:
@@ -99,7 +118,7 @@ def check_init_unchanged(
     compare). Cell ids hold the init's name only, so its cells would be taken for the other's
     (``why``, what follows)."""
     before = recorded.get(init)
-    if before is not None and now is not None and before != now:
+    if before is not None and now is not None and not _same_definition(before, now):
         raise VanishlabError(
             f"{run_dir} measured init {init!r} as {before}, and {where} {init!r} is {now}: {why}"
         )
