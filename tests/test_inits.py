@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -205,7 +206,7 @@ def test_a_name_that_is_no_string_and_flags_that_are_no_bool_are_refused(registr
     with pytest.raises(TypeError, match=r"^init 'eye2': needs_bias must be True or False"):
         register_init(Init("eye2", "d", _scaled_eye, needs_bias="no"))  # type: ignore[arg-type]
     assert "eye2" not in INITS
-    with pytest.raises(vl.VanishlabError, match=r"^init name 3 must be letters"):
+    with pytest.raises(TypeError, match=r"^init name must be a string, got 3$"):
         register_init(Init(3, "d", _scaled_eye))  # type: ignore[arg-type]
     register_init(Init("eye3", "d", _scaled_eye, needs_bias=np.True_), replace=np.False_)
 
@@ -249,6 +250,39 @@ def test_an_init_that_is_not_functions_is_refused_at_registration(registry):
     assert "not_functions" not in INITS
     with pytest.raises(TypeError, match=r"init must be a vanishlab\.Init or None, got str"):
         vl.run_cell(vl.CellConfig(hidden_size=4, input_size=2, seq_len=3), init="normal")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "said"),
+    [
+        ({"name": ""}, vl.VanishlabError, r"^init name '' must be one or more letters"),
+        ({"name": "ab\n"}, vl.VanishlabError, r"^init name 'ab\\n' must be one or more"),
+        ({"name": None}, TypeError, r"^init name must be a string, got None$"),
+        ({"description": None}, TypeError, r"^init 'x': description must be a string"),
+        ({"apply": 5}, TypeError, r"^init 'x': apply must be a function, got int$"),
+        ({"variances": (1, 1, 0)}, TypeError, r"^init 'x': variances must be a function"),
+        ({"validity": "maybe"}, vl.VanishlabError, r"^init 'x': validity must be one of"),
+        ({"validity_reason": 3}, TypeError, r"^init 'x': validity_reason must be a string"),
+        ({"gain_on": None}, TypeError, r"^init 'x': gain_on must be a string"),
+        ({"models": "lstm"}, TypeError, r"^init 'x': models must be a tuple of model names"),
+        ({"models": ("cnn",)}, vl.VanishlabError, r"^init 'x': models must be a non-empty"),
+        ({"needs_bias": "no"}, TypeError, r"^init 'x': needs_bias must be True or False"),
+    ],
+)
+def test_a_malformed_init_is_refused_when_it_is_made(fields, error, said):
+    """Init(...) checked nothing: a malformed one was refused only by register_init (an
+    empty name, apply=5, validity="maybe"), or not at all (a description of None, a name
+    "ab\n"), and a list of models made an Init that could not be hashed."""
+    with pytest.raises(error, match=said):
+        Init(**{"name": "x", "description": "d", "apply": _scaled_eye, **fields})
+    made = Init("x", "d", _scaled_eye, models=["rnn", "lstm"])  # a list, kept as a tuple
+    assert made.models == ("rnn", "lstm")
+    hash(made)
+    broken = dataclasses.replace(made)
+    object.__setattr__(broken, "validity", "maybe")  # set after it was made
+    with pytest.raises(vl.VanishlabError, match=r"^init 'x': validity must be one of"):
+        register_init(broken)
+    assert "x" not in INITS
 
 
 def _negative_at_small_gain(hidden_size: int, input_size: int, gain: float):

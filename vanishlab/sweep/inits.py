@@ -135,6 +135,12 @@ class Init:
             ``"gru"``); a cell of another model is refused when it is built. The default is
             ``("rnn",)``: an init that does not say is never applied to gate blocks.
         needs_bias: it sets gate biases, so a cell with ``bias=False`` is refused.
+
+    A malformed field is refused when the ``Init`` is made, naming it: a ``TypeError`` for a
+    wrong type (a name, description, ``validity_reason`` or ``gain_on`` that is no string,
+    an ``apply`` or ``variances`` that is no function, a ``needs_bias`` that is no bool,
+    ``models`` that is no tuple or list), a :class:`~vanishlab.errors.VanishlabError` for a
+    wrong value (a name that is empty or not a plain word, an unknown ``validity`` or model).
     """
 
     name: str
@@ -146,6 +152,53 @@ class Init:
     gain_on: str = ""
     models: tuple[str, ...] = ("rnn",)
     needs_bias: bool = False
+
+    def __post_init__(self) -> None:
+        # Each was checked only by register_init: a malformed Init was taken until then.
+        if isinstance(self.models, list):  # hashable, as frozen
+            object.__setattr__(self, "models", tuple(self.models))
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a malformed field (see the class docstring); :func:`register_init` checks
+        again (an ``Init`` whose fields were set after it was made)."""
+        if not isinstance(self.name, str):  # 3: re's own words
+            raise TypeError(f"init name must be a string, got {self.name!r:.60}")
+        if not _NAME.fullmatch(self.name):  # (match took "abc\n": $ matches before it)
+            raise VanishlabError(
+                f"init name {self.name!r} must be one or more letters, digits, '_', '.' or '-' "
+                "(no commas)"
+            )
+        for what in ("description", "validity_reason", "gain_on"):  # shown as text
+            if not isinstance(getattr(self, what), str):
+                raise TypeError(
+                    f"init {self.name!r}: {what} must be a string, got "
+                    f"{type(getattr(self, what)).__name__}"
+                )
+        for what in ("apply", "variances"):  # else it failed only when a cell was built
+            if not callable(getattr(self, what)):
+                raise TypeError(
+                    f"init {self.name!r}: {what} must be a function, got "
+                    f"{type(getattr(self, what)).__name__}"
+                )
+        if self.validity not in VALIDITIES:
+            raise VanishlabError(
+                f"init {self.name!r}: validity must be one of {', '.join(VALIDITIES)}, "
+                f"got {self.validity!r}"
+            )
+        # needs_bias="no" refused bias=False
+        as_flag(self.needs_bias, f"init {self.name!r}: needs_bias")
+        if not isinstance(self.models, tuple):  # "lstm" was read letter by letter
+            raise TypeError(
+                f"init {self.name!r}: models must be a tuple of model names, got "
+                f"{self.models!r:.60}"
+            )
+        bad = [m for m in self.models if m not in ALL_MODELS] if self.models else ["(none)"]
+        if bad:
+            raise VanishlabError(
+                f"init {self.name!r}: models must be a non-empty subset of "
+                f"{', '.join(ALL_MODELS)}, got {self.models!r}"
+            )
 
     def checked_variances(
         self, hidden_size: int, input_size: int, gain: float
@@ -225,30 +278,9 @@ def register_init(init: Init, *, replace: bool = False) -> Init:
     """
     if not isinstance(init, Init):
         raise TypeError(f"register_init expects a vanishlab.Init, got {type(init).__name__}")
-    # replace="no" was true, and replaced a built-in init; needs_bias="no" refused bias=False
+    # replace="no" was true, and replaced a built-in init
     replace = as_flag(replace, "replace")
-    as_flag(init.needs_bias, f"init {init.name!r}: needs_bias")
-    for what in ("apply", "variances"):  # else it failed only when a cell was built
-        if not callable(getattr(init, what)):
-            raise TypeError(
-                f"init {init.name!r}: {what} must be a function, got "
-                f"{type(getattr(init, what)).__name__}"
-            )
-    if init.validity not in VALIDITIES:
-        raise VanishlabError(
-            f"init {init.name!r}: validity must be one of {', '.join(VALIDITIES)}, "
-            f"got {init.validity!r}"
-        )
-    if not isinstance(init.name, str) or not _NAME.match(init.name):  # 3: re's own words
-        raise VanishlabError(
-            f"init name {init.name!r} must be letters, digits, '_', '.' or '-' (no commas)"
-        )
-    bad = [m for m in init.models if m not in ALL_MODELS] if init.models else ["(none)"]
-    if bad:
-        raise VanishlabError(
-            f"init {init.name!r}: models must be a non-empty subset of {', '.join(ALL_MODELS)}, "
-            f"got {init.models!r}"
-        )
+    init.check()
     try:  # at a typical size, so that a broken variances fails at registration
         init.checked_variances(8, 8, 1.0)
     except ValueError as err:
