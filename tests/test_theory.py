@@ -759,6 +759,25 @@ def test_critical_gain_takes_a_row_of_a_frame_of_settings_as_the_mean_field_does
     assert vl.cell_mean_field(frame.iloc[1]) == vl.cell_mean_field(cells[1])
 
 
+def test_a_num_layers_of_none_is_absent_to_every_mean_field_entry_point() -> None:
+    """critical_gain said a cell with num_layers None "has no 'num_layers'", where
+    mean_field_inputs and cell_mean_field take None as absent (one layer); the rate curve
+    took it as 1 too, but failed on a NaN in Python's words ("cannot convert float NaN")."""
+    from vanishlab.sweep.prediction import mean_field_rate_curve
+
+    cell = {**vl.CellConfig(input_std=1.0).to_dict(), "num_layers": None}
+    absent = {k: v for k, v in cell.items() if k != "num_layers"}
+    assert vl.critical_gain(cell) == vl.critical_gain(absent)
+    assert vl.mean_field_inputs(cell) == vl.mean_field_inputs(absent)
+    gains = np.array([0.5, 1.0])
+    np.testing.assert_array_equal(
+        mean_field_rate_curve(cell, gains), mean_field_rate_curve(absent, gains)
+    )
+    for call in (vl.critical_gain, lambda c: mean_field_rate_curve(c, gains)):
+        with pytest.raises(ValueError, match="num_layers must be a positive integer, got nan"):
+            call({**cell, "num_layers": math.nan})
+
+
 @pytest.mark.parametrize("activation", ["gelu", "Tanh", None])
 def test_the_mean_field_of_an_rnn_cell_with_an_unknown_activation_is_refused(activation) -> None:
     """mean_field_inputs took activation "gelu" and gave numbers with validity "iid" (the

@@ -253,8 +253,11 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
 
 
 def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
-    """A positive integer of the cell (``hidden_size``, ``input_size``, ``num_layers``)."""
-    value = _get(cell, key, default)
+    """A positive integer of the cell (``hidden_size``, ``input_size``, ``num_layers``);
+    ``default`` where it has none, or None (as every entry point reads a None)."""
+    value = _get(cell, key)
+    if value is None:  # critical_gain said a num_layers of None was missing, which
+        value = default  # mean_field_inputs takes as absent
     if value is None:
         raise ValueError(f"cell has no {key!r}: the mean field needs it")
     # a list failed in int() ("int() argument must be ... not 'list'"), a NaN or inf there
@@ -410,8 +413,8 @@ def mean_field_rate_curve(
     Returns:
         float64 array shaped like ``gains``; NaN where the mean field does not apply.
     """
-    if layer is None:
-        layer = int(config.get("num_layers") or 1) - 1
+    if layer is None:  # as critical_gain reads it (int(nan) failed in Python's words)
+        layer = _size(config, "num_layers", 1) - 1
     out = np.full(len(gains), math.nan)
     for i, g in enumerate(np.asarray(gains, dtype=np.float64)):
         mf = cell_mean_field({**config, "gain": float(g)}, layer=layer)
