@@ -479,6 +479,38 @@ def test_an_init_that_sets_nan_weights_is_an_error_not_an_overflow(tmp_path):
         INITS.pop("nan_test", None)
 
 
+def _nested_apply():
+    def apply(rnn, gain, gen):
+        _fine(rnn, gain, gen)
+
+    return apply
+
+
+def test_an_init_that_cannot_reach_the_workers_is_named_in_a_line_of_its_own():
+    """The refusal embedded pickle's own text, with a memory address ("Can't pickle
+    <function <lambda> at 0x7f...>: attribute lookup <lambda> on tests.test_runs failed"): it
+    now says which function is a lambda or nested one, and what to do."""
+    from vanishlab.sweep.preflight import check_sendable
+
+    fine = INITS["normal"]
+    cases = [
+        (Init("l", "d", lambda rnn, gain, gen: _fine(rnn, gain, gen)), "its apply is a lambda"),
+        (
+            Init("n", "d", _nested_apply()),
+            "its apply is a function nested in another (_nested_apply.<locals>.apply)",
+        ),
+        (Init("v", "d", fine.apply, lambda h, i, g: None), "its variances is a lambda"),
+    ]
+    for init, what in cases:
+        with pytest.raises(vl.VanishlabError) as err:
+            check_sendable([fine, init])
+        assert str(err.value) == (
+            f"init {init.name!r} cannot be sent to worker processes: {what}; define it with def "
+            "at the top level of a module (workers import it by name), or run with --workers 1"
+        )
+    check_sendable([fine, Init("m", "d", _fine)])
+
+
 def test_an_init_that_cannot_reach_the_workers_is_refused_before_anything_is_written(tmp_path):
     """A lambda cannot be pickled: with workers > 1 the sweep raised pickle's own error as a
     77-line traceback, after it had made the run directory."""

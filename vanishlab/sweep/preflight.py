@@ -38,15 +38,36 @@ def check_sendable(inits: Iterable[Init]) -> None:
     be pickled (a lambda, a nested function) before anything is written. It raised pickle's
     own error as a traceback once the run directory had been made."""
     for init in inits:
-        try:
-            pickle.dumps(init)
-        except (pickle.PicklingError, AttributeError, TypeError) as err:
-            why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if not _pickles(init):  # said in words of its own: pickle's name a memory address
             raise VanishlabError(
-                f"init {init.name!r} cannot be sent to worker processes ({why}): define its "
-                "functions with def at the top level of a module, not as lambdas or nested "
-                "functions, or run with --workers 1"
-            ) from None
+                f"init {init.name!r} cannot be sent to worker processes: {_unsendable(init)}; "
+                "define it with def at the top level of a module (workers import it by name), "
+                "or run with --workers 1"
+            )
+
+
+def _pickles(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _unsendable(init: Init) -> str:
+    """What of ``init`` cannot be pickled: its ``apply`` or ``variances``, said to be a lambda
+    or a nested function when it is one."""
+    for what in ("apply", "variances"):
+        fn = getattr(init, what)
+        if _pickles(fn):
+            continue
+        name = getattr(fn, "__qualname__", None)
+        if isinstance(name, str) and "<lambda>" in name:
+            return f"its {what} is a lambda"
+        if isinstance(name, str) and "<locals>" in name:
+            return f"its {what} is a function nested in another ({name})"
+        return f"its {what} ({type(fn).__name__}) cannot be pickled"
+    return "it cannot be pickled"
 
 
 def check_main_file() -> None:
