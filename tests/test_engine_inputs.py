@@ -347,6 +347,39 @@ def test_the_new_spectral_norm_is_measured_without_advancing_its_buffers(
     assert not got["log10_fro"].equals(vl.jacobian_norms(mod.eval(), x)["log10_fro"])  # a step
 
 
+class _DropConnect(nn.Module):
+    """A weight-dropped recurrence (Wan et al. 2013; AWD-LSTM), as a parametrization."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, w):
+        return self.drop(w)
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_a_parametrization_that_drops_weights_is_measured_without_its_dropout(kind) -> None:
+    """Dropout is ignored (evaluation semantics), yet a DropConnect parametrization of
+    weight_hh_l0 in training mode was measured with a fresh random mask at each call (two
+    calls, two answers), drawn from the global RNG. Its weight is now computed as in
+    evaluation mode (no draws), the module left in training mode."""
+    from torch.nn.utils import parametrize
+
+    torch.manual_seed(0)
+    mod = kind(3, 4).double()
+    parametrize.register_parametrization(mod, "weight_hh_l0", _DropConnect())
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    state = torch.get_rng_state()
+    got = vl.jacobian_norms(mod, x)
+    spectrum = vl.lyapunov_spectrum(mod, x)
+    assert torch.equal(torch.get_rng_state(), state)  # no draws from the user's generator
+    assert mod.training and mod.parametrizations.weight_hh_l0[0].drop.training
+    mod.eval()
+    pd.testing.assert_frame_equal(got, vl.jacobian_norms(mod, x), check_exact=True)
+    torch.testing.assert_close(spectrum, vl.lyapunov_spectrum(mod, x), rtol=0, atol=0)
+
+
 class _Logged(nn.LSTM):
     """A harmless override: it computes nn.LSTM's own equations."""
 

@@ -148,14 +148,39 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
 
 def _parametrized(module: nn.Module, name: str) -> torch.Tensor:
     """A ``torch.nn.utils.parametrize`` weight as an access computes it, with the buffers of its
-    parametrizations (the new ``spectral_norm``'s u and v) put back as they were."""
-    kept = [(b, b.detach().clone()) for b in module.parametrizations[name].buffers()]
-    try:
-        return getattr(module, name)
-    finally:
+    parametrizations (the new ``spectral_norm``'s u and v) put back as they were.
+
+    An access that draws random numbers (a DropConnect parametrization: dropout on the weight,
+    in training mode) would give a weight of its own at every call: it is computed again with
+    the parametrizations in evaluation mode (dropout is ignored, as everywhere in vanishlab),
+    and the random generators are left as they were."""
+    chain = module.parametrizations[name]
+    kept = [(b, b.detach().clone()) for b in chain.buffers()]
+    sources = [*chain.parameters(), *chain.buffers()]  # original (original0, ...), u, v
+    devices = list(dict.fromkeys(t.device for t in sources if t.device.type == "cuda"))
+
+    def states() -> list[torch.Tensor]:
+        return [torch.random.get_rng_state()] + [torch.cuda.get_rng_state(d) for d in devices]
+
+    def restore() -> None:
         with torch.no_grad():
             for buffer, value in kept:
                 buffer.copy_(value)
+
+    modes = [(m, m.training) for m in chain.modules()]
+    try:
+        with torch.random.fork_rng(devices=devices):
+            before = states()
+            value = getattr(module, name)
+            if all(torch.equal(a, b) for a, b in zip(before, states(), strict=True)):
+                return value
+            restore()
+            chain.train(False)
+            return getattr(module, name)
+    finally:
+        for m, training in modes:
+            m.training = training
+        restore()
 
 
 def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:
