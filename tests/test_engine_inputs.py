@@ -465,6 +465,49 @@ def test_a_wrapped_module_is_told_where_its_recurrent_module_is(wrap, hint) -> N
             measure(wrapped, x)
 
 
+class _Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(3, 3)
+        self.rnn = nn.GRU(3, 4)
+
+
+class _Seq2Seq(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.Sequential(nn.Identity(), nn.LSTM(3, 4))
+        self.dec = nn.GRU(4, 4)
+
+
+@pytest.mark.parametrize(
+    ("wrap", "hint"),
+    [
+        (
+            lambda: nn.Sequential(nn.LSTM(3, 4)),
+            r"got Sequential \(it wraps one: pass its \[0\], th",
+        ),
+        (_Encoder, r"got _Encoder \(it wraps one: pass its \.rnn, the GRU itself\)"),
+        (_Seq2Seq, r"got _Seq2Seq \(it holds 2: pass one of its \.enc\[1\], \.dec itself\)"),
+        (lambda: torch.compile(_Encoder()), r"wraps one: pass its \._orig_mod\.rnn, the GRU"),
+        (lambda: torch.jit.script(nn.LSTM(3, 4)), r"got RecursiveScriptModule \(a TorchScri"),
+        (lambda: torch.jit.script(_Encoder()), r"TorchScript module: pass the nn\.GRU it was"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile, inside torch
+def test_a_model_is_told_where_its_recurrent_module_is(wrap, hint, tmp_path) -> None:
+    """An nn.Sequential or a model holding a recurrent module, and a torch.jit.script'ed one,
+    got "expected an nn.RNN, nn.LSTM or nn.GRU module, got Sequential" (the monitor said of a
+    TorchScript LSTM that it "contains no nn.RNN, nn.LSTM or nn.GRU"): nothing said which
+    submodule to pass, or that TorchScript's copy is no nn.LSTM."""
+    model, x = wrap(), torch.randn(5, 2, 3)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=hint):
+            measure(model, x)
+    if isinstance(model, torch.jit.ScriptModule):
+        with pytest.raises(TypeError, match=hint.replace("got RecursiveScriptModule ", "")):
+            vl.JacobianMonitor(model, x, out=tmp_path / "m")
+
+
 class _HalfRecurrence(nn.RNN):
     """Other equations that the first step from h0 = 0 cannot show: W_hh halved."""
 

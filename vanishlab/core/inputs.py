@@ -20,6 +20,7 @@ from torch import nn
 
 from .cells import gate_blocks
 from .own_forward import check_own_forward
+from .wrapped import wrong_module
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -77,19 +78,6 @@ class RNNInputs(Shapes):
     @property
     def hidden_size(self) -> int:
         return self.weights_hh[0].shape[0]
-
-
-def wrong_module(obj: object, expected: str) -> TypeError:
-    """The error for ``obj`` where ``expected`` (``"an nn.RNN"``) is due; a wrapper of one
-    (``torch.compile``'s ``_orig_mod``, ``DataParallel``'s ``module``) is told which
-    attribute holds it, as :class:`~vanishlab.JacobianMonitor` finds it by itself."""
-    hint = ""
-    for attr in ("_orig_mod", "module"):
-        inner = getattr(obj, attr, None) if isinstance(obj, nn.Module) else None
-        if isinstance(inner, nn.RNNBase):
-            hint = f" (it wraps one: pass its .{attr}, the {type(inner).__name__} itself)"
-            break
-    return TypeError(f"expected {expected} module, got {type(obj).__name__}{hint}")
 
 
 def check_rnn(rnn: object) -> nn.RNN:

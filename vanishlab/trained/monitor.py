@@ -44,6 +44,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
 from ..core.inputs import check_finite, check_integer, module_weight, prepare_inputs
+from ..core.wrapped import where_it_is
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import as_flag, as_path, path_name
@@ -102,7 +103,9 @@ def find_module(model: nn.Module) -> nn.RNNBase:
     if len(found) == 1:
         return find_module(found[0][1])
     if not found:
-        raise TypeError(f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU")
+        raise TypeError(
+            f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU{where_it_is(model)}"
+        )
     names = ", ".join(name for name, _ in found)
     raise ValueError(
         f"{type(model).__name__} contains several recurrent modules ({names}): pass one"

@@ -1,0 +1,44 @@
+"""Telling a user who passed a model, a wrapper or a TorchScript copy where the ``nn.RNN``,
+``nn.LSTM`` or ``nn.GRU`` it holds is: :func:`wrong_module` (the ``TypeError``) and
+:func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["where_it_is", "wrong_module"]
+
+
+def wrong_module(obj: object, expected: str) -> TypeError:
+    """The error for ``obj`` where ``expected`` (``"an nn.RNN"``) is due, with
+    :func:`where_it_is`'s hint."""
+    return TypeError(f"expected {expected} module, got {type(obj).__name__}{where_it_is(obj)}")
+
+
+def where_it_is(obj: object) -> str:
+    """For a model that holds an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (``torch.compile``'s
+    ``_orig_mod``, ``DataParallel``'s ``module``, a model's ``.rnn``, an ``nn.Sequential``'s
+    ``[0]``), the words that say which submodule to pass; for a TorchScript module
+    (``torch.jit.script`` or ``trace``, whose copies are no ``nn.LSTM``), that it takes the
+    module it was compiled from; else ``""``."""
+    if not isinstance(obj, nn.Module):
+        return ""
+    if isinstance(obj, torch.jit.ScriptModule):
+        kinds = ("RNN", "LSTM", "GRU")
+        names = [getattr(m, "original_name", None) for m in obj.modules()]
+        kind = next((name for name in names if name in kinds), None)
+        if kind is None:
+            return ""
+        return f" (a TorchScript module: pass the nn.{kind} it was compiled from)"
+    found = [
+        ("".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path.split(".")), m)
+        for path, m in obj.named_modules()
+        if path and isinstance(m, nn.RNN | nn.LSTM | nn.GRU)
+    ]
+    if len(found) == 1:
+        return f" (it wraps one: pass its {found[0][0]}, the {type(found[0][1]).__name__} itself)"
+    if found:
+        return f" (it holds {len(found)}: pass one of its {', '.join(p for p, _ in found)} itself)"
+    return ""
