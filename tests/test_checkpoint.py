@@ -176,6 +176,39 @@ def test_parametrized_weights_are_refused_as_such(tmp_path, how, weight):
         read_checkpoint(path)
 
 
+class _Scaled(nn.Module):
+    def forward(self, w):
+        return 1.5 * w
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("bias_ih_l0", "bias_hh_l0"),
+        ("weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"),
+        ("weight_hh_l1",),
+        ("old spectral_norm", "weight_hh_l1"),
+    ],
+)
+def test_parametrized_biases_or_upper_layers_are_refused_as_such(tmp_path, names):
+    """A module whose two biases were parametrized was read as bias=False, and one whose
+    layer 1 was parametrized as a one-layer module: measured without them, in silence (the
+    refusal looked for parametrized keys only when a weight of layer 0 was missing). A
+    parametrized weight above layer 0 was "weight_hh_l1 is missing (inconsistent with the
+    other keys)"."""
+    from torch.nn.utils import parametrize
+
+    model = nn.Sequential(nn.RNN(4, 4, num_layers=2))
+    if names[0] == "old spectral_norm":
+        torch.nn.utils.spectral_norm(model[0], names[1])
+    else:
+        for name in names:
+            parametrize.register_parametrization(model[0], name, _Scaled())
+    path = _save(model.state_dict(), tmp_path / "p.pt")
+    with pytest.raises(VanishlabError, match=r"has parametrized weights .*remove_parametrizations"):
+        read_checkpoint(path)
+
+
 def test_a_numpy_number_beside_the_weights_is_named(tmp_path):
     """A state_dict saved beside np.float64(best) was told to "Save model.state_dict()"."""
     obj = {"model": nn.RNN(3, 4).state_dict(), "best": np.float64(0.5)}

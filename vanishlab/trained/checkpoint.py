@@ -206,7 +206,7 @@ _NOT_TORCH_SAVE = (
     "or cut short"
 )
 #: Keys of a parametrized recurrent weight: torch.nn.utils.parametrize's (orthogonal, the new
-#: weight_norm) and the old weight_norm's ``_g`` / ``_v`` pair.
+#: weight_norm) and the old weight_norm's ``_g`` / ``_v`` pair (the old spectral_norm's ``_v``).
 _PARAMETRIZED = re.compile(r"parametrizations\.|(weight|bias)_(ih|hh)_l\d+(_reverse)?_[gv]$")
 
 
@@ -299,12 +299,14 @@ def infer_spec(
         params[(match["kind"], match["part"], int(match["layer"]))] = value
     missing = [f"weight_{p}_l0" for p in ("ih", "hh") if ("weight", p, 0) not in params]
     parametrized = sorted(k for k in weights if isinstance(k, str) and _PARAMETRIZED.match(k))
-    if missing and parametrized:  # it said "not the weights of a whole recurrent module"
+    # Whatever else is there: parametrized biases were read as bias=False, a parametrized
+    # layer 1 as a one-layer module (it said "not the weights of a whole recurrent module").
+    if parametrized:
         raise VanishlabError(
             f"{where} has parametrized weights ({', '.join(parametrized[:2])}"
             f"{', ...' if len(parametrized) > 2 else ''}), which vanishlab does not read: save "
-            "the module after torch.nn.utils.parametrize.remove_parametrizations (or "
-            "remove_weight_norm), which writes the weights its forward uses"
+            "the module after torch.nn.utils.parametrize.remove_parametrizations (or the old "
+            "remove_weight_norm, remove_spectral_norm), which writes the weights its forward uses"
         )
     if missing:
         raise VanishlabError(
