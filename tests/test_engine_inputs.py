@@ -574,6 +574,42 @@ def test_the_check_uses_evaluation_semantics_and_leaves_the_module_as_it_was() -
     assert all(m.training for m in normed.modules())
 
 
+class _WeightDrop:
+    """AWD-LSTM's weight drop as a forward pre-hook: weight_hh_l0 is recomputed from
+    weight_hh_l0_raw (with dropout in training) at every forward, a plain tensor between."""
+
+    def __init__(self, module: nn.Module) -> None:
+        w = module._parameters.pop("weight_hh_l0")
+        module.register_parameter("weight_hh_l0_raw", nn.Parameter(w.detach()))
+        module.weight_hh_l0 = w.detach().clone()
+        module.register_forward_pre_hook(self)
+
+    def __call__(self, module, args) -> None:
+        module.weight_hh_l0 = nn.functional.dropout(module.weight_hh_l0_raw, 0.5, module.training)
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_a_forward_pre_hook_vanishlab_does_not_run_is_said(kind) -> None:
+    """A forward pre-hook of the user's (a weight drop that sets weight_hh_l0, or one that
+    changes x) is not run: after an optimizer step the weight measured was the previous
+    forward's, with its dropout mask (0.43 off in log10 on an LSTM), and nothing said so.
+    A UserWarning now names the hooks; prune's, weight_norm's and spectral_norm's hooks,
+    which vanishlab computes, are not warned about."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 3)
+    module = kind(3, 4)
+    _WeightDrop(module)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.warns(
+            UserWarning, match=r"forward pre-hooks that vanishlab does not run \(_W"
+        ) as record:
+            measure(module, x)
+        assert [w.filename for w in record] == [__file__]
+    pruned = kind(3, 4)
+    torch.nn.utils.prune.l1_unstructured(pruned, "weight_hh_l0", amount=0.3)
+    vl.jacobian_norms(pruned, x)  # no warning (filterwarnings = error)
+
+
 def test_the_check_reseeds_no_generator(monkeypatch) -> None:
     """torch.manual_seed seeds every device's generator (CUDA, MPS, XPU) while fork_rng
     restores the CPU's and the listed ones only: a CPU module on a CUDA machine reset the

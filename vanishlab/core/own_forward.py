@@ -39,8 +39,10 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     as plain ``forward`` calls: no hooks run (a pruning hook would give the override fresh
     weights and the base stale ones). The override's own random draws happen in a forked RNG.
     The override runs on the module itself: one that keeps state of its own in ``forward``
-    (``self.last = h``) sees this call.
+    (``self.last = h``) sees this call. Forward pre-hooks of the user's are never run, and said
+    (:func:`_check_pre_hooks`).
     """
+    _check_pre_hooks(module)
     base = next(b for b in type(module).__mro__ if b in _BASES)
     if type(module).forward is base.forward:
         return
@@ -80,6 +82,30 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
             f"first two steps differs from {kind}.forward's with the same weights): vanishlab "
             f"measures {kind}'s equations only"
         )
+
+
+def _check_pre_hooks(module: nn.RNNBase) -> None:
+    """Say (a ``UserWarning``) that the module's forward pre-hooks are not run, except those
+    whose weights :func:`vanishlab.core.inputs.module_weight` computes itself (prune, the old
+    weight_norm and spectral_norm): one that sets a weight (a weight drop) or changes x leaves
+    the module measured with its weights as they are and x as given."""
+    # Imported here, as in module_weight: torch.nn.utils.prune only for modules with hooks.
+    from torch.nn.utils import prune
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    known = (prune.BasePruningMethod, WeightNorm, SpectralNorm)
+    hooks = [h for h in module._forward_pre_hooks.values() if not isinstance(h, known)]
+    if not hooks:
+        return
+    names = ", ".join(getattr(h, "__qualname__", type(h).__name__) for h in hooks)
+    warnings.warn(
+        f"{type(module).__name__} has forward pre-hooks that vanishlab does not run ({names}): "
+        "measured with its weights as they are now and x as given (a hook that sets a weight, "
+        "as a weight drop does, or changes x is not seen)",
+        UserWarning,
+        stacklevel=_caller_level(),
+    )
 
 
 def _caller_level() -> int:
