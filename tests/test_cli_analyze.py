@@ -617,3 +617,36 @@ def test_a_misshapen_weight_hh_is_named_and_a_pickled_inputs_file_gets_inputs_ad
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
     _one_error_line(result, "Save the inputs as one tensor instead: torch.save(x, path)")
     assert "state_dict" not in result.stderr and not (tmp_path / "ran").exists()
+
+
+class _LayerNormLSTM(torch.nn.LSTM):
+    """A subclass with parameters of its own (a layer norm of the gates, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(2, 3)
+        self.ln = torch.nn.LayerNorm(12)
+        self.gain = torch.nn.Parameter(torch.ones(3))
+
+
+def test_keys_the_module_has_not_are_said(tmp_path):
+    """The checkpoint of an nn.LSTM subclass with parameters of its own (rnn.ln.weight,
+    rnn.gain) was measured with nn.LSTM's equations, those keys left out in silence (the
+    Python API refuses such a subclass when its forward computes otherwise; a checkpoint has no
+    forward to compare). Now a UserWarning names them, and the command line says it in a note;
+    another model's keys beside the module (fc.weight) are not named."""
+    model = torch.nn.Module()
+    model.rnn, model.fc = _LayerNormLSTM(), torch.nn.Linear(3, 1)
+    torch.save(model.state_dict(), tmp_path / "m.pt")
+    said = r"module rnn also holds gain, ln\.bias, ln\.weight, which an nn\.LSTM has not"
+    with pytest.warns(UserWarning, match=said):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "api", seq_len=5, batch=2)
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(tmp_path / "cli"), "--seq-len", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert [line for line in result.stderr.splitlines() if "note:" in line] == [
+        "note: module rnn also holds gain, ln.bias, ln.weight, which an nn.LSTM has not (a "
+        "subclass?): measured with nn.LSTM's equations and its own weights alone"
+    ]
+    torch.save(model.rnn.state_dict(), tmp_path / "top.pt")  # at the top level, unnamed
+    with pytest.warns(UserWarning, match=r"^the module also holds gain, ln\.bias, ln\.weight"):
+        vl.analyze_checkpoint(tmp_path / "top.pt", tmp_path / "top", seq_len=5, batch=2)

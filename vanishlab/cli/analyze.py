@@ -144,6 +144,7 @@ def analyze(
     # the command line's words (--name), and only when --name was given.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "(?s).*keeps its name", UserWarning)
+        warnings.filterwarnings("ignore", "(?s).*also holds .*, which an nn", UserWarning)
         result = analyze_checkpoint(
             checkpoint,
             run_dir,
@@ -169,6 +170,8 @@ def analyze(
             progress=True,
         )
     say(str(result), done="the analysis has finished")
+    if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
+        typer.echo(f"note: {note}", err=True)
     kept = load_manifest(run_dir).get("name") if not result.measured else label
     if given_name and kept != label:
         typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)

@@ -172,6 +172,8 @@ def analyze_checkpoint(
         )
     check_name(name)
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
+    if (note := ckpt.others_note()) is not None:
+        warnings.warn(note, UserWarning, stacklevel=2)
     spec = ckpt.spec
     if batch_first and inputs is None:
         raise VanishlabError(

@@ -64,6 +64,7 @@ GATES: dict[int, str] = {blocks: model for model, blocks in GATE_BLOCKS.items()}
 """Gate blocks stacked in the rows of the weights -> model kind."""
 
 _MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_SHOWN_OTHERS = 6  # keys named of those a module holds beside its own parameters
 _PARAM = re.compile(r"(?P<kind>weight|bias)_(?P<part>ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?")
 _DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
@@ -108,7 +109,9 @@ class Checkpoint:
     """A recurrent module read from a file: where, its digest, its name, spec and weights.
 
     ``module_name`` is the key prefix without its trailing dot (``""`` for a bare state_dict);
-    ``weights`` are the module's own parameters, keys without the prefix.
+    ``weights`` are the module's own parameters, keys without the prefix; ``others`` the
+    module's keys that its kind has not (a subclass's own parameters: ``ln.weight``), which
+    are not measured.
     """
 
     path: Path
@@ -116,6 +119,21 @@ class Checkpoint:
     module_name: str
     spec: RecurrentSpec
     weights: dict[str, torch.Tensor]
+    others: tuple[str, ...] = ()
+
+    def others_note(self) -> str | None:
+        """What is said of :attr:`others` (a ``UserWarning``, a note of ``vanishlab
+        analyze``), or None when there are none."""
+        if not self.others:
+            return None
+        kind = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[self.spec.kind]
+        where = f"module {self.module_name}" if self.module_name else "the module"
+        shown = ", ".join(self.others[:_SHOWN_OTHERS])
+        more = f", ... ({len(self.others)} keys)" if len(self.others) > _SHOWN_OTHERS else ""
+        return (
+            f"{where} also holds {shown}{more}, which an nn.{kind} has not (a subclass?): "
+            f"measured with nn.{kind}'s equations and its own weights alone"
+        )
 
     def build(self, *, batch_first: bool = False) -> nn.RNNBase:
         """The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with these weights, on the CPU."""
@@ -457,10 +475,19 @@ def read_checkpoint(
     }
     where = f"module {_label(prefix)!r} of {path}" if prefix else str(path)
     spec = infer_spec(weights, nonlinearity=nonlinearity, where=where)
+    others = sorted(
+        key[len(prefix) :]
+        for key, value in state.items()
+        if isinstance(key, str)
+        and key.startswith(prefix)
+        and isinstance(value, torch.Tensor)
+        and not _PARAM.fullmatch(key[len(prefix) :])
+    )
     return Checkpoint(
         path=path,
         sha256=sha256_file(path),
         module_name=prefix[:-1] if prefix else "",
         spec=spec,
         weights={k: v for k, v in weights.items() if _PARAM.fullmatch(k)},
+        others=tuple(others),
     )
