@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import global_rng
 from .cells import gate_blocks
 from .own_forward import check_own_forward
 from .wrapped import wrong_module
@@ -157,7 +158,7 @@ def _parametrized(module: nn.Module, name: str) -> torch.Tensor:
 
     modes = [(m, m.training) for m in chain.modules()]
     try:
-        with torch.random.fork_rng(devices=devices):
+        with global_rng.forked(devices):  # no other thread of vanishlab's draws meanwhile
             before = states()
             value = getattr(module, name)
             if all(torch.equal(a, b) for a, b in zip(before, states(), strict=True)):
