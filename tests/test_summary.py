@@ -639,6 +639,7 @@ def test_a_stored_row_of_other_code_is_computed_again_not_read(smoke, tmp_path):
     pd.testing.assert_frame_equal(vl.summarize(run, cache=False), smoke[1])
 
 
+@pytest.mark.slow  # 4-5 s of make test's 5 min (a fresh process measuring three cells)
 def test_the_code_digest_covers_every_module_a_summary_row_runs(tmp_path):
     """The digest that decides when a stored row is stale listed its modules by hand and
     missed the gated Lyapunov exponent, the init catalog and the tasks: an edit there left old
