@@ -162,6 +162,42 @@ def test_global_random_state_is_left_alone_even_with_dropout() -> None:
     assert a == b
 
 
+class _DropConnect(nn.Module):
+    """Dropout on a weight (torch.nn.utils.parametrize): draws from the global generator."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return nn.functional.dropout(weight, 0.5, self.training)
+
+
+def _weight_dropped(kind: str) -> nn.RNN:
+    rnn = _small()
+    if kind == "parametrization":
+        torch.nn.utils.parametrize.register_parametrization(rnn, "weight_hh_l0", _DropConnect())
+    else:  # a forward pre-hook that draws (AWD-LSTM's weight drop draws its mask there)
+        rnn.register_forward_pre_hook(_draw)
+    return rnn
+
+
+def _draw(module: nn.Module, args: tuple) -> None:
+    torch.rand(())
+
+
+@pytest.mark.parametrize("kind", ["parametrization", "pre-hook"])
+def test_user_code_that_draws_during_training_is_seeded_and_leaves_the_global_state(kind):
+    """Training seeded and forked the global generator only for stacked dropout and an own
+    forward: a DropConnect parametrization or a weight-drop pre-hook of a one-layer module drew
+    from the caller's generator, which training advanced, and the loss depended on it."""
+    kw = dict(steps=3, eval_points=1, batch=4, eval_batch=8)
+    rnn = _weight_dropped(kind)
+    state = torch.get_rng_state()
+    a = train_cell(rnn, AddingProblem(5), **kw)
+    assert torch.equal(state, torch.get_rng_state())
+    rnn = _weight_dropped(kind)
+    torch.manual_seed(123)  # the masks come from the seed, not from the global state
+    b = train_cell(rnn, AddingProblem(5), **kw)
+    assert a == b
+
+
 def test_the_module_is_trained_in_place_and_the_optimizer_matters() -> None:
     rnn = _small()
     before = [p.detach().clone() for p in rnn.parameters()]

@@ -184,7 +184,7 @@ def train_cell(
     # Dropout between layers draws from the global generator: seed it from the data stream,
     # inside a fork so the caller's random state is untouched, under global_rng's lock so that
     # no other thread of vanishlab's draws from it meanwhile. A module that draws nothing from
-    # it leaves it alone (and other threads free: training cells run side by side).
+    # it (no dropout, no code of the user's) leaves it alone, and other threads free.
     uses_global = _draws_from_global(module)
     rng_devices = [device] if device.type == "cuda" else []
     try:
@@ -269,12 +269,25 @@ def _generator(seed: int, stream: str) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
+#: A module's hooks that a training step calls (torch keeps each kind per module and globally).
+_STEP_HOOKS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
+
+
 def _draws_from_global(module: nn.Module) -> bool:
     """Whether training ``module`` may draw from torch's global generator: dropout between its
-    layers (the only draw of nn.RNN, nn.LSTM and nn.GRU), or a subclass's own ``forward``."""
+    layers (the only draw of nn.RNN, nn.LSTM and nn.GRU), or code of the user's that a step
+    runs: a subclass's own ``forward``, a parametrization (DropConnect: dropout on a weight), a
+    hook (AWD-LSTM's weight drop, a forward pre-hook), the module's or every module's."""
+    from torch.nn.modules import module as torch_module
+    from torch.nn.utils import parametrize
+
     base = next(c for c in type(module).__mro__ if c in (nn.RNN, nn.LSTM, nn.GRU))
     stacked_dropout = module.dropout > 0 and module.num_layers > 1
-    return stacked_dropout or type(module).forward is not base.forward
+    hooks = any(getattr(module, kind) for kind in _STEP_HOOKS) or any(
+        getattr(torch_module, f"_global{kind}") for kind in _STEP_HOOKS
+    )
+    own_code = type(module).forward is not base.forward or parametrize.is_parametrized(module)
+    return stacked_dropout or own_code or hooks
 
 
 def _seed_global(seed: int, device: torch.device) -> None:
