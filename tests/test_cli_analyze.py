@@ -650,3 +650,18 @@ def test_keys_the_module_has_not_are_said(tmp_path):
     torch.save(model.rnn.state_dict(), tmp_path / "top.pt")  # at the top level, unnamed
     with pytest.warns(UserWarning, match=r"^the module also holds gain, ln\.bias, ln\.weight"):
         vl.analyze_checkpoint(tmp_path / "top.pt", tmp_path / "top", seq_len=5, batch=2)
+
+
+def test_a_key_the_module_has_not_is_named_on_one_line(tmp_path):
+    """A state_dict's keys are any strings: one holding a new line (or an escape) made the
+    note two lines, the second looking like a line of its own."""
+    sd = torch.nn.LSTM(3, 4).state_dict()
+    sd["gain\nerror: forged\x1b[2J"] = torch.ones(1)
+    torch.save(sd, tmp_path / "m.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(tmp_path / "cli"), "--seq-len", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert [line for line in result.stderr.splitlines() if "gain" in line or "forged" in line] == [
+        "note: the module also holds gain\ufffderror: forged\ufffd[2J, which an nn.LSTM has not "
+        "(a subclass?): measured with nn.LSTM's equations and its own weights alone"
+    ]

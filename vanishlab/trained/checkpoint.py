@@ -45,7 +45,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
-from ..sweep.files import as_path
+from ..sweep.files import as_path, line_text
 from .state_dict import find_recurrent, find_state_dict, with_article
 
 __all__ = [
@@ -130,7 +130,8 @@ class Checkpoint:
         where = f"module {self.module_name}" if self.module_name else "the module"
         shown = ", ".join(self.others[:_SHOWN_OTHERS])
         more = f", ... ({len(self.others)} keys)" if len(self.others) > _SHOWN_OTHERS else ""
-        return (
+        # One line: a state_dict's keys are any strings (a new line in one made two lines).
+        return line_text(
             f"{where} also holds {shown}{more}, which an nn.{kind} has not (a subclass?): "
             f"measured with nn.{kind}'s equations and its own weights alone"
         )
