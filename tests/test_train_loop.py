@@ -299,3 +299,14 @@ def test_numpy_scalars_are_numbers() -> None:
     assert mixed == plain and type(mixed.eval_steps[-1]) is int
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         train_cell(_small(), AddingProblem(5), steps=np.int64(0))
+
+
+@pytest.mark.filterwarnings("ignore:dropout option adds dropout after all but last")
+def test_a_one_layer_module_with_dropout_is_seeded_as_one_that_draws():
+    """A one-layer module's dropout draws nothing on a CPU, but cuDNN may take its dropout
+    seed from the CUDA generator whenever dropout > 0: such a module is trained seeded, under
+    the lock, as before the generator was left alone for modules that draw nothing."""
+    from vanishlab.train.loop import _draws_from_global
+
+    assert _draws_from_global(nn.LSTM(2, 8, dropout=0.5))
+    assert not _draws_from_global(nn.LSTM(2, 8))

@@ -274,20 +274,21 @@ _STEP_HOOKS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_
 
 
 def _draws_from_global(module: nn.Module) -> bool:
-    """Whether training ``module`` may draw from torch's global generator: dropout between its
-    layers (the only draw of nn.RNN, nn.LSTM and nn.GRU), or code of the user's that a step
+    """Whether training ``module`` may draw from torch's global generator: any dropout (the
+    only draw of nn.RNN, nn.LSTM and nn.GRU; between layers, though cuDNN may take its seed
+    from a one-layer module's too), or code of the user's that a step
     runs: a subclass's own ``forward``, a parametrization (DropConnect: dropout on a weight), a
     hook (AWD-LSTM's weight drop, a forward pre-hook), the module's or every module's."""
     from torch.nn.modules import module as torch_module
     from torch.nn.utils import parametrize
 
     base = next(c for c in type(module).__mro__ if c in (nn.RNN, nn.LSTM, nn.GRU))
-    stacked_dropout = module.dropout > 0 and module.num_layers > 1
+    dropout = module.dropout > 0
     hooks = any(getattr(module, kind) for kind in _STEP_HOOKS) or any(
         getattr(torch_module, f"_global{kind}") for kind in _STEP_HOOKS
     )
     own_code = type(module).forward is not base.forward or parametrize.is_parametrized(module)
-    return stacked_dropout or own_code or hooks
+    return dropout or own_code or hooks
 
 
 def _seed_global(seed: int, device: torch.device) -> None:
