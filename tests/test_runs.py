@@ -16,7 +16,9 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -797,47 +799,58 @@ def test_a_dry_run_with_a_scheduler_says_when_dask_is_missing(tmp_path, monkeypa
     _one_error_line(runner.invoke(app, [*args, "--out", str(tmp_path / "r")]), "needs Dask")
 
 
+@contextlib.contextmanager
+def _silent_server(wrap: Any = None) -> Iterator[tuple[int, list[Any]]]:
+    """A server on 127.0.0.1 that accepts connections (each passed through ``wrap``, as a TLS
+    handshake does) and says nothing, for 8 s at most: yields its port and the connections."""
+    import socket
+    import threading
+    import time
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    held: list[Any] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        deadline = time.monotonic() + 8  # before the fixes: the client gets a closed stream
+        while not stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):  # a timeout, or a client that gave up
+                conn = server.accept()[0]
+                held.append(conn if wrap is None else wrap(conn))
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], held
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
 def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_path, monkeypatch):
     """distributed's Client waited for the handshake with no limit, whatever its timeout: the
     command hung forever. Now one line after CONNECT_TIMEOUT_S, and no traceback from the
     half-made client afterwards."""
     pytest.importorskip("distributed")
     import gc
-    import socket
-    import threading
     import time
 
     from vanishlab.sweep import executors
 
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.05)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept_and_say_nothing() -> None:
-        deadline = time.monotonic() + 8  # before the fix: the client gets a closed stream
-        while not stop.is_set() and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                held.append(server.accept()[0])
-        for conn in held:
-            conn.close()
-
-    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
-    thread.start()
     unraisable: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
-    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
     out = tmp_path / "run"
-    try:
+    with _silent_server() as (port, _):
+        address = f"tcp://127.0.0.1:{port}"
         start = time.monotonic()
         result = runner.invoke(app, ["sweep", *SMALL, "--scheduler", address, "--out", str(out)])
         elapsed = time.monotonic() - start
         gc.collect()
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
     _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
     assert elapsed < 5, elapsed
     assert unraisable == [] and not out.exists()
@@ -851,9 +864,7 @@ def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_tim
     said nothing hung the Client forever. Now the probe runs with the Client's credentials
     for tls:// too: one line after CONNECT_TIMEOUT_S."""
     pytest.importorskip("distributed")
-    import socket
     import ssl
-    import threading
     import time
 
     import dask
@@ -868,42 +879,25 @@ def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_tim
     )  # fmt: skip
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.05)
-    held: list[socket.socket] = []
-    stop = threading.Event()
 
-    def complete_tls_and_say_nothing() -> None:
-        deadline = time.monotonic() + 8  # before the fix: the client gets a closed stream
-        while not stop.is_set() and time.monotonic() < deadline:
-            with contextlib.suppress(OSError):  # a timeout, or a client that gave up
-                conn = server.accept()[0]
-                conn.settimeout(2)
-                held.append(context.wrap_socket(conn, server_side=True))
-        for conn in held:
-            conn.close()
+    def complete_tls(conn: Any) -> Any:
+        conn.settimeout(2)
+        return context.wrap_socket(conn, server_side=True)
 
-    thread = threading.Thread(target=complete_tls_and_say_nothing, daemon=True)
-    thread.start()
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
-    address = f"tls://127.0.0.1:{server.getsockname()[1]}"
     out = tmp_path / "run"
     tls = {
         "distributed.comm.tls.ca-file": str(cert),
         "distributed.comm.tls.client.cert": str(cert),
         "distributed.comm.tls.client.key": str(key),
     }
-    try:
-        with dask.config.set(tls):
-            start = time.monotonic()
-            args = ["sweep", *SMALL, "--scheduler", address, "--out", str(out)]
-            result = runner.invoke(app, args)
-            elapsed = time.monotonic() - start
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+    with _silent_server(complete_tls) as (port, held), dask.config.set(tls):
+        address = f"tls://127.0.0.1:{port}"
+        start = time.monotonic()
+        args = ["sweep", *SMALL, "--scheduler", address, "--out", str(out)]
+        result = runner.invoke(app, args)
+        elapsed = time.monotonic() - start
     _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
     assert held  # TLS was completed
     assert elapsed < 5, elapsed
