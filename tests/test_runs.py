@@ -184,13 +184,19 @@ def _damage_data_page(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
+def _run_with_a_damaged_shard(tmp_path: Path) -> tuple[Sweep, Path, Any, Path]:
+    """A two-cell run, its results, and its first shard with a damaged data page."""
     grid = Sweep(gain=(0.5, 1.0), **TINY)
     out = tmp_path / "run"
     vl.run_sweep(grid, out, workers=1, progress=False)
     before = vl.load_results(out)
     shard = sorted((out / "cells").glob("*.parquet"))[0]
     _damage_data_page(shard)
+    return grid, out, before, shard
+
+
+def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
+    grid, out, before, shard = _run_with_a_damaged_shard(tmp_path)
 
     with pytest.raises(store.CorruptShardError) as err:
         vl.load_results(out)
@@ -217,12 +223,7 @@ def test_a_damaged_shard_on_another_file_system_is_copied_aside_and_measured_aga
     """A cells/ folder mounted from another file system: renaming its damaged shard into
     corrupt/ failed with EXDEV ("Invalid cross-device link"), one line, and every resume
     failed the same way. Now the shard is copied aside, byte for byte, then removed."""
-    grid = Sweep(gain=(0.5, 1.0), **TINY)
-    out = tmp_path / "run"
-    vl.run_sweep(grid, out, workers=1, progress=False)
-    before = vl.load_results(out)
-    shard = sorted((out / "cells").glob("*.parquet"))[0]
-    _damage_data_page(shard)
+    grid, out, before, shard = _run_with_a_damaged_shard(tmp_path)
     damaged = shard.read_bytes()
     replace = os.replace
 
