@@ -164,6 +164,41 @@ def test_cells_are_deterministic_and_leave_global_state_alone():
     pd.testing.assert_frame_equal(first, second, check_exact=True)
 
 
+def test_a_cell_measured_beside_another_in_threads_runs_on_one_intra_op_thread():
+    """Dask workers measure cells in several threads at once. torch's intra-op thread count is
+    OpenMP's, kept per thread: pinned_numerics set it to 1 only in the first measuring thread
+    (a count shared by reference), so a second thread that had run torch code measured with
+    its own count (all cores; a 200-unit relu cell's norms then differ in the last bits from
+    one measured alone). Each thread now pins and restores its own."""
+    import threading
+
+    from vanishlab.sweep.cell import pinned_numerics
+
+    inside, after, main_in = [], [], threading.Event()
+
+    def other() -> None:
+        torch.set_num_threads(2)  # this thread's own count, as a worker thread's that has
+        assert torch.get_num_threads() == 2  # run torch code (which fixes it for the thread)
+        assert main_in.wait(5)
+        with pinned_numerics():
+            inside.append(torch.get_num_threads())
+        after.append(torch.get_num_threads())
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        thread = threading.Thread(target=other)
+        thread.start()
+        with pinned_numerics():
+            main_in.set()
+            thread.join()
+            inside.append(torch.get_num_threads())
+        after.append(torch.get_num_threads())
+    finally:
+        torch.set_num_threads(saved)
+    assert inside == [1, 1] and after == [2, 2]
+
+
 def _flushes() -> bool:
     return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
 

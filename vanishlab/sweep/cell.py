@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -58,28 +57,21 @@ __all__ = [
     "seeded_generator",
 ]
 
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_saved = 1
-
 
 @contextlib.contextmanager
 def pinned_numerics() -> Iterator[None]:
-    """Pin what torch keeps per process or thread while a measurement of this process runs:
-    one intra-op thread, and subnormal floats kept (flush-to-zero off), restoring both after.
+    """Pin what torch keeps per thread while a measurement of this thread runs: one intra-op
+    thread, and subnormal floats kept (flush-to-zero off), restoring both after.
 
-    The thread count is reference-counted, so concurrent measurements in threads (Dask workers
-    with several threads) never restore the caller's count under each other's feet. Flushing
-    is a setting of each thread (a new thread inherits its creator's), so each measuring thread
-    reads and restores its own.
+    Both are settings of the calling thread, so each measuring thread pins and restores its
+    own (Dask workers measure cells in several threads at once). The intra-op thread count is
+    OpenMP's, which every thread keeps for itself once it has run torch code: another thread's
+    ``torch.set_num_threads(1)`` left it measuring on all cores (other last bits). Flushing is
+    the CPU's, per thread (a new thread inherits its creator's).
     """
-    global _threads_users, _threads_saved
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_saved = torch.get_num_threads()
-            if _threads_saved != 1:
-                torch.set_num_threads(1)
-        _threads_users += 1
+    threads = torch.get_num_threads()  # this thread's
+    if threads != 1:
+        torch.set_num_threads(1)
     flushing = _flushes_denormals()
     if flushing:
         torch.set_flush_denormal(False)
@@ -88,10 +80,8 @@ def pinned_numerics() -> Iterator[None]:
     finally:
         if flushing:
             torch.set_flush_denormal(True)
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0 and _threads_saved != 1:
-                torch.set_num_threads(_threads_saved)
+        if threads != 1:
+            torch.set_num_threads(threads)
 
 
 def _flushes_denormals() -> bool:
