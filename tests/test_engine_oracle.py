@@ -360,3 +360,38 @@ def test_the_gpu_forward_forms_the_same_derivatives() -> None:
         s_gpu, d_gpu = forward._kernel_states(inp, True)
         for a, b in zip(s_cpu + d_cpu, s_gpu + d_gpu, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-300)
+
+
+def test_the_recurrence_kernels_settings_are_one_threads_at_a_time():
+    """recurrence_kernel saves and restores cuDNN's flags and the warning filters, which belong
+    to the whole process, and Dask workers measure cells (an LSTM's or GRU's forward pass, on
+    any device) in threads. Before: the first thread to leave restored TF32 under the other's
+    kernel, and the last left TF32 off and its filter in place for good. Here the other
+    thread tries to enter while the main thread is inside: it now waits for it."""
+    import threading
+    import warnings
+
+    cudnn = torch.backends.cudnn
+    other_in, main_out, seen = threading.Event(), threading.Event(), []
+
+    def other() -> None:
+        with forward.recurrence_kernel():
+            other_in.set()
+            assert main_out.wait(5)
+            seen.append(cudnn.allow_tf32)
+
+    saved_tf32, saved_filters = cudnn.allow_tf32, list(warnings.filters)
+    cudnn.allow_tf32 = True  # the user's setting
+    try:
+        thread = threading.Thread(target=other)
+        with forward.recurrence_kernel():
+            thread.start()
+            other_in.wait(0.5)  # before: the other thread is inside by now
+        main_out.set()
+        thread.join()
+        assert seen == [False]  # TF32 stayed off through the other thread's kernel
+        assert cudnn.allow_tf32 is True  # the user's, back
+        assert warnings.filters == saved_filters  # the filter taken off again
+    finally:
+        cudnn.allow_tf32 = saved_tf32
+        warnings.filters[:] = saved_filters

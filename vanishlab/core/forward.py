@@ -17,6 +17,7 @@ float64, nearly so through the first subnormals, and 0 once it has lost its digi
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 
@@ -61,14 +62,24 @@ def flush_digitless(d: torch.Tensor) -> torch.Tensor:
     return d.masked_fill_(d < torch.finfo(d.dtype).tiny * DIGITLESS, 0.0)
 
 
+#: Held by a thread inside :func:`recurrence_kernel`, whose settings are the process's.
+_KERNEL_SETTINGS = threading.Lock()
+
+
 @contextlib.contextmanager
 def recurrence_kernel() -> Iterator[None]:
     """The context for PyTorch's fused recurrence kernels here: on a GPU, cuDNN (the whole
     sequence in one call, where the native kernel launches several per step) with TF32 off
     (cuDNN's RNNs otherwise run float32 in TF32, about 1e-3 relative error). Weights that are
-    not in cuDNN's one flat buffer are copied per call; its warning about that is silenced."""
+    not in cuDNN's one flat buffer are copied per call; its warning about that is silenced.
+
+    cuDNN's flags and the warning filters belong to the whole process, and each is saved on
+    entry and restored on exit: one thread at a time (Dask workers measure cells in threads),
+    or a thread leaving restored TF32 under another's kernel, and the last to leave kept the
+    other's settings (TF32 off, the filter) for good."""
     cudnn = torch.backends.cudnn
     with (
+        _KERNEL_SETTINGS,
         cudnn.flags(
             enabled=True,
             benchmark=cudnn.benchmark,
