@@ -645,3 +645,16 @@ def test_a_weight_of_another_shape_than_the_modules_is_named(module, weight, sha
     setattr(m, weight, nn.Parameter(torch.randn(*shape)))
     with pytest.raises(ValueError, match=rf"'s {weight} has shape .* need {re.escape(want)}$"):
         vl.jacobian_norms(m, torch.randn(4, 2, 3))
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_packed_sequence_says_how_to_pad_it(cls: type[nn.RNNBase], tmp_path) -> None:
+    """A PackedSequence read "x must be a torch.Tensor, got PackedSequence", saying nothing
+    of how to get a tensor; it now names pad_packed_sequence and what becomes of the padding."""
+    module = cls(3, 4, batch_first=True)
+    packed = nn.utils.rnn.pack_padded_sequence(torch.randn(2, 5, 3), [5, 3], batch_first=True)
+    said = r"got PackedSequence: .*pad_packed_sequence \(its padded steps are then measured"
+    with pytest.raises(TypeError, match="x must be a torch.Tensor, " + said):
+        vl.jacobian_norms(module, x=packed)
+    with pytest.raises(TypeError, match="probe must be a torch.Tensor, " + said):
+        vl.JacobianMonitor(module, packed, out=tmp_path / "m")

@@ -264,6 +264,17 @@ def _check_dense(t: torch.Tensor, what: str) -> None:
         raise TypeError(f"{what} is on the meta device: it holds no values to measure")
 
 
+def require_tensor(x: object, what: str) -> None:
+    """Refuse a sequence that is no tensor, saying how to turn a PackedSequence into one."""
+    if isinstance(x, torch.nn.utils.rnn.PackedSequence):
+        raise TypeError(
+            f"{what} must be a torch.Tensor, got PackedSequence: unpack it with "
+            "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
+        )
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+
+
 def check_sequence(
     x: object,
     *,
@@ -276,8 +287,7 @@ def check_sequence(
     """Validate an input sequence as the module's forward would: ``(xs, batched)`` with ``xs``
     ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input. Messages
     call it ``what``, the caller's name for the argument (``"probe"`` for a monitor's)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    require_tensor(x, what)
     _check_dense(x, what)
     if not x.is_floating_point():
         raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}")

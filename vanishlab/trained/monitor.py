@@ -43,7 +43,13 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import check_finite, check_integer, module_weight, prepare_inputs
+from ..core.inputs import (
+    check_finite,
+    check_integer,
+    module_weight,
+    prepare_inputs,
+    require_tensor,
+)
 from ..core.wrapped import where_it_is
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
@@ -205,8 +211,7 @@ class JacobianMonitor:
         every = check_integer(_untensored(every), "every")
         if every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        if not isinstance(probe, torch.Tensor):
-            raise TypeError(f"probe must be a torch.Tensor, got {type(probe).__name__}")
+        require_tensor(probe, "probe")
         self.module = find_module(module)
         self._model = module  # its recurrent module is looked up again at each recorded step
         self.probe = _clone(probe)
