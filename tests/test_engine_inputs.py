@@ -658,3 +658,16 @@ def test_packed_sequence_says_how_to_pad_it(cls: type[nn.RNNBase], tmp_path) -> 
         vl.jacobian_norms(module, x=packed)
     with pytest.raises(TypeError, match="probe must be a torch.Tensor, " + said):
         vl.JacobianMonitor(module, packed, out=tmp_path / "m")
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_messages_name_a_parametrized_module_by_its_nn_class(kind: type[nn.RNNBase]) -> None:
+    """A parametrized LSTM or GRU was called "the ParametrizedLSTM" (the class that
+    torch.nn.utils.parametrize makes), where the same RNN was "the RNN": all say the nn class."""
+    module = kind(3, 4)
+    nn.utils.parametrize.register_parametrization(module, "weight_hh_l0", nn.Identity())
+    with pytest.raises(ValueError, match=f"x has 2 features but the {kind.__name__} expects"):
+        vl.jacobian_norms(module, torch.randn(5, 1, 2))
+    module.bias_hh_l0.data = module.bias_hh_l0.data.double()
+    with pytest.raises(TypeError, match=f"^the {kind.__name__}'s parameter bias_hh_l0 is "):
+        vl.jacobian_norms(module, torch.randn(5, 1, 3))

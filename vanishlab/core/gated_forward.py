@@ -45,7 +45,7 @@ from .inputs import (
     module_weight,
     wrong_module,
 )
-from .own_forward import check_own_forward
+from .own_forward import base_name, check_own_forward
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 
@@ -83,7 +83,7 @@ def check_gated(module: object) -> nn.LSTM | nn.GRU:
     """Return ``module`` if it is an ``nn.LSTM`` / ``nn.GRU`` vanishlab can measure."""
     if not isinstance(module, nn.LSTM | nn.GRU):
         raise wrong_module(module, "a torch.nn.LSTM or torch.nn.GRU")
-    name = type(module).__name__
+    name = base_name(module)
     if module.bidirectional:
         raise ValueError(
             f"bidirectional=True is not supported for {name}: measure each direction apart"
@@ -105,7 +105,7 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     of object, dtype or device and ``ValueError`` for a wrong shape, naming the expected one.
     """
     module = check_gated(module)
-    name = type(module).__name__
+    name = base_name(module)
     L, H = module.num_layers, module.hidden_size
     w0 = check_float_module(module, name, inputs=what)
     xs, batched = check_sequence(

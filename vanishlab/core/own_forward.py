@@ -15,9 +15,19 @@ from torch import nn
 
 from . import global_rng
 
-__all__ = ["check_own_forward"]
+__all__ = ["base_name", "check_own_forward"]
 
 _BASES = (nn.RNN, nn.LSTM, nn.GRU)
+
+
+def _base(module: nn.RNNBase) -> type[nn.RNNBase]:
+    return next(b for b in type(module).__mro__ if b in _BASES)
+
+
+def base_name(module: nn.RNNBase) -> str:
+    """The name of the module's nn base class, ``"RNN"``, ``"LSTM"`` or ``"GRU"``, as messages
+    call the module (a parametrized module's class is ``ParametrizedLSTM``, a subclass's any)."""
+    return _base(module).__name__
 
 
 def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: object) -> None:
@@ -43,7 +53,7 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     (:func:`_check_pre_hooks`).
     """
     _check_pre_hooks(module)
-    base = next(b for b in type(module).__mro__ if b in _BASES)
+    base = _base(module)
     if type(module).forward is base.forward:
         return
     first = xs[:2]  # (2, B, I): put back in the module's own layout
