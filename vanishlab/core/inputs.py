@@ -20,7 +20,7 @@ from torch import nn
 
 from . import global_rng
 from .cells import gate_blocks
-from .own_forward import check_own_forward
+from .own_forward import base_name, check_own_forward
 from .wrapped import wrong_module
 
 __all__ = [
@@ -131,8 +131,16 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
         value = _parametrized(module, name) if is_parametrized(module, name) else None
     value = getattr(module, name) if value is None else value
     if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
-        raise TypeError(f"{name} is on the meta device: it holds no values to measure")
+        raise _on_meta(f"the {base_name(module)}'s {name}")
     return value
+
+
+def _on_meta(what: str) -> TypeError:
+    """The error for a weight (or parameter) ``what`` on the meta device."""
+    return TypeError(
+        f"{what} is on the meta device: it holds no values to measure (load or initialise the "
+        "weights first)"
+    )
 
 
 def _parametrized(module: nn.Module, name: str) -> torch.Tensor:
@@ -241,10 +249,7 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
     for pname, param in [*params.items(), *others.items()]:
         what = f"the {name}'s {'parameter ' if pname in params else ''}{pname}"
         if param.is_meta:
-            raise TypeError(
-                f"{what} is on the meta device: it holds no values to measure (load or "
-                "initialise the weights first)"
-            )
+            raise _on_meta(what)
         if param.dtype != w0.dtype or param.device != w0.device:
             raise TypeError(
                 f"{what} is {param.dtype} on {param.device}, but its weight_ih_l0 is "

@@ -26,8 +26,9 @@ def _base(module: nn.RNNBase) -> type[nn.RNNBase]:
 
 def base_name(module: nn.RNNBase) -> str:
     """The name of the module's nn base class, ``"RNN"``, ``"LSTM"`` or ``"GRU"``, as messages
-    call the module (a parametrized module's class is ``ParametrizedLSTM``, a subclass's any)."""
-    return _base(module).__name__
+    call the module (a parametrized module's class is ``ParametrizedLSTM``, a subclass's any);
+    the class's own name for another module."""
+    return next((b for b in type(module).__mro__ if b in _BASES), type(module)).__name__
 
 
 def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: object) -> None:
