@@ -618,6 +618,26 @@ def test_a_forward_pre_hook_vanishlab_does_not_run_is_said(kind) -> None:
     vl.jacobian_norms(pruned, x)  # no warning (filterwarnings = error)
 
 
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_a_forward_pre_hook_registered_for_all_modules_is_said(kind) -> None:
+    """One registered with torch.nn.modules.module.register_module_forward_pre_hook, run
+    before every module's forward, was not run and not said either (only the module's own)."""
+
+    def everywhere(module, args) -> None:
+        pass
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(everywhere)
+    try:
+        with pytest.warns(
+            UserWarning, match=r"does not run \(.*everywhere \(registered for all modules\)\)"
+        ) as record:
+            vl.jacobian_norms(kind(3, 4), torch.randn(6, 2, 3))
+    finally:
+        handle.remove()
+    assert [w.filename for w in record] == [__file__]
+    vl.jacobian_norms(kind(3, 4), torch.randn(6, 2, 3))  # removed: no warning
+
+
 def test_the_check_reseeds_no_generator(monkeypatch) -> None:
     """torch.manual_seed seeds every device's generator (CUDA, MPS, XPU) while fork_rng
     restores the CPU's and the listed ones only: a CPU module on a CUDA machine reset the

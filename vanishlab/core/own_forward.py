@@ -95,21 +95,32 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
         )
 
 
+def _hook_name(hook: object) -> str:
+    return getattr(hook, "__qualname__", type(hook).__name__)
+
+
 def _check_pre_hooks(module: nn.RNNBase) -> None:
-    """Say (a ``UserWarning``) that the module's forward pre-hooks are not run, except those
-    whose weights :func:`vanishlab.core.inputs.module_weight` computes itself (prune, the old
-    weight_norm and spectral_norm): one that sets a weight (a weight drop) or changes x leaves
-    the module measured with its weights as they are and x as given."""
+    """Say (a ``UserWarning``) that the module's forward pre-hooks, and those registered for
+    all modules (``torch.nn.modules.module.register_module_forward_pre_hook``), are not run,
+    except those whose weights :func:`vanishlab.core.inputs.module_weight` computes itself
+    (prune, the old weight_norm and spectral_norm): one that sets a weight (a weight drop) or
+    changes x leaves the module measured with its weights as they are and x as given."""
     # Imported here, as in module_weight: torch.nn.utils.prune only for modules with hooks.
+    from torch.nn.modules import module as torch_module
     from torch.nn.utils import prune
     from torch.nn.utils.spectral_norm import SpectralNorm
     from torch.nn.utils.weight_norm import WeightNorm
 
     known = (prune.BasePruningMethod, WeightNorm, SpectralNorm)
     hooks = [h for h in module._forward_pre_hooks.values() if not isinstance(h, known)]
-    if not hooks:
+    # and those registered for every module (register_module_forward_pre_hook), run first
+    everywhere = list(torch_module._global_forward_pre_hooks.values())
+    if not hooks and not everywhere:
         return
-    names = ", ".join(getattr(h, "__qualname__", type(h).__name__) for h in hooks)
+    names = ", ".join(
+        [f"{_hook_name(h)} (registered for all modules)" for h in everywhere]
+        + [_hook_name(h) for h in hooks]
+    )
     warnings.warn(
         f"{type(module).__name__} has forward pre-hooks that vanishlab does not run ({names}): "
         "measured with its weights as they are now and x as given (a hook that sets a weight, "
