@@ -491,3 +491,72 @@ def test_two_lambdas_of_one_module_are_told_apart(registry, tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0
     assert vl.load_manifest(run)["inits"] == {"u": half}  # the record names the line now
+
+
+def _eye_times(rnn: nn.RNN, gain: float, generator: torch.Generator, *, times: float) -> None:
+    _scaled_eye(rnn, gain * times, generator)
+
+
+@dataclasses.dataclass(frozen=True)
+class _EyeTimes:
+    times: float
+
+    def __call__(self, rnn: nn.RNN, gain: float, generator: torch.Generator) -> None:
+        _scaled_eye(rnn, gain * self.times, generator)
+
+
+class _PlainEyeTimes:  # the default repr: "<test_inits._PlainEyeTimes object at 0x...>"
+    def __init__(self, times: float) -> None:
+        self.times = times
+
+    def __call__(self, rnn: nn.RNN, gain: float, generator: torch.Generator) -> None:
+        _scaled_eye(rnn, gain * self.times, generator)
+
+
+def test_two_partials_or_two_objects_of_one_init_name_are_told_apart(registry, tmp_path):
+    """A functools.partial was recorded as "functools:partial" and a callable object as
+    "module:Class", whatever its arguments: a sweep resumed a run of partial(f, times=1.0)
+    under partial(f, times=0.5), keeping cells of other weights under one name. A partial's
+    record names its function and arguments, an object's its repr; one whose repr holds a
+    memory address matches nothing (not even itself) and asks for --force; a run recorded in
+    the old form compares as it did."""
+    import functools
+    import json
+
+    from vanishlab.sweep.experiments import init_definition
+
+    def record(apply) -> str:
+        return init_definition(Init("u", "", apply))
+
+    one, half = (functools.partial(_eye_times, times=t) for t in (1.0, 0.5))
+    assert record(one) == f"functools.partial({__name__}:_eye_times, times=1.0)"
+    assert record(one) != record(half)
+    assert record(_EyeTimes(1.0)) == f"{__name__}:_EyeTimes = _EyeTimes(times=1.0)"
+    assert record(_EyeTimes(1.0)) != record(_EyeTimes(0.5))
+    assert "not comparable" in record(_PlainEyeTimes(1.0))
+    assert "not comparable" in record(functools.partial(_eye_times, times=_PlainEyeTimes(1)))
+    register_init(Init("u", "W_hh = g I", one))
+    sweep = vl.Sweep(init="u", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    assert vl.load_manifest(run)["inits"] == {"u": record(one)}
+    for other in (half, _EyeTimes(1.0)):
+        register_init(Init("u", "another", other), replace=True)
+        with pytest.raises(vl.VanishlabError, match=r"measured init 'u' as functools.partial\("):
+            vl.run_sweep(sweep, run, workers=1, progress=False)
+    register_init(Init("u", "W_hh = g I", one), replace=True)
+    assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0
+    # An object that its record cannot tell from another: refused, even as itself.
+    plain = _PlainEyeTimes(1.0)
+    register_init(Init("u", "W_hh = g I", plain), replace=True)
+    vl.run_sweep(sweep, run, workers=1, progress=False, force=True)
+    with pytest.raises(vl.VanishlabError, match="not comparable"):
+        vl.run_sweep(sweep, run, workers=1, progress=False)
+    # Runs recorded in the old forms resume under any partial, or any object of the class.
+    manifest_path = run / "manifest.json"
+    for old, apply in (("functools:partial", half), (f"{__name__}:_PlainEyeTimes", plain)):
+        manifest = json.loads(manifest_path.read_text())
+        manifest["inits"]["u"] = old
+        manifest_path.write_text(json.dumps(manifest))
+        register_init(Init("u", "either", apply), replace=True)
+        assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0

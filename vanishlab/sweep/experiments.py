@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import io
@@ -73,17 +74,54 @@ def init_definition(init: Init) -> str:
     ``"module:function"`` (an experiment file's module by the file's name, wherever the file
     lies), and for a lambda or nested function, whose name does not tell it from another of
     its module (``"<lambda>"``, ``"make.<locals>.apply"``), the line its definition starts on:
-    ``"module:<lambda> (line 12)"``. Cell ids hold the init's name only: a sweep refuses to
-    resume cells that another definition of the same name measured (``register_init(...,
-    replace=True)``)."""
+    ``"module:<lambda> (line 12)"``. A ``functools.partial`` is its function's record with its
+    arguments, ``"functools.partial(module:function, 2.0, gain=0.5)"``, and a callable object
+    its class with its repr, ``"module:Class = Class(gain=0.5)"``; where a repr holds a memory
+    address (an object's default repr), which tells nothing of the arguments, the record
+    says it is not comparable (:data:`_UNCOMPARED`), and never matches another. Cell ids hold
+    the init's name only: a sweep refuses to resume cells that another definition of the same
+    name measured (``register_init(..., replace=True)``)."""
     apply = init.apply
     if isinstance(apply, Builtin):  # another name for a built-in's draw: which one
         return "built-in" if apply.name == init.name else f"built-in {apply.name}"
+    return _callable_definition(apply)
+
+
+_UNCOMPARED = " (not comparable: a repr with a memory address)"
+"""The end of an :func:`init_definition` that cannot tell two definitions apart."""
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
+
+
+def _stable_repr(obj: object) -> str | None:
+    """``repr(obj)``, None where it holds a memory address (or fails)."""
+    try:
+        said = repr(obj)
+    except Exception:  # a broken __repr__ of the user's tells nothing either
+        return None
+    return None if _ADDRESS.search(said) else said
+
+
+def _callable_definition(apply: Any) -> str:
+    if isinstance(apply, functools.partial):
+        inner = _callable_definition(apply.func)
+        args = [_stable_repr(a) for a in apply.args]
+        args += [
+            None if (r := _stable_repr(v)) is None else f"{k}={r}"
+            for k, v in apply.keywords.items()
+        ]
+        if inner.endswith(_UNCOMPARED) or None in args:
+            return f"functools.partial({inner.removesuffix(_UNCOMPARED)}, ...){_UNCOMPARED}"
+        return f"functools.partial({', '.join([inner, *args])})"
     module = str(getattr(apply, "__module__", None) or "?")
     found = _EXPERIMENT_MODULE.match(module)
     if found:
         module = f"{found.group(1)}.py"
-    name = str(getattr(apply, "__qualname__", None) or type(apply).__name__)
+    qualname = getattr(apply, "__qualname__", None)
+    if qualname is None:  # an object: its class, and its arguments as its repr says
+        record, said = f"{module}:{type(apply).__name__}", _stable_repr(apply)
+        return record + _UNCOMPARED if said is None else f"{record} = {said}"
+    name = str(qualname)
     line = getattr(getattr(apply, "__code__", None), "co_firstlineno", None)
     if "<" in name and isinstance(line, int):  # two lambdas of one module read alike
         name += f" (line {line})"
@@ -93,11 +131,23 @@ def init_definition(init: Init) -> str:
 _LINE = re.compile(r" \(line [0-9]+\)$")
 
 
+def _earlier_record(now: str) -> str:
+    """``now`` as a release before the arguments were recorded wrote it: a partial as
+    ``"functools:partial"``, an object as ``"module:Class"``."""
+    now = now.removesuffix(_UNCOMPARED)
+    if now.startswith("functools.partial("):
+        return "functools:partial"
+    return now.split(" = ", 1)[0]
+
+
 def _same_definition(before: str, now: str) -> bool:
-    """Whether the recorded definition ``before`` is ``now``: equal, or recorded without the
-    line of a lambda or nested function (before the record had one), whose module and name
-    ``now`` has (compared as they were then)."""
-    if before == now:
+    """Whether the recorded definition ``before`` is ``now``: equal (not where ``now`` is not
+    comparable), or recorded in an earlier form, as it compared then: a lambda or nested
+    function without its line, whose module and name ``now`` has; a partial or an object
+    without its arguments."""
+    if before == now and not now.endswith(_UNCOMPARED):
+        return True
+    if before == _earlier_record(now):
         return True
     return "<" in before and not _LINE.search(before) and _LINE.sub("", now) == before
 

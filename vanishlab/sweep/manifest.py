@@ -7,7 +7,8 @@ Keys (all optional but ``format``; each checked for its type when present): ``fo
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
 order) and ``command`` (the last), ``inits`` (each init name of the grids to what it stood for
 when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:function"``,
-``"module:<lambda> (line 12)"``: :func:`~vanishlab.sweep.experiments.init_definition`),
+``"module:<lambda> (line 12)"``, ``"functools.partial(module:function, gain=0.5)"``:
+:func:`~vanishlab.sweep.experiments.init_definition`),
 ``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
 nothing runs to add it), ``n_cells``.
