@@ -452,7 +452,7 @@ def test_two_builtin_draws_under_one_name_are_told_apart():
     """An init registered under another name with a built-in's draw recorded only
     "vanishlab.sweep.inits:Builtin", whichever draw it was: replacing it with another
     built-in's draw went unnoticed. The record names the draw."""
-    from vanishlab.sweep.experiments import init_definition
+    from vanishlab.sweep.init_records import init_definition
     from vanishlab.sweep.inits import Builtin
 
     ortho = init_definition(Init("mine", "orthogonal's draw", Builtin("orthogonal")))
@@ -472,7 +472,7 @@ def test_two_lambdas_of_one_module_are_told_apart(registry, tmp_path):
     as it did; a module-level function's record is what it was."""
     import json
 
-    from vanishlab.sweep.experiments import init_definition
+    from vanishlab.sweep.init_records import init_definition
 
     eye, half = (init_definition(Init("u", "", f)) for f in (_EYE, _HALF_EYE))
     assert eye == f"{__name__}:<lambda> (line {_EYE.__code__.co_firstlineno})" and eye != half
@@ -518,12 +518,12 @@ def test_two_partials_or_two_objects_of_one_init_name_are_told_apart(registry, t
     "module:Class", whatever its arguments: a sweep resumed a run of partial(f, times=1.0)
     under partial(f, times=0.5), keeping cells of other weights under one name. A partial's
     record names its function and arguments, an object's its repr; one whose repr holds a
-    memory address matches nothing (not even itself) and asks for --force; a run recorded in
-    the old form compares as it did."""
+    memory address is recorded by its type alone, as every one was before, and a run recorded
+    in that form compares as it did."""
     import functools
     import json
 
-    from vanishlab.sweep.experiments import init_definition
+    from vanishlab.sweep.init_records import init_definition
 
     def record(apply) -> str:
         return init_definition(Init("u", "", apply))
@@ -533,8 +533,8 @@ def test_two_partials_or_two_objects_of_one_init_name_are_told_apart(registry, t
     assert record(one) != record(half)
     assert record(_EyeTimes(1.0)) == f"{__name__}:_EyeTimes = _EyeTimes(times=1.0)"
     assert record(_EyeTimes(1.0)) != record(_EyeTimes(0.5))
-    assert "not comparable" in record(_PlainEyeTimes(1.0))
-    assert "not comparable" in record(functools.partial(_eye_times, times=_PlainEyeTimes(1)))
+    assert record(_PlainEyeTimes(1.0)) == f"{__name__}:_PlainEyeTimes"
+    assert record(functools.partial(_eye_times, times=_PlainEyeTimes(1))) == "functools:partial"
     register_init(Init("u", "W_hh = g I", one))
     sweep = vl.Sweep(init="u", hidden_size=4, input_size=2, seq_len=5, batch=2)
     run = tmp_path / "run"
@@ -546,12 +546,11 @@ def test_two_partials_or_two_objects_of_one_init_name_are_told_apart(registry, t
             vl.run_sweep(sweep, run, workers=1, progress=False)
     register_init(Init("u", "W_hh = g I", one), replace=True)
     assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0
-    # An object that its record cannot tell from another: refused, even as itself.
+    # An object that its record cannot tell from another resumes as itself, by its type.
     plain = _PlainEyeTimes(1.0)
     register_init(Init("u", "W_hh = g I", plain), replace=True)
     vl.run_sweep(sweep, run, workers=1, progress=False, force=True)
-    with pytest.raises(vl.VanishlabError, match="not comparable"):
-        vl.run_sweep(sweep, run, workers=1, progress=False)
+    assert vl.run_sweep(sweep, run, workers=1, progress=False).n_run == 0
     # Runs recorded in the old forms resume under any partial, or any object of the class.
     manifest_path = run / "manifest.json"
     for old, apply in (("functools:partial", half), (f"{__name__}:_PlainEyeTimes", plain)):

@@ -8,7 +8,7 @@ values), ``grids`` (one per command that brought cells), ``commands`` (those com
 order) and ``command`` (the last), ``inits`` (each init name of the grids to what it stood for
 when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:function"``,
 ``"module:<lambda> (line 12)"``, ``"functools.partial(module:function, gain=0.5)"``:
-:func:`~vanishlab.sweep.experiments.init_definition`),
+:func:`~vanishlab.sweep.init_records.init_definition`),
 ``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
 nothing runs to add it), ``n_cells``.

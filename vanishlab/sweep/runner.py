@@ -29,17 +29,9 @@ from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
-from .experiments import (
-    Experiment,
-    axes_text,
-    check_init_unchanged,
-    init_definition,
-    is_grid_description,
-    load_experiment,
-    shard_inits,
-    variant,
-)
+from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
 from .files import as_flag, as_path, path_name
+from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import check_name, package_versions, union_axes
 from .memory import available_bytes, cell_bytes
@@ -247,7 +239,7 @@ def _description(new: str, earlier: str | None, grids: list[dict[str, Any]], n_c
 
 def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[str, str]:
     """The manifest's ``inits``: each init name of the run to what it stands for
-    (:func:`~vanishlab.sweep.experiments.init_definition`). A cell id holds the init's name
+    (:func:`~vanishlab.sweep.init_records.init_definition`). A cell id holds the init's name
     only, so a name that now stands for another function (``register_init(...,
     replace=True)`` on ``orthogonal``) would keep the other one's cells under it: refused,
     without ``force`` (the same weights under a moved or renamed function), when the run keeps

@@ -37,8 +37,8 @@ from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
-from .experiments import check_init_unchanged, init_definition, shard_inits
 from .files import as_flag, as_path
+from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
@@ -184,7 +184,7 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 def _defined_here(init: str) -> str | None:
     """What ``init`` stands for in this process (see
-    :func:`~vanishlab.sweep.experiments.init_definition`), None when it is not registered."""
+    :func:`~vanishlab.sweep.init_records.init_definition`), None when it is not registered."""
     return init_definition(INITS[init]) if init in INITS else None
 
 

@@ -33,7 +33,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -143,13 +143,6 @@ def _clone(t: Any) -> Any:
     if isinstance(t, list):
         return [_clone(p) for p in t]
     return t
-
-
-@contextlib.contextmanager
-def _untouched_rng(device: torch.device) -> Iterator[None]:
-    """Save and restore torch's CPU generator and, for a CUDA module, its device's."""
-    with global_rng.forked([device] if device.type == "cuda" else []):
-        yield
 
 
 def _every(every: object) -> str:
@@ -316,7 +309,9 @@ class JacobianMonitor:
         start = time.perf_counter()
         lyap: float | None = None
         failure: str | None = None
-        with _untouched_rng(module_weight(self.module, "weight_hh_l0").device):
+        device = module_weight(self.module, "weight_hh_l0").device
+        # torch's CPU generator and, for a CUDA module, its device's: saved and restored
+        with global_rng.forked([device] if device.type == "cuda" else []):
             diverged = _non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, (reason, failure) = empty_rows(), "failed", diverged
