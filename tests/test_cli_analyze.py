@@ -652,6 +652,28 @@ def test_keys_the_module_has_not_are_said(tmp_path):
         vl.analyze_checkpoint(tmp_path / "top.pt", tmp_path / "top", seq_len=5, batch=2)
 
 
+def test_keys_the_module_has_not_are_said_in_the_report(tmp_path):
+    """The note of keys an nn.LSTM has not (a subclass's own parameters) was printed by the
+    command and warned by the API, but the run kept no trace of it: its report showed a plain
+    nn.LSTM, measured as if it were one. The manifest now keeps the note and the report's
+    Model table says it, as 'not measured'."""
+    model = torch.nn.Module()
+    model.rnn = _LayerNormLSTM()
+    torch.save(model.state_dict(), tmp_path / "m.pt")
+    with pytest.warns(UserWarning, match="also holds"):
+        vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=5, batch=2)
+    html = vl.render_report(tmp_path / "run", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "not measured" in html
+    assert (
+        "module rnn also holds gain, ln.bias, ln.weight, which an nn.LSTM has not (a subclass?): "
+        "measured with nn.LSTM&#39;s equations and its own weights alone"
+    ) in html
+    torch.save(torch.nn.LSTM(2, 3).state_dict(), tmp_path / "plain.pt")
+    vl.analyze_checkpoint(tmp_path / "plain.pt", tmp_path / "plain", seq_len=5, batch=2)
+    plain = vl.render_report(tmp_path / "plain", tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "not measured" not in plain
+
+
 def test_a_key_the_module_has_not_is_named_on_one_line(tmp_path):
     """A state_dict's keys are any strings: one holding a new line (or an escape) made the
     note two lines, the second looking like a line of its own."""

@@ -328,6 +328,8 @@ def _measure_into(
                 "checkpoint": os.fspath(resolved(checkpoint)),
                 "sha256": ckpt.sha256,
                 "module": ckpt.module_name,
+                # what the note of keys its kind has not says, for the report (None: none)
+                "note": ckpt.others_note(),
                 "architecture": spec.to_dict(),
                 "inputs": described,
                 "seed": seed,

@@ -151,6 +151,8 @@ def model_section(view: RunView) -> Section:
             f"{module} (its keys' prefix)" if module else "the whole file (a bare state_dict)",
         ),
     ]
+    if model.get("note"):  # keys of the module that its kind has not: not measured
+        checkpoint.append(("not measured", str(model["note"])))
     blocks.append(KeyValues("Model", tuple(checkpoint + architecture_items(arch))))
     blocks.append(KeyValues("Inputs", tuple(_inputs_items(model))))
     # no cell: its shard was moved aside (damaged) or the analysis stopped before writing it
