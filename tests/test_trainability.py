@@ -440,3 +440,23 @@ def test_the_intro_says_how_many_trained_cells_diverged(tmp_path: Path) -> None:
     assert _diverged_text(table(math.nan)).startswith(" It diverged in training (")
     assert _diverged_text(table(math.nan, None)).startswith(" All 2 diverged in training (")
     assert _diverged_text(table(math.nan, None, 1.0)).endswith("and count as not solved.")
+
+
+def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Path) -> None:
+    """The intro said "the largest fall at the required lag among solved cells was 2.3, the
+    smallest among failed ones 20.0": numbers without their unit (the table's column is
+    "decades at required"). They are now said in decades."""
+    report = build_report(
+        vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    intro = next(s for s in report.sections if s.key == "trainability").intro
+    table = trainability(vl.load_results(rigor_run), vl.load_cells(rigor_run)).set_index("seq_len")
+    solved, failed = table.loc[6, "drop_at_required"], table.loc[60, "drop_at_required"]
+    assert (
+        f"among solved cells was {solved:.1f} decades, the smallest among failed ones "
+        f"{failed:.1f} decades." in intro
+    ), intro
+    from vanishlab.report.sections.trainability import _decades_prose
+
+    assert _decades_prose(math.inf) == "∞ decades (exact 0)"

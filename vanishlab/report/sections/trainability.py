@@ -86,10 +86,10 @@ def _agreement(table: pd.DataFrame) -> str:
     if len(solved_drops):
         text += (
             " The largest fall at the required lag among solved cells was "
-            f"{_decades_text(solved_drops.max())}"
+            f"{_decades_prose(solved_drops.max())}"
         )
         if len(failed_drops):
-            text += f", the smallest among failed ones {_decades_text(failed_drops.min())}"
+            text += f", the smallest among failed ones {_decades_prose(failed_drops.min())}"
         text += "."
     zero = int(table["zero_at_lag0"].sum())
     if zero:
@@ -130,6 +130,12 @@ def _decades_text(value: float) -> str:
     if math.isnan(value):
         return "—"
     return "∞ (exact 0)" if math.isinf(value) else f"{value:.1f}"
+
+
+def _decades_prose(value: float) -> str:
+    """A fall in a sentence, with its unit: ``4.2 decades``; ``∞ decades (exact 0)``."""
+    text = _decades_text(value)
+    return text.replace(" (", " decades (") if math.isinf(value) else f"{text} decades"
 
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
