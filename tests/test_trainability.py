@@ -460,3 +460,21 @@ def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Pat
     from vanishlab.report.sections.trainability import _decades_prose
 
     assert _decades_prose(math.inf) == "∞ decades (exact 0)"
+
+
+def test_the_solved_fraction_caption_says_the_prediction_hides_where_it_agrees(
+    rigor_run: Path,
+) -> None:
+    """Where the prediction was right in every cell (the rigor pair, the sweep's smoke run), the
+    dashed line lies under the solid one: the legend showed a dashed line the figure did not,
+    and the caption did not say why (the single-model report's decay figure does)."""
+    report = build_report(
+        vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "Solved" in b.title)
+    curves = grid.panels[0].curves
+    solid = [c.y.tolist() for c in curves if not c.reference]
+    assert solid == [c.y.tolist() for c in curves if c.reference]  # the two agree here
+    assert "hidden under the solid line where the two agree" in grid.caption
