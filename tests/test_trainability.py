@@ -478,3 +478,18 @@ def test_the_solved_fraction_caption_says_the_prediction_hides_where_it_agrees(
     solid = [c.y.tolist() for c in curves if not c.reference]
     assert solid == [c.y.tolist() for c in curves if c.reference]  # the two agree here
     assert "hidden under the solid line where the two agree" in grid.caption
+
+
+def test_the_gain_legend_does_not_repeat_its_title(rigor_run: Path) -> None:
+    """The trainability figures' legends read "gain" over "gain = 0.25": their entries repeated
+    the title, where the report's other figures (the decay curves, titled "gain" too) give
+    the values alone."""
+    report = build_report(
+        vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    section = next(s for s in report.sections if s.key == "trainability")
+    grids = [b for b in section.blocks if isinstance(b, LineGrid)]
+    assert len(grids) == 2
+    for grid in grids:
+        assert grid.legend_title == "gain" and grid.legend == ("0.25",), grid.legend

@@ -141,7 +141,7 @@ def _decades_prose(value: float) -> str:
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     keys, groups, note = _panels(table, view)
     gains = sorted(table["gain"].dropna().unique())
-    legend = tuple(f"gain = {format_value(g)}" for g in gains)
+    legend = tuple(format_value(g) for g in gains)  # under the legend's title, "gain"
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
     for i, (values, rows) in enumerate(groups):
@@ -183,7 +183,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
     gains = sorted(table["gain"].dropna().unique())
-    legend = tuple(f"gain = {format_value(g)}" for g in gains)
+    legend = tuple(format_value(g) for g in gains)  # under the legend's title, "gain"
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
     table = table.assign(shown=shown.where(~table["zero_at_lag0"].astype(bool)))
