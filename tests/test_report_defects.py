@@ -827,3 +827,35 @@ def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
         "(2 layers, T = 6, orthogonal, gain = 0.5), (2 layers, T = 6, orthogonal, gain = 1.0) "
         "(the table below lists every setting)."
     )
+
+
+def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
+    """Every cell at gain 1e39 failed (its float32 weights overflow): the decay figures had no
+    panel for it and the rate map no row or panel, while their captions said only that a
+    failed setting's "line stops" and "square stays blank", neither of which the page
+    showed. The note now names such a value and says it has no place in the figures."""
+    grid = vl.Sweep(
+        activation=("tanh", "relu"), init=("normal", "orthogonal"), gain=(1.0, 1e39),
+        hidden_size=4, input_size=2, seq_len=6, batch=2,
+    )  # fmt: skip
+    report = _report_of(grid, tmp_path)
+    (decay,) = [b for b in _section(report, "decay").blocks if isinstance(b, LineGrid)]
+    assert all("1e+39" not in p.title for p in decay.panels)  # no panel for it
+    rates = [b for b in _section(report, "rates").blocks if isinstance(b, HeatmapGrid)]
+    assert rates and all(len(b.panels) == 1 for b in rates)
+    said = (
+        "4 failed cells (listed under Anomalies) have no measurement: a setting with no seed "
+        "measured is not drawn (a line stops, a square stays blank; gain = 1e+39, of which no "
+        "cell was measured, has no point, line, row, column or panel at all), and the others "
+        "are means over the seeds measured."
+    )
+    assert said in decay.caption and all(said in b.caption for b in rates)
+    # a value some of whose cells were measured is not named
+    part = vl.Sweep(activation=("tanh", "relu"), gain=(1e39,), dtype=("float32", "float64"),
+                    hidden_size=4, input_size=2, seq_len=6, batch=2)  # fmt: skip
+    caption = next(
+        b for b in _section(_report_of(part, tmp_path / "part"), "decay").blocks
+        if isinstance(b, LineGrid)
+    ).caption  # fmt: skip
+    assert "a square stays blank; float32, of which no cell was measured, has no" in caption
+    assert "float64," not in caption and "tanh," not in caption

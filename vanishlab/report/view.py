@@ -29,6 +29,7 @@ from .format import (
     NOT_APPLICABLE,
     PANEL_AXES,
     and_list,
+    assign,
     hashable,
     plural,
     py,
@@ -232,8 +233,32 @@ class RunView:
     def failed_note(self) -> str:
         """A closing sentence for a figure drawn from the measured cells, in a run where some
         failed ("" otherwise): their settings' lines stop, squares stay blank, and means are
-        over the seeds measured."""
-        return self._failed("is not drawn (a line stops, a square stays blank)")
+        over the seeds measured; an axis value no cell of was measured is named, as it has no
+        point, line, row, column or panel at all."""
+        gone = self.unmeasured_values
+        where = ""
+        if gone:
+            verb = "has" if len(gone) == 1 else "have"
+            where = (
+                f"; {and_list(gone)}, of which no cell was measured, {verb} no point, line, "
+                "row, column or panel at all"
+            )
+        return self._failed(f"is not drawn (a line stops, a square stays blank{where})")
+
+    @cached_property
+    def unmeasured_values(self) -> list[str]:
+        """The swept axis values every cell of which failed, in words (``"gain = 1e+39"``):
+        the figures drawn from the measured cells have no place for them."""
+        cells = self.cells
+        if "status" not in cells:
+            return []
+        ok = cells[cells["status"] == "ok"]
+        return [
+            assign(column, value)
+            for column in self.varying
+            for value in self.values(column)
+            if value != NOT_APPLICABLE and not (ok[column].map(py) == value).any()
+        ]
 
     @cached_property
     def failed_rows_note(self) -> str:
