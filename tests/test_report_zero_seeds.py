@@ -281,3 +281,30 @@ def test_phase_diagrams_say_what_their_marks_mean_before_the_failed_cells(relu_r
         marks, failed_at = grid.caption.index("Triangles on the floor"), grid.caption.index("fail")
         assert marks < failed_at, grid.caption
         assert grid.caption.endswith("the others are means over the seeds measured.")
+
+
+def test_a_setting_with_no_finite_rate_shows_no_fit_lags(tmp_path):
+    """relu with W_hh = 0.5 I: every sample's Jacobian is exactly 0 within a few lags, so no
+    seed has a rate to fit (−∞, r² —), yet the rates table gave it the window's lags, '8–30',
+    as if a fit had run there (the demo's 'relu, 1 layer, identity, 0.5' row read '25–100')."""
+    run = tmp_path / "run"
+    sweep = vl.Sweep(
+        activation="relu",
+        init=("identity", "normal"),
+        gain=0.5,
+        seed=(0, 1),
+        hidden_size=8,
+        input_size=16,
+        seq_len=30,
+        batch=8,
+    )
+    vl.run_sweep(sweep, run, name="zero", workers=1, progress=False)
+    rates = _table(_report(run, ["rates"]), "Decay rates by setting")
+    lags = rates.columns.index("fit lags")
+    identity, normal = (
+        next(r for r in rates.rows if r[0] == init) for init in ("identity", "normal")
+    )
+    assert identity[rates.columns.index("rate (ln/step)")] == "−∞"  # the setting of this test
+    assert identity[lags] == "—"
+    assert normal[lags] == "8\u2060–\u206030"
+    assert "— where no seed has a finite rate" in rates.caption

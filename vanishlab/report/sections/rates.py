@@ -194,6 +194,14 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     return text
 
 
+def _fit_lags(rec: Mapping[str, Any]) -> str:
+    """The lags the setting's rates were fitted over; "—" where no seed has a finite rate (each
+    one's Jacobian exactly 0 too soon to fit), as its r² reads."""
+    if rec["n"] - rec["n_zero"] == 0:
+        return "—"
+    return f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['fit_end'])}"
+
+
 def _consensus(phases: pd.Series) -> str:
     counts = phases.value_counts()
     if len(counts) == 1:
@@ -219,7 +227,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
             horizon_cell(rec),
             r2_text(float(rec["r2"])),
             str(rec["phase"]),
-            f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['fit_end'])}",
+            _fit_lags(rec),
         ]
         if len(inputs):
             ir = rec.get("input_rate")
@@ -255,7 +263,8 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer) against "
         "k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient), mean ± standard deviation over seeds. "
+        "as a transient; — where no seed has a finite rate), mean ± standard deviation over "
+        "seeds. "
         + EXACT_ZERO_RATES
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value (median over seeds; '> n' when it never is; "
