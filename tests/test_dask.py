@@ -136,6 +136,28 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     assert len(kept) >= 1
 
 
+def test_a_cluster_with_no_workers_left_is_one_line(monkeypatch):
+    # A scheduler whose no-workers-timeout passes (its last worker died, a batch job ended)
+    # fails the futures with distributed's NoWorkerError: it was a traceback, status 1.
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep import executors
+
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "0.3s"}):
+        local = distributed.LocalCluster(
+            n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
+        )
+    client = executors.dask_client(local.scheduler_address)
+    try:
+        with pytest.raises(VanishlabError, match="stopped running cells: NoWorkerError"):
+            executors.run_dask(_tasks()[:1], client, lambda frame, meta: None)
+    finally:
+        client.close()
+        local.close()
+
+
 @pytest.mark.slow  # ~10 s: a command of its own (torch's import) beside a cluster here
 def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
     # The sweep stopped with its one line, but the Dask client, closed while it was trying to

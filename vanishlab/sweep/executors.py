@@ -458,6 +458,8 @@ def run_dask(tasks: Sequence[Task], client: Any, on_result: OnResult) -> None:
         ImportError,  # vanishlab (or torch) missing where the task was unpickled
         OSError,  # distributed's CommClosedError and other lost connections
         TimeoutError,
+        # The scheduler's no-workers-timeout passed with no worker (or none that may run it)
+        *(getattr(distributed.scheduler, n, ()) for n in ("NoWorkerError", "NoValidWorkerError")),
     )
     futures: list[Any] = []
     try:
