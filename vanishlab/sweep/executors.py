@@ -78,8 +78,7 @@ def _worker_init(
     torch.set_num_threads(1)
     # The folders of the parent's experiment files: a task may name a function of a module
     # beside one (``from mylib import my_apply``), which the parent imported with the folder
-    # on sys.path (experiments.import_file). Kept there for this worker's life: it unpickles
-    # tasks until it ends.
+    # on sys.path (experiments.import_file). Kept there while the worker unpickles tasks.
     sys.path[:0] = [f for f in folders if f not in sys.path]
     # Experiment files whose functions the tasks name (an init registered in one): loaded
     # here under the name they were loaded under in the parent, which no import finds.
@@ -422,8 +421,7 @@ def dask_client(address: str) -> Any:
     within :data:`CONNECT_TIMEOUT_S` or so)."""
     distributed = dask_module()
     check_scheduler(address)
-    # The Client's credentials, read as it reads them, for the probe and the Client (a private
-    # helper of distributed's: without it, the configuration's, as before security loaders).
+    # The Client's credentials as it reads them (a private helper: else the configuration's)
     loader = getattr(distributed.client, "_maybe_call_security_loader", lambda _: None)
     try:
         security = loader(address) or distributed.Security()

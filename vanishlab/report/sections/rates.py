@@ -243,14 +243,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     ]
     if len(inputs):
         columns.append("input rate")
-    numeric = [c in NUMERIC_AXES for c in axes] + [
-        True,
-        True,
-        True,
-        True,
-        False,
-        True,
-    ]
+    numeric = [c in NUMERIC_AXES for c in axes] + [True, True, True, True, False, True]
     if len(inputs):
         numeric.append(True)
     note = (
