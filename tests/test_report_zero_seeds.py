@@ -176,23 +176,29 @@ def test_theory_table_counts_the_seeds_each_mean_leaves_out(relu_run):
     assert "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov" in table.caption
 
 
-def test_seeds_cut_at_different_lags_name_the_earliest_in_both_tables(tmp_path):
-    """The IRNN (relu, identity, gain 1) at H = 8, T = 30: both seeds exactly 0 inside the
-    window, from lags 21 and 23. The rates table read '(2 of 2 seeds exactly 0 from lag 21)',
-    as if both were 0 from lag 21, and the theory notes showed the first seed's lag ('first
-    shown'), which need not be the earliest: both now name the earliest and say so."""
-    run = tmp_path / "irnn"
+def _identity_run(run, gain: float):
+    """relu, identity and normal W_hh at ``gain``, H = 8, T = 30, two seeds (normal: a
+    prediction, so that the theory table is drawn)."""
     sweep = vl.Sweep(
         activation="relu",
-        init=("identity", "normal"),  # normal: a prediction, so that the theory table is drawn
-        gain=1.0,
+        init=("identity", "normal"),
+        gain=gain,
         seed=(0, 1),
         hidden_size=8,
         input_size=16,
         seq_len=30,
         batch=8,
     )
-    vl.run_sweep(sweep, run, name="irnn", workers=1, progress=False)
+    vl.run_sweep(sweep, run, name=run.name, workers=1, progress=False)
+    return run
+
+
+def test_seeds_cut_at_different_lags_name_the_earliest_in_both_tables(tmp_path):
+    """The IRNN (relu, identity, gain 1) at H = 8, T = 30: both seeds exactly 0 inside the
+    window, from lags 21 and 23. The rates table read '(2 of 2 seeds exactly 0 from lag 21)',
+    as if both were 0 from lag 21, and the theory notes showed the first seed's lag ('first
+    shown'), which need not be the earliest: both now name the earliest and say so."""
+    run = _identity_run(tmp_path / "irnn", gain=1.0)
     summary = vl.summarize(run)
     notes = summary.loc[summary["init"] == "identity", "note"]
     zero_lags = sorted(int(z) for z in notes.str.extract(r"from lag (\d+)")[0])
@@ -287,18 +293,7 @@ def test_a_setting_with_no_finite_rate_shows_no_fit_lags(tmp_path):
     """relu with W_hh = 0.5 I: every sample's Jacobian is exactly 0 within a few lags, so no
     seed has a rate to fit (−∞, r² —), yet the rates table gave it the window's lags, '8–30',
     as if a fit had run there (the demo's 'relu, 1 layer, identity, 0.5' row read '25–100')."""
-    run = tmp_path / "run"
-    sweep = vl.Sweep(
-        activation="relu",
-        init=("identity", "normal"),
-        gain=0.5,
-        seed=(0, 1),
-        hidden_size=8,
-        input_size=16,
-        seq_len=30,
-        batch=8,
-    )
-    vl.run_sweep(sweep, run, name="zero", workers=1, progress=False)
+    run = _identity_run(tmp_path / "run", gain=0.5)
     rates = _table(_report(run, ["rates"]), "Decay rates by setting")
     lags = rates.columns.index("fit lags")
     identity, normal = (
