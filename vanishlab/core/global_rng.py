@@ -28,8 +28,10 @@ LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def forked(devices: Sequence[torch.device | int | str] = ()) -> Iterator[None]:
-    """Under :data:`LOCK`, save torch's CPU generator (and those of the CUDA ``devices``) and
-    restore them on exit, as ``torch.random.fork_rng`` does."""
-    with LOCK, torch.random.fork_rng(devices=list(devices), device_type="cuda"):
+def forked(devices: Sequence[torch.device] = ()) -> Iterator[None]:
+    """Under :data:`LOCK`, save torch's CPU generator (and those of the CUDA devices among
+    ``devices``, where a module or its tensors lie; a CPU needs no other) and restore them on
+    exit, as ``torch.random.fork_rng`` does."""
+    cuda = list(dict.fromkeys(d for d in devices if d.type == "cuda"))
+    with LOCK, torch.random.fork_rng(devices=cuda, device_type="cuda"):
         yield

@@ -20,15 +20,16 @@ __all__ = ["base_name", "check_own_forward"]
 _BASES = (nn.RNN, nn.LSTM, nn.GRU)
 
 
-def _base(module: nn.RNNBase) -> type[nn.RNNBase]:
-    return next(b for b in type(module).__mro__ if b in _BASES)
+def _base(module: nn.Module) -> type[nn.Module]:
+    """The module's nn base class (nn.RNN, nn.LSTM or nn.GRU); its own class for another."""
+    return next((b for b in type(module).__mro__ if b in _BASES), type(module))
 
 
 def base_name(module: nn.RNNBase) -> str:
     """The name of the module's nn base class, ``"RNN"``, ``"LSTM"`` or ``"GRU"``, as messages
     call the module (a parametrized module's class is ``ParametrizedLSTM``, a subclass's any);
     the class's own name for another module."""
-    return next((b for b in type(module).__mro__ if b in _BASES), type(module)).__name__
+    return _base(module).__name__
 
 
 def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: object) -> None:
@@ -63,11 +64,10 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
     elif module.batch_first:
         first = first.transpose(0, 1)
     name, kind = type(module).__name__, f"nn.{base.__name__}"
-    devices = [xs.device] if xs.device.type == "cuda" else []
     modes = [(m, m.training) for m in module.modules()]
     try:
         module.train(False)
-        with torch.no_grad(), global_rng.forked(devices):
+        with torch.no_grad(), global_rng.forked([xs.device]):
             ours = base.forward(module, first, h0)[0]
             try:
                 theirs = type(module).forward(module, first, h0)

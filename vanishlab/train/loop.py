@@ -186,9 +186,8 @@ def train_cell(
     # no other thread of vanishlab's draws from it meanwhile. A module that draws nothing from
     # it (no dropout, no code of the user's) leaves it alone, and other threads free.
     uses_global = _draws_from_global(module)
-    rng_devices = [device] if device.type == "cuda" else []
     try:
-        with global_rng.forked(rng_devices) if uses_global else contextlib.nullcontext():
+        with global_rng.forked([device]) if uses_global else contextlib.nullcontext():
             if uses_global:
                 _seed_global(dropout_seed, device)
             module.train()

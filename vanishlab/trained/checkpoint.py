@@ -126,7 +126,7 @@ class Checkpoint:
         analyze``), or None when there are none."""
         if not self.others:
             return None
-        kind = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[self.spec.kind]
+        kind = _MODULES[self.spec.kind].__name__
         where = f"module {self.module_name}" if self.module_name else "the module"
         shown = ", ".join(self.others[:_SHOWN_OTHERS])
         more = f", ... ({len(self.others)} keys)" if len(self.others) > _SHOWN_OTHERS else ""

@@ -310,8 +310,7 @@ class JacobianMonitor:
         lyap: float | None = None
         failure: str | None = None
         device = module_weight(self.module, "weight_hh_l0").device
-        # torch's CPU generator and, for a CUDA module, its device's: saved and restored
-        with global_rng.forked([device] if device.type == "cuda" else []):
+        with global_rng.forked([device]):  # torch's generators: saved and restored
             diverged = _non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, (reason, failure) = empty_rows(), "failed", diverged
