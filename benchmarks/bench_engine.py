@@ -30,7 +30,8 @@ CPU seconds instead of wall time, steadier on a shared, loaded machine). ``--dev
 same on a GPU, plus the host waits per call (none per step is the GPU target) and peak GPU
 memory; ``--config large``: B = 64, H = 1024, T = 512 (a GPU's size; the baselines then take
 128 output rows per backward pass), where the target is the Frobenius path at >= 0.7 of the
-chain's rate.
+chain's rate. ``--init orthogonal --gain g``: W_hh orthogonal times g instead of PyTorch's
+default; its top singular values lie close together, so the spectral norms take more checks.
 """
 
 from __future__ import annotations
@@ -239,6 +240,14 @@ def main() -> None:
         default="small",
         help="small: B=8 H=128 T=256 (default); large: B=64 H=1024 T=512, a GPU's size",
     )
+    parser.add_argument(
+        "--init",
+        choices=("default", "orthogonal"),
+        default="default",
+        help="W_hh: PyTorch's default (the README's table) or orthogonal times --gain, whose "
+        "close top singular values make the spectral norms several times dearer",
+    )
+    parser.add_argument("--gain", type=float, default=1.0, help="gain of --init orthogonal")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -259,6 +268,11 @@ def main() -> None:
     dev = torch.device(args.device)
     torch.manual_seed(0)
     rnn = nn.RNN(n_in, H).to(dev)
+    init = "PyTorch's default init"
+    if args.init == "orthogonal":
+        with torch.no_grad():
+            nn.init.orthogonal_(rnn.weight_hh_l0, gain=args.gain)
+        init = f"orthogonal W_hh, gain {args.gain:g}"
     x = torch.randn(T, B, n_in, device=dev)
     where = (
         f"{torch.cuda.get_device_name(dev)}, matmul precision "
@@ -268,7 +282,8 @@ def main() -> None:
     )
     where += ", CPU time" if args.cpu_time else ", wall time"
     print(
-        f"config: B={B} H={H} T={T} I={n_in} L=1 tanh float32, torch {torch.__version__}, {where}"
+        f"config: B={B} H={H} T={T} I={n_in} L=1 tanh float32, {init}, "
+        f"torch {torch.__version__}, {where}"
     )
     if rows:
         print(f"(a), (b) take {rows} output rows per backward pass (all H at once do not fit)")

@@ -4,7 +4,8 @@ The engine needs ||G_k||_2 for every lag k of a backward product G_k = G_{k-1} M
 factors on the right makes the *left* singular vectors of G_k converge (Oseledets), so the top
 left singular subspace at one lag is an excellent start for the next. :class:`SpectralNorms`
 keeps a block of ``p`` orthonormal vectors U per sample and runs block power (subspace)
-iteration on A = G G^T from that warm start, reading Ritz values from the small Gram matrix
+iteration on A = G G^T from that warm start (each step shifted by half the block's smallest
+Ritz value, capped: :func:`_shifted_step`), reading Ritz values from the small Gram matrix
 (G^T U)^T (G^T U) (Rayleigh-Ritz). The top Ritz value theta_1 never exceeds sigma_1^2 and its
 error shrinks like (sigma_{p+1} / sigma_1)^(4 n) after n iterations. A matrix is done when the
 Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the residual of
@@ -65,6 +66,14 @@ GRAM_SIDE = 32
 #: and whose Kato-Temple bound has not halved since the last check, without passing the test,
 #: gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
+#: The next block is a power step shifted by b / 2 (:func:`_shifted_step`), with b the smallest
+#: Ritz value but at most SHIFT_CAP times the largest: every eigenvalue of A below b then loses
+#: at least a factor 3 per step against the top one. Below SHIFT_FLOOR times the largest, the
+#: plain step (its rows unshifted). Counted on 2026-12-01 (T = 200, B = 8, H = 128): 21%, 16%
+#: and 4% fewer matrix checks with orthogonal W_hh at gains 0.5, 1 and 1.5 (and half the exact
+#: fallbacks at 0.5), 0-4% fewer elsewhere, never more.
+SHIFT_CAP = 0.5
+SHIFT_FLOOR = 1e-3
 #: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
 PROBES = 64
 #: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
@@ -208,11 +217,12 @@ def top_singular_values(
                 value[which] = exact_norms(ga[which]).to(f64)
                 done = done | stalled
         previous, previous_bound = value, bound
+        step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if p > 1 else z
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
             coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
             new_row = torch.where((probe > low)[:, None], ahead, coordinate)
-            z[:, 0] = torch.where(trapped[:, None], new_row, z[:, 0])
+            step_rows[:, 0] = torch.where(trapped[:, None], new_row, step_rows[:, 0])
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
         if not compact:
@@ -233,14 +243,37 @@ def top_singular_values(
             # matrices that stay iterate harmlessly, their results already stored.
             if 4 * left <= 3 * len(active):
                 keep = pending
-                active, ga, z, low, at = active[keep], ga[keep], z[keep], low[keep], at[keep]
+                active, ga, low, at = active[keep], ga[keep], low[keep], at[keep]
+                step_rows = step_rows[keep]
                 previous, previous_bound = previous[keep], previous_bound[keep]
                 pending = pending[keep]
-        ua = orthonormal(z)  # (N', p, m): orthonormal rows spanning U A
+        ua = orthonormal(step_rows)  # (N', p, m): the next block
     # Not settled (nearly degenerate top singular values): an exact answer for those.
     sigma[active[pending]] = exact_norms(ga[pending]).to(f64)
     u[active[pending]] = ua[pending]
     return sigma.to(g.dtype), u
+
+
+def _shifted_step(
+    z: torch.Tensor, u: torch.Tensor, c: torch.Tensor, lowest: torch.Tensor, top: torch.Tensor
+) -> torch.Tensor:
+    """Rows spanning (2 A / b - I) U: the next block of a check, a power step shifted by b / 2.
+
+    ``z`` = U A / c and ``u`` = U, as in :func:`top_singular_values`; ``lowest`` and ``top`` are
+    the block's smallest and largest Ritz values in units of 1 / c^2. The step maps A's
+    eigenvalues in [0, b] into [-1, 1] and lambda_1 to 2 lambda_1 / b - 1 >= 3, with
+    b = min(theta_p, SHIFT_CAP theta_1): a degree-1 Chebyshev filter on [0, b]. Against the
+    plain step (ratio lambda / lambda_1 per step) it damps directions near b faster, e.g.
+    1/3 against 1/2 at lambda = b = lambda_1 / 2, and those near 0 at least 3x per step; it
+    pays where the top singular values lie close together (an orthogonal W_hh), where the
+    plain step crawls (docs/maths.md, section 5). Where b is below SHIFT_FLOOR theta_1 (a
+    spectrum that falls fast, where the plain step already converges at once), or not a
+    number, the plain rows ``z`` are kept. A new tensor: ``z`` is left as it is."""
+    b = torch.minimum(lowest, SHIFT_CAP * top)
+    shift = b > SHIFT_FLOOR * top  # False for NaN
+    coef = 2.0 / torch.where(shift, b * c.to(b.dtype), 1.0)  # z c / b_raw, b_raw = b c^2
+    shifted = z * coef.to(z.dtype)[:, None, None] - u
+    return torch.where(shift[:, None, None], shifted, z)
 
 
 def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
