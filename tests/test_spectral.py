@@ -630,3 +630,27 @@ def test_close_top_singular_values_take_fewer_checks_with_the_shifted_step(monke
     (plain, plain_spec), (shifted, shifted_spec) = runs.values()
     assert shifted <= 0.92 * plain, (shifted, plain)
     torch.testing.assert_close(shifted_spec, plain_spec, rtol=0, atol=2e-6)
+
+
+def test_extra_power_steps_are_shifted_after_the_first_check(monkeypatch) -> None:
+    """With ``power_steps`` = 3 (as in a cold chunk) the two extra steps of every check after the
+    first are shifted too, by the last check's Ritz values; the answers stay exact."""
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(4, 48, 48, generator=gen, dtype=torch.float64))[0]
+    spread = torch.linspace(1.0, 0.6, 48, dtype=torch.float64)  # close top singular values
+    g = (q * spread) @ torch.linalg.qr(torch.randn(4, 48, 48, generator=gen, dtype=torch.float64))[
+        0
+    ]
+    checks, calls, shifted = _count_checks(monkeypatch), [0], spectral._shifted_step
+
+    def counted(*args):
+        calls[0] += 1
+        return shifted(*args)
+
+    monkeypatch.setattr(spectral, "_shifted_step", counted)
+    u = spectral._start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
+    sigma, _ = top_singular_values(g, u, power_steps=3)
+    assert checks[0] >= 3, checks[0]
+    # One after every check (the last one's unused), two extra ones in each later check.
+    assert calls[0] == checks[0] + 2 * (checks[0] - 1), (calls[0], checks[0])
+    torch.testing.assert_close(sigma, torch.ones(4, dtype=torch.float64), rtol=1e-12, atol=0)

@@ -123,13 +123,15 @@ def top_singular_values(
     Kato-Temple bound the top eigenvalue lies within ||r_1||^2 / (theta_1 - lambda_2) above
     theta_1; with theta_2 for lambda_2 (exact once the block has settled) a matrix is done when
     that estimate is below ``rtol`` theta_1, so a warm start that is already right costs one
-    iteration. ``power_steps`` > 1 runs that many block power steps per check (the extra ones
-    are plain U <- orth(U A)): on a GPU each check waits for the device (its small ``eigh`` and
-    the test of ``done``), so fewer checks of more steps keep the device busy. ``max_iter``
-    counts checks. ``compact`` (default: on a CPU) drops finished matrices from the batch and
-    orthonormalizes by Householder QR; otherwise (a GPU's way) they stay in the batch, masked,
-    and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in g's dtype, and the
-    final blocks.
+    iteration. After a check the block moves to orth((2 A / b - I) U), a power step shifted by
+    half of b = min(theta_p, theta_1 / 2) (:func:`_shifted_step`). ``power_steps`` > 1 runs
+    that many block power steps per check (the extra ones shifted by the last check's Ritz
+    values, plain before the first check): on a GPU each check waits for the device (its
+    small ``eigh`` and the test of ``done``), so fewer checks of more steps keep the device
+    busy. ``max_iter`` counts checks. ``compact`` (default: on a CPU) drops finished matrices
+    from the batch and orthonormalizes by Householder QR; otherwise (a GPU's way) they stay in
+    the batch, masked, and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in
+    g's dtype, and the final blocks.
     """
     rtol = default_rtol(g.dtype) if rtol is None else rtol
     f64 = torch.float64
@@ -159,9 +161,15 @@ def top_singular_values(
     low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
+    shift: tuple[torch.Tensor, torch.Tensor] | None = None  # last check's theta_p, theta_1
     for check in range(max_iter):
-        for _ in range(power_steps - 1):
-            ua = orthonormal(_unit(ua @ ga)[0] @ ga.mT)
+        for _ in range(power_steps - 1):  # shifted by the last check's Ritz values, if any
+            w, c = _unit(ua @ ga)
+            z = w @ ga.mT
+            if shift is not None and p > 1:
+                c2 = c.to(f64).square()
+                z = _shifted_step(z, ua, c, shift[0] / c2, shift[1] / c2)
+            ua = orthonormal(z)
         # W = c W1 with max |W1| = 1, so that nothing below squares G's scale: S, its Ritz
         # values and the residual test are all of order 1 (with the raw W, a G of norm 1e-80
         # in float64 or 1e-10 in float32 gave a residual that underflowed to 0, "converged").
@@ -218,6 +226,8 @@ def top_singular_values(
                 done = done | stalled
         previous, previous_bound = value, bound
         step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if p > 1 else z
+        c2 = c.to(f64).square()
+        shift = theta[..., 0] * c2, top * c2  # in G's own units, for the next check's steps
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
             coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
@@ -244,7 +254,7 @@ def top_singular_values(
             if 4 * left <= 3 * len(active):
                 keep = pending
                 active, ga, low, at = active[keep], ga[keep], low[keep], at[keep]
-                step_rows = step_rows[keep]
+                step_rows, shift = step_rows[keep], (shift[0][keep], shift[1][keep])
                 previous, previous_bound = previous[keep], previous_bound[keep]
                 pending = pending[keep]
         ua = orthonormal(step_rows)  # (N', p, m): the next block
