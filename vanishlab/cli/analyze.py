@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -119,6 +118,7 @@ def analyze(
     """
     from ..sweep.store import load_manifest
     from ..trained import analyze_checkpoint
+    from ..trained.analyze import notes_unwarned
 
     run_out = path_option("--out", out)
     module_name = single("--module", module)
@@ -140,11 +140,10 @@ def analyze(
     # another --module) no longer share one report file (reports/model.pt.html).
     given_name = bool(label)  # an empty --name is no name, as sweep's
     label = label if label else path_name(run_dir)
-    # The library warns that a finished analysis keeps its name; the note below says it in
-    # the command line's words (--name), and only when --name was given.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "(?s).*keeps its name", UserWarning)
-        warnings.filterwarnings("ignore", "(?s).*also holds .*, which an nn", UserWarning)
+    # The library warns that a finished analysis keeps its name, and of a checkpoint's other
+    # entries; the notes below say them in the command line's words (a kept name only when
+    # --name was given).
+    with notes_unwarned():
         result = analyze_checkpoint(
             checkpoint,
             run_dir,

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
 from collections.abc import Iterator
 
 import torch
 
 from ..errors import NonFiniteStateError
+from . import warning_filters
 from .inputs import RNNInputs
 
 __all__ = [
@@ -76,9 +76,12 @@ def recurrence_kernel() -> Iterator[None]:
     cuDNN's flags and the warning filters belong to the whole process, and each is saved on
     entry and restored on exit: one thread at a time (Dask workers measure cells in threads),
     or a thread leaving restored TF32 under another's kernel, and the last to leave kept the
-    other's settings (TF32 off, the filter) for good."""
+    other's settings (TF32 off, the filter) for good. The filters' lock (that of
+    :mod:`.warning_filters`, which vanishlab's other filtered stretches hold too) is taken
+    first."""
     cudnn = torch.backends.cudnn
     with (
+        warning_filters.ignoring(".*single contiguous chunk of memory.*"),
         _KERNEL_SETTINGS,
         cudnn.flags(
             enabled=True,
@@ -86,9 +89,7 @@ def recurrence_kernel() -> Iterator[None]:
             deterministic=cudnn.deterministic,
             allow_tf32=False,
         ),
-        warnings.catch_warnings(),
     ):
-        warnings.filterwarnings("ignore", message=".*single contiguous chunk of memory.*")
         yield
 
 

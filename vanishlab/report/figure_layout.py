@@ -8,13 +8,14 @@ and saved. :func:`panel_grid` lays panels out in fixed inches (no layout engine)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+
+from ..core import warning_filters
 
 __all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
 
@@ -45,12 +46,16 @@ TITLE_SIZE = float(RC["axes.titlesize"])  # type: ignore[arg-type]
 
 @contextmanager
 def pinned() -> Iterator[None]:
-    """matplotlib settings of the report, for drawing and saving (restored afterwards)."""
-    with mpl.rc_context(RC), warnings.catch_warnings():
-        # A user's label in a script DejaVu Sans lacks draws boxes; the HTML shows the text.
-        warnings.filterwarnings(
-            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
-        )
+    """matplotlib settings of the report, for drawing and saving (restored afterwards).
+
+    Both matplotlib's settings and the warning filters belong to the whole process: both are
+    changed under the filters' lock (:mod:`vanishlab.core.warning_filters`), one thread at a
+    time. A user's label in a script DejaVu Sans lacks draws boxes, without a warning: the
+    HTML shows the text."""
+    with (
+        warning_filters.ignoring(r"Glyph \d+ .*missing from font", category=UserWarning),
+        mpl.rc_context(RC),
+    ):
         yield
 
 

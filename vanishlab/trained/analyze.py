@@ -16,10 +16,12 @@ module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is n
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import numbers
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,22 @@ from .measure import (
 )
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
+
+#: False where the caller says :func:`analyze_checkpoint`'s notes itself (:func:`notes_unwarned`).
+_NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
+
+
+@contextlib.contextmanager
+def notes_unwarned() -> Iterator[None]:
+    """Within, :func:`analyze_checkpoint` does not warn its notes (the checkpoint's other
+    entries; a finished analysis keeps its name): the command line says them in its own words.
+    A context variable, this thread's own: a warning filter would change the whole process's
+    (:mod:`vanishlab.core.warning_filters`), and hold its lock through the whole analysis."""
+    token = _NOTES_WARNED.set(False)
+    try:
+        yield
+    finally:
+        _NOTES_WARNED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -172,7 +190,7 @@ def analyze_checkpoint(
         )
     check_name(name)
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
-    if (note := ckpt.others_note()) is not None:
+    if (note := ckpt.others_note()) is not None and _NOTES_WARNED.get():
         warnings.warn(note, UserWarning, stacklevel=2)
     spec = ckpt.spec
     if batch_first and inputs is None:
@@ -272,7 +290,7 @@ def _measure_into(
             )
         if cid in done:
             kept = earlier.get("name") if earlier is not None else None
-            if name is not None and kept != name:  # as a reopened JacobianMonitor says
+            if name is not None and kept != name and _NOTES_WARNED.get():  # as a monitor says
                 warnings.warn(
                     f"{run_dir} keeps its name {kept!r} (name= names a new run)",
                     UserWarning,

@@ -33,7 +33,6 @@ import os
 import pickle
 import re
 import struct
-import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core import global_rng
+from ..core import global_rng, warning_filters
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
@@ -163,12 +162,12 @@ def _load(path: Path, what: str) -> Any:
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
     try:
-        with warnings.catch_warnings():
-            # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
-            # every instruction; it either loads or raises, and both are handled here.
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            # A TorchScript archive warns before it fails (refused below, in one line).
-            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
+        # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
+        # every instruction; it either loads or raises, and both are handled here. A
+        # TorchScript archive warns before it fails (refused below, in one line).
+        with warning_filters.ignoring(
+            "Detected pickle protocol", ".*looks like a TorchScript archive"
+        ):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = _unpickler_reason(err)
