@@ -253,3 +253,26 @@ def test_a_settings_rate_is_the_mean_of_its_finite_seeds_and_its_band_their_rang
     assert out.loc[1.5, "rate"] == pytest.approx((0.1 + 0.3 + 0.8) / 3, abs=1e-12)
     assert (out.loc[1.0, "rate_lo"], out.loc[1.0, "rate_hi"]) == (-0.4, -0.2)
     assert (out.loc[1.5, "rate_lo"], out.loc[1.5, "rate_hi"]) == (0.1, 0.8)
+
+
+def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):
+    """A run of nn.RNN and LSTM cells: each LSTM row of the theory table carried the same
+    two-line note ('No prediction: no theory for gated cells: ...') under it, up to once per
+    setting. It is now said once, in the caption; the rows keep their other notes."""
+    import _report_run as runs
+
+    sweep = runs.SINGLE.replace(model=("rnn", "lstm"), init="default", gain=(0.5, 1.0, 2.0))
+    table = section(report_of(runs.make_run(tmp_path / "run", sweep)), "theory").blocks[-1]
+    model, notes = table.columns.index("model"), table.columns.index("notes")
+    gated = [r for r in table.rows if r[model] == "lstm"]
+    assert len(gated) == 3 and len(table.rows) == 6
+    assert all("gated" not in r[notes] and "No prediction" not in r[notes] for r in gated)
+    assert table.caption.count("Gilboa") == 1
+    assert (
+        "'—' where neither applies, as for every LSTM row: the linear regime and the mean field "
+        "here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered; "
+        "ln ρ and the Pascanu bound are not defined for a gated recurrence here. "
+    ) in table.caption
+    # A run without gated cells says nothing of them.
+    plain = section(report_of(runs.make_run(tmp_path / "rnn", runs.SINGLE)), "theory")
+    assert "gated" not in plain.blocks[-1].caption

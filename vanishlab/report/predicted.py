@@ -31,16 +31,24 @@ from .view import RunView
 
 __all__ = [
     "BY",
+    "NO_GATED_THEORY",
     "by_setting",
     "decay_overlay",
     "decay_overlay_caption",
     "has_theory",
     "mean_of",
     "no_prediction",
+    "sentences",
     "setting_notes",
 ]
 
 LN10 = math.log(10.0)
+#: Why the gated rows of a table have no theory, in captions (which name no model of another
+#: run's: a cell's own note says "LSTMs and GRUs").
+NO_GATED_THEORY = (
+    "the linear regime and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean "
+    "field of gated cells is not covered"
+)
 #: How each kind of prediction is named in legends.
 BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
 
@@ -83,9 +91,8 @@ def setting_notes(cells: pd.DataFrame) -> str:
     n = len(cells)
     groups: dict[str, list[str]] = {}
     for note in cells["note"]:
-        for sentence in _SENTENCE.split(str(note or "").strip()):
-            if sentence:
-                groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
+        for sentence in sentences(note):
+            groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
     out = []
     for texts in groups.values():
         first, k, distinct = min(texts, key=_numbers), len(texts), len(set(texts))
@@ -102,6 +109,11 @@ _SENTENCE = re.compile(r"(?<=\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)\s+(?=\S)")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
+def sentences(note: object) -> list[str]:
+    """The sentences of a cell's or a setting's notes (none for a missing note)."""
+    return [s for s in _SENTENCE.split(str(note or "").strip()) if s]
+
+
 def _numbers(sentence: str) -> tuple[float, ...]:
     """The numbers of a sentence in order: sentences alike but for them sort by these."""
     return tuple(float(m) for m in _NUMBER.findall(sentence))
@@ -110,7 +122,7 @@ def _numbers(sentence: str) -> tuple[float, ...]:
 def no_prediction(note: object) -> str:
     """A table cell for a cell without a prediction: a dash, and the reason its note gives
     ("No prediction: ..."), as the theory table's dash has beside it in the notes."""
-    for sentence in _SENTENCE.split(str(note or "").strip()):
+    for sentence in sentences(note):
         if sentence.startswith("No prediction: "):
             reason = sentence.removeprefix("No prediction: ").removesuffix(".")
             return f"— (no prediction: {reason})"

@@ -93,7 +93,7 @@ from ..errors import NonFiniteStateError, VanishlabError
 from .catalog import TRAINED_INIT
 from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
 from .config import AXES, CellConfig, axis
-from .prediction import GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
+from .prediction import GATED_NOTE, GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
 from .store import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
@@ -166,10 +166,7 @@ def _predictions(
         out["mf_validity"], out["mf_reason"] = "none", GATED_REASON
         out["predicted_by"] = "none"
         flags.append("no-theory")
-        notes.append(
-            f"No prediction: {GATED_REASON}; ln ρ and the Pascanu bound are not defined "
-            "for a gated recurrence here."
-        )
+        notes.append(GATED_NOTE)
         return out, flags, notes
     # A task cell's inputs are the task's, whatever input_std says: never at the origin.
     origin = config.input_std == 0.0 and biases_zero and config.task == "none"

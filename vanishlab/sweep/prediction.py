@@ -32,7 +32,9 @@ from .files import as_flag
 from .inits import INITS
 
 __all__ = [
+    "GATED_NOTE",
     "GATED_REASON",
+    "GATED_UNDEFINED",
     "MAX_CRITICAL_GAIN",
     "MeanFieldInputs",
     "cell_mean_field",
@@ -46,6 +48,10 @@ GATED_REASON = (
     "(Gilboa et al. 2019's mean field of LSTMs and GRUs is not covered)"
 )
 """Why a gated cell (``model`` lstm or gru) has no prediction."""
+
+GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recurrence here"
+GATED_NOTE = f"No prediction: {GATED_REASON}; {GATED_UNDEFINED}."
+"""A gated cell's note: one sentence, the same in every gated cell."""
 
 MAX_CRITICAL_GAIN = 100.0
 """:func:`critical_gain` searches gains up to this value."""

@@ -30,7 +30,7 @@ from ..format import (
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..predicted import mean_of, no_prediction
+from ..predicted import NO_GATED_THEORY, mean_of, no_prediction
 from ..view import RunView
 from .rates import (
     EXACT_ZERO_RATES,
@@ -242,9 +242,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "
             "reason). "
-            f"{view.gated} rows have no theory: the linear regime and the mean field here are "
-            "nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered."
-            + view.failed_table_note
+            f"{view.gated} rows have no theory: {NO_GATED_THEORY}." + view.failed_table_note
         ),
         columns=tuple(columns),
         rows=tuple(rows),
