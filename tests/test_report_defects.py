@@ -596,6 +596,30 @@ def test_a_line_that_another_runs_on_is_drawn_wide():
     assert covered_curves(three) == {0: 2, 1: 1}
 
 
+def test_a_prediction_that_another_runs_on_is_drawn_wide():
+    """The trainability section's first figure: two gains predicted to solve every T drew
+    their dashed lines one on the other, and the second hid the first without a word (the
+    solid lines were already drawn wide). A reference line another runs on is now wider."""
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.model import Curve, LinePanel
+
+    x = np.array([5.0, 10.0, 20.0])
+    solved = [Curve(g, s, x, np.zeros(3)) for s, g in enumerate(("0.5", "1.0", "2.0"))]
+    predicted = [
+        Curve("predicted", s, x, y, reference=True)
+        for s, y in enumerate((np.array([1.0, 1.0, 0.0]), np.ones(3), np.ones(3)))
+    ]
+    curves = [c for pair in zip(solved, predicted, strict=True) for c in pair]
+    panel = LinePanel(0, 0, "p", tuple(curves))
+    grid = LineGrid("t", "c", 1, 1, (panel,), "T", "y", "gain", ("0.5", "1.0", "2.0"), markers=True)
+    with pinned():
+        lines = draw(grid).axes[0].get_lines()
+    dashed = [ln.get_linewidth() for ln in lines if ln.get_linestyle() != "-"]
+    assert len(dashed) == 3
+    assert dashed[1] > dashed[2] == dashed[0]  # gain 1.0's under 2.0's; 0.5's apart
+
+
 def test_small_counts_and_abbreviations_in_the_notes():
     """A one-cell grid was "1 cells" in its description and "all 1 measured cells" on its
     page; a note's "et al." cut its sentence in two."""

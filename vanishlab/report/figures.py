@@ -29,7 +29,15 @@ from matplotlib.ticker import MaxNLocator
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
 from .figure_text import plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
-from .line_style import LINE_LW, alone, covered_curves, dashes, line_width
+from .line_style import (
+    LINE_LW,
+    REFERENCE_LW,
+    alone,
+    covered_curves,
+    dashes,
+    line_width,
+    reference_width,
+)
 from .model import Curve, HeatmapGrid, LineGrid
 
 __all__ = ["draw", "figure_svg", "svg_of"]
@@ -79,7 +87,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
     for label, dotted in references.items():
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=1.1, ls=dashes(dotted)))
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(dotted)))
         labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
@@ -120,11 +128,13 @@ def _draw_lines(grid: LineGrid) -> Figure:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         covered = covered_curves(panel.curves)
+        under = covered_curves(panel.curves, reference=True)
         for i, curve in enumerate(panel.curves):
             color = _color(curve, colors)
             if curve.reference:  # dashed; an open marker where a point stands alone
                 at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
-                ax.plot(curve.x, curve.y, color=color, lw=1.1, ls=dashes(curve.dotted), zorder=3)
+                lw = reference_width(under.get(i, 0))
+                ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
                 if at.any():  # (an empty marker line per reference otherwise, in every SVG)
                     ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
                     ax.lines[-1].set(ms=4.0, color=color, zorder=3)

@@ -10,11 +10,22 @@ import numpy as np
 
 from .model import Curve
 
-__all__ = ["COVERED_LW", "LINE_LW", "alone", "covered_curves", "dashes", "line_width"]
+__all__ = [
+    "COVERED_LW",
+    "LINE_LW",
+    "REFERENCE_LW",
+    "alone",
+    "covered_curves",
+    "dashes",
+    "line_width",
+    "reference_width",
+]
 
 #: The line width of a measured curve, and what each later curve that runs on it adds.
 LINE_LW = 1.3
 COVERED_LW = 2.1
+#: The line width of a reference curve (a prediction, a marker line).
+REFERENCE_LW = 1.1
 
 
 def line_width(depth: int) -> float:
@@ -23,13 +34,15 @@ def line_width(depth: int) -> float:
     return LINE_LW + COVERED_LW * depth
 
 
-def covered_curves(curves: Sequence[Curve]) -> dict[int, int]:
+def covered_curves(curves: Sequence[Curve], reference: bool = False) -> dict[int, int]:
     """``{index: depth}`` for the measured curves that later ones run on (within 1 % of the
     panel's y range at 80 % of their common points): ``depth`` is how many later curves do.
     Drawn that much wider (:func:`line_width`), each later line shows inside a rim of the
     earlier colours instead of hiding them (an LSTM under a GRU, three gains solving the same
-    T: with one width for all, the second hid the first)."""
-    measured = [(i, c) for i, c in enumerate(curves) if not c.reference]
+    T: with one width for all, the second hid the first). With ``reference``, the same among
+    the reference curves (two gains' dashed predictions of the same fraction solved: the
+    second hid the first), which are drawn wider by as much (:func:`reference_width`)."""
+    measured = [(i, c) for i, c in enumerate(curves) if c.reference == reference]
     ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
     ys = ys[np.isfinite(ys)]
     if len(measured) < 2 or not len(ys):
@@ -47,6 +60,13 @@ def covered_curves(curves: Sequence[Curve]) -> dict[int, int]:
         if depth:
             out[i] = depth
     return out
+
+
+def reference_width(depth: int) -> float:
+    """The width of a reference (dashed or dotted) that ``depth`` later references run on
+    (:func:`covered_curves` with ``reference``); its dashes grow with it, so that each shows
+    beside the next."""
+    return REFERENCE_LW + COVERED_LW * depth
 
 
 def alone(y: np.ndarray) -> np.ndarray:
