@@ -523,20 +523,26 @@ def test_a_gain_panel_without_rates_is_not_called_exact_zeros(tmp_path):
     """A tanh run at seq_len 1 (too few lags for a fit: every rate is NaN, none -inf, no
     floor triangle) got the caption's "A panel of floor triangles alone ... every seed's
     Jacobian is exactly zero ... (relu without input or bias ...)", in the gain and theory
-    figures alike; only a panel whose every gain is an exact zero gets it now."""
+    figures alike; only a panel whose every gain is an exact zero gets it now. The gain
+    section then drew only empty panels (the theory figure has its predicted line): it now
+    draws none and says why."""
     grid = vl.Sweep(
         activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=1, batch=2,
     )  # fmt: skip
     report = _report_of(grid, tmp_path)
-    figures = [
+    (figure,) = [
         b for s in report.sections if s.key in ("gain", "theory") for b in s.blocks
         if isinstance(b, LineGrid)
     ]  # fmt: skip
-    assert len(figures) == 2
-    for figure in figures:
-        assert "exactly zero" not in figure.caption
-        assert "A panel without points has no fitted rate at any gain" in figure.caption
+    assert "exactly zero" not in figure.caption
+    assert "A panel without points has no fitted rate at any gain" in figure.caption
+    gain = next(s for s in report.sections if s.key == "gain")
+    assert gain.blocks == ()
+    assert gain.intro.endswith(
+        " No setting has a fitted decay rate (each fit window holds a single lag, as at T = 1, "
+        "and a rate needs two): there is no phase diagram to draw."
+    )
 
 
 def test_captions_list_things_with_and():

@@ -27,6 +27,12 @@ def gain_section(view: RunView) -> Section | None:
     if "gain" not in view.varying or not len(view.top_fits):
         return None
     state = top_setting_fits(view)
+    intro = (
+        "Where the transition from vanishing to exploding gradients lies, as the scale of the "
+        "recurrent weights grows."
+    )
+    if state["rate"].isna().all():  # no point, no floor triangle: empty panels, said once
+        return Section("gain", "Gain phase diagram", intro + " " + _no_rate(state), ())
     line = "init" if "init" in view.varying else None
     panel_keys = view.panel_keys(state)
     figure_keys = [
@@ -61,10 +67,13 @@ def gain_section(view: RunView) -> Section | None:
         )
 
     figures = facet_figures(view, state, plans, left_out, panel_keys, line, line_curves, make_grid)
-    return Section(
-        "gain",
-        "Gain phase diagram",
-        "Where the transition from vanishing to exploding gradients lies, as the scale of the "
-        "recurrent weights grows.",
-        tuple(figures),
-    )
+    return Section("gain", "Gain phase diagram", intro, tuple(figures))
+
+
+def _no_rate(state: pd.DataFrame) -> str:
+    """Why no phase diagram is drawn: no setting has a fitted rate (nor a rate of −∞)."""
+    if (state["lag_end"] <= state["lag_start"]).all():  # T = 1: lags 0 and 1, the window [1, 1]
+        why = "each fit window holds a single lag, as at T = 1, and a rate needs two"
+    else:
+        why = "the rates table says why for each setting"
+    return f"No setting has a fitted decay rate ({why}): there is no phase diagram to draw."
