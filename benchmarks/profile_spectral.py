@@ -10,7 +10,9 @@ lags at a time; on a GPU each convergence check waits for the device. This scrip
      time, with more waits; that setting is gone.)
 The settings' defaults are the first row of each table. Ratios are against that row, in the
 same process. Run: ``python benchmarks/profile_spectral.py [--device cuda] [--large]``
-(``--large``: B = 64, H = 1024, T = 512 for the RNN, no profile).
+(``--large``: B = 64, H = 1024, T = 512 for the RNN, no profile; ``--init orthogonal --gain g``:
+every model's W_hh orthogonal times g; "plain step" is the block iteration without the shifted
+step of docs/maths.md, section 5).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ SETTINGS: dict[str, dict[str, object]] = {
     "power steps 4": {"GPU_POWER_STEPS": 4},
     "chunk 128": {"GPU_CHUNK": 128},
     "chunk 256": {"GPU_CHUNK": 256},
+    "plain step (no shift)": {"SHIFT_CAP": 0.0},
 }
 
 
@@ -72,20 +75,27 @@ def with_settings(fn: Callable[[], object], knobs: dict[str, object]) -> Callabl
 LARGE = ("default", "power steps 1", "power steps 4")
 
 
-def compare(label: str, fn: Callable[[], object], repeats: int, names=tuple(SETTINGS)) -> None:
+def compare(
+    label: str,
+    fn: Callable[[], object],
+    fro: Callable[[], object],
+    repeats: int,
+    names=tuple(SETTINGS),
+) -> None:
     calls = {name: with_settings(fn, SETTINGS[name]) for name in names}
     # The first call of each setting gives its numbers; then its host waits, then the times.
     spec = {name: call().state_spec.double().cpu() for name, call in calls.items()}  # type: ignore[attr-defined]
     waits = {
         name: host_waits(call) if torch.cuda.is_available() else 0 for name, call in calls.items()
     }
-    t = interleaved(calls, repeats)
-    print(f"--- settings: {label}")
+    t = interleaved({**calls, "Frobenius only": fro}, repeats)
+    print(f"--- settings: {label} (Frobenius only: {t['Frobenius only'] * 1e3:.1f} ms)")
     for name in calls:
         diff = (spec[name] - spec["default"]).abs().nan_to_num(0.0).max().item()
         print(
             f"  {name:26s}: {t[name] * 1e3:9.1f} ms  {t[name] / t['default']:5.2f}x default, "
-            f"{waits[name]:5d} host waits, max |log10 diff| {diff:.1e}"
+            f"{t[name] / t['Frobenius only']:5.2f}x Frobenius, {waits[name]:5d} host waits, "
+            f"max |log10 diff| {diff:.1e}"
         )
 
 
@@ -95,24 +105,39 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="B=64 H=1024 T=512, RNN only")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=14, help="profile rows")
+    parser.add_argument(
+        "--init",
+        choices=("default", "orthogonal"),
+        default="default",
+        help="W_hh (every model's): PyTorch's default, or orthogonal times --gain",
+    )
+    parser.add_argument("--gain", type=float, default=1.0, help="gain of --init orthogonal")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     args = parser.parse_args()
     dev = torch.device(args.device)
     cuda = dev.type == "cuda"
     name = torch.cuda.get_device_name(dev) if cuda else "CPU"
-    print(f"torch {torch.__version__}, {name}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    init = f"orthogonal W_hh, gain {args.gain:g}" if args.init == "orthogonal" else "default init"
+    print(f"torch {torch.__version__}, {name}, {init}, {torch.get_num_threads()} threads")
     B, H, T, n_in = (64, 1024, 512, 32) if args.large else (8, 128, 256, 32)
     torch.manual_seed(0)
     models = [("RNN", nn.RNN(n_in, H))]
     if not args.large:
         models += [("LSTM", nn.LSTM(n_in, H)), ("GRU", nn.GRU(n_in, H))]
     for label, mod in models:
+        if args.init == "orthogonal":
+            with torch.no_grad():
+                nn.init.orthogonal_(mod.weight_hh_l0, gain=args.gain)
         mod = mod.to(dev)
         x = torch.randn(T, B, n_in, device=dev)
         both = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, sources="state")  # noqa: E731
+        fro = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, norms="fro", sources="state")  # noqa: E731
         what = f"{label} B={B} H={H} T={T}, both norms, states"
         if not args.large:
             profile(what, both, cuda, args.rows)
-        compare(what, both, args.repeats, LARGE if args.large else tuple(SETTINGS))
+        compare(what, both, fro, args.repeats, LARGE if args.large else tuple(SETTINGS))
 
 
 if __name__ == "__main__":
