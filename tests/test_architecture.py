@@ -148,3 +148,44 @@ def test_layers_import_only_what_the_design_table_allows():
 def test_modules_are_small():
     big = {n: len(p.read_text().splitlines()) for n, p in _modules().items()}
     assert not {n: k for n, k in big.items() if k > 500}, "split these modules"
+
+
+README = ROOT.parent / "README.md"
+
+
+def _layout_entries() -> dict[str, str]:
+    """The README's Layout block: each folder of the package (``core``, ``report/sections``
+    as ``report``'s) and the text that describes it, continuation lines included."""
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index("## Layout") :].split("```")[1]
+    entries: dict[str, str] = {}
+    current = None
+    for line in block.splitlines():
+        if m := re.match(r"^  (\w+)/\s", line):
+            current = m.group(1)
+            entries[current] = line
+        elif current is not None and line.startswith(" " * 18):
+            entries[current] += line
+        else:
+            current = None
+    return entries
+
+
+def test_the_readme_layout_and_the_design_table_name_every_module():
+    """The README's Layout listed core/ without wrapped and global_rng, and sweep/ without
+    flag_text and init_records: a newcomer looking there for a module found no word of it.
+    Each folder's modules are named in both its Layout entry and its layer-table row."""
+    design = DESIGN.read_text(encoding="utf-8")
+    layout = _layout_entries()
+    assert {"core", "sweep", "report", "cli"} <= set(layout)  # parsed
+    missing = []
+    for pkg in ("core", "analysis", "train", "sweep", "trained", "report", "cli"):
+        (row,) = re.findall(rf"^\| \d \| `vanishlab/{pkg}/` \|.*$", design, re.M)
+        for path in sorted((ROOT / pkg).glob("*.py")):
+            if path.stem == "__init__":
+                continue
+            if not re.search(rf"\b{path.stem}\b", layout[pkg]):
+                missing.append(f"README Layout, {pkg}/: {path.stem}")
+            if f"`{path.stem}`" not in row:
+                missing.append(f"docs/design.md's table, {pkg}/: {path.stem}")
+    assert not missing, "\n".join(missing)
