@@ -818,6 +818,25 @@ def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
     assert f"cells -> {out} (new run directory)" in dry.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "   "], "--name is blank"),
+        (["--name", "a\nb"], "--name holds a control character"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
+    ],
+)
+def test_dry_run_refuses_the_options_the_run_refuses(tmp_path, args, message):
+    """The dry run exited 0 on these, printing the blank or two-line name as its title, where
+    the same command without --dry-run is refused: it said the run would go ahead."""
+    out = tmp_path / "run"
+    for extra in (["--quiet"], ["--dry-run"]):
+        result = runner.invoke(app, ["sweep", *SMALL, *args, "--out", str(out), *extra])
+        _one_error_line(result, message)
+        assert result.stdout == ""
+    assert not out.exists()
+
+
 def test_dry_run_names_a_read_only_file_system(tmp_path, monkeypatch):
     """It said "Permission denied" where the run says "Read-only file system"."""
     import os as os_

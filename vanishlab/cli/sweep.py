@@ -215,6 +215,9 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
 
     if dry_run:
+        from ..sweep.preflight import check_options
+
+        check_options(label, n_workers, address)  # as the run refuses them, before its plan
         if address is not None:  # Dask and the address's form, as the run checks them
             from ..sweep.executors import dask_module, scheduler_location
 

@@ -1,9 +1,11 @@
-"""What a sweep checks before it writes anything: the run directory (can it be made, is it
-another kind of run), the memory a cell needs, and whether its inits can reach the workers."""
+"""What a sweep checks before it writes anything: its own options, the run directory (can it be
+made, is it another kind of run), the memory a cell needs, and whether its inits can reach the
+workers."""
 
 from __future__ import annotations
 
 import errno
+import numbers
 import os
 import pickle
 import sys
@@ -16,9 +18,30 @@ from ..errors import VanishlabError
 from . import store
 from .config import CellConfig
 from .inits import Init
+from .manifest import check_name
 from .memory import cell_bytes, format_bytes
 
-__all__ = ["check_memory", "check_sendable", "dir_problem", "make_dir", "refuse_other_kinds"]
+__all__ = [
+    "check_memory",
+    "check_options",
+    "check_sendable",
+    "dir_problem",
+    "make_dir",
+    "refuse_other_kinds",
+]
+
+
+def check_options(name: str | None, workers: object, scheduler: str | None) -> None:
+    """Refuse a sweep's own options that no run takes: ``workers`` beside ``scheduler``, a
+    ``workers`` that is not a positive integer, a ``name`` that is not one line of visible text
+    (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run does."""
+    if scheduler is not None and workers is not None:
+        raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
+    ):  # 1.5 was taken, "2" raised a TypeError deep inside
+        raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
+    check_name(name)
 
 
 def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:

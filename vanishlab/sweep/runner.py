@@ -12,7 +12,6 @@ under the run directory's lock.
 from __future__ import annotations
 
 import contextlib
-import numbers
 import os
 import time
 import uuid
@@ -33,11 +32,12 @@ from .experiments import Experiment, axes_text, is_grid_description, load_experi
 from .files import as_flag, as_path, path_name
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
-from .manifest import check_name, package_versions, union_axes
+from .manifest import package_versions, union_axes
 from .memory import available_bytes, cell_bytes
 from .preflight import (
     check_main_file,
     check_memory,
+    check_options,
     check_sendable,
     dir_problem,
     make_dir,
@@ -381,13 +381,7 @@ def run_sweep(
     force, retry_failed = as_flag(force, "force"), as_flag(retry_failed, "retry_failed")
     exp = _as_experiment(sweep_or_experiment, as_flag(smoke, "smoke"))
     progress = as_flag(progress, "progress")
-    if scheduler is not None and workers is not None:
-        raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
-    ):  # 1.5 was taken, "2" raised a TypeError deep inside
-        raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
-    check_name(name)
+    check_options(name, workers, scheduler)
     run_dir = as_path(out, "out")
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything
