@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,34 @@ def test_the_own_model_commands_run_as_written_in_order(tmp_path, monkeypatch) -
         assert model["sha256"] == hashlib.sha256(Path(command[2]).read_bytes()).hexdigest()
     (report,) = [c for c in commands if c not in analyze]
     assert report[:2] == ["vanishlab", "report"] and report[2] == analyze[0][-1]
+
+
+class _Model(nn.Module):  # the snippet's model: a batch-first model.rnn and a readout
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn, self.out = nn.RNN(3, 6, batch_first=True), nn.Linear(6, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.rnn(x)[0][:, -1])
+
+
+def test_the_monitor_snippets_run_in_a_training_loop_of_the_user_s(tmp_path, monkeypatch, capsys):
+    """The monitor's block in the README and in docs/trained.md is a fragment of a training
+    loop: given the loader, model, loss and optimizer it names, it runs as written, records
+    every 100th step and prints one fitted curve per recorded step."""
+    monkeypatch.chdir(tmp_path)
+    docs = {"README": README, "docs/trained.md": README.parent / "docs" / "trained.md"}
+    for where, path in docs.items():
+        (block,) = [b for b in _python_blocks(path) if "JacobianMonitor" in b]
+        torch.manual_seed(0)
+        model = _Model()
+        namespace = {
+            "model": model,
+            "loader": [(torch.randn(16, 9, 3), torch.randn(16, 1)) for _ in range(200)],
+            "loss_fn": nn.MSELoss(),
+            "opt": torch.optim.SGD(model.parameters(), lr=0.01),
+        }
+        exec(compile(block, where, "exec"), namespace)
+        assert sorted(vl.load_cells("runs/training")["step"]) == [100, 200], where
+        assert "step" in capsys.readouterr().out, where
+        shutil.rmtree("runs/training")  # the next block writes the same directory
