@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -379,6 +380,18 @@ def test_the_shard_columns_are_their_schema_fields():
 
     assert tuple(schema.SCHEMA.names) == schema.COLUMNS
     assert schema.COLUMNS[len(schema.CONFIG_COLUMNS) :][:4] == ("cell_id", *schema.KEY_COLUMNS)
+
+
+def test_docs_design_lists_a_shard_s_columns_in_their_order():
+    """docs/design.md's "Shard" entry named the columns after the config ones without the
+    `step` that a monitored step's shard carries after `cell_id`."""
+    from vanishlab.sweep import schema
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    entry = text[text.index("- **Shard**") :]
+    entry = entry[: entry.index("Its parquet")]
+    named = re.findall(r"`(\w+)`", entry)
+    assert tuple(named) == schema.STEP_COLUMNS[len(schema.CONFIG_COLUMNS) :]
 
 
 def test_one_string_of_cell_ids_is_refused(smoke_run_dir):
