@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,21 @@ def test_help_says_tanh_is_the_default():
     result = runner.invoke(app, ["analyze", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "tanh" in result.stdout and "weights_only" in result.stdout
+
+
+def test_the_default_out_is_the_one_help_gives_as_its_example(tmp_path, monkeypatch):
+    """--help gave the default as runs/<checkpoint name>, which for model.pt reads as
+    runs/model.pt; the run goes to runs/model, as help's example now says."""
+    help_text = " ".join(
+        runner.invoke(app, ["analyze", "--help"], terminal_width=200).stdout.split()
+    )
+    example = re.search(r"e\.g\. (runs/\S+) for (\S+)\]", help_text)
+    assert example, help_text
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.RNN(2, 3).state_dict(), example.group(2))
+    result = runner.invoke(app, ["analyze", example.group(2), "--seq-len", "4", "--batch", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert vl.load_manifest(example.group(1))["name"] == Path(example.group(1)).name
 
 
 class _Touch:

@@ -34,7 +34,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="DIR",
-            help="Run directory \\[default: runs/<checkpoint name>].",
+            help="Run directory \\[default: runs/ and the checkpoint file's name without its "
+            "suffix, e.g. runs/model for model.pt].",
             show_default=False,
         ),
     ] = None,
