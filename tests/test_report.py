@@ -344,6 +344,23 @@ def test_a_horizon_made_by_exact_zeros_is_marked_and_the_fit_lags_end_before_the
     assert "'(exact 0)' when some seed's Jacobian is exactly zero there" in table.caption
 
 
+def test_fit_lags_are_those_of_the_seeds_with_a_finite_rate():
+    """A seed at -inf (exactly 0 from lag 1: nothing fitted, out of the mean) gave the window's
+    end to the setting's "fit lags": "10–40" for a rate fitted, by its one other seed, on lags
+    10–20 only. A window of one lag (T = 1: no seed has a rate) read "1–1", not "—"."""
+    results, cells = synthetic({("a", 0): ("cut", -0.1), ("a", 1): -np.inf, ("b", 0): -0.2})
+    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["a"]["fit lags"] == "10\u2060–\u206020"
+    assert rows["b"]["fit lags"] == "10\u2060–\u206040"
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): -0.2, ("b", 0): -0.2}, lags=1)
+    report = build_report(results, cells, {"name": "one lag"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["a"]["rate (ln/step)"] == "—" and rows["a"]["fit lags"] == "—"
+
+
 def test_rates_leave_out_seeds_with_exact_zeros():
     results, cells = synthetic(
         {("a", 0): -0.1, ("a", 1): -np.inf, ("a", 2): -0.3, ("b", 0): -np.inf, ("b", 1): -np.inf}

@@ -88,8 +88,9 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
     work["phase"] = fits["phase"].astype(str).to_numpy()
     work["lag_start"] = fits["lag_start"].to_numpy()
     work["lag_end"] = fits["lag_end"].to_numpy()
-    # The lags a seed's rate was fitted on: its window, up to the lag before its zero.
-    work["fit_end"] = fitted_end(rate, work["lag_end"], zero_lag)
+    # The lags a seed's finite rate was fitted on (window, up to its zero); NaN: none fitted.
+    end = fitted_end(rate, work["lag_end"], zero_lag)
+    work["fit_end"] = np.where(np.isfinite(rate), end, np.nan)
     # A horizon at or past the seed's first exact zero: the batch's geometric mean fell
     # 1000x because some samples' Jacobians are exactly 0 there, not by decay.
     work["zero_horizon"] = horizon_at_zero(horizon, zero_lag)
@@ -195,9 +196,9 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
 
 
 def _fit_lags(rec: Mapping[str, Any]) -> str:
-    """The lags the setting's rates were fitted over; "—" where no seed has a finite rate (each
-    one's Jacobian exactly 0 too soon to fit), as its r² reads."""
-    if rec["n"] - rec["n_zero"] == 0:
+    """The lags the setting's finite rates were fitted over; "—" where no seed has one (each
+    one's Jacobian exactly 0 too soon to fit, or a window of one lag), as its r² reads."""
+    if not math.isfinite(rec["fit_end"]):
         return "—"
     return f"{int(rec['lag_start'])}\u2060–\u2060{int(rec['fit_end'])}"
 
