@@ -361,6 +361,38 @@ def test_fit_lags_are_those_of_the_seeds_with_a_finite_rate():
     assert rows["a"]["rate (ln/step)"] == "—" and rows["a"]["fit lags"] == "—"
 
 
+def test_the_input_rate_counts_its_seeds_at_minus_inf():
+    """The input rate is a mean over the seeds whose input rate is finite, like the rate beside
+    it, but it did not say that it left some out: "−0.230" for a setting whose other seed's
+    input Jacobian is exactly 0 from lag 1 on (rate −∞), where the state rate reads
+    "(1 of 2 seeds −∞)"."""
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): -0.2, ("b", 0): -0.2})
+    k = np.arange(40)
+    inputs = []
+    for cell, y in (("a-0", -0.1 * k), ("a-1", np.where(k > 0, -np.inf, 0.0)), ("b-0", -0.2 * k)):
+        first = results[results["cell_id"] == cell].iloc[0]
+        inputs.append(
+            pd.DataFrame(
+                {
+                    **{c: first[c] for c in ("activation", "init", "seed", "num_layers")},
+                    "cell_id": cell,
+                    "source": "input",
+                    "layer": pd.array([pd.NA] * k.size, dtype="Int64"),
+                    "lag": k,
+                    "log10_fro_mean": y,
+                    "log10_fro_std": 0.0,
+                    "n_zero": np.isneginf(y).astype(np.int64),
+                }
+            )
+        )
+    results = pd.concat([results, *inputs], ignore_index=True)
+    report = build_report(results, cells, {"name": "inputs"}, timestamp=STAMP)
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["a"]["input rate"] == f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)"
+    assert rows["b"]["input rate"] == f"−{0.2 * math.log(10):.3f}"
+
+
 def test_rates_leave_out_seeds_with_exact_zeros():
     results, cells = synthetic(
         {("a", 0): -0.1, ("a", 1): -np.inf, ("a", 2): -0.3, ("b", 0): -np.inf, ("b", 1): -np.inf}

@@ -216,9 +216,8 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     merged = state
     if len(inputs):
         keys = [c for c in view.setting_columns if c in state]
-        merged = state.merge(
-            inputs[[*keys, "rate"]].rename(columns={"rate": "input_rate"}), on=keys, how="left"
-        )
+        cols = {"rate": "input_rate", "n": "input_n", "n_zero": "input_n_zero"}
+        merged = state.merge(inputs[[*keys, *cols]].rename(columns=cols), on=keys, how="left")
     rows = []
     for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
         row = [format_value(rec[c]) for c in axes]
@@ -231,8 +230,10 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
             _fit_lags(rec),
         ]
         if len(inputs):
-            ir = rec.get("input_rate")
-            row.append(rate_text(float(ir)) if ir is not None and not pd.isna(ir) else "—")
+            ir = rec.get("input_rate")  # a mean over seeds: its seeds at -inf counted, as above
+            known = ir is not None and not pd.isna(ir)
+            inf = seeds_at_minus_inf(rec["input_n_zero"], rec["input_n"]) if known else ""
+            row.append(rate_text(float(ir)) + inf if known else "—")
         rows.append(tuple(row))
     columns = [label(c) for c in axes] + [
         "seeds",
