@@ -580,6 +580,25 @@ def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
+def test_the_readme_says_how_a_run_name_becomes_its_report_file(report_run, tmp_path):
+    # The README said the file "keeps its letters, digits, -, _ and ." and no more: a name
+    # "_x_." gave reports/x.html, the `.` and `_` at its ends dropped. Its example now runs.
+    import json
+    import shutil
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())  # the sentence wraps
+    (match,) = re.finditer(r'`--name "([^"]*)"` -> `(reports/[^`]*)`', text)
+    name, want = match.groups()
+    assert name[0] in "._" and name[-1] not in "._-" and " " in name  # shows every rule
+    run = tmp_path / "run"
+    shutil.copytree(report_run("single"), run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "name": name}))
+    assert default_report_path(run) == Path(want)
+    assert f"longer than {REPORT_STEM_BYTES}" in text
+
+
 @pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90, "🔥" * 300, "!!"])
 def test_a_long_run_name_gets_a_report_file_it_can_have(report_run, tmp_path, name):
     # `analyze --name` took 300 characters; `report` then failed "File name too long" (the

@@ -72,9 +72,10 @@ and keeps a digest of the whole name, so that different names still get differen
 
 def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     """``reports/<run name>.html`` (relative to the working directory) for a run directory:
-    characters other than letters, digits, ``-``, ``_`` and ``.`` become ``_``, and a name
-    longer than :data:`REPORT_STEM_BYTES` is cut, with a digest of it appended (as is one
-    that keeps no character: ``run-<digest>``)."""
+    characters other than letters, digits, ``-``, ``_`` and ``.`` become ``_``, then ``.`` and
+    ``_`` are dropped from both ends (``".my study!"`` -> ``my_study``), and a name longer than
+    :data:`REPORT_STEM_BYTES` is cut, with a digest of it appended (as is one that keeps no
+    character: ``run-<digest>``)."""
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
