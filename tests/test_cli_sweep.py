@@ -200,12 +200,12 @@ BROKEN = {
     ),
     "badsections.py": (
         '"""Bad sections."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = "decay"\n',
-        "SECTIONS must be a list",
+        "SECTIONS must be a list or tuple of section names",
     ),
     "nosmoke.py": ('"""No smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n', "no SMOKE"),
     "intsections.py": (  # a TypeError traceback
         '"""Int."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = 5\n',
-        "SECTIONS must be a list",
+        "SECTIONS must be a list or tuple of section names",
     ),
     "exits.py": (  # it ended the sweep with status 0 and no word
         '"""Exits."""\nraise SystemExit(0)\n',

@@ -727,3 +727,19 @@ def test_load_experiment_names_a_ref_that_is_no_name_or_path(ref) -> None:
     NoneType"), naming no argument."""
     with pytest.raises(TypeError, match=r"^ref must be an experiment's name or path"):
         vl.load_experiment(ref)
+
+
+def test_sections_may_be_a_list_or_a_tuple_and_the_error_says_so(tmp_path) -> None:
+    """A tuple of names was accepted, but the docstring and both errors said "a list"."""
+    head = '"""Sections."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n'
+    (tmp_path / "listed.py").write_text(f'{head}SECTIONS = ["rates", "decay"]\n')
+    (tmp_path / "tupled.py").write_text(f'{head}SECTIONS = ("rates", "decay")\n')
+    for name in ("listed.py", "tupled.py"):
+        assert load_experiment(tmp_path / name).sections == ("rates", "decay")
+    (tmp_path / "bad.py").write_text(f'{head}SECTIONS = "decay"\n')  # read letter by letter
+    said = "SECTIONS must be a list or tuple of section names"
+    with pytest.raises(vl.VanishlabError, match=said):
+        load_experiment(tmp_path / "bad.py")
+    with pytest.raises(vl.VanishlabError, match=said):
+        Experiment(name="x", description="", sweep=Sweep(), sections="decay")
+    assert "list or tuple" in " ".join(load_experiment.__doc__.split())

@@ -82,8 +82,8 @@ class Experiment:
                 isinstance(k, str) for k in self.sections
             ):
                 raise VanishlabError(
-                    f"experiment {self.name}: SECTIONS must be a list of section names, got "
-                    f"{self.sections!r}"
+                    f"experiment {self.name}: SECTIONS must be a list or tuple of section "
+                    f"names, got {self.sections!r}"
                 )
             object.__setattr__(self, "sections", tuple(self.sections))  # hashable, as frozen
             unknown = [k for k in self.sections if k not in SWEEP_SECTION_NAMES]
@@ -194,7 +194,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
 
     Raises VanishlabError (one line) if it cannot be found, fails to import, or does not define
     ``SWEEP`` as a :class:`~vanishlab.sweep.config.Sweep` (``SMOKE`` likewise when present;
-    ``SECTIONS`` a list of strings).
+    ``SECTIONS`` a list or tuple of report section names).
     """
     if not isinstance(ref, str | os.PathLike):  # os.fspath said "expected str, bytes or
         # os.PathLike object, not NoneType", naming no argument
@@ -238,7 +238,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     if sections is not None:
         if not isinstance(sections, list | tuple) or not all(isinstance(s, str) for s in sections):
             raise VanishlabError(
-                f"experiment module {path}: SECTIONS must be a list of section names"
+                f"experiment module {path}: SECTIONS must be a list or tuple of section names"
             )
         sections = tuple(sections)
     return Experiment(
