@@ -115,6 +115,25 @@ def test_dry_run_reports_what_is_done(run_dir):
     assert "needs --force" not in result.stdout
 
 
+def test_dry_run_says_what_retry_failed_does_when_it_is_given(tmp_path):
+    """Given --retry-failed, the plan still said "(--retry-failed measures them again)"."""
+    # relu at gain 20 overflows: two cells, both failed (a result, measured again on request)
+    grid = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "60", "--batch", "2"]
+    grid += ["--activation", "relu", "--init", "identity", "--gain", "20", "--num-layers", "1"]
+    args = ["sweep", *grid, "--out", str(tmp_path / "r")]
+    assert runner.invoke(app, [*args, "--workers", "1", "--quiet"]).exit_code == 0
+    plan = runner.invoke(app, [*args, "--dry-run"])
+    assert "(2 already done, 2 of them failed (--retry-failed measures them again))" in (
+        plan.stdout
+    )
+    plan = runner.invoke(app, [*args, "--dry-run", "--retry-failed"])
+    assert plan.exit_code == 0, plan.stderr
+    assert "--retry-failed measures them again" not in plan.stdout
+    assert "2 of them failed (to be measured again, as --retry-failed asks)" in plan.stdout
+    run = runner.invoke(app, [*args, "--retry-failed", "--workers", "1"])
+    assert "2 cells, 2 run, 0 skipped" in run.stdout  # as the plan said
+
+
 def test_sweep_runs_resumes_and_summarises(tmp_path):
     out = tmp_path / "run"
     args = ["sweep", "depth", "--smoke", "--out", str(out), "--workers", "1", "--name", "d"]

@@ -283,7 +283,12 @@ def _print_plan(
         status = f"{len(plan.done)} already done"
         n_failed = sum(m["status"] == "failed" for m in plan.done.values())
         if n_failed:
-            status += f", {n_failed} of them failed (--retry-failed measures them again)"
+            again = (
+                "to be measured again, as --retry-failed asks"
+                if retry_failed
+                else "--retry-failed measures them again"
+            )
+            status += f", {n_failed} of them failed ({again})"
     else:
         status = "new run directory"
     if plan.new_cells and plan.is_run_dir:
