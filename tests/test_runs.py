@@ -552,6 +552,9 @@ def test_cli_exit_status_for_failed_cells(tmp_path):
         assert result.exit_code == 1, result.stderr
         assert "failed: 1 cell, error (rerun with --retry-failed" in result.stderr
         assert "RuntimeError: boom" in result.stderr
+        # The plan of the same run: an error, which a retry may fix (an overflow would not).
+        plan = runner.invoke(app, ["sweep", str(module), "--out", str(tmp_path / "r"), "--dry-run"])
+        assert "1 of them failed (--retry-failed measures them again)" in plan.stdout
     finally:
         INITS.pop("boom_cli", None)
 

@@ -36,6 +36,7 @@ from ..sweep.experiments import (
 )
 from ..sweep.flag_text import parse_number
 from ..sweep.progress import plural
+from ..sweep.run_summary import failures
 from ._app import app, merged, path_option, say, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
@@ -281,13 +282,15 @@ def _print_plan(
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:
         status = f"{len(plan.done)} already done"
-        n_failed = sum(m["status"] == "failed" for m in plan.done.values())
+        kinds = failures(list(plan.done.values()))
+        n_failed = sum(count for _, count, _ in kinds)
         if n_failed:
-            again = (
-                "to be measured again, as --retry-failed asks"
-                if retry_failed
-                else "--retry-failed measures them again"
-            )
+            if retry_failed:
+                again = "to be measured again, as --retry-failed asks"
+            elif all(kind == "overflow" for kind, _, _ in kinds):  # a result, not an error
+                again = "by overflow, a result: --retry-failed would measure the same"
+            else:
+                again = "--retry-failed measures them again"
             status += f", {n_failed} of them failed ({again})"
     else:
         status = "new run directory"

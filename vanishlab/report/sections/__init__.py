@@ -7,7 +7,7 @@ of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one li
 
 - a sweep (:data:`SECTIONS`): overview, RNN/LSTM/GRU side by side (a run that sweeps
   ``model``), decay curves, input sensitivity, depth x lag, rates
-  and horizons, the gain phase diagram, theory vs measurement, anomalies;
+  and horizons, the gain phase diagram, theory vs measurement, trainability, anomalies;
 - one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, its
   decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
   what theory says (none);
