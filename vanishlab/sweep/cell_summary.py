@@ -53,9 +53,12 @@ vanishing and exploding (``inf`` when none below 100 does).
 keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (|predicted rate| <
 :data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 0.95 < g < 1.42 for
 undriven tanh, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
-networks (H < :data:`NARROW_WIDTH`: the mean field's finite-width bias is about -3/H per step
-for chaotic tanh, and the seed-to-seed spread grows as H shrinks), short sequences (T <
-:data:`SHORT_SEQ_LEN`: the fit and the Lyapunov average see the relaxation of q_t towards q*),
+networks in the mean field (H < :data:`NARROW_WIDTH`: its finite-width bias is about -3/H per
+step for chaotic tanh, and the seed-to-seed spread grows as H shrinks; the linear regime's
+ln rho is the drawn matrix's own, at any width), short sequences (T < :data:`SHORT_SEQ_LEN`:
+the fit and the Lyapunov average see the relaxation of q_t towards q* in the mean field, and
+in the linear regime W_hh^k's approach to its top eigenvalue, which every tanh cell at the
+origin has but one layer whose W_hh is a multiple of an orthogonal matrix, exact at every lag),
 non-i.i.d. inits (orthogonal), relu divergence (g^2 >= 2: chi_1 = g^2/2 still describes the
 Jacobians until the state overflows), exact zeros, failed cells and poor line fits
 (r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
@@ -116,6 +119,17 @@ def _absent(value: Any) -> bool:
 
 def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _scaled_orthogonal(rnn: nn.RNN) -> bool:
+    """Whether the (one-layer) cell's W_hh is c Q with Q orthogonal, to float32 rounding
+    (orthogonal and identity inits): then ||W_hh^k|| = c^k ||I|| and its slope is ln c = ln rho
+    at every lag."""
+    w = rnn.weight_hh_l0.detach().to(torch.float64)
+    gram = w.T @ w
+    c = float(gram.diagonal().mean())
+    eye = torch.eye(len(gram), dtype=torch.float64)
+    return bool(torch.allclose(gram, c * eye, rtol=0.0, atol=1e-5 * c))
 
 
 def _predictions(
@@ -192,6 +206,12 @@ def _predictions(
         else:
             out["predicted_rate"] = ln_rho[-1]
             out["predicted_rate_layer0"] = max(ln_rho)
+            # ln rho is the rate as k -> infinity: a fit at finite lags reaches it only as the
+            # other eigenvalues' share dies out, except where every lag is exact (one layer,
+            # W_hh a multiple of an orthogonal matrix: ||W^k|| = c^k ||I||). Width is no
+            # flag here: ln rho is the drawn matrix's own, at any width.
+            if config.seq_len < SHORT_SEQ_LEN and not (L == 1 and _scaled_orthogonal(rnn)):
+                flags.append("short")
             if L > 1:
                 notes.append(
                     "A stack at the origin: layer 0's rows and the Lyapunov exponent sum paths "

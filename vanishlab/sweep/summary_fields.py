@@ -44,10 +44,13 @@ FLAGS: dict[str, str] = {
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",
-    "narrow": f"H < {NARROW_WIDTH}: finite-width corrections (about −3/H per step for chaotic "
-    "tanh) and the seed-to-seed spread are comparable to the differences",
-    "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include the "
-    "transient towards the fixed point",
+    "narrow": f"H < {NARROW_WIDTH}, mean field: finite-width corrections (about −3/H per step "
+    "for chaotic tanh) and the seed-to-seed spread are comparable to the differences (not in "
+    "the linear regime, whose ln ρ is the drawn W_hh's own, at any width)",
+    "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include a "
+    "transient: q_t's relaxation towards q* (mean field), or W_hh^k's approach to its top "
+    "eigenvalue (linear regime; none when one layer's W_hh is a multiple of an orthogonal "
+    "matrix)",
     "poor-fit": f"r² < {POOR_FIT_R2} with |rate| ≥ {NEAR_CRITICAL}: the log-norm is not a "
     "straight line in the window",
 }
