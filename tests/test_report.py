@@ -781,13 +781,16 @@ def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monk
 
 def test_an_analysis_page_names_the_lags_a_rate_was_fitted_on():
     """The analysis page's "fit lags" named the window's end for a curve cut by an exact zero
-    inside it; its rate was fitted before the zero."""
-    from vanishlab.report.sections.single_model import _fit_end
+    inside it; its rate was fitted before the zero. A rate that fitted nothing (-inf, NaN)
+    has no fit lags: "—", as in the sweep report's rates table."""
+    from vanishlab.report.sections.single_model import _fit_lags
 
-    assert _fit_end({"lag_end": 40, "zero_lag": 21, "rate": -0.3}) == 20
-    assert _fit_end({"lag_end": 40, "zero_lag": pd.NA, "rate": -0.3}) == 40
-    assert _fit_end({"lag_end": 40, "zero_lag": 41, "rate": -0.3}) == 40
-    assert _fit_end({"lag_end": 40, "zero_lag": 2, "rate": -math.inf}) == 40  # nothing fitted
+    fit = {"lag_start": 10, "lag_end": 40}
+    assert _fit_lags({**fit, "zero_lag": 21, "rate": -0.3}) == "10–20"
+    assert _fit_lags({**fit, "zero_lag": pd.NA, "rate": -0.3}) == "10–40"
+    assert _fit_lags({**fit, "zero_lag": 41, "rate": -0.3}) == "10–40"
+    assert _fit_lags({**fit, "zero_lag": 2, "rate": -math.inf}) == "—"  # nothing fitted
+    assert _fit_lags({**fit, "zero_lag": pd.NA, "rate": math.nan}) == "—"
 
 
 def test_exact_zeros_count_lags_not_layer_lag_pairs():

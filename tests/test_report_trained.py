@@ -599,6 +599,29 @@ def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path
     assert "exactly zero" in horizons.caption
 
 
+def test_fit_lags_of_a_rate_that_fitted_nothing_read_a_dash(tmp_path):
+    """A rate of −∞ (exactly 0 from lag 1) or NaN (T = 1: a window of one lag) fitted no lag.
+    The per-curve table gave it its window ("2–8", "1–1") where the sweep report's rates table
+    reads "—"; a finite rate keeps its window."""
+    torch.manual_seed(0)
+    torch.save(_dead_relu().state_dict(), tmp_path / "dead.pt")
+    torch.save(torch.nn.RNN(2, 4).state_dict(), tmp_path / "live.pt")
+    lags = {}
+    for name, seq_len in (("dead", 8), ("live", 1), ("live", 8)):
+        run = tmp_path / f"{name}{seq_len}"
+        nonlinearity = "relu" if name == "dead" else "tanh"
+        analyze_checkpoint(
+            tmp_path / f"{name}.pt", run, nonlinearity=nonlinearity, seq_len=seq_len, batch=2
+        )
+        (table,) = _blocks(_section(_report(run), "fits"), Table)
+        rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+        lags[name, seq_len] = rows["state"]["rate (Frobenius)"], rows["state"]["fit lags"]
+    assert lags["dead", 8] == ("−∞", "—")
+    assert lags["live", 1] == ("—", "—")
+    assert lags["live", 8][1] == "2–8"
+    assert "'—' where its rate is not finite" in table.caption
+
+
 def test_an_input_jacobian_zero_at_every_lag_has_no_horizon_called_none(tmp_path):
     """A relu RNN whose units are all off (a large negative bias): dh_T/dx is exactly 0 from
     lag 0 on. Its horizon read "none within the lags measured", the words of a gradient that

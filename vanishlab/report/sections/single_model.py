@@ -267,10 +267,15 @@ def curves_section(view: RunView) -> Section | None:
     )
 
 
-def _fit_end(fit: Any) -> int:
-    """:func:`~vanishlab.analysis.fits.fitted_end` of one fit row (its zero_lag may be NA)."""
+def _fit_lags(fit: Any) -> str:
+    """The lags one fit row's rate was fitted on (:func:`~vanishlab.analysis.fits.fitted_end`;
+    its zero_lag may be NA), or "—" where its rate is not finite and nothing was fitted (−∞:
+    exactly 0 too soon; NaN: a window of one lag), as the sweep report's rates table reads."""
+    if not math.isfinite(float(fit["rate"])):
+        return "—"
     zero = fit["zero_lag"]
-    return int(fitted_end(fit["rate"], fit["lag_end"], math.inf if pd.isna(zero) else zero))
+    end = int(fitted_end(fit["rate"], fit["lag_end"], math.inf if pd.isna(zero) else zero))
+    return f"{int(fit['lag_start'])}–{end}"
 
 
 def fits_section(view: RunView) -> Section | None:
@@ -294,7 +299,7 @@ def fits_section(view: RunView) -> Section | None:
                 rate_text(float(f["rate"])),
                 rate_text(float(s["rate"])) if s is not None else "—",
                 r2_text(float(f["r2"])),
-                f"{int(f['lag_start'])}–{_fit_end(f)}",
+                _fit_lags(f),
                 fit_horizon_text(f, word=None),
                 str(f["phase"]),
                 str(f["note"] or ""),
@@ -304,8 +309,9 @@ def fits_section(view: RunView) -> Section | None:
         "Rates and horizons per curve",
         "Rate: the least-squares slope of ln ||J|| against the lag k over the fit window (the "
         "last three quarters of the lags, skipping the transient), in natural log per step, "
-        "for the Frobenius norm (the figure's) and the spectral norm; r²: of the Frobenius "
-        f"fit. Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured; "
+        "for the Frobenius norm (the figure's) and the spectral norm; r² and fit lags: of the "
+        "Frobenius fit ('—' where its rate is not finite: nothing was fitted). "
+        f"Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured; "
         f"{HORIZON_AT_ZERO}). "
         "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable. These are "
         "vl.fit_decay of the curves of the figure.",
