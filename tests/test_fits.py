@@ -268,6 +268,33 @@ def test_window_tolerance_and_a_single_curve() -> None:
     assert "_curve" not in one.columns
 
 
+def test_a_window_past_the_last_lag() -> None:
+    """window=(50, None) on lags 0..10 gave lag_start 50 and lag_end 10 (inverted), rate NaN
+    and "fewer than 2 finite points", no error. Past every curve it is a ValueError; past one
+    curve of a frame of several lengths, that curve's window is empty (lag_end = lag_start)
+    and its note says why, and the longer curve is fitted."""
+    short = pd.DataFrame({"lag": range(11), "log10_fro": -0.1 * np.arange(11)})
+    for window in ((50, None), (11, 20)):
+        with pytest.raises(ValueError, match=r"window starts at lag \d+, past the last lag"):
+            vl.fit_decay(short, window=window)
+    cut = short.assign(log10_fro=np.where(short["lag"] >= 5, -np.inf, short["log10_fro"]))
+    long = pd.DataFrame({"lag": range(61), "log10_fro": -0.1 * np.arange(61)})
+    frame = pd.concat([short.assign(c="a"), cut.assign(c="b"), long.assign(c="c")])
+    for window in ((50, None), (50, 55)):
+        fits = vl.fit_decay(frame, window=window).set_index("c")
+        assert (fits["lag_start"] <= fits["lag_end"]).all()
+        assert list(fits["lag_end"]) == [50, 50, 60 if window[1] is None else 55]
+        assert list(fits["n_points"]) == [0, 0, 11 if window[1] is None else 6]
+        assert fits.loc[["a", "b"], "rate"].isna().all()  # not -inf: no lag of b is seen
+        assert (
+            fits.loc[["a", "b"], "note"] == "the window starts past the curve's last lag (10)"
+        ).all()
+        assert fits.loc["c", "rate"] == pytest.approx(-0.1 * math.log(10), rel=1e-12)
+    # A window ending at the last lag still fits it (one point: fewer than 2).
+    (note,) = vl.fit_decay(short, window=(10, None))["note"]
+    assert note == "fewer than 2 finite points in the window"
+
+
 def test_the_horizon_does_not_depend_on_the_frames_index() -> None:
     """pd.concat of two frames (the fix the repeated-lag error suggests: a column that tells
     them apart) repeats index labels; the lag-0 reference was looked up by label and read

@@ -234,7 +234,10 @@ def fit_decay(
             (``frame.set_index(["layer", "lag"])``); unnamed ones are ignored.
         norm: ``"fro"`` or ``"spec"``.
         window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
-            Default: :func:`default_window` of each curve's largest lag.
+            Default: :func:`default_window` of each curve's largest lag. A ``start`` past the
+            last lag of every curve is a ``ValueError``; a curve of a frame of several lengths
+            whose last lag it is past fits nothing (rate NaN, ``lag_end`` = ``lag_start``,
+            ``n_points`` 0, and its note says so).
         phase_tolerance: the |rate| below which a curve counts as "stable".
         by: key columns to keep, e.g. ``("source", "layer")`` or ``"layer"``: the curves of
             each group of those columns (the samples, for :func:`vanishlab.jacobian_norms`)
@@ -289,8 +292,15 @@ def fit_decay(
         end = max_lag.copy()
     else:
         lo, hi = window
+        if n_groups and lo > max_lag.max():  # it read lag_start 50, lag_end 10: inverted
+            raise ValueError(
+                f"window starts at lag {lo}, past the last lag of every curve (the largest is "
+                f"{max_lag.max()}): nothing to fit, got window={window!r}"
+            )
         start = np.full(n_groups, int(lo), dtype=np.int64)
         end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
+        end = np.maximum(end, start)  # past a curve's last lag: an empty window, not inverted
+    past = start > max_lag
     inside = (lag >= start[g]) & (lag <= end[g])
     # An exact zero at lag k makes every later Jacobian zero too in one layer: the curve is
     # cut there for good, the rate describes the decay *before* it, and ``zero_lag`` says
@@ -325,7 +335,7 @@ def fit_decay(
         # Schwarz): the rounding of an exact line's sums read 1 + 2 ulp.
         flat = syy <= 1e-24 * n * (1.0 + my * my)
         r2 = np.where(flat, 1.0, np.minimum(sxy * sxy / (sxx * syy), 1.0))
-    has_zero = zero_lag <= end
+    has_zero = (zero_lag <= end) & ~past  # a window past the curve: no lag of it is seen
     few = n < 2
     rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
     note = np.full(n_groups, "", dtype=object)
@@ -342,6 +352,8 @@ def fit_decay(
                 f"exact zero Jacobian from lag {zero_lag[i]} on"
                 + (": vanishes completely" if few[i] else "; rate fitted before it")
             )
+        elif past[i]:
+            parts.append(f"the window starts past the curve's last lag ({max_lag[i]})")
         elif few[i]:
             parts.append("fewer than 2 finite points in the window")
         note[i] = "; ".join(parts)
