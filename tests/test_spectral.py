@@ -654,3 +654,27 @@ def test_extra_power_steps_are_shifted_after_the_first_check(monkeypatch) -> Non
     # One after every check (the last one's unused), two extra ones in each later check.
     assert calls[0] == checks[0] + 2 * (checks[0] - 1), (calls[0], checks[0])
     torch.testing.assert_close(sigma, torch.ones(4, dtype=torch.float64), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "tol"), [(torch.float32, 1e-37, 1e-6), (torch.float64, 1e-306, 1e-12)]
+)
+def test_a_shift_whose_coefficient_overflows_is_not_taken(dtype, scale, tol) -> None:
+    """The shifted rows are z * 2 / (b c) - U: with c, the block's largest entry, below ~6e-36
+    in float32 (~1e-305 in float64) and b a small fraction of theta_1, the coefficient
+    overflowed the dtype, the rows turned inf and NaN, and the next check's eigh raised (the
+    plain step had answered). Such a step is now the plain one."""
+    gen = torch.Generator().manual_seed(0)
+    q, r = torch.linalg.qr(torch.randn(2, 4, 40, 40, generator=gen, dtype=torch.float64))[0]
+    s = torch.full((40,), 2e-3, dtype=torch.float64)  # first check: b = 0.5-4% of theta_1
+    s[:6] = torch.linspace(1.0, 0.9, 6, dtype=torch.float64)
+    g = ((q * s) @ r.mT * scale).to(dtype)
+    u = spectral._start_block(40, 5, dtype, torch.device("cpu")).mT.expand(4, 5, 40)
+    sigma, _ = top_singular_values(g, u, compact=True, power_steps=1)
+    exact = torch.linalg.svdvals(g.double() / scale)[:, 0] * scale
+    assert ((sigma.double() / exact) - 1).abs().max() < tol
+    w, c = spectral._unit(u @ g)
+    z = w @ g.mT
+    theta = torch.linalg.eigvalsh((w @ w.mT).double())
+    rows = spectral._shifted_step(z, u, c, theta[:, 0], theta[:, -1])
+    assert torch.isfinite(rows).all()

@@ -278,10 +278,13 @@ def _shifted_step(
     pays where the top singular values lie close together (an orthogonal W_hh), where the
     plain step crawls (docs/maths.md, section 5). Where b is below SHIFT_FLOOR theta_1 (a
     spectrum that falls fast, where the plain step already converges at once), or not a
-    number, the plain rows ``z`` are kept. A new tensor: ``z`` is left as it is."""
+    number, or where 2 / (b c) overflows z's dtype (c below ~6e-36 in float32, ~1e-305 in
+    float64: inf and NaN rows, and the next ``eigh`` failed), the plain rows ``z`` are kept.
+    A new tensor: ``z`` is left as it is."""
     b = torch.minimum(lowest, SHIFT_CAP * top)
     shift = b > SHIFT_FLOOR * top  # False for NaN
     coef = 2.0 / torch.where(shift, b * c.to(b.dtype), 1.0)  # z c / b_raw, b_raw = b c^2
+    shift = shift & (coef <= torch.finfo(z.dtype).max)
     shifted = z * coef.to(z.dtype)[:, None, None] - u
     return torch.where(shift[:, None, None], shifted, z)
 
