@@ -678,3 +678,33 @@ def test_a_shift_whose_coefficient_overflows_is_not_taken(dtype, scale, tol) -> 
     theta = torch.linalg.eigvalsh((w @ w.mT).double())
     rows = spectral._shifted_step(z, u, c, theta[:, 0], theta[:, -1])
     assert torch.isfinite(rows).all()
+
+
+def test_an_irnn_takes_no_more_checks_with_the_shifted_step(monkeypatch) -> None:
+    """relu with W_hh = I (the identity init): every G_k is a 0/1 diagonal, its top singular
+    values tied at 1. The plain step removes the warm block's part on dead units at once and
+    the test passes; the shifted step kept a third of it per step, so every lag ran into the
+    stall rule's exact norms (H = 64: 920 checks and 32 fallbacks against 588 and 0)."""
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(8, 64, nonlinearity="relu")
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(torch.eye(64))
+        rnn.bias_hh_l0.zero_()
+        rnn.bias_ih_l0.zero_()
+    x = torch.randn(128, 4, 8, generator=torch.Generator().manual_seed(1))
+    counted, eigh, exact = [0], torch.linalg.eigh, []
+    monkeypatch.setattr(
+        torch.linalg, "eigh", lambda a: counted.__setitem__(0, counted[0] + len(a)) or eigh(a)
+    )
+    monkeypatch.setattr(
+        spectral, "exact_norms", lambda g: exact.append(len(g)) or gram.exact_norms(g)
+    )
+    runs = {}
+    for cap in (0.0, spectral.SHIFT_CAP):
+        monkeypatch.setattr(spectral, "SHIFT_CAP", cap)
+        counted[0], exact[:] = 0, []
+        out = vl.jacobian_log_norms(rnn, x, norms="spec", sources="state")
+        runs[cap] = counted[0], sum(exact), out.state_spec
+    (plain, plain_exact, plain_spec), (shifted, shifted_exact, shifted_spec) = runs.values()
+    assert shifted <= 1.1 * plain and shifted_exact <= plain_exact, runs
+    torch.testing.assert_close(shifted_spec, plain_spec, rtol=0, atol=2e-6)

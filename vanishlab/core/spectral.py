@@ -66,12 +66,9 @@ GRAM_SIDE = 32
 #: and whose Kato-Temple bound has not halved since the last check, without passing the test,
 #: gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
-#: The next block is a power step shifted by b / 2 (:func:`_shifted_step`), with b the smallest
-#: Ritz value but at most SHIFT_CAP times the largest: every eigenvalue of A below b then loses
-#: at least a factor 3 per step against the top one. Below SHIFT_FLOOR times the largest, the
-#: plain step (its rows unshifted). Counted on 2026-12-01 (T = 200, B = 8, H = 128): 21%, 16%
-#: and 4% fewer matrix checks with orthogonal W_hh at gains 0.5, 1 and 1.5 (and half the exact
-#: fallbacks at 0.5), 0-4% fewer elsewhere, never more.
+#: After a call's first step (plain), the next block is a power step shifted by b / 2
+#: (:func:`_shifted_step`), b the smallest Ritz value but at most SHIFT_CAP times the largest;
+#: below SHIFT_FLOOR times the largest, the plain step. Counts: docs/maths.md, section 5.
 SHIFT_CAP = 0.5
 SHIFT_FLOOR = 1e-3
 #: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
@@ -225,7 +222,10 @@ def top_singular_values(
                 value[which] = exact_norms(ga[which]).to(f64)
                 done = done | stalled
         previous, previous_bound = value, bound
-        step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if p > 1 else z
+        # The call's first step is plain: it removes the block's null-space part (dead relu
+        # units, a new probe row) at once; shifted, a third stays per step (an IRNN stalled).
+        shifted = p > 1 and (check > 0 or power_steps > 1)
+        step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if shifted else z
         c2 = c.to(f64).square()
         shift = theta[..., 0] * c2, top * c2  # in G's own units, for the next check's steps
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
