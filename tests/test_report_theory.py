@@ -88,8 +88,11 @@ def test_theory_section_of_a_gain_sweep(full):
     assert len(table.rows) == len(s.groupby(settings))
     flags, by = table.columns.index("flags"), table.columns.index("theory")
     for row in table.rows:
-        if row[by] == "—":
-            assert "no-theory" in row[flags] and row[-1].startswith("No prediction")
+        if row[by] == "—":  # why: under the row, or once in the caption where rows share it
+            assert "no-theory" in row[flags]
+            assert row[-1].startswith("No prediction") or (
+                "diverges" in row[flags] and " A lower layer diverges (relu" in table.caption
+            )
         else:
             assert "narrow" in row[flags] and "short" in row[flags]
     agreement = next(b for b in theory.blocks if isinstance(b, KeyValues))
@@ -269,10 +272,65 @@ def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):
     assert all("gated" not in r[notes] and "No prediction" not in r[notes] for r in gated)
     assert table.caption.count("Gilboa") == 1
     assert (
-        "'—' where neither applies, as for every LSTM row: the linear regime and the mean field "
+        "'—' where neither applies, with the reason in the row's notes, or here once where "
+        "several rows share it: No theory for gated cells: the linear regime and the mean field "
         "here are nn.RNN's, and Gilboa et al. 2019's mean field of gated cells is not covered; "
         "ln ρ and the Pascanu bound are not defined for a gated recurrence here. "
     ) in table.caption
     # A run without gated cells says nothing of them.
     plain = section(report_of(runs.make_run(tmp_path / "rnn", runs.SINGLE)), "theory")
     assert "gated" not in plain.blocks[-1].caption
+
+
+def test_a_reason_for_no_prediction_that_rows_share_is_said_once_in_the_caption(tmp_path):
+    """An identity init's rows (off the origin) each carried the same three lines under them,
+    "No prediction: identity (Le, Jaitly & Hinton 2015) is deterministic and far from random:
+    ...", as the gated rows did before: any reason that several rows share is now said once,
+    in the caption, and each row keeps its own sentences ("Fit: exact zero Jacobian from lag
+    34 on ..."). A reason only one row gives stays under it."""
+    import _report_run as runs
+
+    from vanishlab.sweep.inits import INITS
+
+    sweep = runs.SINGLE.replace(
+        activation="relu", init=("identity", "normal"), gain=(0.5, 1.0), seed=(0, 1), seq_len=40
+    )
+    table = section(report_of(runs.make_run(tmp_path / "run", sweep)), "theory").blocks[-1]
+    init, notes = table.columns.index("init"), table.columns.index("notes")
+    reason = INITS["identity"].validity_reason
+    identity = [r for r in table.rows if r[init] == "identity"]
+    assert len(identity) == 2 and len(table.rows) == 4
+    assert not any("No prediction" in r[notes] or "deterministic" in r[notes] for r in identity)
+    assert all(r[notes].startswith("Fit: exact zero Jacobian from lag ") for r in identity)
+    assert table.caption.count("deterministic and far from random") == 1
+    assert (
+        "'—' where neither applies, with the reason in the row's notes, or here once where "
+        f"several rows share it: I{reason[1:]}. Measured − predicted: "
+    ) in table.caption
+    # One identity row: its reason stays under it, and the caption has no such words.
+    one = runs.SINGLE.replace(init=("identity", "normal"), gain=1.0)
+    table = section(report_of(runs.make_run(tmp_path / "one", one)), "theory").blocks[-1]
+    (row,) = [r for r in table.rows if r[0] == "identity"]
+    assert row[-1] == f"No prediction: {reason}."
+    assert "'—' where neither applies. Measured − predicted: " in table.caption
+
+
+def test_the_models_tables_shared_reason_for_no_prediction_is_said_once(tmp_path):
+    """The models table wrote "— (no prediction: a lower layer diverges (relu with gain² ≥ 2),
+    so the layers above have no finite drive)" in each nn.RNN row where a lower layer
+    diverges; the cells now show the dash alone and the caption says the reason once."""
+    import _report_run as runs
+
+    sweep = runs.SINGLE.replace(
+        model=("rnn", "lstm"), activation="relu", num_layers=2, init="default", gain=(1, 3, 4)
+    )
+    table = section(report_of(runs.make_run(tmp_path / "run", sweep)), "models").blocks[-1]
+    model, predicted = table.columns.index("model"), table.columns.index("predicted rate")
+    rnn = [r[predicted] for r in table.rows if r[model].startswith("rnn")]
+    assert rnn[0].endswith("(mean field)") and rnn[1:] == ["—", "—"]
+    assert table.caption.count("a lower layer diverges") == 0
+    assert (
+        "('—' where none applies, with the reason, or alone where rows share it, given here "
+        "once). A lower layer diverges (relu with gain² ≥ 2), so the layers above have no "
+        "finite drive. LSTM rows have no theory: "
+    ) in table.caption

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..sweep.config import AXES
+from ..sweep.prediction import NO_GATED_THEORY, NO_PREDICTION
 from ..sweep.summary import FLAGS
 from .format import py
 from .layout import Overlay, index_by, key_of
@@ -38,17 +40,14 @@ __all__ = [
     "has_theory",
     "mean_of",
     "no_prediction",
+    "said_once",
     "sentences",
     "setting_notes",
+    "shared_reasons",
+    "without_shared",
 ]
 
 LN10 = math.log(10.0)
-#: Why the gated rows of a table have no theory, in captions (which name no model of another
-#: run's: a cell's own note says "LSTMs and GRUs").
-NO_GATED_THEORY = (
-    "the linear regime and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean "
-    "field of gated cells is not covered"
-)
 #: How each kind of prediction is named in legends.
 BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
 
@@ -119,13 +118,40 @@ def _numbers(sentence: str) -> tuple[float, ...]:
     return tuple(float(m) for m in _NUMBER.findall(sentence))
 
 
-def no_prediction(note: object) -> str:
+def _reasons(note: object) -> list[str]:
+    """Why a cell or setting has no prediction, as its note says ("No prediction: ...")."""
+    return [
+        s.removeprefix(NO_PREDICTION).removesuffix(".")
+        for s in sentences(note)
+        if s.startswith(NO_PREDICTION)
+    ]
+
+
+def shared_reasons(notes: Iterable[object]) -> tuple[str, ...]:
+    """The reasons for no prediction that more than one of a table's rows give (``notes``:
+    one per row), in order. Such a reason is the same in every row of its kind (every gated
+    cell's, every identity init's off the origin): a table says it once, in its caption
+    (:func:`said_once`), not as the same lines under each of those rows."""
+    counts = Counter(r for note in notes for r in dict.fromkeys(_reasons(note)))
+    return tuple(r for r, k in counts.items() if k > 1)
+
+
+def without_shared(note: object, shared: Sequence[str]) -> str:
+    """A row's notes without its sentences of the ``shared`` reasons (its own ones stay)."""
+    return " ".join(s for s in sentences(note) if not _reasons(s) or _reasons(s)[0] not in shared)
+
+
+def said_once(shared: Sequence[str]) -> str:
+    """A caption's words for the ``shared`` reasons: each once, a sentence of its own."""
+    return " ".join(f"{r[:1].upper()}{r[1:]}." for r in shared)
+
+
+def no_prediction(note: object, shared: Sequence[str] = ()) -> str:
     """A table cell for a cell without a prediction: a dash, and the reason its note gives
-    ("No prediction: ..."), as the theory table's dash has beside it in the notes."""
-    for sentence in sentences(note):
-        if sentence.startswith("No prediction: "):
-            reason = sentence.removeprefix("No prediction: ").removesuffix(".")
-            return f"— (no prediction: {reason})"
+    ("No prediction: ..."), as the theory table's dash has beside it in the notes; the dash
+    alone for a reason in ``shared``, which the caption says once."""
+    for reason in _reasons(note):
+        return "—" if reason in shared else f"— (no prediction: {reason})"
     return "—"
 
 

@@ -96,7 +96,15 @@ from ..errors import NonFiniteStateError, VanishlabError
 from .catalog import TRAINED_INIT
 from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
 from .config import AXES, CellConfig, axis
-from .prediction import GATED_NOTE, GATED_REASON, cell_mean_field, critical_gain, mean_field_inputs
+from .prediction import (
+    GATED_NOTE,
+    GATED_REASON,
+    LOWER_LAYER_DIVERGES,
+    cell_mean_field,
+    critical_gain,
+    mean_field_inputs,
+    no_prediction_note,
+)
 from .store import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
@@ -229,13 +237,10 @@ def _predictions(
         out["predicted_by"] = "none"
         if mfi.validity in ("none", "origin"):
             flags.append("no-theory")
-            notes.append(f"No prediction: {mfi.reason}.")
+            notes.append(no_prediction_note(mfi.reason))
         else:
             flags += ["no-theory", "diverges"]
-            notes.append(
-                "No prediction: a lower layer diverges (relu with gain² ≥ 2), so the "
-                "layers above have no finite drive."
-            )
+            notes.append(no_prediction_note(LOWER_LAYER_DIVERGES))
         return out, flags, notes
     assert top is not None
     out["predicted_by"] = "mean field"

@@ -35,23 +35,45 @@ __all__ = [
     "GATED_NOTE",
     "GATED_REASON",
     "GATED_UNDEFINED",
+    "LOWER_LAYER_DIVERGES",
     "MAX_CRITICAL_GAIN",
+    "NO_GATED_THEORY",
+    "NO_PREDICTION",
     "MeanFieldInputs",
     "cell_mean_field",
     "critical_gain",
     "mean_field_inputs",
     "mean_field_rate_curve",
+    "no_prediction_note",
 ]
 
-GATED_REASON = (
-    "no theory for gated cells: the mean field and the linear regime here are those of nn.RNN "
-    "(Gilboa et al. 2019's mean field of LSTMs and GRUs is not covered)"
+NO_GATED_THEORY = (
+    "the linear regime and the mean field here are nn.RNN's, and Gilboa et al. 2019's mean "
+    "field of gated cells is not covered"
 )
+"""Why there is no theory of gated cells here (words that name no model a run may lack: a
+report's captions say them)."""
+
+GATED_REASON = f"no theory for gated cells: {NO_GATED_THEORY}"
 """Why a gated cell (``model`` lstm or gru) has no prediction."""
 
+NO_PREDICTION = "No prediction: "
+"""How the sentence of a cell's note that says why it has no prediction starts."""
+
+
+def no_prediction_note(reason: str) -> str:
+    """The sentence of a cell's note that says why it has no prediction (``reason``)."""
+    return f"{NO_PREDICTION}{reason}."
+
+
 GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recurrence here"
-GATED_NOTE = f"No prediction: {GATED_REASON}; {GATED_UNDEFINED}."
+GATED_NOTE = no_prediction_note(f"{GATED_REASON}; {GATED_UNDEFINED}")
 """A gated cell's note: one sentence, the same in every gated cell."""
+
+LOWER_LAYER_DIVERGES = (
+    "a lower layer diverges (relu with gain² ≥ 2), so the layers above have no finite drive"
+)
+"""Why a stack's cell has no prediction where a layer below the top has no mean field."""
 
 MAX_CRITICAL_GAIN = 100.0
 """:func:`critical_gain` searches gains up to this value."""

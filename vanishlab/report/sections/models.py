@@ -30,7 +30,7 @@ from ..format import (
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..predicted import NO_GATED_THEORY, mean_of, no_prediction
+from ..predicted import NO_GATED_THEORY, mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .rates import (
     EXACT_ZERO_RATES,
@@ -214,6 +214,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         pos = {tuple(r): i for i, r in enumerate(settings.itertuples(index=False, name=None))}
     # Group keys are tuples (setting..., line): settings in display order, then the models.
     order = sorted(groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
+    notes = {g: groups[g]["predicted_note"].dropna().head(1).squeeze() for g in order}
+    # A reason for no prediction that rows share is said once in the caption, not in each.
+    shared = shared_reasons(n for g, n in notes.items() if groups[g][_MODEL].iloc[0] == "rnn")
     for g in order:
         sub = groups[g]
         name = g[-1]
@@ -225,7 +228,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         elif len(by) and by.iloc[0] != "none" and not np.isnan(pr):
             predicted = f"{rate_text(pr)} ({by.iloc[0]})"  # −∞ at relu's origin, as theory's
         else:  # the theory table's dash, with the reason its notes give
-            predicted = no_prediction(sub["predicted_note"].dropna().head(1).squeeze())
+            predicted = no_prediction(notes[g], shared)
         setting = [format_value(v) for v in g[:-1]]
         cell = sub.iloc[0]
         rows.append((*setting, str(name), cell["rate_text"], cell["horizon_text"], predicted))
@@ -241,8 +244,14 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "'> n' when it never does by lag n, the last lag measured; "
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "
-            "reason). "
-            f"{view.gated} rows have no theory: {NO_GATED_THEORY}." + view.failed_table_note
+            "reason"
+            + (
+                f", or alone where rows share it, given here once). {said_once(shared)} "
+                if shared
+                else "). "
+            )
+            + f"{view.gated} rows have no theory: {NO_GATED_THEORY}."
+            + view.failed_table_note
         ),
         columns=tuple(columns),
         rows=tuple(rows),

@@ -22,11 +22,7 @@ import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
 from ...sweep.inits import INITS
-from ...sweep.prediction import (
-    GATED_NOTE,
-    GATED_UNDEFINED,
-    mean_field_rate_curve,
-)
+from ...sweep.prediction import mean_field_rate_curve
 from ...sweep.summary import FLAGS
 from ..format import (
     MAX_TABLE_ROWS,
@@ -49,7 +45,7 @@ from ..layout import (
     plan,
 )
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
-from ..predicted import BY, NO_GATED_THEORY, by_setting, has_theory, sentences
+from ..predicted import BY, by_setting, has_theory, said_once, shared_reasons, without_shared
 from ..view import RunView
 
 __all__ = ["theory_section"]
@@ -200,21 +196,20 @@ def _seed_mean(rec: dict[str, Any], column: str, n_inf: str) -> str:
     return _rate_or_dash(rec[column]) + seeds_at_minus_inf(rec[n_inf], rec["n_ok"])
 
 
-def _without_gated_note(notes: object) -> str:
-    """A setting's notes without the gated cells' one, which the caption says once (it was a
-    line under each gated row, the same in each)."""
-    return " ".join(s for s in sentences(notes) if not s.startswith(GATED_NOTE[:-1]))
-
-
 def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     axes = [c for c in view.varying if c != "seed" and c in settings]
     stacks = "num_layers" in settings and bool((settings["num_layers"] > 1).any())
     rows = []
     records = settings.head(MAX_TABLE_ROWS).to_dict("records")
-    # The gated rows' one note, said once in the caption (it was a line under each of them).
-    gated_rows = f", as for every {view.gated} row: {NO_GATED_THEORY}; {GATED_UNDEFINED}"
-    if not any(s.startswith(GATED_NOTE[:-1]) for r in records for s in sentences(r["notes"])):
-        gated_rows = ""
+    # A reason for no prediction that rows share (every gated row's, every identity row's) is
+    # said once in the caption: it was the same lines under each of them.
+    shared = shared_reasons(r["notes"] for r in records)
+    dash = (
+        ", with the reason in the row's notes, or here once where several rows share it: "
+        + said_once(shared)
+        if shared
+        else "."
+    )
     for rec in records:
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
@@ -236,7 +231,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
                 _seed_mean(rec, "lyapunov", "n_zero_lyapunov"),
                 _rate_or_dash(rec["pascanu"]),
                 rec["flags"] or "—",
-                _without_gated_note(rec["notes"]),
+                without_shared(rec["notes"], shared),
             )
         )
     columns = (
@@ -286,8 +281,8 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov exponent). Predicted: "
         "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
         "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies"
-        + gated_rows
-        + ". Measured − predicted: mean ± standard deviation over seeds. "
+        + dash
+        + " Measured − predicted: mean ± standard deviation over seeds. "
         + lyapunov
         + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
         "prediction. Flags mark settings outside the domain where the theory is expected to "
