@@ -545,6 +545,27 @@ def test_a_gain_panel_without_rates_is_not_called_exact_zeros(tmp_path):
     )
 
 
+def test_a_gain_sweep_partly_at_t1_draws_no_empty_figure(tmp_path):
+    """With seq_len swept through 1 (--seq-len 1,8), the gain section drew the T = 1 figure
+    as panels with nothing in them but the stable band, under the generic "A panel without
+    points has no fitted rate at any gain"; the all-T = 1 run already drew none. The settings
+    at T = 1 are now left out of the figures and the intro says why, once."""
+    grid = vl.Sweep(
+        activation="tanh", init=("normal", "orthogonal"), gain=(0.5, 1.0), hidden_size=4,
+        input_size=2, seq_len=(1, 8), batch=2,
+    )  # fmt: skip
+    gain = next(s for s in _report_of(grid, tmp_path).sections if s.key == "gain")
+    (figure,) = gain.blocks
+    assert isinstance(figure, LineGrid) and figure.title == "Gain phase diagram (T = 8)"
+    curves = [c for p in figure.panels for c in p.curves if not c.reference]
+    assert curves and all(np.isfinite(c.y).all() for c in curves)
+    assert "A panel without points" not in figure.caption
+    assert gain.intro.endswith(
+        " The settings at T = 1 are not drawn: their fit windows hold a single lag, and a rate "
+        "needs two."
+    )
+
+
 def test_captions_list_things_with_and():
     # The depth caption folded "model, activation" without an "and"; the models section
     # wrote its own join.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ..format import label, setting_text
+from ..format import assign, label, setting_text
 from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
@@ -31,8 +31,14 @@ def gain_section(view: RunView) -> Section | None:
         "Where the transition from vanishing to exploding gradients lies, as the scale of the "
         "recurrent weights grows."
     )
-    if state["rate"].isna().all():  # no point, no floor triangle: empty panels, said once
-        return Section("gain", "Gain phase diagram", intro + " " + _no_rate(state), ())
+    # A setting whose fit window holds a single lag (T = 1: lags 0 and 1, the window [1, 1])
+    # can have no rate: its panels and figures were drawn empty. They are left out, said once.
+    single = (state["lag_end"] <= state["lag_start"]).to_numpy()
+    if state["rate"][~single].isna().all():  # no point, no floor triangle: empty panels
+        return Section("gain", "Gain phase diagram", f"{intro} {_no_rate(single.all())}", ())
+    if single.any():
+        intro += " " + _not_drawn(state[single])
+        state = state[~single]
     line = "init" if "init" in view.varying else None
     panel_keys = view.panel_keys(state)
     figure_keys = [
@@ -70,10 +76,20 @@ def gain_section(view: RunView) -> Section | None:
     return Section("gain", "Gain phase diagram", intro, tuple(figures))
 
 
-def _no_rate(state: pd.DataFrame) -> str:
-    """Why no phase diagram is drawn: no setting has a fitted rate (nor a rate of −∞)."""
-    if (state["lag_end"] <= state["lag_start"]).all():  # T = 1: lags 0 and 1, the window [1, 1]
+def _no_rate(single_lag: bool) -> str:
+    """Why no phase diagram is drawn: no setting has a fitted rate (nor a rate of −∞);
+    ``single_lag``: every setting's fit window holds a single lag."""
+    if single_lag:
         why = "each fit window holds a single lag, as at T = 1, and a rate needs two"
     else:
         why = "the rates table says why for each setting"
     return f"No setting has a fitted decay rate ({why}): there is no phase diagram to draw."
+
+
+def _not_drawn(single: pd.DataFrame) -> str:
+    """Which settings the phase diagrams leave out, and why: those of a single-lag window."""
+    where = " and ".join(assign("seq_len", t) for t in sorted(single["seq_len"].unique()))
+    return (
+        f"The settings at {where} are not drawn: their fit windows hold a single lag, and a "
+        "rate needs two."
+    )
