@@ -145,10 +145,12 @@ def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:
     with pytest.raises(VanishlabError, match="known: overview, models, decay"):
         Experiment(name="x", description="", sweep=vl.Sweep(), sections=("rates", "gian"))
     # A string is not a list of names (it was read letter by letter); a list is kept as a tuple.
-    with pytest.raises(VanishlabError, match="SECTIONS must be a list of section names"):
+    with pytest.raises(VanishlabError, match="SECTIONS must be a list or tuple of section names"):
         Experiment(name="x", description="", sweep=vl.Sweep(), sections="decay")
     for odd in (5, (s for s in ["decay", "rates"])):  # a TypeError; a generator emptied
-        with pytest.raises(VanishlabError, match="SECTIONS must be a list of section names"):
+        with pytest.raises(
+            VanishlabError, match="SECTIONS must be a list or tuple of section names"
+        ):
             Experiment(name="x", description="", sweep=vl.Sweep(), sections=odd)
     exp = Experiment(name="x", description="", sweep=vl.Sweep(), sections=["decay"])
     assert exp.sections == ("decay",) and hash(exp)

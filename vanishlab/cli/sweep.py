@@ -36,7 +36,6 @@ from ..sweep.experiments import (
 )
 from ..sweep.flag_text import parse_number
 from ..sweep.progress import plural
-from ..sweep.run_summary import failures
 from ._app import app, merged, path_option, say, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
@@ -282,6 +281,8 @@ def _print_plan(
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:
         status = f"{len(plan.done)} already done"
+        from ..sweep.run_summary import failures  # (pandas: not at --help)
+
         kinds = failures(list(plan.done.values()))
         n_failed = sum(count for _, count, _ in kinds)
         if n_failed:
