@@ -937,8 +937,8 @@ def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path
         )
     )
     assert diverging["rnn (relu)"] == (
-        "— (no prediction: a lower layer diverges (relu with gain² ≥ 2), so the layers above "
-        "have no finite drive)"
+        "— (no prediction: a lower layer diverges (relu with χ₁ = H·Var(W_hh)/2 ≥ 1, which "
+        "init 'orthogonal' reaches at gain 1.414), so the layers above have no finite drive)"
     )
     assert diverging["gru"] == "— (no theory for gated cells)"
     origin = models_table(

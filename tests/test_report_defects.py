@@ -146,7 +146,7 @@ def test_failed_seeds_of_a_setting_are_noted_once():
     assert setting_notes(same) == "Narrow."
     # A sentence starting in lower case was glued to the one before: the divergence note of
     # a failed seed and of an ok one were told apart and both shown, each "(1 of 2 seeds)".
-    diverges = "relu with gain² ≥ 2 and a drive: q has no fixed point, e.g. here."
+    diverges = "relu with χ₁ ≥ 1 and a drive: q has no fixed point, e.g. here."
     cells = pd.DataFrame(
         {
             "status": ["failed", "ok"],

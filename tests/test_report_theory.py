@@ -331,6 +331,7 @@ def test_the_models_tables_shared_reason_for_no_prediction_is_said_once(tmp_path
     assert table.caption.count("a lower layer diverges") == 0
     assert (
         "('—' where none applies, with the reason, or alone where rows share it, given here "
-        "once). A lower layer diverges (relu with gain² ≥ 2), so the layers above have no "
-        "finite drive. LSTM rows have no theory: "
+        "once). A lower layer diverges (relu with χ₁ = H·Var(W_hh)/2 ≥ 1, which init 'default' "
+        "reaches at gain 2.449), so the layers above have no finite drive. LSTM rows have no "
+        "theory: "
     ) in table.caption

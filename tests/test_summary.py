@@ -173,7 +173,7 @@ def test_zeros_overflow_and_the_origin(report_run, tmp_path):
     assert all("diverges" in f for f in driven["flag"])
     assert_page_notation(s)
     assert all("−∞" in n for n in origin[origin["activation"] == "relu"]["note"])
-    assert any("gain² ≥ 2" in n and "χ₁ = " in n for n in driven["note"])
+    assert any("χ₁ = H·Var(W_hh)/2 ≥ 1, which init" in n for n in driven["note"])
 
 
 # --------------------------------------------------------------------------- exact and mean field
@@ -281,7 +281,7 @@ def test_mean_field_predicts_the_cells_of_a_sweep(mean_field_run):
     assert s["pascanu_ok"].all() and (s["mf_validity"] == "iid").all()
     for (act, gain), row in _seed_means(s).iterrows():
         assert row["predicted"] == vl.mean_field(act, gain, input_var=1.0).rate
-        if act == "relu" and gain == 3.0:  # g^2 >= 2: the activity explodes; said so
+        if act == "relu" and gain == 3.0:  # χ₁ = g²/2 >= 1: the activity explodes; said so
             assert row["flag"] == "diverges"
             continue
         assert row["flag"] == ""  # wide, long, i.i.d., far from critical
@@ -535,6 +535,37 @@ def test_a_task_cell_told_no_drive_gets_no_prediction_not_the_origins(activation
     # A partial config whose task is None is no task cell: at the origin, as before.
     partial = {**config.to_dict(), "task": None, "bias": False}
     assert vl.mean_field_inputs(partial).validity == "origin"
+
+
+def test_relu_divergence_is_said_with_the_gain_where_the_inits_weights_diverge():
+    """The notes and the flag's description said "relu with gain² ≥ 2" whatever the init, but
+    the mean field diverges where χ₁ = H·Var(W_hh)/2 reaches 1: for ``default`` (variance
+    gain²/(3H)) from gain √6, so gain 2 (gain² = 4) does not diverge and gain 3 does; for
+    ``kaiming`` from gain 1. The text now gives the gain at which the flag itself flips."""
+    small = dict(activation="relu", hidden_size=8, input_size=4, input_std=1.0, seq_len=12)
+    small |= dict(batch=2, dtype="float64")
+    below, _, _ = _summary_of(vl.CellConfig(**small, init="default", gain=2.0))
+    assert "diverges" not in below["flag"] and below["mf_chi1"] == pytest.approx(2 / 3)
+    one, _, _ = _summary_of(vl.CellConfig(**small, init="default", gain=3.0))
+    two, _, _ = _summary_of(vl.CellConfig(**small, init="default", gain=3.0, num_layers=2))
+    for row in (one, two):
+        assert "diverges" in row["flag"] and "gain² ≥ 2" not in row["note"]
+        edge = "relu with χ₁ = H·Var(W_hh)/2 ≥ 1, which init 'default' reaches at gain 2.449"
+        assert edge in row["note"]
+    assert "a lower layer diverges (relu with χ₁ = H·Var(W_hh)/2 ≥ 1" in two["note"]
+    assert sm.FLAGS["diverges"].startswith("relu with χ₁ = H·Var(W_hh)/2 ≥ 1: ")
+    # The gain the text gives is where the flag flips, for every built-in i.i.d. init.
+    from vanishlab.sweep.prediction import relu_divergence
+
+    expected = {"default": math.sqrt(6), "normal": math.sqrt(2), "kaiming_normal": 1.0}
+    expected |= {"xavier_uniform": math.sqrt(2), "orthogonal": math.sqrt(2)}
+    for init, gain in expected.items():
+        cell = {**small, "init": init, "num_layers": 2, "model": "rnn", "bias": True}
+        assert vl.critical_gain(cell) == pytest.approx(gain, rel=1e-9)
+        for g, diverges in ((gain * (1 - 1e-9), False), (gain * (1 + 1e-9), True)):
+            mf = vl.cell_mean_field({**cell, "gain": g}, layer=0)
+            assert mf is not None and mf.diverges is diverges, (init, g)
+        assert f"which init {init!r} reaches at gain {gain:.4g}" in relu_divergence(cell)
 
 
 def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):

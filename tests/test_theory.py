@@ -174,7 +174,7 @@ def test_relu_chi_is_half_gain_squared(gain: float, s: float) -> None:
 def test_relu_divergence_is_reported_not_a_number(gain: float, s: float) -> None:
     mf = vl.mean_field("relu", gain, input_var=s)
     assert mf.diverges and mf.q_star == math.inf and "no finite fixed point" in mf.note
-    assert "gain² = " in mf.note and "≥ 2" in mf.note  # the report's notation, not gain^2 >= 2
+    assert "χ₁ = gain²/2 = " in mf.note and "≥ 1" in mf.note  # the report's notation
     # chi_1 = g^2/2 still describes the Jacobians along the exploding trajectory.
     assert mf.chi_1 == pytest.approx(gain**2 / 2) and mf.regime == "chaotic"
     assert mf.phase == phase_of(mf.rate)

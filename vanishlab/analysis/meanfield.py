@@ -208,16 +208,16 @@ def _mean_field(activation: str, gain: float, input_var: float, bias_var: float)
     g2, s = gain * gain, input_var + bias_var
     args = (activation, gain, input_var, bias_var)
     if activation == "relu":
-        chi = g2 / 2.0
-        if g2 >= 2.0:
+        chi = g2 / 2.0  # exact: chi >= 1 is g^2 >= 2, and the rate's 0.5 ln chi >= 0
+        if chi >= 1.0:  # in words: vanishlab.sweep.summary_fields.RELU_DIVERGES
             why = "with a drive" if s > 0 else "(q = 0 is an unstable fixed point)"
             return MeanField(
                 *args,
                 q_star=math.inf,
                 chi_1=chi,
                 diverges=True,
-                note=f"relu with gain² = {g2:.6g} ≥ 2 {why}: q has no finite fixed point, "
-                "the activity explodes",
+                note=f"relu with χ₁ = gain²/2 = {chi:.6g} ≥ 1 {why}: q has no finite fixed "
+                "point, the activity explodes",
             )
         if s == 0.0:
             note = (

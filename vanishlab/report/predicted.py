@@ -103,7 +103,7 @@ def setting_notes(cells: pd.DataFrame) -> str:
 
 
 # A sentence ends at a full stop and a space; the next may start in lower case ("relu with
-# gain² ≥ 2 ..."), so only the abbreviations notes may hold are not ends.
+# χ₁ = ... ≥ 1 ..."), so only the abbreviations notes may hold are not ends.
 _SENTENCE = re.compile(r"(?<=\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)\s+(?=\S)")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 

@@ -59,8 +59,9 @@ ln rho is the drawn matrix's own, at any width), short sequences (T < :data:`SHO
 the fit and the Lyapunov average see the relaxation of q_t towards q* in the mean field, and
 in the linear regime W_hh^k's approach to its top eigenvalue, which every tanh cell at the
 origin has but one layer whose W_hh is a multiple of an orthogonal matrix, exact at every lag),
-non-i.i.d. inits (orthogonal), relu divergence (g^2 >= 2: chi_1 = g^2/2 still describes the
-Jacobians until the state overflows), exact zeros, failed cells and poor line fits
+non-i.i.d. inits (orthogonal), relu divergence (chi_1 = H var_hh / 2 >= 1, from a gain that
+depends on the init, :func:`~vanishlab.sweep.prediction.relu_divergence`: chi_1 still describes
+the Jacobians until the state overflows), exact zeros, failed cells and poor line fits
 (r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
 however straight it is).
 
@@ -99,11 +100,12 @@ from .config import AXES, CellConfig, axis
 from .prediction import (
     GATED_NOTE,
     GATED_REASON,
-    LOWER_LAYER_DIVERGES,
     cell_mean_field,
     critical_gain,
+    lower_layer_diverges,
     mean_field_inputs,
     no_prediction_note,
+    relu_divergence,
 )
 from .store import TRAIN_FIELDS
 from .summary_fields import (
@@ -240,7 +242,7 @@ def _predictions(
             notes.append(no_prediction_note(mfi.reason))
         else:
             flags += ["no-theory", "diverges"]
-            notes.append(no_prediction_note(LOWER_LAYER_DIVERGES))
+            notes.append(no_prediction_note(lower_layer_diverges(config)))
         return out, flags, notes
     assert top is not None
     out["predicted_by"] = "mean field"
@@ -249,8 +251,8 @@ def _predictions(
     if any(m.diverges for m in mfs if m is not None):
         flags.append("diverges")
         notes.append(
-            f"relu with gain² ≥ 2 and a drive: q has no fixed point, the activity grows "
-            f"until it overflows; χ₁ = {top.chi_1:.4g} still describes the Jacobians."
+            f"{relu_divergence(config)}, and a drive: q has no fixed point, the activity "
+            f"grows until it overflows; χ₁ = {top.chi_1:.4g} still describes the Jacobians."
         )
     if abs(top.rate) < NEAR_CRITICAL:
         flags.append("near-critical")

@@ -30,21 +30,23 @@ from .catalog import ALL_MODELS
 from .config import CellConfig
 from .files import as_flag
 from .inits import INITS
+from .summary_fields import RELU_DIVERGES
 
 __all__ = [
     "GATED_NOTE",
     "GATED_REASON",
     "GATED_UNDEFINED",
-    "LOWER_LAYER_DIVERGES",
     "MAX_CRITICAL_GAIN",
     "NO_GATED_THEORY",
     "NO_PREDICTION",
     "MeanFieldInputs",
     "cell_mean_field",
     "critical_gain",
+    "lower_layer_diverges",
     "mean_field_inputs",
     "mean_field_rate_curve",
     "no_prediction_note",
+    "relu_divergence",
 ]
 
 NO_GATED_THEORY = (
@@ -70,10 +72,26 @@ GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recur
 GATED_NOTE = no_prediction_note(f"{GATED_REASON}; {GATED_UNDEFINED}")
 """A gated cell's note: one sentence, the same in every gated cell."""
 
-LOWER_LAYER_DIVERGES = (
-    "a lower layer diverges (relu with gain² ≥ 2), so the layers above have no finite drive"
-)
-"""Why a stack's cell has no prediction where a layer below the top has no mean field."""
+
+def relu_divergence(cell: Mapping[str, Any] | CellConfig) -> str:
+    """When a relu cell's activity diverges, in words: :data:`RELU_DIVERGES` (chi_1 ≥ 1) and
+    the gain from which the cell's init reaches it, its :func:`critical_gain`: for relu the
+    rate 0.5 ln chi_1 reaches 0 exactly where the mean field says it diverges (in a stack,
+    where a layer below does). Not gain² ≥ 2 for every init: ``default`` (variance
+    gain²/(3H)) from gain sqrt(6), ``kaiming`` (2 gain²/H) from 1."""
+    gain = critical_gain(cell)
+    if not math.isfinite(gain):
+        return RELU_DIVERGES
+    return f"{RELU_DIVERGES}, which init {_get(cell, 'init')!r} reaches at gain {gain:.4g}"
+
+
+def lower_layer_diverges(cell: Mapping[str, Any] | CellConfig) -> str:
+    """Why a stack's cell has no prediction where a layer below the top has no mean field."""
+    return (
+        f"a lower layer diverges ({relu_divergence(cell)}), so the layers above have no "
+        "finite drive"
+    )
+
 
 MAX_CRITICAL_GAIN = 100.0
 """:func:`critical_gain` searches gains up to this value."""
@@ -349,7 +367,7 @@ def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: _Same)
 
     def exploding(g: float) -> bool:
         # No prediction at a gain where one applied below it: a lower relu layer diverges
-        # (g_mf^2 >= 2, which for relu is also where chi_1 = g_mf^2 / 2 reaches 1).
+        # (chi_1 = g_mf^2 / 2 >= 1, which for relu is also where the rate reaches 0).
         r = _mf_rate_at(config, g, layer)
         return math.isnan(r) or r >= 0
 

@@ -20,6 +20,7 @@ __all__ = [
     "NARROW_WIDTH",
     "NEAR_CRITICAL",
     "POOR_FIT_R2",
+    "RELU_DIVERGES",
     "SHORT_SEQ_LEN",
     "SUMMARY_COLUMNS",
     "SUMMARY_FIELDS",
@@ -32,6 +33,12 @@ NARROW_WIDTH = 64
 SHORT_SEQ_LEN = 50
 POOR_FIT_R2 = 0.9
 
+RELU_DIVERGES = "relu with χ₁ = H·Var(W_hh)/2 ≥ 1"
+"""When relu's activity diverges (:attr:`vanishlab.MeanField.diverges`), in words: chi_1 =
+g_mf^2/2 >= 1 with g_mf^2 = H var_hh, the init's recurrent weight variance. Not gain^2 >= 2 for
+every init: the gain where it starts depends on the init (sqrt(6) for ``default``, whose W_hh
+has variance gain^2 / (3H)); :func:`vanishlab.sweep.prediction.relu_divergence` gives it."""
+
 #: Flag keywords, in the order they are listed, and what each means.
 FLAGS: dict[str, str] = {
     "failed": "nothing was measured: the forward pass overflowed, or an error stopped the "
@@ -39,8 +46,8 @@ FLAGS: dict[str, str] = {
     "no-theory": "neither the linear regime nor the mean field applies",
     "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
     "off): the rate is that of the decay before it, or −∞ when nothing is left before it",
-    "diverges": "relu with gain² ≥ 2: the activity explodes (χ₁ = g²/2 still holds until the "
-    "state overflows)",
+    "diverges": f"{RELU_DIVERGES}: the activity explodes (from a gain that depends on the "
+    "init, the note says which; χ₁ still holds until the state overflows)",
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",
