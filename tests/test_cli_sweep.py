@@ -115,6 +115,23 @@ def test_dry_run_reports_what_is_done(run_dir):
     assert "needs --force" not in result.stdout
 
 
+def test_the_dry_run_of_a_resumed_run_is_titled_with_the_name_the_run_keeps(run_dir):
+    """Without --name, a resumed run keeps its manifest's name (--name's help says so), but its
+    dry run was titled with the name of --out, which the run does not use."""
+    from vanishlab.sweep.store import write_manifest
+
+    manifest = vl.load_manifest(run_dir)
+    write_manifest(run_dir, {**manifest, "name": "kept name"})
+    args = ["sweep", "--smoke", "--out", str(run_dir)]
+    plan = runner.invoke(app, [*args, "--dry-run"])
+    assert plan.exit_code == 0, plan.stderr
+    assert plan.stdout.startswith("kept name: Smoke variant")
+    plan = runner.invoke(app, [*args, "--dry-run", "--name", "new name"])
+    assert plan.stdout.startswith("new name: Smoke variant")
+    assert runner.invoke(app, [*args, "--quiet"]).exit_code == 0
+    assert vl.load_manifest(run_dir)["name"] == "kept name"  # as the plan said
+
+
 def test_dry_run_says_what_retry_failed_does_when_it_is_given(tmp_path):
     """Given --retry-failed, the plan still said "(--retry-failed measures them again)"."""
     # relu at gain 20 overflows: two cells, both failed (a result, measured again on request)

@@ -260,10 +260,12 @@ def _print_plan(
     fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
     from ..sweep.preflight import check_memory
-    from ..sweep.runner import checked_plan, plan_sweep
+    from ..sweep.runner import checked_plan, plan_sweep, resumed_manifest, run_name
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
-    say(f"{label or exp.name}: {exp.description}" if exp.description else exp.name)
+    # The name the run keeps: a resumed run's own without --name, as the run does.
+    title = run_name(exp, run_dir, resumed_manifest(plan, run_dir), label)
+    say(f"{title}: {exp.description}" if exp.description else title)
     axes = exp.sweep.axes()
     for axis, values in axes.items():
         shown = ", ".join(str(v) for v in values)

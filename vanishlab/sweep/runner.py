@@ -274,6 +274,18 @@ def checked_plan(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[str, 
     return inits
 
 
+def resumed_manifest(plan: SweepPlan, run_dir: Path) -> dict[str, Any]:
+    """The manifest a run of ``plan`` extends: the directory's own, or none (``{}``) for a new
+    directory or one that holds no finished cell (started afresh)."""
+    return store.load_manifest(run_dir) if plan.is_run_dir and not plan.reinit else {}
+
+
+def run_name(exp: Experiment, run_dir: Path, manifest: Mapping[str, Any], name: str | None) -> str:
+    """The name the run keeps in its manifest: ``name``, else the one it has when resumed
+    (``manifest``: :func:`resumed_manifest`), else the experiment's, else the directory's."""
+    return name or manifest.get("name") or exp.name or path_name(run_dir)
+
+
 def _run_manifest(
     exp: Experiment,
     out: str | os.PathLike[str],
@@ -287,13 +299,10 @@ def _run_manifest(
     """The manifest this run writes (the directory's own, extended by this grid and command
     when they bring new cells; refused, without ``force``, for a different grid), and the ids
     of every cell of its grids."""
-    manifest: dict[str, Any] = {}
-    grids: list[dict[str, list[Any]]] = []
-    if plan.is_run_dir and not plan.reinit:
-        manifest = store.load_manifest(run_dir)
-        grids = _grids(manifest)
+    manifest = resumed_manifest(plan, run_dir)
+    grids: list[dict[str, list[Any]]] = _grids(manifest) if manifest else []
     inits = checked_plan(plan, force, retry_failed)
-    label = name or manifest.get("name") or exp.name or path_name(run_dir)
+    label = run_name(exp, run_dir, manifest, name)
     # One grid and one command per invocation that brought new cells: run in order, the
     # commands rebuild the directory; a resume or a subset adds neither.
     # (``commands`` null, which a manifest may say, reads as a missing one, as in the report)
