@@ -708,3 +708,27 @@ def test_an_irnn_takes_no_more_checks_with_the_shifted_step(monkeypatch) -> None
     (plain, plain_exact, plain_spec), (shifted, shifted_exact, shifted_spec) = runs.values()
     assert shifted <= 1.1 * plain and shifted_exact <= plain_exact, runs
     torch.testing.assert_close(shifted_spec, plain_spec, rtol=0, atol=2e-6)
+
+
+def test_the_extra_steps_shift_alike_at_any_scale(monkeypatch) -> None:
+    """The extra steps' shift is carried as Ritz values over c^2 with c, not as theta c^2, which
+    under- or overflowed for float64 matrices beyond ~1e154 or below ~1e-162 (the steps then went
+    plain: more checks, more fallbacks). The same matrices scaled by 1e200 or 1e-200 now take
+    the same checks."""
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(4, 48, 48, generator=gen, dtype=torch.float64))[0]
+    spread = torch.linspace(1.0, 0.6, 48, dtype=torch.float64)  # close top singular values
+    g = (q * spread) @ torch.linalg.qr(torch.randn(4, 48, 48, generator=gen, dtype=torch.float64))[
+        0
+    ]
+    u = spectral._start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
+    checks = _count_checks(monkeypatch)
+    counts = []
+    for scale in (1.0, 1e200, 1e-200):
+        checks[0] = 0
+        sigma, _ = top_singular_values(g * scale, u, power_steps=4)
+        counts.append(checks[0])
+        torch.testing.assert_close(
+            sigma / scale, torch.ones(4, dtype=torch.float64), rtol=1e-12, atol=0
+        )
+    assert counts[1] == counts[0] == counts[2], counts

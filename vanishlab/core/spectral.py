@@ -158,14 +158,14 @@ def top_singular_values(
     low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
-    shift: tuple[torch.Tensor, torch.Tensor] | None = None  # last check's theta_p, theta_1
+    last: tuple[torch.Tensor, ...] | None = None  # last check's theta_p, theta_1 (/ c^2), c
     for check in range(max_iter):
         for _ in range(power_steps - 1):  # shifted by the last check's Ritz values, if any
             w, c = _unit(ua @ ga)
             z = w @ ga.mT
-            if shift is not None and p > 1:
-                c2 = c.to(f64).square()
-                z = _shifted_step(z, ua, c, shift[0] / c2, shift[1] / c2)
+            if last is not None and p > 1:  # the Ritz values in this step's units, 1 / c^2
+                rescale = (last[2].to(f64) / c.to(f64)).square()
+                z = _shifted_step(z, ua, c, last[0] * rescale, last[1] * rescale)
             ua = orthonormal(z)
         # W = c W1 with max |W1| = 1, so that nothing below squares G's scale: S, its Ritz
         # values and the residual test are all of order 1 (with the raw W, a G of norm 1e-80
@@ -226,8 +226,7 @@ def top_singular_values(
         # units, a new probe row) at once; shifted, a third stays per step (an IRNN stalled).
         shifted = p > 1 and (check > 0 or power_steps > 1)
         step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if shifted else z
-        c2 = c.to(f64).square()
-        shift = theta[..., 0] * c2, top * c2  # in G's own units, for the next check's steps
+        last = theta[..., 0], top, c  # for the next check's extra steps
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
             coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
@@ -254,7 +253,7 @@ def top_singular_values(
             if 4 * left <= 3 * len(active):
                 keep = pending
                 active, ga, low, at = active[keep], ga[keep], low[keep], at[keep]
-                step_rows, shift = step_rows[keep], (shift[0][keep], shift[1][keep])
+                step_rows, last = step_rows[keep], tuple(t[keep] for t in last)
                 previous, previous_bound = previous[keep], previous_bound[keep]
                 pending = pending[keep]
         ua = orthonormal(step_rows)  # (N', p, m): the next block
