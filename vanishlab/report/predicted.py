@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..sweep.config import AXES
-from ..sweep.prediction import NO_GATED_THEORY, NO_PREDICTION
+from ..sweep.prediction import NO_PREDICTION
 from ..sweep.summary import FLAGS
 from .format import py
 from .layout import Overlay, index_by, key_of
@@ -33,7 +33,6 @@ from .view import RunView
 
 __all__ = [
     "BY",
-    "NO_GATED_THEORY",
     "by_setting",
     "decay_overlay",
     "decay_overlay_caption",
@@ -41,7 +40,6 @@ __all__ = [
     "mean_of",
     "no_prediction",
     "said_once",
-    "sentences",
     "setting_notes",
     "shared_reasons",
     "without_shared",
@@ -90,7 +88,7 @@ def setting_notes(cells: pd.DataFrame) -> str:
     n = len(cells)
     groups: dict[str, list[str]] = {}
     for note in cells["note"]:
-        for sentence in sentences(note):
+        for sentence in _sentences(note):
             groups.setdefault(_NUMBER.sub("#", sentence), []).append(sentence)
     out = []
     for texts in groups.values():
@@ -108,7 +106,7 @@ _SENTENCE = re.compile(r"(?<=\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)\s+(?=\S)")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
-def sentences(note: object) -> list[str]:
+def _sentences(note: object) -> list[str]:
     """The sentences of a cell's or a setting's notes (none for a missing note)."""
     return [s for s in _SENTENCE.split(str(note or "").strip()) if s]
 
@@ -122,7 +120,7 @@ def _reasons(note: object) -> list[str]:
     """Why a cell or setting has no prediction, as its note says ("No prediction: ...")."""
     return [
         s.removeprefix(NO_PREDICTION).removesuffix(".")
-        for s in sentences(note)
+        for s in _sentences(note)
         if s.startswith(NO_PREDICTION)
     ]
 
@@ -138,7 +136,7 @@ def shared_reasons(notes: Iterable[object]) -> tuple[str, ...]:
 
 def without_shared(note: object, shared: Sequence[str]) -> str:
     """A row's notes without its sentences of the ``shared`` reasons (its own ones stay)."""
-    return " ".join(s for s in sentences(note) if not _reasons(s) or _reasons(s)[0] not in shared)
+    return " ".join(s for s in _sentences(note) if not _reasons(s) or _reasons(s)[0] not in shared)
 
 
 def said_once(shared: Sequence[str]) -> str:

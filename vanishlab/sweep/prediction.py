@@ -35,7 +35,6 @@ from .summary_fields import RELU_DIVERGES
 __all__ = [
     "GATED_NOTE",
     "GATED_REASON",
-    "GATED_UNDEFINED",
     "MAX_CRITICAL_GAIN",
     "NO_GATED_THEORY",
     "NO_PREDICTION",
@@ -68,8 +67,8 @@ def no_prediction_note(reason: str) -> str:
     return f"{NO_PREDICTION}{reason}."
 
 
-GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recurrence here"
-GATED_NOTE = no_prediction_note(f"{GATED_REASON}; {GATED_UNDEFINED}")
+_GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recurrence here"
+GATED_NOTE = no_prediction_note(f"{GATED_REASON}; {_GATED_UNDEFINED}")
 """A gated cell's note: one sentence, the same in every gated cell."""
 
 

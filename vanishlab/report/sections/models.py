@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...sweep.prediction import NO_GATED_THEORY
 from ..format import (
     NOT_APPLICABLE,
     NUMERIC_AXES,
@@ -30,7 +31,7 @@ from ..format import (
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..predicted import NO_GATED_THEORY, mean_of, no_prediction, said_once, shared_reasons
+from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .rates import (
     EXACT_ZERO_RATES,
