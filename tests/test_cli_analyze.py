@@ -363,6 +363,7 @@ def test_a_nonlinearity_of_another_name_is_refused_naming_the_flag(tmp_path, val
     assert not out.exists()
 
 
+@pytest.mark.slow  # several seconds: the CI runs the slow tier
 def test_another_model_into_the_same_directory_is_refused(tmp_path):
     out = str(tmp_path / "run")
     for seed in (0, 1):

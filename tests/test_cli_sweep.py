@@ -446,6 +446,7 @@ def _vanishlab() -> list[str]:
     return [sys.executable, "-c", "from vanishlab.cli import app; app()"]  # pragma: no cover
 
 
+@pytest.mark.slow  # several seconds: the CI runs the slow tier
 def test_real_process_end_to_end(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(

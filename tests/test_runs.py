@@ -113,6 +113,7 @@ def test_smoke_runs_get_their_own_directory():
 # --- a report never silently replaces another run's ----------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the CI runs the slow tier
 def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     other = Path(shutil.copytree(run_dir, tmp_path / "other"))
     manifest = vl.load_manifest(other)

@@ -353,6 +353,7 @@ def test_lags_read_off_a_rate_have_two_decimals_in_every_row() -> None:
     assert _lag_text(0.0, -math.inf) == "0 (rate −∞)" and _lag_text(math.nan) == "—"
 
 
+@pytest.mark.slow  # several seconds: the CI runs the slow tier
 def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
     tmp_path: Path,
 ) -> None:
