@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab.core import gram, spectral
+from vanishlab.core import block_rows, gram, spectral
 from vanishlab.core.spectral import SpectralNorms, top_singular_values
 
 
@@ -155,10 +155,10 @@ def test_gram_schmidt_rows_are_orthonormal_and_span_the_rows(dtype, tol) -> None
     z[:, 2] = z[:, 0] + 1e-2 * z[:, 2]  # nearly parallel to row 0
     z[:, 3] *= 1e-6
     z = z.to(dtype)
-    q = spectral._gram_schmidt_rows(z)
+    q = block_rows.gram_schmidt_rows(z)
     eye = torch.eye(4, dtype=torch.float64).expand(6, 4, 4)
     torch.testing.assert_close((q @ q.mT).double(), eye, atol=tol, rtol=0)
-    ref = spectral._qr_rows(z)
+    ref = block_rows.qr_rows(z)
     # The span itself is defined only to ~eps / 1e-2 along the nearly parallel row.
     span_tol = 100 * torch.finfo(dtype).eps / 1e-2
     torch.testing.assert_close((q.mT @ q).double(), (ref.mT @ ref).double(), atol=span_tol, rtol=0)
@@ -168,7 +168,7 @@ def test_gram_schmidt_rows_are_orthonormal_and_span_the_rows(dtype, tol) -> None
     faint = z.clone()
     faint[:, 2] = faint[:, 0] + 1e-5 * faint[:, 2]  # a residue below sqrt(eps) in float32
     for low in (on_three, torch.zeros_like(z), faint):
-        q = spectral._gram_schmidt_rows(low)
+        q = block_rows.gram_schmidt_rows(low)
         assert torch.isfinite(q).all()
         torch.testing.assert_close((q @ q.mT).double(), eye, atol=tol, rtol=0)
         keep = low.double()[:, [0, 1, 3]]  # the rows with a direction of their own
@@ -441,7 +441,7 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
     g[:, k:, k:] = 2.0 / k  # rank 1: sigma = 2, each row norm 2 / sqrt(24) = 0.41 < 1
     warm = torch.eye(2 * k, dtype=torch.float64)[:4].expand(n, 4, 2 * k)
     probe = spectral._probe_row(2 * k, torch.float64, torch.device("cpu")).expand(n, 1, 2 * k)
-    u = spectral._qr_rows(torch.cat([warm, probe], dim=1))
+    u = block_rows.qr_rows(torch.cat([warm, probe], dim=1))
     sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
     torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
     trapped, _ = top_singular_values(g, warm, compact=compact, power_steps=1)
@@ -473,7 +473,7 @@ def test_tied_singular_values_stop_early_with_exact_norms(monkeypatch, dtype, co
     gen = torch.Generator().manual_seed(0)
     q = torch.linalg.qr(torch.randn(6, 48, 48, generator=gen, dtype=torch.float64))[0]
     g = (0.9 * q).to(dtype)
-    u = spectral._start_block(48, 5, dtype, torch.device("cpu")).mT.expand(6, 5, 48)
+    u = block_rows.start_block(48, 5, dtype, torch.device("cpu")).mT.expand(6, 5, 48)
     sigma, _ = top_singular_values(g, u, compact=compact)
     assert checks[0] <= spectral.STALL_CHECKS + 2, checks[0]
     rtol = 1e-6 if dtype == torch.float32 else 1e-12
@@ -550,7 +550,7 @@ def test_huge_matrices_settle_without_the_fallback(monkeypatch, compact, dtype, 
     trapped, and each call ran all 300 checks into the SVD fallback."""
     checks = _count_checks(monkeypatch)
     g = torch.randn(8, 40, 40, generator=torch.Generator().manual_seed(0), dtype=dtype) * scale
-    u = spectral._start_block(40, 8, dtype, torch.device("cpu")).mT.expand(8, 8, 40)
+    u = block_rows.start_block(40, 8, dtype, torch.device("cpu")).mT.expand(8, 8, 40)
     sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1)
     assert checks[0] < 60, checks[0]
     exact = torch.linalg.matrix_norm(g.double() / scale, ord=2) * scale
@@ -564,7 +564,10 @@ def test_a_converging_estimate_is_not_called_stalled(monkeypatch, p, compact) ->
     checks while the Kato-Temple bound, over a gap of 2e-5, still halves at every check and
     passes later. The stall rule took such matrices for tied ones and paid an exact norm
     (at H = 1024 a quarter of the cold lags' matrices: 2x the whole call on a CPU, 30x on an
-    H200); it now waits while the bound shrinks."""
+    H200); it now waits while the bound shrinks. (The stall rule alone: on a CPU, at this
+    side of 64, the cost rule finds ~20 more checks dearer than an exact norm; see
+    test_a_hopeless_matrix_gets_its_exact_norm_early.)"""
+    monkeypatch.setattr(spectral, "EXACT_COST_PER_SIDE", math.inf)
     exact = []
     monkeypatch.setattr(spectral, "exact_norms", lambda g: exact.append(g) or gram.exact_norms(g))
     checks = _count_checks(monkeypatch)
@@ -581,6 +584,30 @@ def test_a_converging_estimate_is_not_called_stalled(monkeypatch, p, compact) ->
     assert sigma.item() == pytest.approx(1.0, rel=1e-13)
 
 
+def test_a_hopeless_matrix_gets_its_exact_norm_early(monkeypatch) -> None:
+    """Top singular values falling slowly (1, 0.99, 0.98, ...), as in a product of a few
+    orthogonal factors: on a CPU, once two checks in a row find that the bound falls too slowly
+    to pass before the checks cost more than an exact norm, the matrix gets its exact norm (at
+    the fourth check). Before, its bound kept shrinking, so the stall rule never fired, and it
+    ran 28 checks of 4 steps (as a cold chunk runs them), 5x the exact norm's cost at this side
+    of 64. A GPU's masked batches keep the stall rule alone."""
+    exact = []
+    monkeypatch.setattr(spectral, "exact_norms", lambda g: exact.append(g) or gram.exact_norms(g))
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(64, 64, generator=gen, dtype=torch.float64))[0]
+    r = torch.linalg.qr(torch.randn(64, 64, generator=gen, dtype=torch.float64))[0]
+    g = ((q * (1 - 0.01 * torch.arange(64, dtype=torch.float64))) @ r.T)[None]
+    u = torch.linalg.qr(torch.randn(64, 5, generator=gen, dtype=torch.float64))[0].mT[None]
+    runs = {}
+    for compact in (True, False):
+        checks = _count_checks(monkeypatch)
+        exact.clear()
+        sigma, _ = top_singular_values(g, u, compact=compact, power_steps=4)
+        runs[compact] = checks[0], len(exact)
+        assert sigma.item() == pytest.approx(1.0, rel=1e-13)
+    assert runs == {True: (4, 1), False: (28, 0)}, runs
+
+
 def test_the_next_block_is_a_shifted_power_step() -> None:
     """After a check the block moves to (2 A / b - I) U, b = min(theta_p, SHIFT_CAP theta_1)
     (a degree-1 Chebyshev filter on [0, b]); with b below SHIFT_FLOOR theta_1, or not a
@@ -589,7 +616,7 @@ def test_the_next_block_is_a_shifted_power_step() -> None:
     g = torch.randn(2, 7, 9, generator=gen, dtype=torch.float64)
     u = torch.linalg.qr(torch.randn(2, 7, 3, generator=gen, dtype=torch.float64))[0].mT
     a = g @ g.mT
-    w, c = spectral._unit(u @ g)
+    w, c = block_rows.unit_scaled(u @ g)
     z = w @ g.mT  # U A / c, as top_singular_values makes it
     theta = torch.linalg.eigvalsh(w @ w.mT)  # Ritz values / c^2, ascending
     got = spectral._shifted_step(z, u, c, theta[:, 0], theta[:, -1])
@@ -648,7 +675,7 @@ def test_extra_power_steps_are_shifted_after_the_first_check(monkeypatch) -> Non
         return shifted(*args)
 
     monkeypatch.setattr(spectral, "_shifted_step", counted)
-    u = spectral._start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
+    u = block_rows.start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
     sigma, _ = top_singular_values(g, u, power_steps=3)
     assert checks[0] >= 3, checks[0]
     # One after every check (the last one's unused), two extra ones in each later check.
@@ -669,11 +696,11 @@ def test_a_shift_whose_coefficient_overflows_is_not_taken(dtype, scale, tol) -> 
     s = torch.full((40,), 2e-3, dtype=torch.float64)  # first check: b = 0.5-4% of theta_1
     s[:6] = torch.linspace(1.0, 0.9, 6, dtype=torch.float64)
     g = ((q * s) @ r.mT * scale).to(dtype)
-    u = spectral._start_block(40, 5, dtype, torch.device("cpu")).mT.expand(4, 5, 40)
+    u = block_rows.start_block(40, 5, dtype, torch.device("cpu")).mT.expand(4, 5, 40)
     sigma, _ = top_singular_values(g, u, compact=True, power_steps=1)
     exact = torch.linalg.svdvals(g.double() / scale)[:, 0] * scale
     assert ((sigma.double() / exact) - 1).abs().max() < tol
-    w, c = spectral._unit(u @ g)
+    w, c = block_rows.unit_scaled(u @ g)
     z = w @ g.mT
     theta = torch.linalg.eigvalsh((w @ w.mT).double())
     rows = spectral._shifted_step(z, u, c, theta[:, 0], theta[:, -1])
@@ -721,7 +748,7 @@ def test_the_extra_steps_shift_alike_at_any_scale(monkeypatch) -> None:
     g = (q * spread) @ torch.linalg.qr(torch.randn(4, 48, 48, generator=gen, dtype=torch.float64))[
         0
     ]
-    u = spectral._start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
+    u = block_rows.start_block(48, 5, g.dtype, g.device).mT.expand(4, 5, 48)
     checks = _count_checks(monkeypatch)
     counts = []
     for scale in (1.0, 1e200, 1e-200):

@@ -12,7 +12,8 @@ Kato-Temple estimate of that error, ||r_1||^2 / (theta_1 - theta_2) with r_1 the
 the top Ritz pair, is at most ``rtol`` theta_1 (see :func:`top_singular_values`); in float64
 this leaves an error far below 1e-6 (the tests compare with an SVD). A matrix that has not
 settled after ``max_iter`` iterations, or whose estimate has stalled (from check STALL_CHECKS
-on), gets its exact norm (:func:`exact_norms`), so no answer is ever a guess.
+on), or (on a CPU) whose remaining checks would cost more than an exact norm
+(:func:`_costs_more`), gets its exact norm (:func:`exact_norms`), so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
@@ -38,6 +39,7 @@ from collections.abc import Callable
 import torch
 
 from . import scaling
+from .block_rows import orthonormal_rows, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
 
 __all__ = ["SpectralNorms", "top_singular_values"]
@@ -66,6 +68,11 @@ GRAM_SIDE = 32
 #: and whose Kato-Temple bound has not halved since the last check, without passing the test,
 #: gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
+#: On a CPU an exact norm (:func:`exact_norms`) costs about this many one-step checks per unit
+#: of its Gram matrix's side (measured 0.31-0.34 at sides 32-128, 0.18-0.2 at 256-512, one
+#: thread): from check 2 on, a matrix whose bound falls too slowly to pass at a cost below
+#: that, at two checks in a row, gets its exact norm (see :func:`_costs_more`).
+EXACT_COST_PER_SIDE = 1 / 3
 #: After a call's first step (plain), the next block is a power step shifted by b / 2
 #: (:func:`_shifted_step`), b the smallest Ritz value but at most SHIFT_CAP times the largest;
 #: below SHIFT_FLOOR times the largest, the plain step. Counts: docs/maths.md, section 5.
@@ -79,16 +86,6 @@ CARRY_POWER_STEPS = 2
 #: the device a few times, so longer chunks mean fewer waits).
 GPU_CHUNK = 64
 GPU_QUEUE_BYTES = 1 << 30
-
-
-@functools.lru_cache(maxsize=64)
-def _start_block(m: int, p: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    # A fixed, seeded start: the same call gives bit-identical results every time. Cached (it
-    # is never written to): Gram-Schmidt asks for it at every orthonormalization, and a GPU
-    # would otherwise wait for a host-to-device copy each time.
-    gen = torch.Generator().manual_seed(0)
-    u, _ = torch.linalg.qr(torch.randn(m, p, generator=gen, dtype=torch.float64))
-    return u.to(dtype=dtype, device=device)
 
 
 @functools.lru_cache(maxsize=2 * PROBES)
@@ -136,7 +133,7 @@ def top_singular_values(
     # A CPU drops finished matrices from the batch (fewer products); a GPU keeps them and
     # masks (dropping them would wait for the device at each step of the bookkeeping).
     compact = not scaling.gpu_like(g.device) if compact is None else compact
-    orthonormal = _orthonormal_rows(compact)
+    orthonormal = orthonormal_rows(compact)
     sigma = torch.zeros(n_mat, dtype=f64, device=g.device)
     u = u.clone()
     active = torch.arange(n_mat, device=g.device)  # matrices still in the batch
@@ -158,10 +155,12 @@ def top_singular_values(
     low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
+    slow = torch.zeros(n_mat, dtype=torch.bool, device=g.device)  # hopeless at the last check
+    side = min(g.shape[-2:])  # of the Gram matrix an exact norm takes
     last: tuple[torch.Tensor, ...] | None = None  # last check's theta_p, theta_1 (/ c^2), c
     for check in range(max_iter):
         for _ in range(power_steps - 1):  # shifted by the last check's Ritz values, if any
-            w, c = _unit(ua @ ga)
+            w, c = unit_scaled(ua @ ga)
             z = w @ ga.mT
             if last is not None and p > 1:  # the Ritz values in this step's units, 1 / c^2
                 rescale = (last[2].to(f64) / c.to(f64)).square()
@@ -170,7 +169,7 @@ def top_singular_values(
         # W = c W1 with max |W1| = 1, so that nothing below squares G's scale: S, its Ritz
         # values and the residual test are all of order 1 (with the raw W, a G of norm 1e-80
         # in float64 or 1e-10 in float32 gave a residual that underflowed to 0, "converged").
-        w, c = _unit(ua @ ga)  # (N', p, n) = U G / c, c = max |U G|
+        w, c = unit_scaled(ua @ ga)  # (N', p, n) = U G / c, c = max |U G|
         z = w @ ga.mT  # (N', p, m) = U A / c
         # The small problems in float64: LAPACK's float32 eigh can fail on badly scaled S.
         gram = (w @ w.mT).to(f64)  # S / c^2, S = W W^T
@@ -194,7 +193,7 @@ def top_singular_values(
         value = c.to(f64) * top.clamp_min(0).sqrt()  # sigma_1 = c sqrt(theta_1 / c^2)
         # Row lengths in float64, z's scaled by its largest entry (z ~ ||G|| A-scaled rows
         # would overflow float32 squares from G ~ 1e18, float64 ones from 1e154).
-        z1, z_max = _unit(z)
+        z1, z_max = unit_scaled(z)
         w_len = torch.linalg.vector_norm(w, dim=-1, dtype=f64)
         z_len = torch.linalg.vector_norm(z1, dim=-1, dtype=f64) * z_max.to(f64)[:, None]
         step = torch.where(w_len > 0, z_len / w_len.clamp_min(torch.finfo(f64).tiny), 0.0)
@@ -203,6 +202,11 @@ def top_singular_values(
         trapped = settled & (value < torch.maximum(low, probe))
         settled = settled & ~trapped
         done = pending & settled
+        give_up = None
+        if compact and check >= 2:  # hopeless at two checks in a row (see _costs_more)
+            hopeless = pending & ~settled & ~trapped
+            hopeless = hopeless & _costs_more(bound, previous_bound, power_steps, side)
+            give_up, slow = hopeless & slow, hopeless
         if check >= STALL_CHECKS:
             # Stalled: the estimate no longer moves and the test makes no headway (tied or
             # nearly tied top singular values: the gap stays ~0, and the bound with it). Exact
@@ -216,11 +220,12 @@ def top_singular_values(
             # chunks get there).
             unmoved = (value - previous).abs() <= 0.5 * rtol * value
             stalled = pending & ~settled & unmoved & ~(bound < 0.5 * previous_bound)
-            if bool(stalled.any()):
-                which = stalled.nonzero().squeeze(-1)
-                value = value.clone()
-                value[which] = exact_norms(ga[which]).to(f64)
-                done = done | stalled
+            give_up = stalled if give_up is None else give_up | stalled
+        if give_up is not None and bool(give_up.any()):
+            which = give_up.nonzero().squeeze(-1)
+            value = value.clone()
+            value[which] = exact_norms(ga[which]).to(f64)
+            done = done | give_up
         previous, previous_bound = value, bound
         # The call's first step is plain: it removes the block's null-space part (dead relu
         # units, a new probe row) at once; shifted, a third stays per step (an IRNN stalled).
@@ -254,13 +259,29 @@ def top_singular_values(
                 keep = pending
                 active, ga, low, at = active[keep], ga[keep], low[keep], at[keep]
                 step_rows, last = step_rows[keep], tuple(t[keep] for t in last)
-                previous, previous_bound = previous[keep], previous_bound[keep]
+                previous, previous_bound, slow = previous[keep], previous_bound[keep], slow[keep]
                 pending = pending[keep]
         ua = orthonormal(step_rows)  # (N', p, m): the next block
     # Not settled (nearly degenerate top singular values): an exact answer for those.
     sigma[active[pending]] = exact_norms(ga[pending]).to(f64)
     u[active[pending]] = ua[pending]
     return sigma.to(g.dtype), u
+
+
+def _costs_more(
+    bound: torch.Tensor, previous_bound: torch.Tensor, power_steps: int, side: int
+) -> torch.Tensor:
+    """Where the checks still needed cost more than an exact norm, on a CPU: at the last
+    check's rate ``bound / previous_bound``, a bound above 1 passes after ln(bound) /
+    ln(previous_bound / bound) more checks of ``power_steps`` steps each, against an exact
+    norm's EXACT_COST_PER_SIDE ``side`` one-step checks; a bound that did not fall (tied top
+    singular values: inf) never passes. Products of a few orthogonal factors (a sweep's first
+    lags) have their top singular values this close: ~30 checks of 4 steps per matrix, where
+    the exact norm costs ~10 (docs/maths.md, section 5, "Hopeless iterations"). Callers ask
+    it twice in a row: a bound near 1 can rise once before it passes (an IRNN's did)."""
+    rate = bound / previous_bound
+    left = torch.where(rate < 1, torch.log(bound) / torch.log(1 / rate), torch.inf)
+    return left * power_steps > EXACT_COST_PER_SIDE * side
 
 
 def _shifted_step(
@@ -286,57 +307,6 @@ def _shifted_step(
     shift = shift & (coef <= torch.finfo(z.dtype).max)
     shifted = z * coef.to(z.dtype)[:, None, None] - u
     return torch.where(shift[:, None, None], shifted, z)
-
-
-def _unit(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(w / c, c)`` with c the largest |entry| of each ``(p, n)`` block (c = 1 for a zero
-    block, which stays zero): every entry of w / c is at most 1 and the largest is 1, so its
-    squares can neither overflow nor all underflow. (Not the Frobenius norm: torch sums the
-    plain squares, which underflow to 0 for a float64 block of norm below ~1e-154.)"""
-    c = torch.amax(w.abs(), dim=(-2, -1))
-    c = torch.where(c > 0, c, 1.0)
-    return w / c[:, None, None], c
-
-
-def _orthonormal_rows(compact: bool | None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """How rows are orthonormalized: Householder QR on a CPU's compact batches, Gram-Schmidt on
-    a GPU's masked ones (its batched QR forms Q one matrix at a time)."""
-    return _qr_rows if compact else _gram_schmidt_rows
-
-
-def _qr_rows(z: torch.Tensor) -> torch.Tensor:
-    """Orthonormal rows spanning the rows of ``z`` ``(N, p, m)``, by Householder QR."""
-    return torch.linalg.qr(z.mT)[0].mT
-
-
-def _gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
-    """The same by classical Gram-Schmidt applied twice (orthogonal to working precision):
-    a few batched operations per row, where a GPU's batched QR forms its Q one matrix at a
-    time. A row whose residue is below sqrt(eps) of its length (a zero matrix; a row in the
-    span of the rows before it, as relu's exact zeros make) carries no direction of its own:
-    it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
-    complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
-    n_mat, p, m = z.shape
-    z = _unit(z)[0]  # largest entry 1: a block of norm 1e-160 no longer reads as rows of length 0
-    q = torch.empty_like(z)
-    fill = _start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
-    tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny
-
-    def residue(v: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        v = v - (v @ prev.mT) @ prev
-        return v - (v @ prev.mT) @ prev
-
-    for i in range(p):
-        v = z[:, i : i + 1]  # (N, 1, m)
-        length = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-        alt = fill[i].expand(n_mat, 1, m)
-        if i:
-            prev = q[:, :i]  # (N, i, m), orthonormal
-            v, alt = residue(v, prev), residue(alt, prev)
-        n = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-        v = torch.where(n > tol * length, v, alt)
-        q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
-    return q
 
 
 class SpectralNorms:
@@ -461,11 +431,11 @@ class SpectralNorms:
             # its power steps, which a decoupled direction about to overtake dominates.
             self._u = torch.cat([self._u[:, : p - 1], self._u[:, -1:]], dim=1)
         if self._u is None or self._u.shape != (B, p, m):
-            self._u = _start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
+            self._u = start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         elif p < min(m, n):  # a warm block: one seeded random probe row joins it
             probe = _probe_row(m, gs.dtype, gs.device, self._probes).expand(B, 1, m)
             self._probes = (self._probes + 1) % PROBES
-            self._u = _orthonormal_rows(self.compact)(torch.cat([self._u, probe], dim=1))
+            self._u = orthonormal_rows(self.compact)(torch.cat([self._u, probe], dim=1))
             p += 1
         steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
@@ -481,9 +451,9 @@ class SpectralNorms:
         # settled at once was never advanced, so a direction outside it (a decoupled block
         # about to overtake) would only ever be seen by the probe's single step.
         u_last, last = u.reshape(K, B, p, m)[-1], gs[-1]
-        orthonormal = _orthonormal_rows(self.compact)
+        orthonormal = orthonormal_rows(self.compact)
         for _ in range(CARRY_POWER_STEPS):
-            u_last = orthonormal(_unit(_unit(u_last @ last)[0] @ last.mT)[0])
+            u_last = orthonormal(unit_scaled(unit_scaled(u_last @ last)[0] @ last.mT)[0])
         self._u = u_last
         self._hand_out(lags, sigma.reshape(K, B))
 
