@@ -252,3 +252,38 @@ def test_subnormal_recurrent_weights(
     assert np.isfinite(tiny["log10_fro"]).all() and np.isfinite(tiny["log10_spec"]).all()
     for norm in ("log10_fro", "log10_spec"):
         np.testing.assert_allclose(tiny[norm], normal[norm] - per_lag * k, atol=atol)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_n", "h0"),
+    [
+        (torch.float32, 8.0, 1.0),  # tanh(8) rounds to 1 - 4 ulps: 0.025 off in log10
+        (torch.float32, 12.0, 1.0),  # tanh(12) rounds to 1: read -inf
+        (torch.float32, -14.0, -1.0),
+        (torch.float32, 10.0, 0.75),  # no cancellation: unchanged
+        (torch.float64, 20.0, 1.0),  # tanh(20) rounds to 1 in float64 too: read -inf
+    ],
+)
+def test_gru_update_gate_term_of_a_state_that_follows_its_candidate(
+    dtype: torch.dtype, a_n: float, h0: float
+) -> None:
+    """A GRU whose input reaches the state only through the update gate (W_ir = W_in = 0,
+    W_hh = 0): dh_0/dx_0 = sigmoid'(a_z) (h0 - tanh(a_n)) w_iz, with a_n = b_in. With h0 and
+    tanh(a_n) both near +-1, h0 - tanh(a_n) was formed in the module's dtype from a rounded
+    tanh: a few ulps of 1 where the true value is 2 e^(-2|a_n|), or an exact 0 (-inf)."""
+    mod = nn.GRU(1, 1).to(dtype)
+    with torch.no_grad():
+        mod.weight_hh_l0.zero_()
+        mod.bias_hh_l0.zero_()
+        mod.weight_ih_l0.copy_(torch.tensor([[0.0], [1.5], [0.0]]))
+        mod.bias_ih_l0.copy_(torch.tensor([0.0, 0.0, a_n]))
+    x = torch.full((1, 1), 0.25, dtype=dtype)
+    res = vl.jacobian_log_norms(mod, x, torch.full((1, 1), h0, dtype=dtype))
+    s = math.copysign(1.0, a_n)
+    e = math.exp(-2 * abs(a_n))
+    h_minus_n = (h0 - s) + s * 2 * e / (1 + e)  # exact for these h0
+    a_z = 1.5 * 0.25
+    want = math.log10(sigmoid(np.float64(a_z)) * sigmoid(np.float64(-a_z)) * abs(h_minus_n) * 1.5)
+    tol = 1e-12 if dtype == torch.float64 else 2e-7
+    for got in (res.input_fro, res.input_spec):
+        assert abs(float(got[0]) - want) < tol
