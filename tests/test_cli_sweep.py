@@ -1065,6 +1065,26 @@ def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["report", ""], "RUN_DIR is empty; give a path"),
+        (["report", " ", "-o", "r.html"], "RUN_DIR is empty; give a path"),
+        (["analyze", ""], "CHECKPOINT is empty; give a path"),
+        (["analyze", "m.pt", "--inputs", ""], "--inputs is empty; give a path"),
+    ],
+)
+def test_empty_paths_to_read_are_refused(tmp_path, monkeypatch, args, said):
+    """pathlib reads '' as the current folder: `vanishlab report ''` reported the folder it
+    ran in when that was a run directory (else it said ". is not a vanishlab run directory"),
+    and `analyze ''` and `--inputs ''` said "checkpoint . is not a file"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.pt").write_bytes(b"")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and result.output == f"error: {said}\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
 @pytest.mark.slow  # three processes that import torch
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_standard_output_is_named_as_such(tmp_path):

@@ -458,6 +458,13 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
     return Path(raw)
 
 
+def path_argument(name: str, raw: str) -> Path:
+    """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
+    if not raw.strip():
+        raise VanishlabError(f"{name} is empty; give a path")
+    return Path(raw)
+
+
 def say(text: str, done: str = "") -> None:
     """Print a command's output on stdout. A standard output that refuses it (a full disk,
     ``> /dev/full``) is named as such, with ``done`` (what the command finished before: a

@@ -11,7 +11,7 @@ import typer
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
-from ._app import app, path_option, say, single, user_errors
+from ._app import app, path_argument, path_option, say, single, user_errors
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused
@@ -20,8 +20,8 @@ from ._app import app, path_option, say, single, user_errors
 # One measurement, written at its end: a stop leaves nothing half-made to keep or resume.
 @user_errors(stopped="nothing measured; run the same command to measure it")
 def analyze(
-    checkpoint: Annotated[
-        Path,
+    checkpoint_arg: Annotated[
+        str,
         typer.Argument(
             help="A torch.save file: the state_dict of an nn.RNN/LSTM/GRU or of a model that "
             "holds one, or a dict holding it (under 'state_dict', 'model' or any key). Loaded with "
@@ -58,7 +58,7 @@ def analyze(
         ),
     ] = None,
     inputs: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             metavar="FILE",
             help="A torch.save file of one tensor, laid out as the module takes it: (T, B, I), "
@@ -121,10 +121,12 @@ def analyze(
     from ..trained import analyze_checkpoint
     from ..trained.analyze import notes_unwarned
 
+    checkpoint = path_argument("CHECKPOINT", checkpoint_arg)
     run_out = path_option("--out", out)
     module_name = single("--module", module)
     activation = single("--nonlinearity", nonlinearity)
-    inputs_file = single("--inputs", inputs)
+    inputs_text = single("--inputs", inputs)
+    inputs_file = None if inputs_text is None else path_argument("--inputs", inputs_text)
     label = single("--name", name)
     given = {
         key: _number("--" + key.replace("_", "-"), values, kind)

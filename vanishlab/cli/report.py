@@ -13,14 +13,14 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, path_option, say, single, user_errors
+from ._app import app, path_argument, path_option, say, single, user_errors
 
 
 @app.command()
 @user_errors(stopped="no report written")  # written whole at the end: a stop leaves nothing
 def report(
-    run_dir: Annotated[
-        Path,
+    run_dir_arg: Annotated[
+        str,
         typer.Argument(
             help="A run directory (from `vanishlab sweep`, `analyze` or vl.JacobianMonitor).",
             metavar="RUN_DIR",
@@ -70,6 +70,7 @@ def report(
     )
     from ..sweep.store import load_manifest
 
+    run_dir = path_argument("RUN_DIR", run_dir_arg)
     out = path_option("--output", output, file=True)
     when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
