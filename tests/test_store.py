@@ -451,6 +451,30 @@ def test_a_path_argument_that_is_no_path_is_named(tmp_path, call, argument):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: vl.load_results(""), "run_dir"),
+        (lambda: vl.load_cells(""), "run_dir"),
+        (lambda: vl.load_manifest(" "), "run_dir"),
+        (lambda: vl.summarize(""), "run_dir"),
+        (lambda: vl.render_report(""), "run_dir"),
+        (lambda: vl.run_sweep(vl.Sweep(seq_len=5, hidden_size=4, seed=0), "", workers=1), "out"),
+        (lambda: vl.analyze_checkpoint("", "o"), "checkpoint"),
+        (lambda: vl.analyze_checkpoint("c.pt", ""), "out"),
+        (lambda: vl.read_checkpoint(""), "path"),
+        (lambda: vl.JacobianMonitor(nn.RNN(3, 5), torch.randn(6, 2, 3), out=""), "out"),
+    ],
+)
+def test_an_empty_path_argument_is_refused(tmp_path, monkeypatch, call, argument):
+    # pathlib reads "" as the current folder: run_sweep(sweep, "") made it a run directory,
+    # and the readers read it.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=rf"^{argument} is an empty path; give a file or folder"):
+        call()
+    assert not any(tmp_path.iterdir())
+
+
 def test_the_monitor_takes_its_lyapunov_switch_as_a_bool_only(tmp_path):
     with pytest.raises(TypeError, match="lyapunov must be True or False, got 'no'"):
         vl.JacobianMonitor(nn.RNN(3, 5), torch.randn(6, 2, 3), out=tmp_path / "m", lyapunov="no")
