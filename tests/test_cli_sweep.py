@@ -251,6 +251,10 @@ BROKEN = {
         '"""Script."""\nimport argparse\nargparse.ArgumentParser().parse_args()\n',
         "exited while it was imported: SystemExit: 2",
     ),
+    "study.txt": (  # "failed to import: VanishlabError: cannot load experiment module"
+        '"""Not .py."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n',
+        "study.txt is not a Python file (.py)",
+    ),
     "typosections.py": (  # it swept, and its run could never be reported
         '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = ["decya"]\n',
         "unknown report sections ['decya'] in SECTIONS; known: overview",

@@ -141,6 +141,8 @@ def _find(ref: str) -> Path:
         if not path.is_file():
             what = "is not a file" if path.exists() else "does not exist"
             raise VanishlabError(f"experiment file {ref} {what}")
+        if path.suffix != ".py":  # importlib finds no loader: "cannot load experiment module"
+            raise VanishlabError(f"experiment file {ref} is not a Python file (.py)")
         return path
     if not ref.isidentifier():
         raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")
