@@ -218,6 +218,24 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     assert summary.not_remeasured == ()
 
 
+def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
+    """A regular file at RUN_DIR/corrupt: the sweep wrote its manifest, then said "File
+    exists: RUN_DIR/corrupt", which named neither the folder it wanted nor what to do."""
+    grid, out, _, shard = _run_with_a_damaged_shard(tmp_path)
+    (out / "corrupt").write_text("my notes")
+    manifest = (out / "manifest.json").read_bytes()
+    said = f"{out / 'corrupt'} is not a folder: a run moves damaged shards into corrupt/"
+    with pytest.raises(VanishlabError, match=re.escape(said)):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    with pytest.raises(VanishlabError, match=re.escape(said)):
+        store.sound_metas(out)  # the way of analyze and of a reopened monitor
+    command = shlex.split(vl.load_manifest(out)["command"])[1:]  # the run's own flags
+    result = runner.invoke(app, [*command, "--workers", "1", "--quiet"])
+    assert result.exit_code == 2 and result.output == f"error: {said}; move it aside\n"
+    assert (out / "manifest.json").read_bytes() == manifest and shard.exists()
+    assert (out / "corrupt").read_text() == "my notes"
+
+
 def test_a_damaged_shard_on_another_file_system_is_copied_aside_and_measured_again(
     tmp_path, monkeypatch
 ):

@@ -15,12 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import VanishlabError
+
 __all__ = [
     "CORRUPT",
     "TMP_SUFFIX",
     "as_flag",
     "as_path",
     "as_text",
+    "aside_folder",
     "atomic_write",
     "escaped_text",
     "fsync_dir",
@@ -176,6 +179,17 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def aside_folder(run_dir: str | os.PathLike[str]) -> Path:
+    """``RUN_DIR/corrupt``, refused in one line where something else holds its name (a file
+    there said "File exists: RUN_DIR/corrupt", after the sweep had written its manifest)."""
+    aside = Path(run_dir) / CORRUPT
+    if not aside.is_dir() and (aside.exists() or aside.is_symlink()):
+        raise VanishlabError(
+            f"{aside} is not a folder: a run moves damaged shards into {CORRUPT}/; move it aside"
+        )
+    return aside
+
+
 def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
     """Move a damaged shard to ``RUN_DIR/corrupt/`` (never deleted; a new name if taken).
 
@@ -184,7 +198,7 @@ def move_aside(run_dir: str | os.PathLike[str], path: Path) -> Path:
     shard is then copied there (to a temporary name, fsync'ed, renamed), and only then
     removed from ``cells/``. Stopped at any instant, the bytes are in ``cells/`` or in
     ``corrupt/`` (or both: moved aside again, under a new name, by the next run)."""
-    aside = Path(run_dir) / CORRUPT
+    aside = aside_folder(run_dir)
     aside.mkdir(exist_ok=True)
     target = aside / path.name
     n = 1

@@ -29,7 +29,7 @@ from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
-from .files import as_flag, as_path, path_name
+from .files import as_flag, as_path, aside_folder, path_name
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import package_versions, union_axes
@@ -414,6 +414,8 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
+        if plan.corrupt:
+            aside_folder(run_dir)  # refused before the manifest is written, not after
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
         store.write_manifest(run_dir, manifest)
