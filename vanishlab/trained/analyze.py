@@ -110,7 +110,14 @@ def gaussian_inputs(
         raise VanishlabError(f"seed (--seed) must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
-    return x * input_std
+    x = x * input_std
+    if not torch.isfinite(x).all():  # drawn here, not given: say what made them overflow
+        raise VanishlabError(
+            f"input_std (--input-std) {input_std} makes Gaussian inputs that overflow the "
+            f"module's {dtype} (largest finite value {torch.finfo(x.dtype).max:.6g}); give a "
+            "smaller one"
+        )
+    return x
 
 
 def _check_out(run_dir: Path) -> dict[str, Any] | None:
