@@ -976,6 +976,35 @@ def test_dry_run_refuses_a_read_only_run_as_the_run_does(run_dir, monkeypatch):
     _one_error_line(runner.invoke(app, [*args, "--dry-run"]), "Permission denied")
 
 
+def test_a_sweep_refuses_a_read_only_cells_folder_before_its_manifest(tmp_path, monkeypatch):
+    # It wrote the new grid and command into manifest.json (finished: null), measured a cell,
+    # then stopped with "Permission denied: RUN_DIR/cells/<id>.parquet". Root, which runs this
+    # suite, may write anything: here cells/ denies what it denies a user after chmod a-w.
+    from vanishlab.sweep import files
+
+    out = tmp_path / "run"
+    one = ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--seeds", "1"]
+    args = ["sweep", *SMALL, *one, "--workers", "1", "--quiet", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--gain", "1"]).exit_code == 0
+    cells = (out / "cells").resolve()
+
+    def denied(path: Any) -> None:
+        if Path(path).resolve().parent == cells:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    real_open, real_write = open, Path.write_bytes
+    monkeypatch.setattr(
+        files, "open", lambda f, *a, **k: denied(f) or real_open(f, *a, **k), raising=False
+    )
+    monkeypatch.setattr(Path, "write_bytes", lambda p, data: denied(p) or real_write(p, data))
+    before = {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    _one_error_line(
+        runner.invoke(app, [*args, "--gain", "3", "--force"]),
+        f"cannot write {out / 'cells'}, where the run keeps its shards: Permission denied",
+    )
+    assert {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
 def test_repeated_flags_are_merged_or_refused(tmp_path):
     result = runner.invoke(
         app, ["sweep", "--activation", "tanh", "--activation", "relu", "--dry-run"]

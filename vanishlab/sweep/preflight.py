@@ -22,6 +22,7 @@ from .manifest import check_name
 from .memory import cell_bytes, format_bytes
 
 __all__ = [
+    "check_cells_writable",
     "check_memory",
     "check_options",
     "check_sendable",
@@ -146,15 +147,38 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
+def _probe(folder: Path) -> None:
+    """Write and remove an empty file in ``folder``; OSError if the file system will not. (A
+    run finds out by writing: os.access may misjudge ACLs or NFS.) A name of its own: two
+    sweeps starting on one new folder at once each removed the other's probe ("cannot write
+    the run directory: No such file"). A temp file's name: readers skip one left behind by a
+    run killed in between, and the next run removes one in ``cells/`` as a writer's."""
+    probe = folder / f".vanishlab-probe-{uuid.uuid4().hex}{store.TMP_SUFFIX}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 def make_dir(run_dir: Path) -> None:
     """Create the run directory, or say in one line why the file system will not."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        # A name of its own: two sweeps starting on one new folder at once each
-        # removed the other's probe ("cannot write the run directory: No such file").
-        probe = run_dir / f".vanishlab-probe-{uuid.uuid4().hex}{store.TMP_SUFFIX}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        _probe(run_dir)
     except OSError as err:
         why = err.strerror or type(err).__name__
         raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None
+
+
+def check_cells_writable(run_dir: Path) -> None:
+    """Refuse in one line a ``RUN_DIR/cells`` folder the run cannot write its shards in
+    (read-only, or denied). The run checks before it writes its manifest: it recorded a new
+    grid there, then stopped at its first shard ("Permission denied: RUN_DIR/cells/<id>")."""
+    cells = run_dir / store.CELLS
+    if not cells.is_dir():
+        return  # the first shard makes it, in the run directory make_dir has written in
+    try:
+        _probe(cells)
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(
+            f"cannot write {cells}, where the run keeps its shards: {why}"
+        ) from None
