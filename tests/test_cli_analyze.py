@@ -472,6 +472,7 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
         ({"seq_len": 0}, r"^seq_len \(--seq-len\) must be at least 1"),
         ({"input_std": -1.0}, r"^input_std \(--input-std\) must be"),
         ({"input_std": 1e300}, r"^input_std \(--input-std\) 1e\+300 makes Gaussian inputs that"),
+        ({"name": "a\nb"}, r"^name \(--name\) holds a control character"),
         ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
         # beside an inputs file they were ignored in silence (the command line refused them)
         ({"inputs": "x.pt", "seq_len": 9}, r"^seq_len \(--seq-len\) has no effect with an"),

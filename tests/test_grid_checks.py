@@ -128,7 +128,7 @@ def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
 @pytest.mark.parametrize("workers", [1.5, "2", 0, True])
 def test_run_sweep_takes_a_positive_integer_of_workers(tmp_path, workers) -> None:
     # 1.5 was taken; "2" raised a TypeError deep inside.
-    with pytest.raises(VanishlabError, match="--workers must be a positive integer"):
+    with pytest.raises(VanishlabError, match=r"^workers \(--workers\) must be a positive integer"):
         vl.run_sweep(vl.Sweep(hidden_size=4, seq_len=3), tmp_path / "r", workers=workers)
 
 

@@ -390,8 +390,39 @@ def test_failed_cells_are_recorded_and_counted(tmp_path):
     assert "1 failed" in str(again)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"workers": 0}, vl.VanishlabError, r"^workers \(--workers\) must be a positive integer"),
+        (
+            {"workers": 2, "scheduler": "tcp://127.0.0.1:1"},
+            vl.VanishlabError,
+            r"^workers \(--workers\) and scheduler \(--scheduler\) exclude each other",
+        ),
+        (
+            {"scheduler": "inproc://x"},
+            vl.VanishlabError,
+            r"^scheduler \(--scheduler\) 'inproc://x': inproc:// is not supported",
+        ),
+        ({"scheduler": 8786}, TypeError, r"^scheduler must be a Dask scheduler's address"),
+        ({"name": "a\nb"}, vl.VanishlabError, r"^name \(--name\) holds a control character"),
+        ({"name": "  "}, vl.VanishlabError, r"^name \(--name\) is blank"),
+    ],
+)
+def test_run_sweep_names_its_own_arguments(tmp_path, kwargs, error, match):
+    """The Python API's errors named only the command line's flags ("--workers must be a
+    positive integer, got 0"); scheduler=8786 raised an AttributeError."""
+    if "://" in str(kwargs.get("scheduler")):
+        pytest.importorskip("distributed")  # else "needs Dask" (tests/test_dask.py)
+    with pytest.raises(error, match=match):
+        vl.run_sweep(GRID, tmp_path / "run", progress=False, **kwargs)
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_arguments(tmp_path):
-    with pytest.raises(vl.VanishlabError, match="--workers must be a positive integer"):
+    with pytest.raises(
+        vl.VanishlabError, match=r"^workers \(--workers\) must be a positive integer"
+    ):
         vl.run_sweep(GRID, tmp_path / "a", workers=0, progress=False)
     with pytest.raises(vl.VanishlabError, match="exclude each other"):
         vl.run_sweep(GRID, tmp_path / "a", workers=2, scheduler="tcp://127.0.0.1:1")

@@ -34,14 +34,25 @@ __all__ = [
 
 def check_options(name: str | None, workers: object, scheduler: str | None) -> None:
     """Refuse a sweep's own options that no run takes: ``workers`` beside ``scheduler``, a
-    ``workers`` that is not a positive integer, a ``name`` that is not one line of visible text
-    (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run does."""
+    ``workers`` that is not a positive integer, a ``scheduler`` that is not a string, a
+    ``name`` that is not one line of visible text (:func:`check_name`). The run checks them
+    first, and ``--dry-run`` as the run does. One message for :func:`run_sweep` and the
+    command line: it names the argument and its flag ("workers (--workers)"); the flag alone
+    read as foreign to a caller of the Python API."""
+    if scheduler is not None and not isinstance(scheduler, str):  # an AttributeError inside
+        raise TypeError(
+            f"scheduler must be a Dask scheduler's address (tcp://HOST:PORT) or None, got "
+            f"{type(scheduler).__name__}"
+        )
     if scheduler is not None and workers is not None:
-        raise VanishlabError("--workers and --scheduler exclude each other: the cluster decides")
+        raise VanishlabError(
+            "workers (--workers) and scheduler (--scheduler) exclude each other: the cluster "
+            "decides"
+        )
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
     ):  # 1.5 was taken, "2" raised a TypeError deep inside
-        raise VanishlabError(f"--workers must be a positive integer, got {workers!r}")
+        raise VanishlabError(f"workers (--workers) must be a positive integer, got {workers!r}")
     check_name(name)
 
 
