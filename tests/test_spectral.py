@@ -608,6 +608,25 @@ def test_a_hopeless_matrix_gets_its_exact_norm_early(monkeypatch) -> None:
     assert runs == {True: (4, 1), False: (28, 0)}, runs
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_exact_norms_cost_is_counted_in_checks_of_the_dtype(monkeypatch, dtype) -> None:
+    """The cost rule weighs the checks still needed against an exact norm's cost in one-step
+    checks of the matrices' own dtype: EXACT_COST_PER_SIDE times the Gram matrix's side in
+    float32, half that in float64, whose checks cost about twice as much while the exact
+    norm is float64 either way (counted over ~40 networks: float64 networks then did up to
+    a third less work; before, the float32 figure served both)."""
+    seen = []
+    real = spectral._costs_more
+    monkeypatch.setattr(spectral, "_costs_more", lambda *a: seen.append(a[-1]) or real(*a))
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(48, 48, generator=gen, dtype=torch.float64))[0]
+    g = ((q * (1 - 0.01 * torch.arange(48, dtype=torch.float64))) @ q.T)[None].to(dtype)
+    u = torch.linalg.qr(torch.randn(48, 5, generator=gen, dtype=torch.float64))[0].mT[None]
+    top_singular_values(g, u.to(dtype), compact=True, power_steps=4)
+    per_side = spectral.EXACT_COST_PER_SIDE / (2 if dtype == torch.float64 else 1)
+    assert seen and all(c == pytest.approx(per_side * 48) for c in seen), seen
+
+
 def test_the_next_block_is_a_shifted_power_step() -> None:
     """After a check the block moves to (2 A / b - I) U, b = min(theta_p, SHIFT_CAP theta_1)
     (a degree-1 Chebyshev filter on [0, b]); with b below SHIFT_FLOOR theta_1, or not a

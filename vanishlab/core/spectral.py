@@ -68,11 +68,14 @@ GRAM_SIDE = 32
 #: and whose Kato-Temple bound has not halved since the last check, without passing the test,
 #: gets its exact norm (see top_singular_values).
 STALL_CHECKS = 8
-#: On a CPU an exact norm (:func:`exact_norms`) costs about this many one-step checks per unit
-#: of its Gram matrix's side (measured 0.31-0.34 at sides 32-128, 0.18-0.2 at 256-512, one
-#: thread): from check 2 on, a matrix whose bound falls too slowly to pass at a cost below
-#: that, at two checks in a row, gets its exact norm (see :func:`_costs_more`).
+#: On a CPU an exact norm (:func:`exact_norms`) costs about this many float32 one-step checks
+#: per unit of its Gram matrix's side (measured 0.15-0.34 at sides 32-128, 0.10-0.20 at
+#: 192-512, one thread: the value errs towards iterating on), and a float64 check about
+#: F64_CHECK_COST float32 ones (the exact norm is float64 either way): from check 2 on, a
+#: matrix whose bound falls too slowly to pass at a lower cost, at two checks in a row, gets
+#: its exact norm (see :func:`_costs_more`).
 EXACT_COST_PER_SIDE = 1 / 3
+F64_CHECK_COST = 2
 #: After a call's first step (plain), the next block is a power step shifted by b / 2
 #: (:func:`_shifted_step`), b the smallest Ritz value but at most SHIFT_CAP times the largest;
 #: below SHIFT_FLOOR times the largest, the plain step. Counts: docs/maths.md, section 5.
@@ -156,7 +159,9 @@ def top_singular_values(
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
     slow = torch.zeros(n_mat, dtype=torch.bool, device=g.device)  # hopeless at the last check
-    side = min(g.shape[-2:])  # of the Gram matrix an exact norm takes
+    # An exact norm's cost in one-step checks of g's dtype (side: of its Gram matrix).
+    exact_cost = EXACT_COST_PER_SIDE * min(g.shape[-2:])
+    exact_cost /= F64_CHECK_COST if g.dtype == torch.float64 else 1
     last: tuple[torch.Tensor, ...] | None = None  # last check's theta_p, theta_1 (/ c^2), c
     for check in range(max_iter):
         for _ in range(power_steps - 1):  # shifted by the last check's Ritz values, if any
@@ -205,7 +210,7 @@ def top_singular_values(
         give_up = None
         if compact and check >= 2:  # hopeless at two checks in a row (see _costs_more)
             hopeless = pending & ~settled & ~trapped
-            hopeless = hopeless & _costs_more(bound, previous_bound, power_steps, side)
+            hopeless = hopeless & _costs_more(bound, previous_bound, power_steps, exact_cost)
             give_up, slow = hopeless & slow, hopeless
         if check >= STALL_CHECKS:
             # Stalled: the estimate no longer moves and the test makes no headway (tied or
@@ -269,19 +274,19 @@ def top_singular_values(
 
 
 def _costs_more(
-    bound: torch.Tensor, previous_bound: torch.Tensor, power_steps: int, side: int
+    bound: torch.Tensor, previous_bound: torch.Tensor, power_steps: int, exact_cost: float
 ) -> torch.Tensor:
     """Where the checks still needed cost more than an exact norm, on a CPU: at the last
     check's rate ``bound / previous_bound``, a bound above 1 passes after ln(bound) /
     ln(previous_bound / bound) more checks of ``power_steps`` steps each, against an exact
-    norm's EXACT_COST_PER_SIDE ``side`` one-step checks; a bound that did not fall (tied top
-    singular values: inf) never passes. Products of a few orthogonal factors (a sweep's first
-    lags) have their top singular values this close: ~30 checks of 4 steps per matrix, where
-    the exact norm costs ~10 (docs/maths.md, section 5, "Hopeless iterations"). Callers ask
-    it twice in a row: a bound near 1 can rise once before it passes (an IRNN's did)."""
+    norm's ``exact_cost`` one-step checks; a bound that did not fall (tied top singular
+    values: inf) never passes. Products of a few orthogonal factors (a sweep's first lags)
+    have their top singular values this close: ~30 checks of 4 steps per matrix, where the
+    exact norm costs ~10 (docs/maths.md, section 5, "Hopeless iterations"). Callers ask it
+    twice in a row: a bound near 1 can rise once before it passes (an IRNN's did)."""
     rate = bound / previous_bound
     left = torch.where(rate < 1, torch.log(bound) / torch.log(1 / rate), torch.inf)
-    return left * power_steps > EXACT_COST_PER_SIDE * side
+    return left * power_steps > exact_cost
 
 
 def _shifted_step(
