@@ -498,7 +498,7 @@ def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
             app, ["sweep", *small, "--workers", "1", "--quiet", "--out", str(out), *extra]
         )
         _one_error_line(result, f"{out} holds another kind of run (single-model, not a sweep)")
-        assert "even with --force" in result.stderr
+        assert "even with force (--force)" in result.stderr
     assert _snapshot(out) == before
     assert vl.load_manifest(out)["kind"] == SINGLE_MODEL
 

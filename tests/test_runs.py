@@ -528,7 +528,8 @@ def test_an_init_that_cannot_reach_the_workers_is_named_in_a_line_of_its_own():
             check_sendable([fine, init])
         assert str(err.value) == (
             f"init {init.name!r} cannot be sent to worker processes: {what}; define it with def "
-            "at the top level of a module (workers import it by name), or run with --workers 1"
+            "at the top level of a module (workers import it by name), or run with --workers 1 "
+            "(workers=1)"
         )
     check_sendable([fine, Init("m", "d", _fine)])
 

@@ -80,7 +80,7 @@ class RunLock:
             )
         return VanishlabError(
             f"run directory {self.path.parent} is in use by another vanishlab process "
-            f"({holder}); wait for it to finish or choose another --out"
+            f"({holder}); wait for it to finish or choose another out (--out)"
         )
 
     def _release_folder(self) -> None:

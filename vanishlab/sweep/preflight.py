@@ -64,7 +64,7 @@ def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
     if kind is not None:
         raise VanishlabError(
             f"{run_dir} holds another kind of run ({kind}, not a sweep); a sweep never adds "
-            "cells to it, even with --force: choose a new or empty --out"
+            "cells to it, even with force (--force): choose a new or empty out (--out)"
         )
 
 
@@ -77,7 +77,7 @@ def check_sendable(inits: Iterable[Init]) -> None:
             raise VanishlabError(
                 f"init {init.name!r} cannot be sent to worker processes: {_unsendable(init)}; "
                 "define it with def at the top level of a module (workers import it by name), "
-                "or run with --workers 1"
+                "or run with --workers 1 (workers=1)"
             )
 
 

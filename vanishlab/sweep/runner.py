@@ -170,8 +170,8 @@ def plan_sweep(
                 diff = _describe_difference(grids[-1], _json_axes(exp.sweep))
                 other_grid = (
                     f"{run_dir} holds a different grid ({diff}; {new_cells} new cells): "
-                    "rerun with its own flags to resume, choose another --out, or pass "
-                    "--force to add the new cells to it"
+                    "rerun with its own flags to resume, choose another out (--out), or "
+                    "pass force (--force) to add the new cells to it"
                 )
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
@@ -259,7 +259,7 @@ def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[s
                 now,
                 "this sweep's",
                 "their cells would be mixed under one name; give your init a name of its own "
-                "or choose another --out (--force if both draw the same weights)",
+                "or choose another out (--out); force (--force) if both draw the same weights",
             )
     return {**recorded, **mine}
 
