@@ -236,6 +236,30 @@ def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     assert (out / "corrupt").read_text() == "my notes"
 
 
+def test_a_corrupt_folder_the_run_cannot_write_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    """A damaged shard to move aside and a corrupt/ folder the run may not write in (read-only,
+    or denied): the sweep wrote its manifest, then failed moving the shard. Root, which runs
+    this suite, may write anything: here corrupt/ denies what it denies a user after chmod."""
+    grid, out, _, shard = _run_with_a_damaged_shard(tmp_path)
+    aside = (out / "corrupt").resolve()
+    aside.mkdir()
+    real_write = Path.write_bytes
+
+    def write_bytes(path: Path, data: bytes) -> int:
+        if path.resolve().parent == aside:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_write(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    manifest = (out / "manifest.json").read_bytes()
+    said = f"cannot write {out / 'corrupt'}, where the run moves damaged shards: Permission denied"
+    with pytest.raises(VanishlabError, match=re.escape(said)):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    assert (out / "manifest.json").read_bytes() == manifest and shard.exists()
+
+
 def test_a_damaged_shard_on_another_file_system_is_copied_aside_and_measured_again(
     tmp_path, monkeypatch
 ):
@@ -1002,6 +1026,23 @@ def test_a_sweep_refuses_a_read_only_cells_folder_before_its_manifest(tmp_path, 
     _one_error_line(
         runner.invoke(app, [*args, "--gain", "3", "--force"]),
         f"cannot write {out / 'cells'}, where the run keeps its shards: Permission denied",
+    )
+    assert {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+def test_a_dry_run_says_the_run_would_refuse_its_cells_folder(tmp_path, monkeypatch):
+    """--dry-run showed the plan of a run whose cells/ it may not write, which the run then
+    refused ("cannot write RUN_DIR/cells ..."): it says the same, writing nothing."""
+    out = tmp_path / "run"
+    one = ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--seeds", "1"]
+    args = ["sweep", *SMALL, *one, "--workers", "1", "--quiet", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--gain", "1"]).exit_code == 0
+    cells, real_access = out / "cells", os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != cells and real_access(p, mode))
+    before = {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    _one_error_line(
+        runner.invoke(app, [*args, "--gain", "3", "--force", "--dry-run"]),
+        f"cannot write {cells}, where the run keeps its shards: Permission denied",
     )
     assert {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
 

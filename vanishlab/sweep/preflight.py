@@ -136,17 +136,27 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
 
 def dir_problem(run_dir: Path) -> str | None:
     """Why :func:`make_dir` would refuse ``run_dir``, found writing nothing (``--dry-run``): a
-    file there or above it, or a folder this process may not write (read-only, or denied);
-    None when it could go ahead."""
+    file there or above it, or a folder this process may not write (read-only, or denied), its
+    own ``cells/`` included; None when it could go ahead."""
     for folder in (run_dir, *run_dir.parents):
         if folder.exists() or folder.is_symlink():
             code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
             if folder.is_dir():
                 if os.access(folder, os.W_OK | os.X_OK):
-                    return None
+                    return _cells_problem(run_dir) if folder == run_dir else None
                 code = errno.EROFS if _read_only(folder) else errno.EACCES
             return f"cannot write the run directory {run_dir}: {os.strerror(code)}"
     return None
+
+
+def _cells_problem(run_dir: Path) -> str | None:
+    """Why the run would refuse ``RUN_DIR/cells`` (:func:`check_cells_writable`), found
+    writing nothing; None when it could go ahead."""
+    cells = run_dir / store.CELLS
+    if not cells.is_dir() or os.access(cells, os.W_OK | os.X_OK):
+        return None
+    code = errno.EROFS if _read_only(cells) else errno.EACCES
+    return _unwritable(cells, os.strerror(code))
 
 
 def _read_only(folder: Path) -> bool:
@@ -179,17 +189,27 @@ def make_dir(run_dir: Path) -> None:
         raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None
 
 
-def check_cells_writable(run_dir: Path) -> None:
+#: The run's folders for shards, and what each holds (said when one cannot be written).
+_SHARD_FOLDERS = {
+    store.CELLS: "where the run keeps its shards",
+    store.CORRUPT: "where the run moves damaged shards",
+}
+
+
+def _unwritable(folder: Path, why: str) -> str:
+    return f"cannot write {folder}, {_SHARD_FOLDERS[folder.name]}: {why}"
+
+
+def check_cells_writable(run_dir: Path, *, damaged: bool = False) -> None:
     """Refuse in one line a ``RUN_DIR/cells`` folder the run cannot write its shards in
-    (read-only, or denied). The run checks before it writes its manifest: it recorded a new
-    grid there, then stopped at its first shard ("Permission denied: RUN_DIR/cells/<id>")."""
-    cells = run_dir / store.CELLS
-    if not cells.is_dir():
-        return  # the first shard makes it, in the run directory make_dir has written in
-    try:
-        _probe(cells)
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(
-            f"cannot write {cells}, where the run keeps its shards: {why}"
-        ) from None
+    (read-only, or denied), and with ``damaged`` (shards to move aside) a ``RUN_DIR/corrupt``
+    the same. The run checks before it writes its manifest: it recorded a new grid there, then
+    stopped at its first shard ("Permission denied: RUN_DIR/cells/<id>")."""
+    for name in (store.CELLS, store.CORRUPT) if damaged else (store.CELLS,):
+        folder = run_dir / name
+        if not folder.is_dir():
+            continue  # made when needed, in the run directory make_dir has written in
+        try:
+            _probe(folder)
+        except OSError as err:
+            raise VanishlabError(_unwritable(folder, err.strerror or type(err).__name__)) from None

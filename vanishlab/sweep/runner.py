@@ -419,7 +419,7 @@ def run_sweep(
             aside_folder(run_dir)  # refused before the manifest is written, not after
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
-        check_cells_writable(run_dir)  # refused before the manifest is written, not after
+        check_cells_writable(run_dir, damaged=bool(plan.corrupt))  # before the manifest
         store.write_manifest(run_dir, manifest)
         moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
         in_grid = {c.cell_id for c in plan.cells}
