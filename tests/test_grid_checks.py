@@ -125,11 +125,21 @@ def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
         source_date()
 
 
-@pytest.mark.parametrize("workers", [1.5, "2", 0, True])
-def test_run_sweep_takes_a_positive_integer_of_workers(tmp_path, workers) -> None:
-    # 1.5 was taken; "2" raised a TypeError deep inside.
-    with pytest.raises(VanishlabError, match=r"^workers \(--workers\) must be a positive integer"):
+@pytest.mark.parametrize(
+    ("workers", "error", "match"),
+    [
+        (0, VanishlabError, r"^workers \(--workers\) must be a positive integer, got 0"),
+        (1.5, TypeError, r"^workers must be a positive integer or None, got float"),
+        ("2", TypeError, r"^workers must be a positive integer or None, got str"),
+        (True, TypeError, r"^workers must be a positive integer or None, got bool"),
+    ],
+)
+def test_run_sweep_takes_a_positive_integer_of_workers(tmp_path, workers, error, match) -> None:
+    # 1.5 was taken; "2" raised a TypeError deep inside, then a VanishlabError, the error of a
+    # wrong value (the command line's): a value of the wrong type is a TypeError, as elsewhere.
+    with pytest.raises(error, match=match):
         vl.run_sweep(vl.Sweep(hidden_size=4, seq_len=3), tmp_path / "r", workers=workers)
+    assert not (tmp_path / "r").exists()
 
 
 def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:

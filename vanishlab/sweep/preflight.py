@@ -34,7 +34,8 @@ __all__ = [
 
 def check_options(name: str | None, workers: object, scheduler: str | None) -> None:
     """Refuse a sweep's own options that no run takes: ``workers`` beside ``scheduler``, a
-    ``workers`` that is not a positive integer, a ``scheduler`` that is not a string, a
+    ``workers`` that is not a positive integer (TypeError for one that is no integer at all), a
+    ``scheduler`` that is not a string, a
     ``name`` that is not one line of visible text (:func:`check_name`). The run checks them
     first, and ``--dry-run`` as the run does. One message for :func:`run_sweep` and the
     command line: it names the argument and its flag ("workers (--workers)"); the flag alone
@@ -50,8 +51,11 @@ def check_options(name: str | None, workers: object, scheduler: str | None) -> N
             "decides"
         )
     if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
-    ):  # 1.5 was taken, "2" raised a TypeError deep inside
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+    ):
+        # 1.5 was taken, "2" raised a TypeError deep inside (the command line gives an int)
+        raise TypeError(f"workers must be a positive integer or None, got {type(workers).__name__}")
+    if workers is not None and workers < 1:
         raise VanishlabError(f"workers (--workers) must be a positive integer, got {workers!r}")
     check_name(name)
 
