@@ -52,9 +52,8 @@ def gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     it is replaced by a fixed seeded row orthogonalized the same way, so the rows always
     complete an orthonormal basis (as Householder's do) and a warm start never degenerates."""
     n_mat, p, m = z.shape
-    z = unit_scaled(z)[
-        0
-    ]  # largest entry 1: a block of norm 1e-160 no longer reads as rows of length 0
+    # Largest entry 1: a block of norm 1e-160 no longer reads as rows of length 0.
+    z = unit_scaled(z)[0]
     q = torch.empty_like(z)
     fill = start_block(m, p, z.dtype, z.device).mT  # (p, m): fixed orthonormal rows
     tol, tiny = torch.finfo(z.dtype).eps ** 0.5, torch.finfo(z.dtype).tiny

@@ -17,15 +17,16 @@ from typing import Any
 from ..errors import VanishlabError
 from . import store
 from .config import CellConfig
+from .files import aside_folder
 from .inits import Init
 from .manifest import check_name
 from .memory import cell_bytes, format_bytes
 
 __all__ = [
-    "check_cells_writable",
     "check_memory",
     "check_options",
     "check_sendable",
+    "check_shard_folders",
     "dir_problem",
     "make_dir",
     "refuse_other_kinds",
@@ -35,11 +36,10 @@ __all__ = [
 def check_options(name: str | None, workers: object, scheduler: str | None) -> None:
     """Refuse a sweep's own options that no run takes: ``workers`` beside ``scheduler``, a
     ``workers`` that is not a positive integer (TypeError for one that is no integer at all), a
-    ``scheduler`` that is not a string, a
-    ``name`` that is not one line of visible text (:func:`check_name`). The run checks them
-    first, and ``--dry-run`` as the run does. One message for :func:`run_sweep` and the
-    command line: it names the argument and its flag ("workers (--workers)"); the flag alone
-    read as foreign to a caller of the Python API."""
+    ``scheduler`` that is not a string, a ``name`` that is not one line of visible text
+    (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run does. One
+    message for :func:`run_sweep` and the command line: it names the argument and its flag
+    ("workers (--workers)"); the flag alone read as foreign to a caller of the Python API."""
     if scheduler is not None and not isinstance(scheduler, str):  # an AttributeError inside
         raise TypeError(
             f"scheduler must be a Dask scheduler's address (tcp://HOST:PORT) or None, got "
@@ -154,7 +154,7 @@ def dir_problem(run_dir: Path) -> str | None:
 
 
 def _cells_problem(run_dir: Path) -> str | None:
-    """Why the run would refuse ``RUN_DIR/cells`` (:func:`check_cells_writable`), found
+    """Why the run would refuse ``RUN_DIR/cells`` (:func:`check_shard_folders`), found
     writing nothing; None when it could go ahead."""
     cells = run_dir / store.CELLS
     if not cells.is_dir() or os.access(cells, os.W_OK | os.X_OK):
@@ -204,13 +204,14 @@ def _unwritable(folder: Path, why: str) -> str:
     return f"cannot write {folder}, {_SHARD_FOLDERS[folder.name]}: {why}"
 
 
-def check_cells_writable(run_dir: Path, *, damaged: bool = False) -> None:
+def check_shard_folders(run_dir: Path, *, damaged: bool = False) -> None:
     """Refuse in one line a ``RUN_DIR/cells`` folder the run cannot write its shards in
     (read-only, or denied), and with ``damaged`` (shards to move aside) a ``RUN_DIR/corrupt``
-    the same. The run checks before it writes its manifest: it recorded a new grid there, then
-    stopped at its first shard ("Permission denied: RUN_DIR/cells/<id>")."""
-    for name in (store.CELLS, store.CORRUPT) if damaged else (store.CELLS,):
-        folder = run_dir / name
+    that is no folder (:func:`~vanishlab.sweep.files.aside_folder`) or cannot be written. The
+    run checks before it writes its manifest: it recorded a new grid there, then stopped at its
+    first shard ("Permission denied: RUN_DIR/cells/<id>"; "File exists: RUN_DIR/corrupt")."""
+    folders = [run_dir / store.CELLS, *([aside_folder(run_dir)] if damaged else [])]
+    for folder in folders:
         if not folder.is_dir():
             continue  # made when needed, in the run directory make_dir has written in
         try:

@@ -29,17 +29,17 @@ from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
 from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
-from .files import as_flag, as_path, aside_folder, path_name
+from .files import as_flag, as_path, path_name
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import package_versions, union_axes
 from .memory import available_bytes, cell_bytes
 from .preflight import (
-    check_cells_writable,
     check_main_file,
     check_memory,
     check_options,
     check_sendable,
+    check_shard_folders,
     dir_problem,
     make_dir,
     refuse_other_kinds,
@@ -415,11 +415,9 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
-        if plan.corrupt:
-            aside_folder(run_dir)  # refused before the manifest is written, not after
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
-        check_cells_writable(run_dir, damaged=bool(plan.corrupt))  # before the manifest
+        check_shard_folders(run_dir, damaged=bool(plan.corrupt))  # before the manifest
         store.write_manifest(run_dir, manifest)
         moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
         in_grid = {c.cell_id for c in plan.cells}
