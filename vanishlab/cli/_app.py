@@ -219,30 +219,30 @@ def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bo
     return True
 
 
-class _Command(_OneLineUsage, TyperCommand):
+class _Plain(_OneLineUsage):
+    """What the app's commands and its group share: reflowed help, no metavars on flags, and
+    the plain help in a narrow terminal (``_typer``: the typer class the command extends)."""
+
+    _typer: type
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.help = reflowed(self.help)
+        self.help = reflowed(self.help)  # type: ignore[attr-defined]
 
     def get_params(self, ctx: Any) -> list[Any]:
-        return _no_flag_metavars(super().get_params(ctx))
+        return _no_flag_metavars(super().get_params(ctx))  # type: ignore[misc]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        if not _plain_help(TyperCommand, self, ctx, formatter):
-            super().format_help(ctx, formatter)
+        if not _plain_help(self._typer, self, ctx, formatter):
+            super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
-class _Group(_OneLineUsage, TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.help = reflowed(self.help)
+class _Command(_Plain, TyperCommand):
+    _typer = TyperCommand
 
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _no_flag_metavars(super().get_params(ctx))
 
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        if not _plain_help(TyperGroup, self, ctx, formatter):
-            super().format_help(ctx, formatter)
+class _Group(_Plain, TyperGroup):
+    _typer = TyperGroup
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         if not getattr(formatter, "whole_words", False):
