@@ -59,12 +59,11 @@ def report(
     """
     from ..errors import VanishlabError
     from ..report import (
+        TargetAdvice,
+        check_target,
         check_timestamp,
         default_report_path,
-        foreign_report,
-        not_a_file,
         render_report,
-        run_holding,
         source_date,
         unknown_sections,
     )
@@ -77,19 +76,12 @@ def report(
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    where = run_holding(path, run_dir)  # --force or not: it would break that run
-    if where is not None:
-        raise VanishlabError(
-            f"{path} is inside the run directory {where}; give -o a path outside it"
-        )
-    what = not_a_file(path)
-    if what is not None:
-        raise VanishlabError(f"{path} is {what}; give -o a file name")
-    why = None if force else foreign_report(path, manifest)
-    if why is not None:
-        raise VanishlabError(
-            f"{path} exists and is {why}; pass --force to replace it, or -o FILE to write elsewhere"
-        )
+    advice = TargetAdvice(  # the command's own words (-o, --force)
+        outside="give -o a path outside it",
+        file_name="give -o a file name",
+        replace="pass --force to replace it, or -o FILE to write elsewhere",
+    )
+    check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
     try:
         # Checked above, in the command's own words (--force, -o).

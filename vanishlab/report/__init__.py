@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,9 @@ __all__ = [
     "SECTIONS",
     "Report",
     "RunView",
+    "TargetAdvice",
     "build_report",
+    "check_target",
     "check_timestamp",
     "default_report_path",
     "foreign_report",
@@ -133,6 +136,44 @@ def foreign_report(path: str | os.PathLike[str], manifest: Mapping[str, Any]) ->
     return "another run's report" if owner else "not a vanishlab report"
 
 
+@dataclass(frozen=True)
+class TargetAdvice:
+    """What to do instead, in the caller's words, when :func:`check_target` refuses a path."""
+
+    outside: str  # the path lies in a run directory
+    file_name: str  # the path is no regular file
+    replace: str  # the path holds another file (without overwrite)
+
+
+API_ADVICE = TargetAdvice(
+    outside="give a path outside it for the report",
+    file_name="give a file name for the report",
+    replace="pass overwrite=True to replace it, or another path",
+)
+
+
+def check_target(
+    out: Path,
+    run_dir: str | os.PathLike[str],
+    manifest: Mapping[str, Any],
+    overwrite: bool,
+    advice: TargetAdvice = API_ADVICE,
+) -> None:
+    """Refuse (VanishlabError, ending in ``advice``) a path the report of ``run_dir`` may not
+    be written to: one in a run directory (:func:`run_holding`; overwrite or not, it would
+    break that run), one that is no regular file (:func:`not_a_file`), and, without
+    ``overwrite``, an existing file that is not this run's report (:func:`foreign_report`)."""
+    holder = run_holding(out, run_dir)
+    if holder is not None:
+        raise VanishlabError(f"{out} is inside the run directory {holder}; {advice.outside}")
+    what = not_a_file(out)
+    if what is not None:
+        raise VanishlabError(f"{out} is {what}; {advice.file_name}")
+    why = None if overwrite else foreign_report(out, manifest)
+    if why is not None:
+        raise VanishlabError(f"{out} exists and is {why}; {advice.replace}")
+
+
 def source_date() -> datetime | None:
     """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime; None when
     unset. A malformed value (not a non-negative integer, or out of range; an empty one too,
@@ -211,19 +252,7 @@ def render_report(
     progress = None if progress is None else as_flag(progress, "progress")  # "no" showed one
     manifest = load_manifest(run_dir)
     out = as_path(path, "path") if path is not None else default_report_path(run_dir)
-    holder = run_holding(out, run_dir)
-    if holder is not None:
-        raise VanishlabError(
-            f"{out} is inside the run directory {holder}; give a path outside it for the report"
-        )
-    what = not_a_file(out)
-    if what is not None:
-        raise VanishlabError(f"{out} is {what}; give a file name for the report")
-    why = None if overwrite else foreign_report(out, manifest)
-    if why is not None:
-        raise VanishlabError(
-            f"{out} exists and is {why}; pass overwrite=True to replace it, or another path"
-        )
+    check_target(out, run_dir, manifest, overwrite)
     when = timestamp if timestamp is not None else source_date()  # refused before any work
     with ReportProgress(progress) as bar:
         bar.stage("loading the run", 3)
