@@ -15,7 +15,7 @@ from matplotlib.colors import to_hex
 import vanishlab as vl
 from vanishlab.report.data import build_report
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figures import REFERENCE_COLOR, draw
+from vanishlab.report.figures import AT_LEAST_LABEL, REFERENCE_COLOR, draw
 from vanishlab.report.model import LineGrid, Table
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest
@@ -128,6 +128,41 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     dashed = [ln for ln in lines if ln.get_linestyle() != "-" and len(ln.get_xdata())]
     assert need and all(c.style is None for c in need) and dashed
     assert {to_hex(ln.get_color()) for ln in dashed} == {REFERENCE_COLOR}
+
+
+def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: Path) -> None:
+    """A seed whose input gradient never fell 1000x within the sequence counts as T in the
+    horizon figure's mean: that point is only a lower bound, and was drawn as a plain point, as
+    if measured. It now carries an upward caret, named in the legend and the caption."""
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    flat = (results["source"] == "input") & (results["seq_len"] == 6)
+    results.loc[flat, "log10_fro_mean"] = 0.0  # never falls: no horizon within T = 6
+    table = trainability(results, cells).set_index("seq_len")
+    assert math.isnan(table.loc[6, "horizon_1000"]) and table.loc[60, "horizon_1000"] < 60
+    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    section = next(s for s in report.sections if s.key == "trainability")
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
+    (curve,) = [c for p in grid.panels for c in p.curves if not c.reference]
+    assert list(curve.at_least_x) == [6.0] and curve.y[list(curve.x).index(6.0)] == 6.0
+    assert "only a lower bound: a caret" in grid.caption
+    with pinned():
+        fig = draw(grid)
+        carets = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "^"]
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(carets) == 1 and list(carets[0].get_xdata()) == [6.0]
+    assert AT_LEAST_LABEL in legend
+    # Where every seed fell within T there is no caret, and no legend entry.
+    table = trainability(vl.load_results(rigor_run), cells)
+    assert table["horizon_1000"].notna().all()
+    report = build_report(
+        vl.load_results(rigor_run), cells, load_manifest(rigor_run), timestamp="2026-01-01"
+    )
+    section = next(s for s in report.sections if s.key == "trainability")
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
+    assert all(len(c.at_least_x) == 0 for p in grid.panels for c in p.curves)
+    with pinned():
+        legend = [t.get_text() for t in draw(grid).legends[0].get_texts()]
+    assert AT_LEAST_LABEL not in legend
 
 
 def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run: Path) -> None:

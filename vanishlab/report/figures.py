@@ -46,6 +46,8 @@ PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
+AT_LEAST_LABEL = "at least (a seed never got there)"
+"""The legend's entry for the carets of :attr:`Curve.at_least_x`."""
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 
@@ -92,6 +94,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
         labels.append("exact zero (−∞)")
+    if any(len(c.at_least_x) and not c.reference for p in shown for c in p.curves):
+        handles.append(Line2D([], [], ls="none", marker="^", color=FLOOR_COLOR, ms=5))
+        labels.append(AT_LEAST_LABEL)
     size = float(RC["legend.fontsize"])
     texts = [*labels, grid.legend_title]
     entry_w = max(text_width(t, size) for t in texts) + 0.55 if handles else 0.0
@@ -209,6 +214,9 @@ def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool, lw: float = L
     single = np.zeros(0, bool) if markers else alone(curve.y)
     if single.any():  # a finite point between gaps draws no line segment: show it as a dot
         ax.plot(curve.x[single], curve.y[single], ls="none", marker="o", ms=3.2, color=color)
+    bound = np.isin(curve.x, curve.at_least_x) & np.isfinite(curve.y)
+    if bound.any():  # a lower bound: a caret on the point, pointing up
+        ax.plot(curve.x[bound], curve.y[bound], ls="none", marker="^", ms=ms + 2.0, color=color)
 
 
 def format_number(value: float) -> str:

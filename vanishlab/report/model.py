@@ -80,6 +80,9 @@ class Curve:
     reference of no measured line's style (``style`` None: a task's required lag) is drawn in
     the legend's neutral grey. ``dotted``: a reference drawn dotted rather than dashed (a
     marker line, such as a critical gain, told apart from a predicted curve).
+    ``at_least_x`` lists the x positions whose ``y`` is only a lower bound (a mean over seeds
+    of which one never reached the measured event within the sequence): drawn as an upward
+    caret on the point.
     """
 
     label: str
@@ -89,6 +92,7 @@ class Curve:
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     floor_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    at_least_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     reference: bool = False
     dotted: bool = False
 

@@ -187,7 +187,9 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     legend = tuple(format_value(g) for g in gains)  # under the legend's title, "gain"
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
-    table = table.assign(shown=shown.where(~table["zero_at_lag0"].astype(bool)))
+    zero = table["zero_at_lag0"].astype(bool)
+    never = table["horizon_1000"].isna() & ~zero  # T stands for "beyond T": a lower bound
+    table = table.assign(shown=shown.where(~zero), never=never)
     keys, groups, note = _panels(table, view)
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
@@ -198,7 +200,9 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             if len(at):
                 by_t = at.groupby("seq_len", sort=True)
                 x = np.asarray(list(by_t.groups), dtype=float)
-                curves.append(Curve(legend[style], style, x, by_t["shown"].mean().to_numpy()))
+                y = by_t["shown"].mean().to_numpy()
+                at_least = x[by_t["never"].any().to_numpy()]
+                curves.append(Curve(legend[style], style, x, y, at_least_x=at_least))
         need = rows.groupby("seq_len", sort=True)["required_lag"].first()
         task = str(rows["task"].iloc[0])  # one per panel: a task that varies makes panels
         curves.append(
@@ -216,9 +220,10 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title="Gradient horizon at initialisation against T",
         caption=(
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
-            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; T when it "
-            "never did). Dashed: the shortest lag the task's answer lies back. A horizon under "
-            "the dashed line predicts failure."
+            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; a seed "
+            "whose gradient never fell that far within the sequence counts as T, so a mean with "
+            "such a seed is only a lower bound: a caret, ▲). Dashed: the shortest lag the "
+            "task's answer lies back. A horizon under the dashed line predicts failure."
             + (
                 " Some of these lags are where a sample's Jacobian is exactly zero, not a "
                 "decay ('(exact 0)' in the table)."
