@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .forward import states_and_derivatives
+from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, gated_log_norms
 from .inputs import RNNInputs, check_choices, prepare_inputs, wrong_module
@@ -73,10 +73,11 @@ def jacobian_norms(
     Args:
         rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
             ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
-            dropout between layers is ignored. An ``nn.LSTM`` or ``nn.GRU`` is measured the
-            same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0, c0)`` for an LSTM;
-            its state rows are d h^{top}_{T-1} / d [h | c]; ``sources`` may add
-            ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
+            dropout between layers is ignored, and so is a ``torch.autocast`` region around
+            the call (the module is measured in its own dtype). An ``nn.LSTM`` or ``nn.GRU``
+            is measured the same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0,
+            c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c]; ``sources``
+            may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
             input_size)`` with ``batch_first=True``, or unbatched ``(T, input_size)``.
         h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
@@ -120,14 +121,15 @@ def jacobian_log_norms(
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
-    if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
-        return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
-    norms, sources = (
-        check_choices(norms, NORMS, "norms"),
-        check_choices(sources, SOURCES, "sources"),
-    )
-    inp = prepare_inputs(rnn, x, h0)
-    return _backward_norms(inp, norms, sources)
+    with own_precision(x):  # in the module's dtype inside an autocast region too
+        if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
+            return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
+        norms, sources = (
+            check_choices(norms, NORMS, "norms"),
+            check_choices(sources, SOURCES, "sources"),
+        )
+        inp = prepare_inputs(rnn, x, h0)
+        return _backward_norms(inp, norms, sources)
 
 
 @dataclass

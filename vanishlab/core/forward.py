@@ -31,6 +31,7 @@ __all__ = [
     "check_finite_states",
     "flush_digitless",
     "layer_states",
+    "own_precision",
     "recurrence_kernel",
     "relu_derivative",
     "states_and_derivatives",
@@ -90,6 +91,22 @@ def recurrence_kernel() -> Iterator[None]:
             allow_tf32=False,
         ),
     ):
+        yield
+
+
+@contextlib.contextmanager
+def own_precision(x: object) -> Iterator[None]:
+    """The context of a measurement: ``torch.autocast`` off on the CPU and on ``x``'s device, so
+    that a module is measured in its own dtype (float32 or float64) inside a caller's autocast
+    region too (a training loop's mixed precision). There PyTorch's recurrence kernels and
+    matrix products ran in bfloat16 or float16: an RNN or LSTM failed with "self and mat2 must
+    have the same dtype", a GRU was measured 1e-2 off in log10, unflagged. The caller's region
+    is in force again on exit."""
+    kinds = dict.fromkeys(["cpu", x.device.type if isinstance(x, torch.Tensor) else "cpu"])
+    with contextlib.ExitStack() as stack:
+        for kind in kinds:
+            with contextlib.suppress(RuntimeError):  # a device without autocast (meta)
+                stack.enter_context(torch.autocast(kind, enabled=False))
         yield
 
 

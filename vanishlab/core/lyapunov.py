@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .forward import states_and_derivatives
+from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import check_spectrum_args, prepare_inputs, wrong_module
 from .qr_step import qr_step
@@ -62,8 +62,21 @@ def lyapunov_spectrum(
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
-    if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: core.gated_lyapunov
-        return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
+    with own_precision(x):  # in the module's dtype inside an autocast region too
+        if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: gated_lyapunov
+            return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
+        return _rnn_spectrum(rnn, x, h0, k, discard, q0)
+
+
+def _rnn_spectrum(
+    rnn: torch.nn.RNN,
+    x: torch.Tensor,
+    h0: torch.Tensor | None,
+    k: int | None,
+    discard: int,
+    q0: torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`lyapunov_spectrum` of an ``nn.RNN`` (same arguments and result)."""
     inp = prepare_inputs(rnn, x, h0)
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size
     n = L * H
