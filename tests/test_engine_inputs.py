@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import math
 import re
+import threading
+import time
 
 import pandas as pd
 import pytest
@@ -134,6 +136,46 @@ def test_an_autocast_region_around_the_call_is_ignored(kind: type, dtype: torch.
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == dtype  # still on
     assert inside[0].equals(norms)
     assert torch.equal(inside[1], exponents)
+
+
+@pytest.mark.parametrize("precision", ["high", "medium"])
+def test_a_reduced_float32_matmul_precision_is_set_aside_for_the_call(precision, monkeypatch):
+    """torch.set_float32_matmul_precision("high") (TF32 products on a CUDA GPU, ~1e-3 relative
+    error) or "medium" (bfloat16 products in oneDNN) is the process's setting, which training
+    scripts often make: the engine's products ran in it. Every measurement now runs its
+    products in full float32, and the caller's setting is back afterwards, also when threads
+    measure at once (the last to leave restores it) and when a measurement fails."""
+    from vanishlab.core import engine, lyapunov
+
+    seen: list[str] = []
+    real = engine.states_and_derivatives
+
+    def spy(inp):
+        seen.append(torch.get_float32_matmul_precision())
+        time.sleep(0.05)  # overlapping threads
+        return real(inp)
+
+    monkeypatch.setattr(engine, "states_and_derivatives", spy)
+    monkeypatch.setattr(lyapunov, "states_and_derivatives", spy)
+    torch.manual_seed(3)
+    rnn, x = nn.RNN(3, 5, 2), torch.randn(6, 2, 3)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        vl.jacobian_norms(rnn, x)
+        vl.lyapunov_spectrum(rnn, x)
+        threads = [threading.Thread(target=vl.jacobian_norms, args=(rnn, x)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert torch.get_float32_matmul_precision() == precision
+        with pytest.raises(ValueError):
+            vl.jacobian_norms(rnn, x, norms=("fro",), sources=("nothing",))
+        assert torch.get_float32_matmul_precision() == precision
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert seen == ["highest"] * 6
 
 
 MODULES = [nn.RNN, nn.LSTM, nn.GRU]

@@ -73,8 +73,9 @@ def jacobian_norms(
     Args:
         rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
             ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
-            dropout between layers is ignored, and so is a ``torch.autocast`` region around
-            the call (the module is measured in its own dtype). An ``nn.LSTM`` or ``nn.GRU``
+            dropout between layers is ignored, and so are a ``torch.autocast`` region around
+            the call and a reduced float32 matmul precision (TF32): the module is measured in
+            its own dtype, with full float32 products. An ``nn.LSTM`` or ``nn.GRU``
             is measured the same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0,
             c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c]; ``sources``
             may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).

@@ -94,19 +94,58 @@ def recurrence_kernel() -> Iterator[None]:
         yield
 
 
+class _FullFloat32Products:
+    """float32 matrix products in full float32 (``torch.set_float32_matmul_precision``
+    "highest") while any thread measures: that setting is the process's, so the first
+    measurement to enter saves the caller's and the last to leave restores it (a count under a
+    lock: measurements in threads never serialise, and none restores it under another)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved = "highest"
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._saved = torch.get_float32_matmul_precision()
+                if self._saved != "highest":
+                    torch.set_float32_matmul_precision("highest")
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._saved != "highest":
+                    torch.set_float32_matmul_precision(self._saved)
+
+
+_full_float32_products = _FullFloat32Products()
+
+
 @contextlib.contextmanager
 def own_precision(x: object) -> Iterator[None]:
-    """The context of a measurement: ``torch.autocast`` off on the CPU and on ``x``'s device, so
-    that a module is measured in its own dtype (float32 or float64) inside a caller's autocast
-    region too (a training loop's mixed precision). There PyTorch's recurrence kernels and
-    matrix products ran in bfloat16 or float16: an RNN or LSTM failed with "self and mat2 must
-    have the same dtype", a GRU was measured 1e-2 off in log10, unflagged. The caller's region
-    is in force again on exit."""
+    """The context of a measurement: the module is measured in its own dtype (float32 or
+    float64), whatever reduced precision the caller runs in.
+
+    - ``torch.autocast`` is off on the CPU and on ``x``'s device, for a caller's autocast
+      region (a training loop's mixed precision). There PyTorch's recurrence kernels and
+      matrix products ran in bfloat16 or float16: an RNN or LSTM failed with "self and mat2
+      must have the same dtype", a GRU was measured 1e-2 off in log10, unflagged.
+    - float32 matrix products run in full float32: a caller's
+      ``torch.set_float32_matmul_precision("high")`` (TF32 on a CUDA GPU, ~1e-3 relative
+      error per product) or ``"medium"`` (bfloat16 products in oneDNN on a CPU that has them)
+      is set aside for the call (see :class:`_FullFloat32Products`).
+
+    The caller's settings are in force again on exit."""
     kinds = dict.fromkeys(["cpu", x.device.type if isinstance(x, torch.Tensor) else "cpu"])
     with contextlib.ExitStack() as stack:
         for kind in kinds:
             with contextlib.suppress(RuntimeError):  # a device without autocast (meta)
                 stack.enter_context(torch.autocast(kind, enabled=False))
+        stack.enter_context(_full_float32_products())
         yield
 
 
