@@ -472,6 +472,8 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
         ({"seq_len": 0}, r"^seq_len \(--seq-len\) must be at least 1"),
         ({"input_std": -1.0}, r"^input_std \(--input-std\) must be"),
         ({"input_std": 1e300}, r"^input_std \(--input-std\) 1e\+300 makes Gaussian inputs that"),
+        # an integer beyond any float was an OverflowError ("int too big to convert")
+        ({"input_std": 10**400}, r"^input_std \(--input-std\) must be a finite number"),
         ({"name": "a\nb"}, r"^name \(--name\) holds a control character"),
         ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
         # beside an inputs file they were ignored in silence (the command line refused them)
@@ -711,3 +713,25 @@ def test_a_key_the_module_has_not_is_named_on_one_line(tmp_path):
         "note: the module also holds gain\ufffderror: forged\ufffd[2J, which an nn.LSTM has not "
         "(a subclass?): measured with nn.LSTM's equations and its own weights alone"
     ]
+
+
+def test_analyze_checkpoint_takes_numpy_numbers(tmp_path):
+    """numbers.Integral and numbers.Real let NumPy scalars through its type checks, and they
+    then failed inside ("Object of type int64 is not JSON serializable", "an integer is
+    required"): they measure as the Python numbers they stand for."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    plain = vl.analyze_checkpoint(
+        tmp_path / "m.pt", tmp_path / "plain", seq_len=5, batch=2, input_std=0.5, seed=3
+    )
+    numpy = vl.analyze_checkpoint(
+        tmp_path / "m.pt",
+        tmp_path / "numpy",
+        seq_len=np.int64(5),
+        batch=np.int32(2),
+        input_std=np.float32(0.5),
+        seed=np.int64(3),
+    )
+    assert (numpy.seq_len, numpy.batch) == (plain.seq_len, plain.batch) == (5, 2)
+    pd.testing.assert_frame_equal(
+        vl.load_results(tmp_path / "numpy"), vl.load_results(tmp_path / "plain")
+    )

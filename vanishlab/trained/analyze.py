@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import numbers
 import os
 import time
@@ -189,6 +190,14 @@ def analyze_checkpoint(
             raise TypeError(f"{what} must be an integer, got {value!r}")
     if isinstance(input_std, bool) or not isinstance(input_std, numbers.Real):
         raise TypeError(f"input_std must be a number, got {input_std!r}")
+    # NumPy scalars (np.int64 from np.arange, np.float32) as Python numbers from here on, as
+    # train_cell takes them: they failed in the cell id's JSON and in manual_seed. An integer
+    # too large for a float is an infinite std (refused in words below, not an OverflowError).
+    seq_len, batch, seed = int(seq_len), int(batch), int(seed)
+    try:
+        input_std = float(input_std)
+    except OverflowError:
+        input_std = math.inf if input_std > 0 else -math.inf
     checkpoint, out = as_path(checkpoint, "checkpoint"), as_path(out, "out")
     if inputs is not None and not isinstance(inputs, str | os.PathLike):
         raise TypeError(
