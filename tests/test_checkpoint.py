@@ -429,3 +429,41 @@ def test_a_garbled_legacy_pickle_is_one_clear_error(tmp_path, data):
         read_checkpoint(path)
     with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file"):
         load_tensor_file(path)
+
+
+def _flip_a_weight_byte(path: Path, weight: torch.Tensor) -> None:
+    """Damage one byte of ``weight``'s bytes inside the zip checkpoint at ``path``."""
+    data = bytearray(path.read_bytes())
+    where = data.find(weight.numpy().tobytes())
+    assert where > 0
+    data[where + 5] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def test_a_checkpoint_damaged_inside_a_weight_is_refused_not_measured(tmp_path):
+    """torch.load does not check the CRC-32 that torch.save writes for each record: a flipped
+    bit inside a weight loaded, and the corrupted weights were measured as the model's."""
+    torch.manual_seed(0)
+    sd = nn.LSTM(4, 8).state_dict()
+    path = _save(sd, tmp_path / "m.pt")
+    _flip_a_weight_byte(path, sd["weight_hh_l0"])
+    with pytest.raises(
+        VanishlabError, match=r"m\.pt is not readable .*damaged: its record m/data/\d+ fails"
+    ):
+        read_checkpoint(path)
+    x = torch.randn(5, 2, 4)
+    inputs = _save(x, tmp_path / "x.pt")
+    _flip_a_weight_byte(inputs, x)
+    with pytest.raises(VanishlabError, match=r"inputs file .*x\.pt .*fails its CRC-32 check"):
+        load_tensor_file(inputs)
+
+
+def test_a_checkpoint_saved_without_crcs_is_read(tmp_path):
+    """torch.save writes a CRC of 0 when asked not to compute them: nothing to check."""
+    from torch.utils.serialization import config
+
+    sd = nn.GRU(3, 5).state_dict()
+    with config.patch({"save.compute_crc32": False}):
+        _save(sd, tmp_path / "m.pt")
+    ckpt = read_checkpoint(tmp_path / "m.pt")
+    assert all(torch.equal(ckpt.weights[k], v) for k, v in sd.items())

@@ -45,6 +45,7 @@ from ..core import global_rng, warning_filters
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
+from .archive import check_records
 from .state_dict import find_recurrent, find_state_dict, with_article
 
 __all__ = [
@@ -168,7 +169,7 @@ def _load(path: Path, what: str) -> Any:
         with warning_filters.ignoring(
             "Detected pickle protocol", ".*looks like a TorchScript archive"
         ):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = _unpickler_reason(err)
         if not _NEEDS_CODE.search(reason):
@@ -215,6 +216,8 @@ def _load(path: Path, what: str) -> Any:
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file ({why or _first_line(err)})"
         ) from None
+    check_records(path, what)
+    return obj
 
 
 _NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)

@@ -1,0 +1,51 @@
+"""The records of a ``torch.save`` zip archive, checked against the CRC-32 each was written with.
+
+``torch.load`` does not check them: a checkpoint (or inputs file) damaged inside a tensor's bytes
+loads, and :mod:`vanishlab.trained.checkpoint` refuses it by the record this names.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..errors import VanishlabError
+
+__all__ = ["bad_crc_record", "check_records"]
+
+
+def check_records(path: Path, what: str) -> None:
+    """Refuse (VanishlabError) the zip archive at ``path`` that :func:`bad_crc_record` finds
+    damaged; ``what`` names the file (``checkpoint``, ``inputs file``)."""
+    damaged = bad_crc_record(path)
+    if damaged is not None:
+        raise VanishlabError(
+            f"{what} {path} is not readable as a torch.save file (a zip archive that is damaged: "
+            f"its record {damaged} fails its CRC-32 check)"
+        )
+
+
+def bad_crc_record(path: Path) -> str | None:
+    """The first record of a zip checkpoint whose bytes fail their CRC-32, or None.
+
+    torch.load does not check the CRCs that torch.save writes: a checkpoint damaged inside a
+    tensor's bytes (a flipped bit on disk or in a copy) loaded, and its corrupted weights were
+    measured as the model's. A record whose CRC is 0 is not checked (torch.save writes 0 with
+    ``torch.utils.serialization.config.save.compute_crc32 = False``; an empty record's is 0).
+    """
+    if not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.CRC == 0:
+                    continue
+                try:
+                    with archive.open(info) as record:  # checks the CRC at the end
+                        while record.read(1 << 20):
+                            pass
+                except zipfile.BadZipFile:
+                    return info.filename
+    except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+        return None  # what torch read, zipfile cannot: torch's reading stands
+    return None
