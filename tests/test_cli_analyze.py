@@ -151,6 +151,12 @@ def test_gaussian_inputs_summarize_and_report(tmp_path):
     assert summary["lyapunov"].iloc[0] == pytest.approx(lyap, rel=1e-12)
     html = vl.render_report(out, tmp_path / "r.html", timestamp="2024-01-01T00:00:00Z")
     assert html.is_file() and html.stat().st_size > 1000
+    # The Reproduce block's command names this run directory as --out: its caption said to run
+    # it "into a new directory", with nothing saying which part to change, nor from where.
+    page = html.read_text(encoding="utf-8")
+    assert f"--out {out}" in page
+    assert "from the folder it was first run in" in page
+    assert "with --out naming a new directory: in this one it finds the measurement" in page
 
 
 def test_help_says_tanh_is_the_default():

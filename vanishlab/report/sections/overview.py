@@ -85,10 +85,12 @@ def overview_section(view: RunView) -> Section:
             Code(
                 "Reproduce",
                 "\n".join(commands),
-                "Run this command to measure the same cells again; finished cells are kept."
+                "Run this command from the folder it was first run in (its paths are as typed "
+                "there) to measure the same cells again; finished cells are kept."
                 if len(commands) == 1
                 else f"Run these {len(commands)} commands in order (each added cells with "
-                "--force) to measure the same cells again; finished cells are kept.",
+                "--force), from the folder they were first run in (their paths are as typed "
+                "there), to measure the same cells again; finished cells are kept.",
             )
         )
     return Section(

@@ -173,8 +173,9 @@ def model_section(view: RunView) -> Section:
             Code(
                 "Reproduce",
                 command_text(str(m["command"])),
-                "Run this command to measure the same model on the same inputs again (into a "
-                "new directory; in this one it finds the measurement and does nothing).",
+                "Run this command from the folder it was first run in (its paths are as "
+                "typed there) to measure the same model on the same inputs again, with --out "
+                "naming a new directory: in this one it finds the measurement and does nothing.",
             )
         )
     return Section(
