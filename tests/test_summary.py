@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,29 @@ def test_summary_parquet_is_cached_and_follows_the_cells(smoke, tmp_path, monkey
         table = pq.read_table(run / sm.SUMMARY)
         pq.write_table(table.replace_schema_metadata({sm.SUMMARY_META_KEY: meta}), run / sm.SUMMARY)
         pd.testing.assert_frame_equal(vl.summarize(run), again)
+
+
+def test_a_damaged_cache_is_computed_afresh_not_read(smoke, tmp_path):
+    """A number of summary.parquet changed under its fingerprint (a flipped bit on the disk:
+    the footer, which holds the fingerprint, is intact) was read as it was: the report then
+    showed a wrong rate. The cache's rows carry a checksum, as a shard's do."""
+    run = copy_run(smoke[0], tmp_path)
+    first = vl.summarize(run)
+    table = pq.read_table(run / sm.SUMMARY)
+    rates = table.column("rate").to_pylist()
+    rates[0] += 1.0
+    damaged = table.set_column(table.schema.get_field_index("rate"), "rate", [rates])
+    pq.write_table(damaged.replace_schema_metadata(table.schema.metadata), run / sm.SUMMARY)
+    pd.testing.assert_frame_equal(vl.summarize(run), first, check_exact=True)
+    # Flipped bits in the stored rates (their 8 bytes, which a page holds as they are) are
+    # refused (the pages' CRCs, the rows' checksum), and the rows computed afresh.
+    data = (run / sm.SUMMARY).read_bytes()
+    for rate in first["rate"].dropna():
+        exact = struct.pack("<d", rate)  # a high bit of the mantissa: 3 to 6 % off, finite
+        data = data.replace(exact, exact[:6] + bytes([exact[6] ^ 0x01, exact[7]]))
+    assert data != (run / sm.SUMMARY).read_bytes()
+    (run / sm.SUMMARY).write_bytes(data)
+    pd.testing.assert_frame_equal(vl.summarize(run), first, check_exact=True)
 
 
 def test_read_only_run_and_bad_directory(smoke, tmp_path):

@@ -15,7 +15,8 @@ digest of the code that computed it). Either way the row is the same.
 
 :func:`summarize` writes ``RUN_DIR/summary.parquet`` atomically (the store's temp file + rename)
 and reuses it while the run's cells and vanishlab's code are unchanged (a fingerprint of every
-shard's metadata and of the modules that compute the summary).
+shard's metadata and of the modules that compute the summary). Like a shard, it carries a CRC32
+of every page and a SHA-256 of its rows; a cache that fails either is computed afresh.
 """
 
 from __future__ import annotations
@@ -255,12 +256,15 @@ def _fingerprint(run_dir: Path) -> str:
 
 def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
     try:  # read by Python, into memory pyarrow owns (store.arrow_owned)
-        with pq.ParquetFile(store.arrow_owned(path.read_bytes())) as pf:
+        data = store.arrow_owned(path.read_bytes())
+        with pq.ParquetFile(data, page_checksum_verification=True) as pf:
             meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
             if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
                 return None
             table = pf.read().replace_schema_metadata(None)
-        if not table.schema.equals(_SCHEMA):
+        # A flipped bit in the rows (a number) is caught here, as a shard's is: the cache's
+        # own checksum of its rows (a file without one, or with another, is computed afresh).
+        if not table.schema.equals(_SCHEMA) or meta.get("digest") != store.content_digest(table):
             return None
     except (OSError, ValueError, pa.ArrowException, json.JSONDecodeError):
         return None  # missing, corrupt or foreign: compute afresh
@@ -304,10 +308,11 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     frame = compute_summary(run_dir)
     if cache:
         table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
-        meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint})
+        digest = store.content_digest(table)  # of the rows, checked by _read_cached
+        meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint, "digest": digest})
         table = table.replace_schema_metadata({SUMMARY_META_KEY: meta})
         with contextlib.suppress(OSError):  # read-only run directory: return it all the same
-            store.atomic_write(path, lambda f: pq.write_table(table, f))
+            store.atomic_write(path, lambda f: pq.write_table(table, f, write_page_checksum=True))
     return _with_steps(frame, manifest, run_dir)
 
 
