@@ -671,6 +671,29 @@ def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch
     assert leftovers == []  # nothing half-written is left behind
 
 
+def test_a_full_disk_reads_as_one_path_in_the_api(tmp_path, monkeypatch):
+    # vl.run_sweep into a full disk raised "[Errno 28] No space left on device:
+    # 'RUN/cells/<id>.parquet' -> None": the second path, cleared, was shown as None.
+    from vanishlab.sweep import files
+
+    def full(f) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "x.parquet"
+    with pytest.raises(OSError) as caught:
+        files.atomic_write(target, full)
+    assert str(caught.value) == f"[Errno 28] No space left on device: '{target}'"
+
+    def rename(src, dst) -> None:  # a rename that names both, the temp file first
+        raise OSError(errno.EIO, "Input/output error", str(src), None, str(dst))
+
+    monkeypatch.setattr(files.os, "replace", rename)
+    with pytest.raises(OSError) as caught:
+        files.atomic_write(target, lambda f: f.write(b"x"))
+    assert str(caught.value) == f"[Errno 5] Input/output error: '{target}'"
+    assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
+
+
 def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, monkeypatch):
     # In cells/ it broke the run ("not a valid vanishlab shard"); with --force, -o
     # RUN/manifest.json replaced the manifest with HTML. Symbolic links are resolved.

@@ -158,7 +158,8 @@ def atomic_write(path: Path, write: Any) -> None:
     """Write ``path`` by ``write(file)`` into a temp file beside it, fsync, rename, fsync dir.
 
     An ``OSError`` that names no file (a full disk, a quota: ``write`` and ``fsync`` say only
-    what went wrong) or names the temp file is raised naming ``path``, the file being written.
+    what went wrong) or names the temp file is raised naming ``path``, the file being written,
+    and no other (its text read "...: 'RUN/cells/<id>.parquet' -> None").
     """
     tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
     try:
@@ -175,7 +176,8 @@ def atomic_write(path: Path, write: Any) -> None:
         fsync_dir(path.parent)
     except OSError as err:
         if err.filename is None or err.filename in (tmp, str(tmp)):
-            err.filename, err.filename2 = str(path), None
+            err.filename = str(path)
+            del err.filename2  # (None would be shown as a second path: "-> None")
         raise
 
 
