@@ -694,6 +694,27 @@ def test_a_full_disk_reads_as_one_path_in_the_api(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
 
 
+def test_two_writers_of_one_file_at_once_each_write_it_whole(tmp_path):
+    # Two `vanishlab report` of one run each refresh its summary's cache (and may write one
+    # -o): both wrote ".<name>.tmp", so the second truncated the first's temp file and renamed
+    # it, and the first wrote on into the renamed file: the final name held a mixture
+    # ("BBBBAAAA"), and the first failed ("No such file or directory").
+    from vanishlab.sweep import files
+
+    target = tmp_path / "summary.parquet"
+
+    def first(f) -> None:  # the other writer runs in the middle of this one
+        f.write(b"A" * 4)
+        f.flush()
+        files.atomic_write(target, lambda g: g.write(b"B" * 8))
+        assert target.read_bytes() == b"B" * 8  # whole, at every instant
+        f.write(b"A" * 4)
+
+    files.atomic_write(target, first)
+    assert target.read_bytes() == b"A" * 8  # the last renamed, whole
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temp file left
+
+
 def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, monkeypatch):
     # In cells/ it broke the run ("not a valid vanishlab shard"); with --force, -o
     # RUN/manifest.json replaced the manifest with HTML. Symbolic links are resolved.

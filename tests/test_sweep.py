@@ -320,10 +320,11 @@ def test_resume_runs_only_missing_cells(tmp_path):
     shards = sorted((out / "cells").glob("*.parquet"))
     for path in shards[:3]:
         path.unlink()
-    (out / "cells" / f".{shards[3].name}.tmp").write_bytes(b"half a shard of a killed run")
+    (out / "cells" / f".{shards[3].name}.0a1b2c3d.tmp").write_bytes(b"half a shard of a kill")
+    (out / ".manifest.json.0a1b2c3d.tmp").write_bytes(b'{"format": "vanishlab-r')
     summary = vl.run_sweep(GRID, out, workers=1, progress=False)
     assert (summary.n_run, summary.n_skipped) == (3, 5)
-    assert not list((out / "cells").glob(".*.tmp"))  # stale temp files cleaned
+    assert not list(out.rglob(".*.tmp"))  # stale temp files cleaned
     pd.testing.assert_frame_equal(vl.load_results(out), reference, check_exact=True)
 
 

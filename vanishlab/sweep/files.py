@@ -2,7 +2,9 @@
 fsync, rename over the target (``os.replace``, atomic on POSIX and Windows), fsync the folder.
 
 A reader therefore sees the old file or the new one, never a part, whatever instant the writer
-was killed at (SIGKILL included). Temporary files are ``.<name>.tmp``; readers skip them.
+was killed at (SIGKILL included), and whatever another writer of the same file does at once
+(two reports of one run write its summary's cache; each writer has its own temporary file).
+Temporary files are ``.<name>.<random>.tmp``; readers skip them.
 """
 
 from __future__ import annotations
@@ -161,7 +163,11 @@ def atomic_write(path: Path, write: Any) -> None:
     what went wrong) or names the temp file is raised naming ``path``, the file being written,
     and no other (its text read "...: 'RUN/cells/<id>.parquet' -> None").
     """
-    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    # A name of its own: two writers of one file at once (two `vanishlab report` of a run,
+    # each refreshing its summary's cache, or writing one -o) shared ".<name>.tmp", so one
+    # truncated and wrote into the file the other was renaming: a reader saw a part, or a
+    # mixture, under the final name, and the other writer failed ("No such file").
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}{TMP_SUFFIX}")
     try:
         try:
             with open(tmp, "wb") as f:

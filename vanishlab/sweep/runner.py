@@ -417,6 +417,8 @@ def run_sweep(
         label = manifest["name"]
         for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
             stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
+        for stale in run_dir.glob(f".{store.MANIFEST}*{store.TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)  # killed mid-manifest (written under the lock only)
         check_shard_folders(run_dir, damaged=bool(plan.corrupt))  # before the manifest
         store.write_manifest(run_dir, manifest)
         moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
