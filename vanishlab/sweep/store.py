@@ -60,7 +60,16 @@ from .checksums import (
     summary_ok,
 )
 from .config import AXIS_TABLE, LATER_AXES
-from .files import CORRUPT, TMP_SUFFIX, as_id_set, as_path, atomic_write, fsync_dir, move_aside
+from .files import (
+    CORRUPT,
+    TMP_SUFFIX,
+    as_id_set,
+    as_path,
+    atomic_write,
+    fsync_dir,
+    line_text,
+    move_aside,
+)
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -228,6 +237,9 @@ class CorruptShardError(VanishlabError):
 
 
 def _foreign(path: Path, why: str) -> VanishlabError:
+    # One line, as every message: pyarrow's own text holds new lines ("Couldn't deserialize
+    # thrift: ...\nDeserializing page header failed.\n") and can quote a raw byte.
+    why = line_text(" ".join(why.split()))
     if _SHARD_NAME.match(path.name):
         return CorruptShardError(path, why)
     return VanishlabError(
