@@ -20,6 +20,22 @@ step and layer the states and the coefficients of its Jacobians and their tempor
 (H x 2H) state rows and of the h and c blocks (4 L B H^2 per lag, for an LSTM); G times the
 weights.
 
+A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
+same process, once the measurement's buffers are freed, and needs the larger of
+(:func:`training_bytes`, with Be = ``DEFAULT_EVAL_BATCH`` and Bt = ``TRAIN_BATCH`` sequences):
+
+- the held-out evaluation, PyTorch's forward pass without gradients over Be sequences: every
+  step's input projections of a layer (G H numbers), its outputs as a list and stacked (2 H),
+  and the layer below's outputs (H), (G + 3) T Be H s, and the inputs twice, 2 T Be I s;
+- a training step, whose autograd graph keeps per step and layer up to 4 G + 4 numbers of
+  Bt H (measured: 7.8 for an RNN, 16.4 for a GRU, 17.7 for an LSTM), (4 G + 4) T L Bt H s;
+
+plus the module's weights four times (parameters, gradients and Adam's two moments). Measured at
+T = 100-1000, H = 32-512, L = 1-4, the evaluation alone took up to 4.1, 3.2 and 6.5 T Be H s
+(RNN, LSTM, GRU): 1,000 held-out sequences outweigh the measurement's 8 by far (an RNN at
+T = 500, H = 128 trained for 2 steps peaked at 1.1 GiB, where the measurement alone was
+estimated at 35 MiB).
+
 The sum of these buffers, times ``ALLOCATOR_SLACK`` for the freed blocks the C allocator keeps
 for reuse rather than returning them (measured: the resident peak runs up to 1.3x the live
 buffers from one run to the next), is an upper estimate of the peak. It leaves out Python's and
@@ -35,15 +51,16 @@ from pathlib import Path
 from ..core.cells import GATE_BLOCKS
 from .config import CellConfig
 
-__all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes"]
+__all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes", "training_bytes"]
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
 
 
 def cell_bytes(config: CellConfig) -> int:
-    """Upper estimate of the memory, in bytes, the measurement of ``config`` needs at its peak."""
-    return measure_bytes(
+    """Upper estimate of the memory, in bytes, the measurement of ``config`` needs at its peak,
+    and its training when it has ``train_steps``."""
+    measured = measure_bytes(
         seq_len=config.seq_len,
         num_layers=config.num_layers,
         batch=config.batch,
@@ -52,6 +69,22 @@ def cell_bytes(config: CellConfig) -> int:
         dtype=config.dtype,
         model=config.model,
     )
+    return max(measured, training_bytes(config)) if config.train_steps > 0 else measured
+
+
+def training_bytes(config: CellConfig) -> int:
+    """Upper estimate of the memory, in bytes, that training ``config`` needs at its peak: its
+    held-out evaluation or a training step, whichever is larger (the module docstring)."""
+    from ..train.loop import DEFAULT_EVAL_BATCH  # both import torch: trained cells only
+    from .train_cell import TRAIN_BATCH
+
+    s = 8 if config.dtype == "float64" else 4
+    T, L, H, I = config.seq_len, config.num_layers, config.hidden_size, config.input_size
+    G = GATE_BLOCKS[config.model]
+    evaluation = (G + 3) * T * DEFAULT_EVAL_BATCH * H + 2 * T * DEFAULT_EVAL_BATCH * I
+    step = (4 * G + 4) * T * L * TRAIN_BATCH * H + 2 * T * TRAIN_BATCH * I
+    weights = 4 * G * L * (H * H + H * max(H, I))
+    return int((max(evaluation, step) + weights) * s * ALLOCATOR_SLACK)
 
 
 def measure_bytes(
