@@ -82,7 +82,10 @@ def _rnn_spectrum(
     n = L * H
     k = check_spectrum_args(k, discard, q0, dim=n, seq_len=T, what="num_layers * hidden_size")
     f64 = torch.float64
-    derivs = [d.to(f64) for d in states_and_derivatives(inp)[1]]
+    # In the module's dtype, each step's made float64 as it is used (as gated_lyapunov does): a
+    # float64 copy of them all took 2 T L B H float32 numbers more than the engine's forward
+    # states, beyond the sweep's memory estimate where H is small against T.
+    derivs = states_and_derivatives(inp)[1]
     w_hh = [w.to(f64) for w in inp.weights_hh]
     w_ih = [w.to(f64) for w in inp.weights_ih]
     if q0 is None:
@@ -98,7 +101,7 @@ def _rnn_spectrum(
             z = w_hh[l] @ q[:, l * H : (l + 1) * H]  # (B, H, k)
             if below is not None:
                 z = z + w_ih[l] @ below
-            z = derivs[l][t][:, :, None] * z
+            z = derivs[l][t].to(f64)[:, :, None] * z
             blocks.append(z)
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
