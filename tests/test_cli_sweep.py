@@ -955,6 +955,26 @@ def test_the_progress_bar_keeps_its_counts_in_a_narrow_terminal(
         assert width < progress.NARROW + 3 * (len(str(total)) - 2) and "…" not in last, last
 
 
+@pytest.mark.parametrize(("width", "total"), [(34, 96), (40, 96), (60, 96), (60, 96000)])
+def test_a_narrow_terminal_names_the_time_left(monkeypatch, width, total):
+    """A narrow row showed the counts and a bare time, "11/96 cells 1 failed 0:00:41", which
+    could as well be the time elapsed (the wide row's first time); it says "ETA" now."""
+    import re
+
+    import rich.progress
+    from _terminal import terminal
+
+    from vanishlab.sweep import progress
+
+    monkeypatch.setattr(rich.progress.Task, "time_remaining", property(lambda task: 41.0))
+    drawn = terminal(monkeypatch, width)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    with progress.Progress(True, "default", total, 10, 1) as bar:
+        bar.advance(1)
+    last = drawn().strip().splitlines()[-1].strip()
+    assert re.fullmatch(rf"11/{total} cells 1 failed ETA 0:00:41", last), last
+
+
 @pytest.mark.parametrize("width", [30, 40, 72, 76, 80, 100, 120])
 @pytest.mark.parametrize("name", ["gain_phase-smoke-activation=tanh-seq_len=50,200", "日本語" * 9])
 @pytest.mark.parametrize("elapsed", [59.0, 12 * 3600.0, 3 * 86400.0, 400 * 86400.0])

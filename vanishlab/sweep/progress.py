@@ -46,8 +46,8 @@ NAME_WIDTH = 24
 TIME_WIDTH = 9
 _COUNTS_WIDTH = 21  # "11/96 cells 1 failed "
 #: Terminals narrower than this (plus 3 columns a digit of the cell count beyond two) get the
-#: counts and the time left only, no name or bar: the width of a full row with a name of
-#: NAME_WIDTH, a bar of 4, counts of two digits and both times at their longest.
+#: counts and the time left ("ETA 0:00:41") only, no name or bar: the width of a full row with
+#: a name of NAME_WIDTH, a bar of 4, counts of two digits and both times at their longest.
 NARROW = NAME_WIDTH + 1 + 4 + 1 + _COUNTS_WIDTH + (TIME_WIDTH + 1) + len("ETA ") + TIME_WIDTH
 
 
@@ -123,8 +123,11 @@ class Progress:
         # the failures).
         extra = 3 * max(0, len(str(total)) - 2)
         if console.width < NARROW + extra:  # the counts first: a full row cut them off
-            fits = console.width >= _COUNTS_WIDTH + extra + TIME_WIDTH  # and the time left
-            columns: tuple[Any, ...] = (*counts, *([_clock(remaining=True)] if fits else []))
+            # and the time left, named: a bare "0:00:41" after the counts could as well be the
+            # time elapsed (the wide row's first time)
+            fits = console.width >= _COUNTS_WIDTH + extra + len("ETA ") + TIME_WIDTH
+            left = (TextColumn("ETA", table_column=whole), _clock(remaining=True))
+            columns: tuple[Any, ...] = (*counts, *(left if fits else ()))
         else:
             # The name is cut to NAME_WIDTH (one built from flags took the row and cut the
             # counts off, even at 100 columns); the bar takes what the rest leaves, up to 40.
