@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import VanishlabError
 from . import store
 from .config import CellConfig
-from .files import aside_folder
+from .files import CORRUPT, aside_folder
 from .inits import Init
 from .manifest import check_name
 from .memory import cell_bytes, format_bytes
@@ -196,7 +196,7 @@ def make_dir(run_dir: Path) -> None:
 #: The run's folders for shards, and what each holds (said when one cannot be written).
 _SHARD_FOLDERS = {
     store.CELLS: "where the run keeps its shards",
-    store.CORRUPT: "where the run moves damaged shards",
+    CORRUPT: "where the run moves damaged shards",
 }
 
 

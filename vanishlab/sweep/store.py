@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -60,16 +59,8 @@ from .checksums import (
     summary_ok,
 )
 from .config import AXIS_TABLE, LATER_AXES
-from .files import (
-    CORRUPT,
-    TMP_SUFFIX,
-    as_id_set,
-    as_path,
-    atomic_write,
-    fsync_dir,
-    line_text,
-    move_aside,
-)
+from .corrupt_shard import CorruptShardError, foreign
+from .files import TMP_SUFFIX, as_id_set, as_path, atomic_write, fsync_dir, move_aside
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -218,35 +209,6 @@ def _not_a_folder(cells: Path) -> VanishlabError:
     )
 
 
-_SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
-
-
-class CorruptShardError(VanishlabError):
-    """A shard of this run (named as one) whose bytes are damaged: never used. Running the
-    command that wrote the run again moves it aside (to ``RUN_DIR/corrupt/``: see
-    :func:`sound_metas`); a sweep or an analysis then measures its cell again."""
-
-    def __init__(self, path: Path, why: str) -> None:
-        self.path = path
-        super().__init__(
-            f"{path} is corrupt ({why}); run the command that wrote this run again (the same "
-            "vanishlab sweep or analyze, or its JacobianMonitor reopened): it moves the file "
-            f"aside to {path.parent.parent / CORRUPT}, and a sweep or analysis measures that "
-            "cell again"
-        )
-
-
-def _foreign(path: Path, why: str) -> VanishlabError:
-    # One line, as every message: pyarrow's own text holds new lines ("Couldn't deserialize
-    # thrift: ...\nDeserializing page header failed.\n") and can quote a raw byte.
-    why = line_text(" ".join(why.split()))
-    if _SHARD_NAME.match(path.name):
-        return CorruptShardError(path, why)
-    return VanishlabError(
-        f"{path} is not a valid vanishlab shard ({why}); move it out of the run directory"
-    )
-
-
 def _with_later(schema: pa.Schema) -> pa.Schema:
     """``schema`` with the config columns of :data:`LATER_AXES` it lacks, where a shard
     written before those axes existed would have them."""
@@ -268,33 +230,33 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     schema = pf.schema_arrow
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
-        raise _foreign(path, "no vanishlab.cell metadata")
+        raise foreign(path, "no vanishlab.cell metadata")
     if not any(_same_columns(_with_later(schema), full) for full in (SCHEMA, STEP_SCHEMA)):
-        raise _foreign(path, "its columns differ from a vanishlab shard's")
+        raise foreign(path, "its columns differ from a vanishlab shard's")
     try:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _foreign(path, "unreadable vanishlab.cell metadata") from None
+        raise foreign(path, "unreadable vanishlab.cell metadata") from None
     if not isinstance(meta, dict) or not meta_keys_ok(meta):
-        raise _foreign(path, "malformed vanishlab.cell metadata")
+        raise foreign(path, "malformed vanishlab.cell metadata")
     if meta.pop(META_DIGEST, None) not in (None, meta_digest(meta)):  # absent: an older shard
-        raise _foreign(path, "its metadata does not match its checksum")
+        raise foreign(path, "its metadata does not match its checksum")
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
-        raise _foreign(path, "malformed vanishlab.cell metadata")
+        raise foreign(path, "malformed vanishlab.cell metadata")
     if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
-        raise _foreign(path, f"it holds cell {meta['cell_id']!r}, not the one its name says")
+        raise foreign(path, f"it holds cell {meta['cell_id']!r}, not the one its name says")
     missing = set(CONFIG_COLUMNS) - set(meta["config"])
     if missing <= set(LATER_AXES):  # written before those axes existed: at their defaults
         meta["config"] = {**meta["config"], **{name: LATER_AXES[name] for name in missing}}
     if set(meta["config"]) != set(CONFIG_COLUMNS):
-        raise _foreign(path, "its config has other axes than this vanishlab's")
+        raise foreign(path, "its config has other axes than this vanishlab's")
     for a in AXIS_TABLE:  # a hand edit: the parquet column types would refuse it later
         if problem := a.misfit([meta["config"][a.name]]):
-            raise _foreign(path, f"its config's {problem}")
+            raise foreign(path, f"its config's {problem}")
     if meta["n_rows"] != pf.metadata.num_rows:
-        raise _foreign(path, "its row count does not match its metadata")
+        raise foreign(path, "its row count does not match its metadata")
     if "summary" in meta and not summary_ok(meta["summary"]):
-        raise _foreign(path, "its summary row does not match its checksum")
+        raise foreign(path, "its summary row does not match its checksum")
     return meta  # type: ignore[return-value]
 
 
@@ -318,18 +280,18 @@ def _open(path: Path) -> Iterator[pq.ParquetFile]:
     """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
     on leaving."""
     if path.suffix != SHARD_SUFFIX or not path.is_file():
-        raise _foreign(path, "unexpected file")
+        raise foreign(path, "unexpected file")
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except PermissionError:  # not damaged: never moved aside nor re-measured
         raise VanishlabError(f"permission denied: {path} (left as it is)") from None
     except OSError as err:
-        raise _foreign(path, f"unreadable: {err}") from None
+        raise foreign(path, f"unreadable: {err}") from None
     try:
         pf = pq.ParquetFile(arrow_owned(data), page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise _foreign(path, f"corrupt parquet: {err}") from None
+        raise foreign(path, f"corrupt parquet: {err}") from None
     with pf:
         yield pf
 
@@ -339,10 +301,10 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     try:
         table = pf.read().replace_schema_metadata(None)
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise _foreign(path, f"corrupt parquet: {err}") from None
+        raise foreign(path, f"corrupt parquet: {err}") from None
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
-        raise _foreign(path, "its rows do not match their checksum")
+        raise foreign(path, "its rows do not match their checksum")
     full = STEP_SCHEMA if "step" in table.column_names else SCHEMA
     for name in full.names:  # columns of axes added after the shard was written
         if name not in table.column_names and name in LATER_AXES:
