@@ -145,13 +145,13 @@ def test_a_reduced_float32_matmul_precision_is_set_aside_for_the_call(precision,
     scripts often make: the engine's products ran in it. Every measurement now runs its
     products in full float32, and the caller's setting is back afterwards, also when threads
     measure at once (the last to leave restores it) and when a measurement fails."""
-    from vanishlab.core import engine, lyapunov
+    from vanishlab.core import engine, forward, lyapunov
 
-    seen: list[str] = []
+    seen: list[bool] = []
     real = engine.states_and_derivatives
 
     def spy(inp):
-        seen.append(torch.get_float32_matmul_precision())
+        seen.append(forward._full(forward._matmul_precision()))  # what the kernels read
         time.sleep(0.05)  # overlapping threads
         return real(inp)
 
@@ -175,7 +175,30 @@ def test_a_reduced_float32_matmul_precision_is_set_aside_for_the_call(precision,
         assert torch.get_float32_matmul_precision() == precision
     finally:
         torch.set_float32_matmul_precision(before)
-    assert seen == ["highest"] * 6
+    assert seen == [True] * 6
+
+
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cuda.matmul, "fp32_precision"), reason="PyTorch < 2.9"
+)
+def test_pytorchs_per_backend_matmul_precision_is_set_aside_too() -> None:
+    """PyTorch 2.9+ sets the products' precision per backend, as its notes now advise
+    (torch.backends.cuda.matmul.fp32_precision = "tf32", torch.backends.mkldnn.matmul...
+    = "bf16"). torch.get_float32_matmul_precision, which measurements read to save the
+    caller's setting, then raised ("mix of the legacy and new APIs"): every vl.jacobian_norms
+    and vl.lyapunov_spectrum failed with that RuntimeError."""
+    torch.manual_seed(3)
+    rnn, x = nn.RNN(64, 64, 2), torch.randn(20, 4, 64)  # products in bf16 on a CPU that has it
+    norms, exponents = vl.jacobian_norms(rnn, x), vl.lyapunov_spectrum(rnn, x)
+    cuda, mkldnn = torch.backends.cuda.matmul, torch.backends.mkldnn.matmul
+    before = cuda.fp32_precision, mkldnn.fp32_precision
+    try:
+        cuda.fp32_precision, mkldnn.fp32_precision = "tf32", "bf16"
+        assert vl.jacobian_norms(rnn, x).equals(norms)  # in full float32
+        assert torch.equal(vl.lyapunov_spectrum(rnn, x), exponents)
+        assert (cuda.fp32_precision, mkldnn.fp32_precision) == ("tf32", "bf16")  # restored
+    finally:
+        cuda.fp32_precision, mkldnn.fp32_precision = before
 
 
 MODULES = [nn.RNN, nn.LSTM, nn.GRU]

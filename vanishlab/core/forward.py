@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -94,32 +95,68 @@ def recurrence_kernel() -> Iterator[None]:
         yield
 
 
+#: PyTorch 2.9+'s float32 precision of matrix products per backend (cuBLAS', oneDNN's), which
+#: its kernels read; empty in an older PyTorch, which has only the process-wide
+#: ``torch.get/set_float32_matmul_precision``. Where these exist that getter cannot be used: once
+#: a caller has set one of them (``torch.backends.cuda.matmul.fp32_precision = "tf32"``, as
+#: PyTorch's notes advise) it raises ("mix of the legacy and new APIs").
+_PER_BACKEND: tuple[Any, ...] = tuple(
+    getattr(backend, "matmul", None) for backend in (torch.backends.cuda, torch.backends.mkldnn)
+)
+if not all(hasattr(matmul, "fp32_precision") for matmul in _PER_BACKEND):
+    _PER_BACKEND = ()
+#: Full float32 products, as :func:`_matmul_precision` reads.
+_FULL = ("ieee",) * len(_PER_BACKEND) if _PER_BACKEND else ("highest",)
+
+
+def _matmul_precision() -> tuple[str, ...]:
+    """The float32 matmul precision in force: per backend, or PyTorch's one setting."""
+    if _PER_BACKEND:
+        return tuple(matmul.fp32_precision for matmul in _PER_BACKEND)
+    return (torch.get_float32_matmul_precision(),)
+
+
+def _set_matmul_precision(precision: tuple[str, ...]) -> None:
+    if _PER_BACKEND:
+        for matmul, value in zip(_PER_BACKEND, precision, strict=True):
+            matmul.fp32_precision = value
+    else:
+        (value,) = precision
+        torch.set_float32_matmul_precision(value)
+
+
+def _full(precision: tuple[str, ...]) -> bool:
+    # "none": the backend's default (its parents' setting is read through), full float32
+    return all(value in ("highest", "ieee", "none") for value in precision)
+
+
 class _FullFloat32Products:
-    """float32 matrix products in full float32 (``torch.set_float32_matmul_precision``
-    "highest") while any thread measures: that setting is the process's, so the first
-    measurement to enter saves the caller's and the last to leave restores it (a count under a
-    lock: measurements in threads never serialise, and none restores it under another)."""
+    """float32 matrix products in full float32 (:data:`_FULL`) while any thread measures: that
+    setting is the process's, so the first measurement to enter saves the caller's and the last
+    to leave restores it (a count under a lock: measurements in threads never serialise, and
+    none restores it under another)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inside = 0
-        self._saved = "highest"
+        self._saved: tuple[str, ...] = ()
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
         with self._lock:
             if self._inside == 0:
-                self._saved = torch.get_float32_matmul_precision()
-                if self._saved != "highest":
-                    torch.set_float32_matmul_precision("highest")
+                saved = _matmul_precision()
+                self._saved = () if _full(saved) else saved
+                if self._saved:
+                    _set_matmul_precision(_FULL)
             self._inside += 1
         try:
             yield
         finally:
             with self._lock:
                 self._inside -= 1
-                if self._inside == 0 and self._saved != "highest":
-                    torch.set_float32_matmul_precision(self._saved)
+                if self._inside == 0 and self._saved:
+                    _set_matmul_precision(self._saved)
 
 
 _full_float32_products = _FullFloat32Products()
@@ -136,8 +173,10 @@ def own_precision(x: object) -> Iterator[None]:
       must have the same dtype", a GRU was measured 1e-2 off in log10, unflagged.
     - float32 matrix products run in full float32: a caller's
       ``torch.set_float32_matmul_precision("high")`` (TF32 on a CUDA GPU, ~1e-3 relative
-      error per product) or ``"medium"`` (bfloat16 products in oneDNN on a CPU that has them)
-      is set aside for the call (see :class:`_FullFloat32Products`).
+      error per product) or ``"medium"`` (bfloat16 products in oneDNN on a CPU that has them),
+      or the same set per backend (PyTorch 2.9+'s ``torch.backends.cuda.matmul.fp32_precision``
+      and ``torch.backends.mkldnn.matmul.fp32_precision``), is set aside for the call (see
+      :class:`_FullFloat32Products`).
 
     The caller's settings are in force again on exit."""
     kinds = dict.fromkeys(["cpu", x.device.type if isinstance(x, torch.Tensor) else "cpu"])
