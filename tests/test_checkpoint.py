@@ -467,3 +467,19 @@ def test_a_checkpoint_saved_without_crcs_is_read(tmp_path):
         _save(sd, tmp_path / "m.pt")
     ckpt = read_checkpoint(tmp_path / "m.pt")
     assert all(torch.equal(ckpt.weights[k], v) for k, v in sd.items())
+
+
+def test_a_damaged_record_header_is_not_called_a_crc_failure(tmp_path):
+    """A record's local header that no longer matches the archive's directory (a flipped bit
+    in the name it repeats) is refused as a damaged header: the message said the record
+    "fails its CRC-32 check", where its bytes, which torch.load reads, were intact."""
+    sd = nn.LSTM(4, 8).state_dict()
+    path = _save(sd, tmp_path / "m.pt")
+    data = bytearray(path.read_bytes())
+    where = data.find(b"m/data/1") + len("m/data/")  # the local header's copy comes first
+    data[where] ^= 0x02  # '1' -> '3'
+    path.write_bytes(bytes(data))
+    loaded = torch.load(path, weights_only=True)
+    assert all(torch.equal(loaded[k], v) for k, v in sd.items())  # the bytes are intact
+    with pytest.raises(VanishlabError, match=r"its record m/data/1 has a damaged header\)$"):
+        read_checkpoint(path)

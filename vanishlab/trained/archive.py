@@ -19,14 +19,17 @@ def check_records(path: Path, what: str) -> None:
     damaged; ``what`` names the file (``checkpoint``, ``inputs file``)."""
     damaged = bad_crc_record(path)
     if damaged is not None:
+        record, why = damaged
         raise VanishlabError(
             f"{what} {path} is not readable as a torch.save file (a zip archive that is damaged: "
-            f"its record {damaged} fails its CRC-32 check)"
+            f"its record {record} {why})"
         )
 
 
-def bad_crc_record(path: Path) -> str | None:
-    """The first record of a zip checkpoint whose bytes fail their CRC-32, or None.
+def bad_crc_record(path: Path) -> tuple[str, str] | None:
+    """The first record of a zip checkpoint that is damaged, and how, or None: its bytes fail
+    their CRC-32 ("fails its CRC-32 check"), or its local header does not match the archive's
+    directory ("has a damaged header": zipfile reads the record by that header).
 
     torch.load does not check the CRCs that torch.save writes: a checkpoint damaged inside a
     tensor's bytes (a flipped bit on disk or in a copy) loaded, and its corrupted weights were
@@ -41,11 +44,15 @@ def bad_crc_record(path: Path) -> str | None:
                 if info.CRC == 0:
                     continue
                 try:
-                    with archive.open(info) as record:  # checks the CRC at the end
+                    record = archive.open(info)
+                except zipfile.BadZipFile:  # its local header: another name, no signature
+                    return info.filename, "has a damaged header"
+                try:
+                    with record:  # checks the CRC at the end
                         while record.read(1 << 20):
                             pass
                 except zipfile.BadZipFile:
-                    return info.filename
+                    return info.filename, "fails its CRC-32 check"
     except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
         return None  # what torch read, zipfile cannot: torch's reading stands
     return None
