@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import math
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -199,6 +201,52 @@ def test_pytorchs_per_backend_matmul_precision_is_set_aside_too() -> None:
         assert (cuda.fp32_precision, mkldnn.fp32_precision) == ("tf32", "bf16")  # restored
     finally:
         cuda.fp32_precision, mkldnn.fp32_precision = before
+
+
+_NEW_PRECISION_API = """
+import torch
+from torch import nn
+import vanishlab as vl
+from vanishlab.core.forward import recurrence_kernel
+cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+x = torch.randn(6, 2, 3)
+if sys.argv[1] == "global":
+    torch.backends.fp32_precision = "tf32"
+else:
+    cudnn.rnn.fp32_precision = "ieee"  # more precision, asked for the new way
+before = (cudnn.rnn.fp32_precision, matmul.fp32_precision, cudnn.enabled)
+for kind in (nn.LSTM, nn.GRU, nn.RNN):
+    vl.jacobian_norms(kind(3, 5), x)
+    vl.lyapunov_spectrum(kind(3, 5), x)
+with recurrence_kernel():
+    assert (cudnn.rnn.fp32_precision, cudnn.enabled) == ("ieee", True)
+assert (cudnn.rnn.fp32_precision, matmul.fp32_precision, cudnn.enabled) == before
+if sys.argv[1] == "global":  # still following the process-wide setting, not pinned to it
+    torch.backends.fp32_precision = "ieee"
+    assert (cudnn.rnn.fp32_precision, matmul.fp32_precision) == ("ieee", "ieee")
+print("ok")
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(getattr(torch.backends.cudnn, "rnn", None), "fp32_precision"),
+    reason="PyTorch before 2.9 has no per-backend precision",
+)
+@pytest.mark.parametrize("how", ["global", "cudnn.rnn"])
+def test_precision_set_the_new_way_neither_breaks_nor_leaks_into_a_measurement(how):
+    """PyTorch 2.9+'s per-backend precision (torch.backends.fp32_precision = "tf32", or
+    cudnn.rnn.fp32_precision = "ieee"): the recurrence kernel's legacy cudnn.flags raised on
+    exit ("a mix of the legacy and new APIs"), so every LSTM and GRU measurement failed, on a
+    CPU too. The kernel now runs with cuDNN's RNN precision "ieee", and every setting reads
+    as before afterwards, still following its parent where it did. (A fresh process: these
+    settings are the process's.)"""
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + _NEW_PRECISION_API, how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
 MODULES = [nn.RNN, nn.LSTM, nn.GRU]

@@ -66,6 +66,10 @@ def flush_digitless(d: torch.Tensor) -> torch.Tensor:
 
 #: Held by a thread inside :func:`recurrence_kernel`, whose settings are the process's.
 _KERNEL_SETTINGS = threading.Lock()
+#: PyTorch 2.9+'s precision setting of cuDNN's RNN kernels (None in an older PyTorch).
+_CUDNN_RNN: Any = getattr(torch.backends.cudnn, "rnn", None)
+if not hasattr(_CUDNN_RNN, "fp32_precision"):
+    _CUDNN_RNN = None
 
 
 @contextlib.contextmanager
@@ -82,17 +86,26 @@ def recurrence_kernel() -> Iterator[None]:
     :mod:`.warning_filters`, which vanishlab's other filtered stretches hold too) is taken
     first."""
     cudnn = torch.backends.cudnn
-    with (
-        warning_filters.ignoring(".*single contiguous chunk of memory.*"),
-        _KERNEL_SETTINGS,
-        cudnn.flags(
-            enabled=True,
-            benchmark=cudnn.benchmark,
-            deterministic=cudnn.deterministic,
-            allow_tf32=False,
-        ),
-    ):
-        yield
+    with warning_filters.ignoring(".*single contiguous chunk of memory.*"), _KERNEL_SETTINGS:
+        if _CUDNN_RNN is None:  # PyTorch before 2.9: the legacy flags
+            with cudnn.flags(
+                enabled=True,
+                benchmark=cudnn.benchmark,
+                deterministic=cudnn.deterministic,
+                allow_tf32=False,
+            ):
+                yield
+            return
+        # PyTorch 2.9+: cuDNN's RNN reads its own precision, and cudnn.flags (which sets the
+        # legacy allow_tf32) raised on exit once a caller had used the new API
+        # (torch.backends.fp32_precision = "tf32", or cudnn.rnn's own "ieee": "a mix of the
+        # legacy and new APIs"), failing every LSTM and GRU measurement, on a CPU too.
+        enabled, precision = cudnn.enabled, _own(_CUDNN_RNN, cudnn)
+        try:
+            cudnn.enabled, _CUDNN_RNN.fp32_precision = True, "ieee"
+            yield
+        finally:
+            cudnn.enabled, _CUDNN_RNN.fp32_precision = enabled, precision
 
 
 #: PyTorch 2.9+'s float32 precision of matrix products per backend (cuBLAS', oneDNN's), which
@@ -105,14 +118,31 @@ _PER_BACKEND: tuple[Any, ...] = tuple(
 )
 if not all(hasattr(matmul, "fp32_precision") for matmul in _PER_BACKEND):
     _PER_BACKEND = ()
+#: The setting each of :data:`_PER_BACKEND` reads through while its own is "none".
+_PARENTS: tuple[Any, ...] = (torch.backends, torch.backends.mkldnn) if _PER_BACKEND else ()
 #: Full float32 products, as :func:`_matmul_precision` reads.
 _FULL = ("ieee",) * len(_PER_BACKEND) if _PER_BACKEND else ("highest",)
+
+
+def _own(setting: Any, parent: Any) -> str:
+    """The value to restore ``setting`` (a PyTorch 2.9+ ``fp32_precision``) to: "none" while
+    it reads as its ``parent`` does, so that it follows the parent again afterwards (it reads
+    through an unset value: restoring what it read would pin it)."""
+    value = setting.fp32_precision
+    return "none" if value == getattr(parent, "fp32_precision", None) else value
 
 
 def _matmul_precision() -> tuple[str, ...]:
     """The float32 matmul precision in force: per backend, or PyTorch's one setting."""
     if _PER_BACKEND:
         return tuple(matmul.fp32_precision for matmul in _PER_BACKEND)
+    return (torch.get_float32_matmul_precision(),)
+
+
+def _saved_matmul_precision() -> tuple[str, ...]:
+    """What :func:`_set_matmul_precision` restores: per backend its own setting (:func:`_own`)."""
+    if _PER_BACKEND:
+        return tuple(_own(m, p) for m, p in zip(_PER_BACKEND, _PARENTS, strict=True))
     return (torch.get_float32_matmul_precision(),)
 
 
@@ -145,8 +175,7 @@ class _FullFloat32Products:
     def __call__(self) -> Iterator[None]:
         with self._lock:
             if self._inside == 0:
-                saved = _matmul_precision()
-                self._saved = () if _full(saved) else saved
+                self._saved = () if _full(_matmul_precision()) else _saved_matmul_precision()
                 if self._saved:
                     _set_matmul_precision(_FULL)
             self._inside += 1
