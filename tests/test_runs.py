@@ -715,6 +715,18 @@ def test_two_writers_of_one_file_at_once_each_write_it_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temp file left
 
 
+@pytest.mark.parametrize("name", ["r" * 240 + ".html", "é" * 125 + ".html"])
+def test_a_file_name_that_fits_is_written_whatever_its_temp_files_name(tmp_path, name):
+    # The temp file's own random part (".<name>.<8 hex>.tmp") made names of 242-255 bytes,
+    # which fit a file system, fail as "File name too long" naming the target: the name is
+    # now cut in the temp file's (a cut multi-byte character stays the same bytes).
+    from vanishlab.sweep import files
+
+    target = tmp_path / name
+    files.atomic_write(target, lambda f: f.write(b"x"))
+    assert target.read_bytes() == b"x" and [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, monkeypatch):
     # In cells/ it broke the run ("not a valid vanishlab shard"); with --force, -o
     # RUN/manifest.json replaced the manifest with HTML. Symbolic links are resolved.

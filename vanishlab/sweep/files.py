@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 TMP_SUFFIX = ".tmp"
+NAME_BYTES = 255  # the longest file name most file systems take (NAME_MAX)
 CORRUPT = "corrupt"
 """The folder of a run directory that damaged shards are moved aside to."""
 
@@ -167,10 +168,13 @@ def atomic_write(path: Path, write: Any) -> None:
     # each refreshing its summary's cache, or writing one -o) shared ".<name>.tmp", so one
     # truncated and wrote into the file the other was renaming: a reader saw a part, or a
     # mixture, under the final name, and the other writer failed ("No such file").
-    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+    # The name cut to fit a file name's 255 bytes with the 14 added (a target of up to 255
+    # bytes must not fail as "File name too long"); "xb": never another writer's file.
+    stem = os.fsdecode(os.fsencode(path.name)[: NAME_BYTES - 14])
+    tmp = path.with_name(f".{stem}.{os.urandom(4).hex()}{TMP_SUFFIX}")
     try:
         try:
-            with open(tmp, "wb") as f:
+            with open(tmp, "xb") as f:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
