@@ -909,6 +909,7 @@ print((rss("VmHWM") - base) * 1024)
 """
 
 
+@pytest.mark.slow  # 10 s: make test's time (the slow tier runs in CI)
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
 def test_the_memory_estimate_bounds_a_whole_cell_where_the_states_dominate():
     """A cell is measured, then summarised: its Lyapunov exponent made a float64 copy of every
