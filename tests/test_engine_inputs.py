@@ -232,7 +232,7 @@ print("ok")
     not hasattr(getattr(torch.backends.cudnn, "rnn", None), "fp32_precision"),
     reason="PyTorch before 2.9 has no per-backend precision",
 )
-@pytest.mark.parametrize("how", ["global", "cudnn.rnn"])
+@pytest.mark.parametrize("how", ["global", pytest.param("cudnn.rnn", marks=pytest.mark.slow)])
 def test_precision_set_the_new_way_neither_breaks_nor_leaks_into_a_measurement(how):
     """PyTorch 2.9+'s per-backend precision (torch.backends.fp32_precision = "tf32", or
     cudnn.rnn.fp32_precision = "ieee"): the recurrence kernel's legacy cudnn.flags raised on

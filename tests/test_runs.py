@@ -876,7 +876,8 @@ print((rss("VmHWM") - base) * 1024)
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
-@pytest.mark.parametrize("model", ["rnn", pytest.param("gru", marks=pytest.mark.slow)])
+@pytest.mark.slow  # 6-9 s each: make test's time (the slow tier runs in CI)
+@pytest.mark.parametrize("model", ["rnn", "gru"])
 def test_the_memory_estimate_of_a_trained_cell_bounds_its_training(model):
     """A trained cell's training evaluates 1,000 held-out sequences and back-propagates 64
     through time; the estimate counted the measurement's 8 sequences alone (about 1 MiB here,
