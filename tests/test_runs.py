@@ -837,10 +837,10 @@ print((rss("VmHWM") - base) * 1024)
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
 @pytest.mark.parametrize(
     "model",
-    [  # an LSTM holds the most (make test's time: the others in the slow tier)
+    [  # make test's time: all three in the slow tier (which CI runs)
         pytest.param("rnn", marks=pytest.mark.slow),
         pytest.param("gru", marks=pytest.mark.slow),
-        "lstm",
+        pytest.param("lstm", marks=pytest.mark.slow),
     ],
 )
 def test_the_memory_estimate_bounds_the_measured_peak(model):
@@ -1354,6 +1354,7 @@ def test_cli_answers_without_importing_heavy_modules(args):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow  # a fresh interpreter, 4 s: make test's time (the slow tier runs in CI)
 def test_a_report_of_a_sweep_does_not_import_torch(run_dir, tmp_path):
     """A report reads stored rows: torch (~1 s to import, a tenth of a 1,000-cell report) is
     imported only when a summary row must be computed. It came in through the summary's
