@@ -815,22 +815,40 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
     assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices
 
 
-_PEAK = """
+_PEAK_PROLOGUE = """
 import sys, torch
 from torch import nn
 import vanishlab as vl
+from vanishlab.sweep.measure import run_cell
 torch.set_num_threads(1)
 def rss(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
+def report_peak(warm, measure):
+    warm()  # the allocator, the kernels
+    open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current size
+    base = rss("VmRSS")
+    measure()
+    print((rss("VmHWM") - base) * 1024)
+"""
+
+
+def _measured_peak(script: str, *args: str) -> int:
+    """The resident peak, in bytes beyond a warm process, of ``script``'s ``report_peak``
+    (:data:`_PEAK_PROLOGUE`), run in a fresh interpreter."""
+    command = [sys.executable, "-c", _PEAK_PROLOGUE + script, *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1])
+
+
+_PEAK = """
 kind = sys.argv[1]
 module = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](16, 256)
 x = torch.randn(50, 8, 16)
 sources = ("state", "input", "state_h", "state_c") if kind == "lstm" else ("state", "input")
-vl.jacobian_log_norms(module, x[:4], sources=sources)  # warm: allocator, kernels
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current size
-base = rss("VmRSS")
-vl.jacobian_log_norms(module, x, sources=sources)
-print((rss("VmHWM") - base) * 1024)
+report_peak(
+    lambda: vl.jacobian_log_norms(module, x[:4], sources=sources),
+    lambda: vl.jacobian_log_norms(module, x, sources=sources),
+)
 """
 
 
@@ -846,10 +864,7 @@ print((rss("VmHWM") - base) * 1024)
 def test_the_memory_estimate_bounds_the_measured_peak(model):
     """The estimate that refuses cells up front is an upper bound for every model (an LSTM
     holds four times an RNN's spectral queues; the RNN formula was under an LSTM's peak by 2.8x)."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, model], capture_output=True, text=True, check=True
-    )
-    peak = int(done.stdout.split()[-1])
+    peak = _measured_peak(_PEAK, model)
     cfg = vl.CellConfig(
         model=model, hidden_size=256, input_size=16, seq_len=50, batch=8,
         **({"activation": None, "init": "default"} if model != "rnn" else {}),
@@ -858,20 +873,13 @@ def test_the_memory_estimate_bounds_the_measured_peak(model):
 
 
 _TRAINED_PEAK = """
-import sys, torch
-import vanishlab as vl
-from vanishlab.sweep.measure import run_cell
-torch.set_num_threads(1)
-def rss(field):
-    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
 kind = sys.argv[1]
 settings = dict(model=kind, input_size=2, task="adding", train_steps=1, input_std=0.41)
 settings.update({"activation": None, "init": "default"} if kind != "rnn" else {})
-run_cell(vl.CellConfig(seq_len=5, hidden_size=8, **settings))  # warm: allocator, kernels
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current size
-base = rss("VmRSS")
-run_cell(vl.CellConfig(seq_len=60, hidden_size=64, **settings))
-print((rss("VmHWM") - base) * 1024)
+report_peak(
+    lambda: run_cell(vl.CellConfig(seq_len=5, hidden_size=8, **settings)),
+    lambda: run_cell(vl.CellConfig(seq_len=60, hidden_size=64, **settings)),
+)
 """
 
 
@@ -883,10 +891,7 @@ def test_the_memory_estimate_of_a_trained_cell_bounds_its_training(model):
     through time; the estimate counted the measurement's 8 sequences alone (about 1 MiB here,
     where the cell peaked at some 60 MiB: an RNN at T = 500, H = 128 took 1.1 GiB against
     35 MiB estimated), so a trainability sweep too large for the machine was not refused."""
-    done = subprocess.run(
-        [sys.executable, "-c", _TRAINED_PEAK, model], capture_output=True, text=True, check=True
-    )
-    peak = int(done.stdout.split()[-1])
+    peak = _measured_peak(_TRAINED_PEAK, model)
     cfg = vl.CellConfig(
         model=model, input_size=2, task="adding", train_steps=1, input_std=0.41,
         seq_len=60, hidden_size=64,
@@ -896,17 +901,10 @@ def test_the_memory_estimate_of_a_trained_cell_bounds_its_training(model):
 
 
 _CELL_PEAK = """
-import torch
-import vanishlab as vl
-from vanishlab.sweep.measure import run_cell
-torch.set_num_threads(1)
-def rss(field):
-    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
-run_cell(vl.CellConfig(seq_len=5, hidden_size=8))  # warm: allocator, kernels
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current size
-base = rss("VmRSS")
-run_cell(vl.CellConfig(seq_len=1200, hidden_size=16, num_layers=4, batch=64))
-print((rss("VmHWM") - base) * 1024)
+report_peak(
+    lambda: run_cell(vl.CellConfig(seq_len=5, hidden_size=8)),
+    lambda: run_cell(vl.CellConfig(seq_len=1200, hidden_size=16, num_layers=4, batch=64)),
+)
 """
 
 
@@ -917,10 +915,7 @@ def test_the_memory_estimate_bounds_a_whole_cell_where_the_states_dominate():
     step's derivatives at once, 2 T L B H float32 numbers beyond the engine's forward states, so
     a long cell of a narrow network (T = 1200, H = 16, 4 layers, B = 64) peaked above its
     estimate (0.81x at T = 1500); each step's are made float64 as they are used now."""
-    done = subprocess.run(
-        [sys.executable, "-c", _CELL_PEAK], capture_output=True, text=True, check=True
-    )
-    peak = int(done.stdout.split()[-1])
+    peak = _measured_peak(_CELL_PEAK)
     cfg = vl.CellConfig(seq_len=1200, hidden_size=16, num_layers=4, batch=64)
     assert peak <= cell_bytes(cfg), (peak, cell_bytes(cfg))
 
