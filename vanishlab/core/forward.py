@@ -141,9 +141,9 @@ def _matmul_precision() -> tuple[str, ...]:
 
 def _saved_matmul_precision() -> tuple[str, ...]:
     """What :func:`_set_matmul_precision` restores: per backend its own setting (:func:`_own`)."""
-    if _PER_BACKEND:
-        return tuple(_own(m, p) for m, p in zip(_PER_BACKEND, _PARENTS, strict=True))
-    return (torch.get_float32_matmul_precision(),)
+    if not _PER_BACKEND:
+        return _matmul_precision()
+    return tuple(_own(m, p) for m, p in zip(_PER_BACKEND, _PARENTS, strict=True))
 
 
 def _set_matmul_precision(precision: tuple[str, ...]) -> None:
