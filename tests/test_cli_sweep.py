@@ -263,12 +263,16 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("filename", sorted(BROKEN))
-def test_broken_experiment_module(run_dir, tmp_path, filename):
+def test_broken_experiment_module(run_dir, tmp_path, filename, monkeypatch):
     source, message = BROKEN[filename]
     module = tmp_path / filename
     module.write_text(source)
     before = _snapshot(run_dir)
-    result = runner.invoke(app, ["sweep", str(module), "--smoke", "--out", str(run_dir)])
+    args = ["sweep", str(module), "--smoke", "--out", str(run_dir)]
+    # The command line a module sees is the sweep's, as from a shell, not pytest's own (a bare
+    # `pytest`, or a pytest-xdist worker, would give argparse nothing to refuse).
+    monkeypatch.setattr(sys, "argv", ["vanishlab", *args])
+    result = runner.invoke(app, args)
     _one_error_line(result, message)
     assert _snapshot(run_dir) == before
 
