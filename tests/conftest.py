@@ -42,6 +42,16 @@ def report_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
 
 
 @pytest.fixture(scope="session")
+def full_report(report_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of ``report_run("full")``, rendered once per session with the timestamp
+    2024-01-01T00:00:00Z. Treat it as read-only."""
+    import vanishlab as vl
+
+    out = tmp_path_factory.mktemp("full-report") / "full.html"
+    return vl.render_report(report_run("full"), out, timestamp="2024-01-01T00:00:00Z")
+
+
+@pytest.fixture(scope="session")
 def smoke_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run directory of the quick default grid's smoke variant (8 tiny cells),
     made by :func:`vanishlab.run_sweep` once per session. Treat it as read-only."""

@@ -42,11 +42,9 @@ def figures(report) -> list:
 
 
 @pytest.fixture(scope="module")
-def full(report_run, tmp_path_factory) -> tuple[object, str, Path]:
-    """The full run: its report data, its HTML text and the file's path."""
-    run = report_run("full")
-    path = vl.render_report(run, tmp_path_factory.mktemp("html") / "full.html", timestamp=STAMP)
-    return report_of(run), path.read_text(encoding="utf-8"), path
+def full(report_run, full_report) -> tuple[object, str, Path]:
+    """The full run: its report data, its HTML text and the file's path (timestamp STAMP)."""
+    return report_of(report_run("full")), full_report.read_text(encoding="utf-8"), full_report
 
 
 # --------------------------------------------------------------------------- page data
