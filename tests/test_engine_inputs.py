@@ -90,6 +90,9 @@ def test_bad_inputs(x: object, h0: object, error: type, message: str) -> None:
     [
         ({"norms": ("fro", "nuclear")}, r"norms must be a non-empty subset of \('fro', 'spec'\)"),
         ({"sources": ()}, "sources must be a non-empty subset"),
+        # One name is echoed as given ("got ('both',)" read as a tuple the caller never wrote).
+        ({"norms": "both"}, r"subset of \('fro', 'spec'\), got 'both'"),
+        ({"sources": "inputs"}, r"got 'inputs'"),
     ],
 )
 def test_bad_choices(kwargs: dict, message: str) -> None:

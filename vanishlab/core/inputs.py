@@ -474,6 +474,7 @@ def check_choices(
     """``values`` (one name, or an iterable of names) as a non-empty tuple of names from
     ``allowed``: a ``TypeError`` for what is no name nor iterable, a ``ValueError`` for an
     unknown name, followed by the ``hints`` of the unknown names that have one."""
+    given = values  # as the caller wrote it, for the message: 'bogus', not ('bogus',)
     if isinstance(values, str):
         values = (values,)
     if not isinstance(values, Iterable):
@@ -485,7 +486,8 @@ def check_choices(
     if unknown or not values:
         notes = dict.fromkeys(hints[v] for v in unknown if v in hints)  # each said once
         hint = "".join(f" ({note})" for note in notes)
-        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {values}{hint}")
+        got = given if isinstance(given, str | tuple) else values
+        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {got!r}{hint}")
     return values
 
 
