@@ -452,7 +452,15 @@ def test_plan_reads_without_writing(tmp_path):
 
 # --- experiments ---------------------------------------------------------------------------
 
-EXPERIMENTS = ["seq_len", "activation_init", "depth", "gain_phase", "meanfield"]
+OWN_TESTS = {"gated": "test_gated_sweep.py", "trainability": "test_trainability.py"}
+"""Bundled experiments whose smoke runs are tested in their own files (larger smoke grids)."""
+
+EXPERIMENTS = sorted(
+    p.stem
+    for p in (Path(__file__).resolve().parents[1] / "experiments").glob("*.py")
+    if not p.name.startswith(("_", ".")) and p.stem not in OWN_TESTS
+)
+"""Every other module of experiments/: a new one's SMOKE is run by the tests, as README says."""
 
 
 _REGISTERING = """\"\"\"Registers its own init.\"\"\"
@@ -490,7 +498,8 @@ def test_an_experiment_that_registers_an_init_loads_twice_in_one_process(tmp_pat
 
 def test_the_bundled_experiments_exist():
     names = {name for name, _, _ in list_experiments()}
-    assert set(EXPERIMENTS) <= names
+    bundled = {"seq_len", "activation_init", "depth", "gain_phase", "meanfield", *OWN_TESTS}
+    assert bundled <= names and set(EXPERIMENTS) <= names
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
