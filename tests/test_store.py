@@ -314,6 +314,30 @@ def test_runs_written_before_later_axes_read_and_resume(tmp_path):
     assert again.n_skipped == 2 and again.n_run == 0 and not again.moved_aside
 
 
+def test_a_shard_of_other_columns_is_named_as_another_version_s(tmp_path):
+    """A shard whose measured columns are not this version's (written before a column was
+    added, or after one was) read "corrupt (its columns differ from a vanishlab shard's)",
+    naming neither the column nor that another vanishlab wrote it."""
+    from vanishlab.sweep.checksums import content_digest
+
+    run = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=2), run, progress=False)
+    path = next((run / "cells").glob("*.parquet"))
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+    table = table.drop_columns(["log10_spec_std"]).replace_schema_metadata(None)
+    table = table.append_column("log10_fro_max", table["log10_fro_mean"])
+    meta.pop("meta_digest", None)
+    meta["digest"] = content_digest(table)
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, path, write_page_checksum=True)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.load_results(run)
+    assert "it lacks log10_spec_std; it adds log10_fro_max (written by another version of" in str(
+        err.value
+    )
+
+
 def _flip_meta(path: Path, old: bytes, new: bytes) -> None:
     """Flip bits of the ``vanishlab.cell`` metadata (``old`` -> ``new``, the first occurrence:
     the config's), as a damaged disk would, keeping every other byte's checksum valid."""

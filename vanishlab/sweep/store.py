@@ -226,13 +226,31 @@ def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
     )
 
 
+def _other_columns(schema: pa.Schema) -> str:
+    """Why a shard's columns are not this version's: the columns it lacks and those it has
+    beyond them (a shard of another vanishlab version, with a measured column more or less)."""
+    full = STEP_SCHEMA if "step" in schema.names else SCHEMA
+    lacks = [n for n in full.names if n not in schema.names]
+    extra = [n for n in schema.names if n not in full.names]
+    parts = [
+        f"{what} {', '.join(names[:4])}" + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        for what, names in (("lacks", lacks), ("adds", extra))
+        if names
+    ]
+    said = "; it ".join(parts) or "orders or types them otherwise"
+    return (
+        f"its columns are not this version's: it {said} (written by another version of "
+        "vanishlab, or not a shard)"
+    )
+
+
 def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     schema = pf.schema_arrow
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
         raise foreign(path, "no vanishlab.cell metadata")
     if not any(_same_columns(_with_later(schema), full) for full in (SCHEMA, STEP_SCHEMA)):
-        raise foreign(path, "its columns differ from a vanishlab shard's")
+        raise foreign(path, _other_columns(_with_later(schema)))
     try:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
