@@ -218,6 +218,12 @@ def test_bad_input_is_one_line_exit_2_and_harmless(run_dir, args, message):
     assert _snapshot(run_dir) == before
 
 
+def test_a_module_named_without_py_is_pointed_to(run_dir, tmp_path):
+    (tmp_path / "study.py").write_text('"""Study."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n')
+    result = runner.invoke(app, ["sweep", str(tmp_path / "study"), "--out", str(run_dir)])
+    _one_error_line(result, f"does not exist (did you mean {tmp_path / 'study.py'}?)")
+
+
 BROKEN = {
     "raises.py": (
         '"""Raises."""\nraise RuntimeError("boom")\n',

@@ -140,7 +140,9 @@ def _find(ref: str) -> Path:
         path = Path(ref)
         if not path.is_file():
             what = "is not a file" if path.exists() else "does not exist"
-            raise VanishlabError(f"experiment file {ref} {what}")
+            with_py = Path(f"{ref}.py")
+            hint = f" (did you mean {with_py}?)" if not path.exists() and with_py.is_file() else ""
+            raise VanishlabError(f"experiment file {ref} {what}{hint}")
         if path.suffix != ".py":  # importlib finds no loader: "cannot load experiment module"
             raise VanishlabError(f"experiment file {ref} is not a Python file (.py)")
         return path
