@@ -1141,3 +1141,23 @@ def test_a_full_standard_output_is_named_as_such(tmp_path):
         assert done.stderr.startswith("error: cannot write the standard output: "), what
         said[what] = done.stderr
     assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()
+
+
+def test_plain_progress_lines_say_the_time_left(monkeypatch, capsys):
+    """A batch job's log said how far a sweep had got and how long it had run, never how long
+    it would still take, which the terminal's bar says ("ETA"). The pace is this invocation's:
+    the 5 cells resumed from an earlier one took none of its time."""
+    from types import SimpleNamespace
+
+    from vanishlab.sweep import progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    with progress.Progress(True, "p", total=15, done=5, failed=0) as bar:
+        for _ in range(10):
+            now[0] += 3.0
+            bar.advance(failed=0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "p: 7/15 cells (47%), 0 failed, 6 s, ETA 0:00:24"  # 8 cells at 3 s
+    assert lines[-1] == "p: 15/15 cells (100%), 0 failed, 30 s"  # the last line: no time left

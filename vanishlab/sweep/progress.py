@@ -2,7 +2,8 @@
 one (a batch job's log, ``2>log``), so that such a job shows life without filling its log.
 
 Plain lines come at most every :data:`PLAIN_EVERY_S` seconds *and* every tenth of the cells
-(whichever is rarer), plus one at the end. :func:`working` says what one long step is doing.
+(whichever is rarer), each with the time left ("ETA 0:00:41"), plus one at the end.
+:func:`working` says what one long step is doing.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Progress:
         self._plain = enabled and not is_terminal()
         self._name, self._total, self._done, self._failed = name or "sweep", total, done, failed
         self._start = self._last = time.monotonic()
-        self._last_done = done
+        self._last_done = self._first_done = done
         if not enabled or self._plain:
             return
         from rich.console import Console
@@ -166,9 +167,16 @@ class Progress:
 
     def _text(self, now: float) -> str:
         share = 100 * self._done / self._total if self._total else 100
+        elapsed = now - self._start
+        # The time left at this invocation's pace, as the bar's "ETA" (cells resumed from an
+        # earlier invocation took none of this one's time); none on the last line.
+        measured = self._done - self._first_done
+        left = ""
+        if measured > 0 and self._done < self._total:
+            left = f", ETA {clock_text(elapsed / measured * (self._total - self._done))}"
         return (
             f"{self._name}: {self._done}/{self._total} cells ({share:.0f}%), "
-            f"{self._failed} failed, {now - self._start:.0f} s"
+            f"{self._failed} failed, {elapsed:.0f} s{left}"
         )
 
     def __exit__(self, kind: object, *exc: object) -> None:
