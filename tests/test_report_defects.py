@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import matplotlib as mpl
 import numpy as np
@@ -910,3 +911,20 @@ def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
     ).caption  # fmt: skip
     assert "a square stays blank; float32, of which no cell was measured, has no" in caption
     assert "float64," not in caption and "tanh," not in caption
+
+
+def test_lines_at_minus_inf_at_the_same_point_are_compared_without_a_warning():
+    """Two lines at −∞ at one x (the rates of tanh and relu at gain 0, both exact zeros):
+    −∞ − −∞ was taken before the finite points were picked, and ``vanishlab report`` printed
+    numpy's "RuntimeWarning: invalid value encountered in subtract" four times on stderr."""
+    from vanishlab.report.line_style import covered_curves
+    from vanishlab.report.model import Curve
+
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([-np.inf, -0.5, -0.2, 0.1])
+    same = [Curve(name, s, x, y.copy()) for s, name in enumerate(("tanh", "relu"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert covered_curves(same) == {0: 1}
+        apart = [same[0], Curve("apart", 2, x, y - 1.0)]
+        assert covered_curves(apart) == {}

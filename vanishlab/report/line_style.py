@@ -54,8 +54,8 @@ def covered_curves(curves: Sequence[Curve], reference: bool = False) -> dict[int
         for _, b in measured[k + 1 :]:
             if a.x.shape != b.x.shape or not np.array_equal(a.x, b.x):
                 continue
-            both = np.isfinite(a.y) & np.isfinite(b.y)
-            if both.sum() >= 2 and (np.abs(a.y - b.y)[both] <= tol).mean() >= 0.8:
+            both = np.isfinite(a.y) & np.isfinite(b.y)  # -inf - -inf is NaN, with a warning
+            if both.sum() >= 2 and (np.abs(a.y[both] - b.y[both]) <= tol).mean() >= 0.8:
                 depth += 1
         if depth:
             out[i] = depth
