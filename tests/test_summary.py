@@ -799,3 +799,25 @@ def test_the_code_digest_never_parses_in_two_threads_at_once(monkeypatch):
     finally:
         summary_fields._read_code_sources.cache_clear()
         summary_fields.code_digest.cache_clear()
+
+
+def test_saturated_tanh_is_flagged_narrow_however_wide(tmp_path):
+    """tanh at gain 50 with input std 1 saturates: only units with a pre-activation near 0 (about
+    0.8 H / g of them) pass the gradient, and a network of H = 64 falls 1.07 per step short of
+    the mean field's +1.64 (a finite-width bias of about 1 / (H live_fraction)), where the
+    summary flagged nothing because H >= 64. It is flagged narrow now; the README's chaotic row
+    (g = 3, H = 256, measured within 0.01 of the mean field) is not."""
+    from vanishlab.sweep.summary_fields import NARROW_LIVE_UNITS
+
+    saturated = vl.mean_field("tanh", 50.0, 1.0)
+    assert saturated.live_fraction == pytest.approx(0.0156, rel=0.01)  # 64 * it = 1.0 unit
+    assert 256 * vl.mean_field("tanh", 3.0, 1.0).live_fraction > NARROW_LIVE_UNITS
+    assert vl.mean_field("relu", 1.0, 1.0).live_fraction == 0.5  # relu: H >= 64 is not narrow
+    sweep = vl.Sweep(
+        hidden_size=(64,), input_size=(16,), seq_len=(60,), init=("normal",), gain=(50.0,),
+        input_std=(1.0,), bias=(False,), batch=(1,),
+    )  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    row = vl.summarize(tmp_path / "run").iloc[0]
+    assert row["predicted_by"] == "mean field" and row["delta_rate"] < -0.5
+    assert "narrow" in row["flag"].split(",")

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["bisect", "dtanh2", "gaussian_expectation", "tanh2", "tanh2_over_q"]
+__all__ = ["bisect", "dtanh2", "dtanh4", "gaussian_expectation", "tanh2", "tanh2_over_q"]
 
 _Z_MAX = 12.0  # P(|z| > 12) ~ 3.6e-33: the tail is below float64 rounding of the result
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
@@ -67,6 +67,11 @@ def tanh2(x: np.ndarray) -> np.ndarray:
 
 def dtanh2(x: np.ndarray) -> np.ndarray:
     return _sech(x) ** 4
+
+
+def dtanh4(x: np.ndarray) -> np.ndarray:
+    """tanh'(x)^4 = sech^8(x)."""
+    return _sech(x) ** 8
 
 
 def tanh2_over_q(q: float) -> float:

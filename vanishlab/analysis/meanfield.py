@@ -37,7 +37,7 @@ from typing import Any
 
 from .activations import ACTIVATIONS
 from .fits import phase_of
-from .gaussian import bisect, dtanh2, gaussian_expectation, tanh2, tanh2_over_q
+from .gaussian import bisect, dtanh2, dtanh4, gaussian_expectation, tanh2, tanh2_over_q
 
 __all__ = [
     "CRITICAL_TOLERANCE",
@@ -86,6 +86,26 @@ class MeanField:
     def rate(self) -> float:
         """0.5 ln chi_1: predicted d ln||J|| / dk, natural log per step (-inf if chi_1 = 0)."""
         return 0.5 * math.log(self.chi_1) if self.chi_1 > 0 else -math.inf
+
+    @property
+    def live_fraction(self) -> float:
+        """(E[act'(sqrt(q*) z)^2])^2 / E[act'(sqrt(q*) z)^4], between 0 and 1.
+
+        The participation ratio of the squared derivatives: H times it is the effective number
+        of units that carry the Jacobian at a step. 1 at q* = 0 (every tanh' is 1), 1/2 for
+        relu (half the units on, for any positive activity), and small for saturated tanh at a
+        large gain (about 0.8/g: only units near 0 pass a gradient). A finite network's rate
+        falls short of :attr:`rate` by about 1/(H live_fraction) per step (measured with input
+        std 1: about -3/H for tanh at g = 3; -1.07 at g = 50 and H = 64, where H live_fraction
+        is 1.0), the mean field being exact as that goes to 0.
+        """
+        if self.activation == "relu":
+            return 0.5
+        if self.q_star == 0.0:
+            return 1.0
+        second = gaussian_expectation(dtanh2, self.q_star)
+        fourth = gaussian_expectation(dtanh4, self.q_star)
+        return second * second / fourth if fourth > 0 else 0.0
 
     @property
     def depth_scale(self) -> float:

@@ -53,9 +53,12 @@ vanishing and exploding (``inf`` when none below 100 does).
 keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (|predicted rate| <
 :data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 0.95 < g < 1.42 for
 undriven tanh, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
-networks in the mean field (H < :data:`NARROW_WIDTH`: its finite-width bias is about -3/H per
-step for chaotic tanh, and the seed-to-seed spread grows as H shrinks; the linear regime's
-ln rho is the drawn matrix's own, at any width), short sequences (T < :data:`SHORT_SEQ_LEN`:
+networks in the mean field (H < :data:`NARROW_WIDTH`, or fewer than
+:data:`NARROW_LIVE_UNITS` effective units H live_fraction of any layer,
+:attr:`vanishlab.MeanField.live_fraction`: its finite-width bias is about -1/(H live_fraction)
+per step, -3/H for chaotic tanh at a moderate gain and far more for tanh saturated at a large
+gain, and the seed-to-seed spread grows as H shrinks; the linear regime's ln rho is the drawn
+matrix's own, at any width), short sequences (T < :data:`SHORT_SEQ_LEN`:
 the fit and the Lyapunov average see the relaxation of q_t towards q* in the mean field, and
 in the linear regime W_hh^k's approach to its top eigenvalue, which every tanh cell at the
 origin has but one layer whose W_hh is a multiple of an orthogonal matrix, exact at every lag),
@@ -110,6 +113,7 @@ from .prediction import (
 from .store import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
+    NARROW_LIVE_UNITS,
     NARROW_WIDTH,
     NEAR_CRITICAL,
     POOR_FIT_R2,
@@ -258,7 +262,8 @@ def _predictions(
         flags.append("near-critical")
     if mfi.validity == "approximate":
         flags.append("non-iid")
-    if config.hidden_size < NARROW_WIDTH:
+    live = min(m.live_fraction for m in mfs if m is not None)  # saturated tanh: few units
+    if config.hidden_size < NARROW_WIDTH or config.hidden_size * live < NARROW_LIVE_UNITS:
         flags.append("narrow")
     if config.seq_len < SHORT_SEQ_LEN:
         flags.append("short")

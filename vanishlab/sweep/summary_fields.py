@@ -17,6 +17,7 @@ from .store import TRAIN_FIELDS
 __all__ = [
     "CODE_ROOTS",
     "FLAGS",
+    "NARROW_LIVE_UNITS",
     "NARROW_WIDTH",
     "NEAR_CRITICAL",
     "POOR_FIT_R2",
@@ -30,6 +31,11 @@ __all__ = [
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
 NARROW_WIDTH = 64
+NARROW_LIVE_UNITS = NARROW_WIDTH / 3
+"""Effective units (H times :attr:`vanishlab.MeanField.live_fraction`) below which a cell is
+"narrow" however large H is: a finite-width bias of about 1/(H live_fraction) > 3/64 per step,
+the bias the H < 64 rule accepts for chaotic tanh at a moderate gain (saturated tanh at g = 50
+reached it at H ~ 1,400, and H = 64 fell short of the prediction by 1.07 per step, unflagged)."""
 SHORT_SEQ_LEN = 50
 POOR_FIT_R2 = 0.9
 
@@ -51,9 +57,11 @@ FLAGS: dict[str, str] = {
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",
-    "narrow": f"H < {NARROW_WIDTH}, mean field: finite-width corrections (about −3/H per step "
-    "for chaotic tanh) and the seed-to-seed spread are comparable to the differences (not in "
-    "the linear regime, whose ln ρ is the drawn W_hh's own, at any width)",
+    "narrow": f"H < {NARROW_WIDTH}, or fewer than {NARROW_LIVE_UNITS:.0f} effective units "
+    "(H (E[φ′²])² / E[φ′⁴]: tanh saturated at a large gain passes the gradient through few "
+    "units), mean field: finite-width corrections (about −1/(effective units) per step, −3/H "
+    "for chaotic tanh at a moderate gain) and the seed-to-seed spread are comparable to the "
+    "differences (not in the linear regime, whose ln ρ is the drawn W_hh's own, at any width)",
     "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include a "
     "transient: q_t's relaxation towards q* (mean field), or W_hh^k's approach to its top "
     "eigenvalue (linear regime; none when one layer's W_hh is a multiple of an orthogonal "
