@@ -199,6 +199,7 @@ def test_theory_table_compares_like_with_like(full):
     )
 
 
+@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_long_notes_are_lines_under_their_rows(full):
     _, report = full
     html = render_html(report)
@@ -862,6 +863,7 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     ) in figure.caption
 
 
+@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     """ "RNN and LSTM side by side" draws at most 12 settings; its note only counted the rest
     ("4 more settings are not drawn (see the table)"). It names them, as the faceted

@@ -161,6 +161,7 @@ def test_flagged_reasons_are_shown_and_escaped(tmp_path):
     assert re.search(r"<td>[^<]*failed[^<]*</td>", html)  # the flag column says so
 
 
+@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     """A report made where the run's custom init is not registered (`vanishlab report`, a new
     process) raised "unknown init" from the theory section: a traceback, exit status 1. Its
