@@ -16,8 +16,9 @@ Baselines (what each cannot do is printed with it):
       buffers (an orthogonal W, so it neither under- nor overflows), no norms at all; and the
       machine's float32 GEMM rate (a 1024^3 product) beside it.
 Every call runs with ``torch.set_flush_denormal(True)``, as a careful CPU user would run (a) and
-(b): their float32 gradients decay into the subnormal range past ~80 lags, where each product
-runs many times slower (the time of (a) without it is printed too). The engine keeps its
+(b): their float32 gradients decay into the subnormal range past ~70 lags, where each product
+ran 4.7-10.5x slower on some machines and no slower on others (the time of (a) without it is
+printed too; docs/speed.md). The engine keeps its
 matrices well scaled (they form subnormals only in extreme cases, which it measures on its
 careful path), so the setting does not change its time here.
 Engine calls: Frobenius of the states only; both norms of the states; and the default call

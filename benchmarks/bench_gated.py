@@ -4,7 +4,8 @@ Config: B = 8, H = 128, T = 256, one layer, float32, for ``nn.LSTM`` and ``nn.GR
 
 Every call is timed in the same process, interleaved round-robin, best of N, with
 ``torch.set_flush_denormal(True)`` (the baselines' float32 gradients otherwise go subnormal past
-~80 lags and run many times slower; the engine keeps its matrices well scaled). Printed per
+~70 lags, which slowed every product several times on some machines and not on others,
+docs/speed.md; the engine keeps its matrices well scaled). Printed per
 model:
   * the engine: Frobenius norms of the state rows; both norms of the state rows; and the
     default call (both norms, state and input rows);
