@@ -209,6 +209,41 @@ def test_the_module_is_trained_in_place_and_the_optimizer_matters() -> None:
     assert len({adam.final_loss, sgd.final_loss, noclip.final_loss}) >= 2
 
 
+@pytest.mark.parametrize("mode", ["no_grad", "grad_disabled", "inference_mode"])
+def test_training_runs_under_the_callers_no_grad_or_inference_mode(mode: str) -> None:
+    """Training turns autograd on itself: under torch.no_grad() every step failed with torch's
+    "element 0 of tensors does not require grad" (and every trained cell of vl.run_sweep)."""
+    expected = train_cell(_small(), AddingProblem(6), steps=3, eval_points=1, batch=8)
+    rnn = _small()  # built outside the mode: its parameters are ordinary tensors
+    context = {
+        "no_grad": torch.no_grad,
+        "grad_disabled": lambda: torch.set_grad_enabled(False),
+        "inference_mode": torch.inference_mode,
+    }[mode]
+    with context():
+        result = train_cell(rnn, AddingProblem(6), steps=3, eval_points=1, batch=8)
+        assert not torch.is_grad_enabled()  # the caller's mode is back
+    assert result.eval_losses == expected.eval_losses
+
+
+def test_a_module_made_under_inference_mode_is_refused_by_name() -> None:
+    with torch.inference_mode():
+        rnn = _small()
+    with pytest.raises(ValueError, match=r"module's parameters were made under torch\.inference"):
+        train_cell(rnn, AddingProblem(6), steps=3, eval_points=1, batch=8)
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_a_trained_sweep_cell_trains_under_the_callers_mode(mode) -> None:
+    config = vl.CellConfig(hidden_size=4, input_size=2, seq_len=6, batch=2, task="adding",
+                           train_steps=3)  # fmt: skip
+    expected = vl.run_cell(config)[1]
+    with mode():
+        _, meta = vl.run_cell(config)
+    assert meta["status"] == "ok", meta["reason"]
+    assert meta["train"]["final_loss"] == expected["train"]["final_loss"]
+
+
 def test_float64_module_trains_in_float64() -> None:
     rnn = _small().double()
     result = train_cell(rnn, AddingProblem(5), steps=3, eval_points=1, batch=4)

@@ -116,7 +116,9 @@ def run_cell(
     x: Any = None
     stored: store.StoredSummary | None = None
     trained: train_cell.TrainRecord | None = None
-    with pinned_numerics():
+    # (the module is built as a normal tensor's owner even under the caller's inference_mode,
+    # so that a trained cell can train it: train_cell turns autograd on itself)
+    with pinned_numerics(), torch.inference_mode(False):
         try:
             rnn, x = _built(config, init)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))

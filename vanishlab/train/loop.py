@@ -29,7 +29,9 @@ own initial weights are the caller's. The global torch random state is left as i
 CPU the same arguments and thread count give a bitwise identical loss curve.
 
 Training happens in place: the module's parameters end trained, and its training mode
-(``module.training``) is restored on return, whatever happens. Pass ``copy.deepcopy(module)``
+(``module.training``) is restored on return, whatever happens. Autograd is on while it trains,
+also under the caller's ``torch.no_grad()`` or ``inference_mode()`` (a module made under
+``inference_mode`` cannot be trained: a ValueError). Pass ``copy.deepcopy(module)``
 to keep the original.
 """
 
@@ -147,6 +149,31 @@ def train_cell(
         module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,
         eval_points, solve_fraction,
     )  # fmt: skip
+    # Training needs autograd whatever the caller's mode: under torch.no_grad() (or
+    # set_grad_enabled(False), or inference_mode) every step failed with torch's "element 0 of
+    # tensors does not require grad", and so did every trained cell of vl.run_sweep there.
+    with torch.inference_mode(False), torch.enable_grad():
+        return _train(
+            module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,
+            eval_points, solve_fraction,
+        )  # fmt: skip
+
+
+def _train(
+    module: nn.Module,
+    task: Task,
+    steps: int,
+    lr: float,
+    optimizer: str,
+    clip: float | None,
+    batch: int,
+    seed: int,
+    eval_seed: int,
+    eval_batch: int,
+    eval_points: int,
+    solve_fraction: float,
+) -> TrainResult:
+    """:func:`train_cell` on checked arguments, with autograd on."""
     # NumPy scalars (np.int64 from np.arange, np.float32) as Python numbers from here on.
     steps, batch, seed, eval_seed, eval_batch, eval_points = (
         int(v) for v in (steps, batch, seed, eval_seed, eval_batch, eval_points)
@@ -337,6 +364,11 @@ def _check_arguments(
     params = list(module.parameters())
     if not params or not all(p.is_floating_point() for p in params):
         raise ValueError("module must have floating-point parameters")
+    if any(p.is_inference() for p in params):  # autograd refuses them, in a message of its own
+        raise ValueError(
+            "module's parameters were made under torch.inference_mode(), and autograd cannot "
+            "train them: build the module outside it"
+        )
     if module.input_size != task.input_size:
         raise ValueError(
             f"module.input_size is {module.input_size} but the {task.name} task feeds "
