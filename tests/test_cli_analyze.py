@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,14 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     torch.save(torch.randn(10, 2, 3).to_sparse(), tmp_path / "xs.pt")
     _one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"
+    )
+    # A nested tensor (sequences of several lengths) ended in a traceback from torch's kernels.
+    with warnings.catch_warnings():  # torch: "the PyTorch API of nested tensors is in prototype"
+        warnings.simplefilter("ignore", UserWarning)
+        nested = torch.nested.nested_tensor([torch.randn(10, 3), torch.randn(4, 3)])
+    torch.save(nested, tmp_path / "xn.pt")
+    _one_error_line(
+        run(str(ok), "--inputs", str(tmp_path / "xn.pt"), "--out", out), "holds a nested tensor"
     )
     # A TorchScript archive: torch warned on stderr first, then advised weights_only=False.
     torch.jit.save(torch.jit.script(torch.nn.GRU(3, 4)), tmp_path / "jit.pt")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import pandas as pd
 import pytest
@@ -83,6 +84,29 @@ def test_unsupported_modules(module: nn.Module, error: type, message: str) -> No
 def test_bad_inputs(x: object, h0: object, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         vl.jacobian_norms(nn.RNN(3, 4), x, h0)
+
+
+def _nested(*shapes: tuple[int, ...]) -> torch.Tensor:
+    """A nested tensor (torch warns that its API is a prototype)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.nested.nested_tensor([torch.randn(s) for s in shapes])
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM])
+def test_a_nested_tensor_is_refused_by_name(kind: type) -> None:
+    """Sequences of several lengths in a nested tensor failed with torch's "Internal error:
+    NestedTensorImpl doesn't support sizes. Please file an issue." (a RuntimeError)."""
+    module = kind(3, 4)
+    with pytest.raises(TypeError, match=r"x must be a dense tensor, got a nested tensor: pad"):
+        vl.jacobian_norms(module, _nested((5, 3), (2, 3)))
+    x = torch.randn(5, 2, 3)
+    h0 = _nested((2, 4), (2, 4))
+    state = (h0, torch.zeros(1, 2, 4)) if kind is nn.LSTM else h0
+    with pytest.raises(TypeError, match="h0 must be a dense tensor, got a nested tensor"):
+        vl.jacobian_norms(module, x, state)
+    with pytest.raises(TypeError, match="probe must be a dense tensor, got a nested tensor"):
+        vl.JacobianMonitor(module, _nested((5, 3), (2, 3)), out="unused")
 
 
 @pytest.mark.parametrize(

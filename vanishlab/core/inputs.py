@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+NESTED_ADVICE = ": pad it to one length with torch.nested.to_padded_tensor(x, 0.0)"  # x, --inputs
 
 
 class Shapes:
@@ -263,6 +264,8 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
 def _check_dense(t: torch.Tensor, what: str) -> None:
     """Refuse a sparse (or other non-strided) tensor, or one with no data (the meta device),
     which failed inside torch's kernels."""
+    if t.is_nested:  # a strided-layout nested tensor failed with torch's "Internal error"
+        raise TypeError(f"{what} must be a dense tensor, got a nested tensor{NESTED_ADVICE}")
     if t.layout != torch.strided:
         raise TypeError(f"{what} must be a dense tensor, got layout {t.layout} (use .to_dense())")
     if t.is_meta:

@@ -43,6 +43,7 @@ from torch import nn
 
 from ..core import global_rng, warning_filters
 from ..core.cells import GATE_BLOCKS
+from ..core.inputs import NESTED_ADVICE
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
 from .archive import check_records
@@ -264,6 +265,8 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
             f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor (save "
             "one tensor with torch.save(x, path))"
         )
+    if obj.is_nested:  # failed inside torch's kernels, with a traceback
+        raise VanishlabError(f"inputs file {path} holds a nested tensor{NESTED_ADVICE}")
     if obj.layout != torch.strided or obj.is_meta:  # failed inside torch's kernels
         what = "a tensor on the meta device" if obj.is_meta else f"a {obj.layout} tensor"
         raise VanishlabError(
