@@ -762,6 +762,22 @@ def test_workers_from_a_program_read_from_stdin_are_refused_before_anything_is_w
     assert vl.run_sweep(grid, out=tmp_path / "run", workers=1, progress=False).n_failed == 0
 
 
+def test_an_experiment_is_listed_with_the_docstring_python_reads(tmp_path, monkeypatch):
+    """A module that starts with a UTF-8 byte-order mark (Windows editors write one), or
+    declares another encoding, runs, but was listed as "(broken: SyntaxError)": its text was
+    parsed as read in UTF-8, the mark included."""
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    body = "import vanishlab as vl\nSWEEP = vl.Sweep(hidden_size=4, seq_len=3)\n"
+    (folder / "marked.py").write_bytes(b'\xef\xbb\xbf"""Marked."""\n' + body.encode())
+    latin = '# -*- coding: latin-1 -*-\n"""Caf\xe9."""\n' + body
+    (folder / "latin.py").write_bytes(latin.encode("latin-1"))
+    monkeypatch.chdir(tmp_path)
+    listed = {name: description for name, description, _ in list_experiments()}
+    assert listed["marked"] == load_experiment("marked").description == "Marked."
+    assert listed["latin"] == load_experiment("latin").description == "Caf\xe9."
+
+
 @pytest.mark.parametrize("ref", [None, 3, b"seq_len"])
 def test_load_experiment_names_a_ref_that_is_no_name_or_path(ref) -> None:
     """None failed in os.fspath's words ("expected str, bytes or os.PathLike object, not

@@ -266,7 +266,9 @@ def list_experiments() -> list[tuple[str, str, Path]]:
             if path.stem in found:
                 continue
             try:
-                doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+                # bytes, decoded as Python decodes a module: a UTF-8 byte-order mark or a
+                # coding declaration (read as text, a BOM made a module that runs "broken")
+                doc = ast.get_docstring(ast.parse(path.read_bytes()))
                 description = _first_line(doc) or "(no description)"
             except (SyntaxError, UnicodeDecodeError, OSError) as err:
                 description = f"(broken: {type(err).__name__})"
