@@ -778,6 +778,26 @@ def test_an_experiment_is_listed_with_the_docstring_python_reads(tmp_path, monke
     assert listed["latin"] == load_experiment("latin").description == "Caf\xe9."
 
 
+def test_only_experiments_a_name_finds_are_listed_by_name(tmp_path, monkeypatch):
+    """``my-exp.py`` was listed by ``vanishlab experiments`` (and offered as "available") as a
+    name, which the sweep then refused as "not an experiment name"; it runs by its path."""
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    for stem in ("my-exp", "my exp", "mine"):
+        (folder / f"{stem}.py").write_text(
+            '"""One."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n'
+        )
+    monkeypatch.chdir(tmp_path)
+    listed = [name for name, _, _ in list_experiments()]
+    assert "mine" in listed and "my-exp" not in listed and "my exp" not in listed
+    for name in listed:
+        load_experiment(name)  # each one listed is found by its name
+    with pytest.raises(vl.VanishlabError, match="no experiment named 'nope'") as err:
+        load_experiment("nope")
+    assert "mine" in str(err.value) and "my-exp" not in str(err.value)
+    assert load_experiment(folder / "my-exp.py").description == "One."
+
+
 @pytest.mark.parametrize("ref", [None, 3, b"seq_len"])
 def test_load_experiment_names_a_ref_that_is_no_name_or_path(ref) -> None:
     """None failed in os.fspath's words ("expected str, bytes or os.PathLike object, not

@@ -129,8 +129,12 @@ def experiment_dirs() -> list[Path]:
 
 
 def _module_files(folder: Path) -> list[Path]:
+    """The experiments in ``folder`` that a name finds (:func:`_find`): ``my-exp.py`` or
+    ``my exp.py`` is run by its path only, and was listed, and offered, as a name it refuses."""
     return sorted(
-        p for p in folder.glob("*.py") if not p.name.startswith(("_", ".")) and p.is_file()
+        p
+        for p in folder.glob("*.py")
+        if not p.name.startswith(("_", ".")) and p.stem.isidentifier() and p.is_file()
     )
 
 
