@@ -790,6 +790,17 @@ def test_a_closed_output_pipe_ends_the_command_quietly(command):
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
 
 
+@pytest.mark.parametrize("command", [["--help"], ["analyze", "--help"]])
+def test_help_ignores_a_terminal_width_that_is_no_number(command):
+    """typer's TERMINAL_WIDTH=x ended every --help in a ValueError traceback (status 1)."""
+    env = {**os.environ, "TERMINAL_WIDTH": "x", "COLUMNS": "100"}
+    done = subprocess.run([*_vanishlab(), *command], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    env.pop("TERMINAL_WIDTH")
+    plain = subprocess.run([*_vanishlab(), *command], capture_output=True, text=True, env=env)
+    assert done.stdout == plain.stdout
+
+
 def _error_line_in_a_shell(command: str) -> str:
     """The one error line of ``vanishlab COMMAND`` run by bash (redirections included), which
     must exit with status 2."""

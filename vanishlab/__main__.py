@@ -73,6 +73,7 @@ def main() -> None:
     # Registered before anything else is: exit handlers run last-registered first, so this
     # one runs after every other.
     atexit.register(end_by_signal)
+    _ignore_malformed_width()
     try:
         from .cli import app
 
@@ -91,6 +92,18 @@ def main() -> None:
             # second ends the process at once (a shutdown that hangs can still be stopped).
             signal.signal(signal.SIGINT, _second_ctrl_c_ends)
         raise
+
+
+def _ignore_malformed_width() -> None:
+    """Drop a ``TERMINAL_WIDTH`` that is no whole number (``x``, ``80px``): typer reads it with
+    ``int()`` when it first formats help, and every ``--help`` ended in a ValueError traceback.
+    Help then takes the terminal's width, as rich does for a ``COLUMNS`` that is no number."""
+    value = os.environ.get("TERMINAL_WIDTH")
+    if value:
+        try:
+            int(value)
+        except ValueError:
+            del os.environ["TERMINAL_WIDTH"]
 
 
 def _second_ctrl_c_ends(signum: int, frame: object) -> None:
