@@ -597,6 +597,25 @@ def test_the_readme_says_how_a_run_name_becomes_its_report_file(report_run, tmp_
     assert f"longer than {REPORT_STEM_BYTES}" in text
 
 
+def test_a_report_file_name_keeps_only_letters_the_file_system_can_write(
+    report_run, tmp_path, monkeypatch
+):
+    """Under an ASCII locale without Python's UTF-8 mode (LC_ALL=C PYTHONUTF8=0), `vanishlab
+    report` of a run named "café" ended in a UnicodeEncodeError traceback: the é was kept in
+    the file name, which the file system's encoding cannot write."""
+    import json
+    import shutil
+    import sys
+
+    run = tmp_path / "run"
+    shutil.copytree(report_run("single"), run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "name": "café crème"}))
+    assert default_report_path(run) == Path("reports/café_crème.html")
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    assert default_report_path(run) == Path("reports/caf__cr_me.html")
+
+
 @pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90, "🔥" * 300, "!!"])
 def test_a_long_run_name_gets_a_report_file_it_can_have(report_run, tmp_path, name):
     # `analyze --name` took 300 characters; `report` then failed "File name too long" (the

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,7 +82,7 @@ def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
     character: ``run-<digest>``)."""
     manifest = load_manifest(run_dir)
     name = str(manifest.get("name") or Path(run_dir).name)
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
+    safe = "".join(ch if _kept(ch) else "_" for ch in name).strip("._")
     if len(safe.encode()) > REPORT_STEM_BYTES or not safe:
         # Cut, or nothing left (a name of symbols only): a digest of the whole name tells
         # such names apart.
@@ -89,6 +90,19 @@ def default_report_path(run_dir: str | os.PathLike[str]) -> Path:
         cut = safe.encode()[: REPORT_STEM_BYTES - len(digest) - 1].decode(errors="ignore")
         safe = f"{cut or 'run'}-{digest}"
     return Path("reports") / f"{safe}.html"
+
+
+def _kept(ch: str) -> bool:
+    """Whether a report's default file name keeps ``ch``: a letter, a digit, ``-``, ``_`` or
+    ``.`` that the file system's encoding can write (under an ASCII locale without Python's
+    UTF-8 mode, the report of a run named "café" failed in a UnicodeEncodeError traceback)."""
+    if not (ch.isalnum() or ch in "-_."):
+        return False
+    try:
+        ch.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def not_a_file(path: str | os.PathLike[str]) -> str | None:
