@@ -478,8 +478,7 @@ def check_choices(
     ``allowed``: a ``TypeError`` for what is no name nor iterable, a ``ValueError`` for an
     unknown name, followed by the ``hints`` of the unknown names that have one."""
     given = values  # as the caller wrote it, for the message: 'bogus', not ('bogus',)
-    if isinstance(values, str):
-        values = (values,)
+    values = (values,) if isinstance(values, str) else values
     if not isinstance(values, Iterable):
         raise TypeError(
             f"{what} must be a name or a sequence of names from {allowed}, got {values!r:.60}"
