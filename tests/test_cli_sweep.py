@@ -814,6 +814,17 @@ def _error_line_in_a_shell(command: str) -> str:
     return lines[0]
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_user_error_with_a_full_standard_error_still_exits_2():
+    """`vanishlab sweep --gain x 2>/dev/full`: the line cannot be shown, but the status is a
+    script's only word of the mistake; it was 1, as for a crash."""
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} sweep --gain x 2>/dev/full",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+
+
 @pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
 def test_a_closed_standard_output_is_one_line(command):
     """`vanishlab inits >&-`: the output was lost and the status 0."""

@@ -46,8 +46,7 @@ def _no_flag_metavars(params: list[Any]) -> list[Any]:
 
 
 # The parser's errors are click's UsageError, which recent typers vendor (typer._click): found
-# through typer's public BadParameter, so that either kind is caught (click's own, should a
-# typer ever not derive BadParameter from a UsageError).
+# through typer's public BadParameter, so that either kind is caught.
 def _usage_error_class() -> type[Exception]:
     found = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"), None)
     if found is not None:
@@ -332,8 +331,9 @@ def _terminable() -> Iterator[list[int]]:
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``message`` as one line on stderr and return the Exit(2) to raise."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    """``message`` as one line on stderr (if it can take it: 2>/dev/full), and Exit(2)."""
+    with contextlib.suppress(OSError):
+        typer.echo(f"error: {' '.join(message.split())}", err=True)
     return typer.Exit(USAGE_ERROR)
 
 
