@@ -470,8 +470,11 @@ def test_a_numpy_integer_is_an_every(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
     with JacobianMonitor(rnn, probe, out=out, every=np.int32(2)) as mon:  # the same every
         assert mon.step(2) is None
-    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"every must be an integer from 1 to 2\*\*63 - 1, got 0"):
         JacobianMonitor(rnn, probe, out=out, every=np.int64(0))
+    # Beyond a step number (an int64) it was taken, and only step 0 was ever recorded.
+    with pytest.raises(ValueError, match=r"from 1 to 2\*\*63 - 1, got 1180591620717411303424"):
+        JacobianMonitor(rnn, probe, out=out, every=2**70)
     for bad in (np.float64(2.0), True):
         with pytest.raises(TypeError, match=r"^every must be an integer, got"):
             JacobianMonitor(rnn, probe, out=out, every=bad)
@@ -484,7 +487,7 @@ def test_a_zero_dimensional_integer_tensor_is_an_every(tmp_path):
     with JacobianMonitor(rnn, probe, out=out, every=torch.tensor(2)) as mon:
         assert [mon.step(n) is not None for n in range(4)] == [True, False, True, False]
     assert json.loads((out / "manifest.json").read_text())["model"]["every"] == 2
-    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"every must be an integer from 1 to .*, got 0"):
         JacobianMonitor(rnn, probe, out=out, every=torch.tensor(0))
     for bad in (torch.tensor(2.0), torch.tensor(True), torch.tensor([2])):
         with pytest.raises(TypeError, match=r"^every must be an integer, got tensor"):

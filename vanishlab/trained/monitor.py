@@ -202,8 +202,8 @@ class JacobianMonitor:
         # as step() takes its n: numpy's integers too (and JSON needs int); 2.0, True are no
         # integer (a TypeError), 0 is out of range (a ValueError)
         every = check_integer(_untensored(every), "every")
-        if every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
+        if not 1 <= every <= STEP_MAX:  # beyond a step number, only step 0 was ever recorded
+            raise ValueError(f"every must be an integer from 1 to 2**63 - 1, got {every!r}")
         require_tensor(probe, "probe")
         self.module = find_module(module)
         self._model = module  # its recurrent module is looked up again at each recorded step
