@@ -233,6 +233,12 @@ def test_a_module_made_under_inference_mode_is_refused_by_name() -> None:
         train_cell(rnn, AddingProblem(6), steps=3, eval_points=1, batch=8)
 
 
+def test_a_module_on_the_meta_device_is_refused_by_name() -> None:
+    # torch's "Tensor.item() cannot be called on meta tensors", from inside the first step
+    with pytest.raises(ValueError, match=r"module's parameters are on the meta device"):
+        train_cell(_small().to("meta"), AddingProblem(6), steps=3, eval_points=1, batch=8)
+
+
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
 def test_a_trained_sweep_cell_trains_under_the_callers_mode(mode) -> None:
     config = vl.CellConfig(hidden_size=4, input_size=2, seq_len=6, batch=2, task="adding",

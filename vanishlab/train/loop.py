@@ -364,6 +364,11 @@ def _check_arguments(
     params = list(module.parameters())
     if not params or not all(p.is_floating_point() for p in params):
         raise ValueError("module must have floating-point parameters")
+    if any(p.is_meta for p in params):  # torch's "Tensor.item() cannot be called on meta tensors"
+        raise ValueError(
+            "module's parameters are on the meta device and hold no values: load or "
+            "initialise its weights first (module.to_empty(device='cpu') and a state dict)"
+        )
     if any(p.is_inference() for p in params):  # autograd refuses them, in a message of its own
         raise ValueError(
             "module's parameters were made under torch.inference_mode(), and autograd cannot "
