@@ -1740,3 +1740,20 @@ def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path
     done = subprocess.run(args, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith(b"-> " + out)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [
+        ("utf-8", "a byte that is not UTF-8 text"),
+        # An ASCII locale (LC_ALL=C, PYTHONUTF8=0): "café" reached Python as lone surrogates,
+        # and the name was said to hold "a byte that is not UTF-8 text" although it was.
+        ("ascii", "it reads its arguments as ascii (set a UTF-8 locale"),
+    ],
+)
+def test_a_name_python_could_not_decode_says_why(monkeypatch, encoding, said):
+    from vanishlab.sweep.manifest import text_problem
+
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: encoding)
+    problem = text_problem("caf\udcc3\udca9")
+    assert problem is not None and problem.startswith("holds '\\udcc3'") and said in problem

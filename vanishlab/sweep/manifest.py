@@ -31,6 +31,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -331,6 +332,13 @@ def text_problem(text: str) -> str | None:
     character that is not text (a byte of another encoding, which no page or terminal can show)
     or a control character (a new line or an escape sequence would redraw the terminal)."""
     for ch in text:
+        if _not_text(ch) and sys.getfilesystemencoding().lower() not in ("utf-8", "utf8"):
+            # the bytes may well be UTF-8: this Python read its arguments as another encoding
+            return (
+                f"holds {ch!r}, a byte that this Python cannot read as text: it reads its "
+                f"arguments as {sys.getfilesystemencoding()} (set a UTF-8 locale, such as "
+                "LC_ALL=C.UTF-8, or PYTHONUTF8=1)"
+            )
         if _not_text(ch):
             return f"holds {ch!r}, a byte that is not UTF-8 text"
         if line_text(ch) != ch:
