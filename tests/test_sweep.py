@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import shlex
 import signal
 import subprocess
@@ -692,6 +693,11 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("the sweep finished before the signal")
+    in_package = re.search(r'File "[^"]*[/\\]vanishlab[/\\]', err)  # a frame of vanishlab/
+    if err.startswith(("Traceback", "Fatal Python error")) and not in_package:
+        # Python's own start-up (site, runpy's import of the package: its frames only), before
+        # any code of vanishlab's ran, as README says; a loaded machine takes 50 ms to get there.
+        pytest.skip("the signal came in the interpreter's own start-up, before vanishlab's code")
     # 128 + sig, or ended by the signal itself (which a shell shows as the same status): a
     # Ctrl-C in the CLI's first tenth of a second, as typer parses, ends so now and then
     # after its line, on a loaded machine.
