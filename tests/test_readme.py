@@ -189,3 +189,18 @@ def test_the_readme_lists_the_report_sections_an_experiment_may_ask_for() -> Non
     text = " ".join(README.read_text(encoding="utf-8").split())  # the sentence wraps
     (listed,) = re.findall(r"report `SECTIONS` it wants.*?names out of (.*?) \(", text)
     assert re.findall(r"`([^`]*)`", listed) == list(SWEEP_SECTION_NAMES)  # in page order
+
+
+def test_the_readme_names_every_measured_column_of_load_results() -> None:
+    """README's `vl.load_results` sentence is where a user learns the measured columns; a
+    column added to the shards (sweep/schema.py) and not there was undocumented."""
+    from vanishlab.sweep.schema import KEY_COLUMNS, VALUE_COLUMNS
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    start = text.index("`vl.load_results(run_dir)` (one row per")
+    sentence = text[start : text.index(")", text.index("`n_zero`", start))]
+    named = set(re.findall(r"`(\w+)`", sentence))
+    named |= {m + suffix for m in re.findall(r"`(\w+)_mean/std`", sentence) for suffix in
+              ("_mean", "_std")}  # fmt: skip
+    assert set(VALUE_COLUMNS) <= named, set(VALUE_COLUMNS) - named
+    assert all(key in sentence for key in KEY_COLUMNS)
