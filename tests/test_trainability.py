@@ -498,12 +498,14 @@ def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Pat
     assert _decades_prose(math.inf) == "∞ decades (exact 0)"
 
 
-def test_the_solved_fraction_caption_says_the_prediction_hides_where_it_agrees(
+def test_the_solved_fraction_caption_says_where_the_prediction_is_drawn(
     rigor_run: Path,
 ) -> None:
     """Where the prediction was right in every cell (the rigor pair, the sweep's smoke run), the
-    dashed line lies under the solid one: the legend showed a dashed line the figure did not,
-    and the caption did not say why (the single-model report's decay figure does)."""
+    dashed line runs along the solid one. The caption said it was "hidden under the solid line",
+    but a reference is drawn over the measured lines (and, where two gains coincide, the lower
+    gain's dashes are drawn wider, over the other gain's solid line): the smoke run's figure
+    showed both gains' dashes on the line the caption said hid them."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
         timestamp="2026-01-01T00:00:00Z",
@@ -513,7 +515,15 @@ def test_the_solved_fraction_caption_says_the_prediction_hides_where_it_agrees(
     curves = grid.panels[0].curves
     solid = [c.y.tolist() for c in curves if not c.reference]
     assert solid == [c.y.tolist() for c in curves if c.reference]  # the two agree here
-    assert "hidden under the solid line where the two agree" in grid.caption
+    with pinned():
+        lines = [ln for ax in draw(grid).axes for ln in ax.get_lines() if len(ln.get_xdata())]
+    dashed = [ln.get_zorder() for ln in lines if ln.get_linestyle() not in ("-", "None")]
+    drawn = [ln.get_zorder() for ln in lines if ln.get_linestyle() == "-"]
+    assert dashed and drawn and min(dashed) > max(drawn)  # the dashes lie on top
+    assert "hidden under" not in grid.caption
+    assert "drawn over the solid line: where the two agree, its dashes run along it" in (
+        grid.caption
+    )
 
 
 def test_the_gain_legend_does_not_repeat_its_title(rigor_run: Path) -> None:

@@ -166,7 +166,8 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             "Solid: the fraction of seeds whose held-out loss ended below 0.1 x chance. "
             "Dashed, same colour: the fraction predicted solvable because the input gradient "
             f"at the task's required lag had not fallen {10**DROP_DECADES:.0f}x at "
-            "initialisation, hidden under the solid line where the two agree. Where two "
+            "initialisation, drawn over the solid line: where the two agree, its dashes run along "
+            "it. Where two "
             "gains' lines coincide, the lower gain's is drawn wider, a rim around the other."
         ),
         nrows=math.ceil(len(panels) / ncols),
