@@ -16,7 +16,7 @@ import vanishlab as vl
 from vanishlab.report import build_report, render_html
 from vanishlab.report.format import assign, rate_text
 from vanishlab.report.heatmaps import color_scale
-from vanishlab.report.model import HeatmapGrid, LineGrid, Table
+from vanishlab.report.model import HeatmapGrid, HeatPanel, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
 
 STAMP = "2024-01-01T00:00:00Z"
@@ -930,3 +930,25 @@ def test_lines_at_minus_inf_at_the_same_point_are_compared_without_a_warning():
         assert covered_curves(same) == {0: 1}
         apart = [same[0], Curve("apart", 2, x, y - 1.0)]
         assert covered_curves(apart) == {}
+
+
+@pytest.mark.parametrize(
+    ("values", "ends"),
+    [
+        # the depth x lag map of make demo's report: a bar down to -66.3 labelled from -60
+        ([[-66.3, -12.0], [5.0, 32.1]], ("\u221266.3", "32.1")),
+        ([[-24.52, -3.0], [-1.0, -0.2]], ("\u221224.5", "0")),  # all below 0: the bar ends at 0
+    ],
+)
+def test_a_colour_bar_is_labelled_at_both_ends(values, ends):
+    """The caption says the scale spans the values drawn; the bar's ends had no label, so
+    its extremes could not be read off it. Round ticks stay between them."""
+    from vanishlab.report.heatmaps import draw_heatmaps
+
+    panel = HeatPanel("p", ("a", "b"), ("x", "y"), np.array(values))
+    grid = HeatmapGrid("t", "c", (panel,), 1, "lag", "layer", "log10 norm")
+    bar = draw_heatmaps(grid).axes[-1]
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert (labels[0], labels[-1]) == ends and len(labels) >= 3, labels
+    inner = [float(t.replace("\u2212", "-")) for t in labels[1:-1]]
+    assert all(v == round(v) for v in inner), labels

@@ -13,6 +13,7 @@ import math
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -36,6 +37,7 @@ CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
 
 #: Inches between the last column of heatmaps and their colour bar.
 _BAR_GAP = 0.25
+_TITLE_PAD = 5.0  # points more than a title's own pad above a colour bar: room for its end label
 
 
 def draw_heatmaps(grid: HeatmapGrid) -> Figure:
@@ -77,7 +79,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     label_along = text_width(shown_text(label), 9.5) <= bar_h
     bar_title = "" if label_along else wrap_words(label, right - 0.35, 7.5)
     if bar_title:
-        top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12)
+        top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12 + _TITLE_PAD / 72)
     fig, axes = panel_grid(
         nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
     )
@@ -161,10 +163,11 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             (1 - (right - _BAR_GAP) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
         )
         bar = fig.colorbar(mappable, cax=cax)
+        _ticks_with_ends(bar)
         if label_along:
             bar.set_label(label)
         else:  # a short bar (one row of panels) clipped its rotated label at both ends
-            cax.set_title(bar_title, loc="left", fontsize=7.5)
+            cax.set_title(bar_title, loc="left", fontsize=7.5, pad=6 + _TITLE_PAD)
         bar.outline.set_visible(False)
     if any_zero:
         handles: list[Patch | Line2D] = [Patch(color=ZERO_COLOR)] if any_grey else []
@@ -184,6 +187,28 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             frameon=False,
         )
     return fig
+
+
+def _ticks_with_ends(bar: Colorbar) -> None:
+    """The bar's round ticks and its two ends: the extremes of the values drawn, which the
+    caption says the scale spans (a bar down to -66.3 was labelled from -60, -24.5 from -20).
+    A round tick closer to an end than 1.25 labels' height (or a tenth of the bar) is dropped,
+    to keep the labels apart on a short bar too."""
+    lo, hi = float(bar.norm.vmin), float(bar.norm.vmax)
+    if not hi > lo:
+        return
+    size = max((t.get_fontsize() for t in bar.ax.get_yticklabels()), default=10.0)
+    bar_in = bar.ax.get_position().height * bar.ax.figure.get_figheight()
+    near = (hi - lo) * max(0.1, 1.25 * size / 72 / bar_in)
+    inner = [float(t) for t in bar.get_ticks() if lo + near < t < hi - near]
+    digits = max(0, 2 - math.floor(math.log10(hi - lo)))  # ends to ~3 significant digits
+
+    def text(value: float, end: bool) -> str:
+        said = f"{value:.{digits}f}" if end and value != round(value) else f"{value:g}"
+        return said.replace("-", "\u2212")  # matplotlib's own minus sign on the other ticks
+
+    ticks = [lo, *inner, hi]
+    bar.set_ticks(ticks, labels=[text(t, t in (lo, hi)) for t in ticks])
 
 
 def _luminance(rgba: tuple[float, ...]) -> float:
