@@ -821,3 +821,18 @@ def test_saturated_tanh_is_flagged_narrow_however_wide(tmp_path):
     row = vl.summarize(tmp_path / "run").iloc[0]
     assert row["predicted_by"] == "mean field" and row["delta_rate"] < -0.5
     assert "narrow" in row["flag"].split(",")
+
+
+def test_the_two_narrow_rules_meet_at_chaotic_tanh_of_width_64():
+    """The effective-units rule takes the bias the H < 64 rule accepts at g = 3 (about 3/H per
+    step): tanh, normal, g = 3, input std 1, H = 64 (gain_phase.py's cell) is not narrow. With
+    64/3 units as the threshold it was (17.5 units), and so was every tanh cell of width 64 from
+    g = 2.45 on, whose bias the H < 64 rule accepts; at g = 3.5 it still is."""
+    config = vl.CellConfig(
+        activation="tanh", init="normal", gain=3.0, input_std=1.0, hidden_size=64,
+        input_size=3, seq_len=60, batch=2,
+    )  # fmt: skip
+    row, _, _ = _summary_of(config)
+    assert row["predicted_by"] == "mean field" and "narrow" not in row["flag"].split(",")
+    row, _, _ = _summary_of(dataclasses.replace(config, gain=3.5))
+    assert "narrow" in row["flag"].split(",")

@@ -11,6 +11,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from ..analysis.meanfield import mean_field
 from .config import AXES
 from .store import TRAIN_FIELDS
 
@@ -31,11 +32,13 @@ __all__ = [
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
 NARROW_WIDTH = 64
-NARROW_LIVE_UNITS = NARROW_WIDTH / 3
+NARROW_LIVE_UNITS = NARROW_WIDTH * mean_field("tanh", 3.0, 1.0).live_fraction  # 17.5
 """Effective units (H times :attr:`vanishlab.MeanField.live_fraction`) below which a cell is
-"narrow" however large H is: a finite-width bias of about 1/(H live_fraction) > 3/64 per step,
-the bias the H < 64 rule accepts for chaotic tanh at a moderate gain (saturated tanh at g = 50
-reached it at H ~ 1,400, and H = 64 fell short of the prediction by 1.07 per step, unflagged)."""
+"narrow" however large H is: those of chaotic tanh at g = 3, input std 1 and H = 64, the cell
+whose finite-width bias of about 3/H per step the H < 64 rule accepts, so that the two rules
+meet there (64/3, the rule's first value, flagged tanh at H = 64 from g = 2.45 on, as
+gain_phase's g = 3 cells). Saturated tanh at g = 50 passes it at H ~ 1,100; its H = 64 fell
+short of the prediction by 1.07 per step, unflagged by the H < 64 rule."""
 SHORT_SEQ_LEN = 50
 POOR_FIT_R2 = 0.9
 
@@ -57,7 +60,7 @@ FLAGS: dict[str, str] = {
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",
-    "narrow": f"H < {NARROW_WIDTH}, or fewer than {NARROW_LIVE_UNITS:.0f} effective units "
+    "narrow": f"H < {NARROW_WIDTH}, or fewer than {NARROW_LIVE_UNITS:.1f} effective units "
     "(H (E[φ′²])² / E[φ′⁴]: tanh saturated at a large gain passes the gradient through few "
     "units), mean field: finite-width corrections (about −1/(effective units) per step, −3/H "
     "for chaotic tanh at a moderate gain) and the seed-to-seed spread are comparable to the "
