@@ -801,6 +801,18 @@ def test_help_ignores_a_terminal_width_that_is_no_number(command):
     assert done.stdout == plain.stdout
 
 
+@pytest.mark.parametrize("variable", ["TERMINAL_WIDTH", "COLUMNS"])
+def test_help_ignores_a_width_no_terminal_has(variable):
+    """A width of 10**20 columns ended --help in rich's OverflowError traceback (status 1), as
+    padding each line to it; help takes the width it takes without the variable."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TERMINAL_WIDTH", "COLUMNS")}
+    plain = subprocess.run([*_vanishlab(), "--help"], capture_output=True, text=True, env=env)
+    env[variable] = str(10**20)
+    done = subprocess.run([*_vanishlab(), "--help"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-500:]
+    assert done.stdout == plain.stdout
+
+
 def _error_line_in_a_shell(command: str) -> str:
     """The one error line of ``vanishlab COMMAND`` run by bash (redirections included), which
     must exit with status 2."""

@@ -38,6 +38,7 @@ import os  # noqa: E402
 import signal  # noqa: E402
 
 _BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
+_MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, line by line)
 
 
 def main() -> None:
@@ -95,15 +96,21 @@ def main() -> None:
 
 
 def _ignore_malformed_width() -> None:
-    """Drop a ``TERMINAL_WIDTH`` that is no whole number (``x``, ``80px``): typer reads it with
-    ``int()`` when it first formats help, and every ``--help`` ended in a ValueError traceback.
-    Help then takes the terminal's width, as rich does for a ``COLUMNS`` that is no number."""
-    value = os.environ.get("TERMINAL_WIDTH")
-    if value:
-        try:
-            int(value)
-        except ValueError:
-            del os.environ["TERMINAL_WIDTH"]
+    """Drop a ``TERMINAL_WIDTH`` or ``COLUMNS`` that is no whole number (``x``, ``80px``) or is
+    wider than any terminal (over :data:`_MAX_WIDTH`): typer reads ``TERMINAL_WIDTH`` with
+    ``int()`` when it first formats help, and every ``--help`` ended in a ValueError traceback;
+    rich pads help's lines to the width, and ``TERMINAL_WIDTH`` or ``COLUMNS`` of 10**20 ended
+    it in an OverflowError (2**63 - 1: a MemoryError). Help then takes the terminal's width, as
+    rich does for a ``COLUMNS`` that is no number."""
+    for name in ("TERMINAL_WIDTH", "COLUMNS"):
+        value = os.environ.get(name)
+        if value:
+            try:
+                malformed = int(value) > _MAX_WIDTH
+            except ValueError:
+                malformed = True
+            if malformed:
+                del os.environ[name]
 
 
 def _second_ctrl_c_ends(signum: int, frame: object) -> None:
