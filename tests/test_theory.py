@@ -433,6 +433,23 @@ for call in calls:
 """
 
 
+def test_theory_of_non_finite_weights_is_refused_by_name() -> None:
+    """The fast tier's check of the refusal that the subprocess test below (slow tier since
+    c040314, which left the make test tier without one) guards against a crash."""
+    w = torch.randn(8, 8, dtype=torch.float64)
+    w[0, 0] = math.nan
+    rnn = nn.RNN(2, 8)
+    with torch.no_grad():
+        rnn.weight_hh_l0[1, 1] = math.inf
+    for call in (lambda: vl.linear_rate(w), lambda: vl.origin_log_norms(w, 5)):
+        with pytest.raises(ValueError, match=r"W_hh \(layer 0\) holds nan at entry \[0, 0\]"):
+            call()
+    calls = (lambda: vl.linear_rate(rnn), lambda: vl.pascanu_bound(rnn))
+    for call in (*calls, lambda: vl.pascanu_envelope(rnn, 5)):
+        with pytest.raises(ValueError, match=r"weight_hh_l0 holds inf at entry \[1, 1\]"):
+            call()
+
+
 @pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
     """LAPACK's eigvals crashed the interpreter on a NaN weight (oneMKL DGEBAL, then a double
