@@ -45,6 +45,7 @@ from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
 from .summary_fields import (
     FLAGS,
+    NARROW_LIVE_UNITS,
     NARROW_WIDTH,
     NEAR_CRITICAL,
     POOR_FIT_R2,
@@ -56,6 +57,7 @@ from .summary_fields import (
 
 __all__ = [
     "FLAGS",
+    "NARROW_LIVE_UNITS",
     "NARROW_WIDTH",
     "NEAR_CRITICAL",
     "POOR_FIT_R2",
