@@ -117,6 +117,7 @@ def test_a_nested_tensor_is_refused_by_name(kind: type) -> None:
         # One name is echoed as given ("got ('both',)" read as a tuple the caller never wrote).
         ({"norms": "both"}, r"subset of \('fro', 'spec'\), got 'both'"),
         ({"sources": "inputs"}, r"got 'inputs'"),
+        ({"norms": ["both"]}, r"got \['both'\]"),
     ],
 )
 def test_bad_choices(kwargs: dict, message: str) -> None:

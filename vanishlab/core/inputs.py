@@ -488,8 +488,8 @@ def check_choices(
     if unknown or not values:
         notes = dict.fromkeys(hints[v] for v in unknown if v in hints)  # each said once
         hint = "".join(f" ({note})" for note in notes)
-        got = given if isinstance(given, str | tuple) else values
-        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {got!r}{hint}")
+        got = given if isinstance(given, str | tuple | list) else values
+        raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {got!r:.80}{hint}")
     return values
 
 
