@@ -1748,7 +1748,7 @@ def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path
         ("utf-8", "a byte that is not UTF-8 text"),
         # An ASCII locale (LC_ALL=C, PYTHONUTF8=0): "café" reached Python as lone surrogates,
         # and the name was said to hold "a byte that is not UTF-8 text" although it was.
-        ("ascii", "it reads its arguments as ascii (set a UTF-8 locale"),
+        ("ascii", "its locale's encoding is ascii (set a UTF-8 locale"),
     ],
 )
 def test_a_name_python_could_not_decode_says_why(monkeypatch, encoding, said):

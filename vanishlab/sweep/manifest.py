@@ -333,10 +333,10 @@ def text_problem(text: str) -> str | None:
     or a control character (a new line or an escape sequence would redraw the terminal)."""
     for ch in text:
         if _not_text(ch) and sys.getfilesystemencoding().lower() not in ("utf-8", "utf8"):
-            # the bytes may well be UTF-8: this Python read its arguments as another encoding
+            # the bytes may well be UTF-8, read (as an argument, a file name) in another encoding
             return (
-                f"holds {ch!r}, a byte that this Python cannot read as text: it reads its "
-                f"arguments as {sys.getfilesystemencoding()} (set a UTF-8 locale, such as "
+                f"holds {ch!r}, a byte that this Python cannot read as text: its locale's "
+                f"encoding is {sys.getfilesystemencoding()} (set a UTF-8 locale, such as "
                 "LC_ALL=C.UTF-8, or PYTHONUTF8=1)"
             )
         if _not_text(ch):
