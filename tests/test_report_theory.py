@@ -283,6 +283,7 @@ def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):
     assert "gated" not in plain.blocks[-1].caption
 
 
+@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_reason_for_no_prediction_that_rows_share_is_said_once_in_the_caption(tmp_path):
     """An identity init's rows (off the origin) each carried the same three lines under them,
     "No prediction: identity (Le, Jaitly & Hinton 2015) is deterministic and far from random:
