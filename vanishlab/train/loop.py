@@ -106,6 +106,11 @@ class TrainResult:
     seconds: float = field(default=0.0, compare=False)
 
 
+# Training needs autograd whatever the caller's mode: under torch.no_grad() (or
+# set_grad_enabled(False), or inference_mode) every step failed with torch's "element 0 of
+# tensors does not require grad", and so did every trained cell of vl.run_sweep there.
+@torch.inference_mode(False)
+@torch.enable_grad()
 def train_cell(
     module: nn.Module,
     task: Task,
@@ -149,31 +154,6 @@ def train_cell(
         module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,
         eval_points, solve_fraction,
     )  # fmt: skip
-    # Training needs autograd whatever the caller's mode: under torch.no_grad() (or
-    # set_grad_enabled(False), or inference_mode) every step failed with torch's "element 0 of
-    # tensors does not require grad", and so did every trained cell of vl.run_sweep there.
-    with torch.inference_mode(False), torch.enable_grad():
-        return _train(
-            module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,
-            eval_points, solve_fraction,
-        )  # fmt: skip
-
-
-def _train(
-    module: nn.Module,
-    task: Task,
-    steps: int,
-    lr: float,
-    optimizer: str,
-    clip: float | None,
-    batch: int,
-    seed: int,
-    eval_seed: int,
-    eval_batch: int,
-    eval_points: int,
-    solve_fraction: float,
-) -> TrainResult:
-    """:func:`train_cell` on checked arguments, with autograd on."""
     # NumPy scalars (np.int64 from np.arange, np.float32) as Python numbers from here on.
     steps, batch, seed, eval_seed, eval_batch, eval_points = (
         int(v) for v in (steps, batch, seed, eval_seed, eval_batch, eval_points)
