@@ -25,11 +25,18 @@ demo: $(STAMP)
 	$(VENV)/bin/vanishlab sweep --out runs/default
 	$(VENV)/bin/vanishlab report runs/default -o reports/default.html --force
 
+# The suite runs on one pytest-xdist worker per core, each with torch on one thread: on 2 cores
+# that took 2:31-2:43 against 4:51-4:55 in one process (2026-12-02), where torch's two threads
+# per process would fight the other worker for the cores. `make test PYTEST_WORKERS=0` runs it
+# in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PAR := -n $(PYTEST_WORKERS)
+
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" $(PYTEST_PAR)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m "slow or not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "slow or not slow" $(PYTEST_PAR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

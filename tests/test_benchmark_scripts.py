@@ -30,7 +30,6 @@ def _answer_help(scripts: list[Path]) -> None:
         assert "--- B=" not in out, name  # diagnose_stalls' first line of work
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_diagnose_stalls_answers_help_without_running() -> None:
     """`python benchmarks/diagnose_stalls.py --help` ran the whole diagnostic (it read no
     arguments)."""

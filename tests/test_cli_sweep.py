@@ -627,7 +627,6 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_manifest_whose_texts_hold_control_characters_is_read_with_them_replaced(
     run_dir, tmp_path
 ):
@@ -827,7 +826,6 @@ def _error_line_in_a_shell(command: str) -> str:
     return lines[0]
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 def test_a_user_error_with_a_full_standard_error_still_exits_2():
     """`vanishlab sweep --gain x 2>/dev/full`: the line cannot be shown, but the status is a

@@ -453,7 +453,6 @@ def _texts(report) -> list[str]:
     return [t for t in out if t]
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path):
     # The decay, rates, depth and theory captions wrote dh_T/dh_{T−k} over LSTM panels whose
     # state is [h | c]; the Pascanu line counted "all 8 measured cells" of a 24-cell run.

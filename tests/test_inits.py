@@ -385,7 +385,6 @@ def test_another_grid_names_the_replaced_init_before_offering_force(registry, tm
     assert vl.load_manifest(run)["inits"] == {"orthogonal": "built-in"}
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_the_dry_run_refuses_a_replaced_init_as_the_run_does(registry, tmp_path):
     """The run refuses a run directory whose cells another definition of the init measured:
     its dry run printed the plan and exited 0."""

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
@@ -68,7 +67,6 @@ def test_the_training_loop_snippet_of_docs_trainability_runs() -> None:
     assert len(namespace["result"].eval_steps) == 4  # steps + 1 points when steps < 10
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_the_gated_mean_field_of_docs_theory_has_its_weak_recurrence_limit() -> None:
     """The page's untied mean field left out a GRU's dh'/dn = 1 - z (h' = (1 - z) n + z h), so
     its GRU column sat above the untied average the page itself derives: with weak recurrence

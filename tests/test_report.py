@@ -748,7 +748,6 @@ def test_a_timestamp_takes_precedence_over_source_date_epoch(report_run, tmp_pat
     assert "Generated 2024-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_report_is_quiet_where_matplotlib_cannot_write_its_folders(report_run, tmp_path):
     # A home matplotlib cannot write (here: below a regular file) made it print two warnings
     # ("mkdir -p failed ...", "Matplotlib created a temporary cache directory ..."). Same

@@ -199,7 +199,6 @@ def test_theory_table_compares_like_with_like(full):
     )
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_long_notes_are_lines_under_their_rows(full):
     _, report = full
     html = render_html(report)
@@ -497,7 +496,6 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
         assert not np.isnan(np.stack([p.values for p in figure.panels])).any()
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
     """meanfield's relu panels at input std 0 were empty axes filled by the stable band, with
     floor triangles and no word on why."""
@@ -780,7 +778,6 @@ def test_depth_rows_of_a_shorter_sequence_are_explained(tmp_path, stacked):
     assert all("A row ends" not in f.caption for f in _section(stacked, "depth").blocks)
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
     """Three models at three T make nine (model, T) gain figures, four drawn: they were the
     first four in (model, T) order (rnn at every T, lstm at one), so GRU had no gain figure at
@@ -805,7 +802,6 @@ def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
     )
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     """A run extended with --force by gated cells: "RNN, LSTM and GRU side by side" drew the
     chrono panels without an RNN line and the identity panels without LSTM and GRU lines, with
@@ -866,7 +862,6 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     ) in figure.caption
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     """ "RNN and LSTM side by side" draws at most 12 settings; its note only counted the rest
     ("4 more settings are not drawn (see the table)"). It names them, as the faceted
@@ -886,7 +881,6 @@ def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     )
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
     """Every cell at gain 1e39 failed (its float32 weights overflow): the decay figures had no
     panel for it and the rate map no row or panel, while their captions said only that a

@@ -161,7 +161,6 @@ def test_flagged_reasons_are_shown_and_escaped(tmp_path):
     assert re.search(r"<td>[^<]*failed[^<]*</td>", html)  # the flag column says so
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     """A report made where the run's custom init is not registered (`vanishlab report`, a new
     process) raised "unknown init" from the theory section: a traceback, exit status 1. Its
@@ -283,7 +282,6 @@ def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):
     assert "gated" not in plain.blocks[-1].caption
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_a_reason_for_no_prediction_that_rows_share_is_said_once_in_the_caption(tmp_path):
     """An identity init's rows (off the origin) each carried the same three lines under them,
     "No prediction: identity (Le, Jaitly & Hinton 2015) is deterministic and far from random:

@@ -354,7 +354,6 @@ def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch
 # --- a directory that finished no cell is not stuck -----------------------------------------
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_directory_without_a_finished_cell_is_started_afresh(tmp_path):
     out = tmp_path / "run"
     old = {a: list(v) for a, v in Sweep(gain=1.0, **TINY).axes().items()}
@@ -622,7 +621,6 @@ def test_out_where_the_file_system_refuses(tmp_path, monkeypatch):
     _one_error_line(result, "Read-only file system")
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -1385,7 +1383,6 @@ def test_lazy_package_exports_every_public_name():
         vanishlab.no_such_name  # noqa: B018
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):
     args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
     assert runner.invoke(app, args).exit_code == 0
@@ -1584,7 +1581,6 @@ def test_two_starts_on_one_new_folder_probe_it_under_names_of_their_own(tmp_path
     assert list((tmp_path / "run").iterdir()) == []
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
 def test_a_run_directory_named_with_a_byte_of_another_encoding_reads_back(tmp_path):
     """pyarrow cannot open a path that is not valid UTF-8: the good shards of such a run were

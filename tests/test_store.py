@@ -62,7 +62,6 @@ def test_shard_round_trip_and_schema(tmp_path):
     assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, monkeypatch):
     """Shards were handed to pyarrow as Python file objects: its reader threads kept the Python
     bytes each read returned and released them, taking the GIL, after the read had returned.

@@ -450,7 +450,6 @@ def test_theory_of_non_finite_weights_is_refused_by_name() -> None:
             call()
 
 
-@pytest.mark.slow  # make test's 5-minute budget; CI's slow tier runs it
 def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
     """LAPACK's eigvals crashed the interpreter on a NaN weight (oneMKL DGEBAL, then a double
     free: exit 134 or 139), or returned -inf; the SVDs raised torch's _LinAlgError. In a
