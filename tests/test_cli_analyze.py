@@ -750,3 +750,17 @@ def test_analyze_checkpoint_takes_numpy_numbers(tmp_path):
     pd.testing.assert_frame_equal(
         vl.load_results(tmp_path / "numpy"), vl.load_results(tmp_path / "plain")
     )
+
+
+def test_an_out_below_a_regular_file_is_one_line_naming_out(tmp_path):
+    """An ``--out`` below a regular file: the command said only "Not a directory: PATH" and
+    ``vl.analyze_checkpoint`` raised a bare NotADirectoryError; both now say it as a sweep
+    does, naming ``--out``."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    (tmp_path / "somefile").write_text("x")
+    out = tmp_path / "somefile" / "sub"
+    said = f"cannot write the run directory {out}: Not a directory; give --out another directory"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "3"]
+    _one_error_line(runner.invoke(app, args), said)
+    with pytest.raises(VanishlabError, match=re.escape(said)):
+        vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=3)

@@ -881,3 +881,16 @@ def test_lyapunov_takes_numpys_bools(tmp_path):
         measured = vl.load_cells(tmp_path / str(flag))
         lyapunov = vl.summarize(tmp_path / str(flag))["lyapunov"]
         assert len(measured) == 1 and lyapunov.notna().all() == bool(flag)
+
+
+def test_an_out_below_a_regular_file_is_refused_naming_out(tmp_path):
+    """``out="somefile/sub"`` with ``somefile`` a regular file raised the RunLock's bare
+    NotADirectoryError; it is refused as a sweep's ``--out`` is, naming ``out=``."""
+    (tmp_path / "somefile").write_text("x")
+    out = tmp_path / "somefile" / "sub"
+    with (
+        pytest.raises(VanishlabError, match=r"Not a directory; give out= another directory"),
+        JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=out),
+    ):
+        pass
+    assert (tmp_path / "somefile").read_text() == "x"

@@ -183,14 +183,19 @@ def _probe(folder: Path) -> None:
     probe.unlink()
 
 
-def make_dir(run_dir: Path) -> None:
-    """Create the run directory, or say in one line why the file system will not."""
+def make_dir(run_dir: Path, *, flag: str = "--out") -> None:
+    """Create the run directory, or say in one line why the file system will not, naming
+    ``flag`` (``"--out"``, ``"out="``) as the way out: a sweep's, an analysis's and a
+    monitor's run directory alike (the last two said only "Not a directory", or raised
+    NotADirectoryError from the Python API, for an ``out`` below a regular file)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         _probe(run_dir)
     except OSError as err:
         why = err.strerror or type(err).__name__
-        raise VanishlabError(f"cannot write the run directory {run_dir}: {why}") from None
+        raise VanishlabError(
+            f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
+        ) from None
 
 
 #: The run's folders for shards, and what each holds (said when one cannot be written).

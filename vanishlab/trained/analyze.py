@@ -37,6 +37,7 @@ from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
+from ..sweep.preflight import make_dir
 from ..sweep.progress import plural, working
 from ..sweep.rundir import is_run_dir
 from .checkpoint import (
@@ -297,6 +298,7 @@ def _measure_into(
     progress: bool = False,
 ) -> AnalyzeResult:
     spec = ckpt.spec
+    make_dir(run_dir)  # one line for an --out below a file, or on a read-only file system
     with store.RunLock(run_dir):
         done = store.sound_metas(run_dir) if earlier is not None else {}
         if earlier is not None and set(done) - {cid}:

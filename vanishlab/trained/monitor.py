@@ -43,13 +43,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import (
-    check_finite,
-    check_integer,
-    module_weight,
-    prepare_inputs,
-    require_tensor,
-)
+from ..core.inputs import check_finite, check_integer, module_weight, prepare_inputs, require_tensor
 from ..core.wrapped import where_it_is
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
@@ -61,6 +55,7 @@ from ..sweep.manifest import (
     monitor_steps,
     package_versions,
 )
+from ..sweep.preflight import make_dir
 from ..sweep.rundir import is_run_dir
 from .measure import (
     cell_id,
@@ -230,6 +225,7 @@ class JacobianMonitor:
 
     def __enter__(self) -> JacobianMonitor:
         earlier = self._check_out()
+        make_dir(self.out, flag="out=")  # it raised NotADirectoryError below a regular file
         lock = store.RunLock(self.out)
         lock.__enter__()
         try:
