@@ -286,15 +286,12 @@ def test_solve_fraction_sets_the_threshold() -> None:
     ("kw", "match"),
     [
         ({"steps": 0}, "steps must be an integer >= 1, got 0"),
-        ({"steps": 2.5}, "steps must be an integer >= 1"),
         ({"batch": 0}, "batch must be an integer >= 1"),
         ({"seed": -1}, "seed must be an integer >= 0"),
-        ({"eval_seed": True}, "eval_seed must be an integer >= 0"),
         ({"eval_batch": 0}, "eval_batch must be an integer >= 1"),
         ({"eval_points": 0}, "eval_points must be an integer >= 1"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"lr": math.nan}, "lr must be a finite number > 0"),
-        ({"lr": "0.1"}, "lr must be a finite number > 0"),
         ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd, got 'rmsprop'"),
         ({"clip": -1.0}, "clip must be a finite number > 0 or None"),
         ({"clip": math.inf}, "clip must be a finite number > 0 or None"),
@@ -304,6 +301,27 @@ def test_solve_fraction_sets_the_threshold() -> None:
 )
 def test_bad_arguments_raise_value_error(kw: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
+        train_cell(_small(), AddingProblem(5), **kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"steps": 2.5}, "steps must be an integer >= 1, got 2.5"),
+        ({"steps": "3"}, "steps must be an integer >= 1, got '3'"),
+        ({"eval_seed": True}, "eval_seed must be an integer >= 0, got True"),
+        ({"lr": "0.1"}, "lr must be a finite number > 0, got '0.1'"),
+        ({"lr": None}, "lr must be a finite number > 0, got None"),
+        ({"clip": "1"}, "clip must be a finite number > 0 or None, got '1'"),
+        ({"solve_fraction": True}, "solve_fraction must be a finite number > 0, got True"),
+        ({"optimizer": 3}, "optimizer must be one of adam, sgd, got 3"),
+    ],
+)
+def test_arguments_of_the_wrong_type_raise_type_error(kw: dict, match: str) -> None:
+    """A wrong type (``lr="0.1"``, ``steps=2.5``) raised a ValueError, as a value out of range
+    does; it is a TypeError naming the argument, as ``module`` and ``task`` were, and as
+    ``vl.analyze_checkpoint`` and ``vl.JacobianMonitor`` say it."""
+    with pytest.raises(TypeError, match=re.escape(match)):
         train_cell(_small(), AddingProblem(5), **kw)
 
 

@@ -147,7 +147,8 @@ def train_cell(
         A :class:`TrainResult`.
 
     Raises:
-        TypeError: ``module`` is not an ``nn.RNN``/``nn.LSTM``/``nn.GRU`` or ``task`` not a Task.
+        TypeError: ``module`` is not an ``nn.RNN``/``nn.LSTM``/``nn.GRU``, ``task`` not a Task,
+            or another argument of the wrong type (``lr="0.1"``, ``steps=2.5``, a bool).
         ValueError: any other argument out of range, or an ``input_size`` that is not the task's.
     """
     _check_arguments(
@@ -367,22 +368,26 @@ def _check_arguments(
         (eval_batch, "eval_batch", 1),
         (eval_points, "eval_points", 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        # a wrong type (2.5, True, "3") is a TypeError, a wrong value a ValueError
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{what} must be an integer >= {minimum}, got {value!r:.60}")
+        if value < minimum:
             raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    if not _positive(lr):
+    if not _positive(lr, "lr"):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r:.60}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if clip is not None and not _positive(clip):
+    if clip is not None and not _positive(clip, "clip", " or None"):
         raise ValueError(f"clip must be a finite number > 0 or None, got {clip!r}")
-    if not (_positive(solve_fraction) and solve_fraction < 1):
+    if not (_positive(solve_fraction, "solve_fraction") and solve_fraction < 1):
         raise ValueError(f"solve_fraction must be in (0, 1), got {solve_fraction!r}")
 
 
-def _positive(value: object) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+def _positive(value: object, what: str, alternative: str = "") -> bool:
+    """Whether ``value`` is a finite real number > 0; a ``TypeError`` naming ``what`` when it
+    is no real number at all (``lr="0.1"``, True, None: a ValueError, as for 0, before)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a finite number > 0{alternative}, got {value!r:.60}")
+    return math.isfinite(value) and value > 0
