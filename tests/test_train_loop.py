@@ -292,6 +292,8 @@ def test_solve_fraction_sets_the_threshold() -> None:
         ({"eval_points": 0}, "eval_points must be an integer >= 1"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"lr": math.nan}, "lr must be a finite number > 0"),
+        ({"lr": 10**400}, "lr must be a finite number > 0, got 1000"),  # an OverflowError
+        ({"clip": -(10**400)}, "clip must be a finite number > 0 or None, got -1000"),
         ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd, got 'rmsprop'"),
         ({"clip": -1.0}, "clip must be a finite number > 0 or None"),
         ({"clip": math.inf}, "clip must be a finite number > 0 or None"),

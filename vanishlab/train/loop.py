@@ -374,15 +374,15 @@ def _check_arguments(
         if value < minimum:
             raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
     if not _positive(lr, "lr"):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r:.60}")
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r:.60}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if clip is not None and not _positive(clip, "clip", " or None"):
-        raise ValueError(f"clip must be a finite number > 0 or None, got {clip!r}")
+        raise ValueError(f"clip must be a finite number > 0 or None, got {clip!r:.60}")
     if not (_positive(solve_fraction, "solve_fraction") and solve_fraction < 1):
-        raise ValueError(f"solve_fraction must be in (0, 1), got {solve_fraction!r}")
+        raise ValueError(f"solve_fraction must be in (0, 1), got {solve_fraction!r:.60}")
 
 
 def _positive(value: object, what: str, alternative: str = "") -> bool:
@@ -390,4 +390,7 @@ def _positive(value: object, what: str, alternative: str = "") -> bool:
     is no real number at all (``lr="0.1"``, True, None: a ValueError, as for 0, before)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{what} must be a finite number > 0{alternative}, got {value!r:.60}")
-    return math.isfinite(value) and value > 0
+    try:  # an int too large for a float (lr=10**400) is no finite number: OverflowError
+        return math.isfinite(value) and value > 0
+    except OverflowError:
+        return False
