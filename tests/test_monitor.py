@@ -494,6 +494,20 @@ def test_a_zero_dimensional_integer_tensor_is_an_every(tmp_path):
             JacobianMonitor(rnn, probe, out=out, every=bad)
 
 
+def test_a_step_or_every_on_the_meta_device_is_a_type_error_naming_it(tmp_path):
+    """A 0-d integer tensor on the meta device holds no number: step() and every= ended in
+    torch's RuntimeError ("Tensor.item() cannot be called on meta tensors")."""
+    rnn, probe, out = nn.RNN(2, 3), torch.randn(4, 1, 2), tmp_path / "m"
+    meta = torch.tensor(2, device="meta")
+    with pytest.raises(TypeError, match=r"^every must be an integer, got a tensor on the meta"):
+        JacobianMonitor(rnn, probe, out=out, every=meta)
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        with pytest.raises(TypeError, match=r"^the step n must be an integer, got a tensor on"):
+            mon.step(meta)
+        assert mon.step(2) is not None
+    assert list(vl.load_results(out)["step"].unique()) == [2]
+
+
 def test_the_probe_is_a_copy(tmp_path):
     torch.manual_seed(3)
     rnn = nn.RNN(2, 4)
