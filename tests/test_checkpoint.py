@@ -245,6 +245,24 @@ def test_several_modules_are_listed_and_module_picks_one(tmp_path):
     assert read_checkpoint(_save(wrapped, tmp_path / "dp.pt")).module_name == "module.rnn"
 
 
+def test_a_module_name_with_a_newline_is_found_and_shown_quoted(tmp_path):
+    """The key lookup's "." stopped at a newline: a module named "enc\noder" (add_module takes
+    any text, and so does a dict key in the file) was "no key ending in weight_ih_l0" while the
+    message listed one, and "$" took a key ending in "weight_ih_l0\n" for a module at the top
+    level. Names that cannot be shown on one line are quoted."""
+    rnn = nn.GRU(3, 4)
+    sd = {f"enc\noder.rnn.{k}": v for k, v in rnn.state_dict().items()}
+    assert read_checkpoint(_save(sd, tmp_path / "nl.pt")).module_name == "enc\noder.rnn"
+    sd["weight_ih_l0\n"] = torch.zeros(2, 2)  # not a module's weight
+    ckpt = read_checkpoint(_save(sd, tmp_path / "tail.pt"))
+    assert ckpt.module_name == "enc\noder.rnn" and ckpt.spec.kind == "gru"
+    two = {**sd, **{f"b\n.{k}": v for k, v in nn.RNN(3, 4).state_dict().items()}}
+    path = _save(two, tmp_path / "two.pt")
+    with pytest.raises(VanishlabError, match=r"modules \('b\\n', 'enc\\noder.rnn'\); choose"):
+        read_checkpoint(path)
+    assert read_checkpoint(path, module="b\n").spec.kind == "rnn"
+
+
 def test_a_module_that_is_not_text_is_a_type_error(tmp_path):
     """module=1, for the second state_dict of a list, raised AttributeError ('int' object has
     no attribute 'rstrip'): the library API's mistakes are TypeError or ValueError."""

@@ -764,3 +764,14 @@ def test_an_out_below_a_regular_file_is_one_line_naming_out(tmp_path):
     _one_error_line(runner.invoke(app, args), said)
     with pytest.raises(VanishlabError, match=re.escape(said)):
         vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=3)
+
+
+def test_a_module_name_with_a_newline_is_measured_and_said_on_one_line(tmp_path):
+    """A module named "b\n" was not found at all (see test_checkpoint); once found, the
+    command's line names it quoted, not over two lines."""
+    sd = {f"b\n.{k}": v for k, v in torch.nn.RNN(2, 3).state_dict().items()}
+    torch.save(sd, tmp_path / "m.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(tmp_path / "run"), "--seq-len", "3"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\n") == 1 and "module 'b\\n', inputs T=3" in result.stdout

@@ -55,6 +55,7 @@ from .measure import (
     now,
     top_lyapunov,
 )
+from .state_dict import module_label
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
 
@@ -89,7 +90,7 @@ class AnalyzeResult:
     def __str__(self) -> str:
         done = "measured" if self.measured else "already measured"
         what = self.checkpoint.spec.describe()
-        name = self.checkpoint.module_name or "(top level)"
+        name = module_label(self.checkpoint.module_name)
         # T and B as read: a (B, T, I) file given without --batch-first shows as the wrong T.
         inputs = f", inputs T={self.seq_len}, B={self.batch}" if self.seq_len is not None else ""
         fail = "" if self.status == "ok" else " (failed: the forward pass overflowed)"

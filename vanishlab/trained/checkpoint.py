@@ -47,7 +47,7 @@ from ..core.inputs import NESTED_ADVICE
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
 from .archive import check_records
-from .state_dict import find_recurrent, find_state_dict, with_article
+from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
 __all__ = [
     "GATES",
@@ -277,22 +277,18 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
     return obj
 
 
-def _label(prefix: str) -> str:
-    return prefix[:-1] if prefix else "(top level)"
-
-
 def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
     if module is None:
         if len(prefixes) == 1:
             return prefixes[0]
-        names = ", ".join(_label(p) for p in prefixes)
+        names = ", ".join(module_label(p[:-1]) for p in prefixes)
         raise VanishlabError(
             f"{path} holds {len(prefixes)} recurrent modules ({names}); choose one with --module"
         )
     wanted = module.rstrip(".")
     wanted = f"{wanted}." if wanted else ""
     if wanted not in prefixes:
-        names = ", ".join(_label(p) for p in prefixes)
+        names = ", ".join(module_label(p[:-1]) for p in prefixes)
         raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names})")
     return wanted
 
@@ -479,7 +475,7 @@ def read_checkpoint(
         # its own parameters, and torch.nn.utils.parametrize's (refused by infer_spec)
         and ("." not in key[len(prefix) :] or key[len(prefix) :].startswith("parametrizations."))
     }
-    where = f"module {_label(prefix)!r} of {path}" if prefix else str(path)
+    where = f"module {prefix[:-1]!r} of {path}" if prefix else str(path)
     spec = infer_spec(weights, nonlinearity=nonlinearity, where=where)
     others = sorted(
         key[len(prefix) :]

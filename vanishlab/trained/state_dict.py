@@ -22,13 +22,17 @@ import torch
 
 from ..errors import VanishlabError
 
-__all__ = ["find_recurrent", "find_state_dict", "with_article"]
+__all__ = ["find_recurrent", "find_state_dict", "module_label", "with_article"]
 
 # weight_ih_l0, or its parametrized keys (parametrize's original*, the old weight_norm's _g and
-# _v), so that such a module is found and then refused as parametrized, not overlooked.
+# _v), so that such a module is found and then refused as parametrized, not overlooked. Matched
+# with fullmatch and DOTALL: a module's name is any text (add_module takes a newline), where
+# "." stopped at a newline ("enc\noder.rnn.weight_ih_l0" was "no key ending in weight_ih_l0")
+# and "$" matched before a final one ("weight_ih_l0\n" was a module at the top level).
 _ANCHOR = re.compile(
-    r"^(?P<prefix>(?:.*\.)?)(?:weight_ih_l0(?:_reverse)?(?:_[gv])?"
-    r"|parametrizations\.weight_ih_l0(?:_reverse)?\.original\d*)$"
+    r"(?P<prefix>(?:.*\.)?)(?:weight_ih_l0(?:_reverse)?(?:_[gv])?"
+    r"|parametrizations\.weight_ih_l0(?:_reverse)?\.original\d*)",
+    re.DOTALL,
 )
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
@@ -160,7 +164,14 @@ def find_recurrent(state: Mapping[Any, Any]) -> list[str]:
     prefixes = set()
     for key, value in state.items():
         if isinstance(key, str) and isinstance(value, torch.Tensor):
-            match = _ANCHOR.match(key)
+            match = _ANCHOR.fullmatch(key)
             if match:
                 prefixes.add(match["prefix"])
     return sorted(prefixes)
+
+
+def module_label(name: str) -> str:
+    """A module's name (a prefix without its dot) as messages show it: as it is, ``(top
+    level)`` when empty, quoted where it holds a newline or other unprintable character (a
+    one-line error made "b\n" read "b ", and ``vanishlab analyze`` printed it over two lines)."""
+    return "(top level)" if not name else name if name.isprintable() else repr(name)
