@@ -140,7 +140,8 @@ def test_parse_axis():
     assert parse_axis("num_layers", "1,2,4") == (1, 2, 4)
     assert parse_axis("gain", "1e-1,.5,2.,+3,1E1") == (0.1, 0.5, 2.0, 3.0, 10.0)
     assert parse_axis("seed", "+0,07") == (0, 7)
-    assert parse_axis("bias", "true,No") == (True, False)
+    assert parse_axis("bias", "true,no") == (True, False)
+    assert parse_axis("bias", "on,0") == (True, False)
     assert parse_axis("activation", "tanh,relu") == ("tanh", "relu")
 
 
@@ -154,6 +155,10 @@ def test_parse_axis():
         ("hidden_size", "0", "--hidden-size: hidden_size must be positive, got 0"),
         ("seq_len", "-3", "--seq-len: seq_len must be positive"),
         ("bias", "maybe", "--bias: 'maybe' is not true or false"),
+        # taken, where --model RNN and --activation TANH are refused: the words are lower case
+        ("bias", "True", r"--bias: 'True' is not true or false \(lower case\)"),
+        ("bias", "true,NO", r"--bias: 'NO' is not true or false \(lower case\)"),
+        ("model", "RNN", "--model: unknown model 'RNN'"),
         ("activation", "tanh,gelu", "--activation: unknown activation 'gelu'"),
         ("init", "orthogonal,kaiming", "--init: unknown init 'kaiming'"),
         ("gain", "1,1", "--gain: axis gain lists 1.0 twice"),

@@ -190,6 +190,9 @@ class Axis:
         return "positive" if self.low == 1 else f">= {self.low:g}"
 
 
+# The command line's words are lower case, as --help lists them: the names of models,
+# activations, inits, tasks, optimizers and dtypes are matched exactly, and so are these
+# (--bias True was taken where --model RNN is refused).
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -462,10 +465,10 @@ class AxisSet:
             if a.type is int or a.type is float:
                 values.append(parse_number(flag, item, a.type))
             elif a.type is bool:
-                word = item.lower()
-                if word not in _TRUE | _FALSE:
-                    raise VanishlabError(f"{flag}: {item!r} is not true or false")
-                values.append(word in _TRUE)
+                if item not in _TRUE | _FALSE:
+                    lower = " (lower case)" if item.lower() in _TRUE | _FALSE else ""
+                    raise VanishlabError(f"{flag}: {item!r} is not true or false{lower}")
+                values.append(item in _TRUE)
             else:
                 values.append(item)
         try:
