@@ -65,6 +65,7 @@ def test_dask_through_the_cli(cluster, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "8 run" in result.stdout
     assert len(vl.load_cells(out)) == 8
+    assert "waiting for a worker" not in result.stderr  # the cluster has one
 
 
 def test_without_dask_the_error_says_how_to_install(monkeypatch, tmp_path):
@@ -157,6 +158,36 @@ def test_a_cluster_with_no_workers_left_is_one_line(monkeypatch):
             executors.run_dask(_tasks()[:1], client, lambda frame, meta: None)
     finally:
         client.close()
+        local.close()
+
+
+def test_a_cluster_without_workers_is_said_then_its_timeout_ends_the_sweep(tmp_path, capsys):
+    """A cluster that has no worker made the sweep wait without a word (Dask's default waits
+    without end): it now says so in one line on stderr (with progress on) before it waits, and
+    the scheduler's no-workers-timeout, where set, ends the wait in the sweep's one line."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "0.5s"}):
+        local = distributed.LocalCluster(
+            n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
+        )
+    address = local.scheduler_address
+    try:
+        for progress in (True, False):
+            with pytest.raises(vl.VanishlabError, match="stopped running cells: NoWorkerError"):
+                vl.run_sweep(GRID, tmp_path / f"{progress}", scheduler=address, progress=progress)
+            said = [line for line in capsys.readouterr().err.splitlines() if "waiting for" in line]
+            assert said == (
+                [
+                    f"waiting for a worker: the Dask cluster at {address} has none (Dask waits "
+                    "without end, unless its scheduler has "
+                    "distributed.scheduler.no-workers-timeout set)"
+                ]
+                if progress
+                else []
+            )
+    finally:
         local.close()
 
 

@@ -44,7 +44,7 @@ from .preflight import (
     make_dir,
     refuse_other_kinds,
 )
-from .progress import Progress
+from .progress import Progress, status_line
 from .run_summary import RunSummary, failures
 from .rundir import is_run_dir
 
@@ -453,6 +453,14 @@ def run_sweep(
         try:
             with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
                 if client is not None and tasks:
+                    # Dask waits for a worker without end: say so (a lost scheduler: run_dask's)
+                    with contextlib.suppress(OSError, TimeoutError):
+                        if progress and not client.nthreads():
+                            status_line(
+                                f"waiting for a worker: the Dask cluster at {scheduler} has "
+                                "none (Dask waits without end, unless its scheduler has "
+                                "distributed.scheduler.no-workers-timeout set)"
+                            )
                     run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
                 elif n_workers > 1:
                     tasks.sort(key=lambda t: -cost(t[0]))
