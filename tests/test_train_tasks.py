@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +127,30 @@ def test_sampling_leaves_the_global_random_state_alone() -> None:
 def test_bad_arguments_raise_value_error(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_sizes_beyond_a_tensor_or_the_memory_are_refused_naming_them() -> None:
+    """A seq_len, n_symbols or batch too large ended deep in torch, in its words ("Overflow
+    when unpacking long long", "Storage size calculation overflowed", "DefaultCPUAllocator:
+    can't allocate memory"); sizes no tensor can hold are refused up front, and a batch the
+    allocator refuses is a MemoryError naming the sizes."""
+    beyond = "bytes of tensors, more than torch can address (2**63 - 1): choose smaller sizes"
+    for make, what in [
+        (lambda: AddingProblem(2**63), "AddingProblem(seq_len=9223372036854775808) would need"),
+        (lambda: RecallFirst(10, n_symbols=10**18), "RecallFirst(seq_len=10, n_symbols=10000"),
+        (lambda: AddingProblem(10).sample(2**70, _gen()), "AddingProblem(seq_len=10).sample(b"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(what)) as err:
+            make()
+        assert str(err.value).endswith(beyond)
+    # 2**60 bytes: beyond any machine's address space (2**57 with 5-level paging), so the
+    # allocation fails everywhere, whatever the overcommit setting
+    with pytest.raises(MemoryError, match=re.escape(f"AddingProblem(seq_len={2**56}).sample(")):
+        AddingProblem(2**56).sample(1, _gen())  # constructed, but not drawn
+    with pytest.raises(MemoryError, match=r"RecallFirst\(seq_len=8, n_symbols=\d+\)\.sample"):
+        RecallFirst(8, n_symbols=2**53).sample(1, _gen())
+    x, y = AddingProblem(2**20).sample(1, _gen())  # a long one that fits is drawn as before
+    assert x.shape == (1, 2**20, 2) and y.shape == (1, 1)
 
 
 def test_train_package_imports_torch_and_the_standard_library_only() -> None:

@@ -150,6 +150,8 @@ def train_cell(
         TypeError: ``module`` is not an ``nn.RNN``/``nn.LSTM``/``nn.GRU``, ``task`` not a Task,
             or another argument of the wrong type (``lr="0.1"``, ``steps=2.5``, a bool).
         ValueError: any other argument out of range, or an ``input_size`` that is not the task's.
+        MemoryError: the task's batches (``batch`` or ``eval_batch`` sequences) could not be
+            allocated, said before training starts (the held-out batch is drawn first).
     """
     _check_arguments(
         module, task, steps, lr, optimizer, clip, batch, seed, eval_seed, eval_batch,

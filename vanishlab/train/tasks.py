@@ -31,15 +31,18 @@ chance level. (Arjovsky et al. copy ten symbols after a blank stretch and report
 
 from __future__ import annotations
 
+import contextlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 __all__ = ["TASKS", "AddingProblem", "RecallFirst", "Task", "make_task"]
+
+_MAX_BYTES = 2**63 - 1  # the most a tensor's storage can hold (its size in bytes is an int64)
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,44 @@ class Task(ABC):
 
     def __post_init__(self) -> None:
         _check_int(self.seq_len, "seq_len", self.min_seq_len)
+        self._batch_bytes(1)  # a task whose one sequence cannot be a tensor: refused now
 
     @property
     def min_seq_len(self) -> int:
         return 1
+
+    def _bytes(self, batch: int) -> int:
+        """The bytes of the tensors ``sample(batch)`` builds, all held at once (0: not known,
+        for a subclass that does not say)."""
+        return 0
+
+    def _batch_bytes(self, batch: object) -> int:
+        """``_bytes(batch)`` for a valid ``batch``; a ValueError naming the sizes when it is
+        more than a tensor can hold (torch said "Storage size calculation overflowed" or
+        "Overflow when unpacking long long", deep in ``sample``)."""
+        _check_int(batch, "batch", 1)
+        need = self._bytes(batch)  # type: ignore[arg-type]
+        if need > _MAX_BYTES:
+            what = f"{self!r}.sample(batch={batch})" if batch != 1 else f"{self!r}"
+            raise ValueError(
+                f"{what} would need {need:.3g} bytes of tensors, more than torch can address "
+                "(2**63 - 1): choose smaller sizes"
+            )
+        return need
+
+    @contextlib.contextmanager
+    def _allocating(self, batch: int, need: int) -> Iterator[None]:
+        """Say, naming the sizes, that the memory for ``sample(batch)`` could not be had, where
+        torch's allocator said "DefaultCPUAllocator: can't allocate memory" in its words."""
+        try:
+            yield
+        except RuntimeError as err:
+            if "allocate" not in str(err):
+                raise
+            raise MemoryError(
+                f"{self!r}.sample(batch={batch}) needs about {need / 2**30:.3g} GiB for its "
+                "tensors, which could not be allocated: choose smaller sizes"
+            ) from None
 
     @property
     @abstractmethod
@@ -94,17 +131,21 @@ class AddingProblem(Task):
     def chance_loss(self) -> float:
         return 1.0 / 6.0
 
+    def _bytes(self, batch: int) -> int:
+        return 16 * batch * self.seq_len + 24 * batch  # values, markers, x; the positions
+
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_int(batch, "batch", 1)
+        need = self._batch_bytes(batch)
         T, half = self.seq_len, self.seq_len // 2
-        values = torch.rand(batch, T, generator=generator, dtype=torch.float32)  # (B, T)
-        first = torch.randint(0, half, (batch,), generator=generator)
-        second = torch.randint(half, T, (batch,), generator=generator)
-        rows = torch.arange(batch)
-        markers = torch.zeros(batch, T, dtype=torch.float32)
-        markers[rows, first] = 1.0
-        markers[rows, second] = 1.0
-        x = torch.stack([values, markers], dim=-1)  # (B, T, 2)
+        with self._allocating(batch, need):
+            values = torch.rand(batch, T, generator=generator, dtype=torch.float32)  # (B, T)
+            first = torch.randint(0, half, (batch,), generator=generator)
+            second = torch.randint(half, T, (batch,), generator=generator)
+            rows = torch.arange(batch)
+            markers = torch.zeros(batch, T, dtype=torch.float32)
+            markers[rows, first] = 1.0
+            markers[rows, second] = 1.0
+            x = torch.stack([values, markers], dim=-1)  # (B, T, 2)
         y = (values[rows, first] + values[rows, second]).unsqueeze(-1)  # (B, 1)
         return x, y
 
@@ -125,8 +166,8 @@ class RecallFirst(Task):
     name = "recall"
 
     def __post_init__(self) -> None:
+        _check_int(self.n_symbols, "n_symbols", 2)  # first: the sizes' check reads it
         super().__post_init__()
-        _check_int(self.n_symbols, "n_symbols", 2)
 
     @property
     def input_size(self) -> int:  # type: ignore[override]
@@ -140,10 +181,14 @@ class RecallFirst(Task):
     def chance_loss(self) -> float:
         return math.log(self.n_symbols)
 
+    def _bytes(self, batch: int) -> int:
+        return batch * self.seq_len * (8 + 12 * self.n_symbols)  # symbols, one-hot, x
+
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_int(batch, "batch", 1)
-        symbols = torch.randint(0, self.n_symbols, (batch, self.seq_len), generator=generator)
-        x = F.one_hot(symbols, self.n_symbols).to(torch.float32)  # (B, T, K)
+        need = self._batch_bytes(batch)
+        with self._allocating(batch, need):
+            symbols = torch.randint(0, self.n_symbols, (batch, self.seq_len), generator=generator)
+            x = F.one_hot(symbols, self.n_symbols).to(torch.float32)  # (B, T, K)
         return x, symbols[:, 0]
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
