@@ -116,8 +116,6 @@ def test_sampling_leaves_the_global_random_state_alone() -> None:
     ("make", "match"),
     [
         (lambda: AddingProblem(1), "seq_len must be an integer >= 2"),
-        (lambda: AddingProblem(10.0), "seq_len must be an integer"),
-        (lambda: AddingProblem(True), "seq_len must be an integer"),
         (lambda: RecallFirst(0), "seq_len must be an integer >= 1"),
         (lambda: RecallFirst(5, n_symbols=1), "n_symbols must be an integer >= 2"),
         (lambda: make_task("copy", 5), "unknown task 'copy'; choose one of adding, recall"),
@@ -127,6 +125,23 @@ def test_sampling_leaves_the_global_random_state_alone() -> None:
 def test_bad_arguments_raise_value_error(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_a_size_of_the_wrong_type_is_a_type_error_and_a_numpy_integer_a_size() -> None:
+    """AddingProblem(10.0) and AddingProblem(True) were ValueErrors, as a size out of range is,
+    and a NumPy integer (from np.arange) was refused; train_cell says them as TypeErrors."""
+    np = pytest.importorskip("numpy")
+    for make in (
+        lambda: AddingProblem(10.0),
+        lambda: AddingProblem(True),
+        lambda: RecallFirst(5, n_symbols="8"),
+        lambda: AddingProblem(5).sample(2.0, _gen()),
+    ):
+        with pytest.raises(TypeError, match=r"(seq_len|n_symbols|batch) must be an integer >= "):
+            make()
+    task = RecallFirst(np.int64(5), n_symbols=np.int32(3))
+    assert task == RecallFirst(5, n_symbols=3) and type(task.seq_len) is int
+    assert task.sample(np.int64(2), _gen())[0].shape == (2, 5, 3)
 
 
 def test_sizes_beyond_a_tensor_or_the_memory_are_refused_naming_them() -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ class Task(ABC):
     output_size = 0
 
     def __post_init__(self) -> None:
-        _check_int(self.seq_len, "seq_len", self.min_seq_len)
+        object.__setattr__(self, "seq_len", _check_int(self.seq_len, "seq_len", self.min_seq_len))
         self._batch_bytes(1)  # a task whose one sequence cannot be a tensor: refused now
 
     @property
@@ -135,6 +136,7 @@ class AddingProblem(Task):
         return 16 * batch * self.seq_len + 24 * batch  # values, markers, x; the positions
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = _check_int(batch, "batch", 1)
         need = self._batch_bytes(batch)
         T, half = self.seq_len, self.seq_len // 2
         with self._allocating(batch, need):
@@ -166,7 +168,8 @@ class RecallFirst(Task):
     name = "recall"
 
     def __post_init__(self) -> None:
-        _check_int(self.n_symbols, "n_symbols", 2)  # first: the sizes' check reads it
+        n_symbols = _check_int(self.n_symbols, "n_symbols", 2)  # first: the sizes' check reads it
+        object.__setattr__(self, "n_symbols", n_symbols)
         super().__post_init__()
 
     @property
@@ -185,6 +188,7 @@ class RecallFirst(Task):
         return batch * self.seq_len * (8 + 12 * self.n_symbols)  # symbols, one-hot, x
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = _check_int(batch, "batch", 1)
         need = self._batch_bytes(batch)
         with self._allocating(batch, need):
             symbols = torch.randint(0, self.n_symbols, (batch, self.seq_len), generator=generator)
@@ -208,6 +212,11 @@ def make_task(name: str, seq_len: int) -> Task:
     return TASKS[name](seq_len)
 
 
-def _check_int(value: object, what: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+def _check_int(value: object, what: str, minimum: int) -> int:
+    """``value`` as an int: a TypeError for a wrong type (10.0, True, "10"), a ValueError below
+    ``minimum``, as train_cell says them; a NumPy integer is an integer (it was refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an integer >= {minimum}, got {value!r:.60}")
+    if value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
