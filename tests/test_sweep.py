@@ -767,6 +767,30 @@ def test_workers_from_a_program_read_from_stdin_are_refused_before_anything_is_w
     assert vl.run_sweep(grid, out=tmp_path / "run", workers=1, progress=False).n_failed == 0
 
 
+def test_workers_from_a_script_without_a_main_guard_are_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    """The README's `vl.run_sweep(vl.Sweep(...), "runs/x")` at a script's top level: every
+    worker re-ran the script, whose sweep then found the run directory locked, and the sweep
+    stopped with "a worker process died (out of memory?)" after making the directory."""
+    out = tmp_path / "run"
+    script = tmp_path / "study.py"
+    script.write_text(
+        "import vanishlab as vl\n"
+        "from vanishlab.sweep.preflight import check_main_file\n"
+        "\n"
+        "if __name__ == '__main__':\n"
+        "    check_main_file()  # guarded: no complaint\n"
+        "grid = vl.Sweep(hidden_size=4, seq_len=5, seed=(0, 1))\n"
+        "vl.run_sweep(grid, out=OUT, workers=2, progress=False)\n"
+    )
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(script), raising=False)
+    code = compile(script.read_text(), str(script), "exec")
+    with pytest.raises(vl.VanishlabError, match=r"study.py, whose line 7 starts this sweep"):
+        exec(code, {"__name__": "__main__", "OUT": out})
+    assert not out.exists()
+
+
 def test_an_experiment_is_listed_with_the_docstring_python_reads(tmp_path, monkeypatch):
     """A module that starts with a UTF-8 byte-order mark (Windows editors write one), or
     declares another encoding, runs, but was listed as "(broken: SyntaxError)": its text was

@@ -4,6 +4,7 @@ workers."""
 
 from __future__ import annotations
 
+import ast
 import errno
 import numbers
 import os
@@ -111,8 +112,10 @@ def _unsendable(init: Init) -> str:
 
 def check_main_file() -> None:
     """Local worker processes (forkserver, spawn) re-run the calling program's main file:
-    a program read from stdin (``python - < script.py``) has none, and every worker died at
-    once, after the run directory was made, with "a worker process died (out of memory?)"."""
+    a program read from stdin (``python - < script.py``) has none, and a script that starts
+    the sweep from its top level outside ``if __name__ == "__main__":`` started it again in
+    every worker. Either way every worker died at once, after the run directory was made,
+    with "a worker process died (out of memory?)"."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if isinstance(path, str) and path.startswith("<") and path.endswith(">"):  # "<stdin>"
@@ -120,6 +123,42 @@ def check_main_file() -> None:
             f"worker processes cannot start from a program read from {path} (they re-run its "
             "main file): save it to a file and run that, or run with --workers 1 (workers=1)"
         )
+    line = _unguarded_line(path)
+    if line is not None:
+        raise VanishlabError(
+            f"worker processes re-run the main file {path}, whose line {line} starts this "
+            'sweep outside `if __name__ == "__main__":`, so each of them would start it again: '
+            "put that call under the guard, or run with workers=1"
+        )
+
+
+def _unguarded_line(path: object) -> int | None:
+    """The line of the main file's top-level code that is running now (the one that led to
+    this call), unless it lies in an ``if`` statement whose test reads ``__name__`` (the
+    guard); None too when no such code is running or its file cannot be read or parsed."""
+    if not isinstance(path, str):
+        return None
+    frame = sys._getframe(1)
+    target = os.path.abspath(path)
+    while frame is not None and not (
+        frame.f_code.co_name == "<module>" and os.path.abspath(frame.f_code.co_filename) == target
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.If)
+            and node.lineno <= line <= (node.end_lineno or node.lineno)
+            and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(node.test))
+        ):
+            return None
+    return line
 
 
 def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
