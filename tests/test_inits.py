@@ -236,6 +236,18 @@ def test_the_gain_rule_each_init_states_is_what_it_does(name):
     torch.testing.assert_close(b[1], b[0], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("name", BUILTIN)
+def test_each_init_s_line_says_what_it_does_to_the_biases(name):
+    """`vanishlab inits` listed xavier_* and kaiming_* without a word on their biases, which
+    they set to zero, where PyTorch's default (the `default` init) draws them."""
+    biases = [v for k, v in _apply(name, _rnn()).items() if k.startswith("bias")]
+    description = INITS[name].description
+    if all(bool((b == 0).all()) for b in biases):
+        assert "zero biases" in description
+    else:
+        assert "bias" in description and "zero biases" not in description
+
+
 def test_every_builtin_init_states_its_validity_and_gain_rule():
     builtin = [i for i in INITS.values() if i.apply.__module__ == "vanishlab.sweep.inits"]
     assert [i.name for i in builtin] == list(BUILTIN_INITS)

@@ -22,16 +22,19 @@ not an init of the registry, since its weights were learned, not drawn."""
 BUILTIN_INITS: dict[str, str] = {
     "default": "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",
     "xavier_uniform": (
-        "Glorot uniform, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain"
+        "Glorot uniform, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain, "
+        "zero biases"
     ),
     "xavier_normal": (
-        "Glorot normal, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain"
+        "Glorot normal, std sqrt(2/(fan_in+fan_out)) on W_ih and W_hh, W_hh times gain, zero biases"
     ),
     "kaiming_uniform": (
-        "He uniform, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)"
+        "He uniform, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1), "
+        "zero biases"
     ),
     "kaiming_normal": (
-        "He normal, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1)"
+        "He normal, std sqrt(2/fan_in) on W_ih and W_hh, W_hh times gain (relu-critical at 1), "
+        "zero biases"
     ),
     "orthogonal": (
         "gain times a random orthogonal W_hh (each gate block of an LSTM's or GRU's), a "
