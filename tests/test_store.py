@@ -200,6 +200,16 @@ def test_corrupt_or_foreign_file_is_one_clear_error(tmp_path, name, content, mes
     assert _snapshot(run) == before
 
 
+def test_a_run_directory_that_is_not_there_is_said_to_be_missing(tmp_path):
+    """A mistyped path was "not a vanishlab run directory (no manifest.json)", which sent the
+    user looking for a file inside a folder that does not exist."""
+    with pytest.raises(vl.VanishlabError, match=r"run directory \(no manifest\.json\)$"):
+        vl.load_results(tmp_path)
+    for reader in (vl.load_results, vl.load_cells, vl.summarize, vl.load_manifest):
+        with pytest.raises(vl.VanishlabError, match=r"run directory \(it does not exist\)$"):
+            reader(tmp_path / "runs" / "defualt")
+
+
 def test_manifest_errors(tmp_path):
     with pytest.raises(vl.VanishlabError, match="not a vanishlab run directory"):
         vl.load_manifest(tmp_path)

@@ -106,7 +106,10 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if path.is_dir():  # "no manifest.json" sent the user looking for a file that is there
         raise VanishlabError(f"{path} is a directory, not a manifest: move it aside")
     if not path.is_file():
-        raise VanishlabError(f"{run_dir} is not a vanishlab run directory (no {MANIFEST})")
+        # "(no manifest.json)" for a mistyped path sent the user looking inside a folder that
+        # is not there
+        why = f"no {MANIFEST}" if os.path.lexists(run_dir) else "it does not exist"
+        raise VanishlabError(f"{run_dir} is not a vanishlab run directory ({why})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
