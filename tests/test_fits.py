@@ -356,3 +356,22 @@ def test_norms_that_are_strings_booleans_or_complex_are_refused(by, norms) -> No
     frame["log10_fro"] = norms(frame["log10_fro"])
     with pytest.raises(TypeError, match="frame's log10_fro column must hold real numbers, got"):
         vl.fit_decay(frame, by=by)
+
+
+def test_a_curve_exactly_zero_at_lag_0_takes_its_horizon_from_its_first_non_zero_lag() -> None:
+    """An LSTM's state_c row is exactly 0 at lag 0 (h_T does not depend on c_T as a variable
+    of its own), so "1000-fold below lag 0" was never reached: its horizon was always null."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 8, 2)
+    frame = vl.jacobian_norms(lstm, torch.randn(60, 2, 4), sources=("state_c",), norms="fro")
+    assert (frame.loc[frame["lag"] == 0, "log10_fro"] == -np.inf).all()
+    fits = vl.fit_decay(frame)
+    assert fits["horizon"].notna().all()
+    for _, fit in fits.iterrows():
+        curve = frame[(frame["sample"] == fit["sample"]) & (frame["layer"] == fit["layer"])]
+        curve = curve.set_index("lag")["log10_fro"]
+        want = curve.index[(curve <= curve.loc[1] - 3) & (curve.index > 1)].min()
+        assert fit["horizon"] == want
+    # A plain curve is unchanged, and one that is 0 everywhere has none.
+    zero = pd.DataFrame({"lag": range(5), "log10_fro": -np.inf})
+    assert vl.fit_decay(zero)["horizon"].isna().all()

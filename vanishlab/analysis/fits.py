@@ -14,7 +14,8 @@ first quarter of the curve: lags from ``max(1, round(K / 4))`` to ``K``, the lar
 The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a factor e over
 100 steps): below -0.01 "vanishing", above +0.01 "exploding", otherwise "stable". The horizon
 is the first lag whose norm is below 1e-3 of the lag-0 norm (of the curve's smallest lag
-when lag 0 was left out of the frame; null when it never is).
+when lag 0 was left out of the frame, or whose norm is exactly 0 there: an LSTM's ``state_c``
+row at lag 0, where h_T does not depend on the state's c part; null when it never is).
 
 A curve that reaches an exactly zero Jacobian for good (log10 = -inf at every lag from some
 lag on: a relu network with every unit off) has ``zero_lag``, the first such lag. Its rate is
@@ -360,13 +361,15 @@ def fit_decay(
     vanished = has_zero & few
     rate[vanished], intercept[vanished] = -np.inf, -np.inf
 
-    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm (its smallest lag's).
-    first = df.groupby("_g", sort=True)["lag"].idxmin()
-    ref = np.full(n_groups, np.nan)
+    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm (its smallest lag's
+    # with a norm above 0: an LSTM's state_c row is exactly 0 at lag 0, and had no horizon).
+    first = df[df[value].to_numpy(dtype=np.float64) != -np.inf].groupby("_g")["lag"].idxmin()
+    ref, ref_lag = np.full(n_groups, np.nan), np.zeros(n_groups, dtype=np.int64)
     ref[df.loc[first, "_g"].to_numpy()] = df.loc[first, value].to_numpy(dtype=np.float64)
+    ref_lag[df.loc[first, "_g"].to_numpy()] = df.loc[first, "lag"].to_numpy()
     logv = df[value].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES)
+        below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES) & (lag > ref_lag[g])
     horizon = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(horizon, g[below], lag[below])
     horizon_col = pd.array(horizon, dtype="Int64")
