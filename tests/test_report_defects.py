@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from dataclasses import replace
 
 import matplotlib as mpl
 import numpy as np
@@ -950,3 +951,32 @@ def test_a_colour_bar_is_labelled_at_both_ends(values, ends):
     assert (labels[0], labels[-1]) == ends and len(labels) >= 3, labels
     inner = [float(t.replace("\u2212", "-")) for t in labels[1:-1]]
     assert all(v == round(v) for v in inner), labels
+
+
+def test_lines_apart_by_little_of_the_drawn_range_are_told_apart_too():
+    """A monitor's state and input rates (-0.527, -0.535, -0.530 against -0.527, -0.537,
+    -0.531) are 10 % of their own range apart, and were drawn one width, but the panel draws
+    them on an axis down from its zero line: the input's line hid the state's. Its horizons
+    (12 or 13 steps) were ticked at 12.25, 12.5, 12.75."""
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.line_style import LINE_LW, covered_curves, line_width
+    from vanishlab.report.model import Curve, LinePanel
+
+    x = np.array([100.0, 200.0, 300.0])
+    state = Curve("state", 0, x, np.array([-0.52707677, -0.53537433, -0.53004874]))
+    inp = Curve("input", 1, x, np.array([-0.52719833, -0.53733743, -0.53061355]))
+    assert covered_curves([state, inp]) == {}  # apart on their own range
+    assert covered_curves([state, inp], shown=[0.0]) == {0: 1}
+    panel = LinePanel(0, 0, "", (state, inp))
+    rates = LineGrid("t", "c", 1, 1, (panel,), "step", "rate", "", ("state", "input"))
+    for grid, want in ((rates, [LINE_LW, LINE_LW]), (replace(rates, zero_line=True), None)):
+        with pinned():
+            widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()][-2:]
+        assert widths == (want or [line_width(1), LINE_LW])  # the last two: the curves
+    h = (Curve("state", 0, x, np.array([12.0, 12, 12])), Curve("i", 1, x, np.array([13.0, 12, 12])))
+    horizons = LineGrid("t", "c", 1, 1, (LinePanel(0, 0, "", h),), "step", "h", "", ("s", "i"))
+    for grid, whole in ((horizons, False), (replace(horizons, integer_y=True), True)):
+        with pinned():
+            ticks = draw(grid).axes[0].get_yticks()
+        assert all(t == int(t) for t in ticks) is whole

@@ -132,8 +132,12 @@ def _draw_lines(grid: LineGrid) -> Figure:
         if grid.zero_line:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
-        covered = covered_curves(panel.curves)
-        under = covered_curves(panel.curves, reference=True)
+        # the y values the panel draws besides its curves: the zero line, the stable band
+        shown = [0.0] * grid.zero_line + [-grid.stable_band, grid.stable_band] * bool(
+            grid.stable_band
+        )
+        covered = covered_curves(panel.curves, shown=shown)
+        under = covered_curves(panel.curves, reference=True, shown=shown)
         for i, curve in enumerate(panel.curves):
             color = _color(curve, colors)
             if curve.reference:  # dashed; an open marker where a point stands alone
@@ -166,7 +170,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             ax.set_xticks(xs, [format_number(v) for v in xs])
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
     axis_labels(
         fig,
         (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),

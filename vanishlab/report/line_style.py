@@ -34,9 +34,14 @@ def line_width(depth: int) -> float:
     return LINE_LW + COVERED_LW * depth
 
 
-def covered_curves(curves: Sequence[Curve], reference: bool = False) -> dict[int, int]:
+def covered_curves(
+    curves: Sequence[Curve], reference: bool = False, shown: Sequence[float] = ()
+) -> dict[int, int]:
     """``{index: depth}`` for the measured curves that later ones run on (within 1 % of the
-    panel's y range at 80 % of their common points): ``depth`` is how many later curves do.
+    panel's y range at 80 % of their common points; the range takes in ``shown``, the other
+    y values the panel draws, such as a zero line: a monitor's state and input rates 0.002
+    apart near -0.53 looked one line on an axis down from 0, yet were 10 % of their own
+    range apart, and the input's hid the state's): ``depth`` is how many later curves do.
     Drawn that much wider (:func:`line_width`), each later line shows inside a rim of the
     earlier colours instead of hiding them (an LSTM under a GRU, three gains solving the same
     T: with one width for all, the second hid the first). With ``reference``, the same among
@@ -47,6 +52,7 @@ def covered_curves(curves: Sequence[Curve], reference: bool = False) -> dict[int
     ys = ys[np.isfinite(ys)]
     if len(measured) < 2 or not len(ys):
         return {}
+    ys = np.concatenate([ys, np.asarray(shown, dtype=np.float64)])
     tol = 0.01 * max(float(ys.max() - ys.min()), 1e-12)
     out = {}
     for k, (i, a) in enumerate(measured):

@@ -124,6 +124,7 @@ class LineGrid:
     markers: bool = False  # draw points as well as lines (few x values)
     zero_line: bool = False  # a horizontal reference at y = 0
     stable_band: float = 0.0  # shade |y| <= stable_band (the "stable" phase)
+    integer_y: bool = False  # y counts steps (a horizon): ticks at whole numbers only
     row_labels: tuple[str, ...] = ()  # written at the left of each row
     col_labels: tuple[str, ...] = ()  # written above each column
     note: str = ""

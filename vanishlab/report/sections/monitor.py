@@ -300,6 +300,7 @@ def training_section(view: RunView) -> Section | None:
         legend_title="",
         legend=legend,
         markers=markers,
+        integer_y=True,
     )
     table = _training_table(steps, by_curve, order, labels)
     blocks: list[Any] = [rates, *([horizons] if any_horizon else []), table]

@@ -246,6 +246,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         legend_title="gain",
         legend=legend,
         markers=True,
+        integer_y=True,
         note=note,
     )
 
