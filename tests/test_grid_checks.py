@@ -41,8 +41,8 @@ def test_task_input_sizes_are_the_tasks() -> None:
             "a grid of its own (--force adds the other grid to the same --out)",
         ),
         ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
-        ({"task": "adding"}, "set input_size=2 (got 16)"),
-        ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
+        ({"task": "adding"}, "set input_size to 2 (--input-size 2; got 16)"),
+        ({"task": "recall", "input_size": (8, 2)}, "set input_size to 8 (--input-size 8; got 2)"),
         # It used to run, fail the cell with a ValueError, and leave a run no report could read.
         (
             {"task": "adding", "input_size": 2, "seq_len": (1, 10)},

@@ -225,7 +225,7 @@ def test_the_required_lag_legend_names_what_the_recall_task_asks_for(tmp_path: P
 
 def test_task_needs_its_input_size() -> None:
     """Refused when the grid is built (exit 2 in the CLI), not by failing every cell later."""
-    with pytest.raises(vl.VanishlabError, match="set input_size=2"):
+    with pytest.raises(vl.VanishlabError, match="set input_size to 2"):
         vl.Sweep(hidden_size=4, seq_len=5, batch=2, task="adding", train_steps=2)
 
 

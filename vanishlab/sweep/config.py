@@ -76,6 +76,7 @@ __all__ = [
     "config_id",
     "grid_ids",
     "parse_axis",
+    "wrong_input_size",
 ]
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -251,10 +252,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
         needed = TASK_INPUT_SIZES.get(task)
         for size in axes.get("input_size", ()):
             if needed is not None and size != needed:
-                raise VanishlabError(
-                    f"the {task} task feeds {needed} channels per step: "
-                    f"set input_size={needed} (got {size})"
-                )
+                raise VanishlabError(wrong_input_size(task, needed, size))
         shortest = TASK_MIN_SEQ_LEN.get(task, 1)
         short = [length for length in axes.get("seq_len", ()) if length < shortest]
         if short:
@@ -340,3 +338,12 @@ Both activations, one and two layers, four inits (PyTorch's default, orthogonal,
 normal, identity) at gains 0.5, 1 and 2, that is clearly vanishing, near the edge of chaos and
 exploding; two seeds; H = 32, T = 100, 8 samples per cell. About 15 s of one core.
 """
+
+
+def wrong_input_size(task: str, needed: int, size: int) -> str:
+    """What to say of a grid or cell whose input_size is not its task's (both the API's
+    argument and the command line's flag: it said "input_size=2" to a user of --input-size)."""
+    return (
+        f"the {task} task feeds {needed} channels per step: "
+        f"set input_size to {needed} (--input-size {needed}; got {size})"
+    )

@@ -34,7 +34,7 @@ from ..errors import VanishlabError
 from ..train import make_task, train_cell
 from ..train.loop import DEFAULT_BATCH
 from . import store
-from .config import AXES, CellConfig
+from .config import AXES, CellConfig, wrong_input_size
 from .trainability import DROP_DECADES, required_lag, trainability
 
 __all__ = [
@@ -70,10 +70,7 @@ class TrainRecord(TypedDict):
 def _task(config: CellConfig) -> Any:
     task = make_task(config.task, config.seq_len)
     if config.input_size != task.input_size:
-        raise VanishlabError(
-            f"the {config.task} task feeds {task.input_size} channels per step: "
-            f"set input_size={task.input_size} (got {config.input_size})"
-        )
+        raise VanishlabError(wrong_input_size(config.task, task.input_size, config.input_size))
     return task
 
 
