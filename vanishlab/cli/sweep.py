@@ -153,7 +153,7 @@ def _sweep(
         typer.Option(
             help="The run's name, kept in the manifest and used for its report "
             "\\[default: the name it has when resumed, else the name of --out, else the "
-            "experiment's, plus -smoke and the axes given as flags].",
+            "experiment's, plus -smoke and the axes given as flags; --name '' is the default too].",
             metavar="TEXT",
             show_default=False,
         ),
