@@ -24,6 +24,21 @@ GRID = Sweep(
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _scratch(tmp_path_factory):
+    """A LocalCluster's scheduler and workers keep their folders under Dask's
+    temporary-directory, by default $TMPDIR/dask-scratch-space, a folder of fixed name that
+    every run and every pytest-xdist worker shares and that is left behind (with its lock
+    files) when they are closed: here, a folder of this session's own."""
+    try:
+        import dask
+    except ImportError:
+        yield
+        return
+    with dask.config.set({"temporary-directory": str(tmp_path_factory.mktemp("dask"))}):
+        yield
+
+
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
