@@ -78,8 +78,13 @@ class Browser:
             f"exec {binary} {flags} 3<&{to_child_r} 4>&{from_child_w} "
             f"{to_child_r}<&- {from_child_w}>&-"
         )
+        # Chromium keeps its crash reports (~/.config/chromium) and dconf's cache (~/.cache)
+        # in the home folder whatever --user-data-dir says: every run of the suite wrote
+        # there. Its home is the profile, removed with it.
+        home = dict.fromkeys(("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"), self._profile)
         self._proc = subprocess.Popen(
             [shutil.which("bash") or "/bin/bash", "-c", command],
+            env={**os.environ, **home},
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
