@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -16,6 +17,15 @@ def pytest_configure(config: pytest.Config) -> None:
     handler, which a foreground start gives."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _same_global_generator() -> None:
+    """Every test starts from one state of torch's global generator, whichever tests ran
+    before it in its pytest-xdist worker: some 385 tests draw from it unseeded (nn.RNN's own
+    init, torch.randn), and two failed for 9 of 60 and 5 of 100 such states (relu units that
+    never came on); which state a test met changed with the workers' share of the tests."""
+    torch.manual_seed(0)
 
 
 @pytest.fixture(scope="session")
