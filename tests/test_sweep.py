@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import math
 import os
 import random
@@ -785,10 +786,33 @@ def test_workers_from_a_script_without_a_main_guard_are_refused_before_anything_
         "vl.run_sweep(grid, out=OUT, workers=2, progress=False)\n"
     )
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(script), raising=False)
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)  # `python study.py`'s
     code = compile(script.read_text(), str(script), "exec")
     with pytest.raises(vl.VanishlabError, match=r"study.py, whose line 7 starts this sweep"):
         exec(code, {"__name__": "__main__", "OUT": out})
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("module", "refused"), [("pkg.__main__", False), ("pkg.study", True)])
+def test_a_packages_main_file_may_start_a_sweep_from_its_top_level(
+    tmp_path, monkeypatch, module, refused
+):
+    """`python -m pkg` (or `python folder`) with a sweep at the top level of pkg/__main__.py,
+    as such files are written: multiprocessing does not re-run a __main__.py in the workers,
+    so the sweep ran once and finished, but was refused as an unguarded script. A package's
+    other module run with -m is re-run, and still refused."""
+    script = tmp_path / "pkg" / (module.rsplit(".", 1)[1] + ".py")
+    script.parent.mkdir()
+    script.write_text("from vanishlab.sweep.preflight import check_main_file\ncheck_main_file()\n")
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__file__", str(script), raising=False)
+    monkeypatch.setattr(main, "__spec__", importlib.machinery.ModuleSpec(module, None))
+    code = compile(script.read_text(), str(script), "exec")
+    if refused:
+        with pytest.raises(vl.VanishlabError, match=r"study.py, whose line 2 starts this sweep"):
+            exec(code, {"__name__": "__main__"})
+    else:
+        exec(code, {"__name__": "__main__"})
 
 
 def test_an_experiment_is_listed_with_the_docstring_python_reads(tmp_path, monkeypatch):

@@ -115,7 +115,9 @@ def check_main_file() -> None:
     a program read from stdin (``python - < script.py``) has none, and a script that starts
     the sweep from its top level outside ``if __name__ == "__main__":`` started it again in
     every worker. Either way every worker died at once, after the run directory was made,
-    with "a worker process died (out of memory?)"."""
+    with "a worker process died (out of memory?)". A package's, folder's or zip file's
+    ``__main__.py`` (``python -m pkg``, ``python folder``) is the exception: multiprocessing
+    does not re-run it in the workers, so a sweep at its top level runs once, as it should."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if isinstance(path, str) and path.startswith("<") and path.endswith(">"):  # "<stdin>"
@@ -123,6 +125,9 @@ def check_main_file() -> None:
             f"worker processes cannot start from a program read from {path} (they re-run its "
             "main file): save it to a file and run that, or run with --workers 1 (workers=1)"
         )
+    spec = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(spec, str) and (spec == "__main__" or spec.endswith(".__main__")):
+        return  # multiprocessing.spawn's own rule (_fixup_main_from_name): not re-run
     line = _unguarded_line(path)
     if line is not None:
         raise VanishlabError(
