@@ -13,9 +13,10 @@ first quarter of the curve: lags from ``max(1, round(K / 4))`` to ``K``, the lar
 
 The phase reads the rate against :data:`PHASE_TOLERANCE` = 0.01 per step (a factor e over
 100 steps): below -0.01 "vanishing", above +0.01 "exploding", otherwise "stable". The horizon
-is the first lag whose norm is below 1e-3 of the lag-0 norm (of the curve's smallest lag
-when lag 0 was left out of the frame, or whose norm is exactly 0 there: an LSTM's ``state_c``
-row at lag 0, where h_T does not depend on the state's c part; null when it never is).
+is the first lag whose norm is below 1e-3 of the lag-0 norm; of the curve's first lag with a
+norm above 0 when lag 0 was left out of the frame or its norm is exactly 0 (an LSTM's
+``state_c`` row at lag 0, where h_T does not depend on the state's c part; an input row of
+stacked relu layers whose lower layer is all off at the last step); null when it never is.
 
 A curve that reaches an exactly zero Jacobian for good (log10 = -inf at every lag from some
 lag on: a relu network with every unit off) has ``zero_lag``, the first such lag. Its rate is
