@@ -759,7 +759,8 @@ def test_an_out_below_a_regular_file_is_one_line_naming_out(tmp_path):
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     (tmp_path / "somefile").write_text("x")
     out = tmp_path / "somefile" / "sub"
-    said = f"cannot write the run directory {out}: Not a directory; give --out another directory"
+    said = f"cannot write the run directory {out}: Not a directory; give --out (out=) another "
+    said += "directory"
     args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "3"]
     _one_error_line(runner.invoke(app, args), said)
     with pytest.raises(VanishlabError, match=re.escape(said)):

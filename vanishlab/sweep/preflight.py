@@ -227,11 +227,12 @@ def _probe(folder: Path) -> None:
     probe.unlink()
 
 
-def make_dir(run_dir: Path, *, flag: str = "--out") -> None:
+def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> None:
     """Create the run directory, or say in one line why the file system will not, naming
-    ``flag`` (``"--out"``, ``"out="``) as the way out: a sweep's, an analysis's and a
-    monitor's run directory alike (the last two said only "Not a directory", or raised
-    NotADirectoryError from the Python API, for an ``out`` below a regular file)."""
+    ``flag`` as the way out (the command line's and the API's name by default; the monitor's
+    ``"out="``): a sweep's, an analysis's and a monitor's run directory alike (the last two
+    said only "Not a directory", or raised NotADirectoryError from the Python API, for an
+    ``out`` below a regular file)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         _probe(run_dir)
