@@ -208,6 +208,10 @@ def test_a_run_directory_that_is_not_there_is_said_to_be_missing(tmp_path):
     for reader in (vl.load_results, vl.load_cells, vl.summarize, vl.load_manifest):
         with pytest.raises(vl.VanishlabError, match=r"run directory \(it does not exist\)$"):
             reader(tmp_path / "runs" / "defualt")
+    # a file given as the run (`vanishlab report study.py`) is not a folder to look in either
+    (tmp_path / "study.py").write_text("")
+    with pytest.raises(vl.VanishlabError, match=r"run directory \(it is a file, not a direc"):
+        vl.load_results(tmp_path / "study.py")
 
 
 def test_manifest_errors(tmp_path):

@@ -108,7 +108,13 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         # "(no manifest.json)" for a mistyped path sent the user looking inside a folder that
         # is not there
-        why = f"no {MANIFEST}" if os.path.lexists(run_dir) else "it does not exist"
+        why = (
+            "it does not exist"
+            if not os.path.lexists(run_dir)
+            else f"no {MANIFEST}"
+            if os.path.isdir(run_dir)
+            else "it is a file, not a directory"
+        )
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory ({why})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
