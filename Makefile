@@ -30,7 +30,7 @@ demo: $(STAMP)
 # per process would fight the other worker for the cores. `make test PYTEST_WORKERS=0` runs it
 # in one process.
 PYTEST_WORKERS ?= auto
-PYTEST_PAR := -n $(PYTEST_WORKERS)
+PYTEST_PAR := $(if $(PYTEST_WORKERS),-n $(PYTEST_WORKERS))
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" $(PYTEST_PAR)

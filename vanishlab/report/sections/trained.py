@@ -276,7 +276,8 @@ HORIZON_AT_ZERO = (
 
 
 HORIZON_MEANING = (
-    f"the first lag k where ||J|| has fallen below 10^-{HORIZON_DECADES:g} of its lag-0 value"
+    f"the first lag k where ||J|| has fallen below 10^-{HORIZON_DECADES:g} of its lag-0 value "
+    "(of its first non-zero lag's where lag 0's is exactly 0)"
 )
 
 
