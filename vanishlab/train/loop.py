@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from ..core import global_rng
-from .tasks import Task
+from .tasks import Task, check_int
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -370,11 +370,7 @@ def _check_arguments(
         (eval_batch, "eval_batch", 1),
         (eval_points, "eval_points", 1),
     ):
-        # a wrong type (2.5, True, "3") is a TypeError, a wrong value a ValueError
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{what} must be an integer >= {minimum}, got {value!r:.60}")
-        if value < minimum:
-            raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        check_int(value, what, minimum)  # a wrong type (2.5, True, "3"): TypeError
     if not _positive(lr, "lr"):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r:.60}")
     if not isinstance(optimizer, str):

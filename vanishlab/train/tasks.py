@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TASKS", "AddingProblem", "RecallFirst", "Task", "make_task"]
+__all__ = ["TASKS", "AddingProblem", "RecallFirst", "Task", "check_int", "make_task"]
 
 _MAX_BYTES = 2**63 - 1  # the most a tensor's storage can hold (its size in bytes is an int64)
 
@@ -61,7 +61,7 @@ class Task(ABC):
     output_size = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "seq_len", _check_int(self.seq_len, "seq_len", self.min_seq_len))
+        object.__setattr__(self, "seq_len", check_int(self.seq_len, "seq_len", self.min_seq_len))
         self._batch_bytes(1)  # a task whose one sequence cannot be a tensor: refused now
 
     @property
@@ -77,7 +77,7 @@ class Task(ABC):
         """``_bytes(batch)`` for a valid ``batch``; a ValueError naming the sizes when it is
         more than a tensor can hold (torch said "Storage size calculation overflowed" or
         "Overflow when unpacking long long", deep in ``sample``)."""
-        _check_int(batch, "batch", 1)
+        check_int(batch, "batch", 1)
         need = self._bytes(batch)  # type: ignore[arg-type]
         if need > _MAX_BYTES:
             what = f"{self!r}.sample(batch={batch})" if batch != 1 else f"{self!r}"
@@ -136,7 +136,7 @@ class AddingProblem(Task):
         return 16 * batch * self.seq_len + 24 * batch  # values, markers, x; the positions
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = _check_int(batch, "batch", 1)
+        batch = check_int(batch, "batch", 1)
         need = self._batch_bytes(batch)
         T, half = self.seq_len, self.seq_len // 2
         with self._allocating(batch, need):
@@ -168,7 +168,7 @@ class RecallFirst(Task):
     name = "recall"
 
     def __post_init__(self) -> None:
-        n_symbols = _check_int(self.n_symbols, "n_symbols", 2)  # first: the sizes' check reads it
+        n_symbols = check_int(self.n_symbols, "n_symbols", 2)  # first: the sizes' check reads it
         object.__setattr__(self, "n_symbols", n_symbols)
         super().__post_init__()
 
@@ -188,7 +188,7 @@ class RecallFirst(Task):
         return batch * self.seq_len * (8 + 12 * self.n_symbols)  # symbols, one-hot, x
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = _check_int(batch, "batch", 1)
+        batch = check_int(batch, "batch", 1)
         need = self._batch_bytes(batch)
         with self._allocating(batch, need):
             symbols = torch.randint(0, self.n_symbols, (batch, self.seq_len), generator=generator)
@@ -212,7 +212,7 @@ def make_task(name: str, seq_len: int) -> Task:
     return TASKS[name](seq_len)
 
 
-def _check_int(value: object, what: str, minimum: int) -> int:
+def check_int(value: object, what: str, minimum: int) -> int:
     """``value`` as an int: a TypeError for a wrong type (10.0, True, "10"), a ValueError below
     ``minimum``, as train_cell says them; a NumPy integer is an integer (it was refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
