@@ -364,11 +364,11 @@ def fit_decay(
 
     # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm (its smallest lag's
     # with a norm above 0: an LSTM's state_c row is exactly 0 at lag 0, and had no horizon).
-    first = df[df[value].to_numpy(dtype=np.float64) != -np.inf].groupby("_g")["lag"].idxmin()
+    logv = df[value].to_numpy(dtype=np.float64)
+    first = df[logv != -np.inf].groupby("_g")["lag"].idxmin()
     ref, ref_lag = np.full(n_groups, np.nan), np.zeros(n_groups, dtype=np.int64)
     ref[df.loc[first, "_g"].to_numpy()] = df.loc[first, value].to_numpy(dtype=np.float64)
     ref_lag[df.loc[first, "_g"].to_numpy()] = df.loc[first, "lag"].to_numpy()
-    logv = df[value].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
         below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES) & (lag > ref_lag[g])
     horizon = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)

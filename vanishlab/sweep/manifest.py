@@ -341,15 +341,16 @@ def text_problem(text: str) -> str | None:
     character that is not text (a byte of another encoding, which no page or terminal can show)
     or a control character (a new line or an escape sequence would redraw the terminal)."""
     for ch in text:
-        if _not_text(ch) and sys.getfilesystemencoding().lower() not in ("utf-8", "utf8"):
+        if _not_text(ch):
+            encoding = sys.getfilesystemencoding()
+            if encoding.lower() in ("utf-8", "utf8"):
+                return f"holds {ch!r}, a byte that is not UTF-8 text"
             # the bytes may well be UTF-8, read (as an argument, a file name) in another encoding
             return (
                 f"holds {ch!r}, a byte that this Python cannot read as text: its locale's "
-                f"encoding is {sys.getfilesystemencoding()} (set a UTF-8 locale, such as "
-                "LC_ALL=C.UTF-8, or PYTHONUTF8=1)"
+                f"encoding is {encoding} (set a UTF-8 locale, such as LC_ALL=C.UTF-8, or "
+                "PYTHONUTF8=1)"
             )
-        if _not_text(ch):
-            return f"holds {ch!r}, a byte that is not UTF-8 text"
         if line_text(ch) != ch:
             return f"holds a control character ({ch!r})"
     return None
