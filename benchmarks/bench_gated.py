@@ -147,11 +147,20 @@ def func_fro(mod: nn.LSTM | nn.GRU, x: torch.Tensor) -> torch.Tensor:
 
 
 def bare_chain(g: torch.Tensor, j: torch.Tensor, steps: int) -> torch.Tensor:
-    """T products g <- g j on the dense columns: g (B, H, W), j (B, W, H)."""
-    g = g.clone()
-    for _ in range(steps):
-        g[..., : j.shape[-1]] = g @ j
-    return g
+    """T products g <- g j on the dense columns, into alternating buffers (as a careful user
+    writes the chain, with no tensor made per step): g (B, H, W), j (B, W, H). For an LSTM
+    (W = 2H) the new h columns are [G_h | G_c] j = G_h j_h + G_c j_c, one ``bmm`` and one
+    ``baddbmm_`` (no faster as one (B, H, 2H) @ (B, 2H, H) product copied into place)."""
+    H = j.shape[-1]
+    g_h, g_c = g[..., :H].contiguous(), g[..., H:].contiguous()
+    j_h, j_c = j[:, :H].contiguous(), j[:, H:].contiguous()
+    bufs = [torch.empty_like(g_h), torch.empty_like(g_h)]
+    for t in range(steps):
+        out = torch.bmm(g_h, j_h, out=bufs[t % 2])
+        if g_c.shape[-1]:
+            out.baddbmm_(g_c, j_c)
+        g_h = out
+    return g_h
 
 
 def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
