@@ -111,13 +111,13 @@ def _fails_on_the_cluster(config, init):
 def test_an_error_on_the_cluster_is_one_line(cluster, monkeypatch):
     # It was raised as it came (a traceback): a worker that lacks vanishlab, one that died.
     from vanishlab.errors import VanishlabError
-    from vanishlab.sweep import executors
+    from vanishlab.sweep import dask_cluster
 
-    monkeypatch.setattr(executors, "_run_task", _fails_on_the_cluster)
-    client = executors.dask_client(cluster.scheduler_address)
+    monkeypatch.setattr(dask_cluster, "_run_task", _fails_on_the_cluster)
+    client = dask_cluster.dask_client(cluster.scheduler_address)
     try:
         with pytest.raises(VanishlabError, match="ModuleNotFoundError: No module named"):
-            executors.run_dask(_tasks(), client, lambda frame, meta: None)
+            dask_cluster.run_dask(_tasks(), client, lambda frame, meta: None)
     finally:
         client.close()
 
@@ -135,11 +135,11 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     # result, and `on_result(*result)` failed with a TypeError traceback.
     distributed = pytest.importorskip("distributed")
     from vanishlab.errors import VanishlabError
-    from vanishlab.sweep import executors
+    from vanishlab.sweep import dask_cluster
 
-    real = executors._run_task
-    monkeypatch.setattr(executors, "_run_task", lambda c, i: _first_then_wait(c, i, real))
-    client = executors.dask_client(cluster.scheduler_address)
+    real = dask_cluster._run_task
+    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i: _first_then_wait(c, i, real))
+    client = dask_cluster.dask_client(cluster.scheduler_address)
     kept = []
 
     def on_result(frame, meta):
@@ -148,7 +148,7 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
 
     try:
         with pytest.raises(VanishlabError, match="cancelled the work"):
-            executors.run_dask(_tasks(), client, on_result)
+            dask_cluster.run_dask(_tasks(), client, on_result)
     finally:
         client.close()
     assert len(kept) >= 1
@@ -161,16 +161,16 @@ def test_a_cluster_with_no_workers_left_is_one_line(monkeypatch):
     import dask
 
     from vanishlab.errors import VanishlabError
-    from vanishlab.sweep import executors
+    from vanishlab.sweep import dask_cluster
 
     with dask.config.set({"distributed.scheduler.no-workers-timeout": "0.3s"}):
         local = distributed.LocalCluster(
             n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
         )
-    client = executors.dask_client(local.scheduler_address)
+    client = dask_cluster.dask_client(local.scheduler_address)
     try:
         with pytest.raises(VanishlabError, match="stopped running cells: NoWorkerError"):
-            executors.run_dask(_tasks()[:1], client, lambda frame, meta: None)
+            dask_cluster.run_dask(_tasks()[:1], client, lambda frame, meta: None)
     finally:
         client.close()
         local.close()
@@ -204,6 +204,44 @@ def test_a_cluster_without_workers_is_said_then_its_timeout_ends_the_sweep(tmp_p
             )
     finally:
         local.close()
+
+
+def test_every_worker_leaving_mid_run_is_said(tmp_path):
+    """A cluster whose every worker left mid-run (one that died, a cluster scaled to zero) made
+    the sweep wait without a word, its bar frozen: the line said when a cluster has no worker
+    at the start is said then too, once, and the scheduler's no-workers-timeout ends the wait
+    in the sweep's one line."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    from vanishlab.sweep import dask_cluster
+
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "2s"}):
+        local = distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp",
+            host="127.0.0.1",
+            dashboard_address=":0",
+        )
+    client = dask_cluster.dask_client(local.scheduler_address)
+    events: list[str] = []
+
+    def on_result(frame, meta) -> None:
+        events.append("result")
+        if len(events) == 1:
+            local.scale(0)  # every worker leaves after the first cell
+
+    try:
+        with pytest.raises(vl.VanishlabError, match="stopped running cells: NoWorkerError"):
+            dask_cluster.run_dask(
+                _tasks(), client, on_result, on_no_worker=lambda: events.append("said")
+            )
+    finally:
+        client.close()
+        local.close()
+    assert events[0] == "result" and events.count("said") == 1, events
 
 
 @pytest.mark.slow  # ~10 s: a command of its own (torch's import) beside a cluster here

@@ -1006,11 +1006,11 @@ def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_p
     import gc
     import time
 
-    from vanishlab.sweep import executors
+    from vanishlab.sweep import dask_cluster
 
     unraisable: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 0.5, raising=False)
     out = tmp_path / "run"
     with _silent_server() as (port, _):
         address = f"tcp://127.0.0.1:{port}"
@@ -1036,7 +1036,7 @@ def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_tim
 
     import dask
 
-    from vanishlab.sweep import executors
+    from vanishlab.sweep import dask_cluster
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -1052,7 +1052,7 @@ def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_tim
         return context.wrap_socket(conn, server_side=True)
 
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5, raising=False)
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 0.5, raising=False)
     out = tmp_path / "run"
     tls = {
         "distributed.comm.tls.ca-file": str(cert),

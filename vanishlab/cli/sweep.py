@@ -219,7 +219,7 @@ def _sweep(
 
         check_options(label, n_workers, address)  # as the run refuses them, before its plan
         if address is not None:  # Dask and the address's form, as the run checks them
-            from ..sweep.executors import dask_module, scheduler_location
+            from ..sweep.dask_cluster import dask_module, scheduler_location
 
             dask_module()
             scheduler_location(address)

@@ -27,7 +27,8 @@ from ..errors import VanishlabError
 from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
-from .executors import cores, cost, dask_client, quiet_dask, run_dask, run_here, run_processes
+from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
+from .executors import cores, cost, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
 from .files import as_flag, as_path, path_name
 from .init_records import check_init_unchanged, init_definition, shard_inits
@@ -453,15 +454,10 @@ def run_sweep(
         try:
             with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
                 if client is not None and tasks:
-                    # Dask waits for a worker without end: say so (a lost scheduler: run_dask's)
-                    with contextlib.suppress(OSError, TimeoutError):
-                        if progress and not client.nthreads():
-                            status_line(
-                                f"waiting for a worker: the Dask cluster at {scheduler} has "
-                                "none (Dask waits without end, unless its scheduler has "
-                                "distributed.scheduler.no-workers-timeout set)"
-                            )
-                    run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result)
+                    # Dask waits for a worker without end: say so, at the start or when every
+                    # worker has left (a lost scheduler: run_dask's one line)
+                    say = (lambda: status_line(no_worker_line(scheduler))) if progress else None
+                    run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result, say)
                 elif n_workers > 1:
                     tasks.sort(key=lambda t: -cost(t[0]))
                     run_processes(tasks, n_workers, on_result)

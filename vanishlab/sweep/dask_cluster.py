@@ -1,0 +1,302 @@
+"""Sweeps on a Dask cluster: connecting to its scheduler, and running cells on its workers.
+
+Like the local executors (:mod:`vanishlab.sweep.executors`), :func:`run_dask` hands each
+finished cell's ``(frame, meta)`` to an ``on_result`` callback in the calling process, which
+alone writes shards. Every way the cluster can fail (a malformed or unreachable address, a
+silent peer, a worker that dies or lacks vanishlab, a scheduler that goes away) ends in one line
+(:class:`~vanishlab.errors.VanishlabError`); a cluster with no worker, before the first cell or
+after every worker has left, is said (Dask itself waits for one without end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..errors import VanishlabError
+from .executors import OnResult, Task, _run_task
+
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "DASK_HINT",
+    "check_scheduler",
+    "dask_client",
+    "dask_module",
+    "no_worker_line",
+    "quiet_dask",
+    "run_dask",
+    "scheduler_location",
+]
+
+DASK_HINT = "pip install 'vanishlab[dask]'"
+CONNECT_TIMEOUT_S = 10.0
+"""How long connecting to a Dask scheduler may take, its handshake included."""
+WATCH_S = 1.0
+"""While no cell's result is ready, how often :func:`run_dask` asks whether the cluster has a
+worker."""
+
+
+_ADDRESS = re.compile(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):([0-9]{1,5})")
+_OTHER_SCHEMES = ("inproc://", "ucx://", "ws://", "wss://")
+
+
+def check_scheduler(address: str) -> None:
+    """Fail fast, in one line, unless ``address`` is a reachable ``[tcp://|tls://]HOST:PORT``.
+
+    The Dask client itself would wait for its timeout on a malformed or unreachable address,
+    then print a traceback while it is collected; a plain TCP connection answers in
+    milliseconds (5 s at most). The form is :func:`scheduler_location`'s check.
+    """
+    host, port = scheduler_location(address)
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {why}; is it running?"
+        ) from None
+
+
+def scheduler_location(address: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``[tcp://|tls://]HOST:PORT`` address, without connecting (what
+    ``sweep --dry-run`` checks); a one-line VanishlabError for any other form. Dask's other
+    schemes are refused: ``inproc://`` reaches only a scheduler in this same process (the
+    client waited 20 s, then printed a traceback from its collection), and ``ucx://``,
+    ``ws://`` and ``wss://`` need extra packages and were never tried (``ucx://`` without them
+    raised a TypeError)."""
+    if address.startswith(_OTHER_SCHEMES):
+        scheme = address.split("://", 1)[0]
+        raise VanishlabError(
+            f"scheduler (--scheduler) {address!r}: {scheme}:// is not supported; give "
+            "tcp://HOST:PORT (or tls://HOST:PORT)"
+        )
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None:
+        raise VanishlabError(
+            f"scheduler (--scheduler) {address!r} is not a scheduler address; give "
+            "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+        )
+    host, port = match.group(2).strip("[]"), int(match.group(3))
+    if not 0 < port < 65536:  # it was tried, and reported as "Connection refused"
+        raise VanishlabError(
+            f"scheduler (--scheduler) {address!r}: port {port} is not a TCP port (1 to "
+            "65535); give tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+        )
+    return host, port
+
+
+async def _handshake(address: str, seconds: float, security: Any) -> None:
+    """Open one Dask connection to ``address`` (``security``: the Client's), exchange
+    handshakes, close it: within ``seconds`` or TimeoutError (OSError, ... else)."""
+    from distributed.comm import parse_address
+    from distributed.comm.registry import get_backend
+
+    deadline = time.monotonic() + seconds
+    scheme, location = parse_address(address)
+    connector = get_backend(scheme).get_connector()
+    args = security.get_connection_args("client")  # as the Client's
+    comm = await asyncio.wait_for(connector.connect(location, **args), seconds)
+    try:
+        # As distributed.comm.connect does, but with a time limit on the scheduler's answer.
+        await asyncio.wait_for(comm.write(comm.handshake_info()), deadline - time.monotonic())
+        await asyncio.wait_for(comm.read(), deadline - time.monotonic())
+    finally:
+        comm.abort()
+
+
+def _check_handshake(address: str, seconds: float, security: Any) -> None:
+    """Refuse, in one line, an address that does not answer as a Dask scheduler in ``seconds``.
+
+    distributed's Client waits for the scheduler's handshake with no time limit, whatever its
+    ``timeout``: a port that accepts TCP connections but never speaks Dask would hang it
+    forever. This probe runs in a thread of its own, on an event loop of its own (the caller's
+    may be running), and gives up after ``seconds``.
+    """
+    failure: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(_handshake(address, seconds, security))
+        except BaseException as err:  # handed to the caller's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=probe, name="vanishlab-dask-handshake", daemon=True)
+    thread.start()
+    thread.join(seconds + 5)  # the probe's own limits end it first; this is the backstop
+    if thread.is_alive() or (failure and isinstance(failure[0], TimeoutError)):
+        raise VanishlabError(
+            f"the Dask scheduler at {address} did not answer within {seconds:g} s (something "
+            "accepts connections on that port, but does it speak Dask?)"
+        )
+    if failure:
+        err = failure[0]
+        if isinstance(err, OSError):  # refused, reset, unreachable: no scheduler there
+            why = err.strerror or str(err) or type(err).__name__
+            raise VanishlabError(
+                f"cannot connect to the Dask scheduler at {address}: {why}".splitlines()[0]
+            )
+        # A TLS setup that does not fit, or a server that is no scheduler (an SSH server's
+        # banner read as Dask's frame sizes asks for exabytes).
+        why = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {why} (is it a Dask scheduler?)"
+        )
+
+
+@contextlib.contextmanager
+def quiet_dask() -> Iterator[None]:
+    """Dask's own logging silenced while the sweep talks to a cluster, restored after: the
+    sweep says what went wrong in its one line (:func:`_cluster_failed`), and a client closed
+    while it was reconnecting to a scheduler that went away logged "distributed.client -
+    ERROR" and two tracebacks on stderr first."""
+    import logging
+
+    with contextlib.suppress(ImportError):
+        import distributed  # noqa: F401  (its import sets its loggers' levels: first)
+    names = ["distributed"] + [
+        n for n in list(logging.root.manager.loggerDict) if n.startswith("distributed.")
+    ]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [(log, log.level) for log in loggers if log.level or log.name == "distributed"]
+    for log, _ in levels:
+        log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for log, level in levels:
+            log.setLevel(level)
+
+
+def dask_module() -> Any:
+    """The ``distributed`` module, or a one-line VanishlabError when Dask is not installed."""
+    try:
+        import distributed
+    except ImportError:
+        raise VanishlabError(f"scheduler (--scheduler) needs Dask: {DASK_HINT}") from None
+    return distributed
+
+
+def dask_client(address: str) -> Any:
+    """Connect to the Dask scheduler at ``address`` (one-line errors if that is impossible,
+    within :data:`CONNECT_TIMEOUT_S` or so)."""
+    distributed = dask_module()
+    check_scheduler(address)
+    # The Client's credentials as it reads them (a private helper: else the configuration's)
+    loader = getattr(distributed.client, "_maybe_call_security_loader", lambda _: None)
+    try:
+        security = loader(address) or distributed.Security()
+        security = distributed.Security.temporary() if security is True else security
+    except ImportError as err:  # the configured security loader (or what it needs) is missing
+        raise VanishlabError(f"Dask scheduler at {address}: {err}".splitlines()[0]) from None
+    security = distributed.Security(**security) if isinstance(security, dict) else security
+    _check_handshake(address, CONNECT_TIMEOUT_S, security)  # tls:// too: TLS, then silence
+    try:
+        kw = {"timeout": CONNECT_TIMEOUT_S, "security": security, "set_as_default": False}
+        return distributed.Client(address, **kw)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise VanishlabError(
+            f"cannot connect to the Dask scheduler at {address}: {err}".splitlines()[0]
+        ) from None
+
+
+def _cluster_failed(why: str) -> VanishlabError:
+    return VanishlabError(
+        f"the Dask cluster stopped running cells: {why}".splitlines()[0]
+        + "; finished cells are kept: run the same command again to resume"
+    )
+
+
+def no_worker_line(address: str | None) -> str:
+    """What a sweep says when the cluster at ``address`` has no worker to run its cells."""
+    return (
+        f"waiting for a worker: the Dask cluster at {address} has none (Dask waits without "
+        "end, unless its scheduler has distributed.scheduler.no-workers-timeout set)"
+    )
+
+
+class _WorkerWatch:
+    """Calls ``on_no_worker`` when the cluster has no worker: at once if it has none at the
+    start, and again each time every worker has left after some had come (a worker that dies
+    mid-run, a cluster scaled to zero). Asks the scheduler at most every WATCH_S seconds; a
+    scheduler that does not answer is :func:`run_dask`'s to report."""
+
+    def __init__(self, client: Any, on_no_worker: Callable[[], None] | None) -> None:
+        self.client, self.on_no_worker = client, on_no_worker
+        self.next_at = -float("inf")
+        self.said = False
+
+    def check(self) -> None:
+        if self.on_no_worker is None or time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + WATCH_S
+        with contextlib.suppress(OSError, TimeoutError):
+            none = not self.client.nthreads()
+            if none and not self.said:
+                self.on_no_worker()
+            self.said = none
+
+
+def run_dask(
+    tasks: Sequence[Task],
+    client: Any,
+    on_result: OnResult,
+    on_no_worker: Callable[[], None] | None = None,
+) -> None:
+    """Run ``tasks`` on the cluster of ``client``, biggest first as given; ``on_no_worker`` is
+    called whenever the cluster has no worker to run them (see :class:`_WorkerWatch`)."""
+    import distributed
+
+    cluster_errors = (
+        distributed.KilledWorker,
+        asyncio.CancelledError,
+        concurrent.futures.CancelledError,
+        ImportError,  # vanishlab (or torch) missing where the task was unpickled
+        OSError,  # distributed's CommClosedError and other lost connections
+        TimeoutError,
+        # The scheduler's no-workers-timeout passed with no worker (or none that may run it)
+        *(getattr(distributed.scheduler, n, ()) for n in ("NoWorkerError", "NoValidWorkerError")),
+    )
+    futures: list[Any] = []
+    try:
+        token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
+        futures = [
+            client.submit(
+                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
+            )
+            for config, init in tasks
+        ]
+        done = distributed.as_completed(futures, loop=client.loop, with_results=True)
+        watch = _WorkerWatch(client, on_no_worker)
+        while True:
+            if not done.has_ready():  # (as_completed's own wait, with the watch between)
+                if done.is_empty():
+                    break
+                watch.check()
+                with done.thread_condition:
+                    done.thread_condition.wait(timeout=0.1)
+                continue
+            try:
+                future, result = next(done)
+            except StopIteration:
+                break
+            except cluster_errors as err:
+                # A cell's own errors are recorded as its failure, in the cell: these are the
+                # cluster's (a worker that died, vanishlab missing on a worker, a lost
+                # connection). Anything else is a bug, and raised as such.
+                raise _cluster_failed(f"{type(err).__name__}: {err}") from None
+            if isinstance(result, BaseException):  # cancelled: the scheduler went away
+                raise _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")
+            on_result(*result)
+            future.release()
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
