@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
+from vanishlab.sweep.experiments import builtin_experiments_dir
 from vanishlab.sweep.inits import INITS
 from vanishlab.sweep.store import RunLock
 
@@ -66,12 +67,19 @@ def test_inits_lists_every_init_with_one_line():
         assert rule.endswith(f": {init.gain_on}."), name
 
 
-def test_experiments_lists_modules_with_descriptions():
+def test_experiments_lists_modules_with_descriptions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "mine.py").write_text('"""Mine."""\n')
     result = runner.invoke(app, ["experiments"])
     assert result.exit_code == 0
-    listed = {line.split()[0]: line for line in result.stdout.strip().splitlines()}
-    assert {"seq_len", "activation_init", "depth", "gain_phase"} <= set(listed)
+    modules, folders = result.stdout.strip().split("\n\n")
+    listed = {line.split()[0]: line for line in modules.splitlines()}
+    assert {"seq_len", "activation_init", "depth", "gain_phase", "mine"} <= set(listed)
     assert "Gain phase diagram" in listed["gain_phase"]
+    # Where they come from, in the order a name is looked up: it said nothing of it.
+    here, builtin = Path.cwd() / "experiments", builtin_experiments_dir()
+    assert folders.endswith(f": {here} (working directory), {builtin} (built in)"), folders
 
 
 def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):

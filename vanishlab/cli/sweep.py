@@ -28,6 +28,7 @@ from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
     Experiment,
     applies_to_no_model,
+    builtin_experiments_dir,
     experiment_dirs,
     list_experiments,
     load_experiment,
@@ -350,12 +351,19 @@ def inits() -> None:
 @app.command()
 @user_errors(stopped="")  # a listing: nothing to keep or resume
 def experiments() -> None:
-    """List the experiment modules found by name, with their one-line descriptions."""
+    """List the experiment modules found by name, with their one-line descriptions, and the
+    folders searched for them, in order: ./experiments, then the built-in ones (the
+    repository's experiments/, installed as vanishlab/experiments/)."""
     found = list_experiments()
+    builtin = builtin_experiments_dir().resolve()
+    dirs = ", ".join(
+        f"{d} ({'built in' if d.resolve() == builtin else 'working directory'})"
+        for d in experiment_dirs()
+    )
     if not found:
-        dirs = ", ".join(str(d) for d in experiment_dirs()) or "none found"
-        say(f"no experiment modules (searched: {dirs})")
+        say(f"no experiment modules (searched: {dirs or 'none found'})")
         return
     width = max(len(n) for n, _, _ in found)
     for exp_name, description, _ in found:
         say(f"{exp_name:<{width}}  {description}")
+    say(f"\nsearched in this order (the first module of a name is the one run): {dirs}")

@@ -10,11 +10,12 @@ big_vision's configs but without string mini-languages::
     SECTIONS = ["decay", "rates"]                          # optional: report sections wanted
 
 It must have no side effects on import. It is loaded with ``importlib`` from its file (never
-``exec`` of a string), by path, or by name from the ``experiments/`` folders searched in order:
-``./experiments`` (the working directory's) and the one beside the installed package (the
-repository's). Its folder is first on ``sys.path`` while it runs, so that it imports the
-modules beside it (:func:`import_file`). Listing reads only each module's docstring (``ast``),
-importing nothing.
+``exec`` of a string), by path, or by name from the ``experiments/`` folders searched in order
+(:func:`experiment_dirs`): ``./experiments`` (the working directory's), then the built-in ones
+(:func:`builtin_experiments_dir`: the repository's top-level ``experiments/``, which an
+installed copy holds as ``vanishlab/experiments/``). Its folder is first on ``sys.path``
+while it runs, so that it imports the modules beside it (:func:`import_file`). Listing reads
+only each module's docstring (``ast``), importing nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "Experiment",
     "applies_to_no_model",
     "axes_text",
+    "builtin_experiments_dir",
     "experiment_dirs",
     "is_grid_description",
     "list_experiments",
@@ -115,12 +117,21 @@ DEFAULT_EXPERIMENT = Experiment(
 and its smoke variant derived from it (8 tiny cells)."""
 
 
+def builtin_experiments_dir() -> Path:
+    """The folder of the built-in experiments: the repository's top-level ``experiments/``,
+    beside ``vanishlab/`` in a checkout (an editable install too), and ``vanishlab/experiments/``
+    in an installed copy, where a wheel puts it (pyproject.toml maps the one to the other).
+    An installed copy never looks beside itself: ``site-packages/experiments`` is no folder of
+    vanishlab's (another distribution's top-level package, if anything)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "experiments"
+    return installed if installed.is_dir() else package.parent / "experiments"
+
+
 def experiment_dirs() -> list[Path]:
-    """The folders searched for experiments by name, in order (existing ones only)."""
-    candidates = [
-        Path.cwd() / "experiments",
-        Path(__file__).resolve().parents[2] / "experiments",  # a checkout's (beside vanishlab/)
-    ]
+    """The folders searched for experiments by name, in order (existing ones only): the
+    working directory's ``experiments/``, then :func:`builtin_experiments_dir`."""
+    candidates = [Path.cwd() / "experiments", builtin_experiments_dir()]
     out: list[Path] = []
     for d in candidates:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:

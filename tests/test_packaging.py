@@ -1,0 +1,131 @@
+"""vanishlab as a user installs it: from an sdist (``pip install .`` and ``pip install git+...``
+build one's tree too) into a wheel, imported from another folder than the checkout.
+
+The built-in experiments live in the repository's top-level ``experiments/``: an installed copy
+had none (``vanishlab sweep gain_phase`` said "no experiment named 'gain_phase'"), since the
+checkout's folder beside ``vanishlab/`` does not exist in site-packages. The wheel now holds
+them as ``vanishlab/experiments/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+
+_NOT_SOURCE = {".git", "build", "dist", "runs", "reports", "__pycache__", ".hypothesis"}
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the checkout leaves out: what building, testing and running wrote (a
+    virtual environment by any name, the egg-info an editable install wrote)."""
+    return {
+        n
+        for n in names
+        if n in _NOT_SOURCE
+        or n.endswith((".egg-info", "_cache"))
+        or (Path(folder, n) / "pyvenv.cfg").exists()
+    }
+
+
+def _run(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _builtin_experiments() -> set[str]:
+    return {
+        p.stem
+        for p in (ROOT / "experiments").glob("*.py")
+        if not p.name.startswith(("_", ".")) and p.stem.isidentifier()
+    }
+
+
+def test_every_package_folder_is_named_in_pyproject() -> None:
+    """pyproject.toml names its packages (a find does not see experiments/ mapped into
+    vanishlab/): a new subpackage left out of the list would be missing from the wheel."""
+    folders = {
+        ".".join(p.relative_to(ROOT).parts)
+        for p in (ROOT / "vanishlab").rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and any(p.iterdir())
+    }
+    packages = set(SETUPTOOLS["packages"])
+    assert folders | {"vanishlab"} <= packages
+    assert SETUPTOOLS["package-dir"] == {"vanishlab.experiments": "experiments"}
+    assert packages - folders == {"vanishlab", "vanishlab.experiments"}
+
+
+INSTALLED_CHECK = """
+import sys
+from pathlib import Path
+import vanishlab as vl
+from vanishlab.report.render import environment
+from vanishlab.sweep.experiments import load_experiment
+
+site = Path(sys.argv[1]).resolve()
+assert Path(vl.__file__).resolve().is_relative_to(site), vl.__file__  # the installed copy
+names = sorted(name for name, _, _ in vl.list_experiments())
+for name in names:
+    path = load_experiment(name).path.resolve()
+    assert path.parent == site / "vanishlab" / "experiments", path
+env = environment()
+for template in ("report.html.j2", "report.css"):
+    assert Path(env.get_template(template).filename).resolve().is_relative_to(site), template
+print(" ".join(names))
+"""
+
+
+def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Path) -> None:
+    """Build an sdist from a copy of the checkout, a wheel from that sdist (as pip does), install
+    the wheel with ``pip install --target`` and use it from another folder: the built-in
+    experiments and the report templates are found, in the installed copy, not the checkout."""
+    pytest.importorskip("setuptools")  # --no-build-isolation: the backend is this environment's
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=_ignore)
+    dist = tmp_path / "dist"
+    _run(
+        sys.executable,
+        "-c",
+        "import sys; from setuptools import build_meta; build_meta.build_sdist(sys.argv[1])",
+        dist,
+        cwd=source,
+    )
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input")
+    wheels = tmp_path / "wheels"
+    _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, unpacked, cwd=tmp_path)
+    (wheel,) = wheels.glob("*.whl")
+    site = tmp_path / "site"
+    _run(*pip, "install", "--no-deps", "--no-compile", "--target", site, wheel, cwd=tmp_path)
+
+    elsewhere = tmp_path / "elsewhere"  # no experiments/ here: the built-in ones are found
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    # The check tells the copies apart: this environment's own vanishlab fails it.
+    checkout = subprocess.run(
+        [sys.executable, "-c", INSTALLED_CHECK, str(site)], cwd=elsewhere, capture_output=True
+    )
+    assert checkout.returncode == 1 and b"AssertionError" in checkout.stderr, checkout
+    names = _run(sys.executable, "-c", INSTALLED_CHECK, site, cwd=elsewhere, env=env).split()
+    assert set(names) == _builtin_experiments()
+    listing = _run(sys.executable, "-m", "vanishlab", "experiments", cwd=elsewhere, env=env)
+    assert listing.splitlines()[-1].endswith(
+        f": {site.resolve() / 'vanishlab' / 'experiments'} (built in)"
+    ), listing
+    assert {line.split()[0] for line in listing.split("\n\n")[0].splitlines()} == set(names)
