@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from vanishlab import __version__
+
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
@@ -68,6 +70,14 @@ def test_every_package_folder_is_named_in_pyproject() -> None:
     assert folders | {"vanishlab"} <= packages
     assert SETUPTOOLS["package-dir"] == {"vanishlab.experiments": "experiments"}
     assert packages - folders == {"vanishlab", "vanishlab.experiments"}
+
+
+def test_the_version_is_written_in_one_place() -> None:
+    """pyproject.toml repeated vanishlab/_version.py's version: a release that changed one of
+    them would install metadata of one version (pip's) and a ``--version`` of another."""
+    assert "version" not in PYPROJECT["project"]
+    assert "version" in PYPROJECT["project"]["dynamic"]
+    assert SETUPTOOLS["dynamic"]["version"] == {"attr": "vanishlab._version.__version__"}
 
 
 INSTALLED_CHECK = """
@@ -120,6 +130,7 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
     wheels = tmp_path / "wheels"
     _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, unpacked, cwd=tmp_path)
     (wheel,) = wheels.glob("*.whl")
+    assert wheel.name.startswith(f"vanishlab-{__version__}-"), wheel.name
     site = tmp_path / "site"
     _run(*pip, "install", "--no-deps", "--no-compile", "--target", site, wheel, cwd=tmp_path)
 
