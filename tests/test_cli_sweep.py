@@ -729,6 +729,15 @@ def test_help_and_no_arguments_still_show_the_help():
     assert runner.invoke(app, ["--version"]).exit_code == 0
 
 
+def test_sweep_help_says_where_an_experiment_name_is_looked_for():
+    """It said "a module in experiments/": an installed vanishlab has no such folder, and finds
+    its built-in experiments all the same (vanishlab/experiments/)."""
+    result = runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "a module in ./experiments, or a built-in one: `vanishlab experiments` lists" in text
+
+
 def test_an_unexpected_exception_is_not_disguised_as_a_user_error(monkeypatch, run_dir, tmp_path):
     """A bug inside a command keeps its traceback (exit 1), not the one-line user-error form."""
 

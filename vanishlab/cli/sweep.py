@@ -134,7 +134,8 @@ def _sweep(
     experiment: Annotated[
         str | None,
         typer.Argument(
-            help="Experiment name (a module in experiments/) or path to a module; "
+            help="Experiment name (a module in ./experiments, or a built-in one: "
+            "`vanishlab experiments` lists them and where) or path to a module; "
             "none: the quick default grid.",
             metavar="EXPERIMENT",
             show_default=False,
