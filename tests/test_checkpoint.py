@@ -167,7 +167,8 @@ def test_parametrized_weights_are_refused_as_such(tmp_path, how, weight):
     model = nn.Sequential(nn.RNN(4, 4))  # square weight_ih_l0, for orthogonal
     if how == "old_weight_norm":
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
+            # a FutureWarning; a UserWarning in torch 2.2
+            warnings.filterwarnings("ignore", "`?torch.nn.utils.weight_norm`? is deprecated")
             torch.nn.utils.weight_norm(model[0], weight)
     else:
         getattr(parametrizations, how)(model[0], weight)
@@ -350,7 +351,7 @@ def test_a_payload_of_a_blocked_module_is_called_code_not_an_unreadable_file(tmp
     )
     with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
         read_checkpoint(path)
-    assert "is blocked" in str(err.value)
+    assert "posix.mkdir" in str(err.value)  # torch's reason ("... module posix is blocked.")
     assert "weights_only` set to `False`" not in str(err.value)
     assert "\n" not in str(err.value)
     assert not marker.exists()
@@ -478,7 +479,7 @@ def test_a_checkpoint_damaged_inside_a_weight_is_refused_not_measured(tmp_path):
 
 def test_a_checkpoint_saved_without_crcs_is_read(tmp_path):
     """torch.save writes a CRC of 0 when asked not to compute them: nothing to check."""
-    from torch.utils.serialization import config
+    config = pytest.importorskip("torch.utils.serialization").config  # torch >= 2.5
 
     sd = nn.GRU(3, 5).state_dict()
     with config.patch({"save.compute_crc32": False}):

@@ -708,7 +708,7 @@ def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir
         (["sweep", "--dry-run=yes"], "Option '--dry-run' does not take a value"),
         (["analyze", "m.pt", "--seq-len"], "Option '--seq-len' requires an argument"),
         (["report"], "Missing argument 'RUN_DIR'"),
-        (["report", "a", "b"], "unexpected extra argument(s) (b)"),
+        (["report", "a", "b"], "unexpected extra argument"),  # "(s) (b)"; click 8.2.0: " (b)"
         (["nosuchcommand"], "No such command 'nosuchcommand'"),
         (["--bogus"], "No such option: --bogus"),
     ],

@@ -404,7 +404,8 @@ def test_hooked_weights_are_read_as_the_next_forward_uses_them(kind: type, hook:
         source = mod.weight_hh_l0_orig
     elif hook == "old weight_norm":
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # deprecated, still in use
+            # a FutureWarning; a UserWarning in torch 2.2
+            warnings.filterwarnings("ignore", "`?torch.nn.utils.weight_norm`? is deprecated")
             mod = torch.nn.utils.weight_norm(mod, "weight_hh_l0")
         source = mod.weight_hh_l0_g
     else:  # in training mode (the default) the next forward first takes a power step
@@ -440,7 +441,8 @@ def test_a_hooked_weight_that_computes_to_nan_is_named() -> None:
 
     torch.manual_seed(0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
+        # a FutureWarning; a UserWarning in torch 2.2
+        warnings.filterwarnings("ignore", "`?torch.nn.utils.weight_norm`? is deprecated")
         rnn = torch.nn.utils.weight_norm(nn.RNN(3, 4).double(), "weight_hh_l0")
     with torch.no_grad():
         rnn.weight_hh_l0_v[1].zero_()

@@ -493,7 +493,8 @@ def test_half_precision_modules_are_refused_by_the_theory_as_by_the_engine(dtype
         calls[-1]()
     with pytest.raises(TypeError, match=r"module\.double\(\) \(and probe likewise\)$"):
         vl.JacobianMonitor(rnn, torch.randn(5, 2, 3, dtype=dtype), out=tmp_path / "m")
-    assert vl.linear_rate(torch.eye(3, dtype=dtype)) == 0.0
+    # torch.eye(3, dtype=torch.bfloat16): not implemented on the CPU in torch 2.2
+    assert vl.linear_rate(torch.eye(3).to(dtype)) == 0.0
 
 
 def test_wrong_arguments_of_the_theory_functions_are_named() -> None:
@@ -598,9 +599,10 @@ def test_check_pascanu_reads_named_index_levels_and_keeps_the_frames_index() -> 
     ("column", "cast", "error", "match"),
     [
         ("lag", bool, TypeError, "frame's lag column must hold integers, got bool"),
-        ("lag", str, TypeError, "frame's lag column must hold integers, got str"),
+        # a column of strings: dtype str in pandas 3, object in pandas 2
+        ("lag", str, TypeError, "frame's lag column must hold integers, got (str|object)"),
         ("lag", "Int64", ValueError, "frame's lag column holds nan: lags are integers >= 0"),
-        ("layer", str, TypeError, "frame's layer column must hold integers, got str"),
+        ("layer", str, TypeError, "frame's layer column must hold integers, got (str|object)"),
         ("source", "codes", TypeError, "frame's source column must hold 'state' or 'input'"),
     ],
 )
