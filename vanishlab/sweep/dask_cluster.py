@@ -254,6 +254,7 @@ def run_dask(
     """Run ``tasks`` on the cluster of ``client``, biggest first as given; ``on_no_worker`` is
     called whenever the cluster has no worker to run them (see :class:`_WorkerWatch`)."""
     import distributed
+    from distributed import scheduler
 
     cluster_errors = (
         distributed.KilledWorker,
@@ -262,8 +263,8 @@ def run_dask(
         ImportError,  # vanishlab (or torch) missing where the task was unpickled
         OSError,  # distributed's CommClosedError and other lost connections
         TimeoutError,
-        # The scheduler's no-workers-timeout passed with no worker (or none that may run it)
-        *(getattr(distributed.scheduler, n, ()) for n in ("NoWorkerError", "NoValidWorkerError")),
+        # The no-workers-timeout passed; classes of distributed >= 2024.8 (a () here: TypeError)
+        *filter(None, map(vars(scheduler).get, ("NoWorkerError", "NoValidWorkerError"))),
     )
     futures: list[Any] = []
     try:
@@ -290,8 +291,7 @@ def run_dask(
                 break
             except cluster_errors as err:
                 # A cell's own errors are recorded as its failure, in the cell: these are the
-                # cluster's (a worker that died, vanishlab missing on a worker, a lost
-                # connection). Anything else is a bug, and raised as such.
+                # cluster's (a dead worker, no vanishlab on one, a lost link); others are bugs.
                 raise _cluster_failed(f"{type(err).__name__}: {err}") from None
             if isinstance(result, BaseException):  # cancelled: the scheduler went away
                 raise _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")
