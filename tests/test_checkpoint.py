@@ -357,6 +357,24 @@ def test_a_payload_of_a_blocked_module_is_called_code_not_an_unreadable_file(tmp
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
+def test_a_torchscript_archive_is_refused_without_torch_load(tmp_path, monkeypatch):
+    """torch.load before 2.6 hands a TorchScript archive to torch.jit.load, weights_only=True or
+    not: vanishlab loaded the file, compiling its code, and then said it "holds no recurrent
+    weights (...): it holds a RecursiveScriptModule". It is told by its records now, before
+    torch.load is called."""
+    path = tmp_path / "jit.pt"
+    torch.jit.save(torch.jit.script(nn.GRU(3, 4)), path)
+
+    def never(*args, **kwargs):
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", never)
+    for read in (read_checkpoint, load_tensor_file):
+        with pytest.raises(VanishlabError, match=r"is a TorchScript archive \(torch\.jit\.save\)"):
+            read(path)
+
+
 def test_missing_unreadable_and_foreign_files(tmp_path):
     with pytest.raises(VanishlabError, match="does not exist"):
         read_checkpoint(tmp_path / "nope.pt")

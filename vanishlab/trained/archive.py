@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 
-__all__ = ["bad_crc_record", "check_records"]
+__all__ = ["bad_crc_record", "check_records", "is_torchscript"]
 
 
 def check_records(path: Path, what: str) -> None:
@@ -56,3 +56,19 @@ def bad_crc_record(path: Path) -> tuple[str, str] | None:
     except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
         return None  # what torch read, zipfile cannot: torch's reading stands
     return None
+
+
+def is_torchscript(path: Path) -> bool:
+    """Whether ``path`` is a TorchScript archive (``torch.jit.save``), by torch's own test: a
+    record ``constants.pkl`` at the top of the archive's folder.
+
+    torch.load before 2.6 hands such a file to ``torch.jit.load``, which compiles its code,
+    even with weights_only=True (the route of CVE-2025-32434); torch 2.6 and later refuse it.
+    """
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.partition("/")[2] == "constants.pkl" for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+        return False  # torch.load reads it, or says why not

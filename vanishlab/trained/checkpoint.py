@@ -46,7 +46,7 @@ from ..core.cells import GATE_BLOCKS
 from ..core.inputs import NESTED_ADVICE
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
-from .archive import check_records
+from .archive import check_records, is_torchscript
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
 __all__ = [
@@ -164,6 +164,8 @@ def _load(path: Path, what: str) -> Any:
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
     try:
+        if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
+            raise RuntimeError("a TorchScript archive")
         # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
         # every instruction; it either loads or raises, and both are handled here. A
         # TorchScript archive warns before it fails (refused below, in one line).
