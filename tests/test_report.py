@@ -50,6 +50,23 @@ def full(report_run, full_report) -> tuple[object, str, Path]:
 # --------------------------------------------------------------------------- page data
 
 
+def test_a_single_cell_run_has_its_figures_under_pandas_2s_itertuples(report_run, monkeypatch):
+    """pandas 2's itertuples(index=False) of a frame of no columns yields no row (pandas 3's
+    yields one empty tuple a row): a figure of no figure axis was planned as none, and a
+    one-cell run's page had no decay and no input section, under any pandas 2."""
+    real = pd.DataFrame.itertuples
+
+    def pandas_2(self, index=True, name="Pandas"):
+        if not index and not len(self.columns):
+            return iter(())
+        return real(self, index=index, name=name)
+
+    monkeypatch.setattr(pd.DataFrame, "itertuples", pandas_2)
+    assert list(pd.DataFrame(index=range(2)).itertuples(index=False)) == []  # as in pandas 2
+    report = report_of(report_run("single"))
+    assert [s.key for s in report.sections] == ["overview", "decay", "input", "rates", "theory"]
+
+
 def test_sections_of_a_full_run(full):
     report, html, _ = full
     keys = [s.key for s in report.sections]

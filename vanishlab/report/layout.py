@@ -116,6 +116,15 @@ def index_by(frame: pd.DataFrame, keys: Sequence[str]) -> dict[tuple[Hashable, .
     return {key_of(k if isinstance(k, tuple) else (k,)): g for k, g in groups}
 
 
+def settings_of(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[object, ...]]:
+    """The rows of ``frame[keys]`` as tuples of plain values (:func:`~.format.py`), one per row:
+    an empty tuple each where ``keys`` is empty, of which pandas 2's itertuples yields no row
+    (a figure of no figure axis was dropped: a one-cell run had no decay or input section)."""
+    if not keys:
+        return [()] * len(frame)
+    return [tuple(py(v) for v in row) for row in frame[list(keys)].itertuples(index=False)]
+
+
 def select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd.DataFrame:
     """The rows of ``frame`` where each named column has the given value."""
     mask = np.ones(len(frame), dtype=bool)
@@ -212,30 +221,19 @@ def plan(
             )
             col_values = [col_values[int(i)] for i in pick]
     plans: list[Plan] = []
-    fig_combos = list(
-        dict.fromkeys(
-            tuple(py(v) for v in row) for row in combos[figure_keys].itertuples(index=False)
-        )
-    )
+    fig_combos = list(dict.fromkeys(settings_of(combos, figure_keys)))
     drawn = figures_drawn(fig_combos, figure_keys)
     for fig in drawn:
         sub = combos
         for k, v in zip(figure_keys, fig, strict=True):
             sub = sub[(sub[k] == v).to_numpy()]
-        rows = list(
-            dict.fromkeys(
-                tuple(py(v) for v in row) for row in sub[panel_keys].itertuples(index=False)
-            )
-        )
+        rows = list(dict.fromkeys(settings_of(sub, panel_keys)))
         panels: list[tuple[object, ...]] = []
         for r in rows:
             panels += [(*r, c) for c in col_values] if column_key else [r]
         ncols = len(col_values) if column_key else min(len(panels), 3)
         if column_key:  # settings that do not combine (tanh x lstm): only the ones measured
-            measured = {
-                tuple(py(v) for v in row)
-                for row in sub[[*panel_keys, column_key]].itertuples(index=False)
-            }
+            measured = set(settings_of(sub, [*panel_keys, column_key]))
             if len(measured) < len(panels):
                 panels = [panel for panel in panels if panel in measured]
                 ncols = min(len(panels), 3)
