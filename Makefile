@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.vanishlab-installed
 
-.PHONY: demo test test-all lint format bench venv clean
+.PHONY: demo test test-all test-floors lint format bench venv clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,18 @@ test: $(STAMP)
 test-all: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "slow or not slow" $(PYTEST_PAR)
 
+# The fast suite at the oldest versions pyproject.toml allows (constraints-floors.txt), in a
+# virtual environment of its own (docs/supported-versions.md). Not part of `make test` or CI: it
+# downloads ~3 GB (PyPI's torch 2.2.2 is a CUDA build; it runs on the CPU).
+FLOORS_VENV ?= .venv-floors
+
+test-floors:
+	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints-floors.txt -e ".[dev,dask]"
+	OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -q -m "not slow" $(PYTEST_PAR) \
+		-p no:cacheprovider
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -55,4 +67,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_cli.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(FLOORS_VENV) .pytest_cache .ruff_cache
