@@ -152,3 +152,31 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
         f": {site.resolve() / 'vanishlab' / 'experiments'} (built in)"
     ), listing
     assert {line.split()[0] for line in listing.split("\n\n")[0].splitlines()} == set(names)
+
+
+def test_the_floors_checked_are_pyproject_floors() -> None:
+    """constraints-floors.txt (``make test-floors``, docs/supported-versions.md) pins each floor
+    that pyproject.toml declares: a floor raised in one and not in the other would check, and
+    document as tested, versions that are not the ones users may get."""
+    import re
+
+    declared: dict[str, str] = {}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    for spec in [*PYPROJECT["project"]["dependencies"], *extras["dev"], *extras["dask"]]:
+        name, floor = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[\w+\])?>=([0-9.]+)", spec).groups()
+        declared[name.lower()] = floor
+    pinned = dict(
+        line.split("==")
+        for line in (ROOT / "constraints-floors.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    unpinned = {"ruff", "setuptools"}  # tools, not the code's dependencies: their newest
+    for name, floor in declared.items():
+        if name in unpinned:
+            continue
+        assert name in pinned, f"{name}>={floor} is not in constraints-floors.txt"
+        parts = pinned[name].split(".")
+        assert parts[: len(floor.split("."))] == floor.split("."), (
+            f"{name}: pyproject's floor {floor}, constraints-floors.txt's {pinned[name]}"
+        )
+    assert set(pinned) - set(declared) <= {"distributed"}, set(pinned) - set(declared)
