@@ -778,3 +778,39 @@ def test_the_extra_steps_shift_alike_at_any_scale(monkeypatch) -> None:
             sigma / scale, torch.ones(4, dtype=torch.float64), rtol=1e-12, atol=0
         )
     assert counts[1] == counts[0] == counts[2], counts
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_the_row_bound_of_a_wide_matrix_names_its_row(compact) -> None:
+    """The row bound's coordinate row is G's largest *row* (a left vector, of side m): in a
+    wide G = [0 | diag(d)] (m < n) the index of its largest column (44) names no row at all."""
+    n, k = 3, 24
+    d = torch.linspace(0.5, 0.9, k, dtype=torch.float64)
+    d[20] = 2.0  # the top unit, outside the warm block (rows of units 0-3)
+    g = torch.zeros(n, k, 2 * k, dtype=torch.float64)
+    g[:, range(k), range(k, 2 * k)] = d
+    u = torch.eye(k, dtype=torch.float64)[:4].expand(n, 4, k)
+    sigma, _ = top_singular_values(g, u, compact=compact, power_steps=1 if compact else 2)
+    torch.testing.assert_close(sigma, torch.full((n,), 2.0, dtype=torch.float64))
+
+
+def test_a_trap_found_after_the_batch_shrank_is_caught() -> None:
+    """On a CPU the batch drops finished matrices; the row bound's row indices must shrink
+    with it. Three matrices settle at the first check (the batch keeps one); the fourth's
+    warm block spans an invariant subspace (units 1-3: 1, 0.2, 0.1) without the top unit (2),
+    off its axes, so it settles on the wrong value only at the fifth check, in the smaller
+    batch (rows of the full batch's length broke that check)."""
+    h = 24
+    d = torch.linspace(0.3, 0.5, h, dtype=torch.float64).expand(4, h).clone()
+    d[:, 20] = 2.0
+    d[3, 1:4] = torch.tensor([1.0, 0.2, 0.1], dtype=torch.float64)
+    g = torch.diag_embed(d)
+    eye = torch.eye(h, dtype=torch.float64)
+    easy = torch.cat([eye[20:21], eye[:1]]).expand(3, 2, h)
+    mix = torch.linalg.qr(
+        torch.randn(3, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    )[0]
+    slow = (mix.mT @ eye[1:4])[None]  # two rows inside units 1-3, off their axes
+    u = torch.cat([easy, slow])
+    sigma, _ = top_singular_values(g, u, compact=True, power_steps=1)
+    torch.testing.assert_close(sigma, torch.full((4,), 2.0, dtype=torch.float64))
