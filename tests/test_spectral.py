@@ -283,6 +283,18 @@ def test_exact_norms_match_the_svd(monkeypatch, gpu_like, dtype, shape) -> None:
     assert out[1].isnan() and torch.isfinite(out[[0, 2]]).all()
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_exact_norms_scale_by_the_largest_magnitude_of_either_sign(scale) -> None:
+    """The scale is max |entry|, negative entries included: matrices whose entries are all
+    negative (and one whose positive entries are all tiny) at scales whose squares under- or
+    overflow float64 (scaled by their largest *positive* entry, they read 0 or inf)."""
+    gen = torch.Generator().manual_seed(2)
+    g = -(0.5 + torch.rand(3, 12, 5, generator=gen, dtype=torch.float64))
+    g[2, 0, 0] = 1e-3  # one positive entry, far below the negative ones
+    want = torch.linalg.matrix_norm(g, ord=2) * scale
+    torch.testing.assert_close(gram.exact_norms(g * scale), want, rtol=1e-13, atol=0)
+
+
 @pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-13), (torch.float32, 1e-6)])
 @pytest.mark.parametrize("shape", [(40, 128, 32), (40, 12, 40), (40, 20, 1), (40, 7, 7)])
 def test_gram_norms_match_the_svd(dtype, tol, shape) -> None:
