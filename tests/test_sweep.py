@@ -793,6 +793,33 @@ def test_workers_from_a_script_without_a_main_guard_are_refused_before_anything_
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        # a one-line guard: the call shares the if's line
+        ("if __name__ == '__main__': check_main_file()\n", None),
+        # the call inside a function that the guard calls (its frame's line is no top level)
+        ("def main():\n    check_main_file()\n\nif __name__ == '__main__':\n    main()\n", None),
+        # an if that is no guard, though a name is in its test and __name__ in its body
+        ("FULL = True\nif FULL:\n    print(__name__)\n    check_main_file()\n", 5),
+    ],
+    ids=["one-line guard", "guarded main()", "if FULL"],
+)
+def test_the_main_guard_is_an_if_whose_test_reads_name(tmp_path, monkeypatch, body, line):
+    """Which top-level line starts the sweep, and whether it lies under `if __name__ ...`:
+    a one-line guard and a guarded main() are guarded; `if FULL:` is not, whatever its body."""
+    script = tmp_path / "study.py"
+    script.write_text("from vanishlab.sweep.preflight import check_main_file\n" + body)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(script), raising=False)
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)
+    code = compile(script.read_text(), str(script), "exec")
+    if line is None:
+        exec(code, {"__name__": "__main__"})
+    else:
+        with pytest.raises(vl.VanishlabError, match=rf"study.py, whose line {line} starts this"):
+            exec(code, {"__name__": "__main__"})
+
+
 @pytest.mark.parametrize(("module", "refused"), [("pkg.__main__", False), ("pkg.study", True)])
 def test_a_packages_main_file_may_start_a_sweep_from_its_top_level(
     tmp_path, monkeypatch, module, refused
