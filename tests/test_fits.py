@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab.analysis.fits import default_window, phase_of
+from vanishlab.analysis.fits import default_window, fitted_end, horizon_at_zero, phase_of
 
 
 def line_frame(slopes: dict[int, float], lags: int = 41, intercept: float = 0.5) -> pd.DataFrame:
@@ -84,6 +84,29 @@ def test_phase_threshold_and_windows() -> None:
     assert default_window(40) == (10, 40)
     assert default_window(2) == (1, 2)
     assert default_window(0) == (0, 0)
+
+
+def test_the_phase_and_window_at_their_edges() -> None:
+    """A rate of exactly -/+ PHASE_TOLERANCE is "stable" (vanishing is below it, exploding
+    above); the window starts at round(K / 4), not its floor (K = 51: lag 13, not 12)."""
+    assert phase_of(-0.01) == phase_of(0.01) == "stable"
+    assert default_window(51) == (13, 51)
+    assert default_window(7) == (2, 7)
+    assert vl.fit_decay(line_frame({0: -0.1}, lags=52))["lag_start"].iloc[0] == 13
+
+
+def test_a_zero_before_the_window_is_not_in_the_note() -> None:
+    """A zero that non-zero lags follow is named in the note as left out of the fit only
+    when it lies in the window: one before it (lag 3, the window starting at 10) is in no fit."""
+    frame = line_frame({0: -0.1}, lags=41)
+    frame.loc[frame["lag"] == 3, "log10_fro"] = -np.inf
+    fits = vl.fit_decay(frame)
+    assert fits["note"].iloc[0] == "" and fits["n_points"].iloc[0] == 31
+
+
+def test_a_fit_cut_by_a_zero_at_its_last_lag_ends_the_lag_before() -> None:
+    """fitted_end: a zero at lag_end itself leaves the fit ending one lag before it."""
+    assert list(fitted_end([-0.1, -0.1, -math.inf], [10, 10, 10], [10, 11, 10])) == [9, 10, 10]
 
 
 def test_too_short_a_curve_is_undetermined_with_a_note() -> None:
@@ -251,6 +274,19 @@ def test_by_with_a_curve_that_vanishes_completely() -> None:
     assert agg["rate_mean"].iloc[0] == -np.inf and agg["n_zero"].iloc[0] == 1
     assert agg["rate_std"].iloc[0] == 0.0  # one finite rate left
     assert agg["phase"].iloc[0] == "vanishing"
+    assert agg["r2_mean"].iloc[0] == pytest.approx(1.0)  # the vanished curve's NaN left out
+
+
+def test_a_horizon_at_the_zero_lag_is_made_by_the_zero() -> None:
+    """horizon_at_zero: a horizon at the curve's zero_lag itself (the usual case: the norm's
+    geometric mean reads -inf there) is one an exact zero made; one before it is not."""
+    assert list(horizon_at_zero([10, 9, 10], [10, 10, np.nan])) == [True, False, False]
+
+
+def test_a_phase_tolerance_of_0_is_taken() -> None:
+    """phase_tolerance must be >= 0: 0 itself calls every non-zero rate a trend."""
+    fits = vl.fit_decay(line_frame({0: -0.001, 1: 0.0}), phase_tolerance=0)
+    assert list(fits["phase"]) == ["vanishing", "stable"]
 
 
 def test_window_tolerance_and_a_single_curve() -> None:
