@@ -275,12 +275,22 @@ def test_by_with_a_curve_that_vanishes_completely() -> None:
     assert agg["rate_std"].iloc[0] == 0.0  # one finite rate left
     assert agg["phase"].iloc[0] == "vanishing"
     assert agg["r2_mean"].iloc[0] == pytest.approx(1.0)  # the vanished curve's NaN left out
+    assert agg["rate_min"].iloc[0] == -np.inf  # the vanished curve's rate
 
 
 def test_a_horizon_at_the_zero_lag_is_made_by_the_zero() -> None:
     """horizon_at_zero: a horizon at the curve's zero_lag itself (the usual case: the norm's
     geometric mean reads -inf there) is one an exact zero made; one before it is not."""
     assert list(horizon_at_zero([10, 9, 10], [10, 10, np.nan])) == [True, False, False]
+
+
+def test_every_curve_of_a_frame_has_its_own_horizon() -> None:
+    """Each curve's horizon counts from its own reference lag (0, or its first non-zero lag):
+    six curves falling a decade a lag reach 1e-3 at lag 3, the one exactly 0 at lag 0 (the
+    second) at lag 4."""
+    frame = line_frame(dict.fromkeys(range(6), -1.0), lags=12)
+    frame.loc[(frame["sample"] == 1) & (frame["lag"] == 0), "log10_fro"] = -np.inf
+    assert list(vl.fit_decay(frame)["horizon"]) == [3, 4, 3, 3, 3, 3]
 
 
 def test_a_phase_tolerance_of_0_is_taken() -> None:
