@@ -120,6 +120,30 @@ def test_fast_path_hands_over_when_norms_leave_float32_range(monkeypatch, model,
         assert (res.state_spec <= res.state_fro + 1e-6).all()
 
 
+@pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
+def test_fast_path_hands_over_when_only_the_input_norms_leave_float32_range(
+    monkeypatch, model
+) -> None:
+    """Input weights of 1e-30: the input Jacobians' float32 sums of squares underflow while
+    the states' norms stay normal. Every norm read is checked, not just one kind: the general
+    path answers, as float64 does (the fast path's input norms read -inf)."""
+    torch.manual_seed(0)
+    mod = model(4, 16)
+    with torch.no_grad():
+        mod.weight_ih_l0.mul_(1e-30)
+    x = torch.randn(12, 2, 4)
+    answers = []
+    real = gated_one_layer.one_layer_norms
+    monkeypatch.setattr(
+        gated, "one_layer_norms", lambda *a: answers.append(real(*a)) or answers[-1]
+    )
+    res = vl.jacobian_log_norms(mod, x, norms=("fro",))
+    assert answers == [None]
+    want = vl.jacobian_log_norms(mod.double(), x.double(), norms=("fro",))
+    assert (res.input_fro - want.input_fro).abs().max() < 1e-6
+    assert (res.state_fro - want.state_fro).abs().max() < 1e-6
+
+
 @pytest.mark.parametrize("gpu_like", [False, True])
 @pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
 def test_fast_path_spectral_norms_of_small_cells(monkeypatch, model, gpu_like) -> None:
