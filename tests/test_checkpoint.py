@@ -292,13 +292,29 @@ def test_a_second_model_beside_the_state_dict_key_is_listed_not_ignored(tmp_path
     assert read_checkpoint(alone).module_name == "rnn"
 
 
-def test_half_precision_is_widened_to_float32(tmp_path):
-    lstm = nn.LSTM(3, 4).half()
+@pytest.mark.parametrize("half", [torch.float16, torch.bfloat16])
+def test_half_precision_is_widened_to_float32(tmp_path, half):
+    lstm = nn.LSTM(3, 4).to(half)
     ckpt = read_checkpoint(_save(lstm.state_dict(), tmp_path / "h.pt"))
-    assert (ckpt.spec.dtype, ckpt.spec.stored_dtype) == ("float32", "float16")
+    assert (ckpt.spec.dtype, ckpt.spec.stored_dtype) == ("float32", str(half)[len("torch.") :])
     built = ckpt.build()
     assert built.weight_hh_l0.dtype == torch.float32
     assert torch.equal(built.weight_hh_l0, lstm.weight_hh_l0.float())
+
+
+def test_the_top_level_module_is_picked_by_an_empty_name_and_names_end_at_a_dot(tmp_path):
+    """module="" picks the module at the top level ("(top level)" in the list of several);
+    a key that only ends in weight_ih_l0 ("extra_weight_ih_l0") names no module "extra_"."""
+    state = {
+        **nn.GRU(3, 4).state_dict(),
+        **{f"ema.{k}": v for k, v in _Model().state_dict().items()},
+    }
+    state["extra_weight_ih_l0"] = torch.zeros(2, 2)
+    path = _save(state, tmp_path / "top.pt")
+    with pytest.raises(VanishlabError, match=r"2 recurrent modules \(\(top level\), ema.rnn\)"):
+        read_checkpoint(path)
+    top = read_checkpoint(path, module="")
+    assert (top.module_name, top.spec.kind, top.spec.hidden_size) == ("", "gru", 4)
 
 
 def test_bidirectional_and_proj_size_are_refused(tmp_path):
