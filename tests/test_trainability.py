@@ -539,3 +539,47 @@ def test_the_gain_legend_does_not_repeat_its_title(rigor_run: Path) -> None:
     assert len(grids) == 2
     for grid in grids:
         assert grid.legend_title == "gain" and grid.legend == ("0.25",), grid.legend
+
+
+def test_the_agreement_text_counts_each_group_of_cells() -> None:
+    """Every number of the section's intro from a table made by hand: agreement, the cells
+    that solved the task though their gradient had fallen and those that had not, the largest
+    fall among solved cells and the smallest among failed ones, and the remark on exact zeros
+    at lag 0 only where such a cell is among those predicted to fail."""
+    from vanishlab.report.sections.trainability import _agreement
+
+    table = pd.DataFrame(
+        {
+            "predicted": [True, True, False, False, False, True],
+            "solved": [True, False, True, False, False, True],
+            "drop_at_required": [1.0, 2.0, 4.0, 5.0, math.nan, 0.5],
+            "zero_at_lag0": [False, False, False, False, True, False],
+            "final_loss": [0.01, 0.2, 0.01, 0.2, 0.2, 0.01],
+        }
+    )
+    text = _agreement(table)
+    assert "the outcome of 4 of 6 trained cells (67 %) right." in text
+    assert (
+        "Of the 3 cells whose gradient had fallen 1000x by the required lag (or was exactly 0 "
+        "there, and at lag 0), 1 solved it anyway; of the 3 cells whose gradient had not, 2 did."
+    ) in text
+    assert (
+        "The largest fall at the required lag among solved cells was 4.0 decades, the "
+        "smallest among failed ones 2.0 decades."
+    ) in text
+    assert " 1 cell had a gradient exactly 0 at lag 0" in text
+    # An exact zero at lag 0 only in a cell predicted to succeed: no "(or was exactly 0 ...)".
+    other = table.assign(zero_at_lag0=[True, False, False, False, False, False])
+    assert "the required lag, 1 solved it anyway" in _agreement(other)
+
+
+def test_a_decimal_that_rounds_to_a_visible_value_keeps_its_places() -> None:
+    """_decimals keeps a fixed number of places down to half the last place (0.007 reads
+    "0.01"); only what would read "0.00" keeps one significant digit."""
+    from vanishlab.report.sections.trainability import _decimals
+
+    assert (_decimals(0.007, 2), _decimals(0.004, 2), _decimals(1.5, 2)) == (
+        "0.01",
+        "0.004",
+        "1.50",
+    )
