@@ -119,6 +119,9 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     for t, r in rows.items():  # the e-folding lag to 2 digits: 0.6 read "1"
         want = 1 / abs(float(summary.loc[int(t), "rate"]))
         assert float(r["1/|rate|"]) == pytest.approx(want, rel=0.05), (t, want)
+        # the mean-field lag of a 1000x drop: 3 ln 10 / |rate_mf| (it read 3 / |rate_mf|)
+        want = 3 * math.log(10) / abs(float(summary.loc[int(t), "mf_rate"]))
+        assert float(r["mean-field 1000x lag"]) == pytest.approx(want, abs=0.006), (t, want)
     # The required lag is the task's, not a gain's: it was drawn in the first gain's colour
     # while the legend showed it grey.
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
@@ -145,6 +148,11 @@ def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: P
     (curve,) = [c for p in grid.panels for c in p.curves if not c.reference]
     assert list(curve.at_least_x) == [6.0] and curve.y[list(curve.x).index(6.0)] == 6.0
     assert "only a lower bound: a caret" in grid.caption
+    rows = {
+        row[1]: dict(zip(section.blocks[2].columns, row, strict=True))
+        for row in section.blocks[2].rows
+    }
+    assert rows["6"]["1000x lag"] == "> 5"  # not by lag 5, the last of T = 6
     with pinned():
         fig = draw(grid)
         carets = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "^"]
@@ -583,3 +591,18 @@ def test_a_decimal_that_rounds_to_a_visible_value_keeps_its_places() -> None:
         "0.004",
         "1.50",
     )
+
+
+def test_a_cell_predicted_to_learn_that_failed_reads_so(rigor_run: Path) -> None:
+    """The table's "predicted" and "solved" columns, and the intro's count, where the two
+    disagree (in the run as made they agree, so either column could have read the other's):
+    T = 60's input gradient made flat never falls, so it is predicted solvable, and failed."""
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    flat = (results["source"] == "input") & (results["seq_len"] == 60)
+    results.loc[flat, "log10_fro_mean"] = 0.0
+    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    section = next(s for s in report.sections if s.key == "trainability")
+    assert "1 of 2 trained cells (50 %)" in section.intro
+    table = section.blocks[2]
+    rows = {row[1]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert (rows["60"]["predicted"], rows["60"]["solved"]) == ("yes", "no")
