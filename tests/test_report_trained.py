@@ -391,6 +391,29 @@ def test_monitor_numbers_are_fit_decay_and_the_manifest(monitor_run):
     assert lyap_curve.y.tolist() == [float(steps[str(n)]["lyapunov"]) for n in MONITORED_STEPS]
 
 
+def test_monitor_recording_and_first_to_last_facts(monitor_run):
+    """The facts beside the tables, each from the manifest: the first and last steps, the
+    measuring time in all and per step, and the first-to-last summary (its steps, and λ₁
+    at each end)."""
+    from vanishlab.report.sections.trained import seconds_text
+
+    report = _report(monitor_run)
+    steps = vl.load_manifest(monitor_run)["steps"]
+    first, last = MONITORED_STEPS[0], MONITORED_STEPS[-1]
+    (recording,) = [
+        kv for kv in _blocks(_section(report, "monitor"), KeyValues) if kv.title == "Recording"
+    ]
+    facts = dict(recording.items)
+    assert facts["first, last"] == f"{first}, {last}"
+    spent = [float(steps[str(n)]["elapsed_s"]) for n in MONITORED_STEPS]
+    total, each = seconds_text(sum(spent)), seconds_text(sum(spent) / len(spent))
+    assert facts["measuring time"] == f"{total} in all, {each} per recorded step"
+    (ends,) = [kv for kv in _blocks(_section(report, "training"), KeyValues)]
+    assert ends.title == f"From step {first} to step {last}"
+    lyap = [rate_text(float(steps[str(n)]["lyapunov"])) for n in (first, last)]
+    assert dict(ends.items)["top Lyapunov exponent λ₁"] == f"{lyap[0]} → {lyap[1]} per step"
+
+
 def test_monitor_curves_at_chosen_steps(monitor_run):
     (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
     shown = chosen_steps(MONITORED_STEPS)
