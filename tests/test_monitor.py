@@ -916,3 +916,20 @@ def test_an_out_below_a_regular_file_is_refused_naming_out(tmp_path):
     ):
         pass
     assert (tmp_path / "somefile").read_text() == "x"
+
+
+def test_a_diverged_parameters_failure_kind_is_its_first_non_finite_entrys():
+    """The failure kind of a parameter made inf and NaN is that of the entry its message
+    names, the first non-finite one (here inf: "overflow"; the last is NaN)."""
+    from vanishlab.trained.monitor import _non_finite_parameter
+
+    rnn = nn.RNN(2, 3)
+    with torch.no_grad():
+        rnn.weight_ih_l0[0, 0] = math.inf
+        rnn.weight_ih_l0[2, 1] = math.nan
+    reason, kind = _non_finite_parameter(rnn)
+    assert kind == "overflow" and "weight_ih_l0" in reason
+    with torch.no_grad():
+        rnn.weight_ih_l0[0, 0] = math.nan
+        rnn.weight_ih_l0[2, 1] = math.inf
+    assert _non_finite_parameter(rnn)[1] == "nan"
