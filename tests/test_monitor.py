@@ -273,14 +273,16 @@ def test_a_pruned_module_is_measured_masked_and_a_new_mask_is_other_weights(tmp_
 def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
     """mon.step(5); <train>; mon.step(3) recorded step 3 in silence, from weights newer than
     step 5's. It is still recorded (training resumed from an earlier checkpoint in the same
-    loop numbers its steps so), with one warning that names both steps; a replayed step (the
-    same weights) and a reopened run's own earlier steps say nothing."""
+    loop numbers its steps so), with one warning that names both steps (the highest recorded,
+    not the first); a replayed step (the same weights) and a reopened run's own earlier steps
+    say nothing."""
     torch.manual_seed(4)
     net, probe = _Net(), torch.randn(2, 6, 3)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     x, y = torch.randn(4, 6, 3), torch.randn(4, 1)
     out = tmp_path / "m"
     with JacobianMonitor(net, probe, out=out) as mon:
+        assert mon.step(1) is not None
         assert mon.step(5) is not None
         assert mon.step(5) is None  # replayed with the same weights: silent
         _train_step(net, opt, x, y)
@@ -290,9 +292,9 @@ def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
         _train_step(net, opt, x, y)
         assert mon.step(2) is not None  # once per monitor: the error filter lets it pass
         assert mon.step(6) is not None
-    assert sorted(vl.load_results(out)["step"].unique()) == [2, 3, 5, 6]
-    with JacobianMonitor(net, probe, out=out) as mon:  # another session: 1 is new here
-        assert mon.step(1) is not None
+    assert sorted(vl.load_results(out)["step"].unique()) == [1, 2, 3, 5, 6]
+    with JacobianMonitor(net, probe, out=out) as mon:  # another session: 0 is new here
+        assert mon.step(0) is not None
 
 
 def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path):
