@@ -371,3 +371,24 @@ def test_a_one_layer_module_with_dropout_is_seeded_as_one_that_draws():
 
     assert _draws_from_global(nn.LSTM(2, 8, dropout=0.5))
     assert not _draws_from_global(nn.LSTM(2, 8))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_the_readout_starts_as_pytorchs_linear_layer(kind: str, monkeypatch) -> None:
+    """The readout's weights and bias start U(-1/sqrt(F), 1/sqrt(F)) for fan-in F (the module's
+    output features), as nn.Linear's do and the loop's docstring says: no test pinned the
+    bound (a mutation audit's 1/F survived), and it sets the first losses of every trained
+    cell."""
+    import vanishlab.train.loop as loop
+
+    drawn: list[tuple[tuple[int, ...], float]] = []
+    real = loop._uniform
+
+    def recording(shape, bound, *args):
+        drawn.append((tuple(shape), bound))
+        return real(shape, bound, *args)
+
+    monkeypatch.setattr(loop, "_uniform", recording)
+    module = _small(kind, num_layers=2)  # F = 8: 1/sqrt(8) and 1/8 differ
+    train_cell(module, AddingProblem(4), steps=1, eval_points=2, batch=4, eval_batch=8)
+    assert drawn == [((1, 8), 1 / math.sqrt(8)), ((1,), 1 / math.sqrt(8))]
