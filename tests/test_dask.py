@@ -39,19 +39,28 @@ def _scratch(tmp_path_factory):
         yield
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    # Threads in this process, reached over real TCP on 127.0.0.1; two worker threads measure
-    # concurrently, which also exercises the per-measurement thread pinning.
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=2,
+def _local_cluster(n_workers: int, threads_per_worker: int = 1):
+    """A LocalCluster whose scheduler and workers are threads in this process, reached over
+    real TCP on 127.0.0.1 (its dashboard on any free port: None still takes 8787, which may be
+    in use)."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=":0",  # any free port (None still takes 8787, which may be in use)
-    ) as local:
+        dashboard_address=":0",
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("distributed")
+    # Threads in this process, reached over real TCP on 127.0.0.1; two worker threads measure
+    # concurrently, which also exercises the per-measurement thread pinning.
+    with _local_cluster(1, threads_per_worker=2) as local:
         yield local
 
 
@@ -171,16 +180,14 @@ NO_WORKER = "stopped running cells: (NoWorkerError|the cluster cancelled the wor
 def test_a_cluster_with_no_workers_left_is_one_line(monkeypatch):
     # A scheduler whose no-workers-timeout passes (its last worker died, a batch job ended)
     # fails the futures with distributed's NoWorkerError: it was a traceback, status 1.
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     import dask
 
     from vanishlab.errors import VanishlabError
     from vanishlab.sweep import dask_cluster
 
     with dask.config.set({"distributed.scheduler.no-workers-timeout": "0.3s"}):
-        local = distributed.LocalCluster(
-            n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
-        )
+        local = _local_cluster(0)
     client = dask_cluster.dask_client(local.scheduler_address)
     try:
         with pytest.raises(VanishlabError, match=NO_WORKER):
@@ -194,18 +201,12 @@ def test_a_cluster_without_workers_is_said_then_its_timeout_ends_the_sweep(tmp_p
     """A cluster that has no worker made the sweep wait without a word (Dask's default waits
     without end): it now says so in one line on stderr (with progress on) before it waits, and
     the scheduler's no-workers-timeout, where set, ends the wait in the sweep's one line."""
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     import dask
 
     for progress in (True, False):  # a cluster each: distributed < 2024.8's scheduler then closes
         with dask.config.set({"distributed.scheduler.no-workers-timeout": "0.5s"}):
-            local = distributed.LocalCluster(
-                n_workers=0,
-                processes=False,
-                protocol="tcp",
-                host="127.0.0.1",
-                dashboard_address=":0",
-            )
+            local = _local_cluster(0)
         address = local.scheduler_address
         try:
             with pytest.raises(vl.VanishlabError, match=NO_WORKER):
@@ -229,20 +230,13 @@ def test_every_worker_leaving_mid_run_is_said(tmp_path):
     the sweep wait without a word, its bar frozen: the line said when a cluster has no worker
     at the start is said then too, once, and the scheduler's no-workers-timeout ends the wait
     in the sweep's one line."""
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     import dask
 
     from vanishlab.sweep import dask_cluster
 
     with dask.config.set({"distributed.scheduler.no-workers-timeout": "2s"}):
-        local = distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",
-            host="127.0.0.1",
-            dashboard_address=":0",
-        )
+        local = _local_cluster(1)
     client = dask_cluster.dask_client(local.scheduler_address)
     events: list[str] = []
 
@@ -269,15 +263,8 @@ def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
     import subprocess
     import time
 
-    distributed = pytest.importorskip("distributed")
-    local = distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=False,
-        protocol="tcp",
-        host="127.0.0.1",
-        dashboard_address=":0",
-    )
+    pytest.importorskip("distributed")
+    local = _local_cluster(1)
     out = tmp_path / "run"
     args = ["--seq-len", "20", "--hidden-size", "8", "--seeds", "20", "--quiet"]
     command = [sys.executable, "-m", "vanishlab", "sweep", *args, "--out", str(out)]
