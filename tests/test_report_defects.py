@@ -980,3 +980,43 @@ def test_lines_apart_by_little_of_the_drawn_range_are_told_apart_too():
         with pinned():
             ticks = draw(grid).axes[0].get_yticks()
         assert all(t == int(t) for t in ticks) is whole
+
+
+def test_monitor_page_helpers_count_and_name_what_they_leave_out():
+    """Four facts of the monitor page that no test read (a mutation audit's survivors): the
+    table's note counts the steps it does not list, the failed steps of no recorded kind are
+    counted beside the others, a failed step with no kind reads "failed", and the fit windows
+    are named only where each source has one window at every step."""
+    import pandas as pd
+
+    from vanishlab.report.format import MAX_TABLE_ROWS
+    from vanishlab.report.sections.monitor import (
+        _failure_counts,
+        _status_text,
+        _training_table,
+        _window,
+    )
+
+    n = MAX_TABLE_ROWS + 2
+    steps = pd.DataFrame(
+        {
+            "step": range(n),
+            "status": ["ok"] * (n - 3) + ["failed"] * 3,
+            "failure": [""] * (n - 3) + ["overflow", "nan", ""],
+            "lyapunov": [0.1] * (n - 3) + [float("nan")] * 3,
+            "measured": [True] * (n - 3) + [False] * 3,
+            "elapsed_s": [0.5] * n,
+            "reason": [""] * n,
+        }
+    )
+    table = _training_table(steps, {}, [], [])
+    assert len(table.rows) == MAX_TABLE_ROWS and table.note == "2 more steps are not listed."
+    assert _failure_counts(steps) == ": 1 overflow, 1 NaN, 1 of no recorded kind"
+    assert _status_text({"status": "failed", "failure": ""}) == "failed"
+    assert _status_text({"status": "failed", "failure": "nan"}) == "failed: NaN"
+    one = pd.DataFrame(
+        {"source": ["state", "state", "input"], "lag_start": [12, 12, 3], "lag_end": [50, 50, 9]}
+    )
+    assert _window(one) == ": here lags 12..50 (state), 3..9 (input)"
+    two = one.assign(lag_end=[50, 49, 9])  # the state's window moved between steps
+    assert _window(two) == ""
