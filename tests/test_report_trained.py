@@ -442,6 +442,17 @@ def _monitor_with_a_failed_step(out: Path, recover: bool) -> Path:
     return out
 
 
+def test_the_chosen_steps_caption_says_how_many_of_which_steps(monitor_run, tmp_path):
+    """The caption says "5 of the 7 recorded steps" where some are left out, and "every one
+    of the 2 measured steps" where none is and a failed step was not measured: no test read it
+    (a mutation audit's < -> <= of either count survived)."""
+    (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
+    assert "at 5 of the 7 recorded steps (the first, the last" in grid.caption
+    failed = _monitor_with_a_failed_step(tmp_path / "run", recover=True)
+    (grid,) = _blocks(_section(_report(failed), "curves-steps"), LineGrid)
+    assert "at every one of the 2 measured steps" in grid.caption
+
+
 def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):
     out = _monitor_with_a_failed_step(tmp_path / "run", recover=False)
     (table,) = _blocks(_section(_report(out), "training"), Table)
