@@ -336,6 +336,8 @@ def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run:
     assert "2 cells had a gradient exactly 0 at lag 0" in section.intro
     figure = section.blocks[1]
     assert all(math.isnan(y) for c in figure.panels[0].curves[:-1] for y in c.y)  # no horizon
+    # ... and no caret: "never fell within T" is not what happened (it failed no test)
+    assert all(len(c.at_least_x) == 0 for c in figure.panels[0].curves)
 
 
 @pytest.fixture(scope="module")
