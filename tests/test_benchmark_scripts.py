@@ -55,7 +55,7 @@ def _load(name: str):  # a benchmark script as a module (it runs nothing on impo
 def test_gated_floor_is_the_bare_chain_without_a_tensor_per_step(width: int) -> None:
     """bench_gated's floor made a new product and copied it into place at every step: ~9% slower
     than the chain into alternating buffers (GRU, one thread), which flattered the engine's
-    ratios against it. It must compute [G_h | G_c] j step after step, and make no tensor per
+    ratios against it. It must compute [G_h | G_c] j step after step, and make no product per
     step."""
     import torch
     from torch.profiler import ProfilerActivity, profile
@@ -74,4 +74,6 @@ def test_gated_floor_is_the_bare_chain_without_a_tensor_per_step(width: int) -> 
             bench.bare_chain(g, j, steps)
         return sum(max(e.self_cpu_memory_usage, 0) for e in prof.key_averages())
 
-    assert made(4) == made(12)
+    # No product-sized tensor per step (torch 2.2's baddbmm_ makes a small one of its own)
+    product = g[..., :H].numel() * g.element_size()
+    assert (made(12) - made(4)) / 8 < product
