@@ -73,12 +73,11 @@ class Task(ABC):
         for a subclass that does not say)."""
         return 0
 
-    def _batch_bytes(self, batch: object) -> int:
-        """``_bytes(batch)`` for a valid ``batch``; a ValueError naming the sizes when it is
-        more than a tensor can hold (torch said "Storage size calculation overflowed" or
-        "Overflow when unpacking long long", deep in ``sample``)."""
-        check_int(batch, "batch", 1)
-        need = self._bytes(batch)  # type: ignore[arg-type]
+    def _batch_bytes(self, batch: int) -> int:
+        """``_bytes(batch)`` for a ``batch`` already checked (:func:`check_int`); a ValueError
+        naming the sizes when it is more than a tensor can hold (torch said "Storage size
+        calculation overflowed" or "Overflow when unpacking long long", deep in ``sample``)."""
+        need = self._bytes(batch)
         if need > _MAX_BYTES:
             what = f"{self!r}.sample(batch={batch})" if batch != 1 else f"{self!r}"
             raise ValueError(

@@ -280,17 +280,16 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
 
 
 def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
+    names = ", ".join(module_label(p[:-1]) for p in prefixes)  # for the refusals below
     if module is None:
         if len(prefixes) == 1:
             return prefixes[0]
-        names = ", ".join(module_label(p[:-1]) for p in prefixes)
         raise VanishlabError(
             f"{path} holds {len(prefixes)} recurrent modules ({names}); choose one with --module"
         )
     wanted = module.rstrip(".")
     wanted = f"{wanted}." if wanted else ""
     if wanted not in prefixes:
-        names = ", ".join(module_label(p[:-1]) for p in prefixes)
         raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names})")
     return wanted
 
