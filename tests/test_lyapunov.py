@@ -297,3 +297,24 @@ def test_exact_zeros_against_the_rank_of_the_exact_jacobian_product(layers) -> N
         assert found == lost or layers == 2, seed
         agree += found == lost
     assert agree >= 30, agree  # two layers: 34 of 40 here
+
+
+def test_annihilated_directions_do_not_take_the_rank_of_live_ones() -> None:
+    """A 3-layer relu stack whose steps all keep only 3-7 of 15 units on: the product of its
+    Jacobians has rank 3, and every unit vector grows like e^-1.28 per step. Householder QR
+    fills the column of a zero R[i, i] with some vector orthogonal to the others; left in its
+    place, it took the rank slot of the live directions after it, so that every column met a
+    zero in turn and the full spectrum of the default q0 = I read -inf throughout, the top
+    exponent too. Annihilated columns now go last: the top exponent is finite, between the
+    growth of a generic vector and that of the product's largest singular value."""
+    torch.manual_seed(8)
+    rnn = nn.RNN(1, 5, 3, nonlinearity="relu").double()
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.mul_(0.5)
+    x = torch.randn(60, 1, dtype=torch.float64)
+    h0 = torch.randn(3, 5, dtype=torch.float64) * 0.5
+    spectrum = vl.lyapunov_spectrum(rnn, x, h0)
+    assert spectrum.shape == (15,)
+    assert -1.35 < spectrum[0].item() < -1.2  # generic vector -1.285, product's sigma_1 -1.262
+    assert (spectrum[3:] == -math.inf).all()  # rank 3 at most

@@ -93,8 +93,6 @@ def gated_lyapunov_spectrum(
                 blocks.append(new_h)
             below = new_h
         z = torch.cat(blocks, dim=1)  # (B, n, k)
-        q, diag = qr_step(z)
-        if t >= discard:
-            total += torch.log(diag)
+        q, total = qr_step(z, total, counted=t >= discard)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

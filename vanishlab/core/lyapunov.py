@@ -105,8 +105,6 @@ def _rnn_spectrum(
             blocks.append(z)
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
-        q, diag = qr_step(z)
-        if t >= discard:
-            total += torch.log(diag)
+        q, total = qr_step(z, total, counted=t >= discard)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

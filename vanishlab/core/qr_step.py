@@ -8,6 +8,16 @@ Exact zeros. A row of z that is identically 0 (a relu unit off, a derivative tha
 least k - r zero diagonal entries, so that many directions are annihilated exactly at this
 step. Householder QR reads them as rounding (an entry near 1e-17 |z|, not 0), which would give
 a finite exponent where the true one is -inf; so the k - r smallest entries are set to 0.
+
+Annihilated directions go last. Q_t's column for a zero R_t[i, i] is no image of the tracked
+directions: Householder QR fills it with some unit vector orthogonal to the others. Left at its
+place i, it takes one of the next step's rank slots before the directions after it, which
+still carry the dynamics: with every step short of rank, the slot of the live directions hopped
+from column to column and each column met a zero in turn, so a relu stack whose Jacobian
+product is not zero (its top exponent finite, e.g. -1.3) read -inf for every exponent, the
+top one too, with the default q0 = I as with a random one. So the columns of Q_t, and the sums
+of ln |R[i, i]| with them, are put in a stable order with the annihilated ones last: a column
+then loses a rank slot only to a direction it follows in the flag.
 """
 
 from __future__ import annotations
@@ -19,17 +29,25 @@ from .scaling import scaled_norms
 __all__ = ["qr_step"]
 
 
-def qr_step(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(Q, |diag R|)`` of ``z`` (``(B, n, k)``), with the exact zeros of a rank below ``k``."""
+def qr_step(
+    z: torch.Tensor, total: torch.Tensor, counted: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Q_t of ``z = J_t Q_{t-1}`` (``(B, n, k)``) and ``total`` (``(B, k)``, the sums of
+    ln |R[i, i]|) plus this step's when ``counted``, both with annihilated directions last."""
     k = z.shape[-1]
     if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
         # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and the
         # direction was then lost as "annihilated" (-inf where the exponent is finite).
         norm = scaled_norms(z)[:, None]  # (B, 1); 0 exactly when z is
-        return z / torch.where(norm > 0, norm, 1.0)[:, None, :], norm
+        q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
+        return q, total + torch.log(norm) if counted else total
     q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
     diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
     live = (z != 0).any(dim=-1).sum(dim=-1)  # (B,) rows not identically zero >= rank(z)
     lost = (k - live).clamp(min=0)[:, None]  # (B, 1) at least this many R[i, i] are 0
     place = diag.argsort(dim=-1).argsort(dim=-1)  # each entry's place, smallest first
-    return q, torch.where(place < lost, 0.0, diag)  # no branch: no host sync on a GPU
+    gone = place < lost  # (B, k); no branch: no host sync on a GPU
+    if counted:
+        total = total + torch.log(torch.where(gone, 0.0, diag))
+    order = torch.sort(gone.to(torch.int8), dim=-1, stable=True).indices  # live first, in order
+    return q.gather(-1, order[:, None, :].expand_as(q)), total.gather(-1, order)
