@@ -108,3 +108,49 @@ def test_float32_module_unbatched() -> None:
     want = vl.lyapunov_spectrum(lstm.double(), x.double())
     assert got.shape == (20,) and got.dtype == torch.float64
     torch.testing.assert_close(got, want, rtol=0, atol=1e-4)
+
+
+def _real_step_jacobians(mod: nn.Module, x: torch.Tensor, hx) -> list[torch.Tensor]:
+    """One-step Jacobians of the real module's full state (sample 0), in the documented order:
+    (h^0, c^0, h^1, c^1, ...) for an LSTM, (h^0, h^1, ...) for a GRU."""
+    L, H = mod.num_layers, mod.hidden_size
+    lstm = isinstance(mod, nn.LSTM)
+    w = 2 * H if lstm else H
+
+    def step(s: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
+        blocks = s.view(L, w)
+        if lstm:
+            _, (hn, cn) = mod(xt[None], (blocks[:, :H].contiguous(), blocks[:, H:].contiguous()))
+            return torch.cat([hn, cn], -1).reshape(-1)
+        return mod(xt[None], blocks.contiguous())[1].reshape(-1)
+
+    s = torch.cat([hx[0][:, 0], hx[1][:, 0]], -1).reshape(-1) if lstm else hx[:, 0].reshape(-1)
+    out = []
+    for t in range(x.shape[0]):
+        out.append(jacobian(lambda v, xt=x[t, 0]: step(v, xt), s))
+        s = step(s, x[t, 0]).detach()
+    return out
+
+
+@pytest.mark.parametrize("model", ["LSTM", "GRU"])
+def test_a_partial_q0_follows_the_documented_state_order_and_volumes(model: str) -> None:
+    """A stack with k < n given directions: the exponents are the QR method's on the real
+    module's one-step Jacobians in the order the docstring states (a c-before-h or h-all-layers
+    order gives other numbers), and the full spectrum sums to the mean ln |det J_t| (Liouville)."""
+    torch.manual_seed(3)
+    mod = (nn.LSTM if model == "LSTM" else nn.GRU)(2, 3, 2).double()
+    T = 12
+    x = torch.randn(T, 1, 2, dtype=torch.float64)
+    h0 = torch.randn(2, 1, 3, dtype=torch.float64)
+    hx = (h0, torch.randn(2, 1, 3, dtype=torch.float64)) if model == "LSTM" else h0
+    jacs = _real_step_jacobians(mod, x, hx)
+    n = jacs[0].shape[0]
+    q0 = torch.randn(n, 3, dtype=torch.float64)
+    q, total = torch.linalg.qr(q0)[0], torch.zeros(3, dtype=torch.float64)
+    for j in jacs:
+        q, r = torch.linalg.qr(j @ q)
+        total += torch.diagonal(r).abs().log()
+    got = vl.lyapunov_spectrum(mod, x, hx, q0=q0)
+    torch.testing.assert_close(got[0], (total / T).sort(descending=True).values, rtol=0, atol=1e-12)
+    log_det = sum(torch.linalg.slogdet(j)[1].item() for j in jacs) / T
+    assert vl.lyapunov_spectrum(mod, x, hx)[0].sum().item() == pytest.approx(log_det, abs=1e-11)

@@ -44,7 +44,8 @@ def lyapunov_spectrum(
             all ``num_layers * hidden_size``; twice that for an LSTM, whose state is [h | c]).
         discard: leading steps whose Jacobians still move Q but are left out of the average
             (a transient away from h0); must leave at least one step.
-        q0: the ``(L H, k)`` starting directions (``(2 L H, k)`` for an LSTM; orthonormalised
+        q0: the ``(L H, k)`` starting directions (``(2 L H, k)`` for an LSTM, its rows in the
+            state's order layer by layer, (h^0, c^0, h^1, c^1, ...); orthonormalised
             here), ``k`` linearly independent columns (a ``ValueError`` otherwise, and for a
             ``k`` given that is not its number of columns). Default:
             the first ``k`` standard basis vectors, exact for the full spectrum; with ``k``
