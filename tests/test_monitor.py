@@ -124,6 +124,25 @@ def test_parameters_without_grad_stay_without_grad(tmp_path):
     assert all(p.grad is None for p in rnn.parameters())
 
 
+def test_a_reopened_monitor_removes_a_killed_writers_temp_files(tmp_path):
+    """A monitor killed mid-write left ``.<name>.<hex>.tmp`` in its run for good (only a sweep
+    removed them); reopened, it removes them as a sweep does (it holds the run's lock)."""
+    rnn = nn.RNN(2, 4)
+    probe = torch.randn(5, 1, 2)
+    out = tmp_path / "m"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(0)
+    stale = [
+        out / "cells" / ".0123456789abcdef.parquet.0a1b2c3d.tmp",
+        out / ".manifest.json.0a1b2c3d.tmp",
+    ]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(1)
+    assert not [p for p in stale if p.exists()]
+
+
 def test_resumes_and_refuses_another_probe(tmp_path):
     torch.manual_seed(2)
     rnn = nn.RNN(2, 4)

@@ -329,6 +329,79 @@ def test_resume_runs_only_missing_cells(tmp_path):
     pd.testing.assert_frame_equal(vl.load_results(out), reference, check_exact=True)
 
 
+_WRITER = """
+import sys, time
+from pathlib import Path
+from vanishlab.sweep.files import atomic_write
+def write(f):
+    f.write(b"PAR1 part of a summary")
+    f.flush()
+    print("writing", flush=True)
+    sys.stdin.readline()  # a writer in the middle of its file until told to go on
+atomic_write(Path(sys.argv[1]), write)
+print("written", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL; no flock")
+def test_a_sweep_removes_dead_writers_temp_files_only(tmp_path):
+    """A writer killed between creating its temporary file and renaming it left the file
+    forever: a report killed while it wrote the summary's cache (``.summary.parquet.<hex>
+    .tmp``, written without the run's lock), a run killed mid-probe or while it copied a shard
+    into corrupt/. The next writer holding the lock removes them, never a live writer's (a
+    report writing the cache at that moment) nor anything not named as vanishlab's."""
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    target = out / "summary.parquet"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(target)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    for proc in writers:
+        assert proc.stdout.readline() == b"writing\n", proc.stderr.read().decode()
+    dead, live = writers
+    os.kill(dead.pid, signal.SIGKILL)  # a real kill in the middle of a write
+    dead.wait()
+    temps = sorted(out.glob(".summary.parquet.*.tmp"))
+    assert len(temps) == 2
+    planted = [
+        out / f".vanishlab-probe-{'ab' * 16}.tmp",
+        out / "corrupt" / ".0123456789abcdef.parquet.0a1b2c3d.tmp",
+        out / "cells" / f".vanishlab-probe-{'cd' * 16}.tmp",
+    ]
+    (out / "corrupt").mkdir()
+    for path in planted:
+        path.write_bytes(b"")
+    kept = [out / ".notes.0a1b2c3d.tmp", out / "cells" / "notes.tmp", out / "corrupt" / "x.tmp"]
+    for path in kept:
+        path.write_bytes(b"mine")
+    (out / ".summary.parquet.11111111.tmp").symlink_to(kept[0])
+    kept.append(out / ".summary.parquet.11111111.tmp")
+    try:
+        vl.run_sweep(GRID, out, workers=1, progress=False)
+        remaining = [p for p in temps if p.exists()]  # the live writer's only
+        assert len(remaining) == 1 and not [p for p in planted if p.exists()]
+        assert set(out.glob(".summary.parquet.*.tmp")) == {*remaining, kept[-1]}
+        assert all(p.is_symlink() or p.read_bytes() == b"mine" for p in kept)
+        live_temp = remaining[0]
+        out_s, err = live.communicate(b"go on\n", timeout=60)
+        assert live.returncode == 0 and out_s == b"written\n", err.decode()
+        assert target.read_bytes() == b"PAR1 part of a summary" and not live_temp.exists()
+    finally:
+        live.kill()
+        live.wait()
+        for proc in writers:
+            proc.stdout.close()
+            proc.stderr.close()
+            if proc.stdin is not None:
+                proc.stdin.close()
+
+
 def test_different_grid_refused_unless_force(tmp_path):
     out = tmp_path / "run"
     vl.run_sweep(GRID, out, workers=1, progress=False)

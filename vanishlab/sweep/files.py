@@ -4,7 +4,9 @@ fsync, rename over the target (``os.replace``, atomic on POSIX and Windows), fsy
 A reader therefore sees the old file or the new one, never a part, whatever instant the writer
 was killed at (SIGKILL included), and whatever another writer of the same file does at once
 (two reports of one run write its summary's cache; each writer has its own temporary file).
-Temporary files are ``.<name>.<random>.tmp``; readers skip them.
+Temporary files are ``.<name>.<random>.tmp``; readers skip them. A writer holds its temporary
+file (``flock``) until it has renamed it, so that a run's clean-up can tell the file of a
+writer killed in between, which it removes, from one being written (:func:`remove_temps`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,10 +37,12 @@ __all__ = [
     "move_aside",
     "name_text",
     "path_name",
+    "remove_temps",
     "resolved",
 ]
 
 TMP_SUFFIX = ".tmp"
+_WINDOWS = sys.platform == "win32"
 NAME_BYTES = 255  # the longest file name most file systems take (NAME_MAX)
 CORRUPT = "corrupt"
 """The folder of a run directory that damaged shards are moved aside to."""
@@ -171,14 +176,23 @@ def atomic_write(path: Path, write: Any) -> None:
     # The name cut to fit a file name's 255 bytes with the 14 added (a target of up to 255
     # bytes must not fail as "File name too long"); "xb": never another writer's file.
     stem = os.fsdecode(os.fsencode(path.name)[: NAME_BYTES - 14])
-    tmp = path.with_name(f".{stem}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+    tmp = path
     try:
+        while True:  # a name of its own, held (flock) from the start
+            tmp = path.with_name(f".{stem}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+            f = open(tmp, "xb")  # noqa: SIM115 (closed by the with below)
+            if _hold_temp(f):
+                break
+            f.close()  # taken for a dead writer's and removed before it was held: another
         try:
-            with open(tmp, "xb") as f:
+            with f:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+                if not _WINDOWS:  # renamed while held: never taken for a dead writer's
+                    os.replace(tmp, path)
+            if _WINDOWS:  # pragma: no cover - an open file cannot be renamed there
+                os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -189,6 +203,61 @@ def atomic_write(path: Path, write: Any) -> None:
             err.filename = str(path)
             del err.filename2  # (None would be shown as a second path: "-> None")
         raise
+
+
+def _hold_temp(f: Any) -> bool:
+    """Hold the temporary file ``f`` just created (``flock``, released when it is closed or its
+    process dies, even by SIGKILL) until it is renamed or removed, so that a run's clean-up
+    (:func:`remove_temps`) never takes it for a dead writer's; False if the clean-up removed
+    it between its creation and this call (then make another). True where files cannot be
+    held (Windows; a file system that locks none)."""
+    if _WINDOWS:  # pragma: no cover - exercised on Windows only
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    except OSError:
+        return True
+    return os.fstat(f.fileno()).st_nlink > 0
+
+
+def remove_temps(folder: Path, names: re.Pattern[str], *, locked: bool) -> None:
+    """Remove the files of ``folder`` (not below it) whose names ``names`` matches in full:
+    vanishlab's temporary files, left by a writer killed between creating and renaming one.
+    ``locked``: only a holder of the run directory's lock writes them, and the caller holds it,
+    so none has a live writer. Otherwise (files that processes without the lock write) only
+    those no process holds (:func:`_hold_temp`), and none on Windows, where they cannot be
+    told. Never a symbolic link or a folder; a file that cannot be removed stays."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder (yet), or one that cannot be read
+        return
+    for entry in entries:
+        if not names.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if locked:
+                os.unlink(entry.path)
+            elif not _WINDOWS:
+                _remove_if_free(entry.path)
+
+
+def _remove_if_free(path: str) -> None:
+    """Remove the temporary file ``path`` if no process holds it (its writer died)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a live writer's
+        now = os.stat(path, follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode) and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            os.unlink(path)  # while held: a writer that opened it finds it gone (_hold_temp)
+    finally:
+        os.close(fd)
 
 
 def aside_folder(run_dir: str | os.PathLike[str]) -> Path:

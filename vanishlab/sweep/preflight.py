@@ -221,10 +221,11 @@ def _probe(folder: Path) -> None:
     run finds out by writing: os.access may misjudge ACLs or NFS.) A name of its own: two
     sweeps starting on one new folder at once each removed the other's probe ("cannot write
     the run directory: No such file"). A temp file's name: readers skip one left behind by a
-    run killed in between, and the next run removes one in ``cells/`` as a writer's."""
+    run killed in between, and the next run removes it (:func:`~.rundir.remove_stale_temps`),
+    which may be the instant this one removes it: gone, it was written all the same."""
     probe = folder / f".vanishlab-probe-{uuid.uuid4().hex}{store.TMP_SUFFIX}"
     probe.write_bytes(b"")
-    probe.unlink()
+    probe.unlink(missing_ok=True)
 
 
 def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> None:

@@ -6,18 +6,46 @@ the same question: is this folder new or empty, an existing run, or something el
 not be touched? An interrupted first start may leave only the lock, temporary files and an
 empty ``cells/``; those count as empty. A folder inside another run directory is never one:
 the outer run's readers would refuse it (in ``cells/``) or it would mix with that run's files.
+
+A writer killed between creating a temporary file and renaming it (:mod:`.files`) leaves it
+behind; readers skip it, and the next writer that holds the run's lock removes it
+(:func:`remove_stale_temps`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from ..errors import VanishlabError
 from . import store
+from .files import CORRUPT, remove_temps
 
-__all__ = ["enclosing_run", "is_run_dir"]
+__all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
+
+# vanishlab's own temporary names (files.atomic_write's ".<name>.<8 hex>.tmp", before it
+# ".<name>.tmp"; preflight's probe): of a shard in cells/ and corrupt/, of the manifest and the
+# summary's cache (summary.parquet) in the run directory. Nothing else is ever removed.
+_PROBE = r"\.vanishlab-probe-[0-9a-f]{32}\.tmp"
+_SHARD_TEMP = re.compile(rf"\..+\.parquet(?:\.[0-9a-f]{{8}})?\.tmp|{_PROBE}", re.DOTALL)
+_MANIFEST_TEMP = re.compile(rf"\.{re.escape(store.MANIFEST)}(?:\.[0-9a-f]{{8}})?\.tmp|{_PROBE}")
+_READER_TEMP = re.compile(r"\.summary\.parquet(?:\.[0-9a-f]{8})?\.tmp")
+
+
+def remove_stale_temps(run_dir: Path) -> None:
+    """Remove the temporary files that killed writers left in ``run_dir``; call it holding the
+    run's lock (:class:`~vanishlab.sweep.lock.RunLock`), before writing. Shards (``cells/``,
+    ``corrupt/``) and the manifest are written under that lock only, so every temporary file of
+    theirs is a dead writer's. The summary's cache is written by readers (a report) without it:
+    its temporary files go only where no live process holds them (:func:`~.files.remove_temps`).
+    A probe of :func:`~.preflight.make_dir` (an empty file, made before the lock) goes at once:
+    its maker, if alive, only removes it, and takes it being gone for done."""
+    for folder in (run_dir / store.CELLS, run_dir / CORRUPT):
+        remove_temps(folder, _SHARD_TEMP, locked=True)
+    remove_temps(run_dir, _MANIFEST_TEMP, locked=True)
+    remove_temps(run_dir, _READER_TEMP, locked=False)
 
 
 def enclosing_run(path: Path) -> Path | None:

@@ -47,7 +47,7 @@ from .preflight import (
 )
 from .progress import Progress, status_line
 from .run_summary import RunSummary, failures
-from .rundir import is_run_dir
+from .rundir import is_run_dir, remove_stale_temps
 
 __all__ = [
     "RunSummary",
@@ -416,10 +416,7 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
-        for stale in (run_dir / store.CELLS).glob(f".*{store.TMP_SUFFIX}"):
-            stale.unlink(missing_ok=True)  # a writer killed mid-shard; the cell reruns
-        for stale in run_dir.glob(f".{store.MANIFEST}*{store.TMP_SUFFIX}"):
-            stale.unlink(missing_ok=True)  # killed mid-manifest (written under the lock only)
+        remove_stale_temps(run_dir)  # of writers killed mid-write (a cell without shard reruns)
         check_shard_folders(run_dir, damaged=bool(plan.corrupt))  # before the manifest
         store.write_manifest(run_dir, manifest)
         moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)

@@ -15,7 +15,10 @@ directory, flushed and fsync'ed, then renamed over its final name with ``os.repl
 POSIX and Windows) and the directory is fsync'ed (:mod:`vanishlab.sweep.files`). A reader
 therefore sees a shard completely or not at all, whatever instant the writer was killed at
 (SIGKILL included); temporary files (``*.tmp``) and hidden files are ignored by readers. A
-shard exists only for a finished cell, so resuming is "run the cells that have no shard".
+shard exists only for a finished cell, so resuming is "run the cells that have no shard". The
+temporary files a killed writer left are removed by the next writer holding the lock (a sweep,
+an analysis, a monitor), before it writes: vanishlab's own names only, and never one a live
+process still holds (a report writing ``summary.parquet``; :func:`~.rundir.remove_stale_temps`).
 
 A shard holds one row per (source, layer, lag) of its cell, the config as columns, and the
 norms aggregated over the cell's samples (see :func:`vanishlab.sweep.measure.run_cell`). Its parquet

@@ -39,7 +39,7 @@ from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_vers
 from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.preflight import make_dir
 from ..sweep.progress import plural, working
-from ..sweep.rundir import is_run_dir
+from ..sweep.rundir import is_run_dir, remove_stale_temps
 from .checkpoint import (
     Checkpoint,
     RecurrentSpec,
@@ -373,6 +373,7 @@ def _measure_into(
                 "lyapunov": json_number(lyap),
             },
         }
+        remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
         store.write_manifest(run_dir, manifest)
         store.write_shard(run_dir, frame, meta)
         manifest["finished"] = now()

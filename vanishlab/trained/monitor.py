@@ -56,7 +56,7 @@ from ..sweep.manifest import (
     package_versions,
 )
 from ..sweep.preflight import make_dir
-from ..sweep.rundir import is_run_dir
+from ..sweep.rundir import is_run_dir, remove_stale_temps
 from .measure import (
     cell_id,
     empty_rows,
@@ -233,6 +233,7 @@ class JacobianMonitor:
         lock = store.RunLock(self.out)
         lock.__enter__()
         try:
+            remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
             metas = store.sound_metas(self.out) if earlier else {}
             self._done = set(metas)
             self._manifest = self._new_manifest(earlier, metas)
