@@ -875,12 +875,38 @@ def test_workers_from_a_script_without_a_main_guard_are_refused_before_anything_
         ("def main():\n    check_main_file()\n\nif __name__ == '__main__':\n    main()\n", None),
         # an if that is no guard, though a name is in its test and __name__ in its body
         ("FULL = True\nif FULL:\n    print(__name__)\n    check_main_file()\n", 5),
+        # true in a worker too, whose main file runs as __mp_main__: no guard (was taken)
+        ("if __name__ in ('__main__', '__mp_main__'):\n    check_main_file()\n", 3),
+        ("if __name__ == '__main__' or __name__ == '__mp_main__':\n    check_main_file()\n", 3),
+        # an else: a worker takes it as the parent does (was taken for guarded)
+        ("if __name__ == 'tool':\n    pass\nelse:\n    check_main_file()\n", 5),
+        ("if __name__ == 'a':\n    pass\nelif __name__ != 'b':\n    check_main_file()\n", 5),
+        # guards: the parent takes the branch, a worker does not
+        ("if __name__ in ('__main__',):\n    check_main_file()\n", None),
+        ("if __name__ == '__mp_main__':\n    pass\nelse:\n    check_main_file()\n", None),
+        ("if not __name__ != '__main__' and True:\n    check_main_file()\n", None),
+        # a test that cannot be told from its text: taken for a guard, as before
+        ("if __name__.startswith('__ma'):\n    check_main_file()\n", None),
     ],
-    ids=["one-line guard", "guarded main()", "if FULL"],
+    ids=[
+        "one-line guard",
+        "guarded main()",
+        "if FULL",
+        "in main or mp_main",
+        "or mp_main",
+        "else",
+        "elif",
+        "in a tuple",
+        "else of mp_main",
+        "not and",
+        "unknown test",
+    ],
 )
 def test_the_main_guard_is_an_if_whose_test_reads_name(tmp_path, monkeypatch, body, line):
     """Which top-level line starts the sweep, and whether it lies under `if __name__ ...`:
-    a one-line guard and a guarded main() are guarded; `if FULL:` is not, whatever its body."""
+    a one-line guard and a guarded main() are guarded; `if FULL:` is not, whatever its body,
+    nor a branch of an `if __name__` test that a worker (`__name__ == "__mp_main__"`) takes
+    too: an `else:` of a test false in both, a test true in both."""
     script = tmp_path / "study.py"
     script.write_text("from vanishlab.sweep.preflight import check_main_file\n" + body)
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(script), raising=False)

@@ -139,8 +139,10 @@ def check_main_file() -> None:
 
 def _unguarded_line(path: object) -> int | None:
     """The line of the main file's top-level code that is running now (the one that led to
-    this call), unless it lies in an ``if`` statement whose test reads ``__name__`` (the
-    guard); None too when no such code is running or its file cannot be read or parsed."""
+    this call), unless it lies in a branch of an ``if`` statement whose test reads ``__name__``
+    that a worker does not take (:func:`_in_worker`: the body of ``if __name__ ==
+    "__main__":``, not its ``else:``; a test it cannot tell counts as a guard); None too when no
+    such code is running or its file cannot be read or parsed."""
     if not isinstance(path, str):
         return None
     frame = sys._getframe(1)
@@ -161,9 +163,65 @@ def _unguarded_line(path: object) -> int | None:
             isinstance(node, ast.If)
             and node.lineno <= line <= (node.end_lineno or node.lineno)
             and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(node.test))
+            and _in_worker(node.test) is not _taken(node, line)
         ):
             return None
     return line
+
+
+def _taken(node: ast.If, line: int) -> bool | None:
+    """What ``node``'s test is when ``line`` runs: True in its body, False in its ``else:``
+    (or ``elif``), None elsewhere (the test itself)."""
+    for branch, value in ((node.body, True), (node.orelse, False)):
+        if branch and branch[0].lineno <= line <= (branch[-1].end_lineno or line):
+            return value
+    return None
+
+
+#: What the main file's ``__name__`` is in a worker process (multiprocessing runs it so).
+_WORKER_NAME = "__mp_main__"
+
+
+def _in_worker(test: ast.expr) -> bool | None:
+    """The value of an ``if`` statement's ``test`` in a worker process, where ``__name__`` is
+    ``"__mp_main__"``, for tests of ``__name__`` against literals (``==``, ``!=``, ``in``,
+    ``not in``, with ``and``, ``or``, ``not``); None where it cannot be told from the test
+    alone. ``__name__ in ("__main__", "__mp_main__")`` is true there: no guard."""
+    if isinstance(test, ast.BoolOp):
+        values = [_in_worker(v) for v in test.values]
+        decides = isinstance(test.op, ast.Or)  # True decides an or, False an and
+        if decides in values:
+            return decides
+        return None if None in values else not decides
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        value = _in_worker(test.operand)
+        return None if value is None else not value
+    if not isinstance(test, ast.Compare):
+        return None
+    try:
+        operands = [_worker_value(e) for e in (test.left, *test.comparators)]
+        for op, a, b in zip(test.ops, operands, operands[1:], strict=False):
+            if isinstance(op, ast.Eq | ast.NotEq):
+                holds = (a == b) is isinstance(op, ast.Eq)
+            elif isinstance(op, ast.In | ast.NotIn):
+                holds = (a in b) is isinstance(op, ast.In)
+            else:
+                return None
+            if not holds:
+                return False
+    except (TypeError, ValueError):  # an operand that is no literal, or cannot hold another
+        return None
+    return True
+
+
+def _worker_value(node: ast.expr) -> object:
+    """``node``'s value in a worker: ``__name__``'s, or a literal's; ValueError otherwise."""
+    if isinstance(node, ast.Name) and node.id == "__name__":
+        return _WORKER_NAME
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("not a literal") from None
 
 
 def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
