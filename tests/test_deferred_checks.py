@@ -197,3 +197,23 @@ def test_the_trusted_floor_bounds_what_lost_squares_can_change(dtype) -> None:
     for numel in (1, 64 * 64, 1000 * 1000):
         floor = scaling.trusted_floor(dtype, numel)
         assert numel * tiny / floor**2 == pytest.approx(1e-12, rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_whole_of_two_blocks_is_trusted_by_its_own_entry_count(dtype) -> None:
+    """unit_if_tiny took the first block's entry count for the floor of the whole [h | c] (an
+    LSTM's state: twice as many entries), a floor sqrt(2) too low: a whole between the two was
+    kept, where squares lost below the smallest normal may change it by 2e-12 of its square,
+    not the 1e-12 the floor promises (never a visible digit of a norm). Now it is made unit."""
+    numel = 4 * 4
+    floor = scaling.trusted_floor(dtype, numel)
+    h = torch.full((1, 4, 4), 1.2 * floor / 4, dtype=dtype)  # whole norm 1.2 x the block floor
+    c = torch.zeros_like(h)
+    assert 1.2 * floor < scaling.trusted_floor(dtype, 2 * numel)
+    ns, n, ln_u = scaling.unit_if_tiny([h, c], scaling.TinyNorms(deferred=False))
+    assert ln_u is not None and float(ln_u[0]) == pytest.approx(np.log(1.2 * floor), rel=1e-6)
+    assert float(n[0]) == 1.0 and float(ns[0][0]) == pytest.approx(1.0, rel=1e-6)
+    assert float(torch.linalg.vector_norm(h.double())) == pytest.approx(1.0, rel=1e-6)
+    # a whole above the whole's floor is left as it is
+    h = torch.full((1, 4, 4), 1.01 * scaling.trusted_floor(dtype, 2 * numel) / 4, dtype=dtype)
+    assert scaling.unit_if_tiny([h, torch.zeros_like(h)], scaling.TinyNorms(False))[2] is None

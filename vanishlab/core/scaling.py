@@ -160,7 +160,8 @@ def unit_if_tiny(
     divided."""
     ns = [frobenius_norms(p, tiny_norms) for p in parts]
     n = ns[0] if len(ns) == 1 else torch.hypot(ns[0], ns[1])
-    small = (n > 0) & (n < trusted_floor(parts[0].dtype, parts[0].shape[-2] * parts[0].shape[-1]))
+    numel = sum(p.shape[-2] * p.shape[-1] for p in parts)  # the whole's (an LSTM's h and c)
+    small = (n > 0) & (n < trusted_floor(parts[0].dtype, numel))
     if not tiny_norms(small):
         return ns, n, None
     idx = small.nonzero().squeeze(1)
