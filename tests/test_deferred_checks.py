@@ -217,3 +217,43 @@ def test_a_whole_of_two_blocks_is_trusted_by_its_own_entry_count(dtype) -> None:
     # a whole above the whole's floor is left as it is
     h = torch.full((1, 4, 4), 1.01 * scaling.trusted_floor(dtype, 2 * numel) / 4, dtype=dtype)
     assert scaling.unit_if_tiny([h, torch.zeros_like(h)], scaling.TinyNorms(False))[2] is None
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "steps"),
+    [
+        (torch.float32, 1e12, 3),
+        (torch.float64, 1e80, 3),
+        (torch.float32, 1e20, 2),
+        (torch.float64, 1e160, 2),
+    ],
+)
+def test_norms_whose_squares_overflow_are_measured_not_read_as_inf(dtype, scale, steps) -> None:
+    """A relu RNN with positive weights and inputs (every unit active: dh_T/dh_{T-k} = W_hh^k)
+    and W_hh scaled so that ||W_hh^2|| squared overflows the dtype (float32 beyond ~1e38,
+    float64 beyond ~1e308) while the forward pass stays finite: the one-layer fast path's norm
+    reads inf and must hand the call to the general path, which rescues such a norm (scaled by
+    its largest entry). Two mutations of core/scaling.py survived every test, as no earlier
+    network reached an inf norm without a zero or NaN one beside it: all_normal's `hi < inf`
+    as `hi <= inf` (the fast path's inf kept), and frobenius_norms without `| (n == inf)` (the
+    general path's inf kept). W_hh x1e12 (x1e80) over 3 steps kills the first (the fast
+    path's norm of W^2 reads inf; the general path, dividing every step, never overflows), W_hh
+    x1e20 (x1e160) over 2 steps both (the general path's one-step matrix overflows too)."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 4, nonlinearity="relu").to(dtype)
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.abs_()
+        rnn.weight_hh_l0.mul_(scale)
+    x = torch.rand(steps, 1, 3, dtype=dtype)
+    out = vl.jacobian_log_norms(rnn, x)
+    w = rnn.weight_hh_l0.detach().double() / scale
+    w_ih = rnn.weight_ih_l0.detach().double()
+    power = torch.eye(4, dtype=torch.float64)
+    for k in range(steps + 1):  # lag k: W^k (state), W^k W_ih (input, lags below steps)
+        state = torch.linalg.matrix_norm(power).log10() + k * np.log10(scale)
+        assert float(out.state_fro[0, 0, k]) == pytest.approx(float(state), rel=1e-5)
+        if k < steps:
+            inp = torch.linalg.matrix_norm(power @ w_ih).log10() + k * np.log10(scale)
+            assert float(out.input_fro[0, k]) == pytest.approx(float(inp), rel=1e-5)
+        power = power @ w
