@@ -235,7 +235,8 @@ def test_every_worker_leaving_mid_run_is_said(tmp_path):
 
     from vanishlab.sweep import dask_cluster
 
-    with dask.config.set({"distributed.scheduler.no-workers-timeout": "2s"}):
+    # The line waits for a second check a second later: the timeout leaves room for both.
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "4s"}):
         local = _local_cluster(1)
     client = dask_cluster.dask_client(local.scheduler_address)
     events: list[str] = []
@@ -254,6 +255,42 @@ def test_every_worker_leaving_mid_run_is_said(tmp_path):
         client.close()
         local.close()
     assert events[0] == "result" and events.count("said") == 1, events
+
+
+def test_a_mid_run_loss_is_said_once_a_second_check_confirms_it(monkeypatch):
+    """A cluster closed in order (LocalCluster.close(): its workers, then its scheduler) mid-run
+    printed "waiting for a worker" just before the sweep's one line that the cluster cancelled
+    the work. Mid-run, the line now waits for a second check in a row (WATCH_S later) that still
+    finds no worker; with none at the start it is said at once, as before."""
+    from vanishlab.sweep import dask_cluster
+
+    now = [0.0]  # in quarters of a second: exact in binary
+    monkeypatch.setattr(dask_cluster.time, "monotonic", lambda: now[0])
+
+    answer: dict[str, int] = {}
+
+    class Client:
+        def nthreads(self) -> dict[str, int]:
+            return answer
+
+    def watch_over(answers: list[dict[str, int]]) -> list[float]:
+        """When the line is said, the cluster answering ``answers`` a check at a time."""
+        said: list[float] = []
+        watch = dask_cluster._WorkerWatch(Client(), lambda: said.append(now[0]))
+        for workers in answers:
+            answer.clear()
+            answer.update(workers)
+            watch.check()
+            now[0] += 0.25
+            watch.check()  # within WATCH_S: not asked again
+            now[0] += dask_cluster.WATCH_S
+        return said
+
+    one = {"tcp://w": 1}
+    step = 0.25 + dask_cluster.WATCH_S
+    assert watch_over([{}, {}, one, {}, one, {}, {}, {}]) == [0.0, 6 * step]
+    # none at the start: at once; a loss confirmed by the next check: said once; a loss that
+    # a worker ends before the next check (a worker replaced): never said
 
 
 @pytest.mark.slow  # ~10 s: a command of its own (torch's import) beside a cluster here

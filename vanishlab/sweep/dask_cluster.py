@@ -226,23 +226,34 @@ def no_worker_line(address: str | None) -> str:
 class _WorkerWatch:
     """Calls ``on_no_worker`` when the cluster has no worker: at once if it has none at the
     start, and again each time every worker has left after some had come (a worker that dies
-    mid-run, a cluster scaled to zero). Asks the scheduler at most every WATCH_S seconds; a
-    scheduler that does not answer is :func:`run_dask`'s to report."""
+    mid-run, a cluster scaled to zero), once a second check in a row (WATCH_S later) still
+    finds none: a cluster closed in order (``LocalCluster.close()``) removes its workers just
+    before its scheduler, and its sweep then ends in the cluster's one line without saying it
+    waits. Asks the scheduler at most every WATCH_S seconds; a scheduler that does not answer
+    is :func:`run_dask`'s to report."""
 
     def __init__(self, client: Any, on_no_worker: Callable[[], None] | None) -> None:
         self.client, self.on_no_worker = client, on_no_worker
         self.next_at = -float("inf")
-        self.said = False
+        self.said = False  # said for the present loss of every worker
+        self.had_worker = False  # some worker has come: a loss now is mid-run
+        self.missed = False  # mid-run: the last check found none (say it at the next)
 
     def check(self) -> None:
         if self.on_no_worker is None or time.monotonic() < self.next_at:
             return
         self.next_at = time.monotonic() + WATCH_S
-        with contextlib.suppress(OSError, TimeoutError):
+        try:
             none = not self.client.nthreads()
-            if none and not self.said:
-                self.on_no_worker()
-            self.said = none
+        except (OSError, TimeoutError):
+            return
+        if not none:
+            self.had_worker, self.said, self.missed = True, False, False
+        elif not self.said and self.had_worker and not self.missed:
+            self.missed = True
+        elif not self.said:
+            self.on_no_worker()
+            self.said = True
 
 
 def run_dask(
