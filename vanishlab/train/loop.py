@@ -26,7 +26,10 @@ the readout's initial weights (PyTorch's U(-1/sqrt(F), 1/sqrt(F)) for a readout 
 and one for the training batches and dropout; ``eval_seed`` feeds a third for the held-out
 batch, so by default every cell at one task and T is scored on the same sequences. The module's
 own initial weights are the caller's. The global torch random state is left as it was. On the
-CPU the same arguments and thread count give a bitwise identical loss curve.
+CPU the same arguments and thread count give a bitwise identical loss curve. It trains in the
+module's own dtype with full float32 matrix products, as a measurement does
+(:func:`~vanishlab.core.forward.own_precision`): a caller's ``torch.autocast`` region or
+reduced float32 matmul precision is set aside while it trains, and in force again on return.
 
 Training happens in place: the module's parameters end trained, and its training mode
 (``module.training``) is restored on return, whatever happens. Autograd is on while it trains,
@@ -48,6 +51,7 @@ import torch
 from torch import nn
 
 from ..core import global_rng
+from ..core.forward import own_precision
 from .tasks import Task, check_int
 
 __all__ = [
@@ -197,7 +201,13 @@ def train_cell(
     # it (no dropout, no code of the user's) leaves it alone, and other threads free.
     uses_global = _draws_from_global(module)
     try:
-        with global_rng.forked([device]) if uses_global else contextlib.nullcontext():
+        # In the module's own dtype with full float32 products, as a measurement is: a caller's
+        # torch.autocast region (or reduced float32 matmul precision) trained in bfloat16, a
+        # different loss curve from the same arguments, unflagged.
+        with (
+            own_precision(eval_x),
+            global_rng.forked([device]) if uses_global else contextlib.nullcontext(),
+        ):
             if uses_global:
                 _seed_global(dropout_seed, device)
             module.train()
