@@ -115,6 +115,20 @@ def test_a_clash_with_the_experiment_hints_at_the_flag_that_fixes_it(overrides, 
         assert "experiment trainability" not in message and "flag" not in message, message
 
 
+def test_a_gate_init_on_the_gated_experiment_hints_at_the_models_it_applies_to() -> None:
+    """`sweep gated --init forget_bias` was refused for model 'rnn', which the user never gave,
+    with no word of the experiment's model axis: the hint tried only each axis's default (rnn),
+    which cannot mend it. The part of the experiment's own models that the init fits does."""
+    exp = load_experiment("gated")
+    with pytest.raises(VanishlabError) as err:
+        variant(exp, smoke=True, overrides={"init": ("forget_bias", "chrono")})
+    assert str(err.value).endswith(
+        "; experiment gated sets model = rnn,lstm,gru: give --model too, e.g. --model lstm,gru"
+    ), err.value
+    fixed = variant(exp, smoke=True, overrides={"init": ("chrono",), "model": ("lstm", "gru")})
+    assert fixed.sweep.size > 0
+
+
 @pytest.mark.parametrize("value", ["soon", "", "99999999999999999", "-99999999999999999999"])
 def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
     value: str, monkeypatch: pytest.MonkeyPatch

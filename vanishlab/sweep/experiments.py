@@ -374,24 +374,35 @@ def _refuse_meaningless(
 
 def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: str) -> str:
     """``"; experiment x sets init = normal: give --init too, e.g. --init default"``: the
-    axes of ``sweep`` not given as flags whose default alone would mend the grid that
-    ``overrides`` made impossible; "" when none would (the flags' own values are at fault)."""
+    axes of ``sweep`` not given as flags whose default alone, or else a part of their own
+    values, would mend the grid that ``overrides`` made impossible (``gated --init chrono``:
+    "experiment gated sets model = rnn,lstm,gru: give --model too, e.g. --model lstm,gru");
+    "" when none would (the flags' own values are at fault)."""
+
+    def mends(name: str, values: tuple[Any, ...]) -> bool:
+        try:
+            sweep.replace(**overrides, **{name: values})
+        except VanishlabError:
+            return False
+        return True
+
     mending = []
     axes = sweep.axes()
     for a in AXIS_TABLE:
         values = axes[a.name]
         if a.name in overrides or values == (a.default,):
             continue
-        try:
-            sweep.replace(**overrides, **{a.name: (a.default,)})
-        except VanishlabError:
+        if mends(a.name, (a.default,)):
+            mending.append((a, values, (a.default,)))
             continue
-        mending.append((a, values))
+        part = tuple(v for v in values if mends(a.name, (v,)))
+        if part and len(part) < len(values) and mends(a.name, part):
+            mending.append((a, values, part))
     if not mending:
         return ""
-    sets = " and ".join(f"{a.name} = {_values_brief(v)}" for a, v in mending)
-    flags = " or ".join(a.flag for a, _ in mending)
-    example = " or ".join(f"{a.flag} {_values_text((a.default,))}" for a, _ in mending)
+    sets = " and ".join(f"{a.name} = {_values_brief(v)}" for a, v, _ in mending)
+    flags = " or ".join(a.flag for a, _, _ in mending)
+    example = " or ".join(f"{a.flag} {_values_text(fix)}" for a, _, fix in mending)
     return f"; {origin} sets {sets}: give {flags} too, e.g. {example}"
 
 
