@@ -163,7 +163,8 @@ class _Model(nn.Module):  # the snippet's model: a batch-first model.rnn and a r
 def test_the_monitor_snippets_run_in_a_training_loop_of_the_user_s(tmp_path, monkeypatch, capsys):
     """The monitor's block in the README and in docs/trained.md is a fragment of a training
     loop: given the loader, model, loss and optimizer it names, it runs as written, records
-    every 100th step and prints one fitted curve per recorded step."""
+    the initial weights (step 0) and every 100th step, and prints one fitted curve per
+    recorded step."""
     monkeypatch.chdir(tmp_path)
     docs = {"README": README, "docs/trained.md": README.parent / "docs" / "trained.md"}
     for where, path in docs.items():
@@ -177,7 +178,7 @@ def test_the_monitor_snippets_run_in_a_training_loop_of_the_user_s(tmp_path, mon
             "opt": torch.optim.SGD(model.parameters(), lr=0.01),
         }
         exec(compile(block, where, "exec"), namespace)
-        assert sorted(vl.load_cells("runs/training")["step"]) == [100, 200], where
+        assert sorted(vl.load_cells("runs/training")["step"]) == [0, 100, 200], where
         assert "step" in capsys.readouterr().out, where
         shutil.rmtree("runs/training")  # the next block writes the same directory
 
