@@ -608,3 +608,19 @@ def test_a_cell_predicted_to_learn_that_failed_reads_so(rigor_run: Path) -> None
     table = section.blocks[2]
     rows = {row[1]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert (rows["60"]["predicted"], rows["60"]["solved"]) == ("yes", "no")
+
+
+def test_the_solved_fraction_axis_spans_0_to_1_in_every_panel(rigor_run: Path) -> None:
+    """A panel whose every cell was solved (one T, or one gain that solved them all) was
+    autoscaled to 0.95..1.05, which put its point at mid-height, where the next panel draws
+    0.5: seen in a run of LSTM inits at one T (chrono solved, read as half solved)."""
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    results, cells = results[results["seq_len"] == 6], cells[cells["seq_len"] == 6]
+    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    section = next(s for s in report.sections if s.key == "trainability")
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "Solved" in b.title)
+    assert [c.y.tolist() for p in grid.panels for c in p.curves] == [[1.0], [1.0]]
+    with pinned():
+        fig = draw(grid)
+        spans = [ax.get_ylim() for ax in fig.axes if ax.get_visible() and ax.get_lines()]
+    assert spans and all(lo <= 0.0 and hi >= 1.0 for lo, hi in spans), spans

@@ -154,6 +154,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
             ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
             ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
+        if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
         if floors:
             lo, hi = ax.get_ylim()
             room = FLOOR_BASE + FLOOR_STEP * len(floors)

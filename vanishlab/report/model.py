@@ -125,6 +125,7 @@ class LineGrid:
     zero_line: bool = False  # a horizontal reference at y = 0
     stable_band: float = 0.0  # shade |y| <= stable_band (the "stable" phase)
     integer_y: bool = False  # y counts steps (a horizon): ticks at whole numbers only
+    y_span: tuple[float, float] | None = None  # the y axis covers at least this (a fraction)
     row_labels: tuple[str, ...] = ()  # written at the left of each row
     col_labels: tuple[str, ...] = ()  # written above each column
     note: str = ""

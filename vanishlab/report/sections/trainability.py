@@ -178,6 +178,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         legend_title="gain",
         legend=legend,
         markers=True,
+        y_span=(-0.05, 1.05),  # 0 to 1 in every panel, as matplotlib's margins draw it
         note=note,
     )
 
