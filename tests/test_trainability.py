@@ -624,3 +624,28 @@ def test_the_solved_fraction_axis_spans_0_to_1_in_every_panel(rigor_run: Path) -
         fig = draw(grid)
         spans = [ax.get_ylim() for ax in fig.axes if ax.get_visible() and ax.get_lines()]
     assert spans and all(lo <= 0.0 and hi >= 1.0 for lo, hi in spans), spans
+
+
+def test_a_prediction_drawn_as_a_lone_ring_shows_the_ring_in_the_legend(rigor_run: Path) -> None:
+    """At one T the dashed prediction and required lag have no line to draw: each is an open
+    ring, which the legend (a bare dashed line) did not name, so a reader could not tell the
+    ring (predicted) from the filled point (solved). Where lines are drawn the entry is bare."""
+
+    def legend_markers(results: pd.DataFrame, cells: pd.DataFrame) -> dict[str, str]:
+        report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+        section = next(s for s in report.sections if s.key == "trainability")
+        found = {}
+        with pinned():
+            for grid in [b for b in section.blocks if isinstance(b, LineGrid)]:
+                legend = draw(grid).legends[0]
+                for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+                    found[text.get_text()] = handle.get_marker()
+        return found
+
+    results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
+    one_t = legend_markers(results[results["seq_len"] == 6], cells[cells["seq_len"] == 6])
+    assert one_t["predicted from the gradient at init"] == "o", one_t
+    assert one_t["required lag (nearest first marker)"] == "o", one_t
+    both = legend_markers(results, cells)
+    assert both["predicted from the gradient at init"] in ("None", "", None), both
+    assert both["required lag (nearest first marker)"] in ("None", "", None), both

@@ -81,6 +81,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
     used = {c.style for p in shown for c in p.curves if not c.reference}
     references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
+    # A reference drawn as an open ring somewhere (a lone point: one T) shows the ring too.
+    ringed = {c.label for p in shown for c in p.curves if c.reference and alone(c.y).any()}
     any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
     handles: list[Line2D | Patch] = []
     labels: list[str] = []
@@ -89,7 +91,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
     for label, dotted in references.items():
-        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(dotted)))
+        ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}
+        line = Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(dotted), **ring)
+        handles.append(line)
         labels.append(plain(label))
     if any_floor:
         handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
