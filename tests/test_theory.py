@@ -925,3 +925,27 @@ def test_the_mean_field_of_a_cell_names_a_size_that_is_no_integer(field, value) 
         with pytest.raises(ValueError, match=f"^{field} must be a positive integer, got "):
             call(cell)
     assert vl.critical_gain({**cell, field: torch.tensor(2)}) > 0  # a number, as gain takes one
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
+@pytest.mark.parametrize(
+    ("call", "theory"),
+    [
+        (lambda m, x: vl.check_pascanu(m, vl.jacobian_norms(m, x)), "the Pascanu bound"),
+        (lambda m, x: vl.pascanu_bound(m), "the Pascanu bound"),
+        (lambda m, x: vl.pascanu_envelope(m, 5), "the Pascanu bound"),
+        (lambda m, x: vl.linear_rate(m), "the linear rate"),
+    ],
+)
+def test_nn_rnn_theory_says_why_it_refuses_a_gated_cell(kind, call, theory) -> None:
+    """The README: these are nn.RNN's theory and refuse a gated cell (a TypeError). The error
+    read "expected a torch.nn.RNN module, got LSTM", as for a caller's slip, after
+    vl.jacobian_norms had just measured the same LSTM."""
+    module = kind(2, 4)
+    with pytest.raises(TypeError) as err:
+        call(module, torch.rand(5, 2, 2))
+    message = str(err.value)
+    name = kind.__name__
+    assert message.startswith(f"expected a torch.nn.RNN module, got {name}: {theory} is "), message
+    assert "nn.RNN's theory" in message and "no counterpart for a gated cell" in message
+    assert f"vl.jacobian_norms measures the {name}'s Jacobians" in message

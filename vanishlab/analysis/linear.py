@@ -42,8 +42,22 @@ __all__ = ["linear_rate", "origin_log_norms"]
 _LN10 = math.log(10.0)
 
 
+def refuse_gated(module: object, what: str) -> None:
+    """A ``TypeError`` for an ``nn.LSTM`` or ``nn.GRU`` given to ``what``, one of nn.RNN's
+    theories: "expected a torch.nn.RNN module, got LSTM" alone read as a slip of the caller's,
+    not as the theory having no gated counterpart (the README's "they refuse a gated cell")."""
+    if isinstance(module, torch.nn.LSTM | torch.nn.GRU):
+        kind = type(module).__name__
+        raise TypeError(
+            f"expected a torch.nn.RNN module, got {kind}: {what} is nn.RNN's theory (a tanh or "
+            f"relu step), with no counterpart for a gated cell here; vl.jacobian_norms measures "
+            f"the {kind}'s Jacobians"
+        )
+
+
 def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.Tensor:
     layer = check_integer(layer, "layer")  # 1.5 named no attribute weight_hh_l1.5
+    refuse_gated(rnn_or_weight, "the linear rate")
     if isinstance(rnn_or_weight, torch.Tensor):
         if layer != 0:  # it was ignored: the rate of the tensor given, whatever layer said
             raise ValueError(

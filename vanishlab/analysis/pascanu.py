@@ -35,6 +35,7 @@ from ..core.inputs import (
 )
 from .activations import GAMMA
 from .fits import checked_lags, index_as_columns, norm_values
+from .linear import refuse_gated
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -42,6 +43,7 @@ _LN10 = math.log(10.0)
 
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    refuse_gated(rnn, "the Pascanu bound")
     check_rnn(rnn)
     # float16 and bfloat16 were taken (and check_pascanu's tolerance read from their eps), as
     # the engine refuses them: the same check, the same words
