@@ -67,7 +67,13 @@ def analyze(
         ),
     ] = None,
     batch_first: Annotated[
-        bool, typer.Option("--batch-first", help="The --inputs tensor is (B, T, I).")
+        bool,
+        typer.Option(
+            "--batch-first",
+            help="The --inputs tensor is (B, T, I), as a batch_first model takes it. The "
+            "weights do not record batch_first: without this flag such a file is read as "
+            "(T, B, I) (check the T and B printed).",
+        ),
     ] = False,
     seq_len: Annotated[
         list[str] | None,
