@@ -63,7 +63,9 @@ class CDPError(RuntimeError):
 class Browser:
     """Headless Chromium driven over a pipe; use as a context manager."""
 
-    def __init__(self, binary: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, binary: str, *, timeout: float = 60.0, hide_scrollbars: bool = True) -> None:
+        """``hide_scrollbars=False`` draws scrollbars as a desktop browser does, taking their
+        width from the box they scroll (a tall table's own vertical one, ~15 px)."""
         self.timeout = timeout
         self.events: list[dict[str, Any]] = []
         self._id = 0
@@ -73,7 +75,8 @@ class Browser:
         self._from_child, from_child_w = _high_pipe()
         # bash (dash takes one-digit fds only) moves our pipe ends onto fds 3 and 4, where
         # Chromium expects them.
-        flags = " ".join([*FLAGS, f"--user-data-dir={self._profile}"])
+        shown = [f for f in FLAGS if hide_scrollbars or f != "--hide-scrollbars"]
+        flags = " ".join([*shown, f"--user-data-dir={self._profile}"])
         command = (
             f"exec {binary} {flags} 3<&{to_child_r} 4>&{from_child_w} "
             f"{to_child_r}<&- {from_child_w}>&-"

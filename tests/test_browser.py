@@ -101,3 +101,38 @@ def test_printed_tables_keep_every_column(full_report):
         )
     assert wide > 0  # the narrow page does make some table wider than it
     assert clipped == 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_theory_table_of_a_mixed_run_fits_a_1400px_window(tmp_path):
+    """rnn, lstm and gru cells over two inits, depths, lengths, gains and seeds: 48 settings, a
+    tall table in its own scroll box whose vertical scrollbar takes ~15 px of its width. Its
+    "Theory vs measurement by setting" needed horizontal scrolling in a 1400 px window, the
+    flags cut to "fla": the theory column read "mean field (approximate)" (what the non-iid
+    flag says) and "—" in every gated row, and a mean ± sd could not wrap."""
+    import _report_run as runs
+
+    sweep = vl.Sweep(
+        model=("rnn", "lstm", "gru"),
+        init=("default", "orthogonal"),
+        num_layers=(1, 2),
+        seq_len=(6, 12),
+        gain=(0.5, 1.0),
+        seed=(0, 1),
+        hidden_size=8,
+        input_size=4,
+        batch=2,
+    )
+    run = runs.make_run(tmp_path / "run", sweep, name="mixed")
+    page = vl.render_report(run, tmp_path / "mixed.html", timestamp="2024-01-01")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, hide_scrollbars=False) as browser:
+        browser.open(page, width=1400, height=1000)
+        boxes = browser.evaluate(
+            "[...document.querySelectorAll('.scroll')].map(s => [s.parentElement"
+            ".querySelector('h3').textContent, s.classList.contains('tall'),"
+            " s.scrollWidth - s.clientWidth])"
+        )
+    theory = [b for b in boxes if b[0] == "Theory vs measurement by setting"]
+    assert theory and theory[0][1]  # the tall box, with its own vertical scrollbar
+    assert [b for b in boxes if b[2] > 0] == []

@@ -213,11 +213,13 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     for rec in records:
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
-            delta += f"\u00a0±\u00a0{rec['delta_sd']:.3f}"
+            # The ± may go under the mean (the table's widest column else): the numbers stay whole.
+            delta += f" ±\u00a0{rec['delta_sd']:.3f}"
         by = rec["predicted_by"]
-        theory = "—" if by == "none" else by
-        if by == "mean field" and rec["validity"] not in ("", "iid"):
-            theory += f" ({rec['validity']})"
+        # A mean field that is only approximate (orthogonal weights) is said by its flag,
+        # non-iid: "mean field (approximate)" here made the column, '—' in most rows of a run
+        # with gated cells, wide enough to push the flags out of a 1400 px window.
+        theory = "—" if by == "none" else by.replace(" ", "\u00a0")  # never "mean / field"
         whole = [_seed_mean(rec, "rate_layer0", "n_zero_rate_layer0")] if stacks else []
         rows.append(
             (
