@@ -426,6 +426,45 @@ def test_equal_marked_lines_stay_visible():
     assert len(sizes) == 2 and sizes[0] > sizes[1]
 
 
+def test_equal_horizons_of_a_monitor_show_both_markers():
+    """A monitor's "Horizons over training": the state and input horizons are whole lags,
+    equal at most steps, and the input's marker hid the state's (4.0 pt over 4.8 pt: a rim of
+    0.4 pt, not to be seen). A point that a later curve's point sits on is drawn larger by
+    2.4 pt per such curve, a 1.2 pt ring; a point nothing sits on keeps the common size."""
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.model import Curve, LinePanel
+
+    x = np.arange(0.0, 70.0, 10.0)
+    state = np.array([11.0, 11, 11, 10, 10, 10, 10])
+    inputs = np.array([11.0, 12, 11, 10, 10, 11, 10])
+    curves = (Curve("state", 0, x, state), Curve("input", 1, x, inputs))
+    grid = LineGrid(
+        "Horizons over training",
+        "c",
+        1,
+        1,
+        (LinePanel(0, 0, "", curves),),
+        "training step",
+        "horizon (steps of lag)",
+        "",
+        ("state", "input"),
+        markers=True,
+        integer_y=True,
+    )
+    with pinned():
+        (ax,) = [a for a in draw(grid).axes if a.get_visible()]
+    size: dict[tuple[str, float], float] = {}
+    for ln in ax.get_lines():
+        if ln.get_marker() == "o":
+            for px in ln.get_xdata():
+                size[(ln.get_color(), float(px))] = ln.get_markersize()
+    blue, orange = dict.fromkeys(c for c, _ in size)  # state's colour, drawn first
+    for px, same in zip(x, state == inputs, strict=True):
+        rim = (size[(blue, px)] - size[(orange, px)]) / 2
+        assert rim >= 1.0 if same else rim == 0.0, (px, rim)
+
+
 def test_counts_of_one_are_singular():
     """The pages said "(1 cells)" and "recorded every 1 training steps"."""
     from vanishlab.report.format import plural
@@ -644,7 +683,8 @@ def test_a_prediction_that_another_runs_on_is_drawn_wide():
     grid = LineGrid("t", "c", 1, 1, (panel,), "T", "y", "gain", ("0.5", "1.0", "2.0"), markers=True)
     with pinned():
         lines = draw(grid).axes[0].get_lines()
-    dashed = [ln.get_linewidth() for ln in lines if ln.get_linestyle() != "-"]
+    # (marked points are lines of their own, of no line style: "None")
+    dashed = [ln.get_linewidth() for ln in lines if ln.get_linestyle() not in ("-", "None")]
     assert len(dashed) == 3
     assert dashed[1] > dashed[2] == dashed[0]  # gain 1.0's under 2.0's; 0.5's apart
 

@@ -128,7 +128,7 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     need = [c for p in grid.panels for c in p.curves if c.reference]
     with pinned():
         lines = [ln for ax in draw(grid).axes for ln in ax.get_lines()]
-    dashed = [ln for ln in lines if ln.get_linestyle() != "-" and len(ln.get_xdata())]
+    dashed = [ln for ln in lines if ln.get_linestyle() not in ("-", "None") and len(ln.get_xdata())]
     assert need and all(c.style is None for c in need) and dashed
     assert {to_hex(ln.get_color()) for ln in dashed} == {REFERENCE_COLOR}
 

@@ -31,9 +31,12 @@ from .figure_text import plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
     LINE_LW,
+    MARKER_MS,
     REFERENCE_LW,
+    RING_MS,
     alone,
     covered_curves,
+    covered_points,
     dashes,
     line_width,
     reference_width,
@@ -141,6 +144,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             grid.stable_band
         )
         covered = covered_curves(panel.curves, shown=shown)
+        rings = covered_points(panel.curves, shown=shown) if grid.markers else {}
         under = covered_curves(panel.curves, reference=True, shown=shown)
         for i, curve in enumerate(panel.curves):
             color = _color(curve, colors)
@@ -152,7 +156,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
                     ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
                     ax.lines[-1].set(ms=4.0, color=color, zorder=3)
                 continue
-            _draw_curve(ax, curve, color, grid.markers, lw=line_width(covered.get(i, 0)))
+            lw = line_width(covered.get(i, 0))
+            _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i))
         for row, curve in enumerate(floors):
             # One rug row per curve, stacked on the panel's floor, below all data.
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
@@ -210,24 +215,40 @@ def _color(curve: Curve, colors: list[str]) -> str:
     return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
 
 
-def _draw_curve(ax: Axes, curve: Curve, color: str, markers: bool, lw: float = LINE_LW) -> None:
-    """One curve: its band (or bars), its line, and markers where a point stands alone."""
+def _draw_curve(
+    ax: Axes,
+    curve: Curve,
+    color: str,
+    markers: bool,
+    lw: float = LINE_LW,
+    rings: np.ndarray | None = None,
+) -> None:
+    """One curve: its band (or bars), its line, and markers where a point stands alone (every
+    point with ``markers``, ``rings`` (:func:`.line_style.covered_points`) making them larger)."""
     if curve.lo is not None and curve.hi is not None:
         ok = np.isfinite(curve.lo) & np.isfinite(curve.hi)
         if markers:
             ax.vlines(curve.x[ok], curve.lo[ok], curve.hi[ok], color=color, lw=1.0, alpha=0.6)
         elif ok.any():
             ax.fill_between(curve.x, curve.lo, curve.hi, where=ok, color=color, alpha=0.18, lw=0)
-    # Marked points shrink with the style, so that equal values of several lines (two gains
-    # both solving every T) show as rings of their colours, not as the last one drawn.
-    ms = 3.2 + 0.8 * max(0, 2 - (curve.style or 0)) if markers else 3.2
-    ax.plot(curve.x, curve.y, color=color, lw=lw, marker="o" if markers else None, ms=ms)
+    # A marked point that later curves' points sit on (two gains both solving every T, a
+    # monitor's equal state and input horizons) is drawn larger by a ring per such curve, so
+    # that each shows as a ring of its colour, not hidden under the last one drawn.
+    ax.plot(curve.x, curve.y, color=color, lw=lw)
+    depth = np.zeros(len(curve.x), dtype=int) if rings is None else rings
+    sizes = MARKER_MS + RING_MS * depth if markers else np.full(len(curve.x), 3.2)
+    finite = np.isfinite(curve.y)
+    if markers:
+        for ms in np.unique(sizes[finite]):
+            at = finite & (sizes == ms)
+            ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", ms=ms, color=color)
     single = np.zeros(0, bool) if markers else alone(curve.y)
     if single.any():  # a finite point between gaps draws no line segment: show it as a dot
         ax.plot(curve.x[single], curve.y[single], ls="none", marker="o", ms=3.2, color=color)
-    bound = np.isin(curve.x, curve.at_least_x) & np.isfinite(curve.y)
-    if bound.any():  # a lower bound: a caret on the point, pointing up
-        ax.plot(curve.x[bound], curve.y[bound], ls="none", marker="^", ms=ms + 2.0, color=color)
+    bound = np.isin(curve.x, curve.at_least_x) & finite
+    for ms in np.unique(sizes[bound]):  # a lower bound: a caret on the point, pointing up
+        at = bound & (sizes == ms)
+        ax.plot(curve.x[at], curve.y[at], ls="none", marker="^", ms=ms + 2.0, color=color)
 
 
 def format_number(value: float) -> str:

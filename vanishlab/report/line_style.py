@@ -13,9 +13,12 @@ from .model import Curve
 __all__ = [
     "COVERED_LW",
     "LINE_LW",
+    "MARKER_MS",
     "REFERENCE_LW",
+    "RING_MS",
     "alone",
     "covered_curves",
+    "covered_points",
     "dashes",
     "line_width",
     "reference_width",
@@ -26,6 +29,10 @@ LINE_LW = 1.3
 COVERED_LW = 2.1
 #: The line width of a reference curve (a prediction, a marker line).
 REFERENCE_LW = 1.1
+#: The size of a marked point, and what each later curve's point on it adds (a rim of 1.2 pt
+#: around the later marker, in the earlier colour).
+MARKER_MS = 4.0
+RING_MS = 2.4
 
 
 def line_width(depth: int) -> float:
@@ -64,6 +71,32 @@ def covered_curves(
             if both.sum() >= 2 and (np.abs(a.y[both] - b.y[both]) <= tol).mean() >= 0.8:
                 depth += 1
         if depth:
+            out[i] = depth
+    return out
+
+
+def covered_points(curves: Sequence[Curve], shown: Sequence[float] = ()) -> dict[int, np.ndarray]:
+    """``{index: depth per point}`` for the measured curves some of whose finite points later
+    curves' points sit on (the same x, y within 1 % of the panel's y range, as in
+    :func:`covered_curves`): how many later points do. Drawn that much larger
+    (``MARKER_MS + RING_MS * depth``), each later marker shows inside rings of the earlier
+    colours: a monitor's state and input horizons, equal at most steps, drew one marker (the
+    input's) where both were, the state's hidden under it."""
+    measured = [(i, c) for i, c in enumerate(curves) if not c.reference]
+    ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
+    ys = np.concatenate([ys[np.isfinite(ys)], np.asarray(shown, dtype=np.float64)])
+    if len(measured) < 2 or not len(ys):
+        return {}
+    tol = 0.01 * max(float(ys.max() - ys.min()), 1e-12)
+    out = {}
+    for k, (i, a) in enumerate(measured):
+        depth = np.zeros(len(a.x), dtype=int)
+        for _, b in measured[k + 1 :]:
+            at = {float(x): float(y) for x, y in zip(b.x, b.y, strict=True) if np.isfinite(y)}
+            other = np.array([at.get(float(x), np.nan) for x in a.x], dtype=np.float64)
+            both = np.isfinite(a.y) & np.isfinite(other)
+            depth += both & (np.abs(np.where(both, a.y - other, 0.0)) <= tol)
+        if depth.any():
             out[i] = depth
     return out
 

@@ -286,6 +286,13 @@ def training_section(view: RunView) -> Section | None:
             "factor 1000. A gap: the norm never fell that far within the probe's lags"
             + (", or a failed step." if len(failed) else ".")
             + (
+                " Where curves have the same horizon, the later curve's marker sits inside a "
+                "ring of the earlier one's colour, and a stretch they share is drawn in the "
+                "later colour."
+                if markers and len(horizon_curves) > 1
+                else ""
+            )
+            + (
                 " Some of these horizons are where a Jacobian is exactly zero, not a decay "
                 "('(exact 0)' in the table)."
                 if any_at_zero
