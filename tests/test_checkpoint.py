@@ -24,6 +24,43 @@ def _save(obj: object, path: Path) -> Path:
     return path
 
 
+def test_a_checkpoint_prints_what_was_read_on_one_line(tmp_path):
+    """print(vl.read_checkpoint(path)) printed the dataclass's repr: every weight tensor, all
+    their numbers (hundreds of lines for a small LSTM). It is one line now: the path, the
+    module's name, its architecture and dtypes, how many tensors, a prefix of the digest;
+    the fields and equality are the dataclass's as before."""
+    import dataclasses
+
+    import vanishlab as vl
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("encoder", nn.LSTM(10, 64, 2).half())
+    path = _save(model.state_dict(), tmp_path / "m.pt")
+    ckpt = vl.read_checkpoint(path)
+    text = repr(ckpt)
+    assert (
+        text
+        == str(ckpt)
+        == (
+            f"Checkpoint(path={str(path)!r}, module_name='encoder', spec=nn.LSTM(10, 64, "
+            "num_layers=2, bias=True) in float32 (stored float16), weights=8 tensors, "
+            f"sha256={ckpt.sha256[:12] + '…'!r})"
+        )
+    )
+    assert "\n" not in text and "tensor(" not in text
+    fields = [f.name for f in dataclasses.fields(ckpt)]
+    assert fields == ["path", "sha256", "module_name", "spec", "weights", "others"]
+    assert ckpt == ckpt and ckpt != dataclasses.replace(ckpt, module_name="other")
+    assert ckpt.weights["weight_hh_l1"].shape == (256, 64)
+    subclass = vl.read_checkpoint(
+        _save({"ln.weight": torch.ones(3), **nn.GRU(2, 3).state_dict()}, tmp_path / "o.pt")
+    )
+    assert repr(subclass).endswith(
+        f" in float32, weights=4 tensors, others=1 key, sha256={subclass.sha256[:12] + '…'!r})"
+    )
+
+
 class _Touch:
     """Unpickling this runs code: it creates ``marker``."""
 

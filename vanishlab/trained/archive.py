@@ -1,4 +1,5 @@
-"""The records of a ``torch.save`` zip archive, checked against the CRC-32 each was written with.
+"""The records of a ``torch.save`` zip archive, checked against the CRC-32 each was written with;
+and the SHA-256 of a file's bytes (a checkpoint's, an inputs file's), recorded with its report.
 
 ``torch.load`` does not check them: a checkpoint (or inputs file) damaged inside a tensor's bytes
 loads, and :mod:`vanishlab.trained.checkpoint` refuses it by the record this names.
@@ -6,12 +7,23 @@ loads, and :mod:`vanishlab.trained.checkpoint` refuses it by the record this nam
 
 from __future__ import annotations
 
+import hashlib
+import os
 import zipfile
 from pathlib import Path
 
 from ..errors import VanishlabError
 
-__all__ = ["bad_crc_record", "check_records", "is_torchscript"]
+__all__ = ["bad_crc_record", "check_records", "is_torchscript", "sha256_file"]
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_records(path: Path, what: str) -> None:

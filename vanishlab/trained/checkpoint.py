@@ -28,7 +28,6 @@ any of it runs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -46,7 +45,7 @@ from ..core.cells import GATE_BLOCKS
 from ..core.inputs import NESTED_ADVICE
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
-from .archive import check_records, is_torchscript
+from .archive import check_records, is_torchscript, sha256_file
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
 __all__ = [
@@ -122,6 +121,16 @@ class Checkpoint:
     weights: dict[str, torch.Tensor]
     others: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:  # one line: the dataclass's printed every weight tensor
+        spec, n = self.spec, len(self.others)
+        stored = f" (stored {spec.stored_dtype})" if spec.stored_dtype != spec.dtype else ""
+        others = f", others={n} key{'s' * (n > 1)}" if n else ""
+        return (
+            f"Checkpoint(path={str(self.path)!r}, module_name={self.module_name!r}, spec="
+            f"{spec.describe()}{stored}, weights={len(self.weights)} tensors{others}, "
+            f"sha256={self.sha256[:12] + '…'!r})"
+        )
+
     def others_note(self) -> str | None:
         """What is said of :attr:`others` (a ``UserWarning``, a note of ``vanishlab
         analyze``), or None when there are none."""
@@ -143,15 +152,6 @@ class Checkpoint:
             return build_module(self.spec, self.weights, batch_first=batch_first)
         except VanishlabError as err:  # said which weight, not which file
             raise VanishlabError(f"checkpoint {self.path}: {err}") from None
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 _SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
