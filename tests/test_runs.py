@@ -84,6 +84,44 @@ def test_variant_names():
     assert variant(DEFAULT_EXPERIMENT) == DEFAULT_EXPERIMENT
 
 
+def test_run_names_follow_the_rule_the_readme_states():
+    """README, "A run is named ...": one -axis=values per axis flag, values as read, in the
+    order of the axis table whatever the order given (--seeds last); past 80 characters,
+    custom- and 8 hex digits of a SHA-256 of the whole grid. Only the axis=value form was
+    described, and a user met trainability-smoke-custom-<hash> unexplained."""
+    import hashlib
+
+    from vanishlab.sweep.experiments import load_experiment
+
+    def name(*args: str) -> str:
+        result = runner.invoke(app, ["sweep", *args, "--dry-run"])
+        assert result.exit_code == 0, result.stderr
+        return result.stdout.split(":", 1)[0]
+
+    relu = name("--activation", "relu", "--seq-len", "300")
+    assert relu == name("--seq-len", "300", "--activation", "relu")
+    assert relu == "default-activation=relu-seq_len=300"
+    assert name("--gain", "1", "--seeds", "3") == "default-gain=1.0-seed=0,1,2"
+    flags = "--model lstm,gru --init default,orthogonal --seq-len 6,60 --lr 0.01,0.001 "
+    long = name("trainability", "--smoke", *(flags + "--optimizer sgd --clip 1").split())
+    assert long == "trainability-smoke-custom-9a2375b1"
+    overrides = {
+        "model": ("lstm", "gru"),
+        "init": ("default", "orthogonal"),
+        "seq_len": (6, 60),
+        "lr": (0.01, 0.001),
+        "optimizer": ("sgd",),
+        "clip": (1.0,),
+    }
+    grid = variant(load_experiment("trainability"), smoke=True, overrides=overrides).sweep
+    text = json.dumps({a: list(v) for a, v in grid.axes().items()}, sort_keys=True)
+    assert long.endswith(hashlib.sha256(text.encode()).hexdigest()[:8])
+    # up to 80 characters of axes are written out; one more flag makes them custom-<hash>
+    short = name("trainability", "--smoke", *(flags + "--optimizer sgd").split())
+    assert 70 < len(short) - len("trainability-smoke-") <= 80
+    assert short.endswith("-optimizer=sgd")
+
+
 def test_a_description_shows_an_axis_no_model_of_the_grid_has_as_not_applicable():
     # trainability's smoke with --model gru said "activation = tanh" where the report's Fixed
     # settings said "n/a": a GRU cell records no activation.
