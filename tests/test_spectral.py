@@ -460,6 +460,29 @@ def test_a_trap_in_a_decoupled_block_is_caught_by_the_probe_row(compact) -> None
     torch.testing.assert_close(trapped, torch.ones(n, dtype=torch.float64))  # no probe: trapped
 
 
+@pytest.mark.parametrize("compact", [True, False])
+def test_two_tied_coupled_units_are_caught_by_the_pair_bound(compact) -> None:
+    """Nearly diagonal G (a float32 GRU or LSTM with tiny recurrent weights): two tied units
+    (20, 21) coupled by 2e-4 share the top singular vector, sigma_1 = 1 + 2e-4. A warm block
+    holding unit 20 but not 21 has a residual of 4e-4, which passes float32's test against
+    the block's own gap (theta_2 = 0.25), and the longest row (length ~1) hides the coupling
+    to first order: the answer was 1, 2e-4 low (a GRU read 3e-5 low). The two longest rows
+    bound sigma_1 exactly here, and their top direction takes the first row's place."""
+    n, h, c = 3, 24, 2e-4
+    g = torch.diag(torch.full((h,), 0.5, dtype=torch.float64)).expand(n, h, h).clone()
+    g[:, 20, 20] = g[:, 21, 21] = 1.0
+    g[:, 20, 21] = g[:, 21, 20] = c
+    eye = torch.eye(h, dtype=torch.float64)
+    u = eye[[20, 0, 1, 2]].expand(n, 4, h).to(torch.float32)
+    sigma, _ = top_singular_values(
+        g.to(torch.float32), u, compact=compact, power_steps=1 if compact else 2
+    )
+    torch.testing.assert_close(sigma.double(), torch.full((n,), 1 + c, dtype=torch.float64))
+    low, lead = block_rows.pair_bound(g)
+    torch.testing.assert_close(low, torch.full((n,), 1 + c, dtype=torch.float64))
+    torch.testing.assert_close(lead.abs(), (eye[20] + eye[21]).expand(n, h) / 2**0.5)
+
+
 def _count_checks(monkeypatch) -> list[int]:
     """A one-item list counting the checks (each runs one ``eigh``) from here on."""
     checks = [0]

@@ -1,6 +1,7 @@
 """Blocks of orthonormal rows for the block power iteration of :mod:`vanishlab.core.spectral`:
-a seeded start, scaling by the largest entry, and orthonormalization (Householder QR on a
-CPU's compact batches, Gram-Schmidt on a GPU's masked ones)."""
+a seeded start, scaling by the largest entry, orthonormalization (Householder QR on a CPU's
+compact batches, Gram-Schmidt on a GPU's masked ones), and the lower bound on sigma_1 from
+the two longest rows that catches a trapped warm start."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["gram_schmidt_rows", "orthonormal_rows", "qr_rows", "start_block", "unit_scaled"]
+__all__ = [
+    "gram_schmidt_rows",
+    "orthonormal_rows",
+    "pair_bound",
+    "qr_rows",
+    "start_block",
+    "unit_scaled",
+]
 
 
 @functools.lru_cache(maxsize=64)
@@ -73,3 +81,42 @@ def gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
         v = torch.where(n > tol * length, v, alt)
         q[:, i : i + 1] = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(tiny)
     return q
+
+
+def pair_bound(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A lower bound on sigma_1 of each ``(m, n)`` matrix of ``g`` ``(N, m, n)``, float64
+    ``(N,)``, and the unit left vector ``(N, m)`` (g's dtype) that attains it.
+
+    sigma_1(G) >= sigma_1(G_S) for the rows G_S of any set S of rows (interlacing); with S the
+    two longest rows, that is the square root of the top eigenvalue of their 2 x 2 Gram
+    matrix, reached at its top eigenvector: at least the longest row's length, and exact to
+    second order in the coupling where G is nearly diagonal. There two nearly tied units,
+    weakly coupled, share the top singular vector, and the longest row alone is off to first
+    order: a float32 GRU with tiny recurrent weights read 3e-5 low (relative) where the warm
+    block held only one of them (docs/maths.md, section 5). The two rows are read in
+    float64, scaled by their largest entry: no square over- or underflows (row lengths, in
+    g's dtype, only choose them). A bound that is not a number is 0."""
+    f64 = torch.float64
+    n_mat, m, n = g.shape
+    k = min(2, m)
+    which = torch.linalg.vector_norm(g, dim=-1).topk(k, dim=-1).indices  # (N, k)
+    rows, c = unit_scaled(g.gather(1, which[..., None].expand(n_mat, k, n)).to(f64))
+    gram = rows @ rows.mT  # (N, k, k)
+    a = gram[:, 0, 0]
+    if k == 1:
+        top, vec = a, torch.ones(n_mat, 1, dtype=f64, device=g.device)
+    else:
+        d, b = gram[:, 1, 1], gram[:, 0, 1]
+        top = (a + d) / 2 + torch.hypot((a - d) / 2, b)
+        # Either row of (gram - top I) gives the eigenvector; the longer one is the accurate one.
+        one, two = torch.stack([top - d, b], dim=-1), torch.stack([b, top - a], dim=-1)
+        longer = one.norm(dim=-1) >= two.norm(dim=-1)
+        vec = torch.where(longer[:, None], one, two)
+        length = vec.norm(dim=-1, keepdim=True)
+        first = torch.tensor([1.0, 0.0], dtype=f64, device=g.device)
+        ok = (length > 0) & torch.isfinite(length)
+        vec = torch.where(ok, vec / torch.where(ok, length, 1.0), first)
+    low = c * top.clamp_min(0).sqrt()
+    low = torch.where(torch.isfinite(low), low, 0.0)
+    row = torch.zeros(n_mat, m, dtype=g.dtype, device=g.device)
+    return low, row.scatter_(1, which, vec.to(g.dtype))

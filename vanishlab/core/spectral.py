@@ -39,7 +39,7 @@ from collections.abc import Callable
 import torch
 
 from . import scaling
-from .block_rows import orthonormal_rows, start_block, unit_scaled
+from .block_rows import orthonormal_rows, pair_bound, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
 
 __all__ = ["SpectralNorms", "top_singular_values"]
@@ -145,17 +145,17 @@ def top_singular_values(
     # Lower bounds on sigma_1, against a trapped warm start: rows that span an (almost)
     # invariant subspace without the top direction (G diagonal, near-diagonal or made of
     # decoupled blocks, when another unit or block overtakes) settle at once on a wrong value.
-    # (1) sigma_1 >= the largest row norm (row ``at``), whatever the start. (2) For every row q
-    # of the block, sigma_1 >= ||q A|| / ||q G|| (one power step ahead of q's own Rayleigh
-    # quotient), read from W and Z at each check; a warm block carries one seeded random
-    # probe row (SpectralNorms) for this. A matrix that settles below either bound is not done:
-    # the coordinate row, or the probe's step q A, replaces its first row.
+    # (1) sigma_1 >= sigma_1 of the two longest rows, whatever the start (reached at the left
+    # vector ``lead``; pair_bound). (2) For every row q of the block, sigma_1 >= ||q A|| /
+    # ||q G|| (one power step ahead of q's own Rayleigh quotient), read from W and Z at each
+    # check; a warm block carries one seeded random probe row (SpectralNorms) for this. A
+    # matrix that settles below either bound is not done: ``lead``, or the probe's step q A,
+    # replaces its first row.
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
-    # Row lengths in g's own dtype: a float64 copy of the whole batch cost 4x the pass (the
-    # engine's matrices are well scaled). Squares that overflow (float32 entries beyond ~1e19,
-    # float64 beyond ~1e154) give no bound (0); squares that underflow give a lower one.
-    low, at = torch.linalg.vector_norm(g, dim=-1).max(dim=-1)  # (N,)
-    low = torch.where(torch.isfinite(low), low, 0.0).to(f64) * margin
+    # Row lengths in g's own dtype (a float64 copy of the whole batch cost 4x the pass); the
+    # two longest rows in float64. Squares that underflow in g's dtype choose lower rows.
+    low, lead = pair_bound(g)
+    low = low * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
     slow = torch.zeros(n_mat, dtype=torch.bool, device=g.device)  # hopeless at the last check
@@ -238,9 +238,8 @@ def top_singular_values(
         step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if shifted else z
         last = theta[..., 0], top, c  # for the next check's extra steps
         if not compact or bool(trapped.any()):  # (a GPU: no wait, the rows are masked)
-            coordinate = torch.nn.functional.one_hot(at, z.shape[-1]).to(z.dtype)
             ahead = z.gather(1, best[:, None, None].expand(-1, 1, z.shape[-1])).squeeze(1)
-            new_row = torch.where((probe > low)[:, None], ahead, coordinate)
+            new_row = torch.where((probe > low)[:, None], ahead, lead)
             step_rows[:, 0] = torch.where(trapped[:, None], new_row, step_rows[:, 0])
         # Blocks are stored in Ritz order (top singular direction first), so a smaller block
         # can take the leading rows as its warm start.
@@ -262,7 +261,7 @@ def top_singular_values(
             # matrices that stay iterate harmlessly, their results already stored.
             if 4 * left <= 3 * len(active):
                 keep = pending
-                active, ga, low, at = active[keep], ga[keep], low[keep], at[keep]
+                active, ga, low, lead = active[keep], ga[keep], low[keep], lead[keep]
                 step_rows, last = step_rows[keep], tuple(t[keep] for t in last)
                 previous, previous_bound, slow = previous[keep], previous_bound[keep], slow[keep]
                 pending = pending[keep]
