@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -50,7 +51,8 @@ def _python_blocks_of(text: str) -> list[str]:
 def test_the_readme_s_analysis_snippets_run_in_order() -> None:
     """The first three python blocks build on one another (rnn, x); the monitor's is a
     fragment of the user's training loop (its loader and model are theirs)."""
-    blocks = [b for b in _python_blocks(README) if "register_init" not in b]
+    skip = ("register_init", "bidirectional=True")  # run by tests of their own
+    blocks = [b for b in _python_blocks(README) if not any(s in b for s in skip)]
     assert "JacobianMonitor" in blocks[3] and "JacobianMonitor" not in "".join(blocks[:3])
     namespace: dict = {}
     for block in blocks[:3]:
@@ -205,3 +207,24 @@ def test_the_readme_names_every_measured_column_of_load_results() -> None:
               ("_mean", "_std")}  # fmt: skip
     assert set(VALUE_COLUMNS) <= named, set(VALUE_COLUMNS) - named
     assert all(key in sentence for key in KEY_COLUMNS)
+
+
+def test_the_bidirectional_recipe_measures_each_direction_of_the_module() -> None:
+    """The README's recipe for a one-layer bidirectional module: its two copies reproduce the
+    module's own outputs (the backward copy on x reversed in time), and are measured."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("**A bidirectional module, one direction at a time.**") :]
+    code = section.split("```python")[1].split("```")[0]
+    torch.manual_seed(0)
+    scope: dict = {"nn": nn, "torch": torch, "vl": vl}
+    exec(code, scope)
+    bi, x, fwd, bwd = (scope[k] for k in ("bi", "x", "fwd", "bwd"))
+    with torch.no_grad():
+        out = bi(x)[0]
+        torch.testing.assert_close(fwd(x)[0], out[..., :20], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(bwd(x.flip(0))[0].flip(0), out[..., 20:], rtol=1e-5, atol=1e-6)
+    for rows in (scope["forward_rows"], scope["backward_rows"]):
+        assert len(rows) and rows["log10_fro"].notna().all()
+    for module in (bi, nn.GRU(2, 3, bidirectional=True), nn.RNN(2, 3, bidirectional=True)):
+        with pytest.raises(ValueError, match=r"copy its _reverse weights.*README"):
+            vl.jacobian_norms(module, torch.randn(4, 1, module.input_size))

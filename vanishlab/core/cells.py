@@ -5,7 +5,7 @@ the sweep's inits and memory estimates, and the reading of checkpoints.
 
 from __future__ import annotations
 
-__all__ = ["GATE_BLOCKS", "MODELS", "gate_blocks"]
+__all__ = ["BIDIRECTIONAL_HINT", "GATE_BLOCKS", "MODELS", "gate_blocks"]
 
 #: Gate blocks stacked in the rows of each weight, by model: nn.RNN has one (the whole matrix),
 #: nn.GRU three (r, z, n), nn.LSTM four (i, f, g, o), in PyTorch's order.
@@ -18,3 +18,10 @@ def gate_blocks(mode: str) -> int:
     """:data:`GATE_BLOCKS` of a module's ``mode`` (``nn.RNNBase.mode``: ``"RNN_TANH"``,
     ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``)."""
     return GATE_BLOCKS.get(mode.lower(), 1)
+
+
+#: What a bidirectional module's refusal advises (the README's recipe, one layer).
+BIDIRECTIONAL_HINT = (
+    "measure each direction apart (one layer: copy its _reverse weights into a one-direction "
+    "module and reverse x in time for it; README, 'A bidirectional module')"
+)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import global_rng
-from .cells import gate_blocks
+from .cells import BIDIRECTIONAL_HINT, gate_blocks
 from .own_forward import base_name, check_own_forward
 from .wrapped import wrong_module
 
@@ -87,7 +87,7 @@ def check_rnn(rnn: object) -> nn.RNN:
     if not isinstance(rnn, nn.RNN):
         raise wrong_module(rnn, "a torch.nn.RNN")
     if rnn.bidirectional:
-        raise ValueError("bidirectional=True is not supported: measure each direction apart")
+        raise ValueError(f"bidirectional=True is not supported: {BIDIRECTIONAL_HINT}")
     if rnn.nonlinearity not in ("tanh", "relu"):  # pragma: no cover - nn.RNN checks this itself
         raise ValueError(f"unknown nonlinearity {rnn.nonlinearity!r}")
     return rnn
