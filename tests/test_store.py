@@ -528,3 +528,30 @@ def test_the_monitor_takes_its_lyapunov_switch_as_a_bool_only(tmp_path):
     with pytest.raises(TypeError, match="lyapunov must be True or False, got 'no'"):
         vl.JacobianMonitor(nn.RNN(3, 5), torch.randn(6, 2, 3), out=tmp_path / "m", lyapunov="no")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
+def test_a_file_system_that_reports_no_links_does_not_make_a_writer_loop(tmp_path, monkeypatch):
+    """atomic_write took its temp file for removed (by a run's clean-up) when fstat counted no
+    link to it, and made another, without end: a file system reporting st_nlink 0 for live
+    files (some FUSE ones) would have looped, leaving a temp file each time. It now asks
+    whether the name still leads to the file it holds; and it makes a few names at most."""
+    import os
+
+    from vanishlab.sweep import files
+
+    real_fstat, calls = os.fstat, []
+
+    def fstat(fd: int) -> os.stat_result:  # the file's own, with no link counted
+        calls.append(fd)
+        if len(calls) > 50:
+            raise AssertionError("atomic_write keeps making temp files")
+        fields = list(real_fstat(fd))
+        fields[3] = 0  # st_nlink
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    target = tmp_path / "file.bin"
+    files.atomic_write(target, lambda f: f.write(b"data"))
+    assert target.read_bytes() == b"data"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]

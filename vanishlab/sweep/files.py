@@ -178,10 +178,17 @@ def atomic_write(path: Path, write: Any) -> None:
     stem = os.fsdecode(os.fsencode(path.name)[: NAME_BYTES - 14])
     tmp = path
     try:
-        while True:  # a name of its own, held (flock) from the start
+        for attempt in range(HOLD_TRIES):  # a name of its own, held (flock) from the start
             tmp = path.with_name(f".{stem}.{os.urandom(4).hex()}{TMP_SUFFIX}")
             f = open(tmp, "xb")  # noqa: SIM115 (closed by the with below)
-            if _hold_temp(f):
+            try:
+                held = _hold_temp(f, tmp) or attempt == HOLD_TRIES - 1  # the last: as it is
+            except BaseException:  # (Ctrl-C while waiting for the lock: no file left open)
+                f.close()
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+            if held:
                 break
             f.close()  # taken for a dead writer's and removed before it was held: another
         try:
@@ -205,7 +212,13 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-def _hold_temp(f: Any) -> bool:
+#: Temporary names ``atomic_write`` tries to hold before it writes the last one unheld (each
+#: failure is a clean-up that removed the file between its creation and its lock: never seen
+#: twice in a row).
+HOLD_TRIES = 8
+
+
+def _hold_temp(f: Any, tmp: Path) -> bool:
     """Hold the temporary file ``f`` just created (``flock``, released when it is closed or its
     process dies, even by SIGKILL) until it is renamed or removed, so that a run's clean-up
     (:func:`remove_temps`) never takes it for a dead writer's; False if the clean-up removed
@@ -219,7 +232,12 @@ def _hold_temp(f: Any) -> bool:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
     except OSError:
         return True
-    return os.fstat(f.fileno()).st_nlink > 0
+    held = os.fstat(f.fileno())
+    try:  # still the file of that name (a link count of 0 is not trusted: FUSE file systems)
+        now = os.stat(tmp, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
 def remove_temps(folder: Path, names: re.Pattern[str], *, locked: bool) -> None:
