@@ -287,8 +287,8 @@ def training_section(view: RunView) -> Section | None:
             + (", or a failed step." if len(failed) else ".")
             + (
                 " Where curves have the same horizon, the later curve's marker sits inside a "
-                "ring of the earlier one's colour, and a stretch they share is drawn in the "
-                "later colour."
+                "ring of the earlier one's colour; where they have it at most steps, the "
+                "earlier line is drawn wider, a rim around the later."
                 if markers and len(horizon_curves) > 1
                 else ""
             )
