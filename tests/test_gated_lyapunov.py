@@ -13,10 +13,9 @@ from torch.autograd.functional import jacobian
 import vanishlab as vl
 
 
-def benettin_on_the_real_module(mod: nn.Module, x: torch.Tensor, hx) -> torch.Tensor:
-    """The QR method on one-step Jacobians of the real module's full state (layer by layer
-    [h^l, c^l] for an LSTM), each taken by torch.autograd.functional.jacobian."""
-    T, B, _ = x.shape
+def _full_state_step(mod: nn.Module):
+    """The real module's map of its full state (layer by layer [h^l, c^l] for an LSTM, h^l for
+    a GRU) over one input step, and the flat state of sample ``b`` of ``hx``."""
     L, H = mod.num_layers, mod.hidden_size
     lstm = isinstance(mod, nn.LSTM)
     w = 2 * H if lstm else H
@@ -26,14 +25,26 @@ def benettin_on_the_real_module(mod: nn.Module, x: torch.Tensor, hx) -> torch.Te
         if lstm:
             _, (hn, cn) = mod(xt[None], (blocks[:, :H].contiguous(), blocks[:, H:].contiguous()))
             return torch.cat([hn, cn], -1).reshape(-1)
-        _, hn = mod(xt[None], blocks.contiguous())
-        return hn.reshape(-1)
+        return mod(xt[None], blocks.contiguous())[1].reshape(-1)
 
+    def start(hx, b: int) -> torch.Tensor:
+        return (
+            torch.cat([hx[0][:, b], hx[1][:, b]], -1).reshape(-1) if lstm else hx[:, b].reshape(-1)
+        )
+
+    return step, start, L * w
+
+
+def benettin_on_the_real_module(mod: nn.Module, x: torch.Tensor, hx) -> torch.Tensor:
+    """The QR method on one-step Jacobians of the real module's full state (layer by layer
+    [h^l, c^l] for an LSTM), each taken by torch.autograd.functional.jacobian."""
+    T, B, _ = x.shape
+    step, start, n = _full_state_step(mod)
     out = []
     for b in range(B):
-        s = torch.cat([hx[0][:, b], hx[1][:, b]], -1).reshape(-1) if lstm else hx[:, b].reshape(-1)
-        q = torch.eye(L * w, dtype=torch.float64)
-        total = torch.zeros(L * w, dtype=torch.float64)
+        s = start(hx, b)
+        q = torch.eye(n, dtype=torch.float64)
+        total = torch.zeros(n, dtype=torch.float64)
         for t in range(T):
             xt = x[t, b]
             q, r = torch.linalg.qr(jacobian(lambda v, xt=xt: step(v, xt), s) @ q)
@@ -113,18 +124,8 @@ def test_float32_module_unbatched() -> None:
 def _real_step_jacobians(mod: nn.Module, x: torch.Tensor, hx) -> list[torch.Tensor]:
     """One-step Jacobians of the real module's full state (sample 0), in the documented order:
     (h^0, c^0, h^1, c^1, ...) for an LSTM, (h^0, h^1, ...) for a GRU."""
-    L, H = mod.num_layers, mod.hidden_size
-    lstm = isinstance(mod, nn.LSTM)
-    w = 2 * H if lstm else H
-
-    def step(s: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
-        blocks = s.view(L, w)
-        if lstm:
-            _, (hn, cn) = mod(xt[None], (blocks[:, :H].contiguous(), blocks[:, H:].contiguous()))
-            return torch.cat([hn, cn], -1).reshape(-1)
-        return mod(xt[None], blocks.contiguous())[1].reshape(-1)
-
-    s = torch.cat([hx[0][:, 0], hx[1][:, 0]], -1).reshape(-1) if lstm else hx[:, 0].reshape(-1)
+    step, start, _ = _full_state_step(mod)
+    s = start(hx, 0)
     out = []
     for t in range(x.shape[0]):
         out.append(jacobian(lambda v, xt=x[t, 0]: step(v, xt), s))
