@@ -467,6 +467,28 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
         read_checkpoint(_save(cell, tmp_path / "cell.pt"))
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_cells_refusal_says_how_to_make_the_module_it_is(kind: str, tmp_path) -> None:
+    """A checkpoint of an nn.LSTMCell (or RNNCell, GRUCell) was refused with no word of what
+    to do: the refusal now gives the one-layer module's recipe, which holds (the module steps
+    as the cell does) and is then read."""
+    cell = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[kind](3, 4)
+    with pytest.raises(VanishlabError, match=r"with _l0 added to each key") as refusal:
+        read_checkpoint(_save(cell.state_dict(), tmp_path / "cell.pt"))
+    assert "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()})" in str(
+        refusal.value
+    )
+    module = MODULES[kind](3, 4)
+    module.load_state_dict({k + "_l0": v for k, v in cell.state_dict().items()})
+    x, state = torch.randn(5, 2, 3), None
+    with torch.no_grad():
+        for t in range(5):
+            state = cell(x[t], state)
+        last = state[0] if kind == "lstm" else state
+        torch.testing.assert_close(module(x)[0][-1], last)
+    assert read_checkpoint(_save(module.state_dict(), tmp_path / "module.pt")).spec.hidden_size == 4
+
+
 def _rnn_sd(kind: str = "rnn", layers: int = 2) -> dict[str, torch.Tensor]:
     return dict(MODULES[kind](3, 4, layers).state_dict())
 
