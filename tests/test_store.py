@@ -555,3 +555,40 @@ def test_a_file_system_that_reports_no_links_does_not_make_a_writer_loop(tmp_pat
     files.atomic_write(target, lambda f: f.write(b"data"))
     assert target.read_bytes() == b"data"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
+def test_a_writer_never_waits_for_a_lock_on_its_temp_file(tmp_path, monkeypatch):
+    """atomic_write waited (a blocking flock) for its new temp file's lock: a clean-up holding
+    it (to remove it: a dead writer's, it thought) kept the writer waiting, and so would a
+    file system whose lock service hangs. The writer now takes the next name at once."""
+    import builtins
+    import fcntl
+    import os
+
+    from vanishlab.sweep import files
+
+    real_open, held, released, waited = builtins.open, [], threading.Event(), []
+
+    def cleaner_holds(fd: int) -> None:  # a clean-up's hold, given up after 5 s at most
+        if not released.wait(5):
+            waited.append("the writer waited 5 s for the lock")
+        os.close(fd)
+
+    def open_held_once(path, mode="r", *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        if mode == "xb" and not held:  # the first temp file: a clean-up takes it first
+            fd = os.open(path, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(threading.Thread(target=cleaner_holds, args=(fd,)))
+            held[0].start()
+        return f
+
+    monkeypatch.setattr(files, "open", open_held_once, raising=False)
+    target = tmp_path / "file.bin"
+    try:
+        files.atomic_write(target, lambda f: f.write(b"data"))
+    finally:
+        released.set()
+        held[0].join()
+    assert not waited and target.read_bytes() == b"data"

@@ -222,14 +222,17 @@ def _hold_temp(f: Any, tmp: Path) -> bool:
     """Hold the temporary file ``f`` just created (``flock``, released when it is closed or its
     process dies, even by SIGKILL) until it is renamed or removed, so that a run's clean-up
     (:func:`remove_temps`) never takes it for a dead writer's; False if the clean-up removed
-    it between its creation and this call (then make another). True where files cannot be
-    held (Windows; a file system that locks none)."""
+    it between its creation and this call, or holds it to remove it now (then make another:
+    never wait for a lock, e.g. on a file system whose lock service hangs). True where files
+    cannot be held (Windows; a file system that locks none)."""
     if _WINDOWS:  # pragma: no cover - exercised on Windows only
         return True
     import fcntl
 
     try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # a clean-up holds it: it is removing it
+        return False
     except OSError:
         return True
     held = os.fstat(f.fileno())
