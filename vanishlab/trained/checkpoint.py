@@ -310,7 +310,9 @@ def infer_spec(
         if match["rev"]:
             raise VanishlabError(
                 f"{where} is bidirectional ({key}): not supported; vanishlab measures "
-                "one-directional recurrent modules"
+                "one-directional recurrent modules (one layer: save each direction as a "
+                "module of its own, its _reverse keys without the suffix; README, "
+                "'A bidirectional module')"
             )
         if match["part"] == "hr":
             raise VanishlabError(
