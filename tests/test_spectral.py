@@ -875,7 +875,8 @@ def test_a_trap_found_after_the_batch_shrank_is_caught() -> None:
 def test_the_worst_documented_trap_reads_at_most_its_documented_error() -> None:
     """The known exception's worst case found (README, docs/maths.md section 5): a diagonal
     block of 200 units beside a decoupled rank-1 block of 40 that a 3-step input pulse drives
-    (a reviewer's search, seed 410): the spectral norms read up to 0.74 low in log10, over the
+    (a reviewer's search; the seed of the diagonal gains does not matter, d[0] = 1 and the
+    probe rows do): the spectral norms read up to 0.74 low in log10, over the
     7 lags right after the rank-1 block overtakes, and exact elsewhere. A change that widens
     the trap fails here; one that closes it should tighten the documents and this test."""
     from torch import nn
