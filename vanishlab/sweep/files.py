@@ -212,9 +212,9 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-#: Temporary names ``atomic_write`` tries to hold before it writes the last one unheld (each
-#: failure is a clean-up that removed the file between its creation and its lock: never seen
-#: twice in a row).
+#: Temporary names ``atomic_write`` tries to hold before it writes into the last one as it is
+#: (each failure is a clean-up removing the file between its creation and its lock: never
+#: seen twice in a row).
 HOLD_TRIES = 8
 
 
