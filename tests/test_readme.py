@@ -228,3 +228,42 @@ def test_the_bidirectional_recipe_measures_each_direction_of_the_module() -> Non
     for module in (bi, nn.GRU(2, 3, bidirectional=True), nn.RNN(2, 3, bidirectional=True)):
         with pytest.raises(ValueError, match=r"copy its _reverse weights.*README"):
             vl.jacobian_norms(module, torch.randn(4, 1, module.input_size))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.RNN(3, 4, nonlinearity="relu", bidirectional=True),
+        lambda: nn.GRU(3, 4, batch_first=True, bidirectional=True),
+        lambda: nn.LSTM(3, 4, bias=False, bidirectional=True, dtype=torch.float64),
+    ],
+    ids=["relu-rnn", "batch-first-gru", "bias-free-float64-lstm"],
+)
+def test_the_bidirectional_recipe_s_copies_take_the_module_s_settings_and_h0(make) -> None:
+    """The recipe's copies are built as nn.LSTM(10, 20): a relu nn.RNN's weights load into such
+    a tanh copy without a word (measured as tanh), a float64 module's into float32 ones. The
+    README says each copy takes the module's own settings and which part of h0; done so, the
+    copies reproduce the module's outputs from an h0, and the text names every setting."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("**A bidirectional module, one direction at a time.**") :]
+    section = section[: section.index("### ")]
+    for named in ("`batch_first`", "`bias`", "dtype", "`nonlinearity`", "`h0[:1]`", "`h0[1:]`"):
+        assert named in section, named
+    torch.manual_seed(0)
+    bi = make()
+    settings = {"bias": bi.bias, "batch_first": bi.batch_first, "dtype": bi.weight_ih_l0.dtype}
+    if isinstance(bi, nn.RNN):
+        settings["nonlinearity"] = bi.nonlinearity
+    weights = bi.state_dict()
+    fwd, bwd = (type(bi)(3, 4, **settings) for _ in range(2))
+    fwd.load_state_dict({k: v for k, v in weights.items() if not k.endswith("_reverse")})
+    bwd.load_state_dict({k[:-8]: v for k, v in weights.items() if k.endswith("_reverse")})
+    time = 1 if bi.batch_first else 0
+    x = torch.randn((2, 6, 3) if bi.batch_first else (6, 2, 3), dtype=settings["dtype"])
+    h, c = torch.randn(2, 2, 2, 4, dtype=settings["dtype"])
+    h0 = (h, c) if isinstance(bi, nn.LSTM) else h
+    first, second = ((h[:1], c[:1]), (h[1:], c[1:])) if isinstance(bi, nn.LSTM) else (h[:1], h[1:])
+    with torch.no_grad():
+        out = bi(x, h0)[0]
+        torch.testing.assert_close(fwd(x, first)[0], out[..., :4])
+        torch.testing.assert_close(bwd(x.flip(time), second)[0].flip(time), out[..., 4:])

@@ -23,5 +23,6 @@ def gate_blocks(mode: str) -> int:
 #: What a bidirectional module's refusal advises (the README's recipe, one layer).
 BIDIRECTIONAL_HINT = (
     "measure each direction apart (one layer: copy its _reverse weights into a one-direction "
-    "module and reverse x in time for it; README, 'A bidirectional module')"
+    "module of its own settings, an nn.RNN's nonlinearity too, and reverse x in time for it; "
+    "README, 'A bidirectional module')"
 )
