@@ -561,18 +561,21 @@ def test_a_file_system_that_reports_no_links_does_not_make_a_writer_loop(tmp_pat
 def test_a_writer_never_waits_for_a_lock_on_its_temp_file(tmp_path, monkeypatch):
     """atomic_write waited (a blocking flock) for its new temp file's lock: a clean-up holding
     it (to remove it: a dead writer's, it thought) kept the writer waiting, and so would a
-    file system whose lock service hangs. The writer now takes the next name at once."""
+    file system whose lock service hangs. The writer now takes the next name at once.
+
+    Told by which file the writer wrote, not by the clock: the held one is left as it was
+    (this clean-up never removes it), where a writer that waited for it (5 s here at most)
+    wrote into it. A timed check failed whenever the write itself (two fsyncs) took 5 s."""
     import builtins
     import fcntl
     import os
 
     from vanishlab.sweep import files
 
-    real_open, held, released, waited = builtins.open, [], threading.Event(), []
+    real_open, held, released = builtins.open, [], threading.Event()
 
     def cleaner_holds(fd: int) -> None:  # a clean-up's hold, given up after 5 s at most
-        if not released.wait(5):
-            waited.append("the writer waited 5 s for the lock")
+        released.wait(5)
         os.close(fd)
 
     def open_held_once(path, mode="r", *args, **kwargs):
@@ -580,8 +583,8 @@ def test_a_writer_never_waits_for_a_lock_on_its_temp_file(tmp_path, monkeypatch)
         if mode == "xb" and not held:  # the first temp file: a clean-up takes it first
             fd = os.open(path, os.O_RDONLY)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held.append(threading.Thread(target=cleaner_holds, args=(fd,)))
-            held[0].start()
+            held.append((Path(path), threading.Thread(target=cleaner_holds, args=(fd,))))
+            held[0][1].start()
         return f
 
     monkeypatch.setattr(files, "open", open_held_once, raising=False)
@@ -590,5 +593,8 @@ def test_a_writer_never_waits_for_a_lock_on_its_temp_file(tmp_path, monkeypatch)
         files.atomic_write(target, lambda f: f.write(b"data"))
     finally:
         released.set()
-        held[0].join()
-    assert not waited and target.read_bytes() == b"data"
+        for _, thread in held:
+            thread.join()
+    first = held[0][0]
+    assert first.exists() and first.stat().st_size == 0, "the writer waited for the held file"
+    assert target.read_bytes() == b"data"
