@@ -598,3 +598,23 @@ def test_a_writer_never_waits_for_a_lock_on_its_temp_file(tmp_path, monkeypatch)
     first = held[0][0]
     assert first.exists() and first.stat().st_size == 0, "the writer waited for the held file"
     assert target.read_bytes() == b"data"
+
+
+def test_a_writer_that_can_never_hold_its_temp_file_still_writes(tmp_path, monkeypatch):
+    """HOLD_TRIES bounds the names atomic_write tries to hold (a file system where each hold
+    fails, as one whose inode numbers change between fstat and stat would): the last is
+    written as it is, not one more name without end. (Untested before: the no-links test's
+    hold succeeds at once.)"""
+    from vanishlab.sweep import files
+
+    tries: list[Path] = []
+
+    def never_held(f, tmp: Path) -> bool:
+        tries.append(tmp)
+        return False
+
+    monkeypatch.setattr(files, "_hold_temp", never_held)
+    target = tmp_path / "file.bin"
+    files.atomic_write(target, lambda f: f.write(b"data"))
+    assert target.read_bytes() == b"data"
+    assert len(tries) == files.HOLD_TRIES and not tries[-1].exists()
