@@ -183,7 +183,7 @@ def atomic_write(path: Path, write: Any) -> None:
             f = open(tmp, "xb")  # noqa: SIM115 (closed by the with below)
             try:
                 held = _hold_temp(f, tmp) or attempt == HOLD_TRIES - 1  # the last: as it is
-            except BaseException:  # (Ctrl-C while waiting for the lock: no file left open)
+            except BaseException:  # (Ctrl-C or an error while taking it: nothing left open)
                 f.close()
                 with contextlib.suppress(OSError):
                     tmp.unlink()

@@ -311,8 +311,8 @@ def infer_spec(
             raise VanishlabError(
                 f"{where} is bidirectional ({key}): not supported; vanishlab measures "
                 "one-directional recurrent modules (one layer: save each direction as a "
-                "module of its own, its _reverse keys without the suffix; README, "
-                "'A bidirectional module')"
+                "module of its own, its _reverse keys without the suffix, and give the "
+                "backward one its inputs reversed in time; README, 'A bidirectional module')"
             )
         if match["part"] == "hr":
             raise VanishlabError(

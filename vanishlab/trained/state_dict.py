@@ -68,8 +68,8 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
             "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter: a cell's weights "
             "are a one-layer module's with _l0 added to each key (e.g. lstm = nn.LSTM(I, H); "
-            "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()})), "
-            "so save that module's state_dict"
+            "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()}); "
+            "bias=False for a cell without biases), so save that module's state_dict"
         )
     raise VanishlabError(
         f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
