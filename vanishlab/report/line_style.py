@@ -41,6 +41,18 @@ def line_width(depth: int) -> float:
     return LINE_LW + COVERED_LW * depth
 
 
+def _tolerance(measured: Sequence[tuple[int, Curve]], shown: Sequence[float]) -> float | None:
+    """How close two curves' y values must be to count as one line or point: 1 % of the
+    panel's y range (the finite values of ``measured`` and ``shown``); None where fewer than
+    two curves or no finite value leave nothing to cover."""
+    ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
+    ys = ys[np.isfinite(ys)]
+    if len(measured) < 2 or not len(ys):
+        return None
+    ys = np.concatenate([ys, np.asarray(shown, dtype=np.float64)])
+    return 0.01 * max(float(ys.max() - ys.min()), 1e-12)
+
+
 def covered_curves(
     curves: Sequence[Curve], reference: bool = False, shown: Sequence[float] = ()
 ) -> dict[int, int]:
@@ -55,12 +67,9 @@ def covered_curves(
     the reference curves (two gains' dashed predictions of the same fraction solved: the
     second hid the first), which are drawn wider by as much (:func:`reference_width`)."""
     measured = [(i, c) for i, c in enumerate(curves) if c.reference == reference]
-    ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
-    ys = ys[np.isfinite(ys)]
-    if len(measured) < 2 or not len(ys):
+    tol = _tolerance(measured, shown)
+    if tol is None:
         return {}
-    ys = np.concatenate([ys, np.asarray(shown, dtype=np.float64)])
-    tol = 0.01 * max(float(ys.max() - ys.min()), 1e-12)
     out = {}
     for k, (i, a) in enumerate(measured):
         depth = 0
@@ -83,11 +92,9 @@ def covered_points(curves: Sequence[Curve], shown: Sequence[float] = ()) -> dict
     colours: a monitor's state and input horizons, equal at most steps, drew one marker (the
     input's) where both were, the state's hidden under it."""
     measured = [(i, c) for i, c in enumerate(curves) if not c.reference]
-    ys = np.concatenate([c.y for _, c in measured] or [np.empty(0)])
-    ys = np.concatenate([ys[np.isfinite(ys)], np.asarray(shown, dtype=np.float64)])
-    if len(measured) < 2 or not len(ys):
+    tol = _tolerance(measured, shown)
+    if tol is None:
         return {}
-    tol = 0.01 * max(float(ys.max() - ys.min()), 1e-12)
     out = {}
     for k, (i, a) in enumerate(measured):
         depth = np.zeros(len(a.x), dtype=int)
