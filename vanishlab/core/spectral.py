@@ -20,10 +20,12 @@ and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge 
 batch and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`).
 The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a
 GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
-block of ``block`` rows; after them the warm start is the previous chunk's last lag's block
-after CARRY_POWER_STEPS more power steps, cut to its leading ``steady_block - 1`` Ritz rows
-and its last row (the previous probe's evolved direction), plus one new probe row (the top
-direction only drifts from lag to lag, and a thinner block halves the products). Matrices
+block of ``block`` rows; after them the warm start is the previous chunk's last lag's block,
+cut to its leading ``steady_block`` Ritz rows (the top direction only drifts from lag to lag,
+and a thinner block halves the products), plus the chunk's look-ahead row
+(:mod:`.lookahead`): the direction outside those rows along which the chunk's last matrix is
+largest, as a few random rows' power steps find it (a decoupled block overtaking the one the
+warm rows sit on, which no bound inside the iteration sees early). Matrices
 with a small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a
 tall one of GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
 (:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
@@ -33,12 +35,11 @@ tall one of GRAM_SIDE (an input Jacobian H x I with I small), have their Gram ma
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import torch
 
-from . import scaling
+from . import lookahead, scaling
 from .block_rows import orthonormal_rows, pair_bound, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
 
@@ -81,25 +82,10 @@ F64_CHECK_COST = 2
 #: below SHIFT_FLOOR times the largest, the plain step. Counts: docs/maths.md, section 5.
 SHIFT_CAP = 0.5
 SHIFT_FLOOR = 1e-3
-#: Distinct seeded probe rows that warm blocks take in turn, one per chunk.
-PROBES = 64
-#: Power steps on the last lag's matrix of a chunk before its block starts the next chunk.
-CARRY_POWER_STEPS = 2
 #: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
 #: the device a few times, so longer chunks mean fewer waits).
 GPU_CHUNK = 64
 GPU_QUEUE_BYTES = 1 << 30
-
-
-@functools.lru_cache(maxsize=2 * PROBES)
-def _probe_row(m: int, dtype: torch.dtype, device: torch.device, draw: int = 0) -> torch.Tensor:
-    """Seeded random unit row ``(1, m)`` number ``draw`` (0 to PROBES - 1): generic, so it has a
-    component along any direction a warm block may lack (see :func:`top_singular_values`).
-    Successive chunks take successive draws: a direction orthogonal to one fixed row (a
-    reviewer built one) is not orthogonal to all of them. Cached, never written."""
-    gen = torch.Generator().manual_seed(1 + draw)
-    row = torch.randn(1, m, generator=gen, dtype=torch.float64)
-    return (row / torch.linalg.vector_norm(row)).to(dtype=dtype, device=device)
 
 
 def top_singular_values(
@@ -148,9 +134,9 @@ def top_singular_values(
     # (1) sigma_1 >= sigma_1 of the two longest rows, whatever the start (reached at the left
     # vector ``lead``; pair_bound). (2) For every row q of the block, sigma_1 >= ||q A|| /
     # ||q G|| (one power step ahead of q's own Rayleigh quotient), read from W and Z at each
-    # check; a warm block carries one seeded random probe row (SpectralNorms) for this. A
-    # matrix that settles below either bound is not done: ``lead``, or the probe's step q A,
-    # replaces its first row.
+    # check (a warm block's look-ahead row, SpectralNorms, is a row outside its warm rows). A
+    # matrix that settles below either bound is not done: ``lead``, or the best row's step
+    # q A, replaces its first row.
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
     # Row lengths in g's own dtype (a float64 copy of the whole batch cost 4x the pass); the
     # two longest rows in float64. Squares that underflow in g's dtype choose lower rows.
@@ -233,7 +219,8 @@ def top_singular_values(
             done = done | give_up
         previous, previous_bound = value, bound
         # The call's first step is plain: it removes the block's null-space part (dead relu
-        # units, a new probe row) at once; shifted, a third stays per step (an IRNN stalled).
+        # units, a new look-ahead row) at once; shifted, a third stays per step (an IRNN
+        # stalled).
         shifted = p > 1 and (check > 0 or power_steps > 1)
         step_rows = _shifted_step(z, ua, c, theta[..., 0], top) if shifted else z
         last = theta[..., 0], top, c  # for the next check's extra steps
@@ -347,7 +334,7 @@ class SpectralNorms:
         self._u: torch.Tensor | None = None  # (B, p, m): warm start carried between chunks
         self._on_ready: Callable[[int, torch.Tensor], None] | None = None
         self._handed = 0  # lags whose norms the queue has handed out
-        self._probes = 0  # the next probe row's draw
+        self._draws = 0  # the next chunk's set of sketch rows (lookahead)
 
     def _for_device(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
         """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
@@ -431,15 +418,14 @@ class SpectralNorms:
         cold = self._handed < self._cold_lags()
         p = min(self.block if self._u is None else self.steady_block, m, n)
         if self._u is not None and self._u.shape[0] == B and self._u.shape[1] > p:
-            # The leading Ritz rows, and the last row: the previous probe's direction after
-            # its power steps, which a decoupled direction about to overtake dominates.
-            self._u = torch.cat([self._u[:, : p - 1], self._u[:, -1:]], dim=1)
+            self._u = self._u[:, :p]  # the leading Ritz rows
         if self._u is None or self._u.shape != (B, p, m):
             self._u = start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
-        elif p < min(m, n):  # a warm block: one seeded random probe row joins it
-            probe = _probe_row(m, gs.dtype, gs.device, self._probes).expand(B, 1, m)
-            self._probes = (self._probes + 1) % PROBES
-            self._u = orthonormal_rows(self.compact)(torch.cat([self._u, probe], dim=1))
+        elif p < min(m, n):  # a warm block: the chunk's look-ahead row joins it
+            orthonormal = orthonormal_rows(self.compact)
+            row = lookahead.lookahead_row(self._u, gs[K - 1], orthonormal, self._draws)
+            self._draws = (self._draws + 1) % lookahead.SKETCHES
+            self._u = orthonormal(torch.cat([self._u, row], dim=1))
             p += 1
         steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
@@ -450,15 +436,8 @@ class SpectralNorms:
             power_steps=steps,
             compact=self.compact,
         )
-        # The largest lag's block is the best start for the next chunk, once it has taken
-        # CARRY_POWER_STEPS more power steps on that lag's matrix: a block whose top pair
-        # settled at once was never advanced, so a direction outside it (a decoupled block
-        # about to overtake) would only ever be seen by the probe's single step.
-        u_last, last = u.reshape(K, B, p, m)[-1], gs[-1]
-        orthonormal = orthonormal_rows(self.compact)
-        for _ in range(CARRY_POWER_STEPS):
-            u_last = orthonormal(unit_scaled(unit_scaled(u_last @ last)[0] @ last.mT)[0])
-        self._u = u_last
+        # The largest lag's block is the best start for the next chunk.
+        self._u = u.reshape(K, B, p, m)[-1]
         self._hand_out(lags, sigma.reshape(K, B))
 
     def _cold_lags(self) -> int:
