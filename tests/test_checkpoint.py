@@ -28,7 +28,7 @@ def test_a_checkpoint_prints_what_was_read_on_one_line(tmp_path):
     """print(vl.read_checkpoint(path)) printed the dataclass's repr: every weight tensor, all
     their numbers (hundreds of lines for a small LSTM). It is one line now: the path, the
     module's name, its architecture and dtypes, how many tensors, a prefix of the digest;
-    the fields and equality are the dataclass's as before."""
+    the fields are the dataclass's as before (equality: the test below)."""
     import dataclasses
 
     import vanishlab as vl
@@ -59,6 +59,27 @@ def test_a_checkpoint_prints_what_was_read_on_one_line(tmp_path):
     assert repr(subclass).endswith(
         f" in float32, weights=4 tensors, others=1 key, sha256={subclass.sha256[:12] + '…'!r})"
     )
+
+
+def test_two_reads_of_one_file_compare_equal_without_comparing_tensors(tmp_path):
+    """A Checkpoint was a dataclass comparing its fields, ``weights`` (tensors) among them: two
+    reads of one file compared with == raised "Boolean value of Tensor with more than one
+    value is ambiguous", and hash() raised "unhashable type: 'dict'". == and hash now compare
+    every field but the weights, which the file's digest and the module's name decide; and
+    the repr counts one tensor as "1 tensor", not "1 tensors"."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    path = _save(nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    first, second = read_checkpoint(path), read_checkpoint(path)
+    assert first.weights is not second.weights
+    assert first == second and hash(first) == hash(second) and len({first, second}) == 1
+    assert first != read_checkpoint(path, nonlinearity="relu")  # another spec
+    other = _save(nn.RNN(3, 4).state_dict(), tmp_path / "other.pt")  # other weights, digest
+    assert first != read_checkpoint(other)
+    assert first != dataclasses.replace(first, module_name="rnn") and first != "m.pt"
+    one = dataclasses.replace(first, weights={"weight_hh_l0": first.weights["weight_hh_l0"]})
+    assert ", weights=1 tensor, sha256=" in repr(one)
 
 
 class _Touch:

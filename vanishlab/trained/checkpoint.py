@@ -33,7 +33,7 @@ import pickle
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,23 +111,25 @@ class Checkpoint:
     ``module_name`` is the key prefix without its trailing dot (``""`` for a bare state_dict);
     ``weights`` are the module's own parameters, keys without the prefix; ``others`` the
     module's keys that its kind has not (a subclass's own parameters: ``ln.weight``), which
-    are not measured.
+    are not measured. ``==`` and ``hash`` compare every field but ``weights`` (whose tensors'
+    ``==`` has no one truth value): they are what the file of digest ``sha256`` holds under
+    ``module_name``, so two reads of one file are equal (weights changed in place are not seen).
     """
 
     path: Path
     sha256: str
     module_name: str
     spec: RecurrentSpec
-    weights: dict[str, torch.Tensor]
+    weights: dict[str, torch.Tensor] = field(compare=False)
     others: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # one line: the dataclass's printed every weight tensor
-        spec, n = self.spec, len(self.others)
+        spec, n, w = self.spec, len(self.others), len(self.weights)
         stored = f" (stored {spec.stored_dtype})" if spec.stored_dtype != spec.dtype else ""
         others = f", others={n} key{'s' * (n > 1)}" if n else ""
         return (
             f"Checkpoint(path={str(self.path)!r}, module_name={self.module_name!r}, spec="
-            f"{spec.describe()}{stored}, weights={len(self.weights)} tensors{others}, "
+            f"{spec.describe()}{stored}, weights={w} tensor{'s' * (w != 1)}{others}, "
             f"sha256={self.sha256[:12] + '…'!r})"
         )
 
