@@ -19,6 +19,7 @@ import vanishlab as vl
 import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
+from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import SINGLE_MODEL
 
 runner = CliRunner()
@@ -776,3 +777,30 @@ def test_a_module_name_with_a_newline_is_measured_and_said_on_one_line(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1 and "module 'b\\n', inputs T=3" in result.stdout
+
+
+def test_training_settings_and_an_unused_seed_are_null_not_the_sweeps_defaults(tmp_path):
+    """vl.load_results, vl.load_cells and vl.summarize of an analysis showed lr 0.01,
+    optimizer adam and clip 1.0 (the sweep's defaults) as if they were the user's model's
+    training, and seed 0 beside an inputs file, which no seed drew. They are null now (seed
+    kept where it drew the Gaussian inputs); the shard still holds the defaults, so the
+    cell id, and a rerun that measures nothing, are as before."""
+    torch.manual_seed(4)
+    torch.save(_Model().state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(6, 2, 3, dtype=torch.float64), tmp_path / "x.pt")
+    file_run, gauss_run = tmp_path / "file", tmp_path / "gauss"
+    vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
+    vl.analyze_checkpoint(tmp_path / "m.pt", gauss_run, seq_len=5, batch=2, seed=7)
+    for run, seed in ((file_run, None), (gauss_run, 7)):
+        for frame in (vl.load_results(run), vl.load_cells(run), vl.summarize(run)):
+            assert len(frame) and frame["lr"].isna().all() and frame["clip"].isna().all()
+            assert frame["optimizer"].isna().all()
+            assert frame["task"].eq("none").all() and frame["train_steps"].eq(0).all()
+            if seed is None:
+                assert frame["seed"].isna().all() and str(frame["seed"].dtype) == "Int64"
+            else:
+                assert frame["seed"].eq(seed).all()
+        (meta,) = read_cell_metas(run).values()
+        assert meta["config"]["lr"] == 0.01 and meta["config"]["optimizer"] == "adam"
+    again = vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
+    assert not again.measured

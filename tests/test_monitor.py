@@ -954,3 +954,19 @@ def test_a_diverged_parameters_failure_kind_is_its_first_non_finite_entrys():
         rnn.weight_ih_l0[0, 0] = math.nan
         rnn.weight_ih_l0[2, 1] = math.inf
     assert _non_finite_parameter(rnn)[1] == "nan"
+
+
+def test_a_monitors_frames_have_no_training_settings_or_seed_of_the_sweeps(tmp_path):
+    """A monitor's vl.load_results, vl.load_cells and vl.summarize showed lr 0.01, optimizer
+    adam, clip 1.0 and seed 0, the sweep's defaults, as if they were the user's training: the
+    user's optimizer is not known, and no seed drew the probe. They are null now."""
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        mon.step(0)
+        mon.step(1)
+    for frame in (
+        vl.load_results(tmp_path / "m"),
+        vl.load_cells(tmp_path / "m"),
+        vl.summarize(tmp_path / "m"),
+    ):
+        assert len(frame) and frame[["lr", "optimizer", "clip", "seed"]].isna().all().all()
+        assert frame["step"].notna().all() and frame["init"].eq("trained").all()

@@ -90,6 +90,7 @@ from .schema import (
     meta_keys_ok,
     shard_schema,
 )
+from .unset_axes import without_unset
 
 __all__ = [
     "CELL_META_KEY",
@@ -400,7 +401,8 @@ def load_results(
     null for ``"input"``), ``lag``, ``log10_{fro,spec}_{mean,std}``, ``n_zero``), sorted
     (stably) by the config columns, then ``source``, ``layer``, ``lag``; a monitored run's
     (:data:`STEP_COLUMNS`) has ``step`` after ``cell_id`` and is sorted by it before
-    ``source``. Failed cells have no rows here; see :func:`load_cells`. Raises VanishlabError
+    ``source``. An analysis's or a monitor's has :mod:`.unset_axes`' columns null. Failed
+    cells have no rows here; see :func:`load_cells`. Raises VanishlabError
     for a directory that is not a run, or that holds a corrupt or foreign file in ``cells/``.
     ``cell_ids``: read only the shards of these cells (``<cell_id>.parquet``); a Series too.
     """
@@ -415,14 +417,15 @@ def load_results(
         if table is not None:
             tables.append(table)
     if not tables:  # a monitor's columns even before a step is recorded
-        return _to_frame((STEP_SCHEMA if manifest.get("kind") == MONITOR else SCHEMA).empty_table())
+        empty = (STEP_SCHEMA if manifest.get("kind") == MONITOR else SCHEMA).empty_table()
+        return without_unset(_to_frame(empty), manifest)
     if len({tuple(table.column_names) for table in tables}) > 1:
         raise VanishlabError(
             f"{run_dir} mixes shards of monitored steps (a 'step' column) with others"
         )
     frame = _to_frame(pa.concat_tables(tables))
     steps = ["step"] if "step" in frame else []
-    return _sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS])
+    return without_unset(_sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS]), manifest)
 
 
 def _shard_steps(run_dir: Path) -> dict[str, int | None]:
@@ -451,9 +454,10 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     shard written before shards carried one) and is sorted by it too. A run with a trained
     cell (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``,
     ``solved``, ``steps_to_solve`` (null for its untrained cells); other runs have none of
-    these columns."""
+    these columns. Null in an analysis's or a monitor's: :mod:`.unset_axes`' columns."""
     run_dir = as_path(run_dir, "run_dir")
-    monitor = load_manifest(run_dir).get("kind") == MONITOR  # a step column even when empty
+    manifest = load_manifest(run_dir)
+    monitor = manifest.get("kind") == MONITOR  # a step column even when empty
     steps = _shard_steps(run_dir)
     has_steps = bool(steps) or monitor
     metas = read_cell_metas(run_dir)
@@ -491,4 +495,5 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         frame["steps_to_solve"] = frame["steps_to_solve"].astype("Int64")
     if has_steps:
         frame["step"] = frame["step"].astype("Int64")
-    return _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if has_steps else [])])
+    frame = _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if has_steps else [])])
+    return without_unset(frame, manifest)  # what says nothing of a trained model: null

@@ -54,6 +54,7 @@ from .summary_fields import (
     SUMMARY_FIELDS,
     code_digest,
 )
+from .unset_axes import without_unset
 
 __all__ = [
     "FLAGS",
@@ -286,7 +287,8 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
     docs/trainability.md). A monitor's run (:class:`vanishlab.JacobianMonitor`) adds each
     row's training ``step`` after ``cell_id`` and is sorted by it. Rates are natural log per
-    step.
+    step. An analysis's and a monitor's rows have ``lr``, ``optimizer``, ``clip`` (and
+    ``seed`` where no seed drew the inputs) null: :mod:`vanishlab.sweep.unset_axes`.
 
     Args:
         run_dir: a run directory.
@@ -322,7 +324,9 @@ def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) ->
     """A monitor's summary with each row's training ``step`` (after ``cell_id``, as
     :func:`~vanishlab.sweep.store.load_results` gives it), sorted by step; other runs' as they
     are. The step is :func:`~vanishlab.sweep.store.load_cells`' (from each shard's record: a
-    summary row is a cell's, and knows no step)."""
+    summary row is a cell's, and knows no step). An analysis's and a monitor's rows have the
+    columns of :func:`~.unset_axes.unset_axes` null, as the other readers give them."""
+    frame = without_unset(frame, manifest)  # what says nothing of a trained model: null
     if manifest.get("kind") != MONITOR:
         return frame
     cells = store.load_cells(run_dir)
