@@ -1060,3 +1060,34 @@ def test_monitor_page_helpers_count_and_name_what_they_leave_out():
     assert _window(one) == ": here lags 12..50 (state), 3..9 (input)"
     two = one.assign(lag_end=[50, 49, 9])  # the state's window moved between steps
     assert _window(two) == ""
+
+
+def test_a_flat_curve_reads_its_own_value():
+    """An IRNN's state curve (relu, W_hh = I, every unit on) is flat at log10 sqrt(H) = 0.602,
+    up to ~1e-12 of rounding in the log-space products. Its panel read 7.50 ... 8.50 on the
+    y axis, with "1e-12+6.0205999136e-1" written over the panel's title: a student read a
+    norm of 10^8. A y range within rounding of flat is now widened as an exactly flat one
+    is, around its value, and no axis writes an offset or a multiplier."""
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.model import Curve, LinePanel
+
+    x = np.arange(61.0)
+    for y0, noise in ((0.5 * math.log10(16), 1e-12), (0.0, 1e-13), (-3000.0, 1e-9)):
+        y = y0 + noise * np.sin(x)
+        panels = (LinePanel(0, 0, "state: dh_T/dh_{T-k}", (Curve("state", 0, x, y),)),)
+        grid = LineGrid("t", "c", 1, 1, panels, "lag k (steps)", "log10", "J", ("state",))
+        with pinned():
+            fig = draw(grid)
+            (ax,) = [a for a in fig.axes if a.get_visible()]
+            fig.canvas.draw()
+            ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+            offset = ax.yaxis.get_major_formatter().get_offset()
+        lo, hi = ax.get_ylim()
+        assert not offset, offset
+        assert len(set(ticks)) == len(ticks) >= 2, ticks
+        assert lo < y0 < hi and hi - lo >= 0.05 * max(1.0, abs(y0)), (lo, hi)
+        values = [float(t.replace("\u2212", "-")) for t in ticks]
+        assert min(values) <= y0 + 0.1 * max(1.0, abs(y0)) and max(values) >= y0 - 0.1 * max(
+            1.0, abs(y0)
+        ), ticks

@@ -38,6 +38,7 @@ RC: dict[str, object] = {
     "grid.color": "#e6e6e6",
     "grid.linewidth": 0.6,
     "path.simplify": True,
+    "axes.formatter.useoffset": False,  # tick labels read the values: no "+6.02e-1" offset
     "figure.dpi": 100,
     "savefig.dpi": 100,
 }

@@ -53,6 +53,7 @@ AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
+FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
 
 
 def palette(n: int) -> list[str]:
@@ -163,6 +164,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
             ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
             ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
+        ax.set_ylim(*_readable_span(*ax.get_ylim()))
         if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
             lo, hi = ax.get_ylim()
             ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
@@ -209,6 +211,19 @@ def _draw_lines(grid: LineGrid) -> Figure:
             frameon=False,
         )
     return fig
+
+
+def _readable_span(lo: float, hi: float) -> tuple[float, float]:
+    """The y limits of a panel whose curves are flat but for rounding (an IRNN's norm, flat
+    at log10 sqrt(H) to ~1e-12) widened as matplotlib widens an exactly flat one, around
+    their value: autoscaled, such a span drew ticks 1e-12 apart, read by an offset."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return lo, hi
+    mid = (lo + hi) / 2
+    if hi - lo >= FLAT_SPAN * max(1.0, abs(mid)):
+        return lo, hi
+    pad = 0.05 * max(1.0, abs(mid))
+    return mid - pad, mid + pad
 
 
 def _color(curve: Curve, colors: list[str]) -> str:
