@@ -725,3 +725,24 @@ def test_shapes_name_their_dimensions_on_both_trained_pages():
     assert shape_text([8, 50, 2], True) == "8 × 50 × 2 (B, T, I), batch first"
     assert shape_text([50, 2], False) == "50 × 2 (T, I), one unbatched sequence"
     assert shape_text([], None) == "—"
+
+
+def test_the_theory_text_keeps_the_linear_rate_for_any_weights(tmp_path):
+    """The page said the linear rate ln rho(W_hh) at the origin describes random networks at
+    initialisation, so a trained model has none: it holds for any weights of a tanh nn.RNN
+    at the origin (J(k) = W_hh^k; docs/theory.md), a hand-built nilpotent or rank-1 W_hh too.
+    It is now listed with Pascanu's bound, as needing the weights; a GRU's page says the
+    predictions are nn.RNN's."""
+    torch.manual_seed(0)
+    torch.save(torch.nn.RNN(3, 6).state_dict(), tmp_path / "rnn.pt")
+    torch.save(torch.nn.GRU(3, 6).state_dict(), tmp_path / "gru.pt")
+    intros = {}
+    for kind in ("rnn", "gru"):
+        run = tmp_path / f"run_{kind}"
+        analyze_checkpoint(tmp_path / f"{kind}.pt", run, seq_len=12, batch=2)
+        intros[kind] = _section(_report(run), "theory-trained").intro
+    rnn, gru = intros["rnn"], intros["gru"]
+    assert "(the linear rate ln ρ(W_hh) at the origin" not in rnn
+    assert "vl.linear_rate(module.weight_hh_l0)" in rnn and "any weights" in rnn
+    assert "Pascanu" in rnn and "ln ρ(W_hh)" in gru and "nn.RNN's theory" in gru
+    assert "linear_rate" not in gru and "Pascanu" not in gru

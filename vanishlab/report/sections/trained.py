@@ -282,22 +282,33 @@ HORIZON_MEANING = (
 
 
 def theory_trained_section(view: RunView) -> Section:
-    """A plain statement: the random-network predictions do not apply to trained weights."""
-    bound = (
-        " The one statement that holds for any weights, Pascanu et al.'s upper bound on an "
-        "nn.RNN's Jacobian, needs the weights themselves, which the run does not keep "
-        "(vl.check_pascanu(module, vl.jacobian_norms(module, x)) computes it)."
-        if architecture(view).get("kind") == "rnn"
-        else ""
-    )
+    """A plain statement: the random-network predictions do not apply to trained weights; for
+    an nn.RNN, the two that hold for any weights (ln rho(W_hh) at the origin, Pascanu's bound)
+    need the weights, which the run does not keep."""
+    if architecture(view).get("kind") == "rnn":
+        weights = (
+            " Two statements hold for any weights of an nn.RNN, and need the weights "
+            "themselves, which the run does not keep: at the origin (zero input, zero bias, "
+            "h0 = 0) a tanh network's state rows decay at ln ρ(W_hh) per step as the lag "
+            "grows (vl.linear_rate(module.weight_hh_l0) for one layer; a relu network's are "
+            "exactly 0 there past lag 0), and Pascanu et al.'s upper "
+            "bound holds at every lag (vl.check_pascanu(module, vl.jacobian_norms(module, x)) "
+            "computes it)."
+        )
+        drawn = "the mean-field rate ½ ln χ₁ and the order-to-chaos critical gain"
+    else:
+        weights = " An LSTM or GRU gets none of them: they are nn.RNN's theory."
+        drawn = (
+            "the linear rate ln ρ(W_hh) at the origin, the mean-field rate ½ ln χ₁, the "
+            "order-to-chaos critical gain"
+        )
     return Section(
         "theory-trained",
         "Theory",
-        "None applies to this model, so this page shows measurements only. vanishlab's "
-        "predictions (the linear rate ln ρ(W_hh) at the origin, the mean-field rate ½ ln χ₁, "
-        "the order-to-chaos critical gain) describe random networks at initialisation, whose "
+        f"None applies to this model, so this page shows measurements only. vanishlab's "
+        f"random-network predictions ({drawn}) describe networks at initialisation, whose "
         "weights are drawn i.i.d. (or orthogonal) at a known gain; a trained model's weights "
-        "are not such a draw." + bound + " The rates on this page are exact measurements of "
+        "are not such a draw." + weights + " The rates on this page are exact measurements of "
         "this model on these inputs.",
         (),
     )
