@@ -205,6 +205,11 @@ def test_exact_zeros_overflow_and_failures(report_run):
     assert all("input std = 0.0" in r[1] for r in tables["Exact zeros"].rows)
     beyond = tables["Norms beyond float32"].rows
     assert beyond and all("float64" in r[1] and float(r[2]) > 38.5 for r in beyond)
+    # Its float32 is no statement of the cells' dtype (a teacher's float64 run read so).
+    assert (
+        "These cells ran in float64, whose plain backward pass holds norms up to log10 308.25."
+        in (tables["Norms beyond float32"].caption)
+    )
     # Figures drawn from the measured cells say that failed ones are not in them.
     captions = [
         getattr(b, "caption", "") for s in report.sections if s.key != "anomalies" for b in s.blocks

@@ -10,6 +10,7 @@ thanks to the log scale but would overflow a plain float32 backward pass.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,7 +120,7 @@ def anomalies_section(view: RunView) -> Section | None:
                     "Norms beyond float32",
                     f"Cells whose Jacobian norm exceeds the float32 range (log10 > "
                     f"{FLOAT32_MAX_LOG10:.2f}): exact here thanks to the log scale, but a plain "
-                    "float32 backward pass would overflow to inf.",
+                    "float32 backward pass would overflow to inf." + _dtype_note(first),
                     ("cell", "setting", "largest log10 ‖J‖"),
                     tuple(rows),
                     (False, False, True),
@@ -180,3 +181,14 @@ def _outside_the_grids(view: RunView) -> pd.DataFrame | None:
     except (TypeError, ValueError, VanishlabError):  # a hand-edited grid: nothing to say
         return None
     return cells[~cells["cell_id"].astype(str).isin(member)]
+
+
+def _dtype_note(cells: pd.DataFrame) -> str:
+    """Where none of the cells listed ran in float32 (a float64 run), that they did not: the
+    table's float32 would otherwise read as the run's dtype."""
+    if "dtype" not in cells or (cells["dtype"] == "float32").any():
+        return ""
+    return (
+        " These cells ran in float64, whose plain backward pass holds norms up to log10 "
+        f"{math.log10(sys.float_info.max):.2f}."
+    )
