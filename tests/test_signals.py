@@ -84,7 +84,7 @@ def finished():
     raise SystemExit({status})
 
 vanishlab.cli.app = finished
-atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))  # after main's own exit handler
+atexit.register(lambda: os.kill(os.getpid(), signal.{signal}))  # after main's exit handler
 from vanishlab.__main__ import main
 main()
 """
@@ -96,7 +96,7 @@ import vanishlab.cli
 
 class Late:
     def __del__(self):
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.{signal})
 
 late = Late()  # a module global: deleted in the interpreter's teardown, after exit handlers
 
@@ -148,30 +148,73 @@ def test_a_ctrl_c_while_the_console_command_starts_is_one_line(line):
     assert (done.returncode, done.stderr) == (-signal.SIGINT, "interrupted\n"), done.stderr
 
 
-def test_a_ctrl_c_in_the_interpreters_teardown_is_ignored():
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_ctrl_c_in_the_interpreters_teardown_is_ignored(signame):
     """Python sets a handler written in Python back to the default when it tears its modules
     down (~0.5 s with torch and pandas loaded): a Ctrl-C then ended a finished command by
-    SIGINT, status 130, with no word."""
+    SIGINT, status 130, with no word; a SIGTERM ended it by SIGTERM (143), with no word."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _CTRL_C_IN_TEARDOWN], capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, "-c", _CTRL_C_IN_TEARDOWN.format(signal=signame)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("status", [0, 2])
-def test_a_ctrl_c_after_the_command_ended_is_ignored(status):
+def test_a_ctrl_c_after_the_command_ended_is_ignored(status, signame):
     """A Ctrl-C in the moment after a sweep had finished (its manifest said so) or a report was
     written, while Python shut down, ended the process by SIGINT with no word (or with an
-    "Exception ignored" traceback): a script took finished work for interrupted."""
+    "Exception ignored" traceback): a script took finished work for interrupted. A SIGTERM
+    there (a batch system's stop, found by killing sweeps at random instants: 3 of 12 sent in
+    a finished sweep's last 1.5 s) ended it by SIGTERM, status 143, with no word."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _CTRL_C_AT_THE_END.format(status=status)],
+        [sys.executable, "-c", _CTRL_C_AT_THE_END.format(status=status, signal=signame)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (status, "")
+
+
+_SIGTERM_WHILE_LOADING = """
+import os, signal, time
+import vanishlab.cli
+
+def loading():  # typer building its commands, before the command's own handling
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+
+vanishlab.cli.app = loading
+from vanishlab.__main__ import main
+main()
+"""
+
+
+def test_a_sigterm_while_the_command_line_loads_is_one_line():
+    """A SIGTERM in the first ~0.3 s of a command (while its modules load and typer builds
+    its commands) ended it by the default action: status 143 and not a word, where a Ctrl-C
+    there says "interrupted". Now "terminated", and the end by SIGTERM."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_WHILE_LOADING], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (-signal.SIGTERM, "terminated\n")
+
+
+def test_a_sigterm_the_launcher_ignores_stays_ignored():
+    """A command started with SIGTERM ignored (``nohup``-like launchers) does not take it up."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_WHILE_LOADING.replace("30", "0.5")],
+        capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )  # fmt: skip
+    assert done.returncode != -signal.SIGTERM and "terminated" not in done.stderr
 
 
 _SHUTDOWN_HANGS = """

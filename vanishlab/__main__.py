@@ -14,7 +14,11 @@ its exit handlers (temporary folders, the semaphores of worker pools), the proce
 signal itself, as Python does for an unhandled Ctrl-C: a shell shows status 130 or 143 and
 stops a script's loop, which an exit with status 130 would let go on. A Ctrl-C after a command
 has ended (while Python shuts down) is ignored, once: its work is done; a second one ends the
-process at once, should the shutdown hang.
+process at once, should the shutdown hang. SIGTERM (`kill PID`, a batch system's stop) is
+treated the same: from :func:`main`'s first statement, while the command line loads, it ends
+in the line "terminated" (it was the default's silent end, status 143, for the first ~0.3 s),
+and once the command has ended, the first is ignored (it ended a finished sweep by SIGTERM with
+no word, in the second or more Python takes to tear torch down).
 """
 
 import sys
@@ -41,7 +45,17 @@ _BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.S
 _MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, line by line)
 
 
+class _Terminated(BaseException):
+    """SIGTERM while the command line loads, before the command's own handling is in place."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the launcher ignores stays so
+        signal.signal(signal.SIGTERM, _terminate)
     if sys.stdout is None:  # started with its standard output closed (`vanishlab inits >&-`)
         # Every command's output was lost, with status 0: an environment problem, one line.
         if sys.stderr is not None:
@@ -68,8 +82,10 @@ def main() -> None:
         else:
             # The last exit handler: what is left is the interpreter's teardown, where Python
             # sets a handler written in Python back to the default (ending by SIGINT, without
-            # a word). Nothing there can hang on the command's work: ignored outright.
+            # a word; SIGTERM too). Nothing there can hang on the command's work: ignored.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     # Registered before anything else is: exit handlers run last-registered first, so this
     # one runs after every other.
@@ -79,12 +95,15 @@ def main() -> None:
         from .cli import app
 
         app()  # (typer builds its commands here, before the parser's own Ctrl-C handling)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        ending.append(signal.SIGINT)
-        sys.exit(128 + signal.SIGINT)
+    except (KeyboardInterrupt, _Terminated) as stop:
+        signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
+        _end_quietly_at_sigterm()
+        sys.stderr.write("interrupted\n" if signum == signal.SIGINT else "terminated\n")
+        ending.append(signum)
+        sys.exit(128 + signum)
     except SystemExit as done:
         if isinstance(done.code, int) and done.code in _BY_STATUS:
+            _end_quietly_at_sigterm()  # its line is written: a second SIGTERM ends it
             ending.append(_BY_STATUS[done.code])
         else:
             # The command has ended (its run finished, its report written): a Ctrl-C in the
@@ -92,7 +111,15 @@ def main() -> None:
             # so a script took finished work for interrupted. The first is ignored now; a
             # second ends the process at once (a shutdown that hangs can still be stopped).
             signal.signal(signal.SIGINT, _second_ctrl_c_ends)
+            if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
+                signal.signal(signal.SIGTERM, _second_ctrl_c_ends)
         raise
+
+
+def _end_quietly_at_sigterm() -> None:
+    """SIGTERM back to its default (ending the process), unless the launcher ignored it."""
+    if signal.getsignal(signal.SIGTERM) == _terminate:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _ignore_malformed_width() -> None:
@@ -114,8 +141,8 @@ def _ignore_malformed_width() -> None:
 
 
 def _second_ctrl_c_ends(signum: int, frame: object) -> None:
-    """After a command ended: ignore one Ctrl-C, end by SIGINT at the next."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """After a command ended: ignore one Ctrl-C (or SIGTERM), end by that signal at the next."""
+    signal.signal(signum, signal.SIG_DFL)
 
 
 if __name__ == "__main__":
