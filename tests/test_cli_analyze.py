@@ -804,3 +804,31 @@ def test_training_settings_and_an_unused_seed_are_null_not_the_sweeps_defaults(t
         assert meta["config"]["lr"] == 0.01 and meta["config"]["optimizer"] == "adam"
     again = vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
     assert not again.measured
+
+
+def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp_path, monkeypatch):
+    """A disk that filled up (or a SIGKILL) between the shard and the manifest that says the
+    analysis finished left "finished": null; running the same command again said "already
+    measured" and left it so, and the report said "not finished" for good (helper 144: a
+    64 KiB tmpfs that held the shard and not the new manifest)."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "run"
+    real = analyze_module.store.write_manifest
+    writes: list[int] = []
+
+    def full_at_the_second(run_dir, manifest):
+        writes.append(1)
+        if len(writes) == 2:  # the one that records the end, after the shard
+            raise OSError(28, "No space left on device")
+        return real(run_dir, manifest)
+
+    monkeypatch.setattr(analyze_module.store, "write_manifest", full_at_the_second)
+    with pytest.raises(OSError, match="No space"):
+        vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
+    monkeypatch.setattr(analyze_module.store, "write_manifest", real)
+    assert vl.load_manifest(out)["finished"] is None and len(vl.load_cells(out)) == 1
+    again = vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
+    assert not again.measured
+    assert vl.load_manifest(out)["finished"] is not None
+    vl.render_report(out, tmp_path / "r.html")
+    assert "not finished" not in (tmp_path / "r.html").read_text(encoding="utf-8")

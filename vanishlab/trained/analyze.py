@@ -315,6 +315,13 @@ def _measure_into(
                     UserWarning,
                     stacklevel=3,
                 )
+            current = store.load_manifest(run_dir)
+            if current.get("finished") is None:
+                # Stopped between its shard and the manifest that says it finished (SIGKILL,
+                # a full disk): that manifest is written now, as a resumed sweep's is; left
+                # so, the report said "not finished" for good.
+                current["finished"] = now()
+                store.write_manifest(run_dir, current)
             status = done[cid]["status"]
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
