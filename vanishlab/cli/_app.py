@@ -1,10 +1,9 @@
 """The typer application object and the one place that turns user errors into exit status 2.
 
-A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-line parser
-finds (an unknown option or command, a value of the wrong type, a missing argument) or a
-refusal of the file system (``OSError``: a path below a regular file, a read-only file system,
-``/proc``, no space left) prints one line on stderr and exits with status 2; a traceback is a
-bug.
+A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-line parser finds
+(an unknown option or command, a value of the wrong type, a missing argument) or a refusal of
+the file system (``OSError``: a path below a regular file, a read-only file system, ``/proc``,
+no space left) prints one line on stderr and exits with status 2; a traceback is a bug.
 
 This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
 ``experiments`` must answer without importing torch, pandas or pyarrow (each command imports
@@ -353,6 +352,7 @@ def os_error_text(err: OSError) -> str:
     return f"{what}{where}"
 
 
+_FINISHED_FIRST = "it came where Python could not act on it; the command finished first"
 RESUMABLE = "finished work is kept; run the same command to resume"
 """What a stopped sweep leaves: the default of :func:`user_errors`' ``stopped``."""
 
@@ -373,10 +373,11 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
         try:
             with _terminable() as terminated:
                 result = func(*args, **kwargs)
-            if signal.SIGTERM in terminated:  # raised where Python ignores exceptions (the
-                raise Terminated  # command went on): ended now, as it would have been
-            if signal.SIGINT in terminated:
-                raise KeyboardInterrupt
+            if terminated:  # raised where Python ignores exceptions: the command went on to
+                # its end (its work done: not "nothing measured"), and ends by the signal now
+                term = signal.SIGTERM in terminated
+                line = f"{'terminated' if term else 'interrupted'}: {_FINISHED_FIRST}"
+                raise _interrupted(line, TERMINATED if term else INTERRUPTED)
             return result
         except VanishlabError as err:
             raise fail(str(err)) from None
@@ -398,9 +399,8 @@ def _stop_line(how: str, stopped: str) -> str:
 
 
 def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
-    """Print ``message`` on stderr and return the Exit to raise for a Ctrl-C (status 130) or
-    a SIGTERM (143). The console command (:mod:`vanishlab.__main__`) then ends by that
-    signal itself, as a shell expects of an interrupted program."""
+    """Print ``message`` on stderr and return the Exit to raise for a Ctrl-C (status 130) or a
+    SIGTERM (143); the console command (:mod:`vanishlab.__main__`) then ends by that signal."""
     typer.echo(message, err=True)
     return typer.Exit(status)
 
