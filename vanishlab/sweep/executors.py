@@ -5,8 +5,9 @@ Every executor hands each finished cell's ``(frame, meta)`` to an ``on_result`` 
 the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). Local workers
 start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C
 and SIGTERM (the parent handles them) and exit as soon as their parent dies, even by SIGKILL.
-The forkserver ignores Ctrl-C from its first instant, and the pool's workers are forked with
-Ctrl-C and SIGTERM held, so that a stop at any moment ends in the command's one line.
+The forkserver never sees Ctrl-C (blocked from its first instant, then ignored), and the pool's
+workers are forked with Ctrl-C and SIGTERM held, so that a stop at any moment ends in the
+command's one line.
 """
 
 from __future__ import annotations
@@ -96,17 +97,28 @@ def _nothing() -> None:
 
 
 def _start_forkserver() -> None:
-    """Start the forkserver (and its resource tracker) with Ctrl-C ignored.
+    """Start the forkserver (and its resource tracker) with Ctrl-C blocked.
 
     The forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds), and
-    printed a KeyboardInterrupt traceback for one in those seconds. A signal ignored at exec
-    stays ignored in the new process, and Python then installs no KeyboardInterrupt handler:
-    so SIGINT is ignored here while the two processes are spawned (milliseconds: a Ctrl-C
-    then is lost), and the workers the forkserver forks inherit that too."""
-    from multiprocessing import forkserver
+    printed a KeyboardInterrupt traceback for one in those seconds. A signal blocked at exec
+    stays blocked in the new process (until the forkserver ignores it, which drops one that
+    waits), and the workers the forkserver forks inherit that too: so SIGINT is blocked here
+    while the two processes are spawned. A Ctrl-C meanwhile waits and stops the sweep once
+    unblocked; ignored, as it was, it was lost (tens of ms on a loaded machine), and the sweep
+    ran on to its end with status 0."""
+    from multiprocessing import forkserver, resource_tracker
 
-    with _signals_held(ignore=(signal.SIGINT,)):
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - no forkserver there
         forkserver.ensure_running()
+        return
+    # First the tracker: CPython blocks Ctrl-C itself while it spawns it, then unblocks it
+    # (which undid a block of our own: the forkserver was then spawned seeing Ctrl-C).
+    resource_tracker.ensure_running()
+    was = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, was)
 
 
 def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
