@@ -673,6 +673,37 @@ def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
         _one_error_line(result, message)
 
 
+def test_a_disk_full_before_the_sweep_names_the_lock_file(tmp_path, monkeypatch):
+    """A disk already full when a sweep starts: the lock file's pid is buffered, its flush
+    fails and names the lock; the close that followed flushed again, failed again naming no
+    file, and replaced that error: "error: No space left on device" (helper 144, a tmpfs)."""
+    from vanishlab.sweep import lock
+
+    real_open = open
+
+    class Full:
+        def __init__(self, f) -> None:
+            self._f = f
+
+        def _full(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            self._full()
+
+        def close(self) -> None:
+            self._f.close()
+            self._full()  # as a buffered file's close fails to flush what it holds
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+    monkeypatch.setattr(lock, "open", lambda p, *a, **k: Full(real_open(p, *a, **k)), raising=False)
+    out = tmp_path / "new"
+    result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)])
+    _one_error_line(result, f"cannot write {out / '.lock'}: No space left on device")
+
+
 def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch):
     # It printed only 'error: No space left on device' (write and fsync name no file).
     from vanishlab.sweep import files

@@ -63,7 +63,8 @@ class RunLock:
             f.write(str(os.getpid()).encode("ascii"))
             f.flush()
         except OSError as err:  # a full disk: say which file could not be written
-            f.close()
+            with contextlib.suppress(OSError):  # (its close flushes again, and failed again,
+                f.close()  # naming no file: "error: No space left on device")
             self._release_folder()
             if err.filename is None:
                 err.filename = str(self.path)
