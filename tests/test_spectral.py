@@ -576,7 +576,8 @@ def test_a_decoupled_direction_is_tracked_across_chunks(compact, adversarial) ->
     steps it replaced, 0.55 over ~55 before those). ``adversarial``: u is orthogonal to the
     sketch rows of the crossing's chunk (lags 186-201), which then cannot see it: the next
     chunk's rows do, too late for lags 199-201 (a detector, not a certificate: docs/maths.md
-    section 5)."""
+    section 5). The probe rows' code read these same lags low: this case pins the limit, it
+    shows no gain."""
     errors = _decoupled_direction_errors(compact, adversarial)
     assert max(errors.values()) < 1e-9
     wrong = [k for k, e in errors.items() if e < -1e-6]
