@@ -829,6 +829,9 @@ def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp
     assert vl.load_manifest(out)["finished"] is None and len(vl.load_cells(out)) == 1
     again = vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
     assert not again.measured
-    assert vl.load_manifest(out)["finished"] is not None
+    manifest = vl.load_manifest(out)
+    assert manifest["finished"] is not None
+    # its run time is the measurement's (the report's overview read "run time: none")
+    assert manifest["elapsed_s"] == round(vl.load_cells(out)["elapsed_s"].iloc[0], 3)
     vl.render_report(out, tmp_path / "r.html")
     assert "not finished" not in (tmp_path / "r.html").read_text(encoding="utf-8")

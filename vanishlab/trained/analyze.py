@@ -321,6 +321,8 @@ def _measure_into(
                 # a full disk): that manifest is written now, as a resumed sweep's is; left
                 # so, the report said "not finished" for good.
                 current["finished"] = now()
+                if current.get("elapsed_s") is None:  # (the overview said "run time: none")
+                    current["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
                 store.write_manifest(run_dir, current)
             status = done[cid]["status"]
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
