@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import sys
+import time
 
 import pytest
 import typer
@@ -54,7 +55,7 @@ def test_held_signals_reach_their_own_handlers_even_when_the_block_raises():
 def test_a_signal_python_ignores_in_a_destructor_still_stops_the_command(capsys, signum, said):
     # The command's handler raises where the signal lands; in a __del__ Python prints
     # "Exception ignored" (with a traceback) and goes on, and the command used to finish as if
-    # never stopped. Now it stops when it returns, and nothing but its line is printed.
+    # never stopped. Now the stop is delivered again, and nothing but its line is printed.
     class Dropped:
         def __del__(self) -> None:
             os.kill(os.getpid(), signum)
@@ -76,15 +77,10 @@ def test_a_signal_python_ignores_in_a_destructor_still_stops_the_command(capsys,
     assert err.startswith(said) and len(err.splitlines()) == 1, err
 
 
-@pytest.mark.parametrize(
-    ("signum", "said"), [(signal.SIGTERM, "terminated: "), (signal.SIGINT, "interrupted: ")]
-)
-def test_a_swallowed_stop_does_not_deny_the_work_the_command_finished(capsys, signum, said):
-    """A stop Python swallowed (in a destructor) lets the command run to its end, and it then
-    ended with its own stop line: "interrupted: nothing measured; run the same command to
-    measure it" after `vanishlab analyze` had printed "measured -> RUN" and written the
-    run (found by a Ctrl-C sent 3 s into an analysis, helper 144); a report's "no report
-    written" after the report was written. Now the line says the command finished first."""
+def _swallowed_stop(signum: int, stopped: str) -> tuple[list[str], int]:
+    """Run a command whose first step drops an object whose ``__del__`` is where the stop
+    lands (Python ignores it there), and whose second step is its work: (the work done, the
+    exit status)."""
     done = []
 
     class Dropped:
@@ -93,15 +89,48 @@ def test_a_swallowed_stop_does_not_deny_the_work_the_command_finished(capsys, si
             for _ in range(1000):  # the handler runs here, inside __del__
                 pass
 
-    @user_errors(stopped="nothing measured; run the same command to measure it")
+    @user_errors(stopped=stopped)
     def command() -> None:
         Dropped()
         gc.collect()
+        time.sleep(0.5)  # the command's next steps (a sweep's next cells)
         done.append("measured")  # the work the command goes on to do
 
-    with pytest.raises(typer.Exit) as stopped:
+    with pytest.raises(typer.Exit) as stopped_by:
         command()
-    assert done == ["measured"] and stopped.value.exit_code == 128 + signum
+    return done, stopped_by.value.exit_code
+
+
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGTERM, "terminated: "), (signal.SIGINT, "interrupted: ")]
+)
+def test_a_stop_swallowed_in_a_destructor_stops_the_command_at_its_next_step(capsys, signum, said):
+    """A stop Python swallowed (in a destructor) let the command run on to its end, which for
+    a sweep could be its whole length (helper 144: a Ctrl-C 3 s into `vanishlab analyze` was
+    acted on 8 s later, when the analysis had been written). It is delivered again now, and
+    the command stops at its next step, with its own line."""
+    done, status = _swallowed_stop(signum, "nothing measured; run the same command to measure it")
+    assert done == [] and status == 128 + signum
+    err = capsys.readouterr().err
+    assert err == f"{said}nothing measured; run the same command to measure it\n", err
+
+
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGTERM, "terminated: "), (signal.SIGINT, "interrupted: ")]
+)
+def test_a_swallowed_stop_does_not_deny_the_work_the_command_finished(
+    capsys, monkeypatch, signum, said
+):
+    """A stop swallowed where it is not sent again in time (here: after a minute) lets the
+    command run to its end, and it then ended with its own stop line: "interrupted:
+    nothing measured; run the same command to measure it" after `vanishlab analyze` had
+    printed "measured -> RUN" and written the run (helper 144); a report's "no report written"
+    after the report was written. Now the line says the command finished first."""
+    from vanishlab.cli import stops
+
+    monkeypatch.setattr(stops, "RESEND_S", 60.0)  # not before the command ends
+    done, status = _swallowed_stop(signum, "nothing measured; run the same command to measure it")
+    assert done == ["measured"] and status == 128 + signum
     err = capsys.readouterr().err
     assert err.startswith(said) and len(err.splitlines()) == 1, err
     assert "nothing measured" not in err and "finished first" in err, err

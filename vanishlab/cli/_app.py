@@ -6,8 +6,7 @@ the file system (``OSError``: a path below a regular file, a read-only file syst
 no space left) prints one line on stderr and exits with status 2; a traceback is a bug.
 
 This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
-``experiments`` must answer without importing torch, pandas or pyarrow (each command imports
-what it needs when it runs).
+``experiments`` answer without torch, pandas or pyarrow (each command imports what it needs).
 """
 
 from __future__ import annotations
@@ -21,8 +20,7 @@ import select
 import signal
 import sys
 import textwrap
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 from ..errors import VanishlabError
+from .stops import Terminated, terminable
 
 T = TypeVar("T")
 
@@ -64,9 +63,8 @@ def _usage_error(err: Any, command_path: str) -> typer.Exit:
 
 
 class _OneLineUsage:
-    """Parse in one-line errors: an unknown option, a bad value, a missing argument; and a
-    Ctrl-C while parsing, before a command runs, in the commands' own line (typer exits 130
-    silently)."""
+    """Parse in one-line errors: an unknown option, a bad value, a missing argument; a Ctrl-C
+    while parsing, before a command runs, in the commands' own line (typer: 130, silently)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -120,16 +118,14 @@ def reflowed(text: str | None) -> str | None:
 #: the names' column and cut them ("--hidden-si…" at 45 columns).
 PLAIN_HELP_BELOW = 60
 #: The narrowest column of descriptions the plain help puts beside the option names; narrower
-#: (or narrower than a description's longest word), each goes under its name, indented by
-#: STACKED_INDENT.
+#: (or than a description's longest word), each goes under its name, indented STACKED_INDENT.
 MIN_BESIDE = 24
 STACKED_INDENT = 4
 
 
 def _help_width() -> int:
     """The width rich would print help at: typer's ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
-    terminal of stdin, stdout or stderr (help piped into ``less`` from a narrow terminal is
-    narrow too)."""
+    terminal of stdin, stdout or stderr (help piped into ``less`` from a narrow one: narrow)."""
     try:
         from typer.rich_utils import _get_rich_console as console  # the console help uses
     except ImportError:  # pragma: no cover - another typer
@@ -286,49 +282,6 @@ INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
 TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
 
 
-class Terminated(BaseException):
-    """SIGTERM (``kill PID``, a batch system's stop) raised in the main thread while a command
-    runs, as Ctrl-C raises KeyboardInterrupt: the command stops the same way (finished work
-    kept, worker processes and their semaphores cleaned up) instead of dying at once, which
-    left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
-
-
-@contextlib.contextmanager
-def _terminable() -> Iterator[list[int]]:
-    """SIGTERM raises :class:`Terminated` and Ctrl-C (SIGINT) KeyboardInterrupt inside the block
-    (main thread only), and each is noted in the list yielded: raised inside a ``__del__`` or a
-    garbage collector's callback (a report's figures being torn down), Python carries on (and
-    would print "Exception ignored" with a traceback: not here), so the caller checks the note
-    when the block ends. A signal the launcher ignores stays ignored."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    raises = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
-    previous = {s: signal.getsignal(s) for s in raises}
-
-    def stop(signum: int, frame: Any) -> None:
-        received.append(signum)
-        raise raises[signum]
-
-    hook = sys.unraisablehook
-
-    def quiet(unraisable: Any) -> None:  # noted above; its "Exception ignored" is no news
-        if not isinstance(unraisable.exc_value, Terminated | KeyboardInterrupt):
-            hook(unraisable)
-
-    for s, was in previous.items():
-        if was != signal.SIG_IGN:
-            signal.signal(s, stop)
-    sys.unraisablehook = quiet
-    try:
-        yield received
-    finally:  # None: a handler not set from Python
-        for s, was in previous.items():
-            signal.signal(s, signal.SIG_DFL if was is None else was)
-        sys.unraisablehook = hook
-
-
 def fail(message: str) -> typer.Exit:
     """``message`` as one line on stderr (if it can take it: 2>/dev/full), and Exit(2)."""
     with contextlib.suppress(OSError):
@@ -371,7 +324,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with _terminable() as terminated:
+            with terminable() as terminated:
                 result = func(*args, **kwargs)
             if terminated:  # raised where Python ignores exceptions: the command went on to
                 # its end (its work done: not "nothing measured"), and ends by the signal now
