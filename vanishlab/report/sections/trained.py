@@ -289,7 +289,7 @@ def theory_trained_section(view: RunView) -> Section:
         weights = (
             " Two statements hold for any weights of an nn.RNN, and need the weights "
             "themselves, which the run does not keep: at the origin (zero input, zero bias, "
-            "h0 = 0) a tanh network's state rows decay at ln ρ(W_hh) per step as the lag "
+            "h0 = 0) a tanh network's state rows change at ln ρ(W_hh) per step as the lag "
             "grows (vl.linear_rate(module.weight_hh_l0) for one layer; a relu network's are "
             "exactly 0 there past lag 0), and Pascanu et al.'s upper "
             "bound holds at every lag (vl.check_pascanu(module, vl.jacobian_norms(module, x)) "
