@@ -150,11 +150,9 @@ def _deliver(signum: int, handler: Any, frame: Any) -> None:
 
 
 @contextlib.contextmanager
-def _signals_held(
-    held: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), ignore: tuple[int, ...] = ()
-) -> Iterator[None]:
+def _signals_held(held: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
     """Hold ``held`` signals until the block ends, then deliver each once to the handler it
-    would have met (``ignore``: set those to ignored meanwhile; one arriving then is lost).
+    would have met.
 
     The holding handler stays correct on every path: it first only records; once the block
     ends it acts as the previous handler would, before that handler is put back, so a signal
@@ -166,7 +164,7 @@ def _signals_held(
         return
     caught: list[int] = []
     over = False
-    signals = tuple(dict.fromkeys((*held, *ignore)))
+    signals = tuple(dict.fromkeys(held))
     previous: dict[int, Any] = {s: signal.getsignal(s) for s in signals}
 
     def hold(signum: int, frame: Any) -> None:
@@ -177,7 +175,7 @@ def _signals_held(
 
     try:
         for s in signals:
-            signal.signal(s, signal.SIG_IGN if s in ignore else hold)
+            signal.signal(s, hold)
         yield
     finally:
         over = True
