@@ -351,3 +351,105 @@ def test_a_stopped_analysis_does_not_claim_finished_work(tmp_path, monkeypatch):
     said = "interrupted: nothing measured; run the same command to measure it\n"
     assert result.exit_code == 130 and result.stderr == said, result.stderr
     assert not out.exists()
+
+
+class _BrokenStderr:
+    """A stderr whose reader has gone (a closed pipe): every write fails as such a pipe's does."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_swallowed_stop_ends_by_its_status_when_stderr_is_broken(monkeypatch, signum):
+    """The "... finished first" line was printed inside the command's ``try``: a stderr that
+    could not take it (`2>&1 | head -0`, 2>/dev/full) turned the stop into status 141 or 2
+    (the handlers of a broken pipe and of an OSError). The status is the stop's now."""
+    from vanishlab.cli import stops
+
+    monkeypatch.setattr(stops, "RESEND_S", 60.0)  # not sent again before the command ends
+    monkeypatch.setattr(sys, "stderr", _BrokenStderr())
+    done, status = _swallowed_stop(signum, "nothing measured")
+    assert done == ["measured"] and status == 128 + signum
+
+
+@pytest.mark.parametrize(("stop", "status"), [(KeyboardInterrupt, 130), (Terminated, 143)])
+def test_a_stop_ends_by_its_status_when_stderr_is_broken(monkeypatch, stop, status):
+    """A Ctrl-C or SIGTERM whose line stderr could not take raised BrokenPipeError out of the
+    command, which click ended with status 1 (a `vanishlab sweep 2>/dev/full` stopped by
+    Ctrl-C: status 1, not the end by SIGINT)."""
+    monkeypatch.setattr(sys, "stderr", _BrokenStderr())
+
+    @user_errors
+    def command() -> None:
+        raise stop
+
+    with pytest.raises(typer.Exit) as stopped:
+        command()
+    assert stopped.value.exit_code == status
+
+
+_STOPPED_WITH_STDERR_BROKEN = """
+import os, signal, sys
+import typer
+import vanishlab.cli
+from vanishlab.cli._app import user_errors
+
+@user_errors
+def command():
+    os.kill(os.getpid(), signal.{signal})
+    for _ in range(1000):  # the handler runs here
+        pass
+
+def app():  # as click runs a command: its Exit as the process's status
+    try:
+        command()
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+
+vanishlab.cli.app = app
+from vanishlab.__main__ import main
+main()
+"""
+
+
+def _run_with_stderr(script: str, stderr: str) -> int:
+    """The status of ``python -c script`` with its stderr ``"broken"`` (a pipe nobody reads)
+    or ``"closed"`` (``2>&-``)."""
+    import subprocess
+
+    if stderr == "closed":
+        done = subprocess.run(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, timeout=120,
+            preexec_fn=lambda: os.close(2),
+        )  # fmt: skip
+        return done.returncode
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=write, timeout=120
+        )
+    finally:
+        os.close(write)
+    return done.returncode
+
+
+@pytest.mark.parametrize("stderr", ["broken", "closed"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_stopped_command_ends_by_its_signal_whatever_its_stderr(signame, stderr):
+    """The console command stopped with its stderr a pipe nobody reads ended with status 1
+    (a BrokenPipeError from its stop line), not by the signal; with its stderr closed
+    (``2>&-``), with status 130 or 143 (its exit handler failed to flush a stderr of None
+    before it sent the signal), which a shell's loop does not take for a stop."""
+    script = _STOPPED_WITH_STDERR_BROKEN.format(signal=signame)
+    assert _run_with_stderr(script, stderr) == -getattr(signal, signame)
+
+
+@pytest.mark.parametrize("stderr", ["broken", "closed"])
+def test_a_sigterm_while_the_command_line_loads_ends_by_it_whatever_its_stderr(stderr):
+    """Its line "terminated" raised where stderr could not take it: status 1."""
+    assert _run_with_stderr(_SIGTERM_WHILE_LOADING, stderr) == -signal.SIGTERM

@@ -37,6 +37,7 @@ def _one_line(kind: type[BaseException], value: BaseException, tb: object) -> No
 sys.excepthook = _one_line  # first: this module's own imports may be interrupted
 
 import atexit  # noqa: E402
+import contextlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -75,8 +76,7 @@ def main() -> None:
 
     def end_by_signal() -> None:
         if ending:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_quietly()
             signal.signal(ending[0], signal.SIG_DFL)
             os.kill(os.getpid(), ending[0])
         else:
@@ -98,7 +98,7 @@ def main() -> None:
     except (KeyboardInterrupt, _Terminated) as stop:
         signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
         _end_quietly_at_sigterm()
-        sys.stderr.write("interrupted\n" if signum == signal.SIGINT else "terminated\n")
+        _say("interrupted\n" if signum == signal.SIGINT else "terminated\n")
         ending.append(signum)
         sys.exit(128 + signum)
     except SystemExit as done:
@@ -114,6 +114,24 @@ def main() -> None:
             if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
                 signal.signal(signal.SIGTERM, _second_ctrl_c_ends)
         raise
+
+
+def _say(line: str) -> None:
+    """``line`` on stderr, if it can take it: a closed stderr (``2>&-``: None) or one that
+    fails (a pipe nobody reads, 2>/dev/full) raised here, and the process ended with status 1
+    instead of by its signal."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(line)
+
+
+def _flush_quietly() -> None:
+    """Flush stdout and stderr before the end by a signal; one that is closed or fails is
+    passed over (it raised in the exit handler, which never sent the signal: status 130)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
 
 
 def _end_quietly_at_sigterm() -> None:

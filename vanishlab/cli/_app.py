@@ -353,8 +353,11 @@ def _stop_line(how: str, stopped: str) -> str:
 
 def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise for a Ctrl-C (status 130) or a
-    SIGTERM (143); the console command (:mod:`vanishlab.__main__`) then ends by that signal."""
-    typer.echo(message, err=True)
+    SIGTERM (143); the console command (:mod:`vanishlab.__main__`) then ends by that signal.
+    A stderr that cannot take the line (a closed pipe, 2>/dev/full) changes nothing of that:
+    its error ended the command with status 1, 2 or 141 instead."""
+    with contextlib.suppress(OSError):
+        typer.echo(message, err=True)
     return typer.Exit(status)
 
 
