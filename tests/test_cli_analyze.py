@@ -835,3 +835,31 @@ def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp
     assert manifest["elapsed_s"] == round(vl.load_cells(out)["elapsed_s"].iloc[0], 3)
     vl.render_report(out, tmp_path / "r.html")
     assert "not finished" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_the_manifest_records_no_seed_beside_an_inputs_file(tmp_path):
+    """The manifest's ``model.seed`` ("the Gaussian inputs' seed") was 0 for an analysis of an
+    inputs file, which no seed drew. It is null now, and read so from a manifest written
+    before (0 there); the Gaussian inputs' seed is kept, on the page too."""
+    import json
+
+    torch.manual_seed(4)
+    torch.save(_Model().state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(6, 2, 3, dtype=torch.float64), tmp_path / "x.pt")
+    file_run, gauss_run = tmp_path / "file", tmp_path / "gauss"
+    vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
+    vl.analyze_checkpoint(tmp_path / "m.pt", gauss_run, seq_len=5, batch=2, seed=7)
+    written = json.loads((file_run / "manifest.json").read_text(encoding="utf-8"))
+    assert written["model"]["seed"] is None
+    assert vl.load_manifest(gauss_run)["model"]["seed"] == 7
+    page = vl.render_report(gauss_run, tmp_path / "g.html").read_text(encoding="utf-8")
+    assert "drawn with seed 7" in page
+    # A run written before: 0 in its manifest, read as null; the same command finds it.
+    written["model"]["seed"] = 0
+    (file_run / "manifest.json").write_text(json.dumps(written), encoding="utf-8")
+    assert vl.load_manifest(file_run)["model"]["seed"] is None
+    assert vl.load_cells(file_run)["seed"].isna().all()
+    page = vl.render_report(file_run, tmp_path / "f.html").read_text(encoding="utf-8")
+    assert "drawn with seed" not in page
+    again = vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
+    assert not again.measured

@@ -126,6 +126,7 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
     _fill_later_axes(manifest)
+    _no_seed_beside_a_file(manifest)
     _one_line_texts(manifest)  # as written now; earlier releases kept a folder's tab in a name
     problem = _manifest_problem(manifest)
     if problem:
@@ -174,6 +175,16 @@ def _fill_later_axes(m: dict[str, Any]) -> None:
         if isinstance(grid, dict) and set(AXES) - set(grid) <= set(LATER_AXES):
             for name in set(AXES) - set(grid):
                 grid[name] = [LATER_AXES[name]]
+
+
+def _no_seed_beside_a_file(m: dict[str, Any]) -> None:
+    """An analysis of an inputs file written before its ``model.seed`` was null recorded 0
+    there, which reads as the seed of Gaussian inputs it did not draw: null, as written now."""
+    model = m.get("model")
+    if m.get("kind") == SINGLE_MODEL and isinstance(model, dict) and "seed" in model:
+        inputs = model.get("inputs")
+        if isinstance(inputs, dict) and "gaussian" not in inputs:
+            model["seed"] = None
 
 
 def _is_grid(value: Any) -> bool:

@@ -378,7 +378,8 @@ def _measure_into(
                 "note": ckpt.others_note(),
                 "architecture": spec.to_dict(),
                 "inputs": described,
-                "seed": seed,
+                # the Gaussian inputs' seed; none drew an inputs file (it recorded 0)
+                "seed": seed if "gaussian" in described else None,
                 "lyapunov": json_number(lyap),
             },
         }
