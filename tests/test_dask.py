@@ -173,8 +173,74 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
 
 
 #: How the sweep ends when the no-workers-timeout passes: distributed's NoWorkerError, which
-#: distributed < 2024.8 does not have (its scheduler cancels the work).
-NO_WORKER = "stopped running cells: (NoWorkerError|the cluster cancelled the work)"
+#: distributed < 2024.8 does not have (its scheduler cancels the work, and closes itself: the
+#: client may find it gone first).
+NO_WORKER = (
+    r"stopped running cells: (NoWorkerError|the cluster cancelled the work|"
+    r"the Dask scheduler at \S+ went away)"
+)
+
+
+def test_a_scheduler_that_goes_away_is_named_with_what_to_do(monkeypatch):
+    """A scheduler that went away mid-sweep (stopped, crashed, its job ended) was said as
+    "the cluster cancelled the work (FutureCancelledError)": nothing said the scheduler was
+    gone, nor that one must run again to resume. Now the line names it and says so; work
+    cancelled with the scheduler still there keeps its line (the test above)."""
+    pytest.importorskip("distributed")
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep import dask_cluster
+
+    real = dask_cluster._run_task
+    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i: _first_then_wait(c, i, real))
+    local = _local_cluster(1)
+    address = local.scheduler_address
+    client = dask_cluster.dask_client(address)
+    kept = []
+
+    def on_result(frame, meta):
+        kept.append(meta)
+        local.close()  # its workers, then its scheduler: the client loses its connection
+
+    try:
+        with dask_cluster.quiet_dask(), pytest.raises(VanishlabError) as err:
+            dask_cluster.run_dask(_tasks(), client, on_result)
+    finally:
+        client.close()
+        local.close()
+    line = str(err.value)
+    assert line.startswith(
+        f"the Dask cluster stopped running cells: the Dask scheduler at {address} went away ("
+    ), line
+    assert "run the same command again to resume once a scheduler runs there again" in line
+    assert len(line.splitlines()) == 1 and len(kept) >= 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "lost"),
+    [
+        ("scheduler-connection-lost", "running", True),  # distributed >= 2024.8's reason
+        (None, "connecting", True),  # an older CancelledError: the client is reconnecting
+        (None, "closed", True),  # ... or gave up
+        ("unknown", "running", False),  # client.cancel, a no-workers-timeout
+    ],
+)
+def test_only_a_lost_scheduler_is_said_to_have_gone_away(reason, status, lost):
+    import concurrent.futures
+
+    from vanishlab.sweep import dask_cluster
+
+    class Client:
+        scheduler = type("Rpc", (), {"address": "tcp://10.0.0.1:8786"})()
+
+    client = Client()
+    client.status = status
+    err = concurrent.futures.CancelledError("key")
+    if reason is not None:
+        err.reason = reason
+    line = dask_cluster._scheduler_lost(client, err)
+    assert (line is not None) == lost
+    if lost:
+        assert "the Dask scheduler at tcp://10.0.0.1:8786 went away (CancelledError" in str(line)
 
 
 def test_a_cluster_with_no_workers_left_is_one_line(monkeypatch):
@@ -317,6 +383,10 @@ def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
     _, stderr = sweep.communicate(timeout=60)
     assert sweep.returncode == 2
     lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: the Dask cluster stopped running cells")
-    assert lines[0].endswith("finished cells are kept: run the same command again to resume")
+    address = local.scheduler_address
+    said = (
+        f"error: the Dask cluster stopped running cells: the Dask scheduler at {address} went away"
+    )
+    assert len(lines) == 1 and lines[0].startswith(said), lines
+    assert "run the same command again to resume once a scheduler runs there again" in lines[0]
     assert len(vl.load_cells(out)) >= 1

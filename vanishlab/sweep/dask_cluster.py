@@ -215,6 +215,33 @@ def _cluster_failed(why: str) -> VanishlabError:
     )
 
 
+#: The client's states once its scheduler's connection is lost: it tries to reconnect
+#: ("connecting") for its timeout, then closes.
+_DISCONNECTED = ("connecting", "closing", "closed")
+#: The errors a lost scheduler raises (the others are a worker's, or the no-workers-timeout).
+_LINK_ERRORS = (OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
+def _scheduler_lost(client: Any, err: BaseException) -> VanishlabError | None:
+    """The one line for work the cluster dropped because its scheduler went away (stopped,
+    crashed, its machine or job gone, the link to it cut), or None for another failure.
+    The client cancels every future then (distributed's reason "scheduler-connection-lost";
+    a scheduler's no-workers-timeout or ``client.cancel`` cancel them too, the client still
+    connected): said as the cluster having "cancelled the work", which told nothing of why,
+    nor that a scheduler must be there again to resume."""
+    gone = getattr(client, "status", None) in _DISCONNECTED
+    if getattr(err, "reason", None) != "scheduler-connection-lost" and not gone:
+        return None
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    where = f" at {address}" if isinstance(address, str) and address else ""
+    return VanishlabError(
+        f"the Dask cluster stopped running cells: the Dask scheduler{where} went away "
+        f"({type(err).__name__}: the connection to it was lost); finished cells are kept: "
+        "run the same command again to resume once a scheduler runs there again (or give "
+        "--scheduler another one)"
+    )
+
+
 def no_worker_line(address: str | None) -> str:
     """What a sweep says when the cluster at ``address`` has no worker to run its cells."""
     return (
@@ -303,9 +330,15 @@ def run_dask(
             except cluster_errors as err:
                 # A cell's own errors are recorded as its failure, in the cell: these are the
                 # cluster's (a dead worker, no vanishlab on one, a lost link); others are bugs.
-                raise _cluster_failed(f"{type(err).__name__}: {err}") from None
-            if isinstance(result, BaseException):  # cancelled: the scheduler went away
-                raise _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")
+                lost = None
+                if isinstance(err, _LINK_ERRORS):
+                    lost = _scheduler_lost(client, err)
+                raise (lost or _cluster_failed(f"{type(err).__name__}: {err}")) from None
+            if isinstance(result, BaseException):  # cancelled: mostly, the scheduler went away
+                raise (
+                    _scheduler_lost(client, result)
+                    or _cluster_failed(f"the cluster cancelled the work ({type(result).__name__})")
+                ) from None
             on_result(*result)
             future.release()
     finally:
