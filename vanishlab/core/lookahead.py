@@ -5,11 +5,16 @@ settles at once on a smaller value (docs/maths.md, section 5): in networks made 
 blocks, after one block overtakes the one the warm rows sit on. The row bounds inside the
 iteration see such a direction only once it is far ahead. So before a chunk is iterated, its
 last matrix (where a block that is overtaking is furthest ahead) is searched outside the warm
-block: SKETCH_ROWS seeded random rows, kept orthogonal to the block, take SKETCH_STEPS power
-steps with A, and their top Ritz direction joins the block of every lag of the chunk. Against
-every other direction outside the block, a hidden one's share of the rows grows like
-(sigma_hidden / sigma_trapped)^2 per step, from a random start's ~sqrt(r / m); where there is
-none, the row is the block's next direction, and speeds its convergence as a larger block
+block: SKETCH_ROWS seeded random rows, kept orthogonal to the block, are filtered by a
+polynomial of degree SKETCH_STEPS in A, and their top Ritz direction joins the block of every
+lag of the chunk. The filter is one power step, then a Chebyshev polynomial on [0, b], b the
+smallest Rayleigh quotient of the block's rows: p(lambda) = lambda / b T_{k-1}(2 lambda / b - 1)
+is at most lambda / b in size on [0, b] and grows fast above it: 3.6x at lambda = 1.1 b with
+degree 4 against a direction at b, where 4 power steps give 1.5x. A direction that can trap
+the block lies above the block's top Ritz value, so above b; the directions it competes with
+outside the block lie below the block's, so below b, and in the slowly changing networks
+where traps arise, close to it. Where there is none, the row is near the block's next
+direction (the power step damps those near 0), and speeds its convergence as a larger block
 would.
 """
 
@@ -24,11 +29,15 @@ from .block_rows import unit_scaled
 
 __all__ = ["SKETCHES", "lookahead_row", "sketch_rows"]
 
-#: Random rows searched per chunk, their power steps, and how many distinct seeded sets of
-#: rows successive chunks take in turn (a direction orthogonal to one set is not to all).
+#: Random rows searched per chunk, the filter's degree (matrix products: one power step, then
+#: Chebyshev steps), and how many distinct seeded sets of rows successive chunks take in turn
+#: (a direction orthogonal to one set is not to all).
 SKETCH_ROWS = 4
-SKETCH_STEPS = 3
+SKETCH_STEPS = 4
 SKETCHES = 64
+#: The filter's interval [0, b] reaches at least this fraction of the block's largest Rayleigh
+#: quotient (a block with a dead row, Rayleigh quotient 0, would make 2 / b overflow).
+INTERVAL_FLOOR = 1e-3
 
 
 @functools.lru_cache(maxsize=2 * SKETCHES)
@@ -50,18 +59,42 @@ def lookahead_row(
 ) -> torch.Tensor:
     """The unit row ``(B, 1, m)``, orthogonal to the block ``u`` ``(B, p, m)`` (orthonormal
     rows, p < m), along which each ``(m, n)`` matrix of ``g`` ``(B, m, n)`` is largest as far
-    as SKETCH_ROWS random rows (set ``draw``) find after SKETCH_STEPS power steps outside the
-    block: their top Ritz direction. ``orthonormal`` orthonormalizes rows in order."""
+    as SKETCH_ROWS random rows (set ``draw``) find after the filter of degree SKETCH_STEPS
+    outside the block (module docstring): their top Ritz direction. ``orthonormal``
+    orthonormalizes rows in order."""
     n_mat, p, m = u.shape
     r = min(SKETCH_ROWS, m - p)
     g = unit_scaled(g)[0]  # the largest entry 1: 1 <= sigma_1 <= sqrt(m n)
-    s = sketch_rows(m, r, g.dtype, g.device, draw).expand(n_mat, r, m)
-    for _ in range(SKETCH_STEPS):
-        s = s - (s @ u.mT) @ u
-        s = unit_scaled((s @ g) @ g.mT)[0]  # a step grows rows by up to m n: rescaled
+    s = _outside(sketch_rows(m, r, g.dtype, g.device, draw).expand(n_mat, r, m), u)
+    if SKETCH_STEPS > 0:
+        w = torch.cat([u, s], dim=1) @ g  # one product: the block's Rayleigh quotients ...
+        low, high = torch.aminmax(w[:, :p].square().sum(dim=-1), dim=-1)  # q A q^T = |q G|^2
+        b = torch.maximum(low, INTERVAL_FLOOR * high)
+        b = torch.where(b > 0, b, 1.0)  # a zero G's, or a GPU's NaN (an inf makes 2 / b 0)
+        s = _outside(unit_scaled(w[:, p:] @ g.mT)[0], u)  # ... and the power step
+        # sqrt(2 / b) G: (s G')(s G')^T = (2 / b) s A, the filter's map without a product
+        s = _chebyshev(s, u, g * (2.0 / b).sqrt()[:, None, None], SKETCH_STEPS - 1)
     s = orthonormal(torch.cat([u, s], dim=1))[:, p:]
     w = s @ g
     gram = (w @ w.mT).to(torch.float64)
     gram = torch.where(torch.isfinite(gram), gram, 0.0)  # a GPU's deferred inf/NaN matrices
     y = torch.linalg.eigh(gram)[1][..., -1:]  # (B, r, 1): the top Ritz vector, unit
     return y.mT.to(g.dtype) @ s
+
+
+def _outside(s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The rows ``s`` less their parts in the span of the orthonormal rows ``u``."""
+    return torch.baddbmm(s, s @ u.mT, u, alpha=-1)
+
+
+def _chebyshev(s: torch.Tensor, u: torch.Tensor, g: torch.Tensor, degree: int) -> torch.Tensor:
+    """Rows spanning T_degree(G G^T - I) s outside the block ``u`` (G here sqrt(2 / b) times
+    the matrix), by the three-term recurrence T_{j+1} = 2 (G G^T - I) T_j - T_{j-1}, each pair
+    rescaled together (their ratio is the recurrence's)."""
+    before, rows = s, s
+    for j in range(degree):
+        step = _outside(torch.baddbmm(rows, rows @ g, g.mT, beta=-1), u)  # (G G^T - I) T_j
+        before, rows = rows, (step if j == 0 else torch.add(-before, step, alpha=2))
+        c = torch.amax(rows.abs(), dim=(-2, -1), keepdim=True).clamp_min(torch.finfo(g.dtype).tiny)
+        before, rows = before / c, rows / c
+    return rows

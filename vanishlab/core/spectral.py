@@ -24,8 +24,8 @@ block of ``block`` rows; after them the warm start is the previous chunk's last 
 cut to its leading ``steady_block`` Ritz rows (the top direction only drifts from lag to lag,
 and a thinner block halves the products), plus the chunk's look-ahead row
 (:mod:`.lookahead`): the direction outside those rows along which the chunk's last matrix is
-largest, as a few random rows' power steps find it (a decoupled block overtaking the one the
-warm rows sit on, which no bound inside the iteration sees early). Matrices
+largest, as a filtered search from a few random rows finds it (a decoupled block overtaking
+the one the warm rows sit on, which no bound inside the iteration sees early). Matrices
 with a small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a
 tall one of GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
 (:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
