@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
-from vanishlab.sweep import store
+from vanishlab.sweep import shard_file, store
 from vanishlab.sweep.config import Sweep
 from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT, variant
 from vanishlab.sweep.inits import INITS, Init, register_init
@@ -367,7 +367,7 @@ def test_unparseable_shard_of_this_run_is_healed_but_a_foreign_file_is_not(tmp_p
 
 
 def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch):
-    # chmod 000 cannot stop root, so the store's open raises what it raises for a user then.
+    # chmod 000 cannot stop root, so the shard reader's open raises what it raises for a user then.
     shard = sorted((run_dir / "cells").glob("*.parquet"))[0]
 
     def denied(source, *args, **kwargs):
@@ -375,7 +375,7 @@ def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch
             raise PermissionError(errno.EACCES, "Permission denied", str(source))
         return open(source, *args, **kwargs)
 
-    monkeypatch.setattr(store, "open", denied, raising=False)
+    monkeypatch.setattr(shard_file, "open", denied, raising=False)
     before = {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
     for args in (
         ["sweep", "--smoke", "--workers", "1", "--quiet", "--out", str(run_dir)],

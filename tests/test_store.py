@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.sweep import store
+from vanishlab.sweep import shard_file, store
 from vanishlab.sweep.checksums import meta_digest
 from vanishlab.sweep.config import CellConfig
 
@@ -80,7 +80,7 @@ def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, mo
         def read(self, *args):  # type: ignore[override]
             return Tracked(super().read(*args))
 
-    monkeypatch.setattr(store, "open", File, raising=False)  # the module's open(path, "rb")
+    monkeypatch.setattr(shard_file, "open", File, raising=False)  # its open(path, "rb")
     threads = pa.cpu_count()
     pa.set_cpu_count(8)  # more reader threads: each read's late release more likely (~2 %)
     try:

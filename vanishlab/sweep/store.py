@@ -8,7 +8,8 @@ Layout of ``RUN_DIR``::
     .lock                  held (flock) by the one process writing the directory
 
 The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`
-and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here).
+and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here); a shard's file is
+read as :mod:`vanishlab.sweep.shard_file` reads it.
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
@@ -41,7 +42,6 @@ readers raise :class:`CorruptShardError` naming it, and the sweep command moves 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Collection, Iterator
@@ -90,6 +90,7 @@ from .schema import (
     meta_keys_ok,
     shard_schema,
 )
+from .shard_file import SHARD_SUFFIX, arrow_owned, open_shard
 from .unset_axes import without_unset
 
 __all__ = [
@@ -132,7 +133,6 @@ __all__ = [
 
 CELL_META_KEY = b"vanishlab.cell"
 CELLS = "cells"
-SHARD_SUFFIX = ".parquet"
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -282,42 +282,6 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     return meta  # type: ignore[return-value]
 
 
-def arrow_owned(data: bytes) -> pa.BufferReader:
-    """``data`` copied into memory pyarrow owns, to read a parquet file from.
-
-    A file is read by Python (pyarrow cannot open a path that is not valid UTF-8, a folder
-    named with a byte of another encoding: good shards were called corrupt and moved aside, run
-    after run), but pyarrow is given none of Python's objects: from a Python file object (or
-    Python bytes) its reader threads kept Python buffers and released them after the read
-    returned, taking the GIL; one that did so while the interpreter shut down aborted the
-    process after the command's last line ("terminate called without an active exception",
-    status 134; apache/arrow#33975)."""
-    sink = pa.BufferOutputStream()
-    sink.write(data)
-    return pa.BufferReader(sink.getvalue())
-
-
-@contextlib.contextmanager
-def _open(path: Path) -> Iterator[pq.ParquetFile]:
-    """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
-    on leaving."""
-    if path.suffix != SHARD_SUFFIX or not path.is_file():
-        raise foreign(path, "unexpected file")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except PermissionError:  # not damaged: never moved aside nor re-measured
-        raise VanishlabError(f"permission denied: {path} (left as it is)") from None
-    except OSError as err:
-        raise foreign(path, f"unreadable: {err}") from None
-    try:
-        pf = pq.ParquetFile(arrow_owned(data), page_checksum_verification=True)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise foreign(path, f"corrupt parquet: {err}") from None
-    with pf:
-        yield pf
-
-
 def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     """The shard's rows, checked against the page checksums and the content digest."""
     try:
@@ -336,7 +300,7 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
 
 
 def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
-    with _open(path) as pf:
+    with open_shard(path) as pf:
         meta = _read_meta(path, pf)
         table = _read_rows(path, pf, meta) if rows and meta["n_rows"] else None
     return meta, table
@@ -434,7 +398,7 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
     (None in a shard written before it had one)."""
     steps: dict[str, int | None] = {}
     for path in shard_paths(run_dir):
-        with _open(path) as pf:
+        with open_shard(path) as pf:
             if "step" not in pf.schema_arrow.names:
                 return {}
             meta = _read_meta(path, pf)

@@ -1,0 +1,55 @@
+"""A shard's file, read whole by Python into memory that pyarrow owns (:func:`arrow_owned`),
+and opened as a parquet file with its page checksums verified (:func:`open_shard`): the
+store's readers (:mod:`vanishlab.sweep.store`) and the summary's cache read files so."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import VanishlabError
+from .corrupt_shard import foreign
+
+__all__ = ["SHARD_SUFFIX", "arrow_owned", "open_shard"]
+
+SHARD_SUFFIX = ".parquet"
+
+
+def arrow_owned(data: bytes) -> pa.BufferReader:
+    """``data`` copied into memory pyarrow owns, to read a parquet file from.
+
+    A file is read by Python (pyarrow cannot open a path that is not valid UTF-8, a folder
+    named with a byte of another encoding: good shards were called corrupt and moved aside, run
+    after run), but pyarrow is given none of Python's objects: from a Python file object (or
+    Python bytes) its reader threads kept Python buffers and released them after the read
+    returned, taking the GIL; one that did so while the interpreter shut down aborted the
+    process after the command's last line ("terminate called without an active exception",
+    status 134; apache/arrow#33975)."""
+    sink = pa.BufferOutputStream()
+    sink.write(data)
+    return pa.BufferReader(sink.getvalue())
+
+
+@contextlib.contextmanager
+def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
+    """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
+    on leaving."""
+    if path.suffix != SHARD_SUFFIX or not path.is_file():
+        raise foreign(path, "unexpected file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except PermissionError:  # not damaged: never moved aside nor re-measured
+        raise VanishlabError(f"permission denied: {path} (left as it is)") from None
+    except OSError as err:
+        raise foreign(path, f"unreadable: {err}") from None
+    try:
+        pf = pq.ParquetFile(arrow_owned(data), page_checksum_verification=True)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise foreign(path, f"corrupt parquet: {err}") from None
+    with pf:
+        yield pf
