@@ -66,6 +66,7 @@ from .measure import (
     now,
     top_lyapunov,
 )
+from .step_args import untensored
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -145,22 +146,6 @@ def _every(every: object) -> str:
     return "every step" if every == 1 else f"every {every} steps"
 
 
-def _untensored(value: Any, what: str) -> Any:
-    """A 0-d tensor of an integer dtype (a counter kept as a tensor: ``torch.tensor(7)``) as its
-    Python int, for ``step`` and ``every`` alike; anything else (a float, complex or bool
-    tensor, a 1-d one) as it is, for the caller's integer check to refuse. A tensor on the meta
-    device holds no number: a TypeError naming ``what`` (it was torch's RuntimeError,
-    "Tensor.item() cannot be called on meta tensors")."""
-    if not isinstance(value, torch.Tensor) or value.ndim != 0:
-        return value
-    dtype = value.dtype
-    if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
-        return value
-    if value.is_meta:
-        raise TypeError(f"{what} must be an integer, got a tensor on the meta device (no value)")
-    return value.item()
-
-
 class JacobianMonitor:
     """Measure ``module`` on a fixed ``probe`` every ``every`` steps of training.
 
@@ -200,7 +185,7 @@ class JacobianMonitor:
     ) -> None:
         # as step() takes its n: numpy's integers too (and JSON needs int); 2.0, True are no
         # integer (a TypeError), 0 is out of range (a ValueError)
-        every = check_integer(_untensored(every, "every"), "every")
+        every = check_integer(untensored(every, "every"), "every")
         if not 1 <= every <= STEP_MAX:  # beyond a step number, only step 0 was ever recorded
             raise ValueError(f"every must be an integer from 1 to 2**63 - 1, got {every!r}")
         require_tensor(probe, "probe")
@@ -291,7 +276,7 @@ class JacobianMonitor:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
         # a step counter kept as a tensor (torch.tensor(7)), numpy's integers (a loop over
         # np.arange); 2.0, True or a float tensor is no integer (a TypeError, as for every)
-        n = check_integer(_untensored(n, "the step n"), "the step n")
+        n = check_integer(untensored(n, "the step n"), "the step n")
         if not 0 <= n <= STEP_MAX:
             # (above STEP_MAX: an OverflowError from numpy, after the measurement)
             raise ValueError(f"the step n must be an integer from 0 to 2**63 - 1, got {n!r}")
