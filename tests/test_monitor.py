@@ -150,14 +150,15 @@ def test_resumes_and_refuses_another_probe(tmp_path):
     out = tmp_path / "m"
     with JacobianMonitor(rnn, probe, out=out, every=2) as mon:
         for n in range(5):
-            mon.step(n)
+            mon.step(n, loss=10.0 - n)
     first = {p.name: p.read_bytes() for p in (out / "cells").iterdir()}
     with JacobianMonitor(rnn, probe, out=out, every=2) as mon:
-        assert mon.step(2) is None  # already recorded
-        assert mon.step(6) is not None
+        assert mon.step(2, loss=0.0) is None  # already recorded (its loss is kept)
+        assert mon.step(6, loss=4.0) is not None
     after = {p.name: p.read_bytes() for p in (out / "cells").iterdir()}
     assert {k: after[k] for k in first} == first and len(after) == len(first) + 1
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
+    assert list(vl.load_cells(out)["loss"]) == [10.0, 8.0, 6.0, 4.0]
     with pytest.raises(VanishlabError, match="another module or probe"):
         JacobianMonitor(rnn, probe + 1, out=out).__enter__()
     with pytest.raises(VanishlabError, match="another module or probe"):
@@ -381,10 +382,11 @@ def test_a_step_whose_manifest_entry_was_lost_is_restored_from_its_shard(tmp_pat
     out = tmp_path / "m"
     with JacobianMonitor(rnn, torch.randn(5, 2, 2), out=out, every=1) as mon:
         for n in range(3):
-            mon.step(n)
+            mon.step(n, loss=1.0 / (n + 1))
         probe = mon.probe
     manifest = json.loads((out / "manifest.json").read_text())
     recorded = manifest["steps"].pop("2")
+    assert recorded["loss"] == pytest.approx(1 / 3)  # restored with the rest of its record
     (out / "manifest.json").write_text(json.dumps(manifest))  # as if killed before writing it
     with JacobianMonitor(rnn, probe, out=out, every=1) as mon:
         assert mon.step(2) is None  # its shard is there
@@ -723,6 +725,8 @@ def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
     assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
+    losses = vl.load_cells(tmp_path / "ex" / "irnn").set_index("step")["loss"]
+    assert np.isnan(losses[0]) and (losses[[2, 4]] > 0).all()  # the steps' losses, kept
 
 
 def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, capsys):

@@ -180,7 +180,10 @@ def test_the_monitor_snippets_run_in_a_training_loop_of_the_user_s(tmp_path, mon
             "opt": torch.optim.SGD(model.parameters(), lr=0.01),
         }
         exec(compile(block, where, "exec"), namespace)
-        assert sorted(vl.load_cells("runs/training")["step"]) == [0, 100, 200], where
+        cells = vl.load_cells("runs/training").set_index("step")
+        assert sorted(cells.index) == [0, 100, 200], where
+        # the loss passed at each recorded step but the first (no loss before training)
+        assert np.isnan(cells.loc[0, "loss"]) and (cells.loc[[100, 200], "loss"] > 0).all()
         assert "step" in capsys.readouterr().out, where
         shutil.rmtree("runs/training")  # the next block writes the same directory
 

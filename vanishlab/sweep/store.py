@@ -70,6 +70,7 @@ from .manifest import (
     MANIFEST,
     MONITOR,
     load_manifest,
+    read_json_number,
     report_marker,
     report_run,
     run_identity,
@@ -415,7 +416,9 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`FAILURES`; null
     when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
     has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
-    shard written before shards carried one) and is sorted by it too. A run with a trained
+    shard written before shards carried one) and is sorted by it too, and ``loss`` last (the
+    training loss given to the monitor's ``step``: NaN when none was, as in runs recorded
+    before it was kept, or when it was NaN). A run with a trained
     cell (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``,
     ``solved``, ``steps_to_solve`` (null for its untrained cells); other runs have none of
     these columns. Null in an analysis's or a monitor's: :mod:`.unset_axes`' columns."""
@@ -453,6 +456,10 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         for row, meta in zip(rows, metas.values(), strict=True):
             record = meta.get("train") or {}
             row.update({c: record.get(c) for c, _ in TRAIN_FIELDS})
+    if has_steps:  # a monitored step's training loss, from its shard's record
+        schema = schema.append(pa.field("loss", pa.float64()))
+        for row, meta in zip(rows, metas.values(), strict=True):
+            row["loss"] = read_json_number((meta.get("monitor") or {}).get("loss"))
     frame = pa.Table.from_pylist(rows, schema=schema).to_pandas()
     if trained:
         frame["solved"] = frame["solved"].astype("boolean")

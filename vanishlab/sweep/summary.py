@@ -286,9 +286,11 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     (measured - predicted); ``flag`` and ``note``; a trained cell's ``final_loss``,
     ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
     docs/trainability.md). A monitor's run (:class:`vanishlab.JacobianMonitor`) adds each
-    row's training ``step`` after ``cell_id`` and is sorted by it. Rates are natural log per
-    step. An analysis's and a monitor's rows have ``lr``, ``optimizer``, ``clip`` (and
-    ``seed`` where no seed drew the inputs) null: :mod:`vanishlab.sweep.unset_axes`.
+    row's training ``step`` after ``cell_id`` and is sorted by it, and its training ``loss``
+    last (as :func:`vanishlab.load_cells` gives it: NaN where none was recorded). Rates are
+    natural log per step. An analysis's and a monitor's rows have ``lr``, ``optimizer``,
+    ``clip`` (and ``seed`` where no seed drew the inputs) null:
+    :mod:`vanishlab.sweep.unset_axes`.
 
     Args:
         run_dir: a run directory.
@@ -322,19 +324,22 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
 
 def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> pd.DataFrame:
     """A monitor's summary with each row's training ``step`` (after ``cell_id``, as
-    :func:`~vanishlab.sweep.store.load_results` gives it), sorted by step; other runs' as they
-    are. The step is :func:`~vanishlab.sweep.store.load_cells`' (from each shard's record: a
-    summary row is a cell's, and knows no step). An analysis's and a monitor's rows have the
-    columns of :func:`~.unset_axes.unset_axes` null, as the other readers give them."""
+    :func:`~vanishlab.sweep.store.load_results` gives it), sorted by step, and its ``loss``
+    last; other runs' as they are. Both are :func:`~vanishlab.sweep.store.load_cells`' (from
+    each shard's record: a summary row is a cell's, and knows neither; so neither is in
+    :data:`SUMMARY_FIELDS`, the rows a sweep's shards store). An analysis's and a monitor's
+    rows have the columns of :func:`~.unset_axes.unset_axes` null, as the other readers give
+    them."""
     frame = without_unset(frame, manifest)  # what says nothing of a trained model: null
     if manifest.get("kind") != MONITOR:
         return frame
     cells = store.load_cells(run_dir)
-    by_cell = dict(zip(cells["cell_id"], cells["step"], strict=True))
+    by_cell = cells.set_index("cell_id")
     frame = frame.copy()
     frame.insert(
         frame.columns.get_loc("cell_id") + 1,
         "step",
-        frame["cell_id"].map(by_cell).astype("Int64"),
+        frame["cell_id"].map(by_cell["step"]).astype("Int64"),
     )
+    frame["loss"] = frame["cell_id"].map(by_cell["loss"]).astype("float64")
     return frame.sort_values(["step", "cell_id"], kind="stable").reset_index(drop=True)

@@ -4,16 +4,16 @@ Inside a user's own training loop::
 
     with vl.JacobianMonitor(model.rnn, probe, out="runs/monitor", every=50) as mon:
         for n in range(1, steps + 1):
-            ...  # forward, backward, optimizer.step()
-            mon.step(n)
+            ...  # forward, loss, backward, optimizer.step()
+            mon.step(n, loss=loss)
 
 ``mon.step(n)`` measures the module on the fixed ``probe`` inputs when ``n % every == 0``: the
 same rows as a sweep cell's (:mod:`vanishlab.trained.measure`), plus a ``step`` column, written
 as one shard per recorded step (atomic: temp file, fsync, rename; :mod:`vanishlab.sweep.store`),
 so ``vl.load_results(out)`` returns every recorded step, a crash loses at most the step being
 written, and a restarted run (same module architecture and probe) skips the steps it already
-has. The top Lyapunov exponent along the probe and the time each step took are kept in the
-manifest under ``"steps"`` (``"kind": "monitor"``).
+has. The top Lyapunov exponent along the probe, the training loss given to ``step`` and the
+time each step took are kept in the manifest under ``"steps"`` (``"kind": "monitor"``).
 
 What it never changes: the module's parameters (read, detached, under ``torch.no_grad``), their
 ``.grad`` tensors (nothing is differentiated), its training mode (never switched: the engine
@@ -66,7 +66,7 @@ from .measure import (
     now,
     top_lyapunov,
 )
-from .step_args import untensored
+from .step_args import check_loss, loss_number, untensored
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -168,8 +168,8 @@ class JacobianMonitor:
         name: a label kept in the manifest (default: the directory's name). A reopened run
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
 
-    Use it as a context manager (the run directory is locked while it is open); ``step(n)``
-    returns the shard rows it wrote, or None when the step is not recorded.
+    Use it as a context manager (the run directory is locked while it is open); ``step(n,
+    loss=...)`` returns the shard rows it wrote, or None when the step is not recorded.
     """
 
     def __init__(
@@ -251,13 +251,22 @@ class JacobianMonitor:
 
     # --- one step --------------------------------------------------------------------------
 
-    def step(self, n: int) -> pd.DataFrame | None:
+    def step(self, n: int, loss: float | torch.Tensor | None = None) -> pd.DataFrame | None:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
         ``n`` is an integer from 0 to 2**63 - 1 (the ``step`` column is int64): a Python or
         NumPy integer, or a 0-d integer tensor (a step counter kept as a tensor). Anything else
         (a float, even ``2.0``, a bool, a float or bool tensor) is a ``TypeError``, an integer
         out of that range a ``ValueError``.
+
+        ``loss``: the training loss at this step, recorded with it (the loader's ``loss`` of
+        the last batch, say): a real number, or a 0-d tensor (the loss function's result as it
+        is: its value is read with ``.item()``, once, only at a step the monitor records,
+        which on a GPU waits for the device). It is recorded on the recorded steps only (every
+        ``every``-th step, not a mean over the steps between), and not at a step already
+        recorded (skipped). NaN and inf are recorded as they are (a diverged training).
+        Anything else (a bool, a string, a list, a tensor of another shape, a 1-element one
+        too) is a ``TypeError``, at every step. None (the default): no loss for this step.
 
         Returns the rows written (with their ``step`` column), or None. A forward pass that
         overflows on the probe, or a parameter that training made inf or NaN, is recorded as a
@@ -280,6 +289,7 @@ class JacobianMonitor:
         if not 0 <= n <= STEP_MAX:
             # (above STEP_MAX: an OverflowError from numpy, after the measurement)
             raise ValueError(f"the step n must be an integer from 0 to 2**63 - 1, got {n!r}")
+        check_loss(loss)  # its type, at every step; its value (a GPU sync) only when recorded
         if n % self.every:
             return None
         self._check_same_module()
@@ -318,6 +328,7 @@ class JacobianMonitor:
             "cell_id": cid,
             "status": status,
             "lyapunov": json_number(lyap),
+            "loss": json_number(loss_number(loss)),  # "nan", "inf": as the loss was
             "elapsed_s": round(elapsed, 6),
             "weights_sha256": weights,
         }

@@ -1,14 +1,20 @@
 """What :meth:`vanishlab.JacobianMonitor.step` takes besides its module: the step number ``n``
-(and the monitor's ``every``), checked without reading more of a tensor than its integer.
+(and the monitor's ``every``) and the training loss.
+
+Each is checked on every call, without reading a tensor's value (no GPU sync), so a wrong
+type is refused at the first step, recorded or not. A loss's value is read (``.item()``, once)
+only at a step the monitor records: :func:`loss_number`.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import torch
 
-__all__ = ["untensored"]
+__all__ = ["check_loss", "loss_number", "untensored"]
 
 
 def untensored(value: Any, what: str) -> Any:
@@ -25,3 +31,45 @@ def untensored(value: Any, what: str) -> Any:
     if value.is_meta:
         raise TypeError(f"{what} must be an integer, got a tensor on the meta device (no value)")
     return value.item()
+
+
+def check_loss(loss: object) -> None:
+    """Refuse (``TypeError``) a ``loss`` that is none of: None (no loss), a real number (a
+    Python float or int, a NumPy one), or a 0-d tensor of a real dtype (``loss`` as the loss
+    function returns it, on any device, with or without its graph). A bool, a complex number,
+    a string, a list, a tensor of another shape (a 1-element ``(1,)`` one too: its value is
+    ``loss.item()``, or ``loss.squeeze()`` keeps it a tensor), of a bool or complex dtype, or on
+    the meta device (no value) is refused. NaN and inf are losses: kept as they are."""
+    if loss is None:
+        return
+    if isinstance(loss, torch.Tensor):
+        dtype = loss.dtype
+        if loss.ndim != 0:
+            shape = tuple(loss.shape)
+            problem = f"a tensor of shape {shape}" + (
+                " (its value is loss.item())" if loss.numel() == 1 else ""
+            )
+        elif dtype.is_complex or dtype == torch.bool:
+            problem = f"a tensor of dtype {str(dtype).removeprefix('torch.')}"
+        elif loss.is_meta:
+            problem = "a tensor on the meta device (no value)"
+        else:
+            return
+    elif isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return
+    else:
+        problem = f"{loss!r:.60}"
+    raise TypeError(f"the loss must be a real number or a 0-d tensor, got {problem}")
+
+
+def loss_number(loss: float | torch.Tensor | None) -> float | None:
+    """A loss :func:`check_loss` took, as a Python float (a tensor's ``.item()``: on a GPU, a
+    sync with the device), or None. NaN and inf as they are."""
+    if loss is None:
+        return None
+    if isinstance(loss, torch.Tensor):
+        return float(loss.item())
+    try:
+        return float(loss)
+    except OverflowError:  # an int (or Fraction) beyond a float: as an overflowing float reads
+        return math.inf if loss > 0 else -math.inf
