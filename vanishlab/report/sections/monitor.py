@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ...sweep.manifest import read_json_number
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
+from .monitor_steps import steps_frame
 from .trained import (
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
@@ -50,75 +50,6 @@ MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this
 
 FAILURE_TEXT = {"overflow": "overflow", "nan": "NaN"}
 """How the page names a failed step's recorded ``failure`` (an unknown kind as it is)."""
-
-
-def steps_frame(view: RunView) -> pd.DataFrame:
-    """One row per recorded step, sorted: ``step``, ``cell_id``, ``status``, ``reason``,
-    ``failure`` (the shard's kind, "" when ok or not recorded), ``lyapunov`` (float; NaN when
-    not measured), ``elapsed_s``.
-
-    The manifest's ``steps`` are the record; a step whose shard exists but that the manifest
-    does not list (a crash between the two writes) is taken from the cells frame.
-    """
-
-    def compute() -> pd.DataFrame:
-        cells = view.cells
-        reasons: dict[str, str] = {}
-        failures: dict[str, str] = {}
-        for column, found in (("reason", reasons), ("failure", failures)):
-            if len(cells) and column in cells:
-                for cid, value in zip(cells["cell_id"], cells[column], strict=True):
-                    if isinstance(value, str):
-                        found[str(cid)] = value
-        rows: dict[int, dict[str, Any]] = {}
-        steps = view.manifest.get("steps") or {}
-        for key, rec in steps.items() if isinstance(steps, dict) else ():
-            try:
-                n = int(key)
-            except ValueError:
-                continue
-            rec = rec if isinstance(rec, dict) else {}
-            lyap = read_json_number(rec.get("lyapunov"))
-            cid = str(rec.get("cell_id") or "")
-            rows[n] = {
-                "step": n,
-                "cell_id": cid,
-                "status": str(rec.get("status") or "—"),
-                "reason": reasons.get(cid, ""),
-                "failure": failures.get(cid, ""),
-                "lyapunov": math.nan if lyap is None else lyap,
-                "measured": lyap is not None,
-                "elapsed_s": float(rec.get("elapsed_s") or math.nan),
-            }
-        known = {r["cell_id"] for r in rows.values()}
-        if len(cells) and "step" in cells:
-            for rec in cells.to_dict("records"):
-                step = rec.get("step")
-                if str(rec["cell_id"]) in known or step is None or step is pd.NA:
-                    continue
-                rows[int(step)] = {
-                    "step": int(step),
-                    "cell_id": str(rec["cell_id"]),
-                    "status": str(rec["status"]),
-                    "reason": reasons.get(str(rec["cell_id"]), ""),
-                    "failure": failures.get(str(rec["cell_id"]), ""),
-                    "lyapunov": math.nan,
-                    "measured": False,
-                    "elapsed_s": float(rec.get("elapsed_s") or math.nan),
-                }
-        columns = [
-            "step",
-            "cell_id",
-            "status",
-            "reason",
-            "failure",
-            "lyapunov",
-            "measured",
-            "elapsed_s",
-        ]
-        return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
-
-    return view.memo("monitor-steps", compute)
 
 
 def chosen_steps(steps: list[int], limit: int = MAX_SHOWN_STEPS) -> list[int]:
