@@ -8,10 +8,11 @@ across about T/2 steps: the gradient that teaches it has to survive that many st
 
 ``vl.JacobianMonitor`` measures the recurrent module every ``--every`` steps on a fixed probe
 batch, writing one shard per recorded step into ``--out/<cell>`` with that step's training loss
-(the batch's). At the end the script reads them back with ``vl.load_results`` and prints, per
-recorded step, the decay rate of ||dh_T / dh_{T-k}|| (natural log per step; below 0 the
-gradient vanishes, about exp(rate * k) after k steps), the norm at lag T/2 (the distance the
-task needs) and the loss (its own mean over the last 50 steps).
+(the batch's; its report draws it above the gradients'). At the end the script reads them
+back with ``vl.load_results`` and prints, per recorded step, the decay rate of ||dh_T /
+dh_{T-k}|| (natural log per step; below 0 the gradient vanishes, about exp(rate * k) after k
+steps), the norm at lag T/2 (the distance the task needs) and the loss (its own mean over the
+last 50 steps).
 
 By default two networks are trained the same way. A default ``nn.RNN`` (tanh) starts with a
 rate near -0.5: its gradient across T/2 = 25 steps is about 1e-5 of the recent one, and its
@@ -98,7 +99,7 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             losses[step] = loss.item()
-            monitor.step(step, loss=loss)  # kept with each recorded step
+            monitor.step(step, loss=loss)  # kept with each recorded step; the report draws it
 
     rows = vl.load_results(out)
     state = rows[rows["source"] == "state"]

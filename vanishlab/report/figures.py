@@ -139,6 +139,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
             ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
         if grid.zero_line:
             ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
+        if grid.log_y:  # (its own locator: decades, labelled 10^k)
+            ax.set_yscale("log")
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
         # the y values the panel draws besides its curves: the zero line, the stable band
         shown = [0.0] * grid.zero_line + [-grid.stable_band, grid.stable_band] * bool(
@@ -164,7 +166,8 @@ def _draw_lines(grid: LineGrid) -> Figure:
             y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
             ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
             ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
-        ax.set_ylim(*_readable_span(*ax.get_ylim()))
+        if not grid.log_y:
+            ax.set_ylim(*_readable_span(*ax.get_ylim()))
         if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
             lo, hi = ax.get_ylim()
             ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
@@ -180,11 +183,15 @@ def _draw_lines(grid: LineGrid) -> Figure:
             # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
             lo, hi = ax.get_xlim()
             ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
+        if grid.x_span is not None:  # the steps of the figure below it (a loss's, from 100)
+            lo, hi = ax.get_xlim()
+            ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
         if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:
             ax.set_xticks(xs, [format_number(v) for v in xs])
         else:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
+        if not grid.log_y:
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
     axis_labels(
         fig,
         (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),

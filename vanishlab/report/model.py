@@ -125,7 +125,9 @@ class LineGrid:
     zero_line: bool = False  # a horizontal reference at y = 0
     stable_band: float = 0.0  # shade |y| <= stable_band (the "stable" phase)
     integer_y: bool = False  # y counts steps (a horizon): ticks at whole numbers only
+    log_y: bool = False  # a log-scale y axis (positive values spanning decades: a loss)
     y_span: tuple[float, float] | None = None  # the y axis covers at least this (a fraction)
+    x_span: tuple[float, float] | None = None  # the x axis covers at least this (a figure's)
     row_labels: tuple[str, ...] = ()  # written at the left of each row
     col_labels: tuple[str, ...] = ()  # written above each column
     note: str = ""

@@ -5,8 +5,10 @@ fixed probe batch (the same inputs at every step, so only the weights change), a
 manifest holds each step's top Lyapunov exponent λ₁(n). The page shows:
 
 - **monitor**: the module, the probe, which steps were recorded and what recording cost;
-- **training**: the fitted rate of every curve (:func:`vanishlab.fit_decay`, natural log per
-  step) and λ₁ against the training step, the horizons against the step, and a table of them;
+- **training**: the training loss against the step where steps have one
+  (:mod:`.monitor_loss`), the fitted rate of every curve (:func:`vanishlab.fit_decay`, natural
+  log per step) and λ₁ against the training step, the horizons against the step, and a table
+  of them;
 - **curves-steps**: the decay curves at a few chosen steps (the first, the last and evenly
   spaced ones between), one line per step.
 """
@@ -23,6 +25,7 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
+from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text
 from .monitor_steps import steps_frame
 from .trained import (
     HORIZON_AT_ZERO,
@@ -241,7 +244,9 @@ def training_section(view: RunView) -> Section | None:
         integer_y=True,
     )
     table = _training_table(steps, by_curve, order, labels)
-    blocks: list[Any] = [rates, *([horizons] if any_horizon else []), table]
+    loss = loss_figure(steps, markers)  # none where no step has a loss: the page as before
+    blocks: list[Any] = [*([loss] if loss else []), rates, *([horizons] if any_horizon else [])]
+    blocks.append(table)
     glance = _first_to_last(steps, by_curve, order, labels)
     if glance is not None:
         blocks.insert(0, glance)
@@ -266,7 +271,8 @@ def _first_to_last(
         return None
     first = min(int(f["step"].iloc[0]) for f in ok)
     last = max(int(f["step"].iloc[-1]) for f in ok)
-    items = []
+    loss = loss_glance(steps)  # (its own first and last: step 0 is often recorded without)
+    items = [loss] if loss else []
     for key, label in zip(order, labels, strict=True):
         f = by_curve[key].set_index("step")
         if first not in f.index or last not in f.index:
@@ -298,7 +304,8 @@ def _training_table(
         key: {int(s): rec for s, rec in zip(f["step"], f.to_dict("records"), strict=True)}
         for key, f in by_curve.items()
     }
-    columns = ["step", "status"]
+    losses = has_losses(steps)  # a column only where some step has a loss
+    columns = ["step", "status", *(["loss"] if losses else [])]
     short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
     columns += [f"rate, {label}" for label in short]
     columns += [f"horizon, {label}" for label in short]
@@ -307,6 +314,8 @@ def _training_table(
     for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
         n = int(rec["step"])
         row = [str(n), _status_text(rec)]
+        if losses:
+            row.append(loss_text(float(rec["loss"]), bool(rec["has_loss"])))
         fits = [index[key].get(n) for key in order]
         row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
         row += [_horizon(f) if f else "—" for f in fits]
@@ -316,11 +325,13 @@ def _training_table(
         row.append(str(rec["reason"] or ""))
         rows.append(tuple(row))
     k = len(order)
-    numeric = (True, False, *([True] * (2 * k)), True, True, False)
+    numeric = (True, False, *([True] * losses), *([True] * (2 * k)), True, True, False)
     more = len(steps) - MAX_TABLE_ROWS
     return Table(
         "Rates, horizons and λ₁ by step",
-        "Every recorded step: the rate (natural log per step of lag) and horizon (steps; "
+        "Every recorded step: "
+        + ("its training loss ('—' where none was given), " if losses else "")
+        + "the rate (natural log per step of lag) and horizon (steps; "
         f"'none' when the norm never fell below 1e-3 of its lag-0 value; {HORIZON_AT_ZERO}) "
         "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
         "failed step has its reason under its row and its kind in its status: overflow (the "

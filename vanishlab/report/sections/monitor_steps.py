@@ -17,7 +17,8 @@ __all__ = ["steps_frame"]
 def steps_frame(view: RunView) -> pd.DataFrame:
     """One row per recorded step, sorted: ``step``, ``cell_id``, ``status``, ``reason``,
     ``failure`` (the shard's kind, "" when ok or not recorded), ``lyapunov`` (float; NaN when
-    not measured), ``elapsed_s``.
+    not measured), ``elapsed_s``, ``loss`` (the training loss given to ``step``: NaN, inf as
+    given, NaN when none was) and ``has_loss`` (whether one was: a NaN loss is one).
 
     The manifest's ``steps`` are the record; a step whose shard exists but that the manifest
     does not list (a crash between the two writes) is taken from the cells frame.
@@ -41,6 +42,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 continue
             rec = rec if isinstance(rec, dict) else {}
             lyap = read_json_number(rec.get("lyapunov"))
+            loss = read_json_number(rec.get("loss"))  # "nan" reads as NaN, null as None
             cid = str(rec.get("cell_id") or "")
             rows[n] = {
                 "step": n,
@@ -51,6 +53,8 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 "lyapunov": math.nan if lyap is None else lyap,
                 "measured": lyap is not None,
                 "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+                "loss": math.nan if loss is None else loss,
+                "has_loss": loss is not None,
             }
         known = {r["cell_id"] for r in rows.values()}
         if len(cells) and "step" in cells:
@@ -67,17 +71,11 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                     "lyapunov": math.nan,
                     "measured": False,
                     "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+                    "loss": math.nan,  # (a shard without a record: written before losses)
+                    "has_loss": False,
                 }
-        columns = [
-            "step",
-            "cell_id",
-            "status",
-            "reason",
-            "failure",
-            "lyapunov",
-            "measured",
-            "elapsed_s",
-        ]
+        columns = ["step", "cell_id", "status", "reason", "failure", "lyapunov", "measured"]
+        columns += ["elapsed_s", "loss", "has_loss"]
         return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
 
     return view.memo("monitor-steps", compute)

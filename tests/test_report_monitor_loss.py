@@ -1,0 +1,133 @@
+"""The training loss on a monitored run's page (``mon.step(n, loss=...)``): a small figure of the
+loss against the step above the gradients' rates, its first and last value, a column of the
+steps' table; nothing of it where no recorded step has a loss."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import draw, figure_svg
+from vanishlab.report.model import KeyValues, LineGrid, Report, Table
+from vanishlab.report.sections.monitor_loss import log_scale
+from vanishlab.sweep.manifest import monitor_steps
+from vanishlab.sweep.store import read_cell_metas
+from vanishlab.trained import JacobianMonitor
+
+
+def _run(out: Path, losses: list, every: int = 1) -> Path:
+    """A monitor's run: step ``every * i`` recorded with ``losses[i]``, the weights moving."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=every) as mon:
+        for i, loss in enumerate(losses):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.03)
+            mon.step(every * i, loss=loss)
+    return out
+
+
+def _report(run: Path) -> Report:
+    manifest = vl.load_manifest(run)
+    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
+    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+
+
+def _training(report: Report) -> list:
+    return list(next(s for s in report.sections if s.key == "training").blocks)
+
+
+def _loss_figure(report: Report) -> LineGrid | None:
+    found = [b for b in _training(report) if isinstance(b, LineGrid) and b.title == "Training loss"]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_the_page_draws_the_loss_above_the_rates_and_lists_it(tmp_path):
+    """The page showed no loss: a user could not see whether it fell while the gradients
+    vanished. Now: a figure above the rates' (the same x axis: every recorded step, step 0
+    without a loss a gap), the first and last loss, and a loss column in the steps' table."""
+    run = _run(tmp_path / "m", [None, 0.9, 0.7, 0.6, 0.62], every=10)
+    report = _report(run)
+    blocks = _training(report)
+    loss = _loss_figure(report)
+    assert loss is not None
+    figures = [b for b in blocks if isinstance(b, LineGrid)]
+    assert figures[0] is loss and "Decay rates" in figures[1].title  # the loss comes first
+    (curve,) = loss.panels[0].curves
+    assert curve.x.tolist() == [0, 10, 20, 30, 40]
+    assert np.isnan(curve.y[0]) and curve.y[1:].tolist() == [0.9, 0.7, 0.6, 0.62]
+    assert not loss.log_y and loss.ylabel == "loss"  # 0.6..0.9: not a decade
+    assert loss.x_span == pytest.approx((-2.0, 42.0))  # as the rates' autoscaled axis
+    assert "Gaps: no loss given (step 0)." in loss.caption
+    glance = next(b for b in blocks if isinstance(b, KeyValues))
+    assert glance.items[0] == ("training loss", "0.9 at step 10 → 0.62 at step 40")
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    assert table.columns[:3] == ("step", "status", "loss") and table.numeric[2]
+    assert [r[2] for r in table.rows] == ["—", "0.9", "0.7", "0.6", "0.62"]
+    assert "its training loss" in table.caption
+    assert all(len(r) == len(table.columns) == len(table.numeric) for r in table.rows)
+    svg = figure_svg(loss, "loss")  # and it draws
+    assert svg.startswith("<svg")
+
+
+def test_losses_spanning_decades_are_drawn_on_a_log_scale(tmp_path):
+    run = _run(tmp_path / "m", [2.0, 0.5, 0.05, 0.01])
+    loss = _loss_figure(_report(run))
+    assert loss is not None and loss.log_y and loss.ylabel == "loss (log scale)"
+    assert "log scale" in loss.caption
+    with pinned():
+        (ax,) = [a for a in draw(loss).axes if a.get_visible()]
+        assert ax.get_yscale() == "log" and ax.get_ylim()[0] > 0
+    assert log_scale(np.array([2.0, math.nan, 0.01, math.inf]))  # NaN, inf set aside
+    assert not log_scale(np.array([2.0, 0.0, 0.01]))  # a zero loss: linear
+    assert not log_scale(np.array([-1.0, 20.0]))  # a negative one (a log-likelihood): linear
+    assert not log_scale(np.array([0.5, 4.0]))  # within a factor 10: linear
+    assert not log_scale(np.array([0.5]))
+
+
+def test_nan_and_infinite_losses_are_gaps_named_in_the_caption(tmp_path):
+    run = _run(tmp_path / "m", [1.0, math.nan, 0.8, math.inf, 0.7, math.nan])
+    report = _report(run)
+    loss = _loss_figure(report)
+    assert loss is not None
+    (curve,) = loss.panels[0].curves
+    assert np.isnan(curve.y[[1, 3, 5]]).all() and curve.y[[0, 2, 4]].tolist() == [1.0, 0.8, 0.7]
+    assert "Gaps: a NaN loss (steps 1 and 5); an infinite loss (step 3)." in loss.caption
+    (table,) = [b for b in _training(report) if isinstance(b, Table)]
+    assert [r[2] for r in table.rows] == ["1.0", "NaN", "0.8", "+∞", "0.7", "NaN"]
+    glance = next(b for b in _training(report) if isinstance(b, KeyValues))
+    assert glance.items[0] == ("training loss", "1.0 at step 0 → NaN at step 5")
+    figure_svg(loss, "loss")  # draws with its gaps
+
+
+def test_a_page_without_losses_shows_none_of_it(tmp_path):
+    """Runs recorded without a loss (or before losses were kept) read as they did: no loss
+    figure, item or column, and the same bytes as a page of the run without any record."""
+    with_none = _run(tmp_path / "none", [None] * 4)
+    report = _report(with_none)
+    assert _loss_figure(report) is None
+    blocks = _training(report)
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    assert "loss" not in table.columns and "training loss" not in table.caption
+    glance = next(b for b in blocks if isinstance(b, KeyValues))
+    assert all(label != "training loss" for label, _ in glance.items)
+    html = vl.render_report(with_none, tmp_path / "r.html", timestamp="2024-01-01")
+    text = html.read_text()
+    assert "Training loss" not in text and "training loss" not in text
+
+
+def test_the_rendered_page_has_the_loss_figure(tmp_path):
+    run = _run(tmp_path / "m", [None, 0.9, math.nan, 0.5])
+    text = vl.render_report(run, tmp_path / "r.html", timestamp="2024-01-01").read_text()
+    assert "Figure 1. Training loss" in re.sub(r"<[^>]+>", "", text)
+    assert "a NaN loss (step 2)" in text and "no loss given (step 0)" in text

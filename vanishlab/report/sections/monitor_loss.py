@@ -1,0 +1,107 @@
+"""The training loss on a monitored run's page: what the gradients are compared against.
+
+``mon.step(n, loss=...)`` records the loss with each recorded step (:mod:`.monitor_steps`
+reads it as ``loss`` and ``has_loss``). The "Over training" section (:mod:`.monitor`) then
+shows a small figure of the loss against the step (:func:`loss_figure`), its first and last
+value (:func:`loss_glance`) and a column of the steps' table (:func:`loss_text`). Where no
+recorded step has a loss (a run recorded without, or before losses were kept), none of them
+is shown: such a page is the one it was before.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..format import and_list, format_value
+from ..model import Curve, LineGrid, LinePanel
+
+__all__ = ["LOSS_LABEL", "has_losses", "log_scale", "loss_figure", "loss_glance", "loss_text"]
+
+LOSS_LABEL = "training loss"
+LISTED_STEPS = 5  # steps named in a caption at most
+X_MARGIN = 0.05  # matplotlib's margin (axes.xmargin), by which the other figures' x axes extend
+
+
+def has_losses(steps: pd.DataFrame) -> bool:
+    """Whether any recorded step has a loss (a NaN one too)."""
+    return bool(len(steps)) and "has_loss" in steps and bool(steps["has_loss"].any())
+
+
+def loss_text(loss: float, has_loss: bool) -> str:
+    """A step's loss in a table: ``0.1602``, ``NaN``, ``+∞``; an em dash where none was given."""
+    if not has_loss:
+        return "—"
+    return "NaN" if math.isnan(loss) else format_value(float(loss))
+
+
+def log_scale(y: np.ndarray) -> bool:
+    """A log-scale axis for losses ``y`` (NaN and ±inf ignored): when every one is positive
+    and the largest is more than 10 times the smallest."""
+    finite = y[np.isfinite(y)]
+    return len(finite) > 1 and bool((finite > 0).all()) and finite.max() > 10 * finite.min()
+
+
+def _steps_text(steps: np.ndarray) -> str:
+    """``"step 400"``, ``"steps 400, 500 and 600"``, ``"steps 1, 2, 3, 4, 5 and 7 more"``."""
+    names = [str(int(s)) for s in steps[:LISTED_STEPS]]
+    more = len(steps) - len(names)
+    if more:
+        names.append(f"{more} more")
+    return ("step " if len(steps) == 1 else "steps ") + and_list(names)
+
+
+def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
+    """The loss against the training step (None when no step has a loss). A NaN or infinite
+    loss is a gap, named in the caption, and so is a step recorded without a loss. Every
+    recorded step is an x of the curve (a gap where it has no loss), and the x axis spans
+    them all: the axis and ticks of the figures below it."""
+    if not has_losses(steps):
+        return None
+    x = steps["step"].to_numpy(dtype=np.float64)
+    given = steps["has_loss"].to_numpy(dtype=bool)
+    y = steps["loss"].to_numpy(dtype=np.float64)
+    log = log_scale(y[given])
+    gaps = (given & np.isnan(y), "a NaN loss"), (np.isinf(y), "an infinite loss")
+    gaps += ((~given, "no loss given"),)
+    notes = [f"{what} ({_steps_text(x[mask])})" for mask, what in gaps if mask.any()]
+    curve = Curve(LOSS_LABEL, None, x, np.where(given & np.isfinite(y), y, np.nan))
+    pad = X_MARGIN * (x.max() - x.min())  # autoscaled, the points at either end might be gaps
+    return LineGrid(
+        title="Training loss",
+        caption=(
+            "The loss given to the monitor at each recorded training step (mon.step(n, "
+            "loss=...): that step's batch, one value, not a mean over the steps between), to "
+            "read beside the gradients' decay below"
+            + (": a log scale, the losses spanning more than a factor 10." if log else ".")
+            + (f" Gaps: {'; '.join(notes)}." if notes else "")
+        ),
+        nrows=1,
+        ncols=1,
+        panels=(LinePanel(0, 0, "", (curve,)),),
+        xlabel="training step",
+        ylabel="loss (log scale)" if log else "loss",
+        legend_title="",
+        legend=(),
+        markers=markers,
+        log_y=log,
+        x_span=(x.min() - pad, x.max() + pad) if pad else None,
+    )
+
+
+def loss_glance(steps: pd.DataFrame) -> tuple[str, str] | None:
+    """The first and the last recorded loss, with their steps: ``("training loss", "0.693 at
+    step 100 → 0.0123 at step 1000")``; None when fewer than two steps have one."""
+    if not has_losses(steps):
+        return None
+    given = steps[steps["has_loss"].to_numpy(dtype=bool)]
+    if len(given) < 2:
+        return None
+    a, b = given.iloc[0], given.iloc[-1]
+    text = (
+        f"{loss_text(float(a['loss']), True)} at step {int(a['step'])} → "
+        f"{loss_text(float(b['loss']), True)} at step {int(b['step'])}"
+    )
+    return LOSS_LABEL, text
