@@ -779,18 +779,25 @@ def test_a_module_name_with_a_newline_is_measured_and_said_on_one_line(tmp_path)
     assert result.stdout.count("\n") == 1 and "module 'b\\n', inputs T=3" in result.stdout
 
 
-def test_training_settings_and_an_unused_seed_are_null_not_the_sweeps_defaults(tmp_path):
-    """vl.load_results, vl.load_cells and vl.summarize of an analysis showed lr 0.01,
-    optimizer adam and clip 1.0 (the sweep's defaults) as if they were the user's model's
-    training, and seed 0 beside an inputs file, which no seed drew. They are null now (seed
-    kept where it drew the Gaussian inputs); the shard still holds the defaults, so the
-    cell id, and a rerun that measures nothing, are as before."""
+def _file_and_gaussian_runs(tmp_path):
+    """Two analyses of one checkpoint: of an inputs file, and of Gaussian inputs drawn with
+    seed 7."""
     torch.manual_seed(4)
     torch.save(_Model().state_dict(), tmp_path / "m.pt")
     torch.save(torch.randn(6, 2, 3, dtype=torch.float64), tmp_path / "x.pt")
     file_run, gauss_run = tmp_path / "file", tmp_path / "gauss"
     vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
     vl.analyze_checkpoint(tmp_path / "m.pt", gauss_run, seq_len=5, batch=2, seed=7)
+    return file_run, gauss_run
+
+
+def test_training_settings_and_an_unused_seed_are_null_not_the_sweeps_defaults(tmp_path):
+    """vl.load_results, vl.load_cells and vl.summarize of an analysis showed lr 0.01,
+    optimizer adam and clip 1.0 (the sweep's defaults) as if they were the user's model's
+    training, and seed 0 beside an inputs file, which no seed drew. They are null now (seed
+    kept where it drew the Gaussian inputs); the shard still holds the defaults, so the
+    cell id, and a rerun that measures nothing, are as before."""
+    file_run, gauss_run = _file_and_gaussian_runs(tmp_path)
     for run, seed in ((file_run, None), (gauss_run, 7)):
         for frame in (vl.load_results(run), vl.load_cells(run), vl.summarize(run)):
             assert len(frame) and frame["lr"].isna().all() and frame["clip"].isna().all()
@@ -843,12 +850,7 @@ def test_the_manifest_records_no_seed_beside_an_inputs_file(tmp_path):
     before (0 there); the Gaussian inputs' seed is kept, on the page too."""
     import json
 
-    torch.manual_seed(4)
-    torch.save(_Model().state_dict(), tmp_path / "m.pt")
-    torch.save(torch.randn(6, 2, 3, dtype=torch.float64), tmp_path / "x.pt")
-    file_run, gauss_run = tmp_path / "file", tmp_path / "gauss"
-    vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
-    vl.analyze_checkpoint(tmp_path / "m.pt", gauss_run, seq_len=5, batch=2, seed=7)
+    file_run, gauss_run = _file_and_gaussian_runs(tmp_path)
     written = json.loads((file_run / "manifest.json").read_text(encoding="utf-8"))
     assert written["model"]["seed"] is None
     assert vl.load_manifest(gauss_run)["model"]["seed"] == 7
