@@ -663,6 +663,27 @@ def test_the_lookahead_row_is_the_hidden_direction(compact) -> None:
 
 
 @pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize(("dtype", "tiny"), [(torch.float32, 1e-20), (torch.float64, 1e-160)])
+def test_the_lookahead_row_of_a_block_that_all_but_vanished(compact, dtype, tiny) -> None:
+    """A warm block on diagonal units whose entries are ``tiny`` beside a dense block of size
+    ~1: the filter's interval [0, b] ends at the block's Rayleigh quotients, ~tiny^2, and
+    (2 / b) A overflowed (b below ~1e-38 in float32, ~1e-308 in float64): the row came out
+    NaN (Householder) or a poor direction (Gram-Schmidt's stand-in for a NaN row, 0.42 of
+    sigma_1^2). With b floored at eps the row is the dense block's top direction."""
+    g = torch.zeros(1, 40, 40, dtype=torch.float64)
+    g[0, range(8), range(8)] = tiny
+    g[0, 8:, 8:] = torch.randn(32, 32, generator=torch.Generator().manual_seed(0), dtype=g.dtype)
+    g = g.to(dtype)
+    u = torch.eye(40, dtype=dtype)[:4][None]
+    row = lookahead.lookahead_row(u, g, block_rows.orthonormal_rows(compact), 0)
+    assert torch.isfinite(row).all()
+    share = (row.double() @ g.double()).square().sum() / torch.linalg.matrix_norm(
+        g.double(), ord=2
+    ) ** 2
+    assert share > 0.95, float(share)
+
+
+@pytest.mark.parametrize("compact", [True, False])
 @pytest.mark.parametrize(("dtype", "scale"), [(torch.float32, 1e30), (torch.float64, 1e160)])
 def test_huge_matrices_settle_without_the_fallback(monkeypatch, compact, dtype, scale) -> None:
     """Row lengths whose squares overflow (float32 entries beyond ~1e19, float64 beyond

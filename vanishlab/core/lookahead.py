@@ -36,7 +36,11 @@ SKETCH_ROWS = 4
 SKETCH_STEPS = 4
 SKETCHES = 64
 #: The filter's interval [0, b] reaches at least this fraction of the block's largest Rayleigh
-#: quotient (a block with a dead row, Rayleigh quotient 0, would make 2 / b overflow).
+#: quotient (a block with a dead row, Rayleigh quotient 0, would make 2 / b overflow), and at
+#: least the dtype's eps: the matrix is scaled to a largest entry of 1, so A's top eigenvalue
+#: is at least 1, and (2 / b) A stays finite even where every row of the block all but
+#: vanishes (below ~1e-18 of the largest entry in float32, ~1e-153 in float64, (2 / b) A
+#: overflowed, and the row came out NaN).
 INTERVAL_FLOOR = 1e-3
 
 
@@ -71,6 +75,7 @@ def lookahead_row(
         low, high = torch.aminmax(w[:, :p].square().sum(dim=-1), dim=-1)  # q A q^T = |q G|^2
         b = torch.maximum(low, INTERVAL_FLOOR * high)
         b = torch.where(b > 0, b, 1.0)  # a zero G's, or a GPU's NaN (an inf makes 2 / b 0)
+        b = b.clamp_min(torch.finfo(g.dtype).eps)  # A's top is >= 1: (2 / b) A stays finite
         s = _outside(unit_scaled(w[:, p:] @ g.mT)[0], u)  # ... and the power step
         # sqrt(2 / b) G: (s G')(s G')^T = (2 / b) s A, the filter's map without a product
         s = _chebyshev(s, u, g * (2.0 / b).sqrt()[:, None, None], SKETCH_STEPS - 1)
