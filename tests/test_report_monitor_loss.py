@@ -131,3 +131,27 @@ def test_the_rendered_page_has_the_loss_figure(tmp_path):
     text = vl.render_report(run, tmp_path / "r.html", timestamp="2024-01-01").read_text()
     assert "Figure 1. Training loss" in re.sub(r"<[^>]+>", "", text)
     assert "a NaN loss (step 2)" in text and "no loss given (step 0)" in text
+
+
+def test_failed_last_steps_keep_the_rates_on_the_loss_step_axis(tmp_path):
+    """A training that diverged: its last recorded steps failed (NaN weights), their losses
+    NaN. The loss figure spanned every recorded step with a margin, -2.5..52.5, while the
+    rates' and horizons' below it autoscaled to the steps measured (here stretched to 50 with
+    no margin by their ticks at each step; beyond 8 steps, ending at the last one measured: a
+    run that failed from step 110 to 200 had its rates end at 100 under a loss to 200). The
+    same step sat at another place in each, and the failed steps' gap the rates' caption
+    names was off its axis. Now all three span every recorded step."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(40, 2, 2), out=tmp_path / "m", every=10) as mon:
+        for i, loss in enumerate([0.9, 0.7, 0.6, math.nan, math.nan, math.nan]):
+            if i == 3:
+                with torch.no_grad():
+                    rnn.weight_hh_l0.fill_(math.nan)
+            mon.step(10 * i, loss=loss)
+    figures = [b for b in _training(_report(tmp_path / "m")) if isinstance(b, LineGrid)]
+    assert [f.title.split()[0] for f in figures] == ["Training", "Decay", "Horizons"]
+    with pinned():
+        spans = [next(a for a in draw(f).axes if a.get_visible()).get_xlim() for f in figures]
+    assert spans[0] == pytest.approx((-2.5, 52.5))
+    assert spans[1] == pytest.approx(spans[0]) and spans[2] == pytest.approx(spans[0])

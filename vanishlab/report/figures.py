@@ -183,7 +183,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
             # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
             lo, hi = ax.get_xlim()
             ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
-        if grid.x_span is not None:  # the steps of the figure below it (a loss's, from 100)
+        if grid.x_span is not None:  # all recorded steps, gaps at either end too (a monitor's)
             lo, hi = ax.get_xlim()
             ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
         if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:

@@ -25,7 +25,7 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
-from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text
+from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text, step_span
 from .monitor_steps import steps_frame
 from .trained import (
     HORIZON_AT_ZERO,
@@ -211,6 +211,7 @@ def training_section(view: RunView) -> Section | None:
         markers=markers,
         zero_line=True,
         stable_band=PHASE_TOLERANCE,
+        x_span=step_span(steps),  # failed steps at either end too: the loss's axis
     )
     horizons = LineGrid(
         title="Horizons over training",
@@ -242,6 +243,7 @@ def training_section(view: RunView) -> Section | None:
         legend=legend,
         markers=markers,
         integer_y=True,
+        x_span=step_span(steps),
     )
     table = _training_table(steps, by_curve, order, labels)
     loss = loss_figure(steps, markers)  # none where no step has a loss: the page as before

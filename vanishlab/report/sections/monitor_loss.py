@@ -18,7 +18,15 @@ import pandas as pd
 from ..format import and_list, format_value
 from ..model import Curve, LineGrid, LinePanel
 
-__all__ = ["LOSS_LABEL", "has_losses", "log_scale", "loss_figure", "loss_glance", "loss_text"]
+__all__ = [
+    "LOSS_LABEL",
+    "has_losses",
+    "log_scale",
+    "loss_figure",
+    "loss_glance",
+    "loss_text",
+    "step_span",
+]
 
 LOSS_LABEL = "training loss"
 LISTED_STEPS = 5  # steps named in a caption at most
@@ -42,6 +50,18 @@ def log_scale(y: np.ndarray) -> bool:
     and the largest is more than 10 times the smallest."""
     finite = y[np.isfinite(y)]
     return len(finite) > 1 and bool((finite > 0).all()) and finite.max() > 10 * finite.min()
+
+
+def step_span(steps: pd.DataFrame) -> tuple[float, float] | None:
+    """The x range of every figure against the training step: all recorded steps, with
+    matplotlib's margin, so that the loss, the rates and the horizons share one axis, a failed
+    first or last step included (its line is a gap: autoscaled, the rates' axis ended at the
+    last step measured while the loss's went on). None for fewer than two steps."""
+    if len(steps) < 2:
+        return None
+    x = steps["step"].to_numpy(dtype=np.float64)
+    pad = X_MARGIN * (x.max() - x.min())
+    return (x.min() - pad, x.max() + pad) if pad else None
 
 
 def _steps_text(steps: np.ndarray) -> str:
@@ -68,7 +88,6 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
     gaps += ((~given, "no loss given"),)
     notes = [f"{what} ({_steps_text(x[mask])})" for mask, what in gaps if mask.any()]
     curve = Curve(LOSS_LABEL, None, x, np.where(given & np.isfinite(y), y, np.nan))
-    pad = X_MARGIN * (x.max() - x.min())  # autoscaled, the points at either end might be gaps
     return LineGrid(
         title="Training loss",
         caption=(
@@ -87,7 +106,7 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
         legend=(),
         markers=markers,
         log_y=log,
-        x_span=(x.min() - pad, x.max() + pad) if pad else None,
+        x_span=step_span(steps),  # autoscaled, the points at either end might be gaps
     )
 
 
