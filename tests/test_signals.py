@@ -417,8 +417,8 @@ main()
 
 
 def _run_with_stderr(script: str, stderr: str) -> int:
-    """The status of ``python -c script`` with its stderr ``"broken"`` (a pipe nobody reads)
-    or ``"closed"`` (``2>&-``)."""
+    """The status of ``python -c script`` with its stderr ``"broken"`` (a pipe whose reader
+    has gone) or ``"closed"`` (``2>&-``)."""
     import subprocess
 
     if stderr == "closed":
@@ -441,8 +441,8 @@ def _run_with_stderr(script: str, stderr: str) -> int:
 @pytest.mark.parametrize("stderr", ["broken", "closed"])
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_stopped_command_ends_by_its_signal_whatever_its_stderr(signame, stderr):
-    """The console command stopped with its stderr a pipe nobody reads ended with status 1
-    (a BrokenPipeError from its stop line), not by the signal; with its stderr closed
+    """The console command stopped with its stderr a pipe whose reader has gone ended with
+    status 1 (a BrokenPipeError from its stop line), not by the signal; with its stderr closed
     (``2>&-``), with status 130 or 143 (its exit handler failed to flush a stderr of None
     before it sent the signal), which a shell's loop does not take for a stop."""
     script = _STOPPED_WITH_STDERR_BROKEN.format(signal=signame)

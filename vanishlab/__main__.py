@@ -118,8 +118,9 @@ def main() -> None:
 
 def _say(line: str) -> None:
     """``line`` on stderr, if it can take it: a closed stderr (``2>&-``: None) or one that
-    fails (a pipe nobody reads, 2>/dev/full) raised here, and the process ended with status 1
-    instead of by its signal."""
+    fails (a pipe whose reader has gone, 2>/dev/full) raised here, and the process ended with
+    status 1 instead of by its signal. (A full pipe whose reader is there blocks the write,
+    as it blocks any.)"""
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(line)
