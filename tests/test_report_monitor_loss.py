@@ -155,3 +155,17 @@ def test_failed_last_steps_keep_the_rates_on_the_loss_step_axis(tmp_path):
         spans = [next(a for a in draw(f).axes if a.get_visible()).get_xlim() for f in figures]
     assert spans[0] == pytest.approx((-2.5, 52.5))
     assert spans[1] == pytest.approx(spans[0]) and spans[2] == pytest.approx(spans[0])
+
+
+def test_a_run_whose_losses_are_all_nan_or_inf_draws_no_loss_figure(tmp_path):
+    """Every loss NaN or infinite (a training that diverged from its first recorded step): the
+    figure was an empty plot with a made-up axis (-0.05 to 0.05). It is left out; the steps'
+    table and the first-and-last line still give the losses."""
+    run = _run(tmp_path / "m", [math.nan, math.inf, math.nan], every=10)
+    report = _report(run)
+    assert _loss_figure(report) is None
+    blocks = _training(report)
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    assert [r[2] for r in table.rows] == ["NaN", "+∞", "NaN"]
+    glance = next(b for b in blocks if isinstance(b, KeyValues))
+    assert glance.items[0] == ("training loss", "NaN at step 0 → NaN at step 20")

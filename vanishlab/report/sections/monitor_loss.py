@@ -74,7 +74,8 @@ def _steps_text(steps: np.ndarray) -> str:
 
 
 def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
-    """The loss against the training step (None when no step has a loss). A NaN or infinite
+    """The loss against the training step (None when no step has a finite loss: an empty
+    plot with a made-up axis said nothing the steps' table does not). A NaN or infinite
     loss is a gap, named in the caption, and so is a step recorded without a loss. Every
     recorded step is an x of the curve (a gap where it has no loss), and the x axis spans
     them all: the axis and ticks of the figures below it."""
@@ -83,6 +84,8 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
     x = steps["step"].to_numpy(dtype=np.float64)
     given = steps["has_loss"].to_numpy(dtype=bool)
     y = steps["loss"].to_numpy(dtype=np.float64)
+    if not np.isfinite(y[given]).any():  # nothing to draw (the table lists the NaN, the inf)
+        return None
     log = log_scale(y[given])
     gaps = (given & np.isnan(y), "a NaN loss"), (np.isinf(y), "an infinite loss")
     gaps += ((~given, "no loss given"),)
