@@ -133,6 +133,8 @@ def test_nan_and_infinite_losses_are_kept_as_they_are(tmp_path):
         (1j, "1j"),
         (torch.tensor([0.5]), r"a tensor of shape \(1,\) \(its value is loss.item\(\)\)"),
         (torch.ones(2, 3), r"a tensor of shape \(2, 3\)$"),
+        (np.array(0.5), r"array\(0.5\) \(its value is loss.item\(\)\)"),
+        (np.ones(3), r"array\(\[1., 1., 1.\]\)$"),
         (torch.tensor(True), "a tensor of dtype bool"),
         (torch.tensor(1j), "a tensor of dtype complex64"),
         (torch.tensor(0.5, device="meta"), r"a tensor on the meta device \(no value\)"),

@@ -38,8 +38,9 @@ def check_loss(loss: object) -> None:
     Python float or int, a NumPy one), or a 0-d tensor of a real dtype (``loss`` as the loss
     function returns it, on any device, with or without its graph). A bool, a complex number,
     a string, a list, a tensor of another shape (a 1-element ``(1,)`` one too: its value is
-    ``loss.item()``, or ``loss.squeeze()`` keeps it a tensor), of a bool or complex dtype, or on
-    the meta device (no value) is refused. NaN and inf are losses: kept as they are."""
+    ``loss.item()``, or ``loss.squeeze()`` keeps it a tensor; a NumPy array alike), of a bool
+    or complex dtype, or on the meta device (no value) is refused. NaN and inf are losses:
+    kept as they are."""
     if loss is None:
         return
     if isinstance(loss, torch.Tensor):
@@ -59,6 +60,8 @@ def check_loss(loss: object) -> None:
         return
     else:
         problem = f"{loss!r:.60}"
+        if getattr(loss, "size", None) == 1 and hasattr(loss, "item"):  # a NumPy array
+            problem += " (its value is loss.item())"
     raise TypeError(f"the loss must be a real number or a 0-d tensor, got {problem}")
 
 
