@@ -8,6 +8,7 @@ import math
 import re
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pytest
 import torch
@@ -155,6 +156,29 @@ def test_failed_last_steps_keep_the_rates_on_the_loss_step_axis(tmp_path):
         spans = [next(a for a in draw(f).axes if a.get_visible()).get_xlim() for f in figures]
     assert spans[0] == pytest.approx((-2.5, 52.5))
     assert spans[1] == pytest.approx(spans[0]) and spans[2] == pytest.approx(spans[0])
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.2])
+def test_the_step_axes_agree_whatever_the_user_s_matplotlib_margin(tmp_path, margin):
+    """The shared step axis assumed matplotlib's default margin (axes.xmargin 0.05), which
+    the report's settings did not pin: with a user's matplotlibrc (or ``plt.rcParams``) at
+    another, the loss's axis (its losses at every step) and the rates' (a failed last step)
+    autoscaled each by that margin of its own data, and disagreed (-0.8 to 4.8 against -0.6
+    to 4.2 at 0.2), and the page's bytes depended on the user's settings. Now the margin is
+    pinned with the report's settings, and the step axis pads by the same one."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=tmp_path / "m") as mon:
+        for i, loss in enumerate([1.0, 0.5, 0.2, 0.1, 0.05]):
+            if i == 4:
+                with torch.no_grad():
+                    rnn.weight_hh_l0.fill_(math.nan)
+            mon.step(i, loss=loss)
+    figures = [b for b in _training(_report(tmp_path / "m")) if isinstance(b, LineGrid)]
+    with mpl.rc_context({"axes.xmargin": margin, "axes.ymargin": margin}), pinned():
+        spans = [next(a for a in draw(f).axes if a.get_visible()).get_xlim() for f in figures]
+    assert spans[0] == pytest.approx((-0.2, 4.2)), spans
+    assert all(s == pytest.approx(spans[0]) for s in spans), spans
 
 
 def test_a_run_whose_losses_are_all_nan_or_inf_draws_no_loss_figure(tmp_path):

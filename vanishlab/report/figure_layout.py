@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..core import warning_filters
+from .model import AXIS_MARGIN
 
 __all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
 
@@ -38,6 +39,8 @@ RC: dict[str, object] = {
     "grid.color": "#e6e6e6",
     "grid.linewidth": 0.6,
     "path.simplify": True,
+    "axes.xmargin": AXIS_MARGIN,  # a user's own margins moved the axes (and the bytes)
+    "axes.ymargin": AXIS_MARGIN,
     "axes.formatter.useoffset": False,  # tick labels read the values: no "+6.02e-1" offset
     "figure.dpi": 100,
     "savefig.dpi": 100,

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 __all__ = [
+    "AXIS_MARGIN",
     "Block",
     "Code",
     "Curve",
@@ -95,6 +96,12 @@ class Curve:
     at_least_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     reference: bool = False
     dotted: bool = False
+
+
+#: The fraction of its data's span by which an autoscaled axis extends beyond the data
+#: (matplotlib's default, pinned in the report's settings: a user's matplotlibrc may hold
+#: another), and by which a figure's ``x_span`` (a monitor's step axis) pads the steps.
+AXIS_MARGIN = 0.05
 
 
 @dataclass(frozen=True)

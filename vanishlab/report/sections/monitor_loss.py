@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..format import and_list, format_value
-from ..model import Curve, LineGrid, LinePanel
+from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
 __all__ = [
     "LOSS_LABEL",
@@ -30,7 +30,6 @@ __all__ = [
 
 LOSS_LABEL = "training loss"
 LISTED_STEPS = 5  # steps named in a caption at most
-X_MARGIN = 0.05  # matplotlib's margin (axes.xmargin), by which the other figures' x axes extend
 
 
 def has_losses(steps: pd.DataFrame) -> bool:
@@ -53,14 +52,15 @@ def log_scale(y: np.ndarray) -> bool:
 
 
 def step_span(steps: pd.DataFrame) -> tuple[float, float] | None:
-    """The x range of every figure against the training step: all recorded steps, with
-    matplotlib's margin, so that the loss, the rates and the horizons share one axis, a failed
-    first or last step included (its line is a gap: autoscaled, the rates' axis ended at the
+    """The x range of every figure against the training step: all recorded steps, with the
+    report's margin (:data:`~vanishlab.report.model.AXIS_MARGIN`, pinned while it draws), so
+    that the loss, the rates and the horizons share one axis, a failed first or last step
+    included (its line is a gap: autoscaled, the rates' axis ended at the
     last step measured while the loss's went on). None for fewer than two steps."""
     if len(steps) < 2:
         return None
     x = steps["step"].to_numpy(dtype=np.float64)
-    pad = X_MARGIN * (x.max() - x.min())
+    pad = AXIS_MARGIN * (x.max() - x.min())
     return (x.min() - pad, x.max() + pad) if pad else None
 
 

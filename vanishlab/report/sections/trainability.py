@@ -23,7 +23,7 @@ from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
-from ..model import Curve, LineGrid, LinePanel, Section, Table
+from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .rates import exact_zero_note, horizon_cell
 
@@ -178,7 +178,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         legend_title="gain",
         legend=legend,
         markers=True,
-        y_span=(-0.05, 1.05),  # 0 to 1 in every panel, as matplotlib's margins draw it
+        y_span=(-AXIS_MARGIN, 1 + AXIS_MARGIN),  # 0 to 1 in every panel, with the margins
         note=note,
     )
 
