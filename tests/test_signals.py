@@ -453,3 +453,18 @@ def test_a_stopped_command_ends_by_its_signal_whatever_its_stderr(signame, stder
 def test_a_sigterm_while_the_command_line_loads_ends_by_it_whatever_its_stderr(stderr):
     """Its line "terminated" raised where stderr could not take it: status 1."""
     assert _run_with_stderr(_SIGTERM_WHILE_LOADING, stderr) == -signal.SIGTERM
+
+
+def test_a_stop_line_on_a_stderr_closed_in_the_process_changes_no_status(monkeypatch):
+    """A stderr closed inside the process (ValueError on write, where a failing one raises
+    OSError) raised out of the stop's line and of an error's line; both are passed over now,
+    so the command's status is the stop's or the error's."""
+    import io
+
+    from vanishlab.cli import _app
+
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stderr", closed)
+    assert _app._interrupted("interrupted").exit_code == _app.INTERRUPTED
+    assert _app.fail("bad input").exit_code == _app.USAGE_ERROR

@@ -282,10 +282,17 @@ INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
 TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
 
 
+def _to_stderr(line: str) -> None:
+    """``line`` on stderr, if it can take it: one that fails (2>/dev/full, a pipe whose reader
+    has gone: OSError) or was closed in the process (ValueError) is passed over, so that the
+    command's status is its own, not that write's."""
+    with contextlib.suppress(OSError, ValueError):
+        typer.echo(line, err=True)
+
+
 def fail(message: str) -> typer.Exit:
     """``message`` as one line on stderr (if it can take it: 2>/dev/full), and Exit(2)."""
-    with contextlib.suppress(OSError):
-        typer.echo(f"error: {' '.join(message.split())}", err=True)
+    _to_stderr(f"error: {' '.join(message.split())}")
     return typer.Exit(USAGE_ERROR)
 
 
@@ -356,8 +363,7 @@ def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
     SIGTERM (143); the console command (:mod:`vanishlab.__main__`) then ends by that signal.
     A stderr that cannot take the line (a closed pipe, 2>/dev/full) changes nothing of that:
     its error ended the command with status 1, 2 or 141 instead."""
-    with contextlib.suppress(OSError):
-        typer.echo(message, err=True)
+    _to_stderr(message)
     return typer.Exit(status)
 
 
