@@ -313,7 +313,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     ],
 )
 def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
-    # As sweep and report refuse theirs (README): the last one no longer silently wins.
+    # As sweep and report refuse theirs (docs/cli.md): the last one no longer silently wins.
     monkeypatch.chdir(tmp_path)
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     result = runner.invoke(app, ["analyze", "m.pt", *args])
@@ -335,7 +335,7 @@ def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
 )
 def test_numbers_are_ascii_digits_as_sweeps_flags_take_them(tmp_path, monkeypatch, args, message):
     # typer's int and float read "1_0" as 10 and "10.0" as the integer 10, in silence (and
-    # "abc" got typer's "Invalid value ... Input should be a valid integer"); README: numbers
+    # "abc" got typer's "Invalid value ... Input should be a valid integer"); docs/cli.md: numbers
     # are written in ASCII digits.
     monkeypatch.chdir(tmp_path)
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")

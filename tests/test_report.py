@@ -600,14 +600,15 @@ def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
-def test_the_readme_says_how_a_run_name_becomes_its_report_file(report_run, tmp_path):
+def test_docs_cli_says_how_a_run_name_becomes_its_report_file(report_run, tmp_path):
     # The README said the file "keeps its letters, digits, -, _ and ." and no more: a name
-    # "_x_." gave reports/x.html, the `.` and `_` at its ends dropped. Its example now runs.
+    # "_x_." gave reports/x.html, the `.` and `_` at its ends dropped. Its example now runs
+    # (the rule moved to docs/cli.md, "Naming a run").
     import json
     import shutil
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    text = " ".join(readme.split())  # the sentence wraps
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    text = " ".join(docs.split())  # the sentence wraps
     (match,) = re.finditer(r'`--name "([^"]*)"` -> `(reports/[^`]*)`', text)
     name, want = match.groups()
     assert name[0] in "._" and name[-1] not in "._-" and " " in name  # shows every rule

@@ -84,11 +84,11 @@ def test_variant_names():
     assert variant(DEFAULT_EXPERIMENT) == DEFAULT_EXPERIMENT
 
 
-def test_run_names_follow_the_rule_the_readme_states():
-    """README, "A run is named ...": one -axis=values per axis flag, values as read, in the
-    order of the axis table whatever the order given (--seeds last); past 80 characters,
-    custom- and 8 hex digits of a SHA-256 of the whole grid. Only the axis=value form was
-    described, and a user met trainability-smoke-custom-<hash> unexplained."""
+def test_run_names_follow_the_rule_the_docs_state():
+    """docs/cli.md, "Naming a run" (once the README's): one -axis=values per axis flag, values
+    as read, in the order of the axis table whatever the order given (--seeds last); past 80
+    characters, custom- and 8 hex digits of a SHA-256 of the whole grid. Only the axis=value
+    form was described, and a user met trainability-smoke-custom-<hash> unexplained."""
     import hashlib
 
     from vanishlab.sweep.experiments import load_experiment
@@ -105,6 +105,10 @@ def test_run_names_follow_the_rule_the_readme_states():
     flags = "--model lstm,gru --init default,orthogonal --seq-len 6,60 --lr 0.01,0.001 "
     long = name("trainability", "--smoke", *(flags + "--optimizer sgd --clip 1").split())
     assert long == "trainability-smoke-custom-9a2375b1"
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    docs = " ".join(docs.split())  # the examples wrap
+    assert f"--optimizer sgd --clip 1` -> `runs/{long}`" in docs
+    assert f"--seq-len 300` -> `runs/{relu}`" in docs
     overrides = {
         "model": ("lstm", "gru"),
         "init": ("default", "orthogonal"),

@@ -793,7 +793,8 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     in_package = f'File "{Path(vl.__file__).parent}{os.sep}' in err  # a frame of the package
     if err.startswith(("Traceback", "Fatal Python error")) and not in_package:
         # Python's own start-up (site, runpy's import of the package: its frames only), before
-        # any code of vanishlab's ran, as README says; a loaded machine takes 50 ms to get there.
+        # any code of vanishlab's ran, as docs/cli.md says; a loaded machine takes 50 ms to get
+        # there.
         pytest.skip("the signal came in the interpreter's own start-up, before vanishlab's code")
     # 128 + sig, or ended by the signal itself (which a shell shows as the same status): a
     # Ctrl-C in the CLI's first tenth of a second, as typer parses, ends so now and then
