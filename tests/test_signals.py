@@ -118,6 +118,34 @@ def test_a_stop_swallowed_in_a_destructor_stops_the_command_at_its_next_step(cap
 @pytest.mark.parametrize(
     ("signum", "said"), [(signal.SIGTERM, "terminated: "), (signal.SIGINT, "interrupted: ")]
 )
+def test_a_stop_sent_again_before_the_hook_has_returned_is_not_lost(
+    capsys, monkeypatch, signum, said
+):
+    """The stop was sent again 10 ms after the hook that noted it started its timer; on a
+    loaded machine (the suite beside other work) the hook was still waiting for the timer's
+    thread to start, the stop was raised inside the hook, and Python ignored it there too,
+    printing a traceback: the command ran to its end ("the command finished first"). Here the
+    hook is held 0.2 s after the thread starts: the stop must still end the command at its
+    next step, with its line alone."""
+    import threading
+
+    start = threading.Thread.start
+
+    def slow_start(self: threading.Thread) -> None:
+        start(self)
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.2)  # the main thread descheduled before the hook returns
+
+    monkeypatch.setattr(threading.Thread, "start", slow_start)
+    done, status = _swallowed_stop(signum, "nothing measured; run the same command to measure it")
+    assert done == [] and status == 128 + signum
+    err = capsys.readouterr().err
+    assert err == f"{said}nothing measured; run the same command to measure it\n", err
+
+
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGTERM, "terminated: "), (signal.SIGINT, "interrupted: ")]
+)
 def test_a_swallowed_stop_does_not_deny_the_work_the_command_finished(
     capsys, monkeypatch, signum, said
 ):

@@ -22,7 +22,8 @@ class Terminated(BaseException):
     left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
 
 
-#: Seconds after which a stop that Python ignored (in a finalizer) is sent again.
+#: Seconds between the looks for a stop that Python ignored (in a finalizer), to send it again
+#: once the hook that noted it has returned.
 RESEND_S = 0.01
 
 
@@ -39,27 +40,52 @@ def terminable() -> Iterator[list[int]]:
         return
     raises = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
     previous = {s: signal.getsignal(s) for s in raises}
+    hook = sys.unraisablehook
+    owed: list[int] = []  # stops Python ignored, to send again
+    sender: list[threading.Thread] = []  # the one thread that sends them, once one is owed
+    ended = threading.Event()
+    main = threading.main_thread().ident
+
+    def in_hook(frame: Any) -> bool:
+        while frame is not None:
+            if frame.f_code is quiet.__code__:
+                return True
+            frame = frame.f_back
+        return False
 
     def stop(signum: int, frame: Any) -> None:
         received.append(signum)
+        if in_hook(frame):  # raised here, Python would ignore it again: owed instead
+            owed.append(signum)
+            start_sender()  # (the hook may be at work on another finalizer's exception)
+            return
         raise raises[signum]
 
-    hook = sys.unraisablehook
-    again: list[threading.Timer] = []  # the timers that send a stop again
+    def start_sender() -> None:
+        if not sender:
+            sender.append(threading.Thread(target=send_again, daemon=True))
+            sender[-1].start()
+
+    def send_again() -> None:
+        # Each owed stop is sent once the hook that noted it has returned: sent while the
+        # main thread was still in the hook (a loaded machine: it waited for this thread to
+        # start), it was raised there and ignored, and the command ran to its end. Python
+        # ignores it again in another finalizer: the hook owes it again.
+        while not ended.wait(RESEND_S):
+            if owed and not in_hook(sys._current_frames().get(main)):
+                with contextlib.suppress(IndexError):  # (taken by a second sender)
+                    os.kill(os.getpid(), owed.pop(0))
 
     def quiet(unraisable: Any) -> None:  # noted above; its "Exception ignored" is no news
         raised = unraisable.exc_value
         if not isinstance(raised, Terminated | KeyboardInterrupt):
             return hook(unraisable)
-        # Sent again from another thread, once the finalizer has returned (sent from here, it
-        # was raised in this hook, and ignored): the command stops at its next step, not at its
-        # end (a sweep ran on to its end). Another finalizer that takes it sends it again.
-        signum = signal.SIGTERM if isinstance(raised, Terminated) else signal.SIGINT
-        if again and again[-1].is_alive():  # one on its way already
-            return None
-        again.append(threading.Timer(RESEND_S, os.kill, (os.getpid(), signum)))
-        again[-1].daemon = True
-        again[-1].start()
+        # Sent again from another thread (sent from here, it was raised in this hook, and
+        # ignored): the command stops at its next step, not at its end (a sweep ran on to
+        # its end).
+        if not owed:  # one already owed stops the command as well
+            owed.append(signal.SIGTERM if isinstance(raised, Terminated) else signal.SIGINT)
+        start_sender()
 
     for s, was in previous.items():
         if was != signal.SIG_IGN:
@@ -67,9 +93,12 @@ def terminable() -> Iterator[list[int]]:
     sys.unraisablehook = quiet
     try:
         yield received
-    finally:  # None: a handler not set from Python
-        for timer in again:
-            timer.cancel()
-        for s, was in previous.items():
-            signal.signal(s, signal.SIG_DFL if was is None else was)
-        sys.unraisablehook = hook
+    finally:
+        ended.set()
+        try:
+            for thread in sender:  # a stop it sends now still finds this block's handler
+                thread.join()
+        finally:  # None: a handler not set from Python
+            for s, was in previous.items():
+                signal.signal(s, signal.SIG_DFL if was is None else was)
+            sys.unraisablehook = hook
