@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,8 @@ def test_nan_and_infinite_losses_are_kept_as_they_are(tmp_path):
         ("0.5", "'0.5'"),
         ([0.5], r"\[0.5\]"),
         (True, "True"),
-        (np.bool_(False), "np.False_"),
+        (np.bool_(False), re.escape(repr(np.bool_(False))) + "$"),  # np.False_, or False
+        (np.array(True), re.escape(repr(np.array(True))) + "$"),
         (1j, "1j"),
         (torch.tensor([0.5]), r"a tensor of shape \(1,\) \(its value is loss.item\(\)\)"),
         (torch.ones(2, 3), r"a tensor of shape \(2, 3\)$"),

@@ -60,7 +60,9 @@ def check_loss(loss: object) -> None:
         return
     else:
         problem = f"{loss!r:.60}"
-        if getattr(loss, "size", None) == 1 and hasattr(loss, "item"):  # a NumPy array
+        # A 1-element NumPy array of numbers; not a NumPy bool, whose .item() is refused too
+        kind = getattr(getattr(loss, "dtype", None), "kind", None)
+        if getattr(loss, "size", None) == 1 and kind in ("f", "i", "u"):
             problem += " (its value is loss.item())"
     raise TypeError(f"the loss must be a real number or a 0-d tensor, got {problem}")
 
