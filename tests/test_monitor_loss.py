@@ -4,6 +4,7 @@ record (its shard's and the manifest's), kept by a resumed run, and read back by
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -218,3 +219,25 @@ def test_a_run_recorded_before_losses_reads_with_the_loss_null(tmp_path):
     assert list(vl.load_cells(out)["loss"]) == pytest.approx(
         [math.nan, math.nan, 0.125], nan_ok=True
     )
+
+
+def test_the_loss_s_name_is_one_definition():
+    """The monitor's record, ``load_cells``, ``summarize`` and the page's steps frame name the
+    loss with ``schema.MONITOR_LOSS``: no module spells it ``"loss"`` but that definition and
+    ``train_cell`` (a trained cell's held-out curve, another quantity). A figure's text given
+    as a keyword (``ylabel="loss"``) is a word on the page, not the name."""
+    from vanishlab.sweep.schema import MONITOR_LOSS
+
+    root = Path(vl.__file__).parent
+    spelled = set()
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        texts = {id(n) for k in ast.walk(tree) if isinstance(k, ast.keyword) for n in ast.walk(k)}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value == MONITOR_LOSS
+                and id(node) not in texts
+            ):
+                spelled.add(path.relative_to(root).as_posix())
+    assert spelled == {"sweep/schema.py", "sweep/train_cell.py"}

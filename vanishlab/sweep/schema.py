@@ -1,7 +1,8 @@
 """The columns of a shard and their Arrow schema: the config columns of the axis table, then
 ``cell_id``, the row keys (``source``, ``layer``, ``lag``) and the measured values; a monitored
 run's shards add the training ``step``. And a shard's metadata (:class:`CellMeta`), with the
-kinds of failure and a trained cell's outcome fields. :mod:`vanishlab.sweep.store` writes and
+kinds of failure, a trained cell's outcome fields and the name of a monitored step's training
+loss. :mod:`vanishlab.sweep.store` writes and
 reads them.
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "CONFIG_COLUMNS",
     "FAILURES",
     "KEY_COLUMNS",
+    "MONITOR_LOSS",
     "OVERFLOW_PARTS",
     "SCHEMA",
     "STEP_COLUMNS",
@@ -137,6 +139,13 @@ TRAIN_FIELDS: tuple[tuple[str, str], ...] = (
 )
 """A trained cell's outcome as columns of :func:`load_cells` and of the summary (null for a
 cell that was not trained)."""
+
+
+MONITOR_LOSS = "loss"
+"""The training loss given to a monitor's ``step(n, loss=...)``: its key in the step's record
+(a shard's ``monitor``, the manifest's ``"steps"``) and the column :func:`vanishlab.load_cells`,
+:func:`vanishlab.summarize` and a monitor's page give it as. Not a trained cell's (its held-out
+``loss`` curve and ``final_loss``, :mod:`vanishlab.sweep.train_cell`: another quantity)."""
 
 
 def meta_keys_ok(meta: Mapping[str, Any]) -> bool:

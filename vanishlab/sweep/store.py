@@ -81,6 +81,7 @@ from .schema import (
     CONFIG_COLUMNS,
     FAILURES,
     KEY_COLUMNS,
+    MONITOR_LOSS,
     SCHEMA,
     STEP_COLUMNS,
     STEP_SCHEMA,
@@ -457,9 +458,9 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
             record = meta.get("train") or {}
             row.update({c: record.get(c) for c, _ in TRAIN_FIELDS})
     if has_steps:  # a monitored step's training loss, from its shard's record
-        schema = schema.append(pa.field("loss", pa.float64()))
+        schema = schema.append(pa.field(MONITOR_LOSS, pa.float64()))
         for row, meta in zip(rows, metas.values(), strict=True):
-            row["loss"] = read_json_number((meta.get("monitor") or {}).get("loss"))
+            row[MONITOR_LOSS] = read_json_number((meta.get("monitor") or {}).get(MONITOR_LOSS))
     frame = pa.Table.from_pylist(rows, schema=schema).to_pandas()
     if trained:
         frame["solved"] = frame["solved"].astype("boolean")

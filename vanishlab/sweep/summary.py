@@ -43,6 +43,7 @@ from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
+from .schema import MONITOR_LOSS
 from .summary_fields import (
     FLAGS,
     NARROW_LIVE_UNITS,
@@ -341,5 +342,5 @@ def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) ->
         "step",
         frame["cell_id"].map(by_cell["step"]).astype("Int64"),
     )
-    frame["loss"] = frame["cell_id"].map(by_cell["loss"]).astype("float64")
+    frame[MONITOR_LOSS] = frame["cell_id"].map(by_cell[MONITOR_LOSS]).astype("float64")
     return frame.sort_values(["step", "cell_id"], kind="stable").reset_index(drop=True)

@@ -57,6 +57,7 @@ from ..sweep.manifest import (
 )
 from ..sweep.preflight import make_dir
 from ..sweep.rundir import is_run_dir, remove_stale_temps
+from ..sweep.schema import MONITOR_LOSS
 from .measure import (
     cell_id,
     empty_rows,
@@ -328,7 +329,7 @@ class JacobianMonitor:
             "cell_id": cid,
             "status": status,
             "lyapunov": json_number(lyap),
-            "loss": json_number(loss_number(loss)),  # "nan", "inf": as the loss was
+            MONITOR_LOSS: json_number(loss_number(loss)),  # "nan", "inf": as the loss was
             "elapsed_s": round(elapsed, 6),
             "weights_sha256": weights,
         }

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.schema import MONITOR_LOSS
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -307,7 +308,7 @@ def _training_table(
         for key, f in by_curve.items()
     }
     losses = has_losses(steps)  # a column only where some step has a loss
-    columns = ["step", "status", *(["loss"] if losses else [])]
+    columns = ["step", "status", *([MONITOR_LOSS] if losses else [])]
     short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
     columns += [f"rate, {label}" for label in short]
     columns += [f"horizon, {label}" for label in short]
@@ -317,7 +318,7 @@ def _training_table(
         n = int(rec["step"])
         row = [str(n), _status_text(rec)]
         if losses:
-            row.append(loss_text(float(rec["loss"]), bool(rec["has_loss"])))
+            row.append(loss_text(float(rec[MONITOR_LOSS]), bool(rec["has_loss"])))
         fits = [index[key].get(n) for key in order]
         row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
         row += [_horizon(f) if f else "—" for f in fits]

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...sweep.schema import MONITOR_LOSS
 from ..format import and_list, format_value
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
@@ -83,7 +84,7 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
         return None
     x = steps["step"].to_numpy(dtype=np.float64)
     given = steps["has_loss"].to_numpy(dtype=bool)
-    y = steps["loss"].to_numpy(dtype=np.float64)
+    y = steps[MONITOR_LOSS].to_numpy(dtype=np.float64)
     if not np.isfinite(y[given]).any():  # nothing to draw (the table lists the NaN, the inf)
         return None
     log = log_scale(y[given])
@@ -123,7 +124,7 @@ def loss_glance(steps: pd.DataFrame) -> tuple[str, str] | None:
         return None
     a, b = given.iloc[0], given.iloc[-1]
     text = (
-        f"{loss_text(float(a['loss']), True)} at step {int(a['step'])} → "
-        f"{loss_text(float(b['loss']), True)} at step {int(b['step'])}"
+        f"{loss_text(float(a[MONITOR_LOSS]), True)} at step {int(a['step'])} → "
+        f"{loss_text(float(b[MONITOR_LOSS]), True)} at step {int(b['step'])}"
     )
     return LOSS_LABEL, text

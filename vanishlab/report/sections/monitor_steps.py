@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ...sweep.manifest import read_json_number
+from ...sweep.schema import MONITOR_LOSS
 from ..view import RunView
 
 __all__ = ["steps_frame"]
@@ -42,7 +43,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 continue
             rec = rec if isinstance(rec, dict) else {}
             lyap = read_json_number(rec.get("lyapunov"))
-            loss = read_json_number(rec.get("loss"))  # "nan" reads as NaN, null as None
+            loss = read_json_number(rec.get(MONITOR_LOSS))  # "nan" reads as NaN, null as None
             cid = str(rec.get("cell_id") or "")
             rows[n] = {
                 "step": n,
@@ -53,7 +54,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 "lyapunov": math.nan if lyap is None else lyap,
                 "measured": lyap is not None,
                 "elapsed_s": float(rec.get("elapsed_s") or math.nan),
-                "loss": math.nan if loss is None else loss,
+                MONITOR_LOSS: math.nan if loss is None else loss,
                 "has_loss": loss is not None,
             }
         known = {r["cell_id"] for r in rows.values()}
@@ -71,11 +72,11 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                     "lyapunov": math.nan,
                     "measured": False,
                     "elapsed_s": float(rec.get("elapsed_s") or math.nan),
-                    "loss": math.nan,  # (a shard without a record: written before losses)
+                    MONITOR_LOSS: math.nan,  # (a shard without a record: written before losses)
                     "has_loss": False,
                 }
         columns = ["step", "cell_id", "status", "reason", "failure", "lyapunov", "measured"]
-        columns += ["elapsed_s", "loss", "has_loss"]
+        columns += ["elapsed_s", MONITOR_LOSS, "has_loss"]
         return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
 
     return view.memo("monitor-steps", compute)
