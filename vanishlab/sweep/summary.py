@@ -288,7 +288,9 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
     docs/trainability.md). A monitor's run (:class:`vanishlab.JacobianMonitor`) adds each
     row's training ``step`` after ``cell_id`` and is sorted by it, and its training ``loss``
-    last (as :func:`vanishlab.load_cells` gives it: NaN where none was recorded). Rates are
+    last (as :func:`vanishlab.load_cells` gives it: NaN where none was recorded); its
+    ``final_loss`` and the trained cell's other outcome columns are null (the monitor trained
+    nothing: the last loss of the user's training is ``loss`` at the last step). Rates are
     natural log per step. An analysis's and a monitor's rows have ``lr``, ``optimizer``,
     ``clip`` (and ``seed`` where no seed drew the inputs) null:
     :mod:`vanishlab.sweep.unset_axes`.
