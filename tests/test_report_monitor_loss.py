@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw, figure_svg
 from vanishlab.report.model import KeyValues, LineGrid, Report, Table
-from vanishlab.report.sections.monitor_loss import log_scale
+from vanishlab.report.sections.monitor_loss import log_scale, loss_glance
 from vanishlab.sweep.manifest import monitor_steps
 from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import JacobianMonitor
@@ -193,3 +194,59 @@ def test_a_run_whose_losses_are_all_nan_or_inf_draws_no_loss_figure(tmp_path):
     assert [r[2] for r in table.rows] == ["NaN", "+∞", "NaN"]
     glance = next(b for b in blocks if isinstance(b, KeyValues))
     assert glance.items[0] == ("training loss", "NaN at step 0 → NaN at step 20")
+
+
+def _diverged(out: Path) -> Path:
+    """A real training that diverges: SGD, its lr raised from 1e-3 to 1e20 at step 4, so the
+    weights go NaN and steps 5 to 7 fail, their losses kept (inf, then NaN)."""
+    torch.manual_seed(0)
+    rnn, head = nn.RNN(2, 6), nn.Linear(6, 1)
+    opt = torch.optim.SGD([*rnn.parameters(), *head.parameters()], lr=1e-3)
+    x, y = torch.randn(8, 4, 2), 10 * torch.randn(4, 1)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out) as mon:
+        for n in range(8):
+            if n == 4:
+                opt.param_groups[0]["lr"] = 1e20
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(head(rnn(x)[0][-1]), y)
+            loss.backward()
+            opt.step()
+            mon.step(n, loss=loss)
+    return out
+
+
+def test_a_loss_recorded_past_the_last_measured_step_says_so(tmp_path):
+    """A diverged training (steps 5 to 7 failed on NaN weights, their losses kept): the line
+    read "From step 0 to step 4" above "training loss ... NaN at step 7", a loss inside a span
+    it runs beyond. The heading is the measured steps' (the rates'), and the loss says it goes
+    past the last of them."""
+    run = _diverged(tmp_path / "m")
+    cells = vl.load_cells(run)
+    assert list(cells["status"]) == ["ok"] * 5 + ["failed"] * 3
+    assert math.isnan(cells["loss"].iloc[-1])
+    glance = next(b for b in _training(_report(run)) if isinstance(b, KeyValues))
+    assert glance.title == "From step 0 to step 4"
+    label, text = glance.items[0]
+    assert label == "training loss"
+    assert text.endswith("→ NaN at step 7 (beyond step 4, the last step measured)"), text
+
+
+def test_a_loss_inside_the_measured_steps_has_no_note(tmp_path):
+    """Losses within the measured steps (step 0 without one): the line as it was."""
+    run = _run(tmp_path / "m", [None, 0.9, 0.7, 0.6, 0.62], every=10)
+    glance = next(b for b in _training(_report(run)) if isinstance(b, KeyValues))
+    assert glance.title == "From step 0 to step 40"
+    assert glance.items[0] == ("training loss", "0.9 at step 10 → 0.62 at step 40")
+
+
+def test_a_loss_before_the_first_measured_step_says_so_too():
+    """The other end (a first step that failed, a loss recorded at it), and both ends."""
+    steps = pd.DataFrame(
+        {"step": [0, 10, 20, 30], "loss": [1.0, 0.5, 0.25, math.nan], "has_loss": [True] * 4}
+    )
+    assert loss_glance(steps, (10, 30)) == (
+        "training loss",
+        "1.0 at step 0 → NaN at step 30 (from before step 10, the first step measured)",
+    )
+    assert loss_glance(steps, (10, 20))[1].endswith("(beyond steps 10 to 20, the steps measured)")
+    assert loss_glance(steps, (0, 30))[1] == "1.0 at step 0 → NaN at step 30"

@@ -274,7 +274,9 @@ def _first_to_last(
         return None
     first = min(int(f["step"].iloc[0]) for f in ok)
     last = max(int(f["step"].iloc[-1]) for f in ok)
-    loss = loss_glance(steps)  # (its own first and last: step 0 is often recorded without)
+    # Its own first and last (step 0 is often recorded without), noted where they lie outside
+    # first..last (a diverged training's failed last steps, their losses kept).
+    loss = loss_glance(steps, (first, last))
     items = [loss] if loss else []
     for key, label in zip(order, labels, strict=True):
         f = by_curve[key].set_index("step")

@@ -114,9 +114,16 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
     )
 
 
-def loss_glance(steps: pd.DataFrame) -> tuple[str, str] | None:
+def loss_glance(
+    steps: pd.DataFrame, measured: tuple[int, int] | None = None
+) -> tuple[str, str] | None:
     """The first and the last recorded loss, with their steps: ``("training loss", "0.693 at
-    step 100 → 0.0123 at step 1000")``; None when fewer than two steps have one."""
+    step 100 → 0.0123 at step 1000")``; None when fewer than two steps have one.
+
+    ``measured``: the first and last step whose gradients were measured, the span of the
+    rates beside it under a heading "From step a to step b". A loss recorded outside it (a
+    training that diverged: its last steps failed, their losses kept) says so, "(beyond step
+    100, the last step measured)", rather than read as inside it."""
     if not has_losses(steps):
         return None
     given = steps[steps["has_loss"].to_numpy(dtype=bool)]
@@ -127,4 +134,19 @@ def loss_glance(steps: pd.DataFrame) -> tuple[str, str] | None:
         f"{loss_text(float(a[MONITOR_LOSS]), True)} at step {int(a['step'])} → "
         f"{loss_text(float(b[MONITOR_LOSS]), True)} at step {int(b['step'])}"
     )
-    return LOSS_LABEL, text
+    return LOSS_LABEL, text + _beyond(int(a["step"]), int(b["step"]), measured)
+
+
+def _beyond(first: int, last: int, measured: tuple[int, int] | None) -> str:
+    """The note of a loss from step ``first`` to ``last`` that runs outside the ``measured``
+    steps; "" when it does not."""
+    if measured is None:
+        return ""
+    start, end = measured
+    if first < start and last > end:
+        return f" (beyond steps {start} to {end}, the steps measured)"
+    if last > end:
+        return f" (beyond step {end}, the last step measured)"
+    if first < start:
+        return f" (from before step {start}, the first step measured)"
+    return ""
