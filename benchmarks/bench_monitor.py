@@ -2,8 +2,10 @@
 
 A realistic training step (defaults: an ``nn.RNN`` or ``nn.LSTM`` with input 32, hidden 128,
 2 layers, sequences of 100 steps, batches of 64, a linear read-out, MSE loss, Adam: forward,
-backward, optimizer step) is timed against one recorded ``mon.step(n)`` on a probe of 8
-sequences of the same length, in the same process and run. The monitor step is split into its
+backward, optimizer step) is timed against one recorded ``mon.step(n, loss=loss)`` on a probe
+of 8 sequences of the same length, in the same process and run; ``loss`` is the training step's
+own loss tensor (0-d, with its graph, on the device), as a training loop passes it, so the
+step's ``.item()`` (on a GPU, a sync) is timed too. The monitor step is split into its
 parts: the exact per-lag Jacobian norms (``vl.jacobian_log_norms``, Frobenius and spectral,
 state and input rows, what the step measures), the top Lyapunov exponent, and writing the
 shard and the manifest (temp file, fsync, rename). Printed: medians of ``--repeat`` rounds, each
@@ -113,10 +115,14 @@ def main() -> None:
         f"{args.repeat}"
     )
 
+    losses = [torch.zeros((), device=device)]  # the last training step's loss, for mon.step
+
     def train_step() -> None:
         opt.zero_grad()
-        nn.functional.mse_loss(net(x), y).backward()
+        loss = nn.functional.mse_loss(net(x), y)
+        loss.backward()
         opt.step()
+        losses[0] = loss
 
     rnn = net.rnn
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,8 +136,8 @@ def main() -> None:
                     "train": train_step,
                     "norms": lambda: vl.jacobian_log_norms(rnn, probe),
                     "lyap": lambda: top_lyapunov(rnn, probe),
-                    "step": lambda: mon.step(next(counter)),
-                    "bare": lambda: bare.step(next(counter)),
+                    "step": lambda: mon.step(next(counter), loss=losses[0]),
+                    "bare": lambda: bare.step(next(counter), loss=losses[0]),
                 },
                 args.repeat,
                 device,

@@ -77,3 +77,27 @@ def test_gated_floor_is_the_bare_chain_without_a_tensor_per_step(width: int) -> 
     # No product-sized tensor per step (torch 2.2's baddbmm_ makes a small one of its own)
     product = g[..., :H].numel() * g.element_size()
     assert (made(12) - made(4)) / 8 < product
+
+
+def test_bench_monitor_times_the_step_with_a_loss_tensor(monkeypatch, capsys) -> None:
+    """bench_monitor timed ``mon.step(n)`` without a loss, which users pass (the loss tensor:
+    its check, and its ``.item()`` at a recorded step, a GPU sync): it timed another call than
+    theirs. Every timed step must take the training step's own 0-d loss tensor."""
+    import torch
+
+    bench = _load("bench_monitor")
+    given: list[object] = []
+    step = bench.JacobianMonitor.step
+
+    def recording(self, n, loss=None):
+        given.append(loss)
+        return step(self, n, loss=loss)
+
+    monkeypatch.setattr(bench.JacobianMonitor, "step", recording)
+    small = "--hidden 3 --layers 1 --seq-len 4 --batch 2 --probe-batch 1 --inputs 2 --repeat 1"
+    monkeypatch.setattr(sys, "argv", ["bench_monitor.py", *small.split()])
+    bench.main()
+    assert "monitor step (all of it)" in capsys.readouterr().out
+    assert len(given) == 4  # a warm-up round and one timed, each monitor once
+    for loss in given:
+        assert isinstance(loss, torch.Tensor) and loss.ndim == 0 and loss.requires_grad
