@@ -250,3 +250,19 @@ def test_a_loss_before_the_first_measured_step_says_so_too():
     )
     assert loss_glance(steps, (10, 20))[1].endswith("(beyond steps 10 to 20, the steps measured)")
     assert loss_glance(steps, (0, 30))[1] == "1.0 at step 0 → NaN at step 30"
+
+
+def test_a_run_with_no_step_measured_still_gives_its_first_and_last_loss(tmp_path):
+    """Every step failed (the weights NaN from the first): the page had no first-and-last line,
+    so a loss that was finite at first showed only in the table. Now it has the loss's line,
+    under the loss's own steps."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=tmp_path / "m", every=10) as mon:
+        with torch.no_grad():
+            rnn.weight_hh_l0.fill_(math.nan)
+        for i, loss in enumerate([None, 2.0, 1.5, math.nan]):
+            mon.step(10 * i, loss=loss)
+    glance = next(b for b in _training(_report(tmp_path / "m")) if isinstance(b, KeyValues))
+    assert glance.title == "From step 10 to step 30"
+    assert glance.items == (("training loss", "2.0 at step 10 → NaN at step 30"),)

@@ -268,10 +268,16 @@ def _first_to_last(
     order: list[tuple[str, int | None]],
     labels: list[str],
 ) -> KeyValues | None:
-    """Each curve's rate and horizon, and λ₁, at the first and the last measured step."""
+    """Each curve's rate and horizon, and λ₁, at the first and the last measured step, and the
+    loss's first and last; where no step was measured (every one failed), the loss's alone,
+    under its own steps."""
     ok = [f for f in by_curve.values() if len(f)]
     if not ok:
-        return None
+        loss = loss_glance(steps)
+        if loss is None:
+            return None
+        given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), "step"]
+        return KeyValues(f"From step {given.iloc[0]} to step {given.iloc[-1]}", (loss,))
     first = min(int(f["step"].iloc[0]) for f in ok)
     last = max(int(f["step"].iloc[-1]) for f in ok)
     # Its own first and last (step 0 is often recorded without), noted where they lie outside
