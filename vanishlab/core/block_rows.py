@@ -83,7 +83,9 @@ def gram_schmidt_rows(z: torch.Tensor) -> torch.Tensor:
     return q
 
 
-def pair_bound(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_bound(
+    g: torch.Tensor, lengths: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A lower bound on sigma_1 of each ``(m, n)`` matrix of ``g`` ``(N, m, n)``, float64
     ``(N,)``, and the unit left vector ``(N, m)`` (g's dtype) that attains it.
 
@@ -95,11 +97,13 @@ def pair_bound(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     order: a float32 GRU with tiny recurrent weights read 3e-5 low (relative) where the warm
     block held only one of them (docs/maths.md, section 5). The two rows are read in
     float64, scaled by their largest entry: no square over- or underflows (row lengths, in
-    g's dtype, only choose them). A bound that is not a number is 0."""
+    g's dtype, only choose them: ``lengths`` ``(N, m)``, if the caller has them). A bound that
+    is not a number is 0."""
     f64 = torch.float64
     n_mat, m, n = g.shape
     k = min(2, m)
-    which = torch.linalg.vector_norm(g, dim=-1).topk(k, dim=-1).indices  # (N, k)
+    lengths = torch.linalg.vector_norm(g, dim=-1) if lengths is None else lengths
+    which = lengths.topk(k, dim=-1).indices  # (N, k)
     rows, c = unit_scaled(g.gather(1, which[..., None].expand(n_mat, k, n)).to(f64))
     gram = rows @ rows.mT  # (N, k, k)
     a = gram[:, 0, 0]

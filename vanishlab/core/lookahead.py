@@ -4,18 +4,18 @@ A warm block that spans an (almost) invariant subspace of A = G G^T without the 
 settles at once on a smaller value (docs/maths.md, section 5): in networks made of decoupled
 blocks, after one block overtakes the one the warm rows sit on. The row bounds inside the
 iteration see such a direction only once it is far ahead. So before a chunk is iterated, its
-last matrix (where a block that is overtaking is furthest ahead) is searched outside the warm
-block: SKETCH_ROWS seeded random rows, kept orthogonal to the block, are filtered by a
-polynomial of degree SKETCH_STEPS in A, and their top Ritz direction joins the block of every
-lag of the chunk. The filter is one power step, then a Chebyshev polynomial on [0, b], b the
-smallest Rayleigh quotient of the block's rows: p(lambda) = lambda / b T_{k-1}(2 lambda / b - 1)
-is at most lambda / b in size on [0, b] and grows fast above it: 3.6x at lambda = 1.1 b with
-degree 4 against a direction at b, where 4 power steps give 1.5x. A direction that can trap
-the block lies above the block's top Ritz value, so above b; the directions it competes with
-outside the block lie below the block's, so below b, and in the slowly changing networks
-where traps arise, close to it. Where there is none, the row is near the block's next
-direction (the power step damps those near 0), and speeds its convergence as a larger block
-would.
+last matrix that is not all zero (where a block that is overtaking is furthest ahead: a zero
+one holds no direction; :func:`searched`) is searched outside the warm block: SKETCH_ROWS
+seeded random rows, kept orthogonal to the block, are filtered by a polynomial of degree
+SKETCH_STEPS in A, and their top Ritz direction joins the block of every lag of the chunk. The
+filter is one power step, then a Chebyshev polynomial on [0, b], b the smallest Rayleigh
+quotient of the block's rows: p(lambda) = lambda / b T_{k-1}(2 lambda / b - 1) is at most
+lambda / b in size on [0, b] and grows fast above it: 3.6x at lambda = 1.1 b with degree 4
+against a direction at b, where 4 power steps give 1.5x. A direction that can trap the block
+lies above the block's top Ritz value, so above b; the directions it competes with outside the
+block lie below the block's, so below b, and in the slowly changing networks where traps arise,
+close to it. Where there is none, the row is near the block's next direction (the power step
+damps those near 0), and speeds its convergence as a larger block would.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 
 from .block_rows import unit_scaled
 
-__all__ = ["SKETCHES", "lookahead_row", "sketch_rows"]
+__all__ = ["SKETCHES", "lookahead_row", "searched", "sketch_rows"]
 
 #: Random rows searched per chunk, the filter's degree (matrix products: one power step, then
 #: Chebyshev steps), and how many distinct seeded sets of rows successive chunks take in turn
@@ -53,6 +53,22 @@ def sketch_rows(
     gen = torch.Generator().manual_seed(10_000 + draw)
     q, _ = torch.linalg.qr(torch.randn(m, r, generator=gen, dtype=torch.float64))
     return q.mT.to(dtype=dtype, device=device)
+
+
+def searched(g: torch.Tensor, lengths: torch.Tensor, compact: bool) -> torch.Tensor:
+    """The matrix ``(B, m, n)`` each sample's look-ahead searches, of a chunk's ``g``
+    ``(K, B, m, n)``: its last that is not all zero, as its row lengths ``lengths``
+    ``(K, B, m)`` read (inf and NaN count as not zero). A zero matrix (every relu unit off at
+    a step, and so every lag after it) holds no direction: searching it, a block that
+    overtook the warm one earlier in the chunk read low. Chosen on the device, without a wait,
+    unless ``compact`` (a CPU, where a wait is free: the last matrices, without a copy, when
+    none is zero)."""
+    alive = torch.amax(lengths, dim=-1) != 0  # (K, B)
+    if compact and bool(alive[-1].all()):
+        return g[-1]
+    lag = torch.arange(g.shape[0], device=g.device)[:, None]
+    last = torch.where(alive, lag, 0).amax(dim=0)  # (B,): 0 where every matrix is zero
+    return g[last, torch.arange(g.shape[1], device=g.device)]
 
 
 def lookahead_row(

@@ -16,18 +16,18 @@ on), or (on a CPU) whose remaining checks would cost more than an exact norm
 (:func:`_costs_more`), gets its exact norm (:func:`exact_norms`), so no answer is ever a guess.
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
-and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the
-batch and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`).
-The queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a
-GPU up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
+and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the batch
+and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`). The
+queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a GPU
+up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
 block of ``block`` rows; after them the warm start is the previous chunk's last lag's block,
 cut to its leading ``steady_block`` Ritz rows (the top direction only drifts from lag to lag,
-and a thinner block halves the products), plus the chunk's look-ahead row
-(:mod:`.lookahead`): the direction outside those rows along which the chunk's last matrix is
-largest, as a filtered search from a few random rows finds it (a decoupled block overtaking
-the one the warm rows sit on, which no bound inside the iteration sees early). Matrices
-with a small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a
-tall one of GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
+and a thinner block halves the products), plus the chunk's look-ahead row (:mod:`.lookahead`):
+the direction outside those rows along which the chunk's last matrix that is not all zero is
+largest, as a filtered search from a few random rows finds it (a decoupled block overtaking the
+one the warm rows sit on, which no bound inside the iteration sees early). Matrices with a
+small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a tall one of
+GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
 (:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
 (:func:`exact_norms`), a chunk at a time in one batched call. A stream's first two chunks are
 *cold* (see COLD_POWER_STEPS).
@@ -96,6 +96,7 @@ def top_singular_values(
     max_iter: int = 300,
     power_steps: int = 1,
     compact: bool | None = None,
+    lengths: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """sigma_1 of each matrix of ``g`` (``(N, m, n)``) by block power iteration from ``u``.
 
@@ -113,7 +114,8 @@ def top_singular_values(
     small ``eigh`` and the test of ``done``), so fewer checks of more steps keep the device
     busy. ``max_iter`` counts checks. ``compact`` (default: on a CPU) drops finished matrices
     from the batch and orthonormalizes by Householder QR; otherwise (a GPU's way) they stay in
-    the batch, masked, and Gram-Schmidt orthonormalizes. Returns ``(sigma, u)``: ``(N,)`` in
+    the batch, masked, and Gram-Schmidt orthonormalizes. ``lengths``: g's row lengths ``(N, m)``, if
+    the caller has them (:func:`.block_rows.pair_bound`). Returns ``(sigma, u)``: ``(N,)`` in
     g's dtype, and the final blocks.
     """
     rtol = default_rtol(g.dtype) if rtol is None else rtol
@@ -140,7 +142,7 @@ def top_singular_values(
     margin = 1 - 10 * rtol  # rounding must not flag an exact answer
     # Row lengths in g's own dtype (a float64 copy of the whole batch cost 4x the pass); the
     # two longest rows in float64. Squares that underflow in g's dtype choose lower rows.
-    low, lead = pair_bound(g)
+    low, lead = pair_bound(g, lengths)
     low = low * margin
     previous = torch.full((n_mat,), -1.0, dtype=f64, device=g.device)  # last check's value
     previous_bound = torch.full((n_mat,), torch.inf, dtype=f64, device=g.device)  # ... bound
@@ -419,22 +421,26 @@ class SpectralNorms:
         p = min(self.block if self._u is None else self.steady_block, m, n)
         if self._u is not None and self._u.shape[0] == B and self._u.shape[1] > p:
             self._u = self._u[:, :p]  # the leading Ritz rows
+        flat = gs.reshape(K * B, m, n)
+        lengths = torch.linalg.vector_norm(flat, dim=-1)  # (K B, m): the pair bound's too
         if self._u is None or self._u.shape != (B, p, m):
             self._u = start_block(m, p, gs.dtype, gs.device).mT.expand(B, p, m)
         elif p < min(m, n):  # a warm block: the chunk's look-ahead row joins it
             orthonormal = orthonormal_rows(self.compact)
-            row = lookahead.lookahead_row(self._u, gs[K - 1], orthonormal, self._draws)
+            g = lookahead.searched(gs, lengths.view(K, B, m), self.compact)
+            row = lookahead.lookahead_row(self._u, g, orthonormal, self._draws)
             self._draws = (self._draws + 1) % lookahead.SKETCHES
             self._u = orthonormal(torch.cat([self._u, row], dim=1))
             p += 1
         steps = max(self.power_steps or 1, COLD_POWER_STEPS if cold else 1)
         start = self._u.unsqueeze(0).expand(K, B, p, m).reshape(K * B, p, m)
         sigma, u = top_singular_values(
-            gs.reshape(K * B, m, n),
+            flat,
             start,
             rtol=self.rtol,
             power_steps=steps,
             compact=self.compact,
+            lengths=lengths,
         )
         # The largest lag's block is the best start for the next chunk.
         self._u = u.reshape(K, B, p, m)[-1]
