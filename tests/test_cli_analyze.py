@@ -571,6 +571,26 @@ def test_a_misshapen_inputs_tensor_gets_a_hint_that_helps(tmp_path):
     assert "inputs T=5, B=2" in result.stdout
 
 
+def test_an_empty_inputs_tensor_is_named_empty_not_misshapen(tmp_path):
+    # (0, 8, 3) has the layout asked for and the features last: the line said only that the
+    # module takes (T, B, input_size) with input_size=3, which the tensor seemed to satisfy.
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "m.pt")
+    cases = [
+        ((0, 8, 3), [], "an empty sequence (T = 0)"),
+        ((8, 0, 3), [], "an empty batch (B = 0)"),
+        ((0, 8, 3), ["--batch-first"], "an empty batch (B = 0)"),
+        ((8, 0, 3), ["--batch-first"], "an empty sequence (T = 0)"),
+        ((0, 3), [], "an empty sequence (T = 0)"),
+    ]
+    for i, (shape, flags, says) in enumerate(cases):
+        torch.save(torch.randn(*shape), tmp_path / f"x{i}.pt")
+        out = tmp_path / f"run{i}"
+        args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / f"x{i}.pt")]
+        result = runner.invoke(app, [*args, "--out", str(out), *flags])
+        _one_error_line(result, says)
+        assert not out.exists()
+
+
 def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path, monkeypatch):
     torch.save(torch.nn.GRU(3, 4).state_dict(), tmp_path / "m.pt")
     out = tmp_path / "out"

@@ -424,6 +424,15 @@ def _check_finite(x: torch.Tensor, dtype: str) -> None:
 def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
     # No --batch-first hint: it swaps T and B only, and never mends the feature dimension.
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
+    if x.dim() in (2, 3) and x.shape[-1] == input_size and 0 in x.shape:
+        # The layout fits and only a length is 0: say which, as vl.jacobian_norms does.
+        names = ("T",) if x.dim() == 2 else ("B", "T") if batch_first else ("T", "B")
+        empty = dict(zip(names, x.shape[:-1], strict=True))
+        what = "an empty sequence (T = 0)" if empty["T"] == 0 else "an empty batch (B = 0)"
+        raise VanishlabError(
+            f"the inputs have shape {tuple(x.shape)}, read as {layout}: "
+            f"{what}; there is nothing to measure"
+        )
     if x.dim() not in (2, 3) or x.shape[-1] != input_size or 0 in x.shape:
         elsewhere = [d for d in range(x.dim() - 1) if x.shape[d] == input_size]
         raise VanishlabError(
