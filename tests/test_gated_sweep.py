@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -521,3 +522,24 @@ def test_the_theory_gain_figure_says_its_gated_panels_have_no_prediction(tmp_pat
     titles = [p.title for p in figure.panels]
     assert any("lstm" in t for t in titles) and any("gru" in t for t in titles), titles
     assert "LSTM and GRU panels have no prediction" in figure.caption
+
+
+def test_a_recorded_command_pins_an_axis_the_experiment_sets_otherwise(tmp_path):
+    """The README's way to set gate inits beside an RNN: `sweep gated --model lstm,gru --init
+    ...`, then `sweep gated --model rnn --force`. The second command was recorded without
+    `--model rnn` (rnn is the axis's default, left out as before the axis existed), so the
+    page's "Reproduce" ran gated's own rnn, lstm and gru: cells the run never had."""
+    runner = CliRunner()
+    run, again = tmp_path / "gates", tmp_path / "again"
+    for flags in (["--model", "lstm", "--init", "forget_bias"], ["--model", "rnn", "--force"]):
+        args = ["sweep", str(EXPERIMENT), "--smoke", "--seq-len", "6", *flags]
+        result = runner.invoke(app, [*args, "--out", str(run), "--workers", "1", "--quiet"])
+        assert result.exit_code == 0, result.output
+    commands = vl.load_manifest(run)["commands"]
+    assert len(commands) == 2 and "--model rnn " in commands[1]
+    for command in commands:  # replayed in order into a new directory: the same cells
+        words = shlex.split(command)[1:]
+        words[words.index("--out") + 1] = str(again)
+        result = runner.invoke(app, [*words, "--workers", "1", "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert sorted(vl.load_cells(again)["cell_id"]) == sorted(vl.load_cells(run)["cell_id"])

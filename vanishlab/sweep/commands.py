@@ -13,7 +13,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from .config import axis as config_axis
-from .experiments import applies_to_no_model
+from .experiments import DEFAULT_EXPERIMENT, applies_to_no_model
 from .files import escaped_text
 
 if TYPE_CHECKING:
@@ -33,15 +33,19 @@ def sweep_command(
 ) -> str:
     """The shell command that reproduces a run: every axis explicit, so the grid is pinned
     (an axis with ``in_id_at_default=False`` at its default alone is left out, as before it
-    existed, and so is an axis that applies to none of the grid's models; with ``--force`` when
-    it extends a directory that holds another grid)."""
+    existed, where the command without it gets that default too: not for ``gated --model
+    rnn``, whose experiment sweeps three models; and so is an axis that applies to none of the
+    grid's models; with ``--force`` when it extends a directory that holds another grid)."""
     parts = ["vanishlab", "sweep"]
     if exp.ref is not None:
         parts.append(exp.ref)
+        start = (exp.base if exp.base is not None else exp.sweep).axes()
+    else:
+        start = DEFAULT_EXPERIMENT.sweep.axes()  # what `vanishlab sweep` alone sweeps
     grid = exp.sweep.axes()
     for axis, values in grid.items():
         entry = config_axis(axis)
-        if not entry.in_id_at_default and values == (entry.default,):
+        if not entry.in_id_at_default and values == (entry.default,) == start[axis]:
             continue  # an axis newer than the runs (model): at its default, the grid is pinned
         if applies_to_no_model(grid, axis):
             continue  # e.g. --activation for LSTMs only: it pins nothing, and sweep refuses it

@@ -64,7 +64,9 @@ class Experiment:
 
     ``name`` is the module's name (its file stem); ``path`` the module file (None for the
     built-in default grid); ``ref`` how the user named it (name or path), kept to write the
-    command that reproduces a run; ``sections`` the report sections it asks for (None: all).
+    command that reproduces a run; ``sections`` the report sections it asks for (None: all);
+    ``base`` the module's own ``SWEEP`` where ``sweep`` is a variant of it (:func:`variant`),
+    what a command naming ``ref`` gets for an axis it gives no flag (None: ``sweep`` is it).
     """
 
     name: str
@@ -74,6 +76,7 @@ class Experiment:
     sections: tuple[str, ...] | None = None
     path: Path | None = None
     ref: str | None = None
+    base: Sweep | None = None
 
     def __post_init__(self) -> None:
         # A typo would only show when the run is reported (which leaves it out).
@@ -456,4 +459,7 @@ def variant(
         f"{'Smoke variant: ' if smoke else ''}{sweep.size} cell{'' if sweep.size == 1 else 's'}; "
         f"{axes_text(sweep.axes(), changed) or 'the same axes'}{_OTHER_AXES}{origin})"
     )
-    return dataclasses.replace(exp, name=name, description=description, sweep=sweep, smoke=None)
+    base = exp.base if exp.base is not None else exp.sweep
+    return dataclasses.replace(
+        exp, name=name, description=description, sweep=sweep, smoke=None, base=base
+    )
