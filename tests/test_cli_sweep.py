@@ -967,6 +967,9 @@ def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
     checkpoint = tmp_path / "rnn.pt"
     torch.save(torch.nn.RNN(2, 4).state_dict(), checkpoint)
     loop, dangling = str(tmp_path / "loop_a"), str(tmp_path / "dangling")
+    (tmp_path / "loop.html").symlink_to(tmp_path / "loop.html")  # a report's -o: a .html name
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "nowhere" / "r.html")
+    loop_html, dangling_html = str(tmp_path / "loop.html"), str(tmp_path / "dangling.html")
     for args, message in (
         (
             ["sweep", *SMALL, "--out", loop, "--dry-run"],
@@ -977,8 +980,11 @@ def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
         (["analyze", str(checkpoint), "--out", loop], f"Too many levels of symbolic links: {loop}"),
         (["sweep", *SMALL, "--out", dangling], f"{dangling} is a symbolic link to nothing"),
         (["analyze", str(checkpoint), "--out", dangling], "is a symbolic link to nothing"),
-        (["report", str(run_dir), "-o", loop], f"{loop} is a symbolic link to nothing"),
-        (["report", str(run_dir), "-o", dangling], f"{dangling} is a symbolic link to nothing"),
+        (["report", str(run_dir), "-o", loop_html], f"{loop_html} is a symbolic link to nothing"),
+        (
+            ["report", str(run_dir), "-o", dangling_html],
+            f"{dangling_html} is a symbolic link to nothing",
+        ),
     ):
         _one_error_line(runner.invoke(app, args), message)
     assert (tmp_path / "loop_a").is_symlink() and (tmp_path / "dangling").is_symlink()
@@ -1139,6 +1145,12 @@ def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
         ),
         (["report", "RUN", "-o", "-"], "--output -: vanishlab writes files, not the standard"),
         (["report", "RUN", "-o", ""], "--output is empty; give a file name"),
+        (
+            ["report", "RUN", "-o", "x.pdf"],
+            "--output x.pdf: a report is an HTML page; give a file name ending in .html, "
+            "e.g. x.html",
+        ),
+        (["report", "RUN", "-o", "out/page"], "ending in .html, e.g. page.html"),
         (["sweep", "--smoke", "--out", ""], "--out is empty; give a directory"),
         (["analyze", "m.pt", "--out", ""], "--out is empty; give a directory"),
     ],

@@ -32,7 +32,8 @@ def report(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the HTML file. Default: reports/<run name>.html.",
+            help="Where to write the HTML file (a name ending in .html or .htm). Default: "
+            "reports/<run name>.html.",
             metavar="FILE",
             show_default=False,
         ),
@@ -71,6 +72,12 @@ def report(
 
     run_dir = path_argument("RUN_DIR", run_dir_arg)
     out = path_option("--output", output, file=True)
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        # x.pdf was written as HTML without a word (and x, a file no browser opens as a page)
+        raise VanishlabError(
+            f"--output {out}: a report is an HTML page; give a file name ending in .html, "
+            f"e.g. {out.with_suffix('.html').name if out.suffix else out.name + '.html'}"
+        )
     when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
