@@ -1,0 +1,83 @@
+"""The look-ahead row (core/lookahead.py) on its own, in the cases a mutation review found
+the rest of the suite left open: a matrix of any scale, a NaN matrix beside others, and the
+row's direction where there is no trap to find (the filter's interval [0, b])."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vanishlab.core import block_rows, lookahead
+
+F64 = torch.float64
+
+
+def _hidden_rank1(scale: float, dtype: torch.dtype, batch: int = 2, rotated: bool = False):
+    """test_spectral's hidden rank-1 block (1.5 v v^T beside a diagonal 1 ... 0.5 whose top
+    3 units are the warm block) as matrix 0, the diagonal alone as matrix 1 (its next unit,
+    3, is the row), any others NaN; the whole batch times ``scale``. ``rotated``: all of it
+    in a seeded orthonormal basis (Q G Q^T, the block U Q^T), so no row is a unit's. Returns
+    (G, U, v, the next unit)."""
+    n_a, n_b = 8, 40
+    v = torch.randn(n_b, generator=torch.Generator().manual_seed(2), dtype=F64)
+    v = torch.cat([torch.zeros(n_a, dtype=F64), v / v.norm()])
+    g = torch.zeros(batch, n_a + n_b, n_a + n_b, dtype=F64)
+    g[:, range(n_a), range(n_a)] = torch.linspace(1.0, 0.5, n_a, dtype=F64)
+    g[0] += 1.5 * torch.outer(v, v)
+    g[2:] = float("nan")
+    u = torch.eye(n_a + n_b, dtype=F64)[:3].expand(batch, 3, n_a + n_b)
+    unit = torch.eye(n_a + n_b, dtype=F64)[3]
+    if rotated:
+        gen = torch.Generator().manual_seed(5)
+        q = torch.linalg.qr(torch.randn(n_a + n_b, n_a + n_b, generator=gen, dtype=F64))[0]
+        g, u, v, unit = q @ g @ q.mT, u @ q.mT, q @ v, q @ unit
+    return (g * scale).to(dtype), u.to(dtype), v, unit
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("rotated", [False, True])
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [(torch.float32, 1e-25), (torch.float32, 1e25), (F64, 1e-200), (F64, 1e200)],
+)
+def test_the_lookahead_row_of_a_vanished_or_huge_matrix(compact, rotated, dtype, scale) -> None:
+    """The chunk's last matrix is the engine's raw product: in float32 a vanished gradient's
+    is 1e-25 and less, an exploding one's 1e25. The row is the same direction whatever the
+    scale: the matrix is scaled to a largest entry of 1 first (without it, A = G G^T's
+    entries underflowed to 0 or overflowed, and the filter's (2 / b) A with them). In the
+    rotated basis the block's Rayleigh quotients are the squared lengths of its rows of U G
+    (summing their absolute values instead moved b, and matrix 1's row to 0.967 of its next
+    unit)."""
+    g, u, v, unit = _hidden_rank1(scale, dtype, rotated=rotated)
+    row = lookahead.lookahead_row(u, g, block_rows.orthonormal_rows(compact), 0).double()
+    assert abs(float(row[0, 0] @ v)) > 0.9999, float(row[0, 0] @ v)
+    assert abs(float(row[1, 0] @ unit)) > 0.99, float(row[1, 0] @ unit)
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_nan_matrix_leaves_the_other_rows_as_they_are(compact) -> None:
+    """A NaN matrix in the batch (a GPU's deferred NaN, its lag measured again) must not stop
+    the others' rows: on a CPU, eigh of the Ritz Gram matrices raises on its NaN for the
+    whole batch ('linalg.eigh: (Batch element 2): The algorithm failed to converge') unless
+    its non-finite entries are zeroed first."""
+    g, u, v, _ = _hidden_rank1(1.0, F64, batch=3)
+    row = lookahead.lookahead_row(u, g, block_rows.orthonormal_rows(compact), 0)
+    assert abs(float(row[0, 0] @ v)) > 0.9999
+    assert abs(float(row[1, 0, 3])) > 0.99
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("second", [0.6, 0.0])
+def test_without_a_trap_the_row_is_the_block_s_next_direction(compact, second) -> None:
+    """No trap: A = diag(1, ``second``, 0.5, 0.25, 0.05, ...), the warm block on units 0 and
+    1. The row is unit 2, the block's next direction. The filter's interval is [0, b], b the
+    block's smallest Rayleigh quotient (0.6), or, for a dead row (0), its floor (1e-3 of the
+    largest): p(lambda) = lambda / b T_3(2 lambda / b - 1) is largest near b and has zeros
+    inside [0, b]; with b at the block's largest Rayleigh quotient (1), or 1 for the dead
+    row, unit 2 sat on the zero at b / 2 and the row came out near unit 3."""
+    m = 30
+    lam = torch.tensor([1.0, second, 0.5, 0.25] + [0.05] * (m - 4), dtype=F64)
+    g = torch.diag(lam.sqrt())[None]
+    u = torch.eye(m, dtype=F64)[:2][None]
+    row = lookahead.lookahead_row(u, g, block_rows.orthonormal_rows(compact), 0)
+    assert abs(float(row[0, 0, 2])) > 0.98, row[0, 0, :4].tolist()
