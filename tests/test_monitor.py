@@ -451,7 +451,7 @@ def test_a_zero_dimensional_integer_tensor_is_a_step(tmp_path):
         assert mon.step(torch.tensor(7)) is not None
         assert mon.step(torch.tensor(8, dtype=torch.int32)) is not None
         assert mon.step(torch.tensor(7)) is None  # already recorded
-        for bad in (torch.tensor(9.0), torch.tensor(True), torch.tensor([9])):
+        for bad in (torch.tensor(9.0), torch.tensor(True), torch.tensor(9j), torch.tensor([9])):
             with pytest.raises(TypeError, match=r"^the step n must be an integer, got tensor"):
                 mon.step(bad)
         with pytest.raises(ValueError, match="the step n must be an integer from 0"):

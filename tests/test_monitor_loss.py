@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -55,15 +56,18 @@ def test_the_loss_is_recorded_with_each_recorded_step_and_read_back(tmp_path):
         4: np.float32(0.5),
         6: 3,  # an integer loss (a count of errors)
         8: None,  # no loss given at this step
+        10: torch.tensor(2),  # one kept as an integer tensor
     }
     with _monitor(out, every=2) as mon:
         mon.step(0)  # no loss: the initial weights
-        for n in range(1, 9):
+        for n in range(1, 11):
             mon.step(n, loss=losses.get(n))
-        assert mon.step(10, 0.25) is not None  # positional too
-    want = {0: None, 2: 0.75, 4: 0.5, 6: 3.0, 8: None, 10: 0.25}
+        assert mon.step(12, 0.25) is not None  # positional too
+    want = {0: None, 2: 0.75, 4: 0.5, 6: 3.0, 8: None, 10: 2.0, 12: 0.25}
     manifest = _strict((out / "manifest.json").read_text())
     assert {int(k): r["loss"] for k, r in manifest["steps"].items()} == want
+    # a float in the record, as given or as an integer (3.0, not 3)
+    assert {type(r["loss"]) for r in manifest["steps"].values()} == {float, type(None)}
     assert {n: r["loss"] for n, r in _shard_records(out).items()} == want
     cells = vl.load_cells(out)
     assert list(cells.columns)[-1] == "loss" and cells["loss"].dtype == np.float64
@@ -116,13 +120,35 @@ def test_nan_and_infinite_losses_are_kept_as_they_are(tmp_path):
         for n, loss in enumerate(given):
             mon.step(n, loss=loss)
         mon.step(4, loss=10**400)  # an int beyond a float: as an overflowing float reads
-    want = {0: "nan", 1: "inf", 2: "-inf", 3: "nan", 4: "inf"}
+        mon.step(5, loss=-(10**400))
+    want = {0: "nan", 1: "inf", 2: "-inf", 3: "nan", 4: "inf", 5: "-inf"}
     steps = _strict((out / "manifest.json").read_text())["steps"]
     assert {int(k): r["loss"] for k, r in steps.items()} == want
     assert {n: r["loss"] for n, r in _shard_records(out).items()} == want
     loss = vl.load_cells(out)["loss"].to_numpy()
-    assert np.isnan(loss[[0, 3]]).all() and list(loss[[1, 2, 4]]) == [math.inf, -math.inf, math.inf]
+    assert np.isnan(loss[[0, 3]]).all()
+    assert list(loss[[1, 2, 4, 5]]) == [math.inf, -math.inf, math.inf, -math.inf]
     np.testing.assert_array_equal(vl.summarize(out)["loss"].to_numpy(), loss)
+
+
+def test_a_failed_step_keeps_its_loss(tmp_path):
+    """The step whose update made the weights NaN is a failed step (no rows), but the loss
+    given with it is the last one before the divergence (taken before ``optimizer.step()``:
+    docs/trained.md) and is recorded as any step's is, in its record and in ``load_cells``."""
+    out = tmp_path / "m"
+    with _monitor(out) as mon:
+        mon.step(0, loss=1.0)
+        with torch.no_grad():
+            mon.module.weight_hh_l0.fill_(math.nan)
+        assert mon.step(1, loss=torch.tensor(2.5)).empty
+    steps = _strict((out / "manifest.json").read_text())["steps"]
+    assert {int(k): (r["status"], r["loss"]) for k, r in steps.items()} == {
+        0: ("ok", 1.0),
+        1: ("failed", 2.5),
+    }
+    assert _shard_records(out)[1]["loss"] == 2.5
+    cells = vl.load_cells(out)
+    assert list(cells["status"]) == ["ok", "failed"] and list(cells["loss"]) == [1.0, 2.5]
 
 
 @pytest.mark.parametrize(
@@ -138,6 +164,11 @@ def test_nan_and_infinite_losses_are_kept_as_they_are(tmp_path):
         (torch.ones(2, 3), r"a tensor of shape \(2, 3\)$"),
         (np.array(0.5), r"array\(0.5\) \(its value is loss.item\(\)\)"),
         (np.ones(3), r"array\(\[1., 1., 1.\]\)$"),
+        (
+            list(range(100)),
+            r"\[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1$",
+        ),
+        (pd.DataFrame([[0.5]]), r" +0\n0 +0.5$"),  # size 1, but no .item(): no hint
         (torch.tensor(True), "a tensor of dtype bool"),
         (torch.tensor(1j), "a tensor of dtype complex64"),
         (torch.tensor(0.5, device="meta"), r"a tensor on the meta device \(no value\)"),
