@@ -92,6 +92,39 @@ def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, mo
     assert released and all(released), f"{released.count(False)} released by pyarrow threads"
 
 
+def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_error(
+    tmp_path, monkeypatch
+):
+    """A folder named like a shard is no file to read ('unexpected file', not an open() that
+    fails on it; a FIFO's open would wait for a writer), and a shard whose read fails (an I/O
+    error of a damaged disk, not a refused permission) is called unreadable, naming it, as a
+    damaged shard is: both one line, in every reader, with nothing moved."""
+    run = _run_dir(tmp_path)
+    shard = sorted((run / "cells").glob("*.parquet"))[0]
+    folder = run / "cells" / "folder.parquet"
+    folder.mkdir()
+    before = _snapshot(run)
+    readers = (vl.load_results, vl.load_cells, store.read_cell_metas)
+    for reader in readers:
+        with pytest.raises(vl.VanishlabError, match=r"folder\.parquet .*\(unexpected file\)"):
+            reader(run)
+    folder.rmdir()
+
+    def failing(source, *args, **kwargs):
+        if Path(source) == shard:
+            raise OSError(5, "Input/output error", str(source))
+        return open(source, *args, **kwargs)
+
+    monkeypatch.setattr(shard_file, "open", failing, raising=False)
+    for reader in readers:
+        with pytest.raises(
+            store.CorruptShardError, match=r"unreadable: .*Input/output error"
+        ) as err:
+            reader(run)
+        assert shard.name in str(err.value) and "\n" not in str(err.value)
+    assert _snapshot(run) == before
+
+
 def test_check_frame_rejects_malformed_shards():
     frame, meta = _cell()
     bad_nan = frame.copy()
