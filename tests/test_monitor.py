@@ -428,13 +428,16 @@ def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
     column."""
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m", every=5) as mon:
         assert mon.step(1) is None
-    for frame in (
+    frames = (
         vl.load_results(tmp_path / "m"),
         vl.load_cells(tmp_path / "m"),
         vl.summarize(tmp_path / "m"),
-    ):
+    )
+    for frame in frames:
         cols = list(frame.columns)
         assert len(frame) == 0 and cols.index("step") == cols.index("cell_id") + 1
+        if frame is not frames[0]:  # load_cells' and summarize's loss: float64, as with rows
+            assert cols[-1] == "loss" and frame["loss"].dtype == np.float64, frame["loss"].dtype
 
 
 def test_a_numpy_integer_is_a_step(tmp_path):

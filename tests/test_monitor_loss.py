@@ -216,13 +216,19 @@ def test_a_resumed_run_keeps_the_losses_it_recorded(tmp_path):
     assert list(vl.summarize(out)["loss"]) == pytest.approx([1.0, 0.5, 1 / 3, 0.25])
 
 
-def _as_recorded_before_losses(out: Path) -> None:
+def _as_recorded_before_losses(out: Path, shard_records: bool = True) -> None:
     """Rewrite a monitor's run as a release before losses wrote it: no ``loss`` in any step's
-    record, in its shard (with the metadata's checksum recomputed) or in the manifest."""
+    record, in its shard (with the metadata's checksum recomputed) or in the manifest; with
+    ``shard_records`` False, as one before shards kept a step's record at all (no
+    ``monitor`` in their metadata)."""
     for path in (out / "cells").glob("*.parquet"):
         table = pq.read_table(path)
         meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
-        del meta["monitor"]["loss"], meta["meta_digest"]
+        if shard_records:
+            del meta["monitor"]["loss"]
+        else:
+            del meta["monitor"]
+        del meta["meta_digest"]
         meta["meta_digest"] = meta_digest(meta)
         table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
         pq.write_table(table, path, write_page_checksum=True)
@@ -232,13 +238,14 @@ def _as_recorded_before_losses(out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_a_run_recorded_before_losses_reads_with_the_loss_null(tmp_path):
+@pytest.mark.parametrize("shard_records", [True, False])
+def test_a_run_recorded_before_losses_reads_with_the_loss_null(tmp_path, shard_records):
     out = tmp_path / "m"
     with _monitor(out) as mon:
         for n in range(2):
             mon.step(n, loss=0.5)
         probe = mon.probe
-    _as_recorded_before_losses(out)
+    _as_recorded_before_losses(out, shard_records)
     assert "loss" not in json.dumps(store.read_cell_metas(out))  # as old shards hold it
     cells = vl.load_cells(out)
     assert list(cells.columns)[-1] == "loss" and cells["loss"].isna().all()
