@@ -496,3 +496,26 @@ def test_a_stop_line_on_a_stderr_closed_in_the_process_changes_no_status(monkeyp
     monkeypatch.setattr(sys, "stderr", closed)
     assert _app._interrupted("interrupted").exit_code == _app.INTERRUPTED
     assert _app.fail("bad input").exit_code == _app.USAGE_ERROR
+
+
+def test_the_console_command_s_stop_line_and_flush_pass_over_a_stderr_that_cannot_take_them(
+    monkeypatch,
+):
+    """__main__'s own writes before it ends by the signal (the stop's line, the last flush of
+    stdout and stderr) pass over a stream closed in the process (ValueError), one that fails
+    (OSError) and none at all, as _to_stderr does; where stderr can take the line, the line
+    is written."""
+    import io
+
+    from vanishlab import __main__ as entry
+
+    closed = io.TextIOWrapper(io.BytesIO())  # (a closed StringIO's flush raises nothing)
+    closed.close()
+    for stream in (closed, _BrokenStderr(), None):
+        monkeypatch.setattr(sys, "stderr", stream)
+        monkeypatch.setattr(sys, "stdout", stream)
+        entry._say("interrupted\n")
+        entry._flush_quietly()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    entry._say("terminated\n")
+    assert sys.stderr.getvalue() == "terminated\n"
