@@ -206,6 +206,31 @@ def test_the_lyapunov_transient_is_the_documented_t_floordiv_4_steps():
     assert "the first T // 4 steps discarded" in doc and "round(T/4)" not in doc
 
 
+def _lyapunov_items(run: Path) -> dict[str, str]:
+    return dict(_blocks(_section(_report(run), "lyapunov"), KeyValues)[0].items)
+
+
+def test_the_lyapunov_items_say_the_steps_averaged_and_an_extrapolation(single_runs, tmp_path):
+    """At T = 1 the page read "a perturbation shrinks 1000-fold in 9.98 steps" from one
+    step's growth, with nothing saying so. It now says the steps averaged, and where the
+    1000-fold span runs beyond them; T read from a file of inputs too (batch first)."""
+    items = _lyapunov_items(single_runs["rnn"])  # T = 24: 18 steps averaged, 6 discarded
+    assert items["averaged over"] == "the last 18 steps of T = 24"
+    assert "extrapolated" not in items[next(k for k in items if k.startswith("a perturbation"))]
+    torch.manual_seed(0)
+    torch.save(torch.nn.RNN(4, 8).state_dict(), tmp_path / "m.pt")
+    analyze_checkpoint(tmp_path / "m.pt", tmp_path / "one", seq_len=1, batch=8)
+    items = _lyapunov_items(tmp_path / "one")
+    assert items["averaged over"] == "the last 1 step of T = 1"
+    (key,) = [k for k in items if k.startswith("a perturbation")]
+    assert items[key].endswith(" steps (extrapolated beyond the 1 step averaged)"), items[key]
+    torch.save(torch.randn(8, 5, 4), tmp_path / "x.pt")  # (B, T, I)
+    analyze_checkpoint(
+        tmp_path / "m.pt", tmp_path / "file", inputs=tmp_path / "x.pt", batch_first=True
+    )
+    assert _lyapunov_items(tmp_path / "file")["averaged over"] == "the last 4 steps of T = 5"
+
+
 def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
     run = single_runs["rnn"]
     report = _report(run)

@@ -94,6 +94,7 @@ from torch import nn
 
 from ..analysis.fits import fit_decay
 from ..analysis.linear import linear_rate
+from ..analysis.lyapunov_window import discarded_steps
 from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import NonFiniteStateError, VanishlabError
@@ -171,7 +172,7 @@ def _predictions(
             if cell_rows is not None and len(cell_rows):
                 checked = check_pascanu(rnn, cell_rows, seq_len=T)
                 out["pascanu_ok"] = not bool(checked["violated"].any())
-        discard = T // 4 if T > 1 else 0
+        discard = discarded_steps(T)
         # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
         # identity weights, would keep it on unit 1 forever instead of the top direction).
         # An LSTM's state is [h | c] per layer: dimension 2 L H.

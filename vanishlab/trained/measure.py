@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..analysis.lyapunov_window import discarded_steps
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
@@ -132,7 +133,7 @@ def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int 
     dim = module.num_layers * module.hidden_size * (2 if module_kind(module) == "lstm" else 1)
     q0 = torch.randn(dim, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     try:
-        lyap = lyapunov_spectrum(module, x, h0, k=1, discard=T // 4 if T > 1 else 0, q0=q0)
+        lyap = lyapunov_spectrum(module, x, h0, k=1, discard=discarded_steps(T), q0=q0)
     except NonFiniteStateError:
         return math.nan
     return float(lyap.reshape(-1, 1)[:, 0].mean())

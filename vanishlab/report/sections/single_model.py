@@ -21,8 +21,10 @@ from typing import Any
 import pandas as pd
 
 from ...analysis.fits import fitted_end
+from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
+from ...sweep.progress import plural
 from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -98,6 +100,22 @@ def _inputs_items(model: dict[str, Any]) -> list[tuple[str, str]]:
             ),
         ]
     return [("inputs", "—")]
+
+
+def _seq_len(model: dict[str, Any]) -> int | None:
+    """The inputs' T, from the manifest's record of them; None where it does not say."""
+    inputs = model.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        return None
+    gaussian = inputs.get("gaussian")
+    if isinstance(gaussian, dict):
+        T = gaussian.get("seq_len")
+    else:
+        shape = inputs.get("shape")
+        if not isinstance(shape, list) or len(shape) not in (2, 3):
+            return None
+        T = shape[1] if len(shape) == 3 and inputs.get("batch_first") else shape[0]
+    return T if isinstance(T, int) and not isinstance(T, bool) and T > 0 else None
 
 
 def _top_layer(view: RunView) -> int:
@@ -353,10 +371,19 @@ def lyapunov_section(view: RunView) -> Section:
     lyap = read_json_number(model.get("lyapunov"))
     top = find_fit(curve_fits(view), "state", _top_layer(view))
     items = [("top Lyapunov exponent λ₁", _lyapunov_text(lyap))]
+    T = _seq_len(model)
+    averaged = averaged_steps(T) if T is not None else None
+    if lyap is not None and averaged is not None:
+        items.append(("averaged over", f"the last {plural(averaged, 'step')} of T = {T}"))
     if lyap is not None and math.isfinite(lyap) and lyap != 0:
         what = "shrinks" if lyap < 0 else "grows"
         steps = math.log(1000.0) / abs(lyap)
-        items.append((f"a perturbation {what} 1000-fold in", f"{steps:.3g} steps"))
+        beyond = (
+            f" (extrapolated beyond the {plural(averaged, 'step')} averaged)"
+            if averaged is not None and steps > averaged
+            else ""
+        )
+        items.append((f"a perturbation {what} 1000-fold in", f"{steps:.3g} steps{beyond}"))
     if top is not None:
         layers = num_layers(view)
         name = curve_label("state", _top_layer(view), layers)
