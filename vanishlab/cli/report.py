@@ -72,12 +72,6 @@ def report(
 
     run_dir = path_argument("RUN_DIR", run_dir_arg)
     out = path_option("--output", output, file=True)
-    if out is not None and out.suffix.lower() not in (".html", ".htm"):
-        # x.pdf was written as HTML without a word (and x, a file no browser opens as a page)
-        raise VanishlabError(
-            f"--output {out}: a report is an HTML page; give a file name ending in .html, "
-            f"e.g. {out.with_suffix('.html').name if out.suffix else out.name + '.html'}"
-        )
     when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
@@ -90,6 +84,12 @@ def report(
     )
     check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
+    if path.suffix.lower() not in (".html", ".htm"):  # after the checks of where it points
+        # x.pdf was written as HTML without a word (and x, a file no browser opens as a page)
+        raise VanishlabError(
+            f"--output {path}: a report is an HTML page; give a file name ending in .html, "
+            f"e.g. {path.with_suffix('.html').name if path.suffix else path.name + '.html'}"
+        )
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(run_dir, path, timestamp=when, overwrite=True)
