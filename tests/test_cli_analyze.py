@@ -580,7 +580,9 @@ def test_an_empty_inputs_tensor_is_named_empty_not_misshapen(tmp_path):
         ((8, 0, 3), [], "an empty batch (B = 0)"),
         ((0, 8, 3), ["--batch-first"], "an empty batch (B = 0)"),
         ((8, 0, 3), ["--batch-first"], "an empty sequence (T = 0)"),
-        ((0, 3), [], "an empty sequence (T = 0)"),
+        ((0, 3), [], "(0, 3), read as unbatched (T, input_size): an empty sequence (T = 0)"),
+        ((0, 3), ["--batch-first"], "read as unbatched (T, input_size): an empty sequence"),
+        ((0, 8, 3), [], "(0, 8, 3), read as (T, B, input_size): an empty sequence (T = 0)"),
     ]
     for i, (shape, flags, says) in enumerate(cases):
         torch.save(torch.randn(*shape), tmp_path / f"x{i}.pt")

@@ -429,8 +429,9 @@ def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
         names = ("T",) if x.dim() == 2 else ("B", "T") if batch_first else ("T", "B")
         empty = dict(zip(names, x.shape[:-1], strict=True))
         what = "an empty sequence (T = 0)" if empty["T"] == 0 else "an empty batch (B = 0)"
+        read = "unbatched (T, input_size)" if x.dim() == 2 else layout  # (0, 3): not (T, B, ..)
         raise VanishlabError(
-            f"the inputs have shape {tuple(x.shape)}, read as {layout}: "
+            f"the inputs have shape {tuple(x.shape)}, read as {read}: "
             f"{what}; there is nothing to measure"
         )
     if x.dim() not in (2, 3) or x.shape[-1] != input_size or 0 in x.shape:
