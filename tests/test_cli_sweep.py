@@ -692,6 +692,7 @@ def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(ru
         ("x.pdf", "a report is an HTML page; give a file name ending in .html, e.g. x.html"),
         ("page", "a report is an HTML page; give a file name ending in .html, e.g. page.html"),
         ("r.tar.gz", "ending in .html, e.g. r.tar.html"),
+        ("report.v2", "ending in .html, e.g. report.v2.html"),
     ],
 )
 def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):

@@ -88,7 +88,7 @@ def report(
         # x.pdf was written as HTML without a word (and x, a file no browser opens as a page)
         raise VanishlabError(
             f"--output {path}: a report is an HTML page; give a file name ending in .html, "
-            f"e.g. {path.with_suffix('.html').name if path.suffix else path.name + '.html'}"
+            f"e.g. {_html_name(path)}"
         )
     try:
         # Checked above, in the command's own words (--force, -o).
@@ -107,6 +107,13 @@ def report(
             err=True,
         )
     say(str(written), done=f"the report is written: {written}")
+
+
+def _html_name(path: Path) -> str:
+    """The name to suggest for a report file not named .html: x.pdf -> x.html, but
+    report.v2 -> report.v2.html (a suffix of letters alone is a file type's)."""
+    kind = path.suffix[1:]
+    return path.with_suffix(".html").name if kind.isalpha() else path.name + ".html"
 
 
 def _check_parent(path: Path) -> None:
