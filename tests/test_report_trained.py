@@ -231,6 +231,19 @@ def test_the_lyapunov_items_say_the_steps_averaged_and_an_extrapolation(single_r
     assert _lyapunov_items(tmp_path / "file")["averaged over"] == "the last 4 steps of T = 5"
 
 
+def test_a_monitor_caption_says_the_probe_steps_its_lyapunov_exponent_averages(monitor_run):
+    """The monitor page's λ₁ did not say which steps of the probe it averages (helper 161):
+    the probe is 20 steps, the first 5 discarded."""
+    rates = next(
+        b
+        for b in _section(_report(monitor_run), "training").blocks
+        if isinstance(b, LineGrid) and b.title.startswith("Decay rates")
+    )
+    assert "along the probe (averaged over the last 15 of its 20 steps), in the same" in (
+        rates.caption
+    ), rates.caption
+
+
 def test_single_model_curves_are_the_rows_and_fits_of_the_run(single_runs):
     run = single_runs["rnn"]
     report = _report(run)

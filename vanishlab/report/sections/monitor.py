@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...analysis.lyapunov_window import averaged_steps
+from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
@@ -42,6 +44,7 @@ from .trained import (
     measured_curve,
     num_layers,
     seconds_text,
+    seq_len_of,
     shape_text,
 )
 
@@ -143,6 +146,18 @@ def _window(fits: pd.DataFrame) -> str:
     return ": here lags " + ", ".join(windows) if windows else ""
 
 
+def _averaged(view: RunView) -> str:
+    """The steps of the probe λ₁ is averaged over, in a caption: " (averaged over the last
+    75 of its 100 steps)"; "" where the manifest does not record the probe's shape."""
+    model = view.manifest.get("model")
+    model = model if isinstance(model, dict) else {}
+    T = seq_len_of(model.get("probe_shape"), architecture(view).get("batch_first"))
+    if T is None:
+        return ""
+    n = averaged_steps(T)
+    return f" (averaged over the last {n} of its {plural(T, 'step')})"
+
+
 def training_section(view: RunView) -> Section | None:
     """Rates, λ₁ and horizons against the training step, and their table."""
     steps = steps_frame(view)
@@ -189,7 +204,8 @@ def training_section(view: RunView) -> Section | None:
             "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
             f"norm over lags K/4..K, K the last lag measured{_window(fits)}) at each recorded "
             "training step, and the top Lyapunov "
-            "exponent λ₁ of the hidden dynamics along the probe, in the same unit. Below the "
+            f"exponent λ₁ of the hidden dynamics along the probe{_averaged(view)}, in the same "
+            "unit. Below the "
             f"grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with the "
             "lag, above it they explode."
             + ("" if len(measured) else " λ₁ was not measured (lyapunov=False).")

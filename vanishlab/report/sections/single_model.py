@@ -45,6 +45,7 @@ from .trained import (
     measured_curve,
     num_layers,
     seconds_text,
+    seq_len_of,
     shape_text,
     zero_throughout,
 )
@@ -108,13 +109,9 @@ def _seq_len(model: dict[str, Any]) -> int | None:
     if not isinstance(inputs, dict):
         return None
     gaussian = inputs.get("gaussian")
-    if isinstance(gaussian, dict):
-        T = gaussian.get("seq_len")
-    else:
-        shape = inputs.get("shape")
-        if not isinstance(shape, list) or len(shape) not in (2, 3):
-            return None
-        T = shape[1] if len(shape) == 3 and inputs.get("batch_first") else shape[0]
+    if not isinstance(gaussian, dict):
+        return seq_len_of(inputs.get("shape"), inputs.get("batch_first"))
+    T = gaussian.get("seq_len")
     return T if isinstance(T, int) and not isinstance(T, bool) and T > 0 else None
 
 

@@ -230,6 +230,15 @@ def shape_text(shape: Sequence[object], batch_first: object) -> str:
     return f"{dims} " + ("(B, T, I), batch first" if batch_first else "(T, B, I)")
 
 
+def seq_len_of(shape: object, batch_first: object) -> int | None:
+    """T of an input tensor's recorded shape, laid out as :func:`shape_text` names it; None
+    where the record is not such a shape (a hand-edited manifest)."""
+    if not isinstance(shape, list) or len(shape) not in (2, 3):
+        return None
+    T = shape[1] if len(shape) == 3 and batch_first else shape[0]
+    return T if isinstance(T, int) and not isinstance(T, bool) and T > 0 else None
+
+
 def seconds_text(seconds: float) -> str:
     """A short time: ``35 ms`` below a second, else as :func:`~..format.duration` writes it."""
     if math.isfinite(seconds) and 0 <= seconds < 1:
