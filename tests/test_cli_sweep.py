@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
+from vanishlab.cli.stops import Terminated
 from vanishlab.sweep.experiments import builtin_experiments_dir
 from vanishlab.sweep.inits import INITS
 from vanishlab.sweep.store import RunLock
@@ -703,6 +704,29 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
     for fine in ("r.html", "R.HTM"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / fine)])
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
+
+
+@pytest.mark.parametrize(
+    ("stop", "said"), [(KeyboardInterrupt, "interrupted"), (Terminated, "terminated")]
+)
+def test_a_stop_after_the_report_is_written_does_not_say_none_was(
+    run_dir, tmp_path, monkeypatch, stop, said
+):
+    """A stop that came once the report was written, before the command ended, said
+    "interrupted: no report written" beside the written report (helper 160: 3 of 480 trials).
+    It now says what was done; the status is still the stop's."""
+    from vanishlab.cli import report as report_cli
+
+    def stopped(text: str, done: str = "") -> None:
+        raise stop
+
+    monkeypatch.setattr(report_cli, "say", stopped)
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    assert result.exit_code == (130 if stop is KeyboardInterrupt else 143) and out.is_file()
+    assert result.stderr == (
+        f"{said}: it came after the work was done: the report is written: {out}\n"
+    ), result.stderr
 
 
 def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir, tmp_path):

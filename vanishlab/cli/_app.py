@@ -313,6 +313,21 @@ def os_error_text(err: OSError) -> str:
 
 
 _FINISHED_FIRST = "it came where Python could not act on it; the command finished first"
+_FINISHED: list[str] = []  # what the running command has done and kept (see finished)
+
+
+def finished(what: str) -> None:
+    """Note that the running command's work is done and kept (``what``: "the report is
+    written: r.html"): a stop from here to its end says so, not what a stop before would have
+    left ("no report written" after the report was written)."""
+    _FINISHED[:] = [what]
+
+
+def _after(stopped: str) -> str:
+    """A stop's line's second part: ``stopped``, or what the command had done by then."""
+    return f"it came after the work was done: {_FINISHED[0]}" if _FINISHED else stopped
+
+
 RESUMABLE = "finished work is kept; run the same command to resume"
 """What a stopped sweep leaves: the default of :func:`user_errors`' ``stopped``."""
 
@@ -330,6 +345,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _FINISHED.clear()
         try:
             with terminable() as terminated:
                 result = func(*args, **kwargs)
@@ -346,9 +362,9 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
-            raise _interrupted(_stop_line("interrupted", stopped)) from None
+            raise _interrupted(_stop_line("interrupted", _after(stopped))) from None
         except Terminated:
-            raise _interrupted(_stop_line("terminated", stopped), TERMINATED) from None
+            raise _interrupted(_stop_line("terminated", _after(stopped)), TERMINATED) from None
 
     return wrapper
 

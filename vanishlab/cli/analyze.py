@@ -11,7 +11,7 @@ import typer
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
-from ._app import app, path_argument, path_option, say, single, user_errors
+from ._app import app, finished, path_argument, path_option, say, single, user_errors
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused
@@ -177,6 +177,7 @@ def analyze(
             ),
             progress=True,
         )
+    finished("the analysis has finished")
     say(str(result), done="the analysis has finished")
     if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
         typer.echo(f"note: {note}", err=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, path_argument, path_option, say, single, user_errors
+from ._app import app, finished, path_argument, path_option, say, single, user_errors
 
 
 @app.command()
@@ -99,6 +99,7 @@ def report(
             raise  # not the output: the generic one-line mapping says what and where
         why = err.strerror or type(err).__name__
         raise VanishlabError(f"cannot write the report {path}: {why}") from None
+    finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
     if unknown:  # left out, so that the run stays reportable
         typer.echo(
