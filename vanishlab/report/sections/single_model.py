@@ -47,6 +47,7 @@ from .trained import (
     seconds_text,
     seq_len_of,
     shape_text,
+    steps_count,
     zero_throughout,
 )
 
@@ -111,8 +112,7 @@ def _seq_len(model: dict[str, Any]) -> int | None:
     gaussian = inputs.get("gaussian")
     if not isinstance(gaussian, dict):
         return seq_len_of(inputs.get("shape"), inputs.get("batch_first"))
-    T = gaussian.get("seq_len")
-    return T if isinstance(T, int) and not isinstance(T, bool) and T > 0 else None
+    return steps_count(gaussian.get("seq_len"))
 
 
 def _top_layer(view: RunView) -> int:

@@ -235,8 +235,13 @@ def seq_len_of(shape: object, batch_first: object) -> int | None:
     where the record is not such a shape (a hand-edited manifest)."""
     if not isinstance(shape, list) or len(shape) not in (2, 3):
         return None
-    T = shape[1] if len(shape) == 3 and batch_first else shape[0]
-    return T if isinstance(T, int) and not isinstance(T, bool) and T > 0 else None
+    return steps_count(shape[1] if len(shape) == 3 and batch_first else shape[0])
+
+
+def steps_count(value: object) -> int | None:
+    """``value`` as a recorded sequence length: a positive int, else None (a bool, a string, a
+    float or 0 in a hand-edited manifest)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def seconds_text(seconds: float) -> str:
