@@ -426,9 +426,8 @@ def _check_shape(x: torch.Tensor, input_size: int, batch_first: bool) -> None:
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() in (2, 3) and x.shape[-1] == input_size and 0 in x.shape:
         # The layout fits and only a length is 0: say which, as vl.jacobian_norms does.
-        names = ("T",) if x.dim() == 2 else ("B", "T") if batch_first else ("T", "B")
-        empty = dict(zip(names, x.shape[:-1], strict=True))
-        what = "an empty sequence (T = 0)" if empty["T"] == 0 else "an empty batch (B = 0)"
+        seq_len = x.shape[1] if x.dim() == 3 and batch_first else x.shape[0]
+        what = "an empty sequence (T = 0)" if seq_len == 0 else "an empty batch (B = 0)"
         read = "unbatched (T, input_size)" if x.dim() == 2 else layout  # (0, 3): not (T, B, ..)
         raise VanishlabError(
             f"the inputs have shape {tuple(x.shape)}, read as {read}: "
