@@ -81,3 +81,43 @@ def test_without_a_trap_the_row_is_the_block_s_next_direction(compact, second) -
     u = torch.eye(m, dtype=F64)[:2][None]
     row = lookahead.lookahead_row(u, g, block_rows.orthonormal_rows(compact), 0)
     assert abs(float(row[0, 0, 2])) > 0.98, row[0, 0, :4].tolist()
+
+
+def _one_set(m: int, r: int, draw: int) -> torch.Tensor:
+    """A set of sketch rows as it was made before the sets were built together: its own
+    seeded draw and its own QR."""
+    gen = torch.Generator().manual_seed(10_000 + draw)
+    return torch.linalg.qr(torch.randn(m, r, generator=gen, dtype=F64))[0].mT
+
+
+@pytest.mark.parametrize(("m", "r"), [(5, 1), (8, 4), (48, 4), (64, 3), (200, 4)])
+def test_the_sketch_rows_are_each_draw_s_own_rows(m, r) -> None:
+    """Built together, every set is bit for bit the set a QR of its own draw gives (so no
+    norm moved when they were), orthonormal rows in each dtype."""
+    for draw in range(lookahead.SKETCHES):
+        rows = lookahead.sketch_rows(m, r, F64, torch.device("cpu"), draw)
+        assert torch.equal(rows, _one_set(m, r, draw)), draw
+    rows = lookahead.sketch_rows(m, r, torch.float32, torch.device("cpu"), 7)
+    assert rows.dtype == torch.float32
+    assert torch.equal(rows, _one_set(m, r, 7).float())
+
+
+def test_a_size_s_sketch_rows_take_one_copy() -> None:
+    """Each new (size, dtype, device) met to be copied at a chunk of a first call was a
+    host-to-device copy on a GPU, where each waits for the work before it; a key's sets are
+    now made and copied at once. Counted here as conversions to float32 on a CPU (one for
+    each of the 64 draws before)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Copies(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten._to_copy.default:
+                Copies.count += 1
+            return func(*args, **(kwargs or {}))
+
+    with Copies():
+        for draw in range(lookahead.SKETCHES):
+            lookahead.sketch_rows(37, 4, torch.float32, torch.device("cpu"), draw)
+    assert Copies.count == 1

@@ -44,20 +44,31 @@ SKETCHES = 64
 INTERVAL_FLOOR = 1e-3
 
 
-# Two (m, r, dtype, device) keys' full cycles of draws. Three or more keys that each cycle
-# through all 64 (calls of over 1024 lags a stream on a CPU, alternating hidden sizes) miss at
-# every chunk: 192 misses a round of three calls of T = 1040 at H = 40-56 or 64-128, ~60-120 us
-# each, 1.8-2.8% of the round, not seen in an interleaved timing against an unbounded cache
-# (its noise was +-10-20%), so the bound stays. (A GPU waits for each miss's copy.) Calls of
-# T <= 400, as in the built-in sweeps, take at most 25 draws: three sizes fit.
-@functools.lru_cache(maxsize=2 * SKETCHES)
 def sketch_rows(
     m: int, r: int, dtype: torch.dtype, device: torch.device, draw: int
 ) -> torch.Tensor:
     """Seeded orthonormal rows ``(r, m)``, set number ``draw`` (0 to SKETCHES - 1). Cached,
     never written."""
-    gen = torch.Generator().manual_seed(10_000 + draw)
-    q, _ = torch.linalg.qr(torch.randn(m, r, generator=gen, dtype=torch.float64))
+    return _sketches(m, r, dtype, device)[draw]
+
+
+# Every set of a key is built and copied at once, when the key is first met: a key's draws
+# take one host-to-device copy (each a host wait on a GPU), not one for each chunk of a first
+# call. The sets are seeded one by one, and a batched QR gives each set the very rows of a QR of
+# its own (bit for bit: tests/test_lookahead_row.py). Once a process, a key costs 0.3-0.9 ms
+# at m = 16-128 and ~10 ms at m = 1024 on a CPU, mostly the normal draws (a call of T <= 400
+# used to draw at most 25 sets); 64 sets of 4 rows of 1024 float64 numbers take 2 MiB. Eight
+# keys: a process that meets more sizes and dtypes in turn builds a key again.
+@functools.lru_cache(maxsize=8)
+def _sketches(m: int, r: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """All SKETCHES sets of :func:`sketch_rows`, ``(SKETCHES, r, m)``."""
+    draws = [
+        torch.randn(
+            m, r, generator=torch.Generator().manual_seed(10_000 + draw), dtype=torch.float64
+        )
+        for draw in range(SKETCHES)
+    ]
+    q, _ = torch.linalg.qr(torch.stack(draws))
     return q.mT.to(dtype=dtype, device=device)
 
 
