@@ -3,10 +3,11 @@ widths, and line breaks that fit a width in inches (margins are fixed without me
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 
-__all__ = ["plain", "shown", "text_width", "wrap_title", "wrap_words"]
+__all__ = ["balanced_lines", "plain", "shown", "text_width", "wrap_title", "wrap_words"]
 
 
 def wrap_title(text: str, width_in: float, size: float) -> str:
@@ -44,6 +45,22 @@ def wrap_words(text: str, width_in: float, size: float) -> str:
         else:
             lines.append(word)
     return "\n".join(lines)
+
+
+def balanced_lines(text: str, width_in: float, size: float) -> str:
+    """``text`` as it is when it fits ``width_in`` inches at ``size`` points, else in as few
+    lines of about equal width as fit (:func:`wrap_words`'s breaks): a long axis label in
+    two halves, not a full line and a word."""
+    total = text_width(shown(text), size)
+    if total <= width_in:
+        return text
+    n = math.ceil(total / width_in)
+    width = total / n
+    while True:
+        lines = wrap_words(text, width, size)
+        if lines.count("\n") < n or width >= width_in:
+            return lines
+        width += 0.05
 
 
 def plain(text: str) -> str:

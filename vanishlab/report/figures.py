@@ -27,7 +27,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
-from .figure_text import plain, text_width, wrap_title
+from .figure_text import balanced_lines, plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
     LINE_LW,
@@ -53,6 +53,8 @@ AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
+Y_LABEL_PAD = 0.08  # inches a y label keeps from the figure's top and bottom edges
+Y_LABEL_LINE = 0.22  # inches a line of the y label takes across (the left margin's growth)
 FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
 
 
@@ -123,6 +125,14 @@ def _draw_lines(grid: LineGrid) -> Figure:
     gap_w, gap_h = 0.6, 0.32 + title_h
     left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h
     panel_w, panel_h = slot - gap_w, 1.7
+    # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and bottom
+    # (a monitor's one-row figure is 2.45 in tall): a longer one is broken into lines, and the
+    # left margin grows by a line's height for each line it gains.
+    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+    centre = bottom + (height - bottom - top) / 2
+    room = 2 * (min(centre, height - centre) - Y_LABEL_PAD)
+    ylabel = balanced_lines(grid.ylabel, room, float(RC["axes.labelsize"]))
+    left += Y_LABEL_LINE * ylabel.count("\n")
     fig, axes = panel_grid(
         nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
     )
@@ -195,7 +205,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
     axis_labels(
         fig,
         (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),
-        (grid.ylabel, (0.08 / width, (bottom + (height - bottom - top) / 2) / height)),
+        (ylabel, (0.08 / width, centre / height)),
     )
     if handles and legend_h:
         fig.legend(

@@ -1,0 +1,50 @@
+"""A line figure's shared y label stays inside the figure and clear of the tick labels, however
+few rows of panels the figure has (a monitor's one-panel figures are 2.45 in tall)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import draw
+from vanishlab.report.model import Curve, LineGrid, LinePanel
+
+PAD_IN = 0.05
+LABELS = [
+    "rate (natural log per step of lag)",  # the monitor's rates figure
+    "horizon (steps of lag)",
+    r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",  # the gain figures'
+    r"$\log_{10}\,\|\partial h_T\,/\,\partial x_{T-k}\|$",
+]
+
+
+@pytest.mark.parametrize("nrows", [1, 2])
+@pytest.mark.parametrize("ylabel", LABELS)
+def test_a_y_label_lies_inside_its_figure_and_left_of_the_ticks(ylabel, nrows):
+    """The monitor's 'rate (natural log per step of lag)' reached the top edge of its one-row
+    figure (1 px from it, its ')' cut in a browser): a label was centred on the panels
+    whatever its length. A label keeps 0.05 in from the figure's edges."""
+    x = np.arange(0.0, 700.0, 50.0)
+    curve = Curve("state", 0, x, -0.45 - 0.01 * np.sin(x))  # tick labels like "−0.450"
+    panels = tuple(LinePanel(r, 0, "", (curve,)) for r in range(nrows))
+    grid = LineGrid("t", "c", nrows, 1, panels, "training step", ylabel, "", ("state",))
+    with pinned():
+        fig = draw(grid)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        (label,) = [t for t in fig.texts if t.get_rotation() == 90]
+        box = label.get_window_extent(renderer)
+        ticks = [
+            t.get_window_extent(renderer).x0
+            for ax in fig.axes
+            if ax.get_visible()
+            for t in ax.get_yticklabels()
+            if t.get_text()
+        ]
+    assert label.get_text().replace("\n", " ") == ylabel
+    pad = PAD_IN * fig.dpi
+    assert fig.bbox.y0 + pad <= box.y0 and box.y1 <= fig.bbox.y1 - pad, (box, fig.bbox)
+    assert fig.bbox.x0 <= box.x0 and box.x1 < min(ticks), (box, min(ticks))
