@@ -266,3 +266,22 @@ def test_a_run_with_no_step_measured_still_gives_its_first_and_last_loss(tmp_pat
     glance = next(b for b in _training(_report(tmp_path / "m")) if isinstance(b, KeyValues))
     assert glance.title == "From step 10 to step 30"
     assert glance.items == (("training loss", "2.0 at step 10 → NaN at step 30"),)
+
+
+def test_the_loss_rates_and_horizons_figures_line_up(tmp_path):
+    """The rates' y label, 'rate (natural log per step of lag)', was too long for its one-row
+    figure: it reached the top edge, and once broken into two lines it moved the rates' axes
+    0.22 in right of the loss's above them. The label fits on one line: the figures' step axes
+    start and end at the same inch of the page, one above the other."""
+    run = _run(tmp_path / "m", [1.0, 0.5, 0.2, 0.1], every=10)
+    figures = [b for b in _training(_report(run)) if isinstance(b, LineGrid)]
+    assert len(figures) >= 2, [f.title for f in figures]
+    with pinned():
+        edges = []
+        for f in figures:
+            fig = draw(f)
+            ax = next(a for a in fig.axes if a.get_visible())
+            box = ax.get_position()
+            edges.append((box.x0 * fig.get_figwidth(), box.x1 * fig.get_figwidth()))
+            assert "\n" not in f.ylabel and "\n" not in fig.texts[-1].get_text()
+    assert all(e == pytest.approx(edges[0]) for e in edges), edges

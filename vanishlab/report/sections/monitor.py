@@ -222,7 +222,7 @@ def training_section(view: RunView) -> Section | None:
         ncols=len(panels),
         panels=tuple(panels),
         xlabel="training step",
-        ylabel="rate (natural log per step of lag)",
+        ylabel="rate (ln per step of lag)",  # one line: the loss's step axis above lines up
         legend_title="",
         legend=legend,
         markers=markers,
