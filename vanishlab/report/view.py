@@ -35,7 +35,7 @@ from .format import (
     py,
 )
 
-__all__ = ["RunView", "applicable_values", "applies_to_none"]
+__all__ = ["RunView", "applicable_values", "applies_to_none", "state_jacobian"]
 
 T = TypeVar("T")
 
@@ -68,6 +68,13 @@ def applicable_values(frame: pd.DataFrame, column: str, values: list[object]) ->
     if not bool(na.any()):
         return [v for v in values if v != NOT_APPLICABLE]
     return values
+
+
+def state_jacobian(lstm: bool, layer: str = "") -> str:
+    """The state Jacobian's symbol: dh_T/dh_{T−k}, dh_T/ds_{T−k} where the state s is an
+    LSTM's [h | c]; dh^(l) with a ``layer``."""
+    s = "s" if lstm else "h"
+    return f"dh_T/d{s}{f'^({layer})' if layer else ''}_{{T−k}}"
 
 
 class RunView:
@@ -216,8 +223,7 @@ class RunView:
     def state_jacobian(self, layer: str = "") -> str:
         """The state Jacobian's symbol in captions: dh_T/dh_{T−k} (dh^(l) with a ``layer``),
         or dh_T/ds_{T−k} in a run with LSTM cells (see :attr:`state_note`)."""
-        s = "s" if self.lstm else "h"
-        return f"dh_T/d{s}{f'^({layer})' if layer else ''}_{{T−k}}"
+        return state_jacobian(self.lstm, layer)
 
     @property
     def state_note(self) -> str:

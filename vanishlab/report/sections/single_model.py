@@ -27,7 +27,7 @@ from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
 from ..format import format_value, r2_text, rate_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
-from ..view import RunView
+from ..view import RunView, state_jacobian
 from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
@@ -62,8 +62,8 @@ FITS_TITLE = "Decay rates and horizons"
 def _state_j(view: RunView, layer: int | str | None = "l") -> str:
     """The state Jacobian in symbols: d h_T / d s_{T-k}, with s = h, or [h | c] for an LSTM
     (the state it carries); the layer shown in a stack (``layer`` None: one layer)."""
-    s = "s" if architecture(view).get("kind") == "lstm" else "h"
-    return f"dh_T/d{s}" + ("" if layer is None else f"^({layer})") + "_{T−k}"
+    lstm = architecture(view).get("kind") == "lstm"
+    return state_jacobian(lstm, "" if layer is None else str(layer))
 
 
 def _model(view: RunView) -> dict[str, Any]:
