@@ -707,6 +707,31 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
 
 
 @pytest.mark.parametrize(
+    ("name", "hint"),
+    [("x.pdf", "x.html"), ("page", "page.html"), ("report.v2", "report.v2.html")],
+)
+def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
+    run_dir, tmp_path, name, hint
+):
+    """vl.render_report(run, "x.pdf") wrote the HTML page into x.pdf without a word, where
+    `vanishlab report -o x.pdf` refuses it (helper 162): one rule, in the caller's words, and
+    nothing written (not the file, not its folder, not the summary's cache)."""
+    import vanishlab as vl
+
+    out = tmp_path / "out" / name
+    before = _snapshot(run_dir)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.render_report(run_dir, out)
+    assert str(err.value) == (
+        f"path {out}: a report is an HTML page; give a file name ending in .html, e.g. {hint}"
+    )
+    assert not out.parent.exists() and _snapshot(run_dir) == before
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    _one_error_line(result, str(err.value).replace("path ", "--output ", 1))
+    assert vl.render_report(run_dir, tmp_path / "R.HTM") == tmp_path / "R.HTM"
+
+
+@pytest.mark.parametrize(
     ("stop", "said"), [(KeyboardInterrupt, "interrupted"), (Terminated, "terminated")]
 )
 def test_a_stop_after_the_report_is_written_does_not_say_none_was(

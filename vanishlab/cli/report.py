@@ -61,6 +61,7 @@ def report(
     from ..errors import VanishlabError
     from ..report import (
         TargetAdvice,
+        check_report_name,
         check_target,
         check_timestamp,
         default_report_path,
@@ -84,12 +85,7 @@ def report(
     )
     check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
-    if path.suffix.lower() not in (".html", ".htm"):  # after the checks of where it points
-        # x.pdf was written as HTML without a word (and x, a file no browser opens as a page)
-        raise VanishlabError(
-            f"--output {path}: a report is an HTML page; give a file name ending in .html, "
-            f"e.g. {_html_name(path)}"
-        )
+    check_report_name(path, "--output")  # after the checks of where it points
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(run_dir, path, timestamp=when, overwrite=True)
@@ -108,13 +104,6 @@ def report(
             err=True,
         )
     say(str(written), done=f"the report is written: {written}")
-
-
-def _html_name(path: Path) -> str:
-    """The name to suggest for a report file not named .html: x.pdf -> x.html, but
-    report.v2 -> report.v2.html (a suffix of letters alone is a file type's)."""
-    kind = path.suffix[1:]
-    return path.with_suffix(".html").name if kind.isalpha() else path.name + ".html"
 
 
 def _check_parent(path: Path) -> None:

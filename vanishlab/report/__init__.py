@@ -53,6 +53,7 @@ __all__ = [
     "RunView",
     "TargetAdvice",
     "build_report",
+    "check_report_name",
     "check_target",
     "check_timestamp",
     "default_report_path",
@@ -188,6 +189,30 @@ def check_target(
         raise VanishlabError(f"{out} exists and is {why}; {advice.replace}")
 
 
+REPORT_SUFFIXES = (".html", ".htm")
+"""The endings of a report's file name (any case): the page is HTML whatever its name, and a
+browser opens a file as a page by its name."""
+
+
+def check_report_name(out: Path, name: str) -> None:
+    """Refuse (VanishlabError) a report file ``out`` whose name does not end in
+    :data:`REPORT_SUFFIXES` (``x.pdf`` was written as HTML without a word, ``x`` too: a file no
+    browser opens as a page), suggesting a name that does; ``name`` names the argument (``path``,
+    ``--output``)."""
+    if out.suffix.lower() not in REPORT_SUFFIXES:
+        raise VanishlabError(
+            f"{name} {out}: a report is an HTML page; give a file name ending in .html, "
+            f"e.g. {_html_name(out)}"
+        )
+
+
+def _html_name(path: Path) -> str:
+    """The name to suggest for a report file not named .html: x.pdf -> x.html, but
+    report.v2 -> report.v2.html (a suffix of letters alone is a file type's)."""
+    kind = path.suffix[1:]
+    return path.with_suffix(".html").name if kind.isalpha() else path.name + ".html"
+
+
 def source_date() -> datetime | None:
     """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as a UTC datetime; None when
     unset. A malformed value (not a non-negative integer, or out of range; an empty one too,
@@ -241,8 +266,8 @@ def render_report(
 
     Args:
         run_dir: a run directory (``manifest.json`` and ``cells/``).
-        path: where to write; parent folders are created. Default:
-            :func:`default_report_path`.
+        path: where to write, a file name ending in ``.html`` or ``.htm`` (any case); parent
+            folders are created. Default: :func:`default_report_path`.
         timestamp: the "generated" time shown on the page; pin it for byte-identical output.
             Default: ``SOURCE_DATE_EPOCH`` if set (a malformed one is an error), else now.
         progress: a progress bar on stderr when the report takes more than a few seconds;
@@ -257,7 +282,8 @@ def render_report(
             ``path`` is not a regular file (a directory, a device, a pipe: see
             :func:`not_a_file`) or inside ``run_dir`` or another run (see
             :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
-            run's report.
+            run's report, or its name does not end in ``.html`` or ``.htm`` (see
+            :func:`check_report_name`). Nothing is written when it is refused.
         TypeError: ``timestamp`` is neither None, a datetime nor a string; ``overwrite`` is
             not True or False.
     """
@@ -267,6 +293,7 @@ def render_report(
     manifest = load_manifest(run_dir)
     out = as_path(path, "path") if path is not None else default_report_path(run_dir)
     check_target(out, run_dir, manifest, overwrite)
+    check_report_name(out, "path")  # x.pdf was written as HTML without a word
     when = timestamp if timestamp is not None else source_date()  # refused before any work
     with ReportProgress(progress) as bar:
         bar.stage("loading the run", 3)
