@@ -701,9 +701,19 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
     out = tmp_path / "out" / name
     _one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
     assert not out.parent.exists()
-    for fine in ("r.html", "R.HTM"):
+    for fine in ("r.html", "R.HTM", ".htm", ".HTML"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / fine)])
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
+
+
+def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):
+    """`-o .htm` was refused with the hint ".htm.html" (pathlib sees no suffix in a hidden
+    file's name), though the name ends in .htm as the rule asks, and a browser opens it as a
+    page by that ending. It is written, and its path printed."""
+    out = tmp_path / ".htm"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out) and out.read_text().startswith("<!DOCTYPE html>")
 
 
 @pytest.mark.parametrize(
@@ -728,7 +738,7 @@ def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
     assert not out.parent.exists() and _snapshot(run_dir) == before
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
     _one_error_line(result, str(err.value).replace("path ", "--output ", 1))
-    assert vl.render_report(run_dir, tmp_path / "R.HTM") == tmp_path / "R.HTM"
+    assert vl.render_report(run_dir, tmp_path / ".htm") == tmp_path / ".htm"
 
 
 @pytest.mark.parametrize(

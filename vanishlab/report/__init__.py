@@ -198,8 +198,9 @@ def check_report_name(out: Path, name: str) -> None:
     """Refuse (VanishlabError) a report file ``out`` whose name does not end in
     :data:`REPORT_SUFFIXES` (``x.pdf`` was written as HTML without a word, ``x`` too: a file no
     browser opens as a page), suggesting a name that does; ``name`` names the argument (``path``,
-    ``--output``)."""
-    if out.suffix.lower() not in REPORT_SUFFIXES:
+    ``--output``). A hidden file named ``.htm`` ends in ``.htm``: it is one, though pathlib sees
+    no suffix there."""
+    if not out.name.lower().endswith(REPORT_SUFFIXES):
         raise VanishlabError(
             f"{name} {out}: a report is an HTML page; give a file name ending in .html, "
             f"e.g. {_html_name(out)}"
