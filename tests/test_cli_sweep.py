@@ -1292,3 +1292,88 @@ def test_plain_progress_lines_say_the_time_left(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "p: 7/15 cells (47%), 0 failed, 6 s, ETA 0:00:24"  # 8 cells at 3 s
     assert lines[-1] == "p: 15/15 cells (100%), 0 failed, 30 s"  # the last line: no time left
+
+
+NO_TRAINING_NOTE = "note: this grid trains nothing (train_steps 0), so "
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--lr", "0"], "--lr 0.0 changes no measurement"),
+        (["--optimizer", "sgd"], "--optimizer sgd changes no measurement"),
+        (["--lr", "0.5", "--clip", "0"], "--lr 0.5 and --clip 0.0 change no measurement"),
+        (["trainability", "--train-steps", "0", "--lr", "0.001"], "--lr 0.001 changes no"),
+    ],
+)
+def test_a_training_flag_on_a_grid_that_trains_nothing_is_noted(tmp_path, flags, said):
+    """`vanishlab sweep --lr 0` on the quick grid (train_steps 0) was taken without a word and
+    named the run default-lr=0.0, though lr changes nothing there (helper 162). It is not
+    refused: a run made so records that command, which must still resume it and, replayed
+    into a new directory, rebuild it (a vl.Sweep(lr=0.001) run records --lr 0.001 too); one
+    note says so, naming the experiments that train. The run is named as before."""
+    head = flags[:1] if flags[0] == "trainability" else []
+    out = tmp_path / "never"
+    args = ["sweep", *head, "--smoke", "--dry-run", *flags[len(head) :], "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(NO_TRAINING_NOTE) and said in lines[0]
+    assert lines[0].endswith(
+        "; to train, give --task and --train-steps, or sweep an experiment that trains "
+        "(trainability)"
+    ), lines[0]
+    assert not out.exists()
+    named = runner.invoke(app, ["sweep", "--smoke", "--dry-run", "--lr", "0"])
+    assert named.stdout.startswith("default-smoke-lr=0.0: "), named.stdout  # named as before
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--lr", "0.01"],  # the axis's default: the same cells as without it
+        ["--train-steps", "0"],
+        ["trainability"],  # it trains: --lr sets its training
+        ["trainability", "--lr", "0.001,0.1", "--optimizer", "sgd", "--clip", "0"],
+    ],
+)
+def test_a_training_flag_that_changes_nothing_or_sets_training_gets_no_note(flags):
+    head = flags[:1] if flags[0] == "trainability" else []
+    args = ["sweep", *head, "--smoke", "--dry-run", *flags[len(head) :]]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("lr", "said"),
+    [
+        ("0", "lr must be > 0 to train (the grid has train_steps > 0 and lr 0)"),
+        ("0.01,0", "lr must be > 0 to train"),
+        ("-1", "--lr: lr must be a finite number >= 0, got -1.0"),
+        ("nan", "--lr: lr must be a finite number >= 0, got nan"),
+        ("inf", "--lr: lr must be a finite number >= 0, got inf"),
+        ("-inf", "--lr: lr must be a finite number >= 0, got -inf"),
+    ],
+)
+def test_a_learning_rate_that_cannot_train_is_refused_in_one_line(tmp_path, lr, said):
+    out = tmp_path / "never"
+    for extra in ([], ["--dry-run"]):
+        args = ["sweep", "trainability", "--smoke", "--lr", lr, "--out", str(out), *extra]
+        _one_error_line(runner.invoke(app, args), said)
+    assert not out.exists()
+
+
+def test_a_run_made_with_a_training_flag_that_trains_nothing_replays(tmp_path):
+    """Why --lr on a grid that trains nothing is noted, not refused: the run records the
+    command with --lr, which resumes it and, replayed into a new directory, rebuilds it."""
+    out, again = tmp_path / "run", tmp_path / "again"
+    args = ["sweep", *SMALL, "--seed", "0", "--init", "default", "--activation", "tanh"]
+    result = runner.invoke(app, [*args, "--lr", "0", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0 and result.stderr.startswith(NO_TRAINING_NOTE), result.stderr
+    (command,) = vl.load_manifest(out)["commands"]
+    words = shlex.split(command)[1:]
+    assert "--lr" in words
+    words[words.index("--out") + 1] = str(again)
+    replay = runner.invoke(app, [*words, "--quiet"])
+    assert replay.exit_code == 0, replay.stderr
+    assert sorted(vl.load_cells(again)["cell_id"]) == sorted(vl.load_cells(out)["cell_id"])

@@ -37,6 +37,7 @@ from ..sweep.experiments import (
 )
 from ..sweep.flag_text import parse_number
 from ..sweep.progress import plural
+from ..sweep.training_flags import untrained_note
 from ._app import app, merged, path_option, say, single, user_errors
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
@@ -215,6 +216,10 @@ def _sweep(
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
+    before = base.smoke if smoke and base.smoke is not None else base.sweep  # (variant checked)
+    note = untrained_note(before.axes(), exp.sweep.axes(), overrides)  # --lr 0, no training
+    if note is not None:
+        typer.echo(note, err=True)
 
     if dry_run:
         from ..sweep.preflight import check_options

@@ -68,6 +68,7 @@ __all__ = [
     "TASK_INPUT_SIZES",
     "TASK_MIN_SEQ_LEN",
     "TASK_NAMES",
+    "TRAINING_AXES",
     "Axis",
     "AxisSet",
     "CellConfig",
@@ -76,6 +77,7 @@ __all__ = [
     "config_id",
     "grid_ids",
     "parse_axis",
+    "trains",
     "wrong_input_size",
 ]
 
@@ -88,6 +90,10 @@ TASK_MIN_SEQ_LEN: dict[str, int] = {"adding": 2, "recall": 1}
 """The shortest sequence each task is defined on (its ``min_seq_len``; tested)."""
 OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd")
 """``optimizer`` values: :data:`vanishlab.train.OPTIMIZERS` (a test checks; no torch here)."""
+TRAINING_AXES: tuple[str, ...] = ("lr", "optimizer", "clip")
+"""The axes that set how a cell trains, and nothing else: a cell that does not train
+(``train_steps`` 0) measures the same whatever they hold (``task`` is not one: it chooses the
+inputs measured at init too)."""
 
 
 def _known_init(value: str) -> None:
@@ -232,11 +238,15 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
             )
 
 
+def trains(axes: Mapping[str, tuple[Any, ...]]) -> bool:
+    """Whether a grid (``{axis: values}``) trains a cell: has ``train_steps`` above 0."""
+    return any(steps > 0 for steps in axes.get("train_steps", (0,)))
+
+
 def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse, before any cell runs, a grid whose task, training and input axes cannot combine."""
     tasks = axes.get("task", ("none",))
-    trains = any(steps > 0 for steps in axes.get("train_steps", (0,)))
-    if trains and "none" in tasks:
+    if trains(axes) and "none" in tasks:
         why = "train_steps > 0 needs a task (--task adding or recall)"
         if len(tasks) > 1:  # the user gave one: say why the grid has an untrainable cell
             steps = next(s for s in axes["train_steps"] if s > 0)
@@ -246,7 +256,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                 "(--force adds the other grid to the same --out)"
             )
         raise VanishlabError(why)
-    if trains and any(lr <= 0 for lr in axes.get("lr", (0.01,))):
+    if trains(axes) and any(lr <= 0 for lr in axes.get("lr", (0.01,))):
         raise VanishlabError("lr must be > 0 to train (the grid has train_steps > 0 and lr 0)")
     for task in tasks:
         needed = TASK_INPUT_SIZES.get(task)

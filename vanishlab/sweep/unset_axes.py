@@ -25,12 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from .config import axis
+from .config import TRAINING_AXES, axis
 from .manifest import MONITOR, SINGLE_MODEL
 
 __all__ = ["UNSET_TRAINING", "unset_axes", "without_unset"]
 
-UNSET_TRAINING: tuple[str, ...] = ("lr", "optimizer", "clip")
+UNSET_TRAINING: tuple[str, ...] = TRAINING_AXES
 """The training settings that are null in a trained model's run (the module docstring)."""
 
 _NULLABLE = {"int64": "Int64", "float64": "float64", "bool": "boolean", "string": "object"}
