@@ -949,3 +949,19 @@ def test_nn_rnn_theory_says_why_it_refuses_a_gated_cell(kind, call, theory) -> N
     assert message.startswith(f"expected a torch.nn.RNN module, got {name}: {theory} is "), message
     assert "nn.RNN's theory" in message and "no counterpart for a gated cell" in message
     assert f"vl.jacobian_norms measures the {name}'s Jacobians" in message
+
+
+def test_a_setting_a_cell_leaves_out_reads_as_a_sweep_s_default() -> None:
+    """A dict without ``input_std`` read as 0 (a cell at the origin: NaN from critical_gain,
+    "origin" from the mean field), where a sweep's cell without the flag has 1.0. Every key
+    the mean field reads but the sizes now falls back to the axis table's default."""
+    from vanishlab.sweep.config import AXIS_TABLE
+
+    sizes = {"hidden_size": 64, "input_size": 64, "init": "normal"}
+    full = {a.name: a.default for a in AXIS_TABLE} | sizes | {"activation": "relu"}
+    assert vl.critical_gain({"activation": "relu", **sizes}) == pytest.approx(math.sqrt(2))
+    assert vl.critical_gain({"activation": "relu", **sizes}) == vl.critical_gain(full)
+    partial = vl.mean_field_inputs({"activation": "tanh", **sizes})
+    assert partial == vl.mean_field_inputs(full | {"activation": "tanh"})
+    assert partial.validity == "iid"
+    assert math.isnan(vl.critical_gain({"activation": "relu", "input_std": 0.0, **sizes}))

@@ -27,7 +27,7 @@ import numpy as np
 from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
 from .catalog import ALL_MODELS
-from .config import CellConfig
+from .config import CellConfig, axis
 from .files import as_flag
 from .inits import INITS
 from .summary_fields import RELU_DIVERGES
@@ -157,7 +157,9 @@ def mean_field_inputs(
     does a task cell (``task`` other than ``"none"``) with ``input_std`` 0: it runs on the
     task's inputs, and ``input_std`` is the drive the mean field is told.
     The cell (a dict or an object with attributes) gives ``activation``, ``init``, ``gain``,
-    ``input_std``, ``input_size``, ``hidden_size`` and ``bias`` (default True). The init's
+    ``input_std``, ``input_size``, ``hidden_size`` and ``bias``; one it lacks but the sizes
+    reads as a sweep's default (the axis table, :mod:`vanishlab.sweep.config`: ``input_std``
+    1, where it read as 0 and a dict without it was a cell at the origin). The init's
     per-entry variances (var_hh, var_ih, var_bias) = ``INITS[init].variances(H, I, gain)``
     give the mean-field gain, input and bias variances of each layer
     (:func:`vanishlab.analysis.meanfield.layer_drive`). The init's ``validity`` says whether
@@ -181,18 +183,18 @@ def mean_field_inputs(
     """
     if _checked_model(cell, layer) != "rnn":
         return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
-    activation = str(_get(cell, "activation", "tanh"))
+    activation = str(_get(cell, "activation", axis("activation").default))
     init = _get(cell, "init")
     H, I = int(_get(cell, "hidden_size")), int(_get(cell, "input_size"))
     # None, "x" or True failed with float()'s words or were read as numbers; a NaN input_std
     # was reported as variances that "overflow float64", a negative one taken as its square's
-    gain = real_number("gain", _get(cell, "gain", 1.0))
+    gain = real_number("gain", _get(cell, "gain", axis("gain").default))
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
-    input_std = real_number("input_std", _get(cell, "input_std", 0.0))
+    input_std = real_number("input_std", _get(cell, "input_std", axis("input_std").default))
     if not input_std >= 0:
         raise ValueError(f"input_std must be a number >= 0, got {input_std!r}")
-    task = _get(cell, "task", "none")
+    task = _get(cell, "task", axis("task").default)
     if input_std == 0.0 and isinstance(task, str) and task != "none":
         # A task cell runs on the task's inputs; input_std is only the drive the mean field is
         # told. Told none, it took the cell for one at the origin (relu: −∞ predicted).
@@ -201,7 +203,7 @@ def mean_field_inputs(
             "there is no input (give the task's r.m.s. input as input_std)"
         )
         return MeanFieldInputs(activation, None, None, None, "none", reason)
-    bias = as_flag(_get(cell, "bias", True), "bias")  # bool("False") is True
+    bias = as_flag(_get(cell, "bias", axis("bias").default), "bias")  # bool("False") is True
     if variances is None and init is None:
         raise ValueError("cell has no 'init' and no variances were given")
     entry = INITS.get(str(init)) if init is not None else None
@@ -279,7 +281,7 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
     """The cell's model, after the checks every mean-field entry point needs: a known model, a
     layer index within ``num_layers`` (when the cell gives it: a partial cell may ask for any
     layer) and, for an nn.RNN, positive sizes."""
-    model = _get(cell, "model") or "rnn"
+    model = _get(cell, "model") or axis("model").default
     if model not in ALL_MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
     layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
@@ -291,7 +293,7 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
     if model == "rnn":
         for key in ("hidden_size", "input_size"):
             _size(cell, key)
-        activation = _get(cell, "activation", "tanh")
+        activation = _get(cell, "activation", axis("activation").default)
         if activation not in ACTIVATIONS:  # "gelu" was given numbers and validity "iid"
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     return str(model)
