@@ -84,6 +84,42 @@ def test_variant_names():
     assert variant(DEFAULT_EXPERIMENT) == DEFAULT_EXPERIMENT
 
 
+def test_a_new_axis_at_its_default_keeps_a_long_run_name():
+    """docs/design.md: an axis added after runs exist keeps their cell ids, so they resume;
+    but a long run name's custom-<hash> hashed every axis, so adding one renamed the run, and
+    the same command made a new directory under its default --out (helper 164:
+    trainability-smoke-custom-9a2375b1 became -56107243). An axis at its default is left out
+    of the digest now, as it is of a cell id; off its default it still names a grid apart."""
+    import dataclasses
+
+    from vanishlab.sweep import config
+    from vanishlab.sweep.experiments import load_experiment
+
+    dummy = config.Axis(
+        "dummy_depth", int, 3, meaning="a test axis", help="Dummy depths.", example="1,2",
+        label="dummy", low=1, in_id_at_default=False,
+    )  # fmt: skip
+    axes = config.AxisSet((*config.AXIS_TABLE, dummy))
+    exp = load_experiment("trainability")
+    flags = {
+        "model": ("lstm", "gru"),
+        "init": ("default", "orthogonal"),
+        "seq_len": (6, 60),
+        "lr": (0.01, 0.001),
+        "optimizer": ("sgd",),
+        "clip": (1.0,),
+    }
+
+    def name(smoke: dict[str, Any]) -> str:
+        grown = dataclasses.replace(exp, smoke=axes.Sweep(**smoke))
+        return variant(grown, smoke=True, overrides=flags).name
+
+    assert variant(exp, smoke=True, overrides=flags).name == "trainability-smoke-custom-9a2375b1"
+    assert name(exp.smoke.axes()) == "trainability-smoke-custom-9a2375b1"
+    moved = name({**exp.smoke.axes(), "dummy_depth": (1, 2)})
+    assert moved.startswith("trainability-smoke-custom-") and not moved.endswith("9a2375b1")
+
+
 def test_run_names_follow_the_rule_the_docs_state():
     """docs/cli.md, "Naming a run" (once the README's): one -axis=values per axis flag, values
     as read, in the order of the axis table whatever the order given (--seeds last); past 80

@@ -50,6 +50,7 @@ __all__ = [
     "axes_text",
     "builtin_experiments_dir",
     "experiment_dirs",
+    "grid_digest",
     "is_grid_description",
     "list_experiments",
     "load_experiment",
@@ -298,6 +299,23 @@ def list_experiments() -> list[tuple[str, str, Path]]:
 
 _MAX_SLUG = 80
 
+#: The axes a long run name's ``custom-`` digest has hashed at every value since that name
+#: was first made. An axis added since is hashed only where the grid moves it off its default
+#: (as a cell id leaves out an ``in_id_at_default=False`` axis), so that a new axis keeps the
+#: names, and the default ``--out``, of the runs made before it (docs/cli.md, "Naming a run").
+_DIGEST_AXES = (
+    "model", "activation", "num_layers", "hidden_size", "input_size", "seq_len", "init",
+    "gain", "input_std", "bias", "batch", "seed", "dtype", "task", "train_steps", "lr",
+    "optimizer", "clip",
+)  # fmt: skip
+
+
+def grid_digest(sweep: Sweep) -> str:
+    """8 hex digits of a SHA-256 of the grid's axes and values (a long run name's part)."""
+    defaults = type(sweep)().axes()  # its own table's: a test adds an axis to a copy
+    kept = {a: list(v) for a, v in sweep.axes().items() if a in _DIGEST_AXES or v != defaults[a]}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:8]
+
 
 def _values_text(values: tuple[Any, ...]) -> str:
     return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
@@ -446,8 +464,7 @@ def variant(
         _refuse_meaningless(overrides, sweep.axes())
         slug = "-".join(f"{name}={_values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
-            text = json.dumps({a: list(v) for a, v in sweep.axes().items()}, sort_keys=True)
-            slug = "custom-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+            slug = "custom-" + grid_digest(sweep)
         name = f"{name}-{slug}"
     if out is not None:
         name = path_name(out) or name
