@@ -1,9 +1,14 @@
 """The built-in initialisations' names, one-line descriptions and models, and the names that
 are not inits (a trained model's): plain tables that :mod:`vanishlab.sweep.inits` builds its
-registry from (no torch is imported by either; ``vanishlab inits`` lists the registry).
+registry from (no torch is imported by either; ``vanishlab inits`` lists the registry). Also
+the standard deviations of Xavier and Kaiming, which the registry's variances and the draws of
+:mod:`vanishlab.sweep.init_weights` share: so the draws import the catalog, not the registry,
+which imports them on the first draw (an import the other way would be a cycle).
 """
 
 from __future__ import annotations
+
+import math
 
 from ..core.cells import MODELS
 
@@ -13,6 +18,8 @@ __all__ = [
     "BUILTIN_MODELS",
     "CHRONO_T_MAX",
     "TRAINED_INIT",
+    "kaiming_std",
+    "xavier_std",
 ]
 
 TRAINED_INIT = "trained"
@@ -70,3 +77,13 @@ CHRONO_T_MAX = 100
 """T_max of the chrono init: the longest dependency it prepares for (Tallec & Ollivier 2018
 draw the forget bias as log U(1, T_max - 1)); fixed, so that cells differing only in
 ``seq_len`` share their weights (common random numbers), and equal to the default ``seq_len``."""
+
+
+def xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
+    """Glorot's standard deviation, ``gain * sqrt(2 / (fan_in + fan_out))``."""
+    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def kaiming_std(fan_in: int, gain: float) -> float:
+    """He's standard deviation with the relu gain built in, ``gain * sqrt(2 / fan_in)``."""
+    return gain * math.sqrt(2.0 / fan_in)

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ..core.cells import gate_blocks
 from ..errors import VanishlabError
-from .catalog import CHRONO_T_MAX
-from .inits import _kaiming_std, _xavier_std, gate_count
+from .catalog import CHRONO_T_MAX, kaiming_std, xavier_std
 
 __all__ = [
     "chrono",
@@ -67,7 +67,7 @@ def _scaled(rnn: nn.RNN, gain: float, gen: torch.Generator, kaiming: bool, unifo
     for w_ih, w_hh, biases in _layers(rnn):
         for w, g in ((w_ih, 1.0), (w_hh, gain)):
             fan_in = w.shape[1]  # fan_out is H for both
-            std = _kaiming_std(fan_in, g) if kaiming else _xavier_std(fan_in, H, g)
+            std = kaiming_std(fan_in, g) if kaiming else xavier_std(fan_in, H, g)
             if uniform:
                 _uniform(w, math.sqrt(3.0) * std, gen)
             else:
@@ -97,7 +97,7 @@ def kaiming_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
 
 @torch.no_grad()
 def orthogonal(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    G = gate_count(rnn)  # per gate block: an RNN's one block is the whole matrix
+    G = gate_blocks(rnn.mode)  # per gate block: an RNN's one block is the whole matrix
     for w_ih, w_hh, biases in _layers(rnn):
         for block in w_ih.chunk(G):
             nn.init.orthogonal_(block, gain=1.0, generator=gen)
@@ -128,7 +128,7 @@ _FORGET = {"LSTM": 1, "GRU": 1}  # gate block of the forget gate: LSTM i,f,g,o; 
 
 def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[list[torch.Tensor]]:
     """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases."""
-    if gate_count(rnn) == 1:
+    if gate_blocks(rnn.mode) == 1:
         raise VanishlabError(f"init for gated cells applied to {type(rnn).__name__}")
     if not rnn.bias:
         raise VanishlabError("this init sets gate biases: it needs bias=True")

@@ -86,7 +86,7 @@ from typing import TYPE_CHECKING
 
 from ..core.cells import gate_blocks
 from ..errors import VanishlabError
-from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS
+from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, kaiming_std, xavier_std
 from .files import as_flag
 
 if TYPE_CHECKING:  # torch is imported when weights are drawn (vanishlab.sweep.init_weights)
@@ -321,24 +321,16 @@ def _var_default(hidden_size: int, input_size: int, gain: float) -> tuple[float,
     return _square(gain) * var, var, 2.0 * var
 
 
-def _xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
-    return gain * math.sqrt(2.0 / (fan_in + fan_out))
-
-
-def _kaiming_std(fan_in: int, gain: float) -> float:
-    return gain * math.sqrt(2.0 / fan_in)
-
-
 def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     return (
-        _square(_xavier_std(hidden_size, hidden_size, gain)),
-        _square(_xavier_std(input_size, hidden_size, 1.0)),
+        _square(xavier_std(hidden_size, hidden_size, gain)),
+        _square(xavier_std(input_size, hidden_size, 1.0)),
         0.0,
     )
 
 
 def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
-    return _square(_kaiming_std(hidden_size, gain)), _square(_kaiming_std(input_size, 1.0)), 0.0
+    return _square(kaiming_std(hidden_size, gain)), _square(kaiming_std(input_size, 1.0)), 0.0
 
 
 def gate_count(module: nn.RNNBase) -> int:
