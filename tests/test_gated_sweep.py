@@ -226,6 +226,21 @@ def test_no_theory_for_gated_cells():
     assert cell_mean_field(rnn) is not None  # the same config as an RNN does have one
 
 
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_a_gated_cell_at_the_origin_gets_no_theory(model):
+    """An orthogonal gated cell without input has every bias zero, so it sits at the origin,
+    where an nn.RNN gets the linear regime's ln rho; a gated cell gets no theory there either
+    (summarize_cell's own branch for gates: without it, the summary failed on the ln rho it
+    never computed for gates, the mean-field functions' check being no help there)."""
+    config = CellConfig(model=model, init="orthogonal", input_std=0.0, **TINY)
+    _, meta = vl.run_cell(config)
+    assert meta["status"] == "ok"
+    row = meta["summary"]["row"]
+    assert row["predicted_by"] == "none" and row["mf_validity"] == "none"
+    assert "no-theory" in row["flag"]
+    assert math.isnan(row["predicted_rate"]) and math.isnan(row["ln_rho"])
+
+
 # --- a mixed run, end to end ---------------------------------------------------------------
 
 
