@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import vanishlab as vl
 import vanishlab.trained.analyze as analyze_module
 from vanishlab.cli import app
+from vanishlab.cli.stops import Terminated
 from vanishlab.errors import VanishlabError
 from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import SINGLE_MODEL
@@ -887,3 +888,26 @@ def test_the_manifest_records_no_seed_beside_an_inputs_file(tmp_path):
     assert "drawn with seed" not in page
     again = vl.analyze_checkpoint(tmp_path / "m.pt", file_run, inputs=tmp_path / "x.pt")
     assert not again.measured
+
+
+@pytest.mark.parametrize(
+    ("stop", "said"), [(KeyboardInterrupt, "interrupted"), (Terminated, "terminated")]
+)
+def test_a_stop_after_the_analysis_is_written_does_not_say_nothing_was_measured(
+    tmp_path, monkeypatch, stop, said
+):
+    """A stop once the run was written said "interrupted: nothing measured; ..." beside it (a
+    mutation review: analyze without its finished() passed every test; helper 165)."""
+    from vanishlab.cli import analyze as analyze_cli
+
+    def stopped(text: str, done: str = "") -> None:
+        raise stop
+
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    monkeypatch.setattr(analyze_cli, "say", stopped)
+    out = tmp_path / "run"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "4"]
+    result = runner.invoke(app, [*args, "--batch", "2"])
+    assert result.exit_code == (130 if stop is KeyboardInterrupt else 143), result.output
+    assert vl.load_manifest(out)["finished"]
+    assert result.stderr == f"{said}: it came after the work was done: the analysis has finished\n"
