@@ -21,7 +21,8 @@ model:
 (a) and (b) give Frobenius norms of one layer's rows in plain float32: they underflow past a
 few hundred lags at a contracting init, and give no spectral norms and no h / c parts.
 Run: ``.venv/bin/python benchmarks/bench_gated.py`` (``--quick``: T = 64, fewer repeats;
-``--device cuda``).
+``--cpu-time``: CPU seconds instead of wall time, steadier on a shared, loaded machine, as in
+``bench_engine.py``; ``--device cuda``).
 """
 
 from __future__ import annotations
@@ -41,19 +42,22 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
+_CLOCK = time.perf_counter  # --cpu-time: time.process_time (CPU seconds of this process)
+
+
 def interleaved(calls: dict, repeats: int) -> dict[str, float]:
-    """Best time of each call, measured round-robin after one warm-up round (the same drift
-    of a shared machine hits all of them alike)."""
+    """Best time of each call (wall, or CPU with --cpu-time), measured round-robin after one
+    warm-up round (the same drift of a shared machine hits all of them alike)."""
     for fn in calls.values():
         fn()
     best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeats):
         for name, fn in calls.items():
             _sync()
-            t0 = time.perf_counter()
+            t0 = _CLOCK()
             fn()
             _sync()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            best[name] = min(best[name], _CLOCK() - t0)
     return best
 
 
@@ -219,7 +223,15 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--model", default="LSTM,GRU", help="comma-separated: LSTM, GRU")
     parser.add_argument("--repeats", type=int, default=None, help="rounds of the interleaving")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by CPU seconds of this process, not wall time (a shared, loaded machine)",
+    )
     args = parser.parse_args()
+    if args.cpu_time:
+        global _CLOCK
+        _CLOCK = time.process_time
     T = 64 if args.quick else 256
     repeats = args.repeats or (2 if args.quick else 5)
     dev = torch.device(args.device)
@@ -229,6 +241,7 @@ def main() -> None:
         if dev.type == "cuda"
         else f"CPU, {torch.get_num_threads()} threads"
     )
+    where += ", CPU time" if args.cpu_time else ", wall time"
     print(f"torch {torch.__version__}, {where}")
     for model in args.model.split(","):
         run(model.strip().upper(), T, repeats, dev)

@@ -101,3 +101,18 @@ def test_bench_monitor_times_the_step_with_a_loss_tensor(monkeypatch, capsys) ->
     assert len(given) == 4  # a warm-up round and one timed, each monitor once
     for loss in given:
         assert isinstance(loss, torch.Tensor) and loss.ndim == 0 and loss.requires_grad
+
+
+def test_bench_gated_times_cpu_seconds_with_cpu_time(monkeypatch, capsys) -> None:
+    """bench_engine.py had ``--cpu-time`` (CPU seconds, steadier on a shared machine) and
+    bench_gated.py did not: its gated ratios could only be taken by wall time. With the flag,
+    its interleaving must time by ``time.process_time`` and say so."""
+    import time
+
+    bench = _load("bench_gated")
+    clocks: list[object] = []
+    monkeypatch.setattr(bench, "run", lambda *args: clocks.append(bench._CLOCK))
+    monkeypatch.setattr(sys, "argv", ["bench_gated.py", "--cpu-time", "--model", "GRU"])
+    bench.main()
+    assert clocks == [time.process_time]
+    assert "CPU time" in capsys.readouterr().out
