@@ -5,13 +5,17 @@ the sweep's inits and memory estimates, and the reading of checkpoints.
 
 from __future__ import annotations
 
-__all__ = ["BIDIRECTIONAL_HINT", "GATE_BLOCKS", "MODELS", "gate_blocks"]
+__all__ = ["BIDIRECTIONAL_HINT", "GATE_BLOCKS", "MODELS", "RUN_SOURCES", "gate_blocks"]
 
 #: Gate blocks stacked in the rows of each weight, by model: nn.RNN has one (the whole matrix),
 #: nn.GRU three (r, z, n), nn.LSTM four (i, f, g, o), in PyTorch's order.
 GATE_BLOCKS: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 #: The models, in the order the sweep's ``model`` axis lists them.
 MODELS: tuple[str, ...] = tuple(GATE_BLOCKS)
+#: The sources a sweep's cell and ``vanishlab analyze`` measure (a shard's rows; its memory
+#: estimate queues their spectral norms only): the state and the inputs, never an LSTM's h and c
+#: blocks apart (``state_h``, ``state_c``), which only a caller of the engine asks for.
+RUN_SOURCES: tuple[str, ...] = ("state", "input")
 
 
 def gate_blocks(mode: str) -> int:

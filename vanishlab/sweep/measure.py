@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..errors import NonFiniteStateError
 from . import store, train_cell
@@ -121,7 +122,7 @@ def run_cell(
     with pinned_numerics(), torch.inference_mode(False):
         try:
             rnn, x = _built(config, init)
-            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=("state", "input"))
+            result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=RUN_SOURCES)
         except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it

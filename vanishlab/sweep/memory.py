@@ -16,9 +16,11 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
 
 An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each: per
 step and layer the states and the coefficients of its Jacobians and their temporaries, up to
-4 G B H numbers; up to 12 working (B, H, H) matrices per layer; the spectral queues of its
-(H x 2H) state rows and of the h and c blocks (4 L B H^2 per lag, for an LSTM); G times the
-weights.
+4 G B H numbers; up to 12 working (B, H, H) matrices per layer; the spectral queue of its state
+rows, (H x 2H) for an LSTM (2 L B H^2 per lag), and of its h and c blocks apart only when they
+are asked for (L B H^2 each; a sweep's cell and ``vanishlab analyze`` measure
+:data:`~vanishlab.core.cells.RUN_SOURCES`, without them: counting them made an LSTM's estimate
+3.7x its measured peak, against 2.2x for an RNN); G times the weights.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
@@ -48,7 +50,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from ..core.cells import GATE_BLOCKS
+from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from .config import CellConfig
 
 __all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes", "training_bytes"]
@@ -96,9 +98,11 @@ def measure_bytes(
     input_size: int,
     dtype: str,
     model: str = "rnn",
+    sources: tuple[str, ...] = RUN_SOURCES,
 ) -> int:
     """:func:`cell_bytes` of any module of these sizes (a saved one, too); ``model`` is
-    ``"rnn"``, ``"lstm"`` or ``"gru"``."""
+    ``"rnn"``, ``"lstm"`` or ``"gru"``; ``sources`` those measured (an LSTM's ``state_h`` and
+    ``state_c`` queue spectral norms of their own)."""
     s = 8 if dtype == "float64" else 4
     T, L, B = seq_len, num_layers, batch
     H, I = hidden_size, input_size
@@ -110,7 +114,9 @@ def measure_bytes(
     else:
         forward = 4 * G * (T + 1) * L * B * H + T * B * I
         working = 12 * L * B * H * H
-        state_rows = (4 if model == "lstm" else 1) * L * B * H * H
+        # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
+        blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
+        state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
     spectral = 2 * _SPECTRAL_QUEUE * (state_rows + B * H * I)
     weights = G * L * (H * H + H * max(H, I))
     norms = 4 * (T + 1) * (L + 1) * B * 8

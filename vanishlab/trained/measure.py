@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ..analysis.lyapunov_window import discarded_steps
+from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
@@ -119,7 +120,7 @@ def measure_rows(
 
     Raises NonFiniteStateError when the forward pass overflows.
     """
-    result = jacobian_log_norms(module, x, h0, norms=("fro", "spec"), sources=("state", "input"))
+    result = jacobian_log_norms(module, x, h0, norms=("fro", "spec"), sources=RUN_SOURCES)
     return aggregate_samples(result, SimpleNamespace(**config, cell_id=cid))
 
 
