@@ -53,6 +53,7 @@ from .scaling import (
     trusted_floor,
     unit_if_tiny,
 )
+from .steps import step_done
 from .stream import Stream
 
 __all__ = ["JacobianLogNorms", "jacobian_log_norms", "jacobian_norms"]
@@ -287,6 +288,7 @@ def _one_layer(
             new = buffer(st, (B, H, H), spare[(lag + 1) % 2])
             times(scaled, w_hh, new)
             raw = new
+        step_done(lag + 1, T)
     if want_state:
         norm(raw, dim=dims, out=n_rows[T])
         if not queue(st, T, raw, n_state):
@@ -359,6 +361,7 @@ def _stacked(
             _Jac.of(product(p, inp.weights_ih[0], input_stream), s, tiny_norms).record(
                 input_stream, lag
             )
+        step_done(lag + 1, T)
     if want_state:  # lag T: the initial state h0[l] feeds h^l_0 through W_hh^l only
         for l in range(L):
             p, s = jac[l].times_diag(derivs[l][0])

@@ -66,6 +66,7 @@ from .gated_one_layer import gate_blocks, one_layer_norms
 from .inputs import check_choices
 from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
+from .steps import step_done
 
 __all__ = ["GATED_SOURCES", "gated_log_norms"]
 
@@ -325,6 +326,7 @@ def _general(
             # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
             jx = _Scaled.of(_through_input(*vertical), None, vertical[0].ln_fro, tiny_norms)
             input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
+        step_done(lag + 1, T)
     if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
         for l in range(L):
             h, c, s = _combine(inlayer[l], None, lstm, tiny_norms)

@@ -21,6 +21,7 @@ import torch
 
 from .gated_forward import GatedInputs, GatedSteps
 from .scaling import RENORM, all_normal, trusted_floor
+from .steps import step_done
 from .stream import Stream
 
 __all__ = ["gate_blocks", "one_layer_norms"]
@@ -146,6 +147,7 @@ def one_layer_norms(
             norm(jx, dim=dims, out=n_x[lag])
             if not xs.queue(lag, jx, n_x, floor_x):
                 return None
+        step_done(lag + 1, T)
     norm(h, dim=dims, out=n_h[T])
     if c is not None and n_c is not None:
         norm(c, dim=dims, out=n_c[T])

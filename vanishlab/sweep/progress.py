@@ -95,14 +95,34 @@ def _clock(remaining: bool) -> Any:
 
 
 class Progress:
-    """Cells done / total on stderr (elapsed, ETA, failures), or nothing when not ``enabled``."""
+    """Cells done / total on stderr (elapsed, ETA, failures), or nothing when not ``enabled``.
 
-    def __init__(self, enabled: bool, name: str, total: int, done: int, failed: int) -> None:
+    ``unit``: what is counted (``"step"``: the steps of one measurement, ``vanishlab
+    analyze``'s, moved with :meth:`to`); ``failures``: whether failures are counted and shown;
+    ``quick_silent``: no plain line at the end unless one came before (a quick measurement
+    says nothing, as :func:`working` says nothing of a quick step).
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        name: str,
+        total: int,
+        done: int,
+        failed: int,
+        *,
+        unit: str = "cell",
+        failures: bool = True,
+        quick_silent: bool = False,
+    ) -> None:
         self._bar: Any = None
         self._plain = enabled and not is_terminal()
         self._name, self._total, self._done, self._failed = name or "sweep", total, done, failed
+        self._units, self._failures = unit + "s", failures
+        self._end_line = not quick_silent  # set once a plain line is printed
         self._start = self._last = time.monotonic()
         self._last_done = self._first_done = done
+        self._moved = self._start  # when :meth:`to` last moved the count
         if not enabled or self._plain:
             return
         from rich.console import Console
@@ -117,9 +137,10 @@ class Progress:
         whole = Column(no_wrap=True)
         counts = (
             MofNCompleteColumn(table_column=whole),
-            TextColumn("cells", table_column=whole),
-            TextColumn("{task.fields[failed]} failed", table_column=whole),
+            TextColumn(self._units, table_column=whole),
         )
+        if failures:
+            counts += (TextColumn("{task.fields[failed]} failed", table_column=whole),)
         # Counts of more than two digits widen the row: 3 characters a digit (done, total and
         # the failures).
         extra = 3 * max(0, len(str(total)) - 2)
@@ -158,11 +179,31 @@ class Progress:
         self._failed = failed
         if self._bar is not None:
             self._bar.update(self._task, advance=1, failed=failed)
-        elif self._plain and self._done < self._total:
+        else:
+            self._plain_line()
+
+    def to(self, done: int) -> None:
+        """``done`` of the total are done; fewer than before (a measurement started again
+        from 0 when its previous step was done) starts the clock again there."""
+        now = time.monotonic()
+        if done < self._done:
+            self._start = self._last = self._moved
+            self._first_done = self._last_done = 0
+            if self._bar is not None:
+                self._bar.reset(self._task, completed=done)
+        elif self._bar is not None:
+            self._bar.update(self._task, completed=done)
+        self._done, self._moved = done, now
+        if self._bar is None:
+            self._plain_line()
+
+    def _plain_line(self) -> None:
+        if self._plain and self._done < self._total:
             now = time.monotonic()
             tenth = max(1, math.ceil(self._total / 10))
             if now - self._last >= PLAIN_EVERY_S and self._done - self._last_done >= tenth:
                 self._last, self._last_done = now, self._done
+                self._end_line = True
                 status_line(self._text(now))
 
     def _text(self, now: float) -> str:
@@ -174,15 +215,16 @@ class Progress:
         left = ""
         if measured > 0 and self._done < self._total:
             left = f", ETA {clock_text(elapsed / measured * (self._total - self._done))}"
+        failed = f"{self._failed} failed, " if self._failures else ""
         return (
-            f"{self._name}: {self._done}/{self._total} cells ({share:.0f}%), "
-            f"{self._failed} failed, {elapsed:.0f} s{left}"
+            f"{self._name}: {self._done}/{self._total} {self._units} ({share:.0f}%), "
+            f"{failed}{elapsed:.0f} s{left}"
         )
 
     def __exit__(self, kind: object, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
-        elif self._plain and kind is None:
+        elif self._plain and kind is None and self._end_line:
             status_line(self._text(time.monotonic()))
 
 

@@ -1,0 +1,74 @@
+"""Progress of one long measurement: the engine's backward loops say each step they finish
+(core.steps), and `vanishlab analyze` shows them with the time left, as a sweep shows its
+cells. Its one line "measuring ... (this may take a while)" was all a user saw of a
+measurement that took 5.5 minutes (nn.RNN(128, 1024), T = 500, B = 8, one thread)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.core.steps import counting_steps
+from vanishlab.sweep import progress
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("make", "sources"),
+    [
+        (lambda: nn.RNN(3, 5), ("state", "input")),  # the one-layer fast path
+        (lambda: nn.RNN(3, 5), ("input",)),
+        (lambda: nn.RNN(3, 5, 2, nonlinearity="relu"), ("state", "input")),  # a stack
+        (lambda: nn.LSTM(3, 5), ("state", "input")),  # the gated one-layer fast path
+        (lambda: nn.GRU(3, 5, 2), ("state", "input")),  # gated, stacked
+        (lambda: nn.LSTM(3, 5, 2), ("state_h", "state_c")),
+    ],
+)
+def test_every_backward_loop_says_each_step_it_finishes(make, sources):
+    torch.manual_seed(0)
+    seen: list[tuple[int, int]] = []
+    with counting_steps(lambda done, total: seen.append((done, total))):
+        vl.jacobian_norms(make(), torch.randn(7, 2, 3), sources=sources)
+    assert seen == [(k, 7) for k in range(1, 8)]
+    vl.jacobian_norms(make(), torch.randn(7, 2, 3), sources=sources)  # none set: nothing said
+    assert len(seen) == 7
+
+
+def test_analyze_shows_the_steps_done_and_the_time_left(monkeypatch, tmp_path):
+    """`vanishlab analyze ... 2>log`: plain lines at most every 10 s and every tenth of the
+    steps (every tenth here), each with the time left, and one at the end."""
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    torch.save(nn.GRU(2, 4).state_dict(), tmp_path / "m.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "20", "--batch", "2"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("measuring: ")]
+    assert [line.split()[1] for line in lines] == [f"{k}/20" for k in range(2, 21, 2)], lines
+    assert all(", ETA " in line for line in lines[:-1]) and "failed" not in result.stderr
+    assert lines[-1].startswith("measuring: 20/20 steps (100%), ")
+
+
+def test_steps_counted_again_start_the_clock_again(monkeypatch, capsys):
+    """A fast path that hands the call back to the general one counts from 1 again: the time
+    left is then the new pace's, not the first pass's."""
+    now = [100.0]
+    monkeypatch.setattr(progress, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    with progress.Progress(True, "m", 10, 0, 0, unit="step", failures=False) as bar:
+        for done in range(1, 11):  # the fast pass: 1 s a step
+            now[0] += 1.0
+            bar.to(done)
+        for done in range(1, 11):  # again, at 3 s a step
+            now[0] += 3.0
+            bar.to(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "m: 1/10 steps (10%), 1 s, ETA 0:00:09"
+    assert "m: 1/10 steps (10%), 3 s, ETA 0:00:27" in lines
+    assert lines[-1] == "m: 10/10 steps (100%), 30 s"
