@@ -1290,7 +1290,7 @@ def test_plain_progress_lines_say_the_time_left(monkeypatch, capsys):
             now[0] += 3.0
             bar.advance(failed=0)
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "p: 7/15 cells (47%), 0 failed, 6 s, ETA 0:00:24"  # 8 cells at 3 s
+    assert lines[0] == "p: 7/15 cells (46%), 0 failed, 6 s, ETA 0:00:24"  # 8 cells at 3 s
     assert lines[-1] == "p: 15/15 cells (100%), 0 failed, 30 s"  # the last line: no time left
 
 

@@ -72,3 +72,16 @@ def test_steps_counted_again_start_the_clock_again(monkeypatch, capsys):
     assert lines[0] == "m: 1/10 steps (10%), 1 s, ETA 0:00:09"
     assert "m: 1/10 steps (10%), 3 s, ETA 0:00:27" in lines
     assert lines[-1] == "m: 10/10 steps (100%), 30 s"
+
+
+def test_a_share_not_done_is_not_shown_as_100_percent(monkeypatch, capsys):
+    """A log line "r816: 813/816 cells (100%), 0 failed, 30 s, ETA 0:00:00" read as done: the share
+    is rounded down, so 100% is the end alone."""
+    now = [0.0]
+    monkeypatch.setattr(progress, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    with progress.Progress(True, "r", 816, 812, 0) as bar:
+        now[0] += 1.0
+        bar.advance(failed=0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["r: 813/816 cells (99%), 0 failed, 1 s, ETA 0:00:03"]

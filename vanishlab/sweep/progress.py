@@ -207,7 +207,8 @@ class Progress:
                 status_line(self._text(now))
 
     def _text(self, now: float) -> str:
-        share = 100 * self._done / self._total if self._total else 100
+        # Rounded down: 813/816 read "(100%)", beside "ETA 0:00:00", as if it were done.
+        share = 100 * self._done // self._total if self._total else 100
         elapsed = now - self._start
         # The time left at this invocation's pace, as the bar's "ETA" (cells resumed from an
         # earlier invocation took none of this one's time); none on the last line.
@@ -217,7 +218,7 @@ class Progress:
             left = f", ETA {clock_text(elapsed / measured * (self._total - self._done))}"
         failed = f"{self._failed} failed, " if self._failures else ""
         return (
-            f"{self._name}: {self._done}/{self._total} {self._units} ({share:.0f}%), "
+            f"{self._name}: {self._done}/{self._total} {self._units} ({share}%), "
             f"{failed}{elapsed:.0f} s{left}"
         )
 
