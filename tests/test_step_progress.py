@@ -41,6 +41,22 @@ def test_every_backward_loop_says_each_step_it_finishes(make, sources):
     assert len(seen) == 7
 
 
+def test_a_fast_path_that_hands_the_call_back_counts_from_1_again():
+    """The one-layer path hands a Jacobian that turns exactly zero to the general path, which
+    starts again: its steps are counted from 1 (a bar goes back; the time left restarts)."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(4, 24, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.abs_()
+    x = torch.randn(40, 2, 4, dtype=torch.float64)
+    x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
+    seen: list[int] = []
+    with counting_steps(lambda done, total: seen.append(done)):
+        vl.jacobian_norms(rnn, x)
+    back = [i for i in range(1, len(seen)) if seen[i] < seen[i - 1]]
+    assert len(back) == 1 and seen[back[0]] == 1 and seen[back[0] :] == list(range(1, 41))
+
+
 def test_analyze_shows_the_steps_done_and_the_time_left(monkeypatch, tmp_path):
     """`vanishlab analyze ... 2>log`: plain lines at most every 10 s and every tenth of the
     steps (every tenth here), each with the time left, and one at the end."""
