@@ -1377,3 +1377,15 @@ def test_a_run_made_with_a_training_flag_that_trains_nothing_replays(tmp_path):
     replay = runner.invoke(app, [*words, "--quiet"])
     assert replay.exit_code == 0, replay.stderr
     assert sorted(vl.load_cells(again)["cell_id"]) == sorted(vl.load_cells(out)["cell_id"])
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_refused_command_with_a_training_flag_says_one_line(tmp_path, dry_run):
+    """The note on --lr given to a grid that trains nothing came first, before the checks of
+    where the run goes: `sweep --lr 0 --out FILE` said the note and then its error, two lines
+    where a refusal is one. The note comes once the command is taken (after a dry run's plan,
+    after a run with its warnings)."""
+    (out := tmp_path / "a-file").write_text("x")
+    args = ["sweep", "--smoke", "--lr", "0", "--out", str(out), *dry_run]
+    _one_error_line(runner.invoke(app, args), "exists and is not a directory")
+    assert out.read_text() == "x"

@@ -217,9 +217,9 @@ def _sweep(
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
     before = base.smoke if smoke and base.smoke is not None else base.sweep  # (variant checked)
-    note = untrained_note(before.axes(), exp.sweep.axes(), overrides)  # --lr 0, no training
-    if note is not None:
-        typer.echo(note, err=True)
+    # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
+    # run with its warnings), so that a refusal stays the one line on stderr
+    note = untrained_note(before.axes(), exp.sweep.axes(), overrides)
 
     if dry_run:
         from ..sweep.preflight import check_options
@@ -233,6 +233,8 @@ def _sweep(
         _print_plan(
             exp, run_dir, label, local=address is None, force=force, retry_failed=retry_failed
         )
+        if note is not None:
+            typer.echo(note, err=True)
         return
 
     summary = run_sweep(
@@ -247,7 +249,8 @@ def _sweep(
     )
     if not quiet:
         say(str(summary), done="the sweep has finished")
-    for line in [*summary.warning_lines(), *summary.failure_lines()]:
+    notes = [note] if note is not None else []
+    for line in [*notes, *summary.warning_lines(), *summary.failure_lines()]:
         typer.echo(line, err=True)
     if summary.n_errors:
         raise typer.Exit(1)
