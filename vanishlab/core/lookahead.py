@@ -54,22 +54,22 @@ def sketch_rows(
 
 # Every set of a key is built and copied at once, when the key is first met: a key's draws
 # take one host-to-device copy (each a host wait on a GPU), not one for each chunk of a first
-# call. The sets are seeded one by one, and a batched QR gives each set the very rows of a QR of
-# its own (bit for bit: tests/test_lookahead_row.py). Once a process, a key costs 0.3-0.9 ms
-# at m = 16-128 and ~10 ms at m = 1024 on a CPU, mostly the normal draws (a call of T <= 400
-# used to draw at most 25 sets); 64 sets of 4 rows of 1024 float64 numbers take 2 MiB. Eight
-# keys: a process that meets more sizes and dtypes in turn builds a key again.
+# call. Each set is seeded and factored on its own, as each was when drawn alone: a batched QR
+# of the 64 draws differs from their own QRs in the last bit for some sizes (e.g. 3 rows of 9,
+# 1 row of 21: MKL's kernels follow the memory layout; tests/test_lookahead_row.py). Once a
+# process, a key costs 0.6-1.3 ms at m = 16-128 and 12-23 ms at m = 1024 on a CPU (0.3 ms
+# more than one batched QR at m <= 128; a call of T <= 400 used to draw at most 25 sets); 64
+# sets of 4 rows of 1024 float64 numbers take 2 MiB. Eight keys: a process that meets more
+# sizes and dtypes in turn builds a key again.
 @functools.lru_cache(maxsize=8)
 def _sketches(m: int, r: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """All SKETCHES sets of :func:`sketch_rows`, ``(SKETCHES, r, m)``."""
-    draws = [
-        torch.randn(
-            m, r, generator=torch.Generator().manual_seed(10_000 + draw), dtype=torch.float64
-        )
-        for draw in range(SKETCHES)
-    ]
-    q, _ = torch.linalg.qr(torch.stack(draws))
-    return q.mT.to(dtype=dtype, device=device)
+    sets = []
+    for draw in range(SKETCHES):
+        gen = torch.Generator().manual_seed(10_000 + draw)
+        q, _ = torch.linalg.qr(torch.randn(m, r, generator=gen, dtype=torch.float64))
+        sets.append(q.mT)
+    return torch.stack(sets).to(dtype=dtype, device=device)
 
 
 def searched(g: torch.Tensor, lengths: torch.Tensor, compact: bool) -> torch.Tensor:
