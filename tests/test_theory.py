@@ -965,3 +965,8 @@ def test_a_setting_a_cell_leaves_out_reads_as_a_sweep_s_default() -> None:
     assert partial == vl.mean_field_inputs(full | {"activation": "tanh"})
     assert partial.validity == "iid"
     assert math.isnan(vl.critical_gain({"activation": "relu", "input_std": 0.0, **sizes}))
+    # but the sizes and the init, which docs/theory.md says a cell must give
+    for key in sizes:
+        left = {k: v for k, v in sizes.items() if k != key}
+        with pytest.raises(ValueError, match=f"no '{key}'"):
+            vl.critical_gain(left)

@@ -157,9 +157,10 @@ def mean_field_inputs(
     does a task cell (``task`` other than ``"none"``) with ``input_std`` 0: it runs on the
     task's inputs, and ``input_std`` is the drive the mean field is told.
     The cell (a dict or an object with attributes) gives ``activation``, ``init``, ``gain``,
-    ``input_std``, ``input_size``, ``hidden_size`` and ``bias``; one it lacks but the sizes
-    reads as a sweep's default (the axis table, :mod:`vanishlab.sweep.config`: ``input_std``
-    1, where it read as 0 and a dict without it was a cell at the origin). The init's
+    ``input_std``, ``input_size``, ``hidden_size`` and ``bias``; one it lacks, but the sizes
+    and ``init`` (required unless ``variances`` are given), reads as a sweep's default (the
+    axis table, :mod:`vanishlab.sweep.config`: ``input_std`` 1, where it read as 0 and a dict
+    without it was a cell at the origin). The init's
     per-entry variances (var_hh, var_ih, var_bias) = ``INITS[init].variances(H, I, gain)``
     give the mean-field gain, input and bias variances of each layer
     (:func:`vanishlab.analysis.meanfield.layer_drive`). The init's ``validity`` says whether
