@@ -7,8 +7,7 @@ import ast
 from pathlib import Path
 
 import vanishlab.report as report
-from vanishlab.report.sections import SECTIONS, SWEEP_BUILDERS, section_keys
-from vanishlab.sweep.manifest import SWEEP_SECTION_NAMES
+from vanishlab.report.sections import SECTIONS, section_keys
 
 ROOT = Path(report.__file__).parent
 PACKAGE = "vanishlab.report"
@@ -49,10 +48,6 @@ def test_sections_are_one_explicit_ordered_list():
     ]  # fmt: skip
     assert list(section_keys()) == [k for k, _ in SECTIONS] == expected
     assert report.SECTIONS is SECTIONS
-    # A section is named twice, its builder here and its name in the sweep layer (which an
-    # experiment's SECTIONS is checked against without the report): a builder added without
-    # its name was never drawn, and no test said so (helper 164).
-    assert set(SWEEP_BUILDERS) == set(SWEEP_SECTION_NAMES)
 
 
 def test_no_private_names_imported_across_modules():
