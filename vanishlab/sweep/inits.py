@@ -84,7 +84,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..core.cells import gate_blocks
 from ..errors import VanishlabError
 from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, kaiming_std, xavier_std
 from .files import as_flag
@@ -98,7 +97,6 @@ __all__ = [
     "INITS",
     "VALIDITIES",
     "Init",
-    "gate_count",
     "register_init",
 ]
 
@@ -331,11 +329,6 @@ def _var_xavier(hidden_size: int, input_size: int, gain: float) -> tuple[float, 
 
 def _var_kaiming(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
     return _square(kaiming_std(hidden_size, gain)), _square(kaiming_std(input_size, 1.0)), 0.0
-
-
-def gate_count(module: nn.RNNBase) -> int:
-    """Gate blocks G stacked in each weight: 1 (``nn.RNN``), 4 (``nn.LSTM``), 3 (``nn.GRU``)."""
-    return gate_blocks(module.mode)
 
 
 def _var_orthogonal(hidden_size: int, input_size: int, gain: float) -> tuple[float, float, float]:
