@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 import torch
+from _networks import relu_turning_zero
 from torch import nn
 
 import vanishlab as vl
@@ -53,12 +54,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
     every lag): a Jacobian that turns exactly zero mid-chunk hands the call over first."""
     if gpu_queue:  # a GPU's settings (long queue, two steps per check, masks), on the CPU
         monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
-    torch.manual_seed(0)
-    rnn = nn.RNN(4, 24, nonlinearity="relu").double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.abs_()
-    x = torch.randn(40, 2, 4, dtype=torch.float64)
-    x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
+    rnn, x = relu_turning_zero()
     fast_path, smallest = [False], []
     real_iteration, real_exact = spectral.top_singular_values, spectral.exact_norms
     real_gram = spectral.gram_norms

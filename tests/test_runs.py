@@ -40,6 +40,17 @@ TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 4, "batch": 2}
 SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
 
 
+#: The trainability smoke's flags whose run name is past 80 characters: custom-9a2375b1.
+LONG_FLAGS: dict[str, tuple[object, ...]] = {
+    "model": ("lstm", "gru"),
+    "init": ("default", "orthogonal"),
+    "seq_len": (6, 60),
+    "lr": (0.01, 0.001),
+    "optimizer": ("sgd",),
+    "clip": (1.0,),
+}
+
+
 def _one_error_line(result, contains: str) -> str:
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
@@ -102,14 +113,7 @@ def test_a_new_axis_at_its_default_keeps_a_long_run_name():
     )  # fmt: skip
     axes = config.AxisSet((*config.AXIS_TABLE, dummy))
     exp = load_experiment("trainability")
-    flags = {
-        "model": ("lstm", "gru"),
-        "init": ("default", "orthogonal"),
-        "seq_len": (6, 60),
-        "lr": (0.01, 0.001),
-        "optimizer": ("sgd",),
-        "clip": (1.0,),
-    }
+    flags = LONG_FLAGS
 
     def name(smoke: dict[str, Any]) -> str:
         grown = dataclasses.replace(exp, smoke=axes.Sweep(**smoke))
@@ -146,14 +150,7 @@ def test_run_names_follow_the_rule_the_docs_state():
     docs = " ".join(docs.split())  # the examples wrap
     assert f"--optimizer sgd --clip 1` -> `runs/{long}`" in docs
     assert f"--seq-len 300` -> `runs/{relu}`" in docs
-    overrides = {
-        "model": ("lstm", "gru"),
-        "init": ("default", "orthogonal"),
-        "seq_len": (6, 60),
-        "lr": (0.01, 0.001),
-        "optimizer": ("sgd",),
-        "clip": (1.0,),
-    }
+    overrides = LONG_FLAGS
     grid = variant(load_experiment("trainability"), smoke=True, overrides=overrides).sweep
     text = json.dumps({a: list(v) for a, v in grid.axes().items()}, sort_keys=True)
     assert long.endswith(hashlib.sha256(text.encode()).hexdigest()[:8])

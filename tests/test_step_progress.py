@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from _networks import relu_turning_zero
 from torch import nn
 from typer.testing import CliRunner
 
@@ -44,12 +45,7 @@ def test_every_backward_loop_says_each_step_it_finishes(make, sources):
 def test_a_fast_path_that_hands_the_call_back_counts_from_1_again():
     """The one-layer path hands a Jacobian that turns exactly zero to the general path, which
     starts again: its steps are counted from 1 (a bar goes back; the time left restarts)."""
-    torch.manual_seed(0)
-    rnn = nn.RNN(4, 24, nonlinearity="relu").double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.abs_()
-    x = torch.randn(40, 2, 4, dtype=torch.float64)
-    x[10] = -1e3  # every unit off at t = 10: all Jacobians from lag 30 on are exactly zero
+    rnn, x = relu_turning_zero()
     seen: list[int] = []
     with counting_steps(lambda done, total: seen.append(done)):
         vl.jacobian_norms(rnn, x)
