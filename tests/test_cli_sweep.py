@@ -741,6 +741,24 @@ def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
     assert vl.render_report(run_dir, tmp_path / ".htm") == tmp_path / ".htm"
 
 
+def test_the_api_refuses_a_report_path_ending_in_a_slash_as_the_cli_does(run_dir, tmp_path):
+    """vl.render_report(run, "x.html/") wrote x.html (pathlib drops the slash), where
+    `vanishlab report -o x.html/` refuses it as a folder's name: one rule (files.file_path),
+    in the caller's words, and nothing written."""
+    import vanishlab as vl
+
+    out = f"{tmp_path / 'new' / 'x.html'}/"
+    before = _snapshot(run_dir)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.render_report(run_dir, out)
+    assert str(err.value) == (
+        f"path {out} ends with '/', which names a folder; give a file name, e.g. {out}report.html"
+    )
+    assert not (tmp_path / "new").exists() and _snapshot(run_dir) == before
+    result = runner.invoke(app, ["report", str(run_dir), "-o", out])
+    _one_error_line(result, str(err.value).replace("path ", "--output ", 1))
+
+
 @pytest.mark.parametrize(
     ("stop", "said"), [(KeyboardInterrupt, "interrupted"), (Terminated, "terminated")]
 )

@@ -428,12 +428,9 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
         raise VanishlabError(
             f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
         )
-    if file and raw.endswith(("/", os.sep)):
-        raise VanishlabError(
-            f"{flag} {raw} ends with '/', which names a folder; give a file name, e.g. "
-            f"{raw}report.html"
-        )
-    return Path(raw)
+    from ..sweep.files import file_path  # (stdlib only)
+
+    return file_path(raw, flag) if file else Path(raw)
 
 
 def path_argument(name: str, raw: str) -> Path:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_flag, as_path, escaped_text
+from ..sweep.files import as_flag, escaped_text, file_path
 from ..sweep.manifest import MONITOR, monitor_steps
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -284,7 +284,7 @@ def render_report(
             :func:`not_a_file`) or inside ``run_dir`` or another run (see
             :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
             run's report, or its name does not end in ``.html`` or ``.htm`` (see
-            :func:`check_report_name`). Nothing is written when it is refused.
+            :func:`check_report_name`), or its text ends in "/", a folder's name. Nothing is written when it is refused.
         TypeError: ``timestamp`` is neither None, a datetime nor a string; ``overwrite`` is
             not True or False.
     """
@@ -292,7 +292,7 @@ def render_report(
     overwrite = as_flag(overwrite, "overwrite")  # "no" replaced a file not this run's report
     progress = None if progress is None else as_flag(progress, "progress")  # "no" showed one
     manifest = load_manifest(run_dir)
-    out = as_path(path, "path") if path is not None else default_report_path(run_dir)
+    out = file_path(path, "path") if path is not None else default_report_path(run_dir)
     check_target(out, run_dir, manifest, overwrite)
     check_report_name(out, "path")  # x.pdf was written as HTML without a word
     when = timestamp if timestamp is not None else source_date()  # refused before any work

@@ -31,6 +31,7 @@ __all__ = [
     "aside_folder",
     "atomic_write",
     "escaped_text",
+    "file_path",
     "fsync_dir",
     "is_bool",
     "line_text",
@@ -59,6 +60,20 @@ def as_path(value: object, name: str) -> Path:
     if isinstance(text, str) and not text.strip():
         raise ValueError(f"{name} is an empty path; give a file or folder")
     return Path(value)
+
+
+def file_path(value: object, name: str) -> Path:
+    """:func:`as_path` of a path meant for a file, refused (VanishlabError) where its text ends
+    in "/", which names a folder: ``-o new/`` wrote a file named "new", and
+    ``render_report(run, "x.html/")`` wrote x.html (pathlib drops the slash)."""
+    path = as_path(value, name)
+    raw = os.fspath(value)
+    if isinstance(raw, str) and raw.endswith(("/", os.sep)):
+        raise VanishlabError(
+            f"{name} {raw} ends with '/', which names a folder; give a file name, e.g. "
+            f"{raw}report.html"
+        )
+    return path
 
 
 def is_bool(value: object) -> bool:
