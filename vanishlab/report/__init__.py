@@ -284,7 +284,8 @@ def render_report(
             :func:`not_a_file`) or inside ``run_dir`` or another run (see
             :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
             run's report, or its name does not end in ``.html`` or ``.htm`` (see
-            :func:`check_report_name`), or its text ends in "/", a folder's name. Nothing is written when it is refused.
+            :func:`check_report_name`), or its text ends in "/", a folder's name. Nothing is
+            written when it is refused.
         TypeError: ``timestamp`` is neither None, a datetime nor a string; ``overwrite`` is
             not True or False.
     """
