@@ -584,6 +584,8 @@ def test_an_empty_inputs_tensor_is_named_empty_not_misshapen(tmp_path):
         ((0, 3), [], "(0, 3), read as unbatched (T, input_size): an empty sequence (T = 0)"),
         ((0, 3), ["--batch-first"], "read as unbatched (T, input_size): an empty sequence"),
         ((0, 8, 3), [], "(0, 8, 3), read as (T, B, input_size): an empty sequence (T = 0)"),
+        # empty and of the wrong width: misshapen first, as the width is what to mend
+        ((0, 8, 2), [], "the module takes (T, B, input_size) or unbatched (T, input_size) with"),
     ]
     for i, (shape, flags, says) in enumerate(cases):
         torch.save(torch.randn(*shape), tmp_path / f"x{i}.pt")

@@ -782,6 +782,25 @@ def test_a_stop_after_the_report_is_written_does_not_say_none_was(
     ), result.stderr
 
 
+@pytest.mark.parametrize(
+    ("stop", "said", "status"),
+    [(KeyboardInterrupt, "interrupted", 130), (Terminated, "terminated", 143)],
+)
+@pytest.mark.parametrize("command", ["inits", "experiments"])
+def test_a_stop_in_a_listing_is_the_bare_word(monkeypatch, command, stop, said, status):
+    """A listing keeps nothing to resume (``stopped=""``): its stop's line is the word alone,
+    not "interrupted: " with nothing after the colon (a mutation review: the branch that drops
+    the colon was untested)."""
+    from vanishlab.cli import sweep as sweep_cli
+
+    def stopped(text: str = "", done: str = "") -> None:
+        raise stop
+
+    monkeypatch.setattr(sweep_cli, "say", stopped)
+    result = runner.invoke(app, [command])
+    assert (result.exit_code, result.stderr) == (status, f"{said}\n"), result.stderr
+
+
 def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir, tmp_path):
     shutil.rmtree(run_dir / "cells")
     (run_dir / "cells").write_text("not a folder")
