@@ -42,6 +42,7 @@ from .trained import (
     curve_order,
     fit_horizon_text,
     measured_curve,
+    model_record,
     num_layers,
     seconds_text,
     seq_len_of,
@@ -70,7 +71,7 @@ def chosen_steps(steps: list[int], limit: int = MAX_SHOWN_STEPS) -> list[int]:
 def monitor_section(view: RunView) -> Section:
     """The module, the probe, the recorded steps and what recording them cost."""
     m = view.manifest
-    model = m.get("model") if isinstance(m.get("model"), dict) else {}
+    model = model_record(view)
     steps = steps_frame(view)
     ok = steps[steps["status"] == "ok"] if len(steps) else steps
     n, n_ok = len(steps), len(ok)
@@ -149,9 +150,8 @@ def _window(fits: pd.DataFrame) -> str:
 def _averaged(view: RunView) -> str:
     """The steps of the probe λ₁ is averaged over, in a caption: " (averaged over the last
     75 of its 100 steps)"; "" where the manifest does not record the probe's shape."""
-    model = view.manifest.get("model")
-    model = model if isinstance(model, dict) else {}
-    T = seq_len_of(model.get("probe_shape"), architecture(view).get("batch_first"))
+    probe = model_record(view).get("probe_shape")
+    T = seq_len_of(probe, architecture(view).get("batch_first"))
     if T is None:
         return ""
     n = averaged_steps(T)

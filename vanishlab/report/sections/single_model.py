@@ -43,6 +43,7 @@ from .trained import (
     fit_horizon_text,
     fitted_line,
     measured_curve,
+    model_record,
     num_layers,
     seconds_text,
     seq_len_of,
@@ -64,11 +65,6 @@ def _state_j(view: RunView, layer: int | str | None = "l") -> str:
     (the state it carries); the layer shown in a stack (``layer`` None: one layer)."""
     lstm = architecture(view).get("kind") == "lstm"
     return state_jacobian(lstm, "" if layer is None else str(layer))
-
-
-def _model(view: RunView) -> dict[str, Any]:
-    model = view.manifest.get("model")
-    return dict(model) if isinstance(model, dict) else {}
 
 
 def _status(view: RunView) -> tuple[str, str]:
@@ -122,7 +118,7 @@ def _top_layer(view: RunView) -> int:
 def model_section(view: RunView) -> Section:
     """What model this is, what it was measured on, and the numbers that sum it up."""
     m = view.manifest
-    model = _model(view)
+    model = model_record(view)
     arch = architecture(view)
     fits = curve_fits(view)
     status, reason = _status(view)
@@ -364,7 +360,7 @@ def _jacobian_text(view: RunView, source: str, layer: int | None, layers: int) -
 
 def lyapunov_section(view: RunView) -> Section:
     """The top Lyapunov exponent along the inputs, beside the top layer's state rate."""
-    model = _model(view)
+    model = model_record(view)
     lyap = read_json_number(model.get("lyapunov"))
     top = find_fit(curve_fits(view), "state", _top_layer(view))
     items = [("top Lyapunov exponent λ₁", _lyapunov_text(lyap))]

@@ -42,10 +42,13 @@ __all__ = [
     "fit_horizon_text",
     "fitted_line",
     "measured_curve",
+    "model_record",
     "module_text",
     "num_layers",
     "seconds_text",
+    "seq_len_of",
     "shape_text",
+    "steps_count",
     "theory_trained_section",
     "zero_throughout",
 ]
@@ -56,10 +59,16 @@ CURVE_KEYS = ("source", "layer")
 _NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
+def model_record(view: RunView) -> dict[str, Any]:
+    """The manifest's ``model``, what a trained model's run records of it (empty when absent,
+    or not a mapping in a hand-edited manifest)."""
+    model = view.manifest.get("model")
+    return dict(model) if isinstance(model, Mapping) else {}
+
+
 def architecture(view: RunView) -> dict[str, Any]:
     """The manifest's ``model.architecture`` (empty when absent)."""
-    model = view.manifest.get("model") or {}
-    arch = model.get("architecture") if isinstance(model, Mapping) else None
+    arch = model_record(view).get("architecture")
     return dict(arch) if isinstance(arch, Mapping) else {}
 
 
