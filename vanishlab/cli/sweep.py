@@ -216,9 +216,9 @@ def _sweep(
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
-    before = base.smoke if smoke and base.smoke is not None else base.sweep  # (variant checked)
     # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
     # run with its warnings), so that a refusal stays the one line on stderr
+    before = variant(base, smoke=smoke).sweep  # the grid the flags changed
     note = untrained_note(before.axes(), exp.sweep.axes(), overrides)
 
     if dry_run:
