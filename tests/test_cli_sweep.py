@@ -1341,6 +1341,14 @@ NO_TRAINING_NOTE = "note: this grid trains nothing (train_steps 0), so "
         (["--optimizer", "sgd"], "--optimizer sgd changes no measurement"),
         (["--lr", "0.5", "--clip", "0"], "--lr 0.5 and --clip 0.0 change no measurement"),
         (["trainability", "--train-steps", "0", "--lr", "0.001"], "--lr 0.001 changes no"),
+        (["--lr", "0.5"], "without it, under other cell ids; to train"),  # once: no count
+        (["--lr", "0,0.5"], "under other cell ids, the same measurement 2 times over; "),
+        (
+            ["--lr", "0,0.5", "--optimizer", "sgd,adam"],
+            "--lr 0.0,0.5 and --optimizer sgd,adam change no measurement: its cells measure "
+            "what they would without them, under other cell ids, the same measurement 4 times "
+            "over; to train",
+        ),
     ],
 )
 def test_a_training_flag_on_a_grid_that_trains_nothing_is_noted(tmp_path, flags, said):
@@ -1348,7 +1356,8 @@ def test_a_training_flag_on_a_grid_that_trains_nothing_is_noted(tmp_path, flags,
     named the run default-lr=0.0, though lr changes nothing there (helper 162). It is not
     refused: a run made so records that command, which must still resume it and, replayed
     into a new directory, rebuild it (a vl.Sweep(lr=0.001) run records --lr 0.001 too); one
-    note says so, naming the experiments that train. The run is named as before."""
+    note says so, naming the experiments that train, and counts the settings when several
+    values measure each cell again alike. The run is named as before."""
     head = flags[:1] if flags[0] == "trainability" else []
     out = tmp_path / "never"
     args = ["sweep", *head, "--smoke", "--dry-run", *flags[len(head) :], "--out", str(out)]

@@ -10,6 +10,7 @@ says so in one note instead (:func:`untrained_note`), naming the experiments tha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,7 +46,8 @@ def untrained_note(
     """One line on the axes of :data:`~.config.TRAINING_AXES` among ``given`` (the axes given
     as flags) that changed the grid ``before`` into ``after`` (``{axis: values}``), when
     ``after`` trains nothing; None otherwise (also for a flag that repeats the grid's own
-    values, as a recorded command does)."""
+    values, as a recorded command does). Several values (``--lr 0,0.5``) measure each cell once
+    per setting, all alike: the note counts them."""
     if trains(after):
         return None
     given = set(given)
@@ -54,12 +56,15 @@ def untrained_note(
         return None
     flags = " and ".join(f"{axis(n).flag} {','.join(str(v) for v in after[n])}" for n in changed)
     changes, them = ("changes", "it") if len(changed) == 1 else ("change", "them")
+    times = math.prod(len(after[n]) for n in TRAINING_AXES)  # each setting measures the same
+    again = f", the same measurement {times} times over" if times > 1 else ""
     train = "give --task and --train-steps"
     found = training_experiments()
     if found:
         train += f", or sweep an experiment that trains ({', '.join(found)})"
     return (
         f"note: this grid trains nothing (train_steps 0), so {flags} {changes} no measurement: "
-        f"its cells measure what they would without {them}, under other cell ids; to train, "
+        f"its cells measure what they would without {them}, under other cell ids{again}; "
+        f"to train, "
         f"{train}"
     )
