@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
+
+import timing  # run as a script: benchmarks/ is on the path
 
 COMMANDS = {
     "vanishlab --help": ["-m", "vanishlab", "--help"],
@@ -29,27 +30,26 @@ INTERPRETER = "python -c pass"
 TARGET = 0.5
 
 
-def wall_time(args: list[str]) -> float:
-    start = time.perf_counter()
+def run(args: list[str]) -> None:
     subprocess.run([sys.executable, *args], check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="rounds (best of N is kept)")
+    parser.add_argument(
+        "--repeats", type=timing.positive, default=7, help="rounds (best of N is kept)"
+    )
     repeats = parser.parse_args().repeats
     calls = {
         INTERPRETER: ["-c", "pass"],
         BASELINE: ["-c", "import torch"],
         **COMMANDS,
     }
-    for args in calls.values():  # one warm-up round: the files in the page cache
-        wall_time(args)
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(repeats):
-        for name, args in calls.items():
-            best[name] = min(best[name], wall_time(args))
+    # Wall time, no GPU to wait for: the time is the child processes'. The warm-up round puts
+    # the files in the page cache.
+    best = timing.interleaved(
+        {name: lambda args=args: run(args) for name, args in calls.items()}, repeats, wait=None
+    )
     base = best[BASELINE]
     print(f"best of {repeats} fresh processes each, interleaved; python {sys.version.split()[0]}")
     for name, seconds in best.items():

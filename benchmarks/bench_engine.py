@@ -39,12 +39,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -53,30 +52,6 @@ import vanishlab as vl
 from vanishlab.core.forward import layer_states
 from vanishlab.core.inputs import prepare_inputs
 from vanishlab.core.scaling import host_waits
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-_CLOCK = time.perf_counter  # --cpu-time: time.process_time (CPU seconds of this process)
-
-
-def interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best time of each call (wall, or CPU with --cpu-time), measured round-robin (one
-    warm-up round first)."""
-    for fn in calls.values():
-        fn()
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(repeats):
-        for name, fn in calls.items():
-            _sync()
-            t0 = _CLOCK()
-            fn()
-            _sync()
-            best[name] = min(best[name], _CLOCK() - t0)
-    return best
 
 
 def _weights(rnn: nn.RNN):
@@ -227,14 +202,11 @@ def _verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="T = 64 and fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds of the interleaving")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
-        "--cpu-time",
-        action="store_true",
-        help="time by CPU seconds of this process, not wall time (a shared, loaded machine)",
+        "--repeats", type=timing.positive, default=None, help="rounds of the interleaving"
     )
+    timing.add_arguments(parser, threads=2)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
         "--config",
         choices=("small", "large"),
@@ -251,11 +223,7 @@ def main() -> None:
     parser.add_argument("--gain", type=float, default=1.0, help="gain of --init orthogonal")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # the baselines' best setting (see the docstring)
-    if args.cpu_time:
-        global _CLOCK
-        _CLOCK = time.process_time
+    clock = timing.configure(args, flush_denormal=True)  # the baselines' best (the docstring)
     B, H, n_in = 8, 128, 32
     if args.child is not None:
         peak_memory_child(args.child, B, H, n_in)
@@ -275,16 +243,8 @@ def main() -> None:
             nn.init.orthogonal_(rnn.weight_hh_l0, gain=args.gain)
         init = f"orthogonal W_hh, gain {args.gain:g}"
     x = torch.randn(T, B, n_in, device=dev)
-    where = (
-        f"{torch.cuda.get_device_name(dev)}, matmul precision "
-        f"{torch.get_float32_matmul_precision()}"
-        if dev.type == "cuda"
-        else f"CPU, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}"
-    )
-    where += ", CPU time" if args.cpu_time else ", wall time"
     print(
-        f"config: B={B} H={H} T={T} I={n_in} L=1 tanh float32, {init}, "
-        f"torch {torch.__version__}, {where}"
+        f"config: B={B} H={H} T={T} I={n_in} L=1 tanh float32, {init}, {timing.header(dev, clock)}"
     )
     if rows:
         print(f"(a), (b) take {rows} output rows per backward pass (all H at once do not fit)")
@@ -303,15 +263,17 @@ def main() -> None:
         "autograd": lambda: autograd_states(rnn, x, rows),
         "func": lambda: func_states(rnn, x, rows),
     }
-    t = interleaved(calls, repeats)
+    t = timing.interleaved(calls, repeats, clock=clock)
     t_subnormal = None  # set_flush_denormal acts on the CPU only
     if dev.type == "cpu":
         torch.set_flush_denormal(False)
-        t_subnormal = interleaved({"a": lambda: autograd_states(rnn, x)}, max(1, repeats // 3))["a"]
+        t_subnormal = timing.interleaved(
+            {"a": lambda: autograd_states(rnn, x)}, max(1, repeats // 3), clock=clock
+        )["a"]
         torch.set_flush_denormal(True)
     n_big = 1024 if dev.type == "cpu" else 8192
     a, b2 = torch.randn(n_big, n_big, device=dev), torch.randn(n_big, n_big, device=dev)
-    t_gemm = interleaved({"gemm": lambda: a @ b2}, repeats)["gemm"]
+    t_gemm = timing.interleaved({"gemm": lambda: a @ b2}, repeats, clock=clock)["gemm"]
     gemm_rate = 2 * n_big**3 / t_gemm
     floor_rate = 2 * T * B * H**3 / t["floor"]
 

@@ -21,44 +21,21 @@ model:
 (a) and (b) give Frobenius norms of one layer's rows in plain float32: they underflow past a
 few hundred lags at a contracting init, and give no spectral norms and no h / c parts.
 Run: ``.venv/bin/python benchmarks/bench_gated.py`` (``--quick``: T = 64, fewer repeats;
-``--cpu-time``: CPU seconds instead of wall time, steadier on a shared, loaded machine, as in
-``bench_engine.py``; ``--device cuda``).
+``--threads N``: torch's threads, by default torch's own count; ``--cpu-time``: CPU seconds
+instead of wall time, steadier on a shared, loaded machine; both as in ``bench_engine.py``;
+``--device cuda``).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 from torch import nn
 
 import vanishlab as vl
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-_CLOCK = time.perf_counter  # --cpu-time: time.process_time (CPU seconds of this process)
-
-
-def interleaved(calls: dict, repeats: int) -> dict[str, float]:
-    """Best time of each call (wall, or CPU with --cpu-time), measured round-robin after one
-    warm-up round (the same drift of a shared machine hits all of them alike)."""
-    for fn in calls.values():
-        fn()
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(repeats):
-        for name, fn in calls.items():
-            _sync()
-            t0 = _CLOCK()
-            fn()
-            _sync()
-            best[name] = min(best[name], _CLOCK() - t0)
-    return best
 
 
 def fused_cell(mod: nn.LSTM | nn.GRU) -> nn.LSTMCell | nn.GRUCell:
@@ -167,7 +144,7 @@ def bare_chain(g: torch.Tensor, j: torch.Tensor, steps: int) -> torch.Tensor:
     return g_h
 
 
-def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
+def run(model: str, T: int, repeats: int, dev: torch.device, clock: Callable[[], float]) -> None:
     B, H = 8, 128
     torch.manual_seed(0)
     mod = (nn.LSTM if model == "LSTM" else nn.GRU)(H, H).to(dev)
@@ -175,7 +152,7 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
     width = 2 * H if model == "LSTM" else H
     g0 = torch.randn(B, H, width, device=dev)
     j = torch.randn(B, width, H, device=dev) / width**0.5
-    t = interleaved(
+    t = timing.interleaved(
         {
             "fro": lambda: vl.jacobian_log_norms(mod, x, norms="fro", sources="state"),
             "both": lambda: vl.jacobian_log_norms(mod, x, sources="state"),
@@ -185,6 +162,7 @@ def run(model: str, T: int, repeats: int, dev: torch.device) -> None:
             "chain": lambda: bare_chain(g0, j, T),
         },
         repeats,
+        clock=clock,
     )
     ours = vl.jacobian_log_norms(mod, x, norms="fro", sources="state").state_fro[:, 0, 1:]
     theirs = autograd_fro(mod, x).T.flip(-1).double().cpu()  # lags 1..T
@@ -222,29 +200,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="T = 64 and fewer repeats")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--model", default="LSTM,GRU", help="comma-separated: LSTM, GRU")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds of the interleaving")
     parser.add_argument(
-        "--cpu-time",
-        action="store_true",
-        help="time by CPU seconds of this process, not wall time (a shared, loaded machine)",
+        "--repeats", type=timing.positive, default=None, help="rounds of the interleaving"
     )
+    timing.add_arguments(parser)
     args = parser.parse_args()
-    if args.cpu_time:
-        global _CLOCK
-        _CLOCK = time.process_time
     T = 64 if args.quick else 256
     repeats = args.repeats or (2 if args.quick else 5)
     dev = torch.device(args.device)
-    torch.set_flush_denormal(True)  # the baselines' best setting: no subnormal gradients
-    where = (
-        torch.cuda.get_device_name(dev)
-        if dev.type == "cuda"
-        else f"CPU, {torch.get_num_threads()} threads"
-    )
-    where += ", CPU time" if args.cpu_time else ", wall time"
-    print(f"torch {torch.__version__}, {where}")
+    clock = timing.configure(args, flush_denormal=True)  # the baselines' best: no subnormals
+    print(timing.header(dev, clock))
     for model in args.model.split(","):
-        run(model.strip().upper(), T, repeats, dev)
+        run(model.strip().upper(), T, repeats, dev, clock)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,12 @@ Usage: ``python benchmarks/bench_monitor.py [--kind rnn|lstm|gru] [--hidden 128]
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 from torch import nn
 
@@ -55,35 +55,6 @@ class Net(nn.Module):
         return self.head(self.rnn(x)[0][-1])
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _timed_s(fn: Callable[[], object], device: torch.device) -> float:
-    _sync(device)
-    t0 = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - t0
-
-
-def _interleaved_medians(
-    parts: dict[str, Callable[[], object]], repeat: int, device: torch.device
-) -> dict[str, float]:
-    """The median time of each part over ``repeat`` rounds, every round running each part once
-    in turn (after one warm-up round), so that a slow spell of a shared machine falls on every
-    part alike: timed one after another, a part could take longer than the whole it is part of.
-    """
-    for fn in parts.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in parts}
-    for _ in range(repeat):
-        for name, fn in parts.items():
-            times[name].append(_timed_s(fn, device))
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=tuple(CELLS), default="rnn")
@@ -93,14 +64,12 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--probe-batch", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=timing.positive, default=5)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
-    )
+    # Wall time only: the monitor step's shard and manifest wait on fsync, no CPU second.
+    timing.add_arguments(parser, cpu_time=False)
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)  # the same for training and monitoring
+    clock = timing.configure(args)  # the same threads for training and monitoring
     device = torch.device(args.device)
     torch.manual_seed(0)
     net = Net(args.kind, args.inputs, args.hidden, args.layers).to(device)
@@ -110,9 +79,8 @@ def main() -> None:
     probe = torch.randn(args.seq_len, args.probe_batch, args.inputs, device=device)
     print(
         f"{args.kind} I={args.inputs} H={args.hidden} L={args.layers} T={args.seq_len}, "
-        f"training batch {args.batch}, probe batch {args.probe_batch}, float32 on {device}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; medians of "
-        f"{args.repeat}"
+        f"training batch {args.batch}, probe batch {args.probe_batch}, float32, "
+        f"{timing.header(device, clock)}; medians of {args.repeat}"
     )
 
     losses = [torch.zeros((), device=device)]  # the last training step's loss, for mon.step
@@ -131,7 +99,9 @@ def main() -> None:
             JacobianMonitor(rnn, probe, out=Path(tmp) / "mon", every=1) as mon,
             JacobianMonitor(rnn, probe, out=Path(tmp) / "mon2", lyapunov=False) as bare,
         ):
-            median = _interleaved_medians(
+            # Interleaved, so that a slow spell of a shared machine falls on every part alike:
+            # timed one after another, a part could take longer than the whole it is part of.
+            median = timing.interleaved(
                 {
                     "train": train_step,
                     "norms": lambda: vl.jacobian_log_norms(rnn, probe),
@@ -140,7 +110,9 @@ def main() -> None:
                     "bare": lambda: bare.step(next(counter), loss=losses[0]),
                 },
                 args.repeat,
-                device,
+                clock=clock,
+                keep=statistics.median,
+                wait=functools.partial(timing.sync, device),
             )
     train_s, norms_s, lyap_s = median["train"], median["norms"], median["lyap"]
     step_s, bare_s = median["step"], median["bare"]

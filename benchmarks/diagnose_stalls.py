@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 from torch import nn
 
@@ -26,7 +27,7 @@ def eigh(a, *args, **kw):
 def exact(g, via_gram=False):
     counts["exact calls"] += 1
     counts["exact matrices"] += g.shape[:-2].numel()
-    _sync()
+    timing.sync()
     t0 = time.perf_counter()
     if via_gram:
         saved = scaling.gpu_like
@@ -37,7 +38,7 @@ def exact(g, via_gram=False):
             scaling.gpu_like = saved
     else:
         out = _exact(g)
-    _sync()
+    timing.sync()
     counts["exact ms"] += round((time.perf_counter() - t0) * 1e3)
     return out
 
@@ -45,17 +46,12 @@ def exact(g, via_gram=False):
 torch.linalg.eigh = eigh
 
 
-def _sync():
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def run(label, fn):
     counts.clear()
-    _sync()
+    timing.sync()
     t0 = time.perf_counter()
     out = fn()
-    _sync()
+    timing.sync()
     print(f"  {label:28s}: {(time.perf_counter() - t0) * 1e3:9.1f} ms  {dict(counts)}", flush=True)
     return out
 

@@ -10,7 +10,8 @@ lags at a time; on a GPU each convergence check waits for the device. This scrip
      time, with more waits; that setting is gone.)
 The settings' defaults are the first row of each table. Ratios are against that row, in the
 same process. Run: ``python benchmarks/profile_spectral.py [--device cuda] [--large]``
-(``--large``: B = 64, H = 1024, T = 512 for the RNN, no profile; ``--init orthogonal --gain g``:
+(``--large``: B = 64, H = 1024, T = 512 for the RNN, no profile; ``--threads N`` and
+``--cpu-time`` as in ``bench_engine.py``; ``--init orthogonal --gain g``:
 every model's W_hh orthogonal times g; "plain step" is the block iteration without the shifted
 step of docs/maths.md, section 5).
 """
@@ -20,8 +21,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
-from bench_engine import _sync, interleaved  # run as a script: benchmarks/ is on the path
 from torch import nn
 
 import vanishlab as vl
@@ -34,11 +35,11 @@ def profile(label: str, fn: Callable[[], object], cuda: bool, rows: int) -> None
     from torch.profiler import profile as torch_profile
 
     fn()
-    _sync()
+    timing.sync()
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with torch_profile(activities=acts) as prof:
         fn()
-        _sync()
+        timing.sync()
     table = prof.key_averages()
     print(f"--- profile: {label}")
     key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
@@ -80,6 +81,7 @@ def compare(
     fn: Callable[[], object],
     fro: Callable[[], object],
     repeats: int,
+    clock: Callable[[], float],
     names=tuple(SETTINGS),
 ) -> None:
     calls = {name: with_settings(fn, SETTINGS[name]) for name in names}
@@ -88,7 +90,7 @@ def compare(
     waits = {
         name: host_waits(call) if torch.cuda.is_available() else 0 for name, call in calls.items()
     }
-    t = interleaved({**calls, "Frobenius only": fro}, repeats)
+    t = timing.interleaved({**calls, "Frobenius only": fro}, repeats, clock=clock)
     print(f"--- settings: {label} (Frobenius only: {t['Frobenius only'] * 1e3:.1f} ms)")
     for name in calls:
         diff = (spec[name] - spec["default"]).abs().nan_to_num(0.0).max().item()
@@ -103,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--large", action="store_true", help="B=64 H=1024 T=512, RNN only")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=timing.positive, default=3)
     parser.add_argument("--rows", type=int, default=14, help="profile rows")
     parser.add_argument(
         "--init",
@@ -112,15 +114,13 @@ def main() -> None:
         help="W_hh (every model's): PyTorch's default, or orthogonal times --gain",
     )
     parser.add_argument("--gain", type=float, default=1.0, help="gain of --init orthogonal")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    timing.add_arguments(parser)
     args = parser.parse_args()
     dev = torch.device(args.device)
     cuda = dev.type == "cuda"
-    name = torch.cuda.get_device_name(dev) if cuda else "CPU"
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    clock = timing.configure(args)
     init = f"orthogonal W_hh, gain {args.gain:g}" if args.init == "orthogonal" else "default init"
-    print(f"torch {torch.__version__}, {name}, {init}, {torch.get_num_threads()} threads")
+    print(f"{timing.header(dev, clock)}, {init}")
     B, H, T, n_in = (64, 1024, 512, 32) if args.large else (8, 128, 256, 32)
     torch.manual_seed(0)
     models = [("RNN", nn.RNN(n_in, H))]
@@ -137,7 +137,7 @@ def main() -> None:
         what = f"{label} B={B} H={H} T={T}, both norms, states"
         if not args.large:
             profile(what, both, cuda, args.rows)
-        compare(what, both, fro, args.repeats, LARGE if args.large else tuple(SETTINGS))
+        compare(what, both, fro, args.repeats, clock, LARGE if args.large else tuple(SETTINGS))
 
 
 if __name__ == "__main__":

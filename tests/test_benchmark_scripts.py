@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,14 @@ def test_diagnose_stalls_answers_help_without_running() -> None:
 
 @pytest.mark.slow  # nine processes that import torch
 def test_every_benchmark_script_answers_help_without_running() -> None:
-    _answer_help(sorted(BENCHMARKS.glob("*.py")))
+    _answer_help(sorted(p for p in BENCHMARKS.glob("*.py") if p.name != "timing.py"))  # a module
 
 
 def _load(name: str):  # a benchmark script as a module (it runs nothing on import)
     import importlib.util
 
+    if str(BENCHMARKS) not in sys.path:  # the scripts import their folder's `timing`
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -103,21 +106,103 @@ def test_bench_monitor_times_the_step_with_a_loss_tensor(monkeypatch, capsys) ->
         assert isinstance(loss, torch.Tensor) and loss.ndim == 0 and loss.requires_grad
 
 
-def test_bench_gated_times_cpu_seconds_with_cpu_time(monkeypatch, capsys) -> None:
-    """bench_engine.py had ``--cpu-time`` (CPU seconds, steadier on a shared machine) and
-    bench_gated.py did not: its gated ratios could only be taken by wall time. With the flag,
-    its interleaving must time by ``time.process_time`` and say so."""
-    import time
+class _Stop(Exception):
+    """Raised in place of the first timed round: the test has what it needs."""
 
+
+@pytest.mark.parametrize("script", ["bench_engine", "bench_gated"])
+def test_benchmark_takes_threads_and_cpu_time(script: str, monkeypatch, capsys) -> None:
+    """bench_engine.py had ``--threads`` and bench_gated.py did not (it ran at torch's count),
+    and each kept its own clock. With ``--threads N --cpu-time`` both must run at N threads,
+    time by ``time.process_time`` and say so in their first line."""
     import torch
 
-    bench = _load("bench_gated")
+    bench = _load(script)
     clocks: list[object] = []
-    monkeypatch.setattr(bench, "run", lambda *args: clocks.append(bench._CLOCK))
-    monkeypatch.setattr(sys, "argv", ["bench_gated.py", "--cpu-time", "--model", "GRU"])
+
+    def first_round(calls, repeats, *, clock, **kw):
+        clocks.append(clock)
+        raise _Stop
+
+    monkeypatch.setattr(bench.timing, "interleaved", first_round)
+    threads = torch.get_num_threads()
+    n = threads + 1
+    args = ["--quick", "--threads", str(n), "--cpu-time"]
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *args, "--repeats", "1"])
     try:
-        bench.main()
-    finally:  # main flushes subnormals process-wide, as the benchmark runs: not for the tests after
+        with pytest.raises(_Stop):
+            bench.main()
+        assert torch.get_num_threads() == n
+    finally:  # main sets both process-wide, as the benchmark runs: not for the tests after
         torch.set_flush_denormal(False)
+        torch.set_num_threads(threads)
     assert clocks == [time.process_time]
-    assert "CPU time" in capsys.readouterr().out
+    header = capsys.readouterr().out.splitlines()[0]
+    assert f"CPU, {n} threads, load average" in header and header.endswith("CPU time")
+
+
+def test_interleaved_runs_a_warm_up_round_then_round_robin() -> None:
+    """Every call once (the warm-up, untimed), then ``repeats`` rounds of every call in turn:
+    a shared machine's slow spell then falls on all of them alike."""
+    timing = _load("timing")
+    order: list[str] = []
+    calls = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    timing.interleaved(calls, 2, wait=None)
+    assert "".join(order) == "abc" * 3
+
+
+def _scripted_clock(durations: dict[str, list[float]]):
+    """Calls and a clock in which each call's k-th run takes ``durations[name][k]`` seconds."""
+    now = [0.0]
+    runs = {name: iter(ds) for name, ds in durations.items()}
+
+    def advance(name: str) -> None:
+        now[0] += next(runs[name])
+
+    calls = {name: (lambda name=name: advance(name)) for name in durations}
+    return calls, lambda: now[0]
+
+
+def test_interleaved_keeps_the_best_of_the_timed_rounds() -> None:
+    """Best of N is each call's minimum over the timed rounds, the warm-up round not counted
+    (it is the fastest here); ``keep=statistics.median`` gives the median instead."""
+    import statistics
+
+    timing = _load("timing")
+    durations = {"a": [0.5, 8.0, 2.0, 4.0], "b": [0.5, 3.0, 5.0, 1.0]}  # warm-up first; exact
+    calls, clock = _scripted_clock(durations)
+    assert timing.interleaved(calls, 3, clock=clock, wait=None) == {"a": 2.0, "b": 1.0}
+    calls, clock = _scripted_clock(durations)
+    got = timing.interleaved(calls, 3, clock=clock, keep=statistics.median, wait=None)
+    assert got == {"a": 4.0, "b": 3.0}
+
+
+def test_interleaved_times_by_the_clock_cpu_time_chooses() -> None:
+    """``--cpu-time`` chooses CPU seconds of the process: a call that sleeps takes none of
+    them, and its wall time by default."""
+    import argparse
+
+    timing = _load("timing")
+    parser = argparse.ArgumentParser()
+    timing.add_arguments(parser)
+    wall = timing.configure(parser.parse_args([]))
+    cpu = timing.configure(parser.parse_args(["--cpu-time"]))
+    assert (wall, cpu) == (time.perf_counter, time.process_time)
+    nap = {"sleep": lambda: time.sleep(0.05)}
+    assert timing.interleaved(nap, 1, clock=wall, wait=None)["sleep"] >= 0.05
+    assert timing.interleaved(nap, 1, clock=cpu, wait=None)["sleep"] < 0.025
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5"])
+def test_threads_must_be_a_whole_number_of_at_least_one(value: str, capsys) -> None:
+    """``--threads 0`` reached ``torch.set_num_threads(0)``, a traceback; a count below 1 or no
+    whole number must be a usage error, exit status 2."""
+    import argparse
+
+    timing = _load("timing")
+    parser = argparse.ArgumentParser(prog="bench")
+    timing.add_arguments(parser)
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(["--threads", value])
+    assert stop.value.code == 2
+    assert "not a whole number >= 1" in capsys.readouterr().err
