@@ -1137,12 +1137,11 @@ def test_a_narrow_terminal_names_the_time_left(monkeypatch, width, total):
     could as well be the time elapsed (the wide row's first time); it says "ETA" now."""
     import re
 
-    import rich.progress
     from _terminal import terminal
 
     from vanishlab.sweep import progress
 
-    monkeypatch.setattr(rich.progress.Task, "time_remaining", property(lambda task: 41.0))
+    monkeypatch.setattr(progress.Progress, "_left", lambda self, now=None: 41.0)
     drawn = terminal(monkeypatch, width)
     monkeypatch.setattr(progress, "is_terminal", lambda: True)
     with progress.Progress(True, "default", total, 10, 1) as bar:
@@ -1169,7 +1168,7 @@ def test_the_progress_row_fits_on_one_line_however_long_the_sweep(
     from vanishlab.sweep import progress
 
     monkeypatch.setattr(rich.progress.Task, "elapsed", property(lambda task: elapsed))
-    monkeypatch.setattr(rich.progress.Task, "time_remaining", property(lambda t: 10 * elapsed))
+    monkeypatch.setattr(progress.Progress, "_left", lambda self, now=None: 10 * elapsed)
     drawn = terminal(monkeypatch, width)
     monkeypatch.setattr(progress, "is_terminal", lambda: True)
     with progress.Progress(True, name, 96, 10, 1) as bar:

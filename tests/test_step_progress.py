@@ -81,7 +81,8 @@ def test_steps_counted_again_start_the_clock_again(monkeypatch, capsys):
             now[0] += 3.0
             bar.to(done)
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "m: 1/10 steps (10%), 1 s, ETA 0:00:09"
+    # the first step's time holds the start-up: the pace is measured from its end
+    assert lines[:2] == ["m: 1/10 steps (10%), 1 s", "m: 2/10 steps (20%), 2 s, ETA 0:00:08"]
     assert "m: 1/10 steps (10%), 3 s, ETA 0:00:27" in lines
     assert lines[-1] == "m: 10/10 steps (100%), 30 s"
 
@@ -94,6 +95,73 @@ def test_a_share_not_done_is_not_shown_as_100_percent(monkeypatch, capsys):
     monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
     with progress.Progress(True, "r", 816, 812, 0) as bar:
         now[0] += 1.0
-        bar.advance(failed=0)
+        bar.advance(failed=0, took=1.0)
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["r: 813/816 cells (99%), 0 failed, 1 s, ETA 0:00:03"]
+
+
+def _clocked(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    return now
+
+
+def test_the_time_left_weighs_each_cell_by_its_work(monkeypatch, capsys):
+    """A grid mixing short and long cells: the time left counted every cell alike, so the
+    short ones done first read 23-54% low. It is the work left at the pace measured."""
+    now = _clocked(monkeypatch)
+    works = [1.0, 1.0, 30.0, 30.0]  # two cells of T = 20, two of T = 600
+    with progress.Progress(True, "mix", 4, 0, 0, work=sum(works)) as bar:
+        for work in works:
+            now[0] += work  # one second a unit of work
+            bar.advance(0, work, took=work)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "mix: 1/4 cells (25%), 0 failed, 1 s, ETA 0:01:01"  # not 0:00:03
+    assert lines[2] == "mix: 3/4 cells (75%), 0 failed, 32 s, ETA 0:00:30"
+
+
+def test_the_time_left_leaves_out_the_start_up(monkeypatch, capsys):
+    """The first line's pace counted the start-up (imports, a pool of workers starting) as work
+    and read ~33% high: the clock starts when the first finished cell began (its own time)."""
+    now = _clocked(monkeypatch)
+    with progress.Progress(True, "s", 4, 0, 0) as bar:
+        now[0] += 10.0  # 8 s of start-up, then a cell of 2 s
+        bar.advance(0, took=2.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "s: 1/4 cells (25%), 0 failed, 10 s, ETA 0:00:06"  # not 0:00:30
+
+
+def test_the_time_left_counts_down_between_two_cells(monkeypatch):
+    """The bar's time left runs down while a long cell runs (rich's stood still)."""
+    now = _clocked(monkeypatch)
+    with progress.Progress(False, "d", 4, 0, 0) as bar:
+        assert bar._left() is None  # no pace yet
+        now[0] += 2.0
+        bar.advance(0, took=2.0)
+        now[0] += 5.0
+        assert bar._left() == 1.0  # 6 s left when the first ended, 5 s ago
+
+
+def test_a_sweep_weighs_its_cells_by_their_estimated_time(monkeypatch, tmp_path):
+    """run_sweep hands the progress each cell's estimate (sweep.cost) and its own time."""
+    from vanishlab.sweep import cost, runner
+
+    seen: dict[str, object] = {}
+
+    class Spy(progress.Progress):
+        def __init__(self, *args, **kwargs):
+            seen["work"] = kwargs.get("work")
+            super().__init__(*args, **kwargs)
+
+        def advance(self, failed, work=1.0, took=None):
+            seen.setdefault("cells", []).append((work, took))
+            super().advance(failed, work, took)
+
+    monkeypatch.setattr(runner, "Progress", Spy)
+    sweep = vl.Sweep(hidden_size=[4], seq_len=[3, 40], input_size=[2], batch=[1])
+    vl.run_sweep(sweep, out=tmp_path / "run", workers=1, progress=False)
+    costs = sorted(cost.cell_cost(c) for c in sweep.cells())
+    assert seen["work"] == pytest.approx(sum(costs)) and costs[1] > costs[0]
+    assert sorted(w for w, _ in seen["cells"]) == pytest.approx(costs)
+    assert all(took is not None and took > 0 for _, took in seen["cells"])

@@ -34,7 +34,7 @@ from .experiments import EXPERIMENT_MODULE_PREFIX, import_file
 from .inits import Init
 from .measure import run_cell
 
-__all__ = ["OnResult", "Task", "cores", "cost", "run_here", "run_processes"]
+__all__ = ["OnResult", "Task", "cores", "run_here", "run_processes"]
 
 
 def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
@@ -269,8 +269,3 @@ def cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
-
-
-def cost(config: CellConfig) -> int:
-    # Arithmetic of one cell: batch * L * T * H^3 (one H x H product per step); big ones first.
-    return config.batch * config.num_layers * config.seq_len * config.hidden_size**3

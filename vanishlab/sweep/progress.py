@@ -4,6 +4,13 @@ one (a batch job's log, ``2>log``), so that such a job shows life without fillin
 Plain lines come at most every :data:`PLAIN_EVERY_S` seconds *and* every tenth of the cells
 (whichever is rarer), each with the time left ("ETA 0:00:41"), plus one at the end.
 :func:`working` says what one long step is doing.
+
+The time left is the work left at this invocation's pace: the seconds it has spent per unit of
+work since it began working (the first finished cell's start: its finish less its own time;
+for steps, whose own time is not known, the first finished step, left out of the work), so
+that start-up (imports, a pool of workers starting) is not read as slow work. A sweep weighs
+each cell by its estimated time (:mod:`vanishlab.sweep.cost`); a cell of T = 600 is not one of
+T = 20. Between two finishes the time left counts down.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "clock_text", "is_terminal"]
@@ -73,23 +80,23 @@ def clock_text(seconds: float | None) -> str:
     return f"{days}d {hours:02d}h" if days < 10_000 else "9999d+"
 
 
-def _clock(remaining: bool) -> Any:
-    """A rich column of the time elapsed, or left, in :data:`TIME_WIDTH` columns whatever the
-    time (the row never grows)."""
+def _clock(left: Callable[[], float | None] | None = None) -> Any:
+    """A rich column of the time elapsed, or with ``left`` the time it gives, in
+    :data:`TIME_WIDTH` columns whatever the time (the row never grows)."""
     from rich.progress import ProgressColumn
     from rich.table import Column
     from rich.text import Text
 
     class Clock(ProgressColumn):
-        max_refresh = 0.5 if remaining else None  # as rich's: the time left does not jitter
+        max_refresh = 0.5 if left else None  # as rich's: the time left does not jitter
 
         def render(self, task: Any) -> Text:
-            if remaining:
-                return Text(clock_text(task.time_remaining), style="progress.remaining")
+            if left is not None:  # not rich's own, which counts every cell alike
+                return Text(clock_text(left()), style="progress.remaining")
             elapsed = task.finished_time if task.finished else task.elapsed
             return Text(clock_text(elapsed), style="progress.elapsed")
 
-    justify = "left" if remaining else "right"
+    justify = "left" if left else "right"
     column = Column(width=TIME_WIDTH, no_wrap=True, justify=justify)
     return Clock(table_column=column)
 
@@ -100,7 +107,8 @@ class Progress:
     ``unit``: what is counted (``"step"``: the steps of one measurement, ``vanishlab
     analyze``'s, moved with :meth:`to`); ``failures``: whether failures are counted and shown;
     ``quick_silent``: no plain line at the end unless one came before (a quick measurement
-    says nothing, as :func:`working` says nothing of a quick step).
+    says nothing, as :func:`working` says nothing of a quick step); ``work``: what the units
+    left weigh in all (one each by default; :meth:`advance` says each one's weight).
     """
 
     def __init__(
@@ -114,6 +122,7 @@ class Progress:
         unit: str = "cell",
         failures: bool = True,
         quick_silent: bool = False,
+        work: float | None = None,
     ) -> None:
         self._bar: Any = None
         self._plain = enabled and not is_terminal()
@@ -121,8 +130,12 @@ class Progress:
         self._units, self._failures = unit + "s", failures
         self._end_line = not quick_silent  # set once a plain line is printed
         self._start = self._last = time.monotonic()
-        self._last_done = self._first_done = done
+        self._last_done = done
         self._moved = self._start  # when :meth:`to` last moved the count
+        self._work_left = float(total - done if work is None else work)
+        self._since: float | None = None  # when the work began (the pace's clock)
+        self._worked = 0.0  # the work done since then
+        self._eta: tuple[float, float] | None = None  # (when, the time left then)
         if not enabled or self._plain:
             return
         from rich.console import Console
@@ -148,7 +161,7 @@ class Progress:
             # and the time left, named: a bare "0:00:41" after the counts could as well be the
             # time elapsed (the wide row's first time)
             fits = console.width >= _COUNTS_WIDTH + extra + len("ETA ") + TIME_WIDTH
-            left = (TextColumn("ETA", table_column=whole), _clock(remaining=True))
+            left = (TextColumn("ETA", table_column=whole), _clock(self._left))
             columns: tuple[Any, ...] = (*counts, *(left if fits else ()))
         else:
             # The name is cut to NAME_WIDTH (one built from flags took the row and cut the
@@ -159,9 +172,9 @@ class Progress:
                 TextColumn("{task.description}", "bold", markup=False, table_column=whole),
                 BarColumn(bar_width=max(4, min(40, rest))),
                 *counts,
-                _clock(remaining=False),
+                _clock(),
                 TextColumn("ETA", table_column=whole),
-                _clock(remaining=True),
+                _clock(self._left),
             )
         name = Text(self._name)
         name.truncate(NAME_WIDTH, overflow="ellipsis")  # in columns: a wide character takes 2
@@ -174,9 +187,12 @@ class Progress:
             self._bar.start()
         return self
 
-    def advance(self, failed: int) -> None:
+    def advance(self, failed: int, work: float = 1.0, took: float | None = None) -> None:
+        """One more done, of weight ``work``, which took ``took`` seconds of its own when
+        known (a cell's ``elapsed_s``: the pace's clock starts when the first one began)."""
         self._done += 1
         self._failed = failed
+        self._worked_on(work, took)
         if self._bar is not None:
             self._bar.update(self._task, advance=1, failed=failed)
         else:
@@ -186,16 +202,36 @@ class Progress:
         """``done`` of the total are done; fewer than before (a measurement started again
         from 0 when its previous step was done) starts the clock again there."""
         now = time.monotonic()
-        if done < self._done:
-            self._start = self._last = self._moved
-            self._first_done = self._last_done = 0
+        work = done - self._done
+        if done < self._done:  # the pace's clock, too, from when the new pass began
+            self._start = self._last = self._since = self._moved
+            self._last_done, self._worked, self._work_left, work = 0, 0.0, self._total, done
             if self._bar is not None:
                 self._bar.reset(self._task, completed=done)
         elif self._bar is not None:
             self._bar.update(self._task, completed=done)
+        self._worked_on(work)
         self._done, self._moved = done, now
         if self._bar is None:
             self._plain_line()
+
+    def _worked_on(self, work: float, took: float | None = None) -> None:
+        """``work`` more is done: the time left, at the pace since the work began."""
+        now = time.monotonic()
+        self._work_left = max(0.0, self._work_left - work)
+        if self._since is None:  # the first: the clock starts when it began, or now
+            self._since = now - max(0.0, took) if took is not None else now
+            work = work if took is not None else 0.0
+        self._worked += work
+        pace = (now - self._since) / self._worked if self._worked > 0 else None
+        self._eta = None if pace is None else (now, pace * self._work_left)
+
+    def _left(self, now: float | None = None) -> float | None:
+        """The time left (None until a pace is measured), counting down since the last unit."""
+        if self._eta is None:
+            return None
+        when, left = self._eta
+        return max(0.0, left - ((time.monotonic() if now is None else now) - when))
 
     def _plain_line(self) -> None:
         if self._plain and self._done < self._total:
@@ -210,12 +246,11 @@ class Progress:
         # Rounded down: 813/816 read "(100%)", beside "ETA 0:00:00", as if it were done.
         share = 100 * self._done // self._total if self._total else 100
         elapsed = now - self._start
-        # The time left at this invocation's pace, as the bar's "ETA" (cells resumed from an
-        # earlier invocation took none of this one's time); none on the last line.
-        measured = self._done - self._first_done
-        left = ""
-        if measured > 0 and self._done < self._total:
-            left = f", ETA {clock_text(elapsed / measured * (self._total - self._done))}"
+        # The time left at this invocation's pace (the module docstring), as the bar's "ETA"
+        # (cells resumed from an earlier invocation took none of this one's time); none on the
+        # last line, nor before a pace is measured.
+        eta = self._left(now)
+        left = f", ETA {clock_text(eta)}" if eta is not None and self._done < self._total else ""
         failed = f"{self._failed} failed, " if self._failures else ""
         return (
             f"{self._name}: {self._done}/{self._total} {self._units} ({share}%), "

@@ -27,8 +27,9 @@ from ..errors import VanishlabError
 from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, CellConfig, Sweep, grid_ids
+from .cost import cell_cost
 from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
-from .executors import cores, cost, run_here, run_processes
+from .executors import cores, run_here, run_processes
 from .experiments import Experiment, axes_text, is_grid_description, load_experiment, variant
 from .files import as_flag, as_path, path_name
 from .init_records import check_init_unchanged, init_definition, shard_inits
@@ -440,24 +441,26 @@ def run_sweep(
             n_run += 1
             failed += meta["status"] == "failed"
             measure_s += meta["elapsed_s"]
-            bar.advance(failed)
+            bar.advance(failed, costs[meta["cell_id"]], took=meta["elapsed_s"])
 
         tasks = [(c, tasks_init[c.init]) for c in pending]
+        costs = {c.cell_id: cell_cost(c) for c in pending}  # the time left weighs each cell
+        longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
         n_workers = workers if workers is not None else cores()
         n_workers = max(1, min(n_workers, len(tasks)))
         if client is None:
             n_workers = check_memory(pending, plan.available_bytes, n_workers)
         n_done = len(plan.cells) - len(pending)
         try:
-            with Progress(progress, label, len(plan.cells), n_done, failed) as bar:
+            work = sum(costs.values())
+            with Progress(progress, label, len(plan.cells), n_done, failed, work=work) as bar:
                 if client is not None and tasks:
                     # Dask waits for a worker without end: say so, at the start or when every
                     # worker has left (a lost scheduler: run_dask's one line)
                     say = (lambda: status_line(no_worker_line(scheduler))) if progress else None
-                    run_dask(sorted(tasks, key=lambda t: -cost(t[0])), client, on_result, say)
+                    run_dask(longest_first, client, on_result, say)
                 elif n_workers > 1:
-                    tasks.sort(key=lambda t: -cost(t[0]))
-                    run_processes(tasks, n_workers, on_result)
+                    run_processes(longest_first, n_workers, on_result)
                 else:
                     run_here(tasks, on_result)
         except BaseException:
