@@ -12,7 +12,7 @@ from torch import nn
 
 import vanishlab as vl
 from vanishlab.sweep.catalog import BUILTIN_INITS, BUILTIN_MODELS
-from vanishlab.sweep.inits import GAIN_RULE, INITS, Init, register_init
+from vanishlab.sweep.inits import _BUILTIN, GAIN_RULE, INITS, Init, register_init
 
 ISSUE_INITS = (
     "default",
@@ -251,6 +251,7 @@ def test_each_init_s_line_says_what_it_does_to_the_biases(name):
 def test_every_builtin_init_states_its_validity_and_gain_rule():
     builtin = [i for i in INITS.values() if i.apply.__module__ == "vanishlab.sweep.inits"]
     assert [i.name for i in builtin] == list(BUILTIN_INITS)
+    assert set(_BUILTIN) == set(BUILTIN_INITS)  # no entry the catalog does not name
     for init in builtin:
         assert init.validity in ("iid", "approximate", "none")
         assert init.validity_reason and init.gain_on, init.name

@@ -59,7 +59,8 @@ BUILTIN_INITS: dict[str, str] = {
         "Tallec & Ollivier 2018)"
     ),
 }
-"""Name -> the line ``vanishlab inits`` shows, in registry order."""
+"""Name -> the line ``vanishlab inits`` shows. Its order is the registry's (the one statement
+of it): :mod:`vanishlab.sweep.inits` registers the built-ins in this order."""
 
 ALL_MODELS: tuple[str, ...] = MODELS
 """Every model an init may apply to (the ``model`` axis's values)."""

@@ -76,13 +76,12 @@ entries are not independent, but each has variance exactly g^2 / H (W_hh) and
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VanishlabError
 from .catalog import ALL_MODELS, BUILTIN_INITS, BUILTIN_MODELS, kaiming_std, xavier_std
@@ -351,105 +350,73 @@ GAIN_RULE = (
 )
 """What ``gain`` multiplies, for every built-in init (:attr:`Init.gain_on`), in every model."""
 
-for _init in (
-    Init(
-        "default",
-        BUILTIN_INITS["default"],
-        Builtin("default"),
-        _var_default,
-        "iid",
-        "PyTorch's default: i.i.d. uniform weights; its biases are drawn once and held fixed, a "
-        "quenched per-unit field that the mean field counts only through its variance",
-        GAIN_RULE,
+_BUILTIN: dict[str, dict[str, Any]] = {
+    "default": dict(
+        variances=_var_default,
+        validity="iid",
+        validity_reason="PyTorch's default: i.i.d. uniform weights; its biases are drawn once "
+        "and held fixed, a quenched per-unit field that the mean field counts only through its "
+        "variance",
     ),
-    Init(
-        "xavier_uniform",
-        BUILTIN_INITS["xavier_uniform"],
-        Builtin("xavier_uniform"),
-        _var_xavier,
-        "iid",
-        "i.i.d. zero-mean uniform entries (Glorot)",
-        GAIN_RULE,
+    "xavier_uniform": dict(
+        variances=_var_xavier,
+        validity="iid",
+        validity_reason="i.i.d. zero-mean uniform entries (Glorot)",
     ),
-    Init(
-        "xavier_normal",
-        BUILTIN_INITS["xavier_normal"],
-        Builtin("xavier_normal"),
-        _var_xavier,
-        "iid",
-        "i.i.d. zero-mean Gaussian entries (Glorot)",
-        GAIN_RULE,
+    "xavier_normal": dict(
+        variances=_var_xavier,
+        validity="iid",
+        validity_reason="i.i.d. zero-mean Gaussian entries (Glorot)",
     ),
-    Init(
-        "kaiming_uniform",
-        BUILTIN_INITS["kaiming_uniform"],
-        Builtin("kaiming_uniform"),
-        _var_kaiming,
-        "iid",
-        "i.i.d. zero-mean uniform entries (He)",
-        GAIN_RULE,
+    "kaiming_uniform": dict(
+        variances=_var_kaiming,
+        validity="iid",
+        validity_reason="i.i.d. zero-mean uniform entries (He)",
     ),
-    Init(
-        "kaiming_normal",
-        BUILTIN_INITS["kaiming_normal"],
-        Builtin("kaiming_normal"),
-        _var_kaiming,
-        "iid",
-        "i.i.d. zero-mean Gaussian entries (He)",
-        GAIN_RULE,
+    "kaiming_normal": dict(
+        variances=_var_kaiming,
+        validity="iid",
+        validity_reason="i.i.d. zero-mean Gaussian entries (He)",
     ),
-    Init(
-        "orthogonal",
-        BUILTIN_INITS["orthogonal"],
-        Builtin("orthogonal"),
-        _var_orthogonal,
-        "approximate",
-        "orthogonal g Q (Saxe et al. 2014): entries are not independent, but ‖W h‖ = g ‖h‖ "
-        "makes the q recursion hold and the mean squared singular value of the Jacobian grows "
-        "by the same χ₁ at large width; orthogonality narrows the spread of singular values "
-        "(dynamical isometry) and the seed-to-seed spread of rates, but relu rates sit slightly "
-        "below the prediction at finite width (about −0.015 per step at H = 128-256)",
-        GAIN_RULE,
+    "orthogonal": dict(
+        variances=_var_orthogonal,
+        validity="approximate",
+        validity_reason="orthogonal g Q (Saxe et al. 2014): entries are not independent, but "
+        "‖W h‖ = g ‖h‖ makes the q recursion hold and the mean squared singular value of the "
+        "Jacobian grows by the same χ₁ at large width; orthogonality narrows the spread of "
+        "singular values (dynamical isometry) and the seed-to-seed spread of rates, but relu "
+        "rates sit slightly below the prediction at finite width (about −0.015 per step at "
+        "H = 128-256)",
     ),
-    Init(
-        "identity",
-        BUILTIN_INITS["identity"],
-        Builtin("identity"),
+    "identity": dict(
         validity="none",
         validity_reason="identity (Le, Jaitly & Hinton 2015) is deterministic and far from "
         "random: the Jacobian g D_t is diagonal, so each unit decays at ln g plus its own "
         "time-averaged ln act′ and the slowest unit sets the rate: ln g where a unit stays "
         "in the activation's linear range (a relu unit that stays on), below ln g for tanh "
         "with a drive",
-        gain_on=GAIN_RULE,
     ),
-    Init(
-        "normal",
-        BUILTIN_INITS["normal"],
-        Builtin("normal"),
-        _var_normal,
-        "iid",
-        "i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
-        GAIN_RULE,
+    "normal": dict(
+        variances=_var_normal,
+        validity="iid",
+        validity_reason="i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
     ),
-    Init(
-        "forget_bias",
-        BUILTIN_INITS["forget_bias"],
-        Builtin("forget_bias"),
-        validity="none",
-        validity_reason=_GATED_REASON,
-        gain_on=GAIN_RULE,
-        needs_bias=True,
-    ),
-    Init(
-        "chrono",
-        BUILTIN_INITS["chrono"],
-        Builtin("chrono"),
-        validity="none",
-        validity_reason=_GATED_REASON,
-        gain_on=GAIN_RULE,
-        needs_bias=True,
-    ),
-):
-    register_init(dataclasses.replace(_init, models=BUILTIN_MODELS[_init.name]))
-del _init
+    "forget_bias": dict(validity="none", validity_reason=_GATED_REASON, needs_bias=True),
+    "chrono": dict(validity="none", validity_reason=_GATED_REASON, needs_bias=True),
+}
+"""What the registry adds to each built-in init's catalog entry (its line and its models):
+its variances, its validity and why, whether it sets gate biases. Looked up by name: the order
+the inits are registered (and listed) in is :data:`~vanishlab.sweep.catalog.BUILTIN_INITS`'s."""
+
+for _name, _description in BUILTIN_INITS.items():
+    register_init(
+        Init(
+            _name,
+            _description,
+            Builtin(_name),
+            gain_on=GAIN_RULE,
+            models=BUILTIN_MODELS[_name],
+            **_BUILTIN[_name],
+        )
+    )
+del _name, _description
