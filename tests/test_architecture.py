@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import vanishlab
+from vanishlab.sweep.summary_fields import _import_module_target
 
 ROOT = Path(vanishlab.__file__).parent
 
@@ -76,18 +77,8 @@ def _imports(name: str, path: Path) -> set[str]:
                 out.add(sub if sub in modules else target)
         elif isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
-        elif (
-            isinstance(node, ast.Call)
-            and ast.unparse(node.func).endswith("import_module")
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):  # importlib.import_module(".init_weights", __package__): an import all the same
-            target = str(node.args[0].value)
-            if target.startswith("."):
-                level = len(target) - len(target.lstrip("."))
-                base = package.split(".")[: len(package.split(".")) - level + 1]
-                target = ".".join([*base, target.lstrip(".")])
-            out.add(target)
+        elif (target := _import_module_target(node, package)) is not None:
+            out.add(target)  # importlib.import_module(".init_weights", __package__)
     return {m for m in out if m in modules and m != name}
 
 

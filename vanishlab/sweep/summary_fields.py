@@ -112,14 +112,13 @@ SUMMARY_COLUMNS: tuple[str, ...] = (*AXES, *(name for name, _ in SUMMARY_FIELDS)
 
 
 #: Where the code of a summary row starts: the cell's measurement (which makes the row at
-#: initialisation and adds its training's outcome), the per-cell summary (which
-#: :mod:`vanishlab.sweep.summary` calls for a shard without a row) and the built-in inits'
-#: draws (imported by name on the first draw). Every vanishlab module they import, at any
-#: depth, counts too (:func:`code_modules`).
+#: initialisation and adds its training's outcome) and the per-cell summary (which
+#: :mod:`vanishlab.sweep.summary` calls for a shard without a row). Every vanishlab module they
+#: import, at any depth, counts too (:func:`code_modules`), by ``importlib.import_module``
+#: as well (the built-in inits' draws, imported on the first draw).
 CODE_ROOTS = (
     "vanishlab.sweep.measure",
     "vanishlab.sweep.cell_summary",
-    "vanishlab.sweep.init_weights",
 )
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # the vanishlab package's folder
@@ -142,9 +141,30 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _import_module_target(node: ast.AST, package: str) -> str | None:
+    """The module that ``node`` imports when it is a call of ``importlib.import_module`` with a
+    constant name, resolved against ``package`` where the name is relative
+    (``import_module(".init_weights", __package__)``); None for any other node. An import all
+    the same, which an ``import`` statement finder missed: the one reading of it, for the code
+    digest and the package's layer test (``tests/test_architecture.py``)."""
+    if not (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func).endswith("import_module")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        return None
+    target = str(node.args[0].value)
+    if target.startswith("."):
+        level = len(target) - len(target.lstrip("."))
+        base = package.split(".")[: len(package.split(".")) - level + 1]
+        target = ".".join([*base, target.lstrip(".")])
+    return target
+
+
 def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
     """The vanishlab names that module ``name`` imports when it runs (at the top or in a
-    function; not under ``if TYPE_CHECKING:``)."""
+    function, by ``importlib.import_module`` too; not under ``if TYPE_CHECKING:``)."""
     package = name if package_init else name.rpartition(".")[0]
     out: set[str] = set()
     todo: list[ast.AST] = [ast.parse(source, filename=name)]
@@ -163,6 +183,8 @@ def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
                 base = f"{parent}.{base}" if base else parent
             out.add(base)
             out.update(f"{base}.{a.name}" for a in node.names)
+        elif (target := _import_module_target(node, package)) is not None:
+            out.add(target)
     return {n for n in out if n == "vanishlab" or n.startswith("vanishlab.")}
 
 
