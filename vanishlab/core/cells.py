@@ -1,6 +1,7 @@
 """The recurrent cells vanishlab measures, as plain facts (no torch is imported): one definition
-of each model's name and of the gate blocks stacked in the rows of its weights, for the engine,
-the sweep's inits and memory estimates, and the reading of checkpoints.
+of each model's name and of the gate blocks stacked in the rows of its weights, for the input
+checks (:mod:`~vanishlab.core.inputs`), the gated forward pass, the sweep's init catalog and
+draws, its measurement and memory estimates, and a trained model's measurement and checkpoint.
 """
 
 from __future__ import annotations
