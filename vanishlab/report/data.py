@@ -18,6 +18,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import VanishlabError
 from ..sweep.manifest import MONITOR, SINGLE_MODEL
+from ..sweep.schema import MONITOR_STEP
 from .model import Report
 from .progress import ReportProgress
 from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
@@ -63,7 +64,7 @@ def build_report(
             f"{len(cells)} cells (a shard copied from another run?): move the shards that are "
             "not its own out of its cells/ folder, or run its analyze command into a new --out"
         )
-    if kind == MONITOR and len(results) and "step" not in results.columns:
+    if kind == MONITOR and len(results) and MONITOR_STEP not in results.columns:
         raise VanishlabError(
             f"run {manifest.get('name')!r} says it is a training monitor's, but its cells hold "
             "no training steps (its manifest's 'kind' was changed?): it cannot be reported"

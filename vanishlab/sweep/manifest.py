@@ -141,6 +141,8 @@ def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict
     the writes of a step's shard and of the manifest (the step's Lyapunov exponent read "not
     measured"), or a shard deleted since (a step counted with no curves); the monitor mends its
     manifest on reopening, readers take this."""
+    from .schema import MONITOR_STEP  # pyarrow: here, not on the path of `vanishlab --help`
+
     steps = manifest.get("steps")
     found = {
         key: rec
@@ -149,7 +151,7 @@ def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict
     }
     for meta in metas.values():
         record = dict(meta.get("monitor") or {}) if isinstance(meta, Mapping) else {}
-        step = record.pop("step", None)
+        step = record.pop(MONITOR_STEP, None)
         if step is not None and str(step) not in found:
             found[str(step)] = record
     return found

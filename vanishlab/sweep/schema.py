@@ -23,6 +23,7 @@ __all__ = [
     "FAILURES",
     "KEY_COLUMNS",
     "MONITOR_LOSS",
+    "MONITOR_STEP",
     "OVERFLOW_PARTS",
     "SCHEMA",
     "STEP_COLUMNS",
@@ -73,9 +74,22 @@ def shard_schema(table: Sequence[Axis]) -> pa.Schema:
 SCHEMA = shard_schema(AXIS_TABLE)
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
 
-STEP_COLUMNS: tuple[str, ...] = (*CONFIG_COLUMNS, "cell_id", "step", *KEY_COLUMNS, *VALUE_COLUMNS)
+MONITOR_STEP = "step"
+"""A monitored run's training step (the ``n`` of a monitor's ``step(n)``): the column its shards
+add (:data:`STEP_SCHEMA`), its key in the step's record (a shard's ``monitor``) and the column
+:func:`vanishlab.load_results`, :func:`vanishlab.load_cells`, :func:`vanishlab.summarize` and a
+monitor's page give it as. Not the step of a trained cell's loss curve
+(:mod:`vanishlab.sweep.train_cell`: another table)."""
+
+STEP_COLUMNS: tuple[str, ...] = (
+    *CONFIG_COLUMNS,
+    "cell_id",
+    MONITOR_STEP,
+    *KEY_COLUMNS,
+    *VALUE_COLUMNS,
+)
 STEP_SCHEMA = SCHEMA.insert(
-    SCHEMA.get_field_index("cell_id") + 1, pa.field("step", pa.int64(), nullable=False)
+    SCHEMA.get_field_index("cell_id") + 1, pa.field(MONITOR_STEP, pa.int64(), nullable=False)
 )
 """Schema of a monitored run's shard: :data:`SCHEMA` plus the training ``step`` (int64)."""
 

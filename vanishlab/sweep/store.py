@@ -82,6 +82,7 @@ from .schema import (
     FAILURES,
     KEY_COLUMNS,
     MONITOR_LOSS,
+    MONITOR_STEP,
     SCHEMA,
     STEP_COLUMNS,
     STEP_SCHEMA,
@@ -156,7 +157,9 @@ def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
         return
     if set(frame["cell_id"]) != {meta["cell_id"]}:
         raise ValueError("a shard holds exactly one cell")
-    if "step" in frame and (frame["step"].isna().any() or frame["step"].nunique() != 1):
+    if MONITOR_STEP in frame and (
+        frame[MONITOR_STEP].isna().any() or frame[MONITOR_STEP].nunique() != 1
+    ):
         raise ValueError("a monitored shard holds exactly one step")
     if not frame["source"].isin(("state", "input")).all():
         raise ValueError("source must be 'state' or 'input'")
@@ -181,7 +184,7 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
             raise _not_a_folder(cells)
         cells.mkdir(parents=True, exist_ok=True)
         fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
-    schema = STEP_SCHEMA if "step" in frame else SCHEMA
+    schema = STEP_SCHEMA if MONITOR_STEP in frame else SCHEMA
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     meta[META_DIGEST] = meta_digest(meta)  # type: ignore[literal-required]
@@ -235,7 +238,7 @@ def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
 def _other_columns(schema: pa.Schema) -> str:
     """Why a shard's columns are not this version's: the columns it lacks and those it has
     beyond them (a shard of another vanishlab version, with a measured column more or less)."""
-    full = STEP_SCHEMA if "step" in schema.names else SCHEMA
+    full = STEP_SCHEMA if MONITOR_STEP in schema.names else SCHEMA
     lacks = [n for n in full.names if n not in schema.names]
     extra = [n for n in schema.names if n not in full.names]
     parts = [
@@ -293,7 +296,7 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
         raise foreign(path, "its rows do not match their checksum")
-    full = STEP_SCHEMA if "step" in table.column_names else SCHEMA
+    full = STEP_SCHEMA if MONITOR_STEP in table.column_names else SCHEMA
     for name in full.names:  # columns of axes added after the shard was written
         if name not in table.column_names and name in LATER_AXES:
             value = pa.array([LATER_AXES[name]] * len(table), full.field(name).type)
@@ -390,7 +393,7 @@ def load_results(
             f"{run_dir} mixes shards of monitored steps (a 'step' column) with others"
         )
     frame = _to_frame(pa.concat_tables(tables))
-    steps = ["step"] if "step" in frame else []
+    steps = [MONITOR_STEP] if MONITOR_STEP in frame else []
     return without_unset(_sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS]), manifest)
 
 
@@ -401,13 +404,13 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
     steps: dict[str, int | None] = {}
     for path in shard_paths(run_dir):
         with open_shard(path) as pf:
-            if "step" not in pf.schema_arrow.names:
+            if MONITOR_STEP not in pf.schema_arrow.names:
                 return {}
             meta = _read_meta(path, pf)
             if meta["n_rows"]:
-                steps[meta["cell_id"]] = pf.read(columns=["step"]).column(0)[0].as_py()
+                steps[meta["cell_id"]] = pf.read(columns=[MONITOR_STEP]).column(0)[0].as_py()
             else:
-                step = (meta.get("monitor") or {}).get("step")
+                step = (meta.get("monitor") or {}).get(MONITOR_STEP)
                 steps[meta["cell_id"]] = step if isinstance(step, int) else None
     return steps
 
@@ -433,7 +436,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         {
             **{axis: meta["config"][axis] for axis in CONFIG_COLUMNS},
             "cell_id": meta["cell_id"],
-            **({"step": steps.get(meta["cell_id"])} if has_steps else {}),
+            **({MONITOR_STEP: steps.get(meta["cell_id"])} if has_steps else {}),
             "status": meta["status"],
             "reason": meta["reason"],
             "failure": meta.get("failure"),
@@ -443,7 +446,7 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ]
     schema = pa.schema(
         [SCHEMA.field(c) for c in (*CONFIG_COLUMNS, "cell_id")]
-        + ([pa.field("step", pa.int64())] if has_steps else [])
+        + ([pa.field(MONITOR_STEP, pa.int64())] if has_steps else [])
         + [
             pa.field("status", pa.string()),
             pa.field("reason", pa.string()),
@@ -466,6 +469,6 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         frame["solved"] = frame["solved"].astype("boolean")
         frame["steps_to_solve"] = frame["steps_to_solve"].astype("Int64")
     if has_steps:
-        frame["step"] = frame["step"].astype("Int64")
-    frame = _sorted(frame, [*CONFIG_COLUMNS, *(["step"] if has_steps else [])])
+        frame[MONITOR_STEP] = frame[MONITOR_STEP].astype("Int64")
+    frame = _sorted(frame, [*CONFIG_COLUMNS, *([MONITOR_STEP] if has_steps else [])])
     return without_unset(frame, manifest)  # what says nothing of a trained model: null

@@ -43,7 +43,7 @@ from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
 from .prediction import critical_gain
-from .schema import MONITOR_LOSS
+from .schema import MONITOR_LOSS, MONITOR_STEP
 from .summary_fields import (
     FLAGS,
     NARROW_LIVE_UNITS,
@@ -341,8 +341,8 @@ def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) ->
     frame = frame.copy()
     frame.insert(
         frame.columns.get_loc("cell_id") + 1,
-        "step",
-        frame["cell_id"].map(by_cell["step"]).astype("Int64"),
+        MONITOR_STEP,
+        frame["cell_id"].map(by_cell[MONITOR_STEP]).astype("Int64"),
     )
     frame[MONITOR_LOSS] = frame["cell_id"].map(by_cell[MONITOR_LOSS]).astype("float64")
-    return frame.sort_values(["step", "cell_id"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([MONITOR_STEP, "cell_id"], kind="stable").reset_index(drop=True)

@@ -57,7 +57,7 @@ from ..sweep.manifest import (
 )
 from ..sweep.preflight import make_dir
 from ..sweep.rundir import is_run_dir, remove_stale_temps
-from ..sweep.schema import MONITOR_LOSS
+from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from .measure import (
     cell_id,
     empty_rows,
@@ -323,7 +323,7 @@ class JacobianMonitor:
                 with contextlib.suppress(TypeError, ValueError):
                     lyap = top_lyapunov(self.module, self.probe, self.h0)
         steps = np.full(len(frame), n, dtype=np.int64)
-        frame.insert(frame.columns.get_loc("cell_id") + 1, "step", steps)
+        frame.insert(frame.columns.get_loc("cell_id") + 1, MONITOR_STEP, steps)
         elapsed = time.perf_counter() - start
         record = {
             "cell_id": cid,
@@ -344,7 +344,7 @@ class JacobianMonitor:
             "n_rows": len(frame),
             # The step's record in its shard too: a process that dies between the shard and
             # the manifest lost it for good (the step is never measured again).
-            "monitor": {"step": n, **record},
+            "monitor": {MONITOR_STEP: n, **record},
         }
         try:
             store.write_shard(self.out, frame, meta)

@@ -24,7 +24,7 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
-from ...sweep.schema import MONITOR_LOSS
+from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import MAX_TABLE_ROWS, format_value, rate_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -85,7 +85,9 @@ def monitor_section(view: RunView) -> Section:
         ("steps recorded", f"{n} ({n_ok} ok, {n - n_ok} failed{_failure_counts(steps)})"),
     ]
     if n:
-        recorded.append(("first, last", f"{int(steps['step'].iloc[0])}, {steps['step'].iloc[-1]}"))
+        recorded.append(
+            ("first, last", f"{int(steps[MONITOR_STEP].iloc[0])}, {steps[MONITOR_STEP].iloc[-1]}")
+        )
         spent = steps["elapsed_s"].to_numpy(dtype=np.float64)
         spent = spent[np.isfinite(spent)]
         if len(spent):
@@ -161,7 +163,7 @@ def _averaged(view: RunView) -> str:
 def training_section(view: RunView) -> Section | None:
     """Rates, λ₁ and horizons against the training step, and their table."""
     steps = steps_frame(view)
-    fits = curve_fits(view, ("step",))
+    fits = curve_fits(view, (MONITOR_STEP,))
     if not len(steps):
         return None
     order = curve_order(view.results)
@@ -169,15 +171,15 @@ def training_section(view: RunView) -> Section | None:
     labels = [curve_label(s, layer, layers) for s, layer in order]
     by_curve: dict[tuple[str, int | None], pd.DataFrame] = {}
     for source, layer in order:
-        by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values("step")
+        by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values(MONITOR_STEP)
     markers = len(steps) <= MARKERS_UP_TO
-    failed = steps.loc[steps["status"] != "ok", "step"].to_numpy(dtype=np.float64)
+    failed = steps.loc[steps["status"] != "ok", MONITOR_STEP].to_numpy(dtype=np.float64)
     lyap_label = "top Lyapunov exponent λ₁"
     legend = (*labels, lyap_label)
     rate_curves, horizon_curves = [], []
     for style, key in enumerate(order):
         f = by_curve[key]
-        x = f["step"].to_numpy(dtype=np.float64)
+        x = f[MONITOR_STEP].to_numpy(dtype=np.float64)
         rate = f["rate"].to_numpy(dtype=np.float64)
         rate_curves.append(_series(x, rate, style, labels[style], failed))
         h = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -185,7 +187,7 @@ def training_section(view: RunView) -> Section | None:
     measured = steps[steps["measured"].to_numpy(dtype=bool)]
     curves = list(rate_curves)
     if len(measured):
-        x = measured["step"].to_numpy(dtype=np.float64)
+        x = measured[MONITOR_STEP].to_numpy(dtype=np.float64)
         y = measured["lyapunov"].to_numpy(dtype=np.float64)
         curves.append(_series(x, y, len(order), lyap_label, failed))
     panels = [LinePanel(0, 0, "", tuple(curves))]
@@ -292,16 +294,16 @@ def _first_to_last(
         loss = loss_glance(steps)
         if loss is None:
             return None
-        given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), "step"]
+        given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), MONITOR_STEP]
         return KeyValues(f"From step {given.iloc[0]} to step {given.iloc[-1]}", (loss,))
-    first = min(int(f["step"].iloc[0]) for f in ok)
-    last = max(int(f["step"].iloc[-1]) for f in ok)
+    first = min(int(f[MONITOR_STEP].iloc[0]) for f in ok)
+    last = max(int(f[MONITOR_STEP].iloc[-1]) for f in ok)
     # Its own first and last (step 0 is often recorded without), noted where they lie outside
     # first..last (a diverged training's failed last steps, their losses kept).
     loss = loss_glance(steps, (first, last))
     items = [loss] if loss else []
     for key, label in zip(order, labels, strict=True):
-        f = by_curve[key].set_index("step")
+        f = by_curve[key].set_index(MONITOR_STEP)
         if first not in f.index or last not in f.index:
             continue
         a, b = f.loc[first], f.loc[last]
@@ -312,7 +314,7 @@ def _first_to_last(
                 f"horizon {_horizon(a)} → {_horizon(b)}",
             )
         )
-    lyap = steps.set_index("step")
+    lyap = steps.set_index(MONITOR_STEP)
     if first in lyap.index and last in lyap.index:
         a, b = lyap.loc[first], lyap.loc[last]
         if a["measured"] and b["measured"]:
@@ -328,18 +330,18 @@ def _training_table(
     labels: list[str],
 ) -> Table:
     index = {
-        key: {int(s): rec for s, rec in zip(f["step"], f.to_dict("records"), strict=True)}
+        key: {int(s): rec for s, rec in zip(f[MONITOR_STEP], f.to_dict("records"), strict=True)}
         for key, f in by_curve.items()
     }
     losses = has_losses(steps)  # a column only where some step has a loss
-    columns = ["step", "status", *([MONITOR_LOSS] if losses else [])]
+    columns = [MONITOR_STEP, "status", *([MONITOR_LOSS] if losses else [])]
     short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
     columns += [f"rate, {label}" for label in short]
     columns += [f"horizon, {label}" for label in short]
     columns += ["λ₁", "time", "reason"]
     rows = []
     for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
-        n = int(rec["step"])
+        n = int(rec[MONITOR_STEP])
         row = [str(n), _status_text(rec)]
         if losses:
             row.append(loss_text(float(rec[MONITOR_LOSS]), bool(rec["has_loss"])))
@@ -402,9 +404,9 @@ def _horizon(fit: Any) -> str:
 def curves_steps_section(view: RunView) -> Section | None:
     """The decay curves at a few chosen steps: one panel per curve, one line per step."""
     r = view.results
-    if not len(r) or "step" not in r:
+    if not len(r) or MONITOR_STEP not in r:
         return None
-    steps = sorted(int(s) for s in r["step"].unique())
+    steps = sorted(int(s) for s in r[MONITOR_STEP].unique())
     shown = chosen_steps(steps)
     order = curve_order(r)
     layers = num_layers(view)
@@ -415,7 +417,7 @@ def curves_steps_section(view: RunView) -> Section | None:
         rows = r[curve_mask(r, source, layer)]
         curves = []
         for style, n in enumerate(shown):
-            at = rows[(rows["step"] == n).to_numpy()]
+            at = rows[(rows[MONITOR_STEP] == n).to_numpy()]
             if len(at):
                 curves.append(measured_curve(at, style, legend[style]))
         title = curve_label(source, layer, layers)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...sweep.schema import MONITOR_LOSS
+from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import and_list, format_value
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
@@ -60,7 +60,7 @@ def step_span(steps: pd.DataFrame) -> tuple[float, float] | None:
     last step measured while the loss's went on). None for fewer than two steps."""
     if len(steps) < 2:
         return None
-    x = steps["step"].to_numpy(dtype=np.float64)
+    x = steps[MONITOR_STEP].to_numpy(dtype=np.float64)
     pad = AXIS_MARGIN * (x.max() - x.min())
     return (x.min() - pad, x.max() + pad) if pad else None
 
@@ -82,7 +82,7 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
     them all: the axis and ticks of the figures below it."""
     if not has_losses(steps):
         return None
-    x = steps["step"].to_numpy(dtype=np.float64)
+    x = steps[MONITOR_STEP].to_numpy(dtype=np.float64)
     given = steps["has_loss"].to_numpy(dtype=bool)
     y = steps[MONITOR_LOSS].to_numpy(dtype=np.float64)
     if not np.isfinite(y[given]).any():  # nothing to draw (the table lists the NaN, the inf)
@@ -131,10 +131,10 @@ def loss_glance(
         return None
     a, b = given.iloc[0], given.iloc[-1]
     text = (
-        f"{loss_text(float(a[MONITOR_LOSS]), True)} at step {int(a['step'])} → "
-        f"{loss_text(float(b[MONITOR_LOSS]), True)} at step {int(b['step'])}"
+        f"{loss_text(float(a[MONITOR_LOSS]), True)} at step {int(a[MONITOR_STEP])} → "
+        f"{loss_text(float(b[MONITOR_LOSS]), True)} at step {int(b[MONITOR_STEP])}"
     )
-    return LOSS_LABEL, text + _beyond(int(a["step"]), int(b["step"]), measured)
+    return LOSS_LABEL, text + _beyond(int(a[MONITOR_STEP]), int(b[MONITOR_STEP]), measured)
 
 
 def _beyond(first: int, last: int, measured: tuple[int, int] | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ...sweep.manifest import read_json_number
-from ...sweep.schema import MONITOR_LOSS
+from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..view import RunView
 
 __all__ = ["steps_frame"]
@@ -46,7 +46,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
             loss = read_json_number(rec.get(MONITOR_LOSS))  # "nan" reads as NaN, null as None
             cid = str(rec.get("cell_id") or "")
             rows[n] = {
-                "step": n,
+                MONITOR_STEP: n,
                 "cell_id": cid,
                 "status": str(rec.get("status") or "—"),
                 "reason": reasons.get(cid, ""),
@@ -58,13 +58,13 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 "has_loss": loss is not None,
             }
         known = {r["cell_id"] for r in rows.values()}
-        if len(cells) and "step" in cells:
+        if len(cells) and MONITOR_STEP in cells:
             for rec in cells.to_dict("records"):
-                step = rec.get("step")
+                step = rec.get(MONITOR_STEP)
                 if str(rec["cell_id"]) in known or step is None or step is pd.NA:
                     continue
                 rows[int(step)] = {
-                    "step": int(step),
+                    MONITOR_STEP: int(step),
                     "cell_id": str(rec["cell_id"]),
                     "status": str(rec["status"]),
                     "reason": reasons.get(str(rec["cell_id"]), ""),
@@ -75,7 +75,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                     MONITOR_LOSS: math.nan,  # (a shard without a record: written before losses)
                     "has_loss": False,
                 }
-        columns = ["step", "cell_id", "status", "reason", "failure", "lyapunov", "measured"]
+        columns = [MONITOR_STEP, "cell_id", "status", "reason", "failure", "lyapunov", "measured"]
         columns += ["elapsed_s", MONITOR_LOSS, "has_loss"]
         return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
 
