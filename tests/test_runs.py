@@ -1873,3 +1873,20 @@ def test_a_name_python_could_not_decode_says_why(monkeypatch, encoding, said):
     monkeypatch.setattr(sys, "getfilesystemencoding", lambda: encoding)
     problem = text_problem("caf\udcc3\udca9")
     assert problem is not None and problem.startswith("holds '\\udcc3'") and said in problem
+
+
+def test_workers_that_fit_count_each_workers_own_memory_and_the_forkserver():
+    """`--workers N` fitted N cells' estimates into the memory available (free // peak), as if
+    a worker were its cell alone: each one holds ~70 MB of its own (torch's state, measured),
+    and the forkserver that forks them ~185 MB, none of it alive when the memory is read."""
+    from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
+    from vanishlab.sweep.preflight import check_memory
+
+    cells = [vl.CellConfig(seq_len=20, hidden_size=16)]
+    peak = cell_bytes(cells[0])
+    two = POOL_BYTES + 2 * (peak + WORKER_BYTES)
+    assert check_memory(cells, two, 4) == 2  # the old rule: 4 (free // peak is thousands)
+    assert check_memory(cells, two - 1, 4) == 1  # one fits: it runs in this process
+    assert check_memory(cells, two, 1) == 1
+    assert check_memory(cells, 10 * two, 4) == 4
+    assert check_memory(cells, None, 3) == 3  # memory unknown: as asked

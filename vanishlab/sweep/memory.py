@@ -41,7 +41,10 @@ estimated at 35 MiB).
 The sum of these buffers, times ``ALLOCATOR_SLACK`` for the freed blocks the C allocator keeps
 for reuse rather than returning them (measured: the resident peak runs up to 1.3x the live
 buffers from one run to the next), is an upper estimate of the peak. It leaves out Python's and
-torch's fixed overhead of a few hundred MB per process.
+torch's fixed overhead of a few hundred MB per process: the process that measures is alive
+when the memory available is read. Local workers (``--workers N``) are not: each one holds
+:data:`WORKER_BYTES` of its own beside its cell, and the forkserver that forks them
+:data:`POOL_BYTES` (:func:`vanishlab.sweep.preflight.check_memory` counts both).
 """
 
 from __future__ import annotations
@@ -53,10 +56,27 @@ from pathlib import Path
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from .config import CellConfig
 
-__all__ = ["available_bytes", "cell_bytes", "format_bytes", "measure_bytes", "training_bytes"]
+__all__ = [
+    "POOL_BYTES",
+    "WORKER_BYTES",
+    "available_bytes",
+    "cell_bytes",
+    "format_bytes",
+    "measure_bytes",
+    "training_bytes",
+]
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
+
+WORKER_BYTES = 96 * 2**20
+"""A local worker's own memory beside its cell's buffers: measured 70-72 MB private
+(``Private_Dirty`` of ``/proc/PID/smaps_rollup``) once it had measured a few small cells, torch
+2.13's CPU build on Linux, one thread; the rest of its ~250 MB resident is the forkserver's
+pages, shared."""
+POOL_BYTES = 256 * 2**20
+"""The forkserver that forks local workers, once: it imports torch, measured 185 MB private
+before its first fork (the same build)."""
 
 
 def cell_bytes(config: CellConfig) -> int:

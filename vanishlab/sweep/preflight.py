@@ -21,7 +21,7 @@ from .config import CellConfig
 from .files import CORRUPT, aside_folder
 from .inits import Init
 from .manifest import check_name
-from .memory import cell_bytes, format_bytes
+from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
 
 __all__ = [
     "check_memory",
@@ -225,7 +225,9 @@ def _worker_value(node: ast.expr) -> object:
 
 
 def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
-    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many workers fit."""
+    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many of
+    ``n_workers`` fit, each with its cell and its own :data:`~.memory.WORKER_BYTES`, beside the
+    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process)."""
     if free is None or not cells:
         return n_workers
     big = max(cells, key=cell_bytes)
@@ -237,7 +239,9 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
             f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
             "choose smaller sizes (--dry-run shows the estimate)"
         )
-    return max(1, min(n_workers, free // max(peak, 1)))
+    if n_workers < 2:
+        return 1
+    return max(1, min(n_workers, (free - POOL_BYTES) // (peak + WORKER_BYTES)))
 
 
 def dir_problem(run_dir: Path) -> str | None:
