@@ -65,6 +65,52 @@ def test_analyze_shows_the_steps_done_and_the_time_left(monkeypatch, tmp_path):
     assert [line.split()[1] for line in lines] == [f"{k}/20" for k in range(2, 21, 2)], lines
     assert all(", ETA " in line for line in lines[:-1]) and "failed" not in result.stderr
     assert lines[-1].startswith("measuring: 20/20 steps (100%), ")
+    # then the Lyapunov exponent's own 20 steps (its bar ended with the Jacobians' loop, and
+    # the exponent took 15-30% as long again with nothing shown)
+    after = result.stderr.split(lines[-1], 1)[1].splitlines()
+    lyap = [line for line in after if line.startswith("Lyapunov exponent: ")]
+    assert [line.split()[2] for line in lyap] == [f"{k}/20" for k in range(2, 21, 2)], after
+    assert lyap[-1].startswith("Lyapunov exponent: 20/20 steps (100%), ")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.RNN(3, 5),
+        lambda: nn.RNN(3, 5, 2, nonlinearity="relu"),
+        lambda: nn.LSTM(3, 5, 2),
+        lambda: nn.GRU(3, 5),
+    ],
+)
+def test_every_lyapunov_loop_says_each_step_it_finishes(make):
+    torch.manual_seed(0)
+    seen: list[tuple[int, int]] = []
+    with counting_steps(lambda done, total: seen.append((done, total))):
+        vl.lyapunov_spectrum(make(), torch.randn(7, 2, 3), k=2)
+    assert seen == [(k, 7) for k in range(1, 8)]
+
+
+def test_a_second_stage_counts_from_0_with_its_own_name_and_clock(monkeypatch, capsys):
+    """Progress.stage: the stage before ends with its last plain line; the new one's time left
+    is its own pace's, from its own start."""
+    now = _clocked(monkeypatch)
+    with progress.Progress(True, "a", 4, 0, 0, unit="step", failures=False) as bar:
+        for done in range(1, 5):
+            now[0] += 1.0
+            bar.to(done)
+        bar.stage("b", 2)
+        for done in (1, 2):
+            now[0] += 5.0
+            bar.to(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "a: 1/4 steps (25%), 1 s",
+        "a: 2/4 steps (50%), 2 s, ETA 0:00:02",
+        "a: 3/4 steps (75%), 3 s, ETA 0:00:01",
+        "a: 4/4 steps (100%), 4 s",
+        "b: 1/2 steps (50%), 5 s",
+        "b: 2/2 steps (100%), 10 s",
+    ]
 
 
 def test_steps_counted_again_start_the_clock_again(monkeypatch, capsys):

@@ -25,6 +25,7 @@ from torch import nn
 from .gated_forward import gated_steps, prepare_gated
 from .inputs import check_spectrum_args
 from .qr_step import qr_step
+from .steps import step_done
 
 __all__ = ["gated_lyapunov_spectrum"]
 
@@ -94,5 +95,6 @@ def gated_lyapunov_spectrum(
             below = new_h
         z = torch.cat(blocks, dim=1)  # (B, n, k)
         q, total = qr_step(z, total, counted=t >= discard)
+        step_done(t + 1, T)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

@@ -22,6 +22,7 @@ from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import check_spectrum_args, prepare_inputs, wrong_module
 from .qr_step import qr_step
+from .steps import step_done
 
 __all__ = ["lyapunov_spectrum"]
 
@@ -107,5 +108,6 @@ def _rnn_spectrum(
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
         q, total = qr_step(z, total, counted=t >= discard)
+        step_done(t + 1, T)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

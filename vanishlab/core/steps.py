@@ -1,11 +1,12 @@
-"""The engine's backward recursion, step by step, for a caller that shows its progress
-(``vanishlab analyze``, whose one measurement may take minutes).
+"""The engine's backward recursion, and the Lyapunov spectrum's forward one, step by step,
+for a caller that shows its progress (``vanishlab analyze``, whose one measurement may take
+minutes).
 
 :func:`counting_steps` sets, for the calls made in its body (in this thread or task: a context
-variable), a function that every backward loop calls after each time step with the steps done
-and the steps in all. A fast path that hands the call back to the general one (a norm that left
-its dtype's trustworthy range) starts counting again from 1. Without it, :func:`step_done`
-costs a context variable's read a step.
+variable), a function that every backward loop, and every Lyapunov loop, calls after each time
+step with the steps done and the steps in all. A fast path that hands the call back to the
+general one (a norm that left its dtype's trustworthy range) starts counting again from 1.
+Without it, :func:`step_done` costs a context variable's read a step.
 """
 
 from __future__ import annotations

@@ -128,6 +128,7 @@ class Progress:
         self._plain = enabled and not is_terminal()
         self._name, self._total, self._done, self._failed = name or "sweep", total, done, failed
         self._units, self._failures = unit + "s", failures
+        self._quick_silent = quick_silent
         self._end_line = not quick_silent  # set once a plain line is printed
         self._start = self._last = time.monotonic()
         self._last_done = done
@@ -142,7 +143,6 @@ class Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
         from rich.progress import Progress as Bar
         from rich.table import Column
-        from rich.text import Text
 
         console = Console(stderr=True)
         # No column of the row wraps: one too wide for the terminal is cut (with an ellipsis)
@@ -176,10 +176,8 @@ class Progress:
                 TextColumn("ETA", table_column=whole),
                 _clock(self._left),
             )
-        name = Text(self._name)
-        name.truncate(NAME_WIDTH, overflow="ellipsis")  # in columns: a wide character takes 2
-        shown = name.plain
         self._bar = Bar(*columns, console=console)
+        shown = _shown_name(self._name)
         self._task = self._bar.add_task(shown, total=total, completed=done, failed=failed)
 
     def __enter__(self) -> Progress:
@@ -214,6 +212,22 @@ class Progress:
         self._done, self._moved = done, now
         if self._bar is None:
             self._plain_line()
+
+    def stage(self, name: str, total: int) -> None:
+        """A second count of its own, ``name`` and ``total`` (``vanishlab analyze``: the steps
+        of the Lyapunov exponent after those of the Jacobians), from 0 and a clock of its own;
+        in plain lines the stage before ends with its last line, as it would at the end."""
+        if self._bar is None and self._plain and self._end_line:
+            status_line(self._text(time.monotonic()))
+        now = time.monotonic()
+        self._name, self._total, self._done = name, total, 0
+        self._start = self._last = self._moved = now
+        self._last_done, self._since, self._worked, self._eta = 0, None, 0.0, None
+        self._work_left = float(total)
+        self._end_line = not self._quick_silent
+        if self._bar is not None:
+            shown = _shown_name(name)
+            self._bar.reset(self._task, total=total, completed=0, description=shown)
 
     def _worked_on(self, work: float, took: float | None = None) -> None:
         """``work`` more is done: the time left, at the pace since the work began."""
@@ -262,6 +276,16 @@ class Progress:
             self._bar.stop()
         elif self._plain and kind is None and self._end_line:
             status_line(self._text(time.monotonic()))
+
+
+def _shown_name(name: str) -> str:
+    """``name`` cut to :data:`NAME_WIDTH` columns (a wide character takes 2), as the bar shows
+    it."""
+    from rich.text import Text
+
+    text = Text(name)
+    text.truncate(NAME_WIDTH, overflow="ellipsis")
+    return text.plain
 
 
 @contextlib.contextmanager

@@ -333,7 +333,7 @@ def _measure_into(
             f"measuring {spec.describe()} over {plural(config['seq_len'], 'step')} x "
             f"{plural(config['batch'], 'sequence')} (this may take a while)"
         )
-        with pinned_numerics(), _steps_shown(doing, config["seq_len"], progress):
+        with pinned_numerics(), _steps_shown(doing, config["seq_len"], progress) as bar:
             measure_start = time.perf_counter()
             try:
                 frame = measure_rows(net, x, config, cid)
@@ -343,6 +343,8 @@ def _measure_into(
             except (TypeError, ValueError) as err:
                 raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
             try:
+                if status == "ok":
+                    bar.stage("Lyapunov exponent", config["seq_len"])  # its own T steps
                 lyap = top_lyapunov(net, x, seed=seed) if status == "ok" else None
             except (TypeError, ValueError):
                 lyap = None  # this engine does not follow this kind of module's dynamics
@@ -395,11 +397,13 @@ def _measure_into(
 
 
 @contextlib.contextmanager
-def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[None]:
+def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[Progress]:
     """While the body measures: ``doing`` on stderr (on a terminal at once, else once it has
     taken 2 s), then the steps of the backward recursion done, with the time left (a bar on a
     terminal; plain lines at most every 10 s and every tenth of the steps): a measurement of a
-    large module takes minutes (nn.RNN(128, 1024) at T = 500, B = 8: 5.5 min on one thread)."""
+    large module takes minutes (nn.RNN(128, 1024) at T = 500, B = 8: 5.5 min on one thread).
+    The body may start the count of a second stage (:meth:`Progress.stage`: the Lyapunov
+    exponent's steps, 15-30% of the backward loop's time at H = 128-256)."""
     if enabled and is_terminal():
         status_line(doing)  # above the bar (a spinner and a bar cannot share the terminal)
     with (
@@ -409,7 +413,7 @@ def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[None]:
         ) as bar,
         counting_steps(lambda done, _total: bar.to(done)),
     ):
-        yield
+        yield bar
 
 
 def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:
