@@ -211,3 +211,19 @@ def test_a_sweep_weighs_its_cells_by_their_estimated_time(monkeypatch, tmp_path)
     assert seen["work"] == pytest.approx(sum(costs)) and costs[1] > costs[0]
     assert sorted(w for w, _ in seen["cells"]) == pytest.approx(costs)
     assert all(took is not None and took > 0 for _, took in seen["cells"])
+
+
+def test_a_plain_line_comes_at_least_every_minute_while_cells_finish(monkeypatch, capsys):
+    """Plain lines came every 10 s *and* every tenth of the cells: a grid of 1,000 cells of
+    2 s each said nothing for 200 s at a time (3.3 hours silent in a grid of 10,000 such
+    cells). A line now comes at least every minute while the count moves."""
+    now = _clocked(monkeypatch)
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 10.0)
+    with progress.Progress(True, "big", 1000, 0, 0) as bar:
+        for _ in range(150):
+            now[0] += 2.0
+            bar.advance(0, took=2.0)
+        now[0] += 120.0  # a long cell: the minute passes with nothing new to say
+    counts = [line.split()[1] for line in capsys.readouterr().err.splitlines()]
+    # every 30 cells (a minute), then the line at the end (stopped here at 150)
+    assert counts == ["30/1000", "60/1000", "90/1000", "120/1000", "150/1000", "150/1000"]

@@ -2,7 +2,9 @@
 one (a batch job's log, ``2>log``), so that such a job shows life without filling its log.
 
 Plain lines come at most every :data:`PLAIN_EVERY_S` seconds *and* every tenth of the cells
-(whichever is rarer), each with the time left ("ETA 0:00:41"), plus one at the end.
+(whichever is rarer), but at least every :data:`PLAIN_QUIET_S` seconds while cells finish (a
+tenth of a grid of hours is many minutes), each with the time left ("ETA 0:00:41"), plus one
+at the end.
 :func:`working` says what one long step is doing.
 
 The time left is the work left at this invocation's pace: the seconds it has spent per unit of
@@ -23,11 +25,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "Progress", "clock_text", "is_terminal"]
+__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "PLAIN_QUIET_S", "Progress", "clock_text"]
+__all__ += ["is_terminal"]
 __all__ += ["plural", "status_line", "working"]
 
 PLAIN_EVERY_S = 10.0
 """The least time between two plain progress lines."""
+
+PLAIN_QUIET_S = 60.0
+"""The most time between two plain progress lines while the count moves."""
 
 PLAIN_AFTER_S = 2.0
 """How long a step of :func:`working` runs before its plain line is printed (a quick step, or
@@ -251,7 +257,8 @@ class Progress:
         if self._plain and self._done < self._total:
             now = time.monotonic()
             tenth = max(1, math.ceil(self._total / 10))
-            if now - self._last >= PLAIN_EVERY_S and self._done - self._last_done >= tenth:
+            waited, moved = now - self._last, self._done - self._last_done
+            if (waited >= PLAIN_EVERY_S and moved >= tenth) or (waited >= PLAIN_QUIET_S and moved):
                 self._last, self._last_done = now, self._done
                 self._end_line = True
                 status_line(self._text(now))

@@ -370,7 +370,8 @@ def run_sweep(
         force: extend a directory that holds a different grid (its cells are kept).
         retry_failed: measure again the cells of this sweep recorded as failed.
         progress: show progress on stderr (a bar on a terminal, else a plain line at most every
-            10 s and every tenth of the cells, and one at the end).
+            10 s and every tenth of the cells, at least every minute while cells finish, and one
+            at the end).
         smoke: run the experiment's ``SMOKE`` variant instead of its ``SWEEP``.
 
     Damaged shards (see :mod:`vanishlab.sweep.store`) are moved to ``RUN_DIR/corrupt/`` and

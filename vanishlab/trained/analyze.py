@@ -169,7 +169,8 @@ def analyze_checkpoint(
         command: the command line that made the run, kept in the manifest.
         progress: say on stderr what is being measured while it is (at once on a terminal,
             else once it has taken 2 s), then the steps of the measurement done and the time
-            left (a bar on a terminal, else a line at most every 10 s and every tenth).
+            left (a bar on a terminal, else a line at most every 10 s and every tenth, at least
+            every minute).
 
     Raises:
         VanishlabError: every user mistake (see :func:`read_checkpoint`), inputs that do not
@@ -400,8 +401,9 @@ def _measure_into(
 def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[Progress]:
     """While the body measures: ``doing`` on stderr (on a terminal at once, else once it has
     taken 2 s), then the steps of the backward recursion done, with the time left (a bar on a
-    terminal; plain lines at most every 10 s and every tenth of the steps): a measurement of a
-    large module takes minutes (nn.RNN(128, 1024) at T = 500, B = 8: 5.5 min on one thread).
+    terminal; plain lines at most every 10 s and every tenth of the steps, at least every
+    minute): a measurement of a large module takes minutes (nn.RNN(128, 1024) at T = 500,
+    B = 8: 5.5 min on one thread).
     The body may start the count of a second stage (:meth:`Progress.stage`: the Lyapunov
     exponent's steps, 15-30% of the backward loop's time at H = 128-256)."""
     if enabled and is_terminal():
