@@ -1,0 +1,171 @@
+"""vanishlab.cli.stops.terminable, on its own: what a command's stop handling leaves as it found
+it (another thread's command, a signal the launcher ignores, the handlers and the hook before
+it), and a stop that lands while the unraisable hook reports another finalizer's error."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+import typer
+
+from vanishlab.cli._app import user_errors
+from vanishlab.cli.stops import Terminated, terminable
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+def test_a_command_run_outside_the_main_thread_sets_no_handler():
+    """A decorated command called from another thread (a caller's worker thread) runs as it
+    is: Python sets signal handlers in the main thread only (ValueError elsewhere)."""
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[object] = []
+
+    @user_errors
+    def command() -> str:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return "done"
+
+    def body() -> None:
+        seen.append(command())
+        with terminable() as received:
+            seen.append(list(received))
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    worker.join()
+    assert seen == [before, "done", []]
+
+
+def test_a_signal_the_launcher_ignores_stays_ignored_while_a_command_runs():
+    """A launcher may start a command with SIGTERM ignored; the command must not take it up
+    (tests/test_signals.py checks this of the console command while it loads, not of the
+    command's own block)."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with terminable() as received:
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # a handler would run here
+                pass
+        assert received == [] and signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_block_puts_back_the_handlers_and_the_hook_it_found():
+    """Whether the block ends or raises, the handlers and the unraisable hook are those it
+    found, and a handler not set from Python (getsignal's None) becomes the default action."""
+
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    def hook(unraisable: object) -> None:
+        pass
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    saved_hook = sys.unraisablehook
+    try:
+        signal.signal(signal.SIGTERM, mine)
+        sys.unraisablehook = hook
+        with terminable():
+            assert signal.getsignal(signal.SIGTERM) is not mine and sys.unraisablehook is not hook
+        assert signal.getsignal(signal.SIGTERM) is mine and sys.unraisablehook is hook
+        with pytest.raises(KeyboardInterrupt), terminable():
+            raise KeyboardInterrupt
+        assert signal.getsignal(signal.SIGTERM) is mine and sys.unraisablehook is hook
+        assert signal.getsignal(signal.SIGINT) is saved[signal.SIGINT]
+
+        real = signal.getsignal
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(signal, "getsignal", lambda s: None if s == signal.SIGTERM else real(s))
+            with terminable():
+                pass
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        for s, was in saved.items():
+            signal.signal(s, was)
+        sys.unraisablehook = saved_hook
+
+
+@pytest.mark.parametrize(
+    ("signum", "stop", "status"),
+    [(signal.SIGTERM, "terminated", 143), (signal.SIGINT, "interrupted", 130)],
+)
+def test_a_stop_while_the_hook_reports_another_finalizer_s_error_stops_the_command(
+    capsys, signum, stop, status
+):
+    """A Ctrl-C or SIGTERM that lands while the hook hands another finalizer's error (not a
+    stop) to the hook before it (Python's, printing "Exception ignored") would be ignored
+    there: it is owed and sent again once the hook has returned, and the command stops at its
+    next step. The hook before it still gets that error."""
+    reported: list[type[BaseException]] = []
+    done: list[str] = []
+
+    def previous_hook(unraisable: object) -> None:
+        reported.append(type(unraisable.exc_value))  # type: ignore[attr-defined]
+        os.kill(os.getpid(), signum)  # the user's stop, while the error is reported
+        for _ in range(1000):  # the handler runs here, inside the hook
+            pass
+
+    class Broken:
+        def __del__(self) -> None:
+            raise ValueError("a finalizer's own error")
+
+    @user_errors(stopped="nothing measured")
+    def command() -> None:
+        Broken()
+        gc.collect()
+        time.sleep(0.5)  # the command's next steps
+        done.append("measured")
+
+    saved = sys.unraisablehook
+    sys.unraisablehook = previous_hook
+    try:
+        with pytest.raises(typer.Exit) as stopped:
+            command()
+    finally:
+        sys.unraisablehook = saved
+    assert reported == [ValueError]
+    assert done == [] and stopped.value.exit_code == status
+    assert capsys.readouterr().err == f"{stop}: nothing measured\n"
+
+
+def test_a_stop_sent_again_as_the_block_ends_is_still_the_block_s(monkeypatch):
+    """The thread that sends an owed stop again may be about to send it when the block ends:
+    the block waits for it, so the stop still meets the block's handler (Terminated), not
+    the one put back after it (SIGTERM's default action ended the process without a word)."""
+    real_frames = sys._current_frames
+
+    def slow_frames() -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.3)  # the sender, descheduled as the block ends
+        return real_frames()
+
+    class Dropped:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # raised here, Python ignores it: owed
+            for _ in range(1000):
+                pass
+
+    after: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: after.append(signum))
+    monkeypatch.setattr(sys, "_current_frames", slow_frames)
+    try:
+        with pytest.raises(Terminated), terminable():
+            Dropped()
+            gc.collect()
+        assert after == []
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_terminated_is_no_exception_a_command_catches():
+    """SIGTERM stops a command as Ctrl-C does: past ``except Exception`` in its body."""
+    assert not issubclass(Terminated, Exception) and issubclass(Terminated, BaseException)
