@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
-from vanishlab.core.steps import counting_steps
+from vanishlab.core.steps import counting_steps, step_done
 from vanishlab.sweep import progress
 
 runner = CliRunner()
@@ -227,3 +227,20 @@ def test_a_plain_line_comes_at_least_every_minute_while_cells_finish(monkeypatch
     counts = [line.split()[1] for line in capsys.readouterr().err.splitlines()]
     # every 30 cells (a minute), then the line at the end (stopped here at 150)
     assert counts == ["30/1000", "60/1000", "90/1000", "120/1000", "150/1000", "150/1000"]
+
+
+def test_a_counting_block_puts_back_the_callback_it_found():
+    """Blocks nest (an outer count keeps its callback after an inner one ends), and a body
+    that raises leaves no callback behind: a later measurement says nothing to a bar gone."""
+    outer: list[int] = []
+    inner: list[int] = []
+    with counting_steps(lambda done, total: outer.append(done)):
+        with counting_steps(lambda done, total: inner.append(done)):
+            step_done(1, 2)
+        step_done(2, 2)
+    step_done(3, 3)  # none set
+    assert (outer, inner) == ([2], [1])
+    with pytest.raises(RuntimeError), counting_steps(lambda done, total: outer.append(done)):
+        raise RuntimeError("the measurement failed")
+    step_done(4, 4)
+    assert outer == [2]
