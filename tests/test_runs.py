@@ -1890,3 +1890,20 @@ def test_workers_that_fit_count_each_workers_own_memory_and_the_forkserver():
     assert check_memory(cells, two, 1) == 1
     assert check_memory(cells, 10 * two, 4) == 4
     assert check_memory(cells, None, 3) == 3  # memory unknown: as asked
+
+
+@pytest.mark.parametrize("text", ['{"format', "\udcff", ""])
+def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
+    """A truncated, undecodable or empty manifest.json was called "corrupt or unreadable", with
+    nothing on what to do (helper 176); a run with no manifest cannot be resumed."""
+    out = tmp_path / "run"
+    (out / "cells").mkdir(parents=True)
+    (out / "manifest.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    for args in (["report", str(out)], ["sweep", "--smoke", "--dry-run", "--out", str(out)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and "manifest.json is corrupt or unreadable (" in lines[0], lines
+        assert lines[0].endswith(
+            "restore it from a copy, or run the command that made the run again with a new --out"
+        ), lines

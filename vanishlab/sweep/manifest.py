@@ -121,7 +121,10 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise VanishlabError(f"{path} is corrupt or unreadable ({err})") from None
+        raise VanishlabError(
+            f"{path} is corrupt or unreadable ({err}): restore it from a copy, or run the "
+            "command that made the run again with a new --out"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
