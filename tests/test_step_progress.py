@@ -113,6 +113,40 @@ def test_a_second_stage_counts_from_0_with_its_own_name_and_clock(monkeypatch, c
     ]
 
 
+def test_a_stage_weighs_its_own_steps_and_a_quick_one_says_nothing(monkeypatch, capsys):
+    """The stage's time left is its own steps left at its own pace (not the work left of the
+    stage before, spent: 0:00:00 throughout), and with ``quick_silent`` (analyze's) a quick
+    stage after one that spoke adds no line of its own at the end."""
+    now = _clocked(monkeypatch)
+    with progress.Progress(True, "a", 2, 0, 0, unit="step", failures=False) as bar:
+        for done in (1, 2):
+            now[0] += 1.0
+            bar.to(done)
+        bar.stage("b", 4)
+        for done in range(1, 5):
+            now[0] += 5.0
+            bar.to(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-4:-1] == [
+        "b: 1/4 steps (25%), 5 s",
+        "b: 2/4 steps (50%), 10 s, ETA 0:00:10",
+        "b: 3/4 steps (75%), 15 s, ETA 0:00:05",
+    ]
+    with progress.Progress(
+        True, "a", 2, 0, 0, unit="step", failures=False, quick_silent=True
+    ) as bar:
+        for done in (1, 2):
+            now[0] += 1.0
+            bar.to(done)
+        monkeypatch.setattr(progress, "PLAIN_EVERY_S", 3600.0)  # the stage is quick
+        bar.stage("b", 4)
+        for done in range(1, 5):
+            now[0] += 1.0
+            bar.to(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["a: 1/2 steps (50%), 1 s", "a: 2/2 steps (100%), 2 s"]
+
+
 def test_steps_counted_again_start_the_clock_again(monkeypatch, capsys):
     """A fast path that hands the call back to the general one counts from 1 again: the time
     left is then the new pace's, not the first pass's."""
