@@ -278,3 +278,30 @@ def test_a_counting_block_puts_back_the_callback_it_found():
         raise RuntimeError("the measurement failed")
     step_done(4, 4)
     assert outer == [2]
+
+
+def test_local_workers_take_the_cells_longest_first(monkeypatch, tmp_path):
+    """`--workers N` hands the pool its cells by their estimated time, the longest first (a
+    long cell started last would run alone at the end); this process, in grid order."""
+    from vanishlab.sweep import cost, executors, runner
+
+    orders: dict[str, list[int]] = {}
+
+    def pool(tasks, workers, on_result):
+        orders["pool"] = [config.seq_len for config, _ in tasks]
+        executors.run_here(tasks, on_result)
+
+    def here(tasks, on_result):
+        orders["here"] = [config.seq_len for config, _ in tasks]
+        executors.run_here(tasks, on_result)
+
+    monkeypatch.setattr(runner, "run_processes", pool)
+    monkeypatch.setattr(runner, "run_here", here)
+    monkeypatch.setattr(runner, "check_memory", lambda cells, free, n: n)
+    sweep = vl.Sweep(hidden_size=[4], seq_len=[3, 40, 12], input_size=[2], batch=[1])
+    assert [cost.cell_cost(c) for c in sweep.cells()] != sorted(
+        (cost.cell_cost(c) for c in sweep.cells()), reverse=True
+    )
+    vl.run_sweep(sweep, out=tmp_path / "pool", workers=2, progress=False)
+    vl.run_sweep(sweep, out=tmp_path / "here", workers=1, progress=False)
+    assert orders == {"pool": [40, 12, 3], "here": [c.seq_len for c in sweep.cells()]}
