@@ -1907,3 +1907,22 @@ def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
         assert lines[0].endswith(
             "restore it from a copy, or run the command that made the run again with a new --out"
         ), lines
+
+
+def test_fewer_workers_than_asked_are_said(tmp_path, monkeypatch):
+    """`--workers 2` on a machine whose memory fits one worker ran the cells in this process
+    without a word (helper 180): a note says how many run, and why."""
+    from vanishlab.sweep import runner as sweep_runner
+    from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
+
+    monkeypatch.setattr(sweep_runner, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    args = ["sweep", "--smoke", "--seq-len", "3", "--workers", "2", "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith(
+        "note: the cells run in this process, not 2 workers: each needs about "
+    ), result.stderr
+    assert notes[0].endswith(" is available"), notes
+    quiet = runner.invoke(app, [*args[:-1], str(tmp_path / "q"), "--quiet"])
+    assert quiet.exit_code == 0 and "note: " not in quiet.stderr

@@ -29,6 +29,7 @@ __all__ = [
     "check_sendable",
     "check_shard_folders",
     "dir_problem",
+    "fewer_workers_line",
     "make_dir",
     "refuse_other_kinds",
 ]
@@ -242,6 +243,18 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
     if n_workers < 2:
         return 1
     return max(1, min(n_workers, (free - POOL_BYTES) // (peak + WORKER_BYTES)))
+
+
+def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: int | None) -> str:
+    """The note that ``fit`` of the ``asked`` workers run, as :func:`check_memory` found."""
+    peak = max(cell_bytes(c) for c in cells)
+    where = "this process" if fit == 1 else f"{fit} workers"
+    return (
+        f"note: the cells run in {where}, not {asked} workers: each needs about "
+        f"{format_bytes(peak + WORKER_BYTES)} (its largest cell and its own) beside "
+        f"{format_bytes(POOL_BYTES)} for the process that starts them, and "
+        f"{format_bytes(free)} is available"
+    )
 
 
 def dir_problem(run_dir: Path) -> str | None:

@@ -43,6 +43,7 @@ from .preflight import (
     check_sendable,
     check_shard_folders,
     dir_problem,
+    fewer_workers_line,
     make_dir,
     refuse_other_kinds,
 )
@@ -450,7 +451,10 @@ def run_sweep(
         n_workers = workers if workers is not None else cores()
         n_workers = max(1, min(n_workers, len(tasks)))
         if client is None:
-            n_workers = check_memory(pending, plan.available_bytes, n_workers)
+            fit = check_memory(pending, plan.available_bytes, n_workers)
+            if fit < n_workers and workers is not None and progress:
+                status_line(fewer_workers_line(workers, fit, pending, plan.available_bytes))
+            n_workers = fit
         n_done = len(plan.cells) - len(pending)
         try:
             work = sum(costs.values())
