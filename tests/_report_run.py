@@ -7,6 +7,8 @@ test's choosing, or manifest fields with hostile text.
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,14 @@ def make_run(run_dir: Path, sweep: vl.Sweep, *, name: str = "test-run", **manife
         data.update(manifest)
         write_manifest(run_dir, data)
     return run_dir
+
+
+def reproduce_text(page: str) -> str:
+    """The commands of a page's Reproduce block as a browser shows (and copies) them: its
+    tags stripped (each shell word is a box of its own), its entities decoded."""
+    found = re.search(r"<h3>Reproduce</h3>\n<pre><code>(.*?)</code></pre>", page, re.DOTALL)
+    assert found, "the page has no Reproduce block"
+    return html.unescape(re.sub(r"<[^>]*>", "", found.group(1)))
 
 
 def add_failed_cell(run_dir: Path, reason: str, **config: Any) -> str:

@@ -136,3 +136,66 @@ def test_theory_table_of_a_mixed_run_fits_a_1400px_window(tmp_path):
     theory = [b for b in boxes if b[0] == "Theory vs measurement by setting"]
     assert theory and theory[0][1]  # the tall box, with its own vertical scrollbar
     assert [b for b in boxes if b[2] > 0] == []
+
+
+# Per character of the Reproduce block: the top of the line it is drawn on, and the text that
+# selecting the whole block gives (what a copy puts on the clipboard).
+_REPRODUCE_JS = """(() => {
+  const pre = [...document.querySelectorAll('.code-block')].find(
+    b => b.querySelector('h3').textContent === 'Reproduce').querySelector('pre');
+  const chars = [];
+  const walk = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    for (let i = 0; i < n.data.length; i++) {
+      const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+      const box = r.getClientRects()[0];
+      chars.push([n.data[i], box ? Math.round(box.top) : null]);
+    }
+  }
+  const sel = getSelection(); sel.removeAllRanges();
+  const all = document.createRange(); all.selectNodeContents(pre); sel.addRange(all);
+  return {chars, copied: sel.toString(), cut: pre.scrollWidth - pre.clientWidth};
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_long_command_wraps_between_its_words_and_copies_whole(tmp_path):
+    """Chromium wrapped a long Reproduce command at the hyphens inside its flags: a line
+    ended in "--hidden-size 32 -" and the next began "-input-size", or "--input-" / "std",
+    so the command shown looked broken. It now wraps between words only (a word wider than
+    the line, a long path, still wraps inside itself rather than widen the page), and
+    selecting the block still gives exactly the commands, one a line."""
+    import _report_run as runs
+
+    path = "/data/experiments/vanishing-gradients-long-run-name/with-hyphens-in-it/runs/x-y-z"
+    commands = [
+        "vanishlab sweep --activation tanh,relu --num-layers 1,2 --hidden-size 32 "
+        "--input-size 16 --seq-len 100 --init default,orthogonal,normal,identity "
+        "--gain 0.5,1.0,2.0 --input-std 1.0 --bias true --batch 8 --seed 0,1 "
+        "--dtype float32 --out runs/default --name 'a name-with spaces'",
+        f"vanishlab sweep --gain 0.5,1.0,2.0,3.0 --input-std 0.5 --force --out {path}",
+    ]
+    run = runs.make_run(tmp_path / "run", runs.SINGLE, commands=commands, command=commands[-1])
+    page = vl.render_report(run, tmp_path / "long.html", timestamp="2024-01-01")
+    shown = "\n".join(commands)
+    inside_path = range(shown.index(path) + 1, shown.index(path) + len(path))
+    assert CHROMIUM is not None
+    for width in (420, 700, 1400):
+        with Browser(CHROMIUM) as browser:
+            browser.open(page, width=width, height=1000)
+            got = browser.evaluate(_REPRODUCE_JS)
+        assert got["copied"] == shown, width
+        assert "".join(c for c, _ in got["chars"]) == shown
+        tops = [top for _, top in got["chars"]]
+        # Where a line wraps: the first character drawn lower than the one before it (a
+        # space or newline at a line's end may have no box of its own).
+        breaks = [
+            i
+            for i in range(1, len(tops))
+            if tops[i] is not None
+            and max((t for t in tops[:i] if t is not None), default=tops[i]) < tops[i]
+        ]
+        assert len(breaks) >= (3 if width < 1000 else 1), (width, breaks)
+        for i in breaks:
+            assert shown[i - 1] in " \n" or i in inside_path, (width, shown[i - 8 : i + 8])
+        assert got["cut"] <= 0, width  # the long path wraps: no scrolling sideways

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _report_run import reproduce_text
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -157,7 +158,7 @@ def test_gaussian_inputs_summarize_and_report(tmp_path):
     # The Reproduce block's command names this run directory as --out: its caption said to run
     # it "into a new directory", with nothing saying which part to change, nor from where.
     page = html.read_text(encoding="utf-8")
-    assert f"--out {out}" in page
+    assert f"--out {out}" in reproduce_text(page)
     assert "from the folder it was first run in" in page
     assert "with --out naming a new directory: in this one it finds the measurement" in page
 

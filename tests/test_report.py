@@ -153,9 +153,27 @@ def test_overview_says_what_was_run(full, report_run):
     assert facts["cells"] == "32 (32 ok, 0 failed)"
     swept = next(b for b in overview.blocks if isinstance(b, Table))
     assert [r[0] for r in swept.rows] == ["activation", "num_layers", "init", "gain", "seed"]
+    import _report_run as runs
+
     manifest = vl.load_manifest(report_run("full"))
-    assert manifest["command"] in html or manifest["command"].replace("'", "&#39;") in html
+    assert runs.reproduce_text(html) == manifest["command"]
     assert f"Generated {STAMP}" in html
+
+
+def test_a_command_is_cut_into_shell_words_that_rejoin_to_it(full):
+    """The Reproduce block shows each shell word in a box of its own (so that a long command
+    wraps between words, not at a flag's hyphens); the words and the spaces between them
+    rejoin to the very text, quoted words with their spaces whole."""
+    from vanishlab.report.render import shell_words
+
+    words = ["vanishlab", "sweep", "--input-std", "1.0", "--out", "'my run'"]
+    words += ["$'a\\'b c'", '"x \\" y"', "a\\ b"]
+    assert shell_words(" ".join(words)) == [p for w in words for p in (w, " ")][:-1]
+    for text in ["a  b\nc\td ", "cd 'unclosed && ls", "trailing \\", "", "\n"]:
+        assert "".join(shell_words(text)) == text
+    assert shell_words("cd 'a b") == ["cd", " ", "'a", " ", "b"]  # no shell's: cut at spaces
+    _, html, _ = full
+    assert '<span class="w">--seed</span> <span class="w">0,1</span>' in html
 
 
 def test_decay_curves_average_seeds_and_span_them(report_run):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -29,7 +30,12 @@ from markupsafe import Markup
 from .model import Block, HeatmapGrid, LineGrid, Report
 from .progress import ReportProgress
 
-__all__ = ["environment", "quiet_matplotlib_dirs", "render_html"]
+__all__ = ["environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
+
+# One word of a command as a shell reads it: quoted parts ('...', "...", $'...') and escaped
+# characters keep their spaces inside the word. Between words: spaces, tabs, newlines.
+_WORD = r"""(?:\$'(?:[^'\\]|\\.)*'|'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^ \t\n'"\\])+"""
+_PARTS = re.compile(rf"{_WORD}|[ \t\n]+", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,20 @@ class ShownBlock:
     svg: Markup | None
 
 
+def shell_words(text: str) -> list[str]:
+    """``text`` (command lines) cut into its shell words and the spaces between them, which
+    joined give ``text`` again. The page shows each word in a box of its own, so that a long
+    command wraps between words, never at a hyphen inside one (``--input-`` / ``std``).
+    Text a shell would not read (an unclosed quote) is cut at its spaces alone."""
+    parts = _PARTS.findall(text)
+    if "".join(parts) != text:
+        parts = [p for p in re.split(r"([ \t\n]+)", text) if p]
+    return parts
+
+
 def environment() -> Environment:
     """A fresh jinja2 environment for the report templates (autoescaping, strict)."""
-    return Environment(
+    env = Environment(
         loader=PackageLoader("vanishlab.report", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -51,6 +68,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["shell_words"] = shell_words
+    return env
 
 
 def _writable(folder: Path) -> bool:
