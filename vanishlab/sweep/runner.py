@@ -443,7 +443,7 @@ def run_sweep(
             n_run += 1
             failed += meta["status"] == "failed"
             measure_s += meta["elapsed_s"]
-            bar.advance(failed, costs[meta["cell_id"]], took=meta["elapsed_s"])
+            bar.advance(failed, costs[meta["cell_id"]])
 
         tasks = [(c, tasks_init[c.init]) for c in pending]
         costs = {c.cell_id: cell_cost(c) for c in pending}  # the time left weighs each cell
