@@ -606,7 +606,7 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     assert "use a smaller seq_len (--seq-len) or batch (--batch)" in result.stderr
     assert not out.exists()
     # An inputs file is checked alike, against what this machine has.
-    monkeypatch.setattr(analyze_module, "available_bytes", lambda: 1000)
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 1000)
     torch.save(torch.randn(50, 4, 3), tmp_path / "x.pt")
     result = runner.invoke(app, [*args, "--inputs", str(tmp_path / "x.pt")])
     _one_error_line(result, "T=50, B=4 needs about")

@@ -977,3 +977,24 @@ def test_a_monitors_frames_have_no_training_settings_or_seed_of_the_sweeps(tmp_p
     ):
         assert len(frame) and frame[["lr", "optimizer", "clip", "seed"]].isna().all().all()
         assert frame["step"].notna().all() and frame["init"].eq("trained").all()
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM])
+def test_a_probe_too_big_for_memory_is_refused_when_the_monitor_is_made(
+    tmp_path, monkeypatch, kind
+):
+    # It was accepted, and the first recorded step, after a training step's work, failed in
+    # the allocator deep in the engine (a RuntimeError; or the system killed the process).
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 10**6, raising=False)
+    module = kind(3, 16, num_layers=2, batch_first=True)
+    with pytest.raises(VanishlabError) as err:
+        JacobianMonitor(module, torch.randn(32, 40, 3), out=tmp_path / "m")
+    message = str(err.value)
+    assert "\n" not in message and "on a probe of T=40, B=32 needs about" in message
+    assert f"nn.{kind.__name__}(3, 16, num_layers=2) in float32" in message
+    assert message.endswith("976.6 KiB is available; use a smaller probe (fewer sequences)")
+    assert not (tmp_path / "m").exists()
+    # what fits is measured as before
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 10**12)
+    with JacobianMonitor(module, torch.randn(2, 40, 3), out=tmp_path / "m") as mon:
+        assert len(mon.step(0))

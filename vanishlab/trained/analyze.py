@@ -37,7 +37,6 @@ from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, as_text, path_name, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
-from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
@@ -50,6 +49,7 @@ from .checkpoint import (
 )
 from .measure import (
     cell_id,
+    check_fits,
     empty_rows,
     measure_rows,
     module_config,
@@ -419,23 +419,9 @@ def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[Progress]:
 
 
 def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:
-    """Refuse inputs whose measurement cannot fit in memory (instead of failing in the
-    allocator, deep in the engine); the estimate is the sweep's (:mod:`..sweep.memory`)."""
-    need = measure_bytes(
-        seq_len=seq_len,
-        num_layers=spec.num_layers,
-        batch=batch,
-        hidden_size=spec.hidden_size,
-        input_size=spec.input_size,
-        dtype=spec.dtype,
-        model=spec.kind,
-    )
-    free = available_bytes()
-    if free is not None and need > free:
-        raise VanishlabError(
-            f"measuring {spec.describe()} on inputs of T={seq_len}, B={batch} needs about "
-            f"{format_bytes(need)} of memory and {format_bytes(free)} is available; {remedy}"
-        )
+    """Refuse inputs whose measurement cannot fit in memory (:func:`.measure.check_fits`)."""
+    sizes = {k: getattr(spec, k) for k in ("num_layers", "hidden_size", "input_size", "dtype")}
+    check_fits(f"{spec.describe()} on inputs of", spec.kind, sizes, seq_len, batch, remedy)
 
 
 def _check_finite(x: torch.Tensor, dtype: str) -> None:

@@ -33,14 +33,16 @@ from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
-from ..errors import NonFiniteStateError
+from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
+from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 
 __all__ = [
     "TRAINED_INIT",
+    "check_fits",
     "empty_rows",
     "measure_rows",
     "module_config",
@@ -111,6 +113,41 @@ def empty_rows() -> pd.DataFrame:
     frame = store.SCHEMA.empty_table().to_pandas()
     frame["layer"] = frame["layer"].astype("Int64")
     return frame
+
+
+def check_fits(
+    what: str, kind: str, sizes: dict[str, Any], seq_len: int, batch: int, remedy: str
+) -> None:
+    """Refuse a measurement of ``what`` (a module of ``kind`` and ``sizes``: ``num_layers``,
+    ``hidden_size``, ``input_size``, ``dtype``) on inputs of ``seq_len`` x ``batch`` that
+    cannot fit in the memory available: a ``VanishlabError`` with the estimate (the sweep's,
+    :mod:`..sweep.memory`) and ``remedy``, instead of an allocator's error deep in the engine,
+    or the system's killing the process, halfway."""
+    need = measure_bytes(seq_len=seq_len, batch=batch, model=kind, **sizes)
+    free = available_bytes()
+    if free is not None and need > free:
+        raise VanishlabError(
+            f"measuring {what} T={seq_len}, B={batch} needs about {format_bytes(need)} of "
+            f"memory and {format_bytes(free)} is available; {remedy}"
+        )
+
+
+def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
+    """:func:`check_fits` for a monitor's probe, when ``module`` is on the CPU (the estimate
+    is of this machine's memory; a GPU's allocator says itself what it lacks)."""
+    weight = module_weight(module, "weight_hh_l0")
+    if weight.device.type != "cpu":
+        return
+    kind = module_kind(module)
+    sizes = {
+        "num_layers": module.num_layers,
+        "hidden_size": module.hidden_size,
+        "input_size": module.input_size,
+        "dtype": str(weight.dtype).removeprefix("torch."),
+    }
+    what = f"nn.{type(module).__name__}({module.input_size}, {module.hidden_size}, num_layers="
+    what += f"{module.num_layers}) in {sizes['dtype']} on a probe of"
+    check_fits(what, kind, sizes, seq_len, batch, "use a smaller probe (fewer sequences)")
 
 
 def measure_rows(

@@ -60,6 +60,7 @@ from ..sweep.rundir import is_run_dir, remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from .measure import (
     cell_id,
+    check_probe_fits,
     empty_rows,
     measure_rows,
     module_config,
@@ -194,9 +195,11 @@ class JacobianMonitor:
         self._model = module  # its recurrent module is looked up again at each recorded step
         self.probe = _clone(probe)
         self.h0 = _clone(h0)
-        # A probe (or h0) the engine refuses is refused now, not at the first recorded step.
+        # A probe (or h0) the engine refuses, or one whose measurement cannot fit in memory,
+        # is refused now, not at the first recorded step (after a training step's work).
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
-        prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
+        inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
+        check_probe_fits(self.module, inp.seq_len, inp.batch)
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
         self.lyapunov = as_flag(lyapunov, "lyapunov")
