@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .allocation import memory_refused
 from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, gated_log_norms
@@ -106,6 +107,8 @@ def jacobian_norms(
             where).
         vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
             it names the layer, time step and sample.
+        vanishlab.VanishlabError: when the measurement needs more memory than the CPU's
+            allocator can give (:mod:`vanishlab.core.allocation`).
     """
     result = jacobian_log_norms(rnn, x, h0, norms=norms, sources=sources)
     return norms_frame(result)
@@ -123,7 +126,8 @@ def jacobian_log_norms(
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
-    with own_precision(x):  # in the module's dtype inside an autocast region too
+    # in the module's dtype inside an autocast region too; too large for memory: one line
+    with own_precision(x), memory_refused(f"measuring the {type(rnn).__name__} on this x"):
         if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
             return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
         norms, sources = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .allocation import memory_refused
 from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import check_spectrum_args, prepare_inputs, wrong_module
@@ -64,7 +65,9 @@ def lyapunov_spectrum(
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
-    with own_precision(x):  # in the module's dtype inside an autocast region too
+    what = f"the Lyapunov spectrum of the {type(rnn).__name__} on this x"
+    # in the module's dtype inside an autocast region too; too large for memory: one line
+    with own_precision(x), memory_refused(what, ", or fewer exponents (k)"):
         if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: gated_lyapunov
             return gated_lyapunov_spectrum(rnn, x, h0, k, discard=discard, q0=q0)
         return _rnn_spectrum(rnn, x, h0, k, discard, q0)

@@ -1,0 +1,57 @@
+"""A measurement too large for the CPU's memory is one line (vanishlab.core.allocation)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+
+# What torch's CPU allocator raised for nn.RNN(2, 4096) on 2048 sequences (torch 2.13).
+REFUSED = (
+    "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 137438953472 bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def test_torch_says_so_in_the_words_matched():
+    # a request no machine can give (4 EiB): torch's own message, so the match cannot go stale
+    from vanishlab.core.allocation import CPU_ALLOCATOR_FAILED
+
+    with pytest.raises(RuntimeError, match=CPU_ALLOCATOR_FAILED):
+        torch.empty(2**62, dtype=torch.uint8)
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError(REFUSED)
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_a_measurement_too_large_for_memory_is_one_line_saying_what_to_do(monkeypatch, kind):
+    # It was the allocator's RuntimeError from deep inside torch, with no word of what to do.
+    for name in ("engine._backward_norms", "engine.gated_log_norms", "lyapunov._rnn_spectrum"):
+        monkeypatch.setattr(f"vanishlab.core.{name}", _refuse)
+    monkeypatch.setattr("vanishlab.core.lyapunov.gated_lyapunov_spectrum", _refuse)
+    module, x = kind(2, 3), torch.randn(5, 2, 2)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.jacobian_norms(module, x)
+    name = kind.__name__
+    assert str(err.value) == (
+        f"measuring the {name} on this x needs more memory than this machine can give (128.0 "
+        "GiB at once): measure fewer sequences at a time (each sample's numbers depend on its "
+        "own sequence only: measure the batch in parts)"
+    )
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no torch traceback
+    with pytest.raises(vl.VanishlabError, match=r"or fewer exponents \(k\)$") as err:
+        vl.lyapunov_spectrum(module, x)
+    assert str(err.value).startswith(f"the Lyapunov spectrum of the {name} on this x needs more")
+
+
+def test_another_runtime_error_is_left_as_it_is(monkeypatch):
+    def other(*args, **kwargs):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", other)
+    with pytest.raises(RuntimeError, match=r"^something else$"):
+        vl.jacobian_norms(nn.RNN(2, 3), torch.randn(5, 2, 2))
