@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from .gated_forward import gated_steps, prepare_gated
-from .inputs import check_spectrum_args
 from .qr_step import qr_step
+from .spectrum_args import check_spectrum_args
 from .steps import step_done
 
 __all__ = ["gated_lyapunov_spectrum"]

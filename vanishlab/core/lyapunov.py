@@ -21,8 +21,9 @@ import torch
 from .allocation import memory_refused
 from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
-from .inputs import check_spectrum_args, prepare_inputs, wrong_module
+from .inputs import prepare_inputs, wrong_module
 from .qr_step import qr_step
+from .spectrum_args import check_spectrum_args
 from .steps import step_done
 
 __all__ = ["lyapunov_spectrum"]
