@@ -860,3 +860,32 @@ def test_messages_name_a_parametrized_module_by_its_nn_class(kind: type[nn.RNNBa
     module.bias_hh_l0.data = module.bias_hh_l0.data.double()
     with pytest.raises(TypeError, match=f"^the {kind.__name__}'s parameter bias_hh_l0 is "):
         vl.jacobian_norms(module, torch.randn(5, 1, 3))
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.GRU, nn.LSTM])
+def test_an_input_of_another_type_or_dtype_is_told_how_to_convert_it(kind):
+    # The messages named the mismatch and stopped there ("x has dtype torch.float32 but the
+    # RNN's weights are torch.float64"); a NumPy array or a list only its type.
+    module = kind(3, 4, num_layers=2).double()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    state = torch.zeros(2, 2, 4)
+    h0 = (state, state.double()) if kind is nn.LSTM else state
+    cases = [  # (arguments, the problem, how to fix it: the end of the message)
+        ((x.float(),), "x has dtype torch.float32", ": convert it with x.to(torch.float64)"),
+        (
+            (x.numpy(),),
+            "got ndarray",
+            ": convert it with torch.as_tensor(x), in the module's dtype",
+        ),
+        ((x.tolist(),), "got list", ": convert it with torch.as_tensor(x), in the module's dtype"),
+        (
+            (x.long(),),
+            "got dtype torch.int64: convert it with x.to(torch.float64)",
+            " (token ids? give the embedded sequence, as the module receives it)",
+        ),
+        ((x, h0), "h0 is torch.float32 on cpu", ": convert it with h0.to(torch.float64)"),
+    ]
+    for args, problem, fix in cases:
+        with pytest.raises(TypeError, match=re.escape(problem)) as err:
+            vl.jacobian_norms(module, *args)
+        assert str(err.value).endswith(fix) and "\n" not in str(err.value)

@@ -280,7 +280,17 @@ def require_tensor(x: object, what: str) -> None:
             "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
         )
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+        # a NumPy array or a nested list of numbers: say how to make it one
+        arraylike = isinstance(x, list | tuple) or hasattr(x, "__array__")
+        how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}{how}")
+
+
+def _converted(what: str, t: torch.Tensor, like: torch.Tensor) -> str:
+    """The end of a message refusing ``what`` in another dtype or on another device than the
+    weights ``like``: the conversion that gives it theirs."""
+    device = "" if t.device == like.device else f"'{like.device}', "
+    return f": convert it with {what}.to({device}{like.dtype})"
 
 
 def check_sequence(
@@ -297,12 +307,20 @@ def check_sequence(
     call it ``what``, the caller's name for the argument (``"probe"`` for a monitor's)."""
     require_tensor(x, what)
     check_dense(x, what)
-    if not x.is_floating_point():
-        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}")
+    how = _converted(what, x, like)
+    if not x.is_floating_point():  # integers: token ids, where the module takes embeddings?
+        ids = " (token ids? give the embedded sequence, as the module receives it)" * (
+            not x.is_complex() and x.dtype != torch.bool
+        )
+        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}{how}{ids}")
     if x.dtype != like.dtype:
-        raise TypeError(f"{what} has dtype {x.dtype} but the {name}'s weights are {like.dtype}")
+        raise TypeError(
+            f"{what} has dtype {x.dtype} but the {name}'s weights are {like.dtype}{how}"
+        )
     if x.device != like.device:
-        raise TypeError(f"{what} is on {x.device} but the {name}'s weights are on {like.device}")
+        raise TypeError(
+            f"{what} is on {x.device} but the {name}'s weights are on {like.device}{how}"
+        )
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() == 2:
         batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
@@ -348,7 +366,7 @@ def check_state(
     if value.dtype != like.dtype or value.device != like.device:
         raise TypeError(
             f"{what} is {value.dtype} on {value.device} but the module's weights are "
-            f"{like.dtype} on {like.device}"
+            f"{like.dtype} on {like.device}{_converted(what, value, like)}"
         )
     out = (value if batched else value.unsqueeze(1)).detach()  # (L, B, H)
     check_finite(out, what, ("layer", "sample", "unit"))
