@@ -889,3 +889,9 @@ def test_an_input_of_another_type_or_dtype_is_told_how_to_convert_it(kind):
         with pytest.raises(TypeError, match=re.escape(problem)) as err:
             vl.jacobian_norms(module, *args)
         assert str(err.value).endswith(fix) and "\n" not in str(err.value)
+
+
+def test_an_lstms_state_h_or_state_c_asked_of_an_rnn_says_whose_they_are():
+    # A GRU said so; an nn.RNN listed its sources only.
+    with pytest.raises(ValueError, match=r"\(state_h and state_c are the h and c parts of an nn"):
+        vl.jacobian_norms(nn.RNN(2, 3), torch.randn(4, 2), sources=("state", "state_c"))

@@ -43,7 +43,7 @@ import torch
 from .allocation import memory_refused
 from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
-from .gated import NORMS, gated_log_norms
+from .gated import NORMS, SOURCE_HINTS, gated_log_norms
 from .inputs import RNNInputs, check_choices, prepare_inputs, wrong_module
 from .scaling import (
     RENORM,
@@ -132,7 +132,7 @@ def jacobian_log_norms(
             return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
         norms, sources = (
             check_choices(norms, NORMS, "norms"),
-            check_choices(sources, SOURCES, "sources"),
+            check_choices(sources, SOURCES, "sources", SOURCE_HINTS),
         )
         inp = prepare_inputs(rnn, x, h0)
         return _backward_norms(inp, norms, sources)

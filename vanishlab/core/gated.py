@@ -68,14 +68,14 @@ from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
 from .steps import step_done
 
-__all__ = ["GATED_SOURCES", "gated_log_norms"]
+__all__ = ["GATED_SOURCES", "SOURCE_HINTS", "gated_log_norms"]
 
 _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 #: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
 GATED_SOURCES = ("state", "input", "state_h", "state_c")
-#: What an unknown ``state_h`` / ``state_c`` (a GRU's sources) is told.
-_SOURCE_HINTS = dict.fromkeys(
+#: What an unknown ``state_h`` / ``state_c`` (a GRU's or an nn.RNN's sources) is told.
+SOURCE_HINTS = dict.fromkeys(
     GATED_SOURCES[2:], "state_h and state_c are the h and c parts of an nn.LSTM's state"
 )
 
@@ -99,7 +99,7 @@ def gated_log_norms(
     inp = prepare_gated(module, x, h0)
     allowed = GATED_SOURCES if inp.mode == "LSTM" else GATED_SOURCES[:2]
     norms = check_choices(norms, NORMS, "norms")
-    return _backward(inp, norms, check_choices(sources, allowed, "sources", _SOURCE_HINTS))
+    return _backward(inp, norms, check_choices(sources, allowed, "sources", SOURCE_HINTS))
 
 
 class _Stream:
