@@ -318,3 +318,11 @@ def test_annihilated_directions_do_not_take_the_rank_of_live_ones() -> None:
     assert spectrum.shape == (15,)
     assert -1.35 < spectrum[0].item() < -1.2  # generic vector -1.285, product's sigma_1 -1.262
     assert (spectrum[3:] == -math.inf).all()  # rank 3 at most
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_k_given_in_h0s_place_says_to_pass_it_by_name(kind):
+    # lyapunov_spectrum(rnn, x, 3) read "h0 must be a torch.Tensor or None, got int".
+    with pytest.raises(TypeError, match=r"got the integer 3: k is the fourth argument, after h0 "):
+        vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), 3)
+    assert vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), None, 3).shape == (3,)

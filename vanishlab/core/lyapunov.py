@@ -16,6 +16,8 @@ transposed ones. Computed in float64 whatever the module's dtype.
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from .allocation import memory_refused
@@ -66,6 +68,11 @@ def lyapunov_spectrum(
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
+    if isinstance(h0, numbers.Integral) and not isinstance(h0, bool):  # (rnn, x, 3): k meant
+        raise TypeError(
+            f"h0 must be the initial state or None, got the integer {h0!r}: k is the fourth "
+            f"argument, after h0 (pass k={h0!r})"
+        )
     what = f"the Lyapunov spectrum of the {type(rnn).__name__} on this x"
     # in the module's dtype inside an autocast region too; too large for memory: one line
     with own_precision(x), memory_refused(what, ", or fewer exponents (k)"):
