@@ -914,3 +914,14 @@ def test_a_stop_after_the_analysis_is_written_does_not_say_nothing_was_measured(
     assert result.exit_code == (130 if stop is KeyboardInterrupt else 143), result.output
     assert vl.load_manifest(out)["finished"]
     assert result.stderr == f"{said}: it came after the work was done: the analysis has finished\n"
+
+
+def test_inputs_saved_as_a_numpy_array_are_told_to_save_a_tensor(tmp_path):
+    # They were told to "save plain Python numbers (float(x))", a checkpoint's advice for a
+    # numpy number beside its weights, where float(x) of an array of inputs fails.
+    torch.save(torch.nn.RNN(3, 8).state_dict(), tmp_path / "m.pt")
+    torch.save(np.zeros((5, 2, 3), dtype=np.float32), tmp_path / "x.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    _one_error_line(result, "It holds a numpy object: save torch.as_tensor(x) instead")
+    assert "float(x)" not in result.stderr and not (tmp_path / "r").exists()

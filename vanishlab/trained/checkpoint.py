@@ -22,8 +22,7 @@ pruned parameter as ``name_orig`` and ``name_mask``; it is measured with name_or
 the weight its forward uses.
 
 Files are read with ``torch.load(weights_only=True)`` only: tensors and plain containers are
-restored, and a file that would need to import or run code to unpickle is refused before
-any of it runs.
+restored; a file that would need to import or run code to unpickle is refused before any runs.
 """
 
 from __future__ import annotations
@@ -157,6 +156,7 @@ class Checkpoint:
 
 
 _SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
+_NUMPY = {"inputs file": "torch.as_tensor(x)", "checkpoint": "plain Python numbers (float(x))"}
 
 
 def _load(path: Path, what: str) -> Any:
@@ -184,8 +184,8 @@ def _load(path: Path, what: str) -> Any:
                 f"{what} {path} is not readable as a torch.save file ({reason})"
             ) from None
         advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
-        if "numpy" in reason:  # a state_dict beside a numpy number (a best score, an epoch)
-            advice = "It holds a numpy object: save plain Python numbers (float(x)) instead"
+        if "numpy" in reason:  # numpy inputs; a state_dict beside a numpy number (an epoch)
+            advice = f"It holds a numpy object: save {_NUMPY[what]} instead"
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
             f"and vanishlab loads with weights_only=True only; nothing in it was run. "
