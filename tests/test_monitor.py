@@ -979,9 +979,15 @@ def test_a_monitors_frames_have_no_training_settings_or_seed_of_the_sweeps(tmp_p
         assert frame["step"].notna().all() and frame["init"].eq("trained").all()
 
 
-@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM])
+class _LoggingGRU(nn.GRU):
+    """A subclass (a logging wrapper): named by the equations it is measured with."""
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(nn.RNN, "RNN"), (nn.LSTM, "LSTM"), (_LoggingGRU, "GRU")]
+)
 def test_a_probe_too_big_for_memory_is_refused_when_the_monitor_is_made(
-    tmp_path, monkeypatch, kind
+    tmp_path, monkeypatch, kind, name
 ):
     # It was accepted, and the first recorded step, after a training step's work, failed in
     # the allocator deep in the engine (a RuntimeError; or the system killed the process).
@@ -991,7 +997,7 @@ def test_a_probe_too_big_for_memory_is_refused_when_the_monitor_is_made(
         JacobianMonitor(module, torch.randn(32, 40, 3), out=tmp_path / "m")
     message = str(err.value)
     assert "\n" not in message and "on a probe of T=40, B=32 needs about" in message
-    assert f"nn.{kind.__name__}(3, 16, num_layers=2) in float32" in message
+    assert f"nn.{name}(3, 16, num_layers=2) in float32" in message
     assert message.endswith("976.6 KiB is available; use a smaller probe (fewer sequences)")
     assert not (tmp_path / "m").exists()
     # what fits is measured as before

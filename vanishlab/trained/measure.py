@@ -43,6 +43,7 @@ from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 __all__ = [
     "TRAINED_INIT",
     "check_fits",
+    "check_probe_fits",
     "empty_rows",
     "measure_rows",
     "module_config",
@@ -145,7 +146,7 @@ def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
         "input_size": module.input_size,
         "dtype": str(weight.dtype).removeprefix("torch."),
     }
-    what = f"nn.{type(module).__name__}({module.input_size}, {module.hidden_size}, num_layers="
+    what = f"nn.{kind.upper()}({module.input_size}, {module.hidden_size}, num_layers="
     what += f"{module.num_layers}) in {sizes['dtype']} on a probe of"
     check_fits(what, kind, sizes, seq_len, batch, "use a smaller probe (fewer sequences)")
 
