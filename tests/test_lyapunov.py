@@ -326,3 +326,6 @@ def test_k_given_in_h0s_place_says_to_pass_it_by_name(kind):
     with pytest.raises(TypeError, match=r"got the integer 3: k is the fourth argument, after h0 "):
         vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), 3)
     assert vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), None, 3).shape == (3,)
+    # a NumPy integer (a value read from an array) is told as the number, not its repr
+    with pytest.raises(TypeError, match=r"got the integer 2: .* \(pass k=2\)$"):
+        vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), np.int64(2))

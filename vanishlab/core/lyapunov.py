@@ -70,8 +70,8 @@ def lyapunov_spectrum(
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
     if isinstance(h0, numbers.Integral) and not isinstance(h0, bool):  # (rnn, x, 3): k meant
         raise TypeError(
-            f"h0 must be the initial state or None, got the integer {h0!r}: k is the fourth "
-            f"argument, after h0 (pass k={h0!r})"
+            f"h0 must be the initial state or None, got the integer {int(h0)}: k is the fourth "
+            f"argument, after h0 (pass k={int(h0)})"
         )
     what = f"the Lyapunov spectrum of the {type(rnn).__name__} on this x"
     # in the module's dtype inside an autocast region too; too large for memory: one line
