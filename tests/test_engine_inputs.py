@@ -889,6 +889,9 @@ def test_an_input_of_another_type_or_dtype_is_told_how_to_convert_it(kind):
         with pytest.raises(TypeError, match=re.escape(problem)) as err:
             vl.jacobian_norms(module, *args)
         assert str(err.value).endswith(fix) and "\n" not in str(err.value)
+    # a module's output, (output, h_n), is not told to torch.as_tensor it (which refuses it)
+    with pytest.raises(TypeError, match=r"^x must be a torch\.Tensor, got tuple$"):
+        vl.jacobian_norms(module, module(x))
 
 
 def test_an_lstms_state_h_or_state_c_asked_of_an_rnn_says_whose_they_are():

@@ -280,8 +280,11 @@ def require_tensor(x: object, what: str) -> None:
             "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
         )
     if not isinstance(x, torch.Tensor):
-        # a NumPy array or a nested list of numbers: say how to make it one
-        arraylike = isinstance(x, list | tuple) or hasattr(x, "__array__")
+        # a NumPy array or a nested list of numbers: say how to make it one (not a tuple of
+        # tensors, a module's (output, h_n): torch.as_tensor refuses it)
+        arraylike = hasattr(x, "__array__") or (
+            isinstance(x, list | tuple) and not any(isinstance(v, torch.Tensor) for v in x)
+        )
         how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
         raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}{how}")
 
