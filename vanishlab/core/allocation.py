@@ -7,7 +7,8 @@ hidden size H; :mod:`vanishlab.sweep.memory` has the estimate the command line c
 of the n-dimensional state. A request beyond what the machine can give fails in torch's CPU
 allocator with a ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory"); it is told
 here as a :class:`~vanishlab.errors.VanishlabError`. Each sample's rows and exponents depend on
-its own sequence only: a batch can be measured in parts. A GPU's
+its own sequence only: a batch can be measured in parts; one sequence too long for memory
+(its T + 1 states) can only be measured shorter. A GPU's
 ``torch.OutOfMemoryError`` is left as it is: code that halves its batch on it keeps working.
 """
 
@@ -30,7 +31,7 @@ _ASKED = re.compile(r"you tried to allocate (\d+) bytes")
 def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
     """Tell a CPU allocation that failed inside the block as one line: ``what`` (``"the
     measurement"``) needs more memory than this machine has, and ``remedy`` besides fewer
-    sequences at a time."""
+    sequences at a time, or shorter ones (one long sequence's states alone can be too many)."""
     try:
         yield
     except RuntimeError as err:
@@ -41,5 +42,5 @@ def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
         raise VanishlabError(
             f"{what} needs more memory than this machine can give{size}: measure fewer "
             "sequences at a time (each sample's numbers depend on its own sequence only: "
-            f"measure the batch in parts){remedy}"
+            f"measure the batch in parts), or shorter ones{remedy}"
         ) from None
