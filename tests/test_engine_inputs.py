@@ -885,6 +885,12 @@ def test_an_input_of_another_type_or_dtype_is_told_how_to_convert_it(kind):
         ),
         ((x, h0), "h0 is torch.float32 on cpu", ": convert it with h0.to(torch.float64)"),
     ]
+    # a NumPy state too (it was told its type alone); an LSTM's part of one by its own name
+    numpy_state = state.double().numpy()
+    name = "c0" if kind is nn.LSTM else "h0"
+    given = (state.double(), numpy_state) if kind is nn.LSTM else numpy_state
+    how = f": convert it with torch.as_tensor({name}), in the module's dtype"
+    cases.append(((x, given), "got ndarray", how))
     for args, problem, fix in cases:
         with pytest.raises(TypeError, match=re.escape(problem)) as err:
             vl.jacobian_norms(module, *args)

@@ -280,13 +280,18 @@ def require_tensor(x: object, what: str) -> None:
             "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
         )
     if not isinstance(x, torch.Tensor):
-        # a NumPy array or a nested list of numbers: say how to make it one (not a tuple of
-        # tensors, a module's (output, h_n): torch.as_tensor refuses it)
-        arraylike = hasattr(x, "__array__") or (
-            isinstance(x, list | tuple) and not any(isinstance(v, torch.Tensor) for v in x)
-        )
-        how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}{how}")
+        raise TypeError(f"{what} must be a torch.Tensor, got {_no_tensor(x, what)}")
+
+
+def _no_tensor(x: object, what: str) -> str:
+    """The type of ``x``, no tensor, and for a NumPy array or a nested list of numbers how to
+    make it one (not for a tuple of tensors, a module's (output, h_n): torch.as_tensor refuses
+    it)."""
+    arraylike = hasattr(x, "__array__") or (
+        isinstance(x, list | tuple) and not any(isinstance(v, torch.Tensor) for v in x)
+    )
+    how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
+    return f"{type(x).__name__}{how}"
 
 
 def _converted(what: str, t: torch.Tensor, like: torch.Tensor) -> str:
@@ -359,7 +364,7 @@ def check_state(
     ``expected`` says what it may be where it is not a tensor (a part of an LSTM's state tuple
     may not be None: only the whole state may)."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} must be {expected}, got {type(value).__name__}")
+        raise TypeError(f"{what} must be {expected}, got {_no_tensor(value, what)}")
     check_dense(value, what)
     if tuple(value.shape) != shape:
         raise ValueError(
