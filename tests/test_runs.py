@@ -1926,6 +1926,10 @@ def test_fewer_workers_than_asked_are_said(tmp_path, monkeypatch):
     assert notes[0].endswith(" is available"), notes
     quiet = runner.invoke(app, [*args[:-1], str(tmp_path / "q"), "--quiet"])
     assert quiet.exit_code == 0 and "note: " not in quiet.stderr
+    # more workers asked than cells: the note counts those that would have run (8 cells)
+    args[args.index("2")] = "20"
+    many = runner.invoke(app, [*args[:-1], str(tmp_path / "m")])
+    assert many.exit_code == 0 and "in this process, not 8 workers:" in many.stderr, many.stderr
 
 
 def test_a_cells_time_leaves_out_the_one_off_code_digest(monkeypatch):

@@ -452,8 +452,8 @@ def run_sweep(
         n_workers = max(1, min(n_workers, len(tasks)))
         if client is None:
             fit = check_memory(pending, plan.available_bytes, n_workers)
-            if fit < n_workers and workers is not None and progress:
-                status_line(fewer_workers_line(workers, fit, pending, plan.available_bytes))
+            if fit < n_workers and workers is not None and progress:  # (capped by the cells)
+                status_line(fewer_workers_line(n_workers, fit, pending, plan.available_bytes))
             n_workers = fit
         n_done = len(plan.cells) - len(pending)
         try:
