@@ -336,3 +336,25 @@ def test_local_workers_take_the_cells_longest_first(monkeypatch, tmp_path):
     vl.run_sweep(sweep, out=tmp_path / "pool", workers=2, progress=False)
     vl.run_sweep(sweep, out=tmp_path / "here", workers=1, progress=False)
     assert orders == {"pool": [40, 12, 3], "here": [c.seq_len for c in sweep.cells()]}
+
+
+def test_a_trained_cells_estimate_follows_its_length_and_model():
+    """The training term grew as T alone: 300 steps of T = 60 (the trainability smoke grid's
+    cell) estimated at 9.6x T = 6's, measured at 3.1x (each step's own fixed part: a batch,
+    the loss, Adam), and an ETA ~100% high. A GRU's time step trains slower than an LSTM's
+    on the CPU (~14 autograd operations a time step against one oneDNN one a layer), where
+    gate blocks said the reverse."""
+    from vanishlab.sweep import cost
+
+    smoke = dict(
+        activation="tanh", init="normal", gain=0.25, hidden_size=16, input_size=2, batch=32,
+        task="adding", train_steps=300, lr=0.01,
+    )  # fmt: skip
+    short, long = (cost.cell_cost(vl.CellConfig(seq_len=t, **smoke)) for t in (6, 60))
+    assert 2.0 < long / short < 5.0
+    gated = dict(init="default", hidden_size=32, seq_len=100, input_size=2, task="adding")
+    lstm, gru = (
+        cost.cell_cost(vl.CellConfig(model=m, train_steps=100, lr=0.01, **gated))
+        for m in ("lstm", "gru")
+    )
+    assert gru > lstm
