@@ -164,7 +164,9 @@ def _sweep(
     workers: Annotated[
         list[str] | None,
         typer.Option(
-            help="Local worker processes \\[default: all cores].", metavar="N", show_default=False
+            help="Local worker processes \\[default: all cores; fewer where memory is short].",
+            metavar="N",
+            show_default=False,
         ),
     ] = None,
     scheduler: Annotated[
