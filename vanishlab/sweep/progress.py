@@ -209,8 +209,8 @@ class Progress:
         now = time.monotonic()
         work = done - self._done
         if done < self._done:  # the pace's clock, too, from when the new pass began
-            self._start = self._last = self._since = self._moved
-            self._last_done, self._worked, self._work_left, work = 0, 0.0, self._total, done
+            self._count_from(self._moved, since=self._moved)
+            work = done
             if self._bar is not None:
                 self._bar.reset(self._task, completed=done)
         elif self._bar is not None:
@@ -226,15 +226,20 @@ class Progress:
         in plain lines the stage before ends with its last line, as it would at the end."""
         if self._bar is None and self._plain and self._end_line:
             status_line(self._text(time.monotonic()))
-        now = time.monotonic()
         self._name, self._total, self._done = name, total, 0
-        self._start = self._last = self._moved = now
-        self._last_done, self._since, self._worked, self._eta = 0, None, 0.0, None
-        self._work_left = float(total)
+        self._moved = time.monotonic()
+        self._count_from(self._moved, since=None)
         self._end_line = not self._quick_silent
         if self._bar is not None:
             shown = _shown_name(name)
             self._bar.reset(self._task, total=total, completed=0, description=shown)
+
+    def _count_from(self, at: float, since: float | None) -> None:
+        """Count the total's units again from 0 at ``at``, the pace's clock from ``since``
+        (None: from the first unit to finish, its work left out)."""
+        self._start = self._last = at
+        self._last_done, self._worked, self._work_left = 0, 0.0, float(self._total)
+        self._since, self._eta = since, None
 
     def _worked_on(self, work: float) -> None:
         """``work`` more is done: the time left, at the pace since the first unit finished."""
