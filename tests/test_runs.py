@@ -1425,7 +1425,9 @@ def test_help_piped_from_a_narrow_terminal_is_whole(args, env, status):
     out = result.stdout
     assert "Usage: " in out and "…" not in out and "\\[" not in out, out
     if args:
-        assert "--hidden-size" in out.split() and "[default: all cores]." in " ".join(out.split())
+        words = " ".join(out.split())
+        assert "--hidden-size" in out.split()
+        assert "[default: all cores; fewer where memory is short]." in words
     assert max(map(len, out.splitlines())) < 45, out
 
 
