@@ -197,6 +197,18 @@ def test_the_readme_lists_the_report_sections_an_experiment_may_ask_for() -> Non
     assert re.findall(r"`([^`]*)`", listed) == list(SWEEP_SECTION_NAMES)  # in page order
 
 
+def test_the_readme_s_row_formulas_put_lag_0_at_the_last_state() -> None:
+    """The README defined the rows as ‖∂h_T/∂h_(T-1-k)‖ and ‖∂h_T/∂x_(T-1-k)‖, which at lag 0
+    reads one step back, where its own printed lag-0 row of the top layer is ‖I‖ = sqrt(20)
+    (h_T itself; an input at lag 0 is x_T, read by h_T). Every such formula, at k = 0, must
+    name the state it differentiates."""
+    text = README.read_text(encoding="utf-8")
+    formulas = re.findall(r"‖∂h_(\w+)\^\(top\)/∂\w+(?:\^\(layer\))?_\(([^)]*)\)‖", text)
+    assert len(formulas) >= 3  # state and input rows of nn.RNN, state rows of a gated cell
+    assert all(sub.replace("-k", "") == end for end, sub in formulas), formulas
+    assert readme_table()[6, 0] == pytest.approx(np.log10(20) / 2, abs=1e-6)  # layer 1, lag 0
+
+
 def test_the_readme_names_every_measured_column_of_load_results() -> None:
     """README's `vl.load_results` sentence is where a user learns the measured columns; a
     column added to the shards (sweep/schema.py) and not there was undocumented."""
