@@ -231,6 +231,24 @@ def test_the_required_lag_legend_names_what_the_recall_task_asks_for(tmp_path: P
     assert labels == {"required lag (first token)"}
 
 
+def test_the_overview_says_a_trained_run_s_curves_are_of_the_network_at_init(
+    tmp_path: Path,
+) -> None:
+    """A trained run's decay curves, rates and depth maps are measured before training; the
+    page said "at initialisation" only inside the Trainability section, so its Figure 1 read
+    as the trained network's. A run that trains nothing says nothing of training."""
+    grid = vl.Sweep(
+        activation=("tanh",), init=("normal",), task=("adding",), input_size=(2,),
+        seq_len=(4,), hidden_size=(4,), train_steps=(0, 2), batch=(2,),
+    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
+    intro = next(s for s in report.sections if s.key == "overview").intro
+    assert "measured at initialisation and then trained" in intro
+    assert "train_steps > 0" in intro  # the cells at 0 steps were measured and not trained
+    untrained = _trained_report(grid.replace(train_steps=(0,)), tmp_path / "untrained")
+    assert "trained" not in next(s for s in untrained.sections if s.key == "overview").intro
+
+
 def test_task_needs_its_input_size() -> None:
     """Refused when the grid is built (exit 2 in the CLI), not by failing every cell later."""
     with pytest.raises(vl.VanishlabError, match="set input_size to 2"):
