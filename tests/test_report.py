@@ -925,6 +925,29 @@ def test_the_models_figure_averages_the_seeds_left_where_one_is_exactly_zero():
     assert "the line averages the other seeds" in figure.caption
 
 
+def test_the_models_figure_and_table_keep_the_run_s_activation_order():
+    """The side-by-side lines of an RNN were sorted by name, "rnn (relu)" before "rnn (tanh)",
+    in a run swept --activation tanh,relu, whose heatmaps and rates table put tanh first: the
+    legend, the colours (tanh blue in a tanh-only run, orange here) and the table's rows read
+    the other way round."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
+    results, cells = (
+        pd.concat(
+            [f.assign(model=m, activation=a, cell_id=f["cell_id"] + m + a) for m, a in lines],
+            ignore_index=True,
+        )
+        for f in (results, cells)
+    )
+    manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    figure, table = next(s for s in report.sections if s.key == "models").blocks
+    want = ["rnn (tanh)", "rnn (relu)", "gru"]
+    assert all([c.label for c in p.curves] == want for p in figure.panels)
+    model = table.columns.index("model")
+    assert [row[model] for row in table.rows][:3] == want
+
+
 def test_word_axes_are_left_aligned_in_the_rates_table():
     """The 'model' column (rnn, lstm, gru) was right-aligned as a number in the rates and
     theory tables, beside a left-aligned 'activation' and 'init': only activation, init,

@@ -270,9 +270,11 @@ def models_section(view: RunView) -> Section | None:
     top = view.top_state
     labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
     models = view.values(_MODEL)
-    lines = [
-        name for m in models for name in sorted(labels) if name == m or name.startswith(f"{m} (")
-    ]
+    # An RNN's lines in the run's activation order (tanh before relu where the run gave them
+    # so), as the rates' heatmaps and tables put them, not alphabetically.
+    acts = {_line_label("rnn", a): i for i, a in enumerate(view.values("activation"))}
+    ordered = sorted(labels, key=lambda name: (acts.get(name, len(acts)), name))
+    lines = [name for m in models for name in ordered if name == m or name.startswith(f"{m} (")]
     names = view.models_measured
     return Section(
         key="models",
