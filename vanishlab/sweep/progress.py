@@ -80,7 +80,8 @@ def clock_text(seconds: float | None) -> str:
     which widened the row until a terminal wrapped it); ``"-:--:--"`` when not known."""
     if seconds is None:
         return "-:--:--"
-    minutes, secs = divmod(max(0, int(seconds)), 60)
+    # (a hair over: the work left is the total less each cell's, so 2 s can come out 1.999...)
+    minutes, secs = divmod(max(0, int(seconds + 1e-6)), 60)
     hours, minutes = divmod(minutes, 60)
     if hours < 100:
         return f"{hours}:{minutes:02d}:{secs:02d}"
