@@ -369,3 +369,19 @@ def test_the_time_left_reads_whole_seconds_through_rounding():
     assert left / work[0] < 2.0  # the drift itself
     assert progress.clock_text(left / work[0]) == "0:00:02"
     assert progress.clock_text(1.5) == "0:00:01"
+
+
+def test_an_untrained_cells_estimate_follows_its_products_beyond_h_256():
+    """The estimate grew as B H^2 a step: a lag of nn.RNN(16, 1024) at B = 8 took 0.77 CPU s
+    against 0.11 s estimated (its (B, H, H) products and cold norms are H^3 work), so a long
+    cell of H = 1024 weighed 15x one of H = 256, where a lag past the cold 16 measured 6.5x
+    from H = 256 to 512 (H^3: 8x; benchmarks/fit_cost.py). The time left and the workers'
+    longest-first order put such cells far too low; a long cell now follows the H^3 work."""
+    from vanishlab.sweep import cost
+
+    for model in ("rnn", "lstm"):
+        small, big = (
+            cost.cell_cost(vl.CellConfig(model=model, hidden_size=h, seq_len=500, batch=8))
+            for h in (256, 1024)
+        )
+        assert 25.0 < big / small <= 64.0
