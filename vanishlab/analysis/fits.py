@@ -43,6 +43,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.integers import as_integer
+
 __all__ = [
     "HORIZON_DECADES",
     "PHASE_TOLERANCE",
@@ -103,17 +105,15 @@ def _checked_window(window: object) -> tuple[int, int | None] | None:
     if window is None:
         return None
 
-    def lag(v: object) -> bool:
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 0
-
     if not isinstance(window, tuple | list) or len(window) != 2:
         raise TypeError(f"window must be a (start, end) pair of lags, got {window!r}")
-    lo, hi = window
-    if not lag(lo) or not (hi is None or lag(hi)):
+    # a Python or NumPy integer, or a 0-d integer tensor (core.integers)
+    lo, hi = (None if v is None else as_integer(v, "a window lag") for v in window)
+    if lo is None or lo < 0 or (window[1] is not None and (hi is None or hi < 0)):
         raise ValueError(f"window lags must be integers >= 0 (end may be None), got {window!r}")
-    if hi is not None and int(hi) < int(lo):
+    if hi is not None and hi < lo:
         raise ValueError(f"window must have start <= end, got {window!r}")
-    return int(lo), (None if hi is None else int(hi))
+    return lo, hi
 
 
 def index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -30,11 +30,11 @@ import torch
 from ..core.inputs import (
     check_finite,
     check_float_module,
-    check_integer,
     check_rnn,
     module_weight,
     wrong_module,
 )
+from ..core.integers import check_integer
 from ..core.scaling import scaled_norms
 
 __all__ = ["linear_rate", "origin_log_norms"]

@@ -29,10 +29,10 @@ import torch
 from ..core.inputs import (
     check_finite,
     check_float_module,
-    check_integer,
     check_rnn,
     module_weight,
 )
+from ..core.integers import check_integer
 from .activations import GAMMA
 from .fits import checked_lags, index_as_columns, norm_values
 from .linear import refuse_gated

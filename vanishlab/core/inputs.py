@@ -10,7 +10,6 @@ or ``h0`` (the message names the tensor and where: parameter and entry, or time 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ __all__ = [
     "check_dense",
     "check_finite",
     "check_float_module",
-    "check_integer",
     "check_rnn",
     "module_weight",
     "prepare_inputs",
@@ -464,10 +462,3 @@ def check_choices(
         got = given if isinstance(given, str | tuple | list) else values
         raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {got!r:.80}{hint}")
     return values
-
-
-def check_integer(value: object, what: str) -> int:
-    """``value`` as an int: a Python or NumPy integer, not a bool (``TypeError`` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be an integer, got {value!r:.60}")
-    return int(value)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from .inputs import check_dense, check_finite, check_integer
+from .inputs import check_dense, check_finite
+from .integers import check_integer
 
 __all__ = ["check_spectrum_args"]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ..core.integers import as_integer
 from ..errors import GridTooLargeError, VanishlabError
 from .files import is_bool
 from .flag_text import parse_number
@@ -153,9 +154,10 @@ class Axis:
         """``value`` in canonical form (int, float, bool or str), or raise VanishlabError."""
         name = self.name
         if self.type is int:
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            number = as_integer(value, name)  # a NumPy integer, a 0-d integer tensor too
+            if number is None:
                 raise VanishlabError(f"{name} must be an integer, got {value!r}")
-            value = int(value)
+            value = number
         elif self.type is float:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise VanishlabError(f"{name} must be a number, got {value!r}")

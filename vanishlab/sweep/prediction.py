@@ -16,7 +16,6 @@ reaches 0, the edge between vanishing and exploding gradients (docs/theory.md).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ import numpy as np
 
 from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
+from ..core.integers import as_integer
 from .catalog import ALL_MODELS
 from .config import CellConfig, axis
 from .files import as_flag
@@ -182,7 +182,8 @@ def mean_field_inputs(
             whose ``variances`` returns something else than None or three numbers >= 0
             (:meth:`~vanishlab.sweep.inits.Init.checked_variances`).
     """
-    if _checked_model(cell, layer) != "rnn":
+    model, layer = _checked_model(cell, layer)
+    if model != "rnn":
         return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
     activation = str(_get(cell, "activation", axis("activation").default))
     init = _get(cell, "init")
@@ -278,26 +279,27 @@ def _checked_variances(variances: object) -> Variances:
     return values  # type: ignore[return-value]
 
 
-def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> str:
-    """The cell's model, after the checks every mean-field entry point needs: a known model, a
-    layer index within ``num_layers`` (when the cell gives it: a partial cell may ask for any
-    layer) and, for an nn.RNN, positive sizes."""
+def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str, int]:
+    """The cell's model and ``layer`` as an int, after the checks every mean-field entry point
+    needs: a known model, a layer index within ``num_layers`` (when the cell gives it: a partial
+    cell may ask for any layer) and, for an nn.RNN, positive sizes."""
     model = _get(cell, "model") or axis("model").default
     if model not in ALL_MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
     layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
     # a NumPy integer too (a frame's layer column): np.int64(1) was refused as no layer index
-    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or layer < 0:
+    index = as_integer(layer, "layer")
+    if index is None or index < 0:
         raise ValueError(f"layer must be a layer index >= 0, got {layer!r}")
-    if layers is not None and layer >= layers:
-        raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {layer}")
+    if layers is not None and index >= layers:
+        raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {index}")
     if model == "rnn":
         for key in ("hidden_size", "input_size"):
             _size(cell, key)
         activation = _get(cell, "activation", axis("activation").default)
         if activation not in ACTIVATIONS:  # "gelu" was given numbers and validity "iid"
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return str(model)
+    return str(model), index
 
 
 def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
@@ -431,7 +433,7 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
         config = cell.to_dict()
     if layer is None:
         layer = _size(config, "num_layers", 1) - 1
-    _checked_model(config, layer)  # a mistake: raised here, not inside the cached search
+    layer = _checked_model(config, layer)[1]  # a mistake: raised here, not in the cached search
     # The search's config and cache key: the axes the mean field reads, so a gain or seed of
     # its own caches across them, and a column the mean field ignores (a list of notes) is
     # ignored here too, where hashing it failed ("unhashable type: 'list'").

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import errno
-import numbers
 import os
 import pickle
 import sys
@@ -15,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.integers import as_integer
 from ..errors import VanishlabError
 from . import store
 from .config import CellConfig
@@ -35,13 +35,15 @@ __all__ = [
 ]
 
 
-def check_options(name: str | None, workers: object, scheduler: str | None) -> None:
-    """Refuse a sweep's own options that no run takes: ``workers`` beside ``scheduler``, a
-    ``workers`` that is not a positive integer (TypeError for one that is no integer at all), a
-    ``scheduler`` that is not a string, a ``name`` that is not one line of visible text
-    (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run does. One
-    message for :func:`run_sweep` and the command line: it names the argument and its flag
-    ("workers (--workers)"); the flag alone read as foreign to a caller of the Python API."""
+def check_options(name: str | None, workers: object, scheduler: str | None) -> int | None:
+    """``workers`` as an int (:mod:`vanishlab.core.integers`: a 0-d integer tensor too) or
+    None, after refusing a sweep's own options that no run takes: ``workers`` beside
+    ``scheduler``, a ``workers`` that is not a positive integer (TypeError for one that is no
+    integer at all), a ``scheduler`` that is not a string, a ``name`` that is not one line of
+    visible text (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run
+    does. One message for :func:`run_sweep` and the command line: it names the argument and its
+    flag ("workers (--workers)"); the flag alone read as foreign to a caller of the Python
+    API."""
     if scheduler is not None and not isinstance(scheduler, str):  # an AttributeError inside
         raise TypeError(
             f"scheduler must be a Dask scheduler's address (tcp://HOST:PORT) or None, got "
@@ -52,14 +54,14 @@ def check_options(name: str | None, workers: object, scheduler: str | None) -> N
             "workers (--workers) and scheduler (--scheduler) exclude each other: the cluster "
             "decides"
         )
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
-    ):
+    number = None if workers is None else as_integer(workers, "workers")
+    if workers is not None and number is None:
         # 1.5 was taken, "2" raised a TypeError deep inside (the command line gives an int)
         raise TypeError(f"workers must be a positive integer or None, got {type(workers).__name__}")
-    if workers is not None and workers < 1:
-        raise VanishlabError(f"workers (--workers) must be a positive integer, got {workers!r}")
+    if number is not None and number < 1:
+        raise VanishlabError(f"workers (--workers) must be a positive integer, got {number}")
     check_name(name)
+    return number
 
 
 def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:

@@ -395,7 +395,7 @@ def run_sweep(
     force, retry_failed = as_flag(force, "force"), as_flag(retry_failed, "retry_failed")
     exp = _as_experiment(sweep_or_experiment, as_flag(smoke, "smoke"))
     progress = as_flag(progress, "progress")
-    check_options(name, workers, scheduler)
+    workers = check_options(name, workers, scheduler)
     run_dir = as_path(out, "out")
     tasks_init = {init: INITS[init] for init in exp.sweep.init}
     if is_run_dir(run_dir):  # refused before connecting or writing anything

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from ..core.integers import as_integer
 
 __all__ = ["TASKS", "AddingProblem", "RecallFirst", "Task", "check_int", "make_task"]
 
@@ -213,9 +214,11 @@ def make_task(name: str, seq_len: int) -> Task:
 
 def check_int(value: object, what: str, minimum: int) -> int:
     """``value`` as an int: a TypeError for a wrong type (10.0, True, "10"), a ValueError below
-    ``minimum``, as train_cell says them; a NumPy integer is an integer (it was refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    ``minimum``, as train_cell says them; a NumPy integer and a 0-d integer tensor are integers
+    (:mod:`vanishlab.core.integers`)."""
+    number = as_integer(value, what)
+    if number is None:
         raise TypeError(f"{what} must be an integer >= {minimum}, got {value!r:.60}")
-    if value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    if number < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {number}")
+    return number

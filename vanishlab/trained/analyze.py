@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from ..core.integers import check_integer
 from ..core.steps import counting_steps
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
@@ -190,15 +191,13 @@ def analyze_checkpoint(
         )
     gauss = {k: GAUSSIAN_INPUTS[k] if v is None else v for k, v in given.items()}
     seq_len, batch, input_std, seed = (gauss[k] for k in given)
-    for what, value in (("seq_len", seq_len), ("batch", batch), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{what} must be an integer, got {value!r}")
+    # a Python or NumPy integer, or a 0-d integer tensor, as a Python int from here on: NumPy
+    # scalars failed in the cell id's JSON and in manual_seed
+    seq_len, batch, seed = (check_integer(gauss[k], k) for k in ("seq_len", "batch", "seed"))
     if isinstance(input_std, bool) or not isinstance(input_std, numbers.Real):
         raise TypeError(f"input_std must be a number, got {input_std!r}")
-    # NumPy scalars (np.int64 from np.arange, np.float32) as Python numbers from here on, as
-    # train_cell takes them: they failed in the cell id's JSON and in manual_seed. An integer
-    # too large for a float is an infinite std (refused in words below, not an OverflowError).
-    seq_len, batch, seed = int(seq_len), int(batch), int(seed)
+    # np.float32 as a Python float, as train_cell takes it. An integer too large for a float
+    # is an infinite std (refused in words below, not an OverflowError).
     try:
         input_std = float(input_std)
     except OverflowError:

@@ -43,7 +43,8 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import check_finite, check_integer, module_weight, prepare_inputs, require_tensor
+from ..core.inputs import check_finite, module_weight, prepare_inputs, require_tensor
+from ..core.integers import check_integer
 from ..core.wrapped import where_it_is
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
@@ -68,7 +69,7 @@ from .measure import (
     now,
     top_lyapunov,
 )
-from .step_args import check_loss, loss_number, untensored
+from .step_args import check_loss, loss_number
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -185,9 +186,8 @@ class JacobianMonitor:
         lyapunov: bool = True,
         name: str | None = None,
     ) -> None:
-        # as step() takes its n: numpy's integers too (and JSON needs int); 2.0, True are no
-        # integer (a TypeError), 0 is out of range (a ValueError)
-        every = check_integer(untensored(every, "every"), "every")
+        # as step() takes its n (and JSON needs int); 0 is out of range (a ValueError)
+        every = check_integer(every, "every")
         if not 1 <= every <= STEP_MAX:  # beyond a step number, only step 0 was ever recorded
             raise ValueError(f"every must be an integer from 1 to 2**63 - 1, got {every!r}")
         require_tensor(probe, "probe")
@@ -289,7 +289,7 @@ class JacobianMonitor:
             raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
         # a step counter kept as a tensor (torch.tensor(7)), numpy's integers (a loop over
         # np.arange); 2.0, True or a float tensor is no integer (a TypeError, as for every)
-        n = check_integer(untensored(n, "the step n"), "the step n")
+        n = check_integer(n, "the step n")
         if not 0 <= n <= STEP_MAX:
             # (above STEP_MAX: an OverflowError from numpy, after the measurement)
             raise ValueError(f"the step n must be an integer from 0 to 2**63 - 1, got {n!r}")
