@@ -970,3 +970,27 @@ def test_a_setting_a_cell_leaves_out_reads_as_a_sweep_s_default() -> None:
         left = {k: v for k, v in sizes.items() if k != key}
         with pytest.raises(ValueError, match=f"no '{key}'"):
             vl.critical_gain(left)
+
+
+def test_a_misspelt_key_of_a_cell_is_named_before_a_missing_one() -> None:
+    """``critical_gain({"activaton": "relu"})`` said the cell had no 'hidden_size', and with
+    the sizes it measured tanh in silence: a key that is no axis, near one the mean field reads
+    that the cell lacks, is named first with that axis, in every entry point. A frame's own
+    columns (``layer``, ``lag``) and a near name whose axis is there too are ignored."""
+    import pandas as pd
+
+    sizes = {"hidden_size": 16, "input_size": 1, "init": "normal"}
+    calls = (vl.critical_gain, vl.cell_mean_field, vl.mean_field_inputs)
+    for cell, key, near in (
+        ({"activaton": "relu"}, "activaton", "activation"),
+        ({**sizes, "activaton": "relu"}, "activaton", "activation"),
+        ({"hidden_sise": 16, "input_size": 1, "init": "normal"}, "hidden_sise", "hidden_size"),
+        (pd.Series({**sizes, "inputstd": 0.5}), "inputstd", "input_std"),
+    ):
+        for call in calls:
+            with pytest.raises(
+                ValueError, match=rf"^unknown key '{key}' in the cell: did you mean '{near}'\? "
+            ):
+                call(cell)
+    own = {**sizes, "activation": "relu", "layer": 0, "lag": 3, "activations": "notes"}
+    assert vl.critical_gain(own) == pytest.approx(math.sqrt(2))

@@ -15,6 +15,7 @@ reaches 0, the edge between vanishing and exploding gradients (docs/theory.md).
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
 from ..core.integers import as_integer
 from .catalog import ALL_MODELS
-from .config import CellConfig, axis
+from .config import AXES, CellConfig, axis
 from .files import as_flag
 from .inits import INITS
 from .summary_fields import RELU_DIVERGES
@@ -282,7 +283,9 @@ def _checked_variances(variances: object) -> Variances:
 def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str, int]:
     """The cell's model and ``layer`` as an int, after the checks every mean-field entry point
     needs: a known model, a layer index within ``num_layers`` (when the cell gives it: a partial
-    cell may ask for any layer) and, for an nn.RNN, positive sizes."""
+    cell may ask for any layer) and, for an nn.RNN, positive sizes. A misspelt key is said
+    first (:func:`_refuse_misspelt_keys`)."""
+    _refuse_misspelt_keys(cell)
     model = _get(cell, "model") or axis("model").default
     if model not in ALL_MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
@@ -300,6 +303,25 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str
         if activation not in ACTIVATIONS:  # "gelu" was given numbers and validity "iid"
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     return str(model), index
+
+
+def _refuse_misspelt_keys(cell: Mapping[str, Any] | object) -> None:
+    """A ``ValueError`` naming a key of a dict or pandas row ``cell`` that is no axis, whose
+    nearest axis (difflib, ratio >= 0.75) is one the mean field reads and the cell lacks:
+    ``{"activaton": "relu", ...}`` was measured as tanh in silence, and with no sizes was said
+    to lack ``hidden_size``. Other keys are ignored, as before (a frame's own columns: ``lag``,
+    ``layer``, a note), and so is a near name whose axis the cell has too."""
+    keys = list(cell.keys()) if callable(getattr(cell, "keys", None)) else []  # type: ignore
+    read = (*_MEAN_FIELD_AXES, "gain")
+    for key in keys:
+        if not isinstance(key, str) or key in AXES:
+            continue
+        near = difflib.get_close_matches(key, read, n=1, cutoff=0.75)
+        if near and near[0] not in keys:
+            raise ValueError(
+                f"unknown key {key!r} in the cell: did you mean {near[0]!r}? (the mean field "
+                f"reads {', '.join(read)})"
+            )
 
 
 def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
