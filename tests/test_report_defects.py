@@ -1091,3 +1091,19 @@ def test_a_flat_curve_reads_its_own_value():
         assert min(values) <= y0 + 0.1 * max(1.0, abs(y0)) and max(values) >= y0 - 0.1 * max(
             1.0, abs(y0)
         ), ticks
+
+
+def test_a_one_cell_run_s_anomalies_name_its_setting(tmp_path):
+    """A run of one cell has no axis that varies, and its anomaly tables, which name a cell by
+    the varying axes, wrote "—" as its setting: they name its whole setting instead."""
+    small = {"model": "rnn", "activation": "relu", "hidden_size": 4, "input_size": 2}
+    failed = _report_of(vl.Sweep(**small, seq_len=20, gain=1e30, seed=0), tmp_path / "a")
+    (row,) = next(b for b in _section(failed, "anomalies").blocks if b.title == "Failed cells").rows
+    assert row[2] == "overflow"
+    assert "model = rnn, relu, 1 layer" in row[1] and "gain = 1e+30" in row[1]
+    zeros = _report_of(
+        vl.Sweep(**small, seq_len=5, input_std=0.0, bias=False, seed=0), tmp_path / "b"
+    )
+    tables = {b.title: b for b in _section(zeros, "anomalies").blocks}
+    rows = tables["Exact zeros"].rows  # one per source
+    assert rows and all("input std = 0.0" in r[1] and "T = 5" in r[1] for r in rows)

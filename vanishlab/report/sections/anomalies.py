@@ -35,8 +35,10 @@ def _is_overflow(reason: str) -> bool:
 
 
 def anomalies_section(view: RunView) -> Section | None:
-    """Failed cells, exact zeros and overflow, each listed with its configuration."""
-    axes = [c for c in view.varying]
+    """Failed cells, exact zeros and overflow, each listed with its configuration: the axes
+    that vary, the rest being the overview's fixed settings; in a run of one setting, where
+    none varies, its whole setting (the column read "—")."""
+    axes = list(view.varying) or list(view.config_columns)
     blocks: list[Any] = []
     cells = view.cells
     if len(cells) and "status" in cells:
