@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import shutil
@@ -616,6 +617,12 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         # A kind of run that does not exist was reported as a sweep page in silence:
         (lambda m: m.update(kind="bogus"), "'kind' must be 'single-model' or 'monitor' (a swe"),
         (lambda m: m.update(kind=5), "'kind' must be 'single-model' or 'monitor' (a sweep has"),
+        # Impossible values were taken: "run time -5.0 s" on the page, and Infinity a traceback
+        # (NaN and Infinity are JSON that Python reads)
+        (lambda m: m.update(elapsed_s=-5.0), "'elapsed_s' must be a finite number of second"),
+        (lambda m: m.update(elapsed_s=math.nan), "'elapsed_s' must be a finite number of secon"),
+        (lambda m: m.update(elapsed_s=math.inf), "'elapsed_s' must be a finite number of secon"),
+        (lambda m: m.update(n_cells=-1), "'n_cells' must be a count (an integer >= 0), not -1"),
     ],
 )
 def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(

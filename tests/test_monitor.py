@@ -1004,3 +1004,17 @@ def test_a_probe_too_big_for_memory_is_refused_when_the_monitor_is_made(
     monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 10**12)
     with JacobianMonitor(module, torch.randn(2, 40, 3), out=tmp_path / "m") as mon:
         assert len(mon.step(0))
+
+
+def test_a_hand_edited_every_below_one_is_a_malformed_manifest(tmp_path):
+    # every=-3 in the manifest was taken: "recorded every -3 training steps" on the page
+    out = tmp_path / "m"
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=out, every=2) as mon:
+        mon.step(2)
+    path = out / "manifest.json"
+    for bad in (-3, 0, 1.5, True):
+        manifest = json.loads(path.read_text())
+        manifest["model"]["every"] = bad
+        path.write_text(json.dumps(manifest))
+        with pytest.raises(VanishlabError, match=r"malformed: 'model' 'every' must be a positive"):
+            vl.load_manifest(out)

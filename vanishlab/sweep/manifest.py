@@ -11,7 +11,8 @@ when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:f
 :func:`~vanishlab.sweep.init_records.init_definition`),
 ``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
-nothing runs to add it), ``n_cells``.
+nothing runs to add it: a finite number >= 0), ``n_cells`` (a count), and a training monitor's
+``model`` ``every`` (a positive integer).
 Every value of a grid must be of its axis's type (an integer, a finite number, true or false, a
 string; null only for an axis that applies to some models) within the axis's bounds and choices
 (as its command-line flag checks them; an init is not looked up, since a run may name one
@@ -244,10 +245,19 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         return "'versions' must be a mapping"
     n = m.get("n_cells")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        return "'n_cells' must be a count"
+        return f"'n_cells' must be a count (an integer >= 0), not {n!r:.40}"
+    # a time below 0, NaN or inf (JSON's NaN, Infinity, which Python reads) is no time spent:
+    # the report said "run time -5.0 s", and Infinity failed in its words (a traceback)
     t = m.get("elapsed_s")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
-        return "'elapsed_s' must be a number of seconds"
+    if t is not None and (
+        isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t < math.inf
+    ):
+        return f"'elapsed_s' must be a finite number of seconds >= 0, not {t!r:.40}"
+    model = m.get("model")
+    every = model.get("every") if kind == MONITOR and isinstance(model, dict) else None
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        # "recorded every -3 training steps" on the page
+        return f"'model' 'every' must be a positive integer, not {every!r:.40}"
     return None
 
 
