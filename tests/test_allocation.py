@@ -57,3 +57,27 @@ def test_another_runtime_error_is_left_as_it_is(monkeypatch):
     monkeypatch.setattr("vanishlab.core.engine._backward_norms", other)
     with pytest.raises(RuntimeError, match=r"^something else$"):
         vl.jacobian_norms(nn.RNN(2, 3), torch.randn(5, 2, 2))
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm"])
+def test_a_sweep_cell_refused_memory_says_so_in_a_cell_s_words(monkeypatch, model):
+    # A cell's reason was the engine's: "measuring the RNN on this x ... measure the batch in
+    # parts", an x the cell drew itself and a lever no cell has. Building its module and
+    # inputs was torch's RuntimeError, "[enforce fail at alloc_cpu.cpp:127] ...".
+    for name in ("engine._backward_norms", "engine.gated_log_norms"):
+        monkeypatch.setattr(f"vanishlab.core.{name}", _refuse)
+    config = vl.CellConfig(model=model, hidden_size=4, seq_len=5, batch=3)
+    want = (
+        "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
+        "at once): sweep a smaller batch (--batch), seq_len (--seq-len) or hidden_size "
+        "(--hidden-size), or fewer workers beside it (--workers)"
+    )
+    frame, meta = vl.run_cell(config)
+    assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
+        "failed",
+        "error",
+        want,
+        0,
+    )
+    monkeypatch.setattr("vanishlab.sweep.measure.cell_inputs", _refuse)
+    assert vl.run_cell(config)[1]["reason"] == want

@@ -7,7 +7,7 @@ such an error as one line and exits with status 2; any other exception is a bug.
 
 from __future__ import annotations
 
-__all__ = ["GridTooLargeError", "NonFiniteStateError", "VanishlabError"]
+__all__ = ["GridTooLargeError", "MemoryRefusedError", "NonFiniteStateError", "VanishlabError"]
 
 
 class VanishlabError(Exception):
@@ -16,6 +16,16 @@ class VanishlabError(Exception):
 
 class GridTooLargeError(VanishlabError):
     """A grid with more cells than one run takes (:data:`vanishlab.sweep.axes.MAX_CELLS`)."""
+
+
+class MemoryRefusedError(VanishlabError):
+    """A measurement asked the CPU's allocator for more memory than it could give
+    (:mod:`vanishlab.core.allocation`); ``asked`` is the request in bytes, None when torch did
+    not say. A sweep's cell words its reason with its own levers (its axes, its workers)."""
+
+    def __init__(self, message: str, asked: int | None = None) -> None:
+        self.asked = asked
+        super().__init__(message)
 
 
 class NonFiniteStateError(VanishlabError, ArithmeticError):

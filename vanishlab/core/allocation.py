@@ -6,10 +6,11 @@ hidden size H; :mod:`vanishlab.sweep.memory` has the estimate the command line c
 :func:`vanishlab.lyapunov_spectrum` holds ``(B, n, k)`` ones in float64 for its k directions
 of the n-dimensional state. A request beyond what the machine can give fails in torch's CPU
 allocator with a ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory"); it is told
-here as a :class:`~vanishlab.errors.VanishlabError`. Each sample's rows and exponents depend on
-its own sequence only: a batch can be measured in parts; one sequence too long for memory
-(its T + 1 states) can only be measured shorter. A GPU's
-``torch.OutOfMemoryError`` is left as it is: code that halves its batch on it keeps working.
+here as a :class:`~vanishlab.errors.MemoryRefusedError` (a ``VanishlabError``, holding the
+bytes asked for). Each sample's rows and exponents depend on its own sequence only: a batch
+can be measured in parts; one sequence too long for memory (its T + 1 states) can only be
+measured shorter. A GPU's ``torch.OutOfMemoryError`` is left as it is: code that halves its
+batch on it keeps working.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 
-from ..errors import VanishlabError
+from ..errors import MemoryRefusedError
 
 __all__ = ["CPU_ALLOCATOR_FAILED", "memory_refused"]
 
@@ -37,10 +38,12 @@ def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
     except RuntimeError as err:
         if CPU_ALLOCATOR_FAILED not in str(err):
             raise
-        asked = _ASKED.search(str(err))
-        size = f" ({int(asked.group(1)) / 2**30:.1f} GiB at once)" if asked else ""
-        raise VanishlabError(
+        found = _ASKED.search(str(err))
+        asked = int(found.group(1)) if found else None
+        size = f" ({asked / 2**30:.1f} GiB at once)" if asked is not None else ""
+        raise MemoryRefusedError(
             f"{what} needs more memory than this machine can give{size}: measure fewer "
             "sequences at a time (each sample's numbers depend on its own sequence only: "
-            f"measure the batch in parts), or shorter ones{remedy}"
+            f"measure the batch in parts), or shorter ones{remedy}",
+            asked,
         ) from None

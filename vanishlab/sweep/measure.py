@@ -26,15 +26,17 @@ from typing import Any
 import pandas as pd
 import torch
 
+from ..core.allocation import memory_refused
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
-from ..errors import NonFiniteStateError
+from ..errors import MemoryRefusedError, NonFiniteStateError
 from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .files import as_flag
 from .inits import Init
+from .memory import refused_reason
 from .schema import overflow_reason
 from .summary_fields import code_digest
 
@@ -124,10 +126,14 @@ def run_cell(
     # so that a trained cell can train it: train_cell turns autograd on itself)
     with pinned_numerics(), torch.inference_mode(False):
         try:
-            rnn, x = _built(config, init)
+            with memory_refused("building the cell"):  # its module and inputs: torch's words
+                rnn, x = _built(config, init)
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=RUN_SOURCES)
         except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
+        except MemoryRefusedError as err:  # in a cell's words, not those of the engine's caller
+            reason = f"{type(err).__name__}: {refused_reason(err.asked)}"
+            frame, status, failure = empty_frame(), "failed", "error"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
             text = " ".join(str(err).split())[:300]
             reason = f"{type(err).__name__}: {text}" if text else type(err).__name__

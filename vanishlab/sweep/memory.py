@@ -63,6 +63,7 @@ __all__ = [
     "cell_bytes",
     "format_bytes",
     "measure_bytes",
+    "refused_reason",
     "training_bytes",
 ]
 
@@ -188,3 +189,17 @@ def format_bytes(n: int | None) -> str:
             return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.1e} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def refused_reason(asked: int | None) -> str:
+    """A sweep cell's failure reason when the CPU's allocator refused its measurement
+    (:class:`~vanishlab.errors.MemoryRefusedError`, ``asked`` bytes at once): the engine's own
+    words ("measuring the RNN on this x ... measure the batch in parts") name an ``x`` the
+    cell drew itself and a lever no cell has; a cell's are its axes and the workers beside
+    it."""
+    size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
+    return (
+        f"the cell needs more memory than this machine could give{size}: sweep a smaller batch "
+        "(--batch), seq_len (--seq-len) or hidden_size (--hidden-size), or fewer workers beside "
+        "it (--workers)"
+    )
