@@ -660,8 +660,15 @@ def test_misuse(tmp_path):
     rnn = nn.RNN(2, 4)
     probe = torch.randn(5, 2)
     mon = JacobianMonitor(rnn, probe, out=tmp_path / "m")
-    with pytest.raises(RuntimeError, match="context manager"):
+    # One sentence saying what to do, before the block and after it: "use JacobianMonitor as
+    # a context manager: with ... as mon:" misled a caller who had, once the block closed.
+    said = "call mon.step(n) inside `with vl.JacobianMonitor(...) as mon:` (a context manager)"
+    with pytest.raises(RuntimeError, match=f"^{re.escape(said)}$"):
         mon.step(0)
+    with mon:
+        mon.step(0)
+    with pytest.raises(RuntimeError, match=f"^{re.escape(said)}$"):
+        mon.step(1)
     with pytest.raises(ValueError, match="every"):
         JacobianMonitor(rnn, probe, out=tmp_path / "m", every=0)
     with pytest.raises(TypeError, match="probe"):

@@ -186,7 +186,6 @@ class JacobianMonitor:
         lyapunov: bool = True,
         name: str | None = None,
     ) -> None:
-        # as step() takes its n (and JSON needs int); 0 is out of range (a ValueError)
         every = check_integer(every, "every")
         if not 1 <= every <= STEP_MAX:  # beyond a step number, only step 0 was ever recorded
             raise ValueError(f"every must be an integer from 1 to 2**63 - 1, got {every!r}")
@@ -286,9 +285,10 @@ class JacobianMonitor:
         with, and refused (:class:`~vanishlab.errors.VanishlabError`) when they are not.
         """
         if self._lock is None:
-            raise RuntimeError("use JacobianMonitor as a context manager: with ... as mon:")
-        # a step counter kept as a tensor (torch.tensor(7)), numpy's integers (a loop over
-        # np.arange); 2.0, True or a float tensor is no integer (a TypeError, as for every)
+            raise RuntimeError(  # before the block, or after it (where "use it as one" misled)
+                "call mon.step(n) inside `with vl.JacobianMonitor(...) as mon:` (a context manager)"
+            )
+        # an integer as every is (core.integers: a step counter kept as a tensor too)
         n = check_integer(n, "the step n")
         if not 0 <= n <= STEP_MAX:
             # (above STEP_MAX: an OverflowError from numpy, after the measurement)
