@@ -385,3 +385,52 @@ def test_an_untrained_cells_estimate_follows_its_products_beyond_h_256():
             for h in (256, 1024)
         )
         assert 25.0 < big / small <= 64.0
+
+
+def test_the_estimate_is_the_sum_of_the_terms_its_docstring_states():
+    """sweep.cost states its estimate term by term; each size enters where it says. Mutation
+    review: the fixed part dropped, a layer, gate-block, batch or H factor dropped, the cold
+    lags' cap moved off the spectral queue's first chunk, the training's batch taken from the
+    measurement's, one model's training constants for all, a cell of 1 training step counted
+    as untrained: each passed every test (the orderings above hold under all of them)."""
+    import itertools
+
+    from vanishlab.core.cells import GATE_BLOCKS
+    from vanishlab.core.spectral import CPU_CHUNK
+    from vanishlab.sweep import cost as c
+    from vanishlab.sweep.train_cell import TRAIN_BATCH
+
+    grid = itertools.product(("rnn", "lstm", "gru"), (3, 16, 17, 40), (1, 2), (1, 8), (0, 1, 300))
+    for model, T, L, B, S in grid:
+        H, G, cold = 24, GATE_BLOCKS[model], min(T, CPU_CHUNK)
+        trains = dict(train_steps=S, lr=0.01, task="adding", input_size=2) if S else {}
+        sizes = dict(model=model, seq_len=T, num_layers=L, batch=B, hidden_size=H)
+        config = vl.CellConfig(**sizes, **trains)
+        u = c.UNTRAINED_S
+        expected = u["cell"] + (u["summary"] * L * H**3 if model == "rnn" else 0.0)
+        expected += u["cold"] * cold * L * B * H**3
+        step = u[f"step_{model}"] + u["number"] * G * B * H**2 + u[f"product_{model}"] * B * H**3
+        expected += T * L * step
+        per_step = c.TRAIN_STEP_S[model] + c.TRAIN_NUMBER_S[model] * TRAIN_BATCH * H**2
+        expected += S * (c.TRAIN_S + T * L * per_step)
+        assert c.cell_cost(config) == pytest.approx(expected, rel=1e-12), config
+
+
+def test_a_dask_cluster_takes_the_cells_longest_first(monkeypatch, tmp_path):
+    """The cluster's cells go in by their estimated time, the longest first, as local workers'
+    do: a mutant handing run_dask the grid's order passed every test."""
+    import contextlib
+
+    from vanishlab.sweep import runner
+
+    orders: list[list[int]] = []
+
+    def run_dask(tasks, client, on_result, say):
+        orders.append([config.seq_len for config, _ in tasks])
+        runner.run_here(tasks, on_result)
+
+    monkeypatch.setattr(runner, "dask_client", lambda address: contextlib.nullcontext(object()))
+    monkeypatch.setattr(runner, "run_dask", run_dask)
+    sweep = vl.Sweep(hidden_size=[4], seq_len=[3, 40, 12], input_size=[2], batch=[1])
+    vl.run_sweep(sweep, out=tmp_path / "d", scheduler="tcp://127.0.0.1:8786", progress=False)
+    assert orders == [[40, 12, 3]]
