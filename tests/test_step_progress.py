@@ -434,3 +434,45 @@ def test_a_dask_cluster_takes_the_cells_longest_first(monkeypatch, tmp_path):
     sweep = vl.Sweep(hidden_size=[4], seq_len=[3, 40, 12], input_size=[2], batch=[1])
     vl.run_sweep(sweep, out=tmp_path / "d", scheduler="tcp://127.0.0.1:8786", progress=False)
     assert orders == [[40, 12, 3]]
+
+
+def test_a_stage_times_its_lines_from_when_it_starts(monkeypatch, capsys):
+    """Progress.stage review: the new stage's time counts from the stage() call, not from the
+    last step before it (the rows of the Jacobians are aggregated in between), and its first
+    plain line waits PLAIN_EVERY_S from there, not from the stage before's last timed line (a
+    line 2 s after the stage before's end line). Both mutants passed every test."""
+    now = _clocked(monkeypatch)
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 10.0)
+    with progress.Progress(True, "a", 2, 0, 0, unit="step", failures=False) as bar:
+        now[0] += 10.0
+        bar.to(1)
+        now[0] += 8.0
+        bar.to(2)
+        now[0] += 3.0  # work between the two loops
+        bar.stage("b", 20)
+        for done in range(1, 21):
+            now[0] += 1.0
+            bar.to(done)
+    assert capsys.readouterr().err.splitlines() == [
+        "a: 1/2 steps (50%), 10 s",
+        "a: 2/2 steps (100%), 21 s",
+        "b: 10/20 steps (50%), 10 s, ETA 0:00:10",
+        "b: 20/20 steps (100%), 20 s",
+    ]
+
+
+def test_plain_lines_come_every_tenth_rounded_up_and_none_after_an_error(monkeypatch, capsys):
+    """A tenth of 15 cells is 2 (rounded up; rounded down, 1, a line came after every cell),
+    and a block that raises ends with no line of its own (the error says what happened)."""
+    now = _clocked(monkeypatch)
+    with progress.Progress(True, "t", 15, 0, 0) as bar:
+        for _ in range(15):
+            now[0] += 1.0
+            bar.advance(0)
+    counts = [line.split()[1] for line in capsys.readouterr().err.splitlines()]
+    assert counts == [f"{k}/15" for k in (2, 4, 6, 8, 10, 12, 14, 15)]
+    with pytest.raises(KeyboardInterrupt), progress.Progress(True, "s", 4, 0, 0) as bar:
+        now[0] += 1.0
+        bar.advance(0)
+        raise KeyboardInterrupt
+    assert capsys.readouterr().err.splitlines() == ["s: 1/4 cells (25%), 0 failed, 1 s"]
