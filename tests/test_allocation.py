@@ -81,3 +81,17 @@ def test_a_sweep_cell_refused_memory_says_so_in_a_cell_s_words(monkeypatch, mode
     )
     monkeypatch.setattr("vanishlab.sweep.measure.cell_inputs", _refuse)
     assert vl.run_cell(config)[1]["reason"] == want
+
+
+def test_an_allocator_message_without_its_size_is_one_line_all_the_same(monkeypatch):
+    # Mutation review: the size read from "you tried to allocate N bytes" unguarded passed
+    # every test, and turned a refusal worded without it into an AttributeError.
+    def refused(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", refused)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.jacobian_norms(nn.RNN(2, 3), torch.randn(5, 2, 2))
+    assert str(err.value).startswith(
+        "measuring the RNN on this x needs more memory than this machine can give: measure fewer"
+    )
