@@ -329,3 +329,22 @@ def test_k_given_in_h0s_place_says_to_pass_it_by_name(kind):
     # a NumPy integer (a value read from an array) is told as the number, not its repr
     with pytest.raises(TypeError, match=r"got the integer 2: .* \(pass k=2\)$"):
         vl.lyapunov_spectrum(kind(2, 3), torch.randn(4, 2), np.int64(2))
+
+
+def test_spectrum_argument_review_k_0_a_bool_h0_and_the_rank_rule() -> None:
+    """Mutation review of spectrum_args and lyapunov: a k of 0 taken (only k > dim was tested),
+    h0=True told it was k=1 given in h0's place (a bool is no integer here, as for k), and q0's
+    rank tolerance scaled by its shorter side instead of NumPy's longer one: each passed."""
+    rnn, x = nn.RNN(2, 64), torch.randn(5, 2)
+    with pytest.raises(ValueError, match=r"^k must be between 1 and .* = 64, got 0$"):
+        vl.lyapunov_spectrum(rnn, x, k=0)
+    with pytest.raises(TypeError, match=r"^h0 must be a torch.Tensor or None, got bool$"):
+        vl.lyapunov_spectrum(rnn, x, True)
+    # two columns apart by 1.2e-15 of the largest singular value: within 64 eps (NumPy's
+    # matrix_rank: rank 1), beyond 2 eps
+    g = torch.Generator().manual_seed(0)
+    v, w = (torch.randn(64, 1, dtype=torch.float64, generator=g) for _ in range(2))
+    q0 = torch.cat([v, v + 3e-15 * w], dim=1)
+    assert np.linalg.matrix_rank(q0.numpy()) == 1
+    with pytest.raises(ValueError, match=r"k = 2 linearly independent columns, got rank 1"):
+        vl.lyapunov_spectrum(rnn, x, q0=q0)
