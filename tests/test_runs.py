@@ -1953,3 +1953,43 @@ def test_a_cells_time_leaves_out_the_one_off_code_digest(monkeypatch):
     _, meta = measure.run_cell(vl.CellConfig(seq_len=3, hidden_size=4, input_size=2, batch=1))
     assert meta["status"] == "ok" and meta["summary"] is not None
     assert meta["elapsed_s"] == 0.0  # the clock moved only in the digest
+
+
+def test_the_fewer_workers_note_states_what_it_counted():
+    """Mutation review: the note's need without the worker's own memory, the forkserver's
+    shown as a worker's, the first cell's estimate where the largest counts, and a count of 0
+    workers (memory for the cell, none for the forkserver beside it) each passed every test."""
+    from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES, format_bytes
+    from vanishlab.sweep.preflight import check_memory, fewer_workers_line
+
+    cells = [vl.CellConfig(seq_len=20, hidden_size=16), vl.CellConfig(seq_len=20, hidden_size=64)]
+    peak = cell_bytes(cells[1])
+    assert peak > cell_bytes(cells[0])
+    free = POOL_BYTES + 2 * (peak + WORKER_BYTES)
+    assert check_memory(cells, free, 4) == 2
+    assert fewer_workers_line(4, 2, cells, free) == (
+        f"note: the cells run in 2 workers, not 4 workers: each needs about "
+        f"{format_bytes(peak + WORKER_BYTES)} (its largest cell and its own) beside 256.0 MiB "
+        f"for the process that starts them, and {format_bytes(free)} is available"
+    )
+    assert check_memory(cells, peak, 4) == 1  # the cell fits: it runs in this process
+
+
+def test_workers_not_asked_for_are_as_many_as_fit_without_a_note(tmp_path, monkeypatch, capsys):
+    """Without --workers the sweep takes a worker a core, as many as fit in the memory available
+    (mutants that fitted only a number asked for, or said the note for the cores, passed)."""
+    from vanishlab.sweep import runner as sweep_runner
+    from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
+
+    used: list[str] = []
+    monkeypatch.setattr(sweep_runner, "cores", lambda: 4)
+    monkeypatch.setattr(sweep_runner, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    monkeypatch.setattr(sweep_runner, "run_processes", lambda *args: used.append("processes"))
+    real_run_here = sweep_runner.run_here
+    monkeypatch.setattr(
+        sweep_runner, "run_here", lambda *args: used.append("here") or real_run_here(*args)
+    )
+    sweep = vl.Sweep(hidden_size=[4], seq_len=[3], input_size=[2], batch=[1], seed=[0, 1, 2])
+    vl.run_sweep(sweep, out=tmp_path / "run")
+    assert used == ["here"]
+    assert "note: " not in capsys.readouterr().err
