@@ -176,6 +176,22 @@ def test_a_command_is_cut_into_shell_words_that_rejoin_to_it(full):
     assert '<span class="w">--seed</span> <span class="w">0,1</span>' in html
 
 
+def test_several_command_lines_are_cut_into_words_between_their_lines_too():
+    """The Reproduce block of a run extended with --force holds one command a line: quoted words
+    stay whole across the newlines and a line continued with a backslash; text no shell reads
+    is cut at newlines as at spaces. Mutation review: each of the three passed every test."""
+    from vanishlab.report.render import shell_words
+
+    assert shell_words("vanishlab sweep --name 'my run'\nvanishlab report 'a b'") == [
+        "vanishlab", " ", "sweep", " ", "--name", " ", "'my run'", "\n",
+        "vanishlab", " ", "report", " ", "'a b'",
+    ]  # fmt: skip
+    assert shell_words("vanishlab \\\n  --name 'my run'") == [
+        "vanishlab", " ", "\\\n", "  ", "--name", " ", "'my run'",
+    ]  # fmt: skip
+    assert shell_words("cd 'a\nls") == ["cd", " ", "'a", "\n", "ls"]
+
+
 def test_decay_curves_average_seeds_and_span_them(report_run):
     run = report_run("full")
     results, cells, manifest = load(run)
