@@ -925,3 +925,19 @@ def test_inputs_saved_as_a_numpy_array_are_told_to_save_a_tensor(tmp_path):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
     _one_error_line(result, "It holds a numpy object: save torch.as_tensor(x) instead")
     assert "float(x)" not in result.stderr and not (tmp_path / "r").exists()
+
+
+def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path, monkeypatch):
+    # Mutation review: an LSTM estimated as an nn.RNN of its sizes (a third of its need)
+    # passed every test.
+    from vanishlab.sweep.memory import format_bytes, measure_bytes
+
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(50, 4, 3), tmp_path / "x.pt")
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 1000)
+    args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    sizes = dict(num_layers=1, hidden_size=4, input_size=3, dtype="float32")
+    need = measure_bytes(seq_len=50, batch=4, model="lstm", **sizes)
+    assert need > measure_bytes(seq_len=50, batch=4, **sizes)
+    _one_error_line(result, f"T=50, B=4 needs about {format_bytes(need)} of memory")

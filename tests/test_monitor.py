@@ -1025,3 +1025,23 @@ def test_a_hand_edited_every_below_one_is_a_malformed_manifest(tmp_path):
         path.write_text(json.dumps(manifest))
         with pytest.raises(VanishlabError, match=r"malformed: 'model' 'every' must be a positive"):
             vl.load_manifest(out)
+
+
+def test_a_probes_memory_estimate_is_the_sweeps_for_its_module(tmp_path, monkeypatch):
+    """Mutation review of check_probe_fits: the estimate of one layer or of float32 whatever
+    the module, a probe that needs exactly what is available refused, and memory that cannot
+    be told (None) failing the monitor each passed every test."""
+    from vanishlab.sweep.memory import format_bytes, measure_bytes
+
+    module = nn.LSTM(3, 16, num_layers=2, batch_first=True).double()
+    probe = torch.randn(32, 40, 3, dtype=torch.float64)
+    need = measure_bytes(
+        seq_len=40, num_layers=2, batch=32, hidden_size=16, input_size=3, dtype="float64",
+        model="lstm",
+    )  # fmt: skip
+    free = [need - 1]
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: free[0])
+    with pytest.raises(VanishlabError, match=re.escape(f"needs about {format_bytes(need)} of")):
+        JacobianMonitor(module, probe, out=tmp_path / "m")
+    for free[0] in (need, None):  # it fits; unknown: as before the check
+        JacobianMonitor(module, probe, out=tmp_path / "m")
