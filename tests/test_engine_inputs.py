@@ -904,3 +904,19 @@ def test_an_lstms_state_h_or_state_c_asked_of_an_rnn_says_whose_they_are():
     # A GRU said so; an nn.RNN listed its sources only.
     with pytest.raises(ValueError, match=r"\(state_h and state_c are the h and c parts of an nn"):
         vl.jacobian_norms(nn.RNN(2, 3), torch.randn(4, 2), sources=("state", "state_c"))
+
+
+def test_conversion_advice_review_a_tuple_a_bool_x_and_another_device():
+    # Mutation review: a tuple of numbers left without the advice a list gets, a bool x asked
+    # whether it holds token ids, and the advice for another device without the device each
+    # passed every test (no other device here: the helper that words it is checked itself).
+    from vanishlab.core.inputs import _converted
+
+    module, x = nn.RNN(3, 4), torch.randn(5, 3)
+    with pytest.raises(TypeError, match=r"got tuple: convert it with torch\.as_tensor\(x\), "):
+        vl.jacobian_norms(module, tuple(x.tolist()))
+    with pytest.raises(TypeError, match=r"got dtype torch\.bool: convert it with x\.to\(") as err:
+        vl.jacobian_norms(module, x > 0)
+    assert str(err.value).endswith("x.to(torch.float32)")
+    meta = torch.empty(2, device="meta")
+    assert _converted("x", meta, torch.zeros(2)) == ": convert it with x.to('cpu', torch.float32)"
