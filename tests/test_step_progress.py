@@ -476,3 +476,34 @@ def test_plain_lines_come_every_tenth_rounded_up_and_none_after_an_error(monkeyp
         bar.advance(0)
         raise KeyboardInterrupt
     assert capsys.readouterr().err.splitlines() == ["s: 1/4 cells (25%), 0 failed, 1 s"]
+
+
+def test_a_failed_measurement_starts_no_lyapunov_stage_on_a_terminal(monkeypatch, tmp_path):
+    """analyze's bar turns to the Lyapunov exponent's steps only when the Jacobians were
+    measured: a measurement that overflowed has no exponent, and a bar left at "Lyapunov
+    exponent 0/8" said one was under way (a mutant starting the stage regardless passed every
+    test: plain lines read the same)."""
+    from _terminal import terminal
+
+    from vanishlab.trained import analyze
+
+    drawn = terminal(monkeypatch, 100)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    monkeypatch.setattr(analyze, "is_terminal", lambda: True)
+    rnn = nn.RNN(2, 4, nonlinearity="relu")
+    torch.save(rnn.state_dict(), tmp_path / "ok.pt")
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(1e30 * torch.eye(4))
+        rnn.weight_ih_l0.fill_(1.0)
+    torch.save(rnn.state_dict(), tmp_path / "huge.pt")
+    for name, status in (("ok", "ok"), ("huge", "failed")):
+        before = len(drawn())
+        result = analyze.analyze_checkpoint(
+            tmp_path / f"{name}.pt",
+            tmp_path / name,
+            nonlinearity="relu",
+            seq_len=8,
+            progress=True,
+        )
+        assert result.status == status
+        assert ("Lyapunov exponent" in drawn()[before:]) == (status == "ok"), drawn()[before:]
