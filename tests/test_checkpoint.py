@@ -550,8 +550,11 @@ def test_inputs_file(tmp_path):
     assert torch.equal(load_tensor_file(_save(x, tmp_path / "x.pt")), x)
     with pytest.raises(VanishlabError, match="not a tensor"):
         load_tensor_file(_save({"x": x}, tmp_path / "d.pt"))
-    with pytest.raises(VanishlabError, match="not floating point"):
+    # Token ids saved where the module takes their embeddings: said, as for a monitor's probe.
+    with pytest.raises(VanishlabError, match=r"not floating point \(token ids\? give the emb"):
         load_tensor_file(_save(torch.ones(3, dtype=torch.int64), tmp_path / "i.pt"))
+    with pytest.raises(VanishlabError, match=r"torch.bool tensor, not floating point$"):
+        load_tensor_file(_save(torch.ones(3, dtype=torch.bool), tmp_path / "b.pt"))
     # The article fits the type's name: a state_dict saved by mistake is an OrderedDict.
     for obj, words in [
         (nn.RNN(3, 4).state_dict(), "holds an OrderedDict,"),

@@ -32,6 +32,7 @@ __all__ = [
     "check_rnn",
     "module_weight",
     "prepare_inputs",
+    "token_ids_advice",
     "wrong_module",
 ]
 
@@ -259,6 +260,15 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
     return w0
 
 
+def token_ids_advice(x: torch.Tensor) -> str:
+    """The hint after refusing a tensor of integers (token ids, where the module takes their
+    embeddings?): ``x`` and a monitor's probe, and ``vanishlab analyze --inputs``; ``""`` for
+    any other dtype."""
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        return ""
+    return " (token ids? give the embedded sequence, as the module receives it)"
+
+
 def check_dense(t: torch.Tensor, what: str) -> None:
     """Refuse a sparse (or other non-strided) tensor, or one with no data (the meta device),
     which failed inside torch's kernels."""
@@ -315,9 +325,7 @@ def check_sequence(
     check_dense(x, what)
     how = _converted(what, x, like)
     if not x.is_floating_point():  # integers: token ids, where the module takes embeddings?
-        ids = " (token ids? give the embedded sequence, as the module receives it)" * (
-            not x.is_complex() and x.dtype != torch.bool
-        )
+        ids = token_ids_advice(x)
         raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}{how}{ids}")
     if x.dtype != like.dtype:
         raise TypeError(

@@ -41,7 +41,7 @@ from torch import nn
 
 from ..core import global_rng, warning_filters
 from ..core.cells import GATE_BLOCKS
-from ..core.inputs import NESTED_ADVICE
+from ..core.inputs import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
 from .archive import check_records, is_torchscript, sha256_file
@@ -95,11 +95,10 @@ class RecurrentSpec:
 
     def describe(self) -> str:
         """A one-line description, e.g. ``nn.LSTM(16, 64, num_layers=2, bias=True)``."""
-        name = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[self.kind]
         extra = f", nonlinearity={self.nonlinearity!r}" if self.kind == "rnn" else ""
         return (
-            f"nn.{name}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"bias={self.bias}{extra}) in {self.dtype}"
+            f"nn.{_MODULES[self.kind].__name__}({self.input_size}, {self.hidden_size}, "
+            f"num_layers={self.num_layers}, bias={self.bias}{extra}) in {self.dtype}"
         )
 
 
@@ -277,7 +276,8 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
             f"inputs file {path} holds {what}, not a dense one with values (x.to_dense())"
         )
     if not obj.is_floating_point():
-        raise VanishlabError(f"inputs file {path} holds a {obj.dtype} tensor, not floating point")
+        what = f"a {obj.dtype} tensor, not floating point{token_ids_advice(obj)}"
+        raise VanishlabError(f"inputs file {path} holds {what}")
     return obj
 
 
