@@ -677,6 +677,35 @@ def test_a_model_is_told_where_its_recurrent_module_is(wrap, hint, tmp_path) -> 
             vl.JacobianMonitor(model, x, out=tmp_path / "m")
 
 
+def _quantized(kind: type[nn.RNNBase]) -> nn.Module:
+    model = nn.Sequential(kind(3, 4))
+    return torch.ao.quantization.quantize_dynamic(model, {kind}, dtype=torch.qint8)
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.ao.quantization's own
+@pytest.mark.filterwarnings("ignore::UserWarning")  # ... and its notes on dynamic quantization
+def test_a_quantized_module_is_told_to_pass_its_float_original(kind, tmp_path) -> None:
+    """quantize_dynamic's LSTM is no nn.LSTM, and the refusal said "expected an nn.RNN, nn.LSTM
+    or nn.GRU module, got LSTM" (of a model holding one: "contains no nn.RNN, nn.LSTM or
+    nn.GRU"), which reads as a contradiction; it now says that it is a quantized copy."""
+    model, x = _quantized(kind), torch.randn(5, 2, 3)
+    name = kind.__name__
+    said = rf"torch\.ao\.nn\.quantized\.dynamic\.\S+\.{name}, a quantized copy, which is no "
+    said += rf"nn\.{name}: pass the float nn\.{name} it was made from\)"
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=rf"got {name} \(it is {said}"):
+            measure(model[0], x)
+        with pytest.raises(TypeError, match=rf"got Sequential \(it holds {said}"):
+            measure(model, x)
+    with pytest.raises(
+        TypeError, match=rf"contains no nn\.RNN, nn\.LSTM or nn\.GRU \(it holds {said}"
+    ):
+        vl.JacobianMonitor(model, x, out=tmp_path / "m")
+    with pytest.raises(TypeError, match=r"quantizable\.\S+\.LSTM, a quantized copy, which is no"):
+        vl.jacobian_norms(torch.ao.nn.quantizable.LSTM(3, 4), x)
+
+
 class _HalfRecurrence(nn.RNN):
     """Other equations that the first step from h0 = 0 cannot show: W_hh halved."""
 

@@ -1,6 +1,8 @@
 """Telling a user who passed a model, a wrapper or a TorchScript copy where the ``nn.RNN``,
 ``nn.LSTM`` or ``nn.GRU`` it holds is: :func:`wrong_module` (the ``TypeError``) and
-:func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too).
+:func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too); and that a
+quantized copy (``torch.ao.quantization.quantize_dynamic``'s ``LSTM``, no ``nn.LSTM``) is not
+one, whose float original is.
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ import torch
 from torch import nn
 
 __all__ = ["where_it_is", "wrong_module"]
+
+_KINDS = ("RNN", "LSTM", "GRU")
+#: Where torch keeps its quantized modules (dynamic and static), whose classes are named as the
+#: float ones (a quantize_dynamic'ed LSTM is torch.ao.nn.quantized.dynamic.LSTM, no nn.LSTM).
+_QUANTIZED = ("torch.ao.nn.quantized", "torch.ao.nn.quantizable", "torch.nn.quantized")
 
 
 def wrong_module(obj: object, expected: str) -> TypeError:
@@ -22,13 +29,13 @@ def where_it_is(obj: object) -> str:
     ``_orig_mod``, ``DataParallel``'s ``module``, a model's ``.rnn``, an ``nn.Sequential``'s
     ``[0]``), the words that say which submodule to pass; for a TorchScript module
     (``torch.jit.script`` or ``trace``, whose copies are no ``nn.LSTM``), that it takes the
-    module it was compiled from; else ``""``."""
+    module it was compiled from; for a quantized one (or a model holding one), that it takes
+    the float module it was quantized from; else ``""``."""
     if not isinstance(obj, nn.Module):
         return ""
     if isinstance(obj, torch.jit.ScriptModule):
-        kinds = ("RNN", "LSTM", "GRU")
         names = [getattr(m, "original_name", None) for m in obj.modules()]
-        kind = next((name for name in names if name in kinds), None)
+        kind = next((name for name in names if name in _KINDS), None)
         if kind is None:
             return ""
         return f" (a TorchScript module: pass the nn.{kind} it was compiled from)"
@@ -41,4 +48,12 @@ def where_it_is(obj: object) -> str:
         return f" (it wraps one: pass its {found[0][0]}, the {type(found[0][1]).__name__} itself)"
     if found:
         return f" (it holds {len(found)}: pass one of its {', '.join(p for p, _ in found)} itself)"
+    for m in obj.modules():
+        cls = type(m)
+        if cls.__name__ in _KINDS and cls.__module__.startswith(_QUANTIZED):
+            what = "it is" if m is obj else "it holds"
+            return (
+                f" ({what} {cls.__module__}.{cls.__name__}, a quantized copy, which is no "
+                f"nn.{cls.__name__}: pass the float nn.{cls.__name__} it was made from)"
+            )
     return ""
