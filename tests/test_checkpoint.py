@@ -447,6 +447,24 @@ def test_a_payload_of_a_blocked_module_is_called_code_not_an_unreadable_file(tmp
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.ao.quantization's own
+@pytest.mark.filterwarnings("ignore::UserWarning")  # ... and its notes on dynamic quantization
+def test_a_quantized_models_state_dict_is_told_to_save_the_float_one(tmp_path):
+    """quantize_dynamic's LSTM keeps its weights packed in TorchScript objects, which need code
+    to load: the refusal advised "Save model.state_dict() instead", the very thing the file
+    held. It now says the weights are packed, and to save the float model's state_dict."""
+    model = nn.Sequential(nn.LSTM(3, 4))
+    quantized = torch.ao.quantization.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8)
+    path = _save({"model_state_dict": quantized.state_dict()}, tmp_path / "q.pt")
+    with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    said = str(err.value)
+    assert "It holds packed weights, a quantized module's" in said
+    assert "save the state_dict() of the float model it was made from instead" in said
+    assert "Save model.state_dict() instead" not in said
+    assert "\n" not in said
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_a_torchscript_archive_is_refused_without_torch_load(tmp_path, monkeypatch):
     """torch.load before 2.6 hands a TorchScript archive to torch.jit.load, weights_only=True or

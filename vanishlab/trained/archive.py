@@ -1,5 +1,6 @@
 """The records of a ``torch.save`` zip archive, checked against the CRC-32 each was written with;
-and the SHA-256 of a file's bytes (a checkpoint's, an inputs file's), recorded with its report.
+the SHA-256 of a file's bytes (a checkpoint's, an inputs file's), recorded with its report; and
+the restricted unpickler's own reason for refusing a file (:func:`unpickler_reason`).
 
 ``torch.load`` does not check them: a checkpoint (or inputs file) damaged inside a tensor's bytes
 loads, and :mod:`vanishlab.trained.checkpoint` refuses it by the record this names.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 
-__all__ = ["bad_crc_record", "check_records", "is_torchscript", "sha256_file"]
+__all__ = ["bad_crc_record", "check_records", "is_torchscript", "sha256_file", "unpickler_reason"]
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -84,3 +85,22 @@ def is_torchscript(path: Path) -> bool:
             return any(name.partition("/")[2] == "constants.pkl" for name in archive.namelist())
     except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
         return False  # torch.load reads it, or says why not
+
+
+#: torch's own framing of a refusal, around the unpickler's reason: its advice to load with
+#: weights_only=False (which runs the file's code) and a link to its documentation.
+_TORCH_FRAMING = ("In PyTorch 2.6,", "Check the documentation of torch.load")
+
+
+def unpickler_reason(err: BaseException) -> str:
+    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``).
+
+    A global of a module torch always blocks (``os``, ``posix``, ``nt``, ``sys``: the usual
+    payload) comes without the ``WeightsUnpickler error:`` marker, after torch's advice to load
+    with weights_only=False; that advice is no reason, and was taken for one."""
+    text = str(err)
+    _, found, rest = text.partition("WeightsUnpickler error:")
+    lines = [ln.strip() for ln in (rest if found else text).splitlines() if ln.strip()]
+    lines = [ln.removeprefix("Weights only load failed.").strip() for ln in lines]
+    lines = [ln for ln in lines if ln and not ln.startswith(_TORCH_FRAMING)]
+    return lines[0].split(". Please use")[0] if lines else type(err).__name__

@@ -44,7 +44,7 @@ from ..core.cells import GATE_BLOCKS
 from ..core.inputs import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
-from .archive import check_records, is_torchscript, sha256_file
+from .archive import check_records, is_torchscript, sha256_file, unpickler_reason
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
 __all__ = [
@@ -156,6 +156,10 @@ class Checkpoint:
 
 _SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
 _NUMPY = {"inputs file": "torch.as_tensor(x)", "checkpoint": "plain Python numbers (float(x))"}
+_PACKED = (
+    "It holds packed weights, a quantized module's (torch.ao.quantization.quantize_dynamic?): "
+    "save the state_dict() of the float model it was made from instead"
+)
 
 
 def _load(path: Path, what: str) -> Any:
@@ -175,7 +179,7 @@ def _load(path: Path, what: str) -> Any:
         ):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = _unpickler_reason(err)
+        reason = unpickler_reason(err)
         if not _NEEDS_CODE.search(reason):
             if _GARBLED_OPCODE.search(reason):  # "Unsupported operand 123": a JSON file, bytes
                 reason = _NOT_TORCH_SAVE
@@ -185,6 +189,8 @@ def _load(path: Path, what: str) -> Any:
         advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
         if "numpy" in reason:  # numpy inputs; a state_dict beside a numpy number (an epoch)
             advice = f"It holds a numpy object: save {_NUMPY[what]} instead"
+        elif "ScriptObject" in reason and what == "checkpoint":  # packed (quantized) weights
+            advice = _PACKED
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
             f"and vanishlab loads with weights_only=True only; nothing in it was run. "
@@ -233,25 +239,6 @@ _NOT_TORCH_SAVE = (
 #: Keys of a parametrized recurrent weight: torch.nn.utils.parametrize's (orthogonal, the new
 #: weight_norm) and the old weight_norm's ``_g`` / ``_v`` pair (the old spectral_norm's ``_v``).
 _PARAMETRIZED = re.compile(r"parametrizations\.|(weight|bias)_(ih|hh)_l\d+(_reverse)?_[gv]$")
-
-
-#: torch's own framing of a refusal, around the unpickler's reason: its advice to load with
-#: weights_only=False (which runs the file's code) and a link to its documentation.
-_TORCH_FRAMING = ("In PyTorch 2.6,", "Check the documentation of torch.load")
-
-
-def _unpickler_reason(err: BaseException) -> str:
-    """The restricted unpickler's own reason (``Unsupported global: GLOBAL os.system ...``).
-
-    A global of a module torch always blocks (``os``, ``posix``, ``nt``, ``sys``: the usual
-    payload) comes without the ``WeightsUnpickler error:`` marker, after torch's advice to load
-    with weights_only=False; that advice is no reason, and was taken for one."""
-    text = str(err)
-    _, found, rest = text.partition("WeightsUnpickler error:")
-    lines = [ln.strip() for ln in (rest if found else text).splitlines() if ln.strip()]
-    lines = [ln.removeprefix("Weights only load failed.").strip() for ln in lines]
-    lines = [ln for ln in lines if ln and not ln.startswith(_TORCH_FRAMING)]
-    return lines[0].split(". Please use")[0] if lines else type(err).__name__
 
 
 def _first_line(err: BaseException) -> str:
