@@ -423,6 +423,34 @@ def test_readers_take_a_monitors_steps_as_its_shards_hold_them(tmp_path):
     assert rows["2"][6] == f"{lost['lyapunov']:+.3f}".replace("-", "−")  # the λ₁ column
 
 
+def test_a_damaged_manifest_that_still_parses_is_not_read_over_a_steps_shard(tmp_path):
+    """A step's record is in its shard's metadata, under its checksum, and in the manifest,
+    which has none: a flipped digit of a step's Lyapunov exponent in the manifest was shown as
+    measured (by vl.summarize and the page), and kept when the monitor was reopened."""
+    import json
+
+    torch.manual_seed(2)
+    out = tmp_path / "m"
+    rnn = nn.RNN(2, 4)
+    with JacobianMonitor(rnn, torch.randn(5, 2, 2), out=out, every=1) as mon:
+        for n in range(2):
+            mon.step(n, loss=0.5)
+        probe = mon.probe
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    measured = manifest["steps"]["1"]["lyapunov"]
+    manifest["steps"]["1"]["lyapunov"] = measured - 0.25  # a flipped digit
+    path.write_text(json.dumps(manifest))
+    summary = vl.summarize(out, cache=False).set_index("step")
+    assert summary.loc[1, "lyapunov"] == measured
+    html = vl.render_report(out, tmp_path / "r.html").read_text()
+    shown = f"{measured:+.3f}".replace("-", "\N{MINUS SIGN}")
+    assert shown in html and f"{measured - 0.25:+.3f}".replace("-", "\N{MINUS SIGN}") not in html
+    with JacobianMonitor(rnn, probe, out=out, every=1) as mon:
+        assert mon.step(1) is None  # recorded: its record mended from the shard
+    assert json.loads(path.read_text())["steps"]["1"]["lyapunov"] == measured
+
+
 def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
     """load_results and load_cells of a monitor that has recorded nothing lacked the step
     column."""

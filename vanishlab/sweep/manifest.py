@@ -140,10 +140,12 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict[str, Any]:
     """A monitored run's steps as its shards hold them (``metas``: ``{cell_id: metadata}``):
-    the manifest's step records whose shard is there, and the record a shard's metadata
-    carries (``monitor``) for a step the manifest lacks. The two differ after a crash between
-    the writes of a step's shard and of the manifest (the step's Lyapunov exponent read "not
-    measured"), or a shard deleted since (a step counted with no curves); the monitor mends its
+    the record a shard's metadata carries (``monitor``, under its checksum), else, for a shard
+    written before shards carried it, the manifest's record of that shard. The two differ
+    after a crash between the writes of a step's shard and of the manifest (the step's
+    Lyapunov exponent read "not measured"), a shard deleted since (a step counted with no
+    curves), or a damaged manifest that still parses (a flipped digit of a step's Lyapunov
+    exponent was shown as measured: the manifest has no checksum); the monitor mends its
     manifest on reopening, readers take this."""
     from .schema import MONITOR_STEP  # pyarrow: here, not on the path of `vanishlab --help`
 
@@ -156,7 +158,7 @@ def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict
     for meta in metas.values():
         record = dict(meta.get("monitor") or {}) if isinstance(meta, Mapping) else {}
         step = record.pop(MONITOR_STEP, None)
-        if step is not None and str(step) not in found:
+        if step is not None:
             found[str(step)] = record
     return found
 
