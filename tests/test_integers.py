@@ -97,3 +97,14 @@ def test_the_integer_check_imports_no_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["3", "False"]
+
+
+def test_a_sweep_takes_a_0d_integer_tensor_as_one_value() -> None:
+    # CellConfig(hidden_size=torch.tensor(16)) was taken and Sweep(hidden_size=np.int64(16))
+    # too, but Sweep(hidden_size=torch.tensor(16)) failed in torch's words, "len() of a 0-d
+    # tensor" (a 0-d tensor or array is Iterable and has no len()).
+    assert vl.Sweep(hidden_size=torch.tensor(16)) == vl.Sweep(hidden_size=16)
+    assert vl.Sweep(seed=[torch.tensor(0), TEN]).seed == (0, 10)
+    for bad in (np.array(16), torch.tensor(16.0)):
+        with pytest.raises(vl.VanishlabError, match=r"^hidden_size must be an integer, got "):
+            vl.Sweep(hidden_size=bad)

@@ -433,7 +433,10 @@ class AxisSet:
     def values(self, name: str, values: Any) -> tuple[Any, ...]:
         """One axis's values as a checked tuple: one value, a list, a tuple or a range."""
         a = self.axis(name)
-        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        # one value: a 0-d tensor or array too (torch.tensor(16), an integer as
+        # core.integers takes it), which is Iterable but has no len() (torch's TypeError)
+        one = getattr(values, "ndim", None) == 0
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable) or one:
             values = (values,)
         if isinstance(values, Sized):  # refused before each value is checked
             try:
