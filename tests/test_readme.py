@@ -282,3 +282,18 @@ def test_the_bidirectional_recipe_s_copies_take_the_module_s_settings_and_h0(mak
         out = bi(x, h0)[0]
         torch.testing.assert_close(fwd(x, first)[0], out[..., :4])
         torch.testing.assert_close(bwd(x.flip(time), second)[0].flip(time), out[..., 4:])
+
+
+def test_the_readme_names_each_error_class_where_it_is_imported_from() -> None:
+    """README named ``MemoryRefusedError`` bare beside ``vl.VanishlabError``, and
+    ``vl.MemoryRefusedError`` is an AttributeError: each class of vanishlab.errors it names
+    is ``vl.NAME`` (and vanishlab exports it) or ``vanishlab.errors.NAME``."""
+    from vanishlab import errors
+
+    text = README.read_text(encoding="utf-8")
+    named = re.findall(r"`([\w.]*?)(\w+Error)`", text)
+    ours = [(where, name) for where, name in named if name in errors.__all__]
+    assert ours
+    for where, name in ours:
+        assert where in ("vl.", "vanishlab.errors."), f"`{where}{name}`"
+        assert where != "vl." or hasattr(vl, name), f"`vl.{name}`"
