@@ -127,7 +127,8 @@ def depth_section(view: RunView) -> Section | None:
                 "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero"
                 + (" (in every seed)" if view.seeds > 1 else "")
                 + "; the scale spans the values drawn. At lag 0 the top layer's is the "
-                "identity, of norm √H (pale red)."
+                "identity, of norm √H: red, though near white where the scale spans many "
+                "decades (a shade follows the distance from 0 against the largest drawn)."
                 + folded
                 + (partial_note if any(_has_partial(p) for p in page) else "")
                 + (short_note if any(np.isnan(p.values).any() for p in page) else "")
