@@ -136,6 +136,13 @@ def test_relu_explosion_raises_naming_the_time_step() -> None:
         vl.jacobian_norms(rnn, torch.ones(200, 1, 2))
     assert 70 < err.value.time < 90  # 3^t passes float32's 3.4e38 near t = 80
     assert isinstance(err.value, vl.VanishlabError)
+    # raised in a process pool's worker, it reaches the parent pickled: it failed to unpickle
+    # there (its __init__ takes four arguments, an exception pickles its message alone)
+    import pickle
+
+    back = pickle.loads(pickle.dumps(err.value))
+    assert type(back) is vl.NonFiniteStateError and str(back) == str(err.value)
+    assert (back.layer, back.time, back.sample) == (err.value.layer, err.value.time, 0)
 
 
 def test_nan_in_the_input_is_refused_up_front() -> None:

@@ -42,3 +42,8 @@ class NonFiniteStateError(VanishlabError, ArithmeticError):
             f"hidden state of layer {layer} became {kind} at time step {time} (sample {sample}): "
             "the forward pass overflowed, so its Jacobians are undefined"
         )
+
+    def __reduce__(self) -> tuple[type[NonFiniteStateError], tuple[int, int, int, float]]:
+        # its own arguments, not the message alone (an exception pickles its args): raised in
+        # a process pool's worker, it failed to unpickle in the parent (a TypeError there)
+        return type(self), (self.layer, self.time, self.sample, self.value)
