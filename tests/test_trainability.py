@@ -247,6 +247,16 @@ def test_the_overview_says_a_trained_run_s_curves_are_of_the_network_at_init(
     assert "train_steps > 0" in intro  # the cells at 0 steps were measured and not trained
     untrained = _trained_report(grid.replace(train_steps=(0,)), tmp_path / "untrained")
     assert "trained" not in next(s for s in untrained.sections if s.key == "overview").intro
+    # a page without the Trainability section (an experiment's SECTIONS) does not name it
+    assert "Trainability section" in intro
+    run = tmp_path / "run"
+    page = build_report(
+        vl.load_results(run), vl.load_cells(run), load_manifest(run), sections=["decay"],
+        timestamp="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    intro = next(s for s in page.sections if s.key == "overview").intro
+    assert "measured at initialisation and then trained" in intro
+    assert "Trainability" not in intro
 
 
 def test_task_needs_its_input_size() -> None:

@@ -99,23 +99,28 @@ def overview_section(view: RunView) -> Section:
         "What was measured, on which settings, and how to run it again. Norms are of the "
         "Jacobians of the last hidden state of the top layer, h_T, computed exactly from the "
         "weights; log10 values are averaged over each cell's samples (a geometric mean)."
-        + _at_init(cells),
+        + _at_init(cells, view.shows("trainability")),
         tuple(blocks),
     )
 
 
-def _at_init(cells: pd.DataFrame) -> str:
+def _at_init(cells: pd.DataFrame, trainability: bool) -> str:
     """What a run that trains measured: each cell is measured at initialisation, then trained
     (sweep/train_cell.py), so every curve, rate and horizon outside the Trainability section is
-    of the untrained network; nothing else on the page said so."""
+    of the untrained network; nothing else on the page said so. The section is named only
+    where the page shows it (``trainability``: an experiment's SECTIONS may leave it out)."""
     if "train_steps" not in cells:
         return ""
     if not (pd.to_numeric(cells["train_steps"], errors="coerce") > 0).any():
         return ""
     return (
         " Cells with train_steps > 0 were measured at initialisation and then trained: every "
-        "norm, rate and horizon on this page is of the network before training, and the "
-        "Trainability section sets them beside what training achieved."
+        "norm, rate and horizon on this page is of the network before training"
+        + (
+            ", and the Trainability section sets them beside what training achieved."
+            if trainability
+            else "."
+        )
     )
 
 
