@@ -45,6 +45,7 @@ from ..core.inputs import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
 from .archive import check_records, is_torchscript, sha256_file, unpickler_reason
+from .foreign import foreign_advice, plain_data_allowed
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
 __all__ = [
@@ -155,7 +156,6 @@ class Checkpoint:
 
 
 _SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
-_NUMPY = {"inputs file": "torch.as_tensor(x)", "checkpoint": "plain Python numbers (float(x))"}
 _PACKED = (
     "It holds packed weights, a quantized module's (torch.ao.quantization.quantize_dynamic?): "
     "save the state_dict() of the float model it was made from instead"
@@ -174,9 +174,12 @@ def _load(path: Path, what: str) -> Any:
         # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
         # every instruction; it either loads or raises, and both are handled here. A
         # TorchScript archive warns before it fails (refused below, in one line).
-        with warning_filters.ignoring(
-            "Detected pickle protocol", ".*looks like a TorchScript archive"
-        ):
+        with (
+            warning_filters.ignoring(
+                "Detected pickle protocol", ".*looks like a TorchScript archive"
+            ),
+            plain_data_allowed(),
+        ):  # an argparse.Namespace, a path: see foreign.py
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = unpickler_reason(err)
@@ -187,10 +190,13 @@ def _load(path: Path, what: str) -> Any:
                 f"{what} {path} is not readable as a torch.save file ({reason})"
             ) from None
         advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
-        if "numpy" in reason:  # numpy inputs; a state_dict beside a numpy number (an epoch)
-            advice = f"It holds a numpy object: save {_NUMPY[what]} instead"
-        elif "ScriptObject" in reason and what == "checkpoint":  # packed (quantized) weights
+        if what != "checkpoint":
+            if "numpy" in reason:  # numpy inputs
+                advice = "It holds a numpy object: save torch.as_tensor(x) instead"
+        elif "ScriptObject" in reason:  # packed (quantized) weights
             advice = _PACKED
+        else:  # a state_dict beside a numpy number (an epoch), a dataclass config, an Enum
+            advice = foreign_advice(path, reason) or advice
         raise VanishlabError(
             f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
             f"and vanishlab loads with weights_only=True only; nothing in it was run. "
@@ -206,6 +212,8 @@ def _load(path: Path, what: str) -> Any:
         IndexError,
         KeyError,
         struct.error,
+        # An allowlisted class given other arguments than its own (PurePosixPath(1)).
+        TypeError,
     ) as err:
         if "TorchScript" in str(err):  # torch's own advice (weights_only=False) runs code
             advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")

@@ -1,0 +1,126 @@
+"""Objects a training script saves beside its weights: an argparse.Namespace and pathlib paths
+are read (plain data), a class of the user's code or NumPy's is refused with advice that fits."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import pathlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vanishlab.errors import VanishlabError
+from vanishlab.trained import read_checkpoint
+
+
+@dataclasses.dataclass
+class Config:
+    lr: float = 0.1
+
+
+class Mode(enum.Enum):
+    TRAIN = 1
+
+
+class _WindowsPath:
+    """Pickles as the Windows path a checkpoint written on Windows holds (``WindowsPath``
+    cannot be made on Linux, nor saved there)."""
+
+    def __reduce__(self):
+        return (pathlib.WindowsPath, ("C:\\runs\\x",))
+
+
+class _Touch:
+    """Unpickling this runs code: it creates ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _save(obj: object, path: Path) -> Path:
+    torch.save(obj, path)
+    return path
+
+
+def test_a_training_scripts_args_beside_the_state_dict_are_read(tmp_path):
+    """torch.save({"model": model.state_dict(), "args": args}) with args an argparse.Namespace
+    was refused with "Save model.state_dict() instead", the file holding one."""
+    model = nn.Sequential()
+    model.rnn = nn.GRU(3, 5)
+    args = argparse.Namespace(
+        lr=0.1, out=Path("runs/a"), pure=pathlib.PureWindowsPath("C:/x"), win=_WindowsPath()
+    )
+    path = _save({"model": model.state_dict(), "args": args}, tmp_path / "c.pt")
+    mine = (Config, "my.Config")  # the caller's own allowlist entry, kept after the load
+    torch.serialization.add_safe_globals([mine])
+    try:
+        before = set(torch.serialization.get_safe_globals())
+        ckpt = read_checkpoint(path)
+        assert set(torch.serialization.get_safe_globals()) == before  # left as it was
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals([g for g in before if g != mine])
+    assert ckpt.module_name == "rnn" and ckpt.spec.kind == "gru"
+    assert torch.equal(ckpt.weights["weight_hh_l0"], model.rnn.weight_hh_l0)
+
+
+def test_a_namespace_holding_code_is_still_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    args = argparse.Namespace(hook=_Touch(marker))
+    path = _save({"model": nn.RNN(2, 3).state_dict(), "args": args}, tmp_path / "e.pt")
+    with pytest.raises(VanishlabError, match="needs code to be loaded"):
+        read_checkpoint(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            Config(),
+            r"of other code \((tests\.)?test_foreign\.Config\).*dataclasses\.asdict",
+        ),
+        (Mode.TRAIN, r"of other code \((tests\.)?test_foreign\.Mode\).*Enum's \.value"),
+        (np.arange(3), r"numpy object: save plain Python numbers .* or tensors"),
+    ],
+)
+def test_other_objects_beside_the_state_dict_are_named_with_how_to_save_them(tmp_path, extra, said):
+    """A dataclass config or an Enum beside the weights was told to "Save model.state_dict()
+    instead", which the file held; a NumPy array to save "plain Python numbers (float(x))"."""
+    path = _save({"model": nn.RNN(2, 3).state_dict(), "extra": extra}, tmp_path / "o.pt")
+    with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert re.search(said, text), text
+    assert "Save model.state_dict() instead" not in text
+
+
+def test_a_whole_model_is_still_told_to_save_its_state_dict(tmp_path):
+    path = _save(nn.RNN(2, 3), tmp_path / "m.pt")
+    with pytest.raises(VanishlabError, match=r"Save model\.state_dict\(\) instead"):
+        read_checkpoint(path)
+
+
+class _BadPath:
+    """A path of a crafted file, whose argument is no string: the allowlisted constructor
+    raises TypeError."""
+
+    def __reduce__(self):
+        return (pathlib.PurePosixPath, (1,))
+
+
+def test_an_allowlisted_class_given_other_arguments_is_one_line(tmp_path):
+    path = _save({"model": nn.RNN(2, 3).state_dict(), "p": _BadPath()}, tmp_path / "b.pt")
+    with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file") as err:
+        read_checkpoint(path)
+    assert "\n" not in str(err.value)

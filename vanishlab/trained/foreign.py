@@ -1,0 +1,99 @@
+"""Objects a training script saves beside its weights: the standard library's plain data, read;
+what the rest is, for the line that refuses a file holding it.
+
+``torch.save({"model": model.state_dict(), "args": args}, path)`` with ``args`` an
+``argparse.Namespace`` (often holding a ``pathlib`` path) is the common checkpoint of a training
+script, and ``torch.load(weights_only=True)`` refuses both classes. They are plain data, made
+without running anything but their own constructors: a Namespace is an empty object whose
+``__dict__`` gets the attributes (each one restricted in turn: a Namespace holding an object of
+other code is refused for it), and a path is read as a *pure* path (``PurePosixPath``,
+``PureWindowsPath``), which parses its strings and never touches the file system (so a Windows
+path reads on Linux, where ``WindowsPath`` cannot be made). :func:`plain_data_allowed` lets
+these through one load. NumPy's reconstructors stay refused, as torch refuses them by default
+(its code, not torch's), and so does every class of the user's code (a dataclass config, an
+Enum): :func:`foreign_advice` says how to save each as plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import re
+import threading
+from argparse import Namespace
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["foreign_advice", "plain_data_allowed"]
+
+#: The globals of plain data read in place of what the file names (pathlib is pathlib._local
+#: from Python 3.13 on, so a checkpoint written there names that module).
+PLAIN_DATA: tuple[tuple[Callable[..., Any], str], ...] = (
+    (Namespace, "argparse.Namespace"),
+    *(
+        (pure, f"{module}.{name}")
+        for module in ("pathlib", "pathlib._local")
+        for name, pure in (
+            ("PosixPath", pathlib.PurePosixPath),
+            ("PurePosixPath", pathlib.PurePosixPath),
+            ("WindowsPath", pathlib.PureWindowsPath),
+            ("PureWindowsPath", pathlib.PureWindowsPath),
+        )
+    ),
+)
+
+_LOCK = threading.Lock()  # torch's allowlist is one set for the whole process
+
+
+@contextlib.contextmanager
+def plain_data_allowed() -> Iterator[None]:
+    """Within the block, ``torch.load(weights_only=True)`` also reads :data:`PLAIN_DATA`; the
+    allowlist is left as it was (entries the caller had added stay). A torch without
+    ``torch.serialization.safe_globals`` (before 2.5) reads none of them."""
+    if not hasattr(torch.serialization, "safe_globals"):
+        yield
+        return
+    with _LOCK:
+        had = set(torch.serialization.get_safe_globals())
+        with torch.serialization.safe_globals([g for g in PLAIN_DATA if g not in had]):
+            yield
+
+
+_MODEL = re.compile(r"torch\.nn\.")  # a module's class: a whole model was saved
+_NUMPY = re.compile(r"numpy\.")
+_GLOBAL = re.compile(r"GLOBAL (\S+)")
+_SHOWN = 3  # globals named in the advice
+
+
+def _globals(path: Path, reason: str) -> list[str]:
+    """The globals of ``path`` that weights_only refuses, or the one ``reason`` names."""
+    try:
+        found = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # torch < 2.5, a legacy (non-zip) file: the reason's global is named
+        found = []
+    allowed = {name for _, name in PLAIN_DATA}
+    found = [g for g in found if g not in allowed]
+    return found or _GLOBAL.findall(reason)[:1]
+
+
+def foreign_advice(path: Path, reason: str) -> str | None:
+    """What to save instead, for a checkpoint the restricted unpickler refused with
+    ``reason``: None for a whole model (or what cannot be told: the caller's own advice, to
+    save ``model.state_dict()``)."""
+    found = _globals(path, reason)
+    if not found or any(_MODEL.match(g) for g in found):
+        return None
+    if all(_NUMPY.match(g) for g in found):
+        return (
+            "It holds a numpy object: save plain Python numbers (float(x)) or tensors "
+            "(torch.from_numpy(a)) instead"
+        )
+    shown = ", ".join(found[:_SHOWN]) + (", ..." if len(found) > _SHOWN else "")
+    return (
+        f"Beside tensors it holds objects of other code ({shown}): save them as plain data "
+        "(dicts, lists, strings, numbers: dataclasses.asdict(config), an Enum's .value, "
+        "vars(args)), or save model.state_dict() alone"
+    )
