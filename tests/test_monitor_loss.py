@@ -279,3 +279,17 @@ def test_the_loss_s_name_is_one_definition():
             ):
                 spelled.add(path.relative_to(root).as_posix())
     assert spelled == {"sweep/schema.py", "sweep/train_cell.py"}
+
+
+def test_load_training_on_a_monitors_run_says_where_its_losses_are(tmp_path: Path) -> None:
+    """vl.load_training on a monitor's run returned an empty frame, which reads as "no loss
+    recorded", though mon.step(n, loss=) kept one at each recorded step."""
+    rnn = nn.RNN(2, 3)
+    with JacobianMonitor(rnn, torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
+        mon.step(0, loss=0.5)
+    with pytest.raises(vl.VanishlabError) as err:
+        vl.load_training(tmp_path / "m")
+    text = str(err.value)
+    assert "\n" not in text and "training monitor's run" in text
+    assert "vl.load_cells(run_dir)[['step', 'loss']]" in text
+    assert vl.load_cells(tmp_path / "m")["loss"].tolist() == [0.5]  # where it points

@@ -35,6 +35,7 @@ from ..train import make_task, train_cell
 from ..train.loop import DEFAULT_BATCH
 from . import store
 from .config import AXES, CellConfig, wrong_input_size
+from .manifest import MONITOR
 from .trainability import DROP_DECADES, required_lag, trainability
 
 __all__ = [
@@ -118,9 +119,17 @@ def load_training(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
     Columns: the config columns, ``cell_id``, ``step``, ``loss`` (NaN after a divergence),
     ``chance_loss``. Empty (with those columns) when no cell was trained. Raises
-    VanishlabError for a path that is not a run directory (a typo read as "no training").
+    VanishlabError for a path that is not a run directory (a typo read as "no training"), and
+    for a training monitor's run: its losses are the training batches' at the recorded steps
+    (``vl.load_cells``' ``loss``), not held-out curves of cells vanishlab trained, and have no
+    chance level; its frame was empty.
     """
-    store.load_manifest(run_dir)
+    if store.load_manifest(run_dir).get("kind") == MONITOR:
+        raise VanishlabError(
+            f"{run_dir} is a training monitor's run (vl.JacobianMonitor), whose losses are "
+            "those mon.step(n, loss=) recorded: vl.load_cells(run_dir)[['step', 'loss']]; "
+            "load_training reads the loss curves of a sweep's trained cells"
+        )
     rows = []
     for cid, meta in sorted(store.read_cell_metas(run_dir).items()):
         record = meta.get("train")
