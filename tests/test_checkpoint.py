@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -653,3 +654,19 @@ def test_a_damaged_record_header_is_not_called_a_crc_failure(tmp_path):
     assert all(torch.equal(loaded[k], v) for k, v in sd.items())  # the bytes are intact
     with pytest.raises(VanishlabError, match=r"its record m/data/1 has a damaged header\)$"):
         read_checkpoint(path)
+
+
+def test_a_quantized_linear_models_state_dict_is_refused_without_torchs_warnings(tmp_path):
+    """A quantize_dynamic'd Linear-only model's state_dict loads (its weights quantized
+    tensors) but holds no recurrent weights: the refusal came after two of torch's warnings
+    of its own load (TypedStorage and quantized tensor creation deprecated) on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantize_dynamic's own
+        model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+        quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    path = _save(quantized.state_dict(), tmp_path / "q.pt")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(VanishlabError, match="holds no recurrent weights"):
+            read_checkpoint(path)
+    assert [str(w.message) for w in said] == []

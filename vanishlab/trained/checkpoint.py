@@ -173,10 +173,15 @@ def _load(path: Path, what: str) -> Any:
             raise RuntimeError("a TorchScript archive")
         # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
         # every instruction; it either loads or raises, and both are handled here. A
-        # TorchScript archive warns before it fails (refused below, in one line).
+        # TorchScript archive warns before it fails (refused below, in one line), and a
+        # quantized tensor (a quantized Linear's) is rebuilt by torch's deprecated storages
+        # and quantized constructors, which warn (no recurrent weights: refused below).
         with (
             warning_filters.ignoring(
-                "Detected pickle protocol", ".*looks like a TorchScript archive"
+                "Detected pickle protocol",
+                ".*looks like a TorchScript archive",
+                "TypedStorage is deprecated",
+                r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized",
             ),
             plain_data_allowed(),
         ):  # an argparse.Namespace, a path: see foreign.py
