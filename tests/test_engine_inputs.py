@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -949,3 +950,25 @@ def test_conversion_advice_review_a_tuple_a_bool_x_and_another_device():
     assert str(err.value).endswith("x.to(torch.float32)")
     meta = torch.empty(2, device="meta")
     assert _converted("x", meta, torch.zeros(2)) == ": convert it with x.to('cpu', torch.float32)"
+
+
+def test_a_tuple_of_numpy_arrays_is_told_to_pick_one_or_stack_them():
+    """A NumPy (output, h_n) pair was told to torch.as_tensor(x), which refuses it ("expected
+    sequence of length 5 at dim 1 (got 1)"); a list of steps of one shape it makes a tensor
+    with a dimension more than each. Both ways the advice now gives work."""
+    module = nn.RNN(3, 4)
+    x = torch.randn(5, 2, 3)
+    output, h_n = (t.detach().numpy() for t in module(x))
+    for given, what in (((output, h_n), "x"), ([x[t].numpy() for t in range(5)], "x")):
+        with pytest.raises(TypeError) as err:
+            vl.jacobian_norms(module, given)
+        said = str(err.value)
+        assert "\n" not in said and f"got {type(given).__name__} of " in said, said
+        assert "torch.as_tensor(x[0])" in said and "torch.as_tensor(np.stack(x))" in said
+        assert f"torch.as_tensor({what}), in" not in said
+    with pytest.raises(ValueError, match="expected sequence of length"):
+        torch.as_tensor((output, h_n))  # the old advice, for the pair
+    steps = [x[t].numpy() for t in range(5)]
+    assert torch.equal(torch.as_tensor(np.stack(steps)), x)  # the new one, for the steps
+    with pytest.raises(TypeError, match=r"^h0 must be .*got tuple of 1 array, not one: "):
+        vl.jacobian_norms(module, x, h0=(h_n,))

@@ -294,12 +294,23 @@ def require_tensor(x: object, what: str) -> None:
 def _no_tensor(x: object, what: str) -> str:
     """The type of ``x``, no tensor, and for a NumPy array or a nested list of numbers how to
     make it one (not for a tuple of tensors, a module's (output, h_n): torch.as_tensor refuses
-    it)."""
-    arraylike = hasattr(x, "__array__") or (
-        isinstance(x, list | tuple) and not any(isinstance(v, torch.Tensor) for v in x)
-    )
+    it). A tuple or list of arrays (a NumPy (output, h_n), or a sequence's steps) is told to
+    pick one or stack them: torch.as_tensor refuses arrays of several shapes, and makes arrays
+    of one shape a tensor with a dimension more than each."""
+    kind = type(x).__name__
+    if isinstance(x, list | tuple):
+        if any(isinstance(v, torch.Tensor) for v in x):
+            return kind
+        arrays = sum(hasattr(v, "__array__") and getattr(v, "ndim", 0) > 0 for v in x)
+        if arrays:
+            return (
+                f"{kind} of {arrays} array{'s' * (arrays > 1)}, not one: convert the one that "
+                f"is the sequence (torch.as_tensor({what}[0])) or, for steps of one shape, "
+                f"their stack (torch.as_tensor(np.stack({what}))), in the module's dtype"
+            )
+    arraylike = hasattr(x, "__array__") or isinstance(x, list | tuple)
     how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
-    return f"{type(x).__name__}{how}"
+    return f"{kind}{how}"
 
 
 def _converted(what: str, t: torch.Tensor, like: torch.Tensor) -> str:
