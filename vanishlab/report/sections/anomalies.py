@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ...errors import VanishlabError
-from ...sweep.config import grid_ids
+from ...sweep.config import TRAINING_AXES, grid_ids
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
 from ..model import Section, Table
 from ..view import RunView
@@ -29,6 +29,20 @@ def _config_text(rec: Mapping[str, object], columns: Sequence[str]) -> str:
     return setting_text((c, rec[c]) for c in columns if c in rec)
 
 
+def _whole_setting(view: RunView) -> list[str]:
+    """The axes that name the cell of a run of one setting (none varies): all of them but,
+    where it trains nothing, the training's (they read "task = none, steps = 0, lr = 0.01,
+    optimizer = adam, clip = 1.0" for a cell that never trained)."""
+    frame = view.cells if len(view.cells) else view.results
+    steps = pd.to_numeric(frame["train_steps"], errors="coerce") if "train_steps" in frame else None
+    if steps is not None and (steps > 0).any():
+        return list(view.config_columns)
+    untrained = {"train_steps", *TRAINING_AXES}
+    if "task" in frame and set(frame["task"].dropna()) <= {"none"}:
+        untrained.add("task")
+    return [c for c in view.config_columns if c not in untrained]
+
+
 def _is_overflow(reason: str) -> bool:
     text = reason.lower()
     return any(w in text for w in ("overflow", " inf", "nan", "non-finite", "nonfinite"))
@@ -38,7 +52,7 @@ def anomalies_section(view: RunView) -> Section | None:
     """Failed cells, exact zeros and overflow, each listed with its configuration: the axes
     that vary, the rest being the overview's fixed settings; in a run of one setting, where
     none varies, its whole setting (the column read "—")."""
-    axes = list(view.varying) or list(view.config_columns)
+    axes = list(view.varying) or _whole_setting(view)
     blocks: list[Any] = []
     cells = view.cells
     if len(cells) and "status" in cells:
