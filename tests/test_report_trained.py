@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 from _cdp import Browser, find_chromium
@@ -344,6 +345,49 @@ def test_an_analysis_without_its_shard_is_reported_as_not_measured(single_runs, 
     assert result.exit_code == 0, result.output
     facts = {k: v for b in _blocks(_section(_report(run), "model"), KeyValues) for k, v in b.items}
     assert facts["status"] == "not measured" and facts["measuring time"] == "—"
+
+
+def _lyapunov_shown(run: Path, out: Path) -> tuple[float, str]:
+    """The Lyapunov exponent ``vl.summarize`` gives an analysis, and its page's λ₁ text."""
+    (lyap,) = vl.summarize(run, cache=False)["lyapunov"]
+    html = vl.render_report(run, out).read_text()
+    (shown,) = re.findall(r"top Lyapunov exponent λ₁</dt>\s*<dd>([^<]*)</dd>", html)[:1]
+    return float(lyap), shown
+
+
+def test_a_damaged_manifest_that_still_parses_is_not_read_over_an_analysis_shard(
+    single_runs, tmp_path
+):
+    """The analysis's top Lyapunov exponent was kept only in manifest.json, which has no
+    checksum: a flipped digit there was shown as measured by vl.summarize and the page. It is
+    in the shard's metadata now, under its checksum; the manifest's is read only for a shard
+    written before, and none for a run without its shard."""
+    from vanishlab.sweep import store
+    from vanishlab.sweep.checksums import meta_digest
+
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    measured = manifest["model"]["lyapunov"]
+    manifest["model"]["lyapunov"] = measured - 0.25  # a flipped digit
+    path.write_text(json.dumps(manifest))
+    lyap, shown = _lyapunov_shown(run, tmp_path / "r.html")
+    assert lyap == measured and shown.startswith(rate_text(measured) + " per step"), shown
+    # A shard written before shards kept the exponent: the manifest's, as it was read then.
+    (shard,) = (run / "cells").iterdir()
+    table = pq.read_table(shard)
+    meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+    assert meta.pop("analysis") == {"lyapunov": measured}
+    del meta["meta_digest"]
+    meta["meta_digest"] = meta_digest(meta)
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, shard, write_page_checksum=True)
+    lyap, shown = _lyapunov_shown(run, tmp_path / "r.html")
+    assert lyap == measured - 0.25 and shown.startswith(rate_text(measured - 0.25)), shown
+    shard.unlink()  # no shard: nothing measured is there, the manifest's exponent neither
+    html = vl.render_report(run, tmp_path / "r.html").read_text()
+    assert "not measured" in html and rate_text(measured - 0.25) not in html
 
 
 def test_an_analysis_holding_another_runs_shard_is_refused_in_one_line(single_runs, tmp_path):

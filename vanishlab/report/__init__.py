@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import VanishlabError
 from ..sweep.files import as_flag, escaped_text, file_path
-from ..sweep.manifest import MONITOR, monitor_steps
+from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
@@ -302,8 +302,8 @@ def render_report(
         results = load_results(run_dir)
         bar.step("cells")
         cells = load_cells(run_dir)
-        if manifest.get("kind") == MONITOR:  # its steps as the shards hold them
-            manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run_dir))}
+        if page_kind(manifest) != SWEEP:  # a trained model's records: as its shards hold them
+            manifest = as_shards_hold(manifest, read_cell_metas(run_dir))
         bar.step("summary")
         # cached in RUN_DIR/summary.parquet; a trained model's page shows no sweep summary
         summary = summarize(run_dir) if page_kind(manifest) == SWEEP else None

@@ -50,6 +50,7 @@ __all__ = [
     "SINGLE_MODEL",
     "SWEEP",
     "SWEEP_SECTION_NAMES",
+    "as_shards_hold",
     "check_name",
     "json_number",
     "load_manifest",
@@ -161,6 +162,28 @@ def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict
         if step is not None:
             found[str(step)] = record
     return found
+
+
+def as_shards_hold(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict[str, Any]:
+    """``manifest`` with what a trained model's run keeps twice taken from its shards'
+    metadata (``metas``: ``{cell_id: metadata}``), which a checksum covers, not from the
+    manifest, which has none: a monitor's ``steps`` (:func:`monitor_steps`), and an
+    analysis's top Lyapunov exponent ``model.lyapunov`` (its one shard's ``analysis`` record;
+    the manifest's for a shard written before shards carried one; none without a shard, as a
+    monitor's step). A damaged manifest that still parsed (a flipped digit of the exponent)
+    was shown as measured. Every reader of these (``vl.summarize``, the report) reads them
+    through this."""
+    out = dict(manifest)
+    if out.get("kind") == MONITOR:
+        out["steps"] = monitor_steps(manifest, metas)
+    elif out.get("kind") == SINGLE_MODEL and isinstance(out.get("model"), Mapping):
+        held = [m.get("analysis") for m in metas.values() if isinstance(m, Mapping)]
+        model = out["model"] = dict(out["model"])
+        if not held:  # its shard gone (moved aside, never written): nothing measured is there
+            model["lyapunov"] = None
+        elif len(held) == 1 and isinstance(held[0], Mapping) and "lyapunov" in held[0]:
+            model["lyapunov"] = held[0]["lyapunov"]
+    return out
 
 
 #: The manifest's texts shown on one line (a terminal's, a page's title): no control character.

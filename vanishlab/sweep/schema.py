@@ -104,7 +104,8 @@ class CellMeta(TypedDict):
     either) or ``"error"`` (the measurement raised); None when ok. ``digest`` is
     :func:`content_digest` of the rows, checked on every read. ``summary`` is the cell's
     summary row (:class:`StoredSummary`), computed where the cell was measured. All three are
-    absent from shards written before they existed.
+    absent from shards written before they existed, as ``analysis`` is (an analysed
+    checkpoint's ``{lyapunov}``, under the metadata's checksum: :func:`~.manifest.as_shards_hold`).
     """
 
     cell_id: str
@@ -118,10 +119,13 @@ class CellMeta(TypedDict):
     summary: NotRequired[StoredSummary]
     train: NotRequired[dict[str, Any]]  # a trained cell's record (vanishlab.sweep.train_cell)
     monitor: NotRequired[dict[str, Any]]  # a monitored step's record (vanishlab.trained.monitor)
+    analysis: NotRequired[dict[str, Any]]  # an analysis's record (vanishlab.trained.analyze)
 
 
 _META_KEYS = frozenset(("cell_id", "config", "status", "reason", "elapsed_s", "n_rows"))
-_OPTIONAL_KEYS = frozenset(("failure", "digest", "summary", "train", "monitor", META_DIGEST))
+_OPTIONAL_KEYS = frozenset(
+    ("failure", "digest", "summary", "train", "monitor", "analysis", META_DIGEST)
+)
 FAILURES = ("overflow", "nan", "error")
 """The kinds of failure a failed cell records (``CellMeta.failure``)."""
 OVERFLOW_PARTS = ("weights", "inputs", "forward pass")

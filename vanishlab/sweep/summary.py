@@ -41,7 +41,7 @@ from .config import AXES, AXIS_TABLE
 from .files import as_flag, as_path
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
-from .manifest import MONITOR, SINGLE_MODEL, monitor_steps, read_json_number
+from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
 from .prediction import critical_gain
 from .schema import MONITOR_LOSS, MONITOR_STEP
 from .summary_fields import (
@@ -182,9 +182,8 @@ def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
         _check_init_definitions(run_dir, manifest, missing)
         ids = set(missing["cell_id"])
         rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
-    if manifest.get("kind") == MONITOR:  # its steps as the shards hold them
-        manifest = {**manifest, "steps": monitor_steps(manifest, metas)}
-    return _with_recorded_lyapunov(_frame(rows), manifest)
+    # a monitor's steps, an analysis's Lyapunov exponent: as the shards hold them
+    return _with_recorded_lyapunov(_frame(rows), as_shards_hold(manifest, metas))
 
 
 def _defined_here(init: str) -> str | None:
@@ -213,9 +212,10 @@ def _check_init_definitions(run_dir: Path, manifest: dict[str, Any], cells: pd.D
 
 
 def _with_recorded_lyapunov(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """A trained model's top Lyapunov exponent, which its run's manifest records (``vanishlab
-    analyze``: the model's; a monitor: each step's) and its page shows: a summary row cannot
-    rebuild a trained model to measure it, and said NaN."""
+    """A trained model's top Lyapunov exponent, which its run records (``vanishlab analyze``:
+    the model's; a monitor: each step's; ``manifest`` as :func:`~.manifest.as_shards_hold`
+    gives it, from the shards) and its page shows: a summary row cannot rebuild a trained model
+    to measure it, and said NaN."""
     recorded: dict[str, Any] = {}
     model = manifest.get("model") if isinstance(manifest.get("model"), dict) else {}
     if manifest.get("kind") == SINGLE_MODEL and len(frame) == 1:

@@ -4,7 +4,9 @@ The run directory is a sweep's (:mod:`vanishlab.sweep.store`) with one cell: its
 the module's per-lag Jacobian norms (:mod:`vanishlab.trained.measure`), and its manifest marks
 it ``"kind": "single-model"`` and records, under ``"model"``, the checkpoint's path and
 SHA-256 digest, the module's key prefix, the inferred architecture, the inputs (a file and its
-digest, or the Gaussian draw's parameters) and the top Lyapunov exponent. Running the same
+digest, or the Gaussian draw's parameters) and the top Lyapunov exponent, which its shard's
+metadata keeps too (``analysis``), under its checksum: the readers take it from there. Running
+the same
 analysis into the same directory again finds its shard and measures nothing (the cell id
 depends on the checkpoint's digest and the inputs); a directory holding anything else is
 refused.
@@ -358,6 +360,9 @@ def _measure_into(
             "failure": None if status == "ok" else "overflow",
             "elapsed_s": elapsed,
             "n_rows": len(frame),
+            # under the metadata's checksum, which the manifest has not: readers take it from
+            # here (sweep.manifest.as_shards_hold)
+            "analysis": {"lyapunov": json_number(lyap)},
         }
         manifest = {
             "format": store.FORMAT,
