@@ -430,6 +430,7 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
         )
     from ..sweep.files import file_path  # (stdlib only)
 
+    _no_loop(flag, raw)
     return file_path(raw, flag) if file else Path(raw)
 
 
@@ -437,7 +438,18 @@ def path_argument(name: str, raw: str) -> Path:
     """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
     if not raw.strip():
         raise VanishlabError(f"{name} is empty; give a path")
+    _no_loop(name, raw)
     return Path(raw)
+
+
+def _no_loop(name: str, raw: str) -> None:
+    """Refuse a path that is, or lies in, a symbolic link that loops (:func:`loop_problem`):
+    every path a command takes, so that none is said to be missing, a file, or "Too many
+    levels of symbolic links"."""
+    from ..sweep.files import loop_problem  # (stdlib only)
+
+    if (problem := loop_problem(raw)) is not None:
+        raise VanishlabError(f"{name} {raw} {problem}; give another path")
 
 
 def say(text: str, done: str = "") -> None:

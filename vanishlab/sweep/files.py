@@ -35,6 +35,7 @@ __all__ = [
     "fsync_dir",
     "is_bool",
     "line_text",
+    "loop_problem",
     "move_aside",
     "name_text",
     "path_name",
@@ -120,6 +121,36 @@ def resolved(path: str | os.PathLike[str]) -> Path:
             raise loop from None
     # A path that does not exist yet (a new --out), or one strict resolution may not read.
     return Path(path).resolve()
+
+
+def loop_problem(path: str | os.PathLike[str]) -> str | None:
+    """Where ``path`` meets a symbolic link that loops (to itself, or through others back to
+    it), said after the path: ``"is a symbolic link that loops"``, or ``"lies in DIR, a
+    symbolic link that loops"`` for a folder above it; None where none loops. Python reads
+    such a path as missing (``exists()``) and as no folder (``is_dir()``): "does not exist",
+    "it is a file, not a directory" were said of one."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as err:
+        if err.errno != errno.ELOOP:
+            return None
+    except ValueError:  # a NUL byte: said where the path is used
+        return None
+    full = Path(path)
+    for part in (*reversed(full.parents), full):  # the shortest first: the first that loops
+        try:
+            os.stat(part)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                break
+    else:
+        part = full
+    return (
+        "is a symbolic link that loops"
+        if part == full
+        else f"lies in {part}, a symbolic link that loops"
+    )
 
 
 def path_name(path: str | os.PathLike[str]) -> str:

@@ -40,7 +40,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
-from .files import as_path, atomic_write, line_text
+from .files import as_path, atomic_write, line_text, loop_problem
 
 __all__ = [
     "FORMAT",
@@ -110,8 +110,11 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         # "(no manifest.json)" for a mistyped path sent the user looking inside a folder that
         # is not there
+        loop = loop_problem(run_dir)
         why = (
-            "it does not exist"
+            f"it {loop}"
+            if loop is not None
+            else "it does not exist"
             if not os.path.lexists(run_dir)
             else f"no {MANIFEST}"
             if os.path.isdir(run_dir)

@@ -43,7 +43,7 @@ from ..core import global_rng, warning_filters
 from ..core.cells import GATE_BLOCKS
 from ..core.inputs import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
-from ..sweep.files import as_path, line_text
+from ..sweep.files import as_path, line_text, loop_problem
 from .archive import check_records, is_torchscript, sha256_file, unpickler_reason
 from .foreign import foreign_advice, plain_data_allowed
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
@@ -165,7 +165,7 @@ _PACKED = (
 def _load(path: Path, what: str) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU; every failure is one clear line."""
     if not path.exists():
-        raise VanishlabError(f"{what} {path} does not exist")
+        raise VanishlabError(f"{what} {path} {loop_problem(path) or 'does not exist'}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
     try:
