@@ -192,6 +192,26 @@ class _Touch:
         return (Path.touch, (self.marker,))
 
 
+@pytest.mark.parametrize("kept", [10, 1000, 5000, 60000, 0.5, -1])
+def test_a_checkpoint_cut_short_is_said_to_be(tmp_path, kept):
+    """`head -c 5000 good.pt > bad.pt` was "not readable as a torch.save file ([Errno 22]
+    Invalid argument)", the error torch's zip reader gives at some lengths (others read "a zip
+    archive that is damaged or cut short"): a zip archive's start without its end is said to
+    be cut short, at every length, for a checkpoint and for an inputs file."""
+    said = "is not readable as a torch.save file (it is cut short: a zip archive's start without"
+    model, inputs, cut = tmp_path / "m.pt", tmp_path / "x.pt", tmp_path / "cut.pt"
+    torch.save(torch.nn.LSTM(16, 64, num_layers=2).state_dict(), model)  # 220 kB
+    torch.save(torch.randn(400, 8, 16), inputs)  # 205 kB
+    for whole, args, what in (
+        (model, ["analyze", str(cut)], "checkpoint"),
+        (inputs, ["analyze", str(model), "--inputs", str(cut)], "inputs file"),
+    ):
+        data = whole.read_bytes()
+        cut.write_bytes(data[: int(len(data) * kept) if isinstance(kept, float) else kept])
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+        assert "Errno" not in _one_error_line(result, f"{what} {cut} {said}")
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_mistakes_are_one_line_and_exit_2(tmp_path):
     ok = tmp_path / "ok.pt"
@@ -228,7 +248,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         ("json.pt", b'{"a": 1}', other),
         ("random.pt", bytes(range(7, 250, 3)) * 4, other),
         ("empty.pt", b"", "it ends early: empty, or cut short"),
-        ("cut.pt", None, "a zip archive that is damaged or cut short"),
+        ("cut.pt", None, "it is cut short: a zip archive's start without its end"),
         ("arrays.npz", None, "a zip archive that torch.save did not write, or a damaged one"),
     ):
         if name == "arrays.npz":  # numpy's zip: it read "[enforce fail at inline_container.cc]"

@@ -15,7 +15,17 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 
-__all__ = ["bad_crc_record", "check_records", "is_torchscript", "sha256_file", "unpickler_reason"]
+__all__ = [
+    "bad_crc_record",
+    "check_records",
+    "cut_short",
+    "is_torchscript",
+    "sha256_file",
+    "unpickler_reason",
+]
+
+#: The first bytes of a zip archive (a local file header's signature), torch.save's included.
+_ZIP_START = b"PK\x03\x04"
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -69,6 +79,22 @@ def bad_crc_record(path: Path) -> tuple[str, str] | None:
     except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
         return None  # what torch read, zipfile cannot: torch's reading stands
     return None
+
+
+def cut_short(path: Path) -> str | None:
+    """Why ``path`` is no whole torch.save file when it begins as a zip archive (torch.save's)
+    but has no end: no end of central directory record, which a zip archive's last bytes hold
+    (a copy or a download stopped early, ``head -c 1000 good.pt``); None otherwise. torch.load
+    said of one "[Errno 22] Invalid argument", "failed finding central directory" or another
+    error of its reader, by the length left."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(len(_ZIP_START))
+    except OSError:
+        return None
+    if start != _ZIP_START or zipfile.is_zipfile(path):
+        return None
+    return "it is cut short: a zip archive's start without its end, not a complete one"
 
 
 def is_torchscript(path: Path) -> bool:

@@ -44,7 +44,7 @@ from ..core.cells import GATE_BLOCKS
 from ..core.inputs import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text, loop_problem
-from .archive import check_records, is_torchscript, sha256_file, unpickler_reason
+from .archive import check_records, cut_short, is_torchscript, sha256_file, unpickler_reason
 from .foreign import foreign_advice, plain_data_allowed
 from .state_dict import find_recurrent, find_state_dict, module_label, with_article
 
@@ -227,17 +227,17 @@ def _load(path: Path, what: str) -> Any:
                 f"does not load; {advice[0].lower()}{advice[1:]}"
             ) from None
         # The garbled-pickle errors say nothing to a user ("101": a KeyError of an opcode),
-        # nor does the zip reader's ("failed finding central directory").
-        garbled = isinstance(err, IndexError | KeyError | struct.error)
-        why = _NOT_TORCH_SAVE if garbled else None
+        # nor does the zip reader's ("failed finding central directory", "[Errno 22] ...").
+        why = _NOT_TORCH_SAVE if isinstance(err, IndexError | KeyError | struct.error) else None
         if isinstance(err, EOFError):
             why = "it ends early: empty, or cut short"
         elif "central directory" in str(err):
             why = "a zip archive that is damaged or cut short"
         elif any(m in str(err) for m in ("PytorchStreamReader", "inline_container", "hasRecord")):
             why = "a zip archive that torch.save did not write, or a damaged one"
-        raise VanishlabError(
-            f"{what} {path} is not readable as a torch.save file ({why or _first_line(err)})"
+        raise VanishlabError(  # a zip archive's start without its end: said so, at every length
+            f"{what} {path} is not readable as a torch.save file "
+            f"({cut_short(path) or why or _first_line(err)})"
         ) from None
     check_records(path, what)
     return obj
