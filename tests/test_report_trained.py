@@ -390,6 +390,28 @@ def test_a_damaged_manifest_that_still_parses_is_not_read_over_an_analysis_shard
     assert "not measured" in html and rate_text(measured - 0.25) not in html
 
 
+def test_running_an_analysis_again_mends_its_manifests_exponent_from_its_shard(
+    single_runs, tmp_path
+):
+    """A damaged manifest's exponent (one digit changed) stayed in manifest.json for good when
+    the same analysis was run again (it measures nothing): it is mended from the shard's, as a
+    reopened monitor mends its steps; a sound manifest is left as it is."""
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    measured = manifest["model"]["lyapunov"]
+    manifest["model"]["lyapunov"] = measured - 0.25  # a flipped digit
+    path.write_text(json.dumps(manifest))
+    checkpoint = single_runs["rnn"].parent / "rnn.pt"
+    assert not analyze_checkpoint(checkpoint, run, seq_len=24, batch=4).measured
+    manifest["model"]["lyapunov"] = measured
+    assert vl.load_manifest(run) == manifest  # the rest as it was
+    before = path.stat().st_mtime_ns, path.read_bytes()
+    assert not analyze_checkpoint(checkpoint, run, seq_len=24, batch=4).measured
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
+
+
 def test_an_analysis_holding_another_runs_shard_is_refused_in_one_line(single_runs, tmp_path):
     # Its page shows one cell: with a second one (copied from another analysis) it failed in
     # fit_decay with a ValueError traceback ("frame has lag 0 more than once").

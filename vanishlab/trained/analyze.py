@@ -39,7 +39,13 @@ from ..sweep.axes import INT64_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, as_text, path_name, resolved
-from ..sweep.manifest import SINGLE_MODEL, check_name, json_number, package_versions
+from ..sweep.manifest import (
+    SINGLE_MODEL,
+    as_shards_hold,
+    check_name,
+    json_number,
+    package_versions,
+)
 from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
@@ -320,14 +326,18 @@ def _measure_into(
                     stacklevel=3,
                 )
             current = store.load_manifest(run_dir)
+            # The exponent as its shard holds it, under its checksum: a damaged manifest's is
+            # mended, as a reopened monitor mends its steps.
+            mended = as_shards_hold(current, done)
             if current.get("finished") is None:
                 # Stopped between its shard and the manifest that says it finished (SIGKILL,
                 # a full disk): that manifest is written now, as a resumed sweep's is; left
                 # so, the report said "not finished" for good.
-                current["finished"] = now()
+                mended["finished"] = now()
                 if current.get("elapsed_s") is None:  # (the overview said "run time: none")
-                    current["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
-                store.write_manifest(run_dir, current)
+                    mended["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
+            if mended != current:
+                store.write_manifest(run_dir, mended)
             status = done[cid]["status"]
             return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
         lyap: float | None
