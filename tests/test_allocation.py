@@ -63,14 +63,15 @@ def test_another_runtime_error_is_left_as_it_is(monkeypatch):
 def test_a_sweep_cell_refused_memory_says_so_in_a_cell_s_words(monkeypatch, model):
     # A cell's reason was the engine's: "measuring the RNN on this x ... measure the batch in
     # parts", an x the cell drew itself and a lever no cell has. Building its module and
-    # inputs was torch's RuntimeError, "[enforce fail at alloc_cpu.cpp:127] ...".
+    # inputs was torch's RuntimeError, "[enforce fail at alloc_cpu.cpp:127] ...". Its levers
+    # left out num_layers, which its buffers grow with as much as with batch.
     for name in ("engine._backward_norms", "engine.gated_log_norms"):
         monkeypatch.setattr(f"vanishlab.core.{name}", _refuse)
     config = vl.CellConfig(model=model, hidden_size=4, seq_len=5, batch=3)
     want = (
         "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
-        "at once): sweep a smaller batch (--batch), seq_len (--seq-len) or hidden_size "
-        "(--hidden-size), or fewer workers beside it (--workers)"
+        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
+        "(--hidden-size) or num_layers (--num-layers), or fewer workers beside it (--workers)"
     )
     frame, meta = vl.run_cell(config)
     assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (

@@ -54,7 +54,7 @@ import os
 from pathlib import Path
 
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
-from .config import CellConfig
+from .config import CellConfig, axis
 
 __all__ = [
     "POOL_BYTES",
@@ -191,6 +191,16 @@ def format_bytes(n: int | None) -> str:
     raise AssertionError("unreachable")
 
 
+_LEVERS = ("batch", "seq_len", "hidden_size", "num_layers")
+"""The axes a cell's measurement grows with (the module docstring): its levers when refused."""
+
+
+def _levers(axes: tuple[str, ...]) -> str:
+    """``batch (--batch), seq_len (--seq-len) or ...``: each axis with its flag."""
+    named = [f"{a} ({axis(a).flag})" for a in axes]
+    return f"{', '.join(named[:-1])} or {named[-1]}"
+
+
 def refused_reason(asked: int | None) -> str:
     """A sweep cell's failure reason when the CPU's allocator refused its measurement
     (:class:`~vanishlab.errors.MemoryRefusedError`, ``asked`` bytes at once): the engine's own
@@ -199,7 +209,6 @@ def refused_reason(asked: int | None) -> str:
     it."""
     size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
     return (
-        f"the cell needs more memory than this machine could give{size}: sweep a smaller batch "
-        "(--batch), seq_len (--seq-len) or hidden_size (--hidden-size), or fewer workers beside "
-        "it (--workers)"
+        f"the cell needs more memory than this machine could give{size}: sweep a smaller "
+        f"{_levers(_LEVERS)}, or fewer workers beside it (--workers)"
     )
