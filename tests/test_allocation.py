@@ -96,3 +96,50 @@ def test_an_allocator_message_without_its_size_is_one_line_all_the_same(monkeypa
     assert str(err.value).startswith(
         "measuring the RNN on this x needs more memory than this machine can give: measure fewer"
     )
+
+
+def _short_of_memory(*args, **kwargs):
+    # what a task's sample says when the allocator refuses its batch (vanishlab.train.tasks)
+    raise MemoryError(
+        "AddingProblem(seq_len=5).sample(batch=1000) needs about 3.7e-05 GiB for its tensors, "
+        "which could not be allocated: choose smaller sizes"
+    )
+
+
+@pytest.mark.parametrize("refuse", [_refuse, _short_of_memory])
+def test_a_trained_cell_refused_memory_in_training_says_so_with_its_own_levers(monkeypatch, refuse):
+    # It was torch's words, "training: RuntimeError: [enforce fail at alloc_cpu.cpp:127] ...
+    # DefaultCPUAllocator: can't allocate memory ...", or the task's, "sample(batch=1000)" of
+    # a cell swept at batch 3. Its training batches are fixed: --batch is no lever of it.
+    monkeypatch.setattr("vanishlab.sweep.train_cell.train_cell", refuse)
+    config = vl.CellConfig(
+        hidden_size=4, seq_len=5, batch=3, task="adding", input_size=2, train_steps=2, lr=0.01
+    )
+    frame, meta = vl.run_cell(config)
+    size = " (128.0 GiB at once)" if refuse is _refuse else ""
+    name = "MemoryRefusedError" if refuse is _refuse else "MemoryError"
+    want = (
+        f"training: {name}: the cell's training needs more memory than this machine could "
+        f"give{size}: sweep a smaller seq_len (--seq-len), hidden_size (--hidden-size) or "
+        "num_layers (--num-layers) (--batch does not change its 64 sequences a step and 1000 "
+        "held out), or fewer workers beside it (--workers)"
+    )
+    assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
+        "failed",
+        "error",
+        want,
+        0,
+    )
+    assert "train" not in meta and "summary" not in meta
+
+
+def test_a_cell_whose_task_batch_memory_refuses_says_so_in_a_cell_s_words(monkeypatch):
+    # A task's MemoryError drawing the cell's inputs was "MemoryError: AddingProblem(...)
+    # .sample(batch=...) ...: choose smaller sizes", without a flag to choose them by.
+    monkeypatch.setattr("vanishlab.sweep.measure.cell_inputs", _short_of_memory)
+    reason = vl.run_cell(vl.CellConfig(hidden_size=4, seq_len=5, batch=3))[1]["reason"]
+    assert reason == (
+        "MemoryError: the cell needs more memory than this machine could give: sweep a smaller "
+        "batch (--batch), seq_len (--seq-len), hidden_size (--hidden-size) or num_layers "
+        "(--num-layers), or fewer workers beside it (--workers)"
+    )

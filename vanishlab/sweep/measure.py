@@ -88,6 +88,18 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
     return rnn, x
 
 
+def _reason(err: Exception, *, training: bool = False) -> str:
+    """A failed cell's reason, on one line: memory refused (the CPU's allocator, or Python's
+    MemoryError: a task's batch drawn, train/'s words) in a cell's words with its levers
+    (:func:`~vanishlab.sweep.memory.refused_reason`), not those of the engine's caller or of
+    torch; any other error as it says, in at most 300 characters."""
+    if isinstance(err, MemoryRefusedError | MemoryError):
+        asked = err.asked if isinstance(err, MemoryRefusedError) else None
+        return f"{type(err).__name__}: {refused_reason(asked, training=training)}"
+    text = " ".join(str(err).split())[:300]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def run_cell(
     config: CellConfig, *, init: Init | None = None, summary: bool = True
 ) -> tuple[pd.DataFrame, store.CellMeta]:
@@ -131,13 +143,8 @@ def run_cell(
             result = jacobian_log_norms(rnn, x, norms=("fro", "spec"), sources=RUN_SOURCES)
         except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
-        except MemoryRefusedError as err:  # in a cell's words, not those of the engine's caller
-            reason = f"{type(err).__name__}: {refused_reason(err.asked)}"
-            frame, status, failure = empty_frame(), "failed", "error"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
-            text = " ".join(str(err).split())[:300]
-            reason = f"{type(err).__name__}: {text}" if text else type(err).__name__
-            frame, status, failure = empty_frame(), "failed", "error"
+            frame, status, reason, failure = empty_frame(), "failed", _reason(err), "error"
         else:
             frame, status, reason = aggregate_samples(result, config), "ok", None
         row: dict[str, Any] | None = None
@@ -148,10 +155,10 @@ def run_cell(
                 row = None
         if status == "ok" and config.train_steps > 0:
             try:  # trained in place after the measurement at init: docs/trainability.md
-                trained = train_cell.train_record(config, rnn)
+                with memory_refused("training the cell"):  # torch's words, from inside train/
+                    trained = train_cell.train_record(config, rnn)
             except Exception as err:  # recorded like a failed measurement
-                text = " ".join(str(err).split())[:300]
-                reason = f"training: {type(err).__name__}: {text}"
+                reason = f"training: {_reason(err, training=True)}"
                 frame, status, failure, row = empty_frame(), "failed", "error", None
         if row is not None and code is not None:
             if trained is not None:

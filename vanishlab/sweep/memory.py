@@ -201,14 +201,27 @@ def _levers(axes: tuple[str, ...]) -> str:
     return f"{', '.join(named[:-1])} or {named[-1]}"
 
 
-def refused_reason(asked: int | None) -> str:
+def refused_reason(asked: int | None, *, training: bool = False) -> str:
     """A sweep cell's failure reason when the CPU's allocator refused its measurement
-    (:class:`~vanishlab.errors.MemoryRefusedError`, ``asked`` bytes at once): the engine's own
+    (:class:`~vanishlab.errors.MemoryRefusedError`, ``asked`` bytes at once; None when not
+    said, a Python ``MemoryError``), or with ``training`` its training: the engine's own
     words ("measuring the RNN on this x ... measure the batch in parts") name an ``x`` the
-    cell drew itself and a lever no cell has; a cell's are its axes and the workers beside
-    it."""
+    cell drew itself and a lever no cell has, and torch's ("DefaultCPUAllocator: can't
+    allocate memory") none; a cell's are its axes and the workers beside it. Training draws
+    batches of its own (:data:`~vanishlab.sweep.train_cell.TRAIN_BATCH` a step, and the
+    held-out ones), which ``--batch`` does not change."""
     size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
+    what, levers = "the cell", _levers(_LEVERS)
+    if training:
+        from ..train.loop import DEFAULT_EVAL_BATCH  # both import torch: trained cells only
+        from .train_cell import TRAIN_BATCH
+
+        what = "the cell's training"
+        levers = (
+            f"{_levers(tuple(a for a in _LEVERS if a != 'batch'))} (--batch does not change "
+            f"its {TRAIN_BATCH} sequences a step and {DEFAULT_EVAL_BATCH} held out)"
+        )
     return (
-        f"the cell needs more memory than this machine could give{size}: sweep a smaller "
-        f"{_levers(_LEVERS)}, or fewer workers beside it (--workers)"
+        f"{what} needs more memory than this machine could give{size}: sweep a smaller "
+        f"{levers}, or fewer workers beside it (--workers)"
     )
