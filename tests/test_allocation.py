@@ -71,7 +71,7 @@ def test_a_sweep_cell_refused_memory_says_so_in_a_cell_s_words(monkeypatch, mode
     want = (
         "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
         "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
-        "(--hidden-size) or num_layers (--num-layers), or fewer workers beside it (--workers)"
+        "(--hidden-size) or num_layers (--num-layers)"
     )
     frame, meta = vl.run_cell(config)
     assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
@@ -122,7 +122,7 @@ def test_a_trained_cell_refused_memory_in_training_says_so_with_its_own_levers(m
         f"training: {name}: the cell's training needs more memory than this machine could "
         f"give{size}: sweep a smaller seq_len (--seq-len), hidden_size (--hidden-size) or "
         "num_layers (--num-layers) (--batch does not change its 64 sequences a step and 1000 "
-        "held out), or fewer workers beside it (--workers)"
+        "held out)"
     )
     assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
         "failed",
@@ -141,5 +141,25 @@ def test_a_cell_whose_task_batch_memory_refuses_says_so_in_a_cell_s_words(monkey
     assert reason == (
         "MemoryError: the cell needs more memory than this machine could give: sweep a smaller "
         "batch (--batch), seq_len (--seq-len), hidden_size (--hidden-size) or num_layers "
-        "(--num-layers), or fewer workers beside it (--workers)"
+        "(--num-layers)"
     )
+
+
+def test_a_cell_refused_memory_names_the_lever_beside_it_only_where_there_is_one(monkeypatch):
+    # Every reason said "or fewer workers beside it (--workers)": a cell run alone (one
+    # worker, vl.run_cell) has none to cut, and with a Dask scheduler --workers is refused.
+    from vanishlab.sweep.executors import _run_task
+    from vanishlab.sweep.inits import INITS
+
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
+    config = vl.CellConfig(hidden_size=4, seq_len=5, batch=3)
+    alone = vl.run_cell(config)[1]["reason"]
+    assert alone.endswith("or num_layers (--num-layers)") and "worker" not in alone
+    reasons = {b: _run_task(config, INITS["default"], b)[1]["reason"] for b in ("workers", "dask")}
+    assert reasons == {
+        "workers": f"{alone}, or fewer workers beside it (--workers)",
+        "dask": f"{alone}, or fewer cells at once on its machine (dask worker --nworkers, "
+        "--nthreads)",
+    }
+    with pytest.raises(ValueError, match="one of None, 'workers', 'dask', got 'threads'"):
+        vl.run_cell(config, beside="threads")

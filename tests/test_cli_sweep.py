@@ -318,6 +318,35 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
     assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
 
 
+def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(tmp_path):
+    # Its reason said "or fewer workers beside it (--workers)" at --workers 1 too, where there
+    # are none: the lever is named in worker processes only (a real pool, not a monkeypatch).
+    module = tmp_path / "refused.py"
+    module.write_text(
+        "import vanishlab as vl\n\n\n"
+        "def _init(rnn, gain, generator):\n"
+        "    raise RuntimeError('[enforce fail at alloc_cpu.cpp:127] err == 0. "
+        "DefaultCPUAllocator: can\\'t allocate memory: you tried to allocate 2048 bytes.')\n\n\n"
+        'vl.register_init(vl.Init("refused_test", "refused", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init="refused_test", hidden_size=4, input_size=2, seq_len=5, batch=1, '
+        "seed=(0, 1))\n"
+    )
+    alone = (
+        "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
+        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
+        "(--hidden-size) or num_layers (--num-layers)"
+    )
+    try:
+        for workers, lever in (("1", ""), ("2", ", or fewer workers beside it (--workers)")):
+            out = tmp_path / f"run{workers}"
+            args = ["sweep", str(module), "--out", str(out), "--workers", workers, "--quiet"]
+            result = runner.invoke(app, args)
+            assert result.exit_code == 1, result.stderr
+            assert set(vl.load_cells(out)["reason"]) == {alone + lever}
+    finally:
+        vl.INITS.pop("refused_test", None)
+
+
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):
     """`from mylib import thing` in an experiment file failed to import ("No module named
     'mylib'"): its folder was not on sys.path, as a script's is. With the folder on it while

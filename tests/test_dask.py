@@ -92,6 +92,30 @@ def test_dask_through_the_cli(cluster, tmp_path):
     assert "waiting for a worker" not in result.stderr  # the cluster has one
 
 
+def test_a_cell_refused_memory_on_the_cluster_names_a_dask_worker_s_lever(
+    cluster, monkeypatch, tmp_path
+):
+    # Its reason said "or fewer workers beside it (--workers)", a flag refused with
+    # --scheduler. (The cluster's workers are threads in this process: the patch reaches them.)
+    def refuse(*args, **kwargs):
+        raise RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 2048 bytes"
+        )
+
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", refuse)
+    grid = Sweep(hidden_size=4, seq_len=5, batch=1, seed=(0, 1))
+    summary = vl.run_sweep(
+        grid, tmp_path / "run", scheduler=cluster.scheduler_address, progress=False
+    )
+    assert summary.n_errors == 2
+    assert set(vl.load_cells(tmp_path / "run")["reason"]) == {
+        "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
+        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
+        "(--hidden-size) or num_layers (--num-layers), or fewer cells at once on its machine "
+        "(dask worker --nworkers, --nthreads)"
+    }
+
+
 def test_without_dask_the_error_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(vl.VanishlabError, match=r"pip install 'vanishlab\[dask\]'"):
@@ -113,7 +137,7 @@ def _tasks():
     return [(c, INITS[c.init]) for c in configs]
 
 
-def _fails_on_the_cluster(config, init):
+def _fails_on_the_cluster(config, init, beside):
     raise ModuleNotFoundError("No module named 'vanishlab'")  # as on a worker without it
 
 
@@ -156,7 +180,7 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     from vanishlab.sweep import dask_cluster
 
     real = dask_cluster._run_task
-    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i: _first_then_wait(c, i, real))
+    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i, b: _first_then_wait(c, i, real))
     client = dask_cluster.dask_client(cluster.scheduler_address)
     kept = []
 
@@ -191,7 +215,7 @@ def test_a_scheduler_that_goes_away_is_named_with_what_to_do(monkeypatch):
     from vanishlab.sweep import dask_cluster
 
     real = dask_cluster._run_task
-    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i: _first_then_wait(c, i, real))
+    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i, b: _first_then_wait(c, i, real))
     local = _local_cluster(1)
     address = local.scheduler_address
     client = dask_cluster.dask_client(address)

@@ -309,7 +309,12 @@ def run_dask(
         token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
         futures = [
             client.submit(
-                _run_task, config, init, key=f"vanishlab-{config.cell_id}-{token}", pure=False
+                _run_task,
+                config,
+                init,
+                "dask",
+                key=f"vanishlab-{config.cell_id}-{token}",
+                pure=False,
             )
             for config, init in tasks
         ]

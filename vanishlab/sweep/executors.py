@@ -37,9 +37,12 @@ from .measure import run_cell
 __all__ = ["OnResult", "Task", "cores", "run_here", "run_processes"]
 
 
-def _run_task(config: CellConfig, init: Init) -> tuple[pd.DataFrame, store.CellMeta]:
-    """What a worker runs (module level so that it pickles by reference)."""
-    return run_cell(config, init=init)
+def _run_task(
+    config: CellConfig, init: Init, beside: str | None = None
+) -> tuple[pd.DataFrame, store.CellMeta]:
+    """What a worker runs (module level so that it pickles by reference); ``beside``: what
+    runs beside it (:func:`run_cell`'s: None here, "workers" in a pool, "dask")."""
+    return run_cell(config, init=init, beside=beside)
 
 
 Task = tuple[CellConfig, Init]
@@ -245,8 +248,12 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         # comes), with Ctrl-C and SIGTERM held; the rest only queue (a large grid's submits
         # take seconds: a stop there acts at once).
         with _signals_held():
-            futures = [pool.submit(_run_task, config, init) for config, init in tasks[:workers]]
-        futures += [pool.submit(_run_task, config, init) for config, init in tasks[workers:]]
+            futures = [
+                pool.submit(_run_task, config, init, "workers") for config, init in tasks[:workers]
+            ]
+        futures += [
+            pool.submit(_run_task, config, init, "workers") for config, init in tasks[workers:]
+        ]
         for future in as_completed(futures):
             on_result(*future.result())
         completed = True

@@ -36,7 +36,7 @@ from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .files import as_flag
 from .inits import Init
-from .memory import refused_reason
+from .memory import BESIDE, refused_reason
 from .schema import overflow_reason
 from .summary_fields import code_digest
 
@@ -88,20 +88,25 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
     return rnn, x
 
 
-def _reason(err: Exception, *, training: bool = False) -> str:
+def _reason(err: Exception, beside: str | None, *, training: bool = False) -> str:
     """A failed cell's reason, on one line: memory refused (the CPU's allocator, or Python's
     MemoryError: a task's batch drawn, train/'s words) in a cell's words with its levers
     (:func:`~vanishlab.sweep.memory.refused_reason`), not those of the engine's caller or of
     torch; any other error as it says, in at most 300 characters."""
     if isinstance(err, MemoryRefusedError | MemoryError):
         asked = err.asked if isinstance(err, MemoryRefusedError) else None
-        return f"{type(err).__name__}: {refused_reason(asked, training=training)}"
+        said = refused_reason(asked, training=training, beside=beside)
+        return f"{type(err).__name__}: {said}"
     text = " ".join(str(err).split())[:300]
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def run_cell(
-    config: CellConfig, *, init: Init | None = None, summary: bool = True
+    config: CellConfig,
+    *,
+    init: Init | None = None,
+    summary: bool = True,
+    beside: str | None = None,
 ) -> tuple[pd.DataFrame, store.CellMeta]:
     """Measure one cell: its shard rows and its metadata (see the module docstring).
 
@@ -116,6 +121,9 @@ def run_cell(
     it). ``init`` overrides the registry entry (used to ship user-registered inits to
     workers). ``summary=False`` skips the summary row (``meta`` then has no ``summary``);
     ``elapsed_s`` includes it, but not the one-off digest of the code that computes it.
+    ``beside`` is what may run beside the cell, so that a cell refused memory names the lever
+    that frees some (:data:`vanishlab.sweep.memory.BESIDE`): None (alone), ``"workers"``
+    (local worker processes) or ``"dask"`` (a Dask worker); the executors pass it.
     """
     if not isinstance(config, CellConfig):  # a dict failed with "no attribute 'cell_id'"
         raise TypeError(
@@ -124,6 +132,8 @@ def run_cell(
         )
     if init is not None and not isinstance(init, Init):  # a programmer's mistake, not a cell's
         raise TypeError(f"init must be a vanishlab.Init or None, got {type(init).__name__}")
+    if beside not in BESIDE:  # a programmer's mistake: the reason would have no lever
+        raise ValueError(f"beside must be one of {', '.join(map(repr, BESIDE))}, got {beside!r}")
     summary = as_flag(summary, "summary")  # summary="no" computed the row
     # Before the clock: a process's first digest parses ~60 modules (~1.2 s on a loaded 2-core
     # machine, where a quick grid's cell takes 0.2 s), which its first cell's time recorded
@@ -144,7 +154,7 @@ def run_cell(
         except (NonFiniteStateError, _Unrepresentable) as err:  # diverged: a result, not an error
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
-            frame, status, reason, failure = empty_frame(), "failed", _reason(err), "error"
+            frame, status, reason, failure = empty_frame(), "failed", _reason(err, beside), "error"
         else:
             frame, status, reason = aggregate_samples(result, config), "ok", None
         row: dict[str, Any] | None = None
@@ -158,7 +168,7 @@ def run_cell(
                 with memory_refused("training the cell"):  # torch's words, from inside train/
                     trained = train_cell.train_record(config, rnn)
             except Exception as err:  # recorded like a failed measurement
-                reason = f"training: {_reason(err, training=True)}"
+                reason = f"training: {_reason(err, beside, training=True)}"
                 frame, status, failure, row = empty_frame(), "failed", "error", None
         if row is not None and code is not None:
             if trained is not None:

@@ -57,6 +57,7 @@ from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from .config import CellConfig, axis
 
 __all__ = [
+    "BESIDE",
     "POOL_BYTES",
     "WORKER_BYTES",
     "available_bytes",
@@ -191,6 +192,15 @@ def format_bytes(n: int | None) -> str:
     raise AssertionError("unreachable")
 
 
+BESIDE: dict[str | None, str] = {
+    None: "",  # alone: this process (one worker, or vl.run_cell): no other cell to cut
+    "workers": ", or fewer workers beside it (--workers)",  # local worker processes
+    "dask": ", or fewer cells at once on its machine (dask worker --nworkers, --nthreads)",
+}
+"""What may run beside a refused cell, by where it runs (:func:`vanishlab.run_cell`'s
+``beside``), and the lever that frees memory for it: ``--workers`` is refused with a Dask
+scheduler, and one worker has none to cut."""
+
 _LEVERS = ("batch", "seq_len", "hidden_size", "num_layers")
 """The axes a cell's measurement grows with (the module docstring): its levers when refused."""
 
@@ -201,15 +211,16 @@ def _levers(axes: tuple[str, ...]) -> str:
     return f"{', '.join(named[:-1])} or {named[-1]}"
 
 
-def refused_reason(asked: int | None, *, training: bool = False) -> str:
+def refused_reason(asked: int | None, *, training: bool = False, beside: str | None = None) -> str:
     """A sweep cell's failure reason when the CPU's allocator refused its measurement
     (:class:`~vanishlab.errors.MemoryRefusedError`, ``asked`` bytes at once; None when not
-    said, a Python ``MemoryError``), or with ``training`` its training: the engine's own
-    words ("measuring the RNN on this x ... measure the batch in parts") name an ``x`` the
-    cell drew itself and a lever no cell has, and torch's ("DefaultCPUAllocator: can't
-    allocate memory") none; a cell's are its axes and the workers beside it. Training draws
-    batches of its own (:data:`~vanishlab.sweep.train_cell.TRAIN_BATCH` a step, and the
-    held-out ones), which ``--batch`` does not change."""
+    said, a Python ``MemoryError``), or with ``training`` its training; ``beside`` is what may
+    run beside it (a key of :data:`BESIDE`). The engine's own words ("measuring the RNN on
+    this x ... measure the batch in parts") name an ``x`` the cell drew itself and a lever no
+    cell has, and torch's ("DefaultCPUAllocator: can't allocate memory") none; a cell's are
+    its axes and what runs beside it. Training draws batches of its own
+    (:data:`~vanishlab.sweep.train_cell.TRAIN_BATCH` a step, and the held-out ones), which
+    ``--batch`` does not change."""
     size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
     what, levers = "the cell", _levers(_LEVERS)
     if training:
@@ -223,5 +234,5 @@ def refused_reason(asked: int | None, *, training: bool = False) -> str:
         )
     return (
         f"{what} needs more memory than this machine could give{size}: sweep a smaller "
-        f"{levers}, or fewer workers beside it (--workers)"
+        f"{levers}{BESIDE[beside]}"
     )
