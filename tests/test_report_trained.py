@@ -355,6 +355,19 @@ def _lyapunov_shown(run: Path, out: Path) -> tuple[float, str]:
     return float(lyap), shown
 
 
+def _damaged_exponent(single_runs, tmp_path):
+    """A copy of the RNN analysis whose manifest's exponent is 0.25 off (a flipped digit): the
+    run, its manifest's path and damaged contents, and the exponent measured."""
+    run = tmp_path / "run"
+    shutil.copytree(single_runs["rnn"], run)
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    measured = manifest["model"]["lyapunov"]
+    manifest["model"]["lyapunov"] = measured - 0.25
+    path.write_text(json.dumps(manifest))
+    return run, path, manifest, measured
+
+
 def test_a_damaged_manifest_that_still_parses_is_not_read_over_an_analysis_shard(
     single_runs, tmp_path
 ):
@@ -365,13 +378,7 @@ def test_a_damaged_manifest_that_still_parses_is_not_read_over_an_analysis_shard
     from vanishlab.sweep import store
     from vanishlab.sweep.checksums import meta_digest
 
-    run = tmp_path / "run"
-    shutil.copytree(single_runs["rnn"], run)
-    path = run / "manifest.json"
-    manifest = json.loads(path.read_text())
-    measured = manifest["model"]["lyapunov"]
-    manifest["model"]["lyapunov"] = measured - 0.25  # a flipped digit
-    path.write_text(json.dumps(manifest))
+    run, _, _, measured = _damaged_exponent(single_runs, tmp_path)
     lyap, shown = _lyapunov_shown(run, tmp_path / "r.html")
     assert lyap == measured and shown.startswith(rate_text(measured) + " per step"), shown
     # A shard written before shards kept the exponent: the manifest's, as it was read then.
@@ -396,13 +403,7 @@ def test_running_an_analysis_again_mends_its_manifests_exponent_from_its_shard(
     """A damaged manifest's exponent (one digit changed) stayed in manifest.json for good when
     the same analysis was run again (it measures nothing): it is mended from the shard's, as a
     reopened monitor mends its steps; a sound manifest is left as it is."""
-    run = tmp_path / "run"
-    shutil.copytree(single_runs["rnn"], run)
-    path = run / "manifest.json"
-    manifest = json.loads(path.read_text())
-    measured = manifest["model"]["lyapunov"]
-    manifest["model"]["lyapunov"] = measured - 0.25  # a flipped digit
-    path.write_text(json.dumps(manifest))
+    run, path, manifest, measured = _damaged_exponent(single_runs, tmp_path)
     checkpoint = single_runs["rnn"].parent / "rnn.pt"
     assert not analyze_checkpoint(checkpoint, run, seq_len=24, batch=4).measured
     manifest["model"]["lyapunov"] = measured
