@@ -6,9 +6,8 @@ it ``"kind": "single-model"`` and records, under ``"model"``, the checkpoint's p
 SHA-256 digest, the module's key prefix, the inferred architecture, the inputs (a file and its
 digest, or the Gaussian draw's parameters) and the top Lyapunov exponent, which its shard's
 metadata keeps too (``analysis``), under its checksum: the readers take it from there. Running
-the same
-analysis into the same directory again finds its shard and measures nothing (the cell id
-depends on the checkpoint's digest and the inputs); a directory holding anything else is
+the same analysis into the same directory again finds its shard and measures nothing (the cell
+id depends on the checkpoint's digest and the inputs); a directory holding anything else is
 refused.
 
 Gaussian inputs: x ~ N(0, input_std^2), shape (seq_len, batch, input_size), drawn in the
@@ -198,7 +197,7 @@ def analyze_checkpoint(
             f"which the file replaces; drop {'it' if one else 'them'}"
         )
     gauss = {k: GAUSSIAN_INPUTS[k] if v is None else v for k, v in given.items()}
-    seq_len, batch, input_std, seed = (gauss[k] for k in given)
+    input_std = gauss["input_std"]
     # a Python or NumPy integer, or a 0-d integer tensor, as a Python int from here on: NumPy
     # scalars failed in the cell id's JSON and in manual_seed
     seq_len, batch, seed = (check_integer(gauss[k], k) for k in ("seq_len", "batch", "seed"))
