@@ -651,3 +651,35 @@ def test_a_writer_that_can_never_hold_its_temp_file_still_writes(tmp_path, monke
     files.atomic_write(target, lambda f: f.write(b"data"))
     assert target.read_bytes() == b"data"
     assert len(tries) == files.HOLD_TRIES and not tries[-1].exists()
+
+
+def _with_meta(path: Path, meta: dict) -> None:
+    table = pq.read_table(path)
+    table = table.replace_schema_metadata({store.CELL_META_KEY: json.dumps(meta)})
+    pq.write_table(table, path, write_page_checksum=True)
+
+
+def test_a_later_releases_metadata_key_is_read_under_its_checksum(tmp_path):
+    # A shard a later release wrote, with a record this release does not know, was called
+    # corrupt ("malformed vanishlab.cell metadata"): `sweep` moved it to corrupt/ and measured
+    # it again, and the report refused the run. Under the metadata's checksum it is read, the
+    # unknown record left out; without that checksum, or against it, it stays refused.
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, progress=False)
+    (path,) = (run / "cells").glob("*.parquet")
+    before = vl.load_cells(run)
+    meta = json.loads(pq.read_table(path).schema.metadata[store.CELL_META_KEY])
+    del meta["meta_digest"]
+    meta["later_record"] = {"x": 1.5}
+    _with_meta(path, {**meta, "meta_digest": meta_digest(meta)})
+    pd.testing.assert_frame_equal(vl.load_cells(run), before)
+    assert "later_record" not in next(iter(store.read_cell_metas(run).values()))
+    vl.run_sweep(sweep, run, progress=False)  # sound: kept, not measured again
+    assert not (run / "corrupt").exists() and "later_record" in path.read_bytes().decode("latin1")
+    _with_meta(path, meta)  # without the checksum
+    with pytest.raises(store.CorruptShardError, match=r"malformed vanishlab\.cell metadata"):
+        vl.load_cells(run)
+    _with_meta(path, {**meta, "meta_digest": meta_digest({**meta, "later_record": 2})})
+    with pytest.raises(store.CorruptShardError, match="does not match its checksum"):
+        vl.load_cells(run)

@@ -33,6 +33,7 @@ __all__ = [
     "CellMeta",
     "config_fields",
     "meta_keys_ok",
+    "meta_keys_readable",
     "overflow_reason",
     "overflowed_part",
     "shard_schema",
@@ -167,5 +168,19 @@ MONITOR_LOSS = "loss"
 
 
 def meta_keys_ok(meta: Mapping[str, Any]) -> bool:
-    """Whether ``meta`` has every key a shard's metadata needs and none it may not have."""
+    """Whether ``meta`` has every key a shard's metadata needs and none it may not have: what
+    this release writes."""
     return _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_KEYS
+
+
+def later_meta_keys(meta: Mapping[str, Any]) -> set[str]:
+    """The keys of ``meta`` this release does not know: a later release's records."""
+    return set(meta) - _META_KEYS - _OPTIONAL_KEYS
+
+
+def meta_keys_readable(meta: Mapping[str, Any]) -> bool:
+    """Whether a shard's metadata ``meta`` may be read: every key it needs, and a key this
+    release does not know (:func:`later_meta_keys`, a later release's added record) only under
+    the metadata's checksum (:data:`META_DIGEST`), which the reader checks. A change of what
+    a known key or a row means changes the run's format instead (``manifest.FORMAT``)."""
+    return set(meta) >= _META_KEYS and (META_DIGEST in meta or not later_meta_keys(meta))

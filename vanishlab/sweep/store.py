@@ -90,7 +90,9 @@ from .schema import (
     VALUE_COLUMNS,
     CellMeta,
     config_fields,
+    later_meta_keys,
     meta_keys_ok,
+    meta_keys_readable,
     shard_schema,
 )
 from .shard_file import SHARD_SUFFIX, arrow_owned, open_shard
@@ -264,10 +266,12 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
         meta = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise foreign(path, "unreadable vanishlab.cell metadata") from None
-    if not isinstance(meta, dict) or not meta_keys_ok(meta):
+    if not isinstance(meta, dict) or not meta_keys_readable(meta):
         raise foreign(path, "malformed vanishlab.cell metadata")
     if meta.pop(META_DIGEST, None) not in (None, meta_digest(meta)):  # absent: an older shard
         raise foreign(path, "its metadata does not match its checksum")
+    for key in later_meta_keys(meta):  # a later release's record, under the checksum: not read
+        del meta[key]
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
         raise foreign(path, "malformed vanishlab.cell metadata")
     if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
