@@ -247,6 +247,10 @@ BROKEN = {
         '"""Bad init."""\nimport vanishlab as vl\nSWEEP = vl.Sweep(init="he")\n',
         "failed to import: VanishlabError: unknown init 'he'",
     ),
+    "typoaxis.py": (  # Python's "Sweep.__init__() got an unexpected keyword argument"
+        '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep(activaton="relu")\n',
+        "TypeError: Sweep() got an unknown axis 'activaton' (did you mean 'activation'?)",
+    ),
     "badsmoke.py": (
         '"""Bad smoke."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSMOKE = 3\n',
         "SMOKE must be a vanishlab.Sweep",

@@ -127,12 +127,37 @@ def test_bad_grids():
         Sweep(gain=(1, 1.0))
     with pytest.raises(vl.VanishlabError, match="has no values"):
         Sweep(seed=())
-    with pytest.raises(vl.VanishlabError, match="unknown axis gian"):
+    with pytest.raises(vl.VanishlabError, match="unknown axis 'gian'"):
         Sweep().replace(gian=(1.0,))
     with pytest.raises(vl.VanishlabError, match="unknown axis"):
         Sweep.from_axes({"width": [3]})
     with pytest.raises(vl.VanishlabError, match="unknown config field"):
         CellConfig.from_dict({"width": 3})
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "said"),
+    [
+        (lambda: CellConfig(activaton="relu"), TypeError, "CellConfig() got an unknown config "),
+        (lambda: Sweep(activaton=("relu",)), TypeError, "Sweep() got an unknown axis "),
+        (lambda: CellConfig.from_dict({"activaton": "relu"}), vl.VanishlabError, "unknown "),
+        (lambda: Sweep.from_axes({"activaton": ["relu"]}), vl.VanishlabError, "unknown axis "),
+        (lambda: Sweep().replace(activaton="relu"), vl.VanishlabError, "unknown axis "),
+        (lambda: parse_axis("activaton", "relu"), vl.VanishlabError, "unknown axis "),
+    ],
+)
+def test_a_misspelt_axis_is_refused_naming_the_nearest(build, error, said):
+    """``CellConfig(activaton="relu")`` and ``Sweep(activaton=...)`` gave Python's own
+    "unexpected keyword argument" and ``from_dict`` "unknown config field(s): activaton", with
+    no word of the field meant; each now names it, in one line, and raises what it raised."""
+    with pytest.raises(error) as err:
+        build()
+    text = str(err.value)
+    assert said in text and "'activaton' (did you mean 'activation'?)" in text
+    assert "\n" not in text and "axes are" not in text and "fields are" not in text
+    # a name near none is refused with the list of every axis, as before
+    with pytest.raises(TypeError, match=r"unknown config field 'width' \(config fields are: "):
+        CellConfig(width=3)
 
 
 def test_parse_axis():

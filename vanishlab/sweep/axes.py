@@ -24,6 +24,7 @@ from ..core.integers import as_integer
 from ..errors import GridTooLargeError, VanishlabError
 from .files import is_bool
 from .flag_text import parse_number
+from .nearest import unknown_names
 
 __all__ = [
     "INT64_MAX",
@@ -199,10 +200,24 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
-class _CellConfigBase:
-    """Methods of :class:`CellConfig`; its fields come from an axis table."""
+class _Named:
+    """What :class:`CellConfig` and :class:`Sweep` share: a keyword that names no axis is
+    refused naming the nearest (Python's own TypeError said "unexpected keyword argument")."""
 
     _axes: AxisSet
+    _what = "axis"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        unknown = unknown_names(kwargs, cls._axes.names, cls._what)
+        if unknown is not None:  # still a TypeError, as Python's own was
+            raise TypeError(f"{cls.__name__}() got an {unknown}")
+        return super().__new__(cls)
+
+
+class _CellConfigBase(_Named):
+    """Methods of :class:`CellConfig`; its fields come from an axis table."""
+
+    _what = "config field"
 
     def __post_init__(self) -> None:
         model = getattr(self, MODEL_AXIS, None)
@@ -237,9 +252,7 @@ class _CellConfigBase:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Any:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        unknown = sorted(set(data) - set(cls._axes.names))
-        if unknown:
-            raise VanishlabError(f"unknown config field(s): {', '.join(unknown)}")
+        cls._axes.refuse_unknown(data, cls._what)
         return cls(**data)
 
     @cached_property
@@ -248,10 +261,8 @@ class _CellConfigBase:
         return self._axes.config_id(self.to_dict())
 
 
-class _SweepBase:
+class _SweepBase(_Named):
     """Methods of :class:`Sweep`; its fields come from an axis table."""
-
-    _axes: AxisSet
 
     def __post_init__(self) -> None:
         for name in self._axes.names:
@@ -393,16 +404,14 @@ class AxisSet:
         try:
             return self.by_name[name]
         except KeyError:
-            raise VanishlabError(
-                f"unknown axis {name!r} (axes are: {', '.join(self.names)})"
-            ) from None
+            raise VanishlabError(str(unknown_names((name,), self.names, "axis"))) from None
 
-    def refuse_unknown(self, names: Iterable[str]) -> None:
-        unknown = sorted(set(names) - set(self.names))
-        if unknown:
-            raise VanishlabError(
-                f"unknown axis {', '.join(unknown)} (axes are: {', '.join(self.names)})"
-            )
+    def refuse_unknown(self, names: Iterable[object], what: str = "axis") -> None:
+        """VanishlabError where some of ``names`` is no axis, naming the nearest axis of each
+        (:func:`.nearest.unknown_names`; ``what``: ``axis``, or ``config field``)."""
+        unknown = unknown_names(names, self.names, what)
+        if unknown is not None:
+            raise VanishlabError(unknown)
 
     def config_id(self, config: Mapping[str, Any]) -> str:
         """The cell id of a canonical config mapping: the first 16 hex digits of the SHA-256

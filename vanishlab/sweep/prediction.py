@@ -15,7 +15,6 @@ reaches 0, the edge between vanishing and exploding gradients (docs/theory.md).
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from .catalog import ALL_MODELS
 from .config import AXES, CellConfig, axis
 from .files import as_flag
 from .inits import INITS
+from .nearest import nearest_name
 from .summary_fields import RELU_DIVERGES
 
 __all__ = [
@@ -307,7 +307,7 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str
 
 def _refuse_misspelt_keys(cell: Mapping[str, Any] | object) -> None:
     """A ``ValueError`` naming a key of a dict or pandas row ``cell`` that is no axis, whose
-    nearest axis (difflib, ratio >= 0.75) is one the mean field reads and the cell lacks:
+    nearest axis (:func:`.nearest.nearest_name`) is one the mean field reads and the cell lacks:
     ``{"activaton": "relu", ...}`` was measured as tanh in silence, and with no sizes was said
     to lack ``hidden_size``. Other keys are ignored, as before (a frame's own columns: ``lag``,
     ``layer``, a note), and so is a near name whose axis the cell has too."""
@@ -316,10 +316,10 @@ def _refuse_misspelt_keys(cell: Mapping[str, Any] | object) -> None:
     for key in keys:
         if not isinstance(key, str) or key in AXES:
             continue
-        near = difflib.get_close_matches(key, read, n=1, cutoff=0.75)
-        if near and near[0] not in keys:
+        near = nearest_name(key, read)
+        if near is not None and near not in keys:
             raise ValueError(
-                f"unknown key {key!r} in the cell: did you mean {near[0]!r}? (the mean field "
+                f"unknown key {key!r} in the cell: did you mean {near!r}? (the mean field "
                 f"reads {', '.join(read)})"
             )
 

@@ -1,0 +1,42 @@
+"""The name a user most likely meant by a misspelt one (``activaton``: ``activation``), for the
+one line of an error that refuses it: an axis of a grid, a field of a cell, a key the mean
+field reads. One cutoff and one wording for all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = ["nearest_name", "unknown_names"]
+
+#: How alike a name and its suggestion must be (difflib's ratio): ``activaton`` and
+#: ``activation`` score 0.95, ``width`` and ``init`` 0.44 (no suggestion).
+CUTOFF = 0.75
+
+
+def nearest_name(name: object, names: Iterable[str]) -> str | None:
+    """The one of ``names`` nearest to ``name`` (difflib, ratio >= :data:`CUTOFF`), or None
+    (for a ``name`` that is no string too)."""
+    if not isinstance(name, str):
+        return None
+    near = difflib.get_close_matches(name, list(names), n=1, cutoff=CUTOFF)
+    return near[0] if near else None
+
+
+def unknown_names(given: Iterable[object], known: Sequence[str], what: str) -> str | None:
+    """None where each of ``given`` is one of ``known``; else the words that refuse the rest,
+    ``unknown axis 'activaton' (did you mean 'activation'?)``, each with its nearest known
+    name, and the list of ``known`` where one has none near. ``what`` names one: ``axis``,
+    ``config field``."""
+    unknown = sorted({name for name in given if name not in known}, key=str)
+    if not unknown:
+        return None
+    near = [nearest_name(name, known) for name in unknown]
+    said = ", ".join(
+        f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else "")
+        for name, guess in zip(unknown, near, strict=True)
+    )
+    whats = "axes" if what == "axis" else f"{what}s"
+    listed = "" if all(near) else f" ({whats} are: {', '.join(known)})"
+    return f"unknown {what} {said}{listed}"
