@@ -851,3 +851,42 @@ def test_the_theory_text_keeps_the_linear_rate_for_any_weights(tmp_path):
     assert "vl.linear_rate(module.weight_hh_l0)" in rnn and "any weights" in rnn
     assert "Pascanu" in rnn and "ln ρ(W_hh)" in gru and "nn.RNN's theory" in gru
     assert "linear_rate" not in gru and "Pascanu" not in gru
+
+
+@pytest.mark.parametrize("spent", [-5.0, "abc", [1], True, math.inf, math.nan, None])
+def test_a_malformed_step_time_is_shown_as_none(monitor_run, spent):
+    """A step record's ``elapsed_s`` was read as ``float(value or nan)``: -5 was shown as
+    "-5.0 s" (and summed into the measuring time), True as "1.0 s", a string, a list or
+    Infinity as a traceback. A time that is no finite number >= 0 is dropped, as a step's other
+    malformed values are: its row shows "—", the measuring time sums the others."""
+    from vanishlab.report.sections.trained import seconds_text
+
+    manifest = vl.load_manifest(monitor_run)
+    steps = manifest["steps"] = {k: dict(v) for k, v in manifest["steps"].items()}
+    first = str(MONITORED_STEPS[0])
+    steps[first]["elapsed_s"] = spent
+    report = build_report(
+        vl.load_results(monitor_run), vl.load_cells(monitor_run), manifest, timestamp="2024-01-01"
+    )
+    (table,) = _blocks(_section(report, "training"), Table)
+    assert table.columns[-2] == "time"
+    assert table.rows[0][0] == first and table.rows[0][-2] == "—"
+    assert all(row[-2] != "—" for row in table.rows[1:])
+    kept = [float(steps[str(n)]["elapsed_s"]) for n in MONITORED_STEPS[1:]]
+    (recording,) = [
+        kv for kv in _blocks(_section(report, "monitor"), KeyValues) if kv.title == "Recording"
+    ]
+    total, each = seconds_text(sum(kept)), seconds_text(sum(kept) / len(kept))
+    assert dict(recording.items)["measuring time"] == f"{total} in all, {each} per recorded step"
+
+
+def test_a_step_measured_in_no_time_is_shown_as_such(monitor_run):
+    """A step time of 0 was read as ``0 or nan``: shown as "—" and left out of the means."""
+    manifest = vl.load_manifest(monitor_run)
+    steps = manifest["steps"] = {k: dict(v) for k, v in manifest["steps"].items()}
+    steps[str(MONITORED_STEPS[0])]["elapsed_s"] = 0
+    report = build_report(
+        vl.load_results(monitor_run), vl.load_cells(monitor_run), manifest, timestamp="2024-01-01"
+    )
+    (table,) = _blocks(_section(report, "training"), Table)
+    assert table.rows[0][-2] == "0\u00a0ms"

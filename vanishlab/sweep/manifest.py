@@ -57,6 +57,7 @@ __all__ = [
     "monitor_steps",
     "package_versions",
     "read_json_number",
+    "read_seconds",
     "report_marker",
     "report_run",
     "run_identity",
@@ -277,9 +278,7 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     # a time below 0, NaN or inf (JSON's NaN, Infinity, which Python reads) is no time spent:
     # the report said "run time -5.0 s", and Infinity failed in its words (a traceback)
     t = m.get("elapsed_s")
-    if t is not None and (
-        isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t < math.inf
-    ):
+    if t is not None and read_seconds(t) is None:
         return f"'elapsed_s' must be a finite number of seconds >= 0, not {t!r:.40}"
     model = m.get("model")
     every = model.get("every") if kind == MONITOR and isinstance(model, dict) else None
@@ -383,6 +382,16 @@ def read_json_number(value: object) -> float | None:
         return float(value)
     except ValueError:  # a string that is not a number
         return None
+
+
+def read_seconds(value: object) -> float | None:
+    """A time a manifest holds (its ``elapsed_s``, a monitored step's): a finite number of
+    seconds >= 0 as a float, else None (a bool, a string, NaN, inf, a time below 0). The run's
+    own is refused by the manifest's check where it is not one; a step's record is read as
+    one that has none (the report showed "-5 s" for a step, and a string as a traceback)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value < math.inf else None
 
 
 def _not_text(ch: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...sweep.manifest import read_json_number
+from ...sweep.manifest import read_json_number, read_seconds
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..view import RunView
 
@@ -53,7 +53,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                 "failure": failures.get(cid, ""),
                 "lyapunov": math.nan if lyap is None else lyap,
                 "measured": lyap is not None,
-                "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+                "elapsed_s": _seconds(rec.get("elapsed_s")),
                 MONITOR_LOSS: math.nan if loss is None else loss,
                 "has_loss": loss is not None,
             }
@@ -71,7 +71,7 @@ def steps_frame(view: RunView) -> pd.DataFrame:
                     "failure": failures.get(str(rec["cell_id"]), ""),
                     "lyapunov": math.nan,
                     "measured": False,
-                    "elapsed_s": float(rec.get("elapsed_s") or math.nan),
+                    "elapsed_s": _seconds(rec.get("elapsed_s")),
                     MONITOR_LOSS: math.nan,  # (a shard without a record: written before losses)
                     "has_loss": False,
                 }
@@ -80,3 +80,11 @@ def steps_frame(view: RunView) -> pd.DataFrame:
         return pd.DataFrame([rows[n] for n in sorted(rows)], columns=columns)
 
     return view.memo("monitor-steps", compute)
+
+
+def _seconds(value: object) -> float:
+    """A step's time (:func:`~vanishlab.sweep.manifest.read_seconds`), NaN where it has none:
+    a malformed one is dropped (the page shows "—"), as a step's other values are, rather than
+    refusing the run over one step's record."""
+    seconds = read_seconds(value)
+    return math.nan if seconds is None else seconds
