@@ -1359,6 +1359,34 @@ def test_a_path_that_is_a_symbolic_link_that_loops_is_said_to_be_one(
             call()
 
 
+def test_the_library_says_which_of_a_dangling_link_and_a_loop_a_path_is(run_dir, tmp_path):
+    """The command line refuses a loop before the library sees it; the library's own words
+    (report's not_a_file, rundir's is_run_dir) said "a symbolic link to nothing (dangling, or a
+    loop)" of both, and a report below a loop was a FileExistsError traceback from the mkdir of
+    its folder, a run directory below one "Too many levels of symbolic links"."""
+    import torch
+
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    loop, dangling = tmp_path / "loop", tmp_path / "dangling"
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2)
+    for call, says in [
+        (lambda o: vl.render_report(run_dir, o), "; give a file name for the report"),
+        (lambda o: vl.run_sweep(sweep, o, workers=1), "; give --out another directory"),
+        (lambda o: vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=o).__enter__(),
+         "; give out= another directory"),
+    ]:  # fmt: skip
+        html = ".html" if "report" in says else ""
+        for out, said in [
+            (loop, f"{loop} is a symbolic link that loops"),
+            (loop / f"sub{html}", f"{loop}/sub{html} lies in {loop}, a symbolic link that loops"),
+            (dangling, f"{dangling} is a symbolic link to nothing"),
+        ]:
+            with pytest.raises(vl.VanishlabError, match=f"^{re.escape(said + says)}$"):
+                call(out)
+    assert not (tmp_path / "nowhere").exists()
+
+
 @pytest.mark.slow  # three processes that import torch
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_standard_output_is_named_as_such(tmp_path):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_flag, escaped_text, file_path
+from ..sweep.files import as_flag, escaped_text, file_path, loop_problem
 from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -107,16 +107,21 @@ def _kept(ch: str) -> bool:
 
 
 def not_a_file(path: str | os.PathLike[str]) -> str | None:
-    """What an existing ``path`` is when it is no place for a report (``"a directory"``, ``"not
-    a regular file"``: a pipe, a device, a socket), or None. Such a path is never replaced,
-    whatever ``overwrite`` says: the atomic rename would swap a device for an HTML file."""
+    """Why ``path`` is no place for a report, said after it (``"is a directory"``, ``"is not a
+    regular file"``: a pipe, a device, a socket; ``"is a symbolic link to nothing"``; where it
+    is or lies in a link that loops, :func:`~vanishlab.sweep.files.loop_problem`'s words), or
+    None. Such a path is never replaced, whatever ``overwrite`` says: the atomic rename would
+    swap a device for an HTML file."""
     p = Path(path)
+    loop = loop_problem(p)  # "(dangling, or a loop)" said neither; one below a loop was a
+    if loop is not None:  # FileExistsError traceback from the folder's mkdir
+        return loop
     if p.is_symlink() and not p.exists():  # replaced by the rename, without --force
-        return "a symbolic link to nothing (dangling, or a loop)"
+        return "is a symbolic link to nothing"
     if p.is_dir():
-        return "a directory"
+        return "is a directory"
     if p.exists() and not p.is_file():
-        return "not a regular file"
+        return "is not a regular file"
     return None
 
 
@@ -183,7 +188,7 @@ def check_target(
         raise VanishlabError(f"{out} is inside the run directory {holder}; {advice.outside}")
     what = not_a_file(out)
     if what is not None:
-        raise VanishlabError(f"{out} is {what}; {advice.file_name}")
+        raise VanishlabError(f"{out} {what}; {advice.file_name}")
     why = None if overwrite else foreign_report(out, manifest)
     if why is not None:
         raise VanishlabError(f"{out} exists and is {why}; {advice.replace}")

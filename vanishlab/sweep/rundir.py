@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 from . import store
-from .files import CORRUPT, remove_temps
+from .files import CORRUPT, loop_problem, remove_temps
 
 __all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
 
@@ -68,11 +68,13 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out") -> bool:
     """True if ``run_dir`` holds a manifest, False if it is new or empty; else VanishlabError
     (a file, or a folder holding anything else), naming ``flag`` (``"--out"``, ``"out="``) as
     the way out."""
-    if run_dir.is_symlink() and not run_dir.exists():
-        raise VanishlabError(
-            f"{run_dir} is a symbolic link to nothing (dangling, or a loop); give {flag} another "
-            "directory"
-        )
+    # "(dangling, or a loop)" said neither; one below a loop was "cannot write the run
+    # directory ...: Too many levels of symbolic links"
+    problem = loop_problem(run_dir)
+    if problem is None and run_dir.is_symlink() and not run_dir.exists():
+        problem = "is a symbolic link to nothing"
+    if problem is not None:
+        raise VanishlabError(f"{run_dir} {problem}; give {flag} another directory")
     if run_dir.exists() and not run_dir.is_dir():
         raise VanishlabError(f"{run_dir} exists and is not a directory")
     outer = enclosing_run(run_dir)
