@@ -703,7 +703,10 @@ def test_a_quantized_module_is_told_to_pass_its_float_original(kind, tmp_path) -
         TypeError, match=rf"contains no nn\.RNN, nn\.LSTM or nn\.GRU \(it holds {said}"
     ):
         vl.JacobianMonitor(model, x, out=tmp_path / "m")
-    with pytest.raises(TypeError, match=r"quantizable\.\S+\.LSTM, a quantized copy, which is no"):
+    # torch.ao.nn.quantizable's LSTM is the float module prepared for quantization (its gates
+    # in Linear layers, for observers), not quantized: it was called "a quantized copy"
+    prepared = r"quantizable\.\S+\.LSTM, a float LSTM prepared for quantization, which is no "
+    with pytest.raises(TypeError, match=prepared + r"nn\.LSTM: pass the float nn\.LSTM it was"):
         vl.jacobian_norms(torch.ao.nn.quantizable.LSTM(3, 4), x)
 
 

@@ -2,7 +2,8 @@
 ``nn.LSTM`` or ``nn.GRU`` it holds is: :func:`wrong_module` (the ``TypeError``) and
 :func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too); and that a
 quantized copy (``torch.ao.quantization.quantize_dynamic``'s ``LSTM``, no ``nn.LSTM``) is not
-one, whose float original is.
+one, and neither is a float one prepared for quantization (``torch.ao.nn.quantizable``'s
+``LSTM``, its gates in ``Linear`` layers), whose float original is.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["where_it_is", "wrong_module"]
+__all__ = ["QUANTIZABLE", "QUANTIZED", "where_it_is", "wrong_module"]
 
 _KINDS = ("RNN", "LSTM", "GRU")
 #: Where torch keeps its quantized modules (dynamic and static), whose classes are named as the
-#: float ones (a quantize_dynamic'ed LSTM is torch.ao.nn.quantized.dynamic.LSTM, no nn.LSTM).
-_QUANTIZED = ("torch.ao.nn.quantized", "torch.ao.nn.quantizable", "torch.nn.quantized")
+#: float ones (a quantize_dynamic'ed LSTM is torch.ao.nn.quantized.dynamic.LSTM, no nn.LSTM),
+#: and (:data:`QUANTIZABLE`) the float modules that quantization prepares (an LSTM whose gates
+#: are Linear layers, so that observers can watch them): quantized, neither is an nn.LSTM.
+QUANTIZABLE = "torch.ao.nn.quantizable"
+QUANTIZED = ("torch.ao.nn.quantized", QUANTIZABLE, "torch.nn.quantized")
 
 
 def wrong_module(obj: object, expected: str) -> TypeError:
@@ -50,10 +54,16 @@ def where_it_is(obj: object) -> str:
         return f" (it holds {len(found)}: pass one of its {', '.join(p for p, _ in found)} itself)"
     for m in obj.modules():
         cls = type(m)
-        if cls.__name__ in _KINDS and cls.__module__.startswith(_QUANTIZED):
+        if cls.__name__ in _KINDS and cls.__module__.startswith(QUANTIZED):
             what = "it is" if m is obj else "it holds"
+            # a quantizable LSTM is float, not quantized: "a quantized copy" misnamed it
+            kind = (
+                f"a float {cls.__name__} prepared for quantization"
+                if cls.__module__.startswith(QUANTIZABLE)
+                else "a quantized copy"
+            )
             return (
-                f" ({what} {cls.__module__}.{cls.__name__}, a quantized copy, which is no "
+                f" ({what} {cls.__module__}.{cls.__name__}, {kind}, which is no "
                 f"nn.{cls.__name__}: pass the float nn.{cls.__name__} it was made from)"
             )
     return ""
