@@ -466,6 +466,34 @@ def test_a_quantized_models_state_dict_is_told_to_save_the_float_one(tmp_path):
     assert "\n" not in said
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.ao.quantization's own
+@pytest.mark.filterwarnings("ignore::UserWarning")  # ... and its notes on dynamic quantization
+@pytest.mark.parametrize("kind", ["quantized", "prepared"])
+def test_a_whole_quantized_model_is_told_to_save_the_float_state_dict(tmp_path, kind):
+    """torch.save(q) of a whole quantized model (or of torch.ao.nn.quantizable's LSTM, the
+    float module prepared for quantization) was told "Save model.state_dict() instead", which
+    then led to the packed-weights refusal (or to no nn.LSTM keys): the float model's
+    state_dict, saved before quantizing, is what reads, and the line now says so."""
+    model = nn.Sequential(nn.LSTM(3, 4))
+    if kind == "quantized":
+        whole = torch.ao.quantization.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8)
+        said = "It holds a model quantized (torch.ao.nn.quantized.dynamic.modules.rnn.LSTM), "
+        doing = "quantizing"
+    else:
+        whole = nn.Sequential(torch.ao.nn.quantizable.LSTM(3, 4))
+        said = "It holds a model prepared for quantization (torch.ao.nn.quantizable."
+        doing = "preparing"
+    path = _save(whole, tmp_path / "q.pt")
+    with pytest.raises(VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    text = str(err.value)
+    assert said in text and "Save model.state_dict() instead" not in text and "\n" not in text
+    assert f"save the float model's state_dict() before {doing} it" in text
+    # the advice works: the float model's state_dict reads
+    float_path = _save(model.state_dict(), tmp_path / "float.pt")
+    assert read_checkpoint(float_path).spec.hidden_size == 4
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_a_torchscript_archive_is_refused_without_torch_load(tmp_path, monkeypatch):
     """torch.load before 2.6 hands a TorchScript archive to torch.jit.load, weights_only=True or

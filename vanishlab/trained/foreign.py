@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from ..core.wrapped import QUANTIZABLE, QUANTIZED
+
 __all__ = ["foreign_advice", "plain_data_allowed"]
 
 #: The globals of plain data read in place of what the file names (pathlib is pathlib._local
@@ -63,6 +65,7 @@ def plain_data_allowed() -> Iterator[None]:
 
 
 _MODEL = re.compile(r"torch\.nn\.")  # a module's class: a whole model was saved
+_RECURRENT = re.compile(r"\.(RNN|LSTM|GRU)$")
 _NUMPY = re.compile(r"numpy\.")
 _GLOBAL = re.compile(r"GLOBAL (\S+)")
 _SHOWN = 3  # globals named in the advice
@@ -82,8 +85,19 @@ def _globals(path: Path, reason: str) -> list[str]:
 def foreign_advice(path: Path, reason: str) -> str | None:
     """What to save instead, for a checkpoint the restricted unpickler refused with
     ``reason``: None for a whole model (or what cannot be told: the caller's own advice, to
-    save ``model.state_dict()``)."""
+    save ``model.state_dict()``), but for a quantized one (or one prepared for quantization):
+    its state_dict's weights are packed (or split by gate), so the float model's is due."""
     found = _globals(path, reason)
+    quantized = [g for g in found if g.startswith(QUANTIZED)]
+    if quantized:  # "Save model.state_dict() instead": a quantized one's holds packed weights
+        named = next((g for g in quantized if _RECURRENT.search(g)), quantized[0])
+        what, doing = ("quantized", "quantizing")
+        if named.startswith(QUANTIZABLE):
+            what, doing = ("prepared for quantization", "preparing")
+        return (
+            f"It holds a model {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
+            f"nn.GRU's: save the float model's state_dict() before {doing} it"
+        )
     if not found or any(_MODEL.match(g) for g in found):
         return None
     if all(_NUMPY.match(g) for g in found):
