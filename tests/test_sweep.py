@@ -852,8 +852,10 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     else:
         os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.skip("the sweep finished before the signal")
+    if proc.returncode == 0:  # or Python ignored it in its own start-up (an import's weakref
+        # callback, "Exception ignored"); in the command line's loading it is sent again now
+        # (test_a_stop_python_ignores_in_a_finalizer_while_the_command_line_loads_stops_it)
+        pytest.skip("the sweep finished before the signal, or Python's start-up ignored it")
     if _pythons_start_up(err):  # a loaded machine takes 50 ms to get past it
         pytest.skip("the signal came in Python's own start-up, before the command's code")
     # 128 + sig, or ended by the signal itself (which a shell shows as the same status): a

@@ -3,11 +3,15 @@
 The command line's modules are imported here, inside the entry point, so that a Ctrl-C while
 they load, or while typer builds its commands (the first tenth of a second), ends in the same
 one line as one during a command (:func:`vanishlab.cli._app.user_errors`), not in a
-traceback. Before that, from this module's first statement (while it is imported, before
-:func:`main` runs), an uncaught Ctrl-C is printed as that one line too (:func:`_one_line`),
-and Python ends the process by SIGINT, as :func:`main` does. (The console script imports
-``vanishlab`` itself first, which imports nothing but its version, and Python starts before
-that: a Ctrl-C there, the first ~20 ms, is Python's.)
+traceback. They load inside :func:`vanishlab.cli.stops.terminable` (the standard library only,
+imported first): a stop raised in a finalizer then, which Python ignores (importlib's module
+locks have weakref callbacks), is sent again, as during a command; it was lost, and a sweep
+stopped in its first second or two ran to its end with status 0. Before that, from this
+module's first statement (while it is imported, before :func:`main` runs), an uncaught Ctrl-C
+is printed as that one line too (:func:`_one_line`), and Python ends the process by SIGINT, as
+:func:`main` does. (The console script imports ``vanishlab`` itself first, which imports
+nothing but its version, and Python starts before that: a Ctrl-C there, the first ~20 ms, is
+Python's.)
 
 A command stopped by Ctrl-C or SIGTERM prints its line and cleans up; then, once Python has run
 its exit handlers (temporary folders, the semaphores of worker pools), the process ends by that
@@ -42,16 +46,16 @@ import io  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 
+from .cli.stops import Terminated, terminable  # noqa: E402  (not typer: cli imports it lazily)
+
 _BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
 _MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, line by line)
 
 
-class _Terminated(BaseException):
-    """SIGTERM while the command line loads, before the command's own handling is in place."""
-
-
 def _terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+    """SIGTERM outside :func:`terminable`'s block (before it, and after it, while the ending
+    is decided), as the block raises it."""
+    raise Terminated
 
 
 def main() -> None:
@@ -92,10 +96,13 @@ def main() -> None:
     atexit.register(end_by_signal)
     _ignore_malformed_width()
     try:
-        from .cli import app
+        # (A stop Python ignored that is still to be sent again when the command ends, within
+        # RESEND_S of its end, came as it ended: ignored, as one just after it is.)
+        with terminable():
+            from .cli import app
 
-        app()  # (typer builds its commands here, before the parser's own Ctrl-C handling)
-    except (KeyboardInterrupt, _Terminated) as stop:
+            app()  # (typer builds its commands here, before the parser's own Ctrl-C handling)
+    except (KeyboardInterrupt, Terminated) as stop:
         signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
         _end_quietly_at_sigterm()
         _say("interrupted\n" if signum == signal.SIGINT else "terminated\n")

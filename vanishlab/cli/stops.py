@@ -1,6 +1,7 @@
 """How a command is stopped: SIGTERM and Ctrl-C raised in the main thread while it runs, and a
 stop that Python ignored (raised in a finalizer) sent again. Standard library only: the command
-line's help must not import more (:mod:`._app`)."""
+line's help must not import more (:mod:`._app`), and the console command (:mod:`vanishlab.__main__`)
+loads the command line inside :func:`terminable`, imported first."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+
+# typing.TYPE_CHECKING without importing typing: the console command imports this module
+# before its SIGTERM handling is in place (vanishlab.__main__).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RESEND_S", "Terminated", "terminable"]
 
