@@ -14,7 +14,7 @@ import torch
 import vanishlab as vl
 from vanishlab.core import forward
 from vanishlab.report.figure_layout import pinned
-from vanishlab.trained import checkpoint
+from vanishlab.trained import torch_file
 
 STRETCHES = {"kernel": forward.recurrence_kernel, "figure": pinned}
 
@@ -41,7 +41,7 @@ def test_one_thread_at_a_time_changes_the_filters(tmp_path, monkeypatch, main, o
     def other_thread() -> None:
         if other == "load":
             monkeypatch.setattr(torch, "load", held(real_load))
-            checkpoint._load(tmp_path / "m.pt", "checkpoint")
+            torch_file.load_file(tmp_path / "m.pt", "checkpoint")
         else:
             with STRETCHES[other]():
                 held(lambda: None)()

@@ -48,13 +48,8 @@ from ..sweep.manifest import (
 from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
-from .checkpoint import (
-    Checkpoint,
-    RecurrentSpec,
-    load_tensor_file,
-    read_checkpoint,
-    sha256_file,
-)
+from .archive import sha256_file
+from .checkpoint import Checkpoint, read_checkpoint
 from .measure import (
     cell_id,
     check_fits,
@@ -64,7 +59,9 @@ from .measure import (
     now,
     top_lyapunov,
 )
+from .spec import RecurrentSpec
 from .state_dict import module_label
+from .torch_file import load_tensor_file
 
 __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inputs"]
 

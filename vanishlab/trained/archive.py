@@ -3,7 +3,7 @@ the SHA-256 of a file's bytes (a checkpoint's, an inputs file's), recorded with 
 the restricted unpickler's own reason for refusing a file (:func:`unpickler_reason`).
 
 ``torch.load`` does not check them: a checkpoint (or inputs file) damaged inside a tensor's bytes
-loads, and :mod:`vanishlab.trained.checkpoint` refuses it by the record this names.
+loads, and :mod:`vanishlab.trained.torch_file` refuses it by the record this names.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ checkpoint); any other nesting of dicts and lists is read as one state_dict whos
 path with dots, as ``state_dict()`` joins attribute names. So is a file whose recurrent weights
 lie beside such a key too (``{"model": sd, "ema": sd_ema}``): each module is then named by its
 full path (``model.rnn``, ``ema.rnn``). A recurrent module is found by its ``weight_ih_l0``
-key (or that weight's parametrized keys, which :mod:`vanishlab.trained.checkpoint` then
-refuses by name); its prefix is the module's name. :mod:`vanishlab.trained.checkpoint` reads
+key (or that weight's parametrized keys, which :mod:`vanishlab.trained.spec` then refuses
+by name); its prefix is the module's name. :mod:`vanishlab.trained.checkpoint` reads
 the file and infers the architecture.
 """
 

@@ -1,0 +1,150 @@
+"""A file written by ``torch.save``, read with ``torch.load(weights_only=True)`` on the CPU:
+every failure one clear line; and an inputs file, one floating-point tensor.
+
+Tensors and plain containers are restored; a file that would need to import or run code to
+unpickle is refused before any runs.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core import warning_filters
+from ..core.inputs import NESTED_ADVICE, token_ids_advice
+from ..errors import VanishlabError
+from ..sweep.files import loop_problem
+from .archive import check_records, cut_short, is_torchscript, unpickler_reason
+from .foreign import foreign_advice, plain_data_allowed
+from .state_dict import with_article
+
+__all__ = ["load_file", "load_tensor_file"]
+
+
+_SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
+_PACKED = (
+    "It holds packed weights, a quantized module's (torch.ao.quantization.quantize_dynamic?): "
+    "save the state_dict() of the float model it was made from instead"
+)
+
+
+def load_file(path: Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; every failure is one clear line."""
+    if not path.exists():
+        raise VanishlabError(f"{what} {path} {loop_problem(path) or 'does not exist'}")
+    if not path.is_file():
+        raise VanishlabError(f"{what} {path} is not a file")
+    try:
+        if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
+            raise RuntimeError("a TorchScript archive")
+        # A plain pickle of protocol > 2 warns that the restricted unpickler may not know
+        # every instruction; it either loads or raises, and both are handled here. A
+        # TorchScript archive warns before it fails (refused below, in one line), and a
+        # quantized tensor (a quantized Linear's) is rebuilt by torch's deprecated storages
+        # and quantized constructors, which warn (no recurrent weights: refused below).
+        with (
+            warning_filters.ignoring(
+                "Detected pickle protocol",
+                ".*looks like a TorchScript archive",
+                "TypedStorage is deprecated",
+                r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized",
+            ),
+            plain_data_allowed(),
+        ):  # an argparse.Namespace, a path: see foreign.py
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = unpickler_reason(err)
+        if not _NEEDS_CODE.search(reason):
+            if _GARBLED_OPCODE.search(reason):  # "Unsupported operand 123": a JSON file, bytes
+                reason = _NOT_TORCH_SAVE
+            raise VanishlabError(
+                f"{what} {path} is not readable as a torch.save file ({reason})"
+            ) from None
+        advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
+        if what != "checkpoint":
+            if "numpy" in reason:  # numpy inputs
+                advice = "It holds a numpy object: save torch.as_tensor(x) instead"
+        elif "ScriptObject" in reason:  # packed (quantized) weights
+            advice = _PACKED
+        else:  # a state_dict beside a numpy number (an epoch), a dataclass config, an Enum
+            advice = foreign_advice(path, reason) or advice
+        raise VanishlabError(
+            f"{what} {path} needs code to be loaded (it is not plain tensors and containers), "
+            f"and vanishlab loads with weights_only=True only; nothing in it was run. "
+            f"{advice} ({reason})"
+        ) from None
+    except (
+        OSError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        UnicodeDecodeError,
+        # A garbled legacy (non-zip) pickle fails inside the unpickler with these.
+        IndexError,
+        KeyError,
+        struct.error,
+        # An allowlisted class given other arguments than its own (PurePosixPath(1)).
+        TypeError,
+    ) as err:
+        if "TorchScript" in str(err):  # torch's own advice (weights_only=False) runs code
+            advice = _SAVE_INSTEAD.get(what, "Save model.state_dict() instead")
+            raise VanishlabError(
+                f"{what} {path} is a TorchScript archive (torch.jit.save), which vanishlab "
+                f"does not load; {advice[0].lower()}{advice[1:]}"
+            ) from None
+        # The garbled-pickle errors say nothing to a user ("101": a KeyError of an opcode),
+        # nor does the zip reader's ("failed finding central directory", "[Errno 22] ...").
+        why = _NOT_TORCH_SAVE if isinstance(err, IndexError | KeyError | struct.error) else None
+        if isinstance(err, EOFError):
+            why = "it ends early: empty, or cut short"
+        elif "central directory" in str(err):
+            why = "a zip archive that is damaged or cut short"
+        elif any(m in str(err) for m in ("PytorchStreamReader", "inline_container", "hasRecord")):
+            why = "a zip archive that torch.save did not write, or a damaged one"
+        raise VanishlabError(  # a zip archive's start without its end: said so, at every length
+            f"{what} {path} is not readable as a torch.save file "
+            f"({cut_short(path) or why or _first_line(err)})"
+        ) from None
+    check_records(path, what)
+    return obj
+
+
+_NEEDS_CODE = re.compile(r"global|class|reduce|build|persistent", re.IGNORECASE)
+_GARBLED_OPCODE = re.compile(r"Unsupported operand|invalid load key|unpickling stack", re.I)
+_NOT_TORCH_SAVE = (
+    "not a zip archive or pickle that torch.load reads: another kind of file, or one damaged "
+    "or cut short"
+)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
+    """A single floating-point tensor saved with ``torch.save`` (read with weights_only=True)."""
+    path = Path(path)
+    obj = load_file(path, "inputs file")
+    if not isinstance(obj, torch.Tensor):
+        raise VanishlabError(
+            f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor (save "
+            "one tensor with torch.save(x, path))"
+        )
+    if obj.is_nested:  # failed inside torch's kernels, with a traceback
+        raise VanishlabError(f"inputs file {path} holds a nested tensor{NESTED_ADVICE}")
+    if obj.layout != torch.strided or obj.is_meta:  # failed inside torch's kernels
+        what = "a tensor on the meta device" if obj.is_meta else f"a {obj.layout} tensor"
+        raise VanishlabError(
+            f"inputs file {path} holds {what}, not a dense one with values (x.to_dense())"
+        )
+    if not obj.is_floating_point():
+        what = f"a {obj.dtype} tensor, not floating point{token_ids_advice(obj)}"
+        raise VanishlabError(f"inputs file {path} holds {what}")
+    return obj
