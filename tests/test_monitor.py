@@ -257,7 +257,7 @@ def test_a_pruned_module_is_measured_masked_and_a_new_mask_is_other_weights(tmp_
     holding them; a plain module's digest is that of its parameters, as before."""
     from torch.nn.utils import prune
 
-    from vanishlab.trained.monitor import _digest
+    from vanishlab.trained.monitored import tensor_digest
 
     torch.manual_seed(0)
     rnn = nn.RNN(3, 6)
@@ -287,7 +287,7 @@ def test_a_pruned_module_is_measured_masked_and_a_new_mask_is_other_weights(tmp_
         with pytest.raises(VanishlabError, match="step 2 was already recorded by this monitor"):
             mon.step(2)
     recorded = vl.load_manifest(tmp_path / "plain")["steps"]["1"]["weights_sha256"]
-    assert recorded == _digest(*plain.parameters())
+    assert recorded == tensor_digest(*plain.parameters())
 
 
 def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
@@ -984,18 +984,18 @@ def test_an_out_below_a_regular_file_is_refused_naming_out(tmp_path):
 def test_a_diverged_parameters_failure_kind_is_its_first_non_finite_entrys():
     """The failure kind of a parameter made inf and NaN is that of the entry its message
     names, the first non-finite one (here inf: "overflow"; the last is NaN)."""
-    from vanishlab.trained.monitor import _non_finite_parameter
+    from vanishlab.trained.monitored import non_finite_parameter
 
     rnn = nn.RNN(2, 3)
     with torch.no_grad():
         rnn.weight_ih_l0[0, 0] = math.inf
         rnn.weight_ih_l0[2, 1] = math.nan
-    reason, kind = _non_finite_parameter(rnn)
+    reason, kind = non_finite_parameter(rnn)
     assert kind == "overflow" and "weight_ih_l0" in reason
     with torch.no_grad():
         rnn.weight_ih_l0[0, 0] = math.nan
         rnn.weight_ih_l0[2, 1] = math.inf
-    assert _non_finite_parameter(rnn)[1] == "nan"
+    assert non_finite_parameter(rnn)[1] == "nan"
 
 
 def test_a_monitors_frames_have_no_training_settings_or_seed_of_the_sweeps(tmp_path):

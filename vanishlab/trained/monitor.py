@@ -28,12 +28,9 @@ training step).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import math
 import os
 import time
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -43,21 +40,14 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import check_finite, module_weight, prepare_inputs, require_tensor
+from ..core.inputs import module_weight, prepare_inputs, require_tensor
 from ..core.integers import check_integer
-from ..core.wrapped import where_it_is
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.files import as_flag, as_path, path_name
-from ..sweep.manifest import (
-    MONITOR,
-    check_name,
-    json_number,
-    monitor_steps,
-    package_versions,
-)
+from ..sweep.files import as_flag, as_path
+from ..sweep.manifest import MONITOR, check_name, json_number
 from ..sweep.preflight import make_dir
-from ..sweep.rundir import is_run_dir, remove_stale_temps
+from ..sweep.rundir import remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from .measure import (
     cell_id,
@@ -65,88 +55,23 @@ from .measure import (
     empty_rows,
     measure_rows,
     module_config,
-    module_kind,
     now,
     top_lyapunov,
+)
+from .monitor_dir import check_earlier, module_architecture, new_manifest
+from .monitored import (
+    clone_tensors,
+    failure_kind,
+    find_module,
+    non_finite_parameter,
+    tensor_digest,
 )
 from .step_args import check_loss, loss_number
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
-
-def _non_finite_parameter(module: nn.Module) -> tuple[str, str] | None:
-    """Why a module cannot be measured because training made a parameter inf or NaN (it
-    raised from ``step``, where an overflow of the forward pass is a failed step), and the
-    failure kind of the entry it names (:func:`_failure_kind`); or None."""
-    for name, param in module.named_parameters():
-        p = param.detach()
-        try:
-            check_finite(p, f"the module's parameter {name}", ("entry",))
-        except ValueError as err:
-            first = float(p[~torch.isfinite(p)][0])  # the entry the message names
-            return f"{err} (training diverged)", _failure_kind(first)
-    return None
-
-
 STEP_MAX = 2**63 - 1
 """The largest step number (the shards' ``step`` column is int64)."""
-
-
-def _failure_kind(value: float) -> str:
-    """A failed step's ``failure``: ``"nan"`` for a NaN, ``"overflow"`` for an inf."""
-    return "nan" if math.isnan(value) else "overflow"
-
-
-def find_module(model: nn.Module) -> nn.RNNBase:
-    """``model`` if it is an nn.RNN / nn.LSTM / nn.GRU, else its one recurrent submodule."""
-    if isinstance(model, nn.RNNBase):
-        module_kind(model)  # raises TypeError for other RNNBase subclasses
-        return model
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
-    if len(found) == 1:
-        return find_module(found[0][1])
-    if not found:
-        raise TypeError(
-            f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU{where_it_is(model)}"
-        )
-    names = ", ".join(name for name, _ in found)
-    raise ValueError(
-        f"{type(model).__name__} contains several recurrent modules ({names}): pass one"
-    )
-
-
-def _digest(*tensors: Any) -> str:
-    digest = hashlib.sha256()
-    for t in tensors:
-        if t is None:
-            digest.update(b"none")
-            continue
-        for part in t if isinstance(t, tuple | list) else (t,):
-            c = part.detach().cpu().contiguous()
-            digest.update(f"{c.dtype} {tuple(c.shape)}".encode())
-            digest.update(c.view(torch.uint8).numpy().tobytes() if c.numel() else b"")
-    return digest.hexdigest()
-
-
-def _clone(t: Any) -> Any:
-    """A copy of the tensors in ``t`` (a tensor, or a tuple or list of them: a tuple, a
-    namedtuple too, as a plain tuple, which the engine takes as it takes the namedtuple);
-    anything else as it is, for the engine to refuse in its words (``h0=[[0.0]]`` was an
-    AttributeError)."""
-    if isinstance(t, torch.Tensor):
-        return t.detach().clone()
-    if isinstance(t, tuple):  # type(t)(...) failed for a namedtuple (h, c): fields, no iterable
-        return tuple(_clone(p) for p in t)
-    if isinstance(t, list):
-        return [_clone(p) for p in t]
-    return t
-
-
-def _every(every: object) -> str:
-    """``"every step"``, ``"every 50 steps"`` (it said "every 1 steps")."""
-    return "every step" if every == 1 else f"every {every} steps"
 
 
 class JacobianMonitor:
@@ -192,8 +117,8 @@ class JacobianMonitor:
         require_tensor(probe, "probe")
         self.module = find_module(module)
         self._model = module  # its recurrent module is looked up again at each recorded step
-        self.probe = _clone(probe)
-        self.h0 = _clone(h0)
+        self.probe = clone_tensors(probe)
+        self.h0 = clone_tensors(h0)
         # A probe (or h0) the engine refuses, or one whose measurement cannot fit in memory,
         # is refused now, not at the first recorded step (after a training step's work).
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
@@ -205,7 +130,7 @@ class JacobianMonitor:
         self.out = as_path(out, "out")
         check_name(name, "name")
         self.name = name
-        self._probe_sha256 = _digest(self.probe, self.h0)
+        self._probe_sha256 = tensor_digest(self.probe, self.h0)
         self._lock: store.RunLock | None = None
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
@@ -216,7 +141,7 @@ class JacobianMonitor:
     # --- the context -----------------------------------------------------------------------
 
     def __enter__(self) -> JacobianMonitor:
-        earlier = self._check_out()
+        earlier = check_earlier(self.out, self.module, self._probe_sha256, self.every)
         make_dir(self.out, flag="out=")  # it raised NotADirectoryError below a regular file
         lock = store.RunLock(self.out)
         lock.__enter__()
@@ -224,7 +149,17 @@ class JacobianMonitor:
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
             metas = store.sound_metas(self.out) if earlier else {}
             self._done = set(metas)
-            self._manifest = self._new_manifest(earlier, metas)
+            self._manifest = new_manifest(
+                self.module,
+                self.probe,
+                self.out,
+                name=self.name,
+                every=self.every,
+                probe_sha256=self._probe_sha256,
+                n_cells=len(self._done),
+                earlier=earlier,
+                metas=metas,
+            )
             kept = self._manifest["name"]
             if self.name and kept != self.name:  # as `vanishlab analyze --name` says it
                 warnings.warn(
@@ -301,7 +236,7 @@ class JacobianMonitor:
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
         # Buffers too: prune's masks (beside weight_hh_l0_orig), the old spectral_norm's u, v.
         # (A plain nn.RNN, LSTM or GRU has none: the digest of its parameters, as before.)
-        weights = _digest(*self.module.parameters(), *self.module.buffers())
+        weights = tensor_digest(*self.module.parameters(), *self.module.buffers())
         if cid in self._done:
             self._check_same_weights(n, weights)
             return None
@@ -311,7 +246,7 @@ class JacobianMonitor:
         failure: str | None = None
         device = module_weight(self.module, "weight_hh_l0").device
         with global_rng.forked([device]):  # torch's generators: saved and restored
-            diverged = _non_finite_parameter(self.module)
+            diverged = non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, (reason, failure) = empty_rows(), "failed", diverged
             else:
@@ -320,7 +255,7 @@ class JacobianMonitor:
                     status, reason = "ok", None
                 except NonFiniteStateError as err:
                     frame, status, reason = empty_rows(), "failed", str(err)
-                    failure = _failure_kind(err.value)
+                    failure = failure_kind(err.value)
             if self.lyapunov and status == "ok":
                 # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
                 with contextlib.suppress(TypeError, ValueError):
@@ -378,7 +313,7 @@ class JacobianMonitor:
                 "empty out="
             )
         opened = self._manifest["model"]["architecture"]
-        now = self._architecture()
+        now = module_architecture(self.module)
         changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
         if changed:
             raise VanishlabError(
@@ -422,79 +357,3 @@ class JacobianMonitor:
             "replay them exactly (a checkpoint without its optimizer state, another thread "
             "count); give out= a new or empty directory"
         )
-
-    # --- the directory ---------------------------------------------------------------------
-
-    def _architecture(self) -> dict[str, Any]:
-        m = self.module
-        kind = module_kind(m)
-        return {
-            "kind": kind,
-            "input_size": m.input_size,
-            "hidden_size": m.hidden_size,
-            "num_layers": m.num_layers,
-            "bias": bool(m.bias),
-            "nonlinearity": m.nonlinearity if kind == "rnn" else None,
-            "batch_first": bool(m.batch_first),
-            "dtype": str(module_weight(m, "weight_hh_l0").dtype).removeprefix("torch."),
-        }
-
-    def _check_out(self) -> dict[str, Any] | None:
-        run_dir = self.out
-        if not is_run_dir(run_dir, flag="out="):
-            return None
-        manifest = store.load_manifest(run_dir)
-        model = manifest.get("model") or {}
-        if manifest.get("kind") != MONITOR:
-            raise VanishlabError(
-                f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
-                "give out= a new or empty directory"
-            )
-        if (
-            model.get("probe_sha256") != self._probe_sha256
-            or model.get("architecture") != self._architecture()
-        ):
-            raise VanishlabError(
-                f"{run_dir} monitors another module or probe; give out= a new or empty "
-                "directory to monitor this one"
-            )
-        every = model.get("every")
-        if every is not None and every != self.every:
-            raise VanishlabError(
-                f"{run_dir} was monitored {_every(every)}, not {_every(self.every)}: pass "
-                f"every={every} to go on with it, or give out= a new or empty directory"
-            )
-        return manifest
-
-    def _new_manifest(
-        self, earlier: dict[str, Any] | None, metas: Mapping[str, store.CellMeta]
-    ) -> dict[str, Any]:
-        earlier = earlier or {}
-        # A step whose shard is gone (set aside as damaged by sound_metas, or deleted) is no
-        # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
-        # step whose shard was written but not its manifest is.
-        steps = monitor_steps(earlier, metas)
-        config = module_config(self.module, self.probe)
-        return {
-            "format": store.FORMAT,
-            "kind": MONITOR,
-            # an existing run keeps its name, as an analysis does (`vanishlab analyze --name`)
-            "name": earlier.get("name") or self.name or path_name(self.out),
-            "description": f"{self._architecture()['kind']} monitored {_every(self.every)}",
-            "axes": {axis: [value] for axis, value in config.items()},
-            "sections": None,
-            "command": None,
-            "versions": package_versions(),
-            "started": earlier.get("started") or now(),
-            "finished": None,
-            "elapsed_s": earlier.get("elapsed_s"),
-            "n_cells": len(self._done),
-            "model": {
-                "source": "monitor",
-                "architecture": self._architecture(),
-                "probe_sha256": self._probe_sha256,
-                "probe_shape": list(self.probe.shape),
-                "every": self.every,
-            },
-            "steps": steps,
-        }

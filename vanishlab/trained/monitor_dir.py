@@ -1,0 +1,116 @@
+"""A monitor's run directory: the architecture it records, the check of an earlier run in it,
+and its manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..core.inputs import module_weight
+from ..errors import VanishlabError
+from ..sweep import store
+from ..sweep.files import path_name
+from ..sweep.manifest import MONITOR, monitor_steps, package_versions
+from ..sweep.rundir import is_run_dir
+from .measure import module_config, module_kind, now
+
+__all__ = ["check_earlier", "every_text", "module_architecture", "new_manifest"]
+
+
+def every_text(every: object) -> str:
+    """``"every step"``, ``"every 50 steps"`` (it said "every 1 steps")."""
+    return "every step" if every == 1 else f"every {every} steps"
+
+
+def module_architecture(m: nn.RNNBase) -> dict[str, Any]:
+    """What a monitor records of its module's architecture (checked at every recorded step)."""
+    kind = module_kind(m)
+    return {
+        "kind": kind,
+        "input_size": m.input_size,
+        "hidden_size": m.hidden_size,
+        "num_layers": m.num_layers,
+        "bias": bool(m.bias),
+        "nonlinearity": m.nonlinearity if kind == "rnn" else None,
+        "batch_first": bool(m.batch_first),
+        "dtype": str(module_weight(m, "weight_hh_l0").dtype).removeprefix("torch."),
+    }
+
+
+def check_earlier(
+    run_dir: Path, module: nn.RNNBase, probe_sha256: str, every: int
+) -> dict[str, Any] | None:
+    """The manifest of the monitor run in ``run_dir``, or None when it holds no run; refused
+    when it is another kind of run, or monitored another module, probe or ``every``."""
+    if not is_run_dir(run_dir, flag="out="):
+        return None
+    manifest = store.load_manifest(run_dir)
+    model = manifest.get("model") or {}
+    if manifest.get("kind") != MONITOR:
+        raise VanishlabError(
+            f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+            "give out= a new or empty directory"
+        )
+    if model.get("probe_sha256") != probe_sha256 or model.get(
+        "architecture"
+    ) != module_architecture(module):
+        raise VanishlabError(
+            f"{run_dir} monitors another module or probe; give out= a new or empty "
+            "directory to monitor this one"
+        )
+    recorded = model.get("every")
+    if recorded is not None and recorded != every:
+        raise VanishlabError(
+            f"{run_dir} was monitored {every_text(recorded)}, not {every_text(every)}: pass "
+            f"every={recorded} to go on with it, or give out= a new or empty directory"
+        )
+    return manifest
+
+
+def new_manifest(
+    module: nn.RNNBase,
+    probe: torch.Tensor,
+    out: Path,
+    *,
+    name: str | None,
+    every: int,
+    probe_sha256: str,
+    n_cells: int,
+    earlier: dict[str, Any] | None,
+    metas: Mapping[str, store.CellMeta],
+) -> dict[str, Any]:
+    """The manifest of a monitor of ``module`` on ``probe`` that opens ``out``: an earlier
+    run's (``earlier``, its shards' ``metas``) carried on, or a new one."""
+    earlier = earlier or {}
+    # A step whose shard is gone (set aside as damaged by sound_metas, or deleted) is no
+    # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
+    # step whose shard was written but not its manifest is.
+    steps = monitor_steps(earlier, metas)
+    config = module_config(module, probe)
+    return {
+        "format": store.FORMAT,
+        "kind": MONITOR,
+        # an existing run keeps its name, as an analysis does (`vanishlab analyze --name`)
+        "name": earlier.get("name") or name or path_name(out),
+        "description": f"{module_architecture(module)['kind']} monitored {every_text(every)}",
+        "axes": {axis: [value] for axis, value in config.items()},
+        "sections": None,
+        "command": None,
+        "versions": package_versions(),
+        "started": earlier.get("started") or now(),
+        "finished": None,
+        "elapsed_s": earlier.get("elapsed_s"),
+        "n_cells": n_cells,
+        "model": {
+            "source": "monitor",
+            "architecture": module_architecture(module),
+            "probe_sha256": probe_sha256,
+            "probe_shape": list(probe.shape),
+            "every": every,
+        },
+        "steps": steps,
+    }

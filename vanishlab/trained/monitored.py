@@ -1,0 +1,85 @@
+"""The module and probe a monitor follows: its one recurrent module, copies and digests of
+tensors, and a parameter that training made inf or NaN (a failed step, and its kind)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..core.inputs import check_finite
+from ..core.wrapped import where_it_is
+from .measure import module_kind
+
+__all__ = ["clone_tensors", "failure_kind", "find_module", "non_finite_parameter", "tensor_digest"]
+
+
+def non_finite_parameter(module: nn.Module) -> tuple[str, str] | None:
+    """Why a module cannot be measured because training made a parameter inf or NaN (it
+    raised from ``step``, where an overflow of the forward pass is a failed step), and the
+    failure kind of the entry it names (:func:`failure_kind`); or None."""
+    for name, param in module.named_parameters():
+        p = param.detach()
+        try:
+            check_finite(p, f"the module's parameter {name}", ("entry",))
+        except ValueError as err:
+            first = float(p[~torch.isfinite(p)][0])  # the entry the message names
+            return f"{err} (training diverged)", failure_kind(first)
+    return None
+
+
+def failure_kind(value: float) -> str:
+    """A failed step's ``failure``: ``"nan"`` for a NaN, ``"overflow"`` for an inf."""
+    return "nan" if math.isnan(value) else "overflow"
+
+
+def find_module(model: nn.Module) -> nn.RNNBase:
+    """``model`` if it is an nn.RNN / nn.LSTM / nn.GRU, else its one recurrent submodule."""
+    if isinstance(model, nn.RNNBase):
+        module_kind(model)  # raises TypeError for other RNNBase subclasses
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+    if len(found) == 1:
+        return find_module(found[0][1])
+    if not found:
+        raise TypeError(
+            f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU{where_it_is(model)}"
+        )
+    names = ", ".join(name for name, _ in found)
+    raise ValueError(
+        f"{type(model).__name__} contains several recurrent modules ({names}): pass one"
+    )
+
+
+def tensor_digest(*tensors: Any) -> str:
+    """A SHA-256 of ``tensors`` (each a tensor, a tuple or list of them, or None): their dtypes,
+    shapes and bytes, on the CPU. A monitor's probe and a recorded step's weights."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        if t is None:
+            digest.update(b"none")
+            continue
+        for part in t if isinstance(t, tuple | list) else (t,):
+            c = part.detach().cpu().contiguous()
+            digest.update(f"{c.dtype} {tuple(c.shape)}".encode())
+            digest.update(c.view(torch.uint8).numpy().tobytes() if c.numel() else b"")
+    return digest.hexdigest()
+
+
+def clone_tensors(t: Any) -> Any:
+    """A copy of the tensors in ``t`` (a tensor, or a tuple or list of them: a tuple, a
+    namedtuple too, as a plain tuple, which the engine takes as it takes the namedtuple);
+    anything else as it is, for the engine to refuse in its words (``h0=[[0.0]]`` was an
+    AttributeError)."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().clone()
+    if isinstance(t, tuple):  # type(t)(...) failed for a namedtuple (h, c): fields, no iterable
+        return tuple(clone_tensors(p) for p in t)
+    if isinstance(t, list):
+        return [clone_tensors(p) for p in t]
+    return t
