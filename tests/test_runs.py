@@ -165,7 +165,8 @@ def test_a_description_shows_an_axis_no_model_of_the_grid_has_as_not_applicable(
     # trainability's smoke with --model gru said "activation = tanh" where the report's Fixed
     # settings said "n/a": a GRU cell records no activation.
     from vanishlab.sweep.experiments import load_experiment
-    from vanishlab.sweep.runner import _description, _json_axes
+    from vanishlab.sweep.plan import json_axes
+    from vanishlab.sweep.run_manifest import _description
 
     gru = {"model": ("gru",), "init": ("default",)}
     exp = variant(load_experiment("trainability"), smoke=True, overrides=gru)
@@ -175,7 +176,7 @@ def test_a_description_shows_an_axis_no_model_of_the_grid_has_as_not_applicable(
         load_experiment("trainability"), smoke=True, overrides={**gru, "model": ("rnn", "gru")}
     )
     assert "activation = tanh" in both.description, both.description
-    grids = [_json_axes(exp.sweep), _json_axes(exp.sweep.replace(activation=("relu",)))]
+    grids = [json_axes(exp.sweep), json_axes(exp.sweep.replace(activation=("relu",)))]
     assert _description("", None, grids, 4).endswith("4 cells; activation = n/a")
 
 
@@ -284,7 +285,7 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
     _one_error_line(result, f"{shard} is corrupt")
 
-    plan = __import__("vanishlab.sweep.runner", fromlist=["plan_sweep"]).plan_sweep(grid, out)
+    plan = __import__("vanishlab.sweep.plan", fromlist=["plan_sweep"]).plan_sweep(grid, out)
     assert [bad.path for bad in plan.corrupt] == [shard] and len(plan.pending()) == 1
 
     summary = vl.run_sweep(grid, out, workers=1, progress=False)
@@ -1537,7 +1538,7 @@ def test_a_forced_extension_describes_the_whole_run(tmp_path):
     assert manifest["description"] == (
         "Run of 3 grids, extended with --force (see Reproduce): 6 cells; seq_len = 3,4,5"
     )
-    from vanishlab.sweep.runner import _description
+    from vanishlab.sweep.run_manifest import _description
 
     grids = manifest["grids"]
     own = "Effect of sequence length on gradient decay."
@@ -1914,10 +1915,13 @@ def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
 def test_fewer_workers_than_asked_are_said(tmp_path, monkeypatch):
     """`--workers 2` on a machine whose memory fits one worker ran the cells in this process
     without a word (helper 180): a note says how many run, and why."""
+    from vanishlab.sweep import plan
     from vanishlab.sweep import runner as sweep_runner
     from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
 
-    monkeypatch.setattr(sweep_runner, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    # the run's check, and the plan's memory, which the note reads
+    for module in (sweep_runner, plan):
+        monkeypatch.setattr(module, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
     args = ["sweep", "--smoke", "--seq-len", "3", "--workers", "2", "--out", str(tmp_path / "r")]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
@@ -1978,12 +1982,14 @@ def test_the_fewer_workers_note_states_what_it_counted():
 def test_workers_not_asked_for_are_as_many_as_fit_without_a_note(tmp_path, monkeypatch, capsys):
     """Without --workers the sweep takes a worker a core, as many as fit in the memory available
     (mutants that fitted only a number asked for, or said the note for the cores, passed)."""
+    from vanishlab.sweep import plan
     from vanishlab.sweep import runner as sweep_runner
     from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
 
     used: list[str] = []
     monkeypatch.setattr(sweep_runner, "cores", lambda: 4)
-    monkeypatch.setattr(sweep_runner, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    for module in (sweep_runner, plan):  # the run's check, and the plan's memory
+        monkeypatch.setattr(module, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
     monkeypatch.setattr(sweep_runner, "run_processes", lambda *args: used.append("processes"))
     real_run_here = sweep_runner.run_here
     monkeypatch.setattr(

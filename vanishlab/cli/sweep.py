@@ -4,7 +4,7 @@
 the experiment (none: the quick default grid), names the run after its own grid
 (:func:`vanishlab.sweep.experiments.variant`) and calls :func:`vanishlab.sweep.runner.run_sweep`;
 ``--dry-run`` prints the resolved grid and its memory through
-:func:`vanishlab.sweep.runner.plan_sweep` and runs nothing.
+:func:`vanishlab.sweep.plan.plan_sweep` and runs nothing.
 
 Its axis flags are not written here: :func:`sweep_command` derives one option per entry of
 :data:`vanishlab.sweep.config.AXIS_TABLE` (flag, help, metavar ``LIST``) and puts them in the
@@ -271,8 +271,9 @@ def _print_plan(
     that ``force`` adds to it), and memory (refused, as the run would be, when a cell cannot
     fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
+    from ..sweep.plan import plan_sweep
     from ..sweep.preflight import check_memory
-    from ..sweep.runner import checked_plan, plan_sweep, resumed_manifest, run_name
+    from ..sweep.run_manifest import checked_plan, resumed_manifest, run_name
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
     # The name the run keeps: a resumed run's own without --name, as the run does.
