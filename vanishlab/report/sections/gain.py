@@ -3,7 +3,7 @@
 The scale of the recurrent weights decides the phase: below the critical gain gradients
 vanish (rate < 0), above it they explode (rate > 0), and the stable band |rate| <= tol lies
 between (tol = :data:`vanishlab.analysis.fits.PHASE_TOLERANCE`). Points are the mean over
-seeds of each setting's rate (:func:`.rates.setting_fits`), bars span the seeds.
+seeds of each setting's rate (:func:`.setting_fits.setting_fits`), bars span the seeds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..format import assign, label, setting_text
 from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
-from .rates import top_setting_fits
+from .setting_fits import top_setting_fits
 
 __all__ = ["gain_section"]
 

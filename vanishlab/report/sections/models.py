@@ -33,16 +33,10 @@ from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
-from .rates import (
-    EXACT_ZERO_RATES,
-    exact_zero_note,
-    horizon_cell,
-    init_scopes,
-    rate_cell,
-    top_setting_fits,
-    why_absent,
-)
+from .rate_cells import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell
+from .rate_heatmaps import init_scopes, why_absent
 from .rates import TITLE as RATES_TITLE
+from .setting_fits import top_setting_fits
 
 __all__ = ["MAX_PANELS", "models_section"]
 
@@ -133,8 +127,8 @@ def _missing_note(
     """The caption's sentence on the panels (their ``settings``, ``titles``) without some
     model's line because the run has no cell of that model at their setting, failed or not
     (failed settings are the failed note's): which models a panel lacks and why, in the words
-    of the rate heatmaps' hatched squares (:func:`.rates.init_scopes`). "" when none lacks one,
-    or when the run's cells are not at hand."""
+    of the rate heatmaps' hatched squares (:func:`.rate_heatmaps.init_scopes`). "" when none
+    lacks one, or when the run's cells are not at hand."""
     cells = view.cells
     if not len(cells) or any(k not in cells for k in (*(settings[0] if settings else ()), _MODEL)):
         return ""

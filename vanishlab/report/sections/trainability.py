@@ -25,7 +25,7 @@ from ..format import format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
-from .rates import exact_zero_note, horizon_cell
+from .rate_cells import exact_zero_note, horizon_cell
 
 __all__ = ["trainability_section"]
 

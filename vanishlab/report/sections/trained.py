@@ -26,7 +26,7 @@ from ..format import duration, format_value, plural
 from ..layout import thin
 from ..model import Curve, Section
 from ..view import RunView
-from .rates import exact_zero_note, mark_exact_zero
+from .rate_cells import exact_zero_note, mark_exact_zero
 
 __all__ = [
     "CURVE_KEYS",

@@ -1,0 +1,74 @@
+"""The words of a setting's rate and horizon, and of their exact zeros: one definition for
+every table and caption that gives them (the rates table, models, trainability, a trained
+model's pages)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..format import horizon_text, rate_text, seeds_at_minus_inf
+
+__all__ = ["EXACT_ZERO_RATES", "exact_zero_note", "horizon_cell", "mark_exact_zero", "rate_cell"]
+
+
+def mark_exact_zero(text: str, at_zero: object) -> str:
+    """A horizon's ``text``, marked "(exact 0)" when ``at_zero``: the norm fell 1000-fold
+    there because a Jacobian is exactly 0, not by a decay. The one mark of every page's
+    horizons (the sweep's tables by :func:`horizon_cell`, a trained model's pages)."""
+    return f"{text} (exact 0)" if bool(at_zero) else text
+
+
+def exact_zero_note(whose: str) -> str:
+    """The captions' one explanation of the "(exact 0)" mark of :func:`mark_exact_zero`;
+    ``whose``: whose Jacobian is 0 ("some seed's", "some sample's", "the")."""
+    return (
+        f"'(exact 0)' when {whose} Jacobian is exactly zero there: the norm is a geometric "
+        "mean over the batch, 0 as soon as one sample's Jacobian is"
+    )
+
+
+def horizon_cell(rec: Mapping[str, Any]) -> str:
+    """The setting's horizon, marked "(exact 0)" where some seed's Jacobian is exactly 0.
+
+    ``rec`` is a row of :func:`.setting_fits.setting_fits` (or a record of the same three keys:
+    a trained cell's lag of a 1000x drop); every table of horizons writes them with this, so
+    that one setting reads the same in each."""
+    text = horizon_text(float(rec["horizon"]), rec["lag_end"])
+    return mark_exact_zero(text, rec.get("horizon_at_zero", False))
+
+
+#: How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its tables.
+EXACT_ZERO_RATES = (
+    "A seed whose Jacobian becomes exactly zero inside the window keeps the rate fitted "
+    "before the zero (the table says from which lag: the earliest, where seeds differ); one "
+    "with fewer than two lags left "
+    "before it has a rate of −∞ and is counted apart, out of the mean. "
+)
+
+
+def rate_cell(rec: Mapping[str, Any]) -> str:
+    """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
+    apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
+    lag L" when they are cut at different lags).
+
+    ``rec`` is a row of :func:`.setting_fits.setting_fits`. One definition for every table of
+    per-setting rates: a mean that took the −∞ seeds in read −∞ for a setting another table
+    gave as −1.871 with one seed of two at −∞."""
+    text = rate_text(float(rec["rate"]))
+    spread = rec["sd"]
+    finite = rec["n"] - rec["n_zero"]
+    if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
+        text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
+    text += seeds_at_minus_inf(rec["n_zero"], rec["n"])
+    if rec.get("n_cut", 0) > 0:
+        # Seeds cut at different lags: the lag named is the earliest, and says so.
+        earliest = ", the earliest" if rec.get("cut_last", -np.inf) > rec["cut_from"] else ""
+        text += (
+            f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0{earliest} from lag "
+            f"{int(rec['cut_from'])})"
+        )
+    return text

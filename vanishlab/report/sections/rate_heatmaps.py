@@ -1,0 +1,183 @@
+"""The rate heatmaps: a setting's mean rate and horizon by two axes, one panel per combination
+of the other axes, a figure per :data:`PANELS_PER_FIGURE` panels; and their hatched squares,
+the combinations the run has no cell of (an init that does not apply to a model, or not swept)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ...sweep.inits import INITS
+from ..format import and_list, format_value, horizon_text, label, py, rate_text, setting_text
+from ..layout import MINUS_INF_RATE, select, value_range
+from ..model import HeatmapGrid, HeatPanel
+from ..view import RunView, applicable_values, applies_to_none
+from .setting_fits import partial_zero
+
+__all__ = ["PANELS_PER_FIGURE", "init_scopes", "rate_heatmaps", "why_absent"]
+
+#: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
+PANELS_PER_FIGURE = 12
+
+
+def rate_heatmaps(
+    view: RunView,
+    state: pd.DataFrame,
+    row_key: str,
+    col_key: str,
+    title: str,
+) -> list[HeatmapGrid]:
+    """Rate heatmaps by ``row_key`` x ``col_key``, one panel per combination of the other
+    axes: every combination is drawn, :data:`PANELS_PER_FIGURE` to a figure."""
+    if row_key not in state or col_key not in state:
+        return []
+    if any(applies_to_none(state, k) for k in (row_key, col_key)):
+        return []  # an axis of none of these cells (activation, in a run of gated cells)
+    facet = [
+        c
+        for c in view.varying
+        if c not in (row_key, col_key, "seed")
+        and c in state
+        # by model: an nn.RNN's one activation and the gated cells' n/a are one panel
+        and not (c == "activation" and "model" in (row_key, col_key))
+    ]
+    combos = (
+        list(view.setting_order(state[facet].drop_duplicates(), facet).itertuples(index=False))
+        if facet
+        else [()]
+    )
+    all_rows = view.values(row_key, state[row_key].unique())
+    all_cols = view.values(col_key, state[col_key].unique())
+    panels = []
+    why: list[set[str]] = []  # per panel, why squares are hatched: an init, "" not swept
+    for combo in combos:
+        sub = select(state, zip(facet, combo, strict=True))
+        # A panel of gated cells has no tanh and relu columns, an nn.RNN panel no "n/a" one.
+        rows_v = applicable_values(sub, row_key, all_rows)
+        cols_v = applicable_values(sub, col_key, all_cols)
+        values = np.full((len(rows_v), len(cols_v)), np.nan)
+        text = [["" for _ in cols_v] for _ in rows_v]
+        for rec in sub.to_dict("records"):
+            i = rows_v.index(py(rec[row_key]))
+            j = cols_v.index(py(rec[col_key]))
+            values[i, j] = rec["rate"]
+            h = horizon_text(float(rec["horizon"]), rec["lag_end"])
+            h += "‡" if rec.get("horizon_at_zero", False) else ""
+            mark = "†" if partial_zero(rec) else ""
+            text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
+        where = dict(zip(facet, combo, strict=True))
+        why.append(set())
+        absent = _absent(view, where, (row_key, rows_v), (col_key, cols_v), values, why[-1])
+        panels.append(
+            HeatPanel(
+                title=setting_text(zip(facet, combo, strict=True)),
+                row_labels=tuple(format_value(v) for v in rows_v),
+                col_labels=tuple(format_value(v) for v in cols_v),
+                values=values,
+                text=tuple(tuple(t) for t in text),
+                absent=absent,
+            )
+        )
+    scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
+    starts = range(0, len(panels), PANELS_PER_FIGURE)
+    pages = [panels[i : i + PANELS_PER_FIGURE] for i in starts]
+    hatched = [set().union(*why[i : i + PANELS_PER_FIGURE]) for i in starts]
+    marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
+    at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
+    return [
+        HeatmapGrid(
+            title=title + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            caption=(
+                f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
+                f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "
+                "grey an exact zero (−∞)"
+                + ("; one panel per combination of the other axes. " if facet else ". ")
+                + "Each cell gives the rate and the horizon h, the lag at which the norm has "
+                "fallen 1000-fold (the median over seeds, so it may lie between two lags)."
+                + (
+                    f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
+                    if marked
+                    else ""
+                )
+                + (
+                    " ‡ marks a horizon where some seed's Jacobian is exactly zero: the norm is "
+                    "a geometric mean over the batch, 0 as soon as one sample's Jacobian is."
+                    if at_zero
+                    else ""
+                )
+                + (_absent_note(hatched[n]) if any(p.absent is not None for p in page) else "")
+                + view.failed_note
+            ),
+            panels=tuple(page),
+            ncols=min(len(page), 3),
+            xlabel=label(col_key),
+            ylabel=label(row_key),
+            colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+            scale=scale,
+        )
+        for n, page in enumerate(pages)
+    ]
+
+
+def _absent(
+    view: RunView,
+    where: Mapping[str, object],
+    rows: tuple[str, list[object]],
+    cols: tuple[str, list[object]],
+    values: np.ndarray,
+    why: set[str],
+) -> np.ndarray | None:
+    """Which blank squares of a panel (the cells ``where``) are combinations the run has no
+    cell of, failed or not: an init that does not apply to the square's model (added to
+    ``why``), or settings never swept together ("" added to ``why``). None when the run's
+    cells are not at hand (every blank square is then a failed setting's, as the captions
+    say)."""
+    (row_key, rows_v), (col_key, cols_v) = rows, cols
+    cells = view.cells
+    if not len(cells) or any(c not in cells for c in (*where, row_key, col_key)):
+        return None
+    cells = select(cells, where.items())
+    present = {(py(r), py(c)) for r, c in zip(cells[row_key], cells[col_key], strict=True)}
+    absent = np.zeros(values.shape, dtype=bool)
+    for i, j in zip(*np.nonzero(np.isnan(values)), strict=True):
+        if (rows_v[i], cols_v[j]) in present:
+            continue  # a failed setting: blank, as the failed note says
+        absent[i, j] = True
+        why.add(why_absent({**view.fixed, **where, row_key: rows_v[i], col_key: cols_v[j]}))
+    return absent if absent.any() else None
+
+
+def why_absent(setting: Mapping[str, object]) -> str:
+    """Why the run has no cell of ``setting`` (a combination of axis values, ``model`` rnn
+    when not given): the name of its init when that init does not apply to its model (from
+    the init registry), "" when the combination was simply not swept."""
+    init = INITS.get(str(setting.get("init")))
+    model = setting.get("model", "rnn")
+    return init.name if init is not None and model not in init.models else ""
+
+
+def init_scopes(why: set[str]) -> str:
+    """Which inits of ``why`` (:func:`why_absent`'s answers) apply to which models only, as
+    ``vanishlab inits`` lists them, and whether some combinations were not swept ("" in
+    ``why``): "chrono applies to LSTM and GRU only; the others were not swept"."""
+    scopes: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(n for n in why if n):
+        scopes.setdefault(INITS[name].models, []).append(name)
+    parts = [
+        f"{and_list(names)} {'applies' if len(names) == 1 else 'apply'} to "
+        f"{and_list([m.upper() for m in models])} only"
+        for models, names in scopes.items()
+    ]
+    if "" in why:
+        parts.append("the others were not swept" if parts else "not swept")
+    return "; ".join(parts)
+
+
+def _absent_note(why: set[str]) -> str:
+    """The captions' sentence on hatched squares (see :func:`init_scopes`)."""
+    return (
+        f" Hatched: a combination the run has no cell of ({init_scopes(why)}), not a failed "
+        "setting."
+    )
