@@ -163,3 +163,52 @@ def test_a_cell_refused_memory_names_the_lever_beside_it_only_where_there_is_one
     }
     with pytest.raises(ValueError, match="one of None, 'workers', 'dask', got 'threads'"):
         vl.run_cell(config, beside="threads")
+
+
+def _refuse_every_measurement(monkeypatch):
+    for name in ("engine._backward_norms", "engine.gated_log_norms", "lyapunov._rnn_spectrum"):
+        monkeypatch.setattr(f"vanishlab.core.{name}", _refuse)
+    monkeypatch.setattr("vanishlab.core.lyapunov.gated_lyapunov_spectrum", _refuse)
+
+
+@pytest.mark.parametrize("given", ["gaussian", "file"])
+def test_an_analysis_refused_memory_says_so_in_its_own_words(monkeypatch, tmp_path, given):
+    # `vanishlab analyze` said the engine's words, "measuring the RNN on this x ... measure
+    # fewer sequences at a time (...: measure the batch in parts)": no x was given, and an
+    # analysis measures its inputs whole. Its levers are those its estimate names.
+    from vanishlab.trained import analyze_checkpoint
+
+    _refuse_every_measurement(monkeypatch)
+    torch.save(nn.LSTM(2, 3).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(6, 2, 2), tmp_path / "x.pt")
+    sizes = {"inputs": tmp_path / "x.pt"} if given == "file" else {"seq_len": 6, "batch": 2}
+    with pytest.raises(vl.VanishlabError) as err:
+        analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", **sizes)
+    remedy = (
+        "give fewer or shorter sequences in the inputs file"
+        if given == "file"
+        else "use a smaller seq_len (--seq-len) or batch (--batch)"
+    )
+    said = str(err.value)
+    assert said.startswith("measuring nn.LSTM(2, 3, ") and " on inputs of T=6, B=2 needs " in said
+    assert said.endswith(
+        f"needs more memory than this machine can give (128.0 GiB at once): {remedy}"
+    )
+    assert "this x" not in said and "in parts" not in said and err.value.asked == 2**37
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert not (tmp_path / "run").exists()  # nothing left behind, as before
+
+
+def test_a_monitored_step_refused_memory_says_so_in_a_monitor_s_words(monkeypatch, tmp_path):
+    # mon.step(n) said "measuring the RNN on this x ... measure the batch in parts": its x is
+    # the probe, fixed for the run directory (its digest in the manifest), measured whole.
+    _refuse_every_measurement(monkeypatch)
+    mon = vl.JacobianMonitor(nn.RNN(2, 3), torch.randn(5, 2, 2), out=tmp_path / "m")
+    with mon, pytest.raises(vl.VanishlabError) as err:
+        mon.step(0)
+    assert str(err.value) == (
+        "measuring nn.RNN(2, 3, num_layers=1) in float32 on a probe needs more memory than this "
+        "machine can give (128.0 GiB at once): use a smaller probe (fewer or shorter "
+        "sequences) in a new monitor and out= directory (this one's probe is fixed), or free "
+        "memory beside the training"
+    )

@@ -55,6 +55,7 @@ from .measure import (
     check_fits,
     empty_rows,
     measure_rows,
+    memory_refused_as,
     module_config,
     now,
     top_lyapunov,
@@ -67,6 +68,13 @@ __all__ = ["SINGLE_MODEL", "AnalyzeResult", "analyze_checkpoint", "gaussian_inpu
 
 #: False where the caller says :func:`analyze_checkpoint`'s notes itself (:func:`notes_unwarned`).
 _NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
+
+#: What makes an analysis's measurement smaller, by where its inputs come from: said where
+#: the estimate refuses them and where the CPU's allocator does.
+_SMALLER = {
+    "gaussian": "use a smaller seq_len (--seq-len) or batch (--batch)",
+    "file": "give fewer or shorter sequences in the inputs file",
+}
 
 
 @contextlib.contextmanager
@@ -233,9 +241,7 @@ def analyze_checkpoint(
         std = None
     else:
         if seq_len >= 1 and batch >= 1:  # else gaussian_inputs says what is wrong
-            _check_memory(
-                spec, seq_len, batch, "use a smaller seq_len (--seq-len) or batch (--batch)"
-            )
+            _check_memory(spec, seq_len, batch, _SMALLER["gaussian"])
         x = gaussian_inputs(
             spec.input_size,
             seq_len=seq_len,
@@ -252,7 +258,7 @@ def analyze_checkpoint(
             T, B = x.shape[0], 1
         else:
             T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
-        _check_memory(spec, T, B, "give fewer or shorter sequences in the inputs file")
+        _check_memory(spec, T, B, _SMALLER["file"])
     _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
@@ -341,7 +347,11 @@ def _measure_into(
             f"measuring {spec.describe()} over {plural(config['seq_len'], 'step')} x "
             f"{plural(config['batch'], 'sequence')} (this may take a while)"
         )
-        with pinned_numerics(), _steps_shown(doing, config["seq_len"], progress) as bar:
+        # the allocator's refusal in an analysis's words: the engine's named "this x" and "the
+        # batch in parts", which the command line has neither of
+        sizes = f"{spec.describe()} on inputs of T={config['seq_len']}, B={config['batch']}"
+        refused = memory_refused_as(sizes, _SMALLER["file" if "file" in described else "gaussian"])
+        with refused, pinned_numerics(), _steps_shown(doing, config["seq_len"], progress) as bar:
             measure_start = time.perf_counter()
             try:
                 frame = measure_rows(net, x, config, cid)

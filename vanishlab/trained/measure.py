@@ -19,7 +19,9 @@ where it was not measured.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -33,7 +35,7 @@ from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
-from ..errors import NonFiniteStateError, VanishlabError
+from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
@@ -46,7 +48,9 @@ __all__ = [
     "check_probe_fits",
     "empty_rows",
     "measure_rows",
+    "memory_refused_as",
     "module_config",
+    "probe_memory_refused",
     "top_lyapunov",
 ]
 
@@ -133,22 +137,56 @@ def check_fits(
         )
 
 
-def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
-    """:func:`check_fits` for a monitor's probe, when ``module`` is on the CPU (the estimate
-    is of this machine's memory; a GPU's allocator says itself what it lacks)."""
-    weight = module_weight(module, "weight_hh_l0")
-    if weight.device.type != "cpu":
-        return
-    kind = module_kind(module)
+@contextlib.contextmanager
+def memory_refused_as(what: str, remedy: str) -> Iterator[None]:
+    """A measurement that the CPU's allocator refused inside the block
+    (:class:`~vanishlab.errors.MemoryRefusedError`), said in its caller's words: ``measuring
+    {what} needs more memory than this machine can give (... at once): {remedy}``. The
+    engine's own ("measuring the RNN on this x ... measure the batch in parts") name an ``x``
+    that ``vanishlab analyze`` and a monitor's step were never given, and a lever neither has:
+    each measures its inputs, or its probe, whole."""
+    try:
+        yield
+    except MemoryRefusedError as err:
+        size = f" ({format_bytes(err.asked)} at once)" if err.asked is not None else ""
+        raise MemoryRefusedError(
+            f"measuring {what} needs more memory than this machine can give{size}: {remedy}",
+            err.asked,
+        ) from None
+
+
+def _on_a_probe(module: nn.RNNBase) -> tuple[str, dict[str, Any]]:
+    """``nn.RNN(2, 4, num_layers=1) in float32 on a probe``, and the module's sizes."""
     sizes = {
         "num_layers": module.num_layers,
         "hidden_size": module.hidden_size,
         "input_size": module.input_size,
-        "dtype": str(weight.dtype).removeprefix("torch."),
+        "dtype": str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch."),
     }
-    what = f"nn.{kind.upper()}({module.input_size}, {module.hidden_size}, num_layers="
-    what += f"{module.num_layers}) in {sizes['dtype']} on a probe of"
-    check_fits(what, kind, sizes, seq_len, batch, "use a smaller probe (fewer sequences)")
+    what = f"nn.{module_kind(module).upper()}({module.input_size}, {module.hidden_size}, "
+    what += f"num_layers={module.num_layers}) in {sizes['dtype']} on a probe"
+    return what, sizes
+
+
+def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
+    """:func:`check_fits` for a monitor's probe, when ``module`` is on the CPU (the estimate
+    is of this machine's memory; a GPU's allocator says itself what it lacks)."""
+    if module_weight(module, "weight_hh_l0").device.type != "cpu":
+        return
+    what, sizes = _on_a_probe(module)
+    remedy = "use a smaller probe (fewer sequences)"
+    check_fits(f"{what} of", module_kind(module), sizes, seq_len, batch, remedy)
+
+
+def probe_memory_refused(module: nn.RNNBase) -> contextlib.AbstractContextManager[None]:
+    """:func:`memory_refused_as` for a monitor's step: a probe that fitted the estimate when
+    the monitor was made, refused by the allocator at a step (training holds memory too).
+    Its probe is fixed for its run directory, whose manifest keeps the probe's digest."""
+    return memory_refused_as(
+        _on_a_probe(module)[0],
+        "use a smaller probe (fewer or shorter sequences) in a new monitor and out= "
+        "directory (this one's probe is fixed), or free memory beside the training",
+    )
 
 
 def measure_rows(

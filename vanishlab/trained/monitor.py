@@ -56,6 +56,7 @@ from .measure import (
     measure_rows,
     module_config,
     now,
+    probe_memory_refused,
     top_lyapunov,
 )
 from .monitor_dir import check_earlier, module_architecture, new_manifest
@@ -245,7 +246,7 @@ class JacobianMonitor:
         lyap: float | None = None
         failure: str | None = None
         device = module_weight(self.module, "weight_hh_l0").device
-        with global_rng.forked([device]):  # torch's generators: saved and restored
+        with global_rng.forked([device]), probe_memory_refused(self.module):  # RNG restored
             diverged = non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, (reason, failure) = empty_rows(), "failed", diverged
