@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import warnings
 from dataclasses import replace
 
@@ -83,7 +84,7 @@ def _report_of(grid, tmp_path):
 def test_depth_heatmaps_draw_every_stacked_setting(stacked):
     figures = _section(stacked, "depth").blocks
     assert all(isinstance(f, HeatmapGrid) for f in figures)
-    assert len(figures) == 2 and figures[0].title.endswith("(part 1 of 2)")
+    assert len(figures) == 2 and [f.part for f in figures] == [(1, 2), (2, 2)]
     panels = [p for f in figures for p in f.panels]
     # one panel per (activation, depth, init); gains folded into its rows, every layer of each
     expected = {f"{a}, {d} layers, {i}" for a in ("tanh", "relu") for d in (2, 4) for i in INITS}
@@ -96,6 +97,22 @@ def test_depth_heatmaps_draw_every_stacked_setting(stacked):
         assert np.isfinite(p.values).all()
     # the parts share one colour scale
     assert figures[0].scale == figures[1].scale is not None
+
+
+def test_the_parts_of_one_figure_share_its_number(stacked):
+    """The depth maps in two parts were headed "Figure 1 (part 1 of 2)" and "Figure 2 (part 2
+    of 2)": one figure under two numbers, and every later figure's number one too high."""
+    html = render_html(stacked)
+    headings = re.findall(r'<h3 id="figure-([^"]+)-title">Figure ([^.]+)\. ([^<]+)</h3>', html)
+    depth = [(a, n) for a, n, title in headings if title.startswith("Depth")]
+    assert depth == [("1-1", "1 (part 1 of 2)"), ("1-2", "1 (part 2 of 2)")]
+    # the rate maps come in two parts too: Figure 2, parts 1 and 2 (not Figures 3 and 4)
+    rates = [n for _, n, title in headings if title.startswith("Rate")]
+    assert rates == ["2 (part 1 of 2)", "2 (part 2 of 2)"]
+    numbers = [int(n.split()[0]) for _, n, _ in headings]
+    assert sorted(set(numbers)) == list(range(1, max(numbers) + 1))
+    ids = re.findall(r' id="(figure-[^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the parts' ids stay apart
 
 
 def test_rate_heatmaps_draw_every_combination(stacked):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from .format import (
     py,
     setting_text,
 )
-from .model import Curve, LineGrid, LinePanel
+from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .view import RunView
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "ZERO_NOTE",
     "Overlay",
     "Plan",
+    "as_parts",
     "columns_and_figures",
     "facet_figures",
     "gain_curve",
@@ -96,6 +97,14 @@ def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
     if not finite:
         return None
     return float(min(f.min() for f in finite)), float(max(f.max() for f in finite))
+
+
+def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
+    """``grids``, the pages of one figure too large for one, marked as its parts (one figure
+    number on the page, "part n of N" after it); a single grid is returned as it is."""
+    if len(grids) < 2:
+        return grids
+    return [replace(g, part=(n + 1, len(grids))) for n, g in enumerate(grids)]
 
 
 def grid_rows(n_panels: int, ncols: int) -> int:

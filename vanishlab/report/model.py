@@ -170,6 +170,8 @@ class HeatmapGrid:
     ``center_zero``: a diverging scale with white at 0 (blue below, red above), so the sign
     (vanishing or exploding) reads from the colour. ``scale``: the range the colour scale
     must cover (figures that are parts of one set share it), besides the panels' own values.
+    ``part``: ``(n, of)`` for part n of one figure drawn in ``of`` parts (too many panels for
+    one): the parts share one figure number (see :func:`.render.render_html`).
     """
 
     kind: ClassVar[str] = "figure"
@@ -184,6 +186,7 @@ class HeatmapGrid:
     dense: bool = False  # many columns (lags): draw as an image, no cell text
     note: str = ""
     scale: tuple[float, float] | None = None  # data range of the colour scale (default: panels')
+    part: tuple[int, int] | None = None  # (n, of): part n of one figure in several; None: whole
 
 
 Block = KeyValues | Code | Table | LineGrid | HeatmapGrid

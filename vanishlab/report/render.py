@@ -21,7 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -40,11 +40,28 @@ _PARTS = re.compile(rf"{_WORD}|[ \t\n]+", re.DOTALL)
 
 @dataclass(frozen=True)
 class ShownBlock:
-    """A block as the template sees it: the data, its figure number and its SVG (if any)."""
+    """A block as the template sees it: the data, its figure number and its SVG (if any).
+
+    The parts of one figure (:attr:`.model.HeatmapGrid.part`) share its number: the heading
+    says "Figure 3 (part 2 of 2)", and ``anchor`` ("3-2") tells the parts' ids apart.
+    """
 
     block: Block
     number: int  # figure number (0 for tables and lists)
     svg: Markup | None
+    part: tuple[int, int] | None = None  # (n, of): part n of figure ``number``
+
+    @property
+    def label(self) -> str:
+        """The figure's name after "Figure": its number, and which part where it is one."""
+        if self.part is None:
+            return str(self.number)
+        return f"{self.number} (part {self.part[0]} of {self.part[1]})"
+
+    @property
+    def anchor(self) -> str:
+        """The figure's own piece of its HTML ids: ``figure-{anchor}``."""
+        return str(self.number) if self.part is None else f"{self.number}-{self.part[0]}"
 
 
 def shell_words(text: str) -> list[str]:
@@ -133,13 +150,18 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
         shown = []
         for b_index, block in enumerate(section.blocks):
             if isinstance(block, LineGrid | HeatmapGrid):
-                number += 1
+                part = block.part if isinstance(block, HeatmapGrid) else None
+                # A figure's later parts keep its number (a new one numbered "Figure 4" read
+                # as another figure, and put every later figure's number off by one).
+                if part is None or part[0] == 1:
+                    number += 1
+                item = ShownBlock(block, number, None, part)
                 # Named by its title and caption (ids given in the template).
-                names = f"figure-{number}-title figure-{number}-caption"
+                names = f"figure-{item.anchor}-title figure-{item.anchor}-caption"
                 svg = Markup(figure_svg(block, f"f{s_index}-{b_index}", names))
                 if progress is not None:
                     progress.step(section.key)
-                shown.append(ShownBlock(block, number, svg))
+                shown.append(replace(item, svg=svg))
             else:
                 shown.append(ShownBlock(block, 0, None))
         sections.append((section, shown))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..format import MAX_PANELS, and_list, label, setting_text
-from ..layout import seed_stats, select, value_range
+from ..layout import as_parts, seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
 from ..view import RunView
 
@@ -116,10 +116,9 @@ def depth_section(view: RunView) -> Section | None:
         " A row ends at its own T, the last lag it has: white past it are lags that its "
         "shorter sequence does not have."
     )
-    figures = tuple(
+    figures = [
         HeatmapGrid(
-            title="Depth × lag: every layer's state"
-            + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            title="Depth × lag: every layer's state",
             caption=(
                 f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
                 "against layer l's state k steps earlier, mean over seeds) for "
@@ -143,12 +142,12 @@ def depth_section(view: RunView) -> Section | None:
             dense=True,
             scale=scale,
         )
-        for n, page in enumerate(pages)
-    )
+        for page in pages
+    ]
     return Section(
         "depth",
         "Depth and lag",
         "In a stacked network the gradient travels back in time and down through the layers; "
         "these maps show both directions at once, for every stacked setting of the run.",
-        figures,
+        tuple(as_parts(figures)),
     )

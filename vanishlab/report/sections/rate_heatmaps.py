@@ -88,7 +88,7 @@ def rate_heatmaps(
     at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
     return [
         HeatmapGrid(
-            title=title + (f" (part {n + 1} of {len(pages)})" if len(pages) > 1 else ""),
+            title=title,
             caption=(
                 f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
                 f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "

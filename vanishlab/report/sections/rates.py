@@ -29,6 +29,7 @@ from ..format import (
     rate_text,
     seeds_at_minus_inf,
 )
+from ..layout import as_parts
 from ..model import Section, Table
 from ..view import RunView
 from .rate_cells import (
@@ -180,12 +181,12 @@ def rates_section(view: RunView) -> Section | None:
     for row_key, col_key in HEATMAP_AXES:
         if len(blocks) < HEATMAPS and {row_key, col_key} <= swept:
             title = f"Rate by {_name(row_key)} and {_name(col_key)}"
-            blocks += rate_heatmaps(view, state, row_key, col_key, title)
+            blocks += as_parts(rate_heatmaps(view, state, row_key, col_key, title))
     if not blocks:  # one of them swept: a one-column map, named after it alone
         for row_key, col_key in HEATMAP_AXES[:2]:
             if not blocks and row_key in swept:
                 title = f"Rate by {_name(row_key)}"
-                blocks += rate_heatmaps(view, state, row_key, col_key, title)
+                blocks += as_parts(rate_heatmaps(view, state, row_key, col_key, title))
     blocks.append(_rates_table(view, state, inputs))
     return Section(
         "rates",
