@@ -394,7 +394,7 @@ def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):
     swept = next(b for b in overview.blocks if isinstance(b, Table) and b.title == "Swept axes")
     assert [row[0] for row in swept.rows] == ["model", "num_layers"]
     fixed = next(b for b in overview.blocks if isinstance(b, KeyValues) and "Fixed" in b.title)
-    assert ("activation", "n/a") in fixed.items
+    assert ("activation", "n/a (gated)") in fixed.items
     titles = [
         panel.title
         for section in report.sections

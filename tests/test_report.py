@@ -964,6 +964,36 @@ def test_the_models_figure_and_table_keep_the_run_s_activation_order():
     assert [row[model] for row in table.rows][:3] == want
 
 
+def test_a_gated_cell_s_activation_reads_not_applicable_not_missing():
+    """The rates table wrote "n/a" under "activation" for a GRU, and a gated panel of a rate
+    map had one column labelled "n/a" under the axis "activation": read as a value not
+    available (beside "—" for one), where the cell has no activation to choose."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
+    results, cells = (
+        pd.concat(
+            [f.assign(model=m, activation=a, cell_id=f["cell_id"] + m + a) for m, a in lines],
+            ignore_index=True,
+        )
+        for f in (results, cells)
+    )
+    manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    rates = next(s for s in report.sections if s.key == "rates")
+    table = next(b for b in rates.blocks if isinstance(b, Table))
+    model, activation = table.columns.index("model"), table.columns.index("activation")
+    shown = {row[activation] for row in table.rows if row[model] == "gru"}
+    assert shown == {"n/a (gated)"}
+    labels = {
+        c
+        for b in rates.blocks
+        if isinstance(b, HeatmapGrid)
+        for p in b.panels
+        for c in p.col_labels
+    }
+    assert "n/a (gated)" in labels and "n/a" not in labels
+
+
 def test_word_axes_are_left_aligned_in_the_rates_table():
     """The 'model' column (rnn, lstm, gru) was right-aligned as a number in the rates and
     theory tables, beside a left-aligned 'activation' and 'init': only activation, init,

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_POINTS",
     "MAX_TABLE_ROWS",
     "NOT_APPLICABLE",
+    "NOT_APPLICABLE_TEXT",
     "NUMERIC_AXES",
     "PANEL_AXES",
     "and_list",
@@ -75,10 +76,19 @@ LABELS: dict[str, str] = dict(AXIS_LABELS)
 axis table."""
 
 
+NOT_APPLICABLE_TEXT = "n/a (gated)"
+"""How the page writes :data:`NOT_APPLICABLE` (the activation of an LSTM or GRU cell, which
+records none: its gates fix their own sigmoid and tanh) in a table, a list or a heatmap's
+column: a bare "n/a" under "activation" read as a value not available, beside "—" for one."""
+
+
 def format_value(value: object) -> str:
-    """A config value or number as short plain text (NaN/NA as an em dash, -inf as -inf)."""
+    """A config value or number as short plain text (NaN/NA as an em dash, -inf as -inf, an
+    axis that does not apply to the cell's model as :data:`NOT_APPLICABLE_TEXT`)."""
     if value is None or value is pd.NA:
         return "—"
+    if _is_na(value):
+        return NOT_APPLICABLE_TEXT
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
