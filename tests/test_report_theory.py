@@ -102,6 +102,31 @@ def test_theory_section_of_a_gain_sweep(full):
     assert "What the flags mean" in html and "Theory vs measurement by setting" in html
 
 
+@pytest.mark.parametrize(
+    ("activations", "said", "unsaid"),
+    [
+        (("tanh",), "(the edge of chaos)", "relu"),
+        (("relu",), "for relu no edge of chaos", "(the edge of chaos)"),
+        (("tanh", "relu"), "tanh's edge of chaos; relu has no chaotic phase", "for relu no"),
+    ],
+)
+def test_relu_s_critical_gain_is_not_called_the_edge_of_chaos(tmp_path, activations, said, unsaid):
+    """The dotted line at χ₁ = 1 was "the edge of chaos" for every activation: relu's mean
+    field has no chaotic phase (χ₁ = g²/2 whatever q*; past √2 for normal weights q* has no
+    fixed point and the activity diverges). tanh's critical gain keeps the name."""
+    grid = vl.Sweep(
+        activation=activations, init="normal", gain=(1.0, 2.0), hidden_size=4, input_size=2,
+        seq_len=8, batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    (phase,) = [b for b in section(report_of(run), "theory").blocks if isinstance(b, LineGrid)]
+    # tanh's critical gain (about 1.86 with this drive) and relu's (√2) both lie in 1..2
+    titles = {p.title.split(",")[0] for p in phase.panels if any(c.dotted for c in p.curves)}
+    assert len(titles) == len(activations)
+    assert said in phase.caption and unsaid not in phase.caption
+
+
 def test_decay_curves_carry_the_predicted_slope(full):
     run, report, html = full
     (fig,) = section(report, "decay").blocks

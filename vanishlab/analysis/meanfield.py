@@ -11,12 +11,14 @@ towards a fixed point q*, and at infinite width the squared norm of the Jacobian
     chi_1 = g^2 E_z[act'(sqrt(q*) z)^2]
 
 per step. So the predicted log-norm rate is 0.5 ln chi_1 (natural log per step), the depth
-scale of squared norms is -1/ln chi_1, and chi_1 = 1 is the edge of chaos (vanishing below,
-exploding above). Input noise raises q*, saturates tanh and so suppresses chaos (Toyoizumi &
-Abbott 2011); :func:`critical_input_var` gives the input variance where chi_1 reaches 1. For relu,
-E[relu(sqrt(q) z)^2] = q/2 and chi_1 = g^2/2 whatever q (relu is positively homogeneous), and q*
-has no finite fixed point once g^2 >= 2 with any drive (:attr:`MeanField.diverges`). Gaussian
-expectations: :mod:`vanishlab.analysis.gaussian`. At finite width, near criticality, and in
+scale of squared norms is -1/ln chi_1, and chi_1 = 1 is the critical point (vanishing below,
+exploding above): for tanh the edge of chaos. Input noise raises q*, saturates tanh and so
+suppresses chaos (Toyoizumi & Abbott 2011); :func:`critical_input_var` gives the input variance
+where chi_1 reaches 1. For relu, E[relu(sqrt(q) z)^2] = q/2 and chi_1 = g^2/2 whatever q (relu
+is positively homogeneous), and q* has no finite fixed point once g^2 >= 2 with any drive
+(:attr:`MeanField.diverges`): relu has no chaotic phase, and its chi_1 = 1 is no edge of chaos
+but the gain past which the activity diverges. Gaussian expectations:
+:mod:`vanishlab.analysis.gaussian`. At finite width, near criticality, and in
 transients, the measured rates depart from the prediction; the mean field is exact only as
 H -> infinity.
 

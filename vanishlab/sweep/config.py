@@ -345,7 +345,7 @@ QUICK_SWEEP = Sweep(
 """The built-in quick grid of ``vanishlab sweep`` with no argument: 96 small cells.
 
 Both activations, one and two layers, four inits (PyTorch's default, orthogonal, mean-field
-normal, identity) at gains 0.5, 1 and 2, that is clearly vanishing, near the edge of chaos and
+normal, identity) at gains 0.5, 1 and 2, that is clearly vanishing, near the critical gain and
 exploding; two seeds; H = 32, T = 100, 8 samples per cell. About 15 s of one core.
 """
 

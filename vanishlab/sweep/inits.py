@@ -58,7 +58,7 @@ has a mean-field prediction (``validity="none"``): Gilboa et al. (2019)'s mean f
 cells is not implemented, and :mod:`vanishlab.sweep.prediction` gives none for gated cells.
 
 Xavier is Glorot & Bengio (2010), kaiming is He et al. (2015) with the relu gain sqrt(2) built
-in (so ``kaiming_*`` at g = 1 is the relu edge of chaos, chi_1 = 1), both as in
+in (so ``kaiming_*`` at g = 1 is relu's critical point, chi_1 = 1), both as in
 ``torch.nn.init``. Each entry also states whether the mean field's assumptions (i.i.d.
 zero-mean entries) hold for it (:attr:`Init.validity`, docs/theory.md); an init registered
 without one gets no mean-field prediction, never a silent i.i.d. one.

@@ -421,9 +421,10 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     """The smallest gain at which the mean-field rate of this configuration reaches 0.
 
     Every other axis of ``cell`` is held fixed and the gain varied (the gain scales W_hh only,
-    so the input drive stays fixed; :data:`vanishlab.sweep.inits.GAIN_RULE`). The edge of
-    chaos chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal`` weights at sqrt(2),
-    driven tanh above 1 (input noise suppresses chaos). An undriven cell (no input and no bias)
+    so the input drive stays fixed; :data:`vanishlab.sweep.inits.GAIN_RULE`). The critical
+    point chi_1 = 1 of :func:`vanishlab.mean_field`: relu with ``normal`` weights at sqrt(2)
+    (no edge of chaos: past it the activity diverges), driven tanh above 1 (its edge of chaos;
+    input noise suppresses chaos). An undriven cell (no input and no bias)
     stays at the origin, where the linear regime applies instead: NaN (the mean field's own
     undriven tanh is critical at 1, :func:`vanishlab.mean_field`).
 

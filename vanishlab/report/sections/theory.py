@@ -91,11 +91,21 @@ PREDICTED_CAPTION = (
 NO_PREDICTED_CAPTION = (
     " No predicted rate is drawn: none is finite (the table below gives each setting's)."
 )
-#: The sentence on the critical gain, for a figure where one lies inside the gains swept.
+#: The sentence on the critical gain, for a figure where one lies inside the gains swept;
+#: {what} says what it is for the activations of the lines that have one (:data:`EDGE_WHAT`).
 EDGE_CAPTION = (
     "; a vertical dotted line marks the mean-field critical gain, where χ₁ = 1 "
-    "(the edge of chaos), in the colour of its line (grey where lines share it)"
+    "({what}), in the colour of its line (grey where lines share it)"
 )
+#: What χ₁ = 1 is, by the activations whose critical gain a figure draws. relu has no
+#: chaotic phase: past its critical gain q* has no fixed point and the activity diverges.
+EDGE_WHAT = {
+    ("tanh",): "the edge of chaos",
+    ("relu",): "for relu no edge of chaos: relu has no chaotic phase, and past this gain its "
+    "activity grows without bound",
+    ("relu", "tanh"): "tanh's edge of chaos; relu has no chaotic phase: past its critical "
+    "gain the activity grows without bound",
+}
 
 
 def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
@@ -115,6 +125,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
     legend = legend_of(view, state, line)
     names = [*panel_keys, *([column_key] if column_key else [])]
     edges: list[tuple[int, float]] = []  # (style, critical gain) of the panel being drawn
+    edge_activations: set[str] = set()  # of the lines with a critical gain, in the figure
 
     def line_curves(
         rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
@@ -126,6 +137,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         gc = gc[np.isfinite(gc)]
         if len(gc) and x.min() <= gc[0] <= x.max():
             edges.append((style, float(gc[0])))
+            edge_activations.update(str(a) for a in c.get("activation", pd.Series()).unique())
         return curves
 
     def finish_panel(curves: list[Curve]) -> list[Curve]:
@@ -159,13 +171,15 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         suffix = setting_text((*fixed, *plan_.fixed))
         curves = [c for p in panels for c in p.curves]
         predicted = any(c.reference and not c.dotted for c in curves)
+        what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
+        edge_activations.clear()
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
                 lines=f", one colour per {label(line)}" if line else "",
                 bars="; bars span the seeds" if view.seeds > 1 else "",
                 predicted=PREDICTED_CAPTION if predicted else "",
-                edge=EDGE_CAPTION if any(c.dotted for c in curves) else "",
+                edge=EDGE_CAPTION.format(what=what) if any(c.dotted for c in curves) else "",
             )
             + ("" if predicted else NO_PREDICTED_CAPTION)
             + (
