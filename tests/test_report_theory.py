@@ -127,6 +127,29 @@ def test_relu_s_critical_gain_is_not_called_the_edge_of_chaos(tmp_path, activati
     assert said in phase.caption and unsaid not in phase.caption
 
 
+def _lyapunov_cells(table: Table) -> list[str]:
+    at = table.columns.index(next(c for c in table.columns if c.startswith("Lyapunov")))
+    return [row[at] for row in table.rows]
+
+
+def test_a_lyapunov_exponent_of_minus_inf_is_explained_where_it_is_shown(full, tmp_path):
+    """A relu seed's Lyapunov exponent read −∞ (often beside a finite rate of the same seed)
+    with no word on why: the one followed direction, mapped exactly to zero by a step with
+    its relu units off, in the discarded first quarter too, stays zero. The caption says so
+    wherever the column shows a −∞, and only there."""
+    grid = vl.Sweep(
+        activation="relu", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
+        seq_len=8, batch=2, input_std=0.0, bias=False,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)  # at the origin: every unit off
+    for report in (report_of(run), full[1]):
+        table = section(report, "theory").blocks[-1]
+        shown = any("−∞" in cell for cell in _lyapunov_cells(table))
+        assert shown == ("mapped the followed direction exactly to zero" in table.caption)
+    assert "−∞" in _lyapunov_cells(section(report_of(run), "theory").blocks[-1])
+
+
 def test_decay_curves_carry_the_predicted_slope(full):
     run, report, html = full
     (fig,) = section(report, "decay").blocks

@@ -108,6 +108,17 @@ EDGE_WHAT = {
 }
 
 
+#: Said under the table where some seed's Lyapunov exponent is −∞ (beside, often, a finite
+#: rate of the same seed): the QR method follows one direction, which a step that maps it
+#: exactly to 0 wipes out for good, in the discarded first quarter too (docs/maths.md).
+LYAPUNOV_ZERO_NOTE = (
+    "A seed's Lyapunov exponent is −∞ where one step of its trajectory, the discarded first "
+    "quarter included, mapped the followed direction exactly to zero (relu units off): it "
+    "stays zero, while the same seed's decay rate, fitted before its exact zero, can be "
+    "finite. "
+)
+
+
 def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
     if "gain" not in view.varying or "gain" not in settings:
         return []
@@ -300,6 +311,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         + dash
         + " Measured − predicted: mean ± standard deviation over seeds. "
         + lyapunov
+        + (LYAPUNOV_ZERO_NOTE if any(r["n_zero_lyapunov"] > 0 for r in records) else "")
         + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
         "prediction. Flags mark settings outside the domain where the theory is expected to "
         "hold; they are listed, not hidden." + view.state_note,
