@@ -14,7 +14,7 @@ import vanishlab as vl
 
 def origin_rnn(hidden: int, gain: float, dtype=torch.float64, layers: int = 1, inputs: int = 3):
     """tanh RNN with W_hh = gain * Q (Q orthogonal) and zero biases: at h = 0, x = 0 the
-    one-step Jacobian is exactly gain * Q, so ||dh_T/dh_{T-1-k}|| = gain^(k+1) * ||Q^(k+1)||."""
+    one-step Jacobian is exactly gain * Q, so at lag k ||dh_T/dh_{T-k}|| = gain^k * ||Q^k||."""
     torch.manual_seed(0)
     rnn = nn.RNN(inputs, hidden, layers).to(dtype)
     with torch.no_grad():
@@ -38,7 +38,8 @@ def test_orthogonal_at_origin_decays_exactly_as_gain_to_the_k(gain: float) -> No
     np.testing.assert_allclose(
         state["log10_fro"], k * math.log10(gain) + 0.5 * math.log10(H), atol=1e-12
     )
-    # Input: dh_T/dx_{T-1-k} = (gain Q)^k W_ih, and Q^k preserves the Frobenius norm.
+    # Input: at lag k, dh_T/dx_{T-k} = (gain Q)^k W_ih (x_T enters h_T through W_ih alone),
+    # and Q^k preserves the Frobenius norm.
     inp = f[f["source"] == "input"]
     w_fro = math.log10(torch.linalg.matrix_norm(rnn.weight_ih_l0).item())
     np.testing.assert_allclose(
@@ -66,9 +67,10 @@ def test_no_underflow_at_long_horizons(dtype: torch.dtype) -> None:
 
 
 def test_stacked_orthogonal_layers_at_origin() -> None:
-    """Two layers at the origin with the same W_hh = g Q and W_ih^1 = c I: dh^1_T / dh^0_{T-1-k}
-    sums k + 1 paths (one per step at which the path climbs), each equal to c (g Q)^k, so the
-    spectral norm is exactly (k + 1) c g^k."""
+    """Two layers at the origin with the same W_hh = g Q and W_ih^1 = c I: at lag k,
+    dh^1_T / dh^0_{T-k} sums k + 1 paths (one per step T-k, ..., T at which the path climbs),
+    each equal to c (g Q)^k, so the spectral norm is exactly (k + 1) c g^k. Lag T (h0) is left
+    out: no path climbs at step 0 (h^1_0 is h0's own), so it has k paths, not k + 1."""
     H, T, g, c = 6, 12, 0.8, 0.5
     rnn = origin_rnn(H, g, layers=2, inputs=H)
     with torch.no_grad():
