@@ -851,6 +851,9 @@ def test_the_theory_text_keeps_the_linear_rate_for_any_weights(tmp_path):
     assert "vl.linear_rate(module.weight_hh_l0)" in rnn and "any weights" in rnn
     assert "Pascanu" in rnn and "ln ρ(W_hh)" in gru and "nn.RNN's theory" in gru
     assert "linear_rate" not in gru and "Pascanu" not in gru
+    # "the order-to-chaos critical gain" was relu's too, whose mean field has no chaotic phase
+    for intro in (rnn, gru):
+        assert "order-to-chaos" not in intro and "for relu that of divergence" in intro
 
 
 @pytest.mark.parametrize("spent", [-5.0, "abc", [1], True, math.inf, math.nan, None])

@@ -304,6 +304,13 @@ HORIZON_MEANING = (
 )
 
 
+#: The gain where χ₁ = 1: tanh's edge of chaos ("order-to-chaos" read as relu's too, whose
+#: mean field has no chaotic phase: past that gain its activity diverges).
+CRITICAL_GAIN = (
+    "the critical gain (χ₁ = 1: for tanh the edge of chaos, for relu that of divergence)"
+)
+
+
 def theory_trained_section(view: RunView) -> Section:
     """A plain statement: the random-network predictions do not apply to trained weights; for
     an nn.RNN, the two that hold for any weights (ln rho(W_hh) at the origin, Pascanu's bound)
@@ -318,12 +325,12 @@ def theory_trained_section(view: RunView) -> Section:
             "bound holds at every lag (vl.check_pascanu(module, vl.jacobian_norms(module, x)) "
             "computes it)."
         )
-        drawn = "the mean-field rate ½ ln χ₁ and the order-to-chaos critical gain"
+        drawn = f"the mean-field rate ½ ln χ₁ and {CRITICAL_GAIN}"
     else:
         weights = " An LSTM or GRU gets none of them: they are nn.RNN's theory."
         drawn = (
-            "the linear rate ln ρ(W_hh) at the origin, the mean-field rate ½ ln χ₁, the "
-            "order-to-chaos critical gain"
+            "the linear rate ln ρ(W_hh) at the origin, the mean-field rate ½ ln χ₁, "
+            f"{CRITICAL_GAIN}"
         )
     return Section(
         "theory-trained",
