@@ -80,7 +80,88 @@ def test_the_cost_constants_place_the_timed_cells_where_the_docstring_says() -> 
 
 def test_a_time_below_zero_reads_as_no_time_left() -> None:
     # the work left is the total less each finished cell's estimate: below 0 by more than
-    # drift, dropping max(0, ...) read "-1:59:58"
+    # drift, dropping max(0, ...) read -2 s as "-1:59:59"
     from vanishlab.sweep.progress import clock_text
 
     assert [clock_text(s) for s in (-2.0, -3600.5, -1e-9)] == ["0:00:00"] * 3
+
+
+# --- core.inputs: token_ids_advice and the advice for a tuple of arrays ---
+
+
+def test_only_an_integer_tensor_is_asked_about_token_ids() -> None:
+    # a complex x was asked whether it held token ids (the complex check dropped passed), and
+    # the hint is "" for a float tensor (its one caller checks floats first)
+    import torch
+    from torch import nn
+
+    from vanishlab.core.inputs import token_ids_advice
+
+    assert token_ids_advice(torch.zeros(2)) == "" and token_ids_advice(torch.zeros(2).bool()) == ""
+    assert "token ids?" in token_ids_advice(torch.zeros(2, dtype=torch.int32))
+    with pytest.raises(TypeError, match=r"dtype torch\.complex64") as err:
+        vl.jacobian_norms(nn.RNN(2, 3), torch.zeros(4, 2, dtype=torch.complex64))
+    assert "token ids" not in str(err.value)
+
+
+def test_a_tuple_of_numpy_scalars_is_told_to_convert_it_whole() -> None:
+    # NumPy scalars have ndim 0: no arrays to pick from (counting them as arrays, a mutant,
+    # told to "convert the one that is the sequence")
+    import numpy as np
+    from torch import nn
+
+    x = (np.float32(1.0), np.float32(2.0))
+    with pytest.raises(TypeError, match=r"got tuple: convert it with torch\.as_tensor\(x\)"):
+        vl.jacobian_norms(nn.RNN(1, 3), x)
+
+
+# --- core.wrapped: a quantized copy ---
+
+
+def test_a_module_of_the_user_named_lstm_is_no_quantized_copy() -> None:
+    # the hint is for torch's quantized modules (by their module), not any class named LSTM
+    import torch
+    from torch import nn
+
+    class LSTM(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError) as err:
+        vl.jacobian_norms(LSTM(), torch.zeros(3, 2))
+    assert "quantized" not in str(err.value)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.ao.quantization's own
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_model_with_a_quantized_linear_before_its_lstm_names_the_lstm() -> None:
+    # a quantized Linear is no recurrent module: naming the first quantized module (the kind
+    # check dropped) said "pass the float nn.Linear it was made from"
+    import torch
+    from torch import nn
+
+    model = torch.ao.quantization.quantize_dynamic(
+        nn.Sequential(nn.Linear(3, 3), nn.LSTM(3, 4)), {nn.Linear, nn.LSTM}, dtype=torch.qint8
+    )
+    with pytest.raises(TypeError, match=r"it holds torch\.ao\.\S+\.LSTM, a quantized copy"):
+        vl.jacobian_norms(model, torch.zeros(5, 2, 3))
+    linear = torch.ao.quantization.quantize_dynamic(
+        nn.Sequential(nn.Linear(3, 3)), {nn.Linear}, dtype=torch.qint8
+    )
+    with pytest.raises(TypeError) as err:
+        vl.jacobian_norms(linear, torch.zeros(5, 2, 3))
+    assert "quantized" not in str(err.value)
+
+
+# --- errors.NonFiniteStateError.__reduce__ ---
+
+
+def test_a_non_finite_state_error_pickles_with_each_of_its_arguments() -> None:
+    # the engine's own test has sample 0 and an inf: a reduce dropping the sample, or the
+    # value (NaN read back as inf), passed
+    import pickle
+
+    err = vl.NonFiniteStateError(1, 7, 3, float("nan"))
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.layer, back.time, back.sample) == (1, 7, 3) and back.value != back.value
+    assert str(back) == str(err) and "became NaN" in str(back)
