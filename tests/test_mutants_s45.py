@@ -165,3 +165,92 @@ def test_a_non_finite_state_error_pickles_with_each_of_its_arguments() -> None:
     back = pickle.loads(pickle.dumps(err))
     assert (back.layer, back.time, back.sample) == (1, 7, 3) and back.value != back.value
     assert str(back) == str(err) and "became NaN" in str(back)
+
+
+# --- sweep.executors: every cell of a pool is told of the workers beside it ---
+
+
+def test_a_pool_s_cells_past_its_first_batch_name_the_workers_beside_them(tmp_path) -> None:
+    # run_processes submits the first `workers` cells with Ctrl-C held and the rest after: a
+    # mutant submitting the rest without "workers" passed (the CLI's test has 2 cells at
+    # --workers 2). A real pool, three cells at --workers 2.
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    module = tmp_path / "refused.py"
+    module.write_text(
+        "import vanishlab as vl\n\n\n"
+        "def _init(rnn, gain, generator):\n"
+        "    raise RuntimeError('DefaultCPUAllocator: can\\'t allocate memory: you tried to "
+        "allocate 2048 bytes.')\n\n\n"
+        'vl.register_init(vl.Init("refused_s45", "refused", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init="refused_s45", hidden_size=4, input_size=2, seq_len=5, batch=1, '
+        "seed=(0, 1, 2))\n"
+    )
+    out = tmp_path / "run"
+    try:
+        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, result.stderr
+        reasons = vl.load_cells(out)["reason"]
+        assert len(reasons) == 3
+        assert all(r.endswith(", or fewer workers beside it (--workers)") for r in reasons)
+    finally:
+        vl.INITS.pop("refused_s45", None)
+
+
+# --- sweep.files.loop_problem ---
+
+
+def test_a_path_deep_in_a_looping_link_names_the_link_not_a_folder_below_it(tmp_path) -> None:
+    # the folders are tried the shortest first: the longest first (a mutant that passed,
+    # the tests' paths being one folder deep) named loop/x, below the link, as the loop
+    from vanishlab.sweep.files import loop_problem
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert loop_problem(loop / "x" / "y") == f"lies in {loop}, a symbolic link that loops"
+    assert loop_problem(loop) == "is a symbolic link that loops"
+    assert loop_problem(tmp_path / "x") is None and loop_problem(tmp_path) is None
+    # a NUL byte (os.stat's ValueError) is said where the path is used, not raised here
+    assert loop_problem(f"{tmp_path}/a\x00b") is None
+    with pytest.raises(vl.VanishlabError, match="it does not exist"):
+        vl.load_manifest(f"{tmp_path}/a\x00b")
+
+
+# --- sweep.manifest: the range checks ---
+
+
+def test_a_run_that_took_no_measurable_time_is_no_malformed_manifest(tmp_path) -> None:
+    # elapsed_s must be >= 0: a check of > 0 (a mutant that passed) refused 0 s, which a
+    # run records when it took under half a millisecond (elapsed_s is kept to the ms)
+    import json
+
+    vl.run_sweep(vl.Sweep(hidden_size=4, seq_len=3, batch=1), tmp_path / "r", progress=False)
+    path = tmp_path / "r" / "manifest.json"
+    for zero in (0, 0.0):
+        manifest = json.loads(path.read_text())
+        manifest["elapsed_s"] = zero
+        path.write_text(json.dumps(manifest))
+        assert vl.load_manifest(tmp_path / "r")["elapsed_s"] == 0
+
+
+# --- sweep.manifest.as_shards_hold ---
+
+
+def test_an_analysis_exponent_is_taken_from_its_one_shard_s_record_only() -> None:
+    # two shards (not one analysis), or a record without an exponent (a later format's): the
+    # manifest's stays; taking the first shard's regardless, or reading the record's
+    # "lyapunov" unguarded (a KeyError), passed every test
+    from vanishlab.sweep.manifest import SINGLE_MODEL, as_shards_hold
+
+    manifest = {"kind": SINGLE_MODEL, "model": {"lyapunov": -0.5}}
+    for metas in (
+        {"a": {"analysis": {"lyapunov": -0.1}}, "b": {"analysis": {"lyapunov": -0.2}}},
+        {"a": {"analysis": {}}},
+        {"a": {"analysis": None}},
+    ):
+        assert as_shards_hold(manifest, metas)["model"]["lyapunov"] == -0.5
+    held = as_shards_hold(manifest, {"a": {"analysis": {"lyapunov": -0.1}}})
+    assert held["model"]["lyapunov"] == -0.1 and manifest["model"]["lyapunov"] == -0.5
