@@ -4,7 +4,9 @@ other test, and passes on the code as it is."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import pytest
 
@@ -254,3 +256,109 @@ def test_an_analysis_exponent_is_taken_from_its_one_shard_s_record_only() -> Non
         assert as_shards_hold(manifest, metas)["model"]["lyapunov"] == -0.5
     held = as_shards_hold(manifest, {"a": {"analysis": {"lyapunov": -0.1}}})
     assert held["model"]["lyapunov"] == -0.1 and manifest["model"]["lyapunov"] == -0.5
+
+
+# --- trained.foreign: the advice for what a checkpoint holds beside its weights ---
+
+
+@dataclasses.dataclass
+class _A:
+    x: int = 0
+
+
+@dataclasses.dataclass
+class _B:
+    x: int = 0
+
+
+@dataclasses.dataclass
+class _C:
+    x: int = 0
+
+
+@dataclasses.dataclass
+class _D:
+    x: int = 0
+
+
+def _refused(tmp_path, extra: dict, **save) -> str:
+    import torch
+    from torch import nn
+
+    from vanishlab.trained import read_checkpoint
+
+    path = tmp_path / "c.pt"
+    torch.save({"model": nn.RNN(2, 3).state_dict(), **extra}, path, **save)
+    with pytest.raises(vl.VanishlabError, match="needs code to be loaded") as err:
+        read_checkpoint(path)
+    return str(err.value)
+
+
+def test_the_advice_names_the_objects_of_other_code_and_no_plain_data(tmp_path) -> None:
+    # argparse.Namespace is read, so not named beside a config (dropping the filter named it);
+    # a NumPy array beside a config is told of both (any() for all() told numpy's advice)
+    import argparse
+
+    import numpy as np
+
+    said = _refused(tmp_path, {"args": argparse.Namespace(lr=0.1), "cfg": _A()})
+    assert "other code (" in said and "_A)" in said and "argparse" not in said
+    said = _refused(tmp_path, {"a": np.arange(3), "cfg": _A()})
+    # (NumPy's globals and _A, in no set order: three are shown, so _A may be cut)
+    assert "objects of other code (" in said and "numpy object" not in said
+
+
+def test_a_whole_model_beside_a_config_is_told_to_save_its_state_dict(tmp_path) -> None:
+    # any class of torch.nn among the globals is a whole model (all() passed every test)
+    from torch import nn
+
+    said = _refused(tmp_path, {"whole": nn.RNN(2, 3), "cfg": _A()})
+    assert "Save model.state_dict() instead" in said and "other code" not in said
+
+
+def test_three_objects_of_other_code_are_named_whole_and_a_fourth_cut(tmp_path) -> None:
+    # ", ..." follows the third only when there are more (>= for > passed every test)
+    def named(extra: dict) -> list[str]:
+        found = re.search(r"other code \(([^()]*)\): save", _refused(tmp_path, extra))
+        assert found is not None
+        return found.group(1).split(", ")
+
+    three = named({"a": _A(), "b": _B(), "c": _C()})
+    assert sorted(n.rpartition(".")[2] for n in three) == ["_A", "_B", "_C"]
+    four = named({"a": _A(), "b": _B(), "c": _C(), "d": _D()})
+    assert len(four) == 4 and four[-1] == "..."
+
+
+def test_a_legacy_file_s_object_of_other_code_is_named_from_the_reason(tmp_path) -> None:
+    # torch cannot list a legacy (non-zip) file's globals: the one the unpickler's reason
+    # names is used (returning the listed ones alone told "Save model.state_dict()")
+    said = _refused(tmp_path, {"cfg": _A()}, _use_new_zipfile_serialization=False)
+    assert re.search(r"other code \([^()]*_A\)", said), said
+
+
+def test_a_path_saved_by_python_3_13_is_read_as_one(tmp_path, monkeypatch) -> None:
+    # Python 3.13 pickles a Path as pathlib._local.PosixPath; reading only "pathlib." names
+    # (a mutant) refused such a checkpoint here. Made by a stand-in module of that name.
+    import sys
+    import types
+
+    import torch
+    from torch import nn
+
+    from vanishlab.trained import read_checkpoint
+
+    class PosixPath(str):
+        def __reduce__(self):
+            return (PosixPath, (str(self),))
+
+    PosixPath.__module__, PosixPath.__qualname__ = "pathlib._local", "PosixPath"
+    module = types.ModuleType("pathlib._local")
+    module.PosixPath = PosixPath
+    path = tmp_path / "c.pt"
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "pathlib._local", module)
+        torch.save({"model": nn.RNN(2, 3).state_dict(), "out": PosixPath("runs/a")}, path)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == [
+        "pathlib._local.PosixPath"
+    ]
+    assert read_checkpoint(path).spec.kind == "rnn"
