@@ -72,13 +72,14 @@ _SHOWN = 3  # globals named in the advice
 
 
 def _globals(path: Path, reason: str) -> list[str]:
-    """The globals of ``path`` that weights_only refuses, or the one ``reason`` names."""
+    """The globals of ``path`` that weights_only refuses, sorted (torch lists them in no set
+    order: which the advice names was left to chance), or the one ``reason`` names."""
     try:
         found = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # torch < 2.5, a legacy (non-zip) file: the reason's global is named
         found = []
     allowed = {name for _, name in PLAIN_DATA}
-    found = [g for g in found if g not in allowed]
+    found = sorted(g for g in found if g not in allowed)
     return found or _GLOBAL.findall(reason)[:1]
 
 
