@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 
 import pandas as pd
@@ -414,3 +415,77 @@ def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(said), lines
     assert "run the same command again to resume once a scheduler runs there again" in lines[0]
     assert len(vl.load_cells(out)) >= 1
+
+
+EXPERIMENT = '''"""An init of its own, from a module beside it, on a Dask cluster."""
+
+import vanishlab as vl
+from beside_dask_test import ones_apply
+
+vl.register_init(vl.Init("dask_file_test", "W = 1/H everywhere", ones_apply))
+SWEEP = vl.Sweep(init=("dask_file_test", "normal"), hidden_size=8, input_size=3, seq_len=6)
+SMOKE = SWEEP.replace(batch=2)
+'''
+
+BESIDE = """import torch
+
+
+def ones_apply(rnn, gain, gen):
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.uniform_(-1.0, 1.0, generator=gen).mul_(gain / p.shape[-1])
+"""
+
+
+def test_an_experiment_file_s_init_reaches_a_cluster_that_never_loaded_it(cluster, tmp_path):
+    """An init registered in an experiment file (as the README's "Your own init") reached no
+    Dask cluster in processes of its own: its scheduler unpickles the tasks, and failed with
+    "No module named 'vanishlab_experiment_...'", a traceback (status 1); its workers, had it
+    not, would have too. The workers now load the file, and the module beside it, from its
+    path. The sweep runs in a process of its own: this one's cluster has never loaded them."""
+    import subprocess
+
+    from vanishlab.sweep.inits import INITS
+
+    (tmp_path / "study.py").write_text(EXPERIMENT)
+    (tmp_path / "beside_dask_test.py").write_text(BESIDE)
+    out = tmp_path / "run"
+    address = cluster.scheduler_address
+    command = [sys.executable, "-m", "vanishlab", "sweep", str(tmp_path / "study.py"), "--smoke"]
+    command += ["--scheduler", address, "--out", str(out), "--quiet"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:  # what the cluster's worker threads loaded, in this process
+        INITS.pop("dask_file_test", None)
+        for name in [n for n in sys.modules if n.startswith("vanishlab_experiment_study_")]:
+            del sys.modules[name]
+        sys.modules.pop("beside_dask_test", None)
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    cells = vl.load_cells(out)
+    assert sorted(cells["init"]) == ["dask_file_test", "normal"]
+    assert not cells["failure"].notna().any()
+
+
+def test_an_experiment_file_a_worker_cannot_read_is_one_line(cluster, tmp_path):
+    """A worker without the file (no shared file system) stops the sweep in one line naming
+    the file, not in a FileNotFoundError's traceback."""
+    from vanishlab.sweep import dask_cluster
+
+    missing = tmp_path / "elsewhere" / "study.py"
+    name = "vanishlab_experiment_study_0badf11e"
+    config, init = _tasks()[0]
+    client = dask_cluster.dask_client(cluster.scheduler_address)
+    try:
+        future = client.submit(
+            dask_cluster._run_on_worker, config, pickle.dumps(init), [(name, str(missing))], []
+        )
+        with pytest.raises(ImportError) as err:
+            future.result()
+    finally:
+        client.close()
+    said = str(err.value)  # an ImportError: run_dask's one line (the test above)
+    assert said.startswith(f"a Dask worker could not load the experiment file {missing} ")
+    assert "FileNotFoundError" in said and len(said.splitlines()) == 1
+    assert name not in sys.modules

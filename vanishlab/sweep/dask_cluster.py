@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import pickle
 import re
 import socket
 import threading
@@ -22,7 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import VanishlabError
-from .executors import OnResult, Task, _run_task
+from .executors import (
+    OnResult,
+    Task,
+    _run_task,
+    experiment_folders,
+    experiment_modules,
+    load_experiment_files,
+)
+from .inits import Init
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -283,6 +292,32 @@ class _WorkerWatch:
             self.said = True
 
 
+def _run_on_worker(
+    config: Any, init: bytes, modules: Sequence[tuple[str, str]], folders: Sequence[str]
+) -> Any:
+    """What a Dask worker runs: the experiment files that define the task's init loaded first
+    (:func:`~vanishlab.sweep.executors.load_experiment_files`, from the same paths: a shared
+    file system), then the init unpickled from ``init``, its pickle. The scheduler unpickles
+    a task's arguments too, where no experiment file is loaded: an init of one, passed as
+    itself, failed there ("Error during deserialization of the task graph", a traceback)."""
+    try:
+        load_experiment_files(modules, folders)
+    except Exception as err:
+        files = ", ".join(path for _, path in modules)
+        raise ImportError(
+            f"a Dask worker could not load the experiment file {files} (workers load it from "
+            f"the same path): {type(err).__name__}: {err}".splitlines()[0]
+        ) from None
+    return _run_task(config, pickle.loads(init), "dask")
+
+
+def _pickled(init: Init, done: dict[int, bytes]) -> bytes:
+    """``init`` pickled (by reference, as for local workers), once per init object."""
+    if id(init) not in done:
+        done[id(init)] = pickle.dumps(init, protocol=pickle.HIGHEST_PROTOCOL)
+    return done[id(init)]
+
+
 def run_dask(
     tasks: Sequence[Task],
     client: Any,
@@ -307,12 +342,14 @@ def run_dask(
     futures: list[Any] = []
     try:
         token = os.urandom(4).hex()  # fresh keys: never reuse results cached on the cluster
+        modules, folders, inits = experiment_modules(tasks), experiment_folders(), {}
         futures = [
             client.submit(
-                _run_task,
+                _run_on_worker,
                 config,
-                init,
-                "dask",
+                _pickled(init, inits),
+                modules,
+                folders,
                 key=f"vanishlab-{config.cell_id}-{token}",
                 pure=False,
             )

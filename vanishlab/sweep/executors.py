@@ -34,7 +34,16 @@ from .experiments import EXPERIMENT_MODULE_PREFIX, import_file
 from .inits import Init
 from .measure import run_cell
 
-__all__ = ["OnResult", "Task", "cores", "run_here", "run_processes"]
+__all__ = [
+    "OnResult",
+    "Task",
+    "cores",
+    "experiment_folders",
+    "experiment_modules",
+    "load_experiment_files",
+    "run_here",
+    "run_processes",
+]
 
 
 def _run_task(
@@ -59,15 +68,7 @@ def _worker_init(
     parent_alive: Any, modules: Sequence[tuple[str, str]] = (), folders: Sequence[str] = ()
 ) -> None:
     torch.set_num_threads(1)
-    # The folders of the parent's experiment files: a task may name a function of a module
-    # beside one (``from mylib import my_apply``), which the parent imported with the folder
-    # on sys.path (experiments.import_file). Kept there while the worker unpickles tasks.
-    sys.path[:0] = [f for f in folders if f not in sys.path]
-    # Experiment files whose functions the tasks name (an init registered in one): loaded
-    # here under the name they were loaded under in the parent, which no import finds.
-    for name, path in modules:
-        if name not in sys.modules:
-            import_file(name, path)
+    load_experiment_files(modules, folders)
     # Ctrl-C goes to the whole process group (and a batch system's SIGTERM may too): let the
     # parent alone handle it (it stops submitting, keeps finished shards and exits), instead
     # of each worker printing a traceback, or dying first and reading as a crash.
@@ -77,6 +78,24 @@ def _worker_init(
     # and the forkserver lives as long as they do). The parent alone holds the write end of
     # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
     threading.Thread(target=_exit_with_parent, args=(parent_alive,), daemon=True).start()
+
+
+_LOADING = threading.Lock()
+"""Held while a worker loads experiment files: a Dask worker's threads share its modules."""
+
+
+def load_experiment_files(modules: Sequence[tuple[str, str]], folders: Sequence[str]) -> None:
+    """In a worker (a pool's, or a Dask worker's before it unpickles a task's init): the
+    ``folders`` of the parent's experiment files first on ``sys.path``, where a task may name
+    a function of a module beside one (``from mylib import my_apply``), which the parent
+    imported with the folder on sys.path (experiments.import_file); then the experiment files
+    whose functions the tasks name (an init registered in one, :func:`experiment_modules`),
+    loaded under the names they had in the parent, which no import finds. Each file once."""
+    with _LOADING:
+        sys.path[:0] = [f for f in folders if f not in sys.path]
+        for name, path in modules:
+            if name not in sys.modules:
+                import_file(name, path)
 
 
 def _exit_with_parent(parent_alive: Any) -> None:
@@ -205,7 +224,7 @@ def _stop_workers(pool: ProcessPoolExecutor, parent_alive: Any) -> None:
             lock.release()
 
 
-def _experiment_modules(tasks: Sequence[Task]) -> list[tuple[str, str]]:
+def experiment_modules(tasks: Sequence[Task]) -> list[tuple[str, str]]:
     """``(module name, file)`` of the experiment files (loaded by path, under names no import
     finds) that define the tasks' init functions: a worker loads them before it unpickles a
     task, which failed with ModuleNotFoundError ("a worker process died")."""
@@ -219,7 +238,7 @@ def _experiment_modules(tasks: Sequence[Task]) -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def _experiment_folders() -> list[str]:
+def experiment_folders() -> list[str]:
     """The folders of the experiment files loaded in this process, where a worker finds the
     modules beside them that they imported (an init's functions among them): a worker died
     unpickling ``from mylib import my_apply``'s function."""
@@ -235,12 +254,12 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
     ctx = _mp_context()
     _ready_forkserver(ctx)
     alive_r, alive_w = ctx.Pipe(duplex=False)
-    modules = _experiment_modules(tasks)
+    modules = experiment_modules(tasks)
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_worker_init,
-        initargs=(alive_r, modules, _experiment_folders()),
+        initargs=(alive_r, modules, experiment_folders()),
     )
     completed = False
     try:
