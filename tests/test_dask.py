@@ -489,3 +489,36 @@ def test_an_experiment_file_a_worker_cannot_read_is_one_line(cluster, tmp_path):
     assert said.startswith(f"a Dask worker could not load the experiment file {missing} ")
     assert "FileNotFoundError" in said and len(said.splitlines()) == 1
     assert name not in sys.modules
+
+
+def _no_vanishlab_there():
+    raise ModuleNotFoundError("No module named 'vanishlab'")  # as on a scheduler without it
+
+
+class _UnreadableThere:
+    """Pickles here; unpickling it raises, as a task does on a scheduler without vanishlab."""
+
+    def __reduce__(self):
+        return (_no_vanishlab_there, ())
+
+
+def test_tasks_the_scheduler_cannot_unpickle_are_one_line(cluster, monkeypatch):
+    """A scheduler without vanishlab, or with another release of it (a function this one's
+    tasks name that it lacks), cannot unpickle the tasks: distributed raised "RuntimeError:
+    Error during deserialization of the task graph", a traceback (status 1)."""
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep import dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "_pickled", lambda init, done: _UnreadableThere())
+    client = dask_cluster.dask_client(cluster.scheduler_address)
+    try:
+        with pytest.raises(VanishlabError) as err:
+            dask_cluster.run_dask(_tasks(), client, lambda frame, meta: None)
+    finally:
+        client.close()
+    line = str(err.value)
+    assert line.startswith(
+        "the Dask cluster stopped running cells: its scheduler could not read the tasks "
+        "(ModuleNotFoundError: No module named 'vanishlab'): "
+    ), line
+    assert len(line.splitlines()) == 1

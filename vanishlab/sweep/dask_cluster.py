@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .._version import __version__
 from ..errors import VanishlabError
 from .executors import (
     OnResult,
@@ -224,6 +225,17 @@ def _cluster_failed(why: str) -> VanishlabError:
     )
 
 
+def _unreadable_tasks(why: BaseException) -> VanishlabError:
+    """The one line for tasks the scheduler could not unpickle (``why``): it lacks vanishlab,
+    or another release of it lacks what the tasks name. distributed raised "RuntimeError:
+    Error during deserialization of the task graph", said as a traceback."""
+    said = f"{type(why).__name__}: {why}" if str(why) else type(why).__name__
+    return _cluster_failed(
+        f"its scheduler could not read the tasks ({said.splitlines()[0]}): it needs the same "
+        f"vanishlab as this sweep ({__version__}, the same code) and torch"
+    )
+
+
 #: The client's states once its scheduler's connection is lost: it tries to reconnect
 #: ("connecting") for its timeout, then closes.
 _DISCONNECTED = ("connecting", "closing", "closed")
@@ -376,6 +388,11 @@ def run_dask(
                 if isinstance(err, _LINK_ERRORS):
                     lost = _scheduler_lost(client, err)
                 raise (lost or _cluster_failed(f"{type(err).__name__}: {err}")) from None
+            except RuntimeError as err:
+                why = err.__cause__
+                if why is None or "deserializ" not in str(err):
+                    raise
+                raise _unreadable_tasks(why) from None
             if isinstance(result, BaseException):  # cancelled: mostly, the scheduler went away
                 raise (
                     _scheduler_lost(client, result)
