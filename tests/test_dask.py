@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -522,3 +523,41 @@ def test_tasks_the_scheduler_cannot_unpickle_are_one_line(cluster, monkeypatch):
         "(ModuleNotFoundError: No module named 'vanishlab'): "
     ), line
     assert len(line.splitlines()) == 1
+
+
+STUDY_AT = """import vanishlab as vl
+
+
+def scale_apply(rnn, gain, gen):
+    for p in rnn.parameters():
+        p.data.fill_({value} * gain)
+
+
+vl.register_init(vl.Init("changed_file_test", "every weight {value} g", scale_apply))
+"""
+
+
+def test_a_worker_loads_an_experiment_file_again_once_it_has_changed(tmp_path):
+    """A Dask worker lives on across sweeps: it kept the experiment file as it first loaded
+    it, and measured the next sweep's cells, after the file was edited (same path, same
+    module name), with the old functions: other numbers under the new code's run, silently."""
+    from vanishlab.sweep.executors import load_experiment_files
+    from vanishlab.sweep.inits import INITS
+
+    path = tmp_path / "study.py"
+    modules = [("vanishlab_experiment_study_c4a96ed1", str(path))]
+    try:
+        path.write_text(STUDY_AT.format(value=0.5))
+        load_experiment_files(modules, [])  # the first sweep's cells
+        first = sys.modules[modules[0][0]]
+        load_experiment_files(modules, [])  # unchanged: kept, not loaded again
+        assert sys.modules[modules[0][0]] is first
+        path.write_text(STUDY_AT.format(value=0.25))
+        load_experiment_files(modules, [])  # the next sweep's, the file edited between
+        rnn = torch.nn.RNN(2, 2)
+        INITS["changed_file_test"].apply(rnn, 2.0, None)
+        assert rnn.weight_hh_l0[0, 0].item() == 0.5
+        assert "0.25 g" in INITS["changed_file_test"].description
+    finally:
+        INITS.pop("changed_file_test", None)
+        sys.modules.pop(modules[0][0], None)

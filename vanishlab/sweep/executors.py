@@ -30,7 +30,7 @@ from ..errors import VanishlabError
 from . import store
 from .cell import pinned_numerics
 from .config import CellConfig
-from .experiments import EXPERIMENT_MODULE_PREFIX, import_file
+from .experiments import EXPERIMENT_MODULE_PREFIX, LOADED_FROM, file_digest, import_file
 from .inits import Init
 from .measure import run_cell
 
@@ -90,11 +90,13 @@ def load_experiment_files(modules: Sequence[tuple[str, str]], folders: Sequence[
     a function of a module beside one (``from mylib import my_apply``), which the parent
     imported with the folder on sys.path (experiments.import_file); then the experiment files
     whose functions the tasks name (an init registered in one, :func:`experiment_modules`),
-    loaded under the names they had in the parent, which no import finds. Each file once."""
+    loaded under the names they had in the parent, which no import finds. Each file once, and
+    again once it has changed: a Dask worker outlives a sweep, and measured the next sweep's
+    cells with the functions of the file as it was when it first loaded it."""
     with _LOADING:
         sys.path[:0] = [f for f in folders if f not in sys.path]
         for name, path in modules:
-            if name not in sys.modules:
+            if name not in sys.modules or LOADED_FROM.get(name) != file_digest(path):
                 import_file(name, path)
 
 

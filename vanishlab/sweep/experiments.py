@@ -185,6 +185,16 @@ def _first_line(doc: str | None) -> str:
     return line_text(lines[0].strip()) if lines else ""
 
 
+LOADED_FROM: dict[str, str] = {}
+"""The :func:`file_digest` of the file each module :func:`import_file` loaded ran from: a Dask
+worker lives on across sweeps, and loads a file again once it has changed."""
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of the file's bytes (hex)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     """Run the Python file ``path`` as the module ``module_name``, registered in
     ``sys.modules`` while (and after) it runs, as dataclasses and pickling expect of any
@@ -198,7 +208,7 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
     module = importlib.util.module_from_spec(spec)
-    folder = os.fspath(Path(path).resolve().parent)
+    folder, digest = os.fspath(Path(path).resolve().parent), file_digest(path)
     sys.modules[module_name] = module
     sys.path.insert(0, folder)
     try:
@@ -209,6 +219,7 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     finally:
         with contextlib.suppress(ValueError):  # the file may have taken it off itself
             sys.path.remove(folder)
+    LOADED_FROM[module_name] = digest
     return module
 
 
