@@ -561,3 +561,107 @@ def test_a_worker_loads_an_experiment_file_again_once_it_has_changed(tmp_path):
     finally:
         INITS.pop("changed_file_test", None)
         sys.modules.pop(modules[0][0], None)
+
+
+VARIANT = """import torch
+
+import vanishlab as vl
+
+
+def half_apply(rnn, gain, gen):
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.normal_(0.0, {std} * gain, generator=gen)
+
+
+def half_variances(hidden_size, input_size, gain):
+    return ({std} * gain) ** 2, {std} ** 2, 2 * {std} ** 2
+
+
+vl.register_init(
+    vl.Init("variant_test", "N(0, ({std} g)^2)", half_apply, half_variances, validity="iid")
+)
+"""
+
+
+def test_a_variant_registering_the_study_s_init_name_runs_on_the_study_s_workers(tmp_path):
+    """A Dask worker lives on across sweeps: one that had run a study refused a variant of it
+    (a copy in another file registering the same init name, which a process of its own runs):
+    "init 'variant_test' is already registered". Both run now, each cell's summary row (its
+    prediction reads the worker's registry) with its own init's variances."""
+    from vanishlab.sweep import dask_cluster
+    from vanishlab.sweep.executors import load_experiment_files
+    from vanishlab.sweep.inits import INITS
+
+    (tmp_path / "study").mkdir()
+    (tmp_path / "variant").mkdir()
+    files = [tmp_path / d / "study.py" for d in ("study", "variant")]
+    modules = [
+        [(f"vanishlab_experiment_study_5a1e000{i}", str(file))] for i, file in enumerate(files)
+    ]
+    try:
+        files[0].write_text(VARIANT.format(std=0.5))
+        files[1].write_text(VARIANT.format(std=0.25))
+        load_experiment_files(modules[0], [])  # the study's sweep
+        study = dask_cluster._pickled(INITS["variant_test"], {})
+        config = vl.CellConfig(init="variant_test", hidden_size=4, input_size=2, seq_len=3)
+        first = dask_cluster._run_on_worker(config, study, modules[0], [])
+        load_experiment_files(modules[1], [])  # the variant's, next
+        assert "0.25 g" in INITS["variant_test"].description
+        variant = dask_cluster._pickled(INITS["variant_test"], {})
+        other = dask_cluster._run_on_worker(config, variant, modules[1], [])
+        again = dask_cluster._run_on_worker(config, study, modules[0], [])  # the study again
+        assert [m["status"] for _, m in (first, other, again)] == ["ok"] * 3
+        assert again[0].equals(first[0]) and not other[0].equals(first[0])
+        rate = [m["summary"]["row"]["predicted_rate"] for _, m in (first, other, again)]
+        assert rate[2] == rate[0] != rate[1], rate
+    finally:
+        INITS.pop("variant_test", None)
+        for ((name, _),) in modules:
+            sys.modules.pop(name, None)
+
+
+def test_a_name_taken_while_a_cell_runs_leaves_its_summary_row_to_the_sweep(monkeypatch):
+    """A task of another sweep that gives an init name another definition on the same worker
+    while a cell runs (threads of one worker): the cell's summary row may have read that
+    definition's prediction, so it is not kept."""
+    from vanishlab.sweep import dask_cluster
+
+    real = dask_cluster._run_task
+
+    def beside_another_sweep(config, init, beside):
+        dask_cluster._TAKEN[0] += 1  # what a task of another definition does meanwhile
+        return real(config, init, beside)
+
+    config, init = _tasks()[0]
+    kept = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
+    monkeypatch.setattr(dask_cluster, "_run_task", beside_another_sweep)
+    left = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
+    assert "summary" in kept[1] and "summary" not in left[1]
+    assert left[0].equals(kept[0])
+
+
+def _normal_of(std, rnn, gain, gen):
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.normal_(0.0, std * gain, generator=gen)
+
+
+def test_an_init_of_a_partial_keeps_its_name_and_summary_on_a_worker():
+    """An init whose apply is a functools.partial (equal to its unpickled copy only by
+    identity) is the worker's registered one: the name is not taken again per task, which
+    would drop the summary rows of the cells running beside it."""
+    import functools
+
+    from vanishlab.sweep import dask_cluster
+    from vanishlab.sweep.inits import INITS
+
+    init = vl.register_init(vl.Init("partial_dask_test", "d", functools.partial(_normal_of, 0.5)))
+    try:
+        config = vl.CellConfig(init="partial_dask_test", hidden_size=4, input_size=2, seq_len=3)
+        before = dask_cluster._TAKEN[0]
+        _, meta = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
+        assert dask_cluster._TAKEN[0] == before and INITS["partial_dask_test"] is init
+        assert meta["status"] == "ok" and "summary" in meta
+    finally:
+        INITS.pop("partial_dask_test", None)

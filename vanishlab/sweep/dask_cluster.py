@@ -32,7 +32,7 @@ from .executors import (
     experiment_modules,
     load_experiment_files,
 )
-from .inits import Init
+from .inits import INITS, Init
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -320,7 +320,26 @@ def _run_on_worker(
             f"a Dask worker could not load the experiment file {files} (workers load it from "
             f"the same path): {type(err).__name__}: {err}".splitlines()[0]
         ) from None
-    return _run_task(config, pickle.loads(init), "dask")
+    task_init = pickle.loads(init)
+    with _REGISTRY:
+        here = INITS.setdefault(task_init.name, task_init)
+        if here is not task_init and _pickle_of(here) != init:
+            # This worker's registry gives the name to another file's init (a variant of the
+            # study, swept on the cluster before): the cell's summary row reads the registry.
+            INITS[task_init.name] = task_init
+            _TAKEN[0] += 1
+        taken = _TAKEN[0]
+    frame, meta = _run_task(config, task_init, "dask")
+    if _TAKEN[0] != taken:  # a sweep beside it took a name meanwhile: the row is the sweep's
+        meta.pop("summary", None)
+    return frame, meta
+
+
+_REGISTRY = threading.Lock()
+_TAKEN = [0]
+"""How many times a task took an init name from another definition in this worker's
+registry (:func:`_run_on_worker`): a cell's summary row, which reads the registry, is kept
+when none did while it ran, else left to the sweep to compute."""
 
 
 def _pickled(init: Init, done: dict[int, bytes]) -> bytes:
@@ -328,6 +347,15 @@ def _pickled(init: Init, done: dict[int, bytes]) -> bytes:
     if id(init) not in done:
         done[id(init)] = pickle.dumps(init, protocol=pickle.HIGHEST_PROTOCOL)
     return done[id(init)]
+
+
+def _pickle_of(init: Init) -> bytes | None:
+    """``init``'s pickle, what tells two inits apart across processes (a partial or an object
+    as its ``apply`` compares by identity: never equal to its copy); None where it has none."""
+    try:
+        return pickle.dumps(init, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a lambda's, registered in this process: not the task's
+        return None
 
 
 def run_dask(

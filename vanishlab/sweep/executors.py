@@ -31,7 +31,7 @@ from . import store
 from .cell import pinned_numerics
 from .config import CellConfig
 from .experiments import EXPERIMENT_MODULE_PREFIX, LOADED_FROM, file_digest, import_file
-from .inits import Init
+from .inits import INITS, Init
 from .measure import run_cell
 
 __all__ = [
@@ -97,7 +97,28 @@ def load_experiment_files(modules: Sequence[tuple[str, str]], folders: Sequence[
         sys.path[:0] = [f for f in folders if f not in sys.path]
         for name, path in modules:
             if name not in sys.modules or LOADED_FROM.get(name) != file_digest(path):
-                import_file(name, path)
+                _import_beside_others(name, path)
+
+
+_LOADED_HERE: set[str] = set()
+"""The experiment modules :func:`load_experiment_files` loaded in this process."""
+
+
+def _import_beside_others(name: str, path: str) -> None:
+    """Load the experiment file ``path`` as ``name``, the inits that files loaded here before
+    registered set aside while it registers its own, then those of other names put back: a
+    Dask worker outlives a sweep, and a variant of a study (a copy that registers the same
+    init name) was refused on a worker that had run the study ("already registered"), where
+    a process of its own runs it."""
+    aside = {n: i for n, i in INITS.items() if getattr(i.apply, "__module__", "") in _LOADED_HERE}
+    for n in aside:
+        del INITS[n]
+    try:
+        import_file(name, path)
+    finally:
+        for n, i in aside.items():
+            INITS.setdefault(n, i)
+    _LOADED_HERE.add(name)
 
 
 def _exit_with_parent(parent_alive: Any) -> None:
