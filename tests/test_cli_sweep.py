@@ -656,6 +656,8 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         (lambda m: m.update(elapsed_s=-5.0), "'elapsed_s' must be a finite number of second"),
         (lambda m: m.update(elapsed_s=math.nan), "'elapsed_s' must be a finite number of secon"),
         (lambda m: m.update(elapsed_s=math.inf), "'elapsed_s' must be a finite number of secon"),
+        # (an integer too large for a float: an OverflowError traceback)
+        (lambda m: m.update(elapsed_s=10**400), "'elapsed_s' must be a finite number of secon"),
         (lambda m: m.update(n_cells=-1), "'n_cells' must be a count (an integer >= 0), not -1"),
     ],
 )

@@ -856,7 +856,10 @@ def test_the_theory_text_keeps_the_linear_rate_for_any_weights(tmp_path):
         assert "order-to-chaos" not in intro and "for relu that of divergence" in intro
 
 
-@pytest.mark.parametrize("spent", [-5.0, "abc", [1], True, math.inf, math.nan, None])
+@pytest.mark.parametrize(
+    "spent",
+    [-5.0, "abc", [1], True, math.inf, math.nan, None, pytest.param(10**400, id="int-1e400")],
+)
 def test_a_malformed_step_time_is_shown_as_none(monitor_run, spent):
     """A step record's ``elapsed_s`` was read as ``float(value or nan)``: -5 was shown as
     "-5.0 s" (and summed into the measuring time), True as "1.0 s", a string, a list or

@@ -388,10 +388,16 @@ def read_seconds(value: object) -> float | None:
     """A time a manifest holds (its ``elapsed_s``, a monitored step's): a finite number of
     seconds >= 0 as a float, else None (a bool, a string, NaN, inf, a time below 0). The run's
     own is refused by the manifest's check where it is not one; a step's record is read as
-    one that has none (the report showed "-5 s" for a step, and a string as a traceback)."""
+    one that has none (the report showed "-5 s" for a step, and a string as a traceback). An
+    integer too large for a float (JSON's ``1`` and 400 zeros) is none either: float() raised
+    OverflowError, a traceback."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if 0 <= value < math.inf else None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def _not_text(ch: str) -> bool:
