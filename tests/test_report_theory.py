@@ -150,6 +150,24 @@ def test_a_lyapunov_exponent_of_minus_inf_is_explained_where_it_is_shown(full, t
     assert "−∞" in _lyapunov_cells(section(report_of(run), "theory").blocks[-1])
 
 
+def test_a_tanh_run_s_minus_inf_lyapunov_exponent_is_not_put_down_to_relu(tmp_path):
+    """A tanh run's Lyapunov exponent is −∞ at gain 0 (W_hh = 0 maps every direction to zero
+    in one step): the note under the table said "(relu units off)", in a run with no relu."""
+    grid = vl.Sweep(
+        activation="tanh", init="normal", gain=(0.0, 1.0), hidden_size=4, input_size=2,
+        seq_len=8, batch=2,
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    table = section(report_of(run), "theory").blocks[-1]
+    gain = table.columns.index("gain")
+    cells = zip(table.rows, _lyapunov_cells(table), strict=True)
+    minus_inf = {row[gain] for row, cell in cells if "−∞" in cell}
+    assert minus_inf == {"0.0"}
+    assert "mapped the followed direction exactly to zero" in table.caption
+    assert "W_hh = 0 at gain 0" in table.caption
+
+
 def test_decay_curves_carry_the_predicted_slope(full):
     run, report, html = full
     (fig,) = section(report, "decay").blocks

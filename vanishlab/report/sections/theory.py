@@ -110,12 +110,14 @@ EDGE_WHAT = {
 
 #: Said under the table where some seed's Lyapunov exponent is −∞ (beside, often, a finite
 #: rate of the same seed): the QR method follows one direction, which a step that maps it
-#: exactly to 0 wipes out for good, in the discarded first quarter too (docs/maths.md).
+#: exactly to 0 wipes out for good, in the discarded first quarter too (docs/maths.md). Such
+#: a step has relu units off, or W_hh = 0 (gain 0, tanh's too: "relu units off" alone was
+#: said of a tanh run whose only −∞ seeds were at gain 0).
 LYAPUNOV_ZERO_NOTE = (
     "A seed's Lyapunov exponent is −∞ where one step of its trajectory, the discarded first "
-    "quarter included, mapped the followed direction exactly to zero (relu units off): it "
-    "stays zero, while the same seed's decay rate, fitted before its exact zero, can be "
-    "finite. "
+    "quarter included, mapped the followed direction exactly to zero (relu units off, or "
+    "W_hh = 0 at gain 0): it stays zero, while the same seed's decay rate, fitted before its "
+    "exact zero, can be finite. "
 )
 
 
