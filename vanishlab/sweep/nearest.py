@@ -1,6 +1,8 @@
 """The name a user most likely meant by a misspelt one (``activaton``: ``activation``), for the
 one line of an error that refuses it: an axis of a grid, a field of a cell, a key the mean
-field reads. One cutoff and one wording for all of them.
+field reads. One cutoff for all of them (:func:`nearest_name`), and one wording for a refused
+axis or config field (:func:`unknown_names`); the mean field's check words its own ValueError
+(``unknown key ... in the cell: did you mean ...?``, :mod:`vanishlab.sweep.prediction`).
 """
 
 from __future__ import annotations
