@@ -836,3 +836,14 @@ def test_the_two_narrow_rules_meet_at_chaotic_tanh_of_width_64():
     assert row["predicted_by"] == "mean field" and "narrow" not in row["flag"].split(",")
     row, _, _ = _summary_of(dataclasses.replace(config, gain=3.5))
     assert "narrow" in row["flag"].split(",")
+
+
+def test_a_tanh_cell_at_gain_0_is_an_exact_zero_not_put_down_to_relu(tmp_path):
+    # W_hh = 0 maps every direction to zero in one step, tanh's too: the flag's meaning said
+    # "(relu units all off)" of a tanh run (helper 203 saw the theory table's note do so).
+    from vanishlab.sweep.summary_fields import FLAGS
+
+    sweep = vl.Sweep(activation="tanh", gain=0.0, hidden_size=4, input_size=2, seq_len=8, batch=2)
+    s = vl.summarize(vl.run_sweep(sweep, tmp_path / "run", progress=False).run_dir)
+    assert all("exact-zero" in f for f in s["flag"])
+    assert "W_hh = 0" in FLAGS["exact-zero"]

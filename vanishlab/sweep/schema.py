@@ -32,6 +32,7 @@ __all__ = [
     "VALUE_COLUMNS",
     "CellMeta",
     "config_fields",
+    "later_meta_keys",
     "meta_keys_ok",
     "meta_keys_readable",
     "overflow_reason",

@@ -54,7 +54,8 @@ FLAGS: dict[str, str] = {
     "cell (its note says which)",
     "no-theory": "neither the linear regime nor the mean field applies",
     "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
-    "off): the rate is that of the decay before it, or −∞ when nothing is left before it",
+    "off, or W_hh = 0 at gain 0): the rate is that of the decay before it, or −∞ when nothing is "
+    "left before it",
     "diverges": f"{RELU_DIVERGES}: the activity explodes (from a gain that depends on the "
     "init, the note says which; χ₁ still holds until the state overflows)",
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "

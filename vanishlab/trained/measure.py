@@ -13,8 +13,8 @@ The top Lyapunov exponent of the module's hidden dynamics along the same inputs 
 per step, :func:`vanishlab.lyapunov_spectrum`, one seeded random direction, the first
 T // 4 steps discarded as a transient, averaged over the samples) is measured beside it,
 as a summary of a sweep cell is; a manifest keeps it as a number, ``"-inf"`` (a direction
-annihilated exactly: relu units all off) or ``"nan"`` (the forward pass overflowed), or null
-where it was not measured.
+annihilated exactly: relu units all off, or W_hh = 0) or ``"nan"`` (the forward pass
+overflowed), or null where it was not measured.
 """
 
 from __future__ import annotations
