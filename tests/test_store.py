@@ -683,3 +683,20 @@ def test_a_later_releases_metadata_key_is_read_under_its_checksum(tmp_path):
     _with_meta(path, {**meta, "meta_digest": meta_digest({**meta, "later_record": 2})})
     with pytest.raises(store.CorruptShardError, match="does not match its checksum"):
         vl.load_cells(run)
+
+
+@pytest.mark.parametrize("elapsed", ["1.5 s", "2", -1.0, True, None])
+def test_a_shard_s_own_elapsed_time_that_is_no_time_is_malformed_metadata(tmp_path, elapsed):
+    # A shard's elapsed_s (its metadata, under the checksum) was not range-checked: a string
+    # there, rewritten with a recomputed checksum, made vl.load_cells raise a ValueError from
+    # float() (a traceback); "2" read as 2 s, -1 as a time below zero. Now the shard is refused
+    # as malformed, as the manifest refuses such an elapsed_s.
+    run = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2), run, progress=False)
+    (path,) = (run / "cells").glob("*.parquet")
+    meta = json.loads(pq.read_table(path).schema.metadata[store.CELL_META_KEY])
+    del meta["meta_digest"]
+    meta["elapsed_s"] = elapsed
+    _with_meta(path, {**meta, "meta_digest": meta_digest(meta)})
+    with pytest.raises(store.CorruptShardError, match=r"malformed vanishlab\.cell metadata"):
+        vl.load_cells(run)

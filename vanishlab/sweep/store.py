@@ -71,6 +71,7 @@ from .manifest import (
     MONITOR,
     load_manifest,
     read_json_number,
+    read_seconds,
     report_marker,
     report_run,
     run_identity,
@@ -273,6 +274,8 @@ def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     for key in later_meta_keys(meta):  # a later release's record, under the checksum: not read
         del meta[key]
     if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
+        raise foreign(path, "malformed vanishlab.cell metadata")
+    if read_seconds(meta["elapsed_s"]) is None:  # a string: load_cells' float() raised
         raise foreign(path, "malformed vanishlab.cell metadata")
     if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
         raise foreign(path, f"it holds cell {meta['cell_id']!r}, not the one its name says")
