@@ -1374,7 +1374,7 @@ def test_the_library_says_which_of_a_dangling_link_and_a_loop_a_path_is(run_dir,
     sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2)
     for call, says in [
         (lambda o: vl.render_report(run_dir, o), "; give a file name for the report"),
-        (lambda o: vl.run_sweep(sweep, o, workers=1), "; give --out another directory"),
+        (lambda o: vl.run_sweep(sweep, o, workers=1), "; give --out (out=) another directory"),
         (lambda o: vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=o).__enter__(),
          "; give out= another directory"),
     ]:  # fmt: skip

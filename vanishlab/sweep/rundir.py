@@ -64,10 +64,12 @@ def enclosing_run(path: Path) -> Path | None:
     return None
 
 
-def is_run_dir(run_dir: Path, *, flag: str = "--out") -> bool:
+def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     """True if ``run_dir`` holds a manifest, False if it is new or empty; else VanishlabError
-    (a file, or a folder holding anything else), naming ``flag`` (``"--out"``, ``"out="``) as
-    the way out."""
+    (a file, or a folder holding anything else), naming ``flag`` as the way out: the command
+    line's and the API's name by default, as :func:`~.preflight.make_dir` does (``run_sweep``
+    and ``analyze_checkpoint`` were told "give --out another directory"), the monitor's
+    ``"out="``."""
     # "(dangling, or a loop)" said neither; one below a loop was "cannot write the run
     # directory ...: Too many levels of symbolic links"
     problem = loop_problem(run_dir)
