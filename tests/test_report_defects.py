@@ -106,9 +106,10 @@ def test_the_parts_of_one_figure_share_its_number(stacked):
     headings = re.findall(r'<h3 id="figure-([^"]+)-title">Figure ([^.]+)\. ([^<]+)</h3>', html)
     depth = [(a, n) for a, n, title in headings if title.startswith("Depth")]
     assert depth == [("1-1", "1 (part 1 of 2)"), ("1-2", "1 (part 2 of 2)")]
-    # the rate maps come in two parts too: Figure 2, parts 1 and 2 (not Figures 3 and 4)
+    # the rate maps come in two parts too: Figure 2, parts 1 and 2 (not Figures 3 and 4), and
+    # the second pair of axes Figure 3
     rates = [n for _, n, title in headings if title.startswith("Rate")]
-    assert rates == ["2 (part 1 of 2)", "2 (part 2 of 2)"]
+    assert rates == ["2 (part 1 of 2)", "2 (part 2 of 2)", "3 (part 1 of 2)", "3 (part 2 of 2)"]
     numbers = [int(n.split()[0]) for _, n, _ in headings]
     assert sorted(set(numbers)) == list(range(1, max(numbers) + 1))
     ids = re.findall(r' id="(figure-[^"]+)"', html)
@@ -117,8 +118,8 @@ def test_the_parts_of_one_figure_share_its_number(stacked):
 
 def test_rate_heatmaps_draw_every_combination(stacked):
     heat = [b for b in _section(stacked, "rates").blocks if isinstance(b, HeatmapGrid)]
-    panels = [p for f in heat for p in f.panels]
-    titles = [p.title for p in panels]
+    by_init = [f for f in heat if f.title == "Rate by init and activation"]
+    titles = [p.title for f in by_init for p in f.panels]
     # init x activation per (depth, gain): 3 x 5 = 15 panels, 4-layer ones included
     assert len(titles) == 15 == len(set(titles))
     assert sum("4 layers" in t for t in titles) == len(GAINS)
@@ -551,6 +552,22 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
         (figure,) = heat
         assert {p.col_labels for p in figure.panels} == {("rnn", "lstm", "gru")}
         assert not np.isnan(np.stack([p.values for p in figure.panels])).any()
+
+
+def test_a_rate_map_drawn_in_parts_leaves_the_next_pair_of_axes_its_map():
+    """The rates section draws the first two swept pairs of HEATMAP_AXES, but counted each
+    part of a figure as a map: the stacked run's init x activation map (15 panels: two parts)
+    took both places, and its depth x activation map (20 panels), a swept pair, was left
+    out."""
+    results, cells, manifest = stacked_run()
+    report = build_report(results, cells, manifest, timestamp=STAMP, sections=["rates"])
+    maps = [b for b in _section(report, "rates").blocks if isinstance(b, HeatmapGrid)]
+    assert [(m.title, m.part) for m in maps] == [
+        ("Rate by init and activation", (1, 2)),
+        ("Rate by init and activation", (2, 2)),
+        ("Rate by depth and activation", (1, 2)),
+        ("Rate by depth and activation", (2, 2)),
+    ]
 
 
 def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):

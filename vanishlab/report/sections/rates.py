@@ -176,12 +176,17 @@ def rates_section(view: RunView) -> Section | None:
     )
     blocks: list[Any] = []
     # Rows x columns of the rate: the first HEATMAPS pairs of which both axes are swept (an
-    # axis of one value drew a one-row map under a title that named it).
+    # axis of one value drew a one-row map under a title that named it). Figures are counted,
+    # not their parts: a pair of more than PANELS_PER_FIGURE panels drawn in two parts left
+    # out the next pair.
     swept = _swept(view, state)
+    figures = 0
     for row_key, col_key in HEATMAP_AXES:
-        if len(blocks) < HEATMAPS and {row_key, col_key} <= swept:
+        if figures < HEATMAPS and {row_key, col_key} <= swept:
             title = f"Rate by {_name(row_key)} and {_name(col_key)}"
-            blocks += as_parts(rate_heatmaps(view, state, row_key, col_key, title))
+            drawn = rate_heatmaps(view, state, row_key, col_key, title)
+            figures += bool(drawn)
+            blocks += as_parts(drawn)
     if not blocks:  # one of them swept: a one-column map, named after it alone
         for row_key, col_key in HEATMAP_AXES[:2]:
             if not blocks and row_key in swept:
