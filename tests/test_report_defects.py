@@ -570,6 +570,33 @@ def test_a_rate_map_drawn_in_parts_leaves_the_next_pair_of_axes_its_map():
     ]
 
 
+def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
+    """The models table gave a 1-layer relu nn.RNN past its critical gain (orthogonal, gain
+    1.5: χ₁ = 1.125) the mean field's finite "+0.059 (mean field)" and no word that its cells
+    diverge, where the theory table flags them 'diverges' and its note says why."""
+    from vanishlab.sweep.summary import FLAGS
+
+    grid = vl.Sweep(
+        model=("rnn", "gru"), activation="relu", init="orthogonal", gain=(1.0, 1.5),
+        hidden_size=4, input_size=2, seq_len=6, batch=2,
+    )  # fmt: skip
+    report = _report_of(grid, tmp_path)
+    table = next(b for b in _section(report, "models").blocks if isinstance(b, Table))
+    gain, model = table.columns.index("gain"), table.columns.index("model")
+    predicted = {r[gain]: r[-1] for r in table.rows if r[model] == "rnn (relu)"}
+    assert predicted["1.5"] == f"{rate_text(0.5 * math.log(1.125))} (mean field; diverges)"
+    assert predicted["1.0"] == f"{rate_text(0.5 * math.log(0.5))} (mean field)"
+    assert (
+        "'diverges' after a prediction is the flag in Theory vs measurement of that "
+        in (table.caption)
+        and FLAGS["diverges"] in table.caption
+    )
+    theory = next(b for b in _section(report, "theory").blocks if isinstance(b, Table))
+    at = {c: theory.columns.index(c) for c in ("model", "gain", "flags")}
+    flags = {r[at["gain"]]: r[at["flags"]] for r in theory.rows if r[at["model"]] == "rnn"}
+    assert "diverges" in flags["1.5"] and "diverges" not in flags["1.0"]  # the same cells
+
+
 def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
     """meanfield's relu panels at input std 0 were empty axes filled by the stable band, with
     floor triangles and no word on why."""

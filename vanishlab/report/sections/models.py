@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.prediction import NO_GATED_THEORY
+from ...sweep.summary_fields import FLAGS
 from ..format import (
     NOT_APPLICABLE,
     NUMERIC_AXES,
@@ -44,6 +45,9 @@ MAX_PANELS = 12
 """At most this many settings get a panel; the rest are named in the figure's note."""
 _MODEL = "model"
 _NO_THEORY = "— (no theory for gated cells)"
+#: The summary's flag of a relu cell whose activity diverges (:data:`FLAGS`): the theory table
+#: lists it beside the prediction; this table says it after the prediction.
+_DIVERGES = "diverges"
 
 
 def _line_label(model: object, activation: object) -> str:
@@ -197,6 +201,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         predicted_by=fits["cell_id"].map(theory["predicted_by"]),
         predicted_rate=fits["cell_id"].map(theory["predicted_rate"]),
         predicted_note=fits["cell_id"].map(theory["note"]),
+        diverges=fits["cell_id"].map(theory["flag"]).map(_flagged_diverging),
     )
     rank = {name: i for i, name in enumerate(lines)}
     rows: list[tuple[str, ...]] = []
@@ -212,6 +217,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     notes = {g: groups[g]["predicted_note"].dropna().head(1).squeeze() for g in order}
     # A reason for no prediction that rows share is said once in the caption, not in each.
     shared = shared_reasons(n for g, n in notes.items() if groups[g][_MODEL].iloc[0] == "rnn")
+    marked = False  # some prediction is of cells that diverge
     for g in order:
         sub = groups[g]
         name = g[-1]
@@ -221,7 +227,11 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         if model != "rnn":
             predicted = _NO_THEORY
         elif len(by) and by.iloc[0] != "none" and not np.isnan(pr):
-            predicted = f"{rate_text(pr)} ({by.iloc[0]})"  # −∞ at relu's origin, as theory's
+            # −∞ at relu's origin, as theory's; past relu's critical gain the theory table's
+            # flag, which a finite rate alone did not say
+            diverges = bool(sub["diverges"].any())
+            marked |= diverges
+            predicted = f"{rate_text(pr)} ({by.iloc[0]}{'; ' + _DIVERGES if diverges else ''})"
         else:  # the theory table's dash, with the reason its notes give
             predicted = no_prediction(notes[g], shared)
         setting = [format_value(v) for v in g[:-1]]
@@ -245,6 +255,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
                 if shared
                 else "). "
             )
+            + (_diverges_note(view) if marked else "")
             + f"{view.gated} rows have no theory: {NO_GATED_THEORY}."
             + view.failed_table_note
         ),
@@ -252,6 +263,17 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         rows=tuple(rows),
         numeric=(*(k in NUMERIC_AXES for k in keys), False, True, True, False),
     )
+
+
+def _flagged_diverging(flags: object) -> bool:
+    """Whether a cell's summary flags (``"diverges,non-iid"``) hold :data:`_DIVERGES`."""
+    return isinstance(flags, str) and _DIVERGES in flags.split(",")
+
+
+def _diverges_note(view: RunView) -> str:
+    """The caption's words on a prediction marked as diverging: the theory table's flag."""
+    where = " in Theory vs measurement" if view.shows("theory") else ""
+    return f"'{_DIVERGES}' after a prediction is the flag{where} of that name: {FLAGS[_DIVERGES]}. "
 
 
 def models_section(view: RunView) -> Section | None:
