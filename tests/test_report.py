@@ -964,6 +964,32 @@ def test_the_models_figure_and_table_keep_the_run_s_activation_order():
     assert [row[model] for row in table.rows][:3] == want
 
 
+def test_a_model_s_label_in_the_models_table_is_never_broken_over_two_lines():
+    """ "rnn (tanh)" wrapped onto two lines in the models table, beside its wide predicted-rate
+    column: its cells keep the label as it is (the legend's, the data's) and the page never
+    breaks them (white-space: nowrap on that column alone)."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
+    results, cells = (
+        pd.concat(
+            [f.assign(model=m, activation=a, cell_id=f["cell_id"] + m + a) for m, a in lines],
+            ignore_index=True,
+        )
+        for f in (results, cells)
+    )
+    manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    _, table = next(s for s in report.sections if s.key == "models").blocks
+    model = table.columns.index("model")
+    assert table.nowrap == (model,) and "rnn (tanh)" in {row[model] for row in table.rows}
+    html = render_html(report)
+    assert re.search(r"\n\.nowrap \{ white-space: nowrap; \}\n", html)
+    for label in ("rnn (tanh)", "rnn (relu)", "gru"):
+        assert f'<td class="nowrap">{label}</td>' in html
+    # the nowrap class is this column's alone: no other table's cell has it
+    assert html.count('class="nowrap"') == len(table.rows)
+
+
 def test_a_gated_cell_s_activation_reads_not_applicable_not_missing():
     """The rates table wrote "n/a" under "activation" for a GRU, and a gated panel of a rate
     map had one column labelled "n/a" under the axis "activation": read as a value not

@@ -262,6 +262,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         columns=tuple(columns),
         rows=tuple(rows),
         numeric=(*(k in NUMERIC_AXES for k in keys), False, True, True, False),
+        nowrap=(len(keys),),  # "rnn (tanh)" broke over two lines beside the wide last column
     )
 
 
