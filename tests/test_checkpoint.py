@@ -494,6 +494,32 @@ def test_a_whole_quantized_model_is_told_to_save_the_float_state_dict(tmp_path, 
     assert read_checkpoint(float_path).spec.hidden_size == 4
 
 
+@pytest.mark.parametrize("where", ["", "rnn."])
+def test_the_state_dict_of_an_lstm_prepared_for_quantization_is_told_to_save_the_float_one(
+    tmp_path, where
+):
+    """The state_dict of torch.ao.nn.quantizable's LSTM (the float module prepared for
+    quantization: its gates in Linear layers, keys layers.0.layer_fw.cell.igates.weight ...)
+    was refused as holding "no recurrent weights" with no word on quantization; it now says,
+    as the refusal of a whole such model does, to save the float model's state_dict() before
+    preparing it. Another file without recurrent weights keeps the general advice."""
+    lstm = torch.ao.nn.quantizable.LSTM(3, 4, num_layers=2, bidirectional=True)
+    state = {f"{where}{k}": v for k, v in lstm.state_dict().items()}
+    with pytest.raises(VanishlabError, match="holds no recurrent weights") as err:
+        read_checkpoint(_save(state, tmp_path / "q.pt"))
+    text = str(err.value)
+    said = (
+        "). It holds a model prepared for quantization (torch.ao.nn.quantizable.LSTM), whose "
+        "weights are no nn.RNN's, nn.LSTM's or nn.GRU's: save the float model's state_dict() "
+        "before preparing it"
+    )
+    assert text.endswith(said) and "vanishlab expects" not in text and "\n" not in text
+    with pytest.raises(VanishlabError, match="holds no recurrent weights") as err:
+        read_checkpoint(_save({"layers.0.weight": torch.zeros(2)}, tmp_path / "other.pt"))
+    assert "vanishlab expects the state_dict() of an nn.RNN" in str(err.value)
+    assert "quantization" not in str(err.value)
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_a_torchscript_archive_is_refused_without_torch_load(tmp_path, monkeypatch):
     """torch.load before 2.6 hands a TorchScript archive to torch.jit.load, weights_only=True or

@@ -29,7 +29,7 @@ import torch
 
 from ..core.wrapped import QUANTIZABLE, QUANTIZED
 
-__all__ = ["foreign_advice", "plain_data_allowed"]
+__all__ = ["foreign_advice", "plain_data_allowed", "quantized_advice"]
 
 #: The globals of plain data read in place of what the file names (pathlib is pathlib._local
 #: from Python 3.13 on, so a checkpoint written there names that module).
@@ -83,6 +83,19 @@ def _globals(path: Path, reason: str) -> list[str]:
     return found or _GLOBAL.findall(reason)[:1]
 
 
+def quantized_advice(named: str) -> str:
+    """What to save instead of a model quantized, or prepared for quantization, whose class
+    (or module) ``named`` (``torch.ao.nn.quantizable.LSTM``) tells which: the float model's
+    state_dict, saved before; a whole model's file and a state_dict's keys alike."""
+    what, doing = ("quantized", "quantizing")
+    if named.startswith(QUANTIZABLE):
+        what, doing = ("prepared for quantization", "preparing")
+    return (
+        f"It holds a model {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
+        f"nn.GRU's: save the float model's state_dict() before {doing} it"
+    )
+
+
 def foreign_advice(path: Path, reason: str) -> str | None:
     """What to save instead, for a checkpoint the restricted unpickler refused with
     ``reason``: None for a whole model (or what cannot be told: the caller's own advice, to
@@ -91,14 +104,7 @@ def foreign_advice(path: Path, reason: str) -> str | None:
     found = _globals(path, reason)
     quantized = [g for g in found if g.startswith(QUANTIZED)]
     if quantized:  # "Save model.state_dict() instead": a quantized one's holds packed weights
-        named = next((g for g in quantized if _RECURRENT.search(g)), quantized[0])
-        what, doing = ("quantized", "quantizing")
-        if named.startswith(QUANTIZABLE):
-            what, doing = ("prepared for quantization", "preparing")
-        return (
-            f"It holds a model {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
-            f"nn.GRU's: save the float model's state_dict() before {doing} it"
-        )
+        return quantized_advice(next((g for g in quantized if _RECURRENT.search(g)), quantized[0]))
     if not found or any(_MODEL.match(g) for g in found):
         return None
     if all(_NUMPY.match(g) for g in found):

@@ -20,7 +20,9 @@ from typing import Any
 
 import torch
 
+from ..core.wrapped import QUANTIZABLE
 from ..errors import VanishlabError
+from .foreign import quantized_advice
 
 __all__ = ["find_recurrent", "find_state_dict", "module_label", "with_article"]
 
@@ -33,6 +35,11 @@ _ANCHOR = re.compile(
     r"(?P<prefix>(?:.*\.)?)(?:weight_ih_l0(?:_reverse)?(?:_[gv])?"
     r"|parametrizations\.weight_ih_l0(?:_reverse)?\.original\d*)",
     re.DOTALL,
+)
+# The first weight of torch.ao.nn.quantizable's LSTM (the float module prepared for
+# quantization: each layer's gates in Linear layers), which has no weight_ih_l0.
+_QUANTIZABLE_LSTM = re.compile(
+    r"(?:.*\.)?layers\.\d+\.layer_[fb]w\.cell\.igates\.weight", re.DOTALL
 )
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
@@ -71,11 +78,15 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()}); "
             "bias=False for a cell without biases), so save that module's state_dict"
         )
+    advice = (
+        "; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM or nn.GRU or of a model "
+        "holding one, saved alone or inside a dict (e.g. under 'state_dict' or 'model')"
+    )
+    if any(_QUANTIZABLE_LSTM.fullmatch(k) for k in flat):  # was told only the above
+        advice = f". {quantized_advice(f'{QUANTIZABLE}.LSTM')}"
     raise VanishlabError(
         f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
-        f"{_contents(obj)}; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM "
-        "or nn.GRU or of a model holding one, saved alone or inside a dict (e.g. under "
-        "'state_dict' or 'model')"
+        f"{_contents(obj)}{advice}"
     )
 
 
