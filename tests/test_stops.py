@@ -161,6 +161,7 @@ def test_a_stop_sent_again_as_the_block_ends_is_still_the_block_s(monkeypatch):
         with pytest.raises(Terminated), terminable():
             Dropped()
             gc.collect()
+            time.sleep(0.1)  # the sender looks (after RESEND_S) and is held as the block ends
         assert after == []
     finally:
         signal.signal(signal.SIGTERM, previous)
