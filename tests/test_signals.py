@@ -125,18 +125,21 @@ def test_a_stop_sent_again_before_the_hook_has_returned_is_not_lost(
     loaded machine (the suite beside other work) the hook was still waiting for the timer's
     thread to start, the stop was raised inside the hook, and Python ignored it there too,
     printing a traceback: the command ran to its end ("the command finished first"). Here the
-    hook is held 0.2 s after the thread starts: the stop must still end the command at its
-    next step, with its line alone."""
+    main thread is held 0.2 s after the thread starts (which is now at the stop, as it is
+    raised, and a bare thread's, which waits for nothing): the stop must still end the command
+    at its next step, with its line alone."""
+    import _thread
     import threading
 
-    start = threading.Thread.start
+    start = _thread.start_new_thread
 
-    def slow_start(self: threading.Thread) -> None:
-        start(self)
+    def slow_start(*args: object) -> int:
+        ident = start(*args)
         if threading.current_thread() is threading.main_thread():
             time.sleep(0.2)  # the main thread descheduled before the hook returns
+        return ident
 
-    monkeypatch.setattr(threading.Thread, "start", slow_start)
+    monkeypatch.setattr(_thread, "start_new_thread", slow_start)
     done, status = _swallowed_stop(signum, "nothing measured; run the same command to measure it")
     assert done == [] and status == 128 + signum
     err = capsys.readouterr().err

@@ -1,16 +1,19 @@
 """How a command is stopped: SIGTERM and Ctrl-C raised in the main thread while it runs, and a
-stop that Python ignored (raised in a finalizer) sent again. Standard library only: the command
+stop that Python ignored (raised in a finalizer) or that code swallowed (a bare ``except:``, a
+C extension that clears the error) sent again. Standard library only: the command
 line's help must not import more (:mod:`._app`), and the console command (:mod:`vanishlab.__main__`)
 loads the command line inside :func:`terminable`, imported first."""
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 
 # typing.TYPE_CHECKING without importing typing: the console command imports this module
 # before its SIGTERM handling is in place (vanishlab.__main__).
@@ -28,9 +31,28 @@ class Terminated(BaseException):
     left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
 
 
-#: Seconds between the looks for a stop that Python ignored (in a finalizer), to send it again
-#: once the hook that noted it has returned.
+#: Seconds between the looks for a stop that Python ignored (in a finalizer) or that was
+#: swallowed, to send it again (once the hook that noted it has returned).
 RESEND_S = 0.01
+
+_MARK = "_vanishlab_stop"  # the attribute of a raised stop that holds its _Mark
+
+
+class _Mark:
+    """Hung on each stop raised: a weak reference to it dies with the exception, when the
+    exception is let go of without ending the block (swallowed)."""
+
+
+def _marked(
+    error: BaseException, marks: list[tuple[int, Callable[[], object]]], signum: int
+) -> BaseException:
+    """``error``, with a :class:`_Mark` whose weak reference is added to ``marks``. (Made
+    here, not in the handler: held by a local of the handler's frame, which its traceback
+    holds, the exception would outlive its swallowing until the garbage collector ran.)"""
+    mark = _Mark()
+    setattr(error, _MARK, mark)
+    marks.append((signum, weakref.ref(mark)))
+    return error
 
 
 @contextlib.contextmanager
@@ -38,8 +60,15 @@ def terminable() -> Iterator[list[int]]:
     """SIGTERM raises :class:`Terminated` and Ctrl-C (SIGINT) KeyboardInterrupt inside the block
     (main thread only), each noted in the list yielded. One raised inside a ``__del__`` or a
     garbage collector's callback (a report's figures torn down), which Python ignores (with an
-    "Exception ignored" traceback: not here), is delivered again; one swallowed otherwise, the
-    caller finds noted when the block ends. A signal the launcher ignores stays ignored."""
+    "Exception ignored" traceback: not here), is delivered again. So is one that code in the
+    block swallowed: a bare ``except: pass`` (Cython's, where an extension module registers
+    its memoryview class with ``collections.abc`` as it loads, numpy.random's and pandas': a
+    Ctrl-C in a sweep's first seconds was lost there, about 1 run in 65, and the sweep ran on
+    to its end), a C extension that clears the error. Each stop raised here is watched until
+    the block ends: one whose exception is let go of before that (a weak reference to a mark
+    it carries dies) is sent again within :data:`RESEND_S`, by a thread started at the first
+    stop. One swallowed and kept (stored somewhere), the caller finds noted when the block
+    ends. A signal the launcher ignores stays ignored."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -48,7 +77,8 @@ def terminable() -> Iterator[list[int]]:
     previous = {s: signal.getsignal(s) for s in raises}
     hook = sys.unraisablehook
     owed: list[int] = []  # stops Python ignored, to send again
-    sender: list[threading.Thread] = []  # the one thread that sends them, once one is owed
+    watched: list[tuple[int, Callable[[], object]]] = []  # stops raised, and their marks
+    sender: list[Any] = []  # the lock the one sending thread holds while it runs
     ended = threading.Event()
     main = threading.main_thread().ident
 
@@ -65,12 +95,23 @@ def terminable() -> Iterator[list[int]]:
             owed.append(signum)
             start_sender()  # (the hook may be at work on another finalizer's exception)
             return
-        raise raises[signum]
+        start_sender()  # to watch it
+        raise _marked(raises[signum](), watched, signum)
 
     def start_sender() -> None:
+        # A bare thread: threading.Thread.start takes threading's lock, which the main thread,
+        # interrupted here, may hold (a progress bar's thread being started): a deadlock.
         if not sender:
-            sender.append(threading.Thread(target=send_again, daemon=True))
-            sender[-1].start()
+            running = _thread.allocate_lock()
+            running.acquire()
+            _thread.start_new_thread(send_again_then_release, (running,))
+            sender.append(running)
+
+    def send_again_then_release(running: Any) -> None:
+        try:
+            send_again()
+        finally:
+            running.release()
 
     def send_again() -> None:
         # Each owed stop is sent once the hook that noted it has returned: sent while the
@@ -78,6 +119,12 @@ def terminable() -> Iterator[list[int]]:
         # start), it was raised there and ignored, and the command ran to its end. Python
         # ignores it again in another finalizer: the hook owes it again.
         while not ended.wait(RESEND_S):
+            for entry in [e for e in watched if e[1]() is None]:  # let go of: swallowed
+                try:
+                    watched.remove(entry)
+                except ValueError:  # owed by the hook instead, or taken by a second sender
+                    continue
+                owed.append(entry[0])
             if owed and not in_hook(sys._current_frames().get(main)):
                 with contextlib.suppress(IndexError):  # (taken by a second sender)
                     os.kill(os.getpid(), owed.pop(0))
@@ -86,6 +133,8 @@ def terminable() -> Iterator[list[int]]:
         raised = unraisable.exc_value
         if not isinstance(raised, Terminated | KeyboardInterrupt):
             return hook(unraisable)
+        mark = getattr(raised, _MARK, None)  # owed here: not again when it is let go of
+        watched[:] = [e for e in watched if e[1]() is not mark]
         # Sent again from another thread (sent from here, it was raised in this hook, and
         # ignored): the command stops at its next step, not at its end (a sweep ran on to
         # its end).
@@ -102,8 +151,8 @@ def terminable() -> Iterator[list[int]]:
     finally:
         ended.set()
         try:
-            for thread in sender:  # a stop it sends now still finds this block's handler
-                thread.join()
+            for running in sender:  # a stop it sends now still finds this block's handler
+                running.acquire()
         finally:  # None: a handler not set from Python
             for s, was in previous.items():
                 signal.signal(s, signal.SIG_DFL if was is None else was)
