@@ -941,11 +941,8 @@ def test_the_models_figure_averages_the_seeds_left_where_one_is_exactly_zero():
     assert "the line averages the other seeds" in figure.caption
 
 
-def test_the_models_figure_and_table_keep_the_run_s_activation_order():
-    """The side-by-side lines of an RNN were sorted by name, "rnn (relu)" before "rnn (tanh)",
-    in a run swept --activation tanh,relu, whose heatmaps and rates table put tanh first: the
-    legend, the colours (tanh blue in a tanh-only run, orange here) and the table's rows read
-    the other way round."""
+def _three_models_report():
+    """A report of an RNN swept --activation tanh,relu beside a GRU (synthetic rows)."""
     results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
     lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
     results, cells = (
@@ -956,7 +953,15 @@ def test_the_models_figure_and_table_keep_the_run_s_activation_order():
         for f in (results, cells)
     )
     manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
-    report = build_report(results, cells, manifest, timestamp=STAMP)
+    return build_report(results, cells, manifest, timestamp=STAMP)
+
+
+def test_the_models_figure_and_table_keep_the_run_s_activation_order():
+    """The side-by-side lines of an RNN were sorted by name, "rnn (relu)" before "rnn (tanh)",
+    in a run swept --activation tanh,relu, whose heatmaps and rates table put tanh first: the
+    legend, the colours (tanh blue in a tanh-only run, orange here) and the table's rows read
+    the other way round."""
+    report = _three_models_report()
     figure, table = next(s for s in report.sections if s.key == "models").blocks
     want = ["rnn (tanh)", "rnn (relu)", "gru"]
     assert all([c.label for c in p.curves] == want for p in figure.panels)
@@ -968,17 +973,7 @@ def test_a_model_s_label_in_the_models_table_is_never_broken_over_two_lines():
     """ "rnn (tanh)" wrapped onto two lines in the models table, beside its wide predicted-rate
     column: its cells keep the label as it is (the legend's, the data's) and the page never
     breaks them (white-space: nowrap on that column alone)."""
-    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
-    lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
-    results, cells = (
-        pd.concat(
-            [f.assign(model=m, activation=a, cell_id=f["cell_id"] + m + a) for m, a in lines],
-            ignore_index=True,
-        )
-        for f in (results, cells)
-    )
-    manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
-    report = build_report(results, cells, manifest, timestamp=STAMP)
+    report = _three_models_report()
     _, table = next(s for s in report.sections if s.key == "models").blocks
     model = table.columns.index("model")
     assert table.nowrap == (model,) and "rnn (tanh)" in {row[model] for row in table.rows}
@@ -994,17 +989,7 @@ def test_a_gated_cell_s_activation_reads_not_applicable_not_missing():
     """The rates table wrote "n/a" under "activation" for a GRU, and a gated panel of a rate
     map had one column labelled "n/a" under the axis "activation": read as a value not
     available (beside "—" for one), where the cell has no activation to choose."""
-    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
-    lines = (("rnn", "tanh"), ("rnn", "relu"), ("gru", "n/a"))
-    results, cells = (
-        pd.concat(
-            [f.assign(model=m, activation=a, cell_id=f["cell_id"] + m + a) for m, a in lines],
-            ignore_index=True,
-        )
-        for f in (results, cells)
-    )
-    manifest = {"name": "m", "axes": {"model": ["rnn", "gru"], "activation": ["tanh", "relu"]}}
-    report = build_report(results, cells, manifest, timestamp=STAMP)
+    report = _three_models_report()
     rates = next(s for s in report.sections if s.key == "rates")
     table = next(b for b in rates.blocks if isinstance(b, Table))
     model, activation = table.columns.index("model"), table.columns.index("activation")
