@@ -223,3 +223,34 @@ def test_a_swallowed_stop_is_sent_again_once():
         assert swallowed == [1] and received == [signal.SIGINT] * 2 and after == []
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_torch_is_imported_is_held_until_the_import_is_done(tmp_path, signum):
+    """A Ctrl-C raised in Python code that torch's C++ start-up calls (``_autograd_init``)
+    aborted the process ("terminate called after throwing an instance of
+    'pybind11::error_already_set'", SIGABRT). A stop in the body of a ``torch/__init__.py`` is
+    now held until that body has run, then raised. (A stand-in file of that name: the real
+    import runs once per process, and the abort is a race inside it.)"""
+    import importlib.util
+
+    init = tmp_path / "torch" / "__init__.py"
+    init.parent.mkdir()
+    init.write_text(
+        "import os, signal, time\n"
+        f"os.kill(os.getpid(), {int(signum)})\n"
+        "deadline = time.monotonic() + 0.3\n"
+        "while time.monotonic() < deadline:  # the handler runs between these lines\n"
+        "    pass\n"
+        "DONE = True\n"
+    )
+    spec = importlib.util.spec_from_file_location("_stand_in_torch", init)
+    module = importlib.util.module_from_spec(spec)
+    stopped = KeyboardInterrupt if signum == signal.SIGINT else Terminated
+    with pytest.raises(stopped), terminable() as received:
+        spec.loader.exec_module(module)
+        assert getattr(module, "DONE", False)  # the body ran to its end
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # then the stop, sent again
+            time.sleep(0.01)
+    assert received[0] == signum and getattr(module, "DONE", False)

@@ -55,6 +55,17 @@ def _marked(
     return error
 
 
+_TORCH_INIT = os.sep + os.path.join("torch", "__init__.py")  # (not functorch/__init__.py)
+
+
+def _loading_torch(code: Any) -> bool:
+    """Whether ``code`` is the body of torch's ``__init__.py``, run as torch is imported: a
+    stop raised in Python code that torch's C++ start-up calls there (``_autograd_init``,
+    ``_c10d_init``) ends the process in ``terminate called after throwing an instance of
+    'pybind11::error_already_set'`` and SIGABRT (about 1 in 150-270 Ctrl-Cs sent then)."""
+    return code.co_name == "<module>" and code.co_filename.endswith(_TORCH_INIT)
+
+
 @contextlib.contextmanager
 def terminable() -> Iterator[list[int]]:
     """SIGTERM raises :class:`Terminated` and Ctrl-C (SIGINT) KeyboardInterrupt inside the block
@@ -68,7 +79,8 @@ def terminable() -> Iterator[list[int]]:
     the block ends: one whose exception is let go of before that (a weak reference to a mark
     it carries dies) is sent again within :data:`RESEND_S`, by a thread started at the first
     stop. One swallowed and kept (stored somewhere), the caller finds noted when the block
-    ends. A signal the launcher ignores stays ignored."""
+    ends. One that comes while torch is imported is held until the import is done (raised
+    inside it, it aborted the process). A signal the launcher ignores stays ignored."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -83,15 +95,17 @@ def terminable() -> Iterator[list[int]]:
     main = threading.main_thread().ident
 
     def in_hook(frame: Any) -> bool:
+        """In the unraisable hook, or in torch's import (:func:`_loading_torch`): where a stop
+        raised is ignored, or aborts the process; it is owed, and sent once it has left."""
         while frame is not None:
-            if frame.f_code is quiet.__code__:
+            if frame.f_code is quiet.__code__ or _loading_torch(frame.f_code):
                 return True
             frame = frame.f_back
         return False
 
     def stop(signum: int, frame: Any) -> None:
         received.append(signum)
-        if in_hook(frame):  # raised here, Python would ignore it again: owed instead
+        if in_hook(frame):  # raised here, Python would ignore it again (or abort): owed
             owed.append(signum)
             start_sender()  # (the hook may be at work on another finalizer's exception)
             return
