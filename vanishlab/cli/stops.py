@@ -94,7 +94,7 @@ def terminable() -> Iterator[list[int]]:
     ended = threading.Event()
     main = threading.main_thread().ident
 
-    def in_hook(frame: Any) -> bool:
+    def held(frame: Any) -> bool:
         """In the unraisable hook, or in torch's import (:func:`_loading_torch`): where a stop
         raised is ignored, or aborts the process; it is owed, and sent once it has left."""
         while frame is not None:
@@ -105,11 +105,10 @@ def terminable() -> Iterator[list[int]]:
 
     def stop(signum: int, frame: Any) -> None:
         received.append(signum)
-        if in_hook(frame):  # raised here, Python would ignore it again (or abort): owed
+        start_sender()  # to send it when owed, or to watch it
+        if held(frame):  # raised here, Python would ignore it again (or abort): owed
             owed.append(signum)
-            start_sender()  # (the hook may be at work on another finalizer's exception)
             return
-        start_sender()  # to watch it
         raise _marked(raises[signum](), watched, signum)
 
     def start_sender() -> None:
@@ -139,7 +138,7 @@ def terminable() -> Iterator[list[int]]:
                 except ValueError:  # owed by the hook instead, or taken by a second sender
                     continue
                 owed.append(entry[0])
-            if owed and not in_hook(sys._current_frames().get(main)):
+            if owed and not held(sys._current_frames().get(main)):
                 with contextlib.suppress(IndexError):  # (taken by a second sender)
                     os.kill(os.getpid(), owed.pop(0))
 
