@@ -22,7 +22,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE, Axis
+from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE
+from ..sweep.axis_entry import Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,

@@ -1,7 +1,8 @@
 """Sweeps: grids of cells, measured and summarised into a run directory.
 
-- :mod:`.axes` (the :class:`~.axes.Axis` entry and :class:`~.axes.AxisSet`) and :mod:`.config`
-  (the axis table, :class:`~.config.CellConfig`, :class:`~.config.Sweep`, the quick grid);
+- :mod:`.axis_entry` (the :class:`~.axis_entry.Axis` entry), :mod:`.axes`
+  (:class:`~.axes.AxisSet`) and :mod:`.config` (the axis table, :class:`~.config.CellConfig`,
+  :class:`~.config.Sweep`, the quick grid);
   :mod:`.catalog` (the built-in inits' names, without torch) and :mod:`.inits` (the registry);
 - one cell: :mod:`.cell` (its module and inputs, aggregation over the batch), :mod:`.prediction`
   (its mean-field inputs), :mod:`.cell_summary` (its row beside theory), :mod:`.measure`

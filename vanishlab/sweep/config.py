@@ -50,7 +50,8 @@ from typing import Any
 
 from ..analysis.activations import ACTIVATIONS
 from ..errors import VanishlabError
-from .axes import INT64_MAX, Axis, AxisSet
+from .axes import AxisSet
+from .axis_entry import INT64_MAX, Axis
 from .catalog import ALL_MODELS
 from .inits import INITS
 

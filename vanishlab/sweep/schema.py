@@ -13,7 +13,7 @@ from typing import Any, NotRequired, TypedDict
 
 import pyarrow as pa
 
-from .axes import Axis
+from .axis_entry import Axis
 from .checksums import META_DIGEST, StoredSummary
 from .config import AXES, AXIS_TABLE
 

@@ -34,7 +34,7 @@ from ..core.integers import check_integer
 from ..core.steps import counting_steps
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.axes import INT64_MAX
+from ..sweep.axis_entry import INT64_MAX
 from ..sweep.cell import pinned_numerics
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, as_text, path_name, resolved
