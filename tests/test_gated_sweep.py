@@ -21,9 +21,10 @@ from vanishlab.cli import app
 from vanishlab.sweep.catalog import CHRONO_T_MAX
 from vanishlab.sweep.cell import build_module, cell_inputs, seeded_generator
 from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
+from vanishlab.sweep.critical import critical_gain
 from vanishlab.sweep.experiments import load_experiment
 from vanishlab.sweep.inits import GAIN_RULE, INITS, Init, register_init
-from vanishlab.sweep.prediction import cell_mean_field, critical_gain, mean_field_inputs
+from vanishlab.sweep.prediction import cell_mean_field, mean_field_inputs
 from vanishlab.sweep.store import SCHEMA
 
 TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}

@@ -579,7 +579,7 @@ def test_relu_divergence_is_said_with_the_gain_where_the_inits_weights_diverge()
     assert "a lower layer diverges (relu with χ₁ = H·Var(W_hh)/2 ≥ 1" in two["note"]
     assert sm.FLAGS["diverges"].startswith("relu with χ₁ = H·Var(W_hh)/2 ≥ 1: ")
     # The gain the text gives is where the flag flips, for every built-in i.i.d. init.
-    from vanishlab.sweep.prediction import relu_divergence
+    from vanishlab.sweep.critical import relu_divergence
 
     expected = {"default": math.sqrt(6), "normal": math.sqrt(2), "kaiming_normal": 1.0}
     expected |= {"xavier_uniform": math.sqrt(2), "orthogonal": math.sqrt(2)}

@@ -782,7 +782,7 @@ def test_a_num_layers_of_none_is_absent_to_every_mean_field_entry_point() -> Non
     """critical_gain said a cell with num_layers None "has no 'num_layers'", where
     mean_field_inputs and cell_mean_field take None as absent (one layer); the rate curve
     took it as 1 too, but failed on a NaN in Python's words ("cannot convert float NaN")."""
-    from vanishlab.sweep.prediction import mean_field_rate_curve
+    from vanishlab.sweep.critical import mean_field_rate_curve
 
     cell = {**vl.CellConfig(input_std=1.0).to_dict(), "num_layers": None}
     absent = {k: v for k, v in cell.items() if k != "num_layers"}

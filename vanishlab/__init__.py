@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from .errors import NonFiniteStateError, VanishlabError
     from .report import render_report
     from .sweep.config import CellConfig, Sweep
+    from .sweep.critical import critical_gain
     from .sweep.experiments import Experiment, list_experiments, load_experiment
     from .sweep.inits import INITS, Init, register_init
     from .sweep.measure import run_cell
-    from .sweep.prediction import MeanFieldInputs, cell_mean_field, critical_gain, mean_field_inputs
+    from .sweep.prediction import MeanFieldInputs, cell_mean_field, mean_field_inputs
     from .sweep.runner import RunSummary, run_sweep
     from .sweep.store import load_cells, load_manifest, load_results
     from .sweep.summary import summarize
@@ -114,7 +115,7 @@ _LAZY: dict[str, str] = {
     "register_init": ".sweep.inits",
     "MeanFieldInputs": ".sweep.prediction",
     "cell_mean_field": ".sweep.prediction",
-    "critical_gain": ".sweep.prediction",
+    "critical_gain": ".sweep.critical",
     "mean_field_inputs": ".sweep.prediction",
     "RunSummary": ".sweep.runner",
     "run_sweep": ".sweep.runner",

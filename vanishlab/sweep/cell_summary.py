@@ -63,7 +63,7 @@ the fit and the Lyapunov average see the relaxation of q_t towards q* in the mea
 in the linear regime W_hh^k's approach to its top eigenvalue, which every tanh cell at the
 origin has but one layer whose W_hh is a multiple of an orthogonal matrix, exact at every lag),
 non-i.i.d. inits (orthogonal), relu divergence (chi_1 = H var_hh / 2 >= 1, from a gain that
-depends on the init, :func:`~vanishlab.sweep.prediction.relu_divergence`: chi_1 still describes
+depends on the init, :func:`~vanishlab.sweep.critical.relu_divergence`: chi_1 still describes
 the Jacobians until the state overflows), exact zeros, failed cells and poor line fits
 (r2 < :data:`POOR_FIT_R2` where |rate| >= :data:`NEAR_CRITICAL`: a flat line has a small r2
 however straight it is).
@@ -101,15 +101,13 @@ from ..errors import NonFiniteStateError, VanishlabError
 from .catalog import TRAINED_INIT
 from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
 from .config import AXES, CellConfig, axis
+from .critical import critical_gain, lower_layer_diverges, relu_divergence
 from .prediction import (
     GATED_NOTE,
     GATED_REASON,
     cell_mean_field,
-    critical_gain,
-    lower_layer_diverges,
     mean_field_inputs,
     no_prediction_note,
-    relu_divergence,
 )
 from .store import TRAIN_FIELDS
 from .summary_fields import (

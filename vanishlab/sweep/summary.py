@@ -6,7 +6,7 @@ Frobenius-norm curve, the top Lyapunov exponent along its trajectory, the predic
 apply to it, the differences measured - predicted, and flags where theory is not expected to
 hold. Every rate is in natural log per step, d ln||J|| / dk, so every column compares with
 every other. The columns and their meaning are documented in
-:mod:`vanishlab.sweep.cell_summary`; :func:`critical_gain` in :mod:`vanishlab.sweep.prediction`.
+:mod:`vanishlab.sweep.cell_summary`; :func:`critical_gain` in :mod:`vanishlab.sweep.critical`.
 
 Each row is computed where its cell is measured (:func:`vanishlab.sweep.measure.run_cell`) and
 kept in the cell's shard; :func:`summarize` reads those rows, and computes here only the rows
@@ -38,11 +38,11 @@ from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
+from .critical import critical_gain
 from .files import as_flag, as_path
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
-from .prediction import critical_gain
 from .schema import MONITOR_LOSS, MONITOR_STEP
 from .summary_fields import (
     FLAGS,

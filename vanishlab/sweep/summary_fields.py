@@ -46,7 +46,7 @@ RELU_DIVERGES = "relu with χ₁ = H·Var(W_hh)/2 ≥ 1"
 """When relu's activity diverges (:attr:`vanishlab.MeanField.diverges`), in words: chi_1 =
 g_mf^2/2 >= 1 with g_mf^2 = H var_hh, the init's recurrent weight variance. Not gain^2 >= 2 for
 every init: the gain where it starts depends on the init (sqrt(6) for ``default``, whose W_hh
-has variance gain^2 / (3H)); :func:`vanishlab.sweep.prediction.relu_divergence` gives it."""
+has variance gain^2 / (3H)); :func:`vanishlab.sweep.critical.relu_divergence` gives it."""
 
 #: Flag keywords, in the order they are listed, and what each means.
 FLAGS: dict[str, str] = {

@@ -6,7 +6,7 @@ ln ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0, and t
 W_hh^k), or the mean field's ½ ln χ₁ for random weights driven by input (Poole et al. 2016;
 Chen, Pennington & Schoenholz 2018), χ₁ = g² E[φ'(h)²] at the fixed point of the pre-activation
 variance. The phase diagram draws the measured rate against the gain with the prediction as a
-smooth dashed line (:func:`vanishlab.sweep.prediction.mean_field_rate_curve`) and the
+smooth dashed line (:func:`vanishlab.sweep.critical.mean_field_rate_curve`) and the
 mean-field critical gain (χ₁ = 1) as a vertical line. The section is left out when no measured
 cell has a prediction; settings outside the theory's domain are flagged and listed, not hidden.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.critical import mean_field_rate_curve
 from ...sweep.inits import INITS
-from ...sweep.prediction import mean_field_rate_curve
 from ...sweep.summary import FLAGS
 from ..format import (
     MAX_TABLE_ROWS,
