@@ -28,15 +28,14 @@ from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import (
     DEFAULT_EXPERIMENT,
     Experiment,
-    applies_to_no_model,
     builtin_experiments_dir,
     experiment_dirs,
     list_experiments,
     load_experiment,
-    models_not_applying,
     variant,
 )
 from ..sweep.flag_text import parse_number
+from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
 from ._app import app, merged, path_option, say, single, user_errors

@@ -10,7 +10,8 @@
 - a run: :mod:`.executors` (this process, local workers, Dask), :mod:`.runner`
   (:func:`~.runner.run_sweep`), :mod:`.store` (shards, checksums, lock), :mod:`.manifest`,
   :mod:`.files` (atomic writes), :mod:`.memory` (a cell's memory), :mod:`.summary` (the run's
-  table, from the rows stored in its shards), :mod:`.experiments` (experiment modules).
+  table, from the rows stored in its shards), :mod:`.experiments` (experiment modules),
+  :mod:`.grid_text` (a grid in words).
 
 Layer 3 of the package (see docs/design.md): it imports the core and the analysis.
 """

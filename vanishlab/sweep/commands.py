@@ -13,8 +13,9 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from .config import axis as config_axis
-from .experiments import DEFAULT_EXPERIMENT, applies_to_no_model
+from .experiments import DEFAULT_EXPERIMENT
 from .files import escaped_text
+from .grid_text import applies_to_no_model
 
 if TYPE_CHECKING:
     from .experiments import Experiment

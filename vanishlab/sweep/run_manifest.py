@@ -15,8 +15,9 @@ from ..errors import VanishlabError
 from . import store
 from .commands import sweep_command, with_name
 from .config import AXES, grid_ids
-from .experiments import Experiment, axes_text, is_grid_description
+from .experiments import Experiment
 from .files import path_name
+from .grid_text import axes_text, is_grid_description
 from .init_records import check_init_unchanged, init_definition
 from .inits import INITS
 from .manifest import package_versions, union_axes
