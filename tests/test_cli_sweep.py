@@ -1345,7 +1345,7 @@ def test_a_path_that_is_a_symbolic_link_that_loops_is_said_to_be_one(
     """`ln -s loop loop`: `report loop` said "it is a file, not a directory", `analyze loop`
     "checkpoint loop does not exist" (Python reads a loop as missing, and as no folder), and
     `--out loop` "Too many levels of symbolic links". Every path a command takes is checked
-    alike (cli._app's path_argument and path_option), and the library's messages say so too."""
+    alike (cli.params' path_argument and path_option), and the library's messages say so too."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loop").symlink_to("loop")
     (tmp_path / "loop.py").symlink_to("loop.py")

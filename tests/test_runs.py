@@ -1366,7 +1366,7 @@ def test_help_in_a_narrow_terminal_never_splits_a_word(columns, monkeypatch):
     import typer.rich_utils
     from typer.main import get_command
 
-    from vanishlab.cli import _app
+    from vanishlab.cli import help_text
 
     monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", None)  # a developer's TERMINAL_WIDTH
     group = get_command(app)
@@ -1374,12 +1374,12 @@ def test_help_in_a_narrow_terminal_never_splits_a_word(columns, monkeypatch):
         args = [name, "--help"] if name else ["--help"]
         whole = set(_help_words(args, 1000)[1])  # rich's help, and the plain one below
         with monkeypatch.context() as plain:
-            plain.setattr(_app, "PLAIN_HELP_BELOW", 10**6)
+            plain.setattr(help_text, "PLAIN_HELP_BELOW", 10**6)
             whole |= set(_help_words(args, 1000)[1])
         out, words = _help_words(args, columns)
         assert [w for w in words if w not in whole] == [], (name, out)
         widest = max(len(line.rstrip()) for line in out.splitlines())
-        assert widest < columns or (widest == columns >= _app.PLAIN_HELP_BELOW), (name, out)
+        assert widest < columns or (widest == columns >= help_text.PLAIN_HELP_BELOW), (name, out)
 
 
 def _help_from_a_narrow_terminal(

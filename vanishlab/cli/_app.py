@@ -14,33 +14,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import inspect
 import os
 import select
 import signal
 import sys
-import textwrap
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 from ..errors import VanishlabError
+from .help_text import _narrow, _no_flag_metavars, _plain_help, reflowed
 from .stops import Terminated, terminable
-
-T = TypeVar("T")
-
-
-def _no_flag_metavars(params: list[Any]) -> list[Any]:
-    # typer shows the type of every option (``<bool>`` for flags, ``--help`` included), but a
-    # flag takes no value: show none.
-    for param in params:
-        if getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
-    return params
 
 
 # The parser's errors are click's UsageError, which recent typers vendor (typer._click): found
@@ -101,116 +88,6 @@ class _OneLineUsage:
             if err.code == 1 and isinstance(err.__context__, BrokenPipeError):
                 raise typer.Exit(BROKEN_PIPE) from None
             raise
-
-
-def reflowed(text: str | None) -> str | None:
-    """A docstring's paragraphs as single lines, for the terminal to wrap at its own width.
-
-    typer keeps the single line breaks of every paragraph after the first, so a docstring
-    wrapped for the source file showed ragged lines in a narrower terminal's ``--help``."""
-    if not text:
-        return text
-    paragraphs = inspect.cleandoc(text).split("\n\n")
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
-
-
-#: Terminal columns below which ``--help`` is click's plain text: rich's option table squeezed
-#: the names' column and cut them ("--hidden-si…" at 45 columns).
-PLAIN_HELP_BELOW = 60
-#: The narrowest column of descriptions the plain help puts beside the option names; narrower
-#: (or than a description's longest word), each goes under its name, indented STACKED_INDENT.
-MIN_BESIDE = 24
-STACKED_INDENT = 4
-
-
-def _help_width() -> int:
-    """The width rich would print help at: typer's ``TERMINAL_WIDTH``, else ``COLUMNS``, else the
-    terminal of stdin, stdout or stderr (help piped into ``less`` from a narrow one: narrow)."""
-    try:
-        from typer.rich_utils import _get_rich_console as console  # the console help uses
-    except ImportError:  # pragma: no cover - another typer
-        from rich.console import Console as console
-    return console().width
-
-
-def _narrow() -> bool:
-    return _help_width() < PLAIN_HELP_BELOW
-
-
-def _unescaped(text: str) -> str:
-    return text.replace("\\[", "[")  # rich's escapes: "\[default: ...]"
-
-
-def _wrapped(text: str, width: int, indent: str) -> str:
-    """``text``'s paragraphs filled to ``width``, each line starting with ``indent``, broken at
-    spaces only: never at a hyphen ("--seq-len", "runs/default-seq_len=300") nor inside a word
-    longer than the line (it overflows the line rather than be cut)."""
-    return "\n\n".join(
-        textwrap.fill(
-            " ".join(paragraph.split()),
-            width,
-            initial_indent=indent,
-            subsequent_indent=indent,
-            break_on_hyphens=False,
-            break_long_words=False,
-        )
-        for paragraph in _unescaped(text).split("\n\n")
-    )
-
-
-@functools.cache
-def _whole_words(base: type) -> type:
-    """click's plain help formatter ``base`` (typer's copy or click's own), whose text and
-    option descriptions are wrapped at spaces only (:func:`_wrapped`), each description going
-    under its option's name when the column beside the names is too narrow for it."""
-
-    class WholeWords(base):  # type: ignore[valid-type,misc]
-        whole_words = True
-
-        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-            head = f"{'Usage: ' if prefix is None else prefix:>{self.current_indent}}{prog} "
-            if len(head) + 20 <= self.width - self.current_indent:  # as click: args beside
-                self.write(head + _wrapped(args, self.width, " " * len(head))[len(head) :])
-            else:  # under it
-                pad = " " * (max(self.current_indent, len("Usage: ")) + 4)
-                self.write(f"{head.rstrip()}\n{_wrapped(args, self.width, pad)}")
-            self.write("\n")
-
-        def write_text(self, text: str) -> None:
-            self.write(_wrapped(text, self.width, " " * self.current_indent) + "\n")
-
-        def write_dl(
-            self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
-        ) -> None:
-            rows = [(term, _unescaped(text)) for term, text in rows]
-            first = min(max((len(term) for term, _ in rows), default=0), col_max) + col_spacing
-            indent = " " * self.current_indent
-            beside = self.width - self.current_indent - first
-            longest = max((len(word) for _, text in rows for word in text.split()), default=0)
-            stacked = beside < max(MIN_BESIDE, longest)
-            for term, text in rows:
-                if not text:
-                    self.write(f"{indent}{term}\n")
-                elif stacked or len(term) > first - col_spacing:  # under the name
-                    pad = indent + " " * (STACKED_INDENT if stacked else first)
-                    self.write(f"{indent}{term}\n{_wrapped(text, self.width, pad)}\n")
-                else:  # beside it
-                    pad = indent + " " * first
-                    lines = _wrapped(text, self.width, pad)
-                    self.write(f"{indent}{term:<{first}}{lines[len(pad) :]}\n")
-
-    return WholeWords
-
-
-def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
-    """Format ``command``'s help as plain text (the class above ``typer_class``'s) in a narrow
-    terminal, its words never split (:func:`_whole_words`); False elsewhere."""
-    if not _narrow():
-        return False
-    plain = _whole_words(type(formatter))(width=max(_help_width() - 1, 20))
-    super(typer_class, command).format_help(ctx, plain)
-    formatter.write(_unescaped(plain.getvalue()))
-    return True
 
 
 class _Plain(_OneLineUsage):
@@ -403,55 +280,6 @@ def _stdout_reader_gone() -> bool:
         return True
 
 
-def single(flag: str, values: Sequence[T] | None) -> T | None:
-    """The one value of an option that may not be repeated (typer collects repeats in a list)."""
-    if not values:
-        return None
-    if len(values) > 1:
-        shown = ", ".join(str(v) for v in values)
-        raise VanishlabError(f"{flag} given {len(values)} times ({shown}); give it once")
-    return values[0]
-
-
-def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) -> Path | None:
-    """The one path an option gives (:func:`single`), refused in one line where it names no
-    file or folder: empty (``--out ''`` made the current folder a run), ``-`` (written as a
-    file named "-", not to the standard output), or, for a file, ending in "/" (``-o new/``
-    wrote a file named "new")."""
-    raw = single(flag, values)
-    if raw is None:
-        return None
-    what = "file name" if file else "directory"
-    if not raw.strip():
-        raise VanishlabError(f"{flag} is empty; give a {what}")
-    if raw == "-":
-        raise VanishlabError(
-            f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
-        )
-    from ..sweep.files import file_path  # (stdlib only)
-
-    _no_loop(flag, raw)
-    return file_path(raw, flag) if file else Path(raw)
-
-
-def path_argument(name: str, raw: str) -> Path:
-    """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
-    if not raw.strip():
-        raise VanishlabError(f"{name} is empty; give a path")
-    _no_loop(name, raw)
-    return Path(raw)
-
-
-def _no_loop(name: str, raw: str) -> None:
-    """Refuse a path that is, or lies in, a symbolic link that loops (:func:`loop_problem`):
-    every path a command takes, so that none is said to be missing, a file, or "Too many
-    levels of symbolic links"."""
-    from ..sweep.files import loop_problem  # (stdlib only)
-
-    if (problem := loop_problem(raw)) is not None:
-        raise VanishlabError(f"{name} {raw} {problem}; give another path")
-
-
 def say(text: str, done: str = "") -> None:
     """Print a command's output on stdout. A standard output that refuses it (a full disk,
     ``> /dev/full``) is named as such, with ``done`` (what the command finished before: a
@@ -465,11 +293,6 @@ def say(text: str, done: str = "") -> None:
         raise VanishlabError(
             f"cannot write the standard output: {os_error_text(err)}{then}"
         ) from None
-
-
-def merged(values: Sequence[str] | None) -> str | None:
-    """A list option given several times (``--gain 1 --gain 2``) as one list (``"1,2"``)."""
-    return ",".join(values) if values else None
 
 
 def _version(value: bool) -> None:

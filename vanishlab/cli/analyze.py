@@ -11,7 +11,8 @@ import typer
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
-from ._app import app, finished, path_argument, path_option, say, single, user_errors
+from ._app import app, finished, say, user_errors
+from .params import path_argument, path_option, single
 
 
 # Every option but the flag --batch-first is a list, so that one given twice is refused

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, finished, path_argument, path_option, say, single, user_errors
+from ._app import app, finished, say, user_errors
+from .params import path_argument, path_option, single
 
 
 @app.command()

@@ -38,7 +38,8 @@ from ..sweep.flag_text import parse_number
 from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
-from ._app import app, merged, path_option, say, single, user_errors
+from ._app import app, say, user_errors
+from .params import merged, path_option, single
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
 

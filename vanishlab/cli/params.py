@@ -1,0 +1,72 @@
+"""The values a command's parameters give: the one value of an option that may not be
+repeated, a path to read or to write (refused in one line where it names no file or folder,
+or lies in a symbolic link that loops), and a list option given several times as one list.
+
+Each mistake is a :class:`~vanishlab.errors.VanishlabError`: one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import VanishlabError
+
+__all__ = ["merged", "path_argument", "path_option", "single"]
+
+T = TypeVar("T")
+
+
+def single(flag: str, values: Sequence[T] | None) -> T | None:
+    """The one value of an option that may not be repeated (typer collects repeats in a list)."""
+    if not values:
+        return None
+    if len(values) > 1:
+        shown = ", ".join(str(v) for v in values)
+        raise VanishlabError(f"{flag} given {len(values)} times ({shown}); give it once")
+    return values[0]
+
+
+def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) -> Path | None:
+    """The one path an option gives (:func:`single`), refused in one line where it names no
+    file or folder: empty (``--out ''`` made the current folder a run), ``-`` (written as a
+    file named "-", not to the standard output), or, for a file, ending in "/" (``-o new/``
+    wrote a file named "new")."""
+    raw = single(flag, values)
+    if raw is None:
+        return None
+    what = "file name" if file else "directory"
+    if not raw.strip():
+        raise VanishlabError(f"{flag} is empty; give a {what}")
+    if raw == "-":
+        raise VanishlabError(
+            f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
+        )
+    from ..sweep.files import file_path  # (stdlib only)
+
+    _no_loop(flag, raw)
+    return file_path(raw, flag) if file else Path(raw)
+
+
+def path_argument(name: str, raw: str) -> Path:
+    """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
+    if not raw.strip():
+        raise VanishlabError(f"{name} is empty; give a path")
+    _no_loop(name, raw)
+    return Path(raw)
+
+
+def _no_loop(name: str, raw: str) -> None:
+    """Refuse a path that is, or lies in, a symbolic link that loops (:func:`loop_problem`):
+    every path a command takes, so that none is said to be missing, a file, or "Too many
+    levels of symbolic links"."""
+    from ..sweep.files import loop_problem  # (stdlib only)
+
+    if (problem := loop_problem(raw)) is not None:
+        raise VanishlabError(f"{name} {raw} {problem}; give another path")
+
+
+def merged(values: Sequence[str] | None) -> str | None:
+    """A list option given several times (``--gain 1 --gain 2``) as one list (``"1,2"``)."""
+    return ",".join(values) if values else None
