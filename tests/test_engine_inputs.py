@@ -943,7 +943,7 @@ def test_conversion_advice_review_a_tuple_a_bool_x_and_another_device():
     # Mutation review: a tuple of numbers left without the advice a list gets, a bool x asked
     # whether it holds token ids, and the advice for another device without the device each
     # passed every test (no other device here: the helper that words it is checked itself).
-    from vanishlab.core.inputs import _converted
+    from vanishlab.core.tensor_checks import _converted
 
     module, x = nn.RNN(3, 4), torch.randn(5, 3)
     with pytest.raises(TypeError, match=r"got tuple: convert it with torch\.as_tensor\(x\), "):

@@ -28,7 +28,6 @@ import pandas as pd
 import torch
 
 from ..core.inputs import (
-    check_finite,
     check_float_module,
     check_rnn,
     module_weight,
@@ -36,6 +35,7 @@ from ..core.inputs import (
 )
 from ..core.integers import check_integer
 from ..core.scaling import scaled_norms
+from ..core.tensor_checks import check_finite
 
 __all__ = ["linear_rate", "origin_log_norms"]
 

@@ -27,12 +27,12 @@ import pandas as pd
 import torch
 
 from ..core.inputs import (
-    check_finite,
     check_float_module,
     check_rnn,
     module_weight,
 )
 from ..core.integers import check_integer
+from ..core.tensor_checks import check_finite
 from .activations import GAMMA
 from .fits import checked_lags, index_as_columns, norm_values
 from .linear import refuse_gated

@@ -43,12 +43,11 @@ from .forward import check_finite_states, flush_digitless, recurrence_kernel, ta
 from .inputs import (
     Shapes,
     check_float_module,
-    check_sequence,
-    check_state,
     module_weight,
     wrong_module,
 )
 from .own_forward import base_name, check_own_forward
+from .tensor_checks import check_sequence, check_state
 
 __all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
 

@@ -6,6 +6,7 @@ Everything downstream works on one canonical layout, ``x: (T, B, I)`` and ``h0: 
 Mistakes raise ``TypeError``/``ValueError`` that name the problem and the expected shape; a
 module that is not float32/float64 is refused, and so is any inf or NaN in the weights, ``x``
 or ``h0`` (the message names the tensor and where: parameter and entry, or time step and sample).
+This module checks the module and its weights; :mod:`vanishlab.core.tensor_checks` the tensors.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from torch import nn
 from . import global_rng
 from .cells import BIDIRECTIONAL_HINT, gate_blocks
 from .own_forward import base_name, check_own_forward
+from .tensor_checks import check_finite, check_sequence, check_state, token_ids_advice
 from .wrapped import wrong_module
 
 __all__ = [
     "FLOAT_DTYPES",
     "RNNInputs",
     "check_choices",
-    "check_dense",
-    "check_finite",
     "check_float_module",
     "check_rnn",
     "module_weight",
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
-NESTED_ADVICE = ": pad it to one length with torch.nested.to_padded_tensor(x, 0.0)"  # x, --inputs
 
 
 class Shapes:
@@ -260,144 +259,6 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
     return w0
 
 
-def token_ids_advice(x: torch.Tensor) -> str:
-    """The hint after refusing a tensor of integers (token ids, where the module takes their
-    embeddings?): ``x`` and a monitor's probe, and ``vanishlab analyze --inputs``; ``""`` for
-    any other dtype."""
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        return ""
-    return " (token ids? give the embedded sequence, as the module receives it)"
-
-
-def check_dense(t: torch.Tensor, what: str) -> None:
-    """Refuse a sparse (or other non-strided) tensor, or one with no data (the meta device),
-    which failed inside torch's kernels."""
-    if t.is_nested:  # a strided-layout nested tensor failed with torch's "Internal error"
-        raise TypeError(f"{what} must be a dense tensor, got a nested tensor{NESTED_ADVICE}")
-    if t.layout != torch.strided:
-        raise TypeError(f"{what} must be a dense tensor, got layout {t.layout} (use .to_dense())")
-    if t.is_meta:
-        raise TypeError(f"{what} is on the meta device: it holds no values to measure")
-
-
-def require_tensor(x: object, what: str) -> None:
-    """Refuse a sequence that is no tensor, saying how to turn a PackedSequence into one."""
-    if isinstance(x, torch.nn.utils.rnn.PackedSequence):
-        raise TypeError(
-            f"{what} must be a torch.Tensor, got PackedSequence: unpack it with "
-            "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
-        )
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {_no_tensor(x, what)}")
-
-
-def _no_tensor(x: object, what: str) -> str:
-    """The type of ``x``, no tensor, and for a NumPy array or a nested list of numbers how to
-    make it one (not for a tuple of tensors, a module's (output, h_n): torch.as_tensor refuses
-    it). A tuple or list of arrays (a NumPy (output, h_n), or a sequence's steps) is told to
-    pick one or stack them: torch.as_tensor refuses arrays of several shapes, and makes arrays
-    of one shape a tensor with a dimension more than each."""
-    kind = type(x).__name__
-    if isinstance(x, list | tuple):
-        if any(isinstance(v, torch.Tensor) for v in x):
-            return kind
-        arrays = sum(hasattr(v, "__array__") and getattr(v, "ndim", 0) > 0 for v in x)
-        if arrays:
-            return (
-                f"{kind} of {arrays} array{'s' * (arrays > 1)}, not one: convert the one that "
-                f"is the sequence (torch.as_tensor({what}[0])) or, for steps of one shape, "
-                f"their stack (torch.as_tensor(np.stack({what}))), in the module's dtype"
-            )
-    arraylike = hasattr(x, "__array__") or isinstance(x, list | tuple)
-    how = f": convert it with torch.as_tensor({what}), in the module's dtype" * arraylike
-    return f"{kind}{how}"
-
-
-def _converted(what: str, t: torch.Tensor, like: torch.Tensor) -> str:
-    """The end of a message refusing ``what`` in another dtype or on another device than the
-    weights ``like``: the conversion that gives it theirs."""
-    device = "" if t.device == like.device else f"'{like.device}', "
-    return f": convert it with {what}.to({device}{like.dtype})"
-
-
-def check_sequence(
-    x: object,
-    *,
-    input_size: int,
-    batch_first: bool,
-    like: torch.Tensor,
-    name: str,
-    what: str = "x",
-) -> tuple[torch.Tensor, bool]:
-    """Validate an input sequence as the module's forward would: ``(xs, batched)`` with ``xs``
-    ``(T, B, I)``, detached; ``batched`` is False for an unbatched ``(T, I)`` input. Messages
-    call it ``what``, the caller's name for the argument (``"probe"`` for a monitor's)."""
-    require_tensor(x, what)
-    check_dense(x, what)
-    how = _converted(what, x, like)
-    if not x.is_floating_point():  # integers: token ids, where the module takes embeddings?
-        ids = token_ids_advice(x)
-        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}{how}{ids}")
-    if x.dtype != like.dtype:
-        raise TypeError(
-            f"{what} has dtype {x.dtype} but the {name}'s weights are {like.dtype}{how}"
-        )
-    if x.device != like.device:
-        raise TypeError(
-            f"{what} is on {x.device} but the {name}'s weights are on {like.device}{how}"
-        )
-    layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
-    if x.dim() == 2:
-        batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
-    elif x.dim() == 3:
-        batched, xs = True, (x.transpose(0, 1) if batch_first else x)  # (T, B, I)
-    else:
-        raise ValueError(
-            f"{what} must be {layout} or unbatched (T, input_size), got shape {tuple(x.shape)}"
-        )
-    if xs.shape[-1] != input_size:
-        raise ValueError(
-            f"{what} has {xs.shape[-1]} features but the {name} expects input_size={input_size}: "
-            f"{what} must be {layout if batched else '(T, input_size)'} with "
-            f"input_size={input_size}"
-        )
-    check_finite(xs.detach(), what, ("time step", "sample", "feature"))
-    if xs.shape[0] == 0:
-        raise ValueError(f"{what} is an empty sequence (T = 0): there is nothing to differentiate")
-    if xs.shape[1] == 0:
-        raise ValueError(f"{what} has an empty batch (B = 0)")
-    return xs.detach(), batched
-
-
-def check_state(
-    value: object,
-    what: str,
-    shape: tuple[int, ...],
-    batched: bool,
-    like: torch.Tensor,
-    expected: str = "a torch.Tensor or None",
-) -> torch.Tensor:
-    """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``.
-    ``expected`` says what it may be where it is not a tensor (a part of an LSTM's state tuple
-    may not be None: only the whole state may)."""
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} must be {expected}, got {_no_tensor(value, what)}")
-    check_dense(value, what)
-    if tuple(value.shape) != shape:
-        raise ValueError(
-            f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
-            f"{shape}, got {tuple(value.shape)}"
-        )
-    if value.dtype != like.dtype or value.device != like.device:
-        raise TypeError(
-            f"{what} is {value.dtype} on {value.device} but the module's weights are "
-            f"{like.dtype} on {like.device}{_converted(what, value, like)}"
-        )
-    out = (value if batched else value.unsqueeze(1)).detach()  # (L, B, H)
-    check_finite(out, what, ("layer", "sample", "unit"))
-    return out
-
-
 def prepare_inputs(rnn: object, x: object, h0: object = None, *, what: str = "x") -> RNNInputs:
     """Validate ``rnn``, ``x`` and ``h0`` as ``nn.RNN.forward`` would, and put them in layout.
 
@@ -438,26 +299,6 @@ def prepare_inputs(rnn: object, x: object, h0: object = None, *, what: str = "x"
         weights_ih=w_ih,
         weights_hh=w_hh,
         biases=biases,
-    )
-
-
-def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` naming ``what`` and the first non-finite entry of ``t``.
-
-    ``axes`` names the dimensions of ``t`` (e.g. ``("time step", "sample", "feature")``); a
-    single name is used for the whole index of a parameter.
-    """
-    finite = torch.isfinite(t)
-    if bool(finite.all()):
-        return
-    index = tuple(int(v) for v in (~finite).nonzero()[0])
-    value = float(t[index])
-    if len(axes) == len(index):
-        where = ", ".join(f"{axis} {i}" for axis, i in zip(axes, index, strict=True))
-    else:
-        where = f"{axes[0]} {list(index)}"
-    raise ValueError(
-        f"{what} holds {value} at {where}: vanishlab measures finite inputs, states and weights"
     )
 
 

@@ -1,13 +1,13 @@
 """Checking :func:`vanishlab.lyapunov_spectrum`'s own arguments, ``k``, ``discard`` and ``q0``,
 for an ``nn.RNN`` and the gated cells alike (the module, ``x`` and ``h0`` are
-:mod:`vanishlab.core.inputs`'s)."""
+:mod:`vanishlab.core.inputs`'s and :mod:`vanishlab.core.tensor_checks`')."""
 
 from __future__ import annotations
 
 import torch
 
-from .inputs import check_dense, check_finite
 from .integers import check_integer
+from .tensor_checks import check_dense, check_finite
 
 __all__ = ["check_spectrum_args"]
 

@@ -40,8 +40,9 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import module_weight, prepare_inputs, require_tensor
+from ..core.inputs import module_weight, prepare_inputs
 from ..core.integers import check_integer
+from ..core.tensor_checks import require_tensor
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import as_flag, as_path

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core.inputs import check_finite
+from ..core.tensor_checks import check_finite
 from ..core.wrapped import where_it_is
 from .measure import module_kind
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..core import warning_filters
-from ..core.inputs import NESTED_ADVICE, token_ids_advice
+from ..core.tensor_checks import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import loop_problem
 from .archive import check_records, cut_short, is_torchscript, unpickler_reason
