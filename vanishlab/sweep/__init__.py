@@ -6,7 +6,8 @@
   :mod:`.catalog` (the built-in inits' names, without torch) and :mod:`.inits` (the registry);
 - one cell: :mod:`.cell` (its module and inputs, aggregation over the batch), :mod:`.prediction`
   (its mean-field inputs), :mod:`.critical` (its critical gain), :mod:`.cell_summary` (its row
-  beside theory), :mod:`.measure` (:func:`~.measure.run_cell`: measure and summarise it);
+  beside theory; :mod:`.cell_theory`, its theory), :mod:`.measure` (:func:`~.measure.run_cell`:
+  measure and summarise it);
 - a run: :mod:`.executors` (this process, local workers, Dask), :mod:`.runner`
   (:func:`~.runner.run_sweep`), :mod:`.store` (shards, checksums, lock), :mod:`.manifest`,
   :mod:`.files` (atomic writes), :mod:`.memory` (a cell's memory), :mod:`.summary` (the run's

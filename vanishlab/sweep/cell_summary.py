@@ -93,30 +93,15 @@ import torch
 from torch import nn
 
 from ..analysis.fits import fit_decay
-from ..analysis.linear import linear_rate
-from ..analysis.lyapunov_window import discarded_steps
-from ..analysis.pascanu import check_pascanu, pascanu_bound
-from ..core.lyapunov import lyapunov_spectrum
-from ..errors import NonFiniteStateError, VanishlabError
+from ..errors import VanishlabError
 from .catalog import TRAINED_INIT
-from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
+from .cell_theory import _predictions
 from .config import AXES, CellConfig, axis
-from .critical import critical_gain, lower_layer_diverges, relu_divergence
-from .prediction import (
-    GATED_NOTE,
-    GATED_REASON,
-    cell_mean_field,
-    mean_field_inputs,
-    no_prediction_note,
-)
 from .store import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
-    NARROW_LIVE_UNITS,
-    NARROW_WIDTH,
     NEAR_CRITICAL,
     POOR_FIT_R2,
-    SHORT_SEQ_LEN,
     SUMMARY_COLUMNS,
 )
 
@@ -132,141 +117,6 @@ def _absent(value: Any) -> bool:
 
 def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _scaled_orthogonal(rnn: nn.RNN) -> bool:
-    """Whether the (one-layer) cell's W_hh is c Q with Q orthogonal, to float32 rounding
-    (orthogonal and identity inits): then ||W_hh^k|| = c^k ||I|| and its slope is ln c = ln rho
-    at every lag."""
-    w = rnn.weight_hh_l0.detach().to(torch.float64)
-    gram = w.T @ w
-    c = float(gram.diagonal().mean())
-    eye = torch.eye(len(gram), dtype=torch.float64)
-    return bool(torch.allclose(gram, c * eye, rtol=0.0, atol=1e-5 * c))
-
-
-def _predictions(
-    config: CellConfig,
-    cell_rows: pd.DataFrame | None,
-    rnn: nn.RNN | None,
-    x: torch.Tensor | None,
-) -> tuple[dict[str, Any], list[str], list[str]]:
-    """The cell's Lyapunov exponent, ln rho, Pascanu check and predictions (the module and
-    inputs rebuilt as :func:`vanishlab.run_cell` builds them when not given)."""
-    out: dict[str, Any] = {}
-    flags: list[str] = []
-    notes: list[str] = []
-    L, T = config.num_layers, config.seq_len
-    model = getattr(config, "model", "rnn")
-    with pinned_numerics(), torch.no_grad():
-        if rnn is None:
-            rnn = build_module(config)
-        if x is None:
-            x = cell_inputs(config)
-        if model == "rnn":
-            ln_rho = [linear_rate(rnn, layer=l) for l in range(L)]
-            out["ln_rho"] = ln_rho[-1]
-            out["pascanu_slope"] = pascanu_bound(rnn, L - 1)
-            if cell_rows is not None and len(cell_rows):
-                checked = check_pascanu(rnn, cell_rows, seq_len=T)
-                out["pascanu_ok"] = not bool(checked["violated"].any())
-        discard = discarded_steps(T)
-        # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
-        # identity weights, would keep it on unit 1 forever instead of the top direction).
-        # An LSTM's state is [h | c] per layer: dimension 2 L H.
-        width = (2 if model == "lstm" else 1) * L * config.hidden_size
-        q0 = torch.randn(
-            width, 1, generator=seeded_generator(config.seed, "lyapunov"), dtype=torch.float32
-        )
-        try:
-            lyap = lyapunov_spectrum(rnn, x, k=1, discard=discard, q0=q0)  # (B, 1) float64
-        except NonFiniteStateError:
-            out["lyapunov"] = math.nan
-        else:
-            out["lyapunov"] = float(lyap[:, 0].mean())
-        biases_zero = not config.bias or all(
-            not bool(getattr(rnn, f"bias_{kind}_l{l}").any())
-            for l in range(L)
-            for kind in ("ih", "hh")
-        )
-    if model != "rnn":  # ln rho, Pascanu and the mean field are nn.RNN's; none for gates
-        out["mf_validity"], out["mf_reason"] = "none", GATED_REASON
-        out["predicted_by"] = "none"
-        flags.append("no-theory")
-        notes.append(GATED_NOTE)
-        return out, flags, notes
-    # A task cell's inputs are the task's, whatever input_std says: never at the origin.
-    origin = config.input_std == 0.0 and biases_zero and config.task == "none"
-
-    cfg = config.to_dict()
-    mfi = mean_field_inputs(cfg, layer=L - 1)
-    out["mf_validity"], out["mf_reason"] = mfi.validity, mfi.reason
-    if origin and mfi.validity not in ("origin",):
-        # An init without variances (identity) at the origin: still the linear regime.
-        out["mf_validity"] = "origin"
-        out["mf_reason"] = (
-            "no input and every bias zero: the state stays at h = 0, where the linear regime "
-            f"applies ({mfi.reason})"
-        )
-    if origin:
-        out["predicted_by"] = "linear"
-        if config.activation == "relu":
-            out["predicted_rate"] = out["predicted_rate_layer0"] = -math.inf
-            notes.append(
-                "At the origin relu′(0) = 0: every Jacobian past lag 0 is exactly zero (rate "
-                "−∞, predicted and measured)."
-            )
-        else:
-            out["predicted_rate"] = ln_rho[-1]
-            out["predicted_rate_layer0"] = max(ln_rho)
-            # ln rho is the rate as k -> infinity: a fit at finite lags reaches it only as the
-            # other eigenvalues' share dies out, except where every lag is exact (one layer,
-            # W_hh a multiple of an orthogonal matrix: ||W^k|| = c^k ||I||). Width is no
-            # flag here: ln rho is the drawn matrix's own, at any width.
-            if config.seq_len < SHORT_SEQ_LEN and not (L == 1 and _scaled_orthogonal(rnn)):
-                flags.append("short")
-            if L > 1:
-                notes.append(
-                    "A stack at the origin: layer 0's rows and the Lyapunov exponent sum paths "
-                    "through the layers, which adds an O(1/k) excess over max ln ρ at finite "
-                    "lags."
-                )
-        return out, flags, notes
-
-    mfs = [cell_mean_field(cfg, layer=l) for l in range(L)]
-    top = mfs[-1]
-    if top is not None:
-        out["mf_rate"], out["mf_chi1"], out["mf_q_star"] = top.rate, top.chi_1, top.q_star
-        out["mf_critical_gain"] = critical_gain(config)
-    if any(m is None for m in mfs):
-        out["predicted_by"] = "none"
-        if mfi.validity in ("none", "origin"):
-            flags.append("no-theory")
-            notes.append(no_prediction_note(mfi.reason))
-        else:
-            flags += ["no-theory", "diverges"]
-            notes.append(no_prediction_note(lower_layer_diverges(config)))
-        return out, flags, notes
-    assert top is not None
-    out["predicted_by"] = "mean field"
-    out["predicted_rate"] = top.rate
-    out["predicted_rate_layer0"] = max(m.rate for m in mfs if m is not None)
-    if any(m.diverges for m in mfs if m is not None):
-        flags.append("diverges")
-        notes.append(
-            f"{relu_divergence(config)}, and a drive: q has no fixed point, the activity "
-            f"grows until it overflows; χ₁ = {top.chi_1:.4g} still describes the Jacobians."
-        )
-    if abs(top.rate) < NEAR_CRITICAL:
-        flags.append("near-critical")
-    if mfi.validity == "approximate":
-        flags.append("non-iid")
-    live = min(m.live_fraction for m in mfs if m is not None)  # saturated tanh: few units
-    if config.hidden_size < NARROW_WIDTH or config.hidden_size * live < NARROW_LIVE_UNITS:
-        flags.append("narrow")
-    if config.seq_len < SHORT_SEQ_LEN:
-        flags.append("short")
-    return out, flags, notes
 
 
 def summary_row(
