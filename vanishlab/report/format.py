@@ -181,8 +181,17 @@ def and_list(items: list[str]) -> str:
 
 
 def duration(seconds: object) -> str:
-    """Seconds as ``12.3 s``, ``4 min 5 s`` or ``2 h 3 min``; an em dash when unknown."""
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or math.isnan(seconds):
+    """Seconds as ``12.3 s``, ``4 min 5 s`` or ``2 h 3 min``; an em dash when unknown: not a
+    number, or not a finite one (a sum of absurd step times that overflowed to inf raised
+    ValueError, "cannot convert float NaN to integer"; an integer too large for a float,
+    OverflowError)."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "—"
+    try:
+        seconds = float(seconds)
+    except OverflowError:
+        return "—"
+    if not math.isfinite(seconds):
         return "—"
     if seconds < 60:
         return f"{seconds:.1f} s"

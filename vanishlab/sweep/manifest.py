@@ -375,12 +375,14 @@ def json_number(value: float | None) -> float | str | None:
 
 def read_json_number(value: object) -> float | None:
     """A number that :func:`json_number` wrote (``"-inf"``, ``"inf"`` and ``"nan"`` read back
-    as floats); None when it is absent or not a number (true and false are not)."""
+    as floats); None when it is absent or not a number (true and false are not), and, as
+    :func:`read_seconds` reads it, for an integer too large for a float (JSON's ``1`` and 400
+    zeros in a hand-edited record: float() raised OverflowError, a traceback of the report)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         return float(value)
-    except ValueError:  # a string that is not a number
+    except (ValueError, OverflowError):  # a string that is not a number, an integer too large
         return None
 
 

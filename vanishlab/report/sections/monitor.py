@@ -91,11 +91,12 @@ def monitor_section(view: RunView) -> Section:
         spent = steps["elapsed_s"].to_numpy(dtype=np.float64)
         spent = spent[np.isfinite(spent)]
         if len(spent):
+            with np.errstate(over="ignore"):  # absurd times (1e308 s each): inf, shown as "—"
+                total, each = float(spent.sum()), float(spent.mean())
             recorded.append(
                 (
                     "measuring time",
-                    f"{seconds_text(float(spent.sum()))} in all, "
-                    f"{seconds_text(float(spent.mean()))} per recorded step",
+                    f"{seconds_text(total)} in all, {seconds_text(each)} per recorded step",
                 )
             )
     recorded += [
