@@ -425,6 +425,8 @@ def test_an_analysis_holding_another_runs_shard_is_refused_in_one_line(single_ru
     assert result.exit_code == 2 and not out.exists(), result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and "analysis of one model but holds 2 cells" in line
+    # a library's message too (vl.build_report): no command's flag, which Python users never gave
+    assert "--out" not in line and line.endswith("analyze the model again into a new directory")
     with pytest.raises(VanishlabError, match="holds 2 cells"):
         _report(run)
 

@@ -1908,8 +1908,12 @@ def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and "manifest.json is corrupt or unreadable (" in lines[0], lines
         assert lines[0].endswith(
-            "restore it from a copy, or run the command that made the run again with a new --out"
+            "restore it from a copy, or make the run again into a new directory"
         ), lines
+    # vl.load_manifest's message, the same: no flag of a command that Python users never ran
+    with pytest.raises(VanishlabError, match="corrupt or unreadable") as err:
+        vl.load_manifest(out)
+    assert str(err.value) == lines[0].removeprefix("error: ") and "--out" not in str(err.value)
 
 
 def test_fewer_workers_than_asked_are_said(tmp_path, monkeypatch):

@@ -62,7 +62,8 @@ def build_report(
         raise VanishlabError(
             f"run {manifest.get('name')!r} is the analysis of one model but holds "
             f"{len(cells)} cells (a shard copied from another run?): move the shards that are "
-            "not its own out of its cells/ folder, or run its analyze command into a new --out"
+            "not its own out of its cells/ folder, or analyze the model again into a new "
+            "directory"
         )
     if kind == MONITOR and len(results) and MONITOR_STEP not in results.columns:
         raise VanishlabError(

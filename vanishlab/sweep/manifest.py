@@ -128,8 +128,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise VanishlabError(f"permission denied: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise VanishlabError(
-            f"{path} is corrupt or unreadable ({err}): restore it from a copy, or run the "
-            "command that made the run again with a new --out"
+            f"{path} is corrupt or unreadable ({err}): restore it from a copy, or make the "
+            "run again into a new directory"  # a command's --out, or a function's out=
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
