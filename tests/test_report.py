@@ -381,7 +381,8 @@ def test_the_cut_lag_named_is_that_of_the_cut_seeds_not_of_a_seed_at_minus_inf()
     report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
-    expected = f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞) (1 of 2 seeds exactly 0 from lag 21)"
+    # one parenthesis: "(1 of 2 seeds −∞) (1 of 2 seeds exactly 0 from lag 21)" read as two
+    expected = f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞; 1 of 2 seeds exactly 0 from lag 21)"
     assert rate["a"] == expected
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "hashable",
     "horizon_text",
     "label",
+    "minus_inf_words",
     "plural",
     "py",
     "r2_text",
@@ -120,8 +121,15 @@ def rate_text(rate: float) -> str:
 def seeds_at_minus_inf(n_inf: int, n: int) -> str:
     """`` (k of n seeds −∞)`` after a mean over seeds that left its k seeds at −∞ out; ``""``
     when none or all are (all: the mean itself reads −∞). Every such mean says it so."""
+    words = minus_inf_words(n_inf, n)
+    return f" ({words})" if words else ""
+
+
+def minus_inf_words(n_inf: int, n: int) -> str:
+    """The words of :func:`seeds_at_minus_inf` without its parenthesis (``"k of n seeds −∞"``),
+    for a cell that says more of its seeds in the same one."""
     k, n = int(n_inf), int(n)
-    return f" ({k} of {n} seeds −∞)" if 0 < k < n else ""
+    return f"{k} of {n} seeds −∞" if 0 < k < n else ""
 
 
 NUMERIC_AXES = frozenset(a.name for a in AXIS_TABLE if a.type in (int, float))

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..format import horizon_text, rate_text, seeds_at_minus_inf
+from ..format import horizon_text, minus_inf_words, rate_text
 
 __all__ = ["EXACT_ZERO_RATES", "exact_zero_note", "horizon_cell", "mark_exact_zero", "rate_cell"]
 
@@ -53,7 +53,9 @@ EXACT_ZERO_RATES = (
 def rate_cell(rec: Mapping[str, Any]) -> str:
     """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
     apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
-    lag L" when they are cut at different lags).
+    lag L" when they are cut at different lags), in one parenthesis, "; " between the two
+    (side by side, "(1 of 3 seeds −∞) (1 of 3 seeds exactly 0 from lag 21)", they read as two
+    remarks on two things).
 
     ``rec`` is a row of :func:`.setting_fits.setting_fits`. One definition for every table of
     per-setting rates: a mean that took the −∞ seeds in read −∞ for a setting another table
@@ -63,12 +65,13 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     finite = rec["n"] - rec["n_zero"]
     if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
         text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
-    text += seeds_at_minus_inf(rec["n_zero"], rec["n"])
+    apart = [minus_inf_words(rec["n_zero"], rec["n"])]
     if rec.get("n_cut", 0) > 0:
         # Seeds cut at different lags: the lag named is the earliest, and says so.
         earliest = ", the earliest" if rec.get("cut_last", -np.inf) > rec["cut_from"] else ""
-        text += (
-            f" ({int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0{earliest} from lag "
-            f"{int(rec['cut_from'])})"
+        apart.append(
+            f"{int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0{earliest} from lag "
+            f"{int(rec['cut_from'])}"
         )
-    return text
+    said = "; ".join(words for words in apart if words)
+    return f"{text} ({said})" if said else text
