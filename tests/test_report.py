@@ -397,6 +397,9 @@ def test_a_horizon_made_by_exact_zeros_is_marked_and_the_fit_lags_end_before_the
     assert rows["a"]["horizon"] == "21 (exact 0)" and rows["a"]["fit lags"] == "10\u2060–\u206020"
     assert rows["b"]["horizon"] == "15" and rows["b"]["fit lags"] == "10\u2060–\u206040"
     assert "'(exact 0)' when some seed's Jacobian is exactly zero there" in table.caption
+    # "21 (exact 0)" broke after its number in the narrow column: never broken now
+    assert table.nowrap == (table.columns.index("horizon"),)
+    assert '<td class="num nowrap">21 (exact 0)</td>' in render_html(report)
 
 
 def test_fit_lags_are_those_of_the_seeds_with_a_finite_rate():
@@ -977,7 +980,8 @@ def test_a_model_s_label_in_the_models_table_is_never_broken_over_two_lines():
     report = _three_models_report()
     _, table = next(s for s in report.sections if s.key == "models").blocks
     model = table.columns.index("model")
-    assert table.nowrap == (model,) and "rnn (tanh)" in {row[model] for row in table.rows}
+    horizon = table.columns.index("horizon")  # never broken either: "21 (exact 0)"
+    assert table.nowrap == (model, horizon) and "rnn (tanh)" in {row[model] for row in table.rows}
     html = render_html(report)
     assert re.search(r"\n\.nowrap \{ white-space: nowrap; \}\n", html)
     for label in ("rnn (tanh)", "rnn (relu)", "gru"):

@@ -725,6 +725,7 @@ def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path
     report = _report(run)
     (table,) = _blocks(_section(report, "fits"), Table)
     assert table.rows[0][0] == "state" and table.rows[0][6] == "1 (exact 0)"
+    assert table.columns[6] == "horizon" and table.nowrap == (6,)  # never broken
     assert "'(exact 0)'" in table.caption
     glance = dict(_blocks(_section(report, "model"), KeyValues)[0].items)
     assert glance["horizon, state"] == "1 step (exact 0)"  # not "1 steps"
@@ -738,6 +739,7 @@ def test_a_horizon_made_by_an_exact_zero_is_marked_on_the_trained_pages(tmp_path
     (table,) = _blocks(section, Table)
     column = table.columns.index("horizon, state")
     assert [r[column] for r in table.rows] == ["1 (exact 0)", "1 (exact 0)"]
+    assert column in table.nowrap  # never broken
     assert "'(exact 0)'" in table.caption
     (glance,) = _blocks(section, KeyValues)
     assert "horizon 1 (exact 0) → 1 (exact 0)" in dict(glance.items)["state"]

@@ -189,6 +189,7 @@ def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run
     horizons = section.blocks[2]
     lag = {row[1]: row[horizons.columns.index("1000x lag")] for row in horizons.rows}  # by T
     assert lag["6"] == "3 (exact 0)" and not lag["60"].endswith("(exact 0)")
+    assert horizons.nowrap == (horizons.columns.index("1000x lag"),)  # never broken
     assert "'(exact 0)' when some sample's Jacobian is exactly zero there" in horizons.caption
     assert "'(exact 0)' in the table" in section.blocks[1].caption
 

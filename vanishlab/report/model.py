@@ -59,7 +59,8 @@ class Table:
     ``detail``: the index of a column of long text (notes, reasons) shown as a full-width line
     under its row instead of as a column, so that it is never cut off however wide the table.
     ``nowrap``: the indices of columns whose cells are never broken over two lines (a model's
-    label, "rnn (tanh)", beside a wide column); the cells' text stays as it is.
+    label, "rnn (tanh)", beside a wide column; a horizon, "21 (exact 0)"); the cells' text
+    stays as it is.
     """
 
     kind: ClassVar[str] = "table"

@@ -262,7 +262,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         columns=tuple(columns),
         rows=tuple(rows),
         numeric=(*(k in NUMERIC_AXES for k in keys), False, True, True, False),
-        nowrap=(len(keys),),  # "rnn (tanh)" broke over two lines beside the wide last column
+        # "rnn (tanh)" broke over two lines beside the wide last column, "21 (exact 0)" too
+        nowrap=(len(keys), len(keys) + 2),
     )
 
 

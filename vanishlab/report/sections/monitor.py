@@ -372,6 +372,8 @@ def _training_table(
         numeric,
         note=f"{more} more steps are not listed." if more > 0 else "",
         detail=len(columns) - 1,
+        # the horizons: "1 (exact 0)" broke after its number
+        nowrap=tuple(i for i, c in enumerate(columns) if c.startswith("horizon, ")),
     )
 
 

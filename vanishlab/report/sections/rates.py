@@ -129,6 +129,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         tuple(rows),
         tuple(numeric),
         note,
+        nowrap=(len(axes) + 2,),  # the horizon: "21 (exact 0)" broke after its number
     )
 
 

@@ -341,6 +341,7 @@ def fits_section(view: RunView) -> Section | None:
         tuple(rows),
         (False, False, True, True, True, True, True, False, False),
         detail=8,
+        nowrap=(6,),  # the horizon: "1 (exact 0)" broke after its number
     )
     return Section(
         "fits",

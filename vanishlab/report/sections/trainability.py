@@ -343,6 +343,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         columns,
         tuple(rows),
         numeric,
+        nowrap=(columns.index("1000x lag"),),  # "3 (exact 0)" broke after its number
     )
 
 
