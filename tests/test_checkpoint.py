@@ -477,7 +477,7 @@ def test_a_whole_quantized_model_is_told_to_save_the_float_state_dict(tmp_path, 
     model = nn.Sequential(nn.LSTM(3, 4))
     if kind == "quantized":
         whole = torch.ao.quantization.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8)
-        said = "It holds a model quantized (torch.ao.nn.quantized.dynamic.modules.rnn.LSTM), "
+        said = "It holds a quantized model (torch.ao.nn.quantized.dynamic.modules.rnn.LSTM), "
         doing = "quantizing"
     else:
         whole = nn.Sequential(torch.ao.nn.quantizable.LSTM(3, 4))

@@ -84,14 +84,14 @@ def _globals(path: Path, reason: str) -> list[str]:
 
 
 def quantized_advice(named: str) -> str:
-    """What to save instead of a model quantized, or prepared for quantization, whose class
-    (or module) ``named`` (``torch.ao.nn.quantizable.LSTM``) tells which: the float model's
-    state_dict, saved before; a whole model's file and a state_dict's keys alike."""
-    what, doing = ("quantized", "quantizing")
+    """What to save instead of a quantized model, or one prepared for quantization, whose
+    class (or module) ``named`` (``torch.ao.nn.quantizable.LSTM``) tells which: the float
+    model's state_dict, saved before; a whole model's file and a state_dict's keys alike."""
+    what, doing = ("a quantized model", "quantizing")
     if named.startswith(QUANTIZABLE):
-        what, doing = ("prepared for quantization", "preparing")
+        what, doing = ("a model prepared for quantization", "preparing")
     return (
-        f"It holds a model {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
+        f"It holds {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
         f"nn.GRU's: save the float model's state_dict() before {doing} it"
     )
 
