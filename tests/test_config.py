@@ -158,6 +158,12 @@ def test_a_misspelt_axis_is_refused_naming_the_nearest(build, error, said):
     # a name near none is refused with the list of every axis, as before
     with pytest.raises(TypeError, match=r"unknown config field 'width' \(config fields are: "):
         CellConfig(width=3)
+    # several: plural ("unknown axis 'activaton' (...), 'gian' (...)" read as one name)
+    with pytest.raises(vl.VanishlabError) as err:
+        Sweep.from_axes({"activaton": ["relu"], "gian": [1.0]})
+    assert str(err.value).startswith("unknown axes 'activaton' (did you mean 'activation'?), ")
+    with pytest.raises(TypeError, match=r"\(\) got unknown config fields 'height', 'width' \("):
+        CellConfig(width=3, height=2)
 
 
 def test_parse_axis():

@@ -67,7 +67,8 @@ class _Named:
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         unknown = unknown_names(kwargs, cls._axes.names, cls._what)
         if unknown is not None:  # still a TypeError, as Python's own was
-            raise TypeError(f"{cls.__name__}() got an {unknown}")
+            several = sum(name not in cls._axes.names for name in kwargs) > 1
+            raise TypeError(f"{cls.__name__}() got {'' if several else 'an '}{unknown}")
         return super().__new__(cls)
 
 

@@ -30,7 +30,7 @@ def unknown_names(given: Iterable[object], known: Sequence[str], what: str) -> s
     """None where each of ``given`` is one of ``known``; else the words that refuse the rest,
     ``unknown axis 'activaton' (did you mean 'activation'?)``, each with its nearest known
     name, and the list of ``known`` where one has none near. ``what`` names one: ``axis``,
-    ``config field``."""
+    ``config field``; several are ``unknown axes 'a' (...), 'b' (...)``."""
     unknown = sorted({name for name in given if name not in known}, key=str)
     if not unknown:
         return None
@@ -41,4 +41,4 @@ def unknown_names(given: Iterable[object], known: Sequence[str], what: str) -> s
     )
     whats = "axes" if what == "axis" else f"{what}s"
     listed = "" if all(near) else f" ({whats} are: {', '.join(known)})"
-    return f"unknown {what} {said}{listed}"
+    return f"unknown {whats if len(unknown) > 1 else what} {said}{listed}"
