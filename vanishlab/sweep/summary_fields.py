@@ -28,6 +28,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "code_digest",
     "code_modules",
+    "diverges_meaning",
 ]
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
@@ -48,6 +49,17 @@ g_mf^2/2 >= 1 with g_mf^2 = H var_hh, the init's recurrent weight variance. Not 
 every init: the gain where it starts depends on the init (sqrt(6) for ``default``, whose W_hh
 has variance gain^2 / (3H)); :func:`vanishlab.sweep.critical.relu_divergence` gives it."""
 
+
+def diverges_meaning(which: str) -> str:
+    """What the ``diverges`` flag means, ``which`` saying where the page gives the gain it
+    starts from (", the note says which": a flagged cell's note; "": nowhere). One wording for
+    :data:`FLAGS` and the models table, whose rows have no note."""
+    return (
+        f"{RELU_DIVERGES}: the activity explodes (from a gain that depends on the init{which}; "
+        "χ₁ still holds until the state overflows)"
+    )
+
+
 #: Flag keywords, in the order they are listed, and what each means.
 FLAGS: dict[str, str] = {
     "failed": "nothing was measured: the forward pass overflowed, or an error stopped the "
@@ -56,8 +68,7 @@ FLAGS: dict[str, str] = {
     "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
     "off, or W_hh = 0 at gain 0): the rate is that of the decay before it, or −∞ when nothing is "
     "left before it",
-    "diverges": f"{RELU_DIVERGES}: the activity explodes (from a gain that depends on the "
-    "init, the note says which; χ₁ still holds until the state overflows)",
+    "diverges": diverges_meaning(", the note says which"),
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
     "non-iid": "orthogonal weights: the mean field is approximate",

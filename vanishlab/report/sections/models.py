@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.prediction import NO_GATED_THEORY
-from ...sweep.summary_fields import FLAGS
+from ...sweep.summary_fields import diverges_meaning
 from ..format import (
     NOT_APPLICABLE,
     NUMERIC_AXES,
@@ -273,9 +273,14 @@ def _flagged_diverging(flags: object) -> bool:
 
 
 def _diverges_note(view: RunView) -> str:
-    """The caption's words on a prediction marked as diverging: the theory table's flag."""
-    where = " in Theory vs measurement" if view.shows("theory") else ""
-    return f"'{_DIVERGES}' after a prediction is the flag{where} of that name: {FLAGS[_DIVERGES]}. "
+    """The caption's words on a prediction marked as diverging: the theory table's flag, whose
+    "the note says which" (gain) pointed at notes this table has not: the theory table's, where
+    the page shows it."""
+    theory = view.shows("theory")
+    where = " in Theory vs measurement" if theory else ""
+    which = ", which that table's notes give" if theory else ""
+    said = diverges_meaning(which)
+    return f"'{_DIVERGES}' after a prediction is the flag{where} of that name: {said}. "
 
 
 def models_section(view: RunView) -> Section | None:
