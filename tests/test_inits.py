@@ -389,6 +389,28 @@ def test_a_replaced_builtin_init_does_not_resume_the_builtins_cells(registry, tm
     vl.run_sweep(sweep, tmp_path / "other", workers=1, progress=False)  # its own run: fine
 
 
+def test_an_inits_record_is_where_its_function_lies_not_its_body(registry, tmp_path):
+    """As docs/cli.md says (with its advice: a new name for a new body): two bodies at one
+    place, here the same nested function made with another scale, record alike, so a resume
+    under the edited one is not refused. Fails if the record ever tells bodies apart (then
+    the docs' paragraph is due a change)."""
+
+    def scaled(scale: float):
+        def apply(rnn: nn.RNN, gain: float, generator: torch.Generator) -> None:
+            _scaled_eye(rnn, scale * gain, generator)
+
+        return apply
+
+    register_init(Init("edited", "d", scaled(1.0)))
+    sweep = vl.Sweep(init="edited", hidden_size=4, input_size=2, seq_len=5, batch=2)
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    register_init(Init("edited", "d", scaled(5.0)), replace=True)
+    assert vl.run_sweep(sweep, run, workers=1, progress=False).n_skipped == 1  # not refused
+    (recorded,) = vl.load_manifest(run)["inits"].values()
+    assert recorded.startswith(f"{__name__}:") and "(line " in recorded
+
+
 def test_another_grid_names_the_replaced_init_before_offering_force(registry, tmp_path):
     """A sweep of another grid into a run of the built-in "orthogonal", that init replaced,
     was refused for its grid alone ("pass --force to add the new cells"): that --force also
