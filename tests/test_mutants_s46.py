@@ -1,0 +1,162 @@
+"""Mutation review of session 46's code: each test here failed on a small plausible change of
+the code it names (a check dropped, a branch dropped, a constant moved) that passed every other
+test, and passes on the code as it is."""
+
+from __future__ import annotations
+
+import _thread
+import importlib.util
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vanishlab.cli import stops
+from vanishlab.cli.stops import terminable
+
+posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+# --- cli.stops: a stop sent again once, and held only in torch's own import ---
+
+
+def _swallowing(signum: int) -> None:
+    """Code that swallows a stop raised in it (Cython's ``except: pass``)."""
+    try:
+        os.kill(os.getpid(), signum)
+        for _ in range(1000):  # the handler runs here, and raises
+            pass
+    except:  # noqa: E722 - the swallowing this test stands for
+        pass
+
+
+class _StoppedInDel:
+    """A finalizer a stop lands in: raised there, Python ignores it (the hook owes it)."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):
+            pass
+
+
+class _RaisesStop:
+    """A finalizer that raises a stop itself, no signal sent: the hook owes it all the same."""
+
+    def __del__(self) -> None:
+        raise KeyboardInterrupt
+
+
+def _kept_then_quiet(seconds: float = 0.5) -> list[BaseException]:
+    """The stops that come in ``3 * seconds`` of the command's work, each caught and kept (noted,
+    not swallowed): the one sent again, and none after it."""
+    kept: list[BaseException] = []
+    deadline = time.monotonic() + 3 * seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.01)
+        except KeyboardInterrupt as stop:
+            kept.append(stop)
+    return kept
+
+
+@posix
+def test_a_swallowed_stop_is_sent_again_once_by_one_thread(monkeypatch) -> None:
+    # the sender sending owed[0] without taking it (every RESEND_S until the block ended), and a
+    # sender thread started at each stop, passed: the existing test's block ended at once
+    started: list[object] = []
+    real = _thread.start_new_thread
+    monkeypatch.setattr(_thread, "start_new_thread", lambda f, a: (started.append(f), real(f, a)))
+    with terminable() as received:
+        _swallowing(signal.SIGINT)
+        kept = _kept_then_quiet()
+    assert len(kept) == 1 and received == [signal.SIGINT] * 2 and len(started) == 1
+
+
+@posix
+def test_a_stop_python_ignored_in_a_finalizer_is_sent_again_once() -> None:
+    # the hook owes it; its mark, let go of as the hook returns, must not make the sender owe
+    # it a second time (dropping the hook's removal of the watched mark passed)
+    with terminable() as received:
+        _StoppedInDel()
+        kept = _kept_then_quiet()
+    assert len(kept) == 1 and received == [signal.SIGINT] * 2
+
+
+@posix
+def test_two_finalizers_a_stop_lands_in_at_once_owe_one_stop() -> None:
+    # one already owed stops the command: the hook owing one more each time (a mutant) sent the
+    # second into the command's clean-up
+    with terminable():
+        [_StoppedInDel(), _StoppedInDel()]  # both dropped at once
+        kept = _kept_then_quiet()
+    assert len(kept) == 1
+
+
+@posix
+def test_a_stop_a_finalizer_raises_itself_is_delivered_again() -> None:
+    # no handler ran for it, so no sender had started: the hook starts one (dropping that
+    # call passed, and the command ran to its end)
+    with pytest.raises(KeyboardInterrupt), terminable() as received:
+        _RaisesStop()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert received == [signal.SIGINT]  # the one sent again
+
+
+@posix
+def test_a_swallowed_stop_and_one_a_finalizer_raises_are_sent_again_once(monkeypatch) -> None:
+    # both before the sender's next look (RESEND_S made long): the hook's stop is owed and the
+    # swallowed one's dead mark dropped, one stop for both (keeping the mark, a mutant, sent a
+    # second one into the command's clean-up)
+    monkeypatch.setattr(stops, "RESEND_S", 0.3)
+    with terminable() as received:
+        _swallowing(signal.SIGINT)
+        _RaisesStop()
+        kept = _kept_then_quiet(0.8)
+    assert len(kept) == 1 and received == [signal.SIGINT] * 2
+
+
+def _stand_in(folder: Path, package: str, body: str) -> tuple[object, object]:
+    """A module of ``body`` at ``folder/package/__init__.py``, and the loader that runs it."""
+    init = folder / package / "__init__.py"
+    init.parent.mkdir(parents=True)
+    init.write_text(body)
+    spec = importlib.util.spec_from_file_location(f"_stand_in_{package}", init)
+    return importlib.util.module_from_spec(spec), spec.loader
+
+
+_SIGNALS_ITSELF = (
+    "os.kill(os.getpid(), signal.SIGINT)",
+    "deadline = time.monotonic() + 0.3",
+    "while time.monotonic() < deadline:  # the handler runs between these lines",
+    "    pass",
+)
+
+
+@posix
+def test_a_stop_in_functorch_s_import_is_raised_there(tmp_path) -> None:
+    # held is the body of torch's own __init__.py: a path that ends in torch/__init__.py with no
+    # separator before it (a mutant) held functorch's too
+    body = "\n".join(("import os, signal, time", *_SIGNALS_ITSELF, "DONE = True\n"))
+    module, loader = _stand_in(tmp_path, "functorch", body)
+    with pytest.raises(KeyboardInterrupt), terminable():
+        loader.exec_module(module)
+    assert not hasattr(module, "DONE")
+
+
+@posix
+def test_a_stop_in_a_function_torch_s_init_defines_is_raised_there(tmp_path) -> None:
+    # held is the body run as torch is imported (co_name '<module>'), not a function of that
+    # file called later (torch.use_deterministic_algorithms ...): dropping the check held it
+    lines = (*_SIGNALS_ITSELF, "done.append(1)")
+    body = "import os, signal, time\n\ndef work(done):\n" + "".join(f"    {x}\n" for x in lines)
+    module, loader = _stand_in(tmp_path, "torch", body)
+    loader.exec_module(module)
+    done: list[int] = []
+    with pytest.raises(KeyboardInterrupt), terminable():
+        module.work(done)
+    assert done == []
