@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+import vanishlab as vl
 from vanishlab.cli import stops
 from vanishlab.cli.stops import terminable
+from vanishlab.errors import VanishlabError
+from vanishlab.sweep.config import AXES
 
 posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -160,3 +163,35 @@ def test_a_stop_in_a_function_torch_s_init_defines_is_raised_there(tmp_path) -> 
     with pytest.raises(KeyboardInterrupt), terminable():
         module.work(done)
     assert done == []
+
+
+# --- sweep.nearest: the nearest name, its cutoff, and the words of a refusal ---
+
+
+def test_a_misspelt_axis_is_given_its_nearest_axis_above_the_cutoff_alone() -> None:
+    # 'input_siz' is 0.95 from input_size and 0.78 from input_std (the last of difflib's
+    # matches, a mutant, named input_std); 'hidden' 0.71 from hidden_size, under the cutoff of
+    # 0.75 (0.7 named it)
+    with pytest.raises(TypeError, match=r"'input_siz' \(did you mean 'input_size'\?\)$"):
+        vl.Sweep(input_siz=[2])
+    with pytest.raises(TypeError) as err:
+        vl.Sweep(hidden=[4])
+    assert str(err.value) == f"Sweep() got an unknown axis 'hidden' (axes are: {', '.join(AXES)})"
+
+
+def test_misspelt_axes_are_named_in_order_with_the_list_where_one_has_none_near() -> None:
+    # the list of axes where some name has none near (not only where none has: a mutant), the
+    # names sorted (a set's order, a mutant, changes with the process' hash seed)
+    with pytest.raises(TypeError) as err:
+        vl.Sweep(zeta=1, gian=1, modle=1, aaa=1, seeds=1)
+    assert str(err.value) == (
+        "Sweep() got an unknown axis 'aaa', 'gian' (did you mean 'gain'?), 'modle' (did you "
+        f"mean 'model'?), 'seeds' (did you mean 'seed'?), 'zeta' (axes are: {', '.join(AXES)})"
+    )
+
+
+def test_a_config_key_that_is_no_string_is_refused_as_unknown_not_a_type_error() -> None:
+    # difflib was handed the int (a mutant without nearest_name's string check): a TypeError
+    with pytest.raises(VanishlabError) as err:
+        vl.CellConfig.from_dict({1: 2})
+    assert str(err.value) == f"unknown config field 1 (config fields are: {', '.join(AXES)})"
