@@ -195,3 +195,14 @@ def test_a_config_key_that_is_no_string_is_refused_as_unknown_not_a_type_error()
     with pytest.raises(VanishlabError) as err:
         vl.CellConfig.from_dict({1: 2})
     assert str(err.value) == f"unknown config field 1 (config fields are: {', '.join(AXES)})"
+
+
+# --- sweep.manifest.read_seconds: a time as a float ---
+
+
+def test_a_time_in_whole_seconds_is_read_as_a_float() -> None:
+    # the docstring's float: an int handed on as itself (a mutant) passed every test
+    from vanishlab.sweep.manifest import read_seconds
+
+    for given, seconds in ((3, 3.0), (0, 0.0), (10**300, 1e300)):
+        assert type(read_seconds(given)) is float and read_seconds(given) == seconds
