@@ -206,3 +206,41 @@ def test_a_time_in_whole_seconds_is_read_as_a_float() -> None:
 
     for given, seconds in ((3, 3.0), (0, 0.0), (10**300, 1e300)):
         assert type(read_seconds(given)) is float and read_seconds(given) == seconds
+
+
+# --- sweep.schema.meta_keys_readable: the keys a shard's metadata needs ---
+
+
+def test_a_shard_lacking_a_needed_metadata_key_is_malformed_and_one_with_them_alone_is_read(
+    tmp_path,
+) -> None:
+    # without the needed keys' check (a mutant), a shard missing one of them under a
+    # recomputed checksum ended in a KeyError traceback from vl.load_cells (each of the six); a
+    # superset check (a mutant) refused a shard of exactly the needed keys (an early
+    # release's: no digest, summary or checksum), which this release reads
+    import json
+
+    import pyarrow.parquet as pq
+
+    from vanishlab.sweep import store
+    from vanishlab.sweep.checksums import META_DIGEST, meta_digest
+
+    run = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2), run, progress=False)
+    (path,) = (run / "cells").glob("*.parquet")
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[store.CELL_META_KEY])
+    del meta[META_DIGEST]
+
+    def write(new: dict) -> None:
+        text = json.dumps(new)
+        pq.write_table(table.replace_schema_metadata({store.CELL_META_KEY: text}), path)
+
+    for key in ("status", "reason", "n_rows", "elapsed_s"):
+        lacking = {k: v for k, v in meta.items() if k != key}
+        write({**lacking, META_DIGEST: meta_digest(lacking)})
+        with pytest.raises(store.CorruptShardError, match=r"malformed vanishlab\.cell metadata"):
+            vl.load_cells(run)
+    needed = ("cell_id", "config", "status", "reason", "elapsed_s", "n_rows")
+    write({k: meta[k] for k in needed})
+    assert vl.load_cells(run)["cell_id"].tolist() == [meta["cell_id"]]
