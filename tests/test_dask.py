@@ -492,6 +492,23 @@ def test_an_experiment_file_a_worker_cannot_read_is_one_line(cluster, tmp_path):
     assert name not in sys.modules
 
 
+def test_an_experiment_file_s_error_of_several_lines_is_one_line_from_a_worker(tmp_path):
+    """The worker's ImportError (run_dask's one line) keeps the first line of the file's own
+    error: the whole of it (a mutant) passed the test above, whose error is one line."""
+    from vanishlab.sweep import dask_cluster
+
+    path = tmp_path / "study.py"
+    path.write_text('raise ValueError("the first line\\nthe second")\n')
+    name = "vanishlab_experiment_study_5e7e1a1e"
+    config, init = _tasks()[0]
+    with pytest.raises(ImportError) as err:
+        dask_cluster._run_on_worker(config, pickle.dumps(init), [(name, str(path))], [])
+    said = str(err.value)
+    assert said.startswith(f"a Dask worker could not load the experiment file {path} ")
+    assert said.endswith("the first line") and len(said.splitlines()) == 1
+    assert name not in sys.modules
+
+
 def _no_vanishlab_there():
     raise ModuleNotFoundError("No module named 'vanishlab'")  # as on a scheduler without it
 
@@ -621,6 +638,38 @@ def test_a_variant_registering_the_study_s_init_name_runs_on_the_study_s_workers
             sys.modules.pop(name, None)
 
 
+def test_a_worker_keeps_the_inits_of_other_files_and_refuses_a_built_in_name(tmp_path):
+    """The inits set aside while a file loads (those of files loaded before) are put back,
+    each under its own name (not put back, a mutant, a worker lost the study's init on
+    loading another file); the built-in inits are not set aside (all set aside, a mutant, a
+    file registering 'normal' replaced the built-in on that worker, which the sweep's own
+    process refuses)."""
+    from vanishlab.errors import VanishlabError
+    from vanishlab.sweep.executors import load_experiment_files
+    from vanishlab.sweep.inits import INITS
+
+    files = {n: tmp_path / n / "study.py" for n in ("kept_a_test", "kept_b_test", "normal")}
+    modules = {n: [(f"vanishlab_experiment_study_6b0{i}", str(f))] for i, (n, f) in enumerate(
+        files.items())}  # fmt: skip
+    normal = INITS["normal"]
+    try:
+        for name, file in files.items():
+            file.parent.mkdir()
+            file.write_text(STUDY_AT.format(value=0.5).replace("changed_file_test", name))
+        load_experiment_files(modules["kept_a_test"], [])
+        load_experiment_files(modules["kept_b_test"], [])
+        assert {"kept_a_test", "kept_b_test"} <= set(INITS)
+        with pytest.raises(VanishlabError, match="init 'normal' is already registered"):
+            load_experiment_files(modules["normal"], [])
+        assert INITS["normal"] is normal
+    finally:
+        INITS["normal"] = normal
+        for name, ((module, _),) in modules.items():
+            sys.modules.pop(module, None)
+            if name != "normal":
+                INITS.pop(name, None)
+
+
 def test_a_name_taken_while_a_cell_runs_leaves_its_summary_row_to_the_sweep(monkeypatch):
     """A task of another sweep that gives an init name another definition on the same worker
     while a cell runs (threads of one worker): the cell's summary row may have read that
@@ -639,6 +688,68 @@ def test_a_name_taken_while_a_cell_runs_leaves_its_summary_row_to_the_sweep(monk
     left = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
     assert "summary" in kept[1] and "summary" not in left[1]
     assert left[0].equals(kept[0])
+
+
+def test_a_variant_that_takes_the_name_while_a_study_s_cell_runs_drops_that_cell_s_row(
+    tmp_path, monkeypatch
+):
+    """The study's cell and a variant's (the same init name, another file) running side by
+    side on one worker: the variant's task takes the name while the study's cell runs, whose
+    summary row may have read the variant's prediction, and is left to the sweep. (The taking
+    task not counting its take, a mutant, kept that row: the test above counts for it.)"""
+    from vanishlab.sweep import dask_cluster
+    from vanishlab.sweep.executors import load_experiment_files
+    from vanishlab.sweep.inits import INITS
+
+    files = [tmp_path / d / "study.py" for d in ("study", "variant")]
+    modules = [[(f"vanishlab_experiment_study_7a1e000{i}", str(f))] for i, f in enumerate(files)]
+    real = dask_cluster._run_task
+    beside: list[tuple] = []
+
+    def with_the_variant_beside(config, init, where):
+        if init.description.startswith("N(0, (0.5"):  # the study's cell: the variant's beside
+            beside.append(dask_cluster._run_on_worker(config, variant, modules[1], []))
+        return real(config, init, where)
+
+    try:
+        for file, std in zip(files, (0.5, 0.25), strict=True):
+            file.parent.mkdir()
+            file.write_text(VARIANT.format(std=std))
+        load_experiment_files(modules[0], [])
+        study = dask_cluster._pickled(INITS["variant_test"], {})
+        load_experiment_files(modules[1], [])
+        variant = dask_cluster._pickled(INITS["variant_test"], {})
+        config = vl.CellConfig(init="variant_test", hidden_size=4, input_size=2, seq_len=3)
+        monkeypatch.setattr(dask_cluster, "_run_task", with_the_variant_beside)
+        _, meta = dask_cluster._run_on_worker(config, study, modules[0], [])
+        assert meta["status"] == "ok" and "summary" not in meta
+        assert "summary" in beside[0][1]  # the variant's own: nothing took the name meanwhile
+    finally:
+        INITS.pop("variant_test", None)
+        for ((name, _),) in modules:
+            sys.modules.pop(name, None)
+
+
+def test_an_init_a_worker_has_not_registered_is_registered_there_for_its_summary_row():
+    """An init registered by the sweep's own code (no experiment file: none for the worker to
+    load) reaches a worker by its pickle alone; the worker registers it, for the cell's
+    summary row reads the registry: not registered (a mutant), the row lost its prediction
+    (NaN for the mean field's -0.46 here)."""
+    import dataclasses
+
+    from vanishlab.sweep import dask_cluster
+    from vanishlab.sweep.inits import INITS
+
+    init = vl.register_init(dataclasses.replace(INITS["normal"], name="fresh_dask_test"))
+    try:
+        config = vl.CellConfig(init="fresh_dask_test", hidden_size=4, input_size=2, seq_len=3)
+        pickled = dask_cluster._pickled(init, {})
+        del INITS["fresh_dask_test"]  # as on a worker of its own
+        _, meta = dask_cluster._run_on_worker(config, pickled, [], [])
+        assert INITS["fresh_dask_test"].name == "fresh_dask_test"
+        assert meta["status"] == "ok" and meta["summary"]["row"]["predicted_rate"] < 0
+    finally:
+        INITS.pop("fresh_dask_test", None)
 
 
 def _normal_of(std, rnn, gain, gen):
