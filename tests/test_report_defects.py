@@ -116,6 +116,17 @@ def test_the_parts_of_one_figure_share_its_number(stacked):
     assert len(ids) == len(set(ids))  # the parts' ids stay apart
 
 
+def test_a_figure_drawn_in_one_part_is_no_part(stacked):
+    """Only a figure of several pages is marked as parts: one page marked "part 1 of 1" (a
+    mutant of as_parts) would be headed "Figure 1 (part 1 of 1)"."""
+    from vanishlab.report.layout import as_parts
+
+    first, second = _section(stacked, "depth").blocks
+    single = replace(first, part=None)
+    assert [g.part for g in as_parts([single])] == [None]
+    assert [g.part for g in as_parts([replace(first, part=None), second])] == [(1, 2), (2, 2)]
+
+
 def test_rate_heatmaps_draw_every_combination(stacked):
     heat = [b for b in _section(stacked, "rates").blocks if isinstance(b, HeatmapGrid)]
     by_init = [f for f in heat if f.title == "Rate by init and activation"]
@@ -570,6 +581,34 @@ def test_a_rate_map_drawn_in_parts_leaves_the_next_pair_of_axes_its_map():
     ]
 
 
+def test_a_one_axis_rate_map_drawn_in_parts_is_marked_as_parts():
+    """The rates section's map of one swept axis (no swept pair: 'Rate by init') in two pages
+    is one figure in two parts, as a pair's map is (not marked, a mutant, it read as two
+    figures). Synthetic: 2 inits x 13 widths, one layer, one panel per width."""
+    parts, cells = [], []
+    widths = list(range(4, 17))
+    lag = np.arange(21)
+    for init, width in itertools.product(("a", "b"), widths):
+        setting = {"activation": "tanh", "num_layers": 1, "gain": 1.0, "init": init}
+        setting |= {"hidden_size": width, "seed": 0, "cell_id": f"{init}-{width}"}
+        parts.append(
+            pd.DataFrame(
+                setting
+                | {"source": "state", "layer": pd.array(np.zeros(lag.size, int), dtype="Int64")}
+                | {"lag": lag, "log10_fro_mean": (-0.05 - 0.001 * width) * lag}
+                | {"log10_fro_std": 0.0, "n_zero": 0}
+            )
+        )
+        cells.append(setting | {"status": "ok", "reason": None, "elapsed_s": 0.1})
+    manifest = {"name": "widths", "axes": {"init": ["a", "b"], "hidden_size": widths, "seed": [0]}}
+    results = pd.concat(parts, ignore_index=True)
+    report = build_report(
+        results, pd.DataFrame(cells), manifest, timestamp=STAMP, sections=["rates"]
+    )
+    maps = [b for b in _section(report, "rates").blocks if isinstance(b, HeatmapGrid)]
+    assert [(m.title, m.part) for m in maps] == [("Rate by init", (1, 2)), ("Rate by init", (2, 2))]
+
+
 def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
     """The models table gave a 1-layer relu nn.RNN past its critical gain (orthogonal, gain
     1.5: χ₁ = 1.125) the mean field's finite "+0.059 (mean field)" and no word that its cells
@@ -592,6 +631,17 @@ def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
     # the flag's meaning, but not its "the note says which": this table has no notes
     said = FLAGS["diverges"].replace(", the note says which", ", which that table's notes give")
     assert said in table.caption and "the note says which" not in table.caption
+
+
+    # a page without the theory table names no section for the flag (naming it always, a
+    # mutant, pointed at a table the page lacks)
+    run = tmp_path / "run"
+    alone = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run),
+        timestamp="2024-01-01", sections=["models"],
+    )  # fmt: skip
+    (caption,) = [b.caption for b in _section(alone, "models").blocks if isinstance(b, Table)]
+    assert "'diverges' after a prediction is the flag of that name: " in caption
     theory = next(b for b in _section(report, "theory").blocks if isinstance(b, Table))
     at = {c: theory.columns.index(c) for c in ("model", "gain", "flags")}
     flags = {r[at["gain"]]: r[at["flags"]] for r in theory.rows if r[at["model"]] == "rnn"}
