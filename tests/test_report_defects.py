@@ -20,6 +20,7 @@ from vanishlab.report.format import assign, rate_text
 from vanishlab.report.heatmaps import color_scale
 from vanishlab.report.model import HeatmapGrid, HeatPanel, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
+from vanishlab.report.view import RunView
 
 STAMP = "2024-01-01T00:00:00Z"
 INITS = ("a", "b", "c", "d")
@@ -1221,3 +1222,58 @@ def test_a_one_cell_run_s_anomalies_name_its_setting(tmp_path):
     tables = {b.title: b for b in _section(zeros, "anomalies").blocks}
     rows = tables["Exact zeros"].rows  # one per source
     assert rows and all("input std = 0.0" in r[1] and "T = 5" in r[1] for r in rows)
+
+
+def test_failed_note_is_only_in_the_figures_that_hold_a_failed_cell(tmp_path):
+    """A run whose failed cells all had T = 200 said "3 failed cells (listed under Anomalies)
+    have no measurement: ... a line stops" under its T = 50 figures too, whose every line was
+    whole. A figure of one setting (decay, input, gain phase, theory against gain) now counts
+    its own failed cells and says nothing when it has none."""
+    run = tmp_path / "run"
+    grid = vl.Sweep(
+        activation=("tanh", "relu"), init=("default", "orthogonal"), gain=(1.0, 1.5),
+        seq_len=(4, 6), num_layers=(1, 2), hidden_size=4, input_size=2, batch=2,
+    )  # fmt: skip
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    failed = cells.loc[(cells["seq_len"] == 6) & (cells["gain"] > 1), "cell_id"].iloc[:2]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    report = build_report(results, cells, vl.load_manifest(run), timestamp="2024-01-01")
+    captions = {
+        b.title: b.caption
+        for key in ("decay", "input", "gain")
+        for b in _section(report, key).blocks
+        if isinstance(b, LineGrid)
+    }
+    whole = [t for t in captions if t.endswith(("(gain = 1.0)", "(T = 4)"))]
+    holding = [t for t in captions if t.endswith(("(gain = 1.5)", "(T = 6)"))]
+    assert len(whole) == len(holding) == 3
+    assert not any("failed" in captions[t] for t in whole)
+    said = (
+        "2 failed cells (listed under Anomalies) have no measurement: a setting with no seed "
+        "measured is not drawn (a line stops, a square stays blank), and the others are means"
+    )
+    assert all(said in captions[t] for t in holding)
+
+
+def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path):
+    """A figure's note counts its own failed cells; but where every cell of a figure's setting
+    failed (T = 6 at gain 1.5: no figure of it at all), the other figures keep the run's note,
+    the only place the page says that cells are missing from its figures."""
+    run = tmp_path / "run"
+    grid = vl.Sweep(
+        gain=(1.0, 1.5), seq_len=(4, 6), seed=(0, 1), hidden_size=4, input_size=2, batch=2
+    )
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    failed = cells.loc[(cells["seq_len"] == 6) & (cells["gain"] > 1), "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    view = RunView(results, cells, vl.load_manifest(run))
+    n = len(failed)
+    assert n > 1 and f"{n} failed cells (listed under Anomalies)" in view.failed_note
+    assert view.failed_note_in((("seq_len", 4),)) == ""  # T = 6 has a figure, which says it
+    assert view.failed_note_in((("seq_len", 6),)) == view.failed_note
+    assert view.failed_note_in((("seq_len", 4), ("gain", 1.0))) == view.failed_note
+    assert view.failed_note_in((("seq_len", 6), ("gain", 1.0))) == view.failed_note

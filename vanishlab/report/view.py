@@ -251,6 +251,26 @@ class RunView:
             )
         return self._failed(f"is not drawn (a line stops, a square stays blank{where})")
 
+    def failed_note_in(self, fixed: Iterable[tuple[str, object]]) -> str:
+        """:attr:`failed_note` for a figure of the settings ``fixed`` (one figure per T, say):
+        its count is of that figure's failed cells, and it is "" where none failed, unless an
+        axis value, or a figure's setting, has no measured cell at all (no figure can show that
+        it is missing: the run-wide note then stays)."""
+        fixed = tuple(fixed)
+        if self.unmeasured_values or self._unmeasured_setting([k for k, _ in fixed]):
+            return self.failed_note
+        return self._failed("is not drawn (a line stops, a square stays blank)", fixed)
+
+    def _unmeasured_setting(self, keys: Sequence[str]) -> bool:
+        """Whether some failed cell's values of ``keys`` are those of no measured cell."""
+        cells = self.cells
+        keys = [k for k in keys if k in cells]
+        if not keys or "status" not in cells:
+            return False
+        settings = cells[keys].map(hashable).apply(tuple, axis=1)
+        ok = set(settings[(cells["status"] == "ok").to_numpy()])
+        return not set(settings[(cells["status"] == "failed").to_numpy()]) <= ok
+
     @cached_property
     def unmeasured_values(self) -> list[str]:
         """The swept axis values every cell of which failed, in words (``"gain = 1e+39"``):
@@ -281,9 +301,14 @@ class RunView:
         """:attr:`failed_note` for a table: a setting with no seed measured has no row."""
         return self._failed("has no row")
 
-    def _failed(self, missing: str) -> str:
-        status = self.cells["status"] if "status" in self.cells else pd.Series(dtype=object)
-        n = int((status == "failed").sum())
+    def _failed(self, missing: str, fixed: Iterable[tuple[str, object]] = ()) -> str:
+        cells = self.cells
+        status = cells["status"] if "status" in cells else pd.Series(dtype=object)
+        failed = (status == "failed").to_numpy(dtype=bool, copy=True)
+        for column, value in fixed:
+            if column in cells:
+                failed &= (cells[column].map(hashable) == hashable(value)).to_numpy(dtype=bool)
+        n = int(failed.sum())
         if not n:
             return ""
         return (

@@ -101,7 +101,7 @@ def curve_figures(
                 "vanishing (its slope is the rate), a rising one explosion."
                 + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
                 + (overlay_caption if any(c.reference for c in curves) else "")
-                + view.failed_note
+                + view.failed_note_in(plan_.fixed)
             ),
             nrows=grid_rows(len(plan_.panels), plan_.ncols),
             ncols=plan_.ncols,

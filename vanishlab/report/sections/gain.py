@@ -63,7 +63,7 @@ def gain_section(view: RunView) -> Section | None:
                 + "Below the grey band (stable, |rate| ≤ "
                 f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
             ),
-            failed_note=view.failed_note,
+            failed_note=view.failed_note_in(plan_.fixed),
             plan=plan_,
             panels=panels,
             line=line,

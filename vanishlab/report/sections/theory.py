@@ -200,7 +200,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 if view.gated
                 else ""
             ),
-            failed_note=view.failed_note,
+            failed_note=view.failed_note_in(plan_.fixed),
             plan=plan_,
             panels=panels,
             line=line,
