@@ -183,6 +183,13 @@ class RunView:
         return int(per.max())
 
     @cached_property
+    def one_sample(self) -> bool:
+        """Whether every measurement is of one sample (``batch`` 1: a sweep's cells, a model's
+        inputs, a monitor's probe): its curves have no spread across samples to draw."""
+        r = self.results
+        return "batch" in r and len(r) > 0 and bool((r["batch"] == 1).all())
+
+    @cached_property
     def setting_columns(self) -> list[str]:
         """Config columns that define a setting: all but ``seed`` (seeds are averaged)."""
         return [c for c in self.config_columns if c != "seed" and c in self.results]

@@ -4,10 +4,10 @@ For the state, J = dh_T/dh_{T-k} of the top layer against its own state k steps 
 (dh_T/ds_{T-k} in a run with LSTM cells, whose state is s = [h | c]; every caption names it by
 :meth:`RunView.state_jacobian`); for the input, J = dh_T/dx_{T-k}. The curves are means over
 seeds of each cell's mean log10 ||J|| (a geometric mean of the norms), with the spread across
-seeds as a band, or +-1 standard deviation across the cell's samples when there is one seed. A
-straight falling line is exponential vanishing: its slope times ln 10 is the rate of the rates
-section. Where a theory predicts the slope, a dashed segment of that slope is drawn over the
-fit window (:mod:`..predicted`).
+seeds as a band, or +-1 standard deviation across the cell's samples when there is one seed
+(none with one sample). A straight falling line is exponential vanishing: its slope times ln 10
+is the rate of the rates section. Where a theory predicts the slope, a dashed segment of that
+slope is drawn over the fit window (:mod:`..predicted`).
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ def curve_figures(
     band = (
         f"the band spans the {view.seeds} seeds."
         if view.seeds > 1
+        else "one seed of one sample (batch 1): no band."
+        if view.one_sample
         else "the band is ±1 standard deviation across the cell's samples."
     )
 

@@ -437,8 +437,13 @@ def curves_steps_section(view: RunView) -> Section | None:
         title="Decay curves at chosen steps",
         caption=(
             f"The log10 Frobenius norm of each Jacobian against the lag k at {some}, one line "
-            "per step; the band is ±1 standard deviation across the probe's samples. A curve "
-            "that steepens over training is a gradient that vanishes faster."
+            "per step; "
+            + (
+                "the probe is one sample: no band."
+                if view.one_sample
+                else "the band is ±1 standard deviation across the probe's samples."
+            )
+            + " A curve that steepens over training is a gradient that vanishes faster."
             + (
                 " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
                 "zero (log10 = −∞)."

@@ -249,8 +249,13 @@ def curves_section(view: RunView) -> Section | None:
                 if layers > 1
                 else "against its state k steps earlier "
             )
-            + "and against the input k steps earlier, mean over the samples; the band is ±1 "
-            "standard deviation across them. A straight falling line is exponential vanishing "
+            + "and against the input k steps earlier, "
+            + (
+                "of the one sample (batch 1): no band."
+                if view.one_sample
+                else "mean over the samples; the band is ±1 standard deviation across them."
+            )
+            + " A straight falling line is exponential vanishing "
             "(its slope is the decay rate), a rising one explosion. Dashed: the "
             f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
             "measured line where the two agree (r² near 1"
