@@ -1277,3 +1277,31 @@ def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path)
     assert view.failed_note_in((("seq_len", 6),)) == view.failed_note
     assert view.failed_note_in((("seq_len", 4), ("gain", 1.0))) == view.failed_note
     assert view.failed_note_in((("seq_len", 6), ("gain", 1.0))) == view.failed_note
+
+
+def test_a_page_of_rate_heatmaps_counts_its_own_failed_cells(tmp_path):
+    """The rate heatmaps, 12 panels to a page, said "3 failed cells" under both pages of a run
+    whose first page held 1 of them and the second 2. Each page now counts the failed cells of
+    its own panels, and says nothing when it has none."""
+    run = tmp_path / "run"
+    grid = vl.Sweep(
+        activation=("tanh", "relu"), init=("default", "orthogonal"), gain=(0.5, 1.0, 1.5, 2.0),
+        seq_len=(4, 6), num_layers=(1, 2), hidden_size=4, input_size=2, batch=2,
+    )  # fmt: skip
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    at = (cells["num_layers"] == 2) & (cells["seq_len"] == 6) & (cells["gain"] == 2.0)
+    failed = cells.loc[at & (cells["init"] == "default") & (cells["activation"] == "tanh")]
+    cells.loc[cells["cell_id"].isin(failed["cell_id"]), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed["cell_id"])]
+    report = build_report(results, cells, vl.load_manifest(run), timestamp="2024-01-01")
+    pages = [
+        b
+        for b in _section(report, "rates").blocks
+        if isinstance(b, HeatmapGrid) and b.title.endswith("init and activation")
+    ]
+    assert len(pages) == 2
+    holding = [p for p in pages if "2 layers, T = 6, gain = 2.0" in [q.title for q in p.panels]]
+    (other,) = [p for p in pages if p not in holding]
+    assert len(holding) == 1 and "1 failed cell (listed under Anomalies) has" in holding[0].caption
+    assert "failed" not in other.caption

@@ -258,15 +258,17 @@ class RunView:
             )
         return self._failed(f"is not drawn (a line stops, a square stays blank{where})")
 
-    def failed_note_in(self, fixed: Iterable[tuple[str, object]]) -> str:
-        """:attr:`failed_note` for a figure of the settings ``fixed`` (one figure per T, say):
-        its count is of that figure's failed cells, and it is "" where none failed, unless an
-        axis value, or a figure's setting, has no measured cell at all (no figure can show that
-        it is missing: the run-wide note then stays)."""
-        fixed = tuple(fixed)
-        if self.unmeasured_values or self._unmeasured_setting([k for k, _ in fixed]):
+    def failed_note_in(self, *settings: Iterable[tuple[str, object]]) -> str:
+        """:attr:`failed_note` for a figure of the given settings (``(("seq_len", 50),)``: a
+        figure per T; several: a page of heatmap panels): its count is of the failed cells of
+        those settings, and it is "" where none failed, unless an axis value, or a setting of
+        those keys, has no measured cell at all (it has no figure or panel to show that it is
+        missing: the run-wide note then stays)."""
+        among = [tuple(s) for s in settings]
+        keys = list(dict.fromkeys(k for s in among for k, _ in s))
+        if self.unmeasured_values or self._unmeasured_setting(keys):
             return self.failed_note
-        return self._failed("is not drawn (a line stops, a square stays blank)", fixed)
+        return self._failed("is not drawn (a line stops, a square stays blank)", among)
 
     def _unmeasured_setting(self, keys: Sequence[str]) -> bool:
         """Whether some failed cell's values of ``keys`` are those of no measured cell."""
@@ -308,13 +310,21 @@ class RunView:
         """:attr:`failed_note` for a table: a setting with no seed measured has no row."""
         return self._failed("has no row")
 
-    def _failed(self, missing: str, fixed: Iterable[tuple[str, object]] = ()) -> str:
+    def _failed(
+        self, missing: str, among: Sequence[Sequence[tuple[str, object]]] | None = None
+    ) -> str:
         cells = self.cells
         status = cells["status"] if "status" in cells else pd.Series(dtype=object)
-        failed = (status == "failed").to_numpy(dtype=bool, copy=True)
-        for column, value in fixed:
-            if column in cells:
-                failed &= (cells[column].map(hashable) == hashable(value)).to_numpy(dtype=bool)
+        failed = (status == "failed").to_numpy(dtype=bool)
+        if among is not None:  # the failed cells of any one of these settings
+            found = np.zeros(len(cells), dtype=bool)
+            for setting in among:
+                match = np.ones(len(cells), dtype=bool)
+                for column, value in setting:
+                    if column in cells:
+                        match &= (cells[column].map(hashable) == hashable(value)).to_numpy()
+                found |= match
+            failed = failed & found
         n = int(failed.sum())
         if not n:
             return ""

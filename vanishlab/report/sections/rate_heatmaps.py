@@ -84,6 +84,8 @@ def rate_heatmaps(
     starts = range(0, len(panels), PANELS_PER_FIGURE)
     pages = [panels[i : i + PANELS_PER_FIGURE] for i in starts]
     hatched = [set().union(*why[i : i + PANELS_PER_FIGURE]) for i in starts]
+    settings = [tuple(zip(facet, combo, strict=True)) for combo in combos]
+    failed = [view.failed_note_in(*settings[i : i + PANELS_PER_FIGURE]) for i in starts]
     marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
     at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
     return [
@@ -108,7 +110,7 @@ def rate_heatmaps(
                     else ""
                 )
                 + (_absent_note(hatched[n]) if any(p.absent is not None for p in page) else "")
-                + view.failed_note
+                + failed[n]
             ),
             panels=tuple(page),
             ncols=min(len(page), 3),
