@@ -155,6 +155,28 @@ def test_top_exponent_alone_equals_the_first_of_the_spectrum() -> None:
     torch.testing.assert_close(one[:, 0], three[:, 0], rtol=0, atol=1e-12)
 
 
+def test_one_exponent_after_a_loss_in_a_discarded_step_is_finite() -> None:
+    """Every unit off at step 0 annihilates every direction, but step 0 is discarded: the
+    exponent is that of the counted steps' product. k = 1 normalised its direction to 0 there
+    and read -inf for ever, where the full spectrum (Householder's unit fill-in) was finite."""
+    rnn = nn.RNN(1, 2, nonlinearity="relu").double()
+    w = torch.tensor([[0.9, 0.3], [0.2, 0.8]], dtype=torch.float64)
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(w)
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.bias_ih_l0.zero_()
+        rnn.bias_hh_l0.zero_()
+    x = torch.tensor([[-1.0], [1.0], [0.5], [0.7]], dtype=torch.float64)  # units on from step 1
+    one = vl.lyapunov_spectrum(rnn, x, k=1, discard=1)
+    full = vl.lyapunov_spectrum(rnn, x, discard=1)
+    assert torch.isfinite(one).all() and torch.isfinite(full).all()
+    # q is still e_1 after the lost step (k = 1 keeps its old direction): ln ||W^3 e_1|| / 3
+    rate = math.log(torch.linalg.vector_norm(torch.linalg.matrix_power(w, 3)[:, 0])) / 3
+    assert one[0].item() == pytest.approx(rate, abs=1e-12)
+    assert one[0].item() == pytest.approx(full[0].item(), abs=1e-12)
+    assert vl.lyapunov_spectrum(rnn, x, k=1).tolist() == [-math.inf]  # counted: annihilated
+
+
 def test_one_exponent_of_a_step_below_1e_154_is_finite() -> None:
     """k = 1 normalised its direction with a plain vector norm, whose squares underflow to 0
     below ~1e-154 in float64: a step that shrinks every direction 1e-300-fold read -inf

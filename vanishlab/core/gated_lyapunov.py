@@ -94,7 +94,7 @@ def gated_lyapunov_spectrum(
                 blocks.append(new_h)
             below = new_h
         z = torch.cat(blocks, dim=1)  # (B, n, k)
-        q, total = qr_step(z, total, counted=t >= discard)
+        q, total = qr_step(z, total, counted=t >= discard, prev=q)
         step_done(t + 1, T)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

@@ -118,7 +118,7 @@ def _rnn_spectrum(
             blocks.append(z)
             below = z
         z = torch.cat(blocks, dim=1)  # (B, L H, k)
-        q, total = qr_step(z, total, counted=t >= discard)
+        q, total = qr_step(z, total, counted=t >= discard, prev=q)
         step_done(t + 1, T)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]

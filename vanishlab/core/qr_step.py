@@ -30,16 +30,19 @@ __all__ = ["qr_step"]
 
 
 def qr_step(
-    z: torch.Tensor, total: torch.Tensor, counted: bool
+    z: torch.Tensor, total: torch.Tensor, counted: bool, prev: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Q_t of ``z = J_t Q_{t-1}`` (``(B, n, k)``) and ``total`` (``(B, k)``, the sums of
-    ln |R[i, i]|) plus this step's when ``counted``, both with annihilated directions last."""
+    """Q_t of ``z = J_t Q_{t-1}`` (``(B, n, k)``; ``prev`` is Q_{t-1}) and ``total``
+    (``(B, k)``, the sums of ln |R[i, i]|) plus this step's when ``counted``, both with
+    annihilated directions last."""
     k = z.shape[-1]
     if k == 1:  # QR of one column is its normalisation; far cheaper than LAPACK's
         # At any scale: a plain vector_norm squares the entries, 0 below ~1e-154, and the
         # direction was then lost as "annihilated" (-inf where the exponent is finite).
         norm = scaled_norms(z)[:, None]  # (B, 1); 0 exactly when z is
-        q = z / torch.where(norm > 0, norm, 1.0)[:, None, :]
+        # An annihilated direction keeps a unit vector, its old one (QR fills one in for
+        # k > 1): a zero q stayed zero, and a loss in a discarded step read -inf for ever.
+        q = torch.where(norm[:, None] > 0, z / torch.where(norm > 0, norm, 1.0)[:, None], prev)
         return q, total + torch.log(norm) if counted else total
     q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
     diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
