@@ -4,10 +4,13 @@ loss-curve loader, the trainability table and the report section (docs/trainabil
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import torch
 from matplotlib.colors import to_hex
@@ -19,7 +22,7 @@ from vanishlab.report.figures import AT_LEAST_LABEL, REFERENCE_COLOR, draw
 from vanishlab.report.model import LineGrid, Table
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest
-from vanishlab.sweep.train_cell import load_training, required_lag, trainability
+from vanishlab.sweep.train_cell import TrainRecord, load_training, required_lag, trainability
 from vanishlab.train import OPTIMIZERS, TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +51,19 @@ def test_axis_choices_are_the_train_packages() -> None:
     assert set(TASK_NAMES) == {"none", *TASKS}
     assert OPTIMIZER_NAMES == OPTIMIZERS
     assert vl.load_training is load_training
+
+
+def test_docs_trainability_names_every_key_of_the_stored_train_record(rigor_run: Path) -> None:
+    """docs/trainability.md listed the record's keys without `task`, `seq_len` and `steps`, and
+    gave the loss curve without its key, `loss_curve`."""
+    text = (ROOT / "docs" / "trainability.md").read_text(encoding="utf-8")
+    entry = text[text.index('under `"train"`:') :]
+    entry = entry[: entry.index("`vl.summarize`")]
+    named = [name for name in re.findall(r"`(\w+)`", entry) if name != "train_steps"]
+    assert named == list(TrainRecord.__annotations__)
+    path = next((rigor_run / "cells").glob("*.parquet"))
+    meta = json.loads(pq.read_schema(path).metadata[b"vanishlab.cell"])
+    assert sorted(meta["train"]) == sorted(named)
 
 
 def test_training_axes_at_their_defaults_keep_the_cell_id() -> None:
