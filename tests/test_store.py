@@ -476,6 +476,33 @@ def test_docs_design_lists_a_shard_s_columns_in_their_order():
     assert tuple(named) == schema.STEP_COLUMNS[len(schema.CONFIG_COLUMNS) :]
 
 
+def test_docs_design_lists_the_manifest_keys_of_every_kind_of_run(smoke_run_dir, tmp_path):
+    """docs/design.md's "Manifest" entry: an analysis's and a monitor's manifest have no
+    `inits` either, which the entry left out of what they lack."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    entry = text[text.index("- **Manifest**") :]
+    entry = entry[: entry.index("\n- **") if "\n- **" in entry else entry.index("\n## ")]
+    adds = set(re.findall(r"`(\w+)`", entry[entry.index("and adds") :]))
+    while re.search(r"\([^()]*\)", entry):  # the keys are named outside any parentheses
+        entry = re.sub(r"\([^()]*\)", "", entry)
+    sweep_part, others = entry.split("A run of", 1)
+    lacks = others.split("and adds", 1)[0]
+    sweep_keys = set(re.findall(r"`(\w+)`", sweep_part))
+    other_keys = sweep_keys - set(re.findall(r"`(\w+)`", lacks))
+    assert set(store.load_manifest(smoke_run_dir)) == sweep_keys
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 3)
+    torch.save(rnn.state_dict(), tmp_path / "model.pt")
+    vl.analyze_checkpoint(tmp_path / "model.pt", tmp_path / "analysis", seq_len=4, batch=2)
+    analysis = json.loads((tmp_path / "analysis" / "manifest.json").read_text())
+    assert set(analysis) == other_keys | {"kind", "model"}
+    with vl.JacobianMonitor(rnn, torch.randn(4, 2, 2), out=tmp_path / "monitor") as mon:
+        mon.step(0)
+    monitor = json.loads((tmp_path / "monitor" / "manifest.json").read_text())
+    assert set(monitor) == other_keys | {"kind", "model", "steps"}
+    assert {"kind", "model", "steps"} <= adds
+
+
 def test_one_string_of_cell_ids_is_refused(smoke_run_dir):
     """Its letters were taken for ids: zero rows and no error."""
     with pytest.raises(TypeError, match="cell_ids must be a collection of ids"):
