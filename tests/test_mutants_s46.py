@@ -185,7 +185,7 @@ def test_misspelt_axes_are_named_in_order_with_the_list_where_one_has_none_near(
     with pytest.raises(TypeError) as err:
         vl.Sweep(zeta=1, gian=1, modle=1, aaa=1, seeds=1)
     assert str(err.value) == (
-        "Sweep() got an unknown axis 'aaa', 'gian' (did you mean 'gain'?), 'modle' (did you "
+        "Sweep() got unknown axes 'aaa', 'gian' (did you mean 'gain'?), 'modle' (did you "
         f"mean 'model'?), 'seeds' (did you mean 'seed'?), 'zeta' (axes are: {', '.join(AXES)})"
     )
 

@@ -633,7 +633,6 @@ def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
     said = FLAGS["diverges"].replace(", the note says which", ", which that table's notes give")
     assert said in table.caption and "the note says which" not in table.caption
 
-
     # a page without the theory table names no section for the flag (naming it always, a
     # mutant, pointed at a table the page lacks)
     run = tmp_path / "run"
