@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_stops import _swallowing
 
 import vanishlab as vl
 from vanishlab.cli import stops
@@ -24,16 +25,6 @@ posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
 # --- cli.stops: a stop sent again once, and held only in torch's own import ---
-
-
-def _swallowing(signum: int) -> None:
-    """Code that swallows a stop raised in it (Cython's ``except: pass``)."""
-    try:
-        os.kill(os.getpid(), signum)
-        for _ in range(1000):  # the handler runs here, and raises
-            pass
-    except:  # noqa: E722 - the swallowing this test stands for
-        pass
 
 
 class _StoppedInDel:
