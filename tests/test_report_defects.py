@@ -1304,3 +1304,23 @@ def test_a_page_of_rate_heatmaps_counts_its_own_failed_cells(tmp_path):
     (other,) = [p for p in pages if p not in holding]
     assert len(holding) == 1 and "1 failed cell (listed under Anomalies) has" in holding[0].caption
     assert "failed" not in other.caption
+
+
+def test_training_settings_of_a_run_that_trains_nothing_are_said_unused(smoke_run_dir):
+    """lr, optimizer and clip are recorded by every cell; on a run that only measures at
+    initialisation (train_steps 0) "Fixed settings: optimizer adam" read as if it had trained.
+    A run whose cells train keeps them plain."""
+    UNTRAINED = " (unused: nothing is trained)"
+    run = smoke_run_dir
+    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
+
+    def fixed(cells):
+        report = build_report(results, cells, manifest, timestamp=STAMP, sections=["overview"])
+        block = next(b for b in _section(report, "overview").blocks if b.title == "Fixed settings")
+        return dict(block.items)
+
+    idle = fixed(cells)
+    assert {a for a, v in idle.items() if v.endswith(UNTRAINED)} == {"lr", "optimizer", "clip"}
+    assert idle["train_steps"] == "0"
+    trained = fixed(cells.assign(train_steps=50))
+    assert not any(v.endswith(UNTRAINED) for v in trained.values())

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ...sweep.commands import command_text
+from ...sweep.config import TRAINING_AXES
 from ..format import NOT_APPLICABLE, duration, format_value, label
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
@@ -73,7 +74,16 @@ def overview_section(view: RunView) -> Section:
     fixed = [(a, vals[0]) for a, vals in axes.items() if len(vals) == 1]
     fixed += [(c, v) for c, v in view.fixed.items() if c not in axes]
     if fixed:
-        fixed_rows = tuple((a, format_value(v) + _only(frame, a)) for a, v in fixed)
+        idle = _trains_nothing(frame)
+        fixed_rows = tuple(
+            (
+                a,
+                format_value(v)
+                + _only(frame, a)
+                + (UNTRAINED if idle and a in TRAINING_AXES else ""),
+            )
+            for a, v in fixed
+        )
         blocks.append(KeyValues("Fixed settings", fixed_rows))
     versions = m.get("versions") or {}
     if versions:
@@ -122,6 +132,19 @@ def _at_init(cells: pd.DataFrame, trainability: bool) -> str:
             else "."
         )
     )
+
+
+UNTRAINED = " (unused: nothing is trained)"
+
+
+def _trains_nothing(frame: pd.DataFrame) -> bool:
+    """Whether no cell of the run trains (``train_steps`` 0 throughout): every cell records
+    lr, optimizer and clip all the same, and "Fixed settings: optimizer adam" on a run that
+    measures only at initialisation read as if it had trained."""
+    if "train_steps" not in frame or not len(frame):
+        return False
+    steps = pd.to_numeric(frame["train_steps"], errors="coerce")
+    return bool((steps.fillna(0) <= 0).all())
 
 
 def _only(frame: pd.DataFrame, column: str) -> str:
