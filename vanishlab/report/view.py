@@ -276,9 +276,11 @@ class RunView:
         keys = [k for k in keys if k in cells]
         if not keys or "status" not in cells:
             return False
-        settings = cells[keys].map(hashable).apply(tuple, axis=1)
-        ok = set(settings[(cells["status"] == "ok").to_numpy()])
-        return not set(settings[(cells["status"] == "failed").to_numpy()]) <= ok
+        # Series.map per column: DataFrame.map is pandas >= 2.1 (the floor is 2.0)
+        settings = list(zip(*(cells[k].map(hashable) for k in keys), strict=True))
+        status = cells["status"].to_numpy()
+        ok = {s for s, st in zip(settings, status, strict=True) if st == "ok"}
+        return any(st == "failed" and s not in ok for s, st in zip(settings, status, strict=True))
 
     @cached_property
     def unmeasured_values(self) -> list[str]:
