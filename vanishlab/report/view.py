@@ -270,14 +270,33 @@ class RunView:
             return self.failed_note
         return self._failed("is not drawn (a line stops, a square stays blank)", among)
 
+    @cached_property
+    def _hashed_columns(self) -> dict[str, pd.Series]:
+        return {}
+
+    def _hashed(self, column: str) -> pd.Series:
+        """``cells[column]`` as :func:`hashable` values, mapped once per page (every figure's
+        failed-cell note asks for the same columns)."""
+        if column not in self._hashed_columns:
+            self._hashed_columns[column] = self.cells[column].map(hashable)
+        return self._hashed_columns[column]
+
+    def _cells_of(self, setting: Iterable[tuple[str, object]]) -> np.ndarray:
+        """Which cells have every ``(column, value)`` of ``setting`` (a column the cells lack
+        holds them all)."""
+        match = np.ones(len(self.cells), dtype=bool)
+        for column, value in setting:
+            if column in self.cells:
+                match &= (self._hashed(column) == hashable(value)).to_numpy()
+        return match
+
     def _unmeasured_setting(self, keys: Sequence[str]) -> bool:
         """Whether some failed cell's values of ``keys`` are those of no measured cell."""
         cells = self.cells
         keys = [k for k in keys if k in cells]
         if not keys or "status" not in cells:
             return False
-        # Series.map per column: DataFrame.map is pandas >= 2.1 (the floor is 2.0)
-        settings = list(zip(*(cells[k].map(hashable) for k in keys), strict=True))
+        settings = list(zip(*(self._hashed(k) for k in keys), strict=True))
         status = cells["status"].to_numpy()
         ok = {s for s, st in zip(settings, status, strict=True) if st == "ok"}
         return any(st == "failed" and s not in ok for s, st in zip(settings, status, strict=True))
@@ -321,11 +340,7 @@ class RunView:
         if among is not None:  # the failed cells of any one of these settings
             found = np.zeros(len(cells), dtype=bool)
             for setting in among:
-                match = np.ones(len(cells), dtype=bool)
-                for column, value in setting:
-                    if column in cells:
-                        match &= (cells[column].map(hashable) == hashable(value)).to_numpy()
-                found |= match
+                found |= self._cells_of(setting)
             failed = failed & found
         n = int(failed.sum())
         if not n:
