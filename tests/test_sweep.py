@@ -27,6 +27,7 @@ from vanishlab.sweep.commands import sweep_command
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
 from vanishlab.sweep.runner import plan_sweep
+from vanishlab.sweep.schema import VALUE_COLUMNS
 
 TINY = {"hidden_size": 6, "input_size": 3, "seq_len": 7, "batch": 3}
 GRID = Sweep(
@@ -86,7 +87,7 @@ def test_exact_zero_jacobians_are_explicit():
     assert (zero["n_zero"] == 3).all() and (frame.loc[identity, "n_zero"] == 0).all()
     assert np.isneginf(zero["log10_fro_mean"]).all() and np.isneginf(zero["log10_spec_mean"]).all()
     assert (zero["log10_fro_std"] == 0).all()
-    assert not frame[list(store.VALUE_COLUMNS)].isna().any().any()
+    assert not frame[list(VALUE_COLUMNS)].isna().any().any()
 
 
 @pytest.mark.parametrize("gain", [0.5, 1.0, 1.3])

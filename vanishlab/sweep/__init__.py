@@ -9,10 +9,10 @@
   beside theory; :mod:`.cell_theory`, its theory), :mod:`.measure` (:func:`~.measure.run_cell`:
   measure and summarise it);
 - a run: :mod:`.executors` (this process, local workers, Dask), :mod:`.runner`
-  (:func:`~.runner.run_sweep`), :mod:`.store` (shards, checksums, lock), :mod:`.manifest`,
-  :mod:`.files` (atomic writes), :mod:`.memory` (a cell's memory), :mod:`.summary` (the run's
-  table, from the rows stored in its shards), :mod:`.experiments` (experiment modules),
-  :mod:`.grid_text` (a grid in words).
+  (:func:`~.runner.run_sweep`), :mod:`.store` (shards, checksums, lock; :mod:`.shard`, one
+  shard written and read back), :mod:`.manifest`, :mod:`.files` (atomic writes),
+  :mod:`.memory` (a cell's memory), :mod:`.summary` (the run's table, from the rows stored in
+  its shards), :mod:`.experiments` (experiment modules), :mod:`.grid_text` (a grid in words).
 
 Layer 3 of the package (see docs/design.md): it imports the core and the analysis.
 """

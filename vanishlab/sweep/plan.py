@@ -18,6 +18,8 @@ from .init_records import shard_inits
 from .memory import available_bytes, cell_bytes
 from .preflight import dir_problem, refuse_other_kinds
 from .rundir import is_run_dir
+from .shard import CELLS, shard_paths
+from .shard_file import SHARD_SUFFIX
 
 __all__ = ["SweepPlan", "as_experiment", "json_axes", "plan_sweep", "run_grids"]
 
@@ -129,7 +131,7 @@ def plan_sweep(
             # run refuses a read-only one as the run would, not "N already done". (The run
             # itself finds out by writing: os.access may misjudge ACLs or NFS.)
             unwritable = dir_problem(run_dir)
-        reinit = not any(store.shard_paths(run_dir))
+        reinit = not any(shard_paths(run_dir))
         if not reinit:
             grids = run_grids(manifest)
             recorded_inits = manifest.get("inits") or {}
@@ -147,7 +149,7 @@ def plan_sweep(
             other_inits = shard_inits(metas, but=done)
             known |= {c.cell_id for c in cells}  # this sweep's grid: its own (--force adds it)
             outside = tuple(
-                run_dir / store.CELLS / f"{cid}{store.SHARD_SUFFIX}"
+                run_dir / CELLS / f"{cid}{SHARD_SUFFIX}"
                 for cid in sorted(metas)
                 if cid not in known
             )

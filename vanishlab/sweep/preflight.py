@@ -22,6 +22,7 @@ from .files import CORRUPT, aside_folder
 from .inits import Init
 from .manifest import check_name
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
+from .shard import CELLS
 
 __all__ = [
     "check_memory",
@@ -277,7 +278,7 @@ def dir_problem(run_dir: Path) -> str | None:
 def _cells_problem(run_dir: Path) -> str | None:
     """Why the run would refuse ``RUN_DIR/cells`` (:func:`check_shard_folders`), found
     writing nothing; None when it could go ahead."""
-    cells = run_dir / store.CELLS
+    cells = run_dir / CELLS
     if not cells.is_dir() or os.access(cells, os.W_OK | os.X_OK):
         return None
     code = errno.EROFS if _read_only(cells) else errno.EACCES
@@ -323,7 +324,7 @@ def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> None:
 
 #: The run's folders for shards, and what each holds (said when one cannot be written).
 _SHARD_FOLDERS = {
-    store.CELLS: "where the run keeps its shards",
+    CELLS: "where the run keeps its shards",
     CORRUPT: "where the run moves damaged shards",
 }
 
@@ -338,7 +339,7 @@ def check_shard_folders(run_dir: Path, *, damaged: bool = False) -> None:
     that is no folder (:func:`~vanishlab.sweep.files.aside_folder`) or cannot be written. The
     run checks before it writes its manifest: it recorded a new grid there, then stopped at its
     first shard ("Permission denied: RUN_DIR/cells/<id>"; "File exists: RUN_DIR/corrupt")."""
-    folders = [run_dir / store.CELLS, *([aside_folder(run_dir)] if damaged else [])]
+    folders = [run_dir / CELLS, *([aside_folder(run_dir)] if damaged else [])]
     for folder in folders:
         if not folder.is_dir():
             continue  # made when needed, in the run directory make_dir has written in

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import store
+from .shard import CELLS
 
 __all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "outside_line"]
 
@@ -82,7 +83,7 @@ class RunSummary:
         more = len(self.outside) - MAX_WARNING_LINES
         if more > 0:
             lines.append(
-                f"warning: {more} more such shards in {self.run_dir / store.CELLS} (the report "
+                f"warning: {more} more such shards in {self.run_dir / CELLS} (the report "
                 "lists them under Anomalies)"
             )
         return lines

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import VanishlabError
 from . import store
 from .files import CORRUPT, loop_problem, remove_temps
+from .shard import CELLS, shard_paths
 
 __all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
 
@@ -42,7 +43,7 @@ def remove_stale_temps(run_dir: Path) -> None:
     its temporary files go only where no live process holds them (:func:`~.files.remove_temps`).
     A probe of :func:`~.preflight.make_dir` (an empty file, made before the lock) goes at once:
     its maker, if alive, only removes it, and takes it being gone for done."""
-    for folder in (run_dir / store.CELLS, run_dir / CORRUPT):
+    for folder in (run_dir / CELLS, run_dir / CORRUPT):
         remove_temps(folder, _SHARD_TEMP, locked=True)
     remove_temps(run_dir, _MANIFEST_TEMP, locked=True)
     remove_temps(run_dir, _READER_TEMP, locked=False)
@@ -91,7 +92,7 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     for entry in run_dir.iterdir():
         if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
             continue
-        if entry.name == store.CELLS and entry.is_dir() and not any(store.shard_paths(run_dir)):
+        if entry.name == CELLS and entry.is_dir() and not any(shard_paths(run_dir)):
             continue
         raise VanishlabError(
             f"{run_dir} is not empty and is not a vanishlab run directory (no "

@@ -8,8 +8,11 @@ Layout of ``RUN_DIR``::
     .lock                  held (flock) by the one process writing the directory
 
 The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`
-and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here); a shard's file is
-read as :mod:`vanishlab.sweep.shard_file` reads it.
+and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here); one shard's
+checks, atomic write and verified reading in :mod:`vanishlab.sweep.shard` (:func:`write_shard`,
+:func:`check_frame` and :data:`CELL_META_KEY` re-exported here); a shard's file is read as
+:mod:`vanishlab.sweep.shard_file` reads it. Here: a run's shards read, the damaged ones listed
+or moved aside, and its rows and cells as tables.
 
 Why it can be trusted after a crash: every file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over its final name with ``os.replace`` (atomic on
@@ -42,28 +45,17 @@ readers raise :class:`CorruptShardError` naming it, and the sweep command moves 
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
-from .checksums import (
-    META_DIGEST,
-    StoredSummary,
-    content_digest,
-    meta_digest,
-    stored_summary,
-    summary_digest,
-    summary_ok,
-)
-from .config import AXIS_TABLE, LATER_AXES
-from .corrupt_shard import CorruptShardError, foreign
-from .files import TMP_SUFFIX, as_id_set, as_path, atomic_write, fsync_dir, move_aside
+from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
+from .corrupt_shard import CorruptShardError
+from .files import TMP_SUFFIX, as_id_set, as_path, atomic_write, move_aside
 from .lock import LOCK, RunLock
 from .manifest import (
     FORMAT,
@@ -71,7 +63,6 @@ from .manifest import (
     MONITOR,
     load_manifest,
     read_json_number,
-    read_seconds,
     report_marker,
     report_run,
     run_identity,
@@ -80,7 +71,6 @@ from .manifest import (
 from .schema import (
     COLUMNS,
     CONFIG_COLUMNS,
-    FAILURES,
     KEY_COLUMNS,
     MONITOR_LOSS,
     MONITOR_STEP,
@@ -88,15 +78,12 @@ from .schema import (
     STEP_COLUMNS,
     STEP_SCHEMA,
     TRAIN_FIELDS,
-    VALUE_COLUMNS,
     CellMeta,
     config_fields,
-    later_meta_keys,
-    meta_keys_ok,
-    meta_keys_readable,
     shard_schema,
 )
-from .shard_file import SHARD_SUFFIX, arrow_owned, open_shard
+from .shard import CELL_META_KEY, _read_meta, _shard, check_frame, shard_paths, write_shard
+from .shard_file import arrow_owned, open_shard
 from .unset_axes import without_unset
 
 __all__ = [
@@ -136,186 +123,6 @@ __all__ = [
     "write_manifest",
     "write_shard",
 ]
-
-CELL_META_KEY = b"vanishlab.cell"
-CELLS = "cells"
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def check_frame(frame: pd.DataFrame, meta: CellMeta) -> None:
-    """Raise ValueError unless ``frame`` is a well-formed shard for the cell of ``meta``."""
-    if tuple(frame.columns) not in (COLUMNS, STEP_COLUMNS):
-        raise ValueError(f"shard columns must be {COLUMNS}, got {tuple(frame.columns)}")
-    if not meta_keys_ok(meta) or meta["status"] not in ("ok", "failed"):
-        raise ValueError(f"malformed cell metadata {meta!r}")
-    if meta.get("failure") not in (None, *FAILURES) or (
-        meta["status"] == "ok" and meta.get("failure") is not None
-    ):
-        raise ValueError(f"malformed failure kind in cell metadata {meta!r}")
-    if len(frame) != meta["n_rows"] or (meta["status"] == "failed" and len(frame)):
-        raise ValueError("shard row count does not match its metadata")
-    if len(frame) == 0:
-        return
-    if set(frame["cell_id"]) != {meta["cell_id"]}:
-        raise ValueError("a shard holds exactly one cell")
-    if MONITOR_STEP in frame and (
-        frame[MONITOR_STEP].isna().any() or frame[MONITOR_STEP].nunique() != 1
-    ):
-        raise ValueError("a monitored shard holds exactly one step")
-    if not frame["source"].isin(("state", "input")).all():
-        raise ValueError("source must be 'state' or 'input'")
-    if not (frame["layer"].isna() == (frame["source"] == "input")).all():
-        raise ValueError("layer must be null exactly for source 'input'")
-    for col in VALUE_COLUMNS:
-        if frame[col].isna().any():
-            raise ValueError(f"NaN in {col}: vanishlab never writes NaN")
-    for axis in CONFIG_COLUMNS:
-        value = meta["config"][axis]
-        column = frame[axis]
-        if not (column.isna() if value is None else column == value).all():
-            raise ValueError(f"config column {axis} does not match the cell's config")
-
-
-def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: CellMeta) -> Path:
-    """Check ``frame`` and write it atomically as ``RUN_DIR/cells/<cell_id>.parquet``."""
-    check_frame(frame, meta)
-    cells = Path(run_dir) / CELLS
-    if not cells.is_dir():
-        if cells.exists() or cells.is_symlink():  # replaced by a file while the run was written
-            raise _not_a_folder(cells)
-        cells.mkdir(parents=True, exist_ok=True)
-        fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
-    schema = STEP_SCHEMA if MONITOR_STEP in frame else SCHEMA
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
-    meta[META_DIGEST] = meta_digest(meta)  # type: ignore[literal-required]
-    table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
-    path = cells / f"{meta['cell_id']}{SHARD_SUFFIX}"
-    # CRC32 of every page too, so that a reader refuses damaged bytes before decoding them.
-    atomic_write(path, lambda f: pq.write_table(table, f, write_page_checksum=True))
-    return path
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def shard_paths(run_dir: Path) -> Iterator[Path]:
-    """Candidate shard files in ``RUN_DIR/cells`` (temp and hidden files skipped), sorted;
-    VanishlabError if ``cells`` is there but not a folder (a damaged run, not an empty one)."""
-    cells = run_dir / CELLS
-    if not cells.is_dir():
-        if cells.exists() or cells.is_symlink():
-            raise _not_a_folder(cells)
-        return
-    for path in sorted(cells.iterdir()):
-        if path.name.startswith(".") or path.name.endswith(TMP_SUFFIX):
-            continue  # temp files of a writer, or hidden files: never data
-        yield path
-
-
-def _not_a_folder(cells: Path) -> VanishlabError:
-    return VanishlabError(
-        f"{cells} is not a folder: a run keeps its shards in {CELLS}/; move it aside"
-    )
-
-
-def _with_later(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with the config columns of :data:`LATER_AXES` it lacks, where a shard
-    written before those axes existed would have them."""
-    for name in SCHEMA.names:
-        if name in LATER_AXES and name not in schema.names:
-            schema = schema.insert(SCHEMA.get_field_index(name), SCHEMA.field(name))
-    return schema
-
-
-def _same_columns(schema: pa.Schema, expected: pa.Schema) -> bool:
-    """The same column names and types (nullability aside: a config column became nullable
-    when its axis came to apply to some models only, and older shards stay readable)."""
-    return schema.names == expected.names and all(
-        schema.field(i).type == expected.field(i).type for i in range(len(expected))
-    )
-
-
-def _other_columns(schema: pa.Schema) -> str:
-    """Why a shard's columns are not this version's: the columns it lacks and those it has
-    beyond them (a shard of another vanishlab version, with a measured column more or less)."""
-    full = STEP_SCHEMA if MONITOR_STEP in schema.names else SCHEMA
-    lacks = [n for n in full.names if n not in schema.names]
-    extra = [n for n in schema.names if n not in full.names]
-    parts = [
-        f"{what} {', '.join(names[:4])}" + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        for what, names in (("lacks", lacks), ("adds", extra))
-        if names
-    ]
-    said = "; it ".join(parts) or "orders or types them otherwise"
-    return (
-        f"its columns are not this version's: it {said} (written by another version of "
-        "vanishlab, or not a shard)"
-    )
-
-
-def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
-    schema = pf.schema_arrow
-    raw = (schema.metadata or {}).get(CELL_META_KEY)
-    if raw is None:
-        raise foreign(path, "no vanishlab.cell metadata")
-    if not any(_same_columns(_with_later(schema), full) for full in (SCHEMA, STEP_SCHEMA)):
-        raise foreign(path, _other_columns(_with_later(schema)))
-    try:
-        meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise foreign(path, "unreadable vanishlab.cell metadata") from None
-    if not isinstance(meta, dict) or not meta_keys_readable(meta):
-        raise foreign(path, "malformed vanishlab.cell metadata")
-    if meta.pop(META_DIGEST, None) not in (None, meta_digest(meta)):  # absent: an older shard
-        raise foreign(path, "its metadata does not match its checksum")
-    for key in later_meta_keys(meta):  # a later release's record, under the checksum: not read
-        del meta[key]
-    if meta["status"] not in ("ok", "failed") or not isinstance(meta["config"], dict):
-        raise foreign(path, "malformed vanishlab.cell metadata")
-    if read_seconds(meta["elapsed_s"]) is None:  # a string: load_cells' float() raised
-        raise foreign(path, "malformed vanishlab.cell metadata")
-    if path.name != f"{meta['cell_id']}{SHARD_SUFFIX}":
-        raise foreign(path, f"it holds cell {meta['cell_id']!r}, not the one its name says")
-    missing = set(CONFIG_COLUMNS) - set(meta["config"])
-    if missing <= set(LATER_AXES):  # written before those axes existed: at their defaults
-        meta["config"] = {**meta["config"], **{name: LATER_AXES[name] for name in missing}}
-    if set(meta["config"]) != set(CONFIG_COLUMNS):
-        raise foreign(path, "its config has other axes than this vanishlab's")
-    for a in AXIS_TABLE:  # a hand edit: the parquet column types would refuse it later
-        if problem := a.misfit([meta["config"][a.name]]):
-            raise foreign(path, f"its config's {problem}")
-    if meta["n_rows"] != pf.metadata.num_rows:
-        raise foreign(path, "its row count does not match its metadata")
-    if "summary" in meta and not summary_ok(meta["summary"]):
-        raise foreign(path, "its summary row does not match its checksum")
-    return meta  # type: ignore[return-value]
-
-
-def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
-    """The shard's rows, checked against the page checksums and the content digest."""
-    try:
-        table = pf.read().replace_schema_metadata(None)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise foreign(path, f"corrupt parquet: {err}") from None
-    digest = meta.get("digest")
-    if digest is not None and content_digest(table) != digest:
-        raise foreign(path, "its rows do not match their checksum")
-    full = STEP_SCHEMA if MONITOR_STEP in table.column_names else SCHEMA
-    for name in full.names:  # columns of axes added after the shard was written
-        if name not in table.column_names and name in LATER_AXES:
-            value = pa.array([LATER_AXES[name]] * len(table), full.field(name).type)
-            table = table.add_column(full.get_field_index(name), name, value)
-    return table.cast(full)
-
-
-def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
-    with open_shard(path) as pf:
-        meta = _read_meta(path, pf)
-        table = _read_rows(path, pf, meta) if rows and meta["n_rows"] else None
-    return meta, table
 
 
 def read_cell_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:

@@ -50,6 +50,8 @@ from ..sweep.manifest import MONITOR, check_name, json_number
 from ..sweep.preflight import make_dir
 from ..sweep.rundir import remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
+from ..sweep.shard import CELLS
+from ..sweep.shard_file import SHARD_SUFFIX
 from .measure import (
     cell_id,
     check_probe_fits,
@@ -292,7 +294,7 @@ class JacobianMonitor:
             # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
             # rename, in the directory's fsync: __exit__ then writes the step into the manifest
             # (it was left out, and the page said its Lyapunov exponent was not measured).
-            if (self.out / store.CELLS / f"{cid}{store.SHARD_SUFFIX}").exists():
+            if (self.out / CELLS / f"{cid}{SHARD_SUFFIX}").exists():
                 self._done.add(cid)
                 self._recorded_here.add(n)
                 self._manifest["steps"][str(n)] = record
