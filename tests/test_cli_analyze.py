@@ -17,7 +17,7 @@ from _report_run import reproduce_text
 from typer.testing import CliRunner
 
 import vanishlab as vl
-import vanishlab.trained.analyze as analyze_module
+import vanishlab.trained.analyze_run as analyze_run
 from vanishlab.cli import app
 from vanishlab.cli.stops import Terminated
 from vanishlab.errors import VanishlabError
@@ -642,7 +642,7 @@ def test_an_interrupted_analysis_leaves_no_lock_only_directory(tmp_path, monkeyp
     def interrupted(*args, **kwargs):
         raise error("stop")
 
-    monkeypatch.setattr(analyze_module, "measure_rows", interrupted)
+    monkeypatch.setattr(analyze_run, "measure_rows", interrupted)
     with pytest.raises(error, match="stop"):
         vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "new", seq_len=4, batch=2)
     assert not (tmp_path / "new").exists()
@@ -656,7 +656,7 @@ def test_an_interrupted_analysis_leaves_no_lock_only_directory(tmp_path, monkeyp
         (tmp_path / "busy" / "notes.txt").write_text("mine")
         raise error("stop")
 
-    monkeypatch.setattr(analyze_module, "measure_rows", beside)
+    monkeypatch.setattr(analyze_run, "measure_rows", beside)
     with pytest.raises(error):
         vl.analyze_checkpoint(tmp_path / "m.pt", tmp_path / "busy", seq_len=4, batch=2)
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
@@ -866,7 +866,7 @@ def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp
     64 KiB tmpfs that held the shard and not the new manifest)."""
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     out = tmp_path / "run"
-    real = analyze_module.store.write_manifest
+    real = analyze_run.store.write_manifest
     writes: list[int] = []
 
     def full_at_the_second(run_dir, manifest):
@@ -875,10 +875,10 @@ def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp
             raise OSError(28, "No space left on device")
         return real(run_dir, manifest)
 
-    monkeypatch.setattr(analyze_module.store, "write_manifest", full_at_the_second)
+    monkeypatch.setattr(analyze_run.store, "write_manifest", full_at_the_second)
     with pytest.raises(OSError, match="No space"):
         vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
-    monkeypatch.setattr(analyze_module.store, "write_manifest", real)
+    monkeypatch.setattr(analyze_run.store, "write_manifest", real)
     assert vl.load_manifest(out)["finished"] is None and len(vl.load_cells(out)) == 1
     again = vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=5)
     assert not again.measured

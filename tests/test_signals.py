@@ -405,14 +405,14 @@ def test_a_stopped_analysis_does_not_claim_finished_work(tmp_path, monkeypatch):
     import torch
     from typer.testing import CliRunner
 
-    import vanishlab.trained.analyze as analyze
+    import vanishlab.trained.analyze_run as analyze_run
     from vanishlab.cli import app
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
 
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
-    monkeypatch.setattr(analyze, "measure_rows", stopped)
+    monkeypatch.setattr(analyze_run, "measure_rows", stopped)
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(out)])
     said = "interrupted: nothing measured; run the same command to measure it\n"

@@ -485,11 +485,11 @@ def test_a_failed_measurement_starts_no_lyapunov_stage_on_a_terminal(monkeypatch
     test: plain lines read the same)."""
     from _terminal import terminal
 
-    from vanishlab.trained import analyze
+    from vanishlab.trained import analyze, analyze_run
 
     drawn = terminal(monkeypatch, 100)
     monkeypatch.setattr(progress, "is_terminal", lambda: True)
-    monkeypatch.setattr(analyze, "is_terminal", lambda: True)
+    monkeypatch.setattr(analyze_run, "is_terminal", lambda: True)
     rnn = nn.RNN(2, 4, nonlinearity="relu")
     torch.save(rnn.state_dict(), tmp_path / "ok.pt")
     with torch.no_grad():

@@ -126,7 +126,7 @@ def analyze(
     """
     from ..sweep.store import load_manifest
     from ..trained import analyze_checkpoint
-    from ..trained.analyze import notes_unwarned
+    from ..trained.analyze_run import notes_unwarned
 
     checkpoint = path_argument("CHECKPOINT", checkpoint_arg)
     run_out = path_option("--out", out)

@@ -11,7 +11,8 @@ Every run directory written here is read by ``vl.load_results`` like a sweep's.
 
 from __future__ import annotations
 
-from .analyze import SINGLE_MODEL, AnalyzeResult, analyze_checkpoint
+from .analyze import SINGLE_MODEL, analyze_checkpoint
+from .analyze_run import AnalyzeResult
 from .checkpoint import Checkpoint, RecurrentSpec, read_checkpoint
 from .monitor import MONITOR, JacobianMonitor
 

@@ -1,0 +1,238 @@
+"""An analysis's run directory: the check of an earlier analysis there, the measurement of the
+module (its progress shown), and the shard and manifest written under the run's lock.
+
+:func:`vanishlab.trained.analyze.analyze_checkpoint` reads and checks the checkpoint and the
+inputs, then hands them here (``_measure_into``); this module says what it did
+(:class:`AnalyzeResult`). What the run directory holds is said in
+:mod:`vanishlab.trained.analyze`'s docstring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core.steps import counting_steps
+from ..errors import NonFiniteStateError, VanishlabError
+from ..sweep import store
+from ..sweep.cell import pinned_numerics
+from ..sweep.files import as_text, path_name, resolved
+from ..sweep.manifest import SINGLE_MODEL, as_shards_hold, json_number, package_versions
+from ..sweep.preflight import make_dir
+from ..sweep.progress import Progress, is_terminal, plural, status_line, working
+from ..sweep.rundir import is_run_dir, remove_stale_temps
+from .checkpoint import Checkpoint
+from .measure import empty_rows, measure_rows, memory_refused_as, now, top_lyapunov
+from .state_dict import module_label
+
+__all__ = ["AnalyzeResult", "notes_unwarned"]
+
+#: False where the caller says :func:`analyze_checkpoint`'s notes itself (:func:`notes_unwarned`).
+_NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
+
+#: What makes an analysis's measurement smaller, by where its inputs come from: said where
+#: the estimate refuses them and where the CPU's allocator does.
+_SMALLER = {
+    "gaussian": "use a smaller seq_len (--seq-len) or batch (--batch)",
+    "file": "give fewer or shorter sequences in the inputs file",
+}
+
+
+@contextlib.contextmanager
+def notes_unwarned() -> Iterator[None]:
+    """Within, :func:`analyze_checkpoint` does not warn its notes (the checkpoint's other
+    entries; a finished analysis keeps its name): the command line says them in its own words.
+    A context variable, this thread's own: a warning filter would change the whole process's
+    (:mod:`vanishlab.core.warning_filters`), and hold its lock through the whole analysis."""
+    token = _NOTES_WARNED.set(False)
+    try:
+        yield
+    finally:
+        _NOTES_WARNED.reset(token)
+
+
+@dataclass(frozen=True)
+class AnalyzeResult:
+    """What :func:`analyze_checkpoint` did: where, what it read, and whether it measured."""
+
+    run_dir: Path
+    checkpoint: Checkpoint
+    measured: bool  # False when the directory already held this analysis
+    status: str  # "ok" or "failed" (the forward pass overflowed)
+    seq_len: int | None = None  # T and B of the inputs measured on
+    batch: int | None = None
+
+    def __str__(self) -> str:
+        done = "measured" if self.measured else "already measured"
+        what = self.checkpoint.spec.describe()
+        name = module_label(self.checkpoint.module_name)
+        # T and B as read: a (B, T, I) file given without --batch-first shows as the wrong T.
+        inputs = f", inputs T={self.seq_len}, B={self.batch}" if self.seq_len is not None else ""
+        fail = "" if self.status == "ok" else " (failed: the forward pass overflowed)"
+        return f"{what}, module {name}{inputs}: {done}{fail} -> {self.run_dir}"
+
+
+def _check_out(run_dir: Path) -> dict[str, Any] | None:
+    """The manifest of an earlier analysis in ``run_dir``, None for a new or empty one."""
+    if not is_run_dir(run_dir):
+        return None
+    manifest = store.load_manifest(run_dir)
+    if manifest.get("kind") != SINGLE_MODEL:
+        raise VanishlabError(
+            f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+            "choose a new or empty --out"
+        )
+    return manifest
+
+
+def _measure_into(
+    run_dir: Path,
+    earlier: dict[str, Any] | None,
+    ckpt: Checkpoint,
+    net: torch.nn.RNNBase,
+    x: torch.Tensor,
+    config: dict[str, Any],
+    cid: str,
+    described: dict[str, Any],
+    seed: int,
+    start: float,
+    name: str | None,
+    command: str | None,
+    checkpoint: str | os.PathLike[str],
+    progress: bool = False,
+) -> AnalyzeResult:
+    spec = ckpt.spec
+    make_dir(run_dir)  # one line for an --out below a file, or on a read-only file system
+    with store.RunLock(run_dir):
+        done = store.sound_metas(run_dir) if earlier is not None else {}
+        if earlier is not None and set(done) - {cid}:
+            raise VanishlabError(
+                f"{run_dir} holds the analysis of another model or other inputs; choose a new "
+                "or empty --out"
+            )
+        if cid in done:
+            kept = earlier.get("name") if earlier is not None else None
+            if name is not None and kept != name and _NOTES_WARNED.get():  # as a monitor says
+                warnings.warn(
+                    f"{run_dir} keeps its name {kept!r} (name= names a new run)",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            current = store.load_manifest(run_dir)
+            # The exponent as its shard holds it, under its checksum: a damaged manifest's is
+            # mended, as a reopened monitor mends its steps.
+            mended = as_shards_hold(current, done)
+            if current.get("finished") is None:
+                # Stopped between its shard and the manifest that says it finished (SIGKILL,
+                # a full disk): that manifest is written now, as a resumed sweep's is; left
+                # so, the report said "not finished" for good.
+                mended["finished"] = now()
+                if current.get("elapsed_s") is None:  # (the overview said "run time: none")
+                    mended["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
+            if mended != current:
+                store.write_manifest(run_dir, mended)
+            status = done[cid]["status"]
+            return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
+        lyap: float | None
+        doing = (
+            f"measuring {spec.describe()} over {plural(config['seq_len'], 'step')} x "
+            f"{plural(config['batch'], 'sequence')} (this may take a while)"
+        )
+        # the allocator's refusal in an analysis's words: the engine's named "this x" and "the
+        # batch in parts", which the command line has neither of
+        sizes = f"{spec.describe()} on inputs of T={config['seq_len']}, B={config['batch']}"
+        refused = memory_refused_as(sizes, _SMALLER["file" if "file" in described else "gaussian"])
+        with refused, pinned_numerics(), _steps_shown(doing, config["seq_len"], progress) as bar:
+            measure_start = time.perf_counter()
+            try:
+                frame = measure_rows(net, x, config, cid)
+                status, reason = "ok", None
+            except NonFiniteStateError as err:
+                frame, status, reason = empty_rows(), "failed", str(err)
+            except (TypeError, ValueError) as err:
+                raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
+            try:
+                if status == "ok":
+                    bar.stage("Lyapunov exponent", config["seq_len"])  # its own T steps
+                lyap = top_lyapunov(net, x, seed=seed) if status == "ok" else None
+            except (TypeError, ValueError):
+                lyap = None  # this engine does not follow this kind of module's dynamics
+            elapsed = time.perf_counter() - measure_start
+        meta: store.CellMeta = {
+            "cell_id": cid,
+            "config": config,
+            "status": status,
+            "reason": reason,
+            # as a sweep's cell: an overflow of the network's own forward pass is a result
+            "failure": None if status == "ok" else "overflow",
+            "elapsed_s": elapsed,
+            "n_rows": len(frame),
+            # under the metadata's checksum, which the manifest has not: readers take it from
+            # here (sweep.manifest.as_shards_hold)
+            "analysis": {"lyapunov": json_number(lyap)},
+        }
+        manifest = {
+            "format": store.FORMAT,
+            "kind": SINGLE_MODEL,
+            # as `vanishlab analyze` names it: the report is reports/<run directory>.html
+            "name": name or path_name(run_dir),
+            "description": f"{spec.describe()} read from {as_text(Path(checkpoint).name)}",
+            "axes": {axis: [value] for axis, value in config.items()},
+            "sections": None,
+            "command": command,
+            "versions": package_versions(),
+            "started": now(),
+            "finished": None,
+            "elapsed_s": None,
+            "n_cells": 1,
+            "model": {
+                "source": "checkpoint",
+                "checkpoint": os.fspath(resolved(checkpoint)),
+                "sha256": ckpt.sha256,
+                "module": ckpt.module_name,
+                # what the note of keys its kind has not says, for the report (None: none)
+                "note": ckpt.others_note(),
+                "architecture": spec.to_dict(),
+                "inputs": described,
+                # the Gaussian inputs' seed; none drew an inputs file (it recorded 0)
+                "seed": seed if "gaussian" in described else None,
+                "lyapunov": json_number(lyap),
+            },
+        }
+        remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
+        store.write_manifest(run_dir, manifest)
+        store.write_shard(run_dir, frame, meta)
+        manifest["finished"] = now()
+        manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
+        store.write_manifest(run_dir, manifest)
+    return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"])
+
+
+@contextlib.contextmanager
+def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[Progress]:
+    """While the body measures: ``doing`` on stderr (on a terminal at once, else once it has
+    taken 2 s), then the steps of the backward recursion done, with the time left (a bar on a
+    terminal; plain lines at most every 10 s and every tenth of the steps, at least every
+    minute): a measurement of a large module takes minutes (nn.RNN(128, 1024) at T = 500,
+    B = 8: 5.5 min on one thread).
+    The body may start the count of a second stage (:meth:`Progress.stage`: the Lyapunov
+    exponent's steps, 15-30% of the backward loop's time at H = 128-256)."""
+    if enabled and is_terminal():
+        status_line(doing)  # above the bar (a spinner and a bar cannot share the terminal)
+    with (
+        working(doing, enabled and not is_terminal()),
+        Progress(
+            enabled, "measuring", steps, 0, 0, unit="step", failures=False, quick_silent=True
+        ) as bar,
+        counting_steps(lambda done, _total: bar.to(done)),
+    ):
+        yield bar
