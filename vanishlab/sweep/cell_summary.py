@@ -97,7 +97,7 @@ from ..errors import VanishlabError
 from .catalog import TRAINED_INIT
 from .cell_theory import _predictions
 from .config import AXES, CellConfig, axis
-from .store import TRAIN_FIELDS
+from .schema import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
     NEAR_CRITICAL,

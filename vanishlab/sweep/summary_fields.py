@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..analysis.meanfield import mean_field
 from .config import AXES
-from .store import TRAIN_FIELDS
+from .schema import TRAIN_FIELDS
 
 __all__ = [
     "CODE_ROOTS",
