@@ -203,3 +203,36 @@ def test_the_floors_checked_are_pyproject_floors() -> None:
             f"{name}: pyproject's floor {floor}, constraints-floors.txt's {pinned[name]}"
         )
     assert set(pinned) - set(declared) <= {"distributed"}, set(pinned) - set(declared)
+
+
+def _floor_key(version: str) -> tuple[int, ...]:
+    """A floor as numbers without trailing zeros: "8" and "8.0.0" are the same floor."""
+    parts = [int(p) for p in version.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def test_the_supported_versions_table_gives_every_floor() -> None:
+    """docs/supported-versions.md's table names every package pyproject.toml gives a floor
+    (the dev extra's ruff and setuptools among them) with that floor: ruff's was left out, and
+    its declared 0.5 could not run ``make lint`` clean."""
+    import re
+
+    declared: dict[str, str] = {}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    for spec in [*PYPROJECT["project"]["dependencies"], *extras["dev"], *extras["dask"]]:
+        name, floor = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[\w+\])?>=([0-9.]+)", spec).groups()
+        declared[name.lower()] = floor
+    documented: dict[str, str] = {}
+    text = (ROOT / "docs" / "supported-versions.md").read_text(encoding="utf-8")
+    for row in re.findall(r"^\| (?!package |---)(.+?) \| (.+?) \|", text, flags=re.M):
+        names = re.sub(r"\s*\(.*\)", "", row[0]).split(", ")
+        floors = [f.split(" (")[0] for f in row[1].split(", ")]
+        floors = floors if len(floors) == len(names) else floors[:1] * len(names)
+        documented.update(zip((n.lower() for n in names), floors, strict=True))
+    for name, floor in declared.items():
+        assert name in documented, f"{name}>={floor} is not in docs/supported-versions.md"
+        assert _floor_key(documented[name]) == _floor_key(floor), (
+            f"{name}: pyproject's floor {floor}, docs/supported-versions.md's {documented[name]}"
+        )
