@@ -124,3 +124,41 @@ def test_an_allowlisted_class_given_other_arguments_is_one_line(tmp_path):
     with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file") as err:
         read_checkpoint(path)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("obj", "said"),
+    [
+        (np.float64(0.5), r"It holds a numpy object: save plain Python numbers"),
+        (Config(), r"of other code \((tests\.)?test_foreign\.Config\)"),
+    ],
+)
+def test_torch_2_2s_reason_names_the_global(tmp_path, monkeypatch, obj, said):
+    """torch 2.2 (pyproject's floor) has no get_unsafe_globals_in_checkpoint, and its refusal
+    reads "Unsupported class numpy.core.multiarray.scalar", without the "GLOBAL" of later
+    releases that the reason was searched for: a numpy number or a config beside the weights
+    got "Save model.state_dict() instead" at the floor (make test-floors)."""
+    from vanishlab.trained.foreign import foreign_advice
+
+    monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint", raising=False)
+    path = _save({"w": torch.zeros(1), "x": obj}, tmp_path / "c.pt")
+    name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if isinstance(obj, np.generic):
+        name = "numpy.core.multiarray.scalar"
+    advice = foreign_advice(path, f"Unsupported class {name}")
+    assert advice is not None and re.search(said, advice), advice
+
+
+def test_torch_2_2s_refused_quantized_dtype_is_told_to_save_the_float_weights(
+    tmp_path, monkeypatch
+):
+    """torch 2.2 refuses a quantized Linear's state_dict ("Unsupported class torch.qint8"),
+    which recent torch loads and finds no recurrent weights in: the advice named torch.qint8 as
+    an object of other code to save as plain data."""
+    from vanishlab.trained.foreign import foreign_advice
+
+    monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint", raising=False)
+    path = _save({"w": torch.zeros(1)}, tmp_path / "q.pt")
+    advice = foreign_advice(path, "Unsupported class torch.qint8")
+    assert advice is not None and advice.startswith("It holds quantized weights"), advice
+    assert "other code" not in advice

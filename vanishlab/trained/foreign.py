@@ -67,7 +67,12 @@ def plain_data_allowed() -> Iterator[None]:
 _MODEL = re.compile(r"torch\.nn\.")  # a module's class: a whole model was saved
 _RECURRENT = re.compile(r"\.(RNN|LSTM|GRU)$")
 _NUMPY = re.compile(r"numpy\.")
-_GLOBAL = re.compile(r"GLOBAL (\S+)")
+# The global a refusal names: "Unsupported global: GLOBAL numpy.core.multiarray.scalar ..."
+# in recent torch, "Unsupported class numpy.core.multiarray.scalar" in torch 2.2 (the floor).
+_GLOBAL = re.compile(r"(?:GLOBAL|Unsupported class) (\S+)")
+# A quantized tensor's dtype (torch.qint8), which torch 2.2's weights_only load refuses; recent
+# torch loads a quantized Linear's state_dict, which then holds no recurrent weights.
+_QUANTIZED_DTYPE = re.compile(r"torch\.q(u)?int\w*")
 _SHOWN = 3  # globals named in the advice
 
 
@@ -107,6 +112,11 @@ def foreign_advice(path: Path, reason: str) -> str | None:
         return quantized_advice(next((g for g in quantized if _RECURRENT.search(g)), quantized[0]))
     if not found or any(_MODEL.match(g) for g in found):
         return None
+    if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
+        return (
+            "It holds quantized weights (torch.ao.quantization.quantize_dynamic?): save the "
+            "float model's state_dict() before quantizing it"
+        )
     if all(_NUMPY.match(g) for g in found):
         return (
             "It holds a numpy object: save plain Python numbers (float(x)) or tensors "
