@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _torch_serialization import needs_safe_globals
 from torch import nn
 
 from vanishlab.errors import VanishlabError
@@ -51,6 +52,7 @@ def _save(obj: object, path: Path) -> Path:
     return path
 
 
+@needs_safe_globals
 def test_a_training_scripts_args_beside_the_state_dict_are_read(tmp_path):
     """torch.save({"model": model.state_dict(), "args": args}) with args an argparse.Namespace
     was refused with "Save model.state_dict() instead", the file holding one."""
@@ -119,6 +121,7 @@ class _BadPath:
         return (pathlib.PurePosixPath, (1,))
 
 
+@needs_safe_globals
 def test_an_allowlisted_class_given_other_arguments_is_one_line(tmp_path):
     path = _save({"model": nn.RNN(2, 3).state_dict(), "p": _BadPath()}, tmp_path / "b.pt")
     with pytest.raises(VanishlabError, match=r"not readable as a torch\.save file") as err:

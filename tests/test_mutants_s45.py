@@ -9,6 +9,7 @@ import math
 import re
 
 import pytest
+from _torch_serialization import needs_global_list, needs_safe_globals
 
 import vanishlab as vl
 
@@ -294,6 +295,7 @@ def _refused(tmp_path, extra: dict, **save) -> str:
     return str(err.value)
 
 
+@needs_safe_globals
 def test_the_advice_names_the_objects_of_other_code_and_no_plain_data(tmp_path) -> None:
     # argparse.Namespace is read, so not named beside a config (dropping the filter named it);
     # a NumPy array beside a config is told of both (any() for all() told numpy's advice)
@@ -316,6 +318,7 @@ def test_a_whole_model_beside_a_config_is_told_to_save_its_state_dict(tmp_path) 
     assert "Save model.state_dict() instead" in said and "other code" not in said
 
 
+@needs_global_list
 def test_three_objects_of_other_code_are_named_whole_and_a_fourth_cut(tmp_path) -> None:
     # ", ..." follows the third only when there are more (>= for > passed every test)
     def named(extra: dict) -> list[str]:
@@ -339,6 +342,8 @@ def test_a_legacy_file_s_object_of_other_code_is_named_from_the_reason(tmp_path)
     assert re.search(r"other code \([^()]*_A\)", said), said
 
 
+@needs_global_list
+@needs_safe_globals
 def test_a_path_saved_by_python_3_13_is_read_as_one(tmp_path, monkeypatch) -> None:
     # Python 3.13 pickles a Path as pathlib._local.PosixPath; reading only "pathlib." names
     # (a mutant) refused such a checkpoint here. Made by a stand-in module of that name.
@@ -367,6 +372,7 @@ def test_a_path_saved_by_python_3_13_is_read_as_one(tmp_path, monkeypatch) -> No
     assert read_checkpoint(path).spec.kind == "rnn"
 
 
+@needs_global_list
 def test_the_objects_named_do_not_depend_on_torchs_order(tmp_path, monkeypatch) -> None:
     # get_unsafe_globals_in_checkpoint gives no set order: the advice named whichever three
     # came first, so one file read twice could be told of different objects.
