@@ -38,11 +38,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .cells import BIDIRECTIONAL_HINT, gate_blocks
+from .cells import gate_blocks
 from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
 from .inputs import (
     Shapes,
     check_float_module,
+    check_one_direction,
     module_weight,
     wrong_module,
 )
@@ -85,14 +86,7 @@ def check_gated(module: object) -> nn.LSTM | nn.GRU:
     """Return ``module`` if it is an ``nn.LSTM`` / ``nn.GRU`` vanishlab can measure."""
     if not isinstance(module, nn.LSTM | nn.GRU):
         raise wrong_module(module, "a torch.nn.LSTM or torch.nn.GRU")
-    name = base_name(module)
-    if module.bidirectional:
-        raise ValueError(f"bidirectional=True is not supported for {name}: {BIDIRECTIONAL_HINT}")
-    if getattr(module, "proj_size", 0) > 0:
-        raise ValueError(
-            f"proj_size={module.proj_size} is not supported: vanishlab measures LSTMs without "
-            "projections (proj_size=0)"
-        )
+    check_one_direction(module)
     return module
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "RNNInputs",
     "check_choices",
     "check_float_module",
+    "check_one_direction",
     "check_rnn",
     "module_weight",
     "prepare_inputs",
@@ -80,12 +81,24 @@ class RNNInputs(Shapes):
         return self.weights_hh[0].shape[0]
 
 
+def check_one_direction(module: nn.RNNBase) -> None:
+    """Refuse ``bidirectional=True`` and an LSTM's ``proj_size > 0``, in one wording for
+    nn.RNN, nn.LSTM and nn.GRU, naming the module's kind."""
+    name = base_name(module)
+    if module.bidirectional:
+        raise ValueError(f"bidirectional=True is not supported for {name}: {BIDIRECTIONAL_HINT}")
+    if getattr(module, "proj_size", 0) > 0:
+        raise ValueError(
+            f"proj_size={module.proj_size} is not supported for {name}: vanishlab measures "
+            f"{name}s without projections (proj_size=0)"
+        )
+
+
 def check_rnn(rnn: object) -> nn.RNN:
     """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error."""
     if not isinstance(rnn, nn.RNN):
         raise wrong_module(rnn, "a torch.nn.RNN")
-    if rnn.bidirectional:
-        raise ValueError(f"bidirectional=True is not supported: {BIDIRECTIONAL_HINT}")
+    check_one_direction(rnn)
     if rnn.nonlinearity not in ("tanh", "relu"):  # pragma: no cover - nn.RNN checks this itself
         raise ValueError(f"unknown nonlinearity {rnn.nonlinearity!r}")
     return rnn
