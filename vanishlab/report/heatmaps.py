@@ -50,7 +50,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         w = 4.6  # a panel with its share of the gaps
         panel_w, panel_h = 3.4, 0.32 * rows
     else:
-        cols = max((len(p.col_labels) for p in grid.panels), default=1)
+        cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
         w = 0.95 * cols + 1.3
         panel_w, panel_h = 0.95 * cols, 0.48 * rows
     tick = float(RC["ytick.labelsize"])

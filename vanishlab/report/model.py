@@ -175,7 +175,10 @@ class HeatmapGrid:
     (vanishing or exploding) reads from the colour. ``scale``: the range the colour scale
     must cover (figures that are parts of one set share it), besides the panels' own values.
     ``part``: ``(n, of)`` for part n of one figure drawn in ``of`` parts (too many panels for
-    one): the parts share one figure number (see :func:`.render.render_html`).
+    one): the parts share one figure number (see :func:`.render.render_html`). ``panel_cols``:
+    the columns of cells each panel is at least as wide as (the parts of one figure share
+    their widest panel's: a last part of one-column panels drew them half as wide, their
+    titles wrapped onto three or four lines).
     """
 
     kind: ClassVar[str] = "figure"
@@ -191,6 +194,7 @@ class HeatmapGrid:
     note: str = ""
     scale: tuple[float, float] | None = None  # data range of the colour scale (default: panels')
     part: tuple[int, int] | None = None  # (n, of): part n of one figure in several; None: whole
+    panel_cols: int = 0  # cell columns a panel is at least as wide as (0: its own)
 
 
 Block = KeyValues | Code | Table | LineGrid | HeatmapGrid
