@@ -961,3 +961,27 @@ def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path,
     need = measure_bytes(seq_len=50, batch=4, model="lstm", **sizes)
     assert need > measure_bytes(seq_len=50, batch=4, **sizes)
     _one_error_line(result, f"T=50, B=4 needs about {format_bytes(need)} of memory")
+
+
+def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path):
+    """A state_dict does not record batch_first: a (B, T, I) file given without --batch-first
+    was measured as (T, B, I) with no word but the T and B printed. One note line now names
+    the reading and the flag; with the flag, an unbatched file or Gaussian inputs, none."""
+    torch.save(torch.nn.LSTM(3, 4, batch_first=True).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(8, 40, 3), tmp_path / "x.pt")  # 8 sequences of 40 steps
+    torch.save(torch.randn(40, 3), tmp_path / "one.pt")
+    note = (
+        f"note: {tmp_path / 'x.pt'} was read as (T, B, I), T=8, B=40; a batch_first model's "
+        "(B, T, I) file needs --batch-first"
+    )
+    base = ["analyze", str(tmp_path / "m.pt")]
+    for out, extra, expected in (
+        ("time", ["--inputs", str(tmp_path / "x.pt")], [note]),
+        ("time", ["--inputs", str(tmp_path / "x.pt")], [note]),  # already measured: the same
+        ("batch", ["--inputs", str(tmp_path / "x.pt"), "--batch-first"], []),
+        ("one", ["--inputs", str(tmp_path / "one.pt")], []),
+        ("gauss", ["--seq-len", "6"], []),
+    ):
+        result = runner.invoke(app, [*base, "--out", str(tmp_path / out), *extra])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.strip().splitlines() == expected, result.stderr

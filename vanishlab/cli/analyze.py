@@ -73,7 +73,7 @@ def analyze(
             "--batch-first",
             help="The --inputs tensor is (B, T, I), as a batch_first model takes it. The "
             "weights do not record batch_first: without this flag such a file is read as "
-            "(T, B, I) (check the T and B printed).",
+            "(T, B, I), and a note says so with the T and B read.",
         ),
     ] = False,
     seq_len: Annotated[
@@ -182,7 +182,15 @@ def analyze(
     say(str(result), done="the analysis has finished")
     if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
         typer.echo(f"note: {note}", err=True)
-    kept = load_manifest(run_dir).get("name") if not result.measured else label
+    manifest = load_manifest(run_dir)
+    shape = manifest.get("model", {}).get("inputs", {}).get("shape", [])
+    if not batch_first and len(shape) == 3:  # the weights do not say which the file is
+        typer.echo(
+            f"note: {inputs_file} was read as (T, B, I), T={shape[0]}, B={shape[1]}; "
+            "a batch_first model's (B, T, I) file needs --batch-first",
+            err=True,
+        )
+    kept = manifest.get("name") if not result.measured else label
     if given_name and kept != label:
         typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)
 
