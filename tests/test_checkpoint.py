@@ -522,6 +522,52 @@ def test_the_state_dict_of_an_lstm_prepared_for_quantization_is_told_to_save_the
     assert "quantization" not in str(err.value)
 
 
+class _Tagger(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rnn(x)[0]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.ao.quantization's own
+@pytest.mark.filterwarnings("ignore::UserWarning")  # ... and its notes on quantization
+@pytest.mark.skipif(
+    torch.backends.quantized.engine == "none", reason="no quantized engine in this torch"
+)
+def test_the_state_dict_of_a_converted_quantized_lstm_is_told_to_save_the_float_one(tmp_path):
+    """The state_dict of torch.ao.nn.quantized's LSTM (an LSTM prepared and converted: its
+    gates' Linear layers quantized, keys layers.0.layer_fw.cell.igates._packed_params...) was
+    refused as holding "no recurrent weights" with the general advice only, where the same
+    module before conversion is told to save the float model's state_dict(); so is it now,
+    in one line, exit status 2 from the command line."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    model = _Tagger().eval()
+    model.qconfig = torch.ao.quantization.get_default_qconfig(torch.backends.quantized.engine)
+    prepared = torch.ao.quantization.prepare(model)
+    prepared(torch.randn(5, 2, 3))  # calibration
+    converted = torch.ao.quantization.convert(prepared)
+    assert type(converted.rnn).__module__.startswith("torch.ao.nn.quantized")
+    said = (
+        "). It holds a quantized model (torch.ao.nn.quantized.LSTM), whose weights are no "
+        "nn.RNN's, nn.LSTM's or nn.GRU's: save the float model's state_dict() before "
+        "quantizing it"
+    )
+    for state in (converted.state_dict(), converted.rnn.state_dict()):
+        path = _save(state, tmp_path / "q.pt")
+        with pytest.raises(VanishlabError, match="holds no recurrent weights") as err:
+            read_checkpoint(path)
+        text = str(err.value)
+        assert text.endswith(said) and "vanishlab expects" not in text and "\n" not in text
+        result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "r")])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip().splitlines() == [f"error: {text}"]
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
 def test_a_torchscript_archive_is_refused_without_torch_load(tmp_path, monkeypatch):
     """torch.load before 2.6 hands a TorchScript archive to torch.jit.load, weights_only=True or

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..core.wrapped import QUANTIZABLE
+from ..core.wrapped import QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
 
@@ -40,6 +40,12 @@ _ANCHOR = re.compile(
 # quantization: each layer's gates in Linear layers), which has no weight_ih_l0.
 _QUANTIZABLE_LSTM = re.compile(
     r"(?:.*\.)?layers\.\d+\.layer_[fb]w\.cell\.igates\.weight", re.DOTALL
+)
+# The same module once converted (torch.ao.nn.quantized's LSTM): its gates' Linear layers are
+# quantized ones, whose packed (int8 weight, bias) pair a state_dict keeps as a tuple.
+_QUANTIZED_LSTM = re.compile(
+    r"(?:.*\.)?layers\.\d+\.layer_[fb]w\.cell\.igates\._packed_params\._packed_params\.0",
+    re.DOTALL,
 )
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
@@ -84,6 +90,8 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
     )
     if any(_QUANTIZABLE_LSTM.fullmatch(k) for k in flat):  # was told only the above
         advice = f". {quantized_advice(f'{QUANTIZABLE}.LSTM')}"
+    elif any(_QUANTIZED_LSTM.fullmatch(k) for k in flat):  # the converted one's: so was it
+        advice = f". {quantized_advice(f'{QUANTIZED[0]}.LSTM')}"
     raise VanishlabError(
         f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
         f"{_contents(obj)}{advice}"
