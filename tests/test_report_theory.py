@@ -267,6 +267,59 @@ def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     np.testing.assert_allclose(line.y, summary.sort_values("gain")["predicted_rate"], rtol=1e-12)
 
 
+@pytest.mark.parametrize("inits", [("mynormal_upgraded", "normal"), ("mynormal_upgraded",)])
+def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captions(
+    tmp_path, monkeypatch, inits
+):
+    """A custom init's cells keep their summary rows; after an upgrade (other summary code)
+    those rows are computed again where the report is made, which loads no experiment file:
+    the init is not registered there, and its mean-field lines were missing from the decay
+    and theory figures with no word why. Both captions now say it, naming the init and what
+    to do; with the stored rows, or with the init registered again, they say nothing."""
+    import vanishlab.sweep.summary as summary_module
+    from vanishlab.sweep.inits import INITS
+
+    normal = INITS["normal"]
+    mine = vl.Init("mynormal_upgraded", "normal, renamed", normal.apply, normal.variances, "iid")
+    run = tmp_path / "run"
+    vl.register_init(mine)
+    try:
+        grid = vl.Sweep(
+            init=inits, gain=(0.5, 2.0), input_std=1.0, hidden_size=8,
+            input_size=4, seq_len=12, batch=2, bias=False,
+        )  # fmt: skip
+        vl.run_sweep(grid, run, workers=1, progress=False)
+    finally:
+        INITS.pop("mynormal_upgraded", None)
+
+    def captions(summary) -> tuple[str, str, int]:
+        report = build_report(
+            vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), summary=summary
+        )
+        decay = section(report, "decay").blocks[0]
+        if "theory" not in [s.key for s in report.sections]:  # no prediction at all
+            return decay.caption, "", 0
+        (theory,) = [b for b in section(report, "theory").blocks if isinstance(b, LineGrid)]
+        lines = [c for p in theory.panels for c in p.curves if c.label.startswith("predicted")]
+        return decay.caption, theory.caption, len(lines)
+
+    said = "No dashed line for init mynormal_upgraded: its cells' theory was computed again"
+    stored = captions(vl.summarize(run, cache=False))  # the rows kept with the cells
+    assert said not in stored[0] and said not in stored[1] and stored[2] == len(inits)
+    monkeypatch.setattr(summary_module, "code_digest", lambda: "a later vanishlab")
+    upgraded = captions(vl.summarize(run, cache=False))
+    assert said in upgraded[0] and "import the module that registers it, then" in upgraded[0]
+    assert upgraded[2] == len(inits) - 1
+    assert said in upgraded[1] or len(inits) == 1  # a run of it alone has no theory section
+    vl.register_init(mine)
+    try:
+        registered = captions(vl.summarize(run, cache=False))
+    finally:
+        INITS.pop("mynormal_upgraded", None)
+    assert said not in registered[0] and said not in registered[1]
+    assert registered[2] == len(inits)
+
+
 def _settings_of(rates: dict[float, list[tuple[str, float]]]):
     """:func:`by_setting` of a synthetic summary: per gain, its seeds' (status, rate)."""
     import pandas as pd

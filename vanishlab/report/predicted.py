@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..sweep.catalog import TRAINED_INIT
 from ..sweep.config import AXES
+from ..sweep.inits import INITS
 from ..sweep.prediction import NO_PREDICTION
 from ..sweep.summary import FLAGS
 from .format import py
@@ -42,6 +44,7 @@ __all__ = [
     "said_once",
     "setting_notes",
     "shared_reasons",
+    "unregistered_note",
     "without_shared",
 ]
 
@@ -58,6 +61,34 @@ def decay_overlay_caption(theory_shown: bool) -> str:
         " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
         "field's ½ ln χ₁ for random weights off it), started from the measured line at the "
         f"window's first lag: where the lines part, measurement and theory disagree{see}."
+    )
+
+
+def unregistered_note(view: RunView, fixed: Iterable[tuple[str, object]] = ()) -> str:
+    """Why a figure (of the settings ``fixed``) has no predicted line for an init: the cells'
+    summary rows were computed again here (those stored with the cells came from other code:
+    a vanishlab upgrade), and this process has not registered the run's own init, which a
+    report does not import (an experiment file is code). "" when no such init is drawn."""
+    theory = view.theory
+    if "init" not in theory or "mf_validity" not in theory or not len(theory):
+        return ""
+    wanted = dict(fixed).get("init")
+    # mf_validity "" : no theory was evaluated (the cell could not be rebuilt)
+    unbuilt = theory[(theory["mf_validity"].fillna("") == "") & theory["init"].notna()]
+    names = [
+        str(i)
+        for i in view.values("init", unbuilt["init"].unique())
+        if str(i) not in INITS and i != TRAINED_INIT and (wanted is None or i == wanted)
+    ]
+    if not names:
+        return ""
+    one = len(names) == 1
+    return (
+        f" No dashed line for init{'' if one else 's'} {', '.join(names)}: "
+        f"{'its' if one else 'their'} cells' theory was computed again here (their stored rows "
+        f"are from another version of vanishlab), and {'that init is' if one else 'they are'} "
+        "not registered in this process (a report loads no experiment file); import the module "
+        "that registers it, then make the report with vl.render_report."
     )
 
 

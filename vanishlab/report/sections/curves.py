@@ -32,7 +32,7 @@ from ..layout import (
     thin,
 )
 from ..model import Curve, LineGrid, LinePanel, Section
-from ..predicted import decay_overlay, decay_overlay_caption
+from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
 from ..view import RunView
 
 __all__ = ["curve_figures", "decay_section", "input_section"]
@@ -47,11 +47,13 @@ def curve_figures(
     ylabel: str,
     overlay: Overlay | None = None,
     overlay_caption: str = "",
+    theory_note: bool = False,
 ) -> list[LineGrid]:
     """Decay-curve figures of ``frame`` (one curve per setting, seeds averaged).
 
     ``overlay`` adds reference curves (drawn dashed); ``overlay_caption`` is appended to the
-    caption of the figures that have one.
+    caption of the figures that have one. ``theory_note``: the figures are where predictions
+    are drawn, and say why an init has none (:func:`~.predicted.unregistered_note`).
     """
     if not len(frame):
         return []
@@ -103,6 +105,7 @@ def curve_figures(
                 "vanishing (its slope is the rate), a rising one explosion."
                 + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
                 + (overlay_caption if any(c.reference for c in curves) else "")
+                + (unregistered_note(view, plan_.fixed) if theory_note else "")
                 + view.failed_note_in(plan_.fixed)
             ),
             nrows=grid_rows(len(plan_.panels), plan_.ncols),
@@ -134,6 +137,7 @@ def decay_section(view: RunView) -> Section | None:
         ylabel=view.state_label(),
         overlay=decay_overlay(view),
         overlay_caption=decay_overlay_caption(view.shows("theory")),
+        theory_note=True,
     )
     if not figs:
         return None

@@ -45,7 +45,15 @@ from ..layout import (
     plan,
 )
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
-from ..predicted import BY, by_setting, has_theory, said_once, shared_reasons, without_shared
+from ..predicted import (
+    BY,
+    by_setting,
+    has_theory,
+    said_once,
+    shared_reasons,
+    unregistered_note,
+    without_shared,
+)
 from ..view import RunView
 
 __all__ = ["theory_section"]
@@ -195,6 +203,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 edge=EDGE_CAPTION.format(what=what) if any(c.dotted for c in curves) else "",
             )
             + ("" if predicted else NO_PREDICTED_CAPTION)
+            + unregistered_note(view, (*fixed, *plan_.fixed))
             + (
                 f" {view.gated} panels have no prediction (measurements only)."
                 if view.gated
