@@ -155,3 +155,33 @@ def test_a_partial_q0_follows_the_documented_state_order_and_volumes(model: str)
     torch.testing.assert_close(got[0], (total / T).sort(descending=True).values, rtol=0, atol=1e-12)
     log_det = sum(torch.linalg.slogdet(j)[1].item() for j in jacs) / T
     assert vl.lyapunov_spectrum(mod, x, hx)[0].sum().item() == pytest.approx(log_det, abs=1e-11)
+
+
+@pytest.mark.parametrize("model", ["LSTM", "GRU"])
+def test_one_exponent_after_a_loss_in_a_discarded_step_is_finite(model: str) -> None:
+    """The gated analogue of test_lyapunov's: every gate saturated at step 0 (input weights
+    1000, x_0 = -1: sigmoid 0 and tanh -1 exactly) makes that step's Jacobian exactly 0, and
+    step 0 is discarded. k = 1 keeps its old direction e_1 there, so its exponent is that of
+    the counted steps' product on e_1; gated_lyapunov passing qr_step the new (zero) direction
+    as the previous one, a mutant, read -inf and passed every other test."""
+    torch.manual_seed(0)
+    mod = (nn.LSTM if model == "LSTM" else nn.GRU)(1, 2).double()
+    with torch.no_grad():
+        mod.weight_ih_l0.fill_(1000.0)
+        mod.bias_ih_l0.zero_()
+        mod.bias_hh_l0.zero_()
+    x = torch.tensor([-1.0, 1e-3, 5e-4, 7e-4], dtype=torch.float64).view(4, 1, 1)
+    step, _, n = _full_state_step(mod)
+    s = torch.zeros(n, dtype=torch.float64)
+    product = torch.eye(n, dtype=torch.float64)
+    for t in range(4):
+        j = jacobian(lambda v, xt=x[t, 0]: step(v, xt), s)
+        if t == 0:
+            assert not j.any()  # the premise: step 0 annihilates every direction
+        else:
+            product = j @ product
+        s = step(s, x[t, 0]).detach()
+    rate = math.log(torch.linalg.vector_norm(product[:, 0]).item()) / 3
+    one = vl.lyapunov_spectrum(mod, x, k=1, discard=1)
+    assert one.shape == (1, 1) and one.item() == pytest.approx(rate, abs=1e-12)
+    assert vl.lyapunov_spectrum(mod, x, k=1).tolist() == [[-math.inf]]  # counted: annihilated
