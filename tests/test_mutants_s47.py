@@ -1,0 +1,52 @@
+"""Mutation review of session 47's code: each test here failed on a small plausible change of
+the code it names (a check dropped, a branch dropped, an argument narrowed) that passed every
+other test, and passes on the code as it is."""
+
+from __future__ import annotations
+
+import pytest
+
+import vanishlab as vl
+from vanishlab.report.view import RunView
+
+# --- report view: a figure's failed-cell count (RunView.failed_note_in, _cells_of, _hashed) ---
+
+
+@pytest.fixture(scope="module")
+def partly_failed(tmp_path_factory: pytest.TempPathFactory) -> RunView:
+    """gain 1.0, 1.5 x T = 4, 6 x seeds 0, 1, every cell of T = 6 at gain 1.5 failed: gain 1.5
+    and T = 6 each have measured cells, the pair none."""
+    run = tmp_path_factory.mktemp("partly-failed") / "run"
+    grid = vl.Sweep(
+        gain=(1.0, 1.5), seq_len=(4, 6), seed=(0, 1), hidden_size=4, input_size=2, batch=2
+    )
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    failed = cells.loc[(cells["seq_len"] == 6) & (cells["gain"] > 1), "cell_id"]
+    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
+    results = results[~results["cell_id"].isin(failed)]
+    return RunView(results, cells, vl.load_manifest(run))
+
+
+def test_a_setting_of_a_column_the_cells_lack_holds_every_cell(partly_failed):
+    # matching on a column the cells lack (_cells_of without its check, or
+    # _unmeasured_setting keeping such keys) raised KeyError: the whole run's count is said
+    view = partly_failed
+    assert view.failed_note_in((("no such column", 1),)) == view.failed_note
+    assert "2 failed cells (listed under Anomalies)" in view.failed_note
+
+
+def test_a_page_of_settings_looks_for_an_unmeasured_setting_of_all_their_keys(partly_failed):
+    # T = 4 alone, and T = 4 at gain 1.0: of the keys T and gain, the pair T = 6, gain 1.5 has
+    # no measured cell, no panel to show it missing, so the run's note stays; the keys of the
+    # first setting alone (T: every T has a measured cell) said nothing failed
+    view = partly_failed
+    page = ((("seq_len", 4),), (("seq_len", 4), ("gain", 1.0)))
+    assert view.failed_note_in(*page) == view.failed_note != ""
+
+
+def test_the_hashed_cells_of_a_column_are_mapped_once_per_page(partly_failed):
+    # every figure's note asks for the same columns: mapping them again each time (the cache
+    # dropped) cost a Series.map per column per figure and changed no output
+    view = partly_failed
+    assert view._hashed("gain") is view._hashed("gain")
