@@ -4,9 +4,12 @@ other test, and passes on the code as it is."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.model import LineGrid
 from vanishlab.report.view import RunView
 
 # --- report view: a figure's failed-cell count (RunView.failed_note_in, _cells_of, _hashed) ---
@@ -50,3 +53,36 @@ def test_the_hashed_cells_of_a_column_are_mapped_once_per_page(partly_failed):
     # dropped) cost a Series.map per column per figure and changed no output
     view = partly_failed
     assert view._hashed("gain") is view._hashed("gain")
+
+
+# --- RunView.one_sample and the decay figure's "no band" ---
+
+
+def _one_sample(**columns: object) -> bool:
+    """:attr:`RunView.one_sample` of a two-row results frame with ``columns`` added."""
+    results = pd.DataFrame(
+        {"cell_id": ["a", "b"], "source": "state", "layer": 0, "lag": 0, "log10_fro_mean": 0.0}
+    )
+    return RunView(results.assign(**columns), pd.DataFrame(), {}).one_sample
+
+
+def test_one_sample_is_every_measurement_at_batch_1():
+    # a run that sweeps batch (1, 2) was called one sample (any for all); results without a
+    # batch column (a frame built by hand) raised KeyError
+    assert _one_sample(batch=1) and not _one_sample(batch=[1, 2])
+    assert not _one_sample()
+
+
+def test_seeds_at_batch_1_are_a_band_across_the_seeds(tmp_path):
+    # the seeds' band, not "no band", where a run of two seeds measures one sample each (the
+    # one-sample caption put before the seeds' one passed)
+    run = tmp_path / "run"
+    grid = vl.Sweep(seed=(0, 1), hidden_size=4, input_size=2, seq_len=6, batch=1)
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01",
+        sections=["decay"],
+    )  # fmt: skip
+    (decay,) = [b for s in report.sections if s.key == "decay" for b in s.blocks]
+    assert isinstance(decay, LineGrid)
+    assert "the band spans the 2 seeds." in decay.caption and "no band" not in decay.caption
