@@ -4,8 +4,12 @@ other test, and passes on the code as it is."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
+from test_report import synthetic
 
 import vanishlab as vl
 from vanishlab.report import build_report
@@ -86,3 +90,28 @@ def test_seeds_at_batch_1_are_a_band_across_the_seeds(tmp_path):
     (decay,) = [b for s in report.sections if s.key == "decay" for b in s.blocks]
     assert isinstance(decay, LineGrid)
     assert "the band spans the 2 seeds." in decay.caption and "no band" not in decay.caption
+
+
+# --- format.minus_inf_words (the rates table's one parenthesis) ---
+
+
+def test_a_count_of_seeds_at_minus_inf_reads_as_a_whole_number():
+    # a setting without input rows makes the merged input counts floats: the input rate read
+    # "(1.0 of 2.0 seeds −∞)" without minus_inf_words' int()
+    results, cells = synthetic({("a", 0): -0.1, ("a", 1): -0.2, ("b", 0): -0.2})
+    k = np.arange(41)
+    inputs = [
+        results[(results["cell_id"] == cell) & (results["source"] == "state")].assign(
+            source="input",
+            layer=pd.array([pd.NA] * k.size, dtype="Int64"),
+            log10_fro_mean=y,
+            n_zero=np.isneginf(y).astype(np.int64),
+        )
+        for cell, y in (("a-0", -0.1 * k), ("a-1", np.where(k > 0, -np.inf, 0.0)))
+    ]  # b-0 has none
+    results = pd.concat([results, *inputs], ignore_index=True)
+    report = build_report(results, cells, {"name": "inputs"}, timestamp="2024-01-01")
+    table = next(s for s in report.sections if s.key == "rates").blocks[-1]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["a"]["input rate"] == f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)"
+    assert rows["b"]["input rate"] == "—"
