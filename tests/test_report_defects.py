@@ -632,6 +632,8 @@ def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
     # the flag's meaning, but not its "the note says which": this table has no notes
     said = FLAGS["diverges"].replace(", the note says which", ", which that table's notes give")
     assert said in table.caption and "the note says which" not in table.caption
+    # said in so many words: a diverges_meaning that dropped its `which` passed the line above
+    assert "depends on the init, which that table's notes give; " in table.caption
 
     # a page without the theory table names no section for the flag (naming it always, a
     # mutant, pointed at a table the page lacks)
@@ -642,6 +644,7 @@ def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
     )  # fmt: skip
     (caption,) = [b.caption for b in _section(alone, "models").blocks if isinstance(b, Table)]
     assert "'diverges' after a prediction is the flag of that name: " in caption
+    assert "depends on the init; " in caption  # no table's notes to point at
     theory = next(b for b in _section(report, "theory").blocks if isinstance(b, Table))
     at = {c: theory.columns.index(c) for c in ("model", "gain", "flags")}
     flags = {r[at["gain"]]: r[at["flags"]] for r in theory.rows if r[at["model"]] == "rnn"}
