@@ -115,3 +115,42 @@ def test_a_count_of_seeds_at_minus_inf_reads_as_a_whole_number():
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["a"]["input rate"] == f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)"
     assert rows["b"]["input rate"] == "—"
+
+
+# --- the overview's "(unused: nothing is trained)" on lr, optimizer and clip ---
+
+UNTRAINED = " (unused: nothing is trained)"
+
+
+def _fixed(results: pd.DataFrame, cells: pd.DataFrame, manifest: dict) -> dict[str, str]:
+    report = build_report(results, cells, manifest, timestamp="2024-01-01", sections=["overview"])
+    (overview,) = [s for s in report.sections if s.key == "overview"]
+    return dict(next(b for b in overview.blocks if b.title == "Fixed settings").items)
+
+
+def test_training_settings_are_unused_only_where_no_cell_trains(smoke_run_dir):
+    # a run some of whose cells train said its lr unused (any cell, not every one, at 0); a
+    # cell with no train_steps (NaN) counted as one that trains (NaN not read as 0)
+    run = smoke_run_dir
+    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
+    some = [50 if i % 2 else 0 for i in range(len(cells))]
+    assert not any(
+        v.endswith(UNTRAINED)
+        for v in _fixed(results, cells.assign(train_steps=some), manifest).values()
+    )
+    unknown = [math.nan if i % 2 else 0 for i in range(len(cells))]
+    idle = _fixed(results, cells.assign(train_steps=unknown), manifest)
+    assert {a for a, v in idle.items() if v.endswith(UNTRAINED)} == {"lr", "optimizer", "clip"}
+
+
+def test_a_run_with_nothing_measured_yet_does_not_say_nothing_is_trained(tmp_path):
+    # no cell yet (the frames have their columns, no rows): a run planned to train 5 steps
+    # read 'train_steps 5' and 'lr 0.01 (unused: nothing is trained)' without the check of
+    # an empty frame, or with it answering True
+    run = tmp_path / "run"
+    grid = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2, task="adding", train_steps=5)
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    fixed = _fixed(results.iloc[:0], cells.iloc[:0], vl.load_manifest(run))
+    assert fixed["train_steps"] == "5" and fixed["lr"] == "0.01"
+    assert not any(v.endswith(UNTRAINED) for v in fixed.values())
