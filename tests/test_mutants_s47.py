@@ -13,6 +13,7 @@ from test_report import synthetic
 
 import vanishlab as vl
 from vanishlab.report import build_report
+from vanishlab.report.format import duration
 from vanishlab.report.model import LineGrid
 from vanishlab.report.view import RunView
 
@@ -154,3 +155,18 @@ def test_a_run_with_nothing_measured_yet_does_not_say_nothing_is_trained(tmp_pat
     fixed = _fixed(results.iloc[:0], cells.iloc[:0], vl.load_manifest(run))
     assert fixed["train_steps"] == "5" and fixed["lr"] == "0.01"
     assert not any(v.endswith(UNTRAINED) for v in fixed.values())
+
+
+# --- format.duration: an em dash for what is no number of seconds ---
+
+
+def test_duration_of_what_is_no_number_is_unknown_and_its_units_change_at_60():
+    # a bool read as 1 s and None (an unfinished run's elapsed_s) or a string reached float()
+    # without the type check; 60 s and 60 min are the first of the next unit
+    assert [duration(v) for v in (True, None, "5")] == ["—"] * 3
+    assert [duration(s) for s in (59.9, 60, 3599, 3600)] == [
+        "59.9 s",
+        "1 min 0 s",
+        "59 min 59 s",
+        "1 h 0 min",
+    ]
