@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_report import synthetic
+from test_report_defects import partly_failed_view
 
 import vanishlab as vl
 from vanishlab.report import build_report
@@ -22,18 +23,8 @@ from vanishlab.report.view import RunView
 
 @pytest.fixture(scope="module")
 def partly_failed(tmp_path_factory: pytest.TempPathFactory) -> RunView:
-    """gain 1.0, 1.5 x T = 4, 6 x seeds 0, 1, every cell of T = 6 at gain 1.5 failed: gain 1.5
-    and T = 6 each have measured cells, the pair none."""
-    run = tmp_path_factory.mktemp("partly-failed") / "run"
-    grid = vl.Sweep(
-        gain=(1.0, 1.5), seq_len=(4, 6), seed=(0, 1), hidden_size=4, input_size=2, batch=2
-    )
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    results, cells = vl.load_results(run), vl.load_cells(run)
-    failed = cells.loc[(cells["seq_len"] == 6) & (cells["gain"] > 1), "cell_id"]
-    cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
-    results = results[~results["cell_id"].isin(failed)]
-    return RunView(results, cells, vl.load_manifest(run))
+    """gain 1.0, 1.5 x T = 4, 6 x seeds 0, 1, every cell of T = 6 at gain 1.5 failed."""
+    return partly_failed_view(tmp_path_factory.mktemp("partly-failed") / "run")
 
 
 def test_a_setting_of_a_column_the_cells_lack_holds_every_cell(partly_failed):

@@ -8,6 +8,7 @@ import math
 import re
 import warnings
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
@@ -1259,11 +1260,9 @@ def test_failed_note_is_only_in_the_figures_that_hold_a_failed_cell(tmp_path):
     assert all(said in captions[t] for t in holding)
 
 
-def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path):
-    """A figure's note counts its own failed cells; but where every cell of a figure's setting
-    failed (T = 6 at gain 1.5: no figure of it at all), the other figures keep the run's note,
-    the only place the page says that cells are missing from its figures."""
-    run = tmp_path / "run"
+def partly_failed_view(run: Path) -> RunView:
+    """The view of a run swept into ``run``: gain 1.0, 1.5 x T = 4, 6 x seeds 0, 1, every cell
+    of T = 6 at gain 1.5 failed (gain 1.5 and T = 6 each have measured cells, the pair none)."""
     grid = vl.Sweep(
         gain=(1.0, 1.5), seq_len=(4, 6), seed=(0, 1), hidden_size=4, input_size=2, batch=2
     )
@@ -1272,8 +1271,15 @@ def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path)
     failed = cells.loc[(cells["seq_len"] == 6) & (cells["gain"] > 1), "cell_id"]
     cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
     results = results[~results["cell_id"].isin(failed)]
-    view = RunView(results, cells, vl.load_manifest(run))
-    n = len(failed)
+    return RunView(results, cells, vl.load_manifest(run))
+
+
+def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path):
+    """A figure's note counts its own failed cells; but where every cell of a figure's setting
+    failed (T = 6 at gain 1.5: no figure of it at all), the other figures keep the run's note,
+    the only place the page says that cells are missing from its figures."""
+    view = partly_failed_view(tmp_path / "run")
+    n = int((view.cells["status"] == "failed").sum())
     assert n > 1 and f"{n} failed cells (listed under Anomalies)" in view.failed_note
     assert view.failed_note_in((("seq_len", 4),)) == ""  # T = 6 has a figure, which says it
     assert view.failed_note_in((("seq_len", 6),)) == view.failed_note
