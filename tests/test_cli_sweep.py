@@ -322,9 +322,16 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
     assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
 
 
-def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(tmp_path):
+@pytest.mark.parametrize(
+    ("workers", "lever"), [("1", ""), ("2", ", or fewer workers beside it (--workers)")]
+)
+def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
+    tmp_path, workers, lever
+):
     # Its reason said "or fewer workers beside it (--workers)" at --workers 1 too, where there
     # are none: the lever is named in worker processes only (a real pool, not a monkeypatch).
+    # Three cells: run_processes submits the first `workers` with Ctrl-C held and the rest
+    # after; a mutant submitting the rest without "workers" passed with two cells at 2.
     module = tmp_path / "refused.py"
     module.write_text(
         "import vanishlab as vl\n\n\n"
@@ -333,22 +340,21 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
         "DefaultCPUAllocator: can\\'t allocate memory: you tried to allocate 2048 bytes.')\n\n\n"
         'vl.register_init(vl.Init("refused_test", "refused", _init), replace=True)\n'
         'SWEEP = vl.Sweep(init="refused_test", hidden_size=4, input_size=2, seq_len=5, batch=1, '
-        "seed=(0, 1))\n"
+        "seed=(0, 1, 2))\n"
     )
     alone = (
         "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
         "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
         "(--hidden-size) or num_layers (--num-layers)"
     )
+    out = tmp_path / "run"
     try:
-        for workers, lever in (("1", ""), ("2", ", or fewer workers beside it (--workers)")):
-            out = tmp_path / f"run{workers}"
-            args = ["sweep", str(module), "--out", str(out), "--workers", workers, "--quiet"]
-            result = runner.invoke(app, args)
-            assert result.exit_code == 1, result.stderr
-            assert set(vl.load_cells(out)["reason"]) == {alone + lever}
+        args = ["sweep", str(module), "--out", str(out), "--workers", workers, "--quiet"]
+        result = runner.invoke(app, args)
     finally:
         vl.INITS.pop("refused_test", None)
+    assert result.exit_code == 1, result.stderr
+    assert list(vl.load_cells(out)["reason"]) == [alone + lever] * 3
 
 
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):

@@ -170,39 +170,6 @@ def test_a_non_finite_state_error_pickles_with_each_of_its_arguments() -> None:
     assert str(back) == str(err) and "became NaN" in str(back)
 
 
-# --- sweep.executors: every cell of a pool is told of the workers beside it ---
-
-
-def test_a_pool_s_cells_past_its_first_batch_name_the_workers_beside_them(tmp_path) -> None:
-    # run_processes submits the first `workers` cells with Ctrl-C held and the rest after: a
-    # mutant submitting the rest without "workers" passed (the CLI's test has 2 cells at
-    # --workers 2). A real pool, three cells at --workers 2.
-    from typer.testing import CliRunner
-
-    from vanishlab.cli import app
-
-    module = tmp_path / "refused.py"
-    module.write_text(
-        "import vanishlab as vl\n\n\n"
-        "def _init(rnn, gain, generator):\n"
-        "    raise RuntimeError('DefaultCPUAllocator: can\\'t allocate memory: you tried to "
-        "allocate 2048 bytes.')\n\n\n"
-        'vl.register_init(vl.Init("refused_s45", "refused", _init), replace=True)\n'
-        'SWEEP = vl.Sweep(init="refused_s45", hidden_size=4, input_size=2, seq_len=5, batch=1, '
-        "seed=(0, 1, 2))\n"
-    )
-    out = tmp_path / "run"
-    try:
-        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
-        result = CliRunner().invoke(app, args)
-        assert result.exit_code == 1, result.stderr
-        reasons = vl.load_cells(out)["reason"]
-        assert len(reasons) == 3
-        assert all(r.endswith(", or fewer workers beside it (--workers)") for r in reasons)
-    finally:
-        vl.INITS.pop("refused_s45", None)
-
-
 # --- sweep.files.loop_problem ---
 
 
