@@ -161,3 +161,31 @@ def test_duration_of_what_is_no_number_is_unknown_and_its_units_change_at_60():
         "59 min 59 s",
         "1 h 0 min",
     ]
+
+
+def test_a_theory_figure_counts_its_own_failed_cells(tmp_path):
+    # rate against gain, a figure per input std: the figure at 1.0 holds the failed cell, the
+    # one at 0.5 none (theory.py passing the run's note, not failed_note_in, passed every test)
+    run = tmp_path / "run"
+    grid = vl.Sweep(
+        input_std=(0.5, 1.0), gain=(1.0, 1.5), seq_len=(4, 6), hidden_size=4, input_size=2,
+        batch=2,
+    )  # fmt: skip
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    at = (cells["input_std"] == 1.0) & (cells["gain"] == 1.5) & (cells["seq_len"] == 6)
+    cells.loc[at, "status"] = "failed"
+    results = results[~results["cell_id"].isin(cells.loc[at, "cell_id"])]
+    report = build_report(
+        results, cells, vl.load_manifest(run), timestamp="2024-01-01", sections=["theory"]
+    )
+    captions = {
+        b.title.rpartition(", ")[2]: b.caption
+        for s in report.sections
+        if s.key == "theory"
+        for b in s.blocks
+        if isinstance(b, LineGrid)
+    }
+    assert set(captions) == {"input std = 0.5)", "input std = 1.0)"}
+    assert "failed" not in captions["input std = 0.5)"]
+    assert "1 failed cell (listed under Anomalies) has no" in captions["input std = 1.0)"]
