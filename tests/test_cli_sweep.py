@@ -665,6 +665,9 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         # (an integer too large for a float: an OverflowError traceback)
         (lambda m: m.update(elapsed_s=10**400), "'elapsed_s' must be a finite number of secon"),
         (lambda m: m.update(n_cells=-1), "'n_cells' must be a count (an integer >= 0), not -1"),
+        # More cells than the axes combine into: the report said "2 of 10**30 planned (...
+        # 999...998 not measured yet: this report is partial)" of a finished run
+        (lambda m: m.update(n_cells=10**30), "'n_cells' 1000000000000000000000000000000 is mo"),
     ],
 )
 def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(

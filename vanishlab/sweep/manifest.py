@@ -11,8 +11,8 @@ when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:f
 :func:`~vanishlab.sweep.init_records.init_definition`),
 ``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
-nothing runs to add it: a finite number >= 0), ``n_cells`` (a count), and a training monitor's
-``model`` ``every`` (a positive integer).
+nothing runs to add it: a finite number >= 0), ``n_cells`` (a count; a sweep's no more than its
+``axes`` combine into), and a training monitor's ``model`` ``every`` (a positive integer).
 Every value of a grid must be of its axis's type (an integer, a finite number, true or false, a
 string; null only for an axis that applies to some models) within the axis's bounds and choices
 (as its command-line flag checks them; an init is not looked up, since a run may name one
@@ -230,6 +230,11 @@ def _is_grid(value: Any) -> bool:
     )
 
 
+def _combinations(m: dict[str, Any]) -> int:
+    """How many settings a sweep's ``axes`` combine into: no grid of it holds more cells."""
+    return math.prod(len(values) for values in m["axes"].values())
+
+
 def _manifest_problem(m: dict[str, Any]) -> str | None:
     """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
     text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
@@ -275,6 +280,10 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     n = m.get("n_cells")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         return f"'n_cells' must be a count (an integer >= 0), not {n!r:.40}"
+    # a sweep's cells are combinations of its axes' values: more is a hand edit, which the
+    # report's overview read as "64 of 10**30 planned ... this report is partial"
+    if kind is None and n is not None and "axes" in m and n > (most := _combinations(m)):
+        return f"'n_cells' {n!s:.40} is more than its axes combine into ({most})"
     # a time below 0, NaN or inf (JSON's NaN, Infinity, which Python reads) is no time spent:
     # the report said "run time -5.0 s", and Infinity failed in its words (a traceback)
     t = m.get("elapsed_s")
