@@ -482,6 +482,10 @@ def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert "measured" in again.stdout and (out / "corrupt" / shard.name).is_file()
+    # Said, as a sweep says it: the file was set aside in silence (helper 216).
+    assert (
+        again.stderr == f"moved aside (corrupt; measured again): {out / 'corrupt' / shard.name}\n"
+    )
     assert len(vl.load_results(out)) > 0
     assert runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]).exit_code == 0
 

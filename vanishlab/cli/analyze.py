@@ -180,6 +180,11 @@ def analyze(
         )
     finished("the analysis has finished")
     say(str(result), done="the analysis has finished")
+    if result.moved_aside:  # as a sweep says it (the report's error said it would)
+        from ..sweep.run_summary import moved_line  # here: --help imports no pandas
+
+        for path in result.moved_aside:
+            typer.echo(moved_line(path), err=True)
     if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
         typer.echo(f"note: {note}", err=True)
     manifest = load_manifest(run_dir)

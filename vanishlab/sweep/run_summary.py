@@ -11,7 +11,13 @@ from typing import Any
 from . import store
 from .shard import CELLS
 
-__all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "outside_line"]
+__all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "moved_line", "outside_line"]
+
+
+def moved_line(path: Path) -> str:
+    """The line for a damaged shard moved aside to ``path`` and its cell measured again (by a
+    sweep or, for its own cell, an analysis)."""
+    return f"moved aside (corrupt; measured again): {path}"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class RunSummary:
             f"moved aside (corrupt; its cell is not in this grid: the command that made it "
             f"measures it again): {path}"
             if path in self.not_remeasured
-            else f"moved aside (corrupt; measured again): {path}"
+            else moved_line(path)
             for path in self.moved_aside
         ]
         for kind, count, reason in self.failures:

@@ -116,6 +116,7 @@ __all__ = [
     "report_run",
     "run_identity",
     "scan_shards",
+    "set_aside_damaged",
     "shard_schema",
     "sound_metas",
     "stored_summary",
@@ -159,10 +160,15 @@ def sound_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
     """``{cell_id: metadata}`` of a run's sound shards, after moving its damaged ones aside to
     ``RUN_DIR/corrupt/`` (a writer's way back to a usable run; call it holding the run's lock).
     A file that is not a shard of this run still raises VanishlabError."""
+    return set_aside_damaged(run_dir)[0]
+
+
+def set_aside_damaged(
+    run_dir: str | os.PathLike[str],
+) -> tuple[dict[str, CellMeta], tuple[Path, ...]]:
+    """:func:`sound_metas`, and where each damaged shard now lies in ``corrupt/``."""
     metas, corrupt = scan_shards(run_dir)
-    for bad in corrupt:
-        move_aside(Path(run_dir), bad.path)
-    return metas
+    return metas, tuple(move_aside(Path(run_dir), bad.path) for bad in corrupt)
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:

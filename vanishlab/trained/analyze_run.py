@@ -70,6 +70,7 @@ class AnalyzeResult:
     status: str  # "ok" or "failed" (the forward pass overflowed)
     seq_len: int | None = None  # T and B of the inputs measured on
     batch: int | None = None
+    moved_aside: tuple[Path, ...] = ()  # damaged shards set aside to corrupt/, now there
 
     def __str__(self) -> str:
         done = "measured" if self.measured else "already measured"
@@ -113,7 +114,7 @@ def _measure_into(
     spec = ckpt.spec
     make_dir(run_dir)  # one line for an --out below a file, or on a read-only file system
     with store.RunLock(run_dir):
-        done = store.sound_metas(run_dir) if earlier is not None else {}
+        done, moved = store.set_aside_damaged(run_dir) if earlier is not None else ({}, ())
         if earlier is not None and set(done) - {cid}:
             raise VanishlabError(
                 f"{run_dir} holds the analysis of another model or other inputs; choose a new "
@@ -141,7 +142,9 @@ def _measure_into(
             if mended != current:
                 store.write_manifest(run_dir, mended)
             status = done[cid]["status"]
-            return AnalyzeResult(run_dir, ckpt, False, status, config["seq_len"], config["batch"])
+            return AnalyzeResult(
+                run_dir, ckpt, False, status, config["seq_len"], config["batch"], moved
+            )
         lyap: float | None
         doing = (
             f"measuring {spec.describe()} over {plural(config['seq_len'], 'step')} x "
@@ -214,7 +217,7 @@ def _measure_into(
         manifest["finished"] = now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
-    return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"])
+    return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"], moved)
 
 
 @contextlib.contextmanager
