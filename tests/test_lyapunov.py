@@ -271,15 +271,17 @@ def _exact_rank(rows: list[list[Fraction]]) -> int:
     return rank
 
 
-def _exact_jacobian_product(rnn: nn.RNN, x: torch.Tensor) -> list[list[Fraction]]:
-    """Phi = J_T ... J_1 of a relu stack along x (T, I), in exact rationals (a float64 is one):
-    layer l's rows are D^l (W_hh^l on its own columns + W_ih^l times the rows of layer l - 1),
-    D^l = 1 where the unit's pre-activation is positive (relu's derivative), else 0."""
+def _exact_jacobian_product(rnn: nn.RNN, x: torch.Tensor, start: int = 0) -> list[list[Fraction]]:
+    """Phi = J_T ... J_{start+1} of a relu stack along x (T, I), in exact rationals (a float64
+    is one): layer l's rows are D^l (W_hh^l on its own columns + W_ih^l times the rows of layer
+    l - 1), D^l = 1 where the unit's pre-activation is positive (relu's derivative), else 0."""
     H, L = rnn.hidden_size, rnn.num_layers
     n = L * H
     p = {k: v.detach() for k, v in rnn.named_parameters()}
     exact = {k: [[Fraction(v) for v in r] for r in w.tolist()] for k, w in p.items() if w.ndim > 1}
-    phi = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    p.update({f"bias_{w}_l{l}": 0 for w in ("ih", "hh") for l in range(L) if not rnn.bias})
+    rows = range(n)
+    phi = [[Fraction(int(i == j)) for j in rows] for i in rows]
     hs = [torch.zeros(H, dtype=torch.float64) for _ in range(L)]
     for t in range(x.shape[0]):
         inp, jac = x[t], [[Fraction(0)] * n for _ in range(n)]
@@ -293,7 +295,8 @@ def _exact_jacobian_product(rnn: nn.RNN, x: torch.Tensor) -> list[list[Fraction]
                 for m, c in enumerate(exact[f"weight_ih_l{l}"][i] if l else []):
                     row = [r + c * b for r, b in zip(row, jac[(l - 1) * H + m], strict=True)]
                 jac[l * H + i] = row
-        phi = [[sum(jac[i][k] * phi[k][j] for k in range(n)) for j in range(n)] for i in range(n)]
+        if t >= start:
+            phi = [[sum(jac[i][k] * phi[k][j] for k in rows) for j in rows] for i in rows]
     return phi
 
 
@@ -319,6 +322,26 @@ def test_exact_zeros_against_the_rank_of_the_exact_jacobian_product(layers) -> N
         assert found == lost or layers == 2, seed
         agree += found == lost
     assert agree >= 30, agree  # two layers: 36 of 40 here (torch 2.13)
+
+
+@pytest.mark.parametrize(("seed", "rounded"), [(70, 2), (80, 1)])
+def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed, rounded) -> None:
+    """docs/maths.md, section 6: a 3-layer relu stack whose 9 counted Jacobians multiply to
+    exactly 0 while every step keeps live rows (the rule sets only k - r per step to 0): k = 1
+    (normalised, no QR) reads -inf; the full spectrum's top is finite, the log of `rounded`
+    rounding-level R[i, i] (about -36 each) over 9 steps (-9.47 and -4.56 with torch 2.13), the
+    rest -inf."""
+    torch.manual_seed(seed)
+    rnn = nn.RNN(4, 3, 3, nonlinearity="relu", bias=False).double()
+    with torch.no_grad():
+        for l in range(3):
+            getattr(rnn, f"weight_hh_l{l}").mul_(2)
+    x = torch.randn(15, 4, dtype=torch.float64)
+    assert _exact_rank(_exact_jacobian_product(rnn, x, start=6)) == 0
+    assert vl.lyapunov_spectrum(rnn, x, k=1, discard=6).item() == -math.inf
+    spectrum = vl.lyapunov_spectrum(rnn, x, discard=6)
+    assert -45 * rounded / 9 < spectrum[0].item() < -30 * rounded / 9  # + ordinary steps
+    assert (spectrum[1:] == -math.inf).all()
 
 
 def test_annihilated_directions_do_not_take_the_rank_of_live_ones() -> None:

@@ -64,7 +64,8 @@ def lyapunov_spectrum(
         a counted step with r < k live units (rows of J_t not identically 0) gives k - r of
         them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or
         steps whose product loses more rank than each one, as stacked relu layers can) is
-        rounding to Householder QR: a large negative finite exponent, not -inf.
+        rounding to Householder QR: a finite exponent, roughly -36 m / n for m such steps of n,
+        not -inf (``k=1``, normalised without QR, can read -inf there; docs/maths.md, section 6).
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
