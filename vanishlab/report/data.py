@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import VanishlabError
-from ..sweep.manifest import MONITOR, SINGLE_MODEL
+from ..sweep.manifest import MONITOR, SINGLE_MODEL, utc_text
 from ..sweep.schema import MONITOR_STEP
 from .model import Report
 from .progress import ReportProgress
@@ -127,8 +127,4 @@ def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] 
 def _timestamp(value: datetime | str | None) -> str:
     if isinstance(value, str):
         return value
-    if value is None:
-        value = datetime.now(UTC)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC) if value is None else value)

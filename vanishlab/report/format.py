@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Hashable, Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ import pandas as pd
 from ..sweep.axes import NOT_APPLICABLE
 from ..sweep.config import AXIS_TABLE, REPORT_ORDER
 from ..sweep.config import LABELS as AXIS_LABELS
+from ..sweep.manifest import utc_text
 from ..sweep.progress import plural  # one helper for the page and the trained layer's lines
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "rate_text",
     "seeds_at_minus_inf",
     "setting_text",
+    "time_text",
 ]
 
 MAX_POINTS = 160  # lags kept per curve
@@ -208,6 +211,20 @@ def duration(seconds: object) -> str:
         return f"{int(minutes)} min {secs:.0f} s"
     hours, minutes = divmod(minutes, 60)
     return f"{int(hours)} h {int(minutes)} min"
+
+
+def time_text(value: object, missing: str = "—") -> str:
+    """A manifest's ``started`` or ``finished`` as the page shows it: a UTC time in the one
+    form vanishlab writes (:func:`~vanishlab.sweep.manifest.utc_text`, ``...T12:00:00Z``), a
+    sweep's written before in ``+00:00`` too; ``missing`` for none; anything else as written."""
+    if value is None or value == "":
+        return missing
+    text = str(value)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return utc_text(when) if when.utcoffset() == timedelta(0) else text
 
 
 def py(value: object) -> object:

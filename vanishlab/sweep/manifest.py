@@ -9,7 +9,9 @@ order) and ``command`` (the last), ``inits`` (each init name of the grids to wha
 when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:function"``,
 ``"module:<lambda> (line 12)"``, ``"functools.partial(module:function, gain=0.5)"``:
 :func:`~vanishlab.sweep.init_records.init_definition`),
-``sections``, ``versions``, ``started``, ``finished``, ``elapsed_s`` (wall time summed over
+``sections``, ``versions``, ``started``, ``finished`` (UTC, ISO 8601 to the second,
+``2026-01-01T00:00:00Z``: :func:`utc_now`; earlier releases ended a sweep's in ``+00:00``,
+read alike), ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
 nothing runs to add it: a finite number >= 0), ``n_cells`` (a count; a sweep's no more than its
 ``axes`` combine into), and a training monitor's ``model`` ``every`` (a positive integer).
@@ -34,6 +36,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,8 @@ __all__ = [
     "run_identity",
     "text_problem",
     "union_axes",
+    "utc_now",
+    "utc_text",
     "write_manifest",
 ]
 
@@ -343,6 +348,20 @@ def report_run(path: str | os.PathLike[str]) -> str | None:
         return None
     found = _MARKER_RE.findall(tail)
     return found[-1] if found else None
+
+
+def utc_text(value: datetime) -> str:
+    """``value`` in UTC as ISO 8601 to the second, ending in Z (``2026-01-01T00:00:00Z``): the
+    one form of every time vanishlab writes (a naive ``value`` is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def utc_now() -> str:
+    """The time now as :func:`utc_text` writes it: every manifest's ``started`` and
+    ``finished`` (a sweep's, an analysis's, a training monitor's)."""
+    return utc_text(datetime.now(UTC))
 
 
 def package_versions(dask: bool = False) -> dict[str, str]:

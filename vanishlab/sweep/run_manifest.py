@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from .files import path_name
 from .grid_text import axes_text, is_grid_description
 from .init_records import check_init_unchanged, init_definition
 from .inits import INITS
-from .manifest import package_versions, union_axes
+from .manifest import package_versions, union_axes, utc_now
 from .plan import SweepPlan, json_axes, run_grids
 
 __all__ = [
@@ -30,13 +29,7 @@ __all__ = [
     "resumed_manifest",
     "run_name",
     "sweep_manifest",
-    "utc_now",
 ]
-
-
-def utc_now() -> str:
-    """The time now in UTC, ISO 8601 to the second: a sweep's ``started`` and ``finished``."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def add_elapsed(manifest: dict[str, Any], elapsed: float) -> dict[str, Any]:

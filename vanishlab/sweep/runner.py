@@ -25,6 +25,7 @@ from .executors import cores, run_here, run_processes
 from .experiments import Experiment
 from .files import as_flag, as_path
 from .inits import INITS
+from .manifest import utc_now
 from .memory import available_bytes
 from .plan import SweepPlan, as_experiment, plan_sweep
 from .preflight import (
@@ -38,7 +39,7 @@ from .preflight import (
     refuse_other_kinds,
 )
 from .progress import Progress, status_line
-from .run_manifest import add_elapsed, sweep_manifest, utc_now
+from .run_manifest import add_elapsed, sweep_manifest
 from .run_summary import RunSummary, failures
 from .rundir import is_run_dir, remove_stale_temps
 

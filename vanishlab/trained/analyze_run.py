@@ -26,12 +26,18 @@ from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.cell import pinned_numerics
 from ..sweep.files import as_text, path_name, resolved
-from ..sweep.manifest import SINGLE_MODEL, as_shards_hold, json_number, package_versions
+from ..sweep.manifest import (
+    SINGLE_MODEL,
+    as_shards_hold,
+    json_number,
+    package_versions,
+    utc_now,
+)
 from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
 from .checkpoint import Checkpoint
-from .measure import empty_rows, measure_rows, memory_refused_as, now, top_lyapunov
+from .measure import empty_rows, measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
 
 __all__ = ["AnalyzeResult", "notes_unwarned"]
@@ -136,7 +142,7 @@ def _measure_into(
                 # Stopped between its shard and the manifest that says it finished (SIGKILL,
                 # a full disk): that manifest is written now, as a resumed sweep's is; left
                 # so, the report said "not finished" for good.
-                mended["finished"] = now()
+                mended["finished"] = utc_now()
                 if current.get("elapsed_s") is None:  # (the overview said "run time: none")
                     mended["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
             if mended != current:
@@ -193,7 +199,7 @@ def _measure_into(
             "sections": None,
             "command": command,
             "versions": package_versions(),
-            "started": now(),
+            "started": utc_now(),
             "finished": None,
             "elapsed_s": None,
             "n_cells": 1,
@@ -214,7 +220,7 @@ def _measure_into(
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
         store.write_manifest(run_dir, manifest)
         store.write_shard(run_dir, frame, meta)
-        manifest["finished"] = now()
+        manifest["finished"] = utc_now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"], moved)

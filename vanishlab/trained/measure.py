@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -214,8 +213,3 @@ def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int 
     except NonFiniteStateError:
         return math.nan
     return float(lyap.reshape(-1, 1)[:, 0].mean())
-
-
-def now() -> str:
-    """The current UTC time as ISO 8601 to the second (``2026-01-01T00:00:00Z``)."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -46,7 +46,7 @@ from ..core.tensor_checks import require_tensor
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
 from ..sweep.files import as_flag, as_path
-from ..sweep.manifest import MONITOR, check_name, json_number
+from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
 from ..sweep.preflight import make_dir
 from ..sweep.rundir import remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
@@ -58,7 +58,6 @@ from .measure import (
     empty_rows,
     measure_rows,
     module_config,
-    now,
     probe_memory_refused,
     top_lyapunov,
 )
@@ -183,7 +182,7 @@ class JacobianMonitor:
         if self._lock is None:
             return
         try:
-            self._manifest["finished"] = now()
+            self._manifest["finished"] = utc_now()
             spent = time.perf_counter() - self._start
             self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
             store.write_manifest(self.out, self._manifest)

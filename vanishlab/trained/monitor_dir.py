@@ -14,9 +14,9 @@ from ..core.inputs import module_weight
 from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
-from ..sweep.manifest import MONITOR, monitor_steps, package_versions
+from ..sweep.manifest import MONITOR, monitor_steps, package_versions, utc_now
 from ..sweep.rundir import is_run_dir
-from .measure import module_config, module_kind, now
+from .measure import module_config, module_kind
 
 __all__ = ["check_earlier", "every_text", "module_architecture", "new_manifest"]
 
@@ -101,7 +101,7 @@ def new_manifest(
         "sections": None,
         "command": None,
         "versions": package_versions(),
-        "started": earlier.get("started") or now(),
+        "started": earlier.get("started") or utc_now(),
         "finished": None,
         "elapsed_s": earlier.get("elapsed_s"),
         "n_cells": n_cells,

@@ -25,7 +25,7 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..format import MAX_TABLE_ROWS, format_value, rate_text
+from ..format import MAX_TABLE_ROWS, format_value, rate_text, time_text
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text, step_span
@@ -100,8 +100,8 @@ def monitor_section(view: RunView) -> Section:
                 )
             )
     recorded += [
-        ("started", str(m.get("started") or "—")),
-        ("finished", str(m.get("finished") or "not finished (or still training)")),
+        ("started", time_text(m.get("started"))),
+        ("finished", time_text(m.get("finished"), "not finished (or still training)")),
     ]
     blocks.append(KeyValues("Recording", tuple(recorded)))
     versions = m.get("versions") or {}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...sweep.commands import command_text
 from ...sweep.config import TRAINING_AXES
-from ..format import NOT_APPLICABLE, duration, format_value, label
+from ..format import NOT_APPLICABLE, duration, format_value, label, time_text
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
 
@@ -39,8 +39,8 @@ def overview_section(view: RunView) -> Section:
             f"{planned - n} not measured yet: this report is partial)"
         )
     items.append(("cells", cells_text))
-    items.append(("started", str(m.get("started") or "—")))
-    items.append(("finished", str(m.get("finished") or "not finished")))
+    items.append(("started", time_text(m.get("started"))))
+    items.append(("finished", time_text(m.get("finished"), "not finished")))
     items.append(("run time", duration(m.get("elapsed_s"))))
     if "elapsed_s" in cells and n:
         items.append(("time in cells (sum)", duration(float(cells["elapsed_s"].sum()))))

@@ -25,7 +25,7 @@ from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
-from ..format import format_value, r2_text, rate_text
+from ..format import format_value, r2_text, rate_text, time_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
 from .trained import (
@@ -172,8 +172,8 @@ def model_section(view: RunView) -> Section:
     measured = [
         ("status", status + (f": {reason}" if reason else "")),
         ("measuring time", seconds_text(elapsed) if elapsed is not None else "—"),
-        ("started", str(m.get("started") or "—")),
-        ("finished", str(m.get("finished") or "not finished")),
+        ("started", time_text(m.get("started"))),
+        ("finished", time_text(m.get("finished"), "not finished")),
     ]
     blocks.append(KeyValues("Measurement", tuple(measured)))
     versions = m.get("versions") or {}
