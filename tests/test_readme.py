@@ -85,6 +85,31 @@ def test_the_gated_mean_field_of_docs_theory_has_its_weak_recurrence_limit() -> 
         assert abs(namespace["untied_mean_field"](model, 0.5, "default") - want) < 0.01, model
 
 
+def test_the_theory_table_script_prints_a_zero_as_the_table_does(
+    monkeypatch, capsys, tmp_path
+) -> None:
+    """docs/theory-vs-measurement.md's script printed "-0.000 ± 0.000" for the first row, whose
+    seed mean of measured - predicted is a tiny negative number; the table (and the report)
+    write 0.000. Run on a stand-in summary of such numbers, not a sweep."""
+    import tempfile
+
+    import pandas as pd
+
+    text = (README.parent / "docs" / "theory-vs-measurement.md").read_text(encoding="utf-8")
+    (block,) = _python_blocks_of(text)
+    row = {"predicted_by": "origin", "predicted_rate": -0.10536, "rate": -0.10536}
+    summary = pd.DataFrame(
+        [{**row, "lyapunov": -0.1054, "delta_rate": d, "flag": ""} for d in (-4e-5, 1e-5, -2e-6)]
+    )
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda: str(tmp_path))
+    monkeypatch.setattr(vl, "run_sweep", lambda *args, **kwargs: None)
+    monkeypatch.setattr(vl, "summarize", lambda run: summary)
+    exec(compile(block, "docs/theory-vs-measurement.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and "-0.000" not in lines[0]
+    assert lines[0].endswith("origin −0.105 −0.105 −0.105 0.000 ± 0.000 ")  # as the table row
+
+
 def test_the_readme_s_own_init_experiment_sweeps_twice_and_on_workers(tmp_path) -> None:
     """The README said nothing of how to sweep an init of one's own beyond "an init you
     register"; its example runs here as a file, loaded twice, on one worker and on two."""

@@ -1343,3 +1343,23 @@ def test_failed_notes_need_no_dataframe_map(tmp_path, monkeypatch):
     monkeypatch.delattr(pd.DataFrame, "map", raising=False)
     test_failed_note_is_only_in_the_figures_that_hold_a_failed_cell(tmp_path / "a")
     test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path / "b")
+
+
+def test_no_number_on_the_page_reads_minus_zero() -> None:
+    """A value that rounds to zero at the places shown is an unsigned 0 (report/format.fixed),
+    in every format that can meet a negative number or a -0.0: a rate (a λ₁ of -1e-9), r²
+    (1 - ss_res / ss_tot of a perfect fit, -1e-17), decades fallen (a gradient that grew by
+    a hair), a config value of -0.0. Three of them wrote "-0.0000", "-0.0" and "-0.0"."""
+    from vanishlab.report.format import fixed, format_value, r2_text
+    from vanishlab.report.sections.trainability import _decades_text
+
+    assert rate_text(-1e-9) == "0.000" and rate_text(-0.0) == "0.000"
+    assert rate_text(-0.0006) == "−0.001" and rate_text(0.0006) == "+0.001"
+    assert r2_text(-1e-17) == "0.0000"
+    assert _decades_text(-0.01) == "0.0" and _decades_text(-0.06) == "-0.1"
+    assert format_value(-0.0) == "0.0" and format_value(-2.0) == "-2.0"
+    assert (fixed(-4e-5, 3), fixed(2.5e-4, 3, sign=True), fixed(0.0123, 3)) == (
+        "0.000",
+        "0.000",
+        "0.012",
+    )

@@ -45,6 +45,7 @@ __all__ = [
     "and_list",
     "assign",
     "duration",
+    "fixed",
     "format_value",
     "hashable",
     "horizon_text",
@@ -104,21 +105,30 @@ def format_value(value: object) -> str:
         if math.isinf(v):
             return "−∞" if v < 0 else "+∞"
         if v == int(v) and abs(v) < 1e6:
-            return f"{v:.1f}" if abs(v) < 10 else str(int(v))
+            return fixed(v, 1) if abs(v) < 10 else str(int(v))
         return f"{v:.4g}"
     return str(value)
 
 
+def fixed(value: float, decimals: int, *, sign: bool = False) -> str:
+    """A finite ``value`` to ``decimals`` places, ``+`` before a positive one when ``sign``;
+    one that rounds to zero is unsigned, ``0.000``: "-0.000" (a λ₁ of -0.0002, a -0.0 from a
+    subtraction) read as a negative number that is not one at that precision. For every number
+    of the page that can be negative or a -0.0 (rates, their spread, r², decades fallen)."""
+    text = f"{value:+.{decimals}f}"
+    if float(text) == 0:
+        return text[1:]
+    return text if sign or text[0] == "-" else text[1:]
+
+
 def rate_text(rate: float) -> str:
     """A rate (ln per step) with its sign: ``+0.012``, ``−1.386``, ``−∞``; NaN as an em dash.
-    One that rounds to zero is ``0.000``, unsigned: "−0.000" (a λ₁ of −0.0002) read as a
-    negative number that is not one at three decimals."""
+    One that rounds to zero is ``0.000``, unsigned (:func:`fixed`)."""
     if math.isnan(rate):
         return "—"
     if math.isinf(rate):
         return "−∞" if rate < 0 else "+∞"
-    text = f"{rate:+.3f}"
-    return "0.000" if text in ("+0.000", "-0.000") else text.replace("-", "−")
+    return fixed(rate, 3, sign=True).replace("-", "−")
 
 
 def seeds_at_minus_inf(n_inf: int, n: int) -> str:
@@ -183,7 +193,7 @@ def horizon_text(h: float, lag_end: object) -> str:
 def r2_text(r2: float) -> str:
     """r² with four decimals in every table ("0.9950", "1.0000"; one table wrote "1", "0.995"
     and "0.9986" by significant digits); "—" when there is none."""
-    return f"{r2:.4f}" if math.isfinite(r2) else "—"
+    return fixed(r2, 4) if math.isfinite(r2) else "—"
 
 
 def and_list(items: list[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..format import horizon_text, minus_inf_words, rate_text
+from ..format import fixed, horizon_text, minus_inf_words, rate_text
 
 __all__ = ["EXACT_ZERO_RATES", "exact_zero_note", "horizon_cell", "mark_exact_zero", "rate_cell"]
 
@@ -64,7 +64,7 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     spread = rec["sd"]
     finite = rec["n"] - rec["n_zero"]
     if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
-        text += f"\u00a0±\u00a0{spread:.3f}"  # no line break inside the number
+        text += f"\u00a0±\u00a0{fixed(spread, 3)}"  # no line break inside the number
     apart = [minus_inf_words(rec["n_zero"], rec["n"])]
     if rec.get("n_cut", 0) > 0:
         # Seeds cut at different lags: the lag named is the earliest, and says so.

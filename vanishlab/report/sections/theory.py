@@ -28,6 +28,7 @@ from ..format import (
     MAX_TABLE_ROWS,
     NUMERIC_AXES,
     PANEL_AXES,
+    fixed,
     format_value,
     label,
     plural,
@@ -250,7 +251,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
             # The ± may go under the mean (the table's widest column else): the numbers stay whole.
-            delta += f" ±\u00a0{rec['delta_sd']:.3f}"
+            delta += f" ±\u00a0{fixed(rec['delta_sd'], 3)}"
         by = rec["predicted_by"]
         # A mean field that is only approximate (orthogonal weights) is said by its flag,
         # non-iid: "mean field (approximate)" here made the column, '—' in most rows of a run

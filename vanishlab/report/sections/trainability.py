@@ -21,7 +21,7 @@ import pandas as pd
 
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import format_value, plural, py, setting_text
+from ..format import fixed, format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -129,7 +129,7 @@ def _decades_text(value: float) -> str:
     nothing could fall (the norm exactly 0 at lag 0)."""
     if math.isnan(value):
         return "—"
-    return "∞ (exact 0)" if math.isinf(value) else f"{value:.1f}"
+    return "∞ (exact 0)" if math.isinf(value) else fixed(value, 1)
 
 
 def _decades_prose(value: float) -> str:
