@@ -110,6 +110,27 @@ def test_the_theory_table_script_prints_a_zero_as_the_table_does(
     assert lines[0].endswith("origin −0.105 −0.105 −0.105 0.000 ± 0.000 ")  # as the table row
 
 
+def test_the_readme_s_command_line_speed_is_that_of_the_latest_recording() -> None:
+    """The README gave 0.07-0.19x of `import torch`, the union of two recordings (0.07 was the
+    first's --version); it names the latest log and gives that log's range of the commands."""
+    logs = (README.parent / "benchmarks" / "results").glob("bench_cli_*.log")
+    latest = max(logs, key=lambda p: re.findall(r"\d{4}-\d\d-\d\d", p.name))  # by its date
+    ratios = [
+        float(m)
+        for m in re.findall(r"^vanishlab .*?(\d+\.\d+)x import torch", latest.read_text(), re.M)
+    ]
+    assert len(ratios) == 5
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(
+        r"answer in ([\d.]+)-([\d.]+)x the time of `import torch` in the latest recording "
+        r"\(`benchmarks/bench_cli.py`, `([^`]+)`",
+        text,
+    )
+    assert said, "the README's sentence on the command line's speed moved"
+    assert said.group(3) == latest.name
+    assert (float(said.group(1)), float(said.group(2))) == (min(ratios), max(ratios))
+
+
 def test_the_readme_s_own_init_experiment_sweeps_twice_and_on_workers(tmp_path) -> None:
     """The README said nothing of how to sweep an init of one's own beyond "an init you
     register"; its example runs here as a file, loaded twice, on one worker and on two."""
