@@ -216,8 +216,8 @@ def _cell_theory(
     x: torch.Tensor | None,
     notes: list[str],
 ) -> tuple[dict[str, Any], list[str], list[str]] | None:
-    """The cell's predictions (:func:`_predictions`), or None with a note saying why it has
-    none (a trained model, a config that lacks axes or cannot be rebuilt)."""
+    """The cell's predictions (:func:`.cell_theory._predictions`), or None with a note saying
+    why it has none (a trained model, a config that lacks axes or cannot be rebuilt)."""
     model = row.get("model") if isinstance(row.get("model"), str) else "rnn"
     missing = [
         a

@@ -116,7 +116,8 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
 
     Args:
         cell: a cell config: a dict, a :class:`~vanishlab.sweep.config.CellConfig`, or a row
-            of a frame of settings (a pandas Series, as :func:`mean_field_inputs` takes it).
+            of a frame of settings (a pandas Series, as
+            :func:`.prediction.mean_field_inputs` takes it).
             Keys the mean field does not read (``seed``, a column of one's own) are ignored.
         layer: which layer's recurrence (default: the top one, ``num_layers - 1``).
 

@@ -104,7 +104,7 @@ _MEAN_FIELD_AXES = (
     "bias",
 )
 """The axes of a cell that :func:`mean_field_inputs` reads besides ``gain`` (a test checks
-it): :func:`critical_gain` searches, and caches, on these alone."""
+it): :func:`.critical.critical_gain` searches, and caches, on these alone."""
 
 
 def _get(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> Any:
