@@ -114,6 +114,19 @@ def test_a_swallowed_stop_and_one_a_finalizer_raises_are_sent_again_once(monkeyp
     assert len(kept) == 1 and received == [signal.SIGINT] * 2
 
 
+@posix
+def test_a_swallowed_stop_and_one_ignored_in_a_finalizer_are_sent_again_once(monkeypatch) -> None:
+    # as above, but the finalizer's stop is the handler's, with a mark: the hook dropped only
+    # that mark, so the swallowed one's dead mark was owed by the sender after the hook's stop
+    # and sent as a second stop, into the command's clean-up (5 of 5 runs)
+    monkeypatch.setattr(stops, "RESEND_S", 0.3)
+    with terminable() as received:
+        _swallowing(signal.SIGINT)
+        _StoppedInDel()
+        kept = _kept_then_quiet(0.8)
+    assert len(kept) == 1 and received == [signal.SIGINT] * 3
+
+
 def _stand_in(folder: Path, package: str, body: str) -> tuple[object, object]:
     """A module of ``body`` at ``folder/package/__init__.py``, and the loader that runs it."""
     init = folder / package / "__init__.py"

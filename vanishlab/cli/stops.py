@@ -147,11 +147,11 @@ def terminable() -> Iterator[list[int]]:
         if not isinstance(raised, Terminated | KeyboardInterrupt):
             return hook(unraisable)
         mark = getattr(raised, _MARK, None)  # owed here: not again when it is let go of
-        # With no mark (a stop a finalizer raised itself, not the handler), None matches the
-        # dead marks too: stops swallowed that the sender has not yet owed are dropped, and
-        # the one stop owed below is sent for them all, once (test_mutants_s46.py's
-        # test_a_swallowed_stop_and_one_a_finalizer_raises_are_sent_again_once).
-        watched[:] = [e for e in watched if e[1]() is not mark]
+        # The dead marks go too, with a mark or none (a stop a finalizer raised itself): stops
+        # swallowed that the sender has not yet owed, for which the one stop owed below is
+        # sent, once (test_mutants_s46.py: ..._sent_again_once). Kept where this stop had a
+        # mark, each was sent again after it, into the command's clean-up.
+        watched[:] = [e for e in watched if (m := e[1]()) is not None and m is not mark]
         # Sent again from another thread (sent from here, it was raised in this hook, and
         # ignored): the command stops at its next step, not at its end (a sweep ran on to
         # its end).
