@@ -185,3 +185,22 @@ def test_one_exponent_after_a_loss_in_a_discarded_step_is_finite(model: str) -> 
     one = vl.lyapunov_spectrum(mod, x, k=1, discard=1)
     assert one.shape == (1, 1) and one.item() == pytest.approx(rate, abs=1e-12)
     assert vl.lyapunov_spectrum(mod, x, k=1).tolist() == [[-math.inf]]  # counted: annihilated
+
+
+def test_after_a_loss_of_every_direction_k1_and_the_full_spectrums_top_can_differ() -> None:
+    """docs/maths.md section 6's numbers: the saturated cells above, step 0 discarded. The GRU's
+    k = 1 keeps e_1 (-0.214) where the full spectrum's top is another direction QR filled in
+    (-0.154); the LSTM's agree (-0.885)."""
+    got = {}
+    for model in (nn.LSTM, nn.GRU):
+        torch.manual_seed(0)
+        mod = model(1, 2).double()
+        with torch.no_grad():
+            mod.weight_ih_l0.fill_(1000.0)
+            mod.bias_ih_l0.zero_()
+            mod.bias_hh_l0.zero_()
+        x = torch.tensor([-1.0, 1e-3, 5e-4, 7e-4], dtype=torch.float64).view(4, 1, 1)
+        one = vl.lyapunov_spectrum(mod, x, k=1, discard=1).item()
+        full = vl.lyapunov_spectrum(mod, x, discard=1).flatten().tolist()
+        got[model.__name__] = round(one, 3), [round(v, 3) for v in full[:2]]
+    assert got == {"LSTM": (-0.885, [-0.885, -1.163]), "GRU": (-0.214, [-0.154, -0.214])}
