@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -454,3 +455,36 @@ def test_the_models_tables_shared_reason_for_no_prediction_is_said_once(tmp_path
         "reaches at gain 2.449), so the layers above have no finite drive. LSTM rows have no "
         "theory: "
     ) in table.caption
+
+
+def test_a_custom_init_of_gated_cells_alone_after_an_upgrade_is_not_said_to_lack_its_lines(
+    tmp_path, monkeypatch
+):
+    """Gated cells have no predicted line with any init (no mean field for LSTM, GRU), and the
+    decay caption's "No dashed line for init NAME: ... import the module that registers it"
+    told a run of LSTM cells alone, recomputed after an upgrade, to register an init that
+    would draw nothing more; a mixed run's nn.RNN cells of that init are still named."""
+    import vanishlab.sweep.summary as summary_module
+    from vanishlab.sweep.inits import INITS
+
+    base = INITS["default"]  # one that applies to every model
+    mine = replace(base, name="mynormal_gated", description="default, renamed")
+    said = "No dashed line for init mynormal_gated"
+    monkeypatch.setattr(summary_module, "code_digest", lambda: "a later vanishlab")
+    for models, named in ((("lstm",), False), (("rnn", "lstm"), True)):
+        run = tmp_path / "-".join(models)
+        vl.register_init(mine)
+        try:
+            grid = vl.Sweep(
+                model=models, init="mynormal_gated", gain=(0.5, 2.0), hidden_size=4,
+                input_size=2, seq_len=8, batch=2, bias=False,
+            )  # fmt: skip
+            vl.run_sweep(grid, run, workers=1, progress=False)
+        finally:
+            INITS.pop("mynormal_gated", None)
+        report = build_report(
+            vl.load_results(run), vl.load_cells(run), vl.load_manifest(run),
+            summary=vl.summarize(run, cache=False),
+        )  # fmt: skip
+        decay = section(report, "decay").blocks[0]
+        assert (said in decay.caption) == named, decay.caption

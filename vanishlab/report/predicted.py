@@ -68,13 +68,16 @@ def unregistered_note(view: RunView, fixed: Iterable[tuple[str, object]] = ()) -
     """Why a figure (of the settings ``fixed``) has no predicted line for an init: the cells'
     summary rows were computed again here (those stored with the cells came from other code:
     a vanishlab upgrade), and this process has not registered the run's own init, which a
-    report does not import (an experiment file is code). "" when no such init is drawn."""
+    report does not import (an experiment file is code). "" when no such init is drawn, or
+    only in gated cells, which have no predicted line with any init."""
     theory = view.theory
     if "init" not in theory or "mf_validity" not in theory or not len(theory):
         return ""
     wanted = dict(fixed).get("init")
-    # mf_validity "" : no theory was evaluated (the cell could not be rebuilt)
-    unbuilt = theory[(theory["mf_validity"].fillna("") == "") & theory["init"].notna()]
+    # mf_validity "" : no theory was evaluated (the cell could not be rebuilt); of nn.RNN cells
+    # only (no model: a run from before the axis): a gated one has no line with any init
+    rnn = theory["model"].isna() | (theory["model"] == "rnn") if "model" in theory else True
+    unbuilt = theory[(theory["mf_validity"].fillna("") == "") & theory["init"].notna() & rnn]
     names = [
         str(i)
         for i in view.values("init", unbuilt["init"].unique())
