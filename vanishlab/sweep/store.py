@@ -237,7 +237,7 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`FAILURES`; null
+    "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`.schema.FAILURES`; null
     when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
     has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
     shard written before shards carried one) and is sorted by it too, and ``loss`` last (the

@@ -42,7 +42,8 @@ from .state_dict import module_label
 
 __all__ = ["AnalyzeResult", "notes_unwarned"]
 
-#: False where the caller says :func:`analyze_checkpoint`'s notes itself (:func:`notes_unwarned`).
+#: False where the caller says :func:`.analyze.analyze_checkpoint`'s notes itself
+#: (:func:`notes_unwarned`).
 _NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
 
 #: What makes an analysis's measurement smaller, by where its inputs come from: said where
@@ -55,7 +56,7 @@ _SMALLER = {
 
 @contextlib.contextmanager
 def notes_unwarned() -> Iterator[None]:
-    """Within, :func:`analyze_checkpoint` does not warn its notes (the checkpoint's other
+    """Within, :func:`.analyze.analyze_checkpoint` does not warn its notes (the checkpoint's other
     entries; a finished analysis keeps its name): the command line says them in its own words.
     A context variable, this thread's own: a warning filter would change the whole process's
     (:mod:`vanishlab.core.warning_filters`), and hold its lock through the whole analysis."""
@@ -68,7 +69,7 @@ def notes_unwarned() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class AnalyzeResult:
-    """What :func:`analyze_checkpoint` did: where, what it read, and whether it measured."""
+    """What :func:`.analyze.analyze_checkpoint` did: where, what it read, whether it measured."""
 
     run_dir: Path
     checkpoint: Checkpoint
