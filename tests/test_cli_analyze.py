@@ -4,6 +4,7 @@ own module; every mistake is one line and exit status 2."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import warnings
@@ -989,3 +990,34 @@ def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path)
         result = runner.invoke(app, [*base, "--out", str(tmp_path / out), *extra])
         assert result.exit_code == 0, result.output
         assert result.stderr.strip().splitlines() == expected, result.stderr
+
+
+@pytest.mark.parametrize("edit", [{"model": "x"}, {"inputs": "x"}, {"inputs": {"shape": 3}}])
+def test_a_hand_edited_model_record_does_not_end_an_analysis_run_again_in_a_traceback(
+    tmp_path, edit
+):
+    """The inputs note read the manifest's model.inputs.shape with .get on each: a record that
+    is not a mapping (which load_manifest and the report accept) ended the command, already
+    measured, in an AttributeError or TypeError traceback (exit 1). It is no such record: no
+    note, exit 0."""
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(8, 5, 3), tmp_path / "x.pt")
+    out = tmp_path / "run"
+    args = [
+        "analyze",
+        str(tmp_path / "m.pt"),
+        "--inputs",
+        str(tmp_path / "x.pt"),
+        "--out",
+        str(out),
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    if "model" in edit:
+        manifest.update(edit)
+    else:
+        manifest["model"].update(edit)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "already measured" in result.stdout and result.stderr == ""

@@ -188,7 +188,7 @@ def analyze(
     if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
         typer.echo(f"note: {note}", err=True)
     manifest = load_manifest(run_dir)
-    shape = manifest.get("model", {}).get("inputs", {}).get("shape", [])
+    shape = _inputs_shape(manifest)
     if not batch_first and len(shape) == 3:  # the weights do not say which the file is
         typer.echo(
             f"note: {inputs_file} was read as (T, B, I), T={shape[0]}, B={shape[1]}; "
@@ -198,6 +198,16 @@ def analyze(
     kept = manifest.get("name") if not result.measured else label
     if given_name and kept != label:
         typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)
+
+
+def _inputs_shape(manifest: dict[str, Any]) -> list[Any]:
+    """The inputs file's shape as the analysis recorded it; [] for Gaussian inputs, or a record
+    that is not the one an analysis writes (a hand-edited manifest, which the report reads:
+    ``.get`` on its "model": "x" ended a finished analysis in an AttributeError traceback)."""
+    model = manifest.get("model")
+    inputs = model.get("inputs") if isinstance(model, dict) else None
+    shape = inputs.get("shape") if isinstance(inputs, dict) else None
+    return shape if isinstance(shape, list) else []
 
 
 def _number(flag: str, values: list[str] | None, kind: type[int] | type[float]) -> Any:
