@@ -559,10 +559,17 @@ def test_the_state_dict_of_a_converted_quantized_lstm_is_told_to_save_the_float_
     )
     for state in (converted.state_dict(), converted.rnn.state_dict()):
         path = _save(state, tmp_path / "q.pt")
-        with pytest.raises(VanishlabError, match="holds no recurrent weights") as err:
+        with pytest.raises(VanishlabError) as err:
             read_checkpoint(path)
         text = str(err.value)
-        assert text.endswith(said) and "vanishlab expects" not in text and "\n" not in text
+        assert "vanishlab expects" not in text and "\n" not in text
+        if "torch.qint8" in text:  # torch 2.2 (the floor) refuses to load a qint8 tensor at all
+            assert text.endswith(
+                "save the float model's state_dict() before quantizing it "
+                "(Unsupported class torch.qint8)"
+            )
+        else:
+            assert "holds no recurrent weights" in text and text.endswith(said)
         result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "r")])
         assert result.exit_code == 2, result.output
         assert result.stderr.strip().splitlines() == [f"error: {text}"]

@@ -330,7 +330,8 @@ def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed, ro
     exactly 0 while every step keeps live rows (the rule sets only k - r per step to 0): k = 1
     (normalised, no QR) reads -inf; the full spectrum's top is finite, the log of `rounded`
     rounding-level R[i, i] (about -36 each) over 9 steps (-9.47 and -4.56 with torch 2.13), the
-    rest -inf."""
+    rest -inf. Any finite top is rounding (the exact answer is -inf), so its value is pinned
+    only at the torch it was measured with."""
     torch.manual_seed(seed)
     rnn = nn.RNN(4, 3, 3, nonlinearity="relu", bias=False).double()
     with torch.no_grad():
@@ -340,8 +341,10 @@ def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed, ro
     assert _exact_rank(_exact_jacobian_product(rnn, x, start=6)) == 0
     assert vl.lyapunov_spectrum(rnn, x, k=1, discard=6).item() == -math.inf
     spectrum = vl.lyapunov_spectrum(rnn, x, discard=6)
-    assert -45 * rounded / 9 < spectrum[0].item() < -30 * rounded / 9  # + ordinary steps
-    assert (spectrum[1:] == -math.inf).all()
+    assert -math.inf < spectrum[0].item() < 0 and (spectrum[1:] == -math.inf).all()
+    if tuple(map(int, torch.__version__.split("+")[0].split(".")[:2])) == (2, 13):
+        # rounding's value moves with the build: torch 2.2 (the floor) reads -8.90 and -0.87
+        assert -45 * rounded / 9 < spectrum[0].item() < -30 * rounded / 9  # + ordinary steps
 
 
 def test_annihilated_directions_do_not_take_the_rank_of_live_ones() -> None:
