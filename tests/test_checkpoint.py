@@ -462,7 +462,7 @@ def test_a_quantized_models_state_dict_is_told_to_save_the_float_one(tmp_path):
         read_checkpoint(path)
     said = str(err.value)
     assert "It holds packed weights, a quantized module's" in said
-    assert "save the state_dict() of the float model it was made from instead" in said
+    assert "save the float model's state_dict() before quantizing it" in said
     assert "Save model.state_dict() instead" not in said
     assert "\n" not in said
 

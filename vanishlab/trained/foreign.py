@@ -29,7 +29,7 @@ import torch
 
 from ..core.wrapped import QUANTIZABLE, QUANTIZED
 
-__all__ = ["foreign_advice", "plain_data_allowed", "quantized_advice"]
+__all__ = ["foreign_advice", "plain_data_allowed", "quantized_advice", "save_float"]
 
 #: The globals of plain data read in place of what the file names (pathlib is pathlib._local
 #: from Python 3.13 on, so a checkpoint written there names that module).
@@ -88,6 +88,11 @@ def _globals(path: Path, reason: str) -> list[str]:
     return found or _GLOBAL.findall(reason)[:1]
 
 
+def save_float(doing: str = "quantizing") -> str:
+    """What to save instead of quantized weights, one wording for every way they are found."""
+    return f"save the float model's state_dict() before {doing} it"
+
+
 def quantized_advice(named: str) -> str:
     """What to save instead of a quantized model, or one prepared for quantization, whose
     class (or module) ``named`` (``torch.ao.nn.quantizable.LSTM``) tells which: the float
@@ -97,7 +102,7 @@ def quantized_advice(named: str) -> str:
         what, doing = ("a model prepared for quantization", "preparing")
     return (
         f"It holds {what} ({named}), whose weights are no nn.RNN's, nn.LSTM's or "
-        f"nn.GRU's: save the float model's state_dict() before {doing} it"
+        f"nn.GRU's: {save_float(doing)}"
     )
 
 
@@ -114,8 +119,7 @@ def foreign_advice(path: Path, reason: str) -> str | None:
         return None
     if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
         return (
-            "It holds quantized weights (torch.ao.quantization.quantize_dynamic?): save the "
-            "float model's state_dict() before quantizing it"
+            f"It holds quantized weights (torch.ao.quantization.quantize_dynamic?): {save_float()}"
         )
     if all(_NUMPY.match(g) for g in found):
         return (

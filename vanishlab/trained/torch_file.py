@@ -21,7 +21,7 @@ from ..core.tensor_checks import NESTED_ADVICE, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import loop_problem
 from .archive import check_records, cut_short, is_torchscript, unpickler_reason
-from .foreign import foreign_advice, plain_data_allowed
+from .foreign import foreign_advice, plain_data_allowed, save_float
 from .state_dict import with_article
 
 __all__ = ["load_file", "load_tensor_file"]
@@ -30,7 +30,7 @@ __all__ = ["load_file", "load_tensor_file"]
 _SAVE_INSTEAD = {"inputs file": "Save the inputs as one tensor instead: torch.save(x, path)"}
 _PACKED = (
     "It holds packed weights, a quantized module's (torch.ao.quantization.quantize_dynamic?): "
-    "save the state_dict() of the float model it was made from instead"
+    + save_float()
 )
 
 
