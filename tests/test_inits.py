@@ -458,9 +458,9 @@ def _rows_from_other_code(monkeypatch):
 def test_a_summary_computed_without_the_init_is_not_kept_once_it_is_registered(
     registry, tmp_path, monkeypatch
 ):
-    """A row computed in a process where the run's own init was not registered says "cannot
-    rebuild the cell" and has no theory. That summary was cached under a key that said nothing
-    of inits, so a later process that registered the init kept getting it."""
+    """A row computed in a process where the run's own init was not registered says so ("not
+    registered in this process") and has no theory. That summary was cached under a key that
+    said nothing of inits, so a later process that registered the init kept getting it."""
     register_init(Init("scaled_eye", "W_hh = gain * I", _scaled_eye))
     sweep = vl.Sweep(init="scaled_eye", hidden_size=4, input_size=2, seq_len=5, batch=2)
     run = tmp_path / "run"
@@ -468,9 +468,9 @@ def test_a_summary_computed_without_the_init_is_not_kept_once_it_is_registered(
     summary = _rows_from_other_code(monkeypatch)
     try:
         entry = INITS.pop("scaled_eye")  # a new process that did not load the init
-        assert "cannot rebuild the cell" in vl.summarize(run)["note"].iloc[0]
+        assert "not registered in this process" in vl.summarize(run)["note"].iloc[0]
         register_init(entry)
-        assert "cannot rebuild" not in vl.summarize(run)["note"].iloc[0]
+        assert "not registered" not in vl.summarize(run)["note"].iloc[0]
     finally:
         summary._code_digest.cache_clear()
 

@@ -279,6 +279,7 @@ def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captio
     to do; with the stored rows, or with the init registered again, they say nothing."""
     import vanishlab.sweep.summary as summary_module
     from vanishlab.sweep.inits import INITS
+    from vanishlab.sweep.prediction import unregistered_reason
 
     normal = INITS["normal"]
     mine = vl.Init("mynormal_upgraded", "normal, renamed", normal.apply, normal.variances, "iid")
@@ -293,16 +294,20 @@ def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captio
     finally:
         INITS.pop("mynormal_upgraded", None)
 
-    def captions(summary) -> tuple[str, str, int]:
+    def captions(summary) -> tuple[str, str, int, list[str]]:
         report = build_report(
             vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), summary=summary
         )
         decay = section(report, "decay").blocks[0]
         if "theory" not in [s.key for s in report.sections]:  # no prediction at all
-            return decay.caption, "", 0
+            return decay.caption, "", 0, []
         (theory,) = [b for b in section(report, "theory").blocks if isinstance(b, LineGrid)]
         lines = [c for p in theory.panels for c in p.curves if c.label.startswith("predicted")]
-        return decay.caption, theory.caption, len(lines)
+        (table,) = [b for b in section(report, "theory").blocks if isinstance(b, Table)]
+        notes = table.columns.index("notes")
+        init = table.columns.index("init") if "init" in table.columns else None  # else one
+        mine = [r[notes] for r in table.rows if init is None or r[init] == "mynormal_upgraded"]
+        return decay.caption, theory.caption, len(lines), mine
 
     said = "No dashed line for init mynormal_upgraded: its cells' theory was computed again"
     stored = captions(vl.summarize(run, cache=False))  # the rows kept with the cells
@@ -312,6 +317,12 @@ def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captio
     assert said in upgraded[0] and "import the module that registers it, then" in upgraded[0]
     assert upgraded[2] == len(inits) - 1
     assert said in upgraded[1] or len(inits) == 1  # a run of it alone has no theory section
+    # The theory table's rows of that init say the same, in the same words (they said "unknown
+    # init ... (choose from ...; see `vanishlab inits`)": it was known where the run was made).
+    whole = unregistered_reason(["mynormal_upgraded"])
+    assert upgraded[1].endswith(f" No dashed line for {whole}.") or len(inits) == 1
+    assert upgraded[3] == [f"No theory for {whole}."] * (2 if len(inits) > 1 else 0)
+    assert not any(stored[3])
     vl.register_init(mine)
     try:
         registered = captions(vl.summarize(run, cache=False))

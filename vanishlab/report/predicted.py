@@ -26,7 +26,7 @@ import pandas as pd
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.config import AXES
 from ..sweep.inits import INITS
-from ..sweep.prediction import NO_PREDICTION
+from ..sweep.prediction import NO_PREDICTION, unregistered_reason
 from ..sweep.summary import FLAGS
 from .format import py
 from .layout import Overlay, index_by, key_of
@@ -85,14 +85,7 @@ def unregistered_note(view: RunView, fixed: Iterable[tuple[str, object]] = ()) -
     ]
     if not names:
         return ""
-    one = len(names) == 1
-    return (
-        f" No dashed line for init{'' if one else 's'} {', '.join(names)}: "
-        f"{'its' if one else 'their'} cells' theory was computed again here (their stored rows "
-        f"are from another version of vanishlab), and {'that init is' if one else 'they are'} "
-        "not registered in this process (a report loads no experiment file); import the module "
-        "that registers it, then make the report with vl.render_report."
-    )
+    return f" No dashed line for {unregistered_reason(names)}."
 
 
 def mean_of(values: np.ndarray) -> float:

@@ -97,6 +97,8 @@ from ..errors import VanishlabError
 from .catalog import TRAINED_INIT
 from .cell_theory import _predictions
 from .config import AXES, CellConfig, axis
+from .inits import INITS
+from .prediction import unregistered_reason
 from .schema import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
@@ -234,6 +236,9 @@ def _cell_theory(
         )
     elif missing:
         notes.append(f"No theory: the config lacks {', '.join(missing)}.")
+    elif row["init"] not in INITS:  # "cannot rebuild the cell (unknown init ...; see `vanishlab
+        # inits`)": the init was known where the cell was measured, only not in this process
+        notes.append(f"No theory for {unregistered_reason([str(row['init'])])}.")
     else:
         try:
             given = {a: row[a] for a in AXES if not _absent(row[a])}

@@ -16,7 +16,7 @@ vanishing and exploding gradients, is :func:`vanishlab.sweep.critical.critical_g
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "cell_mean_field",
     "mean_field_inputs",
     "no_prediction_note",
+    "unregistered_reason",
 ]
 
 NO_GATED_THEORY = (
@@ -57,6 +58,22 @@ NO_PREDICTION = "No prediction: "
 def no_prediction_note(reason: str) -> str:
     """The sentence of a cell's note that says why it has no prediction (``reason``)."""
     return f"{NO_PREDICTION}{reason}."
+
+
+def unregistered_reason(names: Sequence[str]) -> str:
+    """Why the cells of the inits ``names`` have no theory here: their summary rows were
+    computed again in this process (those stored with the cells came from another version of
+    vanishlab) and it has not registered the run's own inits, which a report does not import
+    (an experiment file is code). One wording for a summary row's note and for the report's
+    captions (:func:`vanishlab.report.predicted.unregistered_note`)."""
+    one = len(names) == 1
+    return (
+        f"init{'' if one else 's'} {', '.join(names)}: "
+        f"{'its' if one else 'their'} cells' theory was computed again here (their stored rows "
+        f"are from another version of vanishlab), and {'that init is' if one else 'they are'} "
+        "not registered in this process (a report loads no experiment file); import the module "
+        f"that registers {'it' if one else 'them'}, then make the report with vl.render_report"
+    )
 
 
 _GATED_UNDEFINED = "ln ρ and the Pascanu bound are not defined for a gated recurrence here"
