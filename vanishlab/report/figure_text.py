@@ -7,14 +7,43 @@ import math
 import re
 import textwrap
 
-__all__ = ["balanced_lines", "plain", "shown", "text_width", "wrap_title", "wrap_words"]
+__all__ = [
+    "balanced_lines",
+    "plain",
+    "shown",
+    "text_width",
+    "title_width",
+    "wrap_title",
+    "wrap_words",
+]
 
 
 def wrap_title(text: str, width_in: float, size: float) -> str:
     """Break a panel title into lines that fit ``width_in`` inches at ``size`` points (so
     titles never collide), only after the commas between its settings: "gain = 0.5" and
     "1 layer" stay whole (they broke into "gain =" / "0.5")."""
-    chars = max(16, int(width_in * 72 / (0.6 * size)))
+    return _filled(text, max(_MIN_CHARS, int(round(width_in / _char_width(size), 9))))
+
+
+def title_width(text: str, lines: int, size: float) -> float:
+    """The narrowest width in inches at which :func:`wrap_title` breaks ``text`` into at most
+    ``lines`` lines at ``size`` points (its widest setting's when no width does)."""
+    chars = _MIN_CHARS
+    while chars < len(text) and _filled(text, chars).count("\n") >= lines:
+        chars += 1
+    return chars * _char_width(size)
+
+
+_MIN_CHARS = 16  # the narrowest line a title is wrapped to, in characters
+
+
+def _char_width(size: float) -> float:
+    """Inches per character of a title at ``size`` points (0.6 em, DejaVu Sans's average)."""
+    return 0.6 * size / 72
+
+
+def _filled(text: str, chars: int) -> str:
+    """``text`` in lines of at most ``chars`` characters, broken only after its commas."""
     whole = ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
     filled = textwrap.fill(whole, chars, break_long_words=False, break_on_hyphens=False)
     return filled.replace("\u00a0", " ")

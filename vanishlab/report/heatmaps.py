@@ -21,7 +21,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid
-from .figure_text import plain, text_width, wrap_title, wrap_words
+from .figure_text import plain, text_width, title_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
 from .model import HeatmapGrid
 
@@ -38,6 +38,24 @@ CMAP = "RdBu_r"  # blue = vanishing (< 0), red = exploding (> 0)
 #: Inches between the last column of heatmaps and their colour bar.
 _BAR_GAP = 0.25
 _TITLE_PAD = 5.0  # points more than a title's own pad above a colour bar: room for its end label
+#: Inches a title in the last column may run past its panel: up to the colour bar.
+_LAST_ROOM = _BAR_GAP - 0.05
+#: Lines a panel's title is given room for (:func:`_titles_width`), and the widest a panel is
+#: made for them: past it, a long title takes a third line rather than the figure, wider than
+#: the page, being drawn smaller.
+_TITLE_LINES = 2
+_TITLE_MAX_W = 3.0
+
+
+def _titles_width(grid: HeatmapGrid) -> float:
+    """The panel width (inches, at most :data:`_TITLE_MAX_W`) at which every title of the
+    figure fits in :data:`_TITLE_LINES` lines wherever it is drawn, the last column's room
+    the narrowest; the titles of its other parts too (:attr:`.model.HeatmapGrid.part_titles`),
+    whose panels are as wide. Two-cell panels titled by four settings ("tanh, hidden = 4,
+    orthogonal, input std = 0.5") wrapped them onto three lines in the last column."""
+    titles = [plain(t) for t in (*(p.title for p in grid.panels), *grid.part_titles) if t]
+    need = max((title_width(t, _TITLE_LINES, TITLE_SIZE) for t in titles), default=0.0)
+    return min(need - _LAST_ROOM, _TITLE_MAX_W)
 
 
 def draw_heatmaps(grid: HeatmapGrid) -> Figure:
@@ -51,15 +69,15 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         panel_w, panel_h = 3.4, 0.32 * rows
     else:
         cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
-        w = 0.95 * cols + 1.3
-        panel_w, panel_h = 0.95 * cols, 0.48 * rows
+        panel_w, panel_h = max(0.95 * cols, _titles_width(grid)), 0.48 * rows
+        w = panel_w + 1.3
     tick = float(RC["ytick.labelsize"])
     label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
     gap_w = label_w + 0.3
     left, right = 0.4 + label_w + 0.1, 1.25
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
-    room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _BAR_GAP - 0.05]
+    room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _LAST_ROOM]
     titles = [
         wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
         for i, p in enumerate(grid.panels)

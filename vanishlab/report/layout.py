@@ -102,11 +102,16 @@ def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
 def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
     """``grids``, the pages of one figure too large for one, marked as its parts (one figure
     number on the page, "part n of N" after it), their panels as wide as the widest part's
-    (:attr:`~.model.HeatmapGrid.panel_cols`); a single grid is returned as it is."""
+    (:attr:`~.model.HeatmapGrid.panel_cols`) and wide enough for every part's titles
+    (:attr:`~.model.HeatmapGrid.part_titles`); a single grid is returned as it is."""
     if len(grids) < 2:
         return grids
     cols = max(len(p.col_labels) for g in grids for p in g.panels)
-    return [replace(g, part=(n + 1, len(grids)), panel_cols=cols) for n, g in enumerate(grids)]
+    titles = tuple(dict.fromkeys(p.title for g in grids for p in g.panels))
+    return [
+        replace(g, part=(n + 1, len(grids)), panel_cols=cols, part_titles=titles)
+        for n, g in enumerate(grids)
+    ]
 
 
 def grid_rows(n_panels: int, ncols: int) -> int:

@@ -178,7 +178,8 @@ class HeatmapGrid:
     one): the parts share one figure number (see :func:`.render.render_html`). ``panel_cols``:
     the columns of cells each panel is at least as wide as (the parts of one figure share
     their widest panel's: a last part of one-column panels drew them half as wide, their
-    titles wrapped onto three or four lines).
+    titles wrapped onto three or four lines). ``part_titles``: the titles of the panels of
+    every part, each panel wide enough for them all (:func:`.heatmaps.draw_heatmaps`).
     """
 
     kind: ClassVar[str] = "figure"
@@ -195,6 +196,7 @@ class HeatmapGrid:
     scale: tuple[float, float] | None = None  # data range of the colour scale (default: panels')
     part: tuple[int, int] | None = None  # (n, of): part n of one figure in several; None: whole
     panel_cols: int = 0  # cell columns a panel is at least as wide as (0: its own)
+    part_titles: tuple[str, ...] = ()  # the titles of every part's panels, which share a width
 
 
 Block = KeyValues | Code | Table | LineGrid | HeatmapGrid
