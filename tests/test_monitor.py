@@ -319,19 +319,33 @@ def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
 
 def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path):
     """Reopening refused it with "run the sweep command of this run again", which a monitor's
-    run cannot: it could only be repaired by hand. The step's rows are lost; the others stay."""
+    run cannot: it could only be repaired by hand. The step's rows are lost; the others stay.
+    It was then moved aside in silence (`vanishlab analyze` says it on stderr): one
+    UserWarning, in a sweep's words, names where it lies and which step it held."""
+    from vanishlab.sweep.run_summary import moved_line
+
     rnn, probe, out = nn.RNN(2, 4), torch.randn(5, 2, 2), tmp_path / "m"
     with JacobianMonitor(rnn, probe, out=out) as mon:
         mon.step(0)
         mon.step(1)
+    steps = json.loads((out / "manifest.json").read_text())["steps"]
     shard = sorted((out / "cells").iterdir())[0]
+    (step,) = [k for k, rec in steps.items() if f"{rec['cell_id']}.parquet" == shard.name]
     shard.write_bytes(shard.read_bytes()[:100])
     with pytest.raises(VanishlabError, match="run the command that wrote this run again"):
         vl.load_results(out)
-    with JacobianMonitor(rnn, probe, out=out) as mon:
+    with pytest.warns(UserWarning) as caught, JacobianMonitor(rnn, probe, out=out) as mon:
         mon.step(2)
-    assert (out / "corrupt" / shard.name).is_file()
+    aside = out / "corrupt" / shard.name
+    assert aside.is_file()
+    again = f"step {step} is measured again when the training reaches it"
+    assert [str(w.message) for w in caught] == [moved_line(aside, again)]
+    assert str(caught[0].message).startswith(f"moved aside (corrupt; step {step} is measured")
+    assert caught[0].filename == __file__  # the user's `with` line, not vanishlab's
     assert len(vl.load_cells(out)) == 2
+    with JacobianMonitor(rnn, probe, out=out) as mon:  # nothing more to move: silent
+        mon.step(int(step))  # measured again
+    assert len(vl.load_cells(out)) == 3
 
 
 def test_a_cells_entry_replaced_by_a_file_while_recording_is_named(tmp_path):
@@ -361,7 +375,8 @@ def test_a_step_whose_shard_was_set_aside_is_no_longer_listed_as_recorded(tmp_pa
     lost = vl.load_cells(out).set_index("step").loc[1, "cell_id"]
     shard = out / "cells" / f"{lost}.parquet"
     shard.write_bytes(shard.read_bytes()[:100])
-    with JacobianMonitor(rnn, probe, out=out) as mon:
+    again = "step 1 is measured again when the training reaches it"
+    with pytest.warns(UserWarning, match=again), JacobianMonitor(rnn, probe, out=out) as mon:
         mon.step(3)
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["steps"], key=int) == ["0", "2", "3"]

@@ -14,10 +14,11 @@ from .shard import CELLS
 __all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "moved_line", "outside_line"]
 
 
-def moved_line(path: Path) -> str:
+def moved_line(path: Path, again: str = "measured again") -> str:
     """The line for a damaged shard moved aside to ``path`` and its cell measured again (by a
-    sweep or, for its own cell, an analysis)."""
-    return f"moved aside (corrupt; measured again): {path}"
+    sweep or, for its own cell, an analysis); ``again`` says when, where it is not now (a
+    monitor's step: when the training reaches it)."""
+    return f"moved aside (corrupt; {again}): {path}"
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ from .measure import (
     probe_memory_refused,
     top_lyapunov,
 )
-from .monitor_dir import check_earlier, module_architecture, new_manifest
+from .monitor_dir import check_earlier, module_architecture, moved_steps, new_manifest
 from .monitored import (
     clone_tensors,
     failure_kind,
@@ -150,7 +150,7 @@ class JacobianMonitor:
         lock.__enter__()
         try:
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
-            metas = store.sound_metas(self.out) if earlier else {}
+            metas, moved = store.set_aside_damaged(self.out) if earlier else ({}, ())
             self._done = set(metas)
             self._manifest = new_manifest(
                 self.module,
@@ -171,6 +171,8 @@ class JacobianMonitor:
                     stacklevel=2,
                 )
             store.write_manifest(self.out, self._manifest)
+            for line in moved_steps(earlier, moved):  # as `vanishlab analyze` says it
+                warnings.warn(line, UserWarning, stacklevel=2)
         except BaseException:
             lock.__exit__(None, None, None)
             raise

@@ -3,7 +3,7 @@ and its manifest."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,35 @@ from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
 from ..sweep.manifest import MONITOR, monitor_steps, package_versions, utc_now
+from ..sweep.run_summary import moved_line
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_kind
 
-__all__ = ["check_earlier", "every_text", "module_architecture", "new_manifest"]
+__all__ = ["check_earlier", "every_text", "module_architecture", "moved_steps", "new_manifest"]
 
 
 def every_text(every: object) -> str:
     """``"every step"``, ``"every 50 steps"`` (it said "every 1 steps")."""
     return "every step" if every == 1 else f"every {every} steps"
+
+
+def moved_steps(earlier: Mapping[str, Any] | None, moved: Sequence[Path]) -> list[str]:
+    """A line for each damaged step shard that reopening a monitor moved aside (``moved``,
+    where each now lies), in a sweep's words (:func:`~vanishlab.sweep.run_summary.moved_line`):
+    the step it held (``earlier``'s record of its cell) is no longer recorded, and is measured
+    again when the training reaches it."""
+    steps = (earlier or {}).get("steps")
+    by_cell = {
+        rec.get("cell_id"): key
+        for key, rec in (steps.items() if isinstance(steps, dict) else ())
+        if isinstance(rec, dict)
+    }
+    lines = []
+    for path in moved:  # <cell_id>.parquet, or <cell_id>.<n>.parquet beside an earlier one
+        step = by_cell.get(path.name.split(".")[0])
+        what = "its step" if step is None else f"step {step}"
+        lines.append(moved_line(path, f"{what} is measured again when the training reaches it"))
+    return lines
 
 
 def module_architecture(m: nn.RNNBase) -> dict[str, Any]:
@@ -86,7 +106,7 @@ def new_manifest(
     """The manifest of a monitor of ``module`` on ``probe`` that opens ``out``: an earlier
     run's (``earlier``, its shards' ``metas``) carried on, or a new one."""
     earlier = earlier or {}
-    # A step whose shard is gone (set aside as damaged by sound_metas, or deleted) is no
+    # A step whose shard is gone (set aside as damaged on reopening, or deleted) is no
     # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
     # step whose shard was written but not its manifest is.
     steps = monitor_steps(earlier, metas)
