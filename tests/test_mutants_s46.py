@@ -102,29 +102,29 @@ def test_a_stop_a_finalizer_raises_itself_is_delivered_again() -> None:
 
 
 @posix
-def test_a_swallowed_stop_and_one_a_finalizer_raises_are_sent_again_once(monkeypatch) -> None:
-    # both before the sender's next look (RESEND_S made long): the hook's stop is owed and the
-    # swallowed one's dead mark dropped, one stop for both (keeping the mark, a mutant, sent a
-    # second one into the command's clean-up)
+@pytest.mark.parametrize(
+    ("finalizer", "signals"),
+    [
+        # the finalizer raises a stop itself, with no mark: the hook's stop is owed and the
+        # swallowed one's dead mark dropped, one stop for both (keeping the mark, a mutant,
+        # sent a second one into the command's clean-up)
+        pytest.param("_RaisesStop", 2, id="raised-by-the-finalizer"),
+        # the finalizer's stop is the handler's, with a mark: the hook dropped only that mark,
+        # so the swallowed one's dead mark was owed by the sender after the hook's stop and
+        # sent as a second stop, into the command's clean-up (5 of 5 runs)
+        pytest.param("_StoppedInDel", 3, id="ignored-in-a-finalizer"),
+    ],
+)
+def test_a_swallowed_stop_and_one_a_finalizer_raises_are_sent_again_once(
+    monkeypatch, finalizer: str, signals: int
+) -> None:
+    # both before the sender's next look (RESEND_S made long)
     monkeypatch.setattr(stops, "RESEND_S", 0.3)
     with terminable() as received:
         _swallowing(signal.SIGINT)
-        _RaisesStop()
+        globals()[finalizer]()
         kept = _kept_then_quiet(0.8)
-    assert len(kept) == 1 and received == [signal.SIGINT] * 2
-
-
-@posix
-def test_a_swallowed_stop_and_one_ignored_in_a_finalizer_are_sent_again_once(monkeypatch) -> None:
-    # as above, but the finalizer's stop is the handler's, with a mark: the hook dropped only
-    # that mark, so the swallowed one's dead mark was owed by the sender after the hook's stop
-    # and sent as a second stop, into the command's clean-up (5 of 5 runs)
-    monkeypatch.setattr(stops, "RESEND_S", 0.3)
-    with terminable() as received:
-        _swallowing(signal.SIGINT)
-        _StoppedInDel()
-        kept = _kept_then_quiet(0.8)
-    assert len(kept) == 1 and received == [signal.SIGINT] * 3
+    assert len(kept) == 1 and received == [signal.SIGINT] * signals
 
 
 def _stand_in(folder: Path, package: str, body: str) -> tuple[object, object]:
