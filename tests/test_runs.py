@@ -1470,21 +1470,65 @@ def test_cli_answers_without_importing_heavy_modules(args):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+_WHO_IMPORTS_TORCH = """
+import sys, traceback
+
+class WhoImportsTorch:  # says, on stderr, which lines of the command imported torch
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "torch":
+            sys.meta_path.remove(WhoImportsTorch)
+            stack = [f for f in traceback.extract_stack() if not f.filename.startswith("<")]
+            print("torch imported by:\\n", *traceback.format_list(stack), sep="", file=sys.stderr)
+        return None
+
+sys.meta_path.insert(0, WhoImportsTorch)
+"""
+
+
+def _edited_code_modules() -> list[str]:
+    """The modules of a summary row's code whose file differs from the source this process
+    read for its code digest (the one its runs' shards store)."""
+    from vanishlab.sweep import summary_fields
+
+    return [
+        name
+        for name, source in summary_fields._code_sources().items()
+        if (path := summary_fields._module_file(name)) is None or path.read_bytes() != source
+    ]
+
+
 @pytest.mark.slow  # a fresh interpreter, 4 s: make test's time (the slow tier runs in CI)
 def test_a_report_of_a_sweep_does_not_import_torch(run_dir, tmp_path):
     """A report reads stored rows: torch (~1 s to import, a tenth of a 1,000-cell report) is
     imported only when a summary row must be computed. It came in through the summary's
-    per-cell module, the init registry and the trainability section."""
+    per-cell module, the init registry and the trainability section.
+
+    It failed once, the page written, while other commands ran: a stored row is computed
+    again, with torch, when the digest of the code that stored it is not that of the code on
+    disk, and the session's run stores the digest of the checkout as this process first read
+    it (a commit, a cherry-pick or a format in the checkout while the tests ran changes it; an
+    appended comment does). A failure says which: the cells whose stored row the report did
+    not read and the modules edited since, or the lines that imported torch."""
     out = tmp_path / "page.html"
-    code = (
-        "import sys\nfrom vanishlab.cli import app\n"
+    code = _WHO_IMPORTS_TORCH + (
+        "from vanishlab.cli import app\n"
         f"try:\n    app(['report', {str(run_dir)!r}, '-o', {str(out)!r}])\n"
         "except SystemExit as e:\n    assert not e.code, e.code\n"
-        "print('torch' in sys.modules)\n"
+        "torch = 'torch' in sys.modules\n"
+        "from vanishlab.sweep import store, summary\n"
+        f"metas = store.read_cell_metas({str(run_dir)!r})\n"
+        "print(sorted(set(metas) - set(summary._stored_rows(metas))))\n"  # rows not read
+        "print(torch)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert out.is_file() and proc.stdout.strip().splitlines()[-1] == "False"
+    *_, others, torch = proc.stdout.strip().splitlines()
+    assert others == "[]", (
+        f"stored rows the report computed again (with torch): {others}; the modules of their "
+        f"code edited since this process read them: {_edited_code_modules()}"
+    )
+    assert out.is_file() and torch == "False", proc.stderr
 
 
 def test_inits_listing_is_the_registry():
