@@ -908,11 +908,18 @@ def test_an_out_inside_another_run_directory_is_refused(run_dir, tmp_path):
     assert result.exit_code == 0, result.stderr
 
 
-def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path):
+def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
+    """The refusal names the memory available, which each command reads: the two read 21.1
+    and 21.0 GiB on a machine others shared, and the lines differed. Both read 16 GiB here."""
+    from vanishlab.sweep import plan
+    from vanishlab.sweep import runner as sweep_runner
+
+    for module in (sweep_runner, plan):  # the run's check, and the plan's memory
+        monkeypatch.setattr(module, "available_bytes", lambda: 16 * 2**30)
     out = tmp_path / "run"
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--out", str(out)])
     line = _one_error_line(result, "hidden_size 100000")
-    assert "needs about" in line and "TiB" in line and "available" in line
+    assert "needs about" in line and "TiB" in line and "and 16.0 GiB is available;" in line
     assert not out.exists()
     # The dry run shows the plan, then says what the run would: one line, status 2 (it said
     # nothing and passed).
