@@ -187,10 +187,10 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         edges.clear()
         return curves
 
-    fixed = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
+    held = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
-        suffix = setting_text((*fixed, *plan_.fixed))
+        suffix = setting_text((*held, *plan_.fixed))
         curves = [c for p in panels for c in p.curves]
         predicted = any(c.reference and not c.dotted for c in curves)
         what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
@@ -204,7 +204,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 edge=EDGE_CAPTION.format(what=what) if any(c.dotted for c in curves) else "",
             )
             + ("" if predicted else NO_PREDICTED_CAPTION)
-            + unregistered_note(view, (*fixed, *plan_.fixed))
+            + unregistered_note(view, (*held, *plan_.fixed))
             + (
                 f" {view.gated} panels have no prediction (measurements only)."
                 if view.gated
