@@ -1,0 +1,118 @@
+"""Mutation review of session 47's later code: each test here failed on a small plausible change
+of the code it names (a check dropped, a constant or an argument changed) that passed every
+other test, and passes on the code as it is."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from test_report_heatmap_parts import INITS, _drawn, _four_setting_grid, _grid
+
+import vanishlab as vl
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figure_text import _char_width, title_width, wrap_title
+from vanishlab.report.figures import draw
+from vanishlab.report.layout import as_parts
+from vanishlab.sweep.manifest import FORMAT, load_manifest, utc_now, utc_text
+
+# --- manifest: a sweep's n_cells no more than its axes combine into ---
+
+
+def _with(smoke_run_dir: Path, where: Path, **edit: object) -> Path:
+    """A directory holding the smoke run's manifest with ``edit`` (None: the key removed)."""
+    manifest = json.loads((smoke_run_dir / "manifest.json").read_text())
+    manifest.update(edit)
+    where.mkdir()
+    (where / "manifest.json").write_text(
+        json.dumps({k: v for k, v in manifest.items() if v is not None})
+    )
+    return where
+
+
+def test_n_cells_may_reach_what_the_axes_combine_into_and_no_further(smoke_run_dir, tmp_path):
+    # the product of the axes' value counts, not their sum (which the smoke grid's exceeds),
+    # and the message names that product, not n_cells
+    axes = json.loads((smoke_run_dir / "manifest.json").read_text())["axes"]
+    most = math.prod(len(v) for v in axes.values())
+    assert most + 1 <= sum(len(v) for v in axes.values())
+    assert load_manifest(_with(smoke_run_dir, tmp_path / "a", n_cells=most))["n_cells"] == most
+    with pytest.raises(vl.VanishlabError) as err:
+        load_manifest(_with(smoke_run_dir, tmp_path / "b", n_cells=most + 1))
+    assert f"'n_cells' {most + 1} is more than its axes combine into ({most});" in str(err.value)
+
+
+def test_a_sweep_manifest_without_n_cells_or_axes_is_read(smoke_run_dir, tmp_path):
+    # both are optional: the check compared None with the product (TypeError) without its
+    # n_cells test, and read m["axes"] of a manifest without them (KeyError) without its own
+    assert "n_cells" not in load_manifest(_with(smoke_run_dir, tmp_path / "a", n_cells=None))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps({"format": FORMAT, "n_cells": 3}))
+    assert load_manifest(tmp_path / "b")["n_cells"] == 3
+
+
+# --- manifest.utc_text, utc_now: UTC whatever the machine's zone ---
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch):
+    """The process's local zone is America/New_York (UTC-5 in January) for the test."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_utc_text_is_utc_on_a_machine_in_another_zone(new_york):
+    # a naive time is taken as UTC (astimezone read it as local: 17:00Z), an aware one in
+    # another zone converted (it was written as 13:00Z), and utc_now is now in UTC (a naive
+    # datetime.now() was 5 hours behind)
+    assert utc_text(datetime(2026, 1, 1, 12, 0, 0, 500)) == "2026-01-01T12:00:00Z"
+    plus_one = timezone(timedelta(hours=1))
+    assert utc_text(datetime(2026, 1, 1, 13, 0, tzinfo=plus_one)) == "2026-01-01T12:00:00Z"
+    before = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.fromisoformat(utc_now())
+    assert before <= now <= datetime.now(UTC), (before, now)
+
+
+# --- figure_text.title_width, heatmaps._titles_width, layout.as_parts ---
+
+
+@pytest.mark.parametrize("title", ["tanh", "a = 1, b = 2, c = 3", "model = gru, 1 layer, T = 6"])
+def test_a_title_wrapped_at_the_width_title_width_gives_fits_it(title):
+    # wrap_title never wraps narrower than 16 characters: title_width starting its search
+    # below them gave 12 characters for "a = 1, b = 2, c = 3", which is drawn "a = 1, b = 2,"
+    # (13) over the colour bar
+    size = 9.0
+    width = title_width(title, 2, size)
+    lines = wrap_title(title, width, size).split("\n")
+    assert len(lines) <= 2 and max(map(len, lines)) * _char_width(size) <= width + 1e-9, lines
+
+
+def test_untitled_one_column_panels_are_as_wide_as_their_cells():
+    # an empty title needs no room: counted (the filter of titles dropped) it made every
+    # panel of a one-column figure 1.0 in, not its cells' 0.95
+    grid = _grid("gru", ("n/a (gated)",))
+    untitled = replace(grid, panels=tuple(replace(p, title="") for p in grid.panels))
+    with pinned():
+        fig = draw(untitled)
+        width = float(fig.get_size_inches()[0])
+        maps = [ax for ax in fig.axes if {t.get_text() for t in ax.get_yticklabels()} == {*INITS}]
+    assert len(maps) == 6
+    assert {round(ax.get_position().width * width, 6) for ax in maps} == {0.95}
+
+
+def test_a_later_part_with_the_longer_titles_widens_the_first():
+    # as_parts gives every part the titles of all of them: the first part's alone left its
+    # panels two cells wide where the second part's "orthogonal" titles made theirs wider
+    lines, panel_widths = _drawn(
+        as_parts([_four_setting_grid("relu", 2), _four_setting_grid("tanh", 8)])
+    )
+    assert len(set(panel_widths)) == 1 and panel_widths[0] > 2 * 0.95, panel_widths
+    assert max(lines) == 2, lines
