@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import torch
 from test_report_heatmap_parts import INITS, _drawn, _four_setting_grid, _grid
 
 import vanishlab as vl
@@ -20,6 +21,7 @@ from vanishlab.report.figure_text import _char_width, title_width, wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
 from vanishlab.sweep.manifest import FORMAT, load_manifest, utc_now, utc_text
+from vanishlab.trained import read_checkpoint
 
 # --- manifest: a sweep's n_cells no more than its axes combine into ---
 
@@ -116,3 +118,24 @@ def test_a_later_part_with_the_longer_titles_widens_the_first():
     )
     assert len(set(panel_widths)) == 1 and panel_widths[0] > 2 * 0.95, panel_widths
     assert max(lines) == 2, lines
+
+
+# --- trained/state_dict: an LSTM prepared for quantization, or converted, under any name ---
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ("igates.weight", "a model prepared for quantization (torch.ao.nn.quantizable.LSTM)"),
+        ("igates._packed_params._packed_params", "a quantized model (torch.ao.nn.quantized.LSTM)"),
+    ],
+)
+def test_a_quantization_lstm_under_a_name_with_a_newline_is_told_so(tmp_path, key, named):
+    # a module's name is any text (add_module takes a newline): without DOTALL the patterns'
+    # prefix stopped at it, and the file was told only that it holds no recurrent weights
+    value = (torch.zeros(2), torch.zeros(2)) if key.endswith("params") else torch.zeros(2)
+    path = tmp_path / "q.pt"
+    torch.save({f"enc\noder.layers.0.layer_fw.cell.{key}": value}, path)
+    with pytest.raises(vl.VanishlabError, match="holds no recurrent weights") as err:
+        read_checkpoint(path)
+    assert f"It holds {named}, whose weights" in str(err.value)
