@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from test_report_heatmap_parts import INITS, _drawn, _four_setting_grid, _grid
@@ -20,7 +21,11 @@ from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figure_text import _char_width, title_width, wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
+from vanishlab.report.predicted import unregistered_note
+from vanishlab.report.view import RunView
+from vanishlab.sweep.catalog import TRAINED_INIT
 from vanishlab.sweep.manifest import FORMAT, load_manifest, utc_now, utc_text
+from vanishlab.sweep.prediction import unregistered_reason
 from vanishlab.trained import read_checkpoint
 
 # --- manifest: a sweep's n_cells no more than its axes combine into ---
@@ -139,3 +144,50 @@ def test_a_quantization_lstm_under_a_name_with_a_newline_is_told_so(tmp_path, ke
     with pytest.raises(vl.VanishlabError, match="holds no recurrent weights") as err:
         read_checkpoint(path)
     assert f"It holds {named}, whose weights" in str(err.value)
+
+
+# --- report/predicted.unregistered_note, sweep/prediction.unregistered_reason ---
+
+
+def _note(theory: pd.DataFrame, fixed: tuple[tuple[str, object], ...] = ()) -> str:
+    """:func:`unregistered_note` of a view whose summary is ``theory``."""
+    results = pd.DataFrame(
+        {"cell_id": ["a"], "source": "state", "layer": 0, "lag": 0, "log10_fro_mean": 0.0}
+    )
+    return unregistered_note(RunView(results, pd.DataFrame(), {}, summary=theory), fixed)
+
+
+def test_the_note_names_the_unregistered_inits_of_unbuilt_rnn_rows_alone():
+    # named: an unbuilt row ("" or no mf_validity) of an init not registered here, of an
+    # nn.RNN cell or one from before the model axis (no model); not: a gated cell, a
+    # registered init, a trained model, a row without an init, a row with its theory. Each
+    # of those conditions dropped (or the model check narrowed to "rnn") changed the names.
+    theory = pd.DataFrame(
+        {
+            "init": ["mine", "old", "gated", "normal", TRAINED_INIT, math.nan, "ok", "nan_mf"],
+            "mf_validity": ["", "", "", "", "", "", "valid", math.nan],
+            "model": ["rnn", math.nan, "lstm", "rnn", "rnn", "rnn", "rnn", "rnn"],
+        }
+    )
+    assert _note(theory) == f" No dashed line for {unregistered_reason(['mine', 'nan_mf', 'old'])}."
+    # a figure of one init names that one alone, or none
+    assert (
+        _note(theory, (("init", "mine"),))
+        == f" No dashed line for {unregistered_reason(['mine'])}."
+    )
+    assert _note(theory, (("init", "normal"),)) == ""
+    # a summary without a model column is of nn.RNN cells; without mf_validity, says nothing
+    assert "gated, mine" in _note(theory.drop(columns="model"))
+    assert _note(theory.drop(columns="mf_validity")) == ""
+
+
+def test_the_reason_for_several_inits_is_in_the_plural():
+    assert unregistered_reason(["a", "b"]) == (
+        "inits a, b: their cells' theory was computed again here (their stored rows are from "
+        "another version of vanishlab), and they are not registered in this process (a report "
+        "loads no experiment file); import the module that registers them, then make the "
+        "report with vl.render_report"
+    )
+    one = unregistered_reason(["a"])
+    assert one.startswith("init a: its cells'") and "that init is not" in one
+    assert one.endswith("registers it, then make the report with vl.render_report")
