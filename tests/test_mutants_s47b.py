@@ -26,7 +26,9 @@ from vanishlab.report.view import RunView
 from vanishlab.sweep.catalog import TRAINED_INIT
 from vanishlab.sweep.manifest import FORMAT, load_manifest, utc_now, utc_text
 from vanishlab.sweep.prediction import unregistered_reason
+from vanishlab.sweep.run_summary import moved_line
 from vanishlab.trained import read_checkpoint
+from vanishlab.trained.monitor_dir import moved_steps
 
 # --- manifest: a sweep's n_cells no more than its axes combine into ---
 
@@ -191,3 +193,21 @@ def test_the_reason_for_several_inits_is_in_the_plural():
     one = unregistered_reason(["a"])
     assert one.startswith("init a: its cells'") and "that init is not" in one
     assert one.endswith("registers it, then make the report with vl.render_report")
+
+
+# --- trained/monitor_dir.moved_steps: the monitor's moved-aside warning lines ---
+
+
+def test_a_moved_step_is_named_by_its_cell_under_a_taken_name_or_said_as_its_step(tmp_path):
+    # move_aside names a shard <cell_id>.<n>.parquet beside an earlier one: its stem is no
+    # cell id (the step was lost); a record that is no mapping (a hand edit) or none at all
+    # leaves "its step" (not "step None", nor an AttributeError)
+    again = "is measured again when the training reaches it"
+    aside = tmp_path / "corrupt"
+    earlier = {"steps": {"3": {"cell_id": "abc"}, "4": "not a record"}}
+    moved = [aside / "abc.1.parquet", aside / "def.parquet"]
+    assert moved_steps(earlier, moved) == [
+        moved_line(moved[0], f"step 3 {again}"),
+        moved_line(moved[1], f"its step {again}"),
+    ]
+    assert moved_steps(None, moved[1:]) == [moved_line(moved[1], f"its step {again}")]
