@@ -110,6 +110,32 @@ def test_the_theory_table_script_prints_a_zero_as_the_table_does(
     assert lines[0].endswith("origin −0.105 −0.105 −0.105 0.000 ± 0.000 ")  # as the table row
 
 
+def test_the_gated_table_script_prints_its_rates_as_the_table_does(
+    monkeypatch, capsys, tmp_path
+) -> None:
+    """docs/theory.md's gated-cells script printed its rates with ``:+.3f`` (ASCII "-0.559",
+    "+0.000") where the page's table writes them as the report does ("−0.559", 0.000). Run on a
+    stand-in summary (the sweep and the population dynamics take a quarter hour)."""
+    import tempfile
+
+    import pandas as pd
+
+    text = (README.parent / "docs" / "theory.md").read_text(encoding="utf-8")
+    (block,) = _python_blocks_of(text[text.index("## Gated cells: no prediction") :])
+    summary = pd.DataFrame(
+        [{"model": "lstm", "init": "default", "gain": 0.5, "rate": r} for r in (-0.5575, -0.5605)]
+    )
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda: str(tmp_path))
+    monkeypatch.setattr(vl, "run_sweep", lambda *args, **kwargs: None)
+    monkeypatch.setattr(vl, "summarize", lambda run: summary)
+    code = block.replace("def untied_mean_field(", "def _population_dynamics(")
+    assert code != block  # the script's own mean field (a quarter hour) is stood in for
+    namespace: dict = {"untied_mean_field": lambda model, gain, init: -0.559}
+    exec(compile(code, "docs/theory.md", "exec"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["| lstm | default | 0.5 | −0.559 | −0.559 ± 0.002 | 0.000 |"]
+
+
 def test_the_readme_s_command_line_speed_is_that_of_the_latest_recording() -> None:
     """The README gave 0.07-0.19x of `import torch`, the union of two recordings (0.07 was the
     first's --version); it names the latest log and gives that log's range of the commands."""
