@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figure_layout import PAGE_W, pinned
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
 from vanishlab.report.model import HeatmapGrid, HeatPanel
@@ -102,13 +103,52 @@ def test_two_cell_panels_titled_by_four_settings_keep_their_titles_to_two_lines(
     assert set(_drawn([short])[1]) == {2 * 0.95}
 
 
-def test_a_title_too_long_for_two_lines_on_a_page_is_not_made_room_for():
-    """Past 3 inches a panel (a figure of three too wide for the page, drawn smaller) is not
-    widened further: such a title takes a third line."""
-    (grid,) = as_parts([_four_setting_grid("tanh", 3)])
+def _long_titled(grid: HeatmapGrid, rows: tuple[str, ...] = ("1", "2")) -> HeatmapGrid:
     long = "a very long setting = " + "x" * 40
-    many = replace(
-        grid, panels=tuple(replace(p, title=f"{long}, {long}, {long}") for p in grid.panels)
+    return replace(
+        grid,
+        panels=tuple(
+            replace(p, title=f"{long}, {long}, {long}", row_labels=rows) for p in grid.panels
+        ),
     )
+
+
+def _width(grid: HeatmapGrid) -> float:
+    with pinned():
+        return float(draw(grid).get_size_inches()[0])
+
+
+def test_a_title_too_long_for_two_lines_on_a_page_is_not_made_room_for():
+    """Past 3 inches a panel is not widened further: such a title takes a third line."""
+    (grid,) = as_parts([_four_setting_grid("tanh", 1)])
+    lines, panel_widths = _drawn([_long_titled(grid)])
+    assert panel_widths == [3.0] and lines[0] >= 3, (panel_widths, lines)
+
+
+#: A title of five settings that takes two lines of about 2.0 in.
+TITLE = "1 layer, hidden = 4, T = 12, input std = 0.5, float64"
+
+
+@pytest.mark.parametrize("rows", [("1", "2"), INITS])
+def test_three_panels_widened_for_long_titles_still_fit_the_page(rows):
+    """Three panels of 3.0 in made the figure 11.6 in with one-character row labels and
+    13.4 in with "orthogonal" (over the page's 11.3 in, so the browser drew it smaller):
+    they are as wide as the page holds three, no wider, their titles on more lines."""
+    (grid,) = as_parts([_four_setting_grid("tanh", 3)])
+    many = _long_titled(grid, rows)
     lines, panel_widths = _drawn([many])
-    assert set(panel_widths) == {3.0} and min(lines) == 3
+    assert PAGE_W - 0.01 <= _width(many) <= PAGE_W, _width(many)
+    assert len(set(panel_widths)) == 1 and panel_widths[0] < 3.0 and min(lines) >= 3
+    # titles that fit two lines in a panel the page holds keep their two lines
+    short = replace(many, panels=tuple(replace(p, title=TITLE) for p in many.panels))
+    assert _drawn([short])[0] == [2, 2, 2] and _width(short) < PAGE_W
+
+
+def test_a_last_part_of_one_panel_keeps_the_page_share_of_the_first():
+    """A last part of one panel (ncols 1, as rate_heatmaps gives it) alone on its row could be
+    as wide as the 3.0 in cap: it keeps the width the first part's three columns leave."""
+    first = _long_titled(_four_setting_grid("tanh", 3))
+    last = replace(_four_setting_grid("tanh", 1), ncols=1)
+    _, panel_widths = _drawn(as_parts([first, last]))
+    assert len(panel_widths) == 4 and len(set(panel_widths)) == 1, panel_widths
+    assert panel_widths[0] < 3.0 and _width(as_parts([first, last])[0]) <= PAGE_W

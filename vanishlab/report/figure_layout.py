@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ..core import warning_filters
 from .model import AXIS_MARGIN
 
-__all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
+__all__ = ["PAGE_W", "RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -46,6 +46,7 @@ RC: dict[str, object] = {
     "savefig.dpi": 100,
 }
 TITLE_SIZE = float(RC["axes.titlesize"])  # type: ignore[arg-type]
+PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
+from .figure_layout import PAGE_W, RC, TITLE_SIZE, axis_labels, panel_grid, pinned
 from .figure_text import balanced_lines, plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
@@ -47,7 +47,6 @@ __all__ = ["draw", "figure_svg", "svg_of"]
 
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
-PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 FLOOR_COLOR = "#7f7f7f"
 AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""

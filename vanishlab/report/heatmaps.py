@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid
+from .figure_layout import PAGE_W, RC, TITLE_SIZE, axis_labels, panel_grid
 from .figure_text import plain, text_width, title_width, wrap_title, wrap_words
 from .figure_text import shown as shown_text
 from .model import HeatmapGrid
@@ -41,8 +41,9 @@ _TITLE_PAD = 5.0  # points more than a title's own pad above a colour bar: room 
 #: Inches a title in the last column may run past its panel: up to the colour bar.
 _LAST_ROOM = _BAR_GAP - 0.05
 #: Lines a panel's title is given room for (:func:`_titles_width`), and the widest a panel is
-#: made for them: past it, a long title takes a third line rather than the figure, wider than
-#: the page, being drawn smaller.
+#: made for them (narrower where that many to a row would not fit the page, :func:`_page_width`):
+#: past it, a long title takes a third line rather than the panel growing huge or the figure,
+#: wider than the page, being drawn smaller.
 _TITLE_LINES = 2
 _TITLE_MAX_W = 3.0
 
@@ -58,23 +59,36 @@ def _titles_width(grid: HeatmapGrid) -> float:
     return min(need - _LAST_ROOM, _TITLE_MAX_W)
 
 
+def _page_width(ncols: int, margins: float, gap_w: float) -> float:
+    """The widest panels (inches) of which ``ncols`` to a row, with their gaps and the
+    figure's margins, fit the page (:data:`.figure_layout.PAGE_W`): panels widened for their
+    titles up to :data:`_TITLE_MAX_W` made three of them 11.6-13.4 in, drawn smaller. A part
+    of a figure counts the columns of its widest part (:func:`.layout.as_parts`)."""
+    ncols = max(ncols, 1)
+    return (PAGE_W - margins - (ncols - 1) * gap_w) / ncols
+
+
 def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
     n = max(len(grid.panels), 1)
     ncols = max(min(grid.ncols, n), 1)
     nrows = math.ceil(n / ncols)
     rows = max((len(p.row_labels) for p in grid.panels), default=1)
+    tick = float(RC["ytick.labelsize"])
+    label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
+    gap_w = label_w + 0.3
+    left, right = 0.4 + label_w + 0.1, 1.25
     if grid.dense:
         w = 4.6  # a panel with its share of the gaps
         panel_w, panel_h = 3.4, 0.32 * rows
     else:
         cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
-        panel_w, panel_h = max(0.95 * cols, _titles_width(grid)), 0.48 * rows
+        titled = min(
+            _titles_width(grid),
+            _page_width(grid.ncols if grid.part else ncols, left + right, gap_w),
+        )
+        panel_w, panel_h = max(0.95 * cols, titled), 0.48 * rows
         w = panel_w + 1.3
-    tick = float(RC["ytick.labelsize"])
-    label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
-    gap_w = label_w + 0.3
-    left, right = 0.4 + label_w + 0.1, 1.25
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
     room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _LAST_ROOM]
