@@ -893,7 +893,12 @@ def test_an_irnn_takes_no_more_checks_with_the_shifted_step(monkeypatch) -> None
         out = vl.jacobian_log_norms(rnn, x, norms="spec", sources="state")
         runs[cap] = counted[0], sum(exact), out.state_spec
     (plain, plain_exact, plain_spec), (shifted, shifted_exact, shifted_spec) = runs.values()
-    assert shifted <= 1.1 * plain and shifted_exact <= plain_exact, runs
+    # Which of the tied matrices stall depends on rounding, so on another CPU a few can land on
+    # either side of the rule: on an H200 machine's 16-core CPU under torch 2.11 (2026-12-04) the
+    # plain step took 1145 checks and 4 exact norms, the shifted one 1175 and 5 (here 1132 and 0,
+    # 1133 and 0), so 8 more (two per sample) pass. The defect (a shifted first step) takes 1228
+    # checks and 36 exact norms here.
+    assert shifted <= 1.1 * plain and shifted_exact <= plain_exact + 8, runs
     torch.testing.assert_close(shifted_spec, plain_spec, rtol=0, atol=2e-6)
 
 
