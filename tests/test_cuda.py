@@ -39,8 +39,8 @@ def test_one_layer_rnn_waits_per_chunk_not_per_step(
 ) -> None:  # pragma: no cover
     """(8, 64): input rows of 64 x 8, whose exact norms a GPU takes per chunk. In the H200 run
     of 2026-11-30 this case (then batch 4) waited once per lag: 4199 waits at T = 1024. The
-    fix came after that run and has not yet run on a GPU (tests/test_deferred_checks.py checks
-    it on the CPU with a GPU's settings)."""
+    fix came after that run and passed on an H200 on 2026-12-04 (tests/test_deferred_checks.py
+    checks it on the CPU with a GPU's settings)."""
     torch.manual_seed(0)
     rnn = nn.RNN(n_in, hidden).cuda()
 
