@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
-from vanishlab.report.format import duration
+from vanishlab.report.format import LONGEST_S, duration
+from vanishlab.report.sections.trained import seconds_text
 from vanishlab.sweep import store
 from vanishlab.sweep.checksums import meta_digest
 from vanishlab.sweep.manifest import read_json_number
@@ -34,6 +35,34 @@ def test_read_json_number_reads_an_integer_beyond_a_float_as_no_number():
 )
 def test_duration_of_a_number_that_is_no_finite_time_is_unknown(seconds):
     assert duration(seconds) == "—"
+
+
+@pytest.mark.parametrize("seconds", [-1, -1e-9, 1e12, LONGEST_S * 1.01])
+def test_duration_of_no_time_a_run_can_take_is_unknown(seconds):
+    """A negative elapsed time (a clock set back) read "-1.0 s" and a trillion seconds
+    "277777777 h 46 min"."""
+    assert duration(seconds) == "—"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (59.94, "59.9 s"),
+        (59.96, "1 min 0 s"),  # was "60.0 s"
+        (119.4, "1 min 59 s"),
+        (119.7, "2 min 0 s"),  # was "1 min 60 s"
+        (3599.4, "59 min 59 s"),
+        (3599.6, "1 h 0 min"),  # was "59 min 60 s"
+        (-0.0, "0.0 s"),  # was "-0.0 s"
+        (LONGEST_S, "87660 h 0 min"),
+    ],
+)
+def test_duration_rounds_before_it_chooses_its_units(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_a_short_time_just_under_a_second_is_one_second_not_1000_ms():
+    assert [seconds_text(s) for s in (0.9994, 0.9996)] == ["999 ms", "1.0 s"]
 
 
 def test_duration_of_finite_times_is_unchanged():

@@ -201,26 +201,31 @@ def and_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
+#: The longest time :func:`duration` writes: ten years (anything longer is no run's time).
+LONGEST_S = 10 * 365.25 * 24 * 3600
+
+
 def duration(seconds: object) -> str:
-    """Seconds as ``12.3 s``, ``4 min 5 s`` or ``2 h 3 min``; an em dash when unknown: not a
-    number, or not a finite one (a sum of absurd step times that overflowed to inf raised
-    ValueError, "cannot convert float NaN to integer"; an integer too large for a float,
-    OverflowError)."""
+    """Seconds as ``12.3 s``, ``4 min 5 s`` or ``2 h 3 min``, rounded before the units are
+    chosen (59.97 s is ``1 min 0 s``, 119.7 s ``2 min 0 s``, never ``60.0 s`` or ``1 min 60 s``);
+    an em dash when unknown: not a number, not a finite one (a sum of absurd step times that
+    overflowed to inf; an integer too large for a float), or none a run can take (negative, a
+    clock set back, or over :data:`LONGEST_S`, a hand-edited or absurd record)."""
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return "—"
     try:
-        seconds = float(seconds)
+        seconds = float(seconds) + 0.0  # -0.0 as 0.0
     except OverflowError:
         return "—"
-    if not math.isfinite(seconds):
+    if not (math.isfinite(seconds) and 0 <= seconds <= LONGEST_S):
         return "—"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{int(minutes)} min {secs:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{int(hours)} h {int(minutes)} min"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min"
 
 
 def time_text(value: object, missing: str = "—") -> str:

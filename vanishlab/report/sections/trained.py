@@ -255,8 +255,8 @@ def steps_count(value: object) -> int | None:
 
 def seconds_text(seconds: float) -> str:
     """A short time: ``35 ms`` below a second, else as :func:`~..format.duration` writes it."""
-    if math.isfinite(seconds) and 0 <= seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+    if math.isfinite(seconds) and 0 <= seconds < 1 and round(seconds * 1000) < 1000:
+        return f"{seconds * 1000:.0f} ms"  # 0.9996 s is 1.0 s, not 1000 ms
     return duration(seconds)
 
 
