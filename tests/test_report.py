@@ -857,6 +857,40 @@ def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monk
     assert os.path.dirname(folder) == str(tmp_path / "tmp") and os.path.isdir(folder)
 
 
+@pytest.mark.parametrize("where", ["under-a-file", "proc"])
+def test_an_mplconfigdir_that_cannot_be_written_gets_one_note_and_a_private_folder(
+    where, tmp_path, monkeypatch, capsys
+):
+    """MPLCONFIGDIR set to a folder that cannot be made: matplotlib said so in two lines
+    ("mkdir -p failed ...", "Matplotlib created a temporary cache directory ..."); now one note
+    and the same fallback, made before matplotlib is imported. /proc: as root, os.access says
+    yes to a folder there that cannot be made."""
+    import os
+    import sys
+
+    from vanishlab.report.render import quiet_matplotlib_dirs
+
+    (tmp_path / "file").write_text("")
+    chosen = str(tmp_path / "file" / "mpl") if where == "under-a-file" else "/proc/no-such/mpl"
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)  # as before its first import
+    monkeypatch.setenv("MPLCONFIGDIR", chosen)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    quiet_matplotlib_dirs()
+    folder = os.environ["MPLCONFIGDIR"]
+    assert os.path.dirname(folder) == str(tmp_path / "tmp") and os.path.isdir(folder)
+    err = capsys.readouterr().err
+    assert err == (
+        f"note: MPLCONFIGDIR={chosen} cannot be written; matplotlib's cache is in a temporary "
+        "folder for this run\n"
+    )
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "made" / "mpl"))  # can be made: kept
+    quiet_matplotlib_dirs()
+    assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "made" / "mpl")
+    assert (tmp_path / "made" / "mpl").is_dir() and capsys.readouterr().err == ""
+
+
 def test_an_analysis_page_names_the_lags_a_rate_was_fitted_on():
     """The analysis page's "fit lags" named the window's end for a curve cut by an exact zero
     inside it; its rate was fitted before the zero. A rate that fitted nothing (-inf, NaN)

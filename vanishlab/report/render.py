@@ -7,10 +7,11 @@ every string of the page data is escaped; only the SVG drawn by :mod:`.figures` 
 safe, and it holds no user text (matplotlib writes labels as glyph paths, the text itself
 only inside escaped XML comments).
 
-Matplotlib is imported only when a page is drawn, and quietly: where its default config or
-cache folder cannot be written (a read-only or missing home), it falls back to a temporary
-folder and says so in two lines on stderr; :func:`quiet_matplotlib_dirs` makes the same
-fallback first, without the noise.
+Matplotlib is imported only when a page is drawn, and quietly: where its config or cache
+folder cannot be written (a read-only or missing home, or an ``MPLCONFIGDIR`` that cannot be
+made or written), it falls back to a temporary folder and says so in two lines on stderr;
+:func:`quiet_matplotlib_dirs` makes the same fallback first, without the noise (one note line
+for an ``MPLCONFIGDIR`` the user chose).
 """
 
 from __future__ import annotations
@@ -101,6 +102,17 @@ def _writable(folder: Path) -> bool:
         return False
 
 
+def _made_writable(folder: Path) -> bool:
+    """Whether ``folder`` exists or can be made, and can be written, as matplotlib asks of an
+    ``MPLCONFIGDIR`` (it makes the folder itself; as root, ``os.access`` alone says yes to a
+    folder under /proc that cannot be made)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
 def _matplotlib_dirs() -> list[Path] | None:
     """Matplotlib's default config and cache folders (as ``matplotlib.get_configdir`` and
     ``get_cachedir`` find them without ``MPLCONFIGDIR``), None when there is no home."""
@@ -115,20 +127,33 @@ def _matplotlib_dirs() -> list[Path] | None:
 
 
 def quiet_matplotlib_dirs() -> None:
-    """Before matplotlib is first imported: when ``MPLCONFIGDIR`` is unset and matplotlib's
-    default folders cannot be written, point ``MPLCONFIGDIR`` at a private temporary folder
-    (removed at exit). That is matplotlib's own fallback, made without its warnings."""
-    if "matplotlib" in sys.modules or os.environ.get("MPLCONFIGDIR") or sys.platform == "win32":
+    """Before matplotlib is first imported: when its folders cannot be written, point
+    ``MPLCONFIGDIR`` at a private temporary folder (removed at exit). That is matplotlib's own
+    fallback, made without its two lines of warning: silently where ``MPLCONFIGDIR`` is unset
+    (matplotlib's default folders, e.g. a read-only home), and with one note line on stderr
+    where the user set it to a folder that cannot be made or written."""
+    if "matplotlib" in sys.modules or sys.platform == "win32":
         return
-    found = _matplotlib_dirs()
-    if found is not None and all(_writable(Path(os.path.realpath(d))) for d in found):
-        return
+    chosen = os.environ.get("MPLCONFIGDIR")
+    if chosen:
+        if _made_writable(Path(chosen)):
+            return
+    else:
+        found = _matplotlib_dirs()
+        if found is not None and all(_writable(Path(os.path.realpath(d))) for d in found):
+            return
     try:
         folder = tempfile.mkdtemp(prefix="matplotlib-")
     except OSError:
         return  # matplotlib says what is wrong itself
     os.environ["MPLCONFIGDIR"] = folder
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    if chosen:
+        print(
+            f"note: MPLCONFIGDIR={chosen} cannot be written; matplotlib's cache is in a "
+            "temporary folder for this run",
+            file=sys.stderr,
+        )
 
 
 def render_html(report: Report, progress: ReportProgress | None = None) -> str:
