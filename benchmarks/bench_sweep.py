@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 import vanishlab as vl
-from vanishlab.sweep import store
+from vanishlab.sweep import shard, store
 from vanishlab.sweep.config import QUICK_SWEEP
 from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
 
@@ -93,7 +93,7 @@ def main() -> None:
             frame = results[results["cell_id"] == cell_id].reset_index(drop=True)
             if meta["status"] == "failed":
                 frame = frame.iloc[:0]
-            store.write_shard(dst, frame, meta)
+            shard.write_shard(dst, frame, meta)
         write_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         vl.load_results(dst)

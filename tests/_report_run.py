@@ -14,7 +14,8 @@ from typing import Any
 
 import vanishlab as vl
 from vanishlab.sweep.config import CellConfig
-from vanishlab.sweep.store import SCHEMA, load_manifest, write_manifest, write_shard
+from vanishlab.sweep.shard import write_shard
+from vanishlab.sweep.store import SCHEMA, load_manifest, write_manifest
 
 # A grid that has every section: two activations, one and two layers, two inits, two gains,
 # two seeds (32 cells of H = 8, T = 24: a few seconds).

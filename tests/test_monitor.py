@@ -808,7 +808,7 @@ def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, ca
 
 
 def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
-    from vanishlab.sweep import store
+    from vanishlab.sweep import shard, store
 
     rnn = nn.RNN(2, 3)
     with JacobianMonitor(rnn, torch.randn(4, 1, 2), out=tmp_path / "m") as mon:
@@ -817,9 +817,9 @@ def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
     two = rows.copy()
     two.loc[1:, "step"] = 7
     with pytest.raises(ValueError, match="exactly one step"):
-        store.write_shard(tmp_path / "m", two, meta)
+        shard.write_shard(tmp_path / "m", two, meta)
     plain = rows.drop(columns="step").assign(cell_id="0" * 16)
-    store.write_shard(tmp_path / "m", plain, {**meta, "cell_id": "0" * 16})
+    shard.write_shard(tmp_path / "m", plain, {**meta, "cell_id": "0" * 16})
     with pytest.raises(VanishlabError, match="mixes shards of monitored steps"):
         vl.load_results(tmp_path / "m")
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.sweep import shard_file, store
+from vanishlab.sweep import shard, shard_file, store
 from vanishlab.sweep.checksums import meta_digest
 from vanishlab.sweep.config import CellConfig
 
@@ -37,7 +37,7 @@ def _run_dir(tmp_path: Path, cells=({}, {"seed": 1}, {"activation": "relu"})) ->
     run = tmp_path / "run"
     store.write_manifest(run.mkdir() or run, {"format": store.FORMAT, "name": "t"})
     for kw in cells:
-        store.write_shard(run, *_cell(**kw))
+        shard.write_shard(run, *_cell(**kw))
     return run
 
 
@@ -45,9 +45,16 @@ def _snapshot(run: Path) -> dict[str, bytes]:
     return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
 
 
+def test_a_shard_has_one_writer_imported_from_its_module():
+    """write_shard is defined in sweep.shard and imported from there by every writer (the
+    runner, analyze, the monitor); store, the readers' module, no longer re-exports it."""
+    assert shard.write_shard.__module__ == "vanishlab.sweep.shard"
+    assert not hasattr(store, "write_shard") and "write_shard" not in store.__all__
+
+
 def test_shard_round_trip_and_schema(tmp_path):
     frame, meta = _cell()
-    path = store.write_shard(tmp_path, frame, meta)
+    path = shard.write_shard(tmp_path, frame, meta)
     assert path == tmp_path / "cells" / f"{meta['cell_id']}.parquet"
     assert not list((tmp_path / "cells").glob("*.tmp")) and not list(
         (tmp_path / "cells").glob(".*")
@@ -100,7 +107,7 @@ def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_e
     error of a damaged disk, not a refused permission) is called unreadable, naming it, as a
     damaged shard is: both one line, in every reader, with nothing moved."""
     run = _run_dir(tmp_path)
-    shard = sorted((run / "cells").glob("*.parquet"))[0]
+    first = sorted((run / "cells").glob("*.parquet"))[0]
     folder = run / "cells" / "folder.parquet"
     folder.mkdir()
     before = _snapshot(run)
@@ -111,7 +118,7 @@ def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_e
     folder.rmdir()
 
     def failing(source, *args, **kwargs):
-        if Path(source) == shard:
+        if Path(source) == first:
             raise OSError(5, "Input/output error", str(source))
         return open(source, *args, **kwargs)
 
@@ -121,7 +128,7 @@ def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_e
             store.CorruptShardError, match=r"unreadable: .*Input/output error"
         ) as err:
             reader(run)
-        assert shard.name in str(err.value) and "\n" not in str(err.value)
+        assert first.name in str(err.value) and "\n" not in str(err.value)
     assert _snapshot(run) == before
 
 
@@ -177,7 +184,7 @@ def test_failed_cell_is_a_zero_row_shard(tmp_path):
     run = _run_dir(tmp_path, cells=())
     frame, meta = _cell(activation="relu", init="identity", gain=50.0, seq_len=40)
     assert meta["status"] == "failed" and len(frame) == 0
-    store.write_shard(run, frame, meta)
+    shard.write_shard(run, frame, meta)
     assert len(vl.load_results(run)) == 0
     cells = vl.load_cells(run)
     assert cells.loc[0, "status"] == "failed" and "overflowed" in cells.loc[0, "reason"]

@@ -42,6 +42,7 @@ from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
 from .run_summary import RunSummary, failures
 from .rundir import is_run_dir, remove_stale_temps
+from .shard import write_shard
 
 __all__ = [
     "RunSummary",
@@ -149,7 +150,7 @@ def run_sweep(
 
         def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
             nonlocal n_run, failed, measure_s
-            store.write_shard(run_dir, frame, meta)
+            write_shard(run_dir, frame, meta)
             n_run += 1
             failed += meta["status"] == "failed"
             measure_s += meta["elapsed_s"]

@@ -9,8 +9,9 @@ Layout of ``RUN_DIR``::
 
 The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`
 and the checksums in :mod:`vanishlab.sweep.checksums` (all re-exported here); one shard's
-checks, atomic write and verified reading in :mod:`vanishlab.sweep.shard` (:func:`write_shard`,
-:func:`check_frame` and :data:`CELL_META_KEY` re-exported here); a shard's file is read as
+checks, atomic write and verified reading in :mod:`vanishlab.sweep.shard` (:func:`check_frame`
+and :data:`CELL_META_KEY` re-exported here; :func:`~.shard.write_shard`, the one writer of a
+shard, is imported from there); a shard's file is read as
 :mod:`vanishlab.sweep.shard_file` reads it. Here: a run's shards read, the damaged ones listed
 or moved aside, and its rows and cells as tables.
 
@@ -82,7 +83,7 @@ from .schema import (
     config_fields,
     shard_schema,
 )
-from .shard import CELL_META_KEY, _read_meta, _shard, check_frame, shard_paths, write_shard
+from .shard import CELL_META_KEY, _read_meta, _shard, check_frame, shard_paths
 from .shard_file import arrow_owned, open_shard
 from .unset_axes import without_unset
 
@@ -122,7 +123,6 @@ __all__ = [
     "stored_summary",
     "summary_digest",
     "write_manifest",
-    "write_shard",
 ]
 
 

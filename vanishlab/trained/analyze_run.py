@@ -36,6 +36,7 @@ from ..sweep.manifest import (
 from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
+from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
 from .measure import empty_rows, measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
@@ -220,7 +221,7 @@ def _measure_into(
         }
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
         store.write_manifest(run_dir, manifest)
-        store.write_shard(run_dir, frame, meta)
+        write_shard(run_dir, frame, meta)
         manifest["finished"] = utc_now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)

@@ -50,7 +50,7 @@ from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
 from ..sweep.preflight import make_dir
 from ..sweep.rundir import remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..sweep.shard import CELLS
+from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
 from .measure import (
     cell_id,
@@ -290,7 +290,7 @@ class JacobianMonitor:
             "monitor": {MONITOR_STEP: n, **record},
         }
         try:
-            store.write_shard(self.out, frame, meta)
+            write_shard(self.out, frame, meta)
         finally:
             # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
             # rename, in the directory's fsync: __exit__ then writes the step into the manifest
