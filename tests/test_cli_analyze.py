@@ -977,19 +977,49 @@ def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path)
     torch.save(torch.randn(40, 3), tmp_path / "one.pt")
     note = (
         f"note: {tmp_path / 'x.pt'} was read as (T, B, I), T=8, B=40; a batch_first model's "
-        "(B, T, I) file needs --batch-first"
+        "(B, T, I) file needs --batch-first (--no-batch-first: (T, B, I), without this note)"
     )
     base = ["analyze", str(tmp_path / "m.pt")]
     for out, extra, expected in (
         ("time", ["--inputs", str(tmp_path / "x.pt")], [note]),
         ("time", ["--inputs", str(tmp_path / "x.pt")], [note]),  # already measured: the same
         ("batch", ["--inputs", str(tmp_path / "x.pt"), "--batch-first"], []),
+        ("stated", ["--inputs", str(tmp_path / "x.pt"), "--no-batch-first"], []),
         ("one", ["--inputs", str(tmp_path / "one.pt")], []),
         ("gauss", ["--seq-len", "6"], []),
     ):
         result = runner.invoke(app, [*base, "--out", str(tmp_path / out), *extra])
         assert result.exit_code == 0, result.output
         assert result.stderr.strip().splitlines() == expected, result.stderr
+
+
+def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused(tmp_path):
+    """--no-batch-first states the (T, B, I) layout: the file is measured as without a flag,
+    with no note, and the recorded command says it. --batch-first and --no-batch-first
+    together (typer's pair kept the last) are refused in one line, as is --no-batch-first
+    without an inputs file, as --batch-first is; nothing is written."""
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(6, 5, 3), tmp_path / "x.pt")
+    base = ["analyze", str(tmp_path / "m.pt")]
+    inputs = ["--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*base, *inputs, "--no-batch-first", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    plain = runner.invoke(app, [*base, *inputs, "--out", str(tmp_path / "b")])
+    assert plain.exit_code == 0 and plain.stderr.startswith("note: "), plain.output
+    assert (
+        vl.load_results(tmp_path / "a")
+        .drop(columns="cell_id")
+        .equals(vl.load_results(tmp_path / "b").drop(columns="cell_id"))
+    )
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["command"].endswith("--no-batch-first")
+    assert manifest["model"]["inputs"]["batch_first"] is False
+    for flags in (["--batch-first", "--no-batch-first"], ["--no-batch-first", "--batch-first"]):
+        result = runner.invoke(app, [*base, *inputs, *flags, "--out", str(tmp_path / "c")])
+        _one_error_line(result, "--batch-first and --no-batch-first contradict each other")
+    result = runner.invoke(app, [*base, "--no-batch-first", "--out", str(tmp_path / "c")])
+    _one_error_line(result, "--no-batch-first describes an inputs file (--inputs)")
+    assert not (tmp_path / "c").exists()
 
 
 @pytest.mark.parametrize("edit", [{"model": "x"}, {"inputs": "x"}, {"inputs": {"shape": 3}}])

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..errors import VanishlabError
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
@@ -15,8 +16,10 @@ from ._app import app, finished, say, user_errors
 from .params import path_argument, path_option, single
 
 
-# Every option but the flag --batch-first is a list, so that one given twice is refused
-# (``single``), as sweep and report refuse theirs, instead of the last silently winning.
+# Every option but the flags --batch-first and --no-batch-first is a list, so that one given
+# twice is refused (``single``), as sweep and report refuse theirs, instead of the last silently
+# winning. The two flags are two options, not typer's pair --batch-first/--no-batch-first,
+# which keeps the last one given: both together are refused (:func:`_layout`).
 @app.command()
 # One measurement, written at its end: a stop leaves nothing half-made to keep or resume.
 @user_errors(stopped="nothing measured; run the same command to measure it")
@@ -74,6 +77,14 @@ def analyze(
             help="The --inputs tensor is (B, T, I), as a batch_first model takes it. The "
             "weights do not record batch_first: without this flag such a file is read as "
             "(T, B, I), and a note says so with the T and B read.",
+        ),
+    ] = False,
+    no_batch_first: Annotated[
+        bool,
+        typer.Option(
+            "--no-batch-first",
+            help="The --inputs tensor is (T, B, I): the layout read without a flag, stated, "
+            "with no note.",
         ),
     ] = False,
     seq_len: Annotated[
@@ -135,6 +146,7 @@ def analyze(
     inputs_text = single("--inputs", inputs)
     inputs_file = None if inputs_text is None else path_argument("--inputs", inputs_text)
     label = single("--name", name)
+    layout_given = _layout(batch_first, no_batch_first, inputs_file)
     given = {
         key: _number("--" + key.replace("_", "-"), values, kind)
         for key, values, kind in (
@@ -169,7 +181,7 @@ def analyze(
                 module_name,
                 activation,
                 inputs_file,
-                batch_first,
+                batch_first if layout_given else None,
                 gauss["seq_len"],
                 gauss["batch"],
                 gauss["input_std"],
@@ -189,10 +201,11 @@ def analyze(
         typer.echo(f"note: {note}", err=True)
     manifest = load_manifest(run_dir)
     shape = _inputs_shape(manifest)
-    if not batch_first and len(shape) == 3:  # the weights do not say which the file is
+    if not layout_given and len(shape) == 3:  # the weights do not say which the file is
         typer.echo(
             f"note: {inputs_file} was read as (T, B, I), T={shape[0]}, B={shape[1]}; "
-            "a batch_first model's (B, T, I) file needs --batch-first",
+            "a batch_first model's (B, T, I) file needs --batch-first "
+            "(--no-batch-first: (T, B, I), without this note)",
             err=True,
         )
     kept = manifest.get("name") if not result.measured else label
@@ -210,6 +223,22 @@ def _inputs_shape(manifest: dict[str, Any]) -> list[Any]:
     return shape if isinstance(shape, list) else []
 
 
+def _layout(batch_first: bool, no_batch_first: bool, inputs: Path | None) -> bool:
+    """Whether --batch-first or --no-batch-first stated the inputs file's layout (then no note
+    guesses it). The two together contradict each other and are refused, as is
+    --no-batch-first without --inputs, the file whose layout it states (the library refuses
+    batch_first without one)."""
+    if batch_first and no_batch_first:
+        raise VanishlabError(
+            "--batch-first and --no-batch-first contradict each other; give one of them"
+        )
+    if no_batch_first and inputs is None:
+        raise VanishlabError(
+            "--no-batch-first describes an inputs file (--inputs); give one, or drop it"
+        )
+    return batch_first or no_batch_first
+
+
 def _number(flag: str, values: list[str] | None, kind: type[int] | type[float]) -> Any:
     """The one number an option gives (:func:`single`), in ASCII digits as sweep's flags take
     them (typer's int and float took "1_0" as 10, and "10.0" as the integer 10)."""
@@ -223,20 +252,22 @@ def _command(
     module: str | None,
     nonlinearity: str | None,
     inputs: Path | None,
-    batch_first: bool,
+    batch_first: bool | None,
     seq_len: int,
     batch: int,
     input_std: float,
     seed: int,
     name: str | None,
 ) -> str:
-    """The command line that redoes this analysis (kept in the manifest)."""
+    """The command line that redoes this analysis (kept in the manifest); ``batch_first``:
+    the layout flag given, None for neither."""
     parts = ["vanishlab", "analyze", str(checkpoint), "--out", str(out)]
     for flag, value in (("--module", module), ("--nonlinearity", nonlinearity), ("--name", name)):
         if value is not None:
             parts += [flag, value]
     if inputs is not None:
-        parts += ["--inputs", str(inputs)] + (["--batch-first"] if batch_first else [])
+        layout = {True: ["--batch-first"], False: ["--no-batch-first"], None: []}[batch_first]
+        parts += ["--inputs", str(inputs), *layout]
     else:
         parts += ["--seq-len", str(seq_len), "--batch", str(batch)]
         parts += ["--input-std", repr(input_std), "--seed", str(seed)]
