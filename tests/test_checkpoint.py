@@ -606,8 +606,16 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
         read_checkpoint(tmp_path / "empty.pt")
     with pytest.raises(VanishlabError, match="no recurrent weights"):
         read_checkpoint(_save(nn.Linear(3, 4).state_dict(), tmp_path / "lin.pt"))
-    with pytest.raises(VanishlabError, match="single tensor"):
+    with pytest.raises(VanishlabError, match="single tensor") as err:
         read_checkpoint(_save(torch.zeros(3), tmp_path / "t.pt"))
+    # was "holds a single tensor, not a state_dict", with no word of what to save instead
+    assert str(err.value) == (
+        f"{tmp_path / 't.pt'} holds a single tensor (shape (3,)), not a state_dict; vanishlab "
+        "expects the state_dict() of an nn.RNN, nn.LSTM or nn.GRU or of a model holding one, "
+        "saved alone or inside a dict (e.g. under 'state_dict' or 'model'): "
+        "torch.save(model.state_dict(), path). A tensor of inputs is given as the inputs "
+        "(--inputs)"
+    )
     with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds a list of 3;"):
         read_checkpoint(_save([1, 2, 3], tmp_path / "list.pt"))
     with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds an int;"):

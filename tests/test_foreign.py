@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _torch_serialization import needs_safe_globals
+from _torch_serialization import needs_global_list, needs_safe_globals
 from torch import nn
 
 from vanishlab.errors import VanishlabError
@@ -108,9 +108,32 @@ def test_other_objects_beside_the_state_dict_are_named_with_how_to_save_them(tmp
 
 
 def test_a_whole_model_is_still_told_to_save_its_state_dict(tmp_path):
+    """torch.save(model) is refused (its class is code) with the recipe that converts it: it
+    was told only "Save model.state_dict() instead", not how to from the file it had."""
     path = _save(nn.RNN(2, 3), tmp_path / "m.pt")
-    with pytest.raises(VanishlabError, match=r"Save model\.state_dict\(\) instead"):
+    with pytest.raises(VanishlabError, match=r"Save model\.state_dict\(\) instead") as err:
         read_checkpoint(path)
+    text = str(err.value)
+    recipe = (
+        f"model = torch.load({str(path)!r}, weights_only=False) (the model in it), then "
+        f"torch.save(model.state_dict(), {str(tmp_path / 'm_sd.pt')!r}), and give that file"
+    )
+    assert recipe in text and "For a file you trust" in text and "\n" not in text, text
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(2, 3)
+
+
+@needs_global_list  # torch 2.2 names only the first global, the model's own class
+def test_a_whole_model_of_ones_own_class_gets_the_recipe_too(tmp_path):
+    path = _save(_Net(), tmp_path / "net.ckpt")
+    with pytest.raises(VanishlabError, match="weights_only=False") as err:
+        read_checkpoint(path)
+    assert f"torch.save(model.state_dict(), {str(tmp_path / 'net_sd.ckpt')!r})" in str(err.value)
+    assert "other code" not in str(err.value)
 
 
 class _BadPath:

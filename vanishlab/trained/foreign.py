@@ -29,7 +29,13 @@ import torch
 
 from ..core.wrapped import QUANTIZABLE, QUANTIZED
 
-__all__ = ["foreign_advice", "plain_data_allowed", "quantized_advice", "save_float"]
+__all__ = [
+    "foreign_advice",
+    "plain_data_allowed",
+    "quantized_advice",
+    "save_float",
+    "whole_model_advice",
+]
 
 #: The globals of plain data read in place of what the file names (pathlib is pathlib._local
 #: from Python 3.13 on, so a checkpoint written there names that module).
@@ -106,17 +112,33 @@ def quantized_advice(named: str) -> str:
     )
 
 
+def whole_model_advice(path: Path) -> str:
+    """What to give instead of a whole model saved with ``torch.save(model, path)``: its
+    state_dict, and the two lines that write it, run where the model's classes are defined
+    (its loading runs the file's code: only for a file one trusts)."""
+    saved = path.with_name(f"{path.stem}_sd{path.suffix or '.pt'}")
+    return (
+        "Save model.state_dict() instead: it holds a whole model (torch.save(model); its class "
+        "is code). For a file you trust, in a Python session that defines its classes: "
+        f"model = torch.load({str(path)!r}, weights_only=False) (the model in it), then "
+        f"torch.save(model.state_dict(), {str(saved)!r}), and give that file"
+    )
+
+
 def foreign_advice(path: Path, reason: str) -> str | None:
     """What to save instead, for a checkpoint the restricted unpickler refused with
-    ``reason``: None for a whole model (or what cannot be told: the caller's own advice, to
-    save ``model.state_dict()``), but for a quantized one (or one prepared for quantization):
-    its state_dict's weights are packed (or split by gate), so the float model's is due."""
+    ``reason``: for a whole model its state_dict, with the recipe (:func:`whole_model_advice`);
+    for a quantized one (or one prepared for quantization) the float model's, as its
+    state_dict's weights are packed (or split by gate); None for what cannot be told (the
+    caller's own advice, to save ``model.state_dict()``)."""
     found = _globals(path, reason)
     quantized = [g for g in found if g.startswith(QUANTIZED)]
     if quantized:  # "Save model.state_dict() instead": a quantized one's holds packed weights
         return quantized_advice(next((g for g in quantized if _RECURRENT.search(g)), quantized[0]))
-    if not found or any(_MODEL.match(g) for g in found):
+    if not found:
         return None
+    if any(_MODEL.match(g) for g in found):  # was told only "Save model.state_dict() instead"
+        return whole_model_advice(path)
     if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
         return (
             f"It holds quantized weights (torch.ao.quantization.quantize_dynamic?): {save_float()}"

@@ -50,6 +50,10 @@ _QUANTIZED_LSTM = re.compile(
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
 _SHOWN_KEYS = 6  # keys named when none holds recurrent weights
+_EXPECTED = (
+    "; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM or nn.GRU or of a model "
+    "holding one, saved alone or inside a dict (e.g. under 'state_dict' or 'model')"
+)
 
 
 def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
@@ -70,8 +74,12 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
                 break
         if not beside and find_recurrent(top := _unpruned(obj)):
             return top
-    if isinstance(obj, torch.Tensor):
-        raise VanishlabError(f"{path} holds a single tensor, not a state_dict")
+    if isinstance(obj, torch.Tensor):  # was told only "a single tensor, not a state_dict"
+        raise VanishlabError(
+            f"{path} holds a single tensor (shape {tuple(obj.shape)}), not a state_dict"
+            f"{_EXPECTED}: torch.save(model.state_dict(), path). A tensor of inputs is given "
+            "as the inputs (--inputs)"
+        )
     flat = _unpruned(_flatten(obj))
     if find_recurrent(flat):
         return flat
@@ -84,10 +92,7 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()}); "
             "bias=False for a cell without biases), so save that module's state_dict"
         )
-    advice = (
-        "; vanishlab expects the state_dict() of an nn.RNN, nn.LSTM or nn.GRU or of a model "
-        "holding one, saved alone or inside a dict (e.g. under 'state_dict' or 'model')"
-    )
+    advice = _EXPECTED
     if any(_QUANTIZABLE_LSTM.fullmatch(k) for k in flat):  # was told only the above
         advice = f". {quantized_advice(f'{QUANTIZABLE}.LSTM')}"
     elif any(_QUANTIZED_LSTM.fullmatch(k) for k in flat):  # the converted one's: so was it
