@@ -758,6 +758,18 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
 
 
+def test_report_makes_the_missing_folders_of_its_file(run_dir, tmp_path):
+    """docs/cli.md: `-o new/sub/r.html` makes new/sub; a file where a folder should be is
+    refused in one line, naming it, and nothing is made."""
+    out = tmp_path / "new" / "sub" / "r.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0 and out.is_file(), result.output
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "sub" / "r.html"
+    said = f"cannot write the report {out}: {tmp_path / 'file'} is not a folder"
+    _one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
+
+
 def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):
     """`-o .htm` was refused with the hint ".htm.html" (pathlib sees no suffix in a hidden
     file's name), though the name ends in .htm as the rule asks, and a browser opens it as a
