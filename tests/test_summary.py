@@ -646,6 +646,53 @@ def test_stored_rows_are_read_and_equal_the_recomputed_summary(smoke, tmp_path, 
     pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
 
 
+def test_a_row_that_fails_to_compute_is_a_note_and_is_not_cached(smoke, tmp_path, monkeypatch):
+    """A summary row whose computation raised (an odd stored value) ended summarize, and the
+    report of the run, in that traceback. The cell's row now says so in its note, the others
+    are computed as before, the summary is not cached (the next call tries the row again),
+    and the report lists the cell under Anomalies. A stop is never taken for a failure."""
+    from vanishlab.sweep import cell_summary
+
+    run = copy_run(smoke[0], tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    odd = sorted(smoke[1]["cell_id"])[0]
+    row = cell_summary.summary_row
+
+    def failing(cell, *args, **kw):
+        if cell["cell_id"] == odd:
+            raise ValueError("could not convert string to float: 'x'")
+        return row(cell, *args, **kw)
+
+    monkeypatch.setattr(sm, "code_digest", lambda: "other code")  # every row computed here
+    monkeypatch.setattr(cell_summary, "summary_row", failing)
+    s = vl.summarize(run)
+    assert not (run / sm.SUMMARY).exists()
+    bad = s[s["cell_id"] == odd].iloc[0]
+    assert bad["note"] == (
+        "No summary: computing it failed (ValueError: could not convert string to float: 'x')."
+    )
+    assert bad["flag"] == "no-theory" and bad["predicted_by"] == "none"
+    assert math.isnan(bad["rate"]) and bad["status"] == "ok"
+    others = s[s["cell_id"] != odd].reset_index(drop=True)
+    expected = smoke[1][smoke[1]["cell_id"] != odd].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, expected)
+    page = tmp_path / "r.html"
+    vl.render_report(run, page, progress=False)
+    text = page.read_text(encoding="utf-8")
+    assert "Cells without a summary" in text and "could not convert string to float" in text
+    assert not (run / sm.SUMMARY).exists()
+
+    def stopped(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cell_summary, "summary_row", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        vl.summarize(run)
+    monkeypatch.undo()  # the row computes again: cached now
+    pd.testing.assert_frame_equal(vl.summarize(run), smoke[1])
+    assert (run / sm.SUMMARY).exists()
+
+
 def test_a_trained_cells_stored_row_equals_the_recomputed_one(tmp_path):
     """A diverged training's stored row lacked the note "Training diverged: no final loss."
     that summarize_frames gives (the row was made before training, the fields copied in)."""

@@ -103,11 +103,18 @@ from .schema import TRAIN_FIELDS
 from .summary_fields import (
     FLAGS,
     NEAR_CRITICAL,
+    NO_SUMMARY,
     POOR_FIT_R2,
     SUMMARY_COLUMNS,
 )
 
-__all__ = ["summarize_cell", "summary_row", "with_training"]
+__all__ = [
+    "SUMMARY_FAILURES",
+    "summarize_cell",
+    "summary_row",
+    "unsummarized_row",
+    "with_training",
+]
 
 _ROW_INPUTS = ("source", "layer", "lag", "log10_fro_mean", "log10_spec_mean")
 
@@ -143,22 +150,7 @@ def summary_row(
     L = cell.get("num_layers")
     top = int(L) - 1 if L is not None and not pd.isna(L) else max(fits, default=0)
     fit_top, fit_l0 = fits.get(top), fits.get(0)
-    row: dict[str, Any] = {c: math.nan for c in SUMMARY_COLUMNS if c not in AXES}
-    row.update({a: _py(cell.get(a)) for a in AXES})
-    row.update(
-        cell_id=str(cell["cell_id"]),
-        status=str(cell.get("status") or "ok"),
-        lag_start=None,
-        lag_end=None,
-        horizon=None,
-        phase="",
-        pascanu_ok=None,
-        mf_validity="",
-        mf_reason="",
-        predicted_by="none",
-        solved=None,
-        steps_to_solve=None,
-    )
+    row = _blank_row(cell)
     flags: list[str] = []
     notes: list[str] = _set_training(row, cell)  # from load_cells' training columns
     if row["status"] != "ok":
@@ -183,6 +175,58 @@ def summary_row(
     row["flag"] = ",".join(sorted(dict.fromkeys(flags), key=order.index))
     row["note"] = " ".join(notes)
     return {c: row[c] for c in SUMMARY_COLUMNS}
+
+
+def _blank_row(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of ``cell`` with its config, id and status, and nothing measured or predicted."""
+    row: dict[str, Any] = {c: math.nan for c in SUMMARY_COLUMNS if c not in AXES}
+    row.update({a: _py(cell.get(a)) for a in AXES})
+    row.update(
+        cell_id=str(cell["cell_id"]),
+        status=str(cell.get("status") or "ok"),
+        lag_start=None,
+        lag_end=None,
+        horizon=None,
+        phase="",
+        pascanu_ok=None,
+        mf_validity="",
+        mf_reason="",
+        predicted_by="none",
+        solved=None,
+        steps_to_solve=None,
+    )
+    return row
+
+
+#: The errors of a summary row's computation that leave its cell a row saying so
+#: (:func:`unsummarized_row`): a value no code expects (an odd stored number, a config torch
+#: refuses) fails as one of these. A stop (KeyboardInterrupt, SIGTERM's), MemoryError, an
+#: OSError and VanishlabError (a user's mistake, one line) are not caught.
+SUMMARY_FAILURES: tuple[type[Exception], ...] = (
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    RuntimeError,
+    TypeError,
+    ValueError,
+)
+
+
+def unsummarized_row(cell: Mapping[str, Any], err: Exception) -> dict[str, Any]:
+    """The row of a cell whose summary row failed to compute with ``err`` (one of
+    :data:`SUMMARY_FAILURES`): its config, id and status, nothing measured or predicted, the
+    ``no-theory`` flag and the note "No summary: computing it failed (ValueError: ...)."."""
+    row = _blank_row(cell)
+    row["flag"] = "no-theory"
+    row["note"] = f"{NO_SUMMARY} ({_error_text(err)})."
+    return {c: row[c] for c in SUMMARY_COLUMNS}
+
+
+def _error_text(err: BaseException) -> str:
+    """``err`` as a note says it: its type and its text on one line, cut at 120 characters."""
+    text = " ".join(str(err).split())
+    text = text if len(text) <= 120 else text[:119] + "…"
+    return f"{type(err).__name__}: {text}"
 
 
 def _set_fit(
@@ -257,9 +301,7 @@ def _cell_theory(
         # used to end in that traceback, every time).
         if ok:
             raise
-        text = " ".join(str(err).split())
-        text = text if len(text) <= 120 else text[:119] + "…"
-        notes.append(f"No theory: it fails as the cell did ({type(err).__name__}: {text}).")
+        notes.append(f"No theory: it fails as the cell did ({_error_text(err)}).")
         return None
 
 

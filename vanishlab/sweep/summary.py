@@ -104,9 +104,12 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> list[dict[str, Any]]:
-    """The summary rows of the cells of ``cells`` and ``results`` (see :func:`summarize_frames`)."""
-    from .cell_summary import summary_row  # torch: only when rows must be computed
+def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> tuple[list[dict[str, Any]], bool]:
+    """The summary rows of the cells of ``cells`` and ``results`` (see :func:`summarize_frames`),
+    and whether any failed to compute: that cell's row says so in its note
+    (:func:`~.cell_summary.unsummarized_row`), where the error ended the report in a
+    traceback."""
+    from . import cell_summary  # torch: only when rows must be computed
 
     records: dict[str, dict[str, Any]] = {}
     if len(cells):
@@ -117,7 +120,7 @@ def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> list[dict[str, Any]]:
         for rec in firsts.to_dict("records"):
             records.setdefault(str(rec["cell_id"]), {**rec, "status": "ok"})
     if not records:
-        return []
+        return [], False
 
     state = results[(results["source"] == "state").to_numpy(dtype=bool)] if len(results) else None
     fitted: dict[str, dict[int, dict[str, Any]]] = {}
@@ -132,10 +135,14 @@ def _rows(results: pd.DataFrame, cells: pd.DataFrame) -> list[dict[str, Any]]:
         for cell_id, rows in results.groupby("cell_id", sort=False):
             by_cell[str(cell_id)] = rows[cols]
 
-    return [
-        summary_row(rec, by_cell.get(cell_id), fits=fitted.get(cell_id, {}))
-        for cell_id, rec in records.items()
-    ]
+    rows, failed = [], False
+    for cell_id, rec in records.items():
+        try:
+            row = cell_summary.summary_row(rec, by_cell.get(cell_id), fits=fitted.get(cell_id, {}))
+        except cell_summary.SUMMARY_FAILURES as err:
+            row, failed = cell_summary.unsummarized_row(rec, err), True
+        rows.append(row)
+    return rows, failed
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -152,7 +159,7 @@ def summarize_frames(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
     """The summary of a run given as frames (:func:`vanishlab.load_results`,
     :func:`vanishlab.load_cells`), every row computed; see :func:`summarize`. Cells that have
     rows in ``results`` but none in ``cells`` are summarised as ok cells."""
-    return _frame(_rows(results, cells))
+    return _frame(_rows(results, cells)[0])
 
 
 def _stored_rows(metas: dict[str, store.CellMeta]) -> dict[str, dict[str, Any]]:
@@ -170,20 +177,27 @@ def _stored_rows(metas: dict[str, store.CellMeta]) -> dict[str, dict[str, Any]]:
 def compute_summary(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The summary of a run, no cache: each shard's stored row (:mod:`vanishlab.sweep.measure`
     computes it where the cell is measured), and a row computed here for every shard that
-    lacks one (written before rows were stored, or by other code). Both give the same row."""
-    run_dir = as_path(run_dir, "run_dir")
+    lacks one (written before rows were stored, or by other code). Both give the same row. A
+    row that fails to compute says so in its note (:func:`~.cell_summary.unsummarized_row`)."""
+    return _computed(as_path(run_dir, "run_dir"))[0]
+
+
+def _computed(run_dir: Path) -> tuple[pd.DataFrame, bool]:
+    """:func:`compute_summary`, and whether a row failed to compute (then it is not cached)."""
     metas = store.read_cell_metas(run_dir)
     stored = _stored_rows(metas)
     rows = list(stored.values())
     cells = store.load_cells(run_dir)
     missing = cells[~cells["cell_id"].isin(stored)]
     manifest = store.load_manifest(run_dir)
+    failed = False
     if len(missing):
         _check_init_definitions(run_dir, manifest, missing)
         ids = set(missing["cell_id"])
-        rows += _rows(store.load_results(run_dir, cell_ids=ids), missing)
+        computed, failed = _rows(store.load_results(run_dir, cell_ids=ids), missing)
+        rows += computed
     # a monitor's steps, an analysis's Lyapunov exponent: as the shards hold them
-    return _with_recorded_lyapunov(_frame(rows), as_shards_hold(manifest, metas))
+    return _with_recorded_lyapunov(_frame(rows), as_shards_hold(manifest, metas)), failed
 
 
 def _defined_here(init: str) -> str | None:
@@ -299,7 +313,8 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         run_dir: a run directory.
         cache: read ``RUN_DIR/summary.parquet`` when it matches the run's cells, and write it
             (atomically) when it does not. A directory that cannot be written is summarised
-            all the same.
+            all the same. A summary with a row that failed to compute (its note: "No summary:
+            computing it failed (...)") is not written: the row is tried again next time.
 
     Raises:
         VanishlabError: not a run directory, or a corrupt or foreign shard; a row to compute
@@ -314,8 +329,8 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         cached = _read_cached(path, fingerprint)
         if cached is not None:
             return _with_steps(cached, manifest, run_dir)
-    frame = compute_summary(run_dir)
-    if cache:
+    frame, failed = _computed(run_dir)
+    if cache and not failed:  # a row that failed is computed again next time, not kept
         table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
         digest = store.content_digest(table)  # of the rows, checked by _read_cached
         meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint, "digest": digest})

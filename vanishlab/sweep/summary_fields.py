@@ -21,6 +21,7 @@ __all__ = [
     "NARROW_LIVE_UNITS",
     "NARROW_WIDTH",
     "NEAR_CRITICAL",
+    "NO_SUMMARY",
     "POOR_FIT_R2",
     "RELU_DIVERGES",
     "SHORT_SEQ_LEN",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
+NO_SUMMARY = "No summary: computing it failed"
+"""How the note of a cell whose summary row failed to compute begins (then its error)."""
 NARROW_WIDTH = 64
 NARROW_LIVE_UNITS = NARROW_WIDTH * mean_field("tanh", 3.0, 1.0).live_fraction  # 17.5
 """Effective units (H times :attr:`vanishlab.MeanField.live_fraction`) below which a cell is

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ...errors import VanishlabError
 from ...sweep.config import TRAINING_AXES, grid_ids
+from ...sweep.summary_fields import NO_SUMMARY
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
 from ..model import Section, Table
 from ..view import RunView
@@ -141,6 +142,28 @@ def anomalies_section(view: RunView) -> Section | None:
                     tuple(rows),
                     (False, False, True),
                     _more(len(first)),
+                )
+            )
+    theory = view.theory
+    if len(theory) and "note" in theory:
+        unsummarized = theory[theory["note"].astype(str).str.startswith(NO_SUMMARY).to_numpy()]
+        unsummarized = view.setting_order(unsummarized, axes)
+        if len(unsummarized):
+            rows = [
+                (str(rec["cell_id"]), _config_text(rec, axes) or "—", str(rec["note"]))
+                for rec in unsummarized.head(MAX_ANOMALY_ROWS).to_dict("records")
+            ]
+            blocks.append(
+                Table(
+                    "Cells without a summary",
+                    "Cells whose summary row (the measured rate beside theory) failed to "
+                    "compute here, with the error: they have no prediction beside them, and "
+                    "the summary is not cached, so the next report computes them again.",
+                    ("cell", "setting", "note"),
+                    tuple(rows),
+                    (False, False, False),
+                    _more(len(unsummarized)),
+                    detail=2,  # the note, under its row
                 )
             )
     strays = _outside_the_grids(view)
