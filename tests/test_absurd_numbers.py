@@ -53,6 +53,8 @@ def test_duration_of_no_time_a_run_can_take_is_unknown(seconds):
         (119.7, "2 min 0 s"),  # was "1 min 60 s"
         (3599.4, "59 min 59 s"),
         (3599.6, "1 h 0 min"),  # was "59 min 60 s"
+        (88.5, "1 min 29 s"),  # halves up, not to even (round() wrote "1 min 28 s")
+        (89.5, "1 min 30 s"),
         (-0.0, "0.0 s"),  # was "-0.0 s"
         (LONGEST_S, "87660 h 0 min"),
     ],

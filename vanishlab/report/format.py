@@ -221,10 +221,10 @@ def duration(seconds: object) -> str:
         return "—"
     if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
-    whole = round(seconds)
+    whole = math.floor(seconds + 0.5)  # halves up: round() gave 88.5 s 88 and 89.5 s 90
     if whole < 3600:
         return f"{whole // 60} min {whole % 60} s"
-    hours, minutes = divmod(round(seconds / 60), 60)
+    hours, minutes = divmod(math.floor(seconds / 60 + 0.5), 60)
     return f"{hours} h {minutes} min"
 
 
