@@ -148,14 +148,14 @@ def test_a_cell_whose_task_batch_memory_refuses_says_so_in_a_cell_s_words(monkey
 def test_a_cell_refused_memory_names_the_lever_beside_it_only_where_there_is_one(monkeypatch):
     # Every reason said "or fewer workers beside it (--workers)": a cell run alone (one
     # worker, vl.run_cell) has none to cut, and with a Dask scheduler --workers is refused.
-    from vanishlab.sweep.executors import _run_task
+    from vanishlab.sweep.executors import run_task
     from vanishlab.sweep.inits import INITS
 
     monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
     config = vl.CellConfig(hidden_size=4, seq_len=5, batch=3)
     alone = vl.run_cell(config)[1]["reason"]
     assert alone.endswith("or num_layers (--num-layers)") and "worker" not in alone
-    reasons = {b: _run_task(config, INITS["default"], b)[1]["reason"] for b in ("workers", "dask")}
+    reasons = {b: run_task(config, INITS["default"], b)[1]["reason"] for b in ("workers", "dask")}
     assert reasons == {
         "workers": f"{alone}, or fewer workers beside it (--workers)",
         "dask": f"{alone}, or fewer cells at once on its machine (dask worker --nworkers, "

@@ -157,7 +157,7 @@ def test_an_error_on_the_cluster_is_one_line(cluster, monkeypatch, no_worker_err
     if not no_worker_errors:
         monkeypatch.delattr(distributed.scheduler, "NoWorkerError", raising=False)
         monkeypatch.delattr(distributed.scheduler, "NoValidWorkerError", raising=False)
-    monkeypatch.setattr(dask_cluster, "_run_task", _fails_on_the_cluster)
+    monkeypatch.setattr(dask_cluster, "run_task", _fails_on_the_cluster)
     client = dask_cluster.dask_client(cluster.scheduler_address)
     try:
         with pytest.raises(VanishlabError, match="ModuleNotFoundError: No module named"):
@@ -181,8 +181,8 @@ def test_work_the_cluster_cancels_is_one_line(cluster, monkeypatch):
     from vanishlab.errors import VanishlabError
     from vanishlab.sweep import dask_cluster
 
-    real = dask_cluster._run_task
-    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i, b: _first_then_wait(c, i, real))
+    real = dask_cluster.run_task
+    monkeypatch.setattr(dask_cluster, "run_task", lambda c, i, b: _first_then_wait(c, i, real))
     client = dask_cluster.dask_client(cluster.scheduler_address)
     kept = []
 
@@ -216,8 +216,8 @@ def test_a_scheduler_that_goes_away_is_named_with_what_to_do(monkeypatch):
     from vanishlab.errors import VanishlabError
     from vanishlab.sweep import dask_cluster
 
-    real = dask_cluster._run_task
-    monkeypatch.setattr(dask_cluster, "_run_task", lambda c, i, b: _first_then_wait(c, i, real))
+    real = dask_cluster.run_task
+    monkeypatch.setattr(dask_cluster, "run_task", lambda c, i, b: _first_then_wait(c, i, real))
     local = _local_cluster(1)
     address = local.scheduler_address
     client = dask_cluster.dask_client(address)
@@ -676,7 +676,7 @@ def test_a_name_taken_while_a_cell_runs_leaves_its_summary_row_to_the_sweep(monk
     definition's prediction, so it is not kept."""
     from vanishlab.sweep import dask_cluster
 
-    real = dask_cluster._run_task
+    real = dask_cluster.run_task
 
     def beside_another_sweep(config, init, beside):
         dask_cluster._TAKEN[0] += 1  # what a task of another definition does meanwhile
@@ -684,7 +684,7 @@ def test_a_name_taken_while_a_cell_runs_leaves_its_summary_row_to_the_sweep(monk
 
     config, init = _tasks()[0]
     kept = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
-    monkeypatch.setattr(dask_cluster, "_run_task", beside_another_sweep)
+    monkeypatch.setattr(dask_cluster, "run_task", beside_another_sweep)
     left = dask_cluster._run_on_worker(config, dask_cluster._pickled(init, {}), [], [])
     assert "summary" in kept[1] and "summary" not in left[1]
     assert left[0].equals(kept[0])
@@ -703,7 +703,7 @@ def test_a_variant_that_takes_the_name_while_a_study_s_cell_runs_drops_that_cell
 
     files = [tmp_path / d / "study.py" for d in ("study", "variant")]
     modules = [[(f"vanishlab_experiment_study_7a1e000{i}", str(f))] for i, f in enumerate(files)]
-    real = dask_cluster._run_task
+    real = dask_cluster.run_task
     beside: list[tuple] = []
 
     def with_the_variant_beside(config, init, where):
@@ -720,7 +720,7 @@ def test_a_variant_that_takes_the_name_while_a_study_s_cell_runs_drops_that_cell
         load_experiment_files(modules[1], [])
         variant = dask_cluster._pickled(INITS["variant_test"], {})
         config = vl.CellConfig(init="variant_test", hidden_size=4, input_size=2, seq_len=3)
-        monkeypatch.setattr(dask_cluster, "_run_task", with_the_variant_beside)
+        monkeypatch.setattr(dask_cluster, "run_task", with_the_variant_beside)
         _, meta = dask_cluster._run_on_worker(config, study, modules[0], [])
         assert meta["status"] == "ok" and "summary" not in meta
         assert "summary" in beside[0][1]  # the variant's own: nothing took the name meanwhile

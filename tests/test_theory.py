@@ -903,7 +903,7 @@ def test_critical_gain_ignores_what_the_mean_field_does_not_read() -> None:
     ):
         for layer in range(c.num_layers):
             vl.mean_field_inputs(Reads(c.to_dict()), layer=layer)
-    assert read <= {*prediction._MEAN_FIELD_AXES, "gain"}, read
+    assert read <= {*prediction.MEAN_FIELD_AXES, "gain"}, read
 
 
 @pytest.mark.parametrize(

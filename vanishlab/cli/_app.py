@@ -26,7 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 from ..errors import VanishlabError
-from .help_text import _narrow, _no_flag_metavars, _plain_help, reflowed
+from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
 from .stops import Terminated, terminable
 
 
@@ -69,7 +69,7 @@ class _OneLineUsage:
                 if type(err).__name__ != "NoArgsIsHelpError":
                     path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
                     raise _usage_error(err, path or "vanishlab") from None
-                if not _narrow():
+                if not narrow_terminal():
                     raise  # no arguments at all: typer's rich help is already printed
                 help_text = err.format_message()  # the plain help, which typer never shows
             typer.echo(help_text)  # as --help writes it: its failures are caught below
@@ -101,10 +101,10 @@ class _Plain(_OneLineUsage):
         self.help = reflowed(self.help)  # type: ignore[attr-defined]
 
     def get_params(self, ctx: Any) -> list[Any]:
-        return _no_flag_metavars(super().get_params(ctx))  # type: ignore[misc]
+        return no_flag_metavars(super().get_params(ctx))  # type: ignore[misc]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        if not _plain_help(self._typer, self, ctx, formatter):
+        if not plain_help(self._typer, self, ctx, formatter):
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
 

@@ -13,10 +13,18 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MIN_BESIDE", "PLAIN_HELP_BELOW", "STACKED_INDENT", "reflowed"]
+__all__ = [
+    "MIN_BESIDE",
+    "PLAIN_HELP_BELOW",
+    "STACKED_INDENT",
+    "narrow_terminal",
+    "no_flag_metavars",
+    "plain_help",
+    "reflowed",
+]
 
 
-def _no_flag_metavars(params: list[Any]) -> list[Any]:
+def no_flag_metavars(params: list[Any]) -> list[Any]:
     # typer shows the type of every option (``<bool>`` for flags, ``--help`` included), but a
     # flag takes no value: show none.
     for param in params:
@@ -55,7 +63,7 @@ def _help_width() -> int:
     return console().width
 
 
-def _narrow() -> bool:
+def narrow_terminal() -> bool:
     return _help_width() < PLAIN_HELP_BELOW
 
 
@@ -124,10 +132,10 @@ def _whole_words(base: type) -> type:
     return WholeWords
 
 
-def _plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
+def plain_help(typer_class: type, command: Any, ctx: Any, formatter: Any) -> bool:
     """Format ``command``'s help as plain text (the class above ``typer_class``'s) in a narrow
     terminal, its words never split (:func:`_whole_words`); False elsewhere."""
-    if not _narrow():
+    if not narrow_terminal():
         return False
     plain = _whole_words(type(formatter))(width=max(_help_width() - 1, 20))
     super(typer_class, command).format_help(ctx, plain)

@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
-from .axis_entry import _ARROW, Axis
+from .axis_entry import ARROW_TYPES, Axis
 from .flag_text import parse_number
 from .nearest import unknown_names
 
@@ -239,7 +239,7 @@ class AxisSet:
             a.applies_to is not None for a in table
         )
         for a in table:  # a bad default is a bug in the table: fail on import
-            if type(a.default) is not a.type or a.type not in _ARROW:
+            if type(a.default) is not a.type or a.type not in ARROW_TYPES:
                 raise ValueError(f"axis {a.name}: default {a.default!r} is not a {a.type}")
         ns = {"_axes": self, "__module__": module}
         self.CellConfig: type = dataclasses.make_dataclass(

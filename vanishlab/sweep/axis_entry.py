@@ -17,13 +17,13 @@ from ..core.integers import as_integer
 from ..errors import VanishlabError
 from .files import is_bool
 
-__all__ = ["INT64_MAX", "Axis"]
+__all__ = ["ARROW_TYPES", "INT64_MAX", "Axis"]
 
 INT64_MAX = 2**63 - 1
 """The largest integer a shard's int64 column stores: the bound of seeds and training steps."""
 
 
-_ARROW = {int: "int64", float: "float64", bool: "bool", str: "string"}
+ARROW_TYPES = {int: "int64", float: "float64", bool: "bool", str: "string"}
 _TYPE_TEXT = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
 
 
@@ -70,7 +70,7 @@ class Axis:
     @property
     def arrow_type(self) -> str:
         """The parquet (Arrow) type name: ``int64``, ``float64``, ``bool`` or ``string``."""
-        return _ARROW[self.type]
+        return ARROW_TYPES[self.type]
 
     @property
     def flag(self) -> str:

@@ -95,7 +95,7 @@ from torch import nn
 from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
 from .catalog import TRAINED_INIT
-from .cell_theory import _predictions
+from .cell_theory import cell_predictions
 from .config import AXES, CellConfig, axis
 from .inits import INITS
 from .prediction import unregistered_reason
@@ -262,7 +262,7 @@ def _cell_theory(
     x: torch.Tensor | None,
     notes: list[str],
 ) -> tuple[dict[str, Any], list[str], list[str]] | None:
-    """The cell's predictions (:func:`.cell_theory._predictions`), or None with a note saying
+    """The cell's predictions (:func:`.cell_theory.cell_predictions`), or None with a note saying
     why it has none (a trained model, a config that lacks axes or cannot be rebuilt)."""
     model = row.get("model") if isinstance(row.get("model"), str) else "rnn"
     missing = [
@@ -293,7 +293,7 @@ def _cell_theory(
         return None
     ok = row["status"] == "ok"
     try:
-        return _predictions(config, cell_rows if ok else None, rnn, x)
+        return cell_predictions(config, cell_rows if ok else None, rnn, x)
     except Exception as err:
         # A failed cell's module and inputs are built again for its theory. One that failed
         # with an error (not an overflow) may fail the same way here: then it has no theory

@@ -32,7 +32,7 @@ from .prediction import (
 )
 from .summary_fields import NARROW_LIVE_UNITS, NARROW_WIDTH, NEAR_CRITICAL, SHORT_SEQ_LEN
 
-__all__: list[str] = []
+__all__ = ["cell_predictions"]
 
 
 def _scaled_orthogonal(rnn: nn.RNN) -> bool:
@@ -46,7 +46,7 @@ def _scaled_orthogonal(rnn: nn.RNN) -> bool:
     return bool(torch.allclose(gram, c * eye, rtol=0.0, atol=1e-5 * c))
 
 
-def _predictions(
+def cell_predictions(
     config: CellConfig,
     cell_rows: pd.DataFrame | None,
     rnn: nn.RNN | None,

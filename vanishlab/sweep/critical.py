@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import CellConfig
 from .inits import INITS
-from .prediction import _MEAN_FIELD_AXES, _checked_model, _get, _size, cell_mean_field
+from .prediction import MEAN_FIELD_AXES, cell_mean_field, cell_size, cell_value, checked_model
 from .summary_fields import RELU_DIVERGES
 
 __all__ = [
@@ -41,7 +41,7 @@ def relu_divergence(cell: Mapping[str, Any] | CellConfig) -> str:
     gain = critical_gain(cell)
     if not math.isfinite(gain):
         return RELU_DIVERGES
-    return f"{RELU_DIVERGES}, which init {_get(cell, 'init')!r} reaches at gain {gain:.4g}"
+    return f"{RELU_DIVERGES}, which init {cell_value(cell, 'init')!r} reaches at gain {gain:.4g}"
 
 
 def lower_layer_diverges(cell: Mapping[str, Any] | CellConfig) -> str:
@@ -142,12 +142,12 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
             )
         config = cell.to_dict()
     if layer is None:
-        layer = _size(config, "num_layers", 1) - 1
-    layer = _checked_model(config, layer)[1]  # a mistake: raised here, not in the cached search
+        layer = cell_size(config, "num_layers", 1) - 1
+    layer = checked_model(config, layer)[1]  # a mistake: raised here, not in the cached search
     # The search's config and cache key: the axes the mean field reads, so a gain or seed of
     # its own caches across them, and a column the mean field ignores (a list of notes) is
     # ignored here too, where hashing it failed ("unhashable type: 'list'").
-    items = tuple((k, config[k]) for k in _MEAN_FIELD_AXES if k in config)
+    items = tuple((k, config[k]) for k in MEAN_FIELD_AXES if k in config)
     for key, value in items:
         try:
             hash(value)
@@ -174,7 +174,7 @@ def mean_field_rate_curve(
         float64 array shaped like ``gains``; NaN where the mean field does not apply.
     """
     if layer is None:  # as critical_gain reads it (int(nan) failed in Python's words)
-        layer = _size(config, "num_layers", 1) - 1
+        layer = cell_size(config, "num_layers", 1) - 1
     out = np.full(len(gains), math.nan)
     for i, g in enumerate(np.asarray(gains, dtype=np.float64)):
         mf = cell_mean_field({**config, "gain": float(g)}, layer=layer)

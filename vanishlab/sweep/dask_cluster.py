@@ -27,10 +27,10 @@ from ..errors import VanishlabError
 from .executors import (
     OnResult,
     Task,
-    _run_task,
     experiment_folders,
     experiment_modules,
     load_experiment_files,
+    run_task,
 )
 from .inits import INITS, Init
 
@@ -329,7 +329,7 @@ def _run_on_worker(
             INITS[task_init.name] = task_init
             _TAKEN[0] += 1
         taken = _TAKEN[0]
-    frame, meta = _run_task(config, task_init, "dask")
+    frame, meta = run_task(config, task_init, "dask")
     if _TAKEN[0] != taken:  # a sweep beside it took a name meanwhile: the row is the sweep's
         meta.pop("summary", None)
     return frame, meta

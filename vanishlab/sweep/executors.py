@@ -43,10 +43,11 @@ __all__ = [
     "load_experiment_files",
     "run_here",
     "run_processes",
+    "run_task",
 ]
 
 
-def _run_task(
+def run_task(
     config: CellConfig, init: Init, beside: str | None = None
 ) -> tuple[pd.DataFrame, store.CellMeta]:
     """What a worker runs (module level so that it pickles by reference); ``beside``: what
@@ -61,7 +62,7 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
     with pinned_numerics():  # held across cells, so the thread pool is not resized per cell
         for config, init in tasks:
-            on_result(*_run_task(config, init))
+            on_result(*run_task(config, init))
 
 
 def _worker_init(
@@ -291,10 +292,10 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         # take seconds: a stop there acts at once).
         with _signals_held():
             futures = [
-                pool.submit(_run_task, config, init, "workers") for config, init in tasks[:workers]
+                pool.submit(run_task, config, init, "workers") for config, init in tasks[:workers]
             ]
         futures += [
-            pool.submit(_run_task, config, init, "workers") for config, init in tasks[workers:]
+            pool.submit(run_task, config, init, "workers") for config, init in tasks[workers:]
         ]
         for future in as_completed(futures):
             on_result(*future.result())

@@ -38,7 +38,7 @@ from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
 from .files import line_text, loop_problem, name_text, path_name
-from .grid_text import _OTHER_AXES, _values_brief, _values_text, axes_text, grid_digest
+from .grid_text import OTHER_AXES_TEXT, axes_text, grid_digest, values_brief, values_text
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
 
@@ -324,7 +324,7 @@ def _refuse_meaningless(
         if dropped:
             raise VanishlabError(
                 f"{a.flag} applies to model {', '.join(a.applies_to)} only, and the grid's "
-                f"models are {', '.join(models)}: {_values_text(tuple(dropped))} would be "
+                f"models are {', '.join(models)}: {values_text(tuple(dropped))} would be "
                 f"dropped; leave out {a.flag}, or add {' or '.join(a.applies_to)} to --model"
             )
 
@@ -357,9 +357,9 @@ def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: s
             mending.append((a, values, part))
     if not mending:
         return ""
-    sets = " and ".join(f"{a.name} = {_values_brief(v)}" for a, v, _ in mending)
+    sets = " and ".join(f"{a.name} = {values_brief(v)}" for a, v, _ in mending)
     flags = " or ".join(a.flag for a, _, _ in mending)
-    example = " or ".join(f"{a.flag} {_values_text(fix)}" for a, _, fix in mending)
+    example = " or ".join(f"{a.flag} {values_text(fix)}" for a, _, fix in mending)
     return f"; {origin} sets {sets}: give {flags} too, e.g. {example}"
 
 
@@ -398,7 +398,7 @@ def variant(
             # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
             raise VanishlabError(f"{err}{_flag_hint(sweep, overrides, origin)}") from None
         _refuse_meaningless(overrides, sweep.axes())
-        slug = "-".join(f"{name}={_values_text(sweep.axes()[name])}" for name in overrides)
+        slug = "-".join(f"{name}={values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
             slug = "custom-" + grid_digest(sweep)
         name = f"{name}-{slug}"
@@ -410,7 +410,7 @@ def variant(
     changed = [a for a in AXES if sweep.axes()[a] != base_axes[a]]
     description = (
         f"{'Smoke variant: ' if smoke else ''}{sweep.size} cell{'' if sweep.size == 1 else 's'}; "
-        f"{axes_text(sweep.axes(), changed) or 'the same axes'}{_OTHER_AXES}{origin})"
+        f"{axes_text(sweep.axes(), changed) or 'the same axes'}{OTHER_AXES_TEXT}{origin})"
     )
     base = exp.base if exp.base is not None else exp.sweep
     return dataclasses.replace(

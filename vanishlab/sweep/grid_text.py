@@ -15,11 +15,14 @@ from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import Sweep, axis
 
 __all__ = [
+    "OTHER_AXES_TEXT",
     "applies_to_no_model",
     "axes_text",
     "grid_digest",
     "is_grid_description",
     "models_not_applying",
+    "values_brief",
+    "values_text",
 ]
 
 #: The axes a long run name's ``custom-`` digest has hashed at every value since that name
@@ -40,19 +43,19 @@ def grid_digest(sweep: Sweep) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def _values_text(values: tuple[Any, ...]) -> str:
+def values_text(values: tuple[Any, ...]) -> str:
     return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
 
 
-def _values_brief(values: tuple[Any, ...], most: int = 8) -> str:
-    """:func:`_values_text`, with a long list shortened: ``0,1,2,...,999 (1000 values)`` for a
+def values_brief(values: tuple[Any, ...], most: int = 8) -> str:
+    """:func:`values_text`, with a long list shortened: ``0,1,2,...,999 (1000 values)`` for a
     run of consecutive integers, ``0,5,7,9,... (12 values)`` otherwise."""
     if len(values) <= most:
-        return _values_text(values)
+        return values_text(values)
     ints = all(type(v) is int for v in values)
     if ints and all(b == a + 1 for a, b in itertools.pairwise(values)):
-        return f"{_values_text(values[:3])},...,{values[-1]} ({len(values)} values)"
-    return f"{_values_text(values[:4])},... ({len(values)} values)"
+        return f"{values_text(values[:3])},...,{values[-1]} ({len(values)} values)"
+    return f"{values_text(values[:4])},... ({len(values)} values)"
 
 
 def models_not_applying(axes: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -78,16 +81,16 @@ def axes_text(axes: Mapping[str, Any], names: Iterable[str]) -> str:
     def values(name: str) -> str:
         if applies_to_no_model(axes, name):
             return NOT_APPLICABLE
-        return _values_brief(tuple(axes[name]))
+        return values_brief(tuple(axes[name]))
 
     return "; ".join(f"{a} = {values(a)}" for a in names)
 
 
-_OTHER_AXES = " (other axes as in "
+OTHER_AXES_TEXT = " (other axes as in "
 """How a description that :func:`variant` wrote ends (before the grid's origin and ")")."""
 
 
 def is_grid_description(text: str) -> bool:
     """Whether ``text`` is a description :func:`variant` wrote (a cell count and axes, true of
     that grid alone), not an experiment's own: a run extended by other grids rewrites it."""
-    return text.endswith(")") and _OTHER_AXES in text
+    return text.endswith(")") and OTHER_AXES_TEXT in text

@@ -32,10 +32,14 @@ from .nearest import nearest_name
 __all__ = [
     "GATED_NOTE",
     "GATED_REASON",
+    "MEAN_FIELD_AXES",
     "NO_GATED_THEORY",
     "NO_PREDICTION",
     "MeanFieldInputs",
     "cell_mean_field",
+    "cell_size",
+    "cell_value",
+    "checked_model",
     "mean_field_inputs",
     "no_prediction_note",
     "unregistered_reason",
@@ -109,7 +113,7 @@ class MeanFieldInputs:
     reason: str
 
 
-_MEAN_FIELD_AXES = (
+MEAN_FIELD_AXES = (
     "model",
     "num_layers",
     "activation",
@@ -124,7 +128,7 @@ _MEAN_FIELD_AXES = (
 it): :func:`.critical.critical_gain` searches, and caches, on these alone."""
 
 
-def _get(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> Any:
+def cell_value(cell: Mapping[str, Any] | object, name: str, default: Any = None) -> Any:
     if isinstance(cell, Mapping):
         return cell.get(name, default)
     return getattr(cell, name, default)
@@ -167,21 +171,21 @@ def mean_field_inputs(
             whose ``variances`` returns something else than None or three numbers >= 0
             (:meth:`~vanishlab.sweep.inits.Init.checked_variances`).
     """
-    model, layer = _checked_model(cell, layer)
+    model, layer = checked_model(cell, layer)
     if model != "rnn":
         return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
-    activation = str(_get(cell, "activation", axis("activation").default))
-    init = _get(cell, "init")
-    H, I = int(_get(cell, "hidden_size")), int(_get(cell, "input_size"))
+    activation = str(cell_value(cell, "activation", axis("activation").default))
+    init = cell_value(cell, "init")
+    H, I = int(cell_value(cell, "hidden_size")), int(cell_value(cell, "input_size"))
     # None, "x" or True failed with float()'s words or were read as numbers; a NaN input_std
     # was reported as variances that "overflow float64", a negative one taken as its square's
-    gain = real_number("gain", _get(cell, "gain", axis("gain").default))
+    gain = real_number("gain", cell_value(cell, "gain", axis("gain").default))
     if not gain >= 0:
         raise ValueError(f"gain must be a number >= 0, got {gain!r}")
-    input_std = real_number("input_std", _get(cell, "input_std", axis("input_std").default))
+    input_std = real_number("input_std", cell_value(cell, "input_std", axis("input_std").default))
     if not input_std >= 0:
         raise ValueError(f"input_std must be a number >= 0, got {input_std!r}")
-    task = _get(cell, "task", axis("task").default)
+    task = cell_value(cell, "task", axis("task").default)
     if input_std == 0.0 and isinstance(task, str) and task != "none":
         # A task cell runs on the task's inputs; input_std is only the drive the mean field is
         # told. Told none, it took the cell for one at the origin (relu: −∞ predicted).
@@ -190,7 +194,7 @@ def mean_field_inputs(
             "there is no input (give the task's r.m.s. input as input_std)"
         )
         return MeanFieldInputs(activation, None, None, None, "none", reason)
-    bias = as_flag(_get(cell, "bias", axis("bias").default), "bias")  # bool("False") is True
+    bias = as_flag(cell_value(cell, "bias", axis("bias").default), "bias")  # bool("False") is True
     if variances is None and init is None:
         raise ValueError("cell has no 'init' and no variances were given")
     entry = INITS.get(str(init)) if init is not None else None
@@ -264,16 +268,16 @@ def _checked_variances(variances: object) -> Variances:
     return values  # type: ignore[return-value]
 
 
-def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str, int]:
+def checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str, int]:
     """The cell's model and ``layer`` as an int, after the checks every mean-field entry point
     needs: a known model, a layer index within ``num_layers`` (when the cell gives it: a partial
     cell may ask for any layer) and, for an nn.RNN, positive sizes. A misspelt key is said
     first (:func:`_refuse_misspelt_keys`)."""
     _refuse_misspelt_keys(cell)
-    model = _get(cell, "model") or axis("model").default
+    model = cell_value(cell, "model") or axis("model").default
     if model not in ALL_MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ALL_MODELS)}")
-    layers = _size(cell, "num_layers") if _get(cell, "num_layers") is not None else None
+    layers = cell_size(cell, "num_layers") if cell_value(cell, "num_layers") is not None else None
     # a NumPy integer too (a frame's layer column): np.int64(1) was refused as no layer index
     index = as_integer(layer, "layer")
     if index is None or index < 0:
@@ -282,8 +286,8 @@ def _checked_model(cell: Mapping[str, Any] | object, layer: object) -> tuple[str
         raise ValueError(f"layer must be in 0..{layers - 1} (num_layers = {layers}), got {index}")
     if model == "rnn":
         for key in ("hidden_size", "input_size"):
-            _size(cell, key)
-        activation = _get(cell, "activation", axis("activation").default)
+            cell_size(cell, key)
+        activation = cell_value(cell, "activation", axis("activation").default)
         if activation not in ACTIVATIONS:  # "gelu" was given numbers and validity "iid"
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     return str(model), index
@@ -296,7 +300,7 @@ def _refuse_misspelt_keys(cell: Mapping[str, Any] | object) -> None:
     to lack ``hidden_size``. Other keys are ignored, as before (a frame's own columns: ``lag``,
     ``layer``, a note), and so is a near name whose axis the cell has too."""
     keys = list(cell.keys()) if callable(getattr(cell, "keys", None)) else []  # type: ignore
-    read = (*_MEAN_FIELD_AXES, "gain")
+    read = (*MEAN_FIELD_AXES, "gain")
     for key in keys:
         if not isinstance(key, str) or key in AXES:
             continue
@@ -308,10 +312,10 @@ def _refuse_misspelt_keys(cell: Mapping[str, Any] | object) -> None:
             )
 
 
-def _size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
+def cell_size(cell: Mapping[str, Any] | object, key: str, default: int | None = None) -> int:
     """A positive integer of the cell (``hidden_size``, ``input_size``, ``num_layers``);
     ``default`` where it has none, or None (as every entry point reads a None)."""
-    value = _get(cell, key)
+    value = cell_value(cell, key)
     if value is None:  # critical_gain said a num_layers of None was missing, which
         value = default  # mean_field_inputs takes as absent
     if value is None:

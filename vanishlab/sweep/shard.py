@@ -43,7 +43,15 @@ from .schema import (
 )
 from .shard_file import SHARD_SUFFIX, open_shard
 
-__all__ = ["CELLS", "CELL_META_KEY", "check_frame", "shard_paths", "write_shard"]
+__all__ = [
+    "CELLS",
+    "CELL_META_KEY",
+    "check_frame",
+    "read_meta",
+    "read_shard",
+    "shard_paths",
+    "write_shard",
+]
 
 CELL_META_KEY = b"vanishlab.cell"
 CELLS = "cells"
@@ -164,7 +172,7 @@ def _other_columns(schema: pa.Schema) -> str:
     )
 
 
-def _read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
+def read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     schema = pf.schema_arrow
     raw = (schema.metadata or {}).get(CELL_META_KEY)
     if raw is None:
@@ -219,8 +227,8 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     return table.cast(full)
 
 
-def _shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
+def read_shard(path: Path, *, rows: bool) -> tuple[CellMeta, pa.Table | None]:
     with open_shard(path) as pf:
-        meta = _read_meta(path, pf)
+        meta = read_meta(path, pf)
         table = _read_rows(path, pf, meta) if rows and meta["n_rows"] else None
     return meta, table

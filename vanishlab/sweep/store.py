@@ -83,7 +83,7 @@ from .schema import (
     config_fields,
     shard_schema,
 )
-from .shard import CELL_META_KEY, _read_meta, _shard, check_frame, shard_paths
+from .shard import CELL_META_KEY, check_frame, read_meta, read_shard, shard_paths
 from .shard_file import arrow_owned, open_shard
 from .unset_axes import without_unset
 
@@ -134,7 +134,7 @@ def read_cell_metas(run_dir: str | os.PathLike[str]) -> dict[str, CellMeta]:
     """
     metas: dict[str, CellMeta] = {}
     for path in shard_paths(Path(run_dir)):
-        meta, _ = _shard(path, rows=False)
+        meta, _ = read_shard(path, rows=False)
         metas[meta["cell_id"]] = meta
     return metas
 
@@ -148,7 +148,7 @@ def scan_shards(
     corrupt: list[CorruptShardError] = []
     for path in shard_paths(Path(run_dir)):
         try:
-            meta, _ = _shard(path, rows=True)
+            meta, _ = read_shard(path, rows=True)
         except CorruptShardError as err:
             corrupt.append(err)
             continue
@@ -202,7 +202,7 @@ def load_results(
     for path in shard_paths(run_dir):
         if cell_ids is not None and path.stem not in cell_ids:
             continue
-        _, table = _shard(path, rows=True)
+        _, table = read_shard(path, rows=True)
         if table is not None:
             tables.append(table)
     if not tables:  # a monitor's columns even before a step is recorded
@@ -226,7 +226,7 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
         with open_shard(path) as pf:
             if MONITOR_STEP not in pf.schema_arrow.names:
                 return {}
-            meta = _read_meta(path, pf)
+            meta = read_meta(path, pf)
             if meta["n_rows"]:
                 steps[meta["cell_id"]] = pf.read(columns=[MONITOR_STEP]).column(0)[0].as_py()
             else:

@@ -35,7 +35,7 @@ from ..sweep.axis_entry import INT64_MAX
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name
-from .analyze_run import _NOTES_WARNED, _SMALLER, AnalyzeResult, _check_out, _measure_into
+from .analyze_run import NOTES_WARNED, SMALLER, AnalyzeResult, earlier_analysis, measure_into
 from .archive import sha256_file
 from .checkpoint import read_checkpoint
 from .measure import cell_id, check_fits, module_config
@@ -143,7 +143,7 @@ def analyze_checkpoint(
         )
     check_name(name)
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
-    if (note := ckpt.others_note()) is not None and _NOTES_WARNED.get():
+    if (note := ckpt.others_note()) is not None and NOTES_WARNED.get():
         warnings.warn(note, UserWarning, stacklevel=2)
     spec = ckpt.spec
     if batch_first and inputs is None:
@@ -162,7 +162,7 @@ def analyze_checkpoint(
         std = None
     else:
         if seq_len >= 1 and batch >= 1:  # else gaussian_inputs says what is wrong
-            _check_memory(spec, seq_len, batch, _SMALLER["gaussian"])
+            _check_memory(spec, seq_len, batch, SMALLER["gaussian"])
         x = gaussian_inputs(
             spec.input_size,
             seq_len=seq_len,
@@ -179,16 +179,16 @@ def analyze_checkpoint(
             T, B = x.shape[0], 1
         else:
             T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
-        _check_memory(spec, T, B, _SMALLER["file"])
+        _check_memory(spec, T, B, SMALLER["file"])
     _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
     cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
 
     run_dir = Path(out)
-    earlier = _check_out(run_dir)
+    earlier = earlier_analysis(run_dir)
     created = not run_dir.exists()
     try:
-        return _measure_into(
+        return measure_into(
             run_dir,
             earlier,
             ckpt,

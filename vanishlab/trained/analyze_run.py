@@ -2,7 +2,7 @@
 module (its progress shown), and the shard and manifest written under the run's lock.
 
 :func:`vanishlab.trained.analyze.analyze_checkpoint` reads and checks the checkpoint and the
-inputs, then hands them here (``_measure_into``); this module says what it did
+inputs, then hands them here (``measure_into``); this module says what it did
 (:class:`AnalyzeResult`). What the run directory holds is said in
 :mod:`vanishlab.trained.analyze`'s docstring.
 """
@@ -41,15 +41,22 @@ from .checkpoint import Checkpoint
 from .measure import empty_rows, measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
 
-__all__ = ["AnalyzeResult", "notes_unwarned"]
+__all__ = [
+    "NOTES_WARNED",
+    "SMALLER",
+    "AnalyzeResult",
+    "earlier_analysis",
+    "measure_into",
+    "notes_unwarned",
+]
 
 #: False where the caller says :func:`.analyze.analyze_checkpoint`'s notes itself
 #: (:func:`notes_unwarned`).
-_NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
+NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=True)
 
 #: What makes an analysis's measurement smaller, by where its inputs come from: said where
 #: the estimate refuses them and where the CPU's allocator does.
-_SMALLER = {
+SMALLER = {
     "gaussian": "use a smaller seq_len (--seq-len) or batch (--batch)",
     "file": "give fewer or shorter sequences in the inputs file",
 }
@@ -61,11 +68,11 @@ def notes_unwarned() -> Iterator[None]:
     entries; a finished analysis keeps its name): the command line says them in its own words.
     A context variable, this thread's own: a warning filter would change the whole process's
     (:mod:`vanishlab.core.warning_filters`), and hold its lock through the whole analysis."""
-    token = _NOTES_WARNED.set(False)
+    token = NOTES_WARNED.set(False)
     try:
         yield
     finally:
-        _NOTES_WARNED.reset(token)
+        NOTES_WARNED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class AnalyzeResult:
         return f"{what}, module {name}{inputs}: {done}{fail} -> {self.run_dir}"
 
 
-def _check_out(run_dir: Path) -> dict[str, Any] | None:
+def earlier_analysis(run_dir: Path) -> dict[str, Any] | None:
     """The manifest of an earlier analysis in ``run_dir``, None for a new or empty one."""
     if not is_run_dir(run_dir):
         return None
@@ -103,7 +110,7 @@ def _check_out(run_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def _measure_into(
+def measure_into(
     run_dir: Path,
     earlier: dict[str, Any] | None,
     ckpt: Checkpoint,
@@ -130,7 +137,7 @@ def _measure_into(
             )
         if cid in done:
             kept = earlier.get("name") if earlier is not None else None
-            if name is not None and kept != name and _NOTES_WARNED.get():  # as a monitor says
+            if name is not None and kept != name and NOTES_WARNED.get():  # as a monitor says
                 warnings.warn(
                     f"{run_dir} keeps its name {kept!r} (name= names a new run)",
                     UserWarning,
@@ -161,7 +168,7 @@ def _measure_into(
         # the allocator's refusal in an analysis's words: the engine's named "this x" and "the
         # batch in parts", which the command line has neither of
         sizes = f"{spec.describe()} on inputs of T={config['seq_len']}, B={config['batch']}"
-        refused = memory_refused_as(sizes, _SMALLER["file" if "file" in described else "gaussian"])
+        refused = memory_refused_as(sizes, SMALLER["file" if "file" in described else "gaussian"])
         with refused, pinned_numerics(), _steps_shown(doing, config["seq_len"], progress) as bar:
             measure_start = time.perf_counter()
             try:
