@@ -177,32 +177,56 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
     assert {line.split()[0] for line in listing.split("\n\n")[0].splitlines()} == set(names)
 
 
+def _declared(*groups: str) -> dict[str, str]:
+    """pyproject.toml's floors by lower-case name: ``"dependencies"`` (the runtime ones) and the
+    extras named (``dask[distributed]>=2024.1`` declares dask and distributed)."""
+    import re
+
+    specs = [
+        spec
+        for group in groups
+        for spec in (
+            PYPROJECT["project"]["dependencies"]
+            if group == "dependencies"
+            else PYPROJECT["project"]["optional-dependencies"][group]
+        )
+    ]
+    declared: dict[str, str] = {}
+    for spec in specs:
+        found = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[(\w+)\])?>=([0-9.]+)", spec)
+        assert found, f"pyproject.toml: {spec!r} is not NAME>=FLOOR"
+        name, extra, floor = found.groups()
+        declared.update({n.lower(): floor for n in (name, extra) if n})
+    return declared
+
+
+ALL_GROUPS = ("dependencies", "dev", "dask")
+UNPINNED = {"ruff", "setuptools"}  # tools, not the code's dependencies: their newest
+
+
+def _pinned() -> dict[str, str]:
+    """constraints-floors.txt's pins, ``name==version`` a line."""
+    text = (ROOT / "constraints-floors.txt").read_text(encoding="utf-8")
+    return dict(
+        line.lower().split("==") for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
 def test_the_floors_checked_are_pyproject_floors() -> None:
     """constraints-floors.txt (``make test-floors``, docs/supported-versions.md) pins each floor
     that pyproject.toml declares: a floor raised in one and not in the other would check, and
     document as tested, versions that are not the ones users may get."""
-    import re
-
-    declared: dict[str, str] = {}
-    extras = PYPROJECT["project"]["optional-dependencies"]
-    for spec in [*PYPROJECT["project"]["dependencies"], *extras["dev"], *extras["dask"]]:
-        name, floor = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[\w+\])?>=([0-9.]+)", spec).groups()
-        declared[name.lower()] = floor
-    pinned = dict(
-        line.split("==")
-        for line in (ROOT / "constraints-floors.txt").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-    unpinned = {"ruff", "setuptools"}  # tools, not the code's dependencies: their newest
+    declared = _declared(*ALL_GROUPS)
+    pinned = _pinned()
     for name, floor in declared.items():
-        if name in unpinned:
+        if name in UNPINNED:
             continue
         assert name in pinned, f"{name}>={floor} is not in constraints-floors.txt"
         parts = pinned[name].split(".")
         assert parts[: len(floor.split("."))] == floor.split("."), (
             f"{name}: pyproject's floor {floor}, constraints-floors.txt's {pinned[name]}"
         )
-    assert set(pinned) - set(declared) <= {"distributed"}, set(pinned) - set(declared)
+    assert set(pinned) == set(declared) - UNPINNED, set(pinned) ^ (set(declared) - UNPINNED)
 
 
 def _floor_key(version: str) -> tuple[int, ...]:
@@ -217,22 +241,53 @@ def test_the_supported_versions_table_gives_every_floor() -> None:
     """docs/supported-versions.md's table names every package pyproject.toml gives a floor
     (the dev extra's ruff and setuptools among them) with that floor: ruff's was left out, and
     its declared 0.5 could not run ``make lint`` clean."""
-    import re
-
-    declared: dict[str, str] = {}
-    extras = PYPROJECT["project"]["optional-dependencies"]
-    for spec in [*PYPROJECT["project"]["dependencies"], *extras["dev"], *extras["dask"]]:
-        name, floor = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[\w+\])?>=([0-9.]+)", spec).groups()
-        declared[name.lower()] = floor
-    documented: dict[str, str] = {}
-    text = (ROOT / "docs" / "supported-versions.md").read_text(encoding="utf-8")
-    for row in re.findall(r"^\| (?!package |---)(.+?) \| (.+?) \|", text, flags=re.M):
-        names = re.sub(r"\s*\(.*\)", "", row[0]).split(", ")
-        floors = [f.split(" (")[0] for f in row[1].split(", ")]
-        floors = floors if len(floors) == len(names) else floors[:1] * len(names)
-        documented.update(zip((n.lower() for n in names), floors, strict=True))
+    declared = _declared(*ALL_GROUPS)
+    documented = _documented()
     for name, floor in declared.items():
         assert name in documented, f"{name}>={floor} is not in docs/supported-versions.md"
-        assert _floor_key(documented[name]) == _floor_key(floor), (
-            f"{name}: pyproject's floor {floor}, docs/supported-versions.md's {documented[name]}"
+        assert _floor_key(documented[name][0]) == _floor_key(floor), (
+            f"{name}: pyproject's floor {floor}, docs/supported-versions.md's {documented[name][0]}"
         )
+    assert set(documented) == set(declared), set(documented) ^ set(declared)
+
+
+def test_the_supported_versions_table_gives_the_pinned_versions() -> None:
+    """The version the table says was checked (in parentheses, or the floor where it is written
+    in full) is constraints-floors.txt's pin for every package pinned there, and the tools left
+    unpinned are said to be: a pin moved in one file and not in the other (numpy 1.24.3 for
+    1.24.4, say) went unnoticed, the table still naming what ``make test-floors`` no longer
+    installs."""
+    pinned = _pinned()
+    documented = _documented()
+    for name, pin in pinned.items():
+        assert name in documented, f"{name}=={pin} is not in docs/supported-versions.md"
+        assert documented[name][1] == pin, (
+            f"{name}: constraints-floors.txt's {pin}, docs/supported-versions.md's "
+            f"{documented[name][1]}"
+        )
+    for name in UNPINNED:
+        assert name not in pinned, name
+        assert "not in `constraints-floors.txt`" in documented[name][2], name
+
+
+def _documented() -> dict[str, tuple[str, str, str]]:
+    """docs/supported-versions.md's table: each package's (floor, version checked, the row's
+    first cell). A cell lists several packages ("dask, distributed (extra `dask`)") with one
+    floor for all or one each ("8.0.0, 2.2.0, ..."); "2.2 (2.2.2)" is floor 2.2, checked at
+    2.2.2, and a floor written in full ("0.20.1") is the version checked."""
+    import re
+
+    documented: dict[str, tuple[str, str, str]] = {}
+    text = (ROOT / "docs" / "supported-versions.md").read_text(encoding="utf-8")
+    for first, second in re.findall(r"^\| (?!package |---)(.+?) \| (.+?) \|", text, flags=re.M):
+        names = re.sub(r"\s*\(.*\)", "", first).split(", ")
+        versions = [
+            re.fullmatch(r"([0-9.]+)(?: \(([0-9.]+)\))?", v.strip()) for v in second.split(", ")
+        ]
+        assert all(versions), f"docs/supported-versions.md: {second!r}"
+        pairs = [(v[1], v[2] or v[1]) for v in versions]
+        pairs = pairs if len(pairs) == len(names) else pairs[:1] * len(names)
+        for name, (floor, checked) in zip(names, pairs, strict=True):
+            assert name.lower() not in documented, f"{name}: two rows"
+            documented[name.lower()] = (floor, checked, first)
+    return documented
