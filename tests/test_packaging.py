@@ -291,3 +291,39 @@ def _documented() -> dict[str, tuple[str, str, str]]:
             assert name.lower() not in documented, f"{name}: two rows"
             documented[name.lower()] = (floor, checked, first)
     return documented
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """The top-level modules outside the standard library that the installed code (vanishlab/
+    and experiments/) imports anywhere, a function's body or ``if TYPE_CHECKING:`` included,
+    each with the files that import it."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in sorted([*(ROOT / "vanishlab").rglob("*.py"), *(ROOT / "experiments").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names}:
+                if top not in sys.stdlib_module_names and top not in ("vanishlab", "__future__"):
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_the_code_imports_only_its_declared_dependencies() -> None:
+    """Each package the code imports is one pyproject.toml declares for a user (the
+    dependencies, or the dask extra for the Dask executor), not one that happens to be installed
+    beside them: vanishlab/cli/_app.py imported click, which only the dev extra declares and
+    typer 0.29 no longer installs (it carries its own copy), and the report imports markupsafe,
+    which only jinja2 declared."""
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    declared = _declared("dependencies", "dask")
+    for module, files in _third_party_imports().items():
+        names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+        assert names & set(declared), f"{module} ({sorted(names)}), imported by {sorted(files)}"

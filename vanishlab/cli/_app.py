@@ -29,19 +29,12 @@ from ..errors import VanishlabError
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
 from .stops import Terminated, terminable
 
-
-# The parser's errors are click's UsageError, which recent typers vendor (typer._click): found
-# through typer's public BadParameter, so that either kind is caught.
-def _usage_error_class() -> type[Exception]:
-    found = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"), None)
-    if found is not None:
-        return found
-    import click  # pragma: no cover - no typer release so far
-
-    return click.UsageError  # pragma: no cover
-
-
-_UsageError: type[Exception] = _usage_error_class()
+# The parser's errors are click's UsageError, which recent typers vendor (typer._click) and older
+# ones import from click: found through typer's public BadParameter, a UsageError in every typer
+# pyproject.toml allows, so that vanishlab imports no click of its own (typer 0.29 needs none).
+_UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
 
 
 def _usage_error(err: Any, command_path: str) -> typer.Exit:
