@@ -40,7 +40,7 @@ test-all: $(STAMP)
 
 # The fast suite at the oldest versions pyproject.toml allows (constraints-floors.txt), in a
 # virtual environment of its own (docs/supported-versions.md). Not part of `make test` or CI: it
-# downloads ~3 GB (PyPI's torch 2.2.2 is a CUDA build; it runs on the CPU).
+# downloads ~3 GB, 5.5 GB on disk (PyPI's torch 2.2.2 is a CUDA build; it runs on the CPU).
 FLOORS_VENV ?= .venv-floors
 
 test-floors:
