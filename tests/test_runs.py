@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _peak import measured_peak
 from _report_run import reproduce_text
 from typer.testing import CliRunner
 
@@ -931,37 +932,6 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
     assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices
 
 
-_PEAK_PROLOGUE = """
-import ctypes, sys, torch
-from torch import nn
-import vanishlab as vl
-from vanishlab.sweep.measure import run_cell
-torch.set_num_threads(1)
-def rss(field):
-    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
-def report_peak(warm, measure):
-    warm()  # the allocator, the kernels
-    # The warm-up's freed blocks, which glibc keeps, go back to the system: left resident, the
-    # measurement reused them unseen (an LSTM's peak read 142-180 MiB over 12 draws, 155-186
-    # trimmed; the failing draw's 142 against 439 estimated, 3.09x)
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's
-    if trim is not None:
-        trim(0)
-    open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current size
-    base = rss("VmRSS")
-    measure()
-    print((rss("VmHWM") - base) * 1024)
-"""
-
-
-def _measured_peak(script: str, *args: str) -> int:
-    """The resident peak, in bytes beyond a warm process, of ``script``'s ``report_peak``
-    (:data:`_PEAK_PROLOGUE`), run in a fresh interpreter."""
-    command = [sys.executable, "-c", _PEAK_PROLOGUE + script, *args]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return int(done.stdout.split()[-1])
-
-
 _PEAK = """
 kind, sources = sys.argv[1], tuple(sys.argv[2].split(","))
 torch.manual_seed(0)  # the peak depends on the draw: how soon the power iterations settle
@@ -986,14 +956,14 @@ _EVERY_SOURCE = ("state", "input", "state_h", "state_c")
         pytest.param("lstm", _EVERY_SOURCE, marks=pytest.mark.slow),
     ],
 )
-def test_the_memory_estimate_bounds_the_measured_peak(model, sources):
+def test_the_memory_estimate_bounds_themeasured_peak(model, sources):
     """The estimate that refuses cells up front is an upper bound for every model (an LSTM
     holds four times an RNN's spectral queues when its h and c blocks are measured too; the
     RNN formula was under an LSTM's peak by 2.8x), and not a loose one: counting those two
     queues for the sources a sweep and an analysis measure, which never include them, made an
     LSTM's estimate 3.7x its peak (2.2x an RNN's, 2.5x a GRU's) and refused sizes that fit
     (nn.LSTM(256, 512, 2), T = 40: 3.5 GiB estimated, 1.36 GiB measured with Python's own)."""
-    peak = _measured_peak(_PEAK, model, ",".join(sources))
+    peak = measured_peak(_PEAK, model, ",".join(sources))
     cfg = vl.CellConfig(
         model=model, hidden_size=256, input_size=16, seq_len=50, batch=8,
         **({"activation": None, "init": "default"} if model != "rnn" else {}),
@@ -1024,7 +994,7 @@ def test_the_memory_estimate_of_a_trained_cell_bounds_its_training(model):
     through time; the estimate counted the measurement's 8 sequences alone (about 1 MiB here,
     where the cell peaked at some 60 MiB: an RNN at T = 500, H = 128 took 1.1 GiB against
     35 MiB estimated), so a trainability sweep too large for the machine was not refused."""
-    peak = _measured_peak(_TRAINED_PEAK, model)
+    peak = measured_peak(_TRAINED_PEAK, model)
     cfg = vl.CellConfig(
         model=model, input_size=2, task="adding", train_steps=1, input_std=0.41,
         seq_len=60, hidden_size=64,
@@ -1048,7 +1018,7 @@ def test_the_memory_estimate_bounds_a_whole_cell_where_the_states_dominate():
     step's derivatives at once, 2 T L B H float32 numbers beyond the engine's forward states, so
     a long cell of a narrow network (T = 1200, H = 16, 4 layers, B = 64) peaked above its
     estimate (0.81x at T = 1500); each step's are made float64 as they are used now."""
-    peak = _measured_peak(_CELL_PEAK)
+    peak = measured_peak(_CELL_PEAK)
     cfg = vl.CellConfig(seq_len=1200, hidden_size=16, num_layers=4, batch=64)
     assert peak <= cell_bytes(cfg), (peak, cell_bytes(cfg))
 

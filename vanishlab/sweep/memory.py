@@ -5,22 +5,31 @@ With s bytes per number (4 for float32, 8 for float64), T = ``seq_len``, L = ``n
 B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
 (:mod:`vanishlab.core.engine`) holds:
 
-- the forward states and their activation derivatives, 2 (T + 1) L B H s, and the inputs
-  T B I s;
+- the forward states and their activation derivatives, 2 (T + 1) L B H s, the summary's
+  Lyapunov pass over them (:mod:`vanishlab.sweep.cell_summary`, run while the per-sample norms
+  are held), 2 (T + 1) B H s more, and the inputs T B I s;
 - the working matrices of the backward recursion: the carried Jacobians, the next ones and the
   concatenated (H x 2H) operands of a stack, at most 6 L B H^2 s;
 - the spectral-norm queue (:mod:`vanishlab.core.spectral`): up to 16 lags of every stream
   (L state streams of (B, H, H), one input stream of (B, H, I)) and as much again of
   power-iteration work space, 32 (L B H^2 + B H I) s;
-- the weights, L (H^2 + H max(H, I)) s, and the float64 norms, 4 (T + 1) (L + 1) B 8.
+- the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
+  with their aggregation over the samples, 6 (T + 1) (L + 1) B 8.
 
-An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each: per
-step and layer the states and the coefficients of its Jacobians and their temporaries, up to
-4 G B H numbers; up to 12 working (B, H, H) matrices per layer; the spectral queue of its state
-rows, (H x 2H) for an LSTM (2 L B H^2 per lag), and of its h and c blocks apart only when they
-are asked for (L B H^2 each; a sweep's cell and ``vanishlab analyze`` measure
-:data:`~vanishlab.core.cells.RUN_SOURCES`, without them: counting them made an LSTM's estimate
-3.7x its measured peak, against 2.2x for an RNN); G times the weights.
+An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each. Its
+forward pass (:mod:`vanishlab.core.gated_forward`) makes every step's gates, coefficients and
+their temporaries for all steps at once: 22 numbers per step, sample and unit while the first
+layer is made, and what each layer keeps, 11 (LSTM) or 6 (GRU) more per layer above it. Its
+spectral queue holds 16 lags of its state rows, (H x 2H) for an LSTM (2 L B H^2 per lag), and of
+its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's cell and
+``vanishlab analyze`` measure :data:`~vanishlab.core.cells.RUN_SOURCES`, without them), beside
+20 (LSTM) or 15 (GRU) (B, H, H) matrices a layer of working matrices and power-iteration space;
+G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
+shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
+1.24-1.71x the peak for gated cells and 1.25-2.2x for nn.RNN. Before, a gated layer's forward
+pass was counted as 4 G numbers per step and unit (a GRU at T = 2048, H = 16, B = 64 peaked at
+241 MiB against 175 estimated) and its queue twice with 12 working matrices (2.1x a wide GRU's
+peak). Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
@@ -70,6 +79,11 @@ __all__ = [
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
+# The gated counts of the module docstring.
+_GATED_FIRST = 22
+_GATED_LAYER = {"lstm": 11, "gru": 6}
+_GATED_WORKING = {"lstm": 20, "gru": 15}
+_NORM_ARRAYS = 6
 
 WORKER_BYTES = 96 * 2**20
 """A local worker's own memory beside its cell's buffers: measured 70-72 MB private
@@ -130,18 +144,19 @@ def measure_bytes(
     H, I = hidden_size, input_size
     G = GATE_BLOCKS[model]
     if G == 1:
-        forward = 2 * (T + 1) * L * B * H + T * B * I
+        forward = (2 * L + 2) * (T + 1) * B * H + T * B * I
         working = 6 * L * B * H * H
         state_rows = L * B * H * H  # per lag queued
+        spectral = 2 * _SPECTRAL_QUEUE * (state_rows + B * H * I)
     else:
-        forward = 4 * G * (T + 1) * L * B * H + T * B * I
-        working = 12 * L * B * H * H
+        forward = (_GATED_FIRST + _GATED_LAYER[model] * (L - 1)) * (T + 1) * B * H + T * B * I
+        working = _GATED_WORKING[model] * L * B * H * H
         # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
         blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
         state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
-    spectral = 2 * _SPECTRAL_QUEUE * (state_rows + B * H * I)
+        spectral = _SPECTRAL_QUEUE * state_rows + 2 * _SPECTRAL_QUEUE * B * H * I
     weights = G * L * (H * H + H * max(H, I))
-    norms = 4 * (T + 1) * (L + 1) * B * 8
+    norms = _NORM_ARRAYS * (T + 1) * (L + 1) * B * 8
     return int(((forward + working + spectral + weights) * s + norms) * ALLOCATOR_SLACK)
 
 
