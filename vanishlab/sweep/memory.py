@@ -18,7 +18,7 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
 
 An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each. Its
 forward pass (:mod:`vanishlab.core.gated_forward`) makes every step's gates, coefficients and
-their temporaries for all steps at once: 22 numbers per step, sample and unit while the first
+their temporaries for all steps at once: 24 numbers per step, sample and unit while the first
 layer is made, and what each layer keeps, 11 (LSTM) or 6 (GRU) more per layer above it. Its
 spectral queue holds 16 lags of its state rows, (H x 2H) for an LSTM (2 L B H^2 per lag), and of
 its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's cell and
@@ -26,7 +26,7 @@ its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's c
 20 (LSTM) or 15 (GRU) (B, H, H) matrices a layer of working matrices and power-iteration space;
 G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
-1.24-1.71x the peak for gated cells and 1.25-2.2x for nn.RNN. Before, a gated layer's forward
+1.25-1.76x the peak for gated cells and 1.25-2.2x for nn.RNN. Before, a gated layer's forward
 pass was counted as 4 G numbers per step and unit (a GRU at T = 2048, H = 16, B = 64 peaked at
 241 MiB against 175 estimated) and its queue twice with 12 working matrices (2.1x a wide GRU's
 peak). Measured with one torch thread.
@@ -80,7 +80,7 @@ __all__ = [
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
 # The gated counts of the module docstring.
-_GATED_FIRST = 22
+_GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
 _GATED_WORKING = {"lstm": 20, "gru": 15}
 _NORM_ARRAYS = 6
