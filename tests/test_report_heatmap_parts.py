@@ -4,15 +4,19 @@ cells, tanh and relu), and their titles wrapped onto three and four lines."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from vanishlab.report.figure_layout import PAGE_W, pinned
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figure_text import wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
-from vanishlab.report.model import HeatmapGrid, HeatPanel
+from vanishlab.report.model import HeatmapGrid, HeatPanel, Report
+from vanishlab.report.page import PAGE_W
+from vanishlab.report.render import render_html
 
 INITS = ("default", "orthogonal")
 
@@ -129,11 +133,12 @@ def test_a_title_too_long_for_two_lines_on_a_page_is_not_made_room_for():
 TITLE = "1 layer, hidden = 4, T = 12, input std = 0.5, float64"
 
 
-@pytest.mark.parametrize("rows", [("1", "2"), INITS])
+@pytest.mark.parametrize("rows", [("1 layer", "2 layers"), INITS])
 def test_three_panels_widened_for_long_titles_still_fit_the_page(rows):
     """Three panels of 3.0 in made the figure 11.6 in with one-character row labels and
-    13.4 in with "orthogonal" (over the page's 11.3 in, so the browser drew it smaller):
-    they are as wide as the page holds three, no wider, their titles on more lines."""
+    13.4 in with "orthogonal" (over the page's 11.3 in then, so the browser drew it smaller;
+    the page's 11.79 in holds the first): they are as wide as the page holds three, no wider,
+    their titles on more lines."""
     (grid,) = as_parts([_four_setting_grid("tanh", 3)])
     many = _long_titled(grid, rows)
     lines, panel_widths = _drawn([many])
@@ -147,8 +152,100 @@ def test_three_panels_widened_for_long_titles_still_fit_the_page(rows):
 def test_a_last_part_of_one_panel_keeps_the_page_share_of_the_first():
     """A last part of one panel (ncols 1, as rate_heatmaps gives it) alone on its row could be
     as wide as the 3.0 in cap: it keeps the width the first part's three columns leave."""
-    first = _long_titled(_four_setting_grid("tanh", 3))
+    first = _long_titled(_four_setting_grid("tanh", 3), INITS)
     last = replace(_four_setting_grid("tanh", 1), ncols=1)
+    last = replace(last, panels=tuple(replace(p, row_labels=INITS) for p in last.panels))
     _, panel_widths = _drawn(as_parts([first, last]))
     assert len(panel_widths) == 4 and len(set(panel_widths)) == 1, panel_widths
     assert panel_widths[0] < 3.0 and _width(as_parts([first, last])[0]) <= PAGE_W
+
+
+#: An init's name as a row label: 2.3 in at the tick labels' 8.5 pt.
+LONG_INIT = "uniform_variance_scaled_recurrent"
+
+
+def _labels(grid: HeatmapGrid) -> list[str]:
+    """Every row label of ``grid`` as drawn (its tick labels' text)."""
+    with pinned():
+        fig = draw(grid)
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
+    return [t.get_text() for ax in shown for t in ax.get_yticklabels()]
+
+
+@pytest.mark.parametrize("n", [3, 12])
+def test_cell_panels_with_an_init_name_as_row_label_fit_the_page(n):
+    """Rows labelled by a long init's name stand left of every panel: three two-column panels
+    made a figure 14.83 in wide (a smoke sweep of a custom init by activation, three models):
+    the row of panels loses a column instead, and every label is drawn whole."""
+    panels = tuple(
+        replace(p, row_labels=(LONG_INIT, "orthogonal"))
+        for p in _grid("rnn", ("tanh", "relu")).panels
+    )
+    grid = replace(_grid("rnn", ("tanh", "relu")), panels=(panels * 2)[:n])
+    assert _width(grid) <= PAGE_W
+    assert LONG_INIT in _labels(grid)
+
+
+def _dense(labels: tuple[str, ...], n: int = 2) -> HeatmapGrid:
+    """A depth x lag map: ``n`` panels of one row per label, against 12 lags."""
+    lags = tuple(str(k) for k in range(12))
+    panel = HeatPanel("tanh, 2 layers", labels, lags, -np.ones((len(labels), len(lags))))
+    return HeatmapGrid("Depth", "c", (panel,) * n, 2, "lag", "layer l", "x", dense=True)
+
+
+#: A depth map's row label: the settings folded into its rows, then the layer (3.8 in).
+FOLDED = "hidden = 4, T = 6, input std = 0.5, bias, float32, l = {}"
+
+
+def test_a_depth_map_with_settings_folded_into_its_row_labels_fits_the_page():
+    """Its two panels, each with 3.8 in labels beside them, made the figure 15.8-18.7 in wide
+    (smoke sweeps of hidden, T, input std, dtype and bias by two layers): the labels are broken
+    into lines, whole."""
+    grid = _dense((FOLDED.format(1), FOLDED.format(0)))
+    assert _width(grid) <= PAGE_W
+    drawn = _labels(grid)
+    assert [t.replace("\n", " ") for t in drawn[:2]] == [FOLDED.format(1), FOLDED.format(0)]
+    assert all(t.count("\n") == 1 for t in drawn), drawn
+    # a short label is drawn as it is, and the figure keeps its width
+    short = _dense(("1", "0"))
+    assert _labels(short)[:2] == ["1", "0"] and _width(short) < PAGE_W - 2
+
+
+def test_a_row_label_too_long_for_three_lines_is_shortened_and_given_in_full():
+    """A label that does not fit three lines of 3 in (200 characters) is drawn shortened, its
+    end kept, and the caption gives it in full (as_parts adds the sentence)."""
+    long = ", ".join(f"setting {k} = {k}" for k in range(14)) + ", l = 1"
+    (grid,) = as_parts([_dense((long, "0"), n=1)])
+    drawn = _labels(grid)
+    assert "…" in drawn[0] and drawn[0].endswith("l = 1") and drawn[0].count("\n") == 2
+    assert _width(grid) <= PAGE_W
+    assert grid.caption == f"c Row labels shortened (…), in full: “{long}”."
+    (whole,) = as_parts([_dense((FOLDED.format(1), "0"), n=1)])
+    assert whole.caption == "c"  # broken into lines, not shortened: nothing to add
+
+
+@pytest.mark.parametrize("width_in", [1.2, 1.6, 2.4])
+def test_a_title_breaks_inside_a_setting_longer_than_its_line(width_in):
+    """A setting longer than a title's line ("init = uniform_variance_scaled_recurrent") was
+    left whole on one line of 40 characters, past its panel and under the next one's title:
+    it is broken at its space, then inside its one long word, after an underscore."""
+    chars = int(round(width_in / (0.6 * 9.5 / 72), 9))
+    title = f"tanh, init = {LONG_INIT}, T = 6"
+    lines = wrap_title(title, width_in, 9.5).split("\n")
+    assert max(len(line) for line in lines) <= max(chars, 16), lines
+    assert "".join(lines).replace(" ", "") == title.replace(" ", "")  # nothing lost
+    assert any(line.endswith("_") for line in lines), lines  # broken after an underscore
+
+
+def test_the_page_column_and_the_figures_width_are_one_number():
+    """The style sheet's main column (max-width less its padding, at CSS's 96 px to the inch)
+    is the width the figures are laid out to: 1180 px less 2 x 24 px held 11.79 in while the
+    figures were fitted to 11.3 in."""
+    html = render_html(Report("t", "t", "2026-01-01T00:00:00Z", "0", ()))
+    rule = re.search(
+        r"main, footer \{ max-width: (\d+)px; margin: 0 auto; padding: 0 (\d+)px;", html
+    )
+    assert rule is not None
+    column, gutter = (int(v) for v in rule.groups())
+    assert (column - 2 * gutter) / 96 == PAGE_W
+    assert "box-sizing: border-box" in html  # the padding inside the max-width

@@ -16,9 +16,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..core import warning_filters
+from .figure_text import TICK_SIZE
 from .model import AXIS_MARGIN
 
-__all__ = ["PAGE_W", "RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
+__all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -29,8 +30,8 @@ RC: dict[str, object] = {
     "font.size": 9.5,
     "axes.titlesize": 9.5,
     "axes.labelsize": 9.5,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
+    "xtick.labelsize": TICK_SIZE,
+    "ytick.labelsize": TICK_SIZE,
     "legend.fontsize": 9,
     "legend.title_fontsize": 9.5,
     "axes.spines.top": False,
@@ -46,7 +47,6 @@ RC: dict[str, object] = {
     "savefig.dpi": 100,
 }
 TITLE_SIZE = float(RC["axes.titlesize"])  # type: ignore[arg-type]
-PAGE_W = 11.3  # inches the page's main column holds at the figures' 100 dpi
 
 
 @contextmanager

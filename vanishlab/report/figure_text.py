@@ -8,8 +8,12 @@ import re
 import textwrap
 
 __all__ = [
+    "ROW_LABEL_LINES",
+    "ROW_LABEL_W",
+    "TICK_SIZE",
     "balanced_lines",
     "plain",
+    "row_label",
     "shown",
     "text_width",
     "title_width",
@@ -17,17 +21,26 @@ __all__ = [
     "wrap_words",
 ]
 
+TICK_SIZE = 8.5  # points: tick labels, a heatmap's row labels among them
+#: The widest a heatmap's row label is drawn (inches), and in at most how many lines
+#: (:func:`row_label`): the labels stand left of every panel, so a 4-inch label (settings
+#: folded into the rows of a depth map) made a two-column figure 16-19 in wide, drawn smaller.
+ROW_LABEL_W = 3.0
+ROW_LABEL_LINES = 3
+
 
 def wrap_title(text: str, width_in: float, size: float) -> str:
     """Break a panel title into lines that fit ``width_in`` inches at ``size`` points (so
-    titles never collide), only after the commas between its settings: "gain = 0.5" and
-    "1 layer" stay whole (they broke into "gain =" / "0.5")."""
+    titles never collide), after the commas between its settings: "gain = 0.5" and
+    "1 layer" stay whole (they broke into "gain =" / "0.5"). A setting longer than a line
+    is broken at its spaces, and a word longer than a line inside it (a long init name ran
+    past its panel, under the next one's title)."""
     return _filled(text, max(_MIN_CHARS, int(round(width_in / _char_width(size), 9))))
 
 
 def title_width(text: str, lines: int, size: float) -> float:
     """The narrowest width in inches at which :func:`wrap_title` breaks ``text`` into at most
-    ``lines`` lines at ``size`` points (its widest setting's when no width does)."""
+    ``lines`` lines at ``size`` points."""
     chars = _MIN_CHARS
     while chars < len(text) and _filled(text, chars).count("\n") >= lines:
         chars += 1
@@ -43,10 +56,70 @@ def _char_width(size: float) -> float:
 
 
 def _filled(text: str, chars: int) -> str:
-    """``text`` in lines of at most ``chars`` characters, broken only after its commas."""
-    whole = ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
-    filled = textwrap.fill(whole, chars, break_long_words=False, break_on_hyphens=False)
-    return filled.replace("\u00a0", " ")
+    """``text`` in lines of at most ``chars`` characters, broken after its commas; a setting
+    (the text between two of them) longer than a line starts a line and is broken at its own
+    spaces, and a word longer than a line is broken after its last ``_``, ``-`` or ``.`` that
+    fits (in the second half of the room), else where the room ends."""
+    settings = text.split(", ")
+    lines: list[str] = []
+    for n, setting in enumerate(settings):
+        setting += "," if n < len(settings) - 1 else ""
+        if len(setting) <= chars:
+            if lines and len(lines[-1]) + 1 + len(setting) <= chars:
+                lines[-1] += " " + setting
+            else:
+                lines.append(setting)
+            continue
+        lines.append("")  # a setting too long for a line starts one
+        for word in setting.split(" "):
+            joint = " " if lines[-1] else ""
+            if len(lines[-1]) + len(joint) + len(word) <= chars:
+                lines[-1] += joint + word
+                continue
+            if len(word) <= chars:
+                lines.append(word)
+                continue
+            while word:
+                room = chars - len(lines[-1]) - len(joint)
+                if room < chars // 2:
+                    lines.append("")
+                    joint, room = "", chars
+                cut = max(word.rfind(c, 0, room) for c in "_-.") + 1
+                cut = len(word) if len(word) <= room else cut if cut > room // 2 else room
+                lines[-1] += joint + word[:cut]
+                word, joint = word[cut:], ""
+                if word:
+                    lines.append("")
+    return "\n".join(lines)
+
+
+def row_label(text: str) -> tuple[str, bool]:
+    """A heatmap's row label as drawn within :data:`ROW_LABEL_W` inches at :data:`TICK_SIZE`
+    points: as it is when it fits; else in as few lines as will do, up to
+    :data:`ROW_LABEL_LINES`, as narrow as they allow, broken as a title is
+    (:func:`wrap_title`), else at any space; else shortened in its middle, its first lines
+    and its end kept ("…" between them: the end of a depth map's label names the layer).
+    Returns the text and whether it was shortened (the caption then gives it in full)."""
+    if text_width(text, TICK_SIZE) <= ROW_LABEL_W:
+        return text, False
+    chars = int(ROW_LABEL_W / text_width("x", TICK_SIZE))
+    for most in range(2, ROW_LABEL_LINES + 1):  # as few lines as will do, then as narrow
+        for fill in (_filled, _spaced):
+            for narrow in range(math.ceil(len(text) / most), chars + 1):
+                lines = fill(text, narrow).split("\n")
+                if len(lines) <= most:
+                    return "\n".join(lines), False
+    lines = _spaced(text, chars).split("\n")
+    tail = text[-(chars - 2) :]
+    cut = tail.find(" ")  # the end from a word's start
+    tail = tail[cut + 1 :] if cut >= 0 else tail
+    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + tail]), True
+
+
+def _spaced(text: str, chars: int) -> str:
+    """``text`` in lines of at most ``chars`` characters, broken at any space (a word longer
+    than a line anywhere)."""
+    return textwrap.fill(text, chars, break_on_hyphens=False)
 
 
 def shown(text: str) -> str:

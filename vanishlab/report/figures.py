@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import PAGE_W, RC, TITLE_SIZE, axis_labels, panel_grid, pinned
+from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
 from .figure_text import balanced_lines, plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
@@ -42,6 +42,7 @@ from .line_style import (
     reference_width,
 )
 from .model import Curve, HeatmapGrid, LineGrid
+from .page import PAGE_W
 
 __all__ = ["draw", "figure_svg", "svg_of"]
 

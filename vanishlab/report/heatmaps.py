@@ -20,10 +20,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from .figure_layout import PAGE_W, RC, TITLE_SIZE, axis_labels, panel_grid
-from .figure_text import plain, text_width, title_width, wrap_title, wrap_words
+from .figure_layout import TITLE_SIZE, axis_labels, panel_grid
+from .figure_text import (
+    TICK_SIZE,
+    plain,
+    row_label,
+    text_width,
+    title_width,
+    wrap_title,
+    wrap_words,
+)
 from .figure_text import shown as shown_text
 from .model import HeatmapGrid
+from .page import PAGE_W
 
 __all__ = ["ABSENT_LABEL", "CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
 
@@ -46,6 +55,13 @@ _LAST_ROOM = _BAR_GAP - 0.05
 #: wider than the page, being drawn smaller.
 _TITLE_LINES = 2
 _TITLE_MAX_W = 3.0
+#: Inches: a cell of a cell grid (its rate and horizon, 7.5 pt), and the narrowest it is made
+#: before a row of panels loses a column; a dense grid's panel (lags) as wide as it is drawn,
+#: and the narrowest before it loses one; the height of a dense grid's row (at least), and of
+#: a line of its label (a label of three lines makes its rows taller).
+_CELL_W, _CELL_MIN_W = 0.95, 0.8
+_DENSE_W, _DENSE_MIN_W = 3.4, 1.6
+_DENSE_ROW_H, _LABEL_LINE_H = 0.32, 1.2 * TICK_SIZE / 72
 
 
 def _titles_width(grid: HeatmapGrid) -> float:
@@ -61,33 +77,49 @@ def _titles_width(grid: HeatmapGrid) -> float:
 
 def _page_width(ncols: int, margins: float, gap_w: float) -> float:
     """The widest panels (inches) of which ``ncols`` to a row, with their gaps and the
-    figure's margins, fit the page (:data:`.figure_layout.PAGE_W`): panels widened for their
+    figure's margins, fit the page (:data:`.page.PAGE_W`): panels widened for their
     titles up to :data:`_TITLE_MAX_W` made three of them 11.6-13.4 in, drawn smaller. A part
     of a figure counts the columns of its widest part (:func:`.layout.as_parts`)."""
     ncols = max(ncols, 1)
     return (PAGE_W - margins - (ncols - 1) * gap_w) / ncols
 
 
+def _page_columns(ncols: int, margins: float, gap_w: float, least_w: float) -> int:
+    """The most columns, up to ``ncols`` (at least one), of which panels ``least_w`` inches
+    wide fit the page (:func:`_page_width`): every panel has its row labels beside it, and
+    with an init's name as a label ('uniform_variance_scaled_recurrent', 2.3 in) three cell
+    panels of two columns made a figure 14.8 in wide."""
+    while ncols > 1 and _page_width(ncols, margins, gap_w) < least_w:
+        ncols -= 1
+    return max(ncols, 1)
+
+
 def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
     n = max(len(grid.panels), 1)
-    ncols = max(min(grid.ncols, n), 1)
-    nrows = math.ceil(n / ncols)
-    rows = max((len(p.row_labels) for p in grid.panels), default=1)
-    tick = float(RC["ytick.labelsize"])
-    label_w = max((text_width(t, tick) for p in grid.panels for t in p.row_labels), default=0.3)
+    # Row labels as drawn: long ones broken or shortened (the caption gives those in full).
+    labels = [[row_label(t)[0] for t in p.row_labels] for p in grid.panels]
+    lines = [t.split("\n") for p in labels for t in p]
+    label_w = max((text_width(x, TICK_SIZE) for t in lines for x in t), default=0.3)
+    label_lines = max((len(t) for t in lines), default=1)
     gap_w = label_w + 0.3
     left, right = 0.4 + label_w + 0.1, 1.25
+    rows = max((len(p.row_labels) for p in grid.panels), default=1)
+    cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
+    least_w = _DENSE_MIN_W if grid.dense else _CELL_MIN_W * cols
+    # A part of a figure counts the columns of its widest part (as_parts gives it its ncols).
+    page_cols = _page_columns(grid.ncols, left + right, gap_w, least_w)
+    ncols = max(min(page_cols, n), 1)
+    nrows = math.ceil(n / ncols)
+    fits = _page_width(page_cols if grid.part else ncols, left + right, gap_w)
     if grid.dense:
-        w = 4.6  # a panel with its share of the gaps
-        panel_w, panel_h = 3.4, 0.32 * rows
+        panel_w = min(_DENSE_W, fits)
+        row_h = max(_DENSE_ROW_H, _LABEL_LINE_H * label_lines + 0.02)
+        panel_h = row_h * rows
+        w = panel_w + 1.2  # a panel with its share of the gaps
     else:
-        cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
-        titled = min(
-            _titles_width(grid),
-            _page_width(grid.ncols if grid.part else ncols, left + right, gap_w),
-        )
-        panel_w, panel_h = max(0.95 * cols, titled), 0.48 * rows
+        titled = min(_titles_width(grid), fits)
+        panel_w, panel_h = min(max(_CELL_W * cols, titled), fits), 0.48 * rows
         w = panel_w + 1.3
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
@@ -139,7 +171,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             )
             if np.isneginf(v).any():
                 ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
-            ax.set_yticks(range(nr), [plain(t) for t in panel.row_labels])
+            ax.set_yticks(range(nr), [plain(t) for t in labels[i]])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             for row in panel.separators:
                 ax.axhline(row - 0.5, color="white", lw=2.0)
@@ -151,7 +183,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             if np.isneginf(v).any():
                 ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
             ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
-            ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in panel.row_labels])
+            ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in labels[i]])
             if panel.absent is not None:
                 for r, c in zip(*np.nonzero(panel.absent), strict=True):
                     ax.add_patch(Rectangle((c, r), 1, 1, **ABSENT_HATCH))

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.fits import PHASE_TOLERANCE
+from .figure_text import row_label
 from .format import (
     MAX_COLUMNS,
     MAX_FIGURES,
@@ -48,6 +49,7 @@ __all__ = [
     "as_parts",
     "columns_and_figures",
     "facet_figures",
+    "full_rows",
     "gain_curve",
     "gain_grid",
     "grid_rows",
@@ -104,7 +106,9 @@ def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
     number on the page, "part n of N" after it), their panels as wide as the widest part's
     (:attr:`~.model.HeatmapGrid.panel_cols`) and wide enough for every part's titles
     (:attr:`~.model.HeatmapGrid.part_titles`), and fitted to the page as the widest part's
-    ``ncols`` are (drawn: no more than its own panels); a single grid is returned as it is."""
+    ``ncols`` are (drawn: no more than its own panels); a single grid is returned as it is.
+    Each caption gives in full the row labels its figure draws shortened (:func:`full_rows`)."""
+    grids = [full_rows(g) for g in grids]
     if len(grids) < 2:
         return grids
     cols = max(len(p.col_labels) for g in grids for p in g.panels)
@@ -114,6 +118,19 @@ def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
         replace(g, part=(n + 1, len(grids)), panel_cols=cols, part_titles=titles, ncols=ncols)
         for n, g in enumerate(grids)
     ]
+
+
+def full_rows(grid: HeatmapGrid) -> HeatmapGrid:
+    """``grid`` with a sentence added to its caption giving in full each row label that its
+    heatmaps draw shortened (:func:`.figure_text.row_label`: too long for the page), in the
+    order they are drawn; as it is when none is."""
+    cut = [
+        t for t in dict.fromkeys(t for p in grid.panels for t in p.row_labels) if row_label(t)[1]
+    ]
+    if not cut:
+        return grid
+    said = "; ".join(f"“{t}”" for t in cut)
+    return replace(grid, caption=f"{grid.caption} Row labels shortened (…), in full: {said}.")
 
 
 def grid_rows(n_panels: int, ncols: int) -> int:

@@ -29,6 +29,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from .model import Block, HeatmapGrid, LineGrid, Report
+from .page import COLUMN_PX, GUTTER_PX
 from .progress import ReportProgress
 
 __all__ = ["environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
@@ -191,4 +192,6 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
                 shown.append(ShownBlock(block, 0, None))
         sections.append((section, shown))
     template = environment().get_template("report.html.j2")
-    return template.render(report=report, sections=sections)
+    return template.render(
+        report=report, sections=sections, column_px=COLUMN_PX, gutter_px=GUTTER_PX
+    )

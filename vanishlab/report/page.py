@@ -1,0 +1,21 @@
+"""The page's main column, in CSS pixels, and the inches a figure may be wide to fit it.
+
+The template's style sheet (``templates/report.css``) writes :data:`COLUMN_PX` and
+:data:`GUTTER_PX` as the main column's ``max-width`` and side padding (with ``box-sizing:
+border-box``, the padding inside the width); a figure's SVG is sized in points, which a browser
+draws at CSS's 96 pixels to the inch. So the column holds a figure of
+
+    PAGE_W = (COLUMN_PX - 2 * GUTTER_PX) / 96 inches
+
+at its own size; a wider one is drawn smaller (``max-width: 100%``), its text with it. The
+figures are laid out to :data:`PAGE_W` (:mod:`.figures`, :mod:`.heatmaps`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["COLUMN_PX", "CSS_PX_PER_IN", "GUTTER_PX", "PAGE_W"]
+
+COLUMN_PX = 1180  # the main column's max-width, padding included
+GUTTER_PX = 24  # its padding on either side
+CSS_PX_PER_IN = 96  # CSS pixels to the inch (an SVG sized in pt: 72 to the inch)
+PAGE_W = (COLUMN_PX - 2 * GUTTER_PX) / CSS_PX_PER_IN  # 11.79 in
