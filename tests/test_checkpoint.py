@@ -613,8 +613,8 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
         f"{tmp_path / 't.pt'} holds a single tensor (shape (3,)), not a state_dict; vanishlab "
         "expects the state_dict() of an nn.RNN, nn.LSTM or nn.GRU or of a model holding one, "
         "saved alone or inside a dict (e.g. under 'state_dict' or 'model'): "
-        "torch.save(model.state_dict(), path). A tensor of inputs is given as the inputs "
-        "(--inputs)"
+        "torch.save(model.state_dict(), path). If it is the inputs to measure on, give it "
+        "as such: --inputs (inputs= in vl.analyze_checkpoint)"
     )
     with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds a list of 3;"):
         read_checkpoint(_save([1, 2, 3], tmp_path / "list.pt"))

@@ -77,8 +77,8 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
     if isinstance(obj, torch.Tensor):  # was told only "a single tensor, not a state_dict"
         raise VanishlabError(
             f"{path} holds a single tensor (shape {tuple(obj.shape)}), not a state_dict"
-            f"{_EXPECTED}: torch.save(model.state_dict(), path). A tensor of inputs is given "
-            "as the inputs (--inputs)"
+            f"{_EXPECTED}: torch.save(model.state_dict(), path). If it is the inputs to "
+            "measure on, give it as such: --inputs (inputs= in vl.analyze_checkpoint)"
         )
     flat = _unpruned(_flatten(obj))
     if find_recurrent(flat):
