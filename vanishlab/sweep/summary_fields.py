@@ -67,7 +67,8 @@ def diverges_meaning(which: str) -> str:
 FLAGS: dict[str, str] = {
     "failed": "nothing was measured: the forward pass overflowed, or an error stopped the "
     "cell (its note says which)",
-    "no-theory": "neither the linear regime nor the mean field applies",
+    "no-theory": "no prediction: neither the linear regime nor the mean field applies, or it "
+    "could not be computed (the note says why)",
     "exact-zero": "the curve is cut to an exact zero Jacobian in the fit window (relu units all "
     "off, or W_hh = 0 at gain 0): the rate is that of the decay before it, or −∞ when nothing is "
     "left before it",
