@@ -21,16 +21,18 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab import JacobianMonitor
 from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
 from vanishlab.report.figure_layout import PAGE_W, TITLE_SIZE, pinned
 from vanishlab.report.figure_text import _char_width
 from vanishlab.report.figures import draw
 from vanishlab.report.heatmaps import _BAR_GAP
 from vanishlab.report.layout import as_parts
 from vanishlab.report.model import HeatmapGrid, HeatPanel
-from vanishlab.sweep import shard
+from vanishlab.sweep import cell_summary, shard
 from vanishlab.sweep.corrupt_shard import CorruptShardError
 from vanishlab.sweep.schema import SCHEMA, STEP_SCHEMA
 from vanishlab.sweep.shard import _other_columns, read_shard, write_shard
+from vanishlab.sweep.summary_fields import NO_SUMMARY
 from vanishlab.trained.foreign import foreign_advice, whole_model_advice
 
 # --- report/heatmaps.draw_heatmaps, _page_width; report/layout.as_parts ---
@@ -304,3 +306,40 @@ def test_the_recorded_command_states_a_layout_only_where_one_was_given(tmp_path)
         assert result.exit_code == 0, result.output
         command = vl.load_manifest(tmp_path / out)["command"].split()
         assert [w for w in command if w.endswith("batch-first")] == flag
+
+
+# --- sweep/cell_summary.SUMMARY_FAILURES, unsummarized_row ---
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        ZeroDivisionError("division by zero"),
+        OverflowError("math range error"),
+        KeyError("hidden_size"),
+        IndexError("list index out of range"),
+        AttributeError("'str' object has no attribute 'get'"),
+        RuntimeError("shape '[4, 4]' is invalid"),
+        TypeError("int() argument must be a string"),
+        ValueError("could not convert string to float: 'x'"),
+    ],
+)
+def test_a_summary_row_failing_with_a_value_no_code_expects_is_a_note(err):
+    assert isinstance(err, cell_summary.SUMMARY_FAILURES)
+    row = cell_summary.unsummarized_row({"cell_id": "c0"}, err)
+    assert row["note"] == f"{NO_SUMMARY} ({type(err).__name__}: {err}).", row["note"]
+
+
+@pytest.mark.parametrize(
+    "err", [KeyboardInterrupt(), MemoryError(), OSError(28, "No space"), VanishlabError("x")]
+)
+def test_a_stop_memory_the_system_or_a_users_mistake_is_no_failed_row(err):
+    assert not isinstance(err, cell_summary.SUMMARY_FAILURES)
+
+
+def test_a_failed_rows_note_is_one_line_cut_at_120_characters():
+    err = ValueError("first line\n  second   line " + "x" * 200)
+    note = cell_summary.unsummarized_row({"cell_id": "c0"}, err)["note"]
+    said = note[len(f"{NO_SUMMARY} (ValueError: ") : -len(").")]
+    assert said.startswith("first line second line x") and "\n" not in note
+    assert len(said) == 120 and said.endswith("…")
