@@ -680,6 +680,8 @@ def test_a_row_that_fails_to_compute_is_a_note_and_is_not_cached(smoke, tmp_path
     vl.render_report(run, page, progress=False)
     text = page.read_text(encoding="utf-8")
     assert "Cells without a summary" in text and "could not convert string to float" in text
+    table = text[text.index("Cells without a summary") :]  # the note in the table itself
+    assert "No summary: computing it failed (ValueError: could not convert" in table
     assert not (run / sm.SUMMARY).exists()
 
     def stopped(*args, **kw):
