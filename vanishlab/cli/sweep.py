@@ -207,8 +207,6 @@ def _sweep(
     system; 141 when the reader of its output went away (`| head`); 130 or 143 (ended by the
     signal, after one line) for Ctrl-C or SIGTERM, which keep the finished cells.
     """
-    from ..sweep.runner import run_sweep
-
     n_workers = _positive("--workers", single("--workers", workers))
     out_dir = path_option("--out", out)
     label = single("--name", name)
@@ -239,6 +237,8 @@ def _sweep(
         if note is not None:
             typer.echo(note, err=True)
         return
+
+    from ..sweep.runner import run_sweep  # torch: not for a dry run's plan
 
     summary = run_sweep(
         exp,
