@@ -857,6 +857,29 @@ def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monk
     assert os.path.dirname(folder) == str(tmp_path / "tmp") and os.path.isdir(folder)
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="Linux /proc only")
+def test_default_matplotlib_folders_under_proc_get_a_private_folder_silently(
+    tmp_path, monkeypatch, capsys
+):
+    """MPLCONFIGDIR unset, the XDG folders under /proc: as root, os.access said /proc could be
+    written, so matplotlib tried and said in two lines that it could not (helper 229 noticed).
+    A folder made and removed there says no: the private folder, without a word."""
+    import os
+    import sys
+
+    from vanishlab.report.render import quiet_matplotlib_dirs
+
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)  # as before its first import
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/proc/no-such-config")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-cache")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    quiet_matplotlib_dirs()
+    folder = os.environ.pop("MPLCONFIGDIR")
+    assert os.path.dirname(folder) == str(tmp_path) and capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("where", ["under-a-file", "proc"])
 def test_an_mplconfigdir_that_cannot_be_written_gets_one_note_and_a_private_folder(
     where, tmp_path, monkeypatch, capsys

@@ -92,14 +92,19 @@ def environment() -> Environment:
 
 
 def _writable(folder: Path) -> bool:
-    """Whether ``folder`` is, or could be created as, a folder this process can write."""
+    """Whether ``folder`` is, or could be created as, a folder this process can write: a
+    folder made and removed in its nearest existing one says so (as root, ``os.access`` says
+    yes to /proc, where matplotlib then failed to make its folder and said so in two lines)."""
     try:
         while not folder.exists():
             if folder.parent == folder:
                 return False
             folder = folder.parent
-        return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-    except OSError:  # a folder on the way that may not be searched
+        if not folder.is_dir():
+            return False
+        os.rmdir(tempfile.mkdtemp(prefix=".vanishlab-probe-", dir=folder))
+        return True
+    except OSError:  # a folder on the way that may not be searched, or written
         return False
 
 
