@@ -3,6 +3,7 @@ widths, and line breaks that fit a width in inches (margins are fixed without me
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import textwrap
@@ -93,6 +94,7 @@ def _filled(text: str, chars: int) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=4096)  # a figure's labels: asked by its caption and its drawing
 def row_label(text: str) -> tuple[str, bool]:
     """A heatmap's row label as drawn within :data:`ROW_LABEL_W` inches at :data:`TICK_SIZE`
     points: as it is when it fits; else in as few lines as will do, up to

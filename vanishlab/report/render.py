@@ -109,14 +109,13 @@ def _writable(folder: Path) -> bool:
 
 
 def _made_writable(folder: Path) -> bool:
-    """Whether ``folder`` exists or can be made, and can be written, as matplotlib asks of an
-    ``MPLCONFIGDIR`` (it makes the folder itself; as root, ``os.access`` alone says yes to a
-    folder under /proc that cannot be made)."""
+    """Whether ``folder`` exists or can be made, and can be written (:func:`_writable`), as
+    matplotlib asks of an ``MPLCONFIGDIR``: it makes the folder itself."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    return _writable(folder)
 
 
 def _matplotlib_dirs() -> list[Path] | None:

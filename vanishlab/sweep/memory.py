@@ -48,12 +48,12 @@ T = 500, H = 128 trained for 2 steps peaked at 1.1 GiB, where the measurement al
 estimated at 35 MiB).
 
 The sum of these buffers, times ``ALLOCATOR_SLACK`` for the freed blocks the C allocator keeps
-for reuse rather than returning them (measured: the resident peak runs up to 1.3x the live
-buffers from one run to the next), is an upper estimate of the peak. It leaves out Python's and
-torch's fixed overhead of a few hundred MB per process: the process that measures is alive
-when the memory available is read. Local workers (``--workers N``) are not: each one holds
-:data:`WORKER_BYTES` of its own beside its cell, and the forkserver that forks them
-:data:`POOL_BYTES` (:func:`vanishlab.sweep.preflight.check_memory` counts both).
+for reuse rather than returning them (measured on 2026-12-04: the resident peak ran 1.25-1.51x
+the live buffers), is an upper estimate of the peak. It leaves out Python's and torch's fixed
+overhead of a few hundred MB per process: the process that measures is alive when the memory
+available is read. Local workers (``--workers N``) are not: each one holds :data:`WORKER_BYTES`
+of its own beside its cell, and the forkserver that forks them :data:`POOL_BYTES`
+(:func:`vanishlab.sweep.preflight.check_memory` counts both).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
-ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: up to 1.3 measured (glibc, 2 cores)
+ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: 1.25-1.51 measured (glibc, 2 cores)
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
