@@ -55,6 +55,9 @@ SETTINGS: dict[str, dict[str, object]] = {
     "chunk 128": {"GPU_CHUNK": 128},
     "chunk 256": {"GPU_CHUNK": 256},
     "plain step (no shift)": {"SHIFT_CAP": 0.0},
+    "cold power steps 2": {"COLD_POWER_STEPS": 2},
+    "queue 1 GiB (as before 2026-12-04)": {"GPU_QUEUE_MAX_BYTES": 1 << 30},
+    "queue 16 GiB": {"GPU_QUEUE_BYTES": 16 << 30, "GPU_QUEUE_MAX_BYTES": 16 << 30},
 }
 
 
@@ -72,8 +75,10 @@ def with_settings(fn: Callable[[], object], knobs: dict[str, object]) -> Callabl
     return run
 
 
-#: The settings that can matter at the large size (a queue of 1 GiB holds 4 lags there).
-LARGE = ("default", "power steps 1", "power steps 4")
+#: The settings that can matter at the large size (a lag is 256 MiB there; an H200's default
+#: queue of 4 GiB holds 16 lags; 2026-12-04, four power steps a check took 1.07x the time and
+#: two cold ones 1.23x: spectral_profile_h200_2026-12-04_large.log).
+LARGE = ("default", "queue 1 GiB (as before 2026-12-04)", "queue 16 GiB")
 
 
 def compare(
@@ -95,7 +100,7 @@ def compare(
     for name in calls:
         diff = (spec[name] - spec["default"]).abs().nan_to_num(0.0).max().item()
         print(
-            f"  {name:26s}: {t[name] * 1e3:9.1f} ms  {t[name] / t['default']:5.2f}x default, "
+            f"  {name:36s}: {t[name] * 1e3:9.1f} ms  {t[name] / t['default']:5.2f}x default, "
             f"{t[name] / t['Frobenius only']:5.2f}x Frobenius, {waits[name]:5d} host waits, "
             f"max |log10 diff| {diff:.1e}"
         )
@@ -107,6 +112,12 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="B=64 H=1024 T=512, RNN only")
     parser.add_argument("--repeats", type=timing.positive, default=3)
     parser.add_argument("--rows", type=int, default=14, help="profile rows")
+    parser.add_argument(
+        "--profile", action="store_true", help="with --large: profile one call as well"
+    )
+    parser.add_argument(
+        "--inputs", action="store_true", help="the default call: the input rows as well"
+    )
     parser.add_argument(
         "--init",
         choices=("default", "orthogonal"),
@@ -122,6 +133,7 @@ def main() -> None:
     init = f"orthogonal W_hh, gain {args.gain:g}" if args.init == "orthogonal" else "default init"
     print(f"{timing.header(dev, clock)}, {init}")
     B, H, T, n_in = (64, 1024, 512, 32) if args.large else (8, 128, 256, 32)
+    src = ("state", "input") if args.inputs else ("state",)
     torch.manual_seed(0)
     models = [("RNN", nn.RNN(n_in, H))]
     if not args.large:
@@ -132,10 +144,10 @@ def main() -> None:
                 nn.init.orthogonal_(mod.weight_hh_l0, gain=args.gain)
         mod = mod.to(dev)
         x = torch.randn(T, B, n_in, device=dev)
-        both = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, sources="state")  # noqa: E731
-        fro = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, norms="fro", sources="state")  # noqa: E731
-        what = f"{label} B={B} H={H} T={T}, both norms, states"
-        if not args.large:
+        both = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, sources=src)  # noqa: E731
+        fro = lambda mod=mod, x=x: vl.jacobian_log_norms(mod, x, norms="fro", sources=src)  # noqa: E731
+        what = f"{label} B={B} H={H} T={T}, both norms, {' and '.join(src)}s"
+        if not args.large or args.profile:
             profile(what, both, cuda, args.rows)
         compare(what, both, fro, args.repeats, clock, LARGE if args.large else tuple(SETTINGS))
 

@@ -62,6 +62,19 @@ def test_gpu_settings() -> None:
     assert settings((8, 128, 128), "cuda") == (spectral.GPU_CHUNK, 2, False)
     assert settings((64, 1024, 1024), "cuda") == (4, 2, False)  # 256 MiB a lag, 1 GiB in all
     assert settings((512, 2048, 2048), "cuda") == (1, 2, False)  # over the budget: still 1
+    assert spectral.queue_bytes(torch.device("cpu")) == spectral.GPU_QUEUE_BYTES
+
+
+@pytest.mark.parametrize(("gib", "lags"), [(16, 4), (80, 10), (139.8, 16), (1000, 16)])
+def test_a_gpu_queue_grows_with_the_device_memory(monkeypatch, gib, lags) -> None:
+    """A 1/32 share of the card's memory, 1-4 GiB: at B = 64, H = 1024 (256 MiB a lag) an H200
+    queues 16 lags (0.83x the time of 4 there), a 16 GiB card 4 as before."""
+    props = type("Props", (), {"total_memory": int(gib * 2**30)})()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+    s = SpectralNorms()
+    s._for_device(torch.Size((64, 1024, 1024)), torch.float32, torch.device("cuda"))
+    assert s.chunk == lags
     assert SpectralNorms(chunk=3).flushes_on_push(torch.zeros(2, 20, 20)) is False
     small, large = SpectralNorms(), SpectralNorms()
     # A small side is queued too, a full chunk from the first lag (it needs no warm start).

@@ -17,20 +17,20 @@ on), or (on a CPU) whose remaining checks would cost more than an exact norm
 
 Per-operation overhead, not arithmetic, dominates such small products, so matrices are queued
 and handled ``chunk`` lags at a time in one batch: on a CPU, lags that converge leave the batch
-and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`). The
-queue holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a GPU
-up to GPU_CHUNK within GPU_QUEUE_BYTES. The first ``first_chunk`` lags start from a seeded
-block of ``block`` rows; after them the warm start is the previous chunk's last lag's block,
-cut to its leading ``steady_block`` Ritz rows (the top direction only drifts from lag to lag,
-and a thinner block halves the products), plus the chunk's look-ahead row (:mod:`.lookahead`):
-the direction outside those rows along which the chunk's last matrix that is not all zero is
-largest, as a filtered search from a few random rows finds it (a decoupled block overtaking the
-one the warm rows sit on, which no bound inside the iteration sees early). Matrices with a
-small side are not iterated: on a CPU those with a side of at most GRAM_SMALL, or a tall one of
-GRAM_SIDE (an input Jacobian H x I with I small), have their Gram matrices squared
-(:func:`gram_norms`), on a GPU those with a side of at most ``exact_below`` get exact norms
-(:func:`exact_norms`), a chunk at a time in one batched call. A stream's first two chunks are
-*cold* (see COLD_POWER_STEPS).
+and the rest iterate on; on a GPU they stay, masked (see :func:`top_singular_values`). The queue
+holds at most ``chunk`` lags per stream (never T of them): CPU_CHUNK on a CPU; on a GPU up to
+GPU_CHUNK within :func:`queue_bytes` (a share of the device's memory, 1-4 GiB). The first
+``first_chunk`` lags start from a seeded block of ``block`` rows; after them the warm start is
+the previous chunk's last lag's block, cut to its leading ``steady_block`` Ritz rows (the top
+direction only drifts from lag to lag, and a thinner block halves the products), plus the
+chunk's look-ahead row (:mod:`.lookahead`): the direction outside those rows along which the
+chunk's last matrix that is not all zero is largest, as a filtered search from a few random rows
+finds it (a decoupled block overtaking the one the warm rows sit on, which no bound inside the
+iteration sees early). Matrices with a small side are not iterated: on a CPU those with a side
+of at most GRAM_SMALL, or a tall one of GRAM_SIDE (an input Jacobian H x I with I small), have
+their Gram matrices squared (:func:`gram_norms`), on a GPU those with a side of at most
+``exact_below`` get exact norms (:func:`exact_norms`), a chunk at a time in one batched call. A
+stream's first two chunks are *cold* (see COLD_POWER_STEPS).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from . import lookahead, scaling
 from .block_rows import orthonormal_rows, pair_bound, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
 
-__all__ = ["SpectralNorms", "top_singular_values"]
+__all__ = ["SpectralNorms", "queue_bytes", "top_singular_values"]
 
 #: Lags queued per stream on a CPU (the queue stays in cache), one power step per check.
 CPU_CHUNK = 16
@@ -82,10 +82,26 @@ F64_CHECK_COST = 2
 #: below SHIFT_FLOOR times the largest, the plain step. Counts: docs/maths.md, section 5.
 SHIFT_CAP = 0.5
 SHIFT_FLOOR = 1e-3
-#: On a GPU: at most this many lags per stream, within GPU_QUEUE_BYTES (every chunk waits for
-#: the device a few times, so longer chunks mean fewer waits).
+#: On a GPU: at most this many lags per stream, within the queue's bytes (every chunk waits for
+#: the device a few times, so longer chunks mean fewer waits): GPU_QUEUE_SHARE of the device's
+#: memory, at least GPU_QUEUE_BYTES and at most GPU_QUEUE_MAX_BYTES (:func:`queue_bytes`). On an
+#: H200 (139 GiB) at B = 64, H = 1024 (256 MiB a lag) a 4 GiB queue (16 lags) took 0.83x the
+#: time of a 1 GiB one (4 lags) with 409 host waits against 1077, and a 16 GiB one 0.88x (its
+#: lags that converge early stay in the batch, masked): benchmarks/profile_spectral.py.
 GPU_CHUNK = 64
 GPU_QUEUE_BYTES = 1 << 30
+GPU_QUEUE_MAX_BYTES = 4 << 30
+GPU_QUEUE_SHARE = 1 / 32
+
+
+def queue_bytes(device: torch.device) -> int:
+    """The most bytes a stream's queue may hold on a GPU: GPU_QUEUE_SHARE of a CUDA device's
+    memory, between GPU_QUEUE_BYTES and GPU_QUEUE_MAX_BYTES (GPU_QUEUE_BYTES where the device
+    does not say its memory). Asking costs no wait for the device."""
+    total = 0
+    if device.type == "cuda" and torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(device).total_memory
+    return int(min(max(total * GPU_QUEUE_SHARE, GPU_QUEUE_BYTES), GPU_QUEUE_MAX_BYTES))
 
 
 def top_singular_values(
@@ -341,11 +357,11 @@ class SpectralNorms:
     def _for_device(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> None:
         """Chunk and power steps for the device: a CPU works best on a cache-sized queue of
         CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
-        to GPU_CHUNK lags (within GPU_QUEUE_BYTES) and runs two steps per check."""
+        to GPU_CHUNK lags (within :func:`queue_bytes`) and runs two steps per check."""
         cpu = not scaling.gpu_like(device)
         if self.chunk is None:
             per_lag = shape.numel() * torch.finfo(dtype).bits // 8
-            gpu = max(1, min(GPU_CHUNK, GPU_QUEUE_BYTES // max(per_lag, 1)))
+            gpu = max(1, min(GPU_CHUNK, queue_bytes(device) // max(per_lag, 1)))
             self.chunk = CPU_CHUNK if cpu else gpu
         if self.power_steps is None:
             self.power_steps = CPU_POWER_STEPS if cpu else GPU_POWER_STEPS
