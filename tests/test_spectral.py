@@ -47,11 +47,13 @@ def test_streamed_spectral_norms_match_svd(
         assert rel < tol, f"lag {lag}: relative error {rel:.1e}"
 
 
-def test_gpu_settings() -> None:
+def test_gpu_settings(monkeypatch) -> None:
     """A CPU queues CPU_CHUNK lags with one step per check; a GPU queues up to GPU_CHUNK lags
-    within GPU_QUEUE_BYTES, two steps per check (no CUDA needed to decide that). A stream's first
-    chunk is short, unless its matrices need no warm start."""
+    within GPU_QUEUE_BYTES where it does not say its memory, two steps per check (no CUDA needed
+    to decide that). A stream's first chunk is short, unless its matrices need no warm start."""
     f32 = torch.float32
+    # as without CUDA: a CUDA machine's queue follows its card (the next test)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
     def settings(shape: tuple[int, ...], device: str) -> tuple:
         s = SpectralNorms()
