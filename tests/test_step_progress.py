@@ -42,6 +42,16 @@ def test_every_backward_loop_says_each_step_it_finishes(make, sources):
     assert len(seen) == 7
 
 
+def test_the_public_api_offers_the_step_counter():
+    """``vl.counting_steps`` (README: a long call's progress) is the engine's own counter."""
+    assert vl.counting_steps is counting_steps
+    assert "counting_steps" in vl.__all__
+    seen: list[int] = []
+    with vl.counting_steps(lambda done, total: seen.append(done)):
+        vl.lyapunov_spectrum(nn.GRU(3, 4), torch.randn(5, 2, 3), k=2)
+    assert seen == [1, 2, 3, 4, 5]
+
+
 def test_a_fast_path_that_hands_the_call_back_counts_from_1_again():
     """The one-layer path hands a Jacobian that turns exactly zero to the general path, which
     starts again: its steps are counted from 1 (a bar goes back; the time left restarts)."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .analysis.pascanu import check_pascanu, pascanu_bound, pascanu_envelope
     from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
     from .core.lyapunov import lyapunov_spectrum
+    from .core.steps import counting_steps
     from .errors import NonFiniteStateError, VanishlabError
     from .report import render_report
     from .sweep.config import CellConfig, Sweep
@@ -54,6 +55,7 @@ __all__ = [
     "analyze_checkpoint",
     "cell_mean_field",
     "check_pascanu",
+    "counting_steps",
     "critical_gain",
     "critical_input_var",
     "fit_decay",
@@ -100,6 +102,7 @@ _LAZY: dict[str, str] = {
     "jacobian_log_norms": ".core.engine",
     "jacobian_norms": ".core.engine",
     "lyapunov_spectrum": ".core.lyapunov",
+    "counting_steps": ".core.steps",
     "NonFiniteStateError": ".errors",
     "VanishlabError": ".errors",
     "render_report": ".report",
