@@ -101,6 +101,7 @@ def test_memory_estimate_counts_the_cpu_queue() -> None:
     from vanishlab.sweep import memory
 
     assert memory._SPECTRAL_QUEUE == spectral.CPU_CHUNK
+    assert (memory._GRAM_SMALL, memory._GRAM_SIDE) == (spectral.GRAM_SMALL, spectral.GRAM_SIDE)
 
 
 @pytest.mark.parametrize("compact", [True, False])

@@ -5,16 +5,31 @@ With s bytes per number (4 for float32, 8 for float64), T = ``seq_len``, L = ``n
 B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
 (:mod:`vanishlab.core.engine`) holds:
 
-- the forward states and their activation derivatives, 2 (T + 1) L B H s, the summary's
-  Lyapunov pass over them (:mod:`vanishlab.sweep.cell_summary`, run while the per-sample norms
-  are held), 2 (T + 1) B H s more, and the inputs T B I s;
-- the working matrices of the backward recursion: the carried Jacobians, the next ones and the
-  concatenated (H x 2H) operands of a stack, at most 6 L B H^2 s;
-- the spectral-norm queue (:mod:`vanishlab.core.spectral`): up to 16 lags of every stream
-  (L state streams of (B, H, H), one input stream of (B, H, I)) and as much again of
-  power-iteration work space, 32 (L B H^2 + B H I) s;
+- in its forward phase (the engine's forward pass, then the summary's Lyapunov pass,
+  :mod:`vanishlab.sweep.cell_summary`, which makes the states again while the per-sample norms
+  are held) every layer's states and activation derivatives, a tanh's pre-activations and the
+  temporaries of its derivative, (5 L + 3) / 2 (T + 1) B H s (2 L + 1.25 live: the rest is the
+  heap's holes, measured 1.8x the live buffers at T = 4096, H = 32, B = 8, L = 4), and the
+  inputs T B I s;
+- in its backward phase (:mod:`vanishlab.core.engine`) the derivatives alone, L (T + 1) B H s,
+  and the inputs; the spectral-norm queues (:mod:`vanishlab.core.spectral`), 16 lags of every
+  stream (L state streams of (B, H, H), one input stream of (B, H, I)), 16 (L B H^2 + B H I) s;
+  3 working matrices (B, H, H) and one (B, H, I) (the one-layer path's two carried Jacobians
+  and the scaled one; a stack's G D operands of the step), whatever L; and the work space of
+  the one chunk whose norms are being computed, the largest of its streams': block power
+  iteration (a side above 16) copies the chunk's unfinished matrices once a quarter of them is
+  done, counted as 5/8 of the chunk (measured 0.36-0.69, and a second copy of a third beside
+  the first at H = 512), with 5 blocks of 5 rows, 16 (0.625 m n + 25 max(m, n)) B s for
+  (m x n) matrices; Gram matrices (a side of at most 16, or a tall side of at most 32: the
+  input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
+  Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
   with their aggregation over the samples, 6 (T + 1) (L + 1) B 8.
+
+The larger phase counts: the forward phase where the sequence is long and the network narrow,
+the backward one where the queues dominate (until 2026-12-04 both were added, with 6 L working
+matrices and each queue counted twice: 2.0-2.6x the peak of wide nn.RNN cells, and 0.72x at
+T = 30, H = 16, B = 256, whose Gram matrices, 8x the queue, were not counted).
 
 An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each. Its
 forward pass (:mod:`vanishlab.core.gated_forward`) makes every step's gates, coefficients and
@@ -26,10 +41,12 @@ its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's c
 20 (LSTM) or 15 (GRU) (B, H, H) matrices a layer of working matrices and power-iteration space;
 G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
-1.25-1.76x the peak for gated cells and 1.25-2.2x for nn.RNN. Before, a gated layer's forward
-pass was counted as 4 G numbers per step and unit (a GRU at T = 2048, H = 16, B = 64 peaked at
-241 MiB against 175 estimated) and its queue twice with 12 working matrices (2.1x a wide GRU's
-peak). Measured with one torch thread.
+1.25-1.76x the peak for gated cells; for nn.RNN 1.11-1.64x over 32 shapes, tanh and relu,
+but for two: 1.73x a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB) and 1.92x a relu at
+T = 4096, H = 64, B = 64, whose forward pass keeps no pre-activations (refitted on 2026-12-04
+too). Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a GRU
+at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its queue twice with
+12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
@@ -47,13 +64,13 @@ T = 100-1000, H = 32-512, L = 1-4, the evaluation alone took up to 4.1, 3.2 and 
 T = 500, H = 128 trained for 2 steps peaked at 1.1 GiB, where the measurement alone was
 estimated at 35 MiB).
 
-The sum of these buffers, times ``ALLOCATOR_SLACK`` for the freed blocks the C allocator keeps
-for reuse rather than returning them (measured on 2026-12-04: the resident peak ran 1.25-1.51x
-the live buffers), is an upper estimate of the peak. It leaves out Python's and torch's fixed
-overhead of a few hundred MB per process: the process that measures is alive when the memory
-available is read. Local workers (``--workers N``) are not: each one holds :data:`WORKER_BYTES`
-of its own beside its cell, and the forkserver that forks them :data:`POOL_BYTES`
-(:func:`vanishlab.sweep.preflight.check_memory` counts both).
+The sum of these buffers (an nn.RNN's larger phase's), times ``ALLOCATOR_SLACK`` for the freed
+blocks the C allocator keeps for reuse rather than returning them (measured on 2026-12-04: the
+resident peak ran 1.25-1.51x the live buffers), is an upper estimate of the peak. It leaves
+out Python's and torch's fixed overhead of a few hundred MB per process: the process that
+measures is alive when the memory available is read. Local workers (``--workers N``) are
+not: each one holds :data:`WORKER_BYTES` of its own beside its cell, and the forkserver that
+forks them :data:`POOL_BYTES` (:func:`vanishlab.sweep.preflight.check_memory` counts both).
 """
 
 from __future__ import annotations
@@ -79,6 +96,14 @@ __all__ = [
 
 _SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: 1.25-1.51 measured (glibc, 2 cores)
+# The nn.RNN counts of the module docstring: working matrices (either path), the share of a
+# chunk that block power iteration copies, its blocks of rows (arrays, rows each: the steady
+# block's 4 and the look-ahead row) and the sides up to which a CPU takes Gram matrices
+# (vanishlab.core.spectral.GRAM_SMALL, GRAM_SIDE).
+_RNN_WORKING = 3
+_BATCH_COPY = 0.625
+_BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
+_GRAM_SMALL, _GRAM_SIDE = 16, 32
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
@@ -143,21 +168,41 @@ def measure_bytes(
     T, L, B = seq_len, num_layers, batch
     H, I = hidden_size, input_size
     G = GATE_BLOCKS[model]
-    if G == 1:
-        forward = (2 * L + 2) * (T + 1) * B * H + T * B * I
-        working = 6 * L * B * H * H
-        state_rows = L * B * H * H  # per lag queued
-        spectral = 2 * _SPECTRAL_QUEUE * (state_rows + B * H * I)
-    else:
-        forward = (_GATED_FIRST + _GATED_LAYER[model] * (L - 1)) * (T + 1) * B * H + T * B * I
-        working = _GATED_WORKING[model] * L * B * H * H
-        # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
-        blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
-        state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
-        spectral = _SPECTRAL_QUEUE * state_rows + 2 * _SPECTRAL_QUEUE * B * H * I
     weights = G * L * (H * H + H * max(H, I))
     norms = _NORM_ARRAYS * (T + 1) * (L + 1) * B * 8
+    if G == 1:
+        return int((_rnn_bytes(T, L, B, H, I, s) + weights * s + norms) * ALLOCATOR_SLACK)
+    forward = (_GATED_FIRST + _GATED_LAYER[model] * (L - 1)) * (T + 1) * B * H + T * B * I
+    working = _GATED_WORKING[model] * L * B * H * H
+    # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
+    blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
+    state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
+    spectral = _SPECTRAL_QUEUE * state_rows + 2 * _SPECTRAL_QUEUE * B * H * I
     return int(((forward + working + spectral + weights) * s + norms) * ALLOCATOR_SLACK)
+
+
+def _rnn_bytes(T: int, L: int, B: int, H: int, I: int, s: int) -> int:
+    """The live buffers of an nn.RNN's measurement at its peak, in bytes, less its weights and
+    norms: the larger of its two phases (the module docstring)."""
+    forward = ((5 * L + 3) * (T + 1) * B * H // 2 + T * B * I) * s
+    derivatives = (L * (T + 1) * B * H + T * B * I) * s
+    queues = _SPECTRAL_QUEUE * (L * B * H * H + B * H * I) * s
+    working = (_RNN_WORKING * B * H * H + B * H * I) * s
+    flush = max(_flush_bytes(B, H, H, s), _flush_bytes(B, H, I, s))
+    return max(forward, derivatives + queues + working + flush)
+
+
+def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
+    """The work space of one chunk's spectral norms on a CPU, for a stream of (B, m, n)
+    matrices (:meth:`vanishlab.core.spectral.SpectralNorms.flush`): float64 Gram matrices for a
+    small or tall side (the matrices in float64, their k x k Gram matrices three times, k the
+    smaller side), else the block power iteration's copy of the unfinished matrices and its
+    blocks of rows."""
+    K, (side, other) = _SPECTRAL_QUEUE, sorted((m, n))
+    if side <= _GRAM_SMALL or (side <= _GRAM_SIDE and other >= 2 * side):
+        return 8 * K * B * (m * n + 3 * side * side)
+    copy = _BATCH_COPY * K * B * m * n
+    return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
 
 
 def _meminfo_available() -> int | None:
