@@ -97,13 +97,6 @@ def test_a_first_chunk_longer_than_the_chunk_is_clamped() -> None:
         torch.testing.assert_close(got[lag], torch.linalg.matrix_norm(g, ord=2))
 
 
-def test_memory_estimate_counts_the_cpu_queue() -> None:
-    from vanishlab.sweep import memory
-
-    assert memory._SPECTRAL_QUEUE == spectral.CPU_CHUNK
-    assert (memory._GRAM_SMALL, memory._GRAM_SIDE) == (spectral.GRAM_SMALL, spectral.GRAM_SIDE)
-
-
 @pytest.mark.parametrize("compact", [True, False])
 def test_degenerate_top_singular_values_fall_back_to_exact(compact: bool) -> None:
     """Equal top singular values stall the residual test; the SVD fallback answers exactly."""

@@ -42,11 +42,11 @@ import torch
 from . import lookahead, scaling
 from .block_rows import orthonormal_rows, pair_bound, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
+from .queue_sizes import CPU_CHUNK, GRAM_SIDE, GRAM_SMALL
 
 __all__ = ["SpectralNorms", "queue_bytes", "top_singular_values"]
 
-#: Lags queued per stream on a CPU (the queue stays in cache), one power step per check.
-CPU_CHUNK = 16
+#: One power step per check on a CPU (its queue: CPU_CHUNK lags per stream, queue_sizes).
 CPU_POWER_STEPS = 1
 #: Block power steps per convergence check on a GPU (each check waits for the device).
 GPU_POWER_STEPS = 2
@@ -55,16 +55,6 @@ GPU_POWER_STEPS = 2
 #: still far from converged, so the iteration needs many steps. While cold it runs this many
 #: power steps per check (any device): fewer checks, each a small eigh and its bookkeeping.
 COLD_POWER_STEPS = 4
-#: On a CPU, a matrix whose smaller side is at most GRAM_SMALL, or at most GRAM_SIDE with the
-#: other side at least twice as long (an input Jacobian H x I with I small), gets its norm from
-#: its Gram matrix by repeated squaring (:func:`gram_norms`), at any lag: no warm start, so no
-#: trap. At B = 8, H = 128, I = 32 the input rows' 256 lags took ~45 ms, against ~65 ms of
-#: block power iteration (their warm starts barely help: the input side's vectors follow each
-#: step's derivatives) and ~55 ms of eigvalsh; small matrices had exact norms one lag at a
-#: time (2-3x slower at H = 16). Square states of side 32 iterate: their warm starts converge
-#: fast, and squaring them was 1.2x slower at B = 8, T = 256 (so were sides of 48 and 64).
-GRAM_SMALL = 16
-GRAM_SIDE = 32
 #: From this many checks on, a matrix whose estimate no longer moves (by half the tolerance)
 #: and whose Kato-Temple bound has not halved since the last check, without passing the test,
 #: gets its exact norm (see top_singular_values).

@@ -80,6 +80,7 @@ import os
 from pathlib import Path
 
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
+from ..core.queue_sizes import CPU_CHUNK, GRAM_SIDE, GRAM_SMALL
 from .config import CellConfig, axis
 
 __all__ = [
@@ -94,16 +95,14 @@ __all__ = [
     "training_bytes",
 ]
 
-_SPECTRAL_QUEUE = 16  # lags queued per stream on a CPU (vanishlab.core.spectral.CPU_CHUNK)
 ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: 1.25-1.51 measured (glibc, 2 cores)
 # The nn.RNN counts of the module docstring: working matrices (either path), the share of a
 # chunk that block power iteration copies, its blocks of rows (arrays, rows each: the steady
-# block's 4 and the look-ahead row) and the sides up to which a CPU takes Gram matrices
-# (vanishlab.core.spectral.GRAM_SMALL, GRAM_SIDE).
+# block's 4 and the look-ahead row). The CPU's queue and the sides up to which it takes Gram
+# matrices are vanishlab.core.queue_sizes' (no torch).
 _RNN_WORKING = 3
 _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
-_GRAM_SMALL, _GRAM_SIDE = 16, 32
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
@@ -177,7 +176,7 @@ def measure_bytes(
     # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
     blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
     state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
-    spectral = _SPECTRAL_QUEUE * state_rows + 2 * _SPECTRAL_QUEUE * B * H * I
+    spectral = CPU_CHUNK * state_rows + 2 * CPU_CHUNK * B * H * I
     return int(((forward + working + spectral + weights) * s + norms) * ALLOCATOR_SLACK)
 
 
@@ -186,7 +185,7 @@ def _rnn_bytes(T: int, L: int, B: int, H: int, I: int, s: int) -> int:
     norms: the larger of its two phases (the module docstring)."""
     forward = ((5 * L + 3) * (T + 1) * B * H // 2 + T * B * I) * s
     derivatives = (L * (T + 1) * B * H + T * B * I) * s
-    queues = _SPECTRAL_QUEUE * (L * B * H * H + B * H * I) * s
+    queues = CPU_CHUNK * (L * B * H * H + B * H * I) * s
     working = (_RNN_WORKING * B * H * H + B * H * I) * s
     flush = max(_flush_bytes(B, H, H, s), _flush_bytes(B, H, I, s))
     return max(forward, derivatives + queues + working + flush)
@@ -198,8 +197,8 @@ def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
     small or tall side (the matrices in float64, their k x k Gram matrices three times, k the
     smaller side), else the block power iteration's copy of the unfinished matrices and its
     blocks of rows."""
-    K, (side, other) = _SPECTRAL_QUEUE, sorted((m, n))
-    if side <= _GRAM_SMALL or (side <= _GRAM_SIDE and other >= 2 * side):
+    K, (side, other) = CPU_CHUNK, sorted((m, n))
+    if side <= GRAM_SMALL or (side <= GRAM_SIDE and other >= 2 * side):
         return 8 * K * B * (m * n + 3 * side * side)
     copy = _BATCH_COPY * K * B * m * n
     return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
