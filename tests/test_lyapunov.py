@@ -324,14 +324,15 @@ def test_exact_zeros_against_the_rank_of_the_exact_jacobian_product(layers) -> N
     assert agree >= 30, agree  # two layers: 36 of 40 here (torch 2.13)
 
 
-@pytest.mark.parametrize(("seed", "rounded"), [(70, 2), (80, 1)])
-def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed, rounded) -> None:
+@pytest.mark.parametrize("seed", [70, 80])
+def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed) -> None:
     """docs/maths.md, section 6: a 3-layer relu stack whose 9 counted Jacobians multiply to
     exactly 0 while every step keeps live rows (the rule sets only k - r per step to 0): k = 1
-    (normalised, no QR) reads -inf; the full spectrum's top is finite, the log of `rounded`
-    rounding-level R[i, i] (about -36 each) over 9 steps (-9.47 and -4.56 with torch 2.13), the
-    rest -inf. Any finite top is rounding (the exact answer is -inf), so its value is pinned
-    only at the torch it was measured with."""
+    (normalised, no QR) reads -inf; the full spectrum's top is finite, the log of a few
+    rounding-level R[i, i] over 9 steps, the rest -inf. Any finite top is rounding (the exact
+    answer is -inf), so its value is not pinned: it moves with the build and the CPU (seeds 70
+    and 80: -9.47 and -4.56 on one machine with torch 2.13, -5.13 and -0.72 on another, whose
+    pinned range failed this test; -8.90 and -0.87 with torch 2.2)."""
     torch.manual_seed(seed)
     rnn = nn.RNN(4, 3, 3, nonlinearity="relu", bias=False).double()
     with torch.no_grad():
@@ -342,9 +343,6 @@ def test_a_zero_product_past_the_rule_reads_finite_in_the_full_spectrum(seed, ro
     assert vl.lyapunov_spectrum(rnn, x, k=1, discard=6).item() == -math.inf
     spectrum = vl.lyapunov_spectrum(rnn, x, discard=6)
     assert -math.inf < spectrum[0].item() < 0 and (spectrum[1:] == -math.inf).all()
-    if tuple(map(int, torch.__version__.split("+")[0].split(".")[:2])) == (2, 13):
-        # rounding's value moves with the build: torch 2.2 (the floor) reads -8.90 and -0.87
-        assert -45 * rounded / 9 < spectrum[0].item() < -30 * rounded / 9  # + ordinary steps
 
 
 def test_annihilated_directions_do_not_take_the_rank_of_live_ones() -> None:
