@@ -19,6 +19,7 @@ import vanishlab as vl
 from vanishlab.report import build_report, render_html
 from vanishlab.report.format import assign, rate_text
 from vanishlab.report.heatmaps import color_scale
+from vanishlab.report.line_style import BAND_WORDS
 from vanishlab.report.model import HeatmapGrid, HeatPanel, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
 from vanishlab.report.view import RunView
@@ -856,7 +857,8 @@ def test_phase_caption_names_the_critical_gain_only_where_drawn(tmp_path):
     report = _report_of(grid, tmp_path)
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.dotted for p in phase.panels for c in p.curves)
-    assert "dotted" not in phase.caption and phase.caption.endswith("(|rate| ≤ 0.01).")
+    assert "dotted" not in phase.caption
+    assert phase.caption.endswith(f"(|rate| ≤ 0.01, {BAND_WORDS}).")
 
 
 def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_path):

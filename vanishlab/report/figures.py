@@ -30,6 +30,7 @@ from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
 from .figure_text import balanced_lines, plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
+    BAND_MIN_PT,
     LINE_LW,
     MARKER_MS,
     REFERENCE_LW,
@@ -49,6 +50,7 @@ __all__ = ["draw", "figure_svg", "svg_of"]
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 FLOOR_COLOR = "#7f7f7f"
+BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
 AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
@@ -107,6 +109,9 @@ def _draw_lines(grid: LineGrid) -> Figure:
     if any(len(c.at_least_x) and not c.reference for p in shown for c in p.curves):
         handles.append(Line2D([], [], ls="none", marker="^", color=FLOOR_COLOR, ms=5))
         labels.append(AT_LEAST_LABEL)
+    if grid.stable_band and shown:  # its true width: it may be drawn wider (BAND_MIN_PT)
+        handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
+        labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")
     size = float(RC["legend.fontsize"])
     texts = [*labels, grid.legend_title]
     entry_w = max(text_width(t, size) for t in texts) + 0.55 if handles else 0.0
@@ -145,10 +150,12 @@ def _draw_lines(grid: LineGrid) -> Figure:
         ax = axes[panel.row, panel.col]
         ax.set_visible(True)
         ax.set_title(wrap_title(plain(panel.title), slot, TITLE_SIZE), loc="left", pad=4, y=1.0)
-        if grid.stable_band:
-            ax.axhspan(-grid.stable_band, grid.stable_band, color="#ececec", lw=0, zorder=0)
+        band = None
+        if grid.stable_band:  # to scale while the limits are found; widened once they are
+            band = ax.axhspan(-grid.stable_band, grid.stable_band, color=BAND_COLOR, lw=0)
+            band.set_zorder(0)
         if grid.zero_line:
-            ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1)
+            ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1.75)  # over the grid (1.5)
         if grid.log_y:  # (its own locator: decades, labelled 10^k)
             ax.set_yscale("log")
         floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
@@ -185,6 +192,11 @@ def _draw_lines(grid: LineGrid) -> Figure:
             lo, hi = ax.get_ylim()
             room = FLOOR_BASE + FLOOR_STEP * len(floors)
             ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
+        if band is not None and not grid.log_y:
+            half = _band_half(grid.stable_band, ax.get_ylim(), panel_h)
+            if half > grid.stable_band:  # (the limits are set: the wider band moves none)
+                band.remove()
+                ax.axhspan(-half, half, color=BAND_COLOR, lw=0).set_zorder(0)
         # Ticks at the measured x values (a predicted curve's dense x and a critical gain's
         # would put them elsewhere, and differently from a panel without predictions).
         measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
@@ -241,6 +253,16 @@ def _readable_span(lo: float, hi: float) -> tuple[float, float]:
         return lo, hi
     pad = 0.05 * max(1.0, abs(mid))
     return mid - pad, mid + pad
+
+
+def _band_half(tol: float, ylim: tuple[float, float], panel_h: float) -> float:
+    """The half-height (data units) at which the stable band ``|y| <= tol`` is drawn on a
+    panel ``panel_h`` inches tall with y limits ``ylim``: ``tol``, or as much as makes the band
+    :data:`.line_style.BAND_MIN_PT` points tall where to scale it would be thinner."""
+    span = abs(ylim[1] - ylim[0])
+    if not math.isfinite(span) or span == 0:
+        return tol
+    return max(tol, BAND_MIN_PT / 2 * span / (72 * panel_h))
 
 
 def _color(curve: Curve, colors: list[str]) -> str:

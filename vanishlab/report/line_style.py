@@ -11,6 +11,8 @@ import numpy as np
 from .model import Curve
 
 __all__ = [
+    "BAND_MIN_PT",
+    "BAND_WORDS",
     "COVERED_LW",
     "LINE_LW",
     "MARKER_MS",
@@ -33,6 +35,15 @@ REFERENCE_LW = 1.1
 #: around the later marker, in the earlier colour).
 MARKER_MS = 4.0
 RING_MS = 2.4
+#: The least height (points) the stable band |rate| <= tol is drawn, about its centre: to
+#: scale it was 1.2 pt on a panel whose axis spans 2 per step (1.7 in), under the 0.8 pt
+#: zero line, and read as a plain line. It is drawn to scale where that is taller.
+BAND_MIN_PT = 6.0
+#: What the band's caption adds to its true width: that it may be drawn wider than to scale.
+BAND_WORDS = (
+    f"drawn at least {BAND_MIN_PT:g} pt tall so that it shows, wider than to scale on an axis "
+    "that spans much more than it"
+)
 
 
 def line_width(depth: int) -> float:

@@ -15,6 +15,7 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import assign, label, setting_text
 from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
+from ..line_style import BAND_WORDS
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
 from .setting_fits import top_setting_fits
@@ -61,7 +62,7 @@ def gain_section(view: RunView) -> Section | None:
                 + (f"one line per {label(line)}; " if line else "")
                 + ("bars span the seeds. " if view.seeds > 1 else "one seed. ")
                 + "Below the grey band (stable, |rate| ≤ "
-                f"{PHASE_TOLERANCE}) gradients vanish, above it they explode."
+                f"{PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish, above it they explode."
             ),
             failed_note=view.failed_note_in(plan_.fixed),
             plan=plan_,

@@ -26,6 +26,7 @@ from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import MAX_TABLE_ROWS, format_value, rate_text, time_text
+from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text, step_span
@@ -209,7 +210,8 @@ def training_section(view: RunView) -> Section | None:
             "training step, and the top Lyapunov "
             f"exponent λ₁ of the hidden dynamics along the probe{_averaged(view)}, in the same "
             "unit. Below the "
-            f"grey band (|rate| ≤ {PHASE_TOLERANCE}) gradients vanish exponentially with the "
+            f"grey band (|rate| ≤ {PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish "
+            "exponentially with the "
             "lag, above it they explode."
             + ("" if len(measured) else " λ₁ was not measured (lyapunov=False).")
             + (zero_note if floors else "")

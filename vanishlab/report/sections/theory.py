@@ -45,6 +45,7 @@ from ..layout import (
     legend_of,
     plan,
 )
+from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..predicted import (
     BY,
@@ -88,7 +89,7 @@ PHASE_CAPTION = (
     "The fitted decay rate of the top layer's state (points, mean over seeds{bars}){predicted} "
     "against the gain g{lines}. The horizontal line at 0 separates vanishing (below) from "
     "exploding (above) gradients, the shaded band is the stable phase (|rate| ≤ "
-    f"{PHASE_TOLERANCE})"
+    f"{PHASE_TOLERANCE}, {BAND_WORDS})"
     "{edge}."
 )
 #: The words on the predicted rate, and what stands for them where none is finite (every
