@@ -10,6 +10,7 @@ import vanishlab as vl
 from vanishlab.analysis.fits import PHASE_TOLERANCE
 from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figure_text import wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 
@@ -73,3 +74,17 @@ def test_the_stable_band_is_drawn_to_scale_where_that_shows():
         per_unit = ax.get_window_extent().height / np.ptp(ax.get_ylim()) * 72 / fig.dpi
     assert height == pytest.approx(2 * PHASE_TOLERANCE * per_unit, rel=1e-6)
     assert height > SEEN_PT
+
+
+@pytest.mark.parametrize("width_in", [2.2, 2.4, 2.9, 3.0])
+def test_a_title_keeps_a_setting_name_beside_its_value(width_in):
+    """ "model = lstm, init = uniform_variance_scaled_recurrent" in a 2.9 in panel broke as
+    "model = lstm," / "init =" / "uniform_variance_scaled_recurrent": the name alone on its
+    line. The value now breaks after an underscore beside its name."""
+    title = "model = lstm, init = uniform_variance_scaled_recurrent"
+    lines = wrap_title(title, width_in, 9.5).split("\n")
+    assert not any(line.endswith("=") for line in lines), lines
+    assert any(line.startswith("init = uniform_") for line in lines), lines
+    chars = int(round(width_in / (0.6 * 9.5 / 72), 9))
+    assert max(len(line) for line in lines) <= chars, lines
+    assert "".join(lines).replace(" ", "") == title.replace(" ", "")  # nothing lost

@@ -35,7 +35,8 @@ def wrap_title(text: str, width_in: float, size: float) -> str:
     titles never collide), after the commas between its settings: "gain = 0.5" and
     "1 layer" stay whole (they broke into "gain =" / "0.5"). A setting longer than a line
     is broken at its spaces, and a word longer than a line inside it (a long init name ran
-    past its panel, under the next one's title)."""
+    past its panel, under the next one's title); "name = value" where the value breaks at a
+    "_", "-" or "." ("init =" ended a line, "uniform_variance_scaled" the next)."""
     return _filled(text, max(_MIN_CHARS, int(round(width_in / _char_width(size), 9))))
 
 
@@ -59,8 +60,10 @@ def _char_width(size: float) -> float:
 def _filled(text: str, chars: int) -> str:
     """``text`` in lines of at most ``chars`` characters, broken after its commas; a setting
     (the text between two of them) longer than a line starts a line and is broken at its own
-    spaces, and a word longer than a line is broken after its last ``_``, ``-`` or ``.`` that
-    fits (in the second half of the room), else where the room ends."""
+    spaces, but not between "name =" and its value where the value breaks after a ``_``,
+    ``-`` or ``.`` in the second half of the room beside it; a word longer than a line is
+    broken after its last ``_``, ``-`` or ``.`` that fits (in the second half of the room),
+    else where the room ends."""
     settings = text.split(", ")
     lines: list[str] = []
     for n, setting in enumerate(settings):
@@ -77,7 +80,12 @@ def _filled(text: str, chars: int) -> str:
             if len(lines[-1]) + len(joint) + len(word) <= chars:
                 lines[-1] += joint + word
                 continue
-            if len(word) <= chars:
+            room = chars - len(lines[-1]) - len(joint)
+            cut = max(word.rfind(c, 0, room) for c in "_-.") + 1
+            # a value stays beside its name ("init =" ended a line, its value on the next)
+            # where it breaks cleanly after its name: a "_", "-" or "." in the room's second half
+            named = lines[-1].endswith("=") and room >= chars // 2 and cut > room // 2
+            if len(word) <= chars and not named:
                 lines.append(word)
                 continue
             while word:
