@@ -12,7 +12,8 @@ from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figure_text import wrap_title
 from vanishlab.report.figures import draw
-from vanishlab.report.model import Curve, LineGrid, LinePanel
+from vanishlab.report.layout import as_parts
+from vanishlab.report.model import Curve, HeatmapGrid, HeatPanel, LineGrid, LinePanel
 
 #: Points: a band at least this tall reads as a band beside the 0.8 pt zero line (the report
 #: draws it 6 pt tall at least, :data:`vanishlab.report.line_style.BAND_MIN_PT`).
@@ -88,3 +89,75 @@ def test_a_title_keeps_a_setting_name_beside_its_value(width_in):
     chars = int(round(width_in / (0.6 * 9.5 / 72), 9))
     assert max(len(line) for line in lines) <= chars, lines
     assert "".join(lines).replace(" ", "") == title.replace(" ", "")  # nothing lost
+
+
+#: A depth map's row label with settings folded into it, too long for three lines of 3 in:
+#: two init names of one start and one end, two gains, two layers.
+FOLDED = (
+    "model = lstm, hidden = 64, T = 100, input std = 0.5, bias, float32, "
+    "init = uniform_variance_scaled_recurrent_{}_weights, gain = {}, task = adding, "
+    "lr = 0.01, l = {}"
+)
+
+
+def _drawn_rows(rows: tuple[str, ...]) -> tuple[list[str], str]:
+    """The row labels a dense heatmap of ``rows`` draws, and its caption."""
+    values = np.linspace(-3.0, 1.0, len(rows) * 4).reshape(len(rows), 4)
+    panel = HeatPanel("model = lstm", rows, ("0", "1", "2", "3"), values)
+    (grid,) = as_parts([HeatmapGrid("Depth", "c", (panel,), 1, "lag", "l", "y", dense=True)])
+    with pinned():
+        ax = next(a for a in draw(grid).axes if a.get_visible() and a.get_title(loc="left"))
+        return [t.get_text() for t in ax.get_yticklabels()], grid.caption
+
+
+def test_shortened_row_labels_of_one_figure_are_told_apart():
+    """Labels that differ only halfway (the init's name, the gain) were shortened to one
+    drawing: "model = lstm, hidden = 64, T = 100, input" / "std = 0.5, bias, float32, init =
+    uniform_va" / "… = 0.5, task = adding, lr = 0.01, l = 1" for both inits. They now show
+    the settings in which they differ, the init's name cut to the part that differs; the
+    end starts at a setting ("… = 0.5" was a value without its name)."""
+    rows = tuple(
+        FOLDED.format(init, gain, layer)
+        for init in ("alpha", "omega")
+        for gain in ("0.5", "2.0")
+        for layer in (1, 0)
+    )
+    drawn, caption = _drawn_rows(rows)
+    assert len(set(drawn)) == len(rows), drawn
+    assert all(t.count("\n") == 2 and "…" in t for t in drawn), drawn
+    assert drawn[0].split("\n")[1] == "… init = …alpha…, gain = 0.5", drawn[0]
+    assert drawn[-1].split("\n")[1] == "… init = …omega…, gain = 2.0", drawn[-1]
+    assert drawn[-1].split("\n")[2] == "… task = adding, lr = 0.01, l = 0", drawn[-1]
+    assert all(f"“{t}”" in caption for t in rows)  # the caption gives each in full
+
+
+def test_shortened_row_labels_apart_where_their_settings_do_not_line_up():
+    """Labels of different numbers of settings, alike but for one halfway: each shows the
+    part where it differs."""
+    start = "s " * 10 + ", ".join(f"k{i} = {i}" for i in range(30))
+    other = start.replace("k12 = 12", "k12 = 99, extra")
+    drawn, _ = _drawn_rows((start, other))
+    assert len(set(drawn)) == 2, drawn
+    assert "k12 = 12" in drawn[0] and "k12 = 99" in drawn[1], drawn
+
+
+def _repeating(length: int, **at: str) -> str:
+    """A label of ``length`` settings "q = 0", those at ``at`` ("i20": index 20) replaced."""
+    settings = ["q = 0"] * length
+    for key, value in at.items():
+        settings[int(key[1:])] = value
+    return ", ".join(settings)
+
+
+def test_row_labels_alike_after_their_differing_parts_are_numbered_with_a_key():
+    """Labels whose differing parts read alike too (settings repeating "q = 0") are numbered
+    after their end, and the caption gives each number before the label in full."""
+    rows = (
+        _repeating(39, i20="r", i30="q = 2"),
+        _repeating(39, i20="r", i23="q = 2", i31="q = 2"),
+        _repeating(38, i19="q = 2"),
+    )
+    drawn, caption = _drawn_rows(rows)
+    assert len(set(drawn)) == 3, drawn
+    assert drawn[1].endswith(" [1]") and drawn[2].endswith(" [2]"), drawn
+    assert f"“{rows[0]}”; [1] “{rows[1]}”; [2] “{rows[2]}”." in caption

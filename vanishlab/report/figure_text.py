@@ -7,14 +7,17 @@ import functools
 import math
 import re
 import textwrap
+from collections.abc import Iterable
 
 __all__ = [
     "ROW_LABEL_LINES",
     "ROW_LABEL_W",
     "TICK_SIZE",
     "balanced_lines",
+    "label_key",
     "plain",
     "row_label",
+    "row_labels",
     "shown",
     "text_width",
     "title_width",
@@ -108,7 +111,9 @@ def row_label(text: str) -> tuple[str, bool]:
     points: as it is when it fits; else in as few lines as will do, up to
     :data:`ROW_LABEL_LINES`, as narrow as they allow, broken as a title is
     (:func:`wrap_title`), else at any space; else shortened in its middle, its first lines
-    and its end kept ("…" between them: the end of a depth map's label names the layer).
+    (broken as a title is) and its end (from a setting's start, :func:`_tail`) kept ("…"
+    between them: the end of a depth map's label names the layer; :func:`row_labels` tells
+    apart a figure's labels shortened alike).
     Returns the text and whether it was shortened (the caption then gives it in full)."""
     if text_width(text, TICK_SIZE) <= ROW_LABEL_W:
         return text, False
@@ -119,11 +124,123 @@ def row_label(text: str) -> tuple[str, bool]:
                 lines = fill(text, narrow).split("\n")
                 if len(lines) <= most:
                     return "\n".join(lines), False
-    lines = _spaced(text, chars).split("\n")
-    tail = text[-(chars - 2) :]
-    cut = tail.find(" ")  # the end from a word's start
-    tail = tail[cut + 1 :] if cut >= 0 else tail
-    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + tail]), True
+    lines = _filled(text, chars).split("\n")
+    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + _tail(text, chars - 2)]), True
+
+
+def _tail(text: str, chars: int) -> str:
+    """The end of ``text`` in at most ``chars`` characters, from a setting's start (after a
+    comma) where one is in them, else from a word's: "… = 0.5, l = 1" read as a value
+    without its name."""
+    tail = text[-chars:]
+    comma, space = tail.find(", "), tail.find(" ")
+    return tail[comma + 2 :] if comma >= 0 else tail[space + 1 :] if space >= 0 else tail
+
+
+def row_labels(texts: Iterable[str]) -> dict[str, str]:
+    """The row labels of one figure as drawn (:func:`row_label`), each text once, shortened
+    ones made to differ: two labels of one start and one end (a depth map's settings that
+    differ in an init's name halfway) were drawn alike. Those that would be drawn alike show,
+    between their first line and their end, the settings in which they differ, a long value
+    cut to its differing part ("… init = …alpha…, gain = 0.5"); where those are longer than a
+    line, the part where each differs from the label nearest it; any still alike are numbered
+    after their end, in the order they come (the caption's key: :func:`label_key`)."""
+    drawn = {t: row_label(t)[0] for t in dict.fromkeys(texts)}
+    chars = int(ROW_LABEL_W / text_width("x", TICK_SIZE)) - 2  # after "… "
+    for group in _alike(drawn):
+        varying = _varying(group)
+        for text in group:
+            middle = varying.get(text, "")
+            if not middle or len(middle) > chars:
+                at = max(_common(text, other) for other in group if other != text)
+                middle = _middle(text, at, chars)
+            lines = drawn[text].split("\n")
+            drawn[text] = "\n".join([lines[0], "… " + middle, lines[-1]])
+    for group in _alike(drawn):
+        for n, text in enumerate(group, 1):
+            drawn[text] += f" [{n}]"
+    return drawn
+
+
+_NUMBERED = re.compile(r" \[(\d+)\]\Z")
+
+
+def label_key(drawn: str) -> str:
+    """The number :func:`row_labels` ended a drawn label with, as the caption's "[n] " before
+    the label in full; else nothing."""
+    found = _NUMBERED.search(drawn)
+    return f"[{found.group(1)}] " if found else ""
+
+
+#: Characters of a setting's value shown whole where it differs (a number, a short name);
+#: a longer one (an init's name) is cut to the part that differs.
+_WHOLE_VALUE = 12
+
+
+def _varying(group: list[str]) -> dict[str, str]:
+    """Each text of ``group`` as the settings (between ", ") in which the group's texts
+    differ, a value longer than :data:`_WHOLE_VALUE` cut to its differing part between "…";
+    none where the texts have not as many settings."""
+    parts = [t.split(", ") for t in group]
+    if len({len(p) for p in parts}) > 1:
+        return {}
+    pieces: dict[str, list[str]] = {t: [] for t in group}
+    for values in zip(*parts, strict=True):
+        if len(set(values)) == 1:
+            continue
+        pre = min(_common(values[0], v) for v in values)
+        post = min(_common(values[0][::-1], v[::-1]) for v in values)
+        for text, value in zip(group, values, strict=True):
+            pieces[text].append(_differing(value, pre, min(post, len(value) - pre)))
+    return {t: ", ".join(p) for t, p in pieces.items()}
+
+
+def _differing(value: str, pre: int, post: int) -> str:
+    """``value`` ("name = value" or a value) without its first ``pre`` and last ``post``
+    characters, which others share, each cut back to a ``_``, ``-`` or space, "…" for them;
+    its name kept, and a value of :data:`_WHOLE_VALUE` characters or fewer kept whole."""
+    name = value.find(" = ") + 3 if " = " in value else 0
+    if len(value) - name <= _WHOLE_VALUE:
+        return value
+    start = max([name] + [value.rfind(c, name, pre) + 1 for c in "_- "])
+    ends = [i for i in (value.find(c, len(value) - post) for c in "_- ") if i >= 0]
+    end = min([len(value), *ends]) if post else len(value)
+    return (
+        value[:name]
+        + ("…" if start > name else "")
+        + value[start:end]
+        + ("…" if end < len(value) else "")
+    )
+
+
+def _alike(drawn: dict[str, str]) -> list[list[str]]:
+    """The texts of ``drawn`` drawn alike, in groups of two or more, in their order."""
+    by: dict[str, list[str]] = {}
+    for text, label in drawn.items():
+        by.setdefault(label, []).append(text)
+    return [g for g in by.values() if len(g) > 1]
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the start ``a`` and ``b`` share: where they first differ."""
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+
+
+def _middle(text: str, at: int, chars: int) -> str:
+    """A line of at most ``chars`` characters of ``text`` that holds its character ``at``:
+    from the start of the setting holding it, else of the word, else of a part of the word
+    after a ``_``, ``-`` or ``.``, where that line reaches it; else from ``at`` itself."""
+    at = min(at, len(text) - 1)
+    found = [text.rfind(", ", 0, at), text.rfind(" ", 0, at)]
+    found.append(max(text.rfind(c, 0, at) for c in "_-."))
+    starts = [i + n for i, n in zip(found, (2, 1, 1), strict=True) if i >= 0]
+    for start in [*starts, at]:
+        line = _filled(text[start:], chars).split("\n")[0]
+        if start + len(line) > at:
+            return line
+    return text[at : at + chars]
 
 
 def _spaced(text: str, chars: int) -> str:

@@ -24,7 +24,7 @@ from .figure_layout import TITLE_SIZE, axis_labels, panel_grid
 from .figure_text import (
     TICK_SIZE,
     plain,
-    row_label,
+    row_labels,
     text_width,
     title_width,
     wrap_title,
@@ -97,8 +97,10 @@ def _page_columns(ncols: int, margins: float, gap_w: float, least_w: float) -> i
 def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     """Heatmaps wrapped ``ncols`` to a row with one colour bar, laid out in fixed inches."""
     n = max(len(grid.panels), 1)
-    # Row labels as drawn: long ones broken or shortened (the caption gives those in full).
-    labels = [[row_label(t)[0] for t in p.row_labels] for p in grid.panels]
+    # Row labels as drawn: long ones broken or shortened (the caption gives those in full),
+    # the shortened ones of the figure apart.
+    drawn = row_labels(t for p in grid.panels for t in p.row_labels)
+    labels = [[drawn[t] for t in p.row_labels] for p in grid.panels]
     lines = [t.split("\n") for p in labels for t in p]
     label_w = max((text_width(x, TICK_SIZE) for t in lines for x in t), default=0.3)
     label_lines = max((len(t) for t in lines), default=1)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.fits import PHASE_TOLERANCE
-from .figure_text import row_label
+from .figure_text import label_key, row_label, row_labels
 from .format import (
     MAX_COLUMNS,
     MAX_FIGURES,
@@ -123,13 +123,13 @@ def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
 def full_rows(grid: HeatmapGrid) -> HeatmapGrid:
     """``grid`` with a sentence added to its caption giving in full each row label that its
     heatmaps draw shortened (:func:`.figure_text.row_label`: too long for the page), in the
-    order they are drawn; as it is when none is."""
-    cut = [
-        t for t in dict.fromkeys(t for p in grid.panels for t in p.row_labels) if row_label(t)[1]
-    ]
+    order they are drawn, each with its number where :func:`.figure_text.row_labels`
+    numbered it; as it is when none is."""
+    drawn = row_labels(t for p in grid.panels for t in p.row_labels)
+    cut = [t for t in drawn if row_label(t)[1]]
     if not cut:
         return grid
-    said = "; ".join(f"“{t}”" for t in cut)
+    said = "; ".join(f"{label_key(drawn[t])}“{t}”" for t in cut)
     return replace(grid, caption=f"{grid.caption} Row labels shortened (…), in full: {said}.")
 
 
