@@ -95,7 +95,9 @@ def test_depth_heatmaps_draw_every_stacked_setting(stacked):
     for p in panels:
         depth = 4 if "4 layers" in p.title else 2
         assert len(p.row_labels) == depth * len(GAINS) == p.values.shape[0]
-        assert p.row_labels[0] == "gain = 0.5, l = " + str(depth - 1)
+        # each gain named once beside its layers, each layer by its number
+        assert p.row_groups == tuple(f"gain = {g}" for g in GAINS)
+        assert p.row_labels[:depth] == tuple(str(k) for k in range(depth - 1, -1, -1))
         assert p.separators == tuple(depth * g for g in range(1, len(GAINS)))
         assert np.isfinite(p.values).all()
     # the parts share one colour scale
@@ -931,7 +933,7 @@ def test_depth_rows_of_a_shorter_sequence_are_explained(tmp_path, stacked):
         input_size=2, batch=2,
     )  # fmt: skip
     (figure,) = _section(_report_of(grid, tmp_path), "depth").blocks
-    assert [p.row_labels[0] for p in figure.panels] == ["T = 4, l = 1"] * 2  # T folded
+    assert [p.row_groups for p in figure.panels] == [("T = 4", "T = 8")] * 2  # T folded
     assert all(np.isnan(p.values).any() for p in figure.panels)
     assert "A row ends at its own T, the last lag it has: white past it are" in figure.caption
     assert all("A row ends" not in f.caption for f in _section(stacked, "depth").blocks)
@@ -1011,7 +1013,8 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     (figure,) = _section(report, "depth").blocks
     rows = {p.title: p.row_labels for p in figure.panels}
     assert "tanh, 2 layers, default" not in rows and len(rows) == 3
-    assert rows["relu, 2 layers, orthogonal"] == ("gain = 1.0, l = 1", "gain = 1.0, l = 0")
+    # its one gain left, said in its title
+    assert rows["relu, 2 layers, orthogonal, gain = 1.0"] == ("1", "0")
     assert not any(np.isnan(p.values).any() for p in figure.panels)  # no blank square
     assert "a square stays blank" not in figure.caption
     assert (

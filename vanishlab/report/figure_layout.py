@@ -8,7 +8,8 @@ and saved. :func:`panel_grid` lays panels out in fixed inches (no layout engine)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import matplotlib as mpl
@@ -19,7 +20,7 @@ from ..core import warning_filters
 from .figure_text import TICK_SIZE
 from .model import AXIS_MARGIN
 
-__all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "pinned"]
+__all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "panel_rows", "pinned"]
 
 RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
@@ -91,6 +92,42 @@ def panel_grid(
             "hspace": gap_h / panel_h,
         },
     )
+    return fig, axes
+
+
+def panel_rows(
+    ncols: int,
+    panel_w: float,
+    heights: Sequence[float],
+    gap_w: float,
+    above: Sequence[float],
+    margins: tuple[float, float, float],
+) -> tuple[Figure, np.ndarray]:
+    """A figure of panels of their own heights, laid out in fixed inches (no layout engine):
+    ``heights`` (one per panel, in reading order) wrapped ``ncols`` to a row, each row of the
+    grid as tall as its tallest panel and each panel at the top of its row, so that a short
+    panel does not take a tall one's height. ``panel_w``: every panel's width; ``gap_w``:
+    between columns; ``above``: the room above each row (the first's is the top margin);
+    margins (left, right, bottom). Returns the figure and its ``(rows, ncols)`` axes (the
+    slots past the last panel as tall as their row)."""
+    nrows = max(math.ceil(len(heights) / max(ncols, 1)), 1)
+    if len(above) != nrows:
+        raise ValueError(f"{len(above)} rooms above {nrows} rows")
+    left, right, bottom = margins
+    tall = [max(heights[r * ncols : (r + 1) * ncols], default=0.0) for r in range(nrows)]
+    width = left + ncols * panel_w + (ncols - 1) * gap_w + right
+    height = bottom + sum(tall) + sum(above)
+    fig = Figure(figsize=(width, height))
+    axes = np.empty((nrows, ncols), dtype=object)
+    top = height
+    for r in range(nrows):
+        top -= above[r]
+        for c in range(ncols):
+            i = r * ncols + c
+            h = heights[i] if i < len(heights) else tall[r]
+            x = left + c * (panel_w + gap_w)
+            axes[r, c] = fig.add_axes((x / width, (top - h) / height, panel_w / width, h / height))
+        top -= tall[r]
     return fig, axes
 
 

@@ -9,21 +9,25 @@ scale (white at 0, blue below, red above) to every panel of a figure.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from .figure_layout import TITLE_SIZE, axis_labels, panel_grid
+from .figure_layout import TITLE_SIZE, axis_labels, panel_grid, panel_rows
 from .figure_text import (
     TICK_SIZE,
     plain,
+    row_label,
     row_labels,
     text_width,
     title_width,
@@ -31,7 +35,7 @@ from .figure_text import (
     wrap_words,
 )
 from .figure_text import shown as shown_text
-from .model import HeatmapGrid
+from .model import HeatmapGrid, HeatPanel
 from .page import PAGE_W
 
 __all__ = ["ABSENT_LABEL", "CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
@@ -58,10 +62,43 @@ _TITLE_MAX_W = 3.0
 #: Inches: a cell of a cell grid (its rate and horizon, 7.5 pt), and the narrowest it is made
 #: before a row of panels loses a column; a dense grid's panel (lags) as wide as it is drawn,
 #: and the narrowest before it loses one; the height of a dense grid's row (at least), and of
-#: a line of its label (a label of three lines makes its rows taller).
+#: a line of its label (a label of three lines makes its rows taller); the height of a row
+#: in a figure whose rows are named by groups (:attr:`.model.HeatPanel.row_groups`), each
+#: row's own label one line (a layer's number) and each group's spanning its rows.
 _CELL_W, _CELL_MIN_W = 0.95, 0.8
 _DENSE_W, _DENSE_MIN_W = 3.4, 1.6
 _DENSE_ROW_H, _LABEL_LINE_H = 0.32, 1.2 * TICK_SIZE / 72
+_GROUPED_ROW_H = 0.2
+
+
+#: Points between the label of a group of rows (:attr:`.model.HeatPanel.row_groups`) and
+#: its rows' own labels.
+_GROUP_PAD = 6.0
+
+
+def _spans(panel: HeatPanel) -> list[tuple[int, int]]:
+    """The (first, past the last) rows of each group of a panel's rows: between its
+    separators."""
+    bounds = [0, *panel.separators, len(panel.row_labels)]
+    return list(itertools.pairwise(bounds))
+
+
+def _dense_height(
+    labels: list[str], groups: list[str], spans: list[tuple[int, int]], least: float
+) -> float:
+    """Inches a dense panel is tall, of these row labels and labels of groups of rows (as
+    drawn): rows of ``least`` inches, or taller where a row's label, or a group's beside its
+    rows, takes more lines than they have room for."""
+    lines = max((t.count("\n") + 1 for t in labels), default=1)
+    row_h = max(least, _LABEL_LINE_H * lines + 0.02)
+    for text, (first, end) in zip(groups, spans, strict=False):
+        row_h = max(row_h, (_LABEL_LINE_H * (text.count("\n") + 1) + 0.02) / (end - first))
+    return row_h * max(len(labels), 1)
+
+
+def _widest(labels: list[str]) -> float:
+    """Inches the widest line of these labels is at :data:`.figure_text.TICK_SIZE`."""
+    return max((text_width(x, TICK_SIZE) for t in labels for x in t.split("\n")), default=0.0)
 
 
 def _titles_width(grid: HeatmapGrid) -> float:
@@ -101,9 +138,11 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     # the shortened ones of the figure apart.
     drawn = row_labels(t for p in grid.panels for t in p.row_labels)
     labels = [[drawn[t] for t in p.row_labels] for p in grid.panels]
-    lines = [t.split("\n") for p in labels for t in p]
-    label_w = max((text_width(x, TICK_SIZE) for t in lines for x in t), default=0.3)
-    label_lines = max((len(t) for t in lines), default=1)
+    groups = [[row_label(t)[0] for t in p.row_groups] for p in grid.panels]
+    flat = [t for p in labels for t in p]
+    label_w = _widest(flat) if flat else 0.3
+    if any(groups):  # a group's label left of its rows' own
+        label_w += max(_widest(g) for g in groups) + _GROUP_PAD / 72
     gap_w = label_w + 0.3
     left, right = 0.4 + label_w + 0.1, 1.25
     rows = max((len(p.row_labels) for p in grid.panels), default=1)
@@ -116,12 +155,19 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     fits = _page_width(page_cols if grid.part else ncols, left + right, gap_w)
     if grid.dense:
         panel_w = min(_DENSE_W, fits)
-        row_h = max(_DENSE_ROW_H, _LABEL_LINE_H * label_lines + 0.02)
-        panel_h = row_h * rows
+        # Each panel as tall as its own rows, each row as its own panel's labels need: one
+        # panel's 72 rows (and another's three-line labels) made every panel of a figure of
+        # folded settings as tall as both.
+        least = _GROUPED_ROW_H if any(groups) else _DENSE_ROW_H
+        heights = [
+            _dense_height(r, g, _spans(p), least)
+            for r, g, p in zip(labels, groups, grid.panels, strict=True)
+        ]
         w = panel_w + 1.2  # a panel with its share of the gaps
     else:
         titled = min(_titles_width(grid), fits)
-        panel_w, panel_h = min(max(_CELL_W * cols, titled), fits), 0.48 * rows
+        panel_w = min(max(_CELL_W * cols, titled), fits)
+        heights = [0.48 * rows] * n
         w = panel_w + 1.3
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
@@ -130,25 +176,37 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
         for i, p in enumerate(grid.panels)
     ]
-    title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
+    # Each row of a dense grid's panels has room above it for its own titles' lines; a cell
+    # grid's rows, for the most any row's take.
+    title_h = [
+        0.17 * max((t.count("\n") + 1 for t in titles[r * ncols : (r + 1) * ncols] if t), default=0)
+        + 0.08
+        for r in range(nrows)
+    ]
+    if not grid.dense:
+        title_h = [max(title_h)] * nrows
     any_grey = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
     any_partial = any(p.partial is not None and bool(p.partial.any()) for p in grid.panels)
     any_absent = any(p.absent is not None and bool(p.absent.any()) for p in grid.panels)
     # A legend under the grid names the grey cells, the dots and the hatched cells.
     any_zero = any_grey or any_partial or any_absent
-    gap_h = 0.4 + title_h
-    bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h + 0.12
+    bottom, top = 0.55 + (0.25 if any_zero else 0.0), title_h[0] + 0.12
+    above = [0.4 + h for h in title_h[1:]]  # a row's titles and the x labels of the row above
+    tall = [max(heights[r * ncols : (r + 1) * ncols], default=0.0) for r in range(nrows)]
     # The colour bar's label runs along the bar when it fits, else above it as a title in
     # lines of 7.5 pt: the top margin then holds them (two rows of cells cut them off).
     label = grid.colorbar_label
-    bar_h = 0.9 * (nrows * panel_h + (nrows - 1) * gap_h)
+    bar_h = 0.9 * (sum(tall) + sum(above))
     label_along = text_width(shown_text(label), 9.5) <= bar_h
     bar_title = "" if label_along else wrap_words(label, right - 0.35, 7.5)
     if bar_title:
         top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12 + _TITLE_PAD / 72)
-    fig, axes = panel_grid(
-        nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
-    )
+    if len(set(heights)) == 1 and len(set(above)) < 2:  # a grid: laid out as before, to the bit
+        gap_h = above[0] if above else 0.4 + title_h[0]
+        margins = (left, right, bottom, top)
+        fig, axes = panel_grid(nrows, ncols, (panel_w, heights[0]), (gap_w, gap_h), margins)
+    else:
+        fig, axes = panel_rows(ncols, panel_w, heights, gap_w, [top, *above], (left, right, bottom))
     width, height = (float(v) for v in fig.get_size_inches())
     extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
     cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
@@ -177,6 +235,8 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             for row in panel.separators:
                 ax.axhline(row - 0.5, color="white", lw=2.0)
+            if groups[i]:
+                _group_labels(ax, groups[i], _spans(panel), _widest(labels[i]))
             if panel.partial is not None and panel.partial.any():
                 rows, cols = np.nonzero(panel.partial)
                 ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
@@ -253,6 +313,26 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             frameon=False,
         )
     return fig
+
+
+def _group_labels(ax: Axes, texts: list[str], spans: list[tuple[int, int]], rows_w: float) -> None:
+    """Each group's label beside the middle of its rows (a dense panel's, row ``i`` at y =
+    ``i``), its right edge :data:`_GROUP_PAD` points left of its rows' own labels, which
+    are ``rows_w`` inches wide and stand a tick and its pad left of the axis."""
+    room = float(mpl.rcParams["ytick.major.size"]) + float(mpl.rcParams["ytick.major.pad"])
+    shift = ScaledTranslation(-rows_w - (room + _GROUP_PAD) / 72, 0, ax.figure.dpi_scale_trans)
+    at = blended_transform_factory(ax.transAxes, ax.transData) + shift
+    for text, (first, end) in zip(texts, spans, strict=False):
+        if text:
+            ax.text(
+                0,
+                (first + end - 1) / 2,
+                plain(text),
+                transform=at,
+                ha="right",
+                va="center",
+                fontsize=TICK_SIZE,
+            )
 
 
 def _ticks_with_ends(bar: Colorbar) -> None:

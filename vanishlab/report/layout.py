@@ -121,15 +121,16 @@ def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
 
 
 def full_rows(grid: HeatmapGrid) -> HeatmapGrid:
-    """``grid`` with a sentence added to its caption giving in full each row label that its
-    heatmaps draw shortened (:func:`.figure_text.row_label`: too long for the page), in the
-    order they are drawn, each with its number where :func:`.figure_text.row_labels`
-    numbered it; as it is when none is."""
+    """``grid`` with a sentence added to its caption giving in full each row label (or label
+    of a group of rows) that its heatmaps draw shortened (:func:`.figure_text.row_label`: too
+    long for the page), in the order they are drawn, each row label with its number where
+    :func:`.figure_text.row_labels` numbered it; as it is when none is."""
     drawn = row_labels(t for p in grid.panels for t in p.row_labels)
-    cut = [t for t in drawn if row_label(t)[1]]
+    groups = (t for p in grid.panels for t in p.row_groups)
+    cut = [t for t in dict.fromkeys((*groups, *drawn)) if row_label(t)[1]]
     if not cut:
         return grid
-    said = "; ".join(f"{label_key(drawn[t])}“{t}”" for t in cut)
+    said = "; ".join(f"{label_key(drawn[t]) if t in drawn else ''}“{t}”" for t in cut)
     return replace(grid, caption=f"{grid.caption} Row labels shortened (…), in full: {said}.")
 
 

@@ -154,7 +154,10 @@ class HeatPanel:
     (same shape, optional; dense grids): cells whose value is a mean of only some seeds, the
     others being exact zeros (-inf), drawn with a dot. ``absent`` (same shape, optional;
     cell grids): combinations the run has no cell of, drawn hatched (a NaN cell that is not
-    absent is a setting whose cells all failed, left blank).
+    absent is a setting whose cells all failed, left blank). ``row_groups`` (optional; dense
+    grids): a label for each group of rows that the separators make (one more than there are
+    separators), drawn once beside its group, left of its rows' own labels (a depth map's
+    folded setting beside its layers' numbers).
     """
 
     title: str
@@ -165,6 +168,7 @@ class HeatPanel:
     separators: tuple[int, ...] = ()  # a line is drawn above each of these rows
     partial: np.ndarray | None = None  # bool: some seeds -inf, the value the others' mean
     absent: np.ndarray | None = None  # bool: no cell of the run has this combination
+    row_groups: tuple[str, ...] = ()  # a label beside each group of rows (between separators)
 
 
 @dataclass(frozen=True)

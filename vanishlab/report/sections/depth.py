@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..format import MAX_PANELS, and_list, label, setting_text
+from ..format import MAX_PANELS, and_list, hashable, label, setting_text
 from ..layout import as_parts, seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
 from ..view import RunView
@@ -25,14 +25,20 @@ PANELS_PER_FIGURE = MAX_PANELS // 2
 
 
 def _panel(
-    stats: pd.DataFrame, view: RunView, fold: list[str], title: str
-) -> tuple[HeatPanel, int]:
-    """One heatmap: per setting of the ``fold`` axes (in display order) its layers, top layer
-    first, against every lag. Returns the panel and its number of rows."""
+    stats: pd.DataFrame, view: RunView, fold: list[str], where: list[tuple[str, object]]
+) -> tuple[HeatPanel, list[str]]:
+    """One heatmap, titled by ``where`` (the panel's setting): per setting of the ``fold``
+    axes (in display order) its layers, top layer first, against every lag. A ``fold`` axis
+    of one value in the panel is said once, in its title, not in each row's label ("model =
+    rnn" in every row of a panel of nn.RNN cells, beside its activation). Returns the panel
+    and the axes its rows tell apart."""
+    shared = [c for c in fold if stats[c].map(hashable).nunique(dropna=False) == 1]
+    title = setting_text([*where, *((c, stats[c].iloc[0]) for c in shared)])
+    fold = [c for c in fold if c not in shared]
     lags = np.sort(stats["lag"].unique())
     groups = view.setting_order(stats[fold].drop_duplicates(), fold) if fold else None
     settings = list(groups.itertuples(index=False)) if groups is not None else [()]
-    blocks, partials, labels, separators = [], [], [], []
+    blocks, partials, labels, separators, names = [], [], [], [], []
     for setting in settings:
         cell = select(stats, zip(fold, setting, strict=True))
         n_layers = int(cell["layer"].max()) + 1
@@ -46,11 +52,9 @@ def _panel(
         grid[n_layers - 1 - li, ki] = y  # top layer drawn at the top
         # Some seeds exactly 0, the others not: the cell is the others' mean (a dot says so).
         partial[n_layers - 1 - li, ki] = zero & np.isfinite(y)
-        prefix = setting_text(zip(fold, setting, strict=True))
-        labels += [
-            f"{prefix}, l = {n_layers - 1 - i}" if prefix else str(n_layers - 1 - i)
-            for i in range(n_layers)
-        ]
+        # The setting named once beside its layers, not in each layer's label.
+        names.append(setting_text(zip(fold, setting, strict=True)))
+        labels += [str(n_layers - 1 - i) for i in range(n_layers)]
         if blocks:
             separators.append(sum(len(b) for b in blocks))
         blocks.append(grid)
@@ -63,8 +67,22 @@ def _panel(
         values=values,
         separators=tuple(separators),
         partial=np.concatenate(partials, axis=0),
+        row_groups=tuple(names) if fold else (),
     )
-    return panel, len(labels)
+    return panel, fold
+
+
+def _folded_note(rows_by: list[list[str]], fold: list[str]) -> str:
+    """The caption's sentence on the settings a figure's panels stack: ``rows_by``, the axes
+    each panel's rows tell apart, of the run's ``fold`` axes (those not its panels')."""
+    stacked = [c for c in fold if any(c in axes for axes in rows_by)]
+    if not stacked:
+        return " A panel's title names its setting in full." if fold else ""
+    said = " Each panel stacks, for every value of " + and_list([label(c) for c in stacked])
+    said += ", that setting's layers (separated by a line, the setting named beside them)"
+    if any(c not in axes for axes in rows_by for c in fold):
+        return said + "; a setting that all of a panel's rows share is named in its title."
+    return said + "."
 
 
 def _has_partial(panel: HeatPanel) -> bool:
@@ -92,21 +110,15 @@ def depth_section(view: RunView) -> Section | None:
         "log10_fro_std",
     )
     combos = list(view.setting_order(stats[facet].drop_duplicates(), facet).itertuples(index=False))
-    panels = []
+    panels, rows_by = [], []
     for combo in combos:
         where = list(zip(facet, combo, strict=True))
-        panel, _ = _panel(select(stats, where), view, fold, setting_text(where))
+        panel, folded_here = _panel(select(stats, where), view, fold, where)
         panels.append(panel)
+        rows_by.append(folded_here)
     per = PANELS_PER_FIGURE
     scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
-    pages = [panels[i : i + per] for i in range(0, len(panels), per)]
-    folded = (
-        " Each panel stacks, for every value of "
-        + and_list([label(c) for c in fold])
-        + ", that setting's layers (separated by a line)."
-        if fold
-        else ""
-    )
+    pages = [list(range(i, min(i + per, len(panels)))) for i in range(0, len(panels), per)]
     partial_note = (
         " A dot marks a cell where the Jacobian of some seeds, not all, is exactly zero: its "
         "colour is the mean of the other seeds."
@@ -128,13 +140,13 @@ def depth_section(view: RunView) -> Section | None:
                 + "; the scale spans the values drawn. At lag 0 the top layer's is the "
                 "identity, of norm √H: red, though near white where the scale spans many "
                 "decades (a shade follows the distance from 0 against the largest drawn)."
-                + folded
-                + (partial_note if any(_has_partial(p) for p in page) else "")
-                + (short_note if any(np.isnan(p.values).any() for p in page) else "")
+                + _folded_note([rows_by[i] for i in page], fold)
+                + (partial_note if any(_has_partial(panels[i]) for i in page) else "")
+                + (short_note if any(np.isnan(panels[i].values).any() for i in page) else "")
                 + view.state_note
                 + view.failed_rows_note
             ),
-            panels=tuple(page),
+            panels=tuple(panels[i] for i in page),
             ncols=2,
             xlabel="lag k (steps)",
             ylabel="layer l",
