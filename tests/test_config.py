@@ -18,6 +18,7 @@ import vanishlab as vl
 from vanishlab.cli import sweep as cli_sweep
 from vanishlab.cli._app import _Typer
 from vanishlab.sweep.config import AXES, QUICK_SWEEP, CellConfig, Sweep, grid_ids, parse_axis
+from vanishlab.sweep.flag_text import parse_number
 
 
 def test_cell_id_is_pinned():
@@ -198,12 +199,22 @@ def test_parse_axis():
         ("gain", "1_0", "--gain: '1_0' is not a number"),
         ("num_layers", "\u0661", "--num-layers: '\u0661' is not an integer"),
         ("gain", "\uff10.5", "--gain: '\uff10.5' is not a number"),
+        # float() read these as 0.0 (a run of gain 0, named gain=0.0, in silence) and as inf
+        # (refused as "got inf", a number the user never typed)
+        ("gain", "1e-400", r"--gain: '1e-400' is closer to 0 than a float holds .* read as 0"),
+        ("input_std", "0,1.5E-999", r"--input-std: '1.5E-999' is closer to 0 than a float"),
+        ("gain", "1,1e400", r"--gain: '1e400' is beyond a float's range"),
     ],
 )
 def test_parse_axis_errors(axis, text, message):
     with pytest.raises(vl.VanishlabError, match=message) as err:
         parse_axis(axis, text)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["0e-400", "0.000e5", "1e-320", "-0", "1.7e308", "inf"])
+def test_parse_number_keeps_a_zero_written_as_such_and_the_floats_at_its_edges(text):
+    assert parse_number("--gain", text, float) == float(text)
 
 
 @settings(max_examples=60, deadline=None)
