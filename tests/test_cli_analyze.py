@@ -423,7 +423,7 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
     assert sweep.exit_code == 0, sweep.output
     _one_error_line(
         runner.invoke(app, ["analyze", str(tmp_path / "m0.pt"), "--out", str(tmp_path / "s")]),
-        "another kind of run",
+        "holds a sweep (vanishlab sweep), not an analysis of one model",
     )
 
 
@@ -542,10 +542,40 @@ def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
         result = runner.invoke(
             app, ["sweep", *small, "--workers", "1", "--quiet", "--out", str(out), *extra]
         )
-        _one_error_line(result, f"{out} holds another kind of run (single-model, not a sweep)")
-        assert "even with force (--force)" in result.stderr
+        _one_error_line(result, f"{out} holds the analysis of one model (vanishlab analyze), not")
+        assert "not a sweep; a sweep never adds cells to it, even with --force" in result.stderr
     assert _snapshot(out) == before
     assert vl.load_manifest(out)["kind"] == SINGLE_MODEL
+
+
+def test_each_refusal_of_another_kind_of_run_says_what_made_it_in_words_a_user_knows(tmp_path):
+    """The three refusals said the manifest's own kind, a word no command or page uses: 'holds
+    another kind of run (single-model, not a sweep)', '... (monitor)'; and a sweep, named by
+    analyze and the monitor as 'a sweep', was 'another kind of run' without saying of what."""
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    analysis, sweep, monitor = (tmp_path / n for n in ("analysis", "sweep", "monitor"))
+    args = ["--seq-len", "3", "--batch", "1"]
+    made_analysis = ["analyze", str(tmp_path / "m.pt"), "--out", str(analysis), *args]
+    assert runner.invoke(app, made_analysis).exit_code == 0
+    small = ["--hidden-size", "2", "--input-size", "2", *args, "--workers", "1", "--quiet"]
+    assert runner.invoke(app, ["sweep", *small, "--out", str(sweep)]).exit_code == 0
+    with vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=monitor) as mon:
+        mon.step(0)
+    made = {
+        analysis: "the analysis of one model (vanishlab analyze)",
+        sweep: "a sweep (vanishlab sweep)",
+        monitor: "a training monitor's run (vl.JacobianMonitor)",
+    }
+    for run in (analysis, monitor):
+        result = runner.invoke(app, ["sweep", *small, "--out", str(run)])
+        _one_error_line(result, f"{run} holds {made[run]}, not a sweep; a sweep never adds")
+        assert result.stderr.rstrip().endswith("give --out (out=) a new or empty directory")
+    for run in (sweep, monitor):
+        result = runner.invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(run)])
+        _one_error_line(result, f"{run} holds {made[run]}, not an analysis of one model; choose")
+    for run in (analysis, sweep):
+        with pytest.raises(VanishlabError, match=re.escape(f"{run} holds {made[run]}, not a t")):
+            vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=run).__enter__()
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

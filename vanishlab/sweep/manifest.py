@@ -64,6 +64,7 @@ __all__ = [
     "report_marker",
     "report_run",
     "run_identity",
+    "run_kind_words",
     "text_problem",
     "union_axes",
     "utc_now",
@@ -74,6 +75,17 @@ __all__ = [
 #: The kinds of run (a manifest's optional ``kind``; a sweep's manifest has none): an analysis
 #: of one checkpoint and a training monitor each get a report page of their own.
 SWEEP, SINGLE_MODEL, MONITOR = "sweep", "single-model", "monitor"
+
+
+def run_kind_words(manifest: Mapping[str, Any]) -> str:
+    """What made the run of ``manifest``, in a user's words, for the one line that refuses to
+    add another kind of run to it: the refusals said the manifest's own ``kind`` (``"a1 holds
+    another kind of run (single-model, not a sweep)"``), a word no command or page uses."""
+    return {
+        SINGLE_MODEL: "the analysis of one model (vanishlab analyze)",
+        MONITOR: "a training monitor's run (vl.JacobianMonitor)",
+    }.get(manifest.get("kind"), "a sweep (vanishlab sweep)")
+
 
 #: The sections of a sweep's report page, in page order: the names an experiment's
 #: ``SECTIONS`` (and so a sweep manifest's ``sections``) may use. The report builds one section

@@ -20,7 +20,7 @@ from . import store
 from .config import CellConfig
 from .files import CORRUPT, aside_folder
 from .inits import Init
-from .manifest import check_name
+from .manifest import check_name, run_kind_words
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
 from .shard import CELLS
 
@@ -69,11 +69,11 @@ def refuse_other_kinds(manifest: dict[str, Any], run_dir: Path) -> None:
     """Refuse a run directory written by something other than a sweep (``vanishlab analyze``'s
     ``"single-model"``, a training monitor's ``"monitor"``): a sweep's manifest has no ``kind``,
     and extending such a run would drop what its manifest says about its model."""
-    kind = manifest.get("kind")
-    if kind is not None:
+    if manifest.get("kind") is not None:
         raise VanishlabError(
-            f"{run_dir} holds another kind of run ({kind}, not a sweep); a sweep never adds "
-            "cells to it, even with force (--force): choose a new or empty out (--out)"
+            f"{run_dir} holds {run_kind_words(manifest)}, not a sweep; a sweep never adds "
+            "cells to it, even with --force (force=True): give --out (out=) a new or empty "
+            "directory"
         )
 
 

@@ -31,6 +31,7 @@ from ..sweep.manifest import (
     as_shards_hold,
     json_number,
     package_versions,
+    run_kind_words,
     utc_now,
 )
 from ..sweep.preflight import make_dir
@@ -104,7 +105,7 @@ def earlier_analysis(run_dir: Path) -> dict[str, Any] | None:
     manifest = store.load_manifest(run_dir)
     if manifest.get("kind") != SINGLE_MODEL:
         raise VanishlabError(
-            f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+            f"{run_dir} holds {run_kind_words(manifest)}, not an analysis of one model; "
             "choose a new or empty --out"
         )
     return manifest

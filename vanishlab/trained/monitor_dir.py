@@ -14,7 +14,7 @@ from ..core.inputs import module_weight
 from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
-from ..sweep.manifest import MONITOR, monitor_steps, package_versions, utc_now
+from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_words, utc_now
 from ..sweep.run_summary import moved_line
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_kind
@@ -72,7 +72,7 @@ def check_earlier(
     model = manifest.get("model") or {}
     if manifest.get("kind") != MONITOR:
         raise VanishlabError(
-            f"{run_dir} holds another kind of run ({manifest.get('kind', 'a sweep')}); "
+            f"{run_dir} holds {run_kind_words(manifest)}, not a training monitor's run; "
             "give out= a new or empty directory"
         )
     if model.get("probe_sha256") != probe_sha256 or model.get(
