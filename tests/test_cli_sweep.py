@@ -241,8 +241,10 @@ BROKEN = {
         "failed to import: RuntimeError: boom",
     ),
     "syntax.py": ('"""Bad."""\nSWEEP = (\n', "failed to import: SyntaxError"),
-    "empty.py": ('"""No sweep."""\n', "must define SWEEP = vanishlab.Sweep(...) (found NoneType)"),
-    "wrongtype.py": ('"""Dict."""\nSWEEP = {"gain": [1]}\n', "must define SWEEP"),
+    # "(found NoneType)" said a module without SWEEP, as if it set SWEEP = None
+    "empty.py": ('"""No sweep."""\n', "must define SWEEP = vanishlab.Sweep(...) (it defines no"),
+    "wrongtype.py": ('"""Dict."""\nSWEEP = {"gain": [1]}\n', "Sweep(...) (its SWEEP is a dict)"),
+    "none.py": ('"""None."""\nSWEEP = None\n', "Sweep(...) (its SWEEP is None)"),
     "badinit.py": (
         '"""Bad init."""\nimport vanishlab as vl\nSWEEP = vl.Sweep(init="he")\n',
         "failed to import: VanishlabError: unknown init 'he'",

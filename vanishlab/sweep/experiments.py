@@ -252,10 +252,14 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
         ) from None
 
     sweep = getattr(module, "SWEEP", None)
-    if not isinstance(sweep, Sweep):
+    if not isinstance(sweep, Sweep):  # a module without one said "(found NoneType)"
+        found = (
+            f"its SWEEP is a {type(sweep).__name__}" if sweep is not None else "its SWEEP is None"
+        )
+        if not hasattr(module, "SWEEP"):
+            found = "it defines no SWEEP"
         raise VanishlabError(
-            f"experiment module {path} must define SWEEP = vanishlab.Sweep(...) "
-            f"(found {type(sweep).__name__})"
+            f"experiment module {path} must define SWEEP = vanishlab.Sweep(...) ({found})"
         )
     smoke = getattr(module, "SMOKE", None)
     if smoke is not None and not isinstance(smoke, Sweep):
