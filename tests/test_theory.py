@@ -212,11 +212,13 @@ def test_critical_input_var_edge_cases_are_explicit_numbers() -> None:
 def test_mean_field_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="activation"):
         vl.mean_field("sigmoid", 1.0)
-    with pytest.raises(ValueError, match="gain"):
+    # in the words of the rest of the API (vl.Sweep's gain, fit_decay's phase_tolerance): "gain
+    # must be finite and >= 0" was this function's alone
+    with pytest.raises(ValueError, match=r"^gain must be a finite number >= 0, got -1\.0$"):
         vl.mean_field("tanh", -1.0)
-    with pytest.raises(ValueError, match="input_var"):
+    with pytest.raises(ValueError, match=r"^input_var must be a finite number >= 0, got nan$"):
         vl.mean_field("tanh", 1.0, input_var=math.nan)
-    with pytest.raises(ValueError, match="bias_var"):
+    with pytest.raises(ValueError, match=r"^bias_var must be a finite number >= 0, got -0\.1$"):
         vl.mean_field("relu", 1.0, bias_var=-0.1)
 
 

@@ -177,11 +177,11 @@ def _check_mf_args(activation: str, gain: object, **variances: object) -> tuple[
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     gain = real_number("gain", gain)
     if not (math.isfinite(gain) and gain >= 0):
-        raise ValueError(f"gain must be finite and >= 0, got {gain}")
+        raise ValueError(f"gain must be a finite number >= 0, got {gain}")
     values = {name: real_number(name, v) for name, v in variances.items()}
     for name, v in values.items():
         if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be finite and >= 0, got {v}")
+            raise ValueError(f"{name} must be a finite number >= 0, got {v}")
     if not math.isfinite(gain * gain + sum(values.values())):  # q* would be inf
         raise ValueError(
             f"gain² plus the drive variances overflow float64 (gain {gain:g}): too large"
