@@ -102,8 +102,9 @@ def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, mo
 def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_error(
     tmp_path, monkeypatch
 ):
-    """A folder named like a shard is no file to read ('unexpected file', not an open() that
-    fails on it; a FIFO's open would wait for a writer), and a shard whose read fails (an I/O
+    """A folder named like a shard is no file to read ('unexpected directory', not an open()
+    that fails on it, nor 'unexpected file', which sent the user looking for a file; a FIFO's
+    open would wait for a writer), and a shard whose read fails (an I/O
     error of a damaged disk, not a refused permission) is called unreadable, naming it, as a
     damaged shard is: both one line, in every reader, with nothing moved."""
     run = _run_dir(tmp_path)
@@ -113,9 +114,17 @@ def test_a_folder_named_as_a_shard_or_a_shard_that_cannot_be_read_is_one_clear_e
     before = _snapshot(run)
     readers = (vl.load_results, vl.load_cells, store.read_cell_metas)
     for reader in readers:
-        with pytest.raises(vl.VanishlabError, match=r"folder\.parquet .*\(unexpected file\)"):
+        with pytest.raises(
+            vl.VanishlabError,
+            match=r"folder\.parquet is not a valid vanishlab shard \(unexpected directory\); ",
+        ):
             reader(run)
     folder.rmdir()
+    named = run / "cells" / "0123456789abcdef.parquet"  # named as a shard: a damaged one
+    named.mkdir()
+    with pytest.raises(vl.VanishlabError, match=r"abcdef\.parquet is corrupt \(unexpected dir"):
+        vl.load_results(run)
+    named.rmdir()
 
     def failing(source, *args, **kwargs):
         if Path(source) == first:

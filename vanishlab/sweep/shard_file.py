@@ -38,6 +38,8 @@ def arrow_owned(data: bytes) -> pa.BufferReader:
 def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
     """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
     on leaving."""
+    if path.is_dir():  # was "unexpected file": the user looked for a file and found none
+        raise foreign(path, "unexpected directory")
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise foreign(path, "unexpected file")
     try:
