@@ -1592,3 +1592,35 @@ def test_a_ctrl_c_swallowed_in_a_sweep_s_first_steps_stops_it_before_any_cell(
     assert result.exit_code == 130, result.stderr
     assert result.stderr == "interrupted: finished work is kept; run the same command to resume\n"
     assert not list(out.rglob(f"*{SHARD_SUFFIX}"))
+
+
+def test_an_out_that_is_a_file_says_the_way_out_as_one_below_a_file_does(tmp_path):
+    """``--out somefile`` (a regular file) said "somefile exists and is not a directory", no
+    flag named and no advice, where ``--out somefile/sub`` said "...; give --out (out=) another
+    directory" (and a dry run of that said only "Not a directory"); the sweep, its dry run,
+    analyze, run_sweep and the monitor (``out=``) now give the way out for both."""
+    import torch
+
+    (somefile := tmp_path / "somefile").write_text("x")
+    torch.save(torch.nn.RNN(2, 4).state_dict(), checkpoint := tmp_path / "m.pt")
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2)
+    for out, said in [
+        (somefile, f"{somefile} exists and is not a directory"),
+        (somefile / "sub", f"cannot write the run directory {somefile}/sub: Not a directory"),
+    ]:
+        for args in (
+            ["sweep", "--smoke", "--out", str(out)],
+            ["sweep", "--smoke", "--out", str(out), "--dry-run"],
+            ["analyze", str(checkpoint), "--out", str(out)],
+        ):
+            result = runner.invoke(app, args)
+            _one_error_line(result, f"{said}; give --out (out=) another directory")
+            assert result.stderr.strip().endswith("another directory"), result.stderr
+        with pytest.raises(vl.VanishlabError, match=f"^{re.escape(said)}; give --out \\(out="):
+            vl.run_sweep(sweep, out, workers=1, progress=False)
+        with (
+            pytest.raises(vl.VanishlabError, match=f"^{re.escape(said)}; give out= another d"),
+            vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=out),
+        ):
+            pass
+    assert somefile.read_text() == "x"

@@ -271,7 +271,10 @@ def dir_problem(run_dir: Path) -> str | None:
                 if os.access(folder, os.W_OK | os.X_OK):
                     return _cells_problem(run_dir) if folder == run_dir else None
                 code = errno.EROFS if _read_only(folder) else errno.EACCES
-            return f"cannot write the run directory {run_dir}: {os.strerror(code)}"
+            return (  # in the words of the run's own refusal (make_dir's)
+                f"cannot write the run directory {run_dir}: {os.strerror(code)}; give --out "
+                "(out=) another directory"
+            )
     return None
 
 

@@ -79,7 +79,10 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     if problem is not None:
         raise VanishlabError(f"{run_dir} {problem}; give {flag} another directory")
     if run_dir.exists() and not run_dir.is_dir():
-        raise VanishlabError(f"{run_dir} exists and is not a directory")
+        # said no way out: ``--out somefile/sub`` was told "give --out (out=) another directory"
+        raise VanishlabError(
+            f"{run_dir} exists and is not a directory; give {flag} another directory"
+        )
     outer = enclosing_run(run_dir)
     if outer is not None:
         raise VanishlabError(
