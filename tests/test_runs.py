@@ -1938,6 +1938,39 @@ def test_workers_that_fit_count_each_workers_own_memory_and_the_forkserver():
     assert check_memory(cells, None, 3) == 3  # memory unknown: as asked
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        # "(format: 'list')": read as a manifest whose "format" was 'list'
+        ("[1, 2]", "it holds an array, not an object of keys"),
+        ('"x"', "it holds a string, not an object of keys"),
+        ("{}", 'it has no "format"'),
+        ('{"format": "other/2"}', 'its "format" is "other/2"'),
+    ],
+)
+def test_a_manifest_that_is_json_but_no_vanishlab_one_says_what_to_do(run_dir, tmp_path, text, why):
+    """A manifest.json that is valid JSON but no vanishlab manifest said "(format: 'list')" of
+    a list, as if its "format" were 'list', and with the malformed ones ("...; it was not
+    written by vanishlab") nothing on what to do, where a corrupt one said "restore it from a
+    copy, ...": each now says what it holds and ends in that advice."""
+    out = tmp_path / "other"
+    (out / "cells").mkdir(parents=True)
+    (out / "manifest.json").write_text(text)
+    said = f"{out}/manifest.json is not a vanishlab-run/1 manifest ({why}): restore it from a copy"
+    for args in (["report", str(out)], ["sweep", "--smoke", "--dry-run", "--out", str(out)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr == f"error: {said}, or make the run again into a new directory\n"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, "n_cells": -1}))
+    with pytest.raises(VanishlabError) as err:
+        vl.load_manifest(run_dir)
+    assert str(err.value).endswith(
+        "is malformed: 'n_cells' must be a count (an integer >= 0), not -1; restore it from a "
+        "copy, or make the run again into a new directory"
+    )
+
+
 @pytest.mark.parametrize("text", ['{"format', "\udcff", ""])
 def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
     """A truncated, undecodable or empty manifest.json was called "corrupt or unreadable", with

@@ -144,20 +144,38 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise VanishlabError(
-            f"{path} is corrupt or unreadable ({err}): restore it from a copy, or make the "
-            "run again into a new directory"  # a command's --out, or a function's out=
-        ) from None
+        raise VanishlabError(f"{path} is corrupt or unreadable ({err}): {_RESTORE}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise VanishlabError(f"{path} is not a {FORMAT} manifest (format: {found!r})")
+        raise VanishlabError(
+            f"{path} is not a {FORMAT} manifest ({_not_ours(manifest)}): {_RESTORE}"
+        )
     _fill_later_axes(manifest)
     _no_seed_beside_a_file(manifest)
     _one_line_texts(manifest)  # as written now; earlier releases kept a folder's tab in a name
     problem = _manifest_problem(manifest)
     if problem:
-        raise VanishlabError(f"{path} is malformed: {problem}; it was not written by vanishlab")
+        raise VanishlabError(f"{path} is malformed: {problem}; {_RESTORE}")
     return manifest
+
+
+#: What to do about a manifest that cannot be read, or is not as vanishlab writes one: each
+#: refusal ends in it ("it was not written by vanishlab" said what, not what to do), in words
+#: for a command (its --out) and a function (its out=) alike.
+_RESTORE = "restore it from a copy, or make the run again into a new directory"
+
+#: A JSON document's type in JSON's words (a list was "(format: 'list')", read as the value
+#: of a manifest's "format").
+_JSON_TYPES = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+
+
+def _not_ours(found: object) -> str:
+    """Why ``found``, read from a manifest.json, is no vanishlab manifest: not an object of
+    keys, no ``"format"``, or another."""
+    if not isinstance(found, dict):
+        return f"it holds {_JSON_TYPES.get(type(found), 'a number')}, not an object of keys"
+    if "format" not in found:
+        return 'it has no "format"'
+    return f'its "format" is {json.dumps(found["format"], default=repr)[:60]}'
 
 
 def monitor_steps(manifest: Mapping[str, Any], metas: Mapping[str, Any]) -> dict[str, Any]:
