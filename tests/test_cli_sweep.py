@@ -1624,3 +1624,37 @@ def test_an_out_that_is_a_file_says_the_way_out_as_one_below_a_file_does(tmp_pat
         ):
             pass
     assert somefile.read_text() == "x"
+
+
+def test_an_experiment_in_the_current_folder_and_one_without_smoke_say_what_to_do(
+    tmp_path, monkeypatch
+):
+    """`vanishlab sweep e1` with e1.py in the current folder (a name searches ./experiments)
+    said "no experiment named 'e1'" without pointing at ./e1.py, and `--smoke` of an
+    experiment without SMOKE "experiment e3 has no SMOKE variant", neither saying what to do."""
+    monkeypatch.chdir(tmp_path)
+    grid = "import vanishlab as vl\nSWEEP = vl.Sweep(hidden_size=4, input_size=2, seq_len=4)\n"
+    (tmp_path / "e1.py").write_text(grid)
+    (tmp_path / "experiments").mkdir()
+    (e3 := tmp_path / "experiments" / "e3.py").write_text(grid)
+    result = runner.invoke(app, ["sweep", "e1", "--dry-run"])
+    _one_error_line(result, "no experiment named 'e1' (looked in ")
+    assert result.stderr.rstrip().endswith("; ./e1.py is run by its path: vanishlab sweep ./e1.py")
+    assert runner.invoke(app, ["sweep", "./e1.py", "--dry-run"]).exit_code == 0
+    assert "./nope.py" not in runner.invoke(app, ["sweep", "nope"]).stderr  # none there
+    result = runner.invoke(app, ["sweep", "e3", "--smoke", "--dry-run"])
+    _one_error_line(
+        result,
+        f"experiment e3 has no SMOKE variant: define SMOKE = vanishlab.Sweep(...) in {e3}, or "
+        "drop --smoke (smoke=True)",
+    )
+    for what, said in [
+        (vl.Sweep(hidden_size=4), "a bare vl.Sweep"),
+        (
+            vl.Experiment(name="mine", description="", sweep=vl.Sweep(hidden_size=4)),
+            "experiment mine",
+        ),
+    ]:
+        with pytest.raises(vl.VanishlabError, match=f"^{said} has no SMOKE variant: give vl\\."):
+            vl.run_sweep(what, tmp_path / "r", smoke=True)
+    assert not (tmp_path / "r").exists()

@@ -170,7 +170,9 @@ def _find(ref: str) -> Path:
     names = sorted({p.stem for d in dirs for p in _module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     available = f"; available: {', '.join(names)}" if names else ""
-    raise VanishlabError(f"no experiment named {ref!r} (looked in {where}){available}")
+    here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
+    path = f"; {here} is run by its path: vanishlab sweep {here}" if Path(here).is_file() else ""
+    raise VanishlabError(f"no experiment named {ref!r} (looked in {where}){available}{path}")
 
 
 def _first_line(doc: str | None) -> str:
@@ -391,7 +393,7 @@ def variant(
         origin = "the quick default grid"
     if smoke:
         if exp.smoke is None:
-            raise VanishlabError(f"experiment {base_name} has no SMOKE variant")
+            raise VanishlabError(_no_smoke(exp))
         sweep, name = exp.smoke, f"{base_name}-smoke"
     if overrides:
         try:
@@ -419,4 +421,19 @@ def variant(
     base = exp.base if exp.base is not None else exp.sweep
     return dataclasses.replace(
         exp, name=name, description=description, sweep=sweep, smoke=None, base=base
+    )
+
+
+def _no_smoke(exp: Experiment) -> str:
+    """The refusal of ``smoke`` for ``exp``, which has no SMOKE: what to define where, or
+    to run without it (it said neither)."""
+    if exp.path is not None:
+        return (
+            f"experiment {exp.name} has no SMOKE variant: define SMOKE = vanishlab.Sweep(...) "
+            f"in {exp.path}, or drop --smoke (smoke=True)"
+        )
+    what = f"experiment {exp.name}" if exp.name else "a bare vl.Sweep"
+    return (
+        f"{what} has no SMOKE variant: give vl.Experiment(..., smoke=vl.Sweep(...)), or drop "
+        "smoke=True"
     )
