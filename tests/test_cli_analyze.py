@@ -308,12 +308,14 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
     _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
     for seed in ("-1", str(2**64)):
-        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "seed (--seed) must be between")
+        _one_error_line(
+            run(str(ok), "--out", out, "--seed", seed), "--seed (seed=): must be between"
+        )
     _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
     # vanishlab draws these inputs: the error said "the inputs hold -inf at index (0, 0, 0)"
     _one_error_line(
         run(str(ok), "--out", out, "--input-std", "1e300"),
-        "input_std (--input-std) 1e+300 makes Gaussian inputs that overflow the module's float32",
+        "--input-std (input_std=) 1e+300 makes Gaussian inputs that overflow the module's float32",
     )
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
@@ -512,11 +514,11 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"seq_len": 0}, r"^seq_len \(--seq-len\) must be at least 1"),
-        ({"input_std": -1.0}, r"^input_std \(--input-std\) must be"),
-        ({"input_std": 1e300}, r"^input_std \(--input-std\) 1e\+300 makes Gaussian inputs that"),
+        ({"seq_len": 0}, r"^--seq-len \(seq_len=\): must be at least 1, got 0$"),
+        ({"input_std": -1.0}, r"^--input-std \(input_std=\): must be"),
+        ({"input_std": 1e300}, r"^--input-std \(input_std=\) 1e\+300 makes Gaussian inputs that"),
         # an integer beyond any float was an OverflowError ("int too big to convert")
-        ({"input_std": 10**400}, r"^input_std \(--input-std\) must be a finite number"),
+        ({"input_std": 10**400}, r"^--input-std \(input_std=\): must be a finite number"),
         ({"name": "a\nb"}, r"^name \(--name\) holds a control character"),
         ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
         # beside an inputs file they were ignored in silence (the command line refused them)

@@ -200,23 +200,24 @@ def test_axis_flags_override_the_experiment(tmp_path):
     [
         (["--activation", "tanh,sigmoid"], "unknown activation 'sigmoid'"),
         (["--init", "he"], "unknown init 'he'"),
-        (["--hidden-size", "0"], "--hidden-size: hidden_size must be positive, got 0"),
-        (["--seq-len", "-5"], "--seq-len: seq_len must be positive"),
+        (["--hidden-size", "0"], "--hidden-size: must be at least 1, got 0"),
+        (["--seq-len", "-5"], "--seq-len: must be at least 1, got -5"),
         (["--num-layers", "1,,2"], "--num-layers: malformed list '1,,2'"),
         (["--gain", "1,,x"], "--gain: malformed list '1,,x'"),
         (["--gain", "x"], "--gain: 'x' is not a number"),
         (["--batch", "2.5"], "--batch: '2.5' is not an integer"),
         (["--dtype", "half"], "unknown dtype 'half'"),
         (["--bias", "maybe"], "'maybe' is not true or false"),
-        (["--workers", "0"], "--workers must be a positive integer, got 0"),
+        (["--workers", "0"], "--workers: must be at least 1, got 0"),
         (["--workers", "two"], "--workers: 'two' is not an integer"),
         # int() took these as 10 and 2, in silence, as the axis flags' parser no longer does
         (["--seeds", "1_0"], "--seeds: '1_0' is not an integer"),
         (["--workers", "\u0662"], "--workers: '\u0662' is not an integer"),
-        (["--seeds", "0"], "--seeds must be a positive integer"),
+        (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
         (["--seeds", "2", "--seed", "1"], "either --seeds N or --seed LIST"),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
         (["--gain", "3"], "holds a different grid (gain [1.0] -> [3.0]"),
+        (["--gain", "3"], "give --out (out=) another directory, or pass --force (force=True) to"),
         (["nope"], "no experiment named 'nope'"),
         (["missing/module.py"], "experiment file missing/module.py does not exist"),
         (["/"], "experiment file / is not a file"),  # a folder: it said "does not exist"
@@ -484,6 +485,10 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
     with RunLock(run_dir):  # held in this process
         result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
     _one_error_line(result, "is already open in this process")
+    # the flag first, as every refusal of --out: it said "choose another out directory"
+    assert result.stderr.rstrip().endswith(
+        "; finish that one first or give --out (out=) another directory"
+    )
     holder = subprocess.Popen(  # held by another process, which the refusal names
         [sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True
     )
@@ -494,6 +499,10 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
         holder.kill()
         holder.communicate()
     _one_error_line(result, f"is in use by another vanishlab process (pid {holder.pid})")
+    # it said "choose another out (--out)"
+    assert result.stderr.rstrip().endswith(
+        "wait for it to finish or give --out (out=) another directory"
+    )
 
 
 def test_force_extends(run_dir):
@@ -1520,10 +1529,10 @@ def test_a_training_flag_that_changes_nothing_or_sets_training_gets_no_note(flag
     [
         ("0", "lr must be > 0 to train (the grid has train_steps > 0 and lr 0)"),
         ("0.01,0", "lr must be > 0 to train"),
-        ("-1", "--lr: lr must be a finite number >= 0, got -1.0"),
-        ("nan", "--lr: lr must be a finite number >= 0, got nan"),
-        ("inf", "--lr: lr must be a finite number >= 0, got inf"),
-        ("-inf", "--lr: lr must be a finite number >= 0, got -inf"),
+        ("-1", "--lr: must be a finite number >= 0, got -1.0"),
+        ("nan", "--lr: must be a finite number >= 0, got nan"),
+        ("inf", "--lr: must be a finite number >= 0, got inf"),
+        ("-inf", "--lr: must be a finite number >= 0, got -inf"),
     ],
 )
 def test_a_learning_rate_that_cannot_train_is_refused_in_one_line(tmp_path, lr, said):

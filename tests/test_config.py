@@ -104,8 +104,8 @@ def test_quick_sweep_is_informative_and_small():
         ({"activation": "sigmoid"}, "unknown activation 'sigmoid'"),
         ({"init": "he"}, "unknown init 'he'"),
         ({"dtype": "float16"}, "unknown dtype"),
-        ({"hidden_size": 0}, "hidden_size must be positive"),
-        ({"num_layers": -1}, "num_layers must be positive"),
+        ({"hidden_size": 0}, "hidden_size must be at least 1, got 0"),
+        ({"num_layers": -1}, "num_layers must be at least 1, got -1"),
         ({"seq_len": 2.5}, "seq_len must be an integer"),
         ({"batch": True}, "batch must be an integer"),
         ({"gain": -1.0}, "gain must be a finite number >= 0"),
@@ -184,8 +184,8 @@ def test_parse_axis():
         ("gain", "1,", "malformed list"),
         ("gain", "1,x", "--gain: 'x' is not a number"),
         ("num_layers", "1,2.5", "--num-layers: '2.5' is not an integer"),
-        ("hidden_size", "0", "--hidden-size: hidden_size must be positive, got 0"),
-        ("seq_len", "-3", "--seq-len: seq_len must be positive"),
+        ("hidden_size", "0", "--hidden-size: must be at least 1, got 0"),
+        ("seq_len", "-3", "--seq-len: must be at least 1, got -3"),
         ("bias", "maybe", "--bias: 'maybe' is not true or false"),
         # taken, where --model RNN and --activation TANH are refused: the words are lower case
         ("bias", "True", r"--bias: 'True' is not true or false \(lower case\)"),
@@ -193,8 +193,8 @@ def test_parse_axis():
         ("model", "RNN", "--model: unknown model 'RNN'"),
         ("activation", "tanh,gelu", "--activation: unknown activation 'gelu'"),
         ("init", "orthogonal,kaiming", "--init: unknown init 'kaiming'"),
-        ("gain", "1,1", "--gain: axis gain lists 1.0 twice"),
-        ("gain", "nan", "--gain: gain must be a finite number"),
+        ("gain", "1,1", "--gain: lists 1.0 twice"),
+        ("gain", "nan", "--gain: must be a finite number"),
         # int() and float() took these as 10, 1 and 0.5, in silence
         ("gain", "1_0", "--gain: '1_0' is not a number"),
         ("num_layers", "\u0661", "--num-layers: '\u0661' is not an integer"),
@@ -271,7 +271,7 @@ def test_a_new_axis_is_one_entry_in_the_table(monkeypatch):
     assert cell.dummy_depth == 5 and isinstance(cell.dummy_depth, int)
     assert axes.CellConfig().dummy_depth == 3
     assert axes.CellConfig.from_dict(cell.to_dict()) == cell
-    with pytest.raises(vl.VanishlabError, match="dummy_depth must be positive"):
+    with pytest.raises(vl.VanishlabError, match="dummy_depth must be at least 1"):
         axes.CellConfig(dummy_depth=0)
     # At its default the new axis leaves every existing cell id unchanged (old runs resume).
     assert axes.CellConfig().cell_id == CellConfig().cell_id
@@ -311,7 +311,7 @@ def test_a_new_axis_is_one_entry_in_the_table(monkeypatch):
     assert seen == {"dummy_depth": (1, 2, 4)}
     result = CliRunner().invoke(app, ["sweep", "--dummy-depth", "0"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: --dummy-depth: dummy_depth must be positive, got 0"
+    assert result.stderr.strip() == "error: --dummy-depth: must be at least 1, got 0"
     # The module's own classes are untouched.
     assert "dummy_depth" not in AXES and not hasattr(CellConfig(), "dummy_depth")
 

@@ -142,7 +142,7 @@ def test_a_malformed_source_date_epoch_is_an_error_like_a_non_integer(
 @pytest.mark.parametrize(
     ("workers", "error", "match"),
     [
-        (0, VanishlabError, r"^workers \(--workers\) must be a positive integer, got 0"),
+        (0, VanishlabError, r"^--workers \(workers=\): must be at least 1, got 0$"),
         (1.5, TypeError, r"^workers must be a positive integer or None, got float"),
         ("2", TypeError, r"^workers must be a positive integer or None, got str"),
         (True, TypeError, r"^workers must be a positive integer or None, got bool"),

@@ -1276,7 +1276,7 @@ def test_repeated_flags_are_merged_or_refused(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "activation   tanh, relu" in result.stdout
     result = runner.invoke(app, ["sweep", "--gain", "1", "--gain", "1", "--dry-run"])
-    _one_error_line(result, "--gain: axis gain lists 1.0 twice")
+    _one_error_line(result, "error: --gain: lists 1.0 twice")
     result = runner.invoke(app, ["sweep", "--out", "a", "--out", "b", "--dry-run"])
     _one_error_line(result, "--out given 2 times (a, b); give it once")
     result = runner.invoke(app, ["report", "x", "-o", "a", "-o", "b"])

@@ -470,11 +470,12 @@ def test_failed_cells_are_recorded_and_counted(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"workers": 0}, vl.VanishlabError, r"^workers \(--workers\) must be a positive integer"),
+        ({"workers": 0}, vl.VanishlabError, r"^--workers \(workers=\): must be at least 1, got 0$"),
         (
             {"workers": 2, "scheduler": "tcp://127.0.0.1:1"},
             vl.VanishlabError,
-            r"^workers \(--workers\) and scheduler \(--scheduler\) exclude each other",
+            r"^--workers \(workers=\) and --scheduler \(scheduler=\) exclude each other: the "
+            r"cluster decides; drop --workers \(workers=\)$",
         ),
         (
             {"scheduler": "inproc://x"},
@@ -497,9 +498,7 @@ def test_run_sweep_names_its_own_arguments(tmp_path, kwargs, error, match):
 
 
 def test_bad_arguments(tmp_path):
-    with pytest.raises(
-        vl.VanishlabError, match=r"^workers \(--workers\) must be a positive integer"
-    ):
+    with pytest.raises(vl.VanishlabError, match=r"^--workers \(workers=\): must be at least 1"):
         vl.run_sweep(GRID, tmp_path / "a", workers=0, progress=False)
     with pytest.raises(vl.VanishlabError, match="exclude each other"):
         vl.run_sweep(GRID, tmp_path / "a", workers=2, scheduler="tcp://127.0.0.1:1")

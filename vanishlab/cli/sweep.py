@@ -73,7 +73,7 @@ def _positive(flag: str, text: str | None) -> int | None:
         return None
     value = int(parse_number(flag, text, int))  # ASCII digits: int() took "1_0" as 10
     if value < 1:
-        raise VanishlabError(f"{flag} must be a positive integer, got {value}")
+        raise VanishlabError(f"{flag}: must be at least 1, got {value}")
     return value
 
 

@@ -346,7 +346,9 @@ class AxisSet:
         try:
             return self.values(name, values)
         except VanishlabError as err:
-            raise VanishlabError(f"{flag}: {err}") from None
+            # the flag names the axis: "--seq-len: seq_len must be positive" named it twice
+            said = str(err).removeprefix(f"axis {name} ").removeprefix(f"{name} ")
+            raise VanishlabError(f"{flag}: {said}") from None
 
     def docstring_table(self) -> str:
         """The reStructuredText table of axes, defaults and meanings (the module docstring's)."""

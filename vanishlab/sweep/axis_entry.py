@@ -97,7 +97,7 @@ class Axis:
 
     def misfit(self, values: Iterable[Any]) -> str | None:
         """``hidden_size holds "8", not an integer`` for the first of ``values`` that this axis
-        does not :meth:`stores`, or ``hidden_size holds -8 (must be positive)`` for one out of
+        does not :meth:`stores`, or ``hidden_size holds -8 (must be at least 1)`` for one out of
         its bounds or choices (the checks of a command-line flag, but for ``check``: a run may
         name an init this process has not registered), else None."""
         for value in values:
@@ -157,4 +157,4 @@ class Axis:
             return f"between {self.low:g} and 2**63 - 1"
         if self.high is not None:
             return f"between {self.low:g} and {self.high:g}"
-        return "positive" if self.low == 1 else f">= {self.low:g}"
+        return "at least 1" if self.low == 1 else f">= {self.low:g}"  # (analyze's words)

@@ -77,11 +77,11 @@ class RunLock:
             return VanishlabError(
                 f"run directory {self.path.parent} is already open in this process (a "
                 "JacobianMonitor, sweep or analysis of it has not finished); finish that "
-                "one first or choose another out directory"
+                "one first or give --out (out=) another directory"
             )
         return VanishlabError(
             f"run directory {self.path.parent} is in use by another vanishlab process "
-            f"({holder}); wait for it to finish or choose another out (--out)"
+            f"({holder}); wait for it to finish or give --out (out=) another directory"
         )
 
     def _release_folder(self) -> None:

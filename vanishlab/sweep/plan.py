@@ -141,8 +141,8 @@ def plan_sweep(
                 diff = _describe_difference(grids[-1], json_axes(exp.sweep))
                 other_grid = (
                     f"{run_dir} holds a different grid ({diff}; {new_cells} new cells): "
-                    "rerun with its own flags to resume, choose another out (--out), or "
-                    "pass force (--force) to add the new cells to it"
+                    "rerun with its own flags to resume, give --out (out=) another directory, "
+                    "or pass --force (force=True) to add the new cells to it"
                 )
             metas, corrupt = store.scan_shards(run_dir)
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}

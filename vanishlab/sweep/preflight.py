@@ -42,8 +42,8 @@ def check_options(name: str | None, workers: object, scheduler: str | None) -> i
     ``scheduler``, a ``workers`` that is not a positive integer (TypeError for one that is no
     integer at all), a ``scheduler`` that is not a string, a ``name`` that is not one line of
     visible text (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run
-    does. One message for :func:`run_sweep` and the command line: it names the argument and its
-    flag ("workers (--workers)"); the flag alone read as foreign to a caller of the Python
+    does. One message for :func:`run_sweep` and the command line: it names the flag, then the
+    argument ("--workers (workers=)"); the flag alone read as foreign to a caller of the Python
     API."""
     if scheduler is not None and not isinstance(scheduler, str):  # an AttributeError inside
         raise TypeError(
@@ -52,15 +52,15 @@ def check_options(name: str | None, workers: object, scheduler: str | None) -> i
         )
     if scheduler is not None and workers is not None:
         raise VanishlabError(
-            "workers (--workers) and scheduler (--scheduler) exclude each other: the cluster "
-            "decides"
+            "--workers (workers=) and --scheduler (scheduler=) exclude each other: the cluster "
+            "decides; drop --workers (workers=)"
         )
     number = None if workers is None else as_integer(workers, "workers")
     if workers is not None and number is None:
         # 1.5 was taken, "2" raised a TypeError deep inside (the command line gives an int)
         raise TypeError(f"workers must be a positive integer or None, got {type(workers).__name__}")
     if number is not None and number < 1:
-        raise VanishlabError(f"workers (--workers) must be a positive integer, got {number}")
+        raise VanishlabError(f"--workers (workers=): must be at least 1, got {number}")
     check_name(name)
     return number
 

@@ -79,7 +79,8 @@ def init_definitions(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[s
                 now,
                 "this sweep's",
                 "their cells would be mixed under one name; give your init a name of its own "
-                "or choose another out (--out); force (--force) if both draw the same weights",
+                "or --out (out=) another directory; --force (force=True) if both draw the same "
+                "weights",
             )
     return {**recorded, **mine}
 

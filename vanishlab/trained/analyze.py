@@ -51,20 +51,20 @@ def gaussian_inputs(
     """x ~ N(0, input_std^2), ``(seq_len, batch, input_size)`` (see the module docstring)."""
     for name, value in (("seq_len", seq_len), ("batch", batch)):
         if value < 1:
-            flag = name.replace("_", "-")
-            raise VanishlabError(f"{name} (--{flag}) must be at least 1, got {value}")
+            flag = name.replace("_", "-")  # the flag first, as the sweep's axis flags say it
+            raise VanishlabError(f"--{flag} ({name}=): must be at least 1, got {value}")
     if not input_std >= 0 or input_std == float("inf"):
         raise VanishlabError(
-            f"input_std (--input-std) must be a finite number >= 0, got {input_std}"
+            f"--input-std (input_std=): must be a finite number >= 0, got {input_std}"
         )
     if not 0 <= seed <= INT64_MAX:  # as the sweep's seed axis
-        raise VanishlabError(f"seed (--seed) must be between 0 and 2**63 - 1, got {seed}")
+        raise VanishlabError(f"--seed (seed=): must be between 0 and 2**63 - 1, got {seed}")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(seq_len, batch, input_size, generator=gen, dtype=getattr(torch, dtype))
     x = x * input_std
     if not torch.isfinite(x).all():  # drawn here, not given: say what made them overflow
         raise VanishlabError(
-            f"input_std (--input-std) {input_std} makes Gaussian inputs that overflow the "
+            f"--input-std (input_std=) {input_std} makes Gaussian inputs that overflow the "
             f"module's {dtype} (largest finite value {torch.finfo(x.dtype).max:.6g}); give a "
             "smaller one"
         )
