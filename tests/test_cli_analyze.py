@@ -400,11 +400,11 @@ def test_a_nonlinearity_of_another_name_is_refused_naming_the_flag(tmp_path, val
     out = tmp_path / "run"
     args = ["analyze", str(tmp_path / "two.pt"), "--module", "a", "--out", str(out)]
     result = runner.invoke(app, [*args, "--nonlinearity", value])
-    _one_error_line(result, f"nonlinearity (--nonlinearity) must be tanh or relu, got {value!r}")
+    _one_error_line(result, f"--nonlinearity (nonlinearity=) must be tanh or relu, got {value!r}")
     assert not out.exists()
     sweep = runner.invoke(app, ["sweep", "--activation", value, "--dry-run"])
     _one_error_line(sweep, f"unknown activation {value!r} (choose from tanh, relu)")
-    with pytest.raises(VanishlabError, match=r"nonlinearity \(--nonlinearity\) must be tanh or"):
+    with pytest.raises(VanishlabError, match=r"--nonlinearity \(nonlinearity=\) must be tanh or"):
         vl.analyze_checkpoint(tmp_path / "two.pt", out, module="a", nonlinearity=value)
     assert not out.exists()
 
@@ -519,8 +519,8 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
         ({"input_std": 1e300}, r"^--input-std \(input_std=\) 1e\+300 makes Gaussian inputs that"),
         # an integer beyond any float was an OverflowError ("int too big to convert")
         ({"input_std": 10**400}, r"^--input-std \(input_std=\): must be a finite number"),
-        ({"name": "a\nb"}, r"^name \(--name\) holds a control character"),
-        ({"batch_first": True}, r"^batch_first \(--batch-first\) describes an inputs file"),
+        ({"name": "a\nb"}, r"^--name \(name=\) holds a control character"),
+        ({"batch_first": True}, r"^--batch-first \(batch_first=\) describes an inputs file"),
         # beside an inputs file they were ignored in silence (the command line refused them)
         ({"inputs": "x.pt", "seq_len": 9}, r"^seq_len \(--seq-len\) has no effect with an"),
     ],

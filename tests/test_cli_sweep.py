@@ -1113,8 +1113,8 @@ def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--name", "   "], "name (--name) is blank"),
-        (["--name", "a\nb"], "name (--name) holds a control character"),
+        (["--name", "   "], "--name (name=) is blank"),
+        (["--name", "a\nb"], "--name (name=) holds a control character"),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
     ],
 )

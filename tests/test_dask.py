@@ -128,7 +128,7 @@ def test_without_dask_the_error_says_how_to_install(monkeypatch, tmp_path):
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        "error: scheduler (--scheduler) needs Dask: pip install 'vanishlab[dask]'"
+        "error: --scheduler (scheduler=) needs Dask: pip install 'vanishlab[dask]'"
     )
 
 

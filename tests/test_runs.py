@@ -1801,7 +1801,7 @@ def test_a_command_with_a_byte_of_another_encoding_is_shown_as_a_shell_writes_it
         # --name '   ' was taken as the run's name (an empty --name falls back to --out's):
         # the report was titled "vanishlab report:    " and written to reports/run-<digest>.
         *(
-            (name, "is blank: give a name with visible text", "name (--name) is blank")
+            (name, "is blank: give a name with visible text", "--name (name=) is blank")
             for name in ["   ", "\u00a0"]
         ),
     ],

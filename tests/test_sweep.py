@@ -480,11 +480,11 @@ def test_failed_cells_are_recorded_and_counted(tmp_path):
         (
             {"scheduler": "inproc://x"},
             vl.VanishlabError,
-            r"^scheduler \(--scheduler\) 'inproc://x': inproc:// is not supported",
+            r"^--scheduler \(scheduler=\) 'inproc://x': inproc:// is not supported",
         ),
         ({"scheduler": 8786}, TypeError, r"^scheduler must be a Dask scheduler's address"),
-        ({"name": "a\nb"}, vl.VanishlabError, r"^name \(--name\) holds a control character"),
-        ({"name": "  "}, vl.VanishlabError, r"^name \(--name\) is blank"),
+        ({"name": "a\nb"}, vl.VanishlabError, r"^--name \(name=\) holds a control character"),
+        ({"name": "  "}, vl.VanishlabError, r"^--name \(name=\) is blank"),
     ],
 )
 def test_run_sweep_names_its_own_arguments(tmp_path, kwargs, error, match):

@@ -485,7 +485,7 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def check_name(name: str | None, what: str = "name (--name)") -> None:
+def check_name(name: str | None, what: str = "--name (name=)") -> None:
     """Raise VanishlabError (one line) when a run's name is not one line of text or is blank
     (spaces only), TypeError when it is not a string (the manifest's readers refuse any other
     name)."""

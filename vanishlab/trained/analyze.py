@@ -148,7 +148,8 @@ def analyze_checkpoint(
     spec = ckpt.spec
     if batch_first and inputs is None:
         raise VanishlabError(
-            "batch_first (--batch-first) describes an inputs file (--inputs); give one, or drop it"
+            "--batch-first (batch_first=) describes an inputs file (--inputs, inputs=); give one, "
+            "or drop it"
         )
     net = ckpt.build(batch_first=batch_first)
     if inputs is not None:

@@ -179,7 +179,7 @@ def infer_spec(
         if nonlinearity not in (None, "tanh", "relu"):
             # Lower case only, as sweep's --activation (and nn.RNN itself) take the names.
             raise VanishlabError(
-                f"nonlinearity (--nonlinearity) must be tanh or relu, got {nonlinearity!r}"
+                f"--nonlinearity (nonlinearity=) must be tanh or relu, got {nonlinearity!r}"
             )
         act: str | None = nonlinearity or "tanh"
     else:
