@@ -71,7 +71,7 @@ def test_a_zero_jacobian_never_reaches_the_spectral_iteration(monkeypatch, gpu_q
         seen(g.reshape(-1, *g.shape[-2:]))
         return real_exact(g)
 
-    def squared(g, rtol=None):  # a CPU's small or tall matrices (spectral.GRAM_SMALL)
+    def squared(g, rtol=None):  # a CPU's small or tall matrices (queue_sizes.GRAM_SMALL)
         seen(g)
         return real_gram(g, rtol)
 

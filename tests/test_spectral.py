@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab.core import block_rows, gram, lookahead, spectral
+from vanishlab.core import block_rows, gram, lookahead, queue_sizes, spectral
 from vanishlab.core.spectral import SpectralNorms, top_singular_values
 
 
@@ -394,9 +394,9 @@ def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypat
     monkeypatch.setattr(spectral, "top_singular_values", counted)
     monkeypatch.setattr(spectral, "gram_norms", counted_gram)
     lags, batch = 40, 3
-    for h in (spectral.GRAM_SMALL, spectral.GRAM_SIDE, 48):
+    for h in (queue_sizes.GRAM_SMALL, queue_sizes.GRAM_SIDE, 48):
         mats = chain(torch.float64, lags=lags, h=h, batch=batch)
-        if h == spectral.GRAM_SIDE:  # tall: an input Jacobian's shape
+        if h == queue_sizes.GRAM_SIDE:  # tall: an input Jacobian's shape
             mats = [torch.cat([g, g.flip(-1)], dim=-2) for g in mats]
         got: dict[int, torch.Tensor] = {}
         norms = SpectralNorms(first_chunk=4, compact=True)
@@ -408,7 +408,7 @@ def test_cold_chunks_take_more_power_steps_and_small_sides_are_squared(monkeypat
             assert (got[lag] / exact - 1).abs().max().item() < 1e-9, (h, lag)
     assert all(m == 48 for m, _, _ in calls)
     chunk = spectral.CPU_CHUNK
-    for side in (spectral.GRAM_SMALL, spectral.GRAM_SIDE):
+    for side in (queue_sizes.GRAM_SMALL, queue_sizes.GRAM_SIDE):
         assert [n for m, n in squared if m == side] == [chunk * batch] * (lags // chunk) + [
             (lags % chunk) * batch
         ]

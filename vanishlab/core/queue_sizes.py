@@ -4,7 +4,7 @@ too, kept here, apart from torch, so that a dry run of a sweep imports none."""
 
 from __future__ import annotations
 
-__all__ = ["CPU_CHUNK", "GRAM_SIDE", "GRAM_SMALL"]
+__all__ = ["CPU_CHUNK", "GRAM_SIDE", "GRAM_SMALL", "takes_gram"]
 
 #: Lags queued per stream on a CPU (the queue stays in cache).
 CPU_CHUNK = 16
@@ -18,3 +18,10 @@ CPU_CHUNK = 16
 #: fast, and squaring them was 1.2x slower at B = 8, T = 256 (so were sides of 48 and 64).
 GRAM_SMALL = 16
 GRAM_SIDE = 32
+
+
+def takes_gram(m: int, n: int) -> bool:
+    """Whether a CPU takes an (m x n) matrix's norm from its Gram matrix (GRAM_SMALL,
+    GRAM_SIDE), not by block power iteration."""
+    side, other = sorted((m, n))
+    return side <= GRAM_SMALL or (side <= GRAM_SIDE and other >= 2 * side)

@@ -42,7 +42,7 @@ import torch
 from . import lookahead, scaling
 from .block_rows import orthonormal_rows, pair_bound, start_block, unit_scaled
 from .gram import default_rtol, exact_norms, gram_norms
-from .queue_sizes import CPU_CHUNK, GRAM_SIDE, GRAM_SMALL
+from .queue_sizes import CPU_CHUNK, takes_gram
 
 __all__ = ["SpectralNorms", "queue_bytes", "top_singular_values"]
 
@@ -349,10 +349,11 @@ class SpectralNorms:
         CPU_CHUNK lags, one power step per check; a GPU waits for every check, so it queues up
         to GPU_CHUNK lags (within :func:`queue_bytes`) and runs two steps per check."""
         cpu = not scaling.gpu_like(device)
-        if self.chunk is None:
+        if self.chunk is None and cpu:
+            self.chunk = CPU_CHUNK
+        elif self.chunk is None:
             per_lag = shape.numel() * torch.finfo(dtype).bits // 8
-            gpu = max(1, min(GPU_CHUNK, queue_bytes(device) // max(per_lag, 1)))
-            self.chunk = CPU_CHUNK if cpu else gpu
+            self.chunk = max(1, min(GPU_CHUNK, queue_bytes(device) // max(per_lag, 1)))
         if self.power_steps is None:
             self.power_steps = CPU_POWER_STEPS if cpu else GPU_POWER_STEPS
         if self.compact is None:
@@ -367,10 +368,9 @@ class SpectralNorms:
     def _no_start(self, shape: torch.Size) -> bool:
         """Whether a matrix of this shape is computed without a warm start: by
         :func:`gram_norms` on a CPU (see GRAM_SMALL), exactly on a GPU (a side <= exact_below)."""
-        side, other = sorted((shape[-2], shape[-1]))
         if self.compact:
-            return side <= GRAM_SMALL or (side <= GRAM_SIDE and other >= 2 * side)
-        return side <= self.exact_below
+            return takes_gram(shape[-2], shape[-1])
+        return min(shape[-2], shape[-1]) <= self.exact_below
 
     def _full_at(self, shape: torch.Size) -> int:
         """How many queued lags make a chunk: a short first chunk while the iteration has no

@@ -80,7 +80,7 @@ import os
 from pathlib import Path
 
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
-from ..core.queue_sizes import CPU_CHUNK, GRAM_SIDE, GRAM_SMALL
+from ..core.queue_sizes import CPU_CHUNK, takes_gram
 from .config import CellConfig, axis
 
 __all__ = [
@@ -197,9 +197,9 @@ def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
     small or tall side (the matrices in float64, their k x k Gram matrices three times, k the
     smaller side), else the block power iteration's copy of the unfinished matrices and its
     blocks of rows."""
-    K, (side, other) = CPU_CHUNK, sorted((m, n))
-    if side <= GRAM_SMALL or (side <= GRAM_SIDE and other >= 2 * side):
-        return 8 * K * B * (m * n + 3 * side * side)
+    K = CPU_CHUNK
+    if takes_gram(m, n):
+        return 8 * K * B * (m * n + 3 * min(m, n) ** 2)
     copy = _BATCH_COPY * K * B * m * n
     return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
 
