@@ -255,11 +255,12 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
 
     sweep = getattr(module, "SWEEP", None)
     if not isinstance(sweep, Sweep):  # a module without one said "(found NoneType)"
-        found = (
-            f"its SWEEP is a {type(sweep).__name__}" if sweep is not None else "its SWEEP is None"
-        )
         if not hasattr(module, "SWEEP"):
             found = "it defines no SWEEP"
+        elif sweep is None:
+            found = "its SWEEP is None"
+        else:
+            found = f"its SWEEP is a {type(sweep).__name__}"
         raise VanishlabError(
             f"experiment module {path} must define SWEEP = vanishlab.Sweep(...) ({found})"
         )
