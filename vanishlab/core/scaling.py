@@ -129,7 +129,8 @@ def frobenius_norms(m: torch.Tensor, tiny_norms: TinyNorms | None = None) -> tor
     if tiny_norms is not None and tiny_norms.deferred:
         # Noted only where it matters: an exact zero matrix (an LSTM's c block at lag 0)
         # has norm 0 in any precision, and noting it would re-run every such call.
-        tiny = tiny & (torch.amax(m.abs(), dim=(-2, -1)) > 0)
+        # (The largest |entry| as one reduction, with no |m| temporary: ord=inf.)
+        tiny = tiny & (torch.linalg.vector_norm(m, ord=math.inf, dim=(-2, -1)) > 0)
     if (tiny_norms or _AT_ONCE)(tiny):
         n[tiny] = scaled_norms(m[tiny])
     return n
