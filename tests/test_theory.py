@@ -76,8 +76,11 @@ def test_quadrature_closed_forms() -> None:
     assert gaussian.gaussian_expectation(DTANH2, q) == pytest.approx(
         4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-5
     )
-    with pytest.raises(ValueError, match=r"q must be finite and >= 0, got -1\.0"):
-        gaussian.gaussian_expectation(TANH2, -1.0)
+    # in the words of every numeric refusal of the API (mean_field's gain, an axis): "q must be
+    # finite and >= 0" was this function's alone
+    for q, shown in ((-1.0, r"-1\.0"), (math.nan, "nan"), (math.inf, "inf")):
+        with pytest.raises(ValueError, match=rf"^q must be a finite number >= 0, got {shown}$"):
+            gaussian.gaussian_expectation(TANH2, q)
 
 
 # --- mean field: fixed points and chi_1 -------------------------------------------------------
@@ -842,8 +845,23 @@ def test_the_mean_field_of_a_cell_names_a_gain_or_input_std_that_is_no_number(
         ((1.0, 2.0), TypeError, r"variances must be three numbers \(var_hh, var_ih, var_bias\)"),
         (0.5, TypeError, "variances must be three numbers"),
         ((1.0, "2", 0.0), TypeError, "variances must be a real number, got '2'"),
-        ((-1.0, 2.0, 0.0), ValueError, "variances must be finite and >= 0"),
-        ((1.0, math.nan, 0.0), ValueError, "variances must be finite and >= 0"),
+        # in the house words, naming the one refused ("variances must be finite and >= 0, got
+        # (-1.0, 2.0, 0.0)" left the reader to find it)
+        (
+            (-1.0, 2.0, 0.0),
+            ValueError,
+            r"var_hh of variances must be a finite number >= 0, got -1\.0$",
+        ),
+        (
+            (1.0, math.nan, 0.0),
+            ValueError,
+            "var_ih of variances must be a finite number >= 0, got nan$",
+        ),
+        (
+            (1.0, 0.0, -math.inf),
+            ValueError,
+            "var_bias of variances must be a finite number >= 0, got -inf$",
+        ),
     ],
 )
 def test_the_mean_field_of_a_cell_names_variances_of_the_wrong_form(

@@ -48,7 +48,7 @@ def gaussian_expectation(fn: Callable[[np.ndarray], np.ndarray], q: float) -> fl
     fn(sqrt(q) z) (width 1/sqrt(q)). ``fn`` takes and returns float64 arrays.
     """
     if not q >= 0 or not math.isfinite(q):
-        raise ValueError(f"q must be finite and >= 0, got {q}")
+        raise ValueError(f"q must be a finite number >= 0, got {q}")
     if q == 0:
         return float(fn(np.zeros(1))[0])
     z, w = _nodes(float(q))

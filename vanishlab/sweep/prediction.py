@@ -263,8 +263,9 @@ def _checked_variances(variances: object) -> Variances:
             f"variances must be three numbers (var_hh, var_ih, var_bias), got {variances!r:.80}"
         )
     values = tuple(real_number("variances", v) for v in variances)
-    if not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"variances must be finite and >= 0, got {values}")
+    for name, v in zip(("var_hh", "var_ih", "var_bias"), values, strict=True):
+        if not (math.isfinite(v) and v >= 0):  # each named, in the words of mean_field's
+            raise ValueError(f"{name} of variances must be a finite number >= 0, got {v}")
     return values  # type: ignore[return-value]
 
 
