@@ -1327,6 +1327,10 @@ def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
         (["report", "RUN", "-o", ""], "--output is empty; give a file name"),
         (["sweep", "--smoke", "--out", ""], "--out is empty; give a directory"),
         (["analyze", "m.pt", "--out", ""], "--out is empty; give a directory"),
+        # spaces alone were "empty" too, which sent the user looking for a value not given
+        (["report", "RUN", "-o", " "], "--output is blank; give a file name"),
+        (["sweep", "--smoke", "--out", " "], "--out is blank; give a directory"),
+        (["analyze", "m.pt", "--out", "\t "], "--out is blank; give a directory"),
     ],
 )
 def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
@@ -1342,9 +1346,10 @@ def test_paths_that_name_no_file_are_refused(tmp_path, monkeypatch, args, said):
     ("args", "said"),
     [
         (["report", ""], "RUN_DIR is empty; give a path"),
-        (["report", " ", "-o", "r.html"], "RUN_DIR is empty; give a path"),
+        (["report", " ", "-o", "r.html"], "RUN_DIR is blank; give a path"),  # was "empty"
         (["analyze", ""], "CHECKPOINT is empty; give a path"),
         (["analyze", "m.pt", "--inputs", ""], "--inputs is empty; give a path"),
+        (["analyze", "m.pt", "--inputs", "  "], "--inputs is blank; give a path"),
     ],
 )
 def test_empty_paths_to_read_are_refused(tmp_path, monkeypatch, args, said):

@@ -581,7 +581,7 @@ def test_a_path_argument_that_is_no_path_is_named(tmp_path, call, argument):
     [
         (lambda: vl.load_results(""), "run_dir"),
         (lambda: vl.load_cells(""), "run_dir"),
-        (lambda: vl.load_manifest(" "), "run_dir"),
+        (lambda: vl.load_manifest(""), "run_dir"),
         (lambda: vl.summarize(""), "run_dir"),
         (lambda: vl.render_report(""), "run_dir"),
         (lambda: vl.run_sweep(vl.Sweep(seq_len=5, hidden_size=4, seed=0), "", workers=1), "out"),
@@ -597,6 +597,16 @@ def test_an_empty_path_argument_is_refused(tmp_path, monkeypatch, call, argument
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=rf"^{argument} is an empty path; give a file or folder"):
         call()
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_blank_path_argument_is_called_blank(tmp_path, monkeypatch):
+    """Spaces alone were "an empty path", which sent the reader looking for a value not given."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^run_dir is a blank path; give a file or folder"):
+        vl.load_manifest(" ")
+    with pytest.raises(ValueError, match=r"^out is a blank path; give a file or folder"):
+        vl.analyze_checkpoint("c.pt", "\t")
     assert not any(tmp_path.iterdir())
 
 

@@ -30,15 +30,15 @@ def single(flag: str, values: Sequence[T] | None) -> T | None:
 
 def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) -> Path | None:
     """The one path an option gives (:func:`single`), refused in one line where it names no
-    file or folder: empty (``--out ''`` made the current folder a run), ``-`` (written as a
+    file or folder: empty or blank (``--out ''`` made the current folder a run), ``-`` (written as a
     file named "-", not to the standard output), or, for a file, ending in "/" (``-o new/``
     wrote a file named "new")."""
     raw = single(flag, values)
     if raw is None:
         return None
     what = "file name" if file else "directory"
-    if not raw.strip():
-        raise VanishlabError(f"{flag} is empty; give a {what}")
+    if not raw.strip():  # spaces alone are blank: "empty" sent the user looking for no value
+        raise VanishlabError(f"{flag} is {'blank' if raw else 'empty'}; give a {what}")
     if raw == "-":
         raise VanishlabError(
             f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
@@ -52,7 +52,7 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
 def path_argument(name: str, raw: str) -> Path:
     """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
     if not raw.strip():
-        raise VanishlabError(f"{name} is empty; give a path")
+        raise VanishlabError(f"{name} is {'blank' if raw else 'empty'}; give a path")
     _no_loop(name, raw)
     return Path(raw)
 

@@ -53,13 +53,15 @@ CORRUPT = "corrupt"
 def as_path(value: object, name: str) -> Path:
     """``value`` (a str or os.PathLike) as a Path; ``TypeError`` naming the argument ``name``
     otherwise (pathlib's own said "expected str, bytes or os.PathLike object, not NoneType",
-    naming none); ``ValueError`` for an empty one, which pathlib reads as the current folder
-    (``run_sweep(sweep, "")`` made it a run directory)."""
+    naming none); ``ValueError`` for an empty or blank one (spaces alone), which pathlib reads
+    as the current folder (``run_sweep(sweep, "")`` made it a run directory)."""
     if not isinstance(value, str | os.PathLike):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     text = os.fspath(value)
     if isinstance(text, str) and not text.strip():
-        raise ValueError(f"{name} is an empty path; give a file or folder")
+        raise ValueError(
+            f"{name} is {'a blank' if text else 'an empty'} path; give a file or folder"
+        )
     return Path(value)
 
 
