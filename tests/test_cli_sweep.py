@@ -812,7 +812,7 @@ def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
     )
     assert not out.parent.exists() and _snapshot(run_dir) == before
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
-    _one_error_line(result, str(err.value).replace("path ", "--output ", 1))
+    _one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
     assert vl.render_report(run_dir, tmp_path / ".htm") == tmp_path / ".htm"
 
 
@@ -831,7 +831,7 @@ def test_the_api_refuses_a_report_path_ending_in_a_slash_as_the_cli_does(run_dir
     )
     assert not (tmp_path / "new").exists() and _snapshot(run_dir) == before
     result = runner.invoke(app, ["report", str(run_dir), "-o", out])
-    _one_error_line(result, str(err.value).replace("path ", "--output ", 1))
+    _one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
 
 
 @pytest.mark.parametrize(
@@ -1321,14 +1321,14 @@ def test_an_output_encoding_that_cannot_show_a_name_escapes_it(tmp_path):
     [
         (
             ["report", "RUN", "-o", "newdir/"],
-            "--output newdir/ ends with '/', which names a folder",
+            "-o/--output newdir/ ends with '/', which names a folder",
         ),
-        (["report", "RUN", "-o", "-"], "--output -: vanishlab writes files, not the standard"),
-        (["report", "RUN", "-o", ""], "--output is empty; give a file name"),
+        (["report", "RUN", "-o", "-"], "-o/--output -: vanishlab writes files, not the standard"),
+        (["report", "RUN", "-o", ""], "-o/--output is empty; give a file name"),
         (["sweep", "--smoke", "--out", ""], "--out is empty; give a directory"),
         (["analyze", "m.pt", "--out", ""], "--out is empty; give a directory"),
         # spaces alone were "empty" too, which sent the user looking for a value not given
-        (["report", "RUN", "-o", " "], "--output is blank; give a file name"),
+        (["report", "RUN", "-o", " "], "-o/--output is blank; give a file name"),
         (["sweep", "--smoke", "--out", " "], "--out is blank; give a directory"),
         (["analyze", "m.pt", "--out", "\t "], "--out is blank; give a directory"),
     ],
@@ -1368,7 +1368,7 @@ def test_empty_paths_to_read_are_refused(tmp_path, monkeypatch, args, said):
     [
         (["report", "loop"], "RUN_DIR loop is a symbolic link that loops"),
         (["report", "loop/run"], "RUN_DIR loop/run lies in loop, a symbolic link that loops"),
-        (["report", "run", "-o", "loop"], "--output loop is a symbolic link that loops"),
+        (["report", "run", "-o", "loop"], "-o/--output loop is a symbolic link that loops"),
         (["analyze", "loop"], "CHECKPOINT loop is a symbolic link that loops"),
         (["analyze", "m.pt", "--inputs", "loop"], "--inputs loop is a symbolic link that loops"),
         (["analyze", "m.pt", "--out", "loop"], "--out loop is a symbolic link that loops"),

@@ -1279,8 +1279,10 @@ def test_repeated_flags_are_merged_or_refused(tmp_path):
     _one_error_line(result, "error: --gain: lists 1.0 twice")
     result = runner.invoke(app, ["sweep", "--out", "a", "--out", "b", "--dry-run"])
     _one_error_line(result, "--out given 2 times (a, b); give it once")
-    result = runner.invoke(app, ["report", "x", "-o", "a", "-o", "b"])
-    _one_error_line(result, "--output given 2 times")
+    # named by both spellings: "--output given 2 times" named a flag the user had not typed
+    for twice in (["-o", "a", "-o", "b"], ["--output", "a", "-o", "b"]):
+        result = runner.invoke(app, ["report", "x", *twice])
+        _one_error_line(result, "error: -o/--output given 2 times (a, b); give it once")
 
 
 def test_help_shows_no_value_for_flags():

@@ -16,6 +16,10 @@ import typer
 from ._app import app, finished, say, user_errors
 from .params import path_argument, path_option, single
 
+#: How a refusal names the output option: by both its spellings, since typer does not say which
+#: one was typed (``-o a -o b`` said "--output given 2 times" to a user who typed no --output).
+_OUTPUT = "-o/--output"
+
 
 @app.command()
 @user_errors(stopped="no report written")  # written whole at the end: a stop leaves nothing
@@ -73,7 +77,7 @@ def report(
     from ..sweep.store import load_manifest
 
     run_dir = path_argument("RUN_DIR", run_dir_arg)
-    out = path_option("--output", output, file=True)
+    out = path_option(_OUTPUT, output, file=True)
     when = check_timestamp(single("--timestamp", timestamp), "--timestamp")
     if when is None:
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
@@ -86,7 +90,7 @@ def report(
     )
     check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
-    check_report_name(path, "--output")  # after the checks of where it points
+    check_report_name(path, _OUTPUT)  # after the checks of where it points
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(run_dir, path, timestamp=when, overwrite=True)
