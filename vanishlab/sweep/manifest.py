@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -61,9 +60,6 @@ __all__ = [
     "package_versions",
     "read_json_number",
     "read_seconds",
-    "report_marker",
-    "report_run",
-    "run_identity",
     "run_kind_words",
     "text_problem",
     "union_axes",
@@ -345,39 +341,6 @@ def _same_values(axes: dict[str, list[Any]], union: dict[str, list[Any]]) -> boo
     return all(
         all(v in union[a] for v in axes[a]) and all(v in axes[a] for v in union[a]) for a in AXES
     )
-
-
-# --- which run a report shows --------------------------------------------------------------
-
-_MARKER = "vanishlab-run:"
-_MARKER_RE = re.compile(r"<!-- vanishlab-run:([^ ]*) -->")
-
-
-def run_identity(manifest: Mapping[str, Any]) -> str:
-    """A run's identity: its ``run_id`` (a random id given when the run directory is created),
-    or, for a run written before ids existed, its name and start time."""
-    run_id = manifest.get("run_id")
-    if isinstance(run_id, str) and run_id:
-        return run_id
-    return f"{manifest.get('name')}@{manifest.get('started')}".replace(" ", "_")
-
-
-def report_marker(manifest: Mapping[str, Any]) -> str:
-    """The HTML comment that ends a report and names its run (see :func:`report_run`)."""
-    return f"<!-- {_MARKER}{run_identity(manifest)} -->\n"
-
-
-def report_run(path: str | os.PathLike[str]) -> str | None:
-    """The identity of the run whose report ``path`` is, or None if it is not a report."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 4096))
-            tail = f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    found = _MARKER_RE.findall(tail)
-    return found[-1] if found else None
 
 
 def utc_text(value: datetime) -> str:

@@ -64,11 +64,9 @@ from .manifest import (
     MONITOR,
     load_manifest,
     read_json_number,
-    report_marker,
-    report_run,
-    run_identity,
     write_manifest,
 )
+from .report_identity import report_marker, report_run, run_identity
 from .schema import (
     COLUMNS,
     CONFIG_COLUMNS,
