@@ -661,7 +661,6 @@ def test_the_dry_run_of_a_mixed_grid_says_the_activation_is_the_rnns_alone():
         (lambda m: m["grids"][0].update(gain=[-1.0]), "'grids'[0] gain holds -1.0 (must be a"),
         (lambda m: m["axes"].update(activation=["tQnh"]), "'axes' activation holds \"tQnh\" (cho"),
         (lambda m: m["axes"].update(dtype=["fl_at32"]), "'axes' dtype holds \"fl_at32\" (choose"),
-        (lambda m: m.pop("axes"), "'axes' is missing"),
         # Accepted: a report and a resume read the axes as the grids' (a report's settings
         # were not its cells').
         (lambda m: m["axes"].update(seed=[12345]), "'axes' is not the union of 'grids'"),
@@ -696,6 +695,39 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
     ):
         result = runner.invoke(app, args)
         _one_error_line(result, "manifest.json is malformed: " + message)
+    assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        ("format",),  # {"format": "vanishlab-run/1"} alone: `report` wrote a page of nothing
+        ("format", "name", "n_cells", "started"),
+        ("format", "name", "grids", "commands", "command"),  # 'axes' (their union) deleted
+    ],
+)
+def test_a_manifest_without_axes_is_refused_as_incomplete(run_dir, tmp_path, keep):
+    """Every manifest vanishlab wrote, in every release and of every kind, has its 'axes': one
+    without them was read as a run of no settings (the report wrote a page, a sweep started
+    its directory afresh). Refused in one line, naming what is missing."""
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({k: manifest[k] for k in keep}))
+    before = _snapshot(run_dir)
+    said = (
+        "manifest.json is incomplete: it has no 'axes' (the settings of the run's cells, which "
+        "vanishlab writes into every run's manifest); restore it from a copy, or make the run "
+        "again into a new directory"
+    )
+    for args in (
+        ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
+        ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
+        ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
+    ):
+        result = runner.invoke(app, args)
+        _one_error_line(result, said)
+    with pytest.raises(vl.VanishlabError, match="is incomplete: it has no 'axes'"):
+        vl.load_manifest(run_dir)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
 
 

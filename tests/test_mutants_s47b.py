@@ -56,13 +56,18 @@ def test_n_cells_may_reach_what_the_axes_combine_into_and_no_further(smoke_run_d
     assert f"'n_cells' {most + 1} is more than its axes combine into ({most});" in str(err.value)
 
 
-def test_a_sweep_manifest_without_n_cells_or_axes_is_read(smoke_run_dir, tmp_path):
-    # both are optional: the check compared None with the product (TypeError) without its
-    # n_cells test, and read m["axes"] of a manifest without them (KeyError) without its own
+def test_a_sweep_manifest_without_n_cells_is_read_and_one_without_axes_refused(
+    smoke_run_dir, tmp_path
+):
+    # n_cells is optional: the check compared None with the product (TypeError) without its
+    # n_cells test. A manifest without 'axes' (which every run vanishlab writes has) was read
+    # too, as a run of no settings: it is incomplete, refused in one line (a KeyError of
+    # m["axes"] never).
     assert "n_cells" not in load_manifest(_with(smoke_run_dir, tmp_path / "a", n_cells=None))
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "manifest.json").write_text(json.dumps({"format": FORMAT, "n_cells": 3}))
-    assert load_manifest(tmp_path / "b")["n_cells"] == 3
+    with pytest.raises(vl.VanishlabError, match="is incomplete: it has no 'axes'"):
+        load_manifest(tmp_path / "b")
 
 
 # --- manifest.utc_text, utc_now: UTC whatever the machine's zone ---

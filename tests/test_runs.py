@@ -442,7 +442,7 @@ def test_directory_without_a_finished_cell_is_started_afresh(tmp_path):
 
     # The CLI too: a refused first attempt leaves a manifest only.
     out2 = tmp_path / "run2"
-    store.write_manifest(out2.mkdir() or out2, {"format": store.FORMAT, "name": "y"})
+    store.write_manifest(out2.mkdir() or out2, {"format": store.FORMAT, "name": "y", "axes": old})
     result = runner.invoke(app, ["sweep", *SMALL, "--gain", "3", "--out", str(out2), "--quiet"])
     assert result.exit_code == 0, result.stderr
 

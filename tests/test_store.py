@@ -27,6 +27,8 @@ from vanishlab.sweep.checksums import meta_digest
 from vanishlab.sweep.config import CellConfig
 
 TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
+#: The 'axes' every manifest has (a manifest without them is refused as incomplete).
+AXES = {a: list(v) for a, v in vl.Sweep(**TINY).axes().items()}
 
 
 def _cell(**kw) -> tuple[pd.DataFrame, store.CellMeta]:
@@ -35,7 +37,7 @@ def _cell(**kw) -> tuple[pd.DataFrame, store.CellMeta]:
 
 def _run_dir(tmp_path: Path, cells=({}, {"seed": 1}, {"activation": "relu"})) -> Path:
     run = tmp_path / "run"
-    store.write_manifest(run.mkdir() or run, {"format": store.FORMAT, "name": "t"})
+    store.write_manifest(run.mkdir() or run, {"format": store.FORMAT, "name": "t", "axes": AXES})
     for kw in cells:
         shard.write_shard(run, *_cell(**kw))
     return run
@@ -182,7 +184,7 @@ def test_load_results_sorts_and_types(tmp_path):
 
 
 def test_empty_run_loads_as_empty_frame(tmp_path):
-    store.write_manifest(tmp_path, {"format": store.FORMAT})
+    store.write_manifest(tmp_path, {"format": store.FORMAT, "axes": AXES})
     results = vl.load_results(tmp_path)
     assert tuple(results.columns) == store.COLUMNS and len(results) == 0
     assert results["layer"].dtype == "Int64"
@@ -277,8 +279,8 @@ def test_manifest_errors(tmp_path):
     (tmp_path / "manifest.json").write_text('{"format": "something-else/2"}')
     with pytest.raises(vl.VanishlabError, match="not a vanishlab-run/1 manifest"):
         vl.load_manifest(tmp_path)
-    store.write_manifest(tmp_path, {"format": store.FORMAT, "name": "x"})
-    assert vl.load_manifest(tmp_path) == {"format": store.FORMAT, "name": "x"}
+    store.write_manifest(tmp_path, {"format": store.FORMAT, "name": "x", "axes": AXES})
+    assert vl.load_manifest(tmp_path) == {"format": store.FORMAT, "name": "x", "axes": AXES}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     with pytest.raises(ValueError, match="format"):
         store.write_manifest(tmp_path, {"name": "no format"})

@@ -1,7 +1,8 @@
 """A run's ``manifest.json``: written whole, validated on every load, and the identity that a
 report carries so it is never taken for another run's.
 
-Keys (all optional but ``format``; each checked for its type when present): ``format``
+Keys (all optional but ``format`` and ``axes``, which every run vanishlab wrote has; each
+checked for its type when present): ``format``
 (:data:`FORMAT`), ``run_id`` (random, given when the directory is created), ``name``,
 ``experiment``, ``description``, ``axes`` (the union of the grids: every axis to a list of
 values), ``grids`` (one per command that brought cells), ``commands`` (those commands, in
@@ -19,13 +20,12 @@ Every value of a grid must be of its axis's type (an integer, a finite number, t
 string; null only for an axis that applies to some models) within the axis's bounds and choices
 (as its command-line flag checks them; an init is not looked up, since a run may name one
 registered by another process), so that a hand-edited ``"8"`` or ``-8`` for ``hidden_size`` or
-``"bogus"`` for ``activation`` is refused in one line, naming the field;
-``axes`` may be absent only from a manifest without ``grids``, and is their union where both
-are there. ``name``, ``experiment`` and ``description`` are one line of text each (the name
-is printed on every line that names the run, the description on the report's page): a control
-character in them (a tab, an escape) is U+FFFD (:func:`~.files.line_text`), as they are
-written, and as a manifest written before so (a run named after a folder holding a tab) is
-read.
+``"bogus"`` for ``activation`` is refused in one line, naming the field; ``axes`` is the
+union of ``grids`` where both are there. ``name``, ``experiment`` and ``description`` are one
+line of text each (the name is printed on every line that names the run, the description on
+the report's page): a control character in them (a tab, an escape) is U+FFFD
+(:func:`~.files.line_text`), as they are written, and as a manifest written before so (a run
+named after a folder holding a tab) is read.
 """
 
 from __future__ import annotations
@@ -144,6 +144,11 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise VanishlabError(
             f"{path} is not a {FORMAT} manifest ({_not_ours(manifest)}): {_RESTORE}"
+        )
+    if "axes" not in manifest:  # {"format": ...} alone was read, and reported as an empty run
+        raise VanishlabError(
+            f"{path} is incomplete: it has no 'axes' (the settings of the run's cells, which "
+            f"vanishlab writes into every run's manifest); {_RESTORE}"
         )
     _fill_later_axes(manifest)
     _no_seed_beside_a_file(manifest)
@@ -267,7 +272,8 @@ def _combinations(m: dict[str, Any]) -> int:
 
 
 def _manifest_problem(m: dict[str, Any]) -> str | None:
-    """What is wrong with the keys a reader relies on, or None (missing keys are allowed)."""
+    """What is wrong with the keys a reader relies on, or None (missing keys are allowed, but
+    ``axes``, which :func:`load_manifest` checks first)."""
     text_keys = ("run_id", "name", "experiment", "description", "command", "started", "finished")
     for key in text_keys:
         if m.get(key) is not None and not isinstance(m[key], str):
@@ -279,21 +285,19 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         value = m.get(key)
         if isinstance(value, str) and any(map(_not_text, value)):
             return f"{key!r} holds a character that is not text"
-    if m.get("grids") is not None and "axes" not in m:
-        return "'axes' is missing (it lists the union of 'grids')"
-    if "axes" in m and not _is_grid(m["axes"]):
+    if not _is_grid(m["axes"]):
         return f"'axes' must map each of {', '.join(AXES)} to a list of values"
     grids = m.get("grids")
     if grids is not None and not (isinstance(grids, list) and all(map(_is_grid, grids))):
         return "'grids' must be a list of grids like 'axes'"
-    named = [("'axes'", m["axes"])] if "axes" in m else []
+    named = [("'axes'", m["axes"])]
     named += [(f"'grids'[{i}]", grid) for i, grid in enumerate(grids or [])]
     for where, grid in named:
         for a in AXIS_TABLE:
             problem = a.misfit(grid[a.name])
             if problem:
                 return f"{where} {problem}"
-    if grids and "axes" in m and not _same_values(m["axes"], union_axes(grids)):
+    if grids and not _same_values(m["axes"], union_axes(grids)):
         return "'axes' is not the union of 'grids' (what every command swept)"
     for key in ("commands", "sections"):
         value = m.get(key)
@@ -313,7 +317,7 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         return f"'n_cells' must be a count (an integer >= 0), not {n!r:.40}"
     # a sweep's cells are combinations of its axes' values: more is a hand edit, which the
     # report's overview read as "64 of 10**30 planned ... this report is partial"
-    if kind is None and n is not None and "axes" in m and n > (most := _combinations(m)):
+    if kind is None and n is not None and n > (most := _combinations(m)):
         return f"'n_cells' {n!s:.40} is more than its axes combine into ({most})"
     # a time below 0, NaN or inf (JSON's NaN, Infinity, which Python reads) is no time spent:
     # the report said "run time -5.0 s", and Infinity failed in its words (a traceback)
