@@ -70,8 +70,8 @@ def test_a_sweep_cell_refused_memory_says_so_in_a_cell_s_words(monkeypatch, mode
     config = vl.CellConfig(model=model, hidden_size=4, seq_len=5, batch=3)
     want = (
         "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
-        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
-        "(--hidden-size) or num_layers (--num-layers)"
+        "at once): sweep a smaller --batch (batch=), --seq-len (seq_len=), --hidden-size "
+        "(hidden_size=) or --num-layers (num_layers=)"
     )
     frame, meta = vl.run_cell(config)
     assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
@@ -120,9 +120,9 @@ def test_a_trained_cell_refused_memory_in_training_says_so_with_its_own_levers(m
     name = "MemoryRefusedError" if refuse is _refuse else "MemoryError"
     want = (
         f"training: {name}: the cell's training needs more memory than this machine could "
-        f"give{size}: sweep a smaller seq_len (--seq-len), hidden_size (--hidden-size) or "
-        "num_layers (--num-layers) (--batch does not change its 64 sequences a step and 1000 "
-        "held out)"
+        f"give{size}: sweep a smaller --seq-len (seq_len=), --hidden-size (hidden_size=) or "
+        "--num-layers (num_layers=); --batch (batch=) does not change its 64 sequences a step "
+        "and 1000 held out"
     )
     assert (meta["status"], meta["failure"], meta["reason"], len(frame)) == (
         "failed",
@@ -140,8 +140,8 @@ def test_a_cell_whose_task_batch_memory_refuses_says_so_in_a_cell_s_words(monkey
     reason = vl.run_cell(vl.CellConfig(hidden_size=4, seq_len=5, batch=3))[1]["reason"]
     assert reason == (
         "MemoryError: the cell needs more memory than this machine could give: sweep a smaller "
-        "batch (--batch), seq_len (--seq-len), hidden_size (--hidden-size) or num_layers "
-        "(--num-layers)"
+        "--batch (batch=), --seq-len (seq_len=), --hidden-size (hidden_size=) or --num-layers "
+        "(num_layers=)"
     )
 
 
@@ -154,10 +154,10 @@ def test_a_cell_refused_memory_names_the_lever_beside_it_only_where_there_is_one
     monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
     config = vl.CellConfig(hidden_size=4, seq_len=5, batch=3)
     alone = vl.run_cell(config)[1]["reason"]
-    assert alone.endswith("or num_layers (--num-layers)") and "worker" not in alone
+    assert alone.endswith("or --num-layers (num_layers=)") and "worker" not in alone
     reasons = {b: run_task(config, INITS["default"], b)[1]["reason"] for b in ("workers", "dask")}
     assert reasons == {
-        "workers": f"{alone}, or fewer workers beside it (--workers)",
+        "workers": f"{alone}, or fewer --workers (workers=) beside it",
         "dask": f"{alone}, or fewer cells at once on its machine (dask worker --nworkers, "
         "--nthreads)",
     }
@@ -187,7 +187,7 @@ def test_an_analysis_refused_memory_says_so_in_its_own_words(monkeypatch, tmp_pa
     remedy = (
         "give fewer or shorter sequences in the inputs file"
         if given == "file"
-        else "use a smaller seq_len (--seq-len) or batch (--batch)"
+        else "use a smaller --seq-len (seq_len=) or --batch (batch=)"
     )
     said = str(err.value)
     assert said.startswith("measuring nn.LSTM(2, 3, ") and " on inputs of T=6, B=2 needs " in said

@@ -372,10 +372,19 @@ def test_numbers_are_ascii_digits_as_sweeps_flags_take_them(tmp_path, monkeypatc
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--seq-len", "10"], "seq_len (--seq-len) has no effect with an inputs file (--inputs)"),
-        (["--batch", "8"], "batch (--batch) has no effect with an inputs file"),  # at its default
-        (["--input-std", "0.5"], "input_std (--input-std) has no effect with"),
-        (["--seed", "3", "--batch", "2"], "batch (--batch), seed (--seed) have no effect with"),
+        # flag first, as every refusal (it said "seq_len (--seq-len) has no effect with an
+        # inputs file (--inputs)")
+        (
+            ["--seq-len", "10"],
+            "error: --seq-len (seq_len=) has no effect with --inputs (inputs=): it describes the "
+            "Gaussian inputs, which the inputs file replaces; drop it",
+        ),
+        (["--batch", "8"], "error: --batch (batch=) has no effect with --inputs"),  # its default
+        (["--input-std", "0.5"], "error: --input-std (input_std=) has no effect with"),
+        (
+            ["--seed", "3", "--batch", "2"],
+            "error: --batch (batch=), --seed (seed=) have no effect with --inputs (inputs=): they",
+        ),
     ],
 )
 def test_gaussian_input_options_beside_an_inputs_file_are_refused(tmp_path, args, message):
@@ -520,9 +529,13 @@ def test_analyze_checkpoint_names_a_wrong_kind_of_argument(tmp_path, kwargs, mat
         # an integer beyond any float was an OverflowError ("int too big to convert")
         ({"input_std": 10**400}, r"^--input-std \(input_std=\): must be a finite number"),
         ({"name": "a\nb"}, r"^--name \(name=\) holds a control character"),
-        ({"batch_first": True}, r"^--batch-first \(batch_first=\) describes an inputs file"),
+        (
+            {"batch_first": True},
+            r"^--batch-first \(batch_first=\) describes the layout of an --inputs \(inputs=\) "
+            "file; give one, or drop it$",
+        ),
         # beside an inputs file they were ignored in silence (the command line refused them)
-        ({"inputs": "x.pt", "seq_len": 9}, r"^seq_len \(--seq-len\) has no effect with an"),
+        ({"inputs": "x.pt", "seq_len": 9}, r"^--seq-len \(seq_len=\) has no effect with --in"),
     ],
 )
 def test_analyze_checkpoint_names_its_own_arguments(tmp_path, kwargs, match):
@@ -660,7 +673,7 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out)]
     result = runner.invoke(app, [*args, "--batch", str(10**12)])
     _one_error_line(result, "B=1000000000000 needs about")
-    assert "use a smaller seq_len (--seq-len) or batch (--batch)" in result.stderr
+    assert "use a smaller --seq-len (seq_len=) or --batch (batch=)" in result.stderr
     assert not out.exists()
     # An inputs file is checked alike, against what this machine has.
     monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 1000)
@@ -1050,7 +1063,7 @@ def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused
         result = runner.invoke(app, [*base, *inputs, *flags, "--out", str(tmp_path / "c")])
         _one_error_line(result, "--batch-first and --no-batch-first contradict each other")
     result = runner.invoke(app, [*base, "--no-batch-first", "--out", str(tmp_path / "c")])
-    _one_error_line(result, "--no-batch-first describes an inputs file (--inputs)")
+    _one_error_line(result, "--no-batch-first describes the layout of an --inputs file; give")
     assert not (tmp_path / "c").exists()
 
 

@@ -326,7 +326,7 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
 
 
 @pytest.mark.parametrize(
-    ("workers", "lever"), [("1", ""), ("2", ", or fewer workers beside it (--workers)")]
+    ("workers", "lever"), [("1", ""), ("2", ", or fewer --workers (workers=) beside it")]
 )
 def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
     tmp_path, workers, lever
@@ -347,8 +347,8 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
     )
     alone = (
         "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
-        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
-        "(--hidden-size) or num_layers (--num-layers)"
+        "at once): sweep a smaller --batch (batch=), --seq-len (seq_len=), --hidden-size "
+        "(hidden_size=) or --num-layers (num_layers=)"
     )
     out = tmp_path / "run"
     try:
@@ -358,6 +358,31 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
         vl.INITS.pop("refused_test", None)
     assert result.exit_code == 1, result.stderr
     assert list(vl.load_cells(out)["reason"]) == [alone + lever] * 3
+
+
+def test_a_worker_that_dies_is_said_with_its_lever_flag_first(tmp_path):
+    """Its advice said "perhaps with fewer workers (--workers)", the name before the flag,
+    where every refusal and advice names the flag first (docs/cli.md)."""
+    module = tmp_path / "dies.py"
+    module.write_text(
+        "import os\n\nimport vanishlab as vl\n\n\n"
+        "def _init(rnn, gain, generator):\n"
+        "    os._exit(1)  # the worker dies as one the kernel killed\n\n\n"
+        'vl.register_init(vl.Init("dies_test", "dies", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init="dies_test", hidden_size=4, input_size=2, seq_len=5, batch=1, '
+        "seed=(0, 1))\n"
+    )
+    out = tmp_path / "run"
+    try:
+        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
+        result = runner.invoke(app, args)
+    finally:
+        vl.INITS.pop("dies_test", None)
+    _one_error_line(
+        result,
+        "error: a worker process died (out of memory?); finished cells are kept: run the same "
+        "command again to resume, perhaps with fewer --workers (workers=)",
+    )
 
 
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):

@@ -112,8 +112,8 @@ def test_a_cell_refused_memory_on_the_cluster_names_a_dask_worker_s_lever(
     assert summary.n_errors == 2
     assert set(vl.load_cells(tmp_path / "run")["reason"]) == {
         "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
-        "at once): sweep a smaller batch (--batch), seq_len (--seq-len), hidden_size "
-        "(--hidden-size) or num_layers (--num-layers), or fewer cells at once on its machine "
+        "at once): sweep a smaller --batch (batch=), --seq-len (seq_len=), --hidden-size "
+        "(hidden_size=) or --num-layers (num_layers=), or fewer cells at once on its machine "
         "(dask worker --nworkers, --nthreads)"
     }
 

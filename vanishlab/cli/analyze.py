@@ -234,7 +234,7 @@ def _layout(batch_first: bool, no_batch_first: bool, inputs: Path | None) -> boo
         )
     if no_batch_first and inputs is None:
         raise VanishlabError(
-            "--no-batch-first describes an inputs file (--inputs); give one, or drop it"
+            "--no-batch-first describes the layout of an --inputs file; give one, or drop it"
         )
     return batch_first or no_batch_first
 

@@ -340,9 +340,9 @@ sweep = app.command(name="sweep")(sweep_command())
 @app.command()
 @user_errors(stopped="")  # a listing: nothing to keep or resume
 def inits() -> None:
-    """List the weight initialisations (the values of --init), one line each: the models
-    (--model) each applies to, whether the mean field's assumptions hold for it, and what
-    --gain multiplies."""
+    """List the weight initialisations (the values of --init), one line each: the --model
+    values each applies to, whether the mean field's assumptions hold for it, and what --gain
+    multiplies."""
     from ..sweep.inits import INITS  # the registry, without torch
 
     rows = [("init", "models", "mean field", "description")]

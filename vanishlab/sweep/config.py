@@ -248,7 +248,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse, before any cell runs, a grid whose task, training and input axes cannot combine."""
     tasks = axes.get("task", ("none",))
     if trains(axes) and "none" in tasks:
-        why = "train_steps > 0 needs a task (--task adding or recall)"
+        why = "--train-steps (train_steps=) above 0 needs --task (task=) adding or recall"
         if len(tasks) > 1:  # the user gave one: say why the grid has an untrainable cell
             steps = next(s for s in axes["train_steps"] if s > 0)
             why += (
@@ -356,5 +356,5 @@ def wrong_input_size(task: str, needed: int, size: int) -> str:
     argument and the command line's flag: it said "input_size=2" to a user of --input-size)."""
     return (
         f"the {task} task feeds {needed} channels per step: "
-        f"set input_size to {needed} (--input-size {needed}; got {size})"
+        f"set --input-size (input_size=) to {needed} (got {size})"
     )

@@ -303,7 +303,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
     except BrokenProcessPool:
         raise VanishlabError(
             "a worker process died (out of memory?); finished cells are kept: run the same "
-            "command again to resume, perhaps with fewer workers (--workers)"
+            "command again to resume, perhaps with fewer --workers (workers=)"
         ) from None
     finally:
         if completed:

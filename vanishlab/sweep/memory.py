@@ -253,7 +253,7 @@ def format_bytes(n: int | None) -> str:
 
 BESIDE: dict[str | None, str] = {
     None: "",  # alone: this process (one worker, or vl.run_cell): no other cell to cut
-    "workers": ", or fewer workers beside it (--workers)",  # local worker processes
+    "workers": ", or fewer --workers (workers=) beside it",  # local worker processes
     "dask": ", or fewer cells at once on its machine (dask worker --nworkers, --nthreads)",
 }
 """What may run beside a refused cell, by where it runs (:func:`vanishlab.run_cell`'s
@@ -265,8 +265,9 @@ _LEVERS = ("batch", "seq_len", "hidden_size", "num_layers")
 
 
 def _levers(axes: tuple[str, ...]) -> str:
-    """``batch (--batch), seq_len (--seq-len) or ...``: each axis with its flag."""
-    named = [f"{a} ({axis(a).flag})" for a in axes]
+    """``--batch (batch=), --seq-len (seq_len=) or ...``: each axis by its flag, then its
+    argument (a sweep's words reach ``vl.Sweep`` and ``vl.run_sweep`` too: docs/cli.md)."""
+    named = [f"{axis(a).flag} ({a}=)" for a in axes]
     return f"{', '.join(named[:-1])} or {named[-1]}"
 
 
@@ -281,17 +282,18 @@ def refused_reason(asked: int | None, *, training: bool = False, beside: str | N
     (:data:`~vanishlab.sweep.train_cell.TRAIN_BATCH` a step, and the held-out ones), which
     ``--batch`` does not change."""
     size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
-    what, levers = "the cell", _levers(_LEVERS)
+    what, levers, batch = "the cell", _levers(_LEVERS), ""
     if training:
         from ..train.loop import DEFAULT_EVAL_BATCH  # both import torch: trained cells only
         from .train_cell import TRAIN_BATCH
 
         what = "the cell's training"
-        levers = (
-            f"{_levers(tuple(a for a in _LEVERS if a != 'batch'))} (--batch does not change "
-            f"its {TRAIN_BATCH} sequences a step and {DEFAULT_EVAL_BATCH} held out)"
+        levers = _levers(tuple(a for a in _LEVERS if a != "batch"))
+        batch = (
+            f"; {axis('batch').flag} (batch=) does not change its {TRAIN_BATCH} sequences a "
+            f"step and {DEFAULT_EVAL_BATCH} held out"
         )
     return (
         f"{what} needs more memory than this machine could give{size}: sweep a smaller "
-        f"{levers}{BESIDE[beside]}"
+        f"{levers}{BESIDE[beside]}{batch}"
     )

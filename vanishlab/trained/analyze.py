@@ -114,13 +114,13 @@ def analyze_checkpoint(
     # progress="no" showed the spinner; batch_first="no" read an inputs file as (B, T, I)
     progress, batch_first = as_flag(progress, "progress"), as_flag(batch_first, "batch_first")
     given = {"seq_len": seq_len, "batch": batch, "input_std": input_std, "seed": seed}
-    unused = [f"{k} (--{k.replace('_', '-')})" for k, v in given.items() if v is not None]
+    unused = [f"--{k.replace('_', '-')} ({k}=)" for k, v in given.items() if v is not None]
     if inputs is not None and unused:  # ignoring them would measure other inputs in silence
         one = len(unused) == 1
         raise VanishlabError(
-            f"{', '.join(unused)} {'has' if one else 'have'} no effect with an inputs file "
-            f"(--inputs): {'it describes' if one else 'they describe'} the Gaussian inputs, "
-            f"which the file replaces; drop {'it' if one else 'them'}"
+            f"{', '.join(unused)} {'has' if one else 'have'} no effect with --inputs (inputs=): "
+            f"{'it describes' if one else 'they describe'} the Gaussian inputs, which the "
+            f"inputs file replaces; drop {'it' if one else 'them'}"
         )
     gauss = {k: GAUSSIAN_INPUTS[k] if v is None else v for k, v in given.items()}
     input_std = gauss["input_std"]
@@ -148,8 +148,8 @@ def analyze_checkpoint(
     spec = ckpt.spec
     if batch_first and inputs is None:
         raise VanishlabError(
-            "--batch-first (batch_first=) describes an inputs file (--inputs, inputs=); give one, "
-            "or drop it"
+            "--batch-first (batch_first=) describes the layout of an --inputs (inputs=) file; give "
+            "one, or drop it"
         )
     net = ckpt.build(batch_first=batch_first)
     if inputs is not None:

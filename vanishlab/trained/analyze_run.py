@@ -58,7 +58,7 @@ NOTES_WARNED = contextvars.ContextVar("vanishlab_analyze_notes_warned", default=
 #: What makes an analysis's measurement smaller, by where its inputs come from: said where
 #: the estimate refuses them and where the CPU's allocator does.
 SMALLER = {
-    "gaussian": "use a smaller seq_len (--seq-len) or batch (--batch)",
+    "gaussian": "use a smaller --seq-len (seq_len=) or --batch (batch=)",
     "file": "give fewer or shorter sequences in the inputs file",
 }
 
