@@ -11,6 +11,8 @@ import re
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 import vanishlab as vl
 from vanishlab.report import build_report
@@ -118,3 +120,32 @@ def test_the_figure_of_many_folded_settings_is_as_tall_as_its_rows(mixed):
     assert rows == [12, 12, 18, 18, 12, 12, 18, 18, 24, 24, 36, 36]
     assert heights == pytest.approx([0.2 * r for r in rows])
     assert height < 0.2 * sum(rows[::2]) + 6 * 1.0, height  # a row's titles, ticks and gap
+
+
+def test_the_layer_label_heads_the_layer_numbers_right_of_the_settings():
+    """The figure's y label "layer l" stood at its left edge, left of the groups' labels
+    ("gain = 0.5", beside each setting's layers), and read as naming the settings; it now heads
+    each panel's column of layer numbers: above its top row, its right edge with theirs, right
+    of its groups' labels, and clear of every other text of the figure (titles, ticks)."""
+    groups = ("T = 20, gain = 0.5", "T = 20, gain = 1.0", "T = 50, gain = 0.5")
+    panel = _dense("tanh, 2 layers, default", 6, separators=(2, 4), row_groups=groups)
+    plain = _dense("relu, 2 layers, default", 2)
+    grid = HeatmapGrid("Depth", "c", (panel, plain, panel), 2, "lag k", "layer l", "x", dense=True)
+    with pinned():
+        fig = draw(grid)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        maps = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        boxes = {t: t.get_window_extent(renderer) for t in texts}
+        heads = [t for t in texts if t.get_text() == "layer l"]
+        assert len(heads) == len(maps), [t.get_text() for t in texts]
+        for ax in maps:
+            frame = ax.get_window_extent(renderer)
+            (head,) = [t for t in heads if t.axes is ax]
+            box = boxes[head]
+            assert box.y0 >= frame.y1 and box.x1 <= frame.x0, (box, frame)
+            for label in [t for t in ax.texts if t is not head]:  # the groups' labels
+                assert box.x1 > boxes[label].x1 + 4, (label.get_text(), box, boxes[label])
+        others = [t for t in texts if t not in heads]
+        for head in heads:
+            assert not [t.get_text() for t in others if boxes[head].overlaps(boxes[t])]

@@ -136,6 +136,7 @@ def axis_labels(
 ) -> None:
     """A panel grid's shared axis labels, each ``(text, (x, y))`` in figure fractions: the x
     label centred with its bottom at (x, y), the y label turned upright with its left edge at
-    (x, y)."""
+    (x, y); an empty y label is not drawn."""
     fig.text(*xlabel[1], xlabel[0], ha="center", va="bottom", fontsize=9.5)
-    fig.text(*ylabel[1], ylabel[0], rotation=90, ha="left", va="center", fontsize=9.5)
+    if ylabel[0]:
+        fig.text(*ylabel[1], ylabel[0], rotation=90, ha="left", va="center", fontsize=9.5)

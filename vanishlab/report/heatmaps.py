@@ -141,10 +141,14 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     groups = [[row_label(t)[0] for t in p.row_groups] for p in grid.panels]
     flat = [t for p in labels for t in p]
     label_w = _widest(flat) if flat else 0.3
+    # Rows named by groups: the y label heads each panel's column of row labels, right of the
+    # groups' (drawn at the figure's left edge, "layer l" read as naming the settings).
+    head = grid.ylabel if any(groups) else ""
+    head_w = text_width(shown_text(head), TICK_SIZE) + _tick_room() if head else 0.0
     if any(groups):  # a group's label left of its rows' own
         label_w += max(_widest(g) for g in groups) + _GROUP_PAD / 72
-    gap_w = label_w + 0.3
-    left, right = 0.4 + label_w + 0.1, 1.25
+    gap_w = max(label_w, head_w) + 0.3
+    left, right = (max(label_w, head_w) + 0.2 if head else 0.4 + label_w + 0.1), 1.25
     rows = max((len(p.row_labels) for p in grid.panels), default=1)
     cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
     least_w = _DENSE_MIN_W if grid.dense else _CELL_MIN_W * cols
@@ -171,7 +175,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         w = panel_w + 1.3
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
-    room = [min(w - 0.6, panel_w + gap_w - 0.1), panel_w + _LAST_ROOM]
+    room = [min(w - 0.6, panel_w + gap_w - 0.1 - head_w), panel_w + _LAST_ROOM]
     titles = [
         wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
         for i, p in enumerate(grid.panels)
@@ -237,6 +241,8 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
                 ax.axhline(row - 0.5, color="white", lw=2.0)
             if groups[i]:
                 _group_labels(ax, groups[i], _spans(panel), _widest(labels[i]))
+            if head:
+                _row_head(ax, head)
             if panel.partial is not None and panel.partial.any():
                 rows, cols = np.nonzero(panel.partial)
                 ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
@@ -281,7 +287,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
                 (0.1 + (0.25 if any_zero else 0.0)) / height,
             ),
         ),
-        (grid.ylabel, (0.08 / width, (grid_top + grid_bottom) / 2)),
+        ("" if head else grid.ylabel, (0.08 / width, (grid_top + grid_bottom) / 2)),
     )
     if mappable is not None:
         span = grid_top - grid_bottom
@@ -315,12 +321,24 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     return fig
 
 
+def _tick_room() -> float:
+    """Inches between an axis and its tick labels: the tick and its pad."""
+    return (float(mpl.rcParams["ytick.major.size"]) + float(mpl.rcParams["ytick.major.pad"])) / 72
+
+
+def _row_head(ax: Axes, text: str) -> None:
+    """``text`` (the figure's y label) as the head of a panel's column of row labels: right
+    aligned with them, just above the panel's top, level with its title."""
+    shift = ScaledTranslation(-_tick_room(), 4 / 72, ax.figure.dpi_scale_trans)
+    ax.text(0, 1, text, transform=ax.transAxes + shift, ha="right", va="bottom", fontsize=TICK_SIZE)
+
+
 def _group_labels(ax: Axes, texts: list[str], spans: list[tuple[int, int]], rows_w: float) -> None:
     """Each group's label beside the middle of its rows (a dense panel's, row ``i`` at y =
     ``i``), its right edge :data:`_GROUP_PAD` points left of its rows' own labels, which
     are ``rows_w`` inches wide and stand a tick and its pad left of the axis."""
-    room = float(mpl.rcParams["ytick.major.size"]) + float(mpl.rcParams["ytick.major.pad"])
-    shift = ScaledTranslation(-rows_w - (room + _GROUP_PAD) / 72, 0, ax.figure.dpi_scale_trans)
+    pad = rows_w + _tick_room() + _GROUP_PAD / 72
+    shift = ScaledTranslation(-pad, 0, ax.figure.dpi_scale_trans)
     at = blended_transform_factory(ax.transAxes, ax.transData) + shift
     for text, (first, end) in zip(texts, spans, strict=False):
         if text:
