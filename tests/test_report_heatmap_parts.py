@@ -249,3 +249,24 @@ def test_the_page_column_and_the_figures_width_are_one_number():
     column, gutter = (int(v) for v in rule.groups())
     assert (column - 2 * gutter) / 96 == PAGE_W
     assert "box-sizing: border-box" in html  # the padding inside the max-width
+
+
+def test_each_cell_panel_is_as_tall_as_its_own_rows():
+    """An nn.RNN's panel of two rows (tanh, relu) beside a gated cell's of one (n/a) and one of
+    four: every panel was drawn as tall as the tallest (1.92 in), the one-row panel's cell
+    four times as tall as a cell of the four-row one. Each cell is now 0.48 in tall wherever
+    it is, each panel at the top of its row of the grid."""
+    rows = (("tanh", "relu"), ("n/a (gated)",), ("a", "b", "c", "d"), ("tanh", "relu"))
+    panels = tuple(
+        HeatPanel(f"panel {n}", r, ("0.5", "1.0"), -np.ones((len(r), 2)))
+        for n, r in enumerate(rows)
+    )
+    with pinned():
+        fig = draw(HeatmapGrid("Rate", "c", panels, 3, "gain", "activation", "rate"))
+    height = float(fig.get_size_inches()[1])
+    maps = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in maps] == [p.title for p in panels]
+    tall = [ax.get_position().height * height for ax in maps]
+    assert tall == pytest.approx([0.48 * len(r) for r in rows])
+    tops = [ax.get_position().y1 for ax in maps[:3]]
+    assert tops == pytest.approx([tops[0]] * 3)

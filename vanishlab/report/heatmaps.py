@@ -59,13 +59,14 @@ _LAST_ROOM = _BAR_GAP - 0.05
 #: wider than the page, being drawn smaller.
 _TITLE_LINES = 2
 _TITLE_MAX_W = 3.0
-#: Inches: a cell of a cell grid (its rate and horizon, 7.5 pt), and the narrowest it is made
-#: before a row of panels loses a column; a dense grid's panel (lags) as wide as it is drawn,
-#: and the narrowest before it loses one; the height of a dense grid's row (at least), and of
-#: a line of its label (a label of three lines makes its rows taller); the height of a row
-#: in a figure whose rows are named by groups (:attr:`.model.HeatPanel.row_groups`), each
-#: row's own label one line (a layer's number) and each group's spanning its rows.
-_CELL_W, _CELL_MIN_W = 0.95, 0.8
+#: Inches: a cell of a cell grid (its rate and horizon, 7.5 pt), the narrowest it is made
+#: before a row of panels loses a column, and its height; a dense grid's panel (lags) as wide
+#: as it is drawn, and the narrowest before it loses one; the height of a dense grid's row
+#: (at least), and of a line of its label (a label of three lines makes its rows taller); the
+#: height of a row in a figure whose rows are named by groups
+#: (:attr:`.model.HeatPanel.row_groups`), each row's own label one line (a layer's number) and
+#: each group's spanning its rows.
+_CELL_W, _CELL_MIN_W, _CELL_H = 0.95, 0.8, 0.48
 _DENSE_W, _DENSE_MIN_W = 3.4, 1.6
 _DENSE_ROW_H, _LABEL_LINE_H = 0.32, 1.2 * TICK_SIZE / 72
 _GROUPED_ROW_H = 0.2
@@ -149,7 +150,6 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         label_w += max(_widest(g) for g in groups) + _GROUP_PAD / 72
     gap_w = max(label_w, head_w) + 0.3
     left, right = (max(label_w, head_w) + 0.2 if head else 0.4 + label_w + 0.1), 1.25
-    rows = max((len(p.row_labels) for p in grid.panels), default=1)
     cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
     least_w = _DENSE_MIN_W if grid.dense else _CELL_MIN_W * cols
     # A part of a figure counts the columns of its widest part (as_parts gives it its ncols).
@@ -171,7 +171,9 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     else:
         titled = min(_titles_width(grid), fits)
         panel_w = min(max(_CELL_W * cols, titled), fits)
-        heights = [0.48 * rows] * n
+        # Each panel as tall as its own rows (an nn.RNN's tanh and relu beside a gated cell's
+        # one n/a row, which was drawn as tall as both: its cells twice as tall as theirs).
+        heights = [_CELL_H * max(len(p.row_labels), 1) for p in grid.panels]
         w = panel_w + 1.3
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
