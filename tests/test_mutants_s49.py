@@ -228,15 +228,16 @@ def test_a_gated_queue_counts_its_input_stream_twice(model, want):
 @pytest.mark.parametrize(
     ("text", "want"),
     [
-        # no "_", "-" or "." in the room's second half: the value starts a line whole
-        ("init = abcdefghijklmnopq", "init =\nabcdefghijklmnopq"),
+        # no "_", "-" or "." in the room's second half: the value is cut where the room ends
+        # ("init =" ended a line, the value whole on the next)
+        ("init = abcdefghijklmnopq", "init = abcdefghijklm\nnopq"),
         # a word after a word that is no name ("... =") starts a line whole too
         ("xx yy abcdefgh_ijklmnop", "xx yy\nabcdefgh_ijklmnop"),
         # a value that breaks cleanly after a "_" stays beside its name
         ("init = abcdefgh_ijklmnop", "init = abcdefgh_\nijklmnop"),
     ],
 )
-def test_a_value_stays_beside_its_name_only_where_it_breaks_cleanly(text, want):
+def test_a_value_stays_beside_its_name_broken_cleanly_where_it_can(text, want):
     assert _filled(text, 20) == want
 
 
@@ -244,7 +245,7 @@ def test_a_value_stays_beside_its_name_only_where_it_breaks_cleanly(text, want):
     ("text", "want"),
     [
         # the room is the line's less the space before the word: a "_" one past it is not in it
-        ("init = abcdefghijklm_nop", "init =\nabcdefghijklm_nop"),
+        ("init = abcdefghijklm_nop", "init = abcdefghijklm\n_nop"),
         # a room of exactly half a line still holds the value's first part
         ("ab init = abcdef_ghijkl", "ab init = abcdef_\nghijkl"),
     ],

@@ -10,7 +10,7 @@ import vanishlab as vl
 from vanishlab.analysis.fits import PHASE_TOLERANCE
 from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figure_text import wrap_title
+from vanishlab.report.figure_text import row_label, wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
 from vanishlab.report.model import Curve, HeatmapGrid, HeatPanel, LineGrid, LinePanel
@@ -161,3 +161,45 @@ def test_row_labels_alike_after_their_differing_parts_are_numbered_with_a_key():
     assert len(set(drawn)) == 3, drawn
     assert drawn[1].endswith(" [1]") and drawn[2].endswith(" [2]"), drawn
     assert f"“{rows[0]}”; [1] “{rows[1]}”; [2] “{rows[2]}”." in caption
+
+
+@pytest.mark.parametrize("width_in", [1.4, 1.6, 1.8, 2.2, 2.6])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "model = lstm, init = mycustominitialisation",
+        "activation = tanh, T = 50",
+        "train steps = 100000, T = 5",
+    ],
+)
+def test_no_title_line_ends_with_a_setting_name_whose_value_cannot_break(title, width_in):
+    """A value without a "_", "-" or "." to break at left its name alone at a line's end:
+    "activation =" / "tanh, T = 50" (1.4 in), "init =" / "mycustominitialisation" (1.8 in).
+    Now the value is broken beside its name where the line has room for half a line, else
+    the value's line starts with the "=": "activation" / "= tanh, T = 50"."""
+    lines = wrap_title(title, width_in, 9.5).split("\n")
+    assert not any(line.endswith("=") for line in lines), lines
+    chars = int(round(width_in / (0.6 * 9.5 / 72), 9))
+    assert max(len(line) for line in lines) <= chars, lines
+    assert "".join(lines).replace(" ", "") == title.replace(" ", "")  # nothing lost
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2 layers, optimizer = adam, dtype = float64, lr = 0.001, init = forget_bias",
+        "bias = False, activation = tanh, model = lstm, init = orthogonal, gain = 0.5, "
+        "task = adding, l = 1",
+    ],
+)
+def test_no_row_label_line_ends_with_a_setting_name(text):
+    """A row label too long for a line was broken at any space where its settings did not
+    fit two lines: "2 layers, optimizer = adam, dtype =" / "float64, lr = 0.001, init =
+    forget_bias". It now breaks between settings, inside a name, or where a setting must
+    break, before its "=" ("dtype" / "= float64, ..."), never after it; in three lines or
+    fewer."""
+    drawn, shortened = row_label(text)
+    lines = drawn.split("\n")
+    assert not shortened and len(lines) <= 3, lines
+    assert not any(line.endswith("=") for line in lines), lines
+    assert " ".join(lines) == text, lines  # broken at a space, nothing cut

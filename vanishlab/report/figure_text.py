@@ -38,8 +38,9 @@ def wrap_title(text: str, width_in: float, size: float) -> str:
     titles never collide), after the commas between its settings: "gain = 0.5" and
     "1 layer" stay whole (they broke into "gain =" / "0.5"). A setting longer than a line
     is broken at its spaces, and a word longer than a line inside it (a long init name ran
-    past its panel, under the next one's title); "name = value" where the value breaks at a
-    "_", "-" or "." ("init =" ended a line, "uniform_variance_scaled" the next)."""
+    past its panel, under the next one's title); "name = value" in its value, after a "_",
+    "-" or "." where it has one, else where the line ends ("init =" ended a line,
+    "uniform_variance_scaled" or "myinitialisation" the next)."""
     return _filled(text, max(_MIN_CHARS, int(round(width_in / _char_width(size), 9))))
 
 
@@ -53,6 +54,7 @@ def title_width(text: str, lines: int, size: float) -> float:
 
 
 _MIN_CHARS = 16  # the narrowest line a title is wrapped to, in characters
+_LEAST_TAIL = 3  # characters a word cut where a line ends leaves for the next ("…ati" / "on")
 
 
 def _char_width(size: float) -> float:
@@ -63,10 +65,10 @@ def _char_width(size: float) -> float:
 def _filled(text: str, chars: int) -> str:
     """``text`` in lines of at most ``chars`` characters, broken after its commas; a setting
     (the text between two of them) longer than a line starts a line and is broken at its own
-    spaces, but not between "name =" and its value where the value breaks after a ``_``,
-    ``-`` or ``.`` in the second half of the room beside it; a word longer than a line is
-    broken after its last ``_``, ``-`` or ``.`` that fits (in the second half of the room),
-    else where the room ends."""
+    spaces, but never after "name =": where half a line or more is left beside the name, the
+    value is broken as a word longer than a line is, after its last ``_``, ``-`` or ``.``
+    that fits (in the second half of the room), else where the room ends (leaving the next
+    line :data:`_LEAST_TAIL` characters or more); else its line starts with the "=" ("= tanh")."""
     settings = text.split(", ")
     lines: list[str] = []
     for n, setting in enumerate(settings):
@@ -84,10 +86,15 @@ def _filled(text: str, chars: int) -> str:
                 lines[-1] += joint + word
                 continue
             room = chars - len(lines[-1]) - len(joint)
-            cut = max(word.rfind(c, 0, room) for c in "_-.") + 1
-            # a value stays beside its name ("init =" ended a line, its value on the next)
-            # where it breaks cleanly after its name: a "_", "-" or "." in the room's second half
-            named = lines[-1].endswith("=") and room >= chars // 2 and cut > room // 2
+            # "name =" never ends a line (it did where its value had no "_", "-" or "." to
+            # break at): the value is broken beside it where the room there is half a line or
+            # more; else (a long name) the value's line starts with the "="
+            named = lines[-1].endswith("=")
+            if named and room < chars // 2 and lines[-1] != "=":
+                lines[-1], word, named = lines[-1][:-1].rstrip(), "= " + word, False
+                if len(word) > chars:
+                    lines.append("")
+                    joint = ""
             if len(word) <= chars and not named:
                 lines.append(word)
                 continue
@@ -97,7 +104,9 @@ def _filled(text: str, chars: int) -> str:
                     lines.append("")
                     joint, room = "", chars
                 cut = max(word.rfind(c, 0, room) for c in "_-.") + 1
-                cut = len(word) if len(word) <= room else cut if cut > room // 2 else room
+                # where the room ends, but a few characters left for the next line
+                end = max(min(room, len(word) - _LEAST_TAIL), 1)
+                cut = len(word) if len(word) <= room else cut if cut > room // 2 else end
                 lines[-1] += joint + word[:cut]
                 word, joint = word[cut:], ""
                 if word:
@@ -122,10 +131,22 @@ def row_label(text: str) -> tuple[str, bool]:
         for fill in (_filled, _spaced):
             for narrow in range(math.ceil(len(text) / most), chars + 1):
                 lines = fill(text, narrow).split("\n")
-                if len(lines) <= most:
+                if len(lines) <= most and _clean(text, lines):
                     return "\n".join(lines), False
     lines = _filled(text, chars).split("\n")
     return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + _tail(text, chars - 2)]), True
+
+
+def _clean(text: str, lines: list[str]) -> bool:
+    """Whether ``lines`` (``text`` broken by :func:`_filled` or :func:`_spaced`) break it only
+    at a space or after a ``_``, ``-`` or ``.``, and never after a setting's "name =" (a row
+    label drawn "dtype =" / "float64, lr = 0.001": the narrowest lines that would do)."""
+    at = 0
+    for line in lines[:-1]:
+        at = text.index(line, at) + len(line)
+        if line.endswith("=") or (text[at : at + 1] != " " and line[-1] not in "_-."):
+            return False
+    return True
 
 
 def _tail(text: str, chars: int) -> str:
@@ -244,9 +265,11 @@ def _middle(text: str, at: int, chars: int) -> str:
 
 
 def _spaced(text: str, chars: int) -> str:
-    """``text`` in lines of at most ``chars`` characters, broken at any space (a word longer
-    than a line anywhere)."""
-    return textwrap.fill(text, chars, break_on_hyphens=False)
+    """``text`` in lines of at most ``chars`` characters, broken at any space but the one after
+    a setting's "=" (its line starts "= value" where one breaks there; a word longer than a
+    line anywhere)."""
+    tied = text.replace(" = ", " =\0")
+    return textwrap.fill(tied, chars, break_on_hyphens=False).replace("\0", " ")
 
 
 def shown(text: str) -> str:
