@@ -14,6 +14,7 @@ from vanishlab.report.figures import draw
 from vanishlab.report.format import rate_text
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 from vanishlab.report.predicted import setting_notes
+from vanishlab.report.sections import rate_heatmaps
 
 STAMP = "2024-01-01T00:00:00Z"
 LAGS = np.arange(21)
@@ -303,3 +304,20 @@ def test_a_setting_with_no_finite_rate_shows_no_fit_lags(tmp_path):
     assert identity[lags] == "—"
     assert normal[lags] == "8\u2060–\u206030"
     assert "— where no seed has a finite rate" in rates.caption
+
+
+def test_each_part_of_a_rate_map_explains_only_the_marks_it_shows(relu_run, monkeypatch):
+    """A rate map of many panels is drawn in parts; every part's caption said what † and ‡
+    mean when any part showed them (a 24-panel map's first part, without a mark, explained
+    ‡). One panel to a part here: the 1-layer part shows no †, the 2-layer part does."""
+    monkeypatch.setattr(rate_heatmaps, "PANELS_PER_FIGURE", 1)
+    report = _report(relu_run, ["rates"])
+    grids = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
+    shown = {
+        mark: [any(mark in t for p in g.panels for row in p.text for t in row) for g in grids]
+        for mark in "†‡"
+    }
+    assert len(grids) == 2 and shown["†"] == [False, True], shown
+    for n, grid in enumerate(grids):
+        for mark in "†‡":
+            assert (f" {mark} marks " in grid.caption) == shown[mark][n], (mark, grid.caption)

@@ -86,8 +86,9 @@ def rate_heatmaps(
     hatched = [set().union(*why[i : i + PANELS_PER_FIGURE]) for i in starts]
     settings = [tuple(zip(facet, combo, strict=True)) for combo in combos]
     failed = [view.failed_note_in(*settings[i : i + PANELS_PER_FIGURE]) for i in starts]
-    marked = any("†" in t for p in panels for row in (p.text or ()) for t in row)
-    at_zero = any("‡" in t for p in panels for row in (p.text or ()) for t in row)
+    # A part's caption explains the marks its own panels show (each part said what any showed).
+    marked = [_shows("†", page) for page in pages]
+    at_zero = [_shows("‡", page) for page in pages]
     return [
         HeatmapGrid(
             title=title,
@@ -100,13 +101,13 @@ def rate_heatmaps(
                 "fallen 1000-fold (the median over seeds, so it may lie between two lags)."
                 + (
                     f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
-                    if marked
+                    if marked[n]
                     else ""
                 )
                 + (
                     " ‡ marks a horizon where some seed's Jacobian is exactly zero: the norm is "
                     "a geometric mean over the batch, 0 as soon as one sample's Jacobian is."
-                    if at_zero
+                    if at_zero[n]
                     else ""
                 )
                 + (_absent_note(hatched[n]) if any(p.absent is not None for p in page) else "")
@@ -121,6 +122,11 @@ def rate_heatmaps(
         )
         for n, page in enumerate(pages)
     ]
+
+
+def _shows(mark: str, panels: list[HeatPanel]) -> bool:
+    """Whether a cell of these panels is marked ``mark`` (its text holds it)."""
+    return any(mark in t for p in panels for row in (p.text or ()) for t in row)
 
 
 def _absent(
