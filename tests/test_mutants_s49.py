@@ -115,7 +115,9 @@ def test_parse_number_at_a_floats_edges_with_signs_and_capitals(text, why):
     ("source", "said"),
     [
         ("SWEEP = {}\n", "(its SWEEP is a dict)"),  # empty, not None
-        ("SWEEP = 0\n", "(its SWEEP is a int)"),
+        ("SWEEP = 0\n", "(its SWEEP is an int)"),
+        ("SWEEP = object()\n", "(its SWEEP is an object)"),
+        ("SWEEP = (1,)\n", "(its SWEEP is a tuple)"),
         ("SWEEP = None\n", "(its SWEEP is None)"),
         ("", "(it defines no SWEEP)"),
     ],

@@ -260,7 +260,8 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
         elif sweep is None:
             found = "its SWEEP is None"
         else:
-            found = f"its SWEEP is a {type(sweep).__name__}"
+            kind = type(sweep).__name__  # "a int" read as a typo of the message
+            found = f"its SWEEP is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
         raise VanishlabError(
             f"experiment module {path} must define SWEEP = vanishlab.Sweep(...) ({found})"
         )
