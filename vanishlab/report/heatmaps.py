@@ -311,7 +311,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             names.append(PARTIAL_LABEL)
         if any_absent:
             handles.append(Patch(**ABSENT_HATCH))
-            names.append(ABSENT_LABEL)
+            names.append(grid.absent_label or ABSENT_LABEL)
         fig.legend(
             handles,
             names,

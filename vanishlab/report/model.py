@@ -201,6 +201,7 @@ class HeatmapGrid:
     part: tuple[int, int] | None = None  # (n, of): part n of one figure in several; None: whole
     panel_cols: int = 0  # cell columns a panel is at least as wide as (0: its own)
     part_titles: tuple[str, ...] = ()  # the titles of every part's panels, which share a width
+    absent_label: str = ""  # the legend's name of hatched squares ("": heatmaps.ABSENT_LABEL)
 
 
 Block = KeyValues | Code | Table | LineGrid | HeatmapGrid

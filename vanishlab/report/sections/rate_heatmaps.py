@@ -1,6 +1,7 @@
 """The rate heatmaps: a setting's mean rate and horizon by two axes, one panel per combination
 of the other axes, a figure per :data:`PANELS_PER_FIGURE` panels; and their hatched squares,
-the combinations the run has no cell of (an init that does not apply to a model, or not swept)."""
+the combinations the run has no cell of (an init that does not apply to a model, not swept, or
+in an unfinished run's grid but not measured yet)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
 from .setting_fits import partial_zero
 
-__all__ = ["PANELS_PER_FIGURE", "init_scopes", "rate_heatmaps", "why_absent"]
+__all__ = ["NOT_YET", "PANELS_PER_FIGURE", "init_scopes", "rate_heatmaps", "why_absent"]
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
 PANELS_PER_FIGURE = 12
+
+#: Why a square is hatched in an unfinished run: its combination is in the run's grid, its cells
+#: not measured yet (no init's name: a name holds no space).
+NOT_YET = "not measured yet"
 
 
 def rate_heatmaps(
@@ -51,7 +56,7 @@ def rate_heatmaps(
     all_rows = view.values(row_key, state[row_key].unique())
     all_cols = view.values(col_key, state[col_key].unique())
     panels = []
-    why: list[set[str]] = []  # per panel, why squares are hatched: an init, "" not swept
+    why: list[set[str]] = []  # per panel, why squares are hatched: an init, "" not swept, NOT_YET
     for combo in combos:
         sub = select(state, zip(facet, combo, strict=True))
         # A panel of gated cells has no tanh and relu columns, an nn.RNN panel no "n/a" one.
@@ -119,6 +124,7 @@ def rate_heatmaps(
             ylabel=label(row_key),
             colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
             scale=scale,
+            absent_label="not in the run (yet)" if NOT_YET in hatched[n] else "",
         )
         for n, page in enumerate(pages)
     ]
@@ -139,7 +145,8 @@ def _absent(
 ) -> np.ndarray | None:
     """Which blank squares of a panel (the cells ``where``) are combinations the run has no
     cell of, failed or not: an init that does not apply to the square's model (added to
-    ``why``), or settings never swept together ("" added to ``why``). None when the run's
+    ``why``), settings never swept together ("" added to ``why``), or, in an unfinished run,
+    settings of its grid whose cells are not measured yet (:data:`NOT_YET`). None when the run's
     cells are not at hand (every blank square is then a failed setting's, as the captions
     say)."""
     (row_key, rows_v), (col_key, cols_v) = rows, cols
@@ -153,8 +160,25 @@ def _absent(
         if (rows_v[i], cols_v[j]) in present:
             continue  # a failed setting: blank, as the failed note says
         absent[i, j] = True
-        why.add(why_absent({**view.fixed, **where, row_key: rows_v[i], col_key: cols_v[j]}))
+        square = {**where, row_key: rows_v[i], col_key: cols_v[j]}
+        reason = why_absent({**view.fixed, **square})
+        why.add(NOT_YET if not reason and _planned(view, square) else reason)
     return absent if absent.any() else None
+
+
+def _planned(view: RunView, setting: Mapping[str, object]) -> bool:
+    """Whether ``setting`` lies in one of the grids of an unfinished run (fewer cells at hand
+    than its manifest plans): its cells are still to be measured, not left out of the run. An
+    axis a grid does not list, or a value of None (an axis that does not apply), matches."""
+    planned = view.manifest.get("n_cells")
+    if not isinstance(planned, int) or planned <= len(view.cells):
+        return False
+    grids = view.manifest.get("grids") or [view.manifest.get("axes") or {}]
+    return any(
+        isinstance(grid, Mapping)
+        and all(v is None or k not in grid or v in list(grid[k] or ()) for k, v in setting.items())
+        for grid in grids
+    )
 
 
 def why_absent(setting: Mapping[str, object]) -> str:
@@ -171,7 +195,7 @@ def init_scopes(why: set[str]) -> str:
     ``vanishlab inits`` lists them, and whether some combinations were not swept ("" in
     ``why``): "chrono applies to LSTM and GRU only; the others were not swept"."""
     scopes: dict[tuple[str, ...], list[str]] = {}
-    for name in sorted(n for n in why if n):
+    for name in sorted(n for n in why if n and n != NOT_YET):
         scopes.setdefault(INITS[name].models, []).append(name)
     parts = [
         f"{and_list(names)} {'applies' if len(names) == 1 else 'apply'} to "
@@ -180,6 +204,8 @@ def init_scopes(why: set[str]) -> str:
     ]
     if "" in why:
         parts.append("the others were not swept" if parts else "not swept")
+    if NOT_YET in why:  # an unfinished run's grid: the report is partial
+        parts.append(f"{'the others ' if parts else ''}{NOT_YET}: the run is unfinished")
     return "; ".join(parts)
 
 

@@ -1,0 +1,75 @@
+"""The report of an unfinished run (a sweep stopped by Ctrl-C, or read while it runs): the
+combinations of its grid that are not measured yet are said to be so, not "not swept"."""
+
+from __future__ import annotations
+
+import pytest
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.model import HeatmapGrid
+
+STAMP = "2024-01-01T00:00:00Z"
+GRID = vl.Sweep(
+    init=("normal", "orthogonal"), gain=(0.5, 1.0), hidden_size=4, input_size=2, seq_len=6,
+    batch=2,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("partial") / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    return out
+
+
+def _rate_map(run, finished: bool) -> HeatmapGrid:
+    """The "Rate by init and gain" figure of ``run`` without its (orthogonal, gain 1) cells:
+    not measured yet, or (``finished``) a run whose grid never had them."""
+    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
+    gone = cells.loc[(cells["init"] == "orthogonal") & (cells["gain"] == 1.0), "cell_id"]
+    assert len(gone) == 1
+    cells = cells[~cells["cell_id"].isin(gone)]
+    results = results[~results["cell_id"].isin(gone)]
+    if finished:  # as if the grid had three cells: the fourth was never swept
+        manifest = {**manifest, "n_cells": len(cells), "grids": None}
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    rates = next(s for s in report.sections if s.key == "rates")
+    (figure,) = [
+        b for b in rates.blocks if isinstance(b, HeatmapGrid) and b.title == "Rate by init and gain"
+    ]
+    return figure
+
+
+def test_an_unfinished_runs_unmeasured_squares_are_not_called_not_swept(run):
+    """A report of a sweep stopped after 15 of its 216 cells hatched every combination not yet
+    measured as "not in the run", and its caption said "a combination the run has no cell of
+    (not swept)", while the overview said the report was partial: the settings were swept, their
+    cells still to come. The caption and the legend now say so."""
+    figure = _rate_map(run, finished=False)
+    (panel,) = figure.panels
+    assert panel.absent.tolist() == [[False, False], [False, True]]
+    assert "Hatched: a combination the run has no cell of (not measured yet: the run is " in (
+        figure.caption
+    )
+    assert "not swept" not in figure.caption
+    assert "not in the run (yet)" in _legend(figure)
+
+
+def test_a_finished_runs_missing_squares_are_still_not_swept(run):
+    figure = _rate_map(run, finished=True)
+    (panel,) = figure.panels
+    assert panel.absent.tolist() == [[False, False], [False, True]]
+    assert "Hatched: a combination the run has no cell of (not swept), not a failed" in (
+        figure.caption
+    )
+    assert "not measured yet" not in figure.caption
+    legend = _legend(figure)
+    assert "not in the run" in legend and "not in the run (yet)" not in legend
+
+
+def _legend(figure: HeatmapGrid) -> list[str]:
+    """The texts of the drawn figure's legend."""
+    from vanishlab.report.heatmaps import draw_heatmaps
+
+    return [t.get_text() for leg in draw_heatmaps(figure).legends for t in leg.get_texts()]
