@@ -1013,6 +1013,22 @@ def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path,
     _one_error_line(result, f"T=50, B=4 needs about {format_bytes(need)} of memory")
 
 
+def test_the_memory_check_estimates_a_relu_module_as_a_relu(tmp_path, monkeypatch):
+    """--nonlinearity relu: the estimate of the relu measurement (a long relu cell keeps no
+    pre-activations and needs less than a tanh), not the tanh's of the same sizes."""
+    from vanishlab.sweep.memory import format_bytes, measure_bytes
+
+    torch.save(torch.nn.RNN(3, 64).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(2000, 8, 3), tmp_path / "x.pt")
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 1000)
+    args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--nonlinearity", "relu", "--out", str(tmp_path / "o")])
+    sizes = dict(num_layers=1, hidden_size=64, input_size=3, dtype="float32")
+    need = measure_bytes(seq_len=2000, batch=8, activation="relu", **sizes)
+    assert format_bytes(need) != format_bytes(measure_bytes(seq_len=2000, batch=8, **sizes))
+    _one_error_line(result, f"T=2000, B=8 needs about {format_bytes(need)} of memory")
+
+
 def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path):
     """A state_dict does not record batch_first: a (B, T, I) file given without --batch-first
     was measured as (T, B, I) with no word but the T and B printed. One note line now names

@@ -1088,3 +1088,18 @@ def test_a_probes_memory_estimate_is_the_sweeps_for_its_module(tmp_path, monkeyp
         JacobianMonitor(module, probe, out=tmp_path / "m")
     for free[0] in (need, None):  # it fits; unknown: as before the check
         JacobianMonitor(module, probe, out=tmp_path / "m")
+
+
+def test_a_relu_probes_memory_estimate_is_a_relus(tmp_path, monkeypatch):
+    """A relu nn.RNN's forward pass keeps no pre-activations: the sweep's estimate of a long
+    relu cell is smaller than a tanh's of its sizes, and a relu module's probe was estimated
+    as a tanh's (refused where it fits)."""
+    from vanishlab.sweep.memory import measure_bytes
+
+    module = nn.RNN(3, 64, nonlinearity="relu")
+    probe = torch.randn(2000, 8, 3)
+    sizes = dict(seq_len=2000, num_layers=1, batch=8, hidden_size=64, input_size=3)
+    need = measure_bytes(**sizes, dtype="float32", activation="relu")
+    assert need < measure_bytes(**sizes, dtype="float32", activation="tanh")
+    monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: need)
+    JacobianMonitor(module, probe, out=tmp_path / "m")

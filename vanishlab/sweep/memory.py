@@ -9,8 +9,10 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   :mod:`vanishlab.sweep.cell_summary`, which makes the states again while the per-sample norms
   are held) every layer's states and activation derivatives, a tanh's pre-activations and the
   temporaries of its derivative, (5 L + 3) / 2 (T + 1) B H s (2 L + 1.25 live: the rest is the
-  heap's holes, measured 1.8x the live buffers at T = 4096, H = 32, B = 8, L = 4), and the
-  inputs T B I s;
+  heap's holes, measured 1.8x the live buffers at T = 4096, H = 32, B = 8, L = 4); a relu's
+  states are made in place and it keeps no pre-activations, one number fewer, (5 L + 1) / 2
+  (T + 1) B H s (its peak 228-229 MiB at T = 4096, H = 64, B = 64, L = 1, a tanh's 279-300);
+  and the inputs T B I s;
 - in its backward phase (:mod:`vanishlab.core.engine`) the derivatives alone, L (T + 1) B H s,
   and the inputs; the spectral-norm queues (:mod:`vanishlab.core.spectral`), 16 lags of every
   stream (L state streams of (B, H, H), one input stream of (B, H, I)), 16 (L B H^2 + B H I) s;
@@ -24,7 +26,12 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
   Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
-  with their aggregation over the samples, 6 (T + 1) (L + 1) B 8.
+  with their aggregation over the samples, 6 (T + 1) (L + 1) B 8 for a tanh, 9 for a relu:
+  where the network is narrow (H B small against the inputs and norms) the peak is the phase
+  that holds them, not the forward one, and a relu peaks higher there than a tanh (some 8
+  bytes a step, sample and unit more: +34 MiB at T = 4096, H B = 1024, one layer; a relu at
+  T = 2048, H = 2, B = 256 peaked at 149-157 MiB, 0.92x its estimate while relu and tanh
+  were counted alike).
 
 The larger phase counts: the forward phase where the sequence is long and the network narrow,
 the backward one where the queues dominate (until 2026-12-04 both were added, with 6 L working
@@ -42,11 +49,14 @@ its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's c
 G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
 1.25-1.76x the peak for gated cells; for nn.RNN 1.11-1.64x over 32 shapes, tanh and relu,
-but for two: 1.73x a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB) and 1.92x a relu at
-T = 4096, H = 64, B = 64, whose forward pass keeps no pre-activations (refitted on 2026-12-04
-too). Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a GRU
-at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its queue twice with
-12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
+but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh, 1.83x a relu). A
+relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at T = 4096, H = 64, B = 64,
+and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over 15 shapes (20 runs). float64
+cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256, L 1-4): 1.19-1.49x a
+tanh's peak, 1.27-1.56x a relu's. But a tanh at T = 2048, H = 2, B = 256 (not among the 32)
+reads 1.00x (2 runs). Before, a gated layer's forward pass was counted as 4 G numbers per step
+and unit (a GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its
+queue twice with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
@@ -103,6 +113,12 @@ ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: 1.25-1.51 measured (glibc
 _RNN_WORKING = 3
 _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
+# By the nn.RNN's activation: its forward phase's numbers a step, sample and unit, in halves
+# (5 a layer, and 3 more for a tanh, 1 for a relu, which keeps no pre-activations), and its
+# float64 numbers a lag, layer and sample (9 for a relu, whose narrow cells peak higher there).
+_FORWARD_LAYER = 5
+_FORWARD_MORE = {"tanh": 3, "relu": 1}
+_RNN_NORM_ARRAYS = {"tanh": 6, "relu": 9}
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
@@ -130,6 +146,7 @@ def cell_bytes(config: CellConfig) -> int:
         input_size=config.input_size,
         dtype=config.dtype,
         model=config.model,
+        activation=config.activation,
     )
     return max(measured, training_bytes(config)) if config.train_steps > 0 else measured
 
@@ -158,19 +175,24 @@ def measure_bytes(
     input_size: int,
     dtype: str,
     model: str = "rnn",
+    activation: str | None = "tanh",
     sources: tuple[str, ...] = RUN_SOURCES,
 ) -> int:
     """:func:`cell_bytes` of any module of these sizes (a saved one, too); ``model`` is
-    ``"rnn"``, ``"lstm"`` or ``"gru"``; ``sources`` those measured (an LSTM's ``state_h`` and
-    ``state_c`` queue spectral norms of their own)."""
+    ``"rnn"``, ``"lstm"`` or ``"gru"``; ``activation`` an nn.RNN's nonlinearity, ``"tanh"``
+    or ``"relu"`` (a relu's forward pass keeps no pre-activations: one number fewer a step,
+    sample and unit; a gated cell's is None, and ignored); ``sources`` those measured (an
+    LSTM's ``state_h`` and ``state_c`` queue spectral norms of their own)."""
     s = 8 if dtype == "float64" else 4
     T, L, B = seq_len, num_layers, batch
     H, I = hidden_size, input_size
     G = GATE_BLOCKS[model]
     weights = G * L * (H * H + H * max(H, I))
-    norms = _NORM_ARRAYS * (T + 1) * (L + 1) * B * 8
+    arrays = _RNN_NORM_ARRAYS[str(activation)] if G == 1 else _NORM_ARRAYS
+    norms = arrays * (T + 1) * (L + 1) * B * 8
     if G == 1:
-        return int((_rnn_bytes(T, L, B, H, I, s) + weights * s + norms) * ALLOCATOR_SLACK)
+        live = _rnn_bytes(T, L, B, H, I, s, activation=str(activation))
+        return int((live + weights * s + norms) * ALLOCATOR_SLACK)
     forward = (_GATED_FIRST + _GATED_LAYER[model] * (L - 1)) * (T + 1) * B * H + T * B * I
     working = _GATED_WORKING[model] * L * B * H * H
     # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
@@ -180,10 +202,11 @@ def measure_bytes(
     return int(((forward + working + spectral + weights) * s + norms) * ALLOCATOR_SLACK)
 
 
-def _rnn_bytes(T: int, L: int, B: int, H: int, I: int, s: int) -> int:
+def _rnn_bytes(T: int, L: int, B: int, H: int, I: int, s: int, *, activation: str) -> int:
     """The live buffers of an nn.RNN's measurement at its peak, in bytes, less its weights and
     norms: the larger of its two phases (the module docstring)."""
-    forward = ((5 * L + 3) * (T + 1) * B * H // 2 + T * B * I) * s
+    halves = _FORWARD_LAYER * L + _FORWARD_MORE[activation]
+    forward = (halves * (T + 1) * B * H // 2 + T * B * I) * s
     derivatives = (L * (T + 1) * B * H + T * B * I) * s
     queues = CPU_CHUNK * (L * B * H * H + B * H * I) * s
     working = (_RNN_WORKING * B * H * H + B * H * I) * s

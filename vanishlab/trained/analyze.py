@@ -219,6 +219,7 @@ def analyze_checkpoint(
 def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:
     """Refuse inputs whose measurement cannot fit in memory (:func:`.measure.check_fits`)."""
     sizes = {k: getattr(spec, k) for k in ("num_layers", "hidden_size", "input_size", "dtype")}
+    sizes["activation"] = spec.nonlinearity  # an nn.RNN's (tanh unless given); None for gates
     check_fits(f"{spec.describe()} on inputs of", spec.kind, sizes, seq_len, batch, remedy)
 
 

@@ -123,10 +123,10 @@ def check_fits(
     what: str, kind: str, sizes: dict[str, Any], seq_len: int, batch: int, remedy: str
 ) -> None:
     """Refuse a measurement of ``what`` (a module of ``kind`` and ``sizes``: ``num_layers``,
-    ``hidden_size``, ``input_size``, ``dtype``) on inputs of ``seq_len`` x ``batch`` that
-    cannot fit in the memory available: a ``VanishlabError`` with the estimate (the sweep's,
-    :mod:`..sweep.memory`) and ``remedy``, instead of an allocator's error deep in the engine,
-    or the system's killing the process, halfway."""
+    ``hidden_size``, ``input_size``, ``dtype``, ``activation``) on inputs of ``seq_len`` x
+    ``batch`` that cannot fit in the memory available: a ``VanishlabError`` with the estimate
+    (the sweep's, :mod:`..sweep.memory`) and ``remedy``, instead of an allocator's error deep
+    in the engine, or the system's killing the process, halfway."""
     need = measure_bytes(seq_len=seq_len, batch=batch, model=kind, **sizes)
     free = available_bytes()
     if free is not None and need > free:
@@ -161,6 +161,7 @@ def _on_a_probe(module: nn.RNNBase) -> tuple[str, dict[str, Any]]:
         "hidden_size": module.hidden_size,
         "input_size": module.input_size,
         "dtype": str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch."),
+        "activation": getattr(module, "nonlinearity", None),  # an nn.RNN's; None for gates
     }
     what = f"nn.{module_kind(module).upper()}({module.input_size}, {module.hidden_size}, "
     what += f"num_layers={module.num_layers}) in {sizes['dtype']} on a probe"
