@@ -26,12 +26,13 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
   Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
-  with their aggregation over the samples, 6 (T + 1) (L + 1) B 8 for a tanh, 9 for a relu:
-  where the network is narrow (H B small against the inputs and norms) the peak is the phase
-  that holds them, not the forward one, and a relu peaks higher there than a tanh (some 8
-  bytes a step, sample and unit more: +34 MiB at T = 4096, H B = 1024, one layer; a relu at
-  T = 2048, H = 2, B = 256 peaked at 149-157 MiB, 0.92x its estimate while relu and tanh
-  were counted alike).
+  with their aggregation over the samples, 7 (T + 1) (L + 1) B 8 for a tanh, 9 for a relu
+  (6 for a gated cell): where the network is narrow (H B small against the inputs and norms)
+  the peak is the phase that holds them, not the forward one (a tanh at T = 2048, H = 2,
+  B = 256 peaked at 138-144 MiB, 1.00-1.04x its estimate with 6), and a relu peaks higher
+  there than a tanh (some 8 bytes a step, sample and unit more: +34 MiB at T = 4096,
+  H B = 1024, one layer; a relu at T = 2048, H = 2, B = 256 peaked at 149-157 MiB, 0.92x its
+  estimate while relu and tanh were counted alike).
 
 The larger phase counts: the forward phase where the sequence is long and the network narrow,
 the backward one where the queues dominate (until 2026-12-04 both were added, with 6 L working
@@ -48,13 +49,15 @@ its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's c
 20 (LSTM) or 15 (GRU) (B, H, H) matrices a layer of working matrices and power-iteration space;
 G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
-1.25-1.76x the peak for gated cells; for nn.RNN 1.11-1.64x over 32 shapes, tanh and relu,
-but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh, 1.83x a relu). A
-relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at T = 4096, H = 64, B = 64,
-and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over 15 shapes (20 runs). float64
-cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256, L 1-4): 1.19-1.49x a
-tanh's peak, 1.27-1.56x a relu's. But a tanh at T = 2048, H = 2, B = 256 (not among the 32)
-reads 1.00x (2 runs). Before, a gated layer's forward pass was counted as 4 G numbers per step
+1.25-1.76x the peak for gated cells; for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
+tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh then,
+1.83x a relu now). A relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at
+T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over
+15 shapes (20 runs). float64 cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256,
+L 1-4): 1.19-1.54x a tanh's peak, 1.27-1.56x a relu's. A tanh's 7th float64 number a lag,
+layer and sample (6 until 2026-12-04) takes a tanh at T = 2048, H = 2, B = 256 from
+1.00-1.04x to 1.09-1.13x, and the tanh cells measured to 1.09-1.67x (10 shapes, 15 runs;
+1.00-1.58x before). Before, a gated layer's forward pass was counted as 4 G numbers per step
 and unit (a GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its
 queue twice with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
 
@@ -115,10 +118,11 @@ _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
 # By the nn.RNN's activation: its forward phase's numbers a step, sample and unit, in halves
 # (5 a layer, and 3 more for a tanh, 1 for a relu, which keeps no pre-activations), and its
-# float64 numbers a lag, layer and sample (9 for a relu, whose narrow cells peak higher there).
+# float64 numbers a lag, layer and sample (7 for a tanh, 9 for a relu, whose narrow cells peak
+# higher there; a gated cell's _NORM_ARRAYS).
 _FORWARD_LAYER = 5
 _FORWARD_MORE = {"tanh": 3, "relu": 1}
-_RNN_NORM_ARRAYS = {"tanh": 6, "relu": 9}
+_RNN_NORM_ARRAYS = {"tanh": 7, "relu": 9}
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
