@@ -32,6 +32,7 @@ __all__ = [
     "dir_problem",
     "fewer_workers_line",
     "make_dir",
+    "more_workers_line",
     "refuse_other_kinds",
 ]
 
@@ -257,6 +258,16 @@ def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: 
         f"{format_bytes(peak + WORKER_BYTES)} (its largest cell and its own) beside "
         f"{format_bytes(POOL_BYTES)} for the process that starts them, and "
         f"{format_bytes(free)} is available"
+    )
+
+
+def more_workers_line(asked: int, cores: int) -> str:
+    """The note that ``asked`` local workers are more than the ``cores`` they share."""
+    return (
+        f"note: --workers (workers=) {asked} is more than the {cores} "
+        f"{'core' if cores == 1 else 'cores'} this process may "
+        f"use: the workers take turns on them (each runs torch on one thread), so more of them "
+        f"add memory and start-up time, not speed; --workers {cores} keeps every core busy"
     )
 
 

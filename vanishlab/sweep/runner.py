@@ -36,6 +36,7 @@ from .preflight import (
     check_shard_folders,
     fewer_workers_line,
     make_dir,
+    more_workers_line,
     refuse_other_kinds,
 )
 from .progress import Progress, status_line
@@ -166,6 +167,8 @@ def run_sweep(
             if fit < n_workers and workers is not None and progress:  # (capped by the cells)
                 status_line(fewer_workers_line(n_workers, fit, pending, plan.available_bytes))
             n_workers = fit
+            if workers is not None and n_workers > (usable := cores()) and progress:
+                status_line(more_workers_line(n_workers, usable))
         n_done = len(plan.cells) - len(pending)
         try:
             work = sum(costs.values())
