@@ -293,6 +293,12 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     two.update({f"b.{k}": v for k, v in torch.nn.GRU(2, 3).state_dict().items()})
     torch.save(two, tmp_path / "two.pt")
     _one_error_line(run(str(tmp_path / "two.pt"), "--out", out), "(a, b); choose one with --module")
+    # a file of one module at its top level was told "(it has: (top level))"
+    _one_error_line(
+        run(str(ok), "--out", out, "--module", "rnn"),
+        "has no recurrent module 'rnn': it holds one recurrent module, at its top level (its "
+        "weights are named weight_ih_l0, ...); drop --module (module=)",
+    )
     _one_error_line(run(str(ok), "--out", out, "--nonlinearity", "relu"), "nn.RNN only")
     _one_error_line(run(str(ok), "--out", out, "--batch-first"), "--batch-first")
     torch.save(torch.randn(4, 2, 5), tmp_path / "x.pt")

@@ -106,10 +106,16 @@ def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
         if len(prefixes) == 1:
             return prefixes[0]
         raise VanishlabError(
-            f"{path} holds {len(prefixes)} recurrent modules ({names}); choose one with --module"
+            f"{path} holds {len(prefixes)} recurrent modules ({names}); choose one with "
+            f"--module (module=)"
         )
     wanted = module.rstrip(".")
     wanted = f"{wanted}." if wanted else ""
+    if wanted not in prefixes and prefixes == [""]:  # was "(it has: (top level))"
+        raise VanishlabError(
+            f"{path} has no recurrent module {module!r}: it holds one recurrent module, at its "
+            f"top level (its weights are named weight_ih_l0, ...); drop --module (module=)"
+        )
     if wanted not in prefixes:
         raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names})")
     return wanted
