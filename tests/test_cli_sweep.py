@@ -281,7 +281,7 @@ BROKEN = {
     ),
     "typosections.py": (  # it swept, and its run could never be reported
         '"""Typo."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\nSECTIONS = ["decya"]\n',
-        "unknown report sections ['decya'] in SECTIONS; known: overview",
+        "SECTIONS: unknown report section 'decya' (did you mean 'decay'?)",
     ),
 }
 

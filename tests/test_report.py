@@ -121,7 +121,9 @@ def test_manifest_chooses_sections(report_run):
     report = build_report(results, cells, odd, timestamp=STAMP)
     assert [s.key for s in report.sections] == ["overview", "gain", "anomalies"]
     assert unknown_sections(odd) == (["nope"], ["gain"])
-    with pytest.raises(vl.VanishlabError, match="unknown report sections"):
+    with pytest.raises(
+        vl.VanishlabError, match="unknown report section 'nope' \\(report sections are: overview, "
+    ):
         build_report(results, cells, manifest, sections=["nope"])
 
 

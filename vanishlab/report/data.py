@@ -18,6 +18,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import VanishlabError
 from ..sweep.manifest import MONITOR, SINGLE_MODEL, utc_text
+from ..sweep.nearest import unknown_names
 from ..sweep.schema import MONITOR_STEP
 from .model import Report
 from .progress import ReportProgress
@@ -72,9 +73,10 @@ def build_report(
         )
     keys = section_keys(kind)
     if sections is not None:
-        unknown = [k for k in sections if k not in keys]
+        # "unknown report sections ['gian']; known: ...": a Python list, no suggestion
+        unknown = unknown_names(sections, keys, "report section")
         if unknown:
-            raise VanishlabError(f"unknown report sections {unknown}; known: {', '.join(keys)}")
+            raise VanishlabError(unknown)
         wanted: Sequence[str] | None = sections
     else:
         # The run's own list: names this version does not know (a typo in an experiment's

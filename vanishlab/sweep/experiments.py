@@ -41,6 +41,7 @@ from .files import line_text, loop_problem, name_text, path_name
 from .grid_text import OTHER_AXES_TEXT, axes_text, grid_digest, values_brief, values_text
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
+from .nearest import unknown_names
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -87,12 +88,9 @@ class Experiment:
                     f"names, got {self.sections!r}"
                 )
             object.__setattr__(self, "sections", tuple(self.sections))  # hashable, as frozen
-            unknown = [k for k in self.sections if k not in SWEEP_SECTION_NAMES]
-            if unknown:
-                raise VanishlabError(
-                    f"experiment {self.name}: unknown report sections {unknown} in SECTIONS; "
-                    f"known: {', '.join(SWEEP_SECTION_NAMES)}"
-                )
+            unknown = unknown_names(self.sections, SWEEP_SECTION_NAMES, "report section")
+            if unknown:  # was "unknown report sections ['gian'] in SECTIONS; known: ..."
+                raise VanishlabError(f"experiment {self.name}: SECTIONS: {unknown}")
 
 
 DEFAULT_EXPERIMENT = Experiment(
