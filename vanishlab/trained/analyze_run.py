@@ -24,7 +24,7 @@ import torch
 from ..core.steps import counting_steps
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.cell import pinned_numerics
+from ..sweep.cell import empty_frame, pinned_numerics
 from ..sweep.files import as_text, path_name, resolved
 from ..sweep.manifest import (
     SINGLE_MODEL,
@@ -39,7 +39,7 @@ from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import is_run_dir, remove_stale_temps
 from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
-from .measure import empty_rows, measure_rows, memory_refused_as, top_lyapunov
+from .measure import measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
 
 __all__ = [
@@ -176,7 +176,7 @@ def measure_into(
                 frame = measure_rows(net, x, config, cid)
                 status, reason = "ok", None
             except NonFiniteStateError as err:
-                frame, status, reason = empty_rows(), "failed", str(err)
+                frame, status, reason = empty_frame(), "failed", str(err)
             except (TypeError, ValueError) as err:
                 raise VanishlabError(f"cannot measure {spec.describe()}: {err}") from None
             try:

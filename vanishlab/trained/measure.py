@@ -35,7 +35,6 @@ from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_weight
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
-from ..sweep import store
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
@@ -45,17 +44,16 @@ __all__ = [
     "TRAINED_INIT",
     "check_fits",
     "check_probe_fits",
-    "empty_rows",
     "measure_rows",
     "memory_refused_as",
     "module_config",
+    "module_dtype",
     "probe_memory_refused",
     "top_lyapunov",
 ]
 
 
 _KIND = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
-_GATED_ACTIVATION = None if "model" in AXES else "tanh"
 
 
 def module_kind(module: nn.RNNBase) -> str:
@@ -64,6 +62,12 @@ def module_kind(module: nn.RNNBase) -> str:
         if type(module) is cls or isinstance(module, cls):
             return kind
     raise TypeError(f"expected nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
+
+
+def module_dtype(module: nn.RNNBase) -> str:
+    """The name of the module's dtype as the ``dtype`` axis spells it (``"float32"``): its
+    recurrent weight's, which the engine measures in."""
+    return str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch.")
 
 
 def canonical_inputs(module: nn.RNNBase, x: torch.Tensor) -> torch.Tensor:
@@ -87,9 +91,9 @@ def module_config(
             float(f"{float(xs.detach().double().std(unbiased=False)):.6g}") if xs.numel() else 0.0
         )
     values: dict[str, Any] = {
-        # A gated cell has no activation axis: None where the sweep has a model axis (which
-        # records axes that do not apply to a model as None), else its candidate's tanh.
-        "activation": module.nonlinearity if kind == "rnn" else _GATED_ACTIVATION,
+        # A gated cell has no activation: None, as the sweep records an axis that does not
+        # apply to a cell's model.
+        "activation": module.nonlinearity if kind == "rnn" else None,
         "num_layers": module.num_layers,
         "hidden_size": module.hidden_size,
         "input_size": module.input_size,
@@ -100,8 +104,8 @@ def module_config(
         "bias": bool(module.bias),
         "batch": int(xs.shape[1]),
         "seed": seed,
-        "dtype": str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch."),
-        "model": kind,  # the sweep's model axis, where this vanishlab has one
+        "dtype": module_dtype(module),
+        "model": kind,
     }
     defaults = CellConfig().to_dict()
     return {axis: values.get(axis, defaults[axis]) for axis in AXES}
@@ -110,13 +114,6 @@ def module_config(
 def cell_id(config: dict[str, Any], **extra: Any) -> str:
     """A stable id for this measurement (config plus what tells measurements apart)."""
     return config_id({**config, **extra})
-
-
-def empty_rows() -> pd.DataFrame:
-    """Zero shard rows with the shard's columns (a failed measurement)."""
-    frame = store.SCHEMA.empty_table().to_pandas()
-    frame["layer"] = frame["layer"].astype("Int64")
-    return frame
 
 
 def check_fits(
@@ -160,7 +157,7 @@ def _on_a_probe(module: nn.RNNBase) -> tuple[str, dict[str, Any]]:
         "num_layers": module.num_layers,
         "hidden_size": module.hidden_size,
         "input_size": module.input_size,
-        "dtype": str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch."),
+        "dtype": module_dtype(module),
         "activation": getattr(module, "nonlinearity", None),  # an nn.RNN's; None for gates
     }
     what = f"nn.{module_kind(module).upper()}({module.input_size}, {module.hidden_size}, "

@@ -45,6 +45,7 @@ from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
+from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
 from ..sweep.preflight import make_dir
@@ -55,7 +56,6 @@ from ..sweep.shard_file import SHARD_SUFFIX
 from .measure import (
     cell_id,
     check_probe_fits,
-    empty_rows,
     measure_rows,
     module_config,
     probe_memory_refused,
@@ -253,13 +253,13 @@ class JacobianMonitor:
         with global_rng.forked([device]), probe_memory_refused(self.module):  # RNG restored
             diverged = non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
-                frame, status, (reason, failure) = empty_rows(), "failed", diverged
+                frame, status, (reason, failure) = empty_frame(), "failed", diverged
             else:
                 try:
                     frame = measure_rows(self.module, self.probe, config, cid, self.h0)
                     status, reason = "ok", None
                 except NonFiniteStateError as err:
-                    frame, status, reason = empty_rows(), "failed", str(err)
+                    frame, status, reason = empty_frame(), "failed", str(err)
                     failure = failure_kind(err.value)
             if self.lyapunov and status == "ok":
                 # TypeError/ValueError: a kind of module whose dynamics the engine does not follow

@@ -10,14 +10,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core.inputs import module_weight
 from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
 from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_words, utc_now
 from ..sweep.run_summary import moved_line
 from ..sweep.rundir import is_run_dir
-from .measure import module_config, module_kind
+from .measure import module_config, module_dtype, module_kind
 
 __all__ = ["check_earlier", "every_text", "module_architecture", "moved_steps", "new_manifest"]
 
@@ -57,7 +56,7 @@ def module_architecture(m: nn.RNNBase) -> dict[str, Any]:
         "bias": bool(m.bias),
         "nonlinearity": m.nonlinearity if kind == "rnn" else None,
         "batch_first": bool(m.batch_first),
-        "dtype": str(module_weight(m, "weight_hh_l0").dtype).removeprefix("torch."),
+        "dtype": module_dtype(m),
     }
 
 
