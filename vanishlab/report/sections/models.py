@@ -34,7 +34,7 @@ from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
-from .rate_cells import EXACT_ZERO_RATES, exact_zero_note, horizon_cell, rate_cell
+from .rate_cells import EXACT_ZERO_RATES, HORIZON_FOLD, exact_zero_note, horizon_cell, rate_cell
 from .rate_heatmaps import init_scopes, why_absent
 from .rates import TITLE as RATES_TITLE
 from .setting_fits import top_setting_fits
@@ -245,7 +245,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "deviation over seeds"
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
-            + "The horizon: the lag where the norm has fallen 1000-fold (median over seeds; "
+            + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} (median over seeds; "
             "'> n' when it never does by lag n, the last lag measured; "
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis.fits import PHASE_TOLERANCE
+from ...analysis.fits import HORIZON_DECADES, PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
@@ -31,6 +31,7 @@ from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .monitor_loss import has_losses, loss_figure, loss_glance, loss_text, step_span
 from .monitor_steps import steps_frame
+from .rate_cells import HORIZON_FOLD
 from .trained import (
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
@@ -220,7 +221,7 @@ def training_section(view: RunView) -> Section | None:
                 ""
                 if any_horizon
                 else f" No horizon ({HORIZON_MEANING}) is drawn: at no recorded step did a "
-                "norm fall 1000-fold within the probe's lags."
+                f"norm fall {HORIZON_FOLD} within the probe's lags."
             )
         ),
         nrows=1,
@@ -364,7 +365,8 @@ def _training_table(
         "Every recorded step: "
         + ("its training loss ('—' where none was given), " if losses else "")
         + "the rate (natural log per step of lag) and horizon (steps; "
-        f"'none' when the norm never fell below 1e-3 of its lag-0 value; {HORIZON_AT_ZERO}) "
+        f"'none' when the norm never fell below 1e-{HORIZON_DECADES:g} of its lag-0 value; "
+        f"{HORIZON_AT_ZERO}) "
         "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
         "failed step has its reason under its row and its kind in its status: overflow (the "
         "forward pass on the probe, or a parameter, reached inf) or NaN (it reached NaN; runs "

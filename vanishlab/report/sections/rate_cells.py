@@ -10,9 +10,21 @@ from typing import Any
 
 import numpy as np
 
+from ...analysis.fits import HORIZON_DECADES
 from ..format import fixed, horizon_text, minus_inf_words, rate_text
 
-__all__ = ["EXACT_ZERO_RATES", "exact_zero_note", "horizon_cell", "mark_exact_zero", "rate_cell"]
+__all__ = [
+    "EXACT_ZERO_RATES",
+    "HORIZON_FOLD",
+    "exact_zero_note",
+    "horizon_cell",
+    "mark_exact_zero",
+    "rate_cell",
+]
+
+HORIZON_FOLD = f"{10**HORIZON_DECADES:g}-fold"
+"""How far a norm has fallen at its horizon, in the pages' words (``"1000-fold"``): from
+:data:`vanishlab.analysis.fits.HORIZON_DECADES`, where the fits define the horizon."""
 
 
 def mark_exact_zero(text: str, at_zero: object) -> str:

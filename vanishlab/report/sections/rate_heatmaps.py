@@ -15,6 +15,7 @@ from ..format import and_list, format_value, horizon_text, label, py, rate_text,
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
+from .rate_cells import HORIZON_FOLD
 from .setting_fits import partial_zero
 
 __all__ = ["NOT_YET", "PANELS_PER_FIGURE", "init_scopes", "rate_heatmaps", "why_absent"]
@@ -103,7 +104,7 @@ def rate_heatmaps(
                 "grey an exact zero (−∞)"
                 + ("; one panel per combination of the other axes. " if facet else ". ")
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
-                "fallen 1000-fold (the median over seeds, so it may lie between two lags)."
+                f"fallen {HORIZON_FOLD} (the median over seeds, so it may lie between two lags)."
                 + (
                     f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
                     if marked[n]

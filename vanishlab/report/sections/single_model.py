@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis.fits import fitted_end
+from ...analysis.fits import HORIZON_DECADES, fitted_end
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
@@ -28,6 +28,7 @@ from ...sweep.progress import plural
 from ..format import format_value, r2_text, rate_text, time_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
+from .rate_cells import HORIZON_FOLD
 from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
@@ -376,13 +377,13 @@ def lyapunov_section(view: RunView) -> Section:
         items.append(("averaged over", f"the last {plural(averaged, 'step')} of T = {T}"))
     if lyap is not None and math.isfinite(lyap) and lyap != 0:
         what = "shrinks" if lyap < 0 else "grows"
-        steps = math.log(1000.0) / abs(lyap)
+        steps = math.log(10**HORIZON_DECADES) / abs(lyap)
         beyond = (
             f" (extrapolated beyond the {plural(averaged, 'step')} averaged)"
             if averaged is not None and steps > averaged
             else ""
         )
-        items.append((f"a perturbation {what} 1000-fold in", f"{steps:.3g} steps{beyond}"))
+        items.append((f"a perturbation {what} {HORIZON_FOLD} in", f"{steps:.3g} steps{beyond}"))
     if top is not None:
         layers = num_layers(view)
         name = curve_label("state", _top_layer(view), layers)
