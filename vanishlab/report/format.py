@@ -31,7 +31,9 @@ __all__ = [
     "CONFIG_ORDER",
     "FLOAT32_MAX_LOG10",
     "LABELS",
+    "LAG_LABEL",
     "LINE_PREFERENCE",
+    "LOG_NORM_LABEL",
     "MAX_ANOMALY_ROWS",
     "MAX_COLUMNS",
     "MAX_FIGURES",
@@ -42,6 +44,7 @@ __all__ = [
     "NOT_APPLICABLE_TEXT",
     "NUMERIC_AXES",
     "PANEL_AXES",
+    "RATE_LABEL",
     "and_list",
     "assign",
     "duration",
@@ -59,6 +62,13 @@ __all__ = [
     "setting_text",
     "time_text",
 ]
+
+LAG_LABEL = "lag k (steps)"
+"""The x-axis of every figure of norms against the lag."""
+LOG_NORM_LABEL = r"$\log_{10}\,\|J\|$"
+"""The y-axis of a trained model's curves (one Jacobian of several kinds per panel)."""
+RATE_LABEL = r"rate $d\,\ln\|J\|\,/\,dk$ (per step)"
+"""The axis, or colour bar, of a sweep's fitted decay rates (natural log per step)."""
 
 MAX_POINTS = 160  # lags kept per curve
 MAX_PANELS = 24  # panels per figure

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..format import label, setting_text
+from ..format import LAG_LABEL, label, setting_text
 from ..layout import (
     ZERO_NOTE,
     Overlay,
@@ -111,7 +111,7 @@ def curve_figures(
             nrows=grid_rows(len(plan_.panels), plan_.ncols),
             ncols=plan_.ncols,
             panels=tuple(panels),
-            xlabel="lag k (steps)",
+            xlabel=LAG_LABEL,
             ylabel=ylabel,
             legend_title=label(line) if line else "",
             legend=legend,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..format import MAX_PANELS, and_list, hashable, label, setting_text
+from ..format import LAG_LABEL, MAX_PANELS, and_list, hashable, label, setting_text
 from ..layout import as_parts, seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
 from ..view import RunView
@@ -148,7 +148,7 @@ def depth_section(view: RunView) -> Section | None:
             ),
             panels=tuple(panels[i] for i in page),
             ncols=2,
-            xlabel="lag k (steps)",
+            xlabel=LAG_LABEL,
             ylabel="layer l",
             colorbar_label=view.state_label("l"),
             dense=True,

@@ -21,6 +21,7 @@ import pandas as pd
 from ...sweep.prediction import NO_GATED_THEORY
 from ...sweep.summary_fields import diverges_meaning
 from ..format import (
+    LAG_LABEL,
     NOT_APPLICABLE,
     NUMERIC_AXES,
     and_list,
@@ -112,7 +113,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         nrows=grid_rows(len(panels), ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel="lag k (steps)",
+        xlabel=LAG_LABEL,
         ylabel=view.state_label(),
         legend_title="model",
         legend=tuple(lines),

@@ -25,7 +25,7 @@ from ...analysis.fits import HORIZON_DECADES, PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..format import MAX_TABLE_ROWS, format_value, rate_text, time_text
+from ..format import LAG_LABEL, LOG_NORM_LABEL, MAX_TABLE_ROWS, format_value, rate_text, time_text
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -35,6 +35,7 @@ from .rate_cells import HORIZON_FOLD
 from .trained import (
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
+    ZERO_FLOOR_NOTE,
     architecture,
     architecture_items,
     at_zero,
@@ -448,18 +449,13 @@ def curves_steps_section(view: RunView) -> Section | None:
                 else "the band is ±1 standard deviation across the probe's samples."
             )
             + " A curve that steepens over training is a gradient that vanishes faster."
-            + (
-                " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
-                "zero (log10 = −∞)."
-                if floors
-                else ""
-            )
+            + (ZERO_FLOOR_NOTE if floors else "")
         ),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel="lag k (steps)",
-        ylabel=r"$\log_{10}\,\|J\|$",
+        xlabel=LAG_LABEL,
+        ylabel=LOG_NORM_LABEL,
         legend_title="training step",
         legend=legend,
     )

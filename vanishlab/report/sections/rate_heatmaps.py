@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.inits import INITS
-from ..format import and_list, format_value, horizon_text, label, py, rate_text, setting_text
+from ..format import (
+    RATE_LABEL,
+    and_list,
+    format_value,
+    horizon_text,
+    label,
+    py,
+    rate_text,
+    setting_text,
+)
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
@@ -123,7 +132,7 @@ def rate_heatmaps(
             ncols=min(len(page), 3),
             xlabel=label(col_key),
             ylabel=label(row_key),
-            colorbar_label=r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",
+            colorbar_label=RATE_LABEL,
             scale=scale,
             absent_label="not in the run (yet)" if NOT_YET in hatched[n] else "",
         )

@@ -25,7 +25,7 @@ from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
-from ..format import format_value, r2_text, rate_text, time_text
+from ..format import LAG_LABEL, LOG_NORM_LABEL, format_value, r2_text, rate_text, time_text
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
 from .rate_cells import HORIZON_FOLD
@@ -33,6 +33,7 @@ from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
+    ZERO_FLOOR_NOTE,
     architecture,
     architecture_items,
     at_zero,
@@ -261,18 +262,13 @@ def curves_section(view: RunView) -> Section | None:
             f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
             "measured line where the two agree (r² near 1"
             + (f"; see {FITS_TITLE})." if view.shows("fits") else ").")
-            + (
-                " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly "
-                "zero (log10 = −∞)."
-                if floors
-                else ""
-            )
+            + (ZERO_FLOOR_NOTE if floors else "")
         ),
         nrows=1,
         ncols=len(panels),
         panels=tuple(panels),
-        xlabel="lag k (steps)",
-        ylabel=r"$\log_{10}\,\|J\|$",
+        xlabel=LAG_LABEL,
+        ylabel=LOG_NORM_LABEL,
         legend_title="Jacobian",
         legend=legend,
     )

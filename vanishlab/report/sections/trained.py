@@ -30,7 +30,10 @@ from .rate_cells import exact_zero_note, mark_exact_zero
 
 __all__ = [
     "CURVE_KEYS",
+    "FITTED_LABEL",
     "HORIZON_AT_ZERO",
+    "HORIZON_MEANING",
+    "ZERO_FLOOR_NOTE",
     "architecture",
     "architecture_items",
     "at_zero",
@@ -297,6 +300,12 @@ HORIZON_AT_ZERO = (
     "fall from"
 )
 
+
+ZERO_FLOOR_NOTE = (
+    " Triangles on a panel's floor mark lags where a sample's Jacobian is exactly zero "
+    "(log10 = −∞)."
+)
+"""The curves' captions' words for their floor triangles, on either page of a trained model."""
 
 HORIZON_MEANING = (
     f"the first lag k where ||J|| has fallen below 10^-{HORIZON_DECADES:g} of its lag-0 value "
