@@ -224,8 +224,8 @@ AXIS_TABLE: tuple[Axis, ...] = (
 
 def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse an init that does not apply to a model of the grid (or needs biases it lacks)."""
-    models = axes.get("model", ("rnn",))
-    for init in axes.get("init", ()):
+    models = axes["model"]
+    for init in axes["init"]:
         applies, needs_bias = INITS[init].models, INITS[init].needs_bias
         for model in models:
             if model not in applies:
@@ -233,20 +233,21 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                     f"init {init!r} does not apply to model {model!r} (it applies to "
                     f"{', '.join(applies)}; see `vanishlab inits`)"
                 )
-        if needs_bias and False in axes.get("bias", ()):
+        if needs_bias and False in axes["bias"]:
             raise VanishlabError(
                 f"init {init!r} sets gate biases and needs bias=True (the grid has bias false)"
             )
 
 
 def trains(axes: Mapping[str, tuple[Any, ...]]) -> bool:
-    """Whether a grid (``{axis: values}``) trains a cell: has ``train_steps`` above 0."""
-    return any(steps > 0 for steps in axes.get("train_steps", (0,)))
+    """Whether a grid (``{axis: values}``, every axis) trains a cell: has ``train_steps``
+    above 0."""
+    return any(steps > 0 for steps in axes["train_steps"])
 
 
 def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse, before any cell runs, a grid whose task, training and input axes cannot combine."""
-    tasks = axes.get("task", ("none",))
+    tasks = axes["task"]
     if trains(axes) and "none" in tasks:
         why = "--train-steps (train_steps=) above 0 needs --task (task=) adding or recall"
         if len(tasks) > 1:  # the user gave one: say why the grid has an untrainable cell
@@ -257,15 +258,15 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                 "(--force adds the other grid to the same --out)"
             )
         raise VanishlabError(why)
-    if trains(axes) and any(lr <= 0 for lr in axes.get("lr", (0.01,))):
+    if trains(axes) and any(lr <= 0 for lr in axes["lr"]):
         raise VanishlabError("lr must be > 0 to train (the grid has train_steps > 0 and lr 0)")
     for task in tasks:
         needed = TASK_INPUT_SIZES.get(task)
-        for size in axes.get("input_size", ()):
+        for size in axes["input_size"]:
             if needed is not None and size != needed:
                 raise VanishlabError(wrong_input_size(task, needed, size))
         shortest = TASK_MIN_SEQ_LEN.get(task, 1)
-        short = [length for length in axes.get("seq_len", ()) if length < shortest]
+        short = [length for length in axes["seq_len"] if length < shortest]
         if short:
             raise VanishlabError(
                 f"the {task} task needs sequences of at least {shortest} steps "
@@ -274,6 +275,8 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
 
 
 def _grid_check(axes: Mapping[str, tuple[Any, ...]]) -> None:
+    """The checks of several axes together, on every axis's values (``AxisSet`` passes them
+    all: a grid's, or a cell's one value each)."""
     _init_applies(axes)
     _task_applies(axes)
 
