@@ -37,7 +37,7 @@ from ..core.integers import check_integer
 from ..core.scaling import scaled_norms
 from ..core.tensor_checks import check_finite
 
-__all__ = ["linear_rate", "origin_log_norms"]
+__all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
 
 _LN10 = math.log(10.0)
 

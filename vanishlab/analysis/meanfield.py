@@ -44,6 +44,7 @@ from .gaussian import bisect, dtanh2, dtanh4, gaussian_expectation, tanh2, tanh2
 __all__ = [
     "CRITICAL_TOLERANCE",
     "MeanField",
+    "Variances",
     "critical_input_var",
     "layer_drive",
     "mean_field",

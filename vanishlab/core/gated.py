@@ -68,7 +68,7 @@ from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
 from .steps import step_done
 
-__all__ = ["GATED_SOURCES", "SOURCE_HINTS", "gated_log_norms"]
+__all__ = ["GATED_SOURCES", "NORMS", "SOURCE_HINTS", "gated_log_norms"]
 
 _LN10 = math.log(10.0)
 NORMS = ("fro", "spec")

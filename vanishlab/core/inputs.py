@@ -27,6 +27,7 @@ from .wrapped import wrong_module
 __all__ = [
     "FLOAT_DTYPES",
     "RNNInputs",
+    "Shapes",
     "check_choices",
     "check_float_module",
     "check_one_direction",

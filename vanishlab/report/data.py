@@ -25,7 +25,7 @@ from .progress import ReportProgress
 from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
 from .view import RunView
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "unknown_sections"]
 
 
 def build_report(

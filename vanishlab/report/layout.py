@@ -50,6 +50,7 @@ __all__ = [
     "as_parts",
     "columns_and_figures",
     "facet_figures",
+    "figures_drawn",
     "full_rows",
     "gain_curve",
     "gain_grid",

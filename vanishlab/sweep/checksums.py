@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = [
+    "META_DIGEST",
     "StoredSummary",
     "content_digest",
     "meta_digest",

@@ -60,6 +60,7 @@ __all__ = [
     "AXES",
     "AXIS_TABLE",
     "DTYPES",
+    "GAUSSIAN_INPUTS",
     "LABELS",
     "LATER_AXES",
     "MODELS",

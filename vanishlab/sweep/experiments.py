@@ -45,10 +45,14 @@ from .nearest import unknown_names
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
+    "EXPERIMENT_MODULE_PREFIX",
+    "LOADED_FROM",
     "Experiment",
     "builtin_experiments_dir",
     "experiment_dirs",
+    "file_digest",
     "grid_digest",
+    "import_file",
     "list_experiments",
     "load_experiment",
     "variant",

@@ -26,6 +26,7 @@ __all__ = [
     "CORRUPT",
     "TMP_SUFFIX",
     "as_flag",
+    "as_id_set",
     "as_path",
     "as_text",
     "aside_folder",

@@ -95,6 +95,7 @@ __all__ = [
     "GAIN_RULE",
     "INITS",
     "VALIDITIES",
+    "Builtin",
     "Init",
     "register_init",
 ]

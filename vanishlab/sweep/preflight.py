@@ -25,6 +25,7 @@ from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
 from .shard import CELLS
 
 __all__ = [
+    "check_main_file",
     "check_memory",
     "check_options",
     "check_sendable",

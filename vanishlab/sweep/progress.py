@@ -27,7 +27,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["PLAIN_AFTER_S", "PLAIN_EVERY_S", "PLAIN_QUIET_S", "Progress", "clock_text"]
+__all__ = [
+    "NARROW",
+    "PLAIN_AFTER_S",
+    "PLAIN_EVERY_S",
+    "PLAIN_QUIET_S",
+    "Progress",
+    "clock_text",
+    "is_terminal",
+    "plural",
+    "status_line",
+    "working",
+]
 __all__ += ["is_terminal"]
 __all__ += ["plural", "status_line", "working"]
 

@@ -57,6 +57,7 @@ from .tasks import Task, check_int
 __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_CLIP",
+    "DEFAULT_EVAL_BATCH",
     "DEFAULT_LR",
     "DEFAULT_STEPS",
     "OPTIMIZERS",

@@ -42,12 +42,14 @@ from ..sweep.memory import available_bytes, format_bytes, measure_bytes
 
 __all__ = [
     "TRAINED_INIT",
+    "cell_id",
     "check_fits",
     "check_probe_fits",
     "measure_rows",
     "memory_refused_as",
     "module_config",
     "module_dtype",
+    "module_kind",
     "probe_memory_refused",
     "top_lyapunov",
 ]

@@ -52,7 +52,13 @@ from .trained import (
     shape_text,
 )
 
-__all__ = ["MAX_SHOWN_STEPS", "chosen_steps", "curves_steps_section", "monitor_section"]
+__all__ = [
+    "MAX_SHOWN_STEPS",
+    "chosen_steps",
+    "curves_steps_section",
+    "monitor_section",
+    "training_section",
+]
 __all__ += ["steps_frame", "training_section"]
 
 MAX_SHOWN_STEPS = 5  # decay curves drawn at most this many steps
