@@ -15,6 +15,7 @@ import math
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
@@ -216,7 +217,6 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     width, height = (float(v) for v in fig.get_size_inches())
     extent = [np.array(grid.scale, dtype=np.float64)] if grid.scale is not None else []
     cmap, norm = color_scale([*(p.values for p in grid.panels), *extent], grid.center_zero)
-    grey = ListedColormap([ZERO_COLOR])
     mappable = None
     for ax in axes.flat:
         ax.set_visible(False)
@@ -224,59 +224,10 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         ax = axes[i // ncols, i % ncols]
         ax.set_visible(True)
         ax.grid(False)
-        v = panel.values
-        shown = np.ma.masked_invalid(v)
-        zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
-        nr, nc = v.shape
         if grid.dense:
-            lags = np.array([float(c) for c in panel.col_labels])
-            step = float(lags[1] - lags[0]) if len(lags) > 1 else 1.0
-            extent = (lags[0] - step / 2, lags[-1] + step / 2, nr - 0.5, -0.5)
-            mappable = ax.imshow(
-                shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest", extent=extent
-            )
-            if np.isneginf(v).any():
-                ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
-            ax.set_yticks(range(nr), [plain(t) for t in labels[i]])
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-            for row in panel.separators:
-                ax.axhline(row - 0.5, color="white", lw=2.0)
-            if groups[i]:
-                _group_labels(ax, groups[i], _spans(panel), _widest(labels[i]))
-            if head:
-                _row_head(ax, head)
-            if panel.partial is not None and panel.partial.any():
-                rows, cols = np.nonzero(panel.partial)
-                ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
+            mappable = _dense_panel(ax, panel, labels[i], groups[i], head, cmap, norm)
         else:
-            mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
-            if np.isneginf(v).any():
-                ax.pcolormesh(zeros, cmap=grey, edgecolors="white", lw=1.0)
-            ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
-            ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in labels[i]])
-            if panel.absent is not None:
-                for r, c in zip(*np.nonzero(panel.absent), strict=True):
-                    ax.add_patch(Rectangle((c, r), 1, 1, **ABSENT_HATCH))
-            ax.invert_yaxis()
-            ax.tick_params(length=0)
-            for side in ("left", "bottom"):
-                ax.spines[side].set_visible(False)
-            if panel.text is not None:
-                for r in range(nr):
-                    for c in range(nc):
-                        text = panel.text[r][c]
-                        if not text:
-                            continue
-                        dark = math.isfinite(v[r, c]) and _luminance(cmap(norm(v[r, c]))) < 0.45
-                        ax.text(
-                            c + 0.5,
-                            r + 0.5,
-                            plain(text),
-                            ha="center",
-                            va="center",
-                            fontsize=7.5,
-                            color="white" if dark else "#222222",
-                        )
+            mappable = _cell_panel(ax, panel, labels[i], cmap, norm)
         if panel.title:
             ax.set_title(titles[i], loc="left", pad=4, y=1.0)
     grid_top, grid_bottom = 1 - top / height, bottom / height
@@ -304,22 +255,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             cax.set_title(bar_title, loc="left", fontsize=7.5, pad=6 + _TITLE_PAD)
         bar.outline.set_visible(False)
     if any_zero:
-        handles: list[Patch | Line2D] = [Patch(color=ZERO_COLOR)] if any_grey else []
-        names = ["exact zero (−∞)"] if any_grey else []
-        if any_partial:
-            handles.append(Line2D([], [], ls="none", **PARTIAL_MARK))
-            names.append(PARTIAL_LABEL)
-        if any_absent:
-            handles.append(Patch(**ABSENT_HATCH))
-            names.append(grid.absent_label or ABSENT_LABEL)
-        fig.legend(
-            handles,
-            names,
-            ncols=len(names),
-            loc="lower right",
-            bbox_to_anchor=(1.0, 0.0),
-            frameon=False,
-        )
+        _zero_legend(fig, any_grey, any_partial, any_absent, grid.absent_label or ABSENT_LABEL)
     return fig
 
 
@@ -333,6 +269,108 @@ def _row_head(ax: Axes, text: str) -> None:
     aligned with them, just above the panel's top, level with its title."""
     shift = ScaledTranslation(-_tick_room(), 4 / 72, ax.figure.dpi_scale_trans)
     ax.text(0, 1, text, transform=ax.transAxes + shift, ha="right", va="bottom", fontsize=TICK_SIZE)
+
+
+def _dense_panel(
+    ax: Axes,
+    panel: HeatPanel,
+    labels: list[str],
+    groups: list[str],
+    head: str,
+    cmap: Colormap,
+    norm: Normalize,
+) -> ScalarMappable:
+    """One panel of a dense grid (one column per lag), drawn on ``ax``: its image (the mappable
+    the colour bar reads), exact zeros in grey, its rows' ``labels`` and ``groups`` (with
+    ``head`` over the labels, unless ""), the separators between settings, and the marks of
+    partial means."""
+    v = panel.values
+    shown = np.ma.masked_invalid(v)
+    nr = v.shape[0]
+    lags = np.array([float(c) for c in panel.col_labels])
+    step = float(lags[1] - lags[0]) if len(lags) > 1 else 1.0
+    extent = (lags[0] - step / 2, lags[-1] + step / 2, nr - 0.5, -0.5)
+    mappable = ax.imshow(
+        shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest", extent=extent
+    )
+    if np.isneginf(v).any():
+        zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
+        grey = ListedColormap([ZERO_COLOR])
+        ax.imshow(zeros, cmap=grey, aspect="auto", interpolation="nearest", extent=extent)
+    ax.set_yticks(range(nr), [plain(t) for t in labels])
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    for row in panel.separators:
+        ax.axhline(row - 0.5, color="white", lw=2.0)
+    if groups:
+        _group_labels(ax, groups, _spans(panel), _widest(labels))
+    if head:
+        _row_head(ax, head)
+    if panel.partial is not None and panel.partial.any():
+        rows, cols = np.nonzero(panel.partial)
+        ax.plot(lags[cols], rows, ls="none", **PARTIAL_MARK)
+    return mappable
+
+
+def _cell_panel(
+    ax: Axes, panel: HeatPanel, labels: list[str], cmap: Colormap, norm: Normalize
+) -> ScalarMappable:
+    """One panel of a cell grid (one square per setting), drawn on ``ax``: its squares (the
+    mappable the colour bar reads), exact zeros in grey, absent settings hatched, and each
+    square's text, white on a dark colour."""
+    v = panel.values
+    shown = np.ma.masked_invalid(v)
+    nr, nc = v.shape
+    mappable = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", lw=1.0)
+    if np.isneginf(v).any():
+        zeros = np.ma.masked_where(~np.isneginf(v), np.zeros_like(v))
+        ax.pcolormesh(zeros, cmap=ListedColormap([ZERO_COLOR]), edgecolors="white", lw=1.0)
+    ax.set_xticks(np.arange(nc) + 0.5, [plain(t) for t in panel.col_labels])
+    ax.set_yticks(np.arange(nr) + 0.5, [plain(t) for t in labels])
+    if panel.absent is not None:
+        for r, c in zip(*np.nonzero(panel.absent), strict=True):
+            ax.add_patch(Rectangle((c, r), 1, 1, **ABSENT_HATCH))
+    ax.invert_yaxis()
+    ax.tick_params(length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    if panel.text is not None:
+        for r in range(nr):
+            for c in range(nc):
+                text = panel.text[r][c]
+                if not text:
+                    continue
+                dark = math.isfinite(v[r, c]) and _luminance(cmap(norm(v[r, c]))) < 0.45
+                ax.text(
+                    c + 0.5,
+                    r + 0.5,
+                    plain(text),
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="white" if dark else "#222222",
+                )
+    return mappable
+
+
+def _zero_legend(fig: Figure, grey: bool, partial: bool, absent: bool, absent_label: str) -> None:
+    """The legend under the grid that names the grey cells (exact zeros), the dots (partial
+    means) and the hatched cells (absent settings), those of them the figure has."""
+    handles: list[Patch | Line2D] = [Patch(color=ZERO_COLOR)] if grey else []
+    names = ["exact zero (−∞)"] if grey else []
+    if partial:
+        handles.append(Line2D([], [], ls="none", **PARTIAL_MARK))
+        names.append(PARTIAL_LABEL)
+    if absent:
+        handles.append(Patch(**ABSENT_HATCH))
+        names.append(absent_label)
+    fig.legend(
+        handles,
+        names,
+        ncols=len(names),
+        loc="lower right",
+        bbox_to_anchor=(1.0, 0.0),
+        frameon=False,
+    )
 
 
 def _group_labels(ax: Axes, texts: list[str], spans: list[tuple[int, int]], rows_w: float) -> None:
