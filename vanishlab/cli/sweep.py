@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -40,6 +40,9 @@ from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
 from ._app import app, say, user_errors
 from .params import merged, path_option, single
+
+if TYPE_CHECKING:
+    from ..sweep.plan import SweepPlan
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
 
@@ -293,6 +296,24 @@ def _print_plan(
                 "one cell per setting)"
             )
         say(f"  {axis:<12} {shown}")
+    status = _directory_status(plan, force=force, retry_failed=retry_failed)
+    say(f"{plural(len(plan.cells), 'cell')} -> {run_dir} ({status})")
+    say(
+        f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
+        f"({format_bytes(plan.available_bytes)} available)"
+    )
+    # The run would be refused: so is its dry run (status 2, the same line), after its plan.
+    if plan.unwritable:
+        raise VanishlabError(plan.unwritable)
+    if local:
+        check_memory(plan.cells, plan.available_bytes, 1)
+    checked_plan(plan, force, retry_failed)  # another init definition, another grid
+
+
+def _directory_status(plan: SweepPlan, *, force: bool, retry_failed: bool) -> str:
+    """What ``--dry-run`` says of the run directory: new, started afresh, or the cells it has
+    done (and failed, and what the run does with them); the cells ``force`` adds; the damaged
+    shards it moves aside; the shards of cells in none of its grids."""
     if plan.reinit:
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:
@@ -321,17 +342,7 @@ def _print_plan(
             f"; {plural(len(plan.outside), 'shard')} of a cell in none of its grids, "
             "kept and listed by the report under Anomalies"
         )
-    say(f"{plural(len(plan.cells), 'cell')} -> {run_dir} ({status})")
-    say(
-        f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
-        f"({format_bytes(plan.available_bytes)} available)"
-    )
-    # The run would be refused: so is its dry run (status 2, the same line), after its plan.
-    if plan.unwritable:
-        raise VanishlabError(plan.unwritable)
-    if local:
-        check_memory(plan.cells, plan.available_bytes, 1)
-    checked_plan(plan, force, retry_failed)  # another init definition, another grid
+    return status
 
 
 sweep = app.command(name="sweep")(sweep_command())
