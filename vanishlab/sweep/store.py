@@ -4,7 +4,9 @@ Layout of ``RUN_DIR``::
 
     manifest.json          the resolved grid, name, commands, package versions, times
     cells/<cell_id>.parquet one shard per finished cell (rows: :data:`SCHEMA`)
-    corrupt/               damaged shards moved aside by the sweep command (never read)
+    summary.parquet        the cached summary (:mod:`vanishlab.sweep.summary`)
+    corrupt/               damaged shards moved aside by a writer: a sweep, an analysis, a
+                           monitor (never read)
     .lock                  held (flock) by the one process writing the directory
 
 The manifest lives in :mod:`vanishlab.sweep.manifest`, the lock in :mod:`vanishlab.sweep.lock`

@@ -53,7 +53,7 @@ def curve_figures(
 
     ``overlay`` adds reference curves (drawn dashed); ``overlay_caption`` is appended to the
     caption of the figures that have one. ``theory_note``: the figures are where predictions
-    are drawn, and say why an init has none (:func:`~.predicted.unregistered_note`).
+    are drawn, and say why an init has none (:func:`~vanishlab.report.predicted.unregistered_note`).
     """
     if not len(frame):
         return []
