@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_flag, escaped_text, file_path, loop_problem
+from ..sweep.files import as_flag, escaped_text, file_path, link_problem
 from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -113,11 +113,11 @@ def not_a_file(path: str | os.PathLike[str]) -> str | None:
     None. Such a path is never replaced, whatever ``overwrite`` says: the atomic rename would
     swap a device for an HTML file."""
     p = Path(path)
-    loop = loop_problem(p)  # "(dangling, or a loop)" said neither; one below a loop was a
-    if loop is not None:  # FileExistsError traceback from the folder's mkdir
-        return loop
-    if p.is_symlink() and not p.exists():  # replaced by the rename, without --force
-        return "is a symbolic link to nothing"
+    # "(dangling, or a loop)" said neither; one below a loop was a FileExistsError traceback
+    # from the folder's mkdir, and a dangling link was replaced by the rename, without --force
+    link = link_problem(p)
+    if link is not None:
+        return link
     if p.is_dir():
         return "is a directory"
     if p.exists() and not p.is_file():

@@ -36,6 +36,7 @@ __all__ = [
     "fsync_dir",
     "is_bool",
     "line_text",
+    "link_problem",
     "loop_problem",
     "move_aside",
     "name_text",
@@ -154,6 +155,17 @@ def loop_problem(path: str | os.PathLike[str]) -> str | None:
         if part == full
         else f"lies in {part}, a symbolic link that loops"
     )
+
+
+def link_problem(path: str | os.PathLike[str]) -> str | None:
+    """:func:`loop_problem`'s words, or ``"is a symbolic link to nothing"`` where ``path`` is a
+    link whose target does not exist (a write would replace the link itself); None for a path
+    that is neither."""
+    loop = loop_problem(path)
+    if loop is not None:
+        return loop
+    p = Path(path)
+    return "is a symbolic link to nothing" if p.is_symlink() and not p.exists() else None
 
 
 def path_name(path: str | os.PathLike[str]) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 from . import store
-from .files import CORRUPT, loop_problem, remove_temps
+from .files import CORRUPT, link_problem, remove_temps
 from .shard import CELLS, shard_paths
 
 __all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
@@ -73,9 +73,7 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     ``"out="``."""
     # "(dangling, or a loop)" said neither; one below a loop was "cannot write the run
     # directory ...: Too many levels of symbolic links"
-    problem = loop_problem(run_dir)
-    if problem is None and run_dir.is_symlink() and not run_dir.exists():
-        problem = "is a symbolic link to nothing"
+    problem = link_problem(run_dir)
     if problem is not None:
         raise VanishlabError(f"{run_dir} {problem}; give {flag} another directory")
     if run_dir.exists() and not run_dir.is_dir():
