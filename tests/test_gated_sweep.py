@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
+from vanishlab.core.seeds import seeded_generator
 from vanishlab.sweep.catalog import CHRONO_T_MAX
-from vanishlab.sweep.cell import build_module, cell_inputs, seeded_generator
+from vanishlab.sweep.cell import build_module, cell_inputs
 from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
 from vanishlab.sweep.critical import critical_gain
 from vanishlab.sweep.experiments import load_experiment

@@ -435,7 +435,7 @@ def test_a_stacks_summary_fields_are_their_documented_layers(seed):
 
 def test_the_lyapunov_exponent_of_a_cell_is_its_samples_mean():
     # lyap[0, 0] (the first sample's) in place of the batch mean passed every test.
-    from vanishlab.sweep.cell import seeded_generator
+    from vanishlab.core.seeds import seeded_generator
 
     config = vl.CellConfig(
         activation="tanh",

@@ -170,9 +170,9 @@ def test_sizes_beyond_a_tensor_or_the_memory_are_refused_naming_them() -> None:
 
 def test_train_package_imports_torch_and_the_standard_library_only() -> None:
     """vanishlab.train is pure: torch, numpy and the standard library, its own modules, and of
-    vanishlab's core only the lock on torch's global generator, the measurement's precision and
-    the check of an integer count (docs/design.md's layer table; tests/test_architecture.py
-    checks the rest)."""
+    vanishlab's core only the lock on torch's global generator, the measurement's precision,
+    the check of an integer count and the seeded generators (docs/design.md's layer table;
+    tests/test_architecture.py checks the rest)."""
     allowed_roots = {"torch", "numpy", "abc", "collections", "dataclasses", "hashlib", "math"}
     allowed_roots |= {"time", "__future__", "typing", "contextlib"}
     folder = Path(vanishlab.train.__file__).parent
@@ -182,6 +182,7 @@ def test_train_package_imports_torch_and_the_standard_library_only() -> None:
                 names = [a.name for a in node.names]
                 allowed = {("core", ("global_rng",)), ("core.forward", ("own_precision",))}
                 allowed.add(("core.integers", ("as_integer",)))
+                allowed.add(("core.seeds", ("seeded_generator",)))
                 assert (node.module, tuple(names)) in allowed, (path.name, node.module, names)
             elif isinstance(node, ast.ImportFrom) and node.level > 0:
                 assert node.level == 1, (path.name, node.module)

@@ -33,7 +33,6 @@ bit-identical whatever runs it: this process, a local worker process, or a Dask 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -43,6 +42,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.engine import JacobianLogNorms
+from ..core.seeds import seeded_generator
 from ..errors import VanishlabError
 from . import store, train_cell
 from .config import AXES, CellConfig
@@ -54,7 +54,6 @@ __all__ = [
     "cell_inputs",
     "empty_frame",
     "pinned_numerics",
-    "seeded_generator",
 ]
 
 
@@ -87,12 +86,6 @@ def pinned_numerics() -> Iterator[None]:
 def _flushes_denormals() -> bool:
     """Whether this thread flushes subnormal floats to zero (torch has no getter for it)."""
     return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
-
-
-def seeded_generator(seed: int, stream: str) -> torch.Generator:
-    """An independent generator per (seed, stream), the same on every machine."""
-    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
 def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:

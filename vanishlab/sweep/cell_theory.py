@@ -19,8 +19,9 @@ from ..analysis.linear import linear_rate
 from ..analysis.lyapunov_window import discarded_steps
 from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core.lyapunov import lyapunov_spectrum
+from ..core.seeds import seeded_generator
 from ..errors import NonFiniteStateError
-from .cell import build_module, cell_inputs, pinned_numerics, seeded_generator
+from .cell import build_module, cell_inputs, pinned_numerics
 from .config import CellConfig
 from .critical import critical_gain, lower_layer_diverges, relu_divergence
 from .prediction import (

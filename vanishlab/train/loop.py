@@ -21,7 +21,8 @@ the task's chance level c (the best loss that ignores the input):
 that threshold (None when not solved), so ``solved == (steps_to_solve is not None)``.
 
 Seeds: ``seed`` feeds two independent streams (a generator per (seed, stream) seeded from
-sha256("vanishlab/<stream>/<seed>"), the same derivation as the sweep's cells), one for
+sha256("vanishlab/<stream>/<seed>"): :func:`vanishlab.core.seeds.seeded_generator`, as the sweep's
+cells are), one for
 the readout's initial weights (PyTorch's U(-1/sqrt(F), 1/sqrt(F)) for a readout of fan-in F)
 and one for the training batches and dropout; ``eval_seed`` feeds a third for the held-out
 batch, so by default every cell at one task and T is scored on the same sequences. The module's
@@ -41,7 +42,6 @@ to keep the original.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import numbers
 import time
@@ -52,6 +52,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.forward import own_precision
+from ..core.seeds import seeded_generator
 from .tasks import Task, check_int
 
 __all__ = [
@@ -170,8 +171,8 @@ def train_cell(
     clip = None if clip is None else float(clip)
     param = next(module.parameters())
     dtype, device = param.dtype, param.device
-    readout_gen, data_gen = (_generator(seed, s) for s in (_READOUT_STREAM, _DATA_STREAM))
-    eval_x, eval_y = task.sample(eval_batch, _generator(eval_seed, _EVAL_STREAM))
+    readout_gen, data_gen = (seeded_generator(seed, s) for s in (_READOUT_STREAM, _DATA_STREAM))
+    eval_x, eval_y = task.sample(eval_batch, seeded_generator(eval_seed, _EVAL_STREAM))
     eval_x, eval_y = _to(eval_x, dtype, device), _to(eval_y, dtype, device)
     features = _output_features(module)
     bound = 1.0 / math.sqrt(features)
@@ -281,12 +282,6 @@ def _last_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def _output_features(module: nn.Module) -> int:
     size = getattr(module, "proj_size", 0) or module.hidden_size
     return size * (2 if module.bidirectional else 1)
-
-
-def _generator(seed: int, stream: str) -> torch.Generator:
-    """An independent generator per (seed, stream), the same on every machine."""
-    digest = hashlib.sha256(f"vanishlab/{stream}/{seed}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
 #: A module's hooks that a training step calls (torch keeps each kind per module and globally).
