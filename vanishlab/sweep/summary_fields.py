@@ -171,11 +171,15 @@ def _import_module_target(node: ast.AST, package: str) -> str | None:
     ):
         return None
     target = str(node.args[0].value)
-    if target.startswith("."):
-        level = len(target) - len(target.lstrip("."))
-        base = package.split(".")[: len(package.split(".")) - level + 1]
-        target = ".".join([*base, target.lstrip(".")])
-    return target
+    level = len(target) - len(target.lstrip("."))
+    return _absolute(package, level, target.lstrip(".")) if level else target
+
+
+def _absolute(package: str, level: int, name: str) -> str:
+    """The module a relative import of ``name`` with ``level`` dots names, from ``package``
+    (``("vanishlab.sweep", 2, "core")``: ``vanishlab.core``; ``name`` "" for the package)."""
+    parts = package.split(".")
+    return ".".join([*parts[: len(parts) - level + 1], *([name] if name else [])])
 
 
 def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
@@ -195,8 +199,7 @@ def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parent = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
-                base = f"{parent}.{base}" if base else parent
+                base = _absolute(package, node.level, base)
             out.add(base)
             out.update(f"{base}.{a.name}" for a in node.names)
         elif (target := _import_module_target(node, package)) is not None:
