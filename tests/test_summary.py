@@ -896,3 +896,12 @@ def test_a_tanh_cell_at_gain_0_is_an_exact_zero_not_put_down_to_relu(tmp_path):
     s = vl.summarize(vl.run_sweep(sweep, tmp_path / "run", progress=False).run_dir)
     assert all("exact-zero" in f for f in s["flag"])
     assert "W_hh = 0" in FLAGS["exact-zero"]
+
+
+def test_the_non_iid_flag_says_what_raises_it():
+    """cell_theory raises 'non-iid' for every init of validity "approximate", one a user
+    registers too; its meaning, on every report's flag list, said "orthogonal weights" alone."""
+    from vanishlab.sweep.summary_fields import FLAGS
+
+    assert FLAGS["non-iid"].startswith("weights not drawn i.i.d. (orthogonal, or an init")
+    assert '"approximate"' in FLAGS["non-iid"]

@@ -75,7 +75,8 @@ FLAGS: dict[str, str] = {
     "diverges": diverges_meaning(", the note says which"),
     "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
     "where finite width and finite windows move the measured rate most",
-    "non-iid": "orthogonal weights: the mean field is approximate",
+    "non-iid": "weights not drawn i.i.d. (orthogonal, or an init registered with validity "
+    '"approximate"): the mean field is approximate',
     "narrow": f"H < {NARROW_WIDTH}, or fewer than {NARROW_LIVE_UNITS:.1f} effective units "
     "(H (E[φ′²])² / E[φ′⁴]: tanh saturated at a large gain passes the gradient through few "
     "units), mean field: finite-width corrections (about −1/(effective units) per step, −3/H "
