@@ -301,6 +301,16 @@ def test_broken_experiment_module(run_dir, tmp_path, filename, monkeypatch):
     assert _snapshot(run_dir) == before
 
 
+def _sweep_file_registering(module, out, init_name: str, workers: str = "2"):
+    """``vanishlab sweep MODULE --out OUT --workers N --quiet`` of an experiment file that
+    registers the init ``init_name``, which is unregistered afterwards, whatever happens."""
+    try:
+        args = ["sweep", str(module), "--out", str(out), "--workers", workers, "--quiet"]
+        return runner.invoke(app, args)
+    finally:
+        vl.INITS.pop(init_name, None)
+
+
 def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_path):
     # Loaded by path under a name no import finds, its init function could not be unpickled
     # in a worker: "a worker process died (out of memory?)", and no cell was measured.
@@ -316,11 +326,7 @@ def test_an_init_registered_in_an_experiment_file_runs_in_worker_processes(tmp_p
         "seq_len=5, batch=1, seed=(0, 1))\n"
     )
     out = tmp_path / "run"
-    try:
-        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
-        result = runner.invoke(app, args)
-    finally:
-        vl.INITS.pop("myeye_test", None)
+    result = _sweep_file_registering(module, out, "myeye_test")
     assert result.exit_code == 0, result.stderr
     assert len(vl.load_cells(out)) == 4 and set(vl.load_cells(out)["status"]) == {"ok"}
 
@@ -351,11 +357,7 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
         "(hidden_size=) or --num-layers (num_layers=)"
     )
     out = tmp_path / "run"
-    try:
-        args = ["sweep", str(module), "--out", str(out), "--workers", workers, "--quiet"]
-        result = runner.invoke(app, args)
-    finally:
-        vl.INITS.pop("refused_test", None)
+    result = _sweep_file_registering(module, out, "refused_test", workers)
     assert result.exit_code == 1, result.stderr
     assert list(vl.load_cells(out)["reason"]) == [alone + lever] * 3
 
@@ -373,11 +375,7 @@ def test_a_worker_that_dies_is_said_with_its_lever_flag_first(tmp_path):
         "seed=(0, 1))\n"
     )
     out = tmp_path / "run"
-    try:
-        args = ["sweep", str(module), "--out", str(out), "--workers", "2", "--quiet"]
-        result = runner.invoke(app, args)
-    finally:
-        vl.INITS.pop("dies_test", None)
+    result = _sweep_file_registering(module, out, "dies_test")
     _one_error_line(
         result,
         "error: a worker process died (out of memory?); finished cells are kept: run the same "
