@@ -4,6 +4,7 @@ loss-curve loader, the trainability table and the report section (docs/trainabil
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import math
 import re
@@ -23,7 +24,7 @@ from vanishlab.report.model import LineGrid, Table
 from vanishlab.sweep.config import OPTIMIZER_NAMES, TASK_NAMES
 from vanishlab.sweep.store import load_manifest
 from vanishlab.sweep.train_cell import TrainRecord, load_training, required_lag, trainability
-from vanishlab.train import OPTIMIZERS, TASKS
+from vanishlab.train import OPTIMIZERS, TASKS, train_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +52,16 @@ def test_axis_choices_are_the_train_packages() -> None:
     assert set(TASK_NAMES) == {"none", *TASKS}
     assert OPTIMIZER_NAMES == OPTIMIZERS
     assert vl.load_training is load_training
+
+
+def test_the_training_axes_defaults_are_train_cells() -> None:
+    """The axis table (without torch, so the dry run imports none) repeats train_cell's
+    defaults: a cell of the default lr, optimizer and clip trains as train_cell does unasked,
+    and a change to one side alone would make the two disagree in silence."""
+    params = inspect.signature(train_cell).parameters
+    cell = vl.CellConfig()
+    for axis in ("lr", "optimizer", "clip"):
+        assert getattr(cell, axis) == params[axis].default, axis
 
 
 def test_docs_trainability_names_every_key_of_the_stored_train_record(rigor_run: Path) -> None:
