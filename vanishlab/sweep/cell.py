@@ -93,7 +93,7 @@ def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
     seed (see the module docstring). Raises VanishlabError for an init that does not apply to
     the model (a registered init object given here bypasses the grid's check)."""
     init = _resolve_init(config, init)
-    model = getattr(config, "model", "rnn")
+    model = config.model
     if model not in init.models:
         raise VanishlabError(f"init {init.name!r} does not apply to model {model!r}")
     dtype = getattr(torch, config.dtype)

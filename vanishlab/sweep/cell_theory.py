@@ -59,7 +59,7 @@ def cell_predictions(
     flags: list[str] = []
     notes: list[str] = []
     L, T = config.num_layers, config.seq_len
-    model = getattr(config, "model", "rnn")
+    model = config.model
     with pinned_numerics(), torch.no_grad():
         if rnn is None:
             rnn = build_module(config)
