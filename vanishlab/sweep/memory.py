@@ -56,11 +56,11 @@ T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-
 15 shapes (20 runs). float64 cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256,
 L 1-4): 1.19-1.54x a tanh's peak, 1.27-1.56x a relu's. A tanh's 7th and 8th float64 numbers
 a lag, layer and sample (6 until 2026-12-04) take a tanh at T = 2048, H = 2, B = 256 from
-1.00-1.04x to 1.16-1.24x in 3 runs (with 7: 1.09-1.13x in 6 runs on a quiet machine, 1.03x once in
-the slow tier, whose floor is 1.05x), and the tanh cells measured to 1.09-1.76x (10 shapes, 15
-runs, the highest T = 4096, H = 8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x before). Before, a gated layer's
-forward pass was counted as 4 G numbers per step
-and unit (a GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its
+1.00-1.04x to 1.16-1.24x in 3 runs (with 7: 1.09-1.13x in 6 runs on a quiet machine, 1.03x
+once in the slow tier, whose floor is 1.05x), and the tanh cells measured to 1.09-1.76x (10
+shapes, 15 runs, the highest T = 4096, H = 8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x
+before). Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a
+GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its
 queue twice with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
