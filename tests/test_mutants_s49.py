@@ -156,7 +156,7 @@ def _rnn_estimate(T: int, L: int, B: int, H: int, I: int, s: int, act: str = "ta
         + max(_flush(B, H, H, s), _flush(B, H, I, s))
     )
     weights = L * (H * H + H * max(H, I)) * s
-    norms = (9 if relu else 8) * (T + 1) * (L + 1) * B * 8
+    norms = (10 if relu else 8) * (T + 1) * (L + 1) * B * 8
     return int((max(forward, backward) + weights + norms) * 1.5)
 
 

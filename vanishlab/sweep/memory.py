@@ -26,7 +26,7 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
   Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
-  with their aggregation over the samples, 8 (T + 1) (L + 1) B 8 for a tanh, 9 for a relu
+  with their aggregation over the samples, 8 (T + 1) (L + 1) B 8 for a tanh, 10 for a relu
   (6 for a gated cell): where the network is narrow (H B small against the inputs and norms)
   the peak is the phase that holds them, not the forward one (a tanh at T = 2048, H = 2,
   B = 256 peaked at 138-144 MiB, 1.00-1.04x its estimate with 6), and a relu peaks higher
@@ -51,17 +51,18 @@ G times the weights. These counts were fitted to whole cells' resident peaks on 
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
 1.25-1.76x the peak for gated cells; for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
 tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh then,
-1.83x a relu now). A relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at
-T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over
-15 shapes (20 runs). float64 cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256,
-L 1-4): 1.19-1.54x a tanh's peak, 1.27-1.56x a relu's. A tanh's 7th and 8th float64 numbers
-a lag, layer and sample (6 until 2026-12-04) take a tanh at T = 2048, H = 2, B = 256 from
-1.00-1.04x to 1.16-1.24x in 3 runs (with 7: 1.09-1.13x in 6 runs on a quiet machine, 1.03x
-once in the slow tier, whose floor is 1.05x), and the tanh cells measured to 1.09-1.76x (10
-shapes, 15 runs, the highest T = 4096, H = 8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x
+1.83x a relu now). A relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at T =
+4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over 15 shapes
+(20 runs) with 9 float64 numbers a lag, layer and sample, 10 since (T = 2048, H = 2, B = 256
+from 1.11-1.20x to 1.17-1.27x in 3 runs). float64 cells, measured then too (7 shapes, T 30-2048,
+H 4-128, B 8-256, L 1-4): 1.19-1.54x a tanh's peak, 1.27-1.56x a relu's. A tanh's 7th and 8th
+float64 numbers a lag, layer and sample (6 until 2026-12-04) take a tanh at T = 2048, H = 2, B =
+256 from 1.00-1.04x to 1.16-1.24x in 3 runs (with 7: 1.09-1.13x in 6 runs on a quiet machine,
+1.03x once in the slow tier, whose floor is 1.05x), and the tanh cells measured to 1.09-1.76x
+(10 shapes, 15 runs, the highest T = 4096, H = 8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x
 before). Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a
-GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its
-queue twice with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
+GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its queue twice
+with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
@@ -120,11 +121,11 @@ _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
 # By the nn.RNN's activation: its forward phase's numbers a step, sample and unit, in halves
 # (5 a layer, and 3 more for a tanh, 1 for a relu, which keeps no pre-activations), and its
-# float64 numbers a lag, layer and sample (8 for a tanh, 9 for a relu, whose narrow cells peak
+# float64 numbers a lag, layer and sample (8 for a tanh, 10 for a relu, whose narrow cells peak
 # higher there; a gated cell's _NORM_ARRAYS).
 _FORWARD_LAYER = 5
 _FORWARD_MORE = {"tanh": 3, "relu": 1}
-_RNN_NORM_ARRAYS = {"tanh": 8, "relu": 9}
+_RNN_NORM_ARRAYS = {"tanh": 8, "relu": 10}
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
