@@ -51,18 +51,19 @@ G times the weights. These counts were fitted to whole cells' resident peaks on 
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
 1.25-1.76x the peak for gated cells; for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
 tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh then,
-1.83x a relu now). A relu was counted as a tanh until 2026-12-04: 1.92-1.95x the peak at T =
-4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B = 256; refitted, 1.11-1.61x over 15 shapes
-(20 runs) with 9 float64 numbers a lag, layer and sample, 10 since (T = 2048, H = 2, B = 256
-from 1.11-1.20x to 1.17-1.27x in 3 runs). float64 cells, measured then too (7 shapes, T 30-2048,
-H 4-128, B 8-256, L 1-4): 1.19-1.54x a tanh's peak, 1.27-1.56x a relu's. A tanh's 7th and 8th
-float64 numbers a lag, layer and sample (6 until 2026-12-04) take a tanh at T = 2048, H = 2, B =
-256 from 1.00-1.04x to 1.16-1.24x in 3 runs (with 7: 1.09-1.13x in 6 runs on a quiet machine,
-1.03x once in the slow tier, whose floor is 1.05x), and the tanh cells measured to 1.09-1.76x
-(10 shapes, 15 runs, the highest T = 4096, H = 8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x
-before). Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a
-GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its queue twice
-with 12 working matrices (2.1x a wide GRU's peak). Measured with one torch thread.
+1.83x a relu with 9 float64 numbers, about 1.9x with 10). A relu was counted as a tanh until
+2026-12-04: 1.92-1.95x the peak at T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B =
+256; refitted, 1.11-1.61x over 15 shapes (20 runs) with 9 float64 numbers a lag, layer and
+sample, 10 since (T = 2048, H = 2, B = 256 from 1.11-1.20x to 1.17-1.27x in 3 runs). float64
+cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256, L 1-4): 1.19-1.54x a tanh's
+peak, 1.27-1.56x a relu's. A tanh's 7th and 8th float64 numbers a lag, layer and sample (6 until
+2026-12-04) take a tanh at T = 2048, H = 2, B = 256 from 1.00-1.04x to 1.16-1.24x in 3 runs
+(with 7: 1.09-1.13x in 6 runs on a quiet machine, 1.03x once in the slow tier, whose floor is
+1.05x), and the tanh cells measured to 1.09-1.76x (10 shapes, 15 runs, the highest T = 4096, H =
+8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x before). Before, a gated layer's forward pass was
+counted as 4 G numbers per step and unit (a GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB
+against 175 estimated) and its queue twice with 12 working matrices (2.1x a wide GRU's peak).
+Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
 same process, once the measurement's buffers are freed, and needs the larger of
