@@ -73,3 +73,42 @@ def _legend(figure: HeatmapGrid) -> list[str]:
     from vanishlab.report.heatmaps import draw_heatmaps
 
     return [t.get_text() for leg in draw_heatmaps(figure).legends for t in leg.get_texts()]
+
+
+MIXED = vl.Sweep(
+    model=("rnn", "lstm"), activation="tanh", gain=(0.5, 1.0), hidden_size=4, input_size=2,
+    seq_len=6, batch=2,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("partial_mixed") / "run"
+    vl.run_sweep(MIXED, out, workers=1, progress=False)
+    return out
+
+
+def _models_caption(run, finished: bool) -> str:
+    """The models figure's caption of ``run`` without its (lstm, gain 1) cell."""
+    from vanishlab.report.model import LineGrid
+
+    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
+    gone = cells.loc[(cells["model"] == "lstm") & (cells["gain"] == 1.0), "cell_id"]
+    assert len(gone) == 1
+    cells = cells[~cells["cell_id"].isin(gone)]
+    results = results[~results["cell_id"].isin(gone)]
+    if finished:
+        manifest = {**manifest, "n_cells": len(cells), "grids": None}
+    report = build_report(results, cells, manifest, timestamp=STAMP)
+    models = next(s for s in report.sections if s.key == "models")
+    (figure,) = [b for b in models.blocks if isinstance(b, LineGrid)]
+    return figure.caption
+
+
+def test_an_unfinished_runs_missing_model_line_is_not_called_not_swept(mixed_run):
+    """The models figure's caption, as the rate maps' did (fcfe9f8), called a line of an
+    unfinished run's grid "not swept"; it is in the grid, its cell not measured yet."""
+    caption = _models_caption(mixed_run, finished=False)
+    assert "(not measured yet: the run is unfinished)" in caption, caption
+    assert "not swept" not in caption
+    assert "(not swept)" in _models_caption(mixed_run, finished=True)

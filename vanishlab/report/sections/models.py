@@ -36,7 +36,7 @@ from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .rate_cells import EXACT_ZERO_RATES, HORIZON_FOLD, exact_zero_note, horizon_cell, rate_cell
-from .rate_heatmaps import init_scopes, why_absent
+from .rate_heatmaps import NOT_YET, init_scopes, planned, why_absent
 from .rates import TITLE as RATES_TITLE
 from .setting_fits import top_setting_fits
 
@@ -121,8 +121,8 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     )
 
 
-#: Panels a caption names one by one as lacking a model's line (not swept); past it they are
-#: counted.
+#: Panels a caption names one by one as lacking a model's line (not swept, or not measured yet);
+#: past it they are counted.
 _NAMED_PANELS = 4
 
 
@@ -131,7 +131,8 @@ def _missing_note(
 ) -> str:
     """The caption's sentence on the panels (their ``settings``, ``titles``) without some
     model's line because the run has no cell of that model at their setting, failed or not
-    (failed settings are the failed note's): which models a panel lacks and why, in the words
+    (failed settings are the failed note's; in an unfinished run's grid, a cell not measured
+    yet: :func:`.rate_heatmaps.planned`): which models a panel lacks and why, in the words
     of the rate heatmaps' hatched squares (:func:`.rate_heatmaps.init_scopes`). "" when none
     lacks one, or when the run's cells are not at hand."""
     cells = view.cells
@@ -151,11 +152,14 @@ def _missing_note(
             if name not in present:
                 model = name.split(" ")[0]
                 why = why_absent({**view.fixed, **where, _MODEL: model})
+                if not why and planned(view, {**where, _MODEL: model}):
+                    why = NOT_YET  # an unfinished run's grid: its cell still to come
                 missing.setdefault(why, []).append(name)
         for why, names in missing.items():
             reasons.add(why)
-            group = lacking.setdefault((bool(why), _line_names(names, lines)), [])
-            at = why or title
+            by_init = why not in ("", NOT_YET)
+            group = lacking.setdefault((by_init, _line_names(names, lines)), [])
+            at = why if by_init else title
             if at not in group:
                 group.append(at)
     if not lacking:

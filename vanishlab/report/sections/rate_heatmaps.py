@@ -27,7 +27,14 @@ from ..view import RunView, applicable_values, applies_to_none
 from .rate_cells import HORIZON_FOLD
 from .setting_fits import partial_zero
 
-__all__ = ["NOT_YET", "PANELS_PER_FIGURE", "init_scopes", "rate_heatmaps", "why_absent"]
+__all__ = [
+    "NOT_YET",
+    "PANELS_PER_FIGURE",
+    "init_scopes",
+    "planned",
+    "rate_heatmaps",
+    "why_absent",
+]
 
 #: Heatmaps per figure; more combinations make more figures (parts), never fewer panels.
 PANELS_PER_FIGURE = 12
@@ -172,11 +179,11 @@ def _absent(
         absent[i, j] = True
         square = {**where, row_key: rows_v[i], col_key: cols_v[j]}
         reason = why_absent({**view.fixed, **square})
-        why.add(NOT_YET if not reason and _planned(view, square) else reason)
+        why.add(NOT_YET if not reason and planned(view, square) else reason)
     return absent if absent.any() else None
 
 
-def _planned(view: RunView, setting: Mapping[str, object]) -> bool:
+def planned(view: RunView, setting: Mapping[str, object]) -> bool:
     """Whether ``setting`` lies in one of the grids of an unfinished run (fewer cells at hand
     than its manifest plans): its cells are still to be measured, not left out of the run. An
     axis a grid does not list, or a value of None (an axis that does not apply), matches."""
