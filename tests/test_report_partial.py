@@ -3,11 +3,12 @@ combinations of its grid that are not measured yet are said to be so, not "not s
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import vanishlab as vl
 from vanishlab.report import build_report
-from vanishlab.report.model import HeatmapGrid
+from vanishlab.report.model import HeatmapGrid, LineGrid
 
 STAMP = "2024-01-01T00:00:00Z"
 GRID = vl.Sweep(
@@ -16,25 +17,35 @@ GRID = vl.Sweep(
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def _swept(tmp_path_factory, grid: vl.Sweep):
     out = tmp_path_factory.mktemp("partial") / "run"
-    vl.run_sweep(GRID, out, workers=1, progress=False)
+    vl.run_sweep(grid, out, workers=1, progress=False)
     return out
 
 
-def _rate_map(run, finished: bool) -> HeatmapGrid:
-    """The "Rate by init and gain" figure of ``run`` without its (orthogonal, gain 1) cells:
-    not measured yet, or (``finished``) a run whose grid never had them."""
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _swept(tmp_path_factory, GRID)
+
+
+def _section(run, without: dict[str, object], finished: bool, key: str):
+    """Section ``key`` of the report of ``run`` without its one cell of the settings
+    ``without``: not measured yet, or (``finished``) a run whose grid never had it."""
     results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
-    gone = cells.loc[(cells["init"] == "orthogonal") & (cells["gain"] == 1.0), "cell_id"]
+    chosen = pd.concat([cells[k] == v for k, v in without.items()], axis=1).all(axis=1)
+    gone = cells.loc[chosen, "cell_id"]
     assert len(gone) == 1
     cells = cells[~cells["cell_id"].isin(gone)]
     results = results[~results["cell_id"].isin(gone)]
-    if finished:  # as if the grid had three cells: the fourth was never swept
+    if finished:  # as if the grid had one cell fewer: that one was never swept
         manifest = {**manifest, "n_cells": len(cells), "grids": None}
     report = build_report(results, cells, manifest, timestamp=STAMP)
-    rates = next(s for s in report.sections if s.key == "rates")
+    return next(s for s in report.sections if s.key == key)
+
+
+def _rate_map(run, finished: bool) -> HeatmapGrid:
+    """The "Rate by init and gain" figure of ``run`` without its (orthogonal, gain 1) cell."""
+    rates = _section(run, {"init": "orthogonal", "gain": 1.0}, finished, "rates")
     (figure,) = [
         b for b in rates.blocks if isinstance(b, HeatmapGrid) and b.title == "Rate by init and gain"
     ]
@@ -83,24 +94,12 @@ MIXED = vl.Sweep(
 
 @pytest.fixture(scope="module")
 def mixed_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("partial_mixed") / "run"
-    vl.run_sweep(MIXED, out, workers=1, progress=False)
-    return out
+    return _swept(tmp_path_factory, MIXED)
 
 
 def _models_caption(run, finished: bool) -> str:
     """The models figure's caption of ``run`` without its (lstm, gain 1) cell."""
-    from vanishlab.report.model import LineGrid
-
-    results, cells, manifest = vl.load_results(run), vl.load_cells(run), vl.load_manifest(run)
-    gone = cells.loc[(cells["model"] == "lstm") & (cells["gain"] == 1.0), "cell_id"]
-    assert len(gone) == 1
-    cells = cells[~cells["cell_id"].isin(gone)]
-    results = results[~results["cell_id"].isin(gone)]
-    if finished:
-        manifest = {**manifest, "n_cells": len(cells), "grids": None}
-    report = build_report(results, cells, manifest, timestamp=STAMP)
-    models = next(s for s in report.sections if s.key == "models")
+    models = _section(run, {"model": "lstm", "gain": 1.0}, finished, "models")
     (figure,) = [b for b in models.blocks if isinstance(b, LineGrid)]
     return figure.caption
 
