@@ -1587,8 +1587,12 @@ def test_a_training_flag_that_changes_nothing_or_sets_training_gets_no_note(flag
 @pytest.mark.parametrize(
     ("lr", "said"),
     [
-        ("0", "lr must be > 0 to train (the grid has train_steps > 0 and lr 0)"),
-        ("0.01,0", "lr must be > 0 to train"),
+        (
+            "0",
+            "--lr (lr=) must be above 0 to train: the grid has --train-steps (train_steps=) "
+            "above 0 and --lr 0",
+        ),
+        ("0.01,0", "--lr (lr=) must be above 0 to train"),
         ("-1", "--lr: must be a finite number >= 0, got -1.0"),
         ("nan", "--lr: must be a finite number >= 0, got nan"),
         ("inf", "--lr: must be a finite number >= 0, got inf"),

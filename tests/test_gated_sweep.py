@@ -79,7 +79,10 @@ def test_activation_applies_to_rnn_only():
         ({"model": "lstm", "init": "identity"}, "init 'identity' does not apply to model 'lstm'"),
         ({"model": "gru", "init": "normal"}, "init 'normal' does not apply to model 'gru'"),
         ({"model": "rnn", "init": "chrono"}, "init 'chrono' does not apply to model 'rnn'"),
-        ({"model": "lstm", "init": "forget_bias", "bias": False}, "needs bias=True"),
+        (
+            {"model": "lstm", "init": "forget_bias", "bias": False},
+            r"needs --bias true \(bias=True\)",
+        ),
     ],
 )
 def test_init_that_does_not_apply_is_refused_on_construction(kwargs, match):

@@ -43,13 +43,16 @@ def test_task_input_sizes_are_the_tasks() -> None:
             "train_steps, and task none with train_steps 5 cannot train; sweep task none as "
             "a grid of its own (--force adds the other grid to the same --out)",
         ),
-        ({"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0}, "lr must be > 0"),
+        (
+            {"task": "adding", "input_size": 2, "train_steps": 5, "lr": 0.0},
+            "--lr (lr=) must be above 0",
+        ),
         ({"task": "adding"}, "set --input-size (input_size=) to 2 (got 16)"),
         ({"task": "recall", "input_size": (8, 2)}, "set --input-size (input_size=) to 8 (got 2)"),
         # It used to run, fail the cell with a ValueError, and leave a run no report could read.
         (
             {"task": "adding", "input_size": 2, "seq_len": (1, 10)},
-            "at least 2 steps (got seq_len 1)",
+            "--task (task=) adding needs sequences of at least 2 steps: --seq-len (seq_len=) 1 is",
         ),
     ],
 )

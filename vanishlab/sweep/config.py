@@ -236,7 +236,8 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                 )
         if needs_bias and False in axes["bias"]:
             raise VanishlabError(
-                f"init {init!r} sets gate biases and needs bias=True (the grid has bias false)"
+                f"--init (init=) {init} sets gate biases and needs --bias true (bias=True): "
+                f"the grid has --bias false (bias=False)"
             )
 
 
@@ -260,7 +261,10 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
             )
         raise VanishlabError(why)
     if trains(axes) and any(lr <= 0 for lr in axes["lr"]):
-        raise VanishlabError("lr must be > 0 to train (the grid has train_steps > 0 and lr 0)")
+        raise VanishlabError(
+            "--lr (lr=) must be above 0 to train: the grid has --train-steps (train_steps=) "
+            "above 0 and --lr 0"
+        )
     for task in tasks:
         needed = TASK_INPUT_SIZES.get(task)
         for size in axes["input_size"]:
@@ -270,8 +274,8 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
         short = [length for length in axes["seq_len"] if length < shortest]
         if short:
             raise VanishlabError(
-                f"the {task} task needs sequences of at least {shortest} steps "
-                f"(got seq_len {short[0]})"
+                f"--task (task=) {task} needs sequences of at least {shortest} steps: "
+                f"--seq-len (seq_len=) {short[0]} is shorter"
             )
 
 
