@@ -36,7 +36,7 @@ from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .rate_cells import EXACT_ZERO_RATES, HORIZON_FOLD, exact_zero_note, horizon_cell, rate_cell
-from .rate_heatmaps import NOT_YET, init_scopes, planned, why_absent
+from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
 from .rates import TITLE as RATES_TITLE
 from .setting_fits import top_setting_fits
 
@@ -132,7 +132,7 @@ def _missing_note(
     """The caption's sentence on the panels (their ``settings``, ``titles``) without some
     model's line because the run has no cell of that model at their setting, failed or not
     (failed settings are the failed note's; in an unfinished run's grid, a cell not measured
-    yet: :func:`.rate_heatmaps.planned`): which models a panel lacks and why, in the words
+    yet: :func:`.rate_heatmaps.absent_reason`): which models a panel lacks and why, in the words
     of the rate heatmaps' hatched squares (:func:`.rate_heatmaps.init_scopes`). "" when none
     lacks one, or when the run's cells are not at hand."""
     cells = view.cells
@@ -151,9 +151,7 @@ def _missing_note(
         for name in lines:
             if name not in present:
                 model = name.split(" ")[0]
-                why = why_absent({**view.fixed, **where, _MODEL: model})
-                if not why and planned(view, {**where, _MODEL: model}):
-                    why = NOT_YET  # an unfinished run's grid: its cell still to come
+                why = absent_reason(view, {**where, _MODEL: model})
                 missing.setdefault(why, []).append(name)
         for why, names in missing.items():
             reasons.add(why)

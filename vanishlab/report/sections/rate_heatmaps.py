@@ -30,8 +30,8 @@ from .setting_fits import partial_zero
 __all__ = [
     "NOT_YET",
     "PANELS_PER_FIGURE",
+    "absent_reason",
     "init_scopes",
-    "planned",
     "rate_heatmaps",
     "why_absent",
 ]
@@ -177,18 +177,24 @@ def _absent(
         if (rows_v[i], cols_v[j]) in present:
             continue  # a failed setting: blank, as the failed note says
         absent[i, j] = True
-        square = {**where, row_key: rows_v[i], col_key: cols_v[j]}
-        reason = why_absent({**view.fixed, **square})
-        why.add(NOT_YET if not reason and planned(view, square) else reason)
+        why.add(absent_reason(view, {**where, row_key: rows_v[i], col_key: cols_v[j]}))
     return absent if absent.any() else None
 
 
-def planned(view: RunView, setting: Mapping[str, object]) -> bool:
+def absent_reason(view: RunView, setting: Mapping[str, object]) -> str:
+    """Why the run of ``view`` has no cell of ``setting`` (beside the run's fixed axes), for
+    every figure that says so: :func:`why_absent`'s answer, or :data:`NOT_YET` where
+    ``setting`` lies in an unfinished run's grid."""
+    reason = why_absent({**view.fixed, **setting})
+    return NOT_YET if not reason and _planned(view, setting) else reason
+
+
+def _planned(view: RunView, setting: Mapping[str, object]) -> bool:
     """Whether ``setting`` lies in one of the grids of an unfinished run (fewer cells at hand
     than its manifest plans): its cells are still to be measured, not left out of the run. An
     axis a grid does not list, or a value of None (an axis that does not apply), matches."""
-    planned = view.manifest.get("n_cells")
-    if not isinstance(planned, int) or planned <= len(view.cells):
+    n_cells = view.manifest.get("n_cells")
+    if not isinstance(n_cells, int) or n_cells <= len(view.cells):
         return False
     grids = view.manifest.get("grids") or [view.manifest.get("axes") or {}]
     return any(
