@@ -234,6 +234,10 @@ class AxisSet:
             raise ValueError(f"axis table names an axis twice: {self.names}")
         self.by_name: dict[str, Axis] = {a.name: a for a in table}
         self._not_applying: dict[str, dict[str, None]] = {}
+        # the axes left out of a cell id at their default, and that default
+        self._omitted_at_default: dict[str, Any] = {
+            a.name: a.default for a in table if not a.in_id_at_default
+        }
         #: True when some axis applies to some models only, and the table has a model axis.
         self.conditional = MODEL_AXIS in self.by_name and any(
             a.applies_to is not None for a in table
@@ -276,12 +280,16 @@ class AxisSet:
         of its canonical JSON. An axis with ``in_id_at_default=False`` is left out at its
         default; an axis that does not apply to the config's model counts as None."""
         model = config.get(MODEL_AXIS)
+        # looked up once per model, not per axis and cell: a million cells' ids take seconds
+        absent = self._not_applying.get(model) if model is not None else None
+        if absent is None and model is not None:
+            absent = self.not_applying(model)
+        omitted = self._omitted_at_default
         kept: dict[str, Any] = {}
         for k, v in config.items():
-            a = self.by_name.get(k)
-            if a is not None and model is not None and not a.applies(model):
+            if absent and k in absent:
                 v = None
-            if a is not None and not a.in_id_at_default and v == a.default:
+            if k in omitted and v == omitted[k]:
                 continue
             kept[k] = v
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
