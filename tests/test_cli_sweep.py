@@ -1731,3 +1731,28 @@ def test_an_experiment_in_the_current_folder_and_one_without_smoke_say_what_to_d
         with pytest.raises(vl.VanishlabError, match=f"^{said} has no SMOKE variant: give vl\\."):
             vl.run_sweep(what, tmp_path / "r", smoke=True)
     assert not (tmp_path / "r").exists()
+
+
+def test_q_is_short_for_quiet(tmp_path):
+    """``-q`` was "No such option: -q" (exit 2): the short spelling most tools take for quiet.
+    It runs the sweep as --quiet does, with no summary on stdout."""
+    args = ["sweep", "--smoke", "--seq-len", "4", "--out", str(tmp_path / "r")]
+    loud = runner.invoke(app, [*args, "--workers", "1"])
+    assert loud.exit_code == 0, loud.stderr
+    assert loud.stdout.strip()  # the summary
+    again = runner.invoke(
+        app,
+        [
+            "sweep",
+            "--smoke",
+            "--seq-len",
+            "4",
+            "--out",
+            str(tmp_path / "q"),
+            "--workers",
+            "1",
+            "-q",
+        ],
+    )
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == ""

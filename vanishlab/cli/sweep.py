@@ -189,7 +189,8 @@ def _sweep(
         typer.Option("--dry-run", help="Print the grid, its size and memory; run nothing."),
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bar, no summary (failures still shown).")
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar, no summary (failures still shown)."),
     ] = False,
     force: Annotated[
         bool,
