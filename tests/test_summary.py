@@ -493,6 +493,30 @@ def test_near_critical_flags_a_small_predicted_rate_of_either_sign(gain, near):
     assert ("near-critical" in row["flag"].split(",")) == near
 
 
+def test_the_near_critical_flag_says_it_is_the_mean_field_s_alone():
+    """An origin cell's ln ρ within 0.05 of 0 is never flagged near-critical (cell_theory tests
+    the mean field's rate only), yet the flag's meaning, on the report's flag list, said
+    "|predicted rate| < 0.05": docs/theory-vs-measurement.md's tanh g 1.0 row, predicted +0.039
+    by ln ρ, sat unflagged under it."""
+    from vanishlab.sweep.summary_fields import FLAGS, NEAR_CRITICAL
+
+    config = vl.CellConfig(
+        activation="tanh",
+        init="orthogonal",
+        gain=1.0,
+        input_std=0.0,
+        bias=False,
+        hidden_size=8,
+        input_size=2,
+        seq_len=12,
+        batch=1,
+    )
+    row, _, _ = _summary_of(config)
+    assert row["predicted_by"] == "linear" and abs(row["predicted_rate"]) < NEAR_CRITICAL
+    assert "near-critical" not in str(row["flag"]).split(",")
+    assert FLAGS["near-critical"].startswith("mean field: |½ ln χ₁| < 0.05")
+
+
 def test_lyapunov_start_direction():
     """A diagonal Jacobian never mixes the default start e_1 into the top direction; a random
     q0 finds the top exponent (what summarize passes)."""

@@ -73,8 +73,9 @@ FLAGS: dict[str, str] = {
     "off, or W_hh = 0 at gain 0): the rate is that of the decay before it, or −∞ when nothing is "
     "left before it",
     "diverges": diverges_meaning(", the note says which"),
-    "near-critical": f"|predicted rate| < {NEAR_CRITICAL}: χ₁ within about 10 % of 1, "
-    "where finite width and finite windows move the measured rate most",
+    "near-critical": f"mean field: |½ ln χ₁| < {NEAR_CRITICAL}, χ₁ within about 10 % of 1, "
+    "where finite width and finite windows move the measured rate most (never raised by the "
+    "linear regime's ln ρ, the drawn W_hh's own rate)",
     "non-iid": "weights not drawn i.i.d. (orthogonal, or an init registered with validity "
     '"approximate"): the mean field is approximate',
     "narrow": f"H < {NARROW_WIDTH}, or fewer than {NARROW_LIVE_UNITS:.1f} effective units "
