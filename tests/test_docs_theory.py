@@ -1,0 +1,56 @@
+"""The numbers and names docs/theory.md states are the code's: a reader who types them gets them."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+import vanishlab as vl
+from vanishlab.sweep.summary_fields import FLAGS, NARROW_LIVE_UNITS
+
+THEORY = (Path(__file__).resolve().parents[1] / "docs" / "theory.md").read_text(encoding="utf-8")
+PROSE = " ".join(THEORY.split())  # the page's lines wrap anywhere
+
+
+def _section(title: str) -> str:
+    start = THEORY.index(f"## {title}")
+    return THEORY[start : THEORY.index("\n## ", start + 1)]
+
+
+def test_the_flags_listed_are_the_summary_s_keywords() -> None:
+    listed = re.findall(r"^- `([a-z-]+)`", _section("Where theory is not expected to hold"), re.M)
+    last = re.findall(r"`([a-z-]+)` \(", _section("Where theory is not expected to hold"))
+    assert sorted(set(listed) | set(last)) == sorted(FLAGS)
+
+
+def test_the_near_critical_range_of_undriven_tanh() -> None:
+    lo, hi = map(float, re.search(r"about ([\d.]+) < g < ([\d.]+)", PROSE).groups())
+    near = [g for g in np.arange(0.9, 1.6, 0.001) if abs(vl.mean_field("tanh", g).rate) < 0.05]
+    assert (round(near[0], 2), round(near[-1], 2)) == (lo, hi)
+
+
+def test_the_gain_where_relu_diverges_for_each_named_init() -> None:
+    sentence = PROSE[PROSE.index("not from gain² ≥ 2 for all") :].split("the cell's note")[0]
+    want = {"√2": math.sqrt(2), "√6": math.sqrt(6), "1": 1.0}
+    pieces = re.split(r"(√2|√6|\b1) (?:where|for) ", sentence)[1:]
+    parts = list(zip(pieces[::2], pieces[1::2], strict=True))
+    assert [p[0] for p in parts] == ["√2", "√6", "1"]
+    for value, names in parts:
+        inits = re.findall(r"`([a-z_]+)`", names)
+        assert inits, names  # named as `--init` takes them
+        for init in inits:
+            assert init in vl.INITS, init  # `xavier` and `kaiming` alone are no init names
+            cell = {"activation": "relu", "init": init, "hidden_size": 64, "input_size": 64}
+            assert math.isclose(vl.critical_gain(cell), want[value], rel_tol=1e-9), init
+
+
+def test_the_effective_units_and_the_critical_drive() -> None:
+    assert "fewer than 17.5 effective units" in PROSE and round(NARROW_LIVE_UNITS, 1) == 17.5
+    saturated = vl.mean_field("tanh", 50.0, 1.0)
+    assert "n = 1.0" in PROSE and round(64 * saturated.live_fraction, 1) == 1.0
+    assert "mean field's +1.64" in PROSE and round(saturated.rate, 2) == 1.64
+    drive = vl.critical_input_var("tanh", 3.0)
+    assert "15.1 for tanh at g = 3" in PROSE and round(drive, 1) == 15.1
