@@ -50,9 +50,10 @@ mean-field rate of this configuration (every other axis fixed) reaches 0, the ed
 vanishing and exploding (``inf`` when none below 100 does).
 
 **Where theory is not expected to hold** is flagged, not hidden (``flag``: comma-separated
-keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (|predicted rate| <
-:data:`NEAR_CRITICAL`, chi_1 within about 10 % of 1: docs/theory.md's 0.95 < g < 1.41 for
-undriven tanh, moves with the drive, see :func:`vanishlab.critical_input_var`), narrow
+keywords of :data:`FLAGS`; ``note``: the sentences). Near-critical cells (the mean field's
+|0.5 ln chi_1| < :data:`NEAR_CRITICAL`, never the linear regime's ln rho; chi_1 within about
+10 % of 1: docs/theory.md's 0.95 < g < 1.41 for undriven tanh, moves with the drive, see
+:func:`vanishlab.critical_input_var`), narrow
 networks in the mean field (H < :data:`NARROW_WIDTH`, or fewer than
 :data:`NARROW_LIVE_UNITS` effective units H live_fraction of any layer,
 :attr:`vanishlab.MeanField.live_fraction`: its finite-width bias is about -1/(H live_fraction)
