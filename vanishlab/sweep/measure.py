@@ -61,13 +61,14 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
     try:
         rnn = build_module(config, init)
         x = cell_inputs(config)
-    except (RuntimeError, OverflowError, ValueError) as err:
+    except (RuntimeError, OverflowError, ValueError):
         if not huge:
             raise
         axis, value = huge[0]
         what = "weights" if axis == "gain" else "inputs"
         raise _Unrepresentable(
-            overflow_reason(what, f"{config.dtype} at {axis} {value:g} ({type(err).__name__})")
+            # torch's own words ("from is out of bounds for float") name no setting
+            overflow_reason(what, f"{config.dtype} at {axis} {value:g} (they cannot be drawn)")
         ) from None
     for name, param in rnn.named_parameters():
         if not bool(torch.isfinite(param).all()):
