@@ -21,6 +21,7 @@ such configurations (helper 245): the largest difference was 1.4e-12 in log10 (f
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -272,3 +273,39 @@ def test_lyapunov_spectrum_matches_qr_on_the_kernels_step_jacobians(
             total += torch.diagonal(r).abs().log() * (t >= discard)
         want.append((total / (steps - discard)).sort(descending=True).values)
     torch.testing.assert_close(got, torch.stack(want), rtol=0, atol=1e-10)
+
+
+def test_a_transient_amplifying_1e9_is_exact_where_a_rerun_oracle_is_not() -> None:
+    """A tanh nn.RNN whose W_hh holds a rotated Jordan-like block (0.5 I + 5 N, 22 units) and
+    a rotation (2 units): inputs of 1e-3 are amplified until 211 of 960 pre-activations pass
+    |a| = 5 (up to 14.4), and the rows grow to 1e+9.7. This file's oracle runs step 0 alone
+    for the lag-39 row: its h_0 differs from the whole run's by 6.5e-19 (the kernel's input
+    product has another shape), 2.1e-10 in the states 38 steps on, and the row reads 2.2e-10
+    off in log10 (1.2e-8 in a like case of 48 units); autograd through the whole run is
+    exact. Against the product of D_t W_hh, D_t = sech^2(a_t) from math.cosh on the module's
+    own states, in float64, vanishlab agrees to 1.8e-15 (in a like case, with a 60-digit
+    product to 1.8e-15; helper 245). A relative error of 1e-7 in tanh' (its 4 read as
+    4.0000004) moves the rows by up to 1.7e-6."""
+    torch.manual_seed(7)
+    H, h = 24, 22
+    mod = nn.RNN(H, H, 1, bias=False).double()
+    with torch.no_grad():
+        mod.weight_hh_l0.zero_()
+        block = 0.5 * torch.eye(h, dtype=F64) + 5 * torch.diag(torch.ones(h - 1, dtype=F64), 1)
+        rot = torch.linalg.qr(torch.randn(h, h, dtype=F64))[0]
+        mod.weight_hh_l0[:h, :h] = rot @ block @ rot.T
+        mod.weight_hh_l0[h:, h:] = 0.9 * torch.linalg.qr(torch.randn(H - h, H - h, dtype=F64))[0]
+    x = torch.randn(40, 1, H, dtype=F64) * 1e-3
+    with torch.no_grad():
+        states = mod(x)[0][:, 0]
+    w_hh = mod.weight_hh_l0.detach()
+    before = torch.cat([torch.zeros(1, H, dtype=F64), states[:-1]])
+    pre = x[:, 0] @ mod.weight_ih_l0.detach().T + before @ w_hh.T  # (T, H)
+    sech2 = torch.tensor([[1 / math.cosh(a) ** 2 for a in row] for row in pre.tolist()], dtype=F64)
+    assert pre.abs().max() > 10  # saturated: where 1 - tanh(a)^2 loses its digits
+    g, want = torch.eye(H, dtype=F64), [0.5 * math.log10(H)]
+    for t in range(39, -1, -1):  # lag 40 - t: G_{t-1} = G_t D_t W_hh
+        g = (g * sech2[t]) @ w_hh
+        want.append(torch.linalg.matrix_norm(g).log10().item())
+    got = vl.jacobian_log_norms(mod, x, sources=("state",), norms=("fro",)).state_fro[0, 0]
+    torch.testing.assert_close(got, torch.tensor(want, dtype=F64), rtol=0, atol=1e-12)
