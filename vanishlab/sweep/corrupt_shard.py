@@ -4,13 +4,14 @@ shard of it."""
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 
 from ..errors import VanishlabError
 from .files import CORRUPT, line_text
 
-__all__ = ["CorruptShardError", "foreign"]
+__all__ = ["CorruptShardError", "foreign", "refused_read"]
 
 _SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
 
@@ -42,3 +43,36 @@ def foreign(path: Path, why: str) -> VanishlabError:
     return VanishlabError(
         f"{path} is not a valid vanishlab shard ({why}); move it out of the run directory"
     )
+
+
+# What an open or a read of a sound file meets when the process is short of a resource.
+_REFUSALS = frozenset(
+    getattr(errno, name)
+    for name in ("EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "ENOBUFS")
+    if hasattr(errno, name)
+)
+
+
+def refused_read(path: Path, err: BaseException) -> BaseException | None:
+    """The error to raise for ``err``, met reading ``path``, where it is the environment
+    refusing the read, not damage in the file; None where it may be damage.
+
+    Under a memory cap (``ulimit -v``, a batch job's) or with few files allowed (``ulimit
+    -n``), pyarrow's ``ArrowMemoryError``, its "Failed to launch worker thread", and an
+    ``OSError`` of too many open files were taken for a damaged shard: a report called a
+    sound shard corrupt, and a sweep or an analysis moved it aside and measured it again. The
+    file is left as it is: an ``OSError`` stays itself (its path named), the rest is said in
+    one line."""
+    text = " ".join(str(err).split())
+    if isinstance(err, MemoryError) or "failed to launch worker thread" in text.lower():
+        what = f"{type(err).__name__}{f': {text}' if text else ''}"
+        return VanishlabError(
+            f"cannot read {path} now ({what}): the process was refused memory or threads, "
+            "not a damaged file, left as it is; raise its limit (ulimit -v, the batch job's "
+            "memory) or free some, and run the command again"
+        )
+    if isinstance(err, OSError) and err.errno in _REFUSALS:
+        if err.filename is None:
+            err.filename = str(path)
+        return err
+    return None

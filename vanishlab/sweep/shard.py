@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ..errors import VanishlabError
 from .checksums import META_DIGEST, content_digest, meta_digest, summary_ok
 from .config import AXIS_TABLE, LATER_AXES
-from .corrupt_shard import foreign
+from .corrupt_shard import foreign, refused_read
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
 from .manifest import read_seconds
 from .schema import (
@@ -215,6 +215,8 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     try:
         table = pf.read().replace_schema_metadata(None)
     except (pa.ArrowException, OSError, ValueError) as err:
+        if refused := refused_read(path, err):  # out of memory or threads: not damaged
+            raise refused from None
         raise foreign(path, f"corrupt parquet: {err}") from None
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:

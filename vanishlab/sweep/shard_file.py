@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
-from .corrupt_shard import foreign
+from .corrupt_shard import foreign, refused_read
 
 __all__ = ["SHARD_SUFFIX", "arrow_owned", "open_shard"]
 
@@ -48,10 +48,14 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
     except PermissionError:  # not damaged: never moved aside nor re-measured
         raise VanishlabError(f"permission denied: {path} (left as it is)") from None
     except OSError as err:
+        if refused := refused_read(path, err):  # too many open files: not damaged
+            raise refused from None
         raise foreign(path, f"unreadable: {err}") from None
     try:
         pf = pq.ParquetFile(arrow_owned(data), page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as err:
+        if refused := refused_read(path, err):  # out of memory or threads: not damaged
+            raise refused from None
         raise foreign(path, f"corrupt parquet: {err}") from None
     with pf:
         yield pf
