@@ -231,12 +231,43 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise _broken_pipe(err) from None
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
+        except (MemoryError, ImportError, RuntimeError) as err:
+            refused = memory_refused(err)
+            if refused is None:
+                raise  # a bug: its traceback
+            left = _after(stopped)
+            raise fail(f"{refused}{f'; {left}' if left else ''}") from None
         except KeyboardInterrupt:
             raise _interrupted(_stop_line("interrupted", _after(stopped))) from None
         except Terminated:
             raise _interrupted(_stop_line("terminated", _after(stopped)), TERMINATED) from None
 
     return wrapper
+
+
+def memory_refused(err: BaseException) -> str | None:
+    """One line for ``err`` where it is the environment refusing memory, not a bug; else None.
+
+    Under an address-space limit (``ulimit -v``, a batch system's memory cap) or on a machine
+    short of memory, the refusal reached the command as a ``MemoryError`` (compiling a module,
+    drawing a figure), an ``ImportError`` of a native library that could not be mapped
+    (``libtorch_cpu.so: failed to map segment from shared object``), or a thread that could
+    not be started (``RuntimeError: can't start new thread``, its stack refused): each ended
+    in a traceback, status 1."""
+    text = str(err)
+    mapped = isinstance(err, ImportError) and any(
+        sign in text.lower() for sign in ("failed to map segment", "cannot allocate memory")
+    )
+    if isinstance(err, MemoryError):
+        what = f"MemoryError{f': {text}' if text else ''}"
+    elif mapped or (type(err) is RuntimeError and text == "can't start new thread"):
+        what = text
+    else:
+        return None
+    return (
+        f"out of memory ({what}): the process was refused memory; raise its limit "
+        "(ulimit -v, the batch job's memory) or free some"
+    )
 
 
 def _stop_line(how: str, stopped: str) -> str:

@@ -1,0 +1,115 @@
+"""The environment refusing memory, threads or files is said in one line (status 2), and a
+sound shard read under such a refusal is never called corrupt, moved aside or measured again.
+
+Found under ``ulimit -v``: `vanishlab report` called a sound shard corrupt (pyarrow's "Failed
+to launch worker thread"), and a sweep or analysis would have moved it aside; torch's import
+("failed to map segment from shared object"), a figure's MemoryError and a thread's start
+ended in tracebacks with status 1.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import typer
+
+import vanishlab as vl
+from vanishlab.cli._app import user_errors
+from vanishlab.errors import VanishlabError
+from vanishlab.sweep import shard_file
+from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
+
+REFUSALS = [
+    pa.ArrowMemoryError("malloc of size 4096 failed"),
+    pa.ArrowException("Unknown error: Failed to launch worker thread: Resource unavailable"),
+]
+
+
+@pytest.fixture
+def run_dir(smoke_run_dir, tmp_path) -> Path:
+    return Path(shutil.copytree(smoke_run_dir, tmp_path / "run"))
+
+
+def _refuse_opening(monkeypatch, err: BaseException) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise err
+
+    monkeypatch.setattr(shard_file.pq, "ParquetFile", refuse)
+
+
+@pytest.mark.parametrize("err", REFUSALS, ids=["memory", "thread"])
+def test_a_shard_read_without_memory_is_not_corrupt_and_stays(run_dir, monkeypatch, err):
+    before = sorted(p.name for p in (run_dir / "cells").iterdir())
+    _refuse_opening(monkeypatch, err)
+    with pytest.raises(VanishlabError, match="not a damaged file, left as it is") as raised:
+        vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
+    assert "is corrupt" not in str(raised.value)
+    assert sorted(p.name for p in (run_dir / "cells").iterdir()) == before
+    assert not (run_dir / "corrupt").exists()
+
+
+def test_rows_read_without_memory_are_not_corrupt(run_dir, monkeypatch):
+    def refuse(self: pq.ParquetFile, *args: object, **kwargs: object) -> None:
+        raise pa.ArrowMemoryError("malloc of size 4096 failed")
+
+    monkeypatch.setattr(pq.ParquetFile, "read", refuse)
+    with pytest.raises(VanishlabError, match="not a damaged file"):
+        vl.load_results(run_dir)
+    with pytest.raises(VanishlabError, match="not a damaged file"):
+        vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
+    assert not (run_dir / "corrupt").exists()
+
+
+def test_too_many_open_files_is_not_a_corrupt_shard(run_dir, monkeypatch):
+    real_open = open
+    cells = str(run_dir / "cells")
+
+    def no_fd(file: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if str(file).startswith(cells):
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", no_fd)
+    with pytest.raises(OSError, match="Too many open files") as raised:
+        vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
+    assert raised.value.filename.startswith(cells)
+    assert not (run_dir / "corrupt").exists()
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        MemoryError(),
+        ImportError("libtorch_cpu.so: failed to map segment from shared object"),
+        RuntimeError("can't start new thread"),
+    ],
+    ids=["MemoryError", "mmap", "thread"],
+)
+def test_a_command_refused_memory_ends_in_one_line(capsys, err):
+    @user_errors(stopped="no report written")
+    def command() -> None:
+        raise err
+
+    with pytest.raises(typer.Exit) as stopped:
+        command()
+    assert stopped.value.exit_code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory ("), lines
+    assert lines[0].endswith("; no report written")
+
+
+@pytest.mark.parametrize(
+    "err", [RuntimeError("a bug"), ImportError("No module named 'nothing_here'")]
+)
+def test_other_errors_keep_their_traceback(err):
+    @user_errors
+    def command() -> None:
+        raise err
+
+    with pytest.raises(type(err)):
+        command()
