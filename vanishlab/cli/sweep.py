@@ -150,7 +150,7 @@ def _sweep(
         list[str] | None,
         typer.Option(
             help="Run directory \\[default: runs/ and the experiment's name, plus -smoke and "
-            "the axes given as flags, e.g. runs/default-seq_len=300; --name does not change it].",
+            "the axes given as flags, e.g. runs/default-gain=2.0; --name does not change it].",
             metavar="DIR",
             show_default=False,
         ),
