@@ -964,6 +964,29 @@ def test_a_command_line_typers_parser_refuses_is_one_line_too(args, message):
     assert "--help" in result.stderr and "╭" not in result.stderr
 
 
+_NO_USAGE_ERROR = """
+import typer
+
+class BadParameter(ValueError):  # a typer whose BadParameter is no click UsageError
+    pass
+
+typer.BadParameter = BadParameter
+import vanishlab.cli._app
+"""
+
+
+def test_a_typer_without_the_parsers_error_class_fails_the_import_in_one_line():
+    """The parser's error class is looked for among typer.BadParameter's bases: where it is
+    not there, importing the command line raised a bare StopIteration, which said nothing."""
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_USAGE_ERROR], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: vanishlab's command line needs a typer whose "), last
+    assert "derives from ValueError, Exception, BaseException, object" in last
+
+
 def test_help_and_no_arguments_still_show_the_help():
     result = runner.invoke(app, [])
     assert "Usage" in result.output and "sweep" in result.output

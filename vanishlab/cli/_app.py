@@ -29,12 +29,25 @@ from ..errors import VanishlabError
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
 from .stops import Terminated, terminable
 
-# The parser's errors are click's UsageError, which recent typers vendor (typer._click) and older
-# ones import from click: found through typer's public BadParameter, a UsageError in every typer
-# pyproject.toml allows, so that vanishlab imports no click of its own (typer 0.29 needs none).
-_UsageError: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
-)
+
+def _parser_error_class() -> type[Exception]:
+    """The parser's errors: click's UsageError, which recent typers vendor (typer._click) and
+    older ones import from click, found through typer's public BadParameter, a UsageError in
+    every typer pyproject.toml allows, so that vanishlab imports no click of its own (typer 0.29
+    needs none). A typer where it is not one fails the import in one line (it raised a bare
+    StopIteration)."""
+    found = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"), None)
+    if found is None:
+        bases = ", ".join(c.__name__ for c in typer.BadParameter.__mro__[1:])
+        raise ImportError(
+            "vanishlab's command line needs a typer whose BadParameter is a UsageError (the "
+            f"parser's errors); typer {getattr(typer, '__version__', '?')}'s derives from "
+            f"{bases}: install a typer that pyproject.toml allows"
+        )
+    return found
+
+
+_UsageError: type[Exception] = _parser_error_class()
 
 
 def _usage_error(err: Any, command_path: str) -> typer.Exit:

@@ -270,7 +270,7 @@ def _print_plan(
     *,
     local: bool,
     force: bool,
-    retry_failed: bool = False,
+    retry_failed: bool,
 ) -> None:
     """``--dry-run``: the grid, its size, what the run directory already holds (and the cells
     that ``force`` adds to it), and memory (refused, as the run would be, when a cell cannot
