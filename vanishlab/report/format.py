@@ -34,6 +34,7 @@ __all__ = [
     "LAG_LABEL",
     "LINE_PREFERENCE",
     "LOG_NORM_LABEL",
+    "LYAPUNOV_LABEL",
     "MAX_ANOMALY_ROWS",
     "MAX_COLUMNS",
     "MAX_FIGURES",
@@ -45,6 +46,7 @@ __all__ = [
     "NUMERIC_AXES",
     "PANEL_AXES",
     "RATE_LABEL",
+    "STEP_LABEL",
     "and_list",
     "assign",
     "duration",
@@ -69,6 +71,11 @@ LOG_NORM_LABEL = r"$\log_{10}\,\|J\|$"
 """The y-axis of a trained model's curves (one Jacobian of several kinds per panel)."""
 RATE_LABEL = r"rate $d\,\ln\|J\|\,/\,dk$ (per step)"
 """The axis, or colour bar, of a sweep's fitted decay rates (natural log per step)."""
+STEP_LABEL = "training step"
+"""The x-axis of every figure of a monitored run against its training step, and the legend's
+title of its decay curves at chosen steps."""
+LYAPUNOV_LABEL = "top Lyapunov exponent λ₁"
+"""The name of a model's λ₁ in a legend and beside its value (a monitor's, an analysed model's)."""
 
 MAX_POINTS = 160  # lags kept per curve
 MAX_PANELS = 24  # panels per figure

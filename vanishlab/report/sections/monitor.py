@@ -25,7 +25,16 @@ from ...analysis.fits import HORIZON_DECADES, PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..format import LAG_LABEL, LOG_NORM_LABEL, MAX_TABLE_ROWS, format_value, rate_text, time_text
+from ..format import (
+    LAG_LABEL,
+    LOG_NORM_LABEL,
+    LYAPUNOV_LABEL,
+    MAX_TABLE_ROWS,
+    STEP_LABEL,
+    format_value,
+    rate_text,
+    time_text,
+)
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -184,8 +193,7 @@ def training_section(view: RunView) -> Section | None:
         by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values(MONITOR_STEP)
     markers = len(steps) <= MARKERS_UP_TO
     failed = steps.loc[steps["status"] != "ok", MONITOR_STEP].to_numpy(dtype=np.float64)
-    lyap_label = "top Lyapunov exponent λ₁"
-    legend = (*labels, lyap_label)
+    legend = (*labels, LYAPUNOV_LABEL)
     rate_curves, horizon_curves = [], []
     for style, key in enumerate(order):
         f = by_curve[key]
@@ -199,7 +207,7 @@ def training_section(view: RunView) -> Section | None:
     if len(measured):
         x = measured[MONITOR_STEP].to_numpy(dtype=np.float64)
         y = measured["lyapunov"].to_numpy(dtype=np.float64)
-        curves.append(_series(x, y, len(order), lyap_label, failed))
+        curves.append(_series(x, y, len(order), LYAPUNOV_LABEL, failed))
     panels = [LinePanel(0, 0, "", tuple(curves))]
     floors = any(len(c.floor_x) for c in curves)
     # No horizon at any step (an IRNN's norms that never fall 1000-fold): no empty figure.
@@ -234,7 +242,7 @@ def training_section(view: RunView) -> Section | None:
         nrows=1,
         ncols=len(panels),
         panels=tuple(panels),
-        xlabel="training step",
+        xlabel=STEP_LABEL,
         ylabel="rate (ln per step of lag)",  # one line: the loss's step axis above lines up
         legend_title="",
         legend=legend,
@@ -267,7 +275,7 @@ def training_section(view: RunView) -> Section | None:
         nrows=1,
         ncols=1,
         panels=(LinePanel(0, 0, "", tuple(horizon_curves)),),
-        xlabel="training step",
+        xlabel=STEP_LABEL,
         ylabel="horizon (steps of lag)",
         legend_title="",
         legend=legend,
@@ -330,7 +338,7 @@ def _first_to_last(
         a, b = lyap.loc[first], lyap.loc[last]
         if a["measured"] and b["measured"]:
             text = f"{rate_text(float(a['lyapunov']))} → {rate_text(float(b['lyapunov']))}"
-            items.append(("top Lyapunov exponent λ₁", text + " per step"))
+            items.append((LYAPUNOV_LABEL, text + " per step"))
     return KeyValues(f"From step {first} to step {last}", tuple(items))
 
 
@@ -462,7 +470,7 @@ def curves_steps_section(view: RunView) -> Section | None:
         panels=tuple(panels),
         xlabel=LAG_LABEL,
         ylabel=LOG_NORM_LABEL,
-        legend_title="training step",
+        legend_title=STEP_LABEL,
         legend=legend,
     )
     return Section(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..format import and_list, format_value
+from ..format import STEP_LABEL, and_list, format_value
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
 __all__ = [
@@ -104,7 +104,7 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
         nrows=1,
         ncols=1,
         panels=(LinePanel(0, 0, "", (curve,)),),
-        xlabel="training step",
+        xlabel=STEP_LABEL,
         ylabel="loss (log scale)" if log else "loss",
         legend_title="",
         legend=(),

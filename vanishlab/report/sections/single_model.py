@@ -25,7 +25,15 @@ from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
-from ..format import LAG_LABEL, LOG_NORM_LABEL, format_value, r2_text, rate_text, time_text
+from ..format import (
+    LAG_LABEL,
+    LOG_NORM_LABEL,
+    LYAPUNOV_LABEL,
+    format_value,
+    r2_text,
+    rate_text,
+    time_text,
+)
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
 from .rate_cells import HORIZON_FOLD
@@ -145,7 +153,7 @@ def model_section(view: RunView) -> Section:
             ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
             ("horizon, input", fit_horizon_text(inp)),
         ]
-    glance.append(("top Lyapunov exponent λ₁", _lyapunov_text(lyap)))
+    glance.append((LYAPUNOV_LABEL, _lyapunov_text(lyap)))
     blocks: list[Any] = []
     zero_note = ""
     if status == "ok":
@@ -366,7 +374,7 @@ def lyapunov_section(view: RunView) -> Section:
     model = model_record(view)
     lyap = read_json_number(model.get("lyapunov"))
     top = find_fit(curve_fits(view), "state", _top_layer(view))
-    items = [("top Lyapunov exponent λ₁", _lyapunov_text(lyap))]
+    items = [(LYAPUNOV_LABEL, _lyapunov_text(lyap))]
     T = _seq_len(model)
     averaged = averaged_steps(T) if T is not None else None
     if lyap is not None and averaged is not None:

@@ -32,6 +32,7 @@ __all__ = ["trainability_section"]
 _LN10 = math.log(10.0)
 _NOT_PANEL = ("gain", "seq_len", "seed", "cell_id")
 _MAX_PANELS = 12
+_SEQ_LEN_LABEL = "T (sequence length)"  # the x-axis of both figures
 
 
 def _panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
@@ -173,7 +174,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel="T (sequence length)",
+        xlabel=_SEQ_LEN_LABEL,
         ylabel="fraction solved",
         legend_title="gain",
         legend=legend,
@@ -242,7 +243,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel="T (sequence length)",
+        xlabel=_SEQ_LEN_LABEL,
         ylabel="lag",
         legend_title="gain",
         legend=legend,
