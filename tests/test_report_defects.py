@@ -1151,12 +1151,9 @@ def test_monitor_page_helpers_count_and_name_what_they_leave_out():
     import pandas as pd
 
     from vanishlab.report.format import MAX_TABLE_ROWS
-    from vanishlab.report.sections.monitor import (
-        _failure_counts,
-        _status_text,
-        _training_table,
-        _window,
-    )
+    from vanishlab.report.sections.monitor_steps import failure_counts, status_text
+    from vanishlab.report.sections.monitor_table import training_table
+    from vanishlab.report.sections.monitor_training import _window
 
     n = MAX_TABLE_ROWS + 2
     steps = pd.DataFrame(
@@ -1170,11 +1167,11 @@ def test_monitor_page_helpers_count_and_name_what_they_leave_out():
             "reason": [""] * n,
         }
     )
-    table = _training_table(steps, {}, [], [])
+    table = training_table(steps, {}, [], [])
     assert len(table.rows) == MAX_TABLE_ROWS and table.note == "2 more steps are not listed."
-    assert _failure_counts(steps) == ": 1 overflow, 1 NaN, 1 of no recorded kind"
-    assert _status_text({"status": "failed", "failure": ""}) == "failed"
-    assert _status_text({"status": "failed", "failure": "nan"}) == "failed: NaN"
+    assert failure_counts(steps) == ": 1 overflow, 1 NaN, 1 of no recorded kind"
+    assert status_text({"status": "failed", "failure": ""}) == "failed"
+    assert status_text({"status": "failed", "failure": "nan"}) == "failed: NaN"
     one = pd.DataFrame(
         {"source": ["state", "state", "input"], "lag_start": [12, 12, 3], "lag_end": [50, 50, 9]}
     )

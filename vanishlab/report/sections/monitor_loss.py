@@ -1,9 +1,9 @@
 """The training loss on a monitored run's page: what the gradients are compared against.
 
 ``mon.step(n, loss=...)`` records the loss with each recorded step (:mod:`.monitor_steps`
-reads it as ``loss`` and ``has_loss``). The "Over training" section (:mod:`.monitor`) then
-shows a small figure of the loss against the step (:func:`loss_figure`), its first and last
-value (:func:`loss_glance`) and a column of the steps' table (:func:`loss_text`). Where no
+reads it as ``loss`` and ``has_loss``). The "Over training" section (:mod:`.monitor_training`)
+then shows a small figure of the loss against the step (:func:`loss_figure`), its first and
+last value (:func:`loss_glance`) and a column of the steps' table (:func:`loss_text`). Where no
 recorded step has a loss (a run recorded without, or before losses were kept), none of them
 is shown: such a page is the one it was before.
 """

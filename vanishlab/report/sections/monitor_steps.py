@@ -1,5 +1,6 @@
 """The recorded steps of a monitored training run (:class:`vanishlab.JacobianMonitor`), one row
-per step, as the sections of its page (:mod:`.monitor`) read them."""
+per step, as the sections of its page (:mod:`.monitor`) read them, and a failed step's kind in
+words (its status, the count of each kind)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from ...sweep.manifest import read_json_number, read_seconds
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..view import RunView
 
-__all__ = ["steps_frame"]
+__all__ = ["FAILURE_TEXT", "failure_counts", "status_text", "steps_frame"]
+
+FAILURE_TEXT = {"overflow": "overflow", "nan": "NaN"}
+"""How the page names a failed step's recorded ``failure`` (an unknown kind as it is)."""
 
 
 def steps_frame(view: RunView) -> pd.DataFrame:
@@ -88,3 +92,24 @@ def _seconds(value: object) -> float:
     refusing the run over one step's record."""
     seconds = read_seconds(value)
     return math.nan if seconds is None else seconds
+
+
+def status_text(rec: dict[str, Any]) -> str:
+    """``"ok"``, ``"failed: overflow"``, ``"failed: NaN"``; ``"failed"`` with no kind
+    recorded (shards written before failed steps had one)."""
+    status, failure = str(rec["status"]), str(rec.get("failure") or "")
+    if status == "ok" or not failure:
+        return status
+    return f"{status}: {FAILURE_TEXT.get(failure, failure)}"
+
+
+def failure_counts(steps: pd.DataFrame) -> str:
+    """``": 1 overflow, 2 NaN"``: the failed steps by kind ("" when none has a kind)."""
+    failed = steps.loc[(steps["status"] != "ok").to_numpy(), "failure"] if len(steps) else []
+    counts = pd.Series(failed, dtype=object).value_counts(sort=False).to_dict()
+    unknown = counts.pop("", 0)
+    if not counts:
+        return ""
+    order = [k for k in FAILURE_TEXT if k in counts] + sorted(set(counts) - set(FAILURE_TEXT))
+    parts = [f"{counts[k]} {FAILURE_TEXT.get(k, k)}" for k in order]
+    return ": " + ", ".join(parts + ([f"{unknown} of no recorded kind"] if unknown else []))

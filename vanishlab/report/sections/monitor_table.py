@@ -1,0 +1,81 @@
+"""The table of a monitored training run's steps (:mod:`.monitor_training`): each curve's rate
+and horizon, λ₁, the loss, the time and a failed step's reason, one row per recorded step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ...analysis.fits import HORIZON_DECADES
+from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
+from ..format import MAX_TABLE_ROWS, rate_text
+from ..model import Table
+from .monitor_loss import has_losses, loss_text
+from .monitor_steps import status_text
+from .trained import HORIZON_AT_ZERO, fit_horizon_text, seconds_text
+
+__all__ = ["step_horizon", "training_table"]
+
+
+def training_table(
+    steps: pd.DataFrame,
+    by_curve: dict[tuple[str, int | None], pd.DataFrame],
+    order: list[tuple[str, int | None]],
+    labels: list[str],
+) -> Table:
+    """Every recorded step in a row (the first :data:`MAX_TABLE_ROWS`): its status and loss,
+    each curve's rate and horizon (``by_curve``, in ``order``, headed by ``labels``), λ₁, the
+    time it took and a failed step's reason."""
+    index = {
+        key: {int(s): rec for s, rec in zip(f[MONITOR_STEP], f.to_dict("records"), strict=True)}
+        for key, f in by_curve.items()
+    }
+    losses = has_losses(steps)  # a column only where some step has a loss
+    columns = [MONITOR_STEP, "status", *([MONITOR_LOSS] if losses else [])]
+    short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
+    columns += [f"rate, {label}" for label in short]
+    columns += [f"horizon, {label}" for label in short]
+    columns += ["λ₁", "time", "reason"]
+    rows = []
+    for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
+        n = int(rec[MONITOR_STEP])
+        row = [str(n), status_text(rec)]
+        if losses:
+            row.append(loss_text(float(rec[MONITOR_LOSS]), bool(rec["has_loss"])))
+        fits = [index[key].get(n) for key in order]
+        row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
+        row += [step_horizon(f) if f else "—" for f in fits]
+        lyap = float(rec["lyapunov"])
+        row.append(rate_text(lyap) if rec["measured"] else "—")
+        row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
+        row.append(str(rec["reason"] or ""))
+        rows.append(tuple(row))
+    k = len(order)
+    numeric = (True, False, *([True] * losses), *([True] * (2 * k)), True, True, False)
+    more = len(steps) - MAX_TABLE_ROWS
+    return Table(
+        "Rates, horizons and λ₁ by step",
+        "Every recorded step: "
+        + ("its training loss ('—' where none was given), " if losses else "")
+        + "the rate (natural log per step of lag) and horizon (steps; "
+        f"'none' when the norm never fell below 1e-{HORIZON_DECADES:g} of its lag-0 value; "
+        f"{HORIZON_AT_ZERO}) "
+        "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
+        "failed step has its reason under its row and its kind in its status: overflow (the "
+        "forward pass on the probe, or a parameter, reached inf) or NaN (it reached NaN; runs "
+        "recorded before the two were told apart say overflow for both).",
+        tuple(columns),
+        tuple(rows),
+        numeric,
+        note=f"{more} more steps are not listed." if more > 0 else "",
+        detail=len(columns) - 1,
+        # the horizons: "1 (exact 0)" broke after its number
+        nowrap=tuple(i for i, c in enumerate(columns) if c.startswith("horizon, ")),
+    )
+
+
+def step_horizon(fit: Any) -> str:
+    """A curve's horizon at one step (its fit row, or a row of it by step): "none", or the
+    lag, marked "(exact 0)" when an exact zero made it."""
+    return fit_horizon_text(fit, word=None, none="none")

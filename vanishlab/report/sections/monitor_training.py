@@ -1,0 +1,289 @@
+"""The "Over training" section of a monitored training run's page: the training loss where
+steps have one (:mod:`.monitor_loss`), the fitted rate of every curve (:func:`vanishlab.fit_decay`,
+natural log per step) and λ₁ against the training step, the horizons against the step, and
+the table of them (:mod:`.monitor_table`), after each one's first and last value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.fits import PHASE_TOLERANCE
+from ...analysis.lyapunov_window import averaged_steps
+from ...sweep.progress import plural
+from ...sweep.schema import MONITOR_STEP
+from ..format import LYAPUNOV_LABEL, STEP_LABEL, rate_text
+from ..line_style import BAND_WORDS
+from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
+from ..view import RunView
+from .monitor_loss import loss_figure, loss_glance, step_span
+from .monitor_steps import steps_frame
+from .monitor_table import step_horizon, training_table
+from .rate_cells import HORIZON_FOLD
+from .trained import (
+    HORIZON_MEANING,
+    architecture,
+    at_zero,
+    curve_fits,
+    curve_label,
+    curve_mask,
+    curve_order,
+    model_record,
+    num_layers,
+    seq_len_of,
+)
+
+__all__ = ["MARKERS_UP_TO", "training_section"]
+
+MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this many
+
+_ByCurve = dict[tuple[str, int | None], pd.DataFrame]  # each curve's fits, by step
+
+
+def training_section(view: RunView) -> Section | None:
+    """Rates, λ₁ and horizons against the training step, and their table."""
+    steps = steps_frame(view)
+    fits = curve_fits(view, (MONITOR_STEP,))
+    if not len(steps):
+        return None
+    order = curve_order(view.results)
+    layers = num_layers(view)
+    labels = [curve_label(s, layer, layers) for s, layer in order]
+    by_curve: _ByCurve = {}
+    for source, layer in order:
+        by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values(MONITOR_STEP)
+    horizons = _horizons_figure(steps, by_curve, labels)
+    rates = _rates_figure(view, steps, fits, by_curve, labels, any_horizon=horizons is not None)
+    loss = loss_figure(steps, _markers(steps))  # none where no step has a loss: the page as before
+    blocks: list[Any] = [*([loss] if loss else []), rates, *([horizons] if horizons else [])]
+    blocks.append(training_table(steps, by_curve, order, labels))
+    glance = _first_to_last(steps, by_curve, order, labels)
+    if glance is not None:
+        blocks.insert(0, glance)
+    return Section(
+        "training",
+        "Over training",
+        "How the gradients' decay moves as the model learns: a rate that falls towards −∞ and a "
+        "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion.",
+        tuple(blocks),
+    )
+
+
+def _markers(steps: pd.DataFrame) -> bool:
+    """Whether the figures against the step mark each step (few steps were recorded)."""
+    return len(steps) <= MARKERS_UP_TO
+
+
+def _failed(steps: pd.DataFrame) -> np.ndarray:
+    """The failed steps (nothing measured there), as x values: gaps in every line."""
+    return steps.loc[steps["status"] != "ok", MONITOR_STEP].to_numpy(dtype=np.float64)
+
+
+def _curves(by_curve: _ByCurve, labels: list[str], column: str, failed: np.ndarray) -> list[Curve]:
+    """Each curve's ``column`` of its fits (``rate``, ``horizon``: NA a gap) against the step,
+    one line a curve, styled by its place."""
+    out = []
+    for style, (f, label) in enumerate(zip(by_curve.values(), labels, strict=True)):
+        x = f[MONITOR_STEP].to_numpy(dtype=np.float64)
+        y = f[column].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        out.append(_series(x, y, style, label, failed))
+    return out
+
+
+def _lyapunov_curve(steps: pd.DataFrame, style: int, failed: np.ndarray) -> Curve | None:
+    """λ₁ against the step, where some step measured it (None: lyapunov=False)."""
+    measured = steps[steps["measured"].to_numpy(dtype=bool)]
+    if not len(measured):
+        return None
+    x = measured[MONITOR_STEP].to_numpy(dtype=np.float64)
+    y = measured["lyapunov"].to_numpy(dtype=np.float64)
+    return _series(x, y, style, LYAPUNOV_LABEL, failed)
+
+
+def _rates_figure(
+    view: RunView,
+    steps: pd.DataFrame,
+    fits: pd.DataFrame,
+    by_curve: _ByCurve,
+    labels: list[str],
+    *,
+    any_horizon: bool,
+) -> LineGrid:
+    """Every curve's fitted rate and λ₁ against the training step, on one panel, with the
+    stable band; its caption says where no horizon figure follows (``any_horizon`` false)."""
+    failed = _failed(steps)
+    curves = _curves(by_curve, labels, "rate", failed)
+    lyapunov = _lyapunov_curve(steps, len(labels), failed)
+    if lyapunov is not None:
+        curves.append(lyapunov)
+    panels = [LinePanel(0, 0, "", tuple(curves))]
+    floors = any(len(c.floor_x) for c in curves)
+    gap_note = " A gap: a failed step, where nothing was measured." if len(failed) else ""
+    zero_note = (
+        " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
+        "gradient is cut off completely)."
+    )
+    return LineGrid(
+        title="Decay rates and the top Lyapunov exponent over training",
+        caption=(
+            "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
+            f"norm over lags K/4..K, K the last lag measured{_window(fits)}) at each recorded "
+            "training step, and the top Lyapunov "
+            f"exponent λ₁ of the hidden dynamics along the probe{_averaged(view)}, in the same "
+            "unit. Below the "
+            f"grey band (|rate| ≤ {PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish "
+            "exponentially with the "
+            "lag, above it they explode."
+            + ("" if lyapunov is not None else " λ₁ was not measured (lyapunov=False).")
+            + (zero_note if floors else "")
+            + gap_note
+            + (
+                ""
+                if any_horizon
+                else f" No horizon ({HORIZON_MEANING}) is drawn: at no recorded step did a "
+                f"norm fall {HORIZON_FOLD} within the probe's lags."
+            )
+        ),
+        nrows=1,
+        ncols=len(panels),
+        panels=tuple(panels),
+        xlabel=STEP_LABEL,
+        ylabel="rate (ln per step of lag)",  # one line: the loss's step axis above lines up
+        legend_title="",
+        legend=(*labels, LYAPUNOV_LABEL),
+        markers=_markers(steps),
+        zero_line=True,
+        stable_band=PHASE_TOLERANCE,
+        x_span=step_span(steps),  # failed steps at either end too: the loss's axis
+    )
+
+
+def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str]) -> LineGrid | None:
+    """Every curve's horizon against the training step; None where no step has one (an IRNN's
+    norms that never fall 1000-fold): no empty figure."""
+    failed = _failed(steps)
+    curves = _curves(by_curve, labels, "horizon", failed)
+    if not any(np.isfinite(c.y).any() for c in curves):
+        return None
+    markers = _markers(steps)
+    any_at_zero = any(at_zero(rec) for f in by_curve.values() for rec in f.to_dict("records"))
+    return LineGrid(
+        title="Horizons over training",
+        caption=(
+            f"The horizon of each curve, {HORIZON_MEANING}, at each recorded training step: "
+            "how far back the last state still feels an earlier state or input within a "
+            "factor 1000. A gap: the norm never fell that far within the probe's lags"
+            + (", or a failed step." if len(failed) else ".")
+            + (
+                " Where curves have the same horizon, the later curve's marker sits inside a "
+                "ring of the earlier one's colour; where they have it at most steps, the "
+                "earlier line is drawn wider, a rim around the later."
+                if markers and len(curves) > 1
+                else ""
+            )
+            + (
+                " Some of these horizons are where a Jacobian is exactly zero, not a decay "
+                "('(exact 0)' in the table)."
+                if any_at_zero
+                else ""
+            )
+        ),
+        nrows=1,
+        ncols=1,
+        panels=(LinePanel(0, 0, "", tuple(curves)),),
+        xlabel=STEP_LABEL,
+        ylabel="horizon (steps of lag)",
+        legend_title="",
+        legend=(*labels, LYAPUNOV_LABEL),
+        markers=markers,
+        integer_y=True,
+        x_span=step_span(steps),
+    )
+
+
+def _series(x: np.ndarray, y: np.ndarray, style: int, label: str, failed: np.ndarray) -> Curve:
+    """A quantity against the training step: NaN is a gap, -inf a floor marker, and a failed
+    step (nothing measured) a gap too, not a line drawn across it."""
+    gaps = np.setdiff1d(failed, x)
+    if len(gaps):
+        order = np.argsort(np.concatenate([x, gaps]), kind="stable")
+        x = np.concatenate([x, gaps])[order]
+        y = np.concatenate([y, np.full(len(gaps), np.nan)])[order]
+    return Curve(
+        label=label,
+        style=style,
+        x=x,
+        y=np.where(np.isfinite(y), y, np.nan),
+        floor_x=x[np.isneginf(y)],
+    )
+
+
+def _window(fits: pd.DataFrame) -> str:
+    """The lags of the fit windows, per source when each has one window at every step: ":
+    here lags 12..50 (state), 12..49 (input)"; "" when they vary."""
+    if not len(fits) or not {"source", "lag_start", "lag_end"} <= set(fits.columns):
+        return ""
+    windows = []
+    for source in ("state", "input"):
+        rows = fits[(fits["source"] == source).to_numpy(dtype=bool)]
+        pairs = set(zip(rows["lag_start"], rows["lag_end"], strict=True))
+        if len(pairs) > 1:
+            return ""
+        windows += [f"{int(a)}..{int(b)} ({source})" for a, b in pairs]
+    return ": here lags " + ", ".join(windows) if windows else ""
+
+
+def _averaged(view: RunView) -> str:
+    """The steps of the probe λ₁ is averaged over, in a caption: " (averaged over the last
+    75 of its 100 steps)"; "" where the manifest does not record the probe's shape."""
+    probe = model_record(view).get("probe_shape")
+    T = seq_len_of(probe, architecture(view).get("batch_first"))
+    if T is None:
+        return ""
+    n = averaged_steps(T)
+    return f" (averaged over the last {n} of its {plural(T, 'step')})"
+
+
+def _first_to_last(
+    steps: pd.DataFrame,
+    by_curve: _ByCurve,
+    order: list[tuple[str, int | None]],
+    labels: list[str],
+) -> KeyValues | None:
+    """Each curve's rate and horizon, and λ₁, at the first and the last measured step, and the
+    loss's first and last; where no step was measured (every one failed), the loss's alone,
+    under its own steps."""
+    ok = [f for f in by_curve.values() if len(f)]
+    if not ok:
+        loss = loss_glance(steps)
+        if loss is None:
+            return None
+        given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), MONITOR_STEP]
+        return KeyValues(f"From step {given.iloc[0]} to step {given.iloc[-1]}", (loss,))
+    first = min(int(f[MONITOR_STEP].iloc[0]) for f in ok)
+    last = max(int(f[MONITOR_STEP].iloc[-1]) for f in ok)
+    # Its own first and last (step 0 is often recorded without), noted where they lie outside
+    # first..last (a diverged training's failed last steps, their losses kept).
+    loss = loss_glance(steps, (first, last))
+    items = [loss] if loss else []
+    for key, label in zip(order, labels, strict=True):
+        f = by_curve[key].set_index(MONITOR_STEP)
+        if first not in f.index or last not in f.index:
+            continue
+        a, b = f.loc[first], f.loc[last]
+        items.append(
+            (
+                label,
+                f"rate {rate_text(float(a['rate']))} → {rate_text(float(b['rate']))} per step, "
+                f"horizon {step_horizon(a)} → {step_horizon(b)}",
+            )
+        )
+    lyap = steps.set_index(MONITOR_STEP)
+    if first in lyap.index and last in lyap.index:
+        a, b = lyap.loc[first], lyap.loc[last]
+        if a["measured"] and b["measured"]:
+            text = f"{rate_text(float(a['lyapunov']))} → {rate_text(float(b['lyapunov']))}"
+            items.append((LYAPUNOV_LABEL, text + " per step"))
+    return KeyValues(f"From step {first} to step {last}", tuple(items))
