@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -42,7 +43,7 @@ from .line_style import (
     line_width,
     reference_width,
 )
-from .model import Curve, HeatmapGrid, LineGrid
+from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .page import PAGE_W
 
 __all__ = ["draw", "figure_svg", "svg_of"]
@@ -87,6 +88,31 @@ def _draw_lines(grid: LineGrid) -> Figure:
     ncols, nrows = max(grid.ncols, 1), max(grid.nrows, 1)
     colors = palette(max(len(grid.legend), 1))
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
+    handles, labels = _legend_entries(grid, shown, colors)
+    box = _line_box(grid, shown, labels, nrows, ncols)
+    fig, axes = panel_grid(nrows, ncols, box.panel, box.gaps, box.margins)
+    width, height = (float(v) for v in fig.get_size_inches())
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for panel in shown:
+        _draw_panel(axes[panel.row, panel.col], panel, grid, colors, box)
+    left, right = box.margins[:2]
+    axis_labels(
+        fig,
+        (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),
+        (box.ylabel, (0.08 / width, box.centre / height)),
+    )
+    if handles:
+        _add_legend(fig, handles, labels, grid, box)
+    return fig
+
+
+def _legend_entries(
+    grid: LineGrid, shown: list[LinePanel], colors: list[str]
+) -> tuple[list[Line2D | Patch], list[str]]:
+    """The legend's handles and their labels: each line style drawn in ``shown``, each
+    reference (with its ring where one stands alone), the floor's and the carets' markers and
+    the stable band, where the panels draw them."""
     used = {c.style for p in shown for c in p.curves if not c.reference}
     references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
     # A reference drawn as an open ring somewhere (a lone point: one T) shows the ring too.
@@ -112,18 +138,43 @@ def _draw_lines(grid: LineGrid) -> Figure:
     if grid.stable_band and shown:  # its true width: it may be drawn wider (BAND_MIN_PT)
         handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
         labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")
+    return handles, labels
+
+
+class _LineBox(NamedTuple):
+    """Where a line figure's parts go, in inches (the y label's text too, broken to fit)."""
+
+    slot: float  # a panel's width with its share of the gaps
+    panel: tuple[float, float]  # a panel's width and height
+    gaps: tuple[float, float]  # between panels, across and down
+    margins: tuple[float, float, float, float]  # left, right, bottom, top
+    legend_cols: int
+    legend_h: float  # the legend's height above the panels; 0: it stands on their right
+    ylabel: str
+    centre: float  # the y label's centre, above the figure's bottom edge
+
+
+def _legend_place(labels: list[str], title: str, ncols: int) -> tuple[float, float, float, int]:
+    """A panel's slot and the legend's width, height and columns. Wide grids keep the page's
+    width: narrower panels and the legend above them (width 0), else the legend on the right
+    (height 0), as wide as its longest entry."""
     size = float(RC["legend.fontsize"])
-    texts = [*labels, grid.legend_title]
-    entry_w = max(text_width(t, size) for t in texts) + 0.55 if handles else 0.0
-    # Wide grids keep the page's width: narrower panels and the legend above them.
-    slot = PANEL_W
-    legend_w, legend_h, legend_cols = entry_w, 0.0, 1
-    if 0.8 + ncols * PANEL_W + entry_w + 0.15 > PAGE_W:
-        slot = max(MIN_PANEL_W, (PAGE_W - 1.0 + 0.6) / ncols)
-        legend_w = 0.0
-        if handles:
-            legend_cols = max(1, min(len(labels), int((PAGE_W - 1.0) // entry_w)))
-            legend_h = 0.2 * math.ceil(len(labels) / legend_cols) + 0.3
+    entry_w = max(text_width(t, size) for t in [*labels, title]) + 0.55 if labels else 0.0
+    if 0.8 + ncols * PANEL_W + entry_w + 0.15 <= PAGE_W:
+        return PANEL_W, entry_w, 0.0, 1
+    slot = max(MIN_PANEL_W, (PAGE_W - 1.0 + 0.6) / ncols)
+    if not labels:
+        return slot, 0.0, 0.0, 1
+    legend_cols = max(1, min(len(labels), int((PAGE_W - 1.0) // entry_w)))
+    return slot, 0.0, 0.2 * math.ceil(len(labels) / legend_cols) + 0.3, legend_cols
+
+
+def _line_box(
+    grid: LineGrid, shown: list[LinePanel], labels: list[str], nrows: int, ncols: int
+) -> _LineBox:
+    """The inches of a grid of ``nrows`` by ``ncols`` line panels, with room for the legend's
+    ``labels``, the titles of the panels ``shown`` and the y label."""
+    slot, legend_w, legend_h, legend_cols = _legend_place(labels, grid.legend_title, ncols)
     titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
@@ -138,99 +189,124 @@ def _draw_lines(grid: LineGrid) -> Figure:
     room = 2 * (min(centre, height - centre) - Y_LABEL_PAD)
     ylabel = balanced_lines(grid.ylabel, room, float(RC["axes.labelsize"]))
     left += Y_LABEL_LINE * ylabel.count("\n")
-    fig, axes = panel_grid(
-        nrows, ncols, (panel_w, panel_h), (gap_w, gap_h), (left, right, bottom, top)
+    return _LineBox(
+        slot,
+        (panel_w, panel_h),
+        (gap_w, gap_h),
+        (left, right, bottom, top),
+        legend_cols,
+        legend_h,
+        ylabel,
+        centre,
     )
-    width, height = (float(v) for v in fig.get_size_inches())
-    for ax in axes.flat:
-        ax.set_visible(False)
-    for panel in grid.panels:
-        if panel.row >= nrows or panel.col >= ncols:
+
+
+def _draw_panel(
+    ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str], box: _LineBox
+) -> None:
+    """One panel: its title, the stable band and zero line, its curves and their floor
+    markers, then its limits and ticks."""
+    ax.set_visible(True)
+    ax.set_title(wrap_title(plain(panel.title), box.slot, TITLE_SIZE), loc="left", pad=4, y=1.0)
+    band = None
+    if grid.stable_band:  # to scale while the limits are found; widened once they are
+        band = ax.axhspan(-grid.stable_band, grid.stable_band, color=BAND_COLOR, lw=0)
+        band.set_zorder(0)
+    if grid.zero_line:
+        ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1.75)  # over the grid (1.5)
+    if grid.log_y:  # (its own locator: decades, labelled 10^k)
+        ax.set_yscale("log")
+    _draw_curves(ax, panel, grid, colors)
+    floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
+    for row, curve in enumerate(floors):
+        # One rug row per curve, stacked on the panel's floor, below all data.
+        y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
+        ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
+        ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
+    _set_y_limits(ax, grid, len(floors))
+    if band is not None and not grid.log_y:
+        half = _band_half(grid.stable_band, ax.get_ylim(), box.panel[1])
+        if half > grid.stable_band:  # (the limits are set: the wider band moves none)
+            band.remove()
+            ax.axhspan(-half, half, color=BAND_COLOR, lw=0).set_zorder(0)
+    _set_x_ticks(ax, panel, grid)
+    if not grid.log_y:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
+
+
+def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) -> None:
+    """The panel's curves: a reference dashed, with an open marker where a point stands alone;
+    a measured one with its band, drawn wider (and its markers ringed) where later curves
+    cover it."""
+    # the y values the panel draws besides its curves: the zero line, the stable band
+    drawn = [0.0] * grid.zero_line + [-grid.stable_band, grid.stable_band] * bool(grid.stable_band)
+    covered = covered_curves(panel.curves, shown=drawn)
+    rings = covered_points(panel.curves, shown=drawn) if grid.markers else {}
+    under = covered_curves(panel.curves, reference=True, shown=drawn)
+    for i, curve in enumerate(panel.curves):
+        color = _color(curve, colors)
+        if curve.reference:  # dashed; an open marker where a point stands alone
+            at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
+            lw = reference_width(under.get(i, 0))
+            ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
+            if at.any():  # (an empty marker line per reference otherwise, in every SVG)
+                ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
+                ax.lines[-1].set(ms=4.0, color=color, zorder=3)
             continue
-        ax = axes[panel.row, panel.col]
-        ax.set_visible(True)
-        ax.set_title(wrap_title(plain(panel.title), slot, TITLE_SIZE), loc="left", pad=4, y=1.0)
-        band = None
-        if grid.stable_band:  # to scale while the limits are found; widened once they are
-            band = ax.axhspan(-grid.stable_band, grid.stable_band, color=BAND_COLOR, lw=0)
-            band.set_zorder(0)
-        if grid.zero_line:
-            ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1.75)  # over the grid (1.5)
-        if grid.log_y:  # (its own locator: decades, labelled 10^k)
-            ax.set_yscale("log")
-        floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
-        # the y values the panel draws besides its curves: the zero line, the stable band
-        shown = [0.0] * grid.zero_line + [-grid.stable_band, grid.stable_band] * bool(
-            grid.stable_band
-        )
-        covered = covered_curves(panel.curves, shown=shown)
-        rings = covered_points(panel.curves, shown=shown) if grid.markers else {}
-        under = covered_curves(panel.curves, reference=True, shown=shown)
-        for i, curve in enumerate(panel.curves):
-            color = _color(curve, colors)
-            if curve.reference:  # dashed; an open marker where a point stands alone
-                at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
-                lw = reference_width(under.get(i, 0))
-                ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
-                if at.any():  # (an empty marker line per reference otherwise, in every SVG)
-                    ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
-                    ax.lines[-1].set(ms=4.0, color=color, zorder=3)
-                continue
-            lw = line_width(covered.get(i, 0))
-            _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i))
-        for row, curve in enumerate(floors):
-            # One rug row per curve, stacked on the panel's floor, below all data.
-            y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
-            ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
-            ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
-        if not grid.log_y:
-            ax.set_ylim(*_readable_span(*ax.get_ylim()))
-        if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
-        if floors:
-            lo, hi = ax.get_ylim()
-            room = FLOOR_BASE + FLOOR_STEP * len(floors)
-            ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
-        if band is not None and not grid.log_y:
-            half = _band_half(grid.stable_band, ax.get_ylim(), panel_h)
-            if half > grid.stable_band:  # (the limits are set: the wider band moves none)
-                band.remove()
-                ax.axhspan(-half, half, color=BAND_COLOR, lw=0).set_zorder(0)
-        # Ticks at the measured x values (a predicted curve's dense x and a critical gain's
-        # would put them elsewhere, and differently from a panel without predictions).
-        measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
-        xs = np.unique(np.concatenate(measured or [np.empty(0)]))
-        if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
-            # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
-            lo, hi = ax.get_xlim()
-            ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
-        if grid.x_span is not None:  # all recorded steps, gaps at either end too (a monitor's)
-            lo, hi = ax.get_xlim()
-            ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
-        if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:
-            ax.set_xticks(xs, [format_number(v) for v in xs])
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
-        if not grid.log_y:
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
-    axis_labels(
-        fig,
-        (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),
-        (ylabel, (0.08 / width, centre / height)),
-    )
-    if handles and legend_h:
+        lw = line_width(covered.get(i, 0))
+        _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i))
+
+
+def _set_y_limits(ax: Axes, grid: LineGrid, n_floors: int) -> None:
+    """The y limits: a flat curve's widened (not on a log scale), the grid's ``y_span`` held,
+    and room below the data for ``n_floors`` rows of floor markers."""
+    if not grid.log_y:
+        ax.set_ylim(*_readable_span(*ax.get_ylim()))
+    if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
+    if n_floors:
+        lo, hi = ax.get_ylim()
+        room = FLOOR_BASE + FLOOR_STEP * n_floors
+        ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
+
+
+def _set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
+    """The x limits and ticks: at the measured x values (a predicted curve's dense x and a
+    critical gain's would put them elsewhere, and differently from a panel without
+    predictions) where they are few, else at most 5 chosen by matplotlib."""
+    measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
+    xs = np.unique(np.concatenate(measured or [np.empty(0)]))
+    if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
+        # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
+    if grid.x_span is not None:  # all recorded steps, gaps at either end too (a monitor's)
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
+    if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:
+        ax.set_xticks(xs, [format_number(v) for v in xs])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
+
+
+def _add_legend(
+    fig: Figure, handles: list[Line2D | Patch], labels: list[str], grid: LineGrid, box: _LineBox
+) -> None:
+    """The figure's legend: in columns above the panels of a wide grid, else on their right."""
+    width, height = (float(v) for v in fig.get_size_inches())
+    if box.legend_h:
         fig.legend(
             handles,
             labels,
             loc="upper left",
-            bbox_to_anchor=(left / width, 1.0),
-            ncols=legend_cols,
+            bbox_to_anchor=(box.margins[0] / width, 1.0),
+            ncols=box.legend_cols,
             title=plain(grid.legend_title) or None,
             alignment="left",
             frameon=False,
         )
-    elif handles:
+    else:
         fig.legend(
             handles,
             labels,
@@ -239,7 +315,6 @@ def _draw_lines(grid: LineGrid) -> Figure:
             title=plain(grid.legend_title) or None,
             frameon=False,
         )
-    return fig
 
 
 def _readable_span(lo: float, hi: float) -> tuple[float, float]:
