@@ -39,11 +39,20 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..core.integers import as_integer
+from .norm_frame import (
+    check_norms,
+    check_one_row_per_lag,
+    checked_lags,
+    checked_window,
+    index_as_columns,
+    norm_values,
+    value_column,
+)
 
 __all__ = [
     "HORIZON_DECADES",
@@ -100,123 +109,6 @@ def phase_of(rate: float, tolerance: float = PHASE_TOLERANCE) -> str:
     return "stable"
 
 
-def _checked_window(window: object) -> tuple[int, int | None] | None:
-    """``window`` as ``(start, end)`` lags with 0 <= start <= end (end None: the last lag)."""
-    if window is None:
-        return None
-
-    if not isinstance(window, tuple | list) or len(window) != 2:
-        raise TypeError(f"window must be a (start, end) pair of lags, got {window!r}")
-    # a Python or NumPy integer, or a 0-d integer tensor (core.integers)
-    lo, hi = (None if v is None else as_integer(v, "a window lag") for v in window)
-    if lo is None or lo < 0 or (window[1] is not None and (hi is None or hi < 0)):
-        raise ValueError(f"window lags must be integers >= 0 (end may be None), got {window!r}")
-    if hi is not None and hi < lo:
-        raise ValueError(f"window must have start <= end, got {window!r}")
-    return lo, hi
-
-
-def index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its named index levels as columns (``frame.set_index(["layer", "lag"])``:
-    the lag or a key of the curves in the index, where they were not seen: a curve's key was
-    left out of the fit's rows, and lags in the index named "no lag column"); unnamed levels
-    (a RangeIndex, a filtered frame's labels) are no data. A name both in the index and among
-    the columns is a ``ValueError``: which one is meant cannot be told."""
-    named = [name for name in frame.index.names if name is not None]
-    if not named:
-        return frame
-    both = [name for name in named if name in frame.columns]
-    if both:
-        raise ValueError(
-            f"frame has {both[0]!r} both as an index level and as a column: drop one "
-            "(frame.reset_index(drop=True) keeps the columns)"
-        )
-    return frame.reset_index(level=named)
-
-
-def _value_column(frame: pd.DataFrame, norm: str) -> str:
-    if "lag" not in frame.columns:
-        raise ValueError("frame has no lag column: it is not a frame of Jacobian norms")
-    for name in (f"log10_{norm}", f"log10_{norm}_mean"):
-        if name in frame.columns:
-            return name
-    raise ValueError(f"frame has no log10_{norm} or log10_{norm}_mean column")
-
-
-def checked_lags(frame: pd.DataFrame) -> np.ndarray:
-    """The frame's ``lag`` column as int64, after checking that every lag is an integer >= 0
-    (a whole number in a float column too): a ``ValueError`` naming the first that is not."""
-    column = frame["lag"]
-    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    try:  # strings ("3", an object column) and booleans are no lags, though numpy casts them
-        lags = column.to_numpy(dtype=np.float64, na_value=np.nan) if numeric else None
-    except (TypeError, ValueError):
-        lags = None
-    if lags is None:
-        raise TypeError(f"frame's lag column must hold integers, got {column.dtype}")
-    # below 2**53, where float64 holds every integer (1e20 wrapped when cast to int64)
-    bad = ~(np.isfinite(lags) & (lags >= 0) & (lags == np.floor(lags)) & (lags < 2.0**53))
-    if bad.any():
-        first = lags[np.argmax(bad)]
-        shown = int(first) if np.isfinite(first) and first == np.floor(first) else first
-        raise ValueError(f"frame's lag column holds {shown}: lags are integers >= 0")
-    return lags.astype(np.int64)
-
-
-def _curve_at(df: pd.DataFrame, keys: list[str], at: int) -> tuple[str, object]:
-    """The curve of ``df``'s row at position ``at`` (``"the curve sample=0, layer=1"``, or
-    ``"the frame's one curve"`` without key columns) and that row's lag, as messages name them."""
-    named = [k for k in keys if k != "_curve"]
-    values = {k: df[k].iloc[at] for k in [*named, "lag"]}  # each in its column's own type
-    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
-    if not named:
-        return "the frame's one curve", values["lag"]
-    return "the curve " + ", ".join(f"{k}={values[k]!r}" for k in named), values["lag"]
-
-
-def _check_one_row_per_lag(df: pd.DataFrame, keys: list[str]) -> None:
-    """Refuse a curve (group ``_g`` of ``keys``) that has some lag twice: frames of several
-    modules or runs concatenated without a column that tells them apart."""
-    twice = df.duplicated(["_g", "lag"]).to_numpy()
-    if not twice.any():
-        return
-    curve, lag = _curve_at(df, keys, int(np.argmax(twice)))  # by position: labels may repeat
-    raise ValueError(
-        f"frame has lag {lag} more than once in {curve}: "
-        "a curve is a group of the columns other than lag and the measurements, so this frame "
-        "holds several curves under one key (frames of several modules or runs concatenated?); "
-        "add a column that tells them apart, e.g. frame.assign(model=...)"
-    )
-
-
-def norm_values(frame: pd.DataFrame, value: str) -> np.ndarray:
-    """The frame's ``value`` column (``log10_fro``, ...) as float64 (NA: NaN), after checking
-    that it holds real numbers: strings ("-0.5", an object column), booleans and complex
-    numbers are no norms, though numpy casts them (a ``TypeError`` naming the column)."""
-    column = frame[value]
-    if (
-        not pd.api.types.is_numeric_dtype(column)
-        or pd.api.types.is_bool_dtype(column)
-        or pd.api.types.is_complex_dtype(column)
-    ):
-        raise TypeError(f"frame's {value} column must hold real numbers, got {column.dtype}")
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _check_norms(df: pd.DataFrame, keys: list[str], value: str, y: np.ndarray) -> None:
-    """Refuse a NaN or +inf log-norm ``y`` (column ``value``): a norm's log10 is finite, or
-    -inf for an exactly zero Jacobian."""
-    bad = np.isnan(y) | np.isposinf(y)
-    if not bad.any():
-        return
-    at = int(np.argmax(bad))
-    curve, lag = _curve_at(df, keys, at)
-    raise ValueError(
-        f"frame's {value} holds {y[at] / _LN10} at lag {lag} of {curve}: a log10 norm is "
-        "finite, or -inf for an exactly zero Jacobian"
-    )
-
-
 def fit_decay(
     frame: pd.DataFrame,
     *,
@@ -259,7 +151,7 @@ def fit_decay(
             f"frame must be a pandas.DataFrame of Jacobian norms (as vl.jacobian_norms or "
             f"vl.load_results give), got {type(frame).__name__}"
         )
-    window = _checked_window(window)
+    window = checked_window(window)
     if isinstance(phase_tolerance, bool) or not isinstance(phase_tolerance, numbers.Real):
         raise TypeError(f"phase_tolerance must be a number, got {phase_tolerance!r}")
     if not 0 <= phase_tolerance < math.inf:  # NaN called every curve "stable"
@@ -271,8 +163,57 @@ def fit_decay(
         return _aggregate(fits, [by] if isinstance(by, str) else list(by), phase_tolerance)
     if norm not in ("fro", "spec"):
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
+    df, keys, value = _curves(frame, norm)
+    g = df["_g"].to_numpy()
+    lag = df["lag"].to_numpy()
+    y = norm_values(df, value)
+    check_norms(df, keys, value, y)
+    y = y * _LN10  # ln ||J||
+    n_groups = int(g.max()) + 1 if len(g) else 0
+
+    max_lag = np.full(n_groups, -1, dtype=np.int64)
+    np.maximum.at(max_lag, g, lag)
+    start, end = _window_lags(max_lag, window)
+    past = start > max_lag
+    inside = (lag >= start[g]) & (lag <= end[g])
+    zeros = _exact_zeros(g, lag, y, inside, n_groups)
+    use = inside & np.isfinite(y) & (lag < zeros.zero_lag[g])
+    n, rate, intercept, r2 = _least_squares(g[use], lag[use], y[use], n_groups)
+    has_zero = (zeros.zero_lag <= end) & ~past  # a window past the curve: no lag of it is seen
+    few = n < 2
+    rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
+    note = _notes(zeros, few, has_zero, past, max_lag)
+    vanished = has_zero & few
+    rate[vanished], intercept[vanished] = -np.inf, -np.inf
+
+    out = df.drop_duplicates("_g").sort_values("_g")[keys].reset_index(drop=True)
+    out["rate"] = rate
+    out["intercept"] = intercept
+    out["r2"] = r2
+    out["lag_start"] = start
+    out["lag_end"] = end
+    out["n_points"] = n.astype(np.int64)
+    out["zero_lag"] = _nullable_lags(zeros.zero_lag)
+    out["horizon"] = _nullable_lags(_horizons(df, value, n_groups))
+    out["phase"] = [
+        "vanishing"
+        if np.isneginf(r)
+        else ("undetermined" if np.isnan(r) else phase_of(r, phase_tolerance))
+        for r in rate
+    ]
+    out["note"] = note
+    return out.drop(columns="_curve", errors="ignore")
+
+
+_NONE = np.iinfo(np.int64).max  # a curve's lag where it has none (no zero, no horizon)
+
+
+def _curves(frame: pd.DataFrame, norm: str) -> tuple[pd.DataFrame, list[str], str]:
+    """The frame's key columns, lag and norm ``value`` column, each row numbered ``_g`` by its
+    curve (the key columns' group; ``_curve``, one curve, where there are none), checked: lags
+    integers, no lag twice in a curve; and the keys and the value column's name."""
     frame = index_as_columns(frame)
-    value = _value_column(frame, norm)
+    value = value_column(frame, norm)
     keys = [c for c in frame.columns if c != "lag" and not c.startswith("log10_") and c != "n_zero"]
     df = frame[[*keys, "lag", value]].reset_index(drop=True)  # labels of concat() repeat
     df["lag"] = checked_lags(df)
@@ -280,30 +221,42 @@ def fit_decay(
         keys = ["_curve"]
         df["_curve"] = 0
     df["_g"] = df.groupby(keys, dropna=False, sort=False).ngroup()
-    _check_one_row_per_lag(df, keys)
-    g = df["_g"].to_numpy()
-    lag = df["lag"].to_numpy()
-    y = norm_values(df, value) * _LN10  # ln ||J||
-    _check_norms(df, keys, value, y)
-    n_groups = int(g.max()) + 1 if len(g) else 0
+    check_one_row_per_lag(df, keys)
+    return df, keys, value
 
-    max_lag = np.full(n_groups, -1, dtype=np.int64)
-    np.maximum.at(max_lag, g, lag)
+
+def _window_lags(
+    max_lag: np.ndarray, window: tuple[int, int | None] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each curve's first and last lag fitted, from its largest lag ``max_lag`` and the
+    ``window`` asked for (None: :func:`default_window`)."""
     if window is None:
         start = np.array([default_window(int(k))[0] for k in max_lag], dtype=np.int64)
-        end = max_lag.copy()
-    else:
-        lo, hi = window
-        if n_groups and lo > max_lag.max():  # it read lag_start 50, lag_end 10: inverted
-            raise ValueError(
-                f"window starts at lag {lo}, past the last lag of every curve (the largest is "
-                f"{max_lag.max()}): nothing to fit, got window={window!r}"
-            )
-        start = np.full(n_groups, int(lo), dtype=np.int64)
-        end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
-        end = np.maximum(end, start)  # past a curve's last lag: an empty window, not inverted
-    past = start > max_lag
-    inside = (lag >= start[g]) & (lag <= end[g])
+        return start, max_lag.copy()
+    lo, hi = window
+    if len(max_lag) and lo > max_lag.max():  # it read lag_start 50, lag_end 10: inverted
+        raise ValueError(
+            f"window starts at lag {lo}, past the last lag of every curve (the largest is "
+            f"{max_lag.max()}): nothing to fit, got window={window!r}"
+        )
+    start = np.full(len(max_lag), int(lo), dtype=np.int64)
+    end = max_lag.copy() if hi is None else np.minimum(max_lag, int(hi))
+    return start, np.maximum(end, start)  # past a curve's last lag: an empty window, not inverted
+
+
+class _Zeros(NamedTuple):
+    """Each curve's exact zero Jacobians (log-norm -inf), by curve."""
+
+    zero_lag: np.ndarray  # the first of the zeros that nothing follows (_NONE: none)
+    first_passing: np.ndarray  # the first zero in the window that non-zero lags follow
+    n_passing: np.ndarray  # how many such zeros the window holds
+
+
+def _exact_zeros(
+    g: np.ndarray, lag: np.ndarray, y: np.ndarray, inside: np.ndarray, n_groups: int
+) -> _Zeros:
+    """Where each curve's norm ``y`` is exactly zero: for good, or passing (``inside`` the
+    window, with non-zero lags after it)."""
     # An exact zero at lag k makes every later Jacobian zero too in one layer: the curve is
     # cut there for good, the rate describes the decay *before* it, and ``zero_lag`` says
     # where. In a stack a zero can be followed by non-zero lags (a lower layer's units all off
@@ -312,17 +265,24 @@ def fit_decay(
     finite = np.isfinite(y)
     last_finite = np.full(n_groups, -1, dtype=np.int64)
     np.maximum.at(last_finite, g[finite], lag[finite])
-    zero_lag = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    zero_lag = np.full(n_groups, _NONE, dtype=np.int64)
     zeros = np.isneginf(y) & (lag > last_finite[g])
     np.minimum.at(zero_lag, g[zeros], lag[zeros])
     passing = np.isneginf(y) & ~zeros & inside  # zeros with non-zero lags after them
-    first_passing = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    first_passing = np.full(n_groups, _NONE, dtype=np.int64)
     np.minimum.at(first_passing, g[passing], lag[passing])
-    n_passing = np.bincount(g[passing], minlength=n_groups)
-    use = inside & finite & (lag < zero_lag[g])
+    return _Zeros(zero_lag, first_passing, np.bincount(g[passing], minlength=n_groups))
+
+
+def _least_squares(
+    g: np.ndarray, lag: np.ndarray, y: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each curve's least-squares line of ``y`` (ln-norms) against ``lag``, from the points
+    of curve ``g`` it is fitted on: their count, the slope (the rate), the intercept and r2
+    (NaN where fewer than 2 points)."""
 
     def gsum(v: np.ndarray) -> np.ndarray:
-        return np.bincount(g[use], weights=v[use], minlength=n_groups)
+        return np.bincount(g, weights=v, minlength=n_groups)
 
     x = lag.astype(np.float64)
     n = gsum(np.ones_like(x))
@@ -337,21 +297,27 @@ def fit_decay(
         # Schwarz): the rounding of an exact line's sums read 1 + 2 ulp.
         flat = syy <= 1e-24 * n * (1.0 + my * my)
         r2 = np.where(flat, 1.0, np.minimum(sxy * sxy / (sxx * syy), 1.0))
-    has_zero = (zero_lag <= end) & ~past  # a window past the curve: no lag of it is seen
-    few = n < 2
-    rate[few], intercept[few], r2[few] = np.nan, np.nan, np.nan
-    note = np.full(n_groups, "", dtype=object)
-    for i in np.flatnonzero(few | has_zero | (n_passing > 0)):
+    return n, rate, intercept, r2
+
+
+def _notes(
+    zeros: _Zeros, few: np.ndarray, has_zero: np.ndarray, past: np.ndarray, max_lag: np.ndarray
+) -> np.ndarray:
+    """Each curve's note: the zeros left out of its fit or that end it, a window past its last
+    lag, too few points; "" for the rest."""
+    note = np.full(len(few), "", dtype=object)
+    for i in np.flatnonzero(few | has_zero | (zeros.n_passing > 0)):
         parts = []
-        if n_passing[i]:
-            more = f" and {n_passing[i] - 1} more" if n_passing[i] > 1 else ""
+        if zeros.n_passing[i]:
+            n_passing = zeros.n_passing[i]
+            more = f" and {n_passing - 1} more" if n_passing > 1 else ""
             parts.append(
-                f"exact zero Jacobian at lag {first_passing[i]}{more}, non-zero again after "
-                "it: left out of the fit"
+                f"exact zero Jacobian at lag {zeros.first_passing[i]}{more}, non-zero again "
+                "after it: left out of the fit"
             )
         if has_zero[i]:
             parts.append(
-                f"exact zero Jacobian from lag {zero_lag[i]} on"
+                f"exact zero Jacobian from lag {zeros.zero_lag[i]} on"
                 + (": vanishes completely" if few[i] else "; rate fitted before it")
             )
         elif past[i]:
@@ -359,11 +325,14 @@ def fit_decay(
         elif few[i]:
             parts.append("fewer than 2 finite points in the window")
         note[i] = "; ".join(parts)
-    vanished = has_zero & few
-    rate[vanished], intercept[vanished] = -np.inf, -np.inf
+    return note
 
-    # Horizon: first lag whose norm is below 1e-3 of the curve's lag-0 norm (its smallest lag's
-    # with a norm above 0: an LSTM's state_c row is exactly 0 at lag 0, and had no horizon).
+
+def _horizons(df: pd.DataFrame, value: str, n_groups: int) -> np.ndarray:
+    """Each curve's horizon (:data:`_NONE`: none): its first lag whose norm is below 1e-3 of
+    the curve's lag-0 norm (its smallest lag's with a norm above 0: an LSTM's state_c row is
+    exactly 0 at lag 0, and had no horizon)."""
+    g, lag = df["_g"].to_numpy(), df["lag"].to_numpy()
     logv = df[value].to_numpy(dtype=np.float64)
     first = df[logv != -np.inf].groupby("_g")["lag"].idxmin()
     ref, ref_lag = np.full(n_groups, np.nan), np.zeros(n_groups, dtype=np.int64)
@@ -371,30 +340,16 @@ def fit_decay(
     ref_lag[df.loc[first, "_g"].to_numpy()] = df.loc[first, "lag"].to_numpy()
     with np.errstate(invalid="ignore"):
         below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES) & (lag > ref_lag[g])
-    horizon = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    horizon = np.full(n_groups, _NONE, dtype=np.int64)
     np.minimum.at(horizon, g[below], lag[below])
-    horizon_col = pd.array(horizon, dtype="Int64")
-    horizon_col[horizon == np.iinfo(np.int64).max] = pd.NA
+    return horizon
 
-    out = df.drop_duplicates("_g").sort_values("_g")[keys].reset_index(drop=True)
-    out["rate"] = rate
-    out["intercept"] = intercept
-    out["r2"] = r2
-    out["lag_start"] = start
-    out["lag_end"] = end
-    out["n_points"] = n.astype(np.int64)
-    zero_col = pd.array(zero_lag, dtype="Int64")
-    zero_col[zero_lag == np.iinfo(np.int64).max] = pd.NA
-    out["zero_lag"] = zero_col
-    out["horizon"] = horizon_col
-    out["phase"] = [
-        "vanishing"
-        if np.isneginf(r)
-        else ("undetermined" if np.isnan(r) else phase_of(r, phase_tolerance))
-        for r in rate
-    ]
-    out["note"] = note
-    return out.drop(columns="_curve", errors="ignore")
+
+def _nullable_lags(lags: np.ndarray) -> pd.arrays.IntegerArray:
+    """Lags as a nullable Int64 column: :data:`_NONE` is NA."""
+    column = pd.array(lags, dtype="Int64")
+    column[lags == _NONE] = pd.NA
+    return column
 
 
 def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFrame:

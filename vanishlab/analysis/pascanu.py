@@ -34,8 +34,8 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.tensor_checks import check_finite
 from .activations import GAMMA
-from .fits import checked_lags, index_as_columns, norm_values
 from .linear import refuse_gated
+from .norm_frame import checked_lags, index_as_columns, norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
