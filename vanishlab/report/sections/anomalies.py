@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -26,8 +25,9 @@ from ..view import RunView
 __all__ = ["anomalies_section"]
 
 
-def _config_text(rec: Mapping[str, object], columns: Sequence[str]) -> str:
-    return setting_text((c, rec[c]) for c in columns if c in rec)
+def _setting(rec: Mapping[str, object], columns: Sequence[str]) -> str:
+    """A listed cell's setting: its values of ``columns`` ("—" where it has none)."""
+    return setting_text((c, rec[c]) for c in columns if c in rec) or "—"
 
 
 def _whole_setting(view: RunView) -> list[str]:
@@ -54,136 +54,14 @@ def anomalies_section(view: RunView) -> Section | None:
     that vary, the rest being the overview's fixed settings; in a run of one setting, where
     none varies, its whole setting (the column read "—")."""
     axes = list(view.varying) or _whole_setting(view)
-    blocks: list[Any] = []
-    cells = view.cells
-    if len(cells) and "status" in cells:
-        bad = view.setting_order(cells[(cells["status"] != "ok").to_numpy()], axes)
-        if len(bad):
-            rows = []
-            for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
-                reason = str(rec.get("reason") or "")
-                # The kind recorded by the sweep; shards older than it: guessed from the text.
-                failure = rec.get("failure")
-                kind = failure if isinstance(failure, str) else None
-                kind = kind or ("overflow" if _is_overflow(reason) else "error")
-                rows.append((str(rec["cell_id"]), _config_text(rec, axes) or "—", kind, reason))
-            blocks.append(
-                Table(
-                    "Failed cells",
-                    "Cells that produced no measurement, with the reason recorded by the sweep. "
-                    "'overflow' means the network's own weights, inputs or forward pass reached "
-                    "inf or NaN, so its Jacobians are undefined.",
-                    ("cell", "setting", "kind", "reason"),
-                    tuple(rows),
-                    (False, False, False, False),
-                    _more(len(bad)),
-                    detail=3,  # the reason, under its row
-                )
-            )
-    r = view.results
-    if len(r) and "n_zero" in r:
-        z = r[(r["n_zero"].fillna(0) > 0).to_numpy(dtype=bool)]
-        if len(z):
-            keys = ["cell_id", "source", *axes]
-            keys = [k for k in dict.fromkeys(keys) if k in z]
-            g = z.groupby(keys, sort=False, dropna=False).agg(
-                lags=("lag", "nunique"), first=("lag", "min"), most=("n_zero", "max")
-            )
-            g = view.setting_order(g.reset_index(), axes)
-            batch = view.fixed.get("batch")
-            rows = []
-            for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
-                most = f"{int(rec['most'])}" + (f" of {batch}" if batch is not None else "")
-                rows.append(
-                    (
-                        str(rec["cell_id"]),
-                        _config_text(rec, axes) or "—",
-                        str(rec["source"]),
-                        str(int(rec["lags"])),
-                        str(int(rec["first"])),
-                        most,
-                    )
-                )
-            blocks.append(
-                Table(
-                    "Exact zeros",
-                    "Cells where some sample's Jacobian is exactly zero (log10 = −∞), typically "
-                    "a relu network whose units are all off. Plots mark these lags on their "
-                    "floor; a fit stops at a zero that lasts (its rate is −∞ when nothing is "
-                    "left before it) and leaves out one that non-zero lags follow.",
-                    ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
-                    tuple(rows),
-                    (False, False, False, True, True, True),
-                    _more(len(g)),
-                )
-            )
-    if len(r):
-        top = r.groupby("cell_id", sort=False)["log10_fro_mean"].max()
-        big = top[top > FLOAT32_MAX_LOG10]
-        if len(big):
-            first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
-            first = first.assign(_max=big.to_numpy())
-            first = view.setting_order(first.reset_index(), axes)
-            rows = [
-                (
-                    str(rec["cell_id"]),
-                    _config_text(rec, axes) or "—",
-                    f"{rec['_max']:.1f}",
-                )
-                for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
-            ]
-            blocks.append(
-                Table(
-                    "Norms beyond float32",
-                    f"Cells whose Jacobian norm exceeds the float32 range (log10 > "
-                    f"{FLOAT32_MAX_LOG10:.2f}): exact here thanks to the log scale, but a plain "
-                    "float32 backward pass would overflow to inf." + _dtype_note(first),
-                    ("cell", "setting", "largest log10 ‖J‖"),
-                    tuple(rows),
-                    (False, False, True),
-                    _more(len(first)),
-                )
-            )
-    theory = view.theory
-    if len(theory) and "note" in theory:
-        unsummarized = theory[theory["note"].astype(str).str.startswith(NO_SUMMARY).to_numpy()]
-        unsummarized = view.setting_order(unsummarized, axes)
-        if len(unsummarized):
-            rows = [
-                (str(rec["cell_id"]), _config_text(rec, axes) or "—", str(rec["note"]))
-                for rec in unsummarized.head(MAX_ANOMALY_ROWS).to_dict("records")
-            ]
-            blocks.append(
-                Table(
-                    "Cells without a summary",
-                    "Cells whose summary row (the measured rate beside theory) failed to "
-                    "compute here, with the error: they have no prediction beside them, and "
-                    "the summary is not cached, so the next report computes them again.",
-                    ("cell", "setting", "note"),
-                    tuple(rows),
-                    (False, False, False),
-                    _more(len(unsummarized)),
-                    detail=2,  # the note, under its row
-                )
-            )
-    strays = _outside_the_grids(view)
-    if strays is not None and len(strays):
-        rows = [
-            (str(rec["cell_id"]), _config_text(rec, view.config_columns) or "—")
-            for rec in strays.head(MAX_ANOMALY_ROWS).to_dict("records")
-        ]
-        blocks.append(
-            Table(
-                "Cells outside the run's grids",
-                "Shards in cells/ whose cell is in none of the grids this run was swept with (a "
-                "file copied from another run?). They are counted and drawn like the others: "
-                "move them out of the run directory if they do not belong to it.",
-                ("cell", "setting"),
-                tuple(rows),
-                (False, False),
-                _more(len(strays)),
-            )
-        )
+    tables = (
+        _failed_cells(view, axes),
+        _exact_zeros(view, axes),
+        _beyond_float32(view, axes),
+        _without_summary(view, axes),
+        _outside_grids(view),
+    )
+    blocks = tuple(t for t in tables if t is not None)
     if not blocks:
         return None
     return Section(
@@ -191,7 +69,157 @@ def anomalies_section(view: RunView) -> Section | None:
         "Anomalies",
         "What did not go as planned, cell by cell: nothing here is hidden from the figures, "
         "but these are the places to read them with care.",
-        tuple(blocks),
+        blocks,
+    )
+
+
+def _failed_cells(view: RunView, axes: list[str]) -> Table | None:
+    """The cells that produced no measurement, with their kind and the sweep's reason."""
+    cells = view.cells
+    if not len(cells) or "status" not in cells:
+        return None
+    bad = view.setting_order(cells[(cells["status"] != "ok").to_numpy()], axes)
+    if not len(bad):
+        return None
+    rows = []
+    for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
+        reason = str(rec.get("reason") or "")
+        rows.append((str(rec["cell_id"]), _setting(rec, axes), _failure_kind(rec, reason), reason))
+    return Table(
+        "Failed cells",
+        "Cells that produced no measurement, with the reason recorded by the sweep. "
+        "'overflow' means the network's own weights, inputs or forward pass reached "
+        "inf or NaN, so its Jacobians are undefined.",
+        ("cell", "setting", "kind", "reason"),
+        tuple(rows),
+        (False, False, False, False),
+        _more(len(bad)),
+        detail=3,  # the reason, under its row
+    )
+
+
+def _failure_kind(rec: Mapping[str, object], reason: str) -> str:
+    """A failed cell's kind: the one the sweep recorded; for shards older than it, guessed
+    from the ``reason``."""
+    failure = rec.get("failure")
+    kind = failure if isinstance(failure, str) else None
+    return kind or ("overflow" if _is_overflow(reason) else "error")
+
+
+def _exact_zeros(view: RunView, axes: list[str]) -> Table | None:
+    """The cells where some sample's Jacobian is exactly zero: on how many lags, from which,
+    and in how many samples at most."""
+    r = view.results
+    if not len(r) or "n_zero" not in r:
+        return None
+    z = r[(r["n_zero"].fillna(0) > 0).to_numpy(dtype=bool)]
+    if not len(z):
+        return None
+    keys = ["cell_id", "source", *axes]
+    keys = [k for k in dict.fromkeys(keys) if k in z]
+    g = z.groupby(keys, sort=False, dropna=False).agg(
+        lags=("lag", "nunique"), first=("lag", "min"), most=("n_zero", "max")
+    )
+    g = view.setting_order(g.reset_index(), axes)
+    batch = view.fixed.get("batch")
+    rows = []
+    for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
+        most = f"{int(rec['most'])}" + (f" of {batch}" if batch is not None else "")
+        rows.append(
+            (
+                str(rec["cell_id"]),
+                _setting(rec, axes),
+                str(rec["source"]),
+                str(int(rec["lags"])),
+                str(int(rec["first"])),
+                most,
+            )
+        )
+    return Table(
+        "Exact zeros",
+        "Cells where some sample's Jacobian is exactly zero (log10 = −∞), typically "
+        "a relu network whose units are all off. Plots mark these lags on their "
+        "floor; a fit stops at a zero that lasts (its rate is −∞ when nothing is "
+        "left before it) and leaves out one that non-zero lags follow.",
+        ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
+        tuple(rows),
+        (False, False, False, True, True, True),
+        _more(len(g)),
+    )
+
+
+def _beyond_float32(view: RunView, axes: list[str]) -> Table | None:
+    """The cells whose largest norm is beyond float32's range, with that norm."""
+    r = view.results
+    if not len(r):
+        return None
+    top = r.groupby("cell_id", sort=False)["log10_fro_mean"].max()
+    big = top[top > FLOAT32_MAX_LOG10]
+    if not len(big):
+        return None
+    first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
+    first = first.assign(_max=big.to_numpy())
+    first = view.setting_order(first.reset_index(), axes)
+    rows = [
+        (str(rec["cell_id"]), _setting(rec, axes), f"{rec['_max']:.1f}")
+        for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
+    ]
+    return Table(
+        "Norms beyond float32",
+        f"Cells whose Jacobian norm exceeds the float32 range (log10 > "
+        f"{FLOAT32_MAX_LOG10:.2f}): exact here thanks to the log scale, but a plain "
+        "float32 backward pass would overflow to inf." + _dtype_note(first),
+        ("cell", "setting", "largest log10 ‖J‖"),
+        tuple(rows),
+        (False, False, True),
+        _more(len(first)),
+    )
+
+
+def _without_summary(view: RunView, axes: list[str]) -> Table | None:
+    """The cells whose summary row failed to compute here, with the error."""
+    theory = view.theory
+    if not len(theory) or "note" not in theory:
+        return None
+    unsummarized = theory[theory["note"].astype(str).str.startswith(NO_SUMMARY).to_numpy()]
+    unsummarized = view.setting_order(unsummarized, axes)
+    if not len(unsummarized):
+        return None
+    rows = [
+        (str(rec["cell_id"]), _setting(rec, axes), str(rec["note"]))
+        for rec in unsummarized.head(MAX_ANOMALY_ROWS).to_dict("records")
+    ]
+    return Table(
+        "Cells without a summary",
+        "Cells whose summary row (the measured rate beside theory) failed to "
+        "compute here, with the error: they have no prediction beside them, and "
+        "the summary is not cached, so the next report computes them again.",
+        ("cell", "setting", "note"),
+        tuple(rows),
+        (False, False, False),
+        _more(len(unsummarized)),
+        detail=2,  # the note, under its row
+    )
+
+
+def _outside_grids(view: RunView) -> Table | None:
+    """The cells in none of the grids the run was swept with, by their whole setting."""
+    strays = _outside_the_grids(view)
+    if strays is None or not len(strays):
+        return None
+    rows = [
+        (str(rec["cell_id"]), _setting(rec, view.config_columns))
+        for rec in strays.head(MAX_ANOMALY_ROWS).to_dict("records")
+    ]
+    return Table(
+        "Cells outside the run's grids",
+        "Shards in cells/ whose cell is in none of the grids this run was swept with (a "
+        "file copied from another run?). They are counted and drawn like the others: "
+        "move them out of the run directory if they do not belong to it.",
+        ("cell", "setting"),
+        tuple(rows),
+        (False, False),
+        _more(len(strays)),
     )
 
 
