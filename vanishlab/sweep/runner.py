@@ -14,17 +14,20 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from . import store
-from .config import Sweep
+from .config import CellConfig, Sweep
 from .cost import cell_cost
 from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
 from .executors import cores, run_here, run_processes
 from .experiments import Experiment
 from .files import as_flag, as_path
-from .inits import INITS
+from .inits import INITS, Init
 from .manifest import utc_now
 from .memory import available_bytes
 from .plan import SweepPlan, as_experiment, plan_sweep
@@ -109,15 +112,8 @@ def run_sweep(
     progress = as_flag(progress, "progress")
     workers = check_options(name, workers, scheduler)
     run_dir = as_path(out, "out")
-    tasks_init = {init: INITS[init] for init in exp.sweep.init}
-    if is_run_dir(run_dir):  # refused before connecting or writing anything
-        refuse_other_kinds(store.load_manifest(run_dir), run_dir)
-    if scheduler is None:  # refused before anything is written (a cluster has its own memory)
-        check_memory(exp.sweep.cells(), available_bytes(), 1)
-    if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
-        check_sendable(tasks_init.values())
-        if scheduler is None:
-            check_main_file()
+    inits = {init: INITS[init] for init in exp.sweep.init}
+    _refuse_before_anything(exp, run_dir, inits, workers, scheduler)
     with contextlib.ExitStack() as stack:
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
         client = None
@@ -131,57 +127,23 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
-        remove_stale_temps(run_dir)  # of writers killed mid-write (a cell without shard reruns)
-        check_shard_folders(run_dir, damaged=bool(plan.corrupt))  # before the manifest
-        store.write_manifest(run_dir, manifest)
-        moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
-        in_grid = {c.cell_id for c in plan.cells}
-        elsewhere = tuple(
-            to for to, bad in zip(moved, plan.corrupt, strict=True) if bad.path.stem not in in_grid
-        )
-
+        moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         pending = plan.pending(retry_failed)
-        pending_ids = {c.cell_id for c in pending}
-        failed = sum(
-            1
-            for cid, meta in plan.done.items()
-            if meta["status"] == "failed" and cid not in pending_ids
-        )
-        n_run, measure_s = 0, 0.0
-
-        def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
-            nonlocal n_run, failed, measure_s
-            write_shard(run_dir, frame, meta)
-            n_run += 1
-            failed += meta["status"] == "failed"
-            measure_s += meta["elapsed_s"]
-            bar.advance(failed, costs[meta["cell_id"]])
-
-        tasks = [(c, tasks_init[c.init]) for c in pending]
-        costs = {c.cell_id: cell_cost(c) for c in pending}  # the time left weighs each cell
-        longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
-        n_workers = workers if workers is not None else cores()
-        n_workers = max(1, min(n_workers, len(tasks)))
-        if client is None:
-            fit = check_memory(pending, plan.available_bytes, n_workers)
-            if fit < n_workers and workers is not None and progress:  # (capped by the cells)
-                status_line(fewer_workers_line(n_workers, fit, pending, plan.available_bytes))
-            n_workers = fit
-            if workers is not None and n_workers > (usable := cores()) and progress:
-                status_line(more_workers_line(n_workers, usable))
-        n_done = len(plan.cells) - len(pending)
+        tally = _Tally(failed=_failed_kept(plan, pending))
+        n_workers = _worker_count(workers, pending, plan, local=client is None, say=progress)
         try:
-            work = sum(costs.values())
-            with Progress(progress, label, len(plan.cells), n_done, failed, work=work) as bar:
-                if client is not None and tasks:
-                    # Dask waits for a worker without end: say so, at the start or when every
-                    # worker has left (a lost scheduler: run_dask's one line)
-                    say = (lambda: status_line(no_worker_line(scheduler))) if progress else None
-                    run_dask(longest_first, client, on_result, say)
-                elif n_workers > 1:
-                    run_processes(longest_first, n_workers, on_result)
-                else:
-                    run_here(tasks, on_result)
+            _measure(
+                run_dir,
+                plan,
+                pending,
+                inits,
+                tally,
+                label=label,
+                progress=progress,
+                client=client,
+                scheduler=scheduler,
+                n_workers=n_workers,
+            )
         except BaseException:
             # An interrupted invocation's time counts as well: it was lost, and a resumed run's
             # "run time" was its last invocation's alone, beside "started ... finished" that
@@ -201,14 +163,129 @@ def run_sweep(
     return RunSummary(
         run_dir=run_dir,
         n_cells=len(plan.cells),
-        n_run=n_run,
-        n_skipped=n_done,
-        n_failed=failed,
+        n_run=tally.n_run,
+        n_skipped=len(plan.cells) - len(pending),
+        n_failed=tally.failed,
         elapsed_s=elapsed,
-        measure_s=measure_s,
+        measure_s=tally.measure_s,
         name=label,
         failures=failures([metas[c.cell_id] for c in plan.cells if c.cell_id in metas]),
         moved_aside=moved,
         not_remeasured=elsewhere,
         outside=plan.outside,
     )
+
+
+def _refuse_before_anything(
+    exp: Experiment,
+    run_dir: Path,
+    inits: dict[str, Init],
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """What a sweep refuses before it connects or writes anything: a run directory of another
+    kind, a cell too big for this machine's memory (a cluster has its own), and, where cells
+    run in other processes, inits that cannot be sent there or a script they cannot import."""
+    if is_run_dir(run_dir):
+        refuse_other_kinds(store.load_manifest(run_dir), run_dir)
+    if scheduler is None:
+        check_memory(exp.sweep.cells(), available_bytes(), 1)
+    if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
+        check_sendable(inits.values())
+        if scheduler is None:
+            check_main_file()
+
+
+def _ready_run_dir(
+    run_dir: Path, plan: SweepPlan, manifest: dict[str, Any]
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The run directory made ready, under its lock: killed writers' temporary files removed,
+    its shard folders checked, the manifest written and damaged shards moved aside. Where they
+    went, and where those whose cell is in none of the run's grids went (not measured again)."""
+    remove_stale_temps(run_dir)  # of writers killed mid-write (a cell without shard reruns)
+    check_shard_folders(run_dir, damaged=bool(plan.corrupt))  # before the manifest
+    store.write_manifest(run_dir, manifest)
+    moved = tuple(store.move_aside(run_dir, bad.path) for bad in plan.corrupt)
+    in_grid = {c.cell_id for c in plan.cells}
+    elsewhere = tuple(
+        to for to, bad in zip(moved, plan.corrupt, strict=True) if bad.path.stem not in in_grid
+    )
+    return moved, elsewhere
+
+
+def _failed_kept(plan: SweepPlan, pending: list[CellConfig]) -> int:
+    """The cells recorded as failed that this invocation does not measure again."""
+    pending_ids = {c.cell_id for c in pending}
+    return sum(
+        1
+        for cid, meta in plan.done.items()
+        if meta["status"] == "failed" and cid not in pending_ids
+    )
+
+
+def _worker_count(
+    workers: int | None, pending: list[CellConfig], plan: SweepPlan, *, local: bool, say: bool
+) -> int:
+    """How many workers measure the ``pending`` cells: ``workers`` (default: all cores), at
+    most one a cell, and on this machine (``local``) as many as its memory holds; a line says
+    (``say``) where that is fewer than ``workers`` asked for, or more than the cores."""
+    n_workers = workers if workers is not None else cores()
+    n_workers = max(1, min(n_workers, len(pending)))
+    if not local:
+        return n_workers
+    fit = check_memory(pending, plan.available_bytes, n_workers)
+    if fit < n_workers and workers is not None and say:  # (capped by the cells)
+        status_line(fewer_workers_line(n_workers, fit, pending, plan.available_bytes))
+    if workers is not None and fit > (usable := cores()) and say:
+        status_line(more_workers_line(fit, usable))
+    return fit
+
+
+@dataclass
+class _Tally:
+    """What the cells measured so far came to: failed ones (with those kept from earlier
+    invocations), cells run, and seconds spent measuring them."""
+
+    failed: int
+    n_run: int = 0
+    measure_s: float = 0.0
+
+
+def _measure(
+    run_dir: Path,
+    plan: SweepPlan,
+    pending: list[CellConfig],
+    inits: dict[str, Init],
+    tally: _Tally,
+    *,
+    label: str,
+    progress: bool,
+    client: Any,
+    scheduler: str | None,
+    n_workers: int,
+) -> None:
+    """Measure the ``pending`` cells on the Dask ``client``, in ``n_workers`` local processes
+    or here, writing each one's shard as it comes back, counted in ``tally``; with progress."""
+    tasks = [(c, inits[c.init]) for c in pending]
+    costs = {c.cell_id: cell_cost(c) for c in pending}  # the time left weighs each cell
+    longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
+
+    def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
+        write_shard(run_dir, frame, meta)
+        tally.n_run += 1
+        tally.failed += meta["status"] == "failed"
+        tally.measure_s += meta["elapsed_s"]
+        bar.advance(tally.failed, costs[meta["cell_id"]])
+
+    n_done = len(plan.cells) - len(pending)
+    work = sum(costs.values())
+    with Progress(progress, label, len(plan.cells), n_done, tally.failed, work=work) as bar:
+        if client is not None and tasks:
+            # Dask waits for a worker without end: say so, at the start or when every
+            # worker has left (a lost scheduler: run_dask's one line)
+            say = (lambda: status_line(no_worker_line(scheduler))) if progress else None
+            run_dask(longest_first, client, on_result, say)
+        elif n_workers > 1:
+            run_processes(longest_first, n_workers, on_result)
+        else:
+            run_here(tasks, on_result)
