@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import vanishlab
-from vanishlab.sweep.summary_fields import _import_module_target
+from vanishlab.sweep.summary_fields import imported_names
 
 ROOT = Path(vanishlab.__file__).parent
 
@@ -46,40 +46,13 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _type_checking_lines(tree: ast.Module) -> set[int]:
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
-    return lines
-
-
 def _imports(name: str, path: Path) -> set[str]:
-    """The vanishlab modules ``name`` imports anywhere in its body (submodules resolved)."""
+    """The vanishlab modules ``name`` imports anywhere in its body (submodules resolved, and
+    the package of a ``from`` import, whose ``__init__`` runs first), as the code digest reads
+    them: one reading of imports, ``summary_fields.imported_names``."""
     modules = _modules()
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = _type_checking_lines(tree)
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if getattr(node, "lineno", None) in skip:
-            continue
-        if isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            if node.level:
-                base = base[: len(base) - node.level + 1]
-                target = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                target = node.module or ""
-            for alias in node.names:
-                sub = f"{target}.{alias.name}"
-                out.add(sub if sub in modules else target)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif (target := _import_module_target(node, package)) is not None:
-            out.add(target)  # importlib.import_module(".init_weights", __package__)
-    return {m for m in out if m in modules and m != name}
+    found = imported_names(name, path.read_bytes(), package_init=path.name == "__init__.py")
+    return {m for m in found if m in modules and m != name}
 
 
 def _graph() -> dict[str, set[str]]:

@@ -30,6 +30,7 @@ __all__ = [
     "code_digest",
     "code_modules",
     "diverges_meaning",
+    "imported_names",
 ]
 
 NEAR_CRITICAL = 0.05  # |0.5 ln chi_1| below this: chi_1 within about 10 % of 1
@@ -163,8 +164,7 @@ def _import_module_target(node: ast.AST, package: str) -> str | None:
     """The module that ``node`` imports when it is a call of ``importlib.import_module`` with a
     constant name, resolved against ``package`` where the name is relative
     (``import_module(".init_weights", __package__)``); None for any other node. An import all
-    the same, which an ``import`` statement finder missed: the one reading of it, for the code
-    digest and the package's layer test (``tests/test_architecture.py``)."""
+    the same, which an ``import`` statement finder missed (:func:`imported_names`)."""
     if not (
         isinstance(node, ast.Call)
         and ast.unparse(node.func).endswith("import_module")
@@ -184,9 +184,12 @@ def _absolute(package: str, level: int, name: str) -> str:
     return ".".join([*parts[: len(parts) - level + 1], *([name] if name else [])])
 
 
-def _imported(name: str, source: bytes, *, package_init: bool) -> set[str]:
+def imported_names(name: str, source: bytes, *, package_init: bool) -> set[str]:
     """The vanishlab names that module ``name`` imports when it runs (at the top or in a
-    function, by ``importlib.import_module`` too; not under ``if TYPE_CHECKING:``)."""
+    function, by ``importlib.import_module`` too; not under ``if TYPE_CHECKING:``): each
+    module, each name ``from`` one (a module or not), and the package of a ``from`` import.
+    The one reading of a module's imports, for the code digest and the package's layer test
+    (``tests/test_architecture.py``)."""
     package = name if package_init else name.rpartition(".")[0]
     out: set[str] = set()
     todo: list[ast.AST] = [ast.parse(source, filename=name)]
@@ -231,7 +234,7 @@ def _read_code_sources() -> dict[str, bytes]:
         if path is None:
             continue
         seen[name] = path.read_bytes()
-        todo += _imported(name, seen[name], package_init=path.name == "__init__.py")
+        todo += imported_names(name, seen[name], package_init=path.name == "__init__.py")
         todo.append(name.rpartition(".")[0])  # its package's __init__ runs first
     return dict(sorted(seen.items()))
 
