@@ -18,7 +18,7 @@ from test_report_heatmap_parts import INITS, _drawn, _four_setting_grid, _grid
 
 import vanishlab as vl
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figure_text import _char_width, title_width, wrap_title
+from vanishlab.report.figure_text import text_width, title_width, wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
 from vanishlab.report.predicted import unregistered_note
@@ -106,7 +106,7 @@ def test_a_title_wrapped_at_the_width_title_width_gives_fits_it(title):
     size = 9.0
     width = title_width(title, 2, size)
     lines = wrap_title(title, width, size).split("\n")
-    assert len(lines) <= 2 and max(map(len, lines)) * _char_width(size) <= width + 1e-9, lines
+    assert len(lines) <= 2 and max(text_width(x, size) for x in lines) <= width + 1e-9, lines
 
 
 def test_untitled_one_column_panels_are_as_wide_as_their_cells():

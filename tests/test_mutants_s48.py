@@ -23,7 +23,7 @@ from vanishlab import JacobianMonitor
 from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 from vanishlab.report.figure_layout import TITLE_SIZE, pinned
-from vanishlab.report.figure_text import _char_width
+from vanishlab.report.figure_text import text_width
 from vanishlab.report.figures import draw
 from vanishlab.report.heatmaps import _BAR_GAP
 from vanishlab.report.layout import as_parts
@@ -57,13 +57,14 @@ def test_the_first_part_of_long_titled_panels_is_as_wide_as_the_page_holds():
     assert _drawn(parts[:1])[1] == _drawn([first])[1]
 
 
-def test_parts_share_the_widest_panel_whichever_part_holds_it():
-    """panel_cols is the widest panel's of every part, not the first part's: a first part of
-    one-column (gated) panels is as wide as a later part of two-column ones."""
-    parts = as_parts([_grid("gru", ("n/a (gated)",)), _grid("rnn", ("tanh", "relu"))])
-    assert [g.panel_cols for g in parts] == [2, 2]
-    _, panel_widths = _drawn(parts)
-    assert len(set(panel_widths)) == 1, panel_widths
+def test_a_part_of_gated_panels_is_as_wide_wherever_it_stands():
+    """A part's panels are as wide as their own columns (or every part's titles) need, first
+    part or last: one-column (gated) panels are narrower than a two-column part's either way."""
+    gated, rnn = _grid("gru", ("n/a (gated)",)), _grid("rnn", ("tanh", "relu"))
+    first = _drawn(as_parts([gated, rnn]))[1]
+    last = _drawn(as_parts([rnn, gated]))[1]
+    assert first[:6] == last[6:] and first[6:] == last[:6], (first, last)
+    assert max(first[:6]) < min(first[6:]), first
 
 
 def test_parts_of_a_grid_of_no_columns_draw_as_one_column():
@@ -93,19 +94,23 @@ def test_a_last_column_title_stops_short_of_the_colour_bar():
     """In the last column a title's lines run at most _BAR_GAP - 0.05 in past the panel (the
     colour bar stands _BAR_GAP past it), as _titles_width counts them, not up to the bar."""
 
-    char = _char_width(TITLE_SIZE)
     panel_w = 4 * 0.95  # four columns of cells: wider than any room a title is given
     room, bar = panel_w + _BAR_GAP - 0.05, panel_w + _BAR_GAP
-    fits, reaches = int(round(room / char, 9)), int(round(bar / char, 9))
-    assert reaches > fits  # a line of `reaches` characters fits the bar's room only
-    title = "x" * (reaches - 4) + ", yy"  # `reaches` characters, one break after its comma
+    # a title "x...xi...i, yy" that fits the bar's room on one line, as drawn, but not the
+    # title's room (an "x" is 0.078 in, more than the 0.05 in between them: "i"s fill it)
+    head = next(
+        h
+        for h in ("x" * k + "i" * j for k in range(60) for j in range(3))
+        if room < text_width(h + ", yy", TITLE_SIZE) <= bar
+    )
+    title = head + ", yy"  # one break after its comma
     cols = ("6", "12", "24", "48")
     panel = HeatPanel(title, ("1",), cols, -0.5 * np.ones((1, 4)))
     grid = HeatmapGrid("Rate", "c", (panel,), 1, "T", "layers", "r")
     with pinned():
         fig = draw(grid)
         (shown,) = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
-    assert shown.split("\n") == ["x" * (reaches - 4) + ",", "yy"]
+    assert shown.split("\n") == [head + ",", "yy"]
 
 
 # --- trained/foreign.foreign_advice, whole_model_advice ---

@@ -285,7 +285,7 @@ def test_a_shortened_labels_first_lines_keep_its_settings_whole():
     text = FOLDED.format("alpha", "0.5", 1)
     assert row_label(text) == (
         "model = lstm, hidden = 64, T = 100,\ninput std = 0.5, bias, float32,\n"
-        "… task = adding, lr = 0.01, l = 1",
+        "… gain = 0.5, task = adding, lr = 0.01, l = 1",
         True,
     )
 
@@ -305,9 +305,9 @@ def test_a_shortened_labels_end_fits_its_line_and_starts_at_a_word():
 def test_told_apart_labels_still_fit_their_width():
     """Labels drawn alike that differ in many settings: their middle line, cut to where each
     differs, fits the label's width with its "… " (so do all their lines)."""
-    base = [f"k{i} = {i}" for i in range(30)]
-    a = ", ".join(base[:10] + [f"k{i} = a{i}" for i in range(10, 20)] + base[20:])
-    b = ", ".join(base[:10] + [f"k{i} = b{i}" for i in range(10, 20)] + base[20:])
+    base = [f"k{i} = {i}" for i in range(40)]
+    a = ", ".join(base[:14] + [f"k{i} = a{i}" for i in range(14, 24)] + base[24:])
+    b = ", ".join(base[:14] + [f"k{i} = b{i}" for i in range(14, 24)] + base[24:])
     assert row_label(a)[0] == row_label(b)[0]
     drawn = row_labels([a, b])
     assert drawn[a] != drawn[b], drawn
@@ -470,7 +470,9 @@ def test_the_band_half_height_of_an_unbounded_axis_is_the_tolerance():
 
 # --- report/heatmaps.draw_heatmaps, figure_layout.panel_rows: rows of a dense grid ---
 
-_LONG_TITLE = ", ".join(f"{k} = {i}" for i, k in enumerate("abcdefghijklmn", 1))
+# 19 settings: three lines in a dense panel, four in a two-cell one (as measured; 14 did at
+# 0.6 em a character)
+_LONG_TITLE = ", ".join(f"{k} = {i}" for i, k in enumerate("abcdefghijklmnopqrs", 1))
 
 
 def _extents(grid: HeatmapGrid) -> tuple[object, list[tuple[float, float]]]:
@@ -573,7 +575,7 @@ def test_a_group_label_stands_left_of_its_rows_own_labels():
 
 def test_group_labels_widen_the_figure_by_their_width_and_pad():
     """Beside its rows' own labels a group's label takes its width and _GROUP_PAD (6 pt), less
-    the 0.3 in the figure's y label took at its left edge: that label heads the rows instead."""
+    the figure's y label's room at its left edge: that label heads the rows instead."""
     groups = ("model = lstm, T = 20", "model = gru, T = 40")
     plain_panel = _dense("t", 4, separators=(2,))
     grouped = replace(plain_panel, row_groups=groups)
@@ -587,7 +589,8 @@ def test_group_labels_widen_the_figure_by_their_width_and_pad():
             for p in (plain_panel, grouped)
         ]
     widest = max(text_width(g, TICK_SIZE) for g in groups)
-    assert widths[1] - widths[0] == pytest.approx(widest + 6.0 / 72 - 0.3)
+    # and the ticks' 7 pt, less the 0.35 in the y label took more than the 0.15 in margin
+    assert widths[1] - widths[0] == pytest.approx(widest + 6.0 / 72 + 7.0 / 72 - 0.35)
 
 
 # --- report/sections/depth._panel, _folded_note ---

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from ..core import warning_filters
 from .figure_text import TICK_SIZE
 from .model import AXIS_MARGIN
+from .text_metrics import FONT_FAMILY, MATH_FONTSET
 
 __all__ = ["RC", "TITLE_SIZE", "axis_labels", "panel_grid", "panel_rows", "pinned"]
 
@@ -26,8 +27,8 @@ RC: dict[str, object] = {
     "svg.hashsalt": "vanishlab",  # fixed ids (clip paths, markers) instead of uuids
     "svg.fonttype": "path",  # glyphs as paths: the same look in every browser, no font files
     "svg.image_inline": True,
-    "font.family": "DejaVu Sans",
-    "mathtext.fontset": "dejavusans",
+    "font.family": FONT_FAMILY,
+    "mathtext.fontset": MATH_FONTSET,
     "font.size": 9.5,
     "axes.titlesize": 9.5,
     "axes.labelsize": 9.5,

@@ -1,5 +1,6 @@
-"""Text in the report's figures, without matplotlib: mathtext-safe user text, estimated
-widths, and line breaks that fit a width in inches (margins are fixed without measuring)."""
+"""Text in the report's figures: mathtext-safe user text, its widths as DejaVu Sans draws
+it (:mod:`.text_metrics`), and line breaks that fit a width in inches (margins are fixed
+before a figure is drawn)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import re
 import textwrap
 from collections.abc import Iterable
 
+from .text_metrics import measured_width
+
 __all__ = [
     "ROW_LABEL_LINES",
     "ROW_LABEL_W",
     "TICK_SIZE",
     "balanced_lines",
     "label_key",
+    "label_width",
     "plain",
     "row_label",
     "row_labels",
-    "shown",
     "text_width",
     "title_width",
     "wrap_title",
@@ -40,26 +43,34 @@ def wrap_title(text: str, width_in: float, size: float) -> str:
     is broken at its spaces, and a word longer than a line inside it (a long init name ran
     past its panel, under the next one's title); "name = value" in its value, after a "_",
     "-" or "." where it has one, else where the line ends ("init =" ended a line,
-    "uniform_variance_scaled" or "myinitialisation" the next)."""
-    return _filled(text, max(_MIN_CHARS, int(round(width_in / _char_width(size), 9))))
+    "uniform_variance_scaled" or "myinitialisation" the next). Its lines are measured as
+    drawn (:func:`text_width`): the longest lines whose every line fits, but never lines of
+    fewer than :data:`_MIN_CHARS` characters."""
+    return _filled(text, _fitting(text, width_in, size))
 
 
 def title_width(text: str, lines: int, size: float) -> float:
     """The narrowest width in inches at which :func:`wrap_title` breaks ``text`` into at most
-    ``lines`` lines at ``size`` points."""
+    ``lines`` lines at ``size`` points: the widest line, as drawn, of the fewest characters a
+    line that breaks it so."""
     chars = _MIN_CHARS
     while chars < len(text) and _filled(text, chars).count("\n") >= lines:
         chars += 1
-    return chars * _char_width(size)
+    return max(text_width(line, size) for line in _filled(text, chars).split("\n"))
 
 
 _MIN_CHARS = 16  # the narrowest line a title is wrapped to, in characters
+_BREAKS = ("_", "-", ".")  # where a word longer than a line is broken, after one
 _LEAST_TAIL = 3  # characters a word cut where a line ends leaves for the next ("…ati" / "on")
 
 
-def _char_width(size: float) -> float:
-    """Inches per character of a title at ``size`` points (0.6 em, DejaVu Sans's average)."""
-    return 0.6 * size / 72
+def _fitting(text: str, width_in: float, size: float, least: int = _MIN_CHARS) -> int:
+    """The most characters a line of :func:`_filled` may hold for every line of ``text`` to be
+    at most ``width_in`` inches wide at ``size`` points, as drawn; ``least`` where none do."""
+    for chars in range(max(len(text), least), least - 1, -1):
+        if all(text_width(line, size) <= width_in for line in _filled(text, chars).split("\n")):
+            return chars
+    return least
 
 
 def _filled(text: str, chars: int) -> str:
@@ -106,7 +117,9 @@ def _filled(text: str, chars: int) -> str:
                 cut = max(word.rfind(c, 0, room) for c in "_-.") + 1
                 # where the room ends, but a few characters left for the next line
                 end = max(min(room, len(word) - _LEAST_TAIL), 1)
-                cut = len(word) if len(word) <= room else cut if cut > room // 2 else end
+                # (a "_" half a line in beats a cut that starts the next line with one)
+                early = cut > room // 2 or (cut >= room // 2 and word[end : end + 1] in _BREAKS)
+                cut = len(word) if len(word) <= room else cut if early else end
                 lines[-1] += joint + word[:cut]
                 word, joint = word[cut:], ""
                 if word:
@@ -124,17 +137,25 @@ def row_label(text: str) -> tuple[str, bool]:
     between them: the end of a depth map's label names the layer; :func:`row_labels` tells
     apart a figure's labels shortened alike).
     Returns the text and whether it was shortened (the caption then gives it in full)."""
-    if text_width(text, TICK_SIZE) <= ROW_LABEL_W:
+    if label_width(text, TICK_SIZE) <= ROW_LABEL_W:
         return text, False
-    chars = int(ROW_LABEL_W / text_width("x", TICK_SIZE))
+    chars = _fitting(plain(text), ROW_LABEL_W, TICK_SIZE, least=1)  # (each line as drawn)
     for most in range(2, ROW_LABEL_LINES + 1):  # as few lines as will do, then as narrow
         for fill in (_filled, _spaced):
             for narrow in range(math.ceil(len(text) / most), chars + 1):
                 lines = fill(text, narrow).split("\n")
-                if len(lines) <= most and _clean(text, lines):
+                if len(lines) <= most and _clean(text, lines) and _fit(lines):
                     return "\n".join(lines), False
     lines = _filled(text, chars).split("\n")
-    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + _tail(text, chars - 2)]), True
+    end = chars - 2
+    while end > 1 and not _fit(["… " + _tail(text, end)]):
+        end -= 1
+    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + _tail(text, end)]), True
+
+
+def _fit(lines: list[str]) -> bool:
+    """Whether each of a row label's ``lines`` is at most :data:`ROW_LABEL_W` wide, as drawn."""
+    return all(label_width(line, TICK_SIZE) <= ROW_LABEL_W for line in lines)
 
 
 def _clean(text: str, lines: list[str]) -> bool:
@@ -272,15 +293,6 @@ def _spaced(text: str, chars: int) -> str:
     return textwrap.fill(tied, chars, break_on_hyphens=False).replace("\0", " ")
 
 
-def shown(text: str) -> str:
-    """Roughly what a label shows: mathtext's commands count as one character, its markup as
-    none (``$\\log_{10}\\,\\|J\\|$`` shows about ``log10 ‖J‖``)."""
-    if "$" not in text:
-        return text
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
-    return re.sub(r"[$^_{}\\,]", "", text)
-
-
 def wrap_words(text: str, width_in: float, size: float) -> str:
     """``text`` in lines of at most ``width_in`` inches at ``size`` points, broken only at
     spaces outside mathtext (a ``$...$`` span stays whole)."""
@@ -292,7 +304,7 @@ def wrap_words(text: str, width_in: float, size: float) -> str:
             words.append(word)
     lines: list[str] = []
     for word in words:
-        if lines and text_width(shown(lines[-1] + " " + word), size) <= width_in:
+        if lines and text_width(lines[-1] + " " + word, size) <= width_in:
             lines[-1] += " " + word
         else:
             lines.append(word)
@@ -303,7 +315,7 @@ def balanced_lines(text: str, width_in: float, size: float) -> str:
     """``text`` as it is when it fits ``width_in`` inches at ``size`` points, else in as few
     lines of about equal width as fit (:func:`wrap_words`'s breaks): a long axis label in
     two halves, not a full line and a word."""
-    total = text_width(shown(text), size)
+    total = text_width(text, size)
     if total <= width_in:
         return text
     n = math.ceil(total / width_in)
@@ -320,7 +332,14 @@ def plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def label_width(text: str, size: float) -> float:
+    """The width in inches of a user's ``text`` (a row label, a group's label) as a figure
+    draws it, through :func:`plain` (its ``$`` never read as mathtext)."""
+    return text_width(plain(text), size)
+
+
 def text_width(text: str, size: float) -> float:
-    """A generous estimate of the width in inches of ``text`` at ``size`` points (DejaVu Sans
-    averages about 0.6 em per character), so that margins can be fixed without measuring."""
-    return len(text) * 0.58 * size / 72.0
+    """The width in inches of ``text`` at ``size`` points as the figures draw it, its widest
+    line (:func:`.text_metrics.measured_width`: mathtext where matplotlib reads it so). An
+    estimate of 0.58-0.6 em a character was 16-19% wider than DejaVu Sans draws a title."""
+    return max(measured_width(line, size) for line in text.split("\n"))

@@ -96,10 +96,15 @@ def _draw_lines(grid: LineGrid) -> Figure:
         ax.set_visible(False)
     for panel in shown:
         _draw_panel(axes[panel.row, panel.col], panel, grid, colors, box)
-    left, right = box.margins[:2]
+    left = box.margins[0]
+    panel_w, gap_w = box.panel[0], box.gaps[0]
+    # The x label centred under the last row's panels, the nearest x axes (centred under the
+    # whole grid, it stood under empty slots where the last row is not full).
+    last = [p.col for p in shown if p.row == nrows - 1] or [0, ncols - 1]
+    x_mid = left + (min(last) + max(last) + 1) * (panel_w + gap_w) / 2 - gap_w / 2
     axis_labels(
         fig,
-        (grid.xlabel, ((left + (width - left - right) / 2) / width, 0.1 / height)),
+        (grid.xlabel, (x_mid / width, 0.1 / height)),
         (box.ylabel, (0.08 / width, box.centre / height)),
     )
     if handles:

@@ -27,6 +27,7 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 from .figure_layout import TITLE_SIZE, axis_labels, panel_grid, panel_rows
 from .figure_text import (
     TICK_SIZE,
+    label_width,
     plain,
     row_label,
     row_labels,
@@ -35,7 +36,6 @@ from .figure_text import (
     wrap_title,
     wrap_words,
 )
-from .figure_text import shown as shown_text
 from .model import HeatmapGrid, HeatPanel
 from .page import PAGE_W
 
@@ -100,7 +100,7 @@ def _dense_height(
 
 def _widest(labels: list[str]) -> float:
     """Inches the widest line of these labels is at :data:`.figure_text.TICK_SIZE`."""
-    return max((text_width(x, TICK_SIZE) for t in labels for x in t.split("\n")), default=0.0)
+    return max((label_width(t, TICK_SIZE) for t in labels), default=0.0)
 
 
 def _titles_width(grid: HeatmapGrid) -> float:
@@ -146,12 +146,15 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     # Rows named by groups: the y label heads each panel's column of row labels, right of the
     # groups' (drawn at the figure's left edge, "layer l" read as naming the settings).
     head = grid.ylabel if any(groups) else ""
-    head_w = text_width(shown_text(head), TICK_SIZE) + _tick_room() if head else 0.0
+    head_w = text_width(head, TICK_SIZE) + _tick_room() if head else 0.0
     if any(groups):  # a group's label left of its rows' own
         label_w += max(_widest(g) for g in groups) + _GROUP_PAD / 72
     gap_w = max(label_w, head_w) + 0.3
-    left, right = (max(label_w, head_w) + 0.2 if head else 0.4 + label_w + 0.1), 1.25
-    cols = max([len(p.col_labels) for p in grid.panels] + [grid.panel_cols, 1])
+    # (rows named by groups: their labels and the ticks' room, then 0.15 in to the edge; as
+    # measured, no longer 0.6 em a character, 0.2 in without the ticks' left 0.07 in)
+    left = max(label_w + _tick_room(), head_w) + 0.15 if head else 0.4 + label_w + 0.1
+    right = 1.25
+    cols = max([len(p.col_labels) for p in grid.panels] + [1])
     least_w = _DENSE_MIN_W if grid.dense else _CELL_MIN_W * cols
     # A part of a figure counts the columns of its widest part (as_parts gives it its ncols).
     page_cols = _page_columns(grid.ncols, left + right, gap_w, least_w)
@@ -204,7 +207,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     # lines of 7.5 pt: the top margin then holds them (two rows of cells cut them off).
     label = grid.colorbar_label
     bar_h = 0.9 * (sum(tall) + sum(above))
-    label_along = text_width(shown_text(label), 9.5) <= bar_h
+    label_along = text_width(label, 9.5) <= bar_h
     bar_title = "" if label_along else wrap_words(label, right - 0.35, 7.5)
     if bar_title:
         top = max(top, (bar_title.count("\n") + 1) * 7.5 * 1.25 / 72 + 0.12 + _TITLE_PAD / 72)
@@ -231,12 +234,15 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         if panel.title:
             ax.set_title(titles[i], loc="left", pad=4, y=1.0)
     grid_top, grid_bottom = 1 - top / height, bottom / height
+    # The x label centred under the last row's panels (under the whole grid, it stood under
+    # empty slots where the last row is not full).
+    last = (n - 1) % ncols + 1 if nrows > 1 else ncols
     axis_labels(
         fig,
         (
             grid.xlabel,
             (
-                (left + (width - left - right) / 2) / width,
+                (left + last * (panel_w + gap_w) / 2 - gap_w / 2) / width,
                 (0.1 + (0.25 if any_zero else 0.0)) / height,
             ),
         ),

@@ -105,19 +105,18 @@ def value_range(arrays: Iterable[np.ndarray]) -> tuple[float, float] | None:
 
 def as_parts(grids: list[HeatmapGrid]) -> list[HeatmapGrid]:
     """``grids``, the pages of one figure too large for one, marked as its parts (one figure
-    number on the page, "part n of N" after it), their panels as wide as the widest part's
-    (:attr:`~.model.HeatmapGrid.panel_cols`) and wide enough for every part's titles
-    (:attr:`~.model.HeatmapGrid.part_titles`), and fitted to the page as the widest part's
-    ``ncols`` are (drawn: no more than its own panels); a single grid is returned as it is.
+    number on the page, "part n of N" after it), their panels wide enough for every part's
+    titles (:attr:`~.model.HeatmapGrid.part_titles`) and their own cells, and fitted to the
+    page as the widest part's ``ncols`` are (drawn: no more than its own panels); a single
+    grid is returned as it is.
     Each caption gives in full the row labels its figure draws shortened (:func:`full_rows`)."""
     grids = [full_rows(g) for g in grids]
     if len(grids) < 2:
         return grids
-    cols = max(len(p.col_labels) for g in grids for p in g.panels)
     titles = tuple(dict.fromkeys(p.title for g in grids for p in g.panels))
     ncols = max(g.ncols for g in grids)  # a last part of fewer panels: as wide a page share
     return [
-        replace(g, part=(n + 1, len(grids)), panel_cols=cols, part_titles=titles, ncols=ncols)
+        replace(g, part=(n + 1, len(grids)), part_titles=titles, ncols=ncols)
         for n, g in enumerate(grids)
     ]
 

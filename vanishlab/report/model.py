@@ -179,11 +179,11 @@ class HeatmapGrid:
     (vanishing or exploding) reads from the colour. ``scale``: the range the colour scale
     must cover (figures that are parts of one set share it), besides the panels' own values.
     ``part``: ``(n, of)`` for part n of one figure drawn in ``of`` parts (too many panels for
-    one): the parts share one figure number (see :func:`.render.render_html`). ``panel_cols``:
-    the columns of cells each panel is at least as wide as (the parts of one figure share
-    their widest panel's: a last part of one-column panels drew them half as wide, their
-    titles wrapped onto three or four lines). ``part_titles``: the titles of the panels of
-    every part, each panel wide enough for them all (:func:`.heatmaps.draw_heatmaps`).
+    one): the parts share one figure number (see :func:`.render.render_html`).
+    ``part_titles``: the titles of the panels of every part, each panel wide enough for them
+    all (:func:`.heatmaps.draw_heatmaps`): a last part of one-column (gated) panels keeps
+    its titles to the lines the first part's take, its cells their own width (made as wide
+    as the first part's two columns, a gated cell was drawn 1.9 in wide, twice an nn.RNN's).
     """
 
     kind: ClassVar[str] = "figure"
@@ -199,7 +199,6 @@ class HeatmapGrid:
     note: str = ""
     scale: tuple[float, float] | None = None  # data range of the colour scale (default: panels')
     part: tuple[int, int] | None = None  # (n, of): part n of one figure in several; None: whole
-    panel_cols: int = 0  # cell columns a panel is at least as wide as (0: its own)
     part_titles: tuple[str, ...] = ()  # the titles of every part's panels, which share a width
     absent_label: str = ""  # the legend's name of hatched squares ("": heatmaps.ABSENT_LABEL)
 
