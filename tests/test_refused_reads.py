@@ -10,6 +10,7 @@ ended in tracebacks with status 1.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -113,3 +114,32 @@ def test_other_errors_keep_their_traceback(err):
 
     with pytest.raises(type(err)):
         command()
+
+
+def test_a_library_on_a_noexec_file_system_is_not_called_out_of_memory(capsys, monkeypatch):
+    """A Python extension on a file system mounted noexec fails to load in the words of a
+    refused mapping (seen: '/mnt/x/myext.so: failed to map segment from shared object' on a
+    noexec tmpfs); it was said as 'out of memory ...; raise its limit (ulimit -v ...)', which
+    no limit mends."""
+    library = "/venv/lib/site-packages/pyarrow/lib.cpython-311-x86_64-linux-gnu.so"
+    real_statvfs = os.statvfs
+
+    def noexec(path: str) -> os.statvfs_result:
+        if path != library:
+            return real_statvfs(path)
+        values = list(real_statvfs("/"))
+        values[8] |= os.ST_NOEXEC  # f_flag
+        return os.statvfs_result(values)
+
+    monkeypatch.setattr(os, "statvfs", noexec)
+
+    @user_errors(stopped="no report written")
+    def command() -> None:
+        raise ImportError(f"{library}: failed to map segment from shared object")
+
+    with pytest.raises(typer.Exit) as stopped:
+        command()
+    assert stopped.value.exit_code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "out of memory" not in lines[0], lines
+    assert f"cannot load {library}: it lies on a file system mounted noexec" in lines[0]

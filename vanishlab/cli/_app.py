@@ -15,6 +15,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import select
 import signal
 import sys
@@ -266,11 +267,17 @@ def memory_refused(err: BaseException) -> str | None:
     drawing a figure), an ``ImportError`` of a native library that could not be mapped
     (``libtorch_cpu.so: failed to map segment from shared object``), or a thread that could
     not be started (``RuntimeError: can't start new thread``, its stack refused): each ended
-    in a traceback, status 1."""
+    in a traceback, status 1. A library on a file system mounted ``noexec`` fails to map in
+    the same words: that one is said as it is, never as memory."""
     text = str(err)
     mapped = isinstance(err, ImportError) and any(
         sign in text.lower() for sign in ("failed to map segment", "cannot allocate memory")
     )
+    if mapped and (library := _noexec_library(text)) is not None:
+        return (
+            f"cannot load {library}: it lies on a file system mounted noexec, where no program "
+            "may run; install vanishlab's environment on another (or mount it without noexec)"
+        )
     if isinstance(err, MemoryError):
         what = f"MemoryError{f': {text}' if text else ''}"
     elif mapped or (type(err) is RuntimeError and text == "can't start new thread"):
@@ -281,6 +288,24 @@ def memory_refused(err: BaseException) -> str | None:
         f"out of memory ({what}): the process was refused memory; raise its limit "
         "(ulimit -v, the batch job's memory) or free some"
     )
+
+
+# The loader's words for a library it could not map: "/PATH.so: failed to map segment ..."
+# (a Python extension, named by its path; numpy quotes them inside its own advice).
+_MAP_FAILED = re.compile(r"(/[^:\n]+): failed to map segment")
+
+
+def _noexec_library(text: str) -> str | None:
+    """The library the loader's ``text`` names by its path where it lies on a file system
+    mounted noexec (the map failed for that, not for memory); else None."""
+    found = _MAP_FAILED.search(text)
+    if found is None:
+        return None
+    try:
+        flags = os.statvfs(found[1]).f_flag
+    except (OSError, ValueError, AttributeError):  # gone since, a bad path, no statvfs
+        return None
+    return found[1] if flags & getattr(os, "ST_NOEXEC", 0) else None
 
 
 def _stop_line(how: str, stopped: str) -> str:
