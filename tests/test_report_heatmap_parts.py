@@ -279,3 +279,20 @@ def test_each_cell_panel_is_as_tall_as_its_own_rows():
     assert tall == pytest.approx([0.48 * len(r) for r in rows])
     tops = [ax.get_position().y1 for ax in maps[:3]]
     assert tops == pytest.approx([tops[0]] * 3)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "model = omq-kdric_l., model = a",
+        "hidden_size = szlcil.x1tljexc_-ldn, model = mq.galm",
+        "hidden_size = _WlbkMktl.yjrpaazrmwM_j., gain = igbylbinc od.-c",
+    ],
+)
+def test_a_title_wraps_at_its_title_width_into_the_lines_it_was_given(title):
+    """title_width(t, 2) is the width a heatmap's panels are made for its titles to take two
+    lines; wrap_title took the longest lines that fit there, and a longer line limit can break
+    a title into more lines: these three drew on three lines, the case the width is for."""
+    for lines in (2, 3):
+        width = title_width(title, lines, TITLE_SIZE)
+        assert wrap_title(title, width, TITLE_SIZE).count("\n") + 1 <= lines, (lines, width)

@@ -44,9 +44,20 @@ def wrap_title(text: str, width_in: float, size: float) -> str:
     past its panel, under the next one's title); "name = value" in its value, after a "_",
     "-" or "." where it has one, else where the line ends ("init =" ended a line,
     "uniform_variance_scaled" or "myinitialisation" the next). Its lines are measured as
-    drawn (:func:`text_width`): the longest lines whose every line fits, but never lines of
-    fewer than :data:`_MIN_CHARS` characters."""
-    return _filled(text, _fitting(text, width_in, size))
+    drawn (:func:`text_width`): of the breaks whose every line fits, the fewest lines, then
+    the longest (a longer line limit can break into more lines: at the width
+    :func:`title_width` gave for two, the longest lines that fit made three), but never lines
+    of fewer than :data:`_MIN_CHARS` characters."""
+    best: tuple[int, int] | None = None  # (lines, characters a line)
+    for chars in range(max(len(text), _MIN_CHARS), _MIN_CHARS - 1, -1):
+        lines = _filled(text, chars).split("\n")
+        if (best is None or len(lines) < best[0]) and all(
+            text_width(line, size) <= width_in for line in lines
+        ):
+            best = (len(lines), chars)
+            if len(lines) == 1:
+                break
+    return _filled(text, _MIN_CHARS if best is None else best[1])
 
 
 def title_width(text: str, lines: int, size: float) -> float:
