@@ -421,3 +421,12 @@ def test_a_curve_exactly_zero_at_lag_0_takes_its_horizon_from_its_first_non_zero
     # A plain curve is unchanged, and one that is 0 everywhere has none.
     zero = pd.DataFrame({"lag": range(5), "log10_fro": -np.inf})
     assert vl.fit_decay(zero)["horizon"].isna().all()
+
+
+def test_a_log10_norm_whose_natural_log_overflows_is_refused():
+    """A log10 norm of 1e308 was refused (its ln, +inf, failed the check) until c1070fb
+    checked the log10 values: the fit then left it out without a word (4 points, no note)
+    and numpy warned of an overflow."""
+    frame = pd.DataFrame({"lag": range(6), "log10_fro": [0.0, -1.0, -2.0, 1e308, -4.0, -5.0]})
+    with pytest.raises(ValueError, match=r"holds 1e\+308 at lag 3"):
+        vl.fit_decay(frame)

@@ -125,10 +125,15 @@ def norm_values(frame: pd.DataFrame, value: str) -> np.ndarray:
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+_MAX_LOG10 = float(np.finfo(np.float64).max / np.log(10.0))
+"""The largest log10 norm whose natural log is finite in float64 (about 7.8e307)."""
+
+
 def check_norms(df: pd.DataFrame, keys: list[str], value: str, y: np.ndarray) -> None:
     """Refuse a NaN or +inf log10 norm ``y`` (column ``value``): a norm's log10 is finite, or
-    -inf for an exactly zero Jacobian."""
-    bad = np.isnan(y) | np.isposinf(y)
+    -inf for an exactly zero Jacobian. One whose natural log overflows to +inf (beyond
+    :data:`_MAX_LOG10`) is refused too: the fit, in ln, would leave it out unsaid."""
+    bad = np.isnan(y) | (y > _MAX_LOG10)
     if not bad.any():
         return
     at = int(np.argmax(bad))
