@@ -100,8 +100,23 @@ def test_a_command_refused_memory_ends_in_one_line(capsys, err):
         command()
     assert stopped.value.exit_code == 2
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: out of memory ("), lines
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory"), lines
     assert lines[0].endswith("; no report written")
+
+
+def test_a_thread_refused_names_the_limit_on_threads_too(capsys):
+    """'can't start new thread' comes from a limit on threads (ulimit -u, a cgroup's) as often
+    as from a stack refused memory: it was told to raise ulimit -v alone."""
+
+    @user_errors(stopped="")
+    def command() -> None:
+        raise RuntimeError("can't start new thread")
+
+    with pytest.raises(typer.Exit):
+        command()
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: out of memory or threads (can't start new thread)")
+    assert "ulimit -u" in line
 
 
 @pytest.mark.parametrize(

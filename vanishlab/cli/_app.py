@@ -278,9 +278,15 @@ def memory_refused(err: BaseException) -> str | None:
             f"cannot load {library}: it lies on a file system mounted noexec, where no program "
             "may run; install vanishlab's environment on another (or mount it without noexec)"
         )
+    if type(err) is RuntimeError and text == "can't start new thread":
+        # a thread's stack refused (ulimit -v), or a limit on threads (ulimit -u, a cgroup's)
+        return (
+            f"out of memory or threads ({text}): the process was refused a thread; raise its "
+            "limits (ulimit -v, ulimit -u, the batch job's memory) or free some"
+        )
     if isinstance(err, MemoryError):
         what = f"MemoryError{f': {text}' if text else ''}"
-    elif mapped or (type(err) is RuntimeError and text == "can't start new thread"):
+    elif mapped:
         what = text
     else:
         return None
