@@ -186,9 +186,13 @@ def assign(column: str, value: object) -> str:
 
 
 def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
-    """A setting as a title: ``"tanh, 2 layers, gain 1.5"``. An axis that does not apply to
-    the setting's model is left out (``"1 layer, model = lstm"``, not ``"n/a, 1 layer, ..."``)."""
-    return ", ".join(assign(k, v) for k, v in pairs if not _is_na(v))
+    """A setting as a title: ``"tanh, 2 layers, gain 1.5"``, the model first whatever its
+    place in ``pairs`` (``"model = rnn, tanh, 2 layers"``: the first thing a reader needs,
+    which a figure of mixed models, drawing it as its column axis, put last), the other axes in
+    the order given. An axis that does not apply to the setting's model is left out
+    (``"model = lstm, 1 layer"``, not ``"model = lstm, n/a, 1 layer"``)."""
+    ordered = sorted(pairs, key=lambda kv: kv[0] != "model")  # stable: the rest keep their order
+    return ", ".join(assign(k, v) for k, v in ordered if not _is_na(v))
 
 
 def _is_na(value: object) -> bool:
