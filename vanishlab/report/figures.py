@@ -298,28 +298,24 @@ def _set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
 def _add_legend(
     fig: Figure, handles: list[Line2D | Patch], labels: list[str], grid: LineGrid, box: _LineBox
 ) -> None:
-    """The figure's legend: in columns above the panels of a wide grid, else on their right."""
+    """The figure's legend: in columns above the panels of a wide grid, else on their right;
+    its title left-aligned in both places, as the panels' titles are (on the right it stood
+    centred over entries of unequal widths)."""
     width, height = (float(v) for v in fig.get_size_inches())
     if box.legend_h:
-        fig.legend(
-            handles,
-            labels,
-            loc="upper left",
-            bbox_to_anchor=(box.margins[0] / width, 1.0),
-            ncols=box.legend_cols,
-            title=plain(grid.legend_title) or None,
-            alignment="left",
-            frameon=False,
-        )
+        loc, anchor, ncols = "upper left", (box.margins[0] / width, 1.0), box.legend_cols
     else:
-        fig.legend(
-            handles,
-            labels,
-            loc="upper right",
-            bbox_to_anchor=(1.0, 1.0 - 0.05 / height),
-            title=plain(grid.legend_title) or None,
-            frameon=False,
-        )
+        loc, anchor, ncols = "upper right", (1.0, 1.0 - 0.05 / height), 1
+    fig.legend(
+        handles,
+        labels,
+        loc=loc,
+        bbox_to_anchor=anchor,
+        ncols=ncols,
+        title=plain(grid.legend_title) or None,
+        alignment="left",
+        frameon=False,
+    )
 
 
 def _readable_span(lo: float, hi: float) -> tuple[float, float]:
