@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..core.log_units import LN10
 from .norm_frame import (
     check_norms,
     check_one_row_per_lag,
@@ -69,7 +70,6 @@ __all__ = [
 
 PHASE_TOLERANCE = 0.01
 HORIZON_DECADES = 3.0
-_LN10 = math.log(10.0)
 
 
 def fitted_end(rate: object, lag_end: object, zero_lag: object) -> np.ndarray:
@@ -168,7 +168,7 @@ def fit_decay(
     lag = df["lag"].to_numpy()
     y = norm_values(df, value)
     check_norms(df, keys, value, y)
-    y = y * _LN10  # ln ||J||
+    y = y * LN10  # ln ||J||
     n_groups = int(g.max()) + 1 if len(g) else 0
 
     max_lag = np.full(n_groups, -1, dtype=np.int64)

@@ -34,12 +34,11 @@ from ..core.inputs import (
     wrong_module,
 )
 from ..core.integers import check_integer
+from ..core.log_units import LN10
 from ..core.scaling import scaled_norms
 from ..core.tensor_checks import check_finite
 
 __all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
-
-_LN10 = math.log(10.0)
 
 
 def refuse_gated(module: object, what: str) -> None:
@@ -159,8 +158,8 @@ def origin_log_norms(
             break
         m = m / n
         log_scale += math.log(n)
-        fro[k] = log_scale / _LN10
-        spec[k] = (log_scale + math.log(float(torch.linalg.matrix_norm(m, ord=2)))) / _LN10
+        fro[k] = log_scale / LN10
+        spec[k] = (log_scale + math.log(float(torch.linalg.matrix_norm(m, ord=2)))) / LN10
     return pd.DataFrame(
         {"lag": np.arange(max_lag + 1, dtype=np.int64), "log10_fro": fro, "log10_spec": spec}
     )

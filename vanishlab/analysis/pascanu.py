@@ -32,14 +32,13 @@ from ..core.inputs import (
     module_weight,
 )
 from ..core.integers import check_integer
+from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
 from .activations import GAMMA
 from .linear import refuse_gated
 from .norm_frame import checked_lags, index_as_columns, norm_values
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
-
-_LN10 = math.log(10.0)
 
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -127,8 +126,8 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
             "source": "state",
             "layer": pd.array(np.repeat(np.arange(L), T + 1), dtype="Int64"),
             "lag": np.tile(np.arange(T + 1, dtype=np.int64), L),
-            "log10_spec_bound": b.ravel() / _LN10,
-            "log10_fro_bound": (b.ravel() + 0.5 * math.log(H)) / _LN10,
+            "log10_spec_bound": b.ravel() / LN10,
+            "log10_fro_bound": (b.ravel() + 0.5 * math.log(H)) / LN10,
         }
     )
     inp = pd.DataFrame(
@@ -136,8 +135,8 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
             "source": "input",
             "layer": pd.array([pd.NA] * T, dtype="Int64"),
             "lag": np.arange(T, dtype=np.int64),
-            "log10_spec_bound": b_in / _LN10,
-            "log10_fro_bound": (b_in + 0.5 * math.log(min(H, I))) / _LN10,
+            "log10_spec_bound": b_in / LN10,
+            "log10_fro_bound": (b_in + 0.5 * math.log(min(H, I))) / LN10,
         }
     )
     return pd.concat([state, inp], ignore_index=True)
@@ -265,7 +264,7 @@ def check_pascanu(
         )
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
-        tolerance = 4 * n * torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps / _LN10
+        tolerance = 4 * n * torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps / LN10
     excess = np.full(len(out), -np.inf)
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:

@@ -64,13 +64,13 @@ from torch import nn
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
 from .inputs import check_choices
+from .log_units import LN10
 from .scaling import TinyNorms, checked_run, unit_if_tiny
 from .spectral import SpectralNorms
 from .steps import step_done
 
 __all__ = ["GATED_SOURCES", "NORMS", "SOURCE_HINTS", "gated_log_norms"]
 
-_LN10 = math.log(10.0)
 NORMS = ("fro", "spec")
 #: ``state_h`` / ``state_c``: the h and c column blocks of an LSTM's state rows (LSTM only).
 GATED_SOURCES = ("state", "input", "state_h", "state_c")
@@ -129,7 +129,7 @@ class _Stream:
     def finish(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         if self._spectral is not None:
             self._spectral.flush()
-        return tuple(None if t is None else (t / _LN10).T.cpu() for t in (self.fro, self.spec))
+        return tuple(None if t is None else (t / LN10).T.cpu() for t in (self.fro, self.spec))
 
 
 @dataclass

@@ -10,16 +10,13 @@ host wait per step on a GPU).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from .log_units import LN10
 from .scaling import all_normal
 from .spectral import SpectralNorms
 
 __all__ = ["Stream"]
-
-_LN10 = math.log(10.0)
 
 
 class Stream:
@@ -75,7 +72,7 @@ class Stream:
         if self._spectral is not None and self.sigma is not None:
             self._spectral.flush()
             out[1] = self.log_scale + torch.log(self.sigma.to(torch.float64))
-        return tuple(None if t is None else (t / _LN10).T.cpu() for t in out)  # type: ignore[return-value]
+        return tuple(None if t is None else (t / LN10).T.cpu() for t in out)  # type: ignore[return-value]
 
     def _store_sigma(self, lag: int, sigma: torch.Tensor) -> None:
         assert self.sigma is not None

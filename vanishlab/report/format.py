@@ -32,6 +32,7 @@ __all__ = [
     "FLOAT32_MAX_LOG10",
     "LABELS",
     "LAG_LABEL",
+    "LAG_RATE_LABEL",
     "LINE_PREFERENCE",
     "LOG_NORM_LABEL",
     "LYAPUNOV_LABEL",
@@ -71,6 +72,11 @@ LOG_NORM_LABEL = r"$\log_{10}\,\|J\|$"
 """The y-axis of a trained model's curves (one Jacobian of several kinds per panel)."""
 RATE_LABEL = r"rate $d\,\ln\|J\|\,/\,dk$ (per step)"
 """The axis, or colour bar, of a sweep's fitted decay rates (natural log per step)."""
+LAG_RATE_LABEL = "rate (ln per step of lag)"
+"""The y-axis of a monitored run's rates, against the training step: beside that x axis, the
+plain "(per step)" of :data:`RATE_LABEL` could be read as per training step; and it stays one
+line in a one-row figure (2.45 in tall), where "(per step of lag)" after RATE_LABEL's
+d ln‖J‖/dk broke in two and moved the panel off the loss figure's axes above it."""
 STEP_LABEL = "training step"
 """The x-axis of every figure of a monitored run against its training step, and the legend's
 title of its decay curves at chosen steps."""

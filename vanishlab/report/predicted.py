@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.log_units import LN10
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.config import AXES
 from ..sweep.inits import INITS
@@ -48,7 +49,6 @@ __all__ = [
     "without_shared",
 ]
 
-LN10 = math.log(10.0)
 #: How each kind of prediction is named in legends.
 BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
-from ..format import format_value, time_text
+from ..format import STEP_LABEL, format_value, time_text
 from ..model import KeyValues, Section
 from ..view import RunView
 from .monitor_curves import MAX_SHOWN_STEPS, chosen_steps, curves_steps_section
@@ -92,5 +92,6 @@ def monitor_section(view: RunView) -> Section:
 
 
 def _every(every: object) -> str:
-    """``"1 training step"``, ``"50 training steps"`` (it said "1 training steps")."""
-    return "training step" if every == 1 else f"{format_value(every)} training steps"
+    """``"training step"``, ``"50 training steps"`` (it said "1 training steps"): the word is
+    :data:`~..format.STEP_LABEL`, the x axis of the page's figures."""
+    return STEP_LABEL if every == 1 else f"{format_value(every)} {STEP_LABEL}s"

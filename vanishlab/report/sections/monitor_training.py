@@ -14,7 +14,7 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
-from ..format import LYAPUNOV_LABEL, STEP_LABEL, rate_text
+from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, rate_text
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
@@ -150,7 +150,7 @@ def _rates_figure(
         ncols=len(panels),
         panels=tuple(panels),
         xlabel=STEP_LABEL,
-        ylabel="rate (ln per step of lag)",  # one line: the loss's step axis above lines up
+        ylabel=LAG_RATE_LABEL,
         legend_title="",
         legend=(*labels, LYAPUNOV_LABEL),
         markers=_markers(steps),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay, horizon_at_zero
+from ...core.log_units import LN10
 from ..format import duration, format_value, plural
 from ..layout import thin
 from ..model import Curve, Section
@@ -227,7 +228,7 @@ def fitted_line(fit: Mapping[str, Any] | None, style: int) -> Curve | None:
     if not (math.isfinite(rate) and math.isfinite(intercept)):
         return None
     x = np.array([float(fit["lag_start"]), float(fit["lag_end"])])
-    y = (intercept + rate * x) / math.log(10.0)
+    y = (intercept + rate * x) / LN10
     return Curve(label=FITTED_LABEL, style=style, x=x, y=y, reference=True)
 
 
