@@ -49,6 +49,7 @@ from .page import PAGE_W
 __all__ = ["draw", "figure_svg", "svg_of"]
 
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
+NOTE_H = 0.22  # inches of the line a figure's note takes at its top
 MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
 FLOOR_COLOR = "#7f7f7f"
 BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
@@ -109,6 +110,10 @@ def _draw_lines(grid: LineGrid) -> Figure:
     )
     if handles:
         _add_legend(fig, handles, labels, grid, box)
+    if grid.figure_note:  # left-aligned with the panels' titles, above everything else
+        note = grid.figure_note[0].upper() + grid.figure_note[1:]
+        size = float(RC["legend.fontsize"])
+        fig.text(left / width, 1.0 - 0.05 / height, note, ha="left", va="top", fontsize=size)
     return fig
 
 
@@ -155,6 +160,7 @@ class _LineBox(NamedTuple):
     margins: tuple[float, float, float, float]  # left, right, bottom, top
     legend_cols: int
     legend_h: float  # the legend's height above the panels; 0: it stands on their right
+    note_h: float  # the figure note's line at the top (LineGrid.figure_note); 0: none
     ylabel: str
     centre: float  # the y label's centre, above the figure's bottom edge
 
@@ -184,7 +190,8 @@ def _line_box(
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
     gap_w, gap_h = 0.6, 0.32 + title_h
-    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h
+    note_h = NOTE_H if grid.figure_note else 0.0
+    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h + note_h
     panel_w, panel_h = slot - gap_w, 1.7
     # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and bottom
     # (a monitor's one-row figure is 2.45 in tall): a longer one is broken into lines, and the
@@ -201,6 +208,7 @@ def _line_box(
         (left, right, bottom, top),
         legend_cols,
         legend_h,
+        note_h,
         ylabel,
         centre,
     )
@@ -302,10 +310,11 @@ def _add_legend(
     its title left-aligned in both places, as the panels' titles are (on the right it stood
     centred over entries of unequal widths)."""
     width, height = (float(v) for v in fig.get_size_inches())
+    below = box.note_h / height  # under the figure's note line, where it has one
     if box.legend_h:
-        loc, anchor, ncols = "upper left", (box.margins[0] / width, 1.0), box.legend_cols
+        loc, anchor, ncols = "upper left", (box.margins[0] / width, 1.0 - below), box.legend_cols
     else:
-        loc, anchor, ncols = "upper right", (1.0, 1.0 - 0.05 / height), 1
+        loc, anchor, ncols = "upper right", (1.0, 1.0 - 0.05 / height - below), 1
     fig.legend(
         handles,
         labels,

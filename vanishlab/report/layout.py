@@ -467,4 +467,5 @@ def gain_grid(
         zero_line=True,
         stable_band=PHASE_TOLERANCE,
         note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
+        figure_note=plan.omitted_columns,
     )

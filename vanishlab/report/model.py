@@ -142,6 +142,10 @@ class LineGrid:
     row_labels: tuple[str, ...] = ()  # written at the left of each row
     col_labels: tuple[str, ...] = ()  # written above each column
     note: str = ""
+    #: A line written in the figure, above its legend and panels: what its columns leave out
+    #: ("columns show 5 of the 9 values of gain"), which the caption's note alone let a reader
+    #: miss (the panels' titles looked like every value).
+    figure_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ def curve_figures(
             legend_title=label(line) if line else "",
             legend=legend,
             note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
+            figure_note=plan_.omitted_columns,
         )
 
     return facet_figures(view, stats, plans, left_out, names, line, line_curves, make_grid)
