@@ -59,6 +59,20 @@ def make_run(run_dir: Path, sweep: vl.Sweep, *, name: str = "test-run", **manife
     return run_dir
 
 
+def report_sections(run_dir: Path, sweep: vl.Sweep) -> dict[str, Any]:
+    """Run ``sweep`` into ``run_dir`` and build its report: its sections by key."""
+    from vanishlab.report import build_report
+
+    vl.run_sweep(sweep, run_dir, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run_dir),
+        vl.load_cells(run_dir),
+        vl.load_manifest(run_dir),
+        timestamp="2024-01-01",
+    )
+    return {s.key: s for s in report.sections}
+
+
 def reproduce_text(page: str) -> str:
     """The commands of a page's Reproduce block as a browser shows (and copies) them: its
     tags stripped (each shell word is a box of its own), its entities decoded."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _report_run import report_sections
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw
 from vanishlab.report.model import Curve, LineGrid, LinePanel
@@ -20,16 +20,11 @@ GAINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 3.0)
 @pytest.fixture(scope="module")
 def sections(tmp_path_factory):
     """Two inits (the lines) by nine gains (the columns), H = 2, T = 4."""
-    run = tmp_path_factory.mktemp("gains") / "run"
     grid = vl.Sweep(
         init=("default", "orthogonal"), gain=GAINS, hidden_size=2, input_size=2, seq_len=4,
         batch=1, num_layers=1, activation="tanh",
     )  # fmt: skip
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
-    return {s.key: s for s in report.sections}
+    return report_sections(tmp_path_factory.mktemp("gains") / "run", grid)
 
 
 def test_thinned_columns_are_said_in_the_figure_above_its_legend(sections):

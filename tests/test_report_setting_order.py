@@ -5,9 +5,9 @@ rnn": the model, which a reader needs first, came last."""
 from __future__ import annotations
 
 import pytest
+from _report_run import report_sections
 
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.format import NOT_APPLICABLE, setting_text
 
 
@@ -26,16 +26,11 @@ def test_the_other_axes_keep_the_order_they_are_given_in():
 @pytest.fixture(scope="module")
 def mixed_sections(tmp_path_factory):
     """A run of rnn, lstm and gru at two depths and two inits: the model is the column axis."""
-    run = tmp_path_factory.mktemp("mixed") / "run"
     grid = vl.Sweep(
         model=("rnn", "lstm", "gru"), num_layers=(1, 2), init=("default", "orthogonal"),
         hidden_size=2, input_size=2, seq_len=4, batch=1,
     )  # fmt: skip
-    vl.run_sweep(grid, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
-    return {s.key: s for s in report.sections}
+    return report_sections(tmp_path_factory.mktemp("mixed") / "run", grid)
 
 
 def test_the_decay_curves_of_mixed_models_name_the_model_first(mixed_sections):
