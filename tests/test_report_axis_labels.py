@@ -9,13 +9,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw
+from vanishlab.report.format import LAG_RATE_LABEL, RATE_LABEL
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 
 PAD_IN = 0.05
 LABELS = [
-    "rate (natural log per step of lag)",  # the monitor's rates figure
+    LAG_RATE_LABEL,  # the monitor's rates figure
+    "rate (natural log per step of lag)",  # its longer words of an earlier release
     "horizon (steps of lag)",
-    r"rate $d\,\ln\|J\|\,/\,dk$ (per step)",  # the gain figures'
+    RATE_LABEL,  # the gain figures'
     r"$\log_{10}\,\|\partial h_T\,/\,\partial x_{T-k}\|$",
 ]
 
