@@ -983,3 +983,12 @@ def test_a_tuple_of_numpy_arrays_is_told_to_pick_one_or_stack_them():
     assert torch.equal(torch.as_tensor(np.stack(steps)), x)  # the new one, for the steps
     with pytest.raises(TypeError, match=r"^h0 must be .*got tuple of 1 array, not one: "):
         vl.jacobian_norms(module, x, h0=(h_n,))
+
+
+def test_swapped_module_and_x_are_named_as_swapped() -> None:
+    """``vl.jacobian_norms(x, rnn)`` said only "expected an nn.RNN, nn.LSTM or nn.GRU module,
+    got Tensor", where ``vl.check_pascanu(frame, rnn)`` says to pass the module first."""
+    rnn, x = nn.LSTM(3, 4), torch.randn(5, 1, 3)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=r"got Tensor \(the arguments are swapped: pass the"):
+            measure(x, rnn)

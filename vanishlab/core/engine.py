@@ -125,7 +125,7 @@ def jacobian_log_norms(
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
-        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
+        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU", x)
     # in the module's dtype inside an autocast region too; too large for memory: one line
     with own_precision(x), memory_refused(f"measuring the {type(rnn).__name__} on this x"):
         if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated

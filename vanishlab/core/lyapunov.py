@@ -68,7 +68,7 @@ def lyapunov_spectrum(
         not -inf (``k=1``, normalised without QR, can read -inf there; docs/maths.md, section 6).
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
-        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU")
+        raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU", x)
     if isinstance(h0, numbers.Integral) and not isinstance(h0, bool):  # (rnn, x, 3): k meant
         raise TypeError(
             f"h0 must be the initial state or None, got the integer {int(h0)}: k is the fourth "

@@ -22,10 +22,14 @@ QUANTIZABLE = "torch.ao.nn.quantizable"
 QUANTIZED = ("torch.ao.nn.quantized", QUANTIZABLE, "torch.nn.quantized")
 
 
-def wrong_module(obj: object, expected: str) -> TypeError:
+def wrong_module(obj: object, expected: str, second: object = None) -> TypeError:
     """The error for ``obj`` where ``expected`` (``"an nn.RNN"``) is due, with
-    :func:`where_it_is`'s hint."""
-    return TypeError(f"expected {expected} module, got {type(obj).__name__}{where_it_is(obj)}")
+    :func:`where_it_is`'s hint; ``second``, the call's next argument (``x``): when it is the
+    recurrent module, the two were swapped, and the message says so."""
+    hint = where_it_is(obj)
+    if isinstance(second, nn.RNN | nn.LSTM | nn.GRU):
+        hint = " (the arguments are swapped: pass the module first, then x)"
+    return TypeError(f"expected {expected} module, got {type(obj).__name__}{hint}")
 
 
 def where_it_is(obj: object) -> str:
