@@ -111,3 +111,27 @@ def test_an_unfinished_runs_missing_model_line_is_not_called_not_swept(mixed_run
     assert "(not measured yet: the run is unfinished)" in caption, caption
     assert "not swept" not in caption
     assert "(not swept)" in _models_caption(mixed_run, finished=True)
+
+
+def test_the_command_says_a_report_is_partial_where_the_page_does(tmp_path):
+    """A report of a run short of cells (shards deleted after the sweep, or an unfinished
+    sweep) exited 0 with nothing on stderr: only the page's overview said "this report is
+    partial". The command now says it too, in one note, and nothing for a whole run."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    runner = CliRunner()
+    run_dir = tmp_path / "run"
+    grid = vl.Sweep(hidden_size=2, input_size=2, seq_len=4, batch=1, gain=(0.5, 1.0, 2.0))
+    vl.run_sweep(grid, run_dir, workers=1, progress=False)
+    whole = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "a.html")])
+    assert whole.exit_code == 0, whole.stderr
+    assert "partial" not in whole.stderr
+    next((run_dir / "cells").glob("*.parquet")).unlink()
+    short = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "b.html")])
+    assert short.exit_code == 0, short.stderr
+    assert short.stderr.strip() == (
+        "note: the report is partial: 2 of the 3 planned cells are measured; run the same "
+        "sweep again to measure the rest"
+    )

@@ -108,7 +108,28 @@ def report(
             f"{', '.join(unknown)}",
             err=True,
         )
+    partial = _partial_line(run_dir, manifest)
+    if partial:  # said on the page only, a report of a run short of cells exited 0 unremarked
+        typer.echo(partial, err=True)
     say(str(written), done=f"the report is written: {written}")
+
+
+def _partial_line(run_dir: Path, manifest: dict) -> str | None:
+    """The note that the report shows fewer cells than the sweep planned (an unfinished sweep,
+    or shards deleted since), as the page's overview says it; None when none is missing."""
+    from ..report.sections import SWEEP, page_kind
+    from ..sweep.shard import shard_paths
+
+    planned = manifest.get("n_cells")
+    if page_kind(manifest) != SWEEP or type(planned) is not int:  # a trained model's: no grid
+        return None
+    have = sum(1 for _ in shard_paths(run_dir))
+    if have >= planned:
+        return None
+    return (
+        f"note: the report is partial: {have} of the {planned} planned cells are measured; "
+        "run the same sweep again to measure the rest"
+    )
 
 
 def _check_parent(path: Path) -> None:
