@@ -528,6 +528,17 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
     )
 
 
+def test_a_run_whose_manifest_was_removed_is_named_so(run_dir):
+    """A run whose manifest.json was deleted was "not empty and not a vanishlab run directory
+    (no manifest.json); give --out a new or empty directory", as if its measured cells were
+    nobody's. It is now named for what it is, with the way back first."""
+    (run_dir / "manifest.json").unlink()
+    result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
+    _one_error_line(result, "holds measured cells (cells/) but no manifest.json")
+    assert "restore manifest.json from a copy" in result.stderr
+    assert any((run_dir / "cells").iterdir())  # nothing moved or removed
+
+
 def test_force_extends(run_dir):
     result = runner.invoke(
         app, ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]

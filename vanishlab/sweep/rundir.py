@@ -90,6 +90,12 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
         return True
     if not run_dir.exists():
         return False
+    if (run_dir / CELLS).is_dir() and any(shard_paths(run_dir)):  # its manifest went
+        raise VanishlabError(
+            f"{run_dir} holds measured cells ({CELLS}/) but no {store.MANIFEST}: a run whose "
+            f"manifest was removed; restore {store.MANIFEST} from a copy, or give {flag} a new "
+            "or empty directory"
+        )
     for entry in run_dir.iterdir():
         if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
             continue
