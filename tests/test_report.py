@@ -1105,6 +1105,28 @@ def test_number_axes_are_right_aligned_in_the_models_table():
     assert aligned["gain"] is True and aligned["init"] is False and aligned["model"] is False
 
 
+def test_every_table_with_a_model_column_puts_it_first():
+    """The models table listed the model after the setting ('init', 'gain', 'model', ...),
+    where the rates and theory tables and every figure title (format.setting_text) put it
+    first; its unbreakable columns stay the model's and the horizon's."""
+    results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})
+    results, cells = (
+        pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
+        for f in (results, cells)
+    )
+    report = build_report(results, cells, {"name": "m"}, timestamp=STAMP)
+    tables = [b for s in report.sections for b in s.blocks if isinstance(b, Table)]
+    with_model = {t.title: t for t in tables if "model" in t.columns}
+    assert {"Rates and horizons by model", "Decay rates by setting"} <= set(with_model)
+    assert all(t.columns[0] == "model" for t in with_model.values()), with_model
+    by_model = with_model["Rates and horizons by model"]
+    assert by_model.columns[:2] == ("model", "init")
+    assert by_model.nowrap == (0, by_model.columns.index("horizon"))
+    models = [row[0] for row in by_model.rows]
+    # the rows stay in setting order: a setting's two models side by side
+    assert sorted(models[:2]) == ["gru", "rnn (tanh)"] and models[2:] == models[:2]
+
+
 def test_the_models_table_writes_no_prediction_as_the_theory_table_does(tmp_path):
     """An nn.RNN setting without a prediction (relu, 2 layers, orthogonal, gain 2: a lower layer
     diverges) read a bare 'none' in the models table, where the theory table writes a dash

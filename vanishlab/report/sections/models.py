@@ -239,8 +239,11 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             predicted = no_prediction(notes[g], shared)
         setting = [format_value(v) for v in g[:-1]]
         cell = sub.iloc[0]
-        rows.append((*setting, str(name), cell["rate_text"], cell["horizon_text"], predicted))
-    columns = (*(label(k) for k in keys), "model", "rate (ln/step)", "horizon", "predicted rate")
+        rows.append((str(name), *setting, cell["rate_text"], cell["horizon_text"], predicted))
+    # The model first, as every other table with a model column and every figure title
+    # (format.setting_text) put it; the rows stay in setting order, a setting's models side by
+    # side.
+    columns = ("model", *(label(k) for k in keys), "rate (ln/step)", "horizon", "predicted rate")
     return Table(
         title="Rates and horizons by model",
         caption=(
@@ -264,9 +267,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         ),
         columns=tuple(columns),
         rows=tuple(rows),
-        numeric=(*(k in NUMERIC_AXES for k in keys), False, True, True, False),
+        numeric=(False, *(k in NUMERIC_AXES for k in keys), True, True, False),
         # "rnn (tanh)" broke over two lines beside the wide last column, "21 (exact 0)" too
-        nowrap=(len(keys), len(keys) + 2),
+        nowrap=(columns.index("model"), columns.index("horizon")),
     )
 
 
