@@ -162,6 +162,39 @@ def test_run_names_follow_the_rule_the_docs_state():
     assert short.endswith("-optimizer=sgd")
 
 
+def test_an_axis_flag_no_model_of_the_grid_has_does_not_name_the_run():
+    """`--model lstm --activation tanh` is accepted (tanh is the axis's default, and an LSTM
+    cell records no activation), but the run was named `default-model=lstm-activation=tanh-
+    init=default`, a directory apart from `--model lstm`'s for the same cells, and described
+    with `activation = n/a`. The flag now changes nothing: name, description and grid are those
+    of the command without it. Beside an rnn the activation still names the run."""
+    import dataclasses
+
+    gated = {"model": ("lstm",), "init": ("default",)}
+    without = variant(DEFAULT_EXPERIMENT, overrides=gated)
+    given = variant(DEFAULT_EXPERIMENT, overrides={**gated, "activation": ("tanh",)})
+    assert given.name == without.name == "default-model=lstm-init=default"
+    assert given.description == without.description and "activation" not in given.description
+    assert given.sweep == without.sweep
+    mixed = variant(DEFAULT_EXPERIMENT, overrides={**gated, "model": ("rnn", "lstm")})
+    assert mixed.name == "default-model=rnn,lstm-init=default"
+    named = {"model": ("rnn", "lstm"), "activation": ("tanh",), "init": ("default",)}
+    assert variant(DEFAULT_EXPERIMENT, overrides=named).name == (
+        "default-model=rnn,lstm-activation=tanh-init=default"
+    )
+    assert variant(DEFAULT_EXPERIMENT, overrides={"activation": ("tanh",)}).name == (
+        "default-activation=tanh"
+    )
+    # An experiment of gated cells alone, given only that flag, is its own grid and name.
+    lstm = dataclasses.replace(DEFAULT_EXPERIMENT, sweep=DEFAULT_EXPERIMENT.sweep.replace(**gated))
+    assert variant(lstm, overrides={"activation": ("tanh",)}) == lstm
+    # The command line's default directory follows.
+    args = ["sweep", "--model", "lstm", "--init", "default", "--activation", "tanh", "--dry-run"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "-> runs/default-model=lstm-init=default (new run directory)" in result.stdout
+
+
 def test_a_description_shows_an_axis_no_model_of_the_grid_has_as_not_applicable():
     # trainability's smoke with --model gru said "activation = tanh" where the report's Fixed
     # settings said "n/a": a GRU cell records no activation.

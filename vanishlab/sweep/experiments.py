@@ -38,7 +38,14 @@ from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
 from .files import line_text, loop_problem, name_text, path_name
-from .grid_text import OTHER_AXES_TEXT, axes_text, grid_digest, values_brief, values_text
+from .grid_text import (
+    OTHER_AXES_TEXT,
+    applies_to_no_model,
+    axes_text,
+    grid_digest,
+    values_brief,
+    values_text,
+)
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
 from .nearest import unknown_names
@@ -401,13 +408,20 @@ def variant(
         sweep, name = exp.smoke, f"{base_name}-smoke"
     if overrides:
         try:
-            sweep = sweep.replace(**overrides)
+            given = sweep.replace(**overrides)
         except GridTooLargeError:
             raise  # about its size, not about axes left to the experiment
         except VanishlabError as err:
             # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
             raise VanishlabError(f"{err}{_flag_hint(sweep, overrides, origin)}") from None
-        _refuse_meaningless(overrides, sweep.axes())
+        _refuse_meaningless(overrides, given.axes())
+        # A flag of an axis that applies to none of the grid's models is at its default here
+        # (another value is refused above) and changes no cell: the grid is the one without it,
+        # and so are its name, description and digest. `--model lstm --activation tanh` was
+        # named `default-model=lstm-activation=tanh`, a directory apart for the same cells.
+        overrides = {a: v for a, v in overrides.items() if not applies_to_no_model(given.axes(), a)}
+        sweep = sweep.replace(**overrides) if overrides else sweep
+    if overrides:
         slug = "-".join(f"{name}={values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
             slug = "custom-" + grid_digest(sweep)
