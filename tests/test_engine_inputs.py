@@ -135,6 +135,23 @@ def test_bad_choices(kwargs: dict, message: str) -> None:
 
 
 @pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+def test_a_choice_given_twice_counts_once(kind: type[nn.Module]) -> None:
+    """``sources=("state", "state")`` was accepted silently, as ``norms=`` takes a repeat: the
+    two are sets (a subset of the names, the message says), documented so, and a repeat is
+    dropped where the choices are checked, once for every caller, not by each caller's
+    ``in``."""
+    from vanishlab.core.inputs import check_choices
+
+    assert check_choices(("state", "state"), ("state", "input"), "sources") == ("state",)
+    assert check_choices(["spec", "fro", "spec"], ("fro", "spec"), "norms") == ("spec", "fro")
+    torch.manual_seed(0)
+    module, x = kind(3, 4), torch.randn(5, 2, 3)
+    once = vl.jacobian_norms(module, x, norms=("fro",), sources=("state",))
+    twice = vl.jacobian_norms(module, x, norms=("fro", "fro"), sources=("state", "state"))
+    pd.testing.assert_frame_equal(once, twice)
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

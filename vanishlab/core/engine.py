@@ -91,7 +91,9 @@ def jacobian_norms(
             decoupled blocks of units a few lags after one block overtakes another can read
             low; docs/maths.md, section 5).
         sources: any of ``"state"`` (dh_T/dh_t for every layer, and h0) and ``"input"``
-            (dh_T/dx_t).
+            (dh_T/dx_t). ``norms`` and ``sources`` are sets: a name given twice counts once,
+            and their order is not the rows' or columns' (``sources=("state", "state")`` is
+            ``sources=("state",)``).
 
     Returns:
         One row per (sample, source, layer, lag): ``sample`` (batch index), ``source``,

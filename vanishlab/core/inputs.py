@@ -321,7 +321,9 @@ def check_choices(
 ) -> tuple[str, ...]:
     """``values`` (one name, or an iterable of names) as a non-empty tuple of names from
     ``allowed``: a ``TypeError`` for what is no name nor iterable, a ``ValueError`` for an
-    unknown name, followed by the ``hints`` of the unknown names that have one."""
+    unknown name, followed by the ``hints`` of the unknown names that have one. The names are
+    a set, a subset of ``allowed``: a repeat is dropped here, once for every caller
+    (``jacobian_norms``'s docstring says so), not left to each to count once."""
     given = values  # as the caller wrote it, for the message: 'bogus', not ('bogus',)
     values = (values,) if isinstance(values, str) else values
     if not isinstance(values, Iterable):
@@ -335,4 +337,4 @@ def check_choices(
         hint = "".join(f" ({note})" for note in notes)
         got = given if isinstance(given, str | tuple | list) else values
         raise ValueError(f"{what} must be a non-empty subset of {allowed}, got {got!r:.80}{hint}")
-    return values
+    return tuple(dict.fromkeys(values))
