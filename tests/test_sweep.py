@@ -90,6 +90,33 @@ def test_exact_zero_jacobians_are_explicit():
     assert not frame[list(VALUE_COLUMNS)].isna().any().any()
 
 
+def test_a_spread_over_no_finite_sample_reads_as_not_applicable(tmp_path):
+    """A row where every sample's Jacobian is exactly zero (relu, zero input, no bias: every
+    lag past 0) read a standard deviation of 0 with n_zero = batch, a spread measured over no
+    sample. The shard keeps its 0 (its checks refuse NaN in every release); load_results reads
+    it as NaN, and the report draws no band there and builds without a warning."""
+    from _report_run import report_sections
+
+    from vanishlab.report.model import LineGrid
+
+    grid = vl.Sweep(
+        activation="relu", init="normal", bias=False, input_std=(0.0, 1.0),
+        hidden_size=4, input_size=2, seq_len=8, batch=2,
+    )  # fmt: skip
+    sections = report_sections(tmp_path / "run", grid)
+    rows = vl.load_results(tmp_path / "run")
+    none = (rows["n_zero"] == rows["batch"]).to_numpy(dtype=bool)
+    some = rows[~none]
+    assert none.any() and (~none).any()
+    assert rows.loc[none, ["log10_fro_std", "log10_spec_std"]].isna().all().all()
+    assert np.isfinite(some[["log10_fro_std", "log10_spec_std"]].to_numpy()).all()
+    origin = ((rows["input_std"] == 0) & (rows["source"] == "state")).to_numpy(dtype=bool)
+    assert (none[origin] == (rows.loc[origin, "lag"] > 0).to_numpy()).all()  # lag 0: I
+    figures = [b for b in sections["decay"].blocks if isinstance(b, LineGrid)]
+    bands = [(c.lo, c.hi) for f in figures for p in f.panels for c in p.curves if c.lo is not None]
+    assert bands and all(np.isnan(lo).sum() == np.isnan(hi).sum() for lo, hi in bands)
+
+
 @pytest.mark.parametrize("gain", [0.5, 1.0, 1.3])
 def test_orthogonal_at_the_origin_decays_exactly_as_gain_to_the_k(gain):
     # tanh, zero input and biases: h stays 0, each step's Jacobian is W_hh = g Q, so

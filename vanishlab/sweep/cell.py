@@ -15,8 +15,10 @@ A cell (:class:`~vanishlab.sweep.config.CellConfig`) is measured by
    ``log10_*_mean`` is the mean of log10 norms, i.e. the log of the geometric mean of the
    norms (-inf as soon as one sample's Jacobian is exactly zero, which is then the true
    geometric mean); ``log10_*_std`` the population standard deviation (ddof = 0) over the
-   samples whose norm is finite (0 when fewer than one); ``n_zero`` the number of samples
-   whose Jacobian is exactly zero. NaN never appears.
+   samples whose norm is finite (0 in the shard when there is none, every sample exactly zero,
+   which :func:`vanishlab.sweep.store.load_results` reads as NaN: not applicable, said by the
+   row's ``n_zero``); ``n_zero`` the number of samples whose Jacobian is exactly zero. NaN
+   never appears in a shard.
 
 Two generators keyed by the seed alone mean that cells which differ only in gain, init or
 activation see the same base draws and the same inputs (common random numbers), so a gain

@@ -96,6 +96,7 @@ __all__ = [
     "LOCK",
     "MANIFEST",
     "SCHEMA",
+    "SPREAD_COLUMNS",
     "STEP_COLUMNS",
     "STEP_SCHEMA",
     "TMP_SUFFIX",
@@ -120,6 +121,7 @@ __all__ = [
     "set_aside_damaged",
     "shard_schema",
     "sound_metas",
+    "spreads_read",
     "stored_summary",
     "summary_digest",
     "write_manifest",
@@ -174,6 +176,25 @@ def set_aside_damaged(
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas()
     frame["layer"] = frame["layer"].astype("Int64")
+    return spreads_read(frame)
+
+
+SPREAD_COLUMNS = ("log10_fro_std", "log10_spec_std")
+"""The rows' standard deviations across a cell's samples, over the samples whose norm is
+finite (:func:`vanishlab.sweep.cell.aggregate_samples`)."""
+
+
+def spreads_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a shard's rows) with its :data:`SPREAD_COLUMNS` NaN, not applicable, where
+    every sample's Jacobian is exactly zero (``n_zero`` = ``batch``): a standard deviation over
+    no finite sample. The shard stores 0 there, as every release has (its checks refuse NaN in
+    a value column, an older release's too), and the readers show it as what it is, as they
+    show an unset axis null (:mod:`.unset_axes`); the row's ``n_zero`` says why."""
+    if "batch" not in frame or "n_zero" not in frame or not len(frame):
+        return frame
+    none = (frame["n_zero"] >= frame["batch"]).to_numpy(dtype=bool)
+    if none.any():
+        frame.loc[none, list(SPREAD_COLUMNS)] = float("nan")
     return frame
 
 
