@@ -137,3 +137,14 @@ def test_a_float64_cell_is_estimated_like_a_float32_one(act):
     L 1-4): 1.19-1.54x a tanh's peak and 1.27-1.56x a relu's (1.19-1.49x and 1.24-1.64x
     before); this one is the forward phase's (1.41x and 1.30x, the relu's 1.64x before)."""
     assert 1.05 <= _ratio("rnn", 2048, 64, 64, 1, act=act, dtype="float64") <= 1.7
+
+
+@pytest.mark.slow  # 5-10 s: make test's time (the slow tier runs in CI)
+def test_a_narrow_gated_cell_peaks_below_its_estimate():
+    """Gated narrow cells (LSTM and GRU, H = 2-8, T = 1024-4096, B = 64 and 256, one and two
+    layers, float32 and float64: 192 shapes, first measured on 2026-12-04) peaked at 1.11-1.78x
+    below their estimates, the tightest a one-layer float64 LSTM at B = 64. This one read 1.17x
+    in all three runs (160-161 MiB against 188); at T = 1024, H = 4 and T = 4096, H = 3 the same
+    cell read 1.11-1.32x and 1.11-1.42x, whose peaks move with the allocator. The floor fails
+    an estimate under 169 MiB: _GATED_FIRST's 24 first-layer numbers cut to 20 make 164."""
+    assert _ratio("lstm", 2048, 4, 64, 1, dtype="float64") >= 1.05

@@ -49,7 +49,9 @@ its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's c
 20 (LSTM) or 15 (GRU) (B, H, H) matrices a layer of working matrices and power-iteration space;
 G times the weights. These counts were fitted to whole cells' resident peaks on 2026-12-04 (32
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
-1.25-1.76x the peak for gated cells; for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
+1.25-1.76x the peak for gated cells (1.11-1.78x over 192 narrow ones measured later that day:
+LSTM and GRU, H 2-8, T 1024-4096, B 64 and 256, L 1-2, float32 and float64; the tightest a
+one-layer float64 LSTM at B = 64); for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
 tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh then,
 1.83x a relu with 9 float64 numbers, about 1.9x with 10). A relu was counted as a tanh until
 2026-12-04: 1.92-1.95x the peak at T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B =
