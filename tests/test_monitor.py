@@ -716,8 +716,9 @@ def test_misuse(tmp_path):
         JacobianMonitor(rnn, probe, out=tmp_path / "m", every=0)
     with pytest.raises(TypeError, match="probe"):
         JacobianMonitor(rnn, probe.numpy(), out=tmp_path / "m")
-    with pytest.raises(TypeError, match=r"no nn\.RNN"):
+    with pytest.raises(TypeError, match=r"no nn\.RNN") as no_rnn:
         JacobianMonitor(nn.Linear(2, 2), probe, out=tmp_path / "m")
+    assert "or a model that holds exactly one" in str(no_rnn.value)  # it named no way out
     two = nn.ModuleDict({"a": nn.RNN(2, 3), "b": nn.GRU(2, 3)})
     with pytest.raises(ValueError, match=r"several recurrent modules \(a, b\)"):
         JacobianMonitor(two, probe, out=tmp_path / "m")

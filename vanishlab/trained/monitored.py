@@ -47,9 +47,12 @@ def find_module(model: nn.Module) -> nn.RNNBase:
     if len(found) == 1:
         return find_module(found[0][1])
     if not found:
-        raise TypeError(
-            f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU{where_it_is(model)}"
+        # "Linear contains no nn.RNN, nn.LSTM or nn.GRU" named no way out
+        where = where_it_is(model) or (
+            ": the Jacobians measured are a recurrent module's; pass an nn.RNN, nn.LSTM or "
+            "nn.GRU, or a model that holds exactly one"
         )
+        raise TypeError(f"{type(model).__name__} contains no nn.RNN, nn.LSTM or nn.GRU{where}")
     names = ", ".join(name for name, _ in found)
     raise ValueError(
         f"{type(model).__name__} contains several recurrent modules ({names}): pass one"
