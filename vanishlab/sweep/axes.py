@@ -280,14 +280,12 @@ class AxisSet:
         of its canonical JSON. An axis with ``in_id_at_default=False`` is left out at its
         default; an axis that does not apply to the config's model counts as None."""
         model = config.get(MODEL_AXIS)
-        # looked up once per model, not per axis and cell: a million cells' ids take seconds
-        absent = self._not_applying.get(model) if model is not None else None
-        if absent is None and model is not None:
-            absent = self.not_applying(model)
+        # found once per model, not per axis and cell: a million cells' ids take seconds
+        absent = self.not_applying(model) if model is not None else {}
         omitted = self._omitted_at_default
         kept: dict[str, Any] = {}
         for k, v in config.items():
-            if absent and k in absent:
+            if k in absent:
                 v = None
             if k in omitted and v == omitted[k]:
                 continue

@@ -149,35 +149,17 @@ before its first fork (the same build)."""
 def cell_bytes(config: CellConfig) -> int:
     """Upper estimate of the memory, in bytes, the measurement of ``config`` needs at its peak,
     and its training when it has ``train_steps``."""
-    measured = _sized_bytes(
-        config.seq_len,
-        config.num_layers,
-        config.batch,
-        config.hidden_size,
-        config.input_size,
-        config.dtype,
-        config.model,
-        config.activation,
+    measured = measure_bytes(
+        seq_len=config.seq_len,
+        num_layers=config.num_layers,
+        batch=config.batch,
+        hidden_size=config.hidden_size,
+        input_size=config.input_size,
+        dtype=config.dtype,
+        model=config.model,
+        activation=config.activation,
     )
     return max(measured, training_bytes(config)) if config.train_steps > 0 else measured
-
-
-@functools.lru_cache(maxsize=4096)
-def _sized_bytes(
-    T: int, L: int, B: int, H: int, I: int, dtype: str, model: str, activation: str | None
-) -> int:
-    """:func:`measure_bytes` of these sizes, once: a grid's cells share a few sizes (its
-    seeds, gains and inits do not change them), and a plan of a million cells asks each."""
-    return measure_bytes(
-        seq_len=T,
-        num_layers=L,
-        batch=B,
-        hidden_size=H,
-        input_size=I,
-        dtype=dtype,
-        model=model,
-        activation=activation,
-    )
 
 
 def training_bytes(config: CellConfig) -> int:
@@ -195,6 +177,9 @@ def training_bytes(config: CellConfig) -> int:
     return int((max(evaluation, step) + weights) * s * ALLOCATOR_SLACK)
 
 
+# A pure function of a few sizes: a grid's cells share them (its seeds, gains and inits do not
+# change them), and a plan of a million cells asks for each cell's.
+@functools.lru_cache(maxsize=4096)
 def measure_bytes(
     *,
     seq_len: int,

@@ -99,7 +99,7 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     for entry in run_dir.iterdir():
         if entry.name == store.LOCK or entry.name.endswith(store.TMP_SUFFIX):
             continue
-        if entry.name == CELLS and entry.is_dir() and not any(shard_paths(run_dir)):
+        if entry.name == CELLS and entry.is_dir():  # with no shard: those are refused above
             continue
         raise VanishlabError(
             f"{run_dir} is not empty and is not a vanishlab run directory (no "
