@@ -419,8 +419,13 @@ def variant(
         # (another value is refused above) and changes no cell: the grid is the one without it,
         # and so are its name, description and digest. `--model lstm --activation tanh` was
         # named `default-model=lstm-activation=tanh`, a directory apart for the same cells.
-        overrides = {a: v for a, v in overrides.items() if not applies_to_no_model(given.axes(), a)}
-        sweep = sweep.replace(**overrides) if overrides else sweep
+        grid = given.axes()
+        kept = {a: v for a, v in overrides.items() if not applies_to_no_model(grid, a)}
+        if len(kept) == len(overrides):
+            sweep = given  # (the grid made once, where every flag applies)
+        elif kept:
+            sweep = sweep.replace(**kept)
+        overrides = kept
     if overrides:
         slug = "-".join(f"{name}={values_text(sweep.axes()[name])}" for name in overrides)
         if len(slug) > _MAX_SLUG:
