@@ -62,6 +62,7 @@ __all__ = [
     "default_window",
     "fit_decay",
     "fitted_end",
+    "fold_steps",
     "horizon_at_zero",
     "index_as_columns",
     "norm_values",
@@ -70,6 +71,12 @@ __all__ = [
 
 PHASE_TOLERANCE = 0.01
 HORIZON_DECADES = 3.0
+
+
+def fold_steps(rate: float, decades: float = HORIZON_DECADES) -> float:
+    """The steps a norm changing at ``rate`` (natural log per step, nonzero) takes to change
+    ``10**decades``-fold: ``decades`` ln 10 / |rate|."""
+    return decades * LN10 / abs(rate)
 
 
 def fitted_end(rate: object, lag_end: object, zero_lag: object) -> np.ndarray:

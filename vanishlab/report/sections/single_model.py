@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis.fits import HORIZON_DECADES, fitted_end
+from ...analysis.fits import fitted_end, fold_steps
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
@@ -381,7 +381,7 @@ def lyapunov_section(view: RunView) -> Section:
         items.append(("averaged over", f"the last {plural(averaged, 'step')} of T = {T}"))
     if lyap is not None and math.isfinite(lyap) and lyap != 0:
         what = "shrinks" if lyap < 0 else "grows"
-        steps = math.log(10**HORIZON_DECADES) / abs(lyap)
+        steps = fold_steps(lyap)
         beyond = (
             f" (extrapolated beyond the {plural(averaged, 'step')} averaged)"
             if averaged is not None and steps > averaged

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...core.log_units import LN10
+from ...analysis.fits import fold_steps
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import fixed, format_value, plural, py, setting_text
@@ -293,7 +293,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         rate = float(t["rate"]) if t is not None else math.nan
         mf = float(t["mf_rate"]) if t is not None else math.nan
         efold = 1.0 / abs(rate) if rate < 0 else math.nan
-        depth = DROP_DECADES * LN10 / abs(mf) if mf < 0 else math.nan
+        depth = fold_steps(mf, DROP_DECADES) if mf < 0 else math.nan
         # The lag of a 1000x drop as the rates table writes a horizon: "> T-1" when there is
         # none within the lags 0..T-1, "(exact 0)" when an exact zero made the drop.
         horizon = horizon_cell(
