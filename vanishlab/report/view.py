@@ -414,6 +414,33 @@ class RunView:
             return f
         return f[(f["source"] == "input").to_numpy(dtype=bool)]
 
+    # ---- the one order of a table of settings
+
+    def table_axes(self, columns: Iterable[str]) -> list[str]:
+        """The setting columns a table shows, of ``columns`` (its frame's), in the order every
+        table of the report shows them: the run's varying axes (:attr:`varying`, the seed
+        among them where the table lists cells), ``model`` first, the others in display order
+        (the manifest's axis order). :meth:`table_order` sorts the rows by them."""
+        present = set(columns)
+        return [c for c in sorted(self.varying, key=lambda c: c != "model") if c in present]
+
+    def table_order(
+        self, frame: pd.DataFrame, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """``frame``'s rows in the one order of every table of settings on the page: grouped
+        by model first, in the model axis' own order (rnn, lstm, gru), then by the table's
+        other setting columns left to right, each in its values' display order. ``columns``
+        are the table's setting columns in the order it shows them (default:
+        :meth:`table_axes` of the frame); ``model`` leads wherever it stands among them, and
+        the frame's other setting columns break ties. So a mixed run's table lists each
+        model's rows as one block (they alternated rnn, lstm, gru setting by setting), and
+        the rows of every table follow its columns (the rates table's were sorted by the axis
+        table's report ranks, init before T, beside columns in the manifest's order)."""
+        axes = list(self.table_axes(frame.columns) if columns is None else columns)
+        axes.sort(key=lambda c: c != "model")  # stable: the others keep the table's order
+        rest = [c for c in self.setting_columns if c in frame and c not in axes]
+        return self.setting_order(frame, [*axes, *rest])
+
     def setting_order(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         """``frame`` sorted by ``columns`` in display order of each column's values."""
         if not len(frame) or not columns:

@@ -78,7 +78,7 @@ def _failed_cells(view: RunView, axes: list[str]) -> Table | None:
     cells = view.cells
     if not len(cells) or "status" not in cells:
         return None
-    bad = view.setting_order(cells[(cells["status"] != "ok").to_numpy()], axes)
+    bad = view.table_order(cells[(cells["status"] != "ok").to_numpy()], axes)
     if not len(bad):
         return None
     rows = []
@@ -120,7 +120,7 @@ def _exact_zeros(view: RunView, axes: list[str]) -> Table | None:
     g = z.groupby(keys, sort=False, dropna=False).agg(
         lags=("lag", "nunique"), first=("lag", "min"), most=("n_zero", "max")
     )
-    g = view.setting_order(g.reset_index(), axes)
+    g = view.table_order(g.reset_index(), axes)
     batch = view.fixed.get("batch")
     rows = []
     for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
@@ -159,7 +159,7 @@ def _beyond_float32(view: RunView, axes: list[str]) -> Table | None:
         return None
     first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
     first = first.assign(_max=big.to_numpy())
-    first = view.setting_order(first.reset_index(), axes)
+    first = view.table_order(first.reset_index(), axes)
     rows = [
         (str(rec["cell_id"]), _setting(rec, axes), f"{rec['_max']:.1f}")
         for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
@@ -182,7 +182,7 @@ def _without_summary(view: RunView, axes: list[str]) -> Table | None:
     if not len(theory) or "note" not in theory:
         return None
     unsummarized = theory[theory["note"].astype(str).str.startswith(NO_SUMMARY).to_numpy()]
-    unsummarized = view.setting_order(unsummarized, axes)
+    unsummarized = view.table_order(unsummarized, axes)
     if not len(unsummarized):
         return None
     rows = [

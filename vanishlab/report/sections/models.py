@@ -6,11 +6,12 @@ lag 0 is ||[I | 0]||, the same as an RNN's ||I||; README, "Gated cells"; caption
 run with LSTM cells), mean over seeds, against the lag k. Titles and captions name the models
 the run has measured cells of. One panel per setting of the other swept axes, so that the
 models are compared at the same hidden size, depth, sequence length and init. The table gives,
-per model and setting, the fitted decay rate (natural log per step, mean +- standard deviation
-over seeds), the horizon (the lag where the norm has fallen 1000-fold) and what theory
-predicts. Gated cells have no theory here: the mean field and the linear regime are those of
-``nn.RNN``, and Gilboa et al. (2019)'s mean field of LSTMs and GRUs is not covered, so a gated
-row never shows a prediction and no overlay is drawn for it.
+per model and setting (a block of rows per model, as every table of settings orders its rows:
+:meth:`..view.RunView.table_order`), the fitted decay rate (natural log per step, mean +-
+standard deviation over seeds), the horizon (the lag where the norm has fallen 1000-fold) and
+what theory predicts. Gated cells have no theory here: the mean field and the linear regime are
+those of ``nn.RNN``, and Gilboa et al. (2019)'s mean field of LSTMs and GRUs is not covered, so
+a gated row never shows a prediction and no overlay is drawn for it.
 """
 
 from __future__ import annotations
@@ -213,10 +214,12 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     groups = dict(list(frame.groupby([*keys, "line"], sort=False, dropna=False)))
     pos: dict[tuple[object, ...], int] = {}
     if keys:
-        settings = view.setting_order(frame[keys].drop_duplicates(), keys)
+        settings = view.table_order(frame[keys].drop_duplicates(), keys)
         pos = {tuple(r): i for i, r in enumerate(settings.itertuples(index=False, name=None))}
-    # Group keys are tuples (setting..., line): settings in display order, then the models.
-    order = sorted(groups, key=lambda g: (pos.get(tuple(g[:-1]), 0), rank.get(g[-1], 0)))
+    # Group keys are tuples (setting..., line). The page's one row order (RunView.table_order):
+    # the model first, its line (an RNN's one per activation) in the legend's order, then the
+    # settings in the columns' order; a model's rows are one block.
+    order = sorted(groups, key=lambda g: (rank.get(g[-1], 0), pos.get(tuple(g[:-1]), 0)))
     notes = {g: groups[g]["predicted_note"].dropna().head(1).squeeze() for g in order}
     # A reason for no prediction that rows share is said once in the caption, not in each.
     shared = shared_reasons(n for g, n in notes.items() if groups[g][_MODEL].iloc[0] == "rnn")
@@ -241,8 +244,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         cell = sub.iloc[0]
         rows.append((str(name), *setting, cell["rate_text"], cell["horizon_text"], predicted))
     # The model first, as every other table with a model column and every figure title
-    # (format.setting_text) put it; the rows stay in setting order, a setting's models side by
-    # side.
+    # (format.setting_text) put it, and its rows grouped by it (the figure above puts the
+    # models side by side, one panel per setting).
     columns = ("model", *(label(k) for k in keys), "rate (ln/step)", "horizon", "predicted rate")
     return Table(
         title="Rates and horizons by model",

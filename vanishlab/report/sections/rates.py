@@ -70,12 +70,13 @@ def _fit_lags(rec: Mapping[str, Any]) -> str:
 
 
 def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Table:
-    axes = [c for c in view.varying if c != "seed" and c in state]
+    axes = [c for c in view.table_axes(state.columns) if c != "seed"]
     merged = state
     if len(inputs):
         keys = [c for c in view.setting_columns if c in state]
         cols = {"rate": "input_rate", "n": "input_n", "n_zero": "input_n_zero"}
         merged = state.merge(inputs[[*keys, *cols]].rename(columns=cols), on=keys, how="left")
+    merged = view.table_order(merged, axes)  # its rows follow its columns, the model first
     rows = []
     for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
         row = [format_value(rec[c]) for c in axes]

@@ -235,7 +235,8 @@ def _seed_mean(rec: dict[str, Any], column: str, n_inf: str) -> str:
 
 
 def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
-    axes = [c for c in view.varying if c != "seed" and c in settings]
+    axes = [c for c in view.table_axes(settings.columns) if c != "seed"]
+    settings = view.table_order(settings, axes)  # its rows follow its columns, the model first
     stacks = "num_layers" in settings and bool((settings["num_layers"] > 1).any())
     rows = []
     records = settings.head(MAX_TABLE_ROWS).to_dict("records")

@@ -288,7 +288,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     keys = _panel_keys(table, view)
     rows = []
     # In display order, as the figures' panels (a sort by name put gru and lstm before rnn).
-    for rec in view.setting_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records"):
+    for rec in view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records"):
         t = theory.loc[rec["cell_id"]] if rec["cell_id"] in theory.index else None
         rate = float(t["rate"]) if t is not None else math.nan
         mf = float(t["mf_rate"]) if t is not None else math.nan
