@@ -105,8 +105,9 @@ def test_printed_tables_keep_every_column(full_report):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_theory_table_of_a_mixed_run_fits_a_1400px_window(tmp_path):
-    """rnn, lstm and gru cells over two inits, depths, lengths, gains and seeds: 48 settings, a
-    tall table in its own scroll box whose vertical scrollbar takes ~15 px of its width. Its
+    """rnn, lstm and gru cells over two inits, depths and lengths, three gains and two seeds: 72
+    settings, a tall table in its own scroll box whose vertical scrollbar takes ~15 px of its
+    width (a box from 61 rows: page.TALL_TABLE_ROWS; the test's 48 settings got one at 26). Its
     "Theory vs measurement by setting" needed horizontal scrolling in a 1400 px window, the
     flags cut to "fla": the theory column read "mean field (approximate)" (what the non-iid
     flag says) and "—" in every gated row, and a mean ± sd could not wrap."""
@@ -117,7 +118,7 @@ def test_theory_table_of_a_mixed_run_fits_a_1400px_window(tmp_path):
         init=("default", "orthogonal"),
         num_layers=(1, 2),
         seq_len=(6, 12),
-        gain=(0.5, 1.0),
+        gain=(0.5, 1.0, 2.0),
         seed=(0, 1),
         hidden_size=8,
         input_size=4,
@@ -199,3 +200,29 @@ def test_a_long_command_wraps_between_its_words_and_copies_whole(tmp_path):
         for i in breaks:
             assert shown[i - 1] in " \n" or i in inside_path, (width, shown[i - 8 : i + 8])
         assert got["cut"] <= 0, width  # the long path wraps: no scrolling sideways
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_table_of_up_to_sixty_rows_is_shown_whole_not_cut_at_a_fold(tmp_path):
+    """A table of more than 25 rows scrolled in a 34em box whose fold cut whatever row it fell
+    on: the default run's theory table (48 settings, 1280 px window) showed 8 rows whole and 53
+    of the ninth's 69 px. A table of up to page.TALL_TABLE_ROWS rows (here 36) is shown whole."""
+    import _report_run as runs
+
+    sweep = vl.Sweep(
+        activation=("tanh", "relu"), num_layers=(1, 2), init=("default", "orthogonal", "normal"),
+        gain=(0.5, 1.0, 2.0), hidden_size=4, input_size=2, seq_len=8, batch=1,
+    )  # fmt: skip
+    run = runs.make_run(tmp_path / "run", sweep, name="36 settings")
+    page = vl.render_report(run, tmp_path / "36.html", timestamp="2024-01-01")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, hide_scrollbars=False) as browser:
+        browser.open(page, width=1280, height=1000)
+        boxes = browser.evaluate(
+            "[...document.querySelectorAll('.scroll')].map(s => [s.parentElement"
+            ".querySelector('h3').textContent, s.querySelectorAll('tbody tr:not(.detail)').length,"
+            " s.scrollHeight - s.clientHeight])"
+        )
+    rows = {title: n for title, n, _ in boxes}
+    assert rows["Decay rates by setting"] == rows["Theory vs measurement by setting"] == 36
+    assert [b for b in boxes if b[2] > 0] == []  # no box hides a row, or part of one

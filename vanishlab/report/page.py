@@ -13,9 +13,17 @@ figures are laid out to :data:`PAGE_W` (:mod:`.figures`, :mod:`.heatmaps`).
 
 from __future__ import annotations
 
-__all__ = ["COLUMN_PX", "CSS_PX_PER_IN", "GUTTER_PX", "PAGE_W"]
+__all__ = ["COLUMN_PX", "CSS_PX_PER_IN", "GUTTER_PX", "PAGE_W", "TALL_TABLE_ROWS"]
 
 COLUMN_PX = 1180  # the main column's max-width, padding included
 GUTTER_PX = 24  # its padding on either side
 CSS_PX_PER_IN = 96  # CSS pixels to the inch (an SVG sized in pt: 72 to the inch)
 PAGE_W = (COLUMN_PX - 2 * GUTTER_PX) / CSS_PX_PER_IN  # 11.79 in
+
+#: A table of more rows than this scrolls in a box of its own (``.scroll.tall``, 34em high);
+#: one of this many or fewer is shown whole. The box's fold cuts whatever row it falls on (rows
+#: wrap, so their heights are not known before a browser draws them, and the page runs no
+#: script): with 25 as the limit, the default run's theory table (48 settings, 2436 px tall in a
+#: 1280 px window) showed 8 rows whole and 53 of the ninth's 69 px at its fold, its rates table
+#: 15 and 25 of the next one's 28 px. Up to 60 rows a table is a few screens of the page.
+TALL_TABLE_ROWS = 60

@@ -29,7 +29,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from .model import Block, HeatmapGrid, LineGrid, Report
-from .page import COLUMN_PX, GUTTER_PX
+from .page import COLUMN_PX, GUTTER_PX, TALL_TABLE_ROWS
 from .progress import ReportProgress
 
 __all__ = ["environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
@@ -197,5 +197,9 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
         sections.append((section, shown))
     template = environment().get_template("report.html.j2")
     return template.render(
-        report=report, sections=sections, column_px=COLUMN_PX, gutter_px=GUTTER_PX
+        report=report,
+        sections=sections,
+        column_px=COLUMN_PX,
+        gutter_px=GUTTER_PX,
+        tall_rows=TALL_TABLE_ROWS,
     )
