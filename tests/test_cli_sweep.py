@@ -362,25 +362,39 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
     assert list(vl.load_cells(out)["reason"]) == [alone + lever] * 3
 
 
-def test_a_worker_that_dies_is_said_with_its_lever_flag_first(tmp_path):
-    """Its advice said "perhaps with fewer workers (--workers)", the name before the flag,
-    where every refusal and advice names the flag first (docs/cli.md)."""
+@pytest.mark.parametrize(
+    ("death", "said"),
+    [
+        (
+            "os.kill(os.getpid(), signal.SIGKILL)",
+            "error: a worker process was killed by SIGKILL (sent by the kernel's out-of-memory "
+            "killer when memory runs short, or by kill -9); finished cells are kept: run the "
+            "same command again to resume, perhaps with fewer --workers (workers=)",
+        ),
+        (
+            "os._exit(3)",
+            "error: a worker process exited with status 3 before handing back its cell; "
+            "finished cells are kept: run the same command again to resume",
+        ),
+    ],
+    ids=["SIGKILL", "exit"],
+)
+def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
+    """Every death was "a worker process died (out of memory?)": a kill -9, a crash, a worker's
+    own exit alike. The parent knows the exit code: -9 is SIGKILL, the out-of-memory killer's
+    signal (or a user's), and only then is memory (and the lever, its flag first) named."""
     module = tmp_path / "dies.py"
     module.write_text(
-        "import os\n\nimport vanishlab as vl\n\n\n"
+        "import os\nimport signal\n\nimport vanishlab as vl\n\n\n"
         "def _init(rnn, gain, generator):\n"
-        "    os._exit(1)  # the worker dies as one the kernel killed\n\n\n"
+        f"    {death}\n\n\n"
         'vl.register_init(vl.Init("dies_test", "dies", _init), replace=True)\n'
         'SWEEP = vl.Sweep(init="dies_test", hidden_size=4, input_size=2, seq_len=5, batch=1, '
         "seed=(0, 1))\n"
     )
     out = tmp_path / "run"
     result = _sweep_file_registering(module, out, "dies_test")
-    _one_error_line(
-        result,
-        "error: a worker process died (out of memory?); finished cells are kept: run the same "
-        "command again to resume, perhaps with fewer --workers (workers=)",
-    )
+    _one_error_line(result, said)
 
 
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):
@@ -1790,3 +1804,14 @@ def test_q_is_short_for_quiet(tmp_path):
     )
     assert again.exit_code == 0, again.stderr
     assert again.stdout == ""
+
+
+def test_a_worker_death_names_the_signal_that_tells_most():
+    """The pool sends SIGTERM to the rest as it breaks (a worker ignores it): a -15 beside
+    another code is passed over; no code at all keeps the old guess."""
+    from vanishlab.sweep.executors import worker_death
+
+    assert "killed by SIGSEGV; " in worker_death([None, -15, -11])
+    assert "killed by SIGTERM; " in worker_death([-15, None])
+    assert "killed by SIGKILL (" in worker_death([0, -9])
+    assert worker_death([None, 0]).startswith("a worker process died (out of memory?); ")

@@ -44,6 +44,7 @@ __all__ = [
     "run_here",
     "run_processes",
     "run_task",
+    "worker_death",
 ]
 
 
@@ -301,10 +302,8 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             on_result(*future.result())
         completed = True
     except BrokenProcessPool:
-        raise VanishlabError(
-            "a worker process died (out of memory?); finished cells are kept: run the same "
-            "command again to resume, perhaps with fewer --workers (workers=)"
-        ) from None
+        codes = [p.exitcode for p in getattr(pool, "_processes", {}).values()]
+        raise VanishlabError(worker_death(codes)) from None
     finally:
         if completed:
             pool.shutdown(wait=True)
@@ -312,6 +311,34 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             _stop_workers(pool, alive_w)
         alive_r.close()
         alive_w.close()
+
+
+def worker_death(exit_codes: Sequence[int | None]) -> str:
+    """The line for a pool whose worker died, from its workers' ``exit_codes`` (None: alive).
+
+    It said "a worker process died (out of memory?)" whatever killed it. What the parent
+    knows is the exit code: -9, SIGKILL, is what the kernel's out-of-memory killer sends (and
+    ``kill -9``); another signal (SIGSEGV: a crash in native code) or a status of its own is
+    no memory's. A worker ignores SIGTERM and Ctrl-C (the parent handles them), so a pool's
+    own SIGTERM to the rest as it breaks is passed over where another code tells more."""
+    dead = [c for c in exit_codes if c]
+    code = next((c for c in dead if c != -signal.SIGTERM), dead[0] if dead else None)
+    resume = "finished cells are kept: run the same command again to resume"
+    fewer = "perhaps with fewer --workers (workers=)"
+    if code is None:
+        return f"a worker process died (out of memory?); {resume}, {fewer}"
+    if code > 0:
+        return f"a worker process exited with status {code} before handing back its cell; {resume}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    if code == -signal.SIGKILL:
+        return (
+            "a worker process was killed by SIGKILL (sent by the kernel's out-of-memory killer "
+            f"when memory runs short, or by kill -9); {resume}, {fewer}"
+        )
+    return f"a worker process was killed by {name}; {resume}"
 
 
 def cores() -> int:
