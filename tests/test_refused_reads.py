@@ -158,3 +158,25 @@ def test_a_library_on_a_noexec_file_system_is_not_called_out_of_memory(capsys, m
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "out of memory" not in lines[0], lines
     assert f"cannot load {library}: it lies on a file system mounted noexec" in lines[0]
+
+
+def test_an_io_error_reading_a_shard_leaves_it_where_it_is(run_dir, monkeypatch):
+    """EIO (a failing disk, a network file system that lost its server) says nothing of a
+    file's bytes: the shard was called corrupt ("unreadable: [Errno 5] ..."), moved aside to
+    corrupt/ and its cell measured again. It is now left as it is, in one line."""
+    real_open = open
+    cells = str(run_dir / "cells")
+
+    def io_error(file: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if str(file).startswith(cells) and (args[:1] or (kwargs.get("mode"),)) == ("rb",):
+            raise OSError(errno.EIO, "Input/output error")  # a read: writes go on
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    before = sorted(p.name for p in (run_dir / "cells").iterdir())
+    monkeypatch.setattr("builtins.open", io_error)
+    with pytest.raises(VanishlabError, match="Input/output error") as raised:
+        vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
+    assert "is corrupt" not in str(raised.value) and "left as it is" in str(raised.value)
+    assert str(raised.value).startswith(f"cannot read {cells}")
+    assert sorted(p.name for p in (run_dir / "cells").iterdir()) == before
+    assert not (run_dir / "corrupt").exists()

@@ -62,7 +62,7 @@ def refused_read(path: Path, err: BaseException) -> BaseException | None:
     ``OSError`` of too many open files were taken for a damaged shard: a report called a
     sound shard corrupt, and a sweep or an analysis moved it aside and measured it again. The
     file is left as it is: an ``OSError`` stays itself (its path named), the rest is said in
-    one line."""
+    one line. An I/O error (EIO) is the device's, not the file's: left as it is too."""
     text = " ".join(str(err).split())
     if isinstance(err, MemoryError) or "failed to launch worker thread" in text.lower():
         what = f"{type(err).__name__}{f': {text}' if text else ''}"
@@ -70,6 +70,15 @@ def refused_read(path: Path, err: BaseException) -> BaseException | None:
             f"cannot read {path} now ({what}): the process was refused memory or threads, "
             "not a damaged file, left as it is; raise its limit (ulimit -v, the batch job's "
             "memory) or free some, and run the command again"
+        )
+    if isinstance(err, OSError) and err.errno == errno.EIO:
+        # A failing disk or a network file system that lost its server: the device's fault,
+        # which says nothing of the file's bytes (it was called corrupt and moved aside).
+        return VanishlabError(
+            f"cannot read {path} now ({err.strerror or 'Input/output error'}): the device "
+            "failed the read, which says nothing of the file's content, left as it is; "
+            "check the disk or the mount (dmesg), and run the command again (where it "
+            "persists, move the file out of the run: its cell is measured again)"
         )
     if isinstance(err, OSError) and err.errno in _REFUSALS:
         if err.filename is None:
