@@ -814,6 +814,27 @@ def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch
     assert leftovers == []  # nothing half-written is left behind
 
 
+def test_a_failed_report_removes_the_empty_folders_it_made_only(run_dir, tmp_path, monkeypatch):
+    """A report whose write failed (a full disk) left the folders it made for its -o behind
+    (kept/new/deeper, empty); an existing folder, empty or not, stays whatever happens."""
+    from vanishlab.sweep import files
+
+    def full(path, write) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("vanishlab.report.atomic_write", full)
+    kept = tmp_path / "kept"
+    kept.mkdir()  # empty, and existed before: never removed
+    page = kept / "new" / "deeper" / "r.html"
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
+    _one_error_line(result, f"cannot write the report {page}: No space left on device")
+    assert kept.is_dir() and list(kept.iterdir()) == []
+    with pytest.raises(OSError), files.folders_made(kept / "a" / "b"):  # the API's helper
+        (kept / "a" / "x").write_text("another's file")  # not empty: a stays, b goes
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert sorted(p.name for p in kept.rglob("*")) == ["a", "x"]
+
+
 def test_a_full_disk_reads_as_one_path_in_the_api(tmp_path, monkeypatch):
     # vl.run_sweep into a full disk raised "[Errno 28] No space left on device:
     # 'RUN/cells/<id>.parquet' -> None": the second path, cleared, was shown as None.

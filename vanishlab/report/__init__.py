@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_flag, escaped_text, file_path, link_problem
+from ..sweep.files import as_flag, escaped_text, file_path, folders_made, link_problem
 from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -273,7 +273,8 @@ def render_report(
     Args:
         run_dir: a run directory (``manifest.json`` and ``cells/``).
         path: where to write, a file name ending in ``.html`` or ``.htm`` (any case); parent
-            folders are created. Default: :func:`default_report_path`.
+            folders are created (removed again, where still empty, when the write fails).
+            Default: :func:`default_report_path`.
         timestamp: the "generated" time shown on the page; pin it for byte-identical output.
             Default: ``SOURCE_DATE_EPOCH`` if set (a malformed one is an error), else now.
         progress: a progress bar on stderr when the report takes more than a few seconds;
@@ -323,10 +324,10 @@ def render_report(
         )
         html = render_html(report, progress=bar)
         html += report_marker(manifest)  # names the run (store.report_run)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # A path in the manifest with a byte of another encoding (a lone surrogate) is written
     # \xNN, as a shell writes it: not a traceback after the whole report was built, nor the
     # surrogate's own escape (\udcff), which names no byte.
     data = escaped_text(html).encode("utf-8", errors="backslashreplace")
-    atomic_write(out, lambda f: f.write(data))
+    with folders_made(out.parent):  # a failed write leaves no folder of its own behind
+        atomic_write(out, lambda f: f.write(data))
     return out

@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "atomic_write",
     "escaped_text",
     "file_path",
+    "folders_made",
     "fsync_dir",
     "is_bool",
     "line_text",
@@ -221,6 +223,35 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def folders_made(folder: Path) -> Iterator[None]:
+    """Make ``folder`` and its missing parents for the block; where the block (or a mkdir)
+    raises, remove the folders this call made, deepest first, where they are still empty:
+    never one that existed before, nor one another process has since put a file in. A report
+    that failed after making its folder (no space left for the file) left it behind."""
+    missing = []
+    for f in (folder, *folder.parents):
+        if os.path.lexists(f):
+            break
+        missing.append(f)
+    made: list[Path] = []
+    try:
+        for f in reversed(missing):
+            try:
+                f.mkdir()
+            except FileExistsError:  # made meanwhile by another process: not this call's
+                if not f.is_dir():
+                    raise
+                continue
+            made.append(f)
+        yield
+    except BaseException:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()  # an empty folder only
+        raise
 
 
 def atomic_write(path: Path, write: Any) -> None:
