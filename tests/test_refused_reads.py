@@ -180,3 +180,74 @@ def test_an_io_error_reading_a_shard_leaves_it_where_it_is(run_dir, monkeypatch)
     assert str(raised.value).startswith(f"cannot read {cells}")
     assert sorted(p.name for p in (run_dir / "cells").iterdir()) == before
     assert not (run_dir / "corrupt").exists()
+
+
+def _report_raising(monkeypatch, tmp_path, run_dir, make_error):
+    """``vanishlab report RUN -o tmp/r.html`` where the rendering raises ``make_error()``."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    def render(*args: object, **kwargs: object) -> None:
+        raise make_error()
+
+    monkeypatch.setattr("vanishlab.report.render_report", render)
+    return CliRunner().invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
+
+
+def _torch_refused() -> BaseException:
+    """torch's own error for an allocation its CPU allocator cannot make (1 EiB)."""
+    import torch
+
+    try:
+        torch.empty(2**60, dtype=torch.uint8)
+    except RuntimeError as err:
+        return err
+    raise AssertionError("1 EiB was allocated")
+
+
+def _refused_inside_c() -> BaseException:
+    """A C function that returned a result with a MemoryError set: a SystemError caused by it."""
+    err = SystemError("<built-in function x> returned a result with an exception set")
+    err.__cause__ = MemoryError()
+    return err
+
+
+@pytest.mark.parametrize(
+    ("make_error", "said"),
+    [
+        (_torch_refused, "out of memory (DefaultCPUAllocator: can't allocate memory: you tried"),
+        (lambda: RuntimeError("std::bad_alloc"), "out of memory (std::bad_alloc): the process"),
+        (_refused_inside_c, "out of memory (MemoryError): the process was refused memory"),
+    ],
+    ids=["allocator", "bad_alloc", "SystemError"],
+)
+def test_torch_refused_memory_in_a_command_ends_in_one_line(
+    run_dir, tmp_path, monkeypatch, make_error, said
+):
+    """torch's CPU allocator refused (ulimit -v) ended a command in a RuntimeError traceback,
+    status 1, where a MemoryError was one line: now the same line, status 2, nothing written."""
+    result = _report_raising(monkeypatch, tmp_path, run_dir, make_error)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {said}"), lines
+    assert lines[0].endswith("; no report written") and "[enforce fail" not in lines[0]
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    "make_error",
+    [
+        lambda: RuntimeError("bad_alloc_count went below zero"),  # not torch's words
+        lambda: SystemError("error return without exception set"),  # no MemoryError behind it
+        lambda: type("OutOfMemoryError", (RuntimeError,), {})(
+            "CUDA out of memory. DefaultCPUAllocator: can't allocate memory"
+        ),  # a subclass (a GPU's): left as it is
+    ],
+    ids=["other", "SystemError", "subclass"],
+)
+def test_other_runtime_and_system_errors_keep_their_traceback(
+    run_dir, tmp_path, monkeypatch, make_error
+):
+    result = _report_raising(monkeypatch, tmp_path, run_dir, make_error)
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError | SystemError)

@@ -5,8 +5,9 @@ A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-li
 the file system (``OSError``: a path below a regular file, a read-only file system, ``/proc``,
 no space left) prints one line on stderr and exits with status 2; a traceback is a bug.
 
-This module imports only typer: ``vanishlab --help``, ``--version``, ``inits`` and
-``experiments`` answer without torch, pandas or pyarrow (each command imports what it needs).
+This module imports only typer (and, without torch, the words of torch's CPU allocator):
+``vanishlab --help``, ``--version``, ``inits`` and ``experiments`` answer without torch,
+pandas or pyarrow (each command imports what it needs).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
+from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
 from .stops import Terminated, terminable
@@ -245,7 +247,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise _broken_pipe(err) from None
         except OSError as err:  # the environment refused: a path, permissions, disk space
             raise fail(os_error_text(err)) from None
-        except (MemoryError, ImportError, RuntimeError) as err:
+        except (MemoryError, ImportError, RuntimeError, SystemError) as err:
             refused = memory_refused(err)
             if refused is None:
                 raise  # a bug: its traceback
@@ -268,7 +270,10 @@ def memory_refused(err: BaseException) -> str | None:
     (``libtorch_cpu.so: failed to map segment from shared object``), or a thread that could
     not be started (``RuntimeError: can't start new thread``, its stack refused): each ended
     in a traceback, status 1. A library on a file system mounted ``noexec`` fails to map in
-    the same words: that one is said as it is, never as memory."""
+    the same words: that one is said as it is, never as memory. torch's CPU allocator refused
+    is a ``RuntimeError`` in its own words (:func:`_allocator_refused`), and a C function that
+    returned with a MemoryError set is a ``SystemError`` caused by it: both ended in a
+    traceback too."""
     text = str(err)
     mapped = isinstance(err, ImportError) and any(
         sign in text.lower() for sign in ("failed to map segment", "cannot allocate memory")
@@ -284,16 +289,33 @@ def memory_refused(err: BaseException) -> str | None:
             f"out of memory or threads ({text}): the process was refused a thread; raise its "
             "limits (ulimit -v, ulimit -u, the batch job's memory) or free some"
         )
+    if isinstance(err, SystemError):  # a C function that returned with a MemoryError set
+        cause = err.__cause__
+        return memory_refused(cause) if isinstance(cause, MemoryError | RuntimeError) else None
     if isinstance(err, MemoryError):
         what = f"MemoryError{f': {text}' if text else ''}"
     elif mapped:
         what = text
-    else:
+    elif (what := _allocator_refused(err)) is None:
         return None
     return (
         f"out of memory ({what}): the process was refused memory; raise its limit "
         "(ulimit -v, the batch job's memory) or free some"
     )
+
+
+def _allocator_refused(err: BaseException) -> str | None:
+    """torch's own words where its CPU allocator was refused (a plain ``RuntimeError``: ``[enforce
+    fail at alloc_cpu.cpp:127] ... DefaultCPUAllocator: can't allocate memory: you tried to
+    allocate N bytes ...``, or a C++ ``std::bad_alloc`` it passed on), from the allocator's
+    words on; else None. A GPU's OutOfMemoryError, a subclass, is left as it is, as
+    :mod:`vanishlab.core.allocation` leaves it."""
+    text = " ".join(str(err).split())
+    if type(err) is not RuntimeError:
+        return None
+    if CPU_ALLOCATOR_FAILED in text:
+        return text[text.index(CPU_ALLOCATOR_FAILED) :]
+    return "std::bad_alloc" if re.search(r"\bstd::bad_alloc\b", text) else None
 
 
 # The loader's words for a library it could not map: "/PATH.so: failed to map segment ..."
