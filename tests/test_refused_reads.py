@@ -251,3 +251,23 @@ def test_other_runtime_and_system_errors_keep_their_traceback(
 ):
     result = _report_raising(monkeypatch, tmp_path, run_dir, make_error)
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError | SystemError)
+
+
+@pytest.mark.parametrize(
+    "make_error",
+    [MemoryError, lambda: VanishlabError("no such run"), lambda: OSError(errno.EROFS, "ro")],
+    ids=["MemoryError", "VanishlabError", "OSError"],
+)
+def test_vanishlab_traceback_shows_what_a_line_would_say(
+    run_dir, tmp_path, monkeypatch, make_error
+):
+    """A MemoryError became one line, and with it went its traceback: also a shape bug's that
+    asked numpy for 7 PiB. VANISHLAB_TRACEBACK=1 ends the command in its traceback instead;
+    "0" or empty is unset."""
+    for unset in ("", "0"):
+        monkeypatch.setenv("VANISHLAB_TRACEBACK", unset)
+        assert _report_raising(monkeypatch, tmp_path, run_dir, make_error).exit_code == 2
+    monkeypatch.setenv("VANISHLAB_TRACEBACK", "1")
+    result = _report_raising(monkeypatch, tmp_path, run_dir, make_error)
+    assert result.exit_code == 1 and type(result.exception) is type(make_error())
+    assert result.stderr == ""

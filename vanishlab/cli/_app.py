@@ -4,6 +4,7 @@ A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-li
 (an unknown option or command, a value of the wrong type, a missing argument) or a refusal of
 the file system (``OSError``: a path below a regular file, a read-only file system, ``/proc``,
 no space left) prints one line on stderr and exits with status 2; a traceback is a bug.
+``VANISHLAB_TRACEBACK=1`` shows such an error's traceback instead (:data:`TRACEBACK`).
 
 This module imports only typer (and, without torch, the words of torch's CPU allocator):
 ``vanishlab --help``, ``--version``, ``inits`` and ``experiments`` answer without torch,
@@ -219,7 +220,8 @@ RESUMABLE = "finished work is kept; run the same command to resume"
 
 
 def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMABLE) -> Any:
-    """Decorate a command so that a user's mistake is one line and exit status 2.
+    """Decorate a command so that a user's mistake is one line and exit status 2 (its
+    traceback instead, status 1, where :func:`traceback_wanted`: ``VANISHLAB_TRACEBACK=1``).
 
     A Ctrl-C (status 130) or a SIGTERM (143) is one line too, "interrupted: <stopped>": what
     the stop leaves, in the command's own terms (a report has nothing to resume; it was told
@@ -242,14 +244,18 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
                 raise _interrupted(line, TERMINATED if term else INTERRUPTED)
             return result
         except VanishlabError as err:
+            if traceback_wanted():
+                raise
             raise fail(str(err)) from None
         except BrokenPipeError as err:
             raise _broken_pipe(err) from None
         except OSError as err:  # the environment refused: a path, permissions, disk space
+            if traceback_wanted():
+                raise
             raise fail(os_error_text(err)) from None
         except (MemoryError, ImportError, RuntimeError, SystemError) as err:
             refused = memory_refused(err)
-            if refused is None:
+            if refused is None or traceback_wanted():
                 raise  # a bug: its traceback
             left = _after(stopped)
             raise fail(f"{refused}{f'; {left}' if left else ''}") from None
@@ -259,6 +265,17 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise _interrupted(_stop_line("terminated", _after(stopped)), TERMINATED) from None
 
     return wrapper
+
+
+TRACEBACK = "VANISHLAB_TRACEBACK"
+"""The environment variable that, set (to anything but "" or "0"), ends an error a command says
+in one line in its traceback instead (status 1): a MemoryError from a shape bug that asked for
+7 PiB read as the machine's shortage, its origin lost."""
+
+
+def traceback_wanted() -> bool:
+    """Whether ``$VANISHLAB_TRACEBACK`` asks for an error's traceback in place of its line."""
+    return os.environ.get(TRACEBACK, "") not in ("", "0")
 
 
 def memory_refused(err: BaseException) -> str | None:
