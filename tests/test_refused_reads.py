@@ -271,3 +271,19 @@ def test_vanishlab_traceback_shows_what_a_line_would_say(
     result = _report_raising(monkeypatch, tmp_path, run_dir, make_error)
     assert result.exit_code == 1 and type(result.exception) is type(make_error())
     assert result.stderr == ""
+
+
+def test_a_path_with_a_byte_of_another_encoding_is_said_with_that_byte(tmp_path):
+    """A path's byte that is no UTF-8 (kept by Python as a lone surrogate) was said '\\udcff'
+    in an error's line, a surrogate's escape that names no byte; it is '\\xff' now, as the
+    shell's $'...' writes it."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    missing = f"{tmp_path}/r\udcffx"
+    result = CliRunner().invoke(app, ["report", missing])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path}/r\\xffx is not a vanishlab run directory (it does not exist)\n"
+    )

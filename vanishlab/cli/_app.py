@@ -30,6 +30,7 @@ from typer.core import TyperCommand, TyperGroup
 from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError
+from ..sweep.files import escaped_text
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
 from .stops import Terminated, terminable
 
@@ -172,9 +173,11 @@ TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
 def _to_stderr(line: str) -> None:
     """``line`` on stderr, if it can take it: one that fails (2>/dev/full, a pipe whose reader
     has gone: OSError) or was closed in the process (ValueError) is passed over, so that the
-    command's status is its own, not that write's."""
+    command's status is its own, not that write's. A path's byte of another encoding is
+    written ``\\xNN`` (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'``
+    writes it: it was ``\\udcff``, a surrogate's escape that names no byte."""
     with contextlib.suppress(OSError, ValueError):
-        typer.echo(line, err=True)
+        typer.echo(escaped_text(line), err=True)
 
 
 def fail(message: str) -> typer.Exit:
