@@ -8,7 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figures import draw
+from vanishlab.report.figures import PANEL_W, draw
 from vanishlab.report.format import LAG_RATE_LABEL, RATE_LABEL
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 
@@ -50,3 +50,41 @@ def test_a_y_label_lies_inside_its_figure_and_left_of_the_ticks(ylabel, nrows):
     pad = PAD_IN * fig.dpi
     assert fig.bbox.y0 + pad <= box.y0 and box.y1 <= fig.bbox.y1 - pad, (box, fig.bbox)
     assert fig.bbox.x0 <= box.x0 and box.x1 < min(ticks), (box, min(ticks))
+
+
+@pytest.mark.parametrize("ncols", [1, 2])
+@pytest.mark.parametrize(
+    "y",
+    [
+        0.0029488 - 3.5e-8 * np.arange(40.0),  # tick labels like "0.0029485": a flat loss
+        1e6 + 0.37 * np.arange(40.0),  # like "1.000008" (x 1e6)
+        -0.45 - 0.01 * np.sin(np.arange(40.0)),  # like "−0.450": the margins as before
+    ],
+)
+def test_long_y_tick_labels_widen_the_margins(y, ncols):
+    """A monitor's loss that barely moved (0.0029488 to 0.0029474 over 40 steps of an LSTM)
+    drew tick labels like '0.0029485' across its y label 'loss' (and, in a second column,
+    they would reach the panel on their left): the margins were 0.8 and 0.6 in whatever the
+    ticks' width. They grow by what the widest tick label needs beyond the room of one like
+    '−0.465'; the panels keep their width."""
+    x = np.arange(40.0)
+    panels = tuple(LinePanel(0, c, "", (Curve("loss", None, x, y),)) for c in range(ncols))
+    grid = LineGrid("t", "c", 1, ncols, panels, "step", "loss", "", ())
+    with pinned():
+        fig = draw(grid)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        (label,) = [t for t in fig.texts if t.get_rotation() == 90]
+        box = label.get_window_extent(renderer)
+        axes = [a for a in fig.axes if a.get_visible()]
+        ticks = [
+            min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
+            for ax in axes
+        ]
+        panel_w = [ax.get_position().width * fig.get_size_inches()[0] for ax in axes]
+    gap = 0.015 * fig.dpi
+    assert fig.bbox.x0 <= box.x0 and box.x1 + gap < ticks[0]
+    for left_ax, tick in zip(axes[:-1], ticks[1:], strict=True):
+        assert left_ax.get_window_extent(renderer).x1 + gap < tick
+    assert panel_w == pytest.approx([PANEL_W - 0.6] * ncols)

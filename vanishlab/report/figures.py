@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
-from .figure_text import balanced_lines, plain, text_width, wrap_title
+from .figure_text import TICK_SIZE, balanced_lines, plain, text_width, wrap_title
 from .heatmaps import draw_heatmaps
 from .line_style import (
     BAND_MIN_PT,
@@ -60,6 +60,7 @@ FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 Y_LABEL_PAD = 0.08  # inches a y label keeps from the figure's top and bottom edges
 Y_LABEL_LINE = 0.22  # inches a line of the y label takes across (the left margin's growth)
 FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
+Y_TICKS_W = text_width("−0.465", TICK_SIZE)  # the widest y tick labels the margins fit
 
 
 def palette(n: int) -> list[str]:
@@ -91,12 +92,14 @@ def _draw_lines(grid: LineGrid) -> Figure:
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
     handles, labels = _legend_entries(grid, shown, colors)
     box = _line_box(grid, shown, labels, nrows, ncols)
-    fig, axes = panel_grid(nrows, ncols, box.panel, box.gaps, box.margins)
+    fig, axes = _draw_panels(grid, shown, colors, box)
+    # Tick labels wider than the margins hold ("0.0029485": a loss that barely moved) ran
+    # across the y label and the panel on their left: the grid is laid out again with more.
+    extra = max((_y_ticks_width(ax) for ax in axes.flat if ax.get_visible()), default=0.0)
+    if extra > Y_TICKS_W:
+        box = _line_box(grid, shown, labels, nrows, ncols, ticks=extra - Y_TICKS_W + 0.03)
+        fig, axes = _draw_panels(grid, shown, colors, box)
     width, height = (float(v) for v in fig.get_size_inches())
-    for ax in axes.flat:
-        ax.set_visible(False)
-    for panel in shown:
-        _draw_panel(axes[panel.row, panel.col], panel, grid, colors, box)
     left = box.margins[0]
     panel_w, gap_w = box.panel[0], box.gaps[0]
     # The x label centred under the last row's panels, the nearest x axes (centred under the
@@ -115,6 +118,29 @@ def _draw_lines(grid: LineGrid) -> Figure:
         size = float(RC["legend.fontsize"])
         fig.text(left / width, 1.0 - 0.05 / height, note, ha="left", va="top", fontsize=size)
     return fig
+
+
+def _draw_panels(
+    grid: LineGrid, shown: list[LinePanel], colors: list[str], box: _LineBox
+) -> tuple[Figure, np.ndarray]:
+    """The figure laid out by ``box`` with the panels ``shown`` drawn (the others hidden)."""
+    nrows, ncols = max(grid.nrows, 1), max(grid.ncols, 1)
+    fig, axes = panel_grid(nrows, ncols, box.panel, box.gaps, box.margins)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for panel in shown:
+        _draw_panel(axes[panel.row, panel.col], panel, grid, colors, box)
+    return fig, axes
+
+
+def _y_ticks_width(ax: Axes) -> float:
+    """The inches of the widest y tick label ``ax`` will draw (a log axis's decades: none)."""
+    if ax.get_yscale() != "linear":
+        return 0.0
+    lo, hi = sorted(ax.get_ylim())
+    ticks = [t for t in ax.yaxis.get_major_locator()() if lo <= t <= hi]
+    texts = ax.yaxis.get_major_formatter().format_ticks(ticks)
+    return max((text_width(t, TICK_SIZE) for t in texts if t), default=0.0)
 
 
 def _legend_entries(
@@ -181,17 +207,25 @@ def _legend_place(labels: list[str], title: str, ncols: int) -> tuple[float, flo
 
 
 def _line_box(
-    grid: LineGrid, shown: list[LinePanel], labels: list[str], nrows: int, ncols: int
+    grid: LineGrid,
+    shown: list[LinePanel],
+    labels: list[str],
+    nrows: int,
+    ncols: int,
+    ticks: float = 0.0,
 ) -> _LineBox:
     """The inches of a grid of ``nrows`` by ``ncols`` line panels, with room for the legend's
-    ``labels``, the titles of the panels ``shown`` and the y label."""
+    ``labels``, the titles of the panels ``shown`` and the y label; ``ticks``: the inches
+    the y tick labels need beyond :data:`Y_TICKS_W`, added left of every panel."""
     slot, legend_w, legend_h, legend_cols = _legend_place(labels, grid.legend_title, ncols)
+    slot += ticks
     titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
-    gap_w, gap_h = 0.6, 0.32 + title_h
+    gap_w, gap_h = 0.6 + ticks, 0.32 + title_h
     note_h = NOTE_H if grid.figure_note else 0.0
-    left, right, bottom, top = 0.8, legend_w + 0.15, 0.55, title_h + 0.12 + legend_h + note_h
+    left, right = 0.8 + ticks, legend_w + 0.15
+    bottom, top = 0.55, title_h + 0.12 + legend_h + note_h
     panel_w, panel_h = slot - gap_w, 1.7
     # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and bottom
     # (a monitor's one-row figure is 2.45 in tall): a longer one is broken into lines, and the
