@@ -86,6 +86,34 @@ def test_records_every_nth_step_with_a_step_column(tmp_path):
     assert len(summary) == 3 and summary["rate"].notna().all()
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (RuntimeError("boom at step 3"), "stopped by RuntimeError after the last step recorded"),
+        (KeyboardInterrupt(), "interrupted (KeyboardInterrupt) after the last step recorded"),
+    ],
+)
+def test_a_block_left_by_an_exception_is_not_finished(tmp_path, error, said):
+    """A training loop that raised at step 3 (or Ctrl-C) inside the monitor's block left a
+    manifest with its time as 'finished', and the page said 'finished 2026-...' as for a
+    training that ran to its end (helper 262's walk-through); an interrupted sweep's says
+    'not finished'. Now ``finished`` stays null and ``stopped_by`` names the exception."""
+    torch.manual_seed(0)
+    net = _Net()
+    probe = torch.randn(2, 5, 3)
+    with pytest.raises(type(error)), JacobianMonitor(net, probe, out=tmp_path / "m") as mon:
+        mon.step(0)
+        raise error
+    manifest = vl.load_manifest(tmp_path / "m")
+    assert manifest["finished"] is None and manifest["stopped_by"] == type(error).__name__
+    html = vl.render_report(tmp_path / "m", tmp_path / "r.html").read_text()
+    assert f"not finished: {said}" in html
+    with JacobianMonitor(net, probe, out=tmp_path / "m") as mon:  # reopened, ended: finished
+        mon.step(1)
+    manifest = vl.load_manifest(tmp_path / "m")
+    assert manifest["finished"] is not None and "stopped_by" not in manifest
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_never_changes_parameters_gradients_mode_or_rng(tmp_path, training):
     torch.manual_seed(1)

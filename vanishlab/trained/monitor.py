@@ -180,11 +180,15 @@ class JacobianMonitor:
         self._start = time.perf_counter()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._lock is None:
             return
         try:
-            self._manifest["finished"] = utc_now()
+            # Left by an exception (the training loop raised, Ctrl-C): not finished, as an
+            # interrupted sweep's manifest says; the page said "finished" at that time.
+            self._manifest["finished"] = None if exc_type else utc_now()
+            if exc_type:
+                self._manifest["stopped_by"] = exc_type.__name__
             spent = time.perf_counter() - self._start
             self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
             store.write_manifest(self.out, self._manifest)

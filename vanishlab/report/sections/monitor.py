@@ -74,7 +74,7 @@ def monitor_section(view: RunView) -> Section:
             )
     recorded += [
         ("started", time_text(m.get("started"))),
-        ("finished", time_text(m.get("finished"), "not finished (or still training)")),
+        ("finished", time_text(m.get("finished"), _not_finished(m.get("stopped_by")))),
     ]
     blocks.append(KeyValues("Recording", tuple(recorded)))
     versions = m.get("versions") or {}
@@ -89,6 +89,16 @@ def monitor_section(view: RunView) -> Section:
         "the probe's samples; rates are in natural log per step of lag.",
         tuple(blocks),
     )
+
+
+def _not_finished(stopped_by: object) -> str:
+    """The ``finished`` of a monitor whose ``with`` block has not ended, or that an exception
+    ended (the manifest's ``stopped_by``: its class's name)."""
+    if stopped_by == "KeyboardInterrupt":
+        return "not finished: interrupted (KeyboardInterrupt) after the last step recorded"
+    if stopped_by:
+        return f"not finished: stopped by {stopped_by} after the last step recorded"
+    return "not finished (or still training)"
 
 
 def _every(every: object) -> str:
