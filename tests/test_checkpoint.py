@@ -522,6 +522,29 @@ def test_the_state_dict_of_an_lstm_prepared_for_quantization_is_told_to_save_the
     assert "quantization" not in str(err.value)
 
 
+def test_an_optimizers_state_dict_is_named_as_one(tmp_path):
+    """torch.save(optimizer.state_dict(), path), given for the model's (the two are saved
+    side by side in a training script), was told only that it held no recurrent weights and
+    what vanishlab expects (helper 262's walk-through); it now says it is an optimizer's,
+    which holds no weights, and how to save the model's beside it."""
+    lstm = nn.LSTM(3, 4)
+    opt = torch.optim.Adam(lstm.parameters())
+    lstm(torch.randn(5, 2, 3))[0].sum().backward()
+    opt.step()
+    with pytest.raises(VanishlabError, match="holds no recurrent weights") as err:
+        read_checkpoint(_save(opt.state_dict(), tmp_path / "opt.pt"))
+    text = str(err.value)
+    assert "\n" not in text and "'state' (dict: 0, 1, 2, 3), 'param_groups' (list of 1)" in text
+    assert text.endswith(
+        "). It is an optimizer's state_dict (optimizer.state_dict(): its state and "
+        "param_groups), which holds no weights: save the model's, torch.save(model.state_dict(), "
+        "path), or both in one dict, e.g. {'model': model.state_dict(), 'optimizer': "
+        "optimizer.state_dict()}"
+    )
+    both = {"model": lstm.state_dict(), "optimizer": opt.state_dict()}  # as the advice says
+    assert read_checkpoint(_save(both, tmp_path / "both.pt")) is not None
+
+
 class _Tagger(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -93,7 +93,14 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             "bias=False for a cell without biases), so save that module's state_dict"
         )
     advice = _EXPECTED
-    if any(_QUANTIZABLE_LSTM.fullmatch(k) for k in flat):  # was told only the above
+    if isinstance(obj, Mapping) and {"state", "param_groups"} <= set(obj):  # was told _EXPECTED
+        advice = (
+            ". It is an optimizer's state_dict (optimizer.state_dict(): its state and "
+            "param_groups), which holds no weights: save the model's, "
+            "torch.save(model.state_dict(), path), or both in one dict, e.g. "
+            "{'model': model.state_dict(), 'optimizer': optimizer.state_dict()}"
+        )
+    elif any(_QUANTIZABLE_LSTM.fullmatch(k) for k in flat):  # was told only the above
         advice = f". {quantized_advice(f'{QUANTIZABLE}.LSTM')}"
     elif any(_QUANTIZED_LSTM.fullmatch(k) for k in flat):  # the converted one's: so was it
         advice = f". {quantized_advice(f'{QUANTIZED[0]}.LSTM')}"
