@@ -1366,3 +1366,38 @@ def test_no_number_on_the_page_reads_minus_zero() -> None:
         "0.000",
         "0.012",
     )
+
+
+def test_a_horizon_beyond_the_probe_is_drawn_as_a_lower_bound(tmp_path):
+    """A monitored LSTM (examples/monitor_adding.py) whose training lengthened its horizons
+    past the probe's 50 lags at its last step drew nothing there: a horizon that never fell
+    1000-fold was a gap in 'Horizons over training', so the step a reader looks for vanished
+    (helper 262's walk-through). It is drawn at the last lag measured with a caret, the
+    legend's 'beyond the probe's lags (drawn at the last)'."""
+    import torch
+    from torch import nn
+
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.sections.monitor_training import BEYOND_LABEL, training_section
+
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 8)
+    with vl.JacobianMonitor(rnn, 0.1 * torch.randn(40, 2, 2), out=tmp_path / "m") as mon:
+        mon.step(0)  # PyTorch's init: a horizon of about 14 lags
+        with torch.no_grad():  # near the origin, W_hh = I: the norms stay about 1
+            rnn.weight_hh_l0.copy_(torch.eye(8))
+            rnn.bias_hh_l0.zero_()
+            rnn.bias_ih_l0.zero_()
+        mon.step(1)
+    run = tmp_path / "m"
+    view = RunView(vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+    figure = next(b for b in training_section(view).blocks if b.title == "Horizons over training")
+    last = {"state": 40.0, "input": 39.0}  # the last lag measured
+    for curve in figure.panels[0].curves:
+        assert list(curve.x) == [0.0, 1.0] and 5 < curve.y[0] < 30
+        assert curve.y[1] == last[curve.label] and list(curve.at_least_x) == [1.0]
+    assert figure.at_least_label == BEYOND_LABEL and "A caret:" in figure.caption
+    with pinned():
+        legend = draw(figure).legends[0]
+    assert BEYOND_LABEL in [t.get_text() for t in legend.get_texts()]

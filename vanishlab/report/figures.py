@@ -170,7 +170,7 @@ def _legend_entries(
         labels.append("exact zero (−∞)")
     if any(len(c.at_least_x) and not c.reference for p in shown for c in p.curves):
         handles.append(Line2D([], [], ls="none", marker="^", color=FLOOR_COLOR, ms=5))
-        labels.append(AT_LEAST_LABEL)
+        labels.append(grid.at_least_label or AT_LEAST_LABEL)
     if grid.stable_band and shown:  # its true width: it may be drawn wider (BAND_MIN_PT)
         handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
         labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")

@@ -146,6 +146,9 @@ class LineGrid:
     #: ("columns show 5 of the 9 values of gain"), which the caption's note alone let a reader
     #: miss (the panels' titles looked like every value).
     figure_note: str = ""
+    #: The legend's words for the carets of :attr:`Curve.at_least_x` ("" : a mean over seeds'
+    #: lower bound, :data:`~vanishlab.report.figures.AT_LEAST_LABEL`).
+    at_least_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ the table of them (:mod:`.monitor_table`), after each one's first and last value
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from .trained import (
 __all__ = ["MARKERS_UP_TO", "training_section"]
 
 MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this many
+BEYOND_LABEL = "beyond the probe's lags (drawn at the last)"
 
 _ByCurve = dict[tuple[str, int | None], pd.DataFrame]  # each curve's fits, by step
 
@@ -164,8 +166,8 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str])
     """Every curve's horizon against the training step; None where no step has one (an IRNN's
     norms that never fall 1000-fold): no empty figure."""
     failed = _failed(steps)
-    curves = _curves(by_curve, labels, "horizon", failed)
-    if not any(np.isfinite(c.y).any() for c in curves):
+    curves = _horizon_curves(by_curve, labels, failed)
+    if not any(np.isfinite(c.y[~np.isin(c.x, c.at_least_x)]).any() for c in curves):
         return None
     markers = _markers(steps)
     any_at_zero = any(at_zero(rec) for f in by_curve.values() for rec in f.to_dict("records"))
@@ -174,8 +176,14 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str])
         caption=(
             f"The horizon of each curve, {HORIZON_MEANING}, at each recorded training step: "
             "how far back the last state still feels an earlier state or input within a "
-            "factor 1000. A gap: the norm never fell that far within the probe's lags"
-            + (", or a failed step." if len(failed) else ".")
+            "factor 1000."
+            + (
+                " A caret: the norm never fell that far within the probe's lags; the horizon lies "
+                "beyond them, and is drawn at the last lag measured."
+                if any(len(c.at_least_x) for c in curves)
+                else ""
+            )
+            + (" A gap: a failed step." if len(failed) else "")
             + (
                 " Where curves have the same horizon, the later curve's marker sits inside a "
                 "ring of the earlier one's colour; where they have it at most steps, the "
@@ -200,7 +208,25 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str])
         markers=markers,
         integer_y=True,
         x_span=step_span(steps),
+        at_least_label=BEYOND_LABEL,
     )
+
+
+def _horizon_curves(by_curve: _ByCurve, labels: list[str], failed: np.ndarray) -> list[Curve]:
+    """Each curve's horizon against the step. Where the norm never fell 1000-fold within the
+    probe's lags (no horizon, no exact zero), the last lag measured, a lower bound marked by
+    a caret: it was a gap, and the steps where training had lengthened the horizon beyond the
+    probe, the ones a reader looks for, vanished from the figure."""
+    out = []
+    for style, (f, label) in enumerate(zip(by_curve.values(), labels, strict=True)):
+        x = f[MONITOR_STEP].to_numpy(dtype=np.float64)
+        y = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        last = f["lag_end"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        rate = f["rate"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        beyond = np.isnan(y) & f["zero_lag"].isna().to_numpy() & np.isfinite(last + rate)
+        curve = _series(x, np.where(beyond, last, y), style, label, failed)
+        out.append(replace(curve, at_least_x=x[beyond]))
+    return out
 
 
 def _series(x: np.ndarray, y: np.ndarray, style: int, label: str, failed: np.ndarray) -> Curve:
