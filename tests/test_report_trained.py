@@ -560,6 +560,10 @@ def test_the_chosen_steps_caption_says_how_many_of_which_steps(monitor_run, tmp_
     failed = _monitor_with_a_failed_step(tmp_path / "run", recover=True)
     (grid,) = _blocks(_section(_report(failed), "curves-steps"), LineGrid)
     assert "at every one of the 2 measured steps" in grid.caption
+    failed = _monitor_with_a_failed_step(tmp_path / "one", recover=False)
+    (grid,) = _blocks(_section(_report(failed), "curves-steps"), LineGrid)
+    assert "against the lag k at the one measured step, one line" in grid.caption  # not
+    # "every one of the 1 measured steps" (helper 262's walk-through: a monitor of one step)
 
 
 def test_a_failed_monitored_step_is_listed_with_its_reason(tmp_path):

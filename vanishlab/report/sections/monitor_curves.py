@@ -62,6 +62,8 @@ def curves_steps_section(view: RunView) -> Section | None:
         "spaced ones between)"
         if len(shown) < len(steps)
         else f"every one of the {len(steps)} {measured} steps"
+        if len(steps) > 1
+        else f"the one {measured} step"  # it read "every one of the 1 recorded steps"
     )
     grid = LineGrid(
         title="Decay curves at chosen steps",
