@@ -976,11 +976,17 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
     line = _one_error_line(result, "hidden_size 100000")
     assert "needs about" in line and "TiB" in line and "and 16.0 GiB is available;" in line
     assert not out.exists()
+    # The run points to --dry-run, which checks smaller sizes without running them.
+    assert line.endswith("choose smaller sizes (--dry-run checks them without running anything)")
     # The dry run shows the plan, then says what the run would: one line, status 2 (it said
-    # nothing and passed).
+    # nothing and passed). It does not point to --dry-run itself: "(--dry-run shows the
+    # estimate)" was said to a user who had just run one, below the estimate.
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--dry-run"])
     assert "memory: the largest cell needs about" in result.stdout
-    assert _one_error_line(result, "hidden_size 100000") == line
+    dry = _one_error_line(result, "hidden_size 100000")
+    assert "--dry-run" not in dry and dry == line.removesuffix(
+        " (--dry-run checks them without running anything)"
+    )
     assert not out.exists()
     big = vl.CellConfig(hidden_size=100000)
     assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices

@@ -303,11 +303,12 @@ def _print_plan(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"
     )
-    # The run would be refused: so is its dry run (status 2, the same line), after its plan.
+    # The run would be refused: so is its dry run (status 2, the same line, less the advice to
+    # run a dry run), after its plan.
     if plan.unwritable:
         raise VanishlabError(plan.unwritable)
     if local:
-        check_memory(plan.cells, plan.available_bytes, 1)
+        check_memory(plan.cells, plan.available_bytes, 1, dry_run=True)
     checked_plan(plan, force, retry_failed)  # another init definition, another grid
 
 

@@ -230,10 +230,14 @@ def _worker_value(node: ast.expr) -> object:
         raise ValueError("not a literal") from None
 
 
-def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
+def check_memory(
+    cells: Sequence[CellConfig], free: int | None, n_workers: int, *, dry_run: bool = False
+) -> int:
     """Refuse cells whose largest cannot fit in ``free`` bytes; return how many of
     ``n_workers`` fit, each with its cell and its own :data:`~.memory.WORKER_BYTES`, beside the
-    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process)."""
+    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process). The refusal
+    points a run to ``--dry-run``, which checks smaller sizes without running them; a dry run
+    (``dry_run``), which has just printed the estimate, is not pointed to itself."""
     if free is None or not cells:
         return n_workers
     big = max(cells, key=cell_bytes)
@@ -243,7 +247,8 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
             f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
             f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
             f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
-            "choose smaller sizes (--dry-run shows the estimate)"
+            "choose smaller sizes"
+            + ("" if dry_run else " (--dry-run checks them without running anything)")
         )
     if n_workers < 2:
         return 1
