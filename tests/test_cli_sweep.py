@@ -1815,3 +1815,17 @@ def test_a_worker_death_names_the_signal_that_tells_most():
     assert "killed by SIGTERM; " in worker_death([-15, None])
     assert "killed by SIGKILL (" in worker_death([0, -9])
     assert worker_death([None, 0]).startswith("a worker process died (out of memory?); ")
+
+
+@pytest.mark.parametrize("columns", ["100", "50"])  # rich's help, and the plain one
+def test_usage_lines_write_a_required_argument_as_the_others_do(monkeypatch, columns):
+    """typer 0.29 wrote ``Usage: vanishlab analyze [OPTIONS] {CHECKPOINT}`` (and ``{RUN_DIR}``
+    for report) beside sweep's ``[EXPERIMENT]``: braces, where the help and the errors say
+    CHECKPOINT."""
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
+    for command, argument in (("report", "RUN_DIR"), ("analyze", "CHECKPOINT")):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.stderr
+        (usage,) = [line.strip() for line in result.stdout.splitlines() if "Usage:" in line]
+        assert usage == f"Usage: vanishlab {command} [OPTIONS] {argument}", usage

@@ -31,7 +31,7 @@ from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError
 from ..sweep.files import escaped_text
-from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed
+from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
 from .stops import Terminated, terminable
 
 
@@ -113,6 +113,9 @@ class _Plain(_OneLineUsage):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return no_flag_metavars(super().get_params(ctx))  # type: ignore[misc]
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return unbraced(super().collect_usage_pieces(ctx))  # type: ignore[misc]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if not plain_help(self._typer, self, ctx, formatter):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = [
     "no_flag_metavars",
     "plain_help",
     "reflowed",
+    "unbraced",
 ]
 
 
@@ -31,6 +33,18 @@ def no_flag_metavars(params: list[Any]) -> list[Any]:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
     return params
+
+
+#: A required argument's piece of a usage line as typer 0.29 writes it: ``{RUN_DIR}``, or
+#: ``{FILES}...`` for several.
+_BRACED = re.compile(r"\{([A-Z][A-Z0-9_]*)\}((?:\.\.\.)?)")
+
+
+def unbraced(pieces: list[str]) -> list[str]:
+    """A usage line's pieces with a required argument written as the other commands' are,
+    ``RUN_DIR``: typer 0.29 writes it ``{RUN_DIR}`` (``report [OPTIONS] {RUN_DIR}`` beside
+    ``sweep [OPTIONS] [EXPERIMENT]``), braces click and earlier typers never used there."""
+    return [_BRACED.sub(r"\1\2", p) if _BRACED.fullmatch(p) else p for p in pieces]
 
 
 def reflowed(text: str | None) -> str | None:
