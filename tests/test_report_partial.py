@@ -135,3 +135,42 @@ def test_the_command_says_a_report_is_partial_where_the_page_does(tmp_path):
         "note: the report is partial: 2 of the 3 planned cells are measured; run the same "
         "sweep again to measure the rest"
     )
+
+
+def test_a_run_that_measured_nothing_is_refused_in_one_line(tmp_path):
+    """A monitor whose first training step raised leaves a run directory with a manifest
+    alone; ``vanishlab report`` on it wrote a page with nothing on it, status 0. So did a sweep
+    with no cell (stopped before its first, or its shards deleted: "0 of the 3 planned cells
+    are measured") and an analysis whose shard was deleted. Each is now one line, status 2,
+    saying what to do; nothing is written."""
+    import torch
+    from torch import nn
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    runner = CliRunner()
+    monitor = tmp_path / "monitor"
+    with (
+        pytest.raises(RuntimeError),
+        vl.JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 2, 2), out=monitor),
+    ):
+        raise RuntimeError("the first training step raised")
+    sweep = tmp_path / "sweep"
+    vl.run_sweep(vl.Sweep(hidden_size=2, input_size=2, seq_len=4, batch=1, gain=(0.5, 1.0, 2.0)),
+                 sweep, workers=1, progress=False)  # fmt: skip
+    for shard in (sweep / "cells").glob("*.parquet"):
+        shard.unlink()
+    for run_dir, said in (
+        (monitor, f"{monitor} holds no measured step: its monitored training recorded none"),
+        (sweep, f"{sweep} holds no measured cell of the 3 planned; nothing to report yet: run "
+                "the same sweep again to measure them"),
+    ):  # fmt: skip
+        page = tmp_path / f"{run_dir.name}.html"
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
+        assert result.exit_code == 2, result.stdout
+        assert result.stdout == "" and result.stderr.startswith(f"error: {said}"), result.stderr
+        assert result.stderr.count("\n") == 1 and not page.exists()
+        with pytest.raises(vl.VanishlabError, match="nothing to report"):
+            vl.render_report(run_dir, page)
+        assert not page.exists()

@@ -338,13 +338,19 @@ def test_cli_report_of_an_analysed_model(single_runs, tmp_path):
 def test_an_analysis_without_its_shard_is_reported_as_not_measured(single_runs, tmp_path):
     # Its shard moved aside (damaged) or never written (the analysis stopped first): the page
     # said so in its status, then took the measuring time of the first cell: an IndexError.
+    # The command refuses such a run in one line now (a page with nothing measured on it,
+    # status 0, was no report); the page's data, built from the frames, still says so.
     run = tmp_path / "run"
     shutil.copytree(single_runs["rnn"], run)
     for shard in (run / "cells").iterdir():
         shard.unlink()
     out = tmp_path / "r.html"
     result = CliRunner().invoke(app, ["report", str(run), "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2 and not out.exists(), result.output
+    assert result.stderr == (
+        f"error: {run} holds no measured model (its shard is gone); nothing to report: run "
+        "the same vanishlab analyze again to measure it\n"
+    )
     facts = {k: v for b in _blocks(_section(_report(run), "model"), KeyValues) for k, v in b.items}
     assert facts["status"] == "not measured" and facts["measuring time"] == "—"
 
@@ -395,8 +401,11 @@ def test_a_damaged_manifest_that_still_parses_is_not_read_over_an_analysis_shard
     lyap, shown = _lyapunov_shown(run, tmp_path / "r.html")
     assert lyap == measured - 0.25 and shown.startswith(rate_text(measured - 0.25)), shown
     shard.unlink()  # no shard: nothing measured is there, the manifest's exponent neither
-    html = vl.render_report(run, tmp_path / "r.html").read_text()
-    assert "not measured" in html and rate_text(measured - 0.25) not in html
+    # (its page said "not measured" and nothing else, status 0: it is refused in one line now)
+    with pytest.raises(vl.VanishlabError, match="holds no measured model") as refused:
+        vl.render_report(run, tmp_path / "r.html")
+    assert rate_text(measured - 0.25) not in str(refused.value)
+    assert "run the same vanishlab analyze again" in str(refused.value)
 
 
 def test_running_an_analysis_again_mends_its_manifests_exponent_from_its_shard(

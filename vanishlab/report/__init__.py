@@ -40,7 +40,7 @@ from ..sweep.store import (
     run_identity,
 )
 from ..sweep.summary import summarize
-from .data import build_report, unknown_sections
+from .data import build_report, nothing_measured, unknown_sections
 from .model import Report
 from .progress import ReportProgress
 from .render import render_html
@@ -290,7 +290,8 @@ def render_report(
             :func:`not_a_file`) or inside ``run_dir`` or another run (see
             :func:`run_holding`), or (without ``overwrite``) an existing file that is not this
             run's report, or its name does not end in ``.html`` or ``.htm`` (see
-            :func:`check_report_name`), or its text ends in "/", a folder's name. Nothing is
+            :func:`check_report_name`), or its text ends in "/", a folder's name; the run
+            holds no measured cell, step or model (:func:`nothing_measured`). Nothing is
             written when it is refused.
         TypeError: ``timestamp`` is neither None, a datetime nor a string; ``overwrite`` is
             not True or False.
@@ -308,6 +309,8 @@ def render_report(
         results = load_results(run_dir)
         bar.step("cells")
         cells = load_cells(run_dir)
+        if cells.empty:  # a page of its kind with nothing on it, as if something were there
+            raise VanishlabError(nothing_measured(run_dir, manifest))
         if page_kind(manifest) != SWEEP:  # a trained model's records: as its shards hold them
             manifest = as_shards_hold(manifest, read_cell_metas(run_dir))
         bar.step("summary")

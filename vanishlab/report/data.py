@@ -25,7 +25,7 @@ from .progress import ReportProgress
 from .sections import ALWAYS, PAGES, SectionBuilder, page_kind, section_keys
 from .view import RunView
 
-__all__ = ["build_report", "unknown_sections"]
+__all__ = ["build_report", "nothing_measured", "unknown_sections"]
 
 
 def build_report(
@@ -124,6 +124,31 @@ def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] 
         return [], None
     keys = section_keys(page_kind(manifest))
     return [k for k in listed if k not in keys], [k for k in listed if k in keys]
+
+
+def nothing_measured(run_dir: object, manifest: Mapping[str, Any]) -> str:
+    """Why a run that holds no shard has no report (a page of its kind with nothing on it,
+    exit status 0), and what to do: a monitor whose training stopped, or whose first step
+    raised, before it measured one; a sweep stopped before its first cell; an analysis whose
+    shard was deleted."""
+    kind = page_kind(manifest)
+    if kind == MONITOR:
+        return (
+            f"{run_dir} holds no measured step: its monitored training recorded none (it "
+            "stopped, or raised, before the monitor measured a step); nothing to report: "
+            "train with the monitor again, calling mon.step(n) after each training step"
+        )
+    if kind == SINGLE_MODEL:
+        return (
+            f"{run_dir} holds no measured model (its shard is gone); nothing to report: run "
+            "the same vanishlab analyze again to measure it"
+        )
+    planned = manifest.get("n_cells")
+    of = f" of the {planned} planned" if type(planned) is int else ""
+    return (
+        f"{run_dir} holds no measured cell{of}; nothing to report yet: run the same sweep "
+        "again to measure them"
+    )
 
 
 def _timestamp(value: datetime | str | None) -> str:
