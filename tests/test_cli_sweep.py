@@ -176,7 +176,7 @@ def test_sweep_runs_resumes_and_summarises(tmp_path):
         "rates",
     ]
     result = runner.invoke(app, [*args, "--quiet"])
-    assert result.exit_code == 0 and result.stdout == ""
+    assert result.exit_code == 0 and result.stdout == f"{out}\n"  # the run directory alone
     assert "6 skipped" in str(vl.run_sweep("depth", out, smoke=True, workers=1, progress=False))
 
 
@@ -1783,7 +1783,7 @@ def test_an_experiment_in_the_current_folder_and_one_without_smoke_say_what_to_d
 
 def test_q_is_short_for_quiet(tmp_path):
     """``-q`` was "No such option: -q" (exit 2): the short spelling most tools take for quiet.
-    It runs the sweep as --quiet does, with no summary on stdout."""
+    It runs the sweep as --quiet does, with no summary on stdout: the run directory alone."""
     args = ["sweep", "--smoke", "--seq-len", "4", "--out", str(tmp_path / "r")]
     loud = runner.invoke(app, [*args, "--workers", "1"])
     assert loud.exit_code == 0, loud.stderr
@@ -1803,7 +1803,43 @@ def test_q_is_short_for_quiet(tmp_path):
         ],
     )
     assert again.exit_code == 0, again.stderr
-    assert again.stdout == ""
+    assert again.stdout == f"{tmp_path / 'q'}\n"
+
+
+def test_quiet_is_one_option_of_sweep_analyze_and_report(tmp_path, monkeypatch):
+    """``-q/--quiet`` was sweep's alone: ``analyze -q`` and ``report -q`` were "No such option"
+    (exit 2), and analyze's progress could not be turned off. Each takes it now, meaning the
+    same: no progress and no summary, the path written alone on stdout."""
+    import torch
+    from torch import nn
+
+    import vanishlab.report as report_module
+    from vanishlab.trained import analyze_run
+
+    monkeypatch.setattr(analyze_run, "is_terminal", lambda: True)  # its progress: at once
+    torch.save(nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    analyze = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "4", "--batch", "2", "--out"]
+    loud = runner.invoke(app, [*analyze, str(tmp_path / "a")])
+    assert loud.exit_code == 0 and "measuring" in loud.stderr, loud.stderr
+    assert loud.stdout.startswith("nn.RNN(2, 3") and loud.stdout.endswith(f"-> {tmp_path / 'a'}\n")
+    quiet = runner.invoke(app, [*analyze, str(tmp_path / "q"), "-q"])
+    assert quiet.exit_code == 0, quiet.stderr
+    assert (quiet.stdout, quiet.stderr) == (f"{tmp_path / 'q'}\n", "")
+    asked = []
+    render = report_module.render_report
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("progress"))
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(report_module, "render_report", spy)
+    for flag, progress in (([], None), (["--quiet"], False), (["-q"], False)):
+        page = tmp_path / f"r{len(asked)}.html"
+        result = runner.invoke(app, ["report", str(tmp_path / "q"), "-o", str(page), *flag])
+        assert result.exit_code == 0, result.stderr
+        assert (result.stdout, result.stderr, asked[-1]) == (f"{page}\n", "", progress)
+    helps = [runner.invoke(app, [c, "--help"]).stdout for c in ("sweep", "analyze", "report")]
+    assert all("-q" in h and "No progress and no summary" in h for h in helps)
 
 
 def test_a_worker_death_names_the_signal_that_tells_most():

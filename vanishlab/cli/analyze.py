@@ -13,7 +13,7 @@ from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
 from ._app import app, finished, say, user_errors
-from .params import path_argument, path_option, single
+from .params import Quiet, path_argument, path_option, single
 
 
 # Every option but the flags --batch-first and --no-batch-first is a list, so that one given
@@ -129,6 +129,7 @@ def analyze(
             show_default=False,
         ),
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Measure the recurrent module saved in CHECKPOINT: exact Jacobian norms at every lag.
 
@@ -188,10 +189,10 @@ def analyze(
                 gauss["seed"],
                 label,
             ),
-            progress=True,
+            progress=not quiet,
         )
     finished("the analysis has finished")
-    say(str(result), done="the analysis has finished")
+    say(str(run_dir) if quiet else str(result), done="the analysis has finished")
     if result.moved_aside:  # as a sweep says it (the report's error said it would)
         from ..sweep.run_summary import moved_line  # here: --help imports no pandas
 

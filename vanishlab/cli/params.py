@@ -1,6 +1,7 @@
 """The values a command's parameters give: the one value of an option that may not be
 repeated, a path to read or to write (refused in one line where it names no file or folder,
-or lies in a symbolic link that loops), and a list option given several times as one list.
+or lies in a symbolic link that loops), and a list option given several times as one list;
+and :data:`Quiet`, the one ``-q/--quiet`` of the commands that show progress.
 
 Each mistake is a :class:`~vanishlab.errors.VanishlabError`: one line, exit status 2.
 """
@@ -9,13 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
+
+import typer
 
 from ..errors import VanishlabError
 
-__all__ = ["merged", "path_argument", "path_option", "single"]
+__all__ = ["QUIET_HELP", "Quiet", "merged", "path_argument", "path_option", "single"]
 
 T = TypeVar("T")
+
+QUIET_HELP = (
+    "No progress and no summary: only the path written, on stdout. Notes on the result, "
+    "failures and errors still go to stderr."
+)
+"""What ``-q/--quiet`` means, in every command that takes it (sweep, analyze, report)."""
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)]
+"""The ``-q/--quiet`` option: one definition, whichever command shows progress."""
 
 
 def single(flag: str, values: Sequence[T] | None) -> T | None:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ._app import app, finished, say, user_errors
-from .params import path_argument, path_option, single
+from .params import Quiet, path_argument, path_option, single
 
 #: How a refusal names the output option: by both its spellings, since typer does not say which
 #: one was typed (``-o a -o b`` said "--output given 2 times" to a user who typed no --output).
@@ -58,6 +58,7 @@ def report(
             "--force", help="Replace the output file even if it is not this run's report."
         ),
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Render RUN_DIR as one HTML report (no network needed to view it) and print its path.
 
@@ -93,7 +94,9 @@ def report(
     check_report_name(path, _OUTPUT)  # after the checks of where it points
     try:
         # Checked above, in the command's own words (--force, -o).
-        written = render_report(run_dir, path, timestamp=when, overwrite=True)
+        written = render_report(
+            run_dir, path, timestamp=when, overwrite=True, progress=False if quiet else None
+        )
     except OSError as err:
         where = Path(err.filename) if err.filename is not None else None
         if where is None or (where.parent != path.parent and where not in path.parents):

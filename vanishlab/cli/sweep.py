@@ -39,7 +39,7 @@ from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
 from ._app import app, say, user_errors
-from .params import merged, path_option, single
+from .params import Quiet, merged, path_option, single
 
 if TYPE_CHECKING:
     from ..sweep.plan import SweepPlan
@@ -188,10 +188,7 @@ def _sweep(
         bool,
         typer.Option("--dry-run", help="Print the grid, its size and memory; run nothing."),
     ] = False,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="No progress bar, no summary (failures still shown)."),
-    ] = False,
+    quiet: Quiet = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Add this grid's cells to a run directory holding another."),
@@ -254,8 +251,8 @@ def _sweep(
         retry_failed=retry_failed,
         progress=not quiet,
     )
-    if not quiet:
-        say(str(summary), done="the sweep has finished")
+    # -q: the run directory alone, as report and analyze print only the path they wrote
+    say(str(run_dir) if quiet else str(summary), done="the sweep has finished")
     notes = [note] if note is not None else []
     for line in [*notes, *summary.warning_lines(), *summary.failure_lines()]:
         typer.echo(line, err=True)
