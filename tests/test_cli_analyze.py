@@ -1096,7 +1096,8 @@ def test_a_hand_edited_model_record_does_not_end_an_analysis_run_again_in_a_trac
     """The inputs note read the manifest's model.inputs.shape with .get on each: a record that
     is not a mapping (which load_manifest and the report accept) ended the command, already
     measured, in an AttributeError or TypeError traceback (exit 1). It is no such record: no
-    note, exit 0."""
+    note, exit 0. A 'model' that is no mapping is a malformed manifest, refused in one line
+    (status 2) as the report and a reopened monitor refuse it."""
     torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
     torch.save(torch.randn(8, 5, 3), tmp_path / "x.pt")
     out = tmp_path / "run"
@@ -1116,5 +1117,8 @@ def test_a_hand_edited_model_record_does_not_end_an_analysis_run_again_in_a_trac
         manifest["model"].update(edit)
     (out / "manifest.json").write_text(json.dumps(manifest))
     result = runner.invoke(app, args)
+    if "model" in edit:
+        _one_error_line(result, "is malformed: 'model' must be a mapping (the module measured)")
+        return
     assert result.exit_code == 0, result.output
     assert "already measured" in result.stdout and result.stderr == ""

@@ -826,6 +826,10 @@ def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(ru
     path.write_text(json.dumps({**manifest, "kind": "monitor"}))
     out = tmp_path / "r.html"
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    # A monitor's manifest without the 'model' every monitor writes is incomplete.
+    _one_error_line(result, "manifest.json is incomplete: it has no 'model'")
+    path.write_text(json.dumps({**manifest, "kind": "monitor", "model": {}}))
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
     _one_error_line(result, "says it is a training monitor's, but its cells hold no training steps")
     assert not out.exists()
 

@@ -1132,3 +1132,39 @@ def test_a_relu_probes_memory_estimate_is_a_relus(tmp_path, monkeypatch):
     assert need < measure_bytes(**sizes, dtype="float32", activation="tanh")
     monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: need)
     JacobianMonitor(module, probe, out=tmp_path / "m")
+
+
+@pytest.mark.parametrize("model", ["missing", "x"])
+def test_a_monitor_manifest_without_its_model_record_is_refused_in_one_line(tmp_path, model):
+    """Every release that writes a monitor's or an analysis's manifest writes its 'model' (the
+    record of the module measured), so none lacks it but by a hand edit or damage. Without it,
+    reopening the monitor said the run "monitors another module or probe", and the report drew
+    its page, status 0; a 'model' that is no mapping ("x") ended the reopening in an
+    AttributeError traceback. Each is refused as an incomplete or malformed manifest is."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    rnn, probe, out = nn.RNN(2, 3), torch.randn(4, 2, 2), tmp_path / "run"
+    with JacobianMonitor(rnn, probe, out=out) as mon:
+        mon.step(1)
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    if model == "missing":
+        del manifest["model"]
+        said = "is incomplete: it has no 'model' (the record of the module measured"
+    else:
+        manifest["model"] = model
+        said = "is malformed: 'model' must be a mapping (the module measured), not str"
+    path.write_text(json.dumps(manifest))
+    restore = "restore it from a copy, or make the run again into a new directory"
+    with (
+        pytest.raises(VanishlabError, match=re.escape(said)) as err,
+        JacobianMonitor(rnn, probe, out=out) as mon,
+    ):
+        mon.step(2)
+    assert str(err.value).endswith(restore)
+    result = CliRunner().invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {path} {said}") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "r.html").exists()

@@ -150,6 +150,13 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} is incomplete: it has no 'axes' (the settings of the run's cells, which "
             f"vanishlab writes into every run's manifest); {_RESTORE}"
         )
+    if manifest.get("kind") in (SINGLE_MODEL, MONITOR) and "model" not in manifest:
+        # every release that writes these kinds writes it: the monitor said such a run
+        # "monitors another module or probe", the report drew a page without its module
+        raise VanishlabError(
+            f"{path} is incomplete: it has no 'model' (the record of the module measured, "
+            f"which vanishlab writes into every analysis's and monitor's manifest); {_RESTORE}"
+        )
     _fill_later_axes(manifest)
     _no_seed_beside_a_file(manifest)
     _one_line_texts(manifest)  # as written now; earlier releases kept a folder's tab in a name
@@ -281,6 +288,9 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     kind = m.get("kind")  # a sweep's manifest has none
     if kind is not None and kind not in (SINGLE_MODEL, MONITOR):
         return f"'kind' must be {SINGLE_MODEL!r} or {MONITOR!r} (a sweep has none), not {kind!r}"
+    if kind is not None and not isinstance(m["model"], dict):  # "x": a reopened monitor's
+        # AttributeError traceback
+        return f"'model' must be a mapping (the module measured), not {type(m['model']).__name__}"
     for key in ("name", "description"):  # a lone surrogate ("\ud800"): no page can show it
         value = m.get(key)
         if isinstance(value, str) and any(map(_not_text, value)):
