@@ -740,7 +740,7 @@ def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
         blocker / "r.html": f"cannot write the report {blocker}/r.html: {blocker} is not a folder",
         blocker / "sub" / "r.html": f"{blocker} is not a folder",
         Path("/proc/vanishlab-test/r.html"): "cannot write the report /proc/vanishlab-test/r.html",
-        tmp_path: "is a directory; give -o a file name",
+        tmp_path: "is a directory; give -o/--output a file name",
     }
     for out, message in cases.items():
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
@@ -907,7 +907,9 @@ def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, m
     ):
         for force in ([], ["--force"]):
             result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), *force])
-            _one_error_line(result, f"{out} is inside the run directory {run_dir}; give -o a")
+            _one_error_line(
+                result, f"{out} is inside the run directory {run_dir}; give -o/--output a"
+            )
         with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
             vl.render_report(run_dir, out, overwrite=True)
     monkeypatch.chdir(run_dir)  # the default path, reports/<name>.html, would be inside too
@@ -925,7 +927,9 @@ def test_a_report_is_never_written_inside_another_run_directory(run_dir, smoke_r
     (tmp_path / "link").symlink_to(other / "cells")
     for out in (other / "cells" / "x.html", other / "manifest.json", tmp_path / "link" / "r.html"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), "--force"])
-        _one_error_line(result, f"is inside the run directory {other.resolve()}; give -o a")
+        _one_error_line(
+            result, f"is inside the run directory {other.resolve()}; give -o/--output a"
+        )
         with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
             vl.render_report(run_dir, out, overwrite=True)
     assert {str(p): p.read_bytes() for p in sorted(other.rglob("*")) if p.is_file()} == before
@@ -1753,7 +1757,7 @@ def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
     os.mkfifo(pipe)
     for force in ([], ["--force"]):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(pipe), *force])
-        _one_error_line(result, "is not a regular file; give -o a file name")
+        _one_error_line(result, "is not a regular file; give -o/--output a file name")
     for overwrite in (False, True):
         with pytest.raises(vl.VanishlabError, match="is not a regular file"):
             vl.render_report(run_dir, pipe, overwrite=overwrite)
@@ -2141,3 +2145,21 @@ def test_workers_not_asked_for_are_as_many_as_fit_without_a_note(tmp_path, monke
     vl.run_sweep(sweep, out=tmp_path / "run")
     assert used == ["here"]
     assert "note: " not in capsys.readouterr().err
+
+
+def test_reports_advice_names_its_output_option_as_its_refusals_do(run_dir, tmp_path):
+    """The refusals named the option "-o/--output" (typer does not say which was typed), but
+    their advice said "give -o a path outside it" and "or -o FILE", also to a user who typed
+    --output: one option, named one way in every message (docs/cli.md)."""
+    other = tmp_path / "notes.html"
+    other.write_text("mine")
+    for spelling in ("-o", "--output"):
+        for out, said in (
+            (run_dir / "r.html", "is inside the run directory"),
+            (tmp_path, "is a directory"),
+            (other, "exists and is not a vanishlab report"),
+        ):
+            result = runner.invoke(app, ["report", str(run_dir), spelling, str(out)])
+            line = _one_error_line(result, said)
+            assert "-o/--output" in line and " -o " not in line, line
+    assert other.read_text() == "mine"

@@ -3,7 +3,7 @@
 A report never silently replaces another: when the output file exists it is overwritten only
 if it is the same run's report (every report ends with a comment naming its run, see
 :func:`vanishlab.sweep.store.report_run`), else the command refuses, naming ``--force`` and
-``-o``.
+``-o/--output``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import typer
 from ._app import app, finished, say, user_errors
 from .params import Quiet, path_argument, path_option, single
 
-#: How a refusal names the output option: by both its spellings, since typer does not say which
-#: one was typed (``-o a -o b`` said "--output given 2 times" to a user who typed no --output).
+#: How a refusal, and its advice, names the output option: by both its spellings, since typer
+#: does not say which one was typed (``-o a -o b`` said "--output given 2 times" to a user who
+#: typed no --output; ``--output run/x.html`` was told to "give -o a path outside it").
 _OUTPUT = "-o/--output"
 
 
@@ -84,10 +85,10 @@ def report(
         source_date()  # a malformed $SOURCE_DATE_EPOCH is refused before anything is read
     manifest = load_manifest(run_dir)
     path = out if out is not None else default_report_path(run_dir)
-    advice = TargetAdvice(  # the command's own words (-o, --force)
-        outside="give -o a path outside it",
-        file_name="give -o a file name",
-        replace="pass --force to replace it, or -o FILE to write elsewhere",
+    advice = TargetAdvice(  # the command's own words (-o/--output, --force)
+        outside=f"give {_OUTPUT} a path outside it",
+        file_name=f"give {_OUTPUT} a file name",
+        replace=f"pass --force to replace it, or give {_OUTPUT} another file",
     )
     check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
