@@ -126,12 +126,21 @@ def normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
 _FORGET = {"LSTM": 1, "GRU": 1}  # gate block of the forget gate: LSTM i,f,g,o; GRU r,z,n
 
 
-def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[list[torch.Tensor]]:
-    """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases."""
+def _gated_weights(
+    rnn: nn.RNNBase, gain: float, gen: torch.Generator, init: str
+) -> list[list[torch.Tensor]]:
+    """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases.
+    ``init``: the name of the init that sets gate biases on them, which a refusal names (as
+    a grid's refusal of it does: "this init" named none)."""
     if gate_blocks(rnn.mode) == 1:
-        raise VanishlabError(f"init for gated cells applied to {type(rnn).__name__}")
+        raise VanishlabError(
+            f"init {init!r} is for gated cells (LSTM, GRU): it was applied to {type(rnn).__name__}"
+        )
     if not rnn.bias:
-        raise VanishlabError("this init sets gate biases: it needs bias=True")
+        raise VanishlabError(
+            f"init {init!r} sets gate biases: it needs a module with bias=True, and this "
+            f"{type(rnn).__name__} has bias=False"
+        )
     bound = 1.0 / math.sqrt(rnn.hidden_size)
     out = []
     for w_ih, w_hh, biases in _layers(rnn):
@@ -144,7 +153,7 @@ def _gated_weights(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> list[l
 
 @torch.no_grad()
 def forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
+    layers = _gated_weights(rnn, gain, gen, "forget_bias")  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
     for b_ih, _b_hh in layers:
         b_ih[f * H : (f + 1) * H] = 1.0
@@ -152,7 +161,7 @@ def forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
 
 @torch.no_grad()
 def chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    layers = _gated_weights(rnn, gain, gen)  # refuses an nn.RNN first
+    layers = _gated_weights(rnn, gain, gen, "chrono")  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
     for b_ih, _b_hh in layers:
         u = torch.empty(H, dtype=torch.float64).uniform_(1.0, CHRONO_T_MAX - 1.0, generator=gen)
