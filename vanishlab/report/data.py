@@ -127,8 +127,8 @@ def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] 
 
 
 def nothing_measured(run_dir: object, manifest: Mapping[str, Any]) -> str:
-    """Why a run that holds no shard has no report (a page of its kind with nothing on it,
-    exit status 0), and what to do: a monitor whose training stopped, or whose first step
+    """Why a run that holds no shard has no report (its page had nothing on it, and the
+    command exited 0), and what to do: a monitor whose training stopped, or whose first step
     raised, before it measured one; a sweep stopped before its first cell; an analysis whose
     shard was deleted."""
     kind = page_kind(manifest)
