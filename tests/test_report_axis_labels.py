@@ -8,9 +8,10 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figures import PANEL_W, draw
+from vanishlab.report.figures import MIN_PANEL_W, PANEL_W, draw
 from vanishlab.report.format import LAG_RATE_LABEL, RATE_LABEL
 from vanishlab.report.model import Curve, LineGrid, LinePanel
+from vanishlab.report.page import PAGE_W
 
 PAD_IN = 0.05
 LABELS = [
@@ -88,3 +89,52 @@ def test_long_y_tick_labels_widen_the_margins(y, ncols):
     for left_ax, tick in zip(axes[:-1], ticks[1:], strict=True):
         assert left_ax.get_window_extent(renderer).x1 + gap < tick
     assert panel_w == pytest.approx([PANEL_W - 0.6] * ncols)
+
+
+@pytest.mark.parametrize("ncols", [4, 5])
+def test_long_y_tick_labels_keep_a_wide_grid_within_the_page(ncols):
+    """A grid of 4 or 5 panels across is laid out to the page's width (11.79 in): widened by
+    its tick labels' room in every column ('−0.0125', '0.0029485'), it grew past it (12.67 in,
+    13.27 at 5 columns) and the browser shrank the whole figure, its text with it. The room
+    now comes out of the panels, down to the narrowest a panel gets; the tick labels still
+    clear the y label and the panel on their left."""
+    x = np.arange(40.0)
+    y = 0.0029488 - 3.5e-8 * x  # tick labels like "0.0029485"
+    panels = tuple(LinePanel(0, c, "", (Curve("loss", None, x, y),)) for c in range(ncols))
+    grid = LineGrid("t", "c", 1, ncols, panels, "step", "loss", "", ())
+    short = LineGrid(
+        "t",
+        "c",
+        1,
+        ncols,
+        tuple(
+            LinePanel(0, c, "", (Curve("loss", None, x, -0.45 - 0.01 * np.sin(x)),))
+            for c in range(ncols)
+        ),
+        "step",
+        "loss",
+        "",
+        (),
+    )
+    with pinned():
+        fig, before = draw(grid), draw(short)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        (label,) = [t for t in fig.texts if t.get_rotation() == 90]
+        box = label.get_window_extent(renderer)
+        axes = [a for a in fig.axes if a.get_visible()]
+        ticks = [
+            min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
+            for ax in axes
+        ]
+        width = float(fig.get_size_inches()[0])
+        panel_w = [ax.get_position().width * width for ax in axes]
+    assert float(before.get_size_inches()[0]) <= PAGE_W  # it fitted with short labels
+    narrowest = MIN_PANEL_W - 0.6
+    assert width <= PAGE_W + 1e-9 or panel_w == pytest.approx([narrowest] * ncols)
+    assert min(panel_w) >= narrowest - 1e-9
+    gap = 0.015 * fig.dpi
+    assert fig.bbox.x0 <= box.x0 and box.x1 + gap < ticks[0]
+    for left_ax, tick in zip(axes[:-1], ticks[1:], strict=True):
+        assert left_ax.get_window_extent(renderer).x1 + gap < tick

@@ -216,9 +216,15 @@ def _line_box(
 ) -> _LineBox:
     """The inches of a grid of ``nrows`` by ``ncols`` line panels, with room for the legend's
     ``labels``, the titles of the panels ``shown`` and the y label; ``ticks``: the inches
-    the y tick labels need beyond :data:`Y_TICKS_W`, added left of every panel."""
+    the y tick labels need beyond :data:`Y_TICKS_W`, added left of every panel. The figure
+    widens by them as far as the page's width (:data:`PAGE_W`) allows, and its panels give up
+    the rest, down to the narrowest a panel gets (a wide grid's, 4 or 5 columns, grew past the
+    page by up to ``ncols * ticks``: the browser shrank all of its text to fit it)."""
     slot, legend_w, legend_h, legend_cols = _legend_place(labels, grid.legend_title, ncols)
-    slot += ticks
+    if ticks:
+        spare = PAGE_W - (0.8 + ncols * slot - 0.6 + legend_w + 0.15)  # the width without
+        grown = slot + min(ticks, max(spare, 0.0) / ncols)
+        slot = max(grown, min(slot, MIN_PANEL_W) + ticks)
     titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
     title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
     # Inches: panel width and height, gaps between them, and the margins.
