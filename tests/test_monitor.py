@@ -114,6 +114,54 @@ def test_a_block_left_by_an_exception_is_not_finished(tmp_path, error, said):
     assert manifest["finished"] is not None and "stopped_by" not in manifest
 
 
+@pytest.mark.parametrize(
+    ("error", "finished"),
+    [(SystemExit(0), True), (SystemExit(None), True), (SystemExit(3), False)],
+)
+def test_a_block_left_by_a_deliberate_exit_is_finished(tmp_path, error, finished):
+    """sys.exit(0) inside the monitor's block ends training on purpose: it was recorded as
+    'not finished: stopped by SystemExit' (helper 264's review); a failing status is not."""
+    torch.manual_seed(0)
+    net, probe = _Net(), torch.randn(2, 5, 3)
+    with pytest.raises(SystemExit), JacobianMonitor(net, probe, out=tmp_path / "m") as mon:
+        mon.step(0)
+        raise error
+    manifest = vl.load_manifest(tmp_path / "m")
+    assert (manifest["finished"] is not None) == finished
+    assert ("stopped_by" in manifest) == (not finished)
+
+
+def test_a_hand_edited_stopped_by_that_is_no_name_is_not_said(tmp_path):
+    """A manifest's stopped_by of 5 (hand-edited) read 'stopped by 5' on the page."""
+    torch.manual_seed(0)
+    net, probe = _Net(), torch.randn(2, 5, 3)
+    with pytest.raises(RuntimeError), JacobianMonitor(net, probe, out=tmp_path / "m") as mon:
+        mon.step(0)
+        raise RuntimeError("boom")
+    path = tmp_path / "m" / "manifest.json"
+    path.write_text(path.read_text().replace('"RuntimeError"', "5"))
+    html = vl.render_report(tmp_path / "m", tmp_path / "r.html").read_text()
+    assert "stopped by 5" not in html and "not finished (or still training)" in html
+
+
+def test_a_block_closed_with_its_generator_is_finished(tmp_path):
+    """A generator that trains under the monitor, closed by its caller (GeneratorExit)."""
+    torch.manual_seed(0)
+    net, probe = _Net(), torch.randn(2, 5, 3)
+
+    def training():
+        with JacobianMonitor(net, probe, out=tmp_path / "m") as mon:
+            for n in range(10):
+                mon.step(n)
+                yield n
+
+    steps = training()
+    next(steps)
+    steps.close()
+    manifest = vl.load_manifest(tmp_path / "m")
+    assert manifest["finished"] is not None and "stopped_by" not in manifest
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_never_changes_parameters_gradients_mode_or_rng(tmp_path, training):
     torch.manual_seed(1)

@@ -180,15 +180,19 @@ class JacobianMonitor:
         self._start = time.perf_counter()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, *_: object
+    ) -> None:
         if self._lock is None:
             return
         try:
             # Left by an exception (the training loop raised, Ctrl-C): not finished, as an
-            # interrupted sweep's manifest says; the page said "finished" at that time.
-            self._manifest["finished"] = None if exc_type else utc_now()
-            if exc_type:
-                self._manifest["stopped_by"] = exc_type.__name__
+            # interrupted sweep's manifest says; the page said "finished" at that time. A
+            # deliberate end (sys.exit(0), a generator closed) is a finish.
+            stopped = exc_type is not None and not _deliberate_end(exc)
+            self._manifest["finished"] = None if stopped else utc_now()
+            if stopped:
+                self._manifest["stopped_by"] = exc_type.__name__  # type: ignore[union-attr]
             spent = time.perf_counter() - self._start
             self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
             store.write_manifest(self.out, self._manifest)
@@ -366,3 +370,12 @@ class JacobianMonitor:
             "replay them exactly (a checkpoint without its optimizer state, another thread "
             "count); give out= a new or empty directory"
         )
+
+
+def _deliberate_end(exc: BaseException | None) -> bool:
+    """Whether an exception that left a monitor's ``with`` block ended training on purpose:
+    ``sys.exit()`` with status 0 (or none), or ``GeneratorExit`` (a generator that trains,
+    closed by its caller). Its manifest then says finished, not "stopped by SystemExit"."""
+    if isinstance(exc, GeneratorExit):
+        return True
+    return isinstance(exc, SystemExit) and exc.code in (0, None)

@@ -96,7 +96,7 @@ def _not_finished(stopped_by: object) -> str:
     ended (the manifest's ``stopped_by``: its class's name)."""
     if stopped_by == "KeyboardInterrupt":
         return "not finished: interrupted (KeyboardInterrupt) after the last step recorded"
-    if stopped_by:
+    if isinstance(stopped_by, str) and stopped_by:
         return f"not finished: stopped by {stopped_by} after the last step recorded"
     return "not finished (or still training)"
 
