@@ -238,7 +238,7 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
 
     result = runner.invoke(app, ["report", str(other), "-o", str(page)])
     line = _one_error_line(result, "exists and is another run's report")
-    assert "--force" in line and "-o FILE" in line
+    assert "--force" in line and "-o/--output another file" in line
     assert page.read_bytes() == first  # untouched
 
     # The same run's own report is refreshed; --force replaces another's.
