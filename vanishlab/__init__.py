@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .core.steps import counting_steps
     from .errors import NonFiniteStateError, VanishlabError
     from .report import render_report
+    from .sweep.chrono import chrono_init
     from .sweep.config import CellConfig, Sweep
     from .sweep.critical import critical_gain
     from .sweep.experiments import Experiment, list_experiments, load_experiment
@@ -55,6 +56,7 @@ __all__ = [
     "analyze_checkpoint",
     "cell_mean_field",
     "check_pascanu",
+    "chrono_init",
     "counting_steps",
     "critical_gain",
     "critical_input_var",
@@ -113,6 +115,7 @@ _LAZY: dict[str, str] = {
     "Experiment": ".sweep.experiments",
     "list_experiments": ".sweep.experiments",
     "load_experiment": ".sweep.experiments",
+    "chrono_init": ".sweep.chrono",
     "INITS": ".sweep.inits",
     "Init": ".sweep.inits",
     "register_init": ".sweep.inits",

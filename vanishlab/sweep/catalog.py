@@ -18,6 +18,7 @@ __all__ = [
     "BUILTIN_MODELS",
     "CHRONO_T_MAX",
     "TRAINED_INIT",
+    "chrono_description",
     "kaiming_std",
     "xavier_std",
 ]
@@ -25,6 +26,23 @@ __all__ = [
 TRAINED_INIT = "trained"
 """The ``init`` column of a trained model's rows (``vanishlab analyze``, a JacobianMonitor):
 not an init of the registry, since its weights were learned, not drawn."""
+
+CHRONO_T_MAX = 100
+"""T_max of the built-in ``chrono`` init: the longest dependency it prepares for (Tallec &
+Ollivier 2018 draw the forget bias as log U(1, T_max - 1)); fixed, so that cells differing only
+in ``seq_len`` share their weights (common random numbers), and equal to the default
+``seq_len``. :func:`vanishlab.chrono_init` makes a chrono init of another T_max."""
+
+
+def chrono_description(t_max: int) -> str:
+    """The line ``vanishlab inits`` shows for a chrono init of this T_max: the built-in's
+    (:data:`CHRONO_T_MAX`) and :func:`vanishlab.chrono_init`'s."""
+    return (
+        "gated: PyTorch's default weights (W_hh times gain), chrono biases b_f = log U(1, "
+        f"T_max - 1), T_max = {t_max}, on LSTM f with b_i = -b_f, on GRU z (no input gate; "
+        "Tallec & Ollivier 2018)"
+    )
+
 
 BUILTIN_INITS: dict[str, str] = {
     "default": "PyTorch's own U(-1/sqrt(H), 1/sqrt(H)) on every weight and bias, W_hh times gain",
@@ -53,11 +71,7 @@ BUILTIN_INITS: dict[str, str] = {
         "gated: PyTorch's default weights (W_hh times gain), zero biases but the forget gate's "
         "(LSTM f; GRU z) total bias 1 (Gers 2000; Jozefowicz 2015)"
     ),
-    "chrono": (
-        "gated: PyTorch's default weights (W_hh times gain), chrono biases b_f = log U(1, "
-        "T_max - 1), T_max = 100, on LSTM f with b_i = -b_f, on GRU z (no input gate; "
-        "Tallec & Ollivier 2018)"
-    ),
+    "chrono": chrono_description(CHRONO_T_MAX),
 }
 """Name -> the line ``vanishlab inits`` shows. Its order is the registry's (the one statement
 of it): :mod:`vanishlab.sweep.inits` registers the built-ins in this order."""
@@ -73,11 +87,6 @@ BUILTIN_MODELS: dict[str, tuple[str, ...]] = {
     "chrono": ("lstm", "gru"),
 }
 """Name -> the models each built-in init applies to (:attr:`vanishlab.sweep.inits.Init.models`)."""
-
-CHRONO_T_MAX = 100
-"""T_max of the chrono init: the longest dependency it prepares for (Tallec & Ollivier 2018
-draw the forget bias as log U(1, T_max - 1)); fixed, so that cells differing only in
-``seq_len`` share their weights (common random numbers), and equal to the default ``seq_len``."""
 
 
 def xavier_std(fan_in: int, fan_out: int, gain: float) -> float:

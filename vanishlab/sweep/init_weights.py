@@ -160,11 +160,13 @@ def forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
 
 
 @torch.no_grad()
-def chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
+def chrono(rnn: nn.RNNBase, gain: float, gen: torch.Generator, t_max: int = CHRONO_T_MAX) -> None:
+    """The built-in ``chrono`` at its T_max, and :func:`vanishlab.chrono_init`'s at the
+    ``t_max`` it was given (an integer >= 3, checked there)."""
     layers = _gated_weights(rnn, gain, gen, "chrono")  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
     for b_ih, _b_hh in layers:
-        u = torch.empty(H, dtype=torch.float64).uniform_(1.0, CHRONO_T_MAX - 1.0, generator=gen)
+        u = torch.empty(H, dtype=torch.float64).uniform_(1.0, t_max - 1.0, generator=gen)
         b_f = torch.log(u).to(b_ih.dtype)
         b_ih[f * H : (f + 1) * H] = b_f
         if rnn.mode == "LSTM":

@@ -46,7 +46,8 @@ cells g multiplies every gate block of W_hh^l and nothing else (the same :data:`
 - ``chrono`` (lstm, gru; Tallec & Ollivier 2018): the same weights, zero biases but the
   forget gate's b_ih = log u, u ~ U(1, T_max - 1) per unit, and for an LSTM the input gate's
   b_ih = -log u; T_max = :data:`~vanishlab.sweep.catalog.CHRONO_T_MAX` = 100, fixed (not the
-  cell's seq_len), so that cells differing only in T share their weights.
+  cell's seq_len), so that cells differing only in T share their weights. Another T_max is an
+  init of its own, made by :func:`vanishlab.chrono_init` and registered.
 
 ``forget_bias`` and ``chrono`` draw the same weights (one seed: every layer's weights, then
 chrono's u). ``default``'s are the same distribution and the same draws in layer 0 only: it
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # torch is imported when weights are drawn (vanishlab.sweep.i
 
 __all__ = [
     "GAIN_RULE",
+    "GATED_REASON",
     "INITS",
     "VALIDITIES",
     "Builtin",
@@ -304,7 +306,11 @@ def _rerun(old: Init, new: Init) -> bool:
     """Whether ``new`` is ``old`` registered again by the module that registered it, run a
     second time (an experiment file loaded twice in one process): its ``apply`` is a new
     function of the same name in the same module (the same function object again is a second
-    registration, not a rerun). Such a registration replaces the entry."""
+    registration, not a rerun). Such a registration replaces the entry. So does an init equal
+    to ``old`` in every field whose ``apply`` is an equal object made anew (the module's
+    ``chrono_init(1000)`` run again): the same definition, which it leaves as it was."""
+    if new == old and new.apply is not old.apply:
+        return True
     where = _definition(new.apply)
     return new.apply is not old.apply and where is not None and where == _definition(old.apply)
 
@@ -340,10 +346,11 @@ def _var_normal(hidden_size: int, input_size: int, gain: float) -> tuple[float, 
     return _square(gain) / hidden_size, 1.0 / input_size, 0.0
 
 
-_GATED_REASON = (
+GATED_REASON = (
     "no mean-field theory of gated cells is implemented here (Gilboa et al. 2019 is not "
     "covered): LSTM and GRU cells are measured, never predicted"
 )
+"""Why no gated init has a mean-field prediction (:attr:`Init.validity_reason`)."""
 
 GAIN_RULE = (
     "W_hh only (every layer; every gate block of an LSTM's or GRU's); W_ih and the biases keep "
@@ -402,8 +409,8 @@ _BUILTIN: dict[str, dict[str, Any]] = {
         validity="iid",
         validity_reason="i.i.d. zero-mean Gaussian entries: the mean-field assumptions hold",
     ),
-    "forget_bias": dict(validity="none", validity_reason=_GATED_REASON, needs_bias=True),
-    "chrono": dict(validity="none", validity_reason=_GATED_REASON, needs_bias=True),
+    "forget_bias": dict(validity="none", validity_reason=GATED_REASON, needs_bias=True),
+    "chrono": dict(validity="none", validity_reason=GATED_REASON, needs_bias=True),
 }
 """What the registry adds to each built-in init's catalog entry (its line and its models):
 its variances, its validity and why, whether it sets gate biases. Looked up by name: the order
