@@ -59,7 +59,8 @@ def training_table(
         "Every recorded step: "
         + ("its training loss ('—' where none was given), " if losses else "")
         + "the rate (natural log per step of lag) and horizon (steps; "
-        f"'none' when the norm never fell below 1e-{HORIZON_DECADES:g} of its lag-0 value; "
+        f"'> n' when the norm never fell below 1e-{HORIZON_DECADES:g} of its lag-0 value by "
+        "lag n, the probe's last; "
         f"{HORIZON_AT_ZERO}) "
         "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
         "failed step has its reason under its row and its kind in its status: overflow (the "
@@ -76,6 +77,6 @@ def training_table(
 
 
 def step_horizon(fit: Any) -> str:
-    """A curve's horizon at one step (its fit row, or a row of it by step): "none", or the
-    lag, marked "(exact 0)" when an exact zero made it."""
-    return fit_horizon_text(fit, word=None, none="none")
+    """A curve's horizon at one step (its fit row, or a row of it by step): the lag, marked
+    "(exact 0)" when an exact zero made it, or "> n" beyond the probe's last lag n."""
+    return fit_horizon_text(fit, word=None)

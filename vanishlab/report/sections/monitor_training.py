@@ -27,6 +27,7 @@ from .trained import (
     HORIZON_MEANING,
     architecture,
     at_zero,
+    beyond_lags,
     curve_fits,
     curve_label,
     curve_mask,
@@ -222,8 +223,7 @@ def _horizon_curves(by_curve: _ByCurve, labels: list[str], failed: np.ndarray) -
         x = f[MONITOR_STEP].to_numpy(dtype=np.float64)
         y = f["horizon"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         last = f["lag_end"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        rate = f["rate"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        beyond = np.isnan(y) & f["zero_lag"].isna().to_numpy() & np.isfinite(last + rate)
+        beyond = beyond_lags(f)  # the table's "> n"
         curve = _series(x, np.where(beyond, last, y), style, label, failed)
         out.append(replace(curve, at_least_x=x[beyond]))
     return out

@@ -333,7 +333,7 @@ def fits_section(view: RunView) -> Section | None:
         "last three quarters of the lags, skipping the transient), in natural log per step, "
         "for the Frobenius norm (the figure's) and the spectral norm; r² and fit lags: of the "
         "Frobenius fit ('—' where its rate is not finite: nothing was fitted). "
-        f"Horizon: {HORIZON_MEANING} ('none': it never is within the lags measured; "
+        f"Horizon: {HORIZON_MEANING} ('> n': it never is by lag n, the last measured; "
         f"{HORIZON_AT_ZERO}). "
         "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable. These are "
         "vl.fit_decay of the curves of the figure.",

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay, horizon_at_zero
 from ...core.log_units import LN10
-from ..format import duration, format_value, plural
+from ..format import duration, format_value, horizon_text, plural
 from ..layout import thin
 from ..model import Curve, Section
 from ..view import RunView
@@ -38,6 +38,7 @@ __all__ = [
     "architecture",
     "architecture_items",
     "at_zero",
+    "beyond_lags",
     "curve_fits",
     "curve_label",
     "curve_mask",
@@ -264,20 +265,46 @@ def seconds_text(seconds: float) -> str:
     return duration(seconds)
 
 
-def fit_horizon_text(
-    fit: Mapping[str, Any], word: str | None = "step", none: str = "none within the lags measured"
-) -> str:
+def fit_horizon_text(fit: Mapping[str, Any], word: str | None = "step") -> str:
     """A curve's horizon (its row of :func:`curve_fits`) in steps ("1 step", "12 steps"; the
-    bare number with ``word`` None), or ``none`` when it has none; marked "(exact 0)" when it
-    was reached because the Jacobian became exactly 0
+    bare number with ``word`` None); ``"> 49 steps"`` (``"> 49"``) when the norm never fell
+    1000-fold by lag 49, the last measured (:func:`beyond_lags`), as the sweep's tables write
+    it (:func:`~..format.horizon_text`; it read "none", which the monitor's figure beside it
+    drew at the last lag with a caret), and "—" where nothing tells (no rate was fitted);
+    marked "(exact 0)" when it was reached because the Jacobian became exactly 0
     (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it; and
     :data:`ZERO_THROUGHOUT` for a curve exactly 0 from lag 0 on (it has no horizon: there is
     no lag-0 value to fall from, but "none" read as a gradient that never fell)."""
     value = fit["horizon"]
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ZERO_THROUGHOUT if zero_throughout(fit) else none
-    text = str(int(value)) if word is None else plural(int(value), word)
+        if zero_throughout(fit):
+            return ZERO_THROUGHOUT
+        value = math.inf if beyond_lags(fit).all() else math.nan
+    text = horizon_text(float(value), _lag(fit["lag_end"]))
+    if word is not None and text != "—":
+        number = text.removeprefix("> ")
+        text = text.removesuffix(number) + plural(int(number), word)
     return mark_exact_zero(text, at_zero(fit))
+
+
+def beyond_lags(fit: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
+    """Whether a curve's horizon lies beyond the lags measured, elementwise (a row of
+    :func:`curve_fits`, or a frame of them): it has none, and no exact zero cut it, where a
+    rate was fitted. The one test of the steps table's ``"> 49"`` and of the caret the
+    monitor's figure draws at the last lag."""
+    h, zero, last, rate = (_floats(fit[k]) for k in ("horizon", "zero_lag", "lag_end", "rate"))
+    return np.isnan(h) & np.isnan(zero) & np.isfinite(last + rate)
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A fit's column, or one value of it, as floats: NA (a nullable lag's none) is NaN."""
+    cells = np.atleast_1d(np.asarray(values, dtype=object))
+    return pd.array(cells, dtype="Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _lag(value: Any) -> float:
+    """A fit's ``lag_end`` as :func:`~..format.horizon_text` takes it: NaN where it has none."""
+    return float(_floats(value)[0])
 
 
 def at_zero(fit: Mapping[str, Any]) -> bool:
