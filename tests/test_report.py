@@ -998,7 +998,7 @@ def test_the_models_figure_averages_the_seeds_left_where_one_is_exactly_zero():
     )
     report = build_report(results, cells, {"name": "m"}, timestamp=STAMP)
     figure = next(b for s in report.sections if s.key == "models" for b in s.blocks)
-    panel = next(p for p in figure.panels if p.title == "a")  # init a
+    panel = next(p for p in figure.panels if p.title == "init = a")
     for curve in panel.curves:
         assert np.allclose(curve.y, -0.1 * curve.x)  # seed 0's line, at every lag
         assert curve.floor_x.min() == 21  # seed 1's zeros, marked on the floor

@@ -90,7 +90,9 @@ def test_depth_heatmaps_draw_every_stacked_setting(stacked):
     assert len(figures) == 2 and [f.part for f in figures] == [(1, 2), (2, 2)]
     panels = [p for f in figures for p in f.panels]
     # one panel per (activation, depth, init); gains folded into its rows, every layer of each
-    expected = {f"{a}, {d} layers, {i}" for a in ("tanh", "relu") for d in (2, 4) for i in INITS}
+    expected = {
+        f"{a}, {d} layers, init = {i}" for a in ("tanh", "relu") for d in (2, 4) for i in INITS
+    }
     assert {p.title for p in panels} == expected and len(panels) == len(expected)
     for p in panels:
         depth = 4 if "4 layers" in p.title else 2
@@ -975,8 +977,8 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     )
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     lines = {p.title: {c.label for c in p.curves} for p in figure.panels}
-    assert lines["chrono"] == lines["forget_bias"] == {"lstm", "gru"}
-    assert lines["identity"] == {"rnn (tanh)"}
+    assert lines["init = chrono"] == lines["init = forget_bias"] == {"lstm", "gru"}
+    assert lines["init = identity"] == {"rnn (tanh)"}
     assert (
         " A panel without a model's line is a combination the run has no cell of (chrono and "
         "forget_bias apply to LSTM and GRU only; identity applies to RNN only), not a failed "
@@ -1013,9 +1015,9 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
     (figure,) = _section(report, "depth").blocks
     rows = {p.title: p.row_labels for p in figure.panels}
-    assert "tanh, 2 layers, default" not in rows and len(rows) == 3
+    assert "tanh, 2 layers, init = default" not in rows and len(rows) == 3
     # its one gain left, said in its title
-    assert rows["relu, 2 layers, orthogonal, gain = 1.0"] == ("1", "0")
+    assert rows["relu, 2 layers, init = orthogonal, gain = 1.0"] == ("1", "0")
     assert not any(np.isnan(p.values).any() for p in figure.panels)  # no blank square
     assert "a square stays blank" not in figure.caption
     assert (
@@ -1038,8 +1040,9 @@ def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     assert len(figure.panels) == 12
     assert figure.note == (
         "4 more combinations of layers, T, init, gain are not drawn: "
-        "(2 layers, T = 6, default, gain = 0.5), (2 layers, T = 6, default, gain = 1.0), "
-        "(2 layers, T = 6, orthogonal, gain = 0.5), (2 layers, T = 6, orthogonal, gain = 1.0) "
+        "(2 layers, T = 6, init = default, gain = 0.5), (2 layers, T = 6, init = default, "
+        "gain = 1.0), (2 layers, T = 6, init = orthogonal, gain = 0.5), (2 layers, T = 6, "
+        "init = orthogonal, gain = 1.0) "
         "(the table below lists every setting)."
     )
 

@@ -179,10 +179,12 @@ def label(column: str) -> str:
 
 
 def assign(column: str, value: object) -> str:
-    """A setting in words: ``"T = 50"``, ``"gain = 1.5"``, ``"2 layers"``, ``"no bias"``;
-    activation, init and dtype name themselves (``"tanh"``, ``"float32"``)."""
+    """A setting in words: ``"T = 50"``, ``"gain = 1.5"``, ``"init = chrono"``, ``"2 layers"``,
+    ``"no bias"``; activation and dtype name themselves (``"tanh"``, ``"float32"``). An init
+    does not: "default" or "forget_bias" alone in a panel's title ("T = 6, default") said
+    nothing of what it was."""
     text = format_value(value)
-    if column in ("activation", "init", "dtype"):
+    if column in ("activation", "dtype"):
         return text
     if column == "num_layers":
         return f"{text} layer" + ("" if text == "1" else "s")
