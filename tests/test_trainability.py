@@ -592,10 +592,27 @@ def test_the_solved_fraction_caption_says_where_the_prediction_is_drawn(
     )
 
 
-def test_the_gain_legend_does_not_repeat_its_title(rigor_run: Path) -> None:
+def test_the_gain_legend_does_not_repeat_its_title(tmp_path: Path) -> None:
     """The trainability figures' legends read "gain" over "gain = 0.25": their entries repeated
     the title, where the report's other figures (the decay curves, titled "gain" too) give
     the values alone."""
+    grid = vl.Sweep(
+        activation=("tanh",), init=("normal",), gain=(0.5, 1.0), task=("adding",),
+        input_size=(2,), seq_len=(4,), hidden_size=(4,), train_steps=(1,), batch=(2,),
+    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
+    section = next(s for s in report.sections if s.key == "trainability")
+    grids = [b for b in section.blocks if isinstance(b, LineGrid)]
+    assert len(grids) == 2
+    for figure in grids:
+        assert figure.legend_title == "gain" and figure.legend == ("0.5", "1.0"), figure.legend
+        assert "gain =" not in figure.title
+
+
+def test_a_single_gain_has_no_legend_and_is_named_in_the_title(rigor_run: Path) -> None:
+    """At one gain both figures kept a legend of one entry ("gain" over "0.25"), which said
+    nothing; the other figures draw a single line without one and name its setting in the
+    title. The references (the dashed prediction, the required lag) keep their entries."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
         timestamp="2026-01-01T00:00:00Z",
@@ -603,8 +620,16 @@ def test_the_gain_legend_does_not_repeat_its_title(rigor_run: Path) -> None:
     section = next(s for s in report.sections if s.key == "trainability")
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
     assert len(grids) == 2
-    for grid in grids:
-        assert grid.legend_title == "gain" and grid.legend == ("0.25",), grid.legend
+    for figure in grids:
+        assert (figure.legend_title, figure.legend) == ("", ()), figure.legend
+        assert figure.title.endswith(" (gain = 0.25)"), figure.title
+        assert "Where two gains' lines coincide" not in figure.caption
+        with pinned():
+            drawn = draw(figure)
+        (legend,) = drawn.legends
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert "0.25" not in labels and legend.get_title().get_text() == "", labels
+        assert any(label.startswith(("predicted", "required lag")) for label in labels)
 
 
 def test_the_agreement_text_counts_each_group_of_cells() -> None:

@@ -22,7 +22,7 @@ import pandas as pd
 from ...analysis.fits import fold_steps
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import fixed, format_value, plural, py, setting_text
+from ..format import assign, fixed, format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -142,7 +142,7 @@ def _decades_prose(value: float) -> str:
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     keys, groups, note = _panels(table, view)
     gains = sorted(table["gain"].dropna().unique())
-    legend = tuple(format_value(g) for g in gains)  # under the legend's title, "gain"
+    legend = _gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
     for i, (values, rows) in enumerate(groups):
@@ -155,28 +155,33 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             x = np.asarray(list(by_t.groups), dtype=float)
             solved = by_t["solved"].mean().to_numpy(dtype=float)
             predicted = by_t["predicted"].mean().to_numpy(dtype=float)
-            curves.append(Curve(legend[style], style, x, solved))
+            curves.append(Curve(legend[style] if legend else "", style, x, solved))
             curves.append(
                 Curve("predicted from the gradient at init", style, x, predicted, reference=True)
             )
         title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
-        title="Solved fraction against T",
+        title=_titled("Solved fraction against T", gains),
         caption=(
             "Solid: the fraction of seeds whose held-out loss ended below 0.1 x chance. "
             "Dashed, same colour: the fraction predicted solvable because the input gradient "
             f"at the task's required lag had not fallen {10**DROP_DECADES:.0f}x at "
             "initialisation, drawn over the solid line: where the two agree, its dashes run along "
-            "it. Where two "
-            "gains' lines coincide, the lower gain's is drawn wider, a rim around the other."
+            "it."
+            + (
+                " Where two gains' lines coincide, the lower gain's is drawn wider, a rim around "
+                "the other."
+                if legend
+                else ""
+            )
         ),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
         xlabel=_SEQ_LEN_LABEL,
         ylabel="fraction solved",
-        legend_title="gain",
+        legend_title="gain" if legend else "",
         legend=legend,
         markers=True,
         y_span=(-AXIS_MARGIN, 1 + AXIS_MARGIN),  # 0 to 1 in every panel, with the margins
@@ -184,10 +189,22 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
+def _gain_legend(gains: list[float]) -> tuple[str, ...]:
+    """The gains' entries under the legend's title, "gain"; none where there is one gain: a
+    legend of one line says nothing, and the figures' title names it (:func:`_titled`), as
+    the other figures do for a single line."""
+    return tuple(format_value(g) for g in gains) if len(gains) > 1 else ()
+
+
+def _titled(title: str, gains: list[float]) -> str:
+    """A figure's title, with its one gain where there is one: "... (gain = 0.25)"."""
+    return f"{title} ({assign('gain', gains[0])})" if len(gains) == 1 else title
+
+
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
     gains = sorted(table["gain"].dropna().unique())
-    legend = tuple(format_value(g) for g in gains)  # under the legend's title, "gain"
+    legend = _gain_legend(gains)
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
     zero = table["zero_at_lag0"].astype(bool)
@@ -205,7 +222,8 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 x = np.asarray(list(by_t.groups), dtype=float)
                 y = by_t["shown"].mean().to_numpy()
                 at_least = x[by_t["never"].any().to_numpy()]
-                curves.append(Curve(legend[style], style, x, y, at_least_x=at_least))
+                label = legend[style] if legend else ""
+                curves.append(Curve(label, style, x, y, at_least_x=at_least))
         need = rows.groupby("seq_len", sort=True)["required_lag"].first()
         task = str(rows["task"].iloc[0])  # one per panel: a task that varies makes panels
         curves.append(
@@ -220,7 +238,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
-        title="Gradient horizon at initialisation against T",
+        title=_titled("Gradient horizon at initialisation against T", gains),
         caption=(
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
             f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; a seed "
@@ -245,7 +263,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         panels=tuple(panels),
         xlabel=_SEQ_LEN_LABEL,
         ylabel="lag",
-        legend_title="gain",
+        legend_title="gain" if legend else "",
         legend=legend,
         markers=True,
         integer_y=True,
