@@ -1356,6 +1356,21 @@ def test_help_shows_no_value_for_flags():
         assert "<bool>" not in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize("columns", ["120", "50"])  # rich's help, and the plain narrow one
+def test_help_shows_no_type_beside_an_argument(columns):
+    """An argument's name is its placeholder, as --out's DIR is an option's; typer wrote its
+    Python type beside it too: "RUN_DIR <str>", "CHECKPOINT <str>", "EXPERIMENT <str>"."""
+    for command, name in (
+        ("report", "RUN_DIR"),
+        ("analyze", "CHECKPOINT"),
+        ("sweep", "EXPERIMENT"),
+    ):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": columns})
+        assert result.exit_code == 0, result.output
+        assert name in result.stdout and "<str>" not in result.stdout, result.stdout
+        assert not re.search(rf"{name}\s+(TEXT|<)", result.stdout), result.stdout
+
+
 def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines(monkeypatch):
     import typer.rich_utils
 

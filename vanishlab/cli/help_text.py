@@ -28,11 +28,20 @@ __all__ = [
 
 def no_flag_metavars(params: list[Any]) -> list[Any]:
     # typer shows the type of every option (``<bool>`` for flags, ``--help`` included), but a
-    # flag takes no value: show none.
+    # flag takes no value: show none. An argument's name is its placeholder already
+    # (``RUN_DIR``, ``CHECKPOINT``, as ``--out DIR`` names an option's value): typer 0.29
+    # wrote its Python type beside it, ``RUN_DIR <str>``, where no option shows one.
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if getattr(param, "param_type_name", None) == "argument":
+            param.display_type_rich = _no_type
     return params
+
+
+def _no_type(ctx: Any) -> None:
+    """An argument's type in the help (typer's ``display_type_rich``): none."""
+    return None
 
 
 #: A required argument's piece of a usage line as typer 0.29 writes it: ``{RUN_DIR}``, or
