@@ -996,6 +996,21 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
     assert cell_bytes(big) > 6 * 8 * 100000**2 * 4  # at least the working matrices
 
 
+def test_run_sweep_refuses_a_cell_too_big_without_the_commands_advice(tmp_path, monkeypatch):
+    """vl.run_sweep's refusal ended "(--dry-run checks them without running anything)": a
+    flag of the command line, which Python has no counterpart of. The command adds it."""
+    from vanishlab.sweep import runner as sweep_runner
+
+    monkeypatch.setattr(sweep_runner, "available_bytes", lambda: 16 * 2**30)
+    out = tmp_path / "run"
+    with pytest.raises(VanishlabError) as refused:
+        vl.run_sweep(vl.Sweep(hidden_size=100000), out, workers=1, progress=False)
+    text = str(refused.value)
+    assert "hidden_size 100000" in text and text.endswith("choose smaller sizes"), text
+    assert "--dry-run" not in text and "\n" not in text
+    assert not out.exists()
+
+
 _PEAK = """
 kind, sources = sys.argv[1], tuple(sys.argv[2].split(","))
 torch.manual_seed(0)  # the peak depends on the draw: how soon the power iterations settle

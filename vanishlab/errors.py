@@ -7,7 +7,13 @@ such an error as one line and exits with status 2; any other exception is a bug.
 
 from __future__ import annotations
 
-__all__ = ["GridTooLargeError", "MemoryRefusedError", "NonFiniteStateError", "VanishlabError"]
+__all__ = [
+    "CellTooLargeError",
+    "GridTooLargeError",
+    "MemoryRefusedError",
+    "NonFiniteStateError",
+    "VanishlabError",
+]
 
 
 class VanishlabError(Exception):
@@ -16,6 +22,12 @@ class VanishlabError(Exception):
 
 class GridTooLargeError(VanishlabError):
     """A grid with more cells than one run takes (:data:`vanishlab.sweep.axes.MAX_CELLS`)."""
+
+
+class CellTooLargeError(VanishlabError):
+    """A sweep's largest cell needs more memory, by its estimate, than this machine has
+    available: refused before anything runs (:func:`vanishlab.sweep.preflight.check_memory`).
+    The command line adds its advice (``--dry-run``), which Python has no counterpart of."""
 
 
 class MemoryRefusedError(VanishlabError):

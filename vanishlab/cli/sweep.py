@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import VanishlabError
+from ..errors import CellTooLargeError, VanishlabError
 from ..sweep.axes import MODEL_AXIS, NOT_APPLICABLE
 from ..sweep.axis_entry import Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
@@ -48,6 +48,9 @@ __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
 
 SEEDS_BEFORE = "seed"
 """The axis whose flag ``--seeds N`` (seeds 0..N-1) is listed before, and replaces."""
+DRY_RUN_ADVICE = " (--dry-run checks them without running anything)"
+"""What the command adds to a refusal of a cell too large for memory: ``vl.run_sweep``, which
+refuses it in the same words, has no ``--dry-run``, and a dry run is not pointed to itself."""
 
 
 def _axis_parameter(a: Axis) -> inspect.Parameter:
@@ -241,16 +244,19 @@ def _sweep(
 
     from ..sweep.runner import run_sweep  # torch: not for a dry run's plan
 
-    summary = run_sweep(
-        exp,
-        run_dir,
-        name=label,
-        workers=n_workers,
-        scheduler=address,
-        force=force,
-        retry_failed=retry_failed,
-        progress=not quiet,
-    )
+    try:
+        summary = run_sweep(
+            exp,
+            run_dir,
+            name=label,
+            workers=n_workers,
+            scheduler=address,
+            force=force,
+            retry_failed=retry_failed,
+            progress=not quiet,
+        )
+    except CellTooLargeError as err:  # the advice of a command: vl.run_sweep has no --dry-run
+        raise CellTooLargeError(f"{err}{DRY_RUN_ADVICE}") from None
     # -q: the run directory alone, as report and analyze print only the path they wrote
     say(str(run_dir) if quiet else str(summary), done="the sweep has finished")
     notes = [note] if note is not None else []
@@ -301,11 +307,11 @@ def _print_plan(
         f"({format_bytes(plan.available_bytes)} available)"
     )
     # The run would be refused: so is its dry run (status 2, the same line, less the advice to
-    # run a dry run), after its plan.
+    # run a dry run, DRY_RUN_ADVICE), after its plan.
     if plan.unwritable:
         raise VanishlabError(plan.unwritable)
     if local:
-        check_memory(plan.cells, plan.available_bytes, 1, dry_run=True)
+        check_memory(plan.cells, plan.available_bytes, 1)
     checked_plan(plan, force, retry_failed)  # another init definition, another grid
 
 

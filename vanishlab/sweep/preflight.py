@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.integers import as_integer
-from ..errors import VanishlabError
+from ..errors import CellTooLargeError, VanishlabError
 from . import store
 from .config import CellConfig
 from .files import CORRUPT, aside_folder
@@ -230,25 +230,22 @@ def _worker_value(node: ast.expr) -> object:
         raise ValueError("not a literal") from None
 
 
-def check_memory(
-    cells: Sequence[CellConfig], free: int | None, n_workers: int, *, dry_run: bool = False
-) -> int:
+def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
     """Refuse cells whose largest cannot fit in ``free`` bytes; return how many of
     ``n_workers`` fit, each with its cell and its own :data:`~.memory.WORKER_BYTES`, beside the
-    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process). The refusal
-    points a run to ``--dry-run``, which checks smaller sizes without running them; a dry run
-    (``dry_run``), which has just printed the estimate, is not pointed to itself."""
+    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process). The refusal,
+    a :class:`~vanishlab.errors.CellTooLargeError`, gives no advice: ``vanishlab sweep`` adds
+    its own (``--dry-run``), which ``vl.run_sweep`` has no counterpart of."""
     if free is None or not cells:
         return n_workers
     big = max(cells, key=cell_bytes)
     peak = cell_bytes(big)
     if peak > free:
-        raise VanishlabError(
+        raise CellTooLargeError(
             f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
             f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
             f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
             "choose smaller sizes"
-            + ("" if dry_run else " (--dry-run checks them without running anything)")
         )
     if n_workers < 2:
         return 1
