@@ -1011,6 +1011,22 @@ def test_run_sweep_refuses_a_cell_too_big_without_the_commands_advice(tmp_path, 
     assert not out.exists()
 
 
+def test_a_run_directory_that_cannot_be_made_leaves_no_folder_of_its_own(tmp_path):
+    """--out new/deeper/<a name too long>: mkdir(parents=True) made new/deeper, then refused
+    the last name, and the refused sweep left both behind. Only the folders this call made go;
+    one that existed before stays, with what it holds."""
+    grid = vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=1)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "note.txt").write_text("mine")
+    out = tmp_path / "kept" / "new" / "deeper" / ("a" * 300)
+    with pytest.raises(VanishlabError, match=r"cannot write the run directory .*too long"):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "note.txt"]
+    result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--out", str(out)])
+    _one_error_line(result, "File name too long; give --out (out=) another directory")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "note.txt"]
+
+
 _PEAK = """
 kind, sources = sys.argv[1], tuple(sys.argv[2].split(","))
 torch.manual_seed(0)  # the peak depends on the draw: how soon the power iterations settle

@@ -18,7 +18,7 @@ from ..core.integers import as_integer
 from ..errors import CellTooLargeError, VanishlabError
 from . import store
 from .config import CellConfig
-from .files import CORRUPT, aside_folder
+from .files import CORRUPT, aside_folder, folders_made
 from .inits import Init
 from .manifest import check_name, run_kind_words
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
@@ -328,10 +328,12 @@ def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> None:
     ``flag`` as the way out (the command line's and the API's name by default; the monitor's
     ``"out="``): a sweep's, an analysis's and a monitor's run directory alike (the last two
     said only "Not a directory", or raised NotADirectoryError from the Python API, for an
-    ``out`` below a regular file)."""
+    ``out`` below a regular file). Where it fails, the folders it made are removed again
+    (:func:`~.files.folders_made`): ``runs/new/<a name too long>`` left ``runs/new``."""
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _probe(run_dir)
+        with folders_made(run_dir):
+            run_dir.mkdir(parents=True, exist_ok=True)  # a file or a broken link there: refused
+            _probe(run_dir)
     except OSError as err:
         why = err.strerror or type(err).__name__
         raise VanishlabError(
