@@ -287,3 +287,42 @@ def test_a_path_with_a_byte_of_another_encoding_is_said_with_that_byte(tmp_path)
     assert result.stderr == (
         f"error: {tmp_path}/r\\xffx is not a vanishlab run directory (it does not exist)\n"
     )
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_a_manifest_the_device_or_the_process_cannot_read_is_not_called_corrupt(
+    run_dir, monkeypatch, code
+):
+    """EIO reading manifest.json (or too many open files) was "manifest.json is corrupt or
+    unreadable ([Errno 5] Input/output error): restore it from a copy, or make the run again":
+    a sound manifest the user was sent to replace. It is said as a shard's is: one line,
+    status 2, the file left as it is."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    manifest = run_dir / "manifest.json"
+    before = manifest.read_bytes()
+    real = Path.read_text
+
+    def refused(self: Path, *args: object, **kwargs: object) -> str:
+        if self == manifest:
+            raise OSError(code, os.strerror(code))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    with pytest.raises((VanishlabError, OSError)) as raised:  # EMFILE: the OSError itself
+        vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
+    text = str(raised.value)
+    assert "corrupt" not in text and "restore it from a copy, or" not in text.split("(")[0]
+    assert os.strerror(code) in text and str(manifest) in text
+    result = CliRunner().invoke(app, ["report", str(run_dir), "-o", str(run_dir.parent / "r.html")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "corrupt" not in lines[0] and str(manifest) in lines[0], lines
+    if code == errno.EIO:
+        assert lines[0].startswith(f"error: cannot read {manifest} now (Input/output error)")
+        assert "left as it is" in lines[0]
+    monkeypatch.undo()
+    assert manifest.read_bytes() == before
+    assert not (run_dir / "corrupt").exists()

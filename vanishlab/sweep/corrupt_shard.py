@@ -53,9 +53,17 @@ _REFUSALS = frozenset(
 )
 
 
-def refused_read(path: Path, err: BaseException) -> BaseException | None:
+#: What a refusal of an I/O error advises where it persists, for a shard: its cell is measured
+#: again without it.
+SHARD_PERSISTS = "move the file out of the run: its cell is measured again"
+
+
+def refused_read(
+    path: Path, err: BaseException, *, persists: str = SHARD_PERSISTS
+) -> BaseException | None:
     """The error to raise for ``err``, met reading ``path``, where it is the environment
-    refusing the read, not damage in the file; None where it may be damage.
+    refusing the read, not damage in the file; None where it may be damage. ``persists``: what
+    to do where an I/O error persists (a shard's default; the manifest's "restore ...").
 
     Under a memory cap (``ulimit -v``, a batch job's) or with few files allowed (``ulimit
     -n``), pyarrow's ``ArrowMemoryError``, its "Failed to launch worker thread", and an
@@ -78,7 +86,7 @@ def refused_read(path: Path, err: BaseException) -> BaseException | None:
             f"cannot read {path} now ({err.strerror or 'Input/output error'}): the device "
             "failed the read, which says nothing of the file's content, left as it is; "
             "check the disk or the mount (dmesg), and run the command again (where it "
-            "persists, move the file out of the run: its cell is measured again)"
+            f"persists, {persists})"
         )
     if isinstance(err, OSError) and err.errno in _REFUSALS:
         if err.filename is None:

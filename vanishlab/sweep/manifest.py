@@ -42,6 +42,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
+from .corrupt_shard import refused_read
 from .files import as_path, atomic_write, line_text, loop_problem
 
 __all__ = [
@@ -139,7 +140,12 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, MemoryError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        # An I/O error (EIO) or a refused resource (too many open files, memory) is the
+        # device's or the process's, not damage: "corrupt or unreadable ... restore it from a
+        # copy" sent the user to replace a sound manifest, as a shard's read did.
+        if refused := refused_read(path, err, persists=_RESTORE):
+            raise refused from None
         raise VanishlabError(f"{path} is corrupt or unreadable ({err}): {_RESTORE}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise VanishlabError(
