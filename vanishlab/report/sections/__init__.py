@@ -8,8 +8,9 @@ of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one li
 - a sweep (:data:`SECTIONS`): overview, RNN/LSTM/GRU side by side (a run that sweeps
   ``model``), decay curves, input sensitivity, depth x lag, rates
   and horizons, the gain phase diagram, theory vs measurement, trainability, anomalies;
-- one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, its
-  decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
+- one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, what
+  its decay means for long dependencies (a verdict, the gradient from k steps back, what to
+  try), its decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
   what theory says (none);
 - a monitored training run, ``vl.JacobianMonitor`` (:data:`MONITOR_SECTIONS`): the monitor,
   rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none).
@@ -30,6 +31,7 @@ from .anomalies import anomalies_section
 from .curves import decay_section, input_section
 from .depth import depth_section
 from .gain import gain_section
+from .long_deps import long_deps_section
 from .models import models_section
 from .monitor import curves_steps_section, monitor_section, training_section
 from .overview import overview_section
@@ -79,6 +81,7 @@ SECTIONS: tuple[tuple[str, SectionBuilder], ...] = tuple(
 #: The page of one trained model (``vanishlab analyze``), in page order.
 SINGLE_MODEL_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("model", model_section),
+    ("long-dependencies", long_deps_section),
     ("curves", curves_section),
     ("fits", fits_section),
     ("lyapunov", lyapunov_section),

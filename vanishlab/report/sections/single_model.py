@@ -62,7 +62,7 @@ from .trained import (
     zero_throughout,
 )
 
-__all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"]
+__all__ = ["FITS_TITLE", "curves_section", "fits_section", "lyapunov_section", "model_section"]
 
 _INPUT_J = "dh_T/dx_{T−k}"
 

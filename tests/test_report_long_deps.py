@@ -1,0 +1,230 @@
+"""The "What this means for long dependencies" section of one trained model's page.
+
+Real small analyses (``vanishlab analyze``'s :func:`analyze_checkpoint`): a two-layer tanh
+``nn.RNN`` and an ``nn.LSTM`` at T = 24, an exploding relu ``nn.RNN`` (W_hh = 1.2 I, every unit
+on, so ||J(k)|| = 1.2^k exactly) and a dead one (every Jacobian past lag 0 exactly zero). Each
+number in the section's table is checked against :func:`vanishlab.fit_decay` of the run's own
+rows: the measured lags against the rows, the lags past them against the fitted line; and each
+command the section gives must be one `vanishlab sweep` takes.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.core.log_units import LN10
+from vanishlab.report import build_report
+from vanishlab.report.model import Code, Section, Table
+from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
+from vanishlab.trained import analyze_checkpoint
+
+KEY = "long-dependencies"
+T = 24
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("long-deps")
+    torch.manual_seed(0)
+    modules = {
+        "rnn": torch.nn.RNN(3, 8, num_layers=2),
+        "lstm": torch.nn.LSTM(3, 8),
+        "gru": torch.nn.GRU(3, 8),
+        "explode": torch.nn.RNN(2, 4, nonlinearity="relu"),
+        "dead": torch.nn.RNN(2, 4, nonlinearity="relu"),
+    }
+    with torch.no_grad():
+        grow = modules["explode"]
+        grow.weight_hh_l0.copy_(1.2 * torch.eye(4))
+        grow.weight_ih_l0.fill_(0.5)
+        grow.bias_ih_l0.fill_(5.0)  # every unit on at every step: relu' = 1
+        grow.bias_hh_l0.zero_()
+        modules["dead"].bias_ih_l0.fill_(-5.0)  # every unit off: exactly 0 past lag 0
+    out = {}
+    for name, module in modules.items():
+        torch.save(module.state_dict(), root / f"{name}.pt")
+        relu = {"nonlinearity": "relu"} if name in ("explode", "dead") else {}
+        analyze_checkpoint(root / f"{name}.pt", root / name, seq_len=T, batch=4, **relu)
+        out[name] = root / name
+    return out
+
+
+def _report_of(run: Path, results: pd.DataFrame | None = None):
+    rows = vl.load_results(run) if results is None else results
+    return build_report(rows, vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01")
+
+
+def _section(run: Path, results: pd.DataFrame | None = None) -> Section:
+    return next(s for s in _report_of(run, results).sections if s.key == KEY)
+
+
+def _table(section: Section) -> Table:
+    return next(b for b in section.blocks if isinstance(b, Table))
+
+
+def _code(section: Section) -> Code | None:
+    return next((b for b in section.blocks if isinstance(b, Code)), None)
+
+
+def _expected(rows: pd.DataFrame, source: str, layer: int | None, k: int) -> str:
+    """The cell the section must show, computed here from the rows and vl.fit_decay."""
+    curve = rows[rows["source"] == source]
+    curve = curve[curve["layer"].isna()] if layer is None else curve[curve["layer"] == layer]
+    norms = dict(zip(curve["lag"], curve["log10_fro_mean"], strict=True))
+    ref = norms[0]
+    if k in norms:
+        return f"{factor_text(norms[k] - ref)} (measured)"
+    fit = vl.fit_decay(curve[["lag", "log10_fro_mean"]]).iloc[0]
+    line = (fit["intercept"] + fit["rate"] * k) / LN10 - ref
+    return f"{factor_text(line)} (extrapolated)"
+
+
+def test_the_section_comes_right_after_the_model(runs):
+    keys = [s.key for s in _report_of(runs["rnn"]).sections]
+    assert keys[:2] == ["model", KEY]
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_its_factors_are_the_runs_rows_measured_and_its_fitted_line_past_them(runs, name):
+    rows = vl.load_results(runs[name])
+    top = 1 if name == "rnn" else 0
+    table = _table(_section(runs[name]))
+    assert [r[0] for r in table.rows] == ["10", f"{T - 1} (longest measured)", "30", "100", "300"]
+    for row in table.rows:
+        k = int(row[0].split()[0])
+        assert row[1] == _expected(rows, "state", top, k)
+        assert row[2] == _expected(rows, "input", None, k)
+        # lags the inputs hold are measured; those past them are extrapolated, never measured
+        assert row[1].endswith("(measured)") == row[2].endswith("(measured)") == (k < T)
+        assert row[2].endswith("(extrapolated)") == (k > T - 1)
+    assert "extrapolated past them along the curve's fitted line" in table.caption
+    symbol = "ds" if name == "lstm" else "dh"
+    assert table.columns[1] == ("state, top layer: " if top else "state: ") + (
+        f"dh_T/{symbol}_{{T−k}}"
+    )
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_the_verdict_says_the_measured_horizon_of_the_input(runs, name):
+    rows = vl.load_results(runs[name])
+    fits = vl.fit_decay(rows[["source", "layer", "lag", "log10_fro_mean"]])
+    horizon = int(fits[fits["source"] == "input"]["horizon"].iloc[0])
+    intro = _section(runs[name]).intro
+    assert intro.startswith("Measured on these inputs: the gradient from an input k steps back")
+    assert f"has fallen 1000-fold by k = {horizon}" in intro
+    assert f"a dependency longer than about {horizon} steps gets little gradient" in intro
+
+
+def test_what_to_try_is_keyed_to_the_model(runs):
+    rnn, lstm, gru = (_code(_section(runs[n])) for n in ("rnn", "lstm", "gru"))
+    assert "sweep gain_phase" in rnn.text and "--model lstm,gru" in rnn.text
+    assert "orthogonal recurrent init" in rnn.caption and "gated cell" in rnn.caption
+    assert "--num-layers 2 --hidden-size 8 --input-size 3 --seq-len 24" in rnn.text
+    assert "--model lstm --init default,forget_bias,chrono" in lstm.text
+    assert "a forget-gate bias of 1 (forget_bias)" in lstm.caption and "GRU" not in lstm.caption
+    assert "--model gru --init default,forget_bias,chrono" in gru.text
+    assert "update-gate bias" in gru.caption
+    for code in (rnn, lstm, gru):
+        assert code.caption.startswith("Try ") and "T_max" in code.caption
+        assert "not these weights" in code.caption  # fresh networks, said as such
+
+
+def test_an_exploding_model_is_told_the_opposite(runs):
+    section = _section(runs["explode"])
+    assert "grows with k (+0.182 per step, ×66 at k = 23)" in section.intro  # 1.2^23 = 66.2
+    assert "1000-fold" not in section.intro and "little gradient" not in section.intro
+    rows = {r[0].split()[0]: r for r in _table(section).rows}
+    assert rows["10"][1] == rows["10"][2] == "6.2 (measured)"  # 1.2^10 = 6.19
+    assert rows["30"][2] == "240 (extrapolated)"  # 1.2^30 = 237
+    code = _code(section)
+    assert code.text.startswith("vanishlab sweep gain_phase") and "smaller recurrent gain" in (
+        code.caption
+    )
+    assert "--clip" in code.caption and "IRNN" not in code.caption
+
+
+def test_an_exact_zero_is_measured_and_not_extrapolated(runs):
+    section = _section(runs["dead"])
+    assert section.intro.endswith("k steps back is exactly 0 at every lag: none reaches h_T.")
+    for row in _table(section).rows:
+        k = int(row[0].split()[0])
+        cut = "— (not extrapolated: exactly 0 from lag 1)"
+        assert row[1] == ("0 (exact, measured)" if k <= T else cut)
+    # an input gradient that decays, then is exactly 0 for some sample from lag 5 on
+    rows = vl.load_results(runs["gru"])
+    inputs = (rows["source"] == "input").to_numpy()
+    cut = rows.copy()
+    lag = cut["lag"].to_numpy(dtype=float)
+    cut.loc[inputs, "log10_fro_mean"] = (-0.01 * lag)[inputs]
+    cut.loc[inputs & (lag >= 5), "log10_fro_mean"] = -math.inf
+    section = _section(runs["gru"], cut)
+    assert "is exactly 0 for some sample from k = 5 on" in section.intro
+    assert [r[2] for r in _table(section).rows] == [
+        "0 (exact, measured)",
+        "0 (exact, measured)",
+        *["— (not extrapolated: exactly 0 from lag 5)"] * 3,
+    ]
+
+
+def test_a_poor_fit_is_not_extrapolated_and_a_flat_curve_needs_no_fix(runs):
+    rows = vl.load_results(runs["gru"])
+    bent = rows.copy()
+    lag = bent["lag"].to_numpy(dtype=float)
+    # A curve falling by 0.3 per step in ln with a large wobble: r² well below 0.9 and no
+    # 1000-fold fall within the lags (the summary's "poor-fit" rule)
+    bent["log10_fro_mean"] = (-0.06 * lag + 0.9 * (lag % 2)) / LN10
+    fits = vl.fit_decay(bent[["source", "layer", "lag", "log10_fro_mean"]])
+    assert (fits["r2"] < 0.9).all() and (fits["rate"] <= -0.05).all()  # the premise
+    assert fits["horizon"].isna().all()
+    section = _section(runs["gru"], bent)
+    assert untrusted_fit(fits.iloc[0].to_dict()).startswith("poor fit, r² 0.")
+    assert "is not one to extrapolate: analyze a longer sequence" in section.intro
+    for row in _table(section).rows:
+        if int(row[0].split()[0]) >= T:
+            assert row[1].startswith("— (not extrapolated: poor fit, r² 0.")
+    flat = rows.copy()
+    flat["log10_fro_mean"] = -0.001 * flat["lag"] / LN10
+    section = _section(runs["gru"], flat)
+    assert "neither vanishes nor explodes within the lags measured (up to 23)" in section.intro
+    assert _code(section) is None  # nothing measured to fix
+    assert all("(extrapolated)" in r[2] for r in _table(section).rows[2:])
+
+
+def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = [
+        line
+        for name in runs
+        if (code := _code(_section(runs[name]))) is not None
+        for line in code.text.splitlines()
+    ]
+    assert len(lines) >= 5
+    for line in lines:
+        words = shlex.split(line)
+        assert words[:2] == ["vanishlab", "sweep"]
+        result = CliRunner().invoke(app, [*words[1:], "--dry-run"])
+        assert result.exit_code == 0, (line, result.output)
+    assert not (tmp_path / "runs").exists()  # --dry-run: nothing written
+
+
+def test_factor_text_reads_two_digits_at_any_scale():
+    assert [factor_text(d) for d in (-3000.5, -4.49, -1.28, 0.0, 1.82, 2.37, 15.6)] == [
+        "3.2e-3001",
+        "3.2e-5",
+        "0.052",
+        "1.0",
+        "66",
+        "230",
+        "4.0e+15",
+    ]
+    assert factor_text(-math.inf) == "0"
+    assert LAGS == (10, 30, 100, 300)

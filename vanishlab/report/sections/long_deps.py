@@ -1,0 +1,289 @@
+"""The section "What this means for long dependencies" of one trained model's page
+(``vanishlab analyze``): the measured decay read as an answer to "why does my model fail to
+learn long dependencies, and what fixes it?".
+
+- a verdict in a sentence or two, from the horizon of the input curve (the state's where there
+  is no input curve): the lag where ||J|| fell 1000-fold; an exploding rate says the opposite;
+- a small table: by how much the gradient from k steps back is smaller (or larger) than at lag
+  0, for the top layer's state and the input, at k = 10, 30, 100, 300 and the longest lag both
+  curves measured. A lag the inputs hold is read from the measured curve ("measured"); one past
+  them is the curve's fitted line continued ("extrapolated"), unless the fit is one the summary
+  would not trust (:func:`untrusted_fit`), where it is left out;
+- what to try, keyed to the model (nn.RNN tanh or relu, LSTM, GRU) and to the verdict, each a
+  ``vanishlab sweep`` command of the built-in inits and experiments at this model's size.
+
+The fits and horizons are those of the page's other sections (:func:`.trained.curve_fits`): no
+curve is fitted again here. The factor at a lag is relative to the curve's lag-0 norm, the
+reference of its horizon (of its first non-zero lag where lag 0's is exactly 0).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from ...analysis.fits import HORIZON_DECADES
+from ...core.log_units import LN10
+from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
+from ..format import rate_text
+from ..model import Code, Section, Table
+from ..view import RunView, state_jacobian
+from .rate_cells import HORIZON_FOLD
+from .single_model import FITS_TITLE
+from .trained import (
+    architecture,
+    at_zero,
+    curve_fits,
+    curve_mask,
+    find_fit,
+    fit_horizon_text,
+    num_layers,
+    zero_throughout,
+)
+
+__all__ = ["LAGS", "LONG_DEPS_TITLE", "factor_text", "long_deps_section", "untrusted_fit"]
+
+#: The lags the table gives, with the longest lag measured.
+LAGS = (10, 30, 100, 300)
+LONG_DEPS_TITLE = "What this means for long dependencies"
+
+
+class _Curve(NamedTuple):
+    """One measured curve: its fit row, its norms (log10) by lag and its reference."""
+
+    words: str  # what the verdict calls it
+    fit: dict[str, Any]
+    norms: dict[int, float]
+    ref: float | None  # log10 ||J|| at the horizon's reference lag (None: 0 at every lag)
+    ref_lag: int | None  # that lag: 0 unless lag 0's norm is exactly 0
+    last: int  # its last lag measured
+
+
+def factor_text(decades: float) -> str:
+    """A factor given by its log10 (``decades``), two significant digits: "0.52", "12",
+    "240", "3.2e-4", "4.1e+15"; never through 10**decades, which underflows far before the engine's
+    norms do (a factor of 1e-3000)."""
+    if not math.isfinite(decades):
+        return "0" if decades < 0 else "—"
+    exponent = math.floor(decades)
+    mantissa = round(10 ** (decades - exponent), 1)
+    if mantissa >= 10:
+        mantissa, exponent = 1.0, exponent + 1
+    if -2 <= exponent <= 2:
+        return f"{mantissa * 10.0**exponent:.{max(0, 1 - exponent)}f}"
+    return f"{mantissa:.1f}e{exponent:+d}"
+
+
+def untrusted_fit(fit: dict[str, Any]) -> str | None:
+    """Why a curve's fitted line is not continued past its lags (None: it is): no rate was
+    fitted, the curve is cut to an exact zero, or the summary's "poor-fit" rule (r² below
+    POOR_FIT_R2 at a rate of at least NEAR_CRITICAL per step: not a straight line)."""
+    rate, r2 = float(fit["rate"]), float(fit["r2"])
+    zero = fit.get("zero_lag")
+    if zero is not None and not pd.isna(zero):
+        return f"exactly 0 from lag {int(zero)}"
+    if not math.isfinite(rate):
+        return "no rate fitted"
+    if r2 < POOR_FIT_R2 and abs(rate) >= NEAR_CRITICAL:
+        return f"poor fit, r² {r2:.2f}"
+    return None
+
+
+def _curve(view: RunView, source: str, layer: int | None, words: str) -> _Curve | None:
+    fit = find_fit(curve_fits(view), source, layer)
+    if fit is None:
+        return None
+    rows = view.results[curve_mask(view.results, source, layer)].sort_values("lag")
+    norms = dict(zip(rows["lag"].astype(int), rows["log10_fro_mean"].astype(float), strict=True))
+    finite = [k for k, v in norms.items() if math.isfinite(v)]  # by lag: the first non-zero
+    ref_lag = finite[0] if finite else None
+    ref = norms[ref_lag] if ref_lag is not None else None
+    return _Curve(words, fit, norms, ref, ref_lag, max(norms))
+
+
+def _line(curve: _Curve, k: int) -> float:
+    """log10 of the factor at lag ``k`` on the curve's fitted line (natural-log units)."""
+    fit = curve.fit
+    return (float(fit["intercept"]) + float(fit["rate"]) * k) / LN10 - float(curve.ref or 0)
+
+
+def _cell(curve: _Curve | None, k: int) -> str:
+    if curve is None:
+        return "—"
+    if curve.ref is None:
+        return "0 (exact, measured)"
+    if k in curve.norms:
+        value = curve.norms[k] - curve.ref
+        return "0 (exact, measured)" if value == -math.inf else f"{factor_text(value)} (measured)"
+    why = untrusted_fit(curve.fit)
+    return (
+        f"— (not extrapolated: {why})" if why else f"{factor_text(_line(curve, k))} (extrapolated)"
+    )
+
+
+def _line_horizon(curve: _Curve) -> int:
+    """The lag where the fitted line falls 1000-fold below the reference: past the last lag."""
+    rate, intercept = float(curve.fit["rate"]), float(curve.fit["intercept"])
+    k = ((float(curve.ref or 0) - HORIZON_DECADES) * LN10 - intercept) / rate
+    return max(math.ceil(k), curve.last + 1)
+
+
+def _verdict(main: _Curve, other: _Curve | None) -> tuple[str, str]:
+    """The verdict's words and its regime: "vanishing", "exploding" or "fine"."""
+    fit, what = main.fit, f"Measured on these inputs: the gradient from {main.words} k steps back"
+    if zero_throughout(fit):
+        return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing"
+    rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
+    if fit["phase"] == "exploding":
+        last = main.norms[main.last] - float(main.ref or 0)
+        at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
+        return (
+            f"{what} grows with k ({rate_text(rate)} per step{at_last}). Long dependencies get "
+            "large gradients, growing with their length, not small ones.",
+            "exploding",
+        )
+    horizon = fit["horizon"]
+    if not pd.isna(horizon):
+        if at_zero(fit):
+            return (
+                f"{what} is exactly 0 for some sample from k = {int(horizon)} on: a dependency "
+                "that long gets no gradient from that sample.",
+                "vanishing",
+            )
+        beside = f" ({other.words}'s horizon: {fit_horizon_text(other.fit)})" if other else ""
+        return (
+            f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
+            f"longer than about {int(horizon)} steps gets little gradient, and training has "
+            "little to learn it from.",
+            "vanishing",
+        )
+    if fit["phase"] == "vanishing":
+        why = untrusted_fit(fit)
+        then = (
+            f"on its fitted line it would by about k = {_line_horizon(main)} (extrapolated), "
+            "and a dependency much longer than that would get little gradient."
+            if why is None
+            else f"its fit ({why}) is not one to extrapolate: analyze a longer sequence."
+        )
+        return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", "vanishing"
+    return (
+        f"{what} neither vanishes nor explodes within {span} ({rate_text(rate)} per step): it "
+        f"does not limit dependencies up to {main.last} steps. Longer ones were not measured: "
+        "analyze a longer sequence to see them.",
+        "fine",
+    )
+
+
+def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
+    """What to try, as ``vanishlab sweep`` commands at this model's size and T."""
+    kind = arch.get("kind")
+    sizes = [arch.get(k) for k in ("num_layers", "hidden_size", "input_size")]
+    if regime == "fine" or kind not in ("rnn", "lstm", "gru"):
+        return None
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+        return None
+    shape = (
+        f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
+        f"--seq-len {seq_len}"
+    )
+    gates = f"vanishlab sweep --model lstm,gru --init default,forget_bias,chrono {shape}"
+    bias = {
+        "lstm": "a forget-gate bias of 1 (forget_bias)",
+        "gru": "an update-gate bias of 1 (forget_bias, on z)",
+    }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's z gate)")
+    gate_words = (
+        f"{bias} or the chrono init (Tallec & Ollivier 2018 set its T_max near the dependency "
+        "length; vanishlab's is 100)"
+    )
+    relu = arch.get("nonlinearity") == "relu"
+    if regime == "exploding":
+        if kind == "rnn":
+            lines = [f"vanishlab sweep gain_phase {shape} --out runs/try-gain"]
+            words = (
+                "Try a smaller recurrent gain (the gain phase diagram shows where the rate "
+                "crosses 0)"
+            )
+        else:
+            lines = [
+                f"vanishlab sweep --model {kind} --init default,orthogonal --gain 0.5,0.75,1 "
+                f"{shape} --out runs/try-gain"
+            ]
+            words = "Try a smaller recurrent gain"
+        words += " and gradient-norm clipping in training (a training sweep's --clip)."
+    elif kind == "rnn" and relu:
+        lines = [
+            f"vanishlab sweep --model rnn --activation relu --init default,identity --gain 1 "
+            f"{shape} --out runs/try-irnn",
+            f"{gates} --out runs/try-gated",
+        ]
+        words = f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell with {gate_words}."
+    elif kind == "rnn":
+        lines = [
+            f"vanishlab sweep gain_phase {shape} --out runs/try-gain",
+            f"{gates} --out runs/try-gated",
+        ]
+        words = (
+            "Try an orthogonal recurrent init or a gain nearer the critical one (the first "
+            "command's report draws the decay rate against the gain), or a gated cell with "
+            f"{gate_words}."
+        )
+    else:
+        lines = [
+            f"vanishlab sweep --model {kind} --init default,forget_bias,chrono {shape} "
+            "--out runs/try-gates"
+        ]
+        words = f"Try {gate_words}."
+    return Code(
+        "What to try",
+        "\n".join(lines),
+        f"{words} {'Each command' if len(lines) > 1 else 'The command'} measures freshly "
+        "initialised networks of this size at "
+        f"T = {seq_len} (set --seq-len to the dependency length you need): the gradient a "
+        "training would start from, not these weights; vanishlab report DIR shows it.",
+    )
+
+
+def long_deps_section(view: RunView) -> Section | None:
+    """The verdict, the gradient from k steps back at a few lags, and what to try."""
+    top = num_layers(view) - 1
+    arch = architecture(view)
+    state = _curve(view, "state", top, "the top layer's state" if top else "the state")
+    inp = _curve(view, "input", None, "an input")
+    curves = [c for c in (inp, state) if c is not None]
+    if not curves:
+        return None
+    verdict, regime = _verdict(curves[0], curves[1] if len(curves) > 1 else None)
+    longest = min(c.last for c in curves)
+    lags = sorted({*LAGS, longest})
+    rows = tuple(
+        (f"{k} (longest measured)" if k == longest else str(k), _cell(state, k), _cell(inp, k))
+        for k in lags
+    )
+    lstm = arch.get("kind") == "lstm"
+    later = any(c.ref_lag not in (None, min(c.norms)) for c in curves)
+    table = Table(
+        "The gradient from k steps back, against lag 0's",
+        "||J(k)|| / ||J(0)||, Frobenius norms, geometric means over the samples"
+        + (" (against the first non-zero lag's where lag 0's is exactly 0)" if later else "")
+        + ": below 1, the gradient from k steps back is that much smaller than the most recent "
+        "one's (above 1, larger); measured at the lags the inputs hold, extrapolated past "
+        "them along the curve's fitted line"
+        + (f" (its rate in {FITS_TITLE})" if view.shows("fits") else "")
+        + ".",
+        (
+            "k (steps back)",
+            ("state, top layer: " if top else "state: ") + state_jacobian(lstm),
+            "input: dh_T/dx_{T−k}",
+        ),
+        rows,
+        (True, True, True),
+    )
+    fixes = _fixes(arch, regime, state.last if state is not None else longest + 1)
+    return Section(
+        "long-dependencies",
+        LONG_DEPS_TITLE,
+        verdict,
+        (table,) if fixes is None else (table, fixes),
+    )
