@@ -159,6 +159,9 @@ def test_an_exact_zero_is_measured_and_not_extrapolated(runs):
         k = int(row[0].split()[0])
         cut = "— (not extrapolated: exactly 0 from lag 1)"
         assert row[1] == ("0 (exact, measured)" if k <= T else cut)
+        # the input, 0 from lag 0 on: past its lags it was not measured either
+        cut = "— (not extrapolated: exactly 0 from lag 0)"
+        assert row[2] == ("0 (exact, measured)" if k < T else cut)
     # an input gradient that decays, then is exactly 0 for some sample from lag 5 on
     rows = vl.load_results(runs["gru"])
     inputs = (rows["source"] == "input").to_numpy()
@@ -197,6 +200,22 @@ def test_a_poor_fit_is_not_extrapolated_and_a_flat_curve_needs_no_fix(runs):
     assert "neither vanishes nor explodes within the lags measured (up to 23)" in section.intro
     assert _code(section) is None  # nothing measured to fix
     assert all("(extrapolated)" in r[2] for r in _table(section).rows[2:])
+
+
+def test_one_step_gives_no_rate_and_no_advice(tmp_path):
+    # T = 1: the input has one lag, a window of one point, rate NaN ("undetermined"); it was
+    # said to "neither vanish nor explode ... (— per step)" and to limit nothing
+    torch.manual_seed(0)
+    torch.save(torch.nn.GRU(3, 8).state_dict(), tmp_path / "gru.pt")
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "run", seq_len=1, batch=2)
+    section = _section(tmp_path / "run")
+    assert section.intro.endswith(
+        "k steps back: too few lags measured to fit a rate; analyze a longer sequence."
+    )
+    assert "neither" not in section.intro and _code(section) is None
+    first, *rest = _table(section).rows
+    assert first == ("0 (longest measured)", "1.0 (measured)", "1.0 (measured)")
+    assert [r[2] for r in rest] == ["— (not extrapolated: no rate fitted)"] * 4
 
 
 def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypatch):

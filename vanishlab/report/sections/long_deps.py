@@ -112,9 +112,9 @@ def _line(curve: _Curve, k: int) -> float:
 def _cell(curve: _Curve | None, k: int) -> str:
     if curve is None:
         return "—"
-    if curve.ref is None:
-        return "0 (exact, measured)"
     if k in curve.norms:
+        if curve.ref is None:  # exactly 0 at every lag
+            return "0 (exact, measured)"
         value = curve.norms[k] - curve.ref
         return "0 (exact, measured)" if value == -math.inf else f"{factor_text(value)} (measured)"
     why = untrusted_fit(curve.fit)
@@ -136,6 +136,8 @@ def _verdict(main: _Curve, other: _Curve | None) -> tuple[str, str]:
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing"
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
+    if math.isnan(rate):  # a window of one lag: no rate, no phase
+        return f"{what}: too few lags measured to fit a rate; analyze a longer sequence.", "fine"
     if fit["phase"] == "exploding":
         last = main.norms[main.last] - float(main.ref or 0)
         at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
