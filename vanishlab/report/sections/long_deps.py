@@ -197,7 +197,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's z gate)")
     gate_words = (
         f"{bias} or the chrono init (Tallec & Ollivier 2018 set its T_max near the dependency "
-        "length; vanishlab's is 100)"
+        "length; the built-in chrono's is 100, and vl.chrono_init(T_max) registers another)"
     )
     relu = arch.get("nonlinearity") == "relu"
     if regime == "exploding":
