@@ -138,6 +138,15 @@ def test_what_to_try_is_keyed_to_the_model(runs):
         assert "not these weights" in code.caption  # fresh networks, said as such
 
 
+def test_the_gain_sweep_it_gives_keeps_the_models_activation(runs):
+    # gain_phase sweeps tanh and relu; a tanh model's page gave both, and relu cells that
+    # overflow came back as failed cells in the report it pointed to
+    tanh = _code(_section(runs["rnn"])).text.splitlines()[0]
+    relu = _code(_section(runs["explode"])).text.splitlines()[0]
+    assert tanh.startswith("vanishlab sweep gain_phase --activation tanh --num-layers 2 ")
+    assert relu.startswith("vanishlab sweep gain_phase --activation relu --num-layers 1 ")
+
+
 def test_an_exploding_model_is_told_the_opposite(runs):
     section = _section(runs["explode"])
     assert "grows with k (+0.182 per step, ×66 at k = 23)" in section.intro  # 1.2^23 = 66.2

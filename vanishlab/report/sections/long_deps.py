@@ -200,9 +200,12 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         "length; the built-in chrono's is 100, and vl.chrono_init(T_max) registers another)"
     )
     relu = arch.get("nonlinearity") == "relu"
+    # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
+    # gave relu cells too, some of which overflow and were listed as failed)
+    phase = f"vanishlab sweep gain_phase --activation {'relu' if relu else 'tanh'} {shape}"
     if regime == "exploding":
         if kind == "rnn":
-            lines = [f"vanishlab sweep gain_phase {shape} --out runs/try-gain"]
+            lines = [f"{phase} --out runs/try-gain"]
             words = (
                 "Try a smaller recurrent gain (the gain phase diagram shows where the rate "
                 "crosses 0)"
@@ -223,7 +226,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         words = f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell with {gate_words}."
     elif kind == "rnn":
         lines = [
-            f"vanishlab sweep gain_phase {shape} --out runs/try-gain",
+            f"{phase} --out runs/try-gain",
             f"{gates} --out runs/try-gated",
         ]
         words = (
