@@ -9,6 +9,7 @@ import math
 import random
 import re
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -115,17 +116,34 @@ def test_a_block_left_by_an_exception_is_not_finished(tmp_path, error, said):
 
 
 @pytest.mark.parametrize(
-    ("error", "finished"),
-    [(SystemExit(0), True), (SystemExit(None), True), (SystemExit(3), False)],
+    ("code", "finished"),
+    [
+        ("0", True),
+        ("None", True),
+        ("False", True),
+        ("3", False),
+        # Python prints a code that is no int and exits with status 1: not a finish (0.0 and
+        # NumPy's 0 compared equal to 0, and were recorded as finished)
+        ("0.0", False),
+        ("np.int64(0)", False),
+        ("'done'", False),
+    ],
 )
-def test_a_block_left_by_a_deliberate_exit_is_finished(tmp_path, error, finished):
+def test_a_block_left_by_a_deliberate_exit_is_finished(tmp_path, code, finished):
     """sys.exit(0) inside the monitor's block ends training on purpose: it was recorded as
-    'not finished: stopped by SystemExit' (helper 264's review); a failing status is not."""
+    'not finished: stopped by SystemExit' (helper 264's review); a failing status is not, and
+    the status is the one Python exits with (checked here in a process of its own)."""
+    status = subprocess.run(
+        [sys.executable, "-c", f"import sys; import numpy as np; sys.exit({code})"],
+        capture_output=True,
+        check=False,
+    ).returncode
+    assert (status == 0) == finished
     torch.manual_seed(0)
     net, probe = _Net(), torch.randn(2, 5, 3)
     with pytest.raises(SystemExit), JacobianMonitor(net, probe, out=tmp_path / "m") as mon:
         mon.step(0)
-        raise error
+        raise SystemExit(eval(code, {"np": np}))
     manifest = vl.load_manifest(tmp_path / "m")
     assert (manifest["finished"] is not None) == finished
     assert ("stopped_by" in manifest) == (not finished)

@@ -375,7 +375,12 @@ class JacobianMonitor:
 def _deliberate_end(exc: BaseException | None) -> bool:
     """Whether an exception that left a monitor's ``with`` block ended training on purpose:
     ``sys.exit()`` with status 0 (or none), or ``GeneratorExit`` (a generator that trains,
-    closed by its caller). Its manifest then says finished, not "stopped by SystemExit"."""
+    closed by its caller). Its manifest then says finished, not "stopped by SystemExit".
+    Status 0 is Python's: ``None`` or an ``int`` equal to 0 (``False`` too); any other code
+    (``sys.exit(0.0)``, a NumPy ``int64(0)``, a string) is printed and exits with status 1,
+    so it is a failure (``code in (0, None)`` took 0.0 for a finish)."""
     if isinstance(exc, GeneratorExit):
         return True
-    return isinstance(exc, SystemExit) and exc.code in (0, None)
+    if not isinstance(exc, SystemExit):
+        return False
+    return exc.code is None or (isinstance(exc.code, int) and exc.code == 0)
