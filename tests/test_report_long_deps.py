@@ -135,6 +135,10 @@ def test_what_to_try_is_keyed_to_the_model(runs):
     assert "update-gate bias" in gru.caption
     for code in (rnn, lstm, gru):
         assert code.caption.startswith("Try ") and "T_max" in code.caption
+        # chrono_init makes an Init and registers nothing: the page said "vl.chrono_init(T_max)
+        # registers another", and --init chrono_1000 was then an unknown init
+        assert "vl.chrono_init(T_max) registers" not in code.caption
+        assert "vl.register_init(vl.chrono_init(T_max))" in code.caption
         assert "not these weights" in code.caption  # fresh networks, said as such
 
 

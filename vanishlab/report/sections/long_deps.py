@@ -197,7 +197,8 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's z gate)")
     gate_words = (
         f"{bias} or the chrono init (Tallec & Ollivier 2018 set its T_max near the dependency "
-        "length; the built-in chrono's is 100, and vl.chrono_init(T_max) registers another)"
+        "length; the built-in chrono's is 100; another is one line of an experiment module, "
+        "vl.register_init(vl.chrono_init(T_max)), swept by its name (chrono_1000 for 1000))"
     )
     relu = arch.get("nonlinearity") == "relu"
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
