@@ -2083,10 +2083,11 @@ def test_a_manifest_that_is_json_but_no_vanishlab_one_says_what_to_do(run_dir, t
     )
 
 
-@pytest.mark.parametrize("text", ['{"format', "\udcff", ""])
+@pytest.mark.parametrize("text", ['{"format', "\udcff", "", "[" * 100_000])
 def test_a_corrupt_manifest_is_one_line_that_says_what_to_do(tmp_path, text):
     """A truncated, undecodable or empty manifest.json was called "corrupt or unreadable", with
-    nothing on what to do (helper 176); a run with no manifest cannot be resumed."""
+    nothing on what to do (helper 176); a run with no manifest cannot be resumed. Arrays nested
+    deeper than json's stack ("[[[[...") raised RecursionError, a traceback."""
     out = tmp_path / "run"
     (out / "cells").mkdir(parents=True)
     (out / "manifest.json").write_bytes(text.encode("utf-8", "surrogateescape"))

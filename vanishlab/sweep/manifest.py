@@ -140,7 +140,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
-    except (OSError, MemoryError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, MemoryError, RecursionError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        # (RecursionError: arrays nested deeper than the parser's stack, "[[[[...": a traceback)
         # An I/O error (EIO) or a refused resource (too many open files, memory) is the
         # device's or the process's, not damage: "corrupt or unreadable ... restore it from a
         # copy" sent the user to replace a sound manifest, as a shard's read did.
