@@ -28,6 +28,18 @@ def _same_global_generator() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def registry():
+    """The init registry (``vanishlab.sweep.inits.INITS``), restored after the test: a test
+    may register inits of its own."""
+    from vanishlab.sweep.inits import INITS
+
+    saved = dict(INITS)
+    yield INITS
+    INITS.clear()
+    INITS.update(saved)
+
+
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """``report_run(kind)``: a small measured run directory, made once per session.

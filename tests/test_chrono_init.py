@@ -19,14 +19,6 @@ from vanishlab.sweep.inits import INITS
 runner = CliRunner()
 
 
-@pytest.fixture
-def registry():
-    saved = dict(INITS)
-    yield INITS
-    INITS.clear()
-    INITS.update(saved)
-
-
 def _drawn(init: vl.Init, cls: type[nn.RNNBase], layers: int, size: int = 5) -> nn.RNNBase:
     module = cls(3, size, num_layers=layers)
     init.apply(module, 0.7, torch.Generator().manual_seed(11))

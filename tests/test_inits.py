@@ -204,14 +204,6 @@ def _scaled_eye(rnn: nn.RNN, gain: float, generator: torch.Generator) -> None:
                 p.normal_(0.0, 0.1, generator=generator)
 
 
-@pytest.fixture
-def registry():
-    saved = dict(INITS)
-    yield INITS
-    INITS.clear()
-    INITS.update(saved)
-
-
 def test_register_custom_init_and_use_it_in_a_cell(registry):
     entry = register_init(Init("scaled_eye", "W_hh = gain * I, the rest N(0, 0.01)", _scaled_eye))
     assert vl.INITS["scaled_eye"] is entry

@@ -73,21 +73,9 @@ def test_long_y_tick_labels_widen_the_margins(y, ncols):
     grid = LineGrid("t", "c", 1, ncols, panels, "step", "loss", "", ())
     with pinned():
         fig = draw(grid)
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()
-        renderer = canvas.get_renderer()
-        (label,) = [t for t in fig.texts if t.get_rotation() == 90]
-        box = label.get_window_extent(renderer)
-        axes = [a for a in fig.axes if a.get_visible()]
-        ticks = [
-            min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
-            for ax in axes
-        ]
+        renderer, box, axes, ticks = _y_label_geometry(fig)
         panel_w = [ax.get_position().width * fig.get_size_inches()[0] for ax in axes]
-    gap = 0.015 * fig.dpi
-    assert fig.bbox.x0 <= box.x0 and box.x1 + gap < ticks[0]
-    for left_ax, tick in zip(axes[:-1], ticks[1:], strict=True):
-        assert left_ax.get_window_extent(renderer).x1 + gap < tick
+    _assert_clear(fig, renderer, box, axes, ticks)
     assert panel_w == pytest.approx([PANEL_W - 0.6] * ncols)
 
 
@@ -118,22 +106,34 @@ def test_long_y_tick_labels_keep_a_wide_grid_within_the_page(ncols):
     )
     with pinned():
         fig, before = draw(grid), draw(short)
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()
-        renderer = canvas.get_renderer()
-        (label,) = [t for t in fig.texts if t.get_rotation() == 90]
-        box = label.get_window_extent(renderer)
-        axes = [a for a in fig.axes if a.get_visible()]
-        ticks = [
-            min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
-            for ax in axes
-        ]
+        renderer, box, axes, ticks = _y_label_geometry(fig)
         width = float(fig.get_size_inches()[0])
         panel_w = [ax.get_position().width * width for ax in axes]
     assert float(before.get_size_inches()[0]) <= PAGE_W  # it fitted with short labels
     narrowest = MIN_PANEL_W - 0.6
     assert width <= PAGE_W + 1e-9 or panel_w == pytest.approx([narrowest] * ncols)
     assert min(panel_w) >= narrowest - 1e-9
+    _assert_clear(fig, renderer, box, axes, ticks)
+
+
+def _y_label_geometry(fig):
+    """A drawn line figure's renderer, its y label's box, its visible panels and each panel's
+    leftmost tick label's x (display units)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (label,) = [t for t in fig.texts if t.get_rotation() == 90]
+    axes = [a for a in fig.axes if a.get_visible()]
+    ticks = [
+        min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
+        for ax in axes
+    ]
+    return renderer, label.get_window_extent(renderer), axes, ticks
+
+
+def _assert_clear(fig, renderer, box, axes, ticks) -> None:
+    """The y label inside the figure and clear of the first panel's tick labels, and each
+    panel's tick labels clear of the panel on their left."""
     gap = 0.015 * fig.dpi
     assert fig.bbox.x0 <= box.x0 and box.x1 + gap < ticks[0]
     for left_ax, tick in zip(axes[:-1], ticks[1:], strict=True):
