@@ -122,6 +122,12 @@ def test_the_verdict_says_the_measured_horizon_of_the_input(runs, name):
     assert intro.startswith("Measured on these inputs: the gradient from an input k steps back")
     assert f"has fallen 1000-fold by k = {horizon}" in intro
     assert f"a dependency longer than about {horizon} steps gets little gradient" in intro
+    # the state's horizon beside it, said as the state's own (it read "(the top layer's
+    # state's horizon: 12 steps)" right after "by k = 12", as if the 12 were the state's)
+    state = fits[(fits["source"] == "state") & (fits["layer"] == fits["layer"].max())]
+    words = "the top layer's state" if fits["layer"].max() > 0 else "the state"
+    expected = int(state["horizon"].iloc[0])
+    assert f"(from {words}: horizon {expected} step" in intro
 
 
 def test_what_to_try_is_keyed_to_the_model(runs):
@@ -211,6 +217,9 @@ def test_a_poor_fit_is_not_extrapolated_and_a_flat_curve_needs_no_fix(runs):
     flat["log10_fro_mean"] = -0.001 * flat["lag"] / LN10
     section = _section(runs["gru"], flat)
     assert "neither vanishes nor explodes within the lags measured (up to 23)" in section.intro
+    # what it measured at the last lag, not "does not limit dependencies up to 23 steps"
+    # (a rate of -0.009 is as "stable" and a 90-fold fall over 500 lags)
+    assert "it is ×0.98 at k = 23, short of a 1000-fold fall" in section.intro
     assert _code(section) is None  # nothing measured to fix
     assert all("(extrapolated)" in r[2] for r in _table(section).rows[2:])
 
