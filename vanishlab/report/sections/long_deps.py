@@ -43,7 +43,15 @@ from .trained import (
     zero_throughout,
 )
 
-__all__ = ["LAGS", "LONG_DEPS_TITLE", "factor_text", "long_deps_section", "untrusted_fit"]
+__all__ = [
+    "LAGS",
+    "LONG_DEPS_TITLE",
+    "LongDepsAnswer",
+    "factor_text",
+    "long_deps_answer",
+    "long_deps_section",
+    "untrusted_fit",
+]
 
 #: The lags the table gives, with the longest lag measured.
 LAGS = (10, 30, 100, 300)
@@ -91,11 +99,13 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
     return None
 
 
-def _curve(view: RunView, source: str, layer: int | None, words: str) -> _Curve | None:
-    fit = find_fit(curve_fits(view), source, layer)
+def _curve(
+    results: pd.DataFrame, fits: pd.DataFrame, source: str, layer: int | None, words: str
+) -> _Curve | None:
+    fit = find_fit(fits, source, layer)
     if fit is None:
         return None
-    rows = view.results[curve_mask(view.results, source, layer)].sort_values("lag")
+    rows = results[curve_mask(results, source, layer)].sort_values("lag")
     norms = dict(zip(rows["lag"].astype(int), rows["log10_fro_mean"].astype(float), strict=True))
     finite = [k for k, v in norms.items() if math.isfinite(v)]  # by lag: the first non-zero
     ref_lag = finite[0] if finite else None
@@ -130,9 +140,9 @@ def _line_horizon(curve: _Curve) -> int:
     return max(math.ceil(k), curve.last + 1)
 
 
-def _verdict(main: _Curve, other: _Curve | None) -> tuple[str, str]:
+def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str, str]:
     """The verdict's words and its regime: "vanishing", "exploding" or "fine"."""
-    fit, what = main.fit, f"Measured on these inputs: the gradient from {main.words} k steps back"
+    fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing"
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
@@ -255,16 +265,40 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     )
 
 
-def long_deps_section(view: RunView) -> Section | None:
-    """The verdict, the gradient from k steps back at a few lags, and what to try."""
-    top = num_layers(view) - 1
-    arch = architecture(view)
-    state = _curve(view, "state", top, "the top layer's state" if top else "the state")
-    inp = _curve(view, "input", None, "an input")
+class LongDepsAnswer(NamedTuple):
+    """The section's answer for one set of curves: its verdict, its blocks (the table, and
+    what to try where the verdict has something to try) and the curve the verdict reads."""
+
+    verdict: str
+    blocks: tuple[Table | Code, ...]
+    curve: tuple[str, int | None]  # (source, layer): the input's, else the top layer's state
+
+
+def long_deps_answer(
+    results: pd.DataFrame,
+    fits: pd.DataFrame,
+    arch: dict[str, Any],
+    layers: int,
+    *,
+    measured_on: str = "these inputs",
+    held: str = "the inputs hold",
+    rates_in: str | None = None,
+) -> LongDepsAnswer | None:
+    """The verdict, the gradient from k steps back at a few lags, and what to try, from one
+    measurement's rows (``results``: one curve per source and layer) and their fits (``fits``,
+    :func:`.trained.curve_fits`'s rows for those curves); None where neither the input's curve
+    nor the top layer's state's was fitted. ``measured_on`` names what was measured in the
+    verdict ("these inputs"), ``held`` the lags that are measured in the table's caption ("the
+    inputs hold") and ``rates_in`` the section of the page that gives the fitted rates (None:
+    the caption names none)."""
+    top = layers - 1
+    state = _curve(results, fits, "state", top, "the top layer's state" if top else "the state")
+    inp = _curve(results, fits, "input", None, "an input")
     curves = [c for c in (inp, state) if c is not None]
     if not curves:
         return None
-    verdict, regime = _verdict(curves[0], curves[1] if len(curves) > 1 else None)
+    other = curves[1] if len(curves) > 1 else None
+    verdict, regime = _verdict(curves[0], other, measured_on)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     rows = tuple(
@@ -278,9 +312,9 @@ def long_deps_section(view: RunView) -> Section | None:
         "||J(k)|| / ||J(0)||, Frobenius norms, geometric means over the samples"
         + (" (against the first non-zero lag's where lag 0's is exactly 0)" if later else "")
         + ": below 1, the gradient from k steps back is that much smaller than the most recent "
-        "one's (above 1, larger); measured at the lags the inputs hold, extrapolated past "
+        f"one's (above 1, larger); measured at the lags {held}, extrapolated past "
         "them along the curve's fitted line"
-        + (f" (its rate in {FITS_TITLE})" if view.shows("fits") else "")
+        + (f" (its rate in {rates_in})" if rates_in else "")
         + ".",
         (
             "k (steps back)",
@@ -291,9 +325,19 @@ def long_deps_section(view: RunView) -> Section | None:
         (True, True, True),
     )
     fixes = _fixes(arch, regime, state.last if state is not None else longest + 1)
-    return Section(
-        "long-dependencies",
-        LONG_DEPS_TITLE,
-        verdict,
-        (table,) if fixes is None else (table, fixes),
+    curve = ("input", None) if inp is not None else ("state", top)
+    return LongDepsAnswer(verdict, (table,) if fixes is None else (table, fixes), curve)
+
+
+def long_deps_section(view: RunView) -> Section | None:
+    """The verdict, the gradient from k steps back at a few lags, and what to try."""
+    answer = long_deps_answer(
+        view.results,
+        curve_fits(view),
+        architecture(view),
+        num_layers(view),
+        rates_in=FITS_TITLE if view.shows("fits") else None,
     )
+    if answer is None:
+        return None
+    return Section("long-dependencies", LONG_DEPS_TITLE, answer.verdict, answer.blocks)

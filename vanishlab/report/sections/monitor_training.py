@@ -37,12 +37,19 @@ from .trained import (
     seq_len_of,
 )
 
-__all__ = ["MARKERS_UP_TO", "training_section"]
+__all__ = [
+    "MARKERS_UP_TO",
+    "ByCurve",
+    "first_and_last",
+    "fits_by_curve",
+    "measured_span",
+    "training_section",
+]
 
 MARKERS_UP_TO = 25  # steps drawn with point markers when there are at most this many
 BEYOND_LABEL = "beyond the probe's lags (drawn at the last)"
 
-_ByCurve = dict[tuple[str, int | None], pd.DataFrame]  # each curve's fits, by step
+ByCurve = dict[tuple[str, int | None], pd.DataFrame]  # each curve's fits, by step
 
 
 def training_section(view: RunView) -> Section | None:
@@ -54,9 +61,7 @@ def training_section(view: RunView) -> Section | None:
     order = curve_order(view.results)
     layers = num_layers(view)
     labels = [curve_label(s, layer, layers) for s, layer in order]
-    by_curve: _ByCurve = {}
-    for source, layer in order:
-        by_curve[(source, layer)] = fits[curve_mask(fits, source, layer)].sort_values(MONITOR_STEP)
+    by_curve = fits_by_curve(view)
     horizons = _horizons_figure(steps, by_curve, labels)
     rates = _rates_figure(view, steps, fits, by_curve, labels, any_horizon=horizons is not None)
     loss = loss_figure(steps, _markers(steps))  # none where no step has a loss: the page as before
@@ -74,6 +79,38 @@ def training_section(view: RunView) -> Section | None:
     )
 
 
+def fits_by_curve(view: RunView) -> ByCurve:
+    """Each curve's fits by step (:func:`.trained.curve_fits` by ``step``), sorted by step, in
+    :func:`.trained.curve_order`'s order; a curve no step could fit has no rows."""
+    fits = curve_fits(view, (MONITOR_STEP,))
+    return {
+        (source, layer): fits[curve_mask(fits, source, layer)].sort_values(MONITOR_STEP)
+        for source, layer in curve_order(view.results)
+    }
+
+
+def measured_span(by_curve: ByCurve) -> tuple[int, int] | None:
+    """The first and the last measured step (a step some curve has a fit at: a failed step has
+    none); None where no step was measured."""
+    ok = [f for f in by_curve.values() if len(f)]
+    if not ok:
+        return None
+    first = min(int(f[MONITOR_STEP].iloc[0]) for f in ok)
+    return first, max(int(f[MONITOR_STEP].iloc[-1]) for f in ok)
+
+
+def first_and_last(
+    by_curve: ByCurve, key: tuple[str, int | None], span: tuple[int, int]
+) -> tuple[pd.Series, pd.Series] | None:
+    """One curve's fit rows at the first and the last measured step (``span``), as a pair;
+    None where it has no fit at either."""
+    f = by_curve[key].set_index(MONITOR_STEP)
+    first, last = span
+    if first not in f.index or last not in f.index:
+        return None
+    return f.loc[first], f.loc[last]
+
+
 def _markers(steps: pd.DataFrame) -> bool:
     """Whether the figures against the step mark each step (few steps were recorded)."""
     return len(steps) <= MARKERS_UP_TO
@@ -84,7 +121,7 @@ def _failed(steps: pd.DataFrame) -> np.ndarray:
     return steps.loc[steps["status"] != "ok", MONITOR_STEP].to_numpy(dtype=np.float64)
 
 
-def _curves(by_curve: _ByCurve, labels: list[str], column: str, failed: np.ndarray) -> list[Curve]:
+def _curves(by_curve: ByCurve, labels: list[str], column: str, failed: np.ndarray) -> list[Curve]:
     """Each curve's ``column`` of its fits (``rate``, ``horizon``: NA a gap) against the step,
     one line a curve, styled by its place."""
     out = []
@@ -109,7 +146,7 @@ def _rates_figure(
     view: RunView,
     steps: pd.DataFrame,
     fits: pd.DataFrame,
-    by_curve: _ByCurve,
+    by_curve: ByCurve,
     labels: list[str],
     *,
     any_horizon: bool,
@@ -163,7 +200,7 @@ def _rates_figure(
     )
 
 
-def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str]) -> LineGrid | None:
+def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) -> LineGrid | None:
     """Every curve's horizon against the training step; None where no step has one (an IRNN's
     norms that never fall 1000-fold): no empty figure."""
     failed = _failed(steps)
@@ -213,7 +250,7 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: _ByCurve, labels: list[str])
     )
 
 
-def _horizon_curves(by_curve: _ByCurve, labels: list[str], failed: np.ndarray) -> list[Curve]:
+def _horizon_curves(by_curve: ByCurve, labels: list[str], failed: np.ndarray) -> list[Curve]:
     """Each curve's horizon against the step. Where the norm never fell 1000-fold within the
     probe's lags (no horizon, no exact zero), the last lag measured, a lower bound marked by
     a caret: it was a gap, and the steps where training had lengthened the horizon beyond the
@@ -274,31 +311,30 @@ def _averaged(view: RunView) -> str:
 
 def _first_to_last(
     steps: pd.DataFrame,
-    by_curve: _ByCurve,
+    by_curve: ByCurve,
     order: list[tuple[str, int | None]],
     labels: list[str],
 ) -> KeyValues | None:
     """Each curve's rate and horizon, and λ₁, at the first and the last measured step, and the
     loss's first and last; where no step was measured (every one failed), the loss's alone,
     under its own steps."""
-    ok = [f for f in by_curve.values() if len(f)]
-    if not ok:
+    span = measured_span(by_curve)
+    if span is None:
         loss = loss_glance(steps)
         if loss is None:
             return None
         given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), MONITOR_STEP]
         return KeyValues(f"From step {given.iloc[0]} to step {given.iloc[-1]}", (loss,))
-    first = min(int(f[MONITOR_STEP].iloc[0]) for f in ok)
-    last = max(int(f[MONITOR_STEP].iloc[-1]) for f in ok)
+    first, last = span
     # Its own first and last (step 0 is often recorded without), noted where they lie outside
     # first..last (a diverged training's failed last steps, their losses kept).
     loss = loss_glance(steps, (first, last))
     items = [loss] if loss else []
     for key, label in zip(order, labels, strict=True):
-        f = by_curve[key].set_index(MONITOR_STEP)
-        if first not in f.index or last not in f.index:
+        pair = first_and_last(by_curve, key, span)
+        if pair is None:
             continue
-        a, b = f.loc[first], f.loc[last]
+        a, b = pair
         items.append(
             (
                 label,
