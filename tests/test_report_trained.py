@@ -42,7 +42,7 @@ from vanishlab.trained import MONITOR, SINGLE_MODEL, analyze_checkpoint
 
 CHROMIUM = find_chromium()
 SINGLE_KEYS = ["model", "long-dependencies", "curves", "fits", "lyapunov", "theory-trained"]
-MONITOR_KEYS = ["monitor", "training", "curves-steps", "theory-trained"]
+MONITOR_KEYS = ["monitor", "long-dependencies", "training", "curves-steps", "theory-trained"]
 SWEEP_ONLY = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
 MONITORED_STEPS = [0, 2, 4, 6, 8, 10, 12]
 

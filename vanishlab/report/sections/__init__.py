@@ -13,6 +13,7 @@ of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one li
   try), its decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
   what theory says (none);
 - a monitored training run, ``vl.JacobianMonitor`` (:data:`MONITOR_SECTIONS`): the monitor,
+  what the last measured step's decay means for long dependencies (as an analysed model's),
   rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none).
 
 A manifest may ask for fewer (its ``sections``), in its own order; :data:`ALWAYS` are shown
@@ -34,6 +35,7 @@ from .gain import gain_section
 from .long_deps import long_deps_section
 from .models import models_section
 from .monitor import curves_steps_section, monitor_section, training_section
+from .monitor_long_deps import monitor_long_deps_section
 from .overview import overview_section
 from .rates import rates_section
 from .single_model import curves_section, fits_section, lyapunov_section, model_section
@@ -91,6 +93,7 @@ SINGLE_MODEL_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
 #: The page of a monitored training run (``vl.JacobianMonitor``), in page order.
 MONITOR_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("monitor", monitor_section),
+    ("long-dependencies", monitor_long_deps_section),
     ("training", training_section),
     ("curves-steps", curves_steps_section),
     ("theory-trained", theory_trained_section),

@@ -5,6 +5,8 @@ fixed probe batch (the same inputs at every step, so only the weights change), a
 manifest holds each step's top Lyapunov exponent λ₁(n). The page shows:
 
 - **monitor**: the module, the probe, which steps were recorded and what recording cost;
+- **long-dependencies** (:mod:`.monitor_long_deps`): what the last measured step's decay means
+  for long dependencies, as on an analysed model's page;
 - **training** (:mod:`.monitor_training`): the training loss against the step where steps have
   one (:mod:`.monitor_loss`), the fitted rate of every curve (:func:`vanishlab.fit_decay`,
   natural log per step) and λ₁ against the training step, the horizons against the step, and a

@@ -1,0 +1,126 @@
+"""The section "What this means for long dependencies" on a monitored training run's page: the
+answer of an analysed model's page (:func:`long_deps_answer`) for the last step measured, a
+failed step after it named and not read, and no section where no step was measured."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.model import Code, KeyValues, Report, Section, Table
+from vanishlab.report.sections.long_deps import LONG_DEPS_TITLE, factor_text
+from vanishlab.sweep.manifest import monitor_steps
+from vanishlab.sweep.store import read_cell_metas
+from vanishlab.trained import JacobianMonitor
+
+KEY = "long-dependencies"
+
+
+def _run(
+    out: Path, shrink: float = 0.7, fail_last: bool = False
+) -> tuple[Path, nn.RNN, torch.Tensor]:
+    """Steps 0, 10, 20, 30 measured, W_hh scaled by ``shrink`` after each (the horizon moves
+    unless it is 1); with ``fail_last``, step 40 recorded with a NaN weight (failed). Returns
+    the run, a copy of the module as it was at step 30 and the probe."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    probe = torch.randn(40, 2, 2)
+    with JacobianMonitor(rnn, probe, out=out, every=10) as mon:
+        for n in (0, 10, 20, 30):
+            if n:
+                with torch.no_grad():
+                    rnn.weight_hh_l0.mul_(shrink)
+            mon.step(n, loss=1.0 / (n + 1))
+        at_30 = nn.RNN(2, 6)
+        at_30.load_state_dict(rnn.state_dict())
+        if fail_last:
+            with torch.no_grad():
+                rnn.weight_hh_l0.fill_(math.nan)
+            mon.step(40, loss=math.nan)
+    return out, at_30, probe
+
+
+def _report(run: Path) -> Report:
+    manifest = vl.load_manifest(run)
+    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
+    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+
+
+def _section(report: Report, key: str) -> Section:
+    return next(s for s in report.sections if s.key == key)
+
+
+def test_the_monitor_page_answers_for_its_last_step_near_the_top(tmp_path):
+    """The page had no answer to "what does this mean for long dependencies": now the analysed
+    model's section, for step 30 (the last), second on the page; its measured factors are the
+    step-30 weights' own norms, and its horizon sentence is the "From step" line's."""
+    run, at_30, probe = _run(tmp_path / "m")
+    report = _report(run)
+    assert [s.key for s in report.sections][:3] == ["monitor", KEY, "training"]
+    section = _section(report, KEY)
+    assert section.title == LONG_DEPS_TITLE
+    assert section.intro.startswith(
+        "Measured on the probe at step 30, the last step recorded: the gradient from an input "
+    ), section.intro
+    table, fixes = section.blocks
+    assert isinstance(table, Table) and isinstance(fixes, Code)
+    assert "the lags the probe holds" in table.caption and "Over training" in table.caption
+    # The step-30 weights measured afresh: the cells at k = 10 and at the longest lag
+    fresh = vl.jacobian_norms(at_30, probe)
+    log10 = fresh[fresh["source"] == "input"].groupby("lag")["log10_fro"].mean()
+    by_k = {r[0]: r[2] for r in table.rows}
+    assert by_k["10"] == f"{factor_text(log10[10] - log10[0])} (measured)"
+    assert by_k["39 (longest measured)"] == f"{factor_text(log10[39] - log10[0])} (measured)"
+    assert by_k["100"].endswith("(extrapolated)")
+    # The horizon over training, as the "From step 0 to step 30" line has it
+    glance = next(b for b in _section(report, "training").blocks if isinstance(b, KeyValues))
+    assert glance.title == "From step 0 to step 30"
+    first, last = dict(glance.items)["input"].split("horizon ")[1].split(" → ")
+    assert first != last
+    assert section.intro.endswith(
+        f" Over training, the input curve's horizon went from {first} at step 0 to {last} at "
+        "step 30."
+    ), section.intro
+
+
+def test_a_failed_last_step_is_named_and_the_last_good_one_read(tmp_path):
+    """Step 40 failed (its weights NaN): the section reads step 30, says step 40 failed, and
+    its table and commands are those of the same run without step 40."""
+    good = _section(_report(_run(tmp_path / "good")[0]), KEY)
+    report = _report(_run(tmp_path / "failed", fail_last=True)[0])
+    steps = [
+        r[:2]
+        for r in next(b for b in _section(report, "training").blocks if isinstance(b, Table)).rows
+    ]
+    assert steps[-1] == ("40", "failed: NaN")
+    section = _section(report, KEY)
+    assert section.intro.startswith(
+        "Measured on the probe at step 30, the last step measured (1 step recorded after it "
+        "failed): the gradient from an input "
+    ), section.intro
+    assert section.intro.split(": ", 1)[1] == good.intro.split(": ", 1)[1]
+    assert section.blocks == good.blocks
+
+
+def test_no_horizon_sentence_where_the_horizon_did_not_move(tmp_path):
+    """The weights unchanged over training: the same horizon at every step, no sentence."""
+    section = _section(_report(_run(tmp_path / "m", shrink=1.0)[0]), KEY)
+    assert "Over training" not in section.intro
+
+
+def test_a_run_with_no_step_measured_has_no_section(tmp_path):
+    """Every step failed: nothing to answer from, and the page builds without the section."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=tmp_path / "m", every=10) as mon:
+        with torch.no_grad():
+            rnn.weight_hh_l0.fill_(math.nan)
+        for n in (0, 10):
+            mon.step(n)
+    keys = [s.key for s in _report(tmp_path / "m").sections]
+    assert keys[0] == "monitor" and KEY not in keys
