@@ -240,6 +240,23 @@ def test_one_step_gives_no_rate_and_no_advice(tmp_path):
     assert [r[2] for r in rest] == ["— (not extrapolated: no rate fitted)"] * 4
 
 
+def test_a_line_through_a_few_lags_is_not_extrapolated(tmp_path):
+    # T = 3: the input's line is fitted on lags 1-2 (r² = 1 by construction) and was continued
+    # to lag 300 (1.6e-170, "extrapolated") and into the verdict's "would fall 1000-fold by
+    # about k = 6" (helper 267's review)
+    torch.manual_seed(0)
+    torch.save(torch.nn.GRU(3, 1).state_dict(), tmp_path / "gru.pt")
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "run", seq_len=3, batch=2)
+    section = _section(tmp_path / "run")
+    fits = vl.fit_decay(vl.load_results(tmp_path / "run"))
+    assert (fits["n_points"] < 5).all()  # the premise
+    for row in _table(section).rows:
+        if int(row[0].split()[0]) >= 3:
+            assert "(extrapolated)" not in row[1] + row[2], row
+            assert "fitted on " in row[1] + row[2]
+    assert "(extrapolated)" not in section.intro
+
+
 def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     lines = [

@@ -84,9 +84,16 @@ def factor_text(decades: float) -> str:
     return f"{mantissa:.1f}e{exponent:+d}"
 
 
+#: The fewest lags a fitted line is continued from: a line through 2 lags (T = 3) has r² = 1
+#: by construction, and it was extrapolated to lag 300 (1.6e-170) as if it were a measurement
+#: of the decay.
+MIN_EXTRAPOLATED_POINTS = 5
+
+
 def untrusted_fit(fit: dict[str, Any]) -> str | None:
     """Why a curve's fitted line is not continued past its lags (None: it is): no rate was
-    fitted, the curve is cut to an exact zero, or the summary's "poor-fit" rule (r² below
+    fitted, the curve is cut to an exact zero, it was fitted on fewer than
+    :data:`MIN_EXTRAPOLATED_POINTS` lags, or the summary's "poor-fit" rule (r² below
     POOR_FIT_R2 at a rate of at least NEAR_CRITICAL per step: not a straight line)."""
     rate, r2 = float(fit["rate"]), float(fit["r2"])
     zero = fit.get("zero_lag")
@@ -94,6 +101,9 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
         return f"exactly 0 from lag {int(zero)}"
     if not math.isfinite(rate):
         return "no rate fitted"
+    points = fit.get("n_points")
+    if points is not None and not pd.isna(points) and int(points) < MIN_EXTRAPOLATED_POINTS:
+        return f"fitted on {int(points)} lags only"
     if r2 < POOR_FIT_R2 and abs(rate) >= NEAR_CRITICAL:
         return f"poor fit, r² {r2:.2f}"
     return None
