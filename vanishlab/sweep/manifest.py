@@ -44,6 +44,7 @@ from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
 from .corrupt_shard import refused_read
 from .files import as_path, atomic_write, line_text, loop_problem
+from .json_text import parse_json
 
 __all__ = [
     "FORMAT",
@@ -137,11 +138,10 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         )
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory ({why})")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = parse_json(path.read_text(encoding="utf-8"))
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
-    except (OSError, MemoryError, RecursionError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        # (RecursionError: arrays nested deeper than the parser's stack, "[[[[...": a traceback)
+    except (OSError, MemoryError, ValueError) as err:  # ValueError: parse_json's every failure
         # An I/O error (EIO) or a refused resource (too many open files, memory) is the
         # device's or the process's, not damage: "corrupt or unreadable ... restore it from a
         # copy" sent the user to replace a sound manifest, as a shard's read did.

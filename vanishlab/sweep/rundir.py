@@ -14,7 +14,6 @@ behind; readers skip it, and the next writer that holds the run's lock removes i
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from ..errors import VanishlabError
 from . import store
 from .files import CORRUPT, link_problem, remove_temps
+from .json_text import parse_json
 from .shard import CELLS, shard_paths
 
 __all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
@@ -57,7 +57,7 @@ def enclosing_run(path: Path) -> Path | None:
         try:
             if not manifest.is_file():
                 continue
-            found = json.loads(manifest.read_text(encoding="utf-8"))
+            found = parse_json(manifest.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # another program's manifest.json, or none that can be read
         if isinstance(found, dict) and found.get("format") == store.FORMAT:

@@ -26,6 +26,7 @@ from .checksums import META_DIGEST, content_digest, meta_digest, summary_ok
 from .config import AXIS_TABLE, LATER_AXES
 from .corrupt_shard import foreign, refused_read
 from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .json_text import parse_json
 from .manifest import read_seconds
 from .schema import (
     COLUMNS,
@@ -180,8 +181,8 @@ def read_meta(path: Path, pf: pq.ParquetFile) -> CellMeta:
     if not any(_same_columns(_with_later(schema), full) for full in (SCHEMA, STEP_SCHEMA)):
         raise foreign(path, _other_columns(_with_later(schema)))
     try:
-        meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        meta = parse_json(raw)
+    except ValueError:  # malformed, not UTF-8, or nested deeper than a parser goes
         raise foreign(path, "unreadable vanishlab.cell metadata") from None
     if not isinstance(meta, dict) or not meta_keys_readable(meta):
         raise foreign(path, "malformed vanishlab.cell metadata")

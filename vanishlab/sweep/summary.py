@@ -42,6 +42,7 @@ from .critical import critical_gain
 from .files import as_flag, as_path
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
+from .json_text import parse_json
 from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
 from .schema import MONITOR_LOSS, MONITOR_STEP
 from .summary_fields import (
@@ -276,7 +277,7 @@ def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
     try:  # read by Python, into memory pyarrow owns (store.arrow_owned)
         data = store.arrow_owned(path.read_bytes())
         with pq.ParquetFile(data, page_checksum_verification=True) as pf:
-            meta = json.loads((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
+            meta = parse_json((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
             if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
                 return None
             table = pf.read().replace_schema_metadata(None)
@@ -284,7 +285,7 @@ def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
         # own checksum of its rows (a file without one, or with another, is computed afresh).
         if not table.schema.equals(_SCHEMA) or meta.get("digest") != store.content_digest(table):
             return None
-    except (OSError, ValueError, pa.ArrowException, json.JSONDecodeError):
+    except (OSError, ValueError, pa.ArrowException):  # ValueError: parse_json's every failure
         return None  # missing, corrupt or foreign: compute afresh
     return _to_frame(table)
 

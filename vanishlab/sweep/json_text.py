@@ -1,0 +1,49 @@
+"""The JSON a file a user can damage holds (a manifest, a shard's or the summary's cache's
+metadata): parsed by one function, so that every way its text fails is one ``ValueError``,
+which each reader turns into its own corrupt error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "parse_json"]
+
+#: The deepest nesting of arrays and objects read. vanishlab writes a few levels; a value
+#: parsed near the interpreter's recursion limit raised RecursionError again where it was
+#: written back or digested (json.dumps), deeper in the stack.
+MAX_DEPTH = 100
+
+
+def parse_json(text: str | bytes) -> Any:
+    """The value ``text`` holds. Raises ``ValueError`` for every text that is not JSON
+    vanishlab reads: malformed (``json.JSONDecodeError``), bytes that are not UTF-8
+    (``UnicodeDecodeError``), or arrays and objects nested deeper than :data:`MAX_DEPTH`
+    (``"[[[[..."`` deeper than the parser's stack raised ``RecursionError``, no ValueError:
+    a traceback from every reader that caught the others)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(_too_deep()) from None
+    if _depth_exceeds(value, MAX_DEPTH):
+        raise ValueError(_too_deep())
+    return value
+
+
+def _too_deep() -> str:
+    return f"arrays or objects nested deeper than {MAX_DEPTH} levels"
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and dicts deeper than ``limit`` (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return False
