@@ -326,3 +326,53 @@ def test_a_manifest_the_device_or_the_process_cannot_read_is_not_called_corrupt(
     monkeypatch.undo()
     assert manifest.read_bytes() == before
     assert not (run_dir / "corrupt").exists()
+
+
+def _full_disk(path: object) -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def test_vanishlab_traceback_shows_the_os_error_a_write_line_said(run_dir, tmp_path, monkeypatch):
+    """A report's write failure was raised ``from None``: VANISHLAB_TRACEBACK=1 showed the
+    VanishlabError alone, without the OSError that caused it. Its line is as it was."""
+    page = tmp_path / "r.html"
+    monkeypatch.delenv("VANISHLAB_TRACEBACK", raising=False)
+    result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot write the report {page}: No space left on device\n"
+    monkeypatch.setenv("VANISHLAB_TRACEBACK", "1")
+    result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))
+    assert result.exit_code == 1 and type(result.exception) is VanishlabError
+    assert isinstance(result.exception.__cause__, OSError)
+    assert result.exception.__cause__.errno == errno.ENOSPC
+
+
+def test_a_standard_output_that_refuses_keeps_its_os_error_as_the_cause(run_dir, monkeypatch):
+    from vanishlab.cli._app import say
+
+    def echo(text: object = None, *args: object, err: bool = False, **kwargs: object) -> None:
+        raise _full_disk("<stdout>")
+
+    monkeypatch.setattr(typer, "echo", echo)
+    with pytest.raises(VanishlabError, match="cannot write the standard output") as info:
+        say("text")
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_a_run_directory_that_cannot_be_written_keeps_its_os_error_as_the_cause(
+    tmp_path, monkeypatch
+):
+    from vanishlab.sweep.preflight import check_shard_folders, make_dir
+
+    (tmp_path / "run" / "cells").mkdir(parents=True)
+
+    def full(self: Path, data: bytes) -> int:
+        raise _full_disk(self)
+
+    monkeypatch.setattr(Path, "write_bytes", full)  # the write probe's
+    with pytest.raises(VanishlabError, match="cannot write the run directory") as info:
+        make_dir(tmp_path / "new")
+    assert isinstance(info.value.__cause__, OSError)
+    with pytest.raises(VanishlabError, match="No space left on device") as info:
+        check_shard_folders(tmp_path / "run")
+    assert isinstance(info.value.__cause__, OSError)

@@ -405,7 +405,7 @@ def say(text: str, done: str = "") -> None:
         then = f"; {done}" if done else ""
         raise VanishlabError(
             f"cannot write the standard output: {os_error_text(err)}{then}"
-        ) from None
+        ) from err
 
 
 def _version(value: bool) -> None:

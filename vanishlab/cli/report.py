@@ -103,7 +103,7 @@ def report(
         if where is None or (where.parent != path.parent and where not in path.parents):
             raise  # not the output: the generic one-line mapping says what and where
         why = err.strerror or type(err).__name__
-        raise VanishlabError(f"cannot write the report {path}: {why}") from None
+        raise VanishlabError(f"cannot write the report {path}: {why}") from err
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
     if unknown:  # left out, so that the run stays reportable

@@ -338,7 +338,7 @@ def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> None:
         why = err.strerror or type(err).__name__
         raise VanishlabError(
             f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
-        ) from None
+        ) from err
 
 
 #: The run's folders for shards, and what each holds (said when one cannot be written).
@@ -365,4 +365,4 @@ def check_shard_folders(run_dir: Path, *, damaged: bool = False) -> None:
         try:
             _probe(folder)
         except OSError as err:
-            raise VanishlabError(_unwritable(folder, err.strerror or type(err).__name__)) from None
+            raise VanishlabError(_unwritable(folder, err.strerror or type(err).__name__)) from err
