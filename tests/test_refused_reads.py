@@ -376,3 +376,38 @@ def test_a_run_directory_that_cannot_be_written_keeps_its_os_error_as_the_cause(
     with pytest.raises(VanishlabError, match="No space left on device") as info:
         check_shard_folders(tmp_path / "run")
     assert isinstance(info.value.__cause__, OSError)
+
+
+def test_a_note_says_a_path_s_byte_of_another_encoding_as_an_error_line_does(tmp_path, monkeypatch):
+    """A sweep's 'moved aside (corrupt; measured again): PATH' on stderr said a path's byte
+    that is no UTF-8 '\\udcff', where an error's line said '\\xff': every line on stderr now
+    has one writer (cli/_app.note)."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    said: list[tuple[str, bool]] = []
+
+    def echo(text: object = None, *args: object, err: bool = False, **kwargs: object) -> None:
+        said.append((str(text), err))
+
+    out = f"{tmp_path}/r\udcffx"
+    small = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "3", "--batch", "2"]
+    args = ["sweep", *small, "--seed", "0", "--workers", "1", "--quiet", "--out", out]
+    monkeypatch.setattr(typer, "echo", echo)  # stdout: CliRunner's cannot take the byte
+    assert CliRunner().invoke(app, args).exit_code == 0
+    next((Path(out) / "cells").iterdir()).write_bytes(b"not parquet")
+    said.clear()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.exception
+    errs = [text for text, err in said if err]
+    assert len(errs) == 1 and errs[0].startswith("moved aside (corrupt; measured again): ")
+    assert f"{tmp_path}/r\\xffx/corrupt/" in errs[0] and "\udcff" not in errs[0]
+
+
+def test_every_line_on_stderr_has_one_writer():
+    """No command writes stderr itself (typer.echo(..., err=True)): cli/_app.note does."""
+    cli = Path(vl.__file__).parent / "cli"
+    for path in cli.glob("*.py"):
+        if path.name != "_app.py":
+            assert "err=True" not in path.read_text(), path.name

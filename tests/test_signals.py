@@ -542,7 +542,7 @@ def test_the_console_command_s_stop_line_and_flush_pass_over_a_stderr_that_canno
 ):
     """__main__'s own writes before it ends by the signal (the stop's line, the last flush of
     stdout and stderr) pass over a stream closed in the process (ValueError), one that fails
-    (OSError) and none at all, as _to_stderr does; where stderr can take the line, the line
+    (OSError) and none at all, as _app.note does; where stderr can take the line, the line
     is written."""
     import io
 

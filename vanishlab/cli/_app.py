@@ -173,19 +173,21 @@ INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
 TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
 
 
-def _to_stderr(line: str) -> None:
-    """``line`` on stderr, if it can take it: one that fails (2>/dev/full, a pipe whose reader
-    has gone: OSError) or was closed in the process (ValueError) is passed over, so that the
-    command's status is its own, not that write's. A path's byte of another encoding is
-    written ``\\xNN`` (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'``
-    writes it: it was ``\\udcff``, a surrogate's escape that names no byte."""
+def note(line: str) -> None:
+    """``line`` on stderr, if it can take it: the one writer of every line a command says
+    there (an error's, a stop's, a note, a warning, a shard moved aside). One that fails
+    (2>/dev/full, a pipe whose reader has gone: OSError) or was closed in the process
+    (ValueError) is passed over, so that the command's status is its own, not that write's. A
+    path's byte of another encoding is written ``\\xNN``
+    (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'`` writes it: it was
+    ``\\udcff``, a surrogate's escape that names no byte (in notes until they came here)."""
     with contextlib.suppress(OSError, ValueError):
         typer.echo(escaped_text(line), err=True)
 
 
 def fail(message: str) -> typer.Exit:
     """``message`` as one line on stderr (if it can take it: 2>/dev/full), and Exit(2)."""
-    _to_stderr(f"error: {' '.join(message.split())}")
+    note(f"error: {' '.join(message.split())}")
     return typer.Exit(USAGE_ERROR)
 
 
@@ -369,7 +371,7 @@ def _interrupted(message: str, status: int = INTERRUPTED) -> typer.Exit:
     SIGTERM (143); the console command (:mod:`vanishlab.__main__`) then ends by that signal.
     A stderr that cannot take the line (a closed pipe, 2>/dev/full) changes nothing of that:
     its error ended the command with status 1, 2 or 141 instead."""
-    _to_stderr(message)
+    note(message)
     return typer.Exit(status)
 
 

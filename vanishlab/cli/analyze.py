@@ -12,7 +12,7 @@ from ..errors import VanishlabError
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
-from ._app import app, finished, say, user_errors
+from ._app import app, finished, note, say, user_errors
 from .params import Quiet, path_argument, path_option, single
 
 
@@ -197,21 +197,20 @@ def analyze(
         from ..sweep.run_summary import moved_line  # here: --help imports no pandas
 
         for path in result.moved_aside:
-            typer.echo(moved_line(path), err=True)
-    if (note := result.checkpoint.others_note()) is not None:  # the library's UserWarning
-        typer.echo(f"note: {note}", err=True)
+            note(moved_line(path))
+    if (others := result.checkpoint.others_note()) is not None:  # the library's UserWarning
+        note(f"note: {others}")
     manifest = load_manifest(run_dir)
     shape = _inputs_shape(manifest)
     if not layout_given and len(shape) == 3:  # the weights do not say which the file is
-        typer.echo(
+        note(
             f"note: {inputs_file} was read as (T, B, I), T={shape[0]}, B={shape[1]}; "
             "a batch_first model's (B, T, I) file needs --batch-first "
-            "(--no-batch-first: (T, B, I), without this note)",
-            err=True,
+            "(--no-batch-first: (T, B, I), without this note)"
         )
     kept = manifest.get("name") if not result.measured else label
     if given_name and kept != label:
-        typer.echo(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)", err=True)
+        note(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)")
 
 
 def _inputs_shape(manifest: dict[str, Any]) -> list[Any]:

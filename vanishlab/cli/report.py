@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, finished, say, user_errors
+from ._app import app, finished, note, say, user_errors
 from .params import Quiet, path_argument, path_option, single
 
 #: How a refusal, and its advice, names the output option: by both its spellings, since typer
@@ -107,14 +107,13 @@ def report(
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
     if unknown:  # left out, so that the run stays reportable
-        typer.echo(
+        note(
             f"note: the run names report sections this version does not have, not shown: "
-            f"{', '.join(unknown)}",
-            err=True,
+            f"{', '.join(unknown)}"
         )
     partial = _partial_line(run_dir, manifest)
     if partial:  # said on the page only, a report of a run short of cells exited 0 unremarked
-        typer.echo(partial, err=True)
+        note(partial)
     say(str(written), done=f"the report is written: {written}")
 
 

@@ -38,7 +38,7 @@ from ..sweep.flag_text import parse_number
 from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
-from ._app import app, say, user_errors
+from ._app import app, note, say, user_errors
 from .params import Quiet, merged, path_option, single
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def _sweep(
     # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
     # run with its warnings), so that a refusal stays the one line on stderr
     before = variant(base, smoke=smoke).sweep  # the grid the flags changed
-    note = untrained_note(before.axes(), exp.sweep.axes(), overrides)
+    flags_note = untrained_note(before.axes(), exp.sweep.axes(), overrides)
 
     if dry_run:
         from ..sweep.preflight import check_options
@@ -238,8 +238,8 @@ def _sweep(
         _print_plan(
             exp, run_dir, label, local=address is None, force=force, retry_failed=retry_failed
         )
-        if note is not None:
-            typer.echo(note, err=True)
+        if flags_note is not None:
+            note(flags_note)
         return
 
     from ..sweep.runner import run_sweep  # torch: not for a dry run's plan
@@ -259,9 +259,9 @@ def _sweep(
         raise CellTooLargeError(f"{err}{DRY_RUN_ADVICE}") from None
     # -q: the run directory alone, as report and analyze print only the path they wrote
     say(str(run_dir) if quiet else str(summary), done="the sweep has finished")
-    notes = [note] if note is not None else []
+    notes = [flags_note] if flags_note is not None else []
     for line in [*notes, *summary.warning_lines(), *summary.failure_lines()]:
-        typer.echo(line, err=True)
+        note(line)
     if summary.n_errors:
         raise typer.Exit(1)
 
