@@ -31,6 +31,7 @@ from ..view import RunView
 from .monitor_curves import MAX_SHOWN_STEPS, chosen_steps, curves_steps_section
 from .monitor_steps import failure_counts, steps_frame
 from .monitor_training import training_section
+from .provenance import versions_block
 from .trained import architecture, architecture_items, model_record, seconds_text, shape_text
 
 __all__ = [
@@ -79,9 +80,9 @@ def monitor_section(view: RunView) -> Section:
         ("finished", time_text(m.get("finished"), _not_finished(m.get("stopped_by")))),
     ]
     blocks.append(KeyValues("Recording", tuple(recorded)))
-    versions = m.get("versions") or {}
-    if versions:
-        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    versions = versions_block(m)
+    if versions is not None:
+        blocks.append(versions)
     return Section(
         "monitor",
         "Monitored training",

@@ -16,6 +16,7 @@ from ...sweep.config import TRAINING_AXES
 from ..format import NOT_APPLICABLE, duration, format_value, label, time_text
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
+from .provenance import versions_block
 
 __all__ = ["overview_section"]
 
@@ -85,9 +86,9 @@ def overview_section(view: RunView) -> Section:
             for a, v in fixed
         )
         blocks.append(KeyValues("Fixed settings", fixed_rows))
-    versions = m.get("versions") or {}
-    if versions:
-        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    versions = versions_block(m)
+    if versions is not None:
+        blocks.append(versions)
     # Every command that brought cells (a --force extension adds one), in order.
     commands = [command_text(str(c)) for c in (m.get("commands") or [m.get("command")]) if c]
     if commands:

@@ -36,6 +36,7 @@ from ..format import (
 )
 from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
+from .provenance import versions_block
 from .rate_cells import HORIZON_FOLD
 from .trained import (
     FITTED_LABEL,
@@ -186,9 +187,9 @@ def model_section(view: RunView) -> Section:
         ("finished", time_text(m.get("finished"), "not finished")),
     ]
     blocks.append(KeyValues("Measurement", tuple(measured)))
-    versions = m.get("versions") or {}
-    if versions:
-        blocks.append(KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items())))
+    versions = versions_block(m)
+    if versions is not None:
+        blocks.append(versions)
     if m.get("command"):
         blocks.append(
             Code(
