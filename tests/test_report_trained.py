@@ -41,8 +41,23 @@ from vanishlab.report.sections.monitor import chosen_steps
 from vanishlab.trained import MONITOR, SINGLE_MODEL, analyze_checkpoint
 
 CHROMIUM = find_chromium()
-SINGLE_KEYS = ["model", "long-dependencies", "curves", "fits", "lyapunov", "theory-trained"]
-MONITOR_KEYS = ["monitor", "long-dependencies", "training", "curves-steps", "theory-trained"]
+SINGLE_KEYS = [
+    "model",
+    "long-dependencies",
+    "curves",
+    "fits",
+    "lyapunov",
+    "theory-trained",
+    "provenance",
+]
+MONITOR_KEYS = [
+    "monitor",
+    "long-dependencies",
+    "training",
+    "curves-steps",
+    "theory-trained",
+    "provenance",
+]
 SWEEP_ONLY = ["overview", "decay", "input", "depth", "rates", "gain", "theory", "anomalies"]
 MONITORED_STEPS = [0, 2, 4, 6, 8, 10, 12]
 
@@ -309,7 +324,8 @@ def test_a_failed_measurement_is_said_and_draws_nothing(tmp_path):
     # As a sweep's overflowing cell (it was NaN: a filter on failure == "overflow" missed it)
     assert list(vl.load_cells(run)["failure"]) == ["overflow"]
     report = _report(run)
-    assert [s.key for s in report.sections] == ["model", "lyapunov", "theory-trained"]
+    keys = [s.key for s in report.sections]
+    assert keys == ["model", "lyapunov", "theory-trained", "provenance"]
     facts = {k: v for b in _blocks(_section(report, "model"), KeyValues) for k, v in b.items}
     assert facts["status"].startswith("failed: ") and "At a glance" not in str(report)
     assert dict(_section(report, "lyapunov").blocks[0].items)["top Lyapunov exponent λ₁"] == (
@@ -321,7 +337,7 @@ def test_a_trained_page_refuses_a_sweep_section_by_name(single_runs):
     run = single_runs["lstm"]
     args = (vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
     keys = [s.key for s in build_report(*args, sections=["fits"]).sections]
-    assert keys == ["model", "fits"]  # the model is always shown
+    assert keys == ["model", "fits", "provenance"]  # the model and provenance always are
     with pytest.raises(
         VanishlabError, match=r"unknown report section 'gain' \(report sections are: model, "
     ):

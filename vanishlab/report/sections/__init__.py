@@ -10,14 +10,15 @@ of page is the manifest's ``kind`` (:func:`page_kind`), and each kind has one li
   and horizons, the gain phase diagram, theory vs measurement, trainability, anomalies;
 - one trained model, ``vanishlab analyze`` (:data:`SINGLE_MODEL_SECTIONS`): the model, what
   its decay means for long dependencies (a verdict, the gradient from k steps back, what to
-  try), its decay curves per layer and source, their rates and horizons, the Lyapunov exponent, and
-  what theory says (none);
+  try), its decay curves per layer and source, their rates and horizons, the Lyapunov exponent,
+  what theory says (none), and the versions and command it was measured with (provenance);
 - a monitored training run, ``vl.JacobianMonitor`` (:data:`MONITOR_SECTIONS`): the monitor,
   what the last measured step's decay means for long dependencies (as an analysed model's),
-  rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none).
+  rates, horizons and λ₁ over training, the decay curves at chosen steps, theory (none), the
+  versions it was measured with (provenance).
 
 A manifest may ask for fewer (its ``sections``), in its own order; :data:`ALWAYS` are shown
-regardless, in their places (a page's opening section first, anomalies last).
+regardless, in their places (a page's opening section first; anomalies, or provenance, last).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .models import models_section
 from .monitor import curves_steps_section, monitor_section, training_section
 from .monitor_long_deps import monitor_long_deps_section
 from .overview import overview_section
+from .provenance import provenance_section
 from .rates import rates_section
 from .single_model import curves_section, fits_section, lyapunov_section, model_section
 from .theory import theory_section
@@ -88,6 +90,7 @@ SINGLE_MODEL_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("fits", fits_section),
     ("lyapunov", lyapunov_section),
     ("theory-trained", theory_trained_section),
+    ("provenance", provenance_section),
 )
 
 #: The page of a monitored training run (``vl.JacobianMonitor``), in page order.
@@ -97,6 +100,7 @@ MONITOR_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
     ("training", training_section),
     ("curves-steps", curves_steps_section),
     ("theory-trained", theory_trained_section),
+    ("provenance", provenance_section),
 )
 
 #: The one ordered list of sections of each kind of page (a manifest's ``kind``).
@@ -107,7 +111,7 @@ PAGES: dict[str, tuple[tuple[str, SectionBuilder], ...]] = {
 }
 
 # Shown even when a manifest asks for fewer sections.
-ALWAYS = ("overview", "anomalies", "model", "monitor")
+ALWAYS = ("overview", "anomalies", "model", "monitor", "provenance")
 
 
 def page_kind(manifest: Mapping[str, Any]) -> str:

@@ -4,7 +4,8 @@ The run holds, for every recorded training step n, the module's per-lag Jacobian
 fixed probe batch (the same inputs at every step, so only the weights change), and the
 manifest holds each step's top Lyapunov exponent λ₁(n). The page shows:
 
-- **monitor**: the module, the probe, which steps were recorded and what recording cost;
+- **monitor**: the module, the probe, which steps were recorded and what recording cost (the
+  versions close the page: :mod:`.provenance`);
 - **long-dependencies** (:mod:`.monitor_long_deps`): what the last measured step's decay means
   for long dependencies, as on an analysed model's page;
 - **training** (:mod:`.monitor_training`): the training loss against the step where steps have
@@ -31,7 +32,6 @@ from ..view import RunView
 from .monitor_curves import MAX_SHOWN_STEPS, chosen_steps, curves_steps_section
 from .monitor_steps import failure_counts, steps_frame
 from .monitor_training import training_section
-from .provenance import versions_block
 from .trained import architecture, architecture_items, model_record, seconds_text, shape_text
 
 __all__ = [
@@ -80,9 +80,6 @@ def monitor_section(view: RunView) -> Section:
         ("finished", time_text(m.get("finished"), _not_finished(m.get("stopped_by")))),
     ]
     blocks.append(KeyValues("Recording", tuple(recorded)))
-    versions = versions_block(m)
-    if versions is not None:
-        blocks.append(versions)
     return Section(
         "monitor",
         "Monitored training",

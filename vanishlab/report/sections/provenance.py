@@ -1,7 +1,11 @@
-"""Where a page's numbers came from: the versions a run was measured with.
+"""Where a page's numbers came from: the versions a run was measured with, and its command.
 
 - :func:`versions_block`: the manifest's ``versions`` (vanishlab, torch, python, numpy, ...,
-  platform), the one definition of the "Versions" block of every kind of page.
+  platform), the one definition of the "Versions" block of every kind of page;
+- :func:`provenance_section` (**provenance**): the last section of a trained model's page and
+  a monitor's, holding that block and, for ``vanishlab analyze``, the command that measures
+  the same model again. It comes last so that these long blocks do not stand between the
+  model's own facts and what its measurement means for long dependencies.
 """
 
 from __future__ import annotations
@@ -9,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..model import KeyValues
+from ...sweep.commands import command_text
+from ..model import Code, KeyValues, Section
+from ..view import RunView
 
-__all__ = ["versions_block"]
+__all__ = ["PROVENANCE_TITLE", "provenance_section", "versions_block"]
+
+#: The provenance section's title.
+PROVENANCE_TITLE = "Reproduce and versions"
 
 
 def versions_block(manifest: Mapping[str, Any]) -> KeyValues | None:
@@ -21,3 +30,33 @@ def versions_block(manifest: Mapping[str, Any]) -> KeyValues | None:
     if not versions:
         return None
     return KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items()))
+
+
+def provenance_section(view: RunView) -> Section | None:
+    """The versions and the command that measures the same model again (an analysed model's; a
+    monitor records none); None where the manifest holds neither."""
+    m = view.manifest
+    blocks: list[Any] = []
+    versions = versions_block(m)
+    if versions is not None:
+        blocks.append(versions)
+    if m.get("command"):
+        blocks.append(
+            Code(
+                "Reproduce",
+                command_text(str(m["command"])),
+                "Run this command from the folder it was first run in (its paths are as "
+                "typed there) to measure the same model on the same inputs again, with --out "
+                "naming a new directory: in this one it finds the measurement and does nothing.",
+            )
+        )
+    if not blocks:
+        return None
+    return Section(
+        "provenance",
+        PROVENANCE_TITLE if m.get("command") else "Versions",
+        "How this page's numbers were made: "
+        "the versions of vanishlab, its libraries and the platform they were measured with"
+        + (", and the command that measures them again." if m.get("command") else "."),
+        tuple(blocks),
+    )

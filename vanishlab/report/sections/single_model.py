@@ -1,7 +1,8 @@
 """The sections of a single model's page (``vanishlab analyze``): what was measured, and how.
 
 - **model**: the checkpoint (path, SHA-256, the module's key prefix), the architecture read
-  from its weights, the inputs, the measurement's status and time, and the headline numbers;
+  from its weights, the inputs, the measurement's status and time, and the headline numbers
+  (the versions and the command to measure it again close the page: :mod:`.provenance`);
 - **curves**: log10 ||J|| against the lag k for every layer's state and for the input, each
   with its fitted line over the fit window;
 - **fits**: per curve, :func:`vanishlab.fit_decay`'s rate (natural log per step, for the
@@ -22,7 +23,6 @@ import pandas as pd
 
 from ...analysis.fits import fitted_end, fold_steps
 from ...analysis.lyapunov_window import averaged_steps
-from ...sweep.commands import command_text
 from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
 from ..format import (
@@ -34,9 +34,8 @@ from ..format import (
     rate_text,
     time_text,
 )
-from ..model import Code, KeyValues, LineGrid, LinePanel, Section, Table
+from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import RunView, state_jacobian
-from .provenance import versions_block
 from .rate_cells import HORIZON_FOLD
 from .trained import (
     FITTED_LABEL,
@@ -187,19 +186,6 @@ def model_section(view: RunView) -> Section:
         ("finished", time_text(m.get("finished"), "not finished")),
     ]
     blocks.append(KeyValues("Measurement", tuple(measured)))
-    versions = versions_block(m)
-    if versions is not None:
-        blocks.append(versions)
-    if m.get("command"):
-        blocks.append(
-            Code(
-                "Reproduce",
-                command_text(str(m["command"])),
-                "Run this command from the folder it was first run in (its paths are as "
-                "typed there) to measure the same model on the same inputs again, with --out "
-                "naming a new directory: in this one it finds the measurement and does nothing.",
-            )
-        )
     return Section(
         "model",
         "Model",
