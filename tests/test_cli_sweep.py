@@ -1151,6 +1151,24 @@ def test_a_user_error_with_a_full_standard_error_still_exits_2():
     assert done.returncode == 2 and done.stdout == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
+def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_path, stderr):
+    """`vanishlab sweep ... 2>/dev/full`: its progress line raised ENOSPC, which stopped the
+    sweep with status 2 (at its first plain line, its cells unfinished) and no summary; with
+    stderr closed (`2>&-`) the line went to stdout, before the path a script reads there."""
+    out = tmp_path / "run"
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} sweep {shlex.join(SMALL)} --seeds 2 --workers 1 "
+        f"--out {shlex.quote(str(out))} {stderr}",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines() == [done.stdout.strip()], done.stdout  # the summary alone
+    assert done.stdout.startswith("sweep run: ") and done.stdout.strip().endswith(f"-> {out}")
+    assert not any((out / "cells").glob("*.tmp*"))
+
+
 @pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
 def test_a_closed_standard_output_is_one_line(command):
     """`vanishlab inits >&-`: the output was lost and the status 0."""

@@ -62,8 +62,18 @@ def is_terminal() -> bool:
 
 
 def status_line(text: str) -> None:
-    """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar)."""
-    print(text, file=sys.stderr, flush=True)
+    """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar).
+
+    A stderr that cannot take it is passed over, as ``cli._app.note`` passes over a note:
+    progress neither ends the work nor changes its status. ``2>/dev/full`` (or a pipe whose
+    reader has gone) stopped a sweep at its first plain line, status 2, its cells unfinished
+    and nothing said; a stderr closed at the start (``2>&-``, ``sys.stderr`` None) sent the
+    lines to stdout (``print(file=None)``), among the path a script reads there."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=stream, flush=True)
 
 
 #: The most columns of the run's name that the bar shows (then an ellipsis; a wide character,
