@@ -263,8 +263,9 @@ def test_vanishlab_traceback_shows_what_a_line_would_say(
 ):
     """A MemoryError became one line, and with it went its traceback: also a shape bug's that
     asked numpy for 7 PiB. VANISHLAB_TRACEBACK=1 ends the command in its traceback instead;
-    "0" or empty is unset."""
-    for unset in ("", "0"):
+    "0" or empty is unset, and so are the off words (false, no, off, in any case), which
+    ended a user's mistake in a traceback."""
+    for unset in ("", "0", "false", "False", "no", "OFF", " 0 "):
         monkeypatch.setenv("VANISHLAB_TRACEBACK", unset)
         assert _report_raising(monkeypatch, tmp_path, run_dir, make_error).exit_code == 2
     monkeypatch.setenv("VANISHLAB_TRACEBACK", "1")

@@ -276,14 +276,18 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
 
 
 TRACEBACK = "VANISHLAB_TRACEBACK"
-"""The environment variable that, set (to anything but "" or "0"), ends an error a command says
-in one line in its traceback instead (status 1): a MemoryError from a shape bug that asked for
-7 PiB read as the machine's shortage, its origin lost."""
+"""The environment variable that, set (to anything but :data:`_TRACEBACK_OFF`), ends an error a
+command says in one line in its traceback instead (status 1): a MemoryError from a shape bug
+that asked for 7 PiB read as the machine's shortage, its origin lost."""
+
+# The values that ask for no traceback, in any case and spacing: the off words that --bias
+# takes too. VANISHLAB_TRACEBACK=false (or no, off) ended a user's mistake in a traceback.
+_TRACEBACK_OFF = frozenset({"", "0", "false", "no", "off"})
 
 
 def traceback_wanted() -> bool:
     """Whether ``$VANISHLAB_TRACEBACK`` asks for an error's traceback in place of its line."""
-    return os.environ.get(TRACEBACK, "") not in ("", "0")
+    return os.environ.get(TRACEBACK, "").strip().lower() not in _TRACEBACK_OFF
 
 
 def memory_refused(err: BaseException) -> str | None:
