@@ -1169,6 +1169,27 @@ def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_
     assert not any((out / "cells").glob("*.tmp*"))
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
+@pytest.mark.parametrize("says", ["", "import sys\nprint('hello', file=sys.stderr)\n"])
+def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, says):
+    """`vanishlab sweep e.py 2>&-` said (unseen) "experiment module e.py failed to import:
+    AttributeError", status 2, for every module: what it printed on stderr was written back to
+    a stderr that was None; with 2>/dev/full, so failed a module that printed there."""
+    module = tmp_path / "e.py"
+    module.write_text(
+        f"{says}import vanishlab as vl\nSWEEP = vl.Sweep(hidden_size=4, input_size=2, "
+        "seq_len=4, batch=2, activation=('tanh',), num_layers=(1,), init=('default',))\n"
+    )
+    out = tmp_path / "run"
+    done = subprocess.run(
+        f"{shlex.join(_vanishlab())} sweep {shlex.quote(str(module))} --workers 1 -q "
+        f"--out {shlex.quote(str(out))} {stderr}",
+        shell=True, capture_output=True, text=True, executable="/bin/bash",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, f"{out}\n")
+
+
 @pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
 def test_a_closed_standard_output_is_one_line(command):
     """`vanishlab inits >&-`: the output was lost and the status 0."""

@@ -254,13 +254,19 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     try:
         with contextlib.redirect_stderr(said):
             module = import_file(module_name, path)
-        sys.stderr.write(said.getvalue())
     except (Exception, SystemExit) as err:  # SystemExit: sys.exit(), argparse in a script
         detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
         why = "exited while it was imported" if isinstance(err, SystemExit) else "failed to import"
         raise VanishlabError(
             f"experiment module {path} {why}: {type(err).__name__}: {detail}".rstrip(": ")
         ) from None
+    # Shown where stderr takes it, else passed over, as a note is: written inside the try, a
+    # stderr closed at the start (2>&-: None) said every experiment "failed to import:
+    # AttributeError", and 2>/dev/full a module that printed there.
+    if said.getvalue() and sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(said.getvalue())
+            sys.stderr.flush()
 
     sweep = getattr(module, "SWEEP", None)
     if not isinstance(sweep, Sweep):  # a module without one said "(found NoneType)"
