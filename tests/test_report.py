@@ -917,6 +917,37 @@ def test_an_mplconfigdir_that_cannot_be_written_gets_one_note_and_a_private_fold
     assert (tmp_path / "made" / "mpl").is_dir() and capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_the_mplconfigdir_note_passes_over_a_stderr_that_cannot_take_it(
+    stderr, tmp_path, monkeypatch
+):
+    """The note was a plain print to stderr: with 2>/dev/full it raised OSError out of the
+    report (a refusal, status 2, for a page that could be drawn), with 2>&- it went to stdout
+    (print(file=None)). It takes the path of every other stderr line (helper 272's list)."""
+    import io
+    import os
+    import sys
+
+    from vanishlab.report.render import quiet_matplotlib_dirs
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "file" / "mpl"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", Full() if stderr == "full" else None)
+    quiet_matplotlib_dirs()
+    assert os.path.dirname(os.environ["MPLCONFIGDIR"]) == str(tmp_path / "tmp")
+    assert out.getvalue() == ""
+
+
 def test_an_analysis_page_names_the_lags_a_rate_was_fitted_on():
     """The analysis page's "fit lags" named the window's end for a curve cut by an exact zero
     inside it; its rate was fitted before the zero. A rate that fitted nothing (-inf, NaN)

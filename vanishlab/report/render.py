@@ -28,6 +28,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from ..sweep.progress import status_line
 from .model import Block, HeatmapGrid, LineGrid, Report
 from .page import COLUMN_PX, GUTTER_PX, TALL_TABLE_ROWS
 from .progress import ReportProgress
@@ -153,11 +154,10 @@ def quiet_matplotlib_dirs() -> None:
         return  # matplotlib says what is wrong itself
     os.environ["MPLCONFIGDIR"] = folder
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    if chosen:
-        print(
+    if chosen:  # a stderr that cannot take it is passed over, as every stderr line is
+        status_line(
             f"note: MPLCONFIGDIR={chosen} cannot be written; matplotlib's cache is in a "
-            "temporary folder for this run",
-            file=sys.stderr,
+            "temporary folder for this run"
         )
 
 
