@@ -182,3 +182,18 @@ def test_the_command_line_sweeps_chrono_1000_by_name_and_refuses_a_misspelt_one(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: --init: unknown init 'chrono_100' (choose from ")
     assert "chrono, chrono_1000;" in line
+
+
+def test_an_unregistered_chrono_name_says_how_to_register_it(tmp_path):
+    """--init chrono_1000 without a module that registers it got the list of choices alone,
+    which never holds it (helper 266's list): it now names vl.chrono_init and the command."""
+    result = runner.invoke(app, ["sweep", "--model", "lstm", "--init", "chrono_1000", "--dry-run"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.endswith(
+        "; chrono at T_max = 1000 is an init you register: "
+        "vl.register_init(vl.chrono_init(1000)) in an experiment module, then vanishlab sweep "
+        "MODULE.py --init chrono_1000"
+    ), line
+    result = runner.invoke(app, ["sweep", "--model", "lstm", "--init", "chrono_1OOO", "--dry-run"])
+    assert result.exit_code == 2 and "vl.chrono_init" not in result.stderr

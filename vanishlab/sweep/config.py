@@ -45,6 +45,7 @@ clip         1.0        clip the global gradient norm to this; 0 = no clipping
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,10 +99,23 @@ TRAINING_AXES: tuple[str, ...] = ("lr", "optimizer", "clip")
 inputs measured at init too)."""
 
 
+_CHRONO_NAME = re.compile(r"chrono_(\d+)")
+
+
 def _known_init(value: str) -> None:
     if value not in INITS:
+        # chrono at another T_max is an init the user registers (vl.chrono_init): a name of
+        # its form got only the list of choices, which never holds it until it is registered
+        chrono = _CHRONO_NAME.fullmatch(value) if isinstance(value, str) else None
+        hint = (
+            f"; chrono at T_max = {chrono.group(1)} is an init you register: "
+            f"vl.register_init(vl.chrono_init({chrono.group(1)})) in an experiment module, "
+            f"then vanishlab sweep MODULE.py --init {value}"
+            if chrono
+            else ""
+        )
         raise VanishlabError(
-            f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`)"
+            f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`){hint}"
         )
 
 
