@@ -1596,6 +1596,47 @@ def test_a_full_standard_output_is_named_as_such(tmp_path):
     assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()
 
 
+_BOOM_MODULE = """import vanishlab as vl
+
+
+def _init(rnn, gain, generator):
+    raise RuntimeError("boom at the init")
+
+
+vl.register_init(vl.Init("boom_stdout", "raises", _init), replace=True)
+SWEEP = vl.Sweep(init="boom_stdout", hidden_size=4, input_size=2, seq_len=4, batch=1)
+"""
+
+
+@pytest.mark.slow  # two processes that import torch
+@pytest.mark.parametrize("stdout", ["closed pipe", "full"])
+def test_failed_cells_are_said_and_status_1_with_stdout_refused(tmp_path, stdout):
+    """The sweep printed its summary before its failure lines: with stdout a pipe whose reader
+    had gone (`| head -c 0`) it ended 141, with `> /dev/full` 2, the failure lines unsaid."""
+    if stdout == "full" and not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    module = tmp_path / "boom.py"
+    module.write_text(_BOOM_MODULE)
+    if stdout == "full":
+        target = os.open("/dev/full", os.O_WRONLY)
+    else:
+        reader, target = os.pipe()
+        os.close(reader)  # the reader has gone before the sweep writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vanishlab", "sweep", str(module), "-q", "--workers", "1",
+             "--out", str(tmp_path / "run")],
+            stdout=target, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        os.close(target)
+    assert done.returncode == 1, done.stderr
+    assert "failed: 1 cell, error (rerun with --retry-failed once fixed)" in done.stderr
+    stdout_line = "error: cannot write the standard output: "
+    assert (stdout_line in done.stderr) == (stdout == "full"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_plain_progress_lines_say_the_time_left(monkeypatch, capsys):
     """A batch job's log said how far a sweep had got and how long it had run, never how long
     it would still take, which the terminal's bar says ("ETA"). The pace is this invocation's:

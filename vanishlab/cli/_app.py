@@ -414,6 +414,18 @@ def say(text: str, done: str = "") -> None:
         ) from err
 
 
+def stdout_refused(err: BrokenPipeError | VanishlabError) -> None:
+    """Say what :func:`say` raised, ``err``, as its command would, for a command whose own
+    status (a sweep's 1: cells failed with an error) stands instead of 141 or 2: quietly for a
+    reader of stdout gone, else one line (its traceback where :func:`traceback_wanted`)."""
+    if isinstance(err, BrokenPipeError):
+        _broken_pipe(err)  # stdout to /dev/null, for the final flush (or its line, another pipe)
+    elif traceback_wanted():
+        raise err
+    else:
+        fail(str(err))
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"vanishlab {__version__}")

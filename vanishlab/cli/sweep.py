@@ -38,7 +38,7 @@ from ..sweep.flag_text import parse_number
 from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
-from ._app import app, note, say, user_errors
+from ._app import app, note, say, stdout_refused, user_errors
 from .params import Quiet, merged, path_option, single
 
 if TYPE_CHECKING:
@@ -207,9 +207,10 @@ def _sweep(
 
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
     weights, inputs or forward pass reached inf or NaN); 1 when a cell failed with an error
-    (listed; rerun with --retry-failed); 2 for a mistake in the command or a refusal of the file
-    system; 141 when the reader of its output went away (`| head`); 130 or 143 (ended by the
-    signal, after one line) for Ctrl-C or SIGTERM, which keep the finished cells.
+    (listed on stderr; rerun with --retry-failed), even where stdout could not take the
+    summary; 2 for a mistake in the command or a refusal of the file system; 141 when the
+    reader of its output went away (`| head`); 130 or 143 (ended by the signal, after one
+    line) for Ctrl-C or SIGTERM, which keep the finished cells.
     """
     n_workers = _positive("--workers", single("--workers", workers))
     out_dir = path_option("--out", out)
@@ -257,11 +258,19 @@ def _sweep(
         )
     except CellTooLargeError as err:  # the advice of a command: vl.run_sweep has no --dry-run
         raise CellTooLargeError(f"{err}{DRY_RUN_ADVICE}") from None
-    # -q: the run directory alone, as report and analyze print only the path they wrote
-    say(str(run_dir) if quiet else str(summary), done="the sweep has finished")
+    # stderr's lines first: a stdout that cannot take the summary (| head -c 0, > /dev/full)
+    # lost the failure lines, and status 1 with them (141 or 2 instead)
     notes = [flags_note] if flags_note is not None else []
     for line in [*notes, *summary.warning_lines(), *summary.failure_lines()]:
         note(line)
+    # -q: the run directory alone, as report and analyze print only the path they wrote
+    text = str(run_dir) if quiet else str(summary)
+    try:
+        say(text, done="the sweep has finished")
+    except (BrokenPipeError, VanishlabError) as err:
+        if not summary.n_errors:
+            raise  # 141 or 2, as for any command
+        stdout_refused(err)  # said as ever; the status stays 1, that cells failed
     if summary.n_errors:
         raise typer.Exit(1)
 
