@@ -562,6 +562,13 @@ def test_force_extends(run_dir):
     assert len(vl.load_cells(run_dir)) == 16
 
 
+def _in_bash(command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run by bash (its redirections: ``2>&-``, ``>/dev/full``), its output kept."""
+    return subprocess.run(
+        command, shell=True, capture_output=True, text=True, executable="/bin/bash"
+    )
+
+
 def _vanishlab() -> list[str]:
     script = Path(sys.executable).parent / "vanishlab"
     if script.exists():
@@ -1097,10 +1104,7 @@ def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
 def test_a_closed_output_pipe_ends_the_command_quietly(command):
     """`vanishlab sweep --dry-run | true`: status 141 as for SIGPIPE, nothing on stderr. Help
     and version too (they ended with status 1: click's and rich's handlers of a broken pipe)."""
-    done = subprocess.run(
-        f"{shlex.join(_vanishlab())} {command} | true; echo ${{PIPESTATUS[0]}}",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
+    done = _in_bash(f"{shlex.join(_vanishlab())} {command} | true; echo ${{PIPESTATUS[0]}}")
     assert done.stdout.split() == ["141"] and done.stderr == "", done.stderr
 
 
@@ -1130,10 +1134,7 @@ def test_help_ignores_a_width_no_terminal_has(variable):
 def _error_line_in_a_shell(command: str) -> str:
     """The one error line of ``vanishlab COMMAND`` run by bash (redirections included), which
     must exit with status 2."""
-    done = subprocess.run(
-        f"{shlex.join(_vanishlab())} {command}",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
+    done = _in_bash(f"{shlex.join(_vanishlab())} {command}")
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert lines[0].startswith("error: "), lines[0]
@@ -1144,10 +1145,7 @@ def _error_line_in_a_shell(command: str) -> str:
 def test_a_user_error_with_a_full_standard_error_still_exits_2():
     """`vanishlab sweep --gain x 2>/dev/full`: the line cannot be shown, but the status is a
     script's only word of the mistake; it was 1, as for a crash."""
-    done = subprocess.run(
-        f"{shlex.join(_vanishlab())} sweep --gain x 2>/dev/full",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
+    done = _in_bash(f"{shlex.join(_vanishlab())} sweep --gain x 2>/dev/full")
     assert done.returncode == 2 and done.stdout == ""
 
 
@@ -1158,11 +1156,10 @@ def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_
     sweep with status 2 (at its first plain line, its cells unfinished) and no summary; with
     stderr closed (`2>&-`) the line went to stdout, before the path a script reads there."""
     out = tmp_path / "run"
-    done = subprocess.run(
+    done = _in_bash(
         f"{shlex.join(_vanishlab())} sweep {shlex.join(SMALL)} --seeds 2 --workers 1 "
-        f"--out {shlex.quote(str(out))} {stderr}",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
+        f"--out {shlex.quote(str(out))} {stderr}"
+    )
     assert done.returncode == 0, done.stdout
     assert done.stdout.splitlines() == [done.stdout.strip()], done.stdout  # the summary alone
     assert done.stdout.startswith("sweep run: ") and done.stdout.strip().endswith(f"-> {out}")
@@ -1182,11 +1179,10 @@ def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, say
         "seq_len=4, batch=2, activation=('tanh',), num_layers=(1,), init=('default',))\n"
     )
     out = tmp_path / "run"
-    done = subprocess.run(
+    done = _in_bash(
         f"{shlex.join(_vanishlab())} sweep {shlex.quote(str(module))} --workers 1 -q "
-        f"--out {shlex.quote(str(out))} {stderr}",
-        shell=True, capture_output=True, text=True, executable="/bin/bash",
-    )  # fmt: skip
+        f"--out {shlex.quote(str(out))} {stderr}"
+    )
     assert (done.returncode, done.stdout) == (0, f"{out}\n")
 
 
