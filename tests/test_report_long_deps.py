@@ -189,7 +189,7 @@ def test_an_exact_zero_is_measured_and_not_extrapolated(runs):
     cut.loc[inputs, "log10_fro_mean"] = (-0.01 * lag)[inputs]
     cut.loc[inputs & (lag >= 5), "log10_fro_mean"] = -math.inf
     section = _section(runs["gru"], cut)
-    assert "is exactly 0 for some sample from k = 5 on" in section.intro
+    assert "is exactly 0 for some sample at k = 5, the first lag where one is:" in section.intro
     assert [r[2] for r in _table(section).rows] == [
         "0 (exact, measured)",
         "0 (exact, measured)",

@@ -170,8 +170,11 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
     if not pd.isna(horizon):
         if at_zero(fit):
             return (
-                f"{what} is exactly 0 for some sample from k = {int(horizon)} on: a dependency "
-                "that long gets no gradient from that sample.",
+                # "from k on" held for the top layer's state (a zero is a left factor of every
+                # longer lag's), not for a stack's input, which paths through the layers above
+                # can bring back: the lag where one first is, and the table gives the rest
+                f"{what} is exactly 0 for some sample at k = {int(horizon)}, the first lag where "
+                "one is: a dependency that long gets no gradient from that sample there.",
                 "vanishing",
             )
         beside = f" (from {other.words}: horizon {fit_horizon_text(other.fit)})" if other else ""
