@@ -13,7 +13,6 @@ pandas or pyarrow (each command imports what it needs).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import os
@@ -30,7 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError
-from ..sweep.files import escaped_text
+from ..sweep.progress import status_line
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
 from .stops import Terminated, terminable
 
@@ -174,15 +173,12 @@ TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
 
 
 def note(line: str) -> None:
-    """``line`` on stderr, if it can take it: the one writer of every line a command says
-    there (an error's, a stop's, a note, a warning, a shard moved aside). One that fails
-    (2>/dev/full, a pipe whose reader has gone: OSError) or was closed in the process
-    (ValueError) is passed over, so that the command's status is its own, not that write's. A
-    path's byte of another encoding is written ``\\xNN``
-    (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'`` writes it: it was
-    ``\\udcff``, a surrogate's escape that names no byte (in notes until they came here)."""
-    with contextlib.suppress(OSError, ValueError):
-        typer.echo(escaped_text(line), err=True)
+    """``line`` on stderr, if it can take it: every line a command says there (an error's, a
+    stop's, a note, a warning, a shard moved aside), by the one writer progress lines take too
+    (:func:`~vanishlab.sweep.progress.status_line`: one that fails, 2>/dev/full or a pipe
+    whose reader has gone, is passed over, so that the command's status is its own, not that
+    write's; a path's byte of another encoding is written ``\\xNN``)."""
+    status_line(line)
 
 
 def fail(message: str) -> typer.Exit:

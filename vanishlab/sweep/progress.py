@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .files import escaped_text
+
 __all__ = [
     "NARROW",
     "PLAIN_AFTER_S",
@@ -39,8 +41,6 @@ __all__ = [
     "status_line",
     "working",
 ]
-__all__ += ["is_terminal"]
-__all__ += ["plural", "status_line", "working"]
 
 PLAIN_EVERY_S = 10.0
 """The least time between two plain progress lines."""
@@ -62,18 +62,21 @@ def is_terminal() -> bool:
 
 
 def status_line(text: str) -> None:
-    """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar).
+    """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar):
+    the one writer of every line vanishlab says there (``cli._app.note`` is it too).
 
-    A stderr that cannot take it is passed over, as ``cli._app.note`` passes over a note:
-    progress neither ends the work nor changes its status. ``2>/dev/full`` (or a pipe whose
-    reader has gone) stopped a sweep at its first plain line, status 2, its cells unfinished
-    and nothing said; a stderr closed at the start (``2>&-``, ``sys.stderr`` None) sent the
-    lines to stdout (``print(file=None)``), among the path a script reads there."""
+    A stderr that cannot take it is passed over: progress and notes neither end the work nor
+    change its status. ``2>/dev/full`` (or a pipe whose reader has gone) stopped a sweep at its
+    first plain line, status 2, its cells unfinished and nothing said; a stderr closed at the
+    start (``2>&-``, ``sys.stderr`` None) sent the lines to stdout (``print(file=None)``),
+    among the path a script reads there. A path's byte of another encoding is written
+    ``\\xNN`` (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'`` writes it,
+    not ``\\udcff``, a surrogate's escape that names no byte."""
     stream = sys.stderr
     if stream is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        print(text, file=stream, flush=True)
+        print(escaped_text(text), file=stream, flush=True)
 
 
 #: The most columns of the run's name that the bar shows (then an ellipsis; a wide character,
