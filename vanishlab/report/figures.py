@@ -50,7 +50,7 @@ __all__ = ["draw", "figure_svg", "svg_of"]
 
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 NOTE_H = 0.22  # inches of the line a figure's note takes at its top
-MIN_PANEL_W = 2.2  # the narrowest a line panel gets, in a grid as wide as the page
+MIN_PANEL_W = 2.2  # a line panel's slot in a grid as wide as the page (less: to fit the page)
 FLOOR_COLOR = "#7f7f7f"
 BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
 AT_LEAST_LABEL = "at least (a seed never got there)"
@@ -218,29 +218,38 @@ def _line_box(
     ``labels``, the titles of the panels ``shown`` and the y label; ``ticks``: the inches
     the y tick labels need beyond :data:`Y_TICKS_W`, added left of every panel. The figure
     widens by them as far as the page's width (:data:`PAGE_W`) allows, and its panels give up
-    the rest, down to the narrowest a panel gets (a wide grid's, 4 or 5 columns, grew past the
-    page by up to ``ncols * ticks``: the browser shrank all of its text to fit it)."""
+    the rest (a wide grid's, 4 or 5 columns, grew past the page by up to ``ncols * ticks``:
+    the browser shrank all of its text to fit it); below :data:`MIN_PANEL_W` too, where that
+    alone keeps the figure within the page."""
     slot, legend_w, legend_h, legend_cols = _legend_place(labels, grid.legend_title, ncols)
+    right = legend_w + 0.15
     if ticks:
-        spare = PAGE_W - (0.8 + ncols * slot - 0.6 + legend_w + 0.15)  # the width without
+        spare = PAGE_W - (0.8 + ncols * slot - 0.6 + right)  # the width without
         grown = slot + min(ticks, max(spare, 0.0) / ncols)
         slot = max(grown, min(slot, MIN_PANEL_W) + ticks)
-    titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
-    title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
-    # Inches: panel width and height, gaps between them, and the margins.
-    gap_w, gap_h = 0.6 + ticks, 0.32 + title_h
-    note_h = NOTE_H if grid.figure_note else 0.0
-    left, right = 0.8 + ticks, legend_w + 0.15
-    bottom, top = 0.55, title_h + 0.12 + legend_h + note_h
-    panel_w, panel_h = slot - gap_w, 1.7
-    # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and bottom
-    # (a monitor's one-row figure is 2.45 in tall): a longer one is broken into lines, and the
-    # left margin grows by a line's height for each line it gains.
-    height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
-    centre = bottom + (height - bottom - top) / 2
-    room = 2 * (min(centre, height - centre) - Y_LABEL_PAD)
-    ylabel = balanced_lines(grid.ylabel, room, float(RC["axes.labelsize"]))
-    left += Y_LABEL_LINE * ylabel.count("\n")
+    # Never past the page (its width is 0.2 + ncols * slot + right, and a line for each line
+    # the y label gains): a grid of 5 columns whose panels kept MIN_PANEL_W beside tick labels
+    # like '0.0029485' was 12.51 in, and the browser shrank its text. Its panels give it up.
+    slot = min(slot, (PAGE_W - 0.2 - right) / ncols)
+    for _ in range(2):  # (narrower panels: their titles may take more lines, the label fewer)
+        titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
+        title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
+        # Inches: panel height, the gap between rows, and the margins.
+        gap_h, note_h = 0.32 + title_h, NOTE_H if grid.figure_note else 0.0
+        bottom, top, panel_h = 0.55, title_h + 0.12 + legend_h + note_h, 1.7
+        # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and
+        # bottom (a monitor's one-row figure is 2.45 in tall): a longer one is broken into
+        # lines, and the left margin grows by a line's height for each line it gains.
+        height = bottom + nrows * panel_h + (nrows - 1) * gap_h + top
+        centre = bottom + (height - bottom - top) / 2
+        room = 2 * (min(centre, height - centre) - Y_LABEL_PAD)
+        ylabel = balanced_lines(grid.ylabel, room, float(RC["axes.labelsize"]))
+        label_w = Y_LABEL_LINE * ylabel.count("\n")
+        if 0.2 + ncols * slot + right + label_w <= PAGE_W + 1e-9:
+            break
+        slot = (PAGE_W - 0.2 - right - label_w) / ncols
+    gap_w = 0.6 + ticks
+    left, panel_w = 0.8 + ticks + label_w, slot - gap_w
     return _LineBox(
         slot,
         (panel_w, panel_h),
