@@ -285,3 +285,27 @@ def test_the_loss_rates_and_horizons_figures_line_up(tmp_path):
             edges.append((box.x0 * fig.get_figwidth(), box.x1 * fig.get_figwidth()))
             assert "\n" not in f.ylabel and "\n" not in fig.texts[-1].get_text()
     assert all(e == pytest.approx(edges[0]) for e in edges), edges
+
+
+def _panel_edges(svg: str) -> list[tuple[float, float]]:
+    """The (left, right) inches of each panel of a figure's SVG: its axes' background patch."""
+    found = re.finditer(
+        r'<g id="[\w-]*axes_\d+">\s*<g id="[\w-]*patch_\d+">\s*'
+        r'<path d="M ([\d.]+) [\d.]+\s*L ([\d.]+)',
+        svg,
+    )
+    return [(float(m[1]) / 72, float(m[2]) / 72) for m in found]
+
+
+def test_a_loss_widened_by_its_tick_labels_still_lines_up_with_the_rates(tmp_path):
+    """A loss that barely moved (0.0029488 to 0.0029485) has tick labels like '0.00294880': its
+    figure's left margin grew by 0.31 in for them, and its panel stood that far right of the
+    rates' and horizons' below it, the same step at another place in each. The page's figures
+    against the step are drawn with one left margin, the widest they need."""
+    run = _run(tmp_path / "m", [0.0029488 - 3.5e-8 * i for i in range(10)])
+    text = vl.render_report(run, tmp_path / "r.html", timestamp="2024-01-01").read_text()
+    n = sum(isinstance(b, LineGrid) for b in _training(_report(run)))  # loss, rates (horizons)
+    svgs = re.findall(r'<svg class="fig".*?</svg>', text, re.S)[:n]
+    edges = [_panel_edges(s)[0] for s in svgs]
+    assert len(edges) >= 2 and edges[0][0] > 1.0, edges  # the loss's wider margin
+    assert all(e == pytest.approx(edges[0], abs=0.01) for e in edges), edges

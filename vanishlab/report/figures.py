@@ -46,7 +46,7 @@ from .line_style import (
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .page import PAGE_W
 
-__all__ = ["draw", "figure_svg", "svg_of"]
+__all__ = ["draw", "figure_svg", "left_margin", "svg_of"]
 
 PANEL_W = 2.9  # inches per line panel (with its share of the gaps)
 NOTE_H = 0.22  # inches of the line a figure's note takes at its top
@@ -91,14 +91,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
     colors = palette(max(len(grid.legend), 1))
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
     handles, labels = _legend_entries(grid, shown, colors)
-    box = _line_box(grid, shown, labels, nrows, ncols)
-    fig, axes = _draw_panels(grid, shown, colors, box)
-    # Tick labels wider than the margins hold ("0.0029485": a loss that barely moved) ran
-    # across the y label and the panel on their left: the grid is laid out again with more.
-    extra = max((_y_ticks_width(ax) for ax in axes.flat if ax.get_visible()), default=0.0)
-    if extra > Y_TICKS_W:
-        box = _line_box(grid, shown, labels, nrows, ncols, ticks=extra - Y_TICKS_W + 0.03)
-        fig, axes = _draw_panels(grid, shown, colors, box)
+    fig, box = _laid_out(grid, shown, colors, labels)
     width, height = (float(v) for v in fig.get_size_inches())
     left = box.margins[0]
     panel_w, gap_w = box.panel[0], box.gaps[0]
@@ -118,6 +111,34 @@ def _draw_lines(grid: LineGrid) -> Figure:
         size = float(RC["legend.fontsize"])
         fig.text(left / width, 1.0 - 0.05 / height, note, ha="left", va="top", fontsize=size)
     return fig
+
+
+def left_margin(grid: LineGrid) -> float:
+    """The inches left of the first column of panels that ``grid`` is drawn with (its y
+    label and tick labels; at least ``grid.min_left``): what :attr:`.model.LineGrid.align`
+    lines figures up by."""
+    nrows, ncols = max(grid.nrows, 1), max(grid.ncols, 1)
+    colors = palette(max(len(grid.legend), 1))
+    shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
+    with pinned():
+        labels = _legend_entries(grid, shown, colors)[1]
+        return _laid_out(grid, shown, colors, labels)[1].margins[0]
+
+
+def _laid_out(
+    grid: LineGrid, shown: list[LinePanel], colors: list[str], labels: list[str]
+) -> tuple[Figure, _LineBox]:
+    """The figure of ``grid``'s panels ``shown`` and the box it is laid out by. Tick labels
+    wider than the margins hold ("0.0029485": a loss that barely moved) ran across the y
+    label and the panel on their left: the grid is laid out again with more room."""
+    nrows, ncols = max(grid.nrows, 1), max(grid.ncols, 1)
+    box = _line_box(grid, shown, labels, nrows, ncols)
+    fig, axes = _draw_panels(grid, shown, colors, box)
+    extra = max((_y_ticks_width(ax) for ax in axes.flat if ax.get_visible()), default=0.0)
+    if extra > Y_TICKS_W:
+        box = _line_box(grid, shown, labels, nrows, ncols, ticks=extra - Y_TICKS_W + 0.03)
+        fig, axes = _draw_panels(grid, shown, colors, box)
+    return fig, box
 
 
 def _draw_panels(
@@ -245,6 +266,8 @@ def _line_box(
         room = 2 * (min(centre, height - centre) - Y_LABEL_PAD)
         ylabel = balanced_lines(grid.ylabel, room, float(RC["axes.labelsize"]))
         label_w = Y_LABEL_LINE * ylabel.count("\n")
+        if grid.min_left > 0.8 + ticks + label_w + 1e-9:  # another figure's (LineGrid.align)
+            label_w = grid.min_left - 0.8 - ticks
         if 0.2 + ncols * slot + right + label_w <= PAGE_W + 1e-9:
             break
         slot = (PAGE_W - 0.2 - right - label_w) / ncols

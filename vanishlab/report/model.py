@@ -149,6 +149,12 @@ class LineGrid:
     #: The legend's words for the carets of :attr:`Curve.at_least_x` ("" : a mean over seeds'
     #: lower bound, :data:`~vanishlab.report.figures.AT_LEAST_LABEL`).
     at_least_label: str = ""
+    #: Figures of one section with the same non-empty ``align`` are drawn with one left margin,
+    #: the widest any of them needs (:func:`~vanishlab.report.render.render_html` sets
+    #: ``min_left``, inches), so that their panels line up: the monitor's loss, widened by tick
+    #: labels like '0.0029485', stood 0.31 in right of the rates below it.
+    align: str = ""
+    min_left: float = 0.0
 
 
 @dataclass(frozen=True)

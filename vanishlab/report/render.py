@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from .model import Block, HeatmapGrid, LineGrid, Report
 from .page import COLUMN_PX, GUTTER_PX, TALL_TABLE_ROWS
 from .progress import ReportProgress
 
-__all__ = ["environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
+__all__ = ["aligned", "environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
 
 # One word of a command as a shell reads it: quoted parts ('...', "...", $'...') and escaped
 # characters keep their spaces inside the word. Between words: spaces, tabs, newlines.
@@ -167,7 +168,7 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
     ``progress`` counts one step per figure drawn (see :mod:`.progress`).
     """
     quiet_matplotlib_dirs()
-    from .figures import figure_svg  # matplotlib is imported only when a page is drawn
+    from .figures import figure_svg, left_margin  # matplotlib: only when a page is drawn
 
     if progress is not None:
         figures = sum(
@@ -178,7 +179,7 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
     number = 0
     for s_index, section in enumerate(report.sections):
         shown = []
-        for b_index, block in enumerate(section.blocks):
+        for b_index, block in enumerate(aligned(section.blocks, left_margin)):
             if isinstance(block, LineGrid | HeatmapGrid):
                 part = block.part if isinstance(block, HeatmapGrid) else None
                 # A figure's later parts keep its number (a new one numbered "Figure 4" read
@@ -203,3 +204,16 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
         gutter_px=GUTTER_PX,
         tall_rows=TALL_TABLE_ROWS,
     )
+
+
+def aligned(blocks: Sequence[object], margin: Callable[[LineGrid], float]) -> list[object]:
+    """``blocks`` with each line figure of a non-empty :attr:`.model.LineGrid.align` given the
+    widest left margin (``margin``: a figure's, in inches) of the figures that share it."""
+    grids = [b for b in blocks if isinstance(b, LineGrid) and b.align]
+    lefts: dict[str, float] = {}
+    for grid in grids:
+        lefts[grid.align] = max(lefts.get(grid.align, 0.0), margin(grid))
+    return [
+        replace(b, min_left=lefts[b.align]) if isinstance(b, LineGrid) and b.align else b
+        for b in blocks
+    ]

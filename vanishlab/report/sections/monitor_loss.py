@@ -21,6 +21,7 @@ from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
 __all__ = [
     "LOSS_LABEL",
+    "TRAINING_FIGURES",
     "has_losses",
     "log_scale",
     "loss_figure",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 LOSS_LABEL = "training loss"
+#: The :attr:`.model.LineGrid.align` of the figures against the training step (loss, rates,
+#: horizons): drawn one above the other, their panels line up.
+TRAINING_FIGURES = "training step"
 LISTED_STEPS = 5  # steps named in a caption at most
 
 
@@ -111,6 +115,7 @@ def loss_figure(steps: pd.DataFrame, markers: bool) -> LineGrid | None:
         markers=markers,
         log_y=log,
         x_span=step_span(steps),  # autoscaled, the points at either end might be gaps
+        align=TRAINING_FIGURES,  # its panel above the rates' (tick labels like '0.0029485')
     )
 
 

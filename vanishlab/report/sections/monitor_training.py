@@ -19,7 +19,7 @@ from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, rate_text
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
-from .monitor_loss import loss_figure, loss_glance, step_span
+from .monitor_loss import TRAINING_FIGURES, loss_figure, loss_glance, step_span
 from .monitor_steps import steps_frame
 from .monitor_table import step_horizon, training_table
 from .rate_cells import HORIZON_FOLD
@@ -197,6 +197,7 @@ def _rates_figure(
         zero_line=True,
         stable_band=PHASE_TOLERANCE,
         x_span=step_span(steps),  # failed steps at either end too: the loss's axis
+        align=TRAINING_FIGURES,
     )
 
 
@@ -247,6 +248,7 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
         integer_y=True,
         x_span=step_span(steps),
         at_least_label=BEYOND_LABEL,
+        align=TRAINING_FIGURES,
     )
 
 
