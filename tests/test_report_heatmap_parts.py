@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vanishlab.report.figure_layout import TITLE_SIZE, pinned
-from vanishlab.report.figure_text import text_width, title_width, wrap_title
+from vanishlab.report.figure_text import row_label, text_width, title_width, wrap_title
 from vanishlab.report.figures import draw
 from vanishlab.report.layout import as_parts
 from vanishlab.report.model import HeatmapGrid, HeatPanel, Report
@@ -232,6 +232,25 @@ def test_a_row_label_too_long_for_three_lines_is_shortened_and_given_in_full():
     assert grid.caption == f"c Row labels shortened (…), in full: “{long}”."
     (whole,) = as_parts([_dense((FOLDED.format(1), "0"), n=1)])
     assert whole.caption == "c"  # broken into lines, not shortened: nothing to add
+
+
+#: A registered init's name of 64 characters without a "_", "-" or "." to break after.
+UNBROKEN = "averyveryverylonginitialisationnamewithoutanyseparatorsatallabcd"
+
+
+@pytest.mark.parametrize("text", [UNBROKEN, f"init = {UNBROKEN}", f"tanh, init = {UNBROKEN}"])
+def test_a_long_name_without_a_break_is_drawn_once_as_a_title_breaks_it(text):
+    """A row label of a 64-character init name, too wide for 3 in, was drawn in full over two
+    lines broken inside the name, then '… ' and its last 46 characters again on a third line,
+    and said shortened (the caption gave 'in full' a label that was). It is now broken as a
+    panel's title is, where its lines end, each character drawn once; the end of a label too
+    long for three lines is taken from what the first lines leave."""
+    label, cut = row_label(text)
+    assert not cut and "…" not in label, label
+    assert re.sub(r"\s", "", label) == re.sub(r"\s", "", text), label  # each character once
+    long, cut = row_label(UNBROKEN * 3)
+    head, tail = long.rsplit("\n… ", 1)
+    assert cut and len(head.replace("\n", "")) + len(tail) < len(UNBROKEN * 3), long
 
 
 @pytest.mark.parametrize("width_in", [1.2, 1.6, 2.4])

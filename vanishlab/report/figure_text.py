@@ -157,11 +157,19 @@ def row_label(text: str) -> tuple[str, bool]:
                 lines = fill(text, narrow).split("\n")
                 if len(lines) <= most and _clean(text, lines) and _fit(lines):
                     return "\n".join(lines), False
-    lines = _filled(text, chars).split("\n")
+    head = _filled(text, chars).split("\n")[: ROW_LABEL_LINES - 1]
+    at = 0
+    for line in head:
+        at = text.index(line, at) + len(line)
+    # The end from what the first lines leave (a long name without a "_": its first lines
+    # held all of it, and "… " and its last 46 characters were drawn again below them).
+    rest = text[at:].lstrip(" ")
+    if not rest or _fit([rest]):  # nothing left out: broken where its lines end, as a title
+        return "\n".join([*head, *([rest] if rest else [])]), False
     end = chars - 2
-    while end > 1 and not _fit(["… " + _tail(text, end)]):
+    while end > 1 and not _fit(["… " + _tail(rest, end)]):
         end -= 1
-    return "\n".join([*lines[: ROW_LABEL_LINES - 1], "… " + _tail(text, end)]), True
+    return "\n".join([*head, "… " + _tail(rest, end)]), True
 
 
 def _fit(lines: list[str]) -> bool:
