@@ -227,6 +227,14 @@ def _legend_place(labels: list[str], title: str, ncols: int) -> tuple[float, flo
     return slot, 0.0, 0.2 * math.ceil(len(labels) / legend_cols) + 0.3, legend_cols
 
 
+def _title_room(col: int, ncols: int, slot: float, gap_w: float) -> float:
+    """The inches a panel's title may take from its panel's left edge: its slot (the panel and
+    the gap right of it), but in the last column the panel and the figure's own right margin
+    (0.15 in), which a legend on the right stands beside: wrapped at a whole slot there, a
+    title ran up to a gap (0.6 in) past its panel, across the legend or off the figure."""
+    return slot if col < ncols - 1 else slot - gap_w + 0.15
+
+
 def _line_box(
     grid: LineGrid,
     shown: list[LinePanel],
@@ -252,8 +260,13 @@ def _line_box(
     # the y label gains): a grid of 5 columns whose panels kept MIN_PANEL_W beside tick labels
     # like '0.0029485' was 12.51 in, and the browser shrank its text. Its panels give it up.
     slot = min(slot, (PAGE_W - 0.2 - right) / ncols)
+    gap_w = 0.6 + ticks  # between panels, across
     for _ in range(2):  # (narrower panels: their titles may take more lines, the label fewer)
-        titles = [wrap_title(plain(p.title), slot, TITLE_SIZE) for p in shown]
+        rooms = [_title_room(p.col, ncols, slot, gap_w) for p in shown]
+        titles = [
+            wrap_title(plain(p.title), room, TITLE_SIZE)
+            for p, room in zip(shown, rooms, strict=True)
+        ]
         title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
         # Inches: panel height, the gap between rows, and the margins.
         gap_h, note_h = 0.32 + title_h, NOTE_H if grid.figure_note else 0.0
@@ -271,7 +284,6 @@ def _line_box(
         if 0.2 + ncols * slot + right + label_w <= PAGE_W + 1e-9:
             break
         slot = (PAGE_W - 0.2 - right - label_w) / ncols
-    gap_w = 0.6 + ticks
     left, panel_w = 0.8 + ticks + label_w, slot - gap_w
     return _LineBox(
         slot,
@@ -292,7 +304,8 @@ def _draw_panel(
     """One panel: its title, the stable band and zero line, its curves and their floor
     markers, then its limits and ticks."""
     ax.set_visible(True)
-    ax.set_title(wrap_title(plain(panel.title), box.slot, TITLE_SIZE), loc="left", pad=4, y=1.0)
+    room = _title_room(panel.col, max(grid.ncols, 1), box.slot, box.gaps[0])
+    ax.set_title(wrap_title(plain(panel.title), room, TITLE_SIZE), loc="left", pad=4, y=1.0)
     band = None
     if grid.stable_band:  # to scale while the limits are found; widened once they are
         band = ax.axhspan(-grid.stable_band, grid.stable_band, color=BAND_COLOR, lw=0)
