@@ -253,9 +253,9 @@ def test_resumes_and_refuses_another_probe(tmp_path):
     assert {k: after[k] for k in first} == first and len(after) == len(first) + 1
     assert sorted(vl.load_results(out)["step"].unique()) == [0, 2, 4, 6]
     assert list(vl.load_cells(out)["loss"]) == [10.0, 8.0, 6.0, 4.0]
-    with pytest.raises(VanishlabError, match="another module or probe"):
+    with pytest.raises(VanishlabError, match="monitors another probe"):
         JacobianMonitor(rnn, probe + 1, out=out).__enter__()
-    with pytest.raises(VanishlabError, match="another module or probe"):
+    with pytest.raises(VanishlabError, match="monitors another module"):
         JacobianMonitor(nn.RNN(2, 5), probe, out=out).__enter__()
     # Another cadence was accepted, and the run then said "monitored every 3 steps" of steps
     # recorded every 2.
@@ -930,7 +930,8 @@ def test_unbatched_probe_and_a_given_h0(tmp_path):
     for r in want.itertuples():
         assert got[(r.source, r.layer, r.lag)] == pytest.approx(r.log10_fro, rel=1e-12)
     assert (rows["batch"] == 1).all() and (rows["seq_len"] == 7).all()
-    with pytest.raises(VanishlabError, match="another module or probe"):
+    no_h0 = r"another probe \(the same shape, other values, or another h0\)"
+    with pytest.raises(VanishlabError, match=no_h0):
         JacobianMonitor(rnn, probe, out=tmp_path / "m").__enter__()  # no h0: another probe
 
 

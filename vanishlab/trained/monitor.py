@@ -144,7 +144,9 @@ class JacobianMonitor:
     # --- the context -----------------------------------------------------------------------
 
     def __enter__(self) -> JacobianMonitor:
-        earlier = check_earlier(self.out, self.module, self._probe_sha256, self.every)
+        earlier = check_earlier(
+            self.out, self.module, self._probe_sha256, self.every, tuple(self.probe.shape)
+        )
         make_dir(self.out, flag="out=")  # it raised NotADirectoryError below a regular file
         lock = store.RunLock(self.out)
         lock.__enter__()

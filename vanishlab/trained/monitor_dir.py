@@ -18,7 +18,15 @@ from ..sweep.run_summary import moved_line
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_dtype, module_kind
 
-__all__ = ["check_earlier", "every_text", "module_architecture", "moved_steps", "new_manifest"]
+__all__ = [
+    "architecture_change",
+    "check_earlier",
+    "every_text",
+    "module_architecture",
+    "moved_steps",
+    "new_manifest",
+    "probe_change",
+]
 
 
 def every_text(every: object) -> str:
@@ -60,11 +68,37 @@ def module_architecture(m: nn.RNNBase) -> dict[str, Any]:
     }
 
 
+def architecture_change(was: object, now: Mapping[str, Any]) -> str:
+    """What differs between a recorded architecture (``was``) and the module's (``now``):
+    ``hidden_size 32 there, 16 here``, each field that differs."""
+    if not isinstance(was, dict):
+        return "its architecture is not recorded there"
+    return ", ".join(
+        f"{key} {was.get(key)} there, {value} here"
+        for key, value in now.items()
+        if was.get(key) != value
+    )
+
+
+def probe_change(was_shape: object, now_shape: Sequence[int]) -> str:
+    """How a recorded probe differs from this one, as far as the manifest tells: its shape,
+    else its values (or h0's: the digest covers both)."""
+    if isinstance(was_shape, list) and was_shape != list(now_shape):
+        return f"shape {tuple(was_shape)} there, {tuple(now_shape)} here"
+    return "the same shape, other values, or another h0"
+
+
 def check_earlier(
-    run_dir: Path, module: nn.RNNBase, probe_sha256: str, every: int
+    run_dir: Path,
+    module: nn.RNNBase,
+    probe_sha256: str,
+    every: int,
+    probe_shape: Sequence[int] = (),
 ) -> dict[str, Any] | None:
     """The manifest of the monitor run in ``run_dir``, or None when it holds no run; refused
-    when it is another kind of run, or monitored another module, probe or ``every``."""
+    when it is another kind of run, or monitored another module, probe or ``every``, in a line
+    that says what differs (a probe drawn afresh at each run of a script, from a shuffling
+    loader, was "another module or probe", which did not say which)."""
     if not is_run_dir(run_dir, flag="out="):
         return None
     manifest = store.load_manifest(run_dir)
@@ -74,12 +108,20 @@ def check_earlier(
             f"{run_dir} holds {run_kind_words(manifest)}, not a training monitor's run; "
             "give out= a new or empty directory"
         )
-    if model.get("probe_sha256") != probe_sha256 or model.get(
-        "architecture"
-    ) != module_architecture(module):
+    now = module_architecture(module)
+    if model.get("architecture") != now:
+        change = architecture_change(model.get("architecture"), now)
         raise VanishlabError(
-            f"{run_dir} monitors another module or probe; give out= a new or empty "
-            "directory to monitor this one"
+            f"{run_dir} monitors another module ({change}); "
+            "give out= a new or empty directory to monitor this one"
+        )
+    if model.get("probe_sha256") != probe_sha256:
+        change = probe_change(model.get("probe_shape"), probe_shape)
+        raise VanishlabError(
+            f"{run_dir} monitors another probe ({change}): "
+            "a run resumes only on the same probe, e.g. one saved with torch.save or drawn "
+            "from a loader that does not shuffle; give out= a new or empty directory to "
+            "monitor this one"
         )
     recorded = model.get("every")
     if recorded is not None and recorded != every:

@@ -1,0 +1,45 @@
+"""Reopening a monitor's run with another module or probe says which differs, and how.
+
+A training script run twice, its probe drawn afresh each time from a shuffling loader, was
+refused with "runs/training monitors another module or probe": it did not say that the probe
+was the difference, nor what a probe that resumes is."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from vanishlab import JacobianMonitor
+from vanishlab.errors import VanishlabError
+
+
+def _open(module: nn.RNNBase, probe: torch.Tensor, out: object) -> None:
+    with JacobianMonitor(module, probe, out=out) as mon:
+        mon.step(0)
+
+
+def test_another_probe_is_named_with_its_shape_or_values(tmp_path):
+    torch.manual_seed(0)
+    lstm, out = nn.LSTM(2, 8, batch_first=True), tmp_path / "training"
+    _open(lstm, torch.randn(8, 50, 2), out)
+    with pytest.raises(VanishlabError) as err:
+        _open(lstm, torch.randn(8, 50, 2), out)  # the next batch of a shuffling loader
+    said = str(err.value)
+    assert said.startswith(f"{out} monitors another probe (the same shape, other values"), said
+    assert "drawn from a loader that does not shuffle" in said and "module" not in said
+    with pytest.raises(VanishlabError, match=r"probe \(shape \(8, 50, 2\) there, \(4, 50, 2\) "):
+        _open(lstm, torch.randn(4, 50, 2), out)
+
+
+def test_another_module_is_named_with_the_fields_that_differ(tmp_path):
+    probe, out = torch.randn(8, 50, 2), tmp_path / "training"
+    _open(nn.LSTM(2, 8, batch_first=True), probe, out)
+    with pytest.raises(VanishlabError) as err:
+        _open(nn.LSTM(2, 16, batch_first=True), probe, out)
+    assert str(err.value) == (
+        f"{out} monitors another module (hidden_size 8 there, 16 here); give out= a new or "
+        "empty directory to monitor this one"
+    )
+    with pytest.raises(VanishlabError, match=r"\(kind lstm there, gru here\)"):
+        _open(nn.GRU(2, 8, batch_first=True), probe, out)
