@@ -272,8 +272,7 @@ def plan(
         if column_key:  # settings that do not combine (tanh x lstm): only the ones measured
             measured = set(settings_of(sub, [*panel_keys, column_key]))
             if len(measured) < len(panels):
-                panels = [panel for panel in panels if panel in measured]
-                ncols = min(len(panels), 3)
+                panels, ncols = measured_panels(panels, measured, col_values)
         kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
         fixed = tuple(zip(figure_keys, fig, strict=True))
         plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
@@ -281,6 +280,22 @@ def plan(
         setting_text(zip(figure_keys, fig, strict=True)) for fig in fig_combos if fig not in drawn
     )
     return plans, left
+
+
+def measured_panels(
+    panels: list[tuple[object, ...]], measured: set[tuple[object, ...]], col_values: list[object]
+) -> tuple[list[tuple[object, ...]], int]:
+    """The measured ones of ``panels`` (rows times column values, the column value last) and
+    their columns. Where every column value has as many, row i holds the i-th of each, so a
+    column stays one value (``rnn, tanh, 1 layer | lstm, 1 layer | gru, 1 layer``); run on three
+    to a row, a gated run's rows read ``rnn 1 | rnn 2 | lstm 1`` then ``gru 1 | lstm 2 | gru 2``.
+    Otherwise they run on three to a row."""
+    kept = [panel for panel in panels if panel in measured]
+    by_col = [[panel for panel in kept if panel[-1] == c] for c in col_values]
+    n = len(by_col[0]) if by_col else 0
+    if n and len(by_col) > 1 and all(len(group) == n for group in by_col):
+        return [group[i] for i in range(n) for group in by_col], len(by_col)
+    return kept, min(len(kept), 3)
 
 
 def figures_drawn(
