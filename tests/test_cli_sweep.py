@@ -218,7 +218,9 @@ def test_axis_flags_override_the_experiment(tmp_path):
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
         (["--gain", "3"], "holds a different grid (gain [1.0] -> [3.0]"),
         (["--gain", "3"], "give --out (out=) another directory, or pass --force (force=True) to"),
-        (["nope"], "no experiment named 'nope'"),
+        (["nope"], "no experiment named 'nope' (looked in "),
+        # a misspelt name got the list alone, as an axis value's does not
+        (["gatd"], "no experiment named 'gatd' (did you mean 'gated'?) (looked in "),
         (["missing/module.py"], "experiment file missing/module.py does not exist"),
         (["/"], "experiment file / is not a file"),  # a folder: it said "does not exist"
     ],

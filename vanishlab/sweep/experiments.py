@@ -48,7 +48,7 @@ from .grid_text import (
 )
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
-from .nearest import unknown_names
+from .nearest import nearest_name, unknown_names
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -179,9 +179,11 @@ def _find(ref: str) -> Path:
     names = sorted({p.stem for d in dirs for p in _module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     available = f"; available: {', '.join(names)}" if names else ""
+    near = nearest_name(ref, names)  # `gatd`: the name said first, before the list
+    meant = f" (did you mean {near!r}?)" if near else ""
     here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
     path = f"; {here} is run by its path: vanishlab sweep {here}" if Path(here).is_file() else ""
-    raise VanishlabError(f"no experiment named {ref!r} (looked in {where}){available}{path}")
+    raise VanishlabError(f"no experiment named {ref!r}{meant} (looked in {where}){available}{path}")
 
 
 def _first_line(doc: str | None) -> str:
