@@ -8,8 +8,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from vanishlab.report.figure_layout import pinned
-from vanishlab.report.figures import MIN_PANEL_W, PANEL_W, draw
+from vanishlab.report.figures import draw
 from vanishlab.report.format import LAG_RATE_LABEL, RATE_LABEL
+from vanishlab.report.line_box import MIN_PANEL_W, PANEL_W
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 from vanishlab.report.page import PAGE_W
 
