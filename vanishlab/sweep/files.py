@@ -43,6 +43,7 @@ __all__ = [
     "move_aside",
     "name_text",
     "path_name",
+    "remove_folders",
     "remove_temps",
     "resolved",
 ]
@@ -226,11 +227,12 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def folders_made(folder: Path) -> Iterator[None]:
-    """Make ``folder`` and its missing parents for the block; where the block (or a mkdir)
-    raises, remove the folders this call made, deepest first, where they are still empty:
-    never one that existed before, nor one another process has since put a file in. A report
-    that failed after making its folder (no space left for the file) left it behind."""
+def folders_made(folder: Path) -> Iterator[list[Path]]:
+    """Make ``folder`` and its missing parents for the block, which is given the list of those
+    this call made (the shallowest first); where the block (or a mkdir) raises, remove them
+    (:func:`remove_folders`): never one that existed before, nor one another process has since
+    put a file in. A report that failed after making its folder (no space left for the file)
+    left it behind."""
     missing = []
     for f in (folder, *folder.parents):
         if os.path.lexists(f):
@@ -246,12 +248,18 @@ def folders_made(folder: Path) -> Iterator[None]:
                     raise
                 continue
             made.append(f)
-        yield
+        yield made
     except BaseException:
-        for f in reversed(made):
-            with contextlib.suppress(OSError):
-                f.rmdir()  # an empty folder only
+        remove_folders(made)
         raise
+
+
+def remove_folders(made: list[Path]) -> None:
+    """Remove the folders ``made`` (by :func:`folders_made`, the shallowest first), deepest
+    first, each only where it is empty."""
+    for f in reversed(made):
+        with contextlib.suppress(OSError):
+            f.rmdir()  # an empty folder only
 
 
 def atomic_write(path: Path, write: Any) -> None:

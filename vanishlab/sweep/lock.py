@@ -35,6 +35,7 @@ class RunLock:
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.path = Path(run_dir) / LOCK
+        self.made = False  # whether this holder created .lock (see discard)
         self._file: Any = None
         self._folder: int | None = None
 
@@ -44,7 +45,7 @@ class RunLock:
             raise VanishlabError(
                 f"{self.path} is a directory, where vanishlab keeps its lock file: move it aside"
             )
-        f = open(self.path, "a+b")  # held open while the lock is
+        f, self.made = _opened(self.path)  # held open while the lock is
         try:
             _lock(f)
         except OSError:
@@ -55,7 +56,7 @@ class RunLock:
         try:
             self._folder = _lock_folder(self.path.parent)
         except BlockingIOError:  # its .lock was deleted, and this one is new: no pid in it
-            f.close()
+            self._drop_made(f)
             here = _identity(self.path.parent) in _HELD_HERE
             raise self._in_use(here, f"its {LOCK} was deleted while it ran") from None
         try:
@@ -63,14 +64,31 @@ class RunLock:
             f.write(str(os.getpid()).encode("ascii"))
             f.flush()
         except OSError as err:  # a full disk: say which file could not be written
-            with contextlib.suppress(OSError):  # (its close flushes again, and failed again,
-                f.close()  # naming no file: "error: No space left on device")
-            self._release_folder()
+            self._drop_made(f)  # (its close flushes again, and failed again, naming no file:
+            self._release_folder()  # "error: No space left on device")
             if err.filename is None:
                 err.filename = str(self.path)
             raise
         self._file = f
         return self
+
+    def discard(self) -> None:
+        """Remove ``.lock`` where this holder created it, while it still holds it: for a writer
+        that fails before it has written anything else (a sweep before its manifest), so that
+        the folder is left as it found it. A sweep that failed so left a folder holding its
+        ``.lock`` alone. A ``.lock`` an earlier process made stays."""
+        if self._file is not None and self.made:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def _drop_made(self, f: Any) -> None:
+        """Close ``f``, the ``.lock`` opened by a refused :meth:`__enter__`, and remove it
+        where this holder created it (it locked it: nobody else uses that file)."""
+        if self.made:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        with contextlib.suppress(OSError):
+            f.close()
 
     def _in_use(self, here: bool, holder: str) -> VanishlabError:
         if here:  # a second writer in this very process
@@ -100,6 +118,15 @@ class RunLock:
             self._file.close()
             self._file = None
         self._release_folder()
+
+
+def _opened(path: Path) -> tuple[Any, bool]:
+    """``path`` opened to read and write, created if missing, and whether this call created
+    it."""
+    try:
+        return open(path, "x+b"), True
+    except FileExistsError:
+        return open(path, "a+b"), False
 
 
 _HELD_HERE: set[tuple[int, int]] = set()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from .cost import cell_cost
 from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
 from .executors import cores, run_here, run_processes
 from .experiments import Experiment
-from .files import as_flag, as_path
+from .files import as_flag, as_path, remove_folders
 from .inits import INITS, Init
 from .manifest import utc_now
 from .memory import available_bytes
@@ -120,8 +121,12 @@ def run_sweep(
         if scheduler is not None:
             stack.enter_context(quiet_dask())  # until the client has closed: one line
             client = stack.enter_context(dask_client(scheduler))
-        make_dir(run_dir)
-        stack.enter_context(store.RunLock(run_dir))
+        # Failed (or stopped) before its manifest is written, the sweep leaves nothing it made:
+        # its .lock alone, in a folder it made, read as a half-made run.
+        made = make_dir(run_dir)
+        stack.push(_unless_a_run(run_dir, lambda: remove_folders(made)))  # after the lock's
+        lock = stack.enter_context(store.RunLock(run_dir))
+        stack.push(_unless_a_run(run_dir, lock.discard))  # while still held
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest, all_ids = sweep_manifest(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
@@ -174,6 +179,18 @@ def run_sweep(
         not_remeasured=elsewhere,
         outside=plan.outside,
     )
+
+
+def _unless_a_run(run_dir: Path, undo: Callable[[], None]) -> Callable[..., bool]:
+    """An exit callback (:meth:`contextlib.ExitStack.push`) that calls ``undo`` where the block
+    raised before ``run_dir`` held a manifest, and lets the exception go on."""
+
+    def leave(kind: type[BaseException] | None, *_: object) -> bool:
+        if kind is not None and not (run_dir / store.MANIFEST).exists():
+            undo()
+        return False
+
+    return leave
 
 
 def _refuse_before_anything(

@@ -1,0 +1,76 @@
+"""What a sweep that fails or is refused leaves behind, and what it says: nothing it made, one
+line, and the traceback behind a cell's error where VANISHLAB_TRACEBACK asks for it."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.sweep import store
+
+runner = CliRunner()
+
+GRID = dict(hidden_size=4, input_size=2, seq_len=4, batch=1)
+FLAGS = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "1"]
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def _one_error_line(result, contains: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert contains in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("stop", [OSError, KeyboardInterrupt])
+def test_a_sweep_that_fails_before_its_manifest_leaves_nothing_it_made(tmp_path, monkeypatch, stop):
+    """A sweep that failed after taking its lock, before its manifest was written (a full
+    disk, a file size limit: seen with `ulimit -f 1`), left a folder holding its .lock alone,
+    which a report then called no run directory. What the sweep made goes (its folders, its
+    .lock); what was there before stays: a folder of the user's, an earlier process's .lock."""
+
+    def refused(*args, **kwargs):
+        if stop is OSError:
+            raise OSError(errno.ENOSPC, "No space left on device", "manifest.json")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "write_manifest", refused)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "note.txt").write_text("mine")
+    new = tmp_path / "kept" / "new" / "run"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / ".lock").write_bytes(b"")  # an earlier, killed process's
+    before = _tree(tmp_path)
+    for out in (new, empty, earlier):
+        with pytest.raises(stop):
+            vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+        assert _tree(tmp_path) == before, out
+    if stop is OSError:
+        result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", str(new)])
+        _one_error_line(result, "No space left on device")
+        assert _tree(tmp_path) == before
+
+
+def test_a_sweep_that_fails_after_its_manifest_keeps_its_run(tmp_path, monkeypatch):
+    """Once the manifest is written the folder is a run: a failure then removes nothing."""
+    out = tmp_path / "run"
+
+    def failing(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "cells/x.parquet")
+
+    monkeypatch.setattr("vanishlab.sweep.runner.write_shard", failing)
+    with pytest.raises(OSError):
+        vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+    assert {".lock", "manifest.json"} <= set(_tree(out))
