@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 import vanishlab as vl
 from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
 from vanishlab.sweep import store
+from vanishlab.sweep.plan import plan_sweep
 
 runner = CliRunner()
 
@@ -74,3 +76,18 @@ def test_a_sweep_that_fails_after_its_manifest_keeps_its_run(tmp_path, monkeypat
     with pytest.raises(OSError):
         vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
     assert {".lock", "manifest.json"} <= set(_tree(out))
+
+
+def test_a_run_name_too_long_below_an_existing_folder_is_a_vanishlab_error(tmp_path):
+    """vl.run_sweep (and a dry run's plan) raised the raw OSError ("File name too long") of
+    the path's first look, below a folder that exists; the command line said it in one line.
+    Both say make_dir's words now, which name the way out; nothing is made."""
+    out = tmp_path / ("a" * 300)
+    said = "cannot write the run directory .*: File name too long; give --out \\(out=\\) another"
+    with pytest.raises(VanishlabError, match=said):
+        vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+    with pytest.raises(VanishlabError, match=said):
+        plan_sweep(vl.Sweep(**GRID), out, dry_run=True)
+    result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", str(out)])
+    _one_error_line(result, "File name too long; give --out (out=) another directory")
+    assert _tree(tmp_path) == []

@@ -70,7 +70,19 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     (a file, or a folder holding anything else), naming ``flag`` as the way out: the command
     line's and the API's name by default, as :func:`~.preflight.make_dir` does (``run_sweep``
     and ``analyze_checkpoint`` were told "give --out another directory"), the monitor's
-    ``"out="``."""
+    ``"out="``. A path the file system refuses to look at (a name too long, a folder it may
+    not read) is refused in :func:`~.preflight.make_dir`'s words: ``vl.run_sweep`` raised the
+    raw OSError of a name too long below an existing folder, which the command line said."""
+    try:
+        return _is_run_dir(run_dir, flag)
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise VanishlabError(
+            f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
+        ) from err
+
+
+def _is_run_dir(run_dir: Path, flag: str) -> bool:
     # "(dangling, or a loop)" said neither; one below a loop was "cannot write the run
     # directory ...: Too many levels of symbolic links"
     problem = link_problem(run_dir)
