@@ -4,6 +4,7 @@ line, and the traceback behind a cell's error where VANISHLAB_TRACEBACK asks for
 from __future__ import annotations
 
 import errno
+import shlex
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,25 @@ def test_a_run_name_too_long_below_an_existing_folder_is_a_vanishlab_error(tmp_p
     result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", str(out)])
     _one_error_line(result, "File name too long; give --out (out=) another directory")
     assert _tree(tmp_path) == []
+
+
+def test_a_folder_named_as_a_shard_is_left_where_it_is(tmp_path):
+    """A folder in cells/ named like a shard is not vanishlab's: the sweep moved it (and what
+    it held) to corrupt/ as a damaged shard. It is refused in one line now, as a folder of
+    any other name was, and left as it is."""
+    out = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+    folder = out / "cells" / "0123456789abcdef.parquet"
+    folder.mkdir()
+    (folder / "note.txt").write_text("mine")
+    before = _tree(out)
+    said = "0123456789abcdef.parquet is not a valid vanishlab shard (unexpected directory)"
+    with pytest.raises(VanishlabError) as refused:
+        vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+    assert said in str(refused.value) and not isinstance(refused.value, store.CorruptShardError)
+    assert _tree(out) == before and not (out / "corrupt").exists()
+    command = shlex.split(store.load_manifest(out)["command"])  # the run's own flags
+    result = runner.invoke(app, [*command[1:], "--workers", "1"])
+    _one_error_line(result, said)
+    assert _tree(out) == before and not (out / "corrupt").exists()
+    assert (folder / "note.txt").read_text() == "mine"

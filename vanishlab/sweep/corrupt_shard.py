@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import VanishlabError
 from .files import CORRUPT, line_text
 
-__all__ = ["CorruptShardError", "foreign", "refused_read"]
+__all__ = ["CorruptShardError", "foreign", "not_a_shard", "refused_read"]
 
 _SHARD_NAME = re.compile(r"^[0-9a-f]{16}\.parquet$")
 
@@ -40,6 +40,12 @@ def foreign(path: Path, why: str) -> VanishlabError:
     why = line_text(" ".join(why.split()))
     if _SHARD_NAME.match(path.name):
         return CorruptShardError(path, why)
+    return not_a_shard(path, why)
+
+
+def not_a_shard(path: Path, why: str) -> VanishlabError:
+    """The error for ``path`` in a run's ``cells/`` that is no file of vanishlab's, whatever its
+    name (a folder): said, and left where it is, never moved aside as a damaged shard."""
     return VanishlabError(
         f"{path} is not a valid vanishlab shard ({why}); move it out of the run directory"
     )

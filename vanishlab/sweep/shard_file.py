@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
-from .corrupt_shard import foreign, refused_read
+from .corrupt_shard import foreign, not_a_shard, refused_read
 
 __all__ = ["SHARD_SUFFIX", "arrow_owned", "open_shard"]
 
@@ -39,7 +39,9 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
     """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
     on leaving."""
     if path.is_dir():  # was "unexpected file": the user looked for a file and found none
-        raise foreign(path, "unexpected directory")
+        # Not the tool's, even named as a shard: a writer moved it (and what it held) to
+        # corrupt/ as a damaged shard and measured its cell again
+        raise not_a_shard(path, "unexpected directory")
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise foreign(path, "unexpected file")
     try:
