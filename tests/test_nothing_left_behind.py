@@ -114,3 +114,28 @@ def test_a_folder_named_as_a_shard_is_left_where_it_is(tmp_path):
     _one_error_line(result, said)
     assert _tree(out) == before and not (out / "corrupt").exists()
     assert (folder / "note.txt").read_text() == "mine"
+
+
+def _greedy(rnn, gain, generator):
+    raise MemoryError  # as a shape bug's request of an exabyte does
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_a_cell_s_memory_error_shows_its_traceback_where_asked(monkeypatch, capsys, switch):
+    """A MemoryError in a cell became its reason ("the cell needs more memory than this
+    machine could give: sweep a smaller --batch ..."), and VANISHLAB_TRACEBACK=1 showed
+    nothing of where it came from: a bug's request read as the machine's shortage. The
+    traceback is printed on stderr as the cell is recorded now; unset, nothing is."""
+    monkeypatch.setenv("VANISHLAB_TRACEBACK", switch)
+    init = vl.Init(name="orthogonal", description="asks too much", apply=_greedy)
+    config = vl.CellConfig(**GRID, init="orthogonal")
+    _, meta = vl.run_cell(config, init=init)
+    assert meta["status"] == "failed" and meta["failure"] == "error"
+    assert meta["reason"].startswith("MemoryError: the cell needs more memory")
+    err = capsys.readouterr().err
+    if switch == "1":
+        assert f"cell {config.cell_id} failed with an error:" in err
+        assert "Traceback (most recent call last)" in err and "in _greedy" in err, err
+        assert err.rstrip().endswith("MemoryError"), err
+    else:
+        assert err == ""

@@ -7,13 +7,33 @@ such an error as one line and exits with status 2; any other exception is a bug.
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
+    "TRACEBACK",
     "CellTooLargeError",
     "GridTooLargeError",
     "MemoryRefusedError",
     "NonFiniteStateError",
     "VanishlabError",
+    "traceback_wanted",
 ]
+
+TRACEBACK = "VANISHLAB_TRACEBACK"
+"""The environment variable that, set (to anything but :data:`_TRACEBACK_OFF`), shows the
+traceback behind an error vanishlab says in one line: a command ends in it instead (status 1;
+``cli._app``), and a sweep's cell that fails with an error prints it as it is recorded
+(``sweep.measure``). A MemoryError from a shape bug that asked for 7 PiB read as the machine's
+shortage, its origin lost."""
+
+# The values that ask for no traceback, in any case and spacing: the off words that --bias
+# takes too. VANISHLAB_TRACEBACK=false (or no, off) ended a user's mistake in a traceback.
+_TRACEBACK_OFF = frozenset({"", "0", "false", "no", "off"})
+
+
+def traceback_wanted() -> bool:
+    """Whether ``$VANISHLAB_TRACEBACK`` asks for an error's traceback beside its line."""
+    return os.environ.get(TRACEBACK, "").strip().lower() not in _TRACEBACK_OFF
 
 
 class VanishlabError(Exception):

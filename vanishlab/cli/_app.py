@@ -4,7 +4,8 @@ A user's mistake (:class:`~vanishlab.errors.VanishlabError`), one the command-li
 (an unknown option or command, a value of the wrong type, a missing argument) or a refusal of
 the file system (``OSError``: a path below a regular file, a read-only file system, ``/proc``,
 no space left) prints one line on stderr and exits with status 2; a traceback is a bug.
-``VANISHLAB_TRACEBACK=1`` shows such an error's traceback instead (:data:`TRACEBACK`).
+``VANISHLAB_TRACEBACK=1`` shows such an error's traceback instead
+(:data:`~vanishlab.errors.TRACEBACK`).
 
 This module imports only typer (and, without torch, the words of torch's CPU allocator):
 ``vanishlab --help``, ``--version``, ``inits`` and ``experiments`` answer without torch,
@@ -28,7 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
-from ..errors import VanishlabError
+from ..errors import VanishlabError, traceback_wanted
 from ..sweep.progress import status_line
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
 from .stops import Terminated, terminable
@@ -269,21 +270,6 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise _interrupted(_stop_line("terminated", _after(stopped)), TERMINATED) from None
 
     return wrapper
-
-
-TRACEBACK = "VANISHLAB_TRACEBACK"
-"""The environment variable that, set (to anything but :data:`_TRACEBACK_OFF`), ends an error a
-command says in one line in its traceback instead (status 1): a MemoryError from a shape bug
-that asked for 7 PiB read as the machine's shortage, its origin lost."""
-
-# The values that ask for no traceback, in any case and spacing: the off words that --bias
-# takes too. VANISHLAB_TRACEBACK=false (or no, off) ended a user's mistake in a traceback.
-_TRACEBACK_OFF = frozenset({"", "0", "false", "no", "off"})
-
-
-def traceback_wanted() -> bool:
-    """Whether ``$VANISHLAB_TRACEBACK`` asks for an error's traceback in place of its line."""
-    return os.environ.get(TRACEBACK, "").strip().lower() not in _TRACEBACK_OFF
 
 
 def memory_refused(err: BaseException) -> str | None:

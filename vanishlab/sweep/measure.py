@@ -21,6 +21,7 @@ row of a shard that lacks one, or holds one from other code, as before).
 from __future__ import annotations
 
 import time
+import traceback
 from typing import Any
 
 import pandas as pd
@@ -29,7 +30,7 @@ import torch
 from ..core.allocation import memory_refused
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
-from ..errors import MemoryRefusedError, NonFiniteStateError
+from ..errors import MemoryRefusedError, NonFiniteStateError, traceback_wanted
 from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
@@ -37,6 +38,7 @@ from .config import CellConfig
 from .files import as_flag
 from .inits import Init
 from .memory import BESIDE, refused_reason
+from .progress import status_line
 from .schema import overflow_reason
 from .summary_fields import code_digest
 
@@ -102,6 +104,16 @@ def _reason(err: Exception, beside: str | None, *, training: bool = False) -> st
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+def _traceback_said(config: CellConfig, err: Exception) -> None:
+    """Where ``VANISHLAB_TRACEBACK`` asks for it (:func:`~vanishlab.errors.traceback_wanted`),
+    the traceback of the error a cell fails with, on stderr as the cell is recorded (a Dask
+    worker's in its log): its reason is one line, and a MemoryError's names the cell's levers,
+    where a bug's request (an exabyte for a wrong shape) read as the machine's shortage."""
+    if traceback_wanted():
+        told = "".join(traceback.format_exception(err)).rstrip()
+        status_line(f"cell {config.cell_id} failed with an error:\n{told}")
+
+
 def run_cell(
     config: CellConfig,
     *,
@@ -156,6 +168,7 @@ def run_cell(
             frame, status, reason, failure = empty_frame(), "failed", str(err), "overflow"
         except Exception as err:  # recorded, listed, exit status 1; --retry-failed reruns it
             frame, status, reason, failure = empty_frame(), "failed", _reason(err, beside), "error"
+            _traceback_said(config, err)
         else:
             frame, status, reason = aggregate_samples(result, config), "ok", None
         row: dict[str, Any] | None = None
@@ -170,6 +183,7 @@ def run_cell(
                     trained = train_cell.train_record(config, rnn)
             except Exception as err:  # recorded like a failed measurement
                 reason = f"training: {_reason(err, beside, training=True)}"
+                _traceback_said(config, err)
                 frame, status, failure, row = empty_frame(), "failed", "error", None
         if row is not None and code is not None:
             if trained is not None:
