@@ -139,3 +139,19 @@ def test_a_cell_s_memory_error_shows_its_traceback_where_asked(monkeypatch, caps
         assert err.rstrip().endswith("MemoryError"), err
     else:
         assert err == ""
+
+
+def test_the_bar_writes_a_name_s_byte_as_the_plain_lines_do(monkeypatch):
+    r"""The plain lines write a byte of another encoding as \xNN (status_line); the terminal's
+    bar drew its lone surrogate, which a strict stderr cannot encode."""
+    from _terminal import terminal
+
+    from vanishlab.sweep import progress
+
+    drawn = terminal(monkeypatch, 100)
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    with progress.Progress(True, "r\udcffun", 2, 0, 0) as bar:
+        bar.advance(0)
+        bar.stage("s\udcfe", 1)
+    text = drawn()
+    assert "r\\xffun" in text and "s\\xfe" in text and "\udcff" not in text, ascii(text)

@@ -317,10 +317,11 @@ class Progress:
 
 def _shown_name(name: str) -> str:
     """``name`` cut to :data:`NAME_WIDTH` columns (a wide character takes 2), as the bar shows
-    it."""
+    it: a byte of another encoding written ``\\xNN``, as :func:`status_line` writes it in the
+    plain lines (the bar drew the lone surrogate, which a strict stderr cannot encode)."""
     from rich.text import Text
 
-    text = Text(name)
+    text = Text(escaped_text(name))
     text.truncate(NAME_WIDTH, overflow="ellipsis")
     return text.plain
 
