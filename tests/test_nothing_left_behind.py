@@ -155,3 +155,27 @@ def test_the_bar_writes_a_name_s_byte_as_the_plain_lines_do(monkeypatch):
         bar.stage("s\udcfe", 1)
     text = drawn()
     assert "r\\xffun" in text and "s\\xfe" in text and "\udcff" not in text, ascii(text)
+
+
+def test_an_analysis_stopped_before_its_manifest_leaves_no_folder_it_made(tmp_path, monkeypatch):
+    """`vanishlab analyze big.pt --out new/deeper/run`, stopped (SIGTERM, seen) while it
+    measured, removed run/ (its .lock alone, after letting go of the lock) and left new/deeper
+    behind; into a folder of the user's that was there, empty, it left its .lock. A sweep and an
+    analysis share one way in now (rundir.held_new_or_run): neither is left."""
+    import torch
+
+    from vanishlab.trained import analyze_run
+
+    ckpt = tmp_path / "m.pt"
+    torch.save(torch.nn.RNN(2, 3).state_dict(), ckpt)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analyze_run, "measure_rows", stopped)
+    (tmp_path / "empty").mkdir()
+    before = _tree(tmp_path)
+    for out in (tmp_path / "new" / "deeper" / "run", tmp_path / "empty"):
+        with pytest.raises(KeyboardInterrupt):
+            vl.analyze_checkpoint(ckpt, out, seq_len=4, batch=1)
+        assert _tree(tmp_path) == before, out

@@ -14,17 +14,20 @@ behind; readers skip it, and the next writer that holds the run's lock removes i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import VanishlabError
 from . import store
-from .files import CORRUPT, link_problem, remove_temps
+from .files import CORRUPT, link_problem, remove_folders, remove_temps
 from .json_text import parse_json
+from .preflight import make_dir
 from .shard import CELLS, shard_paths
 
-__all__ = ["enclosing_run", "is_run_dir", "remove_stale_temps"]
+__all__ = ["enclosing_run", "held_new_or_run", "is_run_dir", "remove_stale_temps"]
 
 # vanishlab's own temporary names (files.atomic_write's ".<name>.<8 hex>.tmp", before it
 # ".<name>.tmp"; preflight's probe): of a shard in cells/ and corrupt/, of the manifest and the
@@ -47,6 +50,31 @@ def remove_stale_temps(run_dir: Path) -> None:
         remove_temps(folder, _SHARD_TEMP, locked=True)
     remove_temps(run_dir, _MANIFEST_TEMP, locked=True)
     remove_temps(run_dir, _READER_TEMP, locked=False)
+
+
+@contextlib.contextmanager
+def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[store.RunLock]:
+    """``run_dir`` made (:func:`~.preflight.make_dir`, ``flag`` its way out) and held
+    (:class:`~.lock.RunLock`) for the block: a writer's way in (a sweep, ``vanishlab analyze``,
+    a monitor). Where the block raises (a refusal, a full disk, Ctrl-C) before the folder holds
+    a manifest, what this call made goes: its ``.lock``, removed while still held
+    (:meth:`~.lock.RunLock.discard`), then the folders it made, where empty
+    (:func:`~.files.remove_folders`). A sweep left a folder of its ``.lock`` alone, an analysis
+    the folders above its run (``--out new/deeper/run``). A folder or a ``.lock`` that was
+    there before stays, and so does everything once a manifest is written."""
+    made = make_dir(run_dir, flag=flag)
+    try:
+        with store.RunLock(run_dir) as lock:
+            try:
+                yield lock
+            except BaseException:
+                if not (run_dir / store.MANIFEST).exists():
+                    lock.discard()
+                raise
+    except BaseException:
+        if not (run_dir / store.MANIFEST).exists():
+            remove_folders(made)
+        raise
 
 
 def enclosing_run(path: Path) -> Path | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from .cost import cell_cost
 from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
 from .executors import cores, run_here, run_processes
 from .experiments import Experiment
-from .files import as_flag, as_path, remove_folders
+from .files import as_flag, as_path
 from .inits import INITS, Init
 from .manifest import utc_now
 from .memory import available_bytes
@@ -39,14 +38,13 @@ from .preflight import (
     check_sendable,
     check_shard_folders,
     fewer_workers_line,
-    make_dir,
     more_workers_line,
     refuse_other_kinds,
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
 from .run_summary import RunSummary, failures
-from .rundir import is_run_dir, remove_stale_temps
+from .rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from .shard import write_shard
 
 __all__ = [
@@ -121,12 +119,8 @@ def run_sweep(
         if scheduler is not None:
             stack.enter_context(quiet_dask())  # until the client has closed: one line
             client = stack.enter_context(dask_client(scheduler))
-        # Failed (or stopped) before its manifest is written, the sweep leaves nothing it made:
-        # its .lock alone, in a folder it made, read as a half-made run.
-        made = make_dir(run_dir)
-        stack.push(_unless_a_run(run_dir, lambda: remove_folders(made)))  # after the lock's
-        lock = stack.enter_context(store.RunLock(run_dir))
-        stack.push(_unless_a_run(run_dir, lock.discard))  # while still held
+        # failed (or stopped) before its manifest is written, it leaves nothing it made
+        stack.enter_context(held_new_or_run(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest, all_ids = sweep_manifest(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
@@ -179,18 +173,6 @@ def run_sweep(
         not_remeasured=elsewhere,
         outside=plan.outside,
     )
-
-
-def _unless_a_run(run_dir: Path, undo: Callable[[], None]) -> Callable[..., bool]:
-    """An exit callback (:meth:`contextlib.ExitStack.push`) that calls ``undo`` where the block
-    raised before ``run_dir`` held a manifest, and lets the exception go on."""
-
-    def leave(kind: type[BaseException] | None, *_: object) -> bool:
-        if kind is not None and not (run_dir / store.MANIFEST).exists():
-            undo()
-        return False
-
-    return leave
 
 
 def _refuse_before_anything(

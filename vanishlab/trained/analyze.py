@@ -17,7 +17,6 @@ module's dtype from ``torch.Generator().manual_seed(seed)`` (the global RNG is n
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import os
@@ -30,7 +29,6 @@ import torch
 
 from ..core.integers import check_integer
 from ..errors import VanishlabError
-from ..sweep import store
 from ..sweep.axis_entry import INT64_MAX
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, resolved
@@ -187,33 +185,22 @@ def analyze_checkpoint(
 
     run_dir = Path(out)
     earlier = earlier_analysis(run_dir)
-    created = not run_dir.exists()
-    try:
-        return measure_into(
-            run_dir,
-            earlier,
-            ckpt,
-            net,
-            x,
-            config,
-            cid,
-            described,
-            seed,
-            start,
-            name,
-            command,
-            checkpoint,
-            progress,
-        )
-    except BaseException:
-        # A refusal, an interruption (Ctrl-C) or a bug leaves no directory of just a lock; one
-        # that was there before, or holds anything else, is kept as it is.
-        if created:
-            with contextlib.suppress(OSError):
-                if [p.name for p in run_dir.iterdir()] == [store.LOCK]:
-                    (run_dir / store.LOCK).unlink()
-                run_dir.rmdir()  # only when empty
-        raise
+    return measure_into(
+        run_dir,
+        earlier,
+        ckpt,
+        net,
+        x,
+        config,
+        cid,
+        described,
+        seed,
+        start,
+        name,
+        command,
+        checkpoint,
+        progress,
+    )
 
 
 def _check_memory(spec: RecurrentSpec, seq_len: int, batch: int, remedy: str) -> None:

@@ -34,9 +34,8 @@ from ..sweep.manifest import (
     run_kind_words,
     utc_now,
 )
-from ..sweep.preflight import make_dir
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
-from ..sweep.rundir import is_run_dir, remove_stale_temps
+from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
 from .measure import measure_rows, memory_refused_as, top_lyapunov
@@ -128,8 +127,9 @@ def measure_into(
     progress: bool = False,
 ) -> AnalyzeResult:
     spec = ckpt.spec
-    make_dir(run_dir)  # one line for an --out below a file, or on a read-only file system
-    with store.RunLock(run_dir):
+    # one line for an --out below a file, or on a read-only file system; refused or stopped
+    # before its manifest is written, it leaves nothing it made
+    with held_new_or_run(run_dir):
         done, moved = store.set_aside_damaged(run_dir) if earlier is not None else ({}, ())
         if earlier is not None and set(done) - {cid}:
             raise VanishlabError(
