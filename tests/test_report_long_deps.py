@@ -10,6 +10,7 @@ command the section gives must be one `vanishlab sweep` takes.
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from _cdp import Browser, find_chromium
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -29,6 +31,7 @@ from vanishlab.trained import analyze_checkpoint
 
 KEY = "long-dependencies"
 T = 24
+CHROMIUM = find_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,37 @@ def _expected(rows: pd.DataFrame, source: str, layer: int | None, k: int) -> str
 def test_the_section_comes_right_after_the_model(runs):
     keys = [s.key for s in _report_of(runs["rnn"]).sections]
     assert keys[:2] == ["model", KEY]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_verdict_is_on_the_first_screen(runs, tmp_path):
+    """On a 1280 x 800 window the verdict started at 1271 px on this 2-layer nn.RNN's page, below
+    the model's facts, and at 993 px on a monitored run's: now an "In short" line under the
+    page's title says it (at 119 px), the section's own words, with a link to the section."""
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(2, 6)
+    with vl.JacobianMonitor(rnn, torch.randn(40, 2, 2), out=tmp_path / "monitor", every=1) as mon:
+        mon.step(0)
+    pages = {"analyze": runs["rnn"], "monitor": tmp_path / "monitor"}
+    assert CHROMIUM is not None
+    for name, run in pages.items():
+        page = vl.render_report(run, tmp_path / f"{name}.html", timestamp="2024-01-01")
+        verdict = _section(run).intro
+        with Browser(CHROMIUM) as browser:
+            browser.open(page, width=1280, height=800)
+            first = browser.evaluate(
+                "(() => { const p = [...document.querySelectorAll('p')].find(e =>"
+                f" e.textContent.includes({json.dumps(verdict[:80])}));"
+                " const r = p.getBoundingClientRect();"
+                " const a = p.querySelector('a');"
+                " return [r.top, r.bottom, a ? a.getAttribute('href') : null]; })()"
+            )
+            problems = browser.problems()
+        assert problems == []
+        top, bottom, link = first
+        assert top > 0 and bottom < 800, (name, first)
+        assert link == f"#{KEY}", (name, first)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])

@@ -221,12 +221,18 @@ Block = KeyValues | Code | Table | LineGrid | HeatmapGrid
 
 @dataclass(frozen=True)
 class Section:
-    """One section of the page, linked from the table of contents by its fixed ``key``."""
+    """One section of the page, linked from the table of contents by its fixed ``key``.
+
+    ``in_short``: the section's intro is the page's answer, shown once more at the top of the
+    page ("In short: ...", with a link to the section), where a reader sees it without
+    scrolling: the long-dependencies verdict of a trained model's page, which started 1228 px
+    down an 800 px window below the model's facts."""
 
     key: str
     title: str
     intro: str
     blocks: tuple[Block, ...]
+    in_short: bool = False
 
 
 @dataclass(frozen=True)

@@ -353,4 +353,6 @@ def long_deps_section(view: RunView) -> Section | None:
     )
     if answer is None:
         return None
-    return Section("long-dependencies", LONG_DEPS_TITLE, answer.verdict, answer.blocks)
+    return Section(
+        "long-dependencies", LONG_DEPS_TITLE, answer.verdict, answer.blocks, in_short=True
+    )

@@ -52,7 +52,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
             f" Over training, the {label} curve's horizon went from {step_horizon(pair[0])} at "
             f"step {first} to {step_horizon(pair[1])} at step {last}."
         )
-    return Section("long-dependencies", LONG_DEPS_TITLE, verdict, answer.blocks)
+    return Section("long-dependencies", LONG_DEPS_TITLE, verdict, answer.blocks, in_short=True)
 
 
 def _which(view: RunView, last: int) -> str:
