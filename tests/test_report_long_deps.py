@@ -26,7 +26,9 @@ from vanishlab.cli import app
 from vanishlab.core.log_units import LN10
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, Section, Table
+from vanishlab.report.sections.learn_command import LEARN_TITLE, TRAIN_STEPS
 from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
+from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint
 
 KEY = "long-dependencies"
@@ -44,6 +46,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "gru": torch.nn.GRU(3, 8),
         "explode": torch.nn.RNN(2, 4, nonlinearity="relu"),
         "dead": torch.nn.RNN(2, 4, nonlinearity="relu"),
+        "relu": torch.nn.RNN(3, 8, nonlinearity="relu"),
     }
     with torch.no_grad():
         grow = modules["explode"]
@@ -55,7 +58,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for name, module in modules.items():
         torch.save(module.state_dict(), root / f"{name}.pt")
-        relu = {"nonlinearity": "relu"} if name in ("explode", "dead") else {}
+        relu = {"nonlinearity": "relu"} if name in ("explode", "dead", "relu") else {}
         analyze_checkpoint(root / f"{name}.pt", root / name, seq_len=T, batch=4, **relu)
         out[name] = root / name
     return out
@@ -76,6 +79,10 @@ def _table(section: Section) -> Table:
 
 def _code(section: Section) -> Code | None:
     return next((b for b in section.blocks if isinstance(b, Code)), None)
+
+
+def _learn(section: Section) -> Code | None:
+    return next((b for b in section.blocks if isinstance(b, Code) and b.title == LEARN_TITLE), None)
 
 
 def _expected(rows: pd.DataFrame, source: str, layer: int | None, k: int) -> str:
@@ -180,6 +187,50 @@ def test_what_to_try_is_keyed_to_the_model(runs):
         assert "vl.chrono_init(T_max) registers" not in code.caption
         assert "vl.register_init(vl.chrono_init(T_max))" in code.caption
         assert "not these weights" in code.caption  # fresh networks, said as such
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru", "relu"])
+def test_it_gives_a_test_of_learning_at_the_verdicts_length(runs, name):
+    """What to try measured fresh networks' gradients only: no command tested whether a network
+    of this kind learns a dependency as long as the verdict's. The trainability sweep now
+    trains them at half, once and twice the horizon, from the default init and the one the
+    section suggests, and says what it measures and what it costs."""
+    rows = vl.load_results(runs[name])
+    fits = vl.fit_decay(rows[["source", "layer", "lag", "log10_fro_mean"]])
+    horizon = int(fits[fits["source"] == "input"]["horizon"].iloc[0])
+    section = _section(runs[name])
+    learn = _learn(section)
+    assert learn is not None and section.blocks[-1] is learn
+    words = shlex.split(learn.text)
+    assert words[:3] == ["vanishlab", "sweep", "trainability"]
+    options = dict(zip(words[3::2], words[4::2], strict=True))
+    lengths = [int(t) for t in options["--seq-len"].split(",")]
+    lags = sorted({math.ceil(horizon / 2), horizon, 2 * horizon})
+    assert [required_lag("adding", t) for t in lengths] == lags
+    assert options["--train-steps"] == str(TRAIN_STEPS)
+    model = {"rnn": "rnn", "relu": "rnn", "lstm": "lstm", "gru": "gru"}[name]
+    assert options["--model"] == model and options["--gain"] == "1"
+    assert (
+        options["--init"]
+        == {
+            "rnn": "default,orthogonal",
+            "relu": "default,identity",
+            "lstm": "default,forget_bias,chrono",
+            "gru": "default,forget_bias,chrono",
+        }[name]
+    )
+    assert options.get("--activation") == {"rnn": "tanh", "relu": "relu"}.get(name)
+    assert options["--num-layers"] == ("2" if name == "rnn" else "1")
+    assert options["--hidden-size"] == "8"
+    assert f"around the {horizon} steps above" in learn.caption
+    assert "not these weights" in learn.caption and "s a network" in learn.caption
+    n = len(lengths) * len(options["--init"].split(","))
+    assert learn.caption.startswith(f"This trains {n} fresh networks of this kind and size")
+
+
+def test_no_test_of_learning_where_the_verdict_names_no_length(runs):
+    for name in ("explode", "dead"):
+        assert _learn(_section(runs[name])) is None, name
 
 
 def test_the_gain_sweep_it_gives_keeps_the_models_activation(runs):
@@ -296,10 +347,11 @@ def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypat
     lines = [
         line
         for name in runs
-        if (code := _code(_section(runs[name]))) is not None
+        for code in _section(runs[name]).blocks
+        if isinstance(code, Code)
         for line in code.text.splitlines()
     ]
-    assert len(lines) >= 5
+    assert len(lines) >= 9 and sum("sweep trainability" in line for line in lines) >= 4
     for line in lines:
         words = shlex.split(line)
         assert words[:2] == ["vanishlab", "sweep"]

@@ -67,8 +67,9 @@ def test_the_monitor_page_answers_for_its_last_step_near_the_top(tmp_path):
     assert section.intro.startswith(
         "Measured on the probe at step 30, the last step recorded: the gradient from an input "
     ), section.intro
-    table, fixes = section.blocks
-    assert isinstance(table, Table) and isinstance(fixes, Code)
+    table, fixes, learn = section.blocks
+    assert isinstance(table, Table) and isinstance(fixes, Code) and isinstance(learn, Code)
+    assert learn.text.startswith("vanishlab sweep trainability --model rnn --activation tanh ")
     assert "the lags the probe holds" in table.caption and "Over training" in table.caption
     # The step-30 weights measured afresh: the cells at k = 10 and at the longest lag
     fresh = vl.jacobian_norms(at_30, probe)

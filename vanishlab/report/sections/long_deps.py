@@ -10,7 +10,10 @@ learn long dependencies, and what fixes it?".
   them is the curve's fitted line continued ("extrapolated"), unless the fit is one the summary
   would not trust (:func:`untrusted_fit`), where it is left out;
 - what to try, keyed to the model (nn.RNN tanh or relu, LSTM, GRU) and to the verdict, each a
-  ``vanishlab sweep`` command of the built-in inits and experiments at this model's size.
+  ``vanishlab sweep`` command of the built-in inits and experiments at this model's size;
+- where the verdict names a length of dependency (a horizon, measured or on the fitted line),
+  the ``vanishlab sweep trainability`` command that tests whether fresh networks of this kind
+  learn dependencies around it (:func:`.learn_command.learn_code`).
 
 The fits and horizons are those of the page's other sections (:func:`.trained.curve_fits`): no
 curve is fitted again here. The factor at a lag is relative to the curve's lag-0 norm, the
@@ -30,6 +33,7 @@ from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
 from ..format import rate_text
 from ..model import Code, Section, Table
 from ..view import RunView, state_jacobian
+from .learn_command import learn_code
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
 from .trained import (
@@ -150,14 +154,19 @@ def _line_horizon(curve: _Curve) -> int:
     return max(math.ceil(k), curve.last + 1)
 
 
-def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str, str]:
-    """The verdict's words and its regime: "vanishing", "exploding" or "fine"."""
+def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str, str, int | None]:
+    """The verdict's words, its regime ("vanishing", "exploding" or "fine") and the length of
+    dependency it names (None: it names none)."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
-        return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing"
+        return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
     if math.isnan(rate):  # a window of one lag: no rate, no phase
-        return f"{what}: too few lags measured to fit a rate; analyze a longer sequence.", "fine"
+        return (
+            f"{what}: too few lags measured to fit a rate; analyze a longer sequence.",
+            "fine",
+            None,
+        )
     if fit["phase"] == "exploding":
         last = main.norms[main.last] - float(main.ref or 0)
         at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
@@ -165,6 +174,7 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
             f"{what} grows with k ({rate_text(rate)} per step{at_last}). Long dependencies get "
             "large gradients, growing with their length, not small ones.",
             "exploding",
+            None,
         )
     horizon = fit["horizon"]
     if not pd.isna(horizon):
@@ -176,6 +186,7 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
                 f"{what} is exactly 0 for some sample at k = {int(horizon)}, the first lag where "
                 "one is: a dependency that long gets no gradient from that sample there.",
                 "vanishing",
+                int(horizon),
             )
         beside = f" (from {other.words}: horizon {fit_horizon_text(other.fit)})" if other else ""
         return (
@@ -183,16 +194,18 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
             f"longer than about {int(horizon)} steps gets little gradient, and training has "
             "little to learn it from.",
             "vanishing",
+            int(horizon),
         )
     if fit["phase"] == "vanishing":
         why = untrusted_fit(fit)
+        line = _line_horizon(main) if why is None else None
         then = (
-            f"on its fitted line it would by about k = {_line_horizon(main)} (extrapolated), "
+            f"on its fitted line it would by about k = {line} (extrapolated), "
             "and a dependency much longer than that would get little gradient."
             if why is None
             else f"its fit ({why}) is not one to extrapolate: analyze a longer sequence."
         )
-        return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", "vanishing"
+        return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", "vanishing", line
     # Said with what it measured at the last lag: a rate of -0.009 is "stable" and still a
     # 90-fold fall over 500 lags (it said "does not limit dependencies up to 499 steps").
     last = main.norms[main.last] - float(main.ref or 0)
@@ -202,16 +215,25 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
         f"is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not measured: "
         "analyze a longer sequence to see them.",
         "fine",
+        None,
     )
+
+
+def _sizes(arch: dict[str, Any]) -> list[int] | None:
+    """The model's layers, hidden size and input size; None where the architecture is not an
+    nn.RNN, LSTM or GRU of positive whole sizes (no command can be given for it)."""
+    sizes = [arch.get(k) for k in ("num_layers", "hidden_size", "input_size")]
+    if arch.get("kind") not in ("rnn", "lstm", "gru"):
+        return None
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+        return None
+    return sizes  # type: ignore[return-value]
 
 
 def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     """What to try, as ``vanishlab sweep`` commands at this model's size and T."""
-    kind = arch.get("kind")
-    sizes = [arch.get(k) for k in ("num_layers", "hidden_size", "input_size")]
-    if regime == "fine" or kind not in ("rnn", "lstm", "gru"):
-        return None
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+    kind, sizes = arch.get("kind"), _sizes(arch)
+    if regime == "fine" or sizes is None:
         return None
     shape = (
         f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
@@ -279,8 +301,9 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
 
 
 class LongDepsAnswer(NamedTuple):
-    """The section's answer for one set of curves: its verdict, its blocks (the table, and
-    what to try where the verdict has something to try) and the curve the verdict reads."""
+    """The section's answer for one set of curves: its verdict, its blocks (the table, what
+    to try where the verdict has something to try, and the test of learning where it also
+    names a length of dependency) and the curve the verdict reads."""
 
     verdict: str
     blocks: tuple[Table | Code, ...]
@@ -311,7 +334,7 @@ def long_deps_answer(
     if not curves:
         return None
     other = curves[1] if len(curves) > 1 else None
-    verdict, regime = _verdict(curves[0], other, measured_on)
+    verdict, regime, lag = _verdict(curves[0], other, measured_on)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     rows = tuple(
@@ -338,8 +361,15 @@ def long_deps_answer(
         (True, True, True),
     )
     fixes = _fixes(arch, regime, state.last if state is not None else longest + 1)
+    sizes = _sizes(arch)
+    learn = (
+        learn_code(str(arch["kind"]), arch.get("nonlinearity") == "relu", *sizes[:2], lag)
+        if fixes is not None and sizes is not None and lag is not None
+        else None
+    )
     curve = ("input", None) if inp is not None else ("state", top)
-    return LongDepsAnswer(verdict, (table,) if fixes is None else (table, fixes), curve)
+    blocks = tuple(b for b in (table, fixes, learn) if b is not None)
+    return LongDepsAnswer(verdict, blocks, curve)
 
 
 def long_deps_section(view: RunView) -> Section | None:

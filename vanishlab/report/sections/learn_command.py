@@ -1,0 +1,65 @@
+"""The long-dependencies section's test of learning (:mod:`.long_deps`): the
+``vanishlab sweep trainability`` command that trains fresh networks of the analysed model's
+kind and size on the adding problem at dependencies around the lag its verdict names, from
+PyTorch's default init and from the init the section suggests, so that its report says
+whether such a network learns a dependency that long (docs/trainability.md).
+
+The adding problem's first marked value lies at least T - floor(T/2) steps back
+(:func:`vanishlab.sweep.trainability.required_lag`): T = 2 L asks for a dependency of L
+steps. The lags tried are half, once and twice the verdict's.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..format import and_list, plural
+from ..model import Code
+
+__all__ = ["LEARN_TITLE", "TRAIN_STEPS", "learn_code", "learn_lags"]
+
+LEARN_TITLE = "Does a network of this kind learn a dependency that long?"
+
+#: The training steps the command asks for (the trainability experiment's own).
+TRAIN_STEPS = 1000
+
+#: The inits the command trains from, by model (an nn.RNN by its activation), with their words.
+_INITS = {
+    "tanh": ("default,orthogonal", "an orthogonal init"),
+    "relu": ("default,identity", "the IRNN init (identity)"),
+    "lstm": ("default,forget_bias,chrono", "forget_bias and chrono"),
+    "gru": ("default,forget_bias,chrono", "forget_bias and chrono"),
+}
+
+
+def learn_lags(lag: int) -> tuple[int, ...]:
+    """The dependencies tried around the verdict's ``lag``: half, once and twice it."""
+    return tuple(sorted({max(1, math.ceil(lag / 2)), lag, 2 * lag}))
+
+
+def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: int) -> Code:
+    """The command that trains networks of this kind at dependencies around ``lag`` steps, and
+    what it measures and costs."""
+    lengths = [2 * k for k in learn_lags(lag)]  # required_lag("adding", 2 k) = k
+    key = kind if kind != "rnn" else ("relu" if relu else "tanh")
+    inits, words = _INITS[key]
+    model = f"--model rnn --activation {key}" if kind == "rnn" else f"--model {kind}"
+    line = (
+        f"vanishlab sweep trainability {model} --init {inits} --gain 1 "
+        f"--num-layers {num_layers} --hidden-size {hidden_size} "
+        f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAIN_STEPS} --out runs/try-learn"
+    )
+    n = len(lengths) * len(inits.split(","))
+    caption = (
+        f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
+        f"task's), from PyTorch's default init and from {words}, for {TRAIN_STEPS} Adam steps "
+        f"each on the adding problem at T = {and_list([str(t) for t in lengths])}, whose first "
+        f"marked value lies at least {and_list([str(k) for k in learn_lags(lag)])} steps back: "
+        f"around the {lag} steps above. Its report's Trainability section says which networks "
+        "learned the task (held-out loss below a tenth of chance level) beside the gradient each "
+        "had at initialisation. It trains new networks, not these weights, and one that fails "
+        f"in {TRAIN_STEPS} steps might learn in more. Each step back-propagates through T "
+        "steps: docs/trainability.md measured 2 to 10 s a network at hidden size 32 and "
+        "T ≤ 80 on one CPU core, and the time grows with T, the layers and the hidden size."
+    )
+    return Code(LEARN_TITLE, line, caption)
