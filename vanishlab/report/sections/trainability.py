@@ -22,7 +22,7 @@ import pandas as pd
 from ...analysis.fits import fold_steps
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import assign, fixed, format_value, plural, py, setting_text
+from ..format import fixed, format_value, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -162,7 +162,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
-        title=_titled("Solved fraction against T", gains),
+        title="Solved fraction against T",
         caption=(
             "Solid: the fraction of seeds whose held-out loss ended below 0.1 x chance. "
             "Dashed, same colour: the fraction predicted solvable because the input gradient "
@@ -173,7 +173,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 " Where two gains' lines coincide, the lower gain's is drawn wider, a rim around "
                 "the other."
                 if legend
-                else ""
+                else _one_gain(gains)
             )
         ),
         nrows=math.ceil(len(panels) / ncols),
@@ -191,14 +191,17 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
 
 def _gain_legend(gains: list[float]) -> tuple[str, ...]:
     """The gains' entries under the legend's title, "gain"; none where there is one gain: a
-    legend of one line says nothing, and the figures' title names it (:func:`_titled`), as
-    the other figures do for a single line."""
+    legend of one line says nothing, and the first figure's caption names it once
+    (:func:`_one_gain`)."""
     return tuple(format_value(g) for g in gains) if len(gains) > 1 else ()
 
 
-def _titled(title: str, gains: list[float]) -> str:
-    """A figure's title, with its one gain where there is one: "... (gain = 0.25)"."""
-    return f"{title} ({assign('gain', gains[0])})" if len(gains) == 1 else title
+def _one_gain(gains: list[float]) -> str:
+    """The first figure's words for a run of one gain: " Every cell is at gain 0.25.", said
+    once, as a caption says a fact; the titles of both figures named it ("... (gain = 0.25)")
+    as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a setting
+    of the figure. "" for none (no cell has a gain)."""
+    return f" Every cell is at gain {format_value(gains[0])}." if len(gains) == 1 else ""
 
 
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
@@ -238,7 +241,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
-        title=_titled("Gradient horizon at initialisation against T", gains),
+        title="Gradient horizon at initialisation against T",
         caption=(
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
             f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; a seed "
