@@ -35,7 +35,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class KeyValues:
-    """A two-column list of labelled facts (the run's overview)."""
+    """A two-column list of labelled facts (the run's overview); ``title`` "" for none (a
+    section of this block alone, whose title is the block's)."""
 
     kind: ClassVar[str] = "keyvalues"
     title: str

@@ -4,13 +4,15 @@
   platform), the one definition of the "Versions" block of every kind of page;
 - :func:`provenance_section` (**provenance**): the last section of a trained model's page and
   a monitor's, holding that block and, for ``vanishlab analyze``, the command that measures
-  the same model again. It comes last so that these long blocks do not stand between the
-  model's own facts and what its measurement means for long dependencies.
+  the same model again; without a command (a monitor's), the section is titled "Versions" and
+  its block has no heading of its own. It comes last so that these long blocks do not stand
+  between the model's own facts and what its measurement means for long dependencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ...sweep.commands import command_text
@@ -52,6 +54,9 @@ def provenance_section(view: RunView) -> Section | None:
         )
     if not blocks:
         return None
+    if not m.get("command"):  # the versions alone: the section's title is theirs, said once
+        # (a monitor's page read "Versions" over a block headed "Versions")
+        blocks = [replace(b, title="") for b in blocks]
     return Section(
         "provenance",
         PROVENANCE_TITLE if m.get("command") else "Versions",
