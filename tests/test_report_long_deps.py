@@ -25,7 +25,7 @@ import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.core.log_units import LN10
 from vanishlab.report import build_report
-from vanishlab.report.model import Code, Section, Table
+from vanishlab.report.model import Code, KeyValues, Section, Table
 from vanishlab.report.sections.learn_command import LEARN_TITLE, TRAIN_STEPS
 from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
 from vanishlab.sweep.trainability import required_lag
@@ -323,6 +323,44 @@ def test_one_step_gives_no_rate_and_no_advice(tmp_path):
     first, *rest = _table(section).rows
     assert first == ("0 (longest measured)", "1.0 (measured)", "1.0 (measured)")
     assert [r[2] for r in rest] == ["— (not extrapolated: no rate fitted)"] * 4
+
+
+def test_a_horizon_needs_no_fitted_rate(tmp_path):
+    """A curve whose window holds one lag fits no rate, and its horizon, read off the norms,
+    read "—" on the page ("At a glance", the fits table) as if unknown, and the verdict said
+    "too few lags measured" though the norms had fallen 1000-fold. It is now given where the
+    lags measured tell it: "> 0 steps" for an input of one lag (T = 1), "> 1 step" for its
+    state, and a fall at lag 1 is the verdict's horizon."""
+    torch.manual_seed(0)
+    torch.save(torch.nn.GRU(3, 8).state_dict(), tmp_path / "gru.pt")
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "one", seq_len=1, batch=2)
+    fits = vl.fit_decay(vl.load_results(tmp_path / "one"))
+    assert fits["rate"].isna().all() and fits["horizon"].isna().all()  # the premise
+    model = next(s for s in _report_of(tmp_path / "one").sections if s.key == "model")
+    glance = dict(next(b for b in model.blocks if isinstance(b, KeyValues)).items)
+    assert glance["horizon, state"] == "> 1 step"
+    assert glance["horizon, input"] == "> 0 steps"
+    fits_table = next(
+        b
+        for s in _report_of(tmp_path / "one").sections
+        if s.key == "fits"
+        for b in s.blocks
+        if isinstance(b, Table)
+    )
+    assert "—" not in [r[fits_table.columns.index("horizon")] for r in fits_table.rows]
+
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "two", seq_len=2, batch=2)
+    rows = vl.load_results(tmp_path / "two")
+    inputs = (rows["source"] == "input").to_numpy()
+    fallen = rows.copy()
+    fallen.loc[inputs & (rows["lag"] == 1).to_numpy(), "log10_fro_mean"] -= 4.0
+    fit = vl.fit_decay(fallen[["source", "layer", "lag", "log10_fro_mean"]])
+    fit = fit[fit["source"] == "input"].iloc[0]
+    assert math.isnan(fit["rate"]) and fit["horizon"] == 1  # the premise
+    intro = _section(tmp_path / "two", fallen).intro
+    assert "has fallen 1000-fold by k = 1 " in intro, intro
+    assert "longer than about 1 step gets little gradient" in intro
+    assert "too few lags" not in intro
 
 
 def test_a_line_through_a_few_lags_is_not_extrapolated(tmp_path):

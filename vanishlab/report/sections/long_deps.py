@@ -30,7 +30,7 @@ import pandas as pd
 from ...analysis.fits import HORIZON_DECADES
 from ...core.log_units import LN10
 from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
-from ..format import rate_text
+from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import RunView, state_jacobian
 from .learn_command import learn_code
@@ -161,12 +161,6 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
-    if math.isnan(rate):  # a window of one lag: no rate, no phase
-        return (
-            f"{what}: too few lags measured to fit a rate; analyze a longer sequence.",
-            "fine",
-            None,
-        )
     if fit["phase"] == "exploding":
         last = main.norms[main.last] - float(main.ref or 0)
         at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
@@ -177,6 +171,8 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
             None,
         )
     horizon = fit["horizon"]
+    # Read off the norms, not the fit: a window of one lag fits no rate and has a horizon all
+    # the same where that lag fell 1000-fold (it was said to be too short to tell).
     if not pd.isna(horizon):
         if at_zero(fit):
             return (
@@ -191,10 +187,16 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
         beside = f" (from {other.words}: horizon {fit_horizon_text(other.fit)})" if other else ""
         return (
             f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
-            f"longer than about {int(horizon)} steps gets little gradient, and training has "
-            "little to learn it from.",
+            f"longer than about {plural(int(horizon), 'step')} gets little gradient, and "
+            "training has little to learn it from.",
             "vanishing",
             int(horizon),
+        )
+    if math.isnan(rate):  # a window of one lag: no rate, no phase, and no horizon within it
+        return (
+            f"{what}: too few lags measured to fit a rate; analyze a longer sequence.",
+            "fine",
+            None,
         )
     if fit["phase"] == "vanishing":
         why = untrusted_fit(fit)

@@ -270,7 +270,8 @@ def fit_horizon_text(fit: Mapping[str, Any], word: str | None = "step") -> str:
     bare number with ``word`` None); ``"> 49 steps"`` (``"> 49"``) when the norm never fell
     1000-fold by lag 49, the last measured (:func:`beyond_lags`), as the sweep's tables write
     it (:func:`~..format.horizon_text`; it read "none", which the monitor's figure beside it
-    drew at the last lag with a caret), and "—" where nothing tells (no rate was fitted);
+    drew at the last lag with a caret; a curve too short to fit a rate has its horizon all
+    the same, which the norms give, not the fit: it read "—"), and "—" where nothing tells;
     marked "(exact 0)" when it was reached because the Jacobian became exactly 0
     (:func:`~vanishlab.analysis.fits.horizon_at_zero`), as the sweep's tables mark it; and
     :data:`ZERO_THROUGHOUT` for a curve exactly 0 from lag 0 on (it has no horizon: there is
@@ -289,11 +290,12 @@ def fit_horizon_text(fit: Mapping[str, Any], word: str | None = "step") -> str:
 
 def beyond_lags(fit: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
     """Whether a curve's horizon lies beyond the lags measured, elementwise (a row of
-    :func:`curve_fits`, or a frame of them): it has none, and no exact zero cut it, where a
-    rate was fitted. The one test of the steps table's ``"> 49"`` and of the caret the
-    monitor's figure draws at the last lag."""
-    h, zero, last, rate = (_floats(fit[k]) for k in ("horizon", "zero_lag", "lag_end", "rate"))
-    return np.isnan(h) & np.isnan(zero) & np.isfinite(last + rate)
+    :func:`curve_fits`, or a frame of them): it has none, and no exact zero cut it, with or
+    without a fitted rate (the horizon is read off the norms; one lag past lag 0 fits no
+    rate). The one test of the steps table's ``"> 49"`` and of the caret the monitor's figure
+    draws at the last lag."""
+    h, zero, last = (_floats(fit[k]) for k in ("horizon", "zero_lag", "lag_end"))
+    return np.isnan(h) & np.isnan(zero) & np.isfinite(last)
 
 
 def _floats(values: Any) -> np.ndarray:
