@@ -228,6 +228,23 @@ def test_it_gives_a_test_of_learning_at_the_verdicts_length(runs, name):
     assert learn.caption.startswith(f"This trains {n} fresh networks of this kind and size")
 
 
+def test_the_test_of_learning_takes_an_extrapolated_horizon_as_the_verdict_names_it(
+    runs, tmp_path, monkeypatch
+):
+    rows = vl.load_results(runs["gru"])
+    slow = rows.copy()
+    slow["log10_fro_mean"] = -0.02 * slow["lag"] / LN10  # no 1000-fold fall by lag 23
+    section = _section(runs["gru"], slow)
+    said = section.intro.split("by about k = ")[1].split(" ")[0]
+    assert "(extrapolated)" in section.intro and said == "346"  # 3 ln 10 / 0.02 = 345.4
+    learn = _learn(section)
+    assert learn is not None and "around the 346 steps above" in learn.caption
+    assert "--seq-len 346,692,1384 " in learn.text
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [*shlex.split(learn.text)[1:], "--dry-run"])
+    assert result.exit_code == 0, result.output
+
+
 def test_no_test_of_learning_where_the_verdict_names_no_length(runs):
     for name in ("explode", "dead"):
         assert _learn(_section(runs[name])) is None, name
