@@ -365,7 +365,9 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         columns,
         tuple(rows),
         numeric,
-        nowrap=(columns.index("1000x lag"),),  # "3 (exact 0)" broke after its number
+        # "3 (exact 0)" broke after its number; a setting, "tanh, init = normal", after its
+        # "=" on every row while the headers of the numbers beside it stayed on one line
+        nowrap=tuple(columns.index(c) for c in ("setting", "1000x lag") if c in columns),
     )
 
 
