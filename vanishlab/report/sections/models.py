@@ -292,6 +292,26 @@ def _diverges_note(view: RunView) -> str:
     return f"'{_DIVERGES}' after a prediction is the flag{where} of that name: {said}. "
 
 
+def gate_note(view: RunView) -> str:
+    """Why a gated cell at PyTorch's default init forgets about as fast as a tanh RNN: its
+    gate's bias sets its horizon (docs/gated.md), said where the run has gated cells; ""
+    where it has none. An LSTM that "does not forget" was what a reader expected."""
+    gates = [
+        gate
+        for model, gate in (("LSTM", "an LSTM's forget gate f"), ("GRU", "a GRU's update gate z"))
+        if model in view.models_measured
+    ]
+    if not gates:
+        return ""
+    return (
+        f" A gated cell keeps its old state only as far as its gate is open ({and_list(gates)}): "
+        "with small weights the gate is about sigmoid of its bias. PyTorch's default init draws "
+        "that bias near 0, so the gate is about half open and the gradient falls near "
+        "ln ½ = −0.69 per step, close to a tanh RNN's; the inits forget_bias (bias 1) and chrono "
+        "(bias ln u, u up to T_max) open it and set a longer horizon (docs/gated.md)."
+    )
+
+
 def models_section(view: RunView) -> Section | None:
     """The side-by-side view of a run that sweeps ``model``; None for a one-model run."""
     if _MODEL not in view.varying or not len(view.top_state) or not len(view.top_fits):
@@ -314,7 +334,7 @@ def models_section(view: RunView) -> Section | None:
         intro=(
             f"The same settings measured on {and_list([f'nn.{n}' for n in names])}: how far back "
             "each model's last state still depends on its earlier states, at matched hidden "
-            "size."
+            f"size.{gate_note(view)}"
         ),
         blocks=(_figure(view, keys, lines), _table(view, keys, lines)),
     )
