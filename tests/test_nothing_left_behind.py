@@ -179,3 +179,37 @@ def test_an_analysis_stopped_before_its_manifest_leaves_no_folder_it_made(tmp_pa
         with pytest.raises(KeyboardInterrupt):
             vl.analyze_checkpoint(ckpt, out, seq_len=4, batch=1)
         assert _tree(tmp_path) == before, out
+
+
+@pytest.mark.parametrize("stop", [OSError, KeyboardInterrupt])
+def test_a_monitor_that_fails_before_its_manifest_leaves_nothing_it_made(
+    tmp_path, monkeypatch, stop
+):
+    """vl.JacobianMonitor made its run directory with its own make_dir and RunLock: a start
+    that failed before its manifest (a full disk, Ctrl-C) left out=new/deeper/run with its
+    .lock, and its .lock in an empty folder of the user's. It takes the sweeps' way in now
+    (rundir.held_new_or_run), held across the training steps; a started one keeps its run."""
+    import torch
+
+    def refused(*args, **kwargs):
+        if stop is OSError:
+            raise OSError(errno.ENOSPC, "No space left on device", "manifest.json")
+        raise KeyboardInterrupt
+
+    net, probe = torch.nn.RNN(2, 3), torch.randn(4, 1, 2)
+    (tmp_path / "empty").mkdir()
+    before = _tree(tmp_path)
+    write = store.write_manifest
+    monkeypatch.setattr(store, "write_manifest", refused)
+    for out in (tmp_path / "new" / "deeper" / "run", tmp_path / "empty"):
+        with pytest.raises(stop), vl.JacobianMonitor(net, probe, out=out):
+            pass
+        assert _tree(tmp_path) == before, out
+    monkeypatch.setattr(store, "write_manifest", write)
+    out = tmp_path / "new" / "run"
+    with vl.JacobianMonitor(net, probe, out=out) as mon:
+        assert (out / ".lock").exists()
+        mon.step(0)
+    assert vl.load_manifest(out)["finished"] and len(vl.load_cells(out)) == 1
+    with vl.JacobianMonitor(net, probe, out=out) as mon:  # its lock was let go of
+        mon.step(1)

@@ -48,8 +48,7 @@ from ..sweep import store
 from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
-from ..sweep.preflight import make_dir
-from ..sweep.rundir import remove_stale_temps
+from ..sweep.rundir import held_new_or_run, remove_stale_temps
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
@@ -134,7 +133,8 @@ class JacobianMonitor:
         check_name(name, "name")
         self.name = name
         self._probe_sha256 = tensor_digest(self.probe, self.h0)
-        self._lock: store.RunLock | None = None
+        # the run directory held (rundir.held_new_or_run) from __enter__ to __exit__
+        self._lock: contextlib.ExitStack | None = None
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this monitor object recorded
@@ -147,10 +147,14 @@ class JacobianMonitor:
         earlier = check_earlier(
             self.out, self.module, self._probe_sha256, self.every, tuple(self.probe.shape)
         )
-        make_dir(self.out, flag="out=")  # it raised NotADirectoryError below a regular file
-        lock = store.RunLock(self.out)
-        lock.__enter__()
-        try:
+        # The sweeps' and analyses' way in (rundir.held_new_or_run), held open across the
+        # training steps until __exit__: a start that fails before its manifest (a full disk,
+        # Ctrl-C) leaves nothing it made, where the monitor's own make_dir and RunLock left its
+        # folders and their .lock.
+        lock = contextlib.ExitStack()
+        with contextlib.ExitStack() as failing:
+            failing.push(lock)  # exited with the exception: what it made goes
+            lock.enter_context(held_new_or_run(self.out, flag="out="))
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
             metas, moved = store.set_aside_damaged(self.out) if earlier else ({}, ())
             self._done = set(metas)
@@ -175,9 +179,7 @@ class JacobianMonitor:
             store.write_manifest(self.out, self._manifest)
             for line in moved_steps(earlier, moved):  # as `vanishlab analyze` says it
                 warnings.warn(line, UserWarning, stacklevel=2)
-        except BaseException:
-            lock.__exit__(None, None, None)
-            raise
+            failing.pop_all()  # started: held until __exit__
         self._lock = lock
         self._start = time.perf_counter()
         return self
@@ -199,7 +201,7 @@ class JacobianMonitor:
             self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
             store.write_manifest(self.out, self._manifest)
         finally:
-            self._lock.__exit__(None, None, None)
+            self._lock.close()  # the manifest is written: its run stays, its lock goes
             self._lock = None
 
     # --- one step --------------------------------------------------------------------------
