@@ -187,7 +187,7 @@ def test_an_analysis_refused_memory_says_so_in_its_own_words(monkeypatch, tmp_pa
     remedy = (
         "give fewer or shorter sequences in the inputs file"
         if given == "file"
-        else "use a smaller --seq-len (seq_len=) or --batch (batch=)"
+        else "use a smaller seq_len= or batch="
     )
     said = str(err.value)
     assert said.startswith("measuring nn.LSTM(2, 3, ") and " on inputs of T=6, B=2 needs " in said

@@ -439,7 +439,7 @@ def test_different_grid_refused_unless_force(tmp_path):
     bigger = GRID.replace(gain=(0.5, 1.0, 2.0))
     with pytest.raises(vl.VanishlabError, match=r"holds a different grid \(gain") as err:
         vl.run_sweep(bigger, out, workers=1, progress=False)
-    assert "4 new cells" in str(err.value) and "--force" in str(err.value)
+    assert "4 new cells" in str(err.value) and "force=True" in str(err.value)
     assert _snapshot(out) == before
 
     subset = GRID.replace(activation=("relu",))  # nothing new: a plain resume
@@ -498,21 +498,21 @@ def test_failed_cells_are_recorded_and_counted(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"workers": 0}, vl.VanishlabError, r"^--workers \(workers=\): must be at least 1, got 0$"),
+        ({"workers": 0}, vl.VanishlabError, r"^workers=: must be at least 1, got 0$"),
         (
             {"workers": 2, "scheduler": "tcp://127.0.0.1:1"},
             vl.VanishlabError,
-            r"^--workers \(workers=\) and --scheduler \(scheduler=\) exclude each other: the "
-            r"cluster decides; drop --workers \(workers=\)$",
+            r"^workers= and scheduler= exclude each other: the "
+            r"cluster decides; drop workers=$",
         ),
         (
             {"scheduler": "inproc://x"},
             vl.VanishlabError,
-            r"^--scheduler \(scheduler=\) 'inproc://x': inproc:// is not supported",
+            r"^scheduler=: 'inproc://x': inproc:// is not supported",
         ),
         ({"scheduler": 8786}, TypeError, r"^scheduler must be a Dask scheduler's address"),
-        ({"name": "a\nb"}, vl.VanishlabError, r"^--name \(name=\) holds a control character"),
-        ({"name": "  "}, vl.VanishlabError, r"^--name \(name=\) is blank"),
+        ({"name": "a\nb"}, vl.VanishlabError, r"^name= holds a control character"),
+        ({"name": "  "}, vl.VanishlabError, r"^name= is blank"),
     ],
 )
 def test_run_sweep_names_its_own_arguments(tmp_path, kwargs, error, match):
@@ -526,7 +526,7 @@ def test_run_sweep_names_its_own_arguments(tmp_path, kwargs, error, match):
 
 
 def test_bad_arguments(tmp_path):
-    with pytest.raises(vl.VanishlabError, match=r"^--workers \(workers=\): must be at least 1"):
+    with pytest.raises(vl.VanishlabError, match=r"^workers=: must be at least 1"):
         vl.run_sweep(GRID, tmp_path / "a", workers=0, progress=False)
     with pytest.raises(vl.VanishlabError, match="exclude each other"):
         vl.run_sweep(GRID, tmp_path / "a", workers=2, scheduler="tcp://127.0.0.1:1")
@@ -1127,7 +1127,7 @@ def test_more_workers_than_cores_are_noted(tmp_path, monkeypatch, capsys):
     vl.run_sweep(grid, tmp_path / "two", workers=2, progress=True)
     err = capsys.readouterr().err
     assert (
-        "note: --workers (workers=) 2 is more than the 1 core this process may use: the "
+        "note: workers=2 is more than the 1 core this process may use: the "
         "workers take turns on them" in err
     )
     vl.run_sweep(grid, tmp_path / "one", workers=1, progress=True)

@@ -8,6 +8,9 @@ such an error as one line and exits with status 2; any other exception is a bug.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = [
     "TRACEBACK",
@@ -16,6 +19,10 @@ __all__ = [
     "MemoryRefusedError",
     "NonFiniteStateError",
     "VanishlabError",
+    "command_line_words",
+    "on_command_line",
+    "python_words",
+    "surface_words",
     "traceback_wanted",
 ]
 
@@ -36,8 +43,57 @@ def traceback_wanted() -> bool:
     return os.environ.get(TRACEBACK, "").strip().lower() not in _TRACEBACK_OFF
 
 
+# An option in words that reach both the command line and the Python API, written once as
+# "--seq-len (seq_len=)" or with a value, "--bias true (bias=True)": the flag (and the value as
+# typed), then the argument (and its Python value). Each surface keeps its own half.
+_OPTION = re.compile(
+    r"(?P<flag>--[a-z][a-z0-9-]*(?: [^\s()]+)?)"
+    r" \((?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\s()]*)\)"
+)
+_command_line = 0  # how many command-line commands are running in this process
+
+
+def command_line_words(text: str) -> str:
+    """``text`` as the command line says it: each option by its flag alone ("--seq-len: must
+    be at least 1", where the words say "--seq-len (seq_len=): ...")."""
+    return _OPTION.sub(r"\g<flag>", text)
+
+
+def python_words(text: str) -> str:
+    """``text`` as a caller of the Python API reads it: each option by its argument alone
+    ("seq_len=: must be at least 1", "bias=True")."""
+    return _OPTION.sub(r"\g<name>=\g<value>", text)
+
+
+@contextmanager
+def on_command_line() -> Iterator[None]:
+    """While a command runs: a :class:`VanishlabError` keeps both names of an option in
+    ``str(err)`` (the words another message embeds, and that the command line's one writer of
+    lines, ``cli._app.note``, turns into :func:`command_line_words`); elsewhere ``str(err)`` is
+    :func:`python_words`."""
+    global _command_line
+    _command_line += 1
+    try:
+        yield
+    finally:
+        _command_line -= 1
+
+
+def surface_words(text: str) -> str:
+    """``text`` as this process says it now: :func:`command_line_words` while a command runs
+    (:func:`on_command_line`), else :func:`python_words`."""
+    return command_line_words(text) if _command_line else python_words(text)
+
+
 class VanishlabError(Exception):
-    """Base class of errors the user can fix; the CLI shows ``str(err)`` and exits with 2."""
+    """Base class of errors the user can fix; the CLI shows ``str(err)`` and exits with 2.
+
+    Its words name an option once for both surfaces ("--seq-len (seq_len=)"): ``str(err)``
+    names the argument alone (:func:`python_words`), and the command line the flag alone."""
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if _command_line else python_words(text)
 
 
 class GridTooLargeError(VanishlabError):

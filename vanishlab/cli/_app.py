@@ -29,7 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
-from ..errors import VanishlabError, traceback_wanted
+from ..errors import VanishlabError, command_line_words, on_command_line, traceback_wanted
 from ..sweep.progress import status_line
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
 from .stops import Terminated, terminable
@@ -178,8 +178,10 @@ def note(line: str) -> None:
     stop's, a note, a warning, a shard moved aside), by the one writer progress lines take too
     (:func:`~vanishlab.sweep.progress.status_line`: one that fails, 2>/dev/full or a pipe
     whose reader has gone, is passed over, so that the command's status is its own, not that
-    write's; a path's byte of another encoding is written ``\\xNN``)."""
-    status_line(line)
+    write's; a path's byte of another encoding is written ``\\xNN``). An option that words
+    shared with the Python API name twice ("--seq-len (seq_len=)") is named by its flag alone
+    (:func:`~vanishlab.errors.command_line_words`)."""
+    status_line(command_line_words(line))
 
 
 def fail(message: str) -> typer.Exit:
@@ -238,6 +240,10 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with on_command_line():  # str(err) keeps both names of an option; note() says the flag
+            return guarded(*args, **kwargs)
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         _FINISHED.clear()
         try:
             with terminable() as terminated:

@@ -250,8 +250,8 @@ def _init_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                 )
         if needs_bias and False in axes["bias"]:
             raise VanishlabError(
-                f"--init (init=) {init} sets gate biases and needs --bias true (bias=True): "
-                f"the grid has --bias false (bias=False)"
+                f"--init {init} (init={init!r}) sets gate biases and needs --bias true "
+                f"(bias=True): the grid has --bias false (bias=False)"
             )
 
 
@@ -265,7 +265,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     """Refuse, before any cell runs, a grid whose task, training and input axes cannot combine."""
     tasks = axes["task"]
     if trains(axes) and "none" in tasks:
-        why = "--train-steps (train_steps=) above 0 needs --task (task=) adding or recall"
+        why = "--train-steps (train_steps=) above 0 needs a --task (task=), adding or recall"
         if len(tasks) > 1:  # the user gave one: say why the grid has an untrainable cell
             steps = next(s for s in axes["train_steps"] if s > 0)
             why += (
@@ -277,7 +277,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
     if trains(axes) and any(lr <= 0 for lr in axes["lr"]):
         raise VanishlabError(
             "--lr (lr=) must be above 0 to train: the grid has --train-steps (train_steps=) "
-            "above 0 and --lr 0"
+            "above 0 and --lr 0 (lr=0)"
         )
     for task in tasks:
         needed = TASK_INPUT_SIZES.get(task)
@@ -288,8 +288,8 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
         short = [length for length in axes["seq_len"] if length < shortest]
         if short:
             raise VanishlabError(
-                f"--task (task=) {task} needs sequences of at least {shortest} steps: "
-                f"--seq-len (seq_len=) {short[0]} is shorter"
+                f"--task {task} (task={task!r}) needs sequences of at least {shortest} steps: "
+                f"--seq-len {short[0]} (seq_len={short[0]}) is shorter"
             )
 
 
@@ -378,5 +378,5 @@ def wrong_input_size(task: str, needed: int, size: int) -> str:
     argument and the command line's flag: it said "input_size=2" to a user of --input-size)."""
     return (
         f"the {task} task feeds {needed} channels per step: "
-        f"set --input-size (input_size=) to {needed} (got {size})"
+        f"set --input-size {needed} (input_size={needed}) (got {size})"
     )

@@ -86,19 +86,19 @@ def scheduler_location(address: str) -> tuple[str, int]:
     if address.startswith(_OTHER_SCHEMES):
         scheme = address.split("://", 1)[0]
         raise VanishlabError(
-            f"--scheduler (scheduler=) {address!r}: {scheme}:// is not supported; give "
+            f"--scheduler (scheduler=): {address!r}: {scheme}:// is not supported; give "
             "tcp://HOST:PORT (or tls://HOST:PORT)"
         )
     match = _ADDRESS.fullmatch(address.strip())
     if match is None:
         raise VanishlabError(
-            f"--scheduler (scheduler=) {address!r} is not a scheduler address; give "
+            f"--scheduler (scheduler=): {address!r} is not a scheduler address; give "
             "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
         )
     host, port = match.group(2).strip("[]"), int(match.group(3))
     if not 0 < port < 65536:  # it was tried, and reported as "Connection refused"
         raise VanishlabError(
-            f"--scheduler (scheduler=) {address!r}: port {port} is not a TCP port (1 to "
+            f"--scheduler (scheduler=): {address!r}: port {port} is not a TCP port (1 to "
             "65535); give tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
         )
     return host, port

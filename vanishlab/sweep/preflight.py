@@ -44,9 +44,9 @@ def check_options(name: str | None, workers: object, scheduler: str | None) -> i
     ``scheduler``, a ``workers`` that is not a positive integer (TypeError for one that is no
     integer at all), a ``scheduler`` that is not a string, a ``name`` that is not one line of
     visible text (:func:`check_name`). The run checks them first, and ``--dry-run`` as the run
-    does. One message for :func:`run_sweep` and the command line: it names the flag, then the
-    argument ("--workers (workers=)"); the flag alone read as foreign to a caller of the Python
-    API."""
+    does. One message for :func:`run_sweep` and the command line, naming both ("--workers
+    (workers=)"): each says its own (:func:`~vanishlab.errors.python_words`, the command line's
+    ``--workers`` alone)."""
     if scheduler is not None and not isinstance(scheduler, str):  # an AttributeError inside
         raise TypeError(
             f"scheduler must be a Dask scheduler's address (tcp://HOST:PORT) or None, got "
@@ -267,7 +267,7 @@ def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: 
 def more_workers_line(asked: int, cores: int) -> str:
     """The note that ``asked`` local workers are more than the ``cores`` they share."""
     return (
-        f"note: --workers (workers=) {asked} is more than the {cores} "
+        f"note: --workers {asked} (workers={asked}) is more than the {cores} "
         f"{'core' if cores == 1 else 'cores'} this process may "
         f"use: the workers take turns on them (each runs torch on one thread), so more of them "
         f"add memory and start-up time, not speed; --workers {cores} keeps every core busy"

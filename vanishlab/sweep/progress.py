@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..errors import surface_words
 from .files import escaped_text
 
 __all__ = [
@@ -71,12 +72,14 @@ def status_line(text: str) -> None:
     start (``2>&-``, ``sys.stderr`` None) sent the lines to stdout (``print(file=None)``),
     among the path a script reads there. A path's byte of another encoding is written
     ``\\xNN`` (:func:`~vanishlab.sweep.files.escaped_text`), as a shell's ``$'...'`` writes it,
-    not ``\\udcff``, a surrogate's escape that names no byte."""
+    not ``\\udcff``, a surrogate's escape that names no byte. An option named for both
+    surfaces ("--workers (workers=)") is named as this process speaks
+    (:func:`~vanishlab.errors.surface_words`)."""
     stream = sys.stderr
     if stream is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        print(escaped_text(text), file=stream, flush=True)
+        print(escaped_text(surface_words(text)), file=stream, flush=True)
 
 
 #: The most columns of the run's name that the bar shows (then an ellipsis; a wide character,

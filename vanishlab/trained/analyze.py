@@ -62,9 +62,9 @@ def gaussian_inputs(
     x = x * input_std
     if not torch.isfinite(x).all():  # drawn here, not given: say what made them overflow
         raise VanishlabError(
-            f"--input-std (input_std=) {input_std} makes Gaussian inputs that overflow the "
-            f"module's {dtype} (largest finite value {torch.finfo(x.dtype).max:.6g}); give a "
-            "smaller one"
+            f"--input-std {input_std} (input_std={input_std}) makes Gaussian inputs that "
+            f"overflow the module's {dtype} (largest finite value "
+            f"{torch.finfo(x.dtype).max:.6g}); give a smaller one"
         )
     return x
 
