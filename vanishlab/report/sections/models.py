@@ -306,9 +306,10 @@ def gate_note(view: RunView) -> str:
     return (
         f" A gated cell keeps its old state only as far as its gate is open ({and_list(gates)}): "
         "with small weights the gate is about sigmoid of its bias. PyTorch's default init draws "
-        "that bias near 0, so the gate is about half open and the gradient falls near "
-        "ln ½ = −0.69 per step, close to a tanh RNN's; the inits forget_bias (bias 1) and chrono "
-        "(bias ln u, u up to T_max) open it and set a longer horizon (docs/gated.md)."
+        "that bias near 0, so the gate is about half open: with small weights the gradient "
+        "would fall by about ln ½ = −0.69 per step, and the weights' own terms make it less "
+        "steep, but of the order of a tanh RNN's (the table). The inits forget_bias (bias 1) and "
+        "chrono (bias ln u, u up to T_max) open it and set a longer horizon (docs/gated.md)."
     )
 
 
