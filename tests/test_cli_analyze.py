@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _cli_lines import one_error_line
 from _report_run import reproduce_text
 from typer.testing import CliRunner
 
@@ -26,14 +27,6 @@ from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import SINGLE_MODEL
 
 runner = CliRunner()
-
-
-def _one_error_line(result, contains: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert contains in lines[0], lines[0]
-    return lines[0]
 
 
 class _Model(torch.nn.Module):
@@ -210,7 +203,7 @@ def test_a_checkpoint_cut_short_is_said_to_be(tmp_path, kept):
         data = whole.read_bytes()
         cut.write_bytes(data[: int(len(data) * kept) if isinstance(kept, float) else kept])
         result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
-        assert "Errno" not in _one_error_line(result, f"{what} {cut} {said}")
+        assert "Errno" not in one_error_line(result, f"{what} {cut} {said}")
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")  # making the archive
@@ -223,7 +216,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     def run(*args: str):
         return runner.invoke(app, ["analyze", *args])
 
-    _one_error_line(run(str(tmp_path / "missing.pt"), "--out", out), "does not exist")
+    one_error_line(run(str(tmp_path / "missing.pt"), "--out", out), "does not exist")
     # Sparse or meta weights and inputs, and a zero input size, were tracebacks.
     for name, weights in (
         ("sparse", {**torch.nn.LSTM(3, 4).state_dict()}),
@@ -236,7 +229,7 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         message = {"sparse": "a sparse tensor", "meta": "on the meta device"}.get(
             name, "at least one column"
         )
-        line = _one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
+        line = one_error_line(run(str(tmp_path / f"{name}.pt"), "--out", out), message)
         assert str(tmp_path / f"{name}.pt") in line  # the sparse one named no file
     # Text, JSON, random and empty files, and cut zip archives, said "(101)" (a KeyError of a
     # pickle opcode), "(Unsupported operand 123)", "(EOFError)" or the zip reader's own words.
@@ -256,9 +249,9 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
             np.savez(tmp_path / name, a=np.zeros(3))
         elif content is not None:
             (tmp_path / name).write_bytes(content)
-        _one_error_line(run(str(tmp_path / name), "--out", out), f"torch.save file ({message}")
+        one_error_line(run(str(tmp_path / name), "--out", out), f"torch.save file ({message}")
     torch.save(torch.randn(10, 2, 3).to_sparse(), tmp_path / "xs.pt")
-    _one_error_line(
+    one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"
     )
     # A nested tensor (sequences of several lengths) ended in a traceback from torch's kernels.
@@ -266,64 +259,64 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
         warnings.simplefilter("ignore", UserWarning)
         nested = torch.nested.nested_tensor([torch.randn(10, 3), torch.randn(4, 3)])
     torch.save(nested, tmp_path / "xn.pt")
-    _one_error_line(
+    one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xn.pt"), "--out", out), "holds a nested tensor"
     )
     # A TorchScript archive: torch warned on stderr first, then advised weights_only=False.
     torch.jit.save(torch.jit.script(torch.nn.GRU(3, 4)), tmp_path / "jit.pt")
     for args in ([str(tmp_path / "jit.pt")], [str(ok), "--inputs", str(tmp_path / "jit.pt")]):
-        _one_error_line(run(*args, "--out", out), "is a TorchScript archive (torch.jit.save)")
+        one_error_line(run(*args, "--out", out), "is a TorchScript archive (torch.jit.save)")
     marker = tmp_path / "ran"
     torch.save(
         {"state_dict": torch.nn.RNN(2, 2).state_dict(), "x": _Touch(marker)}, tmp_path / "e.pt"
     )
-    _one_error_line(run(str(tmp_path / "e.pt"), "--out", out), "needs code to be loaded")
+    one_error_line(run(str(tmp_path / "e.pt"), "--out", out), "needs code to be loaded")
     assert not marker.exists()
     torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "lin.pt")
-    _one_error_line(run(str(tmp_path / "lin.pt"), "--out", out), "no recurrent weights")
+    one_error_line(run(str(tmp_path / "lin.pt"), "--out", out), "no recurrent weights")
     torch.save(torch.nn.GRU(2, 2, bidirectional=True).state_dict(), tmp_path / "bi.pt")
-    _one_error_line(run(str(tmp_path / "bi.pt"), "--out", out), "bidirectional")
+    one_error_line(run(str(tmp_path / "bi.pt"), "--out", out), "bidirectional")
     torch.save(torch.nn.LSTM(2, 4, proj_size=2).state_dict(), tmp_path / "p.pt")
-    _one_error_line(run(str(tmp_path / "p.pt"), "--out", out), "proj_size")
+    one_error_line(run(str(tmp_path / "p.pt"), "--out", out), "proj_size")
     sd = dict(torch.nn.RNN(2, 3, 2).state_dict())
     sd["weight_hh_l1"] = torch.zeros(3, 4)
     torch.save(sd, tmp_path / "bad.pt")
-    _one_error_line(run(str(tmp_path / "bad.pt"), "--out", out), "weight_hh_l1 has shape")
+    one_error_line(run(str(tmp_path / "bad.pt"), "--out", out), "weight_hh_l1 has shape")
     two = {f"a.{k}": v for k, v in torch.nn.RNN(2, 3).state_dict().items()}
     two.update({f"b.{k}": v for k, v in torch.nn.GRU(2, 3).state_dict().items()})
     torch.save(two, tmp_path / "two.pt")
-    _one_error_line(run(str(tmp_path / "two.pt"), "--out", out), "(a, b); choose one with --module")
+    one_error_line(run(str(tmp_path / "two.pt"), "--out", out), "(a, b); choose one with --module")
     # a file of one module at its top level was told "(it has: (top level))"
-    _one_error_line(
+    one_error_line(
         run(str(ok), "--out", out, "--module", "rnn"),
         "has no recurrent module 'rnn': it holds one recurrent module, at its top level (its "
         "weights are named weight_ih_l0, ...); drop --module",
     )
-    _one_error_line(run(str(ok), "--out", out, "--nonlinearity", "relu"), "nn.RNN only")
-    _one_error_line(run(str(ok), "--out", out, "--batch-first"), "--batch-first")
+    one_error_line(run(str(ok), "--out", out, "--nonlinearity", "relu"), "nn.RNN only")
+    one_error_line(run(str(ok), "--out", out, "--batch-first"), "--batch-first")
     torch.save(torch.randn(4, 2, 5), tmp_path / "x.pt")
-    _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "x.pt")), "input_size=3")
+    one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "x.pt")), "input_size=3")
     nan = torch.randn(4, 2, 3)
     nan[1, 0, 2] = float("nan")
     torch.save(nan, tmp_path / "nan.pt")
-    _one_error_line(
+    one_error_line(
         run(str(ok), "--out", out, "--inputs", str(tmp_path / "nan.pt")),
         "the inputs hold nan at index (1, 0, 2) (in the module's float32): vanishlab measures",
     )
     torch.save(torch.full((4, 2, 3), 1e300, dtype=torch.float64), tmp_path / "big.pt")
-    _one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
-    _one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
+    one_error_line(run(str(ok), "--out", out, "--inputs", str(tmp_path / "big.pt")), "hold inf")
+    one_error_line(run(str(ok), "--out", out, "--seq-len", "0"), "--seq-len")
     for seed in ("-1", str(2**64)):
-        _one_error_line(run(str(ok), "--out", out, "--seed", seed), "--seed: must be between")
-    _one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
+        one_error_line(run(str(ok), "--out", out, "--seed", seed), "--seed: must be between")
+    one_error_line(run(str(ok), "--out", out, "--input-std", "-1"), "--input-std")
     # vanishlab draws these inputs: the error said "the inputs hold -inf at index (0, 0, 0)"
-    _one_error_line(
+    one_error_line(
         run(str(ok), "--out", out, "--input-std", "1e300"),
         "--input-std 1e+300 makes Gaussian inputs that overflow the module's float32",
     )
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
-    _one_error_line(run(str(ok), "--out", str(tmp_path / "full")), "is not empty")
+    one_error_line(run(str(ok), "--out", str(tmp_path / "full")), "is not empty")
     assert not (tmp_path / "out").exists()
 
 
@@ -346,7 +339,7 @@ def test_an_option_given_twice_is_refused(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     result = runner.invoke(app, ["analyze", "m.pt", *args])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
 
 
@@ -369,7 +362,7 @@ def test_numbers_are_ascii_digits_as_sweeps_flags_take_them(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
     result = runner.invoke(app, ["analyze", "m.pt", "--out", "run", *args])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
 
 
@@ -398,7 +391,7 @@ def test_gaussian_input_options_beside_an_inputs_file_are_refused(tmp_path, args
     out = tmp_path / "run"
     base = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
     result = runner.invoke(app, [*base, "--out", str(out), *args])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert not out.exists()
     assert runner.invoke(app, [*base, "--out", str(out)]).exit_code == 0  # without them: fine
 
@@ -413,10 +406,10 @@ def test_a_nonlinearity_of_another_name_is_refused_naming_the_flag(tmp_path, val
     out = tmp_path / "run"
     args = ["analyze", str(tmp_path / "two.pt"), "--module", "a", "--out", str(out)]
     result = runner.invoke(app, [*args, "--nonlinearity", value])
-    _one_error_line(result, f"--nonlinearity must be tanh or relu, got {value!r}")
+    one_error_line(result, f"--nonlinearity must be tanh or relu, got {value!r}")
     assert not out.exists()
     sweep = runner.invoke(app, ["sweep", "--activation", value, "--dry-run"])
-    _one_error_line(sweep, f"unknown activation {value!r} (choose from tanh, relu)")
+    one_error_line(sweep, f"unknown activation {value!r} (choose from tanh, relu)")
     with pytest.raises(VanishlabError, match=r"^nonlinearity= must be tanh or"):
         vl.analyze_checkpoint(tmp_path / "two.pt", out, module="a", nonlinearity=value)
     assert not out.exists()
@@ -430,13 +423,11 @@ def test_another_model_into_the_same_directory_is_refused(tmp_path):
         torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / f"m{seed}.pt")
     args = ["--out", out, "--seq-len", "5", "--batch", "2"]
     assert runner.invoke(app, ["analyze", str(tmp_path / "m0.pt"), *args]).exit_code == 0
-    _one_error_line(
-        runner.invoke(app, ["analyze", str(tmp_path / "m1.pt"), *args]), "another model"
-    )
+    one_error_line(runner.invoke(app, ["analyze", str(tmp_path / "m1.pt"), *args]), "another model")
     small = ["--hidden-size", "2", "--input-size", "2", "--seq-len", "3", "--batch", "1"]
     sweep = runner.invoke(app, ["sweep", *small, "--workers", "1", "--out", str(tmp_path / "s")])
     assert sweep.exit_code == 0, sweep.output
-    _one_error_line(
+    one_error_line(
         runner.invoke(app, ["analyze", str(tmp_path / "m0.pt"), "--out", str(tmp_path / "s")]),
         "holds a sweep (vanishlab sweep), not an analysis of one model",
     )
@@ -491,7 +482,7 @@ def test_a_damaged_shard_is_set_aside_and_measured_again_by_the_same_command(tmp
     (shard,) = (out / "cells").iterdir()
     good = shard.read_bytes()
     shard.write_bytes(good[: len(good) // 2])
-    _one_error_line(
+    one_error_line(
         runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]),
         "run the command that wrote this run again",
     )
@@ -561,7 +552,7 @@ def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
         result = runner.invoke(
             app, ["sweep", *small, "--workers", "1", "--quiet", "--out", str(out), *extra]
         )
-        _one_error_line(result, f"{out} holds the analysis of one model (vanishlab analyze), not")
+        one_error_line(result, f"{out} holds the analysis of one model (vanishlab analyze), not")
         assert "not a sweep; a sweep never adds cells to it, even with --force" in result.stderr
     assert _snapshot(out) == before
     assert vl.load_manifest(out)["kind"] == SINGLE_MODEL
@@ -587,11 +578,11 @@ def test_each_refusal_of_another_kind_of_run_says_what_made_it_in_words_a_user_k
     }
     for run in (analysis, monitor):
         result = runner.invoke(app, ["sweep", *small, "--out", str(run)])
-        _one_error_line(result, f"{run} holds {made[run]}, not a sweep; a sweep never adds")
+        one_error_line(result, f"{run} holds {made[run]}, not a sweep; a sweep never adds")
         assert result.stderr.rstrip().endswith("give --out a new or empty directory")
     for run in (sweep, monitor):
         result = runner.invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(run)])
-        _one_error_line(result, f"{run} holds {made[run]}, not an analysis of one model; choose")
+        one_error_line(result, f"{run} holds {made[run]}, not an analysis of one model; choose")
     for run in (analysis, sweep):
         with pytest.raises(VanishlabError, match=re.escape(f"{run} holds {made[run]}, not a t")):
             vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(3, 1, 2), out=run).__enter__()
@@ -633,10 +624,10 @@ def test_a_misshapen_inputs_tensor_gets_a_hint_that_helps(tmp_path):
 
     for flags in ([], ["--batch-first"]):
         result = run((2, 5, 4), *flags)
-        _one_error_line(result, "input_size=3")
+        one_error_line(result, "input_size=3")
         assert "--batch-first" not in result.stderr and "dimension" not in result.stderr
         result = run((2, 3, 5), *flags)
-        _one_error_line(result, "dimension 1 has size 3: the features must be the last")
+        one_error_line(result, "dimension 1 has size 3: the features must be the last")
         assert "--batch-first" not in result.stderr
     # What fits is measured, and the line says which length and batch it took, so that a
     # (B, T, I) tensor given without --batch-first shows up as the wrong T.
@@ -667,7 +658,7 @@ def test_an_empty_inputs_tensor_is_named_empty_not_misshapen(tmp_path):
         out = tmp_path / f"run{i}"
         args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / f"x{i}.pt")]
         result = runner.invoke(app, [*args, "--out", str(out), *flags])
-        _one_error_line(result, says)
+        one_error_line(result, says)
         assert not out.exists()
 
 
@@ -676,14 +667,14 @@ def test_inputs_too_big_for_memory_are_refused_before_anything_is_drawn(tmp_path
     out = tmp_path / "out"
     args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out)]
     result = runner.invoke(app, [*args, "--batch", str(10**12)])
-    _one_error_line(result, "B=1000000000000 needs about")
+    one_error_line(result, "B=1000000000000 needs about")
     assert "use a smaller --seq-len or --batch" in result.stderr
     assert not out.exists()
     # An inputs file is checked alike, against what this machine has.
     monkeypatch.setattr("vanishlab.trained.measure.available_bytes", lambda: 1000)
     torch.save(torch.randn(50, 4, 3), tmp_path / "x.pt")
     result = runner.invoke(app, [*args, "--inputs", str(tmp_path / "x.pt")])
-    _one_error_line(result, "T=50, B=4 needs about")
+    one_error_line(result, "T=50, B=4 needs about")
     assert "1000 B is available" in result.stderr and not out.exists()
 
 
@@ -750,14 +741,14 @@ def test_a_misshapen_weight_hh_is_named_and_a_pickled_inputs_file_gets_inputs_ad
     state["weight_hh_l0"] = torch.zeros(8, 7)  # hidden size 7 by its columns, 8 rows
     torch.save(state, tmp_path / "m.pt")
     result = runner.invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(tmp_path / "r")])
-    _one_error_line(result, "weight_hh_l0 has shape (8, 7): its rows are not 1, 3 or 4 blocks")
+    one_error_line(result, "weight_hh_l0 has shape (8, 7): its rows are not 1, 3 or 4 blocks")
     assert "weight_ih_l0" not in result.stderr
 
     torch.save(torch.nn.RNN(3, 8).state_dict(), tmp_path / "ok.pt")
     torch.save({"x": _Touch(tmp_path / "ran")}, tmp_path / "x.pt")
     args = ["analyze", str(tmp_path / "ok.pt"), "--inputs", str(tmp_path / "x.pt")]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
-    _one_error_line(result, "Save the inputs as one tensor instead: torch.save(x, path)")
+    one_error_line(result, "Save the inputs as one tensor instead: torch.save(x, path)")
     assert "state_dict" not in result.stderr and not (tmp_path / "ran").exists()
 
 
@@ -862,7 +853,7 @@ def test_an_out_below_a_regular_file_is_one_line_naming_out(tmp_path):
     out = tmp_path / "somefile" / "sub"
     said = f"cannot write the run directory {out}: Not a directory; give --out another directory"
     args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "3"]
-    _one_error_line(runner.invoke(app, args), said)
+    one_error_line(runner.invoke(app, args), said)
     said = said.replace("--out", "out=")  # the Python API's name of it
     with pytest.raises(VanishlabError, match=re.escape(said)):
         vl.analyze_checkpoint(tmp_path / "m.pt", out, seq_len=3)
@@ -997,7 +988,7 @@ def test_inputs_saved_as_a_numpy_array_are_told_to_save_a_tensor(tmp_path):
     torch.save(np.zeros((5, 2, 3), dtype=np.float32), tmp_path / "x.pt")
     args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
-    _one_error_line(result, "It holds a numpy object: save torch.as_tensor(x) instead")
+    one_error_line(result, "It holds a numpy object: save torch.as_tensor(x) instead")
     assert "float(x)" not in result.stderr and not (tmp_path / "r").exists()
 
 
@@ -1014,7 +1005,7 @@ def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path,
     sizes = dict(num_layers=1, hidden_size=4, input_size=3, dtype="float32")
     need = measure_bytes(seq_len=50, batch=4, model="lstm", **sizes)
     assert need > measure_bytes(seq_len=50, batch=4, **sizes)
-    _one_error_line(result, f"T=50, B=4 needs about {format_bytes(need)} of memory")
+    one_error_line(result, f"T=50, B=4 needs about {format_bytes(need)} of memory")
 
 
 def test_the_memory_check_estimates_a_relu_module_as_a_relu(tmp_path, monkeypatch):
@@ -1030,7 +1021,7 @@ def test_the_memory_check_estimates_a_relu_module_as_a_relu(tmp_path, monkeypatc
     sizes = dict(num_layers=1, hidden_size=64, input_size=3, dtype="float32")
     need = measure_bytes(seq_len=2000, batch=8, activation="relu", **sizes)
     assert format_bytes(need) != format_bytes(measure_bytes(seq_len=2000, batch=8, **sizes))
-    _one_error_line(result, f"T=2000, B=8 needs about {format_bytes(need)} of memory")
+    one_error_line(result, f"T=2000, B=8 needs about {format_bytes(need)} of memory")
 
 
 def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path):
@@ -1081,9 +1072,9 @@ def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused
     assert manifest["model"]["inputs"]["batch_first"] is False
     for flags in (["--batch-first", "--no-batch-first"], ["--no-batch-first", "--batch-first"]):
         result = runner.invoke(app, [*base, *inputs, *flags, "--out", str(tmp_path / "c")])
-        _one_error_line(result, "--batch-first and --no-batch-first contradict each other")
+        one_error_line(result, "--batch-first and --no-batch-first contradict each other")
     result = runner.invoke(app, [*base, "--no-batch-first", "--out", str(tmp_path / "c")])
-    _one_error_line(result, "--no-batch-first describes the layout of an --inputs file; give")
+    one_error_line(result, "--no-batch-first describes the layout of an --inputs file; give")
     assert not (tmp_path / "c").exists()
 
 
@@ -1116,7 +1107,7 @@ def test_a_hand_edited_model_record_does_not_end_an_analysis_run_again_in_a_trac
     (out / "manifest.json").write_text(json.dumps(manifest))
     result = runner.invoke(app, args)
     if "model" in edit:
-        _one_error_line(result, "is malformed: 'model' must be a mapping (the module measured)")
+        one_error_line(result, "is malformed: 'model' must be a mapping (the module measured)")
         return
     assert result.exit_code == 0, result.output
     assert "already measured" in result.stdout and result.stderr == ""

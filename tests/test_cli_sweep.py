@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from _cli_lines import one_error_line
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -34,13 +35,6 @@ SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch",
 
 def _snapshot(run: Path) -> dict[str, bytes]:
     return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
-
-
-def _one_error_line(result, contains: str) -> None:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert contains in lines[0], lines[0]
 
 
 @pytest.fixture
@@ -114,8 +108,8 @@ def test_dry_run_reports_what_is_done(run_dir):
     # The run refuses another grid without --force: its dry run exited 0 all the same. It now
     # refuses with the run's own line and status, after its plan.
     real = runner.invoke(app, ["sweep", "--smoke", "--gain", "3", "--out", str(run_dir)])
-    _one_error_line(real, "holds a different grid (gain")
-    _one_error_line(result, "holds a different grid (gain")
+    one_error_line(real, "holds a different grid (gain")
+    one_error_line(result, "holds a different grid (gain")
     assert result.stderr == real.stderr
     # Given --force, it said "(needs --force)" all the same.
     result = runner.invoke(
@@ -228,14 +222,14 @@ def test_axis_flags_override_the_experiment(tmp_path):
 def test_bad_input_is_one_line_exit_2_and_harmless(run_dir, args, message):
     before = _snapshot(run_dir)
     result = runner.invoke(app, ["sweep", "--smoke", *args, "--out", str(run_dir)])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert _snapshot(run_dir) == before
 
 
 def test_a_module_named_without_py_is_pointed_to(run_dir, tmp_path):
     (tmp_path / "study.py").write_text('"""Study."""\nimport vanishlab as vl\nSWEEP = vl.Sweep()\n')
     result = runner.invoke(app, ["sweep", str(tmp_path / "study"), "--out", str(run_dir)])
-    _one_error_line(result, f"does not exist (did you mean {tmp_path / 'study.py'}?)")
+    one_error_line(result, f"does not exist (did you mean {tmp_path / 'study.py'}?)")
 
 
 BROKEN = {
@@ -299,7 +293,7 @@ def test_broken_experiment_module(run_dir, tmp_path, filename, monkeypatch):
     # `pytest`, or a pytest-xdist worker, would give argparse nothing to refuse).
     monkeypatch.setattr(sys, "argv", ["vanishlab", *args])
     result = runner.invoke(app, args)
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert _snapshot(run_dir) == before
 
 
@@ -396,7 +390,7 @@ def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     )
     out = tmp_path / "run"
     result = _sweep_file_registering(module, out, "dies_test")
-    _one_error_line(result, said)
+    one_error_line(result, said)
 
 
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):
@@ -481,7 +475,7 @@ def test_corrupt_run_directory(run_dir, make, message):
     make(run_dir)
     before = _snapshot(run_dir)
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert _snapshot(run_dir) == before
 
 
@@ -518,12 +512,12 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
     other.mkdir()
     (other / "notes.md").write_text("mine")
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(other)])
-    _one_error_line(result, "is not empty and is not a vanishlab run directory")
+    one_error_line(result, "is not empty and is not a vanishlab run directory")
     assert [p.name for p in other.iterdir()] == ["notes.md"]
 
     with RunLock(run_dir):  # held in this process
         result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
-    _one_error_line(result, "is already open in this process")
+    one_error_line(result, "is already open in this process")
     # the flag first, as every refusal of --out: it said "choose another out directory"
     assert result.stderr.rstrip().endswith(
         "; finish that one first or give --out another directory"
@@ -537,7 +531,7 @@ def test_foreign_directory_and_lock(run_dir, tmp_path):
     finally:
         holder.kill()
         holder.communicate()
-    _one_error_line(result, f"is in use by another vanishlab process (pid {holder.pid})")
+    one_error_line(result, f"is in use by another vanishlab process (pid {holder.pid})")
     # it said "choose another out (--out)"
     assert result.stderr.rstrip().endswith("wait for it to finish or give --out another directory")
 
@@ -548,7 +542,7 @@ def test_a_run_whose_manifest_was_removed_is_named_so(run_dir):
     nobody's. It is now named for what it is, with the way back first."""
     (run_dir / "manifest.json").unlink()
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(run_dir)])
-    _one_error_line(result, "holds measured cells (cells/) but no manifest.json")
+    one_error_line(result, "holds measured cells (cells/) but no manifest.json")
     assert "restore manifest.json from a copy" in result.stderr
     assert any((run_dir / "cells").iterdir())  # nothing moved or removed
 
@@ -626,7 +620,7 @@ def test_an_activation_given_for_gated_models_only_is_refused(tmp_path, args):
     out = tmp_path / "never"
     for extra in ([], ["--dry-run"]):
         result = runner.invoke(app, ["sweep", *GATED_TINY, *args, *extra, "--out", str(out)])
-        _one_error_line(result, "--activation applies to model rnn only")
+        one_error_line(result, "--activation applies to model rnn only")
         assert "relu" in result.stderr and "add rnn to --model" in result.stderr
     assert not out.exists()
 
@@ -749,7 +743,7 @@ def test_a_hand_edited_manifest_with_a_wrongly_typed_axis_value_is_refused(
         ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
     ):
         result = runner.invoke(app, args)
-        _one_error_line(result, "manifest.json is malformed: " + message)
+        one_error_line(result, "manifest.json is malformed: " + message)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
 
 
@@ -780,7 +774,7 @@ def test_a_manifest_without_axes_is_refused_as_incomplete(run_dir, tmp_path, kee
         ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
     ):
         result = runner.invoke(app, args)
-        _one_error_line(result, said)
+        one_error_line(result, said)
     with pytest.raises(vl.VanishlabError, match="is incomplete: it has no 'axes'"):
         vl.load_manifest(run_dir)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
@@ -834,10 +828,10 @@ def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(ru
     out = tmp_path / "r.html"
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
     # A monitor's manifest without the 'model' every monitor writes is incomplete.
-    _one_error_line(result, "manifest.json is incomplete: it has no 'model'")
+    one_error_line(result, "manifest.json is incomplete: it has no 'model'")
     path.write_text(json.dumps({**manifest, "kind": "monitor", "model": {}}))
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
-    _one_error_line(result, "says it is a training monitor's, but its cells hold no training steps")
+    one_error_line(result, "says it is a training monitor's, but its cells hold no training steps")
     assert not out.exists()
 
 
@@ -853,7 +847,7 @@ def test_a_sweep_whose_manifest_says_monitor_is_refused_by_report_in_one_line(ru
 def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
     """`-o x.pdf` wrote the HTML page into x.pdf without a word (helper 157)."""
     out = tmp_path / "out" / name
-    _one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
+    one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
     assert not out.parent.exists()
     for fine in ("r.html", "R.HTM", ".htm", ".HTML"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / fine)])
@@ -869,7 +863,7 @@ def test_report_makes_the_missing_folders_of_its_file(run_dir, tmp_path):
     (tmp_path / "file").write_text("")
     out = tmp_path / "file" / "sub" / "r.html"
     said = f"cannot write the report {out}: {tmp_path / 'file'} is not a folder"
-    _one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
+    one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
 
 
 def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):
@@ -903,7 +897,7 @@ def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
     )
     assert not out.parent.exists() and _snapshot(run_dir) == before
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
-    _one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
+    one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
     assert vl.render_report(run_dir, tmp_path / ".htm") == tmp_path / ".htm"
 
 
@@ -922,7 +916,7 @@ def test_the_api_refuses_a_report_path_ending_in_a_slash_as_the_cli_does(run_dir
     )
     assert not (tmp_path / "new").exists() and _snapshot(run_dir) == before
     result = runner.invoke(app, ["report", str(run_dir), "-o", out])
-    _one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
+    one_error_line(result, str(err.value).replace("path ", "-o/--output ", 1))
 
 
 @pytest.mark.parametrize(
@@ -976,7 +970,7 @@ def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir
         ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
         ["sweep", "--smoke", "--quiet", "--workers", "1", "--out", str(run_dir)],
     ):
-        _one_error_line(runner.invoke(app, args), "cells is not a folder")
+        one_error_line(runner.invoke(app, args), "cells is not a folder")
     with pytest.raises(vl.VanishlabError, match="cells is not a folder"):
         vl.load_results(run_dir)
     assert _snapshot(run_dir) == before and not (tmp_path / "r.html").exists()
@@ -996,7 +990,7 @@ def test_a_cells_entry_that_is_not_a_folder_is_refused_not_read_as_empty(run_dir
 )
 def test_a_command_line_typers_parser_refuses_is_one_line_too(args, message):
     result = runner.invoke(app, args)
-    _one_error_line(result, message)
+    one_error_line(result, message)
     assert "--help" in result.stderr and "╭" not in result.stderr
 
 
@@ -1067,7 +1061,7 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
     pq.write_table(table.replace_schema_metadata(metadata), shard)
     message = f'{shard} is corrupt (its config\'s hidden_size holds "8", not an integer)'
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / "r.html")])
-    _one_error_line(result, message)
+    one_error_line(result, message)
     for reader in (vl.load_cells, vl.load_results, vl.summarize):
         with pytest.raises(vl.VanishlabError, match="not an integer"):
             reader(run_dir)
@@ -1075,13 +1069,13 @@ def test_a_shard_whose_stored_config_is_wrongly_typed_is_refused_in_one_line(run
 
 def test_a_huge_grid_is_one_line_and_a_long_axis_is_shortened():
     result = runner.invoke(app, ["sweep", "--seeds", "10000000", "--dry-run"])
-    _one_error_line(result, "axis seed has 10,000,000 values: more cells than one run takes")
+    one_error_line(result, "axis seed has 10,000,000 values: more cells than one run takes")
     # Beyond sys.maxsize the range had no len(): an OverflowError traceback.
     result = runner.invoke(app, ["sweep", "--seeds", str(2**63), "--dry-run"])
-    _one_error_line(result, "axis seed has more than 9,223,372,036,854,775,807 values")
+    one_error_line(result, "axis seed has more than 9,223,372,036,854,775,807 values")
     # 48 cells per seed in the quick grid: 20,834 seeds are just over a million cells.
     result = runner.invoke(app, ["sweep", "--seeds", "20834", "--dry-run"])
-    _one_error_line(result, "the grid has 1,000,032 cells (its longest axis, seed, has 20,834")
+    one_error_line(result, "the grid has 1,000,032 cells (its longest axis, seed, has 20,834")
     assert "come from" not in result.output  # about its size, not about the base grid
     result = runner.invoke(app, ["sweep", "--seeds", "500", "--dry-run"])
     assert result.exit_code == 0
@@ -1246,7 +1240,7 @@ def test_dry_run_refuses_an_out_below_a_regular_file_as_the_run_does(tmp_path):
     out = str(tmp_path / "afile" / "x")
     for extra in (["--dry-run"], ["--quiet"]):
         result = runner.invoke(app, ["sweep", *SMALL, "--out", out, *extra])
-        _one_error_line(result, f"cannot write the run directory {out}: Not a directory")
+        one_error_line(result, f"cannot write the run directory {out}: Not a directory")
     # The dry run shows its plan first: it printed nothing but the refusal.
     dry = runner.invoke(app, ["sweep", *SMALL, "--out", out, "--dry-run"])
     assert f"cells -> {out} (new run directory)" in dry.stdout
@@ -1266,7 +1260,7 @@ def test_dry_run_refuses_the_options_the_run_refuses(tmp_path, args, message):
     out = tmp_path / "run"
     for extra in (["--quiet"], ["--dry-run"]):
         result = runner.invoke(app, ["sweep", *SMALL, *args, "--out", str(out), *extra])
-        _one_error_line(result, message)
+        one_error_line(result, message)
         assert result.stdout == ""
     assert not out.exists()
 
@@ -1284,7 +1278,7 @@ def test_dry_run_names_a_read_only_file_system(tmp_path, monkeypatch):
     monkeypatch.setattr(preflight.os, "statvfs", lambda path: ReadOnly())
     out = str(tmp_path / "run")
     result = runner.invoke(app, ["sweep", *SMALL, "--out", out, "--dry-run"])
-    _one_error_line(result, f"cannot write the run directory {out}: Read-only file system")
+    one_error_line(result, f"cannot write the run directory {out}: Read-only file system")
 
 
 def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
@@ -1309,7 +1303,7 @@ def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):
         (["report", str(run_dir), "-o", loop], f"{loop} is a symbolic link that loops"),
         (["report", str(run_dir), "-o", dangling], f"{dangling} is a symbolic link to nothing"),
     ):
-        _one_error_line(runner.invoke(app, args), message)
+        one_error_line(runner.invoke(app, args), message)
     assert (tmp_path / "loop_a").is_symlink() and (tmp_path / "dangling").is_symlink()
     assert not (tmp_path / "nowhere").exists()
 
@@ -1730,7 +1724,7 @@ def test_a_learning_rate_that_cannot_train_is_refused_in_one_line(tmp_path, lr, 
     out = tmp_path / "never"
     for extra in ([], ["--dry-run"]):
         args = ["sweep", "trainability", "--smoke", "--lr", lr, "--out", str(out), *extra]
-        _one_error_line(runner.invoke(app, args), said)
+        one_error_line(runner.invoke(app, args), said)
     assert not out.exists()
 
 
@@ -1758,7 +1752,7 @@ def test_a_refused_command_with_a_training_flag_says_one_line(tmp_path, dry_run)
     after a run with its warnings)."""
     (out := tmp_path / "a-file").write_text("x")
     args = ["sweep", "--smoke", "--lr", "0", "--out", str(out), *dry_run]
-    _one_error_line(runner.invoke(app, args), "exists and is not a directory")
+    one_error_line(runner.invoke(app, args), "exists and is not a directory")
     assert out.read_text() == "x"
 
 
@@ -1817,7 +1811,7 @@ def test_an_out_that_is_a_file_says_the_way_out_as_one_below_a_file_does(tmp_pat
             ["analyze", str(checkpoint), "--out", str(out)],
         ):
             result = runner.invoke(app, args)
-            _one_error_line(result, f"{said}; give --out another directory")
+            one_error_line(result, f"{said}; give --out another directory")
             assert result.stderr.strip().endswith("another directory"), result.stderr
         with pytest.raises(vl.VanishlabError, match=f"^{re.escape(said)}; give out="):
             vl.run_sweep(sweep, out, workers=1, progress=False)
@@ -1841,12 +1835,12 @@ def test_an_experiment_in_the_current_folder_and_one_without_smoke_say_what_to_d
     (tmp_path / "experiments").mkdir()
     (e3 := tmp_path / "experiments" / "e3.py").write_text(grid)
     result = runner.invoke(app, ["sweep", "e1", "--dry-run"])
-    _one_error_line(result, "no experiment named 'e1' (looked in ")
+    one_error_line(result, "no experiment named 'e1' (looked in ")
     assert result.stderr.rstrip().endswith("; ./e1.py is run by its path: vanishlab sweep ./e1.py")
     assert runner.invoke(app, ["sweep", "./e1.py", "--dry-run"]).exit_code == 0
     assert "./nope.py" not in runner.invoke(app, ["sweep", "nope"]).stderr  # none there
     result = runner.invoke(app, ["sweep", "e3", "--smoke", "--dry-run"])
-    _one_error_line(
+    one_error_line(
         result,
         f"experiment e3 has no SMOKE variant: define SMOKE = vanishlab.Sweep(...) in {e3}, or "
         "drop --smoke",

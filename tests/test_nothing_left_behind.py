@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from _cli_lines import one_error_line
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -24,14 +25,6 @@ FLAGS = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch",
 
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
-def _one_error_line(result, contains: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert contains in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("stop", [OSError, KeyboardInterrupt])
@@ -62,7 +55,7 @@ def test_a_sweep_that_fails_before_its_manifest_leaves_nothing_it_made(tmp_path,
         assert _tree(tmp_path) == before, out
     if stop is OSError:
         result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", str(new)])
-        _one_error_line(result, "No space left on device")
+        one_error_line(result, "No space left on device")
         assert _tree(tmp_path) == before
 
 
@@ -90,7 +83,7 @@ def test_a_run_name_too_long_below_an_existing_folder_is_a_vanishlab_error(tmp_p
     with pytest.raises(VanishlabError, match=said):
         plan_sweep(vl.Sweep(**GRID), out, dry_run=True)
     result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", str(out)])
-    _one_error_line(result, "File name too long; give --out another directory")
+    one_error_line(result, "File name too long; give --out another directory")
     assert _tree(tmp_path) == []
 
 
@@ -111,7 +104,7 @@ def test_a_folder_named_as_a_shard_is_left_where_it_is(tmp_path):
     assert _tree(out) == before and not (out / "corrupt").exists()
     command = shlex.split(store.load_manifest(out)["command"])  # the run's own flags
     result = runner.invoke(app, [*command[1:], "--workers", "1"])
-    _one_error_line(result, said)
+    one_error_line(result, said)
     assert _tree(out) == before and not (out / "corrupt").exists()
     assert (folder / "note.txt").read_text() == "mine"
 

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _cli_lines import one_error_line
 from _peak import measured_peak
 from _report_run import reproduce_text
 from typer.testing import CliRunner
@@ -51,14 +52,6 @@ LONG_FLAGS: dict[str, tuple[object, ...]] = {
     "optimizer": ("sgd",),
     "clip": (1.0,),
 }
-
-
-def _one_error_line(result, contains: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert contains in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -237,7 +230,7 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     first = page.read_bytes()
 
     result = runner.invoke(app, ["report", str(other), "-o", str(page)])
-    line = _one_error_line(result, "exists and is another run's report")
+    line = one_error_line(result, "exists and is another run's report")
     assert "--force" in line and "-o/--output another file" in line
     assert page.read_bytes() == first  # untouched
 
@@ -251,7 +244,7 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     stranger = tmp_path / "notes.html"
     stranger.write_text("<p>mine</p>")
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(stranger)])
-    _one_error_line(result, "exists and is not a vanishlab report")
+    one_error_line(result, "exists and is not a vanishlab report")
     assert stranger.read_text() == "<p>mine</p>"
 
 
@@ -317,7 +310,7 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
         err.value
     )
     result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
-    _one_error_line(result, f"{shard} is corrupt")
+    one_error_line(result, f"{shard} is corrupt")
 
     plan = __import__("vanishlab.sweep.plan", fromlist=["plan_sweep"]).plan_sweep(grid, out)
     assert [bad.path for bad in plan.corrupt] == [shard] and len(plan.pending()) == 1
@@ -456,7 +449,7 @@ def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch
         ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)],
         ["report", str(run_dir), "-o", str(run_dir.parent / "r.html")],
     ):
-        _one_error_line(runner.invoke(app, args), f"permission denied: {shard}")
+        one_error_line(runner.invoke(app, args), f"permission denied: {shard}")
     with pytest.raises(vl.VanishlabError, match="permission denied"):
         vl.load_results(run_dir)
     assert {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == before
@@ -722,14 +715,14 @@ def test_out_where_the_file_system_refuses(tmp_path, monkeypatch):
     blocker.write_text("x")
     for out in (blocker / "run", Path("/proc/vanishlab-test/run")):
         result = runner.invoke(app, ["sweep", "--smoke", "--out", str(out)])
-        _one_error_line(result, f"cannot write the run directory {out}: ")
+        one_error_line(result, f"cannot write the run directory {out}: ")
 
     def read_only(self, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(self))
 
     monkeypatch.setattr(Path, "mkdir", read_only)
     result = runner.invoke(app, ["sweep", "--smoke", "--out", str(tmp_path / "ro")])
-    _one_error_line(result, "Read-only file system")
+    one_error_line(result, "Read-only file system")
 
 
 def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
@@ -743,7 +736,7 @@ def test_report_output_where_the_file_system_refuses(run_dir, tmp_path):
     }
     for out, message in cases.items():
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
-        _one_error_line(result, message)
+        one_error_line(result, message)
 
 
 def test_a_disk_full_before_the_sweep_names_the_lock_file(tmp_path, monkeypatch):
@@ -774,7 +767,7 @@ def test_a_disk_full_before_the_sweep_names_the_lock_file(tmp_path, monkeypatch)
     monkeypatch.setattr(lock, "open", lambda p, *a, **k: Full(real_open(p, *a, **k)), raising=False)
     out = tmp_path / "new"
     result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)])
-    _one_error_line(result, f"cannot write {out / '.lock'}: No space left on device")
+    one_error_line(result, f"cannot write {out / '.lock'}: No space left on device")
 
 
 def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch):
@@ -804,10 +797,10 @@ def test_a_full_disk_names_the_file_being_written(run_dir, tmp_path, monkeypatch
     )
     out = tmp_path / "new"
     result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)])
-    _one_error_line(result, f"cannot write {out / 'manifest.json'}: No space left on device")
+    one_error_line(result, f"cannot write {out / 'manifest.json'}: No space left on device")
     page = tmp_path / "r.html"
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
-    _one_error_line(result, f"cannot write the report {page}: No space left on device")
+    one_error_line(result, f"cannot write the report {page}: No space left on device")
     assert not page.exists()
     leftovers = [p for p in tmp_path.rglob(f"*{store.TMP_SUFFIX}") if p.name != ".lock"]
     assert leftovers == []  # nothing half-written is left behind
@@ -826,7 +819,7 @@ def test_a_failed_report_removes_the_empty_folders_it_made_only(run_dir, tmp_pat
     kept.mkdir()  # empty, and existed before: never removed
     page = kept / "new" / "deeper" / "r.html"
     result = runner.invoke(app, ["report", str(run_dir), "-o", str(page)])
-    _one_error_line(result, f"cannot write the report {page}: No space left on device")
+    one_error_line(result, f"cannot write the report {page}: No space left on device")
     assert kept.is_dir() and list(kept.iterdir()) == []
     with pytest.raises(OSError), files.folders_made(kept / "a" / "b"):  # the API's helper
         (kept / "a" / "x").write_text("another's file")  # not empty: a stays, b goes
@@ -906,14 +899,14 @@ def test_a_report_is_never_written_inside_its_run_directory(run_dir, tmp_path, m
     ):
         for force in ([], ["--force"]):
             result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), *force])
-            _one_error_line(
+            one_error_line(
                 result, f"{out} is inside the run directory {run_dir}; give -o/--output a"
             )
         with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
             vl.render_report(run_dir, out, overwrite=True)
     monkeypatch.chdir(run_dir)  # the default path, reports/<name>.html, would be inside too
     result = runner.invoke(app, ["report", str(run_dir)])
-    _one_error_line(result, "reports/default-smoke.html is inside the run directory")
+    one_error_line(result, "reports/default-smoke.html is inside the run directory")
     assert snapshot() == before
     vl.load_results(run_dir)  # still a sound run
 
@@ -926,9 +919,7 @@ def test_a_report_is_never_written_inside_another_run_directory(run_dir, smoke_r
     (tmp_path / "link").symlink_to(other / "cells")
     for out in (other / "cells" / "x.html", other / "manifest.json", tmp_path / "link" / "r.html"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(out), "--force"])
-        _one_error_line(
-            result, f"is inside the run directory {other.resolve()}; give -o/--output a"
-        )
+        one_error_line(result, f"is inside the run directory {other.resolve()}; give -o/--output a")
         with pytest.raises(vl.VanishlabError, match="is inside the run directory"):
             vl.render_report(run_dir, out, overwrite=True)
     assert {str(p): p.read_bytes() for p in sorted(other.rglob("*")) if p.is_file()} == before
@@ -958,7 +949,7 @@ def test_an_out_inside_another_run_directory_is_refused(run_dir, tmp_path):
             ],
         ):
             result = runner.invoke(app, args)
-            _one_error_line(result, f"{out} is inside the run directory {run_dir.resolve()}")
+            one_error_line(result, f"{out} is inside the run directory {run_dir.resolve()}")
     assert {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == before
     (tmp_path / "web").mkdir()
     (tmp_path / "web" / "manifest.json").write_text('{"name": "my web app"}')
@@ -976,7 +967,7 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
         monkeypatch.setattr(module, "available_bytes", lambda: 16 * 2**30)
     out = tmp_path / "run"
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--out", str(out)])
-    line = _one_error_line(result, "hidden_size 100000")
+    line = one_error_line(result, "hidden_size 100000")
     assert "needs about" in line and "TiB" in line and "and 16.0 GiB is available;" in line
     assert not out.exists()
     # The run points to --dry-run, which checks smaller sizes without running them.
@@ -986,7 +977,7 @@ def test_a_cell_too_big_for_memory_is_refused_up_front(tmp_path, monkeypatch):
     # estimate)" was said to a user who had just run one, below the estimate.
     result = runner.invoke(app, ["sweep", "--hidden-size", "100000", "--dry-run"])
     assert "memory: the largest cell needs about" in result.stdout
-    dry = _one_error_line(result, "hidden_size 100000")
+    dry = one_error_line(result, "hidden_size 100000")
     assert "--dry-run" not in dry and dry == line.removesuffix(
         " (--dry-run checks them without running anything)"
     )
@@ -1022,7 +1013,7 @@ def test_a_run_directory_that_cannot_be_made_leaves_no_folder_of_its_own(tmp_pat
         vl.run_sweep(grid, out, workers=1, progress=False)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "note.txt"]
     result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--out", str(out)])
-    _one_error_line(result, "File name too long; give --out another directory")
+    one_error_line(result, "File name too long; give --out another directory")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "note.txt"]
 
 
@@ -1123,19 +1114,19 @@ def test_a_bad_scheduler_fails_at_once_in_one_line(tmp_path):
     result = runner.invoke(
         app, ["sweep", "--smoke", "--scheduler", "notanaddress", "--out", str(out)]
     )
-    _one_error_line(result, "'notanaddress' is not a scheduler address")
+    one_error_line(result, "'notanaddress' is not a scheduler address")
     result = runner.invoke(
         app, ["sweep", "--smoke", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]
     )
-    _one_error_line(result, "cannot connect to the Dask scheduler at tcp://127.0.0.1:1")
+    one_error_line(result, "cannot connect to the Dask scheduler at tcp://127.0.0.1:1")
     for port in ("99999", "0"):  # was tried, and reported as "Connection refused"
         args = ["sweep", "--smoke", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(out)]
-        _one_error_line(runner.invoke(app, args), f"port {port} is not a TCP port")
+        one_error_line(runner.invoke(app, args), f"port {port} is not a TCP port")
     # inproc:// waited 20 s and printed a traceback as its client was collected; ucx://
     # without its packages raised a TypeError.
     for address in ("inproc://x", "ucx://1.2.3.4:5"):
         args = ["sweep", "--smoke", "--scheduler", address, "--out", str(out)]
-        _one_error_line(runner.invoke(app, args), "is not supported; give tcp://HOST:PORT")
+        one_error_line(runner.invoke(app, args), "is not supported; give tcp://HOST:PORT")
     assert not out.exists()
 
 
@@ -1149,7 +1140,7 @@ def test_a_dry_run_refuses_a_scheduler_address_the_run_would_refuse(tmp_path):
         ("inproc://x", "is not supported"),
     ):
         args = ["sweep", "--smoke", "--dry-run", "--scheduler", address, "--out", str(out)]
-        _one_error_line(runner.invoke(app, args), words)
+        one_error_line(runner.invoke(app, args), words)
     args = ["sweep", "--smoke", "--dry-run", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]
     result = runner.invoke(app, args)  # well formed, nothing listening: a plan all the same
     assert result.exit_code == 0, result.output
@@ -1160,7 +1151,7 @@ def test_a_dry_run_with_a_scheduler_says_when_dask_is_missing(tmp_path, monkeypa
     """--dry-run --scheduler exited 0 without Dask, where the run refuses in one line."""
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed: ImportError
     args = ["sweep", "--smoke", "--dry-run", "--scheduler", "tcp://127.0.0.1:8786"]
-    _one_error_line(runner.invoke(app, [*args, "--out", str(tmp_path / "r")]), "needs Dask")
+    one_error_line(runner.invoke(app, [*args, "--out", str(tmp_path / "r")]), "needs Dask")
 
 
 @contextlib.contextmanager
@@ -1215,7 +1206,7 @@ def test_a_port_that_accepts_but_never_speaks_dask_fails_after_the_timeout(tmp_p
         result = runner.invoke(app, ["sweep", *SMALL, "--scheduler", address, "--out", str(out)])
         elapsed = time.monotonic() - start
         gc.collect()
-    _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
+    one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
     assert elapsed < 5, elapsed
     assert unraisable == [] and not out.exists()
 
@@ -1262,7 +1253,7 @@ def test_a_tls_port_that_completes_tls_but_never_speaks_dask_fails_after_the_tim
         args = ["sweep", *SMALL, "--scheduler", address, "--out", str(out)]
         result = runner.invoke(app, args)
         elapsed = time.monotonic() - start
-    _one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
+    one_error_line(result, f"the Dask scheduler at {address} did not answer within 0.5 s")
     assert held  # TLS was completed
     assert elapsed < 5, elapsed
     assert not out.exists()
@@ -1287,7 +1278,7 @@ def test_a_malformed_manifest_is_one_line_for_every_reader(run_dir, tmp_path, ke
         ["report", str(run_dir), "-o", str(tmp_path / "r.html")],
         ["sweep", "--smoke", "--out", str(run_dir)],
     ):
-        _one_error_line(runner.invoke(app, args), message)
+        one_error_line(runner.invoke(app, args), message)
 
 
 def test_a_manifest_whose_optional_lists_are_null_resumes(run_dir):
@@ -1314,7 +1305,7 @@ def test_dry_run_refuses_a_read_only_run_as_the_run_does(run_dir, monkeypatch):
         ),
     )
     args = ["sweep", "--smoke", "--out", str(run_dir)]
-    _one_error_line(runner.invoke(app, [*args, "--dry-run"]), "Permission denied")
+    one_error_line(runner.invoke(app, [*args, "--dry-run"]), "Permission denied")
 
 
 def test_a_sweep_refuses_a_read_only_cells_folder_before_its_manifest(tmp_path, monkeypatch):
@@ -1339,7 +1330,7 @@ def test_a_sweep_refuses_a_read_only_cells_folder_before_its_manifest(tmp_path, 
     )
     monkeypatch.setattr(Path, "write_bytes", lambda p, data: denied(p) or real_write(p, data))
     before = {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    _one_error_line(
+    one_error_line(
         runner.invoke(app, [*args, "--gain", "3", "--force"]),
         f"cannot write {out / 'cells'}, where the run keeps its shards: Permission denied",
     )
@@ -1356,7 +1347,7 @@ def test_a_dry_run_says_the_run_would_refuse_its_cells_folder(tmp_path, monkeypa
     cells, real_access = out / "cells", os.access
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != cells and real_access(p, mode))
     before = {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    _one_error_line(
+    one_error_line(
         runner.invoke(app, [*args, "--gain", "3", "--force", "--dry-run"]),
         f"cannot write {cells}, where the run keeps its shards: Permission denied",
     )
@@ -1370,13 +1361,13 @@ def test_repeated_flags_are_merged_or_refused(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "activation   tanh, relu" in result.stdout
     result = runner.invoke(app, ["sweep", "--gain", "1", "--gain", "1", "--dry-run"])
-    _one_error_line(result, "error: --gain: lists 1.0 twice")
+    one_error_line(result, "error: --gain: lists 1.0 twice")
     result = runner.invoke(app, ["sweep", "--out", "a", "--out", "b", "--dry-run"])
-    _one_error_line(result, "--out given 2 times (a, b); give it once")
+    one_error_line(result, "--out given 2 times (a, b); give it once")
     # named by both spellings: "--output given 2 times" named a flag the user had not typed
     for twice in (["-o", "a", "-o", "b"], ["--output", "a", "-o", "b"]):
         result = runner.invoke(app, ["report", "x", *twice])
-        _one_error_line(result, "error: -o/--output given 2 times (a, b); give it once")
+        one_error_line(result, "error: -o/--output given 2 times (a, b); give it once")
 
 
 def test_help_shows_no_value_for_flags():
@@ -1802,7 +1793,7 @@ def test_a_report_never_replaces_what_is_not_a_regular_file(run_dir, tmp_path):
     os.mkfifo(pipe)
     for force in ([], ["--force"]):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(pipe), *force])
-        _one_error_line(result, "is not a regular file; give -o/--output a file name")
+        one_error_line(result, "is not a regular file; give -o/--output a file name")
     for overwrite in (False, True):
         with pytest.raises(vl.VanishlabError, match="is not a regular file"):
             vl.render_report(run_dir, pipe, overwrite=overwrite)
@@ -2206,6 +2197,6 @@ def test_reports_advice_names_its_output_option_as_its_refusals_do(run_dir, tmp_
             (other, "exists and is not a vanishlab report"),
         ):
             result = runner.invoke(app, ["report", str(run_dir), spelling, str(out)])
-            line = _one_error_line(result, said)
+            line = one_error_line(result, said)
             assert "-o/--output" in line and " -o " not in line, line
     assert other.read_text() == "mine"
