@@ -81,7 +81,7 @@ def test_activation_applies_to_rnn_only():
         ({"model": "rnn", "init": "chrono"}, "init 'chrono' does not apply to model 'rnn'"),
         (
             {"model": "lstm", "init": "forget_bias", "bias": False},
-            r"needs --bias true \(bias=True\)",
+            r"needs bias=True: the grid has bias=False",
         ),
     ],
 )

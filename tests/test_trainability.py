@@ -289,7 +289,7 @@ def test_the_overview_says_a_trained_run_s_curves_are_of_the_network_at_init(
 
 def test_task_needs_its_input_size() -> None:
     """Refused when the grid is built (exit 2 in the CLI), not by failing every cell later."""
-    with pytest.raises(vl.VanishlabError, match=r"set --input-size \(input_size=\) to 2"):
+    with pytest.raises(vl.VanishlabError, match=r"set input_size=2 \(got 16\)"):
         vl.Sweep(hidden_size=4, seq_len=5, batch=2, task="adding", train_steps=2)
 
 
