@@ -6,6 +6,8 @@ was the difference, nor what a probe that resumes is."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -43,3 +45,16 @@ def test_another_module_is_named_with_the_fields_that_differ(tmp_path):
     )
     with pytest.raises(VanishlabError, match=r"\(kind lstm there, gru here\)"):
         _open(nn.GRU(2, 8, batch_first=True), probe, out)
+
+
+def test_a_field_recorded_there_alone_is_named(tmp_path):
+    """A run whose manifest records a field this version's module does not have (written by
+    another version, or edited) was refused with "monitors another module ()": no field."""
+    probe, out = torch.randn(8, 50, 2), tmp_path / "training"
+    _open(nn.GRU(2, 8), probe, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["model"]["architecture"]["proj_size"] = 4
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(VanishlabError) as err:
+        _open(nn.GRU(2, 8), probe, out)
+    assert "monitors another module (proj_size 4 there, None here);" in str(err.value)

@@ -73,10 +73,12 @@ def architecture_change(was: object, now: Mapping[str, Any]) -> str:
     ``hidden_size 32 there, 16 here``, each field that differs."""
     if not isinstance(was, dict):
         return "its architecture is not recorded there"
+    # every key of either: one recorded there alone (a later version's field) read "()"
+    keys = [*now, *(key for key in was if key not in now)]
     return ", ".join(
-        f"{key} {was.get(key)} there, {value} here"
-        for key, value in now.items()
-        if was.get(key) != value
+        f"{key} {was.get(key)} there, {now.get(key)} here"
+        for key in keys
+        if was.get(key) != now.get(key) or (key in was) != (key in now)
     )
 
 
