@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ...sweep.trainability import required_lag
 from ..format import and_list, plural
 from ..model import Code
 
@@ -40,7 +41,8 @@ def learn_lags(lag: int) -> tuple[int, ...]:
 def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: int) -> Code:
     """The command that trains networks of this kind at dependencies around ``lag`` steps, and
     what it measures and costs."""
-    lengths = [2 * k for k in learn_lags(lag)]  # required_lag("adding", 2 k) = k
+    lengths = [2 * k for k in learn_lags(lag)]
+    back = [required_lag("adding", t) for t in lengths]  # T = 2 k: k steps back, the lags tried
     key = kind if kind != "rnn" else ("relu" if relu else "tanh")
     inits, words = _INITS[key]
     model = f"--model rnn --activation {key}" if kind == "rnn" else f"--model {kind}"
@@ -54,7 +56,7 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
         f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
         f"task's), from PyTorch's default init and from {words}, for {TRAIN_STEPS} Adam steps "
         f"each on the adding problem at T = {and_list([str(t) for t in lengths])}, whose first "
-        f"marked value lies at least {and_list([str(k) for k in learn_lags(lag)])} steps back: "
+        f"marked value lies at least {and_list([str(k) for k in back])} steps back: "
         f"around the {lag} steps above. Its report's Trainability section says which networks "
         "learned the task (held-out loss below a tenth of chance level) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
