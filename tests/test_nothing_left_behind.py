@@ -4,6 +4,7 @@ line, and the traceback behind a cell's error where VANISHLAB_TRACEBACK asks for
 from __future__ import annotations
 
 import errno
+import os
 import shlex
 from pathlib import Path
 
@@ -206,3 +207,22 @@ def test_a_monitor_that_fails_before_its_manifest_leaves_nothing_it_made(
     assert vl.load_manifest(out)["finished"] and len(vl.load_cells(out)) == 1
     with vl.JacobianMonitor(net, probe, out=out) as mon:  # its lock was let go of
         mon.step(1)
+
+
+def test_a_lock_file_discarded_under_a_waiting_writer_is_not_held(tmp_path, monkeypatch):
+    """A writer that failed before its manifest unlinks its .lock while it holds it
+    (RunLock.discard). Another that had opened .lock before that and locked it after held a
+    lock on a file no longer there: .lock was gone while it wrote, and where no folder lock is
+    taken (NFS) the next writer's new .lock let a second writer in beside it."""
+    from vanishlab.sweep import lock
+    from vanishlab.sweep.rundir import held_new_or_run
+
+    run_dir, early = tmp_path / "new", []
+    with pytest.raises(KeyboardInterrupt), held_new_or_run(run_dir):
+        early.append(open(run_dir / store.LOCK, "a+b"))  # noqa: SIM115 (the waiting writer's)
+        raise KeyboardInterrupt
+    opened = lock._opened
+    monkeypatch.setattr(lock, "_opened", lambda p: (early.pop(), False) if early else opened(p))
+    with store.RunLock(run_dir) as held:
+        assert (run_dir / store.LOCK).read_text() == str(os.getpid())  # the file it holds
+        assert held.made

@@ -40,19 +40,7 @@ class RunLock:
         self._folder: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
-            raise VanishlabError(
-                f"{self.path} is a directory, where vanishlab keeps its lock file: move it aside"
-            )
-        f, self.made = _opened(self.path)  # held open while the lock is
-        try:
-            _lock(f)
-        except OSError:
-            f.seek(0)
-            holder = f.read().decode("ascii", "replace").strip() or "unknown"
-            f.close()
-            raise self._in_use(holder == str(os.getpid()), f"pid {holder}") from None
+        f = self._locked_file()  # held open while the lock is
         try:
             self._folder = _lock_folder(self.path.parent)
         except BlockingIOError:  # its .lock was deleted, and this one is new: no pid in it
@@ -71,6 +59,32 @@ class RunLock:
             raise
         self._file = f
         return self
+
+    def _locked_file(self) -> Any:
+        """``.lock`` opened (created if missing) and locked, where its path still names the file
+        locked. A holder's :meth:`discard` unlinks ``.lock`` while it holds it: a writer that
+        had opened it before and locked it after held a lock on a file no longer there, beside
+        the next writer's new ``.lock`` (where no folder lock is taken, NFS: two writers at
+        once). Such a file is let go and ``.lock`` opened again."""
+        for _ in range(_REOPENS):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
+                raise VanishlabError(
+                    f"{self.path} is a directory, where vanishlab keeps its lock file: move it "
+                    "aside"
+                )
+            f, self.made = _opened(self.path)
+            try:
+                _lock(f)
+            except OSError:
+                f.seek(0)
+                holder = f.read().decode("ascii", "replace").strip() or "unknown"
+                f.close()
+                raise self._in_use(holder == str(os.getpid()), f"pid {holder}") from None
+            if _names(self.path, f):
+                return f
+            f.close()  # (which lets its lock go)
+        raise self._in_use(False, f"its {LOCK} was removed as often as it was opened")
 
     def discard(self) -> None:
         """Remove ``.lock`` where this holder created it, while it still holds it: for a writer
@@ -118,6 +132,21 @@ class RunLock:
             self._file.close()
             self._file = None
         self._release_folder()
+
+
+_REOPENS = 10
+"""How many times :meth:`RunLock.__enter__` opens ``.lock`` again where the file it locked was
+unlinked meanwhile (by a holder's :meth:`RunLock.discard`)."""
+
+
+def _names(path: Path, f: Any) -> bool:
+    """Whether ``path`` names the open file ``f`` (not unlinked, nor replaced, since opened)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(f.fileno())
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _opened(path: Path) -> tuple[Any, bool]:
