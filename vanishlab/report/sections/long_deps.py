@@ -187,8 +187,9 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
         beside = f" (from {other.words}: horizon {fit_horizon_text(other.fit)})" if other else ""
         return (
             f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
-            f"longer than about {plural(int(horizon), 'step')} gets little gradient, and "
-            "training has little to learn it from.",
+            f"longer than about {plural(int(horizon), 'step')} gets little gradient: it is "
+            "hard to learn, though not out of reach (an adaptive optimizer such as Adam "
+            "rescales small gradients; only training says whether a network learns it).",
             "vanishing",
             int(horizon),
         )
