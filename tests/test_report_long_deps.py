@@ -427,3 +427,25 @@ def test_factor_text_reads_two_digits_at_any_scale():
     ]
     assert factor_text(-math.inf) == "0"
     assert LAGS == (10, 30, 100, 300)
+
+
+def test_each_kind_of_model_gets_folders_of_its_own(runs):
+    """Every page's commands wrote --out runs/try-gated, runs/try-learn, ...: the LSTM page's
+    test of learning run, then the GRU page's, was refused (its folder held another grid).
+    Each command now writes a folder named by the model's kind, activation, layers and size."""
+    outs: dict[str, set[str]] = {}
+    for name in ("rnn", "lstm", "gru", "relu"):
+        for code in _section(runs[name]).blocks:
+            if isinstance(code, Code):
+                for line in code.text.splitlines():
+                    words = shlex.split(line)
+                    outs.setdefault(name, set()).add(words[words.index("--out") + 1])
+    assert outs["rnn"] == {
+        "runs/try-gain-rnn-tanh-2x8",
+        "runs/try-gated-rnn-tanh-2x8",
+        "runs/try-learn-rnn-tanh-2x8",
+    }
+    assert outs["lstm"] == {"runs/try-gates-lstm-1x8", "runs/try-learn-lstm-1x8"}
+    assert "runs/try-irnn-rnn-relu-1x8" in outs["relu"]
+    every = [out for name in outs for out in outs[name]]
+    assert len(every) == len(set(every))

@@ -46,10 +46,12 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
     key = kind if kind != "rnn" else ("relu" if relu else "tanh")
     inits, words = _INITS[key]
     model = f"--model rnn --activation {key}" if kind == "rnn" else f"--model {kind}"
+    model_words = f"rnn-{key}" if kind == "rnn" else kind  # its folder's name (one per kind)
     line = (
         f"vanishlab sweep trainability {model} --init {inits} --gain 1 "
         f"--num-layers {num_layers} --hidden-size {hidden_size} "
-        f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAIN_STEPS} --out runs/try-learn"
+        f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAIN_STEPS} "
+        f"--out runs/try-learn-{model_words}-{num_layers}x{hidden_size}"
     )
     n = len(lengths) * len(inits.split(","))
     caption = (
@@ -62,6 +64,7 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
         "had at initialisation. It trains new networks, not these weights, and one that fails "
         f"in {TRAIN_STEPS} steps might learn in more. Each step back-propagates through T "
         "steps: docs/trainability.md measured 2 to 10 s a network at hidden size 32 and "
-        "T ≤ 80 on one CPU core, and the time grows with T, the layers and the hidden size."
+        "T ≤ 80 on one CPU core, and the time grows with T, the layers and the hidden size "
+        "(--dry-run first shows the cells and the memory each needs)."
     )
     return Code(LEARN_TITLE, line, caption)

@@ -242,6 +242,14 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
         f"--seq-len {seq_len}"
     )
+    # each page's commands write a folder of their own (one --out for every page: the second
+    # model's command was refused, its folder holding another grid)
+    own = (
+        f"{kind}-{'relu' if arch.get('nonlinearity') == 'relu' else 'tanh'}"
+        if kind == "rnn"
+        else kind
+    )
+    own = f"{own}-{sizes[0]}x{sizes[1]}"
     gates = f"vanishlab sweep --model lstm,gru --init default,forget_bias,chrono {shape}"
     bias = {
         "lstm": "a forget-gate bias of 1 (forget_bias)",
@@ -258,7 +266,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     phase = f"vanishlab sweep gain_phase --activation {'relu' if relu else 'tanh'} {shape}"
     if regime == "exploding":
         if kind == "rnn":
-            lines = [f"{phase} --out runs/try-gain"]
+            lines = [f"{phase} --out runs/try-gain-{own}"]
             words = (
                 "Try a smaller recurrent gain (the gain phase diagram shows where the rate "
                 "crosses 0)"
@@ -266,21 +274,21 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         else:
             lines = [
                 f"vanishlab sweep --model {kind} --init default,orthogonal --gain 0.5,0.75,1 "
-                f"{shape} --out runs/try-gain"
+                f"{shape} --out runs/try-gain-{own}"
             ]
             words = "Try a smaller recurrent gain"
         words += " and gradient-norm clipping in training (a training sweep's --clip)."
     elif kind == "rnn" and relu:
         lines = [
             f"vanishlab sweep --model rnn --activation relu --init default,identity --gain 1 "
-            f"{shape} --out runs/try-irnn",
-            f"{gates} --out runs/try-gated",
+            f"{shape} --out runs/try-irnn-{own}",
+            f"{gates} --out runs/try-gated-{own}",
         ]
         words = f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell with {gate_words}."
     elif kind == "rnn":
         lines = [
-            f"{phase} --out runs/try-gain",
-            f"{gates} --out runs/try-gated",
+            f"{phase} --out runs/try-gain-{own}",
+            f"{gates} --out runs/try-gated-{own}",
         ]
         words = (
             "Try an orthogonal recurrent init or a gain nearer the critical one (the first "
@@ -290,7 +298,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     else:
         lines = [
             f"vanishlab sweep --model {kind} --init default,forget_bias,chrono {shape} "
-            "--out runs/try-gates"
+            f"--out runs/try-gates-{own}"
         ]
         words = f"Try {gate_words}."
     return Code(
