@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ...errors import VanishlabError
+from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grid_ids
 from ...sweep.summary_fields import NO_SUMMARY
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
@@ -84,7 +84,10 @@ def _failed_cells(view: RunView, axes: list[str]) -> Table | None:
     rows = []
     for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
         reason = str(rec.get("reason") or "")
-        rows.append((str(rec["cell_id"]), _setting(rec, axes), _failure_kind(rec, reason), reason))
+        kind = _failure_kind(rec, reason)
+        # stored with both names of an option, "--batch (batch=)": said as the command line
+        # says it to the people who ran it
+        rows.append((str(rec["cell_id"]), _setting(rec, axes), kind, command_line_words(reason)))
     return Table(
         "Failed cells",
         "Cells that produced no measurement, with the reason recorded by the sweep. "

@@ -1,0 +1,33 @@
+"""A failed cell's reason is stored with both names of an option ("--batch (batch=)"), and the
+report, read by people who ran the command line, says it as the command line does."""
+
+from __future__ import annotations
+
+import vanishlab as vl
+from vanishlab.report import build_report
+
+REFUSED = (
+    "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 137438953472 bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError(REFUSED)
+
+
+def test_the_failed_cells_table_says_a_memory_reason_by_its_flags(monkeypatch, tmp_path):
+    """It said "sweep a smaller --batch (batch=), --seq-len (seq_len=), ...", the stored words."""
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
+    run = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=3), run, progress=False)
+    cells = vl.load_cells(run)
+    assert "--batch (batch=)" in cells["reason"].iloc[0]  # stored with both names
+    page = build_report(vl.load_results(run), cells, vl.load_manifest(run), timestamp="2024-01-01")
+    anomalies = next(s for s in page.sections if s.key == "anomalies")
+    table = next(b for b in anomalies.blocks if b.title == "Failed cells")
+    (row,) = table.rows
+    assert row[3] == (
+        "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
+        "at once): sweep a smaller --batch, --seq-len, --hidden-size or --num-layers"
+    )
