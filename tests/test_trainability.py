@@ -136,9 +136,10 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
     table = section.blocks[2]
-    # One setting: no "setting" column (it said "—" in every row).
-    assert table.columns[:2] == ("gain", "T")
-    rows = {row[1]: dict(zip(table.columns, row, strict=True)) for row in table.rows}  # by T
+    # One setting: no "setting" column (it said "—" in every row); one gain (0.25): no "gain"
+    # column (it said 0.25 in every row), as the page's other tables leave out a fixed setting
+    assert table.columns[:2] == ("T", "seed")
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}  # by T
     assert [rows[t][c] for t in ("60", "6") for c in ("predicted", "solved")] == [
         "no", "no", "yes", "yes",
     ]  # fmt: skip
@@ -176,7 +177,9 @@ def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: P
     assert list(curve.at_least_x) == [6.0] and curve.y[list(curve.x).index(6.0)] == 6.0
     assert "only a lower bound: a caret" in grid.caption
     rows = {
-        row[1]: dict(zip(section.blocks[2].columns, row, strict=True))
+        row[section.blocks[2].columns.index("T")]: dict(
+            zip(section.blocks[2].columns, row, strict=True)
+        )
         for row in section.blocks[2].rows
     }
     assert rows["6"]["1000x lag"] == "> 5"  # not by lag 5, the last of T = 6
@@ -214,7 +217,8 @@ def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run
     report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
     section = next(s for s in report.sections if s.key == "trainability")
     horizons = section.blocks[2]
-    lag = {row[1]: row[horizons.columns.index("1000x lag")] for row in horizons.rows}  # by T
+    t, lag_at = horizons.columns.index("T"), horizons.columns.index("1000x lag")
+    lag = {row[t]: row[lag_at] for row in horizons.rows}  # by T
     assert lag["6"] == "3 (exact 0)" and not lag["60"].endswith("(exact 0)")
     assert horizons.nowrap == (horizons.columns.index("1000x lag"),)  # never broken
     assert "'(exact 0)' when some sample's Jacobian is exactly zero there" in horizons.caption
@@ -383,7 +387,7 @@ def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run:
     report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
     section = next(s for s in report.sections if s.key == "trainability")
     horizons = section.blocks[2]
-    by_t = {row[1]: row for row in horizons.rows}
+    by_t = {row[horizons.columns.index("T")]: row for row in horizons.rows}
     for t in ("6", "60"):
         assert by_t[t][horizons.columns.index("1000x lag")] == "exact 0 at lag 0"
         assert by_t[t][horizons.columns.index("decades at required")] == "—"
@@ -607,6 +611,9 @@ def test_the_gain_legend_does_not_repeat_its_title(tmp_path: Path) -> None:
     for figure in grids:
         assert figure.legend_title == "gain" and figure.legend == ("0.5", "1.0"), figure.legend
         assert "gain =" not in figure.title
+    (table,) = [b for b in section.blocks if isinstance(b, Table)]
+    assert table.columns[:2] == ("gain", "T")  # gain varies: its column stays
+    assert sorted(row[0] for row in table.rows) == ["0.5", "1.0"]
 
 
 def test_a_single_gain_has_no_legend_and_is_said_once(rigor_run: Path) -> None:
@@ -692,7 +699,7 @@ def test_a_cell_predicted_to_learn_that_failed_reads_so(rigor_run: Path) -> None
     section = next(s for s in report.sections if s.key == "trainability")
     assert "1 of 2 trained cells (50 %)" in section.intro
     table = section.blocks[2]
-    rows = {row[1]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    rows = {r["T"]: r for r in (dict(zip(table.columns, row, strict=True)) for row in table.rows)}
     assert (rows["60"]["predicted"], rows["60"]["solved"]) == ("yes", "no")
 
 

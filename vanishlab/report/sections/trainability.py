@@ -347,8 +347,14 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         "mean-field 1000x lag", "decades at required", "predicted", "solved", "loss / chance",
     )  # fmt: skip
     numeric = (False, True, True, True, True, True, True, True, True, False, False, True)
-    if not keys:  # one setting: its column said "—" in every row
-        columns, numeric, rows = columns[1:], numeric[1:], [row[1:] for row in rows]
+    # Settings that do not vary are left out, as every table of the page leaves them: one
+    # setting's column said "—" in every row, one gain's its value in every row.
+    dropped = {"setting"} if not keys else set()
+    if "gain" not in view.varying:
+        dropped.add("gain")
+    kept = [i for i, c in enumerate(columns) if c not in dropped]
+    columns, numeric = tuple(columns[i] for i in kept), tuple(numeric[i] for i in kept)
+    rows = [tuple(row[i] for i in kept) for row in rows]
     return Table(
         "Horizons at initialisation and outcomes",
         "Per trained cell: the shortest lag the task needs (required lag), the lag at which "
