@@ -17,19 +17,34 @@ from ...sweep.trainability import required_lag
 from ..format import and_list, plural
 from ..model import Code
 
-__all__ = ["LEARN_TITLE", "TRAIN_STEPS", "learn_code", "learn_lags"]
+__all__ = [
+    "GATED_INITS",
+    "IRNN_INITS",
+    "LEARN_TITLE",
+    "ORTHOGONAL_INITS",
+    "TRAIN_STEPS",
+    "learn_code",
+    "learn_lags",
+]
 
 LEARN_TITLE = "Does a network of this kind learn a dependency that long?"
 
 #: The training steps the command asks for (the trainability experiment's own).
 TRAIN_STEPS = 1000
 
+#: The inits the section's commands set beside PyTorch's default (``--init``), here and in
+#: :mod:`.long_deps`'s "What to try": a gated cell's forget-gate bias and chrono, an orthogonal
+#: W_hh, and the IRNN's identity W_hh.
+GATED_INITS = "default,forget_bias,chrono"
+ORTHOGONAL_INITS = "default,orthogonal"
+IRNN_INITS = "default,identity"
+
 #: The inits the command trains from, by model (an nn.RNN by its activation), with their words.
 _INITS = {
-    "tanh": ("default,orthogonal", "an orthogonal init"),
-    "relu": ("default,identity", "the IRNN init (identity)"),
-    "lstm": ("default,forget_bias,chrono", "forget_bias and chrono"),
-    "gru": ("default,forget_bias,chrono", "forget_bias and chrono"),
+    "tanh": (ORTHOGONAL_INITS, "an orthogonal init"),
+    "relu": (IRNN_INITS, "the IRNN init (identity)"),
+    "lstm": (GATED_INITS, "forget_bias and chrono"),
+    "gru": (GATED_INITS, "forget_bias and chrono"),
 }
 
 

@@ -33,7 +33,7 @@ from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import RunView, state_jacobian
-from .learn_command import learn_code
+from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, learn_code
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
 from .trained import (
@@ -250,7 +250,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         else kind
     )
     own = f"{own}-{sizes[0]}x{sizes[1]}"
-    gates = f"vanishlab sweep --model lstm,gru --init default,forget_bias,chrono {shape}"
+    gates = f"vanishlab sweep --model lstm,gru --init {GATED_INITS} {shape}"
     bias = {
         "lstm": "a forget-gate bias of 1 (forget_bias)",
         "gru": "an update-gate bias of 1 (forget_bias, on z)",
@@ -273,14 +273,14 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
             )
         else:
             lines = [
-                f"vanishlab sweep --model {kind} --init default,orthogonal --gain 0.5,0.75,1 "
+                f"vanishlab sweep --model {kind} --init {ORTHOGONAL_INITS} --gain 0.5,0.75,1 "
                 f"{shape} --out runs/try-gain-{own}"
             ]
             words = "Try a smaller recurrent gain"
         words += " and gradient-norm clipping in training (a training sweep's --clip)."
     elif kind == "rnn" and relu:
         lines = [
-            f"vanishlab sweep --model rnn --activation relu --init default,identity --gain 1 "
+            f"vanishlab sweep --model rnn --activation relu --init {IRNN_INITS} --gain 1 "
             f"{shape} --out runs/try-irnn-{own}",
             f"{gates} --out runs/try-gated-{own}",
         ]
@@ -297,7 +297,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         )
     else:
         lines = [
-            f"vanishlab sweep --model {kind} --init default,forget_bias,chrono {shape} "
+            f"vanishlab sweep --model {kind} --init {GATED_INITS} {shape} "
             f"--out runs/try-gates-{own}"
         ]
         words = f"Try {gate_words}."
