@@ -226,3 +226,69 @@ def test_a_table_of_up_to_sixty_rows_is_shown_whole_not_cut_at_a_fold(tmp_path):
     rows = {title: n for title, n, _ in boxes}
     assert rows["Decay rates by setting"] == rows["Theory vs measurement by setting"] == 36
     assert [b for b in boxes if b[2] > 0] == []  # no box hides a row, or part of one
+
+
+_PROSE_JS = """(() => {
+  const chars = [];
+  for (const p of document.querySelectorAll('main p, main td, main dd')) {
+    const walk = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      for (let i = 0; i < n.data.length; i++) {
+        const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+        const box = r.getClientRects()[0];
+        chars.push([n.data[i], box ? Math.round(box.top) : null]);
+      }
+    }
+    chars.push(['\\n', null]);
+  }
+  return chars;
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
+    """An analysed LSTM's page broke "--seq-len" in its captions as "-" / "-seq-len" or
+    "--seq-" / "len": in prose (captions, intros, notes, table cells) an option, and a value
+    after one (``--out runs/try-learn-lstm-1x8``), is now one box, as a command's words are."""
+    from vanishlab.report.model import Code, KeyValues, Report, Section, Table
+    from vanishlab.report.render import render_html
+
+    words = ["--seq-len", "--dry-run", "--out", "runs/try-learn-lstm-1x8", "--input-std"]
+    sentence = (
+        "The command measures freshly initialised networks of this size at T = 100 (set "
+        "--seq-len to the dependency length you need; --dry-run first shows the cells), "
+        "with --out runs/try-learn-lstm-1x8 naming a new directory and --input-std 1.0. "
+    )
+    text = sentence * 3
+    section = Section(
+        "s",
+        "Prose",
+        text,
+        (
+            Code("Try", "vanishlab sweep --seq-len 100", text),
+            Table("t", text, ("a", "b"), (("x", text),), (False, False), note=text),
+            KeyValues("", (("k", text),)),
+        ),
+    )
+    page = tmp_path / "prose.html"
+    page.write_text(render_html(Report("p", "p", "2024-01-01", "0", (section,))), "utf-8")
+    assert CHROMIUM is not None
+    broken = []
+    checked = 0
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=420, height=2000)
+        for width in range(420, 1000, 23):  # the lines wrap at many places
+            metrics = {"width": width, "height": 2000, "deviceScaleFactor": 1, "mobile": False}
+            browser.send("Emulation.setDeviceMetricsOverride", metrics)
+            got = browser.evaluate(_PROSE_JS)
+            shown = "".join(c for c, _ in got)
+            tops = [top for _, top in got]
+            for word in words:
+                start = shown.find(word)
+                while start >= 0:
+                    if len({tops[i] for i in range(start, start + len(word))}) > 1:
+                        broken.append((width, shown[start - 10 : start + len(word) + 10]))
+                    checked += 1
+                    start = shown.find(word, start + 1)
+    assert checked == 26 * 5 * 3 * 6  # widths, words, sentences, places of prose
+    assert broken == []

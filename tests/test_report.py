@@ -195,6 +195,29 @@ def test_several_command_lines_are_cut_into_words_between_their_lines_too():
     assert shell_words("cd 'a\nls") == ["cd", " ", "'a", "\n", "ls"]
 
 
+def test_an_option_in_prose_is_one_box_and_the_rest_stays_as_it_was():
+    """A caption's "--seq-len" wrapped at its hyphens ("-" / "-seq-len"): the template's prose
+    filter puts each option, and a value after one that could break (a path), in a box of its
+    own (span.w), and escapes the rest as before; a sentence without one is unchanged."""
+    from markupsafe import escape
+
+    from vanishlab.report.render import prose
+
+    w = '<span class="w">{}</span>'.format
+    assert prose("set --seq-len to T (--dry-run first).") == (
+        f"set {w('--seq-len')} to T ({w('--dry-run')} first)."
+    )
+    assert prose("with --out runs/try-learn-lstm-1x8, a <b>") == (
+        f"with {w('--out')} {w('runs/try-learn-lstm-1x8')}, a &lt;b&gt;"
+    )
+    assert prose("with --out naming --out=runs/a-b; --gain 1") == (
+        f"with {w('--out')} naming {w('--out=runs/a-b')}; {w('--gain')} 1"
+    )
+    for text in ["non-finite -- a dash, x--y, ln ρ -0.5 & <i>", ""]:
+        assert prose(text) == escape(text)
+    assert prose(0.5) == 0.5
+
+
 def test_decay_curves_average_seeds_and_span_them(report_run):
     run = report_run("full")
     results, cells, manifest = load(run)

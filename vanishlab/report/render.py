@@ -27,19 +27,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..sweep.progress import status_line
 from .model import Block, HeatmapGrid, LineGrid, Report
 from .page import COLUMN_PX, GUTTER_PX, TALL_TABLE_ROWS
 from .progress import ReportProgress
 
-__all__ = ["aligned", "environment", "quiet_matplotlib_dirs", "render_html", "shell_words"]
+__all__ = [
+    "aligned",
+    "environment",
+    "prose",
+    "quiet_matplotlib_dirs",
+    "render_html",
+    "shell_words",
+]
 
 # One word of a command as a shell reads it: quoted parts ('...', "...", $'...') and escaped
 # characters keep their spaces inside the word. Between words: spaces, tabs, newlines.
 _WORD = r"""(?:\$'(?:[^'\\]|\\.)*'|'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^ \t\n'"\\])+"""
 _PARTS = re.compile(rf"{_WORD}|[ \t\n]+", re.DOTALL)
+# A command's word named in prose: an option (--seq-len, --out=DIR), and the value after one
+# where the browser could break it (a path, runs/try-learn-lstm-1x8; no closing punctuation).
+_OPTION = r"(?<![\w-])--[A-Za-z0-9][\w-]*(?:=[^\s]*[^\s.,;:)])?"
+_PROSE_WORD = re.compile(rf"({_OPTION})(?:( )((?!--)[^\s]*[-/][^\s]*?)(?=[.,;:)]*(?:\s|$)))?")
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,25 @@ def shell_words(text: str) -> list[str]:
     return parts
 
 
+def prose(text: object) -> object:
+    """``text`` of a caption, an intro, a note or a table's cell, escaped, with each option
+    it names (``--seq-len``) and a value that follows one (``--out runs/x-y``) in a box of its
+    own (``span.w``, as a command's words are): the browser wrapped "--seq-len" as "-" /
+    "-seq-len" or "--seq-" / "len". A value other than text is left as it is."""
+    if not isinstance(text, str):
+        return text
+    out = []
+    end = 0
+    for match in _PROSE_WORD.finditer(text):
+        out.append(escape(text[end : match.start()]))
+        out.append(Markup('<span class="w">%s</span>') % match.group(1))
+        if match.group(3):
+            out.append(Markup(' <span class="w">%s</span>') % match.group(3))
+        end = match.end()
+    out.append(escape(text[end:]))
+    return Markup("").join(out)
+
+
 def environment() -> Environment:
     """A fresh jinja2 environment for the report templates (autoescaping, strict)."""
     env = Environment(
@@ -90,6 +120,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["shell_words"] = shell_words
+    env.filters["prose"] = prose
     return env
 
 
