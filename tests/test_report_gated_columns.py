@@ -56,3 +56,53 @@ def test_each_column_of_the_decay_curves_is_one_model_and_each_row_one_depth(rep
             depth = ("1 layer", "2 layers")[panel.row]
             assert panel.title.startswith(f"model = {model},"), (grid.title, panel.title)
             assert panel.title.endswith(depth), (grid.title, panel.title)
+
+
+MIXED = vl.Sweep(
+    model=("rnn", "lstm", "gru"),
+    activation=("tanh", "relu"),
+    init="default",
+    gain=(0.5, 1.0),
+    num_layers=(1, 2),
+    seq_len=(6,),
+    hidden_size=4,
+    input_size=2,
+    batch=2,
+    seed=(0,),
+)
+
+
+def test_an_rnn_of_two_activations_beside_gated_cells_gets_a_column_per_activation(tmp_path):
+    """`--model rnn,lstm,gru --activation tanh,relu`: the RNN has four panels (two activations
+    at two depths), each gated cell two, so row i could not hold the i-th of each and the
+    panels ran on three to a row, models mixed within columns ("rnn, relu, 2 layers | lstm, 1
+    layer | gru, 1 layer"). The RNN's activations are now columns of their own: rnn, tanh |
+    rnn, relu | lstm | gru across, 1 and 2 layers down, no slot empty."""
+    vl.run_sweep(MIXED, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+    grids = [
+        block
+        for section in report.sections
+        if section.key in ("decay", "input")
+        for block in section.blocks
+        if isinstance(block, LineGrid)
+    ]
+    assert len(grids) == 2
+    columns = ("model = rnn, tanh,", "model = rnn, relu,", "model = lstm,", "model = gru,")
+    for grid in grids:
+        assert (grid.nrows, grid.ncols, len(grid.panels)) == (2, 4, 8), grid.title
+        for panel in grid.panels:
+            assert panel.title.startswith(columns[panel.col]), (grid.title, panel.title)
+            assert panel.title.endswith(("1 layer", "2 layers")[panel.row]), panel.title
+    # Where a split leaves columns unequal, or rows that differ, the panels run on as before.
+    from vanishlab.report.panel_columns import measured_panels
+
+    panels = [("tanh", 1, "rnn"), ("relu", 1, "rnn"), ("relu", 2, "rnn"), ("n/a", 1, "lstm")]
+    assert measured_panels(panels, set(panels), ["rnn", "lstm"]) == (panels, 3)
+    panels = [("tanh", 1, "rnn"), ("relu", 1, "rnn"), ("n/a", 2, "lstm")]
+    assert measured_panels(panels, set(panels), ["rnn", "lstm"]) == (panels, 3)

@@ -40,6 +40,7 @@ from .format import (
     setting_text,
 )
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
+from .panel_columns import measured_panels
 from .view import RunView
 
 __all__ = [
@@ -280,22 +281,6 @@ def plan(
         setting_text(zip(figure_keys, fig, strict=True)) for fig in fig_combos if fig not in drawn
     )
     return plans, left
-
-
-def measured_panels(
-    panels: list[tuple[object, ...]], measured: set[tuple[object, ...]], col_values: list[object]
-) -> tuple[list[tuple[object, ...]], int]:
-    """The measured ones of ``panels`` (rows times column values, the column value last) and
-    their columns. Where every column value has as many, row i holds the i-th of each, so a
-    column stays one value (``rnn, tanh, 1 layer | lstm, 1 layer | gru, 1 layer``); run on three
-    to a row, a gated run's rows read ``rnn 1 | rnn 2 | lstm 1`` then ``gru 1 | lstm 2 | gru 2``.
-    Otherwise they run on three to a row."""
-    kept = [panel for panel in panels if panel in measured]
-    by_col = [[panel for panel in kept if panel[-1] == c] for c in col_values]
-    n = len(by_col[0]) if by_col else 0
-    if n and len(by_col) > 1 and all(len(group) == n for group in by_col):
-        return [group[i] for i in range(n) for group in by_col], len(by_col)
-    return kept, min(len(kept), 3)
 
 
 def figures_drawn(
