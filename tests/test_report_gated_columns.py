@@ -28,26 +28,30 @@ SWEEP = vl.Sweep(
 )
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("gated-columns") / "run"
-    vl.run_sweep(SWEEP, out, workers=1, progress=False)
-    return build_report(
+def _curve_grids(sweep: vl.Sweep, out) -> list[LineGrid]:
+    """The decay and input figures of ``sweep``'s report, run into ``out``."""
+    vl.run_sweep(sweep, out, workers=1, progress=False)
+    report = build_report(
         vl.load_results(out),
         vl.load_cells(out),
         vl.load_manifest(out),
         timestamp="2024-01-01T00:00:00Z",
     )
-
-
-def test_each_column_of_the_decay_curves_is_one_model_and_each_row_one_depth(report):
-    grids = [
+    return [
         block
         for section in report.sections
         if section.key in ("decay", "input")
         for block in section.blocks
         if isinstance(block, LineGrid)
     ]
+
+
+@pytest.fixture(scope="module")
+def grids(tmp_path_factory: pytest.TempPathFactory) -> list[LineGrid]:
+    return _curve_grids(SWEEP, tmp_path_factory.mktemp("gated-columns") / "run")
+
+
+def test_each_column_of_the_decay_curves_is_one_model_and_each_row_one_depth(grids):
     assert grids
     for grid in grids:
         assert (grid.nrows, grid.ncols) == (2, 3), grid.title
@@ -78,20 +82,7 @@ def test_an_rnn_of_two_activations_beside_gated_cells_gets_a_column_per_activati
     panels ran on three to a row, models mixed within columns ("rnn, relu, 2 layers | lstm, 1
     layer | gru, 1 layer"). The RNN's activations are now columns of their own: rnn, tanh |
     rnn, relu | lstm | gru across, 1 and 2 layers down, no slot empty."""
-    vl.run_sweep(MIXED, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01T00:00:00Z",
-    )
-    grids = [
-        block
-        for section in report.sections
-        if section.key in ("decay", "input")
-        for block in section.blocks
-        if isinstance(block, LineGrid)
-    ]
+    grids = _curve_grids(MIXED, tmp_path / "run")
     assert len(grids) == 2
     columns = ("model = rnn, tanh,", "model = rnn, relu,", "model = lstm,", "model = gru,")
     for grid in grids:
