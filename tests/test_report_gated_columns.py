@@ -10,9 +10,9 @@ row i now holds the i-th of each."""
 from __future__ import annotations
 
 import pytest
+from _report_run import report_sections
 
 import vanishlab as vl
-from vanishlab.report.data import build_report
 from vanishlab.report.model import LineGrid
 
 SWEEP = vl.Sweep(
@@ -30,18 +30,12 @@ SWEEP = vl.Sweep(
 
 def _curve_grids(sweep: vl.Sweep, out) -> list[LineGrid]:
     """The decay and input figures of ``sweep``'s report, run into ``out``."""
-    vl.run_sweep(sweep, out, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(out),
-        vl.load_cells(out),
-        vl.load_manifest(out),
-        timestamp="2024-01-01T00:00:00Z",
-    )
+    sections = report_sections(out, sweep)
     return [
         block
-        for section in report.sections
-        if section.key in ("decay", "input")
-        for block in section.blocks
+        for key in ("decay", "input")
+        if key in sections
+        for block in sections[key].blocks
         if isinstance(block, LineGrid)
     ]
 
