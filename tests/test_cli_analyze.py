@@ -410,7 +410,8 @@ def test_a_nonlinearity_of_another_name_is_refused_naming_the_flag(tmp_path, val
     one_error_line(result, f"--nonlinearity must be tanh or relu, got {value!r}")
     assert not out.exists()
     sweep = runner.invoke(app, ["sweep", "--activation", value, "--dry-run"])
-    one_error_line(sweep, f"unknown activation {value!r} (choose from tanh, relu)")
+    meant = f" (did you mean {value.lower()!r}?)" if value != "sigmoid" else ""
+    one_error_line(sweep, f"unknown activation {value!r}{meant} (choose from tanh, relu)")
     with pytest.raises(VanishlabError, match=r"^nonlinearity= must be tanh or"):
         vl.analyze_checkpoint(tmp_path / "two.pt", out, module="a", nonlinearity=value)
     assert not out.exists()

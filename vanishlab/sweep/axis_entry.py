@@ -16,6 +16,7 @@ from typing import Any
 from ..core.integers import as_integer
 from ..errors import VanishlabError
 from .files import is_bool
+from .nearest import did_you_mean
 
 __all__ = ["ARROW_TYPES", "INT64_MAX", "Axis"]
 
@@ -144,7 +145,8 @@ class Axis:
             raise VanishlabError(f"{name} must be {self._range_text()}, got {value}")
         if self.choices is not None and value not in self.choices:
             raise VanishlabError(
-                f"unknown {name} {value!r} (choose from {', '.join(self.choices)})"
+                f"unknown {name} {value!r}{did_you_mean(value, self.choices)} (choose from "
+                f"{', '.join(self.choices)})"
             )
         if self.check is not None:
             self.check(value)

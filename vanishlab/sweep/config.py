@@ -55,6 +55,7 @@ from .axes import AxisSet
 from .axis_entry import INT64_MAX, Axis
 from .catalog import ALL_MODELS
 from .inits import INITS
+from .nearest import did_you_mean
 
 __all__ = [
     "ACTIVATIONS",
@@ -115,7 +116,8 @@ def _known_init(value: str) -> None:
             else ""
         )
         raise VanishlabError(
-            f"unknown init {value!r} (choose from {', '.join(INITS)}; see `vanishlab inits`){hint}"
+            f"unknown init {value!r}{'' if chrono else did_you_mean(value, INITS)} (choose from "
+            f"{', '.join(INITS)}; see `vanishlab inits`){hint}"
         )
 
 

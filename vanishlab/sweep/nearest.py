@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-__all__ = ["nearest_name", "unknown_names"]
+__all__ = ["did_you_mean", "nearest_name", "unknown_names"]
 
 #: How alike a name and its suggestion must be (difflib's ratio): ``activaton`` and
 #: ``activation`` score 0.95, ``width`` and ``init`` 0.44 (no suggestion).
@@ -19,11 +19,22 @@ CUTOFF = 0.75
 
 def nearest_name(name: object, names: Iterable[str]) -> str | None:
     """The one of ``names`` nearest to ``name`` (difflib, ratio >= :data:`CUTOFF`), or None
-    (for a ``name`` that is no string too)."""
+    (for a ``name`` that is no string too). Case does not count: ``LSTM`` is ``lstm`` (difflib
+    scored them 0, and ``--model LSTM`` got only the list of choices)."""
     if not isinstance(name, str):
         return None
-    near = difflib.get_close_matches(name, list(names), n=1, cutoff=CUTOFF)
-    return near[0] if near else None
+    by_lower = {}
+    for known in names:
+        by_lower.setdefault(known.lower(), known)
+    near = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=CUTOFF)
+    return by_lower[near[0]] if near else None
+
+
+def did_you_mean(name: object, names: Iterable[str]) -> str:
+    """`` (did you mean 'lstm'?)`` for the name nearest to ``name`` (:func:`nearest_name`),
+    or "" where none is near."""
+    near = nearest_name(name, names)
+    return f" (did you mean {near!r}?)" if near else ""
 
 
 def unknown_names(given: Iterable[object], known: Sequence[str], what: str) -> str | None:
