@@ -125,13 +125,17 @@ def test_the_verdict_is_on_the_first_screen(runs, tmp_path):
                 f" e.textContent.includes({json.dumps(verdict[:80])}));"
                 " const r = p.getBoundingClientRect();"
                 " const a = p.querySelector('a');"
-                " return [r.top, r.bottom, a ? a.getAttribute('href') : null]; })()"
+                " const intro = document.querySelector('p.intro').getBoundingClientRect();"
+                " return [r.top, r.bottom, a ? a.getAttribute('href') : null, r.width,"
+                " intro.width]; })()"
             )
             problems = browser.problems()
         assert problems == []
-        top, bottom, link = first
+        top, bottom, link, width, intro_width = first
         assert top > 0 and bottom < 800, (name, first)
         assert link == f"#{KEY}", (name, first)
+        # as wide as the page's other prose (it ran the page's full 1160 px, intros 60em)
+        assert width <= intro_width + 1, (name, first)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
