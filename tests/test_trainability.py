@@ -136,9 +136,10 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
     table = section.blocks[2]
-    # One setting: no "setting" column (it said "—" in every row); one gain (0.25): no "gain"
-    # column (it said 0.25 in every row), as the page's other tables leave out a fixed setting
-    assert table.columns[:2] == ("T", "seed")
+    # One setting: no "setting" column (it said "—" in every row); one gain (0.25) and one
+    # seed: no "gain" or "seed" column (each said its value in every row), as the page's other
+    # tables leave out a fixed setting
+    assert table.columns[0] == "T" and not {"setting", "gain", "seed"} & set(table.columns)
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}  # by T
     assert [rows[t][c] for t in ("60", "6") for c in ("predicted", "solved")] == [
         "no", "no", "yes", "yes",

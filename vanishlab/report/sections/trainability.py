@@ -348,10 +348,9 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     )  # fmt: skip
     numeric = (False, True, True, True, True, True, True, True, True, False, False, True)
     # Settings that do not vary are left out, as every table of the page leaves them: one
-    # setting's column said "—" in every row, one gain's its value in every row.
+    # setting's column said "—" in every row, one gain's or one seed's its value in every row.
     dropped = {"setting"} if not keys else set()
-    if "gain" not in view.varying:
-        dropped.add("gain")
+    dropped |= {axis for axis in ("gain", "seed") if axis not in view.varying}
     kept = [i for i, c in enumerate(columns) if c not in dropped]
     columns, numeric = tuple(columns[i] for i in kept), tuple(numeric[i] for i in kept)
     rows = [tuple(row[i] for i in kept) for row in rows]
