@@ -48,7 +48,7 @@ from .grid_text import (
 )
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
-from .nearest import nearest_name, unknown_names
+from .nearest import did_you_mean, unknown_names
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -179,8 +179,7 @@ def _find(ref: str) -> Path:
     names = sorted({p.stem for d in dirs for p in _module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     available = f"; available: {', '.join(names)}" if names else ""
-    near = nearest_name(ref, names)  # `gatd`: the name said first, before the list
-    meant = f" (did you mean {near!r}?)" if near else ""
+    meant = did_you_mean(ref, names)  # `gatd`: the name said first, before the list
     here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
     path = f"; {here} is run by its path: vanishlab sweep {here}" if Path(here).is_file() else ""
     raise VanishlabError(f"no experiment named {ref!r}{meant} (looked in {where}){available}{path}")

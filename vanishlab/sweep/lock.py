@@ -91,18 +91,21 @@ class RunLock:
         that fails before it has written anything else (a sweep before its manifest), so that
         the folder is left as it found it. A sweep that failed so left a folder holding its
         ``.lock`` alone. A ``.lock`` an earlier process made stays."""
-        if self._file is not None and self.made:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+        if self._file is not None:
+            self._unlink_made()
 
     def _drop_made(self, f: Any) -> None:
         """Close ``f``, the ``.lock`` opened by a refused :meth:`__enter__`, and remove it
         where this holder created it (it locked it: nobody else uses that file)."""
+        self._unlink_made()
+        with contextlib.suppress(OSError):
+            f.close()
+
+    def _unlink_made(self) -> None:
+        """Remove ``.lock`` where this holder created it."""
         if self.made:
             with contextlib.suppress(OSError):
                 self.path.unlink()
-        with contextlib.suppress(OSError):
-            f.close()
 
     def _in_use(self, here: bool, holder: str) -> VanishlabError:
         if here:  # a second writer in this very process

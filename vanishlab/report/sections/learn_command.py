@@ -23,6 +23,7 @@ __all__ = [
     "LEARN_TITLE",
     "ORTHOGONAL_INITS",
     "TRAIN_STEPS",
+    "folder_words",
     "learn_code",
     "learn_lags",
 ]
@@ -48,6 +49,14 @@ _INITS = {
 }
 
 
+def folder_words(kind: str, relu: bool, num_layers: int, hidden_size: int) -> str:
+    """The end of the --out folder of a command the section gives for this model, one per kind
+    and size (``rnn-tanh-2x16``, ``lstm-1x8``): one folder for every page's command was
+    refused when a second model's ran, the folder holding another grid."""
+    words = f"rnn-{'relu' if relu else 'tanh'}" if kind == "rnn" else kind
+    return f"{words}-{num_layers}x{hidden_size}"
+
+
 def learn_lags(lag: int) -> tuple[int, ...]:
     """The dependencies tried around the verdict's ``lag``: half, once and twice it."""
     return tuple(sorted({max(1, math.ceil(lag / 2)), lag, 2 * lag}))
@@ -61,12 +70,11 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
     key = kind if kind != "rnn" else ("relu" if relu else "tanh")
     inits, words = _INITS[key]
     model = f"--model rnn --activation {key}" if kind == "rnn" else f"--model {kind}"
-    model_words = f"rnn-{key}" if kind == "rnn" else kind  # its folder's name (one per kind)
     line = (
         f"vanishlab sweep trainability {model} --init {inits} --gain 1 "
         f"--num-layers {num_layers} --hidden-size {hidden_size} "
         f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAIN_STEPS} "
-        f"--out runs/try-learn-{model_words}-{num_layers}x{hidden_size}"
+        f"--out runs/try-learn-{folder_words(kind, relu, num_layers, hidden_size)}"
     )
     n = len(lengths) * len(inits.split(","))
     caption = (

@@ -33,7 +33,7 @@ from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import RunView, state_jacobian
-from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, learn_code
+from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
 from .trained import (
@@ -242,14 +242,8 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
         f"--seq-len {seq_len}"
     )
-    # each page's commands write a folder of their own (one --out for every page: the second
-    # model's command was refused, its folder holding another grid)
-    own = (
-        f"{kind}-{'relu' if arch.get('nonlinearity') == 'relu' else 'tanh'}"
-        if kind == "rnn"
-        else kind
-    )
-    own = f"{own}-{sizes[0]}x{sizes[1]}"
+    relu = arch.get("nonlinearity") == "relu"
+    own = folder_words(str(kind), relu, sizes[0], sizes[1])  # this model's folders
     gates = f"vanishlab sweep --model lstm,gru --init {GATED_INITS} {shape}"
     bias = {
         "lstm": "a forget-gate bias of 1 (forget_bias)",
@@ -260,7 +254,6 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         "length; the built-in chrono's is 100; another is one line of an experiment module, "
         "vl.register_init(vl.chrono_init(T_max)), swept by its name (chrono_1000 for 1000))"
     )
-    relu = arch.get("nonlinearity") == "relu"
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
     phase = f"vanishlab sweep gain_phase --activation {'relu' if relu else 'tanh'} {shape}"
