@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.fingerprint import WEIGHTS_ATTR, weights_fingerprint
 from ..core.inputs import (
     check_float_module,
     check_rnn,
@@ -34,6 +35,7 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
+from ..errors import VanishlabError
 from .activations import GAMMA
 from .linear import refuse_gated
 from .norm_frame import checked_lags, index_as_columns, norm_values
@@ -173,6 +175,20 @@ def _check_measured(frame: pd.DataFrame, col: str) -> None:
         )
 
 
+def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame) -> None:
+    """Refuse a frame whose ``attrs`` say it was measured on other weights than ``rnn``'s: its
+    norms were checked against this module's bound, and "within the bound" said nothing."""
+    recorded = frame.attrs.get(WEIGHTS_ATTR)
+    if recorded is None or recorded == weights_fingerprint(rnn):
+        return
+    raise VanishlabError(
+        "frame was measured on a module with other weights than this rnn (another module of "
+        "the same shape, or this one before training changed it): the bound of one module says "
+        "nothing of another's norms; measure this one, "
+        "vl.check_pascanu(rnn, vl.jacobian_norms(rnn, x))"
+    )
+
+
 def check_pascanu(
     rnn: torch.nn.RNN,
     frame: pd.DataFrame,
@@ -219,6 +235,7 @@ def check_pascanu(
         raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    _check_same_weights(rnn, frame)
     # Keys in the index (frame.set_index(["source", "layer", "lag"])) were "no source, layer,
     # lag column", and a sample there was dropped from the rows returned: named levels are
     # read as columns, as fit_decay reads them, and the frame's own index is given back.

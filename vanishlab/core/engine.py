@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import torch
 
 from .allocation import memory_refused
+from .fingerprint import WEIGHTS_ATTR, weights_fingerprint
 from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, SOURCE_HINTS, gated_log_norms
@@ -101,6 +102,8 @@ def jacobian_norms(
         the state h^layer_{T-1-k}, k = T being h0; or the input x_{T-1-k}), and ``log10_fro``
         and/or ``log10_spec`` (-inf for an exactly zero Jacobian). Norms are of
         d h^{top}_{T-1} / d (source), computed exactly from the weights, not by autograd.
+        ``frame.attrs["vanishlab.weights_sha256"]`` is a fingerprint of the weights measured,
+        which :func:`vanishlab.check_pascanu` compares with the module it is given.
 
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
@@ -113,7 +116,9 @@ def jacobian_norms(
             allocator can give (:mod:`vanishlab.core.allocation`).
     """
     result = jacobian_log_norms(rnn, x, h0, norms=norms, sources=sources)
-    return norms_frame(result)
+    frame = norms_frame(result)
+    frame.attrs[WEIGHTS_ATTR] = weights_fingerprint(rnn)  # check_pascanu compares it
+    return frame
 
 
 @torch.no_grad()

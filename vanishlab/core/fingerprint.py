@@ -1,0 +1,37 @@
+"""A fingerprint of the weights a frame of Jacobian norms was measured on.
+
+:func:`vanishlab.jacobian_norms` records it in the frame's ``attrs`` (:data:`WEIGHTS_ATTR`), and
+:func:`vanishlab.check_pascanu` compares it with the module it is given: a frame measured on
+another module of the same shape (or on this one before training changed its weights) was
+checked against the wrong bound without a word. pandas keeps ``attrs`` through a copy, a
+selection of rows or columns and ``set_index``; where an operation drops them (a concat of
+frames of two modules), nothing is compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from torch import nn
+
+from .inputs import module_weight
+
+__all__ = ["WEIGHTS_ATTR", "weights_fingerprint"]
+
+WEIGHTS_ATTR = "vanishlab.weights_sha256"
+"""The key of ``frame.attrs`` that holds :func:`weights_fingerprint` of the measured module."""
+
+
+def weights_fingerprint(module: nn.RNNBase) -> str:
+    """A SHA-256 of ``module``'s kind (``mode``: RNN_TANH, RNN_RELU, LSTM, GRU), its number of
+    layers and every weight and bias its forward uses, widened to float64 on the CPU: a float32
+    module and its ``.double()`` copy read alike, as a module and its copy on another device."""
+    digest = hashlib.sha256(f"{module.mode} {module.num_layers}".encode())
+    kinds = ("weight_ih", "weight_hh", *(("bias_ih", "bias_hh") if module.bias else ()))
+    for layer in range(module.num_layers):
+        for kind in kinds:
+            w = module_weight(module, f"{kind}_l{layer}").detach().to("cpu", torch.float64)
+            digest.update(f"{kind}_l{layer} {tuple(w.shape)}".encode())
+            digest.update(w.contiguous().numpy().tobytes())
+    return digest.hexdigest()
