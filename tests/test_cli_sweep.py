@@ -22,7 +22,7 @@ from vanishlab.cli import app
 from vanishlab.cli.stops import Terminated
 from vanishlab.sweep.experiments import builtin_experiments_dir
 from vanishlab.sweep.inits import INITS
-from vanishlab.sweep.store import RunLock
+from vanishlab.sweep.store import RunLock, read_cells
 
 _HOLD_LOCK = (
     "import sys, time\nfrom vanishlab.sweep.store import RunLock\n"
@@ -355,7 +355,7 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
     out = tmp_path / "run"
     result = _sweep_file_registering(module, out, "refused_test", workers)
     assert result.exit_code == 1, result.stderr
-    assert list(vl.load_cells(out)["reason"]) == [alone + lever] * 3
+    assert list(read_cells(out)["reason"]) == [alone + lever] * 3  # as stored
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.sweep.config import Sweep
+from vanishlab.sweep.store import read_cells
 
 GRID = Sweep(
     activation=("tanh", "relu"),
@@ -110,7 +111,7 @@ def test_a_cell_refused_memory_on_the_cluster_names_a_dask_worker_s_lever(
         grid, tmp_path / "run", scheduler=cluster.scheduler_address, progress=False
     )
     assert summary.n_errors == 2
-    assert set(vl.load_cells(tmp_path / "run")["reason"]) == {
+    assert set(read_cells(tmp_path / "run")["reason"]) == {  # as stored
         "MemoryRefusedError: the cell needs more memory than this machine could give (2.0 KiB "
         "at once): sweep a smaller --batch (batch=), --seq-len (seq_len=), --hidden-size "
         "(hidden_size=) or --num-layers (num_layers=), or fewer cells at once on its machine "

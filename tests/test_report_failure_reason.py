@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import vanishlab as vl
 from vanishlab.report import build_report
+from vanishlab.sweep.store import read_cells
 
 REFUSED = (
     "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
@@ -21,7 +22,7 @@ def test_the_failed_cells_table_says_a_memory_reason_by_its_flags(monkeypatch, t
     monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
     run = tmp_path / "run"
     vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=3), run, progress=False)
-    cells = vl.load_cells(run)
+    cells = read_cells(run)
     assert "--batch (batch=)" in cells["reason"].iloc[0]  # stored with both names
     page = build_report(vl.load_results(run), cells, vl.load_manifest(run), timestamp="2024-01-01")
     anomalies = next(s for s in page.sections if s.key == "anomalies")
@@ -31,3 +32,28 @@ def test_the_failed_cells_table_says_a_memory_reason_by_its_flags(monkeypatch, t
         "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 GiB "
         "at once): sweep a smaller --batch, --seq-len, --hidden-size or --num-layers"
     )
+
+
+def test_load_cells_says_a_failed_cell_s_reason_in_python_s_words(monkeypatch, tmp_path):
+    """vl.load_cells gave the stored words, both names of each option: "sweep a smaller --batch
+    (batch=), --seq-len (seq_len=), ...", where every other answer of the Python API names the
+    argument alone. The report, from the same run, still says the flags."""
+    monkeypatch.setattr("vanishlab.core.engine._backward_norms", _refuse)
+    run = tmp_path / "run"
+    vl.run_sweep(
+        vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=3, seed=(0, 1)),
+        run,
+        workers=1,
+        progress=False,
+    )
+    cells = vl.load_cells(run)
+    want = (
+        "MemoryRefusedError: the cell needs more memory than this machine could give (128.0 "
+        "GiB at once): sweep a smaller batch=, seq_len=, hidden_size= or num_layers="
+    )
+    assert list(cells["reason"]) == [want] * 2
+    html = tmp_path / "r.html"
+    vl.render_report(run, html, progress=False, timestamp="2024-01-01")
+    page = html.read_text()
+    assert page.count('sweep a smaller <span class="w">--batch</span>, ') == 2  # its flags
+    assert "batch=" not in page

@@ -31,10 +31,10 @@ from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
-    load_cells,
     load_manifest,
     load_results,
     read_cell_metas,
+    read_cells,
     report_marker,
     report_run,
     run_identity,
@@ -308,7 +308,7 @@ def render_report(
         bar.stage("loading the run", 3)
         results = load_results(run_dir)
         bar.step("cells")
-        cells = load_cells(run_dir)
+        cells = read_cells(run_dir)  # reasons as stored: the page says them by their flags
         if cells.empty:  # a page of its kind with nothing on it, as if something were there
             raise VanishlabError(nothing_measured(run_dir, manifest))
         if page_kind(manifest) != SWEEP:  # a trained model's records: as its shards hold them

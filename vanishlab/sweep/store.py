@@ -55,7 +55,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import VanishlabError
+from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
 from .corrupt_shard import CorruptShardError
 from .files import TMP_SUFFIX, as_id_set, as_path, atomic_write, move_aside
@@ -114,6 +114,7 @@ __all__ = [
     "load_results",
     "move_aside",
     "read_cell_metas",
+    "read_cells",
     "report_marker",
     "report_run",
     "run_identity",
@@ -258,15 +259,25 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
 
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
-    "failed"), ``reason`` (null when ok), ``failure`` (the kind, see :data:`.schema.FAILURES`; null
-    when ok or not recorded), ``elapsed_s``; sorted by the config columns. A monitored run's
-    has ``step`` after ``cell_id`` (a failed step's from its shard's record; null only in a
-    shard written before shards carried one) and is sorted by it too, and ``loss`` last (the
-    training loss given to the monitor's ``step``: NaN when none was, as in runs recorded
-    before it was kept, or when it was NaN). A run with a trained
-    cell (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``,
-    ``solved``, ``steps_to_solve`` (null for its untrained cells); other runs have none of
-    these columns. Null in an analysis's or a monitor's: :mod:`.unset_axes`' columns."""
+    "failed"), ``reason`` (null when ok; an option named as Python names it, "a smaller
+    batch=", where the shard keeps both names, "--batch (batch=)"), ``failure`` (the kind, see
+    :data:`.schema.FAILURES`; null when ok or not recorded), ``elapsed_s``; sorted by the config
+    columns. A monitored run's has ``step`` after ``cell_id`` (a failed step's from its shard's
+    record; null only in a shard written before shards carried one) and is sorted by it too, and
+    ``loss`` last (the training loss given to the monitor's ``step``: NaN when none was, as in
+    runs recorded before it was kept, or when it was NaN). A run with a trained cell
+    (docs/trainability.md) has its outcome last: ``final_loss``, ``chance_loss``, ``solved``,
+    ``steps_to_solve`` (null for its untrained cells); other runs have none of these columns.
+    Null in an analysis's or a monitor's: :mod:`.unset_axes`' columns."""
+    frame = read_cells(run_dir)
+    # as the shard keeps it, "--batch (batch=)", a reason named both: Python's words here
+    frame["reason"] = frame["reason"].map(python_words, na_action="ignore")
+    return frame
+
+
+def read_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """:func:`load_cells` with each failed cell's ``reason`` as its shard keeps it, both names
+    of an option ("--batch (batch=)"): the report's, which says it as the command line does."""
     run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
     monitor = manifest.get("kind") == MONITOR  # a step column even when empty

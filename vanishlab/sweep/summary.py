@@ -188,7 +188,7 @@ def _computed(run_dir: Path) -> tuple[pd.DataFrame, bool]:
     metas = store.read_cell_metas(run_dir)
     stored = _stored_rows(metas)
     rows = list(stored.values())
-    cells = store.load_cells(run_dir)
+    cells = store.read_cells(run_dir)
     missing = cells[~cells["cell_id"].isin(stored)]
     manifest = store.load_manifest(run_dir)
     failed = False
@@ -352,7 +352,7 @@ def _with_steps(frame: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) ->
     frame = without_unset(frame, manifest)  # what says nothing of a trained model: null
     if manifest.get("kind") != MONITOR:
         return frame
-    cells = store.load_cells(run_dir)
+    cells = store.read_cells(run_dir)
     by_cell = cells.set_index("cell_id")
     frame = frame.copy()
     frame.insert(
