@@ -1172,6 +1172,11 @@ def test_monitor_page_helpers_count_and_name_what_they_leave_out():
         }
     )
     table = training_table(steps, {}, [], [])
+    assert len(table.rows) == MAX_TABLE_ROWS + 2  # the failed steps past the first rows too
+    assert (
+        table.note == f"After step {MAX_TABLE_ROWS - 1}, only the failed steps are listed (2 of 2)."
+    )
+    table = training_table(steps.assign(status="ok"), {}, [], [])
     assert len(table.rows) == MAX_TABLE_ROWS and table.note == "2 more steps are not listed."
     assert failure_counts(steps) == ": 1 overflow, 1 NaN, 1 of no recorded kind"
     assert status_text({"status": "failed", "failure": ""}) == "failed"

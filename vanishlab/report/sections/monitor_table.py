@@ -9,13 +9,13 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
-from ..format import MAX_TABLE_ROWS, rate_text
+from ..format import MAX_ANOMALY_ROWS, MAX_TABLE_ROWS, rate_text
 from ..model import Table
 from .monitor_loss import has_losses, loss_text
 from .monitor_steps import status_text
 from .trained import HORIZON_AT_ZERO, fit_horizon_text, seconds_text
 
-__all__ = ["step_horizon", "training_table"]
+__all__ = ["shown_steps", "step_horizon", "training_table"]
 
 
 def training_table(
@@ -24,7 +24,8 @@ def training_table(
     order: list[tuple[str, int | None]],
     labels: list[str],
 ) -> Table:
-    """Every recorded step in a row (the first :data:`MAX_TABLE_ROWS`): its status and loss,
+    """Every recorded step in a row (the first :data:`MAX_TABLE_ROWS`, then the failed ones
+    only, :func:`shown_steps`): its status and loss,
     each curve's rate and horizon (``by_curve``, in ``order``, headed by ``labels``), λ₁, the
     time it took and a failed step's reason."""
     index = {
@@ -38,7 +39,8 @@ def training_table(
     columns += [f"horizon, {label}" for label in short]
     columns += ["λ₁", "time", "reason"]
     rows = []
-    for rec in steps.head(MAX_TABLE_ROWS).to_dict("records"):
+    shown, note = shown_steps(steps)
+    for rec in shown.to_dict("records"):
         n = int(rec[MONITOR_STEP])
         row = [str(n), status_text(rec)]
         if losses:
@@ -53,7 +55,6 @@ def training_table(
         rows.append(tuple(row))
     k = len(order)
     numeric = (True, False, *([True] * losses), *([True] * (2 * k)), True, True, False)
-    more = len(steps) - MAX_TABLE_ROWS
     return Table(
         "Rates, horizons and λ₁ by step",
         "Every recorded step: "
@@ -69,11 +70,27 @@ def training_table(
         tuple(columns),
         tuple(rows),
         numeric,
-        note=f"{more} more steps are not listed." if more > 0 else "",
+        note=note,
         detail=len(columns) - 1,
         # the horizons: "1 (exact 0)" broke after its number
         nowrap=tuple(i for i, c in enumerate(columns) if c.startswith("horizon, ")),
     )
+
+
+def shown_steps(steps: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The steps the table lists, and its note on those it leaves out: the first
+    :data:`MAX_TABLE_ROWS`, then the failed steps only (the first :data:`MAX_ANOMALY_ROWS`),
+    with their reasons. A training diverges at its end: the steps past the first rows were
+    left out, a failed one's reason with them, and the page said why none of its steps did."""
+    head, rest = steps.head(MAX_TABLE_ROWS), steps.iloc[MAX_TABLE_ROWS:]
+    failed = rest[(rest["status"] != "ok").to_numpy()].head(MAX_ANOMALY_ROWS)
+    more = len(rest) - len(failed)
+    left = f"{more} more steps are not listed." if more > 0 else ""
+    if failed.empty:
+        return head, left
+    last = int(head[MONITOR_STEP].iloc[-1])
+    listed = f"After step {last}, only the failed steps are listed ({len(failed)} of {len(rest)})."
+    return pd.concat([head, failed]), f"{listed} {left}".rstrip()
 
 
 def step_horizon(fit: Any) -> str:
