@@ -36,7 +36,7 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.scaling import scaled_norms
-from ..core.tensor_checks import check_finite
+from ..core.tensor_checks import check_dense, check_finite
 
 __all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
 
@@ -64,6 +64,9 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
                 "W_hh already (pass the module, or leave layer out)"
             )
         w = rnn_or_weight
+        # a meta, sparse or nested tensor failed inside torch (NotImplementedError: "Cannot
+        # copy out of meta tensor"; "Could not run 'aten::ne.Scalar' ... 'SparseCPU'")
+        check_dense(w, "W_hh")
     elif isinstance(rnn_or_weight, torch.nn.RNN):
         check_rnn(rnn_or_weight)  # a bidirectional module's other direction was left out
         check_float_module(rnn_or_weight, "RNN")  # float16 was taken, as the engine refuses it
