@@ -33,3 +33,20 @@ def test_the_failed_steps_past_the_first_rows_are_listed_with_their_reasons(monk
     assert table.note == (
         "After step 20, only the failed steps are listed (2 of 7). 5 more steps are not listed."
     )
+
+
+def test_one_step_left_out_is_said_in_the_singular(monkeypatch):
+    """The note said "1 more steps are not listed."."""
+    monkeypatch.setattr("vanishlab.report.sections.monitor_table.MAX_TABLE_ROWS", 2)
+    steps = pd.DataFrame(
+        {
+            "step": [1, 2, 3],
+            "status": ["ok"] * 3,
+            "failure": [""] * 3,
+            "lyapunov": [0.1] * 3,
+            "measured": [True] * 3,
+            "elapsed_s": [0.5] * 3,
+            "reason": [""] * 3,
+        }
+    )
+    assert training_table(steps, {}, [], []).note == "1 more step is not listed."

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES
+from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import MAX_ANOMALY_ROWS, MAX_TABLE_ROWS, rate_text
 from ..model import Table
@@ -85,7 +86,7 @@ def shown_steps(steps: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     head, rest = steps.head(MAX_TABLE_ROWS), steps.iloc[MAX_TABLE_ROWS:]
     failed = rest[(rest["status"] != "ok").to_numpy()].head(MAX_ANOMALY_ROWS)
     more = len(rest) - len(failed)
-    left = f"{more} more steps are not listed." if more > 0 else ""
+    left = f"{plural(more, 'more step')} {'is' if more == 1 else 'are'} not listed." if more else ""
     if failed.empty:
         return head, left
     last = int(head[MONITOR_STEP].iloc[-1])
