@@ -254,6 +254,23 @@ def test_no_test_of_learning_where_the_verdict_names_no_length(runs):
         assert _learn(_section(runs[name])) is None, name
 
 
+def test_an_rnns_gated_comparison_has_its_own_kind_as_baseline(runs):
+    """An nn.RNN's "What to try" swept --model lstm,gru alone: its report set LSTM and GRU side
+    by side without the user's own kind, the baseline of the comparison (``sweep gated`` has
+    rnn). The comparison now sweeps rnn,lstm,gru at the model's activation, at inits all three
+    take (forget_bias and chrono are refused for an rnn cell), and the gate inits in a grid of
+    their own."""
+    for name, act in (("rnn", "tanh"), ("relu", "relu")):
+        code = _code(_section(runs[name]))
+        lines = code.text.splitlines()
+        kinds = [line for line in lines if "--model rnn,lstm,gru " in line]
+        assert len(kinds) == 1, lines
+        assert f"--model rnn,lstm,gru --activation {act} --init default,orthogonal " in kinds[0]
+        assert any("--model lstm,gru --init default,forget_bias,chrono " in line for line in lines)
+        assert "LSTM and GRU beside this kind in one report" in code.caption
+        assert code.caption.count("Each command") == 1
+
+
 def test_the_gain_sweep_it_gives_keeps_the_models_activation(runs):
     # gain_phase sweeps tanh and relu; a tanh model's page gave both, and relu cells that
     # overflow came back as failed cells in the report it pointed to
@@ -447,6 +464,7 @@ def test_each_kind_of_model_gets_folders_of_its_own(runs):
     assert outs["rnn"] == {
         "runs/try-gain-rnn-tanh-2x8",
         "runs/try-gated-rnn-tanh-2x8",
+        "runs/try-gates-rnn-tanh-2x8",
         "runs/try-learn-rnn-tanh-2x8",
     }
     assert outs["lstm"] == {"runs/try-gates-lstm-1x8", "runs/try-learn-lstm-1x8"}

@@ -233,6 +233,13 @@ def _sizes(arch: dict[str, Any]) -> list[int] | None:
     return sizes  # type: ignore[return-value]
 
 
+#: How an nn.RNN's page says its gated commands: the second sets LSTM and GRU beside this kind.
+_BESIDE = (
+    " (the second command measures LSTM and GRU beside this kind in one report, at PyTorch's "
+    "default init and an orthogonal one; the third, the gate inits) with "
+)
+
+
 def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     """What to try, as ``vanishlab sweep`` commands at this model's size and T."""
     kind, sizes = arch.get("kind"), _sizes(arch)
@@ -244,7 +251,17 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     )
     relu = arch.get("nonlinearity") == "relu"
     own = folder_words(str(kind), relu, sizes[0], sizes[1])  # this model's folders
-    gates = f"vanishlab sweep --model lstm,gru --init {GATED_INITS} {shape}"
+    act = "relu" if relu else "tanh"
+    # An nn.RNN's page: its own kind beside LSTM and GRU in one report, the baseline of the
+    # comparison (it swept lstm,gru alone); at inits all three take (forget_bias and chrono
+    # are gate inits, refused for an rnn cell), then the gate inits in a grid of their own.
+    kinds = (
+        f"vanishlab sweep --model rnn,lstm,gru --activation {act} --init {ORTHOGONAL_INITS} "
+        f"{shape} --out runs/try-gated-{own}"
+    )
+    gates = (
+        f"vanishlab sweep --model lstm,gru --init {GATED_INITS} {shape} --out runs/try-gates-{own}"
+    )
     bias = {
         "lstm": "a forget-gate bias of 1 (forget_bias)",
         "gru": "an update-gate bias of 1 (forget_bias, on z)",
@@ -256,7 +273,7 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     )
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
-    phase = f"vanishlab sweep gain_phase --activation {'relu' if relu else 'tanh'} {shape}"
+    phase = f"vanishlab sweep gain_phase --activation {act} {shape}"
     if regime == "exploding":
         if kind == "rnn":
             lines = [f"{phase} --out runs/try-gain-{own}"]
@@ -275,18 +292,18 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         lines = [
             f"vanishlab sweep --model rnn --activation relu --init {IRNN_INITS} --gain 1 "
             f"{shape} --out runs/try-irnn-{own}",
-            f"{gates} --out runs/try-gated-{own}",
-        ]
-        words = f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell with {gate_words}."
-    elif kind == "rnn":
-        lines = [
-            f"{phase} --out runs/try-gain-{own}",
-            f"{gates} --out runs/try-gated-{own}",
+            kinds,
+            gates,
         ]
         words = (
+            f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell{_BESIDE}{gate_words}."
+        )
+    elif kind == "rnn":
+        lines = [f"{phase} --out runs/try-gain-{own}", kinds, gates]
+        words = (
             "Try an orthogonal recurrent init or a gain nearer the critical one (the first "
-            "command's report draws the decay rate against the gain), or a gated cell with "
-            f"{gate_words}."
+            "command's report draws the decay rate against the gain), or a gated cell"
+            f"{_BESIDE}{gate_words}."
         )
     else:
         lines = [
