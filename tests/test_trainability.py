@@ -340,6 +340,25 @@ def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> 
     assert alone.blocks == () and "is left out of this section: its forward pass" in alone.intro
 
 
+def test_one_gain_is_one_rule_for_the_figure_and_the_table(tmp_path: Path) -> None:
+    """The figure said "one gain" from the trained cells and the table from every cell: with
+    the gain-6 cell overflowed at init (not trained), the figure's caption said "Every cell is
+    at gain 1.0." (the run has a cell at 6.0) and the table still gave a gain column of "1.0"
+    in every row. Both now go by the trained cells (one function)."""
+    grid = vl.Sweep(
+        activation=("relu",), init=("normal",), gain=(1.0, 6.0), task=("adding",),
+        input_size=(2,), seq_len=(80,), hidden_size=(8,), train_steps=(2,), batch=(2,),
+    )  # fmt: skip
+    report = _trained_report(grid, tmp_path / "run")
+    section = next(s for s in report.sections if s.key == "trainability")
+    grids = [b for b in section.blocks if isinstance(b, LineGrid)]
+    (table,) = [b for b in section.blocks if isinstance(b, Table)]
+    assert "overflowed at initialisation" in section.intro  # the premise: gain 6 not trained
+    assert grids[0].caption.endswith(" Every trained cell is at gain 1.0.")
+    assert all(g.legend == () for g in grids)
+    assert "gain" not in table.columns and len(table.rows) == 1
+
+
 def test_cells_whose_weights_overflow_at_init_are_not_said_to_overflow_in_their_forward_pass(
     tmp_path: Path,
 ) -> None:

@@ -141,7 +141,7 @@ def _decades_prose(value: float) -> str:
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     keys, groups, note = _panels(table, view)
-    gains = sorted(table["gain"].dropna().unique())
+    gains = _gains(table)
     legend = _gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
@@ -173,7 +173,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 " Where two gains' lines coincide, the lower gain's is drawn wider, a rim around "
                 "the other."
                 if legend
-                else _one_gain(gains)
+                else _one_gain(gains, view)
             )
         ),
         nrows=math.ceil(len(panels) / ncols),
@@ -189,6 +189,15 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
+def _gains(table: pd.DataFrame) -> list[float]:
+    """The gains of the trained cells (``table``), sorted: the one rule of both figures'
+    legends, the first figure's words for one gain and the table's gain column. The table went
+    by every cell of the run (failed ones too) and the figure by the trained ones: a run whose
+    gain-6 cell overflowed at init was said to be "Every cell is at gain 1.0", and its table
+    gave "1.0" in every row all the same."""
+    return sorted(table["gain"].dropna().unique())
+
+
 def _gain_legend(gains: list[float]) -> tuple[str, ...]:
     """The gains' entries under the legend's title, "gain"; none where there is one gain: a
     legend of one line says nothing, and the first figure's caption names it once
@@ -196,17 +205,22 @@ def _gain_legend(gains: list[float]) -> tuple[str, ...]:
     return tuple(format_value(g) for g in gains) if len(gains) > 1 else ()
 
 
-def _one_gain(gains: list[float]) -> str:
-    """The first figure's words for a run of one gain: " Every cell is at gain 0.25.", said
-    once, as a caption says a fact; the titles of both figures named it ("... (gain = 0.25)")
-    as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a setting
-    of the figure. "" for none (no cell has a gain)."""
-    return f" Every cell is at gain {format_value(gains[0])}." if len(gains) == 1 else ""
+def _one_gain(gains: list[float], view: RunView) -> str:
+    """The first figure's words for trained cells of one gain: " Every cell is at gain 0.25.",
+    said once, as a caption says a fact; the titles of both figures named it ("... (gain =
+    0.25)") as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a
+    setting of the figure. "Every trained cell" where the run's other cells (left out of the
+    section: they overflowed or failed) are at other gains. "" for none (no cell has a
+    gain)."""
+    if len(gains) != 1:
+        return ""
+    which = "trained cell" if "gain" in view.varying else "cell"
+    return f" Every {which} is at gain {format_value(gains[0])}."
 
 
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
-    gains = sorted(table["gain"].dropna().unique())
+    gains = _gains(table)
     legend = _gain_legend(gains)
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
@@ -349,8 +363,10 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     numeric = (False, True, True, True, True, True, True, True, True, False, False, True)
     # Settings that do not vary are left out, as every table of the page leaves them: one
     # setting's column said "—" in every row, one gain's or one seed's its value in every row.
+    # One gain is the figures' rule (the first one's caption says it).
     dropped = {"setting"} if not keys else set()
-    dropped |= {axis for axis in ("gain", "seed") if axis not in view.varying}
+    dropped |= {"gain"} if len(_gains(table)) < 2 else set()
+    dropped |= {"seed"} if "seed" not in view.varying else set()
     kept = [i for i, c in enumerate(columns) if c not in dropped]
     columns, numeric = tuple(columns[i] for i in kept), tuple(numeric[i] for i in kept)
     rows = [tuple(row[i] for i in kept) for row in rows]
