@@ -12,6 +12,7 @@ told; the measured cells see the task's inputs themselves.
 """
 
 import vanishlab as vl
+from vanishlab.core.training_facts import TRAINABILITY_STEPS
 
 SWEEP = vl.Sweep(
     activation=("tanh", "relu"),
@@ -23,7 +24,7 @@ SWEEP = vl.Sweep(
     input_std=0.41,
     batch=64,
     task="adding",
-    train_steps=1000,
+    train_steps=TRAINABILITY_STEPS,
     lr=0.01,
     seed=0,
 )

@@ -24,9 +24,10 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.core.log_units import LN10
+from vanishlab.core.training_facts import TRAINABILITY_STEPS
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Section, Table
-from vanishlab.report.sections.learn_command import LEARN_TITLE, TRAIN_STEPS
+from vanishlab.report.sections.learn_command import LEARN_TITLE
 from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
 from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint
@@ -211,7 +212,7 @@ def test_it_gives_a_test_of_learning_at_the_verdicts_length(runs, name):
     lengths = [int(t) for t in options["--seq-len"].split(",")]
     lags = sorted({math.ceil(horizon / 2), horizon, 2 * horizon})
     assert [required_lag("adding", t) for t in lengths] == lags
-    assert options["--train-steps"] == str(TRAIN_STEPS)
+    assert options["--train-steps"] == str(TRAINABILITY_STEPS)
     model = {"rnn": "rnn", "relu": "rnn", "lstm": "lstm", "gru": "gru"}[name]
     assert options["--model"] == model and options["--gain"] == "1"
     assert (

@@ -53,6 +53,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.forward import own_precision
 from ..core.seeds import seeded_generator
+from ..core.training_facts import SOLVE_FRACTION
 from .tasks import Task, check_int
 
 __all__ = [
@@ -74,7 +75,6 @@ DEFAULT_CLIP = 1.0
 DEFAULT_BATCH = 64
 DEFAULT_EVAL_BATCH = 1000
 DEFAULT_EVAL_POINTS = 10
-SOLVE_FRACTION = 0.1
 
 _READOUT_STREAM, _DATA_STREAM, _EVAL_STREAM = "train/readout", "train/data", "train/eval"
 _RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ...core.training_facts import TRAINABILITY_STEPS, solve_words
 from ...sweep.trainability import required_lag
 from ..format import and_list, plural
 from ..model import Code
@@ -22,16 +23,12 @@ __all__ = [
     "IRNN_INITS",
     "LEARN_TITLE",
     "ORTHOGONAL_INITS",
-    "TRAIN_STEPS",
     "folder_words",
     "learn_code",
     "learn_lags",
 ]
 
 LEARN_TITLE = "Does a network of this kind learn a dependency that long?"
-
-#: The training steps the command asks for (the trainability experiment's own).
-TRAIN_STEPS = 1000
 
 #: The inits the section's commands set beside PyTorch's default (``--init``), here and in
 #: :mod:`.long_deps`'s "What to try": a gated cell's forget-gate bias and chrono, an orthogonal
@@ -73,19 +70,19 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
     line = (
         f"vanishlab sweep trainability {model} --init {inits} --gain 1 "
         f"--num-layers {num_layers} --hidden-size {hidden_size} "
-        f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAIN_STEPS} "
+        f"--seq-len {','.join(map(str, lengths))} --train-steps {TRAINABILITY_STEPS} "
         f"--out runs/try-learn-{folder_words(kind, relu, num_layers, hidden_size)}"
     )
     n = len(lengths) * len(inits.split(","))
     caption = (
         f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
-        f"task's), from PyTorch's default init and from {words}, for {TRAIN_STEPS} Adam steps "
-        f"each on the adding problem at T = {and_list([str(t) for t in lengths])}, whose first "
-        f"marked value lies at least {and_list([str(k) for k in back])} steps back: "
+        f"task's), from PyTorch's default init and from {words}, for {TRAINABILITY_STEPS} "
+        f"Adam steps each on the adding problem at T = {and_list([str(t) for t in lengths])}, "
+        f"whose first marked value lies at least {and_list([str(k) for k in back])} steps back: "
         f"around the {lag} steps above. Its report's Trainability section says which networks "
-        "learned the task (held-out loss below a tenth of chance level) beside the gradient each "
+        f"learned the task (held-out loss below {solve_words()}) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
-        f"in {TRAIN_STEPS} steps might learn in more. Each step back-propagates through T "
+        f"in {TRAINABILITY_STEPS} steps might learn in more. Each step back-propagates through T "
         "steps: docs/trainability.md measured 2 to 10 s a network at hidden size 32 and "
         "T ≤ 80 on one CPU core, and the time grows with T, the layers and the hidden size "
         "(--dry-run first shows the cells and the memory each needs)."

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import fold_steps
+from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import fixed, format_value, plural, py, setting_text
@@ -164,7 +165,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     return LineGrid(
         title="Solved fraction against T",
         caption=(
-            "Solid: the fraction of seeds whose held-out loss ended below 0.1 x chance. "
+            f"Solid: the fraction of seeds whose held-out loss ended below {solve_words()}. "
             "Dashed, same colour: the fraction predicted solvable because the input gradient "
             f"at the task's required lag had not fallen {10**DROP_DECADES:.0f}x at "
             "initialisation, drawn over the solid line: where the two agree, its dashes run along "
