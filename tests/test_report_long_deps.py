@@ -27,7 +27,7 @@ from vanishlab.core.log_units import LN10
 from vanishlab.core.training_facts import TRAINABILITY_STEPS
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Section, Table
-from vanishlab.report.sections.learn_command import LEARN_TITLE
+from vanishlab.report.sections.learn_command import LEARN_TITLE, MAX_LEARN_LAG, learn_code
 from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
 from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint
@@ -243,11 +243,36 @@ def test_the_test_of_learning_takes_an_extrapolated_horizon_as_the_verdict_names
     said = section.intro.split("by about k = ")[1].split(" ")[0]
     assert "(extrapolated)" in section.intro and said == "346"  # 3 ln 10 / 0.02 = 345.4
     learn = _learn(section)
-    assert learn is not None and "around the 346 steps above" in learn.caption
-    assert "--seq-len 346,692,1384 " in learn.text
+    # T up to 1384 (346,692,1384) took hours: it stops at T = 400 and says so
+    assert learn is not None and "short of the 346 steps above" in learn.caption
+    assert f"--seq-len 100,200,{2 * MAX_LEARN_LAG} " in learn.text and MAX_LEARN_LAG == 200
+    assert "Twice the 346 steps above would ask for T = 1384" in learn.caption
+    assert (
+        "learns one that long, not one of 346. To test 346 steps all the same, give --seq-len 692"
+        in learn.caption
+    )
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, [*shlex.split(learn.text)[1:], "--dry-run"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_test_of_learning_stops_at_a_length_that_trains_in_minutes():
+    """An extrapolated horizon of ~700 steps gave T = 700, 1400 and 2800: 40 min to 1.5 h of
+    training on one core. Past twice the cap the lags are a quarter, half and all of it, and the
+    caption says what is tested instead and why; below it nothing changes."""
+    assert "--seq-len 14,26,52 " in learn_code("rnn", False, 2, 16, 13).text  # uncapped
+    edge = learn_code("lstm", False, 1, 16, 100)  # 2 x 100 = 200: the cap itself
+    assert "--seq-len 100,200,400 " in edge.text and "Twice" not in edge.caption
+    assert "around the 100 steps above" in edge.caption
+    near = learn_code("lstm", False, 1, 16, 150)  # 50, 100, 200 lie around 150
+    assert "--seq-len 100,200,400 " in near.text and "around the 150 steps above" in near.caption
+    assert "Twice the 150 steps above would ask for T = 600" in near.caption
+    assert "not one of 150" not in near.caption
+    far = learn_code("gru", False, 1, 16, 700)
+    assert "--seq-len 100,200,400 " in far.text
+    assert "short of the 700 steps above" in far.caption
+    assert "stops at a dependency of 200 steps (T = 400)" in far.caption
+    assert "not one of 700. To test 700 steps all the same, give --seq-len 1400" in far.caption
 
 
 def test_no_test_of_learning_where_the_verdict_names_no_length(runs):

@@ -6,7 +6,8 @@ whether such a network learns a dependency that long (docs/trainability.md).
 
 The adding problem's first marked value lies at least T - floor(T/2) steps back
 (:func:`vanishlab.sweep.trainability.required_lag`): T = 2 L asks for a dependency of L
-steps. The lags tried are half, once and twice the verdict's.
+steps. The lags tried are half, once and twice the verdict's, up to :data:`MAX_LEARN_LAG`
+(T = 400): past it, a quarter, half and all of the cap, which the caption says.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "GATED_INITS",
     "IRNN_INITS",
     "LEARN_TITLE",
+    "MAX_LEARN_LAG",
     "ORTHOGONAL_INITS",
     "folder_words",
     "learn_code",
@@ -54,9 +56,34 @@ def folder_words(kind: str, relu: bool, num_layers: int, hidden_size: int) -> st
     return f"{words}-{num_layers}x{hidden_size}"
 
 
+#: The longest dependency the command trains at (T = 2 x 200 = 400). A step back-propagates
+#: through T steps: the command's steps of a 1-layer network of hidden size 16 took about
+#: 25 s at T = 200, 2 to 5 min at T = 800 and 12 to 17 min at T = 2800 (nn.RNN, LSTM; one
+#: thread on 2 shared cores), and an extrapolated horizon of ~700 steps asked for T up to
+#: 2800: 40 min to 1.5 h a command on one core. Capped, the longest command takes minutes.
+MAX_LEARN_LAG = 200
+
+
 def learn_lags(lag: int) -> tuple[int, ...]:
-    """The dependencies tried around the verdict's ``lag``: half, once and twice it."""
-    return tuple(sorted({max(1, math.ceil(lag / 2)), lag, 2 * lag}))
+    """The dependencies tried around the verdict's ``lag``: half, once and twice it, or where
+    twice it is past :data:`MAX_LEARN_LAG`, a quarter, half and all of that cap."""
+    top = min(2 * lag, MAX_LEARN_LAG)
+    return tuple(sorted({max(1, math.ceil(top / 4)), max(1, math.ceil(top / 2)), top}))
+
+
+def _cap_words(lag: int) -> str:
+    """What the caption says where twice ``lag`` is past the cap: why, what it tests instead
+    and how to test the verdict's length all the same."""
+    reach = f", not one of {lag}" if lag > MAX_LEARN_LAG else ""
+    return (
+        f" Twice the {lag} steps above would ask for T = {4 * lag}, and each step "
+        f"back-propagates through T steps: on one CPU core, {TRAINABILITY_STEPS} steps of a "
+        "network of hidden size 16 took about 25 s at T = 200 and 12 to 17 minutes at "
+        "T = 2800 (an nn.RNN, an LSTM). So it stops at a dependency of "
+        f"{MAX_LEARN_LAG} steps (T = {2 * MAX_LEARN_LAG}), and says whether a network of this "
+        f"kind learns one that long{reach}. To test {lag} steps all the same, give --seq-len "
+        f"{2 * lag}, at that cost."
+    )
 
 
 def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: int) -> Code:
@@ -74,17 +101,24 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
         f"--out runs/try-learn-{folder_words(kind, relu, num_layers, hidden_size)}"
     )
     n = len(lengths) * len(inits.split(","))
+    capped = 2 * lag > MAX_LEARN_LAG
+    where = f"short of the {lag} steps above" if lag > back[-1] else f"around the {lag} steps above"
+    cost = (
+        _cap_words(lag)
+        if capped
+        else " Each step back-propagates through T steps: docs/trainability.md measured 2 to "
+        "10 s a network at hidden size 32 and T ≤ 80 on one CPU core, and the time grows with "
+        "T, the layers and the hidden size."
+    )
     caption = (
         f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
         f"task's), from PyTorch's default init and from {words}, for {TRAINABILITY_STEPS} "
         f"Adam steps each on the adding problem at T = {and_list([str(t) for t in lengths])}, "
-        f"whose first marked value lies at least {and_list([str(k) for k in back])} steps back: "
-        f"around the {lag} steps above. Its report's Trainability section says which networks "
+        f"whose first marked value lies at least {and_list([str(k) for k in back])} steps "
+        f"back: {where}. Its report's Trainability section says which networks "
         f"learned the task (held-out loss below {solve_words()}) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
-        f"in {TRAINABILITY_STEPS} steps might learn in more. Each step back-propagates through T "
-        "steps: docs/trainability.md measured 2 to 10 s a network at hidden size 32 and "
-        "T ≤ 80 on one CPU core, and the time grows with T, the layers and the hidden size "
-        "(--dry-run first shows the cells and the memory each needs)."
+        f"in {TRAINABILITY_STEPS} steps might learn in more.{cost} --dry-run first shows the "
+        "cells and the memory each needs."
     )
     return Code(LEARN_TITLE, line, caption)
