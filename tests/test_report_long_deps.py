@@ -381,7 +381,8 @@ def test_one_step_gives_no_rate_and_no_advice(tmp_path):
     analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "run", seq_len=1, batch=2)
     section = _section(tmp_path / "run")
     assert section.intro.endswith(
-        "k steps back: too few lags measured to fit a rate; analyze a longer sequence."
+        "k steps back: too few lags measured to fit a rate; analyze a longer sequence "
+        "(--seq-len, or a longer --inputs tensor)."
     )
     assert "neither" not in section.intro and _code(section) is None
     first, *rest = _table(section).rows
@@ -402,8 +403,12 @@ def test_a_horizon_needs_no_fitted_rate(tmp_path):
     assert fits["rate"].isna().all() and fits["horizon"].isna().all()  # the premise
     model = next(s for s in _report_of(tmp_path / "one").sections if s.key == "model")
     glance = dict(next(b for b in model.blocks if isinstance(b, KeyValues)).items)
-    assert glance["horizon, state"] == "> 1 step"
-    assert glance["horizon, input"] == "> 0 steps"
+    # "> 1 step" alone was true and said nothing to act on: the cause, and the remedy
+    remedy = "analyze a longer sequence (--seq-len, or a longer --inputs tensor)"
+    assert (
+        glance["horizon, state"] == f"> 1 step (lags 0 to 1 only: too few to fit a rate; {remedy})"
+    )
+    assert glance["horizon, input"] == f"> 0 steps (lag 0 only: too few to fit a rate; {remedy})"
     fits_table = next(
         b
         for s in _report_of(tmp_path / "one").sections
@@ -422,7 +427,7 @@ def test_a_horizon_needs_no_fitted_rate(tmp_path):
     fit = fit[fit["source"] == "input"].iloc[0]
     assert math.isnan(fit["rate"]) and fit["horizon"] == 1  # the premise
     intro = _section(tmp_path / "two", fallen).intro
-    assert "has fallen 1000-fold by k = 1 " in intro, intro
+    assert "has fallen 1000-fold by k = 1 (from the state: horizon > 2 steps)." in intro, intro
     assert "longer than about 1 step gets little gradient" in intro
     assert "too few lags" not in intro
 

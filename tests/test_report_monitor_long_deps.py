@@ -125,3 +125,18 @@ def test_a_run_with_no_step_measured_has_no_section(tmp_path):
             mon.step(n)
     keys = [s.key for s in _report(tmp_path / "m").sections]
     assert keys[0] == "monitor" and KEY not in keys
+
+
+def test_a_probe_too_short_to_fit_a_rate_is_told_to_the_monitor(tmp_path):
+    """The monitor's verdict said "analyze a longer sequence" where its probe was too short to
+    fit a rate: no remedy for a training run. It now names the probe."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 4)
+    with JacobianMonitor(rnn, torch.randn(1, 2, 2), out=tmp_path / "run") as mon:
+        mon.step(0, loss=1.0)
+    intro = _section(_report(tmp_path / "run"), KEY).intro
+    assert intro.endswith(
+        "too few lags measured to fit a rate; give JacobianMonitor a longer probe (more time "
+        "steps)."
+    ), intro
+    assert "analyze" not in intro

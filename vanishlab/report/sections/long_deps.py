@@ -37,6 +37,7 @@ from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_wor
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
 from .trained import (
+    LONGER_SEQUENCE,
     architecture,
     at_zero,
     curve_fits,
@@ -44,6 +45,7 @@ from .trained import (
     find_fit,
     fit_horizon_text,
     num_layers,
+    too_few_lags,
     zero_throughout,
 )
 
@@ -154,9 +156,11 @@ def _line_horizon(curve: _Curve) -> int:
     return max(math.ceil(k), curve.last + 1)
 
 
-def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str, str, int | None]:
+def _verdict(
+    main: _Curve, other: _Curve | None, measured_on: str, longer: str
+) -> tuple[str, str, int | None]:
     """The verdict's words, its regime ("vanishing", "exploding" or "fine") and the length of
-    dependency it names (None: it names none)."""
+    dependency it names (None: it names none); ``longer`` says how to measure more lags."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
@@ -184,7 +188,14 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
                 "vanishing",
                 int(horizon),
             )
-        beside = f" (from {other.words}: horizon {fit_horizon_text(other.fit)})" if other else ""
+        few = too_few_lags(other.fit) if other else None
+        beside = (
+            f" (from {other.words}: horizon {fit_horizon_text(other.fit)}"
+            + (f", {few}" if few else "")
+            + ")"
+            if other
+            else ""
+        )
         return (
             f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
             f"longer than about {plural(int(horizon), 'step')} gets little gradient: it is "
@@ -195,7 +206,7 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
         )
     if math.isnan(rate):  # a window of one lag: no rate, no phase, and no horizon within it
         return (
-            f"{what}: too few lags measured to fit a rate; analyze a longer sequence.",
+            f"{what}: too few lags measured to fit a rate; {longer}.",
             "fine",
             None,
         )
@@ -206,7 +217,7 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
             f"on its fitted line it would by about k = {line} (extrapolated), "
             "and a dependency much longer than that would get little gradient."
             if why is None
-            else f"its fit ({why}) is not one to extrapolate: analyze a longer sequence."
+            else f"its fit ({why}) is not one to extrapolate: {longer}."
         )
         return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", "vanishing", line
     # Said with what it measured at the last lag: a rate of -0.009 is "stable" and still a
@@ -216,7 +227,7 @@ def _verdict(main: _Curve, other: _Curve | None, measured_on: str) -> tuple[str,
     return (
         f"{what} neither vanishes nor explodes within {span} ({rate_text(rate)} per step): it "
         f"is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not measured: "
-        "analyze a longer sequence to see them.",
+        f"{longer} to see them.",
         "fine",
         None,
     )
@@ -340,6 +351,7 @@ def long_deps_answer(
     measured_on: str = "these inputs",
     held: str = "the inputs hold",
     rates_in: str | None = None,
+    longer: str = LONGER_SEQUENCE,
 ) -> LongDepsAnswer | None:
     """The verdict, the gradient from k steps back at a few lags, and what to try, from one
     measurement's rows (``results``: one curve per source and layer) and their fits (``fits``,
@@ -347,7 +359,7 @@ def long_deps_answer(
     nor the top layer's state's was fitted. ``measured_on`` names what was measured in the
     verdict ("these inputs"), ``held`` the lags that are measured in the table's caption ("the
     inputs hold") and ``rates_in`` the section of the page that gives the fitted rates (None:
-    the caption names none)."""
+    the caption names none), ``longer`` how to measure more lags (:data:`LONGER_SEQUENCE`)."""
     top = layers - 1
     state = _curve(results, fits, "state", top, "the top layer's state" if top else "the state")
     inp = _curve(results, fits, "input", None, "an input")
@@ -355,7 +367,7 @@ def long_deps_answer(
     if not curves:
         return None
     other = curves[1] if len(curves) > 1 else None
-    verdict, regime, lag = _verdict(curves[0], other, measured_on)
+    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     rows = tuple(

@@ -21,7 +21,11 @@ from .monitor_table import step_horizon
 from .monitor_training import first_and_last, fits_by_curve, measured_span
 from .trained import architecture, curve_fits, curve_label, num_layers
 
-__all__ = ["monitor_long_deps_section"]
+__all__ = ["LONGER_PROBE", "monitor_long_deps_section"]
+
+#: How the verdict says to measure more lags here: the probe's T is the monitor's, and the
+#: analysed page's "analyze a longer sequence" was no remedy for it.
+LONGER_PROBE = "give JacobianMonitor a longer probe (more time steps)"
 
 
 def monitor_long_deps_section(view: RunView) -> Section | None:
@@ -41,6 +45,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
         measured_on=f"the probe at step {last}, {_which(view, last)}",
         held="the probe holds",
         rates_in="Over training" if view.shows("training") else None,
+        longer=LONGER_PROBE,
     )
     if answer is None:
         return None

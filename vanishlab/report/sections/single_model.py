@@ -41,6 +41,7 @@ from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
+    LONGER_SEQUENCE,
     ZERO_FLOOR_NOTE,
     architecture,
     architecture_items,
@@ -59,6 +60,7 @@ from .trained import (
     seq_len_of,
     shape_text,
     steps_count,
+    too_few_lags,
     zero_throughout,
 )
 
@@ -145,13 +147,13 @@ def model_section(view: RunView) -> Section:
             ),
             (
                 f"horizon, {curve_label('state', _top_layer(view), layers)}",
-                fit_horizon_text(top),
+                _glance_horizon(top),
             ),
         ]
     if inp is not None:
         glance += [
             ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
-            ("horizon, input", fit_horizon_text(inp)),
+            ("horizon, input", _glance_horizon(inp)),
         ]
     glance.append((LYAPUNOV_LABEL, _lyapunov_text(lyap)))
     blocks: list[Any] = []
@@ -196,6 +198,14 @@ def model_section(view: RunView) -> Section:
         "factor e every 10 steps." + zero_note,
         tuple(blocks),
     )
+
+
+def _glance_horizon(fit: Any) -> str:
+    """A curve's horizon at a glance; where too few lags were measured to fit a rate, why, and
+    how to measure more: "> 0 steps" alone was true and said nothing to act on."""
+    few = too_few_lags(fit)
+    text = fit_horizon_text(fit)
+    return f"{text} ({few}; {LONGER_SEQUENCE})" if few else text
 
 
 def _lyapunov_text(value: float | None) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "FITTED_LABEL",
     "HORIZON_AT_ZERO",
     "HORIZON_MEANING",
+    "LONGER_SEQUENCE",
     "ZERO_FLOOR_NOTE",
     "architecture",
     "architecture_items",
@@ -55,6 +56,7 @@ __all__ = [
     "shape_text",
     "steps_count",
     "theory_trained_section",
+    "too_few_lags",
     "zero_throughout",
 ]
 
@@ -312,6 +314,26 @@ def _lag(value: Any) -> float:
 def at_zero(fit: Mapping[str, Any]) -> bool:
     """Whether a curve's horizon (its row of :func:`curve_fits`) is an exact zero's."""
     return bool(horizon_at_zero(fit["horizon"], fit.get("zero_lag"))[0])
+
+
+#: How an analysed model's page says to measure more lags (a monitor's names its probe
+#: instead): "analyze a longer sequence" named no option.
+LONGER_SEQUENCE = "analyze a longer sequence (--seq-len, or a longer --inputs tensor)"
+
+
+def too_few_lags(fit: Mapping[str, Any]) -> str | None:
+    """Why a curve's horizon says only "> 0 steps" or "> 1 step": it has no fitted rate and no
+    fall within its lags, because it measured too few lags ("lag 0 only: too few to fit a
+    rate", "lags 0 to 1 only: ..."); None for any other curve. True, "> 1 step" said nothing a
+    reader could act on: the words name the cause, and the page its remedy."""
+    if zero_throughout(fit) or not bool(beyond_lags(fit)):
+        return None
+    rate = fit["rate"]
+    if rate is not None and rate is not pd.NA and not pd.isna(rate):
+        return None
+    last = int(fit["lag_end"])
+    lags = "lag 0 only" if last == 0 else f"lags 0 to {last} only"
+    return f"{lags}: too few to fit a rate"
 
 
 def zero_throughout(fit: Mapping[str, Any]) -> bool:
