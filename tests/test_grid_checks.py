@@ -49,6 +49,15 @@ def test_task_input_sizes_are_the_tasks() -> None:
         ),
         ({"task": "adding"}, "set input_size=2 (got 16)"),
         ({"task": "recall", "input_size": (8, 2)}, "set input_size=8 (got 2)"),
+        # adding needs 2 channels and recall 8: every input_size failed one of them, and the
+        # refusal sent the user from --input-size 2 to 8 and back (helper 282).
+        (
+            {"task": ("adding", "recall"), "input_size": (2, 8), "train_steps": 5},
+            "task= adding,recall cannot share a grid: each task feeds its own number of "
+            "channels per step (adding 2 and recall 8), and a grid pairs every task with "
+            "every input_size=; sweep each task as a grid of its own, at its input size",
+        ),
+        ({"task": ("none", "recall"), "input_size": 2}, "set input_size=8 (got 2)"),
         # It used to run, fail the cell with a ValueError, and leave a run no report could read.
         (
             {"task": "adding", "input_size": 2, "seq_len": (1, 10)},

@@ -281,6 +281,7 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
             "--lr (lr=) must be above 0 to train: the grid has --train-steps (train_steps=) "
             "above 0 and --lr 0 (lr=0)"
         )
+    _one_input_size(tasks)
     for task in tasks:
         needed = TASK_INPUT_SIZES.get(task)
         for size in axes["input_size"]:
@@ -293,6 +294,20 @@ def _task_applies(axes: Mapping[str, tuple[Any, ...]]) -> None:
                 f"--task {task} (task={task!r}) needs sequences of at least {shortest} steps: "
                 f"--seq-len {short[0]} (seq_len={short[0]}) is shorter"
             )
+
+
+def _one_input_size(tasks: tuple[Any, ...]) -> None:
+    """Refuse tasks that need different input sizes in one grid: every input_size fails one of
+    them, so the per-task refusal sent the user from --input-size 2 to 8 and back."""
+    needs = {task: TASK_INPUT_SIZES[task] for task in tasks if task in TASK_INPUT_SIZES}
+    if len(set(needs.values())) > 1:
+        said = " and ".join(f"{task} {size}" for task, size in needs.items())
+        raise VanishlabError(
+            f"--task (task=) {','.join(needs)} cannot share a grid: each task feeds its own "
+            f"number of channels per step ({said}), and a grid pairs every task with every "
+            "--input-size (input_size=); sweep each task as a grid of its own, at its input "
+            "size (--force adds the other grid to the same --out)"
+        )
 
 
 def _grid_check(axes: Mapping[str, tuple[Any, ...]]) -> None:
