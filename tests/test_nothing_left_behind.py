@@ -73,6 +73,31 @@ def test_a_sweep_that_fails_after_its_manifest_keeps_its_run(tmp_path, monkeypat
     assert {".lock", "manifest.json"} <= set(_tree(out))
 
 
+@pytest.mark.parametrize(
+    ("code", "strerror", "remedy"),
+    [
+        (errno.ENOSPC, "No space left on device", "the disk is full: free some space"),
+        (errno.EFBIG, "File too large", "over the file-size limit, ulimit -f: raise it"),
+    ],
+)
+def test_a_shard_the_disk_refuses_says_what_to_do_and_what_is_kept(
+    tmp_path, monkeypatch, code, strerror, remedy
+):
+    """`ulimit -f 50; vanishlab sweep --seq-len 400` ended in "error: cannot write
+    RUN/cells/x.parquet: File too large" (helper 282): neither what to do nor that the cells
+    already written are kept and the same command resumes, as a Ctrl-C's line says."""
+    shard = str(tmp_path / "run" / "cells" / "x.parquet")
+
+    def failing(*args, **kwargs):
+        raise OSError(code, strerror, shard)
+
+    monkeypatch.setattr("vanishlab.sweep.runner.write_shard", failing)
+    out = str(tmp_path / "run")
+    result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", out])
+    line = one_error_line(result, f"cannot write {shard}: {strerror} ({remedy}); ")
+    assert line.endswith("; finished work is kept; run the same command to resume"), line
+
+
 def test_a_run_name_too_long_below_an_existing_folder_is_a_vanishlab_error(tmp_path):
     """vl.run_sweep (and a dry run's plan) raised the raw OSError ("File name too long") of
     the path's first look, below a folder that exists; the command line said it in one line.

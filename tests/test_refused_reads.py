@@ -340,7 +340,10 @@ def test_vanishlab_traceback_shows_the_os_error_a_write_line_said(run_dir, tmp_p
     monkeypatch.delenv("VANISHLAB_TRACEBACK", raising=False)
     result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))
     assert result.exit_code == 2
-    assert result.stderr == f"error: cannot write the report {page}: No space left on device\n"
+    assert result.stderr == (
+        f"error: cannot write the report {page}: No space left on device "
+        "(the disk is full: free some space)\n"
+    )
     monkeypatch.setenv("VANISHLAB_TRACEBACK", "1")
     result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))
     assert result.exit_code == 1 and type(result.exception) is VanishlabError

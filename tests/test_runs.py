@@ -1534,7 +1534,10 @@ def test_help_without_arguments_into_a_full_disk_is_one_line(columns):
             timeout=60,
         )
     assert result.returncode == 2
-    assert result.stderr == "error: cannot write the standard output: No space left on device\n"
+    assert result.stderr == (
+        "error: cannot write the standard output: No space left on device "
+        "(the disk is full: free some space)\n"
+    )
 
 
 # --- the command line answers without importing torch ---------------------------------------

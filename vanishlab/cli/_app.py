@@ -196,9 +196,29 @@ _WRITE_ERRNOS = frozenset(
 )
 
 
+# What to do about each: "cannot write f1/cells/x.parquet: File too large" said none of it.
+_WRITE_REMEDIES = {
+    getattr(errno, name): remedy
+    for name, remedy in (
+        ("ENOSPC", "the disk is full: free some space"),
+        ("EDQUOT", "over the disk quota: free some space"),
+        ("EFBIG", "over the file-size limit, ulimit -f: raise it"),
+        ("EROFS", "a read-only file system: write elsewhere"),
+    )
+    if hasattr(errno, name)
+}
+
+
+def write_remedy(err: OSError) -> str:
+    """What to do, in parentheses, after an error only writing meets (a full disk); else ''."""
+    remedy = _WRITE_REMEDIES.get(err.errno)
+    return f" ({remedy})" if remedy else ""
+
+
 def os_error_text(err: OSError) -> str:
-    """One line for an ``OSError``: what failed, on which path."""
-    what = err.strerror or type(err).__name__
+    """One line for an ``OSError``: what failed, on which path, and, where writing was
+    refused (a full disk), what to do."""
+    what = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
     paths = [p for p in (err.filename, err.filename2) if p is not None]
     if err.errno in _WRITE_ERRNOS and len(paths) == 1:
         return f"cannot write {paths[0]}: {what}"
@@ -263,7 +283,8 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
         except OSError as err:  # the environment refused: a path, permissions, disk space
             if traceback_wanted():
                 raise
-            raise fail(os_error_text(err)) from None
+            left = _after(stopped) if err.errno in _WRITE_ERRNOS else ""  # what is kept
+            raise fail(f"{os_error_text(err)}{f'; {left}' if left else ''}") from None
         except (MemoryError, ImportError, RuntimeError, SystemError) as err:
             refused = memory_refused(err)
             if refused is None or traceback_wanted():

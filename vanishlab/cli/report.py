@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, finished, note, say, user_errors
+from ._app import app, finished, note, say, user_errors, write_remedy
 from .params import Quiet, path_argument, path_option, single
 
 #: How a refusal, and its advice, names the output option: by both its spellings, since typer
@@ -102,7 +102,7 @@ def report(
         where = Path(err.filename) if err.filename is not None else None
         if where is None or (where.parent != path.parent and where not in path.parents):
             raise  # not the output: the generic one-line mapping says what and where
-        why = err.strerror or type(err).__name__
+        why = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
         raise VanishlabError(f"cannot write the report {path}: {why}") from err
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
