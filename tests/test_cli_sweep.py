@@ -1036,6 +1036,18 @@ def test_sweep_help_says_where_an_experiment_name_is_looked_for():
     assert "a module in ./experiments, or a built-in one: `vanishlab experiments` lists" in text
 
 
+def test_sweep_help_says_where_an_axis_default_comes_from_and_what_a_task_needs():
+    """No axis flag showed a default (`--hidden-size LIST  Hidden sizes H, e.g. 32,64.`), and
+    --task said "none, adding, recall" where adding needs --input-size 2 and recall 8, which a
+    new user met only as refusals (helper 282)."""
+    result = runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "An axis not given keeps the experiment's values" in text
+    assert "--dry-run prints every axis of the grid" in text
+    assert "adding (needs --input-size 2), recall (needs --input-size 8)" in text
+
+
 def test_an_unexpected_exception_is_not_disguised_as_a_user_error(monkeypatch, run_dir, tmp_path):
     """A bug inside a command keeps its traceback (exit 1), not the one-line user-error form."""
 

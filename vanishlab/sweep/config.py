@@ -208,7 +208,8 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "task", str, "none",
         meaning="``none``, or train on ``adding`` / ``recall`` (docs/trainability.md)",
-        help="Training tasks: none, adding, recall.", example="none,adding", label="task",
+        help="Training tasks: none, adding (needs --input-size 2), recall (needs --input-size 8).",
+        example="none,adding", label="task",
         choices=TASK_NAMES, report_rank=12, in_id_at_default=False,
     ),
     Axis(
