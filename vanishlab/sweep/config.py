@@ -208,7 +208,9 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "task", str, "none",
         meaning="``none``, or train on ``adding`` / ``recall`` (docs/trainability.md)",
-        help="Training tasks: none, adding (needs --input-size 2), recall (needs --input-size 8).",
+        help="Training tasks: none, "
+        + ", ".join(f"{t} (needs --input-size {n})" for t, n in TASK_INPUT_SIZES.items())
+        + ".",
         example="none,adding", label="task",
         choices=TASK_NAMES, report_rank=12, in_id_at_default=False,
     ),
