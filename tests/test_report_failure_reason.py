@@ -52,6 +52,10 @@ def test_load_cells_says_a_failed_cell_s_reason_in_python_s_words(monkeypatch, t
         "GiB at once): sweep a smaller batch=, seq_len=, hidden_size= or num_layers="
     )
     assert list(cells["reason"]) == [want] * 2
+    # vl.summarize's note too (it gave "--batch (batch=)"), cached or not
+    for cache in (False, True, True):
+        notes = vl.summarize(run, cache=cache)["note"]
+        assert all("smaller batch=, seq_len=" in n and "--" not in n for n in notes), notes
     html = tmp_path / "r.html"
     vl.render_report(run, html, progress=False, timestamp="2024-01-01")
     page = html.read_text()

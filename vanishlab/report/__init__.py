@@ -39,7 +39,7 @@ from ..sweep.store import (
     report_run,
     run_identity,
 )
-from ..sweep.summary import summarize
+from ..sweep.summary import read_summary
 from .data import build_report, nothing_measured, unknown_sections
 from .model import Report
 from .progress import ReportProgress
@@ -315,7 +315,7 @@ def render_report(
             manifest = as_shards_hold(manifest, read_cell_metas(run_dir))
         bar.step("summary")
         # cached in RUN_DIR/summary.parquet; a trained model's page shows no sweep summary
-        summary = summarize(run_dir) if page_kind(manifest) == SWEEP else None
+        summary = read_summary(run_dir) if page_kind(manifest) == SWEEP else None
         bar.step()
         report = build_report(
             results,

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from .._version import __version__
 from ..analysis.fits import fit_decay
+from ..errors import python_words
 from . import store
 from .config import AXES, AXIS_TABLE
 from .critical import critical_gain
@@ -69,6 +70,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "compute_summary",
     "critical_gain",
+    "read_summary",
     "summarize",
     "summarize_frames",
 ]
@@ -299,8 +301,9 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     ``pascanu_ok``; ``mf_rate``, ``mf_chi1``, ``mf_q_star``, ``mf_critical_gain``,
     ``mf_validity``, ``mf_reason``; ``predicted_by``, ``predicted_rate``,
     ``predicted_rate_layer0``; ``delta_rate``, ``delta_rate_layer0``, ``delta_lyapunov``
-    (measured - predicted); ``flag`` and ``note``; a trained cell's ``final_loss``,
-    ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
+    (measured - predicted); ``flag`` and ``note`` (a failed cell's reason names an option as
+    Python does, "a smaller batch=", where its shard keeps both names); a trained cell's
+    ``final_loss``, ``chance_loss``, ``solved``, ``steps_to_solve`` (null when not trained:
     docs/trainability.md). A monitor's run (:class:`vanishlab.JacobianMonitor`) adds each
     row's training ``step`` after ``cell_id`` and is sorted by it, and its training ``loss``
     last (as :func:`vanishlab.load_cells` gives it: NaN where none was recorded); its
@@ -321,6 +324,15 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
         VanishlabError: not a run directory, or a corrupt or foreign shard; a row to compute
             whose init stands for another function in this process than in the run.
     """
+    frame = read_summary(run_dir, cache=cache)
+    # a failed cell's note, as its shard keeps it ("--batch (batch=)"): Python's words here
+    frame["note"] = frame["note"].map(python_words, na_action="ignore")
+    return frame
+
+
+def read_summary(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.DataFrame:
+    """:func:`summarize` with a failed cell's note as its shard keeps it, both names of an
+    option ("--batch (batch=)"): the report's, which says it as the command line does."""
     run_dir = as_path(run_dir, "run_dir")
     cache = as_flag(cache, "cache")  # cache="no" read and wrote the cache
     manifest = store.load_manifest(run_dir)
