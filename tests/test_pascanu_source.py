@@ -27,7 +27,7 @@ def test_a_frame_of_another_module_of_the_same_shape_is_refused(num_layers) -> N
     norms that module never had."""
     measured, other = _module(0, num_layers=num_layers), _module(1, num_layers=num_layers)
     frame = vl.jacobian_norms(measured, X)
-    with pytest.raises(vl.VanishlabError, match=r"^frame was measured on a module with other "):
+    with pytest.raises(vl.VanishlabError, match=r"^frame was measured on another module "):
         vl.check_pascanu(other, frame)
     # its rows, its columns, its index and its mean over samples are of the same module
     for part in (
@@ -37,7 +37,7 @@ def test_a_frame_of_another_module_of_the_same_shape_is_refused(num_layers) -> N
             "log10_spec"
         ].mean(),
     ):
-        with pytest.raises(vl.VanishlabError, match="other weights than this rnn"):
+        with pytest.raises(vl.VanishlabError, match="another module than this rnn"):
             vl.check_pascanu(other, part)
         assert not vl.check_pascanu(measured, part)["violated"].any()
 
@@ -56,3 +56,49 @@ def test_the_same_weights_are_taken_in_a_copy_another_dtype_or_without_a_record(
     both = pd.concat([frame, other], ignore_index=True)
     assert not both.attrs
     vl.check_pascanu(measured, both.assign(log10_spec=-1.0, log10_fro=-1.0))
+
+
+@pytest.mark.parametrize(
+    ("measured", "given", "said"),
+    [
+        (dict(hidden_size=6), dict(hidden_size=7), "size"),
+        (dict(nonlinearity="relu"), dict(nonlinearity="tanh"), "nonlinearity"),
+        (dict(num_layers=2), dict(num_layers=1), "number of layers"),
+        (dict(dtype=torch.float64), dict(dtype=torch.float32), "lower precision"),
+    ],
+)
+def test_the_refusal_names_what_else_may_differ_and_not_the_same_shape(
+    measured, given, said
+) -> None:
+    """A frame of a module of another size (or nonlinearity, or number of layers) was refused
+    as measured on "another module of the same shape"; a float64 module's frame beside its
+    float32 copy, whose weights are rounded, as one of other weights alone."""
+    torch.manual_seed(0)
+    module = nn.RNN(3, **{"hidden_size": 6, **measured})
+    with torch.no_grad():  # weights a float32 copy rounds
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) / 3)
+    other = nn.RNN(3, **{"hidden_size": 6, **given})
+    if other.weight_hh_l0.shape == module.weight_hh_l0.shape and module.num_layers == 1:
+        other.load_state_dict(module.state_dict())  # the same weights: the kind differs alone
+    frame = vl.jacobian_norms(module, X.to(module.weight_hh_l0.dtype))
+    with pytest.raises(vl.VanishlabError, match=r"^frame was measured on another module") as err:
+        vl.check_pascanu(other, frame)
+    assert said in str(err.value) and "same shape" not in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_frame_of_several_modules_parquet_files_says_how_to_drop_the_record(tmp_path) -> None:
+    """pandas' read_parquet of a folder of files written by ``to_parquet`` keeps the first
+    file's ``attrs`` on every row: the rows of the second module, beside that module, were
+    refused with no way out but measuring again. The refusal names the record to drop."""
+    first, second = _module(0), _module(1)
+    for name, module in (("a", first), ("b", second)):
+        vl.jacobian_norms(module, X).assign(cell=name).to_parquet(tmp_path / f"{name}.parquet")
+    both = pd.read_parquet(tmp_path)
+    rows = both[both["cell"] == "b"].drop(columns="cell")
+    with pytest.raises(vl.VanishlabError, match="another module than this rnn") as err:
+        vl.check_pascanu(second, rows)
+    assert str(err.value).endswith("frame.attrs.pop('vanishlab.weights_sha256')")
+    rows.attrs.pop("vanishlab.weights_sha256")  # as the refusal says
+    assert not vl.check_pascanu(second, rows)["violated"].any()

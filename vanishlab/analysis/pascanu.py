@@ -181,11 +181,17 @@ def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame) -> None:
     recorded = frame.attrs.get(WEIGHTS_ATTR)
     if recorded is None or recorded == weights_fingerprint(rnn):
         return
+    # A frame of a module of another size, number of layers or nonlinearity was said to be of
+    # "a module with other weights ... of the same shape"; and pandas' read_parquet of a folder
+    # of several modules' files keeps the first file's record on every row, whose refusal named
+    # no way out.
     raise VanishlabError(
-        "frame was measured on a module with other weights than this rnn (another module of "
-        "the same shape, or this one before training changed it): the bound of one module says "
-        "nothing of another's norms; measure this one, "
-        "vl.check_pascanu(rnn, vl.jacobian_norms(rnn, x))"
+        "frame was measured on another module than this rnn (other weights, size, nonlinearity "
+        "or number of layers, a copy in a lower precision, or this rnn before training changed "
+        "it): the bound of one module says nothing of another's norms; measure this one, "
+        "vl.check_pascanu(rnn, vl.jacobian_norms(rnn, x)), or, where the frame holds this rnn's "
+        "norms under another module's record (read back from the parquet files of several "
+        f"modules at once), drop the record first: frame.attrs.pop({WEIGHTS_ATTR!r})"
     )
 
 

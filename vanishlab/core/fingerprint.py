@@ -5,7 +5,9 @@
 another module of the same shape (or on this one before training changed its weights) was
 checked against the wrong bound without a word. pandas keeps ``attrs`` through a copy, a
 selection of rows or columns and ``set_index``; where an operation drops them (a concat of
-frames of two modules), nothing is compared.
+frames of two modules), nothing is compared. ``to_parquet`` writes them and ``read_parquet``
+restores them, the first file's alone for a folder of several modules' files: the refusal
+then says how to drop a record that is not the rows'.
 """
 
 from __future__ import annotations
