@@ -28,7 +28,11 @@ WEIGHTS_ATTR = "vanishlab.weights_sha256"
 def weights_fingerprint(module: nn.RNNBase) -> str:
     """A SHA-256 of ``module``'s kind (``mode``: RNN_TANH, RNN_RELU, LSTM, GRU), its number of
     layers and every weight and bias its forward uses, widened to float64 on the CPU: a float32
-    module and its ``.double()`` copy read alike, as a module and its copy on another device."""
+    module and its ``.double()`` copy read alike, as a module and its copy on another device
+    (views, strides and ``flatten_parameters`` do not count). The weights of one direction, with
+    no projection: a bidirectional module and an LSTM's ``proj_size``, whose ``_reverse`` and
+    ``weight_hr`` weights are not read, are refused by ``jacobian_norms`` and ``check_pascanu``
+    before any fingerprint."""
     digest = hashlib.sha256(f"{module.mode} {module.num_layers}".encode())
     kinds = ("weight_ih", "weight_hh", *(("bias_ih", "bias_hh") if module.bias else ()))
     for layer in range(module.num_layers):
