@@ -187,11 +187,10 @@ def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame) -> None:
     # no way out.
     raise VanishlabError(
         "frame was measured on another module than this rnn (other weights, size, nonlinearity "
-        "or number of layers, a copy in a lower precision, or this rnn before training changed "
-        "it): the bound of one module says nothing of another's norms; measure this one, "
-        "vl.check_pascanu(rnn, vl.jacobian_norms(rnn, x)), or, where the frame holds this rnn's "
-        "norms under another module's record (read back from the parquet files of several "
-        f"modules at once), drop the record first: frame.attrs.pop({WEIGHTS_ATTR!r})"
+        "or number of layers, a lower precision, or before training changed it): measure this "
+        "one, vl.check_pascanu(rnn, vl.jacobian_norms(rnn, x)); a frame that holds this rnn's "
+        "norms under another's record (read back from several modules' parquet files) passes "
+        f"once it is dropped: frame.attrs.pop({WEIGHTS_ATTR!r})"
     )
 
 
