@@ -3,6 +3,8 @@ report, read by people who ran the command line, says it as the command line doe
 
 from __future__ import annotations
 
+import pandas as pd
+
 import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.sweep.store import read_cells
@@ -61,3 +63,16 @@ def test_load_cells_says_a_failed_cell_s_reason_in_python_s_words(monkeypatch, t
     page = html.read_text()
     assert page.count('sweep a smaller <span class="w">--batch</span>, ') == 2  # its flags
     assert "batch=" not in page
+
+
+def test_load_cells_keeps_a_run_without_failures_reasons_null_and_text(tmp_path):
+    """Mapping the reasons into Python's words made the column of a run where no cell failed
+    float64 (all NaN), which then refused a reason set into it (pandas: "Invalid value 'an
+    error' for dtype 'float64'"); summarize's notes likewise."""
+    run = tmp_path / "run"
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=3), run, progress=False)
+    stored = vl.load_cells(run)
+    for frame, column in ((stored, "reason"), (vl.summarize(run), "note")):
+        assert not pd.api.types.is_numeric_dtype(frame[column]), (column, frame[column].dtype)
+    assert stored["reason"].isna().all()
+    stored.loc[stored.index[-1], "reason"] = "an error"  # as a test or a user may

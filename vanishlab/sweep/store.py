@@ -109,6 +109,7 @@ __all__ = [
     "check_frame",
     "config_fields",
     "content_digest",
+    "in_python_words",
     "load_cells",
     "load_manifest",
     "load_results",
@@ -271,7 +272,16 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     Null in an analysis's or a monitor's: :mod:`.unset_axes`' columns."""
     frame = read_cells(run_dir)
     # as the shard keeps it, "--batch (batch=)", a reason named both: Python's words here
-    frame["reason"] = frame["reason"].map(python_words, na_action="ignore")
+    return in_python_words(frame, "reason")
+
+
+def in_python_words(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with each text of ``column`` naming an option as Python does ("batch="), where
+    a shard keeps both names ("--batch (batch=)"); its nulls and its dtype as they were (a
+    column of nulls only mapped whole became float64)."""
+    held = frame[column].notna().to_numpy()
+    if held.any():
+        frame.loc[held, column] = frame.loc[held, column].map(python_words)
     return frame
 
 

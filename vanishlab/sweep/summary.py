@@ -36,7 +36,6 @@ import pyarrow.parquet as pq
 
 from .._version import __version__
 from ..analysis.fits import fit_decay
-from ..errors import python_words
 from . import store
 from .config import AXES, AXIS_TABLE
 from .critical import critical_gain
@@ -326,8 +325,7 @@ def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.Data
     """
     frame = read_summary(run_dir, cache=cache)
     # a failed cell's note, as its shard keeps it ("--batch (batch=)"): Python's words here
-    frame["note"] = frame["note"].map(python_words, na_action="ignore")
-    return frame
+    return store.in_python_words(frame, "note")
 
 
 def read_summary(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.DataFrame:
