@@ -144,7 +144,13 @@ def test_its_factors_are_the_runs_rows_measured_and_its_fitted_line_past_them(ru
     rows = vl.load_results(runs[name])
     top = 1 if name == "rnn" else 0
     table = _table(_section(runs[name]))
-    assert [r[0] for r in table.rows] == ["10", f"{T - 1} (longest measured)", "30", "100", "300"]
+    assert [r[0] for r in table.rows] == [
+        "10",
+        f"{T - 1} (input's longest measured)",
+        "30",
+        "100",
+        "300",
+    ]
     for row in table.rows:
         k = int(row[0].split()[0])
         assert row[1] == _expected(rows, "state", top, k)
@@ -386,7 +392,7 @@ def test_one_step_gives_no_rate_and_no_advice(tmp_path):
     )
     assert "neither" not in section.intro and _code(section) is None
     first, *rest = _table(section).rows
-    assert first == ("0 (longest measured)", "1.0 (measured)", "1.0 (measured)")
+    assert first == ("0 (input's longest measured)", "1.0 (measured)", "1.0 (measured)")
     assert [r[2] for r in rest] == ["— (not extrapolated: no rate fitted)"] * 4
 
 
@@ -430,6 +436,19 @@ def test_a_horizon_needs_no_fitted_rate(tmp_path):
     assert "has fallen 1000-fold by k = 1 (from the state: horizon > 2 steps)." in intro, intro
     assert "longer than about 1 step gets little gradient" in intro
     assert "too few lags" not in intro
+
+
+def test_the_longest_lag_row_names_the_curve_it_ends(tmp_path):
+    """The input's last lag is T - 1, the state's T: at T = 100, analyze's default, the row
+    "99 (longest measured)" stood above "100 | 1.8e-39 (measured)", the state's lag 100, as if
+    nothing past 99 were measured. The row now names the curve whose longest lag it is."""
+    torch.manual_seed(0)
+    torch.save(torch.nn.GRU(3, 4).state_dict(), tmp_path / "gru.pt")
+    analyze_checkpoint(tmp_path / "gru.pt", tmp_path / "run", seq_len=30, batch=2)
+    rows = {r[0]: r for r in _table(_section(tmp_path / "run")).rows}
+    assert list(rows) == ["10", "29 (input's longest measured)", "30", "100", "300"]
+    assert rows["30"][1].endswith("(measured)") and rows["30"][2].endswith("(extrapolated)")
+    assert not any(k.endswith("(longest measured)") and "'s" not in k for k in rows)
 
 
 def test_a_line_through_a_few_lags_is_not_extrapolated(tmp_path):

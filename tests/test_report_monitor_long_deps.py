@@ -76,7 +76,9 @@ def test_the_monitor_page_answers_for_its_last_step_near_the_top(tmp_path):
     log10 = fresh[fresh["source"] == "input"].groupby("lag")["log10_fro"].mean()
     by_k = {r[0]: r[2] for r in table.rows}
     assert by_k["10"] == f"{factor_text(log10[10] - log10[0])} (measured)"
-    assert by_k["39 (longest measured)"] == f"{factor_text(log10[39] - log10[0])} (measured)"
+    assert (
+        by_k["39 (input's longest measured)"] == f"{factor_text(log10[39] - log10[0])} (measured)"
+    )
     assert by_k["100"].endswith("(extrapolated)")
     # The horizon over training, as the "From step 0 to step 30" line has it
     glance = next(b for b in _section(report, "training").blocks if isinstance(b, KeyValues))
