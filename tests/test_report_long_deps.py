@@ -486,6 +486,27 @@ def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypat
     assert not (tmp_path / "runs").exists()  # --dry-run: nothing written
 
 
+def test_its_init_comparisons_sweep_the_init_at_gain_1(runs, tmp_path, monkeypatch):
+    """The gated and gate-init commands gave no --gain, so they swept the quick grid's 0.5, 1
+    and 2 (36 cells on a 2-layer nn.RNN's page) unsaid, while the caption called them
+    "PyTorch's default init" (W_hh times the gain: PyTorch's at gain 1 only). Every command
+    that compares inits now sweeps gain 1 alone, as the test of learning does; gain_phase and
+    an exploding model's gain sweep vary the gain on purpose."""
+    monkeypatch.chdir(tmp_path)
+    lines = [
+        line
+        for name in ("rnn", "relu", "lstm", "gru")
+        for line in _code(_section(runs[name])).text.splitlines()
+        if "gain_phase" not in line
+    ]
+    assert len(lines) == 7  # 2 + 3 (the IRNN's too) + 1 + 1
+    for line in lines:
+        result = CliRunner().invoke(app, [*shlex.split(line)[1:], "--dry-run"])
+        assert result.exit_code == 0, (line, result.output)
+        gains = next(r for r in result.output.splitlines() if r.split()[:1] == ["gain"])
+        assert gains.split()[1:] == ["1.0"], (line, gains)
+
+
 def test_factor_text_reads_two_digits_at_any_scale():
     assert [factor_text(d) for d in (-3000.5, -4.49, -1.28, 0.0, 1.82, 2.37, 15.6)] == [
         "3.2e-3001",
