@@ -166,6 +166,15 @@ def test_its_factors_are_the_runs_rows_measured_and_its_fitted_line_past_them(ru
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_an_lstms_table_says_what_s_is(runs, name):
+    """An LSTM's table headed its column dh_T/ds_{T−k} and said nowhere what s is: the curves'
+    caption that does comes later on the page. The table's caption now says it, on an LSTM's
+    page alone."""
+    caption = _table(_section(runs[name])).caption
+    assert ("Here s = [h | c], an LSTM's hidden and cell state." in caption) == (name == "lstm")
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_the_verdict_says_the_measured_horizon_of_the_input(runs, name):
     rows = vl.load_results(runs[name])
     fits = vl.fit_decay(rows[["source", "layer", "lag", "log10_fro_mean"]])

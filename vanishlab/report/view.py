@@ -35,7 +35,7 @@ from .format import (
     py,
 )
 
-__all__ = ["RunView", "applicable_values", "applies_to_none", "state_jacobian"]
+__all__ = ["LSTM_STATE", "RunView", "applicable_values", "applies_to_none", "state_jacobian"]
 
 T = TypeVar("T")
 
@@ -68,6 +68,11 @@ def applicable_values(frame: pd.DataFrame, column: str, values: list[object]) ->
     if not bool(na.any()):
         return [v for v in values if v != NOT_APPLICABLE]
     return values
+
+
+#: What s is in an LSTM's state Jacobian dh_T/ds_{T−k} (:func:`state_jacobian`), for a
+#: single model's captions.
+LSTM_STATE = "s = [h | c], an LSTM's hidden and cell state"
 
 
 def state_jacobian(lstm: bool, layer: str = "") -> str:

@@ -32,7 +32,7 @@ from ...core.log_units import LN10
 from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
-from ..view import RunView, state_jacobian
+from ..view import LSTM_STATE, RunView, state_jacobian
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
@@ -393,7 +393,9 @@ def long_deps_answer(
         f"one's (above 1, larger); measured at the lags {held}, extrapolated past "
         "them along the curve's fitted line"
         + (f" (its rate in {rates_in})" if rates_in else "")
-        + ".",
+        + "."
+        # the section comes before the curves' caption that said what s is
+        + (f" Here {LSTM_STATE}." if lstm else ""),
         (
             "k (steps back)",
             ("state, top layer: " if top else "state: ") + state_jacobian(lstm),

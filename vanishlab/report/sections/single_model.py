@@ -35,7 +35,7 @@ from ..format import (
     time_text,
 )
 from ..model import KeyValues, LineGrid, LinePanel, Section, Table
-from ..view import RunView, state_jacobian
+from ..view import LSTM_STATE, RunView, state_jacobian
 from .rate_cells import HORIZON_FOLD
 from .trained import (
     FITTED_LABEL,
@@ -246,11 +246,7 @@ def curves_section(view: RunView) -> Section | None:
         title="Decay of the Jacobians, per layer and source",
         caption=(
             "The log10 Frobenius norm of the Jacobian of the top layer's last state h_T "
-            + (
-                "(an LSTM's state s = [h | c]: its hidden and cell state) "
-                if architecture(view).get("kind") == "lstm"
-                else ""
-            )
+            + (f"({LSTM_STATE}) " if architecture(view).get("kind") == "lstm" else "")
             + (
                 "against each layer l's state k steps earlier (one line per layer) "
                 if layers > 1
