@@ -165,6 +165,24 @@ def test_its_factors_are_the_runs_rows_measured_and_its_fitted_line_past_them(ru
     )
 
 
+def test_what_to_try_says_each_command_without_nested_parentheses(runs):
+    """An nn.RNN's "What to try" read as one sentence of 100 words before its closing one, with
+    parentheses two deep ("... or the chrono init (Tallec & Ollivier 2018 ...; another is ...,
+    swept by its name (chrono_1000 for 1000))"). Its sentences now say a command or two each,
+    the longest 36 words, and no parenthesis holds another (the code
+    vl.register_init(vl.chrono_init(T_max)) aside)."""
+    for name in ("rnn", "relu", "lstm", "gru"):
+        caption = _code(_section(runs[name])).caption
+        words = caption.replace("vl.register_init(vl.chrono_init(T_max))", "code")
+        depth = deepest = 0
+        for char in words:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            deepest = max(deepest, depth)
+        assert depth == 0 and deepest <= 1, (name, caption)
+        longest = max(len(sentence.split()) for sentence in words.split(". "))
+        assert longest <= 40, (name, longest, caption)
+
+
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_an_lstms_table_says_what_s_is(runs, name):
     """An LSTM's table headed its column dh_T/ds_{T−k} and said nowhere what s is: the curves'

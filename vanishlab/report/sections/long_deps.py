@@ -245,9 +245,11 @@ def _sizes(arch: dict[str, Any]) -> list[int] | None:
 
 
 #: How an nn.RNN's page says its gated commands: the second sets LSTM and GRU beside this kind.
+#: One sentence a command, parentheses never nested (it was one sentence of 110 words, three
+#: parentheses deep).
 _BESIDE = (
-    " (the second command measures LSTM and GRU beside this kind in one report, at PyTorch's "
-    "default init and an orthogonal one; the third, the gate inits) with "
+    " Or try a gated cell: the second command measures LSTM and GRU beside this kind in one "
+    "report, at PyTorch's default init and an orthogonal one. The third measures their gate inits: "
 )
 
 
@@ -280,11 +282,11 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     bias = {
         "lstm": "a forget-gate bias of 1 (forget_bias)",
         "gru": "an update-gate bias of 1 (forget_bias, on z)",
-    }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's z gate)")
+    }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's is on its update gate z)")
     gate_words = (
-        f"{bias} or the chrono init (Tallec & Ollivier 2018 set its T_max near the dependency "
-        "length; the built-in chrono's is 100; another is one line of an experiment module, "
-        "vl.register_init(vl.chrono_init(T_max)), swept by its name (chrono_1000 for 1000))"
+        f"{bias} or the chrono init. Tallec & Ollivier 2018 set chrono's T_max near the "
+        "dependency length: the built-in's is 100, and vl.register_init(vl.chrono_init(T_max)) "
+        "in an experiment module adds another, swept by its name (chrono_1000 for 1000)."
     )
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
@@ -311,18 +313,18 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
             gates,
         ]
         words = (
-            f"Try the IRNN init (relu, W_hh = I: identity), or a gated cell{_BESIDE}{gate_words}."
+            f"Try the IRNN init (relu, W_hh = I: identity), the first command.{_BESIDE}{gate_words}"
         )
     elif kind == "rnn":
         lines = [f"{phase} --out runs/try-gain-{own}", kinds, gates]
         words = (
-            "Try an orthogonal recurrent init or a gain nearer the critical one (the first "
-            "command's report draws the decay rate against the gain), or a gated cell"
-            f"{_BESIDE}{gate_words}."
+            "Try an orthogonal recurrent init or a gain nearer the critical one: the first "
+            "command's report draws the decay rate against the gain."
+            f"{_BESIDE}{gate_words}"
         )
     else:
         lines = [gates]
-        words = f"Try {gate_words}."
+        words = f"Try {gate_words}"
     return Code(
         "What to try",
         "\n".join(lines),
