@@ -493,6 +493,9 @@ def test_a_line_through_a_few_lags_is_not_extrapolated(tmp_path):
             assert "(extrapolated)" not in row[1] + row[2], row
             assert "fitted on " in row[1] + row[2]
     assert "(extrapolated)" not in section.intro
+    # its advice is to measure more lags: sweeps at T = 3 (its "What to try", at --seq-len 3)
+    # would measure no more than it did
+    assert "not one to extrapolate" in section.intro and _code(section) is None
 
 
 def test_every_command_it_gives_is_one_the_sweep_takes(runs, tmp_path, monkeypatch):

@@ -159,8 +159,9 @@ def _line_horizon(curve: _Curve) -> int:
 def _verdict(
     main: _Curve, other: _Curve | None, measured_on: str, longer: str
 ) -> tuple[str, str, int | None]:
-    """The verdict's words, its regime ("vanishing", "exploding" or "fine") and the length of
-    dependency it names (None: it names none); ``longer`` says how to measure more lags."""
+    """The verdict's words, its regime ("vanishing", "exploding", "fine", or "unread": a fit
+    too short to extrapolate, more lags wanted first) and the length of dependency it names
+    (None: it names none); ``longer`` says how to measure more lags."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
@@ -219,7 +220,10 @@ def _verdict(
             if why is None
             else f"its fit ({why}) is not one to extrapolate: {longer}."
         )
-        return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", "vanishing", line
+        # A fit not to extrapolate says "measure more lags" first: commands at this T (3 on a
+        # T = 3 page) would measure no more than it did.
+        regime = "vanishing" if why is None else "unread"
+        return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", regime, line
     # Said with what it measured at the last lag: a rate of -0.009 is "stable" and still a
     # 90-fold fall over 500 lags (it said "does not limit dependencies up to 499 steps").
     last = main.norms[main.last] - float(main.ref or 0)
@@ -256,7 +260,7 @@ _BESIDE = (
 def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
     """What to try, as ``vanishlab sweep`` commands at this model's size and T."""
     kind, sizes = arch.get("kind"), _sizes(arch)
-    if regime == "fine" or sizes is None:
+    if regime in ("fine", "unread") or sizes is None:
         return None
     shape = (
         f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
