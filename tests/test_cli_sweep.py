@@ -876,6 +876,24 @@ def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):
     assert result.stdout.strip() == str(out) and out.read_text().startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.parametrize("name", [".html", ".HTM"])
+def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(run_dir, tmp_path, name):
+    """`-o .html` (or `-o "$name.html"`, $name empty) wrote a hidden file, which ls does not
+    list, without a word. It is still written (an .htm or .html file, as the rule reads), and
+    a note says it is hidden and names a file the user would see."""
+    out = tmp_path / name
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0 and out.is_file(), result.stderr
+    assert result.stdout.strip() == str(out)
+    note = (
+        f"note: {out} is a hidden file (a name of its ending alone: ls does not list it); "
+        f"give -o/--output a name before the ending, e.g. {tmp_path / 'default-smoke.html'}"
+    )
+    assert note in result.stderr.splitlines(), result.stderr
+    result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / ".mine.html")])
+    assert result.exit_code == 0 and "hidden" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "hint"),
     [("x.pdf", "x.html"), ("page", "page.html"), ("report.v2", "report.v2.html")],
@@ -1593,7 +1611,7 @@ def test_a_full_standard_output_is_named_as_such(tmp_path):
                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
             )  # fmt: skip
         assert done.returncode == 2, what
-        assert done.stderr.startswith("error: cannot write the standard output: "), what
+        assert done.stderr.startswith("error: cannot write the standard output (/dev/full): "), what
         said[what] = done.stderr
     assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()
 
@@ -1634,7 +1652,7 @@ def test_failed_cells_are_said_and_status_1_with_stdout_refused(tmp_path, stdout
         os.close(target)
     assert done.returncode == 1, done.stderr
     assert "failed: 1 cell, error (rerun with --retry-failed once fixed)" in done.stderr
-    stdout_line = "error: cannot write the standard output: "
+    stdout_line = "error: cannot write the standard output (/dev/full): "
     assert (stdout_line in done.stderr) == (stdout == "full"), done.stderr
     assert "Traceback" not in done.stderr
 
@@ -1799,8 +1817,13 @@ def test_a_ctrl_c_swallowed_in_a_sweep_s_first_steps_stops_it_before_any_cell(
     out = tmp_path / "run"
     result = runner.invoke(app, ["sweep", "--smoke", "--workers", "1", "--out", str(out)])
     assert result.exit_code == 130, result.stderr
-    assert result.stderr == "interrupted: finished work is kept; run the same command to resume\n"
-    assert len(list(out.rglob(f"*{SHARD_SUFFIX}"))) < 4  # of the smoke grid's 8 cells
+    kept = len(list(out.rglob(f"*{SHARD_SUFFIX}")))
+    assert kept < 4  # of the smoke grid's 8 cells
+    said = {  # what the folder keeps, looked at after the stop
+        0: f"no cell had finished ({out} keeps its manifest); run the same command to start again",
+        1: f"1 finished cell kept in {out}; run the same command to resume",
+    }.get(kept, f"{kept} finished cells kept in {out}; run the same command to resume")
+    assert result.stderr == f"interrupted: {said}\n"
 
 
 def test_an_out_that_is_a_file_says_the_way_out_as_one_below_a_file_does(tmp_path):

@@ -95,7 +95,48 @@ def test_a_shard_the_disk_refuses_says_what_to_do_and_what_is_kept(
     out = str(tmp_path / "run")
     result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", out])
     line = one_error_line(result, f"cannot write {shard}: {strerror} ({remedy}); ")
-    assert line.endswith("; finished work is kept; run the same command to resume"), line
+    assert line.endswith(
+        f"; no cell had finished ({out} keeps its manifest); run the same command to start again"
+    ), line
+
+
+@pytest.mark.parametrize("written", [None, 0, 2])
+def test_a_sweep_the_disk_stops_says_how_many_cells_it_kept(tmp_path, monkeypatch, written):
+    """`ulimit -f 2; vanishlab sweep gain_phase --smoke --out u1` was refused its manifest, the
+    folder u1 removed, no cell measured, and said "finished work is kept; run the same command
+    to resume" (true only vacuously). The line now says what the folder keeps, looked at after
+    the stop: nothing (and no folder), no finished cell, or how many (``written`` shards before
+    the refusal; None: the manifest refused)."""
+    from vanishlab.sweep import runner as sweep_runner
+
+    out = tmp_path / "run"
+    real = sweep_runner.write_shard
+    calls = []
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.EFBIG, "File too large", str(out / "x"))
+
+    def some(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > written:
+            refused()
+        real(*args, **kwargs)
+
+    if written is None:
+        monkeypatch.setattr(store, "write_manifest", refused)
+    else:
+        monkeypatch.setattr(sweep_runner, "write_shard", some)
+    grid = ["--hidden-size", "4,5,6,7", *FLAGS[2:]]
+    result = runner.invoke(app, ["sweep", *grid, "--workers", "1", "--out", str(out)])
+    line = one_error_line(result, "File too large (over the file-size limit, ulimit -f: raise it)")
+    then = {
+        None: f"; nothing was measured, and no folder {out} is left",
+        0: f"; no cell had finished ({out} keeps its manifest); run the same command to start "
+        "again",
+        2: f"; 2 finished cells kept in {out}; run the same command to resume",
+    }[written]
+    assert line.endswith(then), line
+    assert out.exists() == (written is not None)
 
 
 def test_a_run_name_too_long_below_an_existing_folder_is_a_vanishlab_error(tmp_path):

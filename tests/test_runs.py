@@ -1535,8 +1535,42 @@ def test_help_without_arguments_into_a_full_disk_is_one_line(columns):
         )
     assert result.returncode == 2
     assert result.stderr == (
-        "error: cannot write the standard output: No space left on device "
-        "(the disk is full: free some space)\n"
+        "error: cannot write the standard output (/dev/full): No space left on device "
+        "(not a file on a disk: send the output elsewhere)\n"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_refused_standard_output_is_named_and_told_what_helps(tmp_path):
+    """`vanishlab inits > /dev/full` was told "(the disk is full: free some space)", which no
+    space freed helps; stdout is named now, and a disk's remedy said only for a file on one
+    (here a file past the file-size limit, `ulimit -f`)."""
+    import resource
+
+    def run(stdout, limit=None):
+        def child():
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return subprocess.run(
+            [sys.executable, "-m", "vanishlab", "inits"],
+            stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=child,
+        )  # fmt: skip
+
+    with open("/dev/full", "w") as full:
+        result = run(full)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: cannot write the standard output (/dev/full): No space left on device "
+        "(not a file on a disk: send the output elsewhere)\n"
+    )
+    page = tmp_path / "inits.txt"
+    with open(page, "w") as file:
+        result = run(file, limit=100)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: cannot write the standard output ({page}): File too large "
+        "(over the file-size limit, ulimit -f: raise it)\n"
     )
 
 

@@ -14,7 +14,6 @@ pandas or pyarrow (each command imports what it needs).
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
@@ -31,6 +30,7 @@ from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError, command_line_words, on_command_line, traceback_wanted
 from ..sweep.progress import status_line
+from .disk_words import WRITE_ERRNOS, os_error_text, stdout_error_text
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
 from .stops import Terminated, terminable
 
@@ -89,7 +89,7 @@ class _OneLineUsage:
             raise _broken_pipe(err) from None
         except OSError as err:  # --help or --version into a full disk (> /dev/full)
             if err.filename is None:  # the only writing here: help and version on stdout
-                raise fail(f"cannot write the standard output: {os_error_text(err)}") from None
+                raise fail(stdout_error_text(err)) from None
             raise fail(os_error_text(err)) from None
         except KeyboardInterrupt:
             raise _interrupted("interrupted") from None
@@ -190,42 +190,6 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(USAGE_ERROR)
 
 
-# Errors that only writing meets: said as "cannot write PATH: No space left on device".
-_WRITE_ERRNOS = frozenset(
-    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS") if hasattr(errno, name)
-)
-
-
-# What to do about each: "cannot write f1/cells/x.parquet: File too large" said none of it.
-_WRITE_REMEDIES = {
-    getattr(errno, name): remedy
-    for name, remedy in (
-        ("ENOSPC", "the disk is full: free some space"),
-        ("EDQUOT", "over the disk quota: free some space"),
-        ("EFBIG", "over the file-size limit, ulimit -f: raise it"),
-        ("EROFS", "a read-only file system: write elsewhere"),
-    )
-    if hasattr(errno, name)
-}
-
-
-def write_remedy(err: OSError) -> str:
-    """What to do, in parentheses, after an error only writing meets (a full disk); else ''."""
-    remedy = _WRITE_REMEDIES.get(err.errno)
-    return f" ({remedy})" if remedy else ""
-
-
-def os_error_text(err: OSError) -> str:
-    """One line for an ``OSError``: what failed, on which path, and, where writing was
-    refused (a full disk), what to do."""
-    what = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
-    paths = [p for p in (err.filename, err.filename2) if p is not None]
-    if err.errno in _WRITE_ERRNOS and len(paths) == 1:
-        return f"cannot write {paths[0]}: {what}"
-    where = f": {' -> '.join(str(p) for p in paths)}" if paths else ""
-    return f"{what}{where}"
-
-
 _FINISHED_FIRST = "it came where Python could not act on it; the command finished first"
 _FINISHED: list[str] = []  # what the running command has done and kept (see finished)
 
@@ -237,9 +201,27 @@ def finished(what: str) -> None:
     _FINISHED[:] = [what]
 
 
+_LEAVES: list[Callable[[], str]] = []  # what a stop leaves, looked at when it comes
+
+
+def stop_leaves(describe: Callable[[], str]) -> None:
+    """Say what a stop of the running command leaves by ``describe()``, called when the stop
+    comes, in place of its fixed ``stopped``: a sweep's "finished work is kept" was said too
+    where no cell had finished and its folder was removed (a manifest the disk refused)."""
+    _LEAVES[:] = [describe]
+
+
 def _after(stopped: str) -> str:
-    """A stop's line's second part: ``stopped``, or what the command had done by then."""
-    return f"it came after the work was done: {_FINISHED[0]}" if _FINISHED else stopped
+    """A stop's line's second part: ``stopped`` (or what :func:`stop_leaves` looks up), or
+    what the command had done by then."""
+    if _FINISHED:
+        return f"it came after the work was done: {_FINISHED[0]}"
+    if _LEAVES:
+        try:
+            return _LEAVES[0]()
+        except Exception:  # a look that fails must not hide why the command stopped
+            return stopped
+    return stopped
 
 
 RESUMABLE = "finished work is kept; run the same command to resume"
@@ -265,6 +247,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _FINISHED.clear()
+        _LEAVES.clear()
         try:
             with terminable() as terminated:
                 result = func(*args, **kwargs)
@@ -283,7 +266,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
         except OSError as err:  # the environment refused: a path, permissions, disk space
             if traceback_wanted():
                 raise
-            left = _after(stopped) if err.errno in _WRITE_ERRNOS else ""  # what is kept
+            left = _after(stopped) if err.errno in WRITE_ERRNOS else ""  # what is kept
             raise fail(f"{os_error_text(err)}{f'; {left}' if left else ''}") from None
         except (MemoryError, ImportError, RuntimeError, SystemError) as err:
             refused = memory_refused(err)
@@ -418,9 +401,7 @@ def say(text: str, done: str = "") -> None:
         raise
     except OSError as err:
         then = f"; {done}" if done else ""
-        raise VanishlabError(
-            f"cannot write the standard output: {os_error_text(err)}{then}"
-        ) from err
+        raise VanishlabError(f"{stdout_error_text(err)}{then}") from err
 
 
 def stdout_refused(err: BrokenPipeError | VanishlabError) -> None:

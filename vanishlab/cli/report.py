@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, finished, note, say, user_errors, write_remedy
+from ._app import app, finished, note, say, user_errors
+from .disk_words import write_remedy
 from .params import Quiet, path_argument, path_option, single
 
 #: How a refusal, and its advice, names the output option: by both its spellings, since typer
@@ -111,10 +112,25 @@ def report(
             f"note: the run names report sections this version does not have, not shown: "
             f"{', '.join(unknown)}"
         )
+    hidden = _hidden_line(written, default_report_path(run_dir).name)
+    if hidden:
+        note(hidden)
     partial = _partial_line(run_dir, manifest)
     if partial:  # said on the page only, a report of a run short of cells exited 0 unremarked
         note(partial)
     say(str(written), done=f"the report is written: {written}")
+
+
+def _hidden_line(path: Path, default_name: str) -> str | None:
+    """The note for a report file named by its ending alone (``-o .html``, or ``-o
+    "$name.html"`` with ``$name`` empty): a hidden file, which ``ls`` and file managers do not
+    show, written without a word; None for any other name."""
+    if path.name.lower() not in (".html", ".htm"):
+        return None
+    return (
+        f"note: {path} is a hidden file (a name of its ending alone: ls does not list it); "
+        f"give {_OUTPUT} a name before the ending, e.g. {path.with_name(default_name)}"
+    )
 
 
 def _partial_line(run_dir: Path, manifest: dict) -> str | None:

@@ -38,7 +38,7 @@ from ..sweep.flag_text import parse_number
 from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
 from ..sweep.training_flags import untrained_note
-from ._app import app, note, say, stdout_refused, user_errors
+from ._app import app, note, say, stdout_refused, stop_leaves, user_errors
 from .params import Quiet, merged, path_option, single
 
 if TYPE_CHECKING:
@@ -224,6 +224,7 @@ def _sweep(
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
+    stop_leaves(lambda: _kept(run_dir))  # a stop from here on says what the folder keeps
     # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
     # run with its warnings), so that a refusal stays the one line on stderr
     before = variant(base, smoke=smoke).sweep  # the grid the flags changed
@@ -275,6 +276,13 @@ def _sweep(
         stdout_refused(err)  # said as ever; the status stays 1, that cells failed
     if summary.n_errors:
         raise typer.Exit(1)
+
+
+def _kept(run_dir: Path) -> str:
+    """What a stopped sweep left in ``run_dir`` (pandas: looked up when a stop comes)."""
+    from ..sweep.run_summary import kept_line
+
+    return kept_line(run_dir)
 
 
 def _print_plan(

@@ -9,9 +9,34 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from .shard import CELLS
+from .progress import plural
+from .shard import CELLS, shard_paths
 
-__all__ = ["MAX_WARNING_LINES", "RunSummary", "failures", "moved_line", "outside_line"]
+__all__ = [
+    "MAX_WARNING_LINES",
+    "RunSummary",
+    "failures",
+    "kept_line",
+    "moved_line",
+    "outside_line",
+]
+
+
+def kept_line(run_dir: Path) -> str:
+    """What a sweep stopped before its end (Ctrl-C, SIGTERM, a full disk) left in ``run_dir``,
+    looked at after the stop, and the way on. "finished work is kept; run the same command to
+    resume" was said too where the disk refused the manifest and the folder was removed, no
+    cell measured (``ulimit -f 2``). Raises what the look raises (OSError, VanishlabError)."""
+    if not (run_dir / store.MANIFEST).is_file():
+        left = "" if run_dir.is_dir() else f", and no folder {run_dir} is left"
+        return f"nothing was measured{left}"
+    kept = sum(1 for _ in shard_paths(run_dir))
+    if not kept:
+        return (
+            f"no cell had finished ({run_dir} keeps its manifest); run the same command to "
+            "start again"
+        )
+    return f"{plural(kept, 'finished cell')} kept in {run_dir}; run the same command to resume"
 
 
 def moved_line(path: Path, again: str = "measured again") -> str:
