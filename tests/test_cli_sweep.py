@@ -876,6 +876,28 @@ def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):
     assert result.stdout.strip() == str(out) and out.read_text().startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
+def test_a_report_removes_the_temp_file_a_killed_report_left(run_dir, tmp_path):
+    """`vanishlab report RUN -o kr/r.html`, SIGKILLed between its temp file's creation and its
+    rename (seen with a poll for the file), left kr/.r.html.7d2cc802.tmp, the whole page
+    (288 KB), and every later report kept it: no run's clean-up visits a report's folder. The
+    next report of that file removes it; one a live writer holds, another file's, stay."""
+    import fcntl
+
+    folder = tmp_path / "kr"
+    folder.mkdir()
+    dead = folder / ".r.html.7d2cc802.tmp"
+    live = folder / ".r.html.0badc0de.tmp"
+    other = folder / ".s.html.7d2cc802.tmp"
+    for path in (dead, live, other):
+        path.write_text("<!DOCTYPE html> part")
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a report still writing it
+        result = runner.invoke(app, ["report", str(run_dir), "-o", str(folder / "r.html")])
+        assert result.exit_code == 0, result.stderr
+        assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, other.name, "r.html"])
+
+
 @pytest.mark.parametrize("name", [".html", ".HTM"])
 def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(run_dir, tmp_path, name):
     """`-o .html` (or `-o "$name.html"`, $name empty) wrote a hidden file, which ls does not
@@ -1820,7 +1842,7 @@ def test_a_ctrl_c_swallowed_in_a_sweep_s_first_steps_stops_it_before_any_cell(
     kept = len(list(out.rglob(f"*{SHARD_SUFFIX}")))
     assert kept < 4  # of the smoke grid's 8 cells
     said = {  # what the folder keeps, looked at after the stop
-        0: f"no cell had finished ({out} keeps its manifest); run the same command to start again",
+        0: f"no cell is saved yet ({out} keeps its manifest); run the same command to start again",
         1: f"1 finished cell kept in {out}; run the same command to resume",
     }.get(kept, f"{kept} finished cells kept in {out}; run the same command to resume")
     assert result.stderr == f"interrupted: {said}\n"

@@ -96,7 +96,7 @@ def test_a_shard_the_disk_refuses_says_what_to_do_and_what_is_kept(
     result = runner.invoke(app, ["sweep", *FLAGS, "--workers", "1", "--out", out])
     line = one_error_line(result, f"cannot write {shard}: {strerror} ({remedy}); ")
     assert line.endswith(
-        f"; no cell had finished ({out} keeps its manifest); run the same command to start again"
+        f"; no cell is saved yet ({out} keeps its manifest); run the same command to start again"
     ), line
 
 
@@ -131,7 +131,7 @@ def test_a_sweep_the_disk_stops_says_how_many_cells_it_kept(tmp_path, monkeypatc
     line = one_error_line(result, "File too large (over the file-size limit, ulimit -f: raise it)")
     then = {
         None: f"; nothing was measured, and no folder {out} is left",
-        0: f"; no cell had finished ({out} keeps its manifest); run the same command to start "
+        0: f"; no cell is saved yet ({out} keeps its manifest); run the same command to start "
         "again",
         2: f"; 2 finished cells kept in {out}; run the same command to resume",
     }[written]

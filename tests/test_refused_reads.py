@@ -333,6 +333,39 @@ def _full_disk(path: object) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device", str(path))
 
 
+@pytest.mark.parametrize("stop", ["disk", "ctrl-c"])
+def test_a_report_refused_or_stopped_says_the_earlier_one_is_still_there(
+    run_dir, tmp_path, monkeypatch, stop
+):
+    """`ulimit -f 16; vanishlab report RUN -o r.html` over an earlier report of the run said
+    "cannot write the report r.html: File too large (...)", and a Ctrl-C "interrupted: no
+    report written", beside r.html, which still held the earlier report (fewer cells, another
+    time) and read as this one. Both lines now say so; with no file there before, as ever."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    page = tmp_path / "r.html"
+    assert CliRunner().invoke(app, ["report", str(run_dir), "-o", str(page)]).exit_code == 0
+    earlier = page.read_bytes()
+
+    def error() -> BaseException:
+        return KeyboardInterrupt() if stop == "ctrl-c" else _full_disk(page)
+
+    kept = f"; {page} still holds an earlier report, not this one\n"
+    said = {
+        "disk": f"error: cannot write the report {page}: No space left on device "
+        "(the disk is full: free some space)",
+        "ctrl-c": "interrupted: no report written",
+    }[stop]
+    result = _report_raising(monkeypatch, tmp_path, run_dir, error)
+    assert result.stderr == said + kept, result.stderr
+    assert page.read_bytes() == earlier
+    page.unlink()
+    result = CliRunner().invoke(app, ["report", str(run_dir), "-o", str(page)])
+    assert result.stderr == said + "\n", result.stderr
+
+
 def test_vanishlab_traceback_shows_the_os_error_a_write_line_said(run_dir, tmp_path, monkeypatch):
     """A report's write failure was raised ``from None``: VANISHLAB_TRACEBACK=1 showed the
     VanishlabError alone, without the OSError that caused it. Its line is as it was."""

@@ -415,9 +415,35 @@ def test_a_stopped_analysis_does_not_claim_finished_work(tmp_path, monkeypatch):
     monkeypatch.setattr(analyze_run, "measure_rows", stopped)
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(out)])
-    said = "interrupted: nothing measured; run the same command to measure it\n"
+    said = "interrupted: no measurement saved; run the same command to measure it\n"
     assert result.exit_code == 130 and result.stderr == said, result.stderr
     assert not out.exists()
+
+
+def test_an_analysis_the_disk_refuses_says_no_measurement_is_saved(tmp_path, monkeypatch):
+    """`ulimit -f 8; vanishlab analyze m.pt` measured the module, the disk refused its shard,
+    and the line said "nothing measured; run the same command to measure it": the measurement
+    ran (seconds to hours) and was lost, not never made."""
+    import errno
+
+    import torch
+    from typer.testing import CliRunner
+
+    import vanishlab.trained.analyze_run as analyze_run
+    from vanishlab.cli import app
+
+    def refused(run_dir, *args, **kwargs):
+        raise OSError(errno.EFBIG, "File too large", str(run_dir / "cells" / "x.parquet"))
+
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    monkeypatch.setattr(analyze_run, "write_shard", refused)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "m.pt"), "--out", str(out)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.endswith(
+        "(over the file-size limit, ulimit -f: raise it); no measurement saved; run the same "
+        "command to measure it\n"
+    ), result.stderr
 
 
 class _BrokenStderr:

@@ -21,8 +21,9 @@ from .params import Quiet, path_argument, path_option, single
 # winning. The two flags are two options, not typer's pair --batch-first/--no-batch-first,
 # which keeps the last one given: both together are refused (:func:`_layout`).
 @app.command()
-# One measurement, written at its end: a stop leaves nothing half-made to keep or resume.
-@user_errors(stopped="nothing measured; run the same command to measure it")
+# One measurement, written at its end: a stop leaves nothing half-made to keep or resume. A
+# refused write comes after the measurement: "nothing measured" was said there too.
+@user_errors(stopped="no measurement saved; run the same command to measure it")
 def analyze(
     checkpoint_arg: Annotated[
         str,

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app, finished, note, say, user_errors
+from ._app import app, finished, note, say, stop_leaves, user_errors
 from .disk_words import write_remedy
 from .params import Quiet, path_argument, path_option, single
 
@@ -94,6 +94,8 @@ def report(
     check_target(path, run_dir, manifest, force, advice)  # in a run: refused even with --force
     _check_parent(path)
     check_report_name(path, _OUTPUT)  # after the checks of where it points
+    earlier = _file_key(path)
+    stop_leaves(lambda: f"no report written{_earlier_kept(path, earlier)}")
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(
@@ -104,7 +106,8 @@ def report(
         if where is None or (where.parent != path.parent and where not in path.parents):
             raise  # not the output: the generic one-line mapping says what and where
         why = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
-        raise VanishlabError(f"cannot write the report {path}: {why}") from err
+        kept = _earlier_kept(path, earlier)
+        raise VanishlabError(f"cannot write the report {path}: {why}{kept}") from err
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
     if unknown:  # left out, so that the run stays reportable
@@ -119,6 +122,24 @@ def report(
     if partial:  # said on the page only, a report of a run short of cells exited 0 unremarked
         note(partial)
     say(str(written), done=f"the report is written: {written}")
+
+
+def _file_key(path: Path) -> tuple[int, int, int] | None:
+    """What tells the file at ``path`` from another written there since; None where none is."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _earlier_kept(path: Path, earlier: tuple[int, int, int] | None) -> str:
+    """``"; PATH still holds an earlier report"`` where the report the command was to refresh
+    is there unchanged (a refused write or a stop left it): "no report written" and "cannot
+    write the report PATH" were said beside it, and it read as this run's; else ''."""
+    if earlier is None or _file_key(path) != earlier:
+        return ""
+    return f"; {path} still holds an earlier report, not this one"
 
 
 def _hidden_line(path: Path, default_name: str) -> str | None:

@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from ..sweep.files import as_flag, escaped_text, file_path, folders_made, link_problem
+from ..sweep.files import (
+    as_flag,
+    escaped_text,
+    file_path,
+    folders_made,
+    link_problem,
+    remove_temps_of,
+)
 from ..sweep.manifest import as_shards_hold
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
@@ -331,6 +338,7 @@ def render_report(
     # \xNN, as a shell writes it: not a traceback after the whole report was built, nor the
     # surrogate's own escape (\udcff), which names no byte.
     data = escaped_text(html).encode("utf-8", errors="backslashreplace")
+    remove_temps_of(out)  # a killed report's, which nothing else removes
     with folders_made(out.parent):  # a failed write leaves no folder of its own behind
         atomic_write(out, lambda f: f.write(data))
     return out

@@ -45,6 +45,7 @@ __all__ = [
     "path_name",
     "remove_folders",
     "remove_temps",
+    "remove_temps_of",
     "resolved",
 ]
 
@@ -275,7 +276,7 @@ def atomic_write(path: Path, write: Any) -> None:
     # mixture, under the final name, and the other writer failed ("No such file").
     # The name cut to fit a file name's 255 bytes with the 14 added (a target of up to 255
     # bytes must not fail as "File name too long"); "xb": never another writer's file.
-    stem = os.fsdecode(os.fsencode(path.name)[: NAME_BYTES - 14])
+    stem = _temp_stem(path)
     tmp = path
     try:
         for attempt in range(HOLD_TRIES):  # a name of its own, held (flock) from the start
@@ -310,6 +311,20 @@ def atomic_write(path: Path, write: Any) -> None:
             err.filename = str(path)
             del err.filename2  # (None would be shown as a second path: "-> None")
         raise
+
+
+def _temp_stem(path: Path) -> str:
+    """The part of ``path``'s name its temporary files take: ``.<stem>.<8 hex>.tmp``."""
+    return os.fsdecode(os.fsencode(path.name)[: NAME_BYTES - 14])
+
+
+def remove_temps_of(path: Path) -> None:
+    """Remove the temporary files of :func:`atomic_write` for ``path`` that a writer killed
+    mid-write left beside it (``.r.html.1a2b3c4d.tmp``), but one a live writer holds: a
+    report's file, whose folder (``reports/``) no run's clean-up visits, kept each one (the
+    whole page) for good."""
+    pattern = re.compile(rf"\.{re.escape(_temp_stem(path))}\.[0-9a-f]{{8}}{re.escape(TMP_SUFFIX)}")
+    remove_temps(path.parent, pattern, locked=False)
 
 
 #: Temporary names ``atomic_write`` tries to hold before it writes into the last one as it is

@@ -33,7 +33,7 @@ def kept_line(run_dir: Path) -> str:
     kept = sum(1 for _ in shard_paths(run_dir))
     if not kept:
         return (
-            f"no cell had finished ({run_dir} keeps its manifest); run the same command to "
+            f"no cell is saved yet ({run_dir} keeps its manifest); run the same command to "
             "start again"
         )
     return f"{plural(kept, 'finished cell')} kept in {run_dir}; run the same command to resume"
