@@ -929,3 +929,23 @@ def test_the_non_iid_flag_says_what_raises_it():
 
     assert FLAGS["non-iid"].startswith("weights not drawn i.i.d. (orthogonal, or an init")
     assert '"approximate"' in FLAGS["non-iid"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
+def test_the_summary_cache_removes_a_killed_readers_temp_file(smoke_run_dir, tmp_path):
+    """A `vanishlab report` SIGKILLed while writing the summary's cache (seen with a poll for
+    the file) left RUN/.summary.parquet.e553f7cb.tmp, which only a sweep's clean-up removed:
+    a finished run, never swept again, kept it for good. Writing the cache now removes it;
+    one a live reader holds stays."""
+    import fcntl
+
+    run = copy_run(smoke_run_dir, tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    dead = run / f".{sm.SUMMARY}.e553f7cb.tmp"
+    live = run / f".{sm.SUMMARY}.0badc0de.tmp"
+    for path in (dead, live):
+        path.write_bytes(b"PAR1 part")
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another report still writing it
+        sm.summarize(run)
+        assert (run / sm.SUMMARY).is_file() and live.exists() and not dead.exists()

@@ -39,7 +39,7 @@ from ..analysis.fits import fit_decay
 from . import store
 from .config import AXES, AXIS_TABLE
 from .critical import critical_gain
-from .files import as_flag, as_path
+from .files import as_flag, as_path, remove_temps_of
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .json_text import parse_json
@@ -347,6 +347,7 @@ def read_summary(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.D
         meta = json.dumps({"format": SUMMARY_FORMAT, "fingerprint": fingerprint, "digest": digest})
         table = table.replace_schema_metadata({SUMMARY_META_KEY: meta})
         with contextlib.suppress(OSError):  # read-only run directory: return it all the same
+            remove_temps_of(path)  # a killed reader's: a finished run has no writer to clear it
             store.atomic_write(path, lambda f: pq.write_table(table, f, write_page_checksum=True))
     return _with_steps(frame, manifest, run_dir)
 
