@@ -29,6 +29,7 @@ from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Section, Table
 from vanishlab.report.sections.learn_command import LEARN_TITLE, MAX_LEARN_LAG, learn_code
 from vanishlab.report.sections.long_deps import LAGS, factor_text, untrusted_fit
+from vanishlab.report.sections.try_length import MAX_TRY_SEQ_LEN, try_seq_len
 from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint
 
@@ -213,7 +214,8 @@ def test_what_to_try_is_keyed_to_the_model(runs):
     rnn, lstm, gru = (_code(_section(runs[n])) for n in ("rnn", "lstm", "gru"))
     assert "sweep gain_phase" in rnn.text and "--model lstm,gru" in rnn.text
     assert "orthogonal recurrent init" in rnn.caption and "gated cell" in rnn.caption
-    assert "--num-layers 2 --hidden-size 8 --input-size 3 --seq-len 24" in rnn.text
+    # T = 32, twice its horizon of 16 steps (test_what_to_try_reaches_past_the_verdicts_length)
+    assert "--num-layers 2 --hidden-size 8 --input-size 3 --seq-len 32" in rnn.text
     assert "--model lstm --init default,forget_bias,chrono" in lstm.text
     assert "a forget-gate bias of 1 (forget_bias)" in lstm.caption and "GRU" not in lstm.caption
     assert "--model gru --init default,forget_bias,chrono" in gru.text
@@ -535,6 +537,65 @@ def test_its_init_comparisons_sweep_the_init_at_gain_1(runs, tmp_path, monkeypat
         assert result.exit_code == 0, (line, result.output)
         gains = next(r for r in result.output.splitlines() if r.split()[:1] == ["gain"])
         assert gains.split()[1:] == ["1.0"], (line, gains)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The reviewer's model, a 2-layer nn.RNN(4, 16) (seed 0), analysed at T = 8 and T = 60."""
+    root = tmp_path_factory.mktemp("stack")
+    torch.manual_seed(0)
+    torch.save(torch.nn.RNN(4, 16, num_layers=2).state_dict(), root / "rnn.pt")
+    for t in (8, 60):
+        analyze_checkpoint(root / "rnn.pt", root / f"t{t}", seq_len=t, batch=4)
+    return {t: root / f"t{t}" for t in (8, 60)}
+
+
+def test_what_to_try_reaches_past_the_verdicts_length(stack, tmp_path, monkeypatch):
+    """At T = 8 the verdict named ~12 steps (the input's fitted line), and every command swept
+    at --seq-len 8: their reports could show no init reaching past the page's own horizon. They
+    now sweep at twice the verdict's length, capped, never below the page's T, and the caption
+    says why their T is not the page's."""
+    section = _section(stack[8])
+    lag = int(section.intro.split("it would by about k = ")[1].split()[0])
+    assert lag > 8  # the premise: a horizon past the page's T
+    code = _code(section)
+    lines = code.text.splitlines()
+    assert len(lines) == 3 and all(f"--seq-len {2 * lag} " in line for line in lines), lines
+    assert f"T = {2 * lag} is twice the {lag} steps above, not this page's T = 8" in code.caption
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        result = CliRunner().invoke(app, [*shlex.split(line)[1:], "--dry-run"])
+        assert result.exit_code == 0, (line, result.output)
+    # a page whose T already reaches past twice its horizon keeps its T, and says nothing of it
+    longer = _code(_section(stack[60]))
+    assert "--seq-len 60 " in longer.text and "not this page's T" not in longer.caption
+    assert try_seq_len(8, None) == 8 and try_seq_len(100, 13) == 100
+    assert try_seq_len(8, 700) == MAX_TRY_SEQ_LEN and try_seq_len(1000, 700) == 1000
+
+
+def test_the_verdict_says_why_a_stacks_two_horizons_differ(stack, runs):
+    """A 2-layer nn.RNN's verdict gave the input's horizon and the top layer's state's (13 and
+    9 at T = 100) without a word on why they differ: the input's gradient passes through layer
+    0 too, whose gradient decays at -0.559 per step against the top layer's -0.904, and the
+    input's at layer 0's. The verdict now says so, with the fitted rates, where they differ
+    notably; a one-layer model's page says nothing of it."""
+    fits = vl.fit_decay(vl.load_results(stack[60]))
+    rate = {
+        (row.source, None if pd.isna(row.layer) else int(row.layer)): row.rate
+        for row in fits.itertuples()
+    }
+    assert rate[("state", 1)] < 1.25 * rate[("input", None)]  # the premise: notably faster
+    intro = _section(stack[60]).intro
+    assert "(from the top layer's state: horizon" in intro
+    words = (
+        " The two horizons differ because an input's gradient also passes through layer 0, "
+        f"where it decays more slowly: {rate[('input', None)]:+.3f} per step, as the gradient "
+        f"from layer 0's state does, against the top layer's {rate[('state', 1)]:+.3f}."
+    ).replace("-", "−")
+    assert intro.endswith(words), intro
+    assert abs(rate[("state", 0)] - rate[("input", None)]) < 0.01  # the input's is layer 0's
+    for name in ("lstm", "gru", "relu"):
+        assert "horizons differ" not in _section(runs[name]).intro
 
 
 def test_factor_text_reads_two_digits_at_any_scale():

@@ -48,6 +48,7 @@ from .trained import (
     too_few_lags,
     zero_throughout,
 )
+from .try_length import seq_len_words, try_seq_len
 
 __all__ = [
     "LAGS",
@@ -156,12 +157,37 @@ def _line_horizon(curve: _Curve) -> int:
     return max(math.ceil(k), curve.last + 1)
 
 
+#: How many times faster the top layer's state's gradient must decay than the input's for the
+#: verdict to say why their horizons differ (13 and 9 steps: -0.904 and -0.559 per step).
+NOTABLY_FASTER = 1.25
+
+
+def _why_two(inp: _Curve | None, top: _Curve | None, first: _Curve | None, layers: int) -> str:
+    """Why a stack's input horizon is longer than its top layer's state's: the input's gradient
+    passes through the layers below too, and decays as slowly as the gradient from layer 0's
+    state (``first``) does, the slowest of the stack ("": the rates are near, or not so)."""
+    if inp is None or top is None or first is None or first is top:
+        return ""
+    r_in, r_top, r_0 = (float(c.fit["rate"]) for c in (inp, top, first))
+    if not all(math.isfinite(r) and r < 0 for r in (r_in, r_top, r_0)):
+        return ""
+    if r_top > NOTABLY_FASTER * r_in or abs(r_0 - r_in) > 0.1 * abs(r_in):
+        return ""
+    return (
+        " The two horizons differ because an input's gradient also passes through "
+        f"{'layer 0' if layers == 2 else 'the layers below the top one'}, where it decays more "
+        f"slowly: {rate_text(r_in)} per step, as the gradient from layer 0's state does, "
+        f"against the top layer's {rate_text(r_top)}."
+    )
+
+
 def _verdict(
-    main: _Curve, other: _Curve | None, measured_on: str, longer: str
+    main: _Curve, other: _Curve | None, measured_on: str, longer: str, why_two: str = ""
 ) -> tuple[str, str, int | None]:
     """The verdict's words, its regime ("vanishing", "exploding", "fine", or "unread": a fit
     too short to extrapolate, more lags wanted first) and the length of dependency it names
-    (None: it names none); ``longer`` says how to measure more lags."""
+    (None: it names none); ``longer`` says how to measure more lags, ``why_two`` why the
+    horizons beside each other differ (:func:`_why_two`)."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
@@ -201,7 +227,8 @@ def _verdict(
             f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
             f"longer than about {plural(int(horizon), 'step')} gets little gradient: it is "
             "hard to learn, though not out of reach (an adaptive optimizer such as Adam "
-            "rescales small gradients; only training says whether a network learns it).",
+            "rescales small gradients; only training says whether a network learns it)."
+            + (why_two if other else ""),
             "vanishing",
             int(horizon),
         )
@@ -257,11 +284,13 @@ _BESIDE = (
 )
 
 
-def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
-    """What to try, as ``vanishlab sweep`` commands at this model's size and T."""
+def _fixes(arch: dict[str, Any], regime: str, page_t: int, lag: int | None) -> Code | None:
+    """What to try, as ``vanishlab sweep`` commands at this model's size and at a T that
+    reaches past the verdict's length of dependency ``lag`` (:func:`try_seq_len`)."""
     kind, sizes = arch.get("kind"), _sizes(arch)
     if regime in ("fine", "unread") or sizes is None:
         return None
+    seq_len = try_seq_len(page_t, lag)
     shape = (
         f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
         f"--seq-len {seq_len}"
@@ -335,7 +364,8 @@ def _fixes(arch: dict[str, Any], regime: str, seq_len: int) -> Code | None:
         f"{words} {'Each command' if len(lines) > 1 else 'The command'} measures freshly "
         "initialised networks of this size at "
         f"T = {seq_len} (set --seq-len to the dependency length you need): the gradient a "
-        "training would start from, not these weights; vanishlab report DIR shows it.",
+        "training would start from, not these weights; vanishlab report DIR shows it."
+        + seq_len_words(page_t, seq_len, lag),
     )
 
 
@@ -374,7 +404,9 @@ def long_deps_answer(
     if not curves:
         return None
     other = curves[1] if len(curves) > 1 else None
-    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer)
+    first = _curve(results, fits, "state", 0, "layer 0's state") if top else None
+    why_two = _why_two(inp, state, first, layers)
+    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer, why_two)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     # The input's last lag is T - 1, the state's T: at T = 100 (analyze's default) the row
@@ -410,7 +442,7 @@ def long_deps_answer(
         rows,
         (True, True, True),
     )
-    fixes = _fixes(arch, regime, state.last if state is not None else longest + 1)
+    fixes = _fixes(arch, regime, state.last if state is not None else longest + 1, lag)
     sizes = _sizes(arch)
     learn = (
         learn_code(str(arch["kind"]), arch.get("nonlinearity") == "relu", *sizes[:2], lag)
