@@ -577,25 +577,28 @@ def test_the_verdict_says_why_a_stacks_two_horizons_differ(stack, runs):
     """A 2-layer nn.RNN's verdict gave the input's horizon and the top layer's state's (13 and
     9 at T = 100) without a word on why they differ: the input's gradient passes through layer
     0 too, whose gradient decays at -0.559 per step against the top layer's -0.904, and the
-    input's at layer 0's. The verdict now says so, with the fitted rates, where they differ
-    notably; a one-layer model's page says nothing of it."""
+    input's at layer 0's. The table's caption now says so beside its columns, with the fitted
+    rates, where they differ notably; a one-layer model's page says nothing of it."""
     fits = vl.fit_decay(vl.load_results(stack[60]))
     rate = {
         (row.source, None if pd.isna(row.layer) else int(row.layer)): row.rate
         for row in fits.itertuples()
     }
     assert rate[("state", 1)] < 1.25 * rate[("input", None)]  # the premise: notably faster
-    intro = _section(stack[60]).intro
-    assert "(from the top layer's state: horizon" in intro
+    section = _section(stack[60])
+    assert "(from the top layer's state: horizon" in section.intro
     words = (
-        " The two horizons differ because an input's gradient also passes through layer 0, "
-        f"where it decays more slowly: {rate[('input', None)]:+.3f} per step, as the gradient "
-        f"from layer 0's state does, against the top layer's {rate[('state', 1)]:+.3f}."
+        " The input's column falls more slowly than the state's because an input's gradient "
+        f"also passes through layer 0, where it decays at {rate[('input', None)]:+.3f} per step, "
+        f"as the gradient from layer 0's state does, against the top layer's "
+        f"{rate[('state', 1)]:+.3f}."
     ).replace("-", "−")
-    assert intro.endswith(words), intro
+    # beside the table's columns; the verdict, which the page's top repeats, stays short
+    assert _table(section).caption.endswith(words), _table(section).caption
+    assert "falls more slowly" not in section.intro
     assert abs(rate[("state", 0)] - rate[("input", None)]) < 0.01  # the input's is layer 0's
     for name in ("lstm", "gru", "relu"):
-        assert "horizons differ" not in _section(runs[name]).intro
+        assert "falls more slowly" not in _table(_section(runs[name])).caption
 
 
 def test_factor_text_reads_two_digits_at_any_scale():

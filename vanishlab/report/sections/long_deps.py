@@ -174,20 +174,19 @@ def _why_two(inp: _Curve | None, top: _Curve | None, first: _Curve | None, layer
     if r_top > NOTABLY_FASTER * r_in or abs(r_0 - r_in) > 0.1 * abs(r_in):
         return ""
     return (
-        " The two horizons differ because an input's gradient also passes through "
-        f"{'layer 0' if layers == 2 else 'the layers below the top one'}, where it decays more "
-        f"slowly: {rate_text(r_in)} per step, as the gradient from layer 0's state does, "
-        f"against the top layer's {rate_text(r_top)}."
+        " The input's column falls more slowly than the state's because an input's gradient "
+        f"also passes through {'layer 0' if layers == 2 else 'the layers below the top one'}, "
+        f"where it decays at {rate_text(r_in)} per step, as the gradient from layer 0's state "
+        f"does, against the top layer's {rate_text(r_top)}."
     )
 
 
 def _verdict(
-    main: _Curve, other: _Curve | None, measured_on: str, longer: str, why_two: str = ""
+    main: _Curve, other: _Curve | None, measured_on: str, longer: str
 ) -> tuple[str, str, int | None]:
     """The verdict's words, its regime ("vanishing", "exploding", "fine", or "unread": a fit
     too short to extrapolate, more lags wanted first) and the length of dependency it names
-    (None: it names none); ``longer`` says how to measure more lags, ``why_two`` why the
-    horizons beside each other differ (:func:`_why_two`)."""
+    (None: it names none); ``longer`` says how to measure more lags."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
@@ -227,8 +226,7 @@ def _verdict(
             f"{what} has fallen {HORIZON_FOLD} by k = {int(horizon)}{beside}. So a dependency "
             f"longer than about {plural(int(horizon), 'step')} gets little gradient: it is "
             "hard to learn, though not out of reach (an adaptive optimizer such as Adam "
-            "rescales small gradients; only training says whether a network learns it)."
-            + (why_two if other else ""),
+            "rescales small gradients; only training says whether a network learns it).",
             "vanishing",
             int(horizon),
         )
@@ -405,8 +403,7 @@ def long_deps_answer(
         return None
     other = curves[1] if len(curves) > 1 else None
     first = _curve(results, fits, "state", 0, "layer 0's state") if top else None
-    why_two = _why_two(inp, state, first, layers)
-    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer, why_two)
+    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     # The input's last lag is T - 1, the state's T: at T = 100 (analyze's default) the row
@@ -433,7 +430,9 @@ def long_deps_answer(
         + (f" (its rate in {rates_in})" if rates_in else "")
         + "."
         # the section comes before the curves' caption that said what s is
-        + (f" Here {LSTM_STATE}." if lstm else ""),
+        + (f" Here {LSTM_STATE}." if lstm else "")
+        # said beside the columns, not in the verdict that the page's top repeats
+        + _why_two(inp, state, first, layers),
         (
             "k (steps back)",
             ("state, top layer: " if top else "state: ") + state_jacobian(lstm),
