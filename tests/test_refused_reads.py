@@ -366,6 +366,33 @@ def test_a_report_refused_or_stopped_says_the_earlier_one_is_still_there(
     assert result.stderr == said + "\n", result.stderr
 
 
+@pytest.mark.parametrize("stop", ["disk", "ctrl-c"])
+def test_a_refused_report_over_a_file_of_the_user_s_does_not_call_it_a_report(
+    run_dir, tmp_path, monkeypatch, stop
+):
+    """`vanishlab report RUN -o mine.html --force` over a page of the user's own (no vanishlab
+    report), refused by the disk or stopped, said "mine.html still holds an earlier report, not
+    this one": it holds what it held, which no vanishlab report ever was."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    page = tmp_path / "mine.html"
+    page.write_text("<p>my own notes</p>")
+
+    def render(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt() if stop == "ctrl-c" else _full_disk(page)
+
+    monkeypatch.setattr("vanishlab.report.render_report", render)
+    command = ["report", str(run_dir), "-o", str(page), "--force"]
+    result = CliRunner().invoke(app, command)
+    assert result.stderr.endswith(
+        f"; {page} still holds the file that was there, not this report\n"
+    ), result.stderr
+    assert "earlier report" not in result.stderr
+    assert page.read_text() == "<p>my own notes</p>"
+
+
 def test_vanishlab_traceback_shows_the_os_error_a_write_line_said(run_dir, tmp_path, monkeypatch):
     """A report's write failure was raised ``from None``: VANISHLAB_TRACEBACK=1 showed the
     VanishlabError alone, without the OSError that caused it. Its line is as it was."""

@@ -77,7 +77,7 @@ def report(
         source_date,
         unknown_sections,
     )
-    from ..sweep.store import load_manifest
+    from ..sweep.store import load_manifest, report_run
 
     run_dir = path_argument("RUN_DIR", run_dir_arg)
     out = path_option(_OUTPUT, output, file=True)
@@ -95,7 +95,8 @@ def report(
     _check_parent(path)
     check_report_name(path, _OUTPUT)  # after the checks of where it points
     earlier = _file_key(path)
-    stop_leaves(lambda: f"no report written{_earlier_kept(path, earlier)}")
+    was_report = earlier is not None and report_run(path) is not None  # else the user's own
+    stop_leaves(lambda: f"no report written{_earlier_kept(path, earlier, was_report)}")
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(
@@ -106,7 +107,7 @@ def report(
         if where is None or (where.parent != path.parent and where not in path.parents):
             raise  # not the output: the generic one-line mapping says what and where
         why = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
-        kept = _earlier_kept(path, earlier)
+        kept = _earlier_kept(path, earlier, was_report)
         raise VanishlabError(f"cannot write the report {path}: {why}{kept}") from err
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
@@ -133,12 +134,15 @@ def _file_key(path: Path) -> tuple[int, int, int] | None:
     return (st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
-def _earlier_kept(path: Path, earlier: tuple[int, int, int] | None) -> str:
+def _earlier_kept(path: Path, earlier: tuple[int, int, int] | None, was_report: bool) -> str:
     """``"; PATH still holds an earlier report"`` where the report the command was to refresh
     is there unchanged (a refused write or a stop left it): "no report written" and "cannot
-    write the report PATH" were said beside it, and it read as this run's; else ''."""
+    write the report PATH" were said beside it, and it read as this run's; where the file was
+    none of vanishlab's (``--force`` over it), that it holds what it held; else ''."""
     if earlier is None or _file_key(path) != earlier:
         return ""
+    if not was_report:  # "an earlier report" was said of the user's own file, too
+        return f"; {path} still holds the file that was there, not this report"
     return f"; {path} still holds an earlier report, not this one"
 
 
