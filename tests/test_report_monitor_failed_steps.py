@@ -31,8 +31,9 @@ def test_the_failed_steps_past_the_first_rows_are_listed_with_their_reasons(monk
     assert [row[0] for row in table.rows] == ["0", "10", "20", "60", "80"]
     assert [row[-1] for row in table.rows][3:] == [f"{REASON} 6", f"{REASON} 8"]
     assert table.note == (
-        "After step 20, only the failed steps are listed (2 of 7). 5 more steps are not listed."
-    )
+        "After step 20, only the failed steps are listed (2 of 7). 5 more steps are not listed "
+        "(1 of them failed)."
+    )  # "5 more steps are not listed." alone read as if every failed step were listed
 
 
 def test_one_step_left_out_is_said_in_the_singular(monkeypatch):

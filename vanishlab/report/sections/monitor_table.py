@@ -84,9 +84,16 @@ def shown_steps(steps: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     with their reasons. A training diverges at its end: the steps past the first rows were
     left out, a failed one's reason with them, and the page said why none of its steps did."""
     head, rest = steps.head(MAX_TABLE_ROWS), steps.iloc[MAX_TABLE_ROWS:]
-    failed = rest[(rest["status"] != "ok").to_numpy()].head(MAX_ANOMALY_ROWS)
+    every_failed = rest[(rest["status"] != "ok").to_numpy()]
+    failed = every_failed.head(MAX_ANOMALY_ROWS)
     more = len(rest) - len(failed)
-    left = f"{plural(more, 'more step')} {'is' if more == 1 else 'are'} not listed." if more else ""
+    left = f"{plural(more, 'more step')} {'is' if more == 1 else 'are'} not listed" if more else ""
+    # Past MAX_ANOMALY_ROWS failed steps are among them: "only the failed steps are listed"
+    # read as if every failed one were.
+    unlisted = len(every_failed) - len(failed)
+    if unlisted:
+        left += " (it failed)" if more == 1 else f" ({unlisted} of them failed)"
+    left += "." if left else ""
     if failed.empty:
         return head, left
     last = int(head[MONITOR_STEP].iloc[-1])
