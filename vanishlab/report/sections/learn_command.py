@@ -73,16 +73,22 @@ def learn_lags(lag: int) -> tuple[int, ...]:
 
 def _cap_words(lag: int) -> str:
     """What the caption says where twice ``lag`` is past the cap: why, what it tests instead
-    and how to test the verdict's length all the same."""
-    reach = f", not one of {lag}" if lag > MAX_LEARN_LAG else ""
+    and, where the verdict's length is past the cap, how to test it all the same (one within
+    the cap lies between the lags tried: "give --seq-len 300, at that cost" was said of a T
+    below the command's own 400)."""
+    reach = (
+        f", not one of {lag}. To test {lag} steps all the same, give --seq-len {2 * lag}, at "
+        "that cost"
+        if lag > MAX_LEARN_LAG
+        else ""
+    )
     return (
         f" Twice the {lag} steps above would ask for T = {4 * lag}, and each step "
         f"back-propagates through T steps: on one CPU core, {TRAINABILITY_STEPS} steps of a "
         "network of hidden size 16 took about 25 s at T = 200 and 12 to 17 minutes at "
         "T = 2800 (an nn.RNN, an LSTM). So it stops at a dependency of "
         f"{MAX_LEARN_LAG} steps (T = {2 * MAX_LEARN_LAG}), and says whether a network of this "
-        f"kind learns one that long{reach}. To test {lag} steps all the same, give --seq-len "
-        f"{2 * lag}, at that cost."
+        f"kind learns one that long{reach}."
     )
 
 
