@@ -446,6 +446,44 @@ def test_an_analysis_the_disk_refuses_says_no_measurement_is_saved(tmp_path, mon
     ), result.stderr
 
 
+def test_an_analysis_whose_end_the_disk_refuses_says_its_measurement_is_saved(
+    tmp_path, monkeypatch
+):
+    """The disk refused the manifest's end after the shard was written: the line said "no
+    measurement saved; run the same command to measure it", yet the shard was saved, and the
+    same command measures nothing again (it records the end). The line says what is kept."""
+    import errno
+
+    import torch
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+    from vanishlab.sweep import store
+
+    write, calls = store.write_manifest, []
+
+    def refused_at_the_end(run_dir, manifest, *args, **kwargs):
+        calls.append(1)
+        if manifest.get("finished") is not None:
+            raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "manifest.json"))
+        write(run_dir, manifest, *args, **kwargs)
+
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "m.pt")
+    monkeypatch.setattr(store, "write_manifest", refused_at_the_end)
+    out = tmp_path / "run"
+    command = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "4"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2 and len(calls) == 2, result.stderr
+    assert "no measurement saved" not in result.stderr, result.stderr
+    assert result.stderr.endswith(
+        f"; the measurement is saved in {out}; run the same command to finish without "
+        "measuring again\n"
+    ), result.stderr
+    monkeypatch.setattr(store, "write_manifest", write)
+    assert CliRunner().invoke(app, command).exit_code == 0
+    assert store.load_manifest(out)["finished"] is not None
+
+
 class _BrokenStderr:
     """A stderr whose reader has gone (a closed pipe): every write fails as such a pipe's does."""
 

@@ -12,8 +12,27 @@ from ..errors import VanishlabError
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
-from ._app import app, finished, note, say, user_errors
+from ._app import app, finished, note, say, stop_leaves, user_errors
 from .params import Quiet, path_argument, path_option, single
+
+#: What a stop or a refused write leaves where no shard is saved (the measurement ran, or not).
+NOT_SAVED = "no measurement saved; run the same command to measure it"
+
+
+def _left(run_dir: Path) -> str:
+    """What a stopped or refused analysis left in ``run_dir``, looked at when the stop comes:
+    :data:`NOT_SAVED`, or where its shard is saved (the disk refused the manifest's end, written
+    after it), that the same command finishes without measuring again: "no measurement saved;
+    run the same command to measure it" was said there too, of a measurement it would not
+    repeat. Raises what the look raises (the stop's line then says :data:`NOT_SAVED`)."""
+    from ..sweep.shard import shard_paths  # pyarrow: looked up when a stop comes
+
+    if next(shard_paths(run_dir), None) is None:
+        return NOT_SAVED
+    return (
+        f"the measurement is saved in {run_dir}; run the same command to finish without "
+        "measuring again"
+    )
 
 
 # Every option but the flags --batch-first and --no-batch-first is a list, so that one given
@@ -23,7 +42,7 @@ from .params import Quiet, path_argument, path_option, single
 @app.command()
 # One measurement, written at its end: a stop leaves nothing half-made to keep or resume. A
 # refused write comes after the measurement: "nothing measured" was said there too.
-@user_errors(stopped="no measurement saved; run the same command to measure it")
+@user_errors(stopped=NOT_SAVED)
 def analyze(
     checkpoint_arg: Annotated[
         str,
@@ -164,6 +183,7 @@ def analyze(
     # another --module) no longer share one report file (reports/model.pt.html).
     given_name = bool(label)  # an empty --name is no name, as sweep's
     label = label if label else path_name(run_dir)
+    stop_leaves(lambda: _left(run_dir))  # a stop from here on says what the folder keeps
     # The library warns that a finished analysis keeps its name, and of a checkpoint's other
     # entries; the notes below say them in the command line's words (a kept name only when
     # --name was given).
