@@ -484,6 +484,26 @@ def test_an_analysis_whose_end_the_disk_refuses_says_its_measurement_is_saved(
     assert store.load_manifest(out)["finished"] is not None
 
 
+def test_a_stopped_dry_run_says_it_wrote_nothing(tmp_path, monkeypatch, smoke_run_dir):
+    """`vanishlab sweep --dry-run` stopped while it planned said what a sweep's stop says:
+    "N finished cells kept in RUN; run the same command to resume" (a dry run resumes
+    nothing), or "nothing was measured, and no folder RUN is left" of a folder it never made."""
+    from typer.testing import CliRunner
+
+    import vanishlab.cli.sweep as sweep_cli
+    from vanishlab.cli import app
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_cli, "_print_plan", stopped)
+    for out in (smoke_run_dir, tmp_path / "new"):
+        result = CliRunner().invoke(app, ["sweep", "--out", str(out), "--dry-run"])
+        assert result.exit_code == 130, result.stderr
+        assert result.stderr == "interrupted: a dry run writes nothing\n", result.stderr
+    assert not (tmp_path / "new").exists()
+
+
 class _BrokenStderr:
     """A stderr whose reader has gone (a closed pipe): every write fails as such a pipe's does."""
 

@@ -224,7 +224,10 @@ def _sweep(
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
-    stop_leaves(lambda: _kept(run_dir))  # a stop from here on says what the folder keeps
+    # A stop from here on says what the folder keeps; a dry run's, that it wrote nothing: it
+    # was told "N finished cells kept in RUN; run the same command to resume" (a dry run
+    # resumes nothing), or "no folder RUN is left" of a folder it never made.
+    stop_leaves((lambda: DRY_RUN_LEFT) if dry_run else (lambda: _kept(run_dir)))
     # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
     # run with its warnings), so that a refusal stays the one line on stderr
     before = variant(base, smoke=smoke).sweep  # the grid the flags changed
@@ -276,6 +279,10 @@ def _sweep(
         stdout_refused(err)  # said as ever; the status stays 1, that cells failed
     if summary.n_errors:
         raise typer.Exit(1)
+
+
+#: What a stopped dry run leaves: nothing, and nothing to resume.
+DRY_RUN_LEFT = "a dry run writes nothing"
 
 
 def _kept(run_dir: Path) -> str:
