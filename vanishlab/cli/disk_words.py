@@ -11,23 +11,21 @@ import sys
 
 __all__ = ["WRITE_ERRNOS", "os_error_text", "stdout_error_text", "write_remedy"]
 
-# Errors that only writing meets: said as "cannot write PATH: No space left on device".
-WRITE_ERRNOS = frozenset(
-    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS") if hasattr(errno, name)
-)
-
-
-# What to do about each: "cannot write f1/cells/x.parquet: File too large" said none of it.
+# What to do about each error that only writing meets ("cannot write f1/cells/x.parquet: File
+# too large" said none of it).
 _WRITE_REMEDIES = {
     getattr(errno, name): remedy
     for name, remedy in (
         ("ENOSPC", "the disk is full: free some space"),
         ("EDQUOT", "over the disk quota: free some space"),
         ("EFBIG", "over the file-size limit, ulimit -f: raise it"),
-        ("EROFS", "a read-only file system: write elsewhere"),
+        ("EROFS", "write elsewhere"),  # its strerror is "Read-only file system"
     )
     if hasattr(errno, name)
 }
+
+#: Errors that only writing meets: said as "cannot write PATH: No space left on device".
+WRITE_ERRNOS = frozenset(_WRITE_REMEDIES)
 
 
 def write_remedy(err: OSError) -> str:

@@ -204,8 +204,8 @@ def _sweep(
     """Measure a grid of nn.RNN, LSTM and GRU settings into a parquet run directory (resumable).
 
     Axis flags take comma-separated lists; an axis flag given twice adds its values. An axis
-    not given keeps the experiment's values (with no EXPERIMENT, the quick default grid's);
-    --dry-run prints every axis of the grid.
+    not given keeps the experiment's values (its SMOKE variant's with --smoke; with no
+    EXPERIMENT, the quick default grid's); --dry-run prints every axis of the grid.
 
     Exit status: 0 when every cell is measured or failed by overflow (a result: the network's
     weights, inputs or forward pass reached inf or NaN); 1 when a cell failed with an error

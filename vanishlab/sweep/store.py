@@ -278,7 +278,8 @@ def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 def in_python_words(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """``frame`` with each text of ``column`` naming an option as Python does ("batch="), where
     a shard keeps both names ("--batch (batch=)"); its nulls and its dtype as they were (a
-    column of nulls only mapped whole became float64)."""
+    column of nulls only mapped whole became float64). A new frame: ``frame`` is left as is."""
+    frame = frame.copy()
     held = frame[column].notna().to_numpy()
     if held.any():
         frame.loc[held, column] = frame.loc[held, column].map(python_words)
