@@ -237,3 +237,23 @@ def test_the_readme_layout_and_the_design_table_name_every_module():
             if f"`{path.stem}`" not in row:
                 missing.append(f"docs/design.md's table, {pkg}/: {path.stem}")
     assert not missing, "\n".join(missing)
+
+
+def test_the_readme_layout_and_the_design_table_name_every_part_of_a_section():
+    """report/sections/ holds one module per section and the parts sections read. The Layout
+    and the layer table named the rates section's three parts alone, while the long-dependencies
+    section's learn_command and try_length and the monitor page's monitor_steps, monitor_table
+    and monitor_loss went unnamed. A part (a module that builds no section) is named in both."""
+    design = DESIGN.read_text(encoding="utf-8")
+    (row,) = re.findall(r"^\| \d \| `vanishlab/report/` \|.*$", design, re.M)
+    layout = _layout_entries()["report"]
+    missing = []
+    for path in sorted((ROOT / "report" / "sections").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if path.stem == "__init__" or re.search(r"^def \w+_section\(", source, re.M):
+            continue
+        if not re.search(rf"\b{path.stem}\b", layout):
+            missing.append(f"README Layout, report/sections/: {path.stem}")
+        if f"`{path.stem}`" not in row:
+            missing.append(f"docs/design.md's table, report/sections/: {path.stem}")
+    assert not missing, "\n".join(missing)
