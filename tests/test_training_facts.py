@@ -6,7 +6,6 @@ so a change to either definition left the page saying the old one."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import subprocess
 import sys
@@ -16,19 +15,10 @@ import vanishlab.train
 from vanishlab.core import training_facts
 from vanishlab.core.training_facts import SOLVE_FRACTION, TRAINABILITY_STEPS, solve_words
 from vanishlab.report.sections import learn_command, trainability
+from vanishlab.sweep.experiments import load_experiment
 from vanishlab.train import train_cell
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _experiment():
-    spec = importlib.util.spec_from_file_location(
-        "trainability_facts", ROOT / "experiments/trainability.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_each_fact_has_one_definition_that_the_experiment_loop_and_report_read():
@@ -36,7 +26,7 @@ def test_each_fact_has_one_definition_that_the_experiment_loop_and_report_read()
     # the training loop takes its default criterion from here
     assert inspect.signature(train_cell).parameters["solve_fraction"].default is SOLVE_FRACTION
     assert vanishlab.train.SOLVE_FRACTION is training_facts.SOLVE_FRACTION
-    assert _experiment().SWEEP.train_steps == (TRAINABILITY_STEPS,)
+    assert load_experiment("trainability").sweep.train_steps == (TRAINABILITY_STEPS,)
     assert solve_words() == "0.1 × chance"
     code = learn_command.learn_code("lstm", False, 1, 8, 13)
     assert f"--train-steps {TRAINABILITY_STEPS} " in code.text
