@@ -562,6 +562,8 @@ def test_what_to_try_reaches_past_the_verdicts_length(stack, tmp_path, monkeypat
     lines = code.text.splitlines()
     assert len(lines) == 3 and all(f"--seq-len {2 * lag} " in line for line in lines), lines
     assert f"T = {2 * lag} is twice the {lag} steps above, not this page's T = 8" in code.caption
+    # said once: the advice to set --seq-len sat beside the sentence that says how T was chosen
+    assert "set --seq-len to the dependency length you need" not in code.caption
     monkeypatch.chdir(tmp_path)
     for line in lines:
         result = CliRunner().invoke(app, [*shlex.split(line)[1:], "--dry-run"])
@@ -569,6 +571,7 @@ def test_what_to_try_reaches_past_the_verdicts_length(stack, tmp_path, monkeypat
     # a page whose T already reaches past twice its horizon keeps its T, and says nothing of it
     longer = _code(_section(stack[60]))
     assert "--seq-len 60 " in longer.text and "not this page's T" not in longer.caption
+    assert "set --seq-len to the dependency length you need" in longer.caption
     assert try_seq_len(8, None) == 8 and try_seq_len(100, 13) == 100
     assert try_seq_len(8, 700) == MAX_TRY_SEQ_LEN and try_seq_len(1000, 700) == 1000
 

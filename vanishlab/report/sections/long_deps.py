@@ -356,14 +356,15 @@ def _fixes(arch: dict[str, Any], regime: str, page_t: int, lag: int | None) -> C
     else:
         lines = [gates]
         words = f"Try {gate_words}"
+    why_t = seq_len_words(page_t, seq_len, lag)
+    # where its T is not the page's, the sentence that says why says how it was chosen too
+    advice = "" if why_t else " (set --seq-len to the dependency length you need)"
     return Code(
         "What to try",
         "\n".join(lines),
         f"{words} {'Each command' if len(lines) > 1 else 'The command'} measures freshly "
-        "initialised networks of this size at "
-        f"T = {seq_len} (set --seq-len to the dependency length you need): the gradient a "
-        "training would start from, not these weights; vanishlab report DIR shows it."
-        + seq_len_words(page_t, seq_len, lag),
+        f"initialised networks of this size at T = {seq_len}{advice}: the gradient a "
+        "training would start from, not these weights; vanishlab report DIR shows it." + why_t,
     )
 
 
