@@ -544,6 +544,14 @@ def test_r2_has_four_decimals_in_every_table():
         # the trainability experiment's: "Rate by depth and sequence length", one row "1"
         ({"gain": (0.5, 1.0), "seq_len": (6, 8)}, ["Rate by gain and sequence length"]),
         ({"init": ("default", "normal")}, ["Rate by init"]),  # one axis: named alone
+        # inits over T, the learning command of an analysed LSTM's page: it drew "Rate by
+        # init" with one "lstm" column per T panel, its caption "by init and model"
+        (
+            {"model": "lstm", "init": ("default", "forget_bias"), "seq_len": (6, 8)},
+            ["Rate by init and sequence length"],
+        ),
+        # the same of nn.RNN inits: one "tanh" column per panel, "by init and activation"
+        ({"init": ("default", "normal"), "seq_len": (6, 8)}, ["Rate by init and sequence length"]),
         # the gated experiment's: activation varied (tanh, and n/a for the gated cells), so it
         # drew "Rate by init and activation", one "tanh" or "n/a" column per panel
         (
@@ -566,6 +574,11 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
     report = _report_of(grid, tmp_path)
     heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
     assert [h.title for h in heat if h.title.startswith("Rate")] == titles
+    if titles == ["Rate by init and sequence length"]:  # one map: inits by T, no facet
+        (figure,) = heat
+        assert [p.col_labels for p in figure.panels] == [("6", "8")]
+        assert "model (columns)" not in figure.caption
+        assert "activation (columns)" not in figure.caption
     if titles == ["Rate by init and model"]:  # every panel compares the three models
         (figure,) = heat
         assert {p.col_labels for p in figure.panels} == {("rnn", "lstm", "gru")}

@@ -142,6 +142,7 @@ HEATMAP_AXES = (
     ("num_layers", "activation"),
     ("gain", "seq_len"),
     ("init", "gain"),
+    ("init", "seq_len"),  # inits over T: the learning command of an analysed model's page
 )
 HEATMAPS = 2
 _NAMES = {"num_layers": "depth", "seq_len": "sequence length"}
