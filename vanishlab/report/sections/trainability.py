@@ -322,7 +322,7 @@ def _loss_text(final: object, chance: float) -> str:
 def _table(table: pd.DataFrame, view: RunView) -> Table:
     theory = view.theory.set_index("cell_id")
     keys = _panel_keys(table, view)
-    rows = []
+    rows, mean_field = [], False
     # In display order, as the figures' panels (a sort by name put gru and lstm before rnn).
     for rec in view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records"):
         t = theory.loc[rec["cell_id"]] if rec["cell_id"] in theory.index else None
@@ -330,6 +330,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         mf = float(t["mf_rate"]) if t is not None else math.nan
         efold = 1.0 / abs(rate) if rate < 0 else math.nan
         depth = fold_steps(mf, DROP_DECADES) if mf < 0 else math.nan
+        mean_field |= not math.isnan(depth)
         # The lag of a 1000x drop as the rates table writes a horizon: "> T-1" when there is
         # none within the lags 0..T-1, "(exact 0)" when an exact zero made the drop.
         horizon = horizon_cell(
@@ -368,6 +369,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     dropped = {"setting"} if not keys else set()
     dropped |= {"gain"} if len(_gains(table)) < 2 else set()
     dropped |= {"seed"} if "seed" not in view.varying else set()
+    # No row has a mean field (LSTM and GRU cells): a column of "—" in every row said nothing.
+    dropped |= set() if mean_field else {"mean-field 1000x lag"}
     kept = [i for i, c in enumerate(columns) if c not in dropped]
     columns, numeric = tuple(columns[i] for i in kept), tuple(numeric[i] for i in kept)
     rows = [tuple(row[i] for i in kept) for row in rows]
@@ -379,8 +382,14 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         + exact_zero_note("some sample's")
         + f"; '{ZERO_AT_LAG0}' when the norm is exactly zero at lag 0, with no value to fall "
         "from), the e-folding lag 1/|rate| of the fitted "
-        "state curve, the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean "
-        "field applies), the decades fallen by the required lag ('∞ (exact 0)' when the "
+        "state curve, "
+        + (
+            "the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean field "
+            "applies), "
+            if mean_field
+            else ""
+        )
+        + "the decades fallen by the required lag ('∞ (exact 0)' when the "
         "gradient there is exactly zero, '—' when it is at lag 0), the prediction (a gradient "
         "exactly zero at the required lag is one that fell; one after a zero at lag 0 that is "
         "not has not fallen), the outcome and the final held-out loss as a fraction of chance.",

@@ -1,0 +1,47 @@
+"""The trainability table of gated cells has no mean-field column.
+
+The learning command of an analysed LSTM's page (`vanishlab sweep trainability --model lstm
+--init default,forget_bias,chrono ...`) gave a table whose "mean-field 1000x lag" column said
+"—" in all nine rows, under a caption that described it: no mean field of gated cells is
+computed. The column, and its words in the caption, are left out where no row has one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.model import Table
+
+
+def _table(sweep: vl.Sweep, run: Path) -> Table:
+    vl.run_sweep(sweep, run, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    section = next(s for s in report.sections if s.key == "trainability")
+    return next(
+        b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Horizons")
+    )
+
+
+def _sweep(model: tuple[str, ...]) -> vl.Sweep:
+    return vl.Sweep(
+        model=model, init=("default",), seq_len=(6,), hidden_size=4, input_size=2, batch=2,
+        task="adding", train_steps=1,
+    )  # fmt: skip
+
+
+def test_a_table_of_gated_cells_has_no_mean_field_column(tmp_path: Path) -> None:
+    table = _table(_sweep(("lstm", "gru")), tmp_path / "run")
+    assert "mean-field 1000x lag" not in table.columns
+    assert "mean-field" not in table.caption
+    assert "1/|rate|" in table.columns
+
+
+def test_a_table_with_an_rnn_cell_keeps_it(tmp_path: Path) -> None:
+    table = _table(_sweep(("rnn", "lstm")), tmp_path / "run")
+    column = table.columns.index("mean-field 1000x lag")
+    assert [row[column] != "—" for row in table.rows] == [True, False]
+    assert "mean-field lag of a 1000x drop" in table.caption
