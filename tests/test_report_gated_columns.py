@@ -56,18 +56,7 @@ def test_each_column_of_the_decay_curves_is_one_model_and_each_row_one_depth(gri
             assert panel.title.endswith(depth), (grid.title, panel.title)
 
 
-MIXED = vl.Sweep(
-    model=("rnn", "lstm", "gru"),
-    activation=("tanh", "relu"),
-    init="default",
-    gain=(0.5, 1.0),
-    num_layers=(1, 2),
-    seq_len=(6,),
-    hidden_size=4,
-    input_size=2,
-    batch=2,
-    seed=(0,),
-)
+MIXED = SWEEP.replace(activation=("tanh", "relu"), init="default", gain=(0.5, 1.0))
 
 
 def test_an_rnn_of_two_activations_beside_gated_cells_gets_a_column_per_activation(tmp_path):
