@@ -57,10 +57,8 @@ def folder_words(kind: str, relu: bool, num_layers: int, hidden_size: int) -> st
 
 
 #: The longest dependency the command trains at (T = 2 x 200 = 400). A step back-propagates
-#: through T steps: the command's steps of a 1-layer network of hidden size 16 took about
-#: 25 s at T = 200, 2 to 5 min at T = 800 and 12 to 17 min at T = 2800 (nn.RNN, LSTM; one
-#: thread on 2 shared cores), and an extrapolated horizon of ~700 steps asked for T up to
-#: 2800: 40 min to 1.5 h a command on one core. Capped, the longest command takes minutes.
+#: through T steps, so a command's time grows with T: the times measured are in the caption
+#: (:func:`_cap_words`) and docs/trainability.md. Capped, the longest command takes minutes.
 MAX_LEARN_LAG = 200
 
 
