@@ -187,10 +187,8 @@ def test_parse_axis():
         ("hidden_size", "0", "--hidden-size: must be at least 1, got 0"),
         ("seq_len", "-3", "--seq-len: must be at least 1, got -3"),
         ("bias", "maybe", "--bias: 'maybe' is not true or false"),
-        # taken, where --model RNN and --activation TANH are refused: the words are lower case
-        ("bias", "True", r"--bias: 'True' is not true or false \(lower case\)"),
-        ("bias", "true,NO", r"--bias: 'NO' is not true or false \(lower case\)"),
-        ("model", "RNN", "--model: unknown model 'RNN'"),
+        ("bias", "Truth", r"--bias: 'Truth' is not true or false$"),
+        ("model", "RNNs", "--model: unknown model 'RNNs'"),
         ("activation", "tanh,gelu", "--activation: unknown activation 'gelu'"),
         ("init", "orthogonal,kaiming", "--init: unknown init 'kaiming'"),
         ("gain", "1,1", "--gain: lists 1.0 twice"),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import VanishlabError
-from ..sweep.config import GAUSSIAN_INPUTS
+from ..sweep.config import GAUSSIAN_INPUTS, axis
 from ..sweep.files import path_name
 from ..sweep.flag_text import parse_number
 from ._app import app, finished, note, say, stop_leaves, user_errors
@@ -76,8 +76,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="NAME",
-            help="tanh or relu (lower case, as sweep's --activation), for an nn.RNN: it cannot "
-            "be read from the weights \\[default: tanh]. Not for LSTM/GRU.",
+            help="tanh or relu, for an nn.RNN: it cannot be read from the weights "
+            "\\[default: tanh]. Not for LSTM/GRU.",
             show_default=False,
         ),
     ] = None,
@@ -164,6 +164,8 @@ def analyze(
     run_out = path_option("--out", out)
     module_name = single("--module", module)
     activation = single("--nonlinearity", nonlinearity)
+    if activation is not None:  # RELU is relu, as sweep's --activation takes it
+        activation = axis("activation").as_named(activation)
     inputs_text = single("--inputs", inputs)
     inputs_file = None if inputs_text is None else path_argument("--inputs", inputs_text)
     label = single("--name", name)

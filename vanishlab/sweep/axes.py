@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axis_entry import ARROW_TYPES, Axis
 from .flag_text import parse_number
-from .nearest import unknown_names
+from .nearest import as_known_case, unknown_names
 
 __all__ = [
     "MAX_CELLS",
@@ -50,9 +50,9 @@ def too_many_cells(what: str) -> str:
     )
 
 
-# The command line's words are lower case, as --help lists them: the names of models,
-# activations, inits, tasks, optimizers and dtypes are matched exactly, and so are these
-# (--bias True was taken where --model RNN is refused).
+# The command line's words, as --help lists them in lower case; a word in another case is the
+# one it differs from only by case (Axis.as_named, nearest.as_known_case): --bias True, --model
+# LSTM, --init Orthogonal.
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -343,12 +343,12 @@ class AxisSet:
             if a.type is int or a.type is float:
                 values.append(parse_number(flag, item, a.type))
             elif a.type is bool:
-                if item not in _TRUE | _FALSE:
-                    lower = " (lower case)" if item.lower() in _TRUE | _FALSE else ""
-                    raise VanishlabError(f"{flag}: {item!r} is not true or false{lower}")
-                values.append(item in _TRUE)
+                word = as_known_case(item, (*_TRUE, *_FALSE))
+                if word not in _TRUE | _FALSE:
+                    raise VanishlabError(f"{flag}: {item!r} is not true or false")
+                values.append(word in _TRUE)
             else:
-                values.append(item)
+                values.append(a.as_named(item))
         try:
             return self.values(name, values)
         except VanishlabError as err:

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.integers import as_integer
 from ..errors import VanishlabError
 from .files import is_bool
-from .nearest import did_you_mean
+from .nearest import as_known_case, did_you_mean
 
 __all__ = ["ARROW_TYPES", "INT64_MAX", "Axis"]
 
@@ -42,6 +42,8 @@ class Axis:
         example: a comma-separated example value list for that flag and its error messages.
         label: the short name the report prints (``"T"`` for ``seq_len``).
         choices: the allowed values of a ``str`` axis (None: any, or ``check`` decides).
+        names: for a ``str`` axis whose ``check`` decides, the names it takes now (the init
+            registry's, which grows as inits are registered), for :meth:`as_named`.
         low, high: bounds of an ``int`` or ``float`` axis, inclusive (None: unbounded).
         check: an extra check of one canonical value (raises VanishlabError), e.g. that an
             init is registered.
@@ -67,6 +69,7 @@ class Axis:
     applies_to: tuple[str, ...] | None = None
     report_rank: int = 100
     in_id_at_default: bool = True
+    names: Callable[[], Iterable[str]] | None = None
 
     @property
     def arrow_type(self) -> str:
@@ -114,6 +117,15 @@ class Axis:
             ):
                 return f"{self.name} holds {text} (must be {self._range_text()})"
         return None
+
+    def as_named(self, word: str) -> str:
+        """A word typed on the command line as the value it names: ``LSTM`` is ``lstm``, where
+        it differs from exactly one of the axis's :attr:`choices` (or :attr:`names`) only by
+        case (:func:`.nearest.as_known_case`); any other word as it is, for :meth:`canonical`
+        to check."""
+        if self.choices is not None:
+            return as_known_case(word, self.choices)
+        return word if self.names is None else as_known_case(word, self.names())
 
     def applies(self, model: str) -> bool:
         """Whether the axis means something for ``model`` (``"rnn"``, ...)."""

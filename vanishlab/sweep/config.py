@@ -167,7 +167,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
         meaning="a name in :data:`vanishlab.sweep.inits.INITS` (``vanishlab inits``)",
         help="Initialisations (see `vanishlab inits`), e.g. orthogonal,default.",
         example="orthogonal,default", label="init",
-        check=_known_init, report_rank=2,
+        check=_known_init, report_rank=2, names=lambda: tuple(INITS),
     ),
     Axis(
         "gain", float, 1.0,

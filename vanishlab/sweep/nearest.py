@@ -2,7 +2,9 @@
 one line of an error that refuses it: an axis of a grid, a field of a cell, a key the mean
 field reads. One cutoff for all of them (:func:`nearest_name`), and one wording for a refused
 axis or config field (:func:`unknown_names`); the mean field's check words its own ValueError
-(``unknown key ... in the cell: did you mean ...?``, :mod:`vanishlab.sweep.prediction`).
+(``unknown key ... in the cell: did you mean ...?``, :mod:`vanishlab.sweep.prediction`). And the
+one rule of a word typed on the command line in another case (:func:`as_known_case`: ``LSTM`` is
+``lstm``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-__all__ = ["did_you_mean", "nearest_name", "unknown_names"]
+__all__ = ["as_known_case", "did_you_mean", "nearest_name", "unknown_names"]
 
 #: How alike a name and its suggestion must be (difflib's ratio): ``activaton`` and
 #: ``activation`` score 0.95, ``width`` and ``init`` 0.44 (no suggestion).
@@ -28,6 +30,19 @@ def nearest_name(name: object, names: Iterable[str]) -> str | None:
         by_lower.setdefault(known.lower(), known)
     near = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=CUTOFF)
     return by_lower[near[0]] if near else None
+
+
+def as_known_case(word: str, known: Iterable[str]) -> str:
+    """``word`` as the one of ``known`` it differs from only by case (``LSTM``: ``lstm``,
+    ``Orthogonal``: ``orthogonal``), else ``word`` itself: one of ``known`` already, no name
+    at all, or one that two known names differ from only by case (an init registered as
+    ``MyInit`` beside ``myinit``), which is not guessed. The command line's rule for every named
+    value (a sweep's axes, ``analyze --nonlinearity``); Python's API takes the names exactly."""
+    names = tuple(known)
+    if word in names:
+        return word
+    same = [name for name in names if name.lower() == word.lower()]
+    return same[0] if len(same) == 1 else word
 
 
 def did_you_mean(name: object, names: Iterable[str]) -> str:

@@ -177,7 +177,7 @@ def infer_spec(
         raise VanishlabError(f"{where}: unsupported parameter dtype {stored}")
     if kind == "rnn":
         if nonlinearity not in (None, "tanh", "relu"):
-            # Lower case only, as sweep's --activation (and nn.RNN itself) take the names.
+            # Lower case, as nn.RNN takes the names (the CLI lowers RELU: Axis.as_named).
             raise VanishlabError(
                 f"--nonlinearity (nonlinearity=) must be tanh or relu, got {nonlinearity!r}"
             )
