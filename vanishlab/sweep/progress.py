@@ -332,13 +332,16 @@ def _shown_name(name: str) -> str:
 @contextlib.contextmanager
 def working(text: str, enabled: bool = True) -> Iterator[None]:
     """While the body runs: a spinner with ``text`` on a terminal (gone when it ends), else
-    ``text`` as one plain line once the body has run :data:`PLAIN_AFTER_S` seconds."""
+    ``text`` as one plain line once the body has run :data:`PLAIN_AFTER_S` seconds. ``text`` is
+    shown as it is, not read as rich markup (``runs[/x]`` raised, ``runs[red]`` was eaten), with
+    a byte of another encoding written ``\\xNN``, as :func:`status_line` writes it."""
     if not enabled:
         yield
     elif is_terminal():
         from rich.console import Console
+        from rich.markup import escape
 
-        with Console(stderr=True).status(text):
+        with Console(stderr=True).status(escape(escaped_text(text))):
             yield
     elif PLAIN_AFTER_S <= 0:
         status_line(text)
