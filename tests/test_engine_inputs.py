@@ -1009,3 +1009,37 @@ def test_swapped_module_and_x_are_named_as_swapped() -> None:
     for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
         with pytest.raises(TypeError, match=r"got Tensor \(the arguments are swapped: pass the"):
             measure(x, rnn)
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_a_sequence_in_the_other_layout_than_the_module_is_named_where_h0_shows_it(
+    tmp_path, kind, batch_first
+):
+    # 7 steps of 2 sequences in the other layout than the module's were read as 2 steps of 7
+    # sequences; with an h0 of batch 2 beside them the refusal said only "h0 must have shape
+    # (num_layers, B, hidden_size) = (1, 7, 4)", blaming the state. Without an h0 the shapes
+    # cannot tell (measured as read: the docstrings say which layout that is).
+    module = kind(3, 4, batch_first=batch_first)
+    x = torch.randn(7, 2, 3) if batch_first else torch.randn(2, 7, 3)  # the other layout
+    h0 = torch.zeros(1, 2, 4)
+    state = (h0, h0) if kind is nn.LSTM else h0
+    read, other = "(B, T, input_size)", "(T, B, input_size)"
+    read, other = (read, other) if batch_first else (other, read)
+    said = (
+        f"h0 has batch 2, the T of {{x}} as the module reads it: {read} (batch_first="
+        f"{batch_first}) with B = 7, T = 2; {{x}} laid out {other} goes in as "
+        "{x}.transpose(0, 1)"
+    )
+    with pytest.raises(ValueError) as refused:
+        vl.jacobian_norms(module, x, state)
+    assert str(refused.value) == said.format(x="x")
+    with pytest.raises(ValueError) as refused:
+        vl.JacobianMonitor(module, x, tmp_path / "run", h0=state)
+    assert str(refused.value) == said.format(x="probe")
+    assert not (tmp_path / "run").exists()
+    right = vl.jacobian_norms(module, x.transpose(0, 1), state)  # in its layout: measured
+    assert right["lag"].max() == 7
+    three = torch.zeros(1, 3, 4)  # another batch than B and T: the words of a wrong h0
+    with pytest.raises(ValueError, match=r"h0 must have shape .* = \(1, 7, 4\), got \(1, 3, 4\)"):
+        vl.jacobian_norms(module, x, (three, three) if kind is nn.LSTM else three)

@@ -83,7 +83,10 @@ def jacobian_norms(
             c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c]; ``sources``
             may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
-            input_size)`` with ``batch_first=True``, or unbatched ``(T, input_size)``.
+            input_size)`` where ``rnn.batch_first`` is True, or unbatched ``(T, input_size)``.
+            The layout is the module's: an ``x`` in the other one cannot be told from its
+            shape and is measured with time and batch swapped (an ``h0`` whose batch is the T
+            read refuses it).
         h0: optional initial state ``(num_layers, B, hidden_size)`` (``(num_layers,
             hidden_size)`` unbatched); zeros when omitted, as in ``nn.RNN``.
         norms: any of ``"fro"`` (Frobenius) and ``"spec"`` (spectral, largest singular value;

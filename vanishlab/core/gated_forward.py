@@ -112,6 +112,7 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     )
     B = xs.shape[1]
     shape = (L, B, H) if batched else (L, H)
+    read = (what, module.batch_first, len(xs))  # a state whose batch is T: x's layout swapped
     c0s = None
     if h0 is None:
         h0s = xs.new_zeros(L, B, H)
@@ -122,10 +123,10 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
                 f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), got {type(h0).__name__}"
             )
         part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"
-        h0s = check_state(h0[0], "h0", shape, batched, w0, part)
-        c0s = check_state(h0[1], "c0", shape, batched, w0, part)
+        h0s = check_state(h0[0], "h0", shape, batched, w0, part, read=read)
+        c0s = check_state(h0[1], "c0", shape, batched, w0, part, read=read)
     else:
-        h0s = check_state(h0, "h0", shape, batched, w0)
+        h0s = check_state(h0, "h0", shape, batched, w0, read=read)
     check_own_forward(module, xs, batched, h0)
 
     def params(prefix: str) -> tuple[torch.Tensor | None, ...]:

@@ -290,7 +290,8 @@ def prepare_inputs(rnn: object, x: object, h0: object = None, *, what: str = "x"
     if h0 is None:
         h0s = xs.new_zeros(L, B, H)
     else:
-        h0s = check_state(h0, "h0", (L, B, H) if batched else (L, H), batched, w0)
+        shape = (L, B, H) if batched else (L, H)
+        h0s = check_state(h0, "h0", shape, batched, w0, read=(what, rnn.batch_first, len(xs)))
     check_own_forward(rnn, xs, batched, h0)
 
     w_ih = tuple(module_weight(rnn, f"weight_ih_l{layer}").detach() for layer in range(L))

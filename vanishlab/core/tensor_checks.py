@@ -19,6 +19,7 @@ __all__ = [
     "check_sequence",
     "check_state",
     "require_tensor",
+    "swapped_layout",
     "token_ids_advice",
 ]
 
@@ -141,13 +142,19 @@ def check_state(
     batched: bool,
     like: torch.Tensor,
     expected: str = "a torch.Tensor or None",
+    *,
+    read: tuple[str, bool, int] | None = None,
 ) -> torch.Tensor:
     """Validate an initial state (``h0``, ``c0``) of ``shape``; return it ``(L, B, H)``.
     ``expected`` says what it may be where it is not a tensor (a part of an LSTM's state tuple
-    may not be None: only the whole state may)."""
+    may not be None: only the whole state may). ``read``: the sequence beside it, ``(its
+    name, the module's batch_first, its T as read)``, so that a state whose batch is that T
+    names the sequence's layout as the mistake (:func:`swapped_layout`)."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{what} must be {expected}, got {_no_tensor(value, what)}")
     check_dense(value, what)
+    if read is not None and batched and (said := swapped_layout(value, what, shape, *read)):
+        raise ValueError(said)
     if tuple(value.shape) != shape:
         raise ValueError(
             f"{what} must have shape (num_layers, {'B, ' if batched else ''}hidden_size) = "
@@ -161,6 +168,24 @@ def check_state(
     out = (value if batched else value.unsqueeze(1)).detach()  # (L, B, H)
     check_finite(out, what, ("layer", "sample", "unit"))
     return out
+
+
+def swapped_layout(
+    state: torch.Tensor, what: str, shape: tuple[int, ...], x: str, batch_first: bool, steps: int
+) -> str | None:
+    """The words that refuse a sequence in the other layout than the module's, where a state
+    beside it shows it: the state's batch is the T the sequence was read with (and not its B).
+    A batch_first module given ``(T, B, I)``, or the reverse, is read with time and batch
+    swapped, which its shape alone cannot tell; None where the state does not show it."""
+    L, B, H = shape
+    if steps == B or tuple(state.shape) != (L, steps, H):
+        return None
+    read, other = ("(B, T, input_size)", "(T, B, input_size)")[:: 1 if batch_first else -1]
+    return (
+        f"{what} has batch {steps}, the T of {x} as the module reads it: {read} "
+        f"(batch_first={batch_first}) with B = {B}, T = {steps}; {x} laid out {other} goes in "
+        f"as {x}.transpose(0, 1)"
+    )
 
 
 def check_finite(t: torch.Tensor, what: str, axes: tuple[str, ...]) -> None:

@@ -84,9 +84,12 @@ class JacobianMonitor:
             The monitor follows that one module: a recorded step refuses it
             (:class:`~vanishlab.errors.VanishlabError`, nothing written) once the model's
             recurrent module was replaced or the module's architecture or dtype changed.
-        probe: the inputs to measure on, as the module takes them (``(T, B, I)``, ``(B, T,
-            I)`` with ``batch_first``, or unbatched ``(T, I)``), in the module's dtype and on
-            its device. A copy is kept, so later changes to the tensor do not move the probe.
+        probe: the inputs to measure on, in the layout the module's own ``batch_first``
+            says, as its forward reads them: ``(B, T, I)`` where it is True, else ``(T, B,
+            I)``; or unbatched ``(T, I)``; in the module's dtype and on its device. A probe in
+            the other layout cannot be told from its shape: it is measured with time and
+            batch swapped (an ``h0`` whose batch is the T read refuses it). A copy is kept, so
+            later changes to the tensor do not move the probe.
         out: the run directory: new, empty, or an earlier monitor's with the same architecture
             and probe (then the steps it already holds are skipped, when the module's weights
             at that step are those they were recorded with; another training run is refused).
