@@ -111,7 +111,7 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="T",
-            help=f"Gaussian inputs: sequence length T. \\[default: {GAUSSIAN_INPUTS['seq_len']}]",
+            help=f"Gaussian inputs: sequence length T \\[default: {GAUSSIAN_INPUTS['seq_len']}].",
             show_default=False,
         ),
     ] = None,
@@ -119,7 +119,7 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="B",
-            help=f"Gaussian inputs: sequences (samples). \\[default: {GAUSSIAN_INPUTS['batch']}]",
+            help=f"Gaussian inputs: sequences (samples) \\[default: {GAUSSIAN_INPUTS['batch']}].",
             show_default=False,
         ),
     ] = None,
@@ -127,8 +127,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="STD",
-            help="Gaussian inputs: standard deviation. "
-            f"\\[default: {GAUSSIAN_INPUTS['input_std']}]",
+            help="Gaussian inputs: standard deviation "
+            f"\\[default: {GAUSSIAN_INPUTS['input_std']}].",
             show_default=False,
         ),
     ] = None,
@@ -136,7 +136,7 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="N",
-            help=f"Gaussian inputs: seed of their draw. \\[default: {GAUSSIAN_INPUTS['seed']}]",
+            help=f"Gaussian inputs: seed of their draw \\[default: {GAUSSIAN_INPUTS['seed']}].",
             show_default=False,
         ),
     ] = None,

@@ -39,8 +39,8 @@ def report(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the HTML file (a name ending in .html or .htm). Default: "
-            "reports/<run name>.html.",
+            help="Where to write the HTML file, a name ending in .html or .htm \\[default: "
+            "reports/<run name>.html].",
             metavar="FILE",
             show_default=False,
         ),
@@ -49,7 +49,7 @@ def report(
         list[str] | None,
         typer.Option(
             help="The 'generated' time shown on the page (e.g. 2024-01-01T00:00:00Z); pin it "
-            "for byte-identical output. Default: $SOURCE_DATE_EPOCH, else now.",
+            "for byte-identical output \\[default: $SOURCE_DATE_EPOCH, else now].",
             metavar="TIME",
             show_default=False,
         ),

@@ -153,7 +153,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "input_size", int, 16,
         meaning="I, features of the input sequence",
-        help="Input sizes I.", example="16", label="input size",
+        help="Input sizes I, e.g. 16.", example="16", label="input size",
         low=1, report_rank=6,
     ),
     Axis(
@@ -190,7 +190,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "batch", int, 8,
         meaning="samples (input sequences) per cell; norms are aggregated over them",
-        help="Samples per cell.", example="8", label="batch",
+        help="Samples per cell, e.g. 8.", example="8", label="batch",
         low=1, report_rank=9,
     ),
     Axis(
@@ -202,7 +202,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "dtype", str, "float32",
         meaning="``float32`` or ``float64``: the dtype of the module and its inputs",
-        help="float32, float64.", example="float32,float64", label="dtype",
+        help="Float types: float32, float64.", example="float32,float64", label="dtype",
         choices=DTYPES, report_rank=10,
     ),
     Axis(
