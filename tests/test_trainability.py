@@ -136,9 +136,9 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
     table = section.blocks[2]
-    # One setting: no "setting" column (it said "—" in every row); one gain (0.25) and one
-    # seed: no "gain" or "seed" column (each said its value in every row), as the page's other
-    # tables leave out a fixed setting
+    # Only T swept: no other setting's column (a "setting" column said "—" in every row); one
+    # gain (0.25) and one seed: no "gain" or "seed" column (each said its value in every row),
+    # as the page's other tables leave out a fixed setting
     assert table.columns[0] == "T" and not {"setting", "gain", "seed"} & set(table.columns)
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}  # by T
     assert [rows[t][c] for t in ("60", "6") for c in ("predicted", "solved")] == [
@@ -519,9 +519,10 @@ def test_the_table_lists_settings_in_the_figures_display_order(tmp_path: Path) -
     )  # fmt: skip
     report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
-    table = next(b for b in section.blocks if isinstance(b, Table) and "setting" in b.columns)
-    settings = [row[table.columns.index("setting")] for row in table.rows]
-    assert settings == ["model = rnn, tanh", "model = lstm", "model = gru"], settings
+    table = next(b for b in section.blocks if isinstance(b, Table) and "model" in b.columns)
+    settings = [row[:2] for row in table.rows]  # each swept axis a column, as elsewhere
+    assert table.columns[:2] == ("model", "activation")
+    assert settings == [("rnn", "tanh"), ("lstm", "n/a (gated)"), ("gru", "n/a (gated)")], settings
 
 
 def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> None:

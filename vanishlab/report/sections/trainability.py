@@ -23,7 +23,7 @@ from ...analysis.fits import fold_steps
 from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import fixed, format_value, plural, py, setting_text
+from ..format import NUMERIC_AXES, fixed, format_value, label, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -329,7 +329,17 @@ def _loss_text(final: object, chance: float) -> str:
 
 def _table(table: pd.DataFrame, view: RunView) -> Table:
     theory = view.theory.set_index("cell_id")
+    # Each swept setting is a column of its own, headed by its label (format.label), as every
+    # table of settings on the page shows it: one "setting" column read "init = default" on
+    # every row. Settings that do not vary are left out, as the page's other tables leave
+    # them: one gain (the figures' rule: the first one's caption says it), one seed.
     keys = _panel_keys(table, view)
+    axes = [
+        *keys,
+        *(["gain"] if len(_gains(table)) > 1 else []),
+        "seq_len",
+        *(["seed"] if "seed" in view.varying else []),
+    ]
     rows, mean_field = [], False
     # In display order, as the figures' panels (a sort by name put gru and lstm before rnn).
     for rec in view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records"):
@@ -352,10 +362,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
             horizon = ZERO_AT_LAG0
         rows.append(
             (
-                setting_text((k, rec[k]) for k in keys) or "—",
-                format_value(rec["gain"]),
-                str(rec["seq_len"]),
-                str(rec["seed"]),
+                *(format_value(rec[c]) for c in axes),
                 str(rec["required_lag"]),
                 horizon,
                 _lag_text(efold, rate),
@@ -367,18 +374,14 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
             )
         )
     columns = (
-        "setting", "gain", "T", "seed", "required lag", "1000x lag", "1/|rate|",
+        *(label(c) for c in axes), "required lag", "1000x lag", "1/|rate|",
         "mean-field 1000x lag", "decades at required", "predicted", "solved", "loss / chance",
     )  # fmt: skip
-    numeric = (False, True, True, True, True, True, True, True, True, False, False, True)
-    # Settings that do not vary are left out, as every table of the page leaves them: one
-    # setting's column said "—" in every row, one gain's or one seed's its value in every row.
-    # One gain is the figures' rule (the first one's caption says it).
-    dropped = {"setting"} if not keys else set()
-    dropped |= {"gain"} if len(_gains(table)) < 2 else set()
-    dropped |= {"seed"} if "seed" not in view.varying else set()
+    numeric = (
+        *(c in NUMERIC_AXES for c in axes), True, True, True, True, True, False, False, True,
+    )  # fmt: skip
     # No row has a mean field (LSTM and GRU cells): a column of "—" in every row said nothing.
-    dropped |= set() if mean_field else {"mean-field 1000x lag"}
+    dropped = set() if mean_field else {"mean-field 1000x lag"}
     kept = [i for i, c in enumerate(columns) if c not in dropped]
     columns, numeric = tuple(columns[i] for i in kept), tuple(numeric[i] for i in kept)
     rows = [tuple(row[i] for i in kept) for row in rows]
@@ -404,9 +407,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         columns,
         tuple(rows),
         numeric,
-        # "3 (exact 0)" broke after its number; a setting, "tanh, init = normal", after its
-        # "=" on every row while the headers of the numbers beside it stayed on one line
-        nowrap=tuple(columns.index(c) for c in ("setting", "1000x lag") if c in columns),
+        nowrap=(columns.index("1000x lag"),),  # "3 (exact 0)" broke after its number
     )
 
 
