@@ -763,3 +763,5 @@ def test_a_prediction_drawn_as_a_lone_ring_shows_the_ring_in_the_legend(rigor_ru
     both = legend_markers(results, cells)
     assert both["predicted from the gradient at init"] in ("None", "", None), both
     assert both["required lag (nearest first marker)"] in ("None", "", None), both
+    # One gain: the solid lines are listed beside the dashed ones, not in the caption alone.
+    assert both["solved"] in ("None", "", None) and "lag of a 1000x fall" in both, both

@@ -174,6 +174,12 @@ def _legend_entries(
         if s in used:
             handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
             labels.append(plain(label))
+    # Measured lines of one unnamed style beside a reference: the legend listed the dashed
+    # line alone (the solid one explained only in the caption). Both kinds, or neither.
+    measured = sorted(s for s in used if s is not None)
+    if not grid.legend and references and measured:
+        handles.append(Line2D([], [], color=colors[measured[0] % len(colors)], lw=1.6))
+        labels.append(plain(grid.line_label))
     for label, dotted in references.items():
         ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}
         line = Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(dotted), **ring)

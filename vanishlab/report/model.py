@@ -156,6 +156,9 @@ class LineGrid:
     #: labels like '0.0029485', stood 0.31 in right of the rates below it.
     align: str = ""
     min_left: float = 0.0
+    #: The legend's name of the measured lines where :attr:`legend` names none (one style)
+    #: and a reference (dashed) is drawn beside them: the legend lists both kinds of line.
+    line_label: str = "measured"
 
 
 @dataclass(frozen=True)

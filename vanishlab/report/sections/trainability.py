@@ -192,6 +192,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         ylabel="fraction solved",
         legend_title="gain" if legend else "",
         legend=legend,
+        line_label="solved",
         markers=True,
         y_span=(-AXIS_MARGIN, 1 + AXIS_MARGIN),  # 0 to 1 in every panel, with the margins
         note=note,
@@ -291,6 +292,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         ylabel="lag",
         legend_title="gain" if legend else "",
         legend=legend,
+        line_label=f"lag of a {10**DROP_DECADES:.0f}x fall",
         markers=True,
         integer_y=True,
         note=note,
