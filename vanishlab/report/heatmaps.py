@@ -24,7 +24,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from .figure_layout import TITLE_SIZE, axis_labels, panel_grid, panel_rows
+from .figure_layout import TITLE_GAP, TITLE_SIZE, axis_labels, panel_grid, panel_rows
 from .figure_text import (
     TICK_SIZE,
     label_width,
@@ -149,7 +149,9 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     head_w = text_width(head, TICK_SIZE) + _tick_room() if head else 0.0
     if any(groups):  # a group's label left of its rows' own
         label_w += max(_widest(g) for g in groups) + _GROUP_PAD / 72
-    gap_w = max(label_w, head_w) + 0.3
+    # Wide enough that a title wrapped TITLE_GAP short of the next column's title (or head)
+    # has the last column's room at least: two-cell panels' titles broke in the middle column.
+    gap_w = max(max(label_w, head_w) + 0.3, head_w + TITLE_GAP + _LAST_ROOM)
     # (rows named by groups: their labels and the ticks' room, then 0.15 in to the edge; as
     # measured, no longer 0.6 em a character, 0.2 in without the ticks' left 0.07 in)
     left = max(label_w + _tick_room(), head_w) + 0.15 if head else 0.4 + label_w + 0.1
@@ -181,7 +183,8 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
         w = panel_w + 1.3
     # A title may run past its panel up to the next panel, or, in the last column, up to the
     # colour bar, which stands _BAR_GAP in past it (a title wrapped to w - 0.6 ran under it).
-    room = [min(w - 0.6, panel_w + gap_w - 0.1 - head_w), panel_w + _LAST_ROOM]
+    # Before the next column, TITLE_GAP short of its title or of its labels' head.
+    room = [min(w - 0.6, panel_w + gap_w - TITLE_GAP - head_w), panel_w + _LAST_ROOM]
     titles = [
         wrap_title(plain(p.title), room[i % ncols == ncols - 1], TITLE_SIZE)
         for i, p in enumerate(grid.panels)

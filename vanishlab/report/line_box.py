@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .figure_layout import RC, TITLE_SIZE
+from .figure_layout import RC, TITLE_GAP, TITLE_SIZE
 from .figure_text import TICK_SIZE, balanced_lines, plain, text_width, wrap_title
 from .model import LineGrid, LinePanel
 from .page import PAGE_W
@@ -63,10 +63,11 @@ def legend_place(labels: list[str], title: str, ncols: int) -> tuple[float, floa
 
 def title_room(col: int, ncols: int, slot: float, gap_w: float) -> float:
     """The inches a panel's title may take from its panel's left edge: its slot (the panel and
-    the gap right of it), but in the last column the panel and the figure's own right margin
-    (0.15 in), which a legend on the right stands beside: wrapped at a whole slot there, a
-    title ran up to a gap (0.6 in) past its panel, across the legend or off the figure."""
-    return slot if col < ncols - 1 else slot - gap_w + 0.15
+    the gap right of it) less :data:`~.figure_layout.TITLE_GAP` before the next column's
+    title, but in the last column the panel and the figure's own right margin (0.15 in),
+    which a legend on the right stands beside: wrapped at a whole slot there, a title ran up
+    to a gap (0.6 in) past its panel, across the legend or off the figure."""
+    return slot - TITLE_GAP if col < ncols - 1 else slot - gap_w + 0.15
 
 
 def line_box(
