@@ -36,6 +36,7 @@ from .progress import ReportProgress
 
 __all__ = [
     "aligned",
+    "aside",
     "environment",
     "prose",
     "quiet_matplotlib_dirs",
@@ -109,6 +110,16 @@ def prose(text: object) -> object:
     return Markup("").join(out)
 
 
+def aside(text: object) -> object:
+    """A table cell's ``text`` as :func:`prose` writes it, its remark after the number (from
+    the first " (" to the closing ")" at its end) in a box of its own (``span.aside``, of a
+    narrow width: :attr:`.model.Table.asides`)."""
+    if not isinstance(text, str) or " (" not in text or not text.endswith(")"):
+        return prose(text)
+    number, remark = text.split(" (", 1)
+    return Markup('%s <span class="aside">%s</span>') % (prose(number), prose(f"({remark}"))
+
+
 def environment() -> Environment:
     """A fresh jinja2 environment for the report templates (autoescaping, strict)."""
     env = Environment(
@@ -121,6 +132,7 @@ def environment() -> Environment:
     )
     env.filters["shell_words"] = shell_words
     env.filters["prose"] = prose
+    env.filters["aside"] = aside
     return env
 
 

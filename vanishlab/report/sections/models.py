@@ -273,6 +273,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         numeric=(False, *(k in NUMERIC_AXES for k in keys), True, True, False),
         # "rnn (tanh)" broke over two lines beside the wide last column, "21 (exact 0)" too
         nowrap=(columns.index("model"), columns.index("horizon")),
+        asides=(columns.index("rate (ln/step)"),),  # its seeds counted apart, as the rates'
     )
 
 

@@ -131,6 +131,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         tuple(numeric),
         note,
         nowrap=(len(axes) + 2,),  # the horizon: "21 (exact 0)" broke after its number
+        # the rates' seeds counted apart: "(2 of 2 seeds exactly 0 from lag 100)" in 2 rows
+        # of the demo's 48 made the rate column a wide band of white beside its numbers
+        asides=(len(axes) + 1, *((len(columns) - 1,) if len(inputs) else ())),
     )
 
 
