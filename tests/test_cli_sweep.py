@@ -364,13 +364,13 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
         (
             "os.kill(os.getpid(), signal.SIGKILL)",
             "error: a worker process was killed by SIGKILL (sent by the kernel's out-of-memory "
-            "killer when memory runs short, or by kill -9); finished cells are kept: run the "
-            "same command again to resume, perhaps with fewer --workers",
+            "killer when memory runs short, or by kill -9); no cell is saved yet (OUT keeps its "
+            "manifest); run the same command to start again, perhaps with fewer --workers",
         ),
         (
             "os._exit(3)",
-            "error: a worker process exited with status 3 before handing back its cell; "
-            "finished cells are kept: run the same command again to resume",
+            "error: a worker process exited with status 3 before handing back its cell; no cell "
+            "is saved yet (OUT keeps its manifest); run the same command to start again",
         ),
     ],
     ids=["SIGKILL", "exit"],
@@ -378,7 +378,9 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
 def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     """Every death was "a worker process died (out of memory?)": a kill -9, a crash, a worker's
     own exit alike. The parent knows the exit code: -9 is SIGKILL, the out-of-memory killer's
-    signal (or a user's), and only then is memory (and the lever, its flag first) named."""
+    signal (or a user's), and only then is memory (and the lever, its flag first) named. What
+    the folder keeps is looked at after the death: "finished cells are kept" was said where
+    none had finished."""
     module = tmp_path / "dies.py"
     module.write_text(
         "import os\nimport signal\n\nimport vanishlab as vl\n\n\n"
@@ -390,7 +392,36 @@ def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     )
     out = tmp_path / "run"
     result = _sweep_file_registering(module, out, "dies_test")
-    one_error_line(result, said)
+    one_error_line(result, said.replace("OUT", str(out)))
+
+
+def test_a_worker_that_dies_after_some_cells_says_how_many_are_kept(tmp_path):
+    """kill -9 of a worker once cells had finished: the line counts the shards the folder
+    keeps, looked at after the death, as a Ctrl-C's does (the dying cell waits for the other
+    worker's two to be written)."""
+    out = tmp_path / "run"
+    module = tmp_path / "dies_late.py"
+    module.write_text(
+        "import os\nimport signal\nimport time\nfrom pathlib import Path\n\n"
+        "import vanishlab as vl\n\n\n"
+        "def _init(rnn, gain, generator):\n"
+        '    vl.INITS["default"].apply(rnn, gain, generator)\n'
+        "    if gain == 2.0:\n"
+        "        end = time.monotonic() + 60\n"
+        f"        while len(list(Path({str(out)!r}).glob('cells/*.parquet'))) < 2:\n"
+        "            assert time.monotonic() < end\n"
+        "            time.sleep(0.02)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n\n\n"
+        'vl.register_init(vl.Init("dies_late_test", "dies", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init="dies_late_test", gain=(1.0, 1.5, 2.0), hidden_size=4, '
+        "input_size=2, seq_len=5, batch=1)\n"
+    )
+    result = _sweep_file_registering(module, out, "dies_late_test")
+    one_error_line(
+        result,
+        "or by kill -9); 2 finished cells kept in "
+        f"{out}; run the same command to resume, perhaps with fewer --workers",
+    )
 
 
 def test_an_experiment_file_imports_a_module_beside_it_here_and_in_workers(tmp_path):
@@ -1980,10 +2011,14 @@ def test_a_worker_death_names_the_signal_that_tells_most():
     another code is passed over; no code at all keeps the old guess."""
     from vanishlab.sweep.executors import worker_death
 
-    assert "killed by SIGSEGV; " in worker_death([None, -15, -11])
-    assert "killed by SIGTERM; " in worker_death([-15, None])
-    assert "killed by SIGKILL (" in worker_death([0, -9])
-    assert worker_death([None, 0]).startswith("a worker process died (out of memory?); ")
+    assert str(worker_death([None, -15, -11])).endswith("killed by SIGSEGV")
+    assert str(worker_death([-15, None])).endswith("killed by SIGTERM")
+    assert "killed by SIGKILL (" in str(worker_death([0, -9]))
+    died = worker_death([None, 0])
+    assert (str(died), died.then) == (
+        "a worker process died (out of memory?)",
+        ", perhaps with fewer --workers (workers=)",
+    )
 
 
 @pytest.mark.parametrize("columns", ["100", "50"])  # rich's help, and the plain one

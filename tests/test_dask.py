@@ -236,7 +236,8 @@ def test_a_scheduler_that_goes_away_is_named_with_what_to_do(monkeypatch):
     assert line.startswith(
         f"the Dask cluster stopped running cells: the Dask scheduler at {address} went away ("
     ), line
-    assert "run the same command again to resume once a scheduler runs there again" in line
+    assert line.endswith("connection to it was lost)"), line  # the runner says what is kept
+    assert err.value.then == " once a scheduler runs there again (or give --scheduler another one)"
     assert len(line.splitlines()) == 1 and len(kept) >= 1
 
 
@@ -413,8 +414,12 @@ def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
         f"error: the Dask cluster stopped running cells: the Dask scheduler at {address} went away"
     )
     assert len(lines) == 1 and lines[0].startswith(said), lines
-    assert "run the same command again to resume once a scheduler runs there again" in lines[0]
-    assert len(vl.load_cells(out)) >= 1
+    kept = len(vl.load_cells(out))
+    assert kept >= 1
+    assert lines[0].endswith(
+        f"; {kept} finished cell{'s' if kept > 1 else ''} kept in {out}; run the same command "
+        "to resume once a scheduler runs there again (or give --scheduler another one)"
+    ), lines[0]
 
 
 EXPERIMENT = '''"""An init of its own, from a module beside it, on a Dask cluster."""

@@ -18,6 +18,7 @@ __all__ = [
     "GridTooLargeError",
     "MemoryRefusedError",
     "NonFiniteStateError",
+    "StoppedRunError",
     "VanishlabError",
     "command_line_words",
     "on_command_line",
@@ -114,6 +115,22 @@ class MemoryRefusedError(VanishlabError):
     def __init__(self, message: str, asked: int | None = None) -> None:
         self.asked = asked
         super().__init__(message)
+
+
+class StoppedRunError(VanishlabError):
+    """A sweep's cells stopped running before its end: a worker process died, the Dask cluster
+    stopped. ``str(err)`` says why, ``then`` what to change when the sweep runs again (", perhaps
+    with fewer --workers (workers=)"; "" for nothing). Its raiser knows no run directory: the
+    runner adds what the directory keeps, looked at after the stop
+    (:func:`vanishlab.sweep.run_summary.stopped_line`). "finished cells are kept" was said
+    where no cell had finished."""
+
+    def __init__(self, message: str, then: str = "") -> None:
+        self.then = then
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[StoppedRunError], tuple[str, str]]:
+        return type(self), (self.args[0], self.then)
 
 
 class NonFiniteStateError(VanishlabError, ArithmeticError):

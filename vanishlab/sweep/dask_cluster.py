@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._version import __version__
-from ..errors import VanishlabError
+from ..errors import StoppedRunError, VanishlabError
 from .executors import (
     OnResult,
     Task,
@@ -218,14 +218,12 @@ def dask_client(address: str) -> Any:
         ) from None
 
 
-def _cluster_failed(why: str) -> VanishlabError:
-    return VanishlabError(
-        f"the Dask cluster stopped running cells: {why}".splitlines()[0]
-        + "; finished cells are kept: run the same command again to resume"
-    )
+def _cluster_failed(why: str) -> StoppedRunError:
+    """The cluster's failure ``why``; the runner adds what the run directory keeps."""
+    return StoppedRunError(f"the Dask cluster stopped running cells: {why}".splitlines()[0])
 
 
-def _unreadable_tasks(why: BaseException) -> VanishlabError:
+def _unreadable_tasks(why: BaseException) -> StoppedRunError:
     """The one line for tasks the scheduler could not unpickle (``why``): it lacks vanishlab,
     or another release of it lacks what the tasks name. distributed raised "RuntimeError:
     Error during deserialization of the task graph", said as a traceback."""
@@ -243,7 +241,7 @@ _DISCONNECTED = ("connecting", "closing", "closed")
 _LINK_ERRORS = (OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError)
 
 
-def _scheduler_lost(client: Any, err: BaseException) -> VanishlabError | None:
+def _scheduler_lost(client: Any, err: BaseException) -> StoppedRunError | None:
     """The one line for work the cluster dropped because its scheduler went away (stopped,
     crashed, its machine or job gone, the link to it cut), or None for another failure.
     The client cancels every future then (distributed's reason "scheduler-connection-lost";
@@ -255,11 +253,10 @@ def _scheduler_lost(client: Any, err: BaseException) -> VanishlabError | None:
         return None
     address = getattr(getattr(client, "scheduler", None), "address", None)
     where = f" at {address}" if isinstance(address, str) and address else ""
-    return VanishlabError(
+    return StoppedRunError(
         f"the Dask cluster stopped running cells: the Dask scheduler{where} went away "
-        f"({type(err).__name__}: the connection to it was lost); finished cells are kept: "
-        "run the same command again to resume once a scheduler runs there again (or give "
-        "--scheduler another one)"
+        f"({type(err).__name__}: the connection to it was lost)",
+        " once a scheduler runs there again (or give --scheduler another one)",
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from ..errors import VanishlabError
+from ..errors import StoppedRunError
 from . import store
 from .cell import pinned_numerics
 from .config import CellConfig
@@ -303,7 +303,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         completed = True
     except BrokenProcessPool:
         codes = [p.exitcode for p in getattr(pool, "_processes", {}).values()]
-        raise VanishlabError(worker_death(codes)) from None
+        raise worker_death(codes) from None
     finally:
         if completed:
             pool.shutdown(wait=True)
@@ -313,8 +313,10 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         alive_w.close()
 
 
-def worker_death(exit_codes: Sequence[int | None]) -> str:
-    """The line for a pool whose worker died, from its workers' ``exit_codes`` (None: alive).
+def worker_death(exit_codes: Sequence[int | None]) -> StoppedRunError:
+    """The error for a pool whose worker died, from its workers' ``exit_codes`` (None: alive);
+    the runner adds what the run directory keeps (it said "finished cells are kept" where no
+    cell had finished).
 
     It said "a worker process died (out of memory?)" whatever killed it. What the parent
     knows is the exit code: -9, SIGKILL, is what the kernel's out-of-memory killer sends (and
@@ -323,22 +325,24 @@ def worker_death(exit_codes: Sequence[int | None]) -> str:
     own SIGTERM to the rest as it breaks is passed over where another code tells more."""
     dead = [c for c in exit_codes if c]
     code = next((c for c in dead if c != -signal.SIGTERM), dead[0] if dead else None)
-    resume = "finished cells are kept: run the same command again to resume"
-    fewer = "perhaps with fewer --workers (workers=)"
+    fewer = ", perhaps with fewer --workers (workers=)"
     if code is None:
-        return f"a worker process died (out of memory?); {resume}, {fewer}"
+        return StoppedRunError("a worker process died (out of memory?)", fewer)
     if code > 0:
-        return f"a worker process exited with status {code} before handing back its cell; {resume}"
+        return StoppedRunError(
+            f"a worker process exited with status {code} before handing back its cell"
+        )
     try:
         name = signal.Signals(-code).name
     except ValueError:
         name = f"signal {-code}"
     if code == -signal.SIGKILL:
-        return (
+        return StoppedRunError(
             "a worker process was killed by SIGKILL (sent by the kernel's out-of-memory killer "
-            f"when memory runs short, or by kill -9); {resume}, {fewer}"
+            "when memory runs short, or by kill -9)",
+            fewer,
         )
-    return f"a worker process was killed by {name}; {resume}"
+    return StoppedRunError(f"a worker process was killed by {name}")
 
 
 def cores() -> int:

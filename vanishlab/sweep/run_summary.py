@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoppedRunError, VanishlabError
 from . import store
 from .progress import plural
 from .shard import CELLS, shard_paths
@@ -19,12 +20,14 @@ __all__ = [
     "kept_line",
     "moved_line",
     "outside_line",
+    "stopped_line",
 ]
 
 
-def kept_line(run_dir: Path) -> str:
-    """What a sweep stopped before its end (Ctrl-C, SIGTERM, a full disk) left in ``run_dir``,
-    looked at after the stop, and the way on. "finished work is kept; run the same command to
+def kept_line(run_dir: Path, then: str = "") -> str:
+    """What a sweep stopped before its end (Ctrl-C, SIGTERM, a full disk, a worker that died)
+    left in ``run_dir``, looked at after the stop, and the way on, ``then`` added to it (",
+    perhaps with fewer --workers (workers=)"). "finished work is kept; run the same command to
     resume" was said too where the disk refused the manifest and the folder was removed, no
     cell measured (``ulimit -f 2``). Raises what the look raises (OSError, VanishlabError)."""
     if not (run_dir / store.MANIFEST).is_file():
@@ -34,9 +37,23 @@ def kept_line(run_dir: Path) -> str:
     if not kept:
         return (
             f"no cell is saved yet ({run_dir} keeps its manifest); run the same command to "
-            "start again"
+            f"start again{then}"
         )
-    return f"{plural(kept, 'finished cell')} kept in {run_dir}; run the same command to resume"
+    return (
+        f"{plural(kept, 'finished cell')} kept in {run_dir}; run the same command to resume{then}"
+    )
+
+
+def stopped_line(err: StoppedRunError, run_dir: Path) -> str:
+    """The line of a sweep whose cells stopped running (``err``: a worker that died, a Dask
+    cluster that stopped), with what ``run_dir`` keeps (:func:`kept_line`): "finished cells are
+    kept: run the same command again to resume" was said where no cell had finished. A look
+    that fails does not hide why the sweep stopped: then the way on alone."""
+    try:
+        left = kept_line(run_dir, err.then)
+    except (OSError, VanishlabError):
+        left = f"run the same command to resume{err.then}"
+    return f"{err}; {left}"
 
 
 def moved_line(path: Path, again: str = "measured again") -> str:

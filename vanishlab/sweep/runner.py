@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import StoppedRunError
 from . import store
 from .config import CellConfig, Sweep
 from .cost import cell_cost
@@ -43,7 +44,7 @@ from .preflight import (
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
-from .run_summary import RunSummary, failures
+from .run_summary import RunSummary, failures, stopped_line
 from .rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from .shard import write_shard
 
@@ -100,7 +101,9 @@ def run_sweep(
             ``force``) or another kind of run (an analysis, a monitor: even with ``force``), a
             directory in use by another process, a foreign file in it, a cell
             too big for this machine's memory, an unreachable scheduler. Nothing in the
-            directory is changed in these cases.
+            directory is changed in these cases. A worker process that died or a Dask
+            cluster that stopped mid-run (:class:`~vanishlab.errors.StoppedRunError`): its line
+            says what the directory keeps, looked at after the stop.
         TypeError: ``out`` is not a path; ``force``, ``retry_failed`` or ``smoke`` is not True
             or False.
     """
@@ -143,12 +146,14 @@ def run_sweep(
                 scheduler=scheduler,
                 n_workers=n_workers,
             )
-        except BaseException:
+        except BaseException as err:
             # An interrupted invocation's time counts as well: it was lost, and a resumed run's
             # "run time" was its last invocation's alone, beside "started ... finished" that
             # span them all. A write that fails must not hide why the sweep stopped.
             with contextlib.suppress(OSError):
                 store.write_manifest(run_dir, add_elapsed(manifest, time.perf_counter() - start))
+            if isinstance(err, StoppedRunError):  # a worker died: what the folder keeps, now
+                raise StoppedRunError(stopped_line(err, run_dir)) from None
             raise
 
         # One reading of the clock for the summary and the manifest: a second one after
