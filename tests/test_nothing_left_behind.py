@@ -130,7 +130,7 @@ def test_a_sweep_the_disk_stops_says_how_many_cells_it_kept(tmp_path, monkeypatc
     result = runner.invoke(app, ["sweep", *grid, "--workers", "1", "--out", str(out)])
     line = one_error_line(result, "File too large (over the file-size limit, ulimit -f: raise it)")
     then = {
-        None: f"; nothing was measured, and no folder {out} is left",
+        None: f"; nothing was written ({out} does not exist)",
         0: f"; no cell is saved yet ({out} keeps its manifest); run the same command to start "
         "again",
         2: f"; 2 finished cells kept in {out}; run the same command to resume",

@@ -487,7 +487,7 @@ def test_an_analysis_whose_end_the_disk_refuses_says_its_measurement_is_saved(
 def test_a_stopped_dry_run_says_it_wrote_nothing(tmp_path, monkeypatch, smoke_run_dir):
     """`vanishlab sweep --dry-run` stopped while it planned said what a sweep's stop says:
     "N finished cells kept in RUN; run the same command to resume" (a dry run resumes
-    nothing), or "nothing was measured, and no folder RUN is left" of a folder it never made."""
+    nothing), or "nothing was written (RUN does not exist)" of a folder it never made."""
     from typer.testing import CliRunner
 
     import vanishlab.cli.sweep as sweep_cli

@@ -226,7 +226,7 @@ def _sweep(
     run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
     # A stop from here on says what the folder keeps; a dry run's, that it wrote nothing: it
     # was told "N finished cells kept in RUN; run the same command to resume" (a dry run
-    # resumes nothing), or "no folder RUN is left" of a folder it never made.
+    # resumes nothing), or "nothing was written (RUN does not exist)" of a folder it never made.
     stop_leaves((lambda: DRY_RUN_LEFT) if dry_run else (lambda: _kept(run_dir)))
     # --lr 0, no training: said once the command is taken (after a dry run's plan, after a
     # run with its warnings), so that a refusal stays the one line on stderr

@@ -29,10 +29,10 @@ def kept_line(run_dir: Path, then: str = "") -> str:
     left in ``run_dir``, looked at after the stop, and the way on, ``then`` added to it (",
     perhaps with fewer --workers (workers=)"). "finished work is kept; run the same command to
     resume" was said too where the disk refused the manifest and the folder was removed, no
-    cell measured (``ulimit -f 2``). Raises what the look raises (OSError, VanishlabError)."""
+    cell measured (``ulimit -f 2``); "no folder RUN is left" of a folder never made. Raises
+    what the look raises (OSError, VanishlabError)."""
     if not (run_dir / store.MANIFEST).is_file():
-        left = "" if run_dir.is_dir() else f", and no folder {run_dir} is left"
-        return f"nothing was measured{left}"
+        return f"nothing was written{'' if run_dir.is_dir() else f' ({run_dir} does not exist)'}"
     kept = sum(1 for _ in shard_paths(run_dir))
     if not kept:
         return (
