@@ -1649,12 +1649,15 @@ def test_the_library_says_which_of_a_dangling_link_and_a_loop_a_path_is(run_dir,
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_standard_output_is_named_as_such(tmp_path):
     """`vanishlab report RUN > /dev/full` said "No space left on device", as if the report had
-    not been written (it had); a dry run's plan said the same."""
+    not been written (it had); a dry run's plan said the same. A sweep's said "the sweep has
+    finished", naming neither its cells nor its folder: now both."""
     out = tmp_path / "r"
     vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2), out, workers=1)
+    grid = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
     commands = {
         "report": ["report", str(out), "-o", str(tmp_path / "r.html")],
         "plan": ["sweep", "--smoke", "--dry-run", "--out", str(tmp_path / "p")],
+        "sweep": ["sweep", *grid, "-q", "--workers", "1", "--out", str(tmp_path / "s")],
     }
     said = {}
     for what, args in commands.items():
@@ -1667,6 +1670,10 @@ def test_a_full_standard_output_is_named_as_such(tmp_path):
         assert done.stderr.startswith("error: cannot write the standard output (/dev/full): "), what
         said[what] = done.stderr
     assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()
+    n_cells = vl.load_manifest(tmp_path / "s")["n_cells"]
+    assert said["sweep"].endswith(
+        f"; the sweep has finished: {n_cells} cells kept in {tmp_path / 's'}\n"
+    ), said["sweep"]
 
 
 _BOOM_MODULE = """import vanishlab as vl

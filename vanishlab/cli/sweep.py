@@ -272,7 +272,7 @@ def _sweep(
     # -q: the run directory alone, as report and analyze print only the path they wrote
     text = str(run_dir) if quiet else str(summary)
     try:
-        say(text, done="the sweep has finished")
+        say(text, done=summary.finished_line())
     except (BrokenPipeError, VanishlabError) as err:
         if not summary.n_errors:
             raise  # 141 or 2, as for any command

@@ -106,6 +106,14 @@ class RunSummary:
             f"-> {self.run_dir}"
         )
 
+    def finished_line(self) -> str:
+        """What a sweep that ran to its end keeps, where a stdout that refused its summary (``>
+        /dev/full``) left it unsaid: "the sweep has finished" named neither cells nor folder."""
+        failed = f" ({self.n_failed} failed)" if self.n_failed else ""
+        return (
+            f"the sweep has finished: {plural(self.n_cells, 'cell')} kept in {self.run_dir}{failed}"
+        )
+
     def failure_lines(self) -> list[str]:
         """One line per damaged shard moved aside and per kind of failure, with its count."""
         lines = [
