@@ -893,7 +893,7 @@ def test_report_makes_the_missing_folders_of_its_file(run_dir, tmp_path):
     assert result.exit_code == 0 and out.is_file(), result.output
     (tmp_path / "file").write_text("")
     out = tmp_path / "file" / "sub" / "r.html"
-    said = f"cannot write the report {out}: {tmp_path / 'file'} is not a folder"
+    said = f"cannot write {out}: {tmp_path / 'file'} is not a folder; no report written"
     one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
 
 

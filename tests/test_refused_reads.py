@@ -354,8 +354,8 @@ def test_a_report_refused_or_stopped_says_the_earlier_one_is_still_there(
 
     kept = f"; {page} still holds an earlier report, not this one\n"
     said = {
-        "disk": f"error: cannot write the report {page}: No space left on device "
-        "(the disk is full: free some space)",
+        "disk": f"error: cannot write {page}: No space left on device "
+        "(the disk is full: free some space); no report written",
         "ctrl-c": "interrupted: no report written",
     }[stop]
     result = _report_raising(monkeypatch, tmp_path, run_dir, error)
@@ -401,8 +401,8 @@ def test_vanishlab_traceback_shows_the_os_error_a_write_line_said(run_dir, tmp_p
     result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: cannot write the report {page}: No space left on device "
-        "(the disk is full: free some space)\n"
+        f"error: cannot write {page}: No space left on device "
+        "(the disk is full: free some space); no report written\n"
     )
     monkeypatch.setenv("VANISHLAB_TRACEBACK", "1")
     result = _report_raising(monkeypatch, tmp_path, run_dir, lambda: _full_disk(page))

@@ -22,9 +22,14 @@ from .params import Quiet, path_argument, path_option, single
 #: typed no --output; ``--output run/x.html`` was told to "give -o a path outside it").
 _OUTPUT = "-o/--output"
 
+#: What a stopped or refused report leaves: its one wording, which a refusal's line ends in
+#: too ("cannot write r.html: ...; no report written"); it said "cannot write the report" where
+#: a stop said "no report written".
+NOT_WRITTEN = "no report written"
+
 
 @app.command()
-@user_errors(stopped="no report written")  # written whole at the end: a stop leaves nothing
+@user_errors(stopped=NOT_WRITTEN)  # written whole at the end: a stop leaves nothing
 def report(
     run_dir_arg: Annotated[
         str,
@@ -96,7 +101,7 @@ def report(
     check_report_name(path, _OUTPUT)  # after the checks of where it points
     earlier = _file_key(path)
     was_report = earlier is not None and report_run(path) is not None  # else the user's own
-    stop_leaves(lambda: f"no report written{_earlier_kept(path, earlier, was_report)}")
+    stop_leaves(lambda: f"{NOT_WRITTEN}{_earlier_kept(path, earlier, was_report)}")
     try:
         # Checked above, in the command's own words (--force, -o).
         written = render_report(
@@ -108,7 +113,7 @@ def report(
             raise  # not the output: the generic one-line mapping says what and where
         why = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
         kept = _earlier_kept(path, earlier, was_report)
-        raise VanishlabError(f"cannot write the report {path}: {why}{kept}") from err
+        raise VanishlabError(f"cannot write {path}: {why}; {NOT_WRITTEN}{kept}") from err
     finished(f"the report is written: {written}")
     unknown = unknown_sections(manifest)[0]
     if unknown:  # left out, so that the run stays reportable
@@ -136,8 +141,8 @@ def _file_key(path: Path) -> tuple[int, int, int] | None:
 
 def _earlier_kept(path: Path, earlier: tuple[int, int, int] | None, was_report: bool) -> str:
     """``"; PATH still holds an earlier report"`` where the report the command was to refresh
-    is there unchanged (a refused write or a stop left it): "no report written" and "cannot
-    write the report PATH" were said beside it, and it read as this run's; where the file was
+    is there unchanged (a refused write or a stop left it): "no report written" was said
+    beside it, and it read as this run's; where the file was
     none of vanishlab's (``--force`` over it), that it holds what it held; else ''."""
     if earlier is None or _file_key(path) != earlier:
         return ""
@@ -183,5 +188,7 @@ def _check_parent(path: Path) -> None:
     for folder in path.parents:
         if folder.exists():
             if not folder.is_dir():
-                raise VanishlabError(f"cannot write the report {path}: {folder} is not a folder")
+                raise VanishlabError(
+                    f"cannot write {path}: {folder} is not a folder; {NOT_WRITTEN}"
+                )
             return
