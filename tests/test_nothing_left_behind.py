@@ -241,6 +241,41 @@ def test_an_analysis_stopped_before_its_manifest_leaves_no_folder_it_made(tmp_pa
         assert _tree(tmp_path) == before, out
 
 
+def test_an_analysis_whose_shard_is_refused_leaves_nothing_half_written(tmp_path, monkeypatch):
+    """`ulimit -f 2; vanishlab analyze m.pt --out a1` was refused its shard after its manifest,
+    and left a1 with the manifest and an empty cells/, which `vanishlab report a1` then called
+    "no measured model (its shard is gone)". A new analysis refused its shard now leaves
+    nothing it made (a folder of the user's, empty, stays so); a resumed one keeps its
+    manifest."""
+    import torch
+
+    from vanishlab.trained import analyze_run
+
+    ckpt = tmp_path / "m.pt"
+    torch.save(torch.nn.RNN(2, 3).state_dict(), ckpt)
+
+    def refused(run_dir, *args, **kwargs):
+        raise OSError(errno.EFBIG, "File too large", str(run_dir / "cells" / "x.parquet"))
+
+    real = analyze_run.write_shard
+    monkeypatch.setattr(analyze_run, "write_shard", refused)
+    (tmp_path / "empty").mkdir()
+    before = _tree(tmp_path)
+    for out in (tmp_path / "new" / "deeper" / "run", tmp_path / "empty"):
+        result = runner.invoke(app, ["analyze", str(ckpt), "--out", str(out), "--seq-len", "4"])
+        one_error_line(result, "File too large (over the file-size limit, ulimit -f: raise it)")
+        assert _tree(tmp_path) == before, out
+    out = tmp_path / "run"
+    monkeypatch.setattr(analyze_run, "write_shard", real)
+    vl.analyze_checkpoint(ckpt, out, seq_len=4, batch=1)
+    for shard in (out / "cells").iterdir():
+        shard.unlink()  # an earlier analysis whose shard is gone: resumed, its manifest kept
+    monkeypatch.setattr(analyze_run, "write_shard", refused)
+    with pytest.raises(OSError):
+        vl.analyze_checkpoint(ckpt, out, seq_len=4, batch=1)
+    assert (out / store.MANIFEST).is_file()
+
+
 @pytest.mark.parametrize("stop", [OSError, KeyboardInterrupt])
 def test_a_monitor_that_fails_before_its_manifest_leaves_nothing_it_made(
     tmp_path, monkeypatch, stop

@@ -36,7 +36,7 @@ from ..sweep.manifest import (
 )
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps
-from ..sweep.shard import write_shard
+from ..sweep.shard import CELLS, shard_paths, write_shard
 from .checkpoint import Checkpoint
 from .measure import measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
@@ -229,11 +229,29 @@ def measure_into(
         }
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
         store.write_manifest(run_dir, manifest)
-        write_shard(run_dir, frame, meta)
+        with _unmade_unless_saved(run_dir, new=earlier is None):
+            write_shard(run_dir, frame, meta)
         manifest["finished"] = utc_now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
         store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"], moved)
+
+
+@contextlib.contextmanager
+def _unmade_unless_saved(run_dir: Path, *, new: bool) -> Iterator[None]:
+    """Where the block (the shard's write) raises and no shard is saved, a ``new`` analysis's
+    manifest and empty ``cells/`` go, so that :func:`held_new_or_run` removes what it made:
+    ``ulimit -f 2`` refused the shard and left both, a folder that a report then called "no
+    measured model (its shard is gone)". An earlier analysis's manifest stays (a resumed one)."""
+    try:
+        yield
+    except BaseException:
+        if new:
+            with contextlib.suppress(OSError, VanishlabError):
+                if next(shard_paths(run_dir), None) is None:
+                    (run_dir / store.MANIFEST).unlink()
+                    (run_dir / CELLS).rmdir()
+        raise
 
 
 @contextlib.contextmanager
