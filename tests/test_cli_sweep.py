@@ -395,6 +395,33 @@ def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     one_error_line(result, said.replace("OUT", str(out)))
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_cells_error_is_said_in_the_command_lines_words_in_any_process(tmp_path, workers):
+    """A cell's VanishlabError naming an option for both surfaces ("--gain (gain=)") was
+    stored in Python's words where a worker process measured it (no command runs there): the
+    sweep's line said "gain=" with --workers 2 (and on Dask), "--gain" with --workers 1. The
+    reason keeps both names now, as a memory refusal's does; the line says the flag."""
+    module = tmp_path / "refuses.py"
+    module.write_text(
+        "import vanishlab as vl\n\n\n"
+        "def _init(rnn, gain, generator):\n"
+        '    raise vl.VanishlabError("--gain (gain=) 2.0 is refused by this init")\n\n\n'
+        'vl.register_init(vl.Init("refuses_test", "refuses", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init="refuses_test", hidden_size=4, input_size=2, seq_len=5, batch=1, '
+        "seed=(0, 1))\n"
+    )
+    out = tmp_path / "run"
+    result = _sweep_file_registering(module, out, "refuses_test", workers)
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "failed: 2 cells, error (rerun with --retry-failed once fixed); e.g. VanishlabError: "
+        "--gain 2.0 is refused by this init"
+    ]
+    assert set(read_cells(out)["reason"]) == {
+        "VanishlabError: --gain (gain=) 2.0 is refused by this init"
+    }
+
+
 def test_a_worker_that_dies_after_some_cells_says_how_many_are_kept(tmp_path):
     """kill -9 of a worker once cells had finished: the line counts the shards the folder
     keeps, looked at after the death, as a Ctrl-C's does (the dying cell waits for the other

@@ -20,6 +20,7 @@ __all__ = [
     "NonFiniteStateError",
     "StoppedRunError",
     "VanishlabError",
+    "both_words",
     "command_line_words",
     "on_command_line",
     "python_words",
@@ -84,6 +85,16 @@ def surface_words(text: str) -> str:
     """``text`` as this process says it now: :func:`command_line_words` while a command runs
     (:func:`on_command_line`), else :func:`python_words`."""
     return command_line_words(text) if _command_line else python_words(text)
+
+
+def both_words(err: BaseException) -> str:
+    """``err``'s text as a record that both surfaces read keeps it: a :class:`VanishlabError`'s
+    with both names of an option ("--gain (gain=)"), which each reader turns into its own (a
+    failed cell's reason, which the command line's lines say by the flag); any other as
+    ``str``. A cell measured in a worker process stored Python's words ("gain="), where the
+    sweep's own process stored both, so ``--workers 2`` and Dask said "gain=" on the command
+    line and ``--workers 1`` "--gain"."""
+    return Exception.__str__(err) if isinstance(err, VanishlabError) else str(err)
 
 
 class VanishlabError(Exception):

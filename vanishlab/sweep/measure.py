@@ -30,7 +30,7 @@ import torch
 from ..core.allocation import memory_refused
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
-from ..errors import MemoryRefusedError, NonFiniteStateError, traceback_wanted
+from ..errors import MemoryRefusedError, NonFiniteStateError, both_words, traceback_wanted
 from . import store, train_cell
 from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
@@ -100,7 +100,7 @@ def _reason(err: Exception, beside: str | None, *, training: bool = False) -> st
         asked = err.asked if isinstance(err, MemoryRefusedError) else None
         said = refused_reason(asked, training=training, beside=beside)
         return f"{type(err).__name__}: {said}"
-    text = " ".join(str(err).split())[:300]
+    text = " ".join(both_words(err).split())[:300]  # each surface reads its own words
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
