@@ -52,3 +52,22 @@ def test_the_rate_columns_of_the_rates_and_models_tables_have_asides(tmp_path: P
     rates, models = tables["Decay rates by setting"], tables["Rates and horizons by model"]
     assert [rates.columns[i] for i in rates.asides] == ["rate (ln/step)", "input rate"]
     assert [models.columns[i] for i in models.asides] == ["rate (ln/step)"]
+
+
+def test_the_theory_table_sets_its_counted_seeds_under_their_rates(tmp_path: Path) -> None:
+    """The demo's theory table had one Lyapunov exponent "−0.700 (1 of 2 seeds −∞)" in a column
+    of bare numbers: its three rate columns that count seeds apart take the remark's box."""
+    run = tmp_path / "run"
+    grid = vl.Sweep(num_layers=(1, 2), hidden_size=4, input_size=2, seq_len=6, batch=2)
+    vl.run_sweep(grid, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01",
+        sections=["theory"],
+    )  # fmt: skip
+    tables = {b.title: b for s in report.sections for b in s.blocks if isinstance(b, Table)}
+    theory = tables["Theory vs measurement by setting"]
+    assert [theory.columns[i] for i in theory.asides] == [
+        "measured rate (top layer)",
+        "rate via layer 0",
+        "Lyapunov (whole state)",
+    ]

@@ -334,7 +334,13 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         numeric,
         note,
         detail=len(columns) - 1,  # the notes: a line under each row, never cut off
+        # "(k of n seeds −∞)" under its rate, as in the rates table: one row's made its column
+        asides=tuple(columns.index(c) for c in _COUNTED if c in columns),
     )
+
+
+#: The columns whose rates may carry "(k of n seeds −∞)".
+_COUNTED = ("measured rate (top layer)", "rate via layer 0", "Lyapunov (whole state)")
 
 
 def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
