@@ -310,6 +310,48 @@ def test_a_monitor_that_fails_before_its_manifest_leaves_nothing_it_made(
         mon.step(1)
 
 
+@pytest.mark.parametrize("stop", [OSError, KeyboardInterrupt])
+def test_a_monitor_stopped_before_its_first_step_is_saved_leaves_nothing_half_written(
+    tmp_path, monkeypatch, stop
+):
+    """`ulimit -f 2; python train.py` was refused its monitor's first step's shard after the
+    manifest, and left out= with the manifest (no step, "stopped_by": "OSError") and an empty
+    cells/, which `vanishlab report` then called a run that "holds no measured step". A new
+    run stopped before it saved a step now leaves nothing it made (an empty folder of the
+    user's stays empty), as an analysis refused its shard does; a run with earlier steps keeps
+    them, and its manifest."""
+    import torch
+
+    from vanishlab.trained import monitor
+
+    def refused(run_dir, *args, **kwargs):
+        if stop is OSError:
+            raise OSError(errno.EFBIG, "File too large", str(run_dir / "cells" / "x.parquet"))
+        raise KeyboardInterrupt
+
+    net, probe = torch.nn.RNN(2, 3), torch.randn(4, 1, 2)
+    write = monitor.write_shard
+    monkeypatch.setattr(monitor, "write_shard", refused)
+    (tmp_path / "empty").mkdir()
+    before = _tree(tmp_path)
+    for out in (tmp_path / "new" / "deeper" / "run", tmp_path / "empty"):
+        with pytest.raises(stop), vl.JacobianMonitor(net, probe, out=out) as mon:
+            mon.step(0)
+        assert _tree(tmp_path) == before, out
+        with pytest.raises(stop), vl.JacobianMonitor(net, probe, out=out):
+            raise stop()  # the training raised before the first recorded step
+        assert _tree(tmp_path) == before, out
+    out = tmp_path / "run"
+    monkeypatch.setattr(monitor, "write_shard", write)
+    with vl.JacobianMonitor(net, probe, out=out) as mon:
+        mon.step(0)
+    monkeypatch.setattr(monitor, "write_shard", refused)
+    with pytest.raises(stop), vl.JacobianMonitor(net, probe, out=out) as mon:
+        mon.step(1)
+    assert vl.load_manifest(out)["stopped_by"] == stop.__name__
+    assert list(vl.load_results(out)["step"].unique()) == [0]
+
+
 def test_a_lock_file_discarded_under_a_waiting_writer_is_not_held(tmp_path, monkeypatch):
     """A writer that failed before its manifest unlinks its .lock while it holds it
     (RunLock.discard). Another that had opened .lock before that and locked it after held a

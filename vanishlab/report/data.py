@@ -128,15 +128,16 @@ def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] 
 
 def nothing_measured(run_dir: object, manifest: Mapping[str, Any]) -> str:
     """Why a run that holds no shard has no report (its page had nothing on it, and the
-    command exited 0), and what to do: a monitor whose training stopped, or whose first step
-    raised, before it measured one; a sweep stopped before its first cell; an analysis whose
-    shard was deleted."""
+    command exited 0), and what to do: a monitor whose training ended before it measured a
+    step (one that an exception stopped so leaves no run: ``rundir.unmake_unmeasured``); a
+    sweep stopped before its first cell; an analysis whose shard was deleted."""
     kind = page_kind(manifest)
     if kind == MONITOR:
         return (
             f"{run_dir} holds no measured step: its monitored training recorded none (it "
-            "stopped, or raised, before the monitor measured a step); nothing to report: "
-            "train with the monitor again, calling mon.step(n) after each training step"
+            "ended before the monitor measured a step, or its steps' shards are gone); "
+            "nothing to report: train with the monitor again, calling mon.step(n) after "
+            "each training step"
         )
     if kind == SINGLE_MODEL:
         return (

@@ -27,7 +27,13 @@ from .json_text import parse_json
 from .preflight import make_dir
 from .shard import CELLS, shard_paths
 
-__all__ = ["enclosing_run", "held_new_or_run", "is_run_dir", "remove_stale_temps"]
+__all__ = [
+    "enclosing_run",
+    "held_new_or_run",
+    "is_run_dir",
+    "remove_stale_temps",
+    "unmake_unmeasured",
+]
 
 # vanishlab's own temporary names (files.atomic_write's ".<name>.<8 hex>.tmp", before it
 # ".<name>.tmp"; preflight's probe): of a shard in cells/ and corrupt/, of the manifest and the
@@ -75,6 +81,24 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
         if not (run_dir / store.MANIFEST).exists():
             remove_folders(made)
         raise
+
+
+def unmake_unmeasured(run_dir: Path) -> bool:
+    """Where ``run_dir`` holds no shard, remove its manifest and its ``cells/`` where empty, so
+    that :func:`held_new_or_run`, left by the failure that stopped it, removes what it made
+    too; True where the manifest went. For a new run (an analysis, a monitor) that a failure
+    stopped before it saved a shard (``ulimit -f 2`` refused it): its manifest alone was a
+    folder that a report called "no measured model" or "no measured step". Call it holding the
+    run's lock, for a run its caller made, never an earlier one."""
+    try:
+        if next(shard_paths(run_dir), None) is not None:
+            return False
+        (run_dir / store.MANIFEST).unlink()
+    except (OSError, VanishlabError):  # a shard cannot be told absent: the manifest stays
+        return False
+    with contextlib.suppress(OSError):
+        (run_dir / CELLS).rmdir()  # an empty folder only; none where nothing was written
+    return True
 
 
 def enclosing_run(path: Path) -> Path | None:

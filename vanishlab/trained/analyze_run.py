@@ -35,8 +35,8 @@ from ..sweep.manifest import (
     utc_now,
 )
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
-from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps
-from ..sweep.shard import CELLS, shard_paths, write_shard
+from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
+from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
 from .measure import measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
@@ -247,10 +247,7 @@ def _unmade_unless_saved(run_dir: Path, *, new: bool) -> Iterator[None]:
         yield
     except BaseException:
         if new:
-            with contextlib.suppress(OSError, VanishlabError):
-                if next(shard_paths(run_dir), None) is None:
-                    (run_dir / store.MANIFEST).unlink()
-                    (run_dir / CELLS).rmdir()
+            unmake_unmeasured(run_dir)
         raise
 
 

@@ -31,6 +31,7 @@ import contextlib
 import os
 import time
 import warnings
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ from ..sweep import store
 from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
-from ..sweep.rundir import held_new_or_run, remove_stale_temps
+from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
@@ -142,6 +143,7 @@ class JacobianMonitor:
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this monitor object recorded
         self._warned_back = False  # a new step below a recorded one: said once
+        self._new = False  # set in __enter__: whether it began the run in out
         self._start = 0.0
 
     # --- the context -----------------------------------------------------------------------
@@ -184,19 +186,32 @@ class JacobianMonitor:
                 warnings.warn(line, UserWarning, stacklevel=2)
             failing.pop_all()  # started: held until __exit__
         self._lock = lock
+        self._new = earlier is None  # a run this monitor began (in a folder new or empty)
         self._start = time.perf_counter()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, *_: object
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._lock is None:
             return
+        lock, self._lock = self._lock, None
+        # Left by an exception (the training loop raised, Ctrl-C): not finished, as an
+        # interrupted sweep's manifest says; the page said "finished" at that time. A
+        # deliberate end (sys.exit(0), a generator closed) is a finish.
+        stopped = exc_type is not None and not _deliberate_end(exc)
+        if stopped and self._new and unmake_unmeasured(self.out):
+            # A new run stopped before it saved a step (`ulimit -f 2` refused the first
+            # step's shard): its manifest and empty cells/ are gone, and held_new_or_run,
+            # left by the same exception, removes what it made (the folders, the .lock),
+            # as an analysis whose shard is refused does. A report called that folder one
+            # that "holds no measured step".
+            lock.__exit__(exc_type, exc, tb)
+            return
         try:
-            # Left by an exception (the training loop raised, Ctrl-C): not finished, as an
-            # interrupted sweep's manifest says; the page said "finished" at that time. A
-            # deliberate end (sys.exit(0), a generator closed) is a finish.
-            stopped = exc_type is not None and not _deliberate_end(exc)
             self._manifest["finished"] = None if stopped else utc_now()
             if stopped:
                 self._manifest["stopped_by"] = exc_type.__name__  # type: ignore[union-attr]
@@ -204,8 +219,7 @@ class JacobianMonitor:
             self._manifest["elapsed_s"] = round((self._manifest["elapsed_s"] or 0.0) + spent, 3)
             store.write_manifest(self.out, self._manifest)
         finally:
-            self._lock.close()  # the manifest is written: its run stays, its lock goes
-            self._lock = None
+            lock.close()  # the manifest is written: its run stays, its lock goes
 
     # --- one step --------------------------------------------------------------------------
 
