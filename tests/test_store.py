@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import re
@@ -699,15 +700,53 @@ def test_a_writer_that_can_never_hold_its_temp_file_still_writes(tmp_path, monke
 
     tries: list[Path] = []
 
-    def never_held(f, tmp: Path) -> bool:
+    def never_held(f, tmp: Path) -> None:  # held, but never told from another file
         tries.append(tmp)
-        return False
 
     monkeypatch.setattr(files, "_hold_temp", never_held)
     target = tmp_path / "file.bin"
     files.atomic_write(target, lambda f: f.write(b"data"))
     assert target.read_bytes() == b"data"
     assert len(tries) == files.HOLD_TRIES and not tries[-1].exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
+def test_a_writer_never_writes_into_a_temp_file_a_clean_up_holds(tmp_path, monkeypatch):
+    """atomic_write wrote into its last temporary name as it was, even where a clean-up
+    (remove_temps_of, another report's) held that file to remove it: written unheld, the file
+    went under it, and the write failed "No such file or directory" naming the target. Every
+    file it writes into is now held; where a clean-up took each of its HOLD_TRIES names it says
+    so (EAGAIN), the target as it was, no temporary file left."""
+    import fcntl
+    import os
+
+    from vanishlab.sweep import files
+
+    real_hold, written = files._hold_temp, []
+
+    def raced(f, tmp: Path) -> bool | None:  # a clean-up takes each new file first, removes it
+        fd = os.open(tmp, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            return real_hold(f, tmp)
+        finally:
+            os.unlink(tmp)
+            os.close(fd)
+
+    def write(f) -> None:
+        written.append(f.name)
+        f.write(b"new")
+
+    monkeypatch.setattr(files, "_hold_temp", raced)
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old")
+    said = f"each of its {files.HOLD_TRIES} temporary files was removed"
+    with pytest.raises(OSError, match=said) as err:
+        files.atomic_write(target, write)
+    assert err.value.errno == errno.EAGAIN and err.value.filename == str(target)
+    assert written == [], "written into a file a clean-up held"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+    assert target.read_bytes() == b"old"
 
 
 def _with_meta(path: Path, meta: dict) -> None:

@@ -283,15 +283,26 @@ def atomic_write(path: Path, write: Any) -> None:
             tmp = path.with_name(f".{stem}.{os.urandom(4).hex()}{TMP_SUFFIX}")
             f = open(tmp, "xb")  # noqa: SIM115 (closed by the with below)
             try:
-                held = _hold_temp(f, tmp) or attempt == HOLD_TRIES - 1  # the last: as it is
+                held = _hold_temp(f, tmp)
             except BaseException:  # (Ctrl-C or an error while taking it: nothing left open)
                 f.close()
                 with contextlib.suppress(OSError):
                     tmp.unlink()
                 raise
-            if held:
+            # The last, held but not told from another file of its name (inode numbers that
+            # change between fstat and stat): written as it is. Never one a clean-up holds or
+            # removed: the last was written unheld, into a file being removed, and its rename
+            # failed "No such file or directory" naming the target.
+            if held or (held is None and attempt == HOLD_TRIES - 1):
                 break
             f.close()  # taken for a dead writer's and removed before it was held: another
+        else:
+            raise OSError(
+                errno.EAGAIN,
+                f"each of its {HOLD_TRIES} temporary files was removed by another process's "
+                "clean-up as it was made; write it again",
+                str(path),
+            )
         try:
             with f:
                 write(f)
@@ -327,19 +338,21 @@ def remove_temps_of(path: Path) -> None:
     remove_temps(path.parent, pattern, locked=False)
 
 
-#: Temporary names ``atomic_write`` tries to hold before it writes into the last one as it is
-#: (each failure is a clean-up removing the file between its creation and its lock: never
-#: seen twice in a row).
+#: Temporary names ``atomic_write`` tries to hold: the last is written as it is where held but
+#: not told from another file, and refused (``EAGAIN``) where a clean-up holds or removed it
+#: (each such failure is a clean-up removing the file between its creation and its lock:
+#: never seen twice in a row).
 HOLD_TRIES = 8
 
 
-def _hold_temp(f: Any, tmp: Path) -> bool:
+def _hold_temp(f: Any, tmp: Path) -> bool | None:
     """Hold the temporary file ``f`` just created (``flock``, released when it is closed or its
     process dies, even by SIGKILL) until it is renamed or removed, so that a run's clean-up
     (:func:`remove_temps`) never takes it for a dead writer's; False if the clean-up removed
     it between its creation and this call, or holds it to remove it now (then make another:
-    never wait for a lock, e.g. on a file system whose lock service hangs). True where files
-    cannot be held (Windows; a file system that locks none)."""
+    never wait for a lock, e.g. on a file system whose lock service hangs); None if it is held
+    but its name shows another file (removed and made again, or inode numbers that change).
+    True where files cannot be held (Windows; a file system that locks none)."""
     if _WINDOWS:  # pragma: no cover - exercised on Windows only
         return True
     import fcntl
@@ -355,7 +368,7 @@ def _hold_temp(f: Any, tmp: Path) -> bool:
         now = os.stat(tmp, follow_symlinks=False)
     except FileNotFoundError:
         return False
-    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+    return True if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) else None
 
 
 def remove_temps(folder: Path, names: re.Pattern[str], *, locked: bool) -> None:
