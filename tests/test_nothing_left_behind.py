@@ -352,6 +352,40 @@ def test_a_monitor_stopped_before_its_first_step_is_saved_leaves_nothing_half_wr
     assert list(vl.load_results(out)["step"].unique()) == [0]
 
 
+class _StopsAtWrite:
+    """A ``.lock`` file whose write is where Ctrl-C lands (its other calls: the file's)."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+
+    def __getattr__(self, name: str):
+        return getattr(self._f, name)
+
+    def write(self, data: bytes) -> int:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the run's folder is held with flock on POSIX")
+def test_a_stop_while_the_run_lock_is_taken_leaves_nothing_and_holds_nothing(tmp_path, monkeypatch):
+    """Ctrl-C in RunLock.__enter__ after it had locked .lock and the folder, as it wrote its
+    pid, left .lock (so held_new_or_run could not remove new/run, nor new) and the folder's
+    descriptor open and locked: every later writer of that run in the same process (a
+    notebook) was refused "already open in this process" until the process ended. The stop
+    now lets go of both, and what was made goes."""
+    from vanishlab.sweep import lock
+    from vanishlab.sweep.rundir import held_new_or_run
+
+    opened = lock._opened
+    monkeypatch.setattr(lock, "_opened", lambda p: (_StopsAtWrite(opened(p)[0]), True))
+    before, run_dir = _tree(tmp_path), tmp_path / "new" / "run"
+    with pytest.raises(KeyboardInterrupt), held_new_or_run(run_dir):
+        pass
+    assert _tree(tmp_path) == before
+    monkeypatch.setattr(lock, "_opened", opened)
+    with held_new_or_run(run_dir) as held:  # taken again in this process
+        assert held.made
+
+
 def test_a_lock_file_discarded_under_a_waiting_writer_is_not_held(tmp_path, monkeypatch):
     """A writer that failed before its manifest unlinks its .lock while it holds it
     (RunLock.discard). Another that had opened .lock before that and locked it after held a

@@ -51,10 +51,13 @@ class RunLock:
             f.truncate(0)
             f.write(str(os.getpid()).encode("ascii"))
             f.flush()
-        except OSError as err:  # a full disk: say which file could not be written
+        except BaseException as err:  # a full disk: say which file could not be written
             self._drop_made(f)  # (its close flushes again, and failed again, naming no file:
             self._release_folder()  # "error: No space left on device")
-            if err.filename is None:
+            # Ctrl-C here too: it left .lock (the folder kept it, so held_new_or_run did not
+            # remove it) and the folder's descriptor open and locked, which refused every
+            # later writer of that run in this process (a notebook) until it ended.
+            if isinstance(err, OSError) and err.filename is None:
                 err.filename = str(self.path)
             raise
         self._file = f
@@ -128,13 +131,15 @@ class RunLock:
             self._folder = None
 
     def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.truncate(0)
-                _unlock(self._file)
-            self._file.close()
-            self._file = None
-        self._release_folder()
+        try:
+            if self._file is not None:
+                f, self._file = self._file, None
+                with contextlib.suppress(OSError):
+                    f.truncate(0)
+                    _unlock(f)
+                f.close()
+        finally:  # (Ctrl-C above, or a close that failed, left the folder held in this process)
+            self._release_folder()
 
 
 _REOPENS = 10
