@@ -352,6 +352,23 @@ def test_a_monitor_stopped_before_its_first_step_is_saved_leaves_nothing_half_wr
     assert list(vl.load_results(out)["step"].unique()) == [0]
 
 
+def test_a_stop_as_the_run_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    """Ctrl-C landing as make_dir returned, before held_new_or_run had its list of the folders
+    it made (assigned outside the try that removes them), left out=new/deeper/run, empty. The
+    list is now filled as each folder is made, inside that try."""
+    from vanishlab.sweep import preflight, rundir
+
+    def stopped(run_dir, **kwargs):
+        preflight.make_dir(run_dir, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rundir, "make_dir", stopped)
+    before = _tree(tmp_path)
+    with pytest.raises(KeyboardInterrupt), rundir.held_new_or_run(tmp_path / "new" / "deeper"):
+        pass
+    assert _tree(tmp_path) == before
+
+
 class _StopsAtWrite:
     """A ``.lock`` file whose write is where Ctrl-C lands (its other calls: the file's)."""
 

@@ -228,18 +228,19 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def folders_made(folder: Path) -> Iterator[list[Path]]:
+def folders_made(folder: Path, made: list[Path] | None = None) -> Iterator[list[Path]]:
     """Make ``folder`` and its missing parents for the block, which is given the list of those
-    this call made (the shallowest first); where the block (or a mkdir) raises, remove them
-    (:func:`remove_folders`): never one that existed before, nor one another process has since
-    put a file in. A report that failed after making its folder (no space left for the file)
-    left it behind."""
+    this call made (the shallowest first; ``made``, where given, filled as each is made, so
+    that a caller stopped as this returns still knows them); where the block (or a mkdir)
+    raises, remove them (:func:`remove_folders`) and empty the list: never one that existed
+    before, nor one another process has since put a file in. A report that failed after
+    making its folder (no space left for the file) left it behind."""
     missing = []
     for f in (folder, *folder.parents):
         if os.path.lexists(f):
             break
         missing.append(f)
-    made: list[Path] = []
+    made = [] if made is None else made
     try:
         for f in reversed(missing):
             try:
@@ -252,6 +253,7 @@ def folders_made(folder: Path) -> Iterator[list[Path]]:
         yield made
     except BaseException:
         remove_folders(made)
+        made.clear()  # (gone: a caller's clean-up must not take another's folder of the name)
         raise
 
 

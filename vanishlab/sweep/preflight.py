@@ -323,7 +323,9 @@ def _probe(folder: Path) -> None:
     probe.unlink(missing_ok=True)
 
 
-def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> list[Path]:
+def make_dir(
+    run_dir: Path, *, flag: str = "--out (out=)", made: list[Path] | None = None
+) -> list[Path]:
     """Create the run directory, or say in one line why the file system will not, naming
     ``flag`` as the way out (the command line's and the API's name by default; the monitor's
     ``"out="``): a sweep's, an analysis's and a monitor's run directory alike (the last two
@@ -331,12 +333,13 @@ def make_dir(run_dir: Path, *, flag: str = "--out (out=)") -> list[Path]:
     ``out`` below a regular file). Where it fails, the folders it made are removed again
     (:func:`~.files.folders_made`): ``runs/new/<a name too long>`` left ``runs/new``. Returns
     the folders it made (the shallowest first), for a caller that fails later to remove
-    (:func:`~.files.remove_folders`)."""
+    (:func:`~.files.remove_folders`); ``made``, where given, is that list, filled as each is
+    made (a caller stopped as this returns, Ctrl-C, still knows them)."""
     try:
-        with folders_made(run_dir) as made:
+        with folders_made(run_dir, made) as listed:
             run_dir.mkdir(parents=True, exist_ok=True)  # a file or a broken link there: refused
             _probe(run_dir)
-        return list(made)
+        return listed
     except OSError as err:
         why = err.strerror or type(err).__name__
         raise VanishlabError(

@@ -68,8 +68,9 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
     (:func:`~.files.remove_folders`). A sweep left a folder of its ``.lock`` alone, an analysis
     the folders above its run (``--out new/deeper/run``). A folder or a ``.lock`` that was
     there before stays, and so does everything once a manifest is written."""
-    made = make_dir(run_dir, flag=flag)
-    try:
+    made: list[Path] = []  # filled as each folder is made: a stop as make_dir returns
+    try:  # (Ctrl-C) left them, where its result was never assigned
+        make_dir(run_dir, flag=flag, made=made)
         with store.RunLock(run_dir) as lock:
             try:
                 yield lock
@@ -77,8 +78,8 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
                 if not (run_dir / store.MANIFEST).exists():
                     lock.discard()
                 raise
-    except BaseException:
-        if not (run_dir / store.MANIFEST).exists():
+    except BaseException:  # (none made where make_dir refused: it removed them itself)
+        if made and not (run_dir / store.MANIFEST).exists():
             remove_folders(made)
         raise
 
