@@ -352,6 +352,25 @@ def test_a_monitor_stopped_before_its_first_step_is_saved_leaves_nothing_half_wr
     assert list(vl.load_results(out)["step"].unique()) == [0]
 
 
+def test_a_monitor_stopped_as_it_starts_after_its_manifest_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C in JacobianMonitor.__enter__ after its manifest was written (as it said the
+    steps it moved aside) left a new out= with a manifest and no step: __exit__ never runs for
+    a start that raised, and held_new_or_run keeps a folder that holds a manifest."""
+    import torch
+
+    from vanishlab.trained import monitor
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(monitor, "moved_steps", stopped)
+    before = _tree(tmp_path)
+    mon = vl.JacobianMonitor(torch.nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "a" / "b")
+    with pytest.raises(KeyboardInterrupt), mon:
+        pass
+    assert _tree(tmp_path) == before
+
+
 def test_a_stop_as_the_run_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
     """Ctrl-C landing as make_dir returned, before held_new_or_run had its list of the folders
     it made (assigned outside the try that removes them), left out=new/deeper/run, empty. The

@@ -160,6 +160,8 @@ class JacobianMonitor:
         with contextlib.ExitStack() as failing:
             failing.push(lock)  # exited with the exception: what it made goes
             lock.enter_context(held_new_or_run(self.out, flag="out="))
+            if earlier is None:  # stopped after its manifest, before it started: none kept
+                failing.callback(unmake_unmeasured, self.out)  # (run before the lock's exit)
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
             metas, moved = store.set_aside_damaged(self.out) if earlier else ({}, ())
             self._done = set(metas)
