@@ -363,3 +363,13 @@ def test_a_whole_number_from_10_up_is_written_without_a_decimal() -> None:
     assert [format_value(v) for v in (3.14159, 2.71828, 1e-5)] == ["3.142", "2.718", "1e-05"]
     # and whole up to a million: a hidden size of 20000 is "20000", not "2e+04"
     assert [format_value(v) for v in (20000.0, 123456.0, 1e6)] == ["20000", "123456", "1e+06"]
+
+
+def test_a_mean_over_seeds_says_its_seeds_at_minus_inf_only_when_some_are_not() -> None:
+    # "(k of n seeds −∞)" after a mean that left k seeds at −∞ out: none when every seed is
+    # (the mean itself reads −∞), as the docstring says; "3 of 3 seeds −∞" passed every test.
+    from vanishlab.report.format import minus_inf_words, seeds_at_minus_inf
+
+    assert seeds_at_minus_inf(1, 3) == " (1 of 3 seeds −∞)"
+    assert minus_inf_words(2, 3) == "2 of 3 seeds −∞"
+    assert minus_inf_words(3, 3) == minus_inf_words(0, 3) == seeds_at_minus_inf(3, 3) == ""
