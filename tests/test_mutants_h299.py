@@ -361,6 +361,8 @@ def test_a_whole_number_from_10_up_is_written_without_a_decimal() -> None:
     ]
     # other numbers to 4 significant digits ("3.14" read under 3)
     assert [format_value(v) for v in (3.14159, 2.71828, 1e-5)] == ["3.142", "2.718", "1e-05"]
+    # an infinity keeps its sign (+inf read "−∞" beside a real −∞ and no test saw it)
+    assert (format_value(math.inf), format_value(-math.inf)) == ("+∞", "−∞")
     # and whole up to a million: a hidden size of 20000 is "20000", not "2e+04"
     assert [format_value(v) for v in (20000.0, 123456.0, 1e6)] == ["20000", "123456", "1e+06"]
 
