@@ -48,17 +48,6 @@ def test_r2_mean_is_the_mean_of_the_curves_r2_not_their_median() -> None:
     assert agg["r2_mean"].iloc[0] == pytest.approx(np.mean(r2), abs=1e-12)
 
 
-def test_a_window_of_two_finite_lags_is_fitted_through_them() -> None:
-    # lags 0..2: the default window is lags 1..2 (round(2/4) = 0, raised to 1), two points,
-    # which a line passes through exactly: the rate is their slope in ln units, r2 1.
-    fit = vl.fit_decay(_curves({0: [0.0, -0.5, -1.25]})).iloc[0]
-    assert (fit["lag_start"], fit["lag_end"], fit["n_points"]) == (1, 2, 2)
-    assert fit["rate"] == pytest.approx(-0.75 * LN10, abs=1e-12)
-    assert fit["intercept"] == pytest.approx((-0.5 + 0.75) * LN10, abs=1e-12)
-    assert fit["r2"] == pytest.approx(1.0) and fit["note"] == ""
-    assert fit["phase"] == "vanishing"
-
-
 # --- analysis/meanfield.py ---
 
 
@@ -83,41 +72,7 @@ def test_relu_needs_no_drive_to_be_ordered_up_to_gain_sqrt_2() -> None:
     assert vl.critical_input_var("relu", 1.42) == math.inf  # 1.42^2 / 2 = 1.0082
 
 
-def _expectation(f, q: float) -> float:
-    """E_z[f(sqrt(q) z)], z ~ N(0, 1), by the trapezoid rule on a fine grid: independent of
-    vanishlab's Gauss-Legendre panels."""
-    z = np.linspace(-12.0, 12.0, 100_001)
-    density = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    y = f(math.sqrt(q) * z) * density
-    return float(np.sum(y[1:] + y[:-1]) * (z[1] - z[0]) / 2)  # numpy 1.24 has no trapezoid
-
-
-def test_live_fraction_is_the_participation_ratio_of_the_squared_derivatives() -> None:
-    # (E[tanh'^2])^2 / E[tanh'^4] at q*, with tanh' = 1 - tanh^2, computed here by another
-    # quadrature; for the cell that sets NARROW_LIVE_UNITS (tanh, g = 3, input var 1) and a
-    # driven tanh near the edge, where E[tanh'^2] is far from 1.
-    for gain, input_var in ((3.0, 1.0), (1.2, 0.5), (0.8, 2.0)):
-        mf = vl.mean_field("tanh", gain, input_var)
-        second = _expectation(lambda x: (1 - np.tanh(x) ** 2) ** 2, mf.q_star)
-        fourth = _expectation(lambda x: (1 - np.tanh(x) ** 2) ** 4, mf.q_star)
-        assert second < 0.9  # a ratio that drops a factor of it tells
-        assert mf.live_fraction == pytest.approx(second * second / fourth, rel=1e-6)
-
-
 # --- analysis/pascanu.py ---
-
-
-def test_the_input_rows_frobenius_bound_is_sqrt_min_h_i_times_the_spectral() -> None:
-    # dh/dx has shape (H, I): its rank is at most min(H, I) = 2 here, so ||J||_F <=
-    # sqrt(2) ||J||_2; the state rows (H, H) get sqrt(H). A bound with sqrt(H) on the input
-    # rows held too, but looser than the docstring's, and no test told them apart.
-    torch.manual_seed(0)
-    rnn = torch.nn.RNN(2, 8, num_layers=2)
-    env = vl.pascanu_envelope(rnn, 5)
-    gap = env["log10_fro_bound"] - env["log10_spec_bound"]
-    inp = (env["source"] == "input").to_numpy()
-    np.testing.assert_allclose(gap[inp], 0.5 * math.log10(2), atol=1e-12)
-    np.testing.assert_allclose(gap[~inp], 0.5 * math.log10(8), atol=1e-12)
 
 
 def _half_identity_rnn() -> torch.nn.RNN:
@@ -151,53 +106,6 @@ def test_check_pascanu_allows_4_n_eps_over_ln_10_per_step_of_lag() -> None:
         checked = vl.check_pascanu(rnn, frame, seq_len=5)
         np.testing.assert_allclose(checked["excess"], factor * tol * (lags + 1), rtol=1e-9)
         assert checked["violated"].tolist() == [violated] * 6
-
-
-def test_pascanu_bound_reads_the_layer_it_is_asked_for() -> None:
-    # Layer l's W_hh = c_l I: its spectral norm is c_l, and the bound's rate ln c_l (gamma = 1
-    # for tanh and relu). Every test gave a one-layer network or layer 0, and a bound that
-    # always read layer 0 passed them; the summary's pascanu_slope is the top layer's.
-    rnn = torch.nn.RNN(3, 5, num_layers=3)
-    with torch.no_grad():
-        for layer, c in enumerate((0.7, 0.3, 1.6)):
-            getattr(rnn, f"weight_hh_l{layer}").copy_(c * torch.eye(5))
-    for layer, c in enumerate((0.7, 0.3, 1.6)):
-        assert vl.pascanu_bound(rnn, layer) == pytest.approx(math.log(c), abs=1e-6)
-
-
-def test_a_spectral_norm_above_its_bound_is_a_violation_beside_a_frobenius_under_it() -> None:
-    # The excess is the larger of the two norms' (measured - bound): a spectral norm 1 decade
-    # above its bound 0.5^k is violated, whatever the Frobenius norm 1 decade under its bound
-    # sqrt(4) 0.5^k says. Keeping the last column's excess alone called it within the bound.
-    lags = np.arange(6)
-    spec_bound = lags * math.log10(0.5)
-    frame = pd.DataFrame(
-        {
-            "source": "state",
-            "layer": 0,
-            "lag": lags,
-            "log10_spec": spec_bound + 1.0,
-            "log10_fro": spec_bound + 0.5 * math.log10(4) - 1.0,
-        }
-    )
-    checked = vl.check_pascanu(_half_identity_rnn(), frame, seq_len=5)
-    np.testing.assert_allclose(checked["excess"], 1.0, atol=1e-6)
-    assert checked["violated"].all()
-
-
-def test_a_frame_of_input_rows_alone_reads_t_as_its_largest_lag_plus_1() -> None:
-    # Input lags run 0..T-1 (dh_{T-1}/dx_{T-1-k}): a frame of input rows 0..4 is of T = 5,
-    # whose envelope has every one of them; the input bound at lag k is ||W_ih||_2 0.5^k =
-    # 0.2 0.5^k (||W_ih||_2 = 0.1 sqrt(4)). Reading T as the largest lag (4) left lag 4 out of
-    # the envelope and refused the frame.
-    lags = np.arange(5)
-    frame = pd.DataFrame(
-        {"source": "input", "layer": pd.array([pd.NA] * 5, dtype="Int64"), "lag": lags}
-    )
-    frame["log10_spec"] = math.log10(0.2) + lags * math.log10(0.5)
-    checked = vl.check_pascanu(_half_identity_rnn(), frame)
-    np.testing.assert_allclose(checked["excess"], 0.0, atol=1e-6)
-    assert not checked["violated"].any()
 
 
 # --- sweep/cell_theory.py, sweep/summary_fields.py ---
@@ -345,26 +253,16 @@ def test_a_stack_is_narrow_where_any_layer_has_few_live_units() -> None:
 # --- report/format.py ---
 
 
-def test_a_whole_number_from_10_up_is_written_without_a_decimal() -> None:
-    # "5.0" below 10 (a gain of 5 beside 0.5), "20" from 10 on: a table's gain 20 read "20.0"
-    # under a cutoff of 100, and no test held a whole float between 10 and 100, or between
-    # 1e4 and 1e6.
+def test_format_value_keeps_whole_numbers_to_a_million_4_digits_and_the_sign_of_inf() -> None:
+    # Whole floats are written as integers up to a million (a hidden size of 20000 is "20000",
+    # not "2e+04"), other numbers to 4 significant digits ("3.14" read under 3), and +inf keeps
+    # its sign (it read "−∞"): no test held a whole float between 1e4 and 1e6, a number whose
+    # fourth digit shows, or +inf.
     from vanishlab.report.format import format_value
 
-    assert [format_value(v) for v in (5.0, 9.0, 10.0, 20.0, -64.0, 99.0)] == [
-        "5.0",
-        "9.0",
-        "10",
-        "20",
-        "-64",
-        "99",
-    ]
-    # other numbers to 4 significant digits ("3.14" read under 3)
-    assert [format_value(v) for v in (3.14159, 2.71828, 1e-5)] == ["3.142", "2.718", "1e-05"]
-    # an infinity keeps its sign (+inf read "−∞" beside a real −∞ and no test saw it)
-    assert (format_value(math.inf), format_value(-math.inf)) == ("+∞", "−∞")
-    # and whole up to a million: a hidden size of 20000 is "20000", not "2e+04"
     assert [format_value(v) for v in (20000.0, 123456.0, 1e6)] == ["20000", "123456", "1e+06"]
+    assert [format_value(v) for v in (3.14159, 2.71828, 1e-5)] == ["3.142", "2.718", "1e-05"]
+    assert (format_value(math.inf), format_value(-math.inf)) == ("+∞", "−∞")
 
 
 def test_a_mean_over_seeds_says_its_seeds_at_minus_inf_only_when_some_are_not() -> None:
