@@ -1,8 +1,8 @@
-"""Mutation review of the analysis maths and the sweep summary's numbers (helper 299): each
-test here failed on a small plausible change of the code it names (a mean for a median, a
-dropped factor, a cutoff moved) that passed every other test, and passes on the code as it is.
-Every expected value is derived here (by hand or by an independent re-implementation), not
-copied from the code's output."""
+"""The analysis maths and the sweep summary's numbers, pinned: each test here failed on a small
+plausible change of the code it names (a mean for a median, a dropped factor, a cutoff moved)
+that passed every other test (a mutation review), and passes on the code as it is. Every
+expected value is derived here (by hand, from a closed form, or by an independent
+re-implementation), not copied from the code's output."""
 
 from __future__ import annotations
 
