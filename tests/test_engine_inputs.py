@@ -1027,9 +1027,10 @@ def test_a_sequence_in_the_other_layout_than_the_module_is_named_where_h0_shows_
     read, other = "(B, T, input_size)", "(T, B, input_size)"
     read, other = (read, other) if batch_first else (other, read)
     said = (
-        f"h0 has batch 2, the T of {{x}} as the module reads it: {read} (batch_first="
-        f"{batch_first}) with B = 7, T = 2; {{x}} laid out {other} goes in as "
-        "{x}.transpose(0, 1)"
+        f"h0 has batch 2, the T of {{x}} as the module reads it ({read}, batch_first="
+        f"{batch_first}: B = 7, T = 2): {{x}} laid out {other} goes in as "
+        f"{{x}}.transpose(0, 1); {{x}} laid out {read} needs h0 of shape (num_layers, B, "
+        "hidden_size) = (1, 7, 4)"
     )
     with pytest.raises(ValueError) as refused:
         vl.jacobian_norms(module, x, state)
@@ -1043,3 +1044,27 @@ def test_a_sequence_in_the_other_layout_than_the_module_is_named_where_h0_shows_
     three = torch.zeros(1, 3, 4)  # another batch than B and T: the words of a wrong h0
     with pytest.raises(ValueError, match=r"h0 must have shape .* = \(1, 7, 4\), got \(1, 3, 4\)"):
         vl.jacobian_norms(module, x, (three, three) if kind is nn.LSTM else three)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_a_state_made_with_t_for_b_beside_a_sequence_laid_out_right_is_not_blamed_on_it(
+    batch_first,
+):
+    # x laid out right (2 sequences of 7 steps) beside an h0 made with T for B: the words said
+    # only "x laid out ... goes in as x.transpose(0, 1)", which then measured 2 steps of 7
+    # sequences, silently. They now name the h0 it needs too; and an LSTM's c0 of batch T
+    # beside an h0 of batch B was blamed on x's layout as well, where h0 shows it is right.
+    module = nn.GRU(3, 4, batch_first=batch_first)
+    x = torch.randn(2, 7, 3) if batch_first else torch.randn(7, 2, 3)
+    with pytest.raises(
+        ValueError,
+        match=r"needs h0 of shape \(num_layers, B, hidden_size\) = "
+        r"\(1, 2, 4\)$",
+    ):
+        vl.jacobian_norms(module, x, torch.zeros(1, 7, 4))
+    lstm = nn.LSTM(3, 4, batch_first=batch_first)
+    with pytest.raises(ValueError) as refused:
+        vl.jacobian_norms(lstm, x, (torch.zeros(1, 2, 4), torch.zeros(1, 7, 4)))
+    assert str(refused.value) == (
+        "c0 must have shape (num_layers, B, hidden_size) = (1, 2, 4), got (1, 7, 4)"
+    )

@@ -124,7 +124,8 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
             )
         part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"
         h0s = check_state(h0[0], "h0", shape, batched, w0, part, read=read)
-        c0s = check_state(h0[1], "c0", shape, batched, w0, part, read=read)
+        # (c0 not: beside an h0 of batch B, a c0 of batch T is its own mistake, not x's)
+        c0s = check_state(h0[1], "c0", shape, batched, w0, part)
     else:
         h0s = check_state(h0, "h0", shape, batched, w0, read=read)
     check_own_forward(module, xs, batched, h0)

@@ -149,7 +149,7 @@ def check_state(
     ``expected`` says what it may be where it is not a tensor (a part of an LSTM's state tuple
     may not be None: only the whole state may). ``read``: the sequence beside it, ``(its
     name, the module's batch_first, its T as read)``, so that a state whose batch is that T
-    names the sequence's layout as the mistake (:func:`swapped_layout`)."""
+    names the sequence's layout as a mistake it may be (:func:`swapped_layout`)."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{what} must be {expected}, got {_no_tensor(value, what)}")
     check_dense(value, what)
@@ -173,18 +173,21 @@ def check_state(
 def swapped_layout(
     state: torch.Tensor, what: str, shape: tuple[int, ...], x: str, batch_first: bool, steps: int
 ) -> str | None:
-    """The words that refuse a sequence in the other layout than the module's, where a state
-    beside it shows it: the state's batch is the T the sequence was read with (and not its B).
-    A batch_first module given ``(T, B, I)``, or the reverse, is read with time and batch
-    swapped, which its shape alone cannot tell; None where the state does not show it."""
+    """The words that refuse a state whose batch is the T the sequence beside it was read with
+    (and not its B): a batch_first module given ``(T, B, I)``, or the reverse, is read with
+    time and batch swapped, which its shape alone cannot tell. The shapes cannot tell either
+    which of the two is wrong (an ``h0`` made with T for B beside a sequence laid out right
+    reads alike), so both ways out are said: the transpose alone measured such a sequence
+    swapped. None where the state does not show it."""
     L, B, H = shape
     if steps == B or tuple(state.shape) != (L, steps, H):
         return None
     read, other = ("(B, T, input_size)", "(T, B, input_size)")[:: 1 if batch_first else -1]
     return (
-        f"{what} has batch {steps}, the T of {x} as the module reads it: {read} "
-        f"(batch_first={batch_first}) with B = {B}, T = {steps}; {x} laid out {other} goes in "
-        f"as {x}.transpose(0, 1)"
+        f"{what} has batch {steps}, the T of {x} as the module reads it ({read}, "
+        f"batch_first={batch_first}: B = {B}, T = {steps}): {x} laid out {other} goes in as "
+        f"{x}.transpose(0, 1); {x} laid out {read} needs {what} of shape (num_layers, B, "
+        f"hidden_size) = {shape}"
     )
 
 
