@@ -71,3 +71,21 @@ def test_the_theory_table_sets_its_counted_seeds_under_their_rates(tmp_path: Pat
         "rate via layer 0",
         "Lyapunov (whole state)",
     ]
+
+
+def test_a_table_with_a_detail_line_sets_its_remarks_in_their_box_too() -> None:
+    """The theory table (a notes line under each row: ``Table.detail``) named its rate columns
+    in ``asides``, but the template's detail branch wrote every cell through ``prose``: its
+    "−1.409 (1 of 3 seeds −∞)" stayed inline, the number and the remark's first words on one
+    line, and the column as wide as before."""
+    table = Table(
+        "Theory vs measurement by setting", "", ("init", "Lyapunov (whole state)", "notes"),
+        (("identity", "−0.700 (1 of 2 seeds −∞)", "a note"), ("default", "−0.712", "")),
+        (False, True, False), detail=2, asides=(1,),
+    )  # fmt: skip
+    html = render_html(
+        Report("t", "t", "2026-01-01T00:00:00Z", "0", (Section("s", "S", "", (table,)),))
+    )
+    assert '<td class="num">−0.700 <span class="aside">(1 of 2 seeds −∞)</span></td>' in html
+    assert '<td class="num">−0.712</td>' in html and html.count('class="aside"') == 1
+    assert '<span class="label">notes:</span> a note</td>' in html  # the detail line as it was
