@@ -979,7 +979,24 @@ def test_a_stop_after_the_analysis_is_written_does_not_say_nothing_was_measured(
     result = runner.invoke(app, [*args, "--batch", "2"])
     assert result.exit_code == (130 if stop is KeyboardInterrupt else 143), result.output
     assert vl.load_manifest(out)["finished"]
-    assert result.stderr == f"{said}: it came after the work was done: the analysis has finished\n"
+    assert result.stderr == (
+        f"{said}: it came after the work was done: the analysis has finished: its measurement "
+        f"is kept in {out}\n"
+    )
+
+
+def test_a_refused_standard_output_names_the_folder_the_analysis_is_kept_in(tmp_path, monkeypatch):
+    """`vanishlab analyze m.pt > /dev/full` ended "...; the analysis has finished", naming
+    no folder, where a sweep's names its folder and cells (52b6dfd)."""
+    from vanishlab.cli import analyze as analyze_cli
+
+    said = []
+    monkeypatch.setattr(analyze_cli, "say", lambda text, done="": said.append(done))
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    out = tmp_path / "run"
+    args = ["analyze", str(tmp_path / "m.pt"), "--out", str(out), "--seq-len", "4"]
+    assert runner.invoke(app, [*args, "--batch", "2", "-q"]).exit_code == 0
+    assert said == [f"the analysis has finished: its measurement is kept in {out}"]
 
 
 def test_inputs_saved_as_a_numpy_array_are_told_to_save_a_tensor(tmp_path):

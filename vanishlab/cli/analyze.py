@@ -214,8 +214,11 @@ def analyze(
             ),
             progress=not quiet,
         )
-    finished("the analysis has finished")
-    say(str(run_dir) if quiet else str(result), done="the analysis has finished")
+    # where it is kept, as a sweep's "the sweep has finished: 48 cells kept in s3": a stdout
+    # that refused the summary (> /dev/full) left "the analysis has finished" naming no folder
+    done = f"the analysis has finished: its measurement is kept in {run_dir}"
+    finished(done)
+    say(str(run_dir) if quiet else str(result), done=done)
     if result.moved_aside:  # as a sweep says it (the report's error said it would)
         from ..sweep.run_summary import moved_line  # here: --help imports no pandas
 
