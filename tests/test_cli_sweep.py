@@ -1699,7 +1699,7 @@ def test_a_full_standard_output_is_named_as_such(tmp_path):
     assert "the report is written" in said["report"] and (tmp_path / "r.html").exists()
     n_cells = vl.load_manifest(tmp_path / "s")["n_cells"]
     assert said["sweep"].endswith(
-        f"; the sweep has finished: {n_cells} cells kept in {tmp_path / 's'}\n"
+        f"; the sweep has finished: its {n_cells} cells kept in {tmp_path / 's'}\n"
     ), said["sweep"]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoppedRunError, VanishlabError
+from ..errors import StoppedRunError, VanishlabError, surface_words
 from . import store
 from .progress import plural
 from .shard import CELLS, shard_paths
@@ -29,8 +29,8 @@ def kept_line(run_dir: Path, then: str = "") -> str:
     left in ``run_dir``, looked at after the stop, and the way on, ``then`` added to it (",
     perhaps with fewer --workers (workers=)"). "finished work is kept; run the same command to
     resume" was said too where the disk refused the manifest and the folder was removed, no
-    cell measured (``ulimit -f 2``); "no folder RUN is left" of a folder never made. Raises
-    what the look raises (OSError, VanishlabError)."""
+    cell measured (``ulimit -f 2``); of a folder never made it now says so ("nothing was
+    written (RUN does not exist)"). Raises what the look raises (OSError, VanishlabError)."""
     if not (run_dir / store.MANIFEST).is_file():
         return f"nothing was written{'' if run_dir.is_dir() else f' ({run_dir} does not exist)'}"
     kept = sum(1 for _ in shard_paths(run_dir))
@@ -108,11 +108,11 @@ class RunSummary:
 
     def finished_line(self) -> str:
         """What a sweep that ran to its end keeps, where a stdout that refused its summary (``>
-        /dev/full``) left it unsaid: "the sweep has finished" named neither cells nor folder."""
+        /dev/full``) left it unsaid: "the sweep has finished" named neither cells nor folder.
+        Its own grid's cells: the folder may keep more, of an earlier grid ("its")."""
         failed = f" ({self.n_failed} failed)" if self.n_failed else ""
-        return (
-            f"the sweep has finished: {plural(self.n_cells, 'cell')} kept in {self.run_dir}{failed}"
-        )
+        cells = plural(self.n_cells, "cell")
+        return f"the sweep has finished: its {cells} kept in {self.run_dir}{failed}"
 
     def failure_lines(self) -> list[str]:
         """One line per damaged shard moved aside and per kind of failure, with its count."""
@@ -167,7 +167,9 @@ def failures(metas: list[store.CellMeta]) -> tuple[tuple[str, int, str], ...]:
             continue
         # Shards written before failures had a kind could only fail by overflow.
         kind = meta.get("failure") or "overflow"
-        entry = found.setdefault(kind, [0, meta["reason"] or "no reason recorded"])
+        # stored with both names of an option ("--gain (gain=)"): said as this process says it
+        reason = surface_words(meta["reason"]) if meta["reason"] else "no reason recorded"
+        entry = found.setdefault(kind, [0, reason])
         entry[0] += 1
     order = sorted(found, key=lambda k: (k != "error", k))
     return tuple((kind, found[kind][0], found[kind][1]) for kind in order)
