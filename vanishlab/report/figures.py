@@ -51,7 +51,7 @@ FLOOR_COLOR = "#7f7f7f"
 BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
 AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""
-REFERENCE_COLOR = "#444444"  # a reference of no line's style; every reference's legend handle
+REFERENCE_COLOR = "#444444"  # a reference of no line's style; a legend sample of several colours
 FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
 
@@ -161,10 +161,17 @@ def _legend_entries(
     grid: LineGrid, shown: list[LinePanel], colors: list[str]
 ) -> tuple[list[Line2D | Patch], list[str]]:
     """The legend's handles and their labels: each line style drawn in ``shown``, each
-    reference (with its ring where one stands alone), the floor's and the carets' markers and
+    reference (in the one colour it is drawn in, else grey; with its ring where one stands
+    alone), the floor's and the carets' markers and
     the stable band, where the panels draw them."""
     used = {c.style for p in shown for c in p.curves if not c.reference}
     references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
+    # A reference's sample is drawn in the colour the panels draw it in where that is one (a
+    # grey sample beside a measured line's coloured one read as a grey line of its own); in
+    # the neutral grey where it takes several (each its measured line's: the caption says so).
+    drawn: dict[str, set[str]] = {}
+    for c in (c for p in shown for c in p.curves if c.reference):
+        drawn.setdefault(c.label, set()).add(_color(c, colors))
     # A reference drawn as an open ring somewhere (a lone point: one T) shows the ring too.
     ringed = {c.label for p in shown for c in p.curves if c.reference and alone(c.y).any()}
     any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
@@ -182,7 +189,8 @@ def _legend_entries(
         labels.append(plain(grid.line_label))
     for label, dotted in references.items():
         ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}
-        line = Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(dotted), **ring)
+        color = next(iter(drawn[label])) if len(drawn[label]) == 1 else REFERENCE_COLOR
+        line = Line2D([], [], color=color, lw=REFERENCE_LW, ls=dashes(dotted), **ring)
         handles.append(line)
         labels.append(plain(label))
     if any_floor:

@@ -87,9 +87,10 @@ class Curve:
     ``y``, ``lo`` and ``hi`` may hold NaN (a gap). ``floor_x`` lists the x positions where the
     value is ``-inf`` (an exact zero): drawn as markers on the panel's floor.
     ``reference``: a prediction rather than a measurement (a theory overlay): drawn dashed in
-    its style's colour, without band, and listed once in the legend under ``label``. A
+    its style's colour, without band, and listed once in the legend under ``label``, its sample
+    in that colour (the legend's neutral grey where the label's references take several). A
     reference of no measured line's style (``style`` None: a task's required lag) is drawn in
-    the legend's neutral grey. ``dotted``: a reference drawn dotted rather than dashed (a
+    that grey. ``dotted``: a reference drawn dotted rather than dashed (a
     marker line, such as a critical gain, told apart from a predicted curve).
     ``at_least_x`` lists the x positions whose ``y`` is only a lower bound (a mean over seeds
     of which one never reached the measured event within the sequence): drawn as an upward

@@ -59,8 +59,9 @@ def decay_overlay_caption(theory_shown: bool) -> str:
     see = " (see Theory vs measurement)" if theory_shown else ""
     return (
         " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
-        "field's ½ ln χ₁ for random weights off it), started from the measured line at the "
-        f"window's first lag: where the lines part, measurement and theory disagree{see}."
+        "field's ½ ln χ₁ for random weights off it), in its measured line's colour, started "
+        "from that line at the window's first lag: where the lines part, measurement and "
+        f"theory disagree{see}."
     )
 
 
