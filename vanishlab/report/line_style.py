@@ -85,14 +85,26 @@ def covered_curves(
     for k, (i, a) in enumerate(measured):
         depth = 0
         for _, b in measured[k + 1 :]:
-            if a.x.shape != b.x.shape or not np.array_equal(a.x, b.x):
-                continue
-            both = np.isfinite(a.y) & np.isfinite(b.y)  # -inf - -inf is NaN, with a warning
-            if both.sum() >= 2 and (np.abs(a.y[both] - b.y[both]) <= tol).mean() >= 0.8:
+            # at the x values both have: a shorter T's curve runs under a longer T's first lags
+            # (the x arrays had to be equal: the T = 6 line was hidden under the T = 60 one)
+            ya, yb = _common(a, b)
+            both = np.isfinite(ya) & np.isfinite(yb)  # -inf - -inf is NaN, with a warning
+            if both.sum() >= 2 and (np.abs(ya[both] - yb[both]) <= tol).mean() >= 0.8:
                 depth += 1
         if depth:
             out[i] = depth
     return out
+
+
+def _common(a: Curve, b: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """``a``'s and ``b``'s y values at the x values both have: all of them where their x are
+    equal, the shared ones where each x is distinct (a marker line's x, [g, g], is not)."""
+    if a.x.shape == b.x.shape and np.array_equal(a.x, b.x):
+        return a.y, b.y
+    if len(np.unique(a.x)) < len(a.x) or len(np.unique(b.x)) < len(b.x):
+        return np.empty(0), np.empty(0)
+    _, ia, ib = np.intersect1d(a.x, b.x, assume_unique=True, return_indices=True)
+    return a.y[ia], b.y[ib]
 
 
 def covered_points(curves: Sequence[Curve], shown: Sequence[float] = ()) -> dict[int, np.ndarray]:
