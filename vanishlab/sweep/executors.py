@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -45,6 +46,7 @@ __all__ = [
     "run_processes",
     "run_task",
     "worker_death",
+    "worker_exit_codes",
 ]
 
 
@@ -302,8 +304,9 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             on_result(*future.result())
         completed = True
     except BrokenProcessPool:
-        codes = [p.exitcode for p in getattr(pool, "_processes", {}).values()]
-        raise worker_death(codes) from None
+        raise worker_death(
+            worker_exit_codes(list(getattr(pool, "_processes", {}).values()))
+        ) from None
     finally:
         if completed:
             pool.shutdown(wait=True)
@@ -311,6 +314,32 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             _stop_workers(pool, alive_w)
         alive_r.close()
         alive_w.close()
+
+
+#: How long :func:`worker_exit_codes` waits for the pool's thread to read a dead worker's status.
+STATUS_WAIT_S = 2.0
+
+
+def worker_exit_codes(processes: Sequence[Any], wait_s: float = STATUS_WAIT_S) -> list[int | None]:
+    """The exit codes of a broken pool's worker ``processes`` (None: alive), as the pool's
+    manager thread read them. That thread reads each dead worker's status as the pool breaks
+    (``is_alive``, ``join``), and a forkserver child's status can be read once: a second reader
+    gets EOF, which multiprocessing takes for status 255. Read here at once, a SIGKILLed worker
+    was said to have "exited with status 255" now and then in a test run (the manager read it
+    first). So this waits up to ``wait_s`` for a status the manager has read (the cached
+    ``returncode``, no read), and reads it here only where none came (a manager still waiting
+    for a live worker's cell)."""
+
+    def cached() -> list[int | None]:
+        return [getattr(getattr(p, "_popen", None), "returncode", None) for p in processes]
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        codes = cached()
+        if any(code is not None for code in codes):
+            return codes
+        time.sleep(0.005)
+    return [p.exitcode for p in processes]
 
 
 def worker_death(exit_codes: Sequence[int | None]) -> StoppedRunError:
