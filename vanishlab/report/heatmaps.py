@@ -198,7 +198,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
     ]
     if not grid.dense:
         title_h = [max(title_h)] * nrows
-    any_grey = any(bool(np.isneginf(p.values).any()) for p in grid.panels)
+    any_grey = any(p.grey for p in grid.panels)
     any_partial = any(p.partial is not None and bool(p.partial.any()) for p in grid.panels)
     any_absent = any(p.absent is not None and bool(p.absent.any()) for p in grid.panels)
     # A legend under the grid names the grey cells, the dots and the hatched cells.

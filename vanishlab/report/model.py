@@ -193,6 +193,13 @@ class HeatPanel:
     absent: np.ndarray | None = None  # bool: no cell of the run has this combination
     row_groups: tuple[str, ...] = ()  # a label beside each group of rows (between separators)
 
+    @property
+    def grey(self) -> bool:
+        """Whether a cell of this panel is an exact zero (``-inf``), drawn grey: the one test
+        behind the figure's grey patch in its legend and every heatmap caption's word for
+        grey, so that a caption names grey only where a cell is."""
+        return bool(np.isneginf(self.values).any())
+
 
 @dataclass(frozen=True)
 class HeatmapGrid:

@@ -135,8 +135,12 @@ def depth_section(view: RunView) -> Section | None:
                 f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
                 "against layer l's state k steps earlier, mean over seeds) for "
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
-                "below 1 (vanishing), red above 1 (exploding), white 1, grey an exact zero"
-                + (" (in every seed)" if view.seeds > 1 else "")
+                "below 1 (vanishing), red above 1 (exploding), white 1"
+                + (
+                    ", grey an exact zero" + (" (in every seed)" if view.seeds > 1 else "")
+                    if any(panels[i].grey for i in page)
+                    else ""
+                )
                 + "; the scale spans the values drawn. At lag 0 the top layer's is the "
                 "identity, of norm √H: red, though near white where the scale spans many "
                 "decades (a shade follows the distance from 0 against the largest drawn)."

@@ -116,8 +116,8 @@ def rate_heatmaps(
             title=title,
             caption=(
                 f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
-                f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding, "
-                "grey an exact zero (−∞)"
+                f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding"
+                + (", grey an exact zero (−∞)" if any(p.grey for p in page) else "")
                 + ("; one panel per combination of the other axes. " if facet else ". ")
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
                 f"fallen {HORIZON_FOLD} (the median over seeds, so it may lie between two lags)."
