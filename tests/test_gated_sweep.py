@@ -507,7 +507,7 @@ def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path
         assert any("dh_T/dh^(l)" in t for t in texts)
         assert not any("dh_T/ds" in t or "LSTM" in t for t in texts), texts
         assert any("GRU panels have" in t for t in texts) == ("gru" in models)
-        assert any("no theory is drawn for GRU cells" in t for t in texts) == (len(models) > 1)
+        assert any("GRU cells have none" in t for t in texts) == (len(models) > 1)
     # With LSTM cells, the note on s names only the models measured.
     for models, note in (
         (("lstm", "gru"), "s is the state a cell carries: h for GRU, [h | c] for an LSTM."),

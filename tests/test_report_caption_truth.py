@@ -1,5 +1,5 @@
 """Captions say what their figure draws, no more and no less: grey only where a heatmap's cell
-is grey."""
+is grey, a rim only where a line figure draws one, and no theory where the figure draws none."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 from test_report import STAMP, synthetic
 from test_report_zero_seeds import depth_run
 
+import vanishlab as vl
 from vanishlab.report import build_report
-from vanishlab.report.model import HeatmapGrid
+from vanishlab.report.line_style import covered_curves
+from vanishlab.report.model import HeatmapGrid, LineGrid
 
 
 def _blocks(report, kind):
@@ -42,3 +44,36 @@ def test_a_depth_map_caption_names_grey_only_where_a_cell_is_grey(zeros):
     (grid,) = _blocks(report, HeatmapGrid)
     assert any(np.isneginf(p.values).any() for p in grid.panels) == zeros
     assert ("grey" in grid.caption) == zeros, grid.caption
+
+
+def test_a_decay_caption_says_a_rim_only_where_its_figure_draws_one():
+    # a and b fall at the same rate (one line: a's drawn wider), c apart; then all apart
+    same = synthetic({("a", 0): -0.1, ("b", 0): -0.1, ("c", 0): -0.3})
+    apart = synthetic({("a", 0): -0.1, ("b", 0): -0.2, ("c", 0): -0.3})
+    for frames, rim in ((same, True), (apart, False)):
+        report = build_report(*frames, {"name": "rim"}, timestamp=STAMP)
+        (grid,) = [g for g in _blocks(report, LineGrid) if "lag k" in g.caption]  # the decay
+        assert not grid.zero_line and not grid.stable_band  # (no other level to cover)
+        labels = {p.curves[i].label for p in grid.panels for i in covered_curves(p.curves)}
+        assert (labels == {"a"}) == rim and bool(labels) == rim
+        assert ("drawn wider" in grid.caption) == rim, grid.caption
+        # it names the lines drawn wider, and no other
+        for name in "abc":
+            assert (f"init = {name}" in grid.caption.split("drawn wider")[-1]) == (name in labels)
+
+
+def test_the_side_by_side_figure_says_it_draws_no_theory_for_any_model(tmp_path):
+    """Its caption said "no theory is drawn for LSTM and GRU cells", as if the RNN panels had
+    theory: the figure draws none for any model, and points to where the RNN's is drawn."""
+    out = tmp_path / "mixed"
+    grid = vl.Sweep(model=("rnn", "gru"), hidden_size=4, seq_len=6, init="default")
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    run = [vl.load_results(out), vl.load_cells(out), vl.load_manifest(out)]
+    for sections, decay in ((None, True), (["models"], False)):
+        report = build_report(*run, timestamp=STAMP, sections=sections)
+        (side,) = [g for s in report.sections if s.key == "models" for g in s.blocks[:1]]
+        assert isinstance(side, LineGrid)
+        assert not any(c.reference for p in side.panels for c in p.curves)  # no theory drawn
+        no_theory = side.caption.split("Measurements only: ")[1].split(".")[0]
+        assert "GRU" in no_theory and not no_theory.startswith("no theory is drawn for GRU")
+        assert ("Decay curves" in no_theory) == decay  # named where the page has it

@@ -42,6 +42,7 @@ from .line_style import (
     dashes,
     line_width,
     reference_width,
+    shown_levels,
 )
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 
@@ -244,7 +245,7 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
     a measured one with its band, drawn wider (and its markers ringed) where later curves
     cover it."""
     # the y values the panel draws besides its curves: the zero line, the stable band
-    drawn = [0.0] * grid.zero_line + [-grid.stable_band, grid.stable_band] * bool(grid.stable_band)
+    drawn = shown_levels(grid)
     covered = covered_curves(panel.curves, shown=drawn)
     rings = covered_points(panel.curves, shown=drawn) if grid.markers else {}
     under = covered_curves(panel.curves, reference=True, shown=drawn)

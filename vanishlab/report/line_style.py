@@ -5,10 +5,12 @@ reference (a prediction dashed, a marker line such as a critical gain dotted).""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from .model import Curve
+from .format import and_list
+from .model import Curve, LineGrid
 
 __all__ = [
     "BAND_MIN_PT",
@@ -24,6 +26,10 @@ __all__ = [
     "dashes",
     "line_width",
     "reference_width",
+    "rim_note",
+    "shown_levels",
+    "widened",
+    "with_rim_note",
 ]
 
 #: The line width of a measured curve, and what each later curve that runs on it adds.
@@ -149,3 +155,46 @@ def alone(y: np.ndarray) -> np.ndarray:
 def dashes(dotted: bool) -> tuple[int, tuple[float, float]]:
     """A reference's line style: dashed (a prediction), or dotted (a marker line)."""
     return (0, (1, 1.6)) if dotted else (0, (4, 2))
+
+
+def shown_levels(grid: LineGrid) -> list[float]:
+    """The y values a panel of ``grid`` draws besides its curves (the zero line, the stable
+    band's edges), which :func:`covered_curves` takes in: one list for the figure and its
+    caption."""
+    band = [-grid.stable_band, grid.stable_band] * bool(grid.stable_band)
+    return [0.0] * grid.zero_line + band
+
+
+def widened(grid: LineGrid) -> tuple[list[str], bool]:
+    """The labels of the measured curves ``grid`` draws wider (a rim round a later line that
+    runs on them: :func:`covered_curves`), in panel order, each once; and whether a reference
+    (a dashed prediction) is drawn wider over another."""
+    shown = shown_levels(grid)
+    labels: list[str] = []
+    reference = False
+    for panel in grid.panels:
+        for i in covered_curves(panel.curves, shown=shown):
+            if panel.curves[i].label not in labels:
+                labels.append(panel.curves[i].label)
+        reference = reference or bool(covered_curves(panel.curves, reference=True, shown=shown))
+    return labels, reference
+
+
+def rim_note(grid: LineGrid) -> str:
+    """The caption's sentence on the rims ``grid`` draws (:func:`widened`), naming the lines
+    drawn wider; "" where it draws none."""
+    labels, reference = widened(grid)
+    if not labels and not reference:
+        return ""
+    named = [f"{grid.legend_title} = {x}" if grid.legend_title else x for x in labels if x]
+    which = f" (here: {and_list(named)})" if named else ""
+    return (
+        " Where two lines coincide, the earlier is drawn wider, a rim around the later, so that "
+        f"both show{which}" + (", dashed predictions too" if reference and labels else "") + "."
+    )
+
+
+def with_rim_note(grid: LineGrid) -> LineGrid:
+    """``grid`` with :func:`rim_note` at the end of its caption: a caption says the rims its
+    figure draws, and only those."""
+    return replace(grid, caption=grid.caption + rim_note(grid))

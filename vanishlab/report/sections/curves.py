@@ -31,11 +31,16 @@ from ..layout import (
     seed_stats,
     thin,
 )
+from ..line_style import with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
 from ..view import RunView
 
-__all__ = ["curve_figures", "decay_section", "input_section"]
+__all__ = ["DECAY_TITLE", "curve_figures", "decay_section", "input_section"]
+
+
+#: The decay section's title, which other sections' captions name it by.
+DECAY_TITLE = "Decay curves"
 
 
 def curve_figures(
@@ -96,27 +101,29 @@ def curve_figures(
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed)
         curves = [c for q in panels for c in q.curves]
-        return LineGrid(
-            title=f"{title}" + (f" ({suffix})" if suffix else ""),
-            caption=(
-                f"The log10 Frobenius norm of {what} against the lag k, "
-                + (f"one line per {label(line)}, " if line else "")
-                + f"mean over seeds; {band} A straight falling line is exponential "
-                "vanishing (its slope is the rate), a rising one explosion."
-                + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
-                + (overlay_caption if any(c.reference for c in curves) else "")
-                + (unregistered_note(view, plan_.fixed) if theory_note else "")
-                + view.failed_note_in(plan_.fixed)
-            ),
-            nrows=grid_rows(len(plan_.panels), plan_.ncols),
-            ncols=plan_.ncols,
-            panels=tuple(panels),
-            xlabel=LAG_LABEL,
-            ylabel=ylabel,
-            legend_title=label(line) if line else "",
-            legend=legend,
-            note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
-            figure_note=plan_.omitted_columns,
+        return with_rim_note(
+            LineGrid(
+                title=f"{title}" + (f" ({suffix})" if suffix else ""),
+                caption=(
+                    f"The log10 Frobenius norm of {what} against the lag k, "
+                    + (f"one line per {label(line)}, " if line else "")
+                    + f"mean over seeds; {band} A straight falling line is exponential "
+                    "vanishing (its slope is the rate), a rising one explosion."
+                    + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
+                    + (overlay_caption if any(c.reference for c in curves) else "")
+                    + (unregistered_note(view, plan_.fixed) if theory_note else "")
+                    + view.failed_note_in(plan_.fixed)
+                ),
+                nrows=grid_rows(len(plan_.panels), plan_.ncols),
+                ncols=plan_.ncols,
+                panels=tuple(panels),
+                xlabel=LAG_LABEL,
+                ylabel=ylabel,
+                legend_title=label(line) if line else "",
+                legend=legend,
+                note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
+                figure_note=plan_.omitted_columns,
+            )
         )
 
     return facet_figures(view, stats, plans, left_out, names, line, line_curves, make_grid)
@@ -144,7 +151,7 @@ def decay_section(view: RunView) -> Section | None:
         return None
     return Section(
         "decay",
-        "Decay curves",
+        DECAY_TITLE,
         "How fast the influence of an earlier hidden state on the last one fades (or grows) "
         "with the distance between them.",
         tuple(figs),

@@ -33,9 +33,11 @@ from ..format import (
     setting_text,
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
+from ..line_style import with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
+from .curves import DECAY_TITLE
 from .rate_cells import EXACT_ZERO_RATES, HORIZON_FOLD, exact_zero_note, horizon_cell, rate_cell
 from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
 from .rates import TITLE as RATES_TITLE
@@ -97,29 +99,46 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = [setting_text(zip(keys, c, strict=True)) for c in combos[MAX_PANELS:]]
     drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]
-    return LineGrid(
-        title=f"{and_list(view.models_measured)} side by side",
-        caption=(
-            f"The log10 Frobenius norm of the top layer's state Jacobian {view.state_jacobian()} "
-            "against the lag k, one line per model"
-            + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
-            + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
-            f"only: no theory is drawn for {view.gated} cells (Gilboa et al. 2019's mean field "
-            "of gated cells is not covered)."
-            + (ZERO_NOTE if any(len(c.floor_x) for p in panels for c in p.curves) else "")
-            + _missing_note(view, drawn, [p.title for p in panels], lines)
-            + view.state_note
-            + view.failed_note
-        ),
-        nrows=grid_rows(len(panels), ncols),
-        ncols=ncols,
-        panels=tuple(panels),
-        xlabel=LAG_LABEL,
-        ylabel=view.state_label(),
-        legend_title="model",
-        legend=tuple(lines),
-        note=omitted(0, left, keys, table="the table below"),
+    return with_rim_note(
+        LineGrid(
+            title=f"{and_list(view.models_measured)} side by side",
+            caption=(
+                "The log10 Frobenius norm of the top layer's state Jacobian "
+                f"{view.state_jacobian()} against the lag k, one line per model"
+                + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
+                + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
+                "only: this figure draws no theory"
+                + _theory_elsewhere(view)
+                + "."
+                + (ZERO_NOTE if any(len(c.floor_x) for p in panels for c in p.curves) else "")
+                + _missing_note(view, drawn, [p.title for p in panels], lines)
+                + view.state_note
+                + view.failed_note
+            ),
+            nrows=grid_rows(len(panels), ncols),
+            ncols=ncols,
+            panels=tuple(panels),
+            xlabel=LAG_LABEL,
+            ylabel=view.state_label(),
+            legend_title="model",
+            legend=tuple(lines),
+            note=omitted(0, left, keys, table="the table below"),
+        )
     )
+
+
+def _theory_elsewhere(view: RunView) -> str:
+    """Where the theory this figure leaves out is: the nn.RNN's predicted slopes in the decay
+    curves (where the page has them), none for gated cells (no mean field of them is covered)."""
+    parts = []
+    if "RNN" in view.models_measured and view.shows("decay"):
+        parts.append(f"the RNN's predicted slopes, where a theory applies, are in {DECAY_TITLE}")
+    if view.gated:
+        parts.append(
+            f"{view.gated} cells have none (Gilboa et al. 2019's mean field of gated cells is "
+            "not covered)"
+        )
+    return "; " + "; ".join(parts) if parts else ""
 
 
 #: Panels a caption names one by one as lacking a model's line (not swept, or not measured yet);
