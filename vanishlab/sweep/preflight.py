@@ -334,17 +334,37 @@ def make_dir(
     (:func:`~.files.folders_made`): ``runs/new/<a name too long>`` left ``runs/new``. Returns
     the folders it made (the shallowest first), for a caller that fails later to remove
     (:func:`~.files.remove_folders`); ``made``, where given, is that list, filled as each is
-    made (a caller stopped as this returns, Ctrl-C, still knows them)."""
-    try:
-        with folders_made(run_dir, made) as listed:
-            run_dir.mkdir(parents=True, exist_ok=True)  # a file or a broken link there: refused
-            _probe(run_dir)
-        return listed
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(
-            f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
-        ) from err
+    made (a caller stopped as this returns, Ctrl-C, still knows them).
+
+    A folder of its path that vanishes between the check and the write is made again, up to
+    :data:`_MAKE_TRIES` tries, each listing in ``made`` only the folders it made itself:
+    another writer of the same new folder, failing before its manifest, removed the empty
+    folders it had made (:func:`~.files.remove_folders`) just after this one found them, and
+    this one was refused ("No such file or directory")."""
+    tries = 1
+    while True:
+        try:
+            with folders_made(run_dir, made) as listed:
+                # no parents=True: a parent that vanished since folders_made is no folder made
+                # unlisted, but a FileNotFoundError, and a try again (which lists it)
+                run_dir.mkdir(exist_ok=True)  # a file or a broken link there: refused
+                _probe(run_dir)
+            return listed
+        except OSError as err:
+            if isinstance(err, FileNotFoundError) and tries < _MAKE_TRIES:
+                tries += 1  # (folders_made removed what this try made, and emptied made)
+                continue
+            why = err.strerror or type(err).__name__
+            raise VanishlabError(
+                f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
+            ) from err
+
+
+#: How many times :func:`make_dir` makes and writes the run directory where a folder of its
+#: path vanished meanwhile (each time, another writer's removal of the folders it made): a
+#: path that says "No such file or directory" every time (a broken link above it) is refused
+#: after as many tries, each of them at once.
+_MAKE_TRIES = 3
 
 
 #: The run's folders for shards, and what each holds (said when one cannot be written).
