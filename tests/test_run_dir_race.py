@@ -1,8 +1,9 @@
 """Two writers of one new run folder at once: the first (P1) fails before its manifest and
 removes the empty folders it made just after the second (P2) found them there, before P2
 wrote in them. P2 was refused in one line, "cannot write the run directory ...: No such file
-or directory"; it now makes them again and goes on. A folder that cannot be made at all is
-still refused in one line, at once."""
+or directory"; it now makes them again and goes on. Removed after its probe, before its
+.lock, they were made again unlisted, and left behind where P2 failed too. A folder that
+cannot be made at all is still refused in one line, at once."""
 
 from __future__ import annotations
 
@@ -109,3 +110,28 @@ def test_a_run_folder_below_a_broken_link_is_refused_after_its_few_tries(tmp_pat
         "directory; give out= another directory"
     )
     assert len(tried) == preflight._MAKE_TRIES and sorted(os.listdir(tmp_path)) == ["link"]
+
+
+@pytest.mark.parametrize("depth", [1, 2], ids=["the folder", "the folder and its parent"])
+def test_a_run_folder_removed_after_its_probe_is_made_again_and_removed_where_it_fails(
+    tmp_path, monkeypatch, depth
+):
+    """P1's removal landing after P2's probe, before P2's .lock: the lock made the folders
+    again, unlisted, and P2, failing before its manifest too, left them behind, empty."""
+    from vanishlab.sweep import rundir
+
+    run_dir = tmp_path / "new" / "run"
+    p1_made = [run_dir.parent, run_dir][-depth:]
+    run_dir.mkdir(parents=True)
+
+    def made_then_removed(folder: Path, **kwargs) -> list[Path]:
+        made = preflight.make_dir(folder, **kwargs)
+        files.remove_folders(p1_made)
+        return made
+
+    monkeypatch.setattr(rundir, "make_dir", made_then_removed)
+    with pytest.raises(KeyboardInterrupt), held_new_or_run(run_dir) as lock:
+        assert lock.made and (run_dir / ".lock").read_text() == str(os.getpid())
+        raise KeyboardInterrupt  # P2's own stop before its manifest
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ([] if depth == 2 else ["new"])  # P2 found new/ (depth 1): it stays

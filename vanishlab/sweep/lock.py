@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
+from .files import folders_made
 
 __all__ = ["LOCK", "RunLock"]
 
@@ -33,9 +34,12 @@ class RunLock:
     second writer in.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, run_dir: str | os.PathLike[str], *, folders: list[Path] | None = None
+    ) -> None:
         self.path = Path(run_dir) / LOCK
         self.made = False  # whether this holder created .lock (see discard)
+        self._folders = folders  # where given, the folders it makes are added (_make_folder)
         self._file: Any = None
         self._folder: int | None = None
 
@@ -70,7 +74,7 @@ class RunLock:
         the next writer's new ``.lock`` (where no folder lock is taken, NFS: two writers at
         once). Such a file is let go and ``.lock`` opened again."""
         for _ in range(_REOPENS):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder()
             if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
                 raise VanishlabError(
                     f"{self.path} is a directory, where vanishlab keeps its lock file: move it "
@@ -88,6 +92,18 @@ class RunLock:
                 return f
             f.close()  # (which lets its lock go)
         raise self._in_use(False, f"its {LOCK} was removed as often as it was opened")
+
+    def _make_folder(self) -> None:
+        """Make the run directory and its missing parents, each added to ``folders`` where
+        given (the shallowest first). Its caller made or found them, but they may be gone:
+        another writer of the same new folder, failing before its manifest, removed the empty
+        folders it had made. Made again here unlisted, they stayed behind, empty, where this
+        writer failed before its manifest too (:func:`~.rundir.held_new_or_run`)."""
+        made: list[Path] = []
+        with folders_made(self.path.parent, made):
+            pass
+        if self._folders is not None:
+            self._folders.extend(made)
 
     def discard(self) -> None:
         """Remove ``.lock`` where this holder created it, while it still holds it: for a writer

@@ -65,13 +65,14 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
     a monitor). Where the block raises (a refusal, a full disk, Ctrl-C) before the folder holds
     a manifest, what this call made goes: its ``.lock``, removed while still held
     (:meth:`~.lock.RunLock.discard`), then the folders it made, where empty
-    (:func:`~.files.remove_folders`). A sweep left a folder of its ``.lock`` alone, an analysis
-    the folders above its run (``--out new/deeper/run``). A folder or a ``.lock`` that was
-    there before stays, and so does everything once a manifest is written."""
+    (:func:`~.files.remove_folders`), those the lock made again included (another writer of
+    the same new folder removed them after make_dir). A sweep left a folder of its ``.lock``
+    alone, an analysis the folders above its run (``--out new/deeper/run``). A folder or a
+    ``.lock`` that was there before stays, and so does everything once a manifest is written."""
     made: list[Path] = []  # filled as each folder is made: a stop as make_dir returns
     try:  # (Ctrl-C) left them, where its result was never assigned
         make_dir(run_dir, flag=flag, made=made)
-        with store.RunLock(run_dir) as lock:
+        with store.RunLock(run_dir, folders=made) as lock:  # (made again where they went)
             try:
                 yield lock
             except BaseException:
