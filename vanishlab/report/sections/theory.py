@@ -278,12 +278,12 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     columns = (
         *(label(c) for c in axes),
         "cells",
-        "measured rate (top layer)",
+        _MEASURED,
         "predicted",
         "theory",
         "measured − predicted",
-        *(("rate via layer 0",) if stacks else ()),
-        "Lyapunov (whole state)",
+        *((_VIA_LAYER0,) if stacks else ()),
+        _LYAPUNOV,
         "Pascanu slope",
         "flags",
         "notes",
@@ -335,12 +335,16 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         note,
         detail=len(columns) - 1,  # the notes: a line under each row, never cut off
         # "(k of n seeds −∞)" under its rate, as in the rates table: one row's made its column
-        asides=tuple(columns.index(c) for c in _COUNTED if c in columns),
+        asides=tuple(columns.index(c) for c in (_MEASURED, _VIA_LAYER0, _LYAPUNOV) if c in columns),
     )
 
 
-#: The columns whose rates may carry "(k of n seeds −∞)".
-_COUNTED = ("measured rate (top layer)", "rate via layer 0", "Lyapunov (whole state)")
+#: The columns whose rates may carry "(k of n seeds −∞)" (the second only for a stack).
+_MEASURED, _VIA_LAYER0, _LYAPUNOV = (
+    "measured rate (top layer)",
+    "rate via layer 0",
+    "Lyapunov (whole state)",
+)
 
 
 def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
