@@ -3,7 +3,9 @@
 :func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too); and that a
 quantized copy (``torch.ao.quantization.quantize_dynamic``'s ``LSTM``, no ``nn.LSTM``) is not
 one, and neither is a float one prepared for quantization (``torch.ao.nn.quantizable``'s
-``LSTM``, its gates in ``Linear`` layers), whose float original is.
+``LSTM``, its gates in ``Linear`` layers), whose float original is; and that a cell
+(``nn.RNNCell``, ``nn.LSTMCell``, ``nn.GRUCell``) holds a one-layer module's weights
+(:func:`cell_recipe`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["QUANTIZABLE", "QUANTIZED", "where_it_is", "wrong_module"]
+__all__ = ["QUANTIZABLE", "QUANTIZED", "cell_recipe", "where_it_is", "wrong_module"]
 
 _KINDS = ("RNN", "LSTM", "GRU")
+_CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 #: Where torch keeps its quantized modules (dynamic and static), whose classes are named as the
 #: float ones (a quantize_dynamic'ed LSTM is torch.ao.nn.quantized.dynamic.LSTM, no nn.LSTM),
 #: and (:data:`QUANTIZABLE`) the float modules that quantization prepares (an LSTM whose gates
@@ -38,7 +41,8 @@ def where_it_is(obj: object) -> str:
     ``[0]``), the words that say which submodule to pass; for a TorchScript module
     (``torch.jit.script`` or ``trace``, whose copies are no ``nn.LSTM``), that it takes the
     module it was compiled from; for a quantized one (or a model holding one), that it takes
-    the float module it was quantized from; else ``""``."""
+    the float module it was quantized from; for a cell (or a model holding one), how to make
+    the one-layer module whose weights it holds (:func:`cell_recipe`); else ``""``."""
     if not isinstance(obj, nn.Module):
         return ""
     if isinstance(obj, torch.jit.ScriptModule):
@@ -48,7 +52,7 @@ def where_it_is(obj: object) -> str:
             return ""
         return f" (a TorchScript module: pass the nn.{kind} it was compiled from)"
     found = [
-        ("".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path.split(".")), m)
+        (_attribute(path), m)
         for path, m in obj.named_modules()
         if path and isinstance(m, nn.RNN | nn.LSTM | nn.GRU)
     ]
@@ -70,4 +74,34 @@ def where_it_is(obj: object) -> str:
                 f" ({what} {cls.__module__}.{cls.__name__}, {kind}, which is no "
                 f"nn.{cls.__name__}: pass the float nn.{cls.__name__} it was made from)"
             )
+    cells = [(_attribute(p), m) for p, m in obj.named_modules() if isinstance(m, nn.RNNCellBase)]
+    if len(cells) == 1:  # the cell itself, or a model's one cell: a one-layer module's weights
+        path, cell = cells[0]
+        where = "it is" if cell is obj else f"it holds one, its {path}:"
+        return f" ({where} {cell_recipe(cell, 'cell' if cell is obj else f'model{path}')})"
     return ""
+
+
+def _attribute(path: str) -> str:
+    """A submodule's ``named_modules`` path as Python reaches it: ``enc.1`` is ``.enc[1]``."""
+    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path.split(".") if p)
+
+
+def cell_recipe(cell: nn.RNNCellBase, name: str = "cell") -> str:
+    """The words for a cell ``name`` (``nn.RNNCell``, ``nn.LSTMCell``, ``nn.GRUCell``), which
+    computes one step of a loop of the user's: its weights are a one-layer module's with
+    ``_l0`` added to each key, which is measured on the steps the loop feeds the cell. The
+    module is written with the cell's sizes, bias and (an RNNCell's) nonlinearity."""
+    base = next((b for b in type(cell).__mro__ if b in _CELLS), nn.RNNCell)  # a subclass's
+    kind = base.__name__.removesuffix("Cell")
+    args = [str(cell.input_size), str(cell.hidden_size)]
+    if getattr(cell, "nonlinearity", "tanh") != "tanh":
+        args.append(f"nonlinearity={cell.nonlinearity!r}")
+    if not cell.bias:
+        args.append("bias=False")
+    return (
+        f"a cell, one step of a loop, whose weights are a one-layer nn.{kind}'s with _l0 added "
+        f"to each key: rnn = nn.{kind}({', '.join(args)}); rnn.load_state_dict({{k + '_l0': v "
+        f"for k, v in {name}.state_dict().items()}}), then measure rnn on the (T, B, "
+        f"input_size) steps the loop feeds the cell"
+    )

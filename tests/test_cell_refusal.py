@@ -1,0 +1,57 @@
+"""A cell (nn.RNNCell, nn.LSTMCell, nn.GRUCell) passed to the Python API was refused with
+"expected an nn.RNN, nn.LSTM or nn.GRU module, got LSTMCell" and no way out (the monitor said
+"pass an nn.RNN, nn.LSTM or nn.GRU"), while ``vanishlab analyze`` told a cell's state_dict how
+to become a module's. The refusal now gives the recipe, and the recipe makes the module whose
+sequence is the cell's loop."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+
+_CELLS = [
+    (lambda: nn.RNNCell(3, 4, nonlinearity="relu", bias=False), "RNN"),
+    (lambda: nn.LSTMCell(3, 4), "LSTM"),
+    (lambda: nn.GRUCell(3, 4), "GRU"),
+]
+
+
+def _loop(cell: nn.RNNCellBase, x: torch.Tensor) -> torch.Tensor:
+    """The last hidden state of the user's loop over ``x`` ``(T, B, I)``."""
+    state = None
+    for step in x:
+        state = cell(step, state)
+    return state[0] if isinstance(state, tuple) else state
+
+
+@pytest.mark.parametrize(("make", "kind"), _CELLS)
+def test_a_cell_is_told_how_to_make_the_module_it_is_one_step_of(make, kind, tmp_path) -> None:
+    torch.manual_seed(0)
+    cell, x = make(), torch.randn(5, 2, 3)
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=rf"got {kind}Cell \(it is a cell") as err:
+            measure(cell, x)
+    with pytest.raises(TypeError, match=rf"{kind}Cell contains no .*\(it is a cell"):
+        vl.JacobianMonitor(cell, x, out=tmp_path / "m")
+    recipe = re.search(r": (rnn = .*\)), then measure rnn on", str(err.value)).group(1)
+    env = {"nn": nn, "cell": cell}
+    exec(recipe, env)  # the words run as they are written
+    rnn = env["rnn"]
+    assert torch.allclose(rnn(x)[0][-1], _loop(cell, x), atol=1e-6)
+    assert not vl.jacobian_norms(rnn, x).empty
+
+
+def test_a_model_holding_one_cell_names_it() -> None:
+    class Decoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = nn.GRUCell(3, 4)
+
+    with pytest.raises(TypeError, match=r"got Decoder \(it holds one, its \.step: a cell") as err:
+        vl.jacobian_norms(Decoder(), torch.randn(5, 2, 3))
+    assert "model.step.state_dict()" in str(err.value)
