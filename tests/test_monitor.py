@@ -994,11 +994,13 @@ def test_an_initial_state_that_is_no_tensor_is_refused_in_the_engines_words(tmp_
     # h0=[[0.0]] (a nested list) failed in the monitor's copy with "'list' object has no
     # attribute 'detach'"; a list holding a tensor was copied into a tuple and refused as one.
     rnn, probe = nn.RNN(3, 5), torch.randn(4, 2, 3)
-    for h0 in ([[0.0]], [torch.zeros(1, 2, 5)], 0.5):
+    for h0 in ([[0.0]], 0.5):
         with pytest.raises(
             TypeError, match=f"h0 must be a torch.Tensor or None, got {type(h0).__name__}"
         ):
             JacobianMonitor(rnn, probe, out=tmp_path / "m", h0=h0)
+    with pytest.raises(TypeError, match=r"got a list of 1 tensor: it is one tensor of shape"):
+        JacobianMonitor(rnn, probe, out=tmp_path / "m", h0=[torch.zeros(1, 2, 5)])
     with pytest.raises(TypeError, match=r"c0 must be a torch\.Tensor"):
         JacobianMonitor(nn.LSTM(3, 5), probe, out=tmp_path / "m", h0=(torch.zeros(1, 2, 5), [0.0]))
     assert not (tmp_path / "m").exists()

@@ -151,7 +151,21 @@ def check_state(
     name, the module's batch_first, its T as read)``, so that a state whose batch is that T
     names the sequence's layout as a mistake it may be (:func:`swapped_layout`)."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} must be {expected}, got {_no_tensor(value, what)}")
+        got = _no_tensor(value, what)
+        whole = expected == "a torch.Tensor or None"  # a whole state, not an LSTM's part
+        if (
+            whole
+            and isinstance(value, tuple | list)
+            and value
+            and all(isinstance(v, torch.Tensor) for v in value)
+        ):  # an LSTM's (h0, c0), or a module's (output, h_n), given to a one-tensor state
+            got = (
+                f"a {type(value).__name__} of {len(value)} tensor{'s' * (len(value) > 1)}: it "
+                f"is one tensor of shape {shape} (a tuple (h0, c0) is an nn.LSTM's state; a "
+                "module's call returns (output, h_n), whose h_n is the state it ends in): pass "
+                "that tensor"
+            )
+        raise TypeError(f"{what} must be {expected}, got {got}")
     check_dense(value, what)
     if read is not None and batched and (said := swapped_layout(value, what, shape, *read)):
         raise ValueError(said)

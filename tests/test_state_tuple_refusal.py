@@ -1,0 +1,36 @@
+"""An nn.RNN's or nn.GRU's h0 given as a tuple of tensors (an LSTM's (h0, c0), or the
+(output, h_n) a module's call returns) was refused with "h0 must be a torch.Tensor or None,
+got tuple", which said neither what the tuple was taken for nor which tensor to pass. It now
+gives the one tensor's shape and the two tuples it may be."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+
+
+@pytest.mark.parametrize("kind", [nn.RNN, nn.GRU])
+def test_a_tuple_h0_of_a_one_tensor_state_says_which_tensor(kind) -> None:
+    module, x = kind(3, 5, num_layers=2), torch.randn(6, 2, 3)
+    output, h_n = module(x)
+    said = (
+        r"h0 must be a torch\.Tensor or None, got a tuple of 2 tensors: it is one tensor of "
+        r"shape \(2, 2, 5\) \(a tuple \(h0, c0\) is an nn\.LSTM's state; a module's call "
+        r"returns \(output, h_n\), whose h_n is the state it ends in\): pass that tensor"
+    )
+    for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
+        with pytest.raises(TypeError, match=said):
+            measure(module, x, (output, h_n))
+        with pytest.raises(TypeError, match=said.replace("tuple of 2", "list of 2")):
+            measure(module, x, [h_n, h_n])
+    assert not vl.jacobian_norms(module, x, h_n.detach()).empty  # the way out works
+
+
+def test_an_lstm_part_given_as_a_tuple_is_not_told_of_lstm_states() -> None:
+    """A part of an LSTM's (h0, c0) keeps its own words: the tuple is already the LSTM's."""
+    h = torch.randn(1, 2, 5)
+    with pytest.raises(TypeError, match=r"None stands for the whole state.*got tuple$"):
+        vl.jacobian_norms(nn.LSTM(3, 5), torch.randn(6, 2, 3), ((h, h), h))
