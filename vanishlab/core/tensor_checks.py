@@ -4,8 +4,9 @@ probe) as the module's forward takes it, an initial state, and any tensor's valu
 A sequence is ``(T, B, I)``, ``(B, T, I)`` with ``batch_first=True``, or an unbatched ``(T, I)``,
 and comes back ``(T, B, I)``; a state ``(L, B, H)`` or, unbatched, ``(L, H)``, and comes back
 ``(L, B, H)``. What is no tensor, no dense tensor, of another dtype or device than the weights,
-of the wrong shape, or holds an inf or NaN is refused with a ``TypeError`` or ``ValueError`` that
-names it, where it is, and how to mend it (:mod:`vanishlab.core.inputs` checks the module).
+of the wrong shape, beside a module of no unit or input feature, or holds an inf or NaN is
+refused with a ``TypeError`` or ``ValueError`` that names it, where it is, and how to mend it
+(:mod:`vanishlab.core.inputs` checks the module).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "check_dense",
     "check_finite",
     "check_sequence",
+    "check_sizes",
     "check_state",
     "require_tensor",
     "swapped_layout",
@@ -112,6 +114,7 @@ def check_sequence(
         raise TypeError(
             f"{what} is on {x.device} but the {name}'s weights are on {like.device}{how}"
         )
+    check_sizes(like, input_size, name)
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
     if x.dim() == 2:
         batched, xs = False, x.unsqueeze(1)  # (T, 1, I)
@@ -133,6 +136,24 @@ def check_sequence(
     if xs.shape[1] == 0:
         raise ValueError(f"{what} has an empty batch (B = 0)")
     return xs.detach(), batched
+
+
+def check_sizes(like: torch.Tensor, input_size: int, name: str) -> None:
+    """Refuse a module of no hidden unit or no input feature, which its constructor refuses
+    but zero-sized weights set afterwards make (its forward runs): its Jacobians failed deep in
+    the engines, an LSTM's with a floating point exception that killed Python. ``like`` is its
+    weight_ih_l0, ``(G hidden_size, input_size)``, as read and checked against the module."""
+    hidden = like.shape[0] if like.dim() == 2 else 0
+    for size, value, lacks in (
+        ("hidden_size", hidden, "unit"),
+        ("input_size", input_size, "feature"),
+    ):
+        if value == 0:
+            raise ValueError(
+                f"the {name} has {size}=0 (its weight_ih_l0 has shape {tuple(like.shape)}): "
+                f"no {lacks} to differentiate; vanishlab measures modules with {size} >= 1, as "
+                f"nn.{name}'s own constructor requires: build it with at least one {lacks}"
+            )
 
 
 def check_state(
