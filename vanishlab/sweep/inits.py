@@ -122,8 +122,10 @@ class Init:
             the constructor drew it, fails the cell with an error: its weights would not
             depend on its seed alone).
         variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
-            var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or None
-            when the weights are not zero-mean random (see the module docstring).
+            var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or a
+            function that returns None when the weights are not zero-mean random (see the
+            module docstring): leave it out for that, the default returns None
+            (``variances=None`` is refused, a TypeError: no function).
         validity: how well the weights meet the mean field's assumptions (i.i.d. zero-mean
             entries): ``"iid"`` (they hold; the prediction is exact as H -> infinity),
             ``"approximate"`` (e.g. orthogonal) or ``"none"`` (no mean-field prediction). The
