@@ -645,3 +645,13 @@ def test_a_gate_bias_init_drawn_on_a_module_it_cannot_set_names_itself(name):
         INITS[name].apply(nn.RNN(2, 3), 1.0, gen)
     with pytest.raises(vl.VanishlabError, match=f"^init='{name}' sets gate biases"):
         vl.Sweep(model="lstm", init=name, bias=False)
+
+
+def test_variances_none_means_no_variances(registry):
+    """``Init(..., variances=None)``, the plain way to say "no variances", was refused with
+    "variances must be a function, got NoneType"; it now means the default."""
+    init = Init("plain_none", "d", INITS["identity"].apply, variances=None)  # type: ignore[arg-type]
+    assert init.checked_variances(8, 8, 1.0) is None
+    assert init.variances == Init("plain_none", "d", INITS["identity"].apply).variances
+    register_init(init)
+    assert INITS["plain_none"].checked_variances(4, 2, 0.5) is None

@@ -124,8 +124,8 @@ class Init:
         variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
             var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or a
             function that returns None when the weights are not zero-mean random (see the
-            module docstring): leave it out for that, the default returns None
-            (``variances=None`` is refused, a TypeError: no function).
+            module docstring): leave it out for that, or pass ``None``, which means the
+            default (a function that returns None).
         validity: how well the weights meet the mean field's assumptions (i.i.d. zero-mean
             entries): ``"iid"`` (they hold; the prediction is exact as H -> infinity),
             ``"approximate"`` (e.g. orthogonal) or ``"none"`` (no mean-field prediction). The
@@ -159,6 +159,8 @@ class Init:
         # Each was checked only by register_init: a malformed Init was taken until then.
         if isinstance(self.models, list):  # hashable, as frozen
             object.__setattr__(self, "models", tuple(self.models))
+        if self.variances is None:  # "no variances" said plainly: it was refused as no function
+            object.__setattr__(self, "variances", _no_variances)
         self.check()
 
     def check(self) -> None:
