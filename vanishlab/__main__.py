@@ -46,21 +46,25 @@ import io  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 
-from .cli.stops import Terminated, terminable  # noqa: E402  (not typer: cli imports it lazily)
+from .cli.stops import HungUp, Terminated, stop_word, terminable  # noqa: E402  (not typer)
 
-_BY_STATUS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
+# The stops a handler of ours ends the process by: SIGTERM and SIGHUP (a closed terminal),
+# each with its line (SIGHUP ended it at once without a word: see stops.HungUp).
+_ENDING = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+_BY_STATUS = {128 + s: s for s in (signal.SIGINT, *_ENDING)}
 _MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, line by line)
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM outside :func:`terminable`'s block (before it, and after it, while the ending
-    is decided), as the block raises it."""
-    raise Terminated
+    """SIGTERM or SIGHUP outside :func:`terminable`'s block (before it, and after it, while
+    the ending is decided), as the block raises it."""
+    raise HungUp if signum == HungUp.signum else Terminated
 
 
 def main() -> None:
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the launcher ignores stays so
-        signal.signal(signal.SIGTERM, _terminate)
+    for signum in _ENDING:
+        if signal.getsignal(signum) == signal.SIG_DFL:  # one the launcher ignores stays so (nohup)
+            signal.signal(signum, _terminate)
     if sys.stdout is None:  # started with its standard output closed (`vanishlab inits >&-`)
         # Every command's output was lost, with status 0: an environment problem, one line.
         if sys.stderr is not None:
@@ -87,9 +91,8 @@ def main() -> None:
             # The last exit handler: what is left is the interpreter's teardown, where Python
             # sets a handler written in Python back to the default (ending by SIGINT, without
             # a word; SIGTERM too). Nothing there can hang on the command's work: ignored.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for signum in (signal.SIGINT, *_ENDING):
+                signal.signal(signum, signal.SIG_IGN)
 
     # Registered before anything else is: exit handlers run last-registered first, so this
     # one runs after every other.
@@ -103,9 +106,9 @@ def main() -> None:
 
             app()  # (typer builds its commands here, before the parser's own Ctrl-C handling)
     except (KeyboardInterrupt, Terminated) as stop:
-        signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
+        signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else stop.signum
         _end_quietly_at_sigterm()
-        _say("interrupted\n" if signum == signal.SIGINT else "terminated\n")
+        _say(f"{stop_word(signum)}\n")
         ending.append(signum)
         sys.exit(128 + signum)
     except SystemExit as done:
@@ -118,8 +121,9 @@ def main() -> None:
             # so a script took finished work for interrupted. The first is ignored now; a
             # second ends the process at once (a shutdown that hangs can still be stopped).
             signal.signal(signal.SIGINT, _second_ctrl_c_ends)
-            if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
-                signal.signal(signal.SIGTERM, _second_ctrl_c_ends)
+            for signum in _ENDING:
+                if signal.getsignal(signum) != signal.SIG_IGN:
+                    signal.signal(signum, _second_ctrl_c_ends)
         raise
 
 
@@ -143,9 +147,11 @@ def _flush_quietly() -> None:
 
 
 def _end_quietly_at_sigterm() -> None:
-    """SIGTERM back to its default (ending the process), unless the launcher ignored it."""
-    if signal.getsignal(signal.SIGTERM) == _terminate:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """SIGTERM and SIGHUP back to their default (ending the process), unless the launcher
+    ignored them."""
+    for signum in _ENDING:
+        if signal.getsignal(signum) == _terminate:
+            signal.signal(signum, signal.SIG_DFL)
 
 
 def _ignore_malformed_width() -> None:

@@ -32,7 +32,7 @@ from ..errors import VanishlabError, command_line_words, on_command_line, traceb
 from ..sweep.progress import status_line
 from .disk_words import WRITE_ERRNOS, os_error_text, stdout_error_text
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
-from .stops import Terminated, terminable
+from .stops import Terminated, stop_word, terminable
 
 
 def _parser_error_class() -> type[Exception]:
@@ -170,7 +170,7 @@ app = _Typer(
 USAGE_ERROR = 2
 BROKEN_PIPE = 141  # 128 + SIGPIPE: the status of a process that SIGPIPE ended
 INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
-TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended
+TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended (129: SIGHUP)
 
 
 def note(line: str) -> None:
@@ -232,7 +232,8 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
     """Decorate a command so that a user's mistake is one line and exit status 2 (its
     traceback instead, status 1, where :func:`traceback_wanted`: ``VANISHLAB_TRACEBACK=1``).
 
-    A Ctrl-C (status 130) or a SIGTERM (143) is one line too, "interrupted: <stopped>": what
+    A Ctrl-C (status 130), a SIGTERM (143) or a SIGHUP (129: "hung up: ...") is one line
+    too, "interrupted: <stopped>": what
     the stop leaves, in the command's own terms (a report has nothing to resume; it was told
     to run the same command to resume, as a sweep is). ``stopped`` "" says "interrupted" alone.
     Used bare (``@user_errors``) or with ``stopped`` (``@user_errors(stopped="...")``).
@@ -253,9 +254,9 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
                 result = func(*args, **kwargs)
             if terminated:  # raised where Python ignores exceptions: the command went on to
                 # its end (its work done: not "nothing measured"), and ends by the signal now
-                term = signal.SIGTERM in terminated
-                line = f"{'terminated' if term else 'interrupted'}: {_FINISHED_FIRST}"
-                raise _interrupted(line, TERMINATED if term else INTERRUPTED)
+                # (the first that ends a process: a SIGTERM or SIGHUP before a Ctrl-C)
+                signum = next((s for s in terminated if s != signal.SIGINT), signal.SIGINT)
+                raise _interrupted(f"{stop_word(signum)}: {_FINISHED_FIRST}", 128 + signum)
             return result
         except VanishlabError as err:
             if traceback_wanted():
@@ -276,8 +277,9 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise fail(f"{refused}{f'; {left}' if left else ''}") from None
         except KeyboardInterrupt:
             raise _interrupted(_stop_line("interrupted", _after(stopped))) from None
-        except Terminated:
-            raise _interrupted(_stop_line("terminated", _after(stopped)), TERMINATED) from None
+        except Terminated as stop:
+            line = _stop_line(stop_word(stop.signum), _after(stopped))
+            raise _interrupted(line, 128 + stop.signum) from None
 
     return wrapper
 

@@ -21,14 +21,34 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["RESEND_S", "Terminated", "terminable"]
+__all__ = ["RESEND_S", "HungUp", "Terminated", "stop_word", "terminable"]
 
 
 class Terminated(BaseException):
     """SIGTERM (``kill PID``, a batch system's stop) raised in the main thread while a command
     runs, as Ctrl-C raises KeyboardInterrupt: the command stops the same way (finished work
     kept, worker processes and their semaphores cleaned up) instead of dying at once, which
-    left multiprocessing's resource tracker to print its leaked-semaphore warnings."""
+    left multiprocessing's resource tracker to print its leaked-semaphore warnings.
+    ``signum``: the signal that raised it, by which the command ends once it has cleaned up."""
+
+    signum: int = signal.SIGTERM
+
+
+_SIGHUP: int = getattr(signal, "SIGHUP", signal.SIGTERM)  # (Windows has none)
+
+
+class HungUp(Terminated):
+    """SIGHUP (the terminal or the ssh session closed, ``kill -HUP PID``), stopped as SIGTERM
+    is: it was the default's end, at once and without a word, which left a stopped sweep's
+    half-written shard, its worker pool's leaked-semaphore warnings and a new analysis's
+    folder behind."""
+
+    signum: int = _SIGHUP
+
+
+def stop_word(signum: int) -> str:
+    """The first word of a stop's line: "interrupted" (Ctrl-C), "terminated" or "hung up"."""
+    return {signal.SIGINT: "interrupted", _SIGHUP: "hung up"}.get(signum, "terminated")
 
 
 #: Seconds between the looks for a stop that Python ignored (in a finalizer) or that was
@@ -68,7 +88,8 @@ def _loading_torch(code: Any) -> bool:
 
 @contextlib.contextmanager
 def terminable() -> Iterator[list[int]]:
-    """SIGTERM raises :class:`Terminated` and Ctrl-C (SIGINT) KeyboardInterrupt inside the block
+    """SIGTERM raises :class:`Terminated`, SIGHUP :class:`HungUp` and Ctrl-C (SIGINT)
+    KeyboardInterrupt inside the block
     (main thread only), each noted in the list yielded. One raised inside a ``__del__`` or a
     garbage collector's callback (a report's figures torn down), which Python ignores (with an
     "Exception ignored" traceback: not here), is delivered again. So is one that code in the
@@ -85,7 +106,7 @@ def terminable() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
-    raises = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
+    raises = {_SIGHUP: HungUp, signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
     previous = {s: signal.getsignal(s) for s in raises}
     hook = sys.unraisablehook
     owed: list[int] = []  # stops Python ignored, to send again
@@ -156,7 +177,7 @@ def terminable() -> Iterator[list[int]]:
         # ignored): the command stops at its next step, not at its end (a sweep ran on to
         # its end).
         if not owed:  # one already owed stops the command as well
-            owed.append(signal.SIGTERM if isinstance(raised, Terminated) else signal.SIGINT)
+            owed.append(raised.signum if isinstance(raised, Terminated) else signal.SIGINT)
         start_sender()
 
     for s, was in previous.items():

@@ -211,8 +211,8 @@ def _sweep(
     weights, inputs or forward pass reached inf or NaN); 1 when a cell failed with an error
     (listed on stderr; rerun with --retry-failed), even where stdout could not take the
     summary; 2 for a mistake in the command or a refusal of the file system; 141 when the
-    reader of its output went away (`| head`); 130 or 143 (ended by the signal, after one
-    line) for Ctrl-C or SIGTERM, which keep the finished cells.
+    reader of its output went away (`| head`); 130, 143 or 129 (ended by the signal, after
+    one line) for Ctrl-C, SIGTERM or SIGHUP, which keep the finished cells.
     """
     n_workers = _positive("--workers", single("--workers", workers))
     out_dir = path_option("--out", out)

@@ -78,6 +78,8 @@ def _worker_init(
     # of each worker printing a traceback, or dying first and reading as a crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):  # a closed terminal's, sent to the whole group too
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
     # and the forkserver lives as long as they do). The parent alone holds the write end of
     # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
@@ -198,8 +200,12 @@ def _deliver(signum: int, handler: Any, frame: Any) -> None:
         signal.raise_signal(signum)
 
 
+# Ctrl-C, SIGTERM and SIGHUP (a closed terminal): the stops the command line handles.
+_STOPS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 @contextlib.contextmanager
-def _signals_held(held: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+def _signals_held(held: tuple[int, ...] = _STOPS) -> Iterator[None]:
     """Hold ``held`` signals until the block ends, then deliver each once to the handler it
     would have met.
 

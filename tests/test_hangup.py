@@ -1,0 +1,66 @@
+"""SIGHUP (a closed terminal or ssh session, ``kill -HUP``) stops a command as SIGTERM does:
+one line, its clean-up done, then the end by SIGHUP (status 129). It was the default's end, at
+once and without a word: a sweep left a half-written ``.tmp`` shard in ``cells/`` and its
+pool's leaked-semaphore warnings, and a new analysis left its folder behind, holding a lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import typer
+
+from vanishlab.cli._app import user_errors
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+
+
+def test_a_sighup_during_a_command_is_one_line_and_status_129(capsys):
+    @user_errors(stopped="nothing kept")
+    def command() -> None:
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(30)  # ended by the SIGHUP above, not by this sleep
+
+    def unhandled(signum: int, frame: object) -> None:  # the default would end pytest
+        raise AssertionError("the command left SIGHUP to the handler before it")
+
+    before = signal.signal(signal.SIGHUP, unhandled)
+    try:
+        with pytest.raises(typer.Exit) as done:
+            command()
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert done.value.exit_code == 128 + signal.SIGHUP
+    assert capsys.readouterr().err == "hung up: nothing kept\n"
+
+
+def test_a_hung_up_analysis_says_so_ends_by_sighup_and_leaves_no_folder(tmp_path):
+    torch = pytest.importorskip("torch")
+    checkpoint = tmp_path / "big.pt"
+    torch.save(torch.nn.LSTM(8, 256, 2).state_dict(), checkpoint)
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "VANISHLAB_TRACEBACK": ""}
+    with subprocess.Popen(
+        [sys.executable, "-m", "vanishlab", "analyze", str(checkpoint), "--seq-len", "4000",
+         "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    ) as child:  # fmt: skip
+        try:
+            assert child.stderr is not None
+            first = child.stderr.readline()  # "measuring nn.LSTM(...)": the measurement began
+            assert first.startswith("measuring"), first
+            time.sleep(0.5)
+            child.send_signal(signal.SIGHUP)
+            rest = child.stderr.read()
+            status = child.wait(timeout=120)
+        finally:
+            child.kill()
+    assert status == -signal.SIGHUP
+    said = "hung up: no measurement saved; run the same command to measure it"
+    assert rest.splitlines()[-1:] == [said]
+    assert "Traceback" not in rest
+    assert not out.exists()
