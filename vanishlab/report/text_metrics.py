@@ -3,13 +3,18 @@ matplotlib's text-to-path converter (the SVG's glyphs are that converter's paths
 
 An estimate of 0.6 em a character drew titles 16-19% narrower than it said ("1 layer, gain =
 0.5": 1.23 in at 9.5 pt, estimated 1.50 in), so a title wrapped in one column fitted in another.
-matplotlib is imported on the first measurement, not with this module.
+matplotlib is imported on the first measurement, not with this module, and quietly
+(:mod:`.matplotlib_dirs`): a page's layout measures its titles before any figure is drawn, so
+this import came first, and a read-only home or ``MPLCONFIGDIR`` got matplotlib's own two lines
+of warning, not vanishlab's one note or none.
 """
 
 from __future__ import annotations
 
 import functools
 from typing import Any
+
+from .matplotlib_dirs import quiet_matplotlib_dirs
 
 __all__ = ["FONT_FAMILY", "MATH_FONTSET", "measured_width"]
 
@@ -22,6 +27,7 @@ def measured_width(text: str, size: float) -> float:
     """The width in inches of ``text`` (one line) drawn at ``size`` points: mathtext where
     matplotlib reads it so (an even number of unescaped ``$``), else plain, a ``\\$`` drawn
     as ``$``."""
+    quiet_matplotlib_dirs()
     from matplotlib import cbook
 
     math = cbook.is_math_text(text)

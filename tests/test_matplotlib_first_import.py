@@ -1,0 +1,30 @@
+"""A report's first import of matplotlib is quiet wherever it comes from: the page's layout
+measures its titles (``text_metrics``) before a figure is drawn, and that import came before
+``render_html`` made matplotlib's folders writable. An ``MPLCONFIGDIR`` that could not be
+written then got matplotlib's own two lines of warning ("... is not a writable directory",
+"Matplotlib created a temporary cache directory ..."), not vanishlab's one note."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_a_report_whose_mplconfigdir_cannot_be_written_says_one_note(smoke_run_dir, tmp_path):
+    (tmp_path / "file").write_text("")
+    chosen = tmp_path / "file" / "mpl"  # below a file: it cannot be made
+    (tmp_path / "tmp").mkdir()
+    page = tmp_path / "page.html"
+    env = {**os.environ, "MPLCONFIGDIR": str(chosen), "TMPDIR": str(tmp_path / "tmp")}
+    env.pop("VANISHLAB_TRACEBACK", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "vanishlab", "report", str(smoke_run_dir), "-o", str(page)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"note: MPLCONFIGDIR={chosen} cannot be written; matplotlib's cache is in a temporary "
+        "folder for this run\n"
+    )
+    assert page.is_file() and list((tmp_path / "tmp").iterdir()) == []  # removed at exit
