@@ -232,10 +232,10 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
     """Decorate a command so that a user's mistake is one line and exit status 2 (its
     traceback instead, status 1, where :func:`traceback_wanted`: ``VANISHLAB_TRACEBACK=1``).
 
-    A Ctrl-C (status 130), a SIGTERM (143) or a SIGHUP (129: "hung up: ...") is one line
-    too, "interrupted: <stopped>": what
-    the stop leaves, in the command's own terms (a report has nothing to resume; it was told
-    to run the same command to resume, as a sweep is). ``stopped`` "" says "interrupted" alone.
+    A Ctrl-C (status 130), a SIGTERM (143) or a SIGHUP (129) is one line too,
+    "interrupted: <stopped>" ("terminated: ...", "hung up: ..."): what the stop leaves, in the
+    command's own terms (a report has nothing to resume; it was told to run the same command
+    to resume, as a sweep is). ``stopped`` "" says "interrupted" alone.
     Used bare (``@user_errors``) or with ``stopped`` (``@user_errors(stopped="...")``).
     """
     if func is None:
