@@ -12,6 +12,7 @@ function it names (``test_...``): defined in the test files.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def _file(path: str) -> Path | None:
     return None
 
 
-def _defined(path: Path) -> set[str]:
+@functools.cache
+def _defined(path: Path) -> frozenset[str]:
     """The names ``path`` defines at its top level (functions, classes, assignments) and the
     names of its classes' methods and attributes."""
     names: set[str] = set()
@@ -49,7 +51,7 @@ def _defined(path: Path) -> set[str]:
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
-    return names
+    return frozenset(names)
 
 
 def stale_references(text: str) -> list[str]:
