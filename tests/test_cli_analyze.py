@@ -1010,6 +1010,19 @@ def test_inputs_saved_as_a_numpy_array_are_told_to_save_a_tensor(tmp_path):
     assert "float(x)" not in result.stderr and not (tmp_path / "r").exists()
 
 
+def test_inputs_saved_as_a_packed_sequence_are_told_to_pad_them(tmp_path):
+    # They were told to "save the inputs as one tensor", not how (the Python API names
+    # pad_packed_sequence for the same mistake).
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(pack_padded_sequence(torch.randn(5, 2, 3), [5, 3]), tmp_path / "x.pt")
+    args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    one_error_line(result, "It holds a PackedSequence: save the padded tensor instead, ")
+    assert "pad_packed_sequence(packed)[0]" in result.stderr and not (tmp_path / "r").exists()
+
+
 def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path, monkeypatch):
     # Mutation review: an LSTM estimated as an nn.RNN of its sizes (a third of its need)
     # passed every test.

@@ -70,6 +70,11 @@ def load_file(path: Path, what: str) -> Any:
         if what != "checkpoint":
             if "numpy" in reason:  # numpy inputs
                 advice = "It holds a numpy object: save torch.as_tensor(x) instead"
+            elif "PackedSequence" in reason:  # the Python API's own advice, said here too
+                advice = (
+                    "It holds a PackedSequence: save the padded tensor instead, "
+                    "torch.save(torch.nn.utils.rnn.pad_packed_sequence(packed)[0], path)"
+                )
         elif "ScriptObject" in reason:  # packed (quantized) weights
             advice = _PACKED
         else:  # a state_dict beside a numpy number (an epoch), a dataclass config, an Enum
