@@ -1,0 +1,90 @@
+"""Mutation review of the engine (vanishlab/core, helper 306): each test here failed on a small
+plausible change of the engine that passed every other engine test, and changed a number a user
+sees. Expected values come from plain autograd on the module (:mod:`vanishlab.core.oracle`,
+written apart from the engine's recurrences), or from torch.linalg on a Jacobian built here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import vanishlab as vl
+from vanishlab.core.oracle import autograd_jacobian_norms
+
+F64 = torch.float64
+
+
+def _agree(rnn, x, h0=None, **kw) -> None:
+    got = vl.jacobian_norms(rnn, x, h0, **kw)
+    want = autograd_jacobian_norms(rnn, x, h0)
+    keys = ["sample", "source", "layer", "lag"]
+    both = got.merge(want, on=keys, suffixes=("", "_want"))
+    assert len(both) == len(got)
+    for norm in ("log10_fro", "log10_spec"):
+        if norm in got:
+            np.testing.assert_allclose(both[norm], both[f"{norm}_want"], rtol=0, atol=1e-10)
+
+
+def test_a_stack_whose_lower_layer_is_all_off_at_a_step_keeps_the_vertical_term():
+    """engine._two_terms weights both terms against the larger magnitude: where layer 0's
+    relu units are all off at a step its in-layer term is exactly 0 (ln magnitude -inf), and
+    G^0 one step earlier is the vertical term alone. Weighted against the in-layer term
+    instead (m = ma), every such lag read -inf, a finite Jacobian shown as exactly zero."""
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(2, 4, num_layers=2, nonlinearity="relu").to(F64)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.rand(4, 2, dtype=F64) + 0.5)  # all positive
+        rnn.bias_ih_l0.fill_(0.5)
+        rnn.bias_hh_l0.zero_()
+        rnn.weight_hh_l0.mul_(0.5)
+        rnn.bias_ih_l1.fill_(2.0)  # layer 1 stays on
+        rnn.bias_hh_l1.zero_()
+    x = torch.ones(6, 1, 2, dtype=F64)
+    x[3] = -100.0  # every unit of layer 0 off at t = 3
+    _agree(rnn, x)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_gated_stack_whose_lower_layer_forgets_at_once_keeps_the_vertical_term(kind):
+    """gated._combine, the same: layer 0 with no recurrent weights and a shut carry (an
+    LSTM's forget gate, a GRU's update gate at exactly 0) has an in-layer term of exactly 0,
+    and G^0 is the vertical term alone; weighted against the in-layer term it read -inf."""
+    torch.manual_seed(1)
+    rnn = getattr(torch.nn, kind)(3, 4, num_layers=2).to(F64)
+    gate = 1  # f in (i, f, g, o), z in (r, z, n)
+    with torch.no_grad():
+        rnn.weight_hh_l0.zero_()
+        rnn.bias_ih_l0[gate * 4 : (gate + 1) * 4] = -1000.0  # sigmoid -> exactly 0
+    x = torch.randn(5, 2, 3, dtype=F64)
+    _agree(rnn, x)
+
+
+def test_a_float64_norm_whose_small_entries_flush_is_rescued():
+    """scaling.trusted_floor trusts a norm only where the entries whose squares go subnormal
+    (flushed to 0 with torch.set_flush_denormal(True)) change n^2 by under 1e-12. Here the
+    one-layer path's matrix at lag 1, (I / ||I||_F) D W_hh, has one entry ~2e-149 and 1023 of
+    ~9e-155, whose squares (~8e-309) are flushed: the sum of squares loses 3e-8 of n^2. With
+    the 1e-12 loosened to 1e-6 (scaling._LOST) the fast path trusted that norm and read 5e-9
+    low in log10, beyond float64's ~1e-10, and every other test passed. The expected norm is
+    taken with flushing off, after dividing by the largest entry."""
+    torch.manual_seed(0)
+    H = 32
+    rnn = torch.nn.RNN(2, H, bias=False).to(F64)
+    w = torch.full((H, H), 5e-154, dtype=F64)
+    w[0, 0] = 1e-148
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(w)
+    x = torch.randn(1, 1, 2, dtype=F64)
+    with torch.no_grad():
+        d = 1 - rnn(x)[0][0, 0] ** 2  # tanh'(a_0)
+    j = d[:, None] * w  # dh_0 / dh0 = diag(d) W_hh
+    c = j.abs().max()
+    want = torch.log10(c * torch.linalg.matrix_norm(j / c)).item()
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    try:
+        got = vl.jacobian_norms(rnn, x, norms="fro", sources="state")
+    finally:
+        torch.set_flush_denormal(False)
+    assert abs(got["log10_fro"].iloc[1] - want) < 1e-12
