@@ -1,4 +1,4 @@
-"""Mutation review of the engine (vanishlab/core, helper 306): each test here failed on a small
+"""Mutation review of the engine (vanishlab/core): each test here failed on a small
 plausible change of the engine that passed every other engine test, and changed a number a user
 sees. Expected values come from plain autograd on the module (:mod:`vanishlab.core.oracle`,
 written apart from the engine's recurrences), or from torch.linalg on a Jacobian built here."""
