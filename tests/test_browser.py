@@ -292,3 +292,27 @@ def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
                     start = shown.find(word, start + 1)
     assert checked == 26 * 5 * 3 * 6  # widths, words, sentences, places of prose
     assert broken == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_printed_figures_stay_whole_and_headings_stay_with_what_follows(full_report):
+    """Printed, a figure's title was left at the foot of a page, its drawing and caption on the
+    next (the demo page printed at A4/Letter: Figure 4's title on page 4, its heatmaps on page
+    5; a section's heading and the first line of its intro at the foot of page 3, the rest and
+    its figure on page 4). On paper a figure (title, drawing, caption) is not split, and no
+    heading or section intro is parted from what follows it."""
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+        browser.open(full_report, width=700, height=1000)
+        styles = browser.evaluate(
+            "({figure: [...document.querySelectorAll('figure')].map("
+            " f => getComputedStyle(f).breakInside),"
+            " after: [...document.querySelectorAll('main h2, main h3, p.intro')].map("
+            " e => getComputedStyle(e).breakAfter),"
+            " intro: [...document.querySelectorAll('p.intro')].map("
+            " e => getComputedStyle(e).breakInside)})"
+        )
+    assert styles["figure"] and set(styles["figure"]) == {"avoid"}
+    assert styles["after"] and set(styles["after"]) == {"avoid"}
+    assert styles["intro"] and set(styles["intro"]) == {"avoid"}
