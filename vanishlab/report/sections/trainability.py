@@ -23,7 +23,7 @@ from ...analysis.fits import fold_steps
 from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import NUMERIC_AXES, fixed, format_value, label, plural, py, setting_text
+from ..format import LAG_LABEL, NUMERIC_AXES, fixed, format_value, label, plural, py, setting_text
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -289,7 +289,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         ncols=ncols,
         panels=tuple(panels),
         xlabel=_SEQ_LEN_LABEL,
-        ylabel="lag",
+        ylabel=LAG_LABEL,  # the lag k of its caption, in steps (it read "lag": no unit)
         legend_title="gain" if legend else "",
         legend=legend,
         line_label=f"lag of a {10**DROP_DECADES:.0f}x fall",
