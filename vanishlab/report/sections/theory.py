@@ -334,6 +334,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         numeric,
         note,
         detail=len(columns) - 1,  # the notes: a line under each row, never cut off
+        nowrap=(columns.index("cells"),),  # "0 of 2" (a failed setting) broke after its "of"
         # "(k of n seeds −∞)" under its rate, as in the rates table: one row's made its column
         asides=tuple(columns.index(c) for c in (_MEASURED, _VIA_LAYER0, _LYAPUNOV) if c in columns),
     )
