@@ -308,6 +308,24 @@ def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
     assert vl.load_manifest(out)["started"] == manifest["started"]
 
 
+def test_a_run_that_finds_nothing_to_do_keeps_its_finished_time_and_run_time(tmp_path):
+    """A finished run swept again (`make demo` twice) took that invocation's time as its
+    "finished" and added the check to its run time: the report read "finished" 20 minutes
+    after "started" for a 74 s run, and a run time longer than that span. A run given work
+    (a lost shard) takes the new time, and adds its time."""
+    out = tmp_path / "run"
+    vl.run_sweep(GRID, out, workers=1, progress=False)
+    done = vl.load_manifest(out)
+    time.sleep(1.1)  # the manifest's times are to the second
+    assert vl.run_sweep(GRID, out, workers=1, progress=False).n_run == 0
+    again = vl.load_manifest(out)
+    assert (again["finished"], again["elapsed_s"]) == (done["finished"], done["elapsed_s"])
+    next(iter((out / "cells").glob("*.parquet"))).unlink()
+    assert vl.run_sweep(GRID, out, workers=1, progress=False).n_run == 1
+    redone = vl.load_manifest(out)
+    assert redone["finished"] > done["finished"] and redone["elapsed_s"] > done["elapsed_s"]
+
+
 def test_the_run_time_sums_every_invocation_an_interrupted_one_too(tmp_path, monkeypatch):
     """A Ctrl-C left the manifest's elapsed_s as it was, so a resumed run's "run time" was its
     last invocation's alone, beside "started ... finished" that span every invocation."""

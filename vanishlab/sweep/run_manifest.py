@@ -117,11 +117,12 @@ def sweep_manifest(
     force: bool,
     scheduler: str | None,
     retry_failed: bool = False,
-) -> tuple[dict[str, Any], set[str]]:
+) -> tuple[dict[str, Any], set[str], str | None]:
     """The manifest this run writes (the directory's own, extended by this grid and command
-    when they bring new cells; refused, without ``force``, for a different grid), and the ids
-    of every cell of its grids."""
-    manifest = resumed_manifest(plan, run_dir)
+    when they bring new cells; refused, without ``force``, for a different grid), the ids
+    of every cell of its grids, and when the directory's run had finished (None: not yet, or
+    a new run), which a run that finds nothing to do keeps."""
+    manifest = resumed = resumed_manifest(plan, run_dir)
     grids: list[dict[str, list[Any]]] = run_grids(manifest) if manifest else []
     inits = checked_plan(plan, force, retry_failed)
     label = run_name(exp, run_dir, manifest, name)
@@ -156,4 +157,5 @@ def sweep_manifest(
         "grids": grids,
         "commands": commands,
     }
-    return manifest, all_ids
+    finished = resumed.get("finished")
+    return manifest, all_ids, finished if isinstance(finished, str) else None

@@ -125,7 +125,7 @@ def run_sweep(
         # failed (or stopped) before its manifest is written, it leaves nothing it made
         stack.enter_context(held_new_or_run(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
-        manifest, all_ids = sweep_manifest(
+        manifest, all_ids, finished_before = sweep_manifest(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
@@ -159,10 +159,16 @@ def run_sweep(
         # One reading of the clock for the summary and the manifest: a second one after
         # reading the shards' metadata made them disagree by that read (tens of ms under load).
         elapsed = time.perf_counter() - start
-        manifest = add_elapsed(manifest, elapsed)
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
-        manifest["finished"] = utc_now() if complete else None
+        if complete and not pending and finished_before:
+            # Nothing to do: the run stays as it was. Its "finished" was this invocation's
+            # time (a demo run twice read "finished" 20 minutes after "started" for a 74 s
+            # run) and its run time grew by the check, past that span.
+            manifest["finished"] = finished_before
+        else:
+            manifest = add_elapsed(manifest, elapsed)
+            manifest["finished"] = utc_now() if complete else None
         store.write_manifest(run_dir, manifest)
     return RunSummary(
         run_dir=run_dir,
