@@ -332,8 +332,9 @@ def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captio
     assert registered[2] == len(inits)
 
 
-def _settings_of(rates: dict[float, list[tuple[str, float]]]):
-    """:func:`by_setting` of a synthetic summary: per gain, its seeds' (status, rate)."""
+def _settings_of(rates: dict[float, list[tuple]]):
+    """:func:`by_setting` of a synthetic summary: per gain, its seeds' (status, rate), or
+    (status, rate, Pascanu slope)."""
     import pandas as pd
 
     from vanishlab.report.predicted import by_setting
@@ -341,7 +342,7 @@ def _settings_of(rates: dict[float, list[tuple[str, float]]]):
 
     cells, summary, results = [], [], []
     for gain, seeds in rates.items():
-        for seed, (status, rate) in enumerate(seeds):
+        for seed, (status, rate, *slope) in enumerate(seeds):
             cell = {"gain": gain, "seed": seed, "cell_id": f"{gain}-{seed}"}
             cells.append(cell | {"status": status, "reason": None, "elapsed_s": 0.1})
             summary.append(
@@ -356,7 +357,7 @@ def _settings_of(rates: dict[float, list[tuple[str, float]]]):
                     "predicted_rate": math.nan,
                     "predicted_by": "none",
                     "mf_validity": "none",
-                    "pascanu_slope": math.nan,
+                    "pascanu_slope": slope[0] if slope else math.nan,
                     "mf_critical_gain": math.nan,
                     "flag": "",
                     "note": "",
@@ -387,6 +388,22 @@ def test_a_settings_rate_is_the_mean_of_its_finite_seeds_and_its_band_their_rang
     assert out.loc[1.5, "rate"] == pytest.approx((0.1 + 0.3 + 0.8) / 3, abs=1e-12)
     assert (out.loc[1.0, "rate_lo"], out.loc[1.0, "rate_hi"]) == (-0.4, -0.2)
     assert (out.loc[1.5, "rate_lo"], out.loc[1.5, "rate_hi"]) == (0.1, 0.8)
+
+
+def test_a_settings_pascanu_slope_is_that_of_the_seeds_its_rate_is_of():
+    # The Pascanu slope (ln ||W_hh||_2) sits beside the measured rate as its bound, so it is the
+    # mean over the same cells: the measured ones. A failed cell (an overflow) has weights and
+    # a slope but no norm to bound. Defect guarded against: a row of "2 of 4" cells whose rate
+    # was the mean of 2 seeds and its slope that of all 4 (relu, 2 layers, normal, gain 6,
+    # H = 16, T = 60, seeds 0-3: +2.428 printed beside the measured seeds' +2.474).
+    out = _settings_of(
+        {
+            6.0: [("ok", 1.3, 2.5), ("failed", math.nan, 2.4), ("ok", 1.4, 2.6)],
+            6.4: [("failed", math.nan, 2.4), ("failed", math.nan, 2.5)],
+        }
+    )
+    assert out.loc[6.0, "pascanu"] == pytest.approx((2.5 + 2.6) / 2, abs=1e-12)
+    assert math.isnan(out.loc[6.4, "pascanu"])  # nothing measured: no bound shown, as no rate
 
 
 def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):

@@ -206,7 +206,7 @@ def by_setting(view: RunView) -> pd.DataFrame:
     """The summary aggregated over seeds: one row per setting (config columns but the seed).
 
     One groupby: every column is a vectorised aggregate of the setting's cells, ``rate``,
-    ``lyapunov`` and the lag window over its measured (ok) cells only.
+    ``lyapunov``, ``pascanu`` and the lag window over its measured (ok) cells only.
     """
     s = view.theory
     if not len(s):
@@ -264,7 +264,9 @@ def by_setting(view: RunView) -> pd.DataFrame:
     out["validity"] = first["mf_validity"].astype(str)
     out["delta"] = agg["delta"]
     out["delta_sd"] = agg["delta_sd"]
-    out["pascanu"] = _mean_by(gid, s["pascanu_slope"])
+    # The bound beside the measured rate is that of the same cells: a failed cell's weights
+    # have a slope too, but no norm that it bounds.
+    out["pascanu"] = _mean_by(gid, s["pascanu_slope"], ok)
     out["critical_gain"] = _mean_by(gid, s["mf_critical_gain"])
     out["lag_start"] = agg["lag_start"].fillna(-1).astype(int)
     out["lag_end"] = agg["lag_end"].fillna(-1).astype(int)

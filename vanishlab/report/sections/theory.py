@@ -326,9 +326,10 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         + " Measured − predicted: mean ± standard deviation over seeds. "
         + lyapunov
         + (LYAPUNOV_ZERO_NOTE if any(r["n_zero_lyapunov"] > 0 for r in records) else "")
-        + "Pascanu slope: ln ||W_hh||₂, the bound every lag's norm stays under, not a "
-        "prediction. Flags mark settings outside the domain where the theory is expected to "
-        "hold; they are listed, not hidden." + view.state_note,
+        + "Pascanu slope: ln ||W_hh||₂ (mean over the measured seeds, as the rate), the bound "
+        "every lag's norm stays under, not a prediction. Flags mark settings outside the "
+        "domain where the theory is expected to hold; they are listed, not hidden."
+        + view.state_note,
         columns,
         tuple(rows),
         numeric,
