@@ -59,6 +59,12 @@ __all__ = [
 
 #: The section's title, by which other sections' captions name it.
 TITLE = "Decay rates and horizons"
+#: The rates table's words on a setting whose seeds' phases differ (its phase is no phase of
+#: the mean rate: a mean of -0.011 over a seed at -0.015 and one at -0.007 is "mixed").
+MIXED_PHASES = (
+    ", each seed's by its own rate: 'mixed' where the seeds' phases differ, with how many "
+    "seeds have each"
+)
 
 
 def _fit_lags(rec: Mapping[str, Any]) -> str:
@@ -124,7 +130,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "value (median over seeds; '> n' when it never is; "
         + exact_zero_note("some seed's")
         + "). Phase: vanishing below "
-        f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between. Input rate: "
+        f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
+        + (MIXED_PHASES if any(r[len(axes) + 4].startswith("mixed") for r in rows) else "")
+        + ". Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
         tuple(columns),
         tuple(rows),
