@@ -84,7 +84,8 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         merged = state.merge(inputs[[*keys, *cols]].rename(columns=cols), on=keys, how="left")
     merged = view.table_order(merged, axes)  # its rows follow its columns, the model first
     rows = []
-    for rec in merged.head(MAX_TABLE_ROWS).to_dict("records"):
+    listed = merged.head(MAX_TABLE_ROWS)
+    for rec in listed.to_dict("records"):
         row = [format_value(rec[c]) for c in axes]
         row += [
             str(int(rec["n"])),
@@ -131,7 +132,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         + exact_zero_note("some seed's")
         + "). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
-        + (MIXED_PHASES if any(r[len(axes) + 4].startswith("mixed") for r in rows) else "")
+        + (MIXED_PHASES if any(str(p).startswith("mixed") for p in listed["phase"]) else "")
         + ". Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
         tuple(columns),
