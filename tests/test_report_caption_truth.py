@@ -57,6 +57,9 @@ def test_a_decay_caption_says_a_rim_only_where_its_figure_draws_one():
         labels = {p.curves[i].label for p in grid.panels for i in covered_curves(p.curves)}
         assert (labels == {"a"}) == rim and bool(labels) == rim
         assert ("drawn wider" in grid.caption) == rim, grid.caption
+        # named as the lines drawn wider: "(here: init = a and init = b)" read as if a and b
+        # coincided with each other
+        assert ("so that both show; drawn wider here: init = a." in grid.caption) == rim
         # it names the lines drawn wider, and no other
         for name in "abc":
             assert (f"init = {name}" in grid.caption.split("drawn wider")[-1]) == (name in labels)

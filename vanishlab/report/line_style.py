@@ -187,7 +187,9 @@ def rim_note(grid: LineGrid) -> str:
     if not labels and not reference:
         return ""
     named = [f"{grid.legend_title} = {x}" if grid.legend_title else x for x in labels if x]
-    which = f" (here: {and_list(named)})" if named else ""
+    # "(here: init = normal and init = orthogonal)" read as if those two coincided: they are
+    # the lines drawn wider, each over some other line.
+    which = f"; drawn wider here: {and_list(named)}" if named else ""
     return (
         " Where two lines coincide, the earlier is drawn wider, a rim around the later, so that "
         f"both show{which}" + (", dashed predictions too" if reference and labels else "") + "."
