@@ -67,3 +67,19 @@ def test_the_note_names_only_the_flags_given_that_moved_the_grid(monkeypatch):
     only_lr = untrained_note(before, after, ["lr"])
     assert only_lr is not None and "so --lr 0.5 changes no measurement: " in only_lr
     assert untrained_note(before, _axes(lr=(0.5,), train_steps=(5,)), ["lr"]) is None
+
+
+def test_a_flag_that_repeats_the_grids_value_says_nothing_and_each_setting_is_counted(
+    monkeypatch,
+):
+    """A recorded command replays the grid's own values (``--lr 0.01`` on a grid at 0.01):
+    no note. One setting measures each cell once (no "times over"); ``--lr 0,0.5`` and
+    ``--clip 1,2,3`` measure it 2 x 3 = 6 times over."""
+    monkeypatch.setattr(training_flags, "training_experiments", lambda: [])
+    before = _axes()
+    assert untrained_note(before, _axes(), ["lr", "clip", "optimizer"]) is None
+    one = untrained_note(before, _axes(lr=(0.5,)), ["lr"])
+    assert one is not None and "times over" not in one
+    assert one.endswith("to train, give --task and --train-steps")
+    six = untrained_note(before, _axes(lr=(0.0, 0.5), clip=(1.0, 2.0, 3.0)), ["lr", "clip"])
+    assert six is not None and ", the same measurement 6 times over;" in six
