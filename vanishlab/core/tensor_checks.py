@@ -156,13 +156,17 @@ def check_sizes(like: torch.Tensor, input_size: int, name: str) -> None:
             )
 
 
+#: What a whole initial state may be (a part of an LSTM's state tuple may not be None).
+_WHOLE_STATE = "a torch.Tensor or None"
+
+
 def check_state(
     value: object,
     what: str,
     shape: tuple[int, ...],
     batched: bool,
     like: torch.Tensor,
-    expected: str = "a torch.Tensor or None",
+    expected: str = _WHOLE_STATE,
     *,
     read: tuple[str, bool, int] | None = None,
 ) -> torch.Tensor:
@@ -173,7 +177,7 @@ def check_state(
     names the sequence's layout as a mistake it may be (:func:`swapped_layout`)."""
     if not isinstance(value, torch.Tensor):
         got = _no_tensor(value, what)
-        whole = expected == "a torch.Tensor or None"  # a whole state, not an LSTM's part
+        whole = expected == _WHOLE_STATE  # a whole state, not an LSTM's part
         if (
             whole
             and isinstance(value, tuple | list)
