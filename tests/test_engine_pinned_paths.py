@@ -139,3 +139,29 @@ def test_exact_norms_take_the_gram_matrix_of_the_smaller_side(monkeypatch, trans
     assert sides == [(5, 5)]
     want = torch.linalg.matrix_norm(g, ord=2)
     torch.testing.assert_close(got, want, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_gated_stack_with_recurrent_weights_of_1e_160_is_exact(kind):
+    """gated._combine weighs the in-layer term by its magnitude, counting what unit_if_tiny
+    divided out of it (ln_ua) where its norm is below the trusted floor: layer 0's W_hh of
+    ~1e-160 (normal numbers, their squares not) with its carry shut. Without ln_ua that term
+    weighed ~1e160 too much and the input rows read 0.3-1.3 too high in log10 (mutant A04;
+    only the subnormal 1e-310 case of test_gated_exact caught it). Expected: each Jacobian
+    autograd builds, divided by its largest entry before torch.linalg takes its norms (the
+    oracle's own norms read -inf at h0, whose squares underflow)."""
+    torch.manual_seed(1)
+    rnn = getattr(torch.nn, kind)(3, 4, num_layers=2).to(F64)
+    with torch.no_grad():
+        rnn.weight_hh_l0.mul_(1e-160)
+        rnn.bias_ih_l0[4:8] = -1000.0  # f (LSTM) or z (GRU) at exactly 0
+    x = torch.randn(5, 2, 3, dtype=F64)
+    got = vl.jacobian_norms(rnn, x)
+    state, inputs = autograd_jacobians(rnn, x)
+    rows = got[["sample", "source", "layer", "lag", "log10_fro", "log10_spec"]]
+    for sample, source, layer, lag, fro, spec in rows.itertuples(index=False):
+        jac = inputs[sample][lag] if source == "input" else state[sample][layer][lag]
+        c = jac.abs().max()
+        for value, order in ((fro, "fro"), (spec, 2)):
+            want = torch.log10(c * torch.linalg.matrix_norm(jac / c, ord=order)).item()
+            assert abs(value - want) < 1e-10, (source, layer, lag, value - want)
