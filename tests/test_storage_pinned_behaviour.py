@@ -18,7 +18,9 @@ import vanishlab as vl
 from vanishlab.sweep import shard, store
 from vanishlab.sweep import summary as sm
 from vanishlab.sweep.config import CellConfig
-from vanishlab.sweep.corrupt_shard import refused_read
+from vanishlab.sweep.corrupt_shard import foreign, refused_read
+from vanishlab.sweep.memory import cell_bytes
+from vanishlab.sweep.plan import json_axes, plan_sweep
 from vanishlab.sweep.schema import SCHEMA
 
 TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
@@ -214,3 +216,140 @@ def test_a_full_file_table_is_the_systems_refusal_not_a_damaged_shard(tmp_path, 
     path = tmp_path / "cells" / "0123456789abcdef.parquet"
     err = OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
     assert refused_read(path, err) is err and err.filename == str(path)
+
+
+def test_a_flipped_bit_in_a_data_page_is_caught_by_its_page_crc(tmp_path):
+    """A shard's pages carry CRC-32s and the reader checks them, so damaged bytes are refused
+    before they are decoded (h314: a shard written or read without them let the damage reach
+    the decoder, caught only afterwards by the rows' checksum). One bit of the last page of a
+    norm column flipped: the reader says the page's CRC failed."""
+    _, path = _run_dir(tmp_path)
+    _flip_in_last_page(path, "log10_fro_mean")
+    with pytest.raises(store.CorruptShardError, match=r"CRC checksum verification failed"):
+        shard.read_shard(path, rows=True)
+
+
+def test_a_frame_with_one_row_of_another_cell_is_not_written():
+    """Every row of a shard carries its cell's config: a frame whose last row alone holds
+    another gain than the cell's (1.0 here, by TINY's default) is refused before it is written,
+    not only one whose rows all differ."""
+    frame, meta = vl.run_cell(CellConfig(**TINY))
+    assert meta["config"]["gain"] == 1.0 and (frame["gain"] == 1.0).all()
+    frame.loc[frame.index[-1], "gain"] = 2.0
+    with pytest.raises(ValueError, match="config column gain does not match"):
+        shard.check_frame(frame, meta)
+
+
+def test_an_older_shard_with_a_status_of_neither_kind_is_refused(tmp_path):
+    """A shard's status is "ok" or "failed": an older shard (no metadata checksum) whose status
+    was edited to "done" is refused as malformed, never taken for a finished cell."""
+    run, path = _run_dir(tmp_path)
+
+    def edited(meta: dict) -> None:
+        del meta["meta_digest"]  # an older shard's metadata
+        meta["status"] = "done"
+
+    _rewrite_meta(path, edited)
+    with pytest.raises(store.CorruptShardError, match=r"malformed vanishlab\.cell metadata"):
+        shard.read_shard(path, rows=False)
+    metas, corrupt = store.scan_shards(run)
+    assert metas == {} and len(corrupt) == 1
+
+
+def test_a_shard_with_its_columns_reordered_is_not_this_versions(tmp_path):
+    """A shard's columns are this version's in its order: one rewritten with two columns
+    swapped (its metadata kept) is refused already where only its metadata is read (a
+    sweep's scan of finished cells), not taken for a finished cell."""
+    run, path = _run_dir(tmp_path)
+    names = pq.read_table(path).column_names
+    i, j = names.index("log10_fro_mean"), names.index("log10_fro_std")
+    order = list(names)
+    order[i], order[j] = order[j], order[i]
+    _rewrite(path, lambda table: table.select(order))
+    assert pq.read_table(path).column_names == order != names
+    with pytest.raises(store.CorruptShardError, match="orders or types them otherwise"):
+        shard.read_shard(path, rows=False)
+    metas, corrupt = store.scan_shards(run)
+    assert metas == {} and len(corrupt) == 1
+
+
+def test_a_frame_with_one_row_of_another_cell_id_is_not_written():
+    """A shard holds one cell: a frame whose last row says another cell's id is refused
+    before it is written."""
+    frame, meta = vl.run_cell(CellConfig(**TINY))
+    other = CellConfig(**{**TINY, "seed": 1}).cell_id
+    assert other != meta["cell_id"]
+    frame.loc[frame.index[-1], "cell_id"] = other
+    with pytest.raises(ValueError, match="a shard holds exactly one cell"):
+        shard.check_frame(frame, meta)
+
+
+def test_pyarrows_lines_in_a_shards_reason_are_joined_by_spaces():
+    """pyarrow's own text holds new lines and runs of spaces: the reason a damaged shard is
+    refused for is said on one line, its words joined by single spaces (no U+FFFD marks where
+    the new lines were)."""
+    path = Path("run") / "cells" / "0123456789abcdef.parquet"
+    why = "corrupt parquet: Couldn't deserialize thrift:  x\nDeserializing page header failed.\n"
+    err = foreign(path, why)
+    assert isinstance(err, store.CorruptShardError)
+    said = "(corrupt parquet: Couldn't deserialize thrift: x Deserializing page header failed.)"
+    assert said in str(err) and "\ufffd" not in str(err)
+
+
+def test_a_resume_skips_a_failed_cell_unless_asked_to_retry_it(tmp_path):
+    """A run of two cells, one finished (seed 0) and one failed (seed 5): resumed, nothing is
+    pending, the failed cell kept as its outcome; with ``retry_failed`` that cell alone."""
+    grid = vl.Sweep(**TINY, seed=(0, 5))
+    run = tmp_path / "run"
+    run.mkdir()
+    store.write_manifest(run, {"format": store.FORMAT, "name": "t", "axes": json_axes(grid)})
+    shard.write_shard(run, *vl.run_cell(CellConfig(**TINY)))
+    failed = _failed_shard(run, "it failed", 0.5)
+    plan = plan_sweep(grid, run)
+    assert sorted(plan.done) == sorted(c.cell_id for c in grid.cells())
+    assert plan.new_cells == 0 and plan.other_grid is None and plan.outside == ()
+    assert plan.pending() == []
+    assert [c.cell_id for c in plan.pending(retry_failed=True)] == [failed]
+
+
+def test_a_cell_of_this_sweep_is_never_named_outside_the_runs_grids(tmp_path):
+    """A run of grid seed 0 that also holds a shard of seed 5 (copied in from another run):
+    swept with seed 5, its shard is this sweep's finished cell (skipped), not one kept
+    "outside" every grid, though the run's manifest does not list it yet."""
+    run, _ = _run_dir(tmp_path)  # manifest: seed 0
+    other = CellConfig(**{**TINY, "seed": 5})
+    shard.write_shard(run, *vl.run_cell(other))
+    plan = plan_sweep(vl.Sweep(**TINY, seed=5), run)
+    assert plan.new_cells == 1 and plan.other_grid is not None
+    assert list(plan.done) == [other.cell_id] and plan.pending() == []
+    assert plan.outside == ()
+
+
+def test_a_plans_memory_is_its_largest_cells(tmp_path):
+    """The memory a plan says a sweep needs (``--dry-run``'s "the largest cell needs about")
+    is that of its largest cell, here the one of hidden size 32 beside one of 4."""
+    grid = vl.Sweep(**{**TINY, "hidden_size": (4, 32)})
+    small, large = (cell_bytes(c) for c in sorted(grid.cells(), key=lambda c: c.hidden_size))
+    assert large > small
+    assert plan_sweep(grid, tmp_path / "new").peak_bytes == large
+
+
+def _flip_in_last_page(path: Path, column: str) -> None:
+    """One bit flipped inside the payload of ``column``'s last page in the parquet file."""
+    md = pq.ParquetFile(path).metadata
+    chunk = md.row_group(0).column(md.schema.to_arrow_schema().get_field_index(column))
+    end = (chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size
+    data = bytearray(path.read_bytes())
+    data[end - 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_the_summary_cache_carries_page_crcs(tmp_path):
+    """The summary's cache is written with a CRC-32 per page, as shards are: a bit flipped in
+    its rate column's last page is caught by the page's CRC before the page is decoded."""
+    run, _ = _run_dir(tmp_path)
+    vl.summarize(run)
+    cache = run / sm.SUMMARY
+    _flip_in_last_page(cache, "rate")
+    with pytest.raises(OSError, match="CRC checksum verification failed"):
+        pq.ParquetFile(cache, page_checksum_verification=True).read()
