@@ -200,6 +200,26 @@ def test_opposite_infinite_rates_differ_by_an_infinity_not_a_blank():
     assert math.isnan(row["delta_rate_layer0"]) and math.isnan(row["delta_lyapunov"])
 
 
+def test_the_blank_difference_note_says_which_infinity_and_only_where_one_is_blank():
+    """The note "both −∞: their difference is left blank" was added wherever a measured and a
+    predicted value were both infinite, of opposite signs too (no blank: an infinite
+    difference), and not where the layer-0 rate's difference alone was blanked."""
+    opposite = {"rate": -math.inf, "predicted_rate": math.inf, "rate_layer0": -0.5}
+    opposite |= {"predicted_rate_layer0": -0.4, "lyapunov": -0.5}
+    notes: list[str] = []
+    cell_summary._set_differences(opposite, notes)
+    assert notes == []
+    layer0 = {"rate": -0.3, "predicted_rate": -0.2, "rate_layer0": -math.inf}
+    layer0 |= {"predicted_rate_layer0": -math.inf, "lyapunov": -0.5}
+    cell_summary._set_differences(layer0, notes)
+    assert notes == ["Measured and predicted are both −∞: their difference is left blank."]
+    rising = {"rate": math.inf, "predicted_rate": math.inf, "rate_layer0": 0.1}
+    rising |= {"predicted_rate_layer0": 0.1, "lyapunov": 0.1}
+    notes = []
+    cell_summary._set_differences(rising, notes)
+    assert notes == ["Measured and predicted are both +∞: their difference is left blank."]
+
+
 def test_a_files_digest_covers_its_bytes_past_the_first_mebibyte(tmp_path):
     """A checkpoint's SHA-256 (what an analysis records, and compares when it is rerun) is of
     the whole file: two 3 MiB files that differ in their last byte have other digests, each

@@ -307,7 +307,9 @@ def _cell_theory(
 
 
 def _set_differences(row: dict[str, Any], notes: list[str]) -> None:
-    """Measured minus predicted, into ``row`` (blank where both are -inf, with a note)."""
+    """Measured minus predicted, into ``row`` (blank where both are the same infinity, with
+    a note saying which)."""
+    blank: list[float] = []
     for name, measured, predicted in (
         ("delta_rate", "rate", "predicted_rate"),
         ("delta_rate_layer0", "rate_layer0", "predicted_rate_layer0"),
@@ -316,13 +318,14 @@ def _set_differences(row: dict[str, Any], notes: list[str]) -> None:
         m, p = float(row[measured]), float(row[predicted])
         if math.isinf(m) and math.isinf(p) and (m > 0) == (p > 0):
             row[name] = math.nan  # both -inf (exact zeros): agreement, but no number
+            blank.append(m)
         else:
             row[name] = m - p
-    if any(
-        math.isinf(float(row[m])) and math.isinf(float(row[p]))
-        for m, p in (("rate", "predicted_rate"), ("lyapunov", "predicted_rate_layer0"))
-    ):
-        notes.append("Measured and predicted are both −∞: their difference is left blank.")
+    # (It was said wherever both were infinite, of opposite signs too, whose difference is
+    # an infinity, not a blank; and not for the layer-0 rate's blank.)
+    for value in dict.fromkeys(blank):
+        which = "−∞" if value < 0 else "+∞"
+        notes.append(f"Measured and predicted are both {which}: their difference is left blank.")
 
 
 def with_training(row: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:
