@@ -150,6 +150,18 @@ def test_a_cell_measured_again_with_the_same_outcome_kind_renews_the_cached_summ
     assert note.startswith("Failed: second reason"), note
 
 
+def test_a_cell_measured_again_in_the_same_time_to_the_bit_renews_the_cached_summary(tmp_path):
+    """The cache knew a shard by its status, row count and time: a cell measured again whose
+    three were the same (a failed cell's 0 rows, its time rounded alike) kept the earlier
+    reason. It knows a shard by its whole metadata now."""
+    run, _ = _run_dir(tmp_path)
+    cell = _failed_shard(run, "first reason", 0.5)
+    assert vl.summarize(run).set_index("cell_id").loc[cell, "note"].startswith("Failed: first")
+    _failed_shard(run, "second reason", 0.5)
+    note = vl.summarize(run).set_index("cell_id").loc[cell, "note"]
+    assert note.startswith("Failed: second reason"), note
+
+
 def test_a_summary_cached_by_other_code_is_computed_again(tmp_path, monkeypatch):
     """The cache records the code that computed it: one written by other code (an upgrade, an
     edited checkout, the same version number) is computed again, then read from the cache."""

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from .._version import __version__
 from ..analysis.fits import fit_decay
 from . import store
+from .checksums import meta_digest
 from .config import AXES, AXIS_TABLE
 from .critical import critical_gain
 from .files import as_flag, as_path, remove_temps_of
@@ -261,12 +262,12 @@ def _code_digest() -> str:
 
 def _fingerprint(run_dir: Path) -> str:
     """A digest of every shard's metadata and of the code: changes when a cell is added,
-    rerun or removed, or when the code that summarises it changes."""
+    rerun or removed, or when the code that summarises it changes. A shard is known by the
+    digest of its whole metadata (its status, reason, time, rows' digest, ...): by its status,
+    row count and time alone, a cell measured again with the same three kept the earlier
+    cell's cached row."""
     metas = store.read_cell_metas(run_dir)
-    lines = [
-        f"{cid} {m['status']} {m['n_rows']} {float(m['elapsed_s'])!r}"
-        for cid, m in sorted(metas.items())
-    ]
+    lines = [f"{cid} {meta_digest(m)}" for cid, m in sorted(metas.items())]
     # A row computed without its init (not registered in that process) has no theory: once
     # the init is registered, or stands for another function, the summary is computed again.
     lines += [f"init {name} {_defined_here(name)}" for name in sorted(shard_inits(metas))]
