@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,16 @@ def _same_global_generator() -> None:
     init, torch.randn), and two failed for 9 of 60 and 5 of 100 such states (relu units that
     never came on); which state a test met changed with the workers' share of the tests."""
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Small nets on shared cores: one intra-op thread, as the sweep runs its cells (the
+    training tests' ``pytestmark``)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
 
 
 @pytest.fixture

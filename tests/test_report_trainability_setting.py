@@ -4,6 +4,9 @@
 ("init = default" on every row of a sweep of inits; "tanh, init = normal" broke after its "="),
 where the page's other tables of settings give each swept axis its own column headed by the
 axis's label. It now does the same, with the labels and values of :mod:`vanishlab.report.format`.
+
+Its figures' axes carry their units: "Gradient horizon at initialisation against T" labelled its
+y axis "lag", with no unit, where every other figure of lags says "lag k (steps)".
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ from pathlib import Path
 
 import vanishlab as vl
 from vanishlab.report import build_report
-from vanishlab.report.format import label
-from vanishlab.report.model import Table
+from vanishlab.report.format import LAG_LABEL, label
+from vanishlab.report.model import LineGrid, Section, Table
 
 
-def test_each_swept_setting_is_a_column_of_the_horizons_table(tmp_path: Path) -> None:
+def _trainability_section(tmp_path: Path, **axes: object) -> Section:
+    """The trainability section of a tiny trained sweep over ``axes``."""
     sweep = vl.Sweep(
-        activation=("tanh", "relu"),
-        init=("normal", "orthogonal"),
+        **axes,
         seq_len=(6,),
         hidden_size=4,
         input_size=2,
@@ -33,7 +36,13 @@ def test_each_swept_setting_is_a_column_of_the_horizons_table(tmp_path: Path) ->
     report = build_report(
         vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
     )
-    section = next(s for s in report.sections if s.key == "trainability")
+    return next(s for s in report.sections if s.key == "trainability")
+
+
+def test_each_swept_setting_is_a_column_of_the_horizons_table(tmp_path: Path) -> None:
+    section = _trainability_section(
+        tmp_path, activation=("tanh", "relu"), init=("normal", "orthogonal")
+    )
     table = next(
         b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Horizons")
     )
@@ -45,3 +54,11 @@ def test_each_swept_setting_is_a_column_of_the_horizons_table(tmp_path: Path) ->
     ]  # fmt: skip
     assert table.numeric[:3] == (False, False, True)  # words left, T right, as elsewhere
     assert table.columns.index("1000x lag") in table.nowrap
+
+
+def test_the_horizon_figure_gives_its_lags_in_steps(tmp_path: Path) -> None:
+    section = _trainability_section(tmp_path, init=("normal",))
+    grids = {b.title: b for b in section.blocks if isinstance(b, LineGrid)}
+    horizon = grids["Gradient horizon at initialisation against T"]
+    assert horizon.ylabel == LAG_LABEL == "lag k (steps)"
+    assert horizon.xlabel.startswith("T (")

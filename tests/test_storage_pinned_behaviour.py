@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _tiny_run import TINY, tiny_run_dir
 
 import vanishlab as vl
 from vanishlab.sweep import shard, store
@@ -23,16 +24,7 @@ from vanishlab.sweep.memory import cell_bytes
 from vanishlab.sweep.plan import json_axes, plan_sweep
 from vanishlab.sweep.schema import SCHEMA
 
-TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
-AXES = {a: list(v) for a, v in vl.Sweep(**TINY).axes().items()}
-
-
-def _run_dir(tmp_path: Path) -> tuple[Path, Path]:
-    """A run directory holding one shard of a tiny cell, and that shard's path."""
-    run = tmp_path / "run"
-    run.mkdir()
-    store.write_manifest(run, {"format": store.FORMAT, "name": "t", "axes": AXES})
-    return run, shard.write_shard(run, *vl.run_cell(CellConfig(**TINY)))
+_run_dir = tiny_run_dir
 
 
 def _rewrite(path: Path, change) -> None:

@@ -16,10 +16,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _tiny_run import TINY, tiny_run_dir
 
 import vanishlab as vl
-from vanishlab.sweep import cell_summary, lock, shard, store
-from vanishlab.sweep.config import CellConfig
+from vanishlab.sweep import cell_summary, lock, store
 from vanishlab.sweep.files import atomic_write, move_aside
 from vanishlab.sweep.manifest import read_seconds
 from vanishlab.sweep.plan import json_axes
@@ -27,16 +27,7 @@ from vanishlab.sweep.report_identity import run_identity
 from vanishlab.sweep.rundir import remove_stale_temps
 from vanishlab.trained.archive import cut_short, sha256_file
 
-TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 3, "batch": 2}
-AXES = {a: list(v) for a, v in vl.Sweep(**TINY).axes().items()}
-
-
-def _run_dir(tmp_path: Path) -> tuple[Path, Path]:
-    """A run directory holding one shard of a tiny cell, and that shard's path."""
-    run = tmp_path / "run"
-    run.mkdir()
-    store.write_manifest(run, {"format": store.FORMAT, "name": "t", "axes": AXES})
-    return run, shard.write_shard(run, *vl.run_cell(CellConfig(**TINY)))
+_run_dir = tiny_run_dir
 
 
 def test_a_write_refused_at_its_rename_names_the_file_and_leaves_no_temp(tmp_path):

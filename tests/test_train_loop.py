@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,13 +17,7 @@ from vanishlab.train.loop import _steps_to_solve
 _LN10 = math.log(10.0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Small nets on shared cores: one intra-op thread, as the sweep runs its cells."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tanh_rnn(gain: float, hidden: int = 16, seed: int = 0) -> nn.RNN:

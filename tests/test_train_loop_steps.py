@@ -10,7 +10,6 @@ not read back from the loop.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,13 +17,7 @@ from torch import nn
 
 from vanishlab.train import AddingProblem, RecallFirst, train_cell
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class _Spy(AddingProblem):
