@@ -64,3 +64,22 @@ def test_a_hung_up_analysis_says_so_ends_by_sighup_and_leaves_no_folder(tmp_path
     assert rest.splitlines()[-1:] == [said]
     assert "Traceback" not in rest
     assert not out.exists()
+
+
+def test_where_there_is_no_sighup_a_sigterm_still_says_terminated():
+    # Windows has no SIGHUP: HungUp's signal fell back to SIGTERM, and a SIGTERM was raised as
+    # a HungUp and said "hung up". Python here, with SIGHUP taken away before vanishlab loads.
+    code = (
+        "import signal\n"
+        "del signal.SIGHUP\n"
+        "from vanishlab.cli.stops import Terminated, stop_word\n"
+        "import vanishlab.__main__ as m\n"
+        "try:\n"
+        "    m._terminate(signal.SIGTERM, None)\n"
+        "except Terminated as stop:\n"
+        "    print(type(stop).__name__, stop_word(stop.signum), *map(int, m._ENDING))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["Terminated", "terminated", str(int(signal.SIGTERM))]

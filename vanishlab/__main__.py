@@ -46,11 +46,11 @@ import io  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 
-from .cli.stops import HungUp, Terminated, stop_word, terminable  # noqa: E402  (not typer)
+from .cli.stops import STOP_RAISES, Terminated, stop_word, terminable  # noqa: E402  (not typer)
 
 # The stops a handler of ours ends the process by: SIGTERM and SIGHUP (a closed terminal),
 # each with its line (SIGHUP ended it at once without a word: see stops.HungUp).
-_ENDING = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+_ENDING = tuple(s for s in STOP_RAISES if s != signal.SIGINT)
 _BY_STATUS = {128 + s: s for s in (signal.SIGINT, *_ENDING)}
 _MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, line by line)
 
@@ -58,7 +58,7 @@ _MAX_WIDTH = 10_000  # columns: wider than any terminal (help is padded to it, l
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM or SIGHUP outside :func:`terminable`'s block (before it, and after it, while
     the ending is decided), as the block raises it."""
-    raise HungUp if signum == HungUp.signum else Terminated
+    raise STOP_RAISES[signum]  # (only where there is a SIGHUP is one raised as such)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["RESEND_S", "HungUp", "Terminated", "stop_word", "terminable"]
+__all__ = ["RESEND_S", "STOP_RAISES", "HungUp", "Terminated", "stop_word", "terminable"]
 
 
 class Terminated(BaseException):
@@ -46,9 +46,19 @@ class HungUp(Terminated):
     signum: int = _SIGHUP
 
 
+#: What each stop raises in a command's main thread; SIGHUP only where there is one (Windows
+#: has none: there SIGTERM, which HungUp.signum falls back to, said "hung up").
+STOP_RAISES: dict[int, type[BaseException]] = {
+    signal.SIGINT: KeyboardInterrupt,
+    signal.SIGTERM: Terminated,
+    **({signal.SIGHUP: HungUp} if hasattr(signal, "SIGHUP") else {}),
+}
+_WORDS = {KeyboardInterrupt: "interrupted", Terminated: "terminated", HungUp: "hung up"}
+
+
 def stop_word(signum: int) -> str:
     """The first word of a stop's line: "interrupted" (Ctrl-C), "terminated" or "hung up"."""
-    return {signal.SIGINT: "interrupted", _SIGHUP: "hung up"}.get(signum, "terminated")
+    return _WORDS[STOP_RAISES.get(signum, Terminated)]
 
 
 #: Seconds between the looks for a stop that Python ignored (in a finalizer) or that was
@@ -106,7 +116,7 @@ def terminable() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
-    raises = {_SIGHUP: HungUp, signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
+    raises = STOP_RAISES
     previous = {s: signal.getsignal(s) for s in raises}
     hook = sys.unraisablehook
     owed: list[int] = []  # stops Python ignored, to send again
