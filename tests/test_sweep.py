@@ -21,6 +21,7 @@ import torch
 from _shards import aggregate_by_hand
 
 import vanishlab as vl
+from vanishlab.cli.stops import stop_word
 from vanishlab.sweep import store
 from vanishlab.sweep.cell import _log_stats, build_module, cell_inputs
 from vanishlab.sweep.commands import sweep_command
@@ -871,6 +872,8 @@ _STOPS = [  # (signal, seconds after the start, to the whole process group?)
     pytest.param("SIGINT", 2.2, True, marks=pytest.mark.slow),  # make test's 5-minute budget
     pytest.param("SIGTERM", 1.2, False, marks=pytest.mark.slow),  # kill PID
     pytest.param("SIGTERM", 2.5, True, marks=pytest.mark.slow),  # a batch system's stop
+    # a closed terminal's, to the whole group: "hung up", status 129, no process left
+    pytest.param("SIGHUP", 2.5, True, marks=pytest.mark.slow),
 ]
 
 
@@ -908,7 +911,7 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     # Ctrl-C in the CLI's first tenth of a second, as typer parses, ends so now and then
     # after its line, on a loaded machine.
     assert proc.returncode in (128 + sig, -sig), err
-    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    word = stop_word(sig)
     assert len(err.splitlines()) == 1 and err.startswith(word), err
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in family):
