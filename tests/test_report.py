@@ -865,7 +865,7 @@ def test_matplotlib_keeps_its_own_folders_where_it_can_write_them(tmp_path, monk
     import os
     import sys
 
-    from vanishlab.report.render import quiet_matplotlib_dirs
+    from vanishlab.report.matplotlib_dirs import quiet_matplotlib_dirs
 
     monkeypatch.delitem(sys.modules, "matplotlib", raising=False)  # as before its first import
     for name in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
@@ -893,7 +893,7 @@ def test_default_matplotlib_folders_under_proc_get_a_private_folder_silently(
     import os
     import sys
 
-    from vanishlab.report.render import quiet_matplotlib_dirs
+    from vanishlab.report.matplotlib_dirs import quiet_matplotlib_dirs
 
     monkeypatch.delitem(sys.modules, "matplotlib", raising=False)  # as before its first import
     monkeypatch.delenv("MPLCONFIGDIR", raising=False)
@@ -917,7 +917,7 @@ def test_an_mplconfigdir_that_cannot_be_written_gets_one_note_and_a_private_fold
     import os
     import sys
 
-    from vanishlab.report.render import quiet_matplotlib_dirs
+    from vanishlab.report.matplotlib_dirs import quiet_matplotlib_dirs
 
     (tmp_path / "file").write_text("")
     chosen = str(tmp_path / "file" / "mpl") if where == "under-a-file" else "/proc/no-such/mpl"
@@ -951,7 +951,7 @@ def test_the_mplconfigdir_note_passes_over_a_stderr_that_cannot_take_it(
     import os
     import sys
 
-    from vanishlab.report.render import quiet_matplotlib_dirs
+    from vanishlab.report.matplotlib_dirs import quiet_matplotlib_dirs
 
     class Full(io.StringIO):
         def write(self, text):

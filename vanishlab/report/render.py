@@ -34,7 +34,6 @@ __all__ = [
     "aside",
     "environment",
     "prose",
-    "quiet_matplotlib_dirs",
     "render_html",
     "shell_words",
 ]
