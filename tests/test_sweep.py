@@ -309,11 +309,13 @@ def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
     assert vl.load_manifest(out)["started"] == manifest["started"]
 
 
-def test_a_run_that_finds_nothing_to_do_keeps_its_finished_time_and_run_time(tmp_path):
+def test_a_run_that_finds_nothing_to_do_keeps_its_finished_time_and_run_time(tmp_path, monkeypatch):
     """A finished run swept again (`make demo` twice) took that invocation's time as its
     "finished" and added the check to its run time: the report read "finished" 20 minutes
     after "started" for a 74 s run, and a run time longer than that span. A run given work
     (a lost shard) takes the new time, and adds its time."""
+    import vanishlab.sweep.runner as runner
+
     out = tmp_path / "run"
     vl.run_sweep(GRID, out, workers=1, progress=False)
     done = vl.load_manifest(out)
@@ -321,6 +323,15 @@ def test_a_run_that_finds_nothing_to_do_keeps_its_finished_time_and_run_time(tmp
     assert vl.run_sweep(GRID, out, workers=1, progress=False).n_run == 0
     again = vl.load_manifest(out)
     assert (again["finished"], again["elapsed_s"]) == (done["finished"], done["elapsed_s"])
+    # ... also where that invocation stops (its manifest is written at its start and after
+    # a stop: both said "not finished", and the stop added its time)
+    stop = KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(runner, "_measure", lambda *a, **k: (_ for _ in ()).throw(stop))
+        with pytest.raises(stop):
+            vl.run_sweep(GRID, out, workers=1, progress=False)
+    stopped = vl.load_manifest(out)
+    assert (stopped["finished"], stopped["elapsed_s"]) == (done["finished"], done["elapsed_s"])
     next(iter((out / "cells").glob("*.parquet"))).unlink()
     assert vl.run_sweep(GRID, out, workers=1, progress=False).n_run == 1
     redone = vl.load_manifest(out)

@@ -129,8 +129,13 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
-        moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         pending = plan.pending(retry_failed)
+        # A finished run given nothing to do stays finished, also where this invocation stops
+        # (its manifest is written now, and again after a stop).
+        unchanged = not pending and finished_before is not None
+        if unchanged:
+            manifest["finished"] = finished_before
+        moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         tally = _Tally(failed=_failed_kept(plan, pending))
         n_workers = _worker_count(workers, pending, plan, local=client is None, say=progress)
         try:
@@ -151,7 +156,8 @@ def run_sweep(
             # "run time" was its last invocation's alone, beside "started ... finished" that
             # span them all. A write that fails must not hide why the sweep stopped.
             with contextlib.suppress(OSError):
-                store.write_manifest(run_dir, add_elapsed(manifest, time.perf_counter() - start))
+                spent = 0.0 if unchanged else time.perf_counter() - start
+                store.write_manifest(run_dir, add_elapsed(manifest, spent))
             if isinstance(err, StoppedRunError):  # a worker died: what the folder keeps, now
                 raise StoppedRunError(stopped_line(err, run_dir)) from None
             raise
@@ -161,12 +167,10 @@ def run_sweep(
         elapsed = time.perf_counter() - start
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
-        if complete and not pending and finished_before:
-            # Nothing to do: the run stays as it was. Its "finished" was this invocation's
-            # time (a demo run twice read "finished" 20 minutes after "started" for a 74 s
-            # run) and its run time grew by the check, past that span.
-            manifest["finished"] = finished_before
-        else:
+        # Nothing to do: the run stays as it was. Its "finished" was this invocation's time (a
+        # demo run twice read "finished" 20 minutes after "started" for a 74 s run) and its
+        # run time grew by the check, past that span.
+        if not (unchanged and complete):
             manifest = add_elapsed(manifest, elapsed)
             manifest["finished"] = utc_now() if complete else None
         store.write_manifest(run_dir, manifest)
