@@ -46,6 +46,21 @@ def test_a_cell_is_told_how_to_make_the_module_it_is_one_step_of(make, kind, tmp
     assert not vl.jacobian_norms(rnn, x).empty
 
 
+def test_a_float64_cells_recipe_makes_a_float64_module() -> None:
+    """The recipe made a float32 module, into which a float64 cell's weights were loaded
+    rounded, without a word."""
+    cell, x = nn.LSTMCell(3, 4, dtype=torch.float64), torch.randn(5, 2, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"\(it is a cell") as err:
+        vl.jacobian_norms(cell, x)
+    recipe = re.search(r": (rnn = .*\)), then measure rnn on", str(err.value)).group(1)
+    assert "dtype=torch.float64" in recipe
+    env = {"nn": nn, "cell": cell, "torch": torch}
+    exec(recipe, env)
+    rnn = env["rnn"]
+    assert rnn.weight_hh_l0.dtype == torch.float64
+    assert torch.allclose(rnn(x)[0][-1], _loop(cell, x), atol=1e-12, rtol=0)
+
+
 def test_a_model_holding_one_cell_names_it() -> None:
     class Decoder(nn.Module):
         def __init__(self) -> None:

@@ -99,6 +99,11 @@ def cell_recipe(cell: nn.RNNCellBase, name: str = "cell") -> str:
         args.append(f"nonlinearity={cell.nonlinearity!r}")
     if not cell.bias:
         args.append("bias=False")
+    weight = cell.weight_ih  # a float64 or CUDA cell's module was float32 on the CPU
+    if weight.dtype != torch.float32:
+        args.append(f"dtype=torch.{str(weight.dtype).removeprefix('torch.')}")
+    if weight.device.type != "cpu":
+        args.append(f"device={str(weight.device)!r}")
     return (
         f"a cell, one step of a loop, whose weights are a one-layer nn.{kind}'s with _l0 added "
         f"to each key: rnn = nn.{kind}({', '.join(args)}); rnn.load_state_dict({{k + '_l0': v "
