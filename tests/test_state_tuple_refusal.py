@@ -34,3 +34,12 @@ def test_an_lstm_part_given_as_a_tuple_is_not_told_of_lstm_states() -> None:
     h = torch.randn(1, 2, 5)
     with pytest.raises(TypeError, match=r"None stands for the whole state.*got tuple$"):
         vl.jacobian_norms(nn.LSTM(3, 5), torch.randn(6, 2, 3), ((h, h), h))
+
+
+@pytest.mark.parametrize("empty", [(), []])
+def test_an_empty_state_is_told_to_pass_none_or_one_tensor(empty) -> None:
+    """``h0=()`` was told to "convert it with torch.as_tensor(h0)", an empty tensor of no
+    state's shape."""
+    rnn = nn.GRU(3, 5, num_layers=2)
+    with pytest.raises(TypeError, match=r"got an empty \w+: pass None \(a state of zeros\)"):
+        vl.jacobian_norms(rnn, torch.randn(4, 2, 3), empty)

@@ -190,6 +190,11 @@ def check_state(
                 "module's call returns (output, h_n), whose h_n is the state it ends in): pass "
                 "that tensor"
             )
+        elif isinstance(value, tuple | list) and not value:  # as_tensor(()) has no such shape
+            got = (
+                f"an empty {type(value).__name__}: pass None (a state of zeros) or one tensor "
+                f"of shape {shape}"
+            )
         raise TypeError(f"{what} must be {expected}, got {got}")
     check_dense(value, what)
     if read is not None and batched and (said := swapped_layout(value, what, shape, *read)):
