@@ -169,8 +169,7 @@ app = _Typer(
 
 USAGE_ERROR = 2
 BROKEN_PIPE = 141  # 128 + SIGPIPE: the status of a process that SIGPIPE ended
-INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended
-TERMINATED = 128 + signal.SIGTERM  # 143: ... that SIGTERM ended (129: SIGHUP)
+INTERRUPTED = 128 + signal.SIGINT  # 130: ... that Ctrl-C ended (SIGTERM, SIGHUP: 128 + theirs)
 
 
 def note(line: str) -> None:
