@@ -83,3 +83,52 @@ def test_where_there_is_no_sighup_a_sigterm_still_says_terminated():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["Terminated", "terminated", str(int(signal.SIGTERM))]
+
+
+_HELPERS = """
+import os, signal, sys, time
+from multiprocessing import forkserver, resource_tracker
+from vanishlab.sweep import executors
+
+if __name__ == "__main__":
+    executors._ready_forkserver(executors._mp_context())
+    helpers = {"resource tracker": resource_tracker._resource_tracker._pid,
+               "forkserver": forkserver._forkserver._forkserver_pid}
+    for pid in helpers.values():
+        os.kill(pid, signal.SIGHUP)  # as a closed terminal does, to the whole group
+    time.sleep(0.5)
+    for name, pid in helpers.items():
+        print(name, "died" if os.waitpid(pid, os.WNOHANG)[0] else "lives")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
+def test_the_pools_forkserver_and_resource_tracker_outlive_a_hang_up(tmp_path):
+    # Both died of the terminal's SIGHUP: a hung-up two-worker sweep's one line was followed by
+    # "resource_tracker: process died unexpectedly, relaunching" and five KeyError tracebacks
+    # (CI of stop 56, tests/test_sweep.py's SIGHUP case).
+    script = tmp_path / "helpers.py"
+    script.write_text(_HELPERS)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == ["resource tracker lives", "forkserver lives"], done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pthread_sigmask")
+def test_a_hang_up_while_the_helpers_are_spawned_still_reaches_this_process():
+    from vanishlab.sweep import executors
+
+    got: list[int] = []
+    before = signal.signal(signal.SIGHUP, lambda signum, frame: got.append(signum))
+    try:
+        with executors._blocked_in_this_thread({signal.SIGHUP}):
+            assert signal.SIGHUP in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+            os.kill(os.getpid(), signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == [signal.SIGHUP]
+        assert signal.SIGHUP not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    finally:
+        signal.signal(signal.SIGHUP, before)

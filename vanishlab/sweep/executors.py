@@ -3,11 +3,11 @@
 
 Every executor hands each finished cell's ``(frame, meta)`` to an ``on_result`` callback in
 the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). Local workers
-start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C
-and SIGTERM (the parent handles them) and exit as soon as their parent dies, even by SIGKILL.
-The forkserver never sees Ctrl-C (blocked from its first instant, then ignored), and the pool's
-workers are forked with Ctrl-C and SIGTERM held, so that a stop at any moment ends in the
-command's one line.
+start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C,
+SIGTERM and SIGHUP (the parent handles them) and exit as soon as their parent dies, even by
+SIGKILL. The forkserver never sees Ctrl-C (blocked from its first instant, then ignored), it and
+the resource tracker never see SIGHUP (blocked), and the pool's workers are forked with Ctrl-C
+and SIGTERM held, so that a stop at any moment ends in the command's one line.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _nothing() -> None:
 
 
 def _start_forkserver() -> None:
-    """Start the forkserver (and its resource tracker) with Ctrl-C blocked.
+    """Start the forkserver (and its resource tracker) with Ctrl-C and SIGHUP blocked.
 
     The forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds), and
     printed a KeyboardInterrupt traceback for one in those seconds. A signal blocked at exec
@@ -162,12 +162,29 @@ def _start_forkserver() -> None:
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - no forkserver there
         forkserver.ensure_running()
         return
-    # First the tracker: CPython blocks Ctrl-C itself while it spawns it, then unblocks it
-    # (which undid a block of our own: the forkserver was then spawned seeing Ctrl-C).
-    resource_tracker.ensure_running()
-    was = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # SIGHUP blocked from the start: a closed terminal sends it to the whole process group,
+    # and the tracker and the forkserver died of it (CPython has them ignore only Ctrl-C and
+    # SIGTERM); a hung-up sweep's one line was followed by the relaunched tracker's warning
+    # and a KeyError traceback per semaphore. A blocked signal stays blocked through exec and
+    # neither of them unblocks it; a hang-up meanwhile reaches this process all the same
+    # (another of its threads, or this one once unblocked). The workers ignore it.
+    with _blocked_in_this_thread(_HANGUP):
+        # First the tracker: CPython blocks Ctrl-C itself while it spawns it, then unblocks it
+        # (which undid a block of our own: the forkserver was then spawned seeing Ctrl-C).
+        resource_tracker.ensure_running()
+        with _blocked_in_this_thread({signal.SIGINT}):
+            forkserver.ensure_running()
+
+
+_HANGUP = {signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
+
+
+@contextlib.contextmanager
+def _blocked_in_this_thread(signals: set[int]) -> Iterator[None]:
+    """Block ``signals`` in this thread for the block (processes it spawns inherit that)."""
+    was = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
-        forkserver.ensure_running()
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, was)
 
