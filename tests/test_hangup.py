@@ -132,3 +132,20 @@ def test_a_hang_up_while_the_helpers_are_spawned_still_reaches_this_process():
         assert signal.SIGHUP not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_a_pool_worker_leaves_every_stop_to_the_command():
+    # The terminal's SIGHUP reaches the workers too: each ignores it, as Ctrl-C and SIGTERM,
+    # so that the command alone stops (in its one line) and the workers end with it.
+    code = (
+        "import multiprocessing, signal\n"
+        "from vanishlab.sweep import executors\n"
+        "alive, _keep = multiprocessing.Pipe(duplex=False)\n"
+        "executors._worker_init(alive)\n"
+        "print(*(signal.getsignal(getattr(signal, n)) is signal.SIG_IGN\n"
+        "        for n in ('SIGINT', 'SIGTERM', 'SIGHUP')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["True", "True", "True"], done.stderr
