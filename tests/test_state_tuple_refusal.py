@@ -43,3 +43,19 @@ def test_an_empty_state_is_told_to_pass_none_or_one_tensor(empty) -> None:
     rnn = nn.GRU(3, 5, num_layers=2)
     with pytest.raises(TypeError, match=r"got an empty \w+: pass None \(a state of zeros\)"):
         vl.jacobian_norms(rnn, torch.randn(4, 2, 3), empty)
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_an_empty_part_of_an_lstms_state_is_not_told_to_pass_none(part) -> None:
+    """An LSTM's h0 or c0 given as ``()`` was told to "pass None (a state of zeros)", and
+    ``(None, c0)`` is refused (None stands for the whole state only): the way out failed."""
+    lstm, x = nn.LSTM(3, 5), torch.randn(4, 2, 3)
+    state = [torch.zeros(1, 2, 5), torch.zeros(1, 2, 5)]
+    state[part] = ()
+    with pytest.raises(
+        TypeError, match=r"got an empty tuple: pass one tensor of shape \(1, 2, 5\)$"
+    ):
+        vl.jacobian_norms(lstm, x, tuple(state))
+    state[part] = None  # what it was told to pass: refused
+    with pytest.raises(TypeError, match="None stands for the whole state"):
+        vl.jacobian_norms(lstm, x, tuple(state))

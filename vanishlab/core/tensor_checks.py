@@ -191,10 +191,9 @@ def check_state(
                 "that tensor"
             )
         elif isinstance(value, tuple | list) and not value:  # as_tensor(()) has no such shape
-            got = (
-                f"an empty {type(value).__name__}: pass None (a state of zeros) or one tensor "
-                f"of shape {shape}"
-            )
+            # None only for a whole state: an LSTM's part told to pass None was refused again
+            zeros = "None (a state of zeros) or " if whole else ""
+            got = f"an empty {type(value).__name__}: pass {zeros}one tensor of shape {shape}"
         raise TypeError(f"{what} must be {expected}, got {got}")
     check_dense(value, what)
     if read is not None and batched and (said := swapped_layout(value, what, shape, *read)):
