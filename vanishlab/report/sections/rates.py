@@ -40,7 +40,7 @@ from .rate_cells import (
     rate_cell,
 )
 from .rate_heatmaps import PANELS_PER_FIGURE, init_scopes, rate_heatmaps, why_absent
-from .setting_fits import setting_fits, top_setting_fits
+from .setting_fits import is_mixed, setting_fits, top_setting_fits
 
 __all__ = [
     "EXACT_ZERO_RATES",
@@ -132,7 +132,7 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         + exact_zero_note("some seed's")
         + "). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
-        + (MIXED_PHASES if any(str(p).startswith("mixed") for p in listed["phase"]) else "")
+        + (MIXED_PHASES if any(map(is_mixed, listed["phase"])) else "")
         + ". Input rate: "
         "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
         tuple(columns),

@@ -12,7 +12,11 @@ import pandas as pd
 from ...analysis.fits import fitted_end, horizon_at_zero
 from ..view import RunView
 
-__all__ = ["partial_zero", "setting_fits", "top_setting_fits"]
+__all__ = ["MIXED", "is_mixed", "partial_zero", "setting_fits", "top_setting_fits"]
+
+#: The phase of a setting whose seeds' phases differ, followed by how many seeds have each:
+#: "mixed (1 vanishing, 1 stable)".
+MIXED = "mixed"
 
 
 def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
@@ -95,4 +99,9 @@ def _consensus(phases: pd.Series) -> str:
     if len(counts) == 1:
         return str(counts.index[0])
     parts = ", ".join(f"{int(n)} {p}" for p, n in sorted(counts.items(), key=lambda t: -t[1]))
-    return f"mixed ({parts})"
+    return f"{MIXED} ({parts})"
+
+
+def is_mixed(phase: object) -> bool:
+    """Whether a setting's phase (:func:`setting_fits`) is :data:`MIXED`."""
+    return str(phase).startswith(MIXED)
