@@ -59,3 +59,21 @@ def test_an_empty_part_of_an_lstms_state_is_not_told_to_pass_none(part) -> None:
     state[part] = None  # what it was told to pass: refused
     with pytest.raises(TypeError, match="None stands for the whole state"):
         vl.jacobian_norms(lstm, x, tuple(state))
+
+
+def test_an_lstm_given_one_tensor_as_its_state_is_told_the_pair_and_the_way_out() -> None:
+    """An RNN's or GRU's state given to an LSTM said only "got Tensor"; a tuple of three, only
+    "got tuple". The way out the message gives is run."""
+    lstm, x, h = nn.LSTM(3, 5), torch.randn(4, 2, 3), torch.randn(1, 2, 5)
+    with pytest.raises(TypeError) as told:
+        vl.jacobian_norms(lstm, x, h)
+    said = str(told.value)
+    assert "each of shape (1, 2, 5), got one tensor" in said
+    assert said.endswith("pass (h0, torch.zeros_like(h0))")
+    way_out = eval(said.rsplit("pass ", 1)[1], {"torch": torch, "h0": h})
+    zeros = (h, torch.zeros(1, 2, 5))
+    assert vl.jacobian_norms(lstm, x, way_out).equals(vl.jacobian_norms(lstm, x, zeros))
+    with pytest.raises(
+        TypeError, match=r"\(h0, c0\), each of shape \(1, 2, 5\), got a tuple of 3$"
+    ):
+        vl.jacobian_norms(lstm, x, (h, h, h))

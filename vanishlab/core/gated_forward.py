@@ -120,7 +120,8 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     elif isinstance(module, nn.LSTM):
         if not (isinstance(h0, tuple | list) and len(h0) == 2):
             raise TypeError(
-                f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), got {type(h0).__name__}"
+                f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), each of shape {shape}, "
+                f"got {_not_a_pair(h0)}"
             )
         part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"
         h0s = check_state(h0[0], "h0", shape, batched, w0, part, read=read)
@@ -273,3 +274,12 @@ def gated_steps(inp: GatedInputs) -> list[GatedSteps]:
         out.append(steps)
         below = steps.h
     return out
+
+
+def _not_a_pair(h0: object) -> str:
+    """What an LSTM's ``h0`` that is no pair ``(h0, c0)`` is, and the way out where one shows."""
+    if isinstance(h0, torch.Tensor):  # an RNN's or GRU's state, given to an LSTM
+        return "one tensor: an LSTM carries a cell state too; pass (h0, torch.zeros_like(h0))"
+    if isinstance(h0, tuple | list):
+        return f"a {type(h0).__name__} of {len(h0)}"
+    return type(h0).__name__
