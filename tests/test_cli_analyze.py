@@ -1019,8 +1019,9 @@ def test_inputs_saved_as_a_packed_sequence_are_told_to_pad_them(tmp_path):
     torch.save(pack_padded_sequence(torch.randn(5, 2, 3), [5, 3]), tmp_path / "x.pt")
     args = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "x.pt")]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
-    one_error_line(result, "It holds a PackedSequence: save the padded tensor instead, ")
+    one_error_line(result, "It holds a PackedSequence: save the padded tensor instead (")
     assert "pad_packed_sequence(packed)[0]" in result.stderr and not (tmp_path / "r").exists()
+    assert "its padded steps are then measured as inputs" in result.stderr  # as the API says
 
 
 def test_the_memory_check_estimates_the_checkpoints_own_kind_of_module(tmp_path, monkeypatch):

@@ -72,7 +72,8 @@ def load_file(path: Path, what: str) -> Any:
                 advice = "It holds a numpy object: save torch.as_tensor(x) instead"
             elif "PackedSequence" in reason:  # the Python API's own advice, said here too
                 advice = (
-                    "It holds a PackedSequence: save the padded tensor instead, "
+                    "It holds a PackedSequence: save the padded tensor instead (its padded "
+                    "steps are then measured as inputs), "
                     "torch.save(torch.nn.utils.rnn.pad_packed_sequence(packed)[0], path)"
                 )
         elif "ScriptObject" in reason:  # packed (quantized) weights
