@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -202,10 +203,30 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
         return
     if threading.current_thread() is not threading.main_thread():
         return
-    _start_forkserver()
-    probe = ctx.Process(target=_nothing, daemon=True)
-    probe.start()
-    probe.join()
+    # The tracker whose Python could not run warns that it "died unexpectedly" as the probe
+    # starts: said by the one line below where the workers cannot start, shown where they can.
+    with warnings.catch_warnings(record=True) as said:
+        try:
+            _start_forkserver()
+            probe = ctx.Process(target=_nothing, daemon=True)
+            probe.start()
+            probe.join()
+        except (OSError, EOFError) as err:  # its Python could not run, or fork failed
+            raise no_workers(err) from None
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def no_workers(err: BaseException) -> StoppedRunError:
+    """The error for worker processes that could not start: the forkserver's Python could not
+    run (EOF on its socket, or no socket to connect to: a user who may not run this venv's
+    Python), or the system refused a process (``ulimit -u``). It was click's "Aborted." and
+    status 1 (an EOFError), or "error: Connection refused"; the cells can still run here."""
+    why = str(err) or type(err).__name__
+    return StoppedRunError(
+        f"the worker processes could not start ({why})",
+        " with --workers 1 (workers=1), which measures in this process",
+    )
 
 
 def _deliver(signum: int, handler: Any, frame: Any) -> None:
