@@ -1881,15 +1881,24 @@ def test_a_ctrl_c_swallowed_in_a_sweep_s_first_steps_stops_it_before_any_cell(
     machine): the sweep measured every cell, 20-30 s, before its line "interrupted: it came
     where Python could not act on it; the command finished first". Here the sweep's first
     step swallows it the same way: the sweep stops at its next step, with its line, not after
-    its last cell. (The stop is sent again from a thread within RESEND_S, 10 ms; on a loaded
-    machine a smoke cell or two, ~10 ms each, may finish first: seen once in a whole-suite
-    run beside other work. Quiet, none does.)"""
+    its last cell. (The stop is sent again from a thread within RESEND_S, 10 ms, or when a
+    loaded machine next schedules it: smoke cells of ~10 ms each let 4 or more finish first
+    then, and the test failed by chance. Each cell here takes a second of this process's
+    time, which the stop ends: a stop never sent again lets all 8 finish.)"""
     import signal
+    import time
 
     from vanishlab.cli import sweep as sweep_cli
+    from vanishlab.sweep import executors
     from vanishlab.sweep.shard_file import SHARD_SUFFIX
 
-    real = sweep_cli.variant
+    real, measure = sweep_cli.variant, executors.run_task
+
+    def a_second_each(*args, **kwargs):  # in this process (--workers 1): a stop ends it
+        time.sleep(1.0)
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "run_task", a_second_each)
 
     def swallowing(*args, **kwargs):
         try:

@@ -43,15 +43,18 @@ class _RaisesStop:
         raise KeyboardInterrupt
 
 
-def _kept_then_quiet(seconds: float = 0.5) -> list[BaseException]:
-    """The stops that come in ``3 * seconds`` of the command's work, each caught and kept (noted,
-    not swallowed): the one sent again, and none after it."""
+def _kept_then_quiet(seconds: float = 0.5, first_s: float = 30.0) -> list[BaseException]:
+    """The stops that come in the command's work, each caught and kept (noted, not swallowed):
+    the one sent again (waited for up to ``first_s``: a sender thread a loaded machine runs
+    late; a fixed 1.5 s window let it miss), and none in ``3 * seconds`` after it."""
     kept: list[BaseException] = []
-    deadline = time.monotonic() + 3 * seconds
+    deadline = time.monotonic() + first_s
     while time.monotonic() < deadline:
         try:
             time.sleep(0.01)
         except KeyboardInterrupt as stop:
+            if not kept:  # a second one is looked for this long after the first
+                deadline = time.monotonic() + 3 * seconds
             kept.append(stop)
     return kept
 
@@ -95,7 +98,7 @@ def test_a_stop_a_finalizer_raises_itself_is_delivered_again() -> None:
     # call passed, and the command ran to its end)
     with pytest.raises(KeyboardInterrupt), terminable() as received:
         _RaisesStop()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # the stop sent again ends it (at once)
         while time.monotonic() < deadline:
             time.sleep(0.01)
     assert received == [signal.SIGINT]  # the one sent again

@@ -10,6 +10,7 @@ import time
 
 import pytest
 import typer
+from _next_steps import STEPS_S, next_steps
 
 from vanishlab.cli._app import Terminated, user_errors
 from vanishlab.sweep.executors import _signals_held
@@ -77,10 +78,10 @@ def test_a_signal_python_ignores_in_a_destructor_still_stops_the_command(capsys,
     assert err.startswith(said) and len(err.splitlines()) == 1, err
 
 
-def _swallowed_stop(signum: int, stopped: str) -> tuple[list[str], int]:
+def _swallowed_stop(signum: int, stopped: str, steps_s: float = STEPS_S) -> tuple[list[str], int]:
     """Run a command whose first step drops an object whose ``__del__`` is where the stop
-    lands (Python ignores it there), and whose second step is its work: (the work done, the
-    exit status)."""
+    lands (Python ignores it there), and whose next steps (``steps_s`` at most) are its work:
+    (the work done, the exit status)."""
     done = []
 
     class Dropped:
@@ -93,7 +94,7 @@ def _swallowed_stop(signum: int, stopped: str) -> tuple[list[str], int]:
     def command() -> None:
         Dropped()
         gc.collect()
-        time.sleep(0.5)  # the command's next steps (a sweep's next cells)
+        next_steps(steps_s)  # the command's next steps (a sweep's next cells)
         done.append("measured")  # the work the command goes on to do
 
     with pytest.raises(typer.Exit) as stopped_by:
@@ -160,7 +161,8 @@ def test_a_swallowed_stop_does_not_deny_the_work_the_command_finished(
     from vanishlab.cli import stops
 
     monkeypatch.setattr(stops, "RESEND_S", 60.0)  # not before the command ends
-    done, status = _swallowed_stop(signum, "nothing measured; run the same command to measure it")
+    nothing = "nothing measured; run the same command to measure it"
+    done, status = _swallowed_stop(signum, nothing, steps_s=0.5)  # RESEND_S: not in these
     assert done == ["measured"] and status == 128 + signum
     err = capsys.readouterr().err
     assert err.startswith(said) and len(err.splitlines()) == 1, err
@@ -308,7 +310,7 @@ class Finalized:
 
 def loading():  # typer building its commands, before the command's own handling
     Finalized()
-    time.sleep(10)  # the command's run
+    time.sleep(30)  # the command's run, which the stop sent again ends (at once)
     raise SystemExit(0)
 
 vanishlab.cli.app = loading

@@ -14,6 +14,7 @@ import time
 
 import pytest
 import typer
+from _next_steps import next_steps
 
 from vanishlab.cli._app import user_errors
 from vanishlab.cli.stops import Terminated, terminable
@@ -123,7 +124,7 @@ def test_a_stop_while_the_hook_reports_another_finalizer_s_error_stops_the_comma
     def command() -> None:
         Broken()
         gc.collect()
-        time.sleep(0.5)  # the command's next steps
+        next_steps()  # ended by the stop sent again
         done.append("measured")
 
     saved = sys.unraisablehook
@@ -141,12 +142,32 @@ def test_a_stop_while_the_hook_reports_another_finalizer_s_error_stops_the_comma
 def test_a_stop_sent_again_as_the_block_ends_is_still_the_block_s(monkeypatch):
     """The thread that sends an owed stop again may be about to send it when the block ends:
     the block waits for it, so the stop still meets the block's handler (Terminated), not
-    the one put back after it (SIGTERM's default action ended the process without a word)."""
+    the one put back after it (SIGTERM's default action ended the process without a word).
+
+    Told by events, not by the clock: the block ended 0.1 s after the stop, and a sender
+    thread not yet scheduled by then (a loaded machine) found the block ended before its
+    first look, sent nothing, and the test failed ("DID NOT RAISE"). Here the block ends once
+    the sender is looking, and the sender sends once the block is ending (its end set, the
+    block waiting for the sender)."""
     real_frames = sys._current_frames
+    looking = threading.Event()
+    main = threading.main_thread().ident
+
+    def ending() -> bool:  # the main thread in terminable's clean-up, its end set
+        frame = real_frames().get(main)
+        return (
+            frame is not None
+            and frame.f_code is terminable.__wrapped__.__code__
+            and frame.f_locals["ended"].is_set()
+        )
 
     def slow_frames() -> dict:
         if threading.current_thread() is not threading.main_thread():
-            time.sleep(0.3)  # the sender, descheduled as the block ends
+            looking.set()  # the sender, descheduled as the block ends
+            deadline = time.monotonic() + 60
+            while not ending():
+                assert time.monotonic() < deadline, "the block never ended"
+                time.sleep(0.005)
         return real_frames()
 
     class Dropped:
@@ -162,7 +183,7 @@ def test_a_stop_sent_again_as_the_block_ends_is_still_the_block_s(monkeypatch):
         with pytest.raises(Terminated), terminable():
             Dropped()
             gc.collect()
-            time.sleep(0.1)  # the sender looks (after RESEND_S) and is held as the block ends
+            assert looking.wait(60)  # the sender looks, and is held as the block ends
         assert after == []
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -198,7 +219,7 @@ def test_a_stop_swallowed_by_the_command_s_code_stops_it_at_its_next_step(capsys
     @user_errors(stopped="nothing measured")
     def command() -> None:
         _swallowing(signum)
-        time.sleep(0.5)  # the command's next steps
+        next_steps()  # ended by the stop sent again
         done.append("measured")
 
     with pytest.raises(typer.Exit) as stopped:
@@ -218,7 +239,7 @@ def test_a_swallowed_stop_is_sent_again_once():
             for _ in range(2):
                 _swallowing(signal.SIGINT)
                 swallowed.append(len(received))
-                time.sleep(0.5)  # sent again: raised here, the first time it is swallowed
+                next_steps()  # sent again: raised here, the first time it is swallowed
         time.sleep(0.1)
         assert swallowed == [1] and received == [signal.SIGINT] * 2 and after == []
     finally:
