@@ -762,35 +762,53 @@ def _ignores_sigint(pid: int, masks: tuple[str, ...] = ("SigIgn:",)) -> bool:
     )
 
 
+_HOLD_PRELOAD = """
+import os, time
+while not os.path.exists(os.environ["VANISHLAB_TEST_RELEASE"]):  # the test has looked
+    time.sleep(0.01)
+"""
+
+
 @pytest.mark.slow  # make test's time: Ctrl-C mid-sweep stays in test_a_stop_at_any_instant
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_the_forkserver_ignores_ctrl_c_from_its_first_instant():
+def test_the_forkserver_ignores_ctrl_c_from_its_first_instant(tmp_path):
     # It used to ignore Ctrl-C only after importing its preload (torch: seconds): a Ctrl-C in a
     # sweep's first seconds printed the forkserver's KeyboardInterrupt traceback. Read while
-    # the preload is still being imported (CPython's forkserver ignores Ctrl-C after it).
+    # the preload is still being imported (CPython's forkserver ignores Ctrl-C after it): held
+    # there by a first preload module until the test has looked. (It was read as soon as the
+    # parent had started it, and "some helper had not loaded torch yet" held of the resource
+    # tracker, which never loads it: a forkserver read after its preload passed the old code.)
+    (tmp_path / "vl_hold_preload_test.py").write_text(_HOLD_PRELOAD)
+    release = tmp_path / "release"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "VANISHLAB_TEST_RELEASE": str(release)}
     code = (
         "import os, signal, sys, time\n"
+        "from multiprocessing import forkserver\n"
         "from vanishlab.sweep.executors import _mp_context, _start_forkserver\n"
         "_mp_context()\n"  # the preload to import (vanishlab.sweep.executors, with torch)
+        "forkserver.set_forkserver_preload(['vl_hold_preload_test', *forkserver._forkserver"
+        "._preload_modules])\n"
         "_start_forkserver()\n"
         "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
         "print(os.getpid(), flush=True)\n"
         "sys.stdin.read()\n"  # stay alive (with the forkserver) until the test is done
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
     try:
         pid = int(proc.stdout.readline())
         helpers = _descendants(pid)  # the forkserver and the resource tracker
-        still_loading = [p for p in helpers if "torch" not in Path(f"/proc/{p}/maps").read_text()]
+        server = [p for p in helpers if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(server) == 1 and "torch" not in Path(f"/proc/{server[0]}/maps").read_text()
         never = ("SigIgn:", "SigBlk:")  # blocked from its first instant, ignored after
         assert helpers and all(_ignores_sigint(p, never) for p in helpers if _alive(p))
         assert not _ignores_sigint(pid, never)  # the parent's own Ctrl-C is untouched
     finally:
+        release.touch()
         proc.communicate("", timeout=60)
     assert proc.returncode == 0
-    assert still_loading  # read in time: some helper had not loaded torch yet
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
