@@ -1,42 +1,65 @@
-"""A broken pool's exit codes as its own thread read them.
+"""A broken pool's dead workers, told without reading a status (their exit codes are read
+after the pool's shutdown, the pool's own thread ended).
 
 A forkserver child's status can be read once; the pool's manager thread reads each dead
-worker's as the pool breaks, and a second reader gets EOF, which multiprocessing takes for
-status 255. The sweep read ``p.exitcode`` at once, so a SIGKILLed worker was now and then said
-to have "exited with status 255" (``test_a_worker_that_dies_is_said_by_its_exit_code[SIGKILL]``
-failed so in a fresh clone's ``make test``). The fakes below stand for that: a status the
-manager reads a moment later, and a read of our own that would get 255."""
+worker's as the pool breaks (or later), and a second reader gets EOF, which multiprocessing
+takes for status 255. The sweep read ``p.exitcode`` at once, so a SIGKILLed worker was now and
+then said to have "exited with status 255" (``test_a_worker_that_dies_is_said_by_its_exit_code
+[SIGKILL]`` failed so in a fresh clone's ``make test``); then it waited 2 s for the manager's
+read and read itself after that, which met a manager late by about those 2 s
+(tests/test_late_status_read.py, a real pool). The fakes stand for a worker's sentinel (a pipe:
+readable once the forkserver has reported the death) and the status the manager has read."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import types
 
-from vanishlab.sweep.executors import worker_exit_codes
+from vanishlab.sweep.executors import dead_workers
 
 
 class _Worker:
-    """A pool worker whose status the manager caches after ``delay_s``, while a read of its
-    own (``exitcode``, as the old code made) would get ``own_read``."""
+    """A pool worker: its death reported after ``reported_s`` (its sentinel turns readable;
+    None: alive), and the status the manager thread has read (``read``; None: not yet)."""
 
-    def __init__(self, delay_s: float | None, code: int, own_read: int) -> None:
-        self._popen = types.SimpleNamespace(returncode=None)
-        self._own_read = own_read
-        if delay_s is not None:
-            timer = threading.Timer(delay_s, setattr, (self._popen, "returncode", code))
-            timer.start()
+    def __init__(self, reported_s: float | None, read: int | None = None) -> None:
+        self.sentinel, self._report = os.pipe()
+        self._popen = types.SimpleNamespace(returncode=read)
+        if reported_s == 0:
+            self.report()
+        elif reported_s is not None:
+            threading.Timer(reported_s, self.report).start()
+
+    def report(self) -> None:
+        os.write(self._report, b"\xf7\xff\xff\xff\xff\xff\xff\xff")  # -9, as the forkserver
 
     @property
     def exitcode(self) -> int:
-        return self._own_read
+        raise AssertionError("a status read while the pool's thread may read it")
 
 
-def test_the_status_the_pool_s_thread_read_is_taken_not_a_second_read() -> None:
-    dead, alive = _Worker(0.05, -9, own_read=255), _Worker(None, 0, own_read=None)
-    assert worker_exit_codes([dead, alive]) == [-9, None]
+def test_the_dead_are_told_by_their_sentinels_without_reading_a_status() -> None:
+    dead, alive = _Worker(0), _Worker(None)
+    assert dead_workers([alive, dead], wait_s=0) == [dead]
 
 
-def test_where_the_pool_s_thread_reads_none_they_are_read_here() -> None:
-    """A manager still waiting for a live worker's cell: after the wait, a read of our own."""
-    stuck = _Worker(None, 0, own_read=-9)
-    assert worker_exit_codes([stuck], wait_s=0.05) == [-9]
+def test_a_status_the_pool_s_thread_has_read_tells_a_death_too() -> None:
+    """The manager read the status just as the forkserver wrote it, before it closed the pipe:
+    for that moment the sentinel is not readable, but the status is cached."""
+    read, alive = _Worker(None, read=-9), _Worker(None)
+    assert dead_workers([alive, read], wait_s=0) == [read]
+
+
+def test_a_death_reported_after_the_pool_broke_is_waited_for() -> None:
+    """A worker killed mid-message: the pool saw the end of its result pipe first."""
+    start = time.monotonic()
+    late, alive = _Worker(0.05), _Worker(None)
+    assert dead_workers([alive, late], wait_s=30) == [late]
+    assert time.monotonic() - start < 10  # the report, not the whole wait
+
+
+def test_where_no_death_is_reported_none_is_named() -> None:
+    """No false cause: "a worker process died (out of memory?)" (worker_death of none)."""
+    assert dead_workers([_Worker(None), _Worker(None)], wait_s=0.05) == []

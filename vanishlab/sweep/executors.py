@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any
 
 import pandas as pd
@@ -42,6 +43,7 @@ __all__ = [
     "OnResult",
     "Task",
     "cores",
+    "dead_workers",
     "experiment_folders",
     "experiment_modules",
     "load_experiment_files",
@@ -49,7 +51,6 @@ __all__ = [
     "run_processes",
     "run_task",
     "worker_death",
-    "worker_exit_codes",
 ]
 
 
@@ -365,6 +366,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         initargs=(alive_r, modules, experiment_folders()),
     )
     completed = False
+    died: list[Any] | None = None  # a broken pool's workers that had died (dead_workers)
     try:
         # Each of the first ``workers`` submits forks a worker (the pool starts them as work
         # comes), with Ctrl-C and SIGTERM held; the rest only queue (a large grid's submits
@@ -380,9 +382,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             on_result(*future.result())
         completed = True
     except BrokenProcessPool:
-        raise worker_death(
-            worker_exit_codes(list(getattr(pool, "_processes", {}).values()))
-        ) from None
+        died = dead_workers(list(getattr(pool, "_processes", {}).values()))
     finally:
         if completed:
             pool.shutdown(wait=True)
@@ -390,32 +390,47 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
             _stop_workers(pool, alive_w)
         alive_r.close()
         alive_w.close()
+    if died is not None:
+        # Read only now: the pool's manager thread reads them too, and has ended (shut down).
+        raise worker_death([p.exitcode for p in died])
 
 
-#: How long :func:`worker_exit_codes` waits for the pool's thread to read a dead worker's status.
+#: How long :func:`dead_workers` waits for a death to be reported, where none was as the pool broke.
 STATUS_WAIT_S = 2.0
 
 
-def worker_exit_codes(processes: Sequence[Any], wait_s: float = STATUS_WAIT_S) -> list[int | None]:
-    """The exit codes of a broken pool's worker ``processes`` (None: alive), as the pool's
-    manager thread read them. That thread reads each dead worker's status as the pool breaks
-    (``is_alive``, ``join``), and a forkserver child's status can be read once: a second reader
-    gets EOF, which multiprocessing takes for status 255. Read here at once, a SIGKILLed worker
-    was said to have "exited with status 255" now and then in a test run (the manager read it
-    first). So this waits up to ``wait_s`` for a status the manager has read (the cached
-    ``returncode``, no read), and reads it here only where none came (a manager still waiting
-    for a live worker's cell)."""
+def dead_workers(processes: Sequence[Any], wait_s: float = STATUS_WAIT_S) -> list[Any]:
+    """The worker ``processes`` of a broken pool whose death had been reported, told without
+    reading a status; their exit codes are read once the pool is shut down.
 
-    def cached() -> list[int | None]:
-        return [getattr(getattr(p, "_popen", None), "returncode", None) for p in processes]
+    A forkserver child's status can be read once: a second reader gets EOF, which
+    multiprocessing takes for status 255. The pool's manager thread reads each dead worker's
+    as the pool breaks, or later (from Python 3.12, once it has joined the workers before it),
+    and the sweep read them too: at once, then after waiting 2 s for the manager's read.
+    Where the two reads met (a manager late by about those 2 s on a loaded machine), a
+    SIGKILLed worker "exited with status 255 before handing back its cell". A worker's
+    ``sentinel`` turns readable once the forkserver has reported its death (then stays so),
+    which a ``wait`` on it tells without reading; the status the manager has read is cached
+    (``returncode``). Read after the pool's shutdown (the manager thread joined, every worker
+    joined by it), each status has had one reader; the workers stopped then exit too, and
+    are not these. Where no death was reported as the pool broke (one seen first as the end
+    of the result pipe, a worker killed mid-message), this waits up to ``wait_s`` for one."""
+
+    def reported() -> list[Any]:
+        ready = set(wait([p.sentinel for p in processes], timeout=0))
+        return [
+            p
+            for p in processes
+            if p.sentinel in ready
+            or getattr(getattr(p, "_popen", None), "returncode", None) is not None
+        ]
 
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        codes = cached()
-        if any(code is not None for code in codes):
-            return codes
-        time.sleep(0.005)
-    return [p.exitcode for p in processes]
+    while not (dead := reported()) and (left := deadline - time.monotonic()) > 0:
+        # Slices: a sentinel whose status the manager has read before the forkserver closed
+        # its pipe is not readable for that moment, and its status is cached once read.
+        wait([p.sentinel for p in processes], timeout=min(left, 0.05))
+    return dead
 
 
 def worker_death(exit_codes: Sequence[int | None]) -> StoppedRunError:
