@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -644,22 +645,29 @@ def test_missing_unreadable_and_foreign_files(tmp_path):
     with pytest.raises(VanishlabError, match=r"no recurrent weights.*: it holds an int;"):
         read_checkpoint(_save(7, tmp_path / "int.pt"))
     cell = {"state_dict": {f"cell.{k}": v for k, v in nn.LSTMCell(2, 3).state_dict().items()}}
-    with pytest.raises(VanishlabError, match=r"recurrent cell \(state_dict\.cell\.weight_ih"):
+    with pytest.raises(
+        VanishlabError, match=r"nn\.LSTMCell.s weights \(state_dict\.cell\.weight_ih"
+    ):
         read_checkpoint(_save(cell, tmp_path / "cell.pt"))
 
 
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_a_cells_refusal_says_how_to_make_the_module_it_is(kind: str, tmp_path) -> None:
+def test_a_cells_refusal_says_how_to_make_the_module_it_is(kind: str, bias: bool, tmp_path) -> None:
     """A checkpoint of an nn.LSTMCell (or RNNCell, GRUCell) was refused with no word of what
-    to do: the refusal now gives the one-layer module's recipe, which holds (the module steps
-    as the cell does) and is then read."""
-    cell = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[kind](3, 4)
+    to do, then with "e.g. lstm = nn.LSTM(I, H)" whatever the cell. The refusal now names the
+    cell and the module it is, with its sizes and bias, which is run here: the module steps as
+    the cell does, and is then read."""
+    cell = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[kind](3, 4, bias=bias)
     with pytest.raises(VanishlabError, match=r"with _l0 added to each key") as refusal:
         read_checkpoint(_save(cell.state_dict(), tmp_path / "cell.pt"))
-    assert "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()})" in str(
-        refusal.value
-    )
-    module = MODULES[kind](3, 4)
+    said = str(refusal.value)
+    name = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind]
+    assert f"holds an nn.{name}Cell's weights" in said
+    recipe = re.search(r"rnn = (nn\.\w+\([^)]*\))", said)
+    assert recipe, said
+    assert ("nonlinearity='relu'" in said) is (kind == "rnn")  # its weights cannot tell it
+    module = eval(recipe.group(1), {"nn": nn})  # the message's own recipe
     module.load_state_dict({k + "_l0": v for k, v in cell.state_dict().items()})
     x, state = torch.randn(5, 2, 3), None
     with torch.no_grad():

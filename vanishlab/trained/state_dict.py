@@ -85,13 +85,7 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
         return flat
     cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
     if cell is not None:
-        raise VanishlabError(
-            f"{path} holds a recurrent cell ({cell}: nn.RNNCell, nn.LSTMCell or nn.GRUCell), "
-            "not an nn.RNN, nn.LSTM or nn.GRU; vanishlab measures the latter: a cell's weights "
-            "are a one-layer module's with _l0 added to each key (e.g. lstm = nn.LSTM(I, H); "
-            "lstm.load_state_dict({k + '_l0': v for k, v in cell.state_dict().items()}); "
-            "bias=False for a cell without biases), so save that module's state_dict"
-        )
+        raise VanishlabError(f"{path} holds {_cell_recipe(flat, cell)}")
     advice = _EXPECTED
     if isinstance(obj, Mapping) and {"state", "param_groups"} <= set(obj):  # was told _EXPECTED
         advice = (
@@ -107,6 +101,43 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
     raise VanishlabError(
         f"{path} holds no recurrent weights (no key ending in weight_ih_l0, at any depth): "
         f"{_contents(obj)}{advice}"
+    )
+
+
+_CELL_GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}  # a cell's weight_hh is (gates x H, H)
+
+
+def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:
+    """The words for the cell whose key ``weight_ih`` is in ``flat``: its kind and sizes read
+    from its weights' shapes, and the one-layer module to save instead. It said "e.g. lstm =
+    nn.LSTM(I, H)" whatever the cell, and nothing of a relu RNNCell's nonlinearity, which its
+    weights cannot tell and the module must be given (and ``analyze``, --nonlinearity)."""
+    prefix = weight_ih.removesuffix("weight_ih")
+    w_ih, w_hh = flat[weight_ih], flat.get(f"{prefix}weight_hh")
+    kind = None
+    if w_hh is not None and w_ih.dim() == 2 and w_hh.dim() == 2 and w_hh.shape[1] > 0:
+        gates, rest = divmod(w_hh.shape[0], w_hh.shape[1])
+        kind = None if rest else _CELL_GATES.get(gates)
+    if kind is None or w_hh is None:  # no cell's shapes: no recipe to fill in
+        return (
+            f"a recurrent cell's weights ({weight_ih}), not an nn.RNN, nn.LSTM or nn.GRU's: a "
+            "cell's weights are a one-layer module's with _l0 added to each key; save that "
+            "module's state_dict"
+        )
+    args = [str(w_ih.shape[1]), str(w_hh.shape[1])]
+    if f"{prefix}bias_ih" not in flat:
+        args.append("bias=False")
+    relu = (
+        " (nonlinearity='relu' there for a relu cell, which its weights cannot tell, and "
+        "--nonlinearity relu (nonlinearity=) as it is analysed)"
+        if kind == "RNN"
+        else ""
+    )
+    return (
+        f"an nn.{kind}Cell's weights ({weight_ih}), not an nn.RNN, nn.LSTM or nn.GRU's, which "
+        f"vanishlab measures: a cell's weights are a one-layer nn.{kind}'s with _l0 added to "
+        f"each key: rnn = nn.{kind}({', '.join(args)}){relu}; rnn.load_state_dict({{k + '_l0': "
+        "v for k, v in cell.state_dict().items()}), then torch.save(rnn.state_dict(), path)"
     )
 
 
