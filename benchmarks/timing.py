@@ -113,6 +113,11 @@ def header(device: object, clock: Callable[[], float]) -> str:
         f"{torch.cuda.get_device_name(dev)}, matmul precision "
         f"{torch.get_float32_matmul_precision()}"
         if dev.type == "cuda"
-        else f"CPU, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}"
+        else f"CPU, {_threads(torch.get_num_threads())}, load average {os.getloadavg()[0]:.1f}"
     )
     return f"torch {torch.__version__}, {where}, {'CPU' if clock is CPU else 'wall'} time"
+
+
+def _threads(n: int) -> str:
+    """``n`` threads in words: "1 thread", "2 threads" (the logs' headers read "1 threads")."""
+    return f"{n} thread{'s' * (n != 1)}"

@@ -141,6 +141,15 @@ def test_benchmark_takes_threads_and_cpu_time(script: str, monkeypatch, capsys) 
     assert f"CPU, {n} threads, load average" in header and header.endswith("CPU time")
 
 
+def test_a_one_thread_header_says_one_thread(monkeypatch) -> None:
+    """The logs of runs on one thread read "CPU, 1 threads"."""
+    import torch
+
+    timing = _load("timing")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert "CPU, 1 thread, load average" in timing.header("cpu", timing.WALL)
+
+
 def test_interleaved_runs_a_warm_up_round_then_round_robin() -> None:
     """Every call once (the warm-up, untimed), then ``repeats`` rounds of every call in turn:
     a shared machine's slow spell then falls on all of them alike."""
