@@ -46,8 +46,10 @@ __all__ = [
     "SMALLER",
     "AnalyzeResult",
     "earlier_analysis",
+    "inputs_words",
     "measure_into",
     "notes_unwarned",
+    "other_analysis",
 ]
 
 #: False where the caller says :func:`.analyze.analyze_checkpoint`'s notes itself
@@ -110,6 +112,80 @@ def earlier_analysis(run_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def inputs_words(inputs: Any, seed: Any) -> str:
+    """An analysis's inputs (its manifest's ``model.inputs``) in words: Gaussian ones by their
+    T, B, std and seed; a file by its name, shape and the layout it was read as."""
+    if not isinstance(inputs, dict):
+        return "inputs not recorded"
+    gauss, file = inputs.get("gaussian"), inputs.get("file")
+    if isinstance(gauss, dict):
+        std = gauss.get("input_std")
+        std_text = f"{std:g}" if isinstance(std, int | float) else str(std)
+        return (
+            f"Gaussian inputs T={gauss.get('seq_len')}, B={gauss.get('batch')}, std "
+            f"{std_text}, seed {seed}"
+        )
+    if isinstance(file, str):
+        shape = inputs.get("shape")
+        dims = tuple(shape) if isinstance(shape, list) else None
+        layout = (
+            "(T, I)"
+            if dims is not None and len(dims) == 2
+            else "(B, T, I)"
+            if inputs.get("batch_first")
+            else "(T, B, I)"
+        )
+        read = f" of shape {dims}, read as {layout}" if dims is not None else ""
+        return f"inputs file {as_text(Path(file).name)}{read}"
+    return "inputs not recorded"
+
+
+def other_analysis(there: Any, here: dict[str, Any]) -> str:
+    """What the analysis in a run directory measured that this one does not, in words: the
+    checkpoint (another file, or the same file changed since: its SHA-256), the module in it,
+    an nn.RNN's nonlinearity, the inputs. ``there`` is the earlier manifest's ``model``
+    record; ``here`` holds the same keys for this analysis (``checkpoint``, ``sha256``,
+    ``module``, ``nonlinearity``, ``inputs``, ``seed``). "another model or other inputs" said
+    neither which nor what: a retrained model saved over model.pt, or a longer --seq-len, read
+    the same."""
+    if not isinstance(there, dict):
+        return "another model or other inputs (its manifest does not say which)"
+    model: list[str] = []
+    old_path, new_path = there.get("checkpoint"), here["checkpoint"]
+    old_sha, new_sha = str(there.get("sha256")), here["sha256"]
+    old_name = as_text(Path(old_path).name) if isinstance(old_path, str) else "another file"
+    new_name = as_text(Path(new_path).name)
+    if old_sha != new_sha:
+        if old_path == new_path:
+            model.append(
+                f"{new_name} as it was then (SHA-256 {old_sha[:12]}...; it is "
+                f"{new_sha[:12]}... now: the file changed since)"
+            )
+        else:
+            model.append(
+                f"{old_name} (SHA-256 {old_sha[:12]}...), not {new_name} ({new_sha[:12]}...)"
+            )
+    if there.get("module") != here["module"]:
+        old_module = there.get("module")
+        old_label = module_label(old_module) if isinstance(old_module, str) else "another"
+        model.append(f"module {old_label}, not {module_label(here['module'])}")
+    arch = there.get("architecture")
+    old_act = arch.get("nonlinearity") if isinstance(arch, dict) else None
+    if old_act is not None and here["nonlinearity"] is not None and old_act != here["nonlinearity"]:
+        model.append(f"measured as {old_act}, not {here['nonlinearity']} (--nonlinearity)")
+    parts = [f"another model: {', '.join(model)}"] if model else []
+    old_inputs = there.get("inputs")
+    old_in = inputs_words(old_inputs, there.get("seed"))
+    new_in = inputs_words(here["inputs"], here["seed"] if "gaussian" in here["inputs"] else None)
+    if old_in != new_in:
+        parts.append(f"other inputs: {old_in}, not {new_in}")
+    elif isinstance(old_inputs, dict) and old_inputs.get("sha256") != here["inputs"].get("sha256"):
+        parts.append(f"other inputs: {old_in} as it was then (the file changed since)")
+    if not parts:
+        return "another model or other inputs (measured with another version or setting)"
+    return "; and ".join(parts)
+
+
 def measure_into(
     run_dir: Path,
     earlier: dict[str, Any] | None,
@@ -132,9 +208,12 @@ def measure_into(
     with held_new_or_run(run_dir):
         done, moved = store.set_aside_damaged(run_dir) if earlier is not None else ({}, ())
         if earlier is not None and set(done) - {cid}:
+            here = {"sha256": ckpt.sha256, "module": ckpt.module_name, "inputs": described}
+            here.update(checkpoint=os.fspath(resolved(checkpoint)), seed=seed)
+            here["nonlinearity"] = spec.nonlinearity
             raise VanishlabError(
-                f"{run_dir} holds the analysis of another model or other inputs; choose a new "
-                "or empty --out"
+                f"{run_dir} holds the analysis of {other_analysis(earlier.get('model'), here)}; "
+                "choose a new or empty --out (out=)"
             )
         if cid in done:
             kept = earlier.get("name") if earlier is not None else None
