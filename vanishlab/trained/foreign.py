@@ -21,7 +21,7 @@ import pathlib
 import re
 import threading
 from argparse import Namespace
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,16 +82,17 @@ _QUANTIZED_DTYPE = re.compile(r"torch\.q(u)?int\w*")
 _SHOWN = 3  # globals named in the advice
 
 
-def _globals(path: Path, reason: str) -> list[str]:
+def _globals(path: Path, reason: str) -> tuple[list[str], bool]:
     """The globals of ``path`` that weights_only refuses, sorted (torch lists them in no set
-    order: which the advice names was left to chance), or the one ``reason`` names."""
+    order: which the advice names was left to chance), or the one ``reason`` names; and
+    whether the list is the file's whole list (False: the reason's first one only)."""
     try:
         found = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # torch < 2.5, a legacy (non-zip) file: the reason's global is named
         found = []
     allowed = {name for _, name in PLAIN_DATA}
     found = sorted(g for g in found if g not in allowed)
-    return found or _GLOBAL.findall(reason)[:1]
+    return (found, True) if found else (_GLOBAL.findall(reason)[:1], False)
 
 
 def save_float(doing: str = "quantizing") -> str:
@@ -112,14 +113,26 @@ def quantized_advice(named: str) -> str:
     )
 
 
-def whole_model_advice(path: Path) -> str:
+def whole_model_advice(path: Path, classes: Sequence[str] = (), complete: bool = False) -> str:
     """What to give instead of a whole model saved with ``torch.save(model, path)``: its
     state_dict, and the two lines that write it, run where the model's classes are defined
-    (its loading runs the file's code: only for a file one trusts)."""
+    (its loading runs the file's code: only for a file one trusts). ``classes``: the globals
+    the file needs, ``complete`` when they are all of them. Those not torch's own are named
+    (``__main__.Copy``: the training script's class, which a session must define first); where
+    the whole list holds torch's alone (``torch.save(rnn)``), any session loads it. "A session
+    that defines its classes" named none, and a torch.nn.GRU saved whole needs none."""
     saved = path.with_name(f"{path.stem}_sd{path.suffix or '.pt'}")
+    own = [g for g in classes if not g.startswith("torch.")]
+    if own:
+        shown = ", ".join(own[:_SHOWN]) + (", ..." if len(own) > _SHOWN else "")
+        session = f"in a Python session that defines {shown} (import it or run its code first)"
+    elif classes and complete:
+        session = "in any Python session (its classes are torch's own)"
+    else:
+        session = "in a Python session that defines its classes"
     return (
-        "Save model.state_dict() instead: it holds a whole model (torch.save(model); its class "
-        "is code). For a file you trust, in a Python session that defines its classes: "
+        "Save model.state_dict() instead: the file holds a whole model (torch.save(model); its "
+        f"class is code). For a file you trust, {session}: "
         f"model = torch.load({str(path)!r}, weights_only=False) (the model in it), then "
         f"torch.save(model.state_dict(), {str(saved)!r}), and give that file"
     )
@@ -131,14 +144,14 @@ def foreign_advice(path: Path, reason: str) -> str | None:
     for a quantized one (or one prepared for quantization) the float model's, as its
     state_dict's weights are packed (or split by gate); None for what cannot be told (the
     caller's own advice, to save ``model.state_dict()``)."""
-    found = _globals(path, reason)
+    found, complete = _globals(path, reason)
     quantized = [g for g in found if g.startswith(QUANTIZED)]
     if quantized:  # "Save model.state_dict() instead": a quantized one's holds packed weights
         return quantized_advice(next((g for g in quantized if _RECURRENT.search(g)), quantized[0]))
     if not found:
         return None
     if any(_MODEL.match(g) for g in found):  # was told only "Save model.state_dict() instead"
-        return whole_model_advice(path)
+        return whole_model_advice(path, found, complete)
     if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
         return (
             f"It holds quantized weights (torch.ao.quantization.quantize_dynamic?): {save_float()}"
