@@ -578,7 +578,8 @@ def test_what_to_try_reaches_past_the_verdicts_length(stack, tmp_path, monkeypat
 
 def test_the_verdict_says_why_a_stacks_two_horizons_differ(stack, runs):
     """A 2-layer nn.RNN's verdict gave the input's horizon and the top layer's state's (13 and
-    9 at T = 100) without a word on why they differ: the input's gradient passes through layer
+    9 at analyze's defaults T = 100, B = 8; this run is at T = 60, B = 4) without a word on why
+    they differ: the input's gradient passes through layer
     0 too, whose gradient decays at -0.559 per step against the top layer's -0.904, and the
     input's at layer 0's. The table's caption now says so beside its columns, with the fitted
     rates, where they differ notably; a one-layer model's page says nothing of it."""
@@ -593,8 +594,8 @@ def test_the_verdict_says_why_a_stacks_two_horizons_differ(stack, runs):
     words = (
         " The input's column falls more slowly than the state's because an input's gradient "
         f"also passes through layer 0, where it decays at {rate[('input', None)]:+.3f} per step, "
-        f"as the gradient from layer 0's state does, against the top layer's "
-        f"{rate[('state', 1)]:+.3f}."
+        f"as the gradient from layer 0's state does ({rate[('state', 0)]:+.3f}), against the "
+        f"top layer's {rate[('state', 1)]:+.3f}."
     ).replace("-", "−")
     # beside the table's columns; the verdict, which the page's top repeats, stays short
     assert _table(section).caption.endswith(words), _table(section).caption

@@ -177,7 +177,7 @@ def _why_two(inp: _Curve | None, top: _Curve | None, first: _Curve | None, layer
         " The input's column falls more slowly than the state's because an input's gradient "
         f"also passes through {'layer 0' if layers == 2 else 'the layers below the top one'}, "
         f"where it decays at {rate_text(r_in)} per step, as the gradient from layer 0's state "
-        f"does, against the top layer's {rate_text(r_top)}."
+        f"does ({rate_text(r_0)}), against the top layer's {rate_text(r_top)}."
     )
 
 
