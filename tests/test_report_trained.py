@@ -582,6 +582,8 @@ def test_the_chosen_steps_caption_says_how_many_of_which_steps(monitor_run, tmp_
     (a mutation audit's < -> <= of either count survived)."""
     (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
     assert "at 5 of the 7 recorded steps (the first, the last" in grid.caption
+    # 0, 2, 3, 4, 6 of 0-6 (numpy rounds 4.5 to 4): not evenly spaced, as it said
+    assert "ones between, as evenly spaced as the recorded steps allow)" in grid.caption
     failed = _monitor_with_a_failed_step(tmp_path / "run", recover=True)
     (grid,) = _blocks(_section(_report(failed), "curves-steps"), LineGrid)
     assert "at every one of the 2 measured steps" in grid.caption

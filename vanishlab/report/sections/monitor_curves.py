@@ -58,8 +58,8 @@ def curves_steps_section(view: RunView) -> Section | None:
     floors = any(len(c.floor_x) for p in panels for c in p.curves)
     measured = "measured" if len(steps) < len(steps_frame(view)) else "recorded"  # failed ones
     some = (
-        f"{len(shown)} of the {len(steps)} {measured} steps (the first, the last and evenly "
-        "spaced ones between)"
+        f"{len(shown)} of the {len(steps)} {measured} steps (the first, the last and ones "
+        "between, as evenly spaced as the recorded steps allow)"
         if len(shown) < len(steps)
         else f"every one of the {len(steps)} {measured} steps"
         if len(steps) > 1
