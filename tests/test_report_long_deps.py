@@ -594,11 +594,22 @@ def test_the_verdict_says_why_a_stacks_two_horizons_differ(stack, runs):
     words = (
         " The input's column falls more slowly than the state's because an input's gradient "
         f"also passes through layer 0, where it decays at {rate[('input', None)]:+.3f} per step, "
-        f"as the gradient from layer 0's state does ({rate[('state', 0)]:+.3f}), against the "
-        f"top layer's {rate[('state', 1)]:+.3f}."
+        f"as the gradient from layer 0's state does{{own}}, against the top layer's "
+        f"{rate[('state', 1)]:+.3f}."
     ).replace("-", "−")
+    own, inp = f"{rate[('state', 0)]:+.3f}", f"{rate[('input', None)]:+.3f}"
+    assert own != inp  # this run: layer 0 reads otherwise, so its rate is given too
+    words = words.format(own=f" ({own})".replace("-", "−"))
     # beside the table's columns; the verdict, which the page's top repeats, stays short
     assert _table(section).caption.endswith(words), _table(section).caption
+    # At analyze's defaults (T = 100, B = 8: docs/trained.md's numbers) layer 0 reads as the
+    # input does, and is not said twice ("at −0.559 per step, as ... does (−0.559)")
+    analyze_checkpoint(stack[60].parent / "rnn.pt", stack[60].parent / "t100", seq_len=100)
+    caption = _table(_section(stack[60].parent / "t100")).caption
+    assert caption.endswith(
+        "where it decays at −0.559 per step, as the gradient from layer 0's state does, "
+        "against the top layer's −0.904."
+    ), caption
     assert "falls more slowly" not in section.intro
     assert abs(rate[("state", 0)] - rate[("input", None)]) < 0.01  # the input's is layer 0's
     for name in ("lstm", "gru", "relu"):

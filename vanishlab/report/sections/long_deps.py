@@ -177,8 +177,14 @@ def _why_two(inp: _Curve | None, top: _Curve | None, first: _Curve | None, layer
         " The input's column falls more slowly than the state's because an input's gradient "
         f"also passes through {'layer 0' if layers == 2 else 'the layers below the top one'}, "
         f"where it decays at {rate_text(r_in)} per step, as the gradient from layer 0's state "
-        f"does ({rate_text(r_0)}), against the top layer's {rate_text(r_top)}."
+        f"does{_own(r_0, r_in)}, against the top layer's {rate_text(r_top)}."
     )
+
+
+def _own(rate: float, beside: float) -> str:
+    """`` (rate)`` where it reads otherwise than ``beside``, which the words say it equals
+    (within a tenth): the table shows layer 0's rate nowhere."""
+    return "" if rate_text(rate) == rate_text(beside) else f" ({rate_text(rate)})"
 
 
 def _verdict(
