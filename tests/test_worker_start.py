@@ -21,15 +21,22 @@ main()
 """
 
 
-def _sweep(out: str, workers: str, python: str) -> subprocess.CompletedProcess[str]:
+def _sweep(
+    out: str, workers: str, python: str, flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     code = _SWEEP.format(python=python, out=out, workers=workers)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code], capture_output=True, text=True, timeout=300
+    )
 
 
+# -W error: the tracker's "died unexpectedly" warning was raised where it was to be recorded, a
+# UserWarning traceback and status 1 (the user's filters apply to what is shown, not to this).
+@pytest.mark.parametrize("flags", [(), ("-W", "error")], ids=["plain", "W-error"])
 @pytest.mark.skipif(sys.platform != "linux", reason="a forkserver, and /bin/false")
-def test_workers_that_cannot_start_are_one_line_and_the_way_on_works(tmp_path):
+def test_workers_that_cannot_start_are_one_line_and_the_way_on_works(tmp_path, flags):
     out = str(tmp_path / "run")
-    done = _sweep(out, "2", "/bin/false")  # exits at once, as a Python that cannot run
+    done = _sweep(out, "2", "/bin/false", flags)  # exits at once, as a Python that cannot run
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: the worker processes could not start (")
     assert len(done.stderr.splitlines()) == 1, done.stderr

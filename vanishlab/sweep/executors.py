@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from ..core import warning_filters
 from ..errors import StoppedRunError
 from . import store
 from .cell import pinned_numerics
@@ -208,7 +209,11 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
         return
     # The tracker whose Python could not run warns that it "died unexpectedly" as the probe
     # starts: said by the one line below where the workers cannot start, shown where they can.
-    with warnings.catch_warnings(record=True) as said:
+    # Recorded whatever the filters (under -W error it raised, a traceback), under the lock of
+    # vanishlab's changes to them (warning_filters); shown below as they say.
+    failed: BaseException | None = None
+    with warning_filters.LOCK, warnings.catch_warnings(record=True) as said:
+        warnings.filterwarnings("always", message=_TRACKER_DIED)
         try:
             _start_forkserver()
             if not _ENDED_AT_EXIT:
@@ -218,9 +223,15 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
             probe.start()
             probe.join()
         except (OSError, EOFError) as err:  # its Python could not run, or fork failed
-            raise no_workers(err) from None
+            failed = err
     for w in said:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if failed is None or not str(w.message).startswith(_TRACKER_DIED):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if failed is not None:
+        raise no_workers(failed) from None
+
+
+_TRACKER_DIED = "resource_tracker: process died unexpectedly"
 
 
 def no_workers(err: BaseException) -> StoppedRunError:
