@@ -71,3 +71,70 @@ def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stopped):
     while _in_session(proc.pid):
         assert time.monotonic() < deadline, _in_session(proc.pid)
         time.sleep(0.01)
+
+
+_STARTED = """
+import os, signal, sys, threading
+from multiprocessing import forkserver
+from vanishlab.sweep import executors
+
+def ready():  # as run_processes does, then a worker as its pool starts one
+    ctx = executors._mp_context()
+    executors._ready_forkserver(ctx)
+    worker = ctx.Process(target=executors._nothing)
+    worker.start()
+    worker.join()
+
+if __name__ == "__main__":
+    where = sys.argv[1]
+    if where == "thread":  # vl.run_sweep(..., workers=2) called from a thread of the caller's
+        thread = threading.Thread(target=ready)
+        thread.start()
+        thread.join()
+    else:
+        ready()
+    pid = forkserver._forkserver._forkserver_pid
+    status = open(f"/proc/{pid}/status").read()
+    blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+    print(pid, "hangup-blocked" if blocked & 1 << (signal.SIGHUP - 1) else "hangup-seen")
+    if where == "fork":
+        child = os.fork()
+        if child == 0:
+            sys.exit(0)  # a child forked by the caller, ending as Python does: atexit runs
+        os.waitpid(child, 0)
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        print("forkserver-dead" if state == "Z" else "forkserver-alive")
+    os.kill(pid, signal.SIGSTOP)  # it cannot notice this process's end by itself now
+    sys.stdout.flush()
+"""
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _started(tmp_path: Path, where: str) -> list[str]:
+    """What the script above prints, started ``where``; the forkserver it leaves is killed."""
+    script = tmp_path / "started.py"
+    script.write_text(_STARTED)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:  # files: a forkserver left holds them
+        done = subprocess.run(
+            [sys.executable, str(script), where], stdout=stdout, stderr=stderr, timeout=120, env=env
+        )
+    said = out.read_text().split()
+    left = _state(int(said[0])) if said else None
+    if left is not None:
+        os.kill(int(said[0]), signal.SIGKILL)
+    assert done.returncode == 0, err.read_text()
+    return [*said[1:], f"left {left}"]
+
+
+def test_a_child_the_caller_forks_leaves_its_parents_forkserver_alone(tmp_path):
+    # The child inherited the atexit handler and, ending as Python does, killed its parent's
+    # forkserver (a pool running then would have broken, its workers said to exit with 255).
+    assert _started(tmp_path, "fork") == ["hangup-blocked", "forkserver-alive", "left None"]

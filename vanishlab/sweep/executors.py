@@ -217,7 +217,7 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
         try:
             _start_forkserver()
             if not _ENDED_AT_EXIT:
-                _ENDED_AT_EXIT.append(True)
+                _ENDED_AT_EXIT.append(os.getpid())
                 atexit.register(_end_forkserver)
             probe = ctx.Process(target=_nothing, daemon=True)
             probe.start()
@@ -246,7 +246,7 @@ def no_workers(err: BaseException) -> StoppedRunError:
     )
 
 
-_ENDED_AT_EXIT: list[bool] = []  # whether _end_forkserver is registered with atexit
+_ENDED_AT_EXIT: list[int] = []  # the process that registered _end_forkserver with atexit
 
 
 def _end_forkserver() -> None:
@@ -256,9 +256,12 @@ def _end_forkserver() -> None:
     it tore down the torch it had imported first, and outlived a stopped two-worker sweep by
     0.4 to 3 s on a loaded machine (3 of 30 stops), a process of its group left behind; the
     resource tracker waited for it. Not where a child of this process still runs (a caller's
-    own, which the forkserver may have started and whose exit status it reports)."""
+    own, which the forkserver may have started and whose exit status it reports), nor in a
+    child forked from it that exits as Python does (``os.fork()``): it killed its parent's."""
     from multiprocessing import forkserver
 
+    if os.getpid() not in _ENDED_AT_EXIT:
+        return
     server = getattr(forkserver, "_forkserver", None)
     pid = getattr(server, "_forkserver_pid", None)
     if pid is None or multiprocessing.active_children():
