@@ -134,6 +134,12 @@ def _started(tmp_path: Path, where: str) -> list[str]:
     return [*said[1:], f"left {left}"]
 
 
+def test_a_pool_started_from_another_thread_has_its_forkserver_ended_and_deaf_to_sighup(tmp_path):
+    # From a thread other than the main one, the forkserver was started by the pool itself:
+    # seeing SIGHUP (a closed terminal killed it), and never ended at exit.
+    assert _started(tmp_path, "thread") == ["hangup-blocked", "left None"]
+
+
 def test_a_child_the_caller_forks_leaves_its_parents_forkserver_alone(tmp_path):
     # The child inherited the atexit handler and, ending as Python does, killed its parent's
     # forkserver (a pool running then would have broken, its workers said to exit with 255).

@@ -201,11 +201,10 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
     parent had exited and removed the pool's semaphores, and failed to unpickle them (its
     traceback followed the sweep's one line). So the preload is waited for here, with a no-op
     process that holds no semaphore; the pool's workers are then forked at once, with Ctrl-C
-    and SIGTERM held (:func:`_signals_held`). Only from the main thread (the only one that may
-    set signal handlers)."""
+    and SIGTERM held (:func:`_signals_held`, main thread only). From any thread: called from
+    another, it left the pool to start the forkserver, which then saw SIGHUP and was not ended
+    at exit (a signal mask is the calling thread's, and its children inherit it)."""
     if ctx.get_start_method() != "forkserver":  # pragma: no cover - spawn platforms
-        return
-    if threading.current_thread() is not threading.main_thread():
         return
     # The tracker whose Python could not run warns that it "died unexpectedly" as the probe
     # starts: said by the one line below where the workers cannot start, shown where they can.
