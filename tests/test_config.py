@@ -419,3 +419,16 @@ def test_a_numpy_bool_is_a_bool_as_numpy_integers_and_floats_are_numbers() -> No
     assert Sweep(bias=np.array([True, False])).bias == (True, False)
     with pytest.raises(vl.VanishlabError, match="bias must be true or false, got 0"):
         CellConfig(bias=0)
+
+
+def test_a_cell_and_a_sweep_pickle_by_reference_to_the_config_module():
+    # A pool's worker gets its cells pickled. From Python 3.12, make_dataclass put the classes
+    # in vanishlab.sweep.axes (its caller), where no CellConfig is: every sweep with workers > 1
+    # failed, "Can't pickle <class 'vanishlab.sweep.axes.CellConfig'>".
+    import pickle
+
+    from vanishlab.sweep import config
+
+    for cls in (config.CellConfig, config.Sweep):
+        assert cls.__module__ == "vanishlab.sweep.config"
+        assert pickle.loads(pickle.dumps(cls())) == cls()

@@ -260,6 +260,10 @@ class AxisSet:
             namespace={**ns, "__doc__": _SWEEP_DOC},
             frozen=True,
         )
+        # From Python 3.12 make_dataclass sets __module__ to its caller's (this module), over
+        # the namespace's: a cell then failed to pickle ("attribute lookup CellConfig on
+        # vanishlab.sweep.axes failed"), and every sweep with workers > 1 with it.
+        self.CellConfig.__module__ = self.Sweep.__module__ = module
 
     def axis(self, name: str) -> Axis:
         """The :class:`Axis` called ``name``, or VanishlabError naming every axis."""
