@@ -525,7 +525,7 @@ def test_a_swallowed_stop_ends_by_its_status_when_stderr_is_broken(monkeypatch, 
 
     monkeypatch.setattr(stops, "RESEND_S", 60.0)  # not sent again before the command ends
     monkeypatch.setattr(sys, "stderr", _BrokenStderr())
-    done, status = _swallowed_stop(signum, "nothing measured")
+    done, status = _swallowed_stop(signum, "nothing measured", steps_s=0.5)  # (no stop ends them)
     assert done == ["measured"] and status == 128 + signum
 
 
