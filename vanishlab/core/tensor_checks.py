@@ -15,6 +15,7 @@ import torch
 
 __all__ = [
     "NESTED_ADVICE",
+    "PADDED_STEPS",
     "check_dense",
     "check_finite",
     "check_sequence",
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 NESTED_ADVICE = ": pad it to one length with torch.nested.to_padded_tensor(x, 0.0)"  # x, --inputs
+#: What a PackedSequence unpacked to its padded tensor then is to a measurement (x, --inputs).
+PADDED_STEPS = "its padded steps are then measured as inputs"
 
 
 def token_ids_advice(x: torch.Tensor) -> str:
@@ -53,7 +56,7 @@ def require_tensor(x: object, what: str) -> None:
     if isinstance(x, torch.nn.utils.rnn.PackedSequence):
         raise TypeError(
             f"{what} must be a torch.Tensor, got PackedSequence: unpack it with "
-            "torch.nn.utils.rnn.pad_packed_sequence (its padded steps are then measured as inputs)"
+            f"torch.nn.utils.rnn.pad_packed_sequence ({PADDED_STEPS})"
         )
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor, got {_no_tensor(x, what)}")

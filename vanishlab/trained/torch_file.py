@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..core import warning_filters
-from ..core.tensor_checks import NESTED_ADVICE, token_ids_advice
+from ..core.tensor_checks import NESTED_ADVICE, PADDED_STEPS, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import loop_problem
 from .archive import check_records, cut_short, is_torchscript, unpickler_reason
@@ -72,8 +72,7 @@ def load_file(path: Path, what: str) -> Any:
                 advice = "It holds a numpy object: save torch.as_tensor(x) instead"
             elif "PackedSequence" in reason:  # the Python API's own advice, said here too
                 advice = (
-                    "It holds a PackedSequence: save the padded tensor instead (its padded "
-                    "steps are then measured as inputs), "
+                    f"It holds a PackedSequence: save the padded tensor instead ({PADDED_STEPS}), "
                     "torch.save(torch.nn.utils.rnn.pad_packed_sequence(packed)[0], path)"
                 )
         elif "ScriptObject" in reason:  # packed (quantized) weights
