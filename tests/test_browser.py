@@ -9,8 +9,10 @@ at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ import vanishlab as vl
 
 pytestmark = pytest.mark.browser
 CHROMIUM = find_chromium()
+
+
+@contextlib.contextmanager
+def _printed(page: Path, width: int) -> Iterator[Browser]:
+    """A browser showing ``page`` as printed (print media), ``width`` CSS pixels wide."""
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+        browser.open(page, width=width, height=1000)
+        yield browser
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -87,10 +99,7 @@ def test_printed_tables_keep_every_column(full_report):
     rates by setting: its fit lags and input rate) printed without its last columns, cut at
     the scroll box's edge where no scrollbar is on paper. A box left visible is shrunk to the
     page by the browser's print scaling, as the long tables already were."""
-    assert CHROMIUM is not None
-    with Browser(CHROMIUM) as browser:
-        browser.send("Emulation.setEmulatedMedia", {"media": "print"})
-        browser.open(full_report, width=420, height=1000)
+    with _printed(full_report, width=420) as browser:
         clipped = browser.evaluate(
             "[...document.querySelectorAll('.scroll')].filter(s => s.scrollWidth >"
             " s.clientWidth && getComputedStyle(s).overflowX !== 'visible').length"
@@ -301,10 +310,7 @@ def test_printed_figures_stay_whole_and_headings_stay_with_what_follows(full_rep
     5; a section's heading and the first line of its intro at the foot of page 3, the rest and
     its figure on page 4). On paper a figure (title, drawing, caption) is not split, and no
     heading or section intro is parted from what follows it."""
-    assert CHROMIUM is not None
-    with Browser(CHROMIUM) as browser:
-        browser.send("Emulation.setEmulatedMedia", {"media": "print"})
-        browser.open(full_report, width=700, height=1000)
+    with _printed(full_report, width=700) as browser:
         styles = browser.evaluate(
             "({figure: [...document.querySelectorAll('figure')].map("
             " f => getComputedStyle(f).breakInside),"
