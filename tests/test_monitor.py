@@ -384,12 +384,12 @@ def test_a_pruned_module_is_measured_masked_and_a_new_mask_is_other_weights(tmp_
     assert recorded == tensor_digest(*plain.parameters())
 
 
-def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
-    """mon.step(5); <train>; mon.step(3) recorded step 3 in silence, from weights newer than
-    step 5's. It is still recorded (training resumed from an earlier checkpoint in the same
-    loop numbers its steps so), with one warning that names both steps (the highest recorded,
-    not the first); a replayed step (the same weights) and a reopened run's own earlier steps
-    say nothing."""
+def test_a_new_step_below_a_recorded_one_is_refused_and_nothing_written(tmp_path):
+    """mon.step(5); <train>; mon.step(3) recorded step 3 from weights newer than step 5's, with
+    one warning per monitor, and a later step(2) in silence. Steps count up in one monitor: a
+    new one below the highest recorded (not the first) is refused, naming both, and nothing is
+    written; a replayed step (the same weights) and a reopened run's own earlier steps are not
+    refused."""
     torch.manual_seed(4)
     net, probe = _Net(), torch.randn(2, 6, 3)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
@@ -398,15 +398,20 @@ def test_a_new_step_below_a_recorded_one_is_recorded_with_a_warning(tmp_path):
     with JacobianMonitor(net, probe, out=out) as mon:
         assert mon.step(1) is not None
         assert mon.step(5) is not None
-        assert mon.step(5) is None  # replayed with the same weights: silent
+        assert mon.step(5) is None  # replayed with the same weights: skipped
         _train_step(net, opt, x, y)
-        with pytest.warns(UserWarning, match=r"step 3 is recorded after step 5 ") as caught:
-            assert mon.step(3) is not None
-        assert len(caught) == 1
-        _train_step(net, opt, x, y)
-        assert mon.step(2) is not None  # once per monitor: the error filter lets it pass
+        for n in (3, 2):  # every time, not once
+            with pytest.raises(VanishlabError) as told:
+                mon.step(n, loss=1.0)
+            assert str(told.value) == (
+                f"step {n} comes after step 5, the highest this monitor of {out} recorded, so "
+                f"it would hold weights newer than step 5's; nothing written: give each "
+                "training step its own number, counting up"
+            )
         assert mon.step(6) is not None
-    assert sorted(vl.load_results(out)["step"].unique()) == [1, 2, 3, 5, 6]
+    assert sorted(vl.load_results(out)["step"].unique()) == [1, 5, 6]
+    assert sorted(vl.load_manifest(out)["steps"], key=int) == ["1", "5", "6"]
+    assert len(list((out / "cells").iterdir())) == 3
     with JacobianMonitor(net, probe, out=out) as mon:  # another session: 0 is new here
         assert mon.step(0) is not None
 

@@ -103,7 +103,9 @@ class JacobianMonitor:
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
 
     Use it as a context manager (the run directory is locked while it is open); ``step(n,
-    loss=...)`` returns the shard rows it wrote, or None when the step is not recorded.
+    loss=...)`` returns the shard rows it wrote, or None when the step is not recorded. Its
+    steps count up: a new step below one it recorded is refused (nothing written), and a step
+    it recorded, given again, is skipped when the weights are the same and refused when not.
     """
 
     def __init__(
@@ -142,7 +144,6 @@ class JacobianMonitor:
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this monitor object recorded
-        self._warned_back = False  # a new step below a recorded one: said once
         self._new = False  # set in __enter__: whether it began the run in out
         self._start = 0.0
 
@@ -248,12 +249,13 @@ class JacobianMonitor:
         its ``failure`` is ``"overflow"`` when the first non-finite value found is inf and
         ``"nan"`` when it is NaN.
 
-        A new step below the highest this monitor has recorded (``step(5)``, training,
-        ``step(3)``) is recorded from the module's weights now, with a ``UserWarning`` that
-        names both steps, once per monitor: training resumed from an earlier checkpoint numbers
-        its steps so, where a counter that went back stores later weights under an earlier
-        step. A step already recorded is skipped when the weights are those it was recorded
-        with, and refused (:class:`~vanishlab.errors.VanishlabError`) when they are not.
+        Steps count up within one monitor: a new step below the highest it has recorded
+        (``step(5)``, training, ``step(3)``) is refused
+        (:class:`~vanishlab.errors.VanishlabError` naming both steps, nothing written), as it
+        would hold weights newer than the later step's. A step already recorded is skipped
+        when the weights are those it was recorded with (a step called again before the next
+        ``optimizer.step()``, an exact replay), and refused when they are not. A reopened
+        run's own earlier steps are not this monitor's: a new one below them is recorded.
         """
         if self._lock is None:
             raise RuntimeError(  # before the block, or after it (where "use it as one" misled)
@@ -276,7 +278,7 @@ class JacobianMonitor:
         if cid in self._done:
             self._check_same_weights(n, weights)
             return None
-        self._warn_if_back(n)
+        self._check_not_back(n)
         start = time.perf_counter()
         lyap: float | None = None
         failure: str | None = None
@@ -359,20 +361,18 @@ class JacobianMonitor:
                 "a new or empty out="
             )
 
-    def _warn_if_back(self, n: int) -> None:
-        """Say once that a new step ``n`` comes below a step this monitor recorded."""
+    def _check_not_back(self, n: int) -> None:
+        """Refuse a new step ``n`` below the highest this monitor recorded: recorded, it held
+        weights newer than that step's (a step counter that went back, or restarted: a
+        loader's batch index). It was recorded with one warning per monitor, then in
+        silence."""
         highest = max(self._recorded_here, default=n)
-        if n >= highest or self._warned_back:
-            return
-        self._warned_back = True
-        warnings.warn(
-            f"step {n} is recorded after step {highest} of {self.out}, from the module's "
-            f"weights now: right when training resumed from a checkpoint before step {n}, "
-            f"wrong when the step counter went back (the weights are newer than step "
-            f"{highest}'s); said once per monitor",
-            UserWarning,
-            stacklevel=3,
-        )
+        if n < highest:
+            raise VanishlabError(
+                f"step {n} comes after step {highest}, the highest this monitor of {self.out} "
+                f"recorded, so it would hold weights newer than step {highest}'s; nothing "
+                "written: give each training step its own number, counting up"
+            )
 
     def _check_same_weights(self, n: int, weights: str) -> None:
         """Refuse to skip step ``n``, already recorded, when the module's weights now differ
