@@ -14,19 +14,25 @@ import vanishlab as vl
 
 @pytest.mark.parametrize("kind", [nn.RNN, nn.GRU])
 def test_a_tuple_h0_of_a_one_tensor_state_says_which_tensor(kind) -> None:
+    """The words "pass that tensor" did not say which of the two: the one of the state's shape
+    is named by its index, and where both have it (an LSTM's (h0, c0), or [h_n, h_n]), which
+    is which."""
     module, x = kind(3, 5, num_layers=2), torch.randn(6, 2, 3)
     output, h_n = module(x)
     said = (
         r"h0 must be a torch\.Tensor or None, got a tuple of 2 tensors: it is one tensor of "
         r"shape \(2, 2, 5\) \(a tuple \(h0, c0\) is an nn\.LSTM's state; a module's call "
-        r"returns \(output, h_n\), whose h_n is the state it ends in\): pass that tensor"
+        r"returns \(output, h_n\), whose h_n is the state it ends in\): "
     )
+    both = r"pass h0\[0\] where it is an LSTM's \(h0, c0\), h0\[1\] where it is a call's"
     for measure in (vl.jacobian_norms, vl.lyapunov_spectrum):
-        with pytest.raises(TypeError, match=said):
+        with pytest.raises(TypeError, match=said + r"pass h0\[1\], the one of that shape$"):
             measure(module, x, (output, h_n))
-        with pytest.raises(TypeError, match=said.replace("tuple of 2", "list of 2")):
+        with pytest.raises(TypeError, match=said.replace("tuple of 2", "list of 2") + both):
             measure(module, x, [h_n, h_n])
-    assert not vl.jacobian_norms(module, x, h_n.detach()).empty  # the way out works
+        with pytest.raises(TypeError, match=said + "none of its tensors has that shape"):
+            measure(module, x, (output, output))
+    assert not vl.jacobian_norms(module, x, (output, h_n.detach())[1]).empty  # the way out
 
 
 def test_an_lstm_part_given_as_a_tuple_is_not_told_of_lstm_states() -> None:

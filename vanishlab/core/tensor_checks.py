@@ -190,8 +190,8 @@ def check_state(
             got = (
                 f"a {type(value).__name__} of {len(value)} tensor{'s' * (len(value) > 1)}: it "
                 f"is one tensor of shape {shape} (a tuple (h0, c0) is an nn.LSTM's state; a "
-                "module's call returns (output, h_n), whose h_n is the state it ends in): pass "
-                "that tensor"
+                "module's call returns (output, h_n), whose h_n is the state it ends in): "
+                f"{_which_tensor(value, what, shape)}"
             )
         elif isinstance(value, tuple | list) and not value:  # as_tensor(()) has no such shape
             # None only for a whole state: an LSTM's part told to pass None was refused again
@@ -214,6 +214,25 @@ def check_state(
     out = (value if batched else value.unsqueeze(1)).detach()  # (L, B, H)
     check_finite(out, what, ("layer", "sample", "unit"))
     return out
+
+
+def _which_tensor(
+    value: tuple[torch.Tensor, ...] | list[torch.Tensor], what: str, shape: tuple[int, ...]
+) -> str:
+    """The way out for a one-tensor state given as a tuple (or list) of tensors: the one of
+    ``shape`` among them, by its index (``pass h0[1]``). "pass that tensor" named none, and
+    an (output, h_n) pair holds one of that shape, an LSTM's (h0, c0) two (its h0 first)."""
+    fits = [i for i, v in enumerate(value) if tuple(v.shape) == shape]
+    if len(fits) == 1:
+        return f"pass {what}[{fits[0]}], the one of that shape"
+    if len(value) == 2 and len(fits) == 2:
+        return (
+            f"pass {what}[0] where it is an LSTM's (h0, c0), {what}[1] where it is a call's "
+            "(output, h_n)"
+        )
+    if fits:
+        return f"pass the one that is the state, of {', '.join(f'{what}[{i}]' for i in fits)}"
+    return "none of its tensors has that shape: pass one tensor of that shape"
 
 
 def swapped_layout(
