@@ -70,3 +70,44 @@ def test_a_model_holding_one_cell_names_it() -> None:
     with pytest.raises(TypeError, match=r"got Decoder \(it holds one, its \.step: a cell") as err:
         vl.jacobian_norms(Decoder(), torch.randn(5, 2, 3))
     assert "model.step.state_dict()" in str(err.value)
+
+
+class _MinGRUCell(nn.RNNCellBase):
+    """A cell of the user's own kind: two gate blocks, which no nn.RNN, nn.LSTM or nn.GRU has."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size, bias=True, num_chunks=2)
+
+
+def test_a_cell_of_its_own_kind_is_told_no_recipe(tmp_path) -> None:
+    """An nn.RNNCellBase subclass that is none of RNNCell, LSTMCell and GRUCell was given the
+    nn.RNN's recipe, whose load_state_dict fails on its (2H, H) weights; from a file, it was
+    told to save "that module's state_dict", of no module. Both now say it is a cell of its own
+    kind, which vanishlab cannot measure."""
+    from vanishlab.errors import VanishlabError
+    from vanishlab.trained.checkpoint import read_checkpoint
+
+    own = (
+        "no nn.RNNCell, nn.LSTMCell or nn.GRUCell: its step is its own code, which no nn.RNN, "
+        "nn.LSTM or nn.GRU computes, so vanishlab cannot measure it"
+    )
+    cell, x = _MinGRUCell(3, 4), torch.randn(5, 2, 3)
+    with pytest.raises(TypeError) as err:
+        vl.jacobian_norms(cell, x)
+    assert str(err.value) == (
+        f"expected an nn.RNN, nn.LSTM or nn.GRU module, got _MinGRUCell (it is a cell of its "
+        f"own kind (_MinGRUCell), {own})"
+    )
+    model = nn.Sequential(cell)
+    with pytest.raises(TypeError, match=r"its \[0\]: a cell of its own kind") as err:
+        vl.jacobian_norms(model, x)
+    assert "rnn = nn." not in str(err.value)
+    path = tmp_path / "cell.pt"
+    torch.save(cell.state_dict(), path)
+    with pytest.raises(VanishlabError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (
+        f"{path} holds the weights of a recurrent cell of its own kind (weight_ih; its "
+        "weight_hh of shape (8, 4) has not 1, 3 or 4 times as many rows as columns, as an "
+        f"nn.RNNCell's, nn.GRUCell's or nn.LSTMCell's has), {own}"
+    )

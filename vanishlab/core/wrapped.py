@@ -13,7 +13,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["QUANTIZABLE", "QUANTIZED", "cell_recipe", "where_it_is", "wrong_module"]
+__all__ = [
+    "OTHER_CELL",
+    "QUANTIZABLE",
+    "QUANTIZED",
+    "cell_recipe",
+    "where_it_is",
+    "wrong_module",
+]
 
 _KINDS = ("RNN", "LSTM", "GRU")
 _CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
@@ -23,6 +30,12 @@ _CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 #: are Linear layers, so that observers can watch them): quantized, neither is an nn.LSTM.
 QUANTIZABLE = "torch.ao.nn.quantizable"
 QUANTIZED = ("torch.ao.nn.quantized", QUANTIZABLE, "torch.nn.quantized")
+#: What a cell of its own kind is (none of nn.RNNCell, nn.LSTMCell, nn.GRUCell): said of such a
+#: cell passed in, and of a file's cell weights of no such cell's shapes. No recipe fits it.
+OTHER_CELL = (
+    "no nn.RNNCell, nn.LSTMCell or nn.GRUCell: its step is its own code, which no nn.RNN, "
+    "nn.LSTM or nn.GRU computes, so vanishlab cannot measure it"
+)
 
 
 def wrong_module(obj: object, expected: str, second: object = None) -> TypeError:
@@ -91,8 +104,12 @@ def cell_recipe(cell: nn.RNNCellBase, name: str = "cell") -> str:
     """The words for a cell ``name`` (``nn.RNNCell``, ``nn.LSTMCell``, ``nn.GRUCell``), which
     computes one step of a loop of the user's: its weights are a one-layer module's with
     ``_l0`` added to each key, which is measured on the steps the loop feeds the cell. The
-    module is written with the cell's sizes, bias and (an RNNCell's) nonlinearity."""
-    base = next((b for b in type(cell).__mro__ if b in _CELLS), nn.RNNCell)  # a subclass's
+    module is written with the cell's sizes, bias and (an RNNCell's) nonlinearity. A cell of
+    another kind (an nn.RNNCellBase subclass of none of the three) gets no recipe: it was
+    given the nn.RNN's, which its weights do not fit."""
+    base = next((b for b in type(cell).__mro__ if b in _CELLS), None)  # a subclass's
+    if base is None:
+        return f"a cell of its own kind ({type(cell).__name__}), {OTHER_CELL}"
     kind = base.__name__.removesuffix("Cell")
     args = [str(cell.input_size), str(cell.hidden_size)]
     if getattr(cell, "nonlinearity", "tanh") != "tanh":

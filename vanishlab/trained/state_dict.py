@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..core.wrapped import QUANTIZABLE, QUANTIZED
+from ..core.wrapped import OTHER_CELL, QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
 
@@ -118,6 +118,12 @@ def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:
     if w_hh is not None and w_ih.dim() == 2 and w_hh.dim() == 2 and w_hh.shape[1] > 0:
         gates, rest = divmod(w_hh.shape[0], w_hh.shape[1])
         kind = None if rest else _CELL_GATES.get(gates)
+    if kind is None and w_hh is not None and w_hh.dim() == 2:  # was told to save "that module"
+        return (
+            f"the weights of a recurrent cell of its own kind ({weight_ih}; its weight_hh of "
+            f"shape {tuple(w_hh.shape)} has not 1, 3 or 4 times as many rows as columns, as an "
+            f"nn.RNNCell's, nn.GRUCell's or nn.LSTMCell's has), {OTHER_CELL}"
+        )
     if kind is None or w_hh is None:  # no cell's shapes: no recipe to fill in
         return (
             f"a recurrent cell's weights ({weight_ih}), not an nn.RNN, nn.LSTM or nn.GRU's: a "
