@@ -55,3 +55,31 @@ def test_the_first_class_alone_claims_nothing_of_the_others(tmp_path, monkeypatc
     monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint", raising=False)
     text = _refusal(nn.Sequential(nn.LSTM(2, 3)), tmp_path / "m.pt")
     assert "in a Python session that defines its classes: " in text, text
+
+
+@needs_global_list
+def test_numpys_globals_are_not_classes_to_define(tmp_path):
+    """A whole model holding a NumPy array (a normalization's mean kept on the model) was told
+    to run the recipe "in a Python session that defines numpy...multiarray._reconstruct,
+    numpy.dtype, numpy.ndarray": NumPy's, which weights_only=False loads as it loads torch's.
+    Its recipe is said to run in any session, and it does; beside a class of one's own, only
+    that class is named."""
+    import re
+
+    import numpy as np
+
+    rnn = nn.GRU(2, 3)
+    rnn.mean = np.zeros(2)
+    path = tmp_path / "m.pt"
+    text = _refusal(rnn, path)
+    assert "For a file you trust, in any Python session (its classes are torch's and NumPy's " in (
+        text
+    ), text
+    assert "numpy." not in text, text
+    recipe = re.search(r": (model = torch\.load\(.*\)) \(the model in it\), then (.*\)), and", text)
+    exec(f"{recipe[1]}; {recipe[2]}", {"torch": torch})  # the words run as they are written
+    assert read_checkpoint(tmp_path / "m_sd.pt").spec.hidden_size == 3
+    model = Copy()
+    model.mean = np.zeros(2)
+    text = _refusal(model, path)
+    assert f"that defines {Copy.__module__}.Copy (import it or run its code first)" in text, text

@@ -120,14 +120,18 @@ def whole_model_advice(path: Path, classes: Sequence[str] = (), complete: bool =
     the file needs, ``complete`` when they are all of them. Those not torch's own are named
     (``__main__.Copy``: the training script's class, which a session must define first); where
     the whole list holds torch's alone (``torch.save(rnn)``), any session loads it. "A session
-    that defines its classes" named none, and a torch.nn.GRU saved whole needs none."""
+    that defines its classes" named none, and a torch.nn.GRU saved whole needs none. NumPy's
+    globals (an array beside the model: ``numpy.core.multiarray._reconstruct``) are no class
+    of the user's to define: ``weights_only=False`` loads them from NumPy, as it loads torch's
+    (they were named as classes to define)."""
     saved = path.with_name(f"{path.stem}_sd{path.suffix or '.pt'}")
-    own = [g for g in classes if not g.startswith("torch.")]
+    own = [g for g in classes if not g.startswith("torch.") and not _NUMPY.match(g)]
     if own:
         shown = ", ".join(own[:_SHOWN]) + (", ..." if len(own) > _SHOWN else "")
         session = f"in a Python session that defines {shown} (import it or run its code first)"
     elif classes and complete:
-        session = "in any Python session (its classes are torch's own)"
+        owners = "torch's and NumPy's" if any(_NUMPY.match(g) for g in classes) else "torch's"
+        session = f"in any Python session (its classes are {owners} own)"
     else:
         session = "in a Python session that defines its classes"
     return (
