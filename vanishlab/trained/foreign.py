@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from ..core.wrapped import QUANTIZABLE, QUANTIZED
+from .model_key import whole_model_key
 
 __all__ = [
     "foreign_advice",
@@ -113,7 +114,9 @@ def quantized_advice(named: str) -> str:
     )
 
 
-def whole_model_advice(path: Path, classes: Sequence[str] = (), complete: bool = False) -> str:
+def whole_model_advice(
+    path: Path, classes: Sequence[str] = (), complete: bool = False, key: str | None = None
+) -> str:
     """What to give instead of a whole model saved with ``torch.save(model, path)``: its
     state_dict, and the two lines that write it, run where the model's classes are defined
     (its loading runs the file's code: only for a file one trusts). ``classes``: the globals
@@ -123,7 +126,10 @@ def whole_model_advice(path: Path, classes: Sequence[str] = (), complete: bool =
     that defines its classes" named none, and a torch.nn.GRU saved whole needs none. NumPy's
     globals (an array beside the model: ``numpy.core.multiarray._reconstruct``) are no class
     of the user's to define: ``weights_only=False`` loads them from NumPy, as it loads torch's
-    (they were named as classes to define)."""
+    (they were named as classes to define). ``key``: the subscripts that reach the model in
+    what the file holds (``['model']``, :func:`~vanishlab.trained.model_key.whole_model_key`),
+    where it is not the file's whole content: the recipe takes it from there (it called the
+    dict "model" and saved the dict's state_dict(), which a dict has not)."""
     saved = path.with_name(f"{path.stem}_sd{path.suffix or '.pt'}")
     own = [g for g in classes if not g.startswith("torch.") and not _NUMPY.match(g)]
     if own:
@@ -134,11 +140,14 @@ def whole_model_advice(path: Path, classes: Sequence[str] = (), complete: bool =
         session = f"in any Python session (its classes are {owners} own)"
     else:
         session = "in a Python session that defines its classes"
+    load = f"torch.load({str(path)!r}, weights_only=False)"
+    held, recipe = "torch.save(model)", f"model = {load} (the model in it), then "
+    if key:
+        held, recipe = f"under {key}", f"ckpt = {load}, then "
     return (
-        "Save model.state_dict() instead: the file holds a whole model (torch.save(model); its "
-        f"class is code). For a file you trust, {session}: "
-        f"model = torch.load({str(path)!r}, weights_only=False) (the model in it), then "
-        f"torch.save(model.state_dict(), {str(saved)!r}), and give that file"
+        f"Save model.state_dict() instead: the file holds a whole model ({held}; its class is "
+        f"code). For a file you trust, {session}: {recipe}torch.save({'ckpt' if key else 'model'}"
+        f"{key or ''}.state_dict(), {str(saved)!r}), and give that file"
     )
 
 
@@ -155,7 +164,7 @@ def foreign_advice(path: Path, reason: str) -> str | None:
     if not found:
         return None
     if any(_MODEL.match(g) for g in found):  # was told only "Save model.state_dict() instead"
-        return whole_model_advice(path, found, complete)
+        return whole_model_advice(path, found, complete, whole_model_key(path))
     if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
         return (
             f"It holds quantized weights (torch.ao.quantization.quantize_dynamic?): {save_float()}"

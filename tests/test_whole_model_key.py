@@ -1,0 +1,75 @@
+"""A checkpoint that holds a whole model inside a dict (``torch.save({"model": model, "epoch":
+3}, path)``) was told ``model = torch.load(...) (the model in it), then
+torch.save(model.state_dict(), ...)``: the dict has no state_dict(), and the words named no key.
+The recipe now names the key the model lies under, read from the pickle without running it,
+and runs as it is written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from _cli_lines import one_error_line
+from torch import nn
+from typer.testing import CliRunner
+
+from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
+from vanishlab.trained import read_checkpoint
+from vanishlab.trained.model_key import whole_model_key
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(2, 3)
+
+
+def _run_recipe(text: str) -> None:
+    """Run the refusal's recipe, ``ckpt = torch.load(...), then torch.save(...)``."""
+    recipe = re.search(r": (ckpt = torch\.load\(.*?\)), then (torch\.save\(.*?\)), and", text)
+    assert recipe, text
+    exec(f"{recipe[1]}; {recipe[2]}", {"torch": torch})  # the words run as they are written
+
+
+def test_a_dict_holding_a_whole_model_is_told_its_key(tmp_path) -> None:
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model": nn.LSTM(2, 3), "epoch": 3}, path)
+    result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "run")])
+    line = one_error_line(result, "under ['model']")
+    said = "the file holds a whole model (under ['model']; its class is code). For a file you"
+    assert said in line, line
+    assert (  # (the session's words between: torch 2.2 names only the first class, the LSTM)
+        f": ckpt = torch.load({str(path)!r}, weights_only=False), then "
+        f"torch.save(ckpt['model'].state_dict(), {str(tmp_path / 'ckpt_sd.pt')!r}), and give "
+        "that file"
+    ) in line, line
+    _run_recipe(line)
+    assert read_checkpoint(tmp_path / "ckpt_sd.pt").spec.kind == "lstm"
+
+
+@pytest.mark.parametrize(
+    ("obj", "key"),
+    [
+        (nn.GRU(2, 3), ""),  # the file is the model: the recipe as before
+        ({"loss": nn.MSELoss(), "models": [_Net()]}, "['models'][0]"),  # not the loss
+        ({"state": {"net": nn.Sequential(nn.RNN(2, 3))}}, "['state']['net']"),
+        ({"loss": nn.MSELoss(), "sd": nn.RNN(2, 3).state_dict()}, None),  # no model to name
+    ],
+)
+def test_the_key_is_that_of_the_module_holding_the_recurrent_one(obj, key, tmp_path) -> None:
+    path = tmp_path / "m.pt"
+    torch.save(obj, path)
+    assert whole_model_key(path) == key
+    if key:
+        with pytest.raises(VanishlabError) as err:
+            read_checkpoint(path)
+        _run_recipe(str(err.value))
+        assert read_checkpoint(tmp_path / "m_sd.pt").spec.hidden_size == 3
+
+
+def test_a_file_not_read_so_names_no_key(tmp_path) -> None:
+    path = tmp_path / "x.pt"
+    path.write_bytes(b"PK\x03\x04 not a whole archive")
+    assert whole_model_key(path) is None

@@ -1,0 +1,110 @@
+"""Where in a checkpoint a whole model lies (``torch.save({"model": model, "epoch": 3}, path)``),
+read from its pickle without running any of it, for the recipe that converts the file.
+
+:func:`whole_model_key` reads the archive's ``data.pkl`` with an unpickler whose every global is
+a stand-in of its own (nothing is imported, no class or function of the file is called) and
+whose tensors are not read, then follows the dicts, lists and tuples down to the modules:
+objects whose pickled state holds ``_parameters`` and ``_modules``, as every ``nn.Module``'s
+``__dict__`` does. The first that holds an nn.RNN, nn.LSTM or nn.GRU is the model (not a loss
+function saved beside it).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["whole_model_key"]
+
+_MAX_DEPTH = 8  # nesting followed, as state_dict.find_state_dict follows it
+_RECURRENT = re.compile(r"torch\.nn\.modules\.rnn\.(RNN|LSTM|GRU)")
+
+
+class _StandIn:
+    """An object of any global of the file: it takes whatever it is built with and keeps its
+    state, and the items a pickled dict subclass (an ``OrderedDict``) is given."""
+
+    state: Any
+    items: dict[Any, Any]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _StandIn:  # NEWOBJ calls no __init__
+        self = super().__new__(cls)
+        self.state, self.items = None, {}
+        return self
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.items[key] = value
+
+    def append(self, value: Any) -> None:
+        self.items[len(self.items)] = value
+
+    def extend(self, values: Any) -> None:
+        for value in values:
+            self.append(value)
+
+
+class _Reader(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:  # never imports: a stand-in
+        return type(name, (_StandIn,), {"global_name": f"{module}.{name}"})
+
+    def persistent_load(self, pid: Any) -> None:  # a tensor's storage: not read
+        return None
+
+
+def _is_module(obj: Any) -> bool:
+    state = obj.state if isinstance(obj, _StandIn) else None
+    if isinstance(state, tuple) and state:  # (__dict__, slots) of a class with slots
+        state = state[0]
+    return isinstance(state, dict) and {"_parameters", "_modules"} <= set(state)
+
+
+def _inside(obj: Any) -> list[tuple[Any, Any]]:
+    """The (key, value) pairs one level down in ``obj``: a dict's, a list's or tuple's, and a
+    stand-in's items and state."""
+    if isinstance(obj, dict):
+        return list(obj.items())
+    if isinstance(obj, list | tuple):
+        return list(enumerate(obj))
+    if isinstance(obj, _StandIn):
+        return [*obj.items.items(), (None, obj.state)]
+    return []
+
+
+def _modules(obj: Any, key: str, depth: int) -> list[tuple[str, Any]]:
+    """The outermost modules in ``obj``, each with the subscripts that reach it."""
+    if _is_module(obj):
+        return [(key, obj)]
+    if depth >= _MAX_DEPTH:
+        return []
+    # a stand-in's items are keys (an OrderedDict's); its state, an object's attributes, not
+    pairs = list(obj.items.items()) if isinstance(obj, _StandIn) else _inside(obj)
+    return [m for k, v in pairs for m in _modules(v, f"{key}[{k!r}]", depth + 1)]
+
+
+def _recurrent(obj: Any, depth: int = 0) -> bool:
+    """Whether ``obj`` is, or holds, an nn.RNN, nn.LSTM or nn.GRU."""
+    if _RECURRENT.fullmatch(getattr(obj, "global_name", "")):
+        return True
+    return depth < 4 * _MAX_DEPTH and any(_recurrent(v, depth + 1) for _, v in _inside(obj))
+
+
+def whole_model_key(path: Path) -> str | None:
+    """The subscripts that reach the whole model in the file at ``path``
+    (``['model']``, ``['models'][0]``), ``""`` when the file is the model, and None when no
+    module holding a recurrent one is found or the file cannot be read so (a legacy, non-zip
+    file; a damaged one)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl")
+            data = archive.read(name)
+        obj = _Reader(io.BytesIO(data)).load()
+    except Exception:  # what cannot be read so keeps the general recipe
+        return None
+    return next((k for k, m in _modules(obj, "", 0) if _recurrent(m)), None)
