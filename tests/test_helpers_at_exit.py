@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _proc import cmdline, stat_fields
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and /proc")
 
@@ -24,13 +25,11 @@ def _in_session(sid: int) -> dict[int, str]:
     """The live processes of session ``sid``, by pid: their command lines."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, IndexError):
+        fields, line = stat_fields(stat), cmdline(stat.parent)
+        if fields is None or line is None:
             continue
         if int(fields[3]) == sid and fields[0] != "Z":
-            found[int(stat.parent.name)] = cmdline
+            found[int(stat.parent.name)] = line
     return found
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _proc import stat_fields
 from _shards import aggregate_by_hand
 
 import vanishlab as vl
@@ -686,9 +687,8 @@ def _start_cli(grid: Sweep, out: Path, workers: int) -> subprocess.Popen:
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        fields = stat_fields(stat)
+        if fields is None:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     out, todo = set(), [pid]
