@@ -6,10 +6,17 @@ command with ``--workers 1``. It was click's "Aborted." and status 1 after multi
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 
 import pytest
+from _cli_lines import one_error_line
+from typer.testing import CliRunner
+
+from vanishlab.cli import app
+from vanishlab.sweep import executors
 
 _SWEEP = """
 import multiprocessing, sys
@@ -46,3 +53,31 @@ def test_workers_that_cannot_start_are_one_line_and_the_way_on_works(tmp_path, f
     again = _sweep(out, "1", sys.executable)  # the way on it gives
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "run" / "cells").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("err", "said"),
+    [
+        (BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)), "(broken pipe)"),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "(connection refused)"),
+        (EOFError("unexpected EOF"), "(unexpected EOF)"),
+    ],
+    ids=["EPIPE", "ECONNREFUSED", "EOF"],
+)
+def test_why_the_workers_could_not_start_is_said_in_plain_words(tmp_path, monkeypatch, err, said):
+    """The forkserver whose Python could not run is met as EOF, or, where it died sooner, as
+    a broken pipe or a refused connection: the line showed the errno, "([Errno 32] Broken
+    pipe)". A real one is a race (the test above meets EOF); here the start raises it."""
+
+    def refused() -> None:
+        raise err
+
+    monkeypatch.setattr(executors, "_start_forkserver", refused)
+    out = tmp_path / "run"
+    args = ["sweep", "--seq-len", "5", "--hidden-size", "4", "--seeds", "2", "--init", "normal"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--workers", "2", "--quiet"])
+    line = one_error_line(result, f"error: the worker processes could not start {said}; ")
+    assert "Errno" not in line
+    assert line.endswith(
+        "run the same command to start again with --workers 1, which measures in this process"
+    )

@@ -237,8 +237,12 @@ def no_workers(err: BaseException) -> StoppedRunError:
     """The error for worker processes that could not start: the forkserver's Python could not
     run (EOF on its socket, or no socket to connect to: a user who may not run this venv's
     Python), or the system refused a process (``ulimit -u``). It was click's "Aborted." and
-    status 1 (an EOFError), or "error: Connection refused"; the cells can still run here."""
-    why = str(err) or type(err).__name__
+    status 1 (an EOFError), or "error: Connection refused"; the cells can still run here.
+    An OSError is said by its system words, in lower case ("broken pipe"): its str,
+    "[Errno 32] Broken pipe", showed the errno."""
+    why = (isinstance(err, OSError) and err.strerror) or str(err) or type(err).__name__
+    if why[1:2].islower():  # "Broken pipe", not "EOF..."
+        why = why[:1].lower() + why[1:]
     return StoppedRunError(
         f"the worker processes could not start ({why})",
         " with --workers 1 (workers=1), which measures in this process",
