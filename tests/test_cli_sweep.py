@@ -372,15 +372,29 @@ def test_a_cell_refused_memory_names_the_workers_beside_it_only_where_there_are(
             "error: a worker process exited with status 3 before handing back its cell; no cell "
             "is saved yet (OUT keeps its manifest); run the same command to start again",
         ),
+        (  # multiprocessing's code for a status it could not read: the worker's own here
+            "os._exit(255)",
+            "error: a worker process exited with status 255 before handing back its cell; no "
+            "cell is saved yet (OUT keeps its manifest); run the same command to start again",
+        ),
+        (  # the forkserver, the workers' parent (never this process: the test's pid is kept)
+            f"os.getppid() != {os.getpid()} and os.kill(os.getppid(), signal.SIGKILL); "
+            "__import__('time').sleep(60)",
+            "error: the process that starts the worker processes (multiprocessing's forkserver) "
+            "was killed by SIGKILL, which stopped them; no cell is saved yet (OUT keeps its "
+            "manifest); run the same command to start again; --workers 1 measures in this process",
+        ),
     ],
-    ids=["SIGKILL", "exit"],
+    ids=["SIGKILL", "exit", "exit-255", "forkserver-killed"],
 )
 def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     """Every death was "a worker process died (out of memory?)": a kill -9, a crash, a worker's
     own exit alike. The parent knows the exit code: -9 is SIGKILL, the out-of-memory killer's
     signal (or a user's), and only then is memory (and the lever, its flag first) named. What
     the folder keeps is looked at after the death: "finished cells are kept" was said where
-    none had finished."""
+    none had finished. A forkserver killed (kill -9 of its pid) lost its workers' statuses,
+    each read as 255: "a worker process exited with status 255" was said; a worker's own
+    exit(255) still is."""
     module = tmp_path / "dies.py"
     module.write_text(
         "import os\nimport signal\n\nimport vanishlab as vl\n\n\n"

@@ -47,6 +47,7 @@ __all__ = [
     "dead_workers",
     "experiment_folders",
     "experiment_modules",
+    "forkserver_death",
     "load_experiment_files",
     "run_here",
     "run_processes",
@@ -266,7 +267,7 @@ def _end_forkserver() -> None:
     if os.getpid() not in _ENDED_AT_EXIT:
         return
     server = getattr(forkserver, "_forkserver", None)
-    pid = getattr(server, "_forkserver_pid", None)
+    pid = _forkserver_pid()
     if pid is None or multiprocessing.active_children():
         return
     with contextlib.suppress(OSError):
@@ -409,7 +410,9 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         alive_w.close()
     if died is not None:
         # Read only now: the pool's manager thread reads them too, and has ended (shut down).
-        raise worker_death([p.exitcode for p in died])
+        codes = [p.exitcode for p in died]
+        ended = _forkserver_ended() if NO_STATUS in codes else None
+        raise forkserver_death(ended) if ended else worker_death(codes)
 
 
 #: How long :func:`dead_workers` waits for a death to be reported, where none was as the pool broke.
@@ -450,6 +453,65 @@ def dead_workers(processes: Sequence[Any], wait_s: float = STATUS_WAIT_S) -> lis
     return dead
 
 
+#: The exit code multiprocessing gives a forkserver's child whose status it could not read (EOF
+#: on the forkserver's pipe): the child's own ``exit(255)``, or a forkserver that died.
+NO_STATUS = 255
+
+#: How long :func:`_forkserver_ended` waits for a forkserver whose pipe has closed to be seen
+#: dead (a dying process closes its files before its parent can see it gone).
+ENDED_WAIT_S = 0.5
+
+
+def _forkserver_pid() -> int | None:
+    """The pid of this process's forkserver (multiprocessing's module state), None if none."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    return getattr(server, "_forkserver_pid", None)
+
+
+def _forkserver_ended(wait_s: float = ENDED_WAIT_S) -> str | None:
+    """How this process's forkserver ended ("was killed by SIGKILL", "exited with status 1"),
+    where it has; None where it runs, or is not known here. Its status is looked at, not
+    reaped (``WNOWAIT``): multiprocessing reaps it as it starts the next one."""
+    pid = _forkserver_pid()
+    if pid is None or not hasattr(os, "waitid"):  # pragma: no cover - no forkserver there
+        return None
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except OSError:  # not a child of this process (reaped by another): not known
+            return None
+        if info is not None and info.si_pid:
+            if info.si_code == os.CLD_EXITED:
+                return f"exited with status {info.si_status}"
+            return f"was killed by {_signal_name(info.si_status)}"
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)
+
+
+def forkserver_death(ended: str) -> StoppedRunError:
+    """The error for a pool whose forkserver died (``ended``: how, :func:`_forkserver_ended`):
+    its workers' statuses are lost with it, and each read as 255, which was said as "a worker
+    process exited with status 255 before handing back its cell". Nothing of the sweep's
+    caused it (a kill, a shutdown): the same command runs again."""
+    return StoppedRunError(
+        f"the process that starts the worker processes (multiprocessing's forkserver) {ended}, "
+        "which stopped them",
+        "; --workers 1 (workers=1) measures in this process",
+    )
+
+
+def _signal_name(signum: int) -> str:
+    """``SIGKILL`` for 9; ``signal 99`` for a number no signal has here."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def worker_death(exit_codes: Sequence[int | None]) -> StoppedRunError:
     """The error for a pool whose worker died, from its workers' ``exit_codes`` (None: alive);
     the runner adds what the run directory keeps (it said "finished cells are kept" where no
@@ -469,10 +531,7 @@ def worker_death(exit_codes: Sequence[int | None]) -> StoppedRunError:
         return StoppedRunError(
             f"a worker process exited with status {code} before handing back its cell"
         )
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = f"signal {-code}"
+    name = _signal_name(-code)
     if code == -signal.SIGKILL:
         return StoppedRunError(
             "a worker process was killed by SIGKILL (sent by the kernel's out-of-memory killer "
