@@ -47,6 +47,7 @@ __all__ = [
     "remove_temps",
     "remove_temps_of",
     "resolved",
+    "run_dir_refused",
 ]
 
 TMP_SUFFIX = ".tmp"
@@ -225,6 +226,17 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def run_dir_refused(run_dir: Path, err: OSError, flag: str) -> VanishlabError:
+    """The error for a run directory ``run_dir`` that the file system refused (``err``: a
+    regular file there, a name too long, a folder that may not be read), naming ``flag`` as the
+    way out: "cannot write the run directory runs/x: Not a directory; give --out another
+    directory"."""
+    why = err.strerror or type(err).__name__
+    return VanishlabError(
+        f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
+    )
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
-from .files import folders_made
+from .files import folders_made, run_dir_refused
 
 __all__ = ["LOCK", "RunLock"]
 
@@ -35,11 +35,16 @@ class RunLock:
     """
 
     def __init__(
-        self, run_dir: str | os.PathLike[str], *, folders: list[Path] | None = None
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        folders: list[Path] | None = None,
+        flag: str = "--out (out=)",
     ) -> None:
         self.path = Path(run_dir) / LOCK
         self.made = False  # whether this holder created .lock (see discard)
         self._folders = folders  # where given, the folders it makes are added (_make_folder)
+        self._flag = flag  # the way out a refused run directory names (files.run_dir_refused)
         self._file: Any = None
         self._folder: int | None = None
 
@@ -49,7 +54,7 @@ class RunLock:
             self._folder = _lock_folder(self.path.parent)
         except BlockingIOError:  # its .lock was deleted, and this one is new: no pid in it
             self._drop_made(f)
-            here = _identity(self.path.parent) in _HELD_HERE
+            here = _held_here(self.path.parent)
             raise self._in_use(here, f"its {LOCK} was deleted while it ran") from None
         try:
             f.truncate(0)
@@ -72,15 +77,28 @@ class RunLock:
         locked. A holder's :meth:`discard` unlinks ``.lock`` while it holds it: a writer that
         had opened it before and locked it after held a lock on a file no longer there, beside
         the next writer's new ``.lock`` (where no folder lock is taken, NFS: two writers at
-        once). Such a file is let go and ``.lock`` opened again."""
+        once). Such a file is let go and ``.lock`` opened again.
+
+        The run directory itself may go meanwhile (another writer of the same new folder,
+        failing, removed it again after this one made it): it is made again, as often. Where
+        the file system refuses it (a regular file put there since the caller checked), it is
+        refused in :func:`~.files.run_dir_refused`'s words: a raw FileNotFoundError or
+        NotADirectoryError ("Not a directory: runs/x/.lock") reached the caller."""
+        gone: FileNotFoundError | None = None  # the last try's, where the folder had gone
         for _ in range(_REOPENS):
-            self._make_folder()
-            if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
-                raise VanishlabError(
-                    f"{self.path} is a directory, where vanishlab keeps its lock file: move it "
-                    "aside"
-                )
-            f, self.made = _opened(self.path)
+            try:
+                self._make_folder()
+                if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
+                    raise VanishlabError(
+                        f"{self.path} is a directory, where vanishlab keeps its lock file: move "
+                        "it aside"
+                    )
+                f, self.made = _opened(self.path)
+            except FileNotFoundError as err:  # the folder went again since made: made again
+                gone = err
+                continue
+            except OSError as err:
+                raise run_dir_refused(self.path.parent, err, self._flag) from err
             try:
                 _lock(f)
             except OSError:
@@ -91,6 +109,9 @@ class RunLock:
             if _names(self.path, f):
                 return f
             f.close()  # (which lets its lock go)
+            gone = None
+        if gone is not None:  # the folder went each time (or a broken link in its path)
+            raise run_dir_refused(self.path.parent, gone, self._flag) from gone
         raise self._in_use(False, f"its {LOCK} was removed as often as it was opened")
 
     def _make_folder(self) -> None:
@@ -185,6 +206,15 @@ def _opened(path: Path) -> tuple[Any, bool]:
 _HELD_HERE: set[tuple[int, int]] = set()
 """The (device, inode) of every run directory this process holds: a refusal by the folder's
 lock names a second writer in this process as such."""
+
+
+def _held_here(folder: Path) -> bool:
+    """Whether this process holds the run directory ``folder``; False where it is gone (its
+    removal raced the refusal: a FileNotFoundError traceback)."""
+    try:
+        return _identity(folder) in _HELD_HERE
+    except OSError:
+        return False
 
 
 def _identity(folder: int | Path) -> tuple[int, int]:

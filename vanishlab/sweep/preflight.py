@@ -18,7 +18,7 @@ from ..core.integers import as_integer
 from ..errors import CellTooLargeError, VanishlabError
 from . import store
 from .config import CellConfig
-from .files import CORRUPT, aside_folder, folders_made
+from .files import CORRUPT, aside_folder, folders_made, run_dir_refused
 from .inits import Init
 from .manifest import check_name, run_kind_words
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
@@ -354,10 +354,7 @@ def make_dir(
             if isinstance(err, FileNotFoundError) and tries < _MAKE_TRIES:
                 tries += 1  # (folders_made removed what this try made, and emptied made)
                 continue
-            why = err.strerror or type(err).__name__
-            raise VanishlabError(
-                f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
-            ) from err
+            raise run_dir_refused(run_dir, err, flag) from err
 
 
 #: How many times :func:`make_dir` makes and writes the run directory where a folder of its

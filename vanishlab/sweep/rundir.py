@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import VanishlabError
 from . import store
-from .files import CORRUPT, link_problem, remove_folders, remove_temps
+from .files import CORRUPT, link_problem, remove_folders, remove_temps, run_dir_refused
 from .json_text import parse_json
 from .preflight import make_dir
 from .shard import CELLS, shard_paths
@@ -72,7 +72,8 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
     made: list[Path] = []  # filled as each folder is made: a stop as make_dir returns
     try:  # (Ctrl-C) left them, where its result was never assigned
         make_dir(run_dir, flag=flag, made=made)
-        with store.RunLock(run_dir, folders=made) as lock:  # (made again where they went)
+        # (the folders made again where they went are added to made)
+        with store.RunLock(run_dir, folders=made, flag=flag) as lock:
             try:
                 yield lock
             except BaseException:
@@ -130,10 +131,7 @@ def is_run_dir(run_dir: Path, *, flag: str = "--out (out=)") -> bool:
     try:
         return _is_run_dir(run_dir, flag)
     except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise VanishlabError(
-            f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
-        ) from err
+        raise run_dir_refused(run_dir, err, flag) from err
 
 
 def _is_run_dir(run_dir: Path, flag: str) -> bool:
