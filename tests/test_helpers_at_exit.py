@@ -143,3 +143,38 @@ def test_a_child_the_caller_forks_leaves_its_parents_forkserver_alone(tmp_path):
     # The child inherited the atexit handler and, ending as Python does, killed its parent's
     # forkserver (a pool running then would have broken, its workers said to exit with 255).
     assert _started(tmp_path, "fork") == ["hangup-blocked", "forkserver-alive", "left None"]
+
+
+_SECOND_CTRL_C = """
+import os, signal, sys
+from vanishlab.sweep import executors
+
+if __name__ == "__main__":
+    ctx = executors._mp_context()
+    executors._ready_forkserver(ctx)
+    real = getattr(os, sys.argv[1])
+
+    def interrupted(*args):  # a second Ctrl-C, as the exit handler kills or reaps the forkserver
+        signal.raise_signal(signal.SIGINT)
+        return real(*args)
+
+    setattr(os, sys.argv[1], interrupted)
+"""
+
+
+@pytest.mark.parametrize("during", ["kill", "waitpid"])
+def test_a_ctrl_c_while_the_forkserver_is_ended_at_exit_is_ignored(tmp_path, during):
+    """A second Ctrl-C as a stopped sweep exited, while its exit handler killed and reaped the
+    forkserver, raised in that handler: Python printed "Exception ignored in atexit callback"
+    and a KeyboardInterrupt traceback after the command's one line, and the forkserver was left
+    to notice the end itself. The handler ignores Ctrl-C while it kills and reaps."""
+    script = tmp_path / "second.py"
+    script.write_text(_SECOND_CTRL_C)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stderr:  # a file: a forkserver left holds it
+        done = subprocess.run(
+            [sys.executable, str(script), during],
+            stdout=subprocess.DEVNULL, stderr=stderr, timeout=120, env=env,
+        )  # fmt: skip
+    assert (done.returncode, err.read_text()) == (0, "")

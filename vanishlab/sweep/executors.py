@@ -261,7 +261,9 @@ def _end_forkserver() -> None:
     0.4 to 3 s on a loaded machine (3 of 30 stops), a process of its group left behind; the
     resource tracker waited for it. Not where a child of this process still runs (a caller's
     own, which the forkserver may have started and whose exit status it reports), nor in a
-    child forked from it that exits as Python does (``os.fork()``): it killed its parent's."""
+    child forked from it that exits as Python does (``os.fork()``): it killed its parent's.
+    Deaf to Ctrl-C meanwhile: a second one as a stopped command exited raised here, and Python
+    printed "Exception ignored in atexit callback" and a traceback after the command's line."""
     from multiprocessing import forkserver
 
     if os.getpid() not in _ENDED_AT_EXIT:
@@ -270,14 +272,31 @@ def _end_forkserver() -> None:
     pid = _forkserver_pid()
     if pid is None or multiprocessing.active_children():
         return
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
-    stop = getattr(server, "_stop", None)  # closes its pipe, waits for it, forgets it
-    with contextlib.suppress(OSError):
-        if stop is not None:
-            stop()
-        else:  # pragma: no cover - a Python without it
-            os.waitpid(pid, 0)
+    with _ctrl_c_ignored():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        stop = getattr(server, "_stop", None)  # closes its pipe, waits for it, forgets it
+        with contextlib.suppress(OSError):
+            if stop is not None:
+                stop()
+            else:  # pragma: no cover - a Python without it
+                os.waitpid(pid, 0)
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C for the block, its handler put back after (main thread only; elsewhere
+    a plain block). Ignored, not blocked: one blocked would be delivered as it is unblocked,
+    and raise there."""
+    try:
+        was = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: no handler runs in it
+        yield
+        return
+    try:
+        yield
+    finally:  # (None: a handler not set from Python)
+        signal.signal(signal.SIGINT, signal.SIG_DFL if was is None else was)
 
 
 def _deliver(signum: int, handler: Any, frame: Any) -> None:
