@@ -2070,7 +2070,7 @@ def test_quiet_is_one_option_of_sweep_analyze_and_report(tmp_path, monkeypatch):
 def test_a_worker_death_names_the_signal_that_tells_most():
     """The pool sends SIGTERM to the rest as it breaks (a worker ignores it): a -15 beside
     another code is passed over; no code at all keeps the old guess."""
-    from vanishlab.sweep.executors import worker_death
+    from vanishlab.sweep.worker_deaths import worker_death
 
     assert str(worker_death([None, -15, -11])).endswith("killed by SIGSEGV")
     assert str(worker_death([-15, None])).endswith("killed by SIGTERM")

@@ -17,7 +17,7 @@ import threading
 import time
 import types
 
-from vanishlab.sweep.executors import dead_workers
+from vanishlab.sweep.worker_deaths import dead_workers
 
 
 class _Worker:
