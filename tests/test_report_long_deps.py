@@ -397,6 +397,22 @@ def test_a_poor_fit_is_not_extrapolated_and_a_flat_curve_needs_no_fix(runs):
     for row in _table(section).rows:
         if int(row[0].split()[0]) >= T:
             assert row[1].startswith("— (not extrapolated: poor fit, r² 0.")
+    # The same wobble at a rate below 0.05 (r² 0.40 and 0.32), which the summary's poor-fit
+    # flag leaves out: it was continued to "1000-fold by about k = 269 (extrapolated)" and
+    # 1.5e-4 at k = 300, from a line the curve is not
+    bent["log10_fro_mean"] = (-0.03 * lag + 0.4 * (lag % 2)) / LN10
+    fits = vl.fit_decay(bent[["source", "layer", "lag", "log10_fro_mean"]])
+    assert (fits["r2"] < 0.9).all() and (fits["rate"].abs() < 0.05).all()  # the premise
+    assert fits["horizon"].isna().all() and (fits["phase"] == "vanishing").all()
+    section = _section(runs["gru"], bent)
+    assert "(extrapolated)" not in section.intro
+    assert "its fit (poor fit, r² 0.32) is not one to extrapolate" in section.intro
+    for row in _table(section).rows:
+        if int(row[0].split()[0]) >= T:
+            assert row[1:] == (
+                "— (not extrapolated: poor fit, r² 0.40)",
+                "— (not extrapolated: poor fit, r² 0.32)",
+            )
     flat = rows.copy()
     flat["log10_fro_mean"] = -0.001 * flat["lag"] / LN10
     section = _section(runs["gru"], flat)

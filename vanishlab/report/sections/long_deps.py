@@ -7,8 +7,8 @@ learn long dependencies, and what fixes it?".
 - a small table: by how much the gradient from k steps back is smaller (or larger) than at lag
   0, for the top layer's state and the input, at k = 10, 30, 100, 300 and the longest lag both
   curves measured. A lag the inputs hold is read from the measured curve ("measured"); one past
-  them is the curve's fitted line continued ("extrapolated"), unless the fit is one the summary
-  would not trust (:func:`untrusted_fit`), where it is left out;
+  them is the curve's fitted line continued ("extrapolated"), unless the fit is not one to
+  continue (:func:`untrusted_fit`: a poor fit among others), where it is left out;
 - what to try, keyed to the model (nn.RNN tanh or relu, LSTM, GRU) and to the verdict, each a
   ``vanishlab sweep`` command of the built-in inits and experiments at this model's size;
 - where the verdict names a length of dependency (a horizon, measured or on the fitted line),
@@ -29,7 +29,7 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES
 from ...core.log_units import LN10
-from ...sweep.summary_fields import NEAR_CRITICAL, POOR_FIT_R2
+from ...sweep.summary_fields import POOR_FIT_R2
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
@@ -100,8 +100,12 @@ MIN_EXTRAPOLATED_POINTS = 5
 def untrusted_fit(fit: dict[str, Any]) -> str | None:
     """Why a curve's fitted line is not continued past its lags (None: it is): no rate was
     fitted, the curve is cut to an exact zero, it was fitted on fewer than
-    :data:`MIN_EXTRAPOLATED_POINTS` lags, or the summary's "poor-fit" rule (r² below
-    POOR_FIT_R2 at a rate of at least NEAR_CRITICAL per step: not a straight line)."""
+    :data:`MIN_EXTRAPOLATED_POINTS` lags, or r² is below POOR_FIT_R2 (not a straight line)
+    at any rate. The summary's "poor-fit" flag leaves rates below NEAR_CRITICAL out (a flat
+    line has a small r² however straight it is, and its rate is still near 0), but a line
+    continued to lag 300 multiplies its slope's error by 300: a rate of -0.030 at r² 0.40 read
+    "1000-fold by about k = 269 (extrapolated)" and 4.4e-4 at k = 300. A flat line at
+    rounding level has r² 1 (:func:`vanishlab.fit_decay`) and is continued."""
     rate, r2 = float(fit["rate"]), float(fit["r2"])
     zero = fit.get("zero_lag")
     if zero is not None and not pd.isna(zero):
@@ -111,7 +115,7 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
     points = fit.get("n_points")
     if points is not None and not pd.isna(points) and int(points) < MIN_EXTRAPOLATED_POINTS:
         return f"fitted on {int(points)} lags only"
-    if r2 < POOR_FIT_R2 and abs(rate) >= NEAR_CRITICAL:
+    if r2 < POOR_FIT_R2:
         return f"poor fit, r² {r2:.2f}"
     return None
 
