@@ -158,6 +158,23 @@ def test_gaussian_inputs_summarize_and_report(tmp_path):
     assert "with --out naming a new directory: in this one it finds the measurement" in words
 
 
+def test_an_input_std_of_minus_zero_is_the_same_analysis_as_zero(tmp_path):
+    # --input-std -0.0 is the setting 0.0 (a sweep's axes fold it): it gave another cell id
+    # (its config and its inputs' description hashed "-0.0") and an input_std column of -0.0
+    torch.manual_seed(2)
+    ckpt = tmp_path / "m.pt"
+    torch.save(_Model().state_dict(), ckpt)
+    cells = {}
+    for std in ("-0.0", "0.0"):
+        out = tmp_path / f"run{std}"
+        args = ["analyze", str(ckpt), "--out", str(out), "--seq-len", "6", "--batch", "2"]
+        result = runner.invoke(app, [*args, "--input-std", std])
+        assert result.exit_code == 0, result.output
+        cells[std] = vl.load_cells(out).iloc[0]
+    assert cells["-0.0"]["cell_id"] == cells["0.0"]["cell_id"]
+    assert math.copysign(1.0, cells["-0.0"]["input_std"]) == 1.0
+
+
 def test_help_says_tanh_is_the_default():
     result = runner.invoke(app, ["analyze", "--help"], terminal_width=200)
     assert result.exit_code == 0

@@ -26,6 +26,11 @@ def test_cell_id_is_pinned():
     # release. If this changes, every existing run directory stops resuming: do it on purpose.
     assert CellConfig().cell_id == "e81f6713a9fef73e"
     assert len(CellConfig(gain=0.5).cell_id) == 16
+    # a zero and its -0.0, from the API or the command line, the ids runs of 0.0 have
+    for gain in (0.0, -0.0):
+        assert CellConfig(gain=gain).cell_id == "adb150558276ff24"
+        assert CellConfig(input_std=gain).cell_id == "02fa8974cbc05a7c"
+    assert Sweep(gain=parse_axis("gain", "-0.0")).cells()[0].cell_id == "adb150558276ff24"
 
 
 def test_cell_id_is_canonical():

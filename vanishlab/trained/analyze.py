@@ -130,7 +130,7 @@ def analyze_checkpoint(
     # np.float32 as a Python float, as train_cell takes it. An integer too large for a float
     # is an infinite std (refused in words below, not an OverflowError).
     try:
-        input_std = float(input_std)
+        input_std = float(input_std) + 0.0  # + 0.0 folds -0.0 into 0.0, as an axis's value
     except OverflowError:
         input_std = math.inf if input_std > 0 else -math.inf
     checkpoint, out = as_path(checkpoint, "checkpoint"), as_path(out, "out")
