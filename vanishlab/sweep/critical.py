@@ -124,7 +124,9 @@ def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = N
     Returns:
         The gain (to about 1e-12 relative), ``inf`` when the rate stays below 0 up to a gain of
         100, NaN when the mean field does not apply (:func:`vanishlab.cell_mean_field` is None:
-        identity weights, a cell at the origin, a task cell told no drive).
+        an LSTM or GRU, identity weights, a cell at the origin, a task cell told no drive).
+        A summary row's NaN ``mf_critical_gain`` has ``mf_validity`` "none" or "origin" and
+        ``mf_reason`` saying why; a report draws no critical gain for it.
     """
     if isinstance(cell, CellConfig):
         config = cell.to_dict()
