@@ -204,8 +204,10 @@ def test_a_monitored_step_refused_memory_says_so_in_a_monitor_s_words(monkeypatc
     # the probe, fixed for the run directory (its digest in the manifest), measured whole.
     _refuse_every_measurement(monkeypatch)
     mon = vl.JacobianMonitor(nn.RNN(2, 3), torch.randn(5, 2, 2), out=tmp_path / "m")
-    with mon, pytest.raises(vl.VanishlabError) as err:
+    none = "the monitor recorded no step"  # the refused one: nothing is kept
+    with pytest.warns(UserWarning, match=none), mon, pytest.raises(vl.VanishlabError) as err:
         mon.step(0)
+    assert not (tmp_path / "m").exists()
     assert str(err.value) == (
         "measuring nn.RNN(2, 3, num_layers=1) in float32 on a probe needs more memory than this "
         "machine can give (128.0 GiB at once): use a smaller probe (fewer or shorter "

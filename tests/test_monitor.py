@@ -566,10 +566,12 @@ def test_a_damaged_manifest_that_still_parses_is_not_read_over_a_steps_shard(tmp
 
 
 def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
-    """load_results and load_cells of a monitor that has recorded nothing lacked the step
-    column."""
+    """load_results and load_cells of a monitor that holds no step (its shards deleted; a new
+    monitor that recorded none leaves no run) lacked the step column."""
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=tmp_path / "m", every=5) as mon:
-        assert mon.step(1) is None
+        assert mon.step(5) is not None
+    for shard in (tmp_path / "m" / "cells").iterdir():
+        shard.unlink()
     frames = (
         vl.load_results(tmp_path / "m"),
         vl.load_cells(tmp_path / "m"),
@@ -580,6 +582,39 @@ def test_a_monitor_with_no_step_yet_has_the_step_column(tmp_path):
         assert len(frame) == 0 and cols.index("step") == cols.index("cell_id") + 1
         if frame is not frames[0]:  # load_cells' and summarize's loss: float64, as with rows
             assert cols[-1] == "loss" and frame["loss"].dtype == np.float64, frame["loss"].dtype
+
+
+@pytest.mark.parametrize(("steps", "why"), [
+    (range(1, 20), "every=50 records the steps n with n % 50 == 0, and the steps given went up "
+                   "to n = 19"),
+    ((), "mon.step(n) was given no step it took"),
+])  # fmt: skip
+def test_a_new_monitor_that_recorded_no_step_leaves_nothing_and_says_why(tmp_path, steps, why):
+    """A training that ended before the first step its monitor records (every=50, 19 steps)
+    left out= with a manifest alone, and said nothing: `vanishlab report` then refused it
+    ("holds no measured step"). Now nothing is left (as where an exception ended it), and a
+    UserWarning says why; an earlier run reopened so keeps its steps."""
+    out = tmp_path / "new" / "m"
+    net, probe = nn.RNN(2, 3), torch.randn(4, 1, 2)
+    monitor = JacobianMonitor(net, probe, out=out, every=50)
+    with pytest.warns(UserWarning) as caught, monitor as mon:
+        for n in steps:
+            assert mon.step(n) is None
+    assert [str(w.message) for w in caught] == [
+        f"the monitor recorded no step ({why}): nothing was kept in {out}; call mon.step(n) "
+        "after each training step, with an every= that the training reaches"
+    ]
+    assert list(tmp_path.iterdir()) == []  # the folders it made went, its .lock too
+    (tmp_path / "mine").mkdir()  # a folder of the user's stays, empty
+    monitor = JacobianMonitor(net, probe, out=tmp_path / "mine", every=50)
+    with pytest.warns(UserWarning, match="recorded no step"), monitor:
+        pass
+    assert [p.name for p in tmp_path.rglob("*")] == ["mine"]
+    with JacobianMonitor(net, probe, out=out, every=50) as mon:
+        mon.step(50)
+    with JacobianMonitor(net, probe, out=out, every=50) as mon:  # reopened: nothing new
+        mon.step(51)
+    assert list(vl.load_results(out)["step"].unique()) == [50]
 
 
 def test_a_numpy_integer_is_a_step(tmp_path):

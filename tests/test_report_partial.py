@@ -138,12 +138,12 @@ def test_the_command_says_a_report_is_partial_where_the_page_does(tmp_path):
 
 
 def test_a_run_that_measured_nothing_is_refused_in_one_line(tmp_path):
-    """A monitor whose training ended before its first recorded step leaves a run directory
-    with a manifest alone (one that raised leaves none); ``vanishlab report`` on it wrote a
-    page with nothing on it, status 0. So did a sweep with no cell (stopped before its first,
-    or its shards deleted: "0 of the 3 planned cells are measured") and an analysis whose
-    shard was deleted. Each is now one line, status 2,
-    saying what to do; nothing is written."""
+    """A monitor whose training ended before its first recorded step left a run directory
+    with a manifest alone (it now leaves none; a run whose step shards were deleted still
+    is one); ``vanishlab report`` on it wrote a page with nothing on it, status 0. So did a
+    sweep with no cell (stopped before its first, or its shards deleted: "0 of the 3 planned
+    cells are measured") and an analysis whose shard was deleted. Each is now one line,
+    status 2, saying what to do; nothing is written."""
     import torch
     from torch import nn
     from typer.testing import CliRunner
@@ -152,8 +152,10 @@ def test_a_run_that_measured_nothing_is_refused_in_one_line(tmp_path):
 
     runner = CliRunner()
     monitor = tmp_path / "monitor"
-    with vl.JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 2, 2), out=monitor, every=50):
-        pass  # its training ended before step 50 (one that raised leaves no folder)
+    with vl.JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 2, 2), out=monitor, every=50) as mon:
+        mon.step(50)
+    for shard in (monitor / "cells").glob("*.parquet"):
+        shard.unlink()
     sweep = tmp_path / "sweep"
     vl.run_sweep(vl.Sweep(hidden_size=2, input_size=2, seq_len=4, batch=1, gain=(0.5, 1.0, 2.0)),
                  sweep, workers=1, progress=False)  # fmt: skip

@@ -129,8 +129,9 @@ def unknown_sections(manifest: Mapping[str, Any]) -> tuple[list[str], list[str] 
 def nothing_measured(run_dir: object, manifest: Mapping[str, Any]) -> str:
     """Why a run that holds no shard has no report (its page had nothing on it, and the
     command exited 0), and what to do: a monitor whose training ended before it measured a
-    step (one that an exception stopped so leaves no run: ``rundir.unmake_unmeasured``); a
-    sweep stopped before its first cell; an analysis whose shard was deleted."""
+    step (a new one that ended so, or that an exception stopped so, leaves no run:
+    ``rundir.unmake_unmeasured``; one of an earlier release did) or whose shards were deleted;
+    a sweep stopped before its first cell; an analysis whose shard was deleted."""
     kind = page_kind(manifest)
     if kind == MONITOR:
         return (

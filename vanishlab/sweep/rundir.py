@@ -68,7 +68,9 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
     (:func:`~.files.remove_folders`), those the lock made again included (another writer of
     the same new folder removed them after make_dir). A sweep left a folder of its ``.lock``
     alone, an analysis the folders above its run (``--out new/deeper/run``). A folder or a
-    ``.lock`` that was there before stays, and so does everything once a manifest is written."""
+    ``.lock`` that was there before stays, and so does everything once a manifest is written.
+    A block that ends without raising and leaves no manifest (a monitor that recorded no step,
+    whose manifest :func:`unmake_unmeasured` removed) has what this call made go too."""
     made: list[Path] = []  # filled as each folder is made: a stop as make_dir returns
     try:  # (Ctrl-C) left them, where its result was never assigned
         make_dir(run_dir, flag=flag, made=made)
@@ -80,19 +82,24 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
                 if not (run_dir / store.MANIFEST).exists():
                     lock.discard()
                 raise
+            if not (run_dir / store.MANIFEST).exists():
+                lock.discard()
     except BaseException:  # (none made where make_dir refused: it removed them itself)
         if made and not (run_dir / store.MANIFEST).exists():
             remove_folders(made)
         raise
+    if made and not (run_dir / store.MANIFEST).exists():
+        remove_folders(made)
 
 
 def unmake_unmeasured(run_dir: Path) -> bool:
     """Where ``run_dir`` holds no shard, remove its manifest and its ``cells/`` where empty, so
     that :func:`held_new_or_run`, left by the failure that stopped it, removes what it made
     too; True where the manifest went. For a new run (an analysis, a monitor) that a failure
-    stopped before it saved a shard (``ulimit -f 2`` refused it): its manifest alone was a
-    folder that a report called "no measured model" or "no measured step". Call it holding the
-    run's lock, for a run its caller made, never an earlier one."""
+    stopped before it saved a shard (``ulimit -f 2`` refused it), or a monitor whose training
+    ended before it recorded a step: its manifest alone was a folder that a report called "no
+    measured model" or "no measured step". Call it holding the run's lock, for a run its caller
+    made, never an earlier one."""
     try:
         if next(shard_paths(run_dir), None) is not None:
             return False

@@ -145,6 +145,7 @@ class JacobianMonitor:
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this monitor object recorded
         self._new = False  # set in __enter__: whether it began the run in out
+        self._last_given: int | None = None  # the highest n step skipped by every (None: none)
         self._start = 0.0
 
     # --- the context -----------------------------------------------------------------------
@@ -206,13 +207,16 @@ class JacobianMonitor:
         # interrupted sweep's manifest says; the page said "finished" at that time. A
         # deliberate end (sys.exit(0), a generator closed) is a finish.
         stopped = exc_type is not None and not _deliberate_end(exc)
-        if stopped and self._new and unmake_unmeasured(self.out):
+        if self._new and (stopped or not self._done) and unmake_unmeasured(self.out):
             # A new run stopped before it saved a step (`ulimit -f 2` refused the first
-            # step's shard): its manifest and empty cells/ are gone, and held_new_or_run,
-            # left by the same exception, removes what it made (the folders, the .lock),
-            # as an analysis whose shard is refused does. A report called that folder one
-            # that "holds no measured step".
+            # step's shard), or whose training ended before a step it records (every=50, 19
+            # steps): its manifest and empty cells/ are gone, and held_new_or_run, left by the
+            # same exception or none, removes what it made (the folders, the .lock), as an
+            # analysis whose shard is refused does. A report called that folder one that
+            # "holds no measured step", and the training script said nothing.
             lock.__exit__(exc_type, exc, tb)
+            if not stopped:
+                warnings.warn(self._none_recorded(), UserWarning, stacklevel=2)
             return
         try:
             self._manifest["finished"] = None if stopped else utc_now()
@@ -223,6 +227,21 @@ class JacobianMonitor:
             store.write_manifest(self.out, self._manifest)
         finally:
             lock.close()  # the manifest is written: its run stays, its lock goes
+
+    def _none_recorded(self) -> str:
+        """What a monitor whose training ended before it recorded a step says: why, and that
+        it kept nothing."""
+        if self._last_given is None:
+            why = "mon.step(n) was given no step it took"
+        else:
+            why = (
+                f"every={self.every} records the steps n with n % {self.every} == 0, and the "
+                f"steps given went up to n = {self._last_given}"
+            )
+        return (
+            f"the monitor recorded no step ({why}): nothing was kept in {self.out}; call "
+            "mon.step(n) after each training step, with an every= that the training reaches"
+        )
 
     # --- one step --------------------------------------------------------------------------
 
@@ -268,6 +287,7 @@ class JacobianMonitor:
             raise ValueError(f"the step n must be an integer from 0 to 2**63 - 1, got {n!r}")
         check_loss(loss)  # its type, at every step; its value (a GPU sync) only when recorded
         if n % self.every:
+            self._last_given = n if self._last_given is None else max(n, self._last_given)
             return None
         self._check_same_module()
         config = module_config(self.module, self.probe)
