@@ -105,3 +105,30 @@ def test_a_frame_of_several_modules_parquet_files_says_how_to_drop_the_record(tm
     assert str(err.value).endswith("frame.attrs.pop('vanishlab.weights_sha256')")
     rows.attrs.pop("vanishlab.weights_sha256")  # as the refusal says
     assert not vl.check_pascanu(second, rows)["violated"].any()
+
+
+def test_an_analysis_s_rows_are_refused_beside_another_module(tmp_path) -> None:
+    """vl.load_results of a `vanishlab analyze` run had no record: check_pascanu of another
+    module (or of this one trained on) checked its rows against that module's bound without a
+    word (16 of 25 rows "violated" here, norms the other module never had). They now
+    carry the fingerprint of the weights measured, as a frame of jacobian_norms does; a sweep's
+    rows (the weights of many cells) still carry none."""
+    from vanishlab.trained import analyze_checkpoint
+
+    measured, other = _module(0), _module(1)
+    with torch.no_grad():
+        measured.weight_hh_l0.mul_(4)
+    torch.save(measured.state_dict(), tmp_path / "m.pt")
+    analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=12, batch=2)
+    rows = vl.load_results(tmp_path / "run")
+    with pytest.raises(vl.VanishlabError, match=r"^frame was measured on another module "):
+        vl.check_pascanu(other, rows)
+    with torch.no_grad():
+        trained = copy.deepcopy(measured)
+        trained.weight_hh_l0.add_(1e-3)
+    with pytest.raises(vl.VanishlabError, match="another module than this rnn"):
+        vl.check_pascanu(trained, rows[rows["source"] == "state"])
+    assert not vl.check_pascanu(measured, rows)["violated"].any()
+    sweep = tmp_path / "sweep"
+    vl.run_sweep(vl.Sweep(hidden_size=6, input_size=3, seq_len=4, batch=1), sweep, progress=False)
+    assert vl.load_results(sweep).attrs == {}

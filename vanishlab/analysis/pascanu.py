@@ -216,12 +216,12 @@ def check_pascanu(
             A frame of :func:`vanishlab.jacobian_norms` records the weights it was measured on
             (``frame.attrs``; pandas keeps it through selections, ``set_index`` and a groupby
             mean, and from pandas 2.1 on through ``to_parquet`` and ``read_parquet``) and is
-            refused beside a module with other weights. A frame without the record is checked
-            against the bound with no check of its module: a concat of frames of several
-            modules, and every frame of :func:`vanishlab.load_results` (a sweep's cells, an
-            analysis's or a monitor's; their SHA-256 is of a checkpoint file's bytes, or of a
-            monitored module's every parameter and buffer as stored: no fingerprint of these
-            weights).
+            refused beside a module with other weights; so is an analysis's (``vanishlab
+            analyze``) frame of :func:`vanishlab.load_results`, whose shard records it. A frame
+            without the record is checked against the bound with no check of its module: a
+            concat of frames of several modules, a frame of :func:`vanishlab.load_results` of a
+            sweep's cells or a monitor's steps (the weights of many cells or steps), or of an
+            analysis written before its shard recorded it.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised

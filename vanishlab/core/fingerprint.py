@@ -18,11 +18,9 @@ import torch
 from torch import nn
 
 from .inputs import module_weight
+from .weights_attr import WEIGHTS_ATTR
 
 __all__ = ["WEIGHTS_ATTR", "weights_fingerprint"]
-
-WEIGHTS_ATTR = "vanishlab.weights_sha256"
-"""The key of ``frame.attrs`` that holds :func:`weights_fingerprint` of the measured module."""
 
 
 def weights_fingerprint(module: nn.RNNBase) -> str:

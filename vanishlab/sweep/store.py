@@ -51,10 +51,12 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from ..core.weights_attr import WEIGHTS_ATTR
 from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
 from .corrupt_shard import CorruptShardError
@@ -64,6 +66,7 @@ from .manifest import (
     FORMAT,
     MANIFEST,
     MONITOR,
+    SINGLE_MODEL,
     load_manifest,
     read_json_number,
     write_manifest,
@@ -221,13 +224,14 @@ def load_results(
     cell_ids = as_id_set(cell_ids, "cell_ids")
     run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
-    tables = []
+    tables, records = [], []
     for path in shard_paths(run_dir):
         if cell_ids is not None and path.stem not in cell_ids:
             continue
-        _, table = read_shard(path, rows=True)
+        meta, table = read_shard(path, rows=True)
         if table is not None:
             tables.append(table)
+            records.append(meta.get("analysis"))
     if not tables:  # a monitor's columns even before a step is recorded
         empty = (STEP_SCHEMA if manifest.get("kind") == MONITOR else SCHEMA).empty_table()
         return without_unset(_to_frame(empty), manifest)
@@ -237,7 +241,25 @@ def load_results(
         )
     frame = _to_frame(pa.concat_tables(tables))
     steps = [MONITOR_STEP] if MONITOR_STEP in frame else []
-    return without_unset(_sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS]), manifest)
+    frame = without_unset(_sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS]), manifest)
+    fingerprint = _weights_fingerprint(manifest, records)
+    if fingerprint is not None:
+        frame.attrs[WEIGHTS_ATTR] = fingerprint
+    return frame
+
+
+def _weights_fingerprint(manifest: dict[str, Any], records: list[Any]) -> str | None:
+    """The fingerprint of the weights an analysis measured, as its one shard records it
+    (:func:`vanishlab.core.fingerprint.weights_fingerprint`), for the rows' ``attrs``; None for
+    a sweep's or a monitor's rows (the weights of many cells or steps), and for a shard written
+    before shards recorded it. :func:`vanishlab.check_pascanu` then refuses an analysis's rows
+    beside another module, or this one after training changed it, as it refuses a frame of
+    ``jacobian_norms``: it checked them against that module's bound without a word."""
+    if manifest.get("kind") != SINGLE_MODEL or len(records) != 1:
+        return None
+    record = records[0]
+    found = record.get("weights_fingerprint") if isinstance(record, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _shard_steps(run_dir: Path) -> dict[str, int | None]:

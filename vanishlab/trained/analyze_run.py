@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ..core.fingerprint import weights_fingerprint
 from ..core.steps import counting_steps
 from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
@@ -276,7 +277,12 @@ def measure_into(
             "n_rows": len(frame),
             # under the metadata's checksum, which the manifest has not: readers take it from
             # here (sweep.manifest.as_shards_hold)
-            "analysis": {"lyapunov": json_number(lyap)},
+            "analysis": {
+                "lyapunov": json_number(lyap),
+                # vl.load_results gives it to the rows (frame.attrs), as jacobian_norms does:
+                # check_pascanu then refuses them beside another module, or this one trained on
+                "weights_fingerprint": weights_fingerprint(net),
+            },
         }
         manifest = {
             "format": store.FORMAT,
