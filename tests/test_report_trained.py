@@ -28,7 +28,16 @@ from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 from vanishlab.report import build_report
 from vanishlab.report.format import rate_text
-from vanishlab.report.model import KeyValues, LineGrid, Report, Section, Table
+from vanishlab.report.line_style import band_height_pt
+from vanishlab.report.model import (
+    Curve,
+    KeyValues,
+    LineGrid,
+    LinePanel,
+    Report,
+    Section,
+    Table,
+)
 from vanishlab.report.sections import (
     MONITOR_SECTIONS,
     PAGES,
@@ -38,6 +47,7 @@ from vanishlab.report.sections import (
     section_keys,
 )
 from vanishlab.report.sections.monitor import chosen_steps
+from vanishlab.report.sections.monitor_curves import hidden_band_note
 from vanishlab.trained import MONITOR, SINGLE_MODEL, analyze_checkpoint
 
 CHROMIUM = find_chromium()
@@ -558,6 +568,30 @@ def test_monitor_curves_at_chosen_steps(monitor_run):
     last = grid.panels[2].curves[-1]
     want = rows[(rows["source"] == "input") & (rows["step"] == 12)].sort_values("lag")
     assert last.label == "step 12" and last.y.tolist() == want["log10_fro_mean"].tolist()
+
+
+def _decay_panel(title: str, sd: float) -> LinePanel:
+    """A panel of one curve falling 13 decades over 50 lags, with a band of ±``sd``."""
+    x = np.arange(50.0)
+    y = -0.26 * x
+    return LinePanel(0, 0, title, (Curve("step 0", 0, x, y, lo=y - sd, hi=y + sd),))
+
+
+def test_a_band_too_thin_to_see_is_said_in_the_caption(monitor_run):
+    """A band of ±0.03 in log10 on an axis 13 decades tall (about 0.6 pt, under the 1.3 pt
+    line: the adding example's tanh RNN) is said to be there but too thin to see, with its
+    size, in the panels where it is; one that shows (±1, 20 pt) is not, nor is the test
+    monitor's (3-13 pt)."""
+    thin, wide = _decay_panel("state", 0.03), _decay_panel("input", 1.0)
+    assert band_height_pt(thin) == pytest.approx(0.06 / (12.8 * 1.1) * 1.7 * 72)  # y and band
+    note = hidden_band_note([thin])
+    assert "In every panel the band is at most ±0.03 in log10: at most 0.5 pt tall" in note
+    assert "too thin to see" in note
+    assert hidden_band_note([thin, wide]).startswith(" In the state panel the band is at most")
+    assert hidden_band_note([wide]) == ""
+    (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
+    assert min(band_height_pt(p) for p in grid.panels) > 2 * 1.3
+    assert "too thin to see" not in grid.caption
 
 
 def _monitor_with_a_failed_step(out: Path, recover: bool) -> Path:

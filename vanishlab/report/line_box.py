@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from .figure_layout import RC, TITLE_GAP, TITLE_SIZE
 from .figure_text import TICK_SIZE, balanced_lines, plain, text_width, wrap_title
+from .line_style import PANEL_H
 from .model import LineGrid, LinePanel
 from .page import PAGE_W
 
@@ -105,7 +106,7 @@ def line_box(
         title_h = 0.17 * max((t.count("\n") + 1 for t in titles if t), default=0) + 0.08
         # Inches: panel height, the gap between rows, and the margins.
         gap_h, note_h = 0.32 + title_h, NOTE_H if grid.figure_note else 0.0
-        bottom, top, panel_h = 0.55, title_h + 0.12 + legend_h + note_h, 1.7
+        bottom, top, panel_h = 0.55, title_h + 0.12 + legend_h + note_h, PANEL_H
         # The y label, centred on the panels, keeps Y_LABEL_PAD from the figure's top and
         # bottom (a monitor's one-row figure is 2.45 in tall): a longer one is broken into
         # lines, and the left margin grows by a line's height for each line it gains.

@@ -4,13 +4,14 @@ reference (a prediction dashed, a marker line such as a critical gain dotted).""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from .format import and_list
-from .model import Curve, LineGrid
+from .model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 
 __all__ = [
     "BAND_MIN_PT",
@@ -18,9 +19,11 @@ __all__ = [
     "COVERED_LW",
     "LINE_LW",
     "MARKER_MS",
+    "PANEL_H",
     "REFERENCE_LW",
     "RING_MS",
     "alone",
+    "band_height_pt",
     "covered_curves",
     "covered_points",
     "dashes",
@@ -45,11 +48,30 @@ RING_MS = 2.4
 #: scale it was 1.2 pt on a panel whose axis spans 2 per step (1.7 in), under the 0.8 pt
 #: zero line, and read as a plain line. It is drawn to scale where that is taller.
 BAND_MIN_PT = 6.0
+#: Inches: the height of a line figure's panel (:func:`.line_box.line_box` lays them out).
+PANEL_H = 1.7
 #: What the band's caption adds to its true width: that it may be drawn wider than to scale.
 BAND_WORDS = (
     f"drawn at least {BAND_MIN_PT:g} pt tall so that it shows, wider than to scale on an axis "
     "that spans much more than it"
 )
+
+
+def band_height_pt(panel: LinePanel) -> float:
+    """The tallest ±1 standard deviation band of ``panel``'s measured curves, in points, at most
+    as it is drawn: on a panel :data:`PANEL_H` tall whose y axis spans the finite values of its
+    curves and bands, :data:`.model.AXIS_MARGIN` past each end (a flat curve's widened span or
+    a floor's room make the axis longer and the band thinner). 0 where it has no band."""
+    bands = [c.hi - c.lo for c in panel.curves if not c.reference and c.lo is not None]
+    widths = np.concatenate([b.astype(np.float64) for b in bands] or [np.empty(0)])
+    widths = widths[np.isfinite(widths)]
+    drawn = [a for c in panel.curves for a in (c.y, c.lo, c.hi) if a is not None]
+    ys = np.concatenate([np.asarray(a, dtype=np.float64) for a in drawn] or [np.empty(0)])
+    ys = ys[np.isfinite(ys)]
+    if not len(widths) or not len(ys) or widths.max() <= 0:
+        return 0.0
+    span = float(ys.max() - ys.min()) * (1.0 + 2.0 * AXIS_MARGIN)
+    return float(widths.max()) / span * PANEL_H * 72.0 if span > 0 else math.inf
 
 
 def line_width(depth: int) -> float:
