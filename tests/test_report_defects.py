@@ -1422,3 +1422,33 @@ def test_a_horizon_beyond_the_probe_is_drawn_as_a_lower_bound(tmp_path):
     with pinned():
         legend = draw(figure).legends[0]
     assert BEYOND_LABEL in [t.get_text() for t in legend.get_texts()]
+
+
+def test_a_median_horizon_says_how_a_seed_that_never_fell_counts(tmp_path):
+    """The rates table said "median over seeds; '> n' when it never is", the rate maps "the
+    median over seeds": neither said that a seed whose norm never fell counts as past the last
+    lag, so that two seeds, one at lag 5 and one never, read '> n', not 5. Each caption now
+    says it, and a setting reads as the words say."""
+    from vanishlab.report.sections.rate_cells import horizon_cell
+    from vanishlab.report.sections.setting_fits import setting_fits
+
+    small = {"hidden_size": 4, "input_size": 2, "batch": 2, "gain": (0.5, 1.0), "seed": (0, 1)}
+    by_model = _report_of(vl.Sweep(**small, seq_len=6, model=("rnn", "gru")), tmp_path / "m")
+    report = _report_of(vl.Sweep(**small, seq_len=(6, 8)), tmp_path)
+    blocks = {b.title: b for r in (by_model, report) for s in r.sections for b in s.blocks}
+    for title, reads in [
+        ("Decay rates by setting", "'> n'"),
+        ("Rates and horizons by model", "'> n'"),
+        ("Rate by gain and sequence length", "'h > n'"),
+    ]:
+        caption = blocks[title].caption
+        assert "a seed whose norm never falls that far by lag n, the last lag measured, " in caption
+        assert f"counts as past it, so the median reads {reads} where half the seeds or " in caption
+    run = tmp_path / "run"
+    view = RunView(vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+    fits = view.top_fits
+    two = fits[(fits["gain"] == 0.5) & (fits["seq_len"] == 6)].copy()
+    assert len(two) == 2  # the setting's two seeds: one at lag 5, one that never fell
+    two["horizon"] = pd.array([5, None], dtype="Int64")
+    (row,) = setting_fits(view, two).to_dict("records")
+    assert horizon_cell(row) == f"> {int(row['lag_end'])}"

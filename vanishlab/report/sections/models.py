@@ -38,7 +38,14 @@ from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .curves import DECAY_TITLE
-from .rate_cells import EXACT_ZERO_RATES, HORIZON_FOLD, exact_zero_note, horizon_cell, rate_cell
+from .rate_cells import (
+    EXACT_ZERO_RATES,
+    HORIZON_FOLD,
+    exact_zero_note,
+    horizon_cell,
+    horizon_median_note,
+    rate_cell,
+)
 from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
 from .rates import TITLE as RATES_TITLE
 from .setting_fits import top_setting_fits
@@ -273,8 +280,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "deviation over seeds"
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
-            + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} (median over seeds; "
-            "'> n' when it never does by lag n, the last lag measured; "
+            + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} ("
+            + horizon_median_note("'> n'")
+            + "; "
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "
             "reason"

@@ -18,6 +18,7 @@ __all__ = [
     "HORIZON_FOLD",
     "exact_zero_note",
     "horizon_cell",
+    "horizon_median_note",
     "mark_exact_zero",
     "rate_cell",
 ]
@@ -25,6 +26,18 @@ __all__ = [
 HORIZON_FOLD = f"{10**HORIZON_DECADES:g}-fold"
 """How far a norm has fallen at its horizon, in the pages' words (``"1000-fold"``): from
 :data:`vanishlab.analysis.fits.HORIZON_DECADES`, where the fits define the horizon."""
+
+
+def horizon_median_note(reads: str) -> str:
+    """The captions' one account of how a setting's median horizon (:func:`.setting_fits.
+    setting_fits`) counts a seed whose norm never fell that far: as past the last lag measured
+    (inf), so that the median is past it, written ``reads`` ("'> n'", "'h > n'"), where half
+    its seeds or more never fell (two seeds, one at lag 5 and one never: '> n', not 5)."""
+    return (
+        "median over seeds; a seed whose norm never falls that far by lag n, the last lag "
+        f"measured, counts as past it, so the median reads {reads} where half the seeds or "
+        "more never do"
+    )
 
 
 def mark_exact_zero(text: str, at_zero: object) -> str:

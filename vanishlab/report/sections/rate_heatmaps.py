@@ -24,7 +24,7 @@ from ..format import (
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
-from .rate_cells import HORIZON_FOLD
+from .rate_cells import HORIZON_FOLD, horizon_median_note
 from .setting_fits import partial_zero
 
 __all__ = [
@@ -120,7 +120,9 @@ def rate_heatmaps(
                 + (", grey an exact zero (−∞)" if any(p.grey for p in page) else "")
                 + ("; one panel per combination of the other axes. " if facet else ". ")
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
-                f"fallen {HORIZON_FOLD} (the median over seeds, so it may lie between two lags)."
+                f"fallen {HORIZON_FOLD} (the "
+                + horizon_median_note("'h > n'")
+                + "; a median may lie between two lags)."
                 + (
                     f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
                     if marked[n]

@@ -36,6 +36,7 @@ from .rate_cells import (
     EXACT_ZERO_RATES,
     exact_zero_note,
     horizon_cell,
+    horizon_median_note,
     mark_exact_zero,
     rate_cell,
 )
@@ -128,7 +129,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "seeds. "
         + EXACT_ZERO_RATES
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
-        "value (median over seeds; '> n' when it never is; "
+        "value ("
+        + horizon_median_note("'> n'")
+        + "; "
         + exact_zero_note("some seed's")
         + "). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
