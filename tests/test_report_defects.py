@@ -1131,6 +1131,23 @@ def test_a_colour_bar_is_labelled_at_both_ends(values, ends):
     assert all(v == round(v) for v in inner), labels
 
 
+@pytest.mark.parametrize(("center_zero", "zero"), [(True, True), (False, False)])
+def test_a_colour_bars_white_zero_is_labelled_where_its_label_clears_the_ends(center_zero, zero):
+    """Rates from -1.73 to 0.15 on a bar 2.6 in tall: 0, where the diverging map is white and
+    the sign changes, is 0.21 in below the top end's label, room for both (0.13 in), but was
+    dropped as a round tick within a tenth of the bar of an end: no mark said which pale cells
+    were above 0. A sequential (viridis) bar has no such point: its round ticks as before."""
+    from vanishlab.report.heatmaps import draw_heatmaps
+
+    panel = HeatPanel("p", tuple("abcdef"), ("x", "y"), np.linspace(-1.73, 0.15, 12).reshape(6, 2))
+    grid = HeatmapGrid("t", "c", (panel,), 1, "lag", "layer", "rate", center_zero=center_zero)
+    bar = draw_heatmaps(grid).axes[-1]
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert (labels[0], labels[-1]) == ("\u22121.73", "0.15"), labels
+    assert ("0" in labels) is zero, labels
+    assert labels[-3:-1] == (["\u22120.25", "0"] if zero else ["\u22120.5", "\u22120.25"])
+
+
 def test_lines_apart_by_little_of_the_drawn_range_are_told_apart_too():
     """A monitor's state and input rates (-0.527, -0.535, -0.530 against -0.527, -0.537,
     -0.531) are 10 % of their own range apart, and were drawn one width, but the panel draws

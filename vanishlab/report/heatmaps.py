@@ -257,7 +257,7 @@ def draw_heatmaps(grid: HeatmapGrid) -> Figure:
             (1 - (right - _BAR_GAP) / width, grid_bottom + 0.05 * span, 0.14 / width, 0.9 * span)
         )
         bar = fig.colorbar(mappable, cax=cax)
-        _ticks_with_ends(bar)
+        _ticks_with_ends(bar, white_zero=grid.center_zero)
         if label_along:
             bar.set_label(label)
         else:  # a short bar (one row of panels) clipped its rotated label at both ends
@@ -402,25 +402,38 @@ def _group_labels(ax: Axes, texts: list[str], spans: list[tuple[int, int]], rows
             )
 
 
-def _ticks_with_ends(bar: Colorbar) -> None:
+def _ticks_with_ends(bar: Colorbar, white_zero: bool = False) -> None:
     """The bar's round ticks and its two ends: the extremes of the values drawn, which the
     caption says the scale spans (a bar down to -66.3 was labelled from -60, -24.5 from -20).
     A round tick closer to an end than 1.25 labels' height (or a tenth of the bar) is dropped,
-    to keep the labels apart on a short bar too."""
+    to keep the labels apart on a short bar too. ``white_zero``: 0 is the diverging map's white
+    point, where the sign changes (blue vanishing, red exploding): inside the bar it is kept as
+    the ends are, wherever its label clears theirs (1.25 labels' height; nearer, the ends are
+    the values drawn and win), and a round tick is kept only where its label clears 0's too.
+    Dropped as a round tick within a tenth of the bar of an end, 0 left a bar from -1.73 to
+    0.08 with no mark where white is, its cells of small rates not told apart by sign."""
     lo, hi = float(bar.norm.vmin), float(bar.norm.vmax)
     if not hi > lo:
         return
     size = max((t.get_fontsize() for t in bar.ax.get_yticklabels()), default=10.0)
     bar_in = bar.ax.get_position().height * bar.ax.figure.get_figheight()
-    near = (hi - lo) * max(0.1, 1.25 * size / 72 / bar_in)
-    inner = [float(t) for t in bar.get_ticks() if lo + near < t < hi - near]
+    clear = (hi - lo) * 1.25 * size / 72 / bar_in  # a label's room: no two labels overlap
+    near = max(0.1 * (hi - lo), clear)
+    fixed = [lo, hi]
+    if white_zero and lo + clear <= 0.0 <= hi - clear:
+        fixed.append(0.0)
+    inner = [
+        float(t)
+        for t in bar.get_ticks()
+        if lo + near < t < hi - near and all(abs(t - f) >= clear for f in fixed[2:])
+    ]
     digits = max(0, 2 - math.floor(math.log10(hi - lo)))  # ends to ~3 significant digits
 
     def text(value: float, end: bool) -> str:
         said = f"{value:.{digits}f}" if end and value != round(value) else f"{value:g}"
         return said.replace("-", "\u2212")  # matplotlib's own minus sign on the other ticks
 
-    ticks = [lo, *inner, hi]
+    ticks = sorted({*fixed, *inner})
     bar.set_ticks(ticks, labels=[text(t, t in (lo, hi)) for t in ticks])
 
 
