@@ -407,7 +407,10 @@ def svg_of(fig: Figure, prefix: str, labelled_by: str | None = None) -> str:
     text = text.replace('href="#', f'href="#{prefix}-')
     text = text.replace("url(#", f"url(#{prefix}-")
     named = f' aria-labelledby="{labelled_by}"' if labelled_by else ""
-    text = text.replace("<svg ", f'<svg class="fig" role="img"{named} ', 1)
+    # its own width, for the style sheet's least scale on a screen (page.MIN_FIGURE_SCALE)
+    width = re.search(r'<svg\b[^>]*?\swidth="([0-9.]+pt)"', text)
+    sized = f' style="--fig-w: {width.group(1)}"' if width else ""
+    text = text.replace("<svg ", f'<svg class="fig" role="img"{named}{sized} ', 1)
     return text.strip() + "\n"
 
 

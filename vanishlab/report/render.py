@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from .matplotlib_dirs import quiet_matplotlib_dirs
 from .model import Block, HeatmapGrid, LineGrid, Report
-from .page import COLUMN_PX, GUTTER_PX, TALL_TABLE_ROWS
+from .page import COLUMN_PX, GUTTER_PX, MIN_FIGURE_SCALE, TALL_TABLE_ROWS
 from .progress import ReportProgress
 
 __all__ = [
@@ -170,6 +170,7 @@ def render_html(report: Report, progress: ReportProgress | None = None) -> str:
         sections=sections,
         column_px=COLUMN_PX,
         gutter_px=GUTTER_PX,
+        min_figure_scale=MIN_FIGURE_SCALE,
         tall_rows=TALL_TABLE_ROWS,
     )
 
