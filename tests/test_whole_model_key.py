@@ -73,3 +73,36 @@ def test_a_file_not_read_so_names_no_key(tmp_path) -> None:
     path = tmp_path / "x.pt"
     path.write_bytes(b"PK\x03\x04 not a whole archive")
     assert whole_model_key(path) is None
+
+
+def test_shared_deep_and_cyclic_objects_are_each_looked_into_a_few_times(
+    tmp_path, monkeypatch
+) -> None:
+    """A 7 KB file (a list of one list 200 times, 8 deep, beside the model) held vanishlab
+    analyze for 200**8 steps, and a loss holding a dict that holds itself twice for 2**32:
+    each object shared, or in a cycle, was followed down every path that reaches it."""
+    import vanishlab.trained.model_key as model_key
+
+    wide: list = []
+    for _ in range(8):
+        wide = [wide] * 200
+    shared: list = []
+    for _ in range(40):
+        shared = [shared, shared]
+    cycle: dict = {}
+    cycle["a"] = cycle["b"] = cycle
+    loss = nn.MSELoss()
+    loss.junk = [shared, cycle]
+    path = tmp_path / "m.pt"
+    torch.save({"wide": wide, "loss": loss, "model": nn.LSTM(2, 3)}, path)
+    looked = [0]
+    inside = model_key._inside
+
+    def counted(obj):
+        looked[0] += 1
+        if looked[0] > 10_000:  # the objects are fewer than 100: not every path to them
+            raise AssertionError("objects looked into again and again")
+        return inside(obj)
+
+    monkeypatch.setattr(model_key, "_inside", counted)
+    assert whole_model_key(path) == "['model']"

@@ -15,6 +15,7 @@ import io
 import pickle
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,22 +78,46 @@ def _inside(obj: Any) -> list[tuple[Any, Any]]:
     return []
 
 
-def _modules(obj: Any, key: str, depth: int) -> list[tuple[str, Any]]:
-    """The outermost modules in ``obj``, each with the subscripts that reach it."""
+def _modules(obj: Any, key: str, depth: int, expanded: dict[int, int]) -> Iterator[tuple[str, Any]]:
+    """The outermost modules in ``obj``, each with the subscripts that reach it, in the order
+    of the file. ``expanded``: the least depth each object was looked into at; one shared by
+    many (a list of one list 200 times, 8 deep: a file of 7 KB) is looked into again only
+    from nearer the top, so each is looked into at most ``_MAX_DEPTH`` times (200**8 before)."""
     if _is_module(obj):
-        return [(key, obj)]
-    if depth >= _MAX_DEPTH:
-        return []
+        yield key, obj
+        return
+    if depth >= _MAX_DEPTH or expanded.get(id(obj), _MAX_DEPTH) <= depth:
+        return
+    expanded[id(obj)] = depth
     # a stand-in's items are keys (an OrderedDict's); its state, an object's attributes, not
     pairs = list(obj.items.items()) if isinstance(obj, _StandIn) else _inside(obj)
-    return [m for k, v in pairs for m in _modules(v, f"{key}[{k!r}]", depth + 1)]
+    for k, v in pairs:
+        yield from _modules(v, f"{key}[{k!r}]", depth + 1, expanded)
 
 
-def _recurrent(obj: Any, depth: int = 0) -> bool:
-    """Whether ``obj`` is, or holds, an nn.RNN, nn.LSTM or nn.GRU."""
-    if _RECURRENT.fullmatch(getattr(obj, "global_name", "")):
-        return True
-    return depth < 4 * _MAX_DEPTH and any(_recurrent(v, depth + 1) for _, v in _inside(obj))
+def _holding_recurrent(root: Any) -> set[int]:
+    """The ids of the objects in ``root`` that are, or hold, an nn.RNN, nn.LSTM or nn.GRU:
+    each object looked into once (shared, or in a cycle: a dict holding itself twice was
+    followed 2**32 times), the holders found from the recurrent ones up."""
+    held_by: dict[int, list[int]] = {id(root): []}
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if _RECURRENT.fullmatch(getattr(obj, "global_name", "")):
+            found.append(id(obj))
+        for _, v in _inside(obj):
+            if id(v) not in held_by:
+                held_by[id(v)] = []
+                todo.append(v)
+            held_by[id(v)].append(id(obj))
+    holding = set(found)
+    while found:
+        for holder in held_by[found.pop()]:
+            if holder not in holding:
+                holding.add(holder)
+                found.append(holder)
+    return holding
 
 
 def whole_model_key(path: Path) -> str | None:
@@ -107,4 +132,5 @@ def whole_model_key(path: Path) -> str | None:
         obj = _Reader(io.BytesIO(data)).load()
     except Exception:  # what cannot be read so keeps the general recipe
         return None
-    return next((k for k, m in _modules(obj, "", 0) if _recurrent(m)), None)
+    holding = _holding_recurrent(obj)
+    return next((k for k, m in _modules(obj, "", 0, {}) if id(m) in holding), None)
