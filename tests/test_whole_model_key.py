@@ -106,3 +106,24 @@ def test_shared_deep_and_cyclic_objects_are_each_looked_into_a_few_times(
 
     monkeypatch.setattr(model_key, "_inside", counted)
     assert whole_model_key(path) == "['model']"
+
+
+def test_a_large_memo_index_takes_no_memory(tmp_path) -> None:
+    """A data.pkl of 45 bytes putting its one object at memo index 2**27 took 2.4 GB (the C
+    unpickler's memo is an array that long, filled as it grows); 2**31 - 1 asked for 32 GB."""
+    import tracemalloc
+    import zipfile
+
+    torch.save(nn.LSTM(2, 3), tmp_path / "base.pt")
+    pkl = b"\x80\x02ctorch.nn.modules.rnn\nLSTM\nq\x00)\x81}r" + (2**22).to_bytes(4, "little")
+    path = tmp_path / "m.pt"
+    with zipfile.ZipFile(tmp_path / "base.pt") as src, zipfile.ZipFile(path, "w") as out:
+        for name in src.namelist():  # the model's own archive, its data.pkl replaced
+            out.writestr(name, pkl + b"b." if name.endswith("/data.pkl") else src.read(name))
+    tracemalloc.start()
+    try:
+        whole_model_key(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, peak  # 64 MB (2**23 pointers) with the C unpickler

@@ -51,7 +51,11 @@ class _StandIn:
             self.append(value)
 
 
-class _Reader(pickle.Unpickler):
+# The unpickler written in Python, not the C one (pickle.Unpickler): the C one's memo is an
+# array sized by the largest index a file puts in it, filled as it grows, so a data.pkl of 45
+# bytes (LONG_BINPUT 2**27) took 2.4 GB and 5 s, and 2**31 - 1 asks for 32 GB; this one's memo
+# is a dict, one entry an index.
+class _Reader(pickle._Unpickler):
     def find_class(self, module: str, name: str) -> Any:  # never imports: a stand-in
         return type(name, (_StandIn,), {"global_name": f"{module}.{name}"})
 
