@@ -11,6 +11,7 @@ import re
 import runpy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1277,3 +1278,28 @@ def test_a_monitor_manifest_without_its_model_record_is_refused_in_one_line(tmp_
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {path} {said}") and result.stderr.count("\n") == 1
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("steps", [[0, 1], [1, 3]])  # one recorded (every=2), none recorded
+def test_a_relative_out_stays_where_it_was_when_training_changes_folder(
+    steps, tmp_path, monkeypatch
+):
+    """A relative out was read again at each use: training that changed the working folder
+    (os.chdir) had a step's shard, and the manifest, written into the folder of that name
+    there (a user's own, beside the run), the run's own folder left with its .lock."""
+    first, other = tmp_path / "first", tmp_path / "other"
+    (other / "runs" / "rnn").mkdir(parents=True)  # the user's, in the folder trained in
+    first.mkdir()
+    monkeypatch.chdir(first)
+    module, probe = nn.RNN(2, 4), torch.randn(6, 1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "the monitor recorded no step", where it did not
+        with JacobianMonitor(module, probe, out="runs/rnn", every=2) as mon:
+            monkeypatch.chdir(other)
+            for n in steps:
+                mon.step(n)
+    assert [p.name for p in (other / "runs" / "rnn").iterdir()] == []  # untouched
+    if steps[0] == 0:
+        assert len(vl.load_results(first / "runs" / "rnn")) > 0
+    else:  # nothing recorded: what it made went
+        assert list(first.iterdir()) == []

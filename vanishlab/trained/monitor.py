@@ -31,6 +31,7 @@ import contextlib
 import os
 import time
 import warnings
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -94,6 +95,8 @@ class JacobianMonitor:
         out: the run directory: new, empty, or an earlier monitor's with the same architecture
             and probe (then the steps it already holds are skipped, when the module's weights
             at that step are those they were recorded with; another training run is refused).
+            A relative one is taken from the working folder when the monitor is made (``out``
+            becomes absolute), so training that changes folder (``os.chdir``) writes it there.
         every: record the steps ``n`` with ``n % every == 0``: a positive integer, as
             ``step`` takes its ``n`` (a Python or NumPy integer, or a 0-d integer tensor).
         h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
@@ -135,7 +138,10 @@ class JacobianMonitor:
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
         self.lyapunov = as_flag(lyapunov, "lyapunov")
-        self.out = as_path(out, "out")
+        # Absolute from the start: the training between __enter__ and __exit__ may change the
+        # working folder (os.chdir), where a relative out named another folder there: a step's
+        # shard and the manifest went into it, and the run's own kept its .lock.
+        self.out = Path(os.path.abspath(as_path(out, "out")))
         check_name(name, "name")
         self.name = name
         self._probe_sha256 = tensor_digest(self.probe, self.h0)
