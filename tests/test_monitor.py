@@ -1303,3 +1303,24 @@ def test_a_relative_out_stays_where_it_was_when_training_changes_folder(
         assert len(vl.load_results(first / "runs" / "rnn")) > 0
     else:  # nothing recorded: what it made went
         assert list(first.iterdir()) == []
+
+
+def test_a_monitor_opened_again_counts_its_own_steps(tmp_path):
+    """The same monitor in a second with block (training resumed from a checkpoint) refused
+    a step below those of its first block, which a new monitor of the run records, and its
+    "recorded no step" named the steps the first block was given ("went up to n = 7")."""
+    module, probe = nn.RNN(2, 4), torch.randn(6, 1, 2)
+    mon = JacobianMonitor(module, probe, out=tmp_path / "run", every=5)
+    with mon:
+        mon.step(10)
+    with torch.no_grad():
+        module.weight_hh_l0.mul_(0.5)  # the checkpoint of step 5 loaded
+    with mon:
+        assert mon.step(5) is not None
+    assert sorted(vl.load_results(tmp_path / "run")["step"].unique()) == [5, 10]
+    idle = JacobianMonitor(module, probe, out=tmp_path / "idle", every=50)
+    with pytest.warns(UserWarning, match=r"went up to n = 7\)"), idle:
+        idle.step(7)
+    with pytest.warns(UserWarning, match="was given no step") as said, idle:
+        pass
+    assert "n = 7" not in str(said[0].message)

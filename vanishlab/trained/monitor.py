@@ -107,8 +107,9 @@ class JacobianMonitor:
 
     Use it as a context manager (the run directory is locked while it is open); ``step(n,
     loss=...)`` returns the shard rows it wrote, or None when the step is not recorded. Its
-    steps count up: a new step below one it recorded is refused (nothing written), and a step
-    it recorded, given again, is skipped when the weights are the same and refused when not.
+    steps count up within each ``with`` block: a new step below one it recorded is refused
+    (nothing written), and a step it recorded, given again, is skipped when the weights are the
+    same and refused when not.
     """
 
     def __init__(
@@ -149,9 +150,9 @@ class JacobianMonitor:
         self._lock: contextlib.ExitStack | None = None
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
-        self._recorded_here: set[int] = set()  # steps this monitor object recorded
+        self._recorded_here: set[int] = set()  # steps this opening (with block) recorded
         self._new = False  # set in __enter__: whether it began the run in out
-        self._last_given: int | None = None  # the highest n step skipped by every (None: none)
+        self._last_given: int | None = None  # this opening's highest n skipped by every
         self._start = 0.0
 
     # --- the context -----------------------------------------------------------------------
@@ -197,6 +198,10 @@ class JacobianMonitor:
             failing.pop_all()  # started: held until __exit__
         self._lock = lock
         self._new = earlier is None  # a run this monitor began (in a folder new or empty)
+        # Each opening counts its own steps: a block opened again (the same monitor, after
+        # training resumed from a checkpoint) is a reopened run, as a new monitor's, and its
+        # "recorded no step" named the steps an earlier block was given.
+        self._recorded_here, self._last_given = set(), None
         self._start = time.perf_counter()
         return self
 
@@ -274,13 +279,14 @@ class JacobianMonitor:
         its ``failure`` is ``"overflow"`` when the first non-finite value found is inf and
         ``"nan"`` when it is NaN.
 
-        Steps count up within one monitor: a new step below the highest it has recorded
+        Steps count up within one ``with`` block: a new step below the highest it has recorded
         (``step(5)``, training, ``step(3)``) is refused
         (:class:`~vanishlab.errors.VanishlabError` naming both steps, nothing written), as it
         would hold weights newer than the later step's. A step already recorded is skipped
         when the weights are those it was recorded with (a step called again before the next
         ``optimizer.step()``, an exact replay), and refused when they are not. A reopened
-        run's own earlier steps are not this monitor's: a new one below them is recorded.
+        run's own earlier steps, a new monitor's or this one's opened again, are not this
+        block's: a new one below them is recorded.
         """
         if self._lock is None:
             raise RuntimeError(  # before the block, or after it (where "use it as one" misled)
