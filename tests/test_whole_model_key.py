@@ -6,6 +6,8 @@ and runs as it is written."""
 
 from __future__ import annotations
 
+import math
+import pathlib
 import re
 
 import pytest
@@ -127,3 +129,15 @@ def test_a_large_memo_index_takes_no_memory(tmp_path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 8 * 2**20, peak  # 64 MB (2**23 pointers) with the C unpickler
+
+
+@pytest.mark.parametrize("key", [pathlib.PurePosixPath("net"), math.nan])
+def test_a_key_python_cannot_write_is_not_named(key, tmp_path) -> None:
+    """A model under a key of a class (a path, an Enum) was told to be under its stand-in's
+    repr, "[<vanishlab.trained.model_key.PurePosixPath object at 0x7f59...>]", and one under
+    a NaN under "[nan]": no subscript of the recipe reaches either."""
+    path = tmp_path / "m.pt"
+    torch.save({key: nn.LSTM(2, 3), "epoch": 3}, path)
+    assert whole_model_key(path) is None
+    torch.save({"epoch": 3, ("net", 0): {-1: nn.LSTM(2, 3)}}, path)  # literals are named
+    assert whole_model_key(path) == "[('net', 0)][-1]"

@@ -11,6 +11,7 @@ function saved beside it).
 
 from __future__ import annotations
 
+import ast
 import io
 import pickle
 import re
@@ -82,11 +83,14 @@ def _inside(obj: Any) -> list[tuple[Any, Any]]:
     return []
 
 
-def _modules(obj: Any, key: str, depth: int, expanded: dict[int, int]) -> Iterator[tuple[str, Any]]:
-    """The outermost modules in ``obj``, each with the subscripts that reach it, in the order
-    of the file. ``expanded``: the least depth each object was looked into at; one shared by
-    many (a list of one list 200 times, 8 deep: a file of 7 KB) is looked into again only
-    from nearer the top, so each is looked into at most ``_MAX_DEPTH`` times (200**8 before)."""
+def _modules(
+    obj: Any, key: str | None, depth: int, expanded: dict[int, int]
+) -> Iterator[tuple[str | None, Any]]:
+    """The outermost modules in ``obj``, each with the subscripts that reach it (None where
+    one of them cannot be written: :func:`_subscript`), in the order of the file.
+    ``expanded``: the least depth each object was looked into at; one shared by many (a list
+    of one list 200 times, 8 deep: a file of 7 KB) is looked into again only from nearer the
+    top, so each is looked into at most ``_MAX_DEPTH`` times (200**8 before)."""
     if _is_module(obj):
         yield key, obj
         return
@@ -96,7 +100,20 @@ def _modules(obj: Any, key: str, depth: int, expanded: dict[int, int]) -> Iterat
     # a stand-in's items are keys (an OrderedDict's); its state, an object's attributes, not
     pairs = list(obj.items.items()) if isinstance(obj, _StandIn) else _inside(obj)
     for k, v in pairs:
-        yield from _modules(v, f"{key}[{k!r}]", depth + 1, expanded)
+        said = _subscript(k)
+        below = None if key is None or said is None else f"{key}{said}"
+        yield from _modules(v, below, depth + 1, expanded)
+
+
+def _subscript(key: Any) -> str | None:
+    """``[key]`` as Python reads it back, or None for a key that cannot be written so: an
+    object of a class (a path, an Enum: its stand-in's repr, "<...PurePosixPath object at
+    0x7f59...>", was the recipe's subscript), or a NaN (no subscript finds it)."""
+    text = repr(key)
+    try:
+        return f"[{text}]" if ast.literal_eval(text) == key else None
+    except Exception:  # not a literal
+        return None
 
 
 def _holding_recurrent(root: Any) -> set[int]:
@@ -127,8 +144,9 @@ def _holding_recurrent(root: Any) -> set[int]:
 def whole_model_key(path: Path) -> str | None:
     """The subscripts that reach the whole model in the file at ``path``
     (``['model']``, ``['models'][0]``), ``""`` when the file is the model, and None when no
-    module holding a recurrent one is found or the file cannot be read so (a legacy, non-zip
-    file; a damaged one)."""
+    module holding a recurrent one is found, where a key on the way to it cannot be written
+    (:func:`_subscript`), or where the file cannot be read so (a legacy, non-zip file; a
+    damaged one)."""
     try:
         with zipfile.ZipFile(path) as archive:
             name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl")
