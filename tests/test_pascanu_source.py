@@ -46,7 +46,7 @@ def test_the_same_weights_are_taken_in_a_copy_another_dtype_or_without_a_record(
     measured = _module(0)
     frame = vl.jacobian_norms(measured, X)
     assert not vl.check_pascanu(copy.deepcopy(measured), frame)["violated"].any()
-    vl.check_pascanu(copy.deepcopy(measured).double(), frame)  # float64's tolerance, no refusal
+    vl.check_pascanu(copy.deepcopy(measured).double(), frame)  # float32's tolerance, no refusal
     with torch.no_grad():  # trained in place after the measurement: other weights
         measured.weight_hh_l0.mul_(1.5)
     with pytest.raises(vl.VanishlabError, match="before training changed it"):
@@ -132,3 +132,71 @@ def test_an_analysis_s_rows_are_refused_beside_another_module(tmp_path) -> None:
     sweep = tmp_path / "sweep"
     vl.run_sweep(vl.Sweep(hidden_size=6, input_size=3, seq_len=4, batch=1), sweep, progress=False)
     assert vl.load_results(sweep).attrs == {}
+
+
+def _symmetric_rnn() -> nn.RNN:
+    """A float32 tanh RNN without biases whose W_hh is 4 times a symmetric orthogonal matrix:
+    at the origin (zero inputs) ||J(k)|| = 4^k = the bound at every lag, so the measured norms
+    straddle it by float32's rounding."""
+    torch.manual_seed(0)
+    rnn = nn.RNN(4, 16, bias=False)
+    q, _ = torch.linalg.qr(torch.randn(16, 16, dtype=torch.float64))
+    signs = torch.diag(torch.tensor([1.0, -1.0] * 8, dtype=torch.float64))
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(4 * q @ signs @ q.T)
+    return rnn
+
+
+def test_float32_norms_beside_the_double_copy_are_allowed_float32_s_rounding() -> None:
+    """The fingerprint reads a float32 module and its .double() copy alike, and the default
+    tolerance was the module's eps: float32 norms checked beside the copy were allowed
+    float64's rounding, and 40 of these 82 rows, within float32's, were "violated". The frame
+    records the dtype it was measured in, and the coarser eps is allowed."""
+    rnn = _symmetric_rnn()
+    frame = vl.jacobian_norms(rnn, torch.zeros(20, 2, 4))
+    assert frame["log10_spec"].max() > 12  # at the bound, 4^20: a check of the rounding
+    own = vl.check_pascanu(rnn, frame)
+    assert not own["violated"].any()
+    pd.testing.assert_frame_equal(vl.check_pascanu(copy.deepcopy(rnn).double(), frame), own)
+    assert frame.attrs["vanishlab.dtype"] == "float32"
+    # without the record (a frame written before it), the module's eps, as before
+    frame.attrs.pop("vanishlab.dtype")
+    assert vl.check_pascanu(copy.deepcopy(rnn).double(), frame)["violated"].any()
+    # float64 norms beside a float32 module are allowed float32's rounding, as they were
+    double = copy.deepcopy(rnn).double()
+    frame64 = vl.jacobian_norms(double, torch.zeros(20, 2, 4, dtype=torch.float64))
+    assert frame64.attrs["vanishlab.dtype"] == "float64"
+    assert not vl.check_pascanu(rnn, frame64)["violated"].any()
+
+
+@pytest.mark.parametrize("recorded", ["float16", 32, None])
+def test_a_dtype_record_vanishlab_does_not_measure_in_is_refused_in_one_line(recorded) -> None:
+    rnn = _module(0)
+    frame = vl.jacobian_norms(rnn, X)
+    frame.attrs["vanishlab.dtype"] = recorded
+    if recorded is None:  # no record: the module's eps
+        assert not vl.check_pascanu(rnn, frame)["violated"].any()
+        return
+    with pytest.raises(vl.VanishlabError, match=r"^frame.attrs\['vanishlab.dtype'\] is ") as err:
+        vl.check_pascanu(rnn, frame)
+    assert str(err.value).endswith("frame.attrs.pop('vanishlab.dtype')")
+    assert "\n" not in str(err.value)
+    assert not vl.check_pascanu(rnn, frame, tolerance=1e-3)["violated"].any()  # not read
+
+
+def test_an_analysis_s_rows_record_the_dtype_measured_in(tmp_path) -> None:
+    """An analysis of a float32 checkpoint at 4x gain, checked beside the module's .double()
+    copy (the same fingerprint): 1 of its 25 rows was "violated" by float32's rounding. Its
+    rows now record the dtype from the shard's config, as a frame of jacobian_norms does."""
+    from vanishlab.trained import analyze_checkpoint
+
+    measured = _module(0)
+    with torch.no_grad():
+        measured.weight_hh_l0.mul_(4)
+    torch.save(measured.state_dict(), tmp_path / "m.pt")
+    analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=12, batch=2)
+    rows = vl.load_results(tmp_path / "run")
+    own = vl.check_pascanu(measured, rows)
+    assert not own["violated"].any()
+    pd.testing.assert_frame_equal(vl.check_pascanu(copy.deepcopy(measured).double(), rows), own)
+    assert rows.attrs["vanishlab.dtype"] == "float32"

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.fingerprint import WEIGHTS_ATTR, weights_fingerprint
+from ..core.fingerprint import DTYPE_ATTR, WEIGHTS_ATTR, weights_fingerprint
 from ..core.inputs import (
+    FLOAT_DTYPE_NAMES,
     check_float_module,
     check_rnn,
     module_weight,
@@ -194,6 +195,24 @@ def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame) -> None:
     )
 
 
+def _eps(rnn: torch.nn.RNN, frame: pd.DataFrame) -> float:
+    """The eps of the coarser of ``rnn``'s dtype and the one ``frame`` was measured in (its
+    ``attrs``; the module's alone for a frame without the record). The fingerprint reads a
+    float32 module and its ``.double()`` copy alike: float32 norms checked beside the copy were
+    allowed float64's rounding, and rows within float32's were reported violated."""
+    eps = torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps
+    recorded = frame.attrs.get(DTYPE_ATTR)
+    if recorded is None:
+        return eps
+    if not isinstance(recorded, str) or recorded not in FLOAT_DTYPE_NAMES:
+        raise VanishlabError(
+            f"frame.attrs[{DTYPE_ATTR!r}] is {recorded!r}, not a dtype vanishlab measures in "
+            f"({' or '.join(FLOAT_DTYPE_NAMES)}), so the rounding to allow is unknown: give "
+            f"tolerance=, or drop the record to allow the module's: frame.attrs.pop({DTYPE_ATTR!r})"
+        )
+    return max(eps, torch.finfo(FLOAT_DTYPE_NAMES[recorded]).eps)
+
+
 def check_pascanu(
     rnn: torch.nn.RNN,
     frame: pd.DataFrame,
@@ -226,7 +245,12 @@ def check_pascanu(
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised
             product per step); default 4 n eps / ln 10 with n the largest dimension of the
-            weights and eps that of the module's dtype (worst-case rounding of a product).
+            weights and eps that of the coarser of the module's dtype and the one the frame was
+            measured in (worst-case rounding of a product), which a frame of
+            :func:`vanishlab.jacobian_norms` or an analysis's records (``frame.attrs``): float32
+            norms checked beside the module's ``.double()`` copy, whose fingerprint is the
+            same, are allowed float32's rounding. A frame without the record is allowed the
+            module's.
 
     Returns:
         ``frame`` (its index too) with ``log10_spec_bound`` and ``log10_fro_bound`` joined on
@@ -295,7 +319,7 @@ def check_pascanu(
         )
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
-        tolerance = 4 * n * torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps / LN10
+        tolerance = 4 * n * _eps(rnn, given) / LN10
     excess = np.full(len(out), -np.inf)
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:

@@ -41,11 +41,11 @@ from dataclasses import dataclass
 import torch
 
 from .allocation import memory_refused
-from .fingerprint import WEIGHTS_ATTR, weights_fingerprint
+from .fingerprint import DTYPE_ATTR, WEIGHTS_ATTR, weights_fingerprint
 from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, SOURCE_HINTS, gated_log_norms
-from .inputs import RNNInputs, check_choices, prepare_inputs, wrong_module
+from .inputs import RNNInputs, check_choices, module_dtype, prepare_inputs, wrong_module
 from .scaling import (
     RENORM,
     TinyNorms,
@@ -106,7 +106,9 @@ def jacobian_norms(
         and/or ``log10_spec`` (-inf for an exactly zero Jacobian). Norms are of
         d h^{top}_{T-1} / d (source), computed exactly from the weights, not by autograd.
         ``frame.attrs["vanishlab.weights_sha256"]`` is a fingerprint of the weights measured,
-        which :func:`vanishlab.check_pascanu` compares with the module it is given.
+        which :func:`vanishlab.check_pascanu` compares with the module it is given, and
+        ``frame.attrs["vanishlab.dtype"]`` the dtype measured in (``"float32"``), whose
+        rounding it allows for.
 
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
@@ -121,6 +123,7 @@ def jacobian_norms(
     result = jacobian_log_norms(rnn, x, h0, norms=norms, sources=sources)
     frame = norms_frame(result)
     frame.attrs[WEIGHTS_ATTR] = weights_fingerprint(rnn)  # check_pascanu compares it
+    frame.attrs[DTYPE_ATTR] = module_dtype(rnn)  # and reads its rounding from this too
     return frame
 
 

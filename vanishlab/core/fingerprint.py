@@ -7,7 +7,9 @@ checked against the wrong bound without a word. pandas keeps ``attrs`` through a
 selection of rows or columns and ``set_index``; where an operation drops them (a concat of
 frames of two modules), nothing is compared. ``to_parquet`` writes them and ``read_parquet``
 restores them, the first file's alone for a folder of several modules' files: the refusal
-then says how to drop a record that is not the rows'.
+then says how to drop a record that is not the rows'. The fingerprint reads a float32 module and
+its ``.double()`` copy alike, so the frame records the dtype it was measured in beside it
+(:data:`DTYPE_ATTR`), from which ``check_pascanu`` takes the rounding it allows.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import torch
 from torch import nn
 
 from .inputs import module_weight
-from .weights_attr import WEIGHTS_ATTR
+from .weights_attr import DTYPE_ATTR, WEIGHTS_ATTR
 
-__all__ = ["WEIGHTS_ATTR", "weights_fingerprint"]
+__all__ = ["DTYPE_ATTR", "WEIGHTS_ATTR", "weights_fingerprint"]
 
 
 def weights_fingerprint(module: nn.RNNBase) -> str:

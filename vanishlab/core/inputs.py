@@ -26,12 +26,14 @@ from .wrapped import wrong_module
 
 __all__ = [
     "FLOAT_DTYPES",
+    "FLOAT_DTYPE_NAMES",
     "RNNInputs",
     "Shapes",
     "check_choices",
     "check_float_module",
     "check_one_direction",
     "check_rnn",
+    "module_dtype",
     "module_weight",
     "prepare_inputs",
     "token_ids_advice",
@@ -39,6 +41,9 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+FLOAT_DTYPE_NAMES = {str(d).removeprefix("torch."): d for d in FLOAT_DTYPES}
+"""``{"float32": torch.float32, "float64": torch.float64}``: the dtypes by the names the
+``dtype`` axis and :func:`module_dtype` spell them."""
 
 
 class Shapes:
@@ -146,6 +151,12 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
         raise _on_meta(f"the {base_name(module)}'s {name}")
     return value
+
+
+def module_dtype(module: nn.Module) -> str:
+    """The name of the module's dtype as the ``dtype`` axis spells it (``"float32"``): its
+    recurrent weight's, which the engine measures in."""
+    return str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch.")
 
 
 def _on_meta(what: str) -> TypeError:

@@ -1,13 +1,21 @@
-"""The key of a frame's ``attrs`` that holds the fingerprint of the weights it was measured on
-(:func:`vanishlab.core.fingerprint.weights_fingerprint`), without torch: ``vl.load_results``
-sets it on an analysis's rows, which a report reads without importing torch."""
+"""The keys of a frame's ``attrs`` that hold the fingerprint of the weights it was measured on
+(:func:`vanishlab.core.fingerprint.weights_fingerprint`) and the dtype it was measured in,
+without torch: ``vl.load_results`` sets them on an analysis's rows, which a report reads without
+importing torch."""
 
 from __future__ import annotations
 
-__all__ = ["WEIGHTS_ATTR"]
+__all__ = ["DTYPE_ATTR", "WEIGHTS_ATTR"]
 
 WEIGHTS_ATTR = "vanishlab.weights_sha256"
 """The key of ``frame.attrs`` that holds :func:`~.fingerprint.weights_fingerprint` of the measured
 module: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
 analysis (``vanishlab analyze``) whose shard records it; :func:`vanishlab.check_pascanu`
 compares it."""
+
+DTYPE_ATTR = "vanishlab.dtype"
+"""The key of ``frame.attrs`` that holds the dtype the norms were measured in (``"float32"`` or
+``"float64"``), beside :data:`WEIGHTS_ATTR`, which reads a float32 module and its ``.double()``
+copy alike: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
+analysis from its shard's ``config``; :func:`vanishlab.check_pascanu` takes the coarser of its eps
+and the module's for its default tolerance."""

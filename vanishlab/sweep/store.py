@@ -56,9 +56,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..core.weights_attr import WEIGHTS_ATTR
+from ..core.weights_attr import DTYPE_ATTR, WEIGHTS_ATTR
 from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
+from .config import DTYPES
 from .corrupt_shard import CorruptShardError
 from .files import TMP_SUFFIX, as_id_set, as_path, atomic_write, move_aside
 from .lock import LOCK, RunLock
@@ -224,14 +225,14 @@ def load_results(
     cell_ids = as_id_set(cell_ids, "cell_ids")
     run_dir = as_path(run_dir, "run_dir")
     manifest = load_manifest(run_dir)
-    tables, records = [], []
+    tables, metas = [], []
     for path in shard_paths(run_dir):
         if cell_ids is not None and path.stem not in cell_ids:
             continue
         meta, table = read_shard(path, rows=True)
         if table is not None:
             tables.append(table)
-            records.append(meta.get("analysis"))
+            metas.append(meta)
     if not tables:  # a monitor's columns even before a step is recorded
         empty = (STEP_SCHEMA if manifest.get("kind") == MONITOR else SCHEMA).empty_table()
         return without_unset(_to_frame(empty), manifest)
@@ -242,24 +243,31 @@ def load_results(
     frame = _to_frame(pa.concat_tables(tables))
     steps = [MONITOR_STEP] if MONITOR_STEP in frame else []
     frame = without_unset(_sorted(frame, [*CONFIG_COLUMNS, *steps, *KEY_COLUMNS]), manifest)
-    fingerprint = _weights_fingerprint(manifest, records)
-    if fingerprint is not None:
-        frame.attrs[WEIGHTS_ATTR] = fingerprint
+    frame.attrs.update(_measured_attrs(manifest, metas))
     return frame
 
 
-def _weights_fingerprint(manifest: dict[str, Any], records: list[Any]) -> str | None:
-    """The fingerprint of the weights an analysis measured, as its one shard records it
-    (:func:`vanishlab.core.fingerprint.weights_fingerprint`), for the rows' ``attrs``; None for
-    a sweep's or a monitor's rows (the weights of many cells or steps), and for a shard written
-    before shards recorded it. :func:`vanishlab.check_pascanu` then refuses an analysis's rows
-    beside another module, or this one after training changed it, as it refuses a frame of
-    ``jacobian_norms``: it checked them against that module's bound without a word."""
-    if manifest.get("kind") != SINGLE_MODEL or len(records) != 1:
-        return None
-    record = records[0]
+def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str, str]:
+    """What an analysis's one shard records of the module it measured, for the rows' ``attrs``
+    as :func:`vanishlab.jacobian_norms` sets them: the fingerprint of its weights
+    (:func:`vanishlab.core.fingerprint.weights_fingerprint`; none in a shard written before
+    shards recorded it) and the dtype it was measured in (its config's). Nothing for a sweep's
+    or a monitor's rows (the weights of many cells or steps). :func:`vanishlab.check_pascanu`
+    then refuses an analysis's rows beside another module, or this one after training changed
+    it, as it refuses a frame of ``jacobian_norms`` (it checked them against that module's
+    bound without a word), and allows the rounding of float32 rows beside the module's
+    ``.double()`` copy (whose fingerprint is the same)."""
+    if manifest.get("kind") != SINGLE_MODEL or len(metas) != 1:
+        return {}
+    attrs = {}
+    record = metas[0].get("analysis")
     found = record.get("weights_fingerprint") if isinstance(record, dict) else None
-    return found if isinstance(found, str) else None
+    if isinstance(found, str):
+        attrs[WEIGHTS_ATTR] = found
+    dtype = metas[0]["config"].get("dtype")
+    if dtype in DTYPES:
+        attrs[DTYPE_ATTR] = dtype
+    return attrs
 
 
 def _shard_steps(run_dir: Path) -> dict[str, int | None]:

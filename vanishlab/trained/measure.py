@@ -32,7 +32,7 @@ from torch import nn
 from ..analysis.lyapunov_window import discarded_steps
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
-from ..core.inputs import module_weight
+from ..core.inputs import module_dtype, module_weight
 from ..core.lyapunov import lyapunov_spectrum
 from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
 from ..sweep.catalog import TRAINED_INIT
@@ -64,12 +64,6 @@ def module_kind(module: nn.RNNBase) -> str:
         if type(module) is cls or isinstance(module, cls):
             return kind
     raise TypeError(f"expected nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
-
-
-def module_dtype(module: nn.RNNBase) -> str:
-    """The name of the module's dtype as the ``dtype`` axis spells it (``"float32"``): its
-    recurrent weight's, which the engine measures in."""
-    return str(module_weight(module, "weight_hh_l0").dtype).removeprefix("torch.")
 
 
 def canonical_inputs(module: nn.RNNBase, x: torch.Tensor) -> torch.Tensor:
