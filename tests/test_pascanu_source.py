@@ -200,3 +200,26 @@ def test_an_analysis_s_rows_record_the_dtype_measured_in(tmp_path) -> None:
     assert not own["violated"].any()
     pd.testing.assert_frame_equal(vl.check_pascanu(copy.deepcopy(measured).double(), rows), own)
     assert rows.attrs["vanishlab.dtype"] == "float32"
+
+
+def test_one_monitored_step_s_rows_are_refused_beside_other_weights(tmp_path) -> None:
+    """vl.load_results of a monitor's step had no record (a monitor's rows are many steps'
+    weights): its rows, beside the module as training left it, were checked against that
+    bound without a word. A step's shard records the fingerprint, and the rows of one step
+    (``cell_ids=`` its shard) carry it and the dtype; several steps' rows carry none."""
+    from vanishlab.trained import JacobianMonitor
+
+    rnn = _module(0)
+    before = copy.deepcopy(rnn)
+    with JacobianMonitor(rnn, X, out=tmp_path / "m") as mon:
+        first = mon.step(1)["cell_id"].iloc[0]
+        with torch.no_grad():  # a training step
+            rnn.weight_hh_l0.mul_(0.5)
+        mon.step(2)
+    rows = vl.load_results(tmp_path / "m", cell_ids=[first])
+    assert set(rows["step"]) == {1}
+    with pytest.raises(vl.VanishlabError, match="before training changed it"):
+        vl.check_pascanu(rnn, rows)
+    assert not vl.check_pascanu(before, rows)["violated"].any()
+    assert rows.attrs["vanishlab.dtype"] == "float32"
+    assert vl.load_results(tmp_path / "m").attrs == {}  # two steps' weights

@@ -236,11 +236,12 @@ def check_pascanu(
             (``frame.attrs``; pandas keeps it through selections, ``set_index`` and a groupby
             mean, and from pandas 2.1 on through ``to_parquet`` and ``read_parquet``) and is
             refused beside a module with other weights; so is an analysis's (``vanishlab
-            analyze``) frame of :func:`vanishlab.load_results`, whose shard records it. A frame
-            without the record is checked against the bound with no check of its module: a
-            concat of frames of several modules, a frame of :func:`vanishlab.load_results` of a
-            sweep's cells or a monitor's steps (the weights of many cells or steps), or of an
-            analysis written before its shard recorded it.
+            analyze``) frame of :func:`vanishlab.load_results`, whose shard records it, and
+            one monitored step's (``cell_ids=`` its shard). A frame without the record is
+            checked against the bound with no check of its module: a concat of frames of
+            several modules, a frame of :func:`vanishlab.load_results` of a sweep's cells or
+            of several monitored steps (the weights of many cells or steps), or of an analysis
+            or a step written before its shard recorded it.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised

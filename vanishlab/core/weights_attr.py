@@ -1,7 +1,7 @@
 """The keys of a frame's ``attrs`` that hold the fingerprint of the weights it was measured on
 (:func:`vanishlab.core.fingerprint.weights_fingerprint`) and the dtype it was measured in,
-without torch: ``vl.load_results`` sets them on an analysis's rows, which a report reads without
-importing torch."""
+without torch: ``vl.load_results`` sets them on an analysis's or one monitored step's rows, which a
+report reads without importing torch."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ __all__ = ["DTYPE_ATTR", "WEIGHTS_ATTR"]
 WEIGHTS_ATTR = "vanishlab.weights_sha256"
 """The key of ``frame.attrs`` that holds :func:`~.fingerprint.weights_fingerprint` of the measured
 module: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
-analysis (``vanishlab analyze``) whose shard records it; :func:`vanishlab.check_pascanu`
-compares it."""
+analysis (``vanishlab analyze``) or one monitored step whose shard records it;
+:func:`vanishlab.check_pascanu` compares it."""
 
 DTYPE_ATTR = "vanishlab.dtype"
 """The key of ``frame.attrs`` that holds the dtype the norms were measured in (``"float32"`` or
 ``"float64"``), beside :data:`WEIGHTS_ATTR`, which reads a float32 module and its ``.double()``
 copy alike: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
-analysis from its shard's ``config``; :func:`vanishlab.check_pascanu` takes the coarser of its eps
-and the module's for its default tolerance."""
+analysis or one monitored step from its shard's ``config``; :func:`vanishlab.check_pascanu`
+takes the coarser of its eps and the module's for its default tolerance."""

@@ -247,20 +247,27 @@ def load_results(
     return frame
 
 
+#: The record of a trained model's shard that holds the fingerprint of the weights measured: an
+#: analysis's, a monitored step's.
+_RECORDS = {SINGLE_MODEL: "analysis", MONITOR: "monitor"}
+
+
 def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str, str]:
-    """What an analysis's one shard records of the module it measured, for the rows' ``attrs``
-    as :func:`vanishlab.jacobian_norms` sets them: the fingerprint of its weights
+    """What the one shard of rows of an analysis, or of one monitored step (``cell_ids=`` that
+    step's, or a monitor that recorded one), records of the module it measured, for the rows'
+    ``attrs`` as :func:`vanishlab.jacobian_norms` sets them: the fingerprint of its weights
     (:func:`vanishlab.core.fingerprint.weights_fingerprint`; none in a shard written before
     shards recorded it) and the dtype it was measured in (its config's). Nothing for a sweep's
-    or a monitor's rows (the weights of many cells or steps). :func:`vanishlab.check_pascanu`
-    then refuses an analysis's rows beside another module, or this one after training changed
-    it, as it refuses a frame of ``jacobian_norms`` (it checked them against that module's
-    bound without a word), and allows the rounding of float32 rows beside the module's
-    ``.double()`` copy (whose fingerprint is the same)."""
-    if manifest.get("kind") != SINGLE_MODEL or len(metas) != 1:
+    rows or several steps' (the weights of many cells or steps). :func:`vanishlab.check_pascanu`
+    then refuses the rows beside another module, or this one after training changed it, as it
+    refuses a frame of ``jacobian_norms`` (it checked them against that module's bound without
+    a word), and allows the rounding of float32 rows beside the module's ``.double()`` copy
+    (whose fingerprint is the same)."""
+    kind = _RECORDS.get(manifest.get("kind"))
+    if kind is None or len(metas) != 1:
         return {}
     attrs = {}
-    record = metas[0].get("analysis")
+    record = metas[0].get(kind)
     found = record.get("weights_fingerprint") if isinstance(record, dict) else None
     if isinstance(found, str):
         attrs[WEIGHTS_ATTR] = found

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from ..core import global_rng
+from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
 from ..core.inputs import module_weight, prepare_inputs
 from ..core.integers import check_integer
@@ -340,6 +341,9 @@ class JacobianMonitor:
             MONITOR_LOSS: json_number(loss_number(loss)),  # "nan", "inf": as the loss was
             "elapsed_s": round(elapsed, 6),
             "weights_sha256": weights,
+            # vl.load_results of this step's shard alone gives it to the rows (frame.attrs), as
+            # jacobian_norms does: check_pascanu then refuses them beside other weights
+            "weights_fingerprint": weights_fingerprint(self.module),
         }
         meta: store.CellMeta = {
             "cell_id": cid,
