@@ -248,10 +248,10 @@ def check_pascanu(
             product per step); default 4 n eps / ln 10 with n the largest dimension of the
             weights and eps that of the coarser of the module's dtype and the one the frame was
             measured in (worst-case rounding of a product), which a frame of
-            :func:`vanishlab.jacobian_norms` or an analysis's records (``frame.attrs``): float32
-            norms checked beside the module's ``.double()`` copy, whose fingerprint is the
-            same, are allowed float32's rounding. A frame without the record is allowed the
-            module's.
+            :func:`vanishlab.jacobian_norms`, an analysis's or one monitored step's records
+            (``frame.attrs``): float32 norms checked beside the module's ``.double()`` copy,
+            whose fingerprint is the same, are allowed float32's rounding. A frame without the
+            record is allowed the module's.
 
     Returns:
         ``frame`` (its index too) with ``log10_spec_bound`` and ``log10_fro_bound`` joined on
