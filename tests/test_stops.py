@@ -11,13 +11,14 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 import typer
 from _next_steps import next_steps
 
 from vanishlab.cli._app import user_errors
-from vanishlab.cli.stops import Terminated, terminable
+from vanishlab.cli.stops import STOP_RAISES, Terminated, terminable
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -276,3 +277,155 @@ def test_a_stop_while_torch_is_imported_is_held_until_the_import_is_done(tmp_pat
             time.sleep(0.01)
     # sent again once the import was done, not into it (held again there, each RESEND_S)
     assert received == [signum, signum] and getattr(module, "DONE", False)
+
+
+def _senders() -> list[object]:
+    """The frames of a block's sending threads still looking (bare threads: not in
+    threading.enumerate)."""
+    found = []
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "send_again" and code.co_filename.endswith("stops.py"):
+                found.append(frame)
+            frame = frame.f_back
+    return found
+
+
+def _left_behind(saved: dict[int, object], saved_hook: object) -> list[str]:
+    """What a block left behind, each thing put back (a sender looking ended): left, they met
+    the next tests' stops."""
+    senders = _senders()
+    for frame in senders:
+        frame.f_locals["ended"].set()
+    left = [
+        f"{signal.Signals(s).name}'s handler"
+        for s, was in saved.items()
+        if signal.getsignal(s) is not was
+    ]
+    left += ["the unraisable hook"] * (sys.unraisablehook is not saved_hook)
+    left += ["a sender"] * len(senders)
+    for s, was in saved.items():
+        signal.signal(s, was)
+    sys.unraisablehook = saved_hook
+    return left
+
+
+def _landing_in(monkeypatch, owner: object, name: str, signum: int, after: Any = None) -> None:
+    """``owner.name`` called from terminable's own code sends ``signum`` before it runs (or
+    after it, where ``after(*its arguments)``), and runs the bytecodes its handler runs in: a
+    stop that lands in the block's set-up or clean-up."""
+    real = getattr(owner, name)
+
+    def stop() -> None:
+        os.kill(os.getpid(), signum)
+        for _ in range(1000):  # the handler runs here
+            pass
+
+    def with_a_stop(*args: object) -> object:
+        callers = (sys._getframe(1), sys._getframe(1).f_back)  # (or a function of its own)
+        ours = any(f is not None and f.f_code is terminable.__wrapped__.__code__ for f in callers)
+        if ours and after is None:
+            stop()
+        done = real(*args)
+        if ours and after is not None and after(*args):
+            stop()
+        return done
+
+    monkeypatch.setattr(owner, name, with_a_stop)
+
+
+@pytest.mark.parametrize("ended", [False, True], ids=["as-it-ends", "once-ended"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_in_the_block_s_clean_up_leaves_none_of_the_block_behind(monkeypatch, signum, ended):
+    """A stop (a second Ctrl-C, one sent again) that landed in the block's clean-up raised
+    there, before the clean-up had waited for the sender or put anything back: the block's
+    handlers and hook stayed, and its sender kept looking and sent a stop later, into what
+    came next (a test once ended 143 "terminated:" where a Ctrl-C was sent). Now the clean-up
+    runs to its end; then a stop that came once the block had ended is raised as the
+    block's, and one that came as it ended (before its end was set) is noted."""
+    saved = {s: signal.getsignal(s) for s in STOP_RAISES}
+    saved_hook = sys.unraisablehook
+    _landing_in(monkeypatch, threading.Event, "set", signum, (lambda e: True) if ended else None)
+    kept: list[BaseException] = []
+    raised: list[BaseException] = []
+    try:
+        try:
+            with terminable() as received:
+                try:  # a stop raised and kept: the sender is started, and watches it
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(1000):
+                        pass
+                except KeyboardInterrupt as stop:
+                    kept.append(stop)
+        except (KeyboardInterrupt, Terminated) as stop:  # kept: one let go of is sent again
+            raised.append(stop)
+    finally:
+        left = _left_behind(saved, saved_hook)
+    assert left == [] and received == [signal.SIGINT, signum]
+    assert [type(r) for r in raised] == ([STOP_RAISES[signum]] if ended else [])
+
+
+def test_a_stop_in_the_block_s_set_up_is_raised_in_the_block(monkeypatch):
+    """One that landed after the first handler was set, before the block began, raised out of
+    the set-up: no clean-up ran, and the block's handlers stayed. Now it is raised in the
+    block, at its first step, and the clean-up puts everything back."""
+    saved = {s: signal.getsignal(s) for s in STOP_RAISES}
+    saved_hook = sys.unraisablehook
+    _landing_in(monkeypatch, signal, "signal", signal.SIGTERM, lambda s, h: s == signal.SIGTERM)
+    done: list[str] = []
+    try:
+        with pytest.raises(Terminated) as raised, terminable() as received:
+            monkeypatch.undo()
+            next_steps()  # ended by the stop, sent again
+            done.append("measured")
+    finally:
+        monkeypatch.undo()
+        left = _left_behind(saved, saved_hook)
+    assert left == [] and done == [] and received == [signal.SIGTERM] * 2 and raised.value
+
+
+def test_a_handler_of_the_block_left_set_acts_as_the_one_before_it_and_puts_it_back(
+    monkeypatch,
+):
+    """A handler put back may raise at once, before the clean-up has put back the rest (here
+    SIGINT's, a Ctrl-C meeting it): the block's handlers still set then raised the block's
+    stops after it. Now each acts as the handler before the block would, and puts it back."""
+
+    class Broke(Exception):
+        pass
+
+    def raising(signum: int, frame: object) -> None:
+        raise Broke
+
+    seen: list[int] = []
+
+    def recording(signum: int, frame: object) -> None:
+        seen.append(signum)
+
+    saved = {s: signal.getsignal(s) for s in STOP_RAISES}
+    saved_hook = sys.unraisablehook
+    signal.signal(signal.SIGINT, raising)
+    signal.signal(signal.SIGTERM, recording)
+    before = {s: signal.getsignal(s) for s in STOP_RAISES}
+    _landing_in(
+        monkeypatch,
+        signal,
+        "signal",
+        signal.SIGINT,
+        lambda s, h: s == signal.SIGINT and h is raising,
+    )
+    try:
+        with pytest.raises(Broke), terminable():
+            pass
+        monkeypatch.undo()
+        still = [s for s in STOP_RAISES if signal.getsignal(s) is not before[s]]
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here
+            pass
+        after = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    finally:
+        monkeypatch.undo()
+        _left_behind(saved, saved_hook)
+    assert signal.SIGTERM in still and seen == [signal.SIGTERM]
+    assert after == {signal.SIGINT: raising, signal.SIGTERM: recording}

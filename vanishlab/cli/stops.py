@@ -111,7 +111,18 @@ def terminable() -> Iterator[list[int]]:
     it carries dies) is sent again within :data:`RESEND_S`, by a thread started at the first
     stop. One swallowed and kept (stored somewhere), the caller finds noted when the block
     ends. One that comes while torch is imported is held until the import is done (raised
-    inside it, it aborted the process). A signal the launcher ignores stays ignored."""
+    inside it, it aborted the process). A signal the launcher ignores stays ignored.
+
+    The block's own set-up and clean-up are never broken off by a stop (one raised there left
+    the block's handlers, hook and sender behind, and the sender sent a stop into what came
+    next): one that lands in the set-up is sent again, into the block; one that lands in the
+    clean-up (a second Ctrl-C, one sent again as the block ends) is raised once everything is
+    put back (the sender ended, the hook and the handlers those before the block), as the
+    block's own, unless the block already ends by a stop or by another BaseException
+    (SystemExit): then it is only noted in the list. One that a handler just put back meets
+    is that handler's (the one before the block); should that handler raise before the last
+    is put back, each of the block's handlers still set acts as the one before it would, and
+    puts it back."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -120,32 +131,42 @@ def terminable() -> Iterator[list[int]]:
     previous = {s: signal.getsignal(s) for s in raises}
     hook = sys.unraisablehook
     owed: list[int] = []  # stops Python ignored, to send again
+    late: list[int] = []  # stops that came in the clean-up, to raise at its end
     watched: list[tuple[int, Callable[[], object]]] = []  # stops raised, and their marks
     sender: list[Any] = []  # the lock the one sending thread holds while it runs
     ended = threading.Event()
     main = threading.main_thread().ident
 
-    def held(frame: Any) -> bool:
+    def held(frame: Any, codes: tuple[Any, ...] = ()) -> bool:
         """In the unraisable hook, or in torch's import (:func:`_loading_torch`): where a stop
-        raised is ignored, or aborts the process; it is owed, and sent once it has left."""
+        raised is ignored, or aborts the process; it is owed, and sent once it has left. Or
+        in one of ``codes``."""
         while frame is not None:
-            if frame.f_code is quiet.__code__ or _loading_torch(frame.f_code):
+            code = frame.f_code
+            if code is quiet.__code__ or code in codes or _loading_torch(code):
                 return True
             frame = frame.f_back
         return False
 
     def stop(signum: int, frame: Any) -> None:
+        mine = held(frame, (own,))  # in this block's set-up or clean-up: never raised there
+        if ended.is_set() and not mine:  # still set after the block: see its end
+            put_back(signum)
+            signal.raise_signal(signum)  # to the handler before the block, as it would go
+            return
         received.append(signum)
         start_sender()  # to send it when owed, or to watch it
-        if held(frame):  # raised here, Python would ignore it again (or abort): owed
-            owed.append(signum)
-            return
-        raise _marked(raises[signum](), watched, signum)
+        if mine and ended.is_set():
+            late.append(signum)  # raised once the clean-up is done
+        elif mine:  # raised here, Python would ignore it again (or abort): owed
+            owed.append(signum)  # (in the set-up: sent again into the block)
+        else:
+            raise _marked(raises[signum](), watched, signum)
 
     def start_sender() -> None:
         # A bare thread: threading.Thread.start takes threading's lock, which the main thread,
         # interrupted here, may hold (a progress bar's thread being started): a deadlock.
-        if not sender:
+        if not sender and not ended.is_set():  # none started in the clean-up: none outlives it
             running = _thread.allocate_lock()
             running.acquire()
             _thread.start_new_thread(send_again_then_release, (running,))
@@ -190,18 +211,29 @@ def terminable() -> Iterator[list[int]]:
             owed.append(raised.signum if isinstance(raised, Terminated) else signal.SIGINT)
         start_sender()
 
+    def put_back(signum: int) -> None:
+        was = previous[signum]  # None: a handler not set from Python
+        signal.signal(signum, signal.SIG_DFL if was is None else was)
+
+    own = sys._getframe().f_code  # this block's set-up and clean-up (see held)
     for s, was in previous.items():
         if was != signal.SIG_IGN:
             signal.signal(s, stop)
     sys.unraisablehook = quiet
+    stopped = False  # the block ends by a stop, or another BaseException (SystemExit)
     try:
         yield received
+    except BaseException as error:
+        stopped = not isinstance(error, Exception)  # (not the error itself: a cycle)
+        raise
     finally:
+        # Nothing here is broken off by a stop: this block's handler keeps one that lands here
+        # for the end (late), and starts no sender once the block has ended.
         ended.set()
-        try:
-            for running in sender:  # a stop it sends now still finds this block's handler
-                running.acquire()
-        finally:  # None: a handler not set from Python
-            for s, was in previous.items():
-                signal.signal(s, signal.SIG_DFL if was is None else was)
-            sys.unraisablehook = hook
+        for running in sender:  # a stop it sends now still finds this block's handler (late)
+            running.acquire()  # and it outlives the block in nothing
+        sys.unraisablehook = hook
+        for s in previous:  # (a handler put back may raise at once: see stop)
+            put_back(s)
+        if late and not stopped:
+            raise raises[late[0]]()  # the block's stop, only now that nothing is left to do
