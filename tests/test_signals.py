@@ -50,6 +50,56 @@ def test_held_signals_reach_their_own_handlers_even_when_the_block_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+def test_a_signal_in_the_held_block_s_clean_up_leaves_the_held_ones_delivered(monkeypatch):
+    """A Ctrl-C that came while the block put the handlers back met the one put back, which
+    raised there (the command's): the clean-up broke off, and the SIGTERM held in the block
+    was never delivered, its holding handler left set. Now the held one is delivered all the
+    same, and a holding handler left set acts as the one before it, and puts it back."""
+
+    class Broke(Exception):
+        pass
+
+    def raising(signum: int, frame: object) -> None:
+        raise Broke
+
+    seen: list[int] = []
+
+    def recording(signum: int, frame: object) -> None:
+        seen.append(signum)
+
+    real = signal.signal
+
+    def then_a_ctrl_c(signum: int, handler: object) -> object:
+        was = real(signum, handler)
+        if signum == signal.SIGINT and handler is raising:  # put back by the clean-up
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs here
+                pass
+        return was
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    real(signal.SIGINT, raising)
+    real(signal.SIGTERM, recording)
+    try:
+        with pytest.raises(Broke), _signals_held((signal.SIGINT, signal.SIGTERM)):
+            monkeypatch.setattr(signal, "signal", then_a_ctrl_c)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # held here
+                pass
+        monkeypatch.undo()
+        delivered = list(seen)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):
+            pass
+        after = signal.getsignal(signal.SIGTERM)
+    finally:
+        monkeypatch.undo()
+        for s, was in saved.items():
+            real(s, was)
+    assert delivered == [signal.SIGTERM] and seen == [signal.SIGTERM] * 2
+    assert after is recording
+
+
 @pytest.mark.parametrize(
     ("signum", "said"), [(signal.SIGTERM, "terminated:"), (signal.SIGINT, "interrupted:")]
 )

@@ -320,21 +320,33 @@ def _signals_held(held: tuple[int, ...] = _STOPS) -> Iterator[None]:
     """Hold ``held`` signals until the block ends, then deliver each once to the handler it
     would have met.
 
-    The holding handler stays correct on every path: it first only records; once the block
-    ends it acts as the previous handler would, before that handler is put back, so a signal
-    between the two restorations (or after a restoration that a held signal interrupted) is
-    never lost or left with a recording handler. Held signals are delivered even when the
-    block raises. Main thread only; elsewhere a plain block."""
+    The clean-up is never broken off by a held signal: one that comes while it puts the
+    handlers back is held too, and delivered with the rest once they are back (delivered at
+    once, to a handler that raised, it broke the clean-up off: the signals held before it
+    were never delivered, and the holding handlers stayed). A handler put back may still
+    raise at once (a stop reaching it): the signals held are delivered all the same, and a
+    holding handler still set then acts as the one before it would, and puts it back. Held
+    signals are delivered even when the block raises. Main thread only; elsewhere a plain
+    block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    over = False
     signals = tuple(dict.fromkeys(held))
     previous: dict[int, Any] = {s: signal.getsignal(s) for s in signals}
+    own = sys._getframe().f_code  # this block's set-up and clean-up
+    over = False
+
+    def put_back(signum: int) -> None:
+        handler = previous[signum]  # None: a handler not set from Python
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
     def hold(signum: int, frame: Any) -> None:
-        if over:
+        mine = frame
+        while mine is not None and mine.f_code is not own:
+            mine = mine.f_back
+        if over and mine is None:  # still set after the block: see the docstring
+            put_back(signum)
             _deliver(signum, previous[signum], frame)
         else:
             caught.append(signum)
@@ -345,11 +357,12 @@ def _signals_held(held: tuple[int, ...] = _STOPS) -> Iterator[None]:
         yield
     finally:
         over = True
-        for s in signals:
-            handler = previous[s]
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-        for s in dict.fromkeys(caught):
-            _deliver(s, previous[s], None)
+        try:
+            for s in signals:
+                put_back(s)
+        finally:
+            for s in dict.fromkeys(caught):
+                _deliver(s, previous[s], None)
 
 
 def _stop_workers(pool: ProcessPoolExecutor, parent_alive: Any) -> None:
