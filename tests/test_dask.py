@@ -32,13 +32,23 @@ def _scratch(tmp_path_factory):
     """A LocalCluster's scheduler and workers keep their folders under Dask's
     temporary-directory, by default $TMPDIR/dask-scratch-space, a folder of fixed name that
     every run and every pytest-xdist worker shares and that is left behind (with its lock
-    files) when they are closed: here, a folder of this session's own."""
+    files) when they are closed: here, a folder of this session's own.
+
+    And no worker profiles this process: a worker's profiler reads every thread's frame
+    (``sys._current_frames()``) every 10 ms, and with the workers threads of this process, a
+    garbage collection that starts inside that call can deadlock CPython 3.11 (seen in `make
+    test`: the profiler's thread stopped in the collector inside ``_current_frames``, both
+    measuring threads waiting for the GIL, the test hung until pytest's 600 s timeout)."""
     try:
         import dask
     except ImportError:
         yield
         return
-    with dask.config.set({"temporary-directory": str(tmp_path_factory.mktemp("dask"))}):
+    settings = {
+        "temporary-directory": str(tmp_path_factory.mktemp("dask")),
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(settings):
         yield
 
 
