@@ -10,6 +10,7 @@ import time
 
 import pytest
 import typer
+from _handlers import Broke, Recording, raising
 from _next_steps import STEPS_S, next_steps
 
 from vanishlab.cli._app import Terminated, user_errors
@@ -56,16 +57,8 @@ def test_a_signal_in_the_held_block_s_clean_up_leaves_the_held_ones_delivered(mo
     was never delivered, its holding handler left set. Now the held one is delivered all the
     same, and a holding handler left set acts as the one before it, and puts it back."""
 
-    class Broke(Exception):
-        pass
-
-    def raising(signum: int, frame: object) -> None:
-        raise Broke
-
-    seen: list[int] = []
-
-    def recording(signum: int, frame: object) -> None:
-        seen.append(signum)
+    recording = Recording()
+    seen = recording.seen
 
     real = signal.signal
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import typer
+from _handlers import Broke, Recording, raising
 from _next_steps import next_steps
 
 from vanishlab.cli._app import user_errors
@@ -392,16 +393,8 @@ def test_a_handler_of_the_block_left_set_acts_as_the_one_before_it_and_puts_it_b
     SIGINT's, a Ctrl-C meeting it): the block's handlers still set then raised the block's
     stops after it. Now each acts as the handler before the block would, and puts it back."""
 
-    class Broke(Exception):
-        pass
-
-    def raising(signum: int, frame: object) -> None:
-        raise Broke
-
-    seen: list[int] = []
-
-    def recording(signum: int, frame: object) -> None:
-        seen.append(signum)
+    recording = Recording()
+    seen = recording.seen
 
     saved = {s: signal.getsignal(s) for s in STOP_RAISES}
     saved_hook = sys.unraisablehook
