@@ -179,7 +179,10 @@ def test_a_loss_of_another_kind_is_a_type_error_at_every_step(tmp_path, bad, sai
     the wrong type is, at a step that is not recorded too (before any is), and nothing is
     written (a new run that recorded no step leaves nothing, and says so)."""
     out = tmp_path / "m"
-    none = r"^the monitor recorded no step \(mon.step\(n\) was given no step it took\)"
+    none = (
+        r"^the monitor recorded no step \(mon.step\(n\) was not called, or measured none of "
+        r"the steps it was given\)"
+    )
     with pytest.warns(UserWarning, match=none), _monitor(out, every=2) as mon:
         for n in (1, 2):  # not recorded, recorded
             with pytest.raises(

@@ -244,7 +244,7 @@ class JacobianMonitor:
         """What a monitor whose training ended before it recorded a step says: why, and that
         it kept nothing."""
         if self._last_given is None:
-            why = "mon.step(n) was given no step it took"
+            why = "mon.step(n) was not called, or measured none of the steps it was given"
         else:
             why = (
                 f"every={self.every} records the steps n with n % {self.every} == 0, and the "
