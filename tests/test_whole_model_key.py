@@ -29,8 +29,10 @@ class _Net(nn.Module):
 
 
 def _run_recipe(text: str) -> None:
-    """Run the refusal's recipe, ``ckpt = torch.load(...), then torch.save(...)``."""
-    recipe = re.search(r": (ckpt = torch\.load\(.*?\)), then (torch\.save\(.*?\)), and", text)
+    """Run the refusal's recipe, ``ckpt = torch.load(...), then torch.save(...)`` (``model =
+    torch.load(...) (the model in it), then ...`` for a file that is the model)."""
+    load = r"((?:ckpt|model) = torch\.load\(.*?\))(?: \(the model in it\))?"
+    recipe = re.search(rf": {load}, then (torch\.save\(.*?\)), and", text)
     assert recipe, text
     exec(f"{recipe[1]}; {recipe[2]}", {"torch": torch})  # the words run as they are written
 
@@ -163,3 +165,53 @@ def test_many_globals_take_little_memory(tmp_path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 24 * 2**20, peak  # 13 MB; 79 MB with a class made for each
+
+
+class MyLSTM(nn.LSTM):
+    """A user's subclass of nn.LSTM: its global is this module's, no class of torch.nn."""
+
+
+class _Holding(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = MyLSTM(2, 3)
+
+
+class _Tagged(nn.Module):
+    """A module of the user's with a ``mode`` of its own, and no recurrent weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode, self.lin = "LSTM", nn.Linear(2, 3)
+
+
+@pytest.mark.parametrize(
+    ("obj", "key", "held"),
+    [
+        (MyLSTM(2, 3), "", "torch.save(model)"),
+        ({"model": MyLSTM(2, 3), "epoch": 3}, "['model']", "under ['model']"),
+        ({"epoch": 3, "model": _Holding()}, "['model']", "under ['model']"),
+    ],
+)
+def test_a_subclass_of_a_recurrent_module_is_named_as_one(obj, key, held, tmp_path) -> None:
+    """``class MyLSTM(nn.LSTM)`` saved whole (alone, in a dict, or inside a model) names no
+    class of torch.nn, and its stand-in's base classes are not known: the file was told to save
+    its "objects of other code (...MyLSTM) as plain data", and the key was not found. It is
+    known by the state every nn.RNNBase pickles (``mode``, ``_flat_weights_names``), and told
+    the recipe, with its key, in `vanishlab analyze` and read_checkpoint alike."""
+    path = tmp_path / "m.pt"
+    torch.save(obj, path)
+    assert whole_model_key(path) == key
+    result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "run")])
+    line = one_error_line(result, f"the file holds a whole model ({held}; its class is code)")
+    assert "MyLSTM" in line and "objects of other code" not in line, line
+    with pytest.raises(VanishlabError) as err:
+        read_checkpoint(path)
+    _run_recipe(str(err.value))
+    assert read_checkpoint(tmp_path / "m_sd.pt").spec.kind == "lstm"
+
+
+def test_a_module_with_a_mode_of_its_own_is_no_recurrent_one(tmp_path) -> None:
+    path = tmp_path / "m.pt"
+    torch.save({"model": _Tagged(), "epoch": 3}, path)
+    assert whole_model_key(path) is None

@@ -163,8 +163,11 @@ def foreign_advice(path: Path, reason: str) -> str | None:
         return quantized_advice(next((g for g in quantized if _RECURRENT.search(g)), quantized[0]))
     if not found:
         return None
-    if any(_MODEL.match(g) for g in found):  # was told only "Save model.state_dict() instead"
-        return whole_model_advice(path, found, complete, whole_model_key(path))
+    # A subclass of nn.LSTM saved whole (alone, in a dict, in a model of the user's) names
+    # no class of torch.nn: it was told to save "objects of other code" as plain data.
+    key = whole_model_key(path)
+    if key is not None or any(_MODEL.match(g) for g in found):
+        return whole_model_advice(path, found, complete, key)
     if any(_QUANTIZED_DTYPE.fullmatch(g) for g in found):
         return (
             f"It holds quantized weights (torch.ao.quantization.quantize_dynamic?): {save_float()}"

@@ -6,7 +6,9 @@ a stand-in of its own (nothing is imported, no class or function of the file is 
 whose tensors are not read, then follows the dicts, lists and tuples down to the modules:
 objects whose pickled state holds ``_parameters`` and ``_modules``, as every ``nn.Module``'s
 ``__dict__`` does. The first that holds an nn.RNN, nn.LSTM or nn.GRU is the model (not a loss
-function saved beside it).
+function saved beside it). One of those is known by its class's name, or, a subclass of one
+(``class MyLSTM(nn.LSTM)``, whose global is ``__main__.MyLSTM``: a stand-in's base classes are
+not known), by the state every ``nn.RNNBase`` holds: its ``mode`` and ``_flat_weights_names``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = ["whole_model_key"]
 
 _MAX_DEPTH = 8  # nesting followed, as state_dict.find_state_dict follows it
 _RECURRENT = re.compile(r"torch\.nn\.modules\.rnn\.(RNN|LSTM|GRU)")
+_MODES = frozenset({"RNN_TANH", "RNN_RELU", "LSTM", "GRU"})  # nn.RNNBase's mode, by kind
 
 
 class _StandIn:
@@ -83,11 +86,29 @@ class _Reader(pickle._Unpickler):
         return None
 
 
-def _is_module(obj: Any) -> bool:
+def _module_state(obj: Any) -> dict[Any, Any] | None:
+    """The attributes of a module's stand-in (its pickled ``__dict__``), or None for any other
+    object."""
     state = obj.state if isinstance(obj, _StandIn) else None
     if isinstance(state, tuple) and state:  # (__dict__, slots) of a class with slots
         state = state[0]
-    return isinstance(state, dict) and {"_parameters", "_modules"} <= set(state)
+    is_module = isinstance(state, dict) and "_parameters" in state and "_modules" in state
+    return state if is_module else None
+
+
+def _is_module(obj: Any) -> bool:
+    return _module_state(obj) is not None
+
+
+def _is_recurrent(obj: Any) -> bool:
+    """Whether ``obj`` is an nn.RNN, nn.LSTM or nn.GRU: by its class's name, or for a subclass
+    of one (``__main__.MyLSTM``) by the state nn.RNNBase gives it, a ``mode`` of one of them
+    beside the list of its ``_flat_weights_names``."""
+    if _RECURRENT.fullmatch(getattr(obj, "global_name", "")):
+        return True
+    state = _module_state(obj) or {}
+    mode, names = state.get("mode"), state.get("_flat_weights_names")
+    return isinstance(mode, str) and mode in _MODES and isinstance(names, list)
 
 
 def _inside(obj: Any) -> list[tuple[Any, Any]]:
@@ -144,7 +165,7 @@ def _holding_recurrent(root: Any) -> set[int]:
     todo = [root]
     while todo:
         obj = todo.pop()
-        if _RECURRENT.fullmatch(getattr(obj, "global_name", "")):
+        if _is_recurrent(obj):
             found.append(id(obj))
         for _, v in _inside(obj):
             if id(v) not in held_by:
