@@ -407,7 +407,10 @@ def test_a_new_step_below_a_recorded_one_is_refused_and_nothing_written(tmp_path
             assert str(told.value) == (
                 f"step {n} comes after step 5, the highest this monitor of {out} recorded, so "
                 f"it would hold weights newer than step 5's; nothing written: give each "
-                "training step its own number, counting up"
+                "training step its own number, counting up; training that went back to a "
+                "checkpoint goes on in a new `with` block: on this out= where it replays the "
+                "steps recorded since exactly (the checkpoint's optimizer state, the same "
+                "thread count), else on a new or empty out= (docs/trained.md, Resuming)"
             )
         assert mon.step(6) is not None
     assert sorted(vl.load_results(out)["step"].unique()) == [1, 5, 6]
@@ -415,6 +418,48 @@ def test_a_new_step_below_a_recorded_one_is_refused_and_nothing_written(tmp_path
     assert len(list((out / "cells").iterdir())) == 3
     with JacobianMonitor(net, probe, out=out) as mon:  # another session: 0 is new here
         assert mon.step(0) is not None
+
+
+def test_training_rolled_back_to_a_checkpoint_is_told_the_way_on(tmp_path):
+    """Training that went back to a checkpoint (its step numbers too) was told "give each
+    training step its own number, counting up" (or "... its own number"), which its steps
+    have: the refusals now say that it goes on in a new ``with`` block, on this out= for an
+    exact replay and on a new one otherwise, and both ways work."""
+    import copy
+
+    torch.manual_seed(5)
+    net, probe = _Net(), torch.randn(2, 6, 3)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(4, 6, 3), torch.randn(4, 1)
+    out, way = tmp_path / "m", "training that went back to a checkpoint goes on in a new `with`"
+
+    def train_to(step: int, opt: torch.optim.Optimizer) -> None:
+        for _ in range(step):
+            _train_step(net, opt, x, y)
+
+    with JacobianMonitor(net, probe, out=out) as mon:
+        mon.step(0)
+        checkpoint = copy.deepcopy((net.state_dict(), opt.state_dict()))
+        train_to(3, opt)
+        mon.step(3)
+        net.load_state_dict(checkpoint[0])  # back to step 0, with a lower learning rate
+        opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        train_to(1, opt)
+        with pytest.raises(VanishlabError, match="step 1 comes after step 3") as told:
+            mon.step(1)
+        assert way in str(told.value)
+        train_to(2, opt)
+        with pytest.raises(VanishlabError, match="step 3 was already recorded") as told:
+            mon.step(3)
+        assert way in str(told.value)
+    net.load_state_dict(checkpoint[0])  # an exact replay, on this out=
+    opt.load_state_dict(copy.deepcopy(checkpoint[1]))
+    with JacobianMonitor(net, probe, out=out) as mon:
+        train_to(1, opt)
+        assert mon.step(1) is not None
+        train_to(2, opt)
+        assert mon.step(3) is None  # the same weights: skipped
+    assert sorted(vl.load_manifest(out)["steps"], key=int) == ["0", "1", "3"]
 
 
 def test_a_damaged_step_shard_is_set_aside_when_the_monitor_is_reopened(tmp_path):

@@ -407,7 +407,7 @@ class JacobianMonitor:
             raise VanishlabError(
                 f"step {n} comes after step {highest}, the highest this monitor of {self.out} "
                 f"recorded, so it would hold weights newer than step {highest}'s; nothing "
-                "written: give each training step its own number, counting up"
+                f"written: give each training step its own number, counting up{_ROLLED_BACK}"
             )
 
     def _check_same_weights(self, n: int, weights: str) -> None:
@@ -421,7 +421,7 @@ class JacobianMonitor:
         if n in self._recorded_here:
             raise VanishlabError(
                 f"step {n} was already recorded by this monitor, from other weights: give each "
-                "training step its own number"
+                f"training step its own number{_ROLLED_BACK}"
             )
         raise VanishlabError(
             f"step {n} of {self.out} was recorded from other weights than the module has now: "
@@ -429,6 +429,15 @@ class JacobianMonitor:
             "replay them exactly (a checkpoint without its optimizer state, another thread "
             "count); give out= a new or empty directory"
         )
+
+
+#: The way on for training that went back to a checkpoint (its step numbers went back too),
+#: which a monitor's steps refuse: "Resuming" in docs/trained.md, in a new ``with`` block.
+_ROLLED_BACK = (
+    "; training that went back to a checkpoint goes on in a new `with` block: on this out= "
+    "where it replays the steps recorded since exactly (the checkpoint's optimizer state, the "
+    "same thread count), else on a new or empty out= (docs/trained.md, Resuming)"
+)
 
 
 def _deliberate_end(exc: BaseException | None) -> bool:
