@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
+from ..core.weights_attr import STEP_WEIGHTS_ATTR
 from ..errors import VanishlabError
 from .activations import GAMMA
 from .linear import refuse_gated
@@ -176,10 +178,65 @@ def _check_measured(frame: pd.DataFrame, col: str) -> None:
         )
 
 
-def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame) -> None:
+#: The columns that tell one measurement's rows apart: each is there once in a frame of one
+#: measurement (a jacobian_norms frame, a shard's rows: a sweep's cell, a monitored step).
+_ROW_KEYS = ("cell_id", "sample", "source", "layer", "lag")
+
+
+def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
+    """The fingerprint of the weights of the monitored steps ``frame`` holds, from their record
+    (:data:`STEP_WEIGHTS_ATTR`), or None where it is not there (or not for every step: a
+    step written before shards recorded it). Rows of several steps, each measured on the
+    weights training gave it, are refused: no one module is theirs."""
+    record = attrs.get(STEP_WEIGHTS_ATTR)
+    if not isinstance(record, dict) or record.get("column") not in frame.columns:
+        return None
+    column, fingerprints = record["column"], record.get("fingerprints")
+    try:
+        steps = sorted({int(s) for s in frame[column].dropna()})
+    except (TypeError, ValueError):  # a step column of the user's own: nothing to compare
+        return None
+    found = {fingerprints.get(str(s)) for s in steps} if isinstance(fingerprints, dict) else {None}
+    if None in found or not steps:
+        return None
+    if len(found) > 1:
+        shown = ", ".join(map(str, steps[:3])) + (", ..." if len(steps) > 3 else "")
+        raise VanishlabError(
+            f"frame holds the rows of {len(steps)} monitored steps ({column} {shown}), each "
+            "measured on the weights training had then, and check_pascanu checks one module's: "
+            f"check one step's rows, rows[rows.{column} == n], beside the module as it was at "
+            "step n"
+        )
+    return found.pop()
+
+
+def _refuse_unrecorded_concat(frame: pd.DataFrame) -> None:
+    """Refuse a frame that records no module and holds one measurement's row more than once:
+    a concat of frames (pandas keeps ``attrs`` through one only where every frame's record is
+    the same), of several modules, or of one in float32 and float64, whose rows were checked
+    against this module's bound and its rounding without a word."""
+    keys = [k for k in _ROW_KEYS if k in frame.columns]
+    if not keys or not frame.duplicated(subset=keys).any():
+        return
+    at = int(np.argmax(frame.duplicated(subset=keys).to_numpy()))
+    raise VanishlabError(
+        f"frame holds rows measured more than once (two at {_row(frame, at)}) and records no "
+        "module: pd.concat keeps frame.attrs only where every frame's record is the same (one "
+        "module, one dtype), so which module's each row is cannot be told; check each frame "
+        "apart, vl.check_pascanu(rnn, frame) for each"
+    )
+
+
+def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str, Any]) -> None:
     """Refuse a frame whose ``attrs`` say it was measured on other weights than ``rnn``'s: its
-    norms were checked against this module's bound, and "within the bound" said nothing."""
-    recorded = frame.attrs.get(WEIGHTS_ATTR)
+    norms were checked against this module's bound, and "within the bound" said nothing; and
+    one whose rows cannot be told to be one module's (:func:`_steps_record`,
+    :func:`_refuse_unrecorded_concat`). ``frame``: its index levels as columns."""
+    recorded = attrs.get(WEIGHTS_ATTR)
+    if recorded is None:
+        recorded = _steps_record(frame, attrs)
+    if recorded is None:
+        _refuse_unrecorded_concat(frame)
     if recorded is None or recorded == weights_fingerprint(rnn):
         return
     # A frame of a module of another size, number of layers or nonlinearity was said to be of
@@ -237,11 +294,14 @@ def check_pascanu(
             mean, and from pandas 2.1 on through ``to_parquet`` and ``read_parquet``) and is
             refused beside a module with other weights; so is an analysis's (``vanishlab
             analyze``) frame of :func:`vanishlab.load_results`, whose shard records it, and
-            one monitored step's (``cell_ids=`` its shard). A frame without the record is
-            checked against the bound with no check of its module: a concat of frames of
-            several modules, a frame of :func:`vanishlab.load_results` of a sweep's cells or
-            of several monitored steps (the weights of many cells or steps), or of an analysis
-            or a step written before its shard recorded it.
+            one monitored step's (``cell_ids=`` its shard); a monitor's rows of several steps
+            record each step's, so that one step's rows (``rows[rows.step == n]``) are compared
+            too, and several steps' are refused. A concat of frames whose records differ
+            (several modules, or float32 and float64) has none (pandas drops them), and is
+            refused where a measurement's row is there twice (its module cannot be told). A
+            frame without the record otherwise is checked against the bound with no check of
+            its module: :func:`vanishlab.load_results` of a sweep's cells (the weights of many
+            cells), or of an analysis or a step written before its shard recorded it.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised
@@ -274,11 +334,11 @@ def check_pascanu(
         raise ValueError(f"tolerance must be a finite number >= 0 or None, got {tolerance!r}")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-    _check_same_weights(rnn, frame)
     # Keys in the index (frame.set_index(["source", "layer", "lag"])) were "no source, layer,
     # lag column", and a sample there was dropped from the rows returned: named levels are
     # read as columns, as fit_decay reads them, and the frame's own index is given back.
     given, frame = frame, index_as_columns(frame)
+    _check_same_weights(rnn, frame, given.attrs)
     spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
     fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
     if spec_col is None and fro_col is None:

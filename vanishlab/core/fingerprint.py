@@ -1,14 +1,15 @@
 """A fingerprint of the weights a frame of Jacobian norms was measured on.
 
 :func:`vanishlab.jacobian_norms` records it in the frame's ``attrs`` (:data:`WEIGHTS_ATTR`), and
-:func:`vanishlab.check_pascanu` compares it with the module it is given: a frame measured on
-another module of the same shape (or on this one before training changed its weights) was
-checked against the wrong bound without a word. pandas keeps ``attrs`` through a copy, a
-selection of rows or columns and ``set_index``; where an operation drops them (a concat of
-frames of two modules), nothing is compared. ``to_parquet`` writes them and ``read_parquet``
-restores them, the first file's alone for a folder of several modules' files: the refusal
-then says how to drop a record that is not the rows'. The fingerprint reads a float32 module and
-its ``.double()`` copy alike, so the frame records the dtype it was measured in beside it
+:func:`vanishlab.check_pascanu` compares it with the module it is given: a frame measured on another
+module of the same shape (or on this one before training changed its weights) was checked against
+the wrong bound without a word. pandas keeps ``attrs`` through a copy, a selection of rows or
+columns and ``set_index``; a concat of frames whose records differ (two modules', or one module's in
+float32 and float64) drops them, and ``check_pascanu`` refuses such a frame where a measurement's
+row is there twice (no module is known to be its). ``to_parquet`` writes them and ``read_parquet``
+restores them, the first file's alone for a folder of several modules' files: the refusal then says
+how to drop a record that is not the rows'. The fingerprint reads a float32 module and its
+``.double()`` copy alike, so the frame records the dtype it was measured in beside it
 (:data:`DTYPE_ATTR`), from which ``check_pascanu`` takes the rounding it allows.
 """
 

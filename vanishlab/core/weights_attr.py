@@ -5,13 +5,21 @@ report reads without importing torch."""
 
 from __future__ import annotations
 
-__all__ = ["DTYPE_ATTR", "WEIGHTS_ATTR"]
+__all__ = ["DTYPE_ATTR", "STEP_WEIGHTS_ATTR", "WEIGHTS_ATTR"]
 
 WEIGHTS_ATTR = "vanishlab.weights_sha256"
 """The key of ``frame.attrs`` that holds :func:`~.fingerprint.weights_fingerprint` of the measured
 module: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
 analysis (``vanishlab analyze``) or one monitored step whose shard records it;
 :func:`vanishlab.check_pascanu` compares it."""
+
+STEP_WEIGHTS_ATTR = "vanishlab.weights_sha256_by_step"
+"""The key of ``frame.attrs`` that holds the fingerprint of each monitored step's weights, for the
+rows of several steps, which no one :data:`WEIGHTS_ATTR` covers: ``{"column": "step",
+"fingerprints": {"0": ..., "100": ...}}``, the steps as strings (the JSON ``to_parquet`` writes
+``attrs`` in keeps no integer key). :func:`vanishlab.load_results` sets it on a monitor's rows
+of several steps; :func:`vanishlab.check_pascanu` compares the fingerprint of the steps a frame
+holds (``rows[rows.step == n]``) and refuses the rows of several."""
 
 DTYPE_ATTR = "vanishlab.dtype"
 """The key of ``frame.attrs`` that holds the dtype the norms were measured in (``"float32"`` or

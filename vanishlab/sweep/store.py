@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..core.weights_attr import DTYPE_ATTR, WEIGHTS_ATTR
+from ..core.weights_attr import DTYPE_ATTR, STEP_WEIGHTS_ATTR, WEIGHTS_ATTR
 from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
 from .config import DTYPES
@@ -252,27 +252,52 @@ def load_results(
 _RECORDS = {SINGLE_MODEL: "analysis", MONITOR: "monitor"}
 
 
-def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str, str]:
+def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str, Any]:
     """What the one shard of rows of an analysis, or of one monitored step (``cell_ids=`` that
     step's, or a monitor that recorded one), records of the module it measured, for the rows'
     ``attrs`` as :func:`vanishlab.jacobian_norms` sets them: the fingerprint of its weights
     (:func:`vanishlab.core.fingerprint.weights_fingerprint`; none in a shard written before
     shards recorded it) and the dtype it was measured in (its config's). Nothing for a sweep's
-    rows or several steps' (the weights of many cells or steps). :func:`vanishlab.check_pascanu`
+    rows (the weights of many cells). :func:`vanishlab.check_pascanu`
     then refuses the rows beside another module, or this one after training changed it, as it
     refuses a frame of ``jacobian_norms`` (it checked them against that module's bound without
     a word), and allows the rounding of float32 rows beside the module's ``.double()`` copy
-    (whose fingerprint is the same)."""
+    (whose fingerprint is the same). A monitor's rows of several steps get each step's
+    fingerprint (:data:`STEP_WEIGHTS_ATTR`) and their one dtype: ``rows[rows.step == n]`` was
+    checked beside any module without a word."""
     kind = _RECORDS.get(manifest.get("kind"))
+    if kind == "monitor" and len(metas) > 1:
+        return _steps_attrs(metas)
     if kind is None or len(metas) != 1:
         return {}
-    attrs = {}
+    attrs: dict[str, Any] = {}
     record = metas[0].get(kind)
     found = record.get("weights_fingerprint") if isinstance(record, dict) else None
     if isinstance(found, str):
         attrs[WEIGHTS_ATTR] = found
     dtype = metas[0]["config"].get("dtype")
     if dtype in DTYPES:
+        attrs[DTYPE_ATTR] = dtype
+    return attrs
+
+
+def _steps_attrs(metas: list[CellMeta]) -> dict[str, Any]:
+    """:data:`STEP_WEIGHTS_ATTR` of a monitor's steps (those whose shard records their weights'
+    fingerprint: none for a step written before shards recorded it), and :data:`DTYPE_ATTR`
+    where they were all measured in one dtype (a monitor refuses a module whose dtype changed)."""
+    found: dict[str, str] = {}
+    for meta in metas:
+        record = meta.get("monitor")
+        step = record.get(MONITOR_STEP) if isinstance(record, dict) else None
+        fingerprint = record.get("weights_fingerprint") if isinstance(record, dict) else None
+        if isinstance(step, int) and isinstance(fingerprint, str):
+            found[str(step)] = fingerprint
+    attrs: dict[str, Any] = {}
+    if found:
+        by_step = dict(sorted(found.items(), key=lambda item: int(item[0])))
+        attrs[STEP_WEIGHTS_ATTR] = {"column": MONITOR_STEP, "fingerprints": by_step}
+    dtypes = {meta["config"].get("dtype") for meta in metas}
+    if len(dtypes) == 1 and (dtype := dtypes.pop()) in DTYPES:
         attrs[DTYPE_ATTR] = dtype
     return attrs
 
