@@ -394,3 +394,43 @@ def test_spectrum_argument_review_k_0_a_bool_h0_and_the_rank_rule() -> None:
     assert np.linalg.matrix_rank(q0.numpy()) == 1
     with pytest.raises(ValueError, match=r"k = 2 linearly independent columns, got rank 1"):
         vl.lyapunov_spectrum(rnn, x, q0=q0)
+
+
+def test_an_r_entry_rounded_to_exactly_0_in_a_full_rank_step_is_finite() -> None:
+    """A 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper 333): every step has
+    full rank (tanh' ~1e-34 at most, W_hh invertible), so no direction is annihilated; the
+    exponents in 80-digit arithmetic are -21.667, -27.456 and -60.246. LAPACK rounded the
+    second step's R[2, 2] to exactly 0.0 (rows of 1e-11, 1e-33 and 1e-17), and the third read
+    -inf, "annihilated exactly". It is rounding, read at rounding's size (finite) as
+    docs/maths.md, section 6 says. A direction that a step maps to exactly 0 (a zero column
+    of W_hh with q0 = I) stays -inf."""
+    f64 = torch.float64
+    rnn = nn.RNN(1, 3).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(
+            torch.tensor([[15.986194610595703], [4.082569777965546], [14.960675239562988]])
+        )
+        rnn.weight_hh_l0.copy_(
+            torch.tensor(
+                [
+                    [2.860385701060295, -13.078426122665405, -5.248429477214813],
+                    [-1.401713490486145, 14.10858929157257, 15.115887522697449],
+                    [-12.951495051383972, -13.08021068572998, -10.56881994009018],
+                ],
+                dtype=f64,
+            )
+        )
+        rnn.bias_ih_l0.copy_(
+            torch.tensor([1.2731735408306122, -1.639494001865387, -1.071016564965248])
+        )
+        rnn.bias_hh_l0.copy_(
+            torch.tensor([14.32775616645813, 9.916035532951355, 3.528132811188698])
+        )
+    x = torch.tensor([[0.5638119924664015], [0.8970742305256788]], dtype=f64)
+    spectrum = vl.lyapunov_spectrum(rnn, x)
+    assert torch.isfinite(spectrum).all(), spectrum
+    assert spectrum[:2].tolist() == pytest.approx([-21.667079871354993, -27.455640551731786])
+    assert spectrum[2].item() < -30  # rounding-level: -53.4 with torch 2.13's CPU build
+    with torch.no_grad():
+        rnn.weight_hh_l0[:, 1] = 0.0  # unit 1 feeds nothing: J_t e_1 = 0 exactly
+    assert vl.lyapunov_spectrum(rnn, x)[2].item() == -math.inf

@@ -65,7 +65,8 @@ def lyapunov_spectrum(
         them (:mod:`vanishlab.core.qr_step`). A rank lost otherwise (a singular W_hh, or
         steps whose product loses more rank than each one, as stacked relu layers can) is
         rounding to Householder QR: a finite exponent, roughly -36 m / n for m such steps of n,
-        not -inf (``k=1``, normalised without QR, can read -inf there; docs/maths.md, section 6).
+        not -inf, an R[i, i] that QR rounds to exactly 0 in a step without zero rows or columns
+        included (``k=1``, normalised without QR, can read -inf there; docs/maths.md, section 6).
     """
     if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU", x)

@@ -7,7 +7,9 @@ Exact zeros. A row of z that is identically 0 (a relu unit off, a derivative tha
 0) caps the rank of z at the number of other rows, r. An upper-triangular R of rank r has at
 least k - r zero diagonal entries, so that many directions are annihilated exactly at this
 step. Householder QR reads them as rounding (an entry near 1e-17 |z|, not 0), which would give
-a finite exponent where the true one is -inf; so the k - r smallest entries are set to 0.
+a finite exponent where the true one is -inf; so the k - r smallest entries are set to 0. The
+other way round, an entry that LAPACK rounds to exactly 0 where z has no zero row and no zero
+column is rounding, not a lost direction, and is read at rounding's size, eps max|z|.
 
 Annihilated directions go last. Q_t's column for a zero R_t[i, i] is no image of the tracked
 directions: Householder QR fills it with some unit vector orthogonal to the others. Left at its
@@ -47,6 +49,13 @@ def qr_step(
     q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
     diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
     live = (z != 0).any(dim=-1).sum(dim=-1)  # (B,) rows not identically zero >= rank(z)
+    # An R[i, i] that LAPACK rounds to exactly 0 where z has no zero row and no zero column is
+    # rounding, not an annihilated direction: read it at rounding's size, eps |z|, as the one
+    # Householder QR usually leaves there (-inf was said of a 3-unit tanh net in float64 whose
+    # steps are all of full rank, its third exponent -60.2 in 80-digit arithmetic).
+    dense = (live == z.shape[-2]) & (z != 0).any(dim=-2).all(dim=-1)  # (B,)
+    rounding = torch.finfo(z.dtype).eps * torch.amax(z.abs(), dim=(-2, -1))  # (B,)
+    diag = torch.where((diag == 0) & dense[:, None], rounding[:, None], diag)
     lost = (k - live).clamp(min=0)[:, None]  # (B, 1) at least this many R[i, i] are 0
     place = diag.argsort(dim=-1).argsort(dim=-1)  # each entry's place, smallest first
     gone = place < lost  # (B, k); no branch: no host sync on a GPU
