@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -361,3 +362,56 @@ def test_a_wide_figure_keeps_readable_in_a_narrow_window(full_report):
     with _printed(full_report, width=700) as browser:
         printed = browser.evaluate(_FIGURE_SCALES_JS)
     assert all(s * own <= box + 0.5 for s, own, box, *_ in printed), printed
+
+
+def _press(browser: Browser, key: str, code: int) -> None:
+    """Press and release ``key`` (its Windows virtual key code ``code``) in the page."""
+    for kind in ("rawKeyDown", "keyUp"):
+        event = {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code}
+        browser.send("Input.dispatchKeyEvent", event)
+
+
+_FOCUSED_JS = """(() => {
+  const box = document.activeElement;
+  const all = [...document.querySelectorAll('.scroll')];
+  if (!all.includes(box)) return null;
+  const style = getComputedStyle(box);
+  const name = document.getElementById(box.getAttribute('aria-labelledby'));
+  return [all.indexOf(box), box.getAttribute('role'), name ? name.textContent : null,
+          style.outlineStyle, parseFloat(style.outlineWidth)];
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_keyboard_reaches_and_scrolls_every_scroll_box(full_report):
+    """In a 700 px window a wide figure scrolls sideways in its own box, and a tall table in
+    its own; Safari and Firefox give such a box no tab stop when it holds nothing focusable,
+    so a keyboard user could not scroll it. Tab now reaches every figure's and table's box in
+    page order, a region named by its title, drawn with an outline while focused; and the
+    arrow keys scroll the one that is wider than the window."""
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.open(full_report, width=700, height=1000)
+        boxes, stops = browser.evaluate(
+            "[document.querySelectorAll('.scroll').length,"
+            " document.querySelectorAll('a[href], .scroll').length]"
+        )
+        reached, scrolled = [], []
+        for _ in range(stops):
+            _press(browser, "Tab", 9)
+            got = browser.evaluate(_FOCUSED_JS)
+            if got is None:
+                continue
+            reached.append(got)
+            box = "document.activeElement"
+            if not scrolled and browser.evaluate(f"{box}.scrollWidth > {box}.clientWidth"):
+                _press(browser, "ArrowRight", 39)  # the first box wider than the window
+                for _ in range(50):  # it scrolls smoothly: a few frames
+                    if browser.evaluate(f"{box}.scrollLeft") > 0:
+                        break
+                    time.sleep(0.02)
+                scrolled.append(browser.evaluate(f"{box}.scrollLeft"))
+    assert [i for i, *_ in reached] == list(range(boxes))
+    assert all(role == "region" and name for _, role, name, *_ in reached), reached
+    assert all(style == "solid" and width >= 2 for *_, style, width in reached), reached
+    assert scrolled and scrolled[0] > 0, scrolled

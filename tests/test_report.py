@@ -603,6 +603,25 @@ def test_figure_count_and_numbering(full):
         )
 
 
+def test_every_scroll_box_is_a_named_region_the_keyboard_reaches(full):
+    """A figure's or a table's box scrolls where the window is narrower than it (or a tall
+    table's, always), and Safari and Firefox give a scrolling box that holds nothing focusable
+    no tab stop: a keyboard user could not scroll it. Each box is a tab stop (tabindex="0"),
+    a region named by its figure's or table's title, and shows an outline when focused."""
+    report, html, _ = full
+    boxes = re.findall(r'<div class="scroll[^"]*"[^>]*>', html)
+    tables = [b for s in report.sections for b in s.blocks if b.kind == "table"]
+    assert len(boxes) == len(figures(report)) + len(tables) > len(figures(report))
+    titles = dict(re.findall(r'<h3 id="([^"]+)">([^<]*)</h3>', html))
+    named = []
+    for box in boxes:
+        assert ' role="region"' in box and ' tabindex="0"' in box, box
+        (label,) = re.findall(r'aria-labelledby="([^"]+)"', box)
+        named.append(titles[label])
+    assert [n for n in named if not n.startswith("Figure ")] == [t.title for t in tables]
+    assert ".scroll:focus-visible { outline: 2px solid" in html
+
+
 def test_ids_are_unique(full):
     _, html, _ = full
     ids = Counter(re.findall(r'\sid="([^"]+)"', html))
