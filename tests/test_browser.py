@@ -415,3 +415,43 @@ def test_the_keyboard_reaches_and_scrolls_every_scroll_box(full_report):
     assert all(role == "region" and name for _, role, name, *_ in reached), reached
     assert all(style == "solid" and width >= 2 for *_, style, width in reached), reached
     assert scrolled and scrolled[0] > 0, scrolled
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_comparison_in_prose_never_wraps_inside_itself(tmp_path):
+    """The rate maps' caption broke its median horizon "'h > n'" over two lines ("'h" / "> n'"),
+    and the rates table's "'> n'" after its sign: a short comparison in prose is now kept on
+    one line (``span.nowrap``), in captions, notes and table cells alike."""
+    from vanishlab.report.model import Report, Section, Table
+    from vanishlab.report.render import render_html
+    from vanishlab.report.sections.rate_cells import horizon_median_note
+
+    words = ["'h > n'", "'> n'", "H < 64,", "> 100"]
+    text = (
+        f"Each cell gives the horizon h, {horizon_median_note(words[0])}; the table's "
+        f"{horizon_median_note(words[1])}. Narrow: {words[2]} or fewer than 17.5 units. "
+    ) * 2
+    cells = ((words[3], text),)
+    section = Section("s", "Prose", text, (Table("t", text, ("h", "b"), cells, (False, False)),))
+    page = tmp_path / "prose.html"
+    page.write_text(render_html(Report("p", "p", "2024-01-01", "0", (section,))), "utf-8")
+    assert CHROMIUM is not None
+    broken = []
+    checked = 0
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=420, height=2000)
+        for width in range(420, 1000, 23):  # the lines wrap at many places
+            metrics = {"width": width, "height": 2000, "deviceScaleFactor": 1, "mobile": False}
+            browser.send("Emulation.setDeviceMetricsOverride", metrics)
+            got = browser.evaluate(_PROSE_JS)
+            shown = "".join(c for c, _ in got)
+            tops = [top for _, top in got]
+            for word in words:
+                start = shown.find(word)
+                while start >= 0:
+                    if len({tops[i] for i in range(start, start + len(word))}) > 1:
+                        broken.append((width, shown[start - 10 : start + len(word) + 10]))
+                    checked += 1
+                    start = shown.find(word, start + 1)
+    assert checked > 26 * 4 * 3
+    assert broken == []

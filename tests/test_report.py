@@ -195,6 +195,29 @@ def test_several_command_lines_are_cut_into_words_between_their_lines_too():
     assert shell_words("cd 'a\nls") == ["cd", " ", "'a", "\n", "ls"]
 
 
+def test_a_comparison_in_prose_stays_on_one_line():
+    """A caption broke the median horizon "'h > n'" as "'h" / "> n'", and "'> n'" after its
+    sign: the prose filter puts each short comparison (a sign between spaces, with the word
+    either side, or led by a quote) in a span that never breaks, its text as it was."""
+    from markupsafe import escape
+
+    from vanishlab.report.render import prose
+    from vanishlab.report.sections.rate_cells import horizon_median_note
+
+    def kept(text: str) -> str:
+        return f'<span class="nowrap">{escape(text)}</span>'
+
+    for reads in ["'h > n'", "'> n'"]:
+        note = horizon_median_note(reads)
+        assert prose(note) == str(escape(note)).replace(str(escape(reads)), kept(reads))
+    assert prose("> 100") == kept("> 100")  # a table's horizon cell
+    assert prose("narrow: H < 64, or fewer") == f"narrow: {kept('H < 64,')} or fewer"
+    assert prose("(stable, |rate| ≤ 0.01, drawn") == f"(stable, {kept('|rate| ≤ 0.01,')} drawn"
+    assert prose("set --gain > 2 a") == f'set <span class="w">--gain</span> {kept("> 2")} a'
+    for text in ["a <b> c", "x->y", "n>1", "a >", ">"]:  # no sign between spaces, or no word
+        assert prose(text) == escape(text)
+
+
 def test_an_option_in_prose_is_one_box_and_the_rest_stays_as_it_was():
     """A caption's "--seq-len" wrapped at its hyphens ("-" / "-seq-len"): the template's prose
     filter puts each option, and a value after one that could break (a path), in a box of its
@@ -1121,7 +1144,7 @@ def test_a_model_s_label_in_the_models_table_is_never_broken_over_two_lines():
     for label in ("rnn (tanh)", "rnn (relu)", "gru"):
         assert f'<td class="nowrap">{label}</td>' in html
     # the nowrap class is this column's alone: no other table's cell has it
-    assert html.count('class="nowrap"') == len(table.rows)
+    assert html.count('<td class="nowrap">') == len(table.rows)
 
 
 def test_a_gated_cell_s_activation_reads_not_applicable_not_missing():

@@ -46,6 +46,9 @@ _PARTS = re.compile(rf"{_WORD}|[ \t\n]+", re.DOTALL)
 # where the browser could break it (a path, runs/try-learn-lstm-1x8; no closing punctuation).
 _OPTION = r"(?<![\w-])--[A-Za-z0-9][\w-]*(?:=[^\s]*[^\s.,;:)])?"
 _PROSE_WORD = re.compile(rf"({_OPTION})(?:( )((?!--)[^\s]*[-/][^\s]*?)(?=[.,;:)]*(?:\s|$)))?")
+# A short comparison in prose: a sign between spaces with the words either side ("h > n",
+# "H < 64", "rate ≥ 1,"), or a sign led by a quote or nothing ("'> n'", a cell's "> 100").
+_COMPARISON = re.compile(r"(?<!\S)(?:[^\s<>≤≥]+ (?=[<>≤≥] )|[^\s\w<>≤≥]*)[<>≤≥] [^\s<>≤≥]+")
 
 
 @dataclass(frozen=True)
@@ -89,16 +92,31 @@ def prose(text: object) -> object:
     """``text`` of a caption, an intro, a note or a table's cell, escaped, with each option
     it names (``--seq-len``) and a value that follows one (``--out runs/x-y``) in a box of its
     own (``span.w``, as a command's words are): the browser wrapped "--seq-len" as "-" /
-    "-seq-len" or "--seq-" / "len". A value other than text is left as it is."""
+    "-seq-len" or "--seq-" / "len"; and each short comparison ("'h > n'") on one line
+    (:func:`_compared`). A value other than text is left as it is."""
     if not isinstance(text, str):
         return text
     out = []
     end = 0
     for match in _PROSE_WORD.finditer(text):
-        out.append(escape(text[end : match.start()]))
+        out.append(_compared(text[end : match.start()]))
         out.append(Markup('<span class="w">%s</span>') % match.group(1))
         if match.group(3):
             out.append(Markup(' <span class="w">%s</span>') % match.group(3))
+        end = match.end()
+    out.append(_compared(text[end:]))
+    return Markup("").join(out)
+
+
+def _compared(text: str) -> Markup:
+    """``text`` escaped, each short comparison in it (``_COMPARISON``: "'h > n'", "> 100") in a
+    span that never breaks (``span.nowrap``): a caption broke "'h > n'" as "'h" / "> n'", and
+    "> n'" after its sign. Copied, the text is as it is (plain spaces)."""
+    out = []
+    end = 0
+    for match in _COMPARISON.finditer(text):
+        out.append(escape(text[end : match.start()]))
+        out.append(Markup('<span class="nowrap">%s</span>') % match.group(0))
         end = match.end()
     out.append(escape(text[end:]))
     return Markup("").join(out)
