@@ -28,7 +28,7 @@ from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 from vanishlab.report import build_report
 from vanishlab.report.format import rate_text
-from vanishlab.report.line_style import band_height_pt
+from vanishlab.report.line_style import band_height_pt, hidden_band_note
 from vanishlab.report.model import (
     Curve,
     KeyValues,
@@ -47,7 +47,6 @@ from vanishlab.report.sections import (
     section_keys,
 )
 from vanishlab.report.sections.monitor import chosen_steps
-from vanishlab.report.sections.monitor_curves import hidden_band_note
 from vanishlab.trained import MONITOR, SINGLE_MODEL, analyze_checkpoint
 
 CHROMIUM = find_chromium()

@@ -27,6 +27,7 @@ __all__ = [
     "covered_curves",
     "covered_points",
     "dashes",
+    "hidden_band_note",
     "line_width",
     "reference_width",
     "rim_note",
@@ -72,6 +73,41 @@ def band_height_pt(panel: LinePanel) -> float:
         return 0.0
     span = float(ys.max() - ys.min()) * (1.0 + 2.0 * AXIS_MARGIN)
     return float(widths.max()) / span * PANEL_H * 72.0 if span > 0 else math.inf
+
+
+def hidden_band_note(panels: Sequence[LinePanel]) -> str:
+    """What a caption adds where a panel's band is drawn no taller than twice a line's width
+    (:func:`band_height_pt`): it then shows less than half a line's width on either side of
+    its line, too thin to see on an axis many decades tall (a monitor's ±1 sd band across 50
+    lags, ±0.03 in log10, was 0.6 pt on an axis 13 decades tall; the demo sweep's band across
+    its 2 seeds in the "relu, 1 layer, gain = 0.5" panel, 1.4 pt). The "±" is the farthest a
+    band reaches from its line on either side (a band across seeds need not be centred on their
+    mean). Panels are named by their titles, each quoted where one holds a comma (the list
+    "a, b and c, d" read as three or four panels). "" where no band is too thin to see."""
+    heights = {p.title: band_height_pt(p) for p in panels}
+    thin = [t for t, h in heights.items() if 0 < h <= 2 * LINE_LW]
+    if not thin:
+        return ""
+    banded = [t for t, h in heights.items() if h > 0]
+    reach = [
+        np.maximum(c.hi - c.y, c.y - c.lo)
+        for p in panels
+        if p.title in thin
+        for c in p.curves
+        if not c.reference and c.lo is not None and c.hi is not None
+    ]
+    half = max(float(r[np.isfinite(r)].max(initial=0.0)) for r in reach)
+    named = [f"'{t}'" for t in thin] if any("," in t for t in thin) else thin
+    where = (
+        "every panel"
+        if len(thin) == len(banded)
+        else f"the {and_list(named)} panel" + ("s" if len(thin) > 1 else "")
+    )
+    tallest = max(heights[t] for t in thin)
+    return (
+        f" In {where} the band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
+        f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
+    )
 
 
 def line_width(depth: int) -> float:

@@ -31,7 +31,7 @@ from ..layout import (
     seed_stats,
     thin,
 )
-from ..line_style import with_rim_note
+from ..line_style import hidden_band_note, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
 from ..view import RunView
@@ -107,8 +107,10 @@ def curve_figures(
                 caption=(
                     f"The log10 Frobenius norm of {what} against the lag k, "
                     + (f"one line per {label(line)}, " if line else "")
-                    + f"mean over seeds; {band} A straight falling line is exponential "
-                    "vanishing (its slope is the rate), a rising one explosion."
+                    + f"mean over seeds; {band}"
+                    + hidden_band_note(panels)
+                    + " A straight falling line is exponential vanishing (its slope is the "
+                    "rate), a rising one explosion."
                     + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
                     + (overlay_caption if any(c.reference for c in curves) else "")
                     + (unregistered_note(view, plan_.fixed) if theory_note else "")

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
-from ..format import LAG_LABEL, LOG_NORM_LABEL, STEP_LABEL, and_list
-from ..line_style import LINE_LW, band_height_pt
+from ..format import LAG_LABEL, LOG_NORM_LABEL, STEP_LABEL
+from ..line_style import hidden_band_note
 from ..model import LineGrid, LinePanel, Section
 from ..view import RunView
 from .monitor_steps import steps_frame
@@ -22,7 +22,7 @@ from .trained import (
     num_layers,
 )
 
-__all__ = ["MAX_SHOWN_STEPS", "chosen_steps", "curves_steps_section", "hidden_band_note"]
+__all__ = ["MAX_SHOWN_STEPS", "chosen_steps", "curves_steps_section"]
 
 MAX_SHOWN_STEPS = 5  # decay curves drawn at most this many steps
 
@@ -33,35 +33,6 @@ def chosen_steps(steps: list[int], limit: int = MAX_SHOWN_STEPS) -> list[int]:
         return list(steps)
     idx = np.unique(np.round(np.linspace(0, len(steps) - 1, limit)).astype(np.int64))
     return [steps[int(i)] for i in idx]
-
-
-def hidden_band_note(panels: list[LinePanel]) -> str:
-    """What the caption adds where a panel's ±1 sd band is drawn no taller than twice a line's
-    width (:func:`.line_style.band_height_pt`): it then shows less than half a line's width on
-    either side of its line, too thin to see on an axis many decades tall (a monitor's band
-    across 50 lags, ±0.03 in log10, was 0.6 pt on an axis 13 decades tall). "" where none is."""
-    heights = {p.title: band_height_pt(p) for p in panels}
-    thin = [t for t, h in heights.items() if 0 < h <= 2 * LINE_LW]
-    if not thin:
-        return ""
-    banded = [t for t, h in heights.items() if h > 0]
-    half = max(
-        float(np.nanmax(c.hi - c.lo)) / 2
-        for p in panels
-        if p.title in thin
-        for c in p.curves
-        if not c.reference and c.lo is not None and np.isfinite(c.hi - c.lo).any()
-    )
-    where = (
-        "every panel"
-        if len(thin) == len(banded)
-        else f"the {and_list(thin)} panel" + ("s" if len(thin) > 1 else "")
-    )
-    tallest = max(heights[t] for t in thin)
-    return (
-        f" In {where} the band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
-        f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
-    )
 
 
 def curves_steps_section(view: RunView) -> Section | None:

@@ -34,6 +34,7 @@ from ..format import (
     rate_text,
     time_text,
 )
+from ..line_style import hidden_band_note
 from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
 from .rate_cells import HORIZON_FOLD
@@ -257,6 +258,7 @@ def curves_section(view: RunView) -> Section | None:
                 "of the one sample (batch 1): no band."
                 if view.one_sample
                 else "mean over the samples; the band is ±1 standard deviation across them."
+                + hidden_band_note(panels)
             )
             + " A straight falling line is exponential vanishing "
             "(its slope is the decay rate), a rising one explosion. Dashed: the "
