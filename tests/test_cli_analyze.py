@@ -1098,6 +1098,34 @@ def test_an_inputs_file_read_as_time_first_gets_a_note_naming_the_flag(tmp_path)
         assert result.stderr.strip().splitlines() == expected, result.stderr
 
 
+def test_batch_first_given_one_unbatched_sequence_gets_a_note_that_it_has_no_effect(tmp_path):
+    """torch reads a 2-D inputs tensor as one unbatched (T, I) sequence, batch_first or not:
+    --batch-first with such a file was taken without a word, as if it had been read (B, T).
+    One note line now says how it was read and that the flag has no effect; the measurement
+    is the one without the flag, and neither --no-batch-first nor no flag gets the note."""
+    torch.save(torch.nn.GRU(3, 4, batch_first=True).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(40, 3), tmp_path / "one.pt")
+    note = (
+        f"note: {tmp_path / 'one.pt'} is one unbatched sequence, read as (T, I), T=40; "
+        "--batch-first has no effect on it (a batch of sequences is a (B, T, I) file)"
+    )
+    base = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "one.pt")]
+    for out, flags, expected in (
+        ("first", ["--batch-first"], [note]),
+        ("first", ["--batch-first", "-q"], [note]),  # already measured, and quiet: the same
+        ("stated", ["--no-batch-first"], []),
+        ("plain", [], []),
+    ):
+        result = runner.invoke(app, [*base, *flags, "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.strip().splitlines() == expected, result.stderr
+    assert (
+        vl.load_results(tmp_path / "first")
+        .drop(columns="cell_id")
+        .equals(vl.load_results(tmp_path / "plain").drop(columns="cell_id"))
+    )
+
+
 def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused(tmp_path):
     """--no-batch-first states the (T, B, I) layout: the file is measured as without a flag,
     with no note, and the recorded command says it. --batch-first and --no-batch-first

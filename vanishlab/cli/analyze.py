@@ -96,7 +96,8 @@ def analyze(
             "--batch-first",
             help="The --inputs tensor is (B, T, I), as a batch_first model takes it. The "
             "weights do not record batch_first: without this flag such a file is read as "
-            "(T, B, I), and a note says so with the T and B read.",
+            "(T, B, I), and a note says so with the T and B read. A 2-D file is one unbatched "
+            "(T, I) sequence, with this flag or without (with it, a note says so).",
         ),
     ] = False,
     no_batch_first: Annotated[
@@ -233,6 +234,11 @@ def analyze(
             f"note: {inputs_file} was read as (T, B, I), T={shape[0]}, B={shape[1]}; "
             "a batch_first model's (B, T, I) file needs --batch-first "
             "(--no-batch-first: (T, B, I), without this note)"
+        )
+    if batch_first and len(shape) == 2:  # torch reads a 2-D tensor as (T, I), batch_first or not
+        note(
+            f"note: {inputs_file} is one unbatched sequence, read as (T, I), T={shape[0]}; "
+            "--batch-first has no effect on it (a batch of sequences is a (B, T, I) file)"
         )
     kept = manifest.get("name") if not result.measured else label
     if given_name and kept != label:
