@@ -39,6 +39,7 @@ from .format import (
     py,
     setting_text,
 )
+from .line_style import hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .panel_columns import measured_panels
 from .view import RunView
@@ -423,6 +424,7 @@ def gain_grid(
     left_out: Sequence[str],
     figure_keys: Sequence[str],
     failed_note: str = "",
+    bars: bool = False,
 ) -> LineGrid:
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
@@ -431,8 +433,28 @@ def gain_grid(
     Floor triangles (gains where some seed's rate is -inf) are explained in the caption; so is
     a panel whose measured rates are all -inf (only floor triangles, in a stable band that
     seemed to say "stable"), and one without any rate; ``failed_note`` (the run's failed
-    cells) comes last, after what the figure's own marks mean.
+    cells) comes last, after what the figure's own marks mean. ``bars``: the caption says that
+    bars span the seeds (there are several); it then says the bars hidden under their dots
+    (:func:`.line_style.hidden_bar_note`), first.
     """
+    grid = LineGrid(
+        title=title,
+        caption="",
+        nrows=grid_rows(len(plan.panels), plan.ncols),
+        ncols=plan.ncols,
+        panels=tuple(panels),
+        xlabel="gain g",
+        ylabel=RATE_LABEL,
+        legend_title=label(line) if line else "",
+        legend=legend,
+        markers=True,
+        zero_line=True,
+        stable_band=PHASE_TOLERANCE,
+        note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
+        figure_note=plan.omitted_columns,
+    )
+    if bars:
+        caption += hidden_bar_note(grid, "per step")
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
         caption += (
@@ -452,20 +474,4 @@ def gain_grid(
             " A panel without points has no fitted rate at any gain (the tables say why for "
             "each setting)."
         )
-    caption += failed_note
-    return LineGrid(
-        title=title,
-        caption=caption,
-        nrows=grid_rows(len(plan.panels), plan.ncols),
-        ncols=plan.ncols,
-        panels=tuple(panels),
-        xlabel="gain g",
-        ylabel=RATE_LABEL,
-        legend_title=label(line) if line else "",
-        legend=legend,
-        markers=True,
-        zero_line=True,
-        stable_band=PHASE_TOLERANCE,
-        note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
-        figure_note=plan.omitted_columns,
-    )
+    return replace(grid, caption=caption + failed_note)

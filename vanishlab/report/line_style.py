@@ -28,6 +28,7 @@ __all__ = [
     "covered_points",
     "dashes",
     "hidden_band_note",
+    "hidden_bar_note",
     "line_width",
     "reference_width",
     "rim_note",
@@ -58,21 +59,30 @@ BAND_WORDS = (
 )
 
 
+def _points_per_unit(panel: LinePanel, shown: Sequence[float] = ()) -> float:
+    """Points per unit of ``panel``'s y axis, at least as many as it is drawn with: on a panel
+    :data:`PANEL_H` tall whose y axis spans the finite values of its curves and bands,
+    :data:`.model.AXIS_MARGIN` past each end (a flat curve's widened span, a floor's room, a
+    zero line or a stable band make the axis longer and a unit shorter, where not given in
+    ``shown``: :func:`shown_levels`). ∞ where those values are one (or none)."""
+    drawn = [a for c in panel.curves for a in (c.y, c.lo, c.hi) if a is not None]
+    drawn.append(np.asarray(shown, dtype=np.float64))
+    ys = np.concatenate([np.asarray(a, dtype=np.float64) for a in drawn] or [np.empty(0)])
+    ys = ys[np.isfinite(ys)]
+    span = float(ys.max() - ys.min()) * (1.0 + 2.0 * AXIS_MARGIN) if len(ys) else 0.0
+    return PANEL_H * 72.0 / span if span > 0 else math.inf
+
+
 def band_height_pt(panel: LinePanel) -> float:
-    """The tallest ±1 standard deviation band of ``panel``'s measured curves, in points, at most
-    as it is drawn: on a panel :data:`PANEL_H` tall whose y axis spans the finite values of its
-    curves and bands, :data:`.model.AXIS_MARGIN` past each end (a flat curve's widened span or
-    a floor's room make the axis longer and the band thinner). 0 where it has no band."""
+    """The tallest ±1 standard deviation band (or bar across seeds) of ``panel``'s measured
+    curves, in points, at most as it is drawn (:func:`_points_per_unit`). 0 where it has no
+    band."""
     bands = [c.hi - c.lo for c in panel.curves if not c.reference and c.lo is not None]
     widths = np.concatenate([b.astype(np.float64) for b in bands] or [np.empty(0)])
     widths = widths[np.isfinite(widths)]
-    drawn = [a for c in panel.curves for a in (c.y, c.lo, c.hi) if a is not None]
-    ys = np.concatenate([np.asarray(a, dtype=np.float64) for a in drawn] or [np.empty(0)])
-    ys = ys[np.isfinite(ys)]
-    if not len(widths) or not len(ys) or widths.max() <= 0:
+    if not len(widths) or widths.max() <= 0:
         return 0.0
-    span = float(ys.max() - ys.min()) * (1.0 + 2.0 * AXIS_MARGIN)
-    return float(widths.max()) / span * PANEL_H * 72.0 if span > 0 else math.inf
+    return float(widths.max()) * _points_per_unit(panel)
 
 
 def hidden_band_note(panels: Sequence[LinePanel]) -> str:
@@ -108,6 +118,73 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
         f" In {where} the band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
         f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
     )
+
+
+def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each bar across seeds ``panel`` draws (finite at both ends): how far it reaches from its
+    point in points (∞ where it has no finite point to sit under), its height in points, both
+    at most as drawn (:func:`_points_per_unit`), and its height in the y axis's unit."""
+    reach, height = [np.empty(0)], [np.empty(0)]
+    for c in panel.curves:
+        if c.reference or c.lo is None or c.hi is None:
+            continue
+        drawn = np.isfinite(c.lo) & np.isfinite(c.hi)
+        far = np.maximum(c.hi - c.y, c.y - c.lo)[drawn]
+        reach.append(np.where(np.isfinite(c.y[drawn]), far, np.inf))
+        height.append((c.hi - c.lo)[drawn])
+    far, tall = np.concatenate(reach), np.concatenate(height)
+    scale = _points_per_unit(panel, shown)  # ∞ on an axis of one value: its bars have no height
+    points = [np.zeros(len(v)) for v in (far, tall)]
+    for v, pt in zip((far, tall), points, strict=True):
+        pt[v > 0] = v[v > 0] * scale  # (not 0 x ∞)
+    return points[0], points[1], tall
+
+
+def hidden_bar_note(grid: LineGrid, unit: str) -> str:
+    """What a caption adds where bars across seeds are hidden under their points' dots: a bar
+    that reaches no farther from its point than the dot's radius (:data:`MARKER_MS` / 2), on
+    an axis at least as long as :func:`_points_per_unit` takes it with ``grid``'s zero line and
+    stable band (:func:`shown_levels`). The demo's phase diagrams drew 34 of their 47 bars so
+    (up to 3.9 pt tall), under captions that said "bars span the seeds", so that a dot
+    without a bar could not be told from a setting of one seed. Panels whose every bar is
+    hidden are named as :func:`hidden_band_note` names them ("every panel" where all are); the
+    hidden bars of the other panels are counted. Each says the tallest such bar and the widest
+    spread of its seeds, in ``unit``. "" where every bar shows. (The dot's 1 pt edge hides
+    another 0.5 pt, and another curve's dot may hide a bar too: those are left unsaid, and
+    what is said is so.)"""
+    shown = shown_levels(grid)  # the zero line and stable band lengthen a phase diagram's axis
+    bars = {p.title: _bars(p, shown) for p in grid.panels}
+    hidden = {t: reach <= MARKER_MS / 2 for t, (reach, _, _) in bars.items()}
+    full = [t for t, h in hidden.items() if len(h) and h.all()]
+    rest = [t for t, h in hidden.items() if not h.all()]
+
+    def said(titles: list[str]) -> tuple[str, str]:
+        tallest = max(float(bars[t][1][hidden[t]].max(initial=0.0)) for t in titles)
+        widest = max(float(bars[t][2][hidden[t]].max(initial=0.0)) for t in titles)
+        return f"{tallest:.1f}", f"to within {widest:.2g} {unit}" if widest > 0 else "exactly"
+
+    note = ""
+    if full:
+        named = [f"'{t}'" for t in full] if any("," in t for t in full) else full
+        where = (
+            "every panel"
+            if not rest
+            else f"the {and_list(named)} panel" + ("s" if len(full) > 1 else "")
+        )
+        tallest, agree = said(full)
+        note += (
+            f" In {where} the bars are at most {tallest} pt tall, under the {MARKER_MS:g} pt "
+            f"dots: the seeds agree {agree}."
+        )
+    n = sum(int(hidden[t].sum()) for t in rest)
+    if n:
+        tallest, agree = said(rest)
+        note += (
+            f" {'In the other panels, of' if full else 'Of'} the "
+            f"{sum(len(hidden[t]) for t in rest)} bars, {n} are at most {tallest} pt tall, "
+            f"hidden under their {MARKER_MS:g} pt dots: those seeds agree {agree}."
+        )
+    return note
 
 
 def line_width(depth: int) -> float:

@@ -65,6 +65,7 @@ def gain_section(view: RunView) -> Section | None:
                 f"{PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish, above it they explode."
             ),
             failed_note=view.failed_note_in(plan_.fixed),
+            bars=view.seeds > 1,
             plan=plan_,
             panels=panels,
             line=line,

@@ -212,6 +212,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 else ""
             ),
             failed_note=view.failed_note_in(plan_.fixed),
+            bars=view.seeds > 1,
             plan=plan_,
             panels=panels,
             line=line,

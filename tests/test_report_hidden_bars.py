@@ -1,0 +1,161 @@
+"""A bar across seeds hidden under its point's dot is said in its figure's caption.
+
+The phase diagrams (the gain and theory sections) draw each setting's spread across seeds as a
+bar under a 4 pt dot, and their captions said "bars span the seeds" even where a bar was no
+taller than its dot: the demo's drew 34 of their 47 bars so (up to 3.9 pt tall), and a small
+gated run 24 of its 48, unsaid (:func:`.line_style.hidden_bar_note`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _report_run import report_sections
+
+import vanishlab as vl
+from vanishlab.report.figure_layout import pinned
+from vanishlab.report.figures import draw
+from vanishlab.report.line_style import MARKER_MS, hidden_bar_note
+from vanishlab.report.model import Curve, LineGrid, LinePanel
+
+X = np.array([0.5, 1.0, 2.0])
+
+
+def _panel(title: str, spread: float, y: tuple[float, ...] = (-1.0, -0.5, 0.0)) -> LinePanel:
+    """A panel of one line of points ``y`` over 3 gains, each bar ``spread`` tall about its
+    point."""
+    ys = np.array(y)
+    return LinePanel(0, 0, title, (Curve("a", 0, X, ys, lo=ys - spread / 2, hi=ys + spread / 2),))
+
+
+def _grid(*panels: LinePanel, zero_line: bool = False) -> LineGrid:
+    return LineGrid("t", "", 1, len(panels), panels, "g", "rate", "", (), markers=True,
+                    zero_line=zero_line)  # fmt: skip
+
+
+def _pt(lo: float, hi: float) -> float:
+    """Points per unit on a panel 1.7 in tall whose data run from ``lo`` to ``hi``, its axis
+    5 % longer at either end."""
+    return 1.7 * 72 / ((hi - lo) * 1.1)
+
+
+def test_every_hidden_bar_is_said():
+    # bars 0.03 tall: 3.2 pt, under the 4 pt dots; 0.05: 5.3 pt, 0.4 pt above and below them
+    note = hidden_bar_note(_grid(_panel("state", 0.03)), "per step")
+    assert note == (
+        f" In every panel the bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under "
+        "the 4 pt dots: the seeds agree to within 0.03 per step."
+    )
+    assert hidden_bar_note(_grid(_panel("state", 0.05)), "per step") == ""
+
+
+def test_panels_whose_every_bar_is_hidden_are_named_and_the_others_bars_counted():
+    panels = [_panel("relu, 1 layer", 0.03), _panel("tanh, 1 layer", 0.02)]
+    ys = np.array([-1.0, -0.5, 0.0])
+    off = np.array([0.05, 0.01, 0.015])
+    lo, hi = ys - off, ys + off  # one of 3 bars shows
+    panels.append(LinePanel(0, 0, "tanh, 2 layers", (Curve("a", 0, X, ys, lo=lo, hi=hi),)))
+    assert hidden_bar_note(_grid(*panels), "per step") == (
+        f" In the 'relu, 1 layer' and 'tanh, 1 layer' panels the bars are at most "
+        f"{0.03 * _pt(-1.015, 0.015):.1f} pt tall, under the 4 pt dots: the seeds agree to "
+        "within 0.03 per step. In the other panels, of the 3 bars, 2 are at most "
+        f"{0.03 * _pt(-1.05, 0.015):.1f} pt tall, hidden under their 4 pt dots: those seeds "
+        "agree to within 0.03 per step."
+    )
+
+
+def test_a_bar_is_hidden_by_how_far_it_reaches_from_its_dot():
+    """A bar across 3 seeds need not be centred on their mean: one 3.3 pt tall that reaches
+    2.7 pt above its dot shows; one of no height (the seeds agree exactly) is hidden."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    off = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys - 0.005, hi=ys + 0.025),))
+    assert hidden_bar_note(_grid(off), "per step") == ""
+    flat = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys, hi=ys),))
+    assert hidden_bar_note(_grid(flat), "per step") == (
+        " In every panel the bars are at most 0.0 pt tall, under the 4 pt dots: the seeds "
+        "agree exactly."
+    )
+
+
+def test_a_bar_without_a_dot_shows():
+    ys = np.array([-1.0, np.nan, 0.0])
+    lo, hi = np.array([-1.01, -0.6, -0.01]), np.array([-0.99, -0.5, 0.01])
+    bare = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=lo, hi=hi),))
+    assert hidden_bar_note(_grid(bare), "per step") == (
+        f" Of the 3 bars, 2 are at most {0.02 * _pt(-1.01, 0.01):.1f} pt tall, hidden under "
+        "their 4 pt dots: those seeds agree to within 0.02 per step."
+    )
+
+
+def test_the_zero_line_lengthens_the_axis():
+    """Rates from -1.1 to -0.6 on an axis drawn up to its zero line: a bar 0.03 tall is
+    3.0 pt there, 6.3 pt (3.2 pt either side of its dot) on the rates' span alone."""
+    panel = _panel("s", 0.03, (-1.1, -0.8, -0.6))
+    assert hidden_bar_note(_grid(panel), "per step") == ""
+    assert hidden_bar_note(_grid(panel, zero_line=True), "per step").startswith(
+        f" In every panel the bars are at most {0.03 * _pt(-1.115, 0.0):.1f} pt tall"
+    )
+
+
+def _drawn_bars(grid: LineGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How far each bar of ``grid`` reaches from its dot and how tall it is, in points, as
+    matplotlib draws the figure; and its height in the axis's unit."""
+    reach, tall, spread = [], [], []
+    with pinned():
+        fig = draw(grid)
+        fig.canvas.draw()
+        titled = {a.get_title(loc="left"): a for a in fig.axes if a.get_visible()}
+        for panel in grid.panels:
+            ax = titled[panel.title]
+            lo, hi = ax.get_ylim()
+            scale = ax.get_window_extent().height * 72 / fig.dpi / (hi - lo)
+            for c in panel.curves:
+                if not c.reference:
+                    reach.append(np.maximum(c.hi - c.y, c.y - c.lo) * scale)
+                    tall.append((c.hi - c.lo) * scale)
+                    spread.append(c.hi - c.lo)
+    return np.concatenate(reach), np.concatenate(tall), np.concatenate(spread)
+
+
+@pytest.mark.parametrize("key", ["gain", "theory"])
+def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
+    """The bars as drawn: 3 of the 6 of this run's orthogonal and default tanh cells reach no
+    farther from their dots than 2 pt, on an axis that runs from about -0.6 up to the zero
+    line."""
+    sweep = vl.Sweep(
+        activation=("tanh",),
+        init=("default", "orthogonal"),
+        gain=(0.5, 1.0, 2.0),
+        seed=(0, 1),
+        hidden_size=32,
+        input_size=4,
+        seq_len=100,
+        batch=4,
+    )
+    sections = report_sections(tmp_path / "run", sweep)
+    (grid,) = [b for b in sections[key].blocks if isinstance(b, LineGrid)]
+    reach, tall, spread = _drawn_bars(grid)
+    hidden = reach <= MARKER_MS / 2
+    assert 0 < hidden.sum() < len(hidden), reach
+    assert (
+        f" Of the {len(hidden)} bars, {hidden.sum()} are at most {tall[hidden].max():.1f} pt "
+        f"tall, hidden under their 4 pt dots: those seeds agree to within "
+        f"{spread[hidden].max():.2g} per step."
+    ) in grid.caption
+
+
+def test_one_seed_draws_no_bars_to_say(tmp_path):
+    sweep = vl.Sweep(activation=("tanh",), gain=(0.5, 1.0), seed=(0,), hidden_size=16,
+                     input_size=4, seq_len=20, batch=2)  # fmt: skip
+    sections = report_sections(tmp_path / "run", sweep)
+    for key in ("gain", "theory"):
+        (grid,) = [b for b in sections[key].blocks if isinstance(b, LineGrid)]
+        assert "bars" not in grid.caption
+
+
+def test_a_panel_of_one_value_has_bars_of_no_height():
+    """One point whose seeds agree exactly, on an axis of that one value: no 0 x ∞ (a
+    RuntimeWarning, an error in this suite), and the bar is hidden."""
+    y = np.array([-0.5])
+    lone = LinePanel(0, 0, "s", (Curve("a", 0, X[:1], y, lo=y, hi=y),))
+    assert hidden_bar_note(_grid(lone), "per step").endswith("the seeds agree exactly.")
