@@ -294,3 +294,53 @@ def test_a_monitor_s_rows_of_one_step_are_checked_against_that_step_s_weights(tm
             "training had then, and check_pascanu checks one module's: check one step's rows, "
             "rows[rows.step == n], beside the module as it was at step n"
         )
+
+
+def _three_steps(tmp_path) -> tuple[pd.DataFrame, dict[int, nn.RNN]]:
+    """vl.load_results of a monitor's steps 0, 1 and 2, and the module as it was at each."""
+    from vanishlab.trained import JacobianMonitor
+
+    rnn = _module(0)
+    at = {}
+    with JacobianMonitor(rnn, X, out=tmp_path / "m") as mon:
+        for n in (0, 1, 2):
+            if n:
+                with torch.no_grad():  # a training step
+                    rnn.weight_hh_l0.mul_(0.8)
+            mon.step(n)
+            at[n] = copy.deepcopy(rnn)
+    return vl.load_results(tmp_path / "m"), at
+
+
+def test_a_monitor_s_step_column_names_a_step_only_as_a_whole_number(tmp_path) -> None:
+    """The step column was read through int(): step 1.5, or True, was compared with step 1's
+    weights (and refused beside the module of step 0 for them), and inf ended in an
+    OverflowError traceback. A value that is no whole number of steps names none: the rows are
+    checked with no module compared, as a frame without the record is; 1.0 and "1" are step 1."""
+    rows, at = _three_steps(tmp_path)
+    one = rows[rows.step == 1]
+    for value in (1.5, True, float("inf")):
+        assert not vl.check_pascanu(at[0], one.assign(step=value))["violated"].any()
+    for value in (1.0, "1"):
+        assert not vl.check_pascanu(at[1], one.assign(step=value))["violated"].any()
+        with pytest.raises(vl.VanishlabError, match="before training changed it"):
+            vl.check_pascanu(at[0], one.assign(step=value))
+
+
+def test_a_monitor_s_rows_of_several_steps_without_their_step_column_are_refused(tmp_path) -> None:
+    """Each step's rows have their own cell_id: with the step column renamed or dropped, the
+    rows of 3 steps (3 modules) were checked against the one given without a word. They are
+    refused, saying why and the way on; one step's rows without it are still checked."""
+    rows, at = _three_steps(tmp_path)
+    for frame in (rows.rename(columns={"step": "n"}), rows.drop(columns="step")):
+        with pytest.raises(vl.VanishlabError) as err:
+            vl.check_pascanu(at[2], frame)
+        assert str(err.value) == (
+            "frame holds a monitor's rows measured more than once (two at source='input', "
+            "layer=<NA>, lag=0), the rows of several steps, each measured on the weights "
+            "training had then, and has no 'step' column to tell them apart (renamed or "
+            "dropped?): check one step's rows, rows[rows.step == n], beside the module as it "
+            "was at step n"
+        )
+    one = rows[rows.step == 2].rename(columns={"step": "n"})
+    assert not vl.check_pascanu(at[2], one)["violated"].any()

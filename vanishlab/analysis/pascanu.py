@@ -183,23 +183,40 @@ def _check_measured(frame: pd.DataFrame, col: str) -> None:
 _ROW_KEYS = ("cell_id", "sample", "source", "layer", "lag")
 
 
+def _step_key(value: Any) -> str | None:
+    """A step column's ``value`` as its record names the step (``"100"`` for 100, 100.0 or
+    "100"), or None for a value that is no whole number of steps: 100.5 was read as step 100
+    and compared with its weights, and inf ended in an OverflowError traceback."""
+    if isinstance(value, bool | np.bool_):  # True was read as step 1
+        return None
+    try:
+        step = int(value)
+    except (TypeError, ValueError, OverflowError):  # a step column of the user's own
+        return None
+    return str(step) if isinstance(value, str) or step == value else None
+
+
 def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
     """The fingerprint of the weights of the monitored steps ``frame`` holds, from their record
     (:data:`STEP_WEIGHTS_ATTR`), or None where it is not there (or not for every step: a
     step written before shards recorded it). Rows of several steps, each measured on the
-    weights training gave it, are refused: no one module is theirs."""
+    weights training gave it, are refused: no one module is theirs; so are those of a frame
+    that no longer has the record's step column (renamed or dropped), whose rows repeat."""
     record = attrs.get(STEP_WEIGHTS_ATTR)
-    if not isinstance(record, dict) or record.get("column") not in frame.columns:
+    if not isinstance(record, dict) or not isinstance(column := record.get("column"), str):
         return None
-    column, fingerprints = record["column"], record.get("fingerprints")
-    try:
-        steps = sorted({int(s) for s in frame[column].dropna()})
-    except (TypeError, ValueError):  # a step column of the user's own: nothing to compare
+    if column not in frame.columns:
+        _refuse_unstepped(frame, column)
         return None
-    found = {fingerprints.get(str(s)) for s in steps} if isinstance(fingerprints, dict) else {None}
-    if None in found or not steps:
+    fingerprints = record.get("fingerprints")
+    keys = {_step_key(s) for s in frame[column].dropna()}
+    if None in keys or not keys or not isinstance(fingerprints, dict):
+        return None
+    found = {fingerprints.get(k) for k in keys}
+    if None in found:
         return None
     if len(found) > 1:
+        steps = sorted(map(int, keys))
         shown = ", ".join(map(str, steps[:3])) + (", ..." if len(steps) > 3 else "")
         raise VanishlabError(
             f"frame holds the rows of {len(steps)} monitored steps ({column} {shown}), each "
@@ -208,6 +225,23 @@ def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
             "step n"
         )
     return found.pop()
+
+
+def _refuse_unstepped(frame: pd.DataFrame, column: str) -> None:
+    """Refuse a monitor's rows (their record names the step ``column``) without that column,
+    where a row is there more than once: each step's has its own ``cell_id``, so the rows of
+    several steps with the column renamed were checked against one module without a word."""
+    keys = [k for k in _ROW_KEYS if k in frame.columns and k != "cell_id"]
+    duplicated = frame.duplicated(subset=keys).to_numpy() if keys else np.zeros(0, dtype=bool)
+    if not duplicated.any():
+        return
+    raise VanishlabError(
+        f"frame holds a monitor's rows measured more than once (two at "
+        f"{_row(frame, int(np.argmax(duplicated)))}), the rows of several steps, each measured "
+        f"on the weights training had then, and has no {column!r} column to tell them apart "
+        "(renamed or dropped?): check one step's rows, "
+        f"rows[rows.{column} == n], beside the module as it was at step n"
+    )
 
 
 def _refuse_unrecorded_concat(frame: pd.DataFrame) -> None:
@@ -296,7 +330,8 @@ def check_pascanu(
             analyze``) frame of :func:`vanishlab.load_results`, whose shard records it, and
             one monitored step's (``cell_ids=`` its shard); a monitor's rows of several steps
             record each step's, so that one step's rows (``rows[rows.step == n]``) are compared
-            too, and several steps' are refused. A concat of frames whose records differ
+            too, and several steps' are refused, their ``step`` column renamed or dropped too (a
+            step that is no whole number, 1.5, names none). A concat of frames whose records differ
             (several modules, or float32 and float64) has none (pandas drops them), and is
             refused where a measurement's row is there twice (its module cannot be told). A
             frame without the record otherwise is checked against the bound with no check of
