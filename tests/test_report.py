@@ -214,6 +214,9 @@ def test_a_comparison_in_prose_stays_on_one_line():
     assert prose("narrow: H < 64, or fewer") == f"narrow: {kept('H < 64,')} or fewer"
     assert prose("(stable, |rate| ≤ 0.01, drawn") == f"(stable, {kept('|rate| ≤ 0.01,')} drawn"
     assert prose("set --gain > 2 a") == f'set <span class="w">--gain</span> {kept("> 2")} a'
+    # a chain is one comparison: "0.95 < g" / "< 1.41" could break before its second sign
+    assert prose("tanh: 0.95 < g < 1.41 here") == f"tanh: {kept('0.95 < g < 1.41')} here"
+    assert prose("(> 1 > 0)") == kept("(> 1 > 0)")
     for text in ["a <b> c", "x->y", "n>1", "a >", ">"]:  # no sign between spaces, or no word
         assert prose(text) == escape(text)
 

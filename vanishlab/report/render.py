@@ -47,8 +47,11 @@ _PARTS = re.compile(rf"{_WORD}|[ \t\n]+", re.DOTALL)
 _OPTION = r"(?<![\w-])--[A-Za-z0-9][\w-]*(?:=[^\s]*[^\s.,;:)])?"
 _PROSE_WORD = re.compile(rf"({_OPTION})(?:( )((?!--)[^\s]*[-/][^\s]*?)(?=[.,;:)]*(?:\s|$)))?")
 # A short comparison in prose: a sign between spaces with the words either side ("h > n",
-# "H < 64", "rate ≥ 1,"), or a sign led by a quote or nothing ("'> n'", a cell's "> 100").
-_COMPARISON = re.compile(r"(?<!\S)(?:[^\s<>≤≥]+ (?=[<>≤≥] )|[^\s\w<>≤≥]*)[<>≤≥] [^\s<>≤≥]+")
+# "H < 64", "rate ≥ 1,"), or a sign led by a quote or nothing ("'> n'", a cell's "> 100"); a
+# chain of them whole ("0.95 < g < 1.41": its "< 1.41" began a line of its own).
+_COMPARISON = re.compile(
+    r"(?<!\S)(?:[^\s<>≤≥]+ (?=[<>≤≥] )|[^\s\w<>≤≥]*)[<>≤≥] [^\s<>≤≥]+(?: [<>≤≥] [^\s<>≤≥]+)*"
+)
 
 
 @dataclass(frozen=True)
