@@ -344,3 +344,19 @@ def test_a_monitor_s_rows_of_several_steps_without_their_step_column_are_refused
         )
     one = rows[rows.step == 2].rename(columns={"step": "n"})
     assert not vl.check_pascanu(at[2], one)["violated"].any()
+
+
+def test_a_sweep_s_rows_of_several_cells_without_cell_id_are_refused_naming_cells(
+    tmp_path,
+) -> None:
+    """A sweep's rows of one setting's 2 seeds (2 modules), cell_id dropped, repeat on (source,
+    layer, lag) and are refused; the refusal named only pd.concat, which the user never called:
+    it names a sweep's cells too, and the way on for them."""
+    sweep = vl.Sweep(hidden_size=6, input_size=3, seq_len=8, seed=(0, 1), batch=2)
+    vl.run_sweep(sweep, tmp_path / "s", workers=1, progress=False)
+    rows = vl.load_results(tmp_path / "s")
+    assert rows["cell_id"].nunique() == 2
+    with pytest.raises(vl.VanishlabError, match=r"^frame holds rows measured more than once") as e:
+        vl.check_pascanu(_module(0), rows.drop(columns="cell_id"))
+    assert "a sweep's rows are one module's only within a cell (one cell_id)" in str(e.value)
+    assert "check each frame or cell apart" in str(e.value)

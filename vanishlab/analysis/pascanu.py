@@ -248,15 +248,17 @@ def _refuse_unrecorded_concat(frame: pd.DataFrame) -> None:
     """Refuse a frame that records no module and holds one measurement's row more than once:
     a concat of frames (pandas keeps ``attrs`` through one only where every frame's record is
     the same), of several modules, or of one in float32 and float64, whose rows were checked
-    against this module's bound and its rounding without a word."""
+    against this module's bound and its rounding without a word; or a sweep's rows of several
+    cells without their ``cell_id`` (seeds of one setting), which the refusal named a concat."""
     keys = [k for k in _ROW_KEYS if k in frame.columns]
     if not keys or not frame.duplicated(subset=keys).any():
         return
     at = int(np.argmax(frame.duplicated(subset=keys).to_numpy()))
     raise VanishlabError(
         f"frame holds rows measured more than once (two at {_row(frame, at)}) and records no "
-        "module: pd.concat keeps frame.attrs only where every frame's record is the same (one "
-        "module, one dtype), so which module's each row is cannot be told; check each frame "
+        "module, so which module's each row is cannot be told: pd.concat keeps frame.attrs "
+        "only where every frame's record is the same (one module, one dtype), and a sweep's "
+        "rows are one module's only within a cell (one cell_id); check each frame or cell "
         "apart, vl.check_pascanu(rnn, frame) for each"
     )
 
