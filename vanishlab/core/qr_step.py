@@ -50,7 +50,7 @@ def qr_step(
     diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
     live = (z != 0).any(dim=-1).sum(dim=-1)  # (B,) rows not identically zero >= rank(z)
     # An R[i, i] that LAPACK rounds to exactly 0 where z has no zero row and no zero column is
-    # rounding, not an annihilated direction: read it at rounding's size, eps |z|, as the one
+    # rounding, not an annihilated direction: read it at rounding's size, eps max|z|, as the one
     # Householder QR usually leaves there (-inf was said of a 3-unit tanh net in float64 whose
     # steps are all of full rank, its third exponent -60.2 in 80-digit arithmetic).
     dense = (live == z.shape[-2]) & (z != 0).any(dim=-2).all(dim=-1)  # (B,)
