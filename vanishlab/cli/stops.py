@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -96,7 +97,43 @@ def _loading_torch(code: Any) -> bool:
     return code.co_name == "<module>" and code.co_filename.endswith(_TORCH_INIT)
 
 
-@contextlib.contextmanager
+class _Whole:
+    """A block's context manager whose way in and out are this module's own frames, around
+    contextlib's: a stop that lands in contextlib's ``__enter__`` once the set-up is done, or
+    in its ``__exit__`` before the clean-up has begun, is the block's (:func:`terminable`'s
+    ``stop``). Raised there, it broke the ``with`` off with the clean-up never run: the
+    block's handlers, hook and sending thread stayed behind, the sender sent the stop again
+    into what came next (under Python 3.12, a SIGTERM sent again as a command returned landed
+    in ``__exit__``, and the next command's Ctrl-C said "terminated", status 143), and the
+    process hung at its exit, its clean-up waiting for a thread that could no longer run."""
+
+    __slots__ = ("_block",)
+
+    def __init__(self, block: contextlib.AbstractContextManager[list[int]]) -> None:
+        self._block = block
+
+    def __enter__(self) -> list[int]:
+        return self._block.__enter__()
+
+    def __exit__(self, *error: Any) -> bool | None:
+        return self._block.__exit__(*error)
+
+
+def _whole(body: Callable[[], Iterator[list[int]]]) -> Callable[[], _Whole]:
+    """:func:`contextlib.contextmanager`, its block entered and left through :class:`_Whole`."""
+    block = contextlib.contextmanager(body)
+
+    @functools.wraps(body)
+    def whole() -> _Whole:
+        return _Whole(block())
+
+    return whole
+
+
+_ENTRY_AND_EXIT = (_Whole.__enter__.__code__, _Whole.__exit__.__code__)
+
+
+@_whole
 def terminable() -> Iterator[list[int]]:
     """SIGTERM raises :class:`Terminated`, SIGHUP :class:`HungUp` and Ctrl-C (SIGINT)
     KeyboardInterrupt inside the block
@@ -113,10 +150,12 @@ def terminable() -> Iterator[list[int]]:
     ends. One that comes while torch is imported is held until the import is done (raised
     inside it, it aborted the process). A signal the launcher ignores stays ignored.
 
-    The block's own set-up and clean-up are never broken off by a stop (one raised there left
-    the block's handlers, hook and sender behind, and the sender sent a stop into what came
-    next): one that lands in the set-up is sent again, into the block; one that lands in the
-    clean-up (a second Ctrl-C, one sent again as the block ends) is raised once everything is
+    The block's own set-up and clean-up, and its way in and out (:class:`_Whole`), are never
+    broken off by a stop (one raised there left the block's handlers, hook and sender behind,
+    and the sender sent a stop into what came next): one that lands in the set-up or on the
+    way in is sent again, into the block; one that lands on the way out, before the clean-up
+    has set the block's end, is noted in the list; one that lands in the clean-up once it has
+    (a second Ctrl-C, one sent again as the block ends) is raised once everything is
     put back (the sender ended, the hook and the handlers those before the block), as the
     block's own, unless the block already ends by a stop or by another BaseException
     (SystemExit): then it is only noted in the list. One that a handler just put back meets
@@ -149,7 +188,8 @@ def terminable() -> Iterator[list[int]]:
         return False
 
     def stop(signum: int, frame: Any) -> None:
-        mine = held(frame, (own,))  # in this block's set-up or clean-up: never raised there
+        # In this block's set-up or clean-up, or its way in or out: never raised there
+        mine = held(frame, (own, *_ENTRY_AND_EXIT))
         if ended.is_set() and not mine:  # still set after the block: see its end
             put_back(signum)
             signal.raise_signal(signum)  # to the handler before the block, as it would go
