@@ -58,10 +58,28 @@ def test_panels_whose_every_bar_is_hidden_are_named_and_the_others_bars_counted(
     assert hidden_bar_note(_grid(*panels), "per step") == (
         f" In the 'relu, 1 layer' and 'tanh, 1 layer' panels the bars are at most "
         f"{0.03 * _pt(-1.015, 0.015):.1f} pt tall, under the 4 pt dots: the seeds agree to "
-        "within 0.03 per step. In the other panels, of the 3 bars, 2 are at most "
+        "within 0.03 per step. In the other panel, of the 3 bars, 2 are at most "
         f"{0.03 * _pt(-1.05, 0.015):.1f} pt tall, hidden under their 4 pt dots: those seeds "
         "agree to within 0.03 per step."
     )
+
+
+def test_one_hidden_bar_and_one_other_panel_are_said_in_the_singular():
+    """A gated run's LSTM figure said "Of the 3 bars, 1 are at most 2.1 pt tall, hidden under
+    their 4 pt dots: those seeds agree", and a figure with one panel not wholly hidden said
+    "In the other panels"."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    off = np.array([0.05, 0.01, 0.05])  # the middle bar of 3 is hidden
+    curve = Curve("a", 0, X, ys, lo=ys - off, hi=ys + off)
+    one, two = (LinePanel(0, 0, t, (curve,)) for t in ("s", "t"))
+    assert hidden_bar_note(_grid(one), "per step") == (
+        f" Of the 3 bars, 1 is at most {0.02 * _pt(-1.05, 0.05):.1f} pt tall, hidden under its "
+        "4 pt dot: its seeds agree to within 0.02 per step."
+    )
+    note = hidden_bar_note(_grid(_panel("a", 0.03), one, two), "per step")
+    assert " In the other panels, of the 6 bars, 2 are at most " in note
+    note = hidden_bar_note(_grid(_panel("a", 0.03), one), "per step")
+    assert " In the other panel, of the 3 bars, 1 is at most " in note
 
 
 def test_a_bar_is_hidden_by_how_far_it_reaches_from_its_dot():

@@ -179,10 +179,13 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     n = sum(int(hidden[t].sum()) for t in rest)
     if n:
         tallest, agree = said(rest)
+        where = f"In the other panel{'s' if len(rest) > 1 else ''}, of" if full else "Of"
+        one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
         note += (
-            f" {'In the other panels, of' if full else 'Of'} the "
-            f"{sum(len(hidden[t]) for t in rest)} bars, {n} are at most {tallest} pt tall, "
-            f"hidden under their {MARKER_MS:g} pt dots: those seeds agree {agree}."
+            f" {where} the {sum(len(hidden[t]) for t in rest)} bars, {n} "
+            f"{'is' if one else 'are'} at most {tallest} pt tall, hidden under "
+            f"{'its' if one else 'their'} {MARKER_MS:g} pt dot{'' if one else 's'}: "
+            f"{'its' if one else 'those'} seeds agree {agree}."
         )
     return note
 
