@@ -360,3 +360,37 @@ def test_a_sweep_s_rows_of_several_cells_without_cell_id_are_refused_naming_cell
         vl.check_pascanu(_module(0), rows.drop(columns="cell_id"))
     assert "a sweep's rows are one module's only within a cell (one cell_id)" in str(e.value)
     assert "check each frame or cell apart" in str(e.value)
+
+
+def test_a_monitor_s_rows_of_several_steps_that_lost_their_record_are_refused(tmp_path) -> None:
+    """pandas drops frame.attrs in a merge with a frame that has none: the rows of 3 steps
+    merged with their losses (rows.merge(losses, on="step")) recorded nothing, and, each step
+    its own cell_id, were checked against the one module given without a word. They are refused
+    in the words of several steps with the record, saying where it went; one step's rows are
+    still checked, and a sweep's rows (no step column) too."""
+    rows, at = _three_steps(tmp_path)
+    losses = pd.DataFrame({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.25]})
+    merged = rows.merge(losses, on="step")
+    assert merged.attrs == {}
+    for frame in (merged, merged.set_index(["step", "source", "layer", "lag"])):
+        with pytest.raises(vl.VanishlabError) as err:
+            vl.check_pascanu(at[2], frame)
+        assert str(err.value) == (
+            "frame holds the rows of 3 monitored steps (step 0, 1, 2), each measured on the "
+            "weights training had then and frame.attrs no longer records them (pandas drops it "
+            "in a merge or concat with a frame without it), and check_pascanu checks one "
+            "module's: check one step's rows, rows[rows.step == n], beside the module as it was "
+            "at step n"
+        )
+    one = merged[merged.step == 2]
+    assert not vl.check_pascanu(at[2], one)["violated"].any()
+    # A column of the user's own called step, on a frame that records its one module, is theirs.
+    norms = vl.jacobian_norms(at[2], X)
+    steps = pd.concat([norms.assign(step=0), norms.assign(step=1)])
+    assert not vl.check_pascanu(at[2], steps)["violated"].any()
+    sweep = vl.Sweep(hidden_size=6, input_size=3, seq_len=8, batch=2)
+    vl.run_sweep(sweep, tmp_path / "s", workers=1, progress=False)
+    cell = vl.load_results(tmp_path / "s")
+    assert "step" not in cell.columns
+    torch.manual_seed(0)
+    assert "violated" in vl.check_pascanu(_module(0, nonlinearity="tanh"), cell)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
-from ..core.weights_attr import STEP_WEIGHTS_ATTR
+from ..core.weights_attr import MONITOR_STEP, STEP_WEIGHTS_ATTR
 from ..errors import VanishlabError
 from .activations import GAMMA
 from .linear import refuse_gated
@@ -216,15 +216,46 @@ def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
     if None in found:
         return None
     if len(found) > 1:
-        steps = sorted(map(int, keys))
-        shown = ", ".join(map(str, steps[:3])) + (", ..." if len(steps) > 3 else "")
-        raise VanishlabError(
-            f"frame holds the rows of {len(steps)} monitored steps ({column} {shown}), each "
-            "measured on the weights training had then, and check_pascanu checks one module's: "
-            f"check one step's rows, rows[rows.{column} == n], beside the module as it was at "
-            "step n"
-        )
+        _refuse_steps(column, sorted(keys, key=int))
     return found.pop()
+
+
+def _refuse_steps(column: str, steps: list[str], why: str = "") -> NoReturn:
+    """Refuse the rows of several monitored ``steps`` (named as :func:`_step_key` names them):
+    each was measured on the weights training had then, and no one module is theirs. ``why``:
+    what the message adds after the steps."""
+    shown = ", ".join(steps[:3]) + (", ..." if len(steps) > 3 else "")
+    raise VanishlabError(
+        f"frame holds the rows of {len(steps)} monitored steps ({column} {shown}), each "
+        f"measured on the weights training had then{why}, and check_pascanu checks one "
+        f"module's: check one step's rows, rows[rows.{column} == n], beside the module as it "
+        "was at step n"
+    )
+
+
+def _refuse_unrecorded_steps(frame: pd.DataFrame, attrs: dict[str, Any]) -> None:
+    """Refuse rows that record no module and hold several steps in a :data:`MONITOR_STEP`
+    column: a monitor's rows of several steps whose record pandas dropped (a merge with a
+    frame that has none, ``rows.merge(losses, on="step")``), or whose steps were written before
+    shards recorded their weights; each step's rows have their own ``cell_id``, so nothing
+    repeats, and they were checked against one module without a word. A column of that name
+    is read as a monitor's whoever made it (a frame of one module has no steps to tell apart);
+    a sweep's rows have none."""
+    if MONITOR_STEP not in frame.columns:
+        return
+    names = {_step_key(s) or str(s) for s in frame[MONITOR_STEP].dropna().unique()}
+    if len(names) < 2:
+        return
+    whole = sorted(k for k in names if _step_key(k) is not None)
+    steps = sorted(whole, key=int) + sorted(names.difference(whole))
+    lost = STEP_WEIGHTS_ATTR not in attrs  # (a partial record: steps written before it)
+    why = (
+        " and frame.attrs no longer records them (pandas drops it in a merge or concat with a "
+        "frame without it)"
+        if lost
+        else ""
+    )
+    _refuse_steps(MONITOR_STEP, steps, why)
 
 
 def _refuse_unstepped(frame: pd.DataFrame, column: str) -> None:
@@ -272,6 +303,7 @@ def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str,
     if recorded is None:
         recorded = _steps_record(frame, attrs)
     if recorded is None:
+        _refuse_unrecorded_steps(frame, attrs)
         _refuse_unrecorded_concat(frame)
     if recorded is None or recorded == weights_fingerprint(rnn):
         return
@@ -335,10 +367,14 @@ def check_pascanu(
             too, and several steps' are refused, their ``step`` column renamed or dropped too (a
             step that is no whole number, 1.5, names none). A concat of frames whose records differ
             (several modules, or float32 and float64) has none (pandas drops them), and is
-            refused where a measurement's row is there twice (its module cannot be told). A
-            frame without the record otherwise is checked against the bound with no check of
-            its module: :func:`vanishlab.load_results` of a sweep's cells (the weights of many
-            cells), or of an analysis or a step written before its shard recorded it.
+            refused where a measurement's row is there twice (its module cannot be told); so
+            are rows without any record that hold several steps in a ``step`` column (a
+            monitor's whose record pandas dropped in a merge, ``rows.merge(losses,
+            on="step")``, or one of the user's own: either is read as a monitor's). A frame
+            without the record otherwise is checked against the bound with no check of its
+            module: :func:`vanishlab.load_results` of a sweep's cells (the weights of many
+            cells; no ``step`` column), or of an analysis or one step written before its shard
+            recorded it.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised

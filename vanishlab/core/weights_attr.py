@@ -5,7 +5,7 @@ report reads without importing torch."""
 
 from __future__ import annotations
 
-__all__ = ["DTYPE_ATTR", "STEP_WEIGHTS_ATTR", "WEIGHTS_ATTR"]
+__all__ = ["DTYPE_ATTR", "MONITOR_STEP", "STEP_WEIGHTS_ATTR", "WEIGHTS_ATTR"]
 
 WEIGHTS_ATTR = "vanishlab.weights_sha256"
 """The key of ``frame.attrs`` that holds :func:`~.fingerprint.weights_fingerprint` of the measured
@@ -27,3 +27,12 @@ DTYPE_ATTR = "vanishlab.dtype"
 copy alike: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
 analysis or one monitored step from its shard's ``config``; :func:`vanishlab.check_pascanu`
 takes the coarser of its eps and the module's for its default tolerance."""
+
+MONITOR_STEP = "step"
+"""A monitored run's training step (the ``n`` of a monitor's ``step(n)``): the column its shards
+add (:data:`vanishlab.sweep.schema.STEP_SCHEMA`), its key in the step's record (a shard's
+``monitor``) and in :data:`STEP_WEIGHTS_ATTR`'s, and the column :func:`vanishlab.load_results`,
+:func:`vanishlab.load_cells`, :func:`vanishlab.summarize` and a monitor's page give it as; here,
+beside the records, so that :func:`vanishlab.check_pascanu` reads it without the sweep layer.
+Not the step of a trained cell's loss curve (:mod:`vanishlab.sweep.train_cell`: another
+table)."""

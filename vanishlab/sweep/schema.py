@@ -13,6 +13,7 @@ from typing import Any, NotRequired, TypedDict
 
 import pyarrow as pa
 
+from ..core.weights_attr import MONITOR_STEP
 from .axis_entry import Axis
 from .checksums import META_DIGEST, StoredSummary
 from .config import AXES, AXIS_TABLE
@@ -75,13 +76,6 @@ def shard_schema(table: Sequence[Axis]) -> pa.Schema:
 
 SCHEMA = shard_schema(AXIS_TABLE)
 """Arrow schema of a shard (and of :func:`load_results`, where ``layer`` is pandas ``Int64``)."""
-
-MONITOR_STEP = "step"
-"""A monitored run's training step (the ``n`` of a monitor's ``step(n)``): the column its shards
-add (:data:`STEP_SCHEMA`), its key in the step's record (a shard's ``monitor``) and the column
-:func:`vanishlab.load_results`, :func:`vanishlab.load_cells`, :func:`vanishlab.summarize` and a
-monitor's page give it as. Not the step of a trained cell's loss curve
-(:mod:`vanishlab.sweep.train_cell`: another table)."""
 
 STEP_COLUMNS: tuple[str, ...] = (
     *CONFIG_COLUMNS,
