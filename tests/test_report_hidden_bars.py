@@ -9,10 +9,12 @@ gated run 24 of its 48, unsaid (:func:`.line_style.hidden_bar_note`).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from _report_run import report_sections
+from _report_run import add_failed_cell, report_sections
 
 import vanishlab as vl
+from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw
 from vanishlab.report.line_style import MARKER_MS, hidden_bar_note
@@ -177,3 +179,42 @@ def test_a_panel_of_one_value_has_bars_of_no_height():
     y = np.array([-0.5])
     lone = LinePanel(0, 0, "s", (Curve("a", 0, X[:1], y, lo=y, hi=y),))
     assert hidden_bar_note(_grid(lone), "per step").endswith("the seeds agree exactly.")
+
+
+def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
+    """A setting of 2 seeds whose other seed failed (or sits at -inf) has one finite rate: its
+    point was drawn with a bar of no height, counted among the bars hidden under their dots,
+    and, where it was the only one, said to be of seeds that "agree exactly". It has no bar."""
+    from vanishlab.report.layout import gain_curve
+
+    settings = pd.DataFrame(
+        {
+            "gain": X,
+            "rate": [-1.0, -0.5, 0.0],
+            "lo": [-1.05, -0.5, -0.05],
+            "hi": [-0.95, -0.5, 0.05],
+            "n_finite": [2, 1, 2],
+            "n_zero": [0, 0, 0],
+        }
+    )
+    curve = gain_curve(settings, 0, "a", "lo", "hi")
+    assert np.isnan(curve.lo[1]) and np.isnan(curve.hi[1]) and curve.lo[0] == -1.05
+    assert hidden_bar_note(_grid(LinePanel(0, 0, "s", (curve,))), "per step") == ""
+    # a real run: seed 1 failed at g = 2, and both sections draw no bar there
+    sweep = vl.Sweep(activation=("tanh",), gain=(0.5, 2.0), seed=(0, 1), hidden_size=8,
+                     input_size=4, seq_len=20, batch=2)  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == 2.0]
+    add_failed_cell(tmp_path / "run", "test failure", **lone.to_dict())
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01",
+    )
+    for section in report.sections:
+        if section.key in ("gain", "theory"):
+            (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
+            (measured,) = [c for p in grid.panels for c in p.curves if not c.reference]
+            assert np.isfinite(measured.y).all()
+            assert np.isfinite(measured.lo[0]) and np.isnan(measured.lo[1])

@@ -399,16 +399,20 @@ def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str
     """Measured rate against gain for settings sorted by gain; ``lo``/``hi`` name the band.
 
     Non-finite rates are gaps; gains where some seed has a rate of -inf get a floor marker.
+    A bar spans two seeds' finite rates or more (``n_finite``): a point of one (the others at
+    -inf, failed or unfitted) has none, where it was a bar of no height, said to be hidden
+    under its dot with its seeds agreeing exactly (:func:`.line_style.hidden_bar_note`).
     """
     x = settings["gain"].to_numpy(dtype=np.float64)
     y = settings["rate"].to_numpy(dtype=np.float64)
+    spans = settings["n_finite"].to_numpy() >= 2
     return Curve(
         label=label_,
         style=style,
         x=x,
         y=np.where(np.isfinite(y), y, np.nan),
-        lo=settings[lo].to_numpy(dtype=np.float64),
-        hi=settings[hi].to_numpy(dtype=np.float64),
+        lo=np.where(spans, settings[lo].to_numpy(dtype=np.float64), np.nan),
+        hi=np.where(spans, settings[hi].to_numpy(dtype=np.float64), np.nan),
         floor_x=x[settings["n_zero"].to_numpy() > 0],
     )
 

@@ -240,6 +240,7 @@ def by_setting(view: RunView) -> pd.DataFrame:
         n_zero=("zero", "sum"),
         rate_lo=("fin_rate", "min"),
         rate_hi=("fin_rate", "max"),
+        n_finite=("fin_rate", "count"),
         delta=("delta", "mean"),
         delta_sd=("delta", "std"),
         lag_start=("lag_start", "min"),
@@ -253,6 +254,7 @@ def by_setting(view: RunView) -> pd.DataFrame:
     out["rate"] = _mean_by(gid, s["rate"], ok)
     out["rate_lo"] = agg["rate_lo"]
     out["rate_hi"] = agg["rate_hi"]
+    out["n_finite"] = agg["n_finite"].astype(int)
     out["rate_layer0"] = _mean_by(gid, s["rate_layer0"], ok) if "rate_layer0" in s else math.nan
     out["lyapunov"] = _mean_by(gid, s["lyapunov"], ok)
     # The measured cells at -inf that each of these means leaves out (the table counts them).

@@ -63,6 +63,7 @@ def setting_fits(view: RunView, fits: pd.DataFrame) -> pd.DataFrame:
         rate=("finite_rate", "mean"),
         lo=("finite_rate", "min"),
         hi=("finite_rate", "max"),
+        n_finite=("finite_rate", "count"),
         sd=("finite_rate", "std"),
         horizon=("horizon", "median"),
         r2=("r2", "mean"),
