@@ -1119,11 +1119,90 @@ def test_batch_first_given_one_unbatched_sequence_gets_a_note_that_it_has_no_eff
         result = runner.invoke(app, [*base, *flags, "--out", str(tmp_path / out)])
         assert result.exit_code == 0, result.output
         assert result.stderr.strip().splitlines() == expected, result.stderr
-    assert (
-        vl.load_results(tmp_path / "first")
-        .drop(columns="cell_id")
-        .equals(vl.load_results(tmp_path / "plain").drop(columns="cell_id"))
+    assert vl.load_results(tmp_path / "first").equals(vl.load_results(tmp_path / "plain"))
+
+
+def test_one_unbatched_sequence_with_or_without_batch_first_is_one_measurement(tmp_path):
+    """The manifest and the cell id recorded --batch-first with a (T, I) file, which it does not
+    change: the same command without the flag into the same --out was refused ("holds the
+    analysis of another model or other inputs (measured with another version or setting)").
+    The flag is recorded as read (false), and either command finds the other's measurement."""
+    torch.save(torch.nn.GRU(3, 4, batch_first=True).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(40, 3), tmp_path / "one.pt")
+    base = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "one.pt")]
+    run = tmp_path / "r"
+    for flags, done in (
+        (["--batch-first"], "measured"),
+        ([], "already measured"),
+        (["--no-batch-first"], "already measured"),
+        (["--batch-first"], "already measured"),
+    ):
+        result = runner.invoke(app, [*base, *flags, "--out", str(run)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip().endswith(f": {done} -> {run}"), result.stdout
+    assert vl.load_manifest(run)["model"]["inputs"]["batch_first"] is False
+    plain = runner.invoke(app, [*base, "--out", str(tmp_path / "plain")])
+    assert plain.exit_code == 0, plain.output
+    assert set(read_cell_metas(run)) == set(read_cell_metas(tmp_path / "plain"))
+
+
+def _as_written_before(run: Path) -> str:
+    """Rewrite ``run``, an analysis of a (T, I) file, as versions before this one wrote it with
+    --batch-first: its manifest's inputs record ``batch_first`` true, and its cell id is made
+    by their recipe (the config, the checkpoint's SHA-256 and module, that inputs record)."""
+    from vanishlab.sweep.checksums import META_DIGEST
+    from vanishlab.sweep.manifest import write_manifest
+    from vanishlab.sweep.shard import read_shard, write_shard
+    from vanishlab.trained.measure import cell_id
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    model = manifest["model"]
+    model["inputs"]["batch_first"] = True
+    [path] = (run / "cells").iterdir()
+    meta, table = read_shard(path, rows=True)
+    old = cell_id(
+        meta["config"],
+        checkpoint_sha256=model["sha256"],
+        module=model["module"],
+        inputs=model["inputs"],
     )
+    frame = table.to_pandas().assign(cell_id=old)
+    kept = {k: v for k, v in meta.items() if k not in ("digest", META_DIGEST)}
+    path.unlink()
+    write_shard(run, frame, {**kept, "cell_id": old})  # type: ignore[typeddict-item]
+    write_manifest(run, manifest)
+    return old
+
+
+def test_a_run_written_before_with_batch_first_and_one_sequence_is_found_as_it_was(tmp_path):
+    """A run directory that an earlier version wrote with --batch-first and a (T, I) file
+    (batch_first true in its record and its cell id) is found by the same command, and by the
+    command without the flag, which it measured too: already measured, its shard and record
+    as they were; one stopped before its manifest said it finished is finished, as before."""
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(30, 3), tmp_path / "one.pt")
+    base = ["analyze", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "one.pt")]
+    run = tmp_path / "r"
+    assert runner.invoke(app, [*base, "--batch-first", "--out", str(run)]).exit_code == 0
+    old = _as_written_before(run)
+    assert set(read_cell_metas(run)) == {old}
+    kept = _snapshot(run)
+    for flags in (["--batch-first"], [], ["--no-batch-first"]):
+        result = runner.invoke(app, [*base, *flags, "--out", str(run)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip().endswith(f": already measured -> {run}"), result.stdout
+        assert _snapshot(run) == kept
+    stopped = {**json.loads(kept["manifest.json"]), "finished": None, "elapsed_s": None}
+    (run / "manifest.json").write_text(json.dumps(stopped))
+    assert runner.invoke(app, [*base, "--out", str(run)]).exit_code == 0
+    mended = vl.load_manifest(run)
+    assert mended["finished"] is not None
+    assert mended["elapsed_s"] == round(read_cell_metas(run)[old]["elapsed_s"], 3)
+    assert mended["model"]["inputs"]["batch_first"] is True
+    other = tmp_path / "other.pt"
+    torch.save(torch.randn(30, 3), other)  # other inputs are still refused, in words
+    result = runner.invoke(app, [*base[:3], str(other), "--batch-first", "--out", str(run)])
+    one_error_line(result, "other inputs: inputs file one.pt of shape (30, 3), read as (T, I)")
 
 
 def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused(tmp_path):

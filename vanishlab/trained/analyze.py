@@ -155,7 +155,9 @@ def analyze_checkpoint(
         described: dict[str, Any] = {
             "file": os.fspath(resolved(inputs)),
             "sha256": sha256_file(inputs),
-            "batch_first": batch_first,
+            # torch reads a 2-D tensor as one unbatched (T, I) sequence, batch_first or not:
+            # recorded as read, so that the flag given or not is one measurement (one cell id)
+            "batch_first": batch_first and x.dim() != 2,
             "shape": list(x.shape),
         }
         std = None
@@ -181,7 +183,13 @@ def analyze_checkpoint(
         _check_memory(spec, T, B, SMALLER["file"])
     _check_finite(x, spec.dtype)
     config = module_config(net, x, input_std=std, seed=seed)
-    cid = cell_id(config, checkpoint_sha256=ckpt.sha256, module=ckpt.module_name, inputs=described)
+    model = {"checkpoint_sha256": ckpt.sha256, "module": ckpt.module_name}
+    cid = cell_id(config, **model, inputs=described)
+    before: tuple[str, ...] = ()
+    if inputs is not None and x.dim() == 2:
+        # The id that earlier versions gave this same measurement with --batch-first (they
+        # recorded the flag): a run directory they wrote is found, not refused.
+        before = (cell_id(config, **model, inputs={**described, "batch_first": True}),)
 
     run_dir = Path(out)
     earlier = earlier_analysis(run_dir)
@@ -200,6 +208,7 @@ def analyze_checkpoint(
         command,
         checkpoint,
         progress,
+        before,
     )
 
 

@@ -202,13 +202,16 @@ def measure_into(
     command: str | None,
     checkpoint: str | os.PathLike[str],
     progress: bool = False,
+    before: tuple[str, ...] = (),
 ) -> AnalyzeResult:
+    """Measure ``net`` on ``x`` into ``run_dir`` as the cell ``cid``, or find it there:
+    ``before`` are the ids that earlier versions gave this same measurement."""
     spec = ckpt.spec
     # one line for an --out below a file, or on a read-only file system; refused or stopped
     # before its manifest is written, it leaves nothing it made
     with held_new_or_run(run_dir):
         done, moved = store.set_aside_damaged(run_dir) if earlier is not None else ({}, ())
-        if earlier is not None and set(done) - {cid}:
+        if earlier is not None and set(done) - {cid, *before}:
             here = {"sha256": ckpt.sha256, "module": ckpt.module_name, "inputs": described}
             here.update(checkpoint=os.fspath(resolved(checkpoint)), seed=seed)
             here["nonlinearity"] = spec.nonlinearity
@@ -216,7 +219,8 @@ def measure_into(
                 f"{run_dir} holds the analysis of {other_analysis(earlier.get('model'), here)}; "
                 "choose a new or empty --out (out=)"
             )
-        if cid in done:
+        found = next((i for i in (cid, *before) if i in done), None)
+        if found is not None:
             kept = earlier.get("name") if earlier is not None else None
             if name is not None and kept != name and NOTES_WARNED.get():  # as a monitor says
                 warnings.warn(
@@ -234,10 +238,10 @@ def measure_into(
                 # so, the report said "not finished" for good.
                 mended["finished"] = utc_now()
                 if current.get("elapsed_s") is None:  # (the overview said "run time: none")
-                    mended["elapsed_s"] = round(done[cid]["elapsed_s"], 3)  # the measurement's
+                    mended["elapsed_s"] = round(done[found]["elapsed_s"], 3)  # the measurement's
             if mended != current:
                 store.write_manifest(run_dir, mended)
-            status = done[cid]["status"]
+            status = done[found]["status"]
             return AnalyzeResult(
                 run_dir, ckpt, False, status, config["seq_len"], config["batch"], moved
             )
