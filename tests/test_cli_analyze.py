@@ -1122,6 +1122,32 @@ def test_batch_first_given_one_unbatched_sequence_gets_a_note_that_it_has_no_eff
     assert vl.load_results(tmp_path / "first").equals(vl.load_results(tmp_path / "plain"))
 
 
+def test_the_api_warns_that_batch_first_has_no_effect_on_one_unbatched_sequence(tmp_path):
+    """vl.analyze_checkpoint(..., batch_first=True) with a (T, I) file said nothing, where the
+    command line says in a note that the flag has no effect: a UserWarning says it, once, in
+    the API's words (the command line's note stays its one line); without batch_first, or with
+    a (B, T, I) file, none."""
+    torch.save(torch.nn.LSTM(3, 4, batch_first=True).state_dict(), tmp_path / "m.pt")
+    torch.save(torch.randn(40, 3), tmp_path / "one.pt")
+    torch.save(torch.randn(2, 40, 3), tmp_path / "x.pt")
+    m, one = tmp_path / "m.pt", tmp_path / "one.pt"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vl.analyze_checkpoint(m, tmp_path / "first", inputs=one, batch_first=True)
+    assert [(w.category, str(w.message), w.filename) for w in caught] == [
+        (
+            UserWarning,
+            f"{one} is one unbatched sequence, read as (T, I), T=40; batch_first=True has no "
+            "effect on it (a batch of sequences is a (B, T, I) file)",
+            __file__,  # the caller's line
+        )
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vl.analyze_checkpoint(m, tmp_path / "plain", inputs=one)
+        vl.analyze_checkpoint(m, tmp_path / "batch", inputs=tmp_path / "x.pt", batch_first=True)
+
+
 def test_one_unbatched_sequence_with_or_without_batch_first_is_one_measurement(tmp_path):
     """The manifest and the cell id recorded --batch-first with a (T, I) file, which it does not
     change: the same command without the flag into the same --out was refused ("holds the

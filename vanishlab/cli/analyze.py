@@ -159,7 +159,7 @@ def analyze(
     """
     from ..sweep.store import load_manifest
     from ..trained import analyze_checkpoint
-    from ..trained.analyze_run import notes_unwarned
+    from ..trained.analyze_run import notes_unwarned, unbatched_note
 
     checkpoint = path_argument("CHECKPOINT", checkpoint_arg)
     run_out = path_option("--out", out)
@@ -236,10 +236,7 @@ def analyze(
             "(--no-batch-first: (T, B, I), without this note)"
         )
     if batch_first and len(shape) == 2:  # torch reads a 2-D tensor as (T, I), batch_first or not
-        note(
-            f"note: {inputs_file} is one unbatched sequence, read as (T, I), T={shape[0]}; "
-            "--batch-first has no effect on it (a batch of sequences is a (B, T, I) file)"
-        )
+        note(f"note: {unbatched_note(inputs_file, shape[0], '--batch-first')}")
     kept = manifest.get("name") if not result.measured else label
     if given_name and kept != label:
         note(f"note: {run_dir} keeps its name {kept!r} (--name names a new run)")

@@ -33,7 +33,14 @@ from ..sweep.axis_entry import INT64_MAX
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, resolved
 from ..sweep.manifest import SINGLE_MODEL, check_name
-from .analyze_run import NOTES_WARNED, SMALLER, AnalyzeResult, earlier_analysis, measure_into
+from .analyze_run import (
+    NOTES_WARNED,
+    SMALLER,
+    AnalyzeResult,
+    earlier_analysis,
+    measure_into,
+    unbatched_note,
+)
 from .archive import sha256_file
 from .checkpoint import read_checkpoint
 from .measure import cell_id, check_fits, module_config
@@ -92,7 +99,8 @@ def analyze_checkpoint(
         out: the run directory (new, empty, or holding this same analysis).
         module, nonlinearity: see :func:`~vanishlab.trained.read_checkpoint`.
         inputs: a ``torch.save`` file of one tensor laid out as the module takes it: (T, B, I),
-            (B, T, I) with ``batch_first``, or unbatched (T, I). Default: Gaussian inputs from
+            (B, T, I) with ``batch_first``, or unbatched (T, I), with or without ``batch_first``
+            (which has no effect on it: a ``UserWarning`` says so). Default: Gaussian inputs from
             ``seq_len``, ``batch``, ``input_std``, ``seed`` (each None: its default in
             :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses.
         name: a label kept in the manifest, which names its report (default: the run
@@ -187,6 +195,9 @@ def analyze_checkpoint(
     cid = cell_id(config, **model, inputs=described)
     before: tuple[str, ...] = ()
     if inputs is not None and x.dim() == 2:
+        if batch_first and NOTES_WARNED.get():  # the command line says it in its own words
+            note = unbatched_note(Path(inputs), x.shape[0], "batch_first=True")
+            warnings.warn(note, UserWarning, stacklevel=2)
         # The id that earlier versions gave this same measurement with --batch-first (they
         # recorded the flag): a run directory they wrote is found, not refused.
         before = (cell_id(config, **model, inputs={**described, "batch_first": True}),)

@@ -51,6 +51,7 @@ __all__ = [
     "measure_into",
     "notes_unwarned",
     "other_analysis",
+    "unbatched_note",
 ]
 
 #: False where the caller says :func:`.analyze.analyze_checkpoint`'s notes itself
@@ -139,6 +140,15 @@ def inputs_words(inputs: Any, seed: Any) -> str:
         read = f" of shape {dims}, read as {layout}" if dims is not None else ""
         return f"inputs file {as_text(Path(file).name)}{read}"
     return "inputs not recorded"
+
+
+def unbatched_note(inputs: Path, seq_len: int, flag: str) -> str:
+    """What a ``flag`` (``--batch-first``, ``batch_first=True``) given with an inputs file of
+    one unbatched sequence does: nothing, as torch reads a 2-D tensor as (T, I) either way."""
+    return (
+        f"{inputs} is one unbatched sequence, read as (T, I), T={seq_len}; {flag} has no "
+        "effect on it (a batch of sequences is a (B, T, I) file)"
+    )
 
 
 def other_analysis(there: Any, here: dict[str, Any]) -> str:
