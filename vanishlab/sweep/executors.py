@@ -172,11 +172,12 @@ def _start_forkserver() -> None:
         forkserver.ensure_running()
         return
     # SIGHUP blocked from the start: a closed terminal sends it to the whole process group,
-    # and the tracker and the forkserver died of it (CPython has them ignore only Ctrl-C and
-    # SIGTERM); a hung-up sweep's one line was followed by the relaunched tracker's warning
-    # and a KeyError traceback per semaphore. A blocked signal stays blocked through exec and
-    # neither of them unblocks it; a hang-up meanwhile reaches this process all the same
-    # (another of its threads, or this one once unblocked). The workers ignore it.
+    # and the tracker and the forkserver died of it (CPython has the tracker ignore only Ctrl-C
+    # and SIGTERM, the forkserver only Ctrl-C: a group's SIGTERM ends it); a hung-up sweep's
+    # one line was followed by the relaunched tracker's warning and a KeyError traceback per
+    # semaphore. A blocked signal stays blocked through exec and neither of them unblocks it;
+    # a hang-up meanwhile reaches this process all the same (another of its threads, or this
+    # one once unblocked). The workers ignore it.
     with _blocked_in_this_thread(_HANGUP):
         # First the tracker: CPython blocks Ctrl-C itself while it spawns it, then unblocks it
         # (which undid a block of our own: the forkserver was then spawned seeing Ctrl-C).
