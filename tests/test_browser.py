@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -255,6 +255,30 @@ _PROSE_JS = """(() => {
 })()"""
 
 
+def _broken_words(page: Path, words: Sequence[str]) -> tuple[list[tuple[int, str]], int]:
+    """Each of ``words`` on ``page`` shown over two lines at window widths of 420-1000 px (the
+    width and the text around it), and how many places of them were looked at."""
+    assert CHROMIUM is not None
+    broken = []
+    checked = 0
+    with Browser(CHROMIUM) as browser:
+        browser.open(page, width=420, height=2000)
+        for width in range(420, 1000, 23):  # the lines wrap at many places
+            metrics = {"width": width, "height": 2000, "deviceScaleFactor": 1, "mobile": False}
+            browser.send("Emulation.setDeviceMetricsOverride", metrics)
+            got = browser.evaluate(_PROSE_JS)
+            shown = "".join(c for c, _ in got)
+            tops = [top for _, top in got]
+            for word in words:
+                start = shown.find(word)
+                while start >= 0:
+                    if len({tops[i] for i in range(start, start + len(word))}) > 1:
+                        broken.append((width, shown[start - 10 : start + len(word) + 10]))
+                    checked += 1
+                    start = shown.find(word, start + 1)
+    return broken, checked
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
     """An analysed LSTM's page broke "--seq-len" in its captions as "-" / "-seq-len" or
@@ -282,24 +306,7 @@ def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
     )
     page = tmp_path / "prose.html"
     page.write_text(render_html(Report("p", "p", "2024-01-01", "0", (section,))), "utf-8")
-    assert CHROMIUM is not None
-    broken = []
-    checked = 0
-    with Browser(CHROMIUM) as browser:
-        browser.open(page, width=420, height=2000)
-        for width in range(420, 1000, 23):  # the lines wrap at many places
-            metrics = {"width": width, "height": 2000, "deviceScaleFactor": 1, "mobile": False}
-            browser.send("Emulation.setDeviceMetricsOverride", metrics)
-            got = browser.evaluate(_PROSE_JS)
-            shown = "".join(c for c, _ in got)
-            tops = [top for _, top in got]
-            for word in words:
-                start = shown.find(word)
-                while start >= 0:
-                    if len({tops[i] for i in range(start, start + len(word))}) > 1:
-                        broken.append((width, shown[start - 10 : start + len(word) + 10]))
-                    checked += 1
-                    start = shown.find(word, start + 1)
+    broken, checked = _broken_words(page, words)
     assert checked == 26 * 5 * 3 * 6  # widths, words, sentences, places of prose
     assert broken == []
 
@@ -435,23 +442,6 @@ def test_a_comparison_in_prose_never_wraps_inside_itself(tmp_path):
     section = Section("s", "Prose", text, (Table("t", text, ("h", "b"), cells, (False, False)),))
     page = tmp_path / "prose.html"
     page.write_text(render_html(Report("p", "p", "2024-01-01", "0", (section,))), "utf-8")
-    assert CHROMIUM is not None
-    broken = []
-    checked = 0
-    with Browser(CHROMIUM) as browser:
-        browser.open(page, width=420, height=2000)
-        for width in range(420, 1000, 23):  # the lines wrap at many places
-            metrics = {"width": width, "height": 2000, "deviceScaleFactor": 1, "mobile": False}
-            browser.send("Emulation.setDeviceMetricsOverride", metrics)
-            got = browser.evaluate(_PROSE_JS)
-            shown = "".join(c for c, _ in got)
-            tops = [top for _, top in got]
-            for word in words:
-                start = shown.find(word)
-                while start >= 0:
-                    if len({tops[i] for i in range(start, start + len(word))}) > 1:
-                        broken.append((width, shown[start - 10 : start + len(word) + 10]))
-                    checked += 1
-                    start = shown.find(word, start + 1)
+    broken, checked = _broken_words(page, words)
     assert checked > 26 * 4 * 3
     assert broken == []

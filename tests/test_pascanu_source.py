@@ -265,18 +265,7 @@ def test_a_monitor_s_rows_of_one_step_are_checked_against_that_step_s_weights(tm
     were checked beside any module without a word, and all the steps' rows against one module.
     The rows record each step's fingerprint: one step's are compared with the module, and
     several steps' are refused, naming the way on."""
-    from vanishlab.trained import JacobianMonitor
-
-    rnn = _module(0)
-    at = {}
-    with JacobianMonitor(rnn, X, out=tmp_path / "m") as mon:
-        for n in (0, 1, 2):
-            if n:
-                with torch.no_grad():  # a training step
-                    rnn.weight_hh_l0.mul_(0.8)
-            mon.step(n)
-            at[n] = copy.deepcopy(rnn)
-    rows = vl.load_results(tmp_path / "m")
+    rows, at = _three_steps(tmp_path)
     rows.to_parquet(tmp_path / "rows.parquet")
     back = pd.read_parquet(tmp_path / "rows.parquet")
     for frame in (rows, back):
