@@ -94,26 +94,26 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
     band reaches from its line on either side (a band across seeds need not be centred on their
     mean). Panels are named by their titles, each quoted where one holds a comma (the list
     "a, b and c, d" read as three or four panels). "" where no band is too thin to see."""
-    heights = {p.title: band_height_pt(p) for p in panels}
-    thin = [t for t, h in heights.items() if 0 < h <= 2 * LINE_LW]
+    heights = [band_height_pt(p) for p in panels]  # by panel: two may share a title
+    thin = [i for i, h in enumerate(heights) if 0 < h <= 2 * LINE_LW]
     if not thin:
         return ""
-    banded = [t for t, h in heights.items() if h > 0]
+    banded = [i for i, h in enumerate(heights) if h > 0]
     reach = [
         np.maximum(c.hi - c.y, c.y - c.lo)
-        for p in panels
-        if p.title in thin
-        for c in p.curves
+        for i in thin
+        for c in panels[i].curves
         if not c.reference and c.lo is not None and c.hi is not None
     ]
     half = max(float(r[np.isfinite(r)].max(initial=0.0)) for r in reach)
-    named = [f"'{t}'" for t in thin] if any("," in t for t in thin) else thin
+    titles = [panels[i].title for i in thin]
+    named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
     where = (
         "every panel"
         if len(thin) == len(banded)
         else f"the {and_list(named)} panel" + ("s" if len(thin) > 1 else "")
     )
-    tallest = max(heights[t] for t in thin)
+    tallest = max(heights[i] for i in thin)
     return (
         f" In {where} the band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
         f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
@@ -153,19 +153,22 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     another 0.5 pt, and another curve's dot may hide a bar too: those are left unsaid, and
     what is said is so.)"""
     shown = shown_levels(grid)  # the zero line and stable band lengthen a phase diagram's axis
-    bars = {p.title: _bars(p, shown) for p in grid.panels}
-    hidden = {t: reach <= MARKER_MS / 2 for t, (reach, _, _) in bars.items()}
-    full = [t for t, h in hidden.items() if len(h) and h.all()]
-    rest = [t for t, h in hidden.items() if not h.all()]
+    # by panel, not title: two panels' titles may read the same (a theory figure of input_std
+    # = 1.00001,1.00002 titles both "input std = 1")
+    bars = [_bars(p, shown) for p in grid.panels]
+    hidden = [reach <= MARKER_MS / 2 for reach, _, _ in bars]
+    full = [i for i, h in enumerate(hidden) if len(h) and h.all()]
+    rest = [i for i, h in enumerate(hidden) if not h.all()]
 
-    def said(titles: list[str]) -> tuple[str, str]:
-        tallest = max(float(bars[t][1][hidden[t]].max(initial=0.0)) for t in titles)
-        widest = max(float(bars[t][2][hidden[t]].max(initial=0.0)) for t in titles)
+    def said(panels: list[int]) -> tuple[str, str]:
+        tallest = max(float(bars[i][1][hidden[i]].max(initial=0.0)) for i in panels)
+        widest = max(float(bars[i][2][hidden[i]].max(initial=0.0)) for i in panels)
         return f"{tallest:.1f}", f"to within {widest:.2g} {unit}" if widest > 0 else "exactly"
 
     note = ""
     if full:
-        named = [f"'{t}'" for t in full] if any("," in t for t in full) else full
+        titles = [grid.panels[i].title for i in full]
+        named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
         where = (
             "every panel"
             if not rest
@@ -176,13 +179,13 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
             f" In {where} the bars are at most {tallest} pt tall, under the {MARKER_MS:g} pt "
             f"dots: the seeds agree {agree}."
         )
-    n = sum(int(hidden[t].sum()) for t in rest)
+    n = sum(int(hidden[i].sum()) for i in rest)
     if n:
         tallest, agree = said(rest)
         where = f"In the other panel{'s' if len(rest) > 1 else ''}, of" if full else "Of"
         one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
         note += (
-            f" {where} the {sum(len(hidden[t]) for t in rest)} bars, {n} "
+            f" {where} the {sum(len(hidden[i]) for i in rest)} bars, {n} "
             f"{'is' if one else 'are'} at most {tallest} pt tall, hidden under "
             f"{'its' if one else 'their'} {MARKER_MS:g} pt dot{'' if one else 's'}: "
             f"{'its' if one else 'those'} seeds agree {agree}."
