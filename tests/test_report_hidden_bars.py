@@ -17,7 +17,7 @@ import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw
-from vanishlab.report.line_style import MARKER_MS, hidden_bar_note
+from vanishlab.report.line_style import MARKER_MS, hidden_band_note, hidden_bar_note
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 
 X = np.array([0.5, 1.0, 2.0])
@@ -43,12 +43,27 @@ def _pt(lo: float, hi: float) -> float:
 
 def test_every_hidden_bar_is_said():
     # bars 0.03 tall: 3.2 pt, under the 4 pt dots; 0.05: 5.3 pt, 0.4 pt above and below them
-    note = hidden_bar_note(_grid(_panel("state", 0.03)), "per step")
+    note = hidden_bar_note(_grid(_panel("state", 0.03), _panel("input", 0.02)), "per step")
     assert note == (
         f" In every panel the bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under "
         "the 4 pt dots: the seeds agree to within 0.03 per step."
     )
     assert hidden_bar_note(_grid(_panel("state", 0.05)), "per step") == ""
+
+
+def test_a_figure_of_one_panel_says_its_bars_plainly():
+    """A gated run's figure of one model's phase diagram has one panel: its caption said "In
+    every panel the bars ...", and its thin band "In every panel the band ..."."""
+    note = hidden_bar_note(_grid(_panel("state", 0.03)), "per step")
+    assert note == (
+        f" The bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under the 4 pt dots: "
+        "the seeds agree to within 0.03 per step."
+    )
+    band = hidden_band_note([_panel("state", 0.02)])  # 2.2 pt tall: thinner than 2 lines
+    assert band.startswith(" The band is at most ±0.01 in log10: at most 2.2 pt tall ")
+    assert hidden_band_note([_panel("state", 0.02), _panel("input", 0.02)]).startswith(
+        " In every panel the band is at most ±0.01 "
+    )
 
 
 def test_panels_whose_every_bar_is_hidden_are_named_and_the_others_bars_counted():
@@ -92,8 +107,7 @@ def test_a_bar_is_hidden_by_how_far_it_reaches_from_its_dot():
     assert hidden_bar_note(_grid(off), "per step") == ""
     flat = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys, hi=ys),))
     assert hidden_bar_note(_grid(flat), "per step") == (
-        " In every panel the bars are at most 0.0 pt tall, under the 4 pt dots: the seeds "
-        "agree exactly."
+        " The bars are at most 0.0 pt tall, under the 4 pt dots: the seeds agree exactly."
     )
 
 
@@ -113,7 +127,7 @@ def test_the_zero_line_lengthens_the_axis():
     panel = _panel("s", 0.03, (-1.1, -0.8, -0.6))
     assert hidden_bar_note(_grid(panel), "per step") == ""
     assert hidden_bar_note(_grid(panel, zero_line=True), "per step").startswith(
-        f" In every panel the bars are at most {0.03 * _pt(-1.115, 0.0):.1f} pt tall"
+        f" The bars are at most {0.03 * _pt(-1.115, 0.0):.1f} pt tall"
     )
 
 

@@ -92,8 +92,8 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
     lags, ±0.03 in log10, was 0.6 pt on an axis 13 decades tall; the demo sweep's band across
     its 2 seeds in the "relu, 1 layer, gain = 0.5" panel, 1.4 pt). The "±" is the farthest a
     band reaches from its line on either side (a band across seeds need not be centred on their
-    mean). Panels are named by their titles, each quoted where one holds a comma (the list
-    "a, b and c, d" read as three or four panels). "" where no band is too thin to see."""
+    mean). Panels are named by their titles (:func:`_where`); a figure of one panel says "The
+    band is ...". "" where no band is too thin to see."""
     heights = [band_height_pt(p) for p in panels]  # by panel: two may share a title
     thin = [i for i, h in enumerate(heights) if 0 < h <= 2 * LINE_LW]
     if not thin:
@@ -106,18 +106,25 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
         if not c.reference and c.lo is not None and c.hi is not None
     ]
     half = max(float(r[np.isfinite(r)].max(initial=0.0)) for r in reach)
-    titles = [panels[i].title for i in thin]
-    named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
-    where = (
-        "every panel"
-        if len(thin) == len(banded)
-        else f"the {and_list(named)} panel" + ("s" if len(thin) > 1 else "")
-    )
+    where = _where([panels[i].title for i in thin], len(thin) == len(banded), len(panels))
     tallest = max(heights[i] for i in thin)
     return (
-        f" In {where} the band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
+        f" {where}he band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
         f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
     )
+
+
+def _where(titles: list[str], every: bool, panels: int) -> str:
+    """Which panels a caption's sentence is of, as its opening up to the "t" of "the" that
+    follows: "In every panel t" where it is of them all (``every``), "T" where the figure has
+    one panel, else "In the a and b panels t", each title quoted where one holds a comma (the
+    list "a, b and c, d" read as three or four panels)."""
+    if panels == 1:
+        return "T"
+    if every:
+        return "In every panel t"
+    named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
+    return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "") + " t"
 
 
 def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,11 +154,11 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     stable band (:func:`shown_levels`). The demo's phase diagrams drew 34 of their 47 bars so
     (up to 3.9 pt tall), under captions that said "bars span the seeds", so that a dot
     without a bar could not be told from a setting of one seed. Panels whose every bar is
-    hidden are named as :func:`hidden_band_note` names them ("every panel" where all are); the
-    hidden bars of the other panels are counted. Each says the tallest such bar and the widest
-    spread of its seeds, in ``unit``. "" where every bar shows. (The dot's 1 pt edge hides
-    another 0.5 pt, and another curve's dot may hide a bar too: those are left unsaid, and
-    what is said is so.)"""
+    hidden are named as :func:`hidden_band_note` names them (:func:`_where`: "every panel"
+    where all are, nothing where the figure has one); the hidden bars of the other panels are
+    counted. Each says the tallest such bar and the widest spread of its seeds, in ``unit``.
+    "" where every bar shows. (The dot's 1 pt edge hides another 0.5 pt, and another curve's
+    dot may hide a bar too: those are left unsaid, and what is said is so.)"""
     shown = shown_levels(grid)  # the zero line and stable band lengthen a phase diagram's axis
     # by panel, not title: two panels' titles may read the same (a theory figure of input_std
     # = 1.00001,1.00002 titles both "input std = 1")
@@ -167,16 +174,10 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
 
     note = ""
     if full:
-        titles = [grid.panels[i].title for i in full]
-        named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
-        where = (
-            "every panel"
-            if not rest
-            else f"the {and_list(named)} panel" + ("s" if len(full) > 1 else "")
-        )
+        where = _where([grid.panels[i].title for i in full], not rest, len(grid.panels))
         tallest, agree = said(full)
         note += (
-            f" In {where} the bars are at most {tallest} pt tall, under the {MARKER_MS:g} pt "
+            f" {where}he bars are at most {tallest} pt tall, under the {MARKER_MS:g} pt "
             f"dots: the seeds agree {agree}."
         )
     n = sum(int(hidden[i].sum()) for i in rest)
