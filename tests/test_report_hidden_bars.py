@@ -106,9 +106,7 @@ def test_a_bar_is_hidden_by_how_far_it_reaches_from_its_dot():
     off = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys - 0.005, hi=ys + 0.025),))
     assert hidden_bar_note(_grid(off), "per step") == ""
     flat = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys, hi=ys),))
-    assert hidden_bar_note(_grid(flat), "per step") == (
-        " The bars are at most 0.0 pt tall, under the 4 pt dots: the seeds agree exactly."
-    )
+    assert hidden_bar_note(_grid(flat), "per step") == " The seeds agree exactly: no bar shows."
 
 
 def test_a_bar_without_a_dot_shows():
@@ -192,7 +190,7 @@ def test_a_panel_of_one_value_has_bars_of_no_height():
     RuntimeWarning, an error in this suite), and the bar is hidden."""
     y = np.array([-0.5])
     lone = LinePanel(0, 0, "s", (Curve("a", 0, X[:1], y, lo=y, hi=y),))
-    assert hidden_bar_note(_grid(lone), "per step").endswith("the seeds agree exactly.")
+    assert hidden_bar_note(_grid(lone), "per step") == " The seeds agree exactly: no bar shows."
 
 
 def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
@@ -232,6 +230,30 @@ def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
             (measured,) = [c for p in grid.panels for c in p.curves if not c.reference]
             assert np.isfinite(measured.y).all()
             assert np.isfinite(measured.lo[0]) and np.isnan(measured.lo[1])
+
+
+def test_seeds_that_agree_exactly_are_said_without_a_height_of_0():
+    """Bars of no height were "at most 0.0 pt tall, under the 4 pt dots: the seeds agree
+    exactly", and a bar a hundredth of a point tall "at most 0.0 pt tall"."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    flat = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys, hi=ys),))
+    assert hidden_bar_note(_grid(flat, flat), "per step") == (
+        " In every panel the seeds agree exactly: no bar shows."
+    )
+    off = np.array([0.05, 0.0, 0.05])  # the middle bar has no height
+    one = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=ys - off, hi=ys + off),))
+    assert hidden_bar_note(_grid(one), "per step") == (
+        " Of the 3 bars, 1 does not show: its seeds agree exactly."
+    )
+    assert hidden_bar_note(_grid(flat, one), "per step") == (
+        " In the s panel the seeds agree exactly: no bar shows. In the other panel, of the 3 "
+        "bars, 1 does not show: its seeds agree exactly."
+    )
+    tiny = _panel("s", 1e-4)
+    assert hidden_bar_note(_grid(tiny), "per step") == (
+        " The bars are under 0.1 pt tall, under the 4 pt dots: the seeds agree to within "
+        "0.0001 per step."
+    )
 
 
 def test_panels_of_one_title_are_told_apart():

@@ -109,7 +109,7 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
     where = _where([panels[i].title for i in thin], len(thin) == len(banded), len(panels))
     tallest = max(heights[i] for i in thin)
     return (
-        f" {where}he band is at most ±{half:.2g} in log10: at most {tallest:.1f} pt tall "
+        f" {where}he band is at most ±{half:.2g} in log10: {_at_most_pt(tallest)} tall "
         f"on its axis, about the width of the lines ({LINE_LW:g} pt), too thin to see."
     )
 
@@ -125,6 +125,13 @@ def _where(titles: list[str], every: bool, panels: int) -> str:
         return "In every panel t"
     named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
     return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "") + " t"
+
+
+def _at_most_pt(points: float) -> str:
+    """A height above 0 in points, as a caption says it: "at most 3.2 pt", or "under 0.1 pt"
+    where one decimal would say 0.0 pt (a bar whose seeds differ in the 5th digit)."""
+    text = f"{points:.1f}"
+    return "under 0.1 pt" if float(text) == 0 else f"at most {text} pt"
 
 
 def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,9 +163,10 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     without a bar could not be told from a setting of one seed. Panels whose every bar is
     hidden are named as :func:`hidden_band_note` names them (:func:`_where`: "every panel"
     where all are, nothing where the figure has one); the hidden bars of the other panels are
-    counted. Each says the tallest such bar and the widest spread of its seeds, in ``unit``.
-    "" where every bar shows. (The dot's 1 pt edge hides another 0.5 pt, and another curve's
-    dot may hide a bar too: those are left unsaid, and what is said is so.)"""
+    counted. Each says the tallest such bar and the widest spread of its seeds, in ``unit``,
+    or, where the seeds agree exactly, that no bar shows (not "at most 0.0 pt tall"). "" where
+    every bar shows. (The dot's 1 pt edge hides another 0.5 pt, and another curve's dot may
+    hide a bar too: those are left unsaid, and what is said is so.)"""
     shown = shown_levels(grid)  # the zero line and stable band lengthen a phase diagram's axis
     # by panel, not title: two panels' titles may read the same (a theory figure of input_std
     # = 1.00001,1.00002 titles both "input std = 1")
@@ -167,28 +175,35 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     full = [i for i, h in enumerate(hidden) if len(h) and h.all()]
     rest = [i for i, h in enumerate(hidden) if not h.all()]
 
-    def said(panels: list[int]) -> tuple[str, str]:
+    def said(panels: list[int]) -> tuple[float, float]:
+        """The tallest hidden bar of ``panels`` in points, and the widest in ``unit``."""
         tallest = max(float(bars[i][1][hidden[i]].max(initial=0.0)) for i in panels)
-        widest = max(float(bars[i][2][hidden[i]].max(initial=0.0)) for i in panels)
-        return f"{tallest:.1f}", f"to within {widest:.2g} {unit}" if widest > 0 else "exactly"
+        return tallest, max(float(bars[i][2][hidden[i]].max(initial=0.0)) for i in panels)
 
     note = ""
     if full:
         where = _where([grid.panels[i].title for i in full], not rest, len(grid.panels))
-        tallest, agree = said(full)
+        tallest, widest = said(full)
         note += (
-            f" {where}he bars are at most {tallest} pt tall, under the {MARKER_MS:g} pt "
-            f"dots: the seeds agree {agree}."
+            f" {where}he bars are {_at_most_pt(tallest)} tall, under the {MARKER_MS:g} pt "
+            f"dots: the seeds agree to within {widest:.2g} {unit}."
+            if widest > 0
+            else f" {where}he seeds agree exactly: no bar shows."
         )
     n = sum(int(hidden[i].sum()) for i in rest)
     if n:
-        tallest, agree = said(rest)
+        tallest, widest = said(rest)
         where = f"In the other panel{'s' if len(rest) > 1 else ''}, of" if full else "Of"
         one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
+        hide = (
+            f"{'is' if one else 'are'} {_at_most_pt(tallest)} tall, hidden under "
+            f"{'its' if one else 'their'} {MARKER_MS:g} pt dot{'' if one else 's'}"
+            if widest > 0
+            else f"{'does' if one else 'do'} not show"
+        )
+        agree = f"to within {widest:.2g} {unit}" if widest > 0 else "exactly"
         note += (
-            f" {where} the {sum(len(hidden[i]) for i in rest)} bars, {n} "
-            f"{'is' if one else 'are'} at most {tallest} pt tall, hidden under "
-            f"{'its' if one else 'their'} {MARKER_MS:g} pt dot{'' if one else 's'}: "
+            f" {where} the {sum(len(hidden[i]) for i in rest)} bars, {n} {hide}: "
             f"{'its' if one else 'those'} seeds agree {agree}."
         )
     return note
