@@ -265,3 +265,31 @@ def test_panels_of_one_title_are_told_apart():
         f" In the s panel the bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under "
         "the 4 pt dots: the seeds agree to within 0.03 per step."
     )
+
+
+def test_a_figure_whose_every_point_has_one_finite_rate_says_it_draws_no_bars(tmp_path):
+    """A gated run of 2 seeds whose seed 1 failed in every LSTM cell: the LSTM's phase diagram
+    draws no bar (each point is seed 0's rate), yet its caption said "bars span the seeds"
+    (the words followed the most seeds any setting of the run has, 2, not what is drawn)."""
+    from vanishlab.report.layout import NO_BARS
+
+    sweep = vl.Sweep(model=("rnn", "lstm"), gain=(0.5, 2.0), seed=(0, 1), hidden_size=8,
+                     input_size=4, seq_len=20, batch=2)  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    for cell in sweep.cells():
+        if cell.seed == 1 and cell.model == "lstm":
+            add_failed_cell(tmp_path / "run", "test failure", **cell.to_dict())
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01",
+    )
+    (section,) = [s for s in report.sections if s.key == "gain"]
+    rnn, lstm = [b for b in section.blocks if isinstance(b, LineGrid)]
+    assert "model = lstm" in lstm.title
+    ((measured,),) = [p.curves for p in lstm.panels]
+    assert np.isfinite(measured.y).all() and np.isnan(measured.lo).all()
+    assert f"against the gain g, {NO_BARS}. Below" in lstm.caption
+    assert "bars" not in lstm.caption.replace(NO_BARS, "")
+    assert "against the gain g, bars span the seeds. Below" in rnn.caption

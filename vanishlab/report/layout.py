@@ -39,17 +39,19 @@ from .format import (
     py,
     setting_text,
 )
-from .line_style import hidden_bar_note
+from .line_style import bars_drawn, hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .panel_columns import measured_panels
 from .view import RunView
 
 __all__ = [
     "MINUS_INF_RATE",
+    "NO_BARS",
     "ZERO_NOTE",
     "Overlay",
     "Plan",
     "as_parts",
+    "bar_words",
     "columns_and_figures",
     "facet_figures",
     "figures_drawn",
@@ -417,6 +419,20 @@ def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str
     )
 
 
+#: What a phase diagram of a run of several seeds says where it draws no bar across them.
+NO_BARS = "no bars: each point is one seed's finite rate"
+
+
+def bar_words(view: RunView, panels: Sequence[LinePanel]) -> str:
+    """What a phase diagram's caption says of its bars across seeds: that they span the seeds
+    where ``panels`` draw one (:func:`.line_style.bars_drawn`), :data:`NO_BARS` where the run
+    has several seeds but no point two seeds' finite rates (the others failed or at -inf: the
+    caption said "bars span the seeds" over none), "" where it has one seed."""
+    if any(bars_drawn(c).any() for p in panels for c in p.curves if not c.reference):
+        return "bars span the seeds"
+    return NO_BARS if view.seeds > 1 else ""
+
+
 def gain_grid(
     *,
     title: str,
@@ -428,7 +444,6 @@ def gain_grid(
     left_out: Sequence[str],
     figure_keys: Sequence[str],
     failed_note: str = "",
-    bars: bool = False,
 ) -> LineGrid:
     """A figure of rate against gain (the phase diagrams of the gain and theory sections).
 
@@ -437,9 +452,9 @@ def gain_grid(
     Floor triangles (gains where some seed's rate is -inf) are explained in the caption; so is
     a panel whose measured rates are all -inf (only floor triangles, in a stable band that
     seemed to say "stable"), and one without any rate; ``failed_note`` (the run's failed
-    cells) comes last, after what the figure's own marks mean. ``bars``: the caption says that
-    bars span the seeds (there are several); it then says the bars hidden under their dots
-    (:func:`.line_style.hidden_bar_note`), first.
+    cells) comes last, after what the figure's own marks mean. The bars across seeds hidden
+    under their dots are said first (:func:`.line_style.hidden_bar_note`; the caption says what
+    the bars are: :func:`bar_words`).
     """
     grid = LineGrid(
         title=title,
@@ -457,8 +472,7 @@ def gain_grid(
         note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
         figure_note=plan.omitted_columns,
     )
-    if bars:
-        caption += hidden_bar_note(grid, "per step")
+    caption += hidden_bar_note(grid, "per step")  # "" where no bar is drawn
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
         caption += (

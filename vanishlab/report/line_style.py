@@ -24,6 +24,7 @@ __all__ = [
     "RING_MS",
     "alone",
     "band_height_pt",
+    "bars_drawn",
     "covered_curves",
     "covered_points",
     "dashes",
@@ -134,6 +135,14 @@ def _at_most_pt(points: float) -> str:
     return "under 0.1 pt" if float(text) == 0 else f"at most {text} pt"
 
 
+def bars_drawn(curve: Curve) -> np.ndarray:
+    """Which points of a measured ``curve`` have a bar (or band) drawn: both its ends finite
+    (a point of one seed's finite rate has none: :func:`.layout.gain_curve`)."""
+    if curve.lo is None or curve.hi is None:
+        return np.zeros(len(curve.x), dtype=bool)
+    return np.isfinite(curve.lo) & np.isfinite(curve.hi)
+
+
 def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each bar across seeds ``panel`` draws (finite at both ends): how far it reaches from its
     point in points (∞ where it has no finite point to sit under), its height in points, both
@@ -142,7 +151,7 @@ def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndar
     for c in panel.curves:
         if c.reference or c.lo is None or c.hi is None:
             continue
-        drawn = np.isfinite(c.lo) & np.isfinite(c.hi)
+        drawn = bars_drawn(c)
         far = np.maximum(c.hi - c.y, c.y - c.lo)[drawn]
         reach.append(np.where(np.isfinite(c.y[drawn]), far, np.inf))
         height.append((c.hi - c.lo)[drawn])

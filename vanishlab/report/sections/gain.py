@@ -14,7 +14,7 @@ import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import assign, label, setting_text
-from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
+from ..layout import Plan, bar_words, facet_figures, gain_curve, gain_grid, legend_of, plan
 from ..line_style import BAND_WORDS
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
@@ -55,17 +55,17 @@ def gain_section(view: RunView) -> Section | None:
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed)
+        bars = bar_words(view, panels)
         return gain_grid(
             title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
             caption=(
                 "The fitted decay rate (ln per step, top layer's state) against the gain g, "
                 + (f"one line per {label(line)}; " if line else "")
-                + ("bars span the seeds. " if view.seeds > 1 else "one seed. ")
+                + (f"{bars}. " if bars else "one seed. ")
                 + "Below the grey band (stable, |rate| ≤ "
                 f"{PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish, above it they explode."
             ),
             failed_note=view.failed_note_in(plan_.fixed),
-            bars=view.seeds > 1,
             plan=plan_,
             panels=panels,
             line=line,

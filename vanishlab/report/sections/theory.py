@@ -38,6 +38,7 @@ from ..format import (
 )
 from ..layout import (
     Plan,
+    bar_words,
     columns_and_figures,
     facet_figures,
     gain_curve,
@@ -196,11 +197,12 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         predicted = any(c.reference and not c.dotted for c in curves)
         what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
         edge_activations.clear()
+        bars = bar_words(view, panels)
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
                 lines=f", one colour per {label(line)}" if line else "",
-                bars="; bars span the seeds" if view.seeds > 1 else "",
+                bars=f"; {bars}" if bars else "",
                 predicted=PREDICTED_CAPTION if predicted else "",
                 edge=EDGE_CAPTION.format(what=what) if any(c.dotted for c in curves) else "",
             )
@@ -212,7 +214,6 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 else ""
             ),
             failed_note=view.failed_note_in(plan_.fixed),
-            bars=view.seeds > 1,
             plan=plan_,
             panels=panels,
             line=line,
