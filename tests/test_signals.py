@@ -687,3 +687,46 @@ def test_the_console_command_s_stop_line_and_flush_pass_over_a_stderr_that_canno
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     entry._say("terminated\n")
     assert sys.stderr.getvalue() == "terminated\n"
+
+
+def test_a_stop_once_every_cell_is_saved_says_to_finish_the_run(tmp_path, monkeypatch):
+    """A SIGTERM after the run's last cell was saved, before its final manifest (which marks it
+    finished), said "8 finished cells kept in RUN; run the same command to resume", where
+    nothing was left to measure. It says that every cell is kept, and that the same command
+    finishes the run; of a run already marked finished, that it has finished."""
+    from typer.testing import CliRunner
+
+    import vanishlab as vl
+    from vanishlab.cli import app
+    from vanishlab.sweep import runner, store
+    from vanishlab.sweep.run_summary import kept_line
+    from vanishlab.sweep.shard_file import SHARD_SUFFIX
+
+    real = runner.utc_now
+
+    def terminated() -> str:  # as the finished manifest is made: every cell is saved
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here, and raises
+            pass
+        return real()
+
+    monkeypatch.setattr(runner, "utc_now", terminated)
+    out = tmp_path / "run"
+    command = ["sweep", "--smoke", "--workers", "1", "--out", str(out), "-q"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 143, result.stderr
+    said = f"all 8 cells kept in {out}; run the same command to finish the run"
+    assert result.stderr == f"terminated: {said}\n"
+    assert store.load_manifest(out)["finished"] is None
+    monkeypatch.setattr(runner, "utc_now", real)
+    assert CliRunner().invoke(app, command).exit_code == 0  # it finishes the run
+    assert store.load_manifest(out)["finished"] is not None
+    assert kept_line(out) == f"all 8 cells kept in {out}; the run has finished"
+    one = tmp_path / "one"  # a run of one cell
+    vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=4, batch=2), one, progress=False)
+    assert kept_line(one) == f"the run's 1 cell kept in {one}; the run has finished"
+    store.write_manifest(one, {**store.load_manifest(one), "finished": None})
+    said = f"the run's 1 cell kept in {one}; run the same command to finish the run"
+    assert kept_line(one) == said
+    next(out.glob(f"cells/*{SHARD_SUFFIX}")).unlink()  # a cell left to measure: to resume
+    assert kept_line(out) == f"7 finished cells kept in {out}; run the same command to resume"

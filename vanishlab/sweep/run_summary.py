@@ -4,14 +4,18 @@ aside, failures by kind."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoppedRunError, VanishlabError, surface_words
 from . import store
+from .config import grid_ids
+from .plan import run_grids
 from .progress import plural
 from .shard import CELLS, shard_paths
+from .shard_file import SHARD_SUFFIX
 
 __all__ = [
     "MAX_WARNING_LINES",
@@ -30,18 +34,41 @@ def kept_line(run_dir: Path, then: str = "") -> str:
     perhaps with fewer --workers (workers=)"). "finished work is kept; run the same command to
     resume" was said too where the disk refused the manifest and the folder was removed, no
     cell measured (``ulimit -f 2``); of a folder never made it now says so ("nothing was
-    written (RUN does not exist)"). Raises what the look raises (OSError, VanishlabError)."""
+    written (RUN does not exist)"). Where every cell of the run's grids is kept (a stop after
+    the last was saved, before the manifest that marks the run finished), "all N cells kept":
+    it said "N finished cells kept ...; run the same command to resume", nothing left to
+    measure. Raises what the look raises (OSError, VanishlabError)."""
     if not (run_dir / store.MANIFEST).is_file():
         return f"nothing was written{'' if run_dir.is_dir() else f' ({run_dir} does not exist)'}"
-    kept = sum(1 for _ in shard_paths(run_dir))
-    if not kept:
+    shards = list(shard_paths(run_dir))
+    if not shards:
         return (
             f"no cell is saved yet ({run_dir} keeps its manifest); run the same command to "
             f"start again{then}"
         )
+    manifest = store.load_manifest(run_dir)
+    every = _every_cell_kept(manifest, shards)
+    if every is not None:  # "N finished cells kept; run the same command to resume": nothing
+        # was left to measure, only the run to mark finished (its manifest), where it is not
+        cells = f"all {plural(every, 'cell')}" if every > 1 else "the run's 1 cell"
+        if manifest.get("finished"):
+            return f"{cells} kept in {run_dir}; the run has finished"
+        return f"{cells} kept in {run_dir}; run the same command to finish the run{then}"
+    kept = len(shards)
     return (
         f"{plural(kept, 'finished cell')} kept in {run_dir}; run the same command to resume{then}"
     )
+
+
+def _every_cell_kept(manifest: dict[str, Any], shards: list[Path]) -> int | None:
+    """How many cells the grids of a run's ``manifest`` hold, where ``shards`` (its
+    ``cells/``) keep every one; None where some are missing."""
+    grids = run_grids(manifest)
+    if len(shards) < max(math.prod(len(values) for values in g.values()) for g in grids):
+        return None  # fewer shards than a grid's cells: none of the ids is worked out
+    ids = set().union(*(grid_ids(g) for g in grids))
+    kept = {p.name.removesuffix(SHARD_SUFFIX) for p in shards if p.name.endswith(SHARD_SUFFIX)}
+    return len(ids) if ids <= kept else None
 
 
 def stopped_line(err: StoppedRunError, run_dir: Path) -> str:
