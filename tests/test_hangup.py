@@ -119,6 +119,41 @@ def test_the_pools_forkserver_and_resource_tracker_outlive_a_hang_up(tmp_path):
     assert done.stdout.splitlines() == ["resource tracker lives", "forkserver lives"], done.stderr
 
 
+_SIGTERM_TO_THE_FORKSERVER = """
+import os, signal, time
+from multiprocessing import forkserver
+from vanishlab.sweep import executors
+
+if __name__ == "__main__":
+    ctx = executors._mp_context()
+    executors._ready_forkserver(ctx)
+    child = ctx.Process(target=time.sleep, args=(60,))  # a process it forks, a caller's own
+    child.start()
+    child.terminate()
+    child.join(30)
+    print("its child", child.exitcode)
+    pid = forkserver._forkserver._forkserver_pid
+    os.kill(pid, signal.SIGTERM)  # as a batch system's stop does, to the whole group
+    time.sleep(0.5)
+    print("forkserver", "died" if os.waitpid(pid, os.WNOHANG)[0] else "lives")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
+def test_the_forkserver_outlives_a_sigterm_and_the_processes_it_forks_do_not(tmp_path):
+    # A SIGTERM to the whole group (Slurm's scancel, kill -TERM -- -PGID) killed it at once
+    # (CPython has it ignore only Ctrl-C): its workers' statuses read 255, the pool's shutdown
+    # returned before they had exited. The command alone acts on it, and ends the forkserver
+    # itself. What it forks (any process of the forkserver context) still ends by SIGTERM.
+    script = tmp_path / "sigterm.py"
+    script.write_text(_SIGTERM_TO_THE_FORKSERVER)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    said = [f"its child {-signal.SIGTERM}", "forkserver lives"]
+    assert done.stdout.splitlines() == said, done.stderr
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="pthread_sigmask")
 def test_a_hang_up_while_the_helpers_are_spawned_still_reaches_this_process():
     from vanishlab.sweep import executors

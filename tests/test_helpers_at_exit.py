@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from _proc import cmdline, stat_fields
 
+from vanishlab.cli.stops import stop_word
+
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and /proc")
 
 FLAGS = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "1"]
@@ -33,8 +35,14 @@ def _in_session(sid: int) -> dict[int, str]:
     return found
 
 
-@pytest.mark.parametrize("stopped", [False, True], ids=["finished", "interrupted"])
-def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stopped):
+@pytest.mark.parametrize(
+    "stop", [None, signal.SIGINT, signal.SIGTERM], ids=["finished", "interrupted", "terminated"]
+)
+def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stop):
+    # A SIGTERM to the whole group (Slurm's scancel) killed the forkserver at once: the pool's
+    # shutdown returned before its orphaned workers had exited, still running after the
+    # command's end.
+    stopped = stop is not None
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "VANISHLAB_TRACEBACK": ""}
     said = (tmp_path / "stderr.txt").open("w")  # (a pipe's end comes when the helpers' do)
@@ -50,7 +58,7 @@ def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stopped):
             while not list(out.glob("cells/*.parquet")) and proc.poll() is None:
                 assert time.monotonic() < deadline, "no cell was measured in 120 s"
                 time.sleep(0.02)
-            os.killpg(proc.pid, signal.SIGINT)  # a Ctrl-C, to the whole group
+            os.killpg(proc.pid, stop)  # a Ctrl-C, or a batch system's stop, to the whole group
         proc.wait(timeout=120)
         left = _in_session(proc.pid)  # at once: the command has ended
     finally:
@@ -58,11 +66,11 @@ def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stopped):
         for pid in _in_session(proc.pid):
             os.kill(pid, signal.SIGKILL)
     if stopped and proc.returncode == 0:
-        pytest.skip("the sweep finished before the Ctrl-C")
+        pytest.skip("the sweep finished before the stop")
     err = (tmp_path / "stderr.txt").read_text()
-    assert proc.returncode == (-signal.SIGINT if stopped else 0), err
-    if stopped:
-        assert err.startswith("interrupted") and len(err.splitlines()) == 1, err
+    assert proc.returncode == (-stop if stop is not None else 0), err
+    if stop is not None:
+        assert err.startswith(stop_word(stop)) and len(err.splitlines()) == 1, err
     forkservers = [cmd for cmd in left.values() if "multiprocessing.forkserver" in cmd]
     assert not forkservers, left
     # the resource tracker ends as the command's end closes its pipe: it has nothing to wait for

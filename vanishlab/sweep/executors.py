@@ -5,10 +5,11 @@ Every executor hands each finished cell's ``(frame, meta)`` to an ``on_result`` 
 the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). Local workers
 start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C,
 SIGTERM and SIGHUP (the parent handles them) and exit as soon as their parent dies, even by
-SIGKILL. The forkserver never sees Ctrl-C (blocked from its first instant, then ignored), it and
-the resource tracker never see SIGHUP (blocked), and the pool's workers are forked with Ctrl-C
-and SIGTERM held, so that a stop at any moment ends in the command's one line. The forkserver
-is ended as this process exits, so that none of them outlives the command.
+SIGKILL. The forkserver never sees Ctrl-C (blocked from its first instant, then ignored) nor
+SIGTERM (blocked: the processes it forks see it again), it and the resource tracker never see
+SIGHUP (blocked), and the pool's workers are forked with Ctrl-C and SIGTERM held, so that a stop
+at any moment ends in the command's one line. The forkserver is ended as this process exits, so
+that none of them outlives the command.
 """
 
 from __future__ import annotations
@@ -147,9 +148,14 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vanishlab.sweep.executors"])
+        ctx.set_forkserver_preload([PRELOAD])
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
+
+
+PRELOAD = "vanishlab.sweep.forkserver_preload"
+"""What the forkserver imports first: this module (torch with it), and SIGTERM seen again in
+each process it forks (:mod:`.forkserver_preload`)."""
 
 
 def _nothing() -> None:
@@ -157,7 +163,8 @@ def _nothing() -> None:
 
 
 def _start_forkserver() -> None:
-    """Start the forkserver (and its resource tracker) with Ctrl-C and SIGHUP blocked.
+    """Start the forkserver (and its resource tracker) with Ctrl-C and SIGHUP blocked, and the
+    forkserver with SIGTERM blocked too.
 
     The forkserver ignores Ctrl-C only once it has imported its preload (torch: seconds), and
     printed a KeyboardInterrupt traceback for one in those seconds. A signal blocked at exec
@@ -173,16 +180,22 @@ def _start_forkserver() -> None:
         return
     # SIGHUP blocked from the start: a closed terminal sends it to the whole process group,
     # and the tracker and the forkserver died of it (CPython has the tracker ignore only Ctrl-C
-    # and SIGTERM, the forkserver only Ctrl-C: a group's SIGTERM ends it); a hung-up sweep's
-    # one line was followed by the relaunched tracker's warning and a KeyError traceback per
-    # semaphore. A blocked signal stays blocked through exec and neither of them unblocks it;
-    # a hang-up meanwhile reaches this process all the same (another of its threads, or this
-    # one once unblocked). The workers ignore it.
+    # and SIGTERM, the forkserver only Ctrl-C); a hung-up sweep's one line was followed by the
+    # relaunched tracker's warning and a KeyError traceback per semaphore. A blocked signal
+    # stays blocked through exec and neither of them unblocks it; a hang-up meanwhile reaches
+    # this process all the same (another of its threads, or this one once unblocked). The
+    # workers ignore it.
     with _blocked_in_this_thread(_HANGUP):
-        # First the tracker: CPython blocks Ctrl-C itself while it spawns it, then unblocks it
-        # (which undid a block of our own: the forkserver was then spawned seeing Ctrl-C).
+        # First the tracker: CPython blocks Ctrl-C and SIGTERM itself while it spawns it, then
+        # unblocks them (which undid a block of our own: the forkserver was then spawned seeing
+        # Ctrl-C). SIGTERM too for the forkserver: a batch system's, sent to the whole group
+        # (scancel, kill -TERM -- -PGID), killed it at once; its workers' statuses then read
+        # 255, the pool's shutdown returned before they had exited, and one sending back a
+        # result then held the result queue's lock. This process acts on it and ends the
+        # forkserver itself (_end_forkserver); each process the forkserver forks sees SIGTERM
+        # again (its preload, PRELOAD).
         resource_tracker.ensure_running()
-        with _blocked_in_this_thread({signal.SIGINT}):
+        with _blocked_in_this_thread({signal.SIGINT, signal.SIGTERM}):
             forkserver.ensure_running()
 
 
