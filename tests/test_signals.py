@@ -730,3 +730,5 @@ def test_a_stop_once_every_cell_is_saved_says_to_finish_the_run(tmp_path, monkey
     assert kept_line(one) == said
     next(out.glob(f"cells/*{SHARD_SUFFIX}")).unlink()  # a cell left to measure: to resume
     assert kept_line(out) == f"7 finished cells kept in {out}; run the same command to resume"
+    (out / "manifest.json").write_text("{not json", "utf-8")  # a look that fails: the count
+    assert kept_line(out) == f"7 finished cells kept in {out}; run the same command to resume"

@@ -4,6 +4,7 @@ aside, failures by kind."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +47,16 @@ def kept_line(run_dir: Path, then: str = "") -> str:
             f"no cell is saved yet ({run_dir} keeps its manifest); run the same command to "
             f"start again{then}"
         )
-    manifest = store.load_manifest(run_dir)
-    every = _every_cell_kept(manifest, shards)
+    every, finished = None, False
+    # A manifest that cannot be read (corrupt, a hand-edited grid) leaves the count: the line
+    # the run's cells are kept by, as it was before "all N cells" was looked for.
+    with contextlib.suppress(VanishlabError, TypeError, ValueError):
+        manifest = store.load_manifest(run_dir)
+        every, finished = _every_cell_kept(manifest, shards), bool(manifest.get("finished"))
     if every is not None:  # "N finished cells kept; run the same command to resume": nothing
         # was left to measure, only the run to mark finished (its manifest), where it is not
         cells = f"all {plural(every, 'cell')}" if every > 1 else "the run's 1 cell"
-        if manifest.get("finished"):
+        if finished:
             return f"{cells} kept in {run_dir}; the run has finished"
         return f"{cells} kept in {run_dir}; run the same command to finish the run{then}"
     kept = len(shards)
