@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..analysis.activations import ACTIVATIONS
@@ -80,6 +80,7 @@ __all__ = [
     "axis",
     "config_id",
     "grid_ids",
+    "grids_ids",
     "parse_axis",
     "trains",
     "wrong_input_size",
@@ -365,6 +366,11 @@ def grid_ids(axes: Mapping[str, Any]) -> set[str]:
         config_id(dict(zip(names, combo, strict=True)))
         for combo in itertools.product(*(axes[n] for n in names))
     }
+
+
+def grids_ids(grids: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Cell ids of every grid of a run's manifest (the union of their :func:`grid_ids`)."""
+    return set().union(*(grid_ids(g) for g in grids))
 
 
 def parse_axis(axis: str, text: str) -> tuple[Any, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import VanishlabError
 from . import store
-from .config import AXES, CellConfig, Sweep, grid_ids
+from .config import AXES, CellConfig, Sweep, grids_ids
 from .experiments import Experiment, load_experiment, variant
 from .init_records import shard_inits
 from .memory import available_bytes, cell_bytes
@@ -135,7 +135,7 @@ def plan_sweep(
         if not reinit:
             grids = run_grids(manifest)
             recorded_inits = manifest.get("inits") or {}
-            known = set().union(*(grid_ids(g) for g in grids))
+            known = grids_ids(grids)
             new_cells = sum(1 for c in cells if c.cell_id not in known)
             if new_cells:
                 diff = _describe_difference(grids[-1], json_axes(exp.sweep))

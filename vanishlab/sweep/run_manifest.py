@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import VanishlabError
 from . import store
 from .commands import sweep_command, with_name
-from .config import AXES, grid_ids
+from .config import AXES, grids_ids
 from .experiments import Experiment
 from .files import path_name
 from .grid_text import axes_text, is_grid_description
@@ -136,7 +136,7 @@ def sweep_manifest(
     if not grids or (plan.new_cells and this_grid not in grids):
         grids.append(this_grid)
         commands.append(sweep_command(exp, out, label, force=bool(commands)))
-    all_ids = set().union(*(grid_ids(g) for g in grids))
+    all_ids = grids_ids(grids)
     manifest = {
         "format": store.FORMAT,
         "run_id": manifest.get("run_id") or uuid.uuid4().hex,

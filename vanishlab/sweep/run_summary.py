@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import StoppedRunError, VanishlabError, surface_words
 from . import store
-from .config import grid_ids
+from .config import grids_ids
 from .plan import run_grids
 from .progress import plural
 from .shard import CELLS, shard_paths
@@ -71,7 +71,7 @@ def _every_cell_kept(manifest: dict[str, Any], shards: list[Path]) -> int | None
     grids = run_grids(manifest)
     if len(shards) < max(math.prod(len(values) for values in g.values()) for g in grids):
         return None  # fewer shards than a grid's cells: none of the ids is worked out
-    ids = set().union(*(grid_ids(g) for g in grids))
+    ids = grids_ids(grids)
     kept = {p.name.removesuffix(SHARD_SUFFIX) for p in shards if p.name.endswith(SHARD_SUFFIX)}
     return len(ids) if ids <= kept else None
 

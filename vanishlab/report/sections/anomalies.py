@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ...errors import VanishlabError, command_line_words
-from ...sweep.config import TRAINING_AXES, grid_ids
+from ...sweep.config import TRAINING_AXES, grids_ids
 from ...sweep.summary_fields import NO_SUMMARY
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
 from ..model import Section, Table
@@ -247,7 +247,7 @@ def _outside_the_grids(view: RunView) -> pd.DataFrame | None:
     if sum(math.prod(len(v) for v in g.values()) for g in grids) > MAX_GRID_CHECK:
         return None
     try:
-        member = set().union(*(grid_ids(g) for g in grids))
+        member = grids_ids(grids)
     except (TypeError, ValueError, VanishlabError):  # a hand-edited grid: nothing to say
         return None
     return cells[~cells["cell_id"].astype(str).isin(member)]
