@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -258,17 +259,26 @@ def _refuse_unrecorded_steps(frame: pd.DataFrame, attrs: dict[str, Any]) -> None
     _refuse_steps(MONITOR_STEP, steps, why)
 
 
+def _first_repeat(frame: pd.DataFrame, keys: Sequence[str]) -> int | None:
+    """The position of ``frame``'s first row whose values of ``keys`` (those it has) an
+    earlier row has too, or None where none repeats (or it has none of them)."""
+    present = [k for k in keys if k in frame.columns]
+    if not present:
+        return None
+    repeated = frame.duplicated(subset=present).to_numpy()
+    return int(np.argmax(repeated)) if repeated.any() else None
+
+
 def _refuse_unstepped(frame: pd.DataFrame, column: str) -> None:
     """Refuse a monitor's rows (their record names the step ``column``) without that column,
     where a row is there more than once: each step's has its own ``cell_id``, so the rows of
     several steps with the column renamed were checked against one module without a word."""
-    keys = [k for k in _ROW_KEYS if k in frame.columns and k != "cell_id"]
-    duplicated = frame.duplicated(subset=keys).to_numpy() if keys else np.zeros(0, dtype=bool)
-    if not duplicated.any():
+    at = _first_repeat(frame, [k for k in _ROW_KEYS if k != "cell_id"])
+    if at is None:
         return
     raise VanishlabError(
         f"frame holds a monitor's rows measured more than once (two at "
-        f"{_row(frame, int(np.argmax(duplicated)))}), the rows of several steps, each measured "
+        f"{_row(frame, at)}), the rows of several steps, each measured "
         f"on the weights training had then, and has no {column!r} column to tell them apart "
         "(renamed or dropped?): check one step's rows, "
         f"rows[rows.{column} == n], beside the module as it was at step n"
@@ -281,10 +291,9 @@ def _refuse_unrecorded_concat(frame: pd.DataFrame) -> None:
     the same), of several modules, or of one in float32 and float64, whose rows were checked
     against this module's bound and its rounding without a word; or a sweep's rows of several
     cells without their ``cell_id`` (seeds of one setting), which the refusal named a concat."""
-    keys = [k for k in _ROW_KEYS if k in frame.columns]
-    if not keys or not frame.duplicated(subset=keys).any():
+    at = _first_repeat(frame, _ROW_KEYS)
+    if at is None:
         return
-    at = int(np.argmax(frame.duplicated(subset=keys).to_numpy()))
     raise VanishlabError(
         f"frame holds rows measured more than once (two at {_row(frame, at)}) and records no "
         "module, so which module's each row is cannot be told: pd.concat keeps frame.attrs "
