@@ -383,3 +383,40 @@ def test_a_monitor_s_rows_of_several_steps_that_lost_their_record_are_refused(tm
     assert "step" not in cell.columns
     torch.manual_seed(0)
     assert "violated" in vl.check_pascanu(_module(0, nonlinearity="tanh"), cell)
+
+
+def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_module(
+    tmp_path,
+) -> None:
+    """A sweep's rows record no module, but carry the dtype each cell was measured in: its
+    float32 cell at the bound (orthogonal W_hh x 4, zero inputs, no biases), beside the cell's
+    module made .double(), was allowed float64's rounding, and 2 of its 41 rows, within
+    float32's, were "violated". Each row is allowed the rounding of the coarser of its own dtype
+    and the module's; a dtype column vanishlab does not measure in is refused in one line."""
+    from vanishlab.sweep.cell import build_module
+
+    sweep = vl.Sweep(
+        hidden_size=16, input_size=4, seq_len=20, init="orthogonal", gain=(4.0,),
+        input_std=0.0, bias=False, batch=1, dtype=("float32", "float64"),
+    )  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "s", workers=1, progress=False)
+    rows = vl.load_results(tmp_path / "s")
+    assert rows.attrs == {} and set(rows["dtype"]) == {"float32", "float64"}
+    cell = rows[rows["dtype"] == "float32"]
+    config = next(c for c in sweep.cells() if c.dtype == "float32")
+    rnn = build_module(config)
+    assert cell["log10_spec_mean"].max() > 12  # at the bound, 4^20: a check of the rounding
+    own = vl.check_pascanu(rnn, cell)
+    assert not own["violated"].any()
+    pd.testing.assert_frame_equal(vl.check_pascanu(copy.deepcopy(rnn).double(), cell), own)
+    # both dtypes' rows at once, each its own rounding: no refusal, no violation
+    assert not vl.check_pascanu(copy.deepcopy(rnn).double(), rows)["violated"].any()
+    # without the column (a frame of the user's own), the module's eps, as before
+    assert vl.check_pascanu(rnn.double(), cell.drop(columns="dtype"))["violated"].any()
+    with pytest.raises(vl.VanishlabError, match=r"^frame's dtype column holds 'float16' at ") as e:
+        vl.check_pascanu(rnn, cell.assign(dtype="float16"))
+    assert str(e.value).endswith("frame.drop(columns='dtype')")
+    assert "\n" not in str(e.value)
+    assert not vl.check_pascanu(rnn, cell.assign(dtype="float16"), tolerance=1e-3)[
+        "violated"
+    ].any()  # not read where a tolerance is given

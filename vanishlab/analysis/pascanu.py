@@ -38,7 +38,7 @@ from ..core.inputs import (
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
-from ..core.weights_attr import MONITOR_STEP, STEP_WEIGHTS_ATTR
+from ..core.weights_attr import DTYPE_COLUMN, MONITOR_STEP, STEP_WEIGHTS_ATTR
 from ..errors import VanishlabError
 from .activations import GAMMA
 from .linear import refuse_gated
@@ -329,22 +329,38 @@ def _check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str,
     )
 
 
-def _eps(rnn: torch.nn.RNN, frame: pd.DataFrame) -> float:
+def _eps(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str, Any]) -> float | np.ndarray:
     """The eps of the coarser of ``rnn``'s dtype and the one ``frame`` was measured in (its
-    ``attrs``; the module's alone for a frame without the record). The fingerprint reads a
-    float32 module and its ``.double()`` copy alike: float32 norms checked beside the copy were
-    allowed float64's rounding, and rows within float32's were reported violated."""
+    ``attrs``; the module's alone for a frame without the record), and, row by row, the one in
+    a sweep's :data:`DTYPE_COLUMN` (an array then). The fingerprint reads a float32 module and
+    its ``.double()`` copy alike: float32 norms checked beside the copy were allowed float64's
+    rounding, and rows within float32's were reported violated; a sweep's float32 rows, which
+    record no module, were too. ``frame``: its index levels as columns."""
     eps = torch.finfo(module_weight(rnn, "weight_hh_l0").dtype).eps
-    recorded = frame.attrs.get(DTYPE_ATTR)
-    if recorded is None:
+    recorded = attrs.get(DTYPE_ATTR)
+    if recorded is not None:
+        if not isinstance(recorded, str) or recorded not in FLOAT_DTYPE_NAMES:
+            raise VanishlabError(
+                f"frame.attrs[{DTYPE_ATTR!r}] is {recorded!r}, not a dtype vanishlab measures in "
+                f"({' or '.join(FLOAT_DTYPE_NAMES)}), so the rounding to allow is unknown: give "
+                "tolerance=, or drop the record to allow the module's: "
+                f"frame.attrs.pop({DTYPE_ATTR!r})"
+            )
+        eps = max(eps, torch.finfo(FLOAT_DTYPE_NAMES[recorded]).eps)
+    if DTYPE_COLUMN not in frame.columns:
         return eps
-    if not isinstance(recorded, str) or recorded not in FLOAT_DTYPE_NAMES:
+    names = frame[DTYPE_COLUMN].astype(object)
+    unknown = ~(names.isna() | names.isin(list(FLOAT_DTYPE_NAMES))).to_numpy()
+    if unknown.any():
+        at = int(np.argmax(unknown))
         raise VanishlabError(
-            f"frame.attrs[{DTYPE_ATTR!r}] is {recorded!r}, not a dtype vanishlab measures in "
-            f"({' or '.join(FLOAT_DTYPE_NAMES)}), so the rounding to allow is unknown: give "
-            f"tolerance=, or drop the record to allow the module's: frame.attrs.pop({DTYPE_ATTR!r})"
+            f"frame's {DTYPE_COLUMN} column holds {names.iloc[at]!r} at {_row(frame, at)}, not a "
+            f"dtype vanishlab measures in ({' or '.join(FLOAT_DTYPE_NAMES)}), so the rounding to "
+            "allow is unknown: give tolerance=, or drop the column to allow the module's: "
+            f"frame.drop(columns={DTYPE_COLUMN!r})"
         )
-    return max(eps, torch.finfo(FLOAT_DTYPE_NAMES[recorded]).eps)
+    by_name = {name: torch.finfo(dtype).eps for name, dtype in FLOAT_DTYPE_NAMES.items()}
+    return np.maximum(eps, names.map(by_name).fillna(0.0).to_numpy(dtype=np.float64))
 
 
 def check_pascanu(
@@ -392,8 +408,10 @@ def check_pascanu(
             measured in (worst-case rounding of a product), which a frame of
             :func:`vanishlab.jacobian_norms`, an analysis's or one monitored step's records
             (``frame.attrs``): float32 norms checked beside the module's ``.double()`` copy,
-            whose fingerprint is the same, are allowed float32's rounding. A frame without the
-            record is allowed the module's.
+            whose fingerprint is the same, are allowed float32's rounding; a sweep's rows, which
+            record no module, each the coarser of the module's and its own ``dtype`` column's
+            (a float32 cell's beside a float64 module: float32's). A frame without either is
+            allowed the module's.
 
     Returns:
         ``frame`` (its index too) with ``log10_spec_bound`` and ``log10_fro_bound`` joined on
@@ -462,7 +480,7 @@ def check_pascanu(
         )
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
-        tolerance = 4 * n * _eps(rnn, given) / LN10
+        tolerance = 4 * n * _eps(rnn, frame, given.attrs) / LN10
     excess = np.full(len(out), -np.inf)
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:

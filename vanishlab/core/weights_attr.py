@@ -5,7 +5,7 @@ report reads without importing torch."""
 
 from __future__ import annotations
 
-__all__ = ["DTYPE_ATTR", "MONITOR_STEP", "STEP_WEIGHTS_ATTR", "WEIGHTS_ATTR"]
+__all__ = ["DTYPE_ATTR", "DTYPE_COLUMN", "MONITOR_STEP", "STEP_WEIGHTS_ATTR", "WEIGHTS_ATTR"]
 
 WEIGHTS_ATTR = "vanishlab.weights_sha256"
 """The key of ``frame.attrs`` that holds :func:`~.fingerprint.weights_fingerprint` of the measured
@@ -27,6 +27,13 @@ DTYPE_ATTR = "vanishlab.dtype"
 copy alike: :func:`vanishlab.jacobian_norms` sets it, and :func:`vanishlab.load_results` for an
 analysis or one monitored step from its shard's ``config``; :func:`vanishlab.check_pascanu`
 takes the coarser of its eps and the module's for its default tolerance."""
+
+DTYPE_COLUMN = "dtype"
+"""A sweep's config column (its ``dtype`` axis, :mod:`vanishlab.sweep.config`) that holds the
+dtype each row was measured in, ``"float32"`` or ``"float64"``: a sweep's rows record no module
+(the weights of many cells), and :func:`vanishlab.check_pascanu` reads each row's rounding from
+this column, beside the module's; here, beside the records, so that it reads it without the
+sweep layer."""
 
 MONITOR_STEP = "step"
 """A monitored run's training step (the ``n`` of a monitor's ``step(n)``): the column its shards

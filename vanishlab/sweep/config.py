@@ -50,6 +50,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..analysis.activations import ACTIVATIONS
+from ..core.weights_attr import DTYPE_COLUMN
 from ..errors import VanishlabError
 from .axes import AxisSet
 from .axis_entry import INT64_MAX, Axis
@@ -201,7 +202,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
         low=0, high=INT64_MAX, report_rank=11,
     ),
     Axis(
-        "dtype", str, "float32",
+        DTYPE_COLUMN, str, "float32",
         meaning="``float32`` or ``float64``: the dtype of the module and its inputs",
         help="Float types: float32, float64.", example="float32,float64", label="dtype",
         choices=DTYPES, report_rank=10,
