@@ -420,3 +420,44 @@ def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_m
     assert not vl.check_pascanu(rnn, cell.assign(dtype="float16"), tolerance=1e-3)[
         "violated"
     ].any()  # not read where a tolerance is given
+
+
+def test_one_monitored_step_s_rows_picked_with_xs_are_compared_with_that_step_s_weights(
+    tmp_path,
+) -> None:
+    """rows.xs(n, level="step") drops the step level: one step's rows were checked beside any
+    module without a word (step 2's beside step 0's module: "no violation", against a bound
+    that is not theirs), and so were a mean over steps. The record names each step's cell_id:
+    such rows are compared with their step's weights, and refused, saying the way on, where
+    their step cannot be told (no cell_id either)."""
+    rows, at = _three_steps(tmp_path)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    for frame in (rows, pd.read_parquet(tmp_path / "rows.parquet")):
+        indexed = frame.set_index(["step", "source", "layer", "lag"])
+        one = indexed.xs(2, level="step")
+        assert "step" not in one.columns and "step" not in one.index.names
+        assert not vl.check_pascanu(at[2], one)["violated"].any()
+        for n in (0, 1):
+            with pytest.raises(vl.VanishlabError, match="before training changed it"):
+                vl.check_pascanu(at[n], one)
+        kept = indexed.xs(2, level="step", drop_level=False)  # the way on: checked as before
+        assert not vl.check_pascanu(at[2], kept)["violated"].any()
+        mean = frame.groupby(["step", "source", "layer", "lag"]).mean(numeric_only=True)
+        for unknown in (  # no cell_id: one step's mean, and the mean over all 3 steps
+            mean.xs(2, level="step"),
+            frame.drop(columns="step")
+            .groupby(["source", "layer", "lag"], dropna=False)
+            .mean(numeric_only=True),
+        ):
+            with pytest.raises(vl.VanishlabError) as err:
+                vl.check_pascanu(at[2], unknown)
+            assert str(err.value) == (
+                "frame holds a monitor's rows without their 'step' column (renamed or dropped? "
+                "rows.xs(n, level='step') drops it) or a cell_id the record knows, so which "
+                "step's weights measured them cannot be told: keep it, rows.xs(n, level='step', "
+                "drop_level=False) or rows[rows.step == n], and check them beside the module as "
+                "it was at step n"
+            )
+        assert not vl.check_pascanu(at[2], mean.xs(2, level="step", drop_level=False))[
+            "violated"
+        ].any()

@@ -16,10 +16,13 @@ analysis (``vanishlab analyze``) or one monitored step whose shard records it;
 STEP_WEIGHTS_ATTR = "vanishlab.weights_sha256_by_step"
 """The key of ``frame.attrs`` that holds the fingerprint of each monitored step's weights, for the
 rows of several steps, which no one :data:`WEIGHTS_ATTR` covers: ``{"column": "step",
-"fingerprints": {"0": ..., "100": ...}}``, the steps as strings (the JSON ``to_parquet`` writes
-``attrs`` in keeps no integer key). :func:`vanishlab.load_results` sets it on a monitor's rows
-of several steps; :func:`vanishlab.check_pascanu` compares the fingerprint of the steps a frame
-holds (``rows[rows.step == n]``) and refuses the rows of several."""
+"fingerprints": {"0": ..., "100": ...}, "cells": {cell_id: "0", ...}}``, the steps as strings (the
+JSON ``to_parquet`` writes ``attrs`` in keeps no integer key), and the step of each step's
+``cell_id``. :func:`vanishlab.load_results` sets it on a monitor's rows of several steps;
+:func:`vanishlab.check_pascanu` compares the fingerprint of the steps a frame holds
+(``rows[rows.step == n]``; by their ``cell_id`` where the step column is gone,
+``rows.xs(n, level="step")``) and refuses the rows of several, and those whose step it cannot
+tell."""
 
 DTYPE_ATTR = "vanishlab.dtype"
 """The key of ``frame.attrs`` that holds the dtype the norms were measured in (``"float32"`` or

@@ -283,19 +283,27 @@ def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str
 
 def _steps_attrs(metas: list[CellMeta]) -> dict[str, Any]:
     """:data:`STEP_WEIGHTS_ATTR` of a monitor's steps (those whose shard records their weights'
-    fingerprint: none for a step written before shards recorded it), and :data:`DTYPE_ATTR`
+    fingerprint: none for a step written before shards recorded it; and the step of each cell,
+    for rows whose step column is gone), and :data:`DTYPE_ATTR`
     where they were all measured in one dtype (a monitor refuses a module whose dtype changed)."""
     found: dict[str, str] = {}
+    cells: dict[str, str] = {}
     for meta in metas:
         record = meta.get("monitor")
         step = record.get(MONITOR_STEP) if isinstance(record, dict) else None
         fingerprint = record.get("weights_fingerprint") if isinstance(record, dict) else None
-        if isinstance(step, int) and isinstance(fingerprint, str):
-            found[str(step)] = fingerprint
+        if isinstance(step, int):
+            cells[meta["cell_id"]] = str(step)
+            if isinstance(fingerprint, str):
+                found[str(step)] = fingerprint
     attrs: dict[str, Any] = {}
     if found:
         by_step = dict(sorted(found.items(), key=lambda item: int(item[0])))
-        attrs[STEP_WEIGHTS_ATTR] = {"column": MONITOR_STEP, "fingerprints": by_step}
+        attrs[STEP_WEIGHTS_ATTR] = {
+            "column": MONITOR_STEP,
+            "fingerprints": by_step,
+            "cells": dict(sorted(cells.items(), key=lambda item: int(item[1]))),
+        }
     dtypes = {meta["config"].get("dtype") for meta in metas}
     if len(dtypes) == 1 and (dtype := dtypes.pop()) in DTYPES:
         attrs[DTYPE_ATTR] = dtype
