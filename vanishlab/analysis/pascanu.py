@@ -203,7 +203,13 @@ def check_pascanu(
             without the record otherwise is checked against the bound with no check of its
             module: :func:`vanishlab.load_results` of a sweep's cells (the weights of many
             cells; no ``step`` column), or of an analysis or one step written before its shard
-            recorded it.
+            recorded it. Two such frames cannot be told from one module's, and are checked
+            against ``rnn`` without a word: a mean over the keys of a concat whose records
+            differ (``pd.concat([a, b]).groupby(["source", "layer", "lag"]).mean()``: its rows
+            no longer repeat, and no record is left), and a folder of several modules' files
+            read at once (``pd.read_parquet(folder)``: pyarrow reads the first file's metadata
+            alone, and its record is on every row) beside the first file's module. Take each
+            frame's mean apart (it keeps the frame's record), and read each file apart.
         seq_len: T of the measured sequence; default: the largest state lag or the largest
             input lag + 1, whichever is larger. Give it when the frame was cut short of lag T.
         tolerance: allowed excess in log10 per step of lag (the rounding of one normalised

@@ -193,7 +193,7 @@ def check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str, 
     # A frame of a module of another size, number of layers or nonlinearity was said to be of
     # "a module with other weights ... of the same shape"; and pandas' read_parquet of a folder
     # of several modules' files keeps the first file's record on every row, whose refusal named
-    # no way out.
+    # no way out (beside the first file's module such a folder is not told: see check_pascanu).
     raise VanishlabError(
         "frame was measured on another module than this rnn (other weights, size, nonlinearity "
         "or number of layers, a lower precision, or before training changed it): measure this "

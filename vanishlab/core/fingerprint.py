@@ -7,10 +7,12 @@ the wrong bound without a word. pandas keeps ``attrs`` through a copy, a selecti
 columns and ``set_index``; a concat of frames whose records differ (two modules', or one module's in
 float32 and float64) drops them, and ``check_pascanu`` refuses such a frame where a measurement's
 row is there twice (no module is known to be its). ``to_parquet`` writes them and ``read_parquet``
-restores them, the first file's alone for a folder of several modules' files: the refusal then says
-how to drop a record that is not the rows'. The fingerprint reads a float32 module and its
-``.double()`` copy alike, so the frame records the dtype it was measured in beside it
-(:data:`DTYPE_ATTR`), from which ``check_pascanu`` takes the rounding it allows.
+restores them, the first file's alone for a folder of several modules' files (pyarrow reads the
+first file's metadata alone): beside another module the refusal then says how to drop a record that
+is not the rows', and beside the first file's the other files' rows cannot be told. The fingerprint
+reads a float32 module and its ``.double()`` copy alike, so the frame records the dtype it was
+measured in beside it (:data:`DTYPE_ATTR`), from which ``check_pascanu`` takes the rounding it
+allows.
 """
 
 from __future__ import annotations
