@@ -8,6 +8,8 @@ gated run 24 of its 48, unsaid (:func:`.line_style.hidden_bar_note`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw
-from vanishlab.report.line_style import MARKER_MS, hidden_band_note, hidden_bar_note
+from vanishlab.report.line_style import MARKER_MS, _at_most_pt, hidden_band_note, hidden_bar_note
 from vanishlab.report.model import Curve, LineGrid, LinePanel
 
 X = np.array([0.5, 1.0, 2.0])
@@ -35,6 +37,11 @@ def _grid(*panels: LinePanel, zero_line: bool = False) -> LineGrid:
                     zero_line=zero_line)  # fmt: skip
 
 
+def _up(points: float) -> str:
+    """``points`` to one decimal, rounded up, as a caption's "at most" says it."""
+    return f"{math.ceil(round(points * 10, 6)) / 10:.1f}"
+
+
 def _pt(lo: float, hi: float) -> float:
     """Points per unit on a panel 1.7 in tall whose data run from ``lo`` to ``hi``, its axis
     5 % longer at either end."""
@@ -45,7 +52,7 @@ def test_every_hidden_bar_is_said():
     # bars 0.03 tall: 3.2 pt, under the 4 pt dots; 0.05: 5.3 pt, 0.4 pt above and below them
     note = hidden_bar_note(_grid(_panel("state", 0.03), _panel("input", 0.02)), "per step")
     assert note == (
-        f" In every panel the bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under "
+        f" In every panel the bars are at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall, under "
         "the 4 pt dots: the seeds agree to within 0.03 per step."
     )
     assert hidden_bar_note(_grid(_panel("state", 0.05)), "per step") == ""
@@ -56,7 +63,7 @@ def test_a_figure_of_one_panel_says_its_bars_plainly():
     every panel the bars ...", and its thin band "In every panel the band ..."."""
     note = hidden_bar_note(_grid(_panel("state", 0.03)), "per step")
     assert note == (
-        f" The bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under the 4 pt dots: "
+        f" The bars are at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall, under the 4 pt dots: "
         "the seeds agree to within 0.03 per step."
     )
     band = hidden_band_note([_panel("state", 0.02)])  # 2.2 pt tall: thinner than 2 lines
@@ -74,9 +81,9 @@ def test_panels_whose_every_bar_is_hidden_are_named_and_the_others_bars_counted(
     panels.append(LinePanel(0, 0, "tanh, 2 layers", (Curve("a", 0, X, ys, lo=lo, hi=hi),)))
     assert hidden_bar_note(_grid(*panels), "per step") == (
         f" In the 'relu, 1 layer' and 'tanh, 1 layer' panels the bars are at most "
-        f"{0.03 * _pt(-1.015, 0.015):.1f} pt tall, under the 4 pt dots: the seeds agree to "
+        f"{_up(0.03 * _pt(-1.015, 0.015))} pt tall, under the 4 pt dots: the seeds agree to "
         "within 0.03 per step. In the other panel, of the 3 bars, 2 are at most "
-        f"{0.03 * _pt(-1.05, 0.015):.1f} pt tall, hidden under their 4 pt dots: those seeds "
+        f"{_up(0.03 * _pt(-1.05, 0.015))} pt tall, hidden under their 4 pt dots: those seeds "
         "agree to within 0.03 per step."
     )
 
@@ -90,7 +97,7 @@ def test_one_hidden_bar_and_one_other_panel_are_said_in_the_singular():
     curve = Curve("a", 0, X, ys, lo=ys - off, hi=ys + off)
     one, two = (LinePanel(0, 0, t, (curve,)) for t in ("s", "t"))
     assert hidden_bar_note(_grid(one), "per step") == (
-        f" Of the 3 bars, 1 is at most {0.02 * _pt(-1.05, 0.05):.1f} pt tall, hidden under its "
+        f" Of the 3 bars, 1 is at most {_up(0.02 * _pt(-1.05, 0.05))} pt tall, hidden under its "
         "4 pt dot: its seeds agree to within 0.02 per step."
     )
     note = hidden_bar_note(_grid(_panel("a", 0.03), one, two), "per step")
@@ -114,7 +121,7 @@ def test_a_bar_without_a_dot_shows():
     lo, hi = np.array([-1.01, -0.6, -0.01]), np.array([-0.99, -0.5, 0.01])
     bare = LinePanel(0, 0, "s", (Curve("a", 0, X, ys, lo=lo, hi=hi),))
     assert hidden_bar_note(_grid(bare), "per step") == (
-        f" Of the 3 bars, 2 are at most {0.02 * _pt(-1.01, 0.01):.1f} pt tall, hidden under "
+        f" Of the 3 bars, 2 are at most {_up(0.02 * _pt(-1.01, 0.01))} pt tall, hidden under "
         "their 4 pt dots: those seeds agree to within 0.02 per step."
     )
 
@@ -125,7 +132,7 @@ def test_the_zero_line_lengthens_the_axis():
     panel = _panel("s", 0.03, (-1.1, -0.8, -0.6))
     assert hidden_bar_note(_grid(panel), "per step") == ""
     assert hidden_bar_note(_grid(panel, zero_line=True), "per step").startswith(
-        f" The bars are at most {0.03 * _pt(-1.115, 0.0):.1f} pt tall"
+        f" The bars are at most {_up(0.03 * _pt(-1.115, 0.0))} pt tall"
     )
 
 
@@ -170,7 +177,7 @@ def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
     hidden = reach <= MARKER_MS / 2
     assert 0 < hidden.sum() < len(hidden), reach
     assert (
-        f" Of the {len(hidden)} bars, {hidden.sum()} are at most {tall[hidden].max():.1f} pt "
+        f" Of the {len(hidden)} bars, {hidden.sum()} are at most {_up(tall[hidden].max())} pt "
         f"tall, hidden under their 4 pt dots: those seeds agree to within "
         f"{spread[hidden].max():.2g} per step."
     ) in grid.caption
@@ -262,7 +269,7 @@ def test_panels_of_one_title_are_told_apart():
     first's, hidden, and the caption said nothing."""
     grid = _grid(_panel("s", 0.03), _panel("s", 0.05))
     assert hidden_bar_note(grid, "per step") == (
-        f" In the s panel the bars are at most {0.03 * _pt(-1.015, 0.015):.1f} pt tall, under "
+        f" In the s panel the bars are at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall, under "
         "the 4 pt dots: the seeds agree to within 0.03 per step."
     )
 
@@ -293,3 +300,19 @@ def test_a_figure_whose_every_point_has_one_finite_rate_says_it_draws_no_bars(tm
     assert f"against the gain g, {NO_BARS}. Below" in lstm.caption
     assert "bars" not in lstm.caption.replace(NO_BARS, "")
     assert "against the gain g, bars span the seeds. Below" in rnn.caption
+
+
+@pytest.mark.parametrize(
+    ("points", "said"),
+    [
+        (3.94, "at most 4.0 pt"),  # said "at most 3.9 pt" of a bar taller than that
+        (3.9, "at most 3.9 pt"),
+        (0.3, "at most 0.3 pt"),  # not 0.4: 10 x 0.3 is 3.0000000000000004
+        (0.12, "at most 0.2 pt"),
+        (0.1, "at most 0.1 pt"),
+        (0.07, "under 0.1 pt"),  # said "at most 0.1 pt": so, but "under" says more
+        (1e-5, "under 0.1 pt"),
+    ],
+)
+def test_at_most_is_rounded_up_to_the_digit_it_prints(points: float, said: str):
+    assert _at_most_pt(points) == said

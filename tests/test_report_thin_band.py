@@ -9,6 +9,8 @@ without a word: the demo's band across its 2 seeds in the "relu, 1 layer, gain =
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -34,8 +36,9 @@ def _said(grid: LineGrid) -> str:
         if c.lo is not None and not c.reference
     )
     where = "T" if len(grid.panels) == 1 else "In every panel t"  # one panel: said plainly
+    up = math.ceil(round(max(heights) * 10, 6)) / 10  # "at most": rounded up
     return (
-        f" {where}he band is at most ±{half:.2g} in log10: at most {max(heights):.1f} "
+        f" {where}he band is at most ±{half:.2g} in log10: at most {up:.1f} "
         f"pt tall on its axis, about the width of the lines ({LINE_LW:g} pt), {THIN}."
     )
 
@@ -86,7 +89,7 @@ def test_the_note_gives_how_far_a_band_reaches_and_quotes_titles_with_commas():
     reaches from its line (0.05 here, where half its height is 0.03). Titles holding a comma
     are quoted: "the relu, 1 layer and tanh, 2 layers panels" read as three or four panels."""
     note = hidden_band_note([_panel("state", 0.01, 0.05)])
-    assert note.startswith(" The band is at most ±0.05 in log10: at most 0.5 pt")
+    assert note.startswith(" The band is at most ±0.05 in log10: at most 0.6 pt")  # 0.52 pt
     panels = [_panel("relu, 1 layer", 0.01, 0.05), _panel("tanh, 2 layers", 0.02, 0.02)]
     panels.append(_panel("relu, 2 layers", 1.0, 1.0))  # 20 pt: it shows
     assert hidden_band_note(panels).startswith(

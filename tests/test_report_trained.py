@@ -584,7 +584,7 @@ def test_a_band_too_thin_to_see_is_said_in_the_caption(monitor_run):
     thin, wide = _decay_panel("state", 0.03), _decay_panel("input", 1.0)
     assert band_height_pt(thin) == pytest.approx(0.06 / (12.8 * 1.1) * 1.7 * 72)  # y and band
     note = hidden_band_note([thin])
-    assert " The band is at most ±0.03 in log10: at most 0.5 pt tall" in note
+    assert " The band is at most ±0.03 in log10: at most 0.6 pt tall" in note
     assert "too thin to see" in note
     assert hidden_band_note([thin, wide]).startswith(" In the state panel the band is at most")
     assert hidden_band_note([wide]) == ""

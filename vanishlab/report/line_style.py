@@ -129,10 +129,15 @@ def _where(titles: list[str], every: bool, panels: int) -> str:
 
 
 def _at_most_pt(points: float) -> str:
-    """A height above 0 in points, as a caption says it: "at most 3.2 pt", or "under 0.1 pt"
-    where one decimal would say 0.0 pt (a bar whose seeds differ in the 5th digit)."""
+    """A height above 0 in points, as a caption says it: "at most 3.2 pt", rounded up to the
+    digit printed so that "at most" is so (a bar 3.94 pt tall was said "at most 3.9 pt"), or
+    "under 0.1 pt" where it is (a bar whose seeds differ in the 5th digit)."""
+    if points < 0.1:
+        return "under 0.1 pt"
     text = f"{points:.1f}"
-    return "under 0.1 pt" if float(text) == 0 else f"at most {text} pt"
+    if float(text) < points:  # rounded down: one tenth up (not ceil(10 x): 10 x 0.3 > 3)
+        text = f"{float(text) + 0.1:.1f}"
+    return f"at most {text} pt"
 
 
 def bars_drawn(curve: Curve) -> np.ndarray:
