@@ -253,7 +253,7 @@ def test_seeds_that_agree_exactly_are_said_without_a_height_of_0():
         " Of the 3 bars, 1 does not show: its seeds agree exactly."
     )
     assert hidden_bar_note(_grid(flat, one), "per step") == (
-        " In the s panel the seeds agree exactly: no bar shows. In the other panel, of the 3 "
+        " In the 's' panel the seeds agree exactly: no bar shows. In the other panel, of the 3 "
         "bars, 1 does not show: its seeds agree exactly."
     )
     tiny = _panel("s", 1e-4)
@@ -269,7 +269,7 @@ def test_panels_of_one_title_are_told_apart():
     first's, hidden, and the caption said nothing."""
     grid = _grid(_panel("s", 0.03), _panel("s", 0.05))
     assert hidden_bar_note(grid, "per step") == (
-        f" In the s panel the bars are at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall, under "
+        f" In the 's' panel the bars are at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall, under "
         "the 4 pt dots: the seeds agree to within 0.03 per step."
     )
 
@@ -316,3 +316,27 @@ def test_a_figure_whose_every_point_has_one_finite_rate_says_it_draws_no_bars(tm
 )
 def test_at_most_is_rounded_up_to_the_digit_it_prints(points: float, said: str):
     assert _at_most_pt(points) == said
+
+
+def test_every_panel_is_said_only_of_every_panel():
+    """A figure whose panels with bars hide them all, beside a panel without a bar (its
+    points one seed's finite rate each), said "In every panel the bars are ... under the
+    4 pt dots" of that panel too; and a title with "=" and no comma read "In the model =
+    lstm panel the ...", as an equation."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    bare = LinePanel(0, 0, "model = gru", (Curve("a", 0, X, ys),))
+    hidden = [_panel("model = rnn", 0.03), _panel("model = lstm", 0.02)]
+    tall = f"{_up(0.03 * _pt(-1.015, 0.015))} pt tall"
+    assert hidden_bar_note(_grid(*hidden, bare), "per step") == (
+        f" In every panel that has bars the bars are at most {tall}, under the 4 pt dots: "
+        "the seeds agree to within 0.03 per step."
+    )
+    assert hidden_bar_note(_grid(hidden[0], bare), "per step").startswith(
+        f" In the 'model = rnn' panel the bars are at most {tall}"
+    )
+    assert hidden_bar_note(_grid(*hidden), "per step").startswith(" In every panel the bars")
+    thin = [_panel("model = rnn", 0.02), _panel("model = lstm", 0.02)]
+    assert hidden_band_note([*thin, bare]).startswith(
+        " In every panel that has a band the band is at most ±0.01 "
+    )
+    assert hidden_band_note([thin[1], bare]).startswith(" In the 'model = lstm' panel the band")

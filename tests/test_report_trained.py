@@ -586,7 +586,7 @@ def test_a_band_too_thin_to_see_is_said_in_the_caption(monitor_run):
     note = hidden_band_note([thin])
     assert " The band is at most ±0.03 in log10: at most 0.6 pt tall" in note
     assert "too thin to see" in note
-    assert hidden_band_note([thin, wide]).startswith(" In the state panel the band is at most")
+    assert hidden_band_note([thin, wide]).startswith(" In the 'state' panel the band is at most")
     assert hidden_band_note([wide]) == ""
     (grid,) = _blocks(_section(_report(monitor_run), "curves-steps"), LineGrid)
     assert min(band_height_pt(p) for p in grid.panels) > 2 * 1.3

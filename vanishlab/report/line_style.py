@@ -107,7 +107,7 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
         if not c.reference and c.lo is not None and c.hi is not None
     ]
     half = max(float(r[np.isfinite(r)].max(initial=0.0)) for r in reach)
-    where = _where([panels[i].title for i in thin], len(thin) == len(banded), len(panels))
+    where = _where([panels[i].title for i in thin], thin == banded, len(panels), "a band")
     tallest = max(heights[i] for i in thin)
     return (
         f" {where}he band is at most ±{half:.2g} in log10: {_at_most_pt(tallest)} tall "
@@ -115,16 +115,20 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
     )
 
 
-def _where(titles: list[str], every: bool, panels: int) -> str:
+def _where(titles: list[str], every: bool, panels: int, having: str) -> str:
     """Which panels a caption's sentence is of, as its opening up to the "t" of "the" that
-    follows: "In every panel t" where it is of them all (``every``), "T" where the figure has
-    one panel, else "In the a and b panels t", each title quoted where one holds a comma (the
-    list "a, b and c, d" read as three or four panels)."""
+    follows: "T" where the figure has one panel; "In every panel t" where it is of them all;
+    "In every panel that has bars t" (``having``) where it is of every panel that has them
+    (``every``) and another has none ("In every panel" said so of a panel without a bar); else
+    "In the 'a' and 'b' panels t", each title quoted (the list "a, b and c, d" read as three
+    or four panels, "In the model = lstm panel" as an equation)."""
     if panels == 1:
         return "T"
-    if every:
+    if len(titles) == panels:
         return "In every panel t"
-    named = [f"'{t}'" for t in titles] if any("," in t for t in titles) else titles
+    if every and len(titles) > 1:
+        return f"In every panel that has {having} t"
+    named = [f"'{t}'" for t in titles]
     return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "") + " t"
 
 
@@ -196,7 +200,8 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
 
     note = ""
     if full:
-        where = _where([grid.panels[i].title for i in full], not rest, len(grid.panels))
+        titles = [grid.panels[i].title for i in full]
+        where = _where(titles, not rest, len(grid.panels), "bars")
         tallest, widest = said(full)
         note += (
             f" {where}he bars are {_at_most_pt(tallest)} tall, under the {MARKER_MS:g} pt "
