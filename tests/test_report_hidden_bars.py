@@ -340,3 +340,29 @@ def test_every_panel_is_said_only_of_every_panel():
         " In every panel that has a band the band is at most ±0.01 "
     )
     assert hidden_band_note([thin[1], bare]).startswith(" In the 'model = lstm' panel the band")
+
+
+def test_a_figure_of_bars_and_bare_dots_says_what_a_bare_dot_is(tmp_path):
+    """A run of 2 seeds whose seed 1 failed at one gain: its point there is seed 0's rate, a
+    dot without a bar beside the other gains' bars, under a caption that said only "bars span
+    the seeds" (a bare dot read as a bar hidden under it, or a setting of one seed)."""
+    from vanishlab.report.layout import BARE_POINTS
+
+    sweep = vl.Sweep(model="rnn", gain=(0.5, 1.0, 2.0), seed=(0, 1), hidden_size=8,
+                     input_size=4, seq_len=20, batch=2)  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    for cell in sweep.cells():
+        if cell.seed == 1 and cell.gain == 2.0:
+            add_failed_cell(tmp_path / "run", "test failure", **cell.to_dict())
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01",
+    )
+    for key in ("gain", "theory"):
+        (section,) = [s for s in report.sections if s.key == key]
+        (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
+        ((measured, *_),) = [p.curves for p in grid.panels]
+        assert np.isfinite(measured.y).all() and np.isnan(measured.lo).sum() == 1
+        assert f"bars span the seeds; {BARE_POINTS}" in grid.caption, key

@@ -45,6 +45,7 @@ from .panel_columns import measured_panels
 from .view import RunView
 
 __all__ = [
+    "BARE_POINTS",
     "MINUS_INF_RATE",
     "NO_BARS",
     "ZERO_NOTE",
@@ -421,16 +422,22 @@ def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str
 
 #: What a phase diagram of a run of several seeds says where it draws no bar across them.
 NO_BARS = "no bars: each point is one seed's finite rate"
+#: What it says where it draws bars, and a point without one (:func:`gain_curve`).
+BARE_POINTS = "a point without a bar is one seed's finite rate"
 
 
 def bar_words(view: RunView, panels: Sequence[LinePanel]) -> str:
     """What a phase diagram's caption says of its bars across seeds: that they span the seeds
-    where ``panels`` draw one (:func:`.line_style.bars_drawn`), :data:`NO_BARS` where the run
-    has several seeds but no point two seeds' finite rates (the others failed or at -inf: the
-    caption said "bars span the seeds" over none), "" where it has one seed."""
-    if any(bars_drawn(c).any() for p in panels for c in p.curves if not c.reference):
-        return "bars span the seeds"
-    return NO_BARS if view.seeds > 1 else ""
+    where ``panels`` draw one (:func:`.line_style.bars_drawn`), and :data:`BARE_POINTS` where
+    a finite point has none (the caption said "bars span the seeds" over dots without a bar);
+    :data:`NO_BARS` where the run has several seeds but no point two seeds' finite rates (the
+    others failed or at -inf: the caption said "bars span the seeds" over none), "" where it
+    has one seed."""
+    measured = [c for p in panels for c in p.curves if not c.reference]
+    if not any(bars_drawn(c).any() for c in measured):
+        return NO_BARS if view.seeds > 1 else ""
+    bare = any((np.isfinite(c.y) & ~bars_drawn(c)).any() for c in measured)
+    return "bars span the seeds" + (f"; {BARE_POINTS}" if bare else "")
 
 
 def gain_grid(
