@@ -176,9 +176,11 @@ def select(frame: pd.DataFrame, assignment: Iterable[tuple[str, object]]) -> pd.
 
 
 def seed_stats(frame: pd.DataFrame, keys: list[str], value: str, spread: str) -> pd.DataFrame:
-    """Per (keys, lag): mean of finite ``value`` over seeds, band, and whether any was -inf.
+    """Per (keys, lag): mean of finite ``value`` over seeds, band, the seeds (``n``) and those
+    of a finite ``value`` (``n_finite``), and whether any was -inf.
 
-    Band: min and max over seeds when a setting has several, else ``value +- spread``.
+    Band: min and max over the finite seeds when a setting has several, else
+    ``value +- spread``.
     """
     v = frame[value].to_numpy(dtype=np.float64)
     finite = np.where(np.isfinite(v), v, np.nan)
@@ -196,7 +198,12 @@ def seed_stats(frame: pd.DataFrame, keys: list[str], value: str, spread: str) ->
     )
     g = work.groupby([*keys, "lag"], sort=False, dropna=False)
     out = g.agg(
-        y=("v", "mean"), lo=("v", "min"), hi=("v", "max"), n=("v", "size"), zero=("zero", "any")
+        y=("v", "mean"),
+        lo=("v", "min"),
+        hi=("v", "max"),
+        n=("v", "size"),
+        n_finite=("v", "count"),
+        zero=("zero", "any"),
     )
     sd = g["sd"].mean()
     single = out["n"] == 1

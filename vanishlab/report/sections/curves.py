@@ -36,7 +36,7 @@ from ..model import Curve, LineGrid, LinePanel, Section
 from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
 from ..view import RunView
 
-__all__ = ["DECAY_TITLE", "curve_figures", "decay_section", "input_section"]
+__all__ = ["DECAY_TITLE", "band_words", "curve_figures", "decay_section", "input_section"]
 
 
 #: The decay section's title, which other sections' captions name it by.
@@ -71,13 +71,7 @@ def curve_figures(
     stats = seed_stats(frame, keys, "log10_fro_mean", "log10_fro_std")
     legend = legend_of(view, stats, line)
     plans, left_out = plan(view, frame, panel_keys, column_key, figure_keys)
-    band = (
-        f"the band spans the {view.seeds} seeds."
-        if view.seeds > 1
-        else "one seed of one sample (batch 1): no band."
-        if view.one_sample
-        else "the band is ±1 standard deviation across the cell's samples."
-    )
+    drawn: list[pd.DataFrame] = []  # the seeds behind each point of the figure being made
 
     def line_curves(
         rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
@@ -95,12 +89,15 @@ def curve_figures(
             hi=c["hi"].to_numpy(dtype=np.float64)[idx],
             floor_x=zero_x[thin(len(zero_x))],
         )
+        drawn.append(c.iloc[idx][["y", "n", "n_finite"]])
         ref = overlay(setting, curve) if overlay is not None else None
         return [curve] if ref is None else [curve, ref]
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed)
         curves = [c for q in panels for c in q.curves]
+        band = band_words(view, pd.concat(drawn) if drawn else stats.iloc[:0])
+        drawn.clear()
         return with_rim_note(
             LineGrid(
                 title=f"{title}" + (f" ({suffix})" if suffix else ""),
@@ -129,6 +126,39 @@ def curve_figures(
         )
 
     return facet_figures(view, stats, plans, left_out, names, line, line_curves, make_grid)
+
+
+def band_words(view: RunView, drawn: pd.DataFrame) -> str:
+    """What a decay or input figure's caption says its band is, from the points it draws
+    (``drawn``: each one's mean ``y``, its seeds ``n`` and those of a finite norm
+    ``n_finite``, from :func:`.layout.seed_stats`), as the phase diagrams' bars go by what
+    they draw (:func:`.layout.bar_words`): "the band spans the 2 seeds" was said by the most
+    seeds any setting has, over a setting whose other seed failed (its band ±1 standard
+    deviation across one seed's samples) and lags where one seed alone was finite (no
+    band)."""
+    if view.seeds == 1:
+        if view.one_sample:
+            return "one seed of one sample (batch 1): no band."
+        return "the band is ±1 standard deviation across the cell's samples."
+    finite = drawn[np.isfinite(drawn["y"].to_numpy(dtype=np.float64))]
+    n, n_finite = finite["n"].to_numpy(), finite["n_finite"].to_numpy()
+    spans = sorted({int(k) for k in n_finite[(n > 1) & (n_finite > 1)]})
+    said = []
+    if spans == [view.seeds]:
+        said.append(f"the band spans the {view.seeds} seeds")
+    elif spans:
+        some = f"{spans[0]}" + (f" to {spans[-1]}" if len(spans) > 1 else "")
+        said.append(f"the band spans the seeds of a finite norm ({some} of the {view.seeds})")
+    if ((n > 1) & (n_finite == 1)).any():
+        said.append(
+            "a lag where one seed's norm alone is finite has no band (it closes on the line)"
+        )
+    if (n == 1).any():
+        spread = (
+            "no band" if view.one_sample else "a band of ±1 standard deviation across its samples"
+        )
+        said.append(f"a setting of which one seed was measured has {spread}")
+    return "; ".join(said) + "." if said else "no band."
 
 
 def decay_section(view: RunView) -> Section | None:
