@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -63,6 +63,7 @@ __all__ = [
     "rate_text",
     "seeds_at_minus_inf",
     "setting_text",
+    "setting_titles",
     "time_text",
 ]
 
@@ -110,9 +111,11 @@ records none: its gates fix their own sigmoid and tanh) in a table, a list or a 
 column: a bare "n/a" under "activation" read as a value not available, beside "—" for one."""
 
 
-def format_value(value: object) -> str:
+def format_value(value: object, digits: int = 4) -> str:
     """A config value or number as short plain text (NaN/NA as an em dash, -inf as -inf, an
-    axis that does not apply to the cell's model as :data:`NOT_APPLICABLE_TEXT`)."""
+    axis that does not apply to the cell's model as :data:`NOT_APPLICABLE_TEXT`), a float of
+    no whole value to ``digits`` significant digits (17: as many as tell it from every other
+    float, no more: 0.3 is "0.3", not "0.29999999999999999")."""
     if value is None or value is pd.NA:
         return "—"
     if _is_na(value):
@@ -129,7 +132,7 @@ def format_value(value: object) -> str:
             return "−∞" if v < 0 else "+∞"
         if v == int(v) and abs(v) < 1e6:
             return fixed(v, 1) if abs(v) < 10 else str(int(v))
-        return f"{v:.4g}"
+        return f"{v:.{digits}g}" if digits < 17 else repr(v)  # the shortest that reads back
     return str(value)
 
 
@@ -178,12 +181,12 @@ def label(column: str) -> str:
     return LABELS.get(column, column)
 
 
-def assign(column: str, value: object) -> str:
+def assign(column: str, value: object, digits: int = 4) -> str:
     """A setting in words: ``"T = 50"``, ``"gain = 1.5"``, ``"init = chrono"``, ``"2 layers"``,
     ``"no bias"``; activation and dtype name themselves (``"tanh"``, ``"float32"``). An init
     does not: "default" or "forget_bias" alone in a panel's title ("T = 6, default") said
-    nothing of what it was."""
-    text = format_value(value)
+    nothing of what it was. ``digits``: as :func:`format_value`'s."""
+    text = format_value(value, digits)
     if column in ("activation", "dtype"):
         return text
     if column == "num_layers":
@@ -193,14 +196,36 @@ def assign(column: str, value: object) -> str:
     return f"{label(column)} = {text}"
 
 
-def setting_text(pairs: Iterable[tuple[str, object]]) -> str:
+def setting_text(pairs: Iterable[tuple[str, object]], digits: int = 4) -> str:
     """A setting as a title: ``"tanh, 2 layers, gain 1.5"``, the model first whatever its
     place in ``pairs`` (``"model = rnn, tanh, 2 layers"``: the first thing a reader needs,
     which a figure of mixed models, drawing it as its column axis, put last), the other axes in
     the order given. An axis that does not apply to the setting's model is left out
-    (``"model = lstm, 1 layer"``, not ``"model = lstm, n/a, 1 layer"``)."""
+    (``"model = lstm, 1 layer"``, not ``"model = lstm, n/a, 1 layer"``). ``digits``: as
+    :func:`format_value`'s."""
     ordered = sorted(pairs, key=lambda kv: kv[0] != "model")  # stable: the rest keep their order
-    return ", ".join(assign(k, v) for k, v in ordered if not _is_na(v))
+    return ", ".join(assign(k, v, digits) for k, v in ordered if not _is_na(v))
+
+
+def setting_titles(settings: Sequence[Iterable[tuple[str, object]]]) -> list[str]:
+    """The titles of one figure's panels, one per setting (:func:`setting_text`), told apart:
+    where two settings' titles read the same (gains 1.00001 and 1.00002 were both "gain = 1"),
+    those titles give their numbers as many significant digits as tell them apart (up to
+    every digit a float has: :func:`format_value`); settings that are the same keep one
+    title."""
+    pairs = [list(s) for s in settings]
+    keys = [tuple((k, hashable(v)) for k, v in p) for p in pairs]
+    titles = [setting_text(p) for p in pairs]
+    for digits in range(5, 18):
+        of: dict[str, set[tuple[object, ...]]] = {}
+        for title, key in zip(titles, keys, strict=True):
+            of.setdefault(title, set()).add(key)
+        clash = [i for i, t in enumerate(titles) if len(of[t]) > 1]
+        if not clash:
+            break
+        for i in clash:
+            titles[i] = setting_text(pairs[i], digits)
+    return titles
 
 
 def _is_na(value: object) -> bool:

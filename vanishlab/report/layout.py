@@ -38,6 +38,7 @@ from .format import (
     label,
     py,
     setting_text,
+    setting_titles,
 )
 from .line_style import bars_drawn, hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
@@ -380,6 +381,7 @@ def facet_figures(
     for p, plan_ in enumerate(plans):
         fixed_values = [v for _, v in plan_.fixed]
         panels = []
+        titles = setting_titles([zip(names, combo, strict=True) for combo in plan_.panels])
         for i, combo in enumerate(plan_.panels):
             where = list(zip(names, combo, strict=True))
             curves: list[Curve] = []
@@ -394,8 +396,7 @@ def facet_figures(
                 curves += line_curves(rows, s, legend[s] if line else "", setting)
             if finish_panel is not None:
                 curves = finish_panel(curves)
-            title = setting_text(where)
-            panels.append(LinePanel(i // plan_.ncols, i % plan_.ncols, title, tuple(curves)))
+            panels.append(LinePanel(i // plan_.ncols, i % plan_.ncols, titles[i], tuple(curves)))
         figures.append(make_grid(plan_, panels, left_out if p == len(plans) - 1 else ()))
     return figures
 

@@ -31,6 +31,7 @@ from ..format import (
     plural,
     rate_text,
     setting_text,
+    setting_titles,
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..line_style import with_rim_note
@@ -88,6 +89,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     combos = [()] if settings is None else list(settings.itertuples(index=False, name=None))
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(combos)))
+    titles = setting_titles([zip(keys, c, strict=True) for c in combos[:MAX_PANELS]])
     for i, combo in enumerate(combos[:MAX_PANELS]):
         rows = curves
         for k, v in zip(keys, combo, strict=True):
@@ -102,7 +104,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             x = c["lag"].to_numpy(dtype=np.float64)
             floor = x[c["zero"].to_numpy(dtype=bool)]
             panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor[thin(len(floor))]))
-        title = setting_text(zip(keys, combo, strict=True)) if keys else "all cells"
+        title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
     left = [setting_text(zip(keys, c, strict=True)) for c in combos[MAX_PANELS:]]
     drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]

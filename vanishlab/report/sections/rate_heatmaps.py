@@ -19,7 +19,7 @@ from ..format import (
     label,
     py,
     rate_text,
-    setting_text,
+    setting_titles,
 )
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
@@ -74,7 +74,8 @@ def rate_heatmaps(
     all_cols = view.values(col_key, state[col_key].unique())
     panels = []
     why: list[set[str]] = []  # per panel, why squares are hatched: an init, "" not swept, NOT_YET
-    for combo in combos:
+    titles = setting_titles([zip(facet, combo, strict=True) for combo in combos])
+    for combo, panel_title in zip(combos, titles, strict=True):
         sub = select(state, zip(facet, combo, strict=True))
         # A panel of gated cells has no tanh and relu columns, an nn.RNN panel no "n/a" one.
         rows_v = applicable_values(sub, row_key, all_rows)
@@ -94,7 +95,7 @@ def rate_heatmaps(
         absent = _absent(view, where, (row_key, rows_v), (col_key, cols_v), values, why[-1])
         panels.append(
             HeatPanel(
-                title=setting_text(zip(facet, combo, strict=True)),
+                title=panel_title,
                 row_labels=tuple(format_value(v) for v in rows_v),
                 col_labels=tuple(format_value(v) for v in cols_v),
                 values=values,

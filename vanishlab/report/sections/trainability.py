@@ -23,7 +23,17 @@ from ...analysis.fits import fold_steps
 from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
-from ..format import LAG_LABEL, NUMERIC_AXES, fixed, format_value, label, plural, py, setting_text
+from ..format import (
+    LAG_LABEL,
+    NUMERIC_AXES,
+    fixed,
+    format_value,
+    label,
+    plural,
+    py,
+    setting_text,
+    setting_titles,
+)
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
@@ -154,7 +164,8 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     legend = _gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
-    for i, (values, rows) in enumerate(groups):
+    titles = setting_titles([zip(keys, values, strict=True) for values, _ in groups])
+    for i, (_, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -168,7 +179,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             curves.append(
                 Curve("predicted from the gradient at init", style, x, predicted, reference=True)
             )
-        title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
+        title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
         title="Solved fraction against T",
@@ -240,7 +251,8 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     keys, groups, note = _panels(table, view)
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
-    for i, (values, rows) in enumerate(groups):
+    titles = setting_titles([zip(keys, values, strict=True) for values, _ in groups])
+    for i, (_, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -262,7 +274,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 reference=True,
             )
         )
-        title = setting_text(zip(keys, values, strict=True)) if keys else "all cells"
+        title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
         title="Gradient horizon at initialisation against T",

@@ -1,0 +1,44 @@
+"""Panels of one figure whose settings differ past the 4 significant digits of a title are
+told apart (:func:`.format.setting_titles`): a sweep over input_std = 1.00001,1.00002 titled
+two panels "input std = 1", which could not be told apart."""
+
+from __future__ import annotations
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.format import setting_titles
+from vanishlab.report.model import HeatmapGrid, LineGrid
+
+
+def test_titles_that_read_the_same_get_the_digits_that_tell_them_apart():
+    assert setting_titles([[("gain", 1.00001)], [("gain", 1.00002)], [("gain", 1.5)]]) == [
+        "gain = 1.00001",
+        "gain = 1.00002",
+        "gain = 1.5",  # its title read apart already: 4 digits
+    ]
+    assert setting_titles([[("gain", 0.1 + 0.2)], [("gain", 0.3)]]) == [
+        "gain = 0.30000000000000004",
+        "gain = 0.3",
+    ]
+    same = [("model", "rnn"), ("gain", 1.00001)]
+    assert setting_titles([same, same]) == ["model = rnn, gain = 1", "model = rnn, gain = 1"]
+
+
+def test_a_reports_panels_of_near_settings_are_told_apart(tmp_path):
+    sweep = vl.Sweep(model="rnn", gain=(0.5, 2.0), input_std=(1.00001, 1.00002), hidden_size=8,
+                     input_size=4, seq_len=20, batch=2)  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01",
+    )
+    checked = 0
+    for section in report.sections:
+        for grid in section.blocks:
+            if isinstance(grid, LineGrid | HeatmapGrid) and len(grid.panels) > 1:
+                titles = [p.title for p in grid.panels]
+                assert len(set(titles)) == len(titles), (section.key, titles)
+                checked += any(t.endswith("input std = 1.00001") for t in titles)
+    assert checked == 3, checked  # the decay, input and theory figures
