@@ -42,3 +42,27 @@ def test_a_reports_panels_of_near_settings_are_told_apart(tmp_path):
                 assert len(set(titles)) == len(titles), (section.key, titles)
                 checked += any(t.endswith("input std = 1.00001") for t in titles)
     assert checked == 3, checked  # the decay, input and theory figures
+
+
+def test_figures_and_lines_of_near_settings_are_told_apart(tmp_path):
+    """Two gain phase diagrams of input_std = 1.00001 and 1.00002 were both titled "Gain phase
+    diagram (input std = 1)", and the decay curves' lines of gains 1.00001 and 1.00002 both
+    "1" in their legend."""
+    sweep = vl.Sweep(model="rnn", gain=(1.00001, 1.00002), input_std=(1.00001, 1.00002),
+                     hidden_size=8, input_size=4, seq_len=20, batch=2)  # fmt: skip
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    report = build_report(
+        vl.load_results(tmp_path / "run"),
+        vl.load_cells(tmp_path / "run"),
+        vl.load_manifest(tmp_path / "run"),
+        timestamp="2024-01-01",
+    )
+    (gain,) = [s for s in report.sections if s.key == "gain"]
+    titles = [b.title for b in gain.blocks if isinstance(b, LineGrid)]
+    assert titles == [
+        "Gain phase diagram (input std = 1.00001)",
+        "Gain phase diagram (input std = 1.00002)",
+    ]
+    (decay,) = [s for s in report.sections if s.key == "decay"]
+    (grid,) = [b for b in decay.blocks if isinstance(b, LineGrid)]
+    assert grid.legend == ("1.00001", "1.00002")

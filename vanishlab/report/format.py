@@ -65,6 +65,7 @@ __all__ = [
     "setting_text",
     "setting_titles",
     "time_text",
+    "title_digits",
 ]
 
 LAG_LABEL = "lag k (steps)"
@@ -207,25 +208,32 @@ def setting_text(pairs: Iterable[tuple[str, object]], digits: int = 4) -> str:
     return ", ".join(assign(k, v, digits) for k, v in ordered if not _is_na(v))
 
 
-def setting_titles(settings: Sequence[Iterable[tuple[str, object]]]) -> list[str]:
-    """The titles of one figure's panels, one per setting (:func:`setting_text`), told apart:
-    where two settings' titles read the same (gains 1.00001 and 1.00002 were both "gain = 1"),
-    those titles give their numbers as many significant digits as tell them apart (up to
-    every digit a float has: :func:`format_value`); settings that are the same keep one
-    title."""
+def title_digits(settings: Sequence[Iterable[tuple[str, object]]]) -> list[int]:
+    """The significant digits (:func:`format_value`'s ``digits``) with which each setting's
+    title tells it apart from the others' (:func:`setting_titles`): 4, or where two settings'
+    titles read the same (gains 1.00001 and 1.00002 were both "gain = 1"), as many as tell
+    them apart, up to every digit a float has; settings that are the same keep one title."""
     pairs = [list(s) for s in settings]
     keys = [tuple((k, hashable(v)) for k, v in p) for p in pairs]
-    titles = [setting_text(p) for p in pairs]
-    for digits in range(5, 18):
+    digits = [4] * len(pairs)
+    for more in range(5, 18):
         of: dict[str, set[tuple[object, ...]]] = {}
+        titles = [setting_text(p, d) for p, d in zip(pairs, digits, strict=True)]
         for title, key in zip(titles, keys, strict=True):
             of.setdefault(title, set()).add(key)
         clash = [i for i, t in enumerate(titles) if len(of[t]) > 1]
         if not clash:
             break
         for i in clash:
-            titles[i] = setting_text(pairs[i], digits)
-    return titles
+            digits[i] = more
+    return digits
+
+
+def setting_titles(settings: Sequence[Iterable[tuple[str, object]]]) -> list[str]:
+    """The titles of one figure's panels, one per setting (:func:`setting_text`), told apart
+    (:func:`title_digits`)."""
+    pairs = [list(s) for s in settings]
+    return [setting_text(p, d) for p, d in zip(pairs, title_digits(pairs), strict=True)]
 
 
 def _is_na(value: object) -> bool:

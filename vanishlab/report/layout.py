@@ -39,6 +39,7 @@ from .format import (
     py,
     setting_text,
     setting_titles,
+    title_digits,
 )
 from .line_style import bars_drawn, hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
@@ -238,6 +239,9 @@ class Plan:
     ncols: int
     omitted_panels: int
     omitted_columns: str = ""  # "gain: 5 of 9 values shown", when columns were thinned
+    #: The significant digits of the title's numbers (:func:`~.format.title_digits`): two
+    #: figures' fixed settings that read the same to 4 digits are told apart.
+    digits: int = 4
 
 
 def plan(
@@ -272,6 +276,8 @@ def plan(
             col_values = [col_values[int(i)] for i in pick]
     plans: list[Plan] = []
     fig_combos = list(dict.fromkeys(settings_of(combos, figure_keys)))
+    said = [zip(figure_keys, fig, strict=True) for fig in fig_combos]
+    digits = dict(zip(fig_combos, title_digits(said), strict=True))
     drawn = figures_drawn(fig_combos, figure_keys)
     for fig in drawn:
         sub = combos
@@ -288,9 +294,11 @@ def plan(
                 panels, ncols = measured_panels(panels, measured, col_values)
         kept = panels[: max(MAX_PANELS // max(ncols, 1), 1) * ncols]
         fixed = tuple(zip(figure_keys, fig, strict=True))
-        plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned))
+        plans.append(Plan(fixed, kept, ncols, len(panels) - len(kept), thinned, digits[fig]))
     left = tuple(
-        setting_text(zip(figure_keys, fig, strict=True)) for fig in fig_combos if fig not in drawn
+        setting_text(zip(figure_keys, fig, strict=True), digits[fig])
+        for fig in fig_combos
+        if fig not in drawn
     )
     return plans, left
 
@@ -402,8 +410,13 @@ def facet_figures(
 
 
 def legend_of(view: RunView, data: pd.DataFrame, line: str | None) -> tuple[str, ...]:
-    """The legend entries of ``line``'s values (in display order)."""
-    return tuple(format_value(v) for v in view.values(line, data[line].unique())) if line else ()
+    """The legend entries of ``line``'s values (in display order), told apart as panel titles
+    are (:func:`~.format.title_digits`: gains 1.00001 and 1.00002 were both "1")."""
+    if not line:
+        return ()
+    values = view.values(line, data[line].unique())
+    digits = title_digits([[(line, v)] for v in values])
+    return tuple(format_value(v, d) for v, d in zip(values, digits, strict=True))
 
 
 def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str) -> Curve:

@@ -94,7 +94,7 @@ def curve_figures(
         return [curve] if ref is None else [curve, ref]
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
-        suffix = setting_text(plan_.fixed)
+        suffix = setting_text(plan_.fixed, plan_.digits)
         curves = [c for q in panels for c in q.curves]
         band = band_words(view, pd.concat(drawn) if drawn else stats.iloc[:0])
         drawn.clear()

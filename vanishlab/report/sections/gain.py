@@ -54,7 +54,7 @@ def gain_section(view: RunView) -> Section | None:
         return [gain_curve(view.setting_order(rows, ["gain"]), style, label_, "lo", "hi")]
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
-        suffix = setting_text(plan_.fixed)
+        suffix = setting_text(plan_.fixed, plan_.digits)
         bars = bar_words(view, panels)
         return gain_grid(
             title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),

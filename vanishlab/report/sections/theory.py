@@ -192,7 +192,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
     held = [(k, view.fixed[k]) for k in PANEL_AXES if k in view.fixed]
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
-        suffix = setting_text((*held, *plan_.fixed))
+        suffix = setting_text((*held, *plan_.fixed), plan_.digits)
         curves = [c for p in panels for c in p.curves]
         predicted = any(c.reference and not c.dotted for c in curves)
         what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
