@@ -366,3 +366,16 @@ def test_a_figure_of_bars_and_bare_dots_says_what_a_bare_dot_is(tmp_path):
         ((measured, *_),) = [p.curves for p in grid.panels]
         assert np.isfinite(measured.y).all() and np.isnan(measured.lo).sum() == 1
         assert f"bars span the seeds; {BARE_POINTS}" in grid.caption, key
+
+
+def test_the_panels_with_bars_not_all_hidden_are_named_beside_a_panel_without_bars():
+    """One panel's bars all hidden, one's partly, and a third without a bar: the second was
+    "the other panel", of two others."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    off = np.array([0.05, 0.01, 0.05])  # the middle bar of 3 is hidden
+    some = LinePanel(0, 0, "model = lstm", (Curve("a", 0, X, ys, lo=ys - off, hi=ys + off),))
+    bare = LinePanel(0, 0, "model = gru", (Curve("a", 0, X, ys),))
+    note = hidden_bar_note(_grid(_panel("model = rnn", 0.03), some, bare), "per step")
+    assert " In the 'model = lstm' panel, of the 3 bars, 1 is at most " in note
+    note = hidden_bar_note(_grid(_panel("model = rnn", 0.03), some), "per step")
+    assert " In the other panel, of the 3 bars, 1 is at most " in note

@@ -128,8 +128,13 @@ def _where(titles: list[str], every: bool, panels: int, having: str) -> str:
         return "In every panel t"
     if every and len(titles) > 1:
         return f"In every panel that has {having} t"
+    return _in_the(titles) + " t"
+
+
+def _in_the(titles: list[str]) -> str:
+    """ "In the 'a' and 'b' panels": the panels of ``titles``, each quoted."""
     named = [f"'{t}'" for t in titles]
-    return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "") + " t"
+    return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "")
 
 
 def _at_most_pt(points: float) -> str:
@@ -212,7 +217,12 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     n = sum(int(hidden[i].sum()) for i in rest)
     if n:
         tallest, widest = said(rest)
-        where = f"In the other panel{'s' if len(rest) > 1 else ''}, of" if full else "Of"
+        if not full:
+            where = "Of"
+        elif len(full) + len(rest) == len(grid.panels):
+            where = f"In the other panel{'s' if len(rest) > 1 else ''}, of"
+        else:  # "the other panel" said one of two others, where the second has no bar
+            where = _in_the([grid.panels[i].title for i in rest]) + ", of"
         one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
         hide = (
             f"{'is' if one else 'are'} {_at_most_pt(tallest)} tall, hidden under "
