@@ -278,7 +278,7 @@ def test_a_figure_whose_every_point_has_one_finite_rate_says_it_draws_no_bars(tm
     """A gated run of 2 seeds whose seed 1 failed in every LSTM cell: the LSTM's phase diagram
     draws no bar (each point is seed 0's rate), yet its caption said "bars span the seeds"
     (the words followed the most seeds any setting of the run has, 2, not what is drawn)."""
-    from vanishlab.report.layout import NO_BARS
+    from vanishlab.report.line_style import NO_BARS
 
     sweep = vl.Sweep(model=("rnn", "lstm"), gain=(0.5, 2.0), seed=(0, 1), hidden_size=8,
                      input_size=4, seq_len=20, batch=2)  # fmt: skip
@@ -346,7 +346,7 @@ def test_a_figure_of_bars_and_bare_dots_says_what_a_bare_dot_is(tmp_path):
     """A run of 2 seeds whose seed 1 failed at one gain: its point there is seed 0's rate, a
     dot without a bar beside the other gains' bars, under a caption that said only "bars span
     the seeds" (a bare dot read as a bar hidden under it, or a setting of one seed)."""
-    from vanishlab.report.layout import BARE_POINTS
+    from vanishlab.report.line_style import BARE_POINTS
 
     sweep = vl.Sweep(model="rnn", gain=(0.5, 1.0, 2.0), seed=(0, 1), hidden_size=8,
                      input_size=4, seq_len=20, batch=2)  # fmt: skip

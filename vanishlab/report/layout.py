@@ -41,20 +41,17 @@ from .format import (
     setting_titles,
     title_digits,
 )
-from .line_style import bars_drawn, hidden_bar_note
+from .line_style import hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 from .panel_columns import measured_panels
 from .view import RunView
 
 __all__ = [
-    "BARE_POINTS",
     "MINUS_INF_RATE",
-    "NO_BARS",
     "ZERO_NOTE",
     "Overlay",
     "Plan",
     "as_parts",
-    "bar_words",
     "columns_and_figures",
     "facet_figures",
     "figures_drawn",
@@ -441,26 +438,6 @@ def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str
     )
 
 
-#: What a phase diagram of a run of several seeds says where it draws no bar across them.
-NO_BARS = "no bars: each point is one seed's finite rate"
-#: What it says where it draws bars, and a point without one (:func:`gain_curve`).
-BARE_POINTS = "a point without a bar is one seed's finite rate"
-
-
-def bar_words(view: RunView, panels: Sequence[LinePanel]) -> str:
-    """What a phase diagram's caption says of its bars across seeds: that they span the seeds
-    where ``panels`` draw one (:func:`.line_style.bars_drawn`), and :data:`BARE_POINTS` where
-    a finite point has none (the caption said "bars span the seeds" over dots without a bar);
-    :data:`NO_BARS` where the run has several seeds but no point two seeds' finite rates (the
-    others failed or at -inf: the caption said "bars span the seeds" over none), "" where it
-    has one seed."""
-    measured = [c for p in panels for c in p.curves if not c.reference]
-    if not any(bars_drawn(c).any() for c in measured):
-        return NO_BARS if view.seeds > 1 else ""
-    bare = any((np.isfinite(c.y) & ~bars_drawn(c)).any() for c in measured)
-    return "bars span the seeds" + (f"; {BARE_POINTS}" if bare else "")
-
-
 def gain_grid(
     *,
     title: str,
@@ -482,7 +459,7 @@ def gain_grid(
     seemed to say "stable"), and one without any rate; ``failed_note`` (the run's failed
     cells) comes last, after what the figure's own marks mean. The bars across seeds hidden
     under their dots are said first (:func:`.line_style.hidden_bar_note`; the caption says what
-    the bars are: :func:`bar_words`).
+    the bars are: :func:`.line_style.bar_words`).
     """
     grid = LineGrid(
         title=title,

@@ -16,14 +16,17 @@ from .model import AXIS_MARGIN, Curve, LineGrid, LinePanel
 __all__ = [
     "BAND_MIN_PT",
     "BAND_WORDS",
+    "BARE_POINTS",
     "COVERED_LW",
     "LINE_LW",
     "MARKER_MS",
+    "NO_BARS",
     "PANEL_H",
     "REFERENCE_LW",
     "RING_MS",
     "alone",
     "band_height_pt",
+    "bar_words",
     "bars_drawn",
     "covered_curves",
     "covered_points",
@@ -155,6 +158,26 @@ def bars_drawn(curve: Curve) -> np.ndarray:
     if curve.lo is None or curve.hi is None:
         return np.zeros(len(curve.x), dtype=bool)
     return np.isfinite(curve.lo) & np.isfinite(curve.hi)
+
+
+#: What a phase diagram of a run of several seeds says where it draws no bar across them.
+NO_BARS = "no bars: each point is one seed's finite rate"
+#: What it says where it draws bars, and a point without one (:func:`.layout.gain_curve`).
+BARE_POINTS = "a point without a bar is one seed's finite rate"
+
+
+def bar_words(seeds: int, panels: Sequence[LinePanel]) -> str:
+    """What a phase diagram's caption says of its bars across seeds: that they span the seeds
+    where ``panels`` draw one (:func:`bars_drawn`), and :data:`BARE_POINTS` where a finite
+    point has none (the caption said "bars span the seeds" over dots without a bar);
+    :data:`NO_BARS` where the run has several ``seeds`` (the most a setting has) but no point
+    two seeds' finite rates (the others failed or at -inf: the caption said "bars span the
+    seeds" over none), "" where it has one seed."""
+    measured = [c for p in panels for c in p.curves if not c.reference]
+    if not any(bars_drawn(c).any() for c in measured):
+        return NO_BARS if seeds > 1 else ""
+    bare = any((np.isfinite(c.y) & ~bars_drawn(c)).any() for c in measured)
+    return "bars span the seeds" + (f"; {BARE_POINTS}" if bare else "")
 
 
 def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

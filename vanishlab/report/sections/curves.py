@@ -132,7 +132,7 @@ def band_words(view: RunView, drawn: pd.DataFrame) -> str:
     """What a decay or input figure's caption says its band is, from the points it draws
     (``drawn``: each one's mean ``y``, its seeds ``n`` and those of a finite norm
     ``n_finite``, from :func:`.layout.seed_stats`), as the phase diagrams' bars go by what
-    they draw (:func:`.layout.bar_words`): "the band spans the 2 seeds" was said by the most
+    they draw (:func:`.line_style.bar_words`): "the band spans the 2 seeds" was said by the most
     seeds any setting has, over a setting whose other seed failed (its band ±1 standard
     deviation across one seed's samples) and lags where one seed alone was finite (no
     band)."""

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import assign, label, setting_text
-from ..layout import Plan, bar_words, facet_figures, gain_curve, gain_grid, legend_of, plan
-from ..line_style import BAND_WORDS
+from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
+from ..line_style import BAND_WORDS, bar_words
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView
 from .setting_fits import top_setting_fits
@@ -55,7 +55,7 @@ def gain_section(view: RunView) -> Section | None:
 
     def make_grid(plan_: Plan, panels: list[LinePanel], left: Sequence[str]) -> LineGrid:
         suffix = setting_text(plan_.fixed, plan_.digits)
-        bars = bar_words(view, panels)
+        bars = bar_words(view.seeds, panels)
         return gain_grid(
             title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
             caption=(

@@ -38,7 +38,6 @@ from ..format import (
 )
 from ..layout import (
     Plan,
-    bar_words,
     columns_and_figures,
     facet_figures,
     gain_curve,
@@ -46,7 +45,7 @@ from ..layout import (
     legend_of,
     plan,
 )
-from ..line_style import BAND_WORDS
+from ..line_style import BAND_WORDS, bar_words
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..predicted import (
     BY,
@@ -197,7 +196,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         predicted = any(c.reference and not c.dotted for c in curves)
         what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
         edge_activations.clear()
-        bars = bar_words(view, panels)
+        bars = bar_words(view.seeds, panels)
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
