@@ -38,9 +38,15 @@ def _scratch(tmp_path_factory):
     (``sys._current_frames()``) every 10 ms, and with the workers threads of this process, a
     garbage collection that starts inside that call can deadlock CPython 3.11 (seen in `make
     test`: the profiler's thread stopped in the collector inside ``_current_frames``, both
-    measuring threads waiting for the GIL, the test hung until pytest's 600 s timeout)."""
+    measuring threads waiting for the GIL, the test hung until pytest's 600 s timeout).
+
+    distributed is imported first: its import adds its defaults to Dask's configuration, and
+    a ``dask.config.set`` entered before that takes the whole "distributed" section out again
+    as it ends, for every later test of the process (one in test_runs.py read the client's
+    configuration there: KeyError 'distributed', where it ran after this module)."""
     try:
         import dask
+        import distributed  # noqa: F401
     except ImportError:
         yield
         return
