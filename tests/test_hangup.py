@@ -120,14 +120,14 @@ def test_the_pools_forkserver_and_resource_tracker_outlive_a_hang_up(tmp_path):
 
 
 _SIGTERM_TO_THE_FORKSERVER = """
-import os, signal, time
+import multiprocessing, os, signal, time
 from multiprocessing import forkserver
 from vanishlab.sweep import executors
 
 if __name__ == "__main__":
-    ctx = executors._mp_context()
-    executors._ready_forkserver(ctx)
-    child = ctx.Process(target=time.sleep, args=(60,))  # a process it forks, a caller's own
+    executors._ready_forkserver(executors._mp_context())
+    own = multiprocessing.get_context("forkserver")  # the same forkserver: a caller's own
+    child = own.Process(target=time.sleep, args=(60,))
     child.start()
     child.terminate()
     child.join(30)
@@ -151,6 +151,44 @@ def test_the_forkserver_outlives_a_sigterm_and_the_processes_it_forks_do_not(tmp
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     said = [f"its child {-signal.SIGTERM}", "forkserver lives"]
+    assert done.stdout.splitlines() == said, done.stderr
+
+
+_MASKS = """
+import multiprocessing, signal
+from vanishlab.sweep import executors
+
+def blocked(conn):
+    conn.send(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, set())))
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # the caller's own
+    pool = executors._mp_context()
+    executors._ready_forkserver(pool)
+    for name, ctx in [("own", multiprocessing.get_context("forkserver")), ("pool", pool)]:
+        got, sent = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=blocked, args=(sent,))
+        child.start()
+        print(name, *got.recv())
+        child.join()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
+def test_the_forkservers_children_get_the_callers_mask_and_its_workers_keep_the_stops(tmp_path):
+    # The forkserver is started with Ctrl-C, SIGTERM and SIGHUP blocked, and a caller's own
+    # process it forked (the forkserver is the whole process's) kept Ctrl-C and SIGHUP blocked
+    # for its whole life: never interrupted, never hung up. It gets the mask of the caller
+    # that started the forkserver. The pool's keep the three blocked until their init ignores
+    # them: a stray Ctrl-C before it printed a worker's traceback (SIGTERM killed one).
+    script = tmp_path / "masks.py"
+    script.write_text(_MASKS)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    stops = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    pool = " ".join(str(int(s)) for s in sorted([signal.SIGUSR1, *stops]))
+    said = [f"own {int(signal.SIGUSR1)}", f"pool {pool}"]
     assert done.stdout.splitlines() == said, done.stderr
 
 

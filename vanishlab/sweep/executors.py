@@ -6,8 +6,9 @@ the calling process, which alone writes shards (:mod:`vanishlab.sweep.store`). L
 start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread, ignore Ctrl-C,
 SIGTERM and SIGHUP (the parent handles them) and exit as soon as their parent dies, even by
 SIGKILL. The forkserver never sees Ctrl-C (blocked from its first instant, then ignored) nor
-SIGTERM (blocked: the processes it forks see it again), it and the resource tracker never see
-SIGHUP (blocked), and the pool's workers are forked with Ctrl-C and SIGTERM held, so that a stop
+SIGTERM (blocked), it and the resource tracker never see SIGHUP (blocked); the pool's workers
+keep the three blocked until they ignore them, and any other process the forkserver forks sees
+them again. The pool's workers are forked with Ctrl-C and SIGTERM held, so that a stop
 at any moment ends in the command's one line. The forkserver is ended as this process exits, so
 that none of them outlives the command.
 """
@@ -147,15 +148,28 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     # Not fork: forking a process that holds torch's thread pools (and the rich refresh
     # thread) is unsafe. forkserver imports torch once, in its server, and forks workers fast.
     if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
+        ctx = _PoolContext()
         ctx.set_forkserver_preload([PRELOAD])
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS < forkserver
 
 
+if hasattr(multiprocessing.context, "ForkServerProcess"):  # (none on Windows)
+
+    class _PoolProcess(multiprocessing.context.ForkServerProcess):
+        """A process of the pool's (a worker, or :func:`_ready_forkserver`'s probe): it keeps
+        the stops that the forkserver has blocked until its init ignores them
+        (:mod:`.forkserver_preload`); any other process the forkserver forks sees them."""
+
+    class _PoolContext(multiprocessing.context.ForkServerContext):
+        """The forkserver context, its processes the pool's (:class:`_PoolProcess`)."""
+
+        Process = _PoolProcess
+
+
 PRELOAD = "vanishlab.sweep.forkserver_preload"
-"""What the forkserver imports first: this module (torch with it), and SIGTERM seen again in
-each process it forks (:mod:`.forkserver_preload`)."""
+"""What the forkserver imports first: this module (torch with it), and the stops seen again in
+each process it forks that is not the pool's (:mod:`.forkserver_preload`)."""
 
 
 def _nothing() -> None:
@@ -192,8 +206,8 @@ def _start_forkserver() -> None:
         # (scancel, kill -TERM -- -PGID), killed it at once; its workers' statuses then read
         # 255, the pool's shutdown returned before they had exited, and one sending back a
         # result then held the result queue's lock. This process acts on it and ends the
-        # forkserver itself (_end_forkserver); each process the forkserver forks sees SIGTERM
-        # again (its preload, PRELOAD).
+        # forkserver itself (_end_forkserver); each process the forkserver forks that is not
+        # the pool's sees the three again (its preload, PRELOAD).
         resource_tracker.ensure_running()
         with _blocked_in_this_thread({signal.SIGINT, signal.SIGTERM}):
             forkserver.ensure_running()
