@@ -323,20 +323,6 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     assert summary.not_remeasured == ()
 
 
-def test_a_stops_count_of_kept_cells_leaves_out_a_damaged_shard(tmp_path):
-    """A stop's line said "all 2 cells kept in RUN" of a run with a damaged shard, where a
-    resume moves it aside and measures its cell again: it counts the sound shards alone."""
-    from vanishlab.sweep.run_summary import kept_line
-
-    _, out, _, _ = _run_with_a_damaged_shard(tmp_path)
-    store.write_manifest(out, {**store.load_manifest(out), "finished": None})  # as if stopped
-    assert kept_line(out) == f"1 finished cell kept in {out}; run the same command to resume"
-    other = sorted((out / "cells").glob("*.parquet"))[1]
-    _damage_data_page(other)  # none sound: nothing saved that a resume keeps
-    said = f"no cell is saved yet ({out} keeps its manifest); run the same command to start again"
-    assert kept_line(out) == said
-
-
 def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     """A regular file at RUN_DIR/corrupt: the sweep wrote its manifest, then said "File
     exists: RUN_DIR/corrupt", which named neither the folder it wanted nor what to do."""

@@ -15,7 +15,8 @@ from . import store
 from .config import grids_ids
 from .plan import run_grids
 from .progress import plural
-from .shard import CELLS
+from .shard import CELLS, shard_paths
+from .shard_file import SHARD_SUFFIX
 
 __all__ = [
     "MAX_WARNING_LINES",
@@ -37,12 +38,10 @@ def kept_line(run_dir: Path, then: str = "") -> str:
     written (RUN does not exist)"). Where every cell of the run's grids is kept (a stop after
     the last was saved, before the manifest that marks the run finished), "all N cells kept":
     it said "N finished cells kept ...; run the same command to resume", nothing left to
-    measure. A damaged shard is not kept: a resume moves it aside and measures its cell again
-    (:func:`.store.scan_shards`, as the plan reads them); it was counted. Raises what the look
-    raises (OSError, VanishlabError)."""
+    measure. Raises what the look raises (OSError, VanishlabError)."""
     if not (run_dir / store.MANIFEST).is_file():
         return f"nothing was written{'' if run_dir.is_dir() else f' ({run_dir} does not exist)'}"
-    shards = sorted(store.scan_shards(run_dir)[0])  # the sound ones' cell ids
+    shards = list(shard_paths(run_dir))
     if not shards:
         return (
             f"no cell is saved yet ({run_dir} keeps its manifest); run the same command to "
@@ -66,14 +65,15 @@ def kept_line(run_dir: Path, then: str = "") -> str:
     )
 
 
-def _every_cell_kept(manifest: dict[str, Any], shards: list[str]) -> int | None:
-    """How many cells the grids of a run's ``manifest`` hold, where ``shards`` (the cell ids
-    of its sound shards) keep every one; None where some are missing."""
+def _every_cell_kept(manifest: dict[str, Any], shards: list[Path]) -> int | None:
+    """How many cells the grids of a run's ``manifest`` hold, where ``shards`` (its
+    ``cells/``) keep every one; None where some are missing."""
     grids = run_grids(manifest)
     if len(shards) < max(math.prod(len(values) for values in g.values()) for g in grids):
         return None  # fewer shards than a grid's cells: none of the ids is worked out
     ids = grids_ids(grids)
-    return len(ids) if ids <= set(shards) else None
+    kept = {p.name.removesuffix(SHARD_SUFFIX) for p in shards if p.name.endswith(SHARD_SUFFIX)}
+    return len(ids) if ids <= kept else None
 
 
 def stopped_line(err: StoppedRunError, run_dir: Path) -> str:
