@@ -1,0 +1,269 @@
+"""Would the standard error of a fitted line tell when to continue it past its lags?
+
+The page of a trained model continues a curve's fitted line past the lags it measured
+(``untrusted_fit`` in vanishlab/report/sections/long_deps.py) only where r² >= POOR_FIT_R2
+(0.9). A flat line has a small r² however well its slope is known, so this measures whether a
+rule on the line's own uncertainty would do better: the ordinary least-squares standard error
+of the line's value at the lag it is continued to, in decades, from the fit's sums (n, sxx and
+the residual variance, here rate² sxx (1/r² - 1) / (n - 2) from :func:`vanishlab.fit_decay`'s
+columns: the lags fitted are consecutive), against the error the line actually makes there.
+
+``window``: curves of one layer (the mean log10 norm over the batch, as a sweep cell's
+``log10_fro_mean``) measured at T = 700 in float64, fitted as ``fit_decay`` fits a curve of
+lags 0..L-1 (L = 30, 50, 100, 200) and continued to lag 100, 300 and 600, where the curve
+itself was measured; 12 kinds of cell x 3 seeds, and 10 near-flat or noisy ones x 10 seeds.
+
+``fresh``: what a page does. The same network measured at T = 50, 100 and 200 (its state
+starting at 0, as ``vanishlab analyze`` starts it) and at T = 400 (three other input draws):
+each short run's line at lag 300 against the T = 400 curves' value there; LSTMs whose
+forget-gate bias is raised by 3 or 4 (a flat curve), and tanh nets at gain 1 with inputs of
+std 0.1 and 0.3.
+
+Run from the repository root: ``OMP_NUM_THREADS=1 .venv/bin/python
+benchmarks/extrapolation_rule.py`` (~70 s on one core;
+benchmarks/results/extrapolation_rule_dev-2core_2026-12-05.log: its output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+import vanishlab as vl
+
+LN10 = math.log(10)
+POOR_FIT_R2 = 0.9  # vanishlab.sweep.summary_fields.POOR_FIT_R2, said here for the reader
+
+
+def _module(kind: str, hidden: int, gain: float, forget_bias: float) -> torch.nn.Module:
+    if kind == "lstm":
+        m: torch.nn.Module = torch.nn.LSTM(hidden, hidden)
+        with torch.no_grad():
+            m.bias_hh_l0[hidden : 2 * hidden] += forget_bias
+    elif kind == "gru":
+        m = torch.nn.GRU(hidden, hidden)
+    else:
+        m = torch.nn.RNN(hidden, hidden, nonlinearity=kind)
+        with torch.no_grad():
+            m.weight_hh_l0.normal_(0, gain / math.sqrt(hidden))
+            m.weight_ih_l0.normal_(0, 1 / math.sqrt(hidden))
+            m.bias_hh_l0.zero_()
+            m.bias_ih_l0.zero_()
+    return m.double()
+
+
+def _curve(module: torch.nn.Module, T: int, batch: int, std: float, seed: int) -> pd.DataFrame:
+    """Layer 0's state curve: lag and the batch's mean log10 Frobenius norm."""
+    torch.manual_seed(seed)
+    x = torch.randn(T, batch, module.input_size, dtype=torch.float64) * std
+    f = vl.jacobian_norms(module, x, norms=("fro",), sources=("state",))
+    f = f[f["layer"] == 0].groupby("lag", as_index=False)["log10_fro"].mean()
+    return f.rename(columns={"log10_fro": "log10_fro_mean"})
+
+
+def _fit(curve: pd.DataFrame) -> dict[str, float]:
+    """``fit_decay``'s line, its standard error at any lag (``se(k)``, decades) and the lag-1
+    autocorrelation of its residuals."""
+    fit = vl.fit_decay(curve, norm="fro").iloc[0]
+    b, r2, n = float(fit["rate"]), float(fit["r2"]), int(fit["n_points"])
+    start, end = int(fit["lag_start"]), int(fit["lag_end"])
+    assert n == end - start + 1  # consecutive lags: mean and sxx in closed form
+    mx, sxx = (start + end) / 2, n * (n * n - 1) / 12
+    s2 = b * b * sxx * (1 / r2 - 1) / (n - 2)
+    inside = curve[(curve["lag"] >= start) & (curve["lag"] <= end)]
+    res = inside["log10_fro_mean"].to_numpy() * LN10 - (fit["intercept"] + b * inside["lag"])
+    res = res.to_numpy()
+    return {
+        "rate": b,
+        "r2": r2,
+        "intercept": float(fit["intercept"]),
+        "rel": math.sqrt(s2 / sxx) / abs(b),
+        "mx": mx,
+        "sxx": sxx,
+        "n": n,
+        "s2": s2,
+        "rho": float(np.corrcoef(res[:-1], res[1:])[0, 1]),
+    }
+
+
+def _se(fit: dict[str, float], k: int) -> float:
+    return math.sqrt(fit["s2"] * (1 / fit["n"] + (k - fit["mx"]) ** 2 / fit["sxx"])) / LN10
+
+
+def _value(curve: pd.DataFrame, k: int) -> float:
+    """log10 of ||J(k)|| / ||J(0)||, as the page's table reads it."""
+    y = curve.set_index("lag")["log10_fro_mean"]
+    return float(y[k] - y[0])
+
+
+def _line(fit: dict[str, float], curve: pd.DataFrame, k: int) -> float:
+    y0 = float(curve.set_index("lag")["log10_fro_mean"][0])
+    return (fit["intercept"] + fit["rate"] * k) / LN10 - y0
+
+
+# kind, hidden, batch, gain, input std, forget-gate bias added, seeds
+WINDOW_CELLS = [
+    *[
+        (k, h, b, g, 1.0, 0.0, 3)
+        for k, h, b, g in [
+            ("lstm", 64, 16, 1.0),
+            ("gru", 64, 16, 1.0),
+            ("tanh", 64, 16, 1.0),
+            ("tanh", 64, 16, 1.05),
+            ("tanh", 16, 2, 1.0),
+            ("tanh", 8, 1, 1.0),
+            ("tanh", 8, 1, 0.9),
+            ("relu", 16, 2, 0.8),
+            ("tanh", 64, 16, 0.95),
+            ("lstm", 8, 1, 1.0),
+            ("gru", 8, 1, 1.0),
+            ("tanh", 32, 4, 1.2),
+        ]
+    ],
+    *[
+        (k, h, b, g, s, fb, 10)
+        for k, h, b, g, s, fb in [
+            ("lstm", 16, 2, 1.0, 1.0, 3.0),
+            ("lstm", 8, 1, 1.0, 1.0, 3.0),
+            ("lstm", 8, 1, 1.0, 1.0, 2.0),
+            ("lstm", 32, 4, 1.0, 1.0, 4.0),
+            ("tanh", 8, 1, 1.0, 0.1, 0.0),
+            ("tanh", 8, 1, 0.97, 1.0, 0.0),
+            ("tanh", 4, 1, 1.0, 0.3, 0.0),
+            ("gru", 4, 1, 1.0, 1.0, 0.0),
+            ("lstm", 4, 1, 1.0, 1.0, 1.0),
+            ("tanh", 8, 1, 1.0, 0.5, 0.0),
+        ]
+    ],
+]
+FRESH_T = (50, 100, 200)
+FRESH_CELLS = [
+    ("lstm", 64, 16, 1.0, 1.0, 3.0),
+    ("lstm", 16, 2, 1.0, 1.0, 3.0),
+    ("lstm", 32, 4, 1.0, 1.0, 4.0),
+    ("lstm", 8, 1, 1.0, 1.0, 3.0),
+    ("tanh", 64, 16, 1.0, 0.1, 0.0),
+    ("tanh", 64, 16, 1.0, 0.3, 0.0),
+    ("tanh", 8, 1, 1.0, 0.3, 0.0),
+]
+
+
+def window() -> pd.DataFrame:
+    rows = []
+    for kind, hidden, batch, gain, std, fb, seeds in WINDOW_CELLS:
+        for seed in range(seeds):
+            torch.manual_seed(seed)
+            curve = _curve(_module(kind, hidden, gain, fb), 700, batch, std, seed + 10_000)
+            for L in (30, 50, 100, 200):
+                fit = _fit(curve[curve["lag"] < L])
+                for k in (100, 300, 600):
+                    if k >= L:
+                        err = _line(fit, curve, k) - _value(curve, k)
+                        rows.append(
+                            {
+                                "cell": f"{kind} H{hidden} B{batch} g{gain} x{std} fb{fb}",
+                                "seed": seed,
+                                "L": L,
+                                "k": k,
+                                **fit,
+                                "se": _se(fit, k),
+                                "err": err,
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
+def fresh() -> pd.DataFrame:
+    rows = []
+    for kind, hidden, batch, gain, std, fb in FRESH_CELLS:
+        for seed in range(8):
+            torch.manual_seed(seed)
+            module = _module(kind, hidden, gain, fb)
+            measured = [
+                _value(_curve(module, 400, batch, std, 2000 + 10 * seed + j), 300) for j in range(3)
+            ]
+            for T in FRESH_T:
+                short = _curve(module, T, batch, std, 1000 + seed)
+                fit = _fit(short)
+                line = _line(fit, short, 300)
+                rows.append(
+                    {
+                        "cell": f"{kind} H{hidden} B{batch} x{std} fb{fb}",
+                        "seed": seed,
+                        "T": T,
+                        "rate": fit["rate"],
+                        "r2": fit["r2"],
+                        "se300": _se(fit, 300),
+                        "line300": line,
+                        "measured300": np.round(measured, 2).tolist(),
+                        "err": line - float(np.median(measured)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _auc(score: np.ndarray, bad: np.ndarray) -> float:
+    pos, neg = score[bad], score[~bad]
+    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("window", "fresh"), help="one of the two studies")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", None)
+    if args.only in (None, "window"):
+        d = window()
+        d = d[d["k"] <= 300]  # the page's table continues a line to lag 300 at most
+        d["ae"] = d["err"].abs()
+        low = (d["r2"] < POOR_FIT_R2).to_numpy()
+        print(f"window: {len(d)} continued lines (k <= 300), {low.sum()} of r2 < {POOR_FIT_R2}")
+        z = (d["ae"] / d["se"])[low]
+        print(f"  |error| / SE, r2 < 0.9: median {z.median():.1f}, 90th pct {z.quantile(0.9):.1f}")
+        print(f"  residuals' lag-1 autocorrelation: median {d['rho'].median():.2f}")
+        bad = (d["ae"] > 0.3).to_numpy()  # off by more than a factor 2
+        for name, m in (("all", np.ones(len(d), bool)), ("r2 < 0.9", low)):
+            print(
+                f"  AUC for |error| > 0.3 decades, {name}: 1 - r2 "
+                f"{_auc(1 - d['r2'].to_numpy()[m], bad[m]):.2f}, SE "
+                f"{_auc(d['se'].to_numpy()[m], bad[m]):.2f}"
+            )
+        for name, m in (
+            ("r2 >= 0.9 (continued today)", ~low),
+            ("r2 < 0.9 (refused today)", low),
+            *[(f"r2 < 0.9 and SE < {b}", low & (d["se"] < b).to_numpy()) for b in (0.05, 0.1, 0.3)],
+        ):
+            a = d["ae"][m]
+            print(
+                f"  {name:28s} {len(a):4d} lines: |error| > 0.3 decades {np.mean(a > 0.3):.2f}, "
+                f"> 1 decade {np.mean(a > 1):.2f}, median {a.median():.2f}"
+            )
+        worst = d[low & (d["se"] < 0.1).to_numpy()].nlargest(3, "ae")
+        print(worst[["cell", "seed", "L", "k", "rate", "r2", "rel", "se", "rho", "err"]].round(3))
+    if args.only in (None, "fresh"):
+        print("fresh: a line fitted at T = 50, 100, 200, at lag 300, against the same network")
+        print("measured at T = 400 (err: line - the median of the three measured, decades)")
+        f = fresh()
+        f["ae"] = f["err"].abs()
+        low = f["r2"] < POOR_FIT_R2
+        for name, m in (
+            ("r2 >= 0.9 (continued today)", ~low),
+            ("r2 < 0.9 (refused today)", low),
+            *[(f"r2 < 0.9 and SE < {b}", low & (f["se300"] < b)) for b in (0.05, 0.1, 0.2, 0.3)],
+        ):
+            a = f["ae"][m]
+            print(
+                f"  {name:28s} {len(a):4d} lines: |error| > 0.3 decades {np.mean(a > 0.3):.2f}, "
+                f"> 1 decade {np.mean(a > 1):.2f}, median {a.median():.2f}"
+            )
+        print(f.drop(columns="ae").round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
