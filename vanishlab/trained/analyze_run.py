@@ -358,7 +358,7 @@ def _steps_shown(doing: str, steps: int, enabled: bool) -> Iterator[Progress]:
     minute): a measurement of a large module takes minutes (nn.RNN(128, 1024) at T = 500,
     B = 8: 5.5 min on one thread).
     The body may start the count of a second stage (:meth:`Progress.stage`: the Lyapunov
-    exponent's steps, 15-30% of the backward loop's time at H = 128-256)."""
+    exponent's steps, 5-25% of the backward loop's time at H = 128-256)."""
     if enabled and is_terminal():
         status_line(doing)  # above the bar (a spinner and a bar cannot share the terminal)
     with (
