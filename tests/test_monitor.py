@@ -1076,6 +1076,31 @@ def test_a_replaced_or_changed_module_is_refused_not_measured_stale(tmp_path):
     assert list(vl.load_cells(tmp_path / "d")["step"]) == [0, 2]
 
 
+@pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM])
+def test_a_weight_replaced_by_one_of_another_shape_is_refused_as_a_changed_module(tmp_path, kind):
+    # Its sizes (hidden_size) left as they were, the architecture read the same, and the
+    # engine's ValueError ("the RNN's weight_hh_l0 has shape ...") reached the training loop with
+    # no way on, where the docs promise a VanishlabError that says to start a new monitor (a
+    # weight deleted: an AttributeError).
+    rnn = kind(3, 4)
+    with JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m", every=1) as mon:
+        mon.step(0)
+        kept = rnn.weight_hh_l0
+        rnn.weight_hh_l0 = nn.Parameter(torch.randn(kept.shape[0], 8))
+        with pytest.raises(
+            VanishlabError,
+            match=rf"changed since the monitor opened \(the {kind.__name__}'s weight_hh_l0 has "
+            rf"shape \({kept.shape[0]}, 8\), .*give the module as it is now a new JacobianMonitor",
+        ):
+            mon.step(1)
+        rnn.weight_hh_l0 = kept
+        assert mon.step(2) is not None  # as it was: measured again
+        del rnn.weight_hh_l0  # an AttributeError from module_dtype
+        with pytest.raises(VanishlabError, match=r"changed since .*has no weight_hh_l0"):
+            mon.step(3)
+    assert list(vl.load_cells(tmp_path / "m")["step"]) == [0, 2]
+
+
 def test_an_initial_state_that_is_no_tensor_is_refused_in_the_engines_words(tmp_path):
     # h0=[[0.0]] (a nested list) failed in the monitor's copy with "'list' object has no
     # attribute 'detach'"; a list holding a tensor was copied into a tuple and refused as one.

@@ -33,6 +33,7 @@ __all__ = [
     "check_float_module",
     "check_one_direction",
     "check_rnn",
+    "forward_weights",
     "module_dtype",
     "module_weight",
     "prepare_inputs",
@@ -219,7 +220,7 @@ def _spectral_normed(module: nn.Module, hook: Any, name: str) -> torch.Tensor:
         module._buffers.update(kept)
 
 
-def _forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
+def forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
     """The weights its forward uses, by name, as :func:`module_weight` reads them (parameters
     or plain tensors); ``TypeError`` for one missing (from ``dir()``: ``hasattr`` would
     compute a parametrized weight, advancing its buffers) or no tensor, ``ValueError`` for one
@@ -259,7 +260,7 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
     ``inputs`` is the caller's name for the inputs it measures the module on (``"x"``,
     ``"probe"``), which must then be converted too; None for a caller that takes no inputs
     (``linear_rate``, ``pascanu_bound``), whose message names none."""
-    weights = _forward_weights(module, name)
+    weights = forward_weights(module, name)
     w0 = weights["weight_ih_l0"]
     if w0.dtype not in FLOAT_DTYPES:
         likewise = "" if inputs is None else f" (and {inputs} likewise)"

@@ -43,7 +43,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import module_weight, prepare_inputs
+from ..core.inputs import forward_weights, module_weight, prepare_inputs
 from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
 from ..errors import NonFiniteStateError, VanishlabError
@@ -377,8 +377,10 @@ class JacobianMonitor:
         of the model it was given (``model.rnn = nn.RNN(...)``: the monitor went on measuring
         the old module, which training no longer moves, and recorded its frozen weights at
         every later step), or when that module's architecture changed (``module.double()``:
-        the engine refused the probe, naming ``x``). A model that gained another recurrent
-        module beside it still has it, and it is measured."""
+        the engine refused the probe, naming ``x``), or one of its weights was replaced by one of
+        another shape, its sizes left as they were, or deleted (the engine's ``ValueError``, or
+        an ``AttributeError``, named no way on). A model that gained another recurrent module
+        beside it still has it, and it is measured."""
         if not any(m is self.module for m in self._model.modules()):
             raise VanishlabError(
                 f"the recurrent module this monitor of {self.out} opened on is no longer part of "
@@ -386,9 +388,14 @@ class JacobianMonitor:
                 "follows that one module; give the new one a new JacobianMonitor with a new or "
                 "empty out="
             )
-        opened = self._manifest["model"]["architecture"]
-        now = module_architecture(self.module)
-        changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
+        try:  # a weight replaced by one of another shape (its module's sizes left), or deleted
+            forward_weights(self.module, type(self.module).__name__)
+        except (TypeError, ValueError) as err:
+            changed = [str(err)]
+        else:
+            opened = self._manifest["model"]["architecture"]
+            now = module_architecture(self.module)
+            changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
         if changed:
             raise VanishlabError(
                 f"the module monitored in {self.out} has changed since the monitor opened "
