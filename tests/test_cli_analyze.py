@@ -272,6 +272,13 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path):
     one_error_line(
         run(str(ok), "--inputs", str(tmp_path / "xs.pt"), "--out", out), "not a dense one"
     )
+    # A meta tensor was told to call x.to_dense(), which gives it no values either.
+    torch.save(torch.randn(10, 2, 3, device="meta"), tmp_path / "xm.pt")
+    line = one_error_line(
+        run(str(ok), "--inputs", str(tmp_path / "xm.pt"), "--out", out),
+        "holds a tensor on the meta device: it holds no values to measure (save the inputs",
+    )
+    assert "to_dense" not in line
     # A nested tensor (sequences of several lengths) ended in a traceback from torch's kernels.
     with warnings.catch_warnings():  # torch: "the PyTorch API of nested tensors is in prototype"
         warnings.simplefilter("ignore", UserWarning)

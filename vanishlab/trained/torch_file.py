@@ -144,10 +144,15 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
         )
     if obj.is_nested:  # failed inside torch's kernels, with a traceback
         raise VanishlabError(f"inputs file {path} holds a nested tensor{NESTED_ADVICE}")
-    if obj.layout != torch.strided or obj.is_meta:  # failed inside torch's kernels
-        what = "a tensor on the meta device" if obj.is_meta else f"a {obj.layout} tensor"
+    if obj.is_meta:  # failed inside torch's kernels; x.to_dense() gives it no values
         raise VanishlabError(
-            f"inputs file {path} holds {what}, not a dense one with values (x.to_dense())"
+            f"inputs file {path} holds a tensor on the meta device: it holds no values to "
+            "measure (save the inputs themselves, made on the CPU or a GPU)"
+        )
+    if obj.layout != torch.strided:  # failed inside torch's kernels
+        raise VanishlabError(
+            f"inputs file {path} holds a {obj.layout} tensor, not a dense one with values "
+            "(x.to_dense())"
         )
     if not obj.is_floating_point():
         what = f"a {obj.dtype} tensor, not floating point{token_ids_advice(obj)}"
