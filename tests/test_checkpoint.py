@@ -691,7 +691,7 @@ def _rnn_sd(kind: str = "rnn", layers: int = 2) -> dict[str, torch.Tensor]:
         (lambda sd: sd.update(weight_ih_l0=torch.zeros(8, 3)), "not 1, 3 or 4 gate blocks"),
         (lambda sd: sd.update(weight_ih_l3=torch.zeros(4, 4)), "inconsistent layers"),
         (lambda sd: sd.update(weight_hh_l0=torch.zeros(4)), "must be matrices"),
-        (lambda sd: sd.update(bias_hh_l0=torch.zeros(4, dtype=torch.float64)), "one floating"),
+        (lambda sd: sd.update(bias_hh_l0=torch.zeros(4, dtype=torch.float64)), "several dtypes"),
         (lambda sd: sd.pop("weight_hh_l0"), "has no weight_hh_l0: not the weights of a whole"),
     ],
 )

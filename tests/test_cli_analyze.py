@@ -1300,3 +1300,26 @@ def test_a_hand_edited_model_record_does_not_end_an_analysis_run_again_in_a_trac
         return
     assert result.exit_code == 0, result.output
     assert "already measured" in result.stdout and result.stderr == ""
+
+
+def test_weights_of_several_dtypes_or_of_one_not_read_are_named_in_a_stable_order(tmp_path):
+    # Several dtypes were said as a Python set ("got {torch.float64, torch.float32}"), in an
+    # order that changed from run to run; weights all int32 "must share one floating dtype",
+    # which they did. Each is now named, with a key that holds it, and the way on.
+    rnn = torch.nn.RNN(3, 4).state_dict()
+    cases = {
+        "mixed": (
+            {**rnn, "weight_hh_l0": rnn["weight_hh_l0"].double()},
+            "its parameters have several dtypes, float32 (bias_hh_l0), float64 (weight_hh_l0): "
+            "vanishlab reads one; save its state_dict() after module.float()",
+        ),
+        "ints": (
+            {k: v.int() for k, v in rnn.items()},
+            "its parameters are int32: vanishlab reads float16, bfloat16, float32 or float64",
+        ),
+    }
+    for name, (weights, message) in cases.items():
+        torch.save(weights, tmp_path / f"{name}.pt")
+        args = ["analyze", str(tmp_path / f"{name}.pt"), "--out", str(tmp_path / name)]
+        one_error_line(runner.invoke(app, args), f"{name}.pt: {message}")
+        assert not (tmp_path / name).exists()

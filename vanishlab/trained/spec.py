@@ -41,6 +41,33 @@ PARAM = re.compile(r"(?P<kind>weight|bias)_(?P<part>ih|hh|hr)_l(?P<layer>\d+)(?P
 _DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
 
+_READ_DTYPES = (torch.float16, torch.bfloat16, *_DTYPES)
+_ONE_DTYPE = "save its state_dict() after module.float()"
+
+
+def _one_dtype(where: str, params: dict[tuple[str, str, int], torch.Tensor]) -> torch.dtype:
+    """The one dtype of the parameters, of those read (float16, bfloat16, float32, float64).
+    Several were said as a set, in an order that changed from run to run; an integer dtype
+    as parameters that 'must share one floating dtype', which they did."""
+    first: dict[torch.dtype, str] = {}
+    for (kind, side, layer), value in sorted(params.items()):
+        first.setdefault(value.dtype, f"{kind}_{side}_l{layer}")
+    names = {d: str(d).removeprefix("torch.") for d in first}
+    if len(first) > 1:
+        several = ", ".join(f"{names[d]} ({key})" for d, key in first.items())
+        raise VanishlabError(
+            f"{where}: its parameters have several dtypes, {several}: vanishlab reads one; "
+            f"{_ONE_DTYPE}"
+        )
+    (stored,) = first
+    if stored not in _READ_DTYPES:
+        raise VanishlabError(
+            f"{where}: its parameters are {names[stored]}: vanishlab reads float16, bfloat16, "
+            f"float32 or float64 weights; {_ONE_DTYPE}"
+        )
+    return stored
+
+
 @dataclass(frozen=True)
 class RecurrentSpec:
     """The architecture of a recurrent module, as inferred from its parameters.
@@ -165,16 +192,9 @@ def infer_spec(
                 f"{where}: {name} has shape {tuple(params[key].shape)}, expected "
                 f"{expected[key]} for an nn.{kind.upper()} with input_size={I}, hidden_size={H}"
             )
-    dtypes = {t.dtype for t in params.values()}
-    if len(dtypes) != 1 or not next(iter(dtypes)).is_floating_point:
-        raise VanishlabError(f"{where}: parameters must share one floating dtype, got {dtypes}")
-    stored = next(iter(dtypes))
-    if stored in (torch.float16, torch.bfloat16):
-        dtype = "float32"  # widened exactly: the engine measures in float32 or float64
-    elif stored in _DTYPES:
-        dtype = _DTYPES[stored]
-    else:
-        raise VanishlabError(f"{where}: unsupported parameter dtype {stored}")
+    stored = _one_dtype(where, params)
+    # float16 and bfloat16 widened exactly: the engine measures in float32 or float64
+    dtype = _DTYPES.get(stored, "float32")
     if kind == "rnn":
         if nonlinearity not in (None, "tanh", "relu"):
             # Lower case, as nn.RNN takes the names (the CLI lowers RELU: Axis.as_named).
