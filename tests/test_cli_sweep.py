@@ -267,6 +267,14 @@ BROKEN = {
         '"""Exits."""\nraise SystemExit(0)\n',
         "exits.py exited while it was imported: SystemExit: 0",
     ),
+    "cancelled.py": (  # a BaseException, not an Exception: a traceback, status 1
+        '"""Cancelled."""\nimport asyncio\nraise asyncio.CancelledError\n',
+        "cancelled.py failed to import: CancelledError",
+    ),
+    "generatorexit.py": (
+        '"""Closed."""\nraise GeneratorExit("closed")\n',
+        "generatorexit.py failed to import: GeneratorExit: closed",
+    ),
     "argparser.py": (  # a script made an experiment: its parser read the sweep's arguments
         '"""Script."""\nimport argparse\nargparse.ArgumentParser().parse_args()\n',
         "exited while it was imported: SystemExit: 2",

@@ -230,6 +230,18 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     return module
 
 
+def _is_stop(err: BaseException) -> bool:
+    """Whether ``err``, raised while an experiment module ran, is a stop of the command: Ctrl-C,
+    or SIGTERM or SIGHUP, which the command line raises as its own BaseExceptions
+    (``vanishlab.cli.stops``, a layer this one may not import). Any other BaseException is the
+    module's failure: ``asyncio.CancelledError`` or ``GeneratorExit`` at its top level ended
+    ``vanishlab sweep`` in a traceback, status 1."""
+    if isinstance(err, KeyboardInterrupt):
+        return True
+    own = type(err).__module__.split(".")[0] == __name__.split(".")[0]
+    return own and not isinstance(err, Exception)
+
+
 def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """Load an experiment module by name (``"seq_len"``) or path (``"my/study.py"``).
 
@@ -255,7 +267,9 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     try:
         with contextlib.redirect_stderr(said):
             module = import_file(module_name, path)
-    except (Exception, SystemExit) as err:  # SystemExit: sys.exit(), argparse in a script
+    except BaseException as err:  # SystemExit: sys.exit(), argparse in a script
+        if _is_stop(err):
+            raise
         detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
         why = "exited while it was imported" if isinstance(err, SystemExit) else "failed to import"
         raise VanishlabError(
