@@ -2102,3 +2102,31 @@ def test_usage_lines_write_a_required_argument_as_the_others_do(monkeypatch, col
         assert result.exit_code == 0, result.stderr
         (usage,) = [line.strip() for line in result.stdout.splitlines() if "Usage:" in line]
         assert usage == f"Usage: vanishlab {command} [OPTIONS] {argument}", usage
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "said"),
+    [(True, "a dry run writes nothing"), (False, "nothing was written ({out} does not exist)")],
+)
+def test_a_stop_while_the_experiment_module_runs_says_what_is_left(tmp_path, dry_run, said):
+    """Ctrl-C while an experiment module is imported (seconds, where it imports torch) said
+    "finished work is kept; run the same command to resume", of a dry run too, and of a run
+    that had no folder yet."""
+    module = tmp_path / "slow.py"
+    module.write_text('"""Slow."""\nraise KeyboardInterrupt\n')
+    out = tmp_path / "new"
+    args = ["sweep", str(module), "--out", str(out), *(["--dry-run"] if dry_run else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, result.stderr
+    assert result.stderr == f"interrupted: {said.format(out=out)}\n", result.stderr
+    assert not out.exists()
+
+
+def test_a_sigterm_while_the_experiment_module_runs_stays_a_stop(tmp_path):
+    """The stops the command raises are no failure of the module (which any other
+    BaseException at its top level is): SIGTERM there ends the sweep as SIGTERM does."""
+    module = tmp_path / "slow.py"
+    module.write_text('"""Slow."""\nfrom vanishlab.cli.stops import Terminated\nraise Terminated\n')
+    result = runner.invoke(app, ["sweep", str(module), "--dry-run"])
+    assert result.exit_code == 143, result.stderr
+    assert result.stderr == "terminated: a dry run writes nothing\n", result.stderr

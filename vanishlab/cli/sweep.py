@@ -218,6 +218,10 @@ def _sweep(
     out_dir = path_option("--out", out)
     label = single("--name", name)
     address = single("--scheduler", scheduler)
+    # A stop while the experiment module runs (seconds, where it imports torch) says what is
+    # left too: it said "finished work is kept; run the same command to resume" of a dry run,
+    # and of a run whose folder is not yet named.
+    stop_leaves(lambda: _left_before_the_grid(out_dir, dry_run=dry_run))
     # The experiment first: a module may register inits that its axis flags then name.
     base = load_experiment(experiment) if experiment is not None else DEFAULT_EXPERIMENT
     overrides = parse_overrides()  # after the run's options: their errors come first
@@ -283,6 +287,14 @@ def _sweep(
 
 #: What a stopped dry run leaves: nothing, and nothing to resume.
 DRY_RUN_LEFT = "a dry run writes nothing"
+
+
+def _left_before_the_grid(out_dir: Path | None, *, dry_run: bool) -> str:
+    """What a sweep stopped before its grid is known left: nothing of its own; ``--out``'s
+    folder as it was."""
+    if dry_run:
+        return DRY_RUN_LEFT
+    return "nothing was written" if out_dir is None else _kept(out_dir)
 
 
 def _kept(run_dir: Path) -> str:
