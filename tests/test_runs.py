@@ -2083,6 +2083,30 @@ def test_workers_that_fit_count_each_workers_own_memory_and_the_forkserver():
     assert check_memory(cells, None, 3) == 3  # memory unknown: as asked
 
 
+def test_a_run_of_a_later_format_says_to_upgrade_and_is_left_as_it_was(run_dir, tmp_path):
+    """A run that a later vanishlab wrote ("format": "vanishlab-run/2") was refused as damage:
+    "restore it from a copy, or make the run again into a new directory", of a sound run that
+    only a later release reads."""
+    out = tmp_path / "later"
+    shutil.copytree(run_dir, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format": "vanishlab-run/2"}))
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    said = (
+        f"error: {out}/manifest.json was written by a later vanishlab (its format is "
+        f"vanishlab-run/2; vanishlab {vl.__version__} reads vanishlab-run/1): upgrade vanishlab "
+        "to read it; the run is left as it was\n"
+    )
+    for args in (["report", str(out)], ["sweep", "--smoke", "--out", str(out)]):
+        result = runner.invoke(app, args)
+        assert (result.exit_code, result.stderr) == (2, said), result.stderr
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    for other in ("vanishlab-run/0", "vanishlab-run/x", "vanishlab-run/\u0662"):  # not later
+        (out / "manifest.json").write_text(json.dumps({**manifest, "format": other}))
+        with pytest.raises(VanishlabError, match="restore it from a copy"):
+            store.load_manifest(out)
+
+
 @pytest.mark.parametrize(
     ("text", "why"),
     [

@@ -148,6 +148,13 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         if refused := refused_read(path, err, persists=_RESTORE):
             raise refused from None
         raise VanishlabError(f"{path} is corrupt or unreadable ({err}): {_RESTORE}") from None
+    if (later := _later_format(manifest)) is not None:  # "restore it from a copy, or make the
+        # run again" of a sound run that a later release wrote: the way on is that release
+        raise VanishlabError(
+            f"{path} was written by a later vanishlab (its format is {later}; vanishlab "
+            f"{__version__} reads {FORMAT}): upgrade vanishlab to read it; the run is left as "
+            "it was"
+        )
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise VanishlabError(
             f"{path} is not a {FORMAT} manifest ({_not_ours(manifest)}): {_RESTORE}"
@@ -181,6 +188,16 @@ _RESTORE = "restore it from a copy, or make the run again into a new directory"
 #: A JSON document's type in JSON's words (a list was "(format: 'list')", read as the value
 #: of a manifest's "format").
 _JSON_TYPES = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+
+
+def _later_format(found: object) -> str | None:
+    """The ``"format"`` of a manifest a later release wrote (``vanishlab-run/2``), or None."""
+    fmt = found.get("format") if isinstance(found, dict) else None
+    family, _, number = FORMAT.rpartition("/")
+    if not isinstance(fmt, str) or not fmt.startswith(f"{family}/"):
+        return None
+    later = fmt[len(family) + 1 :]
+    return fmt if later.isascii() and later.isdigit() and int(later) > int(number) else None
 
 
 def _not_ours(found: object) -> str:
