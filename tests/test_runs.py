@@ -2049,6 +2049,20 @@ def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path
     assert done.stdout.rstrip().endswith(b"-> " + out)
 
 
+def test_a_path_is_printed_as_it_came_under_an_ascii_locale(smoke_run_dir, tmp_path):
+    """Under an ASCII locale without Python's UTF-8 mode (LC_ALL=C, PYTHONUTF8=0), a path's
+    bytes that the locale cannot read reach Python escaped, and click wrote each as "?":
+    `vanishlab report RUN -o é.html` printed `??.html`, a path that does not exist."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LANG")}
+    env.update(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    out = os.fsencode(tmp_path) + "/é r\u00fcn.html".encode()
+    args = [sys.executable, "-m", "vanishlab", "report", os.fsencode(smoke_run_dir), "-o", out]
+    done = subprocess.run(args, env=env, capture_output=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, b""), done.stderr
+    assert done.stdout == out + b"\n"
+    assert Path(os.fsdecode(out)).is_file()
+
+
 @pytest.mark.parametrize(
     ("encoding", "said"),
     [

@@ -392,12 +392,27 @@ def _stdout_reader_gone() -> bool:
         return True
 
 
+def _as_it_came(text: str) -> str | bytes:
+    """``text`` as stdout is to take it: the bytes that its escaped bytes came as, where it
+    holds any (a path that this locale's encoding cannot read, as Python's surrogateescape
+    keeps it), else itself. Under an ASCII locale (LC_ALL=C, PYTHONUTF8=0) click writes text
+    in UTF-8 with "?" for such a byte: ``-o é.html`` was printed as ``??.html``, a path that
+    does not exist. The rest of the text is UTF-8, as click writes it there."""
+    try:
+        return text.encode("utf-8", "surrogateescape") if _ESCAPED_BYTE.search(text) else text
+    except UnicodeEncodeError:  # a lone surrogate of no byte (a manifest's "\ud800")
+        return text
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that surrogateescape kept
+
+
 def say(text: str, done: str = "") -> None:
     """Print a command's output on stdout. A standard output that refuses it (a full disk,
     ``> /dev/full``) is named as such, with ``done`` (what the command finished before: a
     report written): it read as a full disk somewhere in the work."""
     try:
-        typer.echo(text)
+        typer.echo(_as_it_came(text))
     except BrokenPipeError:
         raise
     except OSError as err:
