@@ -290,6 +290,27 @@ def test_a_path_with_a_byte_of_another_encoding_is_said_with_that_byte(tmp_path)
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["sweep", "n\udcffpe"], "'n\\xffpe' is not an experiment name"),
+        (["sweep", "--init", "\udcff"], "--init: unknown init '\\xff'"),
+        (["sweep", "--gain", "1\udcfe"], "--gain: '1\\xfe' is not a number"),
+        (["sweep", "--init", "\\udcff"], "unknown init '\\\\udcff'"),  # typed: its own
+    ],
+)
+def test_a_value_quoted_with_a_byte_of_another_encoding_is_said_with_that_byte(args, said):
+    """A value an error's line quotes by its repr held such a byte as '\\udcff' still:
+    `vanishlab sweep $'n\\xffpe'` said "'n\\udcffpe' is not an experiment name"."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert result.exit_code == 2 and said in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
 def test_a_manifest_the_device_or_the_process_cannot_read_is_not_called_corrupt(
     run_dir, monkeypatch, code

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import sys
 import threading
 import time
@@ -79,7 +80,14 @@ def status_line(text: str) -> None:
     if stream is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        print(escaped_text(surface_words(text)), file=stream, flush=True)
+        said = escaped_text(surface_words(text))
+        print(_QUOTED_BYTE.sub(r"\\x\1", said), file=stream, flush=True)
+
+
+#: Such a byte in a value the line quotes by its repr ("unknown init '\\udcff'", "'n\\udcffpe' is
+#: not an experiment name"): the surrogate's escape as text, which escaped_text cannot see;
+#: written ``\\xNN`` too. A backslash before it is the text's own (repr doubles it).
+_QUOTED_BYTE = re.compile(r"(?<!\\)\\udc([89a-f][0-9a-f])")
 
 
 #: The most columns of the run's name that the bar shows (then an ellipsis; a wide character,
