@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -385,14 +386,9 @@ def test_a_monitor_s_rows_of_several_steps_that_lost_their_record_are_refused(tm
     assert "violated" in vl.check_pascanu(_module(0, nonlinearity="tanh"), cell)
 
 
-def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_module(
-    tmp_path,
-) -> None:
-    """A sweep's rows record no module, but carry the dtype each cell was measured in: its
-    float32 cell at the bound (orthogonal W_hh x 4, zero inputs, no biases), beside the cell's
-    module made .double(), was allowed float64's rounding, and 2 of its 41 rows, within
-    float32's, were "violated". Each row is allowed the rounding of the coarser of its own dtype
-    and the module's; a dtype column vanishlab does not measure in is refused in one line."""
+def _float32_and_float64_cells(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, nn.RNN]:
+    """A sweep's rows of a float32 and a float64 cell at the bound (orthogonal W_hh x 4, zero
+    inputs, no biases), the float32 cell's rows, and its module."""
     from vanishlab.sweep.cell import build_module
 
     sweep = vl.Sweep(
@@ -404,8 +400,19 @@ def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_m
     assert rows.attrs == {} and set(rows["dtype"]) == {"float32", "float64"}
     cell = rows[rows["dtype"] == "float32"]
     config = next(c for c in sweep.cells() if c.dtype == "float32")
-    rnn = build_module(config)
     assert cell["log10_spec_mean"].max() > 12  # at the bound, 4^20: a check of the rounding
+    return rows, cell, build_module(config)
+
+
+def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_module(
+    tmp_path,
+) -> None:
+    """A sweep's rows record no module, but carry the dtype each cell was measured in: its
+    float32 cell at the bound (orthogonal W_hh x 4, zero inputs, no biases), beside the cell's
+    module made .double(), was allowed float64's rounding, and 2 of its 41 rows, within
+    float32's, were "violated". Each row is allowed the rounding of the coarser of its own dtype
+    and the module's; a dtype column vanishlab does not measure in is refused in one line."""
+    rows, cell, rnn = _float32_and_float64_cells(tmp_path)
     own = vl.check_pascanu(rnn, cell)
     assert not own["violated"].any()
     pd.testing.assert_frame_equal(vl.check_pascanu(copy.deepcopy(rnn).double(), cell), own)
@@ -461,3 +468,20 @@ def test_one_monitored_step_s_rows_picked_with_xs_are_compared_with_that_step_s_
         assert not vl.check_pascanu(at[2], mean.xs(2, level="step", drop_level=False))[
             "violated"
         ].any()
+
+
+def test_a_dtype_column_of_numpy_or_torch_dtypes_is_read_by_their_names(tmp_path) -> None:
+    """A dtype column of np.dtype("float32") (or np.float32, torch.float32), not the sweep's
+    strings, was refused as "holds dtype('float32') ..., not a dtype vanishlab measures in
+    (float32 or float64)", which it is: each is read by its name, and its rows allowed its
+    rounding; one vanishlab does not measure in is refused, named as the column holds it."""
+    rows, cell, rnn = _float32_and_float64_cells(tmp_path)
+    own = vl.check_pascanu(rnn, cell)
+    double = copy.deepcopy(rnn).double()
+    for value in (np.dtype("float32"), np.float32, torch.float32):
+        checked = vl.check_pascanu(double, cell.assign(dtype=[value] * len(cell)))
+        pd.testing.assert_frame_equal(checked.drop(columns="dtype"), own.drop(columns="dtype"))
+    as_dtypes = rows.assign(dtype=rows["dtype"].map(np.dtype))
+    assert not vl.check_pascanu(double, as_dtypes)["violated"].any()
+    with pytest.raises(vl.VanishlabError, match=r"^frame's dtype column holds dtype\('float16'\) "):
+        vl.check_pascanu(rnn, cell.assign(dtype=[np.dtype("float16")] * len(cell)))

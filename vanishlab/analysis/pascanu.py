@@ -220,8 +220,8 @@ def check_pascanu(
             (``frame.attrs``): float32 norms checked beside the module's ``.double()`` copy,
             whose fingerprint is the same, are allowed float32's rounding; a sweep's rows, which
             record no module, each the coarser of the module's and its own ``dtype`` column's
-            (a float32 cell's beside a float64 module: float32's). A frame without either is
-            allowed the module's.
+            (a float32 cell's beside a float64 module: float32's; a name, or a numpy or torch
+            dtype). A frame without either is allowed the module's.
 
     Returns:
         ``frame`` (its index too) with ``log10_spec_bound`` and ``log10_fro_bound`` joined on

@@ -225,12 +225,14 @@ def rounding_eps(
         eps = max(eps, torch.finfo(FLOAT_DTYPE_NAMES[recorded]).eps)
     if DTYPE_COLUMN not in frame.columns:
         return eps
-    names = frame[DTYPE_COLUMN].astype(object)
+    given = frame[DTYPE_COLUMN].astype(object)
+    named = {v: _dtype_name(v) for v in given.dropna().unique()}
+    names = given if all(isinstance(v, str) for v in named) else given.map(named)
     unknown = ~(names.isna() | names.isin(list(FLOAT_DTYPE_NAMES))).to_numpy()
     if unknown.any():
         at = int(np.argmax(unknown))
         raise VanishlabError(
-            f"frame's {DTYPE_COLUMN} column holds {names.iloc[at]!r} at "
+            f"frame's {DTYPE_COLUMN} column holds {given.iloc[at]!r} at "
             f"{row_text(frame, at)}, not a dtype vanishlab measures in "
             f"({' or '.join(FLOAT_DTYPE_NAMES)}), so the rounding to allow is unknown: give "
             "tolerance=, or drop the column to allow the module's: "
@@ -238,3 +240,14 @@ def rounding_eps(
         )
     by_name = {name: torch.finfo(dtype).eps for name, dtype in FLOAT_DTYPE_NAMES.items()}
     return np.maximum(eps, names.map(by_name).fillna(0.0).to_numpy(dtype=np.float64))
+
+
+def _dtype_name(value: object) -> object:
+    """A :data:`DTYPE_COLUMN` value by the name the ``dtype`` axis gives it: a torch or numpy
+    dtype, or a numpy scalar type, as ``"float32"`` (a column of ``np.dtype("float32")`` was
+    refused as "not a dtype vanishlab measures in"); anything else as it is."""
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return value
