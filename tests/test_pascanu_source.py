@@ -485,3 +485,23 @@ def test_a_dtype_column_of_numpy_or_torch_dtypes_is_read_by_their_names(tmp_path
     assert not vl.check_pascanu(double, as_dtypes)["violated"].any()
     with pytest.raises(vl.VanishlabError, match=r"^frame's dtype column holds dtype\('float16'\) "):
         vl.check_pascanu(rnn, cell.assign(dtype=[np.dtype("float16")] * len(cell)))
+
+
+def test_a_monitor_s_record_of_its_steps_cells_is_one_string_pandas_copies_as_it_is(
+    tmp_path,
+) -> None:
+    """The record of each step's cell_id was a dict of one entry per step, which pandas
+    deep-copies on every operation (a column read, a selection, each group of a groupby): on
+    a 2,000-step monitor rows[rows.lag == 3] took 10.1 ms, 6.0 without it. It is one string,
+    which a deep copy keeps as it is, and gives each cell_id its step."""
+    from vanishlab.core import weights_attr
+
+    rows, _ = _three_steps(tmp_path)
+    cells = rows.attrs[weights_attr.STEP_WEIGHTS_ATTR]["cells"]
+    assert isinstance(cells, str)
+    assert rows[rows.lag == 0].attrs[weights_attr.STEP_WEIGHTS_ATTR]["cells"] is cells
+    pairs = rows[["cell_id", "step"]].drop_duplicates()
+    steps = dict(zip(pairs["cell_id"], pairs["step"].astype(str), strict=True))
+    assert weights_attr.step_cells(cells) == steps
+    for bad in (None, {}, "abc", "abc:", "abc:-1", 5):
+        assert weights_attr.step_cells(bad) is None

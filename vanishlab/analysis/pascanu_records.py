@@ -16,7 +16,7 @@ import torch
 
 from ..core.fingerprint import DTYPE_ATTR, WEIGHTS_ATTR, weights_fingerprint
 from ..core.inputs import FLOAT_DTYPE_NAMES, module_weight
-from ..core.weights_attr import DTYPE_COLUMN, MONITOR_STEP, STEP_WEIGHTS_ATTR
+from ..core.weights_attr import DTYPE_COLUMN, MONITOR_STEP, STEP_WEIGHTS_ATTR, step_cells
 from ..errors import VanishlabError
 
 __all__ = ["check_same_weights", "rounding_eps", "row_text"]
@@ -82,9 +82,10 @@ def _unstepped_keys(frame: pd.DataFrame, column: str, cells: Any) -> set[str | N
     picked with ``rows.xs(n, level="step")``, which drops the level, were checked beside any
     module without a word, and so were the rows of a mean over steps."""
     ids = frame["cell_id"] if "cell_id" in frame.columns else None
-    if isinstance(cells, dict) and ids is not None and ids.notna().all():
-        steps = {cells.get(c) for c in ids.unique()}
-        if all(isinstance(s, str) for s in steps):
+    known = step_cells(cells)
+    if known is not None and ids is not None and ids.notna().all():
+        steps = {known.get(c) for c in ids.unique()}
+        if None not in steps:
             return steps
     raise VanishlabError(
         f"frame holds a monitor's rows without their {column!r} column (renamed or dropped? "

@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..core.weights_attr import DTYPE_ATTR, STEP_WEIGHTS_ATTR, WEIGHTS_ATTR
+from ..core.weights_attr import DTYPE_ATTR, STEP_WEIGHTS_ATTR, WEIGHTS_ATTR, cells_text
 from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
 from .config import DTYPES
@@ -284,16 +284,17 @@ def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str
 def _steps_attrs(metas: list[CellMeta]) -> dict[str, Any]:
     """:data:`STEP_WEIGHTS_ATTR` of a monitor's steps (those whose shard records their weights'
     fingerprint: none for a step written before shards recorded it; and the step of each cell,
-    for rows whose step column is gone), and :data:`DTYPE_ATTR`
+    for rows whose step column is gone, in one string: :func:`.weights_attr.cells_text`), and
+    :data:`DTYPE_ATTR`
     where they were all measured in one dtype (a monitor refuses a module whose dtype changed)."""
     found: dict[str, str] = {}
-    cells: dict[str, str] = {}
+    cells: dict[str, int] = {}
     for meta in metas:
         record = meta.get("monitor")
         step = record.get(MONITOR_STEP) if isinstance(record, dict) else None
         fingerprint = record.get("weights_fingerprint") if isinstance(record, dict) else None
         if isinstance(step, int):
-            cells[meta["cell_id"]] = str(step)
+            cells[meta["cell_id"]] = step
             if isinstance(fingerprint, str):
                 found[str(step)] = fingerprint
     attrs: dict[str, Any] = {}
@@ -302,7 +303,7 @@ def _steps_attrs(metas: list[CellMeta]) -> dict[str, Any]:
         attrs[STEP_WEIGHTS_ATTR] = {
             "column": MONITOR_STEP,
             "fingerprints": by_step,
-            "cells": dict(sorted(cells.items(), key=lambda item: int(item[1]))),
+            "cells": cells_text(cells),
         }
     dtypes = {meta["config"].get("dtype") for meta in metas}
     if len(dtypes) == 1 and (dtype := dtypes.pop()) in DTYPES:
