@@ -66,3 +66,27 @@ def test_figures_and_lines_of_near_settings_are_told_apart(tmp_path):
     (decay,) = [s for s in report.sections if s.key == "decay"]
     (grid,) = [b for b in decay.blocks if isinstance(b, LineGrid)]
     assert grid.legend == ("1.00001", "1.00002")
+
+
+def _view(tmp_path, **axes):
+    from vanishlab.report.view import RunView
+
+    sweep = vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=2, **axes)
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    run = tmp_path / "run"
+    return RunView(vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+
+
+def test_the_depth_heatmaps_panels_and_their_rows_of_near_settings_are_told_apart(tmp_path):
+    """The depth heatmaps titled two panels of gains 1.00001 and 1.00002 "tanh, 2 layers,
+    gain = 1", and named the rows of input_std = 1.00001 and 1.00002 in each "input std = 1"."""
+    from vanishlab.report.sections.depth import depth_section
+
+    view = _view(tmp_path, num_layers=2, gain=(1.00001, 1.00002), input_std=(1.00001, 1.00002))
+    (grid,) = [b for b in depth_section(view).blocks if isinstance(b, HeatmapGrid)]
+    assert [p.title for p in grid.panels] == [
+        "tanh, 2 layers, gain = 1.00001",
+        "tanh, 2 layers, gain = 1.00002",
+    ]
+    for panel in grid.panels:
+        assert panel.row_groups == ("input std = 1.00001", "input std = 1.00002")

@@ -10,10 +10,12 @@ the mean of the others, gets a dot.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from ..format import LAG_LABEL, MAX_PANELS, and_list, hashable, label, setting_text
+from ..format import LAG_LABEL, MAX_PANELS, and_list, hashable, label, setting_titles
 from ..layout import as_parts, seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
 from ..view import RunView
@@ -26,19 +28,23 @@ PANELS_PER_FIGURE = MAX_PANELS // 2
 
 def _panel(
     stats: pd.DataFrame, view: RunView, fold: list[str], where: list[tuple[str, object]]
-) -> tuple[HeatPanel, list[str]]:
-    """One heatmap, titled by ``where`` (the panel's setting): per setting of the ``fold``
-    axes (in display order) its layers, top layer first, against every lag. A ``fold`` axis
-    of one value in the panel is said once, in its title, not in each row's label ("model =
-    rnn" in every row of a panel of nn.RNN cells, beside its activation). Returns the panel
-    and the axes its rows tell apart."""
+) -> tuple[HeatPanel, list[str], list[tuple[str, object]]]:
+    """One heatmap of the panel's setting ``where``: per setting of the ``fold`` axes (in
+    display order) its layers, top layer first, against every lag. A ``fold`` axis of one
+    value in the panel is said once, in its title, not in each row's label ("model = rnn" in
+    every row of a panel of nn.RNN cells, beside its activation). Returns the panel (untitled),
+    the axes its rows tell apart, and the setting its title says (``where`` and those axes),
+    which :func:`depth_section` tells apart from the other panels'
+    (:func:`~..format.setting_titles`)."""
     shared = [c for c in fold if stats[c].map(hashable).nunique(dropna=False) == 1]
-    title = setting_text([*where, *((c, stats[c].iloc[0]) for c in shared)])
+    title = [*where, *((c, stats[c].iloc[0]) for c in shared)]
     fold = [c for c in fold if c not in shared]
     lags = np.sort(stats["lag"].unique())
     groups = view.setting_order(stats[fold].drop_duplicates(), fold) if fold else None
     settings = list(groups.itertuples(index=False)) if groups is not None else [()]
-    blocks, partials, labels, separators, names = [], [], [], [], []
+    # told apart as panels are (input_std = 1.00001,1.00002 named two "input std = 1")
+    names = setting_titles([zip(fold, setting, strict=True) for setting in settings])
+    blocks, partials, labels, separators = [], [], [], []
     for setting in settings:
         cell = select(stats, zip(fold, setting, strict=True))
         n_layers = int(cell["layer"].max()) + 1
@@ -52,8 +58,7 @@ def _panel(
         grid[n_layers - 1 - li, ki] = y  # top layer drawn at the top
         # Some seeds exactly 0, the others not: the cell is the others' mean (a dot says so).
         partial[n_layers - 1 - li, ki] = zero & np.isfinite(y)
-        # The setting named once beside its layers, not in each layer's label.
-        names.append(setting_text(zip(fold, setting, strict=True)))
+        # The setting named once beside its layers (names), not in each layer's label.
         labels += [str(n_layers - 1 - i) for i in range(n_layers)]
         if blocks:
             separators.append(sum(len(b) for b in blocks))
@@ -61,7 +66,7 @@ def _panel(
         partials.append(partial)
     values = np.concatenate(blocks, axis=0)
     panel = HeatPanel(
-        title=title,
+        title="",  # told apart from the other panels' titles by depth_section
         row_labels=tuple(labels),
         col_labels=tuple(str(int(k)) for k in lags),
         values=values,
@@ -69,7 +74,7 @@ def _panel(
         partial=np.concatenate(partials, axis=0),
         row_groups=tuple(names) if fold else (),
     )
-    return panel, fold
+    return panel, fold, title
 
 
 def _folded_note(rows_by: list[list[str]], fold: list[str]) -> str:
@@ -110,12 +115,15 @@ def depth_section(view: RunView) -> Section | None:
         "log10_fro_std",
     )
     combos = list(view.setting_order(stats[facet].drop_duplicates(), facet).itertuples(index=False))
-    panels, rows_by = [], []
+    panels, rows_by, said = [], [], []
     for combo in combos:
         where = list(zip(facet, combo, strict=True))
-        panel, folded_here = _panel(select(stats, where), view, fold, where)
+        panel, folded_here, title = _panel(select(stats, where), view, fold, where)
         panels.append(panel)
         rows_by.append(folded_here)
+        said.append(title)
+    # told apart (gain = 1.00001,1.00002 titled two panels "tanh, 2 layers, gain = 1")
+    panels = [replace(p, title=t) for p, t in zip(panels, setting_titles(said), strict=True)]
     per = PANELS_PER_FIGURE
     scale = value_range(p.values for p in panels) if len(panels) > PANELS_PER_FIGURE else None
     pages = [list(range(i, min(i + per, len(panels)))) for i in range(0, len(panels), per)]
