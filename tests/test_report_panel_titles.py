@@ -90,3 +90,38 @@ def test_the_depth_heatmaps_panels_and_their_rows_of_near_settings_are_told_apar
     ]
     for panel in grid.panels:
         assert panel.row_groups == ("input std = 1.00001", "input std = 1.00002")
+
+
+def test_the_settings_a_models_figure_leaves_out_are_told_apart(tmp_path):
+    """The models figure draws 12 panels and names the settings it leaves out: input_std =
+    3.00001 and 3.00002 were both named "input std = 3"."""
+    from vanishlab.report.sections.models import MAX_PANELS, models_section
+
+    stds = (*(round(0.1 * k, 1) for k in range(1, MAX_PANELS + 1)), 3.00001, 3.00002)
+    view = _view(tmp_path, model=("rnn", "gru"), input_std=stds)
+    (grid,) = [b for b in models_section(view).blocks if isinstance(b, LineGrid)]
+    assert len(grid.panels) == MAX_PANELS
+    assert grid.note.endswith(
+        ": (input std = 3.00001), (input std = 3.00002) (the table below lists every setting)."
+    )
+
+
+def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path):
+    """The trainability figures draw 12 panels and name the settings they leave out: input_std
+    = 3.00001 and 3.00002 were both named "input std = 3"."""
+    from vanishlab.report.sections.trainability import _MAX_PANELS
+
+    stds = (*(round(0.1 * k, 1) for k in range(1, _MAX_PANELS + 1)), 3.00001, 3.00002)
+    sweep = vl.Sweep(input_std=stds, seq_len=(6,), hidden_size=4, input_size=2, batch=4,
+                     task="adding", train_steps=2, lr=0.01)  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    (section,) = [s for s in report.sections if s.key == "trainability"]
+    grids = [b for b in section.blocks if isinstance(b, LineGrid)]
+    assert len(grids) == 2
+    for grid in grids:
+        assert len(grid.panels) == _MAX_PANELS
+        assert "(input std = 3.00001), (input std = 3.00002)" in grid.note, grid.note

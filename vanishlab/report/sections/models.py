@@ -30,7 +30,6 @@ from ..format import (
     label,
     plural,
     rate_text,
-    setting_text,
     setting_titles,
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
@@ -89,7 +88,9 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     combos = [()] if settings is None else list(settings.itertuples(index=False, name=None))
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(combos)))
-    titles = setting_titles([zip(keys, c, strict=True) for c in combos[:MAX_PANELS]])
+    # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
+    # both "input std = 1")
+    titles = setting_titles([zip(keys, c, strict=True) for c in combos])
     for i, combo in enumerate(combos[:MAX_PANELS]):
         rows = curves
         for k, v in zip(keys, combo, strict=True):
@@ -106,7 +107,7 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor[thin(len(floor))]))
         title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
-    left = [setting_text(zip(keys, c, strict=True)) for c in combos[MAX_PANELS:]]
+    left = titles[MAX_PANELS:]
     drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]
     return with_rim_note(
         LineGrid(

@@ -31,7 +31,6 @@ from ..format import (
     label,
     plural,
     py,
-    setting_text,
     setting_titles,
 )
 from ..layout import figures_drawn, omitted
@@ -51,27 +50,30 @@ def _panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
     return [c for c in view.varying if c in frame and c not in _NOT_PANEL]
 
 
-def _panels(
-    table: pd.DataFrame, view: RunView
-) -> tuple[list[str], list[tuple[tuple[object, ...], pd.DataFrame]], str]:
-    """The panel axes, the panels drawn (their settings and rows) and the note on those left
-    out. At most :data:`_MAX_PANELS` are drawn, in display order, taken round-robin over the
-    models as the faceted figures' are (:func:`..layout.figures_drawn`): a sort by name
-    drew the first twelve, gru and lstm before rnn, and could leave a model out."""
+def _panels(table: pd.DataFrame, view: RunView) -> tuple[list[tuple[str, pd.DataFrame]], str]:
+    """The panels drawn (their titles and rows) and the note on those left out, the titles
+    of both told apart (:func:`~..format.setting_titles`). At most :data:`_MAX_PANELS` are
+    drawn, in display order, taken round-robin over the models as the faceted figures' are
+    (:func:`..layout.figures_drawn`): a sort by name drew the first twelve, gru and lstm before
+    rnn, and could leave a model out."""
     keys = _panel_keys(table, view)
     if not keys:
-        return keys, [((), table)], ""
+        return [("all cells", table)], ""
     order = view.setting_order(table[keys].drop_duplicates(), keys)
     combos = list(dict.fromkeys(tuple(py(v) for v in row) for row in order.itertuples(index=False)))
     drawn = figures_drawn(combos, keys, _MAX_PANELS)
+    # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
+    # both "input std = 1")
+    said = setting_titles([zip(keys, c, strict=True) for c in combos])
+    titles = dict(zip(combos, said, strict=True))
     panels = []
     for combo in drawn:
         mask = np.ones(len(table), dtype=bool)
         for k, v in zip(keys, combo, strict=True):
             mask &= (table[k].isna() if pd.isna(v) else table[k] == v).to_numpy(dtype=bool)
-        panels.append((combo, table[mask]))
-    left = [setting_text(zip(keys, c, strict=True)) for c in combos if c not in drawn]
-    return keys, panels, omitted(0, left, keys, table="the table below")
+        panels.append((titles[combo], table[mask]))
+    left = [titles[c] for c in combos if c not in drawn]
+    return panels, omitted(0, left, keys, table="the table below")
 
 
 def _agreement(table: pd.DataFrame) -> str:
@@ -159,13 +161,12 @@ def _decades_prose(value: float) -> str:
 
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
-    keys, groups, note = _panels(table, view)
+    groups, note = _panels(table, view)
     gains = _gains(table)
     legend = _gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
-    titles = setting_titles([zip(keys, values, strict=True) for values, _ in groups])
-    for i, (_, rows) in enumerate(groups):
+    for i, (title, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -179,7 +180,6 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             curves.append(
                 Curve("predicted from the gradient at init", style, x, predicted, reference=True)
             )
-        title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
         title="Solved fraction against T",
@@ -248,11 +248,10 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     zero = table["zero_at_lag0"].astype(bool)
     never = table["horizon_1000"].isna() & ~zero  # T stands for "beyond T": a lower bound
     table = table.assign(shown=shown.where(~zero), never=never)
-    keys, groups, note = _panels(table, view)
+    groups, note = _panels(table, view)
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
-    titles = setting_titles([zip(keys, values, strict=True) for values, _ in groups])
-    for i, (_, rows) in enumerate(groups):
+    for i, (title, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
             at = rows[rows["gain"] == g]
@@ -274,7 +273,6 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 reference=True,
             )
         )
-        title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(curves)))
     return LineGrid(
         title="Gradient horizon at initialisation against T",
