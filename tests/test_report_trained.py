@@ -955,8 +955,9 @@ def test_a_malformed_step_time_is_shown_as_none(monitor_run, spent):
     (recording,) = [
         kv for kv in _blocks(_section(report, "monitor"), KeyValues) if kv.title == "Recording"
     ]
-    # fsum, not sum: Python's sum rounds once from 3.12 (as the report does), at each step
-    # before it; the two differ where the times sum to a tie (520.5 ms)
+    # fsum, as the report sums them (rounded once), not sum: compensated from Python 3.12
+    # (Neumaier's), each addition rounded before it; the two differ where the times sum to a
+    # tie (520.5 ms)
     total = math.fsum(kept)
     total_text, each = seconds_text(total), seconds_text(total / len(kept))
     assert (
@@ -967,7 +968,7 @@ def test_a_malformed_step_time_is_shown_as_none(monitor_run, spent):
 def test_the_measuring_time_is_the_sum_of_the_step_times_rounded_once(monitor_run):
     """These six step times sum to 0.5205 s; numpy's sum, left to right, made it
     0.5205000000000001 s, and the report said "521 ms in all" (seen when the suite's measured
-    times were these, under Python 3.12, whose sum rounds once: 520 ms)."""
+    times were these, under Python 3.12, whose compensated sum made it 520 ms)."""
     manifest = vl.load_manifest(monitor_run)
     steps = manifest["steps"] = {k: dict(v) for k, v in manifest["steps"].items()}
     spent = [0.0, 0.176494, 0.084296, 0.089295, 0.092417, 0.039991, 0.038007]

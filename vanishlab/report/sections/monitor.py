@@ -68,10 +68,10 @@ def monitor_section(view: RunView) -> Section:
         spent = steps["elapsed_s"].to_numpy(dtype=np.float64)
         spent = spent[np.isfinite(spent)]
         if len(spent):
-            # Rounded once (fsum): numpy's sum, left to right, can be an ulp off; steps of
-            # 0.176494, 0.084296, 0.089295, 0.092417, 0.039991 and 0.038007 s read "521 ms in
-            # all" (0.5205000000000001 s) where they sum to 0.5205 s, 520 ms (Python's sum
-            # from 3.12 rounds once too)
+            # Rounded once (fsum): numpy's sum rounds each addition and can be an ulp off;
+            # steps of 0.176494, 0.084296, 0.089295, 0.092417, 0.039991 and 0.038007 s read
+            # "521 ms in all" (0.5205000000000001 s) where they sum to 0.5205 s, 520 ms
+            # (Python's sum is compensated from 3.12, Neumaier's: nearer, not always so)
             try:
                 total = math.fsum(spent)
             except OverflowError:  # absurd times (1e308 s each): inf, shown as "—"
