@@ -125,3 +125,30 @@ def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path
     for grid in grids:
         assert len(grid.panels) == _MAX_PANELS
         assert "(input std = 3.00001), (input std = 3.00002)" in grid.note, grid.note
+
+
+def test_an_axis_s_values_in_the_overview_heatmaps_and_trainability_legend_are_told_apart(
+    tmp_path,
+):
+    """The overview's swept axes listed gains 1.00001 and 1.00002 as "1, 1", the rate
+    heatmaps labelled their two rows "1", and the trainability figures' legend its two lines
+    "1", where the figures' titles and the decay curves' legend told them apart."""
+    from vanishlab.report.model import HeatmapGrid, Table
+
+    sweep = vl.Sweep(gain=(1.00001, 1.00002), input_std=(1.00001, 1.00002), seq_len=(5, 6),
+                     hidden_size=4, input_size=2, batch=4, task="adding", train_steps=2,
+                     lr=0.01)  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    sections = {s.key: s for s in report.sections}
+    (axes,) = [b for b in sections["overview"].blocks if isinstance(b, Table)]
+    values = {row[0]: row[2] for row in axes.rows}
+    assert values["gain"] == "1.00001, 1.00002" and values["input_std"] == "1.00001, 1.00002"
+    labels = [p.row_labels for b in sections["rates"].blocks if isinstance(b, HeatmapGrid)
+              for p in b.panels]  # fmt: skip
+    assert labels and all(ls == ("1.00001", "1.00002") for ls in labels), labels
+    grids = [b for b in sections["trainability"].blocks if isinstance(b, LineGrid)]
+    assert grids and all(g.legend == ("1.00001", "1.00002") for g in grids), grids

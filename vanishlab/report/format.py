@@ -66,6 +66,7 @@ __all__ = [
     "setting_titles",
     "time_text",
     "title_digits",
+    "value_texts",
 ]
 
 LAG_LABEL = "lag k (steps)"
@@ -234,6 +235,14 @@ def setting_titles(settings: Sequence[Iterable[tuple[str, object]]]) -> list[str
     (:func:`title_digits`)."""
     pairs = [list(s) for s in settings]
     return [setting_text(p, d) for p, d in zip(pairs, title_digits(pairs), strict=True)]
+
+
+def value_texts(column: str, values: Sequence[object]) -> list[str]:
+    """``values`` of the axis ``column`` as a legend, a heatmap's labels or a list of an axis's
+    values write them (:func:`format_value`), told apart as panel titles are
+    (:func:`title_digits`): gains 1.00001 and 1.00002 were both "1"."""
+    digits = title_digits([[(column, v)] for v in values])
+    return [format_value(v, d) for v, d in zip(values, digits, strict=True)]
 
 
 def _is_na(value: object) -> bool:

@@ -33,13 +33,13 @@ from .format import (
     MAX_PANELS,
     MAX_POINTS,
     RATE_LABEL,
-    format_value,
     hashable,
     label,
     py,
     setting_text,
     setting_titles,
     title_digits,
+    value_texts,
 )
 from .line_style import hidden_bar_note
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
@@ -409,11 +409,7 @@ def facet_figures(
 def legend_of(view: RunView, data: pd.DataFrame, line: str | None) -> tuple[str, ...]:
     """The legend entries of ``line``'s values (in display order), told apart as panel titles
     are (:func:`~.format.title_digits`: gains 1.00001 and 1.00002 were both "1")."""
-    if not line:
-        return ()
-    values = view.values(line, data[line].unique())
-    digits = title_digits([[(line, v)] for v in values])
-    return tuple(format_value(v, d) for v, d in zip(values, digits, strict=True))
+    return tuple(value_texts(line, view.values(line, data[line].unique()))) if line else ()
 
 
 def gain_curve(settings: pd.DataFrame, style: int, label_: str, lo: str, hi: str) -> Curve:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...sweep.commands import command_text
 from ...sweep.config import TRAINING_AXES
-from ..format import NOT_APPLICABLE, duration, format_value, label, time_text
+from ..format import NOT_APPLICABLE, duration, format_value, label, time_text, value_texts
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
 from .provenance import versions_block
@@ -58,7 +58,7 @@ def overview_section(view: RunView) -> Section:
     axis_rows = []
     for a in swept:
         vals = axes[a] if a in axes else view.values(a)
-        shown = ", ".join(format_value(v) for v in vals) + _only(frame, a)
+        shown = ", ".join(value_texts(a, vals)) + _only(frame, a)
         axis_rows.append((a, label(a), shown, str(len(vals))))
     blocks: list[Any] = [facts]
     if axis_rows:

@@ -14,12 +14,12 @@ from ...sweep.inits import INITS
 from ..format import (
     RATE_LABEL,
     and_list,
-    format_value,
     horizon_text,
     label,
     py,
     rate_text,
     setting_titles,
+    value_texts,
 )
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
@@ -96,8 +96,8 @@ def rate_heatmaps(
         panels.append(
             HeatPanel(
                 title=panel_title,
-                row_labels=tuple(format_value(v) for v in rows_v),
-                col_labels=tuple(format_value(v) for v in cols_v),
+                row_labels=tuple(value_texts(row_key, rows_v)),
+                col_labels=tuple(value_texts(col_key, cols_v)),
                 values=values,
                 text=tuple(tuple(t) for t in text),
                 absent=absent,

@@ -32,6 +32,7 @@ from ..format import (
     plural,
     py,
     setting_titles,
+    value_texts,
 )
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
@@ -222,8 +223,8 @@ def _gains(table: pd.DataFrame) -> list[float]:
 def _gain_legend(gains: list[float]) -> tuple[str, ...]:
     """The gains' entries under the legend's title, "gain"; none where there is one gain: a
     legend of one line says nothing, and the first figure's caption names it once
-    (:func:`_one_gain`)."""
-    return tuple(format_value(g) for g in gains) if len(gains) > 1 else ()
+    (:func:`_one_gain`). Told apart (:func:`~..format.value_texts`)."""
+    return tuple(value_texts("gain", gains)) if len(gains) > 1 else ()
 
 
 def _one_gain(gains: list[float], view: RunView) -> str:
