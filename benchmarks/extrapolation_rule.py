@@ -19,9 +19,17 @@ each short run's line at lag 300 against the T = 400 curves' value there; LSTMs 
 forget-gate bias is raised by 3 or 4 (a flat curve), and tanh nets at gain 1 with inputs of
 std 0.1 and 0.3.
 
+``reach``: how far past its lags a line may be continued (``EXTRAPOLATION_REACH`` in
+vanishlab/report/sections/long_deps.py). As ``fresh``, at T = 50, 75, 100, 150 and 200 and at
+lags 100, 150 and 300 past T, with three cells at PyTorch's default init beside them: each
+line's error against k / T, how far past its longest lag measured it is continued; and, for
+the lines of rate above +0.01 (a page's "grows with k"), the rate the same lags fit in the
+T = 400 runs, measured after 400 - T steps from the start (a settled state).
+
 Run from the repository root: ``OMP_NUM_THREADS=1 .venv/bin/python
-benchmarks/extrapolation_rule.py`` (~70 s on one core;
-benchmarks/results/extrapolation_rule_dev-2core_2026-12-05.log: its output).
+benchmarks/extrapolation_rule.py`` (~70 s on one core for ``window`` and ``fresh``;
+benchmarks/results/extrapolation_rule_dev-2core_2026-12-05.log: their output), ``--only
+reach`` (~60 s of CPU; benchmarks/results/extrapolation_reach_dev-2core_2026-12-05.log).
 """
 
 from __future__ import annotations
@@ -206,14 +214,97 @@ def fresh() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+REACH_T = (50, 75, 100, 150, 200)
+REACH_LAGS = (100, 150, 300)
+REACH_CELLS = [
+    *FRESH_CELLS,
+    ("lstm", 64, 16, 1.0, 1.0, 0.0),
+    ("gru", 64, 16, 1.0, 1.0, 0.0),
+    ("tanh", 64, 16, 1.0, 1.0, 0.0),
+]
+
+
+def reach() -> pd.DataFrame:
+    """As ``fresh``, at more T and at lags 100, 150 and 300 past them: each line's error
+    against how far past its longest lag measured (T: the state's curve) it is continued."""
+    rows = []
+    for kind, hidden, batch, gain, std, fb in REACH_CELLS:
+        for seed in range(8):
+            torch.manual_seed(seed)
+            module = _module(kind, hidden, gain, fb)
+            long = [_curve(module, 400, batch, std, 2000 + 10 * seed + j) for j in range(3)]
+            for T in REACH_T:
+                short = _curve(module, T, batch, std, 1000 + seed)
+                fit = _fit(short)
+                # the same lags, fitted on the long runs (a settled state): the rate's sign
+                settled = [_fit(c[c["lag"] <= T])["rate"] for c in long]
+                for k in REACH_LAGS:
+                    if k <= T:
+                        continue
+                    measured = [_value(c, k) for c in long]
+                    rows.append(
+                        {
+                            "cell": f"{kind} H{hidden} B{batch} x{std} fb{fb}",
+                            "seed": seed,
+                            "T": T,
+                            "k": k,
+                            "ratio": k / T,
+                            "rate": fit["rate"],
+                            "settled_rate": float(np.median(settled)),
+                            "r2": fit["r2"],
+                            "line": _line(fit, short, k),
+                            "measured": float(np.median(measured)),
+                            "spread": float(np.ptp(measured)),
+                            "err": _line(fit, short, k) - float(np.median(measured)),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
 def _auc(score: np.ndarray, bad: np.ndarray) -> float:
     pos, neg = score[bad], score[~bad]
     return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
 
 
+def _report_reach(r: pd.DataFrame) -> None:
+    r["ae"] = r["err"].abs()
+    ok = r["r2"] >= POOR_FIT_R2
+    print("reach: lines fitted at T = 50-200 from a state of 0, continued to lag k > T, against")
+    print("the same network measured at T = 400 (three input draws; err: line - their median)")
+    print(f"  {len(r)} lines, {ok.sum()} of r2 >= {POOR_FIT_R2}; spread of the three measured:")
+    print(f"  median {r['spread'].median():.2f} decades")
+    for lo, hi in ((1, 1.5), (1.5, 2), (2, 3), (3, 4), (4, 6), (6, 7)):
+        m = ok & (r["ratio"] > lo) & (r["ratio"] <= hi)
+        a = r["ae"][m]
+        print(
+            f"  r2 >= 0.9, k/T in ({lo}, {hi}]: {len(a):4d} lines: median |error| "
+            f"{a.median():.2f}, 90th pct {a.quantile(0.9):.2f}, > 0.5 decade "
+            f"{np.mean(a > 0.5):.2f}, > 1 decade {np.mean(a > 1):.2f}"
+        )
+    for cap in (1.5, 2, 3, 4, 6):
+        m = ok & (r["ratio"] <= cap)
+        a = r["ae"][m]
+        print(
+            f"  rule r2 >= 0.9 and k <= {cap} T: {len(a):4d} continued: median |error| "
+            f"{a.median():.2f}, 90th pct {a.quantile(0.9):.2f}, > 1 decade {np.mean(a > 1):.2f}; "
+            f"rounded to a power of 10, > 1 decade "
+            f"{np.mean((r['line'][m].round() - r['measured'][m]).abs() > 1):.2f}"
+        )
+    flip = r[ok & (r["rate"] > 0.01)].drop_duplicates(["cell", "seed", "T"])
+    print(
+        f"  'exploding' lines (r2 >= 0.9, rate > +0.01): {len(flip)}; the same lags measured "
+        f"after 400 - T steps (a settled state) fitted a rate > +0.01 in "
+        f"{int((flip['settled_rate'] > 0.01).sum())}"
+    )
+    print(flip[["cell", "seed", "T", "rate", "r2", "settled_rate"]].round(3).to_string())
+    by = r[ok].groupby(["cell", "ratio"])["ae"].median().unstack().round(2)
+    print("  median |error| by cell and k/T (r2 >= 0.9):")
+    print(by.to_string())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("window", "fresh"), help="one of the two studies")
+    parser.add_argument("--only", choices=("window", "fresh", "reach"), help="one of the studies")
     args = parser.parse_args()
     torch.set_num_threads(1)
     pd.set_option("display.width", 200)
@@ -246,6 +337,8 @@ def main() -> None:
             )
         worst = d[low & (d["se"] < 0.1).to_numpy()].nlargest(3, "ae")
         print(worst[["cell", "seed", "L", "k", "rate", "r2", "rel", "se", "rho", "err"]].round(3))
+    if args.only in (None, "reach"):
+        _report_reach(reach())
     if args.only in (None, "fresh"):
         print("fresh: a line fitted at T = 50, 100, 200, at lag 300, against the same network")
         print("measured at T = 400 (err: line - the median of the three measured, decades)")
