@@ -79,7 +79,8 @@ def test_the_monitor_page_answers_for_its_last_step_near_the_top(tmp_path):
     assert (
         by_k["39 (input's longest measured)"] == f"{factor_text(log10[39] - log10[0])} (measured)"
     )
-    assert by_k["100"].endswith("(extrapolated)")
+    # past twice its 39 lags: not continued, and a probe of 101 steps measures it
+    assert by_k["100"] == "— (past twice the lags measured: measure with a probe of 101 steps)"
     # The horizon over training, as the "From step 0 to step 30" line has it
     glance = next(b for b in _section(report, "training").blocks if isinstance(b, KeyValues))
     assert glance.title == "From step 0 to step 30"

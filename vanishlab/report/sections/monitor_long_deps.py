@@ -21,11 +21,13 @@ from .monitor_table import step_horizon
 from .monitor_training import first_and_last, fits_by_curve, measured_span
 from .trained import architecture, curve_fits, curve_label, num_layers
 
-__all__ = ["LONGER_PROBE", "monitor_long_deps_section"]
+__all__ = ["LONGER_PROBE", "MEASURE_PROBE", "monitor_long_deps_section"]
 
 #: How the verdict says to measure more lags here: the probe's T is the monitor's, and the
 #: analysed page's "analyze a longer sequence" was no remedy for it.
 LONGER_PROBE = "give JacobianMonitor a longer probe (more time steps)"
+#: How its table says to measure a lag past those its line is continued to.
+MEASURE_PROBE = "measure with a probe of {} steps"
 
 
 def monitor_long_deps_section(view: RunView) -> Section | None:
@@ -46,6 +48,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
         held="the probe holds",
         rates_in="Over training" if view.shows("training") else None,
         longer=LONGER_PROBE,
+        measure=MEASURE_PROBE,
     )
     if answer is None:
         return None

@@ -35,6 +35,7 @@ __all__ = [
     "HORIZON_AT_ZERO",
     "HORIZON_MEANING",
     "LONGER_SEQUENCE",
+    "MEASURE_SEQ_LEN",
     "ZERO_FLOOR_NOTE",
     "architecture",
     "architecture_items",
@@ -319,6 +320,9 @@ def at_zero(fit: Mapping[str, Any]) -> bool:
 #: How an analysed model's page says to measure more lags (a monitor's names its probe
 #: instead): "analyze a longer sequence" named no option.
 LONGER_SEQUENCE = "analyze a longer sequence (--seq-len, or a longer --inputs tensor)"
+#: How its table says to measure a lag past those its line is continued to (a sequence that
+#: long; a longer --inputs tensor as well).
+MEASURE_SEQ_LEN = "measure with --seq-len {}"
 
 
 def too_few_lags(fit: Mapping[str, Any]) -> str | None:
