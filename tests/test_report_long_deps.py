@@ -27,14 +27,14 @@ from vanishlab.core.log_units import LN10
 from vanishlab.core.training_facts import TRAINABILITY_STEPS
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Section, Table
-from vanishlab.report.sections.learn_command import LEARN_TITLE, learn_code
-from vanishlab.report.sections.long_deps import (
+from vanishlab.report.sections.extrapolation import (
     EXTRAPOLATION_REACH,
-    LAGS,
     factor_text,
     magnitude_text,
     untrusted_fit,
 )
+from vanishlab.report.sections.learn_command import LEARN_TITLE, learn_code
+from vanishlab.report.sections.long_deps import LAGS
 from vanishlab.report.sections.try_length import MAX_TRY_SEQ_LEN, try_seq_len
 from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint

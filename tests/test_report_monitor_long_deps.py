@@ -13,7 +13,8 @@ from torch import nn
 import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Report, Section, Table
-from vanishlab.report.sections.long_deps import LONG_DEPS_TITLE, factor_text
+from vanishlab.report.sections.extrapolation import factor_text
+from vanishlab.report.sections.long_deps import LONG_DEPS_TITLE
 from vanishlab.sweep.manifest import monitor_steps
 from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import JacobianMonitor

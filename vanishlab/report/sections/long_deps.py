@@ -7,10 +7,10 @@ learn long dependencies, and what fixes it?".
 - a small table: by how much the gradient from k steps back is smaller (or larger) than at lag
   0, for the top layer's state and the input, at k = 10, 30, 100, 300 and the longest lag both
   curves measured. A lag the inputs hold is read from the measured curve ("measured"); one past
-  them, up to :data:`EXTRAPOLATION_REACH` times the longest, is the curve's fitted line
-  continued, as an order of magnitude ("~10^-3 (extrapolated)"), unless the fit is not one to
-  continue (:func:`untrusted_fit`: a poor fit among others), where it is left out; one farther
-  says which sequence length measures it;
+  them, up to :data:`.extrapolation.EXTRAPOLATION_REACH` times the longest, is the curve's
+  fitted line continued, as an order of magnitude ("~10^-3 (extrapolated)"), unless the fit is
+  not one to continue (:func:`untrusted_fit`: a poor fit among others), where it is left out;
+  one farther says which sequence length measures it;
 - what to try, keyed to the model (nn.RNN tanh or relu, LSTM, GRU) and to the verdict, each a
   ``vanishlab sweep`` command of the built-in inits and experiments at this model's size;
 - where the verdict names a length of dependency (a horizon, measured or on the fitted line),
@@ -31,10 +31,16 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES
 from ...core.log_units import LN10
-from ...sweep.summary_fields import POOR_FIT_R2
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
+from .extrapolation import (
+    REACH_WORDS,
+    factor_text,
+    magnitude_text,
+    reach,
+    untrusted_fit,
+)
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
 from .single_model import FITS_TITLE
@@ -54,16 +60,11 @@ from .trained import (
 from .try_length import seq_len_words, try_seq_len
 
 __all__ = [
-    "EXTRAPOLATION_REACH",
     "LAGS",
     "LONG_DEPS_TITLE",
     "LongDepsAnswer",
-    "factor_text",
     "long_deps_answer",
     "long_deps_section",
-    "magnitude_text",
-    "reach",
-    "untrusted_fit",
 ]
 
 #: The lags the table gives, with the longest lag measured.
@@ -81,79 +82,6 @@ class _Curve(NamedTuple):
     ref_lag: int | None  # that lag: 0 unless lag 0's norm is exactly 0
     last: int  # its last lag measured
     after: int  # how many steps of the sequence follow its last lag (the input's 1, the state's 0)
-
-
-def factor_text(decades: float) -> str:
-    """A factor given by its log10 (``decades``), two significant digits: "0.52", "12",
-    "240", "3.2e-4", "4.1e+15"; never through 10**decades, which underflows far before the engine's
-    norms do (a factor of 1e-3000)."""
-    if not math.isfinite(decades):
-        return "0" if decades < 0 else "—"
-    exponent = math.floor(decades)
-    mantissa = round(10 ** (decades - exponent), 1)
-    if mantissa >= 10:
-        mantissa, exponent = 1.0, exponent + 1
-    if -2 <= exponent <= 2:
-        return f"{mantissa * 10.0**exponent:.{max(0, 1 - exponent)}f}"
-    return f"{mantissa:.1f}e{exponent:+d}"
-
-
-def magnitude_text(decades: float) -> str:
-    """A factor continued on a fitted line, given by its log10 (``decades``), as its order of
-    magnitude: "~10^-3", "~1", "~10", "~10^15" (the power of 10 nearest it). Lines continued
-    as far as :data:`EXTRAPOLATION_REACH` allows were a median 0.23 decades off the value
-    measured, 18% of them over 10-fold: two significant digits ("4.4e-4") claimed 1%."""
-    if not math.isfinite(decades):
-        return factor_text(decades)
-    power = math.floor(decades + 0.5)
-    return {0: "~1", 1: "~10"}.get(power, f"~10^{power}")
-
-
-#: How far past its lags a curve's fitted line is continued: to this many times its longest lag
-#: measured. Lines fitted at T = 50-200 from a state of 0 (as a page measures) were off the value
-#: measured at T = 400 by a median 0.22-0.24 decades at k up to 2 T, about the spread of three
-#: input draws (0.29), and by 0.37 at 2-3 T, 0.52 at 3-4 T and 0.75 at 4-6 T, 37% of them over
-#: 10-fold: an LSTM of forget-gate bias +4 at T = 50 read +2 to +3.3 decades at k = 300 where
-#: T = 400 measured -0.6 to -1.7 (benchmarks/extrapolation_rule.py, "reach").
-EXTRAPOLATION_REACH = 2
-
-
-def reach(last: int) -> int:
-    """The longest lag a curve of lags 0..``last`` is continued to on its fitted line."""
-    return EXTRAPOLATION_REACH * last
-
-
-def _times(n: int) -> str:
-    return "twice" if n == 2 else f"{n} times"
-
-
-#: The fewest lags a fitted line is continued from: a line through 2 lags (T = 3) has r² = 1
-#: by construction, and it was extrapolated to lag 300 (1.6e-170) as if it were a measurement
-#: of the decay.
-MIN_EXTRAPOLATED_POINTS = 5
-
-
-def untrusted_fit(fit: dict[str, Any]) -> str | None:
-    """Why a curve's fitted line is not continued past its lags (None: it is): no rate was
-    fitted, the curve is cut to an exact zero, it was fitted on fewer than
-    :data:`MIN_EXTRAPOLATED_POINTS` lags, or r² is below POOR_FIT_R2 (not a straight line)
-    at any rate. The summary's "poor-fit" flag leaves rates below NEAR_CRITICAL out (a flat
-    line has a small r² however straight it is, and its rate is still near 0), but a line
-    continued to lag 300 multiplies its slope's error by 300: a rate of -0.030 at r² 0.40 read
-    "1000-fold by about k = 269 (extrapolated)" and 4.4e-4 at k = 300. A flat line at
-    rounding level has r² 1 (:func:`vanishlab.fit_decay`) and is continued."""
-    rate, r2 = float(fit["rate"]), float(fit["r2"])
-    zero = fit.get("zero_lag")
-    if zero is not None and not pd.isna(zero):
-        return f"exactly 0 from lag {int(zero)}"
-    if not math.isfinite(rate):
-        return "no rate fitted"
-    points = fit.get("n_points")
-    if points is not None and not pd.isna(points) and int(points) < MIN_EXTRAPOLATED_POINTS:
-        return f"fitted on {int(points)} lags only"
-    if r2 < POOR_FIT_R2:
-        return f"poor fit, r² {r2:.2f}"
-    return None
 
 
 def _curve(
@@ -189,10 +117,7 @@ def _cell(curve: _Curve | None, k: int, measure: str) -> str:
     if why:
         return f"— (not extrapolated: {why})"
     if k > reach(curve.last):
-        return (
-            f"— (past {_times(EXTRAPOLATION_REACH)} the lags measured: "
-            f"{measure.format(k + curve.after)})"
-        )
+        return f"— (past {REACH_WORDS} the lags measured: {measure.format(k + curve.after)})"
     return f"{magnitude_text(_line(curve, k))} (extrapolated)"
 
 
@@ -304,7 +229,7 @@ def _verdict(
             # a rate of -0.02 at T = 24 read "by about k = 346 (extrapolated)"
             line, far = None, reach(main.last)
             then = (
-                f"its fitted line would not before k = {far}, {_times(EXTRAPOLATION_REACH)} "
+                f"its fitted line would not before k = {far}, {REACH_WORDS} "
                 f"the lags measured, as far as a line is continued: {longer} to see where it does."
             )
         elif line is not None:
@@ -500,7 +425,7 @@ def long_deps_answer(
         f"one's (above 1, larger); measured at the lags {held}, extrapolated past "
         "them along the curve's fitted line"
         + (f" (its rate in {rates_in})" if rates_in else "")
-        + f" up to {_times(EXTRAPOLATION_REACH)} the longest lag measured, as an order of "
+        + f" up to {REACH_WORDS} the longest lag measured, as an order of "
         "magnitude: lines continued that far were a median 1.7-fold off the value measured, "
         "1 in 5 more than 10-fold."
         # the section comes before the curves' caption that said what s is
