@@ -95,3 +95,19 @@ def add_failed_cell(run_dir: Path, reason: str, **config: Any) -> str:
     }
     write_shard(run_dir, empty, meta)  # type: ignore[arg-type]
     return cfg.cell_id
+
+
+def report_with_a_failed_seed(run_dir: Path, gains: tuple[float, ...], **axes: Any) -> Any:
+    """The report of a two-seed sweep of H = 8, T = 20 (``gains``, other ``axes`` as given)
+    whose seed 1 failed at the largest gain: a setting of one seed beside settings of two."""
+    from vanishlab.report import build_report
+
+    sweep = vl.Sweep(gain=gains, seed=(0, 1), hidden_size=8, input_size=4, seq_len=20, batch=2,
+                     **axes)  # fmt: skip
+    vl.run_sweep(sweep, run_dir, workers=1, progress=False)
+    (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == max(gains)]
+    add_failed_cell(run_dir, "test failure", **lone.to_dict())
+    return build_report(
+        vl.load_results(run_dir), vl.load_cells(run_dir), vl.load_manifest(run_dir),
+        timestamp="2024-01-01",
+    )  # fmt: skip

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from _report_run import add_failed_cell, report_sections
+from _report_run import add_failed_cell, report_sections, report_with_a_failed_seed
 
 import vanishlab as vl
 from vanishlab.report import build_report
@@ -220,17 +220,7 @@ def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
     assert np.isnan(curve.lo[1]) and np.isnan(curve.hi[1]) and curve.lo[0] == -1.05
     assert hidden_bar_note(_grid(LinePanel(0, 0, "s", (curve,))), "per step") == ""
     # a real run: seed 1 failed at g = 2, and both sections draw no bar there
-    sweep = vl.Sweep(activation=("tanh",), gain=(0.5, 2.0), seed=(0, 1), hidden_size=8,
-                     input_size=4, seq_len=20, batch=2)  # fmt: skip
-    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == 2.0]
-    add_failed_cell(tmp_path / "run", "test failure", **lone.to_dict())
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01",
-    )
+    report = report_with_a_failed_seed(tmp_path / "run", (0.5, 2.0), activation=("tanh",))
     for section in report.sections:
         if section.key in ("gain", "theory"):
             (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
@@ -348,18 +338,7 @@ def test_a_figure_of_bars_and_bare_dots_says_what_a_bare_dot_is(tmp_path):
     the seeds" (a bare dot read as a bar hidden under it, or a setting of one seed)."""
     from vanishlab.report.line_style import BARE_POINTS
 
-    sweep = vl.Sweep(model="rnn", gain=(0.5, 1.0, 2.0), seed=(0, 1), hidden_size=8,
-                     input_size=4, seq_len=20, batch=2)  # fmt: skip
-    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    for cell in sweep.cells():
-        if cell.seed == 1 and cell.gain == 2.0:
-            add_failed_cell(tmp_path / "run", "test failure", **cell.to_dict())
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01",
-    )
+    report = report_with_a_failed_seed(tmp_path / "run", (0.5, 1.0, 2.0), model="rnn")
     for key in ("gain", "theory"):
         (section,) = [s for s in report.sections if s.key == key]
         (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]

@@ -12,10 +12,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from _report_run import add_failed_cell
+from _report_run import report_with_a_failed_seed
 
-import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.model import LineGrid
 from vanishlab.report.sections.curves import band_words
 
@@ -41,18 +39,7 @@ def test_the_band_is_said_by_the_seeds_each_drawn_point_has():
 
 
 def test_a_setting_whose_other_seed_failed_is_said(tmp_path):
-    sweep = vl.Sweep(model="rnn", gain=(0.5, 2.0), seed=(0, 1), hidden_size=8, input_size=4,
-                     seq_len=20, batch=2)  # fmt: skip
-    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    for cell in sweep.cells():
-        if cell.seed == 1 and cell.gain == 2.0:
-            add_failed_cell(tmp_path / "run", "test failure", **cell.to_dict())
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01",
-    )
+    report = report_with_a_failed_seed(tmp_path / "run", (0.5, 2.0), model="rnn")
     for key in ("decay", "input"):
         (section,) = [s for s in report.sections if s.key == key]
         (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
