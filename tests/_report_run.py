@@ -61,16 +61,20 @@ def make_run(run_dir: Path, sweep: vl.Sweep, *, name: str = "test-run", **manife
 
 def report_sections(run_dir: Path, sweep: vl.Sweep) -> dict[str, Any]:
     """Run ``sweep`` into ``run_dir`` and build its report: its sections by key."""
+    vl.run_sweep(sweep, run_dir, workers=1, progress=False)
+    return {s.key: s for s in report_of(run_dir).sections}
+
+
+def report_of(run_dir: Path) -> Any:
+    """The report :func:`vanishlab.report.build_report` builds of the run in ``run_dir``."""
     from vanishlab.report import build_report
 
-    vl.run_sweep(sweep, run_dir, workers=1, progress=False)
-    report = build_report(
+    return build_report(
         vl.load_results(run_dir),
         vl.load_cells(run_dir),
         vl.load_manifest(run_dir),
         timestamp="2024-01-01",
     )
-    return {s.key: s for s in report.sections}
 
 
 def reproduce_text(page: str) -> str:
@@ -100,14 +104,9 @@ def add_failed_cell(run_dir: Path, reason: str, **config: Any) -> str:
 def report_with_a_failed_seed(run_dir: Path, gains: tuple[float, ...], **axes: Any) -> Any:
     """The report of a two-seed sweep of H = 8, T = 20 (``gains``, other ``axes`` as given)
     whose seed 1 failed at the largest gain: a setting of one seed beside settings of two."""
-    from vanishlab.report import build_report
-
     sweep = vl.Sweep(gain=gains, seed=(0, 1), hidden_size=8, input_size=4, seq_len=20, batch=2,
                      **axes)  # fmt: skip
     vl.run_sweep(sweep, run_dir, workers=1, progress=False)
     (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == max(gains)]
     add_failed_cell(run_dir, "test failure", **lone.to_dict())
-    return build_report(
-        vl.load_results(run_dir), vl.load_cells(run_dir), vl.load_manifest(run_dir),
-        timestamp="2024-01-01",
-    )  # fmt: skip
+    return report_of(run_dir)

@@ -4,8 +4,9 @@ two panels "input std = 1", which could not be told apart."""
 
 from __future__ import annotations
 
+from _report_run import report_of
+
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.format import setting_titles
 from vanishlab.report.model import HeatmapGrid, LineGrid
 
@@ -28,12 +29,7 @@ def test_a_reports_panels_of_near_settings_are_told_apart(tmp_path):
     sweep = vl.Sweep(model="rnn", gain=(0.5, 2.0), input_std=(1.00001, 1.00002), hidden_size=8,
                      input_size=4, seq_len=20, batch=2)  # fmt: skip
     vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01",
-    )
+    report = report_of(tmp_path / "run")
     checked = 0
     for section in report.sections:
         for grid in section.blocks:
@@ -51,12 +47,7 @@ def test_figures_and_lines_of_near_settings_are_told_apart(tmp_path):
     sweep = vl.Sweep(model="rnn", gain=(1.00001, 1.00002), input_std=(1.00001, 1.00002),
                      hidden_size=8, input_size=4, seq_len=20, batch=2)  # fmt: skip
     vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    report = build_report(
-        vl.load_results(tmp_path / "run"),
-        vl.load_cells(tmp_path / "run"),
-        vl.load_manifest(tmp_path / "run"),
-        timestamp="2024-01-01",
-    )
+    report = report_of(tmp_path / "run")
     (gain,) = [s for s in report.sections if s.key == "gain"]
     titles = [b.title for b in gain.blocks if isinstance(b, LineGrid)]
     assert titles == [
@@ -116,9 +107,7 @@ def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path
                      task="adding", train_steps=2, lr=0.01)  # fmt: skip
     run = tmp_path / "run"
     vl.run_sweep(sweep, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = report_of(run)
     (section,) = [s for s in report.sections if s.key == "trainability"]
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
     assert len(grids) == 2
@@ -140,9 +129,7 @@ def test_an_axis_s_values_in_the_overview_heatmaps_and_trainability_legend_are_t
                      lr=0.01)  # fmt: skip
     run = tmp_path / "run"
     vl.run_sweep(sweep, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    report = report_of(run)
     sections = {s.key: s for s in report.sections}
     (axes,) = [b for b in sections["overview"].blocks if isinstance(b, Table)]
     values = {row[0]: row[2] for row in axes.rows}
