@@ -6,6 +6,7 @@ import contextlib
 import errno
 import io
 import json
+import os
 import re
 import signal
 import subprocess
@@ -555,6 +556,33 @@ def test_a_lock_or_manifest_that_is_a_directory_is_named_as_such(tmp_path):
     (tmp_path / "b" / "manifest.json").mkdir(parents=True)
     with pytest.raises(vl.VanishlabError, match=r"manifest\.json is a directory, not a manifest"):
         vl.load_manifest(tmp_path / "b")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks and fifos need POSIX")
+def test_a_lock_that_is_a_symlink_or_no_regular_file_is_refused_and_not_followed(tmp_path):
+    """A .lock that was a symlink was followed: a dangling one made its target outside the run
+    directory and the sweep went on; one to /dev/full said only "Invalid argument"."""
+    from vanishlab.sweep import lock
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".lock").symlink_to(tmp_path / "outside")
+    said = r"a[/\\]\.lock is a symlink \(to .*outside\), where vanishlab keeps its lock file"
+    with pytest.raises(vl.VanishlabError, match=said), lock.RunLock(tmp_path / "a"):
+        pass
+    assert not (tmp_path / "outside").exists()
+    (tmp_path / "outside").write_text("kept")
+    with pytest.raises(vl.VanishlabError, match=said), lock.RunLock(tmp_path / "a"):
+        pass
+    assert (tmp_path / "outside").read_text() == "kept"
+    with pytest.raises(OSError) as err:  # (a symlink put there after the check) not followed
+        lock._opened(tmp_path / "a" / ".lock")
+    assert (tmp_path / "outside").read_text() == "kept"
+    assert err.value.errno == errno.ELOOP
+    fifo = tmp_path / "c" / ".lock"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    with pytest.raises(vl.VanishlabError, match=r"\.lock is not a regular file, where vanishlab"):
+        lock.RunLock(fifo.parent).__enter__()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ replaced under its writer.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -88,16 +90,14 @@ class RunLock:
         for _ in range(_REOPENS):
             try:
                 self._make_folder()
-                if self.path.is_dir():  # open() said only "Is a directory: .../.lock"
-                    raise VanishlabError(
-                        f"{self.path} is a directory, where vanishlab keeps its lock file: move "
-                        "it aside"
-                    )
+                _refuse_other(self.path)
                 f, self.made = _opened(self.path)
             except FileNotFoundError as err:  # the folder went again since made: made again
                 gone = err
                 continue
             except OSError as err:
+                if err.errno == errno.ELOOP:  # a symlink put there since _refuse_other
+                    _refuse_other(self.path)
                 raise run_dir_refused(self.path.parent, err, self._flag) from err
             try:
                 _lock(f)
@@ -194,13 +194,38 @@ def _names(path: Path, f: Any) -> bool:
     return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
 
+def _refuse_other(path: Path) -> None:
+    """Refuse a ``.lock`` that is there but no regular file, in one line with the way on. A
+    directory gave open()'s bare "Is a directory: .../.lock"; a symlink was followed: a
+    dangling one made its target, outside the run directory, and the sweep went on, and one
+    to /dev/full said only "Invalid argument: RUN/.lock"."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        return
+    if stat.S_ISLNK(st.st_mode):
+        what, way = f"a symlink (to {os.readlink(path)})", "remove it"
+    elif stat.S_ISDIR(st.st_mode):
+        what, way = "a directory", "move it aside"
+    else:
+        what, way = "not a regular file", "remove it"
+    raise VanishlabError(f"{path} is {what}, where vanishlab keeps its lock file: {way}")
+
+
+def _no_follow(path: str, flags: int) -> int:
+    """``open``'s opener that never follows a symlink (ELOOP; not on Windows)."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o666)
+
+
 def _opened(path: Path) -> tuple[Any, bool]:
     """``path`` opened to read and write, created if missing, and whether this call created
-    it."""
+    it. A symlink is never followed (ELOOP): :func:`_refuse_other` names it."""
     try:
-        return open(path, "x+b"), True
+        return open(path, "x+b", opener=_no_follow), True
     except FileExistsError:
-        return open(path, "a+b"), False
+        return open(path, "a+b", opener=_no_follow), False
 
 
 _HELD_HERE: set[tuple[int, int]] = set()
