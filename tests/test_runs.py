@@ -339,6 +339,14 @@ def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     assert result.exit_code == 2 and result.output == f"error: {said}; move it aside\n"
     assert (out / "manifest.json").read_bytes() == manifest and shard.exists()
     assert (out / "corrupt").read_text() == "my notes"
+    # The report's advice ("run the command again: it moves the file aside to RUN/corrupt") led
+    # to that refusal: the file in the way is named first.
+    result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    line = one_error_line(result, f"{shard} is corrupt")
+    way = (
+        f"{out / 'corrupt'} is not a folder, where a run moves damaged shards: move it aside, then"
+    )
+    assert way in line
 
 
 def test_a_corrupt_folder_the_run_cannot_write_is_refused_before_anything_is_written(

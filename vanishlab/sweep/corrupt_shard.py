@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from ..errors import VanishlabError
-from .files import CORRUPT, line_text
+from .files import CORRUPT, aside_taken, line_text
 
 __all__ = ["CorruptShardError", "foreign", "not_a_shard", "refused_read"]
 
@@ -24,11 +24,18 @@ class CorruptShardError(VanishlabError):
 
     def __init__(self, path: Path, why: str) -> None:
         self.path = path
+        aside = path.parent.parent / CORRUPT
+        # Where a file holds corrupt/'s name, the command refuses the run until it is moved:
+        # the advice to run it again alone led to that refusal.
+        first = (
+            f"{aside} is not a folder, where a run moves damaged shards: move it aside, then "
+            if aside_taken(aside)
+            else ""
+        )
         super().__init__(
-            f"{path} is corrupt ({why}); run the command that wrote this run again (the same "
-            "vanishlab sweep or analyze, or its JacobianMonitor reopened): it moves the file "
-            f"aside to {path.parent.parent / CORRUPT}, and a sweep or analysis measures that "
-            "cell again"
+            f"{path} is corrupt ({why}); {first}run the command that wrote this run again (the "
+            "same vanishlab sweep or analyze, or its JacobianMonitor reopened): it moves the "
+            f"file aside to {aside}, and a sweep or analysis measures that cell again"
         )
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "as_path",
     "as_text",
     "aside_folder",
+    "aside_taken",
     "atomic_write",
     "escaped_text",
     "file_path",
@@ -423,11 +424,16 @@ def _remove_if_free(path: str) -> None:
         os.close(fd)
 
 
+def aside_taken(aside: Path) -> bool:
+    """Whether something other than a folder holds ``aside``'s name (``RUN_DIR/corrupt``)."""
+    return not aside.is_dir() and (aside.exists() or aside.is_symlink())
+
+
 def aside_folder(run_dir: str | os.PathLike[str]) -> Path:
     """``RUN_DIR/corrupt``, refused in one line where something else holds its name (a file
     there said "File exists: RUN_DIR/corrupt", after the sweep had written its manifest)."""
     aside = Path(run_dir) / CORRUPT
-    if not aside.is_dir() and (aside.exists() or aside.is_symlink()):
+    if aside_taken(aside):
         raise VanishlabError(
             f"{aside} is not a folder: a run moves damaged shards into {CORRUPT}/; move it aside"
         )
