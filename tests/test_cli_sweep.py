@@ -79,6 +79,19 @@ def test_experiments_lists_modules_with_descriptions(tmp_path, monkeypatch):
     assert folders.endswith(f": {here} (working directory), {builtin} (built in)"), folders
 
 
+def test_an_experiments_that_is_a_file_is_said_to_be_left_out(tmp_path, monkeypatch):
+    """A file ./experiments was left out of the search in silence: the listing and a name not
+    found named the built-in folder alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").write_text("my notes")
+    note = f"{tmp_path / 'experiments'} is not a folder, so it is not searched"
+    result = runner.invoke(app, ["experiments"])
+    assert result.exit_code == 0 and result.stdout.strip().endswith(f" (built in); {note}")
+    result = runner.invoke(app, ["sweep", "nosuch", "--dry-run"])
+    one_error_line(result, f"(looked in {builtin_experiments_dir()}; {note})")
+    assert (tmp_path / "experiments").read_text() == "my notes"
+
+
 def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):
     # in an empty directory: the README's own `vanishlab sweep gain_phase` may have made
     # runs/gain_phase in the checkout, and a dry run must create no runs/ at all

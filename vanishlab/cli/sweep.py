@@ -32,6 +32,7 @@ from ..sweep.experiments import (
     experiment_dirs,
     list_experiments,
     load_experiment,
+    unsearched,
     variant,
 )
 from ..sweep.flag_text import parse_number
@@ -427,6 +428,7 @@ def experiments() -> None:
         f"{d} ({'built in' if d.resolve() == builtin else 'working directory'})"
         for d in experiment_dirs()
     )
+    dirs = "; ".join(filter(None, (dirs, unsearched())))
     if not found:
         say(f"no experiment modules (searched: {dirs or 'none found'})")
         return

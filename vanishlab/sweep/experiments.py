@@ -62,6 +62,7 @@ __all__ = [
     "import_file",
     "list_experiments",
     "load_experiment",
+    "unsearched",
     "variant",
 ]
 
@@ -147,6 +148,16 @@ def experiment_dirs() -> list[Path]:
     return out
 
 
+def unsearched() -> str:
+    """A note where something other than a folder holds the name of the working directory's
+    ``experiments`` (a file): :func:`experiment_dirs` leaves it out, which the search and the
+    listing said nothing of; "" where there is none."""
+    d = Path.cwd() / "experiments"
+    if d.is_dir() or not (d.exists() or d.is_symlink()):
+        return ""
+    return f"{d} is not a folder, so it is not searched"
+
+
 def _module_files(folder: Path) -> list[Path]:
     """The experiments in ``folder`` that a name finds (:func:`_find`): ``my-exp.py`` or
     ``my exp.py`` is run by its path only, and was listed, and offered, as a name it refuses."""
@@ -178,6 +189,7 @@ def _find(ref: str) -> Path:
             return path
     names = sorted({p.stem for d in dirs for p in _module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
+    where = "; ".join(filter(None, (where, unsearched())))
     available = f"; available: {', '.join(names)}" if names else ""
     meant = did_you_mean(ref, names)  # `gatd`: the name said first, before the list
     here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
