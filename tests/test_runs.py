@@ -1009,6 +1009,31 @@ def test_run_sweep_refuses_a_cell_too_big_without_the_commands_advice(tmp_path, 
     assert not out.exists()
 
 
+def test_a_cell_that_would_train_too_long_is_refused_up_front(tmp_path):
+    """--train-steps had no bound: 10**12 ran a cell for centuries, and a cell cannot resume
+    midway. The estimate of cost.py refuses it, as memory's does a cell too large."""
+    from vanishlab.sweep.config import LONGEST_CELL_DAYS
+    from vanishlab.sweep.cost import cell_cost
+
+    out = tmp_path / "run"
+    flags = ["sweep", "trainability", "--smoke", "--train-steps", str(10**12), "--out", str(out)]
+    # (the dry run first: where it is not refused, the run would train for centuries)
+    dry = one_error_line(runner.invoke(app, [*flags, "--dry-run"]), "cannot stop and resume")
+    days = f"at most {LONGEST_CELL_DAYS} days a cell); choose fewer --train-steps or smaller sizes"
+    assert "(train_steps 1000000000000, hidden_size" in dry and dry.endswith(days)
+    line = one_error_line(runner.invoke(app, flags), dry)
+    assert line == f"{dry} (--dry-run checks them without running anything)"
+    with pytest.raises(VanishlabError, match=r"choose fewer train_steps= or smaller sizes$"):
+        grid = Sweep(task="adding", input_size=2, seq_len=5, hidden_size=4, train_steps=10**12)
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    assert not out.exists()
+    # The bound is the estimate's, not the steps': a step of a small cell is milliseconds.
+    ok = vl.CellConfig(task="adding", input_size=2, seq_len=5, hidden_size=4, train_steps=10**8)
+    assert 1 < cell_cost(ok) / 86400 < LONGEST_CELL_DAYS
+    result = runner.invoke(app, [*flags[:3], "--train-steps", str(10**6), "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_a_run_directory_that_cannot_be_made_leaves_no_folder_of_its_own(tmp_path):
     """--out new/deeper/<a name too long>: mkdir(parents=True) made new/deeper, then refused
     the last name, and the refused sweep left both behind. Only the folders this call made go;

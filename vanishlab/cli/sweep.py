@@ -319,7 +319,7 @@ def _print_plan(
     fit here: ``local``, no scheduler)."""
     from ..sweep.memory import format_bytes
     from ..sweep.plan import plan_sweep
-    from ..sweep.preflight import check_memory
+    from ..sweep.preflight import check_memory, check_time
     from ..sweep.run_manifest import checked_plan, resumed_manifest, run_name
 
     plan = plan_sweep(exp, run_dir, dry_run=True)
@@ -351,6 +351,7 @@ def _print_plan(
         raise VanishlabError(plan.unwritable)
     if local:
         check_memory(plan.cells, plan.available_bytes, 1)
+    check_time(plan.cells)
     checked_plan(plan, force, retry_failed)  # another init definition, another grid
 
 

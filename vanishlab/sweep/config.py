@@ -66,6 +66,7 @@ __all__ = [
     "GAUSSIAN_INPUTS",
     "LABELS",
     "LATER_AXES",
+    "LONGEST_CELL_DAYS",
     "MODELS",
     "OPTIMIZER_NAMES",
     "QUICK_SWEEP",
@@ -126,6 +127,11 @@ def _known_init(value: str) -> None:
 MODELS: tuple[str, ...] = ALL_MODELS
 """The values of the ``model`` axis: ``nn.RNN``, ``nn.LSTM``, ``nn.GRU``."""
 
+
+#: The most days a trained cell may take by :func:`~.cost.cell_cost` (refused over it up front,
+#: :func:`~.preflight.check_time`): a cell cannot stop and resume midway, and
+#: ``--train-steps 10**12`` was run (for centuries).
+LONGEST_CELL_DAYS = 30
 
 AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
@@ -219,7 +225,8 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "train_steps", int, 0,
         meaning="optimizer steps after the measurement at init; 0 = no training",
-        help="Training steps (0 = measure only), e.g. 0,1000.", example="0,1000",
+        help="Training steps (0 = measure only), e.g. 0,1000; a cell estimated to take over "
+        f"{LONGEST_CELL_DAYS} days is refused.", example="0,1000",
         label="steps", low=0, high=INT64_MAX, report_rank=13, in_id_at_default=False,
     ),
     Axis(

@@ -17,7 +17,8 @@ from typing import Any
 from ..core.integers import as_integer
 from ..errors import CellTooLargeError, VanishlabError
 from . import store
-from .config import CellConfig
+from .config import LONGEST_CELL_DAYS, CellConfig
+from .cost import cell_cost
 from .files import CORRUPT, aside_folder, folders_made, run_dir_refused
 from .inits import Init
 from .manifest import check_name, run_kind_words
@@ -30,6 +31,7 @@ __all__ = [
     "check_options",
     "check_sendable",
     "check_shard_folders",
+    "check_time",
     "dir_problem",
     "fewer_workers_line",
     "make_dir",
@@ -250,6 +252,25 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
     if n_workers < 2:
         return 1
     return max(1, min(n_workers, (free - POOL_BYTES) // (peak + WORKER_BYTES)))
+
+
+def check_time(cells: Sequence[CellConfig]) -> None:
+    """Refuse a trained cell that would take, by :func:`~.cost.cell_cost`, more than
+    :data:`~.config.LONGEST_CELL_DAYS`: a cell cannot stop and resume midway. A
+    :class:`~vanishlab.errors.CellTooLargeError`, as :func:`check_memory`'s."""
+    trained = [c for c in cells if c.train_steps > 0]
+    if not trained:
+        return
+    long = max(trained, key=cell_cost)
+    days = cell_cost(long) / 86400
+    if days > LONGEST_CELL_DAYS:
+        raise CellTooLargeError(
+            f"a cell of this sweep (train_steps {long.train_steps}, hidden_size "
+            f"{long.hidden_size}, num_layers {long.num_layers}, seq_len {long.seq_len}) would "
+            f"take about {days:,.0f} days on one CPU thread, and a cell cannot stop and "
+            f"resume midway (at most {LONGEST_CELL_DAYS} days a cell); choose fewer --train-steps "
+            "(train_steps=) or smaller sizes"
+        )
 
 
 def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: int | None) -> str:

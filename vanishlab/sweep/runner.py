@@ -38,6 +38,7 @@ from .preflight import (
     check_options,
     check_sendable,
     check_shard_folders,
+    check_time,
     fewer_workers_line,
     more_workers_line,
     refuse_other_kinds,
@@ -204,6 +205,7 @@ def _refuse_before_anything(
         refuse_other_kinds(store.load_manifest(run_dir), run_dir)
     if scheduler is None:
         check_memory(exp.sweep.cells(), available_bytes(), 1)
+    check_time(exp.sweep.cells())  # (on a cluster too: a cell's time is its own)
     if scheduler is not None or ((workers or cores()) > 1 and exp.sweep.size > 1):
         check_sendable(inits.values())
         if scheduler is None:
