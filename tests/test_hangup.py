@@ -13,6 +13,7 @@ import time
 
 import pytest
 import typer
+from _stops import stops_at_their_defaults
 
 from vanishlab.cli._app import user_errors
 
@@ -48,6 +49,7 @@ def test_a_hung_up_analysis_says_so_ends_by_sighup_and_leaves_no_folder(tmp_path
         [sys.executable, "-m", "vanishlab", "analyze", str(checkpoint), "--seq-len", "4000",
          "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=stops_at_their_defaults,  # whatever the suite's own SIGHUP is
     ) as child:  # fmt: skip
         try:
             assert child.stderr is not None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from _proc import cmdline, stat_fields
+from _stops import stops_at_their_defaults
 
 from vanishlab.cli.stops import stop_word
 
@@ -50,7 +51,7 @@ def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stop):
         [sys.executable, "-m", "vanishlab", "sweep", *FLAGS, "--seeds", "40" if stopped else "2",
          "--workers", "2", "--out", str(out), "-q"],
         stdout=subprocess.DEVNULL, stderr=said, env=env,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     try:
         if stopped:  # once the pool's workers have handed back a cell

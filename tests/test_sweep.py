@@ -20,6 +20,7 @@ import pytest
 import torch
 from _proc import stat_fields
 from _shards import aggregate_by_hand
+from _stops import stops_at_their_defaults
 
 import vanishlab as vl
 from vanishlab.cli.stops import stop_word
@@ -922,6 +923,7 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=stops_at_their_defaults,
     )
     time.sleep(after)
     family = _descendants(proc.pid) if Path("/proc").is_dir() else set()
