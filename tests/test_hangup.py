@@ -225,3 +225,24 @@ def test_a_pool_worker_leaves_every_stop_to_the_command():
         "        for n in ('SIGINT', 'SIGTERM', 'SIGHUP')))\n"
     )
     assert _printed(code) == ["True", "True", "True"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc and pthread_sigmask")
+def test_a_child_a_test_stops_sees_the_stops_at_their_defaults_whatever_this_process_has():
+    # Ignored and blocked survive exec: a suite under nohup passed its ignored SIGHUP on to the
+    # hang-up test's analysis, which kept it and ran to its end (status 0).
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in stops}
+    was = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        done = subprocess.run(
+            ["cat", "/proc/self/status"], capture_output=True, text=True, timeout=60, check=True,
+            preexec_fn=stops_at_their_defaults,
+        )  # fmt: skip
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, was)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    fields = dict(line.split(":\t") for line in done.stdout.splitlines() if ":\t" in line)
+    mask = sum(1 << (s - 1) for s in stops)
+    assert int(fields["SigIgn"], 16) & mask == 0 and int(fields["SigBlk"], 16) & mask == 0
