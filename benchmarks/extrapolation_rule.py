@@ -302,6 +302,15 @@ def _report_reach(r: pd.DataFrame) -> None:
     print(by.to_string())
 
 
+def _error_line(name: str, errors: pd.Series) -> None:
+    """One row of a rule's table: how many lines ``name`` holds and how far off they were."""
+    print(
+        f"  {name:28s} {len(errors):4d} lines: |error| > 0.3 decades "
+        f"{np.mean(errors > 0.3):.2f}, > 1 decade {np.mean(errors > 1):.2f}, "
+        f"median {errors.median():.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("window", "fresh", "reach"), help="one of the studies")
@@ -330,11 +339,7 @@ def main() -> None:
             ("r2 < 0.9 (refused today)", low),
             *[(f"r2 < 0.9 and SE < {b}", low & (d["se"] < b).to_numpy()) for b in (0.05, 0.1, 0.3)],
         ):
-            a = d["ae"][m]
-            print(
-                f"  {name:28s} {len(a):4d} lines: |error| > 0.3 decades {np.mean(a > 0.3):.2f}, "
-                f"> 1 decade {np.mean(a > 1):.2f}, median {a.median():.2f}"
-            )
+            _error_line(name, d["ae"][m])
         worst = d[low & (d["se"] < 0.1).to_numpy()].nlargest(3, "ae")
         print(worst[["cell", "seed", "L", "k", "rate", "r2", "rel", "se", "rho", "err"]].round(3))
     if args.only in (None, "reach"):
@@ -350,11 +355,7 @@ def main() -> None:
             ("r2 < 0.9 (refused today)", low),
             *[(f"r2 < 0.9 and SE < {b}", low & (f["se300"] < b)) for b in (0.05, 0.1, 0.2, 0.3)],
         ):
-            a = f["ae"][m]
-            print(
-                f"  {name:28s} {len(a):4d} lines: |error| > 0.3 decades {np.mean(a > 0.3):.2f}, "
-                f"> 1 decade {np.mean(a > 1):.2f}, median {a.median():.2f}"
-            )
+            _error_line(name, f["ae"][m])
         print(f.drop(columns="ae").round(3).to_string())
 
 
