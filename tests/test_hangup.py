@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import typer
@@ -84,6 +85,14 @@ def test_where_there_is_no_sighup_a_sigterm_still_says_terminated():
     assert _printed(code) == ["Terminated", "terminated", str(int(signal.SIGTERM))]
 
 
+def _run_script(script: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` written to ``script`` and run by a fresh Python, which must exit 0."""
+    script.write_text(code)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+
+
 def _printed(code: str) -> list[str]:
     """The words a fresh Python running ``code`` prints (it must exit 0)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -113,11 +122,7 @@ def test_the_pools_forkserver_and_resource_tracker_outlive_a_hang_up(tmp_path):
     # Both died of the terminal's SIGHUP: a hung-up two-worker sweep's one line was followed by
     # "resource_tracker: process died unexpectedly, relaunching" and five KeyError tracebacks
     # (CI of stop 56, tests/test_sweep.py's SIGHUP case).
-    script = tmp_path / "helpers.py"
-    script.write_text(_HELPERS)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = _run_script(tmp_path / "helpers.py", _HELPERS)
     assert done.stdout.splitlines() == ["resource tracker lives", "forkserver lives"], done.stderr
 
 
@@ -147,11 +152,7 @@ def test_the_forkserver_outlives_a_sigterm_and_the_processes_it_forks_do_not(tmp
     # (CPython has it ignore only Ctrl-C): its workers' statuses read 255, the pool's shutdown
     # returned before they had exited. The command alone acts on it, and ends the forkserver
     # itself. What it forks (any process of the forkserver context) still ends by SIGTERM.
-    script = tmp_path / "sigterm.py"
-    script.write_text(_SIGTERM_TO_THE_FORKSERVER)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = _run_script(tmp_path / "sigterm.py", _SIGTERM_TO_THE_FORKSERVER)
     said = [f"its child {-signal.SIGTERM}", "forkserver lives"]
     assert done.stdout.splitlines() == said, done.stderr
 
@@ -183,11 +184,7 @@ def test_the_forkservers_children_get_the_callers_mask_and_its_workers_keep_the_
     # for its whole life: never interrupted, never hung up. It gets the mask of the caller
     # that started the forkserver. The pool's keep the three blocked until their init ignores
     # them: a stray Ctrl-C before it printed a worker's traceback (SIGTERM killed one).
-    script = tmp_path / "masks.py"
-    script.write_text(_MASKS)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = _run_script(tmp_path / "masks.py", _MASKS)
     stops = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
     pool = " ".join(str(int(s)) for s in sorted([signal.SIGUSR1, *stops]))
     said = [f"own {int(signal.SIGUSR1)}", f"pool {pool}"]
