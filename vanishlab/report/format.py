@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -64,6 +64,7 @@ __all__ = [
     "seeds_at_minus_inf",
     "setting_text",
     "setting_titles",
+    "table_texts",
     "time_text",
     "title_digits",
     "value_texts",
@@ -243,6 +244,16 @@ def value_texts(column: str, values: Sequence[object]) -> list[str]:
     (:func:`title_digits`): gains 1.00001 and 1.00002 were both "1"."""
     digits = title_digits([[(column, v)] for v in values])
     return [format_value(v, d) for v, d in zip(values, digits, strict=True)]
+
+
+def table_texts(
+    records: Sequence[Mapping[str, object]], columns: Sequence[str]
+) -> list[tuple[str, ...]]:
+    """Each record's values of ``columns`` as a table's cells write them, each column told
+    apart (:func:`value_texts`): the models, trainability and rates tables wrote input_std
+    1.00001 and 1.00002 both as "1", two settings in two rows that read the same."""
+    texts = [value_texts(c, [rec[c] for rec in records]) for c in columns]
+    return list(zip(*texts, strict=True)) if texts else [() for _ in records]
 
 
 def _is_na(value: object) -> bool:

@@ -29,10 +29,10 @@ from .format import (
     NOT_APPLICABLE,
     PANEL_AXES,
     and_list,
-    assign,
     hashable,
     plural,
     py,
+    setting_titles,
 )
 
 __all__ = ["LSTM_STATE", "RunView", "applicable_values", "applies_to_none", "state_jacobian"]
@@ -308,18 +308,23 @@ class RunView:
 
     @cached_property
     def unmeasured_values(self) -> list[str]:
-        """The swept axis values every cell of which failed, in words (``"gain = 1e+39"``):
-        the figures drawn from the measured cells have no place for them."""
+        """The swept axis values every cell of which failed, in words (``"gain = 1e+39"``),
+        each axis's told apart (:func:`~.format.setting_titles`: gains 1.00001 and 1.00002 were
+        both "gain = 1"): the figures drawn from the measured cells have no place for them."""
         cells = self.cells
         if "status" not in cells:
             return []
         ok = cells[cells["status"] == "ok"]
-        return [
-            assign(column, value)
-            for column in self.varying
-            for value in self.values(column)
-            if value != NOT_APPLICABLE and not (ok[column].map(py) == value).any()
-        ]
+        words: list[str] = []
+        for column in self.varying:
+            values = self.values(column)
+            titles = setting_titles([[(column, v)] for v in values])
+            words += [
+                title
+                for value, title in zip(values, titles, strict=True)
+                if value != NOT_APPLICABLE and not (ok[column].map(py) == value).any()
+            ]
+        return words
 
     @cached_property
     def failed_rows_note(self) -> str:

@@ -18,16 +18,19 @@ import pandas as pd
 from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grids_ids
 from ...sweep.summary_fields import NO_SUMMARY
-from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_text
+from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_titles
 from ..model import Section, Table
 from ..view import RunView
 
 __all__ = ["anomalies_section"]
 
 
-def _setting(rec: Mapping[str, object], columns: Sequence[str]) -> str:
-    """A listed cell's setting: its values of ``columns`` ("—" where it has none)."""
-    return setting_text((c, rec[c]) for c in columns if c in rec) or "—"
+def _settings(records: Sequence[Mapping[str, object]], columns: Sequence[str]) -> list[str]:
+    """The listed cells' settings: their values of ``columns`` ("—" where one has none), told
+    apart as panel titles are (:func:`~..format.setting_titles`: gains 1.00001 and 1.00002
+    were both "gain = 1")."""
+    titles = setting_titles([[(c, rec[c]) for c in columns if c in rec] for rec in records])
+    return [t or "—" for t in titles]
 
 
 def _whole_setting(view: RunView) -> list[str]:
@@ -82,12 +85,13 @@ def _failed_cells(view: RunView, axes: list[str]) -> Table | None:
     if not len(bad):
         return None
     rows = []
-    for rec in bad.head(MAX_ANOMALY_ROWS).to_dict("records"):
+    records = bad.head(MAX_ANOMALY_ROWS).to_dict("records")
+    for rec, setting in zip(records, _settings(records, axes), strict=True):
         reason = str(rec.get("reason") or "")
         kind = _failure_kind(rec, reason)
         # stored with both names of an option, "--batch (batch=)": said as the command line
         # says it to the people who ran it
-        rows.append((str(rec["cell_id"]), _setting(rec, axes), kind, command_line_words(reason)))
+        rows.append((str(rec["cell_id"]), setting, kind, command_line_words(reason)))
     return Table(
         "Failed cells",
         "Cells that produced no measurement, with the reason recorded by the sweep. "
@@ -126,12 +130,13 @@ def _exact_zeros(view: RunView, axes: list[str]) -> Table | None:
     g = view.table_order(g.reset_index(), axes)
     batch = view.fixed.get("batch")
     rows = []
-    for rec in g.head(MAX_ANOMALY_ROWS).to_dict("records"):
+    records = g.head(MAX_ANOMALY_ROWS).to_dict("records")
+    for rec, setting in zip(records, _settings(records, axes), strict=True):
         most = f"{int(rec['most'])}" + (f" of {batch}" if batch is not None else "")
         rows.append(
             (
                 str(rec["cell_id"]),
-                _setting(rec, axes),
+                setting,
                 str(rec["source"]),
                 str(int(rec["lags"])),
                 str(int(rec["first"])),
@@ -163,9 +168,10 @@ def _beyond_float32(view: RunView, axes: list[str]) -> Table | None:
     first = r.drop_duplicates("cell_id").set_index("cell_id").loc[big.index]
     first = first.assign(_max=big.to_numpy())
     first = view.table_order(first.reset_index(), axes)
+    records = first.head(MAX_ANOMALY_ROWS).to_dict("records")
     rows = [
-        (str(rec["cell_id"]), _setting(rec, axes), f"{rec['_max']:.1f}")
-        for rec in first.head(MAX_ANOMALY_ROWS).to_dict("records")
+        (str(rec["cell_id"]), setting, f"{rec['_max']:.1f}")
+        for rec, setting in zip(records, _settings(records, axes), strict=True)
     ]
     return Table(
         "Norms beyond float32",
@@ -188,9 +194,10 @@ def _without_summary(view: RunView, axes: list[str]) -> Table | None:
     unsummarized = view.table_order(unsummarized, axes)
     if not len(unsummarized):
         return None
+    records = unsummarized.head(MAX_ANOMALY_ROWS).to_dict("records")
     rows = [
-        (str(rec["cell_id"]), _setting(rec, axes), str(rec["note"]))
-        for rec in unsummarized.head(MAX_ANOMALY_ROWS).to_dict("records")
+        (str(rec["cell_id"]), setting, str(rec["note"]))
+        for rec, setting in zip(records, _settings(records, axes), strict=True)
     ]
     return Table(
         "Cells without a summary",
@@ -210,9 +217,10 @@ def _outside_grids(view: RunView) -> Table | None:
     strays = _outside_the_grids(view)
     if strays is None or not len(strays):
         return None
+    records = strays.head(MAX_ANOMALY_ROWS).to_dict("records")
     rows = [
-        (str(rec["cell_id"]), _setting(rec, view.config_columns))
-        for rec in strays.head(MAX_ANOMALY_ROWS).to_dict("records")
+        (str(rec["cell_id"]), setting)
+        for rec, setting in zip(records, _settings(records, view.config_columns), strict=True)
     ]
     return Table(
         "Cells outside the run's grids",

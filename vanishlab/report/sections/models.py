@@ -26,11 +26,11 @@ from ..format import (
     NOT_APPLICABLE,
     NUMERIC_AXES,
     and_list,
-    format_value,
     label,
     plural,
     rate_text,
     setting_titles,
+    table_texts,
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..line_style import with_rim_note
@@ -269,9 +269,11 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             predicted = f"{rate_text(pr)} ({by.iloc[0]}{'; ' + _DIVERGES if diverges else ''})"
         else:  # the theory table's dash, with the reason its notes give
             predicted = no_prediction(notes[g], shared)
-        setting = [format_value(v) for v in g[:-1]]
         cell = sub.iloc[0]
-        rows.append((str(name), *setting, cell["rate_text"], cell["horizon_text"], predicted))
+        rows.append((str(name), cell["rate_text"], cell["horizon_text"], predicted))
+    # Each setting column told apart over the rows listed (format.table_texts)
+    settings = table_texts([dict(zip(keys, g[:-1], strict=True)) for g in order], keys)
+    rows = [(r[0], *s, *r[1:]) for r, s in zip(rows, settings, strict=True)]
     # The model first, as every other table with a model column and every figure title
     # (format.setting_text) put it, and its rows grouped by it (the figure above puts the
     # models side by side, one panel per setting).

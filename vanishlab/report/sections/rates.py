@@ -23,11 +23,11 @@ from ..format import (
     MAX_TABLE_ROWS,
     NOT_APPLICABLE,
     NUMERIC_AXES,
-    format_value,
     label,
     r2_text,
     rate_text,
     seeds_at_minus_inf,
+    table_texts,
 )
 from ..layout import as_parts
 from ..model import Section, Table
@@ -86,8 +86,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
     merged = view.table_order(merged, axes)  # its rows follow its columns, the model first
     rows = []
     listed = merged.head(MAX_TABLE_ROWS)
-    for rec in listed.to_dict("records"):
-        row = [format_value(rec[c]) for c in axes]
+    records = listed.to_dict("records")
+    for rec, setting in zip(records, table_texts(records, axes), strict=True):
+        row = list(setting)
         row += [
             str(int(rec["n"])),
             rate_cell(rec),

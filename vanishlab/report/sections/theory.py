@@ -29,12 +29,12 @@ from ..format import (
     NUMERIC_AXES,
     PANEL_AXES,
     fixed,
-    format_value,
     label,
     plural,
     rate_text,
     seeds_at_minus_inf,
     setting_text,
+    table_texts,
 )
 from ..layout import (
     Plan,
@@ -250,7 +250,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         if shared
         else "."
     )
-    for rec in records:
+    for rec, setting in zip(records, table_texts(records, axes), strict=True):
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
             # The ± may go under the mean (the table's widest column else): the numbers stay whole.
@@ -263,7 +263,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         whole = [_seed_mean(rec, "rate_layer0", "n_zero_rate_layer0")] if stacks else []
         rows.append(
             (
-                *(format_value(rec[c]) for c in axes),
+                *setting,
                 f"{int(rec['n_ok'])}" + (f" of {int(rec['n'])}" if rec["n_ok"] < rec["n"] else ""),
                 _seed_mean(rec, "rate", "n_zero"),
                 _rate_or_dash(rec["predicted"]),

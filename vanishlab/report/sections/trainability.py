@@ -32,6 +32,7 @@ from ..format import (
     plural,
     py,
     setting_titles,
+    table_texts,
     value_texts,
 )
 from ..layout import figures_drawn, omitted
@@ -355,7 +356,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     ]
     rows, mean_field = [], False
     # In display order, as the figures' panels (a sort by name put gru and lstm before rnn).
-    for rec in view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records"):
+    records = view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records")
+    for rec, setting in zip(records, table_texts(records, axes), strict=True):
         t = theory.loc[rec["cell_id"]] if rec["cell_id"] in theory.index else None
         rate = float(t["rate"]) if t is not None else math.nan
         mf = float(t["mf_rate"]) if t is not None else math.nan
@@ -375,7 +377,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
             horizon = ZERO_AT_LAG0
         rows.append(
             (
-                *(format_value(rec[c]) for c in axes),
+                *setting,
                 str(rec["required_lag"]),
                 horizon,
                 _lag_text(efold, rate),
