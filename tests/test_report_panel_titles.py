@@ -4,10 +4,14 @@ two panels "input std = 1", which could not be told apart."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 from _report_run import report_of
 
 import vanishlab as vl
-from vanishlab.report.format import setting_titles
+from vanishlab.report.format import setting_titles, title_digits, value_texts
 from vanishlab.report.model import HeatmapGrid, LineGrid
 
 
@@ -23,6 +27,26 @@ def test_titles_that_read_the_same_get_the_digits_that_tell_them_apart():
     ]
     same = [("model", "rnn"), ("gain", 1.00001)]
     assert setting_titles([same, same]) == ["model = rnn, gain = 1", "model = rnn, gain = 1"]
+
+
+def test_missing_values_are_one_setting_and_no_title_gets_more_digits_than_it_needs():
+    """Two settings of NaN were two (NaN != NaN), which no digits told apart: each was raised
+    to 17 digits, its other numbers written with all of them ("input std = 0.123456789");
+    None, pd.NA and NaN all read "—" and are one setting; +inf and -inf read apart."""
+    row = [("gain", np.float64("nan")), ("input_std", 0.123456789)]
+    assert title_digits([list(row), list(row)]) == [4, 4]
+    assert setting_titles([list(row), list(row)]) == ["gain = —, input std = 0.1235"] * 2
+    missing = [None, pd.NA, float("nan"), np.nan, np.float32("nan")]
+    assert title_digits([[("gain", v)] for v in missing]) == [4] * len(missing)
+    values = [math.inf, -math.inf, np.float64("inf"), float("nan"), 1.00001, 1.00002]
+    assert value_texts("gain", values) == ["+∞", "−∞", "+∞", "—", "1.00001", "1.00002"]
+    assert title_digits([[("gain", v)] for v in values]) == [4, 4, 4, 4, 6, 6]
+    # 1.00001 reads apart from 1.0000101 at 6 digits and as at 8: 6, the fewest that write it
+    assert title_digits([[("gain", 1.00001)], [("gain", 1.00002)], [("gain", 1.0000101)]]) == [
+        6,
+        6,
+        8,
+    ]
 
 
 def test_a_reports_panels_of_near_settings_are_told_apart(tmp_path):

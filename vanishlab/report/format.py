@@ -214,9 +214,11 @@ def title_digits(settings: Sequence[Iterable[tuple[str, object]]]) -> list[int]:
     """The significant digits (:func:`format_value`'s ``digits``) with which each setting's
     title tells it apart from the others' (:func:`setting_titles`): 4, or where two settings'
     titles read the same (gains 1.00001 and 1.00002 were both "gain = 1"), as many as tell
-    them apart, up to every digit a float has; settings that are the same keep one title."""
+    them apart, up to every digit a float has, and no more than give its title its text;
+    settings that are the same keep one title (a missing value, None, pd.NA or NaN, is one
+    value: each reads "—")."""
     pairs = [list(s) for s in settings]
-    keys = [tuple((k, hashable(v)) for k, v in p) for p in pairs]
+    keys = [tuple((k, _setting_key(v)) for k, v in p) for p in pairs]
     digits = [4] * len(pairs)
     for more in range(5, 18):
         of: dict[str, set[tuple[object, ...]]] = {}
@@ -228,7 +230,27 @@ def title_digits(settings: Sequence[Iterable[tuple[str, object]]]) -> list[int]:
             break
         for i in clash:
             digits[i] = more
+    # A clash raises its settings together: one told apart sooner, or one no digits tell
+    # apart, is given back the fewest digits that write its title as it stands.
+    for i, d in enumerate(digits):
+        if d > 4:
+            title = setting_text(pairs[i], d)
+            digits[i] = next(k for k in range(4, d + 1) if setting_text(pairs[i], k) == title)
     return digits
+
+
+def _setting_key(value: object) -> Hashable:
+    """:func:`hashable`, with every missing value (None, pd.NA, NaN) one key: NaN != NaN made
+    two settings of NaN two, which no digits told apart (each raised to 17, and its other
+    numbers written with every digit: "input std = 0.123456789" for 0.1235)."""
+    if value is None or value is pd.NA:
+        return _MISSING
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return _MISSING
+    return hashable(value)
+
+
+_MISSING = ("missing",)
 
 
 def setting_titles(settings: Sequence[Iterable[tuple[str, object]]]) -> list[str]:
