@@ -21,13 +21,12 @@ Each section's function is importable from here, as are :func:`chosen_steps` and
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
-from ..format import STEP_LABEL, format_value, time_text
+from ..format import STEP_LABEL, format_value, time_text, total
 from ..model import KeyValues, Section
 from ..view import RunView
 from .monitor_curves import MAX_SHOWN_STEPS, chosen_steps, curves_steps_section
@@ -68,19 +67,12 @@ def monitor_section(view: RunView) -> Section:
         spent = steps["elapsed_s"].to_numpy(dtype=np.float64)
         spent = spent[np.isfinite(spent)]
         if len(spent):
-            # Rounded once (fsum): numpy's sum rounds each addition and can be an ulp off;
-            # steps of 0.176494, 0.084296, 0.089295, 0.092417, 0.039991 and 0.038007 s read
-            # "521 ms in all" (0.5205000000000001 s) where they sum to 0.5205 s, 520 ms
-            # (Python's sum is compensated from 3.12, Neumaier's: nearer, not always so)
-            try:
-                total = math.fsum(spent)
-            except OverflowError:  # absurd times (1e308 s each): inf, shown as "—"
-                total = math.inf
-            each = total / len(spent)
+            spent_s = total(spent)  # rounded once (fsum), inf past the largest float
+            each = spent_s / len(spent)
             recorded.append(
                 (
                     "measuring time",
-                    f"{seconds_text(total)} in all, {seconds_text(each)} per recorded step",
+                    f"{seconds_text(spent_s)} in all, {seconds_text(each)} per recorded step",
                 )
             )
     recorded += [

@@ -13,7 +13,15 @@ import pandas as pd
 
 from ...sweep.commands import command_text
 from ...sweep.config import TRAINING_AXES
-from ..format import NOT_APPLICABLE, duration, format_value, label, time_text, value_texts
+from ..format import (
+    NOT_APPLICABLE,
+    duration,
+    format_value,
+    label,
+    time_text,
+    total,
+    value_texts,
+)
 from ..model import Code, KeyValues, Section, Table
 from ..view import RunView, applies_to_none
 from .provenance import versions_block
@@ -44,7 +52,8 @@ def overview_section(view: RunView) -> Section:
     items.append(("finished", time_text(m.get("finished"), "not finished")))
     items.append(("run time", duration(m.get("elapsed_s"))))
     if "elapsed_s" in cells and n:
-        items.append(("time in cells (sum)", duration(float(cells["elapsed_s"].sum()))))
+        spent = pd.to_numeric(cells["elapsed_s"], errors="coerce")
+        items.append(("time in cells (sum)", duration(total(spent))))  # rounded once
     facts = KeyValues("Run", tuple(items))
 
     axes = {a: v for a, v in (m.get("axes") or {}).items() if isinstance(v, list)}
