@@ -358,3 +358,37 @@ def test_the_panels_with_bars_not_all_hidden_are_named_beside_a_panel_without_ba
     assert " In the 'model = lstm' panel, of the 3 bars, 1 is at most " in note
     note = hidden_bar_note(_grid(_panel("model = rnn", 0.03), some), "per step")
     assert " In the other panel, of the 3 bars, 1 is at most " in note
+
+
+def test_past_three_panels_a_caption_names_the_others_or_counts_them():
+    """A caption named every panel it was of in one sentence, up to a figure's 24 ("In the
+    'a = 1' panel, the 'a = 2' panel, ..."): past 3 it names those it is not of, where they
+    are as few, else it counts them."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    off = np.array([0.05, 0.01, 0.05])  # the middle bar of 3 is hidden
+    some = [LinePanel(0, 0, f"s{i}", (Curve("a", 0, X, ys, lo=ys - off, hi=ys + off),))
+            for i in range(12)]  # fmt: skip
+    hidden = [_panel(f"h{i}", 0.03) for i in range(12)]
+    bare = LinePanel(0, 0, "bare", (Curve("a", 0, X, ys),))
+    tall = f"at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall"
+    assert hidden_bar_note(_grid(*hidden[:3], *some[:9]), "per step").startswith(
+        f" In the 'h0', 'h1' and 'h2' panels the bars are {tall}"
+    )
+    assert hidden_bar_note(_grid(*hidden[:7], *some[:5]), "per step").startswith(
+        f" In 7 of the 12 panels the bars are {tall}"
+    )
+    assert hidden_bar_note(_grid(*hidden[:10], bare, *some[:1]), "per step").startswith(
+        f" In all but the 'bare' and 's0' panels the bars are {tall}"
+    )
+    note = hidden_bar_note(_grid(hidden[0], *some[:10], bare), "per step")
+    assert " In all but the 'h0' and 'bare' panels, of the 30 bars, 10 are at most " in note
+    note = hidden_bar_note(_grid(*hidden[:6], *some[:5], bare), "per step")
+    assert " In 5 of the 12 panels, of the 15 bars, 5 are at most " in note
+    thin = [_panel(f"t{i}", 0.02) for i in range(11)]
+    wide = _panel("wide", 0.5)
+    assert hidden_band_note([*thin[:4], wide]).startswith(
+        " In all but the 'wide' panel the band is at most ±0.01 "
+    )
+    assert hidden_band_note([*thin[:4], *(wide,) * 4]).startswith(
+        " In 4 of the 8 panels the band is at most ±0.01 "
+    )

@@ -110,7 +110,7 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
         if not c.reference and c.lo is not None and c.hi is not None
     ]
     half = max(float(r[np.isfinite(r)].max(initial=0.0)) for r in reach)
-    where = _where([panels[i].title for i in thin], thin == banded, len(panels), "a band")
+    where = _where(thin, [p.title for p in panels], thin == banded, "a band")
     tallest = max(heights[i] for i in thin)
     return (
         f" {where}he band is at most ±{half:.2g} in log10: {_at_most_pt(tallest)} tall "
@@ -118,26 +118,45 @@ def hidden_band_note(panels: Sequence[LinePanel]) -> str:
     )
 
 
-def _where(titles: list[str], every: bool, panels: int, having: str) -> str:
-    """Which panels a caption's sentence is of, as its opening up to the "t" of "the" that
-    follows: "T" where the figure has one panel; "In every panel t" where it is of them all;
-    "In every panel that has bars t" (``having``) where it is of every panel that has them
-    (``every``) and another has none ("In every panel" said so of a panel without a bar); else
-    "In the 'a' and 'b' panels t", each title quoted (the list "a, b and c, d" read as three
-    or four panels, "In the model = lstm panel" as an equation)."""
-    if panels == 1:
+def _where(which: list[int], titles: list[str], every: bool, having: str) -> str:
+    """Which panels a caption's sentence is of (``which``, of the figure's panels, whose
+    ``titles`` are given), as its opening up to the "t" of "the" that follows: "T" where the
+    figure has one panel; "In every panel t" where it is of them all; "In every panel that has
+    bars t" (``having``) where it is of every panel that has them (``every``) and another has
+    none ("In every panel" said so of a panel without a bar); else as :func:`_in_the` names
+    them."""
+    if len(titles) == 1:
         return "T"
-    if len(titles) == panels:
+    if len(which) == len(titles):
         return "In every panel t"
-    if every and len(titles) > 1:
+    if every and len(which) > 1:
         return f"In every panel that has {having} t"
-    return _in_the(titles) + " t"
+    return _in_the(which, titles) + " t"
 
 
-def _in_the(titles: list[str]) -> str:
-    """ "In the 'a' and 'b' panels": the panels of ``titles``, each quoted."""
-    named = [f"'{t}'" for t in titles]
-    return f"In the {and_list(named)} panel" + ("s" if len(titles) > 1 else "")
+#: The most panels a caption names in one sentence: past it, it names those it is not of,
+#: where they are as few, or counts them (a theory figure's caption named 23 panels in one).
+MAX_NAMED_PANELS = 3
+
+
+def _in_the(which: list[int], titles: list[str]) -> str:
+    """ "In the 'a' and 'b' panels": the panels ``which`` (of the figure's panels, whose
+    ``titles`` are given), each title quoted (the list "a, b and c, d" read as three or four
+    panels, "In the model = lstm panel" as an equation); past :data:`MAX_NAMED_PANELS` of
+    them, "In all but the 'c' panel" where the others are as few, else "In 7 of the 12
+    panels"."""
+    if len(which) <= MAX_NAMED_PANELS:
+        return f"In the {_quoted(which, titles)}"
+    others = [i for i in range(len(titles)) if i not in which]
+    if len(others) <= MAX_NAMED_PANELS:
+        return f"In all but the {_quoted(others, titles)}"
+    return f"In {len(which)} of the {len(titles)} panels"
+
+
+def _quoted(which: list[int], titles: list[str]) -> str:
+    """ "'a' and 'b' panels": the panels ``which`` by their ``titles``, each quoted."""
+    named = [f"'{titles[i]}'" for i in which]
+    return f"{and_list(named)} panel" + ("s" if len(which) > 1 else "")
 
 
 def _at_most_pt(points: float) -> str:
@@ -217,6 +236,7 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     # by panel, not title: two panels' titles may read the same (a theory figure of input_std
     # = 1.00001,1.00002 titles both "input std = 1")
     bars = [_bars(p, shown) for p in grid.panels]
+    titles = [p.title for p in grid.panels]
     hidden = [reach <= MARKER_MS / 2 for reach, _, _ in bars]
     full = [i for i, h in enumerate(hidden) if len(h) and h.all()]
     rest = [i for i, h in enumerate(hidden) if not h.all()]
@@ -228,8 +248,7 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
 
     note = ""
     if full:
-        titles = [grid.panels[i].title for i in full]
-        where = _where(titles, not rest, len(grid.panels), "bars")
+        where = _where(full, titles, not rest, "bars")
         tallest, widest = said(full)
         note += (
             f" {where}he bars are {_at_most_pt(tallest)} tall, under the {MARKER_MS:g} pt "
@@ -245,7 +264,7 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
         elif len(full) + len(rest) == len(grid.panels):
             where = f"In the other panel{'s' if len(rest) > 1 else ''}, of"
         else:  # "the other panel" said one of two others, where the second has no bar
-            where = _in_the([grid.panels[i].title for i in rest]) + ", of"
+            where = _in_the(rest, titles) + ", of"
         one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
         hide = (
             f"{'is' if one else 'are'} {_at_most_pt(tallest)} tall, hidden under "
