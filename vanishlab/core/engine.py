@@ -38,6 +38,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 from .allocation import memory_refused
@@ -64,13 +65,13 @@ SOURCES = ("state", "input")
 
 
 def jacobian_norms(
-    rnn: torch.nn.RNN,
+    rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     *,
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = SOURCES,
-):
+) -> pd.DataFrame:
     """Jacobian norms of an ``nn.RNN`` at every lag, as a tidy ``pandas.DataFrame``.
 
     Args:
@@ -129,9 +130,9 @@ def jacobian_norms(
 
 @torch.no_grad()
 def jacobian_log_norms(
-    rnn: torch.nn.RNN,
+    rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     *,
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = SOURCES,

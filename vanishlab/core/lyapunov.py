@@ -33,9 +33,9 @@ __all__ = ["lyapunov_spectrum"]
 
 @torch.no_grad()
 def lyapunov_spectrum(
-    rnn: torch.nn.RNN,
+    rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     k: int | None = None,
     *,
     discard: int = 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from .config import CellConfig
 from .inits import INITS
 from .prediction import MEAN_FIELD_AXES, cell_mean_field, cell_size, cell_value, checked_model
 from .summary_fields import RELU_DIVERGES
+
+if TYPE_CHECKING:  # pandas is imported when a row of a frame is given (critical_gain)
+    import pandas as pd
 
 __all__ = [
     "MAX_CRITICAL_GAIN",
@@ -103,7 +106,9 @@ def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: _Same)
     return math.inf
 
 
-def critical_gain(cell: Mapping[str, Any] | CellConfig, *, layer: int | None = None) -> float:
+def critical_gain(
+    cell: Mapping[str, Any] | CellConfig | pd.Series, *, layer: int | None = None
+) -> float:
     """The smallest gain at which the mean-field rate of this configuration reaches 0.
 
     Every other axis of ``cell`` is held fixed and the gain varied (the gain scales W_hh only,
