@@ -1034,6 +1034,44 @@ def test_a_cell_that_would_train_too_long_is_refused_up_front(tmp_path):
     assert result.exit_code == 0, result.stderr
 
 
+def test_an_untrained_cell_that_would_measure_too_long_is_refused_up_front(tmp_path, monkeypatch):
+    """Only a trained cell's time was bounded: an untrained nn.RNN of H = 16384 and T = 100000
+    (about 56 GiB: it fits a 64 GiB machine, and a Dask cluster's memory is not checked up front)
+    was accepted, to measure for about 84 days with no way to resume midway."""
+    from vanishlab.errors import CellTooLargeError
+    from vanishlab.sweep import plan
+    from vanishlab.sweep import runner as sweep_runner
+    from vanishlab.sweep.config import LONGEST_CELL_DAYS
+    from vanishlab.sweep.cost import cell_cost
+
+    for module in (sweep_runner, plan):  # memory for it: only its time is refused here
+        monkeypatch.setattr(module, "available_bytes", lambda: 128 * 2**30)
+    big = vl.CellConfig(hidden_size=16384, seq_len=100000, batch=1)
+    days = cell_cost(big) / 86400
+    assert days > LONGEST_CELL_DAYS and cell_bytes(big) < 64 * 2**30
+    out = tmp_path / "run"
+    flags = ["sweep", "--hidden-size", "16384", "--seq-len", "100000", "--batch", "1"]
+    flags += ["--activation", "tanh", "--num-layers", "1", "--out", str(out)]
+    dry = one_error_line(runner.invoke(app, [*flags, "--dry-run"]), "cannot stop and resume")
+    assert dry == (
+        "error: a cell of this sweep (hidden_size 16384, batch 1, num_layers 1, seq_len 100000) "
+        f"would take about {days:,.0f} days on one CPU thread, and a cell cannot stop and resume "
+        f"midway (at most {LONGEST_CELL_DAYS} days a cell); choose smaller sizes"
+    )
+    # The run itself, on a cluster (its memory is the cluster's): refused before it connects.
+    line = one_error_line(runner.invoke(app, [*flags, "--scheduler", "tcp://127.0.0.1:9"]), dry)
+    assert line == f"{dry} (--dry-run checks them without running anything)"
+    grid = vl.Sweep(hidden_size=16384, seq_len=100000, batch=1)
+    with pytest.raises(CellTooLargeError, match=r"days a cell\); choose smaller sizes$"):
+        vl.run_sweep(grid, out, scheduler="tcp://127.0.0.1:9", progress=False)
+    assert not out.exists()
+    # The bound is the estimate's: a cell of a third of the lags, under it, is accepted.
+    ok = vl.CellConfig(hidden_size=16384, seq_len=30000, batch=1)
+    assert 1 < cell_cost(ok) / 86400 < LONGEST_CELL_DAYS
+    result = runner.invoke(app, [*flags[:3], "--seq-len", "30000", *flags[5:-2], "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_a_run_directory_that_cannot_be_made_leaves_no_folder_of_its_own(tmp_path):
     """--out new/deeper/<a name too long>: mkdir(parents=True) made new/deeper, then refused
     the last name, and the refused sweep left both behind. Only the folders this call made go;

@@ -115,7 +115,7 @@ class GridTooLargeError(VanishlabError):
 class CellTooLargeError(VanishlabError):
     """A sweep's largest cell needs more memory, by its estimate, than this machine has
     available: refused before anything runs (:func:`vanishlab.sweep.preflight.check_memory`);
-    or a trained cell would take longer than one may (``check_time`` beside it).
+    or a cell would take longer than one may (``check_time`` beside it).
     The command line adds its advice (``--dry-run``), which Python has no counterpart of."""
 
 

@@ -255,22 +255,28 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
 
 
 def check_time(cells: Sequence[CellConfig]) -> None:
-    """Refuse a trained cell that would take, by :func:`~.cost.cell_cost`, more than
+    """Refuse a cell, trained or not, that would take, by :func:`~.cost.cell_cost`, more than
     :data:`~.config.LONGEST_CELL_DAYS`: a cell cannot stop and resume midway. A
-    :class:`~vanishlab.errors.CellTooLargeError`, as :func:`check_memory`'s."""
-    trained = [c for c in cells if c.train_steps > 0]
-    if not trained:
+    :class:`~vanishlab.errors.CellTooLargeError`, as :func:`check_memory`'s. Untrained cells
+    were let through: ``--hidden-size 16384 --seq-len 100000 --batch 1``, about 56 GiB (a Dask
+    cluster's memory is not checked here at all), is estimated at 84 days."""
+    if not cells:
         return
-    long = max(trained, key=cell_cost)
+    long = max(cells, key=cell_cost)
     days = cell_cost(long) / 86400
-    if days > LONGEST_CELL_DAYS:
-        raise CellTooLargeError(
-            f"a cell of this sweep (train_steps {long.train_steps}, hidden_size "
-            f"{long.hidden_size}, num_layers {long.num_layers}, seq_len {long.seq_len}) would "
-            f"take about {days:,.0f} days on one CPU thread, and a cell cannot stop and "
-            f"resume midway (at most {LONGEST_CELL_DAYS} days a cell); choose fewer --train-steps "
-            "(train_steps=) or smaller sizes"
-        )
+    if days <= LONGEST_CELL_DAYS:
+        return
+    if long.train_steps > 0:
+        sizes = f"train_steps {long.train_steps}, hidden_size {long.hidden_size}"
+        way = "fewer --train-steps (train_steps=) or smaller sizes"
+    else:  # its batch too: a measurement's time grows with it (a training's batch is fixed)
+        sizes = f"hidden_size {long.hidden_size}, batch {long.batch}"
+        way = "smaller sizes"
+    raise CellTooLargeError(
+        f"a cell of this sweep ({sizes}, num_layers {long.num_layers}, seq_len {long.seq_len}) "
+        f"would take about {days:,.0f} days on one CPU thread, and a cell cannot stop and "
+        f"resume midway (at most {LONGEST_CELL_DAYS} days a cell); choose {way}"
+    )
 
 
 def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: int | None) -> str:
