@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from ..core.weights_attr import DTYPE_COLUMN
 from ..sweep.axes import NOT_APPLICABLE
 from ..sweep.config import AXIS_TABLE, REPORT_ORDER
 from ..sweep.config import LABELS as AXIS_LABELS
@@ -191,7 +192,7 @@ def assign(column: str, value: object, digits: int = 4) -> str:
     does not: "default" or "forget_bias" alone in a panel's title ("T = 6, default") said
     nothing of what it was. ``digits``: as :func:`format_value`'s."""
     text = format_value(value, digits)
-    if column in ("activation", "dtype"):
+    if column in ("activation", DTYPE_COLUMN):
         return text
     if column == "num_layers":
         return f"{text} layer" + ("" if text == "1" else "s")

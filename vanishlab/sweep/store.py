@@ -56,7 +56,13 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..core.weights_attr import DTYPE_ATTR, STEP_WEIGHTS_ATTR, WEIGHTS_ATTR, cells_text
+from ..core.weights_attr import (
+    DTYPE_ATTR,
+    DTYPE_COLUMN,
+    STEP_WEIGHTS_ATTR,
+    WEIGHTS_ATTR,
+    cells_text,
+)
 from ..errors import VanishlabError, python_words
 from .checksums import StoredSummary, content_digest, stored_summary, summary_digest
 from .config import DTYPES
@@ -275,7 +281,7 @@ def _measured_attrs(manifest: dict[str, Any], metas: list[CellMeta]) -> dict[str
     found = record.get("weights_fingerprint") if isinstance(record, dict) else None
     if isinstance(found, str):
         attrs[WEIGHTS_ATTR] = found
-    dtype = metas[0]["config"].get("dtype")
+    dtype = metas[0]["config"].get(DTYPE_COLUMN)
     if dtype in DTYPES:
         attrs[DTYPE_ATTR] = dtype
     return attrs
@@ -305,7 +311,7 @@ def _steps_attrs(metas: list[CellMeta]) -> dict[str, Any]:
             "fingerprints": by_step,
             "cells": cells_text(cells),
         }
-    dtypes = {meta["config"].get("dtype") for meta in metas}
+    dtypes = {meta["config"].get(DTYPE_COLUMN) for meta in metas}
     if len(dtypes) == 1 and (dtype := dtypes.pop()) in DTYPES:
         attrs[DTYPE_ATTR] = dtype
     return attrs

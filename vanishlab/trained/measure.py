@@ -34,6 +34,7 @@ from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_dtype, module_weight
 from ..core.lyapunov import lyapunov_spectrum
+from ..core.weights_attr import DTYPE_COLUMN
 from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
@@ -100,7 +101,7 @@ def module_config(
         "bias": bool(module.bias),
         "batch": int(xs.shape[1]),
         "seed": seed,
-        "dtype": module_dtype(module),
+        DTYPE_COLUMN: module_dtype(module),
         "model": kind,
     }
     defaults = CellConfig().to_dict()

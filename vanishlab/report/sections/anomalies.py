@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from ...core.weights_attr import DTYPE_COLUMN
 from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grids_ids
 from ...sweep.summary_fields import NO_SUMMARY
@@ -264,7 +265,7 @@ def _outside_the_grids(view: RunView) -> pd.DataFrame | None:
 def _dtype_note(cells: pd.DataFrame) -> str:
     """Where none of the cells listed ran in float32 (a float64 run), that they did not: the
     table's float32 would otherwise read as the run's dtype."""
-    if "dtype" not in cells or (cells["dtype"] == "float32").any():
+    if DTYPE_COLUMN not in cells or (cells[DTYPE_COLUMN] == "float32").any():
         return ""
     return (
         " These cells ran in float64, whose plain backward pass holds norms up to log10 "
