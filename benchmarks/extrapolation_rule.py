@@ -26,10 +26,17 @@ line's error against k / T, how far past its longest lag measured it is continue
 the lines of rate above +0.01 (a page's "grows with k"), the rate the same lags fit in the
 T = 400 runs, measured after 400 - T steps from the start (a settled state).
 
+``settle``: whether a growing curve is the state filling from its start, against the cell's
+gate memory (``SETTLE_MEMORIES`` in vanishlab/report/sections/settling.py): LSTMs and GRUs of
+a raised forget (update) gate bias, some with W_hh 6 or 10 times PyTorch's (they grow settled
+too), and tanh nets, fitted from a state of 0 at T = 50 to 400, beside the same lags measured
+after 1000 - T steps (three other input draws).
+
 Run from the repository root: ``OMP_NUM_THREADS=1 .venv/bin/python
 benchmarks/extrapolation_rule.py`` (~70 s on one core for ``window`` and ``fresh``;
 benchmarks/results/extrapolation_rule_dev-2core_2026-12-05.log: their output), ``--only
-reach`` (~60 s of CPU; benchmarks/results/extrapolation_reach_dev-2core_2026-12-05.log).
+reach`` (~60 s of CPU; benchmarks/results/extrapolation_reach_dev-2core_2026-12-05.log),
+``--only settle`` (~4 min of CPU; benchmarks/results/extrapolation_settle_dev-2core_2026-12-05.log).
 """
 
 from __future__ import annotations
@@ -42,18 +49,24 @@ import pandas as pd
 import torch
 
 import vanishlab as vl
+from vanishlab.analysis.fits import PHASE_TOLERANCE
+from vanishlab.trained.gate_memory import KEEP_GATE, gate_memory_steps
 
 LN10 = math.log(10)
 POOR_FIT_R2 = 0.9  # vanishlab.sweep.summary_fields.POOR_FIT_R2, said here for the reader
 
 
 def _module(kind: str, hidden: int, gain: float, forget_bias: float) -> torch.nn.Module:
-    if kind == "lstm":
-        m: torch.nn.Module = torch.nn.LSTM(hidden, hidden)
+    """An nn.RNN of W_hh ~ N(0, gain² / H), or an LSTM or GRU at PyTorch's init with
+    ``forget_bias`` added to the gate that keeps its state (an LSTM's f, a GRU's z) and W_hh
+    times ``gain``."""
+    if kind in ("lstm", "gru"):
+        m: torch.nn.Module = (
+            torch.nn.LSTM(hidden, hidden) if kind == "lstm" else torch.nn.GRU(hidden, hidden)
+        )
         with torch.no_grad():
-            m.bias_hh_l0[hidden : 2 * hidden] += forget_bias
-    elif kind == "gru":
-        m = torch.nn.GRU(hidden, hidden)
+            m.bias_hh_l0[KEEP_GATE * hidden : (KEEP_GATE + 1) * hidden] += forget_bias
+            m.weight_hh_l0.mul_(gain)
     else:
         m = torch.nn.RNN(hidden, hidden, nonlinearity=kind)
         with torch.no_grad():
@@ -261,6 +274,83 @@ def reach() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SETTLE_T = (50, 100, 150, 200, 300, 400)
+SETTLE_CELLS = [
+    *[("lstm", 32, 4, 1.0, 1.0, fb) for fb in (2.0, 3.0, 4.0, 5.0)],
+    ("lstm", 16, 2, 1.0, 1.0, 3.0),
+    ("lstm", 64, 16, 1.0, 1.0, 3.0),
+    *[("gru", 32, 4, 1.0, 1.0, fb) for fb in (3.0, 4.0)],
+    ("lstm", 64, 16, 1.0, 1.0, 0.0),
+    ("gru", 64, 16, 1.0, 1.0, 0.0),
+    *[("tanh", 32, 4, g, 1.0, 0.0) for g in (2.0, 3.0)],
+    *[(k, 32, 4, g, 1.0, fb) for k in ("lstm", "gru") for g in (6.0, 10.0) for fb in (0.0, 3.0)],
+]
+
+
+def settle() -> pd.DataFrame:
+    """A curve fitted at T from a state of 0 (as a page measures), beside the same lags
+    measured after 1000 - T steps (a settled state; three other input draws), against the
+    cell's gate memory (:func:`vanishlab.trained.gate_memory.gate_memory_steps`)."""
+    rows = []
+    for kind, hidden, batch, gain, std, fb in SETTLE_CELLS:
+        for seed in range(8):
+            torch.manual_seed(seed)
+            module = _module(kind, hidden, gain, fb)
+            memory = gate_memory_steps(module)
+            long = [_curve(module, 1000, batch, std, 2000 + 10 * seed + j) for j in range(3)]
+            for T in SETTLE_T:
+                fit = _fit(_curve(module, T, batch, std, 1000 + seed))
+                settled = [_fit(c[c["lag"] <= T]) for c in long]
+                rows.append(
+                    {
+                        "cell": f"{kind} H{hidden} B{batch} g{gain} fb{fb}",
+                        "seed": seed,
+                        "memory": memory,
+                        "T": T,
+                        "T/memory": T / memory if memory else math.nan,
+                        "rate": fit["rate"],
+                        "r2": fit["r2"],
+                        "settled_rate": float(np.median([f["rate"] for f in settled])),
+                        "settled_r2": float(np.median([f["r2"] for f in settled])),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _report_settle(s: pd.DataFrame) -> None:
+    grow = s["rate"] > PHASE_TOLERANCE
+    start = grow & (s["settled_rate"] <= PHASE_TOLERANCE)  # grew from 0 alone
+    print("settle: lines fitted at T from a state of 0, against the same lags measured after")
+    print(f"1000 - T steps (settled_rate: median of three draws); {len(s)} lines, {grow.sum()}")
+    print(f"of rate > +{PHASE_TOLERANCE} ('exploding'), {start.sum()} of them level or falling")
+    print("once settled (rate <= +0.01 there)")
+    for name, m in (("grew from 0 alone", start), ("grew settled too", grow & ~start)):
+        t = s["T/memory"][m]
+        print(
+            f"  {name:18s} {m.sum():4d} lines: T / gate memory min {t.min():.1f}, "
+            f"max {t.max():.1f}; r2 min {s['r2'][m].min():.2f}"
+        )
+    plain = start & (s["cell"].str.contains(" g1.0 ")) & s["memory"].notna()
+    print(
+        f"  at PyTorch's W_hh (gain 1), gated: {int(plain.sum())} grew from 0 alone, T / gate "
+        f"memory max {s['T/memory'][plain].max():.1f}"
+    )
+    poor = s["r2"] < POOR_FIT_R2
+    print("  asked to measure a longer run first: T < cap x gate memory, or r2 < 0.9 (a poor fit)")
+    for cap in (2, 3, 4, 5, 6, 8):
+        short = s["T/memory"] < cap
+        print(
+            f"  cap {cap}: grown from 0 alone {int((short & start).sum()):3d} of "
+            f"{int(start.sum())} by T, {int(((short | poor) & start).sum()):3d} with r2; grown "
+            f"settled too {int((short & grow & ~start).sum()):3d} of {int((grow & ~start).sum())} "
+            f"by T, {int(((short | poor) & grow & ~start).sum()):3d} with r2"
+        )
+    by = s.groupby(["cell", "T"])[["rate", "settled_rate"]].median().unstack("T").round(3)
+    print("  median rate by cell and T (from 0 | settled):")
+    print(by.to_string())
+    print(s[grow].round(3).to_string())
+
+
 def _auc(score: np.ndarray, bad: np.ndarray) -> float:
     pos, neg = score[bad], score[~bad]
     return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
@@ -313,7 +403,9 @@ def _error_line(name: str, errors: pd.Series) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("window", "fresh", "reach"), help="one of the studies")
+    parser.add_argument(
+        "--only", choices=("window", "fresh", "reach", "settle"), help="one of the studies"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     pd.set_option("display.width", 200)
@@ -344,6 +436,8 @@ def main() -> None:
         print(worst[["cell", "seed", "L", "k", "rate", "r2", "rel", "se", "rho", "err"]].round(3))
     if args.only in (None, "reach"):
         _report_reach(reach())
+    if args.only in (None, "settle"):
+        _report_settle(settle())
     if args.only in (None, "fresh"):
         print("fresh: a line fitted at T = 50, 100, 200, at lag 300, against the same network")
         print("measured at T = 400 (err: line - the median of the three measured, decades)")

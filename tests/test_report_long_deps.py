@@ -38,6 +38,7 @@ from vanishlab.report.sections.long_deps import LAGS
 from vanishlab.report.sections.try_length import MAX_TRY_SEQ_LEN, try_seq_len
 from vanishlab.sweep.trainability import required_lag
 from vanishlab.trained import analyze_checkpoint
+from vanishlab.trained.gate_memory import gate_memory_steps
 
 KEY = "long-dependencies"
 T = 24
@@ -732,3 +733,57 @@ def test_each_kind_of_model_gets_folders_of_its_own(runs):
     assert "runs/try-irnn-rnn-relu-1x8" in outs["relu"]
     every = [out for name in outs for out in outs[name]]
     assert len(every) == len(set(every))
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The case of the brief: an nn.LSTM(32, 32) of forget-gate bias +4 (seed 0), analysed at
+    T = 50 and at the T its page asks for, B = 4."""
+    root = tmp_path_factory.mktemp("slow")
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(32, 32)
+    with torch.no_grad():
+        lstm.bias_hh_l0[32:64] += 4.0
+    torch.save(lstm.state_dict(), root / "lstm.pt")
+    for t in (50, 280):
+        analyze_checkpoint(root / "lstm.pt", root / f"t{t}", seq_len=t, batch=4)
+    return {t: root / f"t{t}" for t in (50, 280)}
+
+
+def test_a_curve_growing_while_a_slow_gate_fills_asks_for_a_longer_run(slow):
+    """An LSTM of forget-gate bias +4 grew at +0.019 per step at T = 50, and its page said "Try
+    a smaller recurrent gain and gradient-norm clipping": measured after the state settles,
+    the same lags hold level. Its forget gates keep the state ~55 steps at their biases; a run
+    under 5 times that now asks for one that long before any change to the model."""
+    manifest = vl.load_manifest(slow[50])
+    lstm = torch.nn.LSTM(32, 32)
+    lstm.load_state_dict(torch.load(manifest["model"]["checkpoint"], weights_only=True))
+    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[32:64].detach().double()
+    memory = manifest["model"]["gate_memory_steps"]
+    assert memory == pytest.approx(float((1 / (1 - torch.sigmoid(bias))).quantile(0.5)))
+    assert round(memory) == 55 and 10 * math.ceil(5 * memory / 10) == 280
+    fits = vl.fit_decay(vl.load_results(slow[50]))
+    assert (fits["phase"] == "exploding").all()  # the premise: both curves grow
+    section = _section(slow[50])
+    assert (
+        "This run is short against how long the cell keeps its state: its forget gates keep it "
+        "for about 55 steps at their biases alone (the median over its units), and T = 50 is "
+        "under 5 times that." in section.intro
+    ), section.intro
+    assert section.intro.endswith("First measure with --seq-len 280, before changing the model."), (
+        section.intro
+    )
+    assert _code(section) is None and _learn(section) is None  # no smaller gain, no clipping
+    # measured that long, the curve no longer grows: what the page asked for was enough
+    longer = _section(slow[280])
+    assert "short against" not in longer.intro and "grows with k" not in longer.intro
+    # a GRU's update gate z is the one read; a cell without biases keeps its state 2 steps
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 4, num_layers=2)
+    with torch.no_grad():
+        gru.bias_ih_l1[4:8] += 3.0
+    steps = [1 + math.exp(b) for b in (gru.bias_ih_l0 + gru.bias_hh_l0)[4:8].tolist()]
+    steps += [1 + math.exp(b) for b in (gru.bias_ih_l1 + gru.bias_hh_l1)[4:8].tolist()]
+    assert gate_memory_steps(gru) == pytest.approx(float(torch.tensor(steps).quantile(0.5)))
+    assert gate_memory_steps(torch.nn.LSTM(3, 4, bias=False)) == 2.0
+    assert gate_memory_steps(torch.nn.RNN(3, 4)) is None

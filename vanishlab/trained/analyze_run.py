@@ -39,6 +39,7 @@ from ..sweep.progress import Progress, is_terminal, plural, status_line, working
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
+from .gate_memory import gate_memory_steps
 from .measure import measure_rows, memory_refused_as, top_lyapunov
 from .state_dict import module_label
 
@@ -324,6 +325,9 @@ def measure_into(
                 # the Gaussian inputs' seed; none drew an inputs file (it recorded 0)
                 "seed": seed if "gaussian" in described else None,
                 "lyapunov": json_number(lyap),
+                # how long its gates keep the state (None: an nn.RNN): a growing curve of a run
+                # much shorter is read as the state still filling from its start
+                "gate_memory_steps": json_number(gate_memory_steps(net)),
             },
         }
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)

@@ -3,7 +3,9 @@
 learn long dependencies, and what fixes it?".
 
 - a verdict in a sentence or two, from the horizon of the input curve (the state's where there
-  is no input curve): the lag where ||J|| fell 1000-fold; an exploding rate says the opposite;
+  is no input curve): the lag where ||J|| fell 1000-fold; an exploding rate says the opposite,
+  and where the run is short against how long a gated cell keeps its state
+  (:mod:`.settling`), that it may be the state filling from its start: measure longer first;
 - a small table: by how much the gradient from k steps back is smaller (or larger) than at lag
   0, for the top layer's state and the input, at k = 10, 30, 100, 300 and the longest lag both
   curves measured. A lag the inputs hold is read from the measured curve ("measured"); one past
@@ -43,6 +45,7 @@ from .extrapolation import (
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
+from .settling import SETTLE_MEMORIES, gate_memory, gate_words, settle_len
 from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
@@ -53,6 +56,7 @@ from .trained import (
     curve_mask,
     find_fit,
     fit_horizon_text,
+    model_record,
     num_layers,
     too_few_lags,
     zero_throughout,
@@ -160,32 +164,26 @@ def _own(rate: float, beside: float) -> str:
 
 
 def _verdict(
-    main: _Curve, other: _Curve | None, measured_on: str, longer: str
+    main: _Curve,
+    other: _Curve | None,
+    measured_on: str,
+    longer: str,
+    measure: str,
+    gates: tuple[object, float | None] = (None, None),
 ) -> tuple[str, str, int | None]:
     """The verdict's words, its regime ("vanishing", "exploding", "fine", or "unread": a fit
-    too short to extrapolate, or a fitted line that reaches a horizon only past
-    :func:`reach` of its lags, more lags wanted first) and the length of dependency it names
-    (None: it names none); ``longer`` says how to measure more lags."""
+    too short to extrapolate, a fitted line that reaches a horizon only past :func:`reach` of
+    its lags, or a curve that grows over a run short against its cell's settling, more lags
+    wanted first) and the length of dependency it names
+    (None: it names none); ``longer`` says how to measure more lags, ``measure`` how to
+    measure lag N (a format of one field), and ``gates`` are the model's kind and its gate
+    memory (:func:`.settling.gate_memory`; None where not known)."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
     if fit["phase"] == "exploding":
-        last = main.norms[main.last] - float(main.ref or 0)
-        at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
-        # Said of the lags measured: a curve can grow over a sequence's first steps alone. An
-        # LSTM of forget-gate bias +4 grew at +0.02 to +0.03 per step at T = 50, and its same
-        # lags measured after 350 steps held level (-0.013 to 0.000 per step)
-        fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
-        return (
-            f"{what} grows with k within {span}: {rate_text(rate)} per step on its fitted line "
-            f"({fitted}){at_last}. There a longer dependency gets a larger gradient, not a "
-            "smaller one. Longer ones were not measured, and a curve can grow over a "
-            "sequence's first steps alone, while the state settles from its start: "
-            f"{longer} to see whether it goes on growing.",
-            "exploding",
-            None,
-        )
+        return _growing(main, what, span, longer, measure, gates)
     horizon = fit["horizon"]
     # Read off the norms, not the fit: a window of one lag fits no rate and has a horizon all
     # the same where that lag fell 1000-fold (it was said to be too short to tell).
@@ -252,6 +250,53 @@ def _verdict(
         f"is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not measured: "
         f"{longer} to see them.",
         "fine",
+        None,
+    )
+
+
+def _growing(
+    main: _Curve,
+    what: str,
+    span: str,
+    longer: str,
+    measure: str,
+    gates: tuple[object, float | None],
+) -> tuple[str, str, int | None]:
+    """The verdict on a curve that grows: "exploding", or "unread" where the run is short
+    against the cell's settling (:func:`.settling.settle_len`), a longer run wanted before a
+    change to the model."""
+    fit, rate = main.fit, float(main.fit["rate"])
+    last = main.norms[main.last] - float(main.ref or 0)
+    at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
+    fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
+    grows = (
+        f"{what} grows with k within {span}: {rate_text(rate)} per step on its fitted line "
+        f"({fitted}){at_last}."
+    )
+    seq_len = main.last + main.after
+    kind, memory = gates
+    settle = settle_len(fit, memory, seq_len)
+    if settle is not None and memory is not None:
+        return (
+            f"{grows} This run is short against how long the cell keeps its state: its "
+            f"{gate_words(kind)} keep it for about {plural(round(memory), 'step')} at their "
+            f"biases alone (the median over its units), and T = {seq_len} is under "
+            f"{SETTLE_MEMORIES} times that. From a state of 0, as here, the state is still "
+            "filling over these lags, and a curve can grow over them alone: an LSTM of "
+            "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
+            f"level over the same lags once settled. First {measure.format(settle)}, before "
+            "changing the model.",
+            "unread",
+            None,
+        )
+    # Said of the lags measured: a curve can grow over a sequence's first steps alone. An
+    # LSTM of forget-gate bias +4 grew at +0.02 to +0.03 per step at T = 50, and its same
+    # lags measured after 350 steps held level (-0.013 to 0.000 per step)
+    return (
+        f"{grows} There a longer dependency gets a larger gradient, not a smaller one. Longer "
+        "ones were not measured, and a curve can grow over a sequence's first steps alone, "
+        f"while the state settles from its start: {longer} to see whether it goes on growing.",
+        "exploding",
         None,
     )
 
@@ -383,6 +428,7 @@ def long_deps_answer(
     rates_in: str | None = None,
     longer: str = LONGER_SEQUENCE,
     measure: str = MEASURE_SEQ_LEN,
+    memory: float | None = None,
 ) -> LongDepsAnswer | None:
     """The verdict, the gradient from k steps back at a few lags, and what to try, from one
     measurement's rows (``results``: one curve per source and layer) and their fits (``fits``,
@@ -391,7 +437,9 @@ def long_deps_answer(
     verdict ("these inputs"), ``held`` the lags that are measured in the table's caption ("the
     inputs hold") and ``rates_in`` the section of the page that gives the fitted rates (None:
     the caption names none), ``longer`` how to measure more lags (:data:`LONGER_SEQUENCE`) and
-    ``measure`` how to measure lag N, a format of one field (:data:`MEASURE_SEQ_LEN`)."""
+    ``measure`` how to measure lag N, a format of one field (:data:`MEASURE_SEQ_LEN`), and
+    ``memory`` the steps the model's gates keep its state (:func:`.settling.gate_memory`; None:
+    not known, and a growing curve is not read against it)."""
     top = layers - 1
     state = _curve(results, fits, "state", top, "the top layer's state" if top else "the state")
     inp = _curve(results, fits, "input", None, "an input")
@@ -400,7 +448,9 @@ def long_deps_answer(
         return None
     other = curves[1] if len(curves) > 1 else None
     first = _curve(results, fits, "state", 0, "layer 0's state") if top else None
-    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer)
+    verdict, regime, lag = _verdict(
+        curves[0], other, measured_on, longer, measure, (arch.get("kind"), memory)
+    )
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     # The input's last lag is T - 1, the state's T: at T = 100 (analyze's default) the row
@@ -460,6 +510,7 @@ def long_deps_section(view: RunView) -> Section | None:
         architecture(view),
         num_layers(view),
         rates_in=FITS_TITLE if view.shows("fits") else None,
+        memory=gate_memory(model_record(view)),
     )
     if answer is None:
         return None
