@@ -787,3 +787,29 @@ def test_a_curve_growing_while_a_slow_gate_fills_asks_for_a_longer_run(slow):
     assert gate_memory_steps(gru) == pytest.approx(float(torch.tensor(steps).quantile(0.5)))
     assert gate_memory_steps(torch.nn.LSTM(3, 4, bias=False)) == 2.0
     assert gate_memory_steps(torch.nn.RNN(3, 4)) is None
+
+
+def test_a_growing_verdict_from_a_poor_fit_says_it_is_poor(runs, slow):
+    """The slow LSTM's input fit, r² 0.82, still said "grows" as if its line were a straight
+    one, and "Try a smaller recurrent gain": a decaying curve's verdict says "its fit (poor fit,
+    r² 0.32) is not one to extrapolate" and asks for more lags first. A growing one now too."""
+    rows = vl.load_results(runs["gru"])
+    bent = rows.copy()
+    lag = bent["lag"].to_numpy(dtype=float)
+    bent["log10_fro_mean"] = (0.06 * lag + 0.9 * (lag % 2)) / LN10
+    fits = vl.fit_decay(bent[["source", "layer", "lag", "log10_fro_mean"]])
+    assert (fits["r2"] < 0.9).all() and (fits["phase"] == "exploding").all()  # the premise
+    why = untrusted_fit(fits[fits["source"] == "input"].iloc[0].to_dict())
+    section = _section(runs["gru"], bent)
+    assert f"(lags 6 to 23), ×{factor_text(bent['log10_fro_mean'][lag == 23].iloc[0])} at " in (
+        section.intro
+    )
+    assert f"at k = 23, though its fit ({why}) is not one to extrapolate. There" in section.intro
+    assert why.startswith("poor fit, r² 0.") and _code(section) is None
+    # a straight growing line keeps its commands, and says nothing of its fit
+    straight = _section(runs["explode"])
+    assert "not one to extrapolate" not in straight.intro and _code(straight) is not None
+    # the slow LSTM's input, r² 0.82 at T = 50
+    assert "(lags 12 to 49), ×0.78 at k = 49, though its fit (poor fit, r² 0.82) is not one" in (
+        _section(slow[50]).intro
+    )

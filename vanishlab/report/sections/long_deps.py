@@ -262,16 +262,19 @@ def _growing(
     measure: str,
     gates: tuple[object, float | None],
 ) -> tuple[str, str, int | None]:
-    """The verdict on a curve that grows: "exploding", or "unread" where the run is short
+    """The verdict on a curve that grows: "exploding", or "unread" where its fit is not one to
+    extrapolate (:func:`untrusted_fit`: a poor fit among others, said so) or the run is short
     against the cell's settling (:func:`.settling.settle_len`), a longer run wanted before a
     change to the model."""
     fit, rate = main.fit, float(main.fit["rate"])
     last = main.norms[main.last] - float(main.ref or 0)
     at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
     fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
+    why = untrusted_fit(fit)  # a poor fit says so, as a decaying curve's does
+    poor = f", though its fit ({why}) is not one to extrapolate" if why else ""
     grows = (
         f"{what} grows with k within {span}: {rate_text(rate)} per step on its fitted line "
-        f"({fitted}){at_last}."
+        f"({fitted}){at_last}{poor}."
     )
     seq_len = main.last + main.after
     kind, memory = gates
@@ -296,7 +299,8 @@ def _growing(
         f"{grows} There a longer dependency gets a larger gradient, not a smaller one. Longer "
         "ones were not measured, and a curve can grow over a sequence's first steps alone, "
         f"while the state settles from its start: {longer} to see whether it goes on growing.",
-        "exploding",
+        # a poor fit asks for more lags before a change to the model, as a decaying one does
+        "unread" if why else "exploding",
         None,
     )
 
