@@ -813,3 +813,30 @@ def test_a_growing_verdict_from_a_poor_fit_says_it_is_poor(runs, slow):
     assert "(lags 12 to 49), ×0.78 at k = 49, though its fit (poor fit, r² 0.82) is not one" in (
         _section(slow[50]).intro
     )
+
+
+def _glance(run: Path, results: pd.DataFrame | None = None) -> dict[str, str]:
+    model = next(s for s in _report_of(run, results).sections if s.key == "model")
+    return dict(next(b for b in model.blocks if isinstance(b, KeyValues)).items)
+
+
+def test_at_a_glance_a_curve_read_as_growing_is_not_called_exploding(runs, slow):
+    """ "At a glance" read "+0.019 per step (exploding)" for the slow LSTM at T = 50, under a
+    verdict that asks for a longer run first (a run short against its gates' memory, an input
+    fit of r² 0.82). It now reads as the verdict does; a straight growing line at a run long
+    against its gates (relu, W_hh = 1.2 I) is still "exploding"."""
+    glance = _glance(slow[50])
+    assert glance["decay rate, state"] == "+0.020 per step (growing over the lags measured, T = 50)"
+    assert glance["decay rate, input"] == (
+        "+0.019 per step (growing over the lags measured, T = 50; poor fit, r² 0.82)"
+    )
+    assert _glance(runs["explode"])["decay rate, input"] == "+0.182 per step (exploding)"
+    # a poor fit alone, of a GRU whose gates keep its state 2 steps (T = 24 is long against it)
+    rows = vl.load_results(runs["gru"])
+    bent = rows.copy()
+    lag = bent["lag"].to_numpy(dtype=float)
+    bent["log10_fro_mean"] = (0.06 * lag + 0.9 * (lag % 2)) / LN10
+    said = _glance(runs["gru"], bent)["decay rate, input"]
+    assert said.startswith(
+        "+0.0"
+    ) and "(growing over the lags measured, T = 24; poor fit, r² 0." in (said)

@@ -45,7 +45,7 @@ from .extrapolation import (
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
-from .settling import SETTLE_MEMORIES, gate_memory, gate_words, settle_len
+from .settling import SETTLE_MEMORIES, gate_memory, gate_words, growing_only, settle_len
 from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
@@ -300,7 +300,7 @@ def _growing(
         "ones were not measured, and a curve can grow over a sequence's first steps alone, "
         f"while the state settles from its start: {longer} to see whether it goes on growing.",
         # a poor fit asks for more lags before a change to the model, as a decaying one does
-        "unread" if why else "exploding",
+        "unread" if growing_only(fit, memory, seq_len) else "exploding",
         None,
     )
 

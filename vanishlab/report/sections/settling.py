@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...sweep.manifest import read_json_number
+from .extrapolation import untrusted_fit
 
-__all__ = ["SETTLE_MEMORIES", "gate_memory", "gate_words", "settle_len"]
+__all__ = ["SETTLE_MEMORIES", "gate_memory", "gate_words", "growing_only", "settle_len"]
 
 #: A gated cell's growing curve is read as its state still filling from its start where T is
 #: under this many times the cell's gate memory (:func:`gate_memory`). LSTMs and GRUs of a
@@ -48,3 +49,13 @@ def settle_len(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> in
 def gate_words(kind: object) -> str:
     """The gates :func:`gate_memory` reads, as the page names them."""
     return "update gates (z)" if kind == "gru" else "forget gates"
+
+
+def growing_only(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> bool:
+    """Whether a curve that grows (phase "exploding") is read as growing over the lags measured
+    alone, not as exploding: its fit is not one to extrapolate (:func:`untrusted_fit`), or the
+    run is short against its cell's settling (:func:`settle_len`). The verdict then asks for
+    more lags before any change to the model, and "At a glance" says "growing"."""
+    if fit.get("phase") != "exploding":
+        return False
+    return untrusted_fit(fit) is not None or settle_len(fit, memory, seq_len) is not None

@@ -37,7 +37,9 @@ from ..format import (
 from ..line_style import hidden_band_note
 from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
+from .extrapolation import untrusted_fit
 from .rate_cells import HORIZON_FOLD
+from .settling import gate_memory, growing_only
 from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
@@ -139,12 +141,13 @@ def model_section(view: RunView) -> Section:
     top = find_fit(fits, "state", _top_layer(view))
     inp = find_fit(fits, "input", None)
     lyap = read_json_number(model.get("lyapunov"))
+    memory, seq_len = gate_memory(model), _seq_len(model)
     glance: list[tuple[str, str]] = []
     if top is not None:
         glance += [
             (
                 f"decay rate, {curve_label('state', _top_layer(view), layers)}",
-                f"{rate_text(top['rate'])} per step ({top['phase']})",
+                _glance_rate(top, memory, seq_len),
             ),
             (
                 f"horizon, {curve_label('state', _top_layer(view), layers)}",
@@ -153,7 +156,7 @@ def model_section(view: RunView) -> Section:
         ]
     if inp is not None:
         glance += [
-            ("decay rate, input", f"{rate_text(inp['rate'])} per step ({inp['phase']})"),
+            ("decay rate, input", _glance_rate(inp, memory, seq_len)),
             ("horizon, input", _glance_horizon(inp)),
         ]
     glance.append((LYAPUNOV_LABEL, _lyapunov_text(lyap)))
@@ -199,6 +202,19 @@ def model_section(view: RunView) -> Section:
         "factor e every 10 steps." + zero_note,
         tuple(blocks),
     )
+
+
+def _glance_rate(fit: Any, memory: float | None, seq_len: int | None) -> str:
+    """A curve's rate and phase at a glance, as the verdict reads them: a curve that grows and
+    that the verdict does not call exploding (:func:`.settling.growing_only`: a fit not one to
+    extrapolate, or a run short against its gates' memory) is "growing over the lags measured,
+    T = 50", with why its fit is not one to extrapolate where it is not ("exploding" said more
+    than the verdict beside it)."""
+    phase = str(fit["phase"])
+    if seq_len is not None and growing_only(fit, memory, seq_len):
+        why = untrusted_fit(fit)
+        phase = f"growing over the lags measured, T = {seq_len}" + (f"; {why}" if why else "")
+    return f"{rate_text(fit['rate'])} per step ({phase})"
 
 
 def _glance_horizon(fit: Any) -> str:
