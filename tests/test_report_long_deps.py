@@ -288,7 +288,7 @@ def test_the_test_of_learning_takes_an_extrapolated_horizon_as_the_verdict_names
     slow["log10_fro_mean"] = -0.2 * slow["lag"] / LN10  # no 1000-fold fall by lag 23
     section = _section(runs["gru"], slow)
     said = section.intro.split("by about k = ")[1].split(" ")[0]
-    assert "(extrapolated)" in section.intro and said == "35"  # 3 ln 10 / 0.2 = 34.5
+    assert "(extrapolated, not measured: " in section.intro and said == "35"  # 3 ln 10 / 0.2
     learn = _learn(section)
     assert learn is not None and "around the 35 steps above" in learn.caption
     assert "--seq-len 36,70,140 " in learn.text  # dependencies of 18, 35 and 70 steps
@@ -840,3 +840,28 @@ def test_at_a_glance_a_curve_read_as_growing_is_not_called_exploding(runs, slow)
     assert said.startswith(
         "+0.0"
     ) and "(growing over the lags measured, T = 24; poor fit, r² 0." in (said)
+
+
+def test_a_horizon_on_the_fitted_line_says_how_far_off_such_a_line_is(runs):
+    """A horizon from the line continued past the lags read "by about k = 35 (extrapolated)",
+    one number, where the table's factors on the same line are an order of magnitude and its
+    caption says how far off such lines were. The horizon now says it is not measured, in the
+    caption's words, and where a line 10-fold off would put it."""
+    rows = vl.load_results(runs["gru"])
+    slow = rows.copy()
+    slow["log10_fro_mean"] = -0.2 * slow["lag"] / LN10  # no 1000-fold fall by lag 23
+    section = _section(runs["gru"], slow)
+    # 3 ln 10 / 0.2 = 34.5, and 10-fold is ln 10 / 0.2 = 11.5 lags: 23.0 and 46.1
+    assert (
+        "on its fitted line, continued past the lags measured, it would by about k = 35 "
+        "(extrapolated, not measured: lines continued that far were a median 1.7-fold off the "
+        "value measured, 1 in 5 more than 10-fold; 10-fold either way puts it at k = 24 to 47), "
+        "and a dependency much longer than that would get little gradient."
+    ) in section.intro, section.intro
+    assert _table(section).caption.count("1 in 5 more than 10-fold") == 1  # the same words
+    # a line 10-fold off sooner than the lags measured is not said to fall there
+    steep = rows.copy()
+    steep["log10_fro_mean"] = -2.9 * steep["lag"] / 23  # 1000-fold just past lag 23
+    assert "by about k = 24 (extrapolated, not measured: " in _section(runs["gru"], steep).intro
+    # 23.8 and 7.9 lags a decade: not 16, a lag measured where it had not fallen 1000-fold
+    assert "puts it at k = 24 to 32)" in _section(runs["gru"], steep).intro

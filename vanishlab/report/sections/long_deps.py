@@ -37,6 +37,7 @@ from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
 from .extrapolation import (
+    CONTINUED_OFF,
     REACH_WORDS,
     factor_text,
     magnitude_text,
@@ -131,6 +132,16 @@ def _line_horizon(curve: _Curve) -> int:
     rate, intercept = float(curve.fit["rate"]), float(curve.fit["intercept"])
     k = ((float(curve.ref or 0) - HORIZON_DECADES) * LN10 - intercept) / rate
     return max(math.ceil(k), curve.last + 1)
+
+
+def _tenfold(main: _Curve, line: int) -> tuple[int, int]:
+    """The lags where the fitted line falls 100-fold and 10^4-fold: its horizon ``line`` (a
+    1000-fold fall) if the line were 10-fold off, as 1 in 5 continued that far were; never a
+    lag measured (the curve had not fallen 1000-fold there)."""
+    decade = LN10 / abs(float(main.fit["rate"]))
+    rate, intercept = float(main.fit["rate"]), float(main.fit["intercept"])
+    k = ((float(main.ref or 0) - HORIZON_DECADES) * LN10 - intercept) / rate
+    return max(math.ceil(k - decade), main.last + 1), max(math.ceil(k + decade), line)
 
 
 #: How many times faster the top layer's state's gradient must decay than the input's for the
@@ -231,9 +242,12 @@ def _verdict(
                 f"the lags measured, as far as a line is continued: {longer} to see where it does."
             )
         elif line is not None:
+            lo, hi = _tenfold(main, line)
             then = (
-                f"on its fitted line it would by about k = {line} (extrapolated), "
-                "and a dependency much longer than that would get little gradient."
+                f"on its fitted line, continued past the lags measured, it would by about "
+                f"k = {line} (extrapolated, not measured: {CONTINUED_OFF}; 10-fold either way "
+                f"puts it at k = {lo} to {hi}), and a dependency much longer than that would "
+                "get little gradient."
             )
         else:
             then = f"its fit ({why}) is not one to extrapolate: {longer}."
@@ -479,9 +493,8 @@ def long_deps_answer(
         f"one's (above 1, larger); measured at the lags {held}, extrapolated past "
         "them along the curve's fitted line"
         + (f" (its rate in {rates_in})" if rates_in else "")
-        + f" up to {REACH_WORDS} the longest lag measured, as an order of "
-        "magnitude: lines continued that far were a median 1.7-fold off the value measured, "
-        "1 in 5 more than 10-fold."
+        + f" up to {REACH_WORDS} the longest lag measured, as an order of magnitude: "
+        f"{CONTINUED_OFF}."
         # the section comes before the curves' caption that said what s is
         + (f" Here {LSTM_STATE}." if lstm else "")
         # said beside the columns, not in the verdict that the page's top repeats
