@@ -46,7 +46,7 @@ from .extrapolation import (
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
-from .settling import SETTLE_MEMORIES, gate_memory, gate_words, growing_only, settle_len
+from .settling import Growing, gate_memory, growing_verdict
 from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
@@ -194,7 +194,9 @@ def _verdict(
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
     if fit["phase"] == "exploding":
-        return _growing(main, what, span, longer, measure, gates)
+        last = main.norms[main.last] - float(main.ref or 0)
+        grows = Growing(what, span, main.last, last, main.last + main.after)
+        return (*growing_verdict(fit, grows, longer, measure, gates), None)
     horizon = fit["horizon"]
     # Read off the norms, not the fit: a window of one lag fits no rate and has a horizon all
     # the same where that lag fell 1000-fold (it was said to be too short to tell).
@@ -264,57 +266,6 @@ def _verdict(
         f"is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not measured: "
         f"{longer} to see them.",
         "fine",
-        None,
-    )
-
-
-def _growing(
-    main: _Curve,
-    what: str,
-    span: str,
-    longer: str,
-    measure: str,
-    gates: tuple[object, float | None],
-) -> tuple[str, str, int | None]:
-    """The verdict on a curve that grows: "exploding", or "unread" where its fit is not one to
-    extrapolate (:func:`untrusted_fit`: a poor fit among others, said so) or the run is short
-    against the cell's settling (:func:`.settling.settle_len`), a longer run wanted before a
-    change to the model."""
-    fit, rate = main.fit, float(main.fit["rate"])
-    last = main.norms[main.last] - float(main.ref or 0)
-    at_last = f", ×{factor_text(last)} at k = {main.last}" if math.isfinite(last) else ""
-    fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
-    why = untrusted_fit(fit)  # a poor fit says so, as a decaying curve's does
-    poor = f", though its fit ({why}) is not one to extrapolate" if why else ""
-    grows = (
-        f"{what} grows with k within {span}: {rate_text(rate)} per step on its fitted line "
-        f"({fitted}){at_last}{poor}."
-    )
-    seq_len = main.last + main.after
-    kind, memory = gates
-    settle = settle_len(fit, memory, seq_len)
-    if settle is not None and memory is not None:
-        return (
-            f"{grows} This run is short against how long the cell keeps its state: its "
-            f"{gate_words(kind)} keep it for about {plural(round(memory), 'step')} at their "
-            f"biases alone (the median over its units), and T = {seq_len} is under "
-            f"{SETTLE_MEMORIES} times that. From a state of 0, as here, the state is still "
-            "filling over these lags, and a curve can grow over them alone: an LSTM of "
-            "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
-            f"level over the same lags once settled. First {measure.format(settle)}, before "
-            "changing the model.",
-            "unread",
-            None,
-        )
-    # Said of the lags measured: a curve can grow over a sequence's first steps alone. An
-    # LSTM of forget-gate bias +4 grew at +0.02 to +0.03 per step at T = 50, and its same
-    # lags measured after 350 steps held level (-0.013 to 0.000 per step)
-    return (
-        f"{grows} There a longer dependency gets a larger gradient, not a smaller one. Longer "
-        "ones were not measured, and a curve can grow over a sequence's first steps alone, "
-        f"while the state settles from its start: {longer} to see whether it goes on growing.",
-        # a poor fit asks for more lags before a change to the model, as a decaying one does
-        "unread" if growing_only(fit, memory, seq_len) else "exploding",
         None,
     )
 

@@ -1,20 +1,29 @@
-"""Whether a trained model's curve that grows was measured over a run short against how long
-its gated cell keeps its state (:func:`settle_len`): from a state of 0, as ``vanishlab analyze``
-starts it, the state fills over the first steps, and a curve can grow over them alone. The
-page (:mod:`.long_deps`, "At a glance") then asks for that longer run before any change to
-the model. Measured in benchmarks/extrapolation_rule.py, "settle" (its log in
-benchmarks/results/)."""
+"""The verdict on a trained model's curve that grows (:func:`growing_verdict`), and whether
+it was measured over a run short against how long its gated cell keeps its state
+(:func:`settle_len`): from a state of 0, as ``vanishlab analyze`` starts it, the state fills
+over the first steps, and a curve can grow over them alone. The page (:mod:`.long_deps`, "At
+a glance") then asks for that longer run before any change to the model. Measured in
+benchmarks/extrapolation_rule.py, "settle" (its log in benchmarks/results/)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...sweep.manifest import read_json_number
-from .extrapolation import untrusted_fit
+from ..format import plural, rate_text
+from .extrapolation import factor_text, untrusted_fit
 
-__all__ = ["SETTLE_MEMORIES", "gate_memory", "gate_words", "growing_only", "settle_len"]
+__all__ = [
+    "SETTLE_MEMORIES",
+    "Growing",
+    "gate_memory",
+    "gate_words",
+    "growing_only",
+    "growing_verdict",
+    "settle_len",
+]
 
 #: A gated cell's growing curve is read as its state still filling from its start where T is
 #: under this many times the cell's gate memory (:func:`gate_memory`). LSTMs and GRUs of a
@@ -59,3 +68,60 @@ def growing_only(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> 
     if fit.get("phase") != "exploding":
         return False
     return untrusted_fit(fit) is not None or settle_len(fit, memory, seq_len) is not None
+
+
+class Growing(NamedTuple):
+    """What the verdict on a growing curve says of it besides its fit."""
+
+    what: str  # "Measured on these inputs: the gradient from an input k steps back"
+    span: str  # "the lags measured (up to 49)"
+    last: int  # its last lag measured
+    factor: float  # log10 of its factor there, against its reference
+    seq_len: int  # the page's T
+
+
+def growing_verdict(
+    fit: Mapping[str, Any],
+    curve: Growing,
+    longer: str,
+    measure: str,
+    gates: tuple[object, float | None],
+) -> tuple[str, str]:
+    """The verdict on a curve that grows and its regime: "exploding", or "unread" where
+    :func:`growing_only` (its fit not one to extrapolate, said so, or the run short against
+    the cell's settling), a longer run wanted before a change to the model. ``longer`` says
+    how to measure more lags, ``measure`` how to measure at T = N (a format of one field) and
+    ``gates`` are the model's kind and its gate memory (None: not known)."""
+    rate, last = float(fit["rate"]), curve.factor
+    at_last = f", ×{factor_text(last)} at k = {curve.last}" if math.isfinite(last) else ""
+    fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
+    why = untrusted_fit(fit)  # a poor fit says so, as a decaying curve's does
+    poor = f", though its fit ({why}) is not one to extrapolate" if why else ""
+    grows = (
+        f"{curve.what} grows with k within {curve.span}: {rate_text(rate)} per step on its "
+        f"fitted line ({fitted}){at_last}{poor}."
+    )
+    kind, memory = gates
+    settle = settle_len(fit, memory, curve.seq_len)
+    if settle is not None and memory is not None:
+        return (
+            f"{grows} This run is short against how long the cell keeps its state: its "
+            f"{gate_words(kind)} keep it for about {plural(round(memory), 'step')} at their "
+            f"biases alone (the median over its units), and T = {curve.seq_len} is under "
+            f"{SETTLE_MEMORIES} times that. From a state of 0, as here, the state is still "
+            "filling over these lags, and a curve can grow over them alone: an LSTM of "
+            "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
+            f"level over the same lags once settled. First {measure.format(settle)}, before "
+            "changing the model.",
+            "unread",
+        )
+    # Said of the lags measured: a curve can grow over a sequence's first steps alone. An
+    # LSTM of forget-gate bias +4 grew at +0.02 to +0.03 per step at T = 50, and its same
+    # lags measured after 350 steps held level (-0.013 to 0.000 per step)
+    return (
+        f"{grows} There a longer dependency gets a larger gradient, not a smaller one. Longer "
+        "ones were not measured, and a curve can grow over a sequence's first steps alone, "
+        f"while the state settles from its start: {longer} to see whether it goes on growing.",
+        # a poor fit asks for more lags before a change to the model, as a decaying one does
+        "unread" if growing_only(fit, memory, curve.seq_len) else "exploding",
+    )
