@@ -1325,6 +1325,31 @@ def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, say
     assert (done.returncode, done.stdout) == (0, f"{out}\n")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_what_an_experiment_module_prints_goes_to_stderr(tmp_path, workers):
+    """`out=$(vanishlab sweep e.py -q)` got what the module printed at import, and what its
+    init printed while a cell was drawn (in this process, or in a worker's), ahead of the run's
+    path: stdout is the path alone, and the module's lines are on stderr."""
+    module = tmp_path / "e.py"
+    module.write_text(
+        '"""Prints."""\nimport vanishlab as vl\nprint("at import")\n\n\n'
+        "def _init(rnn, gain, generator):\n"
+        '    print("in apply")\n'
+        '    vl.INITS["default"].apply(rnn, gain, generator)\n\n\n'
+        'vl.register_init(vl.Init("prints_test", "prints", _init), replace=True)\n'
+        'SWEEP = vl.Sweep(init=("prints_test",), hidden_size=4, input_size=2, seq_len=4, '
+        "batch=1, seed=(0, 1))\n"
+    )
+    out = tmp_path / "run"
+    done = _in_bash(
+        f"{shlex.join(_vanishlab())} sweep {shlex.quote(str(module))} --workers {workers} -q "
+        f"--out {shlex.quote(str(out))}"
+    )
+    assert (done.returncode, done.stdout) == (0, f"{out}\n"), done.stderr
+    # (counted in the text: two workers' lines may interleave on the one stderr)
+    assert done.stderr.count("in apply") == 2 and "at import" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
 def test_a_closed_standard_output_is_one_line(command):
     """`vanishlab inits >&-`: the output was lost and the status 0."""

@@ -214,12 +214,12 @@ def test_a_pool_worker_leaves_every_stop_to_the_command():
     # The terminal's SIGHUP reaches the workers too: each ignores it, as Ctrl-C and SIGTERM,
     # so that the command alone stops (in its one line) and the workers end with it.
     code = (
-        "import multiprocessing, signal\n"
+        "import multiprocessing, signal, sys\n"
         "from vanishlab.sweep import executors\n"
         "alive, _keep = multiprocessing.Pipe(duplex=False)\n"
-        "executors._worker_init(alive)\n"
+        "executors._worker_init(alive)\n"  # (a worker's print() goes to stderr)
         "print(*(signal.getsignal(getattr(signal, n)) is signal.SIG_IGN\n"
-        "        for n in ('SIGINT', 'SIGTERM', 'SIGHUP')))\n"
+        "        for n in ('SIGINT', 'SIGTERM', 'SIGHUP')), file=sys.__stdout__)\n"
     )
     assert _printed(code) == ["True", "True", "True"]
 

@@ -76,13 +76,18 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
     with pinned_numerics():  # held across cells, so the thread pool is not resized per cell
         for config, init in tasks:
-            on_result(*run_task(config, init))
+            with contextlib.redirect_stdout(sys.stderr):  # an init's print(): see _worker_init
+                frame, meta = run_task(config, init)
+            on_result(frame, meta)
 
 
 def _worker_init(
     parent_alive: Any, modules: Sequence[tuple[str, str]] = (), folders: Sequence[str] = ()
 ) -> None:
     torch.set_num_threads(1)
+    # What an experiment file prints, loaded or in an init's apply, goes to stderr, as in the
+    # parent: stdout is the command's, where `vanishlab sweep -q` prints the run's path alone.
+    sys.stdout = sys.stderr
     load_experiment_files(modules, folders)
     # Ctrl-C goes to the whole process group (and a batch system's SIGTERM may too): let the
     # parent alone handle it (it stops submitting, keeps finished shards and exits), instead

@@ -222,7 +222,10 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
 
     While it runs, its folder comes first on ``sys.path``, as Python puts a script's: the file
     imports a module beside it (``from mylib import thing``) as it would when run itself. The
-    folder is taken off again afterwards; what it imported stays in ``sys.modules``."""
+    folder is taken off again afterwards; what it imported stays in ``sys.modules``.
+
+    What it prints goes to stderr: stdout is the command's, where ``vanishlab sweep -q`` prints
+    the run's path alone for a script to read (``out=$(vanishlab sweep foo -q)``)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
@@ -231,7 +234,8 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     sys.modules[module_name] = module
     sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
