@@ -92,6 +92,24 @@ def test_an_experiments_that_is_a_file_is_said_to_be_left_out(tmp_path, monkeypa
     assert (tmp_path / "experiments").read_text() == "my notes"
 
 
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [("gone", "is a symbolic link to nothing"), ("experiments", "is a symbolic link that loops")],
+)
+def test_an_experiments_that_is_a_broken_link_is_said_to_be_one(
+    tmp_path, monkeypatch, target, words
+):
+    """A ./experiments that links to nothing (a moved folder) was said to be "not a folder",
+    which sent the user looking for a file there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").symlink_to(tmp_path / target)
+    note = f"{tmp_path / 'experiments'} {words}, so it is not searched"
+    result = runner.invoke(app, ["experiments"])
+    assert result.exit_code == 0 and result.stdout.strip().endswith(f" (built in); {note}")
+    result = runner.invoke(app, ["sweep", "nosuch", "--dry-run"])
+    one_error_line(result, f"(looked in {builtin_experiments_dir()}; {note})")
+
+
 def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):
     # in an empty directory: the README's own `vanishlab sweep gain_phase` may have made
     # runs/gain_phase in the checkout, and a dry run must create no runs/ at all

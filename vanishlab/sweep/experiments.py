@@ -37,7 +37,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
-from .files import line_text, loop_problem, name_text, path_name
+from .files import line_text, link_problem, loop_problem, name_text, path_name
 from .grid_text import (
     OTHER_AXES_TEXT,
     applies_to_no_model,
@@ -150,12 +150,13 @@ def experiment_dirs() -> list[Path]:
 
 def unsearched() -> str:
     """A note where something other than a folder holds the name of the working directory's
-    ``experiments`` (a file): :func:`experiment_dirs` leaves it out, which the search and the
-    listing said nothing of; "" where there is none."""
+    ``experiments`` (a file, a symbolic link to nothing or that loops: :func:`link_problem`'s
+    words, where a dangling one was said to be "not a folder"): :func:`experiment_dirs` leaves
+    it out, which the search and the listing said nothing of; "" where there is none."""
     d = Path.cwd() / "experiments"
     if d.is_dir() or not (d.exists() or d.is_symlink()):
         return ""
-    return f"{d} is not a folder, so it is not searched"
+    return f"{d} {link_problem(d) or 'is not a folder'}, so it is not searched"
 
 
 def _module_files(folder: Path) -> list[Path]:
