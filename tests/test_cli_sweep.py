@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -975,6 +976,65 @@ def test_report_makes_the_missing_folders_of_its_file(run_dir, tmp_path):
     out = tmp_path / "file" / "sub" / "r.html"
     said = f"cannot write {out}: {tmp_path / 'file'} is not a folder; no report written"
     one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
+
+
+def _takes_no_new_files(folder: str) -> bool:
+    """Whether making a folder in ``folder`` (which exists) is refused ENOENT or EPERM: /proc
+    and /sys on Linux, whoever runs the tests."""
+    try:
+        os.mkdir(os.path.join(folder, "vanishlab-probe"))
+    except (FileNotFoundError, PermissionError):
+        return os.path.isdir(folder)
+    except OSError:
+        return False
+    os.rmdir(os.path.join(folder, "vanishlab-probe"))  # pragma: no cover - a writable /proc
+    return False
+
+
+@pytest.mark.parametrize("folder", ["/proc", "/sys"])
+def test_a_folder_whose_file_system_takes_no_new_files_is_said_to_be_one(
+    run_dir, tmp_path, monkeypatch, folder
+):
+    """`vanishlab sweep --out /proc/x` and `vanishlab report RUN -o /proc/r.html` (or run in
+    /proc, to their default paths) said "No such file or directory" of a folder that exists,
+    and `--out /sys/x` "Operation not permitted"."""
+    if not _takes_no_new_files(folder):
+        pytest.skip(f"{folder} takes new files here, or is not there")
+    said = f"the file system takes no new files in {folder}"
+    out = f"{folder}/vanishlab-x"
+    result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1", "--out", out])
+    one_error_line(result, f"cannot write the run directory {out}: {said}; give --out")
+    if folder != "/proc":
+        return  # a file in /sys is "Permission denied", to root too, and so it is said
+    for page in (f"{folder}/r.html", f"{folder}/sub/r.html"):
+        result = runner.invoke(app, ["report", str(run_dir), "-o", page])
+        one_error_line(result, f"cannot write {page}: {said}; no report written")
+    monkeypatch.chdir(folder)  # the default paths, runs/NAME and reports/NAME.html
+    result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1"])
+    assert f": {said}; give --out" in one_error_line(result, "cannot write the run directory runs/")
+    result = runner.invoke(app, ["report", str(run_dir)])
+    assert f": {said}; no report written" in one_error_line(result, "cannot write reports/")
+
+
+def test_refused_why_keeps_the_system_s_words_where_they_are_right(tmp_path):
+    """A missing folder on the way is "No such file or directory", as the system says; a new
+    name in a folder that exists is the file system's refusal, not a missing path."""
+    from vanishlab.sweep.files import refused_why
+
+    def refused(code: int, path: Path) -> str:
+        return refused_why(OSError(code, os.strerror(code), str(path)))
+
+    assert refused(errno.ENOENT, tmp_path / "gone" / "x") == os.strerror(errno.ENOENT)
+    assert refused(errno.ENOSPC, tmp_path / "x") == os.strerror(errno.ENOSPC)
+    assert (
+        refused(errno.ENOENT, tmp_path / "x") == f"the file system takes no new files in {tmp_path}"
+    )
+    assert (
+        refused(errno.EPERM, tmp_path / "x") == f"the file system takes no new files in {tmp_path}"
+    )
+    assert refused(errno.EACCES, tmp_path / "x") == os.strerror(errno.EACCES)
+    (tmp_path / "link").symlink_to(tmp_path / "gone" / "x")
+    assert refused(errno.ENOENT, tmp_path / "link") == os.strerror(errno.ENOENT)
 
 
 def test_a_hidden_report_file_named_htm_is_an_htm_file(run_dir, tmp_path):

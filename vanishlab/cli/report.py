@@ -82,6 +82,7 @@ def report(
         source_date,
         unknown_sections,
     )
+    from ..sweep.files import refused_why
     from ..sweep.store import load_manifest, report_run
 
     run_dir = path_argument("RUN_DIR", run_dir_arg)
@@ -111,7 +112,7 @@ def report(
         where = Path(err.filename) if err.filename is not None else None
         if where is None or (where.parent != path.parent and where not in path.parents):
             raise  # not the output: the generic one-line mapping says what and where
-        why = f"{err.strerror or type(err).__name__}{write_remedy(err)}"
+        why = f"{refused_why(err)}{write_remedy(err)}"  # /proc: not "No such file"
         kept = _earlier_kept(path, earlier, was_report)
         raise VanishlabError(f"cannot write {path}: {why}; {NOT_WRITTEN}{kept}") from err
     finished(f"the report is written: {written}")

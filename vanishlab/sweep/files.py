@@ -44,6 +44,7 @@ __all__ = [
     "move_aside",
     "name_text",
     "path_name",
+    "refused_why",
     "remove_folders",
     "remove_temps",
     "remove_temps_of",
@@ -229,12 +230,31 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def refused_why(err: OSError) -> str:
+    """Why the file system refused to make the file or folder ``err`` names: its ``strerror``,
+    or ``"the file system takes no new files in FOLDER"`` where the folder it goes in exists
+    and the refusal is ``ENOENT`` (no missing path, then) or ``EPERM`` (mkdir(2): the file
+    system makes no folders there): /proc said "No such file or directory" of a path whose
+    folder exists, /sys "Operation not permitted". ``EACCES`` keeps its words: "Permission
+    denied" is what an ACL, a security module or /sys (to root) says, and is so."""
+    why = err.strerror or type(err).__name__
+    if err.errno not in (errno.ENOENT, errno.EPERM) or err.filename is None:
+        return why
+    try:
+        path = Path(os.path.abspath(err.filename))
+        if os.path.lexists(path) or not path.parent.is_dir():
+            return why  # a missing folder on the way, a link there: its own error says so
+    except (OSError, TypeError, ValueError):  # a file descriptor, bytes, a NUL: as it was
+        return why
+    return f"the file system takes no new files in {path.parent}"
+
+
 def run_dir_refused(run_dir: Path, err: OSError, flag: str) -> VanishlabError:
     """The error for a run directory ``run_dir`` that the file system refused (``err``: a
-    regular file there, a name too long, a folder that may not be read), naming ``flag`` as the
-    way out: "cannot write the run directory runs/x: Not a directory; give --out another
-    directory"."""
-    why = err.strerror or type(err).__name__
+    regular file there, a name too long, a folder that may not be read, /proc: in
+    :func:`refused_why`'s words), naming ``flag`` as the way out: "cannot write the run
+    directory runs/x: Not a directory; give --out another directory"."""
+    why = refused_why(err)
     return VanishlabError(
         f"cannot write the run directory {run_dir}: {why}; give {flag} another directory"
     )

@@ -19,7 +19,7 @@ from ..errors import CellTooLargeError, VanishlabError
 from . import store
 from .config import LONGEST_CELL_DAYS, CellConfig
 from .cost import cell_cost
-from .files import CORRUPT, aside_folder, folders_made, run_dir_refused
+from .files import CORRUPT, aside_folder, folders_made, refused_why, run_dir_refused
 from .inits import Init
 from .manifest import check_name, run_kind_words
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
@@ -415,4 +415,4 @@ def check_shard_folders(run_dir: Path, *, damaged: bool = False) -> None:
         try:
             _probe(folder)
         except OSError as err:
-            raise VanishlabError(_unwritable(folder, err.strerror or type(err).__name__)) from err
+            raise VanishlabError(_unwritable(folder, refused_why(err))) from err
