@@ -28,3 +28,21 @@ def test_a_report_whose_mplconfigdir_cannot_be_written_says_one_note(smoke_run_d
         "folder for this run\n"
     )
     assert page.is_file() and list((tmp_path / "tmp").iterdir()) == []  # removed at exit
+
+
+def test_a_report_makes_no_home_folder(smoke_run_dir, tmp_path):
+    """`HOME=/nonexistent vanishlab report RUN` (root in a container) made /nonexistent, and
+    .config/matplotlib and .cache/matplotlib in it: matplotlib makes its folders with their
+    parents. Its cache is in a temporary folder instead, removed at exit, silently."""
+    home = tmp_path / "nonexistent"
+    (tmp_path / "tmp").mkdir()
+    page = tmp_path / "page.html"
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp_path / "tmp")}
+    for name in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "VANISHLAB_TRACEBACK"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "vanishlab", "report", str(smoke_run_dir), "-o", str(page), "-q"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{page}\n", "")
+    assert not home.exists() and list((tmp_path / "tmp").iterdir()) == []

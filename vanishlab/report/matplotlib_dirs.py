@@ -4,9 +4,11 @@ Where they cannot be written (a read-only or missing home, an unwritable ``XDG_C
 or an ``MPLCONFIGDIR`` that cannot be made or written), matplotlib falls back to a temporary
 folder of its own and says so in two lines of warning on stderr. :func:`quiet_matplotlib_dirs`
 makes that fallback first: a private temporary folder, removed at exit, silently (one note line
-for an ``MPLCONFIGDIR`` the user chose). Every module that may import matplotlib first in a
-report calls it before: :mod:`.render` and :mod:`.text_metrics` (a page's layout measures its
-titles before a figure is drawn).
+for an ``MPLCONFIGDIR`` the user chose). It takes one too where matplotlib would make a home
+folder that does not exist, as it may where it can (``HOME=/nonexistent``, root in a container:
+/nonexistent/.config/matplotlib): a tool makes no home folder. Every module that may import
+matplotlib first in a report calls it before: :mod:`.render` and :mod:`.text_metrics` (a page's
+layout measures its titles before a figure is drawn).
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ def _made_writable(folder: Path) -> bool:
     return _writable(folder)
 
 
+def _makes_no_home(folder: Path) -> bool:
+    """Whether matplotlib can have ``folder`` without making the home folder: it exists, or
+    lies outside the home, or the home exists. With ``HOME=/nonexistent`` (root in a container)
+    it made /nonexistent/.config/matplotlib, and /nonexistent with it. One stat where the folder
+    is there, as it is once matplotlib has run."""
+    if folder.is_dir():
+        return True
+    try:
+        home = Path.home()
+    except RuntimeError:  # no home to make
+        return True
+    return not folder.is_relative_to(home) or home.is_dir()
+
+
 def _matplotlib_dirs() -> list[Path] | None:
     """Matplotlib's default config and cache folders (as ``matplotlib.get_configdir`` and
     ``get_cachedir`` find them without ``MPLCONFIGDIR``), None when there is no home."""
@@ -67,7 +83,8 @@ def quiet_matplotlib_dirs() -> None:
     """Before matplotlib is first imported: when its folders cannot be written, point
     ``MPLCONFIGDIR`` at a private temporary folder (removed at exit). That is matplotlib's own
     fallback, made without its two lines of warning: silently where ``MPLCONFIGDIR`` is unset
-    (matplotlib's default folders, e.g. a read-only home), and with one note line on stderr
+    (matplotlib's default folders, e.g. a read-only home, or one that does not exist, which
+    matplotlib would make: :func:`_makes_no_home`), and with one note line on stderr
     where the user set it to a folder that cannot be made or written."""
     if "matplotlib" in sys.modules or sys.platform == "win32":
         return
@@ -77,7 +94,9 @@ def quiet_matplotlib_dirs() -> None:
             return
     else:
         found = _matplotlib_dirs()
-        if found is not None and all(_writable(Path(os.path.realpath(d))) for d in found):
+        if found is not None and all(
+            _makes_no_home(d) and _writable(Path(os.path.realpath(d))) for d in found
+        ):
             return
     try:
         folder = tempfile.mkdtemp(prefix="matplotlib-")
