@@ -14,7 +14,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """A suite started in the background by a shell (``make test &``) inherits an ignored
     Ctrl-C, as every command started so does, and so do the processes the tests start: the
     tests of Ctrl-C (held, delivered, ignored by the forkserver only) need Python's own
-    handler, which a foreground start gives."""
+    handler, which a foreground start gives. An ignored SIGHUP (``nohup make test``) is kept:
+    it is what keeps the suite alive when its terminal closes. The tests that hang this
+    process up set their own handler first, and a child a test stops starts with the stops at
+    their defaults (``_stops.stops_at_their_defaults``)."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 

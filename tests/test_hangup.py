@@ -89,13 +89,17 @@ def _run_script(script: Path, code: str) -> subprocess.CompletedProcess[str]:
     """``code`` written to ``script`` and run by a fresh Python, which must exit 0."""
     script.write_text(code)
     return subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True,
+        preexec_fn=stops_at_their_defaults,
+    )  # fmt: skip
 
 
 def _printed(code: str) -> list[str]:
     """The words a fresh Python running ``code`` prints (it must exit 0)."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=120, preexec_fn=stops_at_their_defaults,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 

@@ -185,5 +185,6 @@ def test_a_ctrl_c_while_the_forkserver_is_ended_at_exit_is_ignored(tmp_path, dur
         done = subprocess.run(
             [sys.executable, str(script), during],
             stdout=subprocess.DEVNULL, stderr=stderr, timeout=120, env=env,
+            preexec_fn=stops_at_their_defaults,
         )  # fmt: skip
     assert (done.returncode, err.read_text()) == (0, "")

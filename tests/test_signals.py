@@ -12,6 +12,7 @@ import pytest
 import typer
 from _handlers import Broke, Recording, raising
 from _next_steps import STEPS_S, next_steps
+from _stops import stops_at_their_defaults
 
 from vanishlab.cli._app import Terminated, user_errors
 from vanishlab.sweep.executors import _signals_held
@@ -279,7 +280,7 @@ def test_a_ctrl_c_while_the_console_command_starts_is_one_line(line):
 
     done = subprocess.run(
         [sys.executable, "-c", _CTRL_C_AT_A_LINE, str(line)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (-signal.SIGINT, "interrupted\n"), done.stderr
 
@@ -293,7 +294,7 @@ def test_a_ctrl_c_in_the_interpreters_teardown_is_ignored(signame):
 
     done = subprocess.run(
         [sys.executable, "-c", _CTRL_C_IN_TEARDOWN.format(signal=signame)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
 
@@ -310,7 +311,7 @@ def test_a_ctrl_c_after_the_command_ended_is_ignored(status, signame):
 
     done = subprocess.run(
         [sys.executable, "-c", _CTRL_C_AT_THE_END.format(status=status, signal=signame)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (status, "")
 
@@ -336,8 +337,9 @@ def test_a_sigterm_while_the_command_line_loads_is_one_line():
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _SIGTERM_WHILE_LOADING], capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, "-c", _SIGTERM_WHILE_LOADING],
+        capture_output=True, text=True, timeout=60, preexec_fn=stops_at_their_defaults,
+    )  # fmt: skip
     assert (done.returncode, done.stderr) == (-signal.SIGTERM, "terminated\n")
 
 
@@ -373,7 +375,10 @@ def test_a_stop_python_ignores_in_a_finalizer_while_the_command_line_loads_stops
     import subprocess
 
     code = _STOP_IN_A_FINALIZER_WHILE_LOADING.format(signal=signame)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=60, preexec_fn=stops_at_their_defaults,
+    )  # fmt: skip
     assert (done.returncode, done.stderr) == (-getattr(signal, signame), said + "\n")
 
 
@@ -415,8 +420,9 @@ def test_a_second_ctrl_c_ends_a_shutdown_that_hangs():
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _SHUTDOWN_HANGS], capture_output=True, text=True, timeout=20
-    )
+        [sys.executable, "-c", _SHUTDOWN_HANGS],
+        capture_output=True, text=True, timeout=20, preexec_fn=stops_at_their_defaults,
+    )  # fmt: skip
     assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)
 
 
@@ -620,15 +626,16 @@ def _run_with_stderr(script: str, stderr: str) -> int:
     if stderr == "closed":
         done = subprocess.run(
             [sys.executable, "-c", script], stdout=subprocess.PIPE, timeout=120,
-            preexec_fn=lambda: os.close(2),
+            preexec_fn=lambda: (stops_at_their_defaults(), os.close(2)),
         )  # fmt: skip
         return done.returncode
     read, write = os.pipe()
     os.close(read)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=write, timeout=120
-        )
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=write, timeout=120,
+            preexec_fn=stops_at_their_defaults,
+        )  # fmt: skip
     finally:
         os.close(write)
     return done.returncode

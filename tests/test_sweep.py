@@ -797,6 +797,7 @@ def test_the_forkserver_ignores_ctrl_c_from_its_first_instant(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     try:
         pid = int(proc.stdout.readline())
@@ -878,7 +879,7 @@ def test_a_ctrl_c_while_runpy_imports_the_package_is_pythons_start_up(tmp_path, 
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "CTRL_C_AT": module}
     done = subprocess.run(
         [sys.executable, "-m", "vanishlab", "--version"],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True, text=True, timeout=60, env=env, preexec_fn=stops_at_their_defaults,
     )  # fmt: skip
     assert done.returncode == -signal.SIGINT, done.stderr
     assert _pythons_start_up(done.stderr) is pythons, done.stderr
