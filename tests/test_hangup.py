@@ -195,6 +195,47 @@ def test_the_forkservers_children_get_the_callers_mask_and_its_workers_keep_the_
     assert done.stdout.splitlines() == said, done.stderr
 
 
+_CELL_STARTS_A_PROCESS = """
+import subprocess
+from pathlib import Path
+
+import vanishlab as vl
+
+
+def _init(rnn, gain, generator):  # a cell that starts a process of its own
+    status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True)
+    with open(Path(__file__).with_name("status.txt"), "a") as out:
+        out.write(status.stdout)
+    vl.INITS["default"].apply(rnn, gain, generator)
+
+
+vl.register_init(vl.Init("starts_a_process_test", "starts a process", _init), replace=True)
+SWEEP = vl.Sweep(init="starts_a_process_test", gain=(1.0, 2.0), hidden_size=4, input_size=2,
+                 seq_len=5, batch=1)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and /proc")
+def test_a_process_a_cell_starts_gets_the_stops_ignored_and_not_blocked(tmp_path):
+    # The pool's workers kept Ctrl-C, SIGTERM and SIGHUP blocked for their whole life, and a
+    # blocked signal stays blocked through exec: a process a cell started never met the three,
+    # not even in handlers of its own. Ignored, as the workers have them, they pass on.
+    import vanishlab as vl
+
+    module = tmp_path / "starts_a_process.py"
+    module.write_text(_CELL_STARTS_A_PROCESS)
+    try:
+        done = vl.run_sweep(str(module), tmp_path / "run", workers=2, progress=False)
+    finally:
+        vl.INITS.pop("starts_a_process_test", None)
+    assert done.n_run == 2 and done.n_failed == 0
+    lines = (tmp_path / "status.txt").read_text().splitlines()
+    stops = sum(1 << (s - 1) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+    blocked = [int(line.split()[1], 16) & stops for line in lines if line.startswith("SigBlk:")]
+    ignored = [int(line.split()[1], 16) & stops for line in lines if line.startswith("SigIgn:")]
+    assert blocked == [0, 0] and ignored == [stops, stops]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="pthread_sigmask")
 def test_a_hang_up_while_the_helpers_are_spawned_still_reaches_this_process():
     from vanishlab.sweep import executors

@@ -7,10 +7,11 @@ start by ``forkserver`` (``spawn`` where there is none), pin torch to one thread
 SIGTERM and SIGHUP (the parent handles them) and exit as soon as their parent dies, even by
 SIGKILL. The forkserver never sees Ctrl-C (blocked from its first instant, then ignored) nor
 SIGTERM (blocked), it and the resource tracker never see SIGHUP (blocked); the pool's workers
-keep the three blocked until they ignore them, and any other process the forkserver forks sees
-them again. The pool's workers are forked with Ctrl-C and SIGTERM held, so that a stop
-at any moment ends in the command's one line. The forkserver is ended as this process exits, so
-that none of them outlives the command.
+keep the three blocked until they ignore them, then unblock them (a process a cell starts gets
+them ignored, not blocked), and any other process the forkserver forks sees them again. The
+pool's workers are forked with Ctrl-C and SIGTERM held, so that a stop at any moment ends in
+the command's one line. The forkserver is ended as this process exits, so that none of them
+outlives the command.
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def _worker_init(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if hasattr(signal, "SIGHUP"):  # a closed terminal's, sent to the whole group too
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Blocked from the fork until now (.forkserver_preload): ignored, one that waited is
+    # dropped, and none can reach the worker again. Unblocked, so that a process a cell starts
+    # (a user's experiment calling subprocess.run) gets them unblocked; a blocked signal stays
+    # blocked through exec, and its own handlers (a child Python's SIGINT) never ran. It gets
+    # them ignored, as every ignored signal passes through exec.
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
     # and the forkserver lives as long as they do). The parent alone holds the write end of
     # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
@@ -163,8 +171,8 @@ if hasattr(multiprocessing.context, "ForkServerProcess"):  # (none on Windows)
 
     class _PoolProcess(multiprocessing.context.ForkServerProcess):
         """A process of the pool's (a worker, or :func:`_ready_forkserver`'s probe): it keeps
-        the stops that the forkserver has blocked until its init ignores them
-        (:mod:`.forkserver_preload`); any other process the forkserver forks sees them."""
+        the stops that the forkserver has blocked until its init ignores them, then unblocks
+        them (:mod:`.forkserver_preload`); any other process the forkserver forks sees them."""
 
     class _PoolContext(multiprocessing.context.ForkServerContext):
         """The forkserver context, its processes the pool's (:class:`_PoolProcess`)."""

@@ -10,11 +10,12 @@ own mask once its process object is known (multiprocessing's after-fork hooks, b
 target runs). One of the pool's (:class:`.executors._PoolProcess`: a worker, or the probe that
 waits for this preload) keeps them blocked until its init ignores them (``_worker_init``): a
 stray Ctrl-C meanwhile waits, and is dropped as it is ignored, where it printed a worker's
-KeyboardInterrupt traceback. Any other (a caller's own: the forkserver is the whole Python
-process's) sees them again: the mask of the thread that started the forkserver, the three
-unblocked (one that thread had blocked itself too: the forkserver cannot tell them apart).
-Ctrl-C and a hang-up stayed blocked in it for its whole life. Imported in the forkserver
-alone."""
+KeyboardInterrupt traceback; the init then unblocks them, which a process a cell starts
+inherits (blocked, they reached no handler of its own). Any other (a caller's own: the
+forkserver is the whole Python process's) sees them again: the mask of the thread that started
+the forkserver, the three unblocked (one that thread had blocked itself too: the forkserver
+cannot tell them apart). Ctrl-C and a hang-up stayed blocked in it for its whole life.
+Imported in the forkserver alone."""
 
 from __future__ import annotations
 
