@@ -38,6 +38,7 @@ from . import store
 from .cell import pinned_numerics
 from .config import CellConfig
 from .experiments import EXPERIMENT_MODULE_PREFIX, LOADED_FROM, file_digest, import_file
+from .forkserver_owner import end_a_callers_forkserver, kill_forkserver, mark_ours
 from .inits import INITS, Init
 from .measure import run_cell
 from .worker_deaths import (
@@ -259,7 +260,10 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
     with warning_filters.LOCK, warnings.catch_warnings(record=True) as said:
         warnings.filterwarnings("always", message=_TRACKER_DIED)
         try:
+            kept = end_a_callers_forkserver()
             _start_forkserver()
+            if kept is None:
+                mark_ours()
             if not _ENDED_AT_EXIT:
                 _ENDED_AT_EXIT.append(os.getpid())
                 atexit.register(_end_forkserver)
@@ -317,14 +321,7 @@ def _end_forkserver() -> None:
     if pid is None or multiprocessing.active_children():
         return
     with _ctrl_c_ignored():
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        stop = getattr(server, "_stop", None)  # closes its pipe, waits for it, forgets it
-        with contextlib.suppress(OSError):
-            if stop is not None:
-                stop()
-            else:  # pragma: no cover - a Python without it
-                os.waitpid(pid, 0)
+        kill_forkserver(pid, getattr(server, "_stop", None))
 
 
 @contextlib.contextmanager
