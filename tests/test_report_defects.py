@@ -1007,6 +1007,26 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     assert "no cell of" not in figure.caption
 
 
+def test_models_figure_names_at_most_as_many_panels_lacking_a_line_as_every_caption(tmp_path):
+    """The panels without a model's line were named up to 4 (models.py's own cap) where every
+    other caption names up to line_style.MAX_NAMED_PANELS (3) in one sentence."""
+    from vanishlab.report.line_style import MAX_NAMED_PANELS
+
+    run = tmp_path / "run"
+    small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
+    gains = (0.5, 1.0, 1.5, 2.0, 2.5)
+    vl.run_sweep(vl.Sweep(model="rnn", gain=gains, **small), run, workers=1, progress=False)
+    lstm = vl.Sweep(model="lstm", gain=0.5, **small)
+    vl.run_sweep(lstm, run, workers=1, progress=False, force=True)
+    results, cells = vl.load_results(run), vl.load_cells(run)
+    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
+    assert MAX_NAMED_PANELS == 3
+    assert "no LSTM line in 4 panels (gain = 1.0; gain = 1.5; gain = 2.0 and 1 more)." in (
+        figure.caption
+    )
+
+
 def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     """The depth maps' failed note said a failed setting's "square stays blank", but the maps
     draw only measured rows: a setting whose every seed failed has no rows at all, and no

@@ -20,6 +20,7 @@ __all__ = [
     "COVERED_LW",
     "LINE_LW",
     "MARKER_MS",
+    "MAX_NAMED_PANELS",
     "NO_BARS",
     "PANEL_H",
     "REFERENCE_LW",

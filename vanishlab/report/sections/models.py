@@ -33,7 +33,7 @@ from ..format import (
     table_texts,
 )
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
-from ..line_style import with_rim_note
+from ..line_style import MAX_NAMED_PANELS, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
@@ -151,11 +151,6 @@ def _theory_elsewhere(view: RunView) -> str:
     return "; " + "; ".join(parts) if parts else ""
 
 
-#: Panels a caption names one by one as lacking a model's line (not swept, or not measured yet);
-#: past it they are counted.
-_NAMED_PANELS = 4
-
-
 def _missing_note(
     view: RunView, settings: list[dict[str, object]], titles: list[str], lines: list[str]
 ) -> str:
@@ -197,8 +192,9 @@ def _missing_note(
         if by_init:
             parts.append(f"no {names} line at init = {' or '.join(where_)}")
         else:
-            more = len(where_) - _NAMED_PANELS
-            named = "; ".join(where_[:_NAMED_PANELS]) + (f" and {more} more" if more > 0 else "")
+            # named one by one up to the captions' cap (line_style), past it the rest counted
+            more = len(where_) - MAX_NAMED_PANELS
+            named = "; ".join(where_[:MAX_NAMED_PANELS]) + (f" and {more} more" if more > 0 else "")
             parts.append(f"no {names} line in {plural(len(where_), 'panel')} ({named})")
     return (
         " A panel without a model's line is a combination the run has no cell of "
