@@ -865,3 +865,28 @@ def test_a_horizon_on_the_fitted_line_says_how_far_off_such_a_line_is(runs):
     assert "by about k = 24 (extrapolated, not measured: " in _section(runs["gru"], steep).intro
     # 23.8 and 7.9 lags a decade: not 16, a lag measured where it had not fallen 1000-fold
     assert "puts it at k = 24 to 32)" in _section(runs["gru"], steep).intro
+
+
+def test_a_line_read_as_the_state_filling_is_not_extrapolated(runs, slow):
+    """The slow LSTM's table read "~1 (extrapolated)" for its state at k = 100 under a verdict
+    that calls the curve the state filling from its start: T = 280 measured 0.14 there, the
+    line 0.83 decades off. Such a line is no longer continued: its cells say why and which T
+    the verdict asks for, in the verdict's words."""
+    rows, longer = vl.load_results(slow[50]), vl.load_results(slow[280])
+    state = rows[rows["source"] == "state"]
+    fit = vl.fit_decay(state[["lag", "log10_fro_mean"]]).iloc[0]
+    norms = dict(zip(state["lag"], state["log10_fro_mean"], strict=True))
+    line = (fit["intercept"] + fit["rate"] * 100) / LN10 - norms[0]
+    settled = longer[longer["source"] == "state"].set_index("lag")["log10_fro_mean"]
+    assert line - (settled[100] - settled[0]) > 0.5  # the premise: the line was far off
+    section = _section(slow[50])
+    cells = {row[0]: row[1:] for row in _table(section).rows}
+    said = "— (not extrapolated: the state is still filling; measure with --seq-len 280)"
+    assert cells["100"] == (said, said) and cells["300"] == (said, said), cells
+    assert "the state is still filling" in section.intro and "--seq-len 280" in section.intro
+    # measured that long, the table reads the same lags as measured, and a growing line of an
+    # nn.RNN (no gates) is still continued
+    settled_cells = {row[0]: row[1:] for row in _table(_section(slow[280])).rows}
+    assert all(c.endswith("(measured)") for c in settled_cells["100"]), settled_cells
+    explode = {row[0]: row[1:] for row in _table(_section(runs["explode"])).rows}
+    assert explode["30"][1].endswith("(extrapolated)"), explode

@@ -11,7 +11,8 @@ learn long dependencies, and what fixes it?".
   curves measured. A lag the inputs hold is read from the measured curve ("measured"); one past
   them, up to :data:`.extrapolation.EXTRAPOLATION_REACH` times the longest, is the curve's
   fitted line continued, as an order of magnitude ("~10^-3 (extrapolated)"), unless the fit is
-  not one to continue (:func:`untrusted_fit`: a poor fit among others), where it is left out;
+  not one to continue (:func:`untrusted_fit`: a poor fit among others) or the verdict reads
+  the curve as its state filling (:func:`.settling.settling_reason`), where it is left out;
   one farther says which sequence length measures it;
 - what to try, keyed to the model (nn.RNN tanh or relu, LSTM, GRU) and to the verdict, each a
   ``vanishlab sweep`` command of the built-in inits and experiments at this model's size;
@@ -46,7 +47,7 @@ from .extrapolation import (
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
-from .settling import Growing, gate_memory, growing_verdict
+from .settling import Growing, gate_memory, growing_verdict, settling_reason
 from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
@@ -110,7 +111,9 @@ def _line(curve: _Curve, k: int) -> float:
     return (float(fit["intercept"]) + float(fit["rate"]) * k) / LN10 - float(curve.ref or 0)
 
 
-def _cell(curve: _Curve | None, k: int, measure: str) -> str:
+def _cell(curve: _Curve | None, k: int, measure: str, memory: float | None) -> str:
+    """A curve's factor at lag ``k``: measured, on its fitted line, or why not; ``measure``
+    says how to measure lag N and ``memory`` is the gates' (:func:`.settling.gate_memory`)."""
     if curve is None:
         return "—"
     if k in curve.norms:
@@ -118,7 +121,9 @@ def _cell(curve: _Curve | None, k: int, measure: str) -> str:
             return "0 (exact, measured)"
         value = curve.norms[k] - curve.ref
         return "0 (exact, measured)" if value == -math.inf else f"{factor_text(value)} (measured)"
-    why = untrusted_fit(curve.fit)
+    # a line the verdict reads as the state filling is not continued, as a poor fit's is not
+    seq_len = curve.last + curve.after
+    why = settling_reason(curve.fit, memory, seq_len, measure) or untrusted_fit(curve.fit)
     if why:
         return f"— (not extrapolated: {why})"
     if k > reach(curve.last):
@@ -429,8 +434,8 @@ def long_deps_answer(
     rows = tuple(
         (
             f"{k} ({ends}longest measured)" if k == longest else str(k),
-            _cell(state, k, measure),
-            _cell(inp, k, measure),
+            _cell(state, k, measure, memory),
+            _cell(inp, k, measure, memory),
         )
         for k in lags
     )

@@ -17,12 +17,14 @@ from .extrapolation import factor_text, untrusted_fit
 
 __all__ = [
     "SETTLE_MEMORIES",
+    "STILL_FILLING",
     "Growing",
     "gate_memory",
     "gate_words",
     "growing_only",
     "growing_verdict",
     "settle_len",
+    "settling_reason",
 ]
 
 #: A gated cell's growing curve is read as its state still filling from its start where T is
@@ -53,6 +55,26 @@ def settle_len(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> in
         return None
     needed = SETTLE_MEMORIES * memory
     return 10 * math.ceil(needed / 10) if seq_len < needed else None
+
+
+#: Why a growing curve measured over a run short against its cell's settling is read as its
+#: state filling from its start: the verdict's words, and the table's beside a line it does
+#: not continue (:func:`settling_reason`).
+STILL_FILLING = "the state is still filling"
+
+
+def settling_reason(
+    fit: Mapping[str, Any], memory: float | None, seq_len: int, measure: str
+) -> str | None:
+    """Why the table does not continue the fitted line of a curve that :func:`settle_len`
+    reads as its state filling, and how to measure past that: "the state is still filling;
+    measure with --seq-len 280" (``measure``, a format of one field, with the verdict's T);
+    None where it does not read the curve so. The state's line of an LSTM of forget-gate bias
+    +4 at T = 50 (B = 4) read "~1 (extrapolated)" at k = 100 where T = 280 measured 0.14, 0.83
+    decades off (0.58 at k = 65), against a median 0.23 for lines continued that far
+    (:data:`.extrapolation.EXTRAPOLATION_REACH`)."""
+    settle = settle_len(fit, memory, seq_len)
+    return None if settle is None else f"{STILL_FILLING}; {measure.format(settle)}"
 
 
 def gate_words(kind: object) -> str:
@@ -108,8 +130,8 @@ def growing_verdict(
             f"{grows} This run is short against how long the cell keeps its state: its "
             f"{gate_words(kind)} keep it for about {plural(round(memory), 'step')} at their "
             f"biases alone (the median over its units), and T = {curve.seq_len} is under "
-            f"{SETTLE_MEMORIES} times that. From a state of 0, as here, the state is still "
-            "filling over these lags, and a curve can grow over them alone: an LSTM of "
+            f"{SETTLE_MEMORIES} times that. From a state of 0, as here, {STILL_FILLING} over "
+            "these lags, and a curve can grow over them alone: an LSTM of "
             "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
             f"level over the same lags once settled. First {measure.format(settle)}, before "
             "changing the model.",
