@@ -890,3 +890,29 @@ def test_a_line_read_as_the_state_filling_is_not_extrapolated(runs, slow):
     assert all(c.endswith("(measured)") for c in settled_cells["100"]), settled_cells
     explode = {row[0]: row[1:] for row in _table(_section(runs["explode"])).rows}
     assert explode["30"][1].endswith("(extrapolated)"), explode
+
+
+def _phases(run: Path) -> tuple[dict[str, str], str]:
+    fits = next(s for s in _report_of(run).sections if s.key == "fits")
+    table = _table(fits)
+    phase = table.columns.index("phase")
+    return {row[0]: row[phase] for row in table.rows}, table.caption
+
+
+def test_the_fits_table_reads_a_growing_curves_phase_as_at_a_glance(runs, slow):
+    """The slow LSTM's fits table ("Decay rates and horizons") said "exploding" beside "At a
+    glance"'s "growing over the lags measured, T = 50": the same decision
+    (settling.growing_only) now gives both, in the same words; its caption says what they
+    mean. A straight growing line of an nn.RNN is still "exploding", without those words."""
+    glance = _glance(slow[50])
+    phases, caption = _phases(slow[50])
+    assert phases == {
+        "state": "growing over the lags measured, T = 50",
+        "input": "growing over the lags measured, T = 50; poor fit, r² 0.82",
+    }
+    assert glance["decay rate, state"] == f"+0.020 per step ({phases['state']})"
+    assert glance["decay rate, input"] == f"+0.019 per step ({phases['input']})"
+    assert "; growing over the lags measured: above +0.01, and read as" in caption
+    phases, caption = _phases(runs["explode"])
+    assert phases == {"state": "exploding", "input": "exploding"}
+    assert "growing over" not in caption

@@ -204,17 +204,26 @@ def model_section(view: RunView) -> Section:
     )
 
 
-def _glance_rate(fit: Any, memory: float | None, seq_len: int | None) -> str:
-    """A curve's rate and phase at a glance, as the verdict reads them: a curve that grows and
-    that the verdict does not call exploding (:func:`.settling.growing_only`: a fit not one to
-    extrapolate, or a run short against its gates' memory) is "growing over the lags measured,
-    T = 50", with why its fit is not one to extrapolate where it is not ("exploding" said more
-    than the verdict beside it)."""
+#: How :func:`_phase_text` names a curve read as growing over the lags measured alone.
+GROWING_ONLY = "growing over the lags measured"
+
+
+def _phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
+    """A curve's phase as the verdict reads it, at a glance and in the fits table: a curve that
+    grows and that the verdict does not call exploding (:func:`.settling.growing_only`: a fit
+    not one to extrapolate, or a run short against its gates' memory) is "growing over the
+    lags measured, T = 50", with why its fit is not one to extrapolate where it is not
+    ("exploding" said more than the verdict beside it); else its fitted phase."""
     phase = str(fit["phase"])
     if seq_len is not None and growing_only(fit, memory, seq_len):
         why = untrusted_fit(fit)
-        phase = f"growing over the lags measured, T = {seq_len}" + (f"; {why}" if why else "")
-    return f"{rate_text(fit['rate'])} per step ({phase})"
+        phase = f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
+    return phase
+
+
+def _glance_rate(fit: Any, memory: float | None, seq_len: int | None) -> str:
+    """A curve's rate and phase at a glance (:func:`_phase_text`)."""
+    return f"{rate_text(fit['rate'])} per step ({_phase_text(fit, memory, seq_len)})"
 
 
 def _glance_horizon(fit: Any) -> str:
@@ -319,6 +328,8 @@ def fits_section(view: RunView) -> Section | None:
     if not order or not len(fits):
         return None
     layers = num_layers(view)
+    model = model_record(view)
+    memory, seq_len = gate_memory(model), _seq_len(model)
     rows = []
     for source, layer in order:
         f = find_fit(fits, source, layer)
@@ -334,7 +345,7 @@ def fits_section(view: RunView) -> Section | None:
                 r2_text(float(f["r2"])),
                 _fit_lags(f),
                 fit_horizon_text(f, word=None),
-                str(f["phase"]),
+                _phase_text(f, memory, seq_len),  # as "At a glance" and the verdict read it
                 str(f["note"] or ""),
             )
         )
@@ -346,8 +357,15 @@ def fits_section(view: RunView) -> Section | None:
         "Frobenius fit ('—' where its rate is not finite: nothing was fitted). "
         f"Horizon: {HORIZON_MEANING} ('> n': it never is by lag n, the last measured; "
         f"{HORIZON_AT_ZERO}). "
-        "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable. These are "
-        "vl.fit_decay of the curves of the figure.",
+        "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable"
+        + (
+            f"; {GROWING_ONLY}: above +0.01, and read as the page's verdict reads it, of "
+            "those lags alone (its fit not one to extrapolate, or a run short against how "
+            "long the gates keep the state), not as explosion"
+            if any(GROWING_ONLY in row[7] for row in rows)
+            else ""
+        )
+        + ". These are vl.fit_decay of the curves of the figure.",
         (
             "Jacobian",
             "J",
