@@ -144,3 +144,44 @@ def test_a_probe_too_short_to_fit_a_rate_is_told_to_the_monitor(tmp_path):
         "steps)."
     ), intro
     assert "analyze" not in intro
+
+
+def _slow_monitor(out: Path, h0: bool = False) -> Path:
+    """The slow LSTM of the analysed page's test (nn.LSTM(32, 32), seed 0) monitored on a probe
+    of T = 50, B = 4: at step 0 with PyTorch's biases (a gate memory of about 2 steps), at step
+    1 with its forget-gate biases raised by 4 (about 55 steps), as a training may raise them."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(32, 32)
+    probe = torch.randn(50, 4, 32)
+    start = (torch.zeros(1, 4, 32), torch.zeros(1, 4, 32)) if h0 else None
+    with JacobianMonitor(lstm, probe, out=out, h0=start) as mon:
+        mon.step(0)
+        with torch.no_grad():
+            lstm.bias_hh_l0[32:64] += 4.0
+        mon.step(1)
+    return out
+
+
+def test_a_monitors_growing_curve_is_read_against_its_last_steps_gate_memory(tmp_path):
+    """A monitor recorded no gate memory, so its page read the slow LSTM's growing curve at
+    T = 50 as exploding ("Try a smaller recurrent gain and gradient-norm clipping") where the
+    analysed page asks for a run past the state's filling first. Each step now records its
+    own (the biases change in training), and the page reads the last step's: a probe of 280
+    steps first, and no line continued. From an h0 given the reading does not apply."""
+    run = _slow_monitor(tmp_path / "m")
+    steps = vl.load_manifest(run)["steps"]
+    assert round(steps["0"]["gate_memory_steps"]) == 2  # 1 + e^b, b near 0
+    assert round(steps["1"]["gate_memory_steps"]) == 55
+    section = _section(_report(run), KEY)
+    assert "its forget gates keep it for about 55 steps at their biases alone" in section.intro
+    assert (
+        "First measure with a probe of 280 steps, before changing the model. Over training"
+        in section.intro
+    ), section.intro
+    table = next(b for b in section.blocks if isinstance(b, Table))
+    said = "— (not extrapolated: the state is still filling; measure with a probe of 280 steps)"
+    assert dict((r[0], r[1]) for r in table.rows)["100"] == said
+    assert not any(isinstance(b, Code) for b in section.blocks)  # no smaller gain yet
+    given = _section(_report(_slow_monitor(tmp_path / "h0", h0=True)), KEY)
+    assert vl.load_manifest(tmp_path / "h0")["model"]["h0_given"] is True
+    assert "short against" not in given.intro and "still filling" not in given.intro

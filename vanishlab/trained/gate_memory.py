@@ -29,7 +29,8 @@ def gate_memory_steps(module: nn.Module) -> float | None:
         if module.bias:
             for side in ("ih", "hh"):
                 block = getattr(module, f"bias_{side}_l{layer}").detach()
-                bias += block[KEEP_GATE * h : (KEEP_GATE + 1) * h].to(torch.float64)
+                # on the CPU: a monitored module may train on a GPU
+                bias += block[KEEP_GATE * h : (KEEP_GATE + 1) * h].to("cpu", torch.float64)
         # 1 / (1 - sigmoid(b)) = 1 + e^b, exactly, and finite up to b of about 709
         steps.append(1 + torch.exp(bias))
     return float(torch.cat(steps).quantile(0.5))

@@ -55,6 +55,7 @@ from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasure
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
+from .gate_memory import gate_memory_steps
 from .measure import (
     cell_id,
     check_probe_fits,
@@ -185,6 +186,7 @@ class JacobianMonitor:
                 n_cells=len(self._done),
                 earlier=earlier,
                 metas=metas,
+                h0_given=self.h0 is not None,
             )
             kept = self._manifest["name"]
             if self.name and kept != self.name:  # as `vanishlab analyze --name` says it
@@ -344,6 +346,8 @@ class JacobianMonitor:
             # vl.load_results of this step's shard alone gives it to the rows (frame.attrs), as
             # jacobian_norms does: check_pascanu then refuses them beside other weights
             "weights_fingerprint": weights_fingerprint(self.module),
+            # this step's: the biases change in training (the page reads the last step's)
+            "gate_memory_steps": json_number(gate_memory_steps(self.module)),
         }
         meta: store.CellMeta = {
             "cell_id": cid,

@@ -145,9 +145,11 @@ def new_manifest(
     n_cells: int,
     earlier: dict[str, Any] | None,
     metas: Mapping[str, store.CellMeta],
+    h0_given: bool = False,
 ) -> dict[str, Any]:
     """The manifest of a monitor of ``module`` on ``probe`` that opens ``out``: an earlier
-    run's (``earlier``, its shards' ``metas``) carried on, or a new one."""
+    run's (``earlier``, its shards' ``metas``) carried on, or a new one; ``h0_given``: the
+    probe starts from an initial state given, not from 0."""
     earlier = earlier or {}
     # A step whose shard is gone (set aside as damaged on reopening, or deleted) is no
     # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
@@ -174,6 +176,8 @@ def new_manifest(
             "probe_sha256": probe_sha256,
             "probe_shape": list(probe.shape),
             "every": every,
+            # the page reads a growing curve against the gate memory from a state of 0 only
+            "h0_given": h0_given,
         },
         "steps": steps,
     }

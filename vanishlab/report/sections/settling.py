@@ -39,9 +39,9 @@ SETTLE_MEMORIES = 5
 
 def gate_memory(model: Mapping[str, Any]) -> float | None:
     """The steps the gates keep the state at their biases alone, as the manifest's ``model``
-    record holds it (:func:`vanishlab.trained.gate_memory.gate_memory_steps`); None where it
-    holds none (an nn.RNN, a monitor's run, an analysis before it was recorded) or no finite
-    positive number."""
+    record (or a monitor's step's) holds it
+    (:func:`vanishlab.trained.gate_memory.gate_memory_steps`); None where it holds none (an
+    nn.RNN, a run written before it was recorded) or no finite positive number."""
     steps = read_json_number(model.get("gate_memory_steps"))
     return steps if steps is not None and math.isfinite(steps) and steps > 0 else None
 
