@@ -47,7 +47,15 @@ from .extrapolation import (
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
 from .rate_cells import HORIZON_FOLD
-from .settling import Growing, gate_memory, growing_verdict, settling_reason
+from .settling import (
+    NO_GATES,
+    Gates,
+    Growing,
+    gate_memory,
+    growing_verdict,
+    page_gates,
+    settling_reason,
+)
 from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
@@ -111,9 +119,9 @@ def _line(curve: _Curve, k: int) -> float:
     return (float(fit["intercept"]) + float(fit["rate"]) * k) / LN10 - float(curve.ref or 0)
 
 
-def _cell(curve: _Curve | None, k: int, measure: str, memory: float | None) -> str:
+def _cell(curve: _Curve | None, k: int, measure: str, gates: Gates) -> str:
     """A curve's factor at lag ``k``: measured, on its fitted line, or why not; ``measure``
-    says how to measure lag N and ``memory`` is the gates' (:func:`.settling.gate_memory`)."""
+    says how to measure lag N and ``gates`` what the page knows of the model's gates."""
     if curve is None:
         return "—"
     if k in curve.norms:
@@ -123,7 +131,7 @@ def _cell(curve: _Curve | None, k: int, measure: str, memory: float | None) -> s
         return "0 (exact, measured)" if value == -math.inf else f"{factor_text(value)} (measured)"
     # a line the verdict reads as the state filling is not continued, as a poor fit's is not
     seq_len = curve.last + curve.after
-    why = settling_reason(curve.fit, memory, seq_len, measure) or untrusted_fit(curve.fit)
+    why = settling_reason(curve.fit, gates, seq_len, measure) or untrusted_fit(curve.fit)
     if why:
         return f"— (not extrapolated: {why})"
     if k > reach(curve.last):
@@ -185,15 +193,15 @@ def _verdict(
     measured_on: str,
     longer: str,
     measure: str,
-    gates: tuple[object, float | None] = (None, None),
+    gates: Gates = NO_GATES,
 ) -> tuple[str, str, int | None]:
     """The verdict's words, its regime ("vanishing", "exploding", "fine", or "unread": a fit
     too short to extrapolate, a fitted line that reaches a horizon only past :func:`reach` of
     its lags, or a curve that grows over a run short against its cell's settling, more lags
     wanted first) and the length of dependency it names
     (None: it names none); ``longer`` says how to measure more lags, ``measure`` how to
-    measure lag N (a format of one field), and ``gates`` are the model's kind and its gate
-    memory (:func:`.settling.gate_memory`; None where not known)."""
+    measure lag N (a format of one field), and ``gates`` what the page knows of the model's
+    gates (:class:`.settling.Gates`: its kind, gate memory and sizes)."""
     fit, what = main.fit, f"Measured on {measured_on}: the gradient from {main.words} k steps back"
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
@@ -422,9 +430,8 @@ def long_deps_answer(
         return None
     other = curves[1] if len(curves) > 1 else None
     first = _curve(results, fits, "state", 0, "layer 0's state") if top else None
-    verdict, regime, lag = _verdict(
-        curves[0], other, measured_on, longer, measure, (arch.get("kind"), memory)
-    )
+    gates = page_gates(arch, memory, results)
+    verdict, regime, lag = _verdict(curves[0], other, measured_on, longer, measure, gates)
     longest = min(c.last for c in curves)
     lags = sorted({*LAGS, longest})
     # The input's last lag is T - 1, the state's T: at T = 100 (analyze's default) the row
@@ -434,8 +441,8 @@ def long_deps_answer(
     rows = tuple(
         (
             f"{k} ({ends}longest measured)" if k == longest else str(k),
-            _cell(state, k, measure, memory),
-            _cell(inp, k, measure, memory),
+            _cell(state, k, measure, gates),
+            _cell(inp, k, measure, gates),
         )
         for k in lags
     )

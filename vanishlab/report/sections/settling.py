@@ -11,19 +11,29 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+import pandas as pd
+
+from ...errors import VanishlabError
+from ...sweep.config import CellConfig
+from ...sweep.cost import cell_cost
 from ...sweep.manifest import read_json_number
-from ..format import plural, rate_text
+from ..format import duration, plural, rate_text
 from .extrapolation import factor_text, untrusted_fit
 
 __all__ = [
+    "LONG_SETTLE_S",
+    "NO_GATES",
     "SETTLE_MEMORIES",
     "STILL_FILLING",
+    "Gates",
     "Growing",
     "gate_memory",
     "gate_words",
     "growing_only",
     "growing_verdict",
+    "page_gates",
     "settle_len",
+    "settle_run",
     "settling_reason",
 ]
 
@@ -57,24 +67,90 @@ def settle_len(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> in
     return 10 * math.ceil(needed / 10) if seq_len < needed else None
 
 
+#: The estimated time on one CPU thread past which the run the page asks for
+#: (:func:`settle_run`) is said with it: a forget-gate bias of +6 keeps an LSTM's state about
+#: 400 steps and asks for T = 1990, seconds for nn.LSTM(32, 32) at B = 4 and about 2 h 13 min
+#: for nn.LSTM(2048, 2048) at B = 8 (:func:`~vanishlab.sweep.cost.cell_cost`), and a
+#: measurement cannot stop and resume midway. The estimate is a sweep cell's: an analysis of
+#: nn.LSTM(256, 256) at T = 1990, B = 8 took 92 s of CPU on a loaded 2-core machine, 39 s
+#: estimated.
+LONG_SETTLE_S = 3600
+
+
+class Gates(NamedTuple):
+    """What the page knows of a gated model that the verdict on a growing curve reads."""
+
+    kind: object  # "lstm", "gru", "rnn" (None: not known)
+    memory: float | None  # its gate memory (:func:`gate_memory`; None: not known)
+    sizes: tuple[object, object, object] | None = None  # num_layers, hidden_size, batch
+
+
+#: Nothing known of the model's gates: a growing curve is not read against them.
+NO_GATES = Gates(None, None)
+
+
+def page_gates(arch: Mapping[str, Any], memory: float | None, results: pd.DataFrame) -> Gates:
+    """What a page knows of its model's gates: its architecture's kind, layers and hidden
+    size, ``memory`` (:func:`gate_memory`) and the batch its rows (``results``) were measured
+    at, which a run at another T would measure too (sizes None where the batch is not one)."""
+    batches = results["batch"].dropna().unique() if "batch" in results else []
+    if len(batches) != 1:
+        return Gates(arch.get("kind"), memory)
+    sizes = (arch.get("num_layers"), arch.get("hidden_size"), int(batches[0]))
+    return Gates(arch.get("kind"), memory, sizes)
+
+
+def _run_time(gates: Gates, seq_len: int) -> float | None:
+    """The seconds :func:`~vanishlab.sweep.cost.cell_cost` estimates a measurement of this
+    model at ``seq_len`` takes on one CPU thread; None where its sizes are not known or are
+    none a cell takes."""
+    if gates.sizes is None or gates.kind not in ("rnn", "lstm", "gru"):
+        return None
+    layers, hidden, batch = gates.sizes
+    try:
+        config = CellConfig(
+            model=str(gates.kind),
+            num_layers=layers,  # (CellConfig checks each: a hand-edited manifest's too)
+            hidden_size=hidden,
+            batch=batch,
+            seq_len=seq_len,
+        )
+    except (VanishlabError, ValueError, TypeError):
+        return None
+    return cell_cost(config)
+
+
+def settle_run(settle: int, measure: str, gates: Gates) -> str:
+    """How the page asks for the run of T = ``settle`` (:func:`settle_len`): ``measure`` (a
+    format of one field), with its estimated time where that is over :data:`LONG_SETTLE_S`:
+    "measure with --seq-len 1990 (about 2 h 13 min on one CPU thread, by the sweep's time
+    estimate)"."""
+    words = measure.format(settle)
+    seconds = _run_time(gates, settle)
+    if seconds is None or seconds <= LONG_SETTLE_S:
+        return words
+    days = seconds / 86400
+    took = duration(seconds) if days < 2 else f"{days:,.0f} days"
+    return f"{words} (about {took} on one CPU thread, by the sweep's time estimate)"
+
+
 #: Why a growing curve measured over a run short against its cell's settling is read as its
 #: state filling from its start: the verdict's words, and the table's beside a line it does
 #: not continue (:func:`settling_reason`).
 STILL_FILLING = "the state is still filling"
 
 
-def settling_reason(
-    fit: Mapping[str, Any], memory: float | None, seq_len: int, measure: str
-) -> str | None:
+def settling_reason(fit: Mapping[str, Any], gates: Gates, seq_len: int, measure: str) -> str | None:
     """Why the table does not continue the fitted line of a curve that :func:`settle_len`
     reads as its state filling, and how to measure past that: "the state is still filling;
-    measure with --seq-len 280" (``measure``, a format of one field, with the verdict's T);
-    None where it does not read the curve so. The state's line of an LSTM of forget-gate bias
-    +4 at T = 50 (B = 4) read "~1 (extrapolated)" at k = 100 where T = 280 measured 0.14, 0.83
-    decades off (0.58 at k = 65), against a median 0.23 for lines continued that far
+    measure with --seq-len 280" (:func:`settle_run`: ``measure``, a format of one field, with
+    the verdict's T); None where it does not read the curve so. The state's line of an LSTM of
+    forget-gate bias +4 at T = 50 (B = 4) read "~1 (extrapolated)" at k = 100 where T = 280
+    measured 0.14, 0.83 decades off (0.58 at k = 65), against a median 0.23 for lines
+    continued that far
     (:data:`.extrapolation.EXTRAPOLATION_REACH`)."""
-    settle = settle_len(fit, memory, seq_len)
-    return None if settle is None else f"{STILL_FILLING}; {measure.format(settle)}"
+    settle = settle_len(fit, gates.memory, seq_len)
+    return None if settle is None else f"{STILL_FILLING}; {settle_run(settle, measure, gates)}"
 
 
 def gate_words(kind: object) -> str:
@@ -107,13 +183,13 @@ def growing_verdict(
     curve: Growing,
     longer: str,
     measure: str,
-    gates: tuple[object, float | None],
+    gates: Gates,
 ) -> tuple[str, str]:
     """The verdict on a curve that grows and its regime: "exploding", or "unread" where
     :func:`growing_only` (its fit not one to extrapolate, said so, or the run short against
     the cell's settling), a longer run wanted before a change to the model. ``longer`` says
     how to measure more lags, ``measure`` how to measure at T = N (a format of one field) and
-    ``gates`` are the model's kind and its gate memory (None: not known)."""
+    ``gates`` what the page knows of the model's gates (:class:`Gates`)."""
     rate, last = float(fit["rate"]), curve.factor
     at_last = f", ×{factor_text(last)} at k = {curve.last}" if math.isfinite(last) else ""
     fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
@@ -123,7 +199,7 @@ def growing_verdict(
         f"{curve.what} grows with k within {curve.span}: {rate_text(rate)} per step on its "
         f"fitted line ({fitted}){at_last}{poor}."
     )
-    kind, memory = gates
+    kind, memory, _ = gates
     settle = settle_len(fit, memory, curve.seq_len)
     if settle is not None and memory is not None:
         return (
@@ -133,8 +209,8 @@ def growing_verdict(
             f"{SETTLE_MEMORIES} times that. From a state of 0, as here, {STILL_FILLING} over "
             "these lags, and a curve can grow over them alone: an LSTM of "
             "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
-            f"level over the same lags once settled. First {measure.format(settle)}, before "
-            "changing the model.",
+            "level over the same lags once settled. "
+            f"First {settle_run(settle, measure, gates)}, before changing the model.",
             "unread",
         )
     # Said of the lags measured: a curve can grow over a sequence's first steps alone. An
