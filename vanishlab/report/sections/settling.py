@@ -147,8 +147,7 @@ def settling_reason(fit: Mapping[str, Any], gates: Gates, seq_len: int, measure:
     the verdict's T); None where it does not read the curve so. The state's line of an LSTM of
     forget-gate bias +4 at T = 50 (B = 4) read "~1 (extrapolated)" at k = 100 where T = 280
     measured 0.14, 0.83 decades off (0.58 at k = 65), against a median 0.23 for lines
-    continued that far
-    (:data:`.extrapolation.EXTRAPOLATION_REACH`)."""
+    continued that far (:data:`.extrapolation.EXTRAPOLATION_REACH`)."""
     settle = settle_len(fit, gates.memory, seq_len)
     return None if settle is None else f"{STILL_FILLING}; {settle_run(settle, measure, gates)}"
 
