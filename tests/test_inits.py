@@ -655,3 +655,27 @@ def test_variances_none_means_no_variances(registry):
     assert init.variances == Init("plain_none", "d", INITS["identity"].apply).variances
     register_init(init)
     assert INITS["plain_none"].checked_variances(4, 2, 0.5) is None
+
+
+def test_help_on_the_registry_lists_the_inits_and_it_stays_a_dict(registry):
+    """``help(vl.INITS)`` was dict's own help ("dict() -> new empty dictionary ..."): INITS was
+    a plain dict, so a user asking what inits exist learnt nothing. Its ``__doc__`` now says
+    what it is and lists every init registered, one registered later too; it is still a dict
+    that pickles, copies and compares as one."""
+    import copy
+    import pickle
+    import pydoc
+
+    register_init(Init("listed_later", "an init registered after import", _scaled_eye))
+    for doc in (vl.INITS.__doc__, pydoc.render_doc(vl.INITS, renderer=pydoc.plaintext)):
+        assert "registry of weight initialisations" in doc and "register_init" in doc
+        flat = " ".join(doc.split())  # help() wraps the long lines
+        for name, init in INITS.items():
+            assert f"{name} ({', '.join(init.models)}): {init.description}" in flat
+    assert "new empty dictionary" not in pydoc.render_doc(vl.INITS, renderer=pydoc.plaintext)
+    assert "listed_later (rnn): an init registered after import" in vl.INITS.__doc__
+    assert isinstance(vl.INITS, dict) and not hasattr(vl.INITS, "__dict__")
+    for again in (copy.copy(vl.INITS), copy.deepcopy(vl.INITS)):
+        assert again == vl.INITS and list(again) == list(vl.INITS)
+    assert pickle.loads(pickle.dumps(vl.INITS)) == vl.INITS
+    assert dict(vl.INITS) == vl.INITS and repr(dict(vl.INITS)) == repr(vl.INITS)

@@ -80,6 +80,7 @@ import contextlib
 import importlib
 import math
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,7 @@ __all__ = [
     "VALIDITIES",
     "Builtin",
     "Init",
+    "InitRegistry",
     "register_init",
 ]
 
@@ -264,8 +266,43 @@ class Builtin:
 VALIDITIES: tuple[str, ...] = ("iid", "approximate", "none")
 """The values of :attr:`Init.validity`."""
 
-INITS: dict[str, Init] = {}
-"""The registry: init name -> :class:`Init`. Extend it with :func:`register_init`."""
+
+class _ListingDoc:
+    """The ``__doc__`` of :class:`InitRegistry`: ``text`` on the class, and on the registry
+    ``text`` followed by the inits registered now, one line each (name, models, description),
+    so that ``help(vl.INITS)`` lists them, where a plain dict's help was dict's own."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __get__(self, registry: InitRegistry | None, owner: type | None = None) -> str:
+        if registry is None:
+            return self.text
+        listed = "\n".join(
+            textwrap.fill(
+                f"{name} ({', '.join(init.models)}): {init.description}",
+                96,  # help() indents it by 4
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+            for name, init in registry.items()
+        )
+        return f"{self.text}\n\nRegistered now (name (models): description):\n\n{listed}"
+
+
+class InitRegistry(dict[str, Init]):
+    # A plain dict but for its __doc__ (so for help()), which lists the inits it holds.
+    __slots__ = ()  # no instance __dict__: it pickles and copies as the dict it is
+    __doc__ = _ListingDoc(
+        "The registry of weight initialisations: init name -> :class:`Init`, the values of the\n"
+        "``init`` axis (``--init``). Extend it with :func:`register_init`; ``vanishlab inits``\n"
+        "lists it with whether the mean field holds and what ``gain`` multiplies."
+    )
+
+
+INITS: InitRegistry = InitRegistry()
+"""The registry: init name -> :class:`Init` (``help(INITS)`` lists them). Extend it with
+:func:`register_init`."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
