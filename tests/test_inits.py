@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import numpy as np
@@ -679,3 +680,19 @@ def test_help_on_the_registry_lists_the_inits_and_it_stays_a_dict(registry):
         assert again == vl.INITS and list(again) == list(vl.INITS)
     assert pickle.loads(pickle.dumps(vl.INITS)) == vl.INITS
     assert dict(vl.INITS) == vl.INITS and repr(dict(vl.INITS)) == repr(vl.INITS)
+
+
+def test_variances_defaults_to_none_in_the_signature_help_shows():
+    """help(vl.Init) showed the default as ``variances=<function _no_variances at 0x...>`` and
+    a method ``variances(...) -> None`` with no docstring, where the docstring says "leave it
+    out, or pass None". The default is None, made a function returning None when the Init
+    is made, so an Init made without variances behaves as before."""
+    import pydoc
+
+    assert inspect.signature(vl.Init).parameters["variances"].default is None
+    assert "_no_variances" not in pydoc.render_doc(vl.Init, renderer=pydoc.plaintext)
+    apply = INITS["identity"].apply
+    left_out, given_none = Init("a", "d", apply), Init("a", "d", apply, variances=None)
+    assert left_out == given_none and callable(left_out.variances)
+    assert left_out.variances(8, 8, 1.0) is None and left_out.checked_variances(8, 8, 1.0) is None
+    assert INITS["identity"].variances(6, 5, 0.8) is None

@@ -64,7 +64,7 @@ in (so ``kaiming_*`` at g = 1 is relu's critical point, chi_1 = 1), both as in
 zero-mean entries) hold for it (:attr:`Init.validity`, docs/theory.md); an init registered
 without one gets no mean-field prediction, never a silent i.i.d. one.
 
-:meth:`Init.variances` returns the per-entry variances (var_hh, var_ih, var_bias) of W_hh, of
+:attr:`Init.variances` returns the per-entry variances (var_hh, var_ih, var_bias) of W_hh, of
 the first layer's W_ih (fan-in ``input_size``; call it with ``input_size = hidden_size`` for the
 layers above) and of the total bias b_ih + b_hh (present only when the module has ``bias=True``;
 with ``bias=False`` it is 0). They are what the mean-field theory (Poole et al. 2016; Chen,
@@ -109,6 +109,7 @@ VariancesFn = Callable[[int, int, float], tuple[float, float, float] | None]
 
 
 def _no_variances(hidden_size: int, input_size: int, gain: float) -> None:
+    """The variances of an init made without any (:attr:`Init.variances` None): none."""
     return None
 
 
@@ -124,10 +125,10 @@ class Init:
             the constructor drew it, fails the cell with an error: its weights would not
             depend on its seed alone).
         variances: ``variances(hidden_size, input_size, gain)`` -> ``(var_hh, var_ih,
-            var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or a
-            function that returns None when the weights are not zero-mean random (see the
-            module docstring): leave it out for that, or pass ``None``, which means the
-            default (a function that returns None).
+            var_bias)`` per-entry variances of W_hh, first-layer W_ih and b_ih + b_hh, or None
+            when the weights are not zero-mean random (see the module docstring). Leave it out
+            (``None``, the default) for an init that has none: the ``Init`` made holds a
+            function that returns None, so ``init.variances(H, I, gain)`` can always be called.
         validity: how well the weights meet the mean field's assumptions (i.i.d. zero-mean
             entries): ``"iid"`` (they hold; the prediction is exact as H -> infinity),
             ``"approximate"`` (e.g. orthogonal) or ``"none"`` (no mean-field prediction). The
@@ -142,15 +143,16 @@ class Init:
 
     A malformed field is refused when the ``Init`` is made, naming it: a ``TypeError`` for a
     wrong type (a name, description, ``validity_reason`` or ``gain_on`` that is no string,
-    an ``apply`` or ``variances`` that is no function, a ``needs_bias`` that is no bool,
-    ``models`` that is no tuple or list), a :class:`~vanishlab.errors.VanishlabError` for a
-    wrong value (a name that is empty or not a plain word, an unknown ``validity`` or model).
+    an ``apply`` that is no function, a ``variances`` that is neither a function nor None, a
+    ``needs_bias`` that is no bool, ``models`` that is no tuple or list), a
+    :class:`~vanishlab.errors.VanishlabError` for a wrong value (a name that is empty or not a
+    plain word, an unknown ``validity`` or model).
     """
 
     name: str
     description: str
     apply: ApplyFn
-    variances: VariancesFn = _no_variances
+    variances: VariancesFn | None = None  # a function once made (__post_init__)
     validity: str = "none"
     validity_reason: str = ""
     gain_on: str = ""
@@ -161,7 +163,7 @@ class Init:
         # Each was checked only by register_init: a malformed Init was taken until then.
         if isinstance(self.models, list):  # hashable, as frozen
             object.__setattr__(self, "models", tuple(self.models))
-        if self.variances is None:  # "no variances" said plainly: it was refused as no function
+        if self.variances is None:  # the default: help() read "<function _no_variances at 0x..>"
             object.__setattr__(self, "variances", _no_variances)
         self.check()
 
