@@ -65,3 +65,13 @@ def test_critical_gain_s_annotation_names_the_row_of_a_frame_it_takes():
     row = pd.Series({"activation": "relu", "init": "normal", "hidden_size": 8, "input_size": 4})
     assert vl.critical_gain(row) == pytest.approx(2**0.5)
     assert _admits(_hints(vl.critical_gain)["cell"], row), _hints(vl.critical_gain)["cell"]
+
+
+@pytest.mark.parametrize("name", ["jacobian_norms", "jacobian_log_norms", "lyapunov_spectrum"])
+def test_the_first_line_of_help_names_every_module_taken_or_none(name):
+    """``vl.jacobian_norms``' first docstring line said "Jacobian norms of an ``nn.RNN``",
+    the one help() and an editor's tooltip show, though it takes ``nn.LSTM`` and ``nn.GRU``
+    as its annotation says."""
+    first = inspect.getdoc(getattr(vl, name)).splitlines()[0]
+    named = [m for m in ("nn.RNN", "nn.LSTM", "nn.GRU") if m in first]
+    assert named in ([], ["nn.RNN", "nn.LSTM", "nn.GRU"]), first

@@ -72,7 +72,7 @@ def jacobian_norms(
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = SOURCES,
 ) -> pd.DataFrame:
-    """Jacobian norms of an ``nn.RNN`` at every lag, as a tidy ``pandas.DataFrame``.
+    """Jacobian norms of an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` at every lag, a tidy DataFrame.
 
     Args:
         rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
