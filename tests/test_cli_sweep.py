@@ -129,10 +129,43 @@ def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):
     assert not out.exists() and not Path("runs").exists()
 
 
+def test_dry_run_estimates_the_time_by_each_cells_cost(tmp_path, monkeypatch):
+    """--dry-run printed the memory a sweep needs but not its time. It now says the cells' time
+    by sweep/cost.py's cell_cost (the sweep's own weight of a cell), summed on one thread and
+    shared among the workers the run would start, and the longest cell's."""
+    from vanishlab.sweep import cost
+
+    monkeypatch.setattr(cost, "cell_cost", lambda c: 100.0 if c.hidden_size == 8 else 10.0)
+    args = ["sweep", *SMALL, "--hidden-size", "8", "--seeds", "3", "--dry-run"]
+    args += ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--gain", "1"]
+    args += ["--out", str(tmp_path / "run")]
+    two = runner.invoke(app, [*args, "--workers", "2"])
+    assert two.exit_code == 0, two.stderr
+    # 3 cells of 100 s and 3 of 10 s: 330 s, 165 s each in 2 workers
+    assert (
+        "time: 6 cells to run, about 2 min 45 s in 2 workers (about 5 min 30 s on one CPU "
+        "thread); the longest cell about 1 min 40 s\n"
+    ) in two.stdout
+    one = runner.invoke(app, [*args, "--workers", "1"])
+    assert "time: 6 cells to run, about 5 min 30 s on one CPU thread; the longest cell about " in (
+        one.stdout
+    )
+    # No worker waits on another for less than the longest cell: 6 workers take 100 s, not 55
+    six = runner.invoke(app, [*args, "--workers", "6"])
+    assert "about 1 min 40 s in 6 workers (about 5 min 30 s on one CPU thread)" in six.stdout
+    # Past the longest time a duration writes, it says so, not "about —"
+    monkeypatch.setattr(cost, "cell_cost", lambda c: 1e9)
+    absurd = runner.invoke(app, [*args, "--workers", "1"])
+    assert "to run, over ten years on one CPU thread; the longest cell over ten years" in (
+        absurd.stdout
+    )
+
+
 def test_dry_run_reports_what_is_done(run_dir):
     result = runner.invoke(app, ["sweep", "--smoke", "--dry-run", "--out", str(run_dir)])
     assert result.exit_code == 0, result.stderr
     assert "8 cells" in result.stdout and "8 already done" in result.stdout
+    assert "time: no cell to run\n" in result.stdout  # nothing left to measure
     result = runner.invoke(
         app, ["sweep", "--smoke", "--gain", "3", "--dry-run", "--out", str(run_dir)]
     )
@@ -150,6 +183,7 @@ def test_dry_run_reports_what_is_done(run_dir):
     assert result.exit_code == 0, result.stderr
     assert "not in its grid (added by --force)" in result.stdout
     assert "needs --force" not in result.stdout
+    assert "time: 8 cells to run, about " in result.stdout  # those of gain 3 alone
 
 
 def test_the_dry_run_of_a_resumed_run_is_titled_with_the_name_the_run_keeps(run_dir):

@@ -3,7 +3,7 @@
 ``sweep`` parses axis flags (comma-separated lists; a flag given twice adds its values), resolves
 the experiment (none: the quick default grid), names the run after its own grid
 (:func:`vanishlab.sweep.experiments.variant`) and calls :func:`vanishlab.sweep.runner.run_sweep`;
-``--dry-run`` prints the resolved grid and its memory through
+``--dry-run`` prints the resolved grid, its memory and its time through
 :func:`vanishlab.sweep.plan.plan_sweep` and runs nothing.
 
 Its axis flags are not written here: :func:`sweep_command` derives one option per entry of
@@ -43,6 +43,7 @@ from ._app import app, note, say, stdout_refused, stop_leaves, user_errors
 from .params import Quiet, merged, path_option, single
 
 if TYPE_CHECKING:
+    from ..sweep.config import CellConfig
     from ..sweep.plan import SweepPlan
 
 __all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
@@ -190,7 +191,7 @@ def _sweep(
     ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Print the grid, its size and memory; run nothing."),
+        typer.Option("--dry-run", help="Print the grid, its size, memory and time; run nothing."),
     ] = False,
     quiet: Quiet = False,
     force: Annotated[
@@ -248,7 +249,13 @@ def _sweep(
             dask_module()
             scheduler_location(address)
         _print_plan(
-            exp, run_dir, label, local=address is None, force=force, retry_failed=retry_failed
+            exp,
+            run_dir,
+            label,
+            n_workers,
+            local=address is None,
+            force=force,
+            retry_failed=retry_failed,
         )
         if flags_note is not None:
             note(flags_note)
@@ -309,14 +316,15 @@ def _print_plan(
     exp: Experiment,
     run_dir: Path,
     label: str | None,
+    workers: int | None,
     *,
     local: bool,
     force: bool,
     retry_failed: bool,
 ) -> None:
     """``--dry-run``: the grid, its size, what the run directory already holds (and the cells
-    that ``force`` adds to it), and memory (refused, as the run would be, when a cell cannot
-    fit here: ``local``, no scheduler)."""
+    that ``force`` adds to it), memory (refused, as the run would be, when a cell cannot fit
+    here: ``local``, no scheduler) and time (:func:`_time_line`)."""
     from ..sweep.memory import format_bytes
     from ..sweep.plan import plan_sweep
     from ..sweep.preflight import check_memory, check_time
@@ -345,6 +353,7 @@ def _print_plan(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
         f"({format_bytes(plan.available_bytes)} available)"
     )
+    say(_time_line(plan.pending(retry_failed), plan.available_bytes, workers, local=local))
     # The run would be refused: so is its dry run (status 2, the same line, less the advice to
     # run a dry run, DRY_RUN_ADVICE), after its plan.
     if plan.unwritable:
@@ -353,6 +362,36 @@ def _print_plan(
         check_memory(plan.cells, plan.available_bytes, 1)
     check_time(plan.cells)
     checked_plan(plan, force, retry_failed)  # another init definition, another grid
+
+
+def _time_line(
+    pending: list[CellConfig], free: int | None, workers: int | None, *, local: bool
+) -> str:
+    """``--dry-run``'s time: the ``pending`` cells' estimate (:func:`~vanishlab.sweep.cost.
+    sweep_cost`) on one CPU thread and in the workers the run would start here (``local``; a
+    Dask cluster's are not known), and the longest cell's."""
+    from ..report.format import LONGEST_S, duration
+    from ..sweep.cost import cell_cost, sweep_cost
+    from ..sweep.preflight import worker_count
+
+    def about(seconds: float) -> str:
+        return f"about {duration(seconds)}" if seconds <= LONGEST_S else "over ten years"
+
+    if not pending:
+        return "time: no cell to run"
+    one = about(sweep_cost(pending, 1))
+    where = f"{one} on one CPU thread"
+    if not local:
+        where += ", shared among the Dask cluster's workers"
+    else:
+        try:
+            n = worker_count(workers, pending, free, local=True)
+        except CellTooLargeError:  # the run is refused, and the dry run too, below
+            n = 1
+        if n > 1:
+            where = f"{about(sweep_cost(pending, n))} in {n} workers ({one} on one CPU thread)"
+    longest = about(max(map(cell_cost, pending)))
+    return f"time: {plural(len(pending), 'cell')} to run, {where}; the longest cell {longest}"
 
 
 def _directory_status(plan: SweepPlan, *, force: bool, retry_failed: bool) -> str:

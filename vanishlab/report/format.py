@@ -36,6 +36,7 @@ __all__ = [
     "LAG_RATE_LABEL",
     "LINE_PREFERENCE",
     "LOG_NORM_LABEL",
+    "LONGEST_S",
     "LYAPUNOV_LABEL",
     "MAX_ANOMALY_ROWS",
     "MAX_COLUMNS",

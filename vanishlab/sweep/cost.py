@@ -1,6 +1,6 @@
 """How long a cell takes, estimated from its sizes: the weight of each cell in a sweep's time
-left (:class:`~vanishlab.sweep.progress.Progress`), and the order local workers and a Dask
-cluster take cells in (the longest first).
+left (:class:`~vanishlab.sweep.progress.Progress`), the order local workers and a Dask
+cluster take cells in (the longest first), and the time ``--dry-run`` prints (:func:`sweep_cost`).
 
 With T = ``seq_len``, L = ``num_layers``, B = ``batch``, H = ``hidden_size``, G the gate
 blocks (1 for an RNN, 4 an LSTM, 3 a GRU), S = ``train_steps`` and C = min(T, 16) (the first
@@ -45,10 +45,13 @@ of the cells left, so a faster or slower machine scales every cell alike.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from ..core.cells import GATE_BLOCKS
 from .config import CellConfig
 
-__all__ = ["UNTRAINED_S", "cell_cost", "untrained_terms"]
+__all__ = ["UNTRAINED_S", "cell_cost", "sweep_cost", "untrained_terms"]
 
 # The untrained terms: seconds per unit of what each multiplies (untrained_terms)
 UNTRAINED_S: dict[str, float] = {
@@ -103,3 +106,11 @@ def cell_cost(config: CellConfig) -> float:
         per_time_step = TRAIN_STEP_S[model] + TRAIN_NUMBER_S[model] * TRAIN_BATCH * H * H
         trained = TRAIN_S + T * L * per_time_step
     return untrained + config.train_steps * trained
+
+
+def sweep_cost(cells: Sequence[CellConfig], workers: int) -> float:
+    """The seconds ``cells`` take in ``workers`` processes of one thread each (``--dry-run``
+    says it): their :func:`cell_cost` summed and shared among the workers, no less than the
+    longest cell's (one worker measures a cell; they take the longest first)."""
+    costs = [cell_cost(c) for c in cells]
+    return max(math.fsum(costs) / workers, max(costs, default=0.0))

@@ -53,7 +53,6 @@ from .worker_deaths import (
 __all__ = [
     "OnResult",
     "Task",
-    "cores",
     "experiment_folders",
     "experiment_modules",
     "load_experiment_files",
@@ -486,10 +485,3 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         codes = [p.exitcode for p in died]
         ended = forkserver_ended() if NO_STATUS in codes else None
         raise forkserver_death(ended) if ended else worker_death(codes)
-
-
-def cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows

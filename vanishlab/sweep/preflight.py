@@ -1,6 +1,6 @@
 """What a sweep checks before it writes anything: its own options, the run directory (can it be
 made, is it another kind of run), the memory a cell needs, and whether its inits can reach the
-workers."""
+workers; how many workers it starts (torch-free, for ``--dry-run`` too)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import pickle
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,13 @@ __all__ = [
     "check_sendable",
     "check_shard_folders",
     "check_time",
+    "cores",
     "dir_problem",
     "fewer_workers_line",
     "make_dir",
     "more_workers_line",
     "refuse_other_kinds",
+    "worker_count",
 ]
 
 
@@ -252,6 +254,38 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
     if n_workers < 2:
         return 1
     return max(1, min(n_workers, (free - POOL_BYTES) // (peak + WORKER_BYTES)))
+
+
+def cores() -> int:
+    """Cores this process may run on (the affinity mask, which containers and Slurm set)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+
+
+def worker_count(
+    workers: int | None,
+    pending: Sequence[CellConfig],
+    free: int | None,
+    *,
+    local: bool,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """How many workers measure the ``pending`` cells: ``workers`` (default: all cores), at
+    most one a cell, and on this machine (``local``) as many as ``free`` bytes hold
+    (:func:`check_memory`, which refuses a cell that cannot fit); ``say`` is given the line
+    where that is fewer than ``workers`` asked for, or more than the cores. The run's count,
+    and its ``--dry-run``'s time estimate."""
+    n_workers = workers if workers is not None else cores()
+    n_workers = max(1, min(n_workers, len(pending)))
+    if not local:
+        return n_workers
+    fit = check_memory(pending, free, n_workers)
+    if fit < n_workers and workers is not None and say:  # (capped by the cells)
+        say(fewer_workers_line(n_workers, fit, pending, free))
+    if workers is not None and fit > (usable := cores()) and say:
+        say(more_workers_line(fit, usable))
+    return fit
 
 
 def check_time(cells: Sequence[CellConfig]) -> None:

@@ -25,7 +25,7 @@ from . import store
 from .config import CellConfig, Sweep
 from .cost import cell_cost
 from .dask_cluster import dask_client, no_worker_line, quiet_dask, run_dask
-from .executors import cores, run_here, run_processes
+from .executors import run_here, run_processes
 from .experiments import Experiment
 from .files import as_flag, as_path
 from .inits import INITS, Init
@@ -39,9 +39,9 @@ from .preflight import (
     check_sendable,
     check_shard_folders,
     check_time,
-    fewer_workers_line,
-    more_workers_line,
+    cores,
     refuse_other_kinds,
+    worker_count,
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
@@ -138,7 +138,13 @@ def run_sweep(
             manifest["finished"] = finished_before
         moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         tally = _Tally(failed=_failed_kept(plan, pending))
-        n_workers = _worker_count(workers, pending, plan, local=client is None, say=progress)
+        n_workers = worker_count(
+            workers,
+            pending,
+            plan.available_bytes,
+            local=client is None,
+            say=status_line if progress else None,
+        )
         try:
             _measure(
                 run_dir,
@@ -237,24 +243,6 @@ def _failed_kept(plan: SweepPlan, pending: list[CellConfig]) -> int:
         for cid, meta in plan.done.items()
         if meta["status"] == "failed" and cid not in pending_ids
     )
-
-
-def _worker_count(
-    workers: int | None, pending: list[CellConfig], plan: SweepPlan, *, local: bool, say: bool
-) -> int:
-    """How many workers measure the ``pending`` cells: ``workers`` (default: all cores), at
-    most one a cell, and on this machine (``local``) as many as its memory holds; a line says
-    (``say``) where that is fewer than ``workers`` asked for, or more than the cores."""
-    n_workers = workers if workers is not None else cores()
-    n_workers = max(1, min(n_workers, len(pending)))
-    if not local:
-        return n_workers
-    fit = check_memory(pending, plan.available_bytes, n_workers)
-    if fit < n_workers and workers is not None and say:  # (capped by the cells)
-        status_line(fewer_workers_line(n_workers, fit, pending, plan.available_bytes))
-    if workers is not None and fit > (usable := cores()) and say:
-        status_line(more_workers_line(fit, usable))
-    return fit
 
 
 @dataclass
