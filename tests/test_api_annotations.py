@@ -75,3 +75,17 @@ def test_the_first_line_of_help_names_every_module_taken_or_none(name):
     first = inspect.getdoc(getattr(vl, name)).splitlines()[0]
     named = [m for m in ("nn.RNN", "nn.LSTM", "nn.GRU") if m in first]
     assert named in ([], ["nn.RNN", "nn.LSTM", "nn.GRU"]), first
+
+
+def test_sweep_s_annotations_name_the_one_value_list_or_range_it_takes():
+    """``vl.Sweep``'s fields were annotated ``tuple[int, ...]`` and the like, where it takes one
+    value, a list or a range as its docstring says (``seed=range(3)``), so an editor or a type
+    checker flagged the docstring's own example."""
+    taken = {"seed": range(2), "gain": [0.5, 1.0], "model": "rnn", "hidden_size": (4, 8)}
+    sweep = vl.Sweep(**taken)
+    hints = typing.get_type_hints(vl.Sweep)
+    for name, value in taken.items():
+        assert _admits(hints[name], value), (name, hints[name])
+        assert _admits(hints[name], getattr(sweep, name))  # what it holds: a tuple
+    for name, values in vl.Sweep().axes().items():  # every axis: one value, or a list
+        assert _admits(hints[name], values[0]) and _admits(hints[name], list(values)), name

@@ -255,7 +255,11 @@ class AxisSet:
         )
         self.Sweep: type = dataclasses.make_dataclass(
             "Sweep",
-            [(a.name, tuple[a.type, ...], dataclasses.field(default=(a.default,))) for a in table],
+            # what a field takes (one value or several, _SWEEP_DOC); it holds a tuple of them
+            [
+                (a.name, a.type | Iterable[a.type], dataclasses.field(default=(a.default,)))
+                for a in table
+            ],
             bases=(_SweepBase,),
             namespace={**ns, "__doc__": _SWEEP_DOC},
             frozen=True,
