@@ -144,7 +144,7 @@ def test_dry_run_estimates_the_time_by_each_cells_cost(tmp_path, monkeypatch):
     # 3 cells of 100 s and 3 of 10 s: 330 s, 165 s each in 2 workers
     assert (
         "time: 6 cells to run, about 2 min 45 s in 2 workers (about 5 min 30 s on one CPU "
-        "thread); the longest cell about 1 min 40 s\n"
+        "thread); the longest cell about 1 min 40 s (the cells alone, not the sweep's start)\n"
     ) in two.stdout
     one = runner.invoke(app, [*args, "--workers", "1"])
     assert "time: 6 cells to run, about 5 min 30 s on one CPU thread; the longest cell about " in (
