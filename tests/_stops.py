@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 
-from vanishlab.sweep.executors import _STOPS
+from vanishlab.sweep.held_signals import STOPS as _STOPS
 
 
 def stops_at_their_defaults() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from _cli_lines import one_error_line
+from _refused_writes import refuse_writes_in
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -1036,18 +1037,40 @@ def test_a_folder_whose_file_system_takes_no_new_files_is_said_to_be_one(
         pytest.skip(f"{folder} takes new files here, or is not there")
     said = f"the file system takes no new files in {folder}"
     out = f"{folder}/vanishlab-x"
-    result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1", "--out", out])
-    one_error_line(result, f"cannot write the run directory {out}: {said}; give --out")
+    for dry in ([], ["--dry-run"]):  # the dry run said nothing: os.access lets root write
+        result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1", "--out", out, *dry])
+        one_error_line(result, f"cannot write the run directory {out}: {said}; give --out")
     if folder != "/proc":
         return  # a file in /sys is "Permission denied", to root too, and so it is said
     for page in (f"{folder}/r.html", f"{folder}/sub/r.html"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", page])
         one_error_line(result, f"cannot write {page}: {said}; no report written")
     monkeypatch.chdir(folder)  # the default paths, runs/NAME and reports/NAME.html
-    result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1"])
-    assert f": {said}; give --out" in one_error_line(result, "cannot write the run directory runs/")
+    for dry in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["sweep", *SMALL, "--seeds", "1", *dry])
+        line = one_error_line(result, "cannot write the run directory runs/")
+        assert f": {said}; give --out" in line
     result = runner.invoke(app, ["report", str(run_dir)])
     assert f": {said}; no report written" in one_error_line(result, "cannot write reports/")
+
+
+def test_a_dry_run_s_probe_is_removed_before_a_ctrl_c_acts(tmp_path, monkeypatch):
+    """The dry run finds what the run would by making a folder where the run makes its first
+    (and removing it): a Ctrl-C that comes in between acts once it is removed."""
+    import signal
+
+    from vanishlab.sweep.plan import plan_sweep
+
+    real_mkdir = Path.mkdir
+
+    def mkdir(path: Path, *args: object, **kwargs: object) -> None:
+        real_mkdir(path, *args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # as the probe is made
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(KeyboardInterrupt):
+        plan_sweep(vl.Sweep(hidden_size=[4]), tmp_path / "new" / "run", dry_run=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_refused_why_keeps_the_system_s_words_where_they_are_right(tmp_path):
@@ -1549,18 +1572,11 @@ def test_dry_run_refuses_the_options_the_run_refuses(tmp_path, args, message):
 
 def test_dry_run_names_a_read_only_file_system(tmp_path, monkeypatch):
     """It said "Permission denied" where the run says "Read-only file system"."""
-    import os as os_
-
-    from vanishlab.sweep import preflight
-
-    class ReadOnly:
-        f_flag = os_.ST_RDONLY
-
-    monkeypatch.setattr(preflight.os, "access", lambda *a, **k: False)
-    monkeypatch.setattr(preflight.os, "statvfs", lambda path: ReadOnly())
+    refuse_writes_in(monkeypatch, tmp_path, errno.EROFS)
     out = str(tmp_path / "run")
-    result = runner.invoke(app, ["sweep", *SMALL, "--out", out, "--dry-run"])
-    one_error_line(result, f"cannot write the run directory {out}: Read-only file system")
+    said = f"cannot write the run directory {out}: Read-only file system"
+    for extra in (["--dry-run"], ["--quiet"]):
+        one_error_line(runner.invoke(app, ["sweep", *SMALL, "--out", out, *extra]), said)
 
 
 def test_symbolic_links_to_nothing_are_refused_in_one_line(run_dir, tmp_path):

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from _cli_lines import one_error_line
 from _peak import measured_peak
+from _refused_writes import refuse_writes_in
 from _report_run import reproduce_text
 from typer.testing import CliRunner
 
@@ -1368,21 +1369,12 @@ def test_a_manifest_whose_optional_lists_are_null_resumes(run_dir):
 
 
 def test_dry_run_refuses_a_read_only_run_as_the_run_does(run_dir, monkeypatch):
-    # It said "N cells (N already done)" where the run said "Permission denied" (root, which
-    # runs this suite, may write anything: os.access answers as for a user here).
-    from vanishlab.sweep import runner as sweep_runner
-
-    real = os.access
-    read_only = run_dir.resolve()
-    monkeypatch.setattr(
-        sweep_runner.os,
-        "access",
-        lambda path, mode, **kw: (
-            real(path, mode, **kw) and not (mode & os.W_OK and Path(path).resolve() == read_only)
-        ),
-    )
+    # It said "N cells (N already done)" where the run said "Permission denied".
+    refuse_writes_in(monkeypatch, run_dir, errno.EACCES)
     args = ["sweep", "--smoke", "--out", str(run_dir)]
-    one_error_line(runner.invoke(app, [*args, "--dry-run"]), "Permission denied")
+    said = f"cannot write the run directory {run_dir}: Permission denied"
+    one_error_line(runner.invoke(app, [*args, "--dry-run"]), said)
+    one_error_line(runner.invoke(app, args), said)
 
 
 def test_a_sweep_refuses_a_read_only_cells_folder_before_its_manifest(tmp_path, monkeypatch):
@@ -1421,14 +1413,16 @@ def test_a_dry_run_says_the_run_would_refuse_its_cells_folder(tmp_path, monkeypa
     one = ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--seeds", "1"]
     args = ["sweep", *SMALL, *one, "--workers", "1", "--quiet", "--out", str(out)]
     assert runner.invoke(app, [*args, "--gain", "1"]).exit_code == 0
-    cells, real_access = out / "cells", os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != cells and real_access(p, mode))
-    before = {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    cells = out / "cells"
+    refuse_writes_in(monkeypatch, cells, errno.EACCES)
+    before = sorted(map(str, out.rglob("*")))
+    before_bytes = {p: Path(p).read_bytes() for p in before if Path(p).is_file()}
     one_error_line(
         runner.invoke(app, [*args, "--gain", "3", "--force", "--dry-run"]),
         f"cannot write {cells}, where the run keeps its shards: Permission denied",
     )
-    assert {str(p): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert sorted(map(str, out.rglob("*"))) == before
+    assert {p: Path(p).read_bytes() for p in before if Path(p).is_file()} == before_bytes
 
 
 def test_repeated_flags_are_merged_or_refused(tmp_path):

@@ -15,7 +15,7 @@ from _next_steps import STEPS_S, next_steps
 from _stops import stops_at_their_defaults
 
 from vanishlab.cli._app import Terminated, user_errors
-from vanishlab.sweep.executors import _signals_held
+from vanishlab.sweep.held_signals import signals_held as _signals_held
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

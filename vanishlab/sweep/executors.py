@@ -39,6 +39,7 @@ from .cell import pinned_numerics
 from .config import CellConfig
 from .experiments import EXPERIMENT_MODULE_PREFIX, LOADED_FROM, file_digest, import_file
 from .forkserver_owner import end_a_callers_forkserver, kill_forkserver, mark_ours
+from .held_signals import STOPS, signals_held
 from .inits import INITS, Init
 from .measure import run_cell
 from .worker_deaths import (
@@ -103,7 +104,7 @@ def _worker_init(
     # blocked through exec, and its own handlers (a child Python's SIGINT) never ran. It gets
     # them ignored, as every ignored signal passes through exec.
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     # A pool's workers outlive a parent killed by SIGKILL (they hold their queues' both ends,
     # and the forkserver lives as long as they do). The parent alone holds the write end of
     # ``parent_alive``: end of file on it means the parent is gone, so exit at once.
@@ -246,7 +247,7 @@ def _ready_forkserver(ctx: multiprocessing.context.BaseContext) -> None:
     parent had exited and removed the pool's semaphores, and failed to unpickle them (its
     traceback followed the sweep's one line). So the preload is waited for here, with a no-op
     process that holds no semaphore; the pool's workers are then forked at once, with Ctrl-C
-    and SIGTERM held (:func:`_signals_held`, main thread only). From any thread: called from
+    and SIGTERM held (:func:`signals_held`, main thread only). From any thread: called from
     another, it left the pool to start the forkserver, which then saw SIGHUP and was not ended
     at exit (a signal mask is the calling thread's, and its children inherit it)."""
     if ctx.get_start_method() != "forkserver":  # pragma: no cover - spawn platforms
@@ -339,69 +340,6 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.SIG_DFL if was is None else was)
 
 
-def _deliver(signum: int, handler: Any, frame: Any) -> None:
-    """Act on ``signum`` as ``handler`` (a signal's previous disposition) would."""
-    if callable(handler):
-        handler(signum, frame)
-    elif handler == signal.SIG_DFL or handler is None:  # None: a handler not set from Python
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
-
-
-# Ctrl-C, SIGTERM and SIGHUP (a closed terminal): the stops the command line handles.
-_STOPS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
-@contextlib.contextmanager
-def _signals_held(held: tuple[int, ...] = _STOPS) -> Iterator[None]:
-    """Hold ``held`` signals until the block ends, then deliver each once to the handler it
-    would have met.
-
-    The clean-up is never broken off by a held signal: one that comes while it puts the
-    handlers back is held too, and delivered with the rest once they are back (delivered at
-    once, to a handler that raised, it broke the clean-up off: the signals held before it
-    were never delivered, and the holding handlers stayed). A handler put back may still
-    raise at once (a stop reaching it): the signals held are delivered all the same, and a
-    holding handler still set then acts as the one before it would, and puts it back. Held
-    signals are delivered even when the block raises. Main thread only; elsewhere a plain
-    block."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    signals = tuple(dict.fromkeys(held))
-    previous: dict[int, Any] = {s: signal.getsignal(s) for s in signals}
-    own = sys._getframe().f_code  # this block's set-up and clean-up
-    over = False
-
-    def put_back(signum: int) -> None:
-        handler = previous[signum]  # None: a handler not set from Python
-        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-
-    def hold(signum: int, frame: Any) -> None:
-        mine = frame
-        while mine is not None and mine.f_code is not own:
-            mine = mine.f_back
-        if over and mine is None:  # still set after the block: see the docstring
-            put_back(signum)
-            _deliver(signum, previous[signum], frame)
-        else:
-            caught.append(signum)
-
-    try:
-        for s in signals:
-            signal.signal(s, hold)
-        yield
-    finally:
-        over = True
-        try:
-            for s in signals:
-                put_back(s)
-        finally:
-            for s in dict.fromkeys(caught):
-                _deliver(s, previous[s], None)
-
-
 def _stop_workers(pool: ProcessPoolExecutor, parent_alive: Any) -> None:
     """Make the pool's workers exit now (they exit when ``parent_alive`` closes), never in the
     middle of sending a result: a worker that exited mid-message left the pool's reader
@@ -461,7 +399,7 @@ def run_processes(tasks: Sequence[Task], workers: int, on_result: OnResult) -> N
         # Each of the first ``workers`` submits forks a worker (the pool starts them as work
         # comes), with Ctrl-C and SIGTERM held; the rest only queue (a large grid's submits
         # take seconds: a stop there acts at once).
-        with _signals_held():
+        with signals_held():
             futures = [
                 pool.submit(run_task, config, init, "workers") for config, init in tasks[:workers]
             ]

@@ -24,6 +24,7 @@ import signal
 from multiprocessing import current_process, util
 
 from . import executors  # loaded once here, for every worker
+from .held_signals import STOPS
 
 __all__: list[str] = []
 
@@ -34,7 +35,7 @@ def _see_stops(_: object) -> None:
     """In a process the forkserver forked (not in one that a child of it forks: that one has
     its parent's mask), unblock the stops, unless it is one of the pool's."""
     if os.getppid() == _SERVER and not isinstance(current_process(), executors._PoolProcess):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, executors._STOPS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
 
 if hasattr(signal, "pthread_sigmask"):  # (no forkserver where there is none)

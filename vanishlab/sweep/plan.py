@@ -107,7 +107,8 @@ def plan_sweep(
     smoke: bool = False,
     dry_run: bool = False,
 ) -> SweepPlan:
-    """Resolve a sweep and read (and verify) what its run directory holds; writes nothing.
+    """Resolve a sweep and read (and verify) what its run directory holds; leaves nothing
+    written (a dry run's probe is made and removed: :func:`~.preflight.dir_problem`).
     ``unwritable`` says why the run could not write a new directory there (and, with
     ``dry_run``, an existing one): the plan is still made, so that a dry run shows it."""
     exp = as_experiment(sweep_or_experiment, smoke)
@@ -128,8 +129,7 @@ def plan_sweep(
         refuse_other_kinds(manifest, run_dir)
         if dry_run:
             # A run always writes (its lock, its manifest), even with every cell done: a dry
-            # run refuses a read-only one as the run would, not "N already done". (The run
-            # itself finds out by writing: os.access may misjudge ACLs or NFS.)
+            # run refuses a read-only one as the run would, not "N already done".
             unwritable = dir_problem(run_dir)
         reinit = not any(shard_paths(run_dir))
         if not reinit:

@@ -20,6 +20,7 @@ from . import store
 from .config import LONGEST_CELL_DAYS, CellConfig
 from .cost import cell_cost
 from .files import CORRUPT, aside_folder, folders_made, refused_why, run_dir_refused
+from .held_signals import signals_held
 from .inits import Init
 from .manifest import check_name, run_kind_words
 from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
@@ -336,40 +337,46 @@ def more_workers_line(asked: int, cores: int) -> str:
 
 
 def dir_problem(run_dir: Path) -> str | None:
-    """Why :func:`make_dir` would refuse ``run_dir``, found writing nothing (``--dry-run``): a
-    file there or above it, or a folder this process may not write (read-only, or denied), its
-    own ``cells/`` included; None when it could go ahead."""
+    """Why :func:`make_dir` would refuse ``run_dir``, in its words, found leaving nothing
+    behind (``--dry-run``): a file there or above it, or a folder the run could not write in,
+    its own ``cells/`` included; None when it could go ahead. Found as the run finds it, by
+    writing (:func:`_probe_left_nothing`): os.access, which root always passes, said nothing
+    of ``--out /proc/x``, which the run refuses."""
     for folder in (run_dir, *run_dir.parents):
         if folder.exists() or folder.is_symlink():
-            code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
-            if folder.is_dir():
-                if os.access(folder, os.W_OK | os.X_OK):
-                    return _cells_problem(run_dir) if folder == run_dir else None
-                code = errno.EROFS if _read_only(folder) else errno.EACCES
-            return (  # in the words of the run's own refusal (make_dir's)
-                f"cannot write the run directory {run_dir}: {os.strerror(code)}; give --out "
-                "(out=) another directory"
-            )
+            if not folder.is_dir():
+                code = errno.EEXIST if folder == run_dir else errno.ENOTDIR
+                err = OSError(code, os.strerror(code))
+            elif (err := _probe_left_nothing(folder, new=folder != run_dir)) is None:
+                return _cells_problem(run_dir) if folder == run_dir else None
+            return str(run_dir_refused(run_dir, err, "--out (out=)"))
     return None
 
 
 def _cells_problem(run_dir: Path) -> str | None:
     """Why the run would refuse ``RUN_DIR/cells`` (:func:`check_shard_folders`), found
-    writing nothing; None when it could go ahead."""
+    leaving nothing behind; None when it could go ahead."""
     cells = run_dir / CELLS
-    if not cells.is_dir() or os.access(cells, os.W_OK | os.X_OK):
+    if not cells.is_dir() or (err := _probe_left_nothing(cells)) is None:
         return None
-    code = errno.EROFS if _read_only(cells) else errno.EACCES
-    return _unwritable(cells, os.strerror(code))
+    return _unwritable(cells, refused_why(err))
 
 
-def _read_only(folder: Path) -> bool:
-    """Whether ``folder`` lies on a file system mounted read-only (the run says "Read-only
-    file system" there, where a dry run said "Permission denied")."""
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except (AttributeError, OSError):  # no statvfs (Windows)
-        return False
+def _probe_left_nothing(folder: Path, *, new: bool = False) -> OSError | None:
+    """What the run meets writing in ``folder``: a folder made there where ``new`` (the first
+    of a new run directory's, :func:`make_dir`), else a file (:func:`_probe`); None where it
+    is written, and removed again. Ctrl-C, SIGTERM and SIGHUP wait until it is removed."""
+    with signals_held():
+        try:
+            if new:
+                probe = folder / f".vanishlab-probe-{uuid.uuid4().hex}{store.TMP_SUFFIX}"
+                probe.mkdir()
+                probe.rmdir()
+            else:
+                _probe(folder)
+        except OSError as err:
+            return err
+    return None
 
 
 def _probe(folder: Path) -> None:
