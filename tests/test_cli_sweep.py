@@ -299,6 +299,17 @@ def test_a_module_named_without_py_is_pointed_to(run_dir, tmp_path):
     one_error_line(result, f"does not exist (did you mean {tmp_path / 'study.py'}?)")
 
 
+def test_an_experiment_file_that_is_a_symbolic_link_to_nothing_is_said_to_be_one(
+    tmp_path, monkeypatch
+):
+    """It was said not to exist, as ./experiments/ that is one is said to be one (its note)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.py").symlink_to(tmp_path / "moved.py")
+    for ref in ("study.py", str(tmp_path / "study.py")):
+        result = runner.invoke(app, ["sweep", ref, "--dry-run"])
+        one_error_line(result, f"experiment file {ref} is a symbolic link to nothing")
+
+
 BROKEN = {
     "raises.py": (
         '"""Raises."""\nraise RuntimeError("boom")\n',

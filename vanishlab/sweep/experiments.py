@@ -37,7 +37,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
-from .files import line_text, link_problem, loop_problem, name_text, path_name
+from .files import line_text, link_problem, name_text, path_name
 from .grid_text import (
     OTHER_AXES_TEXT,
     applies_to_no_model,
@@ -174,7 +174,7 @@ def _find(ref: str) -> Path:
     if looks_like_path:
         path = Path(ref)
         if not path.is_file():
-            what = "is not a file" if path.exists() else loop_problem(path) or "does not exist"
+            what = "is not a file" if path.exists() else link_problem(path) or "does not exist"
             with_py = Path(f"{ref}.py")
             hint = f" (did you mean {with_py}?)" if not path.exists() and with_py.is_file() else ""
             raise VanishlabError(f"experiment file {ref} {what}{hint}")
