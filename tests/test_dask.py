@@ -489,6 +489,62 @@ def test_an_experiment_file_s_init_reaches_a_cluster_that_never_loaded_it(cluste
     assert not cells["failure"].notna().any()
 
 
+PRINTS = '''"""Prints as its init draws a cell."""
+import vanishlab as vl
+
+
+def _init(rnn, gain, generator):
+    print("in apply")
+    vl.INITS["default"].apply(rnn, gain, generator)
+
+
+vl.register_init(vl.Init("dask_prints_test", "prints", _init))
+SWEEP = vl.Sweep(
+    init=("dask_prints_test",), hidden_size=4, input_size=2, seq_len=4, batch=1, seed=(0, 1)
+)
+'''
+
+
+def test_what_an_init_prints_on_a_dask_worker_goes_to_its_stderr(cluster, tmp_path, capsys):
+    """As in this process and a pool's worker (`out=$(vanishlab sweep e.py -q)` holds the
+    path alone): an init's print() as a cell was drawn went to the Dask worker's stdout. The
+    worker threads of this process's cluster share its stdout: the lines are told there."""
+    from vanishlab.sweep.inits import INITS
+
+    (tmp_path / "prints.py").write_text(PRINTS)
+    try:
+        done = vl.run_sweep(
+            tmp_path / "prints.py",
+            tmp_path / "run",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    finally:
+        INITS.pop("dask_prints_test", None)
+        for name in [n for n in sys.modules if n.startswith("vanishlab_experiment_prints_")]:
+            del sys.modules[name]
+    assert done.n_run == 2  # (two cells: the two worker threads draw at once)
+    printed = capsys.readouterr()
+    assert "in apply" not in printed.out
+    assert printed.err.count("in apply") == 2, printed.err
+
+
+def test_overlapping_blocks_put_stdout_back_as_it_was():
+    """contextlib.redirect_stdout, entered in two threads and left in the order entered, left
+    stdout at stderr for good: the second kept stderr as the stdout to put back."""
+    from vanishlab.sweep.experiment_prints import prints_to_stderr
+
+    was = sys.stdout
+    first, second = prints_to_stderr(), prints_to_stderr()
+    first.__enter__()
+    second.__enter__()
+    assert sys.stdout is sys.stderr
+    first.__exit__(None, None, None)
+    assert sys.stdout is sys.stderr  # the second still runs
+    second.__exit__(None, None, None)
+    assert sys.stdout is was
+
+
 def test_an_experiment_file_a_worker_cannot_read_is_one_line(cluster, tmp_path):
     """A worker without the file (no shared file system) stops the sweep in one line naming
     the file, not in a FileNotFoundError's traceback."""

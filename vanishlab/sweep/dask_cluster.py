@@ -32,6 +32,7 @@ from .executors import (
     load_experiment_files,
     run_task,
 )
+from .experiment_prints import prints_to_stderr
 from .inits import INITS, Init
 
 __all__ = [
@@ -326,7 +327,8 @@ def _run_on_worker(
             INITS[task_init.name] = task_init
             _TAKEN[0] += 1
         taken = _TAKEN[0]
-    frame, meta = run_task(config, task_init, "dask")
+    with prints_to_stderr():  # an init's print(): to the worker's stderr, as in a pool's
+        frame, meta = run_task(config, task_init, "dask")
     if _TAKEN[0] != taken:  # a sweep beside it took a name meanwhile: the row is the sweep's
         meta.pop("summary", None)
     return frame, meta

@@ -37,6 +37,7 @@ from ..errors import StoppedRunError
 from . import store
 from .cell import pinned_numerics
 from .config import CellConfig
+from .experiment_prints import prints_to_stderr
 from .experiments import EXPERIMENT_MODULE_PREFIX, LOADED_FROM, file_digest, import_file
 from .forkserver_owner import end_a_callers_forkserver, kill_forkserver, mark_ours
 from .held_signals import STOPS, signals_held
@@ -78,7 +79,7 @@ OnResult = Callable[[pd.DataFrame, store.CellMeta], None]
 def run_here(tasks: Sequence[Task], on_result: OnResult) -> None:
     with pinned_numerics():  # held across cells, so the thread pool is not resized per cell
         for config, init in tasks:
-            with contextlib.redirect_stdout(sys.stderr):  # an init's print(): see _worker_init
+            with prints_to_stderr():  # an init's print(): see _worker_init
                 frame, meta = run_task(config, init)
             on_result(frame, meta)
 

@@ -37,6 +37,7 @@ from typing import Any
 from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
+from .experiment_prints import prints_to_stderr
 from .files import line_text, link_problem, name_text, path_name
 from .grid_text import (
     OTHER_AXES_TEXT,
@@ -225,8 +226,7 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     imports a module beside it (``from mylib import thing``) as it would when run itself. The
     folder is taken off again afterwards; what it imported stays in ``sys.modules``.
 
-    What it prints goes to stderr: stdout is the command's, where ``vanishlab sweep -q`` prints
-    the run's path alone for a script to read (``out=$(vanishlab sweep foo -q)``)."""
+    What it prints goes to stderr (:func:`~.experiment_prints.prints_to_stderr`)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
@@ -235,7 +235,7 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     sys.modules[module_name] = module
     sys.path.insert(0, folder)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with prints_to_stderr():
             spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
