@@ -286,14 +286,15 @@ def test_a_monitor_s_rows_of_one_step_are_checked_against_that_step_s_weights(tm
         )
 
 
-def _three_steps(tmp_path) -> tuple[pd.DataFrame, dict[int, nn.RNN]]:
-    """vl.load_results of a monitor's steps 0, 1 and 2, and the module as it was at each."""
+def _three_steps(tmp_path, steps=(0, 1, 2)) -> tuple[pd.DataFrame, dict[int, nn.RNN]]:
+    """vl.load_results of a monitor's ``steps`` (0, 1 and 2), and the module as it was at
+    each."""
     from vanishlab.trained import JacobianMonitor
 
     rnn = _module(0)
     at = {}
     with JacobianMonitor(rnn, X, out=tmp_path / "m") as mon:
-        for n in (0, 1, 2):
+        for n in steps:
             if n:
                 with torch.no_grad():  # a training step
                     rnn.weight_hh_l0.mul_(0.8)
@@ -305,16 +306,44 @@ def _three_steps(tmp_path) -> tuple[pd.DataFrame, dict[int, nn.RNN]]:
 def test_a_monitor_s_step_column_names_a_step_only_as_a_whole_number(tmp_path) -> None:
     """The step column was read through int(): step 1.5, or True, was compared with step 1's
     weights (and refused beside the module of step 0 for them), and inf ended in an
-    OverflowError traceback. A value that is no whole number of steps names none: the rows are
-    checked with no module compared, as a frame without the record is; 1.0 and "1" are step 1."""
+    OverflowError traceback. A value that is no whole number of steps names none, and is
+    refused as no monitored step (it was checked with no module compared); 1.0 (a CSV's) and
+    "1" are step 1."""
     rows, at = _three_steps(tmp_path)
     one = rows[rows.step == 1]
     for value in (1.5, True, float("inf")):
-        assert not vl.check_pascanu(at[0], one.assign(step=value))["violated"].any()
+        with pytest.raises(vl.VanishlabError, match=r"^frame's step column holds .*, none of"):
+            vl.check_pascanu(at[0], one.assign(step=value))
     for value in (1.0, "1"):
         assert not vl.check_pascanu(at[1], one.assign(step=value))["violated"].any()
         with pytest.raises(vl.VanishlabError, match="before training changed it"):
             vl.check_pascanu(at[0], one.assign(step=value))
+
+
+def test_a_mean_over_a_monitor_s_steps_is_refused_as_no_step(tmp_path) -> None:
+    """A mean over a monitor's steps' rows (a groupby of the other keys) keeps step = the mean
+    step: steps 0 and 3 read as step 1.5 and were checked beside any module without a word;
+    steps 1 and 3 as step 2, which the monitor never had, too. Both are refused, saying why and
+    the way on; one step's mean, and its rows through a CSV (step 1.0), are still checked."""
+    rows, at = _three_steps(tmp_path, steps=(0, 1, 3))
+    keys = ["source", "layer", "lag"]
+    for steps, shown in (((0, 3), "1.5"), ((1, 3), "2.0")):
+        some = rows[rows.step.isin(steps)]
+        mean = some.groupby(keys, dropna=False).mean(numeric_only=True)
+        assert mean.attrs == rows.attrs
+        with pytest.raises(vl.VanishlabError) as err:
+            vl.check_pascanu(at[3], mean)
+        assert str(err.value) == (
+            f"frame's step column holds {shown}, none of the monitored steps (step 0, 1, 3): a "
+            "mean over steps' rows (a groupby without 'step', then mean()) averages their step "
+            "too, and each step was measured on the weights training had then, so no one module "
+            "is theirs: check each step's rows apart, rows[rows.step == n], beside the module as "
+            "it was at step n"
+        )
+    one = rows[rows.step == 3]
+    mean = one.groupby(keys, dropna=False).mean(numeric_only=True)
+    assert not vl.check_pascanu(at[3], mean)["violated"].any()
+    assert not vl.check_pascanu(at[3], one.astype({"step": float}))["violated"].any()
 
 
 def test_a_monitor_s_rows_of_several_steps_without_their_step_column_are_refused(tmp_path) -> None:

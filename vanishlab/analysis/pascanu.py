@@ -190,8 +190,9 @@ def check_pascanu(
             analyze``) frame of :func:`vanishlab.load_results`, whose shard records it, and
             one monitored step's (``cell_ids=`` its shard); a monitor's rows of several steps
             record each step's, so that one step's rows (``rows[rows.step == n]``) are compared
-            too, and several steps' are refused, their ``step`` column renamed or dropped too (a
-            step that is no whole number, 1.5, names none); one step's rows without it
+            too, and several steps' are refused, their ``step`` column renamed or dropped too,
+            and a ``step`` that is none of the record's (a mean over steps, 1.5, or steps 1 and
+            3's 2.0; 1.0, a CSV's, is step 1); one step's rows without it
             (``rows.xs(n, level="step")`` drops it) are compared by their ``cell_id``, and
             refused where that is gone too (``groupby(...).mean()``: which step's, or a mean
             over steps, cannot be told). A concat of frames whose records differ

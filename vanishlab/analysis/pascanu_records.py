@@ -61,7 +61,7 @@ def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
     if not isinstance(record, dict) or not isinstance(column := record.get("column"), str):
         return None
     if column in frame.columns:
-        keys = {_step_key(s) for s in frame[column].dropna()}
+        keys = _column_keys(frame[column], column, record)
     else:
         _refuse_unstepped(frame, column)
         keys = _unstepped_keys(frame, column, record.get("cells"))
@@ -74,6 +74,48 @@ def _steps_record(frame: pd.DataFrame, attrs: dict[str, Any]) -> str | None:
     if len(found) > 1:
         _refuse_steps(column, sorted(keys, key=int))
     return found.pop()
+
+
+def _column_keys(steps: pd.Series, column: str, record: dict[str, Any]) -> set[str | None]:
+    """The steps of a monitor's rows, their step ``column`` (``steps``) read as its
+    ``record`` names them (:func:`_step_key`: 1.0 from a CSV is step 1); refused where one is no
+    step the record has: a mean over steps' rows (``groupby`` of the other keys, then
+    ``mean()``) averaged their steps too, and steps 0 and 3 read as step 1.5 (and their mean
+    checked beside no module), steps 0 and 4 as step 2."""
+    known = _recorded_steps(record)
+    keys: set[str | None] = set()
+    for value in steps.dropna().unique():
+        key = _step_key(value)
+        if known is not None and key not in known:
+            _refuse_no_step(column, value, sorted(known, key=int))
+        keys.add(key)
+    return keys
+
+
+def _recorded_steps(record: dict[str, Any]) -> set[str] | None:
+    """The monitored steps ``record`` (:data:`STEP_WEIGHTS_ATTR`) has, those without a
+    fingerprint (written before shards recorded it) too; None where it does not list them."""
+    cells = step_cells(record.get("cells"))
+    fingerprints = record.get("fingerprints")
+    if cells is None or not isinstance(fingerprints, dict):
+        return None
+    known = {*cells.values(), *fingerprints}
+    return known if all(isinstance(k, str) and k.isdigit() for k in known) else None
+
+
+def _refuse_no_step(column: str, value: Any, steps: list[str]) -> NoReturn:
+    """Refuse a monitor's rows whose step ``column`` holds ``value``, none of the monitored
+    ``steps``: a mean over several steps' rows, each measured on the weights training had
+    then, is no one module's."""
+    shown = ", ".join(steps[:3]) + (", ..." if len(steps) > 3 else "")
+    value = value.item() if isinstance(value, np.generic) else value
+    raise VanishlabError(
+        f"frame's {column} column holds {value!r}, none of the monitored steps ({column} "
+        f"{shown}): a mean over steps' rows (a groupby without {column!r}, then mean()) "
+        f"averages their {column} too, and each step was measured on the weights training had "
+        f"then, so no one module is theirs: check each step's rows apart, "
+        f"rows[rows.{column} == n], beside the module as it was at step n"
+    )
 
 
 def _unstepped_keys(frame: pd.DataFrame, column: str, cells: Any) -> set[str | None]:
