@@ -954,3 +954,23 @@ def test_a_long_run_asked_for_says_how_long_it_would_take(slow):
     # days past two of them, as the sweep's refusal of a cell says them
     days = cell_cost(CellConfig(model="lstm", hidden_size=2048, batch=8, seq_len=50000)) / 86400
     assert f"--seq-len 50000 (about {days:,.0f} days on one CPU thread" in page(1e4, 2048).intro
+
+
+def test_an_inputs_files_page_asks_for_a_run_analyze_takes_with_it(slow, tmp_path):
+    """The slow LSTM analysed on an inputs file of T = 50 was told "First measure with
+    --seq-len 280", and its table "measure with --seq-len 280": analyze refuses --seq-len
+    beside --inputs, and the file's T is the one measured. Such a page now asks for inputs that
+    long, or --seq-len without them; a Gaussian page keeps "--seq-len 280" (above)."""
+    torch.manual_seed(1)
+    torch.save(torch.randn(50, 4, 32), tmp_path / "x.pt")
+    checkpoint = vl.load_manifest(slow[50])["model"]["checkpoint"]
+    with pytest.raises(vl.VanishlabError, match="seq_len= has no effect with inputs="):
+        analyze_checkpoint(checkpoint, tmp_path / "no", inputs=tmp_path / "x.pt", seq_len=280)
+    run = tmp_path / "file"
+    analyze_checkpoint(checkpoint, run, inputs=tmp_path / "x.pt")
+    said = "measure with inputs of 280 steps or more (--inputs), or with --seq-len 280 without them"
+    section = _section(run)
+    assert section.intro.endswith(f"First {said}, before changing the model."), section.intro
+    cells = {row[0]: row[1:] for row in _table(section).rows}
+    assert cells["100"] == (f"— (not extrapolated: the state is still filling; {said})",) * 2
+    assert "--seq-len 280" not in section.intro.replace(said, "")

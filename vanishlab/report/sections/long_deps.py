@@ -66,6 +66,7 @@ from .trained import (
     curve_mask,
     find_fit,
     fit_horizon_text,
+    measure_words,
     model_record,
     num_layers,
     too_few_lags,
@@ -416,12 +417,11 @@ def long_deps_answer(
     measurement's rows (``results``: one curve per source and layer) and their fits (``fits``,
     :func:`.trained.curve_fits`'s rows for those curves); None where neither the input's curve
     nor the top layer's state's was fitted. ``measured_on`` names what was measured in the
-    verdict ("these inputs"), ``held`` the lags that are measured in the table's caption ("the
-    inputs hold") and ``rates_in`` the section of the page that gives the fitted rates (None:
-    the caption names none), ``longer`` how to measure more lags (:data:`LONGER_SEQUENCE`) and
-    ``measure`` how to measure lag N, a format of one field (:data:`MEASURE_SEQ_LEN`), and
-    ``memory`` the steps the model's gates keep its state (:func:`.settling.gate_memory`; None:
-    not known, and a growing curve is not read against it)."""
+    verdict ("these inputs"), ``held`` the lags measured in the table's caption ("the inputs
+    hold"), ``rates_in`` the page's section of the fitted rates (None: the caption names none),
+    ``longer`` how to measure more lags (:data:`LONGER_SEQUENCE`), ``measure`` how to measure
+    lag N (a format of one field: :func:`.trained.measure_words`) and ``memory`` the steps the
+    gates keep the state (:func:`.settling.gate_memory`; None: not read against it)."""
     top = layers - 1
     state = _curve(results, fits, "state", top, "the top layer's state" if top else "the state")
     inp = _curve(results, fits, "input", None, "an input")
@@ -490,6 +490,7 @@ def long_deps_section(view: RunView) -> Section | None:
         architecture(view),
         num_layers(view),
         rates_in=FITS_TITLE if view.shows("fits") else None,
+        measure=measure_words(model_record(view)),  # an inputs file's T is the file's
         memory=gate_memory(model_record(view)),
     )
     if answer is None:

@@ -35,6 +35,7 @@ __all__ = [
     "HORIZON_AT_ZERO",
     "HORIZON_MEANING",
     "LONGER_SEQUENCE",
+    "MEASURE_INPUTS",
     "MEASURE_SEQ_LEN",
     "ZERO_FLOOR_NOTE",
     "architecture",
@@ -48,6 +49,7 @@ __all__ = [
     "find_fit",
     "fit_horizon_text",
     "fitted_line",
+    "measure_words",
     "measured_curve",
     "model_record",
     "module_text",
@@ -321,8 +323,22 @@ def at_zero(fit: Mapping[str, Any]) -> bool:
 #: instead): "analyze a longer sequence" named no option.
 LONGER_SEQUENCE = "analyze a longer sequence (--seq-len, or a longer --inputs tensor)"
 #: How its table says to measure a lag past those its line is continued to (a sequence that
-#: long; a longer --inputs tensor as well).
+#: long), and its verdict the run it asks for; :data:`MEASURE_INPUTS` where it had an inputs
+#: file (:func:`measure_words`).
 MEASURE_SEQ_LEN = "measure with --seq-len {}"
+#: The same, on the page of an analysis of an inputs file: its T is the file's, and analyze
+#: refuses --seq-len beside --inputs ("measure with --seq-len 280" could not be done as said).
+MEASURE_INPUTS = (
+    "measure with inputs of {0} steps or more (--inputs), or with --seq-len {0} without them"
+)
+
+
+def measure_words(model: Mapping[str, Any]) -> str:
+    """How a trained model's page says to measure at T = N (a format of one field), by its
+    manifest's ``model`` (:func:`model_record`): :data:`MEASURE_INPUTS` where its inputs were
+    a file, else :data:`MEASURE_SEQ_LEN`."""
+    inputs = model.get("inputs")
+    return MEASURE_INPUTS if isinstance(inputs, Mapping) and inputs.get("file") else MEASURE_SEQ_LEN
 
 
 def too_few_lags(fit: Mapping[str, Any]) -> str | None:
