@@ -75,14 +75,15 @@ def jacobian_norms(
     """Jacobian norms of an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` at every lag, a tidy DataFrame.
 
     Args:
-        rnn: a ``torch.nn.RNN`` (any ``num_layers``, tanh or relu, with or without bias,
-            ``batch_first`` or not, float32 or float64, on any device). Evaluation semantics:
-            dropout between layers is ignored, and so are a ``torch.autocast`` region around
-            the call and a reduced float32 matmul precision (TF32): the module is measured in
-            its own dtype, with full float32 products. An ``nn.LSTM`` or ``nn.GRU``
-            is measured the same way by :mod:`vanishlab.core.gated` (its ``h0`` is ``(h0,
-            c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c]; ``sources``
-            may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for an LSTM).
+        rnn: a ``torch.nn.RNN`` (tanh or relu), ``torch.nn.LSTM`` or ``torch.nn.GRU``: any
+            ``num_layers``, with or without bias, ``batch_first`` or not, float32 or float64,
+            on any device. Evaluation semantics: dropout between layers is ignored, and so are
+            a ``torch.autocast`` region around the call and a reduced float32 matmul precision
+            (TF32): the module is measured in its own dtype, with full float32 products. An
+            ``nn.LSTM`` or ``nn.GRU`` is measured by :mod:`vanishlab.core.gated` (its ``h0`` is
+            ``(h0, c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c];
+            ``sources`` may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for
+            an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
             input_size)`` where ``rnn.batch_first`` is True, or unbatched ``(T, input_size)``.
             The layout is the module's: an ``x`` in the other one cannot be told from its
