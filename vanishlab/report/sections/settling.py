@@ -201,14 +201,15 @@ def growing_verdict(
     kind, memory, _ = gates
     settle = settle_len(fit, memory, curve.seq_len)
     if settle is not None and memory is not None:
+        # The measurement that showed it (docs/trained.md) is not quoted: an LSTM of
+        # forget-gate bias +4 (56 steps) beside this model's own read as two numbers for one.
         return (
             f"{grows} This run is short against how long the cell keeps its state: its "
             f"{gate_words(kind)} keep it for about {plural(round(memory), 'step')} at their "
             f"biases alone (the median over its units), and T = {curve.seq_len} is under "
             f"{SETTLE_MEMORIES} times that. From a state of 0, as here, {STILL_FILLING} over "
-            "these lags, and a curve can grow over them alone: an LSTM of "
-            "forget-gate bias +4 (56 steps) grew at +0.02 to +0.03 per step at T = 50 and held "
-            "level over the same lags once settled. "
+            "these lags, and a curve can grow over them alone and hold level over the same lags "
+            "once settled. "
             f"First {settle_run(settle, measure, gates)}, before changing the model.",
             "unread",
         )
