@@ -401,9 +401,10 @@ def test_an_exploding_model_is_told_the_opposite(runs):
     # +0.03 per step at T = 50, level over the same lags at T = 400)
     assert (
         "grows with k within the lags measured (up to 23): +0.182 per step on its fitted line "
-        "(lags 6 to 23), ×66 at k = 23. There a longer dependency gets a larger gradient, not a "
-        "smaller one. Longer ones were not measured, and a curve can grow over a sequence's first "
-        "steps alone, while the state settles from its start: analyze a longer sequence "
+        "(lags 6 to 23), from ×3.0 at k = 6 to ×66 at k = 23. There a longer dependency gets a "
+        "larger gradient, not a smaller one. Longer ones were not measured, and a curve can grow "
+        "over a sequence's first steps alone, while the state settles from its start: analyze a "
+        "longer sequence "
         "(--seq-len, or a longer --inputs tensor) to see whether it goes on growing."
     ) in section.intro, section.intro
     assert "Long dependencies" not in section.intro
@@ -802,18 +803,33 @@ def test_a_growing_verdict_from_a_poor_fit_says_it_is_poor(runs, slow):
     assert (fits["r2"] < 0.9).all() and (fits["phase"] == "exploding").all()  # the premise
     why = untrusted_fit(fits[fits["source"] == "input"].iloc[0].to_dict())
     section = _section(runs["gru"], bent)
-    assert f"(lags 6 to 23), ×{factor_text(bent['log10_fro_mean'][lag == 23].iloc[0])} at " in (
-        section.intro
-    )
+    first = factor_text(bent["log10_fro_mean"][lag == 6].iloc[0])
+    last = factor_text(bent["log10_fro_mean"][lag == 23].iloc[0])
+    assert f"(lags 6 to 23), from ×{first} at k = 6 to ×{last} at " in section.intro
     assert f"at k = 23, though its fit ({why}) is not one to extrapolate. There" in section.intro
     assert why.startswith("poor fit, r² 0.") and _code(section) is None
     # a straight growing line keeps its commands, and says nothing of its fit
     straight = _section(runs["explode"])
     assert "not one to extrapolate" not in straight.intro and _code(straight) is not None
     # the slow LSTM's input, r² 0.82 at T = 50
-    assert "(lags 12 to 49), ×0.78 at k = 49, though its fit (poor fit, r² 0.82) is not one" in (
-        _section(slow[50]).intro
-    )
+    assert (
+        "(lags 12 to 49), from ×0.36 at k = 12 to ×0.78 at k = 49, though its fit (poor fit, "
+        "r² 0.82) is not one"
+    ) in _section(slow[50]).intro
+
+
+def test_a_growing_verdict_names_its_factor_where_its_fitted_line_starts(slow):
+    """The slow LSTM's verdict read "grows with k ... +0.019 per step ..., ×0.78 at k = 49": a
+    factor below 1 beside "grows". It now names the factor at its fitted line's first lag too,
+    each as the table reads its measured lags."""
+    rows = vl.load_results(slow[50])
+    norms = rows[rows["source"] == "input"].set_index("lag")["log10_fro_mean"]
+    start, end = factor_text(norms[12] - norms[0]), factor_text(norms[49] - norms[0])
+    assert float(start) < float(end) < 1  # the premise: it grows, and stays below lag 0's
+    intro = _section(slow[50]).intro
+    assert f"on its fitted line (lags 12 to 49), from ×{start} at k = 12 to ×{end} at k = 49" in (
+        intro
+    ), intro
 
 
 def _glance(run: Path, results: pd.DataFrame | None = None) -> dict[str, str]:

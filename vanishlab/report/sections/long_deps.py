@@ -209,7 +209,8 @@ def _verdict(
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
     if fit["phase"] == "exploding":
         last = main.norms[main.last] - float(main.ref or 0)
-        grows = Growing(what, span, main.last, last, main.last + main.after)
+        start = main.norms.get(int(fit["lag_start"]), math.nan) - float(main.ref or 0)
+        grows = Growing(what, span, main.last, last, main.last + main.after, start)
         return (*growing_verdict(fit, grows, longer, measure, gates), None)
     horizon = fit["horizon"]
     # Read off the norms, not the fit: a window of one lag fits no rate and has a horizon all

@@ -175,6 +175,7 @@ class Growing(NamedTuple):
     last: int  # its last lag measured
     factor: float  # log10 of its factor there, against its reference
     seq_len: int  # the page's T
+    start: float = math.nan  # log10 of its factor at its fitted line's first lag
 
 
 def growing_verdict(
@@ -190,8 +191,13 @@ def growing_verdict(
     how to measure more lags, ``measure`` how to measure at T = N (a format of one field) and
     ``gates`` what the page knows of the model's gates (:class:`Gates`)."""
     rate, last = float(fit["rate"]), curve.factor
-    at_last = f", ×{factor_text(last)} at k = {curve.last}" if math.isfinite(last) else ""
-    fitted = f"lags {int(fit['lag_start'])} to {int(fit['lag_end'])}"
+    first = int(fit["lag_start"])
+    fitted = f"lags {first} to {int(fit['lag_end'])}"
+    end = f"×{factor_text(last)} at k = {curve.last}"
+    # "×0.78 at k = 49" alone read as a fall beside "grows": said from its fitted line's start
+    if math.isfinite(curve.start) and first < curve.last:
+        end = f"from ×{factor_text(curve.start)} at k = {first} to {end}"
+    at_last = f", {end}" if math.isfinite(last) else ""
     why = untrusted_fit(fit)  # a poor fit says so, as a decaying curve's does
     poor = f", though its fit ({why}) is not one to extrapolate" if why else ""
     grows = (
