@@ -740,16 +740,16 @@ def test_each_kind_of_model_gets_folders_of_its_own(runs):
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """The case of the brief: an nn.LSTM(32, 32) of forget-gate bias +4 (seed 0), analysed at
-    T = 50 and at the T its page asks for, B = 4."""
+    T = 50, at the T its page asks for and at T = 300, B = 4."""
     root = tmp_path_factory.mktemp("slow")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(32, 32)
     with torch.no_grad():
         lstm.bias_hh_l0[32:64] += 4.0
     torch.save(lstm.state_dict(), root / "lstm.pt")
-    for t in (50, 280):
+    for t in (50, 280, 300):
         analyze_checkpoint(root / "lstm.pt", root / f"t{t}", seq_len=t, batch=4)
-    return {t: root / f"t{t}" for t in (50, 280)}
+    return {t: root / f"t{t}" for t in (50, 280, 300)}
 
 
 def test_a_curve_growing_while_a_slow_gate_fills_asks_for_a_longer_run(slow):
@@ -1005,3 +1005,20 @@ def test_a_run_short_against_its_gates_names_one_gate_memory(slow):
         "From a state of 0, as here, the state is still filling over these lags, and a curve can "
         "grow over them alone and hold level over the same lags once settled. First measure"
     ) in intro, intro
+
+
+def test_a_level_verdict_from_a_poor_fit_says_it_is_poor(slow):
+    """At T = 300 the slow LSTM's input was "fine": "within the lags measured (up to 299)
+    (+0.007 per step)", two parentheses back to back, and nothing of the fit of r² 0.88 that
+    its table gives as why it continues no line. The rate now follows a colon, and a poor fit
+    is said in the words a growing curve's verdict uses."""
+    fits = vl.fit_decay(vl.load_results(slow[300]))
+    inp = fits[fits["source"] == "input"].iloc[0].to_dict()
+    assert inp["phase"] == "stable" and untrusted_fit(inp) == "poor fit, r² 0.88"  # the premise
+    intro = _section(slow[300]).intro
+    assert (
+        "neither vanishes nor explodes within the lags measured (up to 299): +0.007 per step, and "
+        "it is ×1.0 at k = 299, short of a 1000-fold fall, though its fit (poor fit, r² 0.88) is "
+        "not one to extrapolate. Longer dependencies"
+    ) in intro, intro
+    assert ") (" not in intro

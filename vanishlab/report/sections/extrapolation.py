@@ -21,6 +21,7 @@ __all__ = [
     "factor_text",
     "magnitude_text",
     "reach",
+    "untrusted_clause",
     "untrusted_fit",
 ]
 
@@ -104,3 +105,11 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
     if r2 < POOR_FIT_R2:
         return f"poor fit, r² {r2:.2f}"
     return None
+
+
+def untrusted_clause(fit: dict[str, Any]) -> str:
+    """What a verdict that reads a curve's fitted rate adds where its fit is not one to
+    extrapolate (:func:`untrusted_fit`): ", though its fit (poor fit, r² 0.82) is not one to
+    extrapolate"; "" where it is."""
+    why = untrusted_fit(fit)
+    return f", though its fit ({why}) is not one to extrapolate" if why else ""

@@ -43,6 +43,7 @@ from .extrapolation import (
     factor_text,
     magnitude_text,
     reach,
+    untrusted_clause,
     untrusted_fit,
 )
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
@@ -207,8 +208,8 @@ def _verdict(
     if zero_throughout(fit):
         return f"{what} is exactly 0 at every lag: none reaches h_T.", "vanishing", None
     rate, span = float(fit["rate"]), f"the lags measured (up to {main.last})"
+    last = main.norms[main.last] - float(main.ref or 0)  # the factor measured at the last lag
     if fit["phase"] == "exploding":
-        last = main.norms[main.last] - float(main.ref or 0)
         start = main.norms.get(int(fit["lag_start"]), math.nan) - float(main.ref or 0)
         grows = Growing(what, span, main.last, last, main.last + main.after, start)
         return (*growing_verdict(fit, grows, longer, measure, gates), None)
@@ -272,14 +273,13 @@ def _verdict(
         # T = 3 page) would measure no more than it did.
         regime = "vanishing" if line is not None else "unread"
         return f"{what} has not fallen {HORIZON_FOLD} within {span}; {then}", regime, line
-    # Said with what it measured at the last lag: a rate of -0.009 is "stable" and still a
-    # 90-fold fall over 500 lags (it said "does not limit dependencies up to 499 steps").
-    last = main.norms[main.last] - float(main.ref or 0)
+    # Said with what it measured at the last lag (-0.009 per step is "stable", and a 90-fold
+    # fall over 500 lags), and with a poor fit said so, as a growing curve's is (r² 0.88).
     at_last = f"×{factor_text(last)} at k = {main.last}, " if math.isfinite(last) else ""
     return (
-        f"{what} neither vanishes nor explodes within {span} ({rate_text(rate)} per step): it "
-        f"is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not measured: "
-        f"{longer} to see them.",
+        f"{what} neither vanishes nor explodes within {span}: {rate_text(rate)} per step, and "
+        f"it is {at_last}short of a {HORIZON_FOLD} fall{untrusted_clause(fit)}. Longer "
+        f"dependencies were not measured: {longer} to see them.",
         "fine",
         None,
     )

@@ -18,7 +18,7 @@ from ...sweep.config import CellConfig
 from ...sweep.cost import cell_cost
 from ...sweep.manifest import read_json_number
 from ..format import duration, plural, rate_text
-from .extrapolation import factor_text, untrusted_fit
+from .extrapolation import factor_text, untrusted_clause, untrusted_fit
 
 __all__ = [
     "LONG_SETTLE_S",
@@ -198,8 +198,7 @@ def growing_verdict(
     if math.isfinite(curve.start) and first < curve.last:
         end = f"from ×{factor_text(curve.start)} at k = {first} to {end}"
     at_last = f", {end}" if math.isfinite(last) else ""
-    why = untrusted_fit(fit)  # a poor fit says so, as a decaying curve's does
-    poor = f", though its fit ({why}) is not one to extrapolate" if why else ""
+    poor = untrusted_clause(fit)  # a poor fit says so, as a decaying curve's does
     grows = (
         f"{curve.what} grows with k within {curve.span}: {rate_text(rate)} per step on its "
         f"fitted line ({fitted}){at_last}{poor}."
