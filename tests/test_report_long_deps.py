@@ -1022,3 +1022,15 @@ def test_a_level_verdict_from_a_poor_fit_says_it_is_poor(slow):
         "not one to extrapolate. Longer dependencies"
     ) in intro, intro
     assert ") (" not in intro
+
+
+def test_at_a_glance_any_phase_read_from_a_poor_fit_says_so(runs, slow):
+    """ "At a glance" said "poor fit, r² ..." of a growing curve alone: the slow LSTM's input at
+    T = 300 (r² 0.88) read "+0.007 per step (stable)" while its table continued no line of it
+    ("not extrapolated: poor fit, r² 0.88"). Any phase read from a poor fit now says so, in the
+    fits table's phase column too; a straight one says nothing of its fit."""
+    glance = _glance(slow[300])
+    assert glance["decay rate, input"] == "+0.007 per step (stable; poor fit, r² 0.88)", glance
+    phases, _ = _phases(slow[300])
+    assert phases["input"] == "stable; poor fit, r² 0.88"
+    assert _glance(runs["explode"])["decay rate, input"] == "+0.182 per step (exploding)"

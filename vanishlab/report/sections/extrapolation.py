@@ -20,6 +20,7 @@ __all__ = [
     "REACH_WORDS",
     "factor_text",
     "magnitude_text",
+    "poor_fit",
     "reach",
     "untrusted_clause",
     "untrusted_fit",
@@ -93,7 +94,7 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
     continued to lag 300 multiplies its slope's error by 300: a rate of -0.030 at r² 0.40 read
     "1000-fold by about k = 269 (extrapolated)" and 4.4e-4 at k = 300. A flat line at
     rounding level has r² 1 (:func:`vanishlab.fit_decay`) and is continued."""
-    rate, r2 = float(fit["rate"]), float(fit["r2"])
+    rate = float(fit["rate"])
     zero = fit.get("zero_lag")
     if zero is not None and not pd.isna(zero):
         return f"exactly 0 from lag {int(zero)}"
@@ -102,9 +103,14 @@ def untrusted_fit(fit: dict[str, Any]) -> str | None:
     points = fit.get("n_points")
     if points is not None and not pd.isna(points) and int(points) < MIN_EXTRAPOLATED_POINTS:
         return f"fitted on {int(points)} lags only"
-    if r2 < POOR_FIT_R2:
-        return f"poor fit, r² {r2:.2f}"
-    return None
+    return poor_fit(fit)
+
+
+def poor_fit(fit: dict[str, Any]) -> str | None:
+    """Why a curve's fitted line is not a straight one, "poor fit, r² 0.88": r² below
+    POOR_FIT_R2 at any rate (:func:`untrusted_fit`'s last reason); None where it is not."""
+    r2 = float(fit["r2"])
+    return f"poor fit, r² {r2:.2f}" if r2 < POOR_FIT_R2 else None
 
 
 def untrusted_clause(fit: dict[str, Any]) -> str:

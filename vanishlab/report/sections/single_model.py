@@ -37,7 +37,7 @@ from ..format import (
 from ..line_style import hidden_band_note
 from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
-from .extrapolation import untrusted_fit
+from .extrapolation import poor_fit, untrusted_fit
 from .rate_cells import HORIZON_FOLD
 from .settling import gate_memory, growing_only
 from .trained import (
@@ -213,12 +213,15 @@ def _phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
     grows and that the verdict does not call exploding (:func:`.settling.growing_only`: a fit
     not one to extrapolate, or a run short against its gates' memory) is "growing over the
     lags measured, T = 50", with why its fit is not one to extrapolate where it is not
-    ("exploding" said more than the verdict beside it); else its fitted phase."""
-    phase = str(fit["phase"])
+    ("exploding" said more than the verdict beside it); else its fitted phase, with
+    "; poor fit, r² 0.88" where its fit is one (:func:`.extrapolation.poor_fit`)."""
     if seq_len is not None and growing_only(fit, memory, seq_len):
         why = untrusted_fit(fit)
-        phase = f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
-    return phase
+        return f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
+    # any phase read from a poor fit says so: "+0.007 per step (stable)" stood beside a table
+    # that continued no line of it ("not extrapolated: poor fit, r² 0.88")
+    poor = poor_fit(fit)
+    return str(fit["phase"]) + (f"; {poor}" if poor else "")
 
 
 def _glance_rate(fit: Any, memory: float | None, seq_len: int | None) -> str:
