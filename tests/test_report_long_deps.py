@@ -1034,3 +1034,23 @@ def test_at_a_glance_any_phase_read_from_a_poor_fit_says_so(runs, slow):
     phases, _ = _phases(slow[300])
     assert phases["input"] == "stable; poor fit, r² 0.88"
     assert _glance(runs["explode"])["decay rate, input"] == "+0.182 per step (exploding)"
+
+
+def _lyapunov(run: Path) -> dict[str, str]:
+    section = next(s for s in _report_of(run).sections if s.key == "lyapunov")
+    return dict(next(b for b in section.blocks if isinstance(b, KeyValues)).items)
+
+
+def test_a_perturbations_growth_is_not_extrapolated_while_the_state_fills(slow):
+    """The slow LSTM's page at T = 50 said "a perturbation grows 1000-fold in 815 steps
+    (extrapolated beyond the 38 steps averaged)" below a verdict that reads its growth as the
+    state filling from its start (T = 280 measured λ₁ +0.002). Where the verdict reads the
+    state's curve so, the growth is not continued, in the table's words; a run long against
+    the gates still continues it."""
+    items = _lyapunov(slow[50])
+    assert float(items["top Lyapunov exponent λ₁"].split()[0]) > 0  # the premise: it grows
+    said = "— (not extrapolated: the state is still filling; measure with --seq-len 280)"
+    assert items["a perturbation grows 1000-fold in"] == said, items
+    assert said in {cell for row in _table(_section(slow[50])).rows for cell in row}
+    settled = _lyapunov(slow[300])["a perturbation grows 1000-fold in"]
+    assert settled.endswith(" steps (extrapolated beyond the 225 steps averaged)"), settled

@@ -39,12 +39,13 @@ from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
 from .extrapolation import poor_fit, untrusted_fit
 from .rate_cells import HORIZON_FOLD
-from .settling import gate_memory, growing_only
+from .settling import gate_memory, growing_only, page_gates, settling_reason
 from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
     HORIZON_MEANING,
     LONGER_SEQUENCE,
+    MEASURE_SEQ_LEN,
     ZERO_FLOOR_NOTE,
     architecture,
     architecture_items,
@@ -414,12 +415,21 @@ def lyapunov_section(view: RunView) -> Section:
     if lyap is not None and math.isfinite(lyap) and lyap != 0:
         what = "shrinks" if lyap < 0 else "grows"
         steps = fold_steps(lyap)
-        beyond = (
-            f" (extrapolated beyond the {plural(averaged, 'step')} averaged)"
-            if averaged is not None and steps > averaged
-            else ""
+        beyond = averaged is not None and steps > averaged
+        # not continued where the verdict reads the state's growth as it filling from its start
+        # (the long-dependency table's words): +0.008 at T = 50 read "815 steps (extrapolated
+        # beyond the 38 steps averaged)", and T = 280 measured +0.002
+        gates = page_gates(architecture(view), gate_memory(model), view.results)
+        filling = (
+            settling_reason(top, gates, T, MEASURE_SEQ_LEN) if beyond and top is not None else None
         )
-        items.append((f"a perturbation {what} {HORIZON_FOLD} in", f"{steps:.3g} steps{beyond}"))
+        said = (
+            f"— (not extrapolated: {filling})"
+            if filling
+            else f"{steps:.3g} steps"
+            + (f" (extrapolated beyond the {plural(averaged, 'step')} averaged)" if beyond else "")
+        )
+        items.append((f"a perturbation {what} {HORIZON_FOLD} in", said))
     if top is not None:
         layers = num_layers(view)
         name = curve_label("state", _top_layer(view), layers)
