@@ -46,7 +46,7 @@ from .extrapolation import (
     untrusted_clause,
     untrusted_fit,
 )
-from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words, learn_code
+from .learn_command import learn_code
 from .rate_cells import HORIZON_FOLD
 from .settling import (
     NO_GATES,
@@ -73,7 +73,7 @@ from .trained import (
     too_few_lags,
     zero_throughout,
 )
-from .try_length import seq_len_words, try_seq_len
+from .what_to_try import sizes_of, what_to_try
 
 __all__ = [
     "LAGS",
@@ -285,112 +285,6 @@ def _verdict(
     )
 
 
-def _sizes(arch: dict[str, Any]) -> list[int] | None:
-    """The model's layers, hidden size and input size; None where the architecture is not an
-    nn.RNN, LSTM or GRU of positive whole sizes (no command can be given for it)."""
-    sizes = [arch.get(k) for k in ("num_layers", "hidden_size", "input_size")]
-    if arch.get("kind") not in ("rnn", "lstm", "gru"):
-        return None
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
-        return None
-    return sizes  # type: ignore[return-value]
-
-
-#: How an nn.RNN's page says its gated commands: the second sets LSTM and GRU beside this kind.
-#: One sentence a command, parentheses never nested (it was one sentence of 110 words, three
-#: parentheses deep).
-_BESIDE = (
-    " Or try a gated cell: the second command measures LSTM and GRU beside this kind in one "
-    "report, at PyTorch's default init and an orthogonal one. The third measures their gate inits: "
-)
-
-
-def _fixes(arch: dict[str, Any], regime: str, page_t: int, lag: int | None) -> Code | None:
-    """What to try, as ``vanishlab sweep`` commands at this model's size and at a T that
-    reaches past the verdict's length of dependency ``lag`` (:func:`try_seq_len`)."""
-    kind, sizes = arch.get("kind"), _sizes(arch)
-    if regime in ("fine", "unread") or sizes is None:
-        return None
-    seq_len = try_seq_len(page_t, lag)
-    shape = (
-        f"--num-layers {sizes[0]} --hidden-size {sizes[1]} --input-size {sizes[2]} "
-        f"--seq-len {seq_len}"
-    )
-    relu = arch.get("nonlinearity") == "relu"
-    own = folder_words(str(kind), relu, sizes[0], sizes[1])  # this model's folders
-    act = "relu" if relu else "tanh"
-    # An nn.RNN's page: its own kind beside LSTM and GRU in one report, the baseline of the
-    # comparison (it swept lstm,gru alone); at inits all three take (forget_bias and chrono
-    # are gate inits, refused for an rnn cell), then the gate inits in a grid of their own.
-    # At gain 1, PyTorch's own scale, which the caption names ("PyTorch's default init"): the
-    # quick grid's gains 0.5, 1 and 2 came with them unsaid, 36 cells where 12 compare the kinds
-    kinds = (
-        f"vanishlab sweep --model rnn,lstm,gru --activation {act} --init {ORTHOGONAL_INITS} "
-        f"--gain 1 {shape} --out runs/try-gated-{own}"
-    )
-    gated = "lstm,gru" if kind == "rnn" else kind  # an LSTM's or GRU's page: its own kind
-    gates = (
-        f"vanishlab sweep --model {gated} --init {GATED_INITS} --gain 1 {shape} "
-        f"--out runs/try-gates-{own}"
-    )
-    bias = {
-        "lstm": "a forget-gate bias of 1 (forget_bias)",
-        "gru": "an update-gate bias of 1 (forget_bias, on z)",
-    }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's is on its update gate z)")
-    gate_words = (
-        f"{bias} or the chrono init. Tallec & Ollivier 2018 set chrono's T_max near the "
-        "dependency length: the built-in's is 100, and vl.register_init(vl.chrono_init(T_max)) "
-        "in an experiment module adds another, swept by its name (chrono_1000 for 1000)."
-    )
-    # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
-    # gave relu cells too, some of which overflow and were listed as failed)
-    phase = f"vanishlab sweep gain_phase --activation {act} {shape}"
-    if regime == "exploding":
-        if kind == "rnn":
-            lines = [f"{phase} --out runs/try-gain-{own}"]
-            words = (
-                "Try a smaller recurrent gain (the gain phase diagram shows where the rate "
-                "crosses 0)"
-            )
-        else:
-            lines = [
-                f"vanishlab sweep --model {kind} --init {ORTHOGONAL_INITS} --gain 0.5,0.75,1 "
-                f"{shape} --out runs/try-gain-{own}"
-            ]
-            words = "Try a smaller recurrent gain"
-        words += " and gradient-norm clipping in training (a training sweep's --clip)."
-    elif kind == "rnn" and relu:
-        lines = [
-            f"vanishlab sweep --model rnn --activation relu --init {IRNN_INITS} --gain 1 "
-            f"{shape} --out runs/try-irnn-{own}",
-            kinds,
-            gates,
-        ]
-        words = (
-            f"Try the IRNN init (relu, W_hh = I: identity), the first command.{_BESIDE}{gate_words}"
-        )
-    elif kind == "rnn":
-        lines = [f"{phase} --out runs/try-gain-{own}", kinds, gates]
-        words = (
-            "Try an orthogonal recurrent init or a gain nearer the critical one: the first "
-            "command's report draws the decay rate against the gain."
-            f"{_BESIDE}{gate_words}"
-        )
-    else:
-        lines = [gates]
-        words = f"Try {gate_words}"
-    why_t = seq_len_words(page_t, seq_len, lag)
-    # where its T is not the page's, the sentence that says why says how it was chosen too
-    advice = "" if why_t else " (set --seq-len to the dependency length you need)"
-    return Code(
-        "What to try",
-        "\n".join(lines),
-        f"{words} {'Each command' if len(lines) > 1 else 'The command'} measures freshly "
-        f"initialised networks of this size at T = {seq_len}{advice}: the gradient a "
-        "training would start from, not these weights; vanishlab report DIR shows it." + why_t,
-    )
-
-
 class LongDepsAnswer(NamedTuple):
     """The section's answer for one set of curves: its verdict, its blocks (the table, what
     to try where the verdict has something to try, and the test of learning where it also
@@ -471,8 +365,8 @@ def long_deps_answer(
         rows,
         (True, True, True),
     )
-    fixes = _fixes(arch, regime, state.last if state is not None else longest + 1, lag)
-    sizes = _sizes(arch)
+    fixes = what_to_try(arch, regime, state.last if state is not None else longest + 1, lag)
+    sizes = sizes_of(arch)
     learn = (
         learn_code(str(arch["kind"]), arch.get("nonlinearity") == "relu", *sizes[:2], lag)
         if fixes is not None and sizes is not None and lag is not None
