@@ -160,6 +160,11 @@ def test_dry_run_estimates_the_time_by_each_cells_cost(tmp_path, monkeypatch):
     assert "to run, over ten years on one CPU thread; the longest cell over ten years" in (
         absurd.stdout
     )
+    # A cell of a few milliseconds is under 0.1 s, not "about 0.0 s" (no time at all)
+    monkeypatch.setattr(cost, "cell_cost", lambda c: 0.004)
+    tiny = runner.invoke(app, [*args, "--workers", "1"])
+    assert "about 0.0 s" not in tiny.stdout
+    assert "to run, under 0.1 s on one CPU thread; the longest cell under 0.1 s" in tiny.stdout
 
 
 def test_dry_run_reports_what_is_done(run_dir):

@@ -375,6 +375,8 @@ def _time_line(
     from ..sweep.preflight import worker_count
 
     def about(seconds: float) -> str:
+        if seconds < 0.05:  # "about 0.0 s" read as no time at all
+            return "under 0.1 s"
         return f"about {duration(seconds)}" if seconds <= LONGEST_S else "over ten years"
 
     if not pending:
