@@ -113,6 +113,9 @@ def test_printed_tables_keep_every_column(full_report):
     assert clipped == 0
 
 
+# In the slow tier: ~13 s of CPU (a run of 3 models to lay out); make test keeps
+# test_report_in_chromium.
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_theory_table_of_a_mixed_run_fits_a_1400px_window(tmp_path):
     """rnn, lstm and gru cells over two inits, depths and lengths, three gains and two seeds: 72
@@ -212,6 +215,8 @@ def test_a_long_command_wraps_between_its_words_and_copies_whole(tmp_path):
         assert got["cut"] <= 0, width  # the long path wraps: no scrolling sideways
 
 
+# In the slow tier: ~5 s of CPU; make test keeps test_report_in_chromium.
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_table_of_up_to_sixty_rows_is_shown_whole_not_cut_at_a_fold(tmp_path):
     """A table of more than 25 rows scrolled in a 34em box whose fold cut whatever row it fell

@@ -80,6 +80,8 @@ def test_a_callers_idle_forkserver_gives_way_to_the_pools(tmp_path):
     assert preloaded == ["True", "True"]
 
 
+# In the slow tier: ~7 s of CPU; make test keeps the idle forkserver's case.
+@pytest.mark.slow
 def test_a_callers_forkserver_whose_process_runs_is_kept_and_reads_its_status(tmp_path):
     # Ended, the running process's status would read 255. The pool then pays the import.
     said, preloaded = _run(tmp_path, "running")

@@ -500,7 +500,7 @@ def test_a_worker_that_dies_is_said_by_its_exit_code(tmp_path, death, said):
     one_error_line(result, said.replace("OUT", str(out)))
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", pytest.param("2", marks=pytest.mark.slow)])
 def test_a_cells_error_is_said_in_the_command_lines_words_in_any_process(tmp_path, workers):
     """A cell's VanishlabError naming an option for both surfaces ("--gain (gain=)") was
     stored in Python's words where a worker process measured it (no command runs there): the
@@ -1012,6 +1012,10 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
     out = tmp_path / "out" / name
     one_error_line(runner.invoke(app, ["report", str(run_dir), "-o", str(out)]), said)
     assert not out.parent.exists()
+
+
+def test_a_report_file_named_html_or_htm_in_any_case_is_written(run_dir, tmp_path):
+    """The endings the refusal above lets through (one report each, not one per refusal)."""
     for fine in ("r.html", "R.HTM", ".htm", ".HTML"):
         result = runner.invoke(app, ["report", str(run_dir), "-o", str(tmp_path / fine)])
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
@@ -1142,7 +1146,7 @@ def test_a_report_removes_the_temp_file_a_killed_report_left(run_dir, tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, other.name, "r.html"])
 
 
-@pytest.mark.parametrize("name", [".html", ".HTM"])
+@pytest.mark.parametrize("name", [".html", pytest.param(".HTM", marks=pytest.mark.slow)])
 def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(run_dir, tmp_path, name):
     """`-o .html` (or `-o "$name.html"`, $name empty) wrote a hidden file, which ls does not
     list, without a word. It is still written (an .htm or .html file, as the rule reads), and
@@ -1162,7 +1166,11 @@ def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(run_dir, t
 
 @pytest.mark.parametrize(
     ("name", "hint"),
-    [("x.pdf", "x.html"), ("page", "page.html"), ("report.v2", "report.v2.html")],
+    [
+        ("x.pdf", "x.html"),
+        pytest.param("page", "page.html", marks=pytest.mark.slow),
+        pytest.param("report.v2", "report.v2.html", marks=pytest.mark.slow),
+    ],
 )
 def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
     run_dir, tmp_path, name, hint
@@ -1440,7 +1448,7 @@ def test_a_user_error_with_a_full_standard_error_still_exits_2():
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
-@pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
+@pytest.mark.parametrize("stderr", ["2>/dev/full", pytest.param("2>&-", marks=pytest.mark.slow)])
 def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_path, stderr):
     """`vanishlab sweep ... 2>/dev/full`: its progress line raised ENOSPC, which stopped the
     sweep with status 2 (at its first plain line, its cells unfinished) and no summary; with
@@ -1458,7 +1466,11 @@ def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
-@pytest.mark.parametrize("says", ["", "import sys\nprint('hello', file=sys.stderr)\n"])
+@pytest.mark.parametrize(
+    "says",
+    # (a module that prints nothing in the slow tier: `make test` keeps the one that does)
+    [pytest.param("", marks=pytest.mark.slow), "import sys\nprint('hello', file=sys.stderr)\n"],
+)
 def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, says):
     """`vanishlab sweep e.py 2>&-` said (unseen) "experiment module e.py failed to import:
     AttributeError", status 2, for every module: what it printed on stderr was written back to
@@ -1476,7 +1488,7 @@ def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, say
     assert (done.returncode, done.stdout) == (0, f"{out}\n")
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_what_an_experiment_module_prints_goes_to_stderr(tmp_path, workers):
     """`out=$(vanishlab sweep e.py -q)` got what the module printed at import, and what its
     init printed while a cell was drawn (in this process, or in a worker's), ahead of the run's

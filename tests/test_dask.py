@@ -401,7 +401,8 @@ def test_a_mid_run_loss_is_said_once_a_second_check_confirms_it(monkeypatch):
     # a worker ends before the next check (a worker replaced): never said
 
 
-@pytest.mark.slow  # ~10 s: a command of its own (torch's import) beside a cluster here
+# In the slow tier: ~10 s: a command of its own (torch's import) beside a cluster here.
+@pytest.mark.slow
 def test_a_scheduler_that_goes_away_mid_sweep_is_one_line(tmp_path):
     # The sweep stopped with its one line, but the Dask client, closed while it was trying to
     # reconnect, first logged "distributed.client - ERROR" (and tracebacks) on stderr.
@@ -458,6 +459,8 @@ def ones_apply(rnn, gain, gen):
 """
 
 
+# In the slow tier: ~3 s of CPU; make test keeps test_dask_through_the_cli.
+@pytest.mark.slow
 def test_an_experiment_file_s_init_reaches_a_cluster_that_never_loaded_it(cluster, tmp_path):
     """An init registered in an experiment file (as the README's "Your own init") reached no
     Dask cluster in processes of its own: its scheduler unpickles the tasks, and failed with

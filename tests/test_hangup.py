@@ -40,6 +40,9 @@ def test_a_sighup_during_a_command_is_one_line_and_status_129(capsys):
     assert capsys.readouterr().err == "hung up: nothing kept\n"
 
 
+# In the slow tier: ~3 s of CPU; make test keeps
+# test_a_pool_worker_leaves_every_stop_to_the_command.
+@pytest.mark.slow
 def test_a_hung_up_analysis_says_so_ends_by_sighup_and_leaves_no_folder(tmp_path):
     torch = pytest.importorskip("torch")
     checkpoint = tmp_path / "big.pt"
@@ -121,6 +124,9 @@ if __name__ == "__main__":
 """
 
 
+# In the slow tier: ~4 s of CPU; make test keeps
+# test_a_pool_worker_leaves_every_stop_to_the_command.
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
 def test_the_pools_forkserver_and_resource_tracker_outlive_a_hang_up(tmp_path):
     # Both died of the terminal's SIGHUP: a hung-up two-worker sweep's one line was followed by
@@ -150,6 +156,9 @@ if __name__ == "__main__":
 """
 
 
+# In the slow tier: ~4 s of CPU; make test keeps
+# test_a_pool_worker_leaves_every_stop_to_the_command.
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
 def test_the_forkserver_outlives_a_sigterm_and_the_processes_it_forks_do_not(tmp_path):
     # A SIGTERM to the whole group (Slurm's scancel, kill -TERM -- -PGID) killed it at once
@@ -181,6 +190,9 @@ if __name__ == "__main__":
 """
 
 
+# In the slow tier: ~4 s of CPU; make test keeps
+# test_a_pool_worker_leaves_every_stop_to_the_command.
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="a forkserver and pthread_sigmask")
 def test_the_forkservers_children_get_the_callers_mask_and_its_workers_keep_the_stops(tmp_path):
     # The forkserver is started with Ctrl-C, SIGTERM and SIGHUP blocked, and a caller's own

@@ -10,7 +10,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 
+
+# In the slow tier: ~3 s of CPU; make test keeps test_a_report_makes_no_home_folder.
+@pytest.mark.slow
 def test_a_report_whose_mplconfigdir_cannot_be_written_says_one_note(smoke_run_dir, tmp_path):
     (tmp_path / "file").write_text("")
     chosen = tmp_path / "file" / "mpl"  # below a file: it cannot be made

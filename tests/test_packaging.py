@@ -104,6 +104,8 @@ print(" ".join(names))
 """
 
 
+# In the slow tier: ~4 s of CPU (a wheel built and installed).
+@pytest.mark.slow
 def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Path) -> None:
     """Build an sdist from a copy of the checkout, a wheel from that sdist (as pip does), install
     the wheel with ``pip install --target`` and use it from another folder: the built-in

@@ -92,6 +92,9 @@ def _pieces(text: str) -> set[str]:
     return set(re.split(r", ", text))
 
 
+# In the slow tier: ~7 s of CPU (a run of 96 cells); the titles' rule is tested in
+# test_report_panel_titles.
+@pytest.mark.slow
 def test_a_setting_shared_by_a_panels_rows_is_said_once_in_its_title(mixed):
     """The nn.RNN panels (tanh, relu) hold one model: "model = rnn" was in each of their rows'
     labels, beside "gain = ..., input std = ..., l = 1"; their titles say it now, and no

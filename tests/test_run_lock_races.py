@@ -66,6 +66,8 @@ def test_a_run_directory_replaced_by_a_file_is_a_vanishlab_error_in_python(tmp_p
         vl.run_sweep(sweep, out=tmp_path / "run", workers=1)
 
 
+# In the slow tier: ~5 s of CPU; make test keeps the other races.
+@pytest.mark.slow
 def test_a_run_directory_removed_as_its_lock_is_taken_is_made_again(tmp_path, monkeypatch):
     """Another writer of the same new folder, failing, removed it after this one made it."""
     _racing(monkeypatch, shutil.rmtree)

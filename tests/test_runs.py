@@ -2114,6 +2114,8 @@ def test_a_path_with_such_a_byte_is_printed_as_it_came_under_a_c_locale(tmp_path
     assert done.stdout.rstrip().endswith(b"-> " + out)
 
 
+# In the slow tier: ~3 s of CPU (a command of its own).
+@pytest.mark.slow
 def test_a_path_is_printed_as_it_came_under_an_ascii_locale(smoke_run_dir, tmp_path):
     """Under an ASCII locale without Python's UTF-8 mode (LC_ALL=C, PYTHONUTF8=0), a path's
     bytes that the locale cannot read reach Python escaped, and click wrote each as "?":
