@@ -1014,3 +1014,32 @@ def test_a_misspelt_key_of_a_cell_is_named_before_a_missing_one() -> None:
                 call(cell)
     own = {**sizes, "activation": "relu", "layer": 0, "lag": 3, "activations": "notes"}
     assert vl.critical_gain(own) == pytest.approx(math.sqrt(2))
+
+
+def _nodes_made_afresh(q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The quadrature's nodes and weights as the whole grid of panels makes them for one q:
+    the uniform edges and, for q > 16, the geometric ones below 1/4 (docs/theory.md)."""
+    edges = np.arange(0.0, 12.0 + 1e-9, 0.25)
+    if q > 0 and 1.0 / math.sqrt(q) < 0.25:
+        geo = 1.0 / math.sqrt(q) / 8 * 2.0 ** np.arange(0, 64)
+        edges = np.union1d(edges, geo[geo < 0.25])
+    x, w = np.polynomial.legendre.leggauss(32)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    z = (0.5 * (hi - lo) * x + 0.5 * (hi + lo)).ravel()
+    return z, (0.5 * (hi - lo) * w).ravel() * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def test_the_quadratures_nodes_made_once_are_the_grids_own_bit_for_bit():
+    """The panels above 1/4 (all of them for q <= 16) are made once, not for each of a
+    mean-field search's ~20,000 new q's: the same numbers, and shared, never written."""
+    rng = np.random.default_rng(0)
+    qs = [0.0, 1e-300, 0.5, 16.0, np.nextafter(16.0, 17.0), 64.0, 1e6, 1e300]
+    for q in [*qs, *(10.0 ** rng.uniform(-8.0, 20.0, 300))]:
+        gaussian._nodes.cache_clear()
+        z, w = gaussian._nodes(float(q))
+        want_z, want_w = _nodes_made_afresh(float(q))
+        assert np.array_equal(z, want_z) and np.array_equal(w, want_w), q
+    gaussian._nodes.cache_clear()
+    small = gaussian._nodes(0.5)
+    gaussian._nodes.cache_clear()
+    assert gaussian._nodes(2.0)[0] is small[0] and not small[0].flags.writeable
