@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..sweep.held_signals import signals_held
 from ..sweep.progress import status_line
 
 __all__ = ["quiet_matplotlib_dirs"]
@@ -28,7 +29,9 @@ __all__ = ["quiet_matplotlib_dirs"]
 def _writable(folder: Path) -> bool:
     """Whether ``folder`` is, or could be created as, a folder this process can write: a
     folder made and removed in its nearest existing one says so (as root, ``os.access`` says
-    yes to /proc, where matplotlib then failed to make its folder and said so in two lines)."""
+    yes to /proc, where matplotlib then failed to make its folder and said so in two lines).
+    A stop (Ctrl-C, SIGTERM, SIGHUP) waits until the probe is gone, as preflight's does: one
+    that came between its making and its removal left it in the user's folder."""
     try:
         while not folder.exists():
             if folder.parent == folder:
@@ -36,7 +39,8 @@ def _writable(folder: Path) -> bool:
             folder = folder.parent
         if not folder.is_dir():
             return False
-        os.rmdir(tempfile.mkdtemp(prefix=".vanishlab-probe-", dir=folder))
+        with signals_held():
+            os.rmdir(tempfile.mkdtemp(prefix=".vanishlab-probe-", dir=folder))
         return True
     except OSError:  # a folder on the way that may not be searched, or written
         return False
