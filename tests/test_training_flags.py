@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vanishlab.sweep import experiments, training_flags
+from vanishlab.sweep import experiment_search, training_flags
 from vanishlab.sweep.config import QUICK_SWEEP
 from vanishlab.sweep.training_flags import training_experiments, untrained_note
 
@@ -30,7 +30,7 @@ def builtin(tmp_path, monkeypatch) -> Path:
     """A folder of built-in experiments in place of the repository's; the working directory
     one without ``experiments/``."""
     folder = tmp_path / "builtin" / "experiments"
-    monkeypatch.setattr(experiments, "builtin_experiments_dir", lambda: folder)
+    monkeypatch.setattr(experiment_search, "builtin_experiments_dir", lambda: folder)
     monkeypatch.setattr(training_flags, "builtin_experiments_dir", lambda: folder)
     (work := tmp_path / "work").mkdir()
     monkeypatch.chdir(work)

@@ -11,11 +11,11 @@ big_vision's configs but without string mini-languages::
 
 It must have no side effects on import. It is loaded with ``importlib`` from its file (never
 ``exec`` of a string), by path, or by name from the ``experiments/`` folders searched in order
-(:func:`experiment_dirs`): ``./experiments`` (the working directory's), then the built-in ones
-(:func:`builtin_experiments_dir`: the repository's top-level ``experiments/``, which an
-installed copy holds as ``vanishlab/experiments/``). Its folder is first on ``sys.path``
-while it runs, so that it imports the modules beside it (:func:`import_file`). Listing reads
-only each module's docstring (``ast``), importing nothing.
+(:mod:`.experiment_search`): ``./experiments`` (the working directory's), then the built-in
+ones (the repository's top-level ``experiments/``, which an installed copy holds as
+``vanishlab/experiments/``). Its folder is first on ``sys.path`` while it runs, so that it
+imports the modules beside it (:func:`import_file`). Listing reads only each module's
+docstring (``ast``), importing nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ from ..errors import GridTooLargeError, VanishlabError
 from .axes import MODEL_AXIS
 from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
 from .experiment_prints import prints_to_stderr
-from .files import line_text, link_problem, name_text, path_name
+from .experiment_search import (
+    builtin_experiments_dir,
+    experiment_dirs,
+    find_experiment,
+    module_files,
+    unsearched,
+)
+from .files import line_text, name_text, path_name
 from .grid_text import (
     OTHER_AXES_TEXT,
     applies_to_no_model,
@@ -49,7 +56,7 @@ from .grid_text import (
 )
 from .init_records import EXPERIMENT_MODULE_PREFIX
 from .manifest import SWEEP_SECTION_NAMES
-from .nearest import did_you_mean, unknown_names
+from .nearest import unknown_names
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -127,78 +134,6 @@ DEFAULT_EXPERIMENT = Experiment(
 and its smoke variant derived from it (8 tiny cells)."""
 
 
-def builtin_experiments_dir() -> Path:
-    """The folder of the built-in experiments: the repository's top-level ``experiments/``,
-    beside ``vanishlab/`` in a checkout (an editable install too), and ``vanishlab/experiments/``
-    in an installed copy, where a wheel puts it (pyproject.toml maps the one to the other).
-    An installed copy never looks beside itself: ``site-packages/experiments`` is no folder of
-    vanishlab's (another distribution's top-level package, if anything)."""
-    package = Path(__file__).resolve().parents[1]
-    installed = package / "experiments"
-    return installed if installed.is_dir() else package.parent / "experiments"
-
-
-def experiment_dirs() -> list[Path]:
-    """The folders searched for experiments by name, in order (existing ones only): the
-    working directory's ``experiments/``, then :func:`builtin_experiments_dir`."""
-    candidates = [Path.cwd() / "experiments", builtin_experiments_dir()]
-    out: list[Path] = []
-    for d in candidates:
-        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
-            out.append(d)
-    return out
-
-
-def unsearched() -> str:
-    """A note where something other than a folder holds the name of the working directory's
-    ``experiments`` (a file, a symbolic link to nothing or that loops: :func:`link_problem`'s
-    words, where a dangling one was said to be "not a folder"): :func:`experiment_dirs` leaves
-    it out, which the search and the listing said nothing of; "" where there is none."""
-    d = Path.cwd() / "experiments"
-    if d.is_dir() or not (d.exists() or d.is_symlink()):
-        return ""
-    return f"{d} {link_problem(d) or 'is not a folder'}, so it is not searched"
-
-
-def _module_files(folder: Path) -> list[Path]:
-    """The experiments in ``folder`` that a name finds (:func:`_find`): ``my-exp.py`` or
-    ``my exp.py`` is run by its path only, and was listed, and offered, as a name it refuses."""
-    return sorted(
-        p
-        for p in folder.glob("*.py")
-        if not p.name.startswith(("_", ".")) and p.stem.isidentifier() and p.is_file()
-    )
-
-
-def _find(ref: str) -> Path:
-    looks_like_path = ref.endswith(".py") or os.sep in ref or (os.altsep or os.sep) in ref
-    if looks_like_path:
-        path = Path(ref)
-        if not path.is_file():
-            what = "is not a file" if path.exists() else link_problem(path) or "does not exist"
-            with_py = Path(f"{ref}.py")
-            hint = f" (did you mean {with_py}?)" if not path.exists() and with_py.is_file() else ""
-            raise VanishlabError(f"experiment file {ref} {what}{hint}")
-        if path.suffix != ".py":  # importlib finds no loader: "cannot load experiment module"
-            raise VanishlabError(f"experiment file {ref} is not a Python file (.py)")
-        return path
-    if not ref.isidentifier():
-        raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")
-    dirs = experiment_dirs()
-    for d in dirs:
-        path = d / f"{ref}.py"
-        if path.is_file():
-            return path
-    names = sorted({p.stem for d in dirs for p in _module_files(d)})
-    where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
-    where = "; ".join(filter(None, (where, unsearched())))
-    available = f"; available: {', '.join(names)}" if names else ""
-    meant = did_you_mean(ref, names)  # `gatd`: the name said first, before the list
-    here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
-    path = f"; {here} is run by its path: vanishlab sweep {here}" if Path(here).is_file() else ""
-    raise VanishlabError(f"no experiment named {ref!r}{meant} (looked in {where}){available}{path}")
-
-
 def _first_line(doc: str | None) -> str:
     """A docstring's first line as an experiment's description (``vanishlab experiments``,
     the sweep's first line, the manifest): one line of text (:func:`~.files.line_text`)."""
@@ -273,7 +208,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
             f"{type(ref).__name__}"
         )
     ref = os.fspath(ref)
-    path = _find(ref)
+    path = find_experiment(ref)
     name = name_text(path.stem)  # a byte of another encoding, a control character: U+FFFD
     # A unique module name per file (see import_file).
     digest = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]
@@ -342,7 +277,7 @@ def list_experiments() -> list[tuple[str, str, Path]]:
     parse is listed with its error as description. The first folder wins on duplicate names."""
     found: dict[str, tuple[str, str, Path]] = {}
     for d in experiment_dirs():
-        for path in _module_files(d):
+        for path in module_files(d):
             if path.stem in found:
                 continue
             try:

@@ -1,0 +1,91 @@
+"""Where an experiment is found: by its path, or by its name in the ``experiments/`` folders
+searched in order (:func:`experiment_dirs`), which :mod:`.experiments` loads and lists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import VanishlabError
+from .files import link_problem
+from .nearest import did_you_mean
+
+__all__ = [
+    "builtin_experiments_dir",
+    "experiment_dirs",
+    "find_experiment",
+    "module_files",
+    "unsearched",
+]
+
+
+def builtin_experiments_dir() -> Path:
+    """The folder of the built-in experiments: the repository's top-level ``experiments/``,
+    beside ``vanishlab/`` in a checkout (an editable install too), and ``vanishlab/experiments/``
+    in an installed copy, where a wheel puts it (pyproject.toml maps the one to the other).
+    An installed copy never looks beside itself: ``site-packages/experiments`` is no folder of
+    vanishlab's (another distribution's top-level package, if anything)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "experiments"
+    return installed if installed.is_dir() else package.parent / "experiments"
+
+
+def experiment_dirs() -> list[Path]:
+    """The folders searched for experiments by name, in order (existing ones only): the
+    working directory's ``experiments/``, then :func:`builtin_experiments_dir`."""
+    candidates = [Path.cwd() / "experiments", builtin_experiments_dir()]
+    out: list[Path] = []
+    for d in candidates:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def unsearched() -> str:
+    """A note where something other than a folder holds the name of the working directory's
+    ``experiments`` (a file, a symbolic link to nothing or that loops: :func:`link_problem`'s
+    words, where a dangling one was said to be "not a folder"): :func:`experiment_dirs` leaves
+    it out, which the search and the listing said nothing of; "" where there is none."""
+    d = Path.cwd() / "experiments"
+    if d.is_dir() or not (d.exists() or d.is_symlink()):
+        return ""
+    return f"{d} {link_problem(d) or 'is not a folder'}, so it is not searched"
+
+
+def module_files(folder: Path) -> list[Path]:
+    """The experiments in ``folder`` that a name finds (:func:`find_experiment`): ``my-exp.py`` or
+    ``my exp.py`` is run by its path only, and was listed, and offered, as a name it refuses."""
+    return sorted(
+        p
+        for p in folder.glob("*.py")
+        if not p.name.startswith(("_", ".")) and p.stem.isidentifier() and p.is_file()
+    )
+
+
+def find_experiment(ref: str) -> Path:
+    looks_like_path = ref.endswith(".py") or os.sep in ref or (os.altsep or os.sep) in ref
+    if looks_like_path:
+        path = Path(ref)
+        if not path.is_file():
+            what = "is not a file" if path.exists() else link_problem(path) or "does not exist"
+            with_py = Path(f"{ref}.py")
+            hint = f" (did you mean {with_py}?)" if not path.exists() and with_py.is_file() else ""
+            raise VanishlabError(f"experiment file {ref} {what}{hint}")
+        if path.suffix != ".py":  # importlib finds no loader: "cannot load experiment module"
+            raise VanishlabError(f"experiment file {ref} is not a Python file (.py)")
+        return path
+    if not ref.isidentifier():
+        raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")
+    dirs = experiment_dirs()
+    for d in dirs:
+        path = d / f"{ref}.py"
+        if path.is_file():
+            return path
+    names = sorted({p.stem for d in dirs for p in module_files(d)})
+    where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
+    where = "; ".join(filter(None, (where, unsearched())))
+    available = f"; available: {', '.join(names)}" if names else ""
+    meant = did_you_mean(ref, names)  # `gatd`: the name said first, before the list
+    here = f"./{ref}.py"  # a name finds ./experiments/, not the current folder: say so
+    path = f"; {here} is run by its path: vanishlab sweep {here}" if Path(here).is_file() else ""
+    raise VanishlabError(f"no experiment named {ref!r}{meant} (looked in {where}){available}{path}")
