@@ -112,6 +112,28 @@ def test_an_experiments_that_is_a_broken_link_is_said_to_be_one(
     one_error_line(result, f"(looked in {builtin_experiments_dir()}; {note})")
 
 
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: p.symlink_to(p.parent / "moved.py"), "is a symbolic link to nothing"),
+        (lambda p: p.symlink_to(p), "is a symbolic link that loops"),
+        (lambda p: p.mkdir(), "is not a file"),
+    ],
+    ids=["to-nothing", "loops", "folder"],
+)
+def test_a_name_whose_module_is_a_broken_link_is_said_to_be_one(tmp_path, monkeypatch, make, words):
+    """./experiments/NAME.py a link to nothing (a moved module) was "no experiment named
+    'NAME'", which sent the user looking for a module that is there (helper 368); one of a
+    built-in's name let the built-in run in its place. Said in files.link_problem's words."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").mkdir()
+    for name in ("mine", "gated"):
+        make(module := tmp_path / "experiments" / f"{name}.py")
+        result = runner.invoke(app, ["sweep", name, "--dry-run"])
+        one_error_line(result, f"experiment '{name}': {module} {words}; mend it or remove it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiments"]
+
+
 def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path, monkeypatch):
     # in an empty directory: the README's own `vanishlab sweep gain_phase` may have made
     # runs/gain_phase in the checkout, and a dry run must create no runs/ at all

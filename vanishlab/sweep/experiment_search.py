@@ -81,6 +81,11 @@ def find_experiment(ref: str) -> Path:
         path = d / f"{ref}.py"
         if path.is_file():
             return path
+        # the name's first entry in the search, where no module: a link to nothing (or that
+        # loops) or a folder was said to be no experiment of that name, or let a built-in run
+        what = link_problem(path) or ("is not a file" if path.exists() else None)
+        if what is not None:
+            raise VanishlabError(f"experiment {ref!r}: {path} {what}; mend it or remove it")
     names = sorted({p.stem for d in dirs for p in module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     where = "; ".join(filter(None, (where, unsearched())))
