@@ -1535,6 +1535,21 @@ def test_what_an_experiment_module_prints_goes_to_stderr(tmp_path, workers):
     assert done.stderr.count("in apply") == 2 and "at import" in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_an_experiment_module_that_closes_its_output_loads(tmp_path, capsys, stream):
+    """A module's sys.stdout (or sys.stderr) while it loads is what holds its prints until it
+    has loaded: its close() left them unreadable, and the sweep ended in a traceback
+    (ValueError: I/O operation on closed file, status 1; helper 368). Now it loads, and what
+    it printed before goes to stderr as ever."""
+    module = tmp_path / "e.py"
+    module.write_text(
+        f'import sys\nimport vanishlab as vl\nprint("before")\nsys.{stream}.close()\n'
+        "SWEEP = vl.Sweep(hidden_size=4, seq_len=3)\n"
+    )
+    assert vl.load_experiment(module).sweep.seq_len == (3,)
+    assert capsys.readouterr() == ("", "before\n")
+
+
 @pytest.mark.parametrize("command", ["inits", "--version", "sweep --dry-run"])
 def test_a_closed_standard_output_is_one_line(command):
     """`vanishlab inits >&-`: the output was lost and the status 0."""

@@ -182,6 +182,16 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     return module
 
 
+class _Held(io.StringIO):
+    """What an experiment module prints as it is loaded, held until it has loaded. It is the
+    module's ``sys.stdout`` and ``sys.stderr`` then, which the module may close: its
+    ``sys.stdout.close()`` closed this, and reading it after ended the sweep in a traceback
+    (``ValueError: I/O operation on closed file``, status 1). Closing it closes nothing."""
+
+    def close(self) -> None:
+        pass
+
+
 def _is_stop(err: BaseException) -> bool:
     """Whether ``err``, raised while an experiment module ran, is a stop of the command: Ctrl-C,
     or SIGTERM or SIGHUP, which the command line raises as its own BaseExceptions
@@ -215,7 +225,7 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     module_name = f"{EXPERIMENT_MODULE_PREFIX}{name}_{digest}"
     # What the module prints on stderr is held: on failure the one line below says it all (a
     # script's argparse printed its usage, about the sweep's own arguments); else it is shown.
-    said = io.StringIO()
+    said = _Held()
     try:
         with contextlib.redirect_stderr(said):
             module = import_file(module_name, path)
