@@ -324,6 +324,30 @@ def test_damaged_shard_is_refused_then_moved_aside_and_measured_again(tmp_path):
     assert summary.not_remeasured == ()
 
 
+@pytest.mark.parametrize("target", ["elsewhere/gone.parquet", "loop"], ids=["gone", "loop"])
+def test_a_shard_that_is_a_link_to_nothing_is_said_to_be_one_and_left_as_it_is(tmp_path, target):
+    """A shard kept on another disk through a link, that disk not mounted: the link was called
+    corrupt ("unexpected file"), and the sweep moved it aside and measured its cell again
+    (helper 368). It is no damage of the shard's: said in files.link_problem's words, left as
+    it is, and the run refused until its target is back or the link is removed."""
+    grid = Sweep(gain=(0.5, 1.0), **TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    shard = sorted((out / "cells").glob("*.parquet"))[0]
+    shard.unlink()
+    shard.symlink_to(shard if target == "loop" else tmp_path / target)
+    words = "a symbolic link that loops" if target == "loop" else "a symbolic link to nothing"
+    said = f"cannot read {shard}: it is {words}, not a damaged shard, left as it is"
+    with pytest.raises(VanishlabError, match="not a damaged shard") as err:
+        vl.load_results(out)
+    assert not isinstance(err.value, store.CorruptShardError) and str(err.value).startswith(said)
+    result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    one_error_line(result, said)
+    with pytest.raises(VanishlabError, match="not a damaged shard"):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    assert shard.is_symlink() and not (out / "corrupt").exists()
+
+
 def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     """A regular file at RUN_DIR/corrupt: the sweep wrote its manifest, then said "File
     exists: RUN_DIR/corrupt", which named neither the folder it wanted nor what to do."""

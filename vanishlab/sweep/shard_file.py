@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .corrupt_shard import foreign, not_a_shard, refused_read
+from .files import link_problem
 
 __all__ = ["SHARD_SUFFIX", "arrow_owned", "open_shard"]
 
@@ -42,6 +43,14 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
         # Not the tool's, even named as a shard: a writer moved it (and what it held) to
         # corrupt/ as a damaged shard and measured its cell again
         raise not_a_shard(path, "unexpected directory")
+    if (link := link_problem(path)) is not None:
+        # A shard kept elsewhere, its link's target gone (a disk not mounted, a folder moved):
+        # no damage of the shard's. It was called corrupt (unexpected file), and a sweep moved
+        # the link aside and measured its cell again.
+        raise VanishlabError(
+            f"cannot read {path}: it {link}, not a damaged shard, left as it is; restore its "
+            "target and run the command again, or remove the link to measure its cell again"
+        )
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise foreign(path, "unexpected file")
     try:
