@@ -348,6 +348,22 @@ def test_a_shard_that_is_a_link_to_nothing_is_said_to_be_one_and_left_as_it_is(t
     assert shard.is_symlink() and not (out / "corrupt").exists()
 
 
+def test_a_cells_folder_that_is_a_link_to_nothing_is_said_to_be_one(tmp_path):
+    """RUN_DIR/cells a link whose folder is on a disk not mounted now was said to be "not a
+    folder", which sent the user looking for a file there (helper 368)."""
+    grid = Sweep(gain=(0.5, 1.0), **TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    shutil.move(out / "cells", tmp_path / "kept")
+    (out / "cells").symlink_to(tmp_path / "gone")
+    said = f"{out / 'cells'} is a symbolic link to nothing: a run keeps its shards in cells/"
+    with pytest.raises(VanishlabError) as err:
+        vl.load_results(out)
+    assert str(err.value).startswith(said)
+    one_error_line(runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]), said)
+    assert (out / "cells").is_symlink()
+
+
 def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     """A regular file at RUN_DIR/corrupt: the sweep wrote its manifest, then said "File
     exists: RUN_DIR/corrupt", which named neither the folder it wanted nor what to do."""

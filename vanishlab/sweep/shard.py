@@ -25,7 +25,7 @@ from ..errors import VanishlabError
 from .checksums import META_DIGEST, content_digest, meta_digest, summary_ok
 from .config import AXIS_TABLE, LATER_AXES
 from .corrupt_shard import foreign, refused_read
-from .files import TMP_SUFFIX, atomic_write, fsync_dir
+from .files import TMP_SUFFIX, atomic_write, fsync_dir, link_problem
 from .json_text import parse_json
 from .manifest import read_seconds
 from .schema import (
@@ -133,9 +133,9 @@ def shard_paths(run_dir: Path) -> Iterator[Path]:
 
 
 def _not_a_folder(cells: Path) -> VanishlabError:
-    return VanishlabError(
-        f"{cells} is not a folder: a run keeps its shards in {CELLS}/; move it aside"
-    )
+    # a link to nothing (its folder on a disk not mounted now) was said to be "not a folder"
+    what = link_problem(cells) or "is not a folder"
+    return VanishlabError(f"{cells} {what}: a run keeps its shards in {CELLS}/; move it aside")
 
 
 def _with_later(schema: pa.Schema) -> pa.Schema:
