@@ -19,10 +19,16 @@ measured / estimated over the fit set, the held-out and the trained cells, by th
 in ``cost.py`` and by the fitted ones (which ``cost.py`` then takes, rounded, by hand), with
 the median of each H.
 
+``fit`` also reads ``benchmarks/cost_ends.py``'s timings (CPU seconds only): its ``large``
+cells (H = 2048 and 4096) and ``inputs`` cells (I = 16 to 512) are fitted with this script's
+``fit`` set, its ``long`` cells (T = 1000-1990) held out; its analyses and whole commands are
+left to its own ``compare``.
+
 Run from the repository root: ``.venv/bin/python benchmarks/fit_cost.py measure
 benchmarks/results/cost_cells_<machine>_<date>.jsonl``, then ``... fit --cpu-time <that
-file>`` (benchmarks/results/cost_cells_dev-2core_2026-12-03.jsonl and fit_cost_*.log: the
-timings and the fit behind the constants).
+file> [cost_ends' file]`` (benchmarks/results/cost_cells_dev-2core_2026-12-03.jsonl,
+cost_ends_dev-2core_2026-12-06.jsonl and fit_cost_*.log: the timings and the fit behind the
+constants).
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ from collections.abc import Iterator
 from typing import Any
 
 SMALL_H = (16, 32, 64, 128, 256)
+# The sets of cells fitted and checked: this script's, and ``cost_ends.py``'s untrained ones
+# (its ``large`` and ``inputs`` cells fitted, its ``long`` ones held out; CPU seconds only)
+FITTED = ("fit", "large", "inputs")
+SETS = (*FITTED, "held", "long", "trained")
 
 
 def _fit_cells() -> Iterator[dict[str, Any]]:
@@ -143,7 +153,7 @@ def best(paths: list[str], clock: str) -> list[tuple[str, dict[str, Any], float,
         with open(path, encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
-                if row["status"] != "ok":
+                if row["status"] != "ok" or row["set"] not in SETS or clock not in row:
                     continue
                 seconds, kind = row[clock], row["set"]
                 settings = {
@@ -156,7 +166,7 @@ def best(paths: list[str], clock: str) -> list[tuple[str, dict[str, Any], float,
 
 
 def _ratios(label: str, rows: list[tuple[str, Any, float, float]]) -> None:
-    for kind in ("fit", "held", "trained"):
+    for kind in SETS:
         picked = sorted(((m / e, s) for k, s, m, e in rows if k == kind), key=lambda p: p[0])
         if picked:
             lo, hi = picked[0][0], picked[-1][0]
@@ -182,7 +192,7 @@ def fit(paths: list[str], clock: str, verbose: bool) -> None:
         kind = "trained" if config.train_steps else kind
         rows.append((kind, settings, seconds, terms, cost.cell_cost(config) - untrained))
     names = list(cost.UNTRAINED_S)
-    fit_rows = [r for r in rows if r[0] == "fit"]
+    fit_rows = [r for r in rows if r[0] in FITTED]
     a = np.array([[r[3][n] / r[2] for n in names] for r in fit_rows])
     scale = a.max(axis=0)
     scale[scale == 0] = 1.0
@@ -209,7 +219,7 @@ def fit(paths: list[str], clock: str, verbose: bool) -> None:
         _ratios(label, est)
         by_h: dict[int, list[float]] = {}
         for kind, s, m, e in est:
-            if kind == "fit":
+            if kind in FITTED:
                 by_h.setdefault(s["hidden_size"], []).append(m / e)
         print("    median by H, fit: " + ", ".join(
             f"{h} {float(np.median(r)):.2f}" for h, r in sorted(by_h.items())
