@@ -402,7 +402,8 @@ def test_the_estimate_is_the_sum_of_the_terms_its_docstring_states():
     review: the fixed part dropped, a layer, gate-block, batch or H factor dropped, the cold
     lags' cap moved off the spectral queue's first chunk, the training's batch taken from the
     measurement's, one model's training constants for all, a cell of 1 training step counted
-    as untrained: each passed every test (the orderings above hold under all of them)."""
+    as untrained: each passed every test (the orderings above hold under all of them). The
+    first lag's start, the summary's H^2 part and the input Jacobians (I) are terms too."""
     import itertools
 
     from vanishlab.core.cells import GATE_BLOCKS
@@ -411,16 +412,18 @@ def test_the_estimate_is_the_sum_of_the_terms_its_docstring_states():
     from vanishlab.sweep.train_cell import TRAIN_BATCH
 
     grid = itertools.product(("rnn", "lstm", "gru"), (3, 16, 17, 40), (1, 2), (1, 8), (0, 1, 300))
-    for model, T, L, B, S in grid:
+    for (model, T, L, B, S), I in zip(grid, itertools.cycle((16, 2, 24, 100)), strict=False):
         H, G, cold = 24, GATE_BLOCKS[model], min(T, CPU_CHUNK)
         trains = dict(train_steps=S, lr=0.01, task="adding", input_size=2) if S else {}
         sizes = dict(model=model, seq_len=T, num_layers=L, batch=B, hidden_size=H)
+        sizes.update({} if S else {"input_size": I})
         config = vl.CellConfig(**sizes, **trains)
-        u = c.UNTRAINED_S
-        expected = u["cell"] + (u["summary"] * L * H**3 if model == "rnn" else 0.0)
-        expected += u["cold"] * cold * L * B * H**3
+        u, W, I = c.UNTRAINED_S, (2 if model == "lstm" else 1), config.input_size
+        expected = u["cell"] + u["first"] * W * L * B * H**3 + u["cold"] * cold * L * B * H**3
+        if model == "rnn":
+            expected += L * (u["summary"] * H**3 + u["summary_h2"] * H**2)
         step = u[f"step_{model}"] + u["number"] * G * B * H**2 + u[f"product_{model}"] * B * H**3
-        expected += T * L * step
+        expected += T * L * step + u["inputs"] * T * W * B * H**2 * I
         per_step = c.TRAIN_STEP_S[model] + c.TRAIN_NUMBER_S[model] * TRAIN_BATCH * H**2
         expected += S * (c.TRAIN_S + T * L * per_step)
         assert c.cell_cost(config) == pytest.approx(expected, rel=1e-12), config

@@ -294,7 +294,7 @@ def check_time(cells: Sequence[CellConfig]) -> None:
     :data:`~.config.LONGEST_CELL_DAYS`: a cell cannot stop and resume midway. A
     :class:`~vanishlab.errors.CellTooLargeError`, as :func:`check_memory`'s. Untrained cells
     were let through: ``--hidden-size 16384 --seq-len 100000 --batch 1``, about 56 GiB (a Dask
-    cluster's memory is not checked here at all), is estimated at 84 days."""
+    cluster's memory is not checked here at all), is estimated at 99 days."""
     if not cells:
         return
     long = max(cells, key=cell_cost)
