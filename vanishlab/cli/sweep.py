@@ -393,7 +393,7 @@ def _time_line(
         if n > 1:
             where = f"{about(sweep_cost(pending, n))} in {n} workers ({one} on one CPU thread)"
     longest = about(max(map(cell_cost, pending)))
-    # the cells' work alone: the quick grid's 96 cells, "about 4.4 s in 2 workers", took 33 s
+    # the cells' work alone: the quick grid's 96 cells, "about 4.2 s in 2 workers", took 33 s
     # of a loaded machine with the imports and the workers' start
     return (
         f"time: {plural(len(pending), 'cell')} to run, {where}; the longest cell {longest} "
