@@ -242,6 +242,50 @@ def test_what_to_try_is_keyed_to_the_model(runs):
         assert "not these weights" in code.caption  # fresh networks, said as such
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_path, kind):
+    """An nn.LSTM of forget-gate bias 2 (its gates keep the state about 8 steps) was told "Try a
+    forget-gate bias of 1 (forget_bias) or the chrono init": forget_bias keeps it about 4. Its
+    page now says that its gates already keep it at least that long, and suggests chrono."""
+    torch.manual_seed(0)
+    module = getattr(torch.nn, kind.upper())(3, 8)
+    with torch.no_grad():
+        module.bias_ih_l0[8:16] = 2.0  # the gate that keeps the state: f, or a GRU's z
+        module.bias_hh_l0[8:16] = 0.0
+    torch.save(module.state_dict(), tmp_path / "m.pt")
+    analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=48, batch=4)
+    caption = _code(_section(tmp_path / "run")).caption
+    gates = "forget gates" if kind == "lstm" else "update gates (z)"
+    assert caption.startswith(
+        f"Try the chrono init: this model's {gates} already keep its state about 8 steps at "
+        "their biases alone (the median over its units), at least as long as"
+    ), caption
+    assert "keeps it, about 4 steps; the command sweeps forget_bias beside" in caption
+    assert "or the chrono init" not in caption
+    assert "T_max" in caption
+    # PyTorch's default biases (about 2 steps) keep the words of before
+    lstm, gru = (_code(_section(runs_dir)).caption for runs_dir in _default_gated(tmp_path))
+    assert lstm.startswith("Try a forget-gate bias of 1 (forget_bias) or the chrono init.")
+    assert gru.startswith("Try an update-gate bias of 1 (forget_bias, on z) or the chrono init.")
+    # the fact the words rest on: the forget_bias init's gates keep the state 1 + e steps
+    from vanishlab.report.sections.what_to_try import FORGET_BIAS_MEMORY
+
+    made = getattr(torch.nn, kind.upper())(3, 8)
+    vl.INITS["forget_bias"].apply(made, 1.0, torch.Generator().manual_seed(0))
+    assert gate_memory_steps(made) == pytest.approx(FORGET_BIAS_MEMORY)
+
+
+def _default_gated(root: Path) -> list[Path]:
+    """An nn.LSTM and an nn.GRU at PyTorch's default init, analysed at T = 24."""
+    out = []
+    for kind in ("LSTM", "GRU"):
+        torch.manual_seed(0)
+        torch.save(getattr(torch.nn, kind)(3, 8).state_dict(), root / f"{kind}.pt")
+        analyze_checkpoint(root / f"{kind}.pt", root / kind, seq_len=T, batch=4)
+        out.append(root / kind)
+    return out
+
+
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru", "relu"])
 def test_it_gives_a_test_of_learning_at_the_verdicts_length(runs, name):
     """What to try measured fresh networks' gradients only: no command tested whether a network

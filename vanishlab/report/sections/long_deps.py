@@ -365,7 +365,8 @@ def long_deps_answer(
         rows,
         (True, True, True),
     )
-    fixes = what_to_try(arch, regime, state.last if state is not None else longest + 1, lag)
+    page_t = state.last if state is not None else longest + 1
+    fixes = what_to_try(arch, regime, page_t, lag, memory)
     sizes = sizes_of(arch)
     learn = (
         learn_code(str(arch["kind"]), arch.get("nonlinearity") == "relu", *sizes[:2], lag)

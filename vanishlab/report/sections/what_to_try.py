@@ -5,13 +5,24 @@ length of dependency (:func:`.try_length.try_seq_len`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from ..format import plural
 from ..model import Code
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
+from .settling import gate_words
 from .try_length import seq_len_words, try_seq_len
 
-__all__ = ["sizes_of", "what_to_try"]
+__all__ = ["FORGET_BIAS", "FORGET_BIAS_MEMORY", "sizes_of", "what_to_try"]
+
+#: The total bias the ``forget_bias`` init gives the gate that keeps the state
+#: (:func:`vanishlab.sweep.init_weights.forget_bias`: b_ih = 1, b_hh = 0), and the steps that
+#: gate then keeps it at its bias alone, 1 + e^1 = 3.7
+#: (:func:`vanishlab.trained.gate_memory.gate_memory_steps`). A model whose gates keep its
+#: state at least that long (a raised forget-gate bias) was told "Try a forget-gate bias of 1".
+FORGET_BIAS = 1.0
+FORGET_BIAS_MEMORY = 1 + math.exp(FORGET_BIAS)
 
 
 def sizes_of(arch: dict[str, Any]) -> list[int] | None:
@@ -34,9 +45,25 @@ _BESIDE = (
 )
 
 
-def what_to_try(arch: dict[str, Any], regime: str, page_t: int, lag: int | None) -> Code | None:
+def _kept_already(kind: object, memory: float | None) -> bool:
+    """Whether an LSTM's or GRU's gates keep its state at least as long as ``forget_bias``'s
+    do (``memory``: :func:`.settling.gate_memory`; None, not known: not said)."""
+    # isclose: a model made by forget_bias itself reads 1 + e^1 up to float32's bias
+    return (
+        kind in ("lstm", "gru")
+        and memory is not None
+        and (memory >= FORGET_BIAS_MEMORY or math.isclose(memory, FORGET_BIAS_MEMORY, rel_tol=1e-6))
+    )
+
+
+def what_to_try(
+    arch: dict[str, Any], regime: str, page_t: int, lag: int | None, memory: float | None = None
+) -> Code | None:
     """What to try, as ``vanishlab sweep`` commands at this model's size and at a T that
-    reaches past the verdict's length of dependency ``lag`` (:func:`try_seq_len`)."""
+    reaches past the verdict's length of dependency ``lag`` (:func:`try_seq_len`). ``memory``
+    is the steps an LSTM's or GRU's gates keep its state at their biases alone
+    (:func:`.settling.gate_memory`): where that is at least ``forget_bias``'s
+    (:data:`FORGET_BIAS_MEMORY`), the page says so and suggests chrono alone."""
     kind, sizes = arch.get("kind"), sizes_of(arch)
     if regime in ("fine", "unread") or sizes is None:
         return None
@@ -66,11 +93,21 @@ def what_to_try(arch: dict[str, Any], regime: str, page_t: int, lag: int | None)
         "lstm": "a forget-gate bias of 1 (forget_bias)",
         "gru": "an update-gate bias of 1 (forget_bias, on z)",
     }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's is on its update gate z)")
-    gate_words = (
-        f"{bias} or the chrono init. Tallec & Ollivier 2018 set chrono's T_max near the "
-        "dependency length: the built-in's is 100, and vl.register_init(vl.chrono_init(T_max)) "
-        "in an experiment module adds another, swept by its name (chrono_1000 for 1000)."
+    chrono = (
+        "Tallec & Ollivier 2018 set chrono's T_max near the dependency length: the built-in's "
+        "is 100, and vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
+        "another, swept by its name (chrono_1000 for 1000)."
     )
+    gate_try = f"{bias} or the chrono init. {chrono}"
+    if _kept_already(kind, memory):
+        # an LSTM of forget-gate bias 2 (8 steps) was told to try a bias of 1 (4 steps)
+        gate_try = (
+            f"the chrono init: this model's {gate_words(kind)} already keep its state about "
+            f"{plural(round(memory), 'step')} at their biases alone (the median over its "
+            f"units), at least as long as {bias} keeps it, about "
+            f"{plural(round(FORGET_BIAS_MEMORY), 'step')}; the command sweeps forget_bias "
+            f"beside PyTorch's default for comparison. {chrono}"
+        )
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
     phase = f"vanishlab sweep gain_phase --activation {act} {shape}"
@@ -96,18 +133,18 @@ def what_to_try(arch: dict[str, Any], regime: str, page_t: int, lag: int | None)
             gates,
         ]
         words = (
-            f"Try the IRNN init (relu, W_hh = I: identity), the first command.{_BESIDE}{gate_words}"
+            f"Try the IRNN init (relu, W_hh = I: identity), the first command.{_BESIDE}{gate_try}"
         )
     elif kind == "rnn":
         lines = [f"{phase} --out runs/try-gain-{own}", kinds, gates]
         words = (
             "Try an orthogonal recurrent init or a gain nearer the critical one: the first "
             "command's report draws the decay rate against the gain."
-            f"{_BESIDE}{gate_words}"
+            f"{_BESIDE}{gate_try}"
         )
     else:
         lines = [gates]
-        words = f"Try {gate_words}"
+        words = f"Try {gate_try}"
     why_t = seq_len_words(page_t, seq_len, lag)
     # where its T is not the page's, the sentence that says why says how it was chosen too
     advice = "" if why_t else " (set --seq-len to the dependency length you need)"
