@@ -185,3 +185,35 @@ def test_a_monitors_growing_curve_is_read_against_its_last_steps_gate_memory(tmp
     given = _section(_report(_slow_monitor(tmp_path / "h0", h0=True)), KEY)
     assert vl.load_manifest(tmp_path / "h0")["model"]["h0_given"] is True
     assert "short against" not in given.intro and "still filling" not in given.intro
+
+
+def test_the_rates_figure_reads_a_growing_curve_as_its_verdict_does(tmp_path):
+    """The slow LSTM's curve at step 1 grows while its state fills (its gates keep it about 55
+    steps, the probe has 50): the verdict asked for a probe of 280 steps first, and the rates
+    figure's caption beside it said "above it they explode". It now names the step and why."""
+    run = _slow_monitor(tmp_path / "m")
+    figure = next(
+        b for b in _section(_report(run), "training").blocks if b.title.startswith("Decay")
+    )
+    assert (
+        "above it they explode; at step 1, though, a curve above it is read as growing over the "
+        "lags measured alone, not as explosion, as What this means for long dependencies reads "
+        "such a curve: the probe's 50 steps are under 5 times how long the gates keep the "
+        "state, about 55 steps, and from a state of 0 it still fills over them." in figure.caption
+    ), figure.caption
+    # from an h0 given the gates are not read, and the input's poor fit (r² 0.82) is said
+    given = _report(_slow_monitor(tmp_path / "h0", h0=True))
+    caption = next(b for b in _section(given, "training").blocks if b.title.startswith("Decay"))
+    assert caption.caption.endswith("reads such a curve: its fit is not one to extrapolate."), (
+        caption.caption
+    )
+    # a page whose curves fall keeps the sentence as it was
+    torch.manual_seed(0)
+    with JacobianMonitor(nn.LSTM(3, 4), torch.randn(20, 2, 3), out=tmp_path / "f") as mon:
+        mon.step(0)
+    fall = next(
+        b
+        for b in _section(_report(tmp_path / "f"), "training").blocks
+        if b.title.startswith("Decay")
+    )
+    assert "above it they explode." in fall.caption and "though" not in fall.caption

@@ -16,11 +16,10 @@ from ...sweep.schema import MONITOR_STEP
 from ..model import Section
 from ..view import RunView
 from .long_deps import LONG_DEPS_TITLE, long_deps_answer
-from .monitor_steps import steps_frame
+from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import step_horizon
 from .monitor_training import first_and_last, fits_by_curve, measured_span
-from .settling import gate_memory
-from .trained import architecture, curve_fits, curve_label, model_record, num_layers
+from .trained import architecture, curve_fits, curve_label, num_layers
 
 __all__ = ["LONGER_PROBE", "MEASURE_PROBE", "monitor_long_deps_section"]
 
@@ -50,7 +49,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
         rates_in="Over training" if view.shows("training") else None,
         longer=LONGER_PROBE,
         measure=MEASURE_PROBE,
-        memory=_gate_memory(view, last),
+        memory=step_gate_memory(view, last),
     )
     if answer is None:
         return None
@@ -63,18 +62,6 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
             f"step {first} to {step_horizon(pair[1])} at step {last}."
         )
     return Section("long-dependencies", LONG_DEPS_TITLE, verdict, answer.blocks, in_short=True)
-
-
-def _gate_memory(view: RunView, step: int) -> float | None:
-    """The gate memory recorded at ``step`` (:func:`.settling.gate_memory`: the biases change in
-    training), which the verdict reads a growing curve against; None where the probe starts
-    from an h0 given, not from a state of 0 as that reading assumes, or none was recorded (an
-    nn.RNN, a run written before)."""
-    if model_record(view).get("h0_given") is not False:
-        return None
-    steps = view.manifest.get("steps")
-    record = steps.get(str(step)) if isinstance(steps, dict) else None
-    return gate_memory(record) if isinstance(record, dict) else None
 
 
 def _which(view: RunView, last: int) -> str:

@@ -12,8 +12,10 @@ import pandas as pd
 from ...sweep.manifest import read_json_number, read_seconds
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..view import RunView
+from .settling import gate_memory
+from .trained import model_record
 
-__all__ = ["FAILURE_TEXT", "failure_counts", "status_text", "steps_frame"]
+__all__ = ["FAILURE_TEXT", "failure_counts", "status_text", "step_gate_memory", "steps_frame"]
 
 FAILURE_TEXT = {"overflow": "overflow", "nan": "NaN"}
 """How the page names a failed step's recorded ``failure`` (an unknown kind as it is)."""
@@ -113,3 +115,15 @@ def failure_counts(steps: pd.DataFrame) -> str:
     order = [k for k in FAILURE_TEXT if k in counts] + sorted(set(counts) - set(FAILURE_TEXT))
     parts = [f"{counts[k]} {FAILURE_TEXT.get(k, k)}" for k in order]
     return ": " + ", ".join(parts + ([f"{unknown} of no recorded kind"] if unknown else []))
+
+
+def step_gate_memory(view: RunView, step: int) -> float | None:
+    """The gate memory recorded at ``step`` (:func:`.settling.gate_memory`: the biases change in
+    training), which a growing curve of that step is read against; None where the probe starts
+    from an h0 given, not from a state of 0 as that reading assumes, or none was recorded (an
+    nn.RNN, a run written before)."""
+    if model_record(view).get("h0_given") is not False:
+        return None
+    steps = view.manifest.get("steps")
+    record = steps.get(str(step)) if isinstance(steps, dict) else None
+    return gate_memory(record) if isinstance(record, dict) else None

@@ -15,14 +15,16 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
-from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, rate_text
+from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, and_list, rate_text
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
+from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import TRAINING_FIGURES, loss_figure, loss_glance, step_span
-from .monitor_steps import steps_frame
+from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import step_horizon, training_table
 from .rate_cells import HORIZON_FOLD
+from .settling import SETTLE_MEMORIES, growing_only, settle_len
 from .trained import (
     HORIZON_MEANING,
     architecture,
@@ -175,7 +177,7 @@ def _rates_figure(
             "unit. Below the "
             f"grey band (|rate| ≤ {PHASE_TOLERANCE}, {BAND_WORDS}) gradients vanish "
             "exponentially with the "
-            "lag, above it they explode."
+            f"lag, above it they explode{_growing_note(view, by_curve)}."
             + ("" if lyapunov is not None else " λ₁ was not measured (lyapunov=False).")
             + (zero_note if floors else "")
             + gap_note
@@ -198,6 +200,55 @@ def _rates_figure(
         stable_band=PHASE_TOLERANCE,
         x_span=step_span(steps),  # failed steps at either end too: the loss's axis
         align=TRAINING_FIGURES,
+    )
+
+
+#: The most steps :func:`_growing_note` names one by one.
+GROWING_STEPS_NAMED = 4
+
+
+def _growing_note(view: RunView, by_curve: ByCurve) -> str:
+    """Where some step's curve grows and is read, as the long-dependencies verdict reads its
+    last step's (:func:`.settling.growing_only`), as growing over the lags measured alone, the
+    caption's words for it: an LSTM of forget-gate bias +4 on a probe of 50 steps (its gates
+    keep the state about 55 steps) was said to explode, beside a verdict that asked for a
+    probe of 280 steps first. "" where none is."""
+    T = seq_len_of(model_record(view).get("probe_shape"), architecture(view).get("batch_first"))
+    if T is None:
+        return ""
+    growing, memories, poor = set(), [], False
+    for fits in by_curve.values():
+        for _, fit in fits.iterrows():
+            step = int(fit[MONITOR_STEP])
+            memory = step_gate_memory(view, step)
+            if not growing_only(fit, memory, T):
+                continue
+            growing.add(step)
+            if memory is not None and settle_len(fit, memory, T) is not None:
+                memories.append(round(memory))
+            else:
+                poor = True
+    if not growing:
+        return ""
+    steps = sorted(growing)
+    if len(steps) <= GROWING_STEPS_NAMED:
+        where = ("step " if len(steps) == 1 else "steps ") + and_list([str(n) for n in steps])
+    else:
+        where = f"{len(steps)} steps, from step {steps[0]} to {steps[-1]}"
+    why = []
+    if memories:
+        low, high = min(memories), max(memories)
+        kept = f"{low} to {high}" if low != high else str(low)
+        why.append(
+            f"the probe's {T} steps are under {SETTLE_MEMORIES} times how long the gates keep "
+            f"the state, about {kept} steps, and from a state of 0 it still fills over them"
+        )
+    if poor:
+        why.append("its fit is not one to extrapolate")
+    return (
+        f"; at {where}, though, a curve above it is read as growing over the lags measured "
+        f"alone, not as explosion, as {LONG_DEPS_TITLE} reads such a curve: "
+        f"{', or '.join(why)}"
     )
 
 
