@@ -1099,3 +1099,22 @@ def test_a_perturbations_growth_is_not_extrapolated_while_the_state_fills(slow):
     assert said in {cell for row in _table(_section(slow[50])).rows for cell in row}
     settled = _lyapunov(slow[300])["a perturbation grows 1000-fold in"]
     assert settled.endswith(" steps (extrapolated beyond the 225 steps averaged)"), settled
+
+
+def test_the_curves_figure_reads_a_growing_curve_as_the_verdict_does(runs, slow):
+    """The slow LSTM at T = 50: its verdict reads both rising curves as the state still filling
+    and asks for T = 280 first, while the curves figure beside it said "a rising one
+    explosion" and no more. It now says that these are read as growing over the lags
+    measured alone; a curve that explodes (the relu run) is still told as explosion."""
+
+    def caption(run: Path) -> str:
+        section = next(s for s in _report_of(run).sections if s.key == "curves")
+        return section.blocks[0].caption
+
+    assert (
+        "a rising one explosion; the rising curves here (state; input) are read as growing over "
+        "the lags measured alone, not as explosion, as the verdict above reads them. Dashed"
+        in caption(slow[50])
+    ), caption(slow[50])
+    for run in (slow[280], runs["explode"], runs["lstm"]):
+        assert "a rising one explosion. Dashed" in caption(run), caption(run)

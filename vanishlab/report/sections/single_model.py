@@ -290,7 +290,8 @@ def curves_section(view: RunView) -> Section | None:
                 + hidden_band_note(panels)
             )
             + " A straight falling line is exponential vanishing "
-            "(its slope is the decay rate), a rising one explosion. Dashed: the "
+            f"(its slope is the decay rate), a rising one explosion{_growing_note(view, order)}"
+            ". Dashed: the "
             f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
             "measured line where the two agree (r² near 1"
             + (f"; see {FITS_TITLE})." if view.shows("fits") else ").")
@@ -310,6 +311,32 @@ def curves_section(view: RunView) -> Section | None:
         "How fast the influence of an earlier hidden state, or of an earlier input, on the "
         "last hidden state fades (or grows) with the distance k between them.",
         (grid,),
+    )
+
+
+def _growing_note(view: RunView, order: list[tuple[str, int | None]]) -> str:
+    """The curves that rise and that the verdict reads as growing over the lags measured alone
+    (:func:`.settling.growing_only`), in the figure's caption: an LSTM of forget-gate bias +4 at
+    T = 50 was said to explode there, beside a verdict that read its state as still filling
+    and asked for T = 280 first. "" where none is."""
+    model = model_record(view)
+    memory, seq_len = gate_memory(model), _seq_len(model)
+    if seq_len is None:
+        return ""
+    fits, layers = curve_fits(view), num_layers(view)
+    rising = [
+        curve_label(source, layer, layers)
+        for source, layer in order
+        if (fit := find_fit(fits, source, layer)) is not None and growing_only(fit, memory, seq_len)
+    ]
+    if not rising:
+        return ""
+    return (
+        f"; the rising curves here ({'; '.join(rising)}) are read as growing over the lags "
+        "measured alone, not as explosion, as the verdict above reads them"
+        if len(rising) > 1
+        else f"; the rising {rising[0]} curve here is read as growing over the lags measured "
+        "alone, not as explosion, as the verdict above reads it"
     )
 
 
