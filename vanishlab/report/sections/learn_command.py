@@ -111,8 +111,11 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
         _cap_words(lag)
         if capped
         else " Each step back-propagates through T steps: docs/trainability.md measured 2 to "
-        "10 s a network at hidden size 32 and T ≤ 80 on one CPU core, and the time grows with "
-        "T, the layers and the hidden size."
+        "10 s a network at hidden size 32 and T ≤ 80 on one CPU core"
+        # its table: a GRU's 300 steps took 4.1 s at T = 50, 14 s for the command's (the sweep's
+        # estimate at T = 56: 14.5 s), where the range alone was told of a GRU's page
+        + (", a GRU about twice that" if kind == "gru" else "")
+        + ", and the time grows with T, the layers and the hidden size."
     )
     caption = (
         f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
@@ -123,6 +126,6 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
         f"learned the task (held-out loss below {solve_words()}) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
         f"in {TRAINABILITY_STEPS} steps might learn in more.{cost} --dry-run first shows the "
-        "cells and the memory each needs."
+        "cells, the memory each needs and the time they take."
     )
     return Code(LEARN_TITLE, line, caption)
