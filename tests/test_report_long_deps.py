@@ -1118,3 +1118,15 @@ def test_the_curves_figure_reads_a_growing_curve_as_the_verdict_does(runs, slow)
     ), caption(slow[50])
     for run in (slow[280], runs["explode"], runs["lstm"]):
         assert "a rising one explosion. Dashed" in caption(run), caption(run)
+
+
+def test_what_to_try_names_the_folder_whose_report_shows_it(runs):
+    """The caption ended "vanishlab report DIR shows it", a placeholder for the --out folder
+    that the command above it names: it now names that folder, or each command's."""
+    lstm, rnn = _code(_section(runs["lstm"])), _code(_section(runs["rnn"]))
+    assert lstm.text.endswith("--out runs/try-gates-lstm-1x8")
+    assert "not these weights; vanishlab report runs/try-gates-lstm-1x8 shows it." in lstm.caption
+    assert len(rnn.text.splitlines()) == 3
+    assert "vanishlab report on each command's --out folder shows it." in rnn.caption
+    for code in (lstm, rnn):
+        assert "DIR" not in code.caption, code.caption

@@ -153,5 +153,13 @@ def what_to_try(
         "\n".join(lines),
         f"{words} {'Each command' if len(lines) > 1 else 'The command'} measures freshly "
         f"initialised networks of this size at T = {seq_len}{advice}: the gradient a "
-        "training would start from, not these weights; vanishlab report DIR shows it." + why_t,
+        f"training would start from, not these weights; {_shown_by(lines)}." + why_t,
     )
+
+
+def _shown_by(lines: list[str]) -> str:
+    """What shows a command's numbers: the report of its --out folder, named ("vanishlab report
+    DIR shows it" named none, the folder being in the command above)."""
+    if len(lines) == 1:
+        return f"vanishlab report {lines[0].rsplit('--out ', 1)[1]} shows it"
+    return "vanishlab report on each command's --out folder shows it"
