@@ -1130,3 +1130,35 @@ def test_what_to_try_names_the_folder_whose_report_shows_it(runs):
     assert "vanishlab report on each command's --out folder shows it." in rnn.caption
     for code in (lstm, rnn):
         assert "DIR" not in code.caption, code.caption
+
+
+def test_the_lyapunov_items_read_in_plain_numbers(slow):
+    """The slow LSTM at T = 280 (λ₁ +0.002) read "+0.002 per step (×1 per step)" above "a
+    perturbation grows 1000-fold in 3.38e+03 steps": a factor of one step that said no growth,
+    and a count in a float's notation. Both now read as the page's other numbers do."""
+    items = _lyapunov(slow[280])
+    lyap = float(vl.load_manifest(slow[280])["model"]["lyapunov"])
+    assert 0 < lyap < 0.0069  # the premise: it grows, 1000-fold in over 1000 steps
+    said = items["top Lyapunov exponent λ₁"]
+    assert re.fullmatch(r"\+0\.002 per step \(×1\.00[1-3]0 per step\)", said), said
+    assert abs(float(said.split("×")[1].split()[0]) - math.exp(lyap)) < 5e-5
+    steps = items["a perturbation grows 1000-fold in"]
+    assert re.fullmatch(r"\d,\d{2}0 steps \(extrapolated beyond the 210 steps averaged\)", steps)
+    assert abs(float(steps.split()[0].replace(",", "")) / (3 * LN10 / lyap) - 1) < 0.005, steps
+    # three significant digits, in plain digits; the factor as before where it is not 1
+    from vanishlab.report.format import count_text, factor_per_step
+
+    assert [count_text(v) for v in (14.79, 815.2, 3378.4, 6.91e6, 99.96)] == [
+        "14.8",
+        "815",
+        "3,380",
+        "6,910,000",
+        "100",
+    ]
+    assert [factor_per_step(r) for r in (-0.467, 0.202, 0.002, -0.0004, 0.0)] == [
+        "0.627",
+        "1.22",
+        "1.0020",
+        "0.99960",
+        "1",
+    ]

@@ -52,7 +52,9 @@ __all__ = [
     "STEP_LABEL",
     "and_list",
     "assign",
+    "count_text",
     "duration",
+    "factor_per_step",
     "fixed",
     "format_value",
     "hashable",
@@ -306,6 +308,25 @@ def r2_text(r2: float) -> str:
 def and_list(items: list[str]) -> str:
     """``["a", "b", "c"]`` -> ``"a, b and c"``, as captions list things."""
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def count_text(value: float) -> str:
+    """A positive count (of steps) to three significant digits in plain digits, as the page
+    writes counts: "14.8", "815", "2,670", "6,910,000" (the Lyapunov section read "a
+    perturbation grows 1000-fold in 3.38e+03 steps")."""
+    rounded = float(f"{value:.3g}")
+    return f"{rounded:,.0f}" if rounded >= 100 else f"{rounded:g}"
+
+
+def factor_per_step(rate: float) -> str:
+    """The factor e^rate of one step, to three significant digits, with as many more as show
+    it is not 1: "0.627", "1.22", "1.0020" (a λ₁ of +0.002 read "×1 per step" above "a
+    perturbation grows 1000-fold in" so many steps)."""
+    factor = math.exp(rate)
+    text = f"{factor:.3g}"
+    if float(text) != 1.0 or rate == 0:
+        return text
+    return f"{factor:.{1 - math.floor(math.log10(abs(factor - 1)))}f}"
 
 
 #: The longest time :func:`duration` writes: ten years (anything longer is no run's time).

@@ -29,6 +29,8 @@ from ..format import (
     LAG_LABEL,
     LOG_NORM_LABEL,
     LYAPUNOV_LABEL,
+    count_text,
+    factor_per_step,
     format_value,
     r2_text,
     rate_text,
@@ -245,7 +247,7 @@ def _lyapunov_text(value: float | None) -> str:
         return "undefined (the forward pass overflowed)"
     if math.isinf(value):
         return "−∞ (every perturbation is annihilated exactly)" if value < 0 else "+∞"
-    return f"{rate_text(value)} per step (×{math.exp(value):.3g} per step)"
+    return f"{rate_text(value)} per step (×{factor_per_step(value)} per step)"
 
 
 def curves_section(view: RunView) -> Section | None:
@@ -453,7 +455,7 @@ def lyapunov_section(view: RunView) -> Section:
         said = (
             f"— (not extrapolated: {filling})"
             if filling
-            else f"{steps:.3g} steps"
+            else f"{count_text(steps)} steps"
             + (f" (extrapolated beyond the {plural(averaged, 'step')} averaged)" if beyond else "")
         )
         items.append((f"a perturbation {what} {HORIZON_FOLD} in", said))
