@@ -69,11 +69,11 @@ def settle_len(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> in
 
 #: The estimated time on one CPU thread past which the run the page asks for
 #: (:func:`settle_run`) is said with it: a forget-gate bias of +6 keeps an LSTM's state about
-#: 400 steps and asks for T = 1990, seconds for nn.LSTM(32, 32) at B = 4 and about 2 h 13 min
+#: 400 steps and asks for T = 1990, seconds for nn.LSTM(32, 32) at B = 4 and about 3 h 8 min
 #: for nn.LSTM(2048, 2048) at B = 8 (:func:`~vanishlab.sweep.cost.cell_cost`), and a
-#: measurement cannot stop and resume midway. The estimate is a sweep cell's: an analysis of
-#: nn.LSTM(256, 256) at T = 1990, B = 8 took 92 s of CPU on a loaded 2-core machine, 39 s
-#: estimated.
+#: measurement cannot stop and resume midway. The estimate is a sweep cell's, from sizes: an
+#: analysis of nn.LSTM(256, 256) at T = 1990, B = 8 took 37 s of CPU at PyTorch's weights and
+#: 94-98 s with its forget-gate biases at +6, 46 s estimated.
 LONG_SETTLE_S = 3600
 
 
@@ -82,7 +82,8 @@ class Gates(NamedTuple):
 
     kind: object  # "lstm", "gru", "rnn" (None: not known)
     memory: float | None  # its gate memory (:func:`gate_memory`; None: not known)
-    sizes: tuple[object, object, object] | None = None  # num_layers, hidden_size, batch
+    # num_layers, hidden_size, batch, input_size (the estimate's input Jacobians read it)
+    sizes: tuple[object, object, object, object] | None = None
 
 
 #: Nothing known of the model's gates: a growing curve is not read against them.
@@ -90,13 +91,18 @@ NO_GATES = Gates(None, None)
 
 
 def page_gates(arch: Mapping[str, Any], memory: float | None, results: pd.DataFrame) -> Gates:
-    """What a page knows of its model's gates: its architecture's kind, layers and hidden
-    size, ``memory`` (:func:`gate_memory`) and the batch its rows (``results``) were measured
+    """What a page knows of its model's gates: its architecture's kind, layers, hidden and
+    input sizes, ``memory`` (:func:`gate_memory`) and the batch its rows (``results``) were measured
     at, which a run at another T would measure too (sizes None where the batch is not one)."""
     batches = results["batch"].dropna().unique() if "batch" in results else []
     if len(batches) != 1:
         return Gates(arch.get("kind"), memory)
-    sizes = (arch.get("num_layers"), arch.get("hidden_size"), int(batches[0]))
+    sizes = (
+        arch.get("num_layers"),
+        arch.get("hidden_size"),
+        int(batches[0]),
+        arch.get("input_size"),
+    )
     return Gates(arch.get("kind"), memory, sizes)
 
 
@@ -106,13 +112,14 @@ def _run_time(gates: Gates, seq_len: int) -> float | None:
     none a cell takes."""
     if gates.sizes is None or gates.kind not in ("rnn", "lstm", "gru"):
         return None
-    layers, hidden, batch = gates.sizes
+    layers, hidden, batch, inputs = gates.sizes
     try:
         config = CellConfig(
             model=str(gates.kind),
             num_layers=layers,  # (CellConfig checks each: a hand-edited manifest's too)
             hidden_size=hidden,
             batch=batch,
+            input_size=inputs,  # nn.LSTM(256, 256) was priced as one of 16 inputs: 35 s, not 46 s
             seq_len=seq_len,
         )
     except (VanishlabError, ValueError, TypeError):
@@ -123,7 +130,7 @@ def _run_time(gates: Gates, seq_len: int) -> float | None:
 def settle_run(settle: int, measure: str, gates: Gates) -> str:
     """How the page asks for the run of T = ``settle`` (:func:`settle_len`): ``measure`` (a
     format of one field), with its estimated time where that is over :data:`LONG_SETTLE_S`:
-    "measure with --seq-len 1990 (about 2 h 13 min on one CPU thread, by the sweep's time
+    "measure with --seq-len 1990 (about 3 h 8 min on one CPU thread, by the sweep's time
     estimate)"."""
     words = measure.format(settle)
     seconds = _run_time(gates, settle)
