@@ -583,6 +583,8 @@ def test_a_sweep_never_takes_over_an_analysis_even_with_force(tmp_path):
     assert vl.load_manifest(out)["kind"] == SINGLE_MODEL
 
 
+# In the slow tier: ~4 s of CPU (a run of each kind made to refuse).
+@pytest.mark.slow
 def test_each_refusal_of_another_kind_of_run_says_what_made_it_in_words_a_user_knows(tmp_path):
     """The three refusals said the manifest's own kind, a word no command or page uses: 'holds
     another kind of run (single-model, not a sweep)', '... (monitor)'; and a sweep, named by

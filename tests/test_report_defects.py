@@ -1060,6 +1060,8 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     ) in figure.caption
 
 
+# In the slow tier: ~2 s of CPU; make test keeps test_report_panel_titles.
+@pytest.mark.slow
 def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     """ "RNN and LSTM side by side" draws at most 12 settings; its note only counted the rest
     ("4 more settings are not drawn (see the table)"). It names them, as the faceted
@@ -1348,6 +1350,8 @@ def test_failed_note_stays_where_a_figure_of_failed_cells_is_not_drawn(tmp_path)
     assert view.failed_note_in((("seq_len", 6), ("gain", 1.0))) == view.failed_note
 
 
+# In the slow tier: ~4 s of CPU; make test keeps the failed notes' other tests.
+@pytest.mark.slow
 def test_a_page_of_rate_heatmaps_counts_its_own_failed_cells(tmp_path):
     """The rate heatmaps, 12 panels to a page, said "3 failed cells" under both pages of a run
     whose first page held 1 of them and the second 2. Each page now counts the failed cells of
@@ -1397,6 +1401,8 @@ def test_training_settings_of_a_run_that_trains_nothing_are_said_unused(smoke_ru
     assert not any(v.endswith(UNTRAINED) for v in trained.values())
 
 
+# In the slow tier: ~3 s of CPU; make test keeps the failed notes' other tests.
+@pytest.mark.slow
 def test_failed_notes_need_no_dataframe_map(tmp_path, monkeypatch):
     """pandas 2.0 (the floor pyproject.toml allows) has no DataFrame.map (2.1's name for
     applymap): the figures' failed-cell notes used it and would end the report in an

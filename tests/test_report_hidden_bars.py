@@ -156,7 +156,7 @@ def _drawn_bars(grid: LineGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(reach), np.concatenate(tall), np.concatenate(spread)
 
 
-@pytest.mark.parametrize("key", ["gain", "theory"])
+@pytest.mark.parametrize("key", ["gain", pytest.param("theory", marks=pytest.mark.slow)])
 def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
     """The bars as drawn: 3 of the 6 of this run's orthogonal and default tanh cells reach no
     farther from their dots than 2 pt, on an axis that runs from about -0.6 up to the zero

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from _report_run import report_of
 
 import vanishlab as vl
@@ -107,6 +108,8 @@ def test_the_depth_heatmaps_panels_and_their_rows_of_near_settings_are_told_apar
         assert panel.row_groups == ("input std = 1.00001", "input std = 1.00002")
 
 
+# In the slow tier: ~4 s of CPU; make test keeps the titles' other tests.
+@pytest.mark.slow
 def test_the_settings_a_models_figure_leaves_out_are_told_apart(tmp_path):
     """The models figure draws 12 panels and names the settings it leaves out: input_std =
     3.00001 and 3.00002 were both named "input std = 3"."""

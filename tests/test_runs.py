@@ -1797,6 +1797,8 @@ def test_lazy_package_exports_every_public_name():
         vanishlab.no_such_name  # noqa: B018
 
 
+# In the slow tier: ~3 s of CPU; make test keeps test_force_extends.
+@pytest.mark.slow
 def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):
     args = ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
     assert runner.invoke(app, args).exit_code == 0

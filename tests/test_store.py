@@ -73,6 +73,8 @@ def test_shard_round_trip_and_schema(tmp_path):
     assert store.read_cell_metas(tmp_path)[meta["cell_id"]]["status"] == "ok"
 
 
+# In the slow tier: ~3 s of CPU.
+@pytest.mark.slow
 def test_pyarrow_is_left_no_python_buffer_to_release_in_its_threads(tmp_path, monkeypatch):
     """Shards were handed to pyarrow as Python file objects: its reader threads kept the Python
     bytes each read returned and released them, taking the GIL, after the read had returned.

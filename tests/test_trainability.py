@@ -64,6 +64,8 @@ def test_the_training_axes_defaults_are_train_cells() -> None:
         assert getattr(cell, axis) == params[axis].default, axis
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_docs_trainability_names_every_key_of_the_stored_train_record(rigor_run: Path) -> None:
     """docs/trainability.md listed the record's keys without `task`, `seq_len` and `steps`, and
     gave the loss curve without its key, `loss_curve`."""
@@ -525,6 +527,8 @@ def test_the_table_lists_settings_in_the_figures_display_order(tmp_path: Path) -
     assert settings == [("rnn", "tanh"), ("lstm", "n/a (gated)"), ("gru", "n/a (gated)")], settings
 
 
+# In the slow tier: ~3 s of CPU.
+@pytest.mark.slow
 def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> None:
     """The loss / chance column wrote four significant digits, so its rows had any number of
     decimals ("0.008419", "1.06", "0.1647"); a fraction below 0.0005 keeps one significant

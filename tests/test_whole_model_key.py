@@ -145,6 +145,8 @@ def test_a_key_python_cannot_write_is_not_named(key, tmp_path) -> None:
     assert whole_model_key(path) == "[('net', 0)][-1]"
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_many_globals_take_little_memory(tmp_path) -> None:
     """A data.pkl of 9 MB naming 300,000 globals (kept in a list) took 1 GB and 8 s: a class
     was made for each (about 2 KB); each is now a small object of its name."""
