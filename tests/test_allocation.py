@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
+from vanishlab.errors import MemoryRefusedError
 
 # What torch's CPU allocator raised for nn.RNN(2, 4096) on 2048 sequences (torch 2.13).
 REFUSED = (
@@ -214,3 +215,48 @@ def test_a_monitored_step_refused_memory_says_so_in_a_monitor_s_words(monkeypatc
         "sequences) in a new monitor and out= directory (this one's probe is fixed), or free "
         "memory beside the training"
     )
+
+
+@pytest.mark.parametrize(
+    ("analysis", "words"),
+    [
+        ("pascanu_envelope", "the Pascanu envelope for seq_len=1000000000000 needs more memory"),
+        ("origin_log_norms", "the origin's norms to max_lag=1000000000000 needs more memory"),
+    ],
+)
+def test_an_analysis_longer_than_memory_is_refused_in_the_engine_s_words(analysis, words):
+    # numpy's "MemoryError: Unable to allocate 7.28 TiB for an array ..." from deep inside:
+    # now the engine's refusal (a MemoryRefusedError, one line), before anything is allocated.
+    with pytest.raises(MemoryRefusedError) as err:
+        getattr(vl, analysis)(nn.RNN(3, 4), 10**12)
+    said = str(err.value)
+    assert said.startswith(f"{words} than this machine can give (") and "\n" not in said
+    assert " GiB at once): " in said and err.value.asked >= 2 * 10**12 * 8
+
+
+# bytes per lag: the envelope's 96 a row, 3 layers' state rows and an input row a lag
+@pytest.mark.parametrize(
+    ("analysis", "row_bytes"), [("pascanu_envelope", 4 * 96), ("origin_log_norms", 48)]
+)
+def test_an_analysis_is_refused_before_its_first_array_is_made(monkeypatch, analysis, row_bytes):
+    # At 10**9 steps the envelope made its 8 GB of bounds, then ran for minutes before failing
+    # (or filling the machine's memory): the estimate is checked against the memory available
+    # first, and a length that fits is measured as before (whatever the check reads).
+    import tracemalloc
+
+    rnn, n = nn.RNN(3, 4, num_layers=3), 100_000
+    monkeypatch.setattr(
+        "vanishlab.core.allocation.available_bytes", lambda: n * row_bytes - 1, raising=False
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryRefusedError, match="needs more memory than this machine"):
+            getattr(vl, analysis)(rnn, n)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n * 8  # not even one array of its n lags
+    # the table is still made where it fits, or where the memory available cannot be told
+    for free in (n * row_bytes + row_bytes, None):
+        monkeypatch.setattr("vanishlab.core.allocation.available_bytes", lambda free=free: free)
+        assert len(getattr(vl, analysis)(rnn, n)) >= n + 1

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.allocation import refuse_beyond_memory
 from ..core.inputs import (
     check_float_module,
     check_rnn,
@@ -39,6 +40,10 @@ from ..core.scaling import scaled_norms
 from ..core.tensor_checks import check_dense, check_finite
 
 __all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
+
+# origin_log_norms' resident peak per lag: its two arrays and the frame made of them, 48 bytes
+# measured at max_lag = 4,000,000 (2026-12-06).
+_LAG_BYTES = 48
 
 
 def refuse_gated(module: object, what: str) -> None:
@@ -143,6 +148,11 @@ def origin_log_norms(
     if check_integer(max_lag, "max_lag") < 0:
         raise ValueError(f"max_lag must be >= 0, got {max_lag}")
     w = _weight_hh(rnn_or_weight, layer)  # (H, H)
+    refuse_beyond_memory(  # numpy's MemoryError came from deep inside, or minutes later
+        f"the origin's norms to max_lag={max_lag}",
+        (max_lag + 1) * _LAG_BYTES,
+        f"ask for fewer lags (each takes about {_LAG_BYTES} bytes)",
+    )
     H = w.shape[0]
     relu = isinstance(rnn_or_weight, torch.nn.RNN) and rnn_or_weight.nonlinearity == "relu"
     fro = np.empty(max_lag + 1)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.allocation import refuse_beyond_memory
 from ..core.inputs import (
     check_float_module,
     check_rnn,
@@ -40,6 +41,10 @@ from .norm_frame import checked_lags, index_as_columns, norm_values
 from .pascanu_records import check_same_weights, rounding_eps, row_text
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
+
+# The envelope's resident peak per row, its L (T + 1) + T rows: 88-90 bytes measured at
+# T = 4,000,000 (L = 1 and 3; the bounds, the two frames and their concat, 2026-12-06).
+_ROW_BYTES = 96
 
 
 def _rnn_weights(rnn: torch.nn.RNN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -110,6 +115,12 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
     if check_integer(seq_len, "seq_len") < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     L, T = len(w_hh), seq_len
+    rows = L * (T + 1) + T
+    refuse_beyond_memory(  # numpy's MemoryError came from deep inside, or minutes later
+        f"the Pascanu envelope for seq_len={T}",
+        rows * _ROW_BYTES,
+        f"bound shorter sequences (its {rows} rows take about {_ROW_BYTES} bytes each)",
+    )
     H, I = w_hh[0].shape[0], w_ih[0].shape[1]
     ln_gamma = math.log(GAMMA[rnn.nonlinearity])
     a = [ln_gamma + _log_spec(w) for w in w_hh]

@@ -11,17 +11,32 @@ bytes asked for). Each sample's rows and exponents depend on its own sequence on
 can be measured in parts; one sequence too long for memory (its T + 1 states) can only be
 measured shorter. A GPU's ``torch.OutOfMemoryError`` is left as it is: code that halves its
 batch on it keeps working.
+
+An analysis whose tables grow with a length the caller gives (:func:`vanishlab.pascanu_envelope`'s
+``seq_len``, :func:`vanishlab.origin_log_norms`' ``max_lag``) is refused in the same words before
+it allocates anything (:func:`refuse_beyond_memory`), where its estimate exceeds the memory
+available now (:func:`available_bytes`, which a sweep's and an analysis's estimates read too):
+numpy's ``MemoryError`` ("Unable to allocate 7.28 TiB") came from deep inside it, and a length that
+did fit its first array ran for minutes before failing in a later one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..errors import MemoryRefusedError
 
-__all__ = ["CPU_ALLOCATOR_FAILED", "memory_refused"]
+__all__ = [
+    "CPU_ALLOCATOR_FAILED",
+    "available_bytes",
+    "memory_refused",
+    "refuse_beyond_memory",
+    "refused",
+]
 
 #: Part of the message of torch's CPU allocator when it cannot give the memory asked for.
 CPU_ALLOCATOR_FAILED = "DefaultCPUAllocator: can't allocate memory"
@@ -39,11 +54,59 @@ def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
         if CPU_ALLOCATOR_FAILED not in str(err):
             raise
         found = _ASKED.search(str(err))
-        asked = int(found.group(1)) if found else None
-        size = f" ({asked / 2**30:.1f} GiB at once)" if asked is not None else ""
-        raise MemoryRefusedError(
-            f"{what} needs more memory than this machine can give{size}: measure fewer "
-            "sequences at a time (each sample's numbers depend on its own sequence only: "
-            f"measure the batch in parts), or shorter ones{remedy}",
-            asked,
+        raise refused(
+            what,
+            int(found.group(1)) if found else None,
+            "measure fewer sequences at a time (each sample's numbers depend on its own "
+            f"sequence only: measure the batch in parts), or shorter ones{remedy}",
         ) from None
+
+
+def refused(what: str, asked: int | None, way: str) -> MemoryRefusedError:
+    """The one wording of a refusal for memory: ``what`` needs more memory than this machine
+    can give (``asked`` bytes at once, where known): ``way``, the caller's levers."""
+    size = f" ({asked / 2**30:.1f} GiB at once)" if asked is not None else ""
+    return MemoryRefusedError(
+        f"{what} needs more memory than this machine can give{size}: {way}", asked
+    )
+
+
+def refuse_beyond_memory(what: str, asked: int, way: str) -> None:
+    """Raise :func:`refused` before allocating where ``asked`` bytes (an estimate of what
+    ``what`` holds at its peak) exceed the memory available now; nothing where it cannot be
+    told (then the allocation itself is the judge)."""
+    free = available_bytes()
+    if free is not None and asked > free:
+        raise refused(what, asked, way)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_available() -> int | None:
+    """What a cgroup v2 memory limit (containers, Slurm) leaves, if one is set."""
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        return max(0, int(limit) - used)
+    except (OSError, ValueError):
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory available to this process now (the least of the system's and its cgroup's), or
+    None where it cannot be told."""
+    found = [n for n in (_meminfo_available(), _cgroup_available()) if n is not None]
+    if not found and hasattr(os, "sysconf"):
+        with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return min(found) if found else None

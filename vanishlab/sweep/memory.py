@@ -94,10 +94,7 @@ forks them :data:`POOL_BYTES` (:func:`vanishlab.sweep.preflight.check_memory` co
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-from pathlib import Path
 
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from ..core.queue_sizes import CPU_CHUNK, takes_gram
@@ -107,7 +104,6 @@ __all__ = [
     "BESIDE",
     "POOL_BYTES",
     "WORKER_BYTES",
-    "available_bytes",
     "cell_bytes",
     "format_bytes",
     "measure_bytes",
@@ -239,38 +235,6 @@ def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
         return 8 * K * B * (m * n + 3 * min(m, n) ** 2)
     copy = _BATCH_COPY * K * B * m * n
     return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
-
-
-def _meminfo_available() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_available() -> int | None:
-    """What a cgroup v2 memory limit (containers, Slurm) leaves, if one is set."""
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-        return max(0, int(limit) - used)
-    except (OSError, ValueError):
-        return None
-
-
-def available_bytes() -> int | None:
-    """Memory available to this process now (the least of the system's and its cgroup's), or
-    None where it cannot be told."""
-    found = [n for n in (_meminfo_available(), _cgroup_available()) if n is not None]
-    if not found and hasattr(os, "sysconf"):
-        with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    return min(found) if found else None
 
 
 def format_bytes(n: int | None) -> str:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.allocation import available_bytes
 from ..errors import VanishlabError
 from . import store
 from .config import AXES, CellConfig, Sweep, grids_ids
 from .experiments import Experiment, load_experiment, variant
 from .init_records import shard_inits
-from .memory import available_bytes, cell_bytes
+from .memory import cell_bytes
 from .preflight import dir_problem, refuse_other_kinds
 from .rundir import is_run_dir
 from .shard import CELLS, shard_paths

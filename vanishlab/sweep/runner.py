@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.allocation import available_bytes
 from ..errors import StoppedRunError
 from . import store
 from .config import CellConfig, Sweep
@@ -30,7 +31,6 @@ from .experiments import Experiment
 from .files import as_flag, as_path
 from .inits import INITS, Init
 from .manifest import utc_now
-from .memory import available_bytes
 from .plan import SweepPlan, as_experiment, plan_sweep
 from .preflight import (
     check_main_file,

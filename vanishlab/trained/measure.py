@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ..analysis.lyapunov_window import discarded_steps
+from ..core.allocation import available_bytes
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_dtype, module_weight
@@ -39,7 +40,7 @@ from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
-from ..sweep.memory import available_bytes, format_bytes, measure_bytes
+from ..sweep.memory import format_bytes, measure_bytes
 
 __all__ = [
     "TRAINED_INIT",
