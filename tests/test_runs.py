@@ -364,6 +364,32 @@ def test_a_cells_folder_that_is_a_link_to_nothing_is_said_to_be_one(tmp_path):
     assert (out / "cells").is_symlink()
 
 
+@pytest.mark.parametrize("link", ["nothing", "loop"])
+def test_a_manifest_that_is_a_link_to_nothing_is_said_to_be_one_and_left_as_it_is(tmp_path, link):
+    """RUN_DIR/manifest.json a link whose file is on a disk not mounted now (or one that
+    loops): the report said the run had "(no manifest.json)", and the sweep that it "holds
+    measured cells ... but no manifest.json: a run whose manifest was removed"."""
+    grid = Sweep(gain=(0.5, 1.0), **TINY)
+    out = tmp_path / "run"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    manifest = out / "manifest.json"
+    manifest.unlink()
+    manifest.symlink_to(manifest if link == "loop" else tmp_path / "gone.json")
+    words = "to nothing" if link == "nothing" else "that loops"
+    said = f"cannot read {manifest}: it is a symbolic link {words}, left as it is; restore its "
+    with pytest.raises(VanishlabError, match="^" + re.escape(said)):
+        vl.load_results(out)
+    one_error_line(runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]), said)
+    with pytest.raises(VanishlabError, match="^" + re.escape(said)):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    result = runner.invoke(app, ["sweep", "--gain", "0.5", "--out", str(out)])
+    assert one_error_line(result, said).endswith("or give --out a new or empty directory")
+    assert manifest.is_symlink() and os.readlink(manifest) == str(
+        manifest if link == "loop" else tmp_path / "gone.json"
+    )
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_a_file_named_corrupt_is_refused_before_anything_is_written(tmp_path):
     """A regular file at RUN_DIR/corrupt: the sweep wrote its manifest, then said "File
     exists: RUN_DIR/corrupt", which named neither the folder it wanted nor what to do."""

@@ -43,7 +43,7 @@ from .._version import __version__
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
 from .corrupt_shard import refused_read
-from .files import as_path, atomic_write, line_text, loop_problem
+from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
 
@@ -59,6 +59,7 @@ __all__ = [
     "check_name",
     "json_number",
     "load_manifest",
+    "manifest_link_refused",
     "monitor_steps",
     "package_versions",
     "read_json_number",
@@ -128,6 +129,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         # "(no manifest.json)" for a mistyped path sent the user looking inside a folder that
         # is not there
         loop = loop_problem(run_dir)
+        if loop is None:
+            manifest_link_refused(path)
         why = (
             f"it {loop}"
             if loop is not None
@@ -179,6 +182,18 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if problem:
         raise VanishlabError(f"{path} is malformed: {problem}; {_RESTORE}")
     return manifest
+
+
+def manifest_link_refused(path: Path, also: str = "") -> None:
+    """Raise VanishlabError where the manifest ``path`` is a symbolic link to nothing (its
+    target on a disk not mounted now) or one that loops, in :func:`~.files.link_problem`'s
+    words, ``also`` a way on of the caller's: "(no manifest.json)", and "a run whose manifest
+    was removed" of a run holding cells, were said of one. The link is left as it is."""
+    if (link := link_problem(path)) is not None:
+        raise VanishlabError(
+            f"cannot read {path}: it {link}, left as it is; restore its target (or a copy of "
+            f"the manifest in its place) and run the command again{also}"
+        )
 
 
 #: What to do about a manifest that cannot be read, or is not as vanishlab writes one: each

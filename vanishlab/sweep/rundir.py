@@ -24,6 +24,7 @@ from ..errors import VanishlabError
 from . import store
 from .files import CORRUPT, link_problem, remove_folders, remove_temps, run_dir_refused
 from .json_text import parse_json
+from .manifest import manifest_link_refused
 from .preflight import make_dir
 from .shard import CELLS, shard_paths
 
@@ -157,6 +158,7 @@ def _is_run_dir(run_dir: Path, flag: str) -> bool:
         raise VanishlabError(
             f"{run_dir} is inside the run directory {outer}; give {flag} a directory outside it"
         )
+    manifest_link_refused(run_dir / store.MANIFEST, f", or give {flag} a new or empty directory")
     if (run_dir / store.MANIFEST).exists():
         return True
     if not run_dir.exists():
