@@ -172,6 +172,8 @@ _REPRODUCE_JS = """(() => {
 })()"""
 
 
+# In the slow tier: ~2 s of CPU; make test keeps test_report_in_chromium.
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_long_command_wraps_between_its_words_and_copies_whole(tmp_path):
     """Chromium wrapped a long Reproduce command at the hyphens inside its flags: a line

@@ -1043,6 +1043,8 @@ def test_a_report_file_named_html_or_htm_in_any_case_is_written(run_dir, tmp_pat
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_report_makes_the_missing_folders_of_its_file(run_dir, tmp_path):
     """docs/cli.md: `-o new/sub/r.html` makes new/sub; a file where a folder should be is
     refused in one line, naming it, and nothing is made."""
@@ -1234,7 +1236,11 @@ def test_the_api_refuses_a_report_path_ending_in_a_slash_as_the_cli_does(run_dir
 
 
 @pytest.mark.parametrize(
-    ("stop", "said"), [(KeyboardInterrupt, "interrupted"), (Terminated, "terminated")]
+    ("stop", "said"),
+    [
+        (KeyboardInterrupt, "interrupted"),
+        pytest.param(Terminated, "terminated", marks=pytest.mark.slow),
+    ],
 )
 def test_a_stop_after_the_report_is_written_does_not_say_none_was(
     run_dir, tmp_path, monkeypatch, stop, said
@@ -1572,6 +1578,8 @@ def test_a_full_standard_output_is_one_line(command):
         pytest.param(0.0, [*map("{}/20".format, range(2, 19, 2)), "20/20"], marks=pytest.mark.slow),
     ],
 )
+# In the slow tier: ~2 s of CPU; make test keeps the progress line's other tests.
+@pytest.mark.slow
 def test_progress_when_stderr_is_not_a_terminal_is_a_few_plain_lines(
     monkeypatch, tmp_path, every_s, expected
 ):

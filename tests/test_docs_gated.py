@@ -21,6 +21,8 @@ def test_the_worked_example_prints_the_page_s_output(capsys) -> None:
     assert capsys.readouterr().out.splitlines() == printed
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_the_page_s_chrono_1000_numbers_are_measured() -> None:
     """The page quotes chrono_init(1000) on the example's LSTM at T = 1500 beside the built-in
     chrono's T_max = 100: its largest u, ln(u/(1 + u)), the fitted rate, no horizon, and how

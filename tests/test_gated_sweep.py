@@ -476,6 +476,8 @@ def _texts(report) -> list[str]:
     return [t for t in out if t]
 
 
+# In the slow tier: ~3 s of CPU; make test keeps the mixed run's other captions.
+@pytest.mark.slow
 def test_a_mixed_runs_captions_name_the_state_a_cell_carries(smoke_run, tmp_path):
     # The decay, rates, depth and theory captions wrote dh_T/dh_{T−k} over LSTM panels whose
     # state is [h | c]; the Pascanu line counted "all 8 measured cells" of a 24-cell run.

@@ -354,7 +354,7 @@ def _full_disk(path: object) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device", str(path))
 
 
-@pytest.mark.parametrize("stop", ["disk", "ctrl-c"])
+@pytest.mark.parametrize("stop", ["disk", pytest.param("ctrl-c", marks=pytest.mark.slow)])
 def test_a_report_refused_or_stopped_says_the_earlier_one_is_still_there(
     run_dir, tmp_path, monkeypatch, stop
 ):
@@ -463,6 +463,8 @@ def test_a_run_directory_that_cannot_be_written_keeps_its_os_error_as_the_cause(
     assert isinstance(info.value.__cause__, OSError)
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_a_note_says_a_path_s_byte_of_another_encoding_as_an_error_line_does(tmp_path, monkeypatch):
     """A sweep's 'moved aside (corrupt; measured again): PATH' on stderr said a path's byte
     that is no UTF-8 '\\udcff', where an error's line said '\\xff': every line on stderr now

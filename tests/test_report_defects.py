@@ -106,6 +106,8 @@ def test_depth_heatmaps_draw_every_stacked_setting(stacked):
     assert figures[0].scale == figures[1].scale is not None
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_the_parts_of_one_figure_share_its_number(stacked):
     """The depth maps in two parts were headed "Figure 1 (part 1 of 2)" and "Figure 2 (part 2
     of 2)": one figure under two numbers, and every later figure's number one too high."""
@@ -1290,6 +1292,8 @@ def test_a_one_cell_run_s_anomalies_name_its_setting(tmp_path):
     assert rows and all("input std = 0.0" in r[1] and "T = 5" in r[1] for r in rows)
 
 
+# In the slow tier: ~2 s of CPU; make test keeps the failed notes' other tests.
+@pytest.mark.slow
 def test_failed_note_is_only_in_the_figures_that_hold_a_failed_cell(tmp_path):
     """A run whose failed cells all had T = 200 said "3 failed cells (listed under Anomalies)
     have no measurement: ... a line stops" under its T = 50 figures too, whose every line was
@@ -1467,6 +1471,8 @@ def test_a_horizon_beyond_the_probe_is_drawn_as_a_lower_bound(tmp_path):
     assert BEYOND_LABEL in [t.get_text() for t in legend.get_texts()]
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_a_median_horizon_says_how_a_seed_that_never_fell_counts(tmp_path):
     """The rates table said "median over seeds; '> n' when it never is", the rate maps "the
     median over seeds": neither said that a seed whose norm never fell counts as past the last

@@ -113,6 +113,8 @@ def test_an_unfinished_runs_missing_model_line_is_not_called_not_swept(mixed_run
     assert "(not swept)" in _models_caption(mixed_run, finished=True)
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_the_command_says_a_report_is_partial_where_the_page_does(tmp_path):
     """A report of a run short of cells (shards deleted after the sweep, or an unfinished
     sweep) exited 0 with nothing on stderr: only the page's overview said "this report is

@@ -228,6 +228,8 @@ def test_flagged_reasons_are_shown_and_escaped(tmp_path):
     assert re.search(r"<td>[^<]*failed[^<]*</td>", html)  # the flag column says so
 
 
+# In the slow tier: ~3 s of CPU.
+@pytest.mark.slow
 def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     """A report made where the run's custom init is not registered (`vanishlab report`, a new
     process) raised "unknown init" from the theory section: a traceback, exit status 1. Its
@@ -268,7 +270,10 @@ def test_a_run_of_an_init_registered_elsewhere_is_reported(tmp_path):
     np.testing.assert_allclose(line.y, summary.sort_values("gain")["predicted_rate"], rtol=1e-12)
 
 
-@pytest.mark.parametrize("inits", [("mynormal_upgraded", "normal"), ("mynormal_upgraded",)])
+@pytest.mark.parametrize(
+    "inits",
+    [("mynormal_upgraded", "normal"), pytest.param(("mynormal_upgraded",), marks=pytest.mark.slow)],
+)
 def test_a_custom_init_without_its_theory_after_an_upgrade_is_said_in_the_captions(
     tmp_path, monkeypatch, inits
 ):

@@ -739,7 +739,7 @@ def _in_chromium(page: Path, shot: Path) -> dict:
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
-@pytest.mark.parametrize("which", ["lstm", "monitor"])
+@pytest.mark.parametrize("which", ["lstm", pytest.param("monitor", marks=pytest.mark.slow)])
 def test_trained_pages_in_chromium(single_runs, monitor_run, which, tmp_path):
     run = monitor_run if which == "monitor" else single_runs[which]
     page = vl.render_report(run, tmp_path / f"{which}.html", timestamp="2024-01-01")

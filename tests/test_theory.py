@@ -455,6 +455,8 @@ def test_theory_of_non_finite_weights_is_refused_by_name() -> None:
             call()
 
 
+# In the slow tier: ~2 s of CPU.
+@pytest.mark.slow
 def test_theory_of_non_finite_weights_is_refused_not_crashed() -> None:
     """LAPACK's eigvals crashed the interpreter on a NaN weight (oneMKL DGEBAL, then a double
     free: exit 134 or 139), or returned -inf; the SVDs raised torch's _LinAlgError. In a
