@@ -17,6 +17,7 @@ __all__ = [
     "BUILTIN_INITS",
     "BUILTIN_MODELS",
     "CHRONO_T_MAX",
+    "FORGET_BIAS",
     "TRAINED_INIT",
     "chrono_description",
     "kaiming_std",
@@ -26,6 +27,10 @@ __all__ = [
 TRAINED_INIT = "trained"
 """The ``init`` column of a trained model's rows (``vanishlab analyze``, a JacobianMonitor):
 not an init of the registry, since its weights were learned, not drawn."""
+
+FORGET_BIAS = 1.0
+"""The total bias the built-in ``forget_bias`` init gives the gate that keeps the state (LSTM f,
+GRU z; b_ih, with b_hh 0), Gers et al. 2000 and Jozefowicz et al. 2015's 1."""
 
 CHRONO_T_MAX = 100
 """T_max of the built-in ``chrono`` init: the longest dependency it prepares for (Tallec &
@@ -69,7 +74,7 @@ BUILTIN_INITS: dict[str, str] = {
     "normal": "mean-field: W_hh ~ N(0, gain^2/H), W_ih ~ N(0, 1/fan_in), zero biases",
     "forget_bias": (
         "gated: PyTorch's default weights (W_hh times gain), zero biases but the forget gate's "
-        "(LSTM f; GRU z) total bias 1 (Gers 2000; Jozefowicz 2015)"
+        f"(LSTM f; GRU z) total bias {FORGET_BIAS:g} (Gers 2000; Jozefowicz 2015)"
     ),
     "chrono": chrono_description(CHRONO_T_MAX),
 }

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..core.cells import gate_blocks
 from ..errors import VanishlabError
-from .catalog import CHRONO_T_MAX, kaiming_std, xavier_std
+from .catalog import CHRONO_T_MAX, FORGET_BIAS, kaiming_std, xavier_std
 
 __all__ = [
     "chrono",
@@ -156,7 +156,7 @@ def forget_bias(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
     layers = _gated_weights(rnn, gain, gen, "forget_bias")  # refuses an nn.RNN first
     H, f = rnn.hidden_size, _FORGET[rnn.mode]
     for b_ih, _b_hh in layers:
-        b_ih[f * H : (f + 1) * H] = 1.0
+        b_ih[f * H : (f + 1) * H] = FORGET_BIAS
 
 
 @torch.no_grad()

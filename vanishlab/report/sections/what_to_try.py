@@ -8,20 +8,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...sweep.catalog import FORGET_BIAS
 from ..format import plural
 from ..model import Code
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
 from .settling import gate_words
 from .try_length import seq_len_words, try_seq_len
 
-__all__ = ["FORGET_BIAS", "FORGET_BIAS_MEMORY", "sizes_of", "what_to_try"]
+__all__ = ["FORGET_BIAS_MEMORY", "sizes_of", "what_to_try"]
 
-#: The total bias the ``forget_bias`` init gives the gate that keeps the state
-#: (:func:`vanishlab.sweep.init_weights.forget_bias`: b_ih = 1, b_hh = 0), and the steps that
-#: gate then keeps it at its bias alone, 1 + e^1 = 3.7
+#: The steps the gate the ``forget_bias`` init raises keeps the state at its bias
+#: (:data:`~vanishlab.sweep.catalog.FORGET_BIAS`) alone, 1 + e^1 = 3.7
 #: (:func:`vanishlab.trained.gate_memory.gate_memory_steps`). A model whose gates keep its
 #: state at least that long (a raised forget-gate bias) was told "Try a forget-gate bias of 1".
-FORGET_BIAS = 1.0
 FORGET_BIAS_MEMORY = 1 + math.exp(FORGET_BIAS)
 
 
