@@ -69,6 +69,8 @@ def gaussian_expectation(fn: Callable[[np.ndarray], np.ndarray], q: float) -> fl
         return float(fn(np.zeros(1))[0])
     z, w = _nodes(float(q))
     s = math.sqrt(q)
+    if fn in _EVEN:  # fn(s z) + fn(-s z) is 2 fn(s z), bit for bit: fn evaluated once
+        return float(np.dot(w, 2.0 * fn(s * z)))
     return float(np.dot(w, fn(s * z) + fn(-s * z)))
 
 
@@ -88,6 +90,12 @@ def dtanh2(x: np.ndarray) -> np.ndarray:
 def dtanh4(x: np.ndarray) -> np.ndarray:
     """tanh'(x)^4 = sech^8(x)."""
     return _sech(x) ** 8
+
+
+# The even integrands of the mean field: fn(-x) == fn(x) exactly (tanh is odd in numpy's
+# float64, its square even; sech reads |x|), so gaussian_expectation evaluates them at +sqrt(q) z
+# only, half the work of a mean-field search, with the same numbers (a test checks it).
+_EVEN = (tanh2, dtanh2, dtanh4)
 
 
 def tanh2_over_q(q: float) -> float:
