@@ -292,7 +292,9 @@ def check_pascanu(
             int(frame.loc[inp, "lag"].max()) + 1 if inp.any() else 1,
         )
     env = pascanu_envelope(rnn, seq_len)
-    out = frame.merge(env, on=["source", "layer", "lag"], how="left", validate="many_to_one")
+    # (The envelope's keys are unique by construction: no validate="many_to_one", whose
+    # check built a MultiIndex of both frames and took half of a small cell's merge.)
+    out = frame.merge(env, on=["source", "layer", "lag"], how="left")
     if out["log10_spec_bound"].isna().any():
         at = int(np.argmax(out["log10_spec_bound"].isna().to_numpy()))
         raise ValueError(
