@@ -8,6 +8,7 @@ from torch import nn
 
 import vanishlab as vl
 from vanishlab.errors import MemoryRefusedError
+from vanishlab.sweep.memory import format_bytes
 
 # What torch's CPU allocator raised for nn.RNN(2, 4096) on 2048 sequences (torch 2.13).
 REFUSED = (
@@ -231,7 +232,11 @@ def test_an_analysis_longer_than_memory_is_refused_in_the_engine_s_words(analysi
         getattr(vl, analysis)(nn.RNN(3, 4), 10**12)
     said = str(err.value)
     assert said.startswith(f"{words} than this machine can give (") and "\n" not in said
-    assert " GiB at once): " in said and err.value.asked >= 2 * 10**12 * 8
+    assert err.value.asked >= 2 * 10**12 * 8
+    # in the project's byte formatter's units, as every refusal for memory: "178813.9 GiB"
+    # was said of the envelope's 175 TiB
+    size = format_bytes(err.value.asked)
+    assert size.endswith(" TiB") and f" ({size} at once): " in said
 
 
 # bytes per lag: the envelope's 96 a row, 3 layers' state rows and an input row a lag
@@ -260,3 +265,17 @@ def test_an_analysis_is_refused_before_its_first_array_is_made(monkeypatch, anal
     for free in (n * row_bytes + row_bytes, None):
         monkeypatch.setattr("vanishlab.core.allocation.available_bytes", lambda free=free: free)
         assert len(getattr(vl, analysis)(rnn, n)) >= n + 1
+
+
+def test_every_refusal_for_memory_says_its_size_in_one_way():
+    # the engine's refusal said "178813.9 GiB" where a sweep's cell said "174.6 TiB": one
+    # formatter (core.allocation.format_bytes, which sweep.memory re-exports) for both
+    from vanishlab.core import allocation
+    from vanishlab.core.allocation import refused
+    from vanishlab.sweep.memory import refused_reason
+
+    asked = 2 * 10**12 * 96
+    assert "(174.6 TiB at once): " in str(refused("it", asked, "less"))
+    assert "(174.6 TiB at once): " in refused_reason(asked)
+    assert "(128.0 GiB at once): " in str(refused("it", 128 * 2**30, "less"))
+    assert getattr(allocation, "format_bytes", None) is format_bytes  # one definition

@@ -33,6 +33,7 @@ from ..errors import MemoryRefusedError
 __all__ = [
     "CPU_ALLOCATOR_FAILED",
     "available_bytes",
+    "format_bytes",
     "memory_refused",
     "refuse_beyond_memory",
     "refused",
@@ -65,10 +66,27 @@ def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
 def refused(what: str, asked: int | None, way: str) -> MemoryRefusedError:
     """The one wording of a refusal for memory: ``what`` needs more memory than this machine
     can give (``asked`` bytes at once, where known): ``way``, the caller's levers."""
-    size = f" ({asked / 2**30:.1f} GiB at once)" if asked is not None else ""
+    size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
     return MemoryRefusedError(
         f"{what} needs more memory than this machine can give{size}: {way}", asked
     )
+
+
+def format_bytes(n: int | None) -> str:
+    """``1.5 GiB``-style text (``unknown`` for None): every size a refusal for memory says,
+    the engine's (:func:`refused`, where "178813.9 GiB" was said of 175 TiB), a sweep's and a
+    trained model's (:mod:`vanishlab.sweep.memory` re-exports it)."""
+    if n is None:
+        return "unknown"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            if unit == "B":
+                return f"{value:.0f} {unit}"
+            # "33396645449101921767823849291776.0 TiB" for an absurd hidden size
+            return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.1e} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
 
 
 def refuse_beyond_memory(what: str, asked: int, way: str) -> None:

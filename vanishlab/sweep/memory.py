@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import functools
 
+from ..core.allocation import format_bytes  # re-exported: the one byte formatter
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from ..core.queue_sizes import CPU_CHUNK, takes_gram
 from .config import CellConfig, axis
@@ -235,21 +236,6 @@ def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
         return 8 * K * B * (m * n + 3 * min(m, n) ** 2)
     copy = _BATCH_COPY * K * B * m * n
     return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
-
-
-def format_bytes(n: int | None) -> str:
-    """``1.5 GiB``-style text (``unknown`` for None)."""
-    if n is None:
-        return "unknown"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            if unit == "B":
-                return f"{value:.0f} {unit}"
-            # "33396645449101921767823849291776.0 TiB" for an absurd hidden size
-            return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.1e} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 BESIDE: dict[str | None, str] = {
