@@ -115,9 +115,17 @@ def test_an_experiments_that_is_a_broken_link_is_said_to_be_one(
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda p: p.symlink_to(p.parent / "moved.py"), "is a symbolic link to nothing"),
-        (lambda p: p.symlink_to(p), "is a symbolic link that loops"),
-        (lambda p: p.mkdir(), "is not a file"),
+        (
+            lambda p: p.symlink_to(p.parent / "moved.py"),
+            "is a symbolic link to nothing; restore its target (or the experiment module in its "
+            "place)",
+        ),
+        (  # "mend it" was said of a loop, which has no target to restore
+            lambda p: p.symlink_to(p),
+            "is a symbolic link that loops; a loop has no target to restore: replace it with the "
+            "experiment module (or a link to one)",
+        ),
+        (lambda p: p.mkdir(), "is not a file; mend it"),
     ],
     ids=["to-nothing", "loops", "folder"],
 )
@@ -130,7 +138,7 @@ def test_a_name_whose_module_is_a_broken_link_is_said_to_be_one(tmp_path, monkey
     for name in ("mine", "gated"):
         make(module := tmp_path / "experiments" / f"{name}.py")
         result = runner.invoke(app, ["sweep", name, "--dry-run"])
-        one_error_line(result, f"experiment '{name}': {module} {words}; mend it or remove it")
+        one_error_line(result, f"experiment '{name}': {module} {words}, or remove it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["experiments"]
 
 
@@ -334,7 +342,32 @@ def test_an_experiment_file_that_is_a_symbolic_link_to_nothing_is_said_to_be_one
     (tmp_path / "study.py").symlink_to(tmp_path / "moved.py")
     for ref in ("study.py", str(tmp_path / "study.py")):
         result = runner.invoke(app, ["sweep", ref, "--dry-run"])
-        one_error_line(result, f"experiment file {ref} is a symbolic link to nothing")
+        one_error_line(
+            result,
+            f"experiment file {ref} is a symbolic link to nothing; restore its target (or the "
+            "experiment module in its place)",
+        )
+
+
+def test_an_experiment_file_that_loops_is_told_what_to_do(tmp_path, monkeypatch):
+    """It was said to loop and nothing more; a loop has no target to restore."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.py").symlink_to(tmp_path / "study.py")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for ref, words in (
+        (
+            "study.py",
+            "is a symbolic link that loops; a loop has no target to restore: replace "
+            "it with the experiment module (or a link to one)",
+        ),
+        (
+            "loop/study.py",
+            "lies in loop, a symbolic link that loops; a loop has no target to "
+            "restore: replace loop with the folder it stood for (or a link to one)",
+        ),
+    ):
+        result = runner.invoke(app, ["sweep", ref, "--dry-run"])
+        one_error_line(result, f"experiment file {ref} {words}")
 
 
 BROKEN = {

@@ -337,7 +337,11 @@ def test_a_shard_that_is_a_link_to_nothing_is_said_to_be_one_and_left_as_it_is(t
     shard.unlink()
     shard.symlink_to(shard if target == "loop" else tmp_path / target)
     words = "a symbolic link that loops" if target == "loop" else "a symbolic link to nothing"
-    said = f"cannot read {shard}: it is {words}, not a damaged shard, left as it is"
+    said = f"cannot read {shard}: it is {words}, not a damaged shard, left as it is; " + (
+        "a loop has no target to restore: replace it with the shard (or a link to one)"
+        if target == "loop"  # "restore its target" was said of a loop too
+        else "restore its target (or the shard in its place)"
+    )
     with pytest.raises(VanishlabError, match="not a damaged shard") as err:
         vl.load_results(out)
     assert not isinstance(err.value, store.CorruptShardError) and str(err.value).startswith(said)
@@ -375,8 +379,14 @@ def test_a_manifest_that_is_a_link_to_nothing_is_said_to_be_one_and_left_as_it_i
     manifest = out / "manifest.json"
     manifest.unlink()
     manifest.symlink_to(manifest if link == "loop" else tmp_path / "gone.json")
-    words = "to nothing" if link == "nothing" else "that loops"
-    said = f"cannot read {manifest}: it is a symbolic link {words}, left as it is; restore its "
+    # a loop has no target to restore: "restore its target" was said of one too
+    words = {
+        "nothing": "to nothing, left as it is; restore its target (or a copy of the manifest in "
+        "its place) and run the command again",
+        "loop": "that loops, left as it is; a loop has no target to restore: replace it with a "
+        "copy of the manifest (or a link to one) and run the command again",
+    }[link]
+    said = f"cannot read {manifest}: it is a symbolic link {words}"
     with pytest.raises(VanishlabError, match="^" + re.escape(said)):
         vl.load_results(out)
     one_error_line(runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]), said)

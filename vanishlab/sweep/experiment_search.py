@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import VanishlabError
-from .files import link_problem
+from .links import link_problem, link_remedy
 from .nearest import did_you_mean
 
 __all__ = [
@@ -62,12 +62,19 @@ def module_files(folder: Path) -> list[Path]:
     )
 
 
+def _link_words(path: Path) -> str | None:
+    """An experiment that is a symbolic link to nothing or that loops, and what to do: "mend
+    it" was said of a loop, which has no target to restore."""
+    link = link_problem(path)
+    return None if link is None else f"{link}; {link_remedy(path, 'the experiment module')}"
+
+
 def find_experiment(ref: str) -> Path:
     looks_like_path = ref.endswith(".py") or os.sep in ref or (os.altsep or os.sep) in ref
     if looks_like_path:
         path = Path(ref)
         if not path.is_file():
-            what = "is not a file" if path.exists() else link_problem(path) or "does not exist"
+            what = "is not a file" if path.exists() else _link_words(path) or "does not exist"
             with_py = Path(f"{ref}.py")
             hint = f" (did you mean {with_py}?)" if not path.exists() and with_py.is_file() else ""
             raise VanishlabError(f"experiment file {ref} {what}{hint}")
@@ -83,9 +90,9 @@ def find_experiment(ref: str) -> Path:
             return path
         # the name's first entry in the search, where no module: a link to nothing (or that
         # loops) or a folder was said to be no experiment of that name, or let a built-in run
-        what = link_problem(path) or ("is not a file" if path.exists() else None)
+        what = _link_words(path) or ("is not a file; mend it" if path.exists() else None)
         if what is not None:
-            raise VanishlabError(f"experiment {ref!r}: {path} {what}; mend it or remove it")
+            raise VanishlabError(f"experiment {ref!r}: {path} {what}, or remove it")
     names = sorted({p.stem for d in dirs for p in module_files(d)})
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     where = "; ".join(filter(None, (where, unsearched())))

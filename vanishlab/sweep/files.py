@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VanishlabError
+from .links import link_problem, loop_problem  # re-exported: their words
 
 __all__ = [
     "CORRUPT",
@@ -132,47 +133,6 @@ def resolved(path: str | os.PathLike[str]) -> Path:
             raise loop from None
     # A path that does not exist yet (a new --out), or one strict resolution may not read.
     return Path(path).resolve()
-
-
-def loop_problem(path: str | os.PathLike[str]) -> str | None:
-    """Where ``path`` meets a symbolic link that loops (to itself, or through others back to
-    it), said after the path: ``"is a symbolic link that loops"``, or ``"lies in DIR, a
-    symbolic link that loops"`` for a folder above it; None where none loops. Python reads
-    such a path as missing (``exists()``) and as no folder (``is_dir()``): "does not exist",
-    "it is a file, not a directory" were said of one."""
-    try:
-        os.stat(path)
-        return None
-    except OSError as err:
-        if err.errno != errno.ELOOP:
-            return None
-    except ValueError:  # a NUL byte: said where the path is used
-        return None
-    full = Path(path)
-    for part in (*reversed(full.parents), full):  # the shortest first: the first that loops
-        try:
-            os.stat(part)
-        except OSError as err:
-            if err.errno == errno.ELOOP:
-                break
-    else:
-        part = full
-    return (
-        "is a symbolic link that loops"
-        if part == full
-        else f"lies in {part}, a symbolic link that loops"
-    )
-
-
-def link_problem(path: str | os.PathLike[str]) -> str | None:
-    """:func:`loop_problem`'s words, or ``"is a symbolic link to nothing"`` where ``path`` is a
-    link whose target does not exist (a write would replace the link itself); None for a path
-    that is neither."""
-    loop = loop_problem(path)
-    if loop is not None:
-        return loop
-    p = Path(path)
-    return "is a symbolic link to nothing" if p.is_symlink() and not p.exists() else None
 
 
 def path_name(path: str | os.PathLike[str]) -> str:

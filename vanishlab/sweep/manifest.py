@@ -46,6 +46,7 @@ from .corrupt_shard import refused_read
 from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
+from .links import link_remedy
 
 __all__ = [
     "FORMAT",
@@ -191,8 +192,8 @@ def manifest_link_refused(path: Path, also: str = "") -> None:
     was removed" of a run holding cells, were said of one. The link is left as it is."""
     if (link := link_problem(path)) is not None:
         raise VanishlabError(
-            f"cannot read {path}: it {link}, left as it is; restore its target (or a copy of "
-            f"the manifest in its place) and run the command again{also}"
+            f"cannot read {path}: it {link}, left as it is; "
+            f"{link_remedy(path, 'a copy of the manifest')} and run the command again{also}"
         )
 
 

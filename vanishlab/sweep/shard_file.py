@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from ..errors import VanishlabError
 from .corrupt_shard import foreign, not_a_shard, refused_read
-from .files import link_problem
+from .links import link_problem, link_remedy
 
 __all__ = ["SHARD_SUFFIX", "arrow_owned", "open_shard"]
 
@@ -48,8 +48,9 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
         # no damage of the shard's. It was called corrupt (unexpected file), and a sweep moved
         # the link aside and measured its cell again.
         raise VanishlabError(
-            f"cannot read {path}: it {link}, not a damaged shard, left as it is; restore its "
-            "target and run the command again, or remove the link to measure its cell again"
+            f"cannot read {path}: it {link}, not a damaged shard, left as it is; "
+            f"{link_remedy(path, 'the shard')} and run the command again, or remove the link to "
+            "measure its cell again"
         )
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise foreign(path, "unexpected file")
