@@ -260,7 +260,10 @@ def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_
         f"Try the chrono init: this model's {gates} already keep its state about 8 steps at "
         "their biases alone (the median over its units), at least as long as"
     ), caption
-    assert "keeps it, about 4 steps; the command sweeps forget_bias beside" in caption
+    assert (
+        "keeps it, about 4 steps, where the built-in chrono (T_max = 100) keeps it about 51; the "
+        "command sweeps forget_bias beside"
+    ) in caption
     assert "or the chrono init" not in caption
     assert "T_max" in caption
     # PyTorch's default biases (about 2 steps) keep the words of before
@@ -273,6 +276,50 @@ def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_
     made = getattr(torch.nn, kind.upper())(3, 8)
     vl.INITS["forget_bias"].apply(made, 1.0, torch.Generator().manual_seed(0))
     assert gate_memory_steps(made) == pytest.approx(FORGET_BIAS_MEMORY)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_gate_that_keeps_the_state_longer_than_chrono_is_told_no_init_would(tmp_path, kind):
+    """An nn.LSTM of forget-gate bias +4 (its gates keep the state about 56 steps) was told "Try
+    the chrono init", whose built-in keeps it about 51 (the median over its units): no init the
+    command sweeps keeps it longer, and the page says so, and which chrono init would."""
+    torch.manual_seed(0)
+    module = getattr(torch.nn, kind.upper())(3, 8)
+    with torch.no_grad():
+        module.bias_ih_l0[8:16] = 4.0  # the gate that keeps the state: f, or a GRU's z
+        module.bias_hh_l0[8:16] = 0.0
+    torch.save(module.state_dict(), tmp_path / "m.pt")
+    # at T = 200: at T = 48 (and a GRU's at 100) the curve is read as still filling, or level,
+    # and no command is given
+    analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=200, batch=4)
+    code = _code(_section(tmp_path / "run"))
+    gates = "forget gates" if kind == "lstm" else "update gates (z)"
+    assert code.caption.startswith(
+        "No init the command sweeps keeps the state longer than this model's gates do: this "
+        f"model's {gates} already keep its state about 56 steps at their biases alone (the "
+        "median over its units), where "
+    ), code.caption
+    assert (
+        "keeps it about 4 steps and the built-in chrono (T_max = 100) about 51; the command "
+        "sweeps them beside PyTorch's default for comparison only. A chrono init of T_max above "
+        "109 would"
+    ) in code.caption
+    assert "Try" not in code.caption and "or the chrono init" not in code.caption
+    assert "vl.register_init(vl.chrono_init(T_max))" in code.caption
+    assert f"--model {kind} --init default,forget_bias,chrono" in code.text
+
+
+def test_chrono_memory_is_what_a_chrono_init_s_gates_keep():
+    # the fact the words rest on: the median over units of 1 + u, u ~ U(1, T_max - 1)
+    from vanishlab.report.sections.what_to_try import CHRONO_MEMORY, chrono_memory
+
+    made = torch.nn.LSTM(3, 4000)
+    vl.INITS["chrono"].apply(made, 1.0, torch.Generator().manual_seed(0))
+    assert CHRONO_MEMORY == chrono_memory(100) == 51
+    assert gate_memory_steps(made) == pytest.approx(CHRONO_MEMORY, rel=0.03)
+    made = torch.nn.GRU(3, 4000)
+    vl.chrono_init(400).apply(made, 1.0, torch.Generator().manual_seed(0))
+    assert gate_memory_steps(made) == pytest.approx(chrono_memory(400), rel=0.03)
 
 
 def _default_gated(root: Path) -> list[Path]:

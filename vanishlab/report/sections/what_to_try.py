@@ -8,20 +8,32 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...sweep.catalog import FORGET_BIAS
+from ...sweep.catalog import CHRONO_T_MAX, FORGET_BIAS
 from ..format import plural
 from ..model import Code
 from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
 from .settling import gate_words
 from .try_length import seq_len_words, try_seq_len
 
-__all__ = ["FORGET_BIAS_MEMORY", "sizes_of", "what_to_try"]
+__all__ = ["CHRONO_MEMORY", "FORGET_BIAS_MEMORY", "chrono_memory", "sizes_of", "what_to_try"]
 
 #: The steps the gate the ``forget_bias`` init raises keeps the state at its bias
 #: (:data:`~vanishlab.sweep.catalog.FORGET_BIAS`) alone, 1 + e^1 = 3.7
 #: (:func:`vanishlab.trained.gate_memory.gate_memory_steps`). A model whose gates keep its
 #: state at least that long (a raised forget-gate bias) was told "Try a forget-gate bias of 1".
 FORGET_BIAS_MEMORY = 1 + math.exp(FORGET_BIAS)
+
+
+def chrono_memory(t_max: float) -> float:
+    """The steps a chrono init of this T_max keeps the state at its gates' biases alone, the
+    median over the units as :func:`vanishlab.trained.gate_memory.gate_memory_steps` reads a
+    model's: 1 + e^(log u) = 1 + u, u ~ U(1, T_max - 1), whose median is 1 + T_max / 2."""
+    return 1 + t_max / 2
+
+
+#: The built-in chrono's (T_max = :data:`~vanishlab.sweep.catalog.CHRONO_T_MAX`): 51 steps. An
+#: LSTM of forget-gate bias +4 (56 steps) was told to try it.
+CHRONO_MEMORY = chrono_memory(CHRONO_T_MAX)
 
 
 def sizes_of(arch: dict[str, Any]) -> list[int] | None:
@@ -44,14 +56,15 @@ _BESIDE = (
 )
 
 
-def _kept_already(kind: object, memory: float | None) -> bool:
-    """Whether an LSTM's or GRU's gates keep its state at least as long as ``forget_bias``'s
-    do (``memory``: :func:`.settling.gate_memory`; None, not known: not said)."""
+def _kept_already(kind: object, memory: float | None, init_memory: float) -> bool:
+    """Whether an LSTM's or GRU's gates keep its state at least as long as an init's do
+    (``init_memory``: :data:`FORGET_BIAS_MEMORY`, :data:`CHRONO_MEMORY`; ``memory``:
+    :func:`.settling.gate_memory`; None, not known: not said)."""
     # isclose: a model made by forget_bias itself reads 1 + e^1 up to float32's bias
     return (
         kind in ("lstm", "gru")
         and memory is not None
-        and (memory >= FORGET_BIAS_MEMORY or math.isclose(memory, FORGET_BIAS_MEMORY, rel_tol=1e-6))
+        and (memory >= init_memory or math.isclose(memory, init_memory, rel_tol=1e-6))
     )
 
 
@@ -62,7 +75,9 @@ def what_to_try(
     reaches past the verdict's length of dependency ``lag`` (:func:`try_seq_len`). ``memory``
     is the steps an LSTM's or GRU's gates keep its state at their biases alone
     (:func:`.settling.gate_memory`): where that is at least ``forget_bias``'s
-    (:data:`FORGET_BIAS_MEMORY`), the page says so and suggests chrono alone."""
+    (:data:`FORGET_BIAS_MEMORY`), the page says so and suggests chrono alone; where it is at
+    least the built-in chrono's too (:data:`CHRONO_MEMORY`), it says that neither init keeps
+    the state longer, and which chrono init of a T_max of the user's would."""
     kind, sizes = arch.get("kind"), sizes_of(arch)
     if regime in ("fine", "unread") or sizes is None:
         return None
@@ -97,15 +112,31 @@ def what_to_try(
         "is 100, and vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
         "another, swept by its name (chrono_1000 for 1000)."
     )
-    gate_try = f"{bias} or the chrono init. {chrono}"
-    if _kept_already(kind, memory):
+    gate_try, none_longer = f"{bias} or the chrono init. {chrono}", ""
+    steps = memory or 0.0  # a number where _kept_already is true
+    kept = (
+        f"this model's {gate_words(kind)} already keep its state about "
+        f"{plural(round(steps), 'step')} at their biases alone (the median over its units)"
+    )
+    built_in = f"the built-in chrono (T_max = {CHRONO_T_MAX})"
+    if _kept_already(kind, memory, CHRONO_MEMORY):
+        # an LSTM of forget-gate bias +4 (56 steps) was told to try chrono (51)
+        none_longer = (
+            f"No init the command sweeps keeps the state longer than this model's gates do: "
+            f"{kept}, where {bias} keeps it about {plural(round(FORGET_BIAS_MEMORY), 'step')} "
+            f"and {built_in} about {round(CHRONO_MEMORY)}; the command sweeps them beside "
+            "PyTorch's default for comparison only. A chrono init of T_max above "
+            f"{math.floor(2 * (steps - 1))} would (its units keep the state 1 + T_max/2 steps, "
+            "the median): vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
+            "one, swept by its name (chrono_1000 for 1000)."
+        )
+    elif _kept_already(kind, memory, FORGET_BIAS_MEMORY):
         # an LSTM of forget-gate bias 2 (8 steps) was told to try a bias of 1 (4 steps)
         gate_try = (
-            f"the chrono init: this model's {gate_words(kind)} already keep its state about "
-            f"{plural(round(memory), 'step')} at their biases alone (the median over its "
-            f"units), at least as long as {bias} keeps it, about "
-            f"{plural(round(FORGET_BIAS_MEMORY), 'step')}; the command sweeps forget_bias "
-            f"beside PyTorch's default for comparison. {chrono}"
+            f"the chrono init: {kept}, at least as long as {bias} keeps it, about "
+            f"{plural(round(FORGET_BIAS_MEMORY), 'step')}, where {built_in} keeps it about "
+            f"{round(CHRONO_MEMORY)}; the command sweeps forget_bias beside PyTorch's default "
+            f"for comparison. {chrono}"
         )
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
@@ -143,7 +174,7 @@ def what_to_try(
         )
     else:
         lines = [gates]
-        words = f"Try {gate_try}"
+        words = none_longer or f"Try {gate_try}"
     why_t = seq_len_words(page_t, seq_len, lag)
     # where its T is not the page's, the sentence that says why says how it was chosen too
     advice = "" if why_t else " (set --seq-len to the dependency length you need)"
