@@ -580,7 +580,8 @@ def test_readers_take_a_monitors_steps_as_its_shards_hold_them(tmp_path):
         if cells:
             rows[cells[0]] = cells
     assert set(rows) >= {"0", "2"} and "1" not in rows
-    assert rows["2"][6] == f"{lost['lyapunov']:+.3f}".replace("-", "−")  # the λ₁ column
+    # the λ₁ column, after the input curve's phase (the verdict's reading at that step)
+    assert rows["2"][7] == f"{lost['lyapunov']:+.3f}".replace("-", "−")
 
 
 def test_a_damaged_manifest_that_still_parses_is_not_read_over_a_steps_shard(tmp_path):

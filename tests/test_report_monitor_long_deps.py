@@ -187,6 +187,24 @@ def test_a_monitors_growing_curve_is_read_against_its_last_steps_gate_memory(tmp
     assert "short against" not in given.intro and "still filling" not in given.intro
 
 
+def test_over_training_says_the_verdicts_rule_and_each_steps_phase(tmp_path):
+    """The section's intro said "a rate rising through 0 is explosion", where the verdict reads
+    the slow LSTM's rising curve at step 1 as its state still filling; and its table of steps
+    said no step's phase. The intro now gives the verdict's rule, and the table the phase of
+    the curve the verdict reads at each step, in the verdict's words (settling.phase_text)."""
+    run = _slow_monitor(tmp_path / "m")
+    section = _section(_report(run), "training")
+    assert "a rate rising through 0 is explosion, unless " in section.intro
+    assert "growing over the probe's lags alone" in section.intro
+    table = next(b for b in section.blocks if isinstance(b, Table))
+    at = table.columns.index("phase, input")
+    assert table.columns[at + 1] == "λ₁"
+    phases = {row[0]: row[at] for row in table.rows}
+    assert phases["0"] == "vanishing"
+    assert phases["1"].startswith("growing over the lags measured, T = 50"), phases
+    assert "which the verdict reads" in table.caption
+
+
 def test_the_rates_figure_reads_a_growing_curve_as_its_verdict_does(tmp_path):
     """The slow LSTM's curve at step 1 grows while its state fills (its gates keep it about 55
     steps, the probe has 50): the verdict asked for a probe of 280 steps first, and the rates

@@ -3,17 +3,20 @@ and horizon, λ₁, the loss, the time and a failed step's reason, one row per r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from ...analysis.fits import HORIZON_DECADES
+from ...analysis.fits import HORIZON_DECADES, PHASE_TOLERANCE
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import MAX_ANOMALY_ROWS, MAX_TABLE_ROWS, rate_text
 from ..model import Table
+from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import has_losses, loss_text
 from .monitor_steps import status_text
+from .settling import GROWING_ONLY
 from .trained import HORIZON_AT_ZERO, fit_horizon_text, seconds_text
 
 __all__ = ["shown_steps", "step_horizon", "training_table"]
@@ -24,11 +27,15 @@ def training_table(
     by_curve: dict[tuple[str, int | None], pd.DataFrame],
     order: list[tuple[str, int | None]],
     labels: list[str],
+    phase: Callable[[Any, int], str] | None = None,
+    read: tuple[str, int | None] | None = None,
 ) -> Table:
     """Every recorded step in a row (the first :data:`MAX_TABLE_ROWS`, then the failed ones
     only, :func:`shown_steps`): its status and loss,
-    each curve's rate and horizon (``by_curve``, in ``order``, headed by ``labels``), λ₁, the
-    time it took and a failed step's reason."""
+    each curve's rate and horizon (``by_curve``, in ``order``, headed by ``labels``), the phase
+    of the curve the verdict reads (``read``, a key of ``by_curve``) as ``phase`` words it
+    (its fit row and the step: the verdict's own reading, :func:`.settling.phase_text`), λ₁,
+    the time it took and a failed step's reason."""
     index = {
         key: {int(s): rec for s, rec in zip(f[MONITOR_STEP], f.to_dict("records"), strict=True)}
         for key, f in by_curve.items()
@@ -38,6 +45,9 @@ def training_table(
     short = [label.removeprefix("state, ") for label in labels]  # "layer 1 (top)", "input"
     columns += [f"rate, {label}" for label in short]
     columns += [f"horizon, {label}" for label in short]
+    phased = phase is not None and read in by_curve
+    if phased:
+        columns.append(f"phase, {short[order.index(read)]}")
     columns += ["λ₁", "time", "reason"]
     rows = []
     shown, note = shown_steps(steps)
@@ -49,13 +59,17 @@ def training_table(
         fits = [index[key].get(n) for key in order]
         row += [rate_text(float(f["rate"])) if f else "—" for f in fits]
         row += [step_horizon(f) if f else "—" for f in fits]
+        if phased:
+            fit = index[read].get(n)
+            row.append(phase(fit, n) if fit else "—")
         lyap = float(rec["lyapunov"])
         row.append(rate_text(lyap) if rec["measured"] else "—")
         row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
         row.append(str(rec["reason"] or ""))
         rows.append(tuple(row))
     k = len(order)
-    numeric = (True, False, *([True] * losses), *([True] * (2 * k)), True, True, False)
+    numeric = (True, False, *([True] * losses), *([True] * (2 * k)), *([False] * phased))
+    numeric += (True, True, False)
     return Table(
         "Rates, horizons and λ₁ by step",
         "Every recorded step: "
@@ -64,7 +78,18 @@ def training_table(
         f"'> n' when the norm never fell below 1e-{HORIZON_DECADES:g} of its lag-0 value by "
         "lag n, the probe's last; "
         f"{HORIZON_AT_ZERO}) "
-        "of each curve, the top Lyapunov exponent λ₁ and the time the measurement took. A "
+        "of each curve, "
+        + (
+            f"the phase of the {short[order.index(read)]} curve, which the verdict reads, as "
+            f"{LONG_DEPS_TITLE} reads it at that step (vanishing below −{PHASE_TOLERANCE} per "
+            f"step, exploding above +{PHASE_TOLERANCE}, else stable; {GROWING_ONLY}: above "
+            f"+{PHASE_TOLERANCE}, and read as growing over the probe's lags alone, its fit not "
+            "one to extrapolate or the probe short against how long the gates keep the state, "
+            "not as explosion), "
+            if phased
+            else ""
+        )
+        + "the top Lyapunov exponent λ₁ and the time the measurement took. A "
         "failed step has its reason under its row and its kind in its status: overflow (the "
         "forward pass on the probe, or a parameter, reached inf) or NaN (it reached NaN; runs "
         "recorded before the two were told apart say overflow for both).",

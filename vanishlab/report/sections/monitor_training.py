@@ -24,7 +24,7 @@ from .monitor_loss import TRAINING_FIGURES, loss_figure, loss_glance, step_span
 from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import step_horizon, training_table
 from .rate_cells import HORIZON_FOLD
-from .settling import SETTLE_MEMORIES, growing_only, settle_len
+from .settling import SETTLE_MEMORIES, growing_only, phase_text, settle_len
 from .trained import (
     HORIZON_MEANING,
     architecture,
@@ -68,7 +68,13 @@ def training_section(view: RunView) -> Section | None:
     rates = _rates_figure(view, steps, fits, by_curve, labels, any_horizon=horizons is not None)
     loss = loss_figure(steps, _markers(steps))  # none where no step has a loss: the page as before
     blocks: list[Any] = [*([loss] if loss else []), rates, *([horizons] if horizons else [])]
-    blocks.append(training_table(steps, by_curve, order, labels))
+    T = _probe_len(view)
+    read = ("input", None) if ("input", None) in by_curve else ("state", layers - 1)
+
+    def phase(fit: Any, step: int) -> str:  # the verdict's reading at that step
+        return phase_text(fit, step_gate_memory(view, step), T)
+
+    blocks.append(training_table(steps, by_curve, order, labels, phase, read))
     glance = _first_to_last(steps, by_curve, order, labels)
     if glance is not None:
         blocks.insert(0, glance)
@@ -76,7 +82,11 @@ def training_section(view: RunView) -> Section | None:
         "training",
         "Over training",
         "How the gradients' decay moves as the model learns: a rate that falls towards −∞ and a "
-        "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion.",
+        "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion, "
+        f"unless {LONG_DEPS_TITLE} would read that step's curve as growing over the probe's "
+        "lags alone: where its fit is not one to extrapolate, or where the probe is short "
+        "against how long the gates keep the state, which still fills from 0 over it. The "
+        "table's phase column says how each step is read.",
         tuple(blocks),
     )
 
@@ -213,7 +223,7 @@ def _growing_note(view: RunView, by_curve: ByCurve) -> str:
     caption's words for it: an LSTM of forget-gate bias +4 on a probe of 50 steps (its gates
     keep the state about 55 steps) was said to explode, beside a verdict that asked for a
     probe of 280 steps first. "" where none is."""
-    T = seq_len_of(model_record(view).get("probe_shape"), architecture(view).get("batch_first"))
+    T = _probe_len(view)
     if T is None:
         return ""
     growing, memories, poor = set(), [], False
@@ -250,6 +260,11 @@ def _growing_note(view: RunView, by_curve: ByCurve) -> str:
         f"alone, not as explosion, as {LONG_DEPS_TITLE} reads such a curve: "
         f"{', or '.join(why)}"
     )
+
+
+def _probe_len(view: RunView) -> int | None:
+    """The probe's T, which a growing curve is read against (None: not recorded)."""
+    return seq_len_of(model_record(view).get("probe_shape"), architecture(view).get("batch_first"))
 
 
 def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) -> LineGrid | None:

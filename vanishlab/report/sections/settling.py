@@ -18,9 +18,10 @@ from ...sweep.config import CellConfig
 from ...sweep.cost import cell_cost
 from ...sweep.manifest import read_json_number
 from ..format import duration, plural, rate_text
-from .extrapolation import factor_text, untrusted_clause, untrusted_fit
+from .extrapolation import factor_text, poor_fit, untrusted_clause, untrusted_fit
 
 __all__ = [
+    "GROWING_ONLY",
     "LONG_SETTLE_S",
     "NO_GATES",
     "SETTLE_MEMORIES",
@@ -32,6 +33,7 @@ __all__ = [
     "growing_only",
     "growing_verdict",
     "page_gates",
+    "phase_text",
     "settle_len",
     "settle_run",
     "settling_reason",
@@ -172,6 +174,27 @@ def growing_only(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> 
     if fit.get("phase") != "exploding":
         return False
     return untrusted_fit(fit) is not None or settle_len(fit, memory, seq_len) is not None
+
+
+#: How :func:`phase_text` names a curve read as growing over the lags measured alone.
+GROWING_ONLY = "growing over the lags measured"
+
+
+def phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
+    """A curve's phase as the verdict reads it, at a glance, in the fits table and in a monitor's
+    table of steps (``seq_len``: its probe's T; ``memory``: that step's gates'): a curve that
+    grows and that the verdict does not call exploding (:func:`.settling.growing_only`: a fit
+    not one to extrapolate, or a run short against its gates' memory) is "growing over the
+    lags measured, T = 50", with why its fit is not one to extrapolate where it is not
+    ("exploding" said more than the verdict beside it); else its fitted phase, with
+    "; poor fit, r² 0.88" where its fit is one (:func:`.extrapolation.poor_fit`)."""
+    if seq_len is not None and growing_only(fit, memory, seq_len):
+        why = untrusted_fit(fit)
+        return f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
+    # any phase read from a poor fit says so: "+0.007 per step (stable)" stood beside a table
+    # that continued no line of it ("not extrapolated: poor fit, r² 0.88")
+    poor = poor_fit(fit)
+    return str(fit["phase"]) + (f"; {poor}" if poor else "")
 
 
 class Growing(NamedTuple):

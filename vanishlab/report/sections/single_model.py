@@ -39,9 +39,15 @@ from ..format import (
 from ..line_style import hidden_band_note
 from ..model import KeyValues, LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
-from .extrapolation import poor_fit, untrusted_fit
 from .rate_cells import HORIZON_FOLD
-from .settling import gate_memory, growing_only, page_gates, settling_reason
+from .settling import (
+    GROWING_ONLY,
+    gate_memory,
+    growing_only,
+    page_gates,
+    phase_text,
+    settling_reason,
+)
 from .trained import (
     FITTED_LABEL,
     HORIZON_AT_ZERO,
@@ -207,29 +213,9 @@ def model_section(view: RunView) -> Section:
     )
 
 
-#: How :func:`_phase_text` names a curve read as growing over the lags measured alone.
-GROWING_ONLY = "growing over the lags measured"
-
-
-def _phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
-    """A curve's phase as the verdict reads it, at a glance and in the fits table: a curve that
-    grows and that the verdict does not call exploding (:func:`.settling.growing_only`: a fit
-    not one to extrapolate, or a run short against its gates' memory) is "growing over the
-    lags measured, T = 50", with why its fit is not one to extrapolate where it is not
-    ("exploding" said more than the verdict beside it); else its fitted phase, with
-    "; poor fit, r² 0.88" where its fit is one (:func:`.extrapolation.poor_fit`)."""
-    if seq_len is not None and growing_only(fit, memory, seq_len):
-        why = untrusted_fit(fit)
-        return f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
-    # any phase read from a poor fit says so: "+0.007 per step (stable)" stood beside a table
-    # that continued no line of it ("not extrapolated: poor fit, r² 0.88")
-    poor = poor_fit(fit)
-    return str(fit["phase"]) + (f"; {poor}" if poor else "")
-
-
 def _glance_rate(fit: Any, memory: float | None, seq_len: int | None) -> str:
-    """A curve's rate and phase at a glance (:func:`_phase_text`)."""
-    return f"{rate_text(fit['rate'])} per step ({_phase_text(fit, memory, seq_len)})"
+    """A curve's rate and phase at a glance (:func:`phase_text`)."""
+    return f"{rate_text(fit['rate'])} per step ({phase_text(fit, memory, seq_len)})"
 
 
 def _glance_horizon(fit: Any) -> str:
@@ -378,7 +364,7 @@ def fits_section(view: RunView) -> Section | None:
                 r2_text(float(f["r2"])),
                 _fit_lags(f),
                 fit_horizon_text(f, word=None),
-                _phase_text(f, memory, seq_len),  # as "At a glance" and the verdict read it
+                phase_text(f, memory, seq_len),  # as "At a glance" and the verdict read it
                 str(f["note"] or ""),
             )
         )
