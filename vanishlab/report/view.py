@@ -187,6 +187,12 @@ class RunView:
         per = self.results.groupby(self.setting_columns, dropna=False)["seed"].nunique()
         return int(per.max())
 
+    def over_seeds(self, stat: str = "mean") -> str:
+        """How a caption's value stands for a setting's seeds: ``"mean over seeds"`` (or
+        another ``stat`` of them: ``"mean ± standard deviation"``), or ``"one seed"`` where no
+        setting has more (:attr:`seeds`): a smoke run's captions said "mean over seeds"."""
+        return f"{stat} over seeds" if self.seeds > 1 else "one seed"
+
     @cached_property
     def one_sample(self) -> bool:
         """Whether every measurement is of one sample (``batch`` 1: a sweep's cells, a model's

@@ -104,7 +104,7 @@ def curve_figures(
                 caption=(
                     f"The log10 Frobenius norm of {what} against the lag k, "
                     + (f"one line per {label(line)}, " if line else "")
-                    + f"mean over seeds; {band}"
+                    + f"{view.over_seeds()}; {band}"
                     + hidden_band_note(panels)
                     + " A straight falling line is exponential vanishing (its slope is the "
                     "rate), a rising one explosion."

@@ -141,7 +141,7 @@ def depth_section(view: RunView) -> Section | None:
             title="Depth × lag: every layer's state",
             caption=(
                 f"Colour: log10 ||{view.state_jacobian('l')}|| (the last state of the top layer "
-                "against layer l's state k steps earlier, mean over seeds) for "
+                f"against layer l's state k steps earlier, {view.over_seeds()}) for "
                 "each layer l (rows, top layer at the top) and lag k (columns). Blue is a norm "
                 "below 1 (vanishing), red above 1 (exploding), white 1"
                 + (

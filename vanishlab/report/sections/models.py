@@ -116,8 +116,8 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
                 "The log10 Frobenius norm of the top layer's state Jacobian "
                 f"{view.state_jacobian()} against the lag k, one line per model"
                 + (" (an RNN one per activation)" if "RNN" in view.models_measured else "")
-                + ", mean over seeds; one panel per setting of the other swept axes. Measurements "
-                "only: this figure draws no theory"
+                + f", {view.over_seeds()}; one panel per setting of the other swept axes. "
+                "Measurements only: this figure draws no theory"
                 + _theory_elsewhere(view)
                 + "."
                 + (ZERO_NOTE if any(len(c.floor_x) for p in panels for c in p.curves) else "")
@@ -277,12 +277,12 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     return Table(
         title="Rates and horizons by model",
         caption=(
-            "The fitted decay rate of the top layer's state curve (ln per step, mean ± standard "
-            "deviation over seeds"
+            "The fitted decay rate of the top layer's state curve (ln per step, "
+            + view.over_seeds("mean ± standard deviation")
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
             + EXACT_ZERO_RATES
             + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} ("
-            + horizon_median_note("'> n'")
+            + horizon_median_note("'> n'", view.seeds)
             + "; "
             + exact_zero_note("some seed's")
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "

@@ -28,11 +28,17 @@ HORIZON_FOLD = f"{10**HORIZON_DECADES:g}-fold"
 :data:`vanishlab.analysis.fits.HORIZON_DECADES`, where the fits define the horizon."""
 
 
-def horizon_median_note(reads: str) -> str:
+def horizon_median_note(reads: str, seeds: int) -> str:
     """The captions' one account of how a setting's median horizon (:func:`.setting_fits.
     setting_fits`) counts a seed whose norm never fell that far: as past the last lag measured
     (inf), so that the median is past it, written ``reads`` ("'> n'", "'h > n'"), where half
-    its seeds or more never fell (two seeds, one at lag 5 and one never: '> n', not 5)."""
+    its seeds or more never fell (two seeds, one at lag 5 and one never: '> n', not 5). Of
+    ``seeds`` 1 (the most any setting has), no median: its seed's horizon."""
+    if seeds == 1:
+        return (
+            f"one seed; it reads {reads} where the norm never falls that far by lag n, the last "
+            "lag measured"
+        )
     return (
         "median over seeds; a seed whose norm never falls that far by lag n, the last lag "
         f"measured, counts as past it, so the median reads {reads} where half the seeds or "

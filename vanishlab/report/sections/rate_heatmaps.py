@@ -116,14 +116,16 @@ def rate_heatmaps(
         HeatmapGrid(
             title=title,
             caption=(
-                f"Colour: the decay rate (ln per step, mean over seeds) by {label(row_key)} (rows) "
+                f"Colour: the decay rate (ln per step, {view.over_seeds()}) by {label(row_key)} "
+                "(rows) "
                 f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding"
                 + (", grey an exact zero (−∞)" if any(p.grey for p in page) else "")
                 + ("; one panel per combination of the other axes. " if facet else ". ")
                 + "Each cell gives the rate and the horizon h, the lag at which the norm has "
-                f"fallen {HORIZON_FOLD} (the "
-                + horizon_median_note("'h > n'")
-                + "; a median may lie between two lags)."
+                f"fallen {HORIZON_FOLD} ("
+                + ("the " if view.seeds > 1 else "")
+                + horizon_median_note("'h > n'", view.seeds)
+                + ("; a median may lie between two lags)." if view.seeds > 1 else ").")
                 + (
                     f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
                     if marked[n]

@@ -126,12 +126,12 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer) against "
         "k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient; — where no seed has a finite rate), mean ± standard deviation over "
-        "seeds. "
+        "as a transient; — where no seed has a finite rate), "
+        f"{view.over_seeds('mean ± standard deviation')}. "
         + EXACT_ZERO_RATES
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value ("
-        + horizon_median_note("'> n'")
+        + horizon_median_note("'> n'", view.seeds)
         + "; "
         + exact_zero_note("some seed's")
         + "). Phase: vanishing below "

@@ -86,7 +86,7 @@ def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
 
 
 PHASE_CAPTION = (
-    "The fitted decay rate of the top layer's state (points, mean over seeds{bars}){predicted} "
+    "The fitted decay rate of the top layer's state (points, {seeds}{bars}){predicted} "
     "against the gain g{lines}. The horizontal line at 0 separates vanishing (below) from "
     "exploding (above) gradients, the shaded band is the stable phase (|rate| ≤ "
     f"{PHASE_TOLERANCE}, {BAND_WORDS})"
@@ -200,6 +200,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
+                seeds=view.over_seeds(),
                 lines=f", one colour per {label(line)}" if line else "",
                 bars=f"; {bars}" if bars else "",
                 predicted=PREDICTED_CAPTION if predicted else "",
@@ -318,16 +319,24 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     return Table(
         "Theory vs measurement by setting",
         f"Measured rate: the fitted slope of ln ||{view.state_jacobian()}|| of the top layer "
-        "against its own earlier state (natural log per step, mean over the "
-        "seeds; a seed whose rate is −∞ is left out of the mean unless all are, and counted: "
-        "'(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov exponent). Predicted: "
+        "against its own earlier state (natural log per step, "
+        + (
+            "mean over the seeds; a seed whose rate is −∞ is left out of the mean unless all "
+            "are, and counted: '(k of n seeds −∞)', as in the rate via layer 0 and the Lyapunov "
+            "exponent"
+            if view.seeds > 1
+            else view.over_seeds()
+        )
+        + "). Predicted: "
         "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
         "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies"
         + dash
-        + " Measured − predicted: mean ± standard deviation over seeds. "
+        + f" Measured − predicted: {view.over_seeds('mean ± standard deviation')}. "
         + lyapunov
         + (LYAPUNOV_ZERO_NOTE if any(r["n_zero_lyapunov"] > 0 for r in records) else "")
-        + "Pascanu slope: ln ||W_hh||₂ (mean over the measured seeds, as the rate), the bound "
+        + "Pascanu slope: ln ||W_hh||₂ ("
+        + ("mean over the measured seeds" if view.seeds > 1 else "one seed")
+        + ", as the rate), the bound "
         "every lag's norm stays under, not a prediction. Flags mark settings outside the "
         "domain where the theory is expected to hold; they are listed, not hidden."
         + view.state_note,

@@ -280,9 +280,10 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title="Gradient horizon at initialisation against T",
         caption=(
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
-            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation (mean over seeds; a seed "
-            "whose gradient never fell that far within the sequence counts as T, so a mean with "
-            "such a seed is only a lower bound: a caret, ▲). Dashed: the shortest lag the "
+            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation ({view.over_seeds()}; a "
+            "seed whose gradient never fell that far within the sequence counts as T, so "
+            + ("a mean with such a seed" if view.seeds > 1 else "its")
+            + " is only a lower bound: a caret, ▲). Dashed: the shortest lag the "
             "task's answer lies back. A horizon under the dashed line predicts failure."
             + (
                 " Some of these lags are where a sample's Jacobian is exactly zero, not a "
