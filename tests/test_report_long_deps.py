@@ -1106,17 +1106,22 @@ def test_a_level_verdict_from_a_poor_fit_says_it_is_poor(slow):
     """At T = 300 the slow LSTM's input was "fine": "within the lags measured (up to 299)
     (+0.007 per step)", two parentheses back to back, and nothing of the fit of r² 0.88 that
     its table gives as why it continues no line. The rate now follows a colon, and a poor fit
-    is said in the words a growing curve's verdict uses."""
+    is said. Then it said "neither vanishes nor explodes ..., though its fit (poor fit, r² 0.88)
+    is not one to extrapolate": a phase read off a line the curve does not follow. It now says
+    what was measured, and that the rate does not tell (what to try: nothing, as before)."""
     fits = vl.fit_decay(vl.load_results(slow[300]))
     inp = fits[fits["source"] == "input"].iloc[0].to_dict()
     assert inp["phase"] == "stable" and untrusted_fit(inp) == "poor fit, r² 0.88"  # the premise
     intro = _section(slow[300]).intro
     assert (
-        "neither vanishes nor explodes within the lags measured (up to 299): +0.007 per step, and "
-        "it is ×1.0 at k = 299, short of a 1000-fold fall, though its fit (poor fit, r² 0.88) is "
-        "not one to extrapolate. Longer dependencies"
+        "has not fallen 1000-fold within the lags measured (up to 299): it is ×1.0 at k = 299. "
+        "Its fitted rate, +0.007 per step, is not one to read a phase from (poor fit, r² 0.88): "
+        "it does not tell whether the gradient vanishes or explodes past these lags. Longer "
+        "dependencies"
     ) in intro, intro
-    assert ") (" not in intro
+    assert ") (" not in intro and "neither vanishes nor explodes" not in intro
+    assert intro.count("poor fit") == 1
+    assert not any(b.title == "What to try" for b in _section(slow[300]).blocks)
 
 
 def test_at_a_glance_any_phase_read_from_a_poor_fit_says_so(runs, slow):

@@ -43,7 +43,6 @@ from .extrapolation import (
     factor_text,
     magnitude_text,
     reach,
-    untrusted_clause,
     untrusted_fit,
 )
 from .learn_command import learn_code
@@ -276,10 +275,23 @@ def _verdict(
     # Said with what it measured at the last lag (-0.009 per step is "stable", and a 90-fold
     # fall over 500 lags), and with a poor fit said so, as a growing curve's is (r² 0.88).
     at_last = f"×{factor_text(last)} at k = {main.last}, " if math.isfinite(last) else ""
+    why = untrusted_fit(fit)
+    if why is not None:
+        # "neither vanishes nor explodes ..., though its fit (poor fit, r² 0.85) is not one to
+        # extrapolate" read a phase off a line the curve does not follow
+        return (
+            f"{what} has not fallen {HORIZON_FOLD} within {span}"
+            + (f": it is {at_last.removesuffix(', ')}" if at_last else "")
+            + f". Its fitted rate, {rate_text(rate)} per step, is not one to read a phase from "
+            f"({why}): it does not tell whether the gradient vanishes or explodes past these "
+            f"lags. Longer dependencies were not measured: {longer} to see them.",
+            "unread",
+            None,
+        )
     return (
         f"{what} neither vanishes nor explodes within {span}: {rate_text(rate)} per step, and "
-        f"it is {at_last}short of a {HORIZON_FOLD} fall{untrusted_clause(fit)}. Longer "
-        f"dependencies were not measured: {longer} to see them.",
+        f"it is {at_last}short of a {HORIZON_FOLD} fall. Longer dependencies were not "
+        f"measured: {longer} to see them.",
         "fine",
         None,
     )
