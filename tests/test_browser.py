@@ -442,8 +442,8 @@ def test_a_comparison_in_prose_never_wraps_inside_itself(tmp_path):
 
     words = ["'h > n'", "'> n'", "H < 64,", "> 100"]
     text = (
-        f"Each cell gives the horizon h, {horizon_median_note(words[0])}; the table's "
-        f"{horizon_median_note(words[1])}. Narrow: {words[2]} or fewer than 17.5 units. "
+        f"Each cell gives the horizon h, {horizon_median_note(words[0], 2)}; the table's "
+        f"{horizon_median_note(words[1], 2)}. Narrow: {words[2]} or fewer than 17.5 units. "
     ) * 2
     cells = ((words[3], text),)
     section = Section("s", "Prose", text, (Table("t", text, ("h", "b"), cells, (False, False)),))

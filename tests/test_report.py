@@ -207,8 +207,8 @@ def test_a_comparison_in_prose_stays_on_one_line():
     def kept(text: str) -> str:
         return f'<span class="nowrap">{escape(text)}</span>'
 
-    for reads in ["'h > n'", "'> n'"]:
-        note = horizon_median_note(reads)
+    for reads, seeds in itertools.product(["'h > n'", "'> n'"], (1, 2)):  # one seed: no median
+        note = horizon_median_note(reads, seeds)
         assert prose(note) == str(escape(note)).replace(str(escape(reads)), kept(reads))
     assert prose("> 100") == kept("> 100")  # a table's horizon cell
     assert prose("narrow: H < 64, or fewer") == f"narrow: {kept('H < 64,')} or fewer"
