@@ -368,6 +368,41 @@ def test_a_second_model_beside_the_state_dict_key_is_listed_not_ignored(tmp_path
     assert read_checkpoint(alone).module_name == "rnn"
 
 
+@pytest.mark.parametrize("container", ["model", "state_dict", "model_state_dict"])
+def test_the_module_of_a_lone_state_dict_key_is_also_named_by_its_path_in_the_file(
+    tmp_path, container
+):
+    """{"model": sd, "optimizer": ...} holds sd's rnn at the file's model/rnn.*: --module
+    model.rnn (the path a module beside the key is named by, and that the file's keys read)
+    was refused with "(it has: rnn)", and --module model of a bare module's sd with "it holds
+    one recurrent module, at its top level", where its weights lie under "model"."""
+    sd = _Model().state_dict()
+    optimizer = torch.optim.Adam(_Model().parameters()).state_dict()
+    path = _save({container: sd, "optimizer": optimizer}, tmp_path / "m.pt")
+    for name in (None, "rnn", f"{container}.rnn", f"{container}.rnn."):
+        ckpt = read_checkpoint(path, module=name)
+        assert ckpt.module_name == "rnn", name  # one module, one name: the same analysis
+        assert torch.equal(ckpt.build().weight_hh_l1, sd["rnn.weight_hh_l1"])
+    with pytest.raises(
+        VanishlabError,
+        match=rf"no recurrent module '{container}.lstm' \(it has: rnn, in its "
+        rf"state_dict under '{container}'\)$",
+    ):
+        read_checkpoint(path, module=f"{container}.lstm")
+    bare = nn.GRU(3, 4).state_dict()
+    top = _save({container: bare, "optimizer": optimizer}, tmp_path / "top.pt")
+    assert read_checkpoint(top, module=container).module_name == ""
+    with pytest.raises(
+        VanishlabError,
+        match=rf"at the top level of its state_dict under "
+        rf"'{container}' \(its weights",
+    ):
+        read_checkpoint(top, module="gru")
+    # A name of the file's own top that is no module stays refused.
+    with pytest.raises(VanishlabError, match=r"no recurrent module 'optimizer'"):
+        read_checkpoint(path, module="optimizer")
+
+
 @pytest.mark.parametrize("half", [torch.float16, torch.bfloat16])
 def test_half_precision_is_widened_to_float32(tmp_path, half):
     lstm = nn.LSTM(3, 4).to(half)

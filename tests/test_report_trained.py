@@ -342,6 +342,17 @@ def test_a_failed_measurement_is_said_and_draws_nothing(tmp_path):
     )
 
 
+def test_the_model_table_does_not_call_a_checkpoint_dict_a_bare_state_dict(tmp_path):
+    """A module saved alone under "model" beside an optimizer's state was said to be "the
+    whole file (a bare state_dict)": its keys have no prefix, and the file is a dict."""
+    lstm = torch.nn.LSTM(3, 4)
+    opt = torch.optim.Adam(lstm.parameters()).state_dict()
+    torch.save({"model": lstm.state_dict(), "optimizer": opt}, tmp_path / "ck.pt")
+    analyze_checkpoint(tmp_path / "ck.pt", tmp_path / "run", seq_len=6, batch=2)
+    items = dict(_blocks(_section(_report(tmp_path / "run"), "model"), KeyValues)[1].items)
+    assert items["module in the file"] == "top level (its keys have no prefix)"
+
+
 def test_a_trained_page_refuses_a_sweep_section_by_name(single_runs):
     run = single_runs["lstm"]
     args = (vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))

@@ -100,7 +100,14 @@ class Checkpoint:
             raise VanishlabError(f"checkpoint {self.path}: {err}") from None
 
 
-def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
+def _pick(prefixes: list[str], module: str | None, path: Path, container: str = "") -> str:
+    """The key prefix of the module ``module`` names among ``prefixes``, those of the
+    state_dict read under the file's key ``container`` (``""``: from the file's top). A name
+    that starts with that key is the module's path in the file, as a module beside the key
+    is named (``model.rnn``, ``ema.rnn``), and names the same module: ``--module model.rnn``
+    of ``{"model": sd}`` was refused with "(it has: rnn)", and ``--module model`` with "it
+    holds one recurrent module, at its top level", where the file's keys read model/rnn...
+    and model/weight_ih_l0."""
     names = ", ".join(module_label(p[:-1]) for p in prefixes)  # for the refusals below
     if module is None:
         if len(prefixes) == 1:
@@ -111,13 +118,18 @@ def _pick(prefixes: list[str], module: str | None, path: Path) -> str:
         )
     wanted = module.rstrip(".")
     wanted = f"{wanted}." if wanted else ""
+    inner = wanted[len(container) + 1 :] if container else None  # its name in the state_dict
+    if wanted not in prefixes and wanted.startswith(f"{container}.") and inner in prefixes:
+        return inner
+    under = f"the top level of its state_dict under {container!r}" if container else "its top level"
     if wanted not in prefixes and prefixes == [""]:  # was "(it has: (top level))"
         raise VanishlabError(
-            f"{path} has no recurrent module {module!r}: it holds one recurrent module, at its "
-            f"top level (its weights are named weight_ih_l0, ...); drop --module (module=)"
+            f"{path} has no recurrent module {module!r}: it holds one recurrent module, at "
+            f"{under} (its weights are named weight_ih_l0, ...); drop --module (module=)"
         )
     if wanted not in prefixes:
-        raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names})")
+        inside = f", in its state_dict under {container!r}" if container else ""
+        raise VanishlabError(f"{path} has no recurrent module {module!r} (it has: {names}{inside})")
     return wanted
 
 
@@ -148,8 +160,8 @@ def read_checkpoint(
         )
     path = as_path(path, "path")
     obj = load_file(path, "checkpoint")
-    state = find_state_dict(obj, path)
-    prefix = _pick(find_recurrent(state), module, path)
+    container, state = find_state_dict(obj, path)
+    prefix = _pick(find_recurrent(state), module, path, container)
     weights = {
         key[len(prefix) :]: value
         for key, value in state.items()

@@ -56,9 +56,11 @@ _EXPECTED = (
 )
 
 
-def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
+def find_state_dict(obj: Any, path: Path) -> tuple[str, Mapping[str, torch.Tensor]]:
     """The state_dict in what ``torch.load`` gave for ``path`` (see the module docstring), with
-    pruned parameters as the module uses them; VanishlabError saying what the file holds when
+    pruned parameters as the module uses them, and the container key it was read under
+    (``"model"``; ``""`` where the keys name the modules from the file's top: a bare
+    state_dict, or a nested one read whole); VanishlabError saying what the file holds when
     no key names recurrent weights."""
     if isinstance(obj, Mapping):
         beside = False  # recurrent weights outside the container key that holds some
@@ -67,13 +69,13 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
             if isinstance(inner, Mapping) and find_recurrent(inner := _unpruned(inner)):
                 rest = {k: v for k, v in obj.items() if k != key}
                 if not find_recurrent(_unpruned(_flatten(rest))):
-                    return inner
+                    return key, inner
                 # Another model beside it ({"model": sd, "ema": sd_ema}): the whole file is
                 # read as one nested state_dict below, every module listed by its full name.
                 beside = True
                 break
         if not beside and find_recurrent(top := _unpruned(obj)):
-            return top
+            return "", top
     if isinstance(obj, torch.Tensor):  # was told only "a single tensor, not a state_dict"
         raise VanishlabError(
             f"{path} holds a single tensor (shape {tuple(obj.shape)}), not a state_dict"
@@ -82,7 +84,7 @@ def find_state_dict(obj: Any, path: Path) -> Mapping[str, torch.Tensor]:
         )
     flat = _unpruned(_flatten(obj))
     if find_recurrent(flat):
-        return flat
+        return "", flat
     cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
     if cell is not None:
         raise VanishlabError(f"{path} holds {_cell_recipe(flat, cell)}")

@@ -184,7 +184,8 @@ def model_section(view: RunView) -> Section:
         ("SHA-256", str(model.get("sha256") or "—")),
         (
             "module in the file",
-            f"{module} (its keys' prefix)" if module else "the whole file (a bare state_dict)",
+            # not "the whole file (a bare state_dict)": so read {"model": sd, "optimizer": ...}
+            f"{module} (its keys' prefix)" if module else "top level (its keys have no prefix)",
         ),
     ]
     if model.get("note"):  # keys of the module that its kind has not: not measured
