@@ -567,3 +567,28 @@ def test_a_recorded_command_pins_an_axis_the_experiment_sets_otherwise(tmp_path)
         result = runner.invoke(app, [*words, "--workers", "1", "--quiet"])
         assert result.exit_code == 0, result.output
     assert sorted(vl.load_cells(again)["cell_id"]) == sorted(vl.load_cells(run)["cell_id"])
+
+
+def test_the_models_figure_gives_each_init_a_column_and_each_setting_a_row(tmp_path):
+    """Four inits at two lengths ran on three panels to a row: the second row read "T = 6,
+    chrono | T = 12, default | T = 12, orthogonal", and no column was one init, where the
+    decay curves give each value of the last axis a column (MAX_COLUMNS = 5)."""
+    from vanishlab.report.data import build_report
+    from vanishlab.report.model import LineGrid
+
+    inits = ("default", "orthogonal", "forget_bias", "chrono")
+    sweep = vl.Sweep(
+        model=("lstm", "gru"), init=inits, seq_len=(6, 12), hidden_size=4, input_size=3,
+        batch=2, seed=(0,),
+    )  # fmt: skip
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    section = next(s for s in report.sections if s.key == "models")
+    grid = next(b for b in section.blocks if isinstance(b, LineGrid))
+    assert (grid.nrows, grid.ncols) == (2, 4)
+    for panel in grid.panels:
+        assert f"init = {inits[panel.col]}" in panel.title, panel.title
+        assert f"T = {(6, 12)[panel.row]}," in panel.title, panel.title

@@ -23,9 +23,11 @@ from ...sweep.prediction import NO_GATED_THEORY
 from ...sweep.summary_fields import diverges_meaning
 from ..format import (
     LAG_LABEL,
+    MAX_COLUMNS,
     NOT_APPLICABLE,
     NUMERIC_AXES,
     and_list,
+    hashable,
     label,
     plural,
     rate_text,
@@ -82,16 +84,33 @@ def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
     return seed_stats(frame, [*keys, "line"], "log10_fro_mean", "log10_fro_std")
 
 
+def _columns(combos: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], int]:
+    """The panels' settings in reading order and the columns they run in: one column per value
+    of the last swept axis (at most :data:`~..format.MAX_COLUMNS`) where every setting of the
+    others has each of them, so that a row is one setting and a column one value, as the decay
+    curves lay them out; else three to a row. A gated run's four inits ran on three to a row:
+    its rows read ``T = 50: default, forget_bias, chrono``, then ``T = 50: orthogonal | T =
+    100: default, forget_bias``, and no column was one init."""
+    if combos and len(combos[0]) > 1:
+        values = list(dict.fromkeys(hashable(c[-1]) for c in combos))
+        rows = list(dict.fromkeys(tuple(hashable(v) for v in c[:-1]) for c in combos))
+        # ``combos`` run in display order, the last axis fastest: a whole grid is rows x values
+        if 1 < len(values) <= MAX_COLUMNS and len(combos) == len(rows) * len(values):
+            return combos, len(values)
+    return combos, min(3, max(1, len(combos)))
+
+
 def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     curves = _mean_curves(view, keys)
     settings = view.setting_order(curves[keys].drop_duplicates(), keys) if keys else None
     combos = [()] if settings is None else list(settings.itertuples(index=False, name=None))
+    combos, ncols = _columns(combos)
+    cap = max(MAX_PANELS // ncols, 1) * ncols  # whole rows
     panels: list[LinePanel] = []
-    ncols = min(3, max(1, len(combos)))
     # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
     # both "input std = 1")
     titles = setting_titles([zip(keys, c, strict=True) for c in combos])
-    for i, combo in enumerate(combos[:MAX_PANELS]):
+    for i, combo in enumerate(combos[:cap]):
         rows = curves
         for k, v in zip(keys, combo, strict=True):
             rows = rows[(rows[k] == v).to_numpy(dtype=bool)]
@@ -107,8 +126,8 @@ def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
             panel_curves.append(Curve(name, style, x[idx], y[idx], floor_x=floor[thin(len(floor))]))
         title = titles[i] if keys else "all cells"
         panels.append(LinePanel(i // ncols, i % ncols, title, tuple(panel_curves)))
-    left = titles[MAX_PANELS:]
-    drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:MAX_PANELS]]
+    left = titles[cap:]
+    drawn = [dict(zip(keys, combo, strict=True)) for combo in combos[:cap]]
     return with_rim_note(
         LineGrid(
             title=f"{and_list(view.models_measured)} side by side",
