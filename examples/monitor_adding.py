@@ -118,15 +118,44 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     print(f"run directory: {out}  (vanishlab report {out})")
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= ``low``. --seq-len 0, --hidden 0, --every 0 and
+    --threads 0 ended in a traceback from torch or the monitor, and --steps -1 trained nothing
+    without a word."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return read
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (--lr -1 was Adam's traceback)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", default="rnn,irnn", help=f"comma-separated, of {list(CELLS)}")
-    parser.add_argument("--seq-len", type=int, default=50)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--every", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    # two halves of at least one step each: the task marks one step in each
+    parser.add_argument("--seq-len", type=at_least(2), default=50)
+    parser.add_argument("--hidden", type=at_least(1), default=64)
+    parser.add_argument("--steps", type=at_least(0), default=1000)
+    parser.add_argument("--every", type=at_least(1), default=100)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--seed", type=at_least(0), default=0)
     parser.add_argument(
         "--out",
         type=Path,
@@ -136,7 +165,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=at_least(1),
         default=1,
         help="torch threads; the printed numbers (docs/trained.md) are those of 1: another "
         "count sums in another order, and the IRNN's training amplifies the rounding",
@@ -151,8 +180,11 @@ def main() -> None:
         out = args.out / cell
         if out.is_symlink() or (out.exists() and not is_monitor_run(out)):
             parser.error(f"{out} exists and is not this example's run (a monitor's); choose --out")
-    for cell in cells:
-        train(cell, args, args.out / cell)
+    try:
+        for cell in cells:
+            train(cell, args, args.out / cell)
+    except vl.VanishlabError as err:  # --out inside another run, say: one line, not a traceback
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
 
 
 if __name__ == "__main__":

@@ -989,6 +989,45 @@ def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, ca
     assert sorted(vl.load_results(kept)["step"].unique()) == [0, 2]
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--seq-len", "1"], "argument --seq-len: must be at least 2, got 1"),
+        (["--hidden", "0"], "argument --hidden: must be at least 1, got 0"),
+        (["--every", "0"], "argument --every: must be at least 1, got 0"),
+        (["--steps", "-1"], "argument --steps: must be at least 0, got -1"),
+        (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
+        (["--lr", "-1"], "argument --lr: must be a finite number above 0, got -1"),
+        (["--out", "RUN"], "is inside the run directory"),
+    ],
+)
+def test_the_example_script_refuses_a_bad_argument_in_one_line(
+    tmp_path, monkeypatch, capsys, args, said
+):
+    """--seq-len 1 and --hidden 0 ended in torch's traceback, --every 0 and --out inside a run
+    in the monitor's, --threads 0 in set_num_threads', --lr -1 in Adam's, and --steps -1
+    trained nothing without a word: each is now argparse's error, exit status 2."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+    run = tmp_path / "run"
+    with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=run) as mon:
+        mon.step(0)
+    argv = [str(script), "--steps", "2", "--every", "2", "--seq-len", "6", "--hidden", "4"]
+    args = [str(run) if a == "RUN" else a for a in args]
+    monkeypatch.setattr(sys, "argv", [*argv, *args])
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.set_num_threads(threads)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("monitor_adding.py: error: ") and said in last, err
+    assert not (run / "rnn").exists()
+
+
 def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
     from vanishlab.sweep import shard, store
 
