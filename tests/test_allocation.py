@@ -239,9 +239,9 @@ def test_an_analysis_longer_than_memory_is_refused_in_the_engine_s_words(analysi
     assert size.endswith(" TiB") and f" ({size} at once): " in said
 
 
-# bytes per lag: the envelope's 96 a row, 3 layers' state rows and an input row a lag
+# bytes per lag: the envelope's 72 a row, 3 layers' state rows and an input row a lag
 @pytest.mark.parametrize(
-    ("analysis", "row_bytes"), [("pascanu_envelope", 4 * 96), ("origin_log_norms", 48)]
+    ("analysis", "row_bytes"), [("pascanu_envelope", 4 * 72), ("origin_log_norms", 48)]
 )
 def test_an_analysis_is_refused_before_its_first_array_is_made(monkeypatch, analysis, row_bytes):
     # At 10**9 steps the envelope made its 8 GB of bounds, then ran for minutes before failing

@@ -36,13 +36,13 @@ from ..core.inputs import (
 )
 from ..core.integers import check_integer
 from ..core.log_units import LN10
-from ..core.scaling import scaled_norms
 from ..core.tensor_checks import check_dense, check_finite
 
 __all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
 
-# origin_log_norms' resident peak per lag: its two arrays and the frame made of them, 48 bytes
-# measured at max_lag = 4,000,000 (2026-12-06).
+# origin_log_norms' resident peak per lag: its three arrays, the frame's columns as they are,
+# 27 bytes measured at max_lag = 1,000,000 (pandas 3.1, 2026-12-06; 48 when the frame copied
+# them). pandas 2 copies the two float columns into one block: 16 more, counted (not measured).
 _LAG_BYTES = 48
 
 
@@ -132,7 +132,8 @@ def origin_log_norms(
     powers are formed by repeated normalised multiplication in float64 (M_k = W M_{k-1} /
     ||W M_{k-1}||_F, the log of the scale carried apart), so nothing under- or overflows at any
     lag; the spectral norm of each normalised power comes from an exact SVD. Cost: one
-    (H x H) product and one SVD per lag. For a relu ``nn.RNN`` the origin has relu'(0) = 0, so
+    (H x H) product per lag, in order (each power is the one before times W), and one SVD
+    per lag, batched up to 1024 at a time. For a relu ``nn.RNN`` the origin has relu'(0) = 0, so
     lags >= 1 are exactly zero (-inf), as the engine reports. In a stack at the origin it gives
     the top layer's rows with ``layer = num_layers - 1``; lower layers sum paths through the
     layers above (see :func:`pascanu_envelope`) and are not covered.
@@ -158,21 +159,54 @@ def origin_log_norms(
     fro = np.empty(max_lag + 1)
     spec = np.empty(max_lag + 1)
     fro[0], spec[0] = 0.5 * math.log10(H), 0.0  # the identity
+    if relu:
+        fro[1:] = spec[1:] = -math.inf
+    else:
+        _powers(w, fro, spec)
+    return pd.DataFrame(
+        {"lag": np.arange(max_lag + 1, dtype=np.int64), "log10_fro": fro, "log10_spec": spec},
+        copy=False,
+    )
+
+
+# How many normalised powers wait for their spectral norms together (_powers): up to 1024,
+# and up to 16 MiB of them (a 0-d tensor of each one's norms waits too, ~0.2 KiB apiece)
+_CHUNK, _CHUNK_BYTES = 1024, 2**24
+
+
+def _powers(w: torch.Tensor, fro: np.ndarray, spec: np.ndarray) -> None:
+    """Fill lags 1.. of ``fro`` and ``spec`` (log10 ||W^k||_F and _2) in place.
+
+    The same normalised products as one lag at a time (M_k = W M_{k-1} / ||W M_{k-1}||_F, the
+    Frobenius norm as :func:`~vanishlab.core.scaling.scaled_norms` takes it: the largest
+    |entry| a, then a ||M / a||), the same values to the last digit; the spectral norms of a
+    chunk of them in one batched ``svdvals`` (LAPACK's per matrix, as ``matrix_norm(ord=2)``
+    of each), and nothing read back to Python per lag: an all-zero power (a nilpotent W) is
+    found at the chunk's end, where its lag and those after it are -inf."""
+    H, n_lags = w.shape[0], len(fro) - 1
+    chunk = max(1, min(n_lags, _CHUNK, _CHUNK_BYTES // (8 * H * H)))
+    units = torch.empty(chunk, H, H, dtype=torch.float64)
     m = torch.eye(H, dtype=torch.float64) / math.sqrt(H)  # ||m||_F = 1
     log_scale = 0.5 * math.log(H)
-    for k in range(1, max_lag + 1):
-        if relu:
-            fro[k] = spec[k] = -math.inf
-            continue
-        m = w @ m
-        n = float(scaled_norms(m[None])[0])  # exact at any scale (W_hh of 1e-160 too)
-        if n == 0.0:  # nilpotent: exactly zero from here on
-            fro[k:] = spec[k:] = -math.inf
-            break
-        m = m / n
-        log_scale += math.log(n)
-        fro[k] = log_scale / LN10
-        spec[k] = (log_scale + math.log(float(torch.linalg.matrix_norm(m, ord=2)))) / LN10
-    return pd.DataFrame(
-        {"lag": np.arange(max_lag + 1, dtype=np.int64), "log10_fro": fro, "log10_spec": spec}
-    )
+    k = 1
+    while k <= n_lags:
+        count = min(chunk, n_lags + 1 - k)
+        peaks, norms = [], []
+        for i in range(count):
+            p = w @ m
+            a = torch.linalg.vector_norm(p, ord=math.inf)  # the largest |entry|
+            n = a * torch.linalg.vector_norm(p / a)  # exact at any scale (W_hh of 1e-160 too)
+            m = torch.div(p, n, out=units[i])
+            peaks.append(a)
+            norms.append(n)
+        peaks = torch.stack(peaks).tolist()
+        zero = peaks.index(0.0) if 0.0 in peaks else count  # nilpotent: zero from here on
+        tops = torch.linalg.svdvals(units[:zero]).amax(-1).tolist()  # NaN past a zero
+        for i, (n, top) in enumerate(zip(torch.stack(norms).tolist()[:zero], tops, strict=True)):
+            log_scale += math.log(n)
+            fro[k + i] = log_scale / LN10
+            spec[k + i] = (log_scale + math.log(top)) / LN10
+        if zero < count:
+            fro[k + zero :] = spec[k + zero :] = -math.inf
+            return
+        k += count
