@@ -170,31 +170,38 @@ def test_dry_run_estimates_the_time_by_each_cells_cost(tmp_path, monkeypatch):
     args = ["sweep", *SMALL, "--hidden-size", "8", "--seeds", "3", "--dry-run"]
     args += ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--gain", "1"]
     args += ["--out", str(tmp_path / "run")]
+    monkeypatch.setattr(cost, "START_S", 2.0)  # the sweep's start, and its pool's
+    monkeypatch.setattr(cost, "WORKER_START_S", 1.0)
     two = runner.invoke(app, [*args, "--workers", "2"])
     assert two.exit_code == 0, two.stderr
-    # 3 cells of 100 s and 3 of 10 s: 330 s, 165 s each in 2 workers
+    # 3 cells of 100 s and 3 of 10 s: 330 s, 165 s each in 2 workers; then the start
     assert (
-        "time: 6 cells to run, about 2 min 45 s in 2 workers (about 5 min 30 s on one CPU "
-        "thread); the longest cell about 1 min 40 s (the cells alone, not the sweep's start)\n"
+        "time: 6 cells to run, about 2 min 48 s in 2 workers (about 5 min 32 s on one CPU "
+        "thread), with the sweep's start (about 3.0 s; about 2.0 s on one thread); the longest "
+        "cell about 1 min 40 s\n"
     ) in two.stdout
     one = runner.invoke(app, [*args, "--workers", "1"])
-    assert "time: 6 cells to run, about 5 min 30 s on one CPU thread; the longest cell about " in (
-        one.stdout
-    )
+    assert (
+        "time: 6 cells to run, about 5 min 32 s on one CPU thread, with the sweep's start "
+        "(about 2.0 s); the longest cell about "
+    ) in one.stdout
     # No worker waits on another for less than the longest cell: 6 workers take 100 s, not 55
     six = runner.invoke(app, [*args, "--workers", "6"])
-    assert "about 1 min 40 s in 6 workers (about 5 min 30 s on one CPU thread)" in six.stdout
+    assert "about 1 min 43 s in 6 workers (about 5 min 32 s on one CPU thread)" in six.stdout
     # Past the longest time a duration writes, it says so, not "about —"
     monkeypatch.setattr(cost, "cell_cost", lambda c: 1e9)
     absurd = runner.invoke(app, [*args, "--workers", "1"])
-    assert "to run, over ten years on one CPU thread; the longest cell over ten years" in (
-        absurd.stdout
-    )
-    # A cell of a few milliseconds is under 0.1 s, not "about 0.0 s" (no time at all)
+    assert "to run, over ten years on one CPU thread, with the sweep's start" in absurd.stdout
+    assert "; the longest cell over ten years" in absurd.stdout
+    # A cell of a few milliseconds is under 0.1 s, not "about 0.0 s" (no time at all); the
+    # command is its start: "under 0.1 s" for a sweep that took 2.2 s of CPU
     monkeypatch.setattr(cost, "cell_cost", lambda c: 0.004)
     tiny = runner.invoke(app, [*args, "--workers", "1"])
     assert "about 0.0 s" not in tiny.stdout
-    assert "to run, under 0.1 s on one CPU thread; the longest cell under 0.1 s" in tiny.stdout
+    assert (
+        "to run, about 2.0 s on one CPU thread, with the sweep's start (about 2.0 s); the "
+        "longest cell under 0.1 s"
+    ) in tiny.stdout
 
 
 def test_dry_run_reports_what_is_done(run_dir):

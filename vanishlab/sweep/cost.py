@@ -50,11 +50,19 @@ machine's: the same cell timed on two days differed by 1.7x (GRU, H = 256, T = 4
 2.32 s). The training terms were fitted apart, to trained cells less the same cells untrained
 (RNN, LSTM and GRU, H = 16-64, T = 6-200, S = 50-1000, L = 1-2, B = 32-64: within
 0.63-1.36x), and scaled by 1.55 to the CPU seconds above: 5 trained cells timed with the
-untrained ones lie within 0.83-1.31x. A run's own start (imports, the workers' start, the
-first cell's code digest: 6.2 s of CPU for a sweep of one cell in one worker, 9.2 s in two,
-2.1 s for ``vanishlab analyze``) is not a cell's and is not counted. Only ratios matter: the
-time left is this invocation's own pace (its seconds per estimated second) times the estimate
-of the cells left, so a faster or slower machine scales every cell alike.
+untrained ones lie within 0.83-1.31x. A run's own start is not a cell's: the time left
+and the order of the cells leave it out, but :func:`sweep_cost` (what ``--dry-run`` says the
+command will take) counts it: :data:`START_S` for the command (imports, the plan, the
+manifest; one worker measures the cells in this process) and, where a pool of workers
+starts, :data:`WORKER_START_S` (the forkserver and each worker's imports, side by side).
+Measured as the CPU seconds of the whole process tree (the forkserver and the workers too)
+of sweeps of tiny cells (nn.RNN(2, 4), T = 4, B = 1) on the loaded 2-core machine, warm
+bytecode, 3 runs each: one cell 2.2-2.7 s (wall 4.2-5.5 s at a load average of 5); two cells
+in 2 workers 4.2-4.4 s (wall 8.6-9.2 s), 2.2 in one (``benchmarks/results/
+sweep_start_dev-2core_2026-12-06.log``; ``vanishlab analyze``'s own start, ~2 s, is not a
+sweep's). Only ratios matter to the time left: it is this invocation's own pace (its seconds
+per estimated second) times the estimate of the cells left, so a faster or slower machine
+scales every cell alike.
 """
 
 from __future__ import annotations
@@ -65,7 +73,14 @@ from collections.abc import Sequence
 from ..core.cells import GATE_BLOCKS
 from .config import CellConfig
 
-__all__ = ["UNTRAINED_S", "cell_cost", "sweep_cost", "untrained_terms"]
+__all__ = ["START_S", "UNTRAINED_S", "WORKER_START_S", "cell_cost", "start_cost", "sweep_cost"]
+__all__ += ["untrained_terms"]
+
+# A sweep's own start, CPU seconds (above): the command's imports, plan and manifest ...
+START_S = 2.2
+# ... and, where it starts a pool of workers, their start (the forkserver, each worker's
+# imports: 2.0-2.2 s of CPU for two, side by side on their cores)
+WORKER_START_S = 1.1
 
 # The untrained terms: seconds per unit of what each multiplies (untrained_terms)
 UNTRAINED_S: dict[str, float] = {
@@ -129,9 +144,18 @@ def cell_cost(config: CellConfig) -> float:
     return untrained + config.train_steps * trained
 
 
-def sweep_cost(cells: Sequence[CellConfig], workers: int) -> float:
-    """The seconds ``cells`` take in ``workers`` processes of one thread each (``--dry-run``
-    says it): their :func:`cell_cost` summed and shared among the workers, no less than the
-    longest cell's (one worker measures a cell; they take the longest first)."""
+def start_cost(workers: int, *, pool: bool = True) -> float:
+    """The seconds a sweep takes before its first cell: :data:`START_S`, and where more than
+    one worker is started here (``pool``; a Dask cluster's workers are running already)
+    :data:`WORKER_START_S`."""
+    return START_S + (WORKER_START_S if pool and workers > 1 else 0.0)
+
+
+def sweep_cost(cells: Sequence[CellConfig], workers: int, *, pool: bool = True) -> float:
+    """The seconds a sweep of ``cells`` takes in ``workers`` processes of one thread each
+    (``--dry-run`` says it): its start (:func:`start_cost`), then the cells' :func:`cell_cost`
+    summed and shared among the workers, no less than the longest cell's (one worker
+    measures a cell; they take the longest first)."""
     costs = [cell_cost(c) for c in cells]
-    return max(math.fsum(costs) / workers, max(costs, default=0.0))
+    work = max(math.fsum(costs) / workers, max(costs, default=0.0))
+    return start_cost(workers, pool=pool) + work
