@@ -191,3 +191,23 @@ def test_origin_norms_take_their_svds_batched(monkeypatch):
     out = vl.origin_log_norms(torch.randn(4, 4, dtype=torch.float64), 3000)
     assert len(out) == 3001 and np.isfinite(out["log10_spec"]).all()
     assert len(calls) <= 3  # 1024 lags a call (was 3000)
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [("weight_hh_l0",), ("weight_hh_l0", "weight_ih_l1"), ("weight_ih_l2",), ("weight_hh_l1",)],
+)
+def test_a_spectral_norm_beyond_float64_gives_the_per_lag_infs_and_nans(huge):
+    # ||W||_2 of entries 1e308 is inf (ln a = +inf): the lower layer takes the per-lag sums
+    rnn = nn.RNN(2, 3, num_layers=3).double()
+    with torch.no_grad():
+        for name in huge:
+            getattr(rnn, name).fill_(1e308)
+    new, old = vl.pascanu_envelope(rnn, 600), _envelope_per_lag(rnn, 600)
+    for col in ("log10_spec_bound", "log10_fro_bound"):
+        x, y = new[col].to_numpy(), old[col].to_numpy()
+        fin = np.isfinite(y)
+        assert (np.isfinite(x) == fin).all()
+        assert ((x == y) | (np.isnan(x) & np.isnan(y)))[~fin].all()
+        diff = np.abs(x[fin] - y[fin])
+        assert (diff <= 2**-40 * np.maximum(1.0, np.abs(y[fin]))).all()
