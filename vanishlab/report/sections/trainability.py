@@ -282,7 +282,8 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
             f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation ({view.over_seeds()}; a "
             "seed whose gradient never fell that far within the sequence counts as T, so "
-            + ("a mean with such a seed" if view.seeds > 1 else "its")
+            # one seed: "so its is only a lower bound" was said
+            + ("a mean with such a seed" if view.seeds > 1 else "such a horizon")
             + " is only a lower bound: a caret, ▲). Dashed: the shortest lag the "
             "task's answer lies back. A horizon under the dashed line predicts failure."
             + (
