@@ -25,7 +25,8 @@ def test_a_sweep_s_cost_counts_its_start_and_its_workers_start():
     assert cost.sweep_cost(cells, 2) == pytest.approx(cost.START_S + cost.WORKER_START_S + work / 2)
     # a Dask cluster's workers are running already: the command's start alone
     assert cost.sweep_cost(cells, 2, pool=False) == pytest.approx(cost.START_S + work / 2)
-    # measured 2.2-2.7 s of CPU for one tiny cell, 4.2-4.4 s for two in 2 workers
+    # measured 2.1-2.2 s of CPU for one tiny cell, 2.2-2.7 s for two in one worker, 4.2-4.4 s
+    # for two in 2 workers
     assert 2.0 <= cost.sweep_cost(cells[:1], 1) <= 2.7
     assert 3.0 <= cost.START_S + 2 * cost.WORKER_START_S <= 4.4
 

@@ -57,8 +57,9 @@ manifest; one worker measures the cells in this process) and, where a pool of wo
 starts, :data:`WORKER_START_S` (the forkserver and each worker's imports, side by side).
 Measured as the CPU seconds of the whole process tree (the forkserver and the workers too)
 of sweeps of tiny cells (nn.RNN(2, 4), T = 4, B = 1) on the loaded 2-core machine, warm
-bytecode, 3 runs each: one cell 2.2-2.7 s (wall 4.2-5.5 s at a load average of 5); two cells
-in 2 workers 4.2-4.4 s (wall 8.6-9.2 s), 2.2 in one (``benchmarks/results/
+bytecode, 3 runs each: one cell 2.1-2.2 s (wall 4.4-4.6 s at a load average of 5), at
+--workers 1 and 2 alike; two cells 2.2-2.7 s in one worker, 4.2-4.4 s in 2 (wall 8.6-9.2 s)
+(``benchmarks/results/
 sweep_start_dev-2core_2026-12-06.log``; ``vanishlab analyze``'s own start, ~2 s, is not a
 sweep's). Only ratios matter to the time left: it is this invocation's own pace (its seconds
 per estimated second) times the estimate of the cells left, so a faster or slower machine
