@@ -103,7 +103,7 @@ def test_an_allocator_message_without_its_size_is_one_line_all_the_same(monkeypa
 def _short_of_memory(*args, **kwargs):
     # what a task's sample says when the allocator refuses its batch (vanishlab.train.tasks)
     raise MemoryError(
-        "AddingProblem(seq_len=5).sample(batch=1000) needs about 3.7e-05 GiB for its tensors, "
+        "AddingProblem(seq_len=5).sample(batch=1000) needs about 101.6 KiB for its tensors, "
         "which could not be allocated: choose smaller sizes"
     )
 

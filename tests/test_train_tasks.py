@@ -152,8 +152,13 @@ def test_sizes_beyond_a_tensor_or_the_memory_are_refused_naming_them() -> None:
         assert str(err.value).endswith(beyond)
     # 2**60 bytes: beyond any machine's address space (2**57 with 5-level paging), so the
     # allocation fails everywhere, whatever the overcommit setting
-    with pytest.raises(MemoryError, match=re.escape(f"AddingProblem(seq_len={2**56}).sample(")):
+    with pytest.raises(
+        MemoryError, match=re.escape(f"AddingProblem(seq_len={2**56}).sample(")
+    ) as err:
         AddingProblem(2**56).sample(1, _gen())  # constructed, but not drawn
+    # the size in the words of every memory refusal (core.allocation.format_bytes), where it
+    # said "1.07e+09 GiB" (and "3.7e-05 GiB" of a small batch)
+    assert "needs about 1.0e+06 TiB for its tensors" in str(err.value)
     with pytest.raises(MemoryError, match=r"RecallFirst\(seq_len=8, n_symbols=\d+\)\.sample"):
         RecallFirst(8, n_symbols=2**53).sample(1, _gen())
     x, y = AddingProblem(2**20).sample(1, _gen())  # a long one that fits is drawn as before
@@ -163,7 +168,8 @@ def test_sizes_beyond_a_tensor_or_the_memory_are_refused_naming_them() -> None:
 def test_train_package_imports_torch_and_the_standard_library_only() -> None:
     """vanishlab.train is pure: torch, numpy and the standard library, its own modules, and of
     vanishlab's core only the lock on torch's global generator, the measurement's precision,
-    the check of an integer count, the seeded generators and the solve criterion
+    the words of a size refused, the check of an integer count, the seeded generators and the
+    solve criterion
     (docs/design.md's layer table; tests/test_architecture.py checks the rest)."""
     allowed_roots = {"torch", "numpy", "abc", "collections", "dataclasses", "hashlib", "math"}
     allowed_roots |= {"time", "__future__", "typing", "contextlib"}
@@ -173,6 +179,7 @@ def test_train_package_imports_torch_and_the_standard_library_only() -> None:
             if isinstance(node, ast.ImportFrom) and node.level == 2:
                 names = [a.name for a in node.names]
                 allowed = {("core", ("global_rng",)), ("core.forward", ("own_precision",))}
+                allowed.add(("core.allocation", ("format_bytes",)))
                 allowed.add(("core.integers", ("as_integer",)))
                 allowed.add(("core.seeds", ("seeded_generator",)))
                 allowed.add(("core.training_facts", ("SOLVE_FRACTION",)))

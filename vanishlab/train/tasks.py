@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..core.allocation import format_bytes
 from ..core.integers import as_integer
 
 __all__ = ["TASKS", "AddingProblem", "RecallFirst", "Task", "check_int", "make_task"]
@@ -97,7 +98,7 @@ class Task(ABC):
             if "allocate" not in str(err):
                 raise
             raise MemoryError(
-                f"{self!r}.sample(batch={batch}) needs about {need / 2**30:.3g} GiB for its "
+                f"{self!r}.sample(batch={batch}) needs about {format_bytes(need)} for its "
                 "tensors, which could not be allocated: choose smaller sizes"
             ) from None
 
