@@ -89,7 +89,8 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     probe, _ = adding_batch(8, args.seq_len, gen)  # fixed: the same sequences at every step
     losses: dict[int, float] = {}
 
-    with JacobianMonitor(model, probe, out=out, every=args.every) as monitor:
+    # out_flag: the monitor's refusals name --out, the option this script's user gave
+    with JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out") as monitor:
         monitor.step(0)  # the network as initialised
         for step in range(1, args.steps + 1):
             x, y = adding_batch(64, args.seq_len, gen)

@@ -998,7 +998,8 @@ def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, ca
         (["--steps", "-1"], "argument --steps: must be at least 0, got -1"),
         (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
         (["--lr", "-1"], "argument --lr: must be a finite number above 0, got -1"),
-        (["--out", "RUN"], "is inside the run directory"),
+        # it said "give out= a directory outside it", the API's keyword, not the option given
+        (["--out", "RUN"], "is inside the run directory RUN; give --out a directory outside it"),
     ],
 )
 def test_the_example_script_refuses_a_bad_argument_in_one_line(
@@ -1024,6 +1025,7 @@ def test_the_example_script_refuses_a_bad_argument_in_one_line(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
+    said = said.replace("RUN", str(run))
     assert last.startswith("monitor_adding.py: error: ") and said in last, err
     assert not (run / "rnn").exists()
 

@@ -58,3 +58,21 @@ def test_a_field_recorded_there_alone_is_named(tmp_path):
     with pytest.raises(VanishlabError) as err:
         _open(nn.GRU(2, 8), probe, out)
     assert "monitors another module (proj_size 4 there, None here);" in str(err.value)
+
+
+def test_the_refusals_name_out_as_the_caller_gave_it(tmp_path):
+    """A script that reads the run directory from its own --out (examples/monitor_adding.py)
+    told its user to "give out= a new or empty directory", the API's keyword, which they never
+    typed: ``out_flag`` names the option in every refusal that names the way out."""
+    probe, out = torch.randn(8, 50, 2), tmp_path / "training"
+    _open(nn.LSTM(2, 8, batch_first=True), probe, out)
+    wider = nn.LSTM(2, 16, batch_first=True)
+    with pytest.raises(VanishlabError) as err, JacobianMonitor(wider, probe, out, out_flag="--out"):
+        pass
+    assert str(err.value).endswith("; give --out a new or empty directory to monitor this one")
+    with JacobianMonitor(nn.LSTM(2, 8, batch_first=True), probe, out=out, out_flag="--out") as mon:
+        mon.step(2)
+        with pytest.raises(VanishlabError, match=r"else on a new or empty --out \(docs/trained"):
+            mon.step(1)  # below step 2, which it recorded: a step counter that went back
+    with pytest.raises(ValueError, match="out_flag must be a non-empty string"):
+        JacobianMonitor(nn.GRU(2, 8), probe, out=tmp_path / "other", out_flag="")

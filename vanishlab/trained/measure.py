@@ -173,13 +173,16 @@ def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
     check_fits(f"{what} of", module_kind(module), sizes, seq_len, batch, remedy)
 
 
-def probe_memory_refused(module: nn.RNNBase) -> contextlib.AbstractContextManager[None]:
+def probe_memory_refused(
+    module: nn.RNNBase, out_flag: str = "out="
+) -> contextlib.AbstractContextManager[None]:
     """:func:`memory_refused_as` for a monitor's step: a probe that fitted the estimate when
     the monitor was made, refused by the allocator at a step (training holds memory too).
-    Its probe is fixed for its run directory, whose manifest keeps the probe's digest."""
+    Its probe is fixed for its run directory, whose manifest keeps the probe's digest;
+    ``out_flag`` names the run directory as the monitor's caller gave it."""
     return memory_refused_as(
         _on_a_probe(module)[0],
-        "use a smaller probe (fewer or shorter sequences) in a new monitor and out= "
+        f"use a smaller probe (fewer or shorter sequences) in a new monitor and {out_flag} "
         "directory (this one's probe is fixed), or free memory beside the training",
     )
 

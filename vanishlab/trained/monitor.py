@@ -106,6 +106,10 @@ class JacobianMonitor:
             manifest).
         name: a label kept in the manifest (default: the directory's name). A reopened run
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
+        out_flag: how the refusals name ``out`` (default ``"out="``, this keyword): a script
+            that takes the run directory from its own command line passes its option's name
+            (``"--out"`` in ``examples/monitor_adding.py``), so that its user reads the
+            option they typed.
 
     Use it as a context manager (the run directory is locked while it is open); ``step(n,
     loss=...)`` returns the shard rows it wrote, or None when the step is not recorded. Its
@@ -124,6 +128,7 @@ class JacobianMonitor:
         h0: Any = None,
         lyapunov: bool = True,
         name: str | None = None,
+        out_flag: str = "out=",
     ) -> None:
         every = check_integer(every, "every")
         if not 1 <= every <= STEP_MAX:  # beyond a step number, only step 0 was ever recorded
@@ -147,6 +152,9 @@ class JacobianMonitor:
         self.out = Path(os.path.abspath(as_path(out, "out")))
         check_name(name, "name")
         self.name = name
+        if not isinstance(out_flag, str) or not out_flag.strip():
+            raise ValueError(f"out_flag must be a non-empty string, got {out_flag!r}")
+        self.out_flag = out_flag
         self._probe_sha256 = tensor_digest(self.probe, self.h0)
         # the run directory held (rundir.held_new_or_run) from __enter__ to __exit__
         self._lock: contextlib.ExitStack | None = None
@@ -161,7 +169,12 @@ class JacobianMonitor:
 
     def __enter__(self) -> JacobianMonitor:
         earlier = check_earlier(
-            self.out, self.module, self._probe_sha256, self.every, tuple(self.probe.shape)
+            self.out,
+            self.module,
+            self._probe_sha256,
+            self.every,
+            tuple(self.probe.shape),
+            out_flag=self.out_flag,
         )
         # The sweeps' and analyses' way in (rundir.held_new_or_run), held open across the
         # training steps until __exit__: a start that fails before its manifest (a full disk,
@@ -170,7 +183,7 @@ class JacobianMonitor:
         lock = contextlib.ExitStack()
         with contextlib.ExitStack() as failing:
             failing.push(lock)  # exited with the exception: what it made goes
-            lock.enter_context(held_new_or_run(self.out, flag="out="))
+            lock.enter_context(held_new_or_run(self.out, flag=self.out_flag))
             if earlier is None:  # stopped after its manifest, before it started: none kept
                 failing.callback(unmake_unmeasured, self.out)  # (run before the lock's exit)
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
@@ -318,7 +331,8 @@ class JacobianMonitor:
         lyap: float | None = None
         failure: str | None = None
         device = module_weight(self.module, "weight_hh_l0").device
-        with global_rng.forked([device]), probe_memory_refused(self.module):  # RNG restored
+        refused = probe_memory_refused(self.module, self.out_flag)
+        with global_rng.forked([device]), refused:  # RNG restored
             diverged = non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is
                 frame, status, (reason, failure) = empty_frame(), "failed", diverged
@@ -390,7 +404,7 @@ class JacobianMonitor:
                 f"the recurrent module this monitor of {self.out} opened on is no longer part of "
                 f"the {type(self._model).__name__} it was given (replaced since): a monitor "
                 "follows that one module; give the new one a new JacobianMonitor with a new or "
-                "empty out="
+                f"empty {self.out_flag}"
             )
         try:  # a weight replaced by one of another shape (its module's sizes left), or deleted
             forward_weights(self.module, type(self.module).__name__)
@@ -405,7 +419,7 @@ class JacobianMonitor:
                 f"the module monitored in {self.out} has changed since the monitor opened "
                 f"({', '.join(changed)}): a monitor measures one architecture on one probe; "
                 "give the module as it is now a new JacobianMonitor (a probe to match) with "
-                "a new or empty out="
+                f"a new or empty {self.out_flag}"
             )
 
     def _check_not_back(self, n: int) -> None:
@@ -418,7 +432,8 @@ class JacobianMonitor:
             raise VanishlabError(
                 f"step {n} comes after step {highest}, the highest this monitor of {self.out} "
                 f"recorded, so it would hold weights newer than step {highest}'s; nothing "
-                f"written: give each training step its own number, counting up{_ROLLED_BACK}"
+                "written: give each training step its own number, counting up"
+                + _rolled_back(self.out_flag)
             )
 
     def _check_same_weights(self, n: int, weights: str) -> None:
@@ -432,23 +447,26 @@ class JacobianMonitor:
         if n in self._recorded_here:
             raise VanishlabError(
                 f"step {n} was already recorded by this monitor, from other weights: give each "
-                f"training step its own number{_ROLLED_BACK}"
+                f"training step its own number{_rolled_back(self.out_flag)}"
             )
         raise VanishlabError(
             f"step {n} of {self.out} was recorded from other weights than the module has now: "
             "another training run (another seed or settings), or a restart that does not "
             "replay them exactly (a checkpoint without its optimizer state, another thread "
-            "count); give out= a new or empty directory"
+            f"count); give {self.out_flag} a new or empty directory"
         )
 
 
-#: The way on for training that went back to a checkpoint (its step numbers went back too),
-#: which a monitor's steps refuse: "Resuming" in docs/trained.md, in a new ``with`` block.
-_ROLLED_BACK = (
-    "; training that went back to a checkpoint goes on in a new `with` block: on this out= "
-    "where it replays the steps recorded since exactly (the checkpoint's optimizer state, the "
-    "same thread count), else on a new or empty out= (docs/trained.md, Resuming)"
-)
+def _rolled_back(out_flag: str) -> str:
+    """The way on for training that went back to a checkpoint (its step numbers went back
+    too), which a monitor's steps refuse: "Resuming" in docs/trained.md, in a new ``with``
+    block; ``out_flag`` names the run directory as the monitor's caller gave it."""
+    return (
+        f"; training that went back to a checkpoint goes on in a new `with` block: on this "
+        f"{out_flag} where it replays the steps recorded since exactly (the checkpoint's "
+        f"optimizer state, the same thread count), else on a new or empty {out_flag} "
+        "(docs/trained.md, Resuming)"
+    )
 
 
 def _deliberate_end(exc: BaseException | None) -> bool:

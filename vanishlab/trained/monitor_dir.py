@@ -96,40 +96,42 @@ def check_earlier(
     probe_sha256: str,
     every: int,
     probe_shape: Sequence[int] = (),
+    out_flag: str = "out=",
 ) -> dict[str, Any] | None:
     """The manifest of the monitor run in ``run_dir``, or None when it holds no run; refused
     when it is another kind of run, or monitored another module, probe or ``every``, in a line
     that says what differs (a probe drawn afresh at each run of a script, from a shuffling
-    loader, was "another module or probe", which did not say which)."""
-    if not is_run_dir(run_dir, flag="out="):
+    loader, was "another module or probe", which did not say which), naming ``out_flag`` as
+    the way out (the monitor's ``out_flag``)."""
+    if not is_run_dir(run_dir, flag=out_flag):
         return None
     manifest = store.load_manifest(run_dir)
     model = manifest.get("model") or {}
     if manifest.get("kind") != MONITOR:
         raise VanishlabError(
             f"{run_dir} holds {run_kind_words(manifest)}, not a training monitor's run; "
-            "give out= a new or empty directory"
+            f"give {out_flag} a new or empty directory"
         )
     now = module_architecture(module)
     if model.get("architecture") != now:
         change = architecture_change(model.get("architecture"), now)
         raise VanishlabError(
             f"{run_dir} monitors another module ({change}); "
-            "give out= a new or empty directory to monitor this one"
+            f"give {out_flag} a new or empty directory to monitor this one"
         )
     if model.get("probe_sha256") != probe_sha256:
         change = probe_change(model.get("probe_shape"), probe_shape)
         raise VanishlabError(
             f"{run_dir} monitors another probe ({change}): "
             "a run resumes only on the same probe, e.g. one saved with torch.save or drawn "
-            "from a loader that does not shuffle; give out= a new or empty directory to "
+            f"from a loader that does not shuffle; give {out_flag} a new or empty directory to "
             "monitor this one"
         )
     recorded = model.get("every")
     if recorded is not None and recorded != every:
         raise VanishlabError(
             f"{run_dir} was monitored {every_text(recorded)}, not {every_text(every)}: pass "
-            f"every={recorded} to go on with it, or give out= a new or empty directory"
+            f"every={recorded} to go on with it, or give {out_flag} a new or empty directory"
         )
     return manifest
 
