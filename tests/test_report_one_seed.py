@@ -3,6 +3,7 @@ or a median over seeds: its captions said "mean over seeds" of one seed."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -21,8 +22,8 @@ def _captions(tmp_path, seeds):
     page = vl.render_report(out, tmp_path / f"r{len(seeds)}.html").read_text()
     page = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
     return " ".join(
-        re.sub(r"<[^>]+>", "", c)
-        for c in re.findall(r"<(?:figcaption|p)[^>]*>.*?</", page, flags=re.S)
+        html.unescape(re.sub(r"<[^>]+>", "", c))  # each caption whole, its spans' text in it
+        for _, c in re.findall(r"<(figcaption|p)\b[^>]*>(.*?)</\1>", page, flags=re.S)
     )
 
 
@@ -34,9 +35,16 @@ def test_a_run_of_one_seed_is_no_mean_over_seeds(tmp_path):
         "mean over the seeds",
         "standard deviation over seeds",
         "mean over the measured seeds",
+        # the exact zeros' notes of the rates tables (models, rates): as if there were others
+        "some seed's",
+        "counted apart",
+        "out of the mean",
+        "A seed whose",
     ):
         assert words not in one, words
     assert "one seed" in one
+    assert "'(exact 0)' when the Jacobian is exactly zero there" in one
+    assert "Where the Jacobian becomes exactly zero inside the window, the rate is the one " in one
 
 
 # slow: about 4 s of CPU (a sweep of 8 cells and its report); the words of several seeds are
@@ -46,3 +54,5 @@ def test_a_run_of_two_seeds_keeps_its_words(tmp_path):
     two = _captions(tmp_path, (0, 1))
     assert "mean over seeds" in two and "median over seeds" in two
     assert "one seed" not in two
+    assert "'(exact 0)' when some seed's Jacobian is exactly zero there" in two
+    assert "has a rate of −∞ and is counted apart, out of the mean. " in two

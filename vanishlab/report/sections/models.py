@@ -41,12 +41,13 @@ from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .curves import DECAY_TITLE
 from .rate_cells import (
-    EXACT_ZERO_RATES,
     HORIZON_FOLD,
     exact_zero_note,
+    exact_zero_rates,
     horizon_cell,
     horizon_median_note,
     rate_cell,
+    whose_jacobian,
 )
 from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
 from .rates import TITLE as RATES_TITLE
@@ -299,11 +300,11 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             "The fitted decay rate of the top layer's state curve (ln per step, "
             + view.over_seeds("mean ± standard deviation")
             + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
-            + EXACT_ZERO_RATES
+            + exact_zero_rates(view.seeds)
             + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} ("
             + horizon_median_note("'> n'", view.seeds)
             + "; "
-            + exact_zero_note("some seed's")
+            + exact_zero_note(whose_jacobian(view.seeds))
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "
             "reason"
             + (

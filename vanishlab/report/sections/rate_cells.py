@@ -14,13 +14,14 @@ from ...analysis.fits import HORIZON_DECADES
 from ..format import fixed, horizon_text, minus_inf_words, rate_text
 
 __all__ = [
-    "EXACT_ZERO_RATES",
     "HORIZON_FOLD",
     "exact_zero_note",
+    "exact_zero_rates",
     "horizon_cell",
     "horizon_median_note",
     "mark_exact_zero",
     "rate_cell",
+    "whose_jacobian",
 ]
 
 HORIZON_FOLD = f"{10**HORIZON_DECADES:g}-fold"
@@ -53,6 +54,13 @@ def mark_exact_zero(text: str, at_zero: object) -> str:
     return f"{text} (exact 0)" if bool(at_zero) else text
 
 
+def whose_jacobian(seeds: int) -> str:
+    """Whose Jacobian a sweep's caption says is exactly zero, for ``seeds`` the most any
+    setting has: "some seed's" of several, "the" of one (a smoke run's captions said "some
+    seed's" beside "one seed", as if there were others)."""
+    return "some seed's" if seeds > 1 else "the"
+
+
 def exact_zero_note(whose: str) -> str:
     """The captions' one explanation of the "(exact 0)" mark of :func:`mark_exact_zero`;
     ``whose``: whose Jacobian is 0 ("some seed's", "some sample's", "the")."""
@@ -72,13 +80,21 @@ def horizon_cell(rec: Mapping[str, Any]) -> str:
     return mark_exact_zero(text, rec.get("horizon_at_zero", False))
 
 
-#: How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its tables.
-EXACT_ZERO_RATES = (
-    "A seed whose Jacobian becomes exactly zero inside the window keeps the rate fitted "
-    "before the zero (the table says from which lag: the earliest, where seeds differ); one "
-    "with fewer than two lags left "
-    "before it has a rate of −∞ and is counted apart, out of the mean. "
-)
+def exact_zero_rates(seeds: int) -> str:
+    """How the rate cells of :func:`rate_cell` treat exact zeros, for the captions of its
+    tables, of ``seeds`` the most any setting has: of one seed there is no mean to count a
+    seed apart from (it said "counted apart, out of the mean" beside "one seed")."""
+    if seeds == 1:
+        return (
+            "Where the Jacobian becomes exactly zero inside the window, the rate is the one "
+            "fitted before the zero; with fewer than two lags left before it, the rate is −∞. "
+        )
+    return (
+        "A seed whose Jacobian becomes exactly zero inside the window keeps the rate fitted "
+        "before the zero (the table says from which lag: the earliest, where seeds differ); "
+        "one with fewer than two lags left before it has a rate of −∞ and is counted apart, "
+        "out of the mean. "
+    )
 
 
 def rate_cell(rec: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ from ..format import (
 from ..layout import MINUS_INF_RATE, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
-from .rate_cells import HORIZON_FOLD, horizon_median_note
+from .rate_cells import HORIZON_FOLD, horizon_median_note, whose_jacobian
 from .setting_fits import partial_zero
 
 __all__ = [
@@ -132,8 +132,9 @@ def rate_heatmaps(
                     else ""
                 )
                 + (
-                    " ‡ marks a horizon where some seed's Jacobian is exactly zero: the norm is "
-                    "a geometric mean over the batch, 0 as soon as one sample's Jacobian is."
+                    f" ‡ marks a horizon where {whose_jacobian(view.seeds)} Jacobian is exactly "
+                    "zero: the norm is a geometric mean over the batch, 0 as soon as one "
+                    "sample's Jacobian is."
                     if at_zero[n]
                     else ""
                 )

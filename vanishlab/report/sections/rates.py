@@ -33,18 +33,18 @@ from ..layout import as_parts
 from ..model import Section, Table
 from ..view import RunView
 from .rate_cells import (
-    EXACT_ZERO_RATES,
     exact_zero_note,
+    exact_zero_rates,
     horizon_cell,
     horizon_median_note,
     mark_exact_zero,
     rate_cell,
+    whose_jacobian,
 )
 from .rate_heatmaps import PANELS_PER_FIGURE, init_scopes, rate_heatmaps, why_absent
 from .setting_fits import is_mixed, setting_fits, top_setting_fits
 
 __all__ = [
-    "EXACT_ZERO_RATES",
     "PANELS_PER_FIGURE",
     "TITLE",
     "exact_zero_note",
@@ -128,12 +128,12 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
         "as a transient; — where no seed has a finite rate), "
         f"{view.over_seeds('mean ± standard deviation')}. "
-        + EXACT_ZERO_RATES
+        + exact_zero_rates(view.seeds)
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value ("
         + horizon_median_note("'> n'", view.seeds)
         + "; "
-        + exact_zero_note("some seed's")
+        + exact_zero_note(whose_jacobian(view.seeds))
         + "). Phase: vanishing below "
         f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
         + (MIXED_PHASES if any(map(is_mixed, listed["phase"])) else "")

@@ -280,10 +280,13 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         title="Gradient horizon at initialisation against T",
         caption=(
             "Solid: the lag at which the input gradient ||dh_T/dx_{T−k}|| had fallen "
-            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation ({view.over_seeds()}; a "
-            "seed whose gradient never fell that far within the sequence counts as T, so "
-            # one seed: "so its is only a lower bound" was said
-            + ("a mean with such a seed" if view.seeds > 1 else "such a horizon")
+            f"{10**DROP_DECADES:.0f}x below lag 0 at initialisation ({view.over_seeds()}; "
+            + (
+                "a seed whose gradient never fell that far within the sequence counts as T, "
+                "so a mean with such a seed"
+                if view.seeds > 1
+                else "a gradient that never fell that far within the sequence counts as T, which"
+            )
             + " is only a lower bound: a caret, ▲). Dashed: the shortest lag the "
             "task's answer lies back. A horizon under the dashed line predicts failure."
             + (
@@ -294,7 +297,12 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             )
             + (
                 f" Cells whose gradient is exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in the table) "
-                "have no horizon and are left out of the mean (a gap where every seed is)."
+                "have no horizon"
+                + (
+                    " and are left out of the mean (a gap where every seed is)."
+                    if view.seeds > 1
+                    else " (a gap)."
+                )
                 if table["zero_at_lag0"].any()
                 else ""
             )
