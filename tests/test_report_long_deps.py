@@ -1130,9 +1130,13 @@ def test_at_a_glance_any_phase_read_from_a_poor_fit_says_so(runs, slow):
     ("not extrapolated: poor fit, r² 0.88"). Any phase read from a poor fit now says so, in the
     fits table's phase column too; a straight one says nothing of its fit."""
     glance = _glance(slow[300])
-    assert glance["decay rate, input"] == "+0.007 per step (stable; poor fit, r² 0.88)", glance
-    phases, _ = _phases(slow[300])
-    assert phases["input"] == "stable; poor fit, r² 0.88"
+    # no phase, as the verdict beside it reads none: it said "(stable; poor fit, r² 0.88)"
+    # beside "is not one to read a phase from (poor fit, r² 0.88)"
+    assert glance["decay rate, input"] == "+0.007 per step (no phase read: poor fit, r² 0.88)"
+    phases, caption = _phases(slow[300])
+    assert phases["input"] == "no phase read: poor fit, r² 0.88"
+    assert "; no phase read: a rate between those whose fit is not one to read a " in caption
+    assert "is not one to read a phase from (poor fit, r² 0.88)" in _section(slow[300]).intro
     assert _glance(runs["explode"])["decay rate, input"] == "+0.182 per step (exploding)"
 
 

@@ -54,6 +54,7 @@ from .settling import (
     gate_memory,
     growing_verdict,
     page_gates,
+    phase_unread,
     settling_reason,
 )
 from .single_model import FITS_TITLE
@@ -275,7 +276,7 @@ def _verdict(
     # Said with what it measured at the last lag (-0.009 per step is "stable", and a 90-fold
     # fall over 500 lags), and with a poor fit said so, as a growing curve's is (r² 0.88).
     at_last = f"×{factor_text(last)} at k = {main.last}, " if math.isfinite(last) else ""
-    why = untrusted_fit(fit)
+    why = phase_unread(fit)  # the rule that "At a glance" and the phase column read it by
     if why is not None:
         # "neither vanishes nor explodes ..., though its fit (poor fit, r² 0.85) is not one to
         # extrapolate" read a phase off a line the curve does not follow

@@ -16,7 +16,7 @@ from ..model import Table
 from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import has_losses, loss_text
 from .monitor_steps import status_text
-from .settling import GROWING_ONLY
+from .settling import GROWING_ONLY, NO_PHASE
 from .trained import HORIZON_AT_ZERO, fit_horizon_text, seconds_text
 
 __all__ = ["shown_steps", "step_horizon", "training_table"]
@@ -50,6 +50,7 @@ def training_table(
         columns.append(f"phase, {short[order.index(read)]}")
     columns += ["λ₁", "time", "reason"]
     rows = []
+    unread = False  # whether some step's phase is NO_PHASE: the caption then says what it is
     shown, note = shown_steps(steps)
     for rec in shown.to_dict("records"):
         n = int(rec[MONITOR_STEP])
@@ -62,6 +63,7 @@ def training_table(
         if phased:
             fit = index[read].get(n)
             row.append(phase(fit, n) if fit else "—")
+            unread = unread or row[-1].startswith(NO_PHASE)
         lyap = float(rec["lyapunov"])
         row.append(rate_text(lyap) if rec["measured"] else "—")
         row.append(seconds_text(float(rec["elapsed_s"])).replace(" ", "\u00a0"))
@@ -85,7 +87,13 @@ def training_table(
             f"step, exploding above +{PHASE_TOLERANCE}, else stable; {GROWING_ONLY}: above "
             f"+{PHASE_TOLERANCE}, and read as growing over the probe's lags alone, its fit not "
             "one to extrapolate or the probe short against how long the gates keep the state, "
-            "not as explosion), "
+            "not as explosion"
+            + (
+                f"; {NO_PHASE}: a rate between those whose fit is not one to read a phase from"
+                if unread
+                else ""
+            )
+            + "), "
             if phased
             else ""
         )

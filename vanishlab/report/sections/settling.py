@@ -24,6 +24,7 @@ __all__ = [
     "GROWING_ONLY",
     "LONG_SETTLE_S",
     "NO_GATES",
+    "NO_PHASE",
     "SETTLE_MEMORIES",
     "STILL_FILLING",
     "Gates",
@@ -34,6 +35,7 @@ __all__ = [
     "growing_verdict",
     "page_gates",
     "phase_text",
+    "phase_unread",
     "settle_len",
     "settle_run",
     "settling_reason",
@@ -180,6 +182,21 @@ def growing_only(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> 
 GROWING_ONLY = "growing over the lags measured"
 
 
+#: How :func:`phase_text` names a curve whose fitted rate is not one to read a phase from.
+NO_PHASE = "no phase read"
+
+
+def phase_unread(fit: Mapping[str, Any]) -> str | None:
+    """Why no phase is read from a curve's fitted rate ("poor fit, r² 0.88"), or None where
+    one is: a curve neither vanishing nor growing (phase "stable") that has no horizon, whose
+    fit is not one to extrapolate (:func:`untrusted_fit`). The verdict of a trained model's page
+    then says its rate "is not one to read a phase from" (:mod:`.long_deps`), and
+    :func:`phase_text` says so too, where it said "stable; poor fit, r² 0.88" beside it."""
+    if fit.get("phase") != "stable" or not pd.isna(fit.get("horizon", math.nan)):
+        return None
+    return untrusted_fit(fit)
+
+
 def phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
     """A curve's phase as the verdict reads it, at a glance, in the fits table and in a monitor's
     table of steps (``seq_len``: its probe's T; ``memory``: that step's gates'): a curve that
@@ -187,10 +204,14 @@ def phase_text(fit: Any, memory: float | None, seq_len: int | None) -> str:
     not one to extrapolate, or a run short against its gates' memory) is "growing over the
     lags measured, T = 50", with why its fit is not one to extrapolate where it is not
     ("exploding" said more than the verdict beside it); else its fitted phase, with
-    "; poor fit, r² 0.88" where its fit is one (:func:`.extrapolation.poor_fit`)."""
+    "; poor fit, r² 0.88" where its fit is one (:func:`.extrapolation.poor_fit`); but "no phase
+    read: poor fit, r² 0.88" where the verdict reads none (:func:`phase_unread`)."""
     if seq_len is not None and growing_only(fit, memory, seq_len):
         why = untrusted_fit(fit)
         return f"{GROWING_ONLY}, T = {seq_len}" + (f"; {why}" if why else "")
+    unread = phase_unread(fit)
+    if unread is not None:
+        return f"{NO_PHASE}: {unread}"
     # any phase read from a poor fit says so: "+0.007 per step (stable)" stood beside a table
     # that continued no line of it ("not extrapolated: poor fit, r² 0.88")
     poor = poor_fit(fit)

@@ -42,6 +42,7 @@ from ..view import LSTM_STATE, RunView, state_jacobian
 from .rate_cells import HORIZON_FOLD
 from .settling import (
     GROWING_ONLY,
+    NO_PHASE,
     gate_memory,
     growing_only,
     page_gates,
@@ -383,6 +384,12 @@ def fits_section(view: RunView) -> Section | None:
             "those lags alone (its fit not one to extrapolate, or a run short against how "
             "long the gates keep the state), not as explosion"
             if any(GROWING_ONLY in row[7] for row in rows)
+            else ""
+        )
+        + (
+            f"; {NO_PHASE}: a rate between those whose fit is not one to read a phase from "
+            "(why after the colon), as the page's verdict says"
+            if any(row[7].startswith(NO_PHASE) for row in rows)
             else ""
         )
         + ". These are vl.fit_decay of the curves of the figure.",
