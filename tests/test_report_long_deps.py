@@ -254,7 +254,16 @@ def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_
         module.bias_hh_l0[8:16] = 0.0
     torch.save(module.state_dict(), tmp_path / "m.pt")
     analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=48, batch=4)
-    caption = _code(_section(tmp_path / "run")).caption
+    section = _section(tmp_path / "run")
+    caption = _code(section).caption
+    # the test of learning trains what the words suggest: chrono, not forget_bias (it trained
+    # both beside "Try the chrono init")
+    learn = _learn(section)
+    assert f"--model {kind} --init default,chrono --gain 1 " in learn.text, learn.text
+    assert "from PyTorch's default init and from chrono, for " in learn.caption
+    assert " It leaves out forget_bias, which keeps the state no longer than this model's " in (
+        learn.caption
+    )
     gates = "forget gates" if kind == "lstm" else "update gates (z)"
     assert caption.startswith(
         f"Try the chrono init: this model's {gates} already keep its state about 8 steps at "
@@ -307,6 +316,14 @@ def test_a_gate_that_keeps_the_state_longer_than_chrono_is_told_no_init_would(tm
     assert "Try" not in code.caption and "or the chrono init" not in code.caption
     assert "vl.register_init(vl.chrono_init(T_max))" in code.caption
     assert f"--model {kind} --init default,forget_bias,chrono" in code.text
+    # the test of learning trained forget_bias and chrono beside these words: it now trains
+    # PyTorch's default alone, and says why
+    learn = _learn(_section(tmp_path / "run"))
+    assert f"--model {kind} --init default --gain 1 " in learn.text, learn.text
+    assert "from PyTorch's default init alone, for " in learn.caption, learn.caption
+    assert " It trains no gate init: neither forget_bias nor the built-in chrono keeps " in (
+        learn.caption
+    )
 
 
 def test_chrono_memory_is_what_a_chrono_init_s_gates_keep():

@@ -21,6 +21,7 @@ from ..model import Code
 
 __all__ = [
     "GATED_INITS",
+    "GATE_INITS",
     "IRNN_INITS",
     "LEARN_TITLE",
     "MAX_LEARN_LAG",
@@ -35,17 +36,44 @@ LEARN_TITLE = "Does a network of this kind learn a dependency that long?"
 #: The inits the section's commands set beside PyTorch's default (``--init``), here and in
 #: :mod:`.long_deps`'s "What to try": a gated cell's forget-gate bias and chrono, an orthogonal
 #: W_hh, and the IRNN's identity W_hh.
-GATED_INITS = "default,forget_bias,chrono"
+GATE_INITS = ("forget_bias", "chrono")
+GATED_INITS = ",".join(("default", *GATE_INITS))
 ORTHOGONAL_INITS = "default,orthogonal"
 IRNN_INITS = "default,identity"
 
-#: The inits the command trains from, by model (an nn.RNN by its activation), with their words.
+#: The inits an nn.RNN's command trains from, by its activation, with their words (an LSTM's
+#: or a GRU's: :func:`_gate_inits`, those its "What to try" suggests).
 _INITS = {
     "tanh": (ORTHOGONAL_INITS, "an orthogonal init"),
     "relu": (IRNN_INITS, "the IRNN init (identity)"),
-    "lstm": (GATED_INITS, "forget_bias and chrono"),
-    "gru": (GATED_INITS, "forget_bias and chrono"),
 }
+
+
+def _gate_inits(suggested: tuple[str, ...]) -> tuple[str, str, str]:
+    """An LSTM's or GRU's ``--init``, the caption's words for it and a sentence on the inits
+    left out: PyTorch's default and the gate inits its "What to try" suggests (``suggested``,
+    of :data:`GATE_INITS`: :func:`.what_to_try.suggested_gate_inits`). A model whose gates
+    keep its state as long as both inits' was told that no swept init keeps it longer, and
+    still had both trained."""
+    inits = ",".join(("default", *suggested))
+    if suggested == GATE_INITS:
+        return inits, "from PyTorch's default init and from forget_bias and chrono", ""
+    if suggested:
+        left = and_list([i for i in GATE_INITS if i not in suggested])
+        return (
+            inits,
+            f"from PyTorch's default init and from {and_list(list(suggested))}",
+            f" It leaves out {left}, which keeps the state no longer than this model's gates "
+            "do, as What to try says.",
+        )
+    return (
+        inits,
+        "from PyTorch's default init alone",
+        " It trains no gate init: neither forget_bias nor the built-in chrono keeps the state "
+        "longer than this model's gates do, as What to try says. An init of yours registered "
+        "in an experiment module (a chrono init of a longer T_max) is trained by adding its "
+        "name to --init.",
+    )
 
 
 def folder_words(kind: str, relu: bool, num_layers: int, hidden_size: int) -> str:
@@ -90,13 +118,25 @@ def _cap_words(lag: int) -> str:
     )
 
 
-def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: int) -> Code:
+def learn_code(
+    kind: str,
+    relu: bool,
+    num_layers: int,
+    hidden_size: int,
+    lag: int,
+    suggested: tuple[str, ...] = GATE_INITS,
+) -> Code:
     """The command that trains networks of this kind at dependencies around ``lag`` steps, and
-    what it measures and costs."""
+    what it measures and costs; an LSTM or a GRU from PyTorch's default and the gate inits
+    ``suggested`` (those its "What to try" suggests)."""
     lengths = [2 * k for k in learn_lags(lag)]
     back = [required_lag("adding", t) for t in lengths]  # T = 2 k: k steps back, the lags tried
     key = kind if kind != "rnn" else ("relu" if relu else "tanh")
-    inits, words = _INITS[key]
+    if kind == "rnn":
+        inits, init_words = _INITS[key]
+        words, left_out = f"from PyTorch's default init and from {init_words}", ""
+    else:
+        inits, words, left_out = _gate_inits(suggested)
     model = f"--model rnn --activation {key}" if kind == "rnn" else f"--model {kind}"
     line = (
         f"vanishlab sweep trainability {model} --init {inits} --gain 1 "
@@ -119,10 +159,10 @@ def learn_code(kind: str, relu: bool, num_layers: int, hidden_size: int, lag: in
     )
     caption = (
         f"This trains {plural(n, 'fresh network')} of this kind and size (input size 2, the "
-        f"task's), from PyTorch's default init and from {words}, for {TRAINABILITY_STEPS} "
+        f"task's), {words}, for {TRAINABILITY_STEPS} "
         f"Adam steps each on the adding problem at T = {and_list([str(t) for t in lengths])}, "
         f"whose first marked value lies at least {and_list([str(k) for k in back])} steps "
-        f"back: {where}. Its report's Trainability section says which networks "
+        f"back: {where}.{left_out} Its report's Trainability section says which networks "
         f"learned the task (held-out loss below {solve_words()}) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
         f"in {TRAINABILITY_STEPS} steps might learn in more.{cost} --dry-run first shows the "

@@ -73,7 +73,7 @@ from .trained import (
     too_few_lags,
     zero_throughout,
 )
-from .what_to_try import sizes_of, what_to_try
+from .what_to_try import sizes_of, suggested_gate_inits, what_to_try
 
 __all__ = [
     "LAGS",
@@ -382,7 +382,13 @@ def long_deps_answer(
     fixes = what_to_try(arch, regime, page_t, lag, memory)
     sizes = sizes_of(arch)
     learn = (
-        learn_code(str(arch["kind"]), arch.get("nonlinearity") == "relu", *sizes[:2], lag)
+        learn_code(
+            str(arch["kind"]),
+            arch.get("nonlinearity") == "relu",
+            *sizes[:2],
+            lag,
+            suggested_gate_inits(arch.get("kind"), memory),  # the inits fixes suggests
+        )
         if fixes is not None and sizes is not None and lag is not None
         else None
     )

@@ -11,11 +11,18 @@ from typing import Any
 from ...sweep.catalog import CHRONO_T_MAX, FORGET_BIAS
 from ..format import plural
 from ..model import Code
-from .learn_command import GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
+from .learn_command import GATE_INITS, GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
 from .settling import gate_words
 from .try_length import seq_len_words, try_seq_len
 
-__all__ = ["CHRONO_MEMORY", "FORGET_BIAS_MEMORY", "chrono_memory", "sizes_of", "what_to_try"]
+__all__ = [
+    "CHRONO_MEMORY",
+    "FORGET_BIAS_MEMORY",
+    "chrono_memory",
+    "sizes_of",
+    "suggested_gate_inits",
+    "what_to_try",
+]
 
 #: The steps the gate the ``forget_bias`` init raises keeps the state at its bias
 #: (:data:`~vanishlab.sweep.catalog.FORGET_BIAS`) alone, 1 + e^1 = 3.7
@@ -66,6 +73,20 @@ def _kept_already(kind: object, memory: float | None, init_memory: float) -> boo
         and memory is not None
         and (memory >= init_memory or math.isclose(memory, init_memory, rel_tol=1e-6))
     )
+
+
+def suggested_gate_inits(kind: object, memory: float | None) -> tuple[str, ...]:
+    """The gate inits "What to try" suggests to an LSTM or GRU whose gates keep its state
+    ``memory`` steps (:func:`.settling.gate_memory`), of :data:`GATE_INITS`: both; chrono
+    alone where its gates keep the state as long as ``forget_bias``'s do; none where as long as
+    the built-in chrono's too (its words then say that no init swept keeps it longer). The
+    test of learning trains these (:func:`.learn_command.learn_code`): it trained both
+    beside words that said neither would keep the state longer."""
+    if _kept_already(kind, memory, CHRONO_MEMORY):
+        return ()
+    if _kept_already(kind, memory, FORGET_BIAS_MEMORY):
+        return tuple(i for i in GATE_INITS if i != "forget_bias")
+    return GATE_INITS
 
 
 def what_to_try(
@@ -119,7 +140,8 @@ def what_to_try(
         f"{plural(round(steps), 'step')} at their biases alone (the median over its units)"
     )
     built_in = f"the built-in chrono (T_max = {CHRONO_T_MAX})"
-    if _kept_already(kind, memory, CHRONO_MEMORY):
+    suggested = suggested_gate_inits(kind, memory)
+    if not suggested:
         # an LSTM of forget-gate bias +4 (56 steps) was told to try chrono (51)
         none_longer = (
             f"No init the command sweeps keeps the state longer than this model's gates do: "
@@ -130,7 +152,7 @@ def what_to_try(
             "the median): vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
             "one, swept by its name (chrono_1000 for 1000)."
         )
-    elif _kept_already(kind, memory, FORGET_BIAS_MEMORY):
+    elif "forget_bias" not in suggested:
         # an LSTM of forget-gate bias 2 (8 steps) was told to try a bias of 1 (4 steps)
         gate_try = (
             f"the chrono init: {kept}, at least as long as {bias} keeps it, about "
