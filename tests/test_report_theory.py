@@ -72,8 +72,10 @@ def test_theory_section_of_a_gain_sweep(full):
             tuple(t.get_text() for t in ax.get_xticklabels()) for ax in fig.axes if ax.get_visible()
         }
     # Ticks at the measured gains in every panel (a predicted curve's dense x put them
-    # elsewhere, and not where a panel without predictions had them).
-    gains = sorted({float(v) for c in measured for v in c.x})
+    # elsewhere, and not where a panel without predictions had them), and at gain 1, the
+    # edge of chaos of an orthogonal W_hh, between them (relu's √2, drawn, lies too near the
+    # measured 1.5 for a label of its own)
+    gains = sorted({float(v) for c in measured for v in c.x} | {1.0})
     assert ticks == {tuple(f"{g:g}" for g in gains)}
     style = {
         t.get_text(): h._dash_pattern  # get_linestyle() says "--" of any dashes

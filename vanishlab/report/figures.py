@@ -277,10 +277,45 @@ def _set_y_limits(ax: Axes, grid: LineGrid, n_floors: int) -> None:
         ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
 
 
+#: The most x ticks a figure of points draws where it has more than :data:`FEW_X` x values.
+MAX_X_TICKS = 6
+#: A figure of points with at most this many x values ticks each of them.
+FEW_X = 8
+
+
+def x_ticks(xs: np.ndarray, marks: list[float]) -> np.ndarray:
+    """The x ticks of a panel of points at the measured ``xs``: each of them where they are at
+    most :data:`FEW_X`, else a readable few of them, at least 1/:data:`MAX_X_TICKS` of the
+    range apart, the ends first (a gain phase diagram of 10 gains read 0.8 / 1.6 / 2.4,
+    matplotlib's, none of them a gain measured). The ``marks`` that lie in range (a critical
+    gain drawn, a gain axis's 1), in their order, come first, each but where a tick already
+    chosen lies that near (two critical gains 0.07 apart printed over each other), or, of few
+    ``xs``, a measured one (√2 beside a measured 1.5)."""
+    xs = np.unique(np.asarray(xs, dtype=np.float64))
+    if not len(xs):
+        return xs
+    lo, hi = float(xs[0]), float(xs[-1])
+    few = len(xs) <= FEW_X
+    gap = (hi - lo) / MAX_X_TICKS  # a tick label's room on a panel of the page's width
+    chosen: list[float] = []
+    for m in (float(m) for m in marks if lo <= m <= hi):
+        beside = chosen if not few else [*chosen, *(x for x in xs if x != m)]
+        if all(abs(m - c) >= gap for c in beside):
+            chosen.append(m)
+    if few:  # each measured x, and the marks that lie between them
+        return np.unique(np.concatenate([xs, chosen]))
+    for x in (lo, hi, *xs[1:-1]):
+        if all(abs(x - c) >= gap for c in chosen):
+            chosen.append(float(x))
+    return np.unique(np.array(chosen))
+
+
 def _set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
     """The x limits and ticks: at the measured x values (a predicted curve's dense x and a
     critical gain's would put them elsewhere, and differently from a panel without
-    predictions) where they are few, else at most 5 chosen by matplotlib."""
+    predictions), a readable few of them where they are many (:func:`x_ticks`, with its
+    dotted marker lines' x, then the grid's :attr:`~.model.LineGrid.x_marks`) in a figure of
+    points, else at most 5 chosen by matplotlib."""
     measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
     xs = np.unique(np.concatenate(measured or [np.empty(0)]))
     if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
@@ -290,7 +325,11 @@ def _set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
     if grid.x_span is not None:  # all recorded steps, gaps at either end too (a monitor's)
         lo, hi = ax.get_xlim()
         ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
-    if (grid.markers or len(xs) == 1) and 1 <= len(xs) <= 8:
+    if grid.markers and len(xs):
+        lines = [float(c.x[0]) for c in panel.curves if c.dotted and len(c.x)]
+        ticks = x_ticks(xs, [*lines, *grid.x_marks])  # the critical gain drawn, else 1
+        ax.set_xticks(ticks, [format_number(v) for v in ticks])
+    elif len(xs) == 1:
         ax.set_xticks(xs, [format_number(v) for v in xs])
     else:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))

@@ -464,6 +464,7 @@ def gain_grid(
         ncols=plan.ncols,
         panels=tuple(panels),
         xlabel="gain g",
+        x_marks=(1.0,),  # the edge of chaos for an orthogonal or identity W_hh: always ticked
         ylabel=RATE_LABEL,
         legend_title=label(line) if line else "",
         legend=legend,

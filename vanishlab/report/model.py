@@ -146,6 +146,10 @@ class LineGrid:
     log_y: bool = False  # a log-scale y axis (positive values spanning decades: a loss)
     y_span: tuple[float, float] | None = None  # the y axis covers at least this (a fraction)
     x_span: tuple[float, float] | None = None  # the x axis covers at least this (a figure's)
+    #: x values a figure of points ticks where they lie in a panel's range (a gain
+    #: axis's 1, the edge of chaos for an orthogonal or identity W_hh), beside the x of its
+    #: dotted marker lines (a critical gain): :func:`~vanishlab.report.figures.x_ticks`.
+    x_marks: tuple[float, ...] = ()
     row_labels: tuple[str, ...] = ()  # written at the left of each row
     col_labels: tuple[str, ...] = ()  # written above each column
     note: str = ""
