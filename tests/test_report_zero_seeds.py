@@ -321,3 +321,26 @@ def test_each_part_of_a_rate_map_explains_only_the_marks_it_shows(relu_run, monk
     for n, grid in enumerate(grids):
         for mark in "†‡":
             assert (f" {mark} marks " in grid.caption) == shown[mark][n], (mark, grid.caption)
+
+
+def test_a_phase_diagram_of_one_seed_has_no_other_seeds_to_average(tmp_path):
+    """Of one seed (a smoke run), the triangles' sentence said "some seed has a rate of −∞ ...;
+    the point is the mean of the other seeds": there are none, and no point is drawn."""
+    sweep = vl.Sweep(
+        activation="relu",
+        init="identity",
+        gain=(0.5, 1.0),
+        seed=0,
+        hidden_size=8,
+        input_size=16,
+        seq_len=30,
+        batch=8,
+    )
+    run = tmp_path / "one"
+    vl.run_sweep(sweep, run, name="one", workers=1, progress=False)
+    blocks = [b for s in _report(run, ["gain"]).sections for b in s.blocks]
+    (grid,) = [b for b in blocks if isinstance(b, LineGrid)]
+    assert [c for p in grid.panels for c in p.curves if len(c.floor_x)]  # the premise
+    assert "Triangles on the floor mark gains where the seed has a rate of −∞ (" in grid.caption
+    assert "; no point is drawn there." in grid.caption
+    assert "some seed" not in grid.caption and "other seeds" not in grid.caption

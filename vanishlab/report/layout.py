@@ -444,9 +444,11 @@ def gain_grid(
     legend: tuple[str, ...],
     left_out: Sequence[str],
     figure_keys: Sequence[str],
+    seeds: int,
     failed_note: str = "",
 ) -> LineGrid:
-    """A figure of rate against gain (the phase diagrams of the gain and theory sections).
+    """A figure of rate against gain (the phase diagrams of the gain and theory sections), of
+    a run of at most ``seeds`` seeds a setting.
 
     ``left_out``: the settings of the figures not drawn (named in this figure's note, with
     ``figure_keys``).
@@ -480,6 +482,9 @@ def gain_grid(
         caption += (
             f" Triangles on the floor mark gains where some seed has {MINUS_INF_RATE}; the "
             "point is the mean of the other seeds."
+            if seeds > 1  # of one seed, there are no others, and no point: it said so
+            else f" Triangles on the floor mark gains where the seed has {MINUS_INF_RATE}; "
+            "no point is drawn there."
         )
     empty = [cs for cs in measured if cs and not any(np.isfinite(c.y).any() for c in cs)]
     floors_only = [all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty]

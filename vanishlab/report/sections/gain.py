@@ -72,6 +72,7 @@ def gain_section(view: RunView) -> Section | None:
             legend=legend,
             left_out=left,
             figure_keys=figure_keys,
+            seeds=view.seeds,
         )
 
     figures = facet_figures(view, state, plans, left_out, panel_keys, line, line_curves, make_grid)

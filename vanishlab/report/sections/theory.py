@@ -220,6 +220,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
             legend=legend,
             left_out=left,
             figure_keys=figure_keys,
+            seeds=view.seeds,
         )
 
     return facet_figures(
