@@ -204,7 +204,7 @@ def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
     """A setting of 2 seeds whose other seed failed (or sits at -inf) has one finite rate: its
     point was drawn with a bar of no height, counted among the bars hidden under their dots,
     and, where it was the only one, said to be of seeds that "agree exactly". It has no bar."""
-    from vanishlab.report.layout import gain_curve
+    from vanishlab.report.gain_layout import gain_curve
 
     settings = pd.DataFrame(
         {

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
 from ..format import assign, label, setting_text
-from ..layout import Plan, facet_figures, gain_curve, gain_grid, legend_of, plan
+from ..gain_layout import gain_curve, gain_grid
+from ..layout import Plan, facet_figures, legend_of, plan
 from ..line_style import BAND_WORDS, bar_words
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..view import RunView

@@ -36,15 +36,8 @@ from ..format import (
     setting_text,
     table_texts,
 )
-from ..layout import (
-    Plan,
-    columns_and_figures,
-    facet_figures,
-    gain_curve,
-    gain_grid,
-    legend_of,
-    plan,
-)
+from ..gain_layout import gain_curve, gain_grid
+from ..layout import Plan, columns_and_figures, facet_figures, legend_of, plan
 from ..line_style import BAND_WORDS, bar_words
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..predicted import (
