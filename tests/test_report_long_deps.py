@@ -242,17 +242,23 @@ def test_what_to_try_is_keyed_to_the_model(runs):
         assert "not these weights" in code.caption  # fresh networks, said as such
 
 
+def _save_gate_biased(path, kind: str, bias: float) -> None:
+    """A one-layer LSTM or GRU (3 inputs, 8 units) whose gate that keeps the state (f, or a
+    GRU's z) has total bias ``bias`` (b_ih, with b_hh 0), its state_dict saved at ``path``."""
+    torch.manual_seed(0)
+    module = getattr(torch.nn, kind.upper())(3, 8)
+    with torch.no_grad():
+        module.bias_ih_l0[8:16] = bias
+        module.bias_hh_l0[8:16] = 0.0
+    torch.save(module.state_dict(), path)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_path, kind):
     """An nn.LSTM of forget-gate bias 2 (its gates keep the state about 8 steps) was told "Try a
     forget-gate bias of 1 (forget_bias) or the chrono init": forget_bias keeps it about 4. Its
     page now says that its gates already keep it at least that long, and suggests chrono."""
-    torch.manual_seed(0)
-    module = getattr(torch.nn, kind.upper())(3, 8)
-    with torch.no_grad():
-        module.bias_ih_l0[8:16] = 2.0  # the gate that keeps the state: f, or a GRU's z
-        module.bias_hh_l0[8:16] = 0.0
-    torch.save(module.state_dict(), tmp_path / "m.pt")
+    _save_gate_biased(tmp_path / "m.pt", kind, 2.0)
     analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=48, batch=4)
     section = _section(tmp_path / "run")
     caption = _code(section).caption
@@ -270,8 +276,8 @@ def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_
         "their biases alone (the median over its units), at least as long as"
     ), caption
     assert (
-        "keeps it, about 4 steps, where the built-in chrono (T_max = 100) keeps it about 51; the "
-        "command sweeps forget_bias beside"
+        "keeps it, about 4 steps, where the built-in chrono (T_max = 100) keeps it about 51 steps; "
+        "the command sweeps forget_bias beside"
     ) in caption
     assert "or the chrono init" not in caption
     assert "T_max" in caption
@@ -280,7 +286,7 @@ def test_a_gate_that_keeps_the_state_already_is_not_told_to_try_forget_bias(tmp_
     assert lstm.startswith("Try a forget-gate bias of 1 (forget_bias) or the chrono init.")
     assert gru.startswith("Try an update-gate bias of 1 (forget_bias, on z) or the chrono init.")
     # the fact the words rest on: the forget_bias init's gates keep the state 1 + e steps
-    from vanishlab.report.sections.what_to_try import FORGET_BIAS_MEMORY
+    from vanishlab.sweep.catalog import FORGET_BIAS_MEMORY
 
     made = getattr(torch.nn, kind.upper())(3, 8)
     vl.INITS["forget_bias"].apply(made, 1.0, torch.Generator().manual_seed(0))
@@ -292,12 +298,7 @@ def test_a_gate_that_keeps_the_state_longer_than_chrono_is_told_no_init_would(tm
     """An nn.LSTM of forget-gate bias +4 (its gates keep the state about 56 steps) was told "Try
     the chrono init", whose built-in keeps it about 51 (the median over its units): no init the
     command sweeps keeps it longer, and the page says so, and which chrono init would."""
-    torch.manual_seed(0)
-    module = getattr(torch.nn, kind.upper())(3, 8)
-    with torch.no_grad():
-        module.bias_ih_l0[8:16] = 4.0  # the gate that keeps the state: f, or a GRU's z
-        module.bias_hh_l0[8:16] = 0.0
-    torch.save(module.state_dict(), tmp_path / "m.pt")
+    _save_gate_biased(tmp_path / "m.pt", kind, 4.0)
     # at T = 200: at T = 48 (and a GRU's at 100) the curve is read as still filling, or level,
     # and no command is given
     analyze_checkpoint(tmp_path / "m.pt", tmp_path / "run", seq_len=200, batch=4)
@@ -309,9 +310,9 @@ def test_a_gate_that_keeps_the_state_longer_than_chrono_is_told_no_init_would(tm
         "median over its units), where "
     ), code.caption
     assert (
-        "keeps it about 4 steps and the built-in chrono (T_max = 100) about 51; the command "
-        "sweeps them beside PyTorch's default for comparison only. A chrono init of T_max above "
-        "109 would"
+        "keeps it about 4 steps and the built-in chrono (T_max = 100) about 51 steps; the "
+        "command sweeps them beside PyTorch's default for comparison only. A chrono init of T_max "
+        "above 109 would"
     ) in code.caption
     assert "Try" not in code.caption and "or the chrono init" not in code.caption
     assert "vl.register_init(vl.chrono_init(T_max))" in code.caption
@@ -328,7 +329,7 @@ def test_a_gate_that_keeps_the_state_longer_than_chrono_is_told_no_init_would(tm
 
 def test_chrono_memory_is_what_a_chrono_init_s_gates_keep():
     # the fact the words rest on: the median over units of 1 + u, u ~ U(1, T_max - 1)
-    from vanishlab.report.sections.what_to_try import CHRONO_MEMORY, chrono_memory
+    from vanishlab.sweep.catalog import CHRONO_MEMORY, chrono_memory
 
     made = torch.nn.LSTM(3, 4000)
     vl.INITS["chrono"].apply(made, 1.0, torch.Generator().manual_seed(0))

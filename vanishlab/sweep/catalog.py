@@ -16,10 +16,13 @@ __all__ = [
     "ALL_MODELS",
     "BUILTIN_INITS",
     "BUILTIN_MODELS",
+    "CHRONO_MEMORY",
     "CHRONO_T_MAX",
     "FORGET_BIAS",
+    "FORGET_BIAS_MEMORY",
     "TRAINED_INIT",
     "chrono_description",
+    "chrono_memory",
     "kaiming_std",
     "xavier_std",
 ]
@@ -37,6 +40,22 @@ CHRONO_T_MAX = 100
 Ollivier 2018 draw the forget bias as log U(1, T_max - 1)); fixed, so that cells differing only
 in ``seq_len`` share their weights (common random numbers), and equal to the default
 ``seq_len``. :func:`vanishlab.chrono_init` makes a chrono init of another T_max."""
+
+# How long each gate init keeps the state, the median over the units of 1 + e^b at the gate's
+# bias b alone, as vanishlab.trained.gate_memory.gate_memory_steps reads a model's: the page's
+# "What to try" compares a model's gates with them.
+FORGET_BIAS_MEMORY = 1 + math.exp(FORGET_BIAS)
+"""The ``forget_bias`` init's: 1 + e^1 = 3.7 steps."""
+
+
+def chrono_memory(t_max: float) -> float:
+    """A chrono init of this T_max's: b = log u, u ~ U(1, T_max - 1), so 1 + u, whose median is
+    1 + T_max / 2."""
+    return 1 + t_max / 2
+
+
+CHRONO_MEMORY = chrono_memory(CHRONO_T_MAX)
+"""The built-in ``chrono``'s: 51 steps."""
 
 
 def chrono_description(t_max: int) -> str:

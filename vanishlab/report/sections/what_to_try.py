@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...sweep.catalog import CHRONO_T_MAX, FORGET_BIAS
+from ...sweep.catalog import CHRONO_MEMORY, CHRONO_T_MAX, FORGET_BIAS_MEMORY
 from ..format import plural
 from ..model import Code
 from .learn_command import GATE_INITS, GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
@@ -16,31 +16,10 @@ from .settling import gate_words
 from .try_length import seq_len_words, try_seq_len
 
 __all__ = [
-    "CHRONO_MEMORY",
-    "FORGET_BIAS_MEMORY",
-    "chrono_memory",
     "sizes_of",
     "suggested_gate_inits",
     "what_to_try",
 ]
-
-#: The steps the gate the ``forget_bias`` init raises keeps the state at its bias
-#: (:data:`~vanishlab.sweep.catalog.FORGET_BIAS`) alone, 1 + e^1 = 3.7
-#: (:func:`vanishlab.trained.gate_memory.gate_memory_steps`). A model whose gates keep its
-#: state at least that long (a raised forget-gate bias) was told "Try a forget-gate bias of 1".
-FORGET_BIAS_MEMORY = 1 + math.exp(FORGET_BIAS)
-
-
-def chrono_memory(t_max: float) -> float:
-    """The steps a chrono init of this T_max keeps the state at its gates' biases alone, the
-    median over the units as :func:`vanishlab.trained.gate_memory.gate_memory_steps` reads a
-    model's: 1 + e^(log u) = 1 + u, u ~ U(1, T_max - 1), whose median is 1 + T_max / 2."""
-    return 1 + t_max / 2
-
-
-#: The built-in chrono's (T_max = :data:`~vanishlab.sweep.catalog.CHRONO_T_MAX`): 51 steps. An
-#: LSTM of forget-gate bias +4 (56 steps) was told to try it.
-CHRONO_MEMORY = chrono_memory(CHRONO_T_MAX)
 
 
 def sizes_of(arch: dict[str, Any]) -> list[int] | None:
@@ -128,10 +107,16 @@ def what_to_try(
         "lstm": "a forget-gate bias of 1 (forget_bias)",
         "gru": "an update-gate bias of 1 (forget_bias, on z)",
     }.get(str(kind), "a forget-gate bias of 1 (forget_bias; a GRU's is on its update gate z)")
+
+    def register(which: str) -> str:
+        return (
+            f"vl.register_init(vl.chrono_init(T_max)) in an experiment module adds {which}, "
+            "swept by its name (chrono_1000 for 1000)."
+        )
+
     chrono = (
         "Tallec & Ollivier 2018 set chrono's T_max near the dependency length: the built-in's "
-        "is 100, and vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
-        "another, swept by its name (chrono_1000 for 1000)."
+        f"is {CHRONO_T_MAX}, and " + register("another")
     )
     gate_try, none_longer = f"{bias} or the chrono init. {chrono}", ""
     steps = memory or 0.0  # a number where _kept_already is true
@@ -146,19 +131,18 @@ def what_to_try(
         none_longer = (
             f"No init the command sweeps keeps the state longer than this model's gates do: "
             f"{kept}, where {bias} keeps it about {plural(round(FORGET_BIAS_MEMORY), 'step')} "
-            f"and {built_in} about {round(CHRONO_MEMORY)}; the command sweeps them beside "
-            "PyTorch's default for comparison only. A chrono init of T_max above "
+            f"and {built_in} about {plural(round(CHRONO_MEMORY), 'step')}; the command sweeps "
+            "them beside PyTorch's default for comparison only. A chrono init of T_max above "
             f"{math.floor(2 * (steps - 1))} would (its units keep the state 1 + T_max/2 steps, "
-            "the median): vl.register_init(vl.chrono_init(T_max)) in an experiment module adds "
-            "one, swept by its name (chrono_1000 for 1000)."
+            "the median): " + register("one")
         )
     elif "forget_bias" not in suggested:
         # an LSTM of forget-gate bias 2 (8 steps) was told to try a bias of 1 (4 steps)
         gate_try = (
             f"the chrono init: {kept}, at least as long as {bias} keeps it, about "
             f"{plural(round(FORGET_BIAS_MEMORY), 'step')}, where {built_in} keeps it about "
-            f"{round(CHRONO_MEMORY)}; the command sweeps forget_bias beside PyTorch's default "
-            f"for comparison. {chrono}"
+            f"{plural(round(CHRONO_MEMORY), 'step')}; the command sweeps forget_bias beside "
+            f"PyTorch's default for comparison. {chrono}"
         )
     # gain_phase sweeps tanh and relu: the model's own activation only (a tanh model's page
     # gave relu cells too, some of which overflow and were listed as failed)
