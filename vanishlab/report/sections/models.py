@@ -2,17 +2,17 @@
 
 Shown when a run sweeps the ``model`` axis. Each model is one line (an ``nn.RNN`` one line per
 activation): the top layer's state rows log10 ||dh_T / ds_{T-k}|| (for an LSTM s = [h | c], so
-lag 0 is ||[I | 0]||, the same as an RNN's ||I||; README, "Gated cells"; captions write ds only in a
-run with LSTM cells), mean over seeds, against the lag k. Titles and captions name the models
-the run has measured cells of. One panel per setting of the other swept axes, so that the
-models are compared at the same hidden size, depth, sequence length and init. The table gives,
-per model and setting (a block of rows per model, as every table of settings orders its rows:
-:meth:`..view.RunView.table_order`), the fitted decay rate (natural log per step, mean +-
+lag 0 is ||[I | 0]||, the same as an RNN's ||I||; README, "Gated cells"; captions write ds only
+in a run with LSTM cells), mean over seeds, against the lag k. Titles and captions name the
+models the run has measured cells of. One panel per setting of the other swept axes, so that the
+models are compared at the same hidden size, depth, sequence length and init; a column per value
+of the last swept axis where every setting of the others has each (:func:`_columns`). The table
+gives, per model and setting (a block of rows per model, as every table of settings orders its
+rows: :meth:`..view.RunView.table_order`), the fitted decay rate (natural log per step, mean +-
 standard deviation over seeds), the horizon (the lag where the norm has fallen 1000-fold) and
 what theory predicts. Gated cells have no theory here: the mean field and the linear regime are
 those of ``nn.RNN``, and Gilboa et al. (2019)'s mean field of LSTMs and GRUs is not covered, so
-a gated row never shows a prediction and no overlay is drawn for it.
-"""
+a gated row never shows a prediction and no overlay is drawn for it."""
 
 from __future__ import annotations
 
@@ -85,8 +85,8 @@ def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
     return seed_stats(frame, [*keys, "line"], "log10_fro_mean", "log10_fro_std")
 
 
-def _columns(combos: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], int]:
-    """The panels' settings in reading order and the columns they run in: one column per value
+def _columns(combos: list[tuple[object, ...]]) -> int:
+    """How many columns the panels of these settings (in reading order) run in: one column per value
     of the last swept axis (at most :data:`~..format.MAX_COLUMNS`) where every setting of the
     others has each of them, so that a row is one setting and a column one value, as the decay
     curves lay them out; else three to a row. A gated run's four inits ran on three to a row:
@@ -97,15 +97,15 @@ def _columns(combos: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]]
         rows = list(dict.fromkeys(tuple(hashable(v) for v in c[:-1]) for c in combos))
         # ``combos`` run in display order, the last axis fastest: a whole grid is rows x values
         if 1 < len(values) <= MAX_COLUMNS and len(combos) == len(rows) * len(values):
-            return combos, len(values)
-    return combos, min(3, max(1, len(combos)))
+            return len(values)
+    return min(3, max(1, len(combos)))
 
 
 def _figure(view: RunView, keys: list[str], lines: list[str]) -> LineGrid:
     curves = _mean_curves(view, keys)
     settings = view.setting_order(curves[keys].drop_duplicates(), keys) if keys else None
     combos = [()] if settings is None else list(settings.itertuples(index=False, name=None))
-    combos, ncols = _columns(combos)
+    ncols = _columns(combos)
     cap = max(MAX_PANELS // ncols, 1) * ncols  # whole rows
     panels: list[LinePanel] = []
     # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
