@@ -27,6 +27,7 @@ runs/monitor-adding/irnn``. About 10 seconds per network on one CPU core.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -78,8 +79,17 @@ def is_monitor_run(path: Path) -> bool:
         return False
 
 
+class Refused(Exception):
+    """The monitor refused to open on ``--out`` (inside another run, say): the user's mistake,
+    said as argparse says a bad argument (one line, exit status 2)."""
+
+
 def train(cell: str, args: argparse.Namespace, out: Path) -> None:
-    """Train one network on the adding problem under the monitor, then print what it saw."""
+    """Train one network on the adding problem under the monitor, then print what it saw.
+
+    Only the monitor's refusal to open is the user's (:class:`Refused`): a vanishlab error
+    raised once training runs, after steps were written, is this script's failure, and ends in
+    its traceback (status 1; the steps written are kept, the manifest says it stopped)."""
     if out.exists():
         shutil.rmtree(out)  # this example always starts afresh (main checked it is a monitor's)
     torch.manual_seed(args.seed)
@@ -89,8 +99,13 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     probe, _ = adding_batch(8, args.seq_len, gen)  # fixed: the same sequences at every step
     losses: dict[int, float] = {}
 
-    # out_flag: the monitor's refusals name --out, the option this script's user gave
-    with JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out") as monitor:
+    with contextlib.ExitStack() as stack:
+        try:
+            # out_flag: the monitor's refusals name --out, the option this script's user gave
+            monitor = JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out")
+            stack.enter_context(monitor)
+        except vl.VanishlabError as err:  # --out inside another run, say: nothing written
+            raise Refused(str(err)) from None
         monitor.step(0)  # the network as initialised
         for step in range(1, args.steps + 1):
             x, y = adding_batch(64, args.seq_len, gen)
@@ -121,8 +136,8 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
 
 def at_least(low: int):
     """An argparse type: an integer >= ``low``. --seq-len 0, --hidden 0, --every 0 and
-    --threads 0 ended in a traceback from torch or the monitor, and --steps -1 trained nothing
-    without a word."""
+    --threads 0 ended in a traceback from torch or the monitor, and --steps -1 and --steps 0
+    trained nothing without a word."""
 
     def read(text: str) -> int:
         try:
@@ -153,7 +168,9 @@ def main() -> None:
     # two halves of at least one step each: the task marks one step in each
     parser.add_argument("--seq-len", type=at_least(2), default=50)
     parser.add_argument("--hidden", type=at_least(1), default=64)
-    parser.add_argument("--steps", type=at_least(0), default=1000)
+    # at least one training step: --steps 0 measured the network as initialised alone, which
+    # `vanishlab analyze` of a checkpoint does without training
+    parser.add_argument("--steps", type=at_least(1), default=1000)
     parser.add_argument("--every", type=at_least(1), default=100)
     parser.add_argument("--lr", type=positive_float, default=1e-3)
     parser.add_argument("--seed", type=at_least(0), default=0)
@@ -184,7 +201,7 @@ def main() -> None:
     try:
         for cell in cells:
             train(cell, args, args.out / cell)
-    except vl.VanishlabError as err:  # --out inside another run, say: one line, not a traceback
+    except Refused as err:  # one line, not a traceback; other errors are not the user's
         parser.exit(2, f"{parser.prog}: error: {err}\n")
 
 

@@ -995,7 +995,8 @@ def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, ca
         (["--seq-len", "1"], "argument --seq-len: must be at least 2, got 1"),
         (["--hidden", "0"], "argument --hidden: must be at least 1, got 0"),
         (["--every", "0"], "argument --every: must be at least 1, got 0"),
-        (["--steps", "-1"], "argument --steps: must be at least 0, got -1"),
+        (["--steps", "-1"], "argument --steps: must be at least 1, got -1"),
+        (["--steps", "0"], "argument --steps: must be at least 1, got 0"),
         (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
         (["--lr", "-1"], "argument --lr: must be a finite number above 0, got -1"),
         # it said "give out= a directory outside it", the API's keyword, not the option given
@@ -1006,8 +1007,8 @@ def test_the_example_script_refuses_a_bad_argument_in_one_line(
     tmp_path, monkeypatch, capsys, args, said
 ):
     """--seq-len 1 and --hidden 0 ended in torch's traceback, --every 0 and --out inside a run
-    in the monitor's, --threads 0 in set_num_threads', --lr -1 in Adam's, and --steps -1
-    trained nothing without a word: each is now argparse's error, exit status 2."""
+    in the monitor's, --threads 0 in set_num_threads', --lr -1 in Adam's, and --steps -1 and
+    --steps 0 trained nothing without a word: each is now argparse's error, exit status 2."""
     script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
     run = tmp_path / "run"
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=run) as mon:
@@ -1028,6 +1029,37 @@ def test_the_example_script_refuses_a_bad_argument_in_one_line(
     said = said.replace("RUN", str(run))
     assert last.startswith("monitor_adding.py: error: ") and said in last, err
     assert not (run / "rnn").exists()
+
+
+def test_the_example_script_does_not_call_a_failure_in_training_the_user_s_mistake(
+    tmp_path, monkeypatch, capsys
+):
+    """Its `except VanishlabError` around training said any vanishlab error raised after steps
+    were written as "error: ..." with status 2, a user's mistake: only the monitor's refusal to
+    open (--out inside another run, above) is one; a failure in training is raised as it is
+    (a traceback, status 1), the steps written kept and the run marked stopped."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+    step = JacobianMonitor.step
+
+    def failing(self, n, loss=None):
+        rows = step(self, n, loss=loss)
+        if n == 2:
+            raise VanishlabError("a failure after step 2 was written")
+        return rows
+
+    monkeypatch.setattr(JacobianMonitor, "step", failing)
+    argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
+    out = tmp_path / "ex"
+    monkeypatch.setattr(sys, "argv", [*argv, "--cell", "rnn", "--out", str(out)])
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(VanishlabError, match="a failure after step 2 was written"):
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.set_num_threads(threads)
+    assert "error:" not in capsys.readouterr().err
+    assert sorted(vl.load_results(out / "rnn")["step"].unique()) == [0, 2]
+    assert vl.load_manifest(out / "rnn")["stopped_by"] == "VanishlabError"
 
 
 def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
