@@ -325,7 +325,9 @@ def test_each_part_of_a_rate_map_explains_only_the_marks_it_shows(relu_run, monk
 
 def test_a_phase_diagram_of_one_seed_has_no_other_seeds_to_average(tmp_path):
     """Of one seed (a smoke run), the triangles' sentence said "some seed has a rate of −∞ ...;
-    the point is the mean of the other seeds": there are none, and no point is drawn."""
+    the point is the mean of the other seeds": there are none, and no point is drawn. It still
+    said what a rate of −∞ is as of many seeds: "a seed exactly zero later in the window ...
+    is in the mean" (layout.minus_inf_rate)."""
     sweep = vl.Sweep(
         activation="relu",
         init="identity",
@@ -344,3 +346,9 @@ def test_a_phase_diagram_of_one_seed_has_no_other_seeds_to_average(tmp_path):
     assert "Triangles on the floor mark gains where the seed has a rate of −∞ (" in grid.caption
     assert "; no point is drawn there." in grid.caption
     assert "some seed" not in grid.caption and "other seeds" not in grid.caption
+    assert (
+        "where the seed has a rate of −∞ (a Jacobian exactly zero with fewer than two lags of the "
+        "fit window before the zero; one exactly zero later in the window keeps the rate fitted "
+        "before it); no point is drawn there." in grid.caption
+    )
+    assert "a seed" not in grid.caption and "in the mean" not in grid.caption

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..analysis.fits import PHASE_TOLERANCE
 from .format import RATE_LABEL, label
-from .layout import MINUS_INF_RATE, Plan, grid_rows, omitted
+from .layout import Plan, grid_rows, minus_inf_rate, omitted
 from .line_style import hidden_bar_note
 from .model import Curve, LineGrid, LinePanel
 
@@ -87,11 +87,11 @@ def gain_grid(
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
         caption += (
-            f" Triangles on the floor mark gains where some seed has {MINUS_INF_RATE}; the "
-            "point is the mean of the other seeds."
+            f" Triangles on the floor mark gains where some seed has {minus_inf_rate(seeds)}; "
+            "the point is the mean of the other seeds."
             if seeds > 1  # of one seed, there are no others, and no point: it said so
-            else f" Triangles on the floor mark gains where the seed has {MINUS_INF_RATE}; "
-            "no point is drawn there."
+            else " Triangles on the floor mark gains where the seed has "
+            f"{minus_inf_rate(seeds)}; no point is drawn there."
         )
     empty = [cs for cs in measured if cs and not any(np.isfinite(c.y).any() for c in cs)]
     floors_only = [all(np.isin(c.x, c.floor_x).all() for c in cs) for cs in empty]

@@ -44,7 +44,6 @@ from .panel_columns import measured_panels
 from .view import RunView
 
 __all__ = [
-    "MINUS_INF_RATE",
     "ZERO_NOTE",
     "Overlay",
     "Plan",
@@ -57,6 +56,7 @@ __all__ = [
     "index_by",
     "key_of",
     "legend_of",
+    "minus_inf_rate",
     "omitted",
     "plan",
     "seed_stats",
@@ -71,14 +71,24 @@ ZERO_NOTE = (
     "seeds and breaks where none is left."
 )
 
-#: What a seed's rate of −∞ is, for the captions whose marks point such seeds out (the rate
-#: maps' †, the phase diagrams' floor triangles): a seed exactly zero later in the window is
-#: not one, and is not marked.
-MINUS_INF_RATE = (
-    "a rate of −∞ (a Jacobian exactly zero with fewer than two lags of the fit window before "
-    "the zero; a seed exactly zero later in the window keeps the rate fitted before it, and "
-    "is in the mean)"
-)
+
+def minus_inf_rate(seeds: int) -> str:
+    """What a seed's rate of −∞ is, for the captions whose marks point such seeds out (the rate
+    maps' †, the phase diagrams' floor triangles), of a run of at most ``seeds`` seeds a
+    setting: a seed exactly zero later in the window is not one, and is not marked. Of one seed
+    there is no mean for such a seed to be in (it said "and is in the mean" beside "one
+    seed")."""
+    later = (
+        "a seed exactly zero later in the window keeps the rate fitted before it, and is in the "
+        "mean"
+        if seeds > 1
+        else "one exactly zero later in the window keeps the rate fitted before it"
+    )
+    return (
+        "a rate of −∞ (a Jacobian exactly zero with fewer than two lags of the fit window before "
+        f"the zero; {later})"
+    )
+
 
 #: ``overlay(setting, curve)``: a reference (theory) curve to draw over the measured ``curve``, or
 #: None; ``setting`` maps every axis that tells the curve apart from the others to its value.

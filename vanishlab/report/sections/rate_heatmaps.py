@@ -21,7 +21,7 @@ from ..format import (
     setting_titles,
     value_texts,
 )
-from ..layout import MINUS_INF_RATE, select, value_range
+from ..layout import minus_inf_rate, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
 from .rate_cells import HORIZON_FOLD, horizon_median_note, whose_jacobian
@@ -127,7 +127,8 @@ def rate_heatmaps(
                 + horizon_median_note("'h > n'", view.seeds)
                 + ("; a median may lie between two lags)." if view.seeds > 1 else ").")
                 + (
-                    f" † marks a mean over only some seeds: the others have {MINUS_INF_RATE}."
+                    " † marks a mean over only some seeds: the others have "
+                    f"{minus_inf_rate(view.seeds)}."
                     if marked[n]
                     else ""
                 )
