@@ -1038,7 +1038,12 @@ def test_the_fits_table_reads_a_growing_curves_phase_as_at_a_glance(runs, slow):
     }
     assert glance["decay rate, state"] == f"+0.020 per step ({phases['state']})"
     assert glance["decay rate, input"] == f"+0.019 per step ({phases['input']})"
-    assert "; growing over the lags measured: above +0.01, and read as" in caption
+    assert (  # the rule in the monitor's words (settling.growing_only_rule), of its sequence
+        "; growing over the lags measured: above +0.01, not read as explosion but, as the page's "
+        "verdict reads it, as growing over the sequence's lags alone: where its fit is not one "
+        "to extrapolate, or where the sequence is short against how long the gates keep the "
+        "state, which still fills from 0 over it" in caption
+    ), caption
     phases, caption = _phases(runs["explode"])
     assert phases == {"state": "exploding", "input": "exploding"}
     assert "growing over" not in caption

@@ -203,6 +203,19 @@ def test_over_training_says_the_verdicts_rule_and_each_steps_phase(tmp_path):
     assert phases["0"] == "vanishing"
     assert phases["1"].startswith("growing over the lags measured, T = 50"), phases
     assert "which the verdict reads" in table.caption
+    # The rule in one phrase (settling.growing_only_rule), the intro's and the table's: they
+    # said it in two wordings ("its fit not one to extrapolate or the probe short against how
+    # long the gates keep the state" in the table), which read as two rules.
+    from vanishlab.report.sections.settling import growing_only_rule
+
+    rule = (
+        "growing over the probe's lags alone: where its fit is not one to extrapolate, or where "
+        "the probe is short against how long the gates keep the state, which still fills from 0 "
+        "over it"
+    )
+    assert growing_only_rule("the probe") == rule
+    assert f"would read that step's curve as {rule}. " in section.intro, section.intro
+    assert f"not read as explosion but as {rule}" in table.caption, table.caption
 
 
 def test_the_rates_figure_reads_a_growing_curve_as_its_verdict_does(tmp_path):

@@ -16,10 +16,13 @@ from ..model import Table
 from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import has_losses, loss_text
 from .monitor_steps import status_text
-from .settling import GROWING_ONLY, NO_PHASE
+from .settling import GROWING_ONLY, NO_PHASE, growing_only_rule
 from .trained import HORIZON_AT_ZERO, fit_horizon_text, seconds_text
 
-__all__ = ["shown_steps", "step_horizon", "training_table"]
+__all__ = ["PROBE", "shown_steps", "step_horizon", "training_table"]
+
+#: What a monitor's pages call the sequence its steps are measured on (its T's).
+PROBE = "the probe"
 
 
 def training_table(
@@ -85,9 +88,7 @@ def training_table(
             f"the phase of the {short[order.index(read)]} curve, which the verdict reads, as "
             f"{LONG_DEPS_TITLE} reads it at that step (vanishing below −{PHASE_TOLERANCE} per "
             f"step, exploding above +{PHASE_TOLERANCE}, else stable; {GROWING_ONLY}: above "
-            f"+{PHASE_TOLERANCE}, and read as growing over the probe's lags alone, its fit not "
-            "one to extrapolate or the probe short against how long the gates keep the state, "
-            "not as explosion"
+            f"+{PHASE_TOLERANCE}, not read as explosion but as {growing_only_rule(PROBE)}"
             + (
                 f"; {NO_PHASE}: a rate between those whose fit is not one to read a phase from"
                 if unread

@@ -22,9 +22,9 @@ from ..view import RunView
 from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import TRAINING_FIGURES, loss_figure, loss_glance, step_span
 from .monitor_steps import step_gate_memory, steps_frame
-from .monitor_table import step_horizon, training_table
+from .monitor_table import PROBE, step_horizon, training_table
 from .rate_cells import HORIZON_FOLD
-from .settling import SETTLE_MEMORIES, growing_only, phase_text, settle_len
+from .settling import SETTLE_MEMORIES, growing_only, growing_only_rule, phase_text, settle_len
 from .trained import (
     HORIZON_MEANING,
     architecture,
@@ -83,10 +83,8 @@ def training_section(view: RunView) -> Section | None:
         "Over training",
         "How the gradients' decay moves as the model learns: a rate that falls towards −∞ and a "
         "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion, "
-        f"unless {LONG_DEPS_TITLE} would read that step's curve as growing over the probe's "
-        "lags alone: where its fit is not one to extrapolate, or where the probe is short "
-        "against how long the gates keep the state, which still fills from 0 over it. The "
-        "table's phase column says how each step is read.",
+        f"unless {LONG_DEPS_TITLE} would read that step's curve as "
+        f"{growing_only_rule(PROBE)}. The table's phase column says how each step is read.",
         tuple(blocks),
     )
 

@@ -32,6 +32,7 @@ __all__ = [
     "gate_memory",
     "gate_words",
     "growing_only",
+    "growing_only_rule",
     "growing_verdict",
     "page_gates",
     "phase_text",
@@ -180,6 +181,20 @@ def growing_only(fit: Mapping[str, Any], memory: float | None, seq_len: int) -> 
 
 #: How :func:`phase_text` names a curve read as growing over the lags measured alone.
 GROWING_ONLY = "growing over the lags measured"
+
+
+def growing_only_rule(measured: str) -> str:
+    """:func:`growing_only`'s rule, for the pages that state the verdict's reading of a rate
+    above +0.01 (a monitor's "Over training" and its table of steps, a single model's table of
+    fits), after "read as": "growing over the probe's lags alone: where its fit is not one to
+    extrapolate, or where the probe is short against how long the gates keep the state, which
+    still fills from 0 over it". ``measured`` names the sequence measured ("the probe"). Two
+    wordings of it on one page, the intro's and its table's, read as two rules."""
+    return (
+        f"growing over {measured}'s lags alone: where its fit is not one to extrapolate, or "
+        f"where {measured} is short against how long the gates keep the state, which still "
+        "fills from 0 over it"
+    )
 
 
 #: How :func:`phase_text` names a curve whose fitted rate is not one to read a phase from.

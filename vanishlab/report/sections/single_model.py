@@ -45,6 +45,7 @@ from .settling import (
     NO_PHASE,
     gate_memory,
     growing_only,
+    growing_only_rule,
     page_gates,
     phase_text,
     settling_reason,
@@ -380,9 +381,8 @@ def fits_section(view: RunView) -> Section | None:
         f"{HORIZON_AT_ZERO}). "
         "Phase: vanishing below −0.01 per step, exploding above +0.01, else stable"
         + (
-            f"; {GROWING_ONLY}: above +0.01, and read as the page's verdict reads it, of "
-            "those lags alone (its fit not one to extrapolate, or a run short against how "
-            "long the gates keep the state), not as explosion"
+            f"; {GROWING_ONLY}: above +0.01, not read as explosion but, as the page's verdict "
+            f"reads it, as {growing_only_rule('the sequence')}"
             if any(GROWING_ONLY in row[7] for row in rows)
             else ""
         )
