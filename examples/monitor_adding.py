@@ -27,7 +27,6 @@ runs/monitor-adding/irnn``. About 10 seconds per network on one CPU core.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 from pathlib import Path
 
@@ -79,17 +78,13 @@ def is_monitor_run(path: Path) -> bool:
         return False
 
 
-class Refused(Exception):
-    """The monitor refused to open on ``--out`` (inside another run, say): the user's mistake,
-    said as argparse says a bad argument (one line, exit status 2)."""
-
-
 def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     """Train one network on the adding problem under the monitor, then print what it saw.
 
-    Only the monitor's refusal to open is the user's (:class:`Refused`): a vanishlab error
-    raised once training runs, after steps were written, is this script's failure, and ends in
-    its traceback (status 1; the steps written are kept, the manifest says it stopped)."""
+    A vanishlab error is a problem with what the user asked for (:mod:`vanishlab.errors`),
+    before training (--out inside another run) or during it (a probe the allocator refuses at
+    a step, whose remedy names --out; a full disk): :func:`main` says it in one line, status 2;
+    the steps written are kept, the manifest says it stopped."""
     if out.exists():
         shutil.rmtree(out)  # this example always starts afresh (main checked it is a monitor's)
     torch.manual_seed(args.seed)
@@ -99,13 +94,8 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     probe, _ = adding_batch(8, args.seq_len, gen)  # fixed: the same sequences at every step
     losses: dict[int, float] = {}
 
-    with contextlib.ExitStack() as stack:
-        try:
-            # out_flag: the monitor's refusals name --out, the option this script's user gave
-            monitor = JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out")
-            stack.enter_context(monitor)
-        except vl.VanishlabError as err:  # --out inside another run, say: nothing written
-            raise Refused(str(err)) from None
+    # out_flag: the monitor's refusals name --out, the option this script's user gave
+    with JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out") as monitor:
         monitor.step(0)  # the network as initialised
         for step in range(1, args.steps + 1):
             x, y = adding_batch(64, args.seq_len, gen)
@@ -201,7 +191,7 @@ def main() -> None:
     try:
         for cell in cells:
             train(cell, args, args.out / cell)
-    except Refused as err:  # one line, not a traceback; other errors are not the user's
+    except vl.VanishlabError as err:  # the user's to act on (vanishlab.errors): one line
         parser.exit(2, f"{parser.prog}: error: {err}\n")
 
 
