@@ -174,7 +174,7 @@ def _at_most_pt(points: float) -> str:
 
 def bars_drawn(curve: Curve) -> np.ndarray:
     """Which points of a measured ``curve`` have a bar (or band) drawn: both its ends finite
-    (a point of one seed's finite rate has none: :func:`.layout.gain_curve`)."""
+    (a point of one seed's finite rate has none: :func:`.gain_layout.gain_curve`)."""
     if curve.lo is None or curve.hi is None:
         return np.zeros(len(curve.x), dtype=bool)
     return np.isfinite(curve.lo) & np.isfinite(curve.hi)
@@ -182,7 +182,7 @@ def bars_drawn(curve: Curve) -> np.ndarray:
 
 #: What a phase diagram of a run of several seeds says where it draws no bar across them.
 NO_BARS = "no bars: each point is one seed's finite rate"
-#: What it says where it draws bars, and a point without one (:func:`.layout.gain_curve`).
+#: What it says where it draws bars, and a point without one (:func:`.gain_layout.gain_curve`).
 BARE_POINTS = "a point without a bar is one seed's finite rate"
 
 
