@@ -40,6 +40,7 @@ def test_a_run_of_one_seed_is_no_mean_over_seeds(tmp_path):
         "counted apart",
         "out of the mean",
         "A seed whose",
+        "no seed has",  # the rates table's '—'
     ):
         assert words not in one, words
     assert "one seed" in one
@@ -54,5 +55,6 @@ def test_a_run_of_two_seeds_keeps_its_words(tmp_path):
     two = _captions(tmp_path, (0, 1))
     assert "mean over seeds" in two and "median over seeds" in two
     assert "one seed" not in two
+    assert "— where no seed has a finite rate" in two
     assert "'(exact 0)' when some seed's Jacobian is exactly zero there" in two
     assert "has a rate of −∞ and is counted apart, out of the mean. " in two

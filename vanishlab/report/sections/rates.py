@@ -126,7 +126,9 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         f"Rate: the least-squares slope of ln ||{view.state_jacobian()}|| (top layer) against "
         "k, in "
         "natural-log units per step, fitted over the lags shown (the first quarter is skipped "
-        "as a transient; — where no seed has a finite rate), "
+        "as a transient; — where "
+        + ("no seed has a finite rate" if view.seeds > 1 else "the seed has no finite rate")
+        + "), "
         f"{view.over_seeds('mean ± standard deviation')}. "
         + exact_zero_rates(view.seeds)
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
