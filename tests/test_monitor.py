@@ -948,15 +948,27 @@ def test_gated_modules_are_monitored_once_the_engine_takes_them(tmp_path, kind):
     assert vl.load_manifest(tmp_path / "m")["model"]["architecture"]["kind"] == kind
 
 
-def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
-    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
-    argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
+SMALL = ["--every", "2", "--seq-len", "6", "--hidden", "4"]  # the example at a test's size
+
+
+def _run_example(monkeypatch, *args: str) -> int | str | None:
+    """Run examples/monitor_adding.py as a script with ``SMALL`` and ``args``: its exit status
+    where it exits, None where it returns. The script pins torch to one thread (its documented
+    numbers'); the count is restored."""
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLE), *SMALL, *args])
     threads = torch.get_num_threads()
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        runpy.run_path(str(EXAMPLE), run_name="__main__")
+    except SystemExit as exit_:
+        return exit_.code
     finally:
-        torch.set_num_threads(threads)  # the script pins 1 (its documented numbers')
+        torch.set_num_threads(threads)
+    return None
+
+
+def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
+    assert _run_example(monkeypatch, "--steps", "4", "--out", str(tmp_path / "ex")) is None
     out = capsys.readouterr().out
     assert "irnn, H=4, T=6" in out and "rnn, H=4, T=6" in out
     assert sorted(vl.load_results(tmp_path / "ex" / "irnn")["step"].unique()) == [0, 2, 4]
@@ -966,26 +978,18 @@ def test_the_example_script_runs(tmp_path, monkeypatch, capsys):
 
 def test_the_example_script_replaces_only_its_own_runs(tmp_path, monkeypatch, capsys):
     """--out OUT replaces OUT/<cell> when it is a monitor's run; anything else there is kept."""
-    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
     kept = tmp_path / "ex" / "irnn"
     kept.mkdir(parents=True)
     (kept / "notes.txt").write_text("mine")
-    argv = [str(script), "--steps", "2", "--every", "2", "--seq-len", "6", "--hidden", "4"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "ex")])
-    threads = torch.get_num_threads()
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            runpy.run_path(str(script), run_name="__main__")
-        assert exit_.value.code == 2
-        assert "is not this example's run" in capsys.readouterr().err
-        assert (kept / "notes.txt").read_text() == "mine"
-        assert not (tmp_path / "ex" / "rnn").exists()  # refused before any cell ran
-        (kept / "notes.txt").unlink()
-        kept.rmdir()
-        runpy.run_path(str(script), run_name="__main__")  # makes both runs
-        runpy.run_path(str(script), run_name="__main__")  # and replaces them
-    finally:
-        torch.set_num_threads(threads)
+    args = ("--steps", "2", "--out", str(tmp_path / "ex"))
+    assert _run_example(monkeypatch, *args) == 2
+    assert "is not this example's run" in capsys.readouterr().err
+    assert (kept / "notes.txt").read_text() == "mine"
+    assert not (tmp_path / "ex" / "rnn").exists()  # refused before any cell ran
+    (kept / "notes.txt").unlink()
+    kept.rmdir()
+    assert _run_example(monkeypatch, *args) is None  # makes both runs
+    assert _run_example(monkeypatch, *args) is None  # and replaces them
     assert sorted(vl.load_results(kept)["step"].unique()) == [0, 2]
 
 
@@ -1009,20 +1013,11 @@ def test_the_example_script_refuses_a_bad_argument_in_one_line(
     """--seq-len 1 and --hidden 0 ended in torch's traceback, --every 0 and --out inside a run
     in the monitor's, --threads 0 in set_num_threads', --lr -1 in Adam's, and --steps -1 and
     --steps 0 trained nothing without a word: each is now argparse's error, exit status 2."""
-    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
     run = tmp_path / "run"
     with JacobianMonitor(nn.RNN(2, 3), torch.randn(4, 1, 2), out=run) as mon:
         mon.step(0)
-    argv = [str(script), "--steps", "2", "--every", "2", "--seq-len", "6", "--hidden", "4"]
     args = [str(run) if a == "RUN" else a for a in args]
-    monkeypatch.setattr(sys, "argv", [*argv, *args])
-    threads = torch.get_num_threads()
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            runpy.run_path(str(script), run_name="__main__")
-    finally:
-        torch.set_num_threads(threads)
-    assert exit_.value.code == 2
+    assert _run_example(monkeypatch, "--steps", "2", *args) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
@@ -1040,7 +1035,6 @@ def test_the_example_script_says_a_refusal_in_training_in_one_line(tmp_path, mon
     kept and the run marked stopped."""
     from vanishlab.errors import MemoryRefusedError
 
-    script = Path(__file__).resolve().parents[1] / "examples" / "monitor_adding.py"
     step = JacobianMonitor.step
 
     def failing(self, n, loss=None):
@@ -1050,16 +1044,8 @@ def test_the_example_script_says_a_refusal_in_training_in_one_line(tmp_path, mon
         return rows
 
     monkeypatch.setattr(JacobianMonitor, "step", failing)
-    argv = [str(script), "--steps", "4", "--every", "2", "--seq-len", "6", "--hidden", "4"]
     out = tmp_path / "ex"
-    monkeypatch.setattr(sys, "argv", [*argv, "--cell", "rnn", "--out", str(out)])
-    threads = torch.get_num_threads()
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            runpy.run_path(str(script), run_name="__main__")
-    finally:
-        torch.set_num_threads(threads)
-    assert exit_.value.code == 2
+    assert _run_example(monkeypatch, "--steps", "4", "--cell", "rnn", "--out", str(out)) == 2
     err = capsys.readouterr().err
     assert err.endswith("error: refused at step 2: a new monitor and --out\n"), err
     assert err.count("\n") == 1 and "Traceback" not in err
