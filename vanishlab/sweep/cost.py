@@ -59,11 +59,10 @@ Measured as the CPU seconds of the whole process tree (the forkserver and the wo
 of sweeps of tiny cells (nn.RNN(2, 4), T = 4, B = 1) on the loaded 2-core machine, warm
 bytecode, 3 runs each: one cell 2.1-2.2 s (wall 4.4-4.6 s at a load average of 5), at
 --workers 1 and 2 alike; two cells 2.2-2.7 s in one worker, 4.2-4.4 s in 2 (wall 8.6-9.2 s)
-(``benchmarks/results/
-sweep_start_dev-2core_2026-12-06.log``; ``vanishlab analyze``'s own start, ~2 s, is not a
-sweep's). Only ratios matter to the time left: it is this invocation's own pace (its seconds
-per estimated second) times the estimate of the cells left, so a faster or slower machine
-scales every cell alike.
+(the log: benchmarks/results/sweep_start_dev-2core_2026-12-06.log; ``vanishlab analyze``'s own
+start, ~2 s, is not a sweep's). Only ratios matter to the time left: it is this invocation's
+own pace (its seconds per estimated second) times the estimate of the cells left, so a faster
+or slower machine scales every cell alike.
 """
 
 from __future__ import annotations
@@ -74,8 +73,15 @@ from collections.abc import Sequence
 from ..core.cells import GATE_BLOCKS
 from .config import CellConfig
 
-__all__ = ["START_S", "UNTRAINED_S", "WORKER_START_S", "cell_cost", "start_cost", "sweep_cost"]
-__all__ += ["untrained_terms"]
+__all__ = [
+    "START_S",
+    "UNTRAINED_S",
+    "WORKER_START_S",
+    "cell_cost",
+    "start_cost",
+    "sweep_cost",
+    "untrained_terms",
+]
 
 # A sweep's own start, CPU seconds (above): the command's imports, plan and manifest ...
 START_S = 2.2
