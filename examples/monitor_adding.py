@@ -27,7 +27,9 @@ runs/monitor-adding/irnn``. About 10 seconds per network on one CPU core.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -184,15 +186,36 @@ def main() -> None:
     unknown = [c for c in cells if c not in CELLS]
     if unknown:
         parser.error(f"unknown --cell {', '.join(unknown)} (choose from {', '.join(CELLS)})")
-    for cell in cells:
-        out = args.out / cell
-        if out.is_symlink() or (out.exists() and not is_monitor_run(out)):
-            parser.error(f"{out} exists and is not this example's run (a monitor's); choose --out")
     try:
         for cell in cells:
+            out = args.out / cell
+            if out.is_symlink() or (out.exists() and not is_monitor_run(out)):
+                parser.error(
+                    f"{out} exists and is not this example's run (a monitor's); choose --out"
+                )
+        for cell in cells:
             train(cell, args, args.out / cell)
+        sys.stdout.flush()  # a full disk under the output says so here, not at exit
     except vl.VanishlabError as err:  # the user's to act on (vanishlab.errors): one line
         parser.exit(2, f"{parser.prog}: error: {err}\n")
+    except BrokenPipeError:  # the reader went away (| head): quietly, as SIGPIPE would end it
+        release_stdout()
+        sys.exit(141)
+    except OSError as err:  # a path the system refuses (a name too long), a full standard output
+        where = "the standard output" if err.filename is None else err.filename
+        release_stdout()
+        parser.exit(2, f"{parser.prog}: error: cannot use {where}: {err.strerror or err}\n")
+
+
+def release_stdout() -> None:
+    """Point the standard output at the null device, so that the interpreter's flush at exit
+    cannot fail a second time (and print its own "Exception ignored" lines) after the one-line
+    error: Python's advice for a broken pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's captured output)
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
 
 
 if __name__ == "__main__":

@@ -1053,6 +1053,45 @@ def test_the_example_script_says_a_refusal_in_training_in_one_line(tmp_path, mon
     assert vl.load_manifest(out / "rnn")["stopped_by"] == "MemoryRefusedError"
 
 
+def test_the_example_script_says_a_refused_path_in_one_line(tmp_path, monkeypatch, capsys):
+    """An --out whose name the file system refuses (too long) ended in pathlib's traceback
+    (OSError, status 1) from the check that --out is the example's own run."""
+    out = tmp_path / ("a" * 300)
+    assert _run_example(monkeypatch, "--steps", "2", "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("monitor_adding.py: error: cannot use ") and "name too long" in err
+
+
+def _example_process(out: Path, stdout) -> subprocess.Popen:
+    argv = [sys.executable, str(EXAMPLE), *SMALL, "--steps", "2", "--cell", "rnn"]
+    return subprocess.Popen(
+        [*argv, "--out", str(out)], stdout=stdout, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_the_example_script_says_a_full_standard_output_in_one_line(tmp_path):
+    """``> /dev/full`` ended in a traceback (OSError at the first print, status 1); it is one
+    line, status 2, and the run it wrote before printing is kept."""
+    with open("/dev/full", "w") as full:
+        proc = _example_process(tmp_path / "ex", full)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert (
+        err == "monitor_adding.py: error: cannot use the standard output: No space left on device\n"
+    )
+    assert sorted(vl.load_results(tmp_path / "ex" / "rnn")["step"].unique()) == [0, 2]
+
+
+def test_the_example_script_ends_quietly_when_its_reader_goes(tmp_path):
+    """``| head -1``: the reader gone, the example ends with SIGPIPE's status 141 and says
+    nothing (as the CLI does), where it printed a traceback (BrokenPipeError, status 1)."""
+    with _example_process(tmp_path / "ex", subprocess.PIPE) as proc:
+        proc.stdout.close()
+        err = proc.stderr.read()
+    assert proc.returncode == 141 and err == "", err
+
+
 def test_store_keeps_steps_apart_from_sweep_shards(tmp_path):
     from vanishlab.sweep import shard, store
 
