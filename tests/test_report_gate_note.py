@@ -17,11 +17,7 @@ from vanishlab.report import build_report
 
 def _models_intro(run: Path, models: tuple[str, ...]) -> str:
     sweep = vl.Sweep(model=models, seq_len=(6,), hidden_size=4, input_size=2, batch=2)
-    vl.run_sweep(sweep, run, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
-    return next(s for s in report.sections if s.key == "models").intro
+    return _intro_of(run, sweep)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +36,40 @@ def test_a_gated_runs_models_intro_says_its_gate_bias_sets_the_horizon(
     assert "about ln ½ = −0.69 per step, and the weights' own terms make it less steep" in intro
     assert "forget_bias (bias 1) and chrono" in intro and intro.endswith("(docs/gated.md).")
     assert other not in intro
+
+
+def _intro_of(run: Path, sweep: vl.Sweep) -> str:
+    vl.run_sweep(sweep, run, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    return next(s for s in report.sections if s.key == "models").intro
+
+
+@pytest.mark.parametrize(
+    ("models", "activation"),
+    [(("lstm", "gru"), ("tanh",)), (("rnn", "lstm"), ("relu",))],
+    ids=["gated-only", "relu-rnn"],
+)
+def test_the_gate_note_points_at_a_tanh_rnn_in_the_table_only_where_the_run_has_one(
+    tmp_path: Path, models: tuple[str, ...], activation: tuple[str, ...]
+) -> None:
+    """docs/gated.md's second run (--model lstm,gru --init default,forget_bias,chrono) read "of
+    the order of a tanh RNN's (the table)" above a table of LSTM and GRU rows alone; a relu RNN
+    beside an LSTM, the same above a table whose only RNN was relu."""
+    sweep = vl.Sweep(
+        model=models, activation=activation, seq_len=(6,), hidden_size=4, input_size=2, batch=2
+    )
+    intro = _intro_of(tmp_path / "run", sweep)
+    assert "(the table)" not in intro
+    assert "of the order of a tanh RNN's, which this run has not measured (README, " in intro
+    with_tanh = vl.Sweep(
+        model=("rnn", "lstm"),
+        activation=("tanh", "relu"),
+        seq_len=(6,),
+        hidden_size=4,
+        input_size=2,
+        batch=2,
+    )
+    intro = _intro_of(tmp_path / "both", with_tanh)
+    assert "of the order of a tanh RNN's (the table)." in intro

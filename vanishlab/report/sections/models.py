@@ -344,7 +344,9 @@ def _diverges_note(view: RunView) -> str:
 def gate_note(view: RunView) -> str:
     """Why a gated cell at PyTorch's default init forgets about as fast as a tanh RNN: its
     gate's bias sets its horizon (docs/gated.md), said where the run has gated cells; ""
-    where it has none. An LSTM that "does not forget" was what a reader expected."""
+    where it has none. An LSTM that "does not forget" was what a reader expected. The tanh
+    RNN it is compared with is "the table"'s only where the run has measured one: an LSTM and
+    GRU run (docs/gated.md's gate-inits), or one beside a relu RNN alone, has none there."""
     gates = [
         gate
         for model, gate in (("LSTM", "an LSTM's forget gate f"), ("GRU", "a GRU's update gate z"))
@@ -352,12 +354,20 @@ def gate_note(view: RunView) -> str:
     ]
     if not gates:
         return ""
+    top = view.top_state
+    tanh_rnn = bool(((top[_MODEL] == "rnn") & (top["activation"] == "tanh")).any())
+    where = (
+        " (the table)"
+        if tanh_rnn
+        else ", which this run has not measured (README, 'RNN, LSTM and GRU side by side', "
+        "adds one to a run)"
+    )
     return (
         f" A gated cell keeps its old state only as far as its gate is open ({and_list(gates)}): "
         "with small weights the gate is about sigmoid of its bias. PyTorch's default init draws "
         "that bias near 0, so the gate is about half open: with small weights the gradient "
         "would fall by about ln ½ = −0.69 per step, and the weights' own terms make it less "
-        "steep, but of the order of a tanh RNN's (the table). The inits forget_bias (bias 1) and "
+        f"steep, but of the order of a tanh RNN's{where}. The inits forget_bias (bias 1) and "
         "chrono (bias ln u, u up to T_max) open it and set a longer horizon (docs/gated.md)."
     )
 
