@@ -452,3 +452,23 @@ def test_a_comparison_in_prose_never_wraps_inside_itself(tmp_path):
     broken, checked = _broken_words(page, words)
     assert checked > 26 * 4 * 3
     assert broken == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_hyphenated_flag_in_a_narrow_column_never_wraps_inside_itself(tmp_path):
+    """`vanishlab sweep gated`'s theory table, wider than the window, squeezed its flags column
+    to the width of "theory": every gated row read "no-" / "theory" on two lines. A table
+    cell's hyphenated word is kept whole (``span.nowrap``), its column as wide as it."""
+    from vanishlab.report.model import Report, Section, Table
+    from vanishlab.report.render import render_html
+
+    words = ["no-theory", "non-iid", "near-critical"]
+    wide = "a note wider than the window, " * 8
+    rows = tuple((wide, flags) for flags in ("no-theory", "non-iid, narrow", "near-critical"))
+    table = Table("t", "Flags.", ("note", "flags"), rows, (False, False))
+    page = tmp_path / "flags.html"
+    section = Section("s", "S", "", (table,))
+    page.write_text(render_html(Report("p", "p", "2024-01-01", "0", (section,))), "utf-8")
+    broken, checked = _broken_words(page, words)
+    assert checked == 26 * 3  # widths, words
+    assert broken == []

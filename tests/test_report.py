@@ -221,6 +221,34 @@ def test_a_comparison_in_prose_stays_on_one_line():
         assert prose(text) == escape(text)
 
 
+def test_a_hyphenated_flag_in_a_table_cell_stays_on_one_line():
+    """`vanishlab sweep gated`'s theory table broke every gated row's flag "no-theory" as "no-"
+    / "theory" in its narrow flags column (36 rows of the README's gates run two lines tall): a
+    table's cell keeps each word of letters joined by hyphens whole; prose elsewhere (a
+    caption's "non-i.i.d.") is as it was."""
+    from markupsafe import escape
+
+    from vanishlab.report.model import Report, Section
+    from vanishlab.report.render import aside, cell, prose
+
+    def kept(text: str) -> str:
+        return f'<span class="nowrap">{escape(text)}</span>'
+
+    assert cell("no-theory") == kept("no-theory")
+    assert cell("non-iid, narrow, short") == f"{kept('non-iid')}, narrow, short"
+    assert cell("near-critical") == kept("near-critical")
+    assert cell("> 12") == kept("> 12")  # a comparison, as prose keeps it
+    for text in ["runs/try-gates-lstm-2x32", "float32", "−0.457", "2026-12-06", "a - b", "x-"]:
+        assert cell(text) == escape(text), text  # digits, paths and lone hyphens: as they were
+    assert aside("−0.1 (no-theory)") == f'−0.1 <span class="aside">({kept("no-theory")})</span>'
+    caption = "non-i.i.d. weights, a no-theory cell"
+    assert prose(caption) == escape(caption)
+    table = Table("t", caption, ("flags",), (("no-theory",),), (False,))
+    html = render_html(Report("p", "p", "2024-01-01", "0", (Section("s", "S", caption, (table,)),)))
+    assert f"<td>{kept('no-theory')}</td>" in html
+    assert f'<p class="caption">{escape(caption)}</p>' in html
+
+
 def test_an_option_in_prose_is_one_box_and_the_rest_stays_as_it_was():
     """A caption's "--seq-len" wrapped at its hyphens ("-" / "-seq-len"): the template's prose
     filter puts each option, and a value after one that could break (a path), in a box of its

@@ -32,6 +32,7 @@ from .progress import ReportProgress
 __all__ = [
     "aligned",
     "aside",
+    "cell",
     "environment",
     "prose",
     "render_html",
@@ -52,6 +53,11 @@ _PROSE_WORD = re.compile(rf"({_OPTION})(?:( )((?!--)[^\s]*[-/][^\s]*?)(?=[.,;:)]
 _COMPARISON = re.compile(
     r"(?<!\S)(?:[^\s<>≤≥]+ (?=[<>≤≥] )|[^\s\w<>≤≥]*)[<>≤≥] [^\s<>≤≥]+(?: [<>≤≥] [^\s<>≤≥]+)*"
 )
+# A word of letters joined by hyphens ("no-theory", "non-iid", "near-critical"), kept whole
+# in a table's cell: the theory table of `vanishlab sweep gated` broke every gated row's flag
+# as "no-" / "theory" in its narrow flags column.
+_HYPHENATED = re.compile(r"(?<![\w-])[^\W\d_]+(?:-[^\W\d_]+)+(?![\w-])")
+_IN_A_CELL = re.compile(f"{_COMPARISON.pattern}|{_HYPHENATED.pattern}")
 
 
 @dataclass(frozen=True)
@@ -91,33 +97,42 @@ def shell_words(text: str) -> list[str]:
     return parts
 
 
-def prose(text: object) -> object:
+def prose(text: object, whole: re.Pattern[str] = _COMPARISON) -> object:
     """``text`` of a caption, an intro, a note or a table's cell, escaped, with each option
     it names (``--seq-len``) and a value that follows one (``--out runs/x-y``) in a box of its
     own (``span.w``, as a command's words are): the browser wrapped "--seq-len" as "-" /
     "-seq-len" or "--seq-" / "len"; and each short comparison ("'h > n'") on one line
-    (:func:`_compared`). A value other than text is left as it is."""
+    (:func:`_compared`; ``whole``: what else is kept on one line, :func:`cell`). A value other
+    than text is left as it is."""
     if not isinstance(text, str):
         return text
     out = []
     end = 0
     for match in _PROSE_WORD.finditer(text):
-        out.append(_compared(text[end : match.start()]))
+        out.append(_compared(text[end : match.start()], whole))
         out.append(Markup('<span class="w">%s</span>') % match.group(1))
         if match.group(3):
             out.append(Markup(' <span class="w">%s</span>') % match.group(3))
         end = match.end()
-    out.append(_compared(text[end:]))
+    out.append(_compared(text[end:], whole))
     return Markup("").join(out)
 
 
-def _compared(text: str) -> Markup:
-    """``text`` escaped, each short comparison in it (``_COMPARISON``: "'h > n'", "> 100") in a
-    span that never breaks (``span.nowrap``): a caption broke "'h > n'" as "'h" / "> n'", and
-    "> n'" after its sign. Copied, the text is as it is (plain spaces)."""
+def cell(text: object) -> object:
+    """A table cell's ``text`` as :func:`prose` writes it, each word of letters joined by
+    hyphens ("no-theory") kept on one line too: a narrow column broke it at its hyphen. Only in
+    cells: in a caption such a break is an ordinary line's, and "non-i.i.d." is no such word."""
+    return prose(text, _IN_A_CELL)
+
+
+def _compared(text: str, whole: re.Pattern[str] = _COMPARISON) -> Markup:
+    """``text`` escaped, each short comparison in it (``_COMPARISON``: "'h > n'", "> 100"), or
+    each match of ``whole``, in a span that never breaks (``span.nowrap``): a caption broke
+    "'h > n'" as "'h" / "> n'", and "> n'" after its sign. Copied, the text is as it is (plain
+    spaces)."""
     out = []
     end = 0
-    for match in _COMPARISON.finditer(text):
+    for match in whole.finditer(text):
         out.append(escape(text[end : match.start()]))
         out.append(Markup('<span class="nowrap">%s</span>') % match.group(0))
         end = match.end()
@@ -126,13 +141,13 @@ def _compared(text: str) -> Markup:
 
 
 def aside(text: object) -> object:
-    """A table cell's ``text`` as :func:`prose` writes it, its remark after the number (from
+    """A table cell's ``text`` as :func:`cell` writes it, its remark after the number (from
     the first " (" to the closing ")" at its end) in a box of its own (``span.aside``, of a
     narrow width: :attr:`.model.Table.asides`)."""
     if not isinstance(text, str) or " (" not in text or not text.endswith(")"):
-        return prose(text)
+        return cell(text)
     number, remark = text.split(" (", 1)
-    return Markup('%s <span class="aside">%s</span>') % (prose(number), prose(f"({remark}"))
+    return Markup('%s <span class="aside">%s</span>') % (cell(number), cell(f"({remark}"))
 
 
 def environment() -> Environment:
@@ -148,6 +163,7 @@ def environment() -> Environment:
     env.filters["shell_words"] = shell_words
     env.filters["prose"] = prose
     env.filters["aside"] = aside
+    env.filters["cell"] = cell
     return env
 
 
