@@ -437,6 +437,23 @@ def test_the_gated_rows_note_is_said_once_in_the_caption(tmp_path):
     assert "gated" not in plain.blocks[-1].caption
 
 
+@pytest.mark.parametrize(
+    ("inits", "every"), [(("default", "orthogonal"), "both"), ("default", "the")]
+)
+def test_the_pascanu_line_counts_one_or_two_rnn_cells_in_words(tmp_path, inits, every):
+    """The gated smoke grid at one depth and length (--num-layers 2 --seq-len 12) read
+    "holds at every lag of all 2 measured nn.RNN cells"."""
+    import _report_run as runs
+
+    sweep = runs.SINGLE.replace(model=("rnn", "lstm"), init=inits)
+    theory = section(report_of(runs.make_run(tmp_path / "run", sweep)), "theory")
+    agreement = next(b for b in theory.blocks if isinstance(b, KeyValues))
+    cells = "cells" if every == "both" else "cell"
+    assert dict(agreement.items)["Pascanu bound"] == (
+        f"holds at every lag of {every} measured nn.RNN {cells}"
+    )
+
+
 def test_a_reason_for_no_prediction_that_rows_share_is_said_once_in_the_caption(tmp_path):
     """An identity init's rows (off the origin) each carried the same three lines under them,
     "No prediction: identity (Le, Jaitly & Hinton 2015) is deterministic and far from random:

@@ -402,7 +402,10 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
         ids = ", ".join(str(c) for c in bad["cell_id"].head(10))
         items.append(("Pascanu bound", f"VIOLATED in {len(bad)} of {checked}{rnn} cells: {ids}"))
     elif checked:
-        every = f"all {checked} measured{rnn} cells" if checked > 1 else f"the measured{rnn} cell"
+        # "all 2 measured nn.RNN cells" in a depth-2 gated smoke run: two are "both"
+        every = {1: f"the measured{rnn} cell", 2: f"both measured{rnn} cells"}.get(
+            checked, f"all {checked} measured{rnn} cells"
+        )
         items.append(("Pascanu bound", f"holds at every lag of {every}"))
     return KeyValues("Agreement", tuple(items))
 
