@@ -33,3 +33,13 @@ def test_each_axis_flag_says_what_it_takes(axis):
         assert "e.g." in axis.help, axis.help
     words = " ".join(runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "300"}).output.split())
     assert f"{axis.flag} LIST {axis.help}" in words
+
+
+@pytest.mark.parametrize("axis", [a for a in AXIS_TABLE if a.applies_to], ids=lambda a: a.name)
+def test_an_axis_flag_of_some_models_names_them_in_its_help(axis):
+    """`sweep --help` read "--activation  Activations: tanh, relu.", and a reader comparing
+    nn.RNN with LSTM and GRU took relu for one the gated cells would take too; it applies to
+    rnn cells only (README, "RNN, LSTM and GRU side by side")."""
+    label, _, _ = axis.help.partition(": ")
+    assert all(model in label for model in axis.applies_to), axis.help
+    assert "lstm and gru keep their own" in label or axis.name != "activation", axis.help

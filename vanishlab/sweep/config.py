@@ -144,7 +144,8 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "activation", str, "tanh",
         meaning="``nn.RNN(nonlinearity=...)``: ``tanh`` or ``relu``",
-        help="Activations: tanh, relu.", example="tanh,relu", label="activation",
+        help="Activations of rnn cells (lstm and gru keep their own): tanh, relu.",
+        example="tanh,relu", label="activation",
         choices=ACTIVATIONS, applies_to=("rnn",), report_rank=0,
     ),
     Axis(
