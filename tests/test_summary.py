@@ -9,12 +9,15 @@ bias). Here they bound the mean over 4 seeds of sweep cells (T = 100, default fi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
 import shutil
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +166,34 @@ def test_a_damaged_cache_is_computed_afresh_not_read(smoke, tmp_path):
     assert data != (run / sm.SUMMARY).read_bytes()
     (run / sm.SUMMARY).write_bytes(data)
     pd.testing.assert_frame_equal(vl.summarize(run), first, check_exact=True)
+
+
+def test_a_cache_that_is_no_regular_file_is_computed_afresh_not_waited_on(smoke, tmp_path):
+    """summary.parquet made a FIFO (or a link to /dev/zero) was read to its end, which never
+    came: `vanishlab report` hung with no word. It is not the cache: the summary is computed
+    afresh and written over it, a regular file. (Old code: the thread still waits at 30 s;
+    the FIFO is then opened for writing and closed, which ends its read.)"""
+    run = copy_run(smoke[0], tmp_path)
+    fifo = run / sm.SUMMARY
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    got: list[pd.DataFrame] = []
+    reader = threading.Thread(target=lambda: got.append(vl.summarize(run)), daemon=True)
+    reader.start()
+    reader.join(30)
+    waited = reader.is_alive()
+    if waited:  # release it, so that no thread of this session stays blocked
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(30)
+    assert not waited, "summarize waited on a FIFO named summary.parquet"
+    pd.testing.assert_frame_equal(got[0], smoke[1])
+    assert fifo.is_file() and not fifo.is_symlink()  # the cache, written over the FIFO
+    # A link to a device that never ends: replaced by the cache, the device untouched.
+    fifo.unlink()
+    fifo.symlink_to("/dev/zero")
+    pd.testing.assert_frame_equal(vl.summarize(run), smoke[1])
+    assert fifo.is_file() and not fifo.is_symlink()
 
 
 def test_read_only_run_and_bad_directory(smoke, tmp_path):

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -275,9 +276,21 @@ def _fingerprint(run_dir: Path) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _cache_bytes(path: Path) -> bytes | None:
+    """The bytes of the cache file ``path``, None where it is not a regular file. A FIFO of
+    that name (or a link to /dev/zero) was read to its end, which never came: the report hung
+    with no word. Opened without blocking (a FIFO's open waits for a writer), then checked."""
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None  # not the cache: computed afresh, and the file written over it
+        return f.read()
+
+
 def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
     try:  # read by Python, into memory pyarrow owns (store.arrow_owned)
-        data = store.arrow_owned(path.read_bytes())
+        if (raw := _cache_bytes(path)) is None:
+            return None
+        data = store.arrow_owned(raw)
         with pq.ParquetFile(data, page_checksum_verification=True) as pf:
             meta = parse_json((pf.schema_arrow.metadata or {}).get(SUMMARY_META_KEY, b"{}"))
             if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
