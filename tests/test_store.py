@@ -560,6 +560,16 @@ def test_a_lock_or_manifest_that_is_a_directory_is_named_as_such(tmp_path):
         vl.load_manifest(tmp_path / "b")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="fifos need POSIX")
+def test_a_manifest_that_is_a_fifo_is_named_as_no_regular_file_not_as_missing(tmp_path):
+    """A manifest.json that was a FIFO (`ls` lists it) was said to be missing: "not a vanishlab
+    run directory (no manifest.json)", by the report, the sweep and `analyze` alike."""
+    os.mkfifo(tmp_path / "manifest.json")
+    said = r"manifest\.json is not a regular file, not a manifest: move it aside$"
+    with pytest.raises(vl.VanishlabError, match=said):
+        vl.load_manifest(tmp_path)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks and fifos need POSIX")
 def test_a_lock_that_is_a_symlink_or_no_regular_file_is_refused_and_not_followed(tmp_path):
     """A .lock that was a symlink was followed: a dangling one made its target outside the run
