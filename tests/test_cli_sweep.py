@@ -1354,6 +1354,24 @@ def test_a_command_line_typers_parser_refuses_is_one_line_too(args, message):
     assert "--help" in result.stderr and "╭" not in result.stderr
 
 
+def test_a_path_that_begins_with_a_dash_is_said_how_to_give(tmp_path, monkeypatch):
+    """A file named -dash.pt was read as the option -d: "No such option: -d" alone, of a file
+    the user could see. The line now says how to give it, as GNU rm does; an unknown option
+    that is no path (-zz.pt, none here), or the group's, is said as before."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-dash.pt").write_bytes(b"")
+    (tmp_path / "-run").mkdir()
+    hint = "; -dash.pt is a path here: give it as ./-dash.pt"
+    line = one_error_line(runner.invoke(app, ["analyze", "--out", "o", "-dash.pt"]), hint)
+    assert line.startswith("error: No such option: -d (see 'vanishlab analyze --help')"), line
+    assert line.endswith(hint), line
+    one_error_line(runner.invoke(app, ["report", "-run"]), "-run is a path here: give it as ./-run")
+    for args in (["analyze", "-zz.pt"], ["-dash.pt"]):
+        line = one_error_line(runner.invoke(app, args), "No such option")
+        assert "is a path here" not in line, line
+    assert not (tmp_path / "o").exists()
+
+
 _NO_USAGE_ERROR = """
 import typer
 

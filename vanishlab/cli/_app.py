@@ -20,7 +20,7 @@ import re
 import select
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
@@ -29,6 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 from .._version import __version__
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 from ..errors import VanishlabError, command_line_words, on_command_line, traceback_wanted
+from ..sweep.files import as_text
 from ..sweep.progress import status_line
 from .disk_words import WRITE_ERRNOS, os_error_text, stdout_error_text
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
@@ -55,9 +56,25 @@ def _parser_error_class() -> type[Exception]:
 _UsageError: type[Exception] = _parser_error_class()
 
 
-def _usage_error(err: Any, command_path: str) -> typer.Exit:
+def _usage_error(err: Any, command_path: str, args: Sequence[str] = ()) -> typer.Exit:
     """A mistake the command-line parser found, as one line (not typer's boxed panel)."""
-    return fail(f"{err.format_message().rstrip('.')} (see '{command_path} --help')")
+    said = f"{err.format_message().rstrip('.')} (see '{command_path} --help')"
+    return fail(said + _dash_path_hint(err, args))
+
+
+def _dash_path_hint(err: Any, args: Sequence[str]) -> str:
+    """Where the option the parser did not know is a path that begins with ``-`` (a file
+    ``-dash.pt``, which the parser read as ``-d``), how to give it, as GNU rm says it: the line
+    said "No such option: -d" alone, of a file the user could see."""
+    name = getattr(err, "option_name", None)
+    if type(err).__name__ != "NoSuchOption" or not isinstance(name, str):
+        return ""
+    for token in args:
+        if token == "--":
+            break  # what follows is arguments, never read as options
+        if token.startswith(name) and token != "-" and os.path.lexists(token):
+            return f"; {as_text(token)} is a path here: give it as ./{as_text(token)}"
+    return ""
 
 
 class _OneLineUsage:
@@ -73,13 +90,16 @@ class _OneLineUsage:
     def make_context(
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
+        # as typed (the parser consumes the list it is given); a command's, whose arguments
+        # are paths: the group's first is a command's name
+        given = list(args) if parent is not None else []
         try:
             try:
                 return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
             except _UsageError as err:
                 if type(err).__name__ != "NoArgsIsHelpError":
                     path = " ".join(p for p in (parent and parent.command_path, info_name) if p)
-                    raise _usage_error(err, path or "vanishlab") from None
+                    raise _usage_error(err, path or "vanishlab", given) from None
                 if not narrow_terminal():
                     raise  # no arguments at all: typer's rich help is already printed
                 help_text = err.format_message()  # the plain help, which typer never shows
