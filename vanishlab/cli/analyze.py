@@ -49,7 +49,8 @@ def analyze(
         typer.Argument(
             help="A torch.save file: the state_dict of an nn.RNN/LSTM/GRU or of a model that "
             "holds one, or a dict holding it (under 'state_dict', 'model' or any key). Loaded with "
-            "weights_only=True: a file that needs code to load is refused, nothing in it runs.",
+            "weights_only=True: a file that needs code to load is refused, nothing in it runs. "
+            "A safetensors file of a state_dict is read too.",
             metavar="CHECKPOINT",
             show_default=False,
         ),

@@ -1,5 +1,6 @@
-"""A file written by ``torch.save``, read with ``torch.load(weights_only=True)`` on the CPU:
-every failure one clear line; and an inputs file, one floating-point tensor.
+"""A file written by ``torch.save``, read with ``torch.load(weights_only=True)`` on the CPU (or
+a safetensors file, read by its own module): every failure one clear line; and an inputs file,
+one floating-point tensor.
 
 Tensors and plain containers are restored; a file that would need to import or run code to
 unpickle is refused before any runs.
@@ -22,6 +23,7 @@ from ..errors import VanishlabError
 from ..sweep.files import loop_problem
 from .archive import check_records, cut_short, is_torchscript, unpickler_reason
 from .foreign import foreign_advice, plain_data_allowed, save_float
+from .safetensors_file import is_safetensors, load_safetensors
 from .state_dict import with_article
 
 __all__ = ["load_file", "load_tensor_file"]
@@ -35,11 +37,14 @@ _PACKED = (
 
 
 def load_file(path: Path, what: str) -> Any:
-    """``torch.load(path, weights_only=True)`` on the CPU; every failure is one clear line."""
+    """``torch.load(path, weights_only=True)`` on the CPU, or a safetensors file's tensors by
+    name (:mod:`vanishlab.trained.safetensors_file`); every failure is one clear line."""
     if not path.exists():
         raise VanishlabError(f"{what} {path} {loop_problem(path) or 'does not exist'}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
+    if is_safetensors(path):  # data alone: read here, without the safetensors package
+        return load_safetensors(path, what)
     try:
         if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
             raise RuntimeError("a TorchScript archive")

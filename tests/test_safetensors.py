@@ -1,0 +1,158 @@
+"""A ``.safetensors`` checkpoint (``safetensors.torch.save_file(model.state_dict(), path)``) is
+read by vanishlab itself, without the safetensors package, under any torch; a damaged one is
+one line. torch.load (2.13) read one only with the package installed and only by its suffix,
+and said otherwise "not readable as a torch.save file (... pip install safetensors)"."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from _cli_lines import one_error_line
+from torch import nn
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
+from vanishlab.trained import read_checkpoint
+from vanishlab.trained.safetensors_file import is_safetensors
+
+runner = CliRunner()
+
+_CODES = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+}
+
+
+def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata=None) -> Path:
+    """The format as the safetensors package writes it: the header's length (u64, little
+    endian), the JSON header padded with spaces to a multiple of 8, the tensors' bytes in the
+    order of their names (``safetensors.torch.save_file`` writes the same bytes for tensors of
+    one dtype, as checked with safetensors 0.8.0)."""
+    header: dict = {"__metadata__": metadata} if metadata else {}
+    blobs, at = [], 0
+    for name, t in sorted(tensors.items()):
+        raw = t.detach().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+        header[name] = {
+            "dtype": _CODES[t.dtype],
+            "shape": list(t.shape),
+            "data_offsets": [at, at + len(raw)],
+        }
+        blobs.append(raw)
+        at += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    return path
+
+
+def _model_state(dtype=torch.float32) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.embedding = nn.Embedding(10, 4)
+    model.lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True)
+    model.fc = nn.Linear(6, 2)
+    return {k: v.to(dtype) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_a_safetensors_state_dict_reads_as_its_torch_save_twin(tmp_path, dtype):
+    sd = _model_state(dtype)
+    st = save_safetensors(sd, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    pt = tmp_path / "model.pt"
+    torch.save(sd, pt)
+    a, b = read_checkpoint(st), read_checkpoint(pt)
+    assert (a.module_name, a.spec) == (b.module_name, b.spec) == ("lstm", b.spec)
+    assert a.spec.kind == "lstm" and a.spec.num_layers == 2 and a.spec.hidden_size == 6
+    assert a.weights.keys() == b.weights.keys()
+    for key in a.weights:  # bit for bit
+        assert torch.equal(a.weights[key], b.weights[key]), key
+        assert a.weights[key].dtype == b.weights[key].dtype
+
+
+def test_a_safetensors_file_is_read_by_its_bytes_whatever_its_name(tmp_path):
+    sd = _model_state()
+    for name in ("model.bin", "model.st", "weights"):  # torch.load goes by the suffix alone
+        ckpt = read_checkpoint(save_safetensors(sd, tmp_path / name))
+        assert ckpt.module_name == "lstm"
+
+
+def test_vanishlab_analyze_measures_a_safetensors_checkpoint(tmp_path):
+    sd = _model_state()
+    st = save_safetensors(sd, tmp_path / "model.safetensors")
+    pt = tmp_path / "model.pt"
+    torch.save(sd, pt)
+    runs = {}
+    for f in (st, pt):
+        out = tmp_path / f"run-{f.suffix[1:]}"
+        args = ["analyze", str(f), "--out", str(out), "--seq-len", "12", "--batch", "2", "-q"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output  # was 2: "not readable as a torch.save file"
+        runs[f.suffix] = vl.load_results(out)
+    cols = ["source", "layer", "lag", "log10_fro_mean", "log10_spec_mean"]
+    a, b = (runs[s][cols].reset_index(drop=True) for s in (".safetensors", ".pt"))
+    assert a.equals(b)
+
+
+def test_torch_save_files_are_not_taken_for_safetensors(tmp_path):
+    sd = _model_state()
+    torch.save(sd, tmp_path / "zip.pt")
+    torch.save(sd, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    (tmp_path / "short").write_bytes(b"\x02\x00\x00\x00\x00\x00\x00")
+    (tmp_path / "json").write_bytes(b'{"a": 1}')
+    for name in ("zip.pt", "legacy.pt", "short", "json"):
+        assert not is_safetensors(tmp_path / name), name
+    assert read_checkpoint(tmp_path / "legacy.pt").module_name == "lstm"
+
+
+def _raw(header: dict | bytes, data: bytes = b"") -> bytes:
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+@pytest.mark.parametrize(
+    ("blob", "why"),
+    [
+        (_raw(b"{not json"), "its header is not JSON: damaged or cut short"),
+        (
+            _raw({"w": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, bytes(8)),
+            "tensor 'w' has dtype 'C64', which vanishlab does not read",
+        ),
+        (
+            _raw({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, bytes(8)),
+            "tensor 'w' lies past the file's end: it is cut short",
+        ),
+        (
+            _raw({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, bytes(16)),
+            "tensor 'w' of shape (3,) is not 16 bytes",
+        ),
+        (
+            _raw({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, bytes(4)),
+            "tensor 'w' has a malformed shape or data_offsets",
+        ),
+        (_raw({"w": [1, 2]}), "its entry 'w' has no dtype, shape and data_offsets"),
+    ],
+)
+def test_a_damaged_safetensors_file_is_one_line(tmp_path, blob, why):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(blob)
+    with pytest.raises(VanishlabError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == f"checkpoint {path} is not readable as a safetensors file ({why})"
+    result = runner.invoke(app, ["analyze", str(path), "--out", str(tmp_path / "run")])
+    assert one_error_line(result, why) == f"error: {err.value}"
+
+
+def test_a_safetensors_file_cut_short_in_its_header_is_said_so(tmp_path):
+    whole = save_safetensors(_model_state(), tmp_path / "whole.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(whole[:40])
+    with pytest.raises(VanishlabError, match="header runs past the file's end: it is cut short"):
+        read_checkpoint(tmp_path / "cut.safetensors")
