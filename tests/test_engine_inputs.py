@@ -1068,3 +1068,24 @@ def test_a_state_made_with_t_for_b_beside_a_sequence_laid_out_right_is_not_blame
     assert str(refused.value) == (
         "c0 must have shape (num_layers, B, hidden_size) = (1, 2, 4), got (1, 7, 4)"
     )
+
+
+def test_token_ids_of_another_width_than_the_input_are_not_told_to_be_converted(tmp_path):
+    # A (B, T) batch of token ids given to a batch_first LSTM behind an nn.Embedding (the
+    # README's probe = next(iter(loader))[0][:8]) was told first to convert it with
+    # probe.to(torch.float32), which only a refusal of its shape followed; ids as wide as the
+    # input keep that advice (integer features).
+    lstm = nn.LSTM(16, 32, batch_first=True)
+    tokens = torch.randint(0, 10, (8, 40))
+    with pytest.raises(TypeError) as err:
+        vl.JacobianMonitor(lstm, tokens, out=tmp_path / "run")
+    assert str(err.value) == (
+        "probe must be a floating-point tensor, got dtype torch.int64 of shape (8, 40), whose "
+        "last dimension is not the input size 16 (token ids? give the embedded sequence, as the "
+        "module receives it: the input layer's output, e.g. embedding(probe).detach())"
+    )
+    with pytest.raises(TypeError, match=r"^x must .* \(8, 40\), whose last dimension") as err:
+        vl.jacobian_norms(lstm, tokens)
+    assert "convert it" not in str(err.value)
+    with pytest.raises(TypeError, match=r"torch\.int64: convert it with x\.to\(torch\.float32\)"):
+        vl.jacobian_norms(lstm, torch.randint(0, 10, (8, 40, 16)))

@@ -108,6 +108,14 @@ def check_sequence(
     how = _converted(what, x, like)
     if not x.is_floating_point():  # integers: token ids, where the module takes embeddings?
         ids = token_ids_advice(x)
+        if ids and x.dim() > 0 and x.shape[-1] != input_size:
+            # (B, T) token ids: converted, they were refused again for their shape
+            how = ""
+            ids = (
+                f" of shape {tuple(x.shape)}, whose last dimension is not the input size "
+                f"{input_size}{ids[:-1]}: the input layer's output, e.g. "
+                f"embedding({what}).detach())"
+            )
         raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}{how}{ids}")
     if x.dtype != like.dtype:
         raise TypeError(
