@@ -1244,3 +1244,43 @@ def test_the_lyapunov_items_read_in_plain_numbers(slow):
         "0.99960",
         "1",
     ]
+
+
+def test_a_curve_that_rises_again_over_its_last_lags_is_said_to_in_the_tables_caption(runs):
+    # A trained 2-layer LSTM measured at T = 120 from a state of 0 read its input column 11
+    # times higher at k = 119 (the row of the longest lag, 6.7e-3) than at k = 99; at T = 240
+    # the same lag read 2.1e-4. The caption said nothing of it, beside a verdict of "little
+    # gradient" past its horizon of 84 steps. Here the GRU's input curve falls at 0.2 per
+    # step (ln) and its last 4 lags (the sequence's first 4 steps) rise again.
+    rows = vl.load_results(runs["gru"])
+    inputs = (rows["source"] == "input").to_numpy()
+    lag = rows["lag"].to_numpy(dtype=float)
+    base = rows.copy()
+    base.loc[inputs, "log10_fro_mean"] = (-0.2 * lag / LN10)[inputs]
+    assert _late_rise_words(_section(runs["gru"], base)) == []  # falling to the end: none
+    risen = base.copy()
+    last = T - 1
+    # from k = 19 (its least, -1.65 decades) to k = 23: +1.5 decades, 32-fold
+    up = inputs & (lag > 19)
+    risen.loc[up, "log10_fro_mean"] = (-0.2 * 19 / LN10 + 1.5 * (lag - 19) / 4)[up]
+    fits = vl.fit_decay(risen[["source", "layer", "lag", "log10_fro_mean"]])
+    assert (fits["rate"] < 0).all()  # the premise: the curve falls on its fitted line
+    section = _section(runs["gru"], risen)
+    assert _late_rise_words(section) == [
+        f"The input's column rises again over its last lags, 32-fold from k = 19 to "
+        f"k = {last}. Those lags are the sequence's first steps, where the state is still "
+        "leaving its start: the row of the longest lag need not be what a dependency that long "
+        "gets later in a sequence (measure with --seq-len 48 to see whether these lags rise "
+        "there too)."
+    ]
+    # a rise under 10-fold is not told, nor is a growing curve's (its verdict says it)
+    risen.loc[up, "log10_fro_mean"] = (-0.2 * 19 / LN10 + 0.9 * (lag - 19) / 4)[up]
+    assert _late_rise_words(_section(runs["gru"], risen)) == []
+    grows = base.copy()
+    grows.loc[inputs, "log10_fro_mean"] = (0.05 * lag / LN10)[inputs]
+    grows.loc[inputs & (lag > 19), "log10_fro_mean"] += 1.5
+    assert _late_rise_words(_section(runs["gru"], grows)) == []
+
+
+def _late_rise_words(section: Section) -> list[str]:
+    return re.findall(r"The \w+'s column rises again.*?there too\)\.", _table(section).caption)

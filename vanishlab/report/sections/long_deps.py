@@ -183,6 +183,43 @@ def _why_two(inp: _Curve | None, top: _Curve | None, first: _Curve | None, layer
     )
 
 
+#: How far (decades) a curve's longest lag may sit above its least value over the later half
+#: of its lags before the table's caption says that it rises again there: 10-fold.
+LATE_RISE_DECADES = 1.0
+
+
+def _late_rise(curve: _Curve | None, column: str, measure: str) -> str:
+    """A caption sentence where ``curve``, falling on its fitted line, rises again over its last
+    lags, at least :data:`LATE_RISE_DECADES` from its least value over the later half of its
+    lags up to the longest ("" otherwise): those lags are the sequence's first steps, where the
+    state is still leaving its start, and the table's row of the longest lag reads them. A
+    growing curve is left to its verdict, which says that it may grow over those steps alone.
+
+    A trained 2-layer LSTM (forget gates keeping its state about 22 steps) measured at T = 120
+    from a state of 0 read its input column 11 times higher at k = 119 (6.7e-3) than at k = 99:
+    at T = 240 the same lag 119 read 2.1e-4, 32 times lower, and the rise had moved to the new
+    last lags (11-fold from k = 219 to 239). Its verdict said that a dependency longer than 84
+    steps gets little gradient, beside a row of the longest lag 6.7 times above the horizon's
+    1000-fold fall, unexplained."""
+    if curve is None or curve.ref is None or not float(curve.fit["rate"]) < 0:
+        return ""  # a growing curve's verdict says itself that it may be the start's
+    late = {k: v for k, v in curve.norms.items() if k >= curve.last // 2 and math.isfinite(v)}
+    if curve.last not in late or len(late) < 2:
+        return ""
+    low = min(late, key=late.__getitem__)
+    rise = late[curve.last] - late[low]
+    if low == curve.last or rise < LATE_RISE_DECADES:
+        return ""
+    seq_len = curve.last + curve.after
+    return (
+        f" The {column} column rises again over its last lags, {factor_text(rise)}-fold from "
+        f"k = {low} to k = {curve.last}. Those lags are the sequence's first steps, where the "
+        "state is still leaving its start: the row of the longest lag need not be what a "
+        "dependency that long gets later in a sequence "
+        f"({measure.format(2 * seq_len)} to see whether these lags rise there too)."
+    )
+
+
 def _own(rate: float, beside: float) -> str:
     """`` (rate)`` where it reads otherwise than ``beside``, which the words say it equals
     (within a tenth): the table shows layer 0's rate nowhere."""
@@ -369,7 +406,9 @@ def long_deps_answer(
         # the section comes before the curves' caption that said what s is
         + (f" Here {LSTM_STATE}." if lstm else "")
         # said beside the columns, not in the verdict that the page's top repeats
-        + _why_two(inp, state, first, layers),
+        + _why_two(inp, state, first, layers)
+        + _late_rise(state, "state's", measure)
+        + _late_rise(inp, "input's", measure),
         (
             "k (steps back)",
             ("state, top layer: " if top else "state: ") + state_jacobian(lstm),
