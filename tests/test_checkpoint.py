@@ -860,3 +860,25 @@ def test_a_quantized_linear_models_state_dict_is_refused_without_torchs_warnings
         with pytest.raises(VanishlabError, match=refused):
             read_checkpoint(path)
     assert [str(w.message) for w in said] == []
+
+
+def test_an_inputs_file_of_a_data_sets_pair_names_the_tensor_to_save(tmp_path):
+    # torch.save((x, y)) or {"x": x, "y": y}: it had said "holds a tuple, not a tensor (save
+    # one tensor with torch.save(x, path))", and which item held the inputs was left to look up.
+    x, y = torch.randn(8, 40, 16), torch.randint(0, 2, (8,))
+    for obj, at in (((x, y), "[0]"), ({"x": x, "y": y}, "['x']")):
+        path = _save(obj, tmp_path / "data.pt")
+        first, second = ("[0]", "[1]") if at == "[0]" else ("['x']", "['y']")
+        with pytest.raises(VanishlabError) as err:
+            load_tensor_file(path)
+        assert str(err.value) == (
+            f"inputs file {path} holds {'a tuple' if at == '[0]' else 'a dict'}, not a tensor "
+            f"({first}: a torch.float32 tensor (8, 40, 16); {second}: a torch.int64 tensor (8,)):"
+            f" save the inputs alone, torch.save(torch.load({str(path)!r}){at}, 'x.pt')"
+        )
+        assert torch.equal(torch.load(path)[0 if at == "[0]" else "x"], x)  # the recipe's item
+    # two candidates: listed, no item picked; a long list: the general advice
+    with pytest.raises(VanishlabError, match=r"\(\[0\]: .*; \[1\]: .*\): save the inputs alone, "):
+        load_tensor_file(_save((x, x), tmp_path / "two.pt"))
+    with pytest.raises(VanishlabError, match=r"holds a list, not a tensor \(save one tensor with"):
+        load_tensor_file(_save([x[i] for i in range(8)], tmp_path / "list.pt"))

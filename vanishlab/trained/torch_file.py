@@ -144,8 +144,8 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
     obj = load_file(path, "inputs file")
     if not isinstance(obj, torch.Tensor):
         raise VanishlabError(
-            f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor (save "
-            "one tensor with torch.save(x, path))"
+            f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor"
+            f"{_container_advice(obj, path)}"
         )
     if obj.is_nested:  # failed inside torch's kernels, with a traceback
         raise VanishlabError(f"inputs file {path} holds a nested tensor{NESTED_ADVICE}")
@@ -163,3 +163,31 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
         what = f"a {obj.dtype} tensor, not floating point{token_ids_advice(obj)}"
         raise VanishlabError(f"inputs file {path} holds {what}")
     return obj
+
+
+#: The most items of a tuple, list or dict whose tensors an inputs file's refusal lists.
+_LISTED_ITEMS = 4
+
+
+def _container_advice(obj: Any, path: Path) -> str:
+    """The end of the refusal of an inputs file that holds no tensor: the tensors of a small
+    tuple, list or dict (a data set's ``(x, y)`` or ``{"x": x, "y": y}``), and the one to save
+    where a single floating-point tensor of 2 or 3 dimensions is among them; else the general
+    advice. It had said "holds a tuple, not a tensor (save one tensor with torch.save(x,
+    path))", and which item held the inputs was the user's to look up."""
+    general = " (save one tensor with torch.save(x, path))"
+    if isinstance(obj, dict):
+        items = [(f"[{key!r}]", value) for key, value in obj.items()]
+    elif isinstance(obj, tuple | list):
+        items = [(f"[{i}]", value) for i, value in enumerate(obj)]
+    else:
+        return general
+    tensors = [(at, t) for at, t in items if isinstance(t, torch.Tensor)]
+    if not tensors or len(items) > _LISTED_ITEMS:
+        return general
+    listed = "; ".join(f"{at}: a {t.dtype} tensor {tuple(t.shape)}" for at, t in tensors)
+    inputs = [at for at, t in tensors if t.is_floating_point() and t.dim() in (2, 3)]
+    if len(inputs) != 1:
+        return f" ({listed}): save the inputs alone, torch.save(x, path)"
+    save = f"torch.save(torch.load({str(path)!r}){inputs[0]}, 'x.pt')"
+    return f" ({listed}): save the inputs alone, {save}"
