@@ -19,6 +19,7 @@ import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 from vanishlab.trained import read_checkpoint
+from vanishlab.trained.checkpoint import load_tensor_file
 from vanishlab.trained.safetensors_file import is_safetensors
 
 runner = CliRunner()
@@ -156,3 +157,25 @@ def test_a_safetensors_file_cut_short_in_its_header_is_said_so(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(whole[:40])
     with pytest.raises(VanishlabError, match="header runs past the file's end: it is cut short"):
         read_checkpoint(tmp_path / "cut.safetensors")
+
+
+def test_a_safetensors_inputs_file_of_one_tensor_is_that_tensor(tmp_path):
+    # It was "holds a dict, not a tensor", and the recipe torch.load(path)['x'] read no such
+    # file (torch.load reads one only with the safetensors package, by its suffix)
+    x = torch.randn(8, 40, 4)
+    got = load_tensor_file(save_safetensors({"x": x}, tmp_path / "x.safetensors"))
+    assert torch.equal(got, x)
+    path = save_safetensors({"x": x, "y": torch.zeros(8, dtype=torch.int64)}, tmp_path / "xy.st")
+    with pytest.raises(VanishlabError) as err:
+        load_tensor_file(path)
+    assert str(err.value) == (
+        f"inputs file {path} holds a dict, not a tensor (['x']: a torch.float32 tensor "
+        "(8, 40, 4); ['y']: a torch.int64 tensor (8,)): save the inputs alone, torch.save(x, path)"
+    )
+    sd = _model_state()
+    ckpt = save_safetensors(sd, tmp_path / "model.safetensors")
+    out = tmp_path / "run"
+    args = ["analyze", str(ckpt), "--inputs", str(tmp_path / "x.safetensors"), "--batch-first"]
+    result = runner.invoke(app, [*args, "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert vl.load_manifest(out)["model"]["inputs"]["shape"] == [8, 40, 4]

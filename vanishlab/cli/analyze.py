@@ -86,7 +86,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="FILE",
-            help="A torch.save file of one tensor, laid out as the module takes it: (T, B, I), "
+            help="A torch.save file of one tensor (or a safetensors file of one), laid out as the "
+            "module takes it: (T, B, I), "
             "or unbatched (T, I) \\[default: Gaussian inputs, see --seq-len].",
             show_default=False,
         ),

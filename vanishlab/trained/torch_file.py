@@ -139,9 +139,12 @@ def _first_line(err: BaseException) -> str:
 
 
 def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
-    """A single floating-point tensor saved with ``torch.save`` (read with weights_only=True)."""
+    """A single floating-point tensor saved with ``torch.save`` (read with weights_only=True),
+    or the one tensor of a safetensors file."""
     path = Path(path)
     obj = load_file(path, "inputs file")
+    if is_safetensors(path) and len(obj) == 1:  # a safetensors file holds tensors by name
+        (obj,) = obj.values()
     if not isinstance(obj, torch.Tensor):
         raise VanishlabError(
             f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor"
@@ -187,7 +190,7 @@ def _container_advice(obj: Any, path: Path) -> str:
         return general
     listed = "; ".join(f"{at}: a {t.dtype} tensor {tuple(t.shape)}" for at, t in tensors)
     inputs = [at for at, t in tensors if t.is_floating_point() and t.dim() in (2, 3)]
-    if len(inputs) != 1:
+    if len(inputs) != 1 or is_safetensors(path):  # torch.load reads no safetensors file
         return f" ({listed}): save the inputs alone, torch.save(x, path)"
     save = f"torch.save(torch.load({str(path)!r}){inputs[0]}, 'x.pt')"
     return f" ({listed}): save the inputs alone, {save}"
