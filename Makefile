@@ -15,7 +15,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,dask]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,dask,safetensors]"
 	touch $(STAMP)
 
 # The main job: the default sweep (resumes if runs/default exists) and its report. The report
@@ -54,7 +54,7 @@ FLOORS_VENV ?= .venv-floors
 test-floors:
 	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-		-c constraints-floors.txt -e ".[dev,dask]"
+		-c constraints-floors.txt -e ".[dev,dask,safetensors]"
 	OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -q -m "not slow" $(PYTEST_PAR) \
 		-p no:cacheprovider
 

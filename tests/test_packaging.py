@@ -202,7 +202,7 @@ def _declared(*groups: str) -> dict[str, str]:
     return declared
 
 
-ALL_GROUPS = ("dependencies", "dev", "dask")
+ALL_GROUPS = ("dependencies", "dev", "dask", "safetensors")
 UNPINNED = {"ruff", "setuptools"}  # tools, not the code's dependencies: their newest
 
 
@@ -318,14 +318,15 @@ def _third_party_imports() -> dict[str, set[str]]:
 
 def test_the_code_imports_only_its_declared_dependencies() -> None:
     """Each package the code imports is one pyproject.toml declares for a user (the
-    dependencies, or the dask extra for the Dask executor), not one that happens to be installed
+    dependencies, the dask extra for the Dask executor, the safetensors extra for a safetensors
+    checkpoint), not one that happens to be installed
     beside them: vanishlab/cli/_app.py imported click, which only the dev extra declares and
     typer 0.29 no longer installs (it carries its own copy), and the report imports markupsafe,
     which only jinja2 declared."""
     from importlib.metadata import packages_distributions
 
     distributions = packages_distributions()
-    declared = _declared("dependencies", "dask")
+    declared = _declared("dependencies", "dask", "safetensors")
     for module, files in _third_party_imports().items():
         names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
         assert names & set(declared), f"{module} ({sorted(names)}), imported by {sorted(files)}"

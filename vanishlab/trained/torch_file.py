@@ -1,5 +1,5 @@
 """A file written by ``torch.save``, read with ``torch.load(weights_only=True)`` on the CPU (or
-a safetensors file, read by its own module): every failure one clear line; and an inputs file,
+a safetensors file, read with its package): every failure one clear line; and an inputs file,
 one floating-point tensor.
 
 Tensors and plain containers are restored; a file that would need to import or run code to
@@ -43,7 +43,7 @@ def load_file(path: Path, what: str) -> Any:
         raise VanishlabError(f"{what} {path} {loop_problem(path) or 'does not exist'}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
-    if is_safetensors(path):  # data alone: read here, without the safetensors package
+    if is_safetensors(path):  # data alone, known by its first bytes whatever its name
         return load_safetensors(path, what)
     try:
         if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
@@ -190,7 +190,7 @@ def _container_advice(obj: Any, path: Path) -> str:
         return general
     listed = "; ".join(f"{at}: a {t.dtype} tensor {tuple(t.shape)}" for at, t in tensors)
     inputs = [at for at, t in tensors if t.is_floating_point() and t.dim() in (2, 3)]
-    if len(inputs) != 1 or is_safetensors(path):  # torch.load reads no safetensors file
+    if len(inputs) != 1 or is_safetensors(path):  # torch.load reads no safetensors file here
         return f" ({listed}): save the inputs alone, torch.save(x, path)"
     save = f"torch.save(torch.load({str(path)!r}){inputs[0]}, 'x.pt')"
     return f" ({listed}): save the inputs alone, {save}"
