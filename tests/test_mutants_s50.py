@@ -15,17 +15,23 @@ import pytest
 import torch
 
 import vanishlab as vl
+from vanishlab.core.allocation import format_bytes
+from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import FEW_X, MAX_X_TICKS, draw, x_ticks
 from vanishlab.report.gain_layout import gain_curve, gain_grid
 from vanishlab.report.layout import Plan
-from vanishlab.report.model import Curve, LinePanel
+from vanishlab.report.model import Curve, LinePanel, Table
+from vanishlab.report.sections import single_model
 from vanishlab.report.sections.learn_command import GATE_INITS
+from vanishlab.report.sections.monitor_table import training_table
+from vanishlab.report.sections.settling import phase_text, phase_unread
 from vanishlab.report.sections.what_to_try import suggested_gate_inits, what_to_try
 from vanishlab.sweep import cost
 from vanishlab.sweep.catalog import CHRONO_MEMORY, FORGET_BIAS_MEMORY
 from vanishlab.sweep.config import Sweep
 from vanishlab.sweep.links import link_problem
+from vanishlab.trained import analyze_checkpoint
 from vanishlab.trained.gate_memory import KEEP_GATE, gate_memory_steps
 
 # --- report/sections/what_to_try: the gate inits suggested against catalog's memories ---
@@ -286,3 +292,137 @@ def test_the_start_constants_lie_within_what_the_log_measured():
     assert min(one) <= cost.sweep_cost([tiny], 1) <= max(one)
     two = _cpu("2 cells, --workers 2:")
     assert (min(two) - cost.START_S) / 2 <= cost.WORKER_START_S <= (max(two) - cost.START_S) / 2
+
+
+# --- report/sections/settling.phase_unread and the captions that say what it means ---
+
+
+def _fit(phase: str, horizon: float, r2: float, n_points: int = 30) -> dict:
+    rate = {"stable": 0.005, "vanishing": -0.05}[phase]
+    return {"phase": phase, "horizon": horizon, "rate": rate, "r2": r2, "n_points": n_points}
+
+
+def test_a_level_curve_that_fell_1000_fold_keeps_its_phase_and_poor_fit():
+    """A stable rate whose curve has a horizon (it fell 1000-fold within the lags, before a
+    level fit window): the verdict reads the horizon, and the phase column says "stable; poor
+    fit", not "no phase read" (read off the rate alone, or off any curve with a horizon)."""
+    assert phase_unread(_fit("stable", 12.0, 0.5)) is None
+    assert phase_text(_fit("stable", 12.0, 0.5), None, None) == "stable; poor fit, r² 0.50"
+    assert phase_text(_fit("stable", math.nan, 0.5), None, None) == (
+        "no phase read: poor fit, r² 0.50"
+    )
+
+
+def test_a_vanishing_curve_of_a_poor_fit_keeps_its_phase():
+    """Only a stable rate goes unread: a vanishing one of r² 0.5 and no horizon is still
+    "vanishing; poor fit, r² 0.50" (the verdict reads its regime)."""
+    fit = _fit("vanishing", math.nan, 0.5)
+    assert phase_unread(fit) is None
+    assert phase_text(fit, None, None) == "vanishing; poor fit, r² 0.50"
+
+
+def test_a_level_rate_fitted_on_too_few_lags_is_not_read_as_stable():
+    """Every reason a fit is not one to extrapolate leaves its phase unread, not only a poor r²:
+    a stable rate fitted on 3 lags (r² 0.99) read "stable"."""
+    fit = _fit("stable", math.nan, 0.99, n_points=3)
+    assert phase_unread(fit) == "fitted on 3 lags only"
+    assert phase_text(fit, None, None) == "no phase read: fitted on 3 lags only"
+
+
+def _steps_table(words: dict[int, str]):
+    steps = pd.DataFrame(
+        {
+            "step": list(words),
+            "status": ["ok"] * len(words),
+            "failure": [""] * len(words),
+            "lyapunov": [0.1] * len(words),
+            "measured": [True] * len(words),
+            "elapsed_s": [0.5] * len(words),
+            "reason": [""] * len(words),
+        }
+    )
+    fits = pd.DataFrame(
+        {
+            "step": list(words),
+            "rate": [0.005] * len(words),
+            "horizon": [math.nan] * len(words),
+            "lag_end": [49] * len(words),
+            "zero_lag": [math.nan] * len(words),
+            "horizon_at_zero": [False] * len(words),
+        }
+    )
+    key = ("state", 0)
+    return training_table(
+        steps, {key: fits}, [key], ["state, layer 0 (top)"], lambda f, n: words[n], key
+    )
+
+
+def test_a_monitor_s_table_says_what_no_phase_read_is_where_any_step_reads_it():
+    """The table of steps says what "no phase read" means where some step reads it, the first
+    of two too (it looked at the last step alone), and not where none does."""
+    said = "; no phase read: a rate between those whose fit is not one to read a phase from"
+    first = _steps_table({0: "no phase read: poor fit, r² 0.50", 10: "stable"})
+    assert said in first.caption
+    assert said not in _steps_table({0: "stable", 10: "vanishing"}).caption
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer nn.RNN(3, 8) analysed at T = 24: a state curve and an input curve."""
+    root = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    torch.save(torch.nn.RNN(3, 8).state_dict(), root / "rnn.pt")
+    analyze_checkpoint(root / "rnn.pt", root / "run", seq_len=24, batch=2)
+    return root / "run"
+
+
+def _fits_caption(run: Path, monkeypatch, state_words: str) -> str:
+    """The single model's fits table's caption, its state curve's phase read as
+    ``state_words`` and the input's as "stable"."""
+    monkeypatch.setattr(
+        single_model,
+        "phase_text",
+        lambda fit, memory, seq_len: state_words if fit["source"] == "state" else "stable",
+    )
+    report = build_report(vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+    fits = next(s for s in report.sections if s.key == "fits")
+    (table,) = [b for b in fits.blocks if isinstance(b, Table)]
+    assert len(table.rows) == 2  # the premise: two curves, one read otherwise
+    return table.caption
+
+
+def test_a_single_model_s_fits_table_says_what_its_one_unread_phase_is(tiny_run, monkeypatch):
+    """One curve of two read "no phase read": the caption says what that is (it did only where
+    every curve read it)."""
+    caption = _fits_caption(tiny_run, monkeypatch, "no phase read: poor fit, r² 0.50")
+    assert "; no phase read: a rate between those whose fit is not one to read a phase " in caption
+
+
+def test_a_single_model_s_fits_table_says_what_its_one_growing_phase_is(tiny_run, monkeypatch):
+    """One curve of two read "growing over the lags measured": the caption says the verdict's
+    rule (it did only where every curve read it)."""
+    caption = _fits_caption(tiny_run, monkeypatch, "growing over the lags measured, T = 24")
+    assert "; growing over the lags measured: above +0.01, not read as explosion" in caption
+
+
+# --- core/allocation.format_bytes: every size a memory refusal says ---
+
+
+@pytest.mark.parametrize(
+    ("n", "said"),
+    [
+        (None, "unknown"),
+        (512, "512 B"),
+        (1000, "1000 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (3 * 2**29, "1.5 GiB"),
+        (2 * 2**40, "2.0 TiB"),
+        (500_000 * 2**40, "500000.0 TiB"),
+        (2_000_000 * 2**40, "2.0e+06 TiB"),
+    ],
+)
+def test_format_bytes_says_binary_units_from_1024_and_tib_in_full_below_a_million(n, said):
+    """Whole bytes below 1024 (1000 B is not 1.0 KiB), units of 1024 (1.5 GiB, not 1.6), TiB
+    the last unit, written in full below 10**6 and in powers of ten from there."""
+    assert format_bytes(n) == said
