@@ -1,7 +1,22 @@
 """Mutation review of the changes since 2026-12-05 20:00 (session 50): each test here failed on
 a small plausible change of the code it names (a constant, a comparison, an argument or a
 branch changed or dropped) that passed the tests of that code, and passes on the code as it
-is."""
+is.
+
+Mutants tried / killed by the tests before / killed with these (2026-12-06):
+  catalog memories + what_to_try   23 / 18 / 22   sweep/links             17 / 13 / 14
+  report/gain_layout (+ layout)    20 / 15 / 18   sweep/cost (+ CLI line) 18 / 14 / 16
+  figures.x_ticks, _set_x_ticks    20 /  7 / 16   settling + its tables   17 /  8 / 16
+  core/allocation.format_bytes      9 /  3 /  8   pascanu_envelope        16 / 12 / 12
+  origin_log_norms' batched SVDs   11 /  9 /  9
+The 20 left are equivalent, or change nothing a user sees: >= for > beside an isclose;
+-inf rates drawn as NaN (the same PNG); an empty panel (every panel has a measured curve);
+x_ticks' empty guard (its caller's), a mark at a measured x among few, one x by either branch,
+a mark exactly at an end listed before another (only where a critical gain equals the last
+gain measured); _loop_at's last resort and its errno test (stat of the whole path looped);
+WORKER_START_S 1.0 (within the log's 0.99-1.12); pool=False at one worker; the verdict's
+phase_unread where the phase is stable already; format_bytes at exactly 10**6 TiB; the
+envelope's block (255), its count and two guards the next branch covers; the SVD chunk."""
 
 from __future__ import annotations
 
