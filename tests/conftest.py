@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,11 @@ def pytest_configure(config: pytest.Config) -> None:
     their defaults (``_stops.stops_at_their_defaults``)."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The processes the tests start run as a user's do: PYTHONUNBUFFERED, which some
+    # environments set (this project's machines do), is unset. Buffered, a write that fails
+    # keeps its bytes, and Python's own flush at exit fails again: every command under
+    # `> /dev/full` ended with status 120 for users while these tests, started unbuffered, saw 2.
+    os.environ.pop("PYTHONUNBUFFERED", None)
 
 
 @pytest.fixture(autouse=True)

@@ -88,6 +88,7 @@ def main() -> None:
             signal.signal(ending[0], signal.SIG_DFL)
             os.kill(os.getpid(), ending[0])
         else:
+            _release_failed_streams()
             # The last exit handler: what is left is the interpreter's teardown, where Python
             # sets a handler written in Python back to the default (ending by SIGINT, without
             # a word; SIGTERM too). Nothing there can hang on the command's work: ignored.
@@ -144,6 +145,24 @@ def _flush_quietly() -> None:
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+
+
+def _release_failed_streams() -> None:
+    """Flush stdout and stderr at the end; one that cannot take what is left in its buffer
+    (``> /dev/full``, ``2>/dev/full``, a pipe whose reader has gone) is pointed at the null
+    device, so that the interpreter's own flush after the exit handlers succeeds. A write that
+    failed keeps its bytes in the buffer, and that last flush failed again: every command
+    then ended with status 120 and Python's "Exception ignored ... OSError" lines, after its
+    own one line and status (2 for a refused stdout, 0 for a finished sweep under
+    ``2>/dev/full``), wherever PYTHONUNBUFFERED was not set (it is unset for users)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def _end_quietly_at_sigterm() -> None:
