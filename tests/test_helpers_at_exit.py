@@ -114,6 +114,7 @@ if __name__ == "__main__":
     blocked = int(status.split("SigBlk:")[1].split()[0], 16)
     print(pid, "hangup-blocked" if blocked & 1 << (signal.SIGHUP - 1) else "hangup-seen")
     if where == "fork":
+        sys.stdout.flush()  # else the child prints the buffered lines again (buffered stdout)
         child = os.fork()
         if child == 0:
             sys.exit(0)  # a child forked by the caller, ending as Python does: atexit runs
