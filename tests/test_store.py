@@ -568,6 +568,15 @@ def test_a_manifest_that_is_a_fifo_is_named_as_no_regular_file_not_as_missing(tm
     said = r"manifest\.json is not a regular file, not a manifest: move it aside$"
     with pytest.raises(vl.VanishlabError, match=said):
         vl.load_manifest(tmp_path)
+    # A link to a FIFO (or a device) is no manifest either: it was "(no manifest.json)".
+    (run := tmp_path / "run").mkdir()
+    (run / "manifest.json").symlink_to(tmp_path / "manifest.json")
+    with pytest.raises(vl.VanishlabError, match=said):
+        vl.load_manifest(run)
+    (run / "manifest.json").unlink()
+    (run / "manifest.json").symlink_to("/dev/null")
+    with pytest.raises(vl.VanishlabError, match=said):
+        vl.load_manifest(run)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks and fifos need POSIX")

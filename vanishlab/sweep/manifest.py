@@ -126,8 +126,9 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = as_path(run_dir, "run_dir") / MANIFEST
     if path.is_dir():  # "no manifest.json" sent the user looking for a file that is there
         raise VanishlabError(f"{path} is a directory, not a manifest: move it aside")
-    if os.path.lexists(path) and not path.is_symlink() and not path.is_file():
-        # a FIFO, a socket or a device: "(no manifest.json)" of a name that `ls` lists
+    if path.exists() and not path.is_file():
+        # a FIFO, a socket or a device, or a link to one: "(no manifest.json)" of a name that
+        # `ls` lists (a link to nothing, or one that loops, is said below)
         raise VanishlabError(f"{path} is not a regular file, not a manifest: move it aside")
     if not path.is_file():
         # "(no manifest.json)" for a mistyped path sent the user looking inside a folder that
