@@ -1366,6 +1366,10 @@ def test_a_path_that_begins_with_a_dash_is_said_how_to_give(tmp_path, monkeypatc
     assert line.startswith("error: No such option: -d (see 'vanishlab analyze --help')"), line
     assert line.endswith(hint), line
     one_error_line(runner.invoke(app, ["report", "-run"]), "-run is a path here: give it as ./-run")
+    # Its first letter an option's (-q, --quiet): the parser read -q, then "No such option: -x".
+    (tmp_path / "-qx.pt").write_bytes(b"")
+    line = one_error_line(runner.invoke(app, ["analyze", "-qx.pt"]), "No such option: -x")
+    assert line.endswith("; -qx.pt is a path here: give it as ./-qx.pt"), line
     for args in (["analyze", "-zz.pt"], ["-dash.pt"]):
         line = one_error_line(runner.invoke(app, args), "No such option")
         assert "is a path here" not in line, line

@@ -72,9 +72,18 @@ def _dash_path_hint(err: Any, args: Sequence[str]) -> str:
     for token in args:
         if token == "--":
             break  # what follows is arguments, never read as options
-        if token.startswith(name) and token != "-" and os.path.lexists(token):
+        if _spelt_in(name, token) and os.path.lexists(token):
             return f"; {as_text(token)} is a path here: give it as ./{as_text(token)}"
     return ""
+
+
+def _spelt_in(name: str, token: str) -> bool:
+    """Whether the parser may have read the option ``name`` out of ``token``: a long one
+    begins it; a short one is any letter of a cluster (``-qx.pt`` is ``-q -x ...``, so a path
+    whose first letter is an option's was said to have no ``-x`` without the hint)."""
+    if name.startswith("--"):
+        return token.startswith(name)
+    return token.startswith("-") and not token.startswith("--") and name[1:] in token[1:]
 
 
 class _OneLineUsage:
