@@ -196,6 +196,25 @@ def test_a_cache_that_is_no_regular_file_is_computed_afresh_not_waited_on(smoke,
     assert fifo.is_file() and not fifo.is_symlink()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_a_cache_that_is_a_folder_leaves_no_descriptor_open(smoke, tmp_path, monkeypatch):
+    """summary.parquet made a folder: each summary (each report) left one descriptor open, the
+    folder's, which open() refused to wrap (IsADirectoryError) and never closed. Without
+    O_NONBLOCK (Windows has none) the cache is read all the same: it raised AttributeError."""
+    run = copy_run(smoke[0], tmp_path)
+    (run / sm.SUMMARY).unlink(missing_ok=True)
+    (run / sm.SUMMARY).mkdir()
+    vl.summarize(run)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        pd.testing.assert_frame_equal(vl.summarize(run), smoke[1])
+    assert len(os.listdir("/proc/self/fd")) == before
+    (run / sm.SUMMARY).rmdir()
+    vl.summarize(run)  # the cache written
+    monkeypatch.delattr(os, "O_NONBLOCK")
+    pd.testing.assert_frame_equal(vl.summarize(run), smoke[1])
+
+
 def test_read_only_run_and_bad_directory(smoke, tmp_path):
     run = copy_run(smoke[0], tmp_path)
     (run / sm.SUMMARY).unlink(missing_ok=True)

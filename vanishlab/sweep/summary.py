@@ -279,11 +279,17 @@ def _fingerprint(run_dir: Path) -> str:
 def _cache_bytes(path: Path) -> bytes | None:
     """The bytes of the cache file ``path``, None where it is not a regular file. A FIFO of
     that name (or a link to /dev/zero) was read to its end, which never came: the report hung
-    with no word. Opened without blocking (a FIFO's open waits for a writer), then checked."""
-    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    with no word. Opened without blocking (a FIFO's open waits for a writer; Windows has no
+    O_NONBLOCK, nor FIFOs), then checked before anything wraps the descriptor: ``open(fd)`` of
+    a folder raised IsADirectoryError and left the descriptor open, one more per report."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None  # not the cache: computed afresh, and the file written over it
-        return f.read()
+        with open(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
