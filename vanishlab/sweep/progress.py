@@ -56,11 +56,19 @@ one that fails at once with its one-line error, prints none)."""
 
 
 def is_terminal() -> bool:
-    """Whether stderr is a terminal (rich's bar and spinners there, plain lines otherwise)."""
+    """Whether stderr is a terminal that rich redraws (its bar and spinners there, plain lines
+    otherwise). A terminal that rich does not redraw, ``TERM=dumb`` (Emacs' ``M-x shell``, an
+    editor's terminal) or ``unknown``, or one it is told is not interactive
+    (``TTY_INTERACTIVE=0``, ``TTY_COMPATIBLE=0``), takes plain lines: rich draws a bar there
+    only once it stops, and a sweep of hours showed no progress at all until its end."""
     try:
-        return sys.stderr.isatty()
+        if not sys.stderr.isatty():
+            return False
     except (AttributeError, ValueError):  # replaced by an object without it, or closed
         return False
+    from rich.console import Console  # rich's own rule (TERM, TTY_*, FORCE_COLOR), not a copy
+
+    return Console(stderr=True).is_interactive
 
 
 def status_line(text: str) -> None:
