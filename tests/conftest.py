@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+RICH_STREAM_OVERRIDES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """A suite started in the background by a shell (``make test &``) inherits an ignored
@@ -26,6 +28,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # keeps its bytes, and Python's own flush at exit fails again: every command under
     # `> /dev/full` ended with status 120 for users while these tests, started unbuffered, saw 2.
     os.environ.pop("PYTHONUNBUFFERED", None)
+    # Nor do they take rich's overrides of what a stream is (FORCE_COLOR, which CI services
+    # and some shells set; TTY_COMPATIBLE, TTY_INTERACTIVE): under FORCE_COLOR=1 rich colours
+    # the help piped to the tests, and 21 tests of its words failed where vanishlab was right.
+    # The tests of a terminal set the ones they need themselves (tests/test_dumb_terminal.py).
+    for name in RICH_STREAM_OVERRIDES:
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,14 @@ def test_a_terminal_rich_does_not_redraw_is_none(monkeypatch, env, redrawn):
     assert progress.is_terminal() is redrawn
 
 
+def test_the_suite_runs_without_rich_overrides_of_a_stream():
+    # conftest unsets them for every test and every process a test starts (fails where one is
+    # set in the environment of the suite, without conftest's care: FORCE_COLOR=1 make test)
+    from conftest import RICH_STREAM_OVERRIDES
+
+    assert [name for name in RICH_STREAM_OVERRIDES if name in os.environ] == []
+
+
 def test_a_pipe_is_none_whatever_force_color_says(monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich's terminal, but a log file takes lines
     monkeypatch.setattr(sys, "stderr", io.StringIO())
