@@ -161,17 +161,26 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
     imports a module beside it (``from mylib import thing``) as it would when run itself. The
     folder is taken off again afterwards; what it imported stays in ``sys.modules``.
 
-    What it prints goes to stderr (:func:`~.experiment_prints.prints_to_stderr`)."""
+    What it prints goes to stderr (:func:`~.experiment_prints.prints_to_stderr`).
+
+    It runs from the bytes read once, those its digest is of, as Python runs a script: no
+    bytecode cache is read or written beside it. The loader's cache put a ``__pycache__`` in
+    the user's folder (a ``--dry-run`` too) wherever PYTHONDONTWRITEBYTECODE was unset, and a
+    file edited within the second it was cached, to the same size, ran as it was before (the
+    cache's key is the source's size and whole seconds of its time), while the manifest
+    recorded the digest of the file as edited."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always have one
         raise VanishlabError(f"cannot load experiment module {path}")
     module = importlib.util.module_from_spec(spec)
-    folder, digest = os.fspath(Path(path).resolve().parent), file_digest(path)
+    source = Path(path).read_bytes()
+    folder, digest = os.fspath(Path(path).resolve().parent), hashlib.sha256(source).hexdigest()
     sys.modules[module_name] = module
     sys.path.insert(0, folder)
     try:
         with prints_to_stderr():
-            spec.loader.exec_module(module)
+            code = compile(source, spec.origin or os.fspath(path), "exec", dont_inherit=True)
+            exec(code, module.__dict__)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
