@@ -148,7 +148,11 @@ worker lives on across sweeps, and loads a file again once it has changed."""
 
 def file_digest(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of the file's bytes (hex)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _digest(Path(path).read_bytes())
+
+
+def _digest(source: bytes) -> str:
+    return hashlib.sha256(source).hexdigest()
 
 
 def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
@@ -174,7 +178,7 @@ def import_file(module_name: str, path: str | os.PathLike[str]) -> ModuleType:
         raise VanishlabError(f"cannot load experiment module {path}")
     module = importlib.util.module_from_spec(spec)
     source = Path(path).read_bytes()
-    folder, digest = os.fspath(Path(path).resolve().parent), hashlib.sha256(source).hexdigest()
+    folder, digest = os.fspath(Path(path).resolve().parent), _digest(source)
     sys.modules[module_name] = module
     sys.path.insert(0, folder)
     try:
