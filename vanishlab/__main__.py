@@ -88,7 +88,7 @@ def main() -> None:
             signal.signal(ending[0], signal.SIG_DFL)
             os.kill(os.getpid(), ending[0])
         else:
-            _release_failed_streams()
+            _flush_quietly()
             # The last exit handler: what is left is the interpreter's teardown, where Python
             # sets a handler written in Python back to the default (ending by SIGINT, without
             # a word; SIGTERM too). Nothing there can hang on the command's work: ignored.
@@ -139,29 +139,23 @@ def _say(line: str) -> None:
 
 
 def _flush_quietly() -> None:
-    """Flush stdout and stderr before the end by a signal; one that is closed or fails is
-    passed over (it raised in the exit handler, which never sent the signal: status 130)."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-
-
-def _release_failed_streams() -> None:
-    """Flush stdout and stderr at the end; one that cannot take what is left in its buffer
-    (``> /dev/full``, ``2>/dev/full``, a pipe whose reader has gone) is pointed at the null
-    device, so that the interpreter's own flush after the exit handlers succeeds. A write that
-    failed keeps its bytes in the buffer, and that last flush failed again: every command
-    then ended with status 120 and Python's "Exception ignored ... OSError" lines, after its
-    own one line and status (2 for a refused stdout, 0 for a finished sweep under
-    ``2>/dev/full``), wherever PYTHONUNBUFFERED was not set (it is unset for users)."""
+    """Flush stdout and stderr at the end (by a signal or not); one that is closed or fails is
+    passed over (it raised in the exit handler, which never sent the signal: status 130), and
+    one that cannot take what is left in its buffer (``> /dev/full``, ``2>/dev/full``, a pipe
+    whose reader has gone) is pointed at the null device, so that the interpreter's own flush
+    after the exit handlers succeeds. A write that failed keeps its bytes in the buffer, and
+    that last flush failed again: every command then ended with status 120 and Python's
+    "Exception ignored ... OSError" lines, after its own one line and status (2 for a refused
+    stdout, 0 for a finished sweep under ``2>/dev/full``), wherever PYTHONUNBUFFERED was not
+    set (it is unset for users)."""
     for stream in (sys.stdout, sys.stderr):
         if stream is None:
             continue
         try:
             stream.flush()
         except (OSError, ValueError):
-            with contextlib.suppress(OSError, ValueError):
+            # (no descriptor, or a closed one: nothing to point elsewhere)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
