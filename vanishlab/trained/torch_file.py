@@ -143,12 +143,13 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
     or the one tensor of a safetensors file."""
     path = Path(path)
     obj = load_file(path, "inputs file")
-    if is_safetensors(path) and len(obj) == 1:  # a safetensors file holds tensors by name
+    named = is_safetensors(path)  # a safetensors file holds tensors by name
+    if named and len(obj) == 1:
         (obj,) = obj.values()
     if not isinstance(obj, torch.Tensor):
         raise VanishlabError(
             f"inputs file {path} holds {with_article(type(obj).__name__)}, not a tensor"
-            f"{_container_advice(obj, path)}"
+            f"{_container_advice(obj, path, named)}"
         )
     if obj.is_nested:  # failed inside torch's kernels, with a traceback
         raise VanishlabError(f"inputs file {path} holds a nested tensor{NESTED_ADVICE}")
@@ -172,12 +173,13 @@ def load_tensor_file(path: str | os.PathLike[str]) -> torch.Tensor:
 _LISTED_ITEMS = 4
 
 
-def _container_advice(obj: Any, path: Path) -> str:
+def _container_advice(obj: Any, path: Path, named: bool) -> str:
     """The end of the refusal of an inputs file that holds no tensor: the tensors of a small
     tuple, list or dict (a data set's ``(x, y)`` or ``{"x": x, "y": y}``), and the one to save
     where a single floating-point tensor of 2 or 3 dimensions is among them; else the general
     advice. It had said "holds a tuple, not a tensor (save one tensor with torch.save(x,
-    path))", and which item held the inputs was the user's to look up."""
+    path))", and which item held the inputs was the user's to look up. ``named``: the file is
+    a safetensors file, which torch.load does not read."""
     general = " (save one tensor with torch.save(x, path))"
     if isinstance(obj, dict):
         items = [(f"[{key!r}]", value) for key, value in obj.items()]
@@ -190,7 +192,7 @@ def _container_advice(obj: Any, path: Path) -> str:
         return general
     listed = "; ".join(f"{at}: a {t.dtype} tensor {tuple(t.shape)}" for at, t in tensors)
     inputs = [at for at, t in tensors if t.is_floating_point() and t.dim() in (2, 3)]
-    if len(inputs) != 1 or is_safetensors(path):  # torch.load reads no safetensors file here
+    if len(inputs) != 1 or named:
         return f" ({listed}): save the inputs alone, torch.save(x, path)"
     save = f"torch.save(torch.load({str(path)!r}){inputs[0]}, 'x.pt')"
     return f" ({listed}): save the inputs alone, {save}"
