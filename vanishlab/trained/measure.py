@@ -174,12 +174,13 @@ def check_probe_fits(module: nn.RNNBase, seq_len: int, batch: int) -> None:
 
 
 def probe_memory_refused(
-    module: nn.RNNBase, out_flag: str = "out="
+    module: nn.RNNBase, *, out_flag: str
 ) -> contextlib.AbstractContextManager[None]:
     """:func:`memory_refused_as` for a monitor's step: a probe that fitted the estimate when
     the monitor was made, refused by the allocator at a step (training holds memory too).
     Its probe is fixed for its run directory, whose manifest keeps the probe's digest;
-    ``out_flag`` names the run directory as the monitor's caller gave it."""
+    ``out_flag`` names the run directory as the monitor's caller gave it (the monitor's
+    ``out_flag``, whose default is the one definition)."""
     return memory_refused_as(
         _on_a_probe(module)[0],
         f"use a smaller probe (fewer or shorter sequences) in a new monitor and {out_flag} "

@@ -331,7 +331,7 @@ class JacobianMonitor:
         lyap: float | None = None
         failure: str | None = None
         device = module_weight(self.module, "weight_hh_l0").device
-        refused = probe_memory_refused(self.module, self.out_flag)
+        refused = probe_memory_refused(self.module, out_flag=self.out_flag)
         with global_rng.forked([device]), refused:  # RNG restored
             diverged = non_finite_parameter(self.module)
             if diverged is not None:  # training diverged: a failed step, as an overflow is

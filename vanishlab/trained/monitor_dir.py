@@ -96,7 +96,8 @@ def check_earlier(
     probe_sha256: str,
     every: int,
     probe_shape: Sequence[int] = (),
-    out_flag: str = "out=",
+    *,
+    out_flag: str,
 ) -> dict[str, Any] | None:
     """The manifest of the monitor run in ``run_dir``, or None when it holds no run; refused
     when it is another kind of run, or monitored another module, probe or ``every``, in a line
