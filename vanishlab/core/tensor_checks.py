@@ -31,13 +31,16 @@ NESTED_ADVICE = ": pad it to one length with torch.nested.to_padded_tensor(x, 0.
 PADDED_STEPS = "its padded steps are then measured as inputs"
 
 
+#: The question a tensor of integers raises (token ids, where the module takes their embeddings?).
+TOKEN_IDS = "token ids? give the embedded sequence, as the module receives it"
+
+
 def token_ids_advice(x: torch.Tensor) -> str:
-    """The hint after refusing a tensor of integers (token ids, where the module takes their
-    embeddings?): ``x`` and a monitor's probe, and ``vanishlab analyze --inputs``; ``""`` for
-    any other dtype."""
+    """The hint after refusing a tensor of integers (:data:`TOKEN_IDS`, in parentheses): ``x``
+    and a monitor's probe, and ``vanishlab analyze --inputs``; ``""`` for any other dtype."""
     if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
         return ""
-    return " (token ids? give the embedded sequence, as the module receives it)"
+    return f" ({TOKEN_IDS})"
 
 
 def check_dense(t: torch.Tensor, what: str) -> None:
@@ -113,7 +116,7 @@ def check_sequence(
             how = ""
             ids = (
                 f" of shape {tuple(x.shape)}, whose last dimension is not the input size "
-                f"{input_size}{ids[:-1]}: the input layer's output, e.g. "
+                f"{input_size} ({TOKEN_IDS}: the input layer's output, e.g. "
                 f"embedding({what}).detach())"
             )
         raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}{how}{ids}")
