@@ -6,6 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from _tiny_run import tiny_run_dir
+
 import vanishlab.report as report
 from vanishlab.report.sections import SECTIONS, section_keys
 
@@ -67,3 +70,28 @@ def test_modules_open_with_a_docstring():
     # (their size and import cycles: tests/test_architecture.py, for the whole package)
     for name, path in _modules().items():
         assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), name
+
+
+def test_a_section_keyed_other_than_its_name_is_refused(tmp_path, monkeypatch):
+    """A section is named in the page's list (what an experiment's ``SECTIONS`` asks for, and
+    what tests look for) and again by the key of the ``Section`` its builder returns (the
+    page's anchor, its table of contents' link). Nothing compared the two: a new section
+    built as ``Section("lyapunov_cells", ...)`` under the name ``"lyapunov-cells"`` was
+    shown with an anchor no name asks for. A builder's key must now be its name."""
+    import vanishlab as vl
+    from vanishlab.report import build_report
+    from vanishlab.report.model import Section
+    from vanishlab.report.sections import PAGES, SWEEP
+
+    run, _ = tiny_run_dir(tmp_path)
+    frames = (vl.load_results(run), vl.load_cells(run), vl.load_manifest(run))
+    built = [s.key for s in build_report(*frames).sections]  # the builders as they are
+    assert built[:2] == ["overview", "decay"]
+
+    def misnamed(view):
+        return Section("decay_curves", "Decay curves", "", ())
+
+    page = tuple((k, misnamed if k == "decay" else b) for k, b in PAGES[SWEEP])
+    monkeypatch.setitem(PAGES, SWEEP, page)
+    with pytest.raises(ValueError, match=r"'decay'.*'misnamed'.*keyed 'decay_curves'"):
+        build_report(*frames)

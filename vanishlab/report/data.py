@@ -56,6 +56,9 @@ def build_report(
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section, or
             the run is the analysis of one model and holds more than one cell, or a monitor's
             whose rows have no training step.
+        ValueError: when a section's builder returns a Section keyed other than its name in
+            the page's list (a section's key is its name: its anchor, and what a manifest asks
+            for).
     """
     view = RunView(results, cells, manifest, summary)
     kind = page_kind(manifest)
@@ -90,6 +93,11 @@ def build_report(
     built = []
     for key, build in todo:
         section = build(view)
+        if section is not None and section.key != key:  # the page's anchor is the name
+            raise ValueError(
+                f"report section {key!r}: its builder {getattr(build, '__name__', build)!r} "
+                f"returned a Section keyed {section.key!r} (a section's key is its name)"
+            )
         if section is not None:
             built.append(section)
         if progress is not None:

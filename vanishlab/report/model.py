@@ -242,7 +242,8 @@ Block = KeyValues | Code | Table | LineGrid | HeatmapGrid
 
 @dataclass(frozen=True)
 class Section:
-    """One section of the page, linked from the table of contents by its fixed ``key``.
+    """One section of the page, linked from the table of contents by its fixed ``key``: its
+    name in its page's list (:data:`.sections.PAGES`; ``build_report`` refuses another).
 
     ``in_short``: the section's intro is the page's answer, shown once more at the top of the
     page ("In short: ...", with a link to the section), where a reader sees it without
