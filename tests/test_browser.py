@@ -113,6 +113,29 @@ def test_printed_tables_keep_every_column(full_report):
     assert clipped == 0
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_printed_tall_table_keeps_every_column(full_report):
+    """A table of more than page.TALL_TABLE_ROWS rows sits in a box that scrolls both ways on a
+    screen (.scroll.tall, overflow-y: auto). The print style set .scroll's overflow to visible,
+    but .scroll.tall's overflow-y (two classes) won over it, and a box whose overflow-y is auto
+    computes overflow-x to auto too: printed to PDF, a gated run's "Decay rates by setting" and
+    "Theory vs measurement by setting" (1118 px against a 691 px column on Letter) lost their
+    last columns and notes at the page's right edge. Such a box is added to the demo page here
+    (its tables are short), and on paper it must show all of its table."""
+    add = (
+        "(() => { const box = document.createElement('div'); box.className = 'scroll tall';"
+        " box.innerHTML = '<table><thead><tr>' + '<th>column</th>'.repeat(40)"
+        " + '</tr></thead><tbody>' + '<tr><td>1.000</td></tr>'.repeat(80)"
+        " + '</tbody></table>'; document.querySelector('main').append(box);"
+        " const s = getComputedStyle(box);"
+        " return [s.overflowX, s.overflowY, s.maxHeight, box.scrollWidth > box.clientWidth]; })()"
+    )
+    with _printed(full_report, width=700) as browser:
+        overflow_x, overflow_y, max_height, wide = browser.evaluate(add)
+    assert wide  # wider than the page: a clipping box would cut it
+    assert (overflow_x, overflow_y, max_height) == ("visible", "visible", "none")
+
+
 # In the slow tier: ~13 s of CPU (a run of 3 models to lay out); make test keeps
 # test_report_in_chromium.
 @pytest.mark.slow
