@@ -54,3 +54,18 @@ def test_the_effective_units_and_the_critical_drive() -> None:
     assert "mean field's +1.64" in PROSE and round(saturated.rate, 2) == 1.64
     drive = vl.critical_input_var("tanh", 3.0)
     assert "15.1 for tanh at g = 3" in PROSE and round(drive, 1) == 15.1
+
+
+def test_the_product_of_one_step_factors_counts_lags_from_the_last_state() -> None:
+    """theory.md wrote J(k) = ∂h_{T−1}/∂h_{T−1−k} = D_{T−1} W_hh ⋯ D_{T−k} W_hh, counting from
+    0 as maths.md does but without saying so, beside the README's and the report's
+    ∂h_T/∂h_{T−k} (lag 0 the last state h_T): a student read h_{T−1} as one step before the
+    end. The page names the README's states, and its product runs over the k steps after
+    h_{T−k}: D_T first, D_{T−k+1} last, and an input row's extra factor is D_{T−k}."""
+    text = " ".join(THEORY.split())
+    (product,) = re.findall(
+        r"J\(k\) = ∂h_(\S+)/∂h_\{(\S+)\} = D_(\S+) W_hh · .*? ⋯ D_\{(\S+)\} W_hh,", text
+    )
+    assert product == ("T", "T−k", "T", "T−k+1"), product
+    (input_row,) = re.findall(r"∂h_(\S+)/∂x_\{(\S+)\} = J\(k\) D_\{(\S+)\} W_ih", text)
+    assert input_row == ("T", "T−k", "T−k"), input_row
