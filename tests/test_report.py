@@ -1352,3 +1352,13 @@ def test_overwrite_and_the_sweeps_flags_that_are_no_bool_are_refused(report_run,
     np_false = np.False_ if flag == "no" else False  # a NumPy bool is a bool
     with pytest.raises(vl.VanishlabError, match="not a vanishlab report"):
         vl.render_report(report_run("single"), mine, timestamp=STAMP, overwrite=np_false)
+
+
+def test_every_table_header_says_it_heads_a_column(full):
+    """A screen reader names a cell by its column's header; the header cells had no scope, so
+    the association rested on the reader's guess for each of the page's tables (WCAG H63).
+    Every table's headers are its first row's column headers: each says scope="col"."""
+    html = full[1]
+    headers = re.findall(r"<th\b[^>]*>", html)
+    assert len(headers) > 20  # the page has tables: overview, rates, theory
+    assert [h for h in headers if 'scope="col"' not in h] == []
