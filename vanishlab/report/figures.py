@@ -46,7 +46,7 @@ from .line_style import (
 )
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 
-__all__ = ["draw", "figure_svg", "left_margin", "svg_of"]
+__all__ = ["draw", "figure_svg", "left_margin", "palette", "svg_of"]
 
 FLOOR_COLOR = "#7f7f7f"
 BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
@@ -57,8 +57,19 @@ FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
 
 
+#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.2:1 on white) and
+#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
+#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
+#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
+#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
+CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
+
+
 def palette(n: int) -> list[str]:
-    """Distinct colours for ``n`` lines: tab10 up to 10, else evenly spaced viridis."""
+    """Distinct colours for ``n`` lines: :data:`CVD_SAFE` up to 6, tab10 up to 10, else evenly
+    spaced viridis."""
+    if n <= len(CVD_SAFE):
+        return list(CVD_SAFE[:n])
     if n <= 10:
         cmap = mpl.colormaps["tab10"]
         return [mpl.colors.to_hex(cmap(i)) for i in range(n)]
