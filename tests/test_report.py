@@ -1401,3 +1401,23 @@ def test_the_lines_of_a_figure_differ_in_colour_to_a_colour_blind_reader():
             labs = [_lab(c, seen) for c in colours]
             least = min(np.linalg.norm(a - b) for a, b in itertools.combinations(labs, 2))
             assert least >= 15, (n, name, least)
+
+
+def test_a_heatmap_square_s_text_contrasts_4_5_to_1_with_its_square():
+    """A heatmap square's rate and horizon were written in #222222 or white by the square's
+    gamma-encoded luma (below 0.45: white): dark grey on RdBu's mid blues read 3.7:1, under
+    WCAG's 4.5:1 for text, which no rule reaches with #222222. White or black, whichever
+    contrasts more, reaches it on every colour of both maps and on the exact zeros' grey."""
+    import matplotlib as mpl
+
+    from vanishlab.report.heatmaps import CMAP, ZERO_COLOR, text_color
+
+    def luminance(colour) -> float:
+        c = np.asarray(mpl.colors.to_rgb(colour))
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    shades = [mpl.colormaps[m](v) for m in (CMAP, "viridis") for v in np.linspace(0, 1, 501)]
+    for shade in [*shades, ZERO_COLOR]:
+        a, b = sorted([luminance(shade), luminance(text_color(shade))])
+        assert (b + 0.05) / (a + 0.05) >= 4.5, (shade, text_color(shade))

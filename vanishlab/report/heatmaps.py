@@ -39,7 +39,7 @@ from .figure_text import (
 from .model import HeatmapGrid, HeatPanel
 from .page import PAGE_W
 
-__all__ = ["ABSENT_LABEL", "CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps"]
+__all__ = ["ABSENT_LABEL", "CMAP", "ZERO_COLOR", "color_scale", "draw_heatmaps", "text_color"]
 
 ZERO_COLOR = "#b0b0b0"  # heatmap cells that are exact zeros (-inf)
 PARTIAL_MARK = {"marker": "o", "ms": 2.2, "color": "#333333", "mew": 0}  # some seeds' mean
@@ -325,7 +325,7 @@ def _cell_panel(
 ) -> ScalarMappable:
     """One panel of a cell grid (one square per setting), drawn on ``ax``: its squares (the
     mappable the colour bar reads), exact zeros in grey, absent settings hatched, and each
-    square's text, white on a dark colour."""
+    square's text, in white or black by :func:`text_color`."""
     v = panel.values
     shown = np.ma.masked_invalid(v)
     nr, nc = v.shape
@@ -348,7 +348,7 @@ def _cell_panel(
                 text = panel.text[r][c]
                 if not text:
                     continue
-                dark = math.isfinite(v[r, c]) and _luminance(cmap(norm(v[r, c]))) < 0.45
+                shade = cmap(norm(v[r, c])) if math.isfinite(v[r, c]) else ZERO_COLOR
                 ax.text(
                     c + 0.5,
                     r + 0.5,
@@ -356,7 +356,7 @@ def _cell_panel(
                     ha="center",
                     va="center",
                     fontsize=7.5,
-                    color="white" if dark else "#222222",
+                    color=text_color(shade),
                 )
     return mappable
 
@@ -437,10 +437,19 @@ def _ticks_with_ends(bar: Colorbar, white_zero: bool = False) -> None:
     bar.set_ticks(ticks, labels=[text(t, t in (lo, hi)) for t in ticks])
 
 
-def _luminance(rgba: tuple[float, ...]) -> float:
-    """Relative luminance (Rec. 709) of a colour: white text on dark cells, dark on light."""
-    r, g, b = rgba[:3]
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+def _relative_luminance(color: str | tuple[float, ...]) -> float:
+    """WCAG 2's relative luminance of a colour: its sRGB components linearised, then weighted."""
+    channels = np.asarray(mpl.colors.to_rgb(color), dtype=np.float64)
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(np.dot([0.2126, 0.7152, 0.0722], linear))
+
+
+def text_color(background: str | tuple[float, ...]) -> str:
+    """White or black, whichever contrasts more with ``background`` (WCAG 2's ratio): at least
+    4.5:1 on any colour, where a dark grey (#222222) chosen by the gamma-encoded luma below 0.45
+    read 3.7:1 on RdBu's mid blues, and no choice of it or white reaches 4.5 on every colour."""
+    lum = _relative_luminance(background)
+    return "white" if 1.05 / (lum + 0.05) >= (lum + 0.05) / 0.05 else "black"
 
 
 def color_scale(arrays: list[np.ndarray], center_zero: bool) -> tuple[Colormap, Normalize]:
