@@ -761,6 +761,40 @@ def test_an_init_that_cannot_reach_the_workers_is_refused_before_anything_is_wri
         INITS.pop("lambda_test", None)
 
 
+def test_an_init_of_a_notebook_cell_is_refused_before_workers_start(tmp_path, monkeypatch):
+    """An init whose apply is a notebook cell's function (its module ``__main__``, which has
+    no file to re-run) pickled here and was missing in every worker: each printed its own
+    traceback ("Can't get attribute ... on <module '__main__' (built-in)>") and the sweep
+    stopped with "a worker process exited with status 1", to be run again the same way."""
+    import types
+
+    def apply(rnn, gain, gen):
+        _fine(rnn, gain, gen)
+
+    apply.__module__, apply.__qualname__ = "__main__", "apply"
+    notebook = types.ModuleType("__main__")  # an IPython kernel's: no __file__, no __spec__
+    notebook.apply = apply  # defined in its namespace, so it pickles here by name
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+    register_init(Init("cell_test", "a notebook cell's", apply))
+    try:
+        grid = Sweep(init="cell_test", seed=(0, 1), **TINY)
+        with pytest.raises(vl.VanishlabError) as err:
+            vl.run_sweep(grid, tmp_path / "run", workers=2, progress=False)
+        assert str(err.value) == (
+            "init 'cell_test' cannot be sent to worker processes: its apply (apply) is defined "
+            "in this interactive session (a notebook's cell), which they cannot import; define "
+            "it in a module file and import it from there, or run with workers=1"
+        )
+        assert not (tmp_path / "run").exists()
+        assert vl.run_sweep(grid, tmp_path / "run", workers=1, progress=False).n_run == 2
+        from vanishlab.sweep.preflight import check_importable
+
+        notebook.__file__ = str(tmp_path / "script.py")  # a script's: the workers re-run it
+        check_importable([INITS["cell_test"]])
+    finally:
+        INITS.pop("cell_test", None)
+
+
 def test_overflow_is_a_result_listed_once_with_its_count(tmp_path):
     grid = Sweep(activation="relu", init="identity", gain=(20.0, 30.0), seed=(0, 1), **TINY)
     grid = grid.replace(seq_len=60)

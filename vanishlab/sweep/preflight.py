@@ -27,6 +27,7 @@ from .memory import POOL_BYTES, WORKER_BYTES, cell_bytes, format_bytes
 from .shard import CELLS
 
 __all__ = [
+    "check_importable",
     "check_main_file",
     "check_memory",
     "check_options",
@@ -119,6 +120,41 @@ def _unsendable(init: Init) -> str:
             return f"its {what} is a function nested in another ({name})"
         return f"its {what} ({type(fn).__name__}) cannot be pickled"
     return "it cannot be pickled"
+
+
+def check_importable(inits: Iterable[Init]) -> None:
+    """Local worker processes unpickle an init's functions by name: one defined in ``__main__``
+    is found there only where they re-run the main file (:func:`_main_reruns`). A function of a
+    notebook's cell (or of a REPL, ``python -c``, a package's ``__main__.py``) pickles here and
+    is missing there: every worker printed its own traceback ("Can't get attribute 'apply' on
+    <module '__main__' (built-in)>") and the run stopped with "a worker process exited with
+    status 1 ... run the same command to start again", which failed the same way. Dask sends
+    such a function by value (cloudpickle) and is not refused."""
+    if _main_reruns():
+        return
+    for init in inits:
+        for what in ("apply", "variances"):
+            fn = getattr(init, what)
+            if getattr(fn, "__module__", None) == "__main__":
+                name = getattr(fn, "__qualname__", what)
+                raise VanishlabError(
+                    f"init {init.name!r} cannot be sent to worker processes: its {what} "
+                    f"({name}) is defined in this interactive session (a notebook's cell), which "
+                    "they cannot import; define it in a module file and import it from there, "
+                    "or run with --workers 1 (workers=1)"
+                )
+
+
+def _main_reruns() -> bool:
+    """Whether local worker processes re-run the main module, as ``multiprocessing.spawn``
+    decides (``_fixup_main_from_name``, ``_fixup_main_from_path``): by its module name unless
+    that is a ``__main__.py``'s, else by its file; a notebook's or a REPL's has neither."""
+    main = sys.modules.get("__main__")
+    spec = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(spec, str):
+        return not (spec == "__main__" or spec.endswith(".__main__"))
+    path = getattr(main, "__file__", None)
+    return isinstance(path, str) and not (path.startswith("<") and path.endswith(">"))
 
 
 def check_main_file() -> None:

@@ -33,6 +33,7 @@ from .inits import INITS, Init
 from .manifest import utc_now
 from .plan import SweepPlan, as_experiment, plan_sweep
 from .preflight import (
+    check_importable,
     check_main_file,
     check_memory,
     check_options,
@@ -216,6 +217,7 @@ def _refuse_before_anything(
         check_sendable(inits.values())
         if scheduler is None:
             check_main_file()
+            check_importable(inits.values())
 
 
 def _ready_run_dir(
