@@ -1867,6 +1867,20 @@ def test_lazy_package_exports_every_public_name():
         vanishlab.no_such_name  # noqa: B018
 
 
+def test_the_package_offers_its_api_and_its_subpackages_to_tab_completion():
+    """A notebook's tab completion (dir(vl)) offered ``annotations``, the ``__future__`` feature
+    object the package's first import bound, beside the API."""
+    import types
+
+    import vanishlab
+
+    public = {n for n in dir(vanishlab) if not n.startswith("_")}
+    modules = {n for n in public if isinstance(getattr(vanishlab, n), types.ModuleType)}
+    assert public - modules == set(vanishlab.__all__)
+    subpackages = {"analysis", "cli", "core", "errors", "experiments", "report", "sweep", "train"}
+    assert modules <= subpackages | {"trained"}
+
+
 # In the slow tier: ~3 s of CPU; make test keeps test_force_extends.
 @pytest.mark.slow
 def test_every_command_of_a_forced_extension_is_kept_and_reported(run_dir, tmp_path):

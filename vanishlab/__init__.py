@@ -143,7 +143,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-del TYPE_CHECKING
+# Neither is the API: without them, a notebook's tab completion (dir) offered vl.annotations,
+# the __future__ feature (the annotations above stay strings: that is decided at compile time).
+del TYPE_CHECKING, annotations
 
 
 def __dir__() -> list[str]:
