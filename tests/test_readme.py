@@ -381,3 +381,25 @@ def test_the_readme_names_each_error_class_where_it_is_imported_from() -> None:
     for where, name in ours:
         assert where in ("vl.", "vanishlab.errors."), f"`{where}{name}`"
         assert where != "vl." or hasattr(vl, name), f"`vl.{name}`"
+
+
+def test_the_notebook_snippet_frames_the_whole_report(tmp_path, monkeypatch) -> None:
+    """README, "In a notebook": the report shown inline, in an iframe of its own (srcdoc), is
+    the page's file as it is, escaped; IPython's ``HTML`` stood in for (no Jupyter here)."""
+    import html
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## In a notebook") :]
+    (block,) = _python_blocks_of(section[: section.index("\n## ")])
+    shown: list[str] = []
+    ipython = "from IPython.display import HTML\n"  # Jupyter's, stood in for by shown.append
+    assert ipython in block
+    monkeypatch.chdir(tmp_path)
+    grid = vl.Sweep(hidden_size=4, input_size=2, seq_len=3, batch=2)
+    vl.run_sweep(grid, "runs/mine", workers=1, progress=False)
+    exec(compile(block.replace(ipython, ""), "README", "exec"), {"vl": vl, "HTML": shown.append})
+    (frame,) = shown
+    framed = r'<div><iframe srcdoc="([^"]*)" width="100%" height="600"></iframe></div>'
+    source = re.fullmatch(framed, frame)
+    assert source is not None
+    assert html.unescape(source[1]) == (tmp_path / "reports" / "mine.html").read_text()
