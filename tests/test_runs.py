@@ -795,6 +795,30 @@ def test_an_init_of_a_notebook_cell_is_refused_before_workers_start(tmp_path, mo
         INITS.pop("cell_test", None)
 
 
+def test_a_partial_of_a_notebook_cell_s_function_is_refused_too(monkeypatch):
+    """functools.partial(apply, ...) of a cell's function pickles that function by name as
+    well, but the partial's own ``__module__`` is functools': check_importable passed it and
+    every worker died as before ("Can't get attribute 'apply' on <module '__main__'>", then
+    "a worker process exited with status 1"; seen with ``python -c``). The partial is looked
+    into, however deep; one of an importable function still passes."""
+    import functools
+    import types
+
+    from vanishlab.sweep.preflight import check_importable
+
+    def apply(rnn, gain, gen, scale=1.0):
+        _fine(rnn, gain, gen)
+
+    apply.__module__, apply.__qualname__ = "__main__", "apply"
+    notebook = types.ModuleType("__main__")  # an IPython kernel's: no __file__, no __spec__
+    notebook.apply = apply
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+    twice = functools.partial(functools.partial(apply, scale=2.0), scale=3.0)
+    with pytest.raises(vl.VanishlabError, match=r"its apply \(apply\) is defined in this"):
+        check_importable([Init("partial_test", "a cell's, partly applied", twice)])
+    check_importable([Init("partial_test", "an importable one's", functools.partial(_fine))])
+
+
 def test_overflow_is_a_result_listed_once_with_its_count(tmp_path):
     grid = Sweep(activation="relu", init="identity", gain=(20.0, 30.0), seed=(0, 1), **TINY)
     grid = grid.replace(seq_len=60)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import errno
+import functools
 import os
 import pickle
 import sys
@@ -129,12 +130,15 @@ def check_importable(inits: Iterable[Init]) -> None:
     is missing there: every worker printed its own traceback ("Can't get attribute 'apply' on
     <module '__main__' (built-in)>") and the run stopped with "a worker process exited with
     status 1 ... run the same command to start again", which failed the same way. Dask sends
-    such a function by value (cloudpickle) and is not refused."""
+    such a function by value (cloudpickle) and is not refused. A ``functools.partial`` is
+    looked into: it pickles its function by name too (its ``__module__`` is functools')."""
     if _main_reruns():
         return
     for init in inits:
         for what in ("apply", "variances"):
             fn = getattr(init, what)
+            while isinstance(fn, functools.partial):
+                fn = fn.func
             if getattr(fn, "__module__", None) == "__main__":
                 name = getattr(fn, "__qualname__", what)
                 raise VanishlabError(
