@@ -1421,3 +1421,41 @@ def test_a_heatmap_square_s_text_contrasts_4_5_to_1_with_its_square():
     for shade in [*shades, ZERO_COLOR]:
         a, b = sorted([luminance(shade), luminance(text_color(shade))])
         assert (b + 0.05) / (a + 0.05) >= 4.5, (shade, text_color(shade))
+
+
+def test_a_drawn_heatmap_writes_each_square_s_text_in_the_colour_that_contrasts_4_5_to_1():
+    """The rule above, as the figure draws it: each square's text (a rate, a horizon) is
+    written on its square's colour (its value's, or the zeros' grey) at 4.5:1 or more; on the
+    old rule (#222222 or white by gamma-encoded luma) squares of RdBu's mid blues read 3.7:1.
+    ``text_color`` alone was tested, not that the squares' text is drawn with it."""
+    import matplotlib as mpl
+
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.heatmaps import ZERO_COLOR
+    from vanishlab.report.layout import as_parts
+    from vanishlab.report.model import HeatPanel
+
+    def luminance(colour) -> float:
+        c = np.asarray(mpl.colors.to_rgb(colour))
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    values = np.linspace(-3.0, 1.0, 40).reshape(5, 8)
+    values[0, 0] = -np.inf  # an exact zero: grey
+    text = tuple(tuple(f"{v:.2f}" for v in row) for row in values)
+    panel = HeatPanel("model = rnn", tuple("abcde"), tuple("12345678"), values, text=text)
+    (grid,) = as_parts([HeatmapGrid("Rate", "c", (panel,), 1, "gain", "setting", "r")])
+    ratios = []
+    with pinned():
+        figure = draw(grid)
+    ax = next(a for a in figure.axes if a.texts)
+    (mesh, *_) = ax.collections
+    for t in ax.texts:
+        x, y = t.get_position()
+        v = values[int(y), int(x)]
+        square = mesh.to_rgba(v) if math.isfinite(v) else ZERO_COLOR
+        a, b = sorted([luminance(square), luminance(t.get_color())])
+        ratios.append((b + 0.05) / (a + 0.05))
+    assert len(ratios) == values.size
+    assert min(ratios) >= 4.5, min(ratios)
