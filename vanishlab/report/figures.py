@@ -57,7 +57,7 @@ FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
 FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
 
 
-#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.2:1 on white) and
+#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
 #: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
 #: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
 #: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
