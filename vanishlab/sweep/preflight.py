@@ -176,9 +176,8 @@ def check_main_file() -> None:
             f"worker processes cannot start from a program read from {path} (they re-run its "
             "main file): save it to a file and run that, or run with --workers 1 (workers=1)"
         )
-    spec = getattr(getattr(main, "__spec__", None), "name", None)
-    if isinstance(spec, str) and (spec == "__main__" or spec.endswith(".__main__")):
-        return  # multiprocessing.spawn's own rule (_fixup_main_from_name): not re-run
+    if not _main_reruns():
+        return  # a __main__.py's, a notebook's: multiprocessing's own rule, not re-run
     line = _unguarded_line(path)
     if line is not None:
         raise VanishlabError(
