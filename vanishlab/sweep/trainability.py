@@ -32,7 +32,14 @@ import pandas as pd
 from ..analysis.fits import HORIZON_DECADES
 from .config import AXES
 
-__all__ = ["DROP_DECADES", "REQUIRED_AT", "not_trained", "required_lag", "trainability"]
+__all__ = [
+    "DROP_DECADES",
+    "REQUIRED_AT",
+    "TASK_CHANCE",
+    "not_trained",
+    "required_lag",
+    "trainability",
+]
 
 DROP_DECADES = HORIZON_DECADES
 """A gradient that has fallen this many decades (1000x) is taken to have vanished: the decades
@@ -41,6 +48,15 @@ of the fitted horizon (:data:`vanishlab.analysis.fits.HORIZON_DECADES`)."""
 
 REQUIRED_AT = {"adding": "nearest first marker", "recall": "first token"}
 """What lies at each task's :func:`required_lag`, in a few words (the report's legend)."""
+
+
+TASK_CHANCE = {
+    "adding": ("the adding problem", "an MSE", "always answering 1"),
+    "recall": ("recall of the first token", "a cross-entropy, in nats,", "a uniform guess"),
+}
+"""Each task in words, its loss, and the input-free answer whose loss is its chance level
+(docs/trainability.md, "The tasks"): the report's Trainability section says what a cell's
+"solved" was scored against."""
 
 
 def required_lag(task: str, seq_len: int) -> int:
