@@ -50,8 +50,9 @@ _BESIDE = (
 _TANH_NOT_ENOUGH = (
     " That keeps the gradient at init, and was not enough to learn: in docs/trainability.md, tanh "
     "networks at gain 1 whose gradient had not vanished failed the adding problem from T = 40 on "
-    "within 1000 Adam steps. A GRU learned T = 200 in 300 steps, an LSTM with chrono in 3 of 3 "
-    "seeds."
+    "within 1000 Adam steps. GRUs learned T = 200 in 300 to 400 steps, an LSTM with chrono in 3 "
+    "of 3 seeds. The GRUs' gradient at init had fallen 18 to 19 decades at lag 100, as far as a "
+    "tanh network's: a gated cell's measurement at init does not rule learning out."
 )
 
 
