@@ -20,19 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import fold_steps
-from ...core.training_facts import SOLVE_FRACTION, solve_words
+from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
-from ...sweep.trainability import (
-    DROP_DECADES,
-    REQUIRED_AT,
-    TASK_CHANCE,
-    not_trained,
-    trainability,
-)
+from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import (
     LAG_LABEL,
     NUMERIC_AXES,
-    and_list,
     fixed,
     format_value,
     label,
@@ -47,6 +40,7 @@ from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .extrapolation import REACH_WORDS, reach
 from .rate_cells import exact_zero_note, horizon_cell
+from .trainability_scoring import scoring_text
 
 __all__ = ["trainability_section"]
 
@@ -84,45 +78,6 @@ def _panels(table: pd.DataFrame, view: RunView) -> tuple[list[tuple[str, pd.Data
         panels.append((titles[combo], table[mask]))
     left = [titles[c] for c in combos if c not in drawn]
     return panels, omitted(0, left, keys, table="the table below")
-
-
-def _scoring(table: pd.DataFrame, view: RunView) -> str:
-    """What "solved" was scored against, and on how many runs: the task, its chance level and
-    the cut, the training budget, and the seeds per setting. The section gave none of them: a
-    run of one seed a setting drew "fraction solved" 0 or 1 and said "22 of 32 (69 %)" of
-    single training runs, and the chance level behind "0.1 × chance" was on no page."""
-    parts = []
-    for task, rows in table.groupby("task", sort=True):
-        words, loss, answer = TASK_CHANCE.get(str(task), (str(task), "a loss", "no input"))
-        chance = float(rows["chance_loss"].iloc[0])
-        parts.append(
-            f"on {words}, whose chance level is {loss} of {chance:.3g} ({answer}), solved when "
-            f"the final held-out loss is below {solve_words()} ({SOLVE_FRACTION * chance:.3g})"
-        )
-
-    def one(col: str) -> object:
-        values = table[col].dropna().unique() if col in table else []
-        return py(values[0]) if len(values) == 1 else None
-
-    steps, optimizer, lr = one("train_steps"), one("optimizer"), one("lr")
-    step = {"adam": "Adam step", "sgd": "SGD step"}.get(str(optimizer), "step")
-    text = "Each network was trained "
-    text += plural(steps, step) + " " if isinstance(steps, int) else ""
-    text += f"at lr {lr:g} " if isinstance(lr, float) else ""
-    text += and_list(parts) + "."
-    settings = [c for c in view.setting_columns if c in table]
-    runs = table.groupby(settings, dropna=False).size() if settings else pd.Series([len(table)])
-    low, high = int(runs.min()), int(runs.max())
-    if high == 1:
-        text += (
-            " One seed a setting: each point of the figure of the solved fraction against T is "
-            "a single training run, solved (1) or not (0), and the counts below are of single "
-            "runs; another seed can end on the other side of the cut (docs/trainability.md)."
-        )
-    else:
-        seeds = f"{low}" if low == high else f"{low} to {high}"
-        text += f" {seeds} seeds a setting: each solved fraction against T is of that many runs."
-    return text
 
 
 def _agreement(table: pd.DataFrame) -> str:
@@ -385,11 +340,9 @@ def _lag_text(value: float, rate: float = math.nan) -> str:
 
 
 def _efold_text(rate: float, last_lag: int) -> str:
-    """The e-folding lag 1/|rate| of a fitted state curve of lags 0..``last_lag``, as
-    :func:`_lag_text` writes it, but "> n" where it lies past n = :func:`.extrapolation.reach`
-    (twice the last lag measured), as far as a fitted line is continued anywhere on the pages:
-    an IRNN's near-flat fit over lags 0..9 read "111848103.23" steps, and over 0..79 "68292.67",
-    a horizon 860 times the sequence it was measured on. "—" for a rate that is not negative."""
+    """1/|rate| of a fitted state curve of lags 0..``last_lag`` as :func:`_lag_text` writes it,
+    "> n" past n = :func:`.extrapolation.reach`, as far as a fitted line is continued anywhere:
+    an IRNN's near-flat fit over lags 0..79 read "68292.67" steps. "—" for a rate not negative."""
     efold = 1.0 / abs(rate) if rate < 0 else math.nan
     if efold > reach(last_lag):
         return f"> {reach(last_lag)}"
@@ -505,7 +458,7 @@ def trainability_section(view: RunView) -> Section | None:
         return None
     intro = "Whether each network learned its task, set beside its gradient at initialisation."
     if len(table):
-        intro += " " + _scoring(table, view) + " " + _agreement(table)
+        intro += " " + scoring_text(table, view) + " " + _agreement(table)
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))
     if not len(table):  # only cells left out: nothing to draw

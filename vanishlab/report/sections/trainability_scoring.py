@@ -1,0 +1,54 @@
+"""What the Trainability section's verdicts rest on (:mod:`.trainability`): the task, its chance
+level and the solve cut, the training budget, and the seeds a setting.
+
+The section gave none of them: a run of one seed a setting drew "fraction solved" 0 or 1 and
+said "22 of 32 trained cells (69 %)" of single training runs, and the chance level behind
+"0.1 × chance" was on no page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...core.training_facts import SOLVE_FRACTION, solve_words
+from ...sweep.trainability import TASK_CHANCE
+from ..format import and_list, plural, py
+from ..view import RunView
+
+__all__ = ["scoring_text"]
+
+
+def scoring_text(table: pd.DataFrame, view: RunView) -> str:
+    """What "solved" was scored against, and on how many runs (the module's docstring)."""
+    parts = []
+    for task, rows in table.groupby("task", sort=True):
+        words, loss, answer = TASK_CHANCE.get(str(task), (str(task), "a loss", "no input"))
+        chance = float(rows["chance_loss"].iloc[0])
+        parts.append(
+            f"on {words}, whose chance level is {loss} of {chance:.3g} ({answer}), solved when "
+            f"the final held-out loss is below {solve_words()} ({SOLVE_FRACTION * chance:.3g})"
+        )
+
+    def one(col: str) -> object:
+        values = table[col].dropna().unique() if col in table else []
+        return py(values[0]) if len(values) == 1 else None
+
+    steps, optimizer, lr = one("train_steps"), one("optimizer"), one("lr")
+    step = {"adam": "Adam step", "sgd": "SGD step"}.get(str(optimizer), "step")
+    text = "Each network was trained "
+    text += plural(steps, step) + " " if isinstance(steps, int) else ""
+    text += f"at lr {lr:g} " if isinstance(lr, float) else ""
+    text += and_list(parts) + "."
+    settings = [c for c in view.setting_columns if c in table]
+    runs = table.groupby(settings, dropna=False).size() if settings else pd.Series([len(table)])
+    low, high = int(runs.min()), int(runs.max())
+    if high == 1:
+        text += (
+            " One seed a setting: each point of the figure of the solved fraction against T is "
+            "a single training run, solved (1) or not (0), and the counts below are of single "
+            "runs; another seed can end on the other side of the cut (docs/trainability.md)."
+        )
+    else:
+        seeds = f"{low}" if low == high else f"{low} to {high}"
+        text += f" {seeds} seeds a setting: each solved fraction against T is of that many runs."
+    return text
