@@ -40,6 +40,7 @@ def main() -> None:
         "--repeats", type=timing.positive, default=7, help="rounds (best of N is kept)"
     )
     repeats = parser.parse_args().repeats
+    start = timing.load()
     calls = {
         INTERPRETER: ["-c", "pass"],
         BASELINE: ["-c", "import torch"],
@@ -52,6 +53,7 @@ def main() -> None:
     )
     base = best[BASELINE]
     print(f"best of {repeats} fresh processes each, interleaved; python {sys.version.split()[0]}")
+    print(f"{start} at the start, {timing.load()} at the end")
     for name, seconds in best.items():
         ratio = seconds / base
         verdict = (

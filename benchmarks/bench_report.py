@@ -6,7 +6,10 @@ then runs ``vanishlab report`` on it as a user does, in a fresh process, twice: 
 fresh run (the per-cell summary rows, computed where each cell was measured, are read from the
 shards and the run's summary is cached), then again (the cached summary is read). Prints
 each wall time, its ratio to the sweep's, the page's size, and the targets
-(report <= 0.4x the sweep, <= 10 MB). ``--seeds 1`` makes a 100-cell run for a quick look.
+(report <= 0.4x the sweep, <= 10 MB), with the load average before the sweep, after it and
+after the reports: the sweep runs on every core and the report on one, so a load that other
+work puts on a 2-core machine slows the sweep more and reads a smaller ratio than a quiet
+one. ``--seeds 1`` makes a 100-cell run for a quick look.
 
 Run: ``python benchmarks/bench_report.py [--seeds N] [--keep DIR]``.
 """
@@ -21,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import timing  # run as a script: benchmarks/ is on the path
 
 import vanishlab as vl
 
@@ -51,7 +56,13 @@ def report(run_dir: Path, out: Path) -> float:
     """Wall time of ``vanishlab report RUN -o OUT`` in a fresh process."""
     env = dict(os.environ, SOURCE_DATE_EPOCH="1704067200")
     t0 = time.perf_counter()
-    subprocess.run([*cli(), "report", str(run_dir), "-o", str(out)], check=True, env=env)
+    # its stdout (the page's path) is not the table's
+    subprocess.run(
+        [*cli(), "report", str(run_dir), "-o", str(out)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t0
 
 
@@ -66,16 +77,19 @@ def main() -> None:
         run_dir = root / "run"
         shutil.rmtree(run_dir, ignore_errors=True)
         sweep = grid(args.seeds)
+        print(f"before the sweep: {timing.load()}")
         t0 = time.perf_counter()
         summary = vl.run_sweep(sweep, run_dir, progress=False)
         sweep_s = time.perf_counter() - t0
         print(f"sweep: {len(sweep.cells())} cells in {sweep_s:.1f} s ({summary})")
+        print(f"after the sweep: {timing.load()}")
         print(f"{'report':<24} {'time s':>7} {'/ sweep':>8} {'MB':>6}")
         for name in ("fresh (rows from shards)", "again (summary cached)"):
             out = root / "report.html"
             t = report(run_dir, out)
             mb = out.stat().st_size / 1e6
             print(f"{name:<24} {t:>7.1f} {t / sweep_s:>8.2f} {mb:>6.2f}")
+        print(f"after the reports: {timing.load()}")
         print(f"targets: report <= {TARGET_RATIO}x the sweep, <= {TARGET_MB:.0f} MB")
 
 

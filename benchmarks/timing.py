@@ -7,7 +7,9 @@
   process (``time.process_time``), steadier on a shared, loaded machine.
 - ``--threads N``: torch's intra-op threads; :func:`configure` sets them, and
   ``torch.set_flush_denormal(True)`` where a benchmark's baselines need it.
-- :func:`header`: the line that records torch, the machine, its threads and load, and the clock.
+- :func:`header`: the line that records torch, the machine, its threads and load, and the clock;
+  :func:`load`, the load average alone (bench_cli and bench_report print it at their start and
+  end: a comparison timed on a shared machine is read with the load beside it).
 
 A module of the benchmarks, not of the package: the scripts import it as ``timing``, being run
 from this folder. It imports torch only where a function needs it (bench_cli times fresh
@@ -116,6 +118,12 @@ def header(device: object, clock: Callable[[], float]) -> str:
         else f"CPU, {_threads(torch.get_num_threads())}, load average {os.getloadavg()[0]:.1f}"
     )
     return f"torch {torch.__version__}, {where}, {'CPU' if clock is CPU else 'wall'} time"
+
+
+def load() -> str:
+    """The machine's load average over the last 1, 5 and 15 minutes, in words."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def _threads(n: int) -> str:
