@@ -1075,6 +1075,28 @@ def test_exact_zeros_count_lags_not_layer_lag_pairs():
     assert row[table.columns.index("first lag")] == "3"
 
 
+def test_the_exact_zeros_table_counts_its_cells_and_settings():
+    """A 1,000-cell run's exact-zeros table listed 76 rows (one per cell and source, each
+    setting once per seed) and said nowhere how many cells and settings they were; over 200
+    rows it shows only the first 200. Its note now counts them: cells of the run's cells,
+    and the settings they fall in, the seeds aside, of the run's settings."""
+    rates = {("a", 0): -np.inf, ("a", 1): ("cut", -0.3), ("b", 0): -0.2, ("b", 1): -np.inf}
+    rates |= {("c", 0): -0.1, ("c", 1): -0.2}
+    results, cells = synthetic(rates)
+    report = build_report(results, cells, {"name": "z"}, timestamp=STAMP)
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
+    assert len(table.rows) == 3
+    assert table.note == "3 of the run's 6 cells, in 2 of its 3 settings (the seeds aside)."
+    # without a seed axis that varies, a cell is a setting: the cells alone are counted
+    one_seed = {k: v for k, v in rates.items() if k[1] == 1}
+    results, cells = synthetic(one_seed)
+    report = build_report(results, cells, {"name": "z"}, timestamp=STAMP)
+    anomalies = next(s for s in report.sections if s.key == "anomalies")
+    table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
+    assert table.note == "2 of the run's 3 cells."
+
+
 def test_the_models_table_names_the_rates_section_only_when_it_is_shown():
     """Its caption said "as in the rates table" on a page whose sections left it out."""
     results, cells = synthetic({("a", 0): -0.1, ("b", 0): -0.2})

@@ -19,7 +19,7 @@ from ...core.weights_attr import DTYPE_COLUMN
 from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grids_ids
 from ...sweep.summary_fields import NO_SUMMARY
-from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, setting_titles
+from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, plural, setting_titles
 from ..model import Section, Table
 from ..view import RunView
 
@@ -153,8 +153,22 @@ def _exact_zeros(view: RunView, axes: list[str]) -> Table | None:
         ("cell", "setting", "source", "lags with zeros", "first lag", "most samples"),
         tuple(rows),
         (False, False, False, True, True, True),
-        _more(len(g)),
+        " ".join(t for t in (_zeros_count(view, z, axes), _more(len(g))) if t),
     )
+
+
+def _zeros_count(view: RunView, zeros: pd.DataFrame, axes: list[str]) -> str:
+    """How many of the run's cells the exact zeros are in, and, where seeds vary, in how many
+    of its settings (the seeds aside): a large run lists each setting once per seed and
+    source, and its first :data:`MAX_ANOMALY_ROWS` rows only."""
+    measured = view.results.drop_duplicates("cell_id")
+    text = f"{zeros['cell_id'].nunique()} of the run's {plural(len(measured), 'cell')}"
+    settings = [a for a in axes if a != "seed" and a in measured]
+    if "seed" in view.varying and settings:
+        count = len(zeros.drop_duplicates(settings))
+        total = len(measured.drop_duplicates(settings))
+        text += f", in {count} of its {plural(total, 'setting')} (the seeds aside)"
+    return text + "."
 
 
 def _beyond_float32(view: RunView, axes: list[str]) -> Table | None:
