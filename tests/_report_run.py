@@ -110,3 +110,25 @@ def report_with_a_failed_seed(run_dir: Path, gains: tuple[float, ...], **axes: A
     (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == max(gains)]
     add_failed_cell(run_dir, "test failure", **lone.to_dict())
     return report_of(run_dir)
+
+
+def trainability_section(tmp_path: Path, **axes: Any) -> Any:
+    """The Trainability section of a tiny trained sweep (adding problem, 2 Adam steps, H = 4,
+    T = 6 unless ``axes`` gives ``seq_len``) over ``axes``."""
+    from vanishlab.report import build_report
+
+    sweep = vl.Sweep(
+        **{"seq_len": (6,), **axes},
+        hidden_size=4,
+        input_size=2,
+        batch=4,
+        task="adding",
+        train_steps=2,
+        lr=0.01,
+    )
+    run = tmp_path / "run"
+    vl.run_sweep(sweep, run, progress=False)
+    report = build_report(
+        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+    )
+    return next(s for s in report.sections if s.key == "trainability")

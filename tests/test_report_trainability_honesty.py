@@ -21,27 +21,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import vanishlab as vl
-from vanishlab.report import build_report
+from _report_run import trainability_section
+
 from vanishlab.report.model import Section, Table
 
 
 def _section(tmp_path: Path, **axes: object) -> Section:
-    sweep = vl.Sweep(
-        **{"seq_len": (10,), **axes},
-        hidden_size=4,
-        input_size=2,
-        batch=4,
-        task="adding",
-        train_steps=2,
-        lr=0.01,
-    )
-    run = tmp_path / "run"
-    vl.run_sweep(sweep, run, progress=False)
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
-    return next(s for s in report.sections if s.key == "trainability")
+    return trainability_section(tmp_path, **{"seq_len": (10,), **axes})
 
 
 def _table(section: Section) -> Table:
