@@ -40,7 +40,7 @@ from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .extrapolation import REACH_WORDS, reach
 from .rate_cells import exact_zero_note, horizon_cell
-from .trainability_scoring import scoring_text
+from .trainability_scoring import gated_cut_text, scoring_text
 
 __all__ = ["trainability_section"]
 
@@ -125,14 +125,7 @@ def _agreement(table: pd.DataFrame) -> str:
         "within the budget."
     )
     if "model" in table and (table["model"] != "rnn").any():
-        # The e^-40 sentence had been said of every cell: a run of 3 GRUs at T = 200 read "The
-        # largest fall ... among solved cells was 18.9 decades" and, two lines on, "a gradient
-        # fallen e^-40 (17 decades) over the lag was never learned".
-        text += (
-            " For LSTM and GRU cells the cut is a weaker guide than for nn.RNN, where it was "
-            "set, and the e^-40 one does not hold: in docs/trainability.md GRUs learned T = 200 "
-            "with their gradient at the required lag fallen 18 to 19 decades at init."
-        )
+        text += " " + gated_cut_text(set(table["model"]))
     return text
 
 
