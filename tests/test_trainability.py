@@ -54,6 +54,25 @@ def test_axis_choices_are_the_train_packages() -> None:
     assert vl.load_training is load_training
 
 
+def test_the_tasks_words_are_the_train_packages_tasks() -> None:
+    """The report's words for each task (sweep/trainability, torch-free) are of train's tasks:
+    one for each, and the input-free answer TASK_CHANCE names scores the task's chance level
+    (adding: always 1, an MSE of 1/6; recall: a uniform guess, ln K nats)."""
+    from vanishlab.sweep.trainability import REQUIRED_AT, TASK_CHANCE
+
+    assert set(TASK_CHANCE) == set(TASKS) == set(REQUIRED_AT)
+    gen = torch.Generator().manual_seed(0)
+    adding = TASKS["adding"](10)
+    assert "always answering 1" in TASK_CHANCE["adding"] and "MSE" in TASK_CHANCE["adding"][1]
+    _, y = adding.sample(20000, gen)
+    assert float(adding.loss(torch.ones_like(y), y)) == pytest.approx(adding.chance_loss, 0.02)
+    recall = TASKS["recall"](10)
+    assert "a uniform guess" in TASK_CHANCE["recall"]
+    _, y = recall.sample(64, gen)
+    uniform = torch.zeros(64, recall.n_symbols)
+    assert float(recall.loss(uniform, y)) == pytest.approx(recall.chance_loss, 1e-6)
+
+
 def test_the_training_axes_defaults_are_train_cells() -> None:
     """The axis table (without torch, so the dry run imports none) repeats train_cell's
     defaults: a cell of the default lr, optimizer and clip trains as train_cell does unasked,
