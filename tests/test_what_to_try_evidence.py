@@ -30,9 +30,10 @@ def test_a_tanh_rnns_advice_says_a_kept_gradient_was_not_enough_to_learn() -> No
     assert code is not None
     assert code.caption.startswith("Try an orthogonal recurrent init or a gain nearer")
     assert (
-        "That keeps the gradient at init, and was not enough to learn: in docs/trainability.md, "
-        "tanh networks at gain 1 whose gradient had not vanished failed the adding problem from "
-        "T = 40 on within 1000 Adam steps. GRUs learned T = 200 in 300 to 400 steps" in code.caption
+        "That keeps the gradient at init, and in docs/trainability.md was not enough to learn: "
+        "tanh networks (H = 32) at gain 1 whose gradient had not vanished failed the adding "
+        "problem from T = 40 on within 1000 Adam steps. GRUs learned T = 200 in 300 to 400 "
+        "steps" in code.caption
     )
     # the second and third commands measure gated cells at init only, where a GRU that learned
     # T = 200 looked as vanished as the tanh network that did not
@@ -45,3 +46,15 @@ def test_other_models_advice_does_not_say_it() -> None:
         assert code is not None and "not enough to learn" not in code.caption, arch
     exploding = what_to_try(_arch("rnn"), "exploding", 200, 18)
     assert exploding is not None and "not enough to learn" not in exploding.caption
+
+
+def test_a_short_pages_advice_does_not_say_it() -> None:
+    """The same runs' tanh networks at gain 1 learned T = 10 and 20: a page whose commands
+    measure T = 16 (a horizon of 8 steps) was told a kept gradient "was not enough to learn"."""
+    code = what_to_try(_arch("rnn"), "vanishing", 16, 8)
+    assert code is not None and "--seq-len 16 " in code.text
+    assert code.caption.startswith("Try an orthogonal recurrent init or a gain nearer")
+    assert "not enough to learn" not in code.caption
+    at_40 = what_to_try(_arch("rnn"), "vanishing", 16, 20)  # commands at T = 2 x 20
+    assert at_40 is not None and "--seq-len 40 " in at_40.text
+    assert "not enough to learn" in at_40.caption
