@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=timing.positive, default=3, help="interleaved rounds")
     rounds = parser.parse_args().rounds
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; default call (both norms)")
-    print(f"load average at the start: {os.getloadavg()[0]:.1f}")
+    print(f"at the start: {timing.load()}")
     got: dict[str, list[dict[str, list[float]]]] = {arm: [] for arm in ARMS}
     for r in range(rounds):
         for arm, (threads, extra) in ARMS.items():
@@ -92,7 +92,7 @@ def main() -> None:
                 f"  {arm:36s} median {med:6.2f} s (CPU {statistics.median(cpus):6.2f} s), best "
                 f"{min(walls):6.2f} s; median / 1 thread's {med / one:5.2f}x"
             )
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"at the end: {timing.load()}")
 
 
 if __name__ == "__main__":
