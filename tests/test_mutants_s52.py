@@ -259,9 +259,10 @@ def test_a_tanh_rnns_advice_names_the_gated_cells_that_learned():
 
 
 def test_a_run_of_rnn_and_gated_cells_is_told_the_e40_claim_does_not_hold_for_the_gated():
-    """The sentence that the cut is a weaker guide for LSTM and GRU cells, and the e^-40 one
-    does not hold for them, is said where any cell is gated: its tests' runs were all rnn or
-    all gru, so saying it only where every cell is gated passed."""
+    """The sentence that the cut is a weaker guide for LSTM and GRU cells, and that the e^-40 one
+    does not hold for GRUs (:func:`~vanishlab.report.sections.trainability_scoring.gated_cut_text`),
+    is said where any cell is gated: its tests' runs were all rnn or all gru, so saying it only
+    where every cell is gated passed."""
     from vanishlab.report.sections.trainability import _agreement
 
     table = pd.DataFrame(
@@ -277,7 +278,7 @@ def test_a_run_of_rnn_and_gated_cells_is_told_the_e40_claim_does_not_hold_for_th
     text = _agreement(table)
     assert "an nn.RNN's gradient fallen e^-40 (17 decades) over the lag was never learned" in text
     assert "For LSTM and GRU cells the cut is a weaker guide than for nn.RNN" in text
-    assert "and the e^-40 one does not hold" in text
+    assert "for GRUs the e^-40 one does not hold" in text
     assert "For LSTM" not in _agreement(table.assign(model="rnn"))
 
 
