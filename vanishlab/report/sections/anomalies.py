@@ -161,7 +161,8 @@ def _zeros_count(view: RunView, zeros: pd.DataFrame, axes: list[str]) -> str:
     """How many of the run's cells the exact zeros are in, and, where seeds vary, in how many
     of its settings (the seeds aside): a large run lists each setting once per seed and
     source, and its first :data:`MAX_ANOMALY_ROWS` rows only."""
-    measured = view.results.drop_duplicates("cell_id")
+    cells = view.cells  # one row per cell: its measured ones (a failed cell has no rows)
+    measured = cells[cells["status"] == "ok"] if "status" in cells else cells
     text = f"{zeros['cell_id'].nunique()} of the run's {plural(len(measured), 'cell')}"
     settings = [a for a in axes if a != "seed" and a in measured]
     if "seed" in view.varying and settings:

@@ -336,10 +336,8 @@ def _efold_text(rate: float, last_lag: int) -> str:
     """1/|rate| of a fitted state curve of lags 0..``last_lag`` as :func:`_lag_text` writes it,
     "> n" past n = :func:`.extrapolation.reach`, as far as a fitted line is continued anywhere:
     an IRNN's near-flat fit over lags 0..79 read "68292.67" steps. "—" for a rate not negative."""
-    efold = 1.0 / abs(rate) if rate < 0 else math.nan
-    if efold > reach(last_lag):
-        return f"> {reach(last_lag)}"
-    return _lag_text(efold, rate)
+    efold, far = (1.0 / abs(rate) if rate < 0 else math.nan), reach(last_lag)
+    return f"> {far}" if efold > far else _lag_text(efold, rate)
 
 
 def _decimals(value: float, places: int) -> str:
