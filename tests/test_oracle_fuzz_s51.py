@@ -40,11 +40,12 @@ def _module(kind: str, inp: int, hidden: int, layers: int, **kw) -> nn.RNNBase:
 
 
 def _layer_copies(mod: nn.RNNBase) -> list[nn.RNNBase]:
-    """One float64 single-layer module per layer, holding that layer's weights."""
+    """One float64 single-layer module per layer, holding that layer's weights (as ``getattr``
+    computes them: a parametrized module's ``ParametrizedLSTM`` copies to a plain nn.LSTM)."""
     copies = []
     for l in range(mod.num_layers):
         inp = mod.input_size if l == 0 else mod.hidden_size
-        kind = mod.nonlinearity if isinstance(mod, nn.RNN) else type(mod).__name__
+        kind = mod.nonlinearity if isinstance(mod, nn.RNN) else mod.mode
         one = _module(kind, inp, mod.hidden_size, 1, bias=mod.bias).to(F64).eval()
         with torch.no_grad():
             for name, _ in one.named_parameters():

@@ -115,8 +115,9 @@ def jacobian_norms(
     Raises:
         TypeError, ValueError: for arguments ``nn.RNN`` would reject (the message names the
             expected shape), ``bidirectional=True``, an LSTM's ``proj_size > 0``, a module that
-            is not float32/float64, or an inf/NaN in the weights, ``x`` or ``h0`` (named, with
-            where).
+            is not float32/float64, an ``nn.RNN`` whose ``nonlinearity`` or ``mode`` was set
+            after it was built (its forward computes the activation ``mode`` says), or an
+            inf/NaN in the weights, ``x`` or ``h0`` (named, with where).
         vanishlab.NonFiniteStateError: when the forward pass itself overflows (inf/NaN);
             it names the layer, time step and sample.
         vanishlab.VanishlabError: when the measurement needs more memory than the CPU's

@@ -101,13 +101,30 @@ def check_one_direction(module: nn.RNNBase) -> None:
         )
 
 
+_MODES = {"RNN_TANH": "tanh", "RNN_RELU": "relu"}
+"""The activation ``nn.RNN.forward`` computes, by the module's ``mode``."""
+
+
 def check_rnn(rnn: object) -> nn.RNN:
-    """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error."""
+    """Return ``rnn`` if it is an ``nn.RNN`` vanishlab can measure, else raise a clear error.
+
+    ``nn.RNN`` fixes its activation when it is built: its forward computes what ``mode`` says
+    (``"RNN_TANH"`` or ``"RNN_RELU"``), and ``nonlinearity`` is only read then. vanishlab reads
+    ``nonlinearity``; a module where the two disagree (``rnn.nonlinearity = "relu"`` set after
+    construction, whose forward still computes tanh) was measured with the other activation
+    than its forward's, in silence: it is refused."""
     if not isinstance(rnn, nn.RNN):
         raise wrong_module(rnn, "a torch.nn.RNN")
     check_one_direction(rnn)
-    if rnn.nonlinearity not in ("tanh", "relu"):  # pragma: no cover - nn.RNN checks this itself
-        raise ValueError(f"unknown nonlinearity {rnn.nonlinearity!r}")
+    computed = _MODES.get(getattr(rnn, "mode", None))
+    if rnn.nonlinearity != computed:
+        does = f"computes {computed}" if computed else "computes neither tanh nor relu"
+        raise ValueError(
+            f"the RNN's nonlinearity is {rnn.nonlinearity!r} but its forward {does} (its mode "
+            f"is {getattr(rnn, 'mode', None)!r}, which nn.RNN sets from nonlinearity when it is "
+            "built: one of the two was changed since): build nn.RNN(..., nonlinearity='tanh' or "
+            "'relu') and copy the weights in with load_state_dict"
+        )
     return rnn
 
 
