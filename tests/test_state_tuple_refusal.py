@@ -83,3 +83,23 @@ def test_an_lstm_given_one_tensor_as_its_state_is_told_the_pair_and_the_way_out(
         TypeError, match=r"\(h0, c0\), each of shape \(1, 2, 5\), got a tuple of 3$"
     ):
         vl.jacobian_norms(lstm, x, (h, h, h))
+
+
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_an_lstm_given_its_own_calls_result_is_told_to_pass_its_second_part(unbatched) -> None:
+    """An nn.LSTM's call result ``(output, (h_n, c_n))`` given as h0 was read as (h0, c0) and
+    refused with "h0 must have shape (2, 2, 4), got (6, 2, 4)", where the RNN's and GRU's
+    refusals say which part to pass. The way out it gives is run."""
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    x = torch.randn(6, 3) if unbatched else torch.randn(6, 2, 3)
+    result = lstm(x)
+    with pytest.raises(TypeError) as told:
+        vl.jacobian_norms(lstm, x, result)
+    said = str(told.value)
+    assert said.endswith(
+        "got an nn.LSTM call's (output, (h_n, c_n)): pass h0[1], the (h_n, c_n) it ends in"
+    )
+    assert not vl.jacobian_norms(lstm, x, result[1]).empty
+    h = result[1][0]
+    with pytest.raises(TypeError, match=r"None stands for the whole state.*got tuple$"):
+        vl.jacobian_norms(lstm, x, (h, (h, h)))  # a state's h0 beside a pair: not a call's

@@ -118,10 +118,10 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
         h0s = xs.new_zeros(L, B, H)
         c0s = xs.new_zeros(L, B, H) if isinstance(module, nn.LSTM) else None
     elif isinstance(module, nn.LSTM):
-        if not (isinstance(h0, tuple | list) and len(h0) == 2):
+        if not (isinstance(h0, tuple | list) and len(h0) == 2) or _a_call(h0, shape):
             raise TypeError(
                 f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), each of shape {shape}, "
-                f"got {_not_a_pair(h0)}"
+                f"got {_not_a_pair(h0, shape)}"
             )
         part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"
         h0s = check_state(h0[0], "h0", shape, batched, w0, part, read=read)
@@ -276,8 +276,25 @@ def gated_steps(inp: GatedInputs) -> list[GatedSteps]:
     return out
 
 
-def _not_a_pair(h0: object) -> str:
+def _a_call(h0: tuple | list, shape: tuple[int, ...]) -> bool:
+    """Whether an LSTM's ``h0`` is what its call returns, ``(output, (h_n, c_n))``: a tensor
+    not of the state's ``shape``, then a pair of tensors of it (``(h0, (c0, c0))`` is not)."""
+    return (
+        len(h0) == 2
+        and isinstance(h0[0], torch.Tensor)
+        and tuple(h0[0].shape) != shape
+        and isinstance(h0[1], tuple | list)
+        and len(h0[1]) == 2
+        and all(isinstance(v, torch.Tensor) and tuple(v.shape) == shape for v in h0[1])
+    )
+
+
+def _not_a_pair(h0: object, shape: tuple[int, ...]) -> str:
     """What an LSTM's ``h0`` that is no pair ``(h0, c0)`` is, and the way out where one shows."""
+    if isinstance(h0, tuple | list) and _a_call(
+        h0, shape
+    ):  # h0[0] read as h0 named the wrong shape
+        return "an nn.LSTM call's (output, (h_n, c_n)): pass h0[1], the (h_n, c_n) it ends in"
     if isinstance(h0, torch.Tensor):  # an RNN's or GRU's state, given to an LSTM
         return "one tensor: an LSTM carries a cell state too; pass (h0, torch.zeros_like(h0))"
     if isinstance(h0, tuple | list):
