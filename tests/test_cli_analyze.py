@@ -931,6 +931,29 @@ def test_training_settings_and_an_unused_seed_are_null_not_the_sweeps_defaults(t
     assert not again.measured
 
 
+def test_an_analysis_s_null_columns_keep_a_sweep_s_dtypes(tmp_path, smoke_run_dir):
+    """An analysis's blanked ``optimizer`` was ``object`` where a sweep's is ``str`` (pandas 3):
+    ``pd.concat`` of the two runs' frames made the column ``object``, and the analysis's frame
+    written by ``to_parquet`` held it as Arrow's ``null`` type, so a folder holding it beside a
+    sweep's file could not be read back ("Unsupported cast from large_string to null"). Every
+    blanked column keeps the dtype a sweep's frame has (``seed`` aside: ``Int64``, nullable)."""
+    file_run, _ = _file_and_gaussian_runs(tmp_path)
+    for read in (vl.load_results, vl.load_cells, vl.summarize):
+        sweep, analysis = read(smoke_run_dir), read(file_run)
+        for column in ("lr", "optimizer", "clip"):
+            assert analysis[column].isna().all()
+            assert analysis[column].dtype == sweep[column].dtype, (read.__name__, column)
+        both = pd.concat([sweep, analysis], ignore_index=True)
+        assert both["optimizer"].dtype == sweep["optimizer"].dtype
+    if sweep["optimizer"].dtype != object:  # pandas 3's str; pandas 2's all-None object is null
+        folder = tmp_path / "published"
+        folder.mkdir()
+        analysis, sweep = vl.load_results(file_run), vl.load_results(smoke_run_dir)
+        analysis.to_parquet(folder / "a-analysis.parquet")
+        sweep.to_parquet(folder / "b-sweep.parquet")
+        assert len(pd.read_parquet(folder)) == len(analysis) + len(sweep)
+
+
 def test_an_analysis_stopped_after_its_shard_is_finished_by_the_same_command(tmp_path, monkeypatch):
     """A disk that filled up (or a SIGKILL) between the shard and the manifest that says the
     analysis finished left "finished": null; running the same command again said "already

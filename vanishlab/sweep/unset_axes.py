@@ -33,7 +33,12 @@ __all__ = ["UNSET_TRAINING", "unset_axes", "without_unset"]
 UNSET_TRAINING: tuple[str, ...] = TRAINING_AXES
 """The training settings that are null in a trained model's run (the module docstring)."""
 
-_NULLABLE = {"int64": "Int64", "float64": "float64", "bool": "boolean", "string": "object"}
+_NULLABLE = {"int64": "Int64", "float64": "float64", "bool": "boolean"}
+"""The nullable dtype of a blanked column, by its axis's Arrow type; a string column keeps the
+dtype it was read with (``str`` in pandas 3, ``object`` before), as every other reader's string
+column has it: blanked to ``object``, an analysis's ``optimizer`` made a sweep's frame
+concatenated with it ``object``, and its all-null column written by ``to_parquet`` took Arrow's
+``null`` type, which no reader of a folder holding a sweep's file beside it could cast."""
 
 
 def unset_axes(manifest: Mapping[str, Any]) -> tuple[str, ...]:
@@ -57,6 +62,6 @@ def without_unset(frame: pd.DataFrame, manifest: Mapping[str, Any]) -> pd.DataFr
         return frame
     frame = frame.copy()
     for name in names:
-        dtype = _NULLABLE[axis(name).arrow_type]
+        dtype = _NULLABLE.get(axis(name).arrow_type, frame[name].dtype)
         frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
     return frame
