@@ -47,6 +47,7 @@ from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
 from .links import link_remedy
+from .package_digest import PACKAGE_DIGEST_KEY, package_digest
 
 __all__ = [
     "FORMAT",
@@ -418,7 +419,8 @@ def utc_now() -> str:
 
 def package_versions(dask: bool = False) -> dict[str, str]:
     """The versions a manifest records: vanishlab, torch, python, numpy, pandas, pyarrow, the
-    platform, and dask/distributed when a scheduler is used."""
+    platform, the digest of vanishlab's code (:mod:`.package_digest`, which the version number
+    alone does not pin from commit to commit), and dask/distributed when a scheduler is used."""
     import platform
 
     import numpy as np
@@ -434,6 +436,7 @@ def package_versions(dask: bool = False) -> dict[str, str]:
         "pandas": pd.__version__,
         "pyarrow": pyarrow.__version__,
         "platform": platform.platform(),
+        PACKAGE_DIGEST_KEY: package_digest(),
     }
     if dask:
         import dask as dask_mod
