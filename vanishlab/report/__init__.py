@@ -42,6 +42,7 @@ from ..sweep.store import (
     load_results,
     read_cell_metas,
     read_cells,
+    reads_held,
     report_marker,
     report_run,
     run_identity,
@@ -311,7 +312,8 @@ def render_report(
     check_target(out, run_dir, manifest, overwrite)
     check_report_name(out, "path")  # x.pdf was written as HTML without a word
     when = timestamp if timestamp is not None else source_date()  # refused before any work
-    with ReportProgress(progress) as bar:
+    # each shard read and verified once, where its rows, its cells and the summary read it
+    with ReportProgress(progress) as bar, reads_held():
         bar.stage("loading the run", 3)
         results = load_results(run_dir)
         bar.step("cells")

@@ -93,7 +93,7 @@ from .schema import (
     config_fields,
     shard_schema,
 )
-from .shard import CELL_META_KEY, check_frame, read_meta, read_shard, shard_paths
+from .shard import CELL_META_KEY, check_frame, read_meta, read_shard, reads_held, shard_paths
 from .shard_file import arrow_owned, open_shard
 from .unset_axes import without_unset
 
@@ -126,6 +126,7 @@ __all__ = [
     "move_aside",
     "read_cell_metas",
     "read_cells",
+    "reads_held",
     "report_marker",
     "report_run",
     "run_identity",

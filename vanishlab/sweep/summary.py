@@ -353,6 +353,11 @@ def read_summary(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.D
     option ("--batch (batch=)"): the report's, which says it as the command line does."""
     run_dir = as_path(run_dir, "run_dir")
     cache = as_flag(cache, "cache")  # cache="no" read and wrote the cache
+    with store.reads_held():  # each shard read and verified once, by every reader below
+        return _read_summary(run_dir, cache)
+
+
+def _read_summary(run_dir: Path, cache: bool) -> pd.DataFrame:
     manifest = store.load_manifest(run_dir)
     path = run_dir / SUMMARY
     fingerprint = _fingerprint(run_dir) if cache else ""
