@@ -263,7 +263,7 @@ def test_a_run_of_rnn_and_gated_cells_is_told_the_e40_claim_does_not_hold_for_th
     does not hold for GRUs (:func:`~vanishlab.report.sections.trainability_scoring.gated_cut_text`),
     is said where any cell is gated: its tests' runs were all rnn or all gru, so saying it only
     where every cell is gated passed."""
-    from vanishlab.report.sections.trainability import _agreement
+    from vanishlab.report.sections.trainability_agreement import agreement as _agreement
 
     table = pd.DataFrame(
         {

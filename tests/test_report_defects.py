@@ -1422,7 +1422,7 @@ def test_no_number_on_the_page_reads_minus_zero() -> None:
     (1 - ss_res / ss_tot of a perfect fit, -1e-17), decades fallen (a gradient that grew by
     a hair), a config value of -0.0. Three of them wrote "-0.0000", "-0.0" and "-0.0"."""
     from vanishlab.report.format import fixed, format_value, r2_text
-    from vanishlab.report.sections.trainability import _decades_text
+    from vanishlab.report.sections.trainability_agreement import decades_text as _decades_text
 
     assert rate_text(-1e-9) == "0.000" and rate_text(-0.0) == "0.000"
     assert rate_text(-0.0006) == "−0.001" and rate_text(0.0006) == "+0.001"

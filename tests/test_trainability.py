@@ -354,7 +354,9 @@ def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> 
 
     results = vl.load_results(tmp_path / "run")
     both = section(cells, results)
-    assert "the outcome of 0 of 1 trained cell (0 %) right. Of the 0 cells" in both.intro
+    assert (
+        "the outcome of 0 of 1 trained cell (0 %) right. Its gradient had not fallen" in both.intro
+    )
     assert (
         "1 cell meant to be trained is left out of the figures, the table and the counts "
         "above: its forward pass overflowed at initialisation, so it was neither measured nor "
@@ -583,9 +585,10 @@ def test_the_intro_says_how_many_trained_cells_diverged(tmp_path: Path) -> None:
     intro = next(s for s in report.sections if s.key == "trainability").intro
     assert (
         "right. 1 of them diverged in training (an inf or NaN loss: 'diverged' in the table) "
-        "and counts as not solved. Of the " in intro
+        "and counts as not solved. No cell's gradient had fallen 1000x by the required lag, "
+        "and none solved it." in intro
     ), intro
-    from vanishlab.report.sections.trainability import _diverged_text
+    from vanishlab.report.sections.trainability_agreement import diverged_text as _diverged_text
 
     def table(*losses: float) -> pd.DataFrame:
         return pd.DataFrame({"final_loss": losses})
@@ -611,7 +614,7 @@ def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Pat
         f"among solved cells was {solved:.1f} decades, the smallest among failed ones "
         f"{failed:.1f} decades." in intro
     ), intro
-    from vanishlab.report.sections.trainability import _decades_prose
+    from vanishlab.report.sections.trainability_agreement import decades_prose as _decades_prose
 
     assert _decades_prose(math.inf) == "∞ decades (exact 0)"
 
@@ -697,7 +700,7 @@ def test_the_agreement_text_counts_each_group_of_cells() -> None:
     that solved the task though their gradient had fallen and those that had not, the largest
     fall among solved cells and the smallest among failed ones, and the remark on exact zeros
     at lag 0 only where such a cell is among those predicted to fail."""
-    from vanishlab.report.sections.trainability import _agreement
+    from vanishlab.report.sections.trainability_agreement import agreement as _agreement
 
     table = pd.DataFrame(
         {

@@ -26,7 +26,6 @@ from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, traina
 from ..format import (
     LAG_LABEL,
     NUMERIC_AXES,
-    fixed,
     format_value,
     label,
     plural,
@@ -40,7 +39,8 @@ from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .extrapolation import REACH_WORDS, reach
 from .rate_cells import exact_zero_note, horizon_cell
-from .trainability_scoring import gated_cut_text, scoring_text
+from .trainability_agreement import ZERO_AT_LAG0, agreement, decades_text
+from .trainability_scoring import scoring_text
 
 __all__ = ["trainability_section"]
 
@@ -78,86 +78,6 @@ def _panels(table: pd.DataFrame, view: RunView) -> tuple[list[tuple[str, pd.Data
         panels.append((titles[combo], table[mask]))
     left = [titles[c] for c in combos if c not in drawn]
     return panels, omitted(0, left, keys, table="the table below")
-
-
-def _agreement(table: pd.DataFrame) -> str:
-    """How often the prediction and the outcome agree, and where the two cross."""
-    n = len(table)
-    agree = int((table["predicted"] == table["solved"]).sum())
-    pred_no = table[~table["predicted"]]
-    pred_yes = table[table["predicted"]]
-    solved, failed = table[table["solved"]], table[~table["solved"]]
-    # Cells exactly 0 at lag 0 and at the required lag fell nothing: their gradient was 0.
-    zero_there = " (or was exactly 0 there, and at lag 0)" if pred_no["zero_at_lag0"].any() else ""
-    text = (
-        f"The gradient at initialisation called the outcome of {agree} of "
-        f"{plural(n, 'trained cell')} ({100 * agree / n:.0f} %) right.{_diverged_text(table)} "
-        "Of the "
-        f"{plural(len(pred_no), 'cell')} whose gradient had fallen {10**DROP_DECADES:.0f}x by "
-        f"the required lag{zero_there}, {int(pred_no['solved'].sum())} solved it anyway; of the "
-        f"{plural(len(pred_yes), 'cell')} whose gradient had not, "
-        f"{int(pred_yes['solved'].sum())} did."
-    )
-    # Falls measured from a lag-0 value (none where the norm is exactly 0 at lag 0).
-    solved_drops = solved["drop_at_required"].dropna()
-    failed_drops = failed["drop_at_required"].dropna()
-    if len(solved_drops):
-        text += (
-            " The largest fall at the required lag among solved cells was "
-            f"{_decades_prose(solved_drops.max())}"
-        )
-        if len(failed_drops):
-            text += f", the smallest among failed ones {_decades_prose(failed_drops.min())}"
-        text += "."
-    zero = int(table["zero_at_lag0"].sum())
-    if zero:
-        text += (
-            f" {plural(zero, 'cell')} had a gradient exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in the "
-            "table), "
-            "with nothing to fall from: predicted to fail only where the gradient at the "
-            "required lag is exactly 0 too."
-        )
-    text += (
-        " The gradient moves away from its value at init as the network trains, and the "
-        "optimizer rescales small gradients, so the cut marks where learning gets hard, not a "
-        "wall; an nn.RNN's gradient fallen e^-40 (17 decades) over the lag was never learned in "
-        "our tests (docs/trainability.md), and a surviving one does not guarantee learning "
-        "within the budget."
-    )
-    if "model" in table and (table["model"] != "rnn").any():
-        text += " " + gated_cut_text(set(table["model"]))
-    return text
-
-
-def _diverged_text(table: pd.DataFrame) -> str:
-    """How many trained cells diverged (no final loss: 'diverged' in the table), which count as
-    not solved in the counts around it; "" when none did."""
-    n, diverged = len(table), int(table["final_loss"].isna().sum())
-    if not diverged:
-        return ""
-    who = ("It" if n == 1 else f"All {n}") if diverged == n else f"{diverged} of them"
-    return (
-        f" {who} diverged in training (an inf or NaN loss: 'diverged' in the table) and "
-        f"{'counts' if diverged == 1 else 'count'} as not solved."
-    )
-
-
-#: The lag of a 1000x drop of a cell whose norm is exactly 0 at lag 0 (no value to fall from).
-ZERO_AT_LAG0 = "exact 0 at lag 0"
-
-
-def _decades_text(value: float) -> str:
-    """Decades fallen: ``4.2``; ``∞ (exact 0)`` where the gradient is exactly 0; ``—`` where
-    nothing could fall (the norm exactly 0 at lag 0)."""
-    if math.isnan(value):
-        return "—"
-    return "∞ (exact 0)" if math.isinf(value) else fixed(value, 1)
-
-
-def _decades_prose(value: float) -> str:
-    """A fall in a sentence, with its unit: ``4.2 decades``; ``∞ decades (exact 0)``."""
-    text = _decades_text(value)
-    return text.replace(" (", " decades (") if math.isinf(value) else f"{text} decades"
 
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
@@ -397,7 +317,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 horizon,
                 _efold_text(rate, int(rec["seq_len"]) - 1),
                 _lag_text(depth, mf),
-                _decades_text(rec["drop_at_required"]),
+                decades_text(rec["drop_at_required"]),
                 "yes" if rec["predicted"] else "no",
                 "yes" if rec["solved"] else "no",
                 _loss_text(rec["final_loss"], rec["chance_loss"]),
@@ -449,7 +369,7 @@ def trainability_section(view: RunView) -> Section | None:
         return None
     intro = "Whether each network learned its task, set beside its gradient at initialisation."
     if len(table):
-        intro += " " + scoring_text(table, view) + " " + _agreement(table)
+        intro += " " + scoring_text(table, view) + " " + agreement(table)
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))
     if not len(table):  # only cells left out: nothing to draw
