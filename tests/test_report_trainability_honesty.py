@@ -38,7 +38,10 @@ def test_an_irnns_near_flat_fit_gives_no_e_folding_lag_past_its_data(tmp_path: P
     section = _section(tmp_path, activation=("relu",), init=("identity",), gain=(1.0,))
     table = _table(section)
     efold = table.rows[0][table.columns.index("1/|rate|")]
-    assert efold == "> 18", efold  # lags 0..9 measured: twice 9 at most
+    # lags 0..9 measured: twice 9 at most ("> 18"); this tiny IRNN's near-flat line is a poor
+    # fit (r² 0.67), which the long-dependencies section does not continue: no lag at all
+    # (helper 396; "> 18" past the reach is tests/test_mutants_s52.py's)
+    assert efold.startswith("— (poor fit, r² "), efold
     assert "'> n' when it lies past n, twice the last lag measured" in table.caption
 
 

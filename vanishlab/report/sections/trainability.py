@@ -8,8 +8,10 @@ gradient at the task's required lag has not fallen 1000x below lag 0
 (:func:`vanishlab.sweep.train_cell.trainability`). A table gives, per cell, the required lag
 beside the horizons at init: the lag of a 1000x drop, the e-folding lag 1/|rate| of the fitted
 state curve, and the mean-field depth scale (the lag of a 1000x drop at the mean-field rate,
-3 ln 10 / |rate_mf|) where the theory applies. One sentence states how often the prediction
-and the outcome agree.
+3 ln 10 / |rate_mf|) where the theory applies, both by the pages' extrapolation rule
+(:mod:`.extrapolation`: "> n" past twice the last lag, and no 1/|rate| of a line that is not
+continued). One sentence states how often the prediction and the outcome agree
+(:mod:`.trainability_agreement`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from ...analysis.fits import fold_steps
 from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
+from ...sweep.summary_fields import POOR_FIT_R2
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import (
     LAG_LABEL,
@@ -37,7 +40,7 @@ from ..format import (
 from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
-from .extrapolation import REACH_WORDS, reach
+from .extrapolation import MIN_EXTRAPOLATED_POINTS, REACH_WORDS, reach, untrusted_fit
 from .rate_cells import exact_zero_note, horizon_cell
 from .trainability_agreement import ZERO_AT_LAG0, agreement, decades_text
 from .trainability_scoring import scoring_text
@@ -252,12 +255,33 @@ def _lag_text(value: float, rate: float = math.nan) -> str:
     return _decimals(value, 2)
 
 
-def _efold_text(rate: float, last_lag: int) -> str:
-    """1/|rate| of a fitted state curve of lags 0..``last_lag`` as :func:`_lag_text` writes it,
-    "> n" past n = :func:`.extrapolation.reach`, as far as a fitted line is continued anywhere:
-    an IRNN's near-flat fit over lags 0..79 read "68292.67" steps. "—" for a rate not negative."""
-    efold, far = (1.0 / abs(rate) if rate < 0 else math.nan), reach(last_lag)
-    return f"> {far}" if efold > far else _lag_text(efold, rate)
+def _efold_text(rate: float, last_lag: int, untrusted: str | None = None) -> str:
+    """1/|rate| of a fitted state curve of lags 0..``last_lag`` as :func:`_reached_text` writes
+    it: an IRNN's near-flat fit over lags 0..79 read "68292.67" steps. "—" for a rate not
+    negative, and "— (why)" where the long-dependencies section would not continue the line
+    (``untrusted``, :func:`.extrapolation.untrusted_fit`: fewer than 5 lags, a poor fit, an
+    exact zero), as it is not continued anywhere: the table gave 1/|rate| of them all."""
+    if untrusted and rate != -math.inf:
+        return f"— ({untrusted})"
+    return _reached_text(1.0 / abs(rate) if rate < 0 else math.nan, rate, last_lag)
+
+
+def _reached_text(lag: float, rate: float, last_lag: int) -> str:
+    """A lag read off ``rate`` as :func:`_lag_text` writes it, "> n" past n =
+    :func:`.extrapolation.reach` of ``last_lag``, as far as a line is continued anywhere on the
+    pages: the e-folding lag and the mean-field lag of a 1000x drop alike (the mean field's read
+    "29.80" at T = 6, lags 0..5)."""
+    far = reach(last_lag)
+    return f"> {far}" if lag > far else _lag_text(lag, rate)
+
+
+def _untrusted(fits: pd.DataFrame | None, cell: str) -> str | None:
+    """Why the cell's fitted state line is not one to continue
+    (:func:`.extrapolation.untrusted_fit`, the long-dependencies section's rule); None where it
+    is, or where the cell has no fit."""
+    if fits is None or cell not in fits.index:
+        return None
+    return untrusted_fit(fits.loc[cell].to_dict())
 
 
 def _decimals(value: float, places: int) -> str:
@@ -279,6 +303,7 @@ def _loss_text(final: object, chance: float) -> str:
 
 def _table(table: pd.DataFrame, view: RunView) -> Table:
     theory = view.theory.set_index("cell_id")
+    fits = view.top_fits.set_index("cell_id") if len(view.top_fits) else None
     # Each swept setting is a column of its own, headed by its label (format.label), as every
     # table of settings on the page shows it: one "setting" column read "init = default" on
     # every row. Settings that do not vary are left out, as the page's other tables leave
@@ -290,7 +315,7 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         "seq_len",
         *(["seed"] if "seed" in view.varying else []),
     ]
-    rows, mean_field = [], False
+    rows, mean_field, untrusted = [], False, False
     # In display order, as the figures' panels (a sort by name put gru and lstm before rnn).
     records = view.table_order(table, [*keys, "gain", "seq_len", "seed"]).to_dict("records")
     for rec, setting in zip(records, table_texts(records, axes), strict=True):
@@ -299,6 +324,9 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         mf = float(t["mf_rate"]) if t is not None else math.nan
         depth = fold_steps(mf, DROP_DECADES) if mf < 0 else math.nan
         mean_field |= not math.isnan(depth)
+        last = int(rec["seq_len"]) - 1  # the last lag of the input curve, as "> n" says
+        why = _untrusted(fits, rec["cell_id"]) if rate != -math.inf else None
+        untrusted |= why is not None
         # The lag of a 1000x drop as the rates table writes a horizon: "> T-1" when there is
         # none within the lags 0..T-1, "(exact 0)" when an exact zero made the drop.
         horizon = horizon_cell(
@@ -315,8 +343,8 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
                 *setting,
                 str(rec["required_lag"]),
                 horizon,
-                _efold_text(rate, int(rec["seq_len"]) - 1),
-                _lag_text(depth, mf),
+                _efold_text(rate, last, why),
+                _reached_text(depth, mf, last),
                 decades_text(rec["drop_at_required"]),
                 "yes" if rec["predicted"] else "no",
                 "yes" if rec["solved"] else "no",
@@ -344,10 +372,18 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
         + f"; '{ZERO_AT_LAG0}' when the norm is exactly zero at lag 0, with no value to fall "
         "from), the e-folding lag 1/|rate| of the fitted "
         f"state curve ('> n' when it lies past n, {REACH_WORDS} the last lag measured, as far as "
-        "a fitted line is continued: a rate near 0 gives a lag far past any measured), "
+        "a fitted line is continued: a rate near 0 gives a lag far past any measured"
+        + (
+            "; '—' with the reason where the line is not one to continue, as the "
+            f"long-dependencies section does not: fitted on fewer than {MIN_EXTRAPOLATED_POINTS} "
+            f"lags, r² below {POOR_FIT_R2}, or cut to an exact zero"
+            if untrusted
+            else ""
+        )
+        + "), "
         + (
             "the mean-field lag of a 1000x drop (3 ln 10 / |rate_mf|, where the mean field "
-            "applies), "
+            "applies; '> n' past the same n), "
             if mean_field
             else ""
         )
