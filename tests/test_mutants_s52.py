@@ -193,8 +193,9 @@ def test_the_scoring_sentence_counts_uneven_seeds_and_names_no_budget_that_varie
     )
     varied = _trained(init=init, seq_len=[10] * 4, seed=[0, 1, 2, 0], lr=[0.01, 0.1] * 2)
     varied["train_steps"] = [2, 2, 4, 4]
-    assert scoring_text(varied, view).startswith(
-        "Each network was trained on the adding problem, whose chance level is an MSE of 0.167"
+    assert scoring_text(varied, view).startswith(  # their range (helper 396; it was left out)
+        "Each network was trained 2 to 4 Adam steps at lr 0.01 to 0.1 on the adding problem, "
+        "whose chance level is an MSE of 0.167"
     )
 
 

@@ -6,6 +6,9 @@
 - Its table gave 1/|rate| of fits the long-dependencies section does not continue (fewer than 5
   lags, a poor fit), and the mean-field lag of a 1000x drop however far past the lags measured
   it lay ("29.80" at T = 6): both now follow the pages' extrapolation rule.
+- Its scoring sentence left out a learning rate or step budget that differs between cells
+  ("Each network was trained 20 SGD steps on the adding problem" of cells at lr 0.01 and
+  1e30): it now gives the range.
 """
 
 from __future__ import annotations
@@ -105,3 +108,32 @@ def test_the_mean_field_lag_past_the_reach_reads_past_it(tmp_path: Path) -> None
         tmp_path / "low", seq_len=(6,), activation=("tanh",), init=("normal",), gain=(0.25,)
     )
     assert float(_column(low, "mean-field 1000x lag")[0]) < 10, low.rows
+
+
+# --- the scoring sentence: a budget that differs between cells, as its range ---
+
+
+def test_a_budget_or_lr_that_differs_between_cells_is_given_as_its_range() -> None:
+    from types import SimpleNamespace
+
+    from vanishlab.report.sections.trainability_scoring import scoring_text
+
+    table = pd.DataFrame(
+        {
+            "task": ["adding"] * 3,
+            "chance_loss": [1 / 6] * 3,
+            "train_steps": [300, 1000, 1000],
+            "optimizer": ["adam", "adam", "sgd"],
+            "lr": [0.001, 0.01, 0.01],
+            "seq_len": [10, 10, 10],
+        }
+    )
+    view = SimpleNamespace(setting_columns=["train_steps", "optimizer", "lr", "seq_len"])
+    assert scoring_text(table, view).startswith(
+        "Each network was trained 300 to 1000 Adam or SGD steps at lr 0.001 to 0.01 on the "
+        "adding problem"
+    )
+    one = table.iloc[[1]]
+    assert scoring_text(one, view).startswith(
+        "Each network was trained 1000 Adam steps at lr 0.01 on the adding problem"
+    )

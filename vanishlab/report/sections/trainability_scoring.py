@@ -30,16 +30,7 @@ def scoring_text(table: pd.DataFrame, view: RunView) -> str:
             f"the final held-out loss is below {solve_words()} ({SOLVE_FRACTION * chance:.3g})"
         )
 
-    def one(col: str) -> object:
-        values = table[col].dropna().unique() if col in table else []
-        return py(values[0]) if len(values) == 1 else None
-
-    steps, optimizer, lr = one("train_steps"), one("optimizer"), one("lr")
-    step = {"adam": "Adam step", "sgd": "SGD step"}.get(str(optimizer), "step")
-    text = "Each network was trained "
-    text += plural(steps, step) + " " if isinstance(steps, int) else ""
-    text += f"at lr {lr:g} " if isinstance(lr, float) else ""
-    text += and_list(parts) + "."
+    text = f"Each network was trained {_budget_text(table)}{and_list(parts)}."
     settings = [c for c in view.setting_columns if c in table]
     runs = table.groupby(settings, dropna=False).size() if settings else pd.Series([len(table)])
     low, high = int(runs.min()), int(runs.max())
@@ -52,6 +43,30 @@ def scoring_text(table: pd.DataFrame, view: RunView) -> str:
     else:
         seeds = f"{low}" if low == high else f"{low} to {high}"
         text += f" {seeds} seeds a setting: each solved fraction against T is of that many runs."
+    return text
+
+
+def _budget_text(table: pd.DataFrame) -> str:
+    """The training steps, optimizer and learning rate: "1000 Adam steps at lr 0.01 "; a
+    budget or learning rate that differs between cells as its range, "300 to 1000 Adam steps
+    at lr 0.001 to 0.01 " (each cell's is in the table), where the sentence left it out, as
+    if every cell's were the one unsaid; "" where the cells have none."""
+
+    def values(col: str) -> list[object]:
+        return sorted(py(v) for v in table[col].dropna().unique()) if col in table else []
+
+    steps, optimizers, lrs = values("train_steps"), values("optimizer"), values("lr")
+    words = {"adam": "Adam", "sgd": "SGD"}
+    kind = " or ".join(words.get(str(o), str(o)) for o in optimizers)
+    step = f"{kind} step" if kind else "step"
+    text = ""
+    if steps:
+        low, high = int(steps[0]), int(steps[-1])  # type: ignore[call-overload]
+        text += plural(low, step) if low == high else f"{low} to {high} {step}s"
+        text += " "
+    if lrs:
+        low_lr, high_lr = float(lrs[0]), float(lrs[-1])  # type: ignore[arg-type]
+        text += f"at lr {low_lr:g} " if low_lr == high_lr else f"at lr {low_lr:g} to {high_lr:g} "
     return text
 
 
