@@ -8,7 +8,8 @@ across about T/2 steps: the gradient that teaches it has to survive that many st
 
 ``vl.JacobianMonitor`` measures the recurrent module every ``--every`` steps on a fixed probe
 batch, writing one shard per recorded step into ``--out/<cell>`` with that step's training loss
-(the batch's; its report draws it above the gradients'). At the end the script reads them
+(the batch's; its report draws it above the gradients', beside the task's chance level, 1/6,
+given as ``chance_loss``). At the end the script reads them
 back with ``vl.load_results`` and prints, per recorded step, the decay rate of ||dh_T /
 dh_{T-k}|| (natural log per step; below 0 the gradient vanishes, about exp(rate * k) after k
 steps), the norm at lag T/2 (the distance the task needs) and the loss (its own mean over the
@@ -36,6 +37,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
+from vanishlab.train import AddingProblem
 from vanishlab.trained import JacobianMonitor
 
 CELLS = {"rnn": nn.RNN, "irnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -96,8 +98,12 @@ def train(cell: str, args: argparse.Namespace, out: Path) -> None:
     probe, _ = adding_batch(8, args.seq_len, gen)  # fixed: the same sequences at every step
     losses: dict[int, float] = {}
 
-    # out_flag: the monitor's refusals name --out, the option this script's user gave
-    with JacobianMonitor(model, probe, out=out, every=args.every, out_flag="--out") as monitor:
+    # out_flag: the monitor's refusals name --out, the option this script's user gave;
+    # chance_loss: the adding problem's chance level (1/6), which the page draws beside the loss
+    chance = AddingProblem(args.seq_len).chance_loss
+    with JacobianMonitor(
+        model, probe, out=out, every=args.every, chance_loss=chance, out_flag="--out"
+    ) as monitor:
         monitor.step(0)  # the network as initialised
         for step in range(1, args.steps + 1):
             x, y = adding_batch(64, args.seq_len, gen)

@@ -195,9 +195,12 @@ def _legend_entries(
             labels.append(plain(label))
     # Measured lines of one unnamed style beside a reference: the legend listed the dashed
     # line alone (the solid one explained only in the caption). Both kinds, or neither.
+    # A measured line of no style (a monitor's training loss, beside its chance level) is
+    # drawn in the reference grey: its sample too.
     measured = sorted(s for s in used if s is not None)
-    if not grid.legend and references and measured:
-        handles.append(Line2D([], [], color=colors[measured[0] % len(colors)], lw=1.6))
+    if not grid.legend and references and (measured or None in used):
+        color = colors[measured[0] % len(colors)] if measured else REFERENCE_COLOR
+        handles.append(Line2D([], [], color=color, lw=1.6))
         labels.append(plain(grid.line_label))
     for label, dotted in references.items():
         ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}

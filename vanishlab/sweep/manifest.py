@@ -385,6 +385,11 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
         # "recorded every -3 training steps" on the page
         return f"'model' 'every' must be a positive integer, not {every!r:.40}"
+    chance = model.get("chance_loss") if kind == MONITOR and isinstance(model, dict) else None
+    value = None if isinstance(chance, str) else read_json_number(chance)  # a number, written
+    if chance is not None and (value is None or not 0 < value < math.inf):
+        # the page draws it beside the training loss: "chance -1" on a log axis
+        return f"'model' 'chance_loss' must be a finite number > 0, not {chance!r:.40}"
     return None
 
 

@@ -72,7 +72,7 @@ from .monitored import (
     non_finite_parameter,
     tensor_digest,
 )
-from .step_args import check_loss, loss_number
+from .step_args import chance_number, check_loss, loss_number
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -106,6 +106,10 @@ class JacobianMonitor:
             manifest).
         name: a label kept in the manifest (default: the directory's name). A reopened run
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
+        chance_loss: the loss of the task's input-free answer, its chance level (the adding
+            problem's 1/6: ``vanishlab.train.AddingProblem(T).chance_loss``; a finite number
+            > 0), kept in the manifest: the page draws it beside the training loss. None (the
+            default): not known, and not drawn; a reopened run keeps the one it has.
         out_flag: how the refusals name ``out`` (default ``"out="``, this keyword): a script
             that takes the run directory from its own command line passes its option's name
             (``"--out"`` in ``examples/monitor_adding.py``), so that its user reads the
@@ -128,6 +132,7 @@ class JacobianMonitor:
         h0: Any = None,
         lyapunov: bool = True,
         name: str | None = None,
+        chance_loss: float | None = None,
         out_flag: str = "out=",
     ) -> None:
         every = check_integer(every, "every")
@@ -146,6 +151,7 @@ class JacobianMonitor:
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
         self.lyapunov = as_flag(lyapunov, "lyapunov")
+        self.chance_loss = chance_number(chance_loss)
         # Absolute from the start: the training between __enter__ and __exit__ may change the
         # working folder (os.chdir), where a relative out named another folder there: a step's
         # shard and the manifest went into it, and the run's own kept its .lock.
@@ -200,6 +206,7 @@ class JacobianMonitor:
                 earlier=earlier,
                 metas=metas,
                 h0_given=self.h0 is not None,
+                chance_loss=self.chance_loss,
             )
             kept = self._manifest["name"]
             if self.name and kept != self.name:  # as `vanishlab analyze --name` says it

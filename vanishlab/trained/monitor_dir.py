@@ -149,11 +149,15 @@ def new_manifest(
     earlier: dict[str, Any] | None,
     metas: Mapping[str, store.CellMeta],
     h0_given: bool = False,
+    chance_loss: float | None = None,
 ) -> dict[str, Any]:
     """The manifest of a monitor of ``module`` on ``probe`` that opens ``out``: an earlier
     run's (``earlier``, its shards' ``metas``) carried on, or a new one; ``h0_given``: the
-    probe starts from an initial state given, not from 0."""
+    probe starts from an initial state given, not from 0; ``chance_loss``: the task's chance
+    level (None: the earlier run's, if it has one)."""
     earlier = earlier or {}
+    if chance_loss is None and isinstance(earlier.get("model"), Mapping):
+        chance_loss = earlier["model"].get("chance_loss")
     # A step whose shard is gone (set aside as damaged on reopening, or deleted) is no
     # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
     # step whose shard was written but not its manifest is.
@@ -181,6 +185,7 @@ def new_manifest(
             "every": every,
             # the page reads a growing curve against the gate memory from a state of 0 only
             "h0_given": h0_given,
+            "chance_loss": chance_loss,  # the page draws it beside the loss (None: not known)
         },
         "steps": steps,
     }

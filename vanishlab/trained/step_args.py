@@ -3,7 +3,8 @@
 
 It is checked on every call, without reading a tensor's value (no GPU sync), so a wrong type
 is refused at the first step, recorded or not. Its value is read (``.item()``, once) only at a
-step the monitor records: :func:`loss_number`.
+step the monitor records: :func:`loss_number`. And what the monitor itself takes of the
+loss: the task's chance level, :func:`chance_number`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numbers
 
 import torch
 
-__all__ = ["check_loss", "loss_number"]
+__all__ = ["chance_number", "check_loss", "loss_number"]
 
 
 def check_loss(loss: object) -> None:
@@ -61,3 +62,19 @@ def loss_number(loss: float | torch.Tensor | None) -> float | None:
         return float(loss)
     except OverflowError:  # an int (or Fraction) beyond a float: as an overflowing float reads
         return math.inf if loss > 0 else -math.inf
+
+
+def chance_number(chance: object) -> float | None:
+    """The ``chance_loss`` a monitor is given, the loss of the task's input-free answer (the
+    adding problem's 1/6: ``vanishlab.train.AddingProblem(T).chance_loss``), which its page
+    draws beside the training loss: None (not given), or a finite real number > 0 (a Python or
+    NumPy float or int) as a float. A bool or another type is a ``TypeError``; 0, a negative
+    number, NaN or inf a ``ValueError``."""
+    if chance is None:
+        return None
+    if isinstance(chance, bool) or not isinstance(chance, numbers.Real):
+        raise TypeError(f"chance_loss must be a real number or None, got {chance!r:.60}")
+    value = float(chance)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"chance_loss must be a finite number > 0, got {chance!r:.60}")
+    return value

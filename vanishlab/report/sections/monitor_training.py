@@ -20,7 +20,7 @@ from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
 from .long_deps import LONG_DEPS_TITLE
-from .monitor_loss import TRAINING_FIGURES, loss_figure, loss_glance, step_span
+from .monitor_loss import TRAINING_FIGURES, chance_of, loss_figure, loss_glance, step_span
 from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import PROBE, step_horizon, training_table
 from .rate_cells import HORIZON_FOLD
@@ -66,7 +66,8 @@ def training_section(view: RunView) -> Section | None:
     by_curve = fits_by_curve(view)
     horizons = _horizons_figure(steps, by_curve, labels)
     rates = _rates_figure(view, steps, fits, by_curve, labels, any_horizon=horizons is not None)
-    loss = loss_figure(steps, _markers(steps))  # none where no step has a loss: the page as before
+    chance = chance_of(model_record(view))  # the task's, where the monitor was given it
+    loss = loss_figure(steps, _markers(steps), chance)  # none where no step has a loss
     blocks: list[Any] = [*([loss] if loss else []), rates, *([horizons] if horizons else [])]
     T = _probe_len(view)
     read = ("input", None) if ("input", None) in by_curve else ("state", layers - 1)
@@ -75,7 +76,7 @@ def training_section(view: RunView) -> Section | None:
         return phase_text(fit, step_gate_memory(view, step), T)
 
     blocks.append(training_table(steps, by_curve, order, labels, phase, read))
-    glance = _first_to_last(steps, by_curve, order, labels)
+    glance = _first_to_last(steps, by_curve, order, labels, chance)
     if glance is not None:
         blocks.insert(0, glance)
     return Section(
@@ -380,13 +381,14 @@ def _first_to_last(
     by_curve: ByCurve,
     order: list[tuple[str, int | None]],
     labels: list[str],
+    chance: float | None = None,
 ) -> KeyValues | None:
     """Each curve's rate and horizon, and λ₁, at the first and the last measured step, and the
     loss's first and last; where no step was measured (every one failed), the loss's alone,
     under its own steps."""
     span = measured_span(by_curve)
     if span is None:
-        loss = loss_glance(steps)
+        loss = loss_glance(steps, chance=chance)
         if loss is None:
             return None
         given = steps.loc[steps["has_loss"].to_numpy(dtype=bool), MONITOR_STEP]
@@ -394,7 +396,7 @@ def _first_to_last(
     first, last = span
     # Its own first and last (step 0 is often recorded without), noted where they lie outside
     # first..last (a diverged training's failed last steps, their losses kept).
-    loss = loss_glance(steps, (first, last))
+    loss = loss_glance(steps, (first, last), chance)
     items = [loss] if loss else []
     for key, label in zip(order, labels, strict=True):
         pair = first_and_last(by_curve, key, span)

@@ -1,0 +1,110 @@
+"""The monitor page's loss beside the task's chance level (helper 396).
+
+A monitored training's page drew its loss with nothing to read it against: the example's tanh
+nn.RNN on the adding problem ended 200 steps at 0.1489, which says "learned nothing" only to a
+reader who knows the adding problem's chance level, 1/6. ``JacobianMonitor(...,
+chance_loss=...)`` now keeps it in the manifest (``examples/monitor_adding.py`` passes
+``AddingProblem(T).chance_loss``), and the page draws it dashed beside the loss and gives it
+after the first and last loss. Without it, the page cannot know the task, and says nothing of
+a chance level, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.report import build_report
+from vanishlab.report.model import KeyValues, LineGrid, Report
+from vanishlab.sweep.manifest import monitor_steps
+from vanishlab.sweep.store import read_cell_metas
+from vanishlab.train import AddingProblem
+from vanishlab.trained import JacobianMonitor
+
+
+def _run(out: Path, chance: object = None, losses: tuple[float, ...] = (0.2, 0.17, 0.1)) -> Path:
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, chance_loss=chance) as mon:
+        for i, loss in enumerate(losses):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.03)
+            mon.step(i, loss=loss)
+    return out
+
+
+def _report(run: Path) -> Report:
+    manifest = vl.load_manifest(run)
+    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
+    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+
+
+def _blocks(report: Report) -> list:
+    return list(next(s for s in report.sections if s.key == "training").blocks)
+
+
+def _loss_figure(report: Report) -> LineGrid:
+    return next(
+        b for b in _blocks(report) if isinstance(b, LineGrid) and b.title == "Training loss"
+    )
+
+
+def _glance(report: Report) -> str:
+    values = next(b for b in _blocks(report) if isinstance(b, KeyValues))
+    return dict(values.items)["training loss"]
+
+
+def test_a_chance_level_given_to_the_monitor_is_drawn_and_said(tmp_path: Path) -> None:
+    chance = AddingProblem(50).chance_loss
+    run = _run(tmp_path / "run", chance)
+    assert vl.load_manifest(run)["model"]["chance_loss"] == pytest.approx(1 / 6)
+    report = _report(run)
+    figure = _loss_figure(report)
+    (panel,) = figure.panels
+    references = [c for c in panel.curves if c.reference]
+    assert len(references) == 1 and references[0].label == "chance level"
+    assert list(references[0].y) == pytest.approx([1 / 6, 1 / 6])
+    assert list(references[0].x) == [0.0, 2.0]  # across every recorded step
+    assert "Dashed: the task's chance level, 0.1667" in figure.caption
+    assert figure.line_label == "training loss"
+    assert _glance(report).endswith(" (chance 0.1667)"), _glance(report)
+
+
+def test_without_one_the_page_says_nothing_of_a_chance_level(tmp_path: Path) -> None:
+    report = _report(_run(tmp_path / "run"))
+    figure = _loss_figure(report)
+    assert not any(c.reference for p in figure.panels for c in p.curves)
+    assert "chance" not in figure.caption and "chance" not in _glance(report)
+
+
+def test_a_reopened_run_keeps_its_chance_level(tmp_path: Path) -> None:
+    run = _run(tmp_path / "run", 0.5)
+    _run(run, None, (0.2, 0.17, 0.1, 0.05))  # the same module and probe, one more step
+    assert vl.load_manifest(run)["model"]["chance_loss"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [(True, TypeError), ("0.17", TypeError), (0.0, ValueError), (-1, ValueError),
+     (math.nan, ValueError), (math.inf, ValueError)],
+)  # fmt: skip
+def test_a_chance_level_that_is_no_loss_is_refused(tmp_path: Path, bad: object, error) -> None:
+    with pytest.raises(error, match=r"^chance_loss must be "):
+        JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=tmp_path / "run", chance_loss=bad)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_hand_edited_chance_level_is_refused_in_one_line(tmp_path: Path) -> None:
+    run = _run(tmp_path / "run", 1 / 6)
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["model"]["chance_loss"] = -1
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(vl.VanishlabError, match="'model' 'chance_loss' must be a finite number"):
+        vl.load_manifest(run)
