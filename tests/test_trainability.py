@@ -586,7 +586,7 @@ def test_the_intro_says_how_many_trained_cells_diverged(tmp_path: Path) -> None:
     assert (
         "right. 1 of them diverged in training (an inf or NaN loss: 'diverged' in the table) "
         "and counts as not solved. No cell's gradient had fallen 1000x by the required lag, "
-        "and none solved it." in intro
+        "and none solved the task." in intro
     ), intro
     from vanishlab.report.sections.trainability_agreement import diverged_text as _diverged_text
 

@@ -49,7 +49,7 @@ def test_a_side_of_the_cut_with_no_cell_is_not_counted() -> None:
         "No cell's gradient had fallen 1000x by the required lag, and 1 of the 2 solved the task."
         in none_fell
     )
-    assert "had fallen 1000x by the required lag, and none solved it." in agreement(
+    assert "had fallen 1000x by the required lag, and none solved the task." in agreement(
         _cells([False, False], [False, False])
     )
     one = agreement(_cells([False], [False]))

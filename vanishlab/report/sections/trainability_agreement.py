@@ -90,9 +90,13 @@ def _sides_text(table: pd.DataFrame) -> str:
         outcome = "and it solved the task" if did else "but it did not solve the task"
         return f"Its gradient had not {fell}, {outcome}."
     if len(pred_no):
-        some = f"{no_solved} of the {n} solved the task anyway" if no_solved else "none solved it"
+        some = (
+            f"{no_solved} of the {n} solved the task anyway"
+            if no_solved
+            else "none solved the task"
+        )
         return f"Every cell's gradient had {fell}{zero_there}, and {some}."
-    some = f"{yes_solved} of the {n} solved the task" if yes_solved else "none solved it"
+    some = f"{yes_solved} of the {n} solved the task" if yes_solved else "none solved the task"
     return f"No cell's gradient had {fell}, and {some}."
 
 
