@@ -715,7 +715,8 @@ def test_the_agreement_text_counts_each_group_of_cells() -> None:
     assert "the outcome of 4 of 6 trained cells (67 %) right." in text
     assert (
         "Of the 3 cells whose gradient had fallen 1000x by the required lag (or was exactly 0 "
-        "there, and at lag 0), 1 solved it anyway; of the 3 cells whose gradient had not, 2 did."
+        "there, and at lag 0), 1 solved the task anyway; of the 3 cells whose gradient had not, "
+        "2 did."
     ) in text
     assert (
         "The largest fall at the required lag among solved cells was 4.0 decades, the "
@@ -724,7 +725,7 @@ def test_the_agreement_text_counts_each_group_of_cells() -> None:
     assert " 1 cell had a gradient exactly 0 at lag 0" in text
     # An exact zero at lag 0 only in a cell predicted to succeed: no "(or was exactly 0 ...)".
     other = table.assign(zero_at_lag0=[True, False, False, False, False, False])
-    assert "the required lag, 1 solved it anyway" in _agreement(other)
+    assert "the required lag, 1 solved the task anyway" in _agreement(other)
 
 
 def test_a_decimal_that_rounds_to_a_visible_value_keeps_its_places() -> None:

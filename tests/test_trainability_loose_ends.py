@@ -58,8 +58,8 @@ def test_a_side_of_the_cut_with_no_cell_is_not_counted() -> None:
     )
     both = agreement(_cells([True, False], [True, False]))
     assert (
-        "Of the 1 cell whose gradient had fallen 1000x by the required lag, 0 solved it anyway; "
-        "of the 1 cell whose gradient had not, 1 did." in both
+        "Of the 1 cell whose gradient had fallen 1000x by the required lag, 0 solved the task "
+        "anyway; of the 1 cell whose gradient had not, 1 did." in both
     )
 
 

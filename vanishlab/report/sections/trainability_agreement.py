@@ -66,10 +66,11 @@ def agreement(table: pd.DataFrame) -> str:
 
 def _sides_text(table: pd.DataFrame) -> str:
     """How many cells on each side of the cut solved the task: "Of the 2 cells whose gradient
-    had fallen 1000x by the required lag, 0 solved it anyway; of the 2 cells whose gradient had
-    not, 2 did." A side with no cell is not counted: where every cell is on one side, the
-    sentence says so ("Every cell's gradient had fallen ...; 1 of the 3 solved it anyway"),
-    where it read "of the 0 cells whose gradient had not, 0 did"."""
+    had fallen 1000x by the required lag, 0 solved the task anyway; of the 2 cells whose
+    gradient had not, 2 did." ("0 solved it anyway" read "it" as the required lag.) A side with
+    no cell is not counted: where every cell is on one side, the sentence says so ("Every
+    cell's gradient had fallen ..., and 1 of the 3 solved the task anyway"), where it read "of
+    the 0 cells whose gradient had not, 0 did"."""
     pred_no, pred_yes = table[~table["predicted"]], table[table["predicted"]]
     # Cells exactly 0 at lag 0 and at the required lag fell nothing: their gradient was 0.
     zero_there = " (or was exactly 0 there, and at lag 0)" if pred_no["zero_at_lag0"].any() else ""
@@ -79,7 +80,7 @@ def _sides_text(table: pd.DataFrame) -> str:
     if len(pred_no) and len(pred_yes):
         return (
             f"Of the {plural(len(pred_no), 'cell')} whose gradient had {fell}{zero_there}, "
-            f"{no_solved} solved it anyway; of the {plural(len(pred_yes), 'cell')} whose "
+            f"{no_solved} solved the task anyway; of the {plural(len(pred_yes), 'cell')} whose "
             f"gradient had not, {yes_solved} did."
         )
     if n == 1:
