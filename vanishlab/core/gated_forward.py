@@ -278,22 +278,27 @@ def gated_steps(inp: GatedInputs) -> list[GatedSteps]:
 
 def _a_call(h0: tuple | list, shape: tuple[int, ...]) -> bool:
     """Whether an LSTM's ``h0`` is what its call returns, ``(output, (h_n, c_n))``: a tensor
-    not of the state's ``shape``, then a pair of tensors of it (``(h0, (c0, c0))`` is not)."""
+    not of the state's ``shape``, then a pair of tensors of it (``(h0, (c0, c0))`` is not).
+    A nested tensor, which has no shape to read, is none (its part's check names it)."""
     return (
         len(h0) == 2
-        and isinstance(h0[0], torch.Tensor)
-        and tuple(h0[0].shape) != shape
         and isinstance(h0[1], tuple | list)
         and len(h0[1]) == 2
-        and all(isinstance(v, torch.Tensor) and tuple(v.shape) == shape for v in h0[1])
+        and all(_shape(v) == shape for v in h0[1])
+        and _shape(h0[0]) not in (None, shape)
     )
+
+
+def _shape(value: object) -> tuple[int, ...] | None:
+    """A dense tensor's shape; None for anything else (a nested tensor's sizes raise)."""
+    if not isinstance(value, torch.Tensor) or value.is_nested:
+        return None
+    return tuple(value.shape)
 
 
 def _not_a_pair(h0: object, shape: tuple[int, ...]) -> str:
     """What an LSTM's ``h0`` that is no pair ``(h0, c0)`` is, and the way out where one shows."""
-    if isinstance(h0, tuple | list) and _a_call(
-        h0, shape
-    ):  # h0[0] read as h0 named the wrong shape
+    if isinstance(h0, tuple | list) and _a_call(h0, shape):
         return "an nn.LSTM call's (output, (h_n, c_n)): pass h0[1], the (h_n, c_n) it ends in"
     if isinstance(h0, torch.Tensor):  # an RNN's or GRU's state, given to an LSTM
         return "one tensor: an LSTM carries a cell state too; pass (h0, torch.zeros_like(h0))"
