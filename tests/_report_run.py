@@ -77,6 +77,20 @@ def report_of(run_dir: Path) -> Any:
     )
 
 
+def monitor_report_of(run_dir: Path) -> Any:
+    """The report of a monitor's run in ``run_dir``, its recorded steps read as the page reads
+    them (the manifest's ``steps``)."""
+    from vanishlab.report import build_report
+    from vanishlab.sweep.manifest import monitor_steps
+    from vanishlab.sweep.store import read_cell_metas
+
+    manifest = vl.load_manifest(run_dir)
+    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run_dir))}
+    return build_report(
+        vl.load_results(run_dir), vl.load_cells(run_dir), manifest, timestamp="2024"
+    )
+
+
 def reproduce_text(page: str) -> str:
     """The commands of a page's Reproduce block as a browser shows (and copies) them: its
     tags stripped (each shell word is a box of its own), its entities decoded."""

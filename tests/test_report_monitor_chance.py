@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from _report_run import monitor_report_of
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.model import KeyValues, LineGrid, Report
-from vanishlab.sweep.manifest import monitor_steps
-from vanishlab.sweep.store import read_cell_metas
 from vanishlab.train import AddingProblem
 from vanishlab.trained import JacobianMonitor
 
@@ -40,9 +38,7 @@ def _run(out: Path, chance: object = None, losses: tuple[float, ...] = (0.2, 0.1
 
 
 def _report(run: Path) -> Report:
-    manifest = vl.load_manifest(run)
-    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
-    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+    return monitor_report_of(run)
 
 
 def _blocks(report: Report) -> list:

@@ -8,15 +8,13 @@ import math
 from pathlib import Path
 
 import torch
+from _report_run import monitor_report_of
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Report, Section, Table
 from vanishlab.report.sections.extrapolation import factor_text
 from vanishlab.report.sections.long_deps import LONG_DEPS_TITLE
-from vanishlab.sweep.manifest import monitor_steps
-from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import JacobianMonitor
 
 KEY = "long-dependencies"
@@ -47,9 +45,7 @@ def _run(
 
 
 def _report(run: Path) -> Report:
-    manifest = vl.load_manifest(run)
-    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
-    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+    return monitor_report_of(run)
 
 
 def _section(report: Report, key: str) -> Section:

@@ -13,16 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _report_run import monitor_report_of
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw, figure_svg
 from vanishlab.report.model import KeyValues, LineGrid, Report, Table
 from vanishlab.report.sections.monitor_loss import log_scale, loss_glance
-from vanishlab.sweep.manifest import monitor_steps
-from vanishlab.sweep.store import read_cell_metas
 from vanishlab.trained import JacobianMonitor
 
 
@@ -39,9 +37,7 @@ def _run(out: Path, losses: list, every: int = 1) -> Path:
 
 
 def _report(run: Path) -> Report:
-    manifest = vl.load_manifest(run)
-    manifest = {**manifest, "steps": monitor_steps(manifest, read_cell_metas(run))}
-    return build_report(vl.load_results(run), vl.load_cells(run), manifest, timestamp="2024")
+    return monitor_report_of(run)
 
 
 def _training(report: Report) -> list:
