@@ -77,6 +77,25 @@ def report_of(run_dir: Path) -> Any:
     )
 
 
+def monitor_run(out: Path, losses: Any, *, every: int = 1, chance: object = None) -> Path:
+    """A monitor's run of a seeded nn.RNN(2, 6) into ``out``: step ``every * i`` recorded with
+    ``losses[i]``, the weights moving between steps; ``chance``: its ``chance_loss=``."""
+    import torch
+    from torch import nn
+
+    from vanishlab.trained import JacobianMonitor
+
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 6)
+    probe = torch.randn(8, 2, 2)
+    with JacobianMonitor(rnn, probe, out=out, every=every, chance_loss=chance) as mon:
+        for i, loss in enumerate(losses):
+            with torch.no_grad():
+                rnn.weight_hh_l0.mul_(1.03)
+            mon.step(every * i, loss=loss)
+    return out
+
+
 def monitor_report_of(run_dir: Path) -> Any:
     """The report of a monitor's run in ``run_dir``, its recorded steps read as the page reads
     them (the manifest's ``steps``)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _report_run import monitor_report_of
+from _report_run import monitor_report_of, monitor_run
 from torch import nn
 
 import vanishlab as vl
@@ -27,14 +27,7 @@ from vanishlab.trained import JacobianMonitor
 
 
 def _run(out: Path, chance: object = None, losses: tuple[float, ...] = (0.2, 0.17, 0.1)) -> Path:
-    torch.manual_seed(0)
-    rnn = nn.RNN(2, 6)
-    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, chance_loss=chance) as mon:
-        for i, loss in enumerate(losses):
-            with torch.no_grad():
-                rnn.weight_hh_l0.mul_(1.03)
-            mon.step(i, loss=loss)
-    return out
+    return monitor_run(out, losses, chance=chance)
 
 
 def _report(run: Path) -> Report:

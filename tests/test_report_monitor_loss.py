@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _report_run import monitor_report_of
+from _report_run import monitor_report_of, monitor_run
 from torch import nn
 
 import vanishlab as vl
@@ -25,15 +25,7 @@ from vanishlab.trained import JacobianMonitor
 
 
 def _run(out: Path, losses: list, every: int = 1) -> Path:
-    """A monitor's run: step ``every * i`` recorded with ``losses[i]``, the weights moving."""
-    torch.manual_seed(0)
-    rnn = nn.RNN(2, 6)
-    with JacobianMonitor(rnn, torch.randn(8, 2, 2), out=out, every=every) as mon:
-        for i, loss in enumerate(losses):
-            with torch.no_grad():
-                rnn.weight_hh_l0.mul_(1.03)
-            mon.step(every * i, loss=loss)
-    return out
+    return monitor_run(out, losses, every=every)
 
 
 def _report(run: Path) -> Report:
