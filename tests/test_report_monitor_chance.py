@@ -15,15 +15,19 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from _report_run import monitor_report_of, monitor_run
 from torch import nn
 
 import vanishlab as vl
+from vanishlab.core import training_facts
 from vanishlab.report.model import KeyValues, LineGrid, Report
+from vanishlab.report.sections import monitor_loss
+from vanishlab.sweep import manifest as manifest_module
 from vanishlab.train import AddingProblem
-from vanishlab.trained import JacobianMonitor
+from vanishlab.trained import JacobianMonitor, step_args
 
 
 def _run(out: Path, chance: object = None, losses: tuple[float, ...] = (0.2, 0.17, 0.1)) -> Path:
@@ -81,9 +85,11 @@ def test_a_reopened_run_keeps_its_chance_level(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bad", "error"),
     [(True, TypeError), ("0.17", TypeError), (0.0, ValueError), (-1, ValueError),
-     (math.nan, ValueError), (math.inf, ValueError)],
+     (math.nan, ValueError), (math.inf, ValueError),
+     pytest.param(10**400, ValueError, id="10**400")],
 )  # fmt: skip
 def test_a_chance_level_that_is_no_loss_is_refused(tmp_path: Path, bad: object, error) -> None:
+    """10**400, an integer too large for a float, was an OverflowError from float()."""
     with pytest.raises(error, match=r"^chance_loss must be "):
         JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=tmp_path / "run", chance_loss=bad)
     assert not (tmp_path / "run").exists()
@@ -97,3 +103,41 @@ def test_a_hand_edited_chance_level_is_refused_in_one_line(tmp_path: Path) -> No
     path.write_text(json.dumps(manifest))
     with pytest.raises(vl.VanishlabError, match="'model' 'chance_loss' must be a finite number"):
         vl.load_manifest(run)
+
+
+# One rule of a chance level (core/training_facts.py's chance_level), which the monitor, the
+# manifest's check and the page each wrote for itself: the monitor's float() of 10**400 raised
+# OverflowError where the manifest's check refused it, and the page's chance_of let it through
+# its range test to float(), an OverflowError too.
+RULE_CASES = [1 / 6, 1, 0.5, 0, -1, 0.0, math.nan, math.inf, -math.inf, True, False, "0.5",
+              "abc", [0.5], {"a": 1}, 10**400, None]  # fmt: skip
+
+
+def test_the_monitor_its_manifest_and_its_page_read_one_rule_of_a_chance_level(
+    tmp_path: Path,
+) -> None:
+    rule = training_facts.chance_level
+    assert step_args.chance_level is manifest_module.chance_level is monitor_loss.chance_level
+    assert step_args.chance_level is rule
+    run = _run(tmp_path / "run", 1 / 6)
+    path = run / "manifest.json"
+    written = json.loads(path.read_text())
+    for value in [*RULE_CASES, np.float32(0.25), np.int64(3), np.float64(-2.0)]:
+        level = rule(value)
+        assert monitor_loss.chance_of({"chance_loss": value}) == level, value
+        if value is None:
+            assert step_args.chance_number(value) is None
+        elif level is None:
+            with pytest.raises((TypeError, ValueError), match=r"^chance_loss must be "):
+                step_args.chance_number(value)
+        else:
+            assert step_args.chance_number(value) == level and level > 0, value
+        if isinstance(value, np.generic):
+            continue  # no JSON value
+        written["model"]["chance_loss"] = value
+        path.write_text(json.dumps(written))
+        if value is None or level is not None:
+            assert vl.load_manifest(run)["model"]["chance_loss"] == value
+        else:
+            with pytest.raises(vl.VanishlabError, match="'model' 'chance_loss' must be a finite"):
+                vl.load_manifest(run)

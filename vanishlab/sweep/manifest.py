@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..core.training_facts import chance_level
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
 from .corrupt_shard import refused_read
@@ -386,8 +387,7 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         # "recorded every -3 training steps" on the page
         return f"'model' 'every' must be a positive integer, not {every!r:.40}"
     chance = model.get("chance_loss") if kind == MONITOR and isinstance(model, dict) else None
-    value = None if isinstance(chance, str) else read_json_number(chance)  # a number, written
-    if chance is not None and (value is None or not 0 < value < math.inf):
+    if chance is not None and chance_level(chance) is None:  # a number, written ("0.5" is not)
         # the page draws it beside the training loss: "chance -1" on a log axis
         return f"'model' 'chance_loss' must be a finite number > 0, not {chance!r:.40}"
     return None

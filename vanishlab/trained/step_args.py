@@ -14,6 +14,8 @@ import numbers
 
 import torch
 
+from ..core.training_facts import chance_level
+
 __all__ = ["chance_number", "check_loss", "loss_number"]
 
 
@@ -68,13 +70,15 @@ def chance_number(chance: object) -> float | None:
     """The ``chance_loss`` a monitor is given, the loss of the task's input-free answer (the
     adding problem's 1/6: ``vanishlab.train.AddingProblem(T).chance_loss``), which its page
     draws beside the training loss: None (not given), or a finite real number > 0 (a Python or
-    NumPy float or int) as a float. A bool or another type is a ``TypeError``; 0, a negative
-    number, NaN or inf a ``ValueError``."""
+    NumPy float or int) as a float, by the one rule of a chance level
+    (:func:`~vanishlab.core.training_facts.chance_level`). A bool or another type is a
+    ``TypeError``; 0, a negative number, NaN, inf or an integer too large for a float a
+    ``ValueError``."""
     if chance is None:
         return None
     if isinstance(chance, bool) or not isinstance(chance, numbers.Real):
         raise TypeError(f"chance_loss must be a real number or None, got {chance!r:.60}")
-    value = float(chance)
-    if not math.isfinite(value) or value <= 0:
+    value = chance_level(chance)
+    if value is None:
         raise ValueError(f"chance_loss must be a finite number > 0, got {chance!r:.60}")
     return value

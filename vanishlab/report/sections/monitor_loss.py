@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...core.training_facts import chance_level
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..format import STEP_LABEL, and_list, format_value
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel
@@ -45,11 +46,9 @@ LISTED_STEPS = 5  # steps named in a caption at most
 
 def chance_of(model: dict[str, object]) -> float | None:
     """The chance level a monitor's manifest ``model`` records (``chance_loss``): a finite
-    number > 0, else None (not given, or a run recorded before it was kept)."""
-    chance = model.get("chance_loss")
-    if isinstance(chance, bool) or not isinstance(chance, int | float):
-        return None
-    return float(chance) if 0 < chance < math.inf else None
+    number > 0 (:func:`~vanishlab.core.training_facts.chance_level`), else None (not given, or a
+    run recorded before it was kept)."""
+    return chance_level(model.get("chance_loss"))
 
 
 def has_losses(steps: pd.DataFrame) -> bool:
