@@ -71,11 +71,13 @@ def _monitored(out: Path, chance: object, losses: tuple[float, ...] = (0.2, 0.1)
     return out
 
 
-def test_a_reopened_run_given_another_chance_level_takes_the_one_given(tmp_path: Path) -> None:
-    """None keeps the earlier run's (tested beside it); a level given is the one kept."""
+def test_a_reopened_run_given_another_chance_level_refuses_it(tmp_path: Path) -> None:
+    """None keeps the earlier run's (tested beside it); another level given is refused (helper
+    402: it replaced the earlier one without a word, test_report_monitor_chance.py)."""
     run = _monitored(tmp_path / "run", 0.5)
-    _monitored(run, 0.25, (0.2, 0.1, 0.05))
-    assert vl.load_manifest(run)["model"]["chance_loss"] == 0.25
+    with pytest.raises(vl.VanishlabError, match=r"monitored with chance_loss=0\.5, not 0\.25"):
+        _monitored(run, 0.25, (0.2, 0.1, 0.05))
+    assert vl.load_manifest(run)["model"]["chance_loss"] == 0.5
 
 
 @pytest.mark.parametrize("bad", [0, "0.5", True, "abc", [0.5]])

@@ -82,6 +82,36 @@ def test_a_reopened_run_keeps_its_chance_level(tmp_path: Path) -> None:
     assert vl.load_manifest(run)["model"]["chance_loss"] == 0.5
 
 
+def test_a_reopened_run_given_another_chance_level_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """It replaced the run's own without a word, and the steps recorded before were drawn
+    against the new one. Refused as another ``every`` is: one line, nothing written."""
+    run = _run(tmp_path / "run", 1 / 6)
+    before = (run / "manifest.json").read_bytes()
+    shards = sorted(p.name for p in (run / "cells").iterdir())
+    with pytest.raises(vl.VanishlabError) as refused:
+        _run(run, 0.5, (0.2, 0.17, 0.1, 0.05))
+    assert str(refused.value) == (
+        f"{run} was monitored with chance_loss=0.16666666666666666, not 0.5: pass "
+        "chance_loss=0.16666666666666666 (or none) to go on with it, or give out= a new or "
+        "empty directory"
+    )
+    assert (run / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in (run / "cells").iterdir()) == shards
+    # the same level again goes on (1/6 as the task computes it), and keeps the run's
+    _run(run, AddingProblem(50).chance_loss, (0.2, 0.17, 0.1, 0.05))
+    manifest = vl.load_manifest(run)
+    assert manifest["model"]["chance_loss"] == 1 / 6 and len(manifest["steps"]) == 4
+
+
+def test_a_reopened_run_that_had_no_chance_level_takes_the_one_given(tmp_path: Path) -> None:
+    """Nothing is replaced: the level the run did not know is recorded."""
+    run = _run(tmp_path / "run")
+    _run(run, 0.5, (0.2, 0.17, 0.1, 0.05))
+    assert vl.load_manifest(run)["model"]["chance_loss"] == 0.5
+
+
 @pytest.mark.parametrize(
     ("bad", "error"),
     [(True, TypeError), ("0.17", TypeError), (0.0, ValueError), (-1, ValueError),

@@ -109,7 +109,8 @@ class JacobianMonitor:
         chance_loss: the loss of the task's input-free answer, its chance level (the adding
             problem's 1/6: ``vanishlab.train.AddingProblem(T).chance_loss``; a finite number
             > 0), kept in the manifest: the page draws it beside the training loss. None (the
-            default): not known, and not drawn; a reopened run keeps the one it has.
+            default): not known, and not drawn; a reopened run keeps the one it has, and
+            refuses another (:class:`~vanishlab.errors.VanishlabError`, nothing written).
         out_flag: how the refusals name ``out`` (default ``"out="``, this keyword): a script
             that takes the run directory from its own command line passes its option's name
             (``"--out"`` in ``examples/monitor_adding.py``), so that its user reads the
@@ -181,6 +182,7 @@ class JacobianMonitor:
             self.every,
             tuple(self.probe.shape),
             out_flag=self.out_flag,
+            chance_loss=self.chance_loss,
         )
         # The sweeps' and analyses' way in (rundir.held_new_or_run), held open across the
         # training steps until __exit__: a start that fails before its manifest (a full disk,

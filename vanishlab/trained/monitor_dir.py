@@ -3,6 +3,7 @@ and its manifest."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core.training_facts import chance_level
 from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
@@ -98,12 +100,14 @@ def check_earlier(
     probe_shape: Sequence[int] = (),
     *,
     out_flag: str,
+    chance_loss: float | None = None,
 ) -> dict[str, Any] | None:
     """The manifest of the monitor run in ``run_dir``, or None when it holds no run; refused
-    when it is another kind of run, or monitored another module, probe or ``every``, in a line
-    that says what differs (a probe drawn afresh at each run of a script, from a shuffling
-    loader, was "another module or probe", which did not say which), naming ``out_flag`` as
-    the way out (the monitor's ``out_flag``)."""
+    when it is another kind of run, or monitored another module, probe or ``every``, or with
+    another ``chance_loss`` than one given (None: the run's own, as :func:`new_manifest`
+    carries it on), in a line that says what differs (a probe drawn afresh at each run of a
+    script, from a shuffling loader, was "another module or probe", which did not say which),
+    naming ``out_flag`` as the way out (the monitor's ``out_flag``)."""
     if not is_run_dir(run_dir, flag=out_flag):
         return None
     manifest = store.load_manifest(run_dir)
@@ -134,6 +138,15 @@ def check_earlier(
             f"{run_dir} was monitored {every_text(recorded)}, not {every_text(every)}: pass "
             f"every={recorded} to go on with it, or give {out_flag} a new or empty directory"
         )
+    # One chance level a run: its page draws one line beside the loss of every step. Another
+    # one given replaced it in silence (the steps recorded before were drawn against it).
+    chance = chance_level(model.get("chance_loss"))
+    if None not in (chance, chance_loss) and not math.isclose(chance, chance_loss, rel_tol=1e-9):
+        raise VanishlabError(
+            f"{run_dir} was monitored with chance_loss={chance!r}, not {chance_loss!r}: pass "
+            f"chance_loss={chance!r} (or none) to go on with it, or give {out_flag} a new or "
+            "empty directory"
+        )
     return manifest
 
 
@@ -154,10 +167,10 @@ def new_manifest(
     """The manifest of a monitor of ``module`` on ``probe`` that opens ``out``: an earlier
     run's (``earlier``, its shards' ``metas``) carried on, or a new one; ``h0_given``: the
     probe starts from an initial state given, not from 0; ``chance_loss``: the task's chance
-    level (None: the earlier run's, if it has one)."""
+    level (the earlier run's, where it has one: :func:`check_earlier` refused another)."""
     earlier = earlier or {}
-    if chance_loss is None and isinstance(earlier.get("model"), Mapping):
-        chance_loss = earlier["model"].get("chance_loss")
+    if isinstance(earlier.get("model"), Mapping):
+        chance_loss = chance_level(earlier["model"].get("chance_loss")) or chance_loss
     # A step whose shard is gone (set aside as damaged on reopening, or deleted) is no
     # longer recorded (kept, the page counted it as an "ok" step that has no curves); a
     # step whose shard was written but not its manifest is.
