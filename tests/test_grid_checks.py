@@ -201,7 +201,7 @@ def test_run_sweep_refuses_a_typo_in_an_experiments_sections(tmp_path) -> None:
 
 def test_the_report_builds_every_section_name_of_a_sweep_page_in_order() -> None:
     from vanishlab.report.sections import SECTIONS, SWEEP_BUILDERS
-    from vanishlab.sweep.manifest import SWEEP_SECTION_NAMES
+    from vanishlab.sweep.section_names import SWEEP_SECTION_NAMES
 
     assert set(SWEEP_BUILDERS) == set(SWEEP_SECTION_NAMES)  # no builder left without a name
     assert tuple(k for k, _ in SECTIONS) == SWEEP_SECTION_NAMES

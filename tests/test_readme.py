@@ -262,7 +262,7 @@ def test_the_monitor_snippets_run_in_a_training_loop_of_the_user_s(tmp_path, mon
 
 def test_the_readme_lists_the_report_sections_an_experiment_may_ask_for() -> None:
     """The README said an experiment may name report SECTIONS, but never which."""
-    from vanishlab.sweep.manifest import SWEEP_SECTION_NAMES
+    from vanishlab.sweep.section_names import SWEEP_SECTION_NAMES
 
     text = " ".join(README.read_text(encoding="utf-8").split())  # the sentence wraps
     (listed,) = re.findall(r"report `SECTIONS` it wants.*?names out of (.*?) \(", text)

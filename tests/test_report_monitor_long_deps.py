@@ -14,7 +14,7 @@ from torch import nn
 import vanishlab as vl
 from vanishlab.report.model import Code, KeyValues, Report, Section, Table
 from vanishlab.report.sections.extrapolation import factor_text
-from vanishlab.report.sections.long_deps import LONG_DEPS_TITLE
+from vanishlab.sweep.section_names import LONG_DEPS
 from vanishlab.trained import JacobianMonitor
 
 KEY = "long-dependencies"
@@ -60,7 +60,7 @@ def test_the_monitor_page_answers_for_its_last_step_near_the_top(tmp_path):
     report = _report(run)
     assert [s.key for s in report.sections][:3] == ["monitor", KEY, "training"]
     section = _section(report, KEY)
-    assert section.title == LONG_DEPS_TITLE
+    assert section.title == LONG_DEPS.title
     assert section.intro.startswith(
         "Measured on the probe at step 30, the last step recorded: the gradient from an input "
     ), section.intro

@@ -18,7 +18,8 @@ import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.report import build_report
 from vanishlab.report.model import Code, KeyValues, Report, Section
-from vanishlab.report.sections.provenance import PROVENANCE_TITLE, versions_block
+from vanishlab.report.sections.provenance import versions_block
+from vanishlab.sweep.section_names import PROVENANCE
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_the_answer_follows_the_opening_section_and_provenance_closes_the_page(
     assert {"vanishlab", "torch", "python", "platform"} <= set(dict(versions.items))
     codes = [b for b in last.blocks if isinstance(b, Code)]
     if which == "analyze":  # the command that measures the model again, as before
-        assert last.title == PROVENANCE_TITLE and _titles(last) == ["Versions", "Reproduce"]
+        assert last.title == PROVENANCE.title and _titles(last) == ["Versions", "Reproduce"]
         assert [c.text for c in codes] == [manifest["command"]]
         assert "--out naming a new directory" in codes[0].caption
     else:  # a monitor records no command: nothing to reproduce it with
@@ -79,7 +80,7 @@ def test_the_versions_are_headed_once_on_the_page(runs, which, tmp_path):
     part = text[text.index('<section id="provenance">') : text.index("</main>")]
     headings = re.findall(r"<h[23][^>]*>(.*?)</h[23]>", part)
     assert headings == (
-        [PROVENANCE_TITLE, "Versions", "Reproduce"] if which == "analyze" else ["Versions"]
+        [PROVENANCE.title, "Versions", "Reproduce"] if which == "analyze" else ["Versions"]
     )
 
 

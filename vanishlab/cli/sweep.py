@@ -38,6 +38,7 @@ from ..sweep.experiments import (
 from ..sweep.flag_text import parse_number
 from ..sweep.grid_text import applies_to_no_model, models_not_applying
 from ..sweep.progress import plural
+from ..sweep.section_names import ANOMALIES
 from ..sweep.training_flags import untrained_note
 from ._app import app, note, say, stdout_refused, stop_leaves, user_errors
 from .params import Quiet, merged, path_option, single
@@ -432,7 +433,7 @@ def _directory_status(plan: SweepPlan, *, force: bool, retry_failed: bool) -> st
     if plan.outside:
         status += (
             f"; {plural(len(plan.outside), 'shard')} of a cell in none of its grids, "
-            "kept and listed by the report under Anomalies"
+            f"kept and listed by the report under {ANOMALIES.title}"
         )
     return status
 

@@ -28,6 +28,7 @@ from ..sweep.catalog import TRAINED_INIT
 from ..sweep.config import AXES
 from ..sweep.inits import INITS
 from ..sweep.prediction import NO_PREDICTION, unregistered_reason
+from ..sweep.section_names import THEORY
 from ..sweep.summary import FLAGS
 from .format import py
 from .layout import Overlay, index_by, key_of
@@ -56,7 +57,7 @@ BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln �
 def decay_overlay_caption(theory_shown: bool) -> str:
     """The decay figure's words on its dashed lines; they point to the Theory vs measurement
     section only when the page has it (an experiment's ``SECTIONS`` may leave it out)."""
-    see = " (see Theory vs measurement)" if theory_shown else ""
+    see = f" (see {THEORY.title})" if theory_shown else ""
     return (
         " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
         "field's ½ ln χ₁ for random weights off it), in its measured line's colour, started "

@@ -22,6 +22,7 @@ import pandas as pd
 from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
 from ..sweep.config import AXIS_TABLE
+from ..sweep.section_names import ANOMALIES
 from ..sweep.summary import summarize_frames
 from .format import (
     CONFIG_ORDER,
@@ -362,7 +363,8 @@ class RunView:
         if not n:
             return ""
         return (
-            f" {plural(n, 'failed cell')} (listed under Anomalies) {'has' if n == 1 else 'have'}"
+            f" {plural(n, 'failed cell')} (listed under {ANOMALIES.title})"
+            f" {'has' if n == 1 else 'have'}"
             f" no measurement: a setting with no seed measured {missing}, and the others are "
             "means over the seeds measured."
         )

@@ -55,8 +55,8 @@ from .grid_text import (
     values_text,
 )
 from .init_records import EXPERIMENT_MODULE_PREFIX
-from .manifest import SWEEP_SECTION_NAMES
 from .nearest import unknown_names
+from .section_names import SWEEP_SECTION_NAMES
 
 __all__ = [
     "DEFAULT_EXPERIMENT",

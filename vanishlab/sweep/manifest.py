@@ -57,7 +57,6 @@ __all__ = [
     "ONE_LINE_KEYS",
     "SINGLE_MODEL",
     "SWEEP",
-    "SWEEP_SECTION_NAMES",
     "as_shards_hold",
     "check_name",
     "json_number",
@@ -89,22 +88,6 @@ def run_kind_words(manifest: Mapping[str, Any]) -> str:
         MONITOR: "a training monitor's run (vl.JacobianMonitor)",
     }.get(manifest.get("kind"), "a sweep (vanishlab sweep)")
 
-
-#: The sections of a sweep's report page, in page order: the names an experiment's
-#: ``SECTIONS`` (and so a sweep manifest's ``sections``) may use. The report builds one section
-#: per name (:data:`vanishlab.report.sections.SECTIONS`).
-SWEEP_SECTION_NAMES = (
-    "overview",
-    "models",
-    "decay",
-    "input",
-    "depth",
-    "rates",
-    "gain",
-    "theory",
-    "trainability",
-    "anomalies",
-)
 
 FORMAT = "vanishlab-run/1"
 MANIFEST = "manifest.json"

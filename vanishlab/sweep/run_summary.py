@@ -15,6 +15,7 @@ from . import store
 from .config import grids_ids
 from .plan import run_grids
 from .progress import plural
+from .section_names import ANOMALIES
 from .shard import CELLS, shard_paths
 from .shard_file import SHARD_SUFFIX
 
@@ -176,7 +177,7 @@ class RunSummary:
         if more > 0:
             lines.append(
                 f"warning: {more} more such shards in {self.run_dir / CELLS} (the report "
-                "lists them under Anomalies)"
+                f"lists them under {ANOMALIES.title})"
             )
         return lines
 
@@ -189,7 +190,8 @@ def outside_line(path: Path) -> str:
     """The warning for a sound shard whose cell is in none of its run's grids."""
     return (
         f"warning: {path}: its cell is in none of this run's grids (a shard copied from "
-        "another run?); kept, and counted by the report (under Anomalies) and vl.load_results: "
+        f"another run?); kept, and counted by the report (under {ANOMALIES.title}) and "
+        "vl.load_results: "
         "move it out of the run directory if it does not belong to it"
     )
 

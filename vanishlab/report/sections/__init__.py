@@ -26,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...sweep.manifest import MONITOR, SINGLE_MODEL, SWEEP, SWEEP_SECTION_NAMES
+from ...sweep import section_names as names
+from ...sweep.manifest import MONITOR, SINGLE_MODEL, SWEEP
+from ...sweep.section_names import SWEEP_SECTION_NAMES
 from ..model import Section
 from ..view import RunView
 from .anomalies import anomalies_section
@@ -62,21 +64,21 @@ SectionBuilder = Callable[[RunView], Section | None]
 
 #: The builder of each section of a sweep's page, by the section's name.
 SWEEP_BUILDERS: dict[str, SectionBuilder] = {
-    "overview": overview_section,
-    "models": models_section,
-    "decay": decay_section,
-    "input": input_section,
-    "depth": depth_section,
-    "rates": rates_section,
-    "gain": gain_section,
-    "theory": theory_section,
-    "trainability": trainability_section,
-    "anomalies": anomalies_section,
+    names.OVERVIEW.key: overview_section,
+    names.MODELS.key: models_section,
+    names.DECAY.key: decay_section,
+    names.INPUT.key: input_section,
+    names.DEPTH.key: depth_section,
+    names.RATES.key: rates_section,
+    names.GAIN.key: gain_section,
+    names.THEORY.key: theory_section,
+    names.TRAINABILITY.key: trainability_section,
+    names.ANOMALIES.key: anomalies_section,
 }
 
 #: Every section of a sweep's page, in page order: (key, builder). The key is the section's
 #: anchor on the page and the name a manifest's ``sections`` uses; the names and their order
-#: are the sweep layer's (:data:`vanishlab.sweep.manifest.SWEEP_SECTION_NAMES`), so an
+#: are the sweep layer's (:data:`vanishlab.sweep.section_names.SWEEP_SECTION_NAMES`), so an
 #: experiment's ``SECTIONS`` is checked where it is loaded.
 SECTIONS: tuple[tuple[str, SectionBuilder], ...] = tuple(
     (key, SWEEP_BUILDERS[key]) for key in SWEEP_SECTION_NAMES
@@ -84,23 +86,23 @@ SECTIONS: tuple[tuple[str, SectionBuilder], ...] = tuple(
 
 #: The page of one trained model (``vanishlab analyze``), in page order.
 SINGLE_MODEL_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
-    ("model", model_section),
-    ("long-dependencies", long_deps_section),
-    ("curves", curves_section),
-    ("fits", fits_section),
-    ("lyapunov", lyapunov_section),
-    ("theory-trained", theory_trained_section),
-    ("provenance", provenance_section),
+    (names.MODEL.key, model_section),
+    (names.LONG_DEPS.key, long_deps_section),
+    (names.CURVES.key, curves_section),
+    (names.FITS.key, fits_section),
+    (names.LYAPUNOV.key, lyapunov_section),
+    (names.THEORY_TRAINED.key, theory_trained_section),
+    (names.PROVENANCE.key, provenance_section),
 )
 
 #: The page of a monitored training run (``vl.JacobianMonitor``), in page order.
 MONITOR_SECTIONS: tuple[tuple[str, SectionBuilder], ...] = (
-    ("monitor", monitor_section),
-    ("long-dependencies", monitor_long_deps_section),
-    ("training", training_section),
-    ("curves-steps", curves_steps_section),
-    ("theory-trained", theory_trained_section),
-    ("provenance", provenance_section),
+    (names.MONITOR_RUN.key, monitor_section),
+    (names.LONG_DEPS.key, monitor_long_deps_section),
+    (names.TRAINING.key, training_section),
+    (names.CURVES_STEPS.key, curves_steps_section),
+    (names.THEORY_TRAINED.key, theory_trained_section),
+    (names.PROVENANCE.key, provenance_section),
 )
 
 #: The one ordered list of sections of each kind of page (a manifest's ``kind``).
@@ -111,7 +113,10 @@ PAGES: dict[str, tuple[tuple[str, SectionBuilder], ...]] = {
 }
 
 # Shown even when a manifest asks for fewer sections.
-ALWAYS = ("overview", "anomalies", "model", "monitor", "provenance")
+ALWAYS = tuple(
+    s.key
+    for s in (names.OVERVIEW, names.ANOMALIES, names.MODEL, names.MONITOR_RUN, names.PROVENANCE)
+)
 
 
 def page_kind(manifest: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 from ...core.weights_attr import DTYPE_COLUMN
 from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grids_ids
+from ...sweep.section_names import ANOMALIES
 from ...sweep.summary_fields import NO_SUMMARY
 from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, plural, setting_titles
 from ..model import Section, Table
@@ -69,8 +70,8 @@ def anomalies_section(view: RunView) -> Section | None:
     if not blocks:
         return None
     return Section(
-        "anomalies",
-        "Anomalies",
+        ANOMALIES.key,
+        ANOMALIES.title,
         "What did not go as planned, cell by cell: nothing here is hidden from the figures, "
         "but these are the places to read them with care.",
         blocks,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ...sweep.section_names import DECAY, INPUT, THEORY
 from ..format import LAG_LABEL, label, setting_text
 from ..layout import (
     ZERO_NOTE,
@@ -36,11 +37,10 @@ from ..model import Curve, LineGrid, LinePanel, Section
 from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
 from ..view import RunView
 
-__all__ = ["DECAY_TITLE", "band_words", "curve_figures", "decay_section", "input_section"]
+__all__ = ["band_words", "curve_figures", "decay_section", "input_section"]
 
 
 #: The decay section's title, which other sections' captions name it by.
-DECAY_TITLE = "Decay curves"
 
 
 def curve_figures(
@@ -176,14 +176,14 @@ def decay_section(view: RunView) -> Section | None:
         what=what,
         ylabel=view.state_label(),
         overlay=decay_overlay(view),
-        overlay_caption=decay_overlay_caption(view.shows("theory")),
+        overlay_caption=decay_overlay_caption(view.shows(THEORY.key)),
         theory_note=True,
     )
     if not figs:
         return None
     return Section(
-        "decay",
-        DECAY_TITLE,
+        DECAY.key,
+        DECAY.title,
         "How fast the influence of an earlier hidden state on the last one fades (or grows) "
         "with the distance between them.",
         tuple(figs),
@@ -195,15 +195,15 @@ def input_section(view: RunView) -> Section | None:
     figs = curve_figures(
         view,
         view.inputs,
-        title="Input sensitivity",
+        title=INPUT.title,
         what="dh_T/dx_{T−k} (the last state against the input k steps earlier)",
         ylabel=r"$\log_{10}\,\|\partial h_T\,/\,\partial x_{T-k}\|$",
     )
     if not figs:
         return None
     return Section(
-        "input",
-        "Input sensitivity",
+        INPUT.key,
+        INPUT.title,
         "How strongly the last hidden state still depends on an input seen k steps earlier: "
         "the quantity that decides whether a long-range dependency can be learned.",
         tuple(figs),

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ...sweep.section_names import DEPTH
 from ..format import LAG_LABEL, MAX_PANELS, and_list, hashable, label, setting_titles
 from ..layout import as_parts, seed_stats, select, value_range
 from ..model import HeatmapGrid, HeatPanel, Section
@@ -169,8 +170,8 @@ def depth_section(view: RunView) -> Section | None:
         for page in pages
     ]
     return Section(
-        "depth",
-        "Depth and lag",
+        DEPTH.key,
+        DEPTH.title,
         "In a stacked network the gradient travels back in time and down through the layers; "
         "these maps show both directions at once, for every stacked setting of the run.",
         tuple(as_parts(figures)),

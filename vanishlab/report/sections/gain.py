@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.section_names import GAIN
 from ..format import assign, label, setting_text
 from ..gain_layout import gain_curve, gain_grid
 from ..layout import Plan, facet_figures, legend_of, plan
@@ -37,7 +38,7 @@ def gain_section(view: RunView) -> Section | None:
     # can have no rate: its panels and figures were drawn empty. They are left out, said once.
     single = (state["lag_end"] <= state["lag_start"]).to_numpy()
     if state["rate"][~single].isna().all():  # no point, no floor triangle: empty panels
-        return Section("gain", "Gain phase diagram", f"{intro} {_no_rate(single.all())}", ())
+        return Section(GAIN.key, GAIN.title, f"{intro} {_no_rate(single.all())}", ())
     if single.any():
         intro += " " + _not_drawn(state[single])
         state = state[~single]
@@ -58,7 +59,7 @@ def gain_section(view: RunView) -> Section | None:
         suffix = setting_text(plan_.fixed, plan_.digits)
         bars = bar_words(view.seeds, panels)
         return gain_grid(
-            title="Gain phase diagram" + (f" ({suffix})" if suffix else ""),
+            title=GAIN.title + (f" ({suffix})" if suffix else ""),
             caption=(
                 "The fitted decay rate (ln per step, top layer's state) against the gain g, "
                 + (f"one line per {label(line)}; " if line else "")
@@ -77,7 +78,7 @@ def gain_section(view: RunView) -> Section | None:
         )
 
     figures = facet_figures(view, state, plans, left_out, panel_keys, line, line_curves, make_grid)
-    return Section("gain", "Gain phase diagram", intro, tuple(figures))
+    return Section(GAIN.key, GAIN.title, intro, tuple(figures))
 
 
 def _no_rate(single_lag: bool) -> str:

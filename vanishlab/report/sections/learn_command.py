@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from ...core.training_facts import TRAINABILITY_STEPS, solve_words
+from ...sweep.section_names import TRAINABILITY
 from ...sweep.trainability import required_lag
 from ..format import and_list, plural
 from ..model import Code
@@ -162,7 +163,7 @@ def learn_code(
         f"task's), {words}, for {TRAINABILITY_STEPS} "
         f"Adam steps each on the adding problem at T = {and_list([str(t) for t in lengths])}, "
         f"whose first marked value lies at least {and_list([str(k) for k in back])} steps "
-        f"back: {where}.{left_out} Its report's Trainability section says which networks "
+        f"back: {where}.{left_out} Its report's {TRAINABILITY.title} section says which networks "
         f"learned the task (held-out loss below {solve_words()}) beside the gradient each "
         "had at initialisation. It trains new networks, not these weights, and one that fails "
         f"in {TRAINABILITY_STEPS} steps might learn in more.{cost} --dry-run first shows the "

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES
 from ...core.log_units import LN10
+from ...sweep.section_names import FITS, LONG_DEPS
 from ..format import plural, rate_text
 from ..model import Code, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
@@ -57,7 +58,6 @@ from .settling import (
     phase_unread,
     settling_reason,
 )
-from .single_model import FITS_TITLE
 from .trained import (
     LONGER_SEQUENCE,
     MEASURE_SEQ_LEN,
@@ -77,7 +77,6 @@ from .what_to_try import sizes_of, suggested_gate_inits, what_to_try
 
 __all__ = [
     "LAGS",
-    "LONG_DEPS_TITLE",
     "LongDepsAnswer",
     "long_deps_answer",
     "long_deps_section",
@@ -85,7 +84,6 @@ __all__ = [
 
 #: The lags the table gives, with the longest lag measured.
 LAGS = (10, 30, 100, 300)
-LONG_DEPS_TITLE = "What this means for long dependencies"
 
 
 class _Curve(NamedTuple):
@@ -443,12 +441,10 @@ def long_deps_section(view: RunView) -> Section | None:
         curve_fits(view),
         architecture(view),
         num_layers(view),
-        rates_in=FITS_TITLE if view.shows("fits") else None,
+        rates_in=FITS.title if view.shows(FITS.key) else None,
         measure=measure_words(model_record(view)),  # an inputs file's T is the file's
         memory=gate_memory(model_record(view)),
     )
     if answer is None:
         return None
-    return Section(
-        "long-dependencies", LONG_DEPS_TITLE, answer.verdict, answer.blocks, in_short=True
-    )
+    return Section(LONG_DEPS.key, LONG_DEPS.title, answer.verdict, answer.blocks, in_short=True)

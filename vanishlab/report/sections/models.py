@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ...sweep.prediction import NO_GATED_THEORY
+from ...sweep.section_names import DECAY, MODELS, RATES, THEORY
 from ...sweep.summary_fields import diverges_meaning
 from ..format import (
     LAG_LABEL,
@@ -39,7 +40,6 @@ from ..line_style import MAX_NAMED_PANELS, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section, Table
 from ..predicted import mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
-from .curves import DECAY_TITLE
 from .rate_cells import (
     HORIZON_FOLD,
     exact_zero_note,
@@ -50,7 +50,6 @@ from .rate_cells import (
     whose_jacobian,
 )
 from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
-from .rates import TITLE as RATES_TITLE
 from .setting_fits import top_setting_fits
 
 __all__ = ["MAX_PANELS", "models_section"]
@@ -161,8 +160,8 @@ def _theory_elsewhere(view: RunView) -> str:
     """Where the theory this figure leaves out is: the nn.RNN's predicted slopes in the decay
     curves (where the page has them), none for gated cells (no mean field of them is covered)."""
     parts = []
-    if "RNN" in view.models_measured and view.shows("decay"):
-        parts.append(f"the RNN's predicted slopes, where a theory applies, are in {DECAY_TITLE}")
+    if "RNN" in view.models_measured and view.shows(DECAY.key):
+        parts.append(f"the RNN's predicted slopes, where a theory applies, are in {DECAY.title}")
     if view.gated:
         parts.append(
             f"{view.gated} cells have none (Gilboa et al. 2019's mean field of gated cells is "
@@ -299,7 +298,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         caption=(
             "The fitted decay rate of the top layer's state curve (ln per step, "
             + view.over_seeds("mean ± standard deviation")
-            + (f"; as in {RATES_TITLE}). " if view.shows("rates") else "). ")
+            + (f"; as in {RATES.title}). " if view.shows(RATES.key) else "). ")
             + exact_zero_rates(view.seeds)
             + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} ("
             + horizon_median_note("'> n'", view.seeds)
@@ -334,8 +333,8 @@ def _diverges_note(view: RunView) -> str:
     """The caption's words on a prediction marked as diverging: the theory table's flag, whose
     "the note says which" (gain) pointed at notes this table has not: the theory table's, where
     the page shows it."""
-    theory = view.shows("theory")
-    where = " in Theory vs measurement" if theory else ""
+    theory = view.shows(THEORY.key)
+    where = f" in {THEORY.title}" if theory else ""
     which = ", which that table's notes give" if theory else ""
     said = diverges_meaning(which)
     return f"'{_DIVERGES}' after a prediction is the flag{where} of that name: {said}. "
@@ -389,7 +388,7 @@ def models_section(view: RunView) -> Section | None:
     lines = [name for m in models for name in ordered if name == m or name.startswith(f"{m} (")]
     names = view.models_measured
     return Section(
-        key="models",
+        key=MODELS.key,
         title=and_list(names),
         intro=(
             f"The same settings measured on {and_list([f'nn.{n}' for n in names])}: how far back "

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
+from ...sweep.section_names import MONITOR_RUN
 from ..format import STEP_LABEL, format_value, time_text, total
 from ..model import KeyValues, Section
 from ..view import RunView
@@ -81,8 +82,8 @@ def monitor_section(view: RunView) -> Section:
     ]
     blocks.append(KeyValues("Recording", tuple(recorded)))
     return Section(
-        "monitor",
-        "Monitored training",
+        MONITOR_RUN.key,
+        MONITOR_RUN.title,
         "One recurrent module measured during training, every few steps, on one fixed probe "
         "batch: the inputs never change, so every change on this page is the weights'. Norms "
         "are of the Jacobians of the top layer's last hidden state h_T, averaged in log10 over "

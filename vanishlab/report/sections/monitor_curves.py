@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
+from ...sweep.section_names import CURVES_STEPS
 from ..format import LAG_LABEL, LOG_NORM_LABEL, STEP_LABEL
 from ..line_style import hidden_band_note
 from ..model import LineGrid, LinePanel, Section
@@ -67,7 +68,7 @@ def curves_steps_section(view: RunView) -> Section | None:
         else f"the one {measured} step"  # it read "every one of the 1 recorded steps"
     )
     grid = LineGrid(
-        title="Decay curves at chosen steps",
+        title=CURVES_STEPS.title,
         caption=(
             f"The log10 Frobenius norm of each Jacobian against the lag k at {some}, one line "
             "per step; "
@@ -89,8 +90,8 @@ def curves_steps_section(view: RunView) -> Section | None:
         legend=legend,
     )
     return Section(
-        "curves-steps",
-        "Decay curves at chosen steps",
+        CURVES_STEPS.key,
+        CURVES_STEPS.title,
         "The curves behind the rates: state Jacobians of the top layer's last state against "
         "each layer's earlier state, and against the earlier inputs.",
         (grid,),

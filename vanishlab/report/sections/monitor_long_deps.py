@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
+from ...sweep.section_names import LONG_DEPS, TRAINING
 from ..model import Section
 from ..view import RunView
-from .long_deps import LONG_DEPS_TITLE, long_deps_answer
+from .long_deps import long_deps_answer
 from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import step_horizon
 from .monitor_training import first_and_last, fits_by_curve, measured_span
@@ -46,7 +47,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
         num_layers(view),
         measured_on=f"the probe at step {last}, {_which(view, last)}",
         held="the probe holds",
-        rates_in="Over training" if view.shows("training") else None,
+        rates_in=TRAINING.title if view.shows(TRAINING.key) else None,
         longer=LONGER_PROBE,
         measure=MEASURE_PROBE,
         memory=step_gate_memory(view, last),
@@ -61,7 +62,7 @@ def monitor_long_deps_section(view: RunView) -> Section | None:
             f" Over training, the {label} curve's horizon went from {step_horizon(pair[0])} at "
             f"step {first} to {step_horizon(pair[1])} at step {last}."
         )
-    return Section("long-dependencies", LONG_DEPS_TITLE, verdict, answer.blocks, in_short=True)
+    return Section(LONG_DEPS.key, LONG_DEPS.title, verdict, answer.blocks, in_short=True)
 
 
 def _which(view: RunView, last: int) -> str:

@@ -11,9 +11,9 @@ import pandas as pd
 from ...analysis.fits import HORIZON_DECADES, PHASE_TOLERANCE
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_LOSS, MONITOR_STEP
+from ...sweep.section_names import LONG_DEPS
 from ..format import MAX_ANOMALY_ROWS, MAX_TABLE_ROWS, rate_text
 from ..model import Table
-from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import has_losses, loss_text
 from .monitor_steps import status_text
 from .settling import GROWING_ONLY, NO_PHASE, growing_only_rule
@@ -86,7 +86,7 @@ def training_table(
         "of each curve, "
         + (
             f"the phase of the {short[order.index(read)]} curve, which the verdict reads, as "
-            f"{LONG_DEPS_TITLE} reads it at that step (vanishing below −{PHASE_TOLERANCE} per "
+            f"{LONG_DEPS.title} reads it at that step (vanishing below −{PHASE_TOLERANCE} per "
             f"step, exploding above +{PHASE_TOLERANCE}, else stable; {GROWING_ONLY}: above "
             f"+{PHASE_TOLERANCE}, not read as explosion but as {growing_only_rule(PROBE)}"
             + (

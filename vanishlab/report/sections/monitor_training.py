@@ -15,11 +15,11 @@ from ...analysis.fits import PHASE_TOLERANCE
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
+from ...sweep.section_names import LONG_DEPS, TRAINING
 from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, and_list, rate_text
 from ..line_style import BAND_WORDS
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
-from .long_deps import LONG_DEPS_TITLE
 from .monitor_loss import TRAINING_FIGURES, chance_of, loss_figure, loss_glance, step_span
 from .monitor_steps import step_gate_memory, steps_frame
 from .monitor_table import PROBE, step_horizon, training_table
@@ -80,11 +80,11 @@ def training_section(view: RunView) -> Section | None:
     if glance is not None:
         blocks.insert(0, glance)
     return Section(
-        "training",
-        "Over training",
+        TRAINING.key,
+        TRAINING.title,
         "How the gradients' decay moves as the model learns: a rate that falls towards −∞ and a "
         "horizon that shrinks are gradients vanishing; a rate rising through 0 is explosion, "
-        f"unless {LONG_DEPS_TITLE} would read that step's curve as "
+        f"unless {LONG_DEPS.title} would read that step's curve as "
         f"{growing_only_rule(PROBE)}. The table's phase column says how each step is read.",
         tuple(blocks),
     )
@@ -256,7 +256,7 @@ def _growing_note(view: RunView, by_curve: ByCurve) -> str:
         why.append("its fit is not one to extrapolate")
     return (
         f"; at {where}, though, a curve above it is read as growing over the lags measured "
-        f"alone, not as explosion, as {LONG_DEPS_TITLE} reads such a curve: "
+        f"alone, not as explosion, as {LONG_DEPS.title} reads such a curve: "
         f"{', or '.join(why)}"
     )
 

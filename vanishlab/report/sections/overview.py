@@ -13,6 +13,7 @@ import pandas as pd
 
 from ...sweep.commands import command_text
 from ...sweep.config import TRAINING_AXES
+from ...sweep.section_names import OVERVIEW, TRAINABILITY
 from ..format import (
     NOT_APPLICABLE,
     duration,
@@ -114,12 +115,12 @@ def overview_section(view: RunView) -> Section:
             )
         )
     return Section(
-        "overview",
-        "Overview",
+        OVERVIEW.key,
+        OVERVIEW.title,
         "What was measured, on which settings, and how to run it again. Norms are of the "
         "Jacobians of the last hidden state of the top layer, h_T, computed exactly from the "
         "weights; log10 values are averaged over each cell's samples (a geometric mean)."
-        + _at_init(cells, view.shows("trainability")),
+        + _at_init(cells, view.shows(TRAINABILITY.key)),
         tuple(blocks),
     )
 
@@ -137,7 +138,7 @@ def _at_init(cells: pd.DataFrame, trainability: bool) -> str:
         " Cells with train_steps > 0 were measured at initialisation and then trained: every "
         "norm, rate and horizon on this page is of the network before training"
         + (
-            ", and the Trainability section sets them beside what training achieved."
+            f", and the {TRAINABILITY.title} section sets them beside what training achieved."
             if trainability
             else "."
         )

@@ -16,13 +16,13 @@ from dataclasses import replace
 from typing import Any
 
 from ...sweep.commands import command_text
+from ...sweep.section_names import PROVENANCE
 from ..model import Code, KeyValues, Section
 from ..view import RunView
 
-__all__ = ["PROVENANCE_TITLE", "provenance_section", "versions_block"]
+__all__ = ["provenance_section", "versions_block"]
 
 #: The provenance section's title.
-PROVENANCE_TITLE = "Reproduce and versions"
 
 
 def versions_block(manifest: Mapping[str, Any]) -> KeyValues | None:
@@ -58,8 +58,8 @@ def provenance_section(view: RunView) -> Section | None:
         # (a monitor's page read "Versions" over a block headed "Versions")
         blocks = [replace(b, title="") for b in blocks]
     return Section(
-        "provenance",
-        PROVENANCE_TITLE if m.get("command") else "Versions",
+        PROVENANCE.key,
+        PROVENANCE.title if m.get("command") else "Versions",
         "How this page's numbers were made: "
         "the versions of vanishlab, its libraries and the platform they were measured with"
         + (", and the command that measures them again." if m.get("command") else "."),

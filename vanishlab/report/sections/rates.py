@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
+from ...sweep.section_names import RATES
 from ..format import (
     MAX_TABLE_ROWS,
     NOT_APPLICABLE,
@@ -46,7 +47,6 @@ from .setting_fits import is_mixed, setting_fits, top_setting_fits
 
 __all__ = [
     "PANELS_PER_FIGURE",
-    "TITLE",
     "exact_zero_note",
     "horizon_cell",
     "init_scopes",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 #: The section's title, by which other sections' captions name it.
-TITLE = "Decay rates and horizons"
 #: The rates table's words on a setting whose seeds' phases differ (its phase is no phase of
 #: the mean rate: a mean of -0.011 over a seed at -0.015 and one at -0.007 is "mixed").
 MIXED_PHASES = (
@@ -215,8 +214,8 @@ def rates_section(view: RunView) -> Section | None:
                 blocks += as_parts(rate_heatmaps(view, state, row_key, col_key, title))
     blocks.append(_rates_table(view, state, inputs))
     return Section(
-        "rates",
-        TITLE,
+        RATES.key,
+        RATES.title,
         "One number per setting: how many natural-log units the gradient norm loses (or gains) "
         "per step back in time, how many steps until it is 1000 times smaller, and the phase.",
         tuple(blocks),

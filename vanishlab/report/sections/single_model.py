@@ -25,6 +25,7 @@ from ...analysis.fits import fitted_end, fold_steps
 from ...analysis.lyapunov_window import averaged_steps
 from ...sweep.manifest import read_json_number
 from ...sweep.progress import plural
+from ...sweep.section_names import CURVES, FITS, LYAPUNOV, MODEL
 from ..format import (
     LAG_LABEL,
     LOG_NORM_LABEL,
@@ -78,12 +79,11 @@ from .trained import (
     zero_throughout,
 )
 
-__all__ = ["FITS_TITLE", "curves_section", "fits_section", "lyapunov_section", "model_section"]
+__all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"]
 
 _INPUT_J = "dh_T/dx_{T−k}"
 
 #: The fits section's title, by which the curves' caption names it.
-FITS_TITLE = "Decay rates and horizons"
 
 
 def _state_j(view: RunView, layer: int | str | None = "l") -> str:
@@ -205,8 +205,8 @@ def model_section(view: RunView) -> Section:
     ]
     blocks.append(KeyValues("Measurement", tuple(measured)))
     return Section(
-        "model",
-        "Model",
+        MODEL.key,
+        MODEL.title,
         "One trained recurrent module, read from a checkpoint (its architecture inferred from "
         "its weights) and measured exactly on the inputs below. Norms are of the Jacobians of "
         "the top layer's last hidden state h_T; log10 values are averaged over the samples of "
@@ -285,7 +285,7 @@ def curves_section(view: RunView) -> Section | None:
             ". Dashed: the "
             f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
             "measured line where the two agree (r² near 1"
-            + (f"; see {FITS_TITLE})." if view.shows("fits") else ").")
+            + (f"; see {FITS.title})." if view.shows(FITS.key) else ").")
             + (ZERO_FLOOR_NOTE if floors else "")
         ),
         nrows=1,
@@ -297,8 +297,8 @@ def curves_section(view: RunView) -> Section | None:
         legend=legend,
     )
     return Section(
-        "curves",
-        "Decay curves",
+        CURVES.key,
+        CURVES.title,
         "How fast the influence of an earlier hidden state, or of an earlier input, on the "
         "last hidden state fades (or grows) with the distance k between them.",
         (grid,),
@@ -410,8 +410,8 @@ def fits_section(view: RunView) -> Section | None:
         nowrap=(6,),  # the horizon: "1 (exact 0)" broke after its number
     )
     return Section(
-        "fits",
-        FITS_TITLE,
+        FITS.key,
+        FITS.title,
         "One number per curve: how many natural-log units the gradient norm loses (or gains) "
         "per step back in time, and how many steps until it is 1000 times smaller.",
         (table,),
@@ -461,8 +461,8 @@ def lyapunov_section(view: RunView) -> Section:
     arch = architecture(view)
     state = "every layer's hidden state" + (" and cell state" if arch.get("kind") == "lstm" else "")
     return Section(
-        "lyapunov",
-        "Lyapunov exponent",
+        LYAPUNOV.key,
+        LYAPUNOV.title,
         f"λ₁ is the average exponential growth rate, per step, of the largest perturbation of "
         f"the whole state ({state}) as the model runs along these inputs: one random direction "
         "followed through the exact one-step Jacobians with renormalisation, the first quarter "

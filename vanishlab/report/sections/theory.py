@@ -23,6 +23,7 @@ import pandas as pd
 from ...analysis.fits import PHASE_TOLERANCE
 from ...sweep.critical import mean_field_rate_curve
 from ...sweep.inits import INITS
+from ...sweep.section_names import THEORY
 from ...sweep.summary import FLAGS
 from ..format import (
     MAX_TABLE_ROWS,
@@ -311,7 +312,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         "long lags. "
     )
     return Table(
-        "Theory vs measurement by setting",
+        f"{THEORY.title} by setting",
         f"Measured rate: the fitted slope of ln ||{view.state_jacobian()}|| of the top layer "
         "against its own earlier state (natural log per step, "
         + (
@@ -428,8 +429,8 @@ def theory_section(view: RunView) -> Section | None:
         blocks.append(legend)
     blocks.append(_theory_table(view, settings))
     return Section(
-        "theory",
-        "Theory vs measurement",
+        THEORY.key,
+        THEORY.title,
         "Each measured decay rate beside what theory predicts for it: ln ρ(W_hh) where the "
         "network stays at the origin (linear regime), the mean field's ½ ln χ₁ for random "
         "weights driven by input (Poole et al. 2016; Chen, Pennington & Schoenholz 2018). "

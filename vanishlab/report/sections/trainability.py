@@ -24,6 +24,7 @@ import pandas as pd
 from ...analysis.fits import fold_steps
 from ...core.training_facts import solve_words
 from ...sweep.schema import OVERFLOW_PARTS, overflowed_part
+from ...sweep.section_names import ANOMALIES, TRAINABILITY
 from ...sweep.summary_fields import POOR_FIT_R2
 from ...sweep.trainability import DROP_DECADES, REQUIRED_AT, not_trained, trainability
 from ..format import (
@@ -409,9 +410,9 @@ def trainability_section(view: RunView) -> Section | None:
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))
     if not len(table):  # only cells left out: nothing to draw
-        return Section("trainability", "Trainability", intro, ())
+        return Section(TRAINABILITY.key, TRAINABILITY.title, intro, ())
     blocks = (_figure(table, view), _horizon_figure(table, view), _table(table, view))
-    return Section("trainability", "Trainability", intro, blocks)
+    return Section(TRAINABILITY.key, TRAINABILITY.title, intro, blocks)
 
 
 _PARTS_PLURAL = {"forward pass": "forward passes"}
@@ -443,5 +444,5 @@ def _not_trained_text(missing: pd.DataFrame, n_trained: int) -> str:
     where = "the figures, the table and the counts above" if n_trained else "this section"
     return (
         f"{plural(n, 'cell')} meant to be trained {'is' if n == 1 else 'are'} left out of "
-        f"{where}: {' and '.join(why)} (listed under Anomalies)."
+        f"{where}: {' and '.join(why)} (listed under {ANOMALIES.title})."
     )

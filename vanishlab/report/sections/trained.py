@@ -23,6 +23,7 @@ import pandas as pd
 
 from ...analysis.fits import HORIZON_DECADES, fit_decay, horizon_at_zero
 from ...core.log_units import LN10
+from ...sweep.section_names import THEORY_TRAINED
 from ..format import duration, format_value, horizon_text, plural
 from ..layout import thin
 from ..model import Curve, Section
@@ -414,8 +415,8 @@ def theory_trained_section(view: RunView) -> Section:
             f"{CRITICAL_GAIN}"
         )
     return Section(
-        "theory-trained",
-        "Theory",
+        THEORY_TRAINED.key,
+        THEORY_TRAINED.title,
         f"None applies to this model, so this page shows measurements only. vanishlab's "
         f"random-network predictions ({drawn}) describe networks at initialisation, whose "
         "weights are drawn i.i.d. (or orthogonal) at a known gain; a trained model's weights "
