@@ -40,9 +40,6 @@ from ..view import RunView
 __all__ = ["band_words", "curve_figures", "decay_section", "input_section"]
 
 
-#: The decay section's title, which other sections' captions name it by.
-
-
 def curve_figures(
     view: RunView,
     frame: pd.DataFrame,

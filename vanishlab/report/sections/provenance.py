@@ -22,8 +22,6 @@ from ..view import RunView
 
 __all__ = ["provenance_section", "versions_block"]
 
-#: The provenance section's title.
-
 
 def versions_block(manifest: Mapping[str, Any]) -> KeyValues | None:
     """The versions the run was measured with, in the manifest's order; None where it records

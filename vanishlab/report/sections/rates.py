@@ -58,7 +58,6 @@ __all__ = [
     "why_absent",
 ]
 
-#: The section's title, by which other sections' captions name it.
 #: The rates table's words on a setting whose seeds' phases differ (its phase is no phase of
 #: the mean rate: a mean of -0.011 over a seed at -0.015 and one at -0.007 is "mixed").
 MIXED_PHASES = (

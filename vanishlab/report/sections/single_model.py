@@ -83,8 +83,6 @@ __all__ = ["curves_section", "fits_section", "lyapunov_section", "model_section"
 
 _INPUT_J = "dh_T/dx_{T−k}"
 
-#: The fits section's title, by which the curves' caption names it.
-
 
 def _state_j(view: RunView, layer: int | str | None = "l") -> str:
     """The state Jacobian in symbols: d h_T / d s_{T-k}, with s = h, or [h | c] for an LSTM
