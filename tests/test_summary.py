@@ -508,8 +508,10 @@ def test_the_lyapunov_exponent_of_a_cell_is_its_samples_mean():
 
 
 def test_a_cell_with_biases_and_no_input_is_not_at_the_origin():
-    # With random biases the state moves off h = 0 with no input: the mean field applies, not
-    # the linear regime (taking input_std 0 alone for the origin passed every test).
+    # With random biases the state moves off h = 0 with no input: not the origin's ln rho(W_hh)
+    # (taking input_std 0 alone for the origin passed every test), but the fixed point h* it
+    # settles at, ln rho(D* W_hh) with D* != I (the mean field's 0.5 ln chi_1 is its H -> inf
+    # limit only, and kept in mf_rate).
     config = vl.CellConfig(
         activation="tanh",
         init="default",
@@ -522,7 +524,9 @@ def test_a_cell_with_biases_and_no_input_is_not_at_the_origin():
         batch=2,
     )
     row, _, _ = _summary_of(config)
-    assert row["predicted_by"] == "mean field" and row["mf_validity"] != "origin"
+    assert row["predicted_by"] == "linear" and row["mf_validity"] != "origin"
+    assert abs(row["predicted_rate"] - row["ln_rho"]) > 1e-6  # D* != I: not the origin's
+    assert math.isfinite(row["mf_rate"])
 
 
 @pytest.mark.parametrize(("gain", "near"), [(0.5, False), (1.1, True), (1.3, True), (3.0, False)])

@@ -10,6 +10,9 @@ Fast tier:
   composite Gauss-Legendre and bisection agree to 1e-12.
 - Critical gains: relu sqrt(2), sqrt(6) and 1 by init; tanh's solved by brentq on the
   independent rate (values hard-coded).
+- The fixed point of an undriven network with biases: ln rho(D* W_hh) found with nn.RNN's own
+  forward (zero input, float64), which predicts the measured rate to 0.001, where the mean
+  field's 0.5 ln chi_1 was 0.03-0.04 off at H = 128-256 (what the summary predicted before).
 
 Slow tier: an own float64 recurrence differentiated by torch.autograd (no vanishlab code) at
 H = 256 and 1024: the gap to the mean field shrinks with width for a quenched bias, an
@@ -23,8 +26,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import vanishlab as vl
+from vanishlab.sweep.cell import build_module
 
 # (activation, gain, input_var, bias_var, q*, rate = 0.5 ln chi_1): scipy quad + brentq
 INDEPENDENT = [
@@ -87,6 +92,84 @@ def test_critical_gain_matches_an_independent_root(act, init, H, I, std, bias, l
         num_layers=layers,
     )
     assert vl.critical_gain(cell) == pytest.approx(gain, rel=1e-9)
+
+
+def _undriven_fixed_point_rate(rnn: nn.RNN) -> float:
+    """ln rho(D* W_hh) of a one-layer nn.RNN run by its own forward with zero input until it
+    stops moving (float64); D* = act'(a*) read from h* (tanh' = 1 - h*^2, relu' = [h* > 0])."""
+    rnn = rnn.to(torch.float64)
+    with torch.no_grad():
+        out, _ = rnn(torch.zeros(3000, 1, rnn.input_size, dtype=torch.float64))
+    h, before = out[-1, 0], out[-2, 0]
+    assert float((h - before).abs().max()) < 1e-12  # settled
+    d = 1 - h * h if rnn.nonlinearity == "tanh" else (h > 0).to(torch.float64)
+    w = rnn.weight_hh_l0.detach().to(torch.float64)
+    return math.log(float(np.abs(np.linalg.eigvals((d[:, None] * w).numpy())).max()))
+
+
+@pytest.mark.parametrize(("act", "gain", "hidden"), [("tanh", 1.5, 128), ("relu", 2.0, 128)])
+def test_an_undriven_cell_with_biases_is_predicted_at_its_fixed_point(tmp_path, act, gain, hidden):
+    """No input but PyTorch's default biases: the state settles at h* != 0, where every step's
+    factor is D* W_hh. The summary predicted the mean field's 0.5 ln chi_1 there, off by the
+    drawn matrix's eigenvalue edge: measured - predicted was +0.034 (tanh) and +0.150 (relu)
+    for these cells; ln rho(D* W_hh) is within 0.002."""
+    sweep = vl.Sweep(
+        activation=act,
+        init="default",
+        gain=gain,
+        input_std=0.0,
+        bias=True,
+        hidden_size=hidden,
+        input_size=16,
+        seq_len=200,
+        batch=2,
+        seed=0,
+    )
+    vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
+    row = vl.summarize(tmp_path / "run").iloc[0]
+    assert row["predicted_by"] == "linear"
+    config = vl.CellConfig(
+        activation=act,
+        init="default",
+        gain=gain,
+        input_std=0.0,
+        bias=True,
+        hidden_size=hidden,
+        input_size=16,
+        seq_len=200,
+        batch=2,
+        seed=0,
+    )
+    want = _undriven_fixed_point_rate(build_module(config))
+    assert row["predicted_rate"] == pytest.approx(want, abs=1e-9)
+    assert abs(row["rate"] - row["predicted_rate"]) < 0.005
+    # the mean field it predicted before, kept in mf_rate, is much further off at this width
+    assert abs(row["rate"] - row["mf_rate"]) > 0.015
+
+
+def test_fixed_point_rates_at_the_origin_chaos_and_divergence() -> None:
+    """Without biases the undriven state stays at 0: the rate is ln rho(W_hh) (tanh) and relu's
+    Jacobians are exactly zero; a chaotic tanh network and an exploding relu one never settle."""
+    from vanishlab.analysis.linear import fixed_point_rates
+
+    gen = torch.Generator().manual_seed(3)
+    tanh = nn.RNN(4, 32, bias=False).double()
+    relu = nn.RNN(4, 32, bias=False, nonlinearity="relu").double()
+    w = torch.randn(32, 32, generator=gen, dtype=torch.float64) * 0.9 / 32**0.5
+    with torch.no_grad():
+        tanh.weight_hh_l0.copy_(w)
+        relu.weight_hh_l0.copy_(w)
+    assert fixed_point_rates(tanh) == [pytest.approx(vl.linear_rate(tanh), abs=1e-12)]
+    assert fixed_point_rates(relu) == [-math.inf]
+    chaotic = nn.RNN(4, 64).double()
+    exploding = nn.RNN(4, 64, nonlinearity="relu").double()
+    with torch.no_grad():
+        chaotic.weight_hh_l0.normal_(0.0, 3.0 / 64**0.5, generator=gen)
+        exploding.weight_hh_l0.normal_(0.0, 3.0 / 64**0.5, generator=gen)
+        for m in (chaotic, exploding):
+            m.bias_ih_l0.normal_(0.0, 0.3, generator=gen)
+    assert fixed_point_rates(chaotic) is None
+    assert fixed_point_rates(exploding) is None
 
 
 def _own_rate(act, hidden, gain, input_var, bias_var, seed, *, orthogonal=False, layers=1):

@@ -38,7 +38,7 @@ from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_dense, check_finite
 
-__all__ = ["linear_rate", "origin_log_norms", "refuse_gated"]
+__all__ = ["fixed_point_rates", "linear_rate", "origin_log_norms", "refuse_gated"]
 
 # origin_log_norms' resident peak per lag: its three arrays, the frame's columns as they are,
 # 27 bytes measured at max_lag = 1,000,000 (pandas 3.1, 2026-12-06; 48 when the frame copied
@@ -120,6 +120,102 @@ def linear_rate(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int = 0) -> f
     w = _weight_hh(rnn_or_weight, layer)  # (H, H) float64
     rho = float(torch.linalg.eigvals(w).abs().max())
     return math.log(rho) if rho > 0 else -math.inf
+
+
+#: Undriven steps :func:`fixed_point_rates` iterates before Newton's method polishes the point.
+FIXED_POINT_STEPS = 200
+#: Newton's iterations at most, and the residual |h - act(a)| (relative to max(1, max |h|)) of a
+#: fixed point found.
+NEWTON_STEPS, FIXED_POINT_TOLERANCE = 50, 1e-12
+
+
+def fixed_point_rates(rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS) -> list[float] | None:
+    """ln rho(D*_l W_hh^l) of each layer at the fixed point an undriven network settles to.
+
+    With zero input but biases, the state does not stay at the origin: from h0 = 0 it moves to
+    a fixed point h* = act(W_hh h* + b) (each layer above the first driven by the fixed point
+    of the one below) when that point is stable, and near it every one-step factor is the
+    same, D* W_hh with D* = diag(act'(a*)), so J(k) = (D* W_hh)^k and the rate is
+    ln rho(D* W_hh) as k -> infinity, exact for the drawn network at any width (the origin's
+    ln rho(W_hh) is the case D* = I). The mean field's 0.5 ln chi_1 is this rate's limit as
+    H -> infinity only: rho(D* W_hh) is the edge of the drawn matrix's eigenvalue disc, which
+    approaches sqrt(chi_1) slowly (the mean field was 0.037 below the measured rate at H = 256,
+    ``default`` init, tanh, gain 1.5, 4 seeds; docs/theory.md).
+
+    Per layer, in float64: ``steps`` undriven steps from h = 0, then Newton's method on
+    h = act(W_hh h + drive) from there (a point approached at a rate near 0 takes thousands of
+    plain steps). None when the network does not settle: the activity overflows, Newton does
+    not converge, the point is unstable (rho(D* W_hh) >= 1: chaotic or exploding), or the
+    plain steps were not approaching it.
+
+    Returns:
+        One rate per layer (natural log per step; ``-inf`` where D* W_hh is nilpotent, e.g.
+        every relu unit off), or None.
+    """
+    check_rnn(rnn)
+    refuse_gated(rnn, "the fixed-point rate")
+    check_float_module(rnn, "RNN")
+    steps = check_integer(steps, "steps")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    rates: list[float] = []
+    below: torch.Tensor | None = None  # layer 0's input is zero
+    for l in range(rnn.num_layers):
+        w_ih, w_hh = (
+            module_weight(rnn, f"weight_{k}_l{l}").detach().to("cpu", torch.float64)
+            for k in ("ih", "hh")
+        )
+        check_finite(w_hh, f"W_hh (layer {l})", ("entry",))
+        drive = torch.zeros(w_hh.shape[0], dtype=torch.float64)
+        if rnn.bias:
+            for k in ("ih", "hh"):
+                drive += module_weight(rnn, f"bias_{k}_l{l}").detach().to("cpu", torch.float64)
+        if below is not None:
+            drive += w_ih @ below
+        settled = _settle(w_hh, drive, rnn.nonlinearity, steps)
+        if settled is None:
+            return None
+        below, rate = settled
+        rates.append(rate)
+    return rates
+
+
+def _settle(
+    w_hh: torch.Tensor, drive: torch.Tensor, nonlinearity: str, steps: int
+) -> tuple[torch.Tensor, float] | None:
+    """The stable fixed point h* of h -> act(W_hh h + drive) reached from 0, and
+    ln rho(D* W_hh); None where there is none (see :func:`fixed_point_rates`)."""
+    tanh = nonlinearity == "tanh"
+    act = torch.tanh if tanh else torch.relu
+
+    def slope(a: torch.Tensor) -> torch.Tensor:
+        return 1.0 - torch.tanh(a) ** 2 if tanh else (a > 0).to(torch.float64)
+
+    h = torch.zeros_like(drive)
+    half = h
+    for t in range(steps):
+        h = act(w_hh @ h + drive)
+        if t == steps // 2:
+            half = h
+    if not bool(torch.isfinite(h).all()):
+        return None  # the activity exploded (relu past its edge)
+    x = h
+    eye = torch.eye(len(x), dtype=torch.float64)
+    for _ in range(NEWTON_STEPS):
+        a = w_hh @ x + drive
+        residual = x - act(a)
+        if float(residual.abs().max()) <= FIXED_POINT_TOLERANCE * max(1.0, float(x.abs().max())):
+            break
+        x = x - torch.linalg.solve(eye - slope(a)[:, None] * w_hh, residual)
+        if not bool(torch.isfinite(x).all()):
+            return None
+    else:
+        return None
+    rho = float(torch.linalg.eigvals(slope(w_hh @ x + drive)[:, None] * w_hh).abs().max())
+    far, near = float((half - x).norm()), float((h - x).norm())
+    if not rho < 1.0 or near > far + FIXED_POINT_TOLERANCE * (1.0 + float(x.norm())):
+        return None  # unstable (chaos, divergence), or the plain steps were not approaching
+    return x, (math.log(rho) if rho > 0 else -math.inf)
 
 
 def origin_log_norms(

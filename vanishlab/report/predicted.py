@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: How each kind of prediction is named in legends.
-BY = {"linear": "linear regime, ln ρ(W_hh)", "mean field": "mean field, ½ ln χ₁"}
+BY = {"linear": "linear regime, ln ρ(D* W_hh)", "mean field": "mean field, ½ ln χ₁"}
 
 
 def decay_overlay_caption(theory_shown: bool) -> str:
@@ -59,8 +59,9 @@ def decay_overlay_caption(theory_shown: bool) -> str:
     section only when the page has it (an experiment's ``SECTIONS`` may leave it out)."""
     see = f" (see {THEORY.title})" if theory_shown else ""
     return (
-        " Dashed: the predicted slope over the fit window (ln ρ(W_hh) at the origin, the mean "
-        "field's ½ ln χ₁ for random weights off it), in its measured line's colour, started "
+        " Dashed: the predicted slope over the fit window (ln ρ(D* W_hh) at the fixed point "
+        "an undriven network settles at, D* = I at the origin; the mean field's ½ ln χ₁ for "
+        "random weights driven by input), in its measured line's colour, started "
         "from that line at the window's first lag: where the lines part, measurement and "
         f"theory disagree{see}."
     )

@@ -2,8 +2,9 @@
 
 Each measured decay rate (the fitted slope of ln ||dh_T/dh_{T-k}||, or ds for an LSTM's
 [h | c]) beside its prediction:
-ln ρ(W_hh) in the linear regime (no input, no bias: the state stays at 0, and the Jacobian is
-W_hh^k), or the mean field's ½ ln χ₁ for random weights driven by input (Poole et al. 2016;
+ln ρ(D* W_hh) in the linear regime (no input: the state settles at a fixed point h*, the origin
+without biases, and the Jacobian is (D* W_hh)^k, D* = diag(act'(a*)), I at the origin), or the
+mean field's ½ ln χ₁ for random weights driven by input (Poole et al. 2016;
 Chen, Pennington & Schoenholz 2018), χ₁ = g² E[φ'(h)²] at the fixed point of the pre-activation
 variance. The phase diagram draws the measured rate against the gain with the prediction as a
 smooth dashed line (:func:`vanishlab.sweep.critical.mean_field_rate_curve`) and the
@@ -90,7 +91,7 @@ PHASE_CAPTION = (
 #: setting's is −∞, relu at the origin: nothing dashed is drawn).
 PREDICTED_CAPTION = (
     " and the predicted rate (dashed: the mean field's ½ ln χ₁ as a function of the gain, or "
-    "ln ρ(W_hh) at the origin)"
+    "ln ρ(D* W_hh) at the fixed point of an undriven network)"
 )
 NO_PREDICTED_CAPTION = (
     " No predicted rate is drawn: none is finite (the table below gives each setting's)."
@@ -323,8 +324,9 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
             else view.over_seeds()
         )
         + "). Predicted: "
-        "the same rate by theory, ln ρ(W_hh) in the linear regime (no input, no bias: the state "
-        "stays at 0), or the mean field's ½ ln χ₁ for random weights; '—' where neither applies"
+        "the same rate by theory, ln ρ(D* W_hh) in the linear regime (no input: the state "
+        "settles at a fixed point, the origin without biases, where D* = I), or the mean "
+        "field's ½ ln χ₁ for random weights; '—' where neither applies"
         + dash
         + f" Measured − predicted: {view.over_seeds('mean ± standard deviation')}. "
         + lyapunov
@@ -431,8 +433,9 @@ def theory_section(view: RunView) -> Section | None:
     return Section(
         THEORY.key,
         THEORY.title,
-        "Each measured decay rate beside what theory predicts for it: ln ρ(W_hh) where the "
-        "network stays at the origin (linear regime), the mean field's ½ ln χ₁ for random "
+        "Each measured decay rate beside what theory predicts for it: ln ρ(D* W_hh) where an "
+        "undriven network settles at a fixed point (linear regime; D* = I at the origin), the "
+        "mean field's ½ ln χ₁ for random "
         "weights driven by input (Poole et al. 2016; Chen, Pennington & Schoenholz 2018). "
         "Where a setting lies outside the theory's domain (finite width, near-critical gains, "
         "short sequences, non-i.i.d. weights, relu divergence), it is flagged and its "
