@@ -49,6 +49,7 @@ class RunLock:
         self._flag = flag  # the way out a refused run directory names (files.run_dir_refused)
         self._file: Any = None
         self._folder: int | None = None
+        self._held: tuple[int, int] | None = None  # the run directory's (device, inode)
 
     def __enter__(self) -> RunLock:
         f = self._locked_file()  # held open while the lock is
@@ -72,7 +73,32 @@ class RunLock:
                 err.filename = str(self.path)
             raise
         self._file = f
+        with contextlib.suppress(OSError):
+            self._held = _identity(self.path.parent)
         return self
+
+    def displaced(self) -> tuple[str, Path | None] | None:
+        """None while the run directory's path still names the folder this holder locked; else
+        what became of it: ``("moved", NEW_PATH)``, ``("removed", None)``, or, where the system
+        does not tell (no ``/proc``), ``("moved or removed", None)``. A sweep's next shard
+        went to the old path: ``cells/`` made again there, parents and all, so that a run
+        moved mid-sweep (``mv runs/x runs/y``) was split between the two folders, the later
+        cells and the final manifest in a new ``runs/x``, and the sweep said it had run them
+        all. A symbolic link left at the old path to the moved folder is no move."""
+        if self._held is None:
+            return None
+        try:
+            if _identity(self.path.parent) == self._held:
+                return None
+        except OSError:
+            pass
+        if self._folder is not None:
+            with contextlib.suppress(OSError):
+                now = os.readlink(f"/proc/self/fd/{self._folder}")
+                if now.endswith(" (deleted)"):
+                    return "removed", None
+                return "moved", Path(now)
+        return "moved or removed", None
 
     def _locked_file(self) -> Any:
         """``.lock`` opened (created if missing) and locked, where its path still names the file
@@ -177,6 +203,7 @@ class RunLock:
                 f.close()
         finally:  # (Ctrl-C above, or a close that failed, left the folder held in this process)
             self._release_folder()
+            self._held = None
 
 
 _REOPENS = 10

@@ -22,6 +22,7 @@ from .shard_file import SHARD_SUFFIX
 __all__ = [
     "MAX_WARNING_LINES",
     "RunSummary",
+    "displaced_error",
     "failures",
     "kept_line",
     "moved_line",
@@ -90,6 +91,27 @@ def stopped_line(err: StoppedRunError, run_dir: Path) -> str:
     except (OSError, VanishlabError):
         left = f"run the same command to resume{err.then}"
     return f"{err}; {left}"
+
+
+def displaced_error(run_dir: Path, how: str, where: Path | None) -> VanishlabError:
+    """The one line of a sweep that stopped because its run directory ``run_dir`` was moved
+    to ``where`` or removed (``how``, :meth:`~.lock.RunLock.displaced`) while it wrote it:
+    where the finished cells are, and the way on."""
+    said = f"run directory {run_dir} was {how}"
+    if how == "removed":
+        return VanishlabError(
+            f"{said} while the sweep wrote it, its finished cells with it; run the same "
+            "command to start again"
+        )
+    kept = ""
+    if where is not None:
+        said += f" to {where}"
+        with contextlib.suppress(OSError, VanishlabError):
+            kept = f" ({plural(len(list(shard_paths(where))), 'finished cell')} kept there)"
+    return VanishlabError(
+        f"{said} while the sweep wrote it{kept}; move it back to {run_dir} and run the same "
+        f"command to resume"
+    )
 
 
 def moved_line(path: Path, again: str = "measured again") -> str:

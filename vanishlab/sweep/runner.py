@@ -46,7 +46,7 @@ from .preflight import (
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
-from .run_summary import RunSummary, failures, stopped_line
+from .run_summary import RunSummary, displaced_error, failures, stopped_line
 from .rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from .shard import write_shard
 
@@ -125,7 +125,7 @@ def run_sweep(
             stack.enter_context(quiet_dask())  # until the client has closed: one line
             client = stack.enter_context(dask_client(scheduler))
         # failed (or stopped) before its manifest is written, it leaves nothing it made
-        stack.enter_context(held_new_or_run(run_dir))
+        lock = stack.enter_context(held_new_or_run(run_dir))
         plan = plan_sweep(exp, run_dir)  # under the lock: nobody else is writing now
         manifest, all_ids, finished_before = sweep_manifest(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
@@ -149,6 +149,7 @@ def run_sweep(
         try:
             _measure(
                 run_dir,
+                lock,
                 plan,
                 pending,
                 inits,
@@ -162,10 +163,12 @@ def run_sweep(
         except BaseException as err:
             # An interrupted invocation's time counts as well: it was lost, and a resumed run's
             # "run time" was its last invocation's alone, beside "started ... finished" that
-            # span them all. A write that fails must not hide why the sweep stopped.
+            # span them all. A write that fails must not hide why the sweep stopped. Not where
+            # the folder has gone from its path: a manifest there would begin another run.
             with contextlib.suppress(OSError):
-                spent = 0.0 if unchanged else time.perf_counter() - start
-                store.write_manifest(run_dir, add_elapsed(manifest, spent))
+                if lock.displaced() is None:
+                    spent = 0.0 if unchanged else time.perf_counter() - start
+                    store.write_manifest(run_dir, add_elapsed(manifest, spent))
             if isinstance(err, StoppedRunError):  # a worker died: what the folder keeps, now
                 raise StoppedRunError(stopped_line(err, run_dir)) from None
             raise
@@ -173,6 +176,7 @@ def run_sweep(
         # One reading of the clock for the summary and the manifest: a second one after
         # reading the shards' metadata made them disagree by that read (tens of ms under load).
         elapsed = time.perf_counter() - start
+        _refuse_displaced(run_dir, lock)
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
         # Nothing to do: the run stays as it was. Its "finished" was this invocation's time (a
@@ -237,6 +241,15 @@ def _ready_run_dir(
     return moved, elsewhere
 
 
+def _refuse_displaced(run_dir: Path, lock: store.RunLock) -> None:
+    """Stop, in one line, where the run directory has gone from its path since it was locked
+    (moved or removed while the sweep wrote it): a shard or a manifest written to the path now
+    would begin a second run there (see :meth:`~.lock.RunLock.displaced`)."""
+    displaced = lock.displaced()
+    if displaced is not None:
+        raise displaced_error(run_dir, *displaced)
+
+
 def _failed_kept(plan: SweepPlan, pending: list[CellConfig]) -> int:
     """The cells recorded as failed that this invocation does not measure again."""
     pending_ids = {c.cell_id for c in pending}
@@ -259,6 +272,7 @@ class _Tally:
 
 def _measure(
     run_dir: Path,
+    lock: store.RunLock,
     plan: SweepPlan,
     pending: list[CellConfig],
     inits: dict[str, Init],
@@ -271,12 +285,14 @@ def _measure(
     n_workers: int,
 ) -> None:
     """Measure the ``pending`` cells on the Dask ``client``, in ``n_workers`` local processes
-    or here, writing each one's shard as it comes back, counted in ``tally``; with progress."""
+    or here, writing each one's shard as it comes back, counted in ``tally``; with progress.
+    Each shard is written where the run directory (held by ``lock``) is still at its path."""
     tasks = [(c, inits[c.init]) for c in pending]
     costs = {c.cell_id: cell_cost(c) for c in pending}  # the time left weighs each cell
     longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
 
     def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
+        _refuse_displaced(run_dir, lock)
         write_shard(run_dir, frame, meta)
         tally.n_run += 1
         tally.failed += meta["status"] == "failed"
