@@ -181,6 +181,48 @@ def test_an_error_on_the_cluster_is_one_line(cluster, monkeypatch, no_worker_err
         client.close()
 
 
+class _Worker:  # what KilledWorker names of the last worker: its address
+    address = "tcp://127.0.0.1:36375"
+
+
+def _killed_every_worker(config, init, beside):
+    # What the scheduler raises once every worker that ran a task has died (kill -9, the
+    # out-of-memory killer): KilledWorker, which the client raises for that task's future.
+    import distributed
+
+    key = distributed.get_worker().get_current_task()
+    raise distributed.KilledWorker(key, _Worker(), 3)
+
+
+def test_a_cell_that_kills_its_workers_is_named_in_one_line(cluster, monkeypatch, tmp_path):
+    """`kill -9` of the worker measuring a cell, with the scheduler's allowed-failures 0 (or a
+    cell that each of 4 workers ran out of memory on): the sweep said distributed's own text,
+    "KilledWorker: Attempted to run task 'vanishlab-716eb32f8f0d5e12-9a4fcf65' on 1 different
+    workers, ... For more information see https://distributed.dask.org/...", which named no
+    cell, nor a lever (helper 404). It now names the cell, the workers and what ends one."""
+    from vanishlab.sweep import dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "run_task", _killed_every_worker)
+    out = tmp_path / "run"
+    command = ["sweep", "--smoke", "--scheduler", cluster.scheduler_address, "--out", str(out)]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT, variant
+
+    cells = {c.cell_id for c in variant(DEFAULT_EXPERIMENT, smoke=True).sweep.cells()}
+    cell = line.split("cells: cell ", 1)[1][:16]
+    assert cell in cells, line
+    assert line == (
+        f"error: the Dask cluster stopped running cells: cell {cell} ended each of the 4 "
+        "workers that ran it, the last at tcp://127.0.0.1:36375 (killed, as by the "
+        "out-of-memory killer or kill -9, or crashed: their logs say which); no cell is saved "
+        f"yet ({out} keeps its manifest); run the same command to start again, perhaps with "
+        "fewer cells at once on each worker (dask worker's --nworkers and --nthreads) or more "
+        "memory"
+    ), line
+
+
 def _first_then_wait(config, init, run):
     import time
 

@@ -235,6 +235,33 @@ def _unreadable_tasks(why: BaseException) -> StoppedRunError:
     )
 
 
+_TASK_CELL = re.compile(r"vanishlab-([0-9a-f]{16})-[0-9a-f]+")
+
+
+def _workers_killed(err: Any) -> StoppedRunError:
+    """The one line for a cell whose every worker died while running it (distributed's
+    KilledWorker, ``err``: the scheduler's ``allowed-failures`` passed, 3 by default): which
+    cell, how many workers, and what kills a worker, with the levers a Dask worker has. The
+    sweep said Dask's own text, its task key, its advice and its web address in the line."""
+    match = _TASK_CELL.fullmatch(str(getattr(err, "task", "")))
+    cell = f"cell {match.group(1)}" if match else "a cell"
+    tries = getattr(err, "allowed_failures", None)
+    last = getattr(getattr(err, "last_worker", None), "address", None)
+    at = f" at {last}" if isinstance(last, str) and last else ""
+    if tries == 0:
+        workers, logs = f"the worker that ran it{at}", "its log says which"
+    else:
+        count = f"each of the {tries + 1}" if isinstance(tries, int) and tries > 0 else "every"
+        workers = f"{count} workers that ran it{at and f', the last{at}'}"
+        logs = "their logs say which"
+    return StoppedRunError(
+        f"the Dask cluster stopped running cells: {cell} ended {workers} (killed, as by the "
+        f"out-of-memory killer or kill -9, or crashed: {logs})",
+        ", perhaps with fewer cells at once on each worker (dask worker's --nworkers and "
+        "--nthreads) or more memory",
+    )
+
+
 #: The client's states once its scheduler's connection is lost: it tries to reconnect
 #: ("connecting") for its timeout, then closes.
 _DISCONNECTED = ("connecting", "closing", "closed")
@@ -411,6 +438,8 @@ def run_dask(
             except cluster_errors as err:
                 # A cell's own errors are recorded as its failure, in the cell: these are the
                 # cluster's (a dead worker, no vanishlab on one, a lost link); others are bugs.
+                if isinstance(err, distributed.KilledWorker):
+                    raise _workers_killed(err) from None
                 lost = None
                 if isinstance(err, _LINK_ERRORS):
                     lost = _scheduler_lost(client, err)
