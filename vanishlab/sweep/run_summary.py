@@ -27,6 +27,7 @@ __all__ = [
     "kept_line",
     "moved_line",
     "outside_line",
+    "refuse_displaced",
     "stopped_line",
 ]
 
@@ -93,25 +94,45 @@ def stopped_line(err: StoppedRunError, run_dir: Path) -> str:
     return f"{err}; {left}"
 
 
-def displaced_error(run_dir: Path, how: str, where: Path | None) -> VanishlabError:
-    """The one line of a sweep that stopped because its run directory ``run_dir`` was moved
-    to ``where`` or removed (``how``, :meth:`~.lock.RunLock.displaced`) while it wrote it:
-    where the finished cells are, and the way on."""
+def displaced_error(
+    run_dir: Path,
+    how: str,
+    where: Path | None,
+    *,
+    writer: str = "the sweep",
+    unit: str | None = "finished cell",
+    resume: str = "run the same command to resume",
+    restart: str = "run the same command to start again",
+) -> VanishlabError:
+    """The one line of a writer (``writer``: a sweep, a monitor, an analysis) that stopped
+    because its run directory ``run_dir`` was moved to ``where`` or removed (``how``,
+    :meth:`~.lock.RunLock.displaced`) while it wrote it: where what it finished is (its
+    shards, counted as ``unit``; None: nothing of its own is there yet), and the way on:
+    ``resume`` once moved back, ``restart`` once removed."""
     said = f"run directory {run_dir} was {how}"
     if how == "removed":
-        return VanishlabError(
-            f"{said} while the sweep wrote it, its finished cells with it; run the same "
-            "command to start again"
-        )
+        lost = "" if unit is None else f", its {unit}s with it"
+        return VanishlabError(f"{said} while {writer} wrote it{lost}; {restart}")
     kept = ""
     if where is not None:
         said += f" to {where}"
         with contextlib.suppress(OSError, VanishlabError):
-            kept = f" ({plural(len(list(shard_paths(where))), 'finished cell')} kept there)"
+            if unit is not None:
+                kept = f" ({plural(len(list(shard_paths(where))), unit)} kept there)"
     return VanishlabError(
-        f"{said} while the sweep wrote it{kept}; move it back to {run_dir} and run the same "
-        f"command to resume"
+        f"{said} while {writer} wrote it{kept}; move it back to {run_dir} and {resume}"
     )
+
+
+def refuse_displaced(run_dir: Path, lock: store.RunLock, **words: str) -> None:
+    """Stop, in :func:`displaced_error`'s line (``words``: its keywords), where the run
+    directory ``run_dir``, held by ``lock``, has gone from its path since it was locked (moved
+    or removed while it was written): a shard or a manifest written to the path now would begin
+    a second run there (see :meth:`~.lock.RunLock.displaced`). Called by each writer of a run
+    directory (a sweep, a monitor, an analysis) before it writes into it."""
+    displaced = lock.displaced()
+    if displaced is not None:
+        raise displaced_error(run_dir, *displaced, **words)
 
 
 def moved_line(path: Path, again: str = "measured again") -> str:

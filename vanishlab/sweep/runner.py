@@ -46,7 +46,7 @@ from .preflight import (
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
-from .run_summary import RunSummary, displaced_error, failures, stopped_line
+from .run_summary import RunSummary, failures, refuse_displaced, stopped_line
 from .rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from .shard import write_shard
 
@@ -176,7 +176,7 @@ def run_sweep(
         # One reading of the clock for the summary and the manifest: a second one after
         # reading the shards' metadata made them disagree by that read (tens of ms under load).
         elapsed = time.perf_counter() - start
-        _refuse_displaced(run_dir, lock)
+        refuse_displaced(run_dir, lock)
         metas = store.read_cell_metas(run_dir)
         complete = all_ids <= set(metas)
         # Nothing to do: the run stays as it was. Its "finished" was this invocation's time (a
@@ -241,15 +241,6 @@ def _ready_run_dir(
     return moved, elsewhere
 
 
-def _refuse_displaced(run_dir: Path, lock: store.RunLock) -> None:
-    """Stop, in one line, where the run directory has gone from its path since it was locked
-    (moved or removed while the sweep wrote it): a shard or a manifest written to the path now
-    would begin a second run there (see :meth:`~.lock.RunLock.displaced`)."""
-    displaced = lock.displaced()
-    if displaced is not None:
-        raise displaced_error(run_dir, *displaced)
-
-
 def _failed_kept(plan: SweepPlan, pending: list[CellConfig]) -> int:
     """The cells recorded as failed that this invocation does not measure again."""
     pending_ids = {c.cell_id for c in pending}
@@ -292,7 +283,7 @@ def _measure(
     longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
 
     def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
-        _refuse_displaced(run_dir, lock)
+        refuse_displaced(run_dir, lock)
         write_shard(run_dir, frame, meta)
         tally.n_run += 1
         tally.failed += meta["status"] == "failed"
