@@ -80,9 +80,11 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
             try:
                 yield lock
             except BaseException:
+                _keep_if_moved(lock, made)
                 if not (run_dir / store.MANIFEST).exists():
                     lock.discard()
                 raise
+            _keep_if_moved(lock, made)
             if not (run_dir / store.MANIFEST).exists():
                 lock.discard()
     except BaseException:  # (none made where make_dir refused: it removed them itself)
@@ -91,6 +93,14 @@ def held_new_or_run(run_dir: Path, *, flag: str = "--out (out=)") -> Iterator[st
         raise
     if made and not (run_dir / store.MANIFEST).exists():
         remove_folders(made)
+
+
+def _keep_if_moved(lock: store.RunLock, made: list[Path]) -> None:
+    """Forget the folders made for a run directory moved or removed from its path while held
+    (:meth:`~.lock.RunLock.displaced`): its writer's line says to move it back there, into the
+    folders above it (``--out new/run``), which went as empty ones it made."""
+    if lock.displaced() is not None:
+        made.clear()
 
 
 def unmake_unmeasured(run_dir: Path) -> bool:

@@ -51,6 +51,7 @@ from ..sweep import store
 from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
+from ..sweep.run_summary import refuse_displaced
 from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
@@ -165,6 +166,7 @@ class JacobianMonitor:
         self._probe_sha256 = tensor_digest(self.probe, self.h0)
         # the run directory held (rundir.held_new_or_run) from __enter__ to __exit__
         self._lock: contextlib.ExitStack | None = None
+        self._held: store.RunLock | None = None  # its lock: whether out still names the folder
         self._manifest: dict[str, Any] = {}
         self._done: set[str] = set()
         self._recorded_here: set[int] = set()  # steps this opening (with block) recorded
@@ -191,7 +193,7 @@ class JacobianMonitor:
         lock = contextlib.ExitStack()
         with contextlib.ExitStack() as failing:
             failing.push(lock)  # exited with the exception: what it made goes
-            lock.enter_context(held_new_or_run(self.out, flag=self.out_flag))
+            held = lock.enter_context(held_new_or_run(self.out, flag=self.out_flag))
             if earlier is None:  # stopped after its manifest, before it started: none kept
                 failing.callback(unmake_unmeasured, self.out)  # (run before the lock's exit)
             remove_stale_temps(self.out)  # of a writer killed mid-write (as a sweep does)
@@ -221,7 +223,7 @@ class JacobianMonitor:
             for line in moved_steps(earlier, moved):  # as `vanishlab analyze` says it
                 warnings.warn(line, UserWarning, stacklevel=2)
             failing.pop_all()  # started: held until __exit__
-        self._lock = lock
+        self._lock, self._held = lock, held
         self._new = earlier is None  # a run this monitor began (in a folder new or empty)
         # Each opening counts its own steps: a block opened again (the same monitor, after
         # training resumed from a checkpoint) is a reopened run, as a new monitor's, and its
@@ -239,6 +241,13 @@ class JacobianMonitor:
         if self._lock is None:
             return
         lock, self._lock = self._lock, None
+        held, self._held = self._held, None
+        if held is not None and held.displaced() is not None:
+            # out moved or removed (a step refused it): no manifest at the old path, where it
+            # began another run; the moved folder keeps the one its last step wrote (not
+            # finished, as a sweep that stopped there keeps its own)
+            lock.__exit__(exc_type, exc, tb)
+            return
         # Left by an exception (the training loop raised, Ctrl-C): not finished, as an
         # interrupted sweep's manifest says; the page said "finished" at that time. A
         # deliberate end (sys.exit(0), a generator closed) is a finish.
@@ -385,8 +394,12 @@ class JacobianMonitor:
             # the manifest lost it for good (the step is never measured again).
             "monitor": {MONITOR_STEP: n, **record},
         }
+        self._refuse_displaced(f"step {n} not written")
         try:
             write_shard(self.out, frame, meta)
+        except OSError:  # moved mid-write (a write's fsync takes most of a small step's time)
+            self._refuse_displaced(f"step {n} not written")  # it said "No such file: ..."
+            raise
         finally:
             # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
             # rename, in the directory's fsync: __exit__ then writes the step into the manifest
@@ -396,8 +409,36 @@ class JacobianMonitor:
                 self._recorded_here.add(n)
                 self._manifest["steps"][str(n)] = record
                 self._manifest["n_cells"] = len(self._done)
-        store.write_manifest(self.out, self._manifest)
+        try:
+            store.write_manifest(self.out, self._manifest)
+        except OSError:  # its shard kept where the folder went, whose metadata records it
+            self._refuse_displaced(f"step {n} kept, not in the manifest")
+            raise
         return frame
+
+    def _refuse_displaced(self, what: str) -> None:
+        """Refuse a step's write where ``out`` no longer names the folder this monitor holds:
+        moved (``mv runs/x runs/y`` between two steps, or during the write) or removed;
+        ``what`` (``"step 3 not written"``) begins the line. The step's shard made ``cells/``
+        again at the old path (``write_shard``'s ``mkdir(parents=True)``), and the later steps
+        and the final manifest went there, which claimed every step of the run: the run split
+        between two folders (a removed one's steps were claimed but gone), and the training
+        said nothing. The sweep's rule and words
+        (:func:`~vanishlab.sweep.run_summary.refuse_displaced`)."""
+        if self._held is None:  # (held from __enter__ to __exit__, where step() is called)
+            return
+        try:
+            refuse_displaced(
+                self.out,
+                self._held,
+                writer="the monitor",
+                unit="recorded step",
+                resume="open a monitor on it again with the same arguments to resume, or give "
+                f"{self.out_flag} a new or empty directory",
+                restart="open a monitor on it again to start again",
+            )
+        except VanishlabError as err:
+            raise VanishlabError(f"{what}: {err}") from None
 
     def _check_same_module(self) -> None:
         """Refuse to measure when the recurrent module this monitor opened on is no longer part
