@@ -5,7 +5,8 @@ manifest that claimed every step of the run (steps 1-4 over the shards of 3 and 
 removal, steps 1 and 2 claimed and gone), the training told nothing. The step that would
 write at the old path now raises a one-line ``VanishlabError`` saying where the folder went
 and the way on, and nothing is written at the old path. A symbolic link left at the old path
-to the moved folder is no move."""
+to the moved folder is no move. ``vanishlab analyze`` moved while it measures: "No such file
+or directory: RUN/manifest.json" said neither what became of the folder nor what to do."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from _cli_lines import one_error_line
+from typer.testing import CliRunner
 
 import vanishlab as vl
+import vanishlab.trained.analyze_run as analyze_run
+from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 
 LINUX = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="where it went: /proc")
@@ -125,3 +130,29 @@ def test_a_link_left_in_the_moved_monitors_place_is_no_move(tmp_path):
     assert _steps(moved) == [1, 2, 3, 4]
     manifest = vl.load_manifest(moved)
     assert sorted(manifest["steps"]) == ["1", "2", "3", "4"] and manifest["finished"] is not None
+
+
+@LINUX
+def test_an_analysis_moved_while_it_measures_says_so_in_one_line(tmp_path, monkeypatch):
+    out, moved = tmp_path / "run", tmp_path / "moved"
+    torch.save(torch.nn.RNN(2, 4).state_dict(), tmp_path / "m.pt")
+    real = analyze_run.measure_rows
+
+    def measuring(*args, **kwargs):
+        out.rename(moved)  # as `mv` by hand during a measurement of minutes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyze_run, "measure_rows", measuring)
+    command = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "5", "--batch", "1"]
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])
+    line = one_error_line(result, f"run directory {out} was moved to {moved} while the analysis")
+    assert line.endswith(
+        f"move it back to {out} and run the same command to measure it again (this "
+        "measurement is not kept)"
+    ), line
+    assert not out.exists()
+    monkeypatch.undo()
+    moved.rename(out)
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])  # the way on it names
+    assert result.exit_code == 0, result.output
+    assert vl.load_manifest(out)["finished"] is not None

@@ -36,6 +36,7 @@ from ..sweep.manifest import (
     utc_now,
 )
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
+from ..sweep.run_summary import refuse_displaced
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
@@ -220,7 +221,7 @@ def measure_into(
     spec = ckpt.spec
     # one line for an --out below a file, or on a read-only file system; refused or stopped
     # before its manifest is written, it leaves nothing it made
-    with held_new_or_run(run_dir):
+    with held_new_or_run(run_dir) as lock:
         done, moved = store.set_aside_damaged(run_dir) if earlier is not None else ({}, ())
         if earlier is not None and set(done) - {cid, *before}:
             here = {"sha256": ckpt.sha256, "module": ckpt.module_name, "inputs": described}
@@ -330,6 +331,16 @@ def measure_into(
                 "gate_memory_steps": json_number(gate_memory_steps(net)),
             },
         }
+        # Moved or removed while it measured (minutes): "No such file or directory:
+        # RUN/manifest.json" said neither what became of it nor that the measurement was lost.
+        refuse_displaced(
+            run_dir,
+            lock,
+            writer="the analysis",
+            unit=None,  # its shard is written last: none is there yet
+            resume="run the same command to measure it again (this measurement is not kept)",
+            restart="run the same command to measure it again (this measurement is not kept)",
+        )
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
         store.write_manifest(run_dir, manifest)
         with _unmade_unless_saved(run_dir, new=earlier is None):
