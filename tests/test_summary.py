@@ -1005,3 +1005,28 @@ def test_the_summary_cache_removes_a_killed_readers_temp_file(smoke_run_dir, tmp
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another report still writing it
         sm.summarize(run)
         assert (run / sm.SUMMARY).is_file() and live.exists() and not dead.exists()
+
+
+def test_an_undriven_cell_with_biases_that_never_settles_says_so():
+    # No input, PyTorch's default biases, and no stable fixed point: this relu cell's state
+    # cycles with period 2 from step ~100 on (||h_t+1 - h_t|| = 0.99 at step 100,000), so
+    # ln rho(D* W_hh) does not apply and the mean field is predicted in its place, 0.19 below
+    # the measured rate (-0.011 at T = 200). It was predicted so without a word.
+    config = vl.CellConfig(
+        activation="relu",
+        init="default",
+        gain=2.0,
+        input_std=0.0,
+        bias=True,
+        hidden_size=64,
+        input_size=16,
+        seq_len=60,
+        batch=1,
+        seed=1,
+    )
+    row, _, _ = _summary_of(config)
+    assert row["predicted_by"] == "mean field"
+    assert "settles at no stable fixed point" in row["note"]
+    # a cell that settles is predicted at its fixed point, and says nothing of the sort
+    row, _, _ = _summary_of(dataclasses.replace(config, seed=0))
+    assert row["predicted_by"] == "linear" and "no stable fixed point" not in row["note"]

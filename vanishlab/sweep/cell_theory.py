@@ -144,7 +144,15 @@ def cell_predictions(
     # has settled, every step's factor is D* W_hh, and ln rho(D* W_hh) of the drawn network is
     # the rate at any width; the mean field is only its H -> infinity limit, +0.037 off at
     # H = 256 (tanh, default init, gain 1.5: ln rho sits at the edge of the eigenvalue disc).
-    settled = fixed_point_rates(rnn) if config.input_std == 0.0 and config.task == "none" else None
+    undriven = config.input_std == 0.0 and config.task == "none"
+    settled = fixed_point_rates(rnn) if undriven else None
+    if undriven and settled is None:
+        # Said, where the mean field (or nothing) is predicted in its place without a word: a
+        # relu cell at H = 64 (gain 2, seed 1) cycles with period 2, 0.19 above the mean field.
+        notes.append(
+            "No input: the biases move the state from the origin, but it settles at no stable "
+            "fixed point (it cycles, is chaotic or grows), so ln ρ(D* W_hh) does not apply."
+        )
     if settled is not None:
         out["predicted_by"] = "linear"
         out["predicted_rate"] = settled[-1]
