@@ -127,9 +127,17 @@ FIXED_POINT_STEPS = 200
 #: Newton's iterations at most, and the residual |h - act(a)| (relative to max(1, max |h|)) of a
 #: fixed point found.
 NEWTON_STEPS, FIXED_POINT_TOLERANCE = 50, 1e-12
+#: How near its fixed point (largest |h_t - h*| over units and layers) an undriven state has
+#: settled (:func:`fixed_point_rates`' ``settling``): tanh's slope 1 - h^2 then moves by 0.2 at
+#: most. tanh, ``default``, H = 64, gain 2, seeds 0-7 at T = 100: the three that took longer
+#: than T // 4 steps were 0.019, 0.035 and 0.138 per step from ln rho(D* W_hh) (seed 5: 129
+#: steps), the three others with a fixed point within 0.012 (docs/theory.md, ``short``).
+SETTLED_DISTANCE = 0.1
 
 
-def fixed_point_rates(rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS) -> list[float] | None:
+def fixed_point_rates(
+    rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS, *, settling: list[int | None] | None = None
+) -> list[float] | None:
     """ln rho(D*_l W_hh^l) of each layer at the fixed point an undriven network settles to.
 
     With zero input but biases, the state does not stay at the origin: from h0 = 0 it moves to
@@ -148,6 +156,13 @@ def fixed_point_rates(rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS) -> list
     not converge, the point is unstable (rho(D* W_hh) >= 1: chaotic or exploding), or the
     plain steps were not approaching it.
 
+    ``settling``, where given (an empty list), gets one entry where the network settles: the
+    steps the whole stack's undriven state, from h0 = 0 as a cell starts, takes to come within
+    :data:`SETTLED_DISTANCE` of its fixed point in every unit, or None where it has not in
+    ``steps`` steps. Until then the factors are not D* W_hh, and a fit whose window reaches
+    back there measures the approach too (0.138 per step off at T = 100 for a cell that took
+    129 steps; :data:`SETTLED_DISTANCE`).
+
     Returns:
         One rate per layer (natural log per step; ``-inf`` where D* W_hh is nilpotent, e.g.
         every relu unit off), or None.
@@ -159,6 +174,7 @@ def fixed_point_rates(rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS) -> list
     if steps < 2:
         raise ValueError(f"steps must be >= 2, got {steps}")
     rates: list[float] = []
+    layers: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
     below: torch.Tensor | None = None  # layer 0's input is zero
     for l in range(rnn.num_layers):
         w_ih, w_hh = (
@@ -166,18 +182,44 @@ def fixed_point_rates(rnn: torch.nn.RNN, steps: int = FIXED_POINT_STEPS) -> list
             for k in ("ih", "hh")
         )
         check_finite(w_hh, f"W_hh (layer {l})", ("entry",))
-        drive = torch.zeros(w_hh.shape[0], dtype=torch.float64)
+        bias = torch.zeros(w_hh.shape[0], dtype=torch.float64)
         if rnn.bias:
             for k in ("ih", "hh"):
-                drive += module_weight(rnn, f"bias_{k}_l{l}").detach().to("cpu", torch.float64)
-        if below is not None:
-            drive += w_ih @ below
+                bias += module_weight(rnn, f"bias_{k}_l{l}").detach().to("cpu", torch.float64)
+        drive = bias if below is None else bias + w_ih @ below
         settled = _settle(w_hh, drive, rnn.nonlinearity, steps)
         if settled is None:
             return None
         below, rate = settled
         rates.append(rate)
+        layers.append((w_ih, w_hh, bias, below))
+    if settling is not None:
+        settling.append(_settling_steps(layers, rnn.nonlinearity, steps))
     return rates
+
+
+def _settling_steps(
+    layers: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]],
+    nonlinearity: str,
+    steps: int,
+) -> int | None:
+    """The steps the undriven stack (each layer's W_ih, W_hh, biases and fixed point), run from
+    h0 = 0 with zero input, takes to come within :data:`SETTLED_DISTANCE` of its fixed point in
+    every unit of every layer; None where it has not in ``steps`` steps."""
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    h = [torch.zeros_like(point) for *_, point in layers]
+    for t in range(1, steps + 1):
+        below: torch.Tensor | None = None
+        for l, (w_ih, w_hh, bias, _) in enumerate(layers):
+            a = w_hh @ h[l] + bias
+            h[l] = act(a if below is None else a + w_ih @ below)
+            below = h[l]
+        if all(
+            float((x - p).abs().max()) <= SETTLED_DISTANCE
+            for x, (*_, p) in zip(h, layers, strict=True)
+        ):
+            return t
+    return None
 
 
 def _settle(

@@ -33,7 +33,9 @@ is the asymptotic rate of ``rate_layer0``, and of ``rate`` for one layer.
   at a fixed point h* (:func:`vanishlab.analysis.linear.fixed_point_rates`): every factor is
   then D* W_hh, D* = diag(act'(a*)), and the rate ln rho(D* W_hh) of the drawn network, exact
   at any width, where the mean field is only its H -> infinity limit (0.037 below the measured
-  rate at H = 256, tanh, ``default`` init, gain 1.5).
+  rate at H = 256, tanh, ``default`` init, gain 1.5); flagged ``short`` where the state is still
+  on its way to h* after T // 4 steps, and said in the note where it settles at no stable
+  point (the mean field, or nothing, is then predicted as off it).
 - ``"mean field"``, for random inits off the origin: 0.5 ln chi_1 of the cell's mean-field
   inputs (:func:`vanishlab.cell_mean_field`, Poole et al. 2016; Chen, Pennington & Schoenholz
   2018), exact as H -> infinity for i.i.d. inits, approximate for orthogonal ones (validity and

@@ -87,7 +87,8 @@ FLAGS: dict[str, str] = {
     "short": f"T < {SHORT_SEQ_LEN}: the fit window and the Lyapunov average include a "
     "transient: q_t's relaxation towards q* (mean field), or W_hh^k's approach to its top "
     "eigenvalue (linear regime; none when one layer's W_hh is a multiple of an orthogonal "
-    "matrix)",
+    "matrix); at any T, an undriven network's state still on its way to its fixed point after "
+    "T // 4 steps (the note gives how long)",
     "poor-fit": f"r² < {POOR_FIT_R2} with |rate| ≥ {NEAR_CRITICAL}: the log-norm is not a "
     "straight line in the window",
 }
