@@ -176,8 +176,13 @@ def cell_predictions(
             # The fit's window reaches back to the start: its slope measures the approach
             # too (tanh, gain 2, H = 64, seed 5 took 129 steps: 0.138 off at T = 100).
             notes.append(
-                f"The state came within {SETTLED_DISTANCE:g} of h* in every unit only "
-                + (f"after {took} steps" if took is not None else f"past {steps} steps")
+                (
+                    f"The state came within {SETTLED_DISTANCE:g} of h* in every unit only after "
+                    f"{took} steps"
+                    if took is not None
+                    else f"The state was not within {SETTLED_DISTANCE:g} of h* in every unit "
+                    f"after {steps} steps"
+                )
                 + f", past the first quarter of T = {T}: the fit window and the Lyapunov "
                 "average include its approach, where the factors are not yet D* W_hh."
             )
