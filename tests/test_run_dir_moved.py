@@ -7,6 +7,7 @@ is no move: the sweep goes on through it."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -93,3 +94,41 @@ def test_a_link_left_in_the_moved_runs_place_is_no_move(tmp_path, monkeypatch):
     summary = vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
     assert summary.n_run == 3 and _shards(moved) == 3
     assert vl.load_results(moved)["cell_id"].nunique() == 3
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="where it went: Linux's /proc")
+@pytest.mark.parametrize(
+    ("module", "nth", "kept"),
+    [
+        ("shard", 2, "1 finished cell"),
+        ("manifest", 1, "0 finished cells"),
+        ("manifest", 2, "3 finished cells"),
+    ],
+)
+def test_a_run_moved_while_the_sweep_writes_says_so(tmp_path, monkeypatch, module, nth, kept):
+    """`mv` while the second shard, the first manifest or the last one is written (its fsync
+    most of a small write's time): the rename at the old path failed, and the sweep said "No
+    such file or directory: RUN/cells/<id>.parquet" (or RUN/manifest.json), not the move."""
+    out, moved = tmp_path / "run", tmp_path / "moved"
+    where = importlib.import_module(f"vanishlab.sweep.{module}")
+    real, calls = where.atomic_write, []
+
+    def writing(path, write):  # as `mv` by hand before the temp file's rename
+        calls.append(path)
+        if len(calls) == nth:
+            return real(path, lambda f: (write(f), out.rename(moved)))
+        return real(path, write)
+
+    monkeypatch.setattr(where, "atomic_write", writing)
+    with pytest.raises(VanishlabError) as err:
+        vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
+    assert str(err.value) == (
+        f"run directory {out} was moved to {moved} while the sweep wrote it ({kept} kept "
+        f"there); move it back to {out} and run the same command to resume"
+    )
+    assert not out.exists()
+    monkeypatch.undo()
+    moved.rename(out)
+    summary = vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)  # the way on
+    assert _shards(out) == 3 and summary.n_cells == 3
+    assert vl.load_manifest(out)["finished"] is not None

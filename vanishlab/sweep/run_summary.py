@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_WARNING_LINES",
     "RunSummary",
     "displaced_error",
+    "displaced_if_failed",
     "failures",
     "kept_line",
     "moved_line",
@@ -103,13 +105,16 @@ def displaced_error(
     unit: str | None = "finished cell",
     resume: str = "run the same command to resume",
     restart: str = "run the same command to start again",
+    what: str = "",
 ) -> VanishlabError:
     """The one line of a writer (``writer``: a sweep, a monitor, an analysis) that stopped
     because its run directory ``run_dir`` was moved to ``where`` or removed (``how``,
     :meth:`~.lock.RunLock.displaced`) while it wrote it: where what it finished is (its
     shards, counted as ``unit``; None: nothing of its own is there yet), and the way on:
-    ``resume`` once moved back, ``restart`` once removed."""
-    said = f"run directory {run_dir} was {how}"
+    ``resume`` once moved back, ``restart`` once removed. ``what``, where given, begins the
+    line: what was not written (a monitor's ``"step 3 not written"``)."""
+    said = f"{what}: " if what else ""
+    said += f"run directory {run_dir} was {how}"
     if how == "removed":
         lost = "" if unit is None else f", its {unit}s with it"
         return VanishlabError(f"{said} while {writer} wrote it{lost}; {restart}")
@@ -133,6 +138,24 @@ def refuse_displaced(run_dir: Path, lock: store.RunLock, **words: str) -> None:
     displaced = lock.displaced()
     if displaced is not None:
         raise displaced_error(run_dir, *displaced, **words)
+
+
+@contextlib.contextmanager
+def displaced_if_failed(run_dir: Path, lock: store.RunLock, **words: str) -> Iterator[None]:
+    """A write into ``run_dir`` (held by ``lock``) whose ``OSError`` is said in
+    :func:`refuse_displaced`'s line where the folder has gone from its path meanwhile: a `mv`
+    that lands during a shard's or a manifest's write (its fsync, most of a small write's
+    time) failed its rename at the old path, and the writer said "No such file or directory:
+    RUN/cells/<id>.parquet". Any other ``OSError`` is raised as it is. ``words``: the line's
+    keywords (:func:`displaced_error`)."""
+    try:
+        yield
+    except OSError as err:
+        failed = err
+    else:
+        return
+    refuse_displaced(run_dir, lock, **words)  # out of the except: the OSError is not chained
+    raise failed
 
 
 def moved_line(path: Path, again: str = "measured again") -> str:

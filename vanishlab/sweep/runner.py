@@ -46,7 +46,13 @@ from .preflight import (
 )
 from .progress import Progress, status_line
 from .run_manifest import add_elapsed, sweep_manifest
-from .run_summary import RunSummary, failures, refuse_displaced, stopped_line
+from .run_summary import (
+    RunSummary,
+    displaced_if_failed,
+    failures,
+    refuse_displaced,
+    stopped_line,
+)
 from .rundir import held_new_or_run, is_run_dir, remove_stale_temps
 from .shard import write_shard
 
@@ -137,7 +143,9 @@ def run_sweep(
         unchanged = not pending and finished_before is not None
         if unchanged:
             manifest["finished"] = finished_before
-        moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
+        refuse_displaced(run_dir, lock)  # moved while it was planned (its shards read)
+        with displaced_if_failed(run_dir, lock):
+            moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         tally = _Tally(failed=_failed_kept(plan, pending))
         n_workers = worker_count(
             workers,
@@ -185,7 +193,8 @@ def run_sweep(
         if not (unchanged and complete):
             manifest = add_elapsed(manifest, elapsed)
             manifest["finished"] = utc_now() if complete else None
-        store.write_manifest(run_dir, manifest)
+        with displaced_if_failed(run_dir, lock):  # moved during the write
+            store.write_manifest(run_dir, manifest)
     return RunSummary(
         run_dir=run_dir,
         n_cells=len(plan.cells),
@@ -284,7 +293,8 @@ def _measure(
 
     def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
         refuse_displaced(run_dir, lock)
-        write_shard(run_dir, frame, meta)
+        with displaced_if_failed(run_dir, lock):  # moved during the write (its fsync)
+            write_shard(run_dir, frame, meta)
         tally.n_run += 1
         tally.failed += meta["status"] == "failed"
         tally.measure_s += meta["elapsed_s"]
