@@ -43,7 +43,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import forward_weights, module_weight, prepare_inputs
+from ..core.inputs import module_weight, prepare_inputs
 from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
 from ..errors import NonFiniteStateError, VanishlabError
@@ -51,7 +51,6 @@ from ..sweep import store
 from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
-from ..sweep.run_summary import refuse_displaced
 from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
@@ -65,8 +64,9 @@ from .measure import (
     probe_memory_refused,
     top_lyapunov,
 )
-from .monitor_dir import check_earlier, module_architecture, moved_steps, new_manifest
+from .monitor_dir import check_earlier, moved_refused, moved_steps, new_manifest
 from .monitored import (
+    check_same_module,
     clone_tensors,
     failure_kind,
     find_module,
@@ -335,7 +335,8 @@ class JacobianMonitor:
         if n % self.every:
             self._last_given = n if self._last_given is None else max(n, self._last_given)
             return None
-        self._check_same_module()
+        opened = self._manifest["model"]["architecture"]
+        check_same_module(self._model, self.module, opened, self.out, self.out_flag)
         config = module_config(self.module, self.probe)
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
         # Buffers too: prune's masks (beside weight_hh_l0_orig), the old spectral_norm's u, v.
@@ -394,83 +395,24 @@ class JacobianMonitor:
             # the manifest lost it for good (the step is never measured again).
             "monitor": {MONITOR_STEP: n, **record},
         }
-        self._refuse_displaced(f"step {n} not written")
-        try:
-            write_shard(self.out, frame, meta)
-        except OSError:  # moved mid-write (a write's fsync takes most of a small step's time)
-            self._refuse_displaced(f"step {n} not written")  # it said "No such file: ..."
-            raise
-        finally:
-            # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
-            # rename, in the directory's fsync: __exit__ then writes the step into the manifest
-            # (it was left out, and the page said its Lyapunov exponent was not measured).
-            if (self.out / CELLS / f"{cid}{SHARD_SUFFIX}").exists():
-                self._done.add(cid)
-                self._recorded_here.add(n)
-                self._manifest["steps"][str(n)] = record
-                self._manifest["n_cells"] = len(self._done)
-        try:
+        with moved_refused(self.out, self._held, f"step {n} not written", self.out_flag):
+            try:
+                write_shard(self.out, frame, meta)
+            finally:
+                # Kept once the shard is there, even when an interrupt (Ctrl-C) came after its
+                # rename, in the directory's fsync: __exit__ then writes the step into the
+                # manifest (it was left out, and the page said its Lyapunov exponent was not
+                # measured).
+                if (self.out / CELLS / f"{cid}{SHARD_SUFFIX}").exists():
+                    self._done.add(cid)
+                    self._recorded_here.add(n)
+                    self._manifest["steps"][str(n)] = record
+                    self._manifest["n_cells"] = len(self._done)
+        # its shard kept where the folder went, whose metadata records it
+        kept = f"step {n} kept, not in the manifest"
+        with moved_refused(self.out, self._held, kept, self.out_flag, before=False):
             store.write_manifest(self.out, self._manifest)
-        except OSError:  # its shard kept where the folder went, whose metadata records it
-            self._refuse_displaced(f"step {n} kept, not in the manifest")
-            raise
         return frame
-
-    def _refuse_displaced(self, what: str) -> None:
-        """Refuse a step's write where ``out`` no longer names the folder this monitor holds:
-        moved (``mv runs/x runs/y`` between two steps, or during the write) or removed;
-        ``what`` (``"step 3 not written"``) begins the line. The step's shard made ``cells/``
-        again at the old path (``write_shard``'s ``mkdir(parents=True)``), and the later steps
-        and the final manifest went there, which claimed every step of the run: the run split
-        between two folders (a removed one's steps were claimed but gone), and the training
-        said nothing. The sweep's rule and words
-        (:func:`~vanishlab.sweep.run_summary.refuse_displaced`)."""
-        if self._held is None:  # (held from __enter__ to __exit__, where step() is called)
-            return
-        try:
-            refuse_displaced(
-                self.out,
-                self._held,
-                writer="the monitor",
-                unit="recorded step",
-                resume="open a monitor on it again with the same arguments to resume, or give "
-                f"{self.out_flag} a new or empty directory",
-                restart="open a monitor on it again to start again",
-            )
-        except VanishlabError as err:
-            raise VanishlabError(f"{what}: {err}") from None
-
-    def _check_same_module(self) -> None:
-        """Refuse to measure when the recurrent module this monitor opened on is no longer part
-        of the model it was given (``model.rnn = nn.RNN(...)``: the monitor went on measuring
-        the old module, which training no longer moves, and recorded its frozen weights at
-        every later step), or when that module's architecture changed (``module.double()``:
-        the engine refused the probe, naming ``x``), or one of its weights was replaced by one of
-        another shape, its sizes left as they were, or deleted (the engine's ``ValueError``, or
-        an ``AttributeError``, named no way on). A model that gained another recurrent module
-        beside it still has it, and it is measured."""
-        if not any(m is self.module for m in self._model.modules()):
-            raise VanishlabError(
-                f"the recurrent module this monitor of {self.out} opened on is no longer part of "
-                f"the {type(self._model).__name__} it was given (replaced since): a monitor "
-                "follows that one module; give the new one a new JacobianMonitor with a new or "
-                f"empty {self.out_flag}"
-            )
-        try:  # a weight replaced by one of another shape (its module's sizes left), or deleted
-            forward_weights(self.module, type(self.module).__name__)
-        except (TypeError, ValueError) as err:
-            changed = [str(err)]
-        else:
-            opened = self._manifest["model"]["architecture"]
-            now = module_architecture(self.module)
-            changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
-        if changed:
-            raise VanishlabError(
-                f"the module monitored in {self.out} has changed since the monitor opened "
-                f"({', '.join(changed)}): a monitor measures one architecture on one probe; "
-                "give the module as it is now a new JacobianMonitor (a probe to match) with "
-                f"a new or empty {self.out_flag}"
-            )
 
     def _check_not_back(self, n: int) -> None:
         """Refuse a new step ``n`` below the highest this monitor recorded: recorded, it held

@@ -1,10 +1,11 @@
 """A monitor's run directory: the architecture it records, the check of an earlier run in it,
-and its manifest."""
+its manifest, and the refusal to write a step where it has gone from its path."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
 from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_words, utc_now
-from ..sweep.run_summary import moved_line
+from ..sweep.run_summary import displaced_if_failed, moved_line, refuse_displaced
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_dtype, module_kind
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_earlier",
     "every_text",
     "module_architecture",
+    "moved_refused",
     "moved_steps",
     "new_manifest",
     "probe_change",
@@ -202,3 +204,34 @@ def new_manifest(
         },
         "steps": steps,
     }
+
+
+@contextlib.contextmanager
+def moved_refused(
+    out: Path, held: store.RunLock | None, what: str, out_flag: str, *, before: bool = True
+) -> Iterator[None]:
+    """A step's write (its shard, or then the manifest) refused where ``out``, held by
+    ``held``, no longer names the folder the monitor locked: moved (``mv runs/x runs/y``
+    between two steps, or during the write) or removed; checked ``before`` the write, and
+    where it fails with an ``OSError`` (a `mv` during its fsync said "No such file or
+    directory: RUN/cells/<id>.parquet"). ``what`` (``"step 3 not written"``) begins the line;
+    ``out_flag`` names ``out`` in its way on. The step's shard made ``cells/`` again at the old
+    path (``write_shard``'s ``mkdir(parents=True)``), and the later steps and the final
+    manifest went there, which claimed every step of the run: the run split between two
+    folders (a removed one's steps were claimed but gone), and the training said nothing. The
+    sweep's rule and words (:func:`~vanishlab.sweep.run_summary.refuse_displaced`)."""
+    if held is None:  # (held from __enter__ to __exit__, where a step is written)
+        yield
+        return
+    words = {
+        "what": what,
+        "writer": "the monitor",
+        "unit": "recorded step",
+        "resume": "open a monitor on it again with the same arguments to resume, or give "
+        f"{out_flag} a new or empty directory",
+        "restart": "open a monitor on it again to start again",
+    }
+    if before:
+        refuse_displaced(out, held, **words)
+    with displaced_if_failed(out, held, **words):
+        yield

@@ -1,20 +1,33 @@
-"""The module and probe a monitor follows: its one recurrent module, copies and digests of
-tensors, and a parameter that training made inf or NaN (a failed step, and its kind)."""
+"""The module and probe a monitor follows: its one recurrent module (and the check, at each
+recorded step, that it is still the model's, with the architecture it opened on), copies and
+digests of tensors, and a parameter that training made inf or NaN (a failed step, and its
+kind)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..core.inputs import forward_weights
 from ..core.tensor_checks import check_finite
 from ..core.wrapped import where_it_is
+from ..errors import VanishlabError
 from .measure import module_kind
+from .monitor_dir import module_architecture
 
-__all__ = ["clone_tensors", "failure_kind", "find_module", "non_finite_parameter", "tensor_digest"]
+__all__ = [
+    "check_same_module",
+    "clone_tensors",
+    "failure_kind",
+    "find_module",
+    "non_finite_parameter",
+    "tensor_digest",
+]
 
 
 def non_finite_parameter(module: nn.Module) -> tuple[str, str] | None:
@@ -86,3 +99,39 @@ def clone_tensors(t: Any) -> Any:
     if isinstance(t, list):
         return [clone_tensors(p) for p in t]
     return t
+
+
+def check_same_module(
+    model: nn.Module, module: nn.RNNBase, opened: dict[str, Any], out: Path, out_flag: str
+) -> None:
+    """Refuse to measure when the recurrent ``module`` a monitor of ``out`` opened on (its
+    architecture then: ``opened``, :func:`~.monitor_dir.module_architecture`; ``out_flag``
+    names ``out`` in the way on) is no longer part of the ``model`` it was given
+    (``model.rnn = nn.RNN(...)``: the monitor went on measuring
+    the old module, which training no longer moves, and recorded its frozen weights at
+    every later step), or when that module's architecture changed (``module.double()``:
+    the engine refused the probe, naming ``x``), or one of its weights was replaced by one of
+    another shape, its sizes left as they were, or deleted (the engine's ``ValueError``, or
+    an ``AttributeError``, named no way on). A model that gained another recurrent module
+    beside it still has it, and it is measured."""
+    if not any(m is module for m in model.modules()):
+        raise VanishlabError(
+            f"the recurrent module this monitor of {out} opened on is no longer part of "
+            f"the {type(model).__name__} it was given (replaced since): a monitor "
+            "follows that one module; give the new one a new JacobianMonitor with a new or "
+            f"empty {out_flag}"
+        )
+    try:  # a weight replaced by one of another shape (its module's sizes left), or deleted
+        forward_weights(module, type(module).__name__)
+    except (TypeError, ValueError) as err:
+        changed = [str(err)]
+    else:
+        now = module_architecture(module)
+        changed = [f"{k} {opened[k]} -> {now[k]}" for k in opened if opened[k] != now[k]]
+    if changed:
+        raise VanishlabError(
+            f"the module monitored in {out} has changed since the monitor opened "
+            f"({', '.join(changed)}): a monitor measures one architecture on one probe; "
+            "give the module as it is now a new JacobianMonitor (a probe to match) with "
+            f"a new or empty {out_flag}"
+        )
