@@ -156,3 +156,40 @@ def test_an_analysis_moved_while_it_measures_says_so_in_one_line(tmp_path, monke
     result = CliRunner().invoke(app, [*command, "--out", str(out)])  # the way on it names
     assert result.exit_code == 0, result.output
     assert vl.load_manifest(out)["finished"] is not None
+
+
+@LINUX
+@pytest.mark.parametrize(
+    ("module", "nth", "said"),
+    [
+        ("manifest", 1, "measure it again (this measurement is not kept)"),
+        ("shard", 1, "measure it again (this measurement is not kept)"),
+        ("manifest", 2, "finish it"),
+    ],
+)
+def test_an_analysis_moved_while_it_writes_says_so(tmp_path, monkeypatch, module, nth, said):
+    """`mv` during the analysis's first manifest, its shard or its last manifest (a write's
+    fsync): "error: No such file or directory: RUN/manifest.json" (or RUN/cells/<id>.parquet)."""
+    out, moved = tmp_path / "run", tmp_path / "moved"
+    torch.save(torch.nn.RNN(2, 4).state_dict(), tmp_path / "m.pt")
+    where = importlib.import_module(f"vanishlab.sweep.{module}")
+    real, calls = where.atomic_write, []
+
+    def writing(path, write):  # as `mv` by hand before the temp file's rename
+        calls.append(path)
+        if len(calls) == nth:
+            return real(path, lambda f: (write(f), out.rename(moved)))
+        return real(path, write)
+
+    monkeypatch.setattr(where, "atomic_write", writing)
+    command = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "5", "--batch", "1"]
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])
+    line = one_error_line(result, f"run directory {out} was moved to {moved} while the analysis")
+    assert line.endswith(f"move it back to {out} and run the same command to {said}"), line
+    assert not out.exists()
+    monkeypatch.undo()
+    moved.rename(out)
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])  # the way on it names
+    assert result.exit_code == 0, result.output
+    assert vl.load_manifest(out)["finished"] is not None
+    assert len(vl.load_results(out)) > 0

@@ -36,7 +36,7 @@ from ..sweep.manifest import (
     utc_now,
 )
 from ..sweep.progress import Progress, is_terminal, plural, status_line, working
-from ..sweep.run_summary import refuse_displaced
+from ..sweep.run_summary import displaced_if_failed, refuse_displaced
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.shard import write_shard
 from .checkpoint import Checkpoint
@@ -331,23 +331,27 @@ def measure_into(
                 "gate_memory_steps": json_number(gate_memory_steps(net)),
             },
         }
-        # Moved or removed while it measured (minutes): "No such file or directory:
-        # RUN/manifest.json" said neither what became of it nor that the measurement was lost.
-        refuse_displaced(
-            run_dir,
-            lock,
-            writer="the analysis",
-            unit=None,  # its shard is written last: none is there yet
-            resume="run the same command to measure it again (this measurement is not kept)",
-            restart="run the same command to measure it again (this measurement is not kept)",
-        )
+        # Moved or removed while it measured (minutes), or while it writes (a write's fsync):
+        # "No such file or directory: RUN/manifest.json" said neither what became of it nor
+        # that the measurement was lost.
+        again = "run the same command to measure it again"
+        words = {
+            "writer": "the analysis",
+            "resume": f"{again} (this measurement is not kept)",
+            "restart": f"{again} (this measurement is not kept)",
+        }
+        refuse_displaced(run_dir, lock, unit=None, **words)  # its shard is written last
         remove_stale_temps(run_dir)  # of a writer killed mid-write (as a sweep does)
-        store.write_manifest(run_dir, manifest)
-        with _unmade_unless_saved(run_dir, new=earlier is None):
-            write_shard(run_dir, frame, meta)
+        with displaced_if_failed(run_dir, lock, unit=None, **words):
+            store.write_manifest(run_dir, manifest)
+            with _unmade_unless_saved(run_dir, new=earlier is None):
+                write_shard(run_dir, frame, meta)
         manifest["finished"] = utc_now()
         manifest["elapsed_s"] = round(time.perf_counter() - start, 3)
-        store.write_manifest(run_dir, manifest)
+        # its shard saved where the folder went: the same command finds it measured
+        saved = {**words, "resume": "run the same command to finish it", "restart": again}
+        with displaced_if_failed(run_dir, lock, unit="measured model", **saved):
+            store.write_manifest(run_dir, manifest)
     return AnalyzeResult(run_dir, ckpt, True, status, config["seq_len"], config["batch"], moved)
 
 
