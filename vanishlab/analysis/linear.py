@@ -234,11 +234,12 @@ def _settle(
         return 1.0 - torch.tanh(a) ** 2 if tanh else (a > 0).to(torch.float64)
 
     h = torch.zeros_like(drive)
-    half = h
+    tail: list[torch.Tensor] = []  # the states of the last half of the plain steps (>= 2)
+    first_kept = min(steps // 2, steps - 2)
     for t in range(steps):
         h = act(w_hh @ h + drive)
-        if t == steps // 2:
-            half = h
+        if t >= first_kept:
+            tail.append(h)
     if not bool(torch.isfinite(h).all()):
         return None  # the activity exploded (relu past its edge)
     x = h
@@ -254,10 +255,24 @@ def _settle(
     else:
         return None
     rho = float(torch.linalg.eigvals(slope(w_hh @ x + drive)[:, None] * w_hh).abs().max())
-    far, near = float((half - x).norm()), float((h - x).norm())
-    if not rho < 1.0 or near > far + FIXED_POINT_TOLERANCE * (1.0 + float(x.norm())):
+    if not rho < 1.0 or not _approached(tail, x):
         return None  # unstable (chaos, divergence), or the plain steps were not approaching
     return x, (math.log(rho) if rho > 0 else -math.inf)
+
+
+def _approached(tail: list[torch.Tensor], x: torch.Tensor) -> bool:
+    """Whether the last plain steps' states ``tail`` were approaching the point ``x`` Newton's
+    method found: the last state at ``x`` to the fixed-point tolerance, or every distance to
+    ``x`` of the tail's second half below every one of its first half. Two single states
+    compared (the step half-way and the last) passed a cycle whose period divides their
+    distance in steps (a 2-cycle beside a stable point: the same phase twice, equally far);
+    a cycle of any period shorter than a quarter of the steps puts its nearest phase in both
+    halves."""
+    distances = [float((state - x).norm()) for state in tail]
+    if distances[-1] <= FIXED_POINT_TOLERANCE * (1.0 + float(x.norm())):
+        return True  # settled to the precision Newton polished it to
+    half = len(distances) // 2
+    return max(distances[half:]) < min(distances[:half])
 
 
 def origin_log_norms(
