@@ -38,7 +38,14 @@ from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_dense, check_finite
 
-__all__ = ["fixed_point_rates", "linear_rate", "origin_log_norms", "refuse_gated"]
+__all__ = [
+    "FIXED_POINT_STEPS",
+    "SETTLED_DISTANCE",
+    "fixed_point_rates",
+    "linear_rate",
+    "origin_log_norms",
+    "refuse_gated",
+]
 
 # origin_log_norms' resident peak per lag: its three arrays, the frame's columns as they are,
 # 27 bytes measured at max_lag = 1,000,000 (pandas 3.1, 2026-12-06; 48 when the frame copied
