@@ -6,7 +6,8 @@ over seeds per setting like the rest of the report:
 
 - :func:`by_setting`: one row per setting (every config column but the seed), with the mean
   measured rate (a seed whose rate is -inf is left out of the mean unless all are), the mean
-  prediction and which theory made it, flags and notes;
+  prediction (of each seed's own) and which theory made it (each kind's seeds counted, with
+  their own mean; "mixed" where the seeds' kinds differ), flags and notes;
 - :func:`decay_overlay`: over each decay curve that has a prediction, a segment of the
   predicted slope across the fit window, started from the measured curve at the window's first
   lag (in log10 units: slope = rate / ln 10), so that a difference in slope shows as lines
@@ -37,10 +38,14 @@ from .view import RunView
 
 __all__ = [
     "BY",
+    "KIND_COLUMNS",
+    "MIXED",
     "by_setting",
     "decay_overlay",
     "decay_overlay_caption",
     "has_theory",
+    "kinds_of",
+    "kinds_text",
     "mean_of",
     "no_prediction",
     "said_once",
@@ -52,6 +57,38 @@ __all__ = [
 
 #: How each kind of prediction is named in legends.
 BY = {"linear": "linear regime, ln ρ(D* W_hh)", "mean field": "mean field, ½ ln χ₁"}
+#: The kinds a cell's ``predicted_by`` takes, and the stem of :func:`by_setting`'s columns
+#: for each (``n_linear``, ``predicted_linear``: its seeds, and the mean of their predictions).
+KIND_COLUMNS = {"linear": "linear", "mean field": "mean_field", "none": "none"}
+#: :func:`by_setting`'s ``predicted_by`` of a setting whose seeds have different kinds.
+MIXED = "mixed"
+#: The legend's name of a decay overlay over seeds of different kinds (their mean).
+MIXED_OVERLAY = "mean of the seeds' own, ln ρ(D* W_hh) or ½ ln χ₁"
+
+
+def kinds_of(by: pd.Series) -> str:
+    """The theory of some seeds' ``predicted_by``: its kind where they share one, else each
+    counted as :func:`kinds_text` writes them."""
+    counts = by.astype(str).value_counts()
+    if len(counts) <= 1:
+        return str(counts.index[0]) if len(counts) else "none"
+    rec = {f"n_{c}": int(counts.get(k, 0)) for k, c in KIND_COLUMNS.items()}
+    return kinds_text({**rec, "predicted_by": MIXED})
+
+
+def kinds_text(rec: Mapping[str, object]) -> str:
+    """The theories of a mixed setting's seeds, counted (a row of :func:`by_setting`): "linear
+    (6 of 8 seeds), mean field (2)", the most seeds first; "" for a setting of one kind."""
+    if rec["predicted_by"] != MIXED:
+        return ""
+    counts = [
+        (int(rec[f"n_{column}"]), "no prediction" if kind == "none" else kind)  # type: ignore[call-overload]
+        for kind, column in KIND_COLUMNS.items()
+    ]
+    counts = sorted((c for c in counts if c[0]), key=lambda c: -c[0])
+    n = sum(k for k, _ in counts)
+    (k0, first), rest = counts[0], counts[1:]
+    return ", ".join([f"{first} ({k0} of {n} seeds)", *(f"{name} ({k})" for k, name in rest)])
 
 
 def decay_overlay_caption(theory_shown: bool) -> str:
@@ -264,7 +301,17 @@ def by_setting(view: RunView) -> pd.DataFrame:
         v = s[column].to_numpy(dtype=np.float64) if column in s else np.full(len(s), np.nan)
         out[f"n_zero_{column}"] = pd.Series(ok & np.isneginf(v)).groupby(gid.to_numpy()).sum()
     out["predicted"] = _mean_by(gid, s["predicted_rate"])
-    out["predicted_by"] = first["predicted_by"].astype(str)
+    # Which theory predicts each seed: the seeds of one setting may differ (an undriven cell
+    # with biases settles at a fixed point in some seeds and at none in others, the mean field
+    # standing in for those), so each kind is counted and its own seeds' mean kept, and the
+    # setting's kind is "mixed" where they differ, never its first seed's alone.
+    by = s["predicted_by"].fillna("none").astype(str)
+    for kind, column in KIND_COLUMNS.items():
+        of = (by == kind).to_numpy()
+        out[f"n_{column}"] = pd.Series(of).groupby(gid.to_numpy()).sum().astype(int)
+        out[f"predicted_{column}"] = _mean_by(gid, s["predicted_rate"], of)
+    kinds = by.groupby(gid, sort=False).nunique()
+    out["predicted_by"] = first["predicted_by"].astype(str).where(kinds <= 1, MIXED)
     out["validity"] = first["mf_validity"].astype(str)
     out["delta"] = agg["delta"]
     out["delta_sd"] = agg["delta_sd"]
@@ -323,7 +370,10 @@ def decay_overlay(view: RunView) -> Overlay | None:
         if not finite.any() or not curve.x[finite][0] <= start <= curve.x[finite][-1]:
             return None
         y0 = float(np.interp(start, curve.x[finite], curve.y[finite]))
-        by = BY.get(str(rows["predicted_by"].iloc[0]), str(rows["predicted_by"].iloc[0]))
+        kinds = [str(k) for k in rows["predicted_by"].unique()]
+        # Seeds of different theories (an undriven cell with biases that settles at a fixed
+        # point in some seeds only): the segment is their mean, said so, not the first's kind.
+        by = BY.get(kinds[0], kinds[0]) if len(kinds) == 1 else MIXED_OVERLAY
         return Curve(
             label=f"predicted: {by}",
             style=curve.style,

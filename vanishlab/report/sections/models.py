@@ -38,7 +38,7 @@ from ..format import (
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..line_style import MAX_NAMED_PANELS, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..predicted import mean_of, no_prediction, said_once, shared_reasons
+from ..predicted import kinds_of, mean_of, no_prediction, said_once, shared_reasons
 from ..view import RunView
 from .rate_cells import (
     HORIZON_FOLD,
@@ -276,12 +276,15 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         pr = mean_of(sub["predicted_rate"].to_numpy(dtype=np.float64))
         if model != "rnn":
             predicted = _NO_THEORY
-        elif len(by) and by.iloc[0] != "none" and not np.isnan(pr):
+        elif len(by) and (by != "none").any() and not np.isnan(pr):
             # −∞ at relu's origin, as theory's; past relu's critical gain the theory table's
             # flag, which a finite rate alone did not say
             diverges = bool(sub["diverges"].any())
             marked |= diverges
-            predicted = f"{rate_text(pr)} ({by.iloc[0]}{'; ' + _DIVERGES if diverges else ''})"
+            # Seeds of different theories each counted ("linear (6 of 8 seeds), mean field
+            # (2)"), not the first seed's kind beside the mean of both.
+            kinds = kinds_of(by)
+            predicted = f"{rate_text(pr)} ({kinds}{'; ' + _DIVERGES if diverges else ''})"
         else:  # the theory table's dash, with the reason its notes give
             predicted = no_prediction(notes[g], shared)
         cell = sub.iloc[0]

@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.fits import PHASE_TOLERANCE
-from ...sweep.critical import mean_field_rate_curve
-from ...sweep.inits import INITS
 from ...sweep.section_names import THEORY
 from ...sweep.summary import FLAGS
 from ..format import (
@@ -43,41 +41,19 @@ from ..layout import Plan, columns_and_figures, facet_figures, legend_of, plan
 from ..line_style import BAND_WORDS, bar_words
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section, Table
 from ..predicted import (
-    BY,
+    MIXED,
     by_setting,
     has_theory,
+    kinds_text,
     said_once,
     shared_reasons,
     unregistered_note,
     without_shared,
 )
 from ..view import RunView
+from .theory_lines import MIXED_FIGURE_NOTE, predicted_line, seed_kinds
 
 __all__ = ["theory_section"]
-
-
-MEAN_FIELD_POINTS = 25  # gains at which the smooth mean-field line is evaluated
-
-
-def _predicted_line(rows: pd.DataFrame, style: int) -> list[Curve]:
-    """The predicted rate against the gain for one line: a smooth mean-field curve, or the
-    linear-regime points."""
-    gains = rows["gain"].to_numpy(dtype=np.float64)
-    by = rows["predicted_by"].to_numpy()
-    config = dict(rows["_config"].iloc[0])
-    kind = "mean field" if (by == "mean field").any() else "linear"
-    if kind == "mean field" and str(config.get("init")) in INITS:
-        grid = np.linspace(gains.min(), gains.max(), MEAN_FIELD_POINTS)
-        y = mean_field_rate_curve(config, grid)
-        return [Curve(f"predicted: {BY[kind]}", style, grid, y, reference=True)]
-    # The predictions stored with the cells, at their gains: the linear regime's, or the
-    # mean field's for an init registered where the run was measured and not in this process
-    # (its variances are unknown here; it raised "unknown init" from every report of such a run).
-    pred = rows["predicted"].to_numpy(dtype=np.float64)
-    y = np.where(np.isfinite(pred), pred, np.nan)
-    if (by == kind).any() and np.isfinite(y).any():
-        return [Curve(f"predicted: {BY[kind]}", style, gains, y, reference=True)]
-    return []
 
 
 PHASE_CAPTION = (
@@ -144,13 +120,19 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
     names = [*panel_keys, *([column_key] if column_key else [])]
     edges: list[tuple[int, float]] = []  # (style, critical gain) of the panel being drawn
     edge_activations: set[str] = set()  # of the lines with a critical gain, in the figure
+    mixed: list[str] = []  # the settings of the figure whose seeds have different theories
 
     def line_curves(
         rows: pd.DataFrame, style: int, label_: str, setting: dict[str, object]
     ) -> list[Curve]:
         c = view.setting_order(rows, ["gain"])
         x = c["gain"].to_numpy(dtype=np.float64)
-        curves = [gain_curve(c, style, label_, "rate_lo", "rate_hi"), *_predicted_line(c, style)]
+        curves = [gain_curve(c, style, label_, "rate_lo", "rate_hi"), *predicted_line(c, style)]
+        mixed.extend(
+            f"{setting_text([*setting.items(), ('gain', rec['gain'])])} ({seed_kinds(rec)})"
+            for rec in c.to_dict("records")
+            if rec["predicted_by"] == MIXED
+        )
         gc = c["critical_gain"].to_numpy(dtype=np.float64)
         gc = gc[np.isfinite(gc)]
         if len(gc) and x.min() <= gc[0] <= x.max():
@@ -192,6 +174,8 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
         what = EDGE_WHAT.get(tuple(sorted(edge_activations)), "the edge of chaos")
         edge_activations.clear()
         bars = bar_words(view.seeds, panels)
+        said = list(mixed)
+        mixed.clear()
         return gain_grid(
             title="Measured and predicted rate against gain" + (f" ({suffix})" if suffix else ""),
             caption=PHASE_CAPTION.format(
@@ -202,6 +186,7 @@ def _phase_figures(view: RunView, settings: pd.DataFrame) -> list[LineGrid]:
                 edge=EDGE_CAPTION.format(what=what) if any(c.dotted for c in curves) else "",
             )
             + ("" if predicted else NO_PREDICTED_CAPTION)
+            + (MIXED_FIGURE_NOTE.format(settings="; ".join(said)) if said else "")
             + unregistered_note(view, (*held, *plan_.fixed))
             + (
                 f" {view.gated} panels have no prediction (measurements only)."
@@ -255,8 +240,12 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         by = rec["predicted_by"]
         # A mean field that is only approximate (orthogonal weights) is said by its flag,
         # non-iid: "mean field (approximate)" here made the column, '—' in most rows of a run
-        # with gated cells, wide enough to push the flags out of a 1400 px window.
-        theory = "—" if by == "none" else by.replace(" ", "\u00a0")  # never "mean / field"
+        # with gated cells, wide enough to push the flags out of a 1400 px window. Never
+        # "mean / field" (a no-break space). A setting whose seeds have different theories
+        # names each with its seeds, never the first seed's alone beside a mean of both (tanh,
+        # gain 2, H = 64, no input, biases: "linear" beside -0.055, the mean of 6 seeds'
+        # ln ρ(D* W_hh) and 2 mean fields).
+        theory = "—" if by == "none" else (kinds_text(rec) or by).replace(" field", "\u00a0field")
         whole = [_seed_mean(rec, "rate_layer0", "n_zero_rate_layer0")] if stacks else []
         rows.append(
             (
@@ -328,6 +317,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         "settles at a fixed point, the origin without biases, where D* = I), or the mean "
         "field's ½ ln χ₁ for random weights; '—' where neither applies"
         + dash
+        + (MIXED_TABLE_NOTE if any(r["predicted_by"] == MIXED for r in records) else "")
         + f" Measured − predicted: {view.over_seeds('mean ± standard deviation')}. "
         + lyapunov
         + (LYAPUNOV_ZERO_NOTE if any(r["n_zero_lyapunov"] > 0 for r in records) else "")
@@ -346,6 +336,17 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         # "(k of n seeds −∞)" under its rate, as in the rates table: one row's made its column
         asides=tuple(columns.index(c) for c in (_MEASURED, _VIA_LAYER0, _LYAPUNOV) if c in columns),
     )
+
+
+#: Said after the table's words on the predicted rate where some row's seeds have different
+#: theories (:func:`vanishlab.report.predicted.kinds_text` names them in its theory cell).
+MIXED_TABLE_NOTE = (
+    " Where a setting's seeds are predicted by different theories (no input and biases: a "
+    "seed whose state settles at no stable fixed point has the mean field in place of "
+    "ln ρ(D* W_hh)), its theory cell counts the seeds of each, its predicted rate is the mean "
+    "of each seed's own prediction, and measured − predicted is taken seed by seed, each "
+    "against its own."
+)
 
 
 #: The columns whose rates may carry "(k of n seeds −∞)" (the second only for a stack).
