@@ -10,7 +10,6 @@ or directory: RUN/manifest.json" said neither what became of the folder nor what
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 from _cli_lines import one_error_line
+from _moved_run import move_at_write
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -85,14 +85,9 @@ def test_a_monitor_moved_while_it_writes_a_step_says_so(tmp_path, monkeypatch, m
     step's time: the rename at the old path failed, and the training loop read "No such file
     or directory: RUN/cells/<id>.parquet" (seen with examples/monitor_adding.py)."""
     out, moved = tmp_path / "run", tmp_path / "moved"
-    where = importlib.import_module(f"vanishlab.sweep.{module}")
-    real = where.atomic_write
-
-    def writing(path, write):  # as `mv` by hand before the temp file's rename
-        return real(path, lambda f: (write(f), out.rename(moved)))
 
     def then() -> None:
-        monkeypatch.setattr(where, "atomic_write", writing)
+        move_at_write(monkeypatch, module, out, moved)
 
     with pytest.raises(VanishlabError) as err:
         _train(out, then)
@@ -172,16 +167,7 @@ def test_an_analysis_moved_while_it_writes_says_so(tmp_path, monkeypatch, module
     fsync): "error: No such file or directory: RUN/manifest.json" (or RUN/cells/<id>.parquet)."""
     out, moved = tmp_path / "run", tmp_path / "moved"
     torch.save(torch.nn.RNN(2, 4).state_dict(), tmp_path / "m.pt")
-    where = importlib.import_module(f"vanishlab.sweep.{module}")
-    real, calls = where.atomic_write, []
-
-    def writing(path, write):  # as `mv` by hand before the temp file's rename
-        calls.append(path)
-        if len(calls) == nth:
-            return real(path, lambda f: (write(f), out.rename(moved)))
-        return real(path, write)
-
-    monkeypatch.setattr(where, "atomic_write", writing)
+    move_at_write(monkeypatch, module, out, moved, nth)
     command = ["analyze", str(tmp_path / "m.pt"), "--seq-len", "5", "--batch", "1"]
     result = CliRunner().invoke(app, [*command, "--out", str(out)])
     line = one_error_line(result, f"run directory {out} was moved to {moved} while the analysis")

@@ -7,7 +7,6 @@ is no move: the sweep goes on through it."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from _cli_lines import one_error_line
+from _moved_run import move_at_write
 from typer.testing import CliRunner
 
 import vanishlab as vl
@@ -110,16 +110,7 @@ def test_a_run_moved_while_the_sweep_writes_says_so(tmp_path, monkeypatch, modul
     most of a small write's time): the rename at the old path failed, and the sweep said "No
     such file or directory: RUN/cells/<id>.parquet" (or RUN/manifest.json), not the move."""
     out, moved = tmp_path / "run", tmp_path / "moved"
-    where = importlib.import_module(f"vanishlab.sweep.{module}")
-    real, calls = where.atomic_write, []
-
-    def writing(path, write):  # as `mv` by hand before the temp file's rename
-        calls.append(path)
-        if len(calls) == nth:
-            return real(path, lambda f: (write(f), out.rename(moved)))
-        return real(path, write)
-
-    monkeypatch.setattr(where, "atomic_write", writing)
+    move_at_write(monkeypatch, module, out, moved, nth)
     with pytest.raises(VanishlabError) as err:
         vl.run_sweep(vl.Sweep(**GRID), out, workers=1, progress=False)
     assert str(err.value) == (
