@@ -141,13 +141,18 @@ def refuse_displaced(run_dir: Path, lock: store.RunLock, **words: str) -> None:
 
 
 @contextlib.contextmanager
-def displaced_if_failed(run_dir: Path, lock: store.RunLock, **words: str) -> Iterator[None]:
-    """A write into ``run_dir`` (held by ``lock``) whose ``OSError`` is said in
+def displaced_if_failed(
+    run_dir: Path, lock: store.RunLock, *, before: bool = False, **words: str
+) -> Iterator[None]:
+    """A write into ``run_dir`` (held by ``lock``), refused first where ``before`` and the
+    folder has already gone from its path, and whose ``OSError`` is said in
     :func:`refuse_displaced`'s line where the folder has gone from its path meanwhile: a `mv`
     that lands during a shard's or a manifest's write (its fsync, most of a small write's
     time) failed its rename at the old path, and the writer said "No such file or directory:
     RUN/cells/<id>.parquet". Any other ``OSError`` is raised as it is. ``words``: the line's
     keywords (:func:`displaced_error`)."""
+    if before:
+        refuse_displaced(run_dir, lock, **words)
     try:
         yield
     except OSError as err:

@@ -143,8 +143,8 @@ def run_sweep(
         unchanged = not pending and finished_before is not None
         if unchanged:
             manifest["finished"] = finished_before
-        refuse_displaced(run_dir, lock)  # moved while it was planned (its shards read)
-        with displaced_if_failed(run_dir, lock):
+        # moved while it was planned (its shards read), or during the write
+        with displaced_if_failed(run_dir, lock, before=True):
             moved, elsewhere = _ready_run_dir(run_dir, plan, manifest)
         tally = _Tally(failed=_failed_kept(plan, pending))
         n_workers = worker_count(
@@ -292,8 +292,8 @@ def _measure(
     longest_first = sorted(tasks, key=lambda t: -costs[t[0].cell_id])  # workers, Dask
 
     def on_result(frame: pd.DataFrame, meta: store.CellMeta) -> None:
-        refuse_displaced(run_dir, lock)
-        with displaced_if_failed(run_dir, lock):  # moved during the write (its fsync)
+        # moved since the last cell, or during the write (its fsync)
+        with displaced_if_failed(run_dir, lock, before=True):
             write_shard(run_dir, frame, meta)
         tally.n_run += 1
         tally.failed += meta["status"] == "failed"

@@ -17,7 +17,7 @@ from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
 from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_words, utc_now
-from ..sweep.run_summary import displaced_if_failed, moved_line, refuse_displaced
+from ..sweep.run_summary import displaced_if_failed, moved_line
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_dtype, module_kind
 
@@ -231,7 +231,5 @@ def moved_refused(
         f"{out_flag} a new or empty directory",
         "restart": "open a monitor on it again to start again",
     }
-    if before:
-        refuse_displaced(out, held, **words)
-    with displaced_if_failed(out, held, **words):
+    with displaced_if_failed(out, held, before=before, **words):
         yield
