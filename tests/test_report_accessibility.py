@@ -55,3 +55,49 @@ def test_a_long_key_leaves_its_value_room_in_a_narrow_window(tmp_path, width):
         assert min(block["values"]) >= 0.4 * block["width"], block
     assert wide["overflow"] <= 0
     assert [b["keyLines"] for b in wide["blocks"]] == [[1, 1, 1]], wide
+
+
+_DARK_FLAGS = ("--enable-features=WebContentsForceDark", "--force-dark-mode")
+
+
+def _figure_ink(page, tmp_path, flags: tuple[str, ...]) -> tuple[float, float]:
+    """The fraction of dark pixels (luminance < 100) in ``page``'s first figure, and the mean
+    luminance of its first screen, in Chromium started with ``flags`` too."""
+    import _cdp
+    import numpy as np
+    from matplotlib.image import imread
+
+    assert CHROMIUM is not None
+    base = _cdp.FLAGS
+    _cdp.FLAGS = (*base, *flags)
+    try:
+        with Browser(CHROMIUM) as browser:
+            browser.open(page, width=1280, height=900)
+            box = browser.evaluate(
+                "(() => { const r = document.querySelector('svg.fig').getBoundingClientRect();"
+                " return {x: r.x, y: r.y + scrollY, width: r.width, height: r.height}; })()"
+            )
+            figure = browser.screenshot(tmp_path / f"figure{len(flags)}.png", clip=box)
+            screen = browser.screenshot(tmp_path / f"screen{len(flags)}.png")
+    finally:
+        _cdp.FLAGS = base
+
+    def grey(path):
+        rgb = imread(path)[..., :3] * 255.0
+        return rgb @ np.array([0.299, 0.587, 0.114])
+
+    return float((grey(figure) < 100).mean()), float(grey(screen).mean())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_browser_that_darkens_pages_leaves_the_figures_readable(full_report, tmp_path):
+    """Chrome darkens a page for a reader who prefers dark where the page does not say it is
+    drawn for light only ("darken websites"; --enable-features=WebContentsForceDark): each
+    figure's white ground stayed white and its black text and axes were turned white on it,
+    every tick label, axis label, panel title and legend entry gone (no dark pixel left in the
+    figure). The page now says ``color-scheme: only light``: it is shown as drawn."""
+    ink, light = _figure_ink(full_report, tmp_path, ())
+    dark_ink, dark_light = _figure_ink(full_report, tmp_path, _DARK_FLAGS)
+    assert ink > 0.005 and light > 200  # black ink on a white page, as drawn
+    assert dark_ink == pytest.approx(ink, rel=0.05), (ink, dark_ink)
+    assert dark_light == pytest.approx(light, abs=5.0), (light, dark_light)
