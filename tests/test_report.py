@@ -1425,6 +1425,50 @@ def test_the_lines_of_a_figure_differ_in_colour_to_a_colour_blind_reader():
             assert least >= 15, (n, name, least)
 
 
+def test_the_lines_of_a_figure_of_more_than_six_differ_in_colour_or_in_shape():
+    """A figure of 7 to 10 lines took tab10's colours: the built-in activation_init study's 8
+    inits read 4.6 apart (orange and green: xavier_uniform, xavier_normal) to a protanope and
+    7.3 (green and red: xavier_normal, kaiming_uniform) to a deuteranope, one line to them,
+    and colour alone told them apart. Past 6 lines the six colour-blind-safe colours come round
+    again, each round's lines marked by a shape of their own (squares, then diamonds), up to
+    18: any two legend samples differ by at least 15 in colour under each dichromacy, or in
+    shape. Drawn, each line of a colour that comes round carries its shape on a few of its
+    points, and its prediction (dashed) the same shape, open."""
+    from matplotlib.colors import to_hex
+
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.model import Curve, LinePanel
+
+    def drawn(n: int):
+        x = np.arange(20.0)
+        curves = [Curve(f"init {s}", s, x, -0.1 * (s + 1) * x) for s in range(n)]
+        curves.append(Curve("predicted", n - 1, x, -0.1 * n * x - 1.0, reference=True))
+        panels = (LinePanel(0, 0, "p", tuple(curves)),)
+        legend = tuple(f"init {s}" for s in range(n))
+        grid = LineGrid("Decay", "", 1, 1, panels, "k", "y", "init", legend)
+        with pinned():
+            fig = draw(grid)
+            handles = fig.legends[0].legend_handles[:n]
+            samples = [(to_hex(h.get_color()), h.get_marker()) for h in handles]
+            return samples, fig.axes[0].get_lines()
+
+    vision = {"normal": np.eye(3), **{k: np.array(m) for k, m in _DICHROMACY.items()}}
+    for n in (7, 8, 10, 12, 13, 18):
+        samples = drawn(n)[0]
+        for name, seen in vision.items():
+            labs = [_lab(c, seen) for c, _ in samples]
+            for i, j in itertools.combinations(range(n), 2):
+                apart = np.linalg.norm(labs[i] - labs[j])
+                assert apart >= 15 or samples[i][1] != samples[j][1], (n, name, i, j, apart)
+    samples, lines = drawn(8)
+    assert [m for _, m in samples] == ["None"] * 6 + ["s", "s"], samples
+    marks = [ln for ln in lines if ln.get_marker() == "s"]
+    filled = [ln for ln in marks if to_hex(ln.get_markerfacecolor()) != "#ffffff"]
+    assert len(marks) == 3 and len(filled) == 2  # inits 6 and 7, and 7's prediction, open
+    assert all(3 <= len(ln.get_xdata()) <= 10 for ln in marks), [ln.get_xdata() for ln in marks]
+
+
 def test_a_heatmap_square_s_text_contrasts_4_5_to_1_with_its_square():
     """A heatmap square's rate and horizon were written in #222222 or white by the square's
     gamma-encoded luma (below 0.45: white): dark grey on RdBu's mid blues read 3.7:1, under

@@ -32,6 +32,7 @@ from .heatmaps import draw_heatmaps
 from .line_box import Y_TICKS_W, LineBox, line_box, title_room
 from .line_style import (
     BAND_MIN_PT,
+    CYCLE_MARKERS,
     LINE_LW,
     MARKER_MS,
     REFERENCE_LW,
@@ -43,6 +44,7 @@ from .line_style import (
     line_width,
     reference_width,
     shown_levels,
+    style_marker,
 )
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 
@@ -66,13 +68,12 @@ CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
 
 
 def palette(n: int) -> list[str]:
-    """Distinct colours for ``n`` lines: :data:`CVD_SAFE` up to 6, tab10 up to 10, else evenly
+    """Colours for ``n`` lines: :data:`CVD_SAFE`, cycled past 6 up to 18 lines, the lines of a
+    colour again told apart by their markers (:func:`.line_style.style_marker`; tab10, for 7 to
+    10, drew two of the activation_init study's 8 inits 4.6 apart to a protanope); else evenly
     spaced viridis."""
-    if n <= len(CVD_SAFE):
-        return list(CVD_SAFE[:n])
-    if n <= 10:
-        cmap = mpl.colormaps["tab10"]
-        return [mpl.colors.to_hex(cmap(i)) for i in range(n)]
+    if n <= len(CVD_SAFE) * (1 + len(CYCLE_MARKERS)):
+        return [CVD_SAFE[i % len(CVD_SAFE)] for i in range(n)]
     cmap = mpl.colormaps["viridis"]
     return [mpl.colors.to_hex(cmap(v)) for v in np.linspace(0.0, 0.92, n)]
 
@@ -191,7 +192,9 @@ def _legend_entries(
     labels: list[str] = []
     for s, label in enumerate(grid.legend):
         if s in used:
-            handles.append(Line2D([], [], color=colors[s % len(colors)], lw=1.6))
+            shape = style_marker(s, len(grid.legend), len(CVD_SAFE))
+            line = Line2D([], [], color=colors[s % len(colors)], lw=1.6, marker=shape, ms=4.0)
+            handles.append(line)
             labels.append(plain(label))
     # Measured lines of one unnamed style beside a reference: the legend listed the dashed
     # line alone (the solid one explained only in the caption). Both kinds, or neither.
@@ -265,16 +268,19 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
     under = covered_curves(panel.curves, reference=True, shown=drawn)
     for i, curve in enumerate(panel.curves):
         color = _color(curve, colors)
+        shape = style_marker(curve.style, len(grid.legend), len(CVD_SAFE))
         if curve.reference:  # dashed; an open marker where a point stands alone
             at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
             lw = reference_width(under.get(i, 0))
             ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
+            if shape:  # its measured line's shape, open, on a few of its points
+                at = at | _every_few(curve.y)
             if at.any():  # (an empty marker line per reference otherwise, in every SVG)
-                ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", mfc="white")
+                ax.plot(curve.x[at], curve.y[at], ls="none", marker=shape or "o", mfc="white")
                 ax.lines[-1].set(ms=4.0, color=color, zorder=3)
             continue
         lw = line_width(covered.get(i, 0))
-        _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i))
+        _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i), shape=shape)
 
 
 def _set_y_limits(ax: Axes, grid: LineGrid, n_floors: int) -> None:
@@ -407,9 +413,11 @@ def _draw_curve(
     markers: bool,
     lw: float = LINE_LW,
     rings: np.ndarray | None = None,
+    shape: str | None = None,
 ) -> None:
     """One curve: its band (or bars), its line, and markers where a point stands alone (every
-    point with ``markers``, ``rings`` (:func:`.line_style.covered_points`) making them larger)."""
+    point with ``markers``, ``rings`` (:func:`.line_style.covered_points`) making them larger),
+    in ``shape`` where it has one (else dots), which also marks a line's points every few."""
     if curve.lo is not None and curve.hi is not None:
         ok = np.isfinite(curve.lo) & np.isfinite(curve.hi)
         if markers:
@@ -423,17 +431,26 @@ def _draw_curve(
     depth = np.zeros(len(curve.x), dtype=int) if rings is None else rings
     sizes = MARKER_MS + RING_MS * depth if markers else np.full(len(curve.x), 3.2)
     finite = np.isfinite(curve.y)
+    dot = shape or "o"
     if markers:
         for ms in np.unique(sizes[finite]):
             at = finite & (sizes == ms)
-            ax.plot(curve.x[at], curve.y[at], ls="none", marker="o", ms=ms, color=color)
+            ax.plot(curve.x[at], curve.y[at], ls="none", marker=dot, ms=ms, color=color)
     single = np.zeros(0, bool) if markers else alone(curve.y)
+    if shape and not markers:  # a few marks along the line, its shape told in the legend
+        single = single | _every_few(curve.y)
     if single.any():  # a finite point between gaps draws no line segment: show it as a dot
-        ax.plot(curve.x[single], curve.y[single], ls="none", marker="o", ms=3.2, color=color)
+        ax.plot(curve.x[single], curve.y[single], ls="none", marker=dot, ms=3.2, color=color)
     bound = np.isin(curve.x, curve.at_least_x) & finite
     for ms in np.unique(sizes[bound]):  # a lower bound: a caret on the point, pointing up
         at = bound & (sizes == ms)
         ax.plot(curve.x[at], curve.y[at], ls="none", marker="^", ms=ms + 2.0, color=color)
+
+
+def _every_few(y: np.ndarray, marks: int = 6) -> np.ndarray:
+    """About ``marks`` of the finite points of ``y``, evenly spaced, from its first."""
+    finite = np.flatnonzero(np.isfinite(y))
+    return np.isin(np.arange(len(y)), finite[:: max(1, round(len(finite) / marks))])
 
 
 def format_number(value: float) -> str:

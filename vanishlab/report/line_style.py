@@ -18,6 +18,7 @@ __all__ = [
     "BAND_WORDS",
     "BARE_POINTS",
     "COVERED_LW",
+    "CYCLE_MARKERS",
     "LINE_LW",
     "MARKER_MS",
     "MAX_NAMED_PANELS",
@@ -38,6 +39,7 @@ __all__ = [
     "reference_width",
     "rim_note",
     "shown_levels",
+    "style_marker",
     "widened",
     "with_rim_note",
 ]
@@ -51,6 +53,22 @@ REFERENCE_LW = 1.1
 #: around the later marker, in the earlier colour).
 MARKER_MS = 4.0
 RING_MS = 2.4
+#: The shapes that mark the lines of a figure of more styles than colours (``n_colors``, the
+#: colour-blind-safe six): the second six take the first six's colours again, with squares on
+#: their points, the third six with diamonds. Colour alone then tells no two of them apart.
+CYCLE_MARKERS = ("s", "D")
+
+
+def style_marker(style: int | None, n_styles: int, n_colors: int) -> str | None:
+    """The marker shape of line style ``style`` in a figure of ``n_styles`` styles drawn in
+    ``n_colors`` colours cycled (:data:`CYCLE_MARKERS`); None for the first ``n_colors``, for
+    a reference's line (``None``) and where the styles outnumber the shapes (a colour map)."""
+    cycles = 1 + len(CYCLE_MARKERS)
+    if style is None or style < n_colors or n_styles > n_colors * cycles:
+        return None
+    return CYCLE_MARKERS[style // n_colors - 1]
+
+
 #: The least height (points) the stable band |rate| <= tol is drawn, about its centre: to
 #: scale it was 1.2 pt on a panel whose axis spans 2 per step (1.7 in), under the 0.8 pt
 #: zero line, and read as a plain line. It is drawn to scale where that is taller.
