@@ -101,3 +101,45 @@ def test_a_browser_that_darkens_pages_leaves_the_figures_readable(full_report, t
     assert ink > 0.005 and light > 200  # black ink on a white page, as drawn
     assert dark_ink == pytest.approx(ink, rel=0.05), (ink, dark_ink)
     assert dark_light == pytest.approx(light, abs=5.0), (light, dark_light)
+
+
+_NAV_JS = """(() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('nav li')].map((li, i) => {
+    ctx.font = getComputedStyle(li).font;
+    const range = document.createRange(); range.selectNodeContents(li);
+    const rects = [...range.getClientRects()];
+    return {left: li.getBoundingClientRect().left, marker: ctx.measureText((i + 1) + '. ').width,
+            right: Math.max(...rects.map(r => r.right)), lefts: rects.map(r => r.left)};
+  });
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_contents_second_column_numbers_clear_the_first_column_words(tmp_path):
+    """The contents list's two columns: the list's padding indented the first column only, so
+    the second column's numbers stood in the 1em gap between them, and on a 390 px phone an
+    analysed model's "What this means for long dependencies" ran 4 px into "6.". Each item now
+    holds its number's room and stays whole in one column."""
+    from vanishlab.report.model import Report, Section
+    from vanishlab.report.render import render_html
+
+    titles = ["Model", "What this means for long dependencies", "Decay curves",
+              "Decay rates and horizons", "Lyapunov exponent", "Theory",
+              "Reproduce and versions"]  # fmt: skip
+    sections = tuple(Section(f"s{i}", t, "Intro.", ()) for i, t in enumerate(titles))
+    page = tmp_path / "nav.html"
+    page.write_text(render_html(Report("p", "p", "2024-01-01", "0", sections)), "utf-8")
+    assert CHROMIUM is not None
+    for width in (390, 1280):
+        with Browser(CHROMIUM) as browser:
+            browser.open(page, width=width, height=900)
+            items = browser.evaluate(_NAV_JS)
+        first = min(item["left"] for item in items)
+        second = [item for item in items if item["left"] > first + 50]
+        assert second, items  # two columns
+        words = max(item["right"] for item in items if item["left"] <= first + 1)
+        for item in second:
+            assert item["left"] - item["marker"] - words >= 4, (width, item, words)
+        for item in items:  # an item's lines all in its own column
+            assert all(left >= item["left"] - 1 for left in item["lefts"]), (width, item)
