@@ -39,7 +39,13 @@ import torch
 from torch import nn
 
 from .cells import gate_blocks
-from .forward import check_finite_states, flush_digitless, recurrence_kernel, tanh_derivative
+from .forward import (
+    DIGITLESS,
+    check_finite_states,
+    flush_digitless,
+    recurrence_kernel,
+    tanh_derivative,
+)
 from .inputs import (
     Shapes,
     check_float_module,
@@ -175,6 +181,19 @@ def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
     return flush_digitless(e / (1 + e).square())
 
 
+def _digitless_products(d: torch.Tensor) -> torch.Tensor:
+    """``d`` (in place) with the entries of magnitude below the dtype's tiny * DIGITLESS set to
+    0: the rule :func:`~vanishlab.core.forward.flush_digitless` applies to one derivative,
+    applied to the products of gates, states and derivatives that the coefficients are. Two
+    normal factors can round to a subnormal with a few bits left: a float32 LSTM whose o =
+    sigma(-70) and tanh'(c') = 1e-13 (both normal) read |dh/dc0| = 10^-44.85 where it is
+    10^-45.14, finite and unflagged; such a product now reads as exactly 0 (-inf), as a
+    derivative past the first subnormals does. Signed values (g sigma'(a_i), (h - n)
+    sigma'(a_z)) by their magnitude."""
+    floor = torch.finfo(d.dtype).tiny * DIGITLESS
+    return d.masked_fill_(d.abs() < floor, 0.0)
+
+
 def _minus_tanh(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """h - tanh(a) as (h - s) + s (1 - tanh|a|), s = sign(a), 1 - tanh|a| = 2 e / (1 + e) with
     e = exp(-2|a|): accurate relative to the difference where h and tanh(a) both near s (h - s
@@ -231,7 +250,14 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         ],
         dim=-1,
     )
-    return GatedSteps(h=hs, c=cs, coef=coef, carry=f, k=o * tanh_derivative(cs), coef_hn=None)
+    return GatedSteps(
+        h=hs,
+        c=cs,
+        coef=_digitless_products(coef),
+        carry=_digitless_products(f),  # f's forward use, the scan above, is done
+        k=_digitless_products(o * tanh_derivative(cs)),
+        coef_hn=None,
+    )
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
@@ -256,7 +282,14 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     coef = torch.cat(
         [q_n * u * _dsigmoid(a_r), _minus_tanh(h_prev, a_n) * _dsigmoid(a_z), q_n], dim=-1
     )
-    return GatedSteps(h=hs, c=None, coef=coef, carry=torch.sigmoid(a_z), k=None, coef_hn=r * q_n)
+    return GatedSteps(
+        h=hs,
+        c=None,
+        coef=_digitless_products(coef),
+        carry=_digitless_products(torch.sigmoid(a_z)),
+        k=None,
+        coef_hn=_digitless_products(r * q_n),
+    )
 
 
 @torch.no_grad()
