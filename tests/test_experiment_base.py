@@ -1,8 +1,8 @@
-"""``Experiment.base``: the module's own ``SWEEP`` behind a variant, what a recorded command
-naming the experiment gets for an axis it gives no flag. An axis added after runs existed
-(``model``, the training axes) is left out of the command at its default only where that
-grid has the same value (docs/cli.md), so the base must be the module's SWEEP: not its SMOKE
-(the command has no --smoke), and not a variant's grid when a variant is varied again."""
+"""``Experiment.base``: the module's own ``SWEEP`` behind a variant, what a command naming the
+experiment gets for an axis it gives no flag: not its SMOKE (the recorded command has no
+--smoke), and not a variant's grid when a variant is varied again. (A recorded command gives
+every axis as a flag since helper 411's audit, tests/test_reproduce_s411.py; these pin that a
+variant's command still names the axis its smoke or a second variant set to the default.)"""
 
 from __future__ import annotations
 

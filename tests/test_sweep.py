@@ -297,7 +297,9 @@ def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
     assert manifest["n_cells"] == 8 and manifest["finished"] and manifest["elapsed_s"] > 0
     assert manifest["axes"]["gain"] == [0.5, 2.0] and manifest["axes"]["seed"] == [0]
     assert set(manifest["versions"]) >= {"vanishlab", "torch", "python", "numpy", "pandas"}
-    assert manifest["command"].startswith("vanishlab sweep --activation tanh,relu")
+    # every axis a flag, the model and the training settings too (tests/test_reproduce_s411.py)
+    assert manifest["command"].startswith("vanishlab sweep --model rnn --activation tanh,relu")
+    assert "--train-steps 0 --lr 0.01 --optimizer adam --clip 1.0 --out" in manifest["command"]
     assert "--gain 0.5,2.0" in manifest["command"] and "--name 'grid test'" in manifest["command"]
     assert len(list((out / "cells").glob("*.parquet"))) == 8
     results = vl.load_results(out)
@@ -652,7 +654,7 @@ def test_experiment_smoke_runs_end_to_end(tmp_path, name):
     assert manifest["description"].startswith("Smoke variant: ")
     assert f"other axes as in experiment {name}" in manifest["description"]
     assert manifest["sections"] == list(exp.sections)
-    assert manifest["command"].startswith(f"vanishlab sweep {name} --activation")
+    assert manifest["command"].startswith(f"vanishlab sweep {name} --model rnn --activation")
     assert len(vl.load_results(tmp_path / name)) > 0
     from vanishlab.report import section_keys
 
