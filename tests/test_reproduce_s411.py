@@ -1,13 +1,14 @@
 """A run's recorded commands ("Reproduce") rebuild the same cells when replayed in a fresh folder.
 
-Two ways they did not (helper 411's audit):
+Two ways they did not, and what the manifest did not say (helper 411's audit):
 
 - an axis left out of the command at its default (``model``, ``task``, ``train_steps``, ``lr``,
   ``optimizer``, ``clip``) took, when replayed, whatever the experiment module or the defaults
   held then: a module edited since (``model="lstm"``, ``lr=0.001``) rebuilt other cells under
   the same command, silently;
 - a run extended with ``--force`` after its folder moved recorded two ``--out``s: replayed in
-  order, its commands split the run between two folders.
+  order, its commands split the run between two folders;
+- the CPU: its vector instructions choose MKL's kernels, and so a cell's last bits.
 """
 
 from __future__ import annotations
@@ -108,3 +109,18 @@ def test_a_run_extended_after_its_folder_moved_replays_into_one_folder(tmp_path,
         .reset_index(drop=True)
         .equals(original.sort_values(keys).reset_index(drop=True))
     )
+
+
+def test_the_manifest_records_the_cpu_and_the_settings_that_choose_its_kernels(monkeypatch):
+    """MKL's products round by the instructions they run on: the same chaotic cell read 0.88
+    apart in log10 on an AVX-512 and an AVX2 path (docs/cli.md, "Another CPU"), and the
+    manifest said only the platform, `Linux-...-x86_64`."""
+    import torch
+
+    from vanishlab.sweep.manifest import package_versions
+
+    monkeypatch.setenv("MKL_CBWR", "AVX2")
+    monkeypatch.delenv("MKL_ENABLE_INSTRUCTIONS", raising=False)
+    cpu = package_versions()["cpu"]
+    assert torch.backends.cpu.get_cpu_capability() in cpu.split("; ")
+    assert "MKL_CBWR=AVX2" in cpu.split("; ") and "MKL_ENABLE_INSTRUCTIONS" not in cpu

@@ -296,7 +296,7 @@ def test_run_sweep_writes_manifest_shards_and_resumes(tmp_path):
     assert manifest["experiment"] is None and manifest["sections"] is None
     assert manifest["n_cells"] == 8 and manifest["finished"] and manifest["elapsed_s"] > 0
     assert manifest["axes"]["gain"] == [0.5, 2.0] and manifest["axes"]["seed"] == [0]
-    assert set(manifest["versions"]) >= {"vanishlab", "torch", "python", "numpy", "pandas"}
+    assert set(manifest["versions"]) >= {"vanishlab", "torch", "python", "numpy", "pandas", "cpu"}
     # every axis a flag, the model and the training settings too (tests/test_reproduce_s411.py)
     assert manifest["command"].startswith("vanishlab sweep --model rnn --activation tanh,relu")
     assert "--train-steps 0 --lr 0.01 --optimizer adam --clip 1.0 --out" in manifest["command"]
