@@ -30,7 +30,6 @@ named after a folder holding a tab) is read.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from ..core.training_facts import chance_level
 from ..errors import VanishlabError
 from .config import AXES, AXIS_TABLE, LATER_AXES
 from .corrupt_shard import refused_read
+from .cpu import cpu_text
 from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
@@ -406,41 +406,9 @@ def utc_now() -> str:
     return utc_text(datetime.now(UTC))
 
 
-# The settings of the environment that choose the CPU's kernels, and so the last bits of a
-# product: MKL's code path (its instruction set, or conditional numerical reproducibility,
-# MKL_CBWR, which pins one path on every CPU that has it), oneDNN's and ATen's.
-_CPU_SETTINGS = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
-
-
-def _cpu_text() -> str:
-    """The CPU a run measured on, as its manifest's ``versions`` records it: its model, the
-    vector instructions torch found on it, and the settings of :data:`_CPU_SETTINGS` that are
-    set. MKL's matrix products round by the instruction set they run on: the same cells on an
-    AVX2 path and an AVX-512 one differ in the last bits (1e-7 in log10), a chaotic one by up
-    to 0.9 (docs/cli.md, "Parallel runs and Dask")."""
-    import platform
-
-    import torch
-
-    model = ""
-    with (
-        contextlib.suppress(OSError, UnicodeDecodeError),
-        open("/proc/cpuinfo", encoding="utf-8") as info,
-    ):
-        for line in info:
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Processor", "cpu model"):
-                model = " ".join(value.split())
-                break
-    model = model or platform.processor() or platform.machine() or "unknown CPU"
-    parts = [model, torch.backends.cpu.get_cpu_capability()]
-    parts += [f"{k}={os.environ[k]}" for k in _CPU_SETTINGS if os.environ.get(k)]
-    return "; ".join(parts)
-
-
 def package_versions(dask: bool = False) -> dict[str, str]:
     """The versions a manifest records: vanishlab, torch, python, numpy, pandas, pyarrow, the
-    platform, the CPU (:func:`_cpu_text`: where a scheduler is used, this process's, not its
+    platform, the CPU (:func:`~.cpu.cpu_text`: where a scheduler is used, this process's, not its
     workers'), the digest of vanishlab's code (:mod:`.package_digest`, which the version number
     alone does not pin from commit to commit), and dask/distributed when a scheduler is used."""
     import platform
@@ -458,7 +426,7 @@ def package_versions(dask: bool = False) -> dict[str, str]:
         "pandas": pd.__version__,
         "pyarrow": pyarrow.__version__,
         "platform": platform.platform(),
-        "cpu": _cpu_text(),
+        "cpu": cpu_text(),
         PACKAGE_DIGEST_KEY: package_digest(),
     }
     if dask:
