@@ -160,8 +160,15 @@ def trainability_section(tmp_path: Path, **axes: Any) -> Any:
         lr=0.01,
     )
     run = tmp_path / "run"
-    vl.run_sweep(sweep, run, progress=False)
+    # In this process (the cells are bit-identical on any number of workers: test_sweep's
+    # test_workers_are_bit_identical_to_one), not a pool of one worker a core, started for each
+    # section; and the section alone, which reads no other (it never calls view.shows).
+    vl.run_sweep(sweep, run, workers=1, progress=False)
     report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
+        vl.load_results(run),
+        vl.load_cells(run),
+        vl.load_manifest(run),
+        timestamp="2024-01-01",
+        sections=["trainability"],
     )
     return next(s for s in report.sections if s.key == "trainability")
