@@ -39,7 +39,10 @@ def test_a_gated_runs_models_intro_says_its_gate_bias_sets_the_horizon(
 
 
 def _intro_of(run: Path, sweep: vl.Sweep) -> str:
-    vl.run_sweep(sweep, run, progress=False)
+    # In this process, not a pool started per test: the cells are bit-identical on any number
+    # of workers (test_sweep's test_workers_are_bit_identical_to_one). The whole page: the
+    # models section's words name the sections beside it.
+    vl.run_sweep(sweep, run, workers=1, progress=False)
     report = build_report(
         vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
     )
