@@ -33,6 +33,10 @@ _HOLD_LOCK = (
 )
 runner = CliRunner()
 SMALL = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
+# A sweep whose test is not of its workers measures in this process: a pool of one worker a
+# core, each importing torch, took ~5 s of CPU a sweep; the cells are bit-identical on any
+# number of workers (test_sweep's test_workers_are_bit_identical_to_one).
+IN_PROCESS = ["--workers", "1"]
 
 
 def _snapshot(run: Path) -> dict[str, bytes]:
@@ -289,7 +293,7 @@ def test_axis_flags_override_the_experiment(tmp_path):
         app,
         ["sweep", "seq_len", "--smoke", "--seq-len", "3,6", "--activation", "relu",
          "--init", "identity", "--gain", "0.5", "--seeds", "2", "--bias", "false",
-         "--out", str(out), "--quiet"],
+         "--out", str(out), "--quiet", *IN_PROCESS],
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     cells = vl.load_cells(out)
@@ -681,7 +685,7 @@ def test_experiment_by_path_with_sections(tmp_path):
         'SECTIONS = ["decay"]\n'
     )
     out = tmp_path / "run"
-    result = runner.invoke(app, ["sweep", str(module), "--out", str(out), "--quiet"])
+    result = runner.invoke(app, ["sweep", str(module), "--out", str(out), "--quiet", *IN_PROCESS])
     assert result.exit_code == 0, result.stderr
     manifest = vl.load_manifest(out)
     assert manifest["experiment"] == "mine" and manifest["description"] == "My study: tiny."
@@ -774,8 +778,10 @@ def test_a_run_whose_manifest_was_removed_is_named_so(run_dir):
 
 def test_force_extends(run_dir):
     result = runner.invoke(
-        app, ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet"]
-    )
+        app,
+        ["sweep", "--smoke", "--gain", "1,2", "--force", "--out", str(run_dir), "--quiet",
+         *IN_PROCESS],
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert vl.load_manifest(run_dir)["n_cells"] == 16
     assert len(vl.load_cells(run_dir)) == 16
@@ -2178,13 +2184,13 @@ def test_a_run_made_with_a_training_flag_that_trains_nothing_replays(tmp_path):
     command with --lr, which resumes it and, replayed into a new directory, rebuilds it."""
     out, again = tmp_path / "run", tmp_path / "again"
     args = ["sweep", *SMALL, "--seed", "0", "--init", "default", "--activation", "tanh"]
-    result = runner.invoke(app, [*args, "--lr", "0", "--out", str(out), "--quiet"])
+    result = runner.invoke(app, [*args, "--lr", "0", "--out", str(out), "--quiet", *IN_PROCESS])
     assert result.exit_code == 0 and result.stderr.startswith(NO_TRAINING_NOTE), result.stderr
     (command,) = vl.load_manifest(out)["commands"]
     words = shlex.split(command)[1:]
     assert "--lr" in words
     words[words.index("--out") + 1] = str(again)
-    replay = runner.invoke(app, [*words, "--quiet"])
+    replay = runner.invoke(app, [*words, "--quiet", *IN_PROCESS])  # (--workers is not recorded)
     assert replay.exit_code == 0, replay.stderr
     assert sorted(vl.load_cells(again)["cell_id"]) == sorted(vl.load_cells(out)["cell_id"])
 
