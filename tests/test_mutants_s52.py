@@ -42,7 +42,7 @@ import vanishlab as vl
 from vanishlab.sweep.inits import INITS, Init
 from vanishlab.sweep.preflight import check_importable
 
-# --- sweep/preflight.py: check_importable, _main_reruns ---
+# --- sweep/sendable.py (preflight re-exports it): check_importable, _main_reruns ---
 
 
 def _notebook(monkeypatch: pytest.MonkeyPatch, **attrs: object) -> types.ModuleType:

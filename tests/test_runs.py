@@ -2473,9 +2473,9 @@ def test_workers_not_asked_for_are_as_many_as_fit_without_a_note(tmp_path, monke
     from vanishlab.sweep.memory import POOL_BYTES, WORKER_BYTES
 
     used: list[str] = []
-    from vanishlab.sweep import preflight
+    from vanishlab.sweep import capacity
 
-    for module in (sweep_runner, preflight):  # the run's count of workers, and its checks
+    for module in (sweep_runner, capacity):  # the run's count of workers, and its checks
         monkeypatch.setattr(module, "cores", lambda: 4)
     for module in (sweep_runner, plan):  # the run's check, and the plan's memory
         monkeypatch.setattr(module, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)

@@ -1175,9 +1175,9 @@ def test_more_workers_than_cores_are_noted(tmp_path, monkeypatch, capsys):
     """`sweep --workers 64` on 2 cores started 64 processes without a word (96 small cells took
     115.5 s, against 41.5 s for make demo's 96 at the default): a note says the workers share
     the cores. Not for as many workers as cores, nor under progress=False (--quiet)."""
-    import vanishlab.sweep.preflight as preflight
+    import vanishlab.sweep.capacity as capacity
 
-    monkeypatch.setattr(preflight, "cores", lambda: 1)  # the run's count of workers
+    monkeypatch.setattr(capacity, "cores", lambda: 1)  # the run's count of workers
     grid = GRID.replace(hidden_size=(4,), seq_len=(5,), num_layers=(1,), activation=("tanh",))
     vl.run_sweep(grid, tmp_path / "two", workers=2, progress=True)
     err = capsys.readouterr().err

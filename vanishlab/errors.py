@@ -114,7 +114,7 @@ class GridTooLargeError(VanishlabError):
 
 class CellTooLargeError(VanishlabError):
     """A sweep's largest cell needs more memory, by its estimate, than this machine has
-    available: refused before anything runs (:func:`vanishlab.sweep.preflight.check_memory`);
+    available: refused before anything runs (:func:`vanishlab.sweep.capacity.check_memory`);
     or a cell would take longer than one may (``check_time`` beside it).
     The command line adds its advice (``--dry-run``), which Python has no counterpart of."""
 

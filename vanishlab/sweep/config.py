@@ -129,7 +129,7 @@ MODELS: tuple[str, ...] = ALL_MODELS
 
 
 #: The most days a cell, trained or not, may take by :func:`~.cost.cell_cost` (refused over it
-#: up front, :func:`~.preflight.check_time`): a cell cannot stop and resume midway, and
+#: up front, :func:`~.capacity.check_time`): a cell cannot stop and resume midway, and
 #: ``--train-steps 10**12`` was run (for centuries), as an untrained cell of H = 16384 and
 #: T = 100000 was (about 99 days).
 LONGEST_CELL_DAYS = 30

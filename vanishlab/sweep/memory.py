@@ -89,7 +89,7 @@ resident peak ran 1.25-1.51x the live buffers), is an upper estimate of the peak
 out Python's and torch's fixed overhead of a few hundred MB per process: the process that
 measures is alive when the memory available is read. Local workers (``--workers N``) are
 not: each one holds :data:`WORKER_BYTES` of its own beside its cell, and the forkserver that
-forks them :data:`POOL_BYTES` (:func:`vanishlab.sweep.preflight.check_memory` counts both).
+forks them :data:`POOL_BYTES` (:func:`vanishlab.sweep.capacity.check_memory` counts both).
 """
 
 from __future__ import annotations
