@@ -37,7 +37,7 @@ from vanishlab.report.figures import FEW_X, MAX_X_TICKS, draw, x_ticks
 from vanishlab.report.gain_layout import gain_curve, gain_grid
 from vanishlab.report.layout import Plan
 from vanishlab.report.model import Curve, LinePanel, Table
-from vanishlab.report.sections import single_model
+from vanishlab.report.sections import single_model_curves
 from vanishlab.report.sections.learn_command import GATE_INITS
 from vanishlab.report.sections.monitor_table import training_table
 from vanishlab.report.sections.settling import phase_text, phase_unread
@@ -395,7 +395,7 @@ def _fits_caption(run: Path, monkeypatch, state_words: str) -> str:
     """The single model's fits table's caption, its state curve's phase read as
     ``state_words`` and the input's as "stable"."""
     monkeypatch.setattr(
-        single_model,
+        single_model_curves,
         "phase_text",
         lambda fit, memory, seq_len: state_words if fit["source"] == "state" else "stable",
     )

@@ -1050,7 +1050,7 @@ def test_an_analysis_page_names_the_lags_a_rate_was_fitted_on():
     """The analysis page's "fit lags" named the window's end for a curve cut by an exact zero
     inside it; its rate was fitted before the zero. A rate that fitted nothing (-inf, NaN)
     has no fit lags: "—", as in the sweep report's rates table."""
-    from vanishlab.report.sections.single_model import _fit_lags
+    from vanishlab.report.sections.single_model_curves import _fit_lags
 
     fit = {"lag_start": 10, "lag_end": 40}
     assert _fit_lags({**fit, "zero_lag": 21, "rate": -0.3}) == "10–20"

@@ -42,7 +42,8 @@ from .monitor_long_deps import monitor_long_deps_section
 from .overview import overview_section
 from .provenance import provenance_section
 from .rates import rates_section
-from .single_model import curves_section, fits_section, lyapunov_section, model_section
+from .single_model import lyapunov_section, model_section
+from .single_model_curves import curves_section, fits_section
 from .theory import theory_section
 from .trainability import trainability_section
 from .trained import theory_trained_section

@@ -50,6 +50,7 @@ __all__ = [
     "find_fit",
     "fit_horizon_text",
     "fitted_line",
+    "inputs_seq_len",
     "measure_words",
     "measured_curve",
     "model_record",
@@ -262,6 +263,17 @@ def steps_count(value: object) -> int | None:
     """``value`` as a recorded sequence length: a positive int, else None (a bool, a string, a
     float or 0 in a hand-edited manifest)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def inputs_seq_len(model: dict[str, Any]) -> int | None:
+    """The inputs' T, from the manifest's record of them; None where it does not say."""
+    inputs = model.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        return None
+    gaussian = inputs.get("gaussian")
+    if not isinstance(gaussian, dict):
+        return seq_len_of(inputs.get("shape"), inputs.get("batch_first"))
+    return steps_count(gaussian.get("seq_len"))
 
 
 def seconds_text(seconds: float) -> str:
