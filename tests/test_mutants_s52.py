@@ -115,7 +115,7 @@ def test_a_main_whose_file_is_a_pseudo_file_name_is_not_taken_for_a_re_run_one(m
         check_importable([Init("pseudo_test", "an embedded interpreter's", apply)])
 
 
-# --- report/heatmaps.py: text_color, _relative_luminance ---
+# --- report/heat_scale.py (heatmaps re-exports it): text_color, _relative_luminance ---
 
 
 def _contrast(a: object, b: object) -> float:
