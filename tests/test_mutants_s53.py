@@ -121,7 +121,7 @@ def test_where_no_step_was_measured_the_losses_glance_gives_the_chance_level() -
     assert dict(glance.items)["training loss"].endswith(" (chance 0.1667)"), glance.items
 
 
-# --- report/figures.py: _legend_entries, a measured line of no style ---
+# --- report/line_legend.py (was figures._legend_entries): a measured line of no style ---
 
 
 def test_the_loss_beside_its_chance_level_has_a_grey_legend_sample_of_each() -> None:

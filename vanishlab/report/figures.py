@@ -10,6 +10,11 @@ Conventions that keep plots honest: ``-inf`` (an exact zero Jacobian) is never p
 number; it becomes a triangle on the floor of the panel (curves) or a grey cell (heatmaps).
 Text that came from the user (panel titles, legend entries, tick labels) has ``$`` escaped so
 matplotlib never reads it as mathtext; axis labels are the report's own and may use mathtext.
+
+This module lays a line figure out and draws its curves; a panel's ticks and limits are
+:mod:`.line_axes`', the lines' colours and the legend :mod:`.line_legend`'s (the names the
+tests and the sections read re-exported here: :func:`palette`, :data:`CVD_SAFE`,
+:func:`x_ticks`, ...). Heatmaps are :mod:`.heatmaps`'.
 """
 
 from __future__ import annotations
@@ -18,24 +23,39 @@ import io
 import math
 import re
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .figure_layout import RC, TITLE_SIZE, axis_labels, panel_grid, pinned
-from .figure_text import TICK_SIZE, plain, text_width, wrap_title
+from .figure_text import plain, wrap_title
 from .heatmaps import draw_heatmaps
+from .line_axes import (
+    FEW_X,
+    FLOOR_BASE,
+    FLOOR_STEP,
+    MAX_X_TICKS,
+    set_x_ticks,
+    set_y_limits,
+    x_ticks,
+    y_ticks_width,
+)
 from .line_box import Y_TICKS_W, LineBox, line_box, title_room
+from .line_legend import (
+    AT_LEAST_LABEL,
+    BAND_COLOR,
+    CVD_SAFE,
+    REFERENCE_COLOR,
+    add_legend,
+    legend_entries,
+    line_color,
+    palette,
+)
 from .line_style import (
     BAND_MIN_PT,
-    CYCLE_MARKERS,
     LINE_LW,
     MARKER_MS,
-    REFERENCE_LW,
     RING_MS,
     alone,
     covered_curves,
@@ -48,34 +68,19 @@ from .line_style import (
 )
 from .model import Curve, HeatmapGrid, LineGrid, LinePanel
 
-__all__ = ["draw", "figure_svg", "left_margin", "palette", "svg_of"]
-
-FLOOR_COLOR = "#7f7f7f"
-BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
-AT_LEAST_LABEL = "at least (a seed never got there)"
-"""The legend's entry for the carets of :attr:`Curve.at_least_x`."""
-REFERENCE_COLOR = "#444444"  # a reference of no line's style; a legend sample of several colours
-FLOOR_BASE, FLOOR_STEP = 0.025, 0.04  # rug rows of exact zeros, in axes units
-FLAT_SPAN = 1e-9  # a y span below this (relative, at least 1) is a flat curve's rounding
-
-
-#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
-#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
-#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
-#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
-#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
-CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
-
-
-def palette(n: int) -> list[str]:
-    """Colours for ``n`` lines: :data:`CVD_SAFE`, cycled past 6 up to 18 lines, the lines of a
-    colour again told apart by their markers (:func:`.line_style.style_marker`; tab10, for 7 to
-    10, drew two of the activation_init study's 8 inits 4.6 apart to a protanope); else evenly
-    spaced viridis."""
-    if n <= len(CVD_SAFE) * (1 + len(CYCLE_MARKERS)):
-        return [CVD_SAFE[i % len(CVD_SAFE)] for i in range(n)]
-    cmap = mpl.colormaps["viridis"]
-    return [mpl.colors.to_hex(cmap(v)) for v in np.linspace(0.0, 0.92, n)]
+__all__ = [
+    "AT_LEAST_LABEL",
+    "CVD_SAFE",
+    "FEW_X",
+    "MAX_X_TICKS",
+    "REFERENCE_COLOR",
+    "draw",
+    "figure_svg",
+    "left_margin",
+    "palette",
+    "svg_of",
+    "x_ticks",
+]
 
 
 def draw(block: LineGrid | HeatmapGrid) -> Figure:
@@ -96,7 +101,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
     ncols, nrows = max(grid.ncols, 1), max(grid.nrows, 1)
     colors = palette(max(len(grid.legend), 1))
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
-    handles, labels = _legend_entries(grid, shown, colors)
+    handles, labels = legend_entries(grid, shown, colors)
     fig, box = _laid_out(grid, shown, colors, labels)
     width, height = (float(v) for v in fig.get_size_inches())
     left = box.margins[0]
@@ -111,7 +116,7 @@ def _draw_lines(grid: LineGrid) -> Figure:
         (box.ylabel, (0.08 / width, box.centre / height)),
     )
     if handles:
-        _add_legend(fig, handles, labels, grid, box)
+        add_legend(fig, handles, labels, grid, box)
     if grid.figure_note:  # left-aligned with the panels' titles, above everything else
         note = grid.figure_note[0].upper() + grid.figure_note[1:]
         size = float(RC["legend.fontsize"])
@@ -127,7 +132,7 @@ def left_margin(grid: LineGrid) -> float:
     colors = palette(max(len(grid.legend), 1))
     shown = [p for p in grid.panels if p.row < nrows and p.col < ncols]
     with pinned():
-        labels = _legend_entries(grid, shown, colors)[1]
+        labels = legend_entries(grid, shown, colors)[1]
         return _laid_out(grid, shown, colors, labels)[1].margins[0]
 
 
@@ -140,7 +145,7 @@ def _laid_out(
     nrows, ncols = max(grid.nrows, 1), max(grid.ncols, 1)
     box = line_box(grid, shown, labels, nrows, ncols)
     fig, axes = _draw_panels(grid, shown, colors, box)
-    extra = max((_y_ticks_width(ax) for ax in axes.flat if ax.get_visible()), default=0.0)
+    extra = max((y_ticks_width(ax) for ax in axes.flat if ax.get_visible()), default=0.0)
     if extra > Y_TICKS_W:
         box = line_box(grid, shown, labels, nrows, ncols, ticks=extra - Y_TICKS_W + 0.03)
         fig, axes = _draw_panels(grid, shown, colors, box)
@@ -158,69 +163,6 @@ def _draw_panels(
     for panel in shown:
         _draw_panel(axes[panel.row, panel.col], panel, grid, colors, box)
     return fig, axes
-
-
-def _y_ticks_width(ax: Axes) -> float:
-    """The inches of the widest y tick label ``ax`` will draw (a log axis's decades: none)."""
-    if ax.get_yscale() != "linear":
-        return 0.0
-    lo, hi = sorted(ax.get_ylim())
-    ticks = [t for t in ax.yaxis.get_major_locator()() if lo <= t <= hi]
-    texts = ax.yaxis.get_major_formatter().format_ticks(ticks)
-    return max((text_width(t, TICK_SIZE) for t in texts if t), default=0.0)
-
-
-def _legend_entries(
-    grid: LineGrid, shown: list[LinePanel], colors: list[str]
-) -> tuple[list[Line2D | Patch], list[str]]:
-    """The legend's handles and their labels: each line style drawn in ``shown``, each
-    reference (in the one colour it is drawn in, else grey; with its ring where one stands
-    alone), the floor's and the carets' markers and
-    the stable band, where the panels draw them."""
-    used = {c.style for p in shown for c in p.curves if not c.reference}
-    references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
-    # A reference's sample is drawn in the colour the panels draw it in where that is one (a
-    # grey sample beside a measured line's coloured one read as a grey line of its own); in
-    # the neutral grey where it takes several (each its measured line's: the caption says so).
-    drawn: dict[str, set[str]] = {}
-    for c in (c for p in shown for c in p.curves if c.reference):
-        drawn.setdefault(c.label, set()).add(_color(c, colors))
-    # A reference drawn as an open ring somewhere (a lone point: one T) shows the ring too.
-    ringed = {c.label for p in shown for c in p.curves if c.reference and alone(c.y).any()}
-    any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
-    handles: list[Line2D | Patch] = []
-    labels: list[str] = []
-    for s, label in enumerate(grid.legend):
-        if s in used:
-            shape = style_marker(s, len(grid.legend), len(CVD_SAFE))
-            line = Line2D([], [], color=colors[s % len(colors)], lw=1.6, marker=shape, ms=4.0)
-            handles.append(line)
-            labels.append(plain(label))
-    # Measured lines of one unnamed style beside a reference: the legend listed the dashed
-    # line alone (the solid one explained only in the caption). Both kinds, or neither.
-    # A measured line of no style (a monitor's training loss, beside its chance level) is
-    # drawn in the reference grey: its sample too.
-    measured = sorted(s for s in used if s is not None)
-    if not grid.legend and references and (measured or None in used):
-        color = colors[measured[0] % len(colors)] if measured else REFERENCE_COLOR
-        handles.append(Line2D([], [], color=color, lw=1.6))
-        labels.append(plain(grid.line_label))
-    for label, dotted in references.items():
-        ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}
-        color = next(iter(drawn[label])) if len(drawn[label]) == 1 else REFERENCE_COLOR
-        line = Line2D([], [], color=color, lw=REFERENCE_LW, ls=dashes(dotted), **ring)
-        handles.append(line)
-        labels.append(plain(label))
-    if any_floor:
-        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
-        labels.append("exact zero (−∞)")
-    if any(len(c.at_least_x) and not c.reference for p in shown for c in p.curves):
-        handles.append(Line2D([], [], ls="none", marker="^", color=FLOOR_COLOR, ms=5))
-        labels.append(grid.at_least_label or AT_LEAST_LABEL)
-    if grid.stable_band and shown:  # its true width: it may be drawn wider (BAND_MIN_PT)
-        handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
-        labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")
-    return handles, labels
 
 
 def _draw_panel(
@@ -245,14 +187,14 @@ def _draw_panel(
         # One rug row per curve, stacked on the panel's floor, below all data.
         y = np.full(len(curve.floor_x), FLOOR_BASE + FLOOR_STEP * row)  # in axes units
         ax.plot(curve.floor_x, y, transform=ax.get_xaxis_transform(), ls="none", marker="v")
-        ax.lines[-1].set(ms=3.6, color=_color(curve, colors), clip_on=False)
-    _set_y_limits(ax, grid, len(floors))
+        ax.lines[-1].set(ms=3.6, color=line_color(curve, colors), clip_on=False)
+    set_y_limits(ax, grid, len(floors))
     if band is not None and not grid.log_y:
         half = _band_half(grid.stable_band, ax.get_ylim(), box.panel[1])
         if half > grid.stable_band:  # (the limits are set: the wider band moves none)
             band.remove()
             ax.axhspan(-half, half, color=BAND_COLOR, lw=0).set_zorder(0)
-    _set_x_ticks(ax, panel, grid)
+    set_x_ticks(ax, panel, grid)
     if not grid.log_y:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
 
@@ -267,7 +209,7 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
     rings = covered_points(panel.curves, shown=drawn) if grid.markers else {}
     under = covered_curves(panel.curves, reference=True, shown=drawn)
     for i, curve in enumerate(panel.curves):
-        color = _color(curve, colors)
+        color = line_color(curve, colors)
         shape = style_marker(curve.style, len(grid.legend), len(CVD_SAFE))
         if curve.reference:  # dashed; an open marker where a point stands alone
             at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
@@ -283,115 +225,6 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
         _draw_curve(ax, curve, color, grid.markers, lw=lw, rings=rings.get(i), shape=shape)
 
 
-def _set_y_limits(ax: Axes, grid: LineGrid, n_floors: int) -> None:
-    """The y limits: a flat curve's widened (not on a log scale), the grid's ``y_span`` held,
-    and room below the data for ``n_floors`` rows of floor markers."""
-    if not grid.log_y:
-        ax.set_ylim(*_readable_span(*ax.get_ylim()))
-    if grid.y_span is not None:  # fractions all at 1 autoscaled to 0.95..1.05: mid-height
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(min(lo, grid.y_span[0]), max(hi, grid.y_span[1]))
-    if n_floors:
-        lo, hi = ax.get_ylim()
-        room = FLOOR_BASE + FLOOR_STEP * n_floors
-        ax.set_ylim(lo - room * (hi - lo) / (1.0 - room), hi)
-
-
-#: The most x ticks a figure of points draws where it has more than :data:`FEW_X` x values.
-MAX_X_TICKS = 6
-#: A figure of points with at most this many x values ticks each of them.
-FEW_X = 8
-
-
-def x_ticks(xs: np.ndarray, marks: list[float]) -> np.ndarray:
-    """The x ticks of a panel of points at the measured ``xs``: each of them where they are at
-    most :data:`FEW_X`, else a readable few of them, at least 1/:data:`MAX_X_TICKS` of the
-    range apart, the ends first (a gain phase diagram of 10 gains read 0.8 / 1.6 / 2.4,
-    matplotlib's, none of them a gain measured). The ``marks`` that lie in range (a critical
-    gain drawn, a gain axis's 1), in their order, come first, each but where a tick already
-    chosen lies that near (two critical gains 0.07 apart printed over each other), or, of few
-    ``xs``, a measured one (√2 beside a measured 1.5)."""
-    xs = np.unique(np.asarray(xs, dtype=np.float64))
-    if not len(xs):
-        return xs
-    lo, hi = float(xs[0]), float(xs[-1])
-    few = len(xs) <= FEW_X
-    gap = (hi - lo) / MAX_X_TICKS  # a tick label's room on a panel of the page's width
-    chosen: list[float] = []
-    for m in (float(m) for m in marks if lo <= m <= hi):
-        beside = chosen if not few else [*chosen, *(x for x in xs if x != m)]
-        if all(abs(m - c) >= gap for c in beside):
-            chosen.append(m)
-    if few:  # each measured x, and the marks that lie between them
-        return np.unique(np.concatenate([xs, chosen]))
-    for x in (lo, hi, *xs[1:-1]):
-        if all(abs(x - c) >= gap for c in chosen):
-            chosen.append(float(x))
-    return np.unique(np.array(chosen))
-
-
-def _set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
-    """The x limits and ticks: at the measured x values (a predicted curve's dense x and a
-    critical gain's would put them elsewhere, and differently from a panel without
-    predictions), a readable few of them where they are many (:func:`x_ticks`, with its
-    dotted marker lines' x, then the grid's :attr:`~.model.LineGrid.x_marks`) in a figure of
-    points, else at most 5 chosen by matplotlib."""
-    measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
-    xs = np.unique(np.concatenate(measured or [np.empty(0)]))
-    if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
-        # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
-        lo, hi = ax.get_xlim()
-        ax.set_xlim(min(lo, xs[0] - 0.5), max(hi, xs[0] + 0.5))
-    if grid.x_span is not None:  # all recorded steps, gaps at either end too (a monitor's)
-        lo, hi = ax.get_xlim()
-        ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
-    if grid.markers and len(xs):
-        lines = [float(c.x[0]) for c in panel.curves if c.dotted and len(c.x)]
-        ticks = x_ticks(xs, [*lines, *grid.x_marks])  # the critical gain drawn, else 1
-        ax.set_xticks(ticks, [format_number(v) for v in ticks])
-    elif len(xs) == 1:
-        ax.set_xticks(xs, [format_number(v) for v in xs])
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
-
-
-def _add_legend(
-    fig: Figure, handles: list[Line2D | Patch], labels: list[str], grid: LineGrid, box: LineBox
-) -> None:
-    """The figure's legend: in columns above the panels of a wide grid, else on their right;
-    its title left-aligned in both places, as the panels' titles are (on the right it stood
-    centred over entries of unequal widths)."""
-    width, height = (float(v) for v in fig.get_size_inches())
-    below = box.note_h / height  # under the figure's note line, where it has one
-    if box.legend_h:
-        loc, anchor, ncols = "upper left", (box.margins[0] / width, 1.0 - below), box.legend_cols
-    else:
-        loc, anchor, ncols = "upper right", (1.0, 1.0 - 0.05 / height - below), 1
-    fig.legend(
-        handles,
-        labels,
-        loc=loc,
-        bbox_to_anchor=anchor,
-        ncols=ncols,
-        title=plain(grid.legend_title) or None,
-        alignment="left",
-        frameon=False,
-    )
-
-
-def _readable_span(lo: float, hi: float) -> tuple[float, float]:
-    """The y limits of a panel whose curves are flat but for rounding (an IRNN's norm, flat
-    at log10 sqrt(H) to ~1e-12) widened as matplotlib widens an exactly flat one, around
-    their value: autoscaled, such a span drew ticks 1e-12 apart, read by an offset."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return lo, hi
-    mid = (lo + hi) / 2
-    if hi - lo >= FLAT_SPAN * max(1.0, abs(mid)):
-        return lo, hi
-    pad = 0.05 * max(1.0, abs(mid))
-    return mid - pad, mid + pad
-
-
 def _band_half(tol: float, ylim: tuple[float, float], panel_h: float) -> float:
     """The half-height (data units) at which the stable band ``|y| <= tol`` is drawn on a
     panel ``panel_h`` inches tall with y limits ``ylim``: ``tol``, or as much as makes the band
@@ -400,10 +233,6 @@ def _band_half(tol: float, ylim: tuple[float, float], panel_h: float) -> float:
     if not math.isfinite(span) or span == 0:
         return tol
     return max(tol, BAND_MIN_PT / 2 * span / (72 * panel_h))
-
-
-def _color(curve: Curve, colors: list[str]) -> str:
-    return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
 
 
 def _draw_curve(
@@ -451,11 +280,6 @@ def _every_few(y: np.ndarray, marks: int = 6) -> np.ndarray:
     """About ``marks`` of the finite points of ``y``, evenly spaced, from its first."""
     finite = np.flatnonzero(np.isfinite(y))
     return np.isin(np.arange(len(y)), finite[:: max(1, round(len(finite) / marks))])
-
-
-def format_number(value: float) -> str:
-    """A tick label: integers without a decimal point, others with up to 3 significant digits."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
 
 
 _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)

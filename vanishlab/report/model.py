@@ -158,7 +158,7 @@ class LineGrid:
     #: miss (the panels' titles looked like every value).
     figure_note: str = ""
     #: The legend's words for the carets of :attr:`Curve.at_least_x` ("" : a mean over seeds'
-    #: lower bound, :data:`~vanishlab.report.figures.AT_LEAST_LABEL`).
+    #: lower bound, :data:`~vanishlab.report.line_legend.AT_LEAST_LABEL`).
     at_least_label: str = ""
     #: Figures of one section with the same non-empty ``align`` are drawn with one left margin,
     #: the widest any of them needs (:func:`~vanishlab.report.render.render_html` sets

@@ -1,0 +1,137 @@
+"""The colours of a line figure's lines and its legend (:mod:`.figures`): up to 6 lines in Okabe &
+Ito's colour-blind-safe colours, past them the same colours again told apart by shapes
+(:func:`palette`), a reference's and the floor's greys; the legend's entries (each line style,
+each reference, the floor's and the carets' markers, the stable band) and where it stands.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .figure_text import plain
+from .line_axes import format_number
+from .line_box import LineBox
+from .line_style import CYCLE_MARKERS, REFERENCE_LW, alone, dashes, style_marker
+from .model import Curve, LineGrid, LinePanel
+
+__all__ = [
+    "AT_LEAST_LABEL",
+    "BAND_COLOR",
+    "CVD_SAFE",
+    "FLOOR_COLOR",
+    "REFERENCE_COLOR",
+    "add_legend",
+    "legend_entries",
+    "line_color",
+    "palette",
+]
+
+FLOOR_COLOR = "#7f7f7f"
+BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6), lighter than 0
+AT_LEAST_LABEL = "at least (a seed never got there)"
+"""The legend's entry for the carets of :attr:`Curve.at_least_x`."""
+REFERENCE_COLOR = "#444444"  # a reference of no line's style; a legend sample of several colours
+
+
+#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
+#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
+#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
+#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
+#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
+CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
+
+
+def palette(n: int) -> list[str]:
+    """Colours for ``n`` lines: :data:`CVD_SAFE`, cycled past 6 up to 18 lines, the lines of a
+    colour again told apart by their markers (:func:`.line_style.style_marker`; tab10, for 7 to
+    10, drew two of the activation_init study's 8 inits 4.6 apart to a protanope); else evenly
+    spaced viridis."""
+    if n <= len(CVD_SAFE) * (1 + len(CYCLE_MARKERS)):
+        return [CVD_SAFE[i % len(CVD_SAFE)] for i in range(n)]
+    cmap = mpl.colormaps["viridis"]
+    return [mpl.colors.to_hex(cmap(v)) for v in np.linspace(0.0, 0.92, n)]
+
+
+def legend_entries(
+    grid: LineGrid, shown: list[LinePanel], colors: list[str]
+) -> tuple[list[Line2D | Patch], list[str]]:
+    """The legend's handles and their labels: each line style drawn in ``shown``, each
+    reference (in the one colour it is drawn in, else grey; with its ring where one stands
+    alone), the floor's and the carets' markers and
+    the stable band, where the panels draw them."""
+    used = {c.style for p in shown for c in p.curves if not c.reference}
+    references = {c.label: c.dotted for p in shown for c in p.curves if c.reference}
+    # A reference's sample is drawn in the colour the panels draw it in where that is one (a
+    # grey sample beside a measured line's coloured one read as a grey line of its own); in
+    # the neutral grey where it takes several (each its measured line's: the caption says so).
+    drawn: dict[str, set[str]] = {}
+    for c in (c for p in shown for c in p.curves if c.reference):
+        drawn.setdefault(c.label, set()).add(line_color(c, colors))
+    # A reference drawn as an open ring somewhere (a lone point: one T) shows the ring too.
+    ringed = {c.label for p in shown for c in p.curves if c.reference and alone(c.y).any()}
+    any_floor = any(len(c.floor_x) and not c.reference for p in shown for c in p.curves)
+    handles: list[Line2D | Patch] = []
+    labels: list[str] = []
+    for s, label in enumerate(grid.legend):
+        if s in used:
+            shape = style_marker(s, len(grid.legend), len(CVD_SAFE))
+            line = Line2D([], [], color=colors[s % len(colors)], lw=1.6, marker=shape, ms=4.0)
+            handles.append(line)
+            labels.append(plain(label))
+    # Measured lines of one unnamed style beside a reference: the legend listed the dashed
+    # line alone (the solid one explained only in the caption). Both kinds, or neither.
+    # A measured line of no style (a monitor's training loss, beside its chance level) is
+    # drawn in the reference grey: its sample too.
+    measured = sorted(s for s in used if s is not None)
+    if not grid.legend and references and (measured or None in used):
+        color = colors[measured[0] % len(colors)] if measured else REFERENCE_COLOR
+        handles.append(Line2D([], [], color=color, lw=1.6))
+        labels.append(plain(grid.line_label))
+    for label, dotted in references.items():
+        ring = {"marker": "o", "mfc": "white", "ms": 4.0} if label in ringed else {}
+        color = next(iter(drawn[label])) if len(drawn[label]) == 1 else REFERENCE_COLOR
+        line = Line2D([], [], color=color, lw=REFERENCE_LW, ls=dashes(dotted), **ring)
+        handles.append(line)
+        labels.append(plain(label))
+    if any_floor:
+        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
+        labels.append("exact zero (−∞)")
+    if any(len(c.at_least_x) and not c.reference for p in shown for c in p.curves):
+        handles.append(Line2D([], [], ls="none", marker="^", color=FLOOR_COLOR, ms=5))
+        labels.append(grid.at_least_label or AT_LEAST_LABEL)
+    if grid.stable_band and shown:  # its true width: it may be drawn wider (BAND_MIN_PT)
+        handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
+        labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")
+    return handles, labels
+
+
+def add_legend(
+    fig: Figure, handles: list[Line2D | Patch], labels: list[str], grid: LineGrid, box: LineBox
+) -> None:
+    """The figure's legend: in columns above the panels of a wide grid, else on their right;
+    its title left-aligned in both places, as the panels' titles are (on the right it stood
+    centred over entries of unequal widths)."""
+    width, height = (float(v) for v in fig.get_size_inches())
+    below = box.note_h / height  # under the figure's note line, where it has one
+    if box.legend_h:
+        loc, anchor, ncols = "upper left", (box.margins[0] / width, 1.0 - below), box.legend_cols
+    else:
+        loc, anchor, ncols = "upper right", (1.0, 1.0 - 0.05 / height - below), 1
+    fig.legend(
+        handles,
+        labels,
+        loc=loc,
+        bbox_to_anchor=anchor,
+        ncols=ncols,
+        title=plain(grid.legend_title) or None,
+        alignment="left",
+        frameon=False,
+    )
+
+
+def line_color(curve: Curve, colors: list[str]) -> str:
+    return REFERENCE_COLOR if curve.style is None else colors[curve.style % len(colors)]
