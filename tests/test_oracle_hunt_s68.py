@@ -641,6 +641,75 @@ def test_float32_lstm_products_below_float32s_range_read_exact_or_minus_inf() ->
     assert finite >= 100  # c0 up to ~10.4: k at least float32's tiny / 8, read exactly
 
 
+def _sig(a: float) -> float:
+    return 1 / (1 + math.exp(-a))
+
+
+def _tanh_d(a: float) -> float:
+    e = math.exp(-2 * abs(a))
+    return 4 * e / (1 + e) ** 2
+
+
+def _one_unit(kind: str, w_ih: list[float], w_hh: list[float], b_ih: list[float]) -> nn.Module:
+    mod = nn.LSTM(1, 1) if kind == "LSTM" else nn.GRU(1, 1)
+    with torch.no_grad():
+        mod.weight_ih_l0.copy_(torch.tensor(w_ih)[:, None])
+        mod.weight_hh_l0.copy_(torch.tensor(w_hh)[:, None])
+        mod.bias_hh_l0.zero_()
+        mod.bias_ih_l0.copy_(torch.tensor(b_ih))
+    return mod
+
+
+# Each a float32 one-step row that is one product of normal factors (x = a, h0 = 0): the LSTM's
+# input row i tanh'(a_g) (coef, with i = sigmoid(-70), o = sigmoid(30), k ~ 1), the GRU's input
+# row q_n = (1 - z) tanh'(a_n) (coef, z = sigmoid(70)) and its state row r q_n W_hn (coef_hn,
+# r = sigmoid(-30), z = 0). Its value in float64: (module, source, a range, value at a).
+_PRODUCTS = {
+    "lstm coef": (
+        lambda: _one_unit("LSTM", [0, 0, 1, 0], [0, 0, 0, 0], [-70.0, 0.0, 0.0, 30.0]),
+        "input",
+        (5.0, 18.3),
+        lambda a: _sig(30) * _tanh_d(_sig(-70) * math.tanh(a)) * _sig(-70) * _tanh_d(a),
+    ),
+    "gru coef": (
+        lambda: _one_unit("GRU", [0, 0, 1], [0, 0, 0], [0.0, 70.0, 0.0]),
+        "input",
+        (5.0, 18.3),
+        lambda a: _sig(-70) * _tanh_d(a),
+    ),
+    "gru coef_hn": (
+        lambda: _one_unit("GRU", [0, 0, 1], [0, 0, 1], [-30.0, -200.0, 0.0]),
+        "state",
+        (28.0, 40.0),
+        lambda a: _sig(-30) * _tanh_d(a),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_PRODUCTS))
+def test_every_float32_coefficient_product_below_float32s_range_reads_exact_or_minus_inf(
+    case: str,
+) -> None:
+    """The test above pins k; the same rule holds for every coefficient that is a product
+    (_digitless_products): the LSTM's coef, the GRU's coef and coef_hn. On the code before
+    8d2da589 each read up to 0.28 in log10 off where the product rounds to a subnormal (94 or
+    95 of these a off by more than 1e-5), finite and unflagged; with its own flush taken out,
+    each fails here while the rest of this file passes."""
+    build, source, (lo, hi), value = _PRODUCTS[case]
+    finite = 0
+    for a in torch.arange(lo, hi, 0.05).tolist():
+        mod = build()
+        x = torch.full((1, 1, 1), a)
+        got = vl.jacobian_log_norms(
+            mod, x, torch.zeros(1, 1, 1) if "hn" in case else None, sources=(source,)
+        )
+        read = float((got.input_fro if source == "input" else got.state_fro).flatten()[-1])
+        true = math.log10(value(a))
+        assert read == -math.inf or abs(read - true) <= 1e-5, (case, a, read, true)
+        finite += math.isfinite(read)
+    assert finite >= 40  # the product at least float32's tiny / 8: read exactly
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_lyapunov_with_k_q0_and_discard_matches_a_plain_qr(kind: str) -> None:
     """k = 3 of 2 L H (LSTM) or L H exponents from a random q0, 10 steps discarded, against
