@@ -124,3 +124,14 @@ def test_the_manifest_records_the_cpu_and_the_settings_that_choose_its_kernels(m
     cpu = package_versions()["cpu"]
     assert torch.backends.cpu.get_cpu_capability() in cpu.split("; ")
     assert "MKL_CBWR=AVX2" in cpu.split("; ") and "MKL_ENABLE_INSTRUCTIONS" not in cpu
+
+
+def test_a_dask_run_s_cpu_says_it_is_the_client_s_not_the_cells():
+    """With --scheduler the cells are measured on the workers, and the manifest's ``cpu`` is
+    this process's: the page's Versions block said "cpu: Intel(R) Xeon(R) Processor; AVX512"
+    of a run whose cells no such CPU had measured, as a local run's says it."""
+    from vanishlab.sweep.cpu import CLIENT_ONLY
+    from vanishlab.sweep.manifest import package_versions
+
+    assert package_versions(dask=True)["cpu"].endswith("; " + CLIENT_ONLY)
+    assert CLIENT_ONLY not in package_versions()["cpu"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["CPU_SETTINGS", "cpu_text"]
+__all__ = ["CLIENT_ONLY", "CPU_SETTINGS", "cpu_text"]
 
 # The settings of the environment that choose the CPU's kernels, and so the last bits of a
 # product: MKL's code path (its instruction set, or conditional numerical reproducibility,
@@ -18,10 +18,16 @@ __all__ = ["CPU_SETTINGS", "cpu_text"]
 CPU_SETTINGS = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 
 
-def cpu_text() -> str:
+#: What a Dask run's record adds: its cells were measured on the workers, whose CPUs it does
+#: not know (a page that named the client's CPU alone told a reader the cells' CPU).
+CLIENT_ONLY = "this client's; the workers' measured the cells and are not recorded"
+
+
+def cpu_text(*, client_only: bool = False) -> str:
     """``"Intel(R) Xeon(R) Processor; AVX512; MKL_CBWR=AVX2"``: the CPU's model (from
     ``/proc/cpuinfo``, else :func:`platform.processor`), the vector instructions torch found
-    on it, and the settings of :data:`CPU_SETTINGS` that are set."""
+    on it, and the settings of :data:`CPU_SETTINGS` that are set; with ``client_only`` (a run
+    on a Dask cluster), :data:`CLIENT_ONLY` after them."""
     import platform
 
     import torch
@@ -39,4 +45,4 @@ def cpu_text() -> str:
     model = model or platform.processor() or platform.machine() or "unknown CPU"
     parts = [model, torch.backends.cpu.get_cpu_capability()]
     parts += [f"{k}={os.environ[k]}" for k in CPU_SETTINGS if os.environ.get(k)]
-    return "; ".join(parts)
+    return "; ".join([*parts, CLIENT_ONLY] if client_only else parts)

@@ -408,9 +408,10 @@ def utc_now() -> str:
 
 def package_versions(dask: bool = False) -> dict[str, str]:
     """The versions a manifest records: vanishlab, torch, python, numpy, pandas, pyarrow, the
-    platform, the CPU (:func:`~.cpu.cpu_text`: where a scheduler is used, this process's, not its
-    workers'), the digest of vanishlab's code (:mod:`.package_digest`, which the version number
-    alone does not pin from commit to commit), and dask/distributed when a scheduler is used."""
+    platform, the CPU (:func:`~.cpu.cpu_text`: where a scheduler is used, this process's, said
+    so, not its workers'), the digest of vanishlab's code (:mod:`.package_digest`, which the
+    version number alone does not pin from commit to commit), and dask/distributed when a
+    scheduler is used."""
     import platform
 
     import numpy as np
@@ -426,7 +427,7 @@ def package_versions(dask: bool = False) -> dict[str, str]:
         "pandas": pd.__version__,
         "pyarrow": pyarrow.__version__,
         "platform": platform.platform(),
-        "cpu": cpu_text(),
+        "cpu": cpu_text(client_only=dask),
         PACKAGE_DIGEST_KEY: package_digest(),
     }
     if dask:
