@@ -186,7 +186,7 @@ def _digitless_products(d: torch.Tensor) -> torch.Tensor:
     0: the rule :func:`~vanishlab.core.forward.flush_digitless` applies to one derivative,
     applied to the products of gates, states and derivatives that the coefficients are. Two
     normal factors can round to a subnormal with a few bits left: a float32 LSTM whose o =
-    sigma(-70) and tanh'(c') = 1e-13 (both normal) read |dh/dc0| = 10^-44.85 where it is
+    sigma(-70) and tanh'(c') = 1.8e-15 (both normal) read |dh/dc0| = 10^-44.85 where it is
     10^-45.14, finite and unflagged; such a product now reads as exactly 0 (-inf), as a
     derivative past the first subnormals does. Signed values (g sigma'(a_i), (h - n)
     sigma'(a_z)) by their magnitude."""
