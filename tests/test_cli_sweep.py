@@ -1317,12 +1317,12 @@ def test_a_stop_in_a_listing_is_the_bare_word(monkeypatch, command, stop, said, 
     """A listing keeps nothing to resume (``stopped=""``): its stop's line is the word alone,
     not "interrupted: " with nothing after the colon (a mutation review: the branch that drops
     the colon was untested)."""
-    from vanishlab.cli import sweep as sweep_cli
+    from vanishlab.cli import listings
 
     def stopped(text: str = "", done: str = "") -> None:
         raise stop
 
-    monkeypatch.setattr(sweep_cli, "say", stopped)
+    monkeypatch.setattr(listings, "say", stopped)
     result = runner.invoke(app, [command])
     assert (result.exit_code, result.stderr) == (status, f"{said}\n"), result.stderr
 

@@ -555,7 +555,7 @@ def test_a_stopped_dry_run_says_it_wrote_nothing(tmp_path, monkeypatch, smoke_ru
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep_cli, "_print_plan", stopped)
+    monkeypatch.setattr(sweep_cli, "print_plan", stopped)
     for out in (smoke_run_dir, tmp_path / "new"):
         result = CliRunner().invoke(app, ["sweep", "--out", str(out), "--dry-run"])
         assert result.exit_code == 130, result.stderr
