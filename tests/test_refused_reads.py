@@ -468,7 +468,7 @@ def test_a_run_directory_that_cannot_be_written_keeps_its_os_error_as_the_cause(
 def test_a_note_says_a_path_s_byte_of_another_encoding_as_an_error_line_does(tmp_path, monkeypatch):
     """A sweep's 'moved aside (corrupt; measured again): PATH' on stderr said a path's byte
     that is no UTF-8 '\\udcff', where an error's line said '\\xff': every line on stderr now
-    has one writer (cli/_app.note)."""
+    has one writer (cli/output.note)."""
     from typer.testing import CliRunner
 
     from vanishlab.cli import app
@@ -493,8 +493,8 @@ def test_a_note_says_a_path_s_byte_of_another_encoding_as_an_error_line_does(tmp
 
 
 def test_every_line_on_stderr_has_one_writer():
-    """No command writes stderr itself (typer.echo(..., err=True)): cli/_app.note does."""
+    """No command writes stderr itself (typer.echo(..., err=True)): cli/output.note does."""
     cli = Path(vl.__file__).parent / "cli"
     for path in cli.glob("*.py"):
-        if path.name != "_app.py":
+        if path.name != "output.py":
             assert "err=True" not in path.read_text(), path.name

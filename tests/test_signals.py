@@ -672,13 +672,13 @@ def test_a_stop_line_on_a_stderr_closed_in_the_process_changes_no_status(monkeyp
     so the command's status is the stop's or the error's."""
     import io
 
-    from vanishlab.cli import _app
+    from vanishlab.cli import output
 
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr(sys, "stderr", closed)
-    assert _app._interrupted("interrupted").exit_code == _app.INTERRUPTED
-    assert _app.fail("bad input").exit_code == _app.USAGE_ERROR
+    assert output.interrupted("interrupted").exit_code == output.INTERRUPTED
+    assert output.fail("bad input").exit_code == output.USAGE_ERROR
 
 
 def test_the_console_command_s_stop_line_and_flush_pass_over_a_stderr_that_cannot_take_them(
@@ -686,7 +686,7 @@ def test_the_console_command_s_stop_line_and_flush_pass_over_a_stderr_that_canno
 ):
     """__main__'s own writes before it ends by the signal (the stop's line, the last flush of
     stdout and stderr) pass over a stream closed in the process (ValueError), one that fails
-    (OSError) and none at all, as _app.note does; where stderr can take the line, the line
+    (OSError) and none at all, as output.note does; where stderr can take the line, the line
     is written."""
     import io
 

@@ -2,7 +2,7 @@
 
 The command line's modules are imported here, inside the entry point, so that a Ctrl-C while
 they load, or while typer builds its commands (the first tenth of a second), ends in the same
-one line as one during a command (:func:`vanishlab.cli._app.user_errors`), not in a
+one line as one during a command (:func:`vanishlab.cli.command_errors.user_errors`), not in a
 traceback. They load inside :func:`vanishlab.cli.stops.terminable` (the standard library only,
 imported first): a stop raised in a finalizer then, which Python ignores (importlib's module
 locks have weakref callbacks), is sent again, as during a command; it was lost, and a sweep

@@ -31,7 +31,7 @@ __all__ = [
 TRACEBACK = "VANISHLAB_TRACEBACK"
 """The environment variable that, set (to anything but :data:`_TRACEBACK_OFF`), shows the
 traceback behind an error vanishlab says in one line: a command ends in it instead (status 1;
-``cli._app``), and a sweep's cell that fails with an error prints it as it is recorded
+``cli.command_errors``), and a sweep's cell that fails with an error prints it as it is recorded
 (``sweep.measure``). A MemoryError from a shape bug that asked for 7 PiB read as the machine's
 shortage, its origin lost."""
 
@@ -71,7 +71,7 @@ def python_words(text: str) -> str:
 def on_command_line() -> Iterator[None]:
     """While a command runs: a :class:`VanishlabError` keeps both names of an option in
     ``str(err)`` (the words another message embeds, and that the command line's one writer of
-    lines, ``cli._app.note``, turns into :func:`command_line_words`); elsewhere ``str(err)`` is
+    lines, ``cli.output.note``, turns into :func:`command_line_words`); elsewhere ``str(err)`` is
     :func:`python_words`."""
     global _command_line
     _command_line += 1

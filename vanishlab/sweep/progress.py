@@ -73,7 +73,7 @@ def is_terminal() -> bool:
 
 def status_line(text: str) -> None:
     """``text`` as one line on stderr, at once (a plain line, or one above a terminal's bar):
-    the one writer of every line vanishlab says there (``cli._app.note`` is it too).
+    the one writer of every line vanishlab says there (``cli.output.note`` is it too).
 
     A stderr that cannot take it is passed over: progress and notes neither end the work nor
     change its status. ``2>/dev/full`` (or a pipe whose reader has gone) stopped a sweep at its
