@@ -40,15 +40,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core import global_rng
 from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import module_weight, prepare_inputs
+from ..core.inputs import prepare_inputs
 from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
-from ..errors import NonFiniteStateError, VanishlabError
 from ..sweep import store
-from ..sweep.cell import empty_frame
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
 from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasured
@@ -56,29 +53,14 @@ from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
 from .gate_memory import gate_memory_steps
-from .measure import (
-    cell_id,
-    check_probe_fits,
-    measure_rows,
-    module_config,
-    probe_memory_refused,
-    top_lyapunov,
-)
+from .measure import cell_id, check_probe_fits, module_config
 from .monitor_dir import check_earlier, moved_refused, moved_steps, new_manifest
-from .monitored import (
-    check_same_module,
-    clone_tensors,
-    failure_kind,
-    find_module,
-    non_finite_parameter,
-    tensor_digest,
-)
+from .monitor_measure import measure_step
+from .monitored import check_same_module, clone_tensors, find_module, tensor_digest
 from .step_args import chance_number, check_loss, loss_number
+from .step_order import STEP_MAX, check_not_back, check_same_weights, none_recorded
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
-
-STEP_MAX = 2**63 - 1
-"""The largest step number (the shards' ``step`` column is int64)."""
 
 
 class JacobianMonitor:
@@ -261,7 +243,9 @@ class JacobianMonitor:
             # "holds no measured step", and the training script said nothing.
             lock.__exit__(exc_type, exc, tb)
             if not stopped:
-                warnings.warn(self._none_recorded(), UserWarning, stacklevel=2)
+                warnings.warn(
+                    none_recorded(self._last_given, self.every, self.out), UserWarning, stacklevel=2
+                )
             return
         try:
             self._manifest["finished"] = None if stopped else utc_now()
@@ -272,21 +256,6 @@ class JacobianMonitor:
             store.write_manifest(self.out, self._manifest)
         finally:
             lock.close()  # the manifest is written: its run stays, its lock goes
-
-    def _none_recorded(self) -> str:
-        """What a monitor whose training ended before it recorded a step says: why, and that
-        it kept nothing."""
-        if self._last_given is None:
-            why = "mon.step(n) was not called, or measured none of the steps it was given"
-        else:
-            why = (
-                f"every={self.every} records the steps n with n % {self.every} == 0, and the "
-                f"steps given went up to n = {self._last_given}"
-            )
-        return (
-            f"the monitor recorded no step ({why}): nothing was kept in {self.out}; call "
-            "mon.step(n) after each training step, with an every= that the training reaches"
-        )
 
     # --- one step --------------------------------------------------------------------------
 
@@ -343,29 +312,21 @@ class JacobianMonitor:
         # (A plain nn.RNN, LSTM or GRU has none: the digest of its parameters, as before.)
         weights = tensor_digest(*self.module.parameters(), *self.module.buffers())
         if cid in self._done:
-            self._check_same_weights(n, weights)
+            check_same_weights(
+                n, weights, self._manifest["steps"], self._recorded_here, self.out, self.out_flag
+            )
             return None
-        self._check_not_back(n)
+        check_not_back(n, self._recorded_here, self.out, self.out_flag)
         start = time.perf_counter()
-        lyap: float | None = None
-        failure: str | None = None
-        device = module_weight(self.module, "weight_hh_l0").device
-        refused = probe_memory_refused(self.module, out_flag=self.out_flag)
-        with global_rng.forked([device]), refused:  # RNG restored
-            diverged = non_finite_parameter(self.module)
-            if diverged is not None:  # training diverged: a failed step, as an overflow is
-                frame, status, (reason, failure) = empty_frame(), "failed", diverged
-            else:
-                try:
-                    frame = measure_rows(self.module, self.probe, config, cid, self.h0)
-                    status, reason = "ok", None
-                except NonFiniteStateError as err:
-                    frame, status, reason = empty_frame(), "failed", str(err)
-                    failure = failure_kind(err.value)
-            if self.lyapunov and status == "ok":
-                # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
-                with contextlib.suppress(TypeError, ValueError):
-                    lyap = top_lyapunov(self.module, self.probe, self.h0)
+        frame, status, reason, failure, lyap = measure_step(
+            self.module,
+            self.probe,
+            self.h0,
+            config,
+            cid,
+            lyapunov=self.lyapunov,
+            out_flag=self.out_flag,
+        )
         steps = np.full(len(frame), n, dtype=np.int64)
         frame.insert(frame.columns.get_loc("cell_id") + 1, MONITOR_STEP, steps)
         elapsed = time.perf_counter() - start
@@ -413,52 +374,6 @@ class JacobianMonitor:
         with moved_refused(self.out, self._held, kept, self.out_flag, before=False):
             store.write_manifest(self.out, self._manifest)
         return frame
-
-    def _check_not_back(self, n: int) -> None:
-        """Refuse a new step ``n`` below the highest this monitor recorded: recorded, it held
-        weights newer than that step's (a step counter that went back, or restarted: a
-        loader's batch index). It was recorded with one warning per monitor, then in
-        silence."""
-        highest = max(self._recorded_here, default=n)
-        if n < highest:
-            raise VanishlabError(
-                f"step {n} comes after step {highest}, the highest this monitor of {self.out} "
-                f"recorded, so it would hold weights newer than step {highest}'s; nothing "
-                "written: give each training step its own number, counting up"
-                + _rolled_back(self.out_flag)
-            )
-
-    def _check_same_weights(self, n: int, weights: str) -> None:
-        """Refuse to skip step ``n``, already recorded, when the module's weights now differ
-        from those it was recorded with: another training run (another seed or settings)
-        into the same directory, whose steps were skipped in silence, and the run then
-        stitched one model's early steps to the other's later ones."""
-        recorded = (self._manifest["steps"].get(str(n)) or {}).get("weights_sha256")
-        if recorded is None or recorded == weights:  # (runs before it was kept: None)
-            return
-        if n in self._recorded_here:
-            raise VanishlabError(
-                f"step {n} was already recorded by this monitor, from other weights: give each "
-                f"training step its own number{_rolled_back(self.out_flag)}"
-            )
-        raise VanishlabError(
-            f"step {n} of {self.out} was recorded from other weights than the module has now: "
-            "another training run (another seed or settings), or a restart that does not "
-            "replay them exactly (a checkpoint without its optimizer state, another thread "
-            f"count); give {self.out_flag} a new or empty directory"
-        )
-
-
-def _rolled_back(out_flag: str) -> str:
-    """The way on for training that went back to a checkpoint (its step numbers went back
-    too), which a monitor's steps refuse: "Resuming" in docs/trained.md, in a new ``with``
-    block; ``out_flag`` names the run directory as the monitor's caller gave it."""
-    return (
-        f"; training that went back to a checkpoint goes on in a new `with` block: on this "
-        f"{out_flag} where it replays the steps recorded since exactly (the checkpoint's "
-        f"optimizer state, the same thread count), else on a new or empty {out_flag} "
-        "(docs/trained.md, Resuming)"
-    )
 
 
 def _deliberate_end(exc: BaseException | None) -> bool:
