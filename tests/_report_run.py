@@ -148,8 +148,6 @@ def report_with_a_failed_seed(run_dir: Path, gains: tuple[float, ...], **axes: A
 def trainability_section(tmp_path: Path, **axes: Any) -> Any:
     """The Trainability section of a tiny trained sweep (adding problem, 2 Adam steps, H = 4,
     T = 6 unless ``axes`` gives ``seq_len``) over ``axes``."""
-    from vanishlab.report import build_report
-
     sweep = vl.Sweep(
         **{"seq_len": (6,), **axes},
         hidden_size=4,
@@ -159,7 +157,13 @@ def trainability_section(tmp_path: Path, **axes: Any) -> Any:
         train_steps=2,
         lr=0.01,
     )
-    run = tmp_path / "run"
+    return trainability_of(sweep, tmp_path / "run")
+
+
+def trainability_of(sweep: Any, run: Path) -> Any:
+    """The Trainability section of ``sweep`` run in ``run``."""
+    from vanishlab.report import build_report
+
     # In this process (the cells are bit-identical on any number of workers: test_sweep's
     # test_workers_are_bit_identical_to_one), not a pool of one worker a core, started for each
     # section; and the section alone, which reads no other (it never calls view.shows).

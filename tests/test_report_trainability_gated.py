@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from _report_run import trainability_of
+
 import vanishlab as vl
-from vanishlab.report import build_report
 from vanishlab.report.model import Section, Table
 
 
 def _section(sweep: vl.Sweep, run: Path) -> Section:
-    """The trainability section of ``sweep`` run in ``run``: measured in this process, not on
-    a pool started per test (the cells are bit-identical on any number of workers: test_sweep's
-    test_workers_are_bit_identical_to_one), and built alone (it reads no other section)."""
-    vl.run_sweep(sweep, run, workers=1, progress=False)
-    report = build_report(
-        vl.load_results(run),
-        vl.load_cells(run),
-        vl.load_manifest(run),
-        timestamp="2024-01-01",
-        sections=["trainability"],
-    )
-    return next(s for s in report.sections if s.key == "trainability")
+    """The trainability section of ``sweep`` run in ``run``: measured in this process and built
+    alone (tests/_report_run.trainability_of)."""
+    return trainability_of(sweep, run)
 
 
 def _table(sweep: vl.Sweep, run: Path) -> Table:
