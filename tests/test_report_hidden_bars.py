@@ -392,3 +392,59 @@ def test_past_three_panels_a_caption_names_the_others_or_counts_them():
     assert hidden_band_note([*thin[:4], *(wide,) * 4]).startswith(
         " In 4 of the 8 panels the band is at most ±0.01 "
     )
+
+
+def _styled(style: int, spread: float, n_styles: int, off: tuple[float, ...] = ()) -> LineGrid:
+    """A figure of ``n_styles`` line styles, one panel of a line of style ``style`` over 3 gains,
+    each bar ``spread`` tall about its point (its half-heights ``off`` where given)."""
+    ys = np.array([-1.0, -0.5, 0.0])
+    half = np.array(off) if off else np.full(3, spread / 2)
+    curve = Curve("a", style, X, ys, lo=ys - half, hi=ys + half)
+    legend = tuple(f"init {i}" for i in range(n_styles))
+    return LineGrid("t", "", 1, 1, (LinePanel(0, 0, "s", (curve,)),), "g", "rate", "init",
+                    legend, markers=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("style", [6, 12])
+def test_a_bar_under_a_square_or_a_diamond_is_not_said_to_be_under_a_dot(style: int) -> None:
+    """Past 6 lines the 7th to 12th lines' points are squares, the 13th to 18th's diamonds
+    (:func:`.line_style.style_marker`), whose half height is a dot's radius or more: their
+    hidden bars were said to be "under the 4 pt dots" (an activation_init sweep over gains,
+    8 inits); they are under the 4 pt markers."""
+    tall = f"at most {_up(0.03 * _pt(-1.015, 0.015))} pt tall"
+    assert hidden_bar_note(_styled(style, 0.03, 18), "per step") == (
+        f" The bars are {tall}, under the 4 pt markers: the seeds agree to within 0.03 per step."
+    )
+    note = hidden_bar_note(_styled(style, 0, 18, off=(0.05, 0.01, 0.05)), "per step")
+    assert note.startswith(" Of the 3 bars, 1 is at most ")
+    assert "hidden under its 4 pt marker: its seeds agree to within 0.02 per step." in note
+
+
+def test_a_figure_of_dots_alone_still_says_dots() -> None:
+    """A figure of up to 6 lines (every demo figure), and one whose shaped lines draw no bar
+    here, keeps its words: "dots"; so does a figure of more than 18 lines (a colour map, no
+    shapes)."""
+    for style, n in ((0, 6), (5, 8), (6, 19)):
+        note = hidden_bar_note(_styled(style, 0.03, n), "per step")
+        assert " under the 4 pt dots: " in note, (style, n)
+
+
+def test_a_monitor_of_more_than_6_curves_rings_no_square() -> None:
+    """A monitor's horizons figure draws the later curve's marker inside a larger one of the
+    earlier curve's colour and shape: a ring round a dot, a square round a square past 6
+    curves, where its caption said "a ring" for every figure."""
+    from vanishlab.report.sections.monitor_training import _horizons_figure
+    from vanishlab.sweep.schema import MONITOR_STEP
+
+    steps = pd.DataFrame({MONITOR_STEP: [0, 2, 4], "status": ["ok"] * 3})
+
+    def caption(n: int) -> str:
+        fit = {MONITOR_STEP: [0, 2, 4], "horizon": [5.0, 6.0, 7.0],
+               "zero_lag": [np.nan] * 3, "lag_end": [20.0] * 3}  # fmt: skip
+        by_curve = {f"c{i}": pd.DataFrame(fit) for i in range(n)}
+        grid = _horizons_figure(steps, by_curve, [f"curve {i}" for i in range(n)])
+        assert grid is not None
+        return grid.caption
+
+    assert "marker sits inside a ring of the earlier one's colour" in caption(5)
+    assert "marker sits inside a larger marker of the earlier one's colour" in caption(7)

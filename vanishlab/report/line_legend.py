@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from .figure_text import plain
 from .line_axes import format_number
 from .line_box import LineBox
-from .line_style import CYCLE_MARKERS, REFERENCE_LW, alone, dashes, style_marker
+from .line_style import CVD_SAFE, CYCLE_MARKERS, REFERENCE_LW, alone, dashes, style_marker
 from .model import Curve, LineGrid, LinePanel
 
 __all__ = [
@@ -35,14 +35,6 @@ BAND_COLOR = "#dedede"  # the stable band: darker than the grid lines (#e6e6e6),
 AT_LEAST_LABEL = "at least (a seed never got there)"
 """The legend's entry for the carets of :attr:`Curve.at_least_x`."""
 REFERENCE_COLOR = "#444444"  # a reference of no line's style; a legend sample of several colours
-
-
-#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
-#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
-#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
-#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
-#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
-CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
 
 
 def palette(n: int) -> list[str]:

@@ -5,7 +5,7 @@ reference (a prediction dashed, a marker line such as a critical gain dotted).""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "BAND_WORDS",
     "BARE_POINTS",
     "COVERED_LW",
+    "CVD_SAFE",
     "CYCLE_MARKERS",
     "LINE_LW",
     "MARKER_MS",
@@ -36,6 +37,7 @@ __all__ = [
     "hidden_band_note",
     "hidden_bar_note",
     "line_width",
+    "marker_word",
     "reference_width",
     "rim_note",
     "shown_levels",
@@ -53,6 +55,12 @@ REFERENCE_LW = 1.1
 #: around the later marker, in the earlier colour).
 MARKER_MS = 4.0
 RING_MS = 2.4
+#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
+#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
+#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
+#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
+#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
+CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
 #: The shapes that mark the lines of a figure of more styles than colours (``n_colors``, the
 #: colour-blind-safe six): the second six take the first six's colours again, with squares on
 #: their points, the third six with diamonds. Colour alone then tells no two of them apart.
@@ -67,6 +75,16 @@ def style_marker(style: int | None, n_styles: int, n_colors: int) -> str | None:
     if style is None or style < n_colors or n_styles > n_colors * cycles:
         return None
     return CYCLE_MARKERS[style // n_colors - 1]
+
+
+def marker_word(curves: Iterable[Curve], n_styles: int) -> str:
+    """What a caption calls the markers on the points of ``curves`` (measured, in a figure of
+    ``n_styles`` line styles): "dot" where every line's are dots, "marker" where some lines'
+    are squares or diamonds (:func:`style_marker`: past 6 lines, whose captions said their
+    bars were "under the 4 pt dots")."""
+    styles = {c.style for c in curves if not c.reference}
+    shaped = any(style_marker(s, n_styles, len(CVD_SAFE)) for s in styles)
+    return "marker" if shaped else "dot"
 
 
 #: The least height (points) the stable band |rate| <= tol is drawn, about its centre: to
@@ -239,8 +257,10 @@ def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndar
 
 
 def hidden_bar_note(grid: LineGrid, unit: str) -> str:
-    """What a caption adds where bars across seeds are hidden under their points' dots: a bar
-    that reaches no farther from its point than the dot's radius (:data:`MARKER_MS` / 2), on
+    """What a caption adds where bars across seeds are hidden under their points' markers
+    (dots, or squares and diamonds past 6 lines: :func:`marker_word`): a bar that reaches no
+    farther from its point than a dot's radius, a square's half side (:data:`MARKER_MS` / 2;
+    a diamond reaches farther, 1.41 times that, above and below its point), on
     an axis at least as long as :func:`_points_per_unit` takes it with ``grid``'s zero line and
     stable band (:func:`shown_levels`). The demo's phase diagrams drew 34 of their 47 bars so
     (up to 3.9 pt tall), under captions that said "bars span the seeds", so that a dot
@@ -265,13 +285,14 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
         tallest = max(float(bars[i][1][hidden[i]].max(initial=0.0)) for i in panels)
         return tallest, max(float(bars[i][2][hidden[i]].max(initial=0.0)) for i in panels)
 
+    mark = marker_word((c for p in grid.panels for c in p.curves), len(grid.legend))
     note = ""
     if full:
         where = _where(full, titles, not rest, "bars")
         tallest, widest = said(full)
         note += (
             f" {where}he bars are {_at_most_pt(tallest)} tall, under the {MARKER_MS:g} pt "
-            f"dots: the seeds agree to within {widest:.2g} {unit}."
+            f"{mark}s: the seeds agree to within {widest:.2g} {unit}."
             if widest > 0
             else f" {where}he seeds agree exactly: no bar shows."
         )
@@ -287,7 +308,7 @@ def hidden_bar_note(grid: LineGrid, unit: str) -> str:
         one = n == 1  # "1 is ..., hidden under its dot: its seeds", not "1 are ... their dots"
         hide = (
             f"{'is' if one else 'are'} {_at_most_pt(tallest)} tall, hidden under "
-            f"{'its' if one else 'their'} {MARKER_MS:g} pt dot{'' if one else 's'}"
+            f"{'its' if one else 'their'} {MARKER_MS:g} pt {mark}{'' if one else 's'}"
             if widest > 0
             else f"{'does' if one else 'do'} not show"
         )

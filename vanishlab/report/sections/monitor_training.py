@@ -17,7 +17,7 @@ from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
 from ...sweep.section_names import LONG_DEPS, TRAINING
 from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, and_list, rate_text
-from ..line_style import BAND_WORDS
+from ..line_style import BAND_WORDS, marker_word
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
 from .monitor_loss import TRAINING_FIGURES, chance_of, loss_figure, loss_glance, step_span
@@ -275,6 +275,8 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
         return None
     markers = _markers(steps)
     any_at_zero = any(at_zero(rec) for f in by_curve.values() for rec in f.to_dict("records"))
+    # a ring round a dot; round a square or a diamond past 6 lines, a larger one of its shape
+    ring = "ring" if marker_word(curves, len(labels) + 1) == "dot" else "larger marker"
     return LineGrid(
         title="Horizons over training",
         caption=(
@@ -290,7 +292,7 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
             + (" A gap: a failed step." if len(failed) else "")
             + (
                 " Where curves have the same horizon, the later curve's marker sits inside a "
-                "ring of the earlier one's colour; where they have it at most steps, the "
+                f"{ring} of the earlier one's colour; where they have it at most steps, the "
                 "earlier line is drawn wider, a rim around the later."
                 if markers and len(curves) > 1
                 else ""
