@@ -45,7 +45,8 @@ One defect found and fixed: a float32 LSTM whose coefficient is a product of two
 factors that rounds to a subnormal (k = o tanh'(c') with o = sigmoid(-70), tanh'(c') = 1.8e-15)
 read |dh/dc0| up to 0.28 off in log10, finite and unflagged, where README promises exact
 derivatives while normal and 0 (-inf) past the first subnormals. Such products now follow the
-same rule (vanishlab.core.gated_forward: _digitless_products).
+same rule (vanishlab.core.forward: flush_digitless with signed=True, where
+vanishlab.core.gated_forward's _digitless_products repeated it).
 """
 
 from __future__ import annotations
@@ -691,7 +692,7 @@ def test_every_float32_coefficient_product_below_float32s_range_reads_exact_or_m
     case: str,
 ) -> None:
     """The test above pins k; the same rule holds for every coefficient that is a product
-    (_digitless_products): the LSTM's coef, the GRU's coef and coef_hn. On the code before
+    (flush_digitless, signed): the LSTM's coef, the GRU's coef and coef_hn. On the code before
     8d2da589 each read up to 0.28 in log10 off where the product rounds to a subnormal (94 or
     95 of these a off by more than 1e-5), finite and unflagged; with its own flush taken out,
     each fails here while the rest of this file passes."""

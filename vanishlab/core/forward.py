@@ -55,13 +55,17 @@ def tanh_derivative(a: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
 DIGITLESS = 2.0**-3
 
 
-def flush_digitless(d: torch.Tensor) -> torch.Tensor:
+def flush_digitless(d: torch.Tensor, *, signed: bool = False) -> torch.Tensor:
     """``d`` (in place) with its values below tiny * :data:`DIGITLESS` set to 0: a subnormal
     that small has lost its digits (a float32 tanh unit at |a| ~ 51 read 0.12 in log10 off,
     finite and unflagged), so such a unit reads as exactly off (-inf), as with
     ``torch.set_flush_denormal(True)``. Subnormals above it keep their value (|a| 44 to 45 in
-    float32 still agree with float64 to ~1e-7)."""
-    return d.masked_fill_(d < torch.finfo(d.dtype).tiny * DIGITLESS, 0.0)
+    float32 still agree with float64 to ~1e-7). ``signed``: ``d`` may be negative, and an
+    entry is flushed by its magnitude (the gated cells' coefficients, products of gates,
+    states and derivatives: :mod:`.gated_forward`); without it, a derivative's values are
+    taken to be non-negative and compared as they are (one pass fewer over ``d``)."""
+    floor = torch.finfo(d.dtype).tiny * DIGITLESS
+    return d.masked_fill_((d.abs() if signed else d) < floor, 0.0)
 
 
 #: Held by a thread inside :func:`recurrence_kernel`, whose settings are the process's.

@@ -40,7 +40,6 @@ from torch import nn
 
 from .cells import gate_blocks
 from .forward import (
-    DIGITLESS,
     check_finite_states,
     flush_digitless,
     recurrence_kernel,
@@ -181,17 +180,12 @@ def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
     return flush_digitless(e / (1 + e).square())
 
 
-def _digitless_products(d: torch.Tensor) -> torch.Tensor:
-    """``d`` (in place) with the entries of magnitude below the dtype's tiny * DIGITLESS set to
-    0: the rule :func:`~vanishlab.core.forward.flush_digitless` applies to one derivative,
-    applied to the products of gates, states and derivatives that the coefficients are. Two
-    normal factors can round to a subnormal with a few bits left: a float32 LSTM whose o =
-    sigma(-70) and tanh'(c') = 1.8e-15 (both normal) read |dh/dc0| = 10^-44.85 where it is
-    10^-45.14, finite and unflagged; such a product now reads as exactly 0 (-inf), as a
-    derivative past the first subnormals does. Signed values (g sigma'(a_i), (h - n)
-    sigma'(a_z)) by their magnitude."""
-    floor = torch.finfo(d.dtype).tiny * DIGITLESS
-    return d.masked_fill_(d.abs() < floor, 0.0)
+# The coefficients of a step are products of gates, states and derivatives, flushed as one
+# derivative is (flush_digitless, by magnitude: g sigma'(a_i) and (h - n) sigma'(a_z) are
+# signed). Two normal factors can round to a subnormal with a few bits left: a float32 LSTM
+# whose o = sigma(-70) and tanh'(c') = 1.8e-15 (both normal) read |dh/dc0| = 10^-44.85 where
+# it is 10^-45.14, finite and unflagged; such a product reads as exactly 0 (-inf), as a
+# derivative past the first subnormals does.
 
 
 def _minus_tanh(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -253,9 +247,9 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     return GatedSteps(
         h=hs,
         c=cs,
-        coef=_digitless_products(coef),
-        carry=_digitless_products(f),  # f's forward use, the scan above, is done
-        k=_digitless_products(o * tanh_derivative(cs)),
+        coef=flush_digitless(coef, signed=True),
+        carry=flush_digitless(f, signed=True),  # f's forward use, the scan above, is done
+        k=flush_digitless(o * tanh_derivative(cs), signed=True),
         coef_hn=None,
     )
 
@@ -285,10 +279,10 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     return GatedSteps(
         h=hs,
         c=None,
-        coef=_digitless_products(coef),
-        carry=_digitless_products(torch.sigmoid(a_z)),
+        coef=flush_digitless(coef, signed=True),
+        carry=flush_digitless(torch.sigmoid(a_z), signed=True),
         k=None,
-        coef_hn=_digitless_products(r * q_n),
+        coef_hn=flush_digitless(r * q_n, signed=True),
     )
 
 
