@@ -1,6 +1,7 @@
 """How the lines of a figure are told apart, without matplotlib: which measured curves another
-runs on (drawn wide), which points stand alone (drawn as dots), and the dash pattern of a
-reference (a prediction dashed, a marker line such as a critical gain dotted)."""
+runs on (drawn wide), which points stand alone (drawn as dots, or past 6 lines in their line's
+shape), and the dash pattern of a reference (a prediction dashed, a marker line such as a
+critical gain dotted)."""
 
 from __future__ import annotations
 
