@@ -101,6 +101,24 @@ def full_report(report_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def full_report_data(report_run):
+    """``build_report`` of ``report_run("full")`` with the timestamp 2024-01-01T00:00:00Z (the
+    report ``full_report`` renders), built once per session: test_report, test_report_defects
+    and test_report_theory each built it again (~1.5 s of CPU each on a quiet machine). Its
+    dataclasses are frozen; treat its lists as read-only."""
+    import vanishlab as vl
+    from vanishlab.report import build_report
+
+    run = report_run("full")
+    return build_report(
+        vl.load_results(run),
+        vl.load_cells(run),
+        vl.load_manifest(run),
+        timestamp="2024-01-01T00:00:00Z",
+    )
+
+
+@pytest.fixture(scope="session")
 def smoke_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run directory of the quick default grid's smoke variant (8 tiny cells),
     made by :func:`vanishlab.run_sweep` once per session. Treat it as read-only."""

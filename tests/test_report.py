@@ -43,9 +43,9 @@ def figures(report) -> list:
 
 
 @pytest.fixture(scope="module")
-def full(report_run, full_report) -> tuple[object, str, Path]:
+def full(full_report_data, full_report) -> tuple[object, str, Path]:
     """The full run: its report data, its HTML text and the file's path (timestamp STAMP)."""
-    return report_of(report_run("full")), full_report.read_text(encoding="utf-8"), full_report
+    return full_report_data, full_report.read_text(encoding="utf-8"), full_report
 
 
 # --------------------------------------------------------------------------- page data
@@ -272,10 +272,9 @@ def test_an_option_in_prose_is_one_box_and_the_rest_stays_as_it_was():
     assert prose(0.5) == 0.5
 
 
-def test_decay_curves_average_seeds_and_span_them(report_run):
-    run = report_run("full")
-    results, cells, manifest = load(run)
-    report = build_report(results, cells, manifest, timestamp=STAMP)
+def test_decay_curves_average_seeds_and_span_them(report_run, full_report_data):
+    results, _, _ = load(report_run("full"))
+    report = full_report_data  # build_report of these rows, at STAMP
     decay = next(s for s in report.sections if s.key == "decay")
     (fig,) = decay.blocks
     # One panel per activation x depth x gain, one line per init.

@@ -197,12 +197,8 @@ def test_failed_seeds_of_a_setting_are_noted_once():
 
 
 @pytest.fixture(scope="module")
-def full(report_run):
-    run = report_run("full")
-    report = build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp=STAMP
-    )
-    return run, report
+def full(report_run, full_report_data):
+    return report_run("full"), full_report_data  # build_report of the run at STAMP
 
 
 def test_theory_table_compares_like_with_like(full):

@@ -32,11 +32,11 @@ def section(report, key: str):
 
 
 @pytest.fixture(scope="module")
-def full(report_run, tmp_path_factory):
-    """The full gain-sweep run (private copy), its report data and its HTML."""
+def full(report_run, tmp_path_factory, full_report_data, full_report):
+    """The full gain-sweep run (private copy), its report data and its HTML (at STAMP: the
+    session's, built and rendered once for test_report and test_report_defects too)."""
     run = Path(shutil.copytree(report_run("full"), tmp_path_factory.mktemp("t") / "run"))
-    path = vl.render_report(run, tmp_path_factory.mktemp("html") / "full.html", timestamp=STAMP)
-    return run, report_of(run), path.read_text(encoding="utf-8")
+    return run, full_report_data, full_report.read_text(encoding="utf-8")
 
 
 def test_theory_section_of_a_gain_sweep(full):
