@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import vanishlab as vl
 from vanishlab.analysis.fits import PHASE_TOLERANCE
-from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figure_text import row_label, text_width, wrap_title
 from vanishlab.report.figures import draw
@@ -36,19 +34,16 @@ def _band_heights_pt(fig) -> list[float]:
     return heights
 
 
-def _gain_figures(run_dir) -> list[LineGrid]:
-    report = build_report(
-        vl.load_results(run_dir), vl.load_cells(run_dir), vl.load_manifest(run_dir)
-    )
+def _gain_figures(report) -> list[LineGrid]:
     gain = next(s for s in report.sections if s.key == "gain")
     return [b for b in gain.blocks if isinstance(b, LineGrid)]
 
 
-def test_the_stable_band_reads_as_a_band_on_a_tall_axis(report_run):
+def test_the_stable_band_reads_as_a_band_on_a_tall_axis(full_report_data):
     """The band |rate| <= 0.01, drawn to scale on panels whose axis spans ~1-2 per step, was
     0.8-1.6 pt tall, under the 0.8 pt zero line: it read as a plain line. It is drawn at least
     6 pt tall, the legend names it with its true width, the caption says both."""
-    (figure,) = _gain_figures(report_run("full"))
+    (figure,) = _gain_figures(full_report_data)  # of report_run("full")
     with pinned():
         fig = draw(figure)
         spans = [ax.get_ylim()[1] - ax.get_ylim()[0] for ax in fig.axes if ax.get_visible()]
