@@ -369,6 +369,38 @@ def test_a_model_axis_makes_other_axes_conditional():
     assert not config.AxisSet(tuple(a for a in config.AXIS_TABLE if a.name != "model")).conditional
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Sweep(model="lstm", activation="relu"),
+        lambda: Sweep(model=("lstm", "gru"), activation=("tanh", "relu")),
+        lambda: Sweep("gru", "relu"),  # positional, as the fields come
+        lambda: Sweep(model="lstm").replace(activation="relu"),
+        lambda: Sweep(activation="relu").replace(model="gru", activation="relu"),
+    ],
+)
+def test_an_activation_no_model_of_the_grid_takes_is_refused_as_the_command_line_does(build):
+    # vanishlab sweep --model lstm --activation relu was refused ("relu would be dropped"),
+    # while vl.Sweep(model="lstm", activation="relu") quietly measured an LSTM.
+    with pytest.raises(vl.VanishlabError) as err:
+        build()
+    said = str(err.value)  # the command line's words, in the API's names
+    assert said.startswith("activation= applies to model rnn only, and the grid's models are ")
+    assert said.endswith(": relu would be dropped; leave out activation=, or add rnn to model=")
+
+
+def test_an_activation_beside_rnn_at_its_default_or_from_a_grid_already_made_is_accepted():
+    assert Sweep(model="lstm", activation="tanh").size == 1  # the default changes nothing
+    assert Sweep(model=("rnn", "lstm"), activation="relu").size == 2
+    # the quick grid's two activations, kept where --model lstm replaces its model: its
+    # manifest's grid reads back, and so do copies of it
+    quick = QUICK_SWEEP.replace(model="lstm", init="default")
+    assert quick.activation == ("tanh", "relu") and quick.size == 12
+    assert Sweep.from_axes(quick.axes()) == quick
+    assert quick.replace(seed=(5,)).activation == ("tanh", "relu")
+    assert "_given" not in quick.__dict__ and "_given" not in Sweep().__dict__
+
+
 def _product(axes: dict) -> list[dict]:
     names = list(axes)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
 from .axis_entry import ARROW_TYPES, Axis
-from .flag_text import parse_number
+from .flag_text import parse_number, values_text
 from .nearest import as_known_case, unknown_names
 
 __all__ = [
@@ -122,11 +122,20 @@ class _CellConfigBase(_Named):
 class _SweepBase(_Named):
     """Methods of :class:`Sweep`; its fields come from an axis table."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        sweep = super().__new__(cls, *args, **kwargs)
+        if args or kwargs:  # (none where pickle or copy makes it: no check, nothing left)
+            # the axes the caller wrote: __post_init__ refuses those that no model takes
+            sweep.__dict__["_given"] = (*cls._axes.names[: len(args)], *kwargs)
+        return sweep
+
     def __post_init__(self) -> None:
+        given = self.__dict__.pop("_given", ())
         for name in self._axes.names:
             object.__setattr__(self, name, self._axes.values(name, getattr(self, name)))
         if self._axes.grid_check is not None:
             self._axes.grid_check(self.axes())
+        self._axes.refuse_dropped(given, self.axes())
         if self.size > MAX_CELLS:
             name, values = max(self.axes().items(), key=lambda item: len(item[1]))
             raise GridTooLargeError(
@@ -138,18 +147,32 @@ class _SweepBase(_Named):
 
     @classmethod
     def from_axes(cls, axes: Mapping[str, Any]) -> Any:
-        """A sweep from ``{axis: values}`` (as stored in a manifest); unknown axes are an error."""
+        """A sweep from ``{axis: values}`` (as stored in a manifest); unknown axes are an error.
+        An axis whose values no model of the grid takes is not (:meth:`AxisSet.refuse_dropped`):
+        a run's grid ``model = lstm; activation = tanh,relu`` (the quick grid's ``--model
+        lstm``) still reads."""
         cls._axes.refuse_unknown(axes)
-        return cls(**axes)
+        return cls._made(axes, given=())
 
     def axes(self) -> dict[str, tuple[Any, ...]]:
         """``{axis: values}`` in :attr:`AxisSet.names` order."""
         return {name: getattr(self, name) for name in self._axes.names}
 
     def replace(self, **axes: Any) -> Any:
-        """A copy with some axes replaced (each value checked as on construction)."""
+        """A copy with some axes replaced (each value checked as on construction; an axis
+        given here whose values no model of the grid takes is refused, as ``vanishlab sweep
+        EXPERIMENT --model lstm --activation relu`` is)."""
         self._axes.refuse_unknown(axes)
-        return dataclasses.replace(self, **axes)  # type: ignore[type-var]
+        return self._made({**self.axes(), **axes}, given=tuple(axes))
+
+    @classmethod
+    def _made(cls, axes: Mapping[str, Any], given: tuple[str, ...]) -> Any:
+        """``cls(**axes)``, refusing what :meth:`AxisSet.refuse_dropped` refuses in the axes
+        ``given`` only (the others came from a grid already made, or from a manifest)."""
+        sweep = object.__new__(cls)
+        sweep.__dict__["_given"] = given
+        sweep.__init__(**axes)
+        return sweep
 
     @property
     def size(self) -> int:
@@ -300,6 +323,27 @@ class AxisSet:
             kept[k] = v
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def refuse_dropped(self, given: Iterable[str], axes: Mapping[str, tuple[Any, ...]]) -> None:
+        """Refuse an axis of ``given`` whose values would be dropped: one that applies to none of
+        the models of the grid ``axes`` (``{axis: checked values}``), given a value other than
+        its default. A cell records such an axis as None, so ``--model lstm --activation relu``
+        (``Sweep(model="lstm", activation="relu")``) would quietly measure an LSTM and drop
+        relu. The axis's default changes nothing and passes; beside a model it applies to, every
+        value counts."""
+        models = axes.get(MODEL_AXIS, ())
+        for name in given:
+            a = self.by_name[name]
+            if a.applies_to is None or any(a.applies(m) for m in models):
+                continue
+            dropped = tuple(v for v in axes[name] if v != a.default)
+            if dropped:
+                flag, model = f"{a.flag} ({name}=)", f"--model ({MODEL_AXIS}=)"
+                raise VanishlabError(
+                    f"{flag} applies to model {', '.join(a.applies_to)} only, and the grid's "
+                    f"models are {', '.join(models)}: {values_text(dropped)} would be dropped; "
+                    f"leave out {flag}, or add {' or '.join(a.applies_to)} to {model}"
+                )
 
     def not_applying(self, model: str) -> dict[str, None]:
         """``{axis: None}`` for the axes that mean nothing for ``model`` (what its cells

@@ -35,8 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import GridTooLargeError, VanishlabError
-from .axes import MODEL_AXIS
-from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep, axis
+from .config import AXES, AXIS_TABLE, QUICK_SWEEP, Sweep
 from .experiment_prints import prints_to_stderr
 from .experiment_search import (
     builtin_experiments_dir,
@@ -319,29 +318,6 @@ def list_experiments() -> list[tuple[str, str, Path]]:
 _MAX_SLUG = 80
 
 
-def _refuse_meaningless(
-    overrides: Mapping[str, tuple[Any, ...]], axes: Mapping[str, tuple[Any, ...]]
-) -> None:
-    """Refuse a flag whose values mean nothing for every model of the grid.
-
-    A cell records an axis that does not apply to its model as None (``Axis.applies_to``), so
-    ``--model lstm --activation relu`` would quietly measure an LSTM and drop ``relu``. The
-    axis's default changes nothing and passes; beside a model it applies to, every value counts.
-    """
-    models = axes.get(MODEL_AXIS, ())
-    for name, values in overrides.items():
-        a = axis(name)
-        if a.applies_to is None or any(a.applies(m) for m in models):
-            continue
-        dropped = [v for v in values if v != a.default]
-        if dropped:
-            raise VanishlabError(
-                f"{a.flag} applies to model {', '.join(a.applies_to)} only, and the grid's "
-                f"models are {', '.join(models)}: {values_text(tuple(dropped))} would be "
-                f"dropped; leave out {a.flag}, or add {' or '.join(a.applies_to)} to --model"
-            )
-
-
 def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: str) -> str:
     """``"; experiment x sets init = normal: give --init too, e.g. --init default"``: the
     axes of ``sweep`` not given as flags whose default alone, or else a part of their own
@@ -410,11 +386,11 @@ def variant(
         except VanishlabError as err:
             # The clash may be with an axis the user never gave (--model lstm vs an rnn init).
             raise VanishlabError(f"{err}{_flag_hint(sweep, overrides, origin)}") from None
-        _refuse_meaningless(overrides, given.axes())
         # A flag of an axis that applies to none of the grid's models is at its default here
-        # (another value is refused above) and changes no cell: the grid is the one without it,
-        # and so are its name, description and digest. `--model lstm --activation tanh` was
-        # named `default-model=lstm-activation=tanh`, a directory apart for the same cells.
+        # (replace refuses another value, AxisSet.refuse_dropped) and changes no cell: the
+        # grid is the one without it, and so are its name, description and digest. `--model
+        # lstm --activation tanh` was named `default-model=lstm-activation=tanh`, a directory
+        # apart for the same cells.
         grid = given.axes()
         kept = {a: v for a, v in overrides.items() if not applies_to_no_model(grid, a)}
         if len(kept) == len(overrides):

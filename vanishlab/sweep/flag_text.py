@@ -1,4 +1,5 @@
-"""What a command-line flag's text stands for: :func:`parse_number`, a number in ASCII digits.
+"""What a command-line flag's text stands for: :func:`parse_number`, a number in ASCII digits;
+and back, :func:`values_text`, values as a flag writes them.
 
 Here, not in :mod:`vanishlab.sweep.axes`, which parses an axis flag's list with it, so that the
 axes stay one module under the size the architecture test allows.
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from ..errors import VanishlabError
 
-__all__ = ["parse_number"]
+__all__ = ["parse_number", "values_text"]
 
 #: What a flag's number may look like: ASCII digits, as written on a command line (Python's
 #: int() and float() also take "1_0" and other scripts' digits, which no user means).
@@ -44,3 +46,8 @@ def parse_number(flag: str, text: str, kind: type[int] | type[float]) -> int | f
                 "would read as 0; give 0 if 0 is meant"
             )
     return value
+
+
+def values_text(values: tuple[Any, ...]) -> str:
+    """``values`` as an axis flag takes them: ``0.5,1.0``, ``true,false``."""
+    return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)

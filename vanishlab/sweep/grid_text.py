@@ -13,6 +13,7 @@ from typing import Any
 
 from .axes import MODEL_AXIS, NOT_APPLICABLE
 from .config import Sweep, axis
+from .flag_text import values_text
 
 __all__ = [
     "OTHER_AXES_TEXT",
@@ -41,10 +42,6 @@ def grid_digest(sweep: Sweep) -> str:
     defaults = type(sweep)().axes()  # its own table's: a test adds an axis to a copy
     kept = {a: list(v) for a, v in sweep.axes().items() if a in _DIGEST_AXES or v != defaults[a]}
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def values_text(values: tuple[Any, ...]) -> str:
-    return ",".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
 
 
 def values_brief(values: tuple[Any, ...], most: int = 8) -> str:
