@@ -304,9 +304,8 @@ def test_a_monitor_inside_another_run_names_its_argument(tmp_path):
     rnn = nn.RNN(3, 4)
     with JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m") as mon:
         mon.step(0)
-    inner = JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m" / "inner")
-    with pytest.raises(VanishlabError, match=r"m; give out= a directory outside it$"), inner:
-        pass
+    with pytest.raises(VanishlabError, match=r"m; give out= a directory outside it$"):
+        JacobianMonitor(rnn, torch.randn(5, 2, 3), out=tmp_path / "m" / "inner")  # when made
 
 
 def test_another_training_run_into_the_same_directory_is_refused(tmp_path):
@@ -1307,6 +1306,29 @@ def test_an_out_below_a_regular_file_is_refused_naming_out(tmp_path):
     ):
         pass
     assert (tmp_path / "somefile").read_text() == "x"
+
+
+@pytest.mark.parametrize("where", ["a file", "a folder of other things", "inside a run"])
+def test_an_out_no_run_can_be_written_to_is_refused_when_the_monitor_is_made(tmp_path, where):
+    """``vl.JacobianMonitor(out=<a file>)`` was made, and refused only at its ``with``, after a
+    training script's set-up; vl.run_sweep and vl.analyze_checkpoint refuse it when called."""
+    if where == "a file":
+        out = tmp_path / "somefile"
+        out.write_text("x")
+        said = "exists and is not a directory; give out= another directory"
+    elif where == "a folder of other things":
+        out = tmp_path / "photos"
+        out.mkdir()
+        (out / "cat.jpg").write_text("x")
+        said = "give out= a new or empty directory"
+    else:
+        with JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=tmp_path / "run") as mon:
+            mon.step(0)
+        out = tmp_path / "run" / "cells" / "deeper"
+        said = "is inside the run directory"
+    with pytest.raises(VanishlabError, match=re.escape(said)):
+        JacobianMonitor(nn.RNN(2, 4), torch.randn(5, 2, 2), out=out)  # no with: made only
+    assert not out.exists() or where != "inside a run"
 
 
 def test_a_diverged_parameters_failure_kind_is_its_first_non_finite_entrys():

@@ -48,7 +48,7 @@ from ..core.tensor_checks import require_tensor
 from ..sweep import store
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
-from ..sweep.rundir import held_new_or_run, remove_stale_temps, unmake_unmeasured
+from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
 from ..sweep.shard_file import SHARD_SUFFIX
@@ -82,6 +82,9 @@ class JacobianMonitor:
             at that step are those they were recorded with; another training run is refused).
             A relative one is taken from the working folder when the monitor is made (``out``
             becomes absolute), so training that changes folder (``os.chdir``) writes it there.
+            One that no run can be written to (a file, a folder that holds something else or
+            lies inside another run) is refused when the monitor is made
+            (:class:`~vanishlab.errors.VanishlabError`).
         every: record the steps ``n`` with ``n % every == 0``: a positive integer, as
             ``step`` takes its ``n`` (a Python or NumPy integer, or a 0-d integer tensor).
         h0: an optional initial state, as the module takes it (``(h0, c0)`` for an LSTM).
@@ -145,6 +148,11 @@ class JacobianMonitor:
         if not isinstance(out_flag, str) or not out_flag.strip():
             raise ValueError(f"out_flag must be a non-empty string, got {out_flag!r}")
         self.out_flag = out_flag
+        # An out that no run can be written to (a file, a folder inside another run, one that
+        # holds something else) is refused now, as vl.run_sweep and vl.analyze_checkpoint
+        # refuse it, not at the with statement (after the training's set-up); __enter__ looks
+        # again, and at the run it holds.
+        is_run_dir(self.out, flag=out_flag)
         self._probe_sha256 = tensor_digest(self.probe, self.h0)
         # the run directory held (rundir.held_new_or_run) from __enter__ to __exit__
         self._lock: contextlib.ExitStack | None = None
