@@ -1415,6 +1415,16 @@ def test_help_and_no_arguments_still_show_the_help():
     assert runner.invoke(app, ["--version"]).exit_code == 0
 
 
+@pytest.mark.parametrize("stray", [["extra"], ["sweep"], ["a", "b"], ["--", "x"]])
+def test_a_stray_argument_after_version_is_a_usage_error(stray):
+    """``vanishlab --version extra`` printed the version and exited 0 (--version answers
+    before the parser reads on); a stray argument anywhere else is a usage error, status 2."""
+    result = runner.invoke(app, ["--version", *stray])
+    said = one_error_line(result, "beside --version (see 'vanishlab --help')")
+    assert stray[-1] in said and result.stdout == ""
+    assert runner.invoke(app, ["--version"]).stdout.startswith("vanishlab ")
+
+
 def test_sweep_help_says_where_an_experiment_name_is_looked_for():
     """It said "a module in experiments/": an installed vanishlab has no such folder, and finds
     its built-in experiments all the same (vanishlab/experiments/)."""

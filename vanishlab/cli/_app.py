@@ -17,6 +17,7 @@ pandas or pyarrow (each command imports what it needs).
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -196,6 +197,16 @@ class _Group(_Plain, TyperGroup):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
         return None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> Any:
+        # --version answers at once (is_eager), before the parser looks at what follows it:
+        # `vanishlab --version extra` printed the version and exited 0, where a stray argument
+        # after any command's options is a usage error (status 2)
+        head = list(itertools.takewhile(lambda arg: arg.startswith("-"), args))
+        stray = args[len(head) :]
+        if "--version" in head and "--help" not in head and stray:
+            ctx.fail(f"Got unexpected extra argument(s) ({' '.join(stray)}) beside --version")
+        return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
