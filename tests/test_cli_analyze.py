@@ -1263,6 +1263,30 @@ def test_a_run_written_before_with_batch_first_and_one_sequence_is_found_as_it_w
     one_error_line(result, "other inputs: inputs file one.pt of shape (30, 3), read as (T, I)")
 
 
+def test_the_recorded_command_names_an_rnns_nonlinearity_given_or_not(tmp_path):
+    """The Reproduce block left --nonlinearity out where it was not typed, where every other
+    recorded command names every axis (a sweep's, Gaussian inputs' --seq-len ... --seed): an
+    nn.RNN's records tanh, an LSTM's none (it refuses the flag), and each replays."""
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp_path / "rnn.pt")
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "lstm.pt")
+    for stem, recorded in (("rnn", ["--nonlinearity", "tanh"]), ("lstm", [])):
+        out = tmp_path / stem
+        args = ["analyze", str(tmp_path / f"{stem}.pt"), "--out", str(out), "--seq-len", "6"]
+        assert runner.invoke(app, [*args, "--quiet"]).exit_code == 0
+        command = vl.load_manifest(out)["command"].split()
+        at = command.index("--nonlinearity") if recorded else None
+        assert command.count("--nonlinearity") == len(recorded) // 2
+        assert at is None or command[at : at + 2] == recorded
+        before = _snapshot(out)
+        replay = runner.invoke(app, command[1:])  # the command as recorded: nothing new
+        assert replay.exit_code == 0, replay.output
+        assert _snapshot(out) == before
+    relu = tmp_path / "relu"  # as typed where given
+    args = ["analyze", str(tmp_path / "rnn.pt"), "--out", str(relu), "--nonlinearity", "RELU"]
+    assert runner.invoke(app, [*args, "--quiet"]).exit_code == 0
+    assert "--nonlinearity relu " in vl.load_manifest(relu)["command"]
+
+
 def test_no_batch_first_states_the_layout_and_the_two_flags_together_are_refused(tmp_path):
     """--no-batch-first states the (T, B, I) layout: the file is measured as without a flag,
     with no note, and the recorded command says it. --batch-first and --no-batch-first

@@ -202,11 +202,14 @@ def analyze(
             batch_first=batch_first,
             **given,  # None where not given: analyze_checkpoint refuses them beside --inputs
             name=label,
-            command=_command(
+            # Every setting named, the nonlinearity too (tanh unless given) for an nn.RNN,
+            # which only the checkpoint says: it was left out where not typed, where a sweep's
+            # recorded command names every axis.
+            command=lambda measured: _command(
                 checkpoint,
                 run_dir,
                 module_name,
-                activation,
+                measured,
                 inputs_file,
                 batch_first if layout_given else None,
                 gauss["seq_len"],

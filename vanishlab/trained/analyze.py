@@ -22,6 +22,7 @@ import numbers
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def analyze_checkpoint(
     input_std: float | None = None,
     seed: int | None = None,
     name: str | None = None,
-    command: str | None = None,
+    command: str | Callable[[str | None], str] | None = None,
     progress: bool = False,
 ) -> AnalyzeResult:
     """Measure the recurrent module saved in ``checkpoint`` and write the run ``out``.
@@ -106,7 +107,11 @@ def analyze_checkpoint(
         name: a label kept in the manifest, which names its report (default: the run
             directory's name, as ``vanishlab analyze`` gives). An analysis already in ``out``
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
-        command: the command line that made the run, kept in the manifest.
+        command: the command line that made the run, kept in the manifest; or a function
+            that makes it from the nonlinearity measured (an ``nn.RNN``'s ``"tanh"`` or
+            ``"relu"``, given or not; None for an LSTM or GRU), which only the checkpoint
+            says: ``vanishlab analyze`` records ``--nonlinearity tanh`` for an ``nn.RNN``
+            whatever was typed, as a sweep's command names every axis.
         progress: say on stderr what is being measured while it is (at once on a terminal,
             else once it has taken 2 s), then the steps of the measurement done and the time
             left (a bar on a terminal, else a line at most every 10 s and every tenth, at least
@@ -148,7 +153,11 @@ def analyze_checkpoint(
             "tensor with torch.save(x, path) and pass the path)"
         )
     check_name(name)
+    if command is not None and not isinstance(command, str) and not callable(command):
+        raise TypeError(f"command must be a string, got {type(command).__name__}")
     ckpt = read_checkpoint(checkpoint, module=module, nonlinearity=nonlinearity)
+    if callable(command):
+        command = command(ckpt.spec.nonlinearity)
     if (note := ckpt.others_note()) is not None and NOTES_WARNED.get():
         warnings.warn(note, UserWarning, stacklevel=2)
     spec = ckpt.spec
