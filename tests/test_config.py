@@ -251,6 +251,18 @@ def test_docstring_table_is_the_axis_table():
     assert sorted(config.REPORT_ORDER) == sorted(AXES) and set(config.LABELS) == set(AXES)
 
 
+def test_help_of_sweep_and_cell_config_lists_every_axis_with_its_default():
+    """help(vl.Sweep) said "see the module docstring for each field": an IDE shows the class's
+    docstring, not its module's, so the axes' defaults and meanings were nowhere in it."""
+    from vanishlab.sweep import config
+
+    table = config.AxisSet(config.AXIS_TABLE).docstring_table()
+    for cls in (vl.Sweep, vl.CellConfig):
+        lines = [line.strip() for line in cls.__doc__.splitlines()]
+        assert "\n".join(lines).count(table) == 1, cls
+        assert "module docstring" not in cls.__doc__
+
+
 def test_a_new_axis_is_one_entry_in_the_table(monkeypatch):
     # A dummy axis added to the table reaches the cell config (field, default, validation,
     # id), the grid (values, product), the parser, the parquet schema and the command line

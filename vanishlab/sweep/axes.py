@@ -216,9 +216,9 @@ class _SweepBase(_Named):
 _CELL_DOC = """One cell: a complete ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration, its inputs
     and its seed.
 
-    One field per axis of :data:`AXIS_TABLE`, with its default. Values are checked and put in
-    canonical form on construction (VanishlabError otherwise); see the module docstring for
-    each field. ``cell_id`` is the stable content hash.
+    One field per axis of :data:`AXIS_TABLE`, with its default (the table below). Values are
+    checked and put in canonical form on construction (VanishlabError otherwise). ``cell_id``
+    is the stable content hash.
     """
 
 _SWEEP_DOC = """A grid: for each axis a tuple of values; the cells are their Cartesian product.
@@ -228,6 +228,10 @@ _SWEEP_DOC = """A grid: for each axis a tuple of values; the cells are their Car
     :class:`CellConfig`. Example::
 
         vl.Sweep(activation=("tanh", "relu"), gain=(0.5, 1.0, 2.0), seed=range(3))
+
+    Values are checked on construction, in the command line's words (VanishlabError): an axis
+    given a value that applies to none of the grid's models (``model="lstm",
+    activation="relu"``) is refused, as ``vanishlab sweep`` refuses it.
     """
 
 
@@ -273,7 +277,9 @@ class AxisSet:
             "CellConfig",
             [(a.name, a.type, dataclasses.field(default=a.default)) for a in table],
             bases=(_CellConfigBase,),
-            namespace={**ns, "__doc__": _CELL_DOC},
+            # help(vl.CellConfig) and help(vl.Sweep) list the axes, their defaults and
+            # meanings (the module docstring's table, which an IDE does not show beside them)
+            namespace={**ns, "__doc__": self._class_doc(_CELL_DOC)},
             frozen=True,
         )
         self.Sweep: type = dataclasses.make_dataclass(
@@ -284,13 +290,18 @@ class AxisSet:
                 for a in table
             ],
             bases=(_SweepBase,),
-            namespace={**ns, "__doc__": _SWEEP_DOC},
+            namespace={**ns, "__doc__": self._class_doc(_SWEEP_DOC)},
             frozen=True,
         )
         # From Python 3.12 make_dataclass sets __module__ to its caller's (this module), over
         # the namespace's: a cell then failed to pickle ("attribute lookup CellConfig on
         # vanishlab.sweep.axes failed"), and every sweep with workers > 1 with it.
         self.CellConfig.__module__ = self.Sweep.__module__ = module
+
+    def _class_doc(self, doc: str) -> str:
+        """``doc`` and, below it, the axes, defaults and meanings (:meth:`docstring_table`)."""
+        table = self.docstring_table().replace("\n", "\n    ")
+        return f"{doc.rstrip()}\n\n    Axes and their defaults:\n\n    {table}\n    "
 
     def axis(self, name: str) -> Axis:
         """The :class:`Axis` called ``name``, or VanishlabError naming every axis."""
