@@ -133,8 +133,10 @@ def test_relu_is_taken_from_the_caller_and_tanh_is_the_default(tmp_path):
     with pytest.raises(VanishlabError, match="tanh or relu"):
         read_checkpoint(path, nonlinearity="sigmoid")
     lstm = _save(nn.LSTM(3, 4).state_dict(), tmp_path / "l.pt")
-    with pytest.raises(VanishlabError, match=r"nn\.RNN only"):
+    with pytest.raises(VanishlabError, match=r"nn\.RNN only") as err:
         read_checkpoint(lstm, nonlinearity="relu")
+    # in the API's words, as every other refusal here is: it said --nonlinearity to Python
+    assert str(err.value).startswith("nonlinearity= applies to nn.RNN only; ")
 
 
 class _Model(nn.Module):

@@ -77,8 +77,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             metavar="NAME",
-            help="tanh or relu, for an nn.RNN: it cannot be read from the weights "
-            "\\[default: tanh]. Not for LSTM/GRU.",
+            help=f"{' or '.join(axis('activation').choices)}, for an nn.RNN: it cannot be read "
+            f"from the weights \\[default: {axis('activation').default}]. Not for LSTM/GRU.",
             show_default=False,
         ),
     ] = None,

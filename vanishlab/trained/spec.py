@@ -26,6 +26,7 @@ from torch import nn
 from ..core import global_rng
 from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
+from ..sweep.config import axis
 
 __all__ = ["GATES", "MODULES", "PARAM", "RecurrentSpec", "build_module", "infer_spec"]
 
@@ -196,16 +197,20 @@ def infer_spec(
     # float16 and bfloat16 widened exactly: the engine measures in float32 or float64
     dtype = _DTYPES.get(stored, "float32")
     if kind == "rnn":
-        if nonlinearity not in (None, "tanh", "relu"):
+        activation = axis("activation")  # a sweep's: the same names and the same default
+        if nonlinearity is not None and nonlinearity not in activation.choices:
             # Lower case, as nn.RNN takes the names (the CLI lowers RELU: Axis.as_named).
             raise VanishlabError(
-                f"--nonlinearity (nonlinearity=) must be tanh or relu, got {nonlinearity!r}"
+                f"--nonlinearity (nonlinearity=) must be {' or '.join(activation.choices)}, "
+                f"got {nonlinearity!r}"
             )
-        act: str | None = nonlinearity or "tanh"
+        act: str | None = nonlinearity or activation.default
     else:
         if nonlinearity is not None:
+            # (said "--nonlinearity" alone to a caller of vl.read_checkpoint)
             raise VanishlabError(
-                f"--nonlinearity applies to nn.RNN only; {where} is an nn.{kind.upper()}"
+                f"--nonlinearity (nonlinearity=) applies to nn.RNN only; {where} is an "
+                f"nn.{kind.upper()}"
             )
         act = None
     return RecurrentSpec(
