@@ -403,3 +403,28 @@ def test_the_notebook_snippet_frames_the_whole_report(tmp_path, monkeypatch) -> 
     source = re.fullmatch(framed, frame)
     assert source is not None
     assert html.unescape(source[1]) == (tmp_path / "reports" / "mine.html").read_text()
+
+
+def test_the_saturated_one_unit_gru_reads_what_the_readme_says() -> None:
+    """README, "How the numbers are proven": a one-unit float64 `nn.GRU(1, 1)` whose h and
+    candidate both round to 1 reads log10 ||dh/dx|| = −26.5 at h0 = 1 and −16.7 at h0 = 1 − 2^-53:
+    one unit in the last place of h moves it by decades. No test read these two numbers."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(
+        r"one-unit `nn\.GRU\(1, 1\)` in float64, every weight 1, every bias 0 but the candidate's "
+        r"input bias 30, x = 0, h0 = 1 or 1 − 2\^-53: log10 \|\|dh/dx\|\| = ([−\d.]+) or "
+        r"([−\d.]+)\)",
+        text,
+    )
+    assert said, "the README's sentence moved: update this test"
+    gru = nn.GRU(1, 1).double()
+    with torch.no_grad():
+        for name, p in gru.named_parameters():
+            p.fill_(1.0 if name.startswith("weight") else 0.0)
+        gru.bias_ih_l0[2] = 30.0  # the candidate's (n's) input bias: gate order r, z, n
+    x = torch.zeros(1, 1, 1, dtype=torch.float64)
+    for h0, want in ((1.0, said.group(1)), (1.0 - 2.0**-53, said.group(2))):
+        h = torch.full((1, 1, 1), h0, dtype=torch.float64)
+        rows = vl.jacobian_norms(gru, x, h)
+        got = float(rows[rows.source == "input"]["log10_fro"].iloc[0])
+        assert f"{got:.1f}" == want.replace("−", "-")
