@@ -108,6 +108,24 @@ def test_a_flag_clashing_with_the_base_grid_says_where_the_other_axes_come_from(
     ), err.value
 
 
+def test_the_init_hint_stays_beside_a_flag_that_applies_to_none_of_the_models() -> None:
+    """`sweep --model lstm --activation relu`: the init clash came first and lost its "give
+    --init too" once Sweep.replace refused the dropped relu (AxisSet.refuse_dropped), since
+    each mend was asked of the flags again; --init default then names the activation's own."""
+    with pytest.raises(VanishlabError) as err:
+        variant(DEFAULT_EXPERIMENT, overrides={"model": ("lstm",), "activation": ("relu",)})
+    assert str(err.value).startswith("init 'normal' does not apply to model 'lstm'"), err.value
+    assert str(err.value).endswith("give --init too, e.g. --init default"), err.value
+    with pytest.raises(VanishlabError) as err:
+        variant(
+            DEFAULT_EXPERIMENT,
+            overrides={"model": ("lstm",), "activation": ("relu",), "init": ("default",)},
+        )
+    # the flag's own fault: no other axis mends it, and none is hinted at
+    assert "relu would be dropped" in str(err.value), err.value
+    assert "quick default grid" not in str(err.value), err.value
+
+
 @pytest.mark.parametrize(
     ("overrides", "hint"),
     [

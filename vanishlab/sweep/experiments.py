@@ -323,15 +323,23 @@ def _flag_hint(sweep: Sweep, overrides: Mapping[str, tuple[Any, ...]], origin: s
     axes of ``sweep`` not given as flags whose default alone, or else a part of their own
     values, would mend the grid that ``overrides`` made impossible (``gated --init chrono``:
     "experiment gated sets model = rnn,lstm,gru: give --model too, e.g. --model lstm,gru");
-    "" when none would (the flags' own values are at fault)."""
+    "" when none would (the flags' own values are at fault). Whether a grid is possible is
+    asked of its axes (``from_axes``), not of the flags: a flag that applies to none of its
+    models (``--model lstm --activation relu``, AxisSet.refuse_dropped) mended nothing, and
+    the quick grid's init clash lost its "give --init too"."""
 
-    def mends(name: str, values: tuple[Any, ...]) -> bool:
+    def possible(**axes: tuple[Any, ...]) -> bool:
         try:
-            sweep.replace(**overrides, **{name: values})
+            Sweep.from_axes({**sweep.axes(), **overrides, **axes})
         except VanishlabError:
             return False
         return True
 
+    def mends(name: str, values: tuple[Any, ...]) -> bool:
+        return possible(**{name: values})
+
+    if possible():
+        return ""  # the grid is, a flag is not (refuse_dropped): no other axis mends that
     mending = []
     axes = sweep.axes()
     for a in AXIS_TABLE:
