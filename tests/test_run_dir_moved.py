@@ -24,7 +24,10 @@ from vanishlab.sweep import runner as sweep_runner
 
 GRID = dict(hidden_size=4, input_size=2, seq_len=4, batch=1, seed=(0, 1, 2))
 FLAGS = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "1"]
-FLAGS += ["--seeds", "3"]
+# GRID's one value of each other axis: without them the quick default grid's swept 144 cells
+# (two activations, two depths, four inits, three gains), 4.6 of the test's 4.7 s of CPU.
+FLAGS += ["--seeds", "3", "--activation", "tanh", "--num-layers", "1", "--init", "default"]
+FLAGS += ["--gain", "1.0"]
 
 
 def _after_first_shard(monkeypatch, then) -> None:
