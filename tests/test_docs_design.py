@@ -55,9 +55,9 @@ def _file(path: str) -> Path | None:
 
 @functools.cache
 def _tree(path: Path) -> ast.Module:
-    """``path`` parsed, once per process: _defined, _imported, _classes and the walk of every module each
-    parsed every module of the package again (618 parses a run of this file, 0.8 of its 1.7 s
-    under cProfile). Read-only: nothing here changes a tree."""
+    """``path`` parsed, once per process: _defined, _imported, _classes and the walk of every
+    module each parsed every module of the package again (618 parses a run of this file, 0.8 of
+    its 1.7 s under cProfile). Read-only: nothing here changes a tree."""
     return ast.parse(_source(path))
 
 
