@@ -59,14 +59,21 @@ def make_run(run_dir: Path, sweep: vl.Sweep, *, name: str = "test-run", **manife
     return run_dir
 
 
-def report_sections(run_dir: Path, sweep: vl.Sweep) -> dict[str, Any]:
-    """Run ``sweep`` into ``run_dir`` and build its report: its sections by key."""
+def report_sections(
+    run_dir: Path, sweep: vl.Sweep, sections: list[str] | None = None
+) -> dict[str, Any]:
+    """Run ``sweep`` into ``run_dir`` and build its report (``sections``: of those alone, as
+    :func:`report_of`): its sections by key."""
     vl.run_sweep(sweep, run_dir, workers=1, progress=False)
-    return {s.key: s for s in report_of(run_dir).sections}
+    return {s.key: s for s in report_of(run_dir, sections).sections}
 
 
-def report_of(run_dir: Path) -> Any:
-    """The report :func:`vanishlab.report.build_report` builds of the run in ``run_dir``."""
+def report_of(run_dir: Path, sections: list[str] | None = None) -> Any:
+    """The report :func:`vanishlab.report.build_report` builds of the run in ``run_dir``;
+    ``sections``: of those alone (and the page's overview and anomalies, always built), where
+    a test reads a section whose words depend on no other (it never calls ``view.shows``:
+    gain, theory, depth, the tables' sections); each section a test does not read cost its
+    share of the build."""
     from vanishlab.report import build_report
 
     return build_report(
@@ -74,6 +81,7 @@ def report_of(run_dir: Path) -> Any:
         vl.load_cells(run_dir),
         vl.load_manifest(run_dir),
         timestamp="2024-01-01",
+        sections=sections,
     )
 
 
@@ -134,15 +142,18 @@ def add_failed_cell(run_dir: Path, reason: str, **config: Any) -> str:
     return cfg.cell_id
 
 
-def report_with_a_failed_seed(run_dir: Path, gains: tuple[float, ...], **axes: Any) -> Any:
-    """The report of a two-seed sweep of H = 8, T = 20 (``gains``, other ``axes`` as given)
-    whose seed 1 failed at the largest gain: a setting of one seed beside settings of two."""
+def report_with_a_failed_seed(
+    run_dir: Path, gains: tuple[float, ...], sections: list[str] | None = None, **axes: Any
+) -> Any:
+    """The report (``sections``: of those alone, as :func:`report_of`) of a two-seed sweep of
+    H = 8, T = 20 (``gains``, other ``axes`` as given) whose seed 1 failed at the largest gain:
+    a setting of one seed beside settings of two."""
     sweep = vl.Sweep(gain=gains, seed=(0, 1), hidden_size=8, input_size=4, seq_len=20, batch=2,
                      **axes)  # fmt: skip
     vl.run_sweep(sweep, run_dir, workers=1, progress=False)
     (lone,) = [c for c in sweep.cells() if c.seed == 1 and c.gain == max(gains)]
     add_failed_cell(run_dir, "test failure", **lone.to_dict())
-    return report_of(run_dir)
+    return report_of(run_dir, sections)
 
 
 def trainability_section(tmp_path: Path, **axes: Any) -> Any:

@@ -171,7 +171,7 @@ def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
         seq_len=100,
         batch=4,
     )
-    sections = report_sections(tmp_path / "run", sweep)
+    sections = report_sections(tmp_path / "run", sweep, [key])
     (grid,) = [b for b in sections[key].blocks if isinstance(b, LineGrid)]
     reach, tall, spread = _drawn_bars(grid)
     hidden = reach <= MARKER_MS / 2
@@ -186,7 +186,7 @@ def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
 def test_one_seed_draws_no_bars_to_say(tmp_path):
     sweep = vl.Sweep(activation=("tanh",), gain=(0.5, 1.0), seed=(0,), hidden_size=16,
                      input_size=4, seq_len=20, batch=2)  # fmt: skip
-    sections = report_sections(tmp_path / "run", sweep)
+    sections = report_sections(tmp_path / "run", sweep, ["gain", "theory"])
     for key in ("gain", "theory"):
         (grid,) = [b for b in sections[key].blocks if isinstance(b, LineGrid)]
         assert "bars" not in grid.caption
@@ -220,7 +220,9 @@ def test_a_point_of_one_seed_s_rate_has_no_bar_to_say(tmp_path):
     assert np.isnan(curve.lo[1]) and np.isnan(curve.hi[1]) and curve.lo[0] == -1.05
     assert hidden_bar_note(_grid(LinePanel(0, 0, "s", (curve,))), "per step") == ""
     # a real run: seed 1 failed at g = 2, and both sections draw no bar there
-    report = report_with_a_failed_seed(tmp_path / "run", (0.5, 2.0), activation=("tanh",))
+    report = report_with_a_failed_seed(
+        tmp_path / "run", (0.5, 2.0), ["gain", "theory"], activation=("tanh",)
+    )
     for section in report.sections:
         if section.key in ("gain", "theory"):
             (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
@@ -281,6 +283,7 @@ def test_a_figure_whose_every_point_has_one_finite_rate_says_it_draws_no_bars(tm
         vl.load_cells(tmp_path / "run"),
         vl.load_manifest(tmp_path / "run"),
         timestamp="2024-01-01",
+        sections=["gain"],
     )
     (section,) = [s for s in report.sections if s.key == "gain"]
     rnn, lstm = [b for b in section.blocks if isinstance(b, LineGrid)]
@@ -338,7 +341,9 @@ def test_a_figure_of_bars_and_bare_dots_says_what_a_bare_dot_is(tmp_path):
     the seeds" (a bare dot read as a bar hidden under it, or a setting of one seed)."""
     from vanishlab.report.line_style import BARE_POINTS
 
-    report = report_with_a_failed_seed(tmp_path / "run", (0.5, 1.0, 2.0), model="rnn")
+    report = report_with_a_failed_seed(
+        tmp_path / "run", (0.5, 1.0, 2.0), ["gain", "theory"], model="rnn"
+    )
     for key in ("gain", "theory"):
         (section,) = [s for s in report.sections if s.key == key]
         (grid,) = [b for b in section.blocks if isinstance(b, LineGrid)]
