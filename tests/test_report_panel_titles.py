@@ -72,7 +72,7 @@ def test_figures_and_lines_of_near_settings_are_told_apart(tmp_path):
     sweep = vl.Sweep(model="rnn", gain=(1.00001, 1.00002), input_std=(1.00001, 1.00002),
                      hidden_size=8, input_size=4, seq_len=20, batch=2)  # fmt: skip
     vl.run_sweep(sweep, tmp_path / "run", workers=1, progress=False)
-    report = report_of(tmp_path / "run")
+    report = report_of(tmp_path / "run", ["decay", "gain", "theory"])  # theory: decay's overlay
     (gain,) = [s for s in report.sections if s.key == "gain"]
     titles = [b.title for b in gain.blocks if isinstance(b, LineGrid)]
     assert titles == [
@@ -134,7 +134,7 @@ def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path
                      task="adding", train_steps=2, lr=0.01)  # fmt: skip
     run = tmp_path / "run"
     vl.run_sweep(sweep, run, workers=1, progress=False)
-    report = report_of(run)
+    report = report_of(run, ["trainability"])  # the section alone: it reads no other
     (section,) = [s for s in report.sections if s.key == "trainability"]
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
     assert len(grids) == 2
@@ -156,7 +156,7 @@ def test_an_axis_s_values_in_the_overview_heatmaps_and_trainability_legend_are_t
                      lr=0.01)  # fmt: skip
     run = tmp_path / "run"
     vl.run_sweep(sweep, run, workers=1, progress=False)
-    report = report_of(run)
+    report = report_of(run, ["rates", "trainability"])  # and the overview, always built
     sections = {s.key: s for s in report.sections}
     (axes,) = [b for b in sections["overview"].blocks if isinstance(b, Table)]
     values = {row[0]: row[2] for row in axes.rows}
