@@ -29,8 +29,9 @@ SWEEP = vl.Sweep(
 
 
 def _curve_grids(sweep: vl.Sweep, out) -> list[LineGrid]:
-    """The decay and input figures of ``sweep``'s report, run into ``out``."""
-    sections = report_sections(out, sweep)
+    """The decay and input figures of ``sweep``'s report, run into ``out``: those sections
+    built (and theory, whose showing the decay curves' caption asks), not the whole page."""
+    sections = report_sections(out, sweep, ["decay", "input", "theory"])
     return [
         block
         for key in ("decay", "input")
