@@ -68,8 +68,11 @@ def report_sections(
     return {s.key: s for s in report_of(run_dir, sections).sections}
 
 
-def report_of(run_dir: Path, sections: list[str] | None = None) -> Any:
-    """The report :func:`vanishlab.report.build_report` builds of the run in ``run_dir``;
+def report_of(
+    run_dir: Path, sections: list[str] | None = None, timestamp: str = "2024-01-01"
+) -> Any:
+    """The report :func:`vanishlab.report.build_report` builds of the run in ``run_dir``
+    (stamped ``timestamp``);
     ``sections``: of those alone (and the page's overview and anomalies, always built), where
     a test reads a section whose words depend on no other (it never calls ``view.shows``:
     gain, theory, depth, the tables' sections); each section a test does not read cost its
@@ -80,7 +83,7 @@ def report_of(run_dir: Path, sections: list[str] | None = None) -> Any:
         vl.load_results(run_dir),
         vl.load_cells(run_dir),
         vl.load_manifest(run_dir),
-        timestamp="2024-01-01",
+        timestamp=timestamp,
         sections=sections,
     )
 

@@ -106,16 +106,9 @@ def full_report_data(report_run):
     report ``full_report`` renders), built once per session: test_report, test_report_defects
     and test_report_theory each built it again (~1.5 s of CPU each on a quiet machine). Its
     dataclasses are frozen; treat its lists as read-only."""
-    import vanishlab as vl
-    from vanishlab.report import build_report
+    import _report_run as runs
 
-    run = report_run("full")
-    return build_report(
-        vl.load_results(run),
-        vl.load_cells(run),
-        vl.load_manifest(run),
-        timestamp="2024-01-01T00:00:00Z",
-    )
+    return runs.report_of(report_run("full"), timestamp="2024-01-01T00:00:00Z")
 
 
 @pytest.fixture(scope="session")
