@@ -445,10 +445,10 @@ def test_rates_of_seeds_cut_to_exact_zero_are_fitted_before_the_zero():
     table = rates.blocks[-1]
     rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
     ln10 = math.log(10)
-    spread = np.std([0.1 * ln10, 0.3 * ln10], ddof=1)
+    spread = np.std([0.1 * ln10, 0.3 * ln10], ddof=1)  # 0.33: two decimals, the mean's too
     assert (
         rate["a"]
-        == f"−{0.2 * ln10:.3f}\u00a0±\u00a0{spread:.3f} (1 of 2 seeds exactly 0 from lag 21)"
+        == f"−{0.2 * ln10:.2f}\u00a0±\u00a0{spread:.2f} (1 of 2 seeds exactly 0 from lag 21)"
     )
 
 
@@ -541,7 +541,7 @@ def test_rates_leave_out_seeds_with_exact_zeros():
     ln10 = math.log(10)
     assert (
         rate["a"]
-        == f"−{0.2 * ln10:.3f}\u00a0±\u00a0{0.2 * ln10 / math.sqrt(2):.3f} (1 of 3 seeds −∞)"
+        == f"−{0.2 * ln10:.2f}\u00a0±\u00a0{0.2 * ln10 / math.sqrt(2):.2f} (1 of 3 seeds −∞)"
     )
     assert rate["b"] == "−∞"
     (heat,) = [b for b in rates.blocks if isinstance(b, HeatmapGrid)]

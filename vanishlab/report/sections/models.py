@@ -47,6 +47,7 @@ from .rate_cells import (
     horizon_cell,
     horizon_median_note,
     rate_cell,
+    spread_digits,
     whose_jacobian,
 )
 from .rate_heatmaps import NOT_YET, absent_reason, init_scopes
@@ -301,6 +302,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         caption=(
             "The fitted decay rate of the top layer's state curve (ln per step, "
             + view.over_seeds("mean ± standard deviation")
+            + spread_digits(view.seeds)
             + (f"; as in {RATES.title}). " if view.shows(RATES.key) else "). ")
             + exact_zero_rates(view.seeds)
             + f"The horizon: the lag where the norm has fallen {HORIZON_FOLD} ("

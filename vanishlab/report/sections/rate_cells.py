@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...analysis.fits import HORIZON_DECADES
-from ..format import fixed, horizon_text, minus_inf_words, rate_text
+from ..format import fixed, horizon_text, minus_inf_words, rate_text, spread_decimals
 
 __all__ = [
     "HORIZON_FOLD",
@@ -21,6 +21,7 @@ __all__ = [
     "horizon_median_note",
     "mark_exact_zero",
     "rate_cell",
+    "spread_digits",
     "whose_jacobian",
 ]
 
@@ -97,12 +98,25 @@ def exact_zero_rates(seeds: int) -> str:
     )
 
 
+def spread_digits(seeds: int) -> str:
+    """What a caption adds after "mean ± standard deviation over seeds" where a setting has
+    several (``seeds``, the most of any): the digits :func:`rate_cell` and the theory table
+    write them to, so that the page says why "−1.52 ± 0.12" stands beside "−0.712 ± 0.030".
+    "" for one seed, which has no ±."""
+    if seeds < 2:
+        return ""
+    return ", both to the decimals of the sd's two significant digits (at most three)"
+
+
 def rate_cell(rec: Mapping[str, Any]) -> str:
     """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
     apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
     lag L" when they are cut at different lags), in one parenthesis, "; " between the two
     (side by side, "(1 of 3 seeds −∞) (1 of 3 seeds exactly 0 from lag 21)", they read as two
     remarks on two things).
+
+    The mean and its sd take the sd's two significant digits, at most three decimals
+    (:func:`..format.spread_decimals`): "−1.52 ± 0.12", never "−1.519 ± 0.116".
 
     ``rec`` is a row of :func:`.setting_fits.setting_fits`. One definition for every table of
     per-setting rates: a mean that took the −∞ seeds in read −∞ for a setting another table
@@ -111,7 +125,10 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     spread = rec["sd"]
     finite = rec["n"] - rec["n_zero"]
     if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
-        text += f"\u00a0±\u00a0{fixed(spread, 3)}"  # no line break inside the number
+        # The mean to the sd's decimals (two significant digits, at most three decimals).
+        places = spread_decimals(spread)
+        text = rate_text(float(rec["rate"]), places)
+        text += f"\u00a0±\u00a0{fixed(spread, places)}"  # no line break inside the number
     apart = [minus_inf_words(rec["n_zero"], rec["n"])]
     if rec.get("n_cut", 0) > 0:
         # Seeds cut at different lags: the lag named is the earliest, and says so.

@@ -40,6 +40,7 @@ from .rate_cells import (
     horizon_median_note,
     mark_exact_zero,
     rate_cell,
+    spread_digits,
     whose_jacobian,
 )
 from .rate_heatmaps import PANELS_PER_FIGURE, init_scopes, rate_heatmaps, why_absent
@@ -127,18 +128,23 @@ def _rates_table(view: RunView, state: pd.DataFrame, inputs: pd.DataFrame) -> Ta
         "as a transient; — where "
         + ("no seed has a finite rate" if view.seeds > 1 else "the seed has no finite rate")
         + "), "
-        f"{view.over_seeds('mean ± standard deviation')}. "
+        f"{view.over_seeds('mean ± standard deviation')}"
+        + spread_digits(view.seeds)
+        + ". "
         + exact_zero_rates(view.seeds)
         + "Horizon: the first lag where the norm is 1000 times below its lag-0 "
         "value ("
         + horizon_median_note("'> n'", view.seeds)
         + "; "
         + exact_zero_note(whose_jacobian(view.seeds))
-        + "). Phase: vanishing below "
-        f"−{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
+        + "). r²: of the least-squares line ("
+        + ("each seed's, mean over seeds" if view.seeds > 1 else "one seed")
+        + "; low for a nearly flat curve, however well its rate is known). Phase: vanishing "
+        f"below −{PHASE_TOLERANCE}, exploding above +{PHASE_TOLERANCE}, stable between"
         + (MIXED_PHASES if any(map(is_mixed, listed["phase"])) else "")
-        + ". Input rate: "
-        "the same slope for ||dh_T/dx_{T−k}||." + view.state_note + view.failed_table_note,
+        + ". Input rate: the same slope for ||dh_T/dx_{T−k}||."
+        + view.state_note
+        + view.failed_table_note,
         tuple(columns),
         tuple(rows),
         tuple(numeric),

@@ -34,6 +34,7 @@ from ..format import (
     rate_text,
     seeds_at_minus_inf,
     setting_text,
+    spread_decimals,
     table_texts,
 )
 from ..gain_layout import gain_curve, gain_grid
@@ -51,6 +52,7 @@ from ..predicted import (
     without_shared,
 )
 from ..view import RunView
+from .rate_cells import spread_digits
 from .theory_lines import MIXED_FIGURE_NOTE, predicted_line, seed_kinds
 
 __all__ = ["theory_section"]
@@ -235,8 +237,10 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     for rec, setting in zip(records, table_texts(records, axes), strict=True):
         delta = _rate_or_dash(rec["delta"])
         if rec["n_ok"] - rec["n_zero"] > 1 and math.isfinite(rec["delta_sd"]):
-            # The ± may go under the mean (the table's widest column else): the numbers stay whole.
-            delta += f" ±\u00a0{fixed(rec['delta_sd'], 3)}"
+            # The mean to the sd's decimals, as the rates table's (rate_cell). The ± may go
+            # under the mean (the table's widest column else): the numbers stay whole.
+            places = spread_decimals(rec["delta_sd"])
+            delta = rate_text(rec["delta"], places) + f" ±\u00a0{fixed(rec['delta_sd'], places)}"
         by = rec["predicted_by"]
         # A mean field that is only approximate (orthogonal weights) is said by its flag,
         # non-iid: "mean field (approximate)" here made the column, '—' in most rows of a run
@@ -318,7 +322,9 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
         "field's ½ ln χ₁ for random weights; '—' where neither applies"
         + dash
         + (MIXED_TABLE_NOTE if any(r["predicted_by"] == MIXED for r in records) else "")
-        + f" Measured − predicted: {view.over_seeds('mean ± standard deviation')}. "
+        + f" Measured − predicted: {view.over_seeds('mean ± standard deviation')}"
+        + spread_digits(view.seeds)
+        + ". "
         + lyapunov
         + (LYAPUNOV_ZERO_NOTE if any(r["n_zero_lyapunov"] > 0 for r in records) else "")
         + "Pascanu slope: ln ||W_hh||₂ ("
