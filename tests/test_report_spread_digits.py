@@ -70,6 +70,6 @@ def test_the_rates_and_theory_tables_write_a_mean_to_its_spreads_decimals(
             assert len(mean_places) == len(sd_places) == places, (title, found)
             wide += float(sd) >= 0.1
         assert wide == 2, (title, found)  # the test has rows that the rule shortens
-        assert "the sd's two significant digits (at most three)" in table.caption
+        assert "the sd's two significant digits, at most three" in table.caption
     rates = tables["Decay rates by setting"].caption
     assert "r²: of the least-squares line (each seed's, mean over seeds" in rates

@@ -105,7 +105,7 @@ def spread_digits(seeds: int) -> str:
     "" for one seed, which has no ±."""
     if seeds < 2:
         return ""
-    return ", both to the decimals of the sd's two significant digits (at most three)"
+    return ", both to the decimals of the sd's two significant digits, at most three"
 
 
 def rate_cell(rec: Mapping[str, Any]) -> str:
