@@ -20,6 +20,7 @@ __all__ = [
     "horizon_cell",
     "horizon_median_note",
     "mark_exact_zero",
+    "mean_rate_text",
     "rate_cell",
     "spread_digits",
     "whose_jacobian",
@@ -108,6 +109,22 @@ def spread_digits(seeds: int) -> str:
     return ", both to the decimals of the sd's two significant digits, at most three"
 
 
+def _spread_shown(rec: Mapping[str, Any]) -> bool:
+    """Whether a setting's rate has a spread over seeds to give: two seeds of finite rate."""
+    spread = rec["sd"]
+    finite = rec["n"] - rec["n_zero"]
+    return finite > 1 and isinstance(spread, float) and math.isfinite(spread)
+
+
+def mean_rate_text(rec: Mapping[str, Any]) -> str:
+    """A setting's mean rate over its seeds (``rec``: a row of
+    :func:`.setting_fits.setting_fits`) to the decimals of its sd's two significant digits, at
+    most three (:func:`..format.spread_decimals`), as :func:`rate_cell` gives it with its ±:
+    the rate heatmaps' cells wrote −1.519 where the table beside them read −1.52 ± 0.12."""
+    rate = float(rec["rate"])
+    return rate_text(rate, spread_decimals(rec["sd"]) if _spread_shown(rec) else 3)
+
+
 def rate_cell(rec: Mapping[str, Any]) -> str:
     """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
     apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
@@ -121,13 +138,10 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     ``rec`` is a row of :func:`.setting_fits.setting_fits`. One definition for every table of
     per-setting rates: a mean that took the −∞ seeds in read −∞ for a setting another table
     gave as −1.871 with one seed of two at −∞."""
-    text = rate_text(float(rec["rate"]))
+    text = mean_rate_text(rec)
     spread = rec["sd"]
-    finite = rec["n"] - rec["n_zero"]
-    if finite > 1 and isinstance(spread, float) and math.isfinite(spread):
-        # The mean to the sd's decimals (two significant digits, at most three decimals).
+    if _spread_shown(rec):
         places = spread_decimals(spread)
-        text = rate_text(float(rec["rate"]), places)
         text += f"\u00a0±\u00a0{fixed(spread, places)}"  # no line break inside the number
     apart = [minus_inf_words(rec["n_zero"], rec["n"])]
     if rec.get("n_cut", 0) > 0:

@@ -17,14 +17,13 @@ from ..format import (
     horizon_text,
     label,
     py,
-    rate_text,
     setting_titles,
     value_texts,
 )
 from ..layout import minus_inf_rate, select, value_range
 from ..model import HeatmapGrid, HeatPanel
 from ..view import RunView, applicable_values, applies_to_none
-from .rate_cells import HORIZON_FOLD, horizon_median_note, whose_jacobian
+from .rate_cells import HORIZON_FOLD, horizon_median_note, mean_rate_text, whose_jacobian
 from .setting_fits import partial_zero
 
 __all__ = [
@@ -89,7 +88,7 @@ def rate_heatmaps(
             h = horizon_text(float(rec["horizon"]), rec["lag_end"])
             h += "‡" if rec.get("horizon_at_zero", False) else ""
             mark = "†" if partial_zero(rec) else ""
-            text[i][j] = f"{rate_text(float(rec['rate']))}{mark}\nh {h}"
+            text[i][j] = f"{mean_rate_text(rec)}{mark}\nh {h}"  # the table's digits
         where = dict(zip(facet, combo, strict=True))
         why.append(set())
         absent = _absent(view, where, (row_key, rows_v), (col_key, cols_v), values, why[-1])
@@ -121,7 +120,9 @@ def rate_heatmaps(
                 f"and {label(col_key)} (columns): blue vanishing, white stable, red exploding"
                 + (", grey an exact zero (−∞)" if any(p.grey for p in page) else "")
                 + ("; one panel per combination of the other axes. " if facet else ". ")
-                + "Each cell gives the rate and the horizon h, the lag at which the norm has "
+                + "Each cell gives the rate"
+                + (" (to the decimals of the table below)" if view.seeds > 1 else "")
+                + " and the horizon h, the lag at which the norm has "
                 f"fallen {HORIZON_FOLD} ("
                 + ("the " if view.seeds > 1 else "")
                 + horizon_median_note("'h > n'", view.seeds)
