@@ -1372,3 +1372,26 @@ def test_weights_of_several_dtypes_or_of_one_not_read_are_named_in_a_stable_orde
         args = ["analyze", str(tmp_path / f"{name}.pt"), "--out", str(tmp_path / name)]
         one_error_line(runner.invoke(app, args), f"{name}.pt: {message}")
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("which", ["checkpoint", "inputs file"])
+def test_a_dangling_link_given_to_analyze_is_said_to_be_one(tmp_path, monkeypatch, which):
+    """`vanishlab analyze` given a symbolic link to nothing (its target on a disk not mounted
+    now) said "checkpoint m.pt does not exist", where a run folder or a manifest so linked is
+    said to be "a symbolic link to nothing", with what to do: said so now, for the checkpoint
+    and the inputs file, on the command line and in Python alike."""
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.RNN(2, 3).state_dict(), "real.pt")
+    Path("gone.pt").symlink_to(tmp_path / "unmounted" / "m.pt")
+    args = ["gone.pt"] if which == "checkpoint" else ["real.pt", "--inputs", "gone.pt"]
+    result = runner.invoke(app, ["analyze", *args, "--out", "o"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"error: {which} gone.pt is a symbolic link to nothing; restore its target (or a copy "
+        f"of the {which} in its place)\n"
+    )
+    call = ("gone.pt", "o") if which == "checkpoint" else ("real.pt", "o")
+    kwargs = {} if which == "checkpoint" else {"inputs": "gone.pt"}
+    with pytest.raises(VanishlabError, match=f"^{which} gone.pt is a symbolic link to nothing"):
+        vl.analyze_checkpoint(*call, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.pt", "real.pt"]

@@ -20,7 +20,8 @@ import torch
 from ..core import warning_filters
 from ..core.tensor_checks import NESTED_ADVICE, PADDED_STEPS, token_ids_advice
 from ..errors import VanishlabError
-from ..sweep.files import loop_problem
+from ..sweep.files import link_problem
+from ..sweep.links import link_remedy
 from .archive import check_records, cut_short, is_torchscript, unpickler_reason
 from .foreign import foreign_advice, plain_data_allowed, save_float
 from .safetensors_file import is_safetensors, load_safetensors
@@ -40,7 +41,11 @@ def load_file(path: Path, what: str) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU, or a safetensors file's tensors by
     name (:mod:`vanishlab.trained.safetensors_file`); every failure is one clear line."""
     if not path.exists():
-        raise VanishlabError(f"{what} {path} {loop_problem(path) or 'does not exist'}")
+        # a link to nothing (its target on a disk not mounted now) was said not to exist, where
+        # a run folder's said what it is and what to do
+        link = link_problem(path)
+        why = f"{link}; {link_remedy(path, f'a copy of the {what}')}" if link else "does not exist"
+        raise VanishlabError(f"{what} {path} {why}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
     if is_safetensors(path):  # data alone, known by its first bytes whatever its name
