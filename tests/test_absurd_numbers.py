@@ -107,6 +107,7 @@ def _edited(run: Path, tmp_path: Path, edit) -> Path:
     return copy
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 @pytest.mark.parametrize("field", ["lyapunov", "loss"])
 def test_a_steps_number_beyond_a_float_reads_as_none(old_monitor_run, tmp_path, field):
     """The report (and vl.summarize, for the exponent) ended in an OverflowError traceback;

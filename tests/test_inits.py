@@ -547,6 +547,7 @@ _EYE = lambda rnn, gain, gen: _scaled_eye(rnn, gain, gen)  # noqa: E731
 _HALF_EYE = lambda rnn, gain, gen: _scaled_eye(rnn, gain / 2, gen)  # noqa: E731
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_two_lambdas_of_one_module_are_told_apart(registry, tmp_path):
     """Both lambdas were recorded as "tests.test_inits:<lambda>", so a sweep resumed a run
     of the one under the other, keeping cells of other weights under one name. The record
@@ -595,6 +596,7 @@ class _PlainEyeTimes:  # the default repr: "<test_inits._PlainEyeTimes object at
         _scaled_eye(rnn, gain * self.times, generator)
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_two_partials_or_two_objects_of_one_init_name_are_told_apart(registry, tmp_path):
     """A functools.partial was recorded as "functools:partial" and a callable object as
     "module:Class", whatever its arguments: a sweep resumed a run of partial(f, times=1.0)

@@ -44,6 +44,7 @@ def _with(smoke_run_dir: Path, where: Path, **edit: object) -> Path:
     return where
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_n_cells_may_reach_what_the_axes_combine_into_and_no_further(smoke_run_dir, tmp_path):
     # the product of the axes' value counts, not their sum (which the smoke grid's exceeds),
     # and the message names that product, not n_cells
@@ -56,6 +57,7 @@ def test_n_cells_may_reach_what_the_axes_combine_into_and_no_further(smoke_run_d
     assert f"'n_cells' {most + 1} is more than its axes combine into ({most});" in str(err.value)
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_a_sweep_manifest_without_n_cells_is_read_and_one_without_axes_refused(
     smoke_run_dir, tmp_path
 ):

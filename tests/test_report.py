@@ -129,12 +129,14 @@ def test_manifest_chooses_sections(report_run):
 
 
 def test_report_says_which_of_the_runs_sections_it_left_out(report_run, tmp_path):
-    import json
     import shutil
 
+    from vanishlab.sweep import store
+
     run = Path(shutil.copytree(report_run("single"), tmp_path / "run"))
-    manifest = json.loads((run / "manifest.json").read_text())
-    (run / "manifest.json").write_text(json.dumps({**manifest, "sections": ["decay", "nope"]}))
+    manifest = store.load_manifest(run)
+    # as vanishlab writes it (a hand edit would be said too: test_manifest_digest)
+    store.write_manifest(run, {**manifest, "sections": ["decay", "nope"]})
     result = CliRunner().invoke(app, ["report", str(run), "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == (
@@ -736,6 +738,7 @@ def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     assert "Generated 1970-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_docs_cli_says_how_a_run_name_becomes_its_report_file(report_run, tmp_path):
     # The README said the file "keeps its letters, digits, -, _ and ." and no more: a name
     # "_x_." gave reports/x.html, the `.` and `_` at its ends dropped. Its example now runs
@@ -756,6 +759,7 @@ def test_docs_cli_says_how_a_run_name_becomes_its_report_file(report_run, tmp_pa
     assert f"longer than {REPORT_STEM_BYTES}" in text
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_a_report_file_name_keeps_only_letters_the_file_system_can_write(
     report_run, tmp_path, monkeypatch
 ):
@@ -775,6 +779,7 @@ def test_a_report_file_name_keeps_only_letters_the_file_system_can_write(
     assert default_report_path(run) == Path("reports/caf__cr_me.html")
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 @pytest.mark.parametrize("name", ["x" * 300, "名" * 200, "a/b" * 90, "🔥" * 300, "!!"])
 def test_a_long_run_name_gets_a_report_file_it_can_have(report_run, tmp_path, name):
     # `analyze --name` took 300 characters; `report` then failed "File name too long" (the

@@ -143,6 +143,7 @@ RULE_CASES = [1 / 6, 1, 0.5, 0, -1, 0.0, math.nan, math.inf, -math.inf, True, Fa
               "abc", [0.5], {"a": 1}, 10**400, None]  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_the_monitor_its_manifest_and_its_page_read_one_rule_of_a_chance_level(
     tmp_path: Path,
 ) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .core.engine import JacobianLogNorms, jacobian_log_norms, jacobian_norms
     from .core.lyapunov import lyapunov_spectrum
     from .core.steps import counting_steps
-    from .errors import NonFiniteStateError, VanishlabError
+    from .errors import ManifestChangedWarning, NonFiniteStateError, VanishlabError
     from .report import render_report
     from .sweep.chrono import chrono_init
     from .sweep.config import CellConfig, Sweep
@@ -46,6 +46,7 @@ __all__ = [
     "Init",
     "JacobianLogNorms",
     "JacobianMonitor",
+    "ManifestChangedWarning",
     "MeanField",
     "MeanFieldInputs",
     "NonFiniteStateError",
@@ -105,6 +106,7 @@ _LAZY: dict[str, str] = {
     "jacobian_norms": ".core.engine",
     "lyapunov_spectrum": ".core.lyapunov",
     "counting_steps": ".core.steps",
+    "ManifestChangedWarning": ".errors",
     "NonFiniteStateError": ".errors",
     "VanishlabError": ".errors",
     "render_report": ".report",

@@ -1,8 +1,9 @@
-"""Exceptions that vanishlab raises on purpose.
+"""Exceptions that vanishlab raises on purpose, and the one warning of its own.
 
 Anything derived from :class:`VanishlabError` is a problem with what the user asked for (bad
 input, a broken experiment module, a run directory that holds something else). The CLI prints
 such an error as one line and exits with status 2; any other exception is a bug.
+:class:`ManifestChangedWarning` says what is read, not refused: a manifest edited since written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = [
     "TRACEBACK",
     "CellTooLargeError",
     "GridTooLargeError",
+    "ManifestChangedWarning",
     "MemoryRefusedError",
     "NonFiniteStateError",
     "StoppedRunError",
@@ -143,6 +145,12 @@ class StoppedRunError(VanishlabError):
 
     def __reduce__(self) -> tuple[type[StoppedRunError], tuple[str, str]]:
         return type(self), (self.args[0], self.then)
+
+
+class ManifestChangedWarning(UserWarning):
+    """A run's ``manifest.json`` changed since vanishlab wrote it (edited by hand, or damaged
+    where it still parses and validates): read as it is now, never refused. Its words name the
+    file and the keys that differ (:mod:`vanishlab.sweep.manifest_digest`)."""
 
 
 class NonFiniteStateError(VanishlabError, ArithmeticError):

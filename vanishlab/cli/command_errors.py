@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import VanishlabError, on_command_line, traceback_wanted
+from ..sweep.manifest_digest import changes_said
 from .disk_words import WRITE_ERRNOS, os_error_text
 from .memory_words import memory_refused
-from .output import broken_pipe, fail, interrupted
+from .output import broken_pipe, fail, interrupted, note
 from .stops import Terminated, stop_word, terminable
 
 __all__ = ["RESUMABLE", "finished", "stop_leaves", "user_errors"]
@@ -73,8 +74,15 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with on_command_line():  # str(err) keeps both names of an option; note() says the flag
-            return guarded(*args, **kwargs)
+        # str(err) keeps both names of an option; note() says the flag. A manifest changed
+        # since vanishlab wrote it is said once, a line of its own (not Python's warning),
+        # after the command's own lines: a refusal or a stop stays its one line.
+        changed: list[str] = []
+        with on_command_line(), changes_said(say=changed.append):
+            result = guarded(*args, **kwargs)
+            for line in changed:
+                note(line)
+            return result
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _FINISHED.clear()

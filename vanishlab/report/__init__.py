@@ -34,7 +34,8 @@ from ..sweep.files import (
     link_problem,
     remove_temps_of,
 )
-from ..sweep.manifest import as_shards_hold
+from ..sweep.manifest import as_shards_hold, read_manifest
+from ..sweep.manifest_digest import said_once
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
@@ -268,6 +269,7 @@ def check_timestamp(value: object, name: str = "timestamp") -> datetime | str | 
     return value
 
 
+@said_once  # a changed manifest: one warning, though the run's readers read it again
 def render_report(
     run_dir: str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,
@@ -291,6 +293,9 @@ def render_report(
             ``vanishlab report --force``). Without it, an existing file is replaced only when
             it is this run's own report.
 
+    A manifest changed since vanishlab wrote it is read as it is now, said once in a
+    :class:`~vanishlab.errors.ManifestChangedWarning` and in a note at the top of the page.
+
     Raises:
         VanishlabError: ``timestamp`` is a string that is not ISO 8601; ``run_dir`` is not
             a run directory, holds corrupt shards, or its manifest asks for unknown sections;
@@ -307,7 +312,7 @@ def render_report(
     check_timestamp(timestamp)
     overwrite = as_flag(overwrite, "overwrite")  # "no" replaced a file not this run's report
     progress = None if progress is None else as_flag(progress, "progress")  # "no" showed one
-    manifest = load_manifest(run_dir)
+    manifest, changed = read_manifest(run_dir)
     out = file_path(path, "path") if path is not None else default_report_path(run_dir)
     check_target(out, run_dir, manifest, overwrite)
     check_report_name(out, "path")  # x.pdf was written as HTML without a word
@@ -333,6 +338,7 @@ def render_report(
             timestamp=when,
             summary=summary,
             progress=bar,
+            changed=changed,
         )
         html = render_html(report, progress=bar)
         html += report_marker(manifest)  # names the run (store.report_run)

@@ -18,6 +18,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import VanishlabError
 from ..sweep.manifest import MONITOR, SINGLE_MODEL, utc_text
+from ..sweep.manifest_digest import page_note
 from ..sweep.nearest import unknown_names
 from ..sweep.schema import MONITOR_STEP
 from .model import Report
@@ -37,6 +38,7 @@ def build_report(
     sections: Sequence[str] | None = None,
     summary: pd.DataFrame | None = None,
     progress: ReportProgress | None = None,
+    changed: str | None = None,
 ) -> Report:
     """Build the page data of a run: every section that has something to show.
 
@@ -51,6 +53,8 @@ def build_report(
         summary: :func:`vanishlab.summarize` of the run (default: computed from the frames
             when a section needs it).
         progress: counts one step per section (see :mod:`.progress`).
+        changed: what changed in the manifest since vanishlab wrote it
+            (:func:`~vanishlab.sweep.manifest_digest.manifest_change`), said on the page.
 
     Raises:
         VanishlabError: when ``sections`` (or the manifest's) names an unknown section, or
@@ -109,6 +113,7 @@ def build_report(
         generated=_timestamp(timestamp),
         vanishlab_version=__version__,
         sections=tuple(built),
+        manifest_note=page_note(changed) if changed else "",
     )
 
 

@@ -266,3 +266,6 @@ class Report:
     generated: str  # ISO 8601 UTC timestamp of the rendering
     vanishlab_version: str
     sections: tuple[Section, ...]
+    #: that the run's manifest.json changed since vanishlab wrote it, said under the title
+    #: (:func:`~vanishlab.sweep.manifest_digest.page_note`); "" where it did not
+    manifest_note: str = ""

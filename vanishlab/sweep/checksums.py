@@ -17,6 +17,8 @@ from typing import Any, TypedDict
 import numpy as np
 import pyarrow as pa
 
+from .json_text import canonical_json
+
 __all__ = [
     "META_DIGEST",
     "StoredSummary",
@@ -82,7 +84,7 @@ def _json_value(value: Any) -> Any:
 
 def summary_digest(row: Mapping[str, Any]) -> str:
     """SHA-256 of a summary row as canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_value)
+    text = canonical_json(row, default=_json_value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -1,13 +1,15 @@
 """The JSON a file a user can damage holds (a manifest, a shard's or the summary's cache's
 metadata): parsed by one function, so that every way its text fails is one ``ValueError``,
-which each reader turns into its own corrupt error."""
+which each reader turns into its own corrupt error; and the one canonical form of a value that
+a digest covers (:func:`canonical_json`: a summary row's, a shard's metadata's, a manifest's)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "parse_json"]
+__all__ = ["MAX_DEPTH", "canonical_json", "parse_json"]
 
 #: The deepest nesting of arrays and objects read. vanishlab writes a few levels; a value
 #: parsed near the interpreter's recursion limit raised RecursionError again where it was
@@ -28,6 +30,14 @@ def parse_json(text: str | bytes) -> Any:
     if _depth_exceeds(value, MAX_DEPTH):
         raise ValueError(_too_deep())
     return value
+
+
+def canonical_json(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """``value`` as canonical JSON: sorted keys, no spaces, non-ASCII escaped, floats as
+    Python's shortest round-trip repr (NaN and infinities as ``NaN``, ``Infinity``);
+    ``default`` converts what JSON has no type for (a NumPy scalar). The same value read back
+    from any indentation gives the same text: what every digest of JSON is taken of."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=default)
 
 
 def _too_deep() -> str:

@@ -25,7 +25,8 @@ union of ``grids`` where both are there. ``name``, ``experiment`` and ``descript
 line of text each (the name is printed on every line that names the run, the description on
 the report's page): a control character in them (a tab, an escape) is U+FFFD
 (:func:`~.files.line_text`), as they are written, and as a manifest written before so (a run
-named after a folder holding a tab) is read.
+named after a folder holding a tab) is read. Every write adds ``digest``, which a read pops
+and checks: a change since is read as it is, and said (:mod:`.manifest_digest`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
 from .links import link_remedy
+from .manifest_digest import DIGEST, digested, manifest_change, say_change
 from .package_digest import PACKAGE_DIGEST_KEY, package_digest
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "monitor_steps",
     "package_versions",
     "read_json_number",
+    "read_manifest",
     "read_seconds",
     "run_kind_words",
     "text_problem",
@@ -95,10 +98,12 @@ MANIFEST = "manifest.json"
 
 
 def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
-    """Write ``RUN_DIR/manifest.json`` atomically."""
+    """Write ``RUN_DIR/manifest.json`` atomically, digested (:mod:`.manifest_digest`): as JSON
+    reads it back, any earlier digest replaced."""
     if manifest.get("format") != FORMAT:
         raise ValueError(f"a manifest must have format {FORMAT!r}")
-    text = json.dumps(_one_line_texts(dict(manifest)), indent=2, allow_nan=False) + "\n"
+    plain = json.loads(json.dumps(_one_line_texts(dict(manifest)), allow_nan=False))
+    text = json.dumps(digested(plain), indent=2, allow_nan=False) + "\n"
     path = Path(run_dir) / MANIFEST
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return path
@@ -107,8 +112,17 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any])
 def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The run's manifest as a dict (see the module docstring for its keys).
 
+    A manifest changed since vanishlab wrote it (by hand, or damaged) is read as it is now and
+    said, in a :class:`~vanishlab.errors.ManifestChangedWarning` naming the keys that differ.
     Raises VanishlabError if ``run_dir`` is not a run directory or its manifest is corrupt.
     """
+    return read_manifest(run_dir)[0]
+
+
+def read_manifest(run_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:
+    """:func:`load_manifest`'s manifest, and what changed in it since vanishlab wrote it
+    (:func:`~.manifest_digest.manifest_change`; None: nothing, or no digest to tell), said
+    (:func:`~.manifest_digest.say_change`)."""
     path = as_path(run_dir, "run_dir") / MANIFEST
     if path.is_dir():  # "no manifest.json" sent the user looking for a file that is there
         raise VanishlabError(f"{path} is a directory, not a manifest: move it aside")
@@ -133,7 +147,8 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         )
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory ({why})")
     try:
-        manifest = parse_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        manifest = parse_json(text)
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None
     except (OSError, MemoryError, ValueError) as err:  # ValueError: parse_json's every failure
@@ -166,13 +181,17 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} is incomplete: it has no 'model' (the record of the module measured, "
             f"which vanishlab writes into every analysis's and monitor's manifest); {_RESTORE}"
         )
+    change = manifest_change(manifest)  # as parsed: before the fills below
+    manifest.pop(DIGEST, None)
     _fill_later_axes(manifest)
     _no_seed_beside_a_file(manifest)
     _one_line_texts(manifest)  # as written now; earlier releases kept a folder's tab in a name
     problem = _manifest_problem(manifest)
     if problem:
         raise VanishlabError(f"{path} is malformed: {problem}; {_RESTORE}")
-    return manifest
+    if change is not None:  # said once it is read (a refusal is the one line)
+        say_change(path, text, change)
+    return manifest, change
 
 
 def manifest_link_refused(path: Path, also: str = "") -> None:

@@ -31,6 +31,7 @@ from .experiments import Experiment
 from .files import as_flag, as_path
 from .inits import INITS, Init
 from .manifest import utc_now
+from .manifest_digest import changes_said
 from .plan import SweepPlan, as_experiment, plan_sweep
 from .preflight import (
     check_importable,
@@ -123,8 +124,10 @@ def run_sweep(
     workers = check_options(name, workers, scheduler)
     run_dir = as_path(out, "out")
     inits = {init: INITS[init] for init in exp.sweep.init}
-    _refuse_before_anything(exp, run_dir, inits, workers, scheduler)
     with contextlib.ExitStack() as stack:
+        # A manifest changed since vanishlab wrote it: said once, and kept (digested anew).
+        stack.enter_context(changes_said(writer="this sweep"))
+        _refuse_before_anything(exp, run_dir, inits, workers, scheduler)
         # Connect first: a missing Dask or a wrong address must fail before anything is written.
         client = None
         if scheduler is not None:

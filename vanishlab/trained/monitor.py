@@ -48,6 +48,7 @@ from ..core.tensor_checks import require_tensor
 from ..sweep import store
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
+from ..sweep.manifest_digest import changes_said
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
@@ -167,15 +168,16 @@ class JacobianMonitor:
     # --- the context -----------------------------------------------------------------------
 
     def __enter__(self) -> JacobianMonitor:
-        earlier = check_earlier(
-            self.out,
-            self.module,
-            self._probe_sha256,
-            self.every,
-            tuple(self.probe.shape),
-            out_flag=self.out_flag,
-            chance_loss=self.chance_loss,
-        )
+        with changes_said(writer="this monitor"):  # a changed manifest: kept, digested anew
+            earlier = check_earlier(
+                self.out,
+                self.module,
+                self._probe_sha256,
+                self.every,
+                tuple(self.probe.shape),
+                out_flag=self.out_flag,
+                chance_loss=self.chance_loss,
+            )
         # The sweeps' and analyses' way in (rundir.held_new_or_run), held open across the
         # training steps until __exit__: a start that fails before its manifest (a full disk,
         # Ctrl-C) leaves nothing it made, where the monitor's own make_dir and RunLock left its
