@@ -10,7 +10,9 @@ order) and ``command`` (the last), ``inits`` (each init name of the grids to wha
 when its cells were measured: ``"built-in"``, ``"built-in NAME"`` or ``"module:function"``,
 ``"module:<lambda> (line 12)"``, ``"functools.partial(module:function, gain=0.5)"``:
 :func:`~vanishlab.sweep.init_records.init_definition`),
-``sections``, ``versions``, ``started``, ``finished`` (UTC, ISO 8601 to the second,
+``sections``, ``versions`` (those of the last invocation that measured cells),
+``earlier_versions`` (a list of the ``versions`` of each other vanishlab whose cells a resumed
+sweep kept: :mod:`.measured_by`), ``started``, ``finished`` (UTC, ISO 8601 to the second,
 ``2026-01-01T00:00:00Z``: :func:`utc_now`; earlier releases ended a sweep's in ``+00:00``,
 read alike), ``elapsed_s`` (wall time summed over
 every invocation, interrupted ones too, but for one killed outright, SIGKILL, after which
@@ -372,6 +374,11 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         return "'inits' must map init names to strings"
     if m.get("versions") is not None and not isinstance(m["versions"], dict):
         return "'versions' must be a mapping"
+    earlier = m.get("earlier_versions")  # measured_by.EARLIER_VERSIONS (which imports this)
+    if earlier is not None and not (
+        isinstance(earlier, list) and all(isinstance(v, dict) for v in earlier)
+    ):
+        return "'earlier_versions' must be a list of mappings"
     n = m.get("n_cells")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         return f"'n_cells' must be a count (an integer >= 0), not {n!r:.40}"

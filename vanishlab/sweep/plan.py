@@ -35,6 +35,9 @@ class SweepPlan:
     the run's grids nor this sweep's (copied from another run?), which it keeps and names;
     ``other_inits``: the inits of the sound shards of cells that are not this sweep's;
     ``recorded_inits``: the manifest's ``inits`` (what each init name stood for);
+    ``sound``: the ids of every sound shard the directory holds (this sweep's and other grids');
+    ``recorded_versions``: the manifest's ``versions`` (those of the invocation that last
+    measured cells; None where it records none);
     ``peak_bytes``: the memory the largest cell needs
     (:func:`vanishlab.sweep.memory.cell_bytes`); ``available_bytes``: this machine's (None if
     unknown); ``other_grid``: the line that refuses the run without ``force`` when the
@@ -57,6 +60,13 @@ class SweepPlan:
     other_inits: frozenset[str] = frozenset()  # inits of the run's sound shards of other grids
     other_grid: str | None = None
     recorded_inits: Mapping[str, str] = field(default_factory=dict)
+    sound: frozenset[str] = frozenset()
+    recorded_versions: Mapping[str, Any] | None = None
+
+    def kept(self, retry_failed: bool = False) -> int:
+        """How many sound shards the run keeps as they are (not measured again)."""
+        again = {c.cell_id for c in self.pending(retry_failed)}
+        return len(self.sound - again)
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
@@ -125,6 +135,8 @@ def plan_sweep(
     other_inits: set[str] = set()
     other_grid = None
     recorded_inits: dict[str, str] = {}
+    sound: frozenset[str] = frozenset()
+    recorded_versions = None
     if is_run:
         manifest = store.load_manifest(run_dir)
         refuse_other_kinds(manifest, run_dir)
@@ -146,6 +158,8 @@ def plan_sweep(
                     "or pass --force (force=True) to add the new cells to it"
                 )
             metas, corrupt = store.scan_shards(run_dir)
+            sound = frozenset(metas)
+            recorded_versions = manifest.get("versions")
             done = {c.cell_id: metas[c.cell_id] for c in cells if c.cell_id in metas}
             other_inits = shard_inits(metas, but=done)
             known |= {c.cell_id for c in cells}  # this sweep's grid: its own (--force adds it)
@@ -173,6 +187,8 @@ def plan_sweep(
         frozenset(other_inits),
         other_grid,
         recorded_inits,
+        sound,
+        recorded_versions,
     )
 
 

@@ -20,6 +20,7 @@ from .grid_text import axes_text, is_grid_description
 from .init_records import check_init_unchanged, init_definition
 from .inits import INITS
 from .manifest import package_versions, union_axes, utc_now
+from .measured_by import EARLIER_VERSIONS, check_same_code, earlier_versions
 from .plan import SweepPlan, json_axes, run_grids
 
 __all__ = [
@@ -89,8 +90,11 @@ def checked_plan(plan: SweepPlan, force: bool, retry_failed: bool) -> dict[str, 
     """Refuse, without ``force``, what the run would refuse of ``plan`` (the run and
     ``--dry-run`` alike): an init name that stands for another function than its kept cells'
     (first: the ``--force`` that the other grid's line offers accepts that too, which the user
-    would never be told), then a different grid. Returns the manifest's ``inits``."""
+    would never be told), then new cells beside kept cells that another vanishlab measured
+    (:func:`~.measured_by.check_same_code`, before the grid for the same reason), then a
+    different grid. Returns the manifest's ``inits``."""
     inits = init_definitions(plan, force, retry_failed)
+    check_same_code(plan, force, retry_failed)
     if plan.other_grid is not None and not force:
         raise VanishlabError(plan.other_grid)
     return inits
@@ -152,7 +156,13 @@ def sweep_manifest(
         "inits": inits,
         "sections": list(exp.sections) if exp.sections is not None else manifest.get("sections"),
         "command": commands[-1] if commands else None,  # none recorded: none to give
-        "versions": package_versions(dask=scheduler is not None),
+        # the last invocation's that measures cells: one that measures none (a resume of a
+        # finished run) leaves those that measured them, which a later resume compares
+        "versions": (
+            package_versions(dask=scheduler is not None)
+            if plan.pending(retry_failed) or not isinstance(resumed.get("versions"), dict)
+            else resumed["versions"]
+        ),
         "started": manifest.get("started") or utc_now(),
         "finished": None,
         "elapsed_s": manifest.get("elapsed_s"),
@@ -160,5 +170,8 @@ def sweep_manifest(
         "grids": grids,
         "commands": commands,
     }
+    earlier = earlier_versions(resumed, plan, retry_failed)
+    if earlier:  # other vanishlab code measured some of its cells
+        manifest[EARLIER_VERSIONS] = earlier
     finished = resumed.get("finished")
     return manifest, all_ids, finished if isinstance(finished, str) else None

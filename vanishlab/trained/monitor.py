@@ -49,6 +49,7 @@ from ..sweep import store
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
 from ..sweep.manifest_digest import changes_said
+from ..sweep.measured_by import EARLIER_VERSIONS, code_words
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
@@ -212,6 +213,17 @@ class JacobianMonitor:
                     stacklevel=2,
                 )
             store.write_manifest(self.out, self._manifest)
+            if earlier is not None and self._manifest.get(EARLIER_VERSIONS) != earlier.get(
+                EARLIER_VERSIONS
+            ):  # reopened by other code than its recorded steps': said, as the page says it
+                warnings.warn(
+                    f"{self.out}'s {len(self._manifest['steps'])} recorded steps were measured "
+                    f"by {code_words(earlier.get('versions'))}, not by this one: the steps it "
+                    f"adds may differ (an engine fix); its manifest's {EARLIER_VERSIONS} names "
+                    "the other",
+                    UserWarning,
+                    stacklevel=2,
+                )
             for line in moved_steps(earlier, moved):  # as `vanishlab analyze` says it
                 warnings.warn(line, UserWarning, stacklevel=2)
             failing.pop_all()  # started: held until __exit__

@@ -17,6 +17,7 @@ from ..errors import VanishlabError
 from ..sweep import store
 from ..sweep.files import path_name
 from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_words, utc_now
+from ..sweep.measured_by import EARLIER_VERSIONS, carried_versions
 from ..sweep.run_summary import displaced_if_failed, moved_line
 from ..sweep.rundir import is_run_dir
 from .measure import module_config, module_dtype, module_kind
@@ -178,7 +179,7 @@ def new_manifest(
     # step whose shard was written but not its manifest is.
     steps = monitor_steps(earlier, metas)
     config = module_config(module, probe)
-    return {
+    manifest = {
         "format": store.FORMAT,
         "kind": MONITOR,
         # an existing run keeps its name, as an analysis does (`vanishlab analyze --name`)
@@ -204,6 +205,11 @@ def new_manifest(
         },
         "steps": steps,
     }
+    # steps of another vanishlab's code kept beside this one's: said, as a sweep's kept cells
+    carried = carried_versions(earlier, mixes=bool(steps))
+    if carried:
+        manifest[EARLIER_VERSIONS] = carried
+    return manifest
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...sweep.commands import command_text
+from ...sweep.measured_by import EARLIER_VERSIONS, code_words
 from ...sweep.section_names import PROVENANCE
 from ..model import Code, KeyValues, Section
 from ..view import RunView
@@ -24,12 +25,17 @@ __all__ = ["provenance_section", "versions_block"]
 
 
 def versions_block(manifest: Mapping[str, Any]) -> KeyValues | None:
-    """The versions the run was measured with, in the manifest's order; None where it records
+    """The versions the run was measured with, in the manifest's order, and each other
+    vanishlab whose cells a resumed sweep kept (``earlier_versions``); None where it records
     none."""
     versions = manifest.get("versions") or {}
-    if not versions:
+    earlier = manifest.get(EARLIER_VERSIONS) or []
+    if not versions and not earlier:
         return None
-    return KeyValues("Versions", tuple((str(k), str(v)) for k, v in versions.items()))
+    items = [(str(k), str(v)) for k, v in versions.items()]
+    # a resumed run's cells that another vanishlab measured: said beside this one's versions
+    items += [("some cells measured by", code_words(v or None)) for v in earlier]
+    return KeyValues("Versions", tuple(items))
 
 
 def provenance_section(view: RunView) -> Section | None:

@@ -1,0 +1,134 @@
+"""A run that an older vanishlab measured, resumed or extended by this one (sweep/measured_by.py).
+
+A cell's id is its config alone, so a resume keeps every cell the run holds. Runs made by this
+repository's code of 2026-11-26 (a716af41), resumed by that of 2026-12-06, kept 16 cells that
+read up to 1.19 in log10 off what the new code measures of the same cells (48 cells of a
+longer grid: up to 16.1) and put 8 new cells beside them, the manifest naming the new versions
+alone. The old runs here are this code's runs hand-edited into the shape an older one wrote:
+``versions`` without ``vanishlab_code`` (recorded since 2026-12-06) or with another one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _cli_lines import one_error_line
+from typer.testing import CliRunner
+
+import vanishlab as vl
+from vanishlab.cli import app
+from vanishlab.errors import VanishlabError
+from vanishlab.report.sections.provenance import versions_block
+from vanishlab.sweep.config import Sweep
+from vanishlab.sweep.package_digest import PACKAGE_DIGEST_KEY
+
+runner = CliRunner()
+TINY = {"hidden_size": 4, "input_size": 2, "seq_len": 4, "batch": 2}
+FLAGS = ["--hidden-size", "4", "--input-size", "2", "--seq-len", "4", "--batch", "2"]
+FLAGS += ["--activation", "tanh", "--num-layers", "1", "--init", "default", "--seeds", "1"]
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _older_run(tmp_path: Path, code: str | None = None) -> tuple[Sweep, Path, dict[str, Any]]:
+    """A two-cell run as a vanishlab of other code left it (its versions' ``vanishlab_code``
+    ``code``, or none recorded), interrupted: one shard of the two. Returns the grid, the run
+    and its old versions."""
+    grid = Sweep(gain=(0.5, 1.0), activation=("tanh",), num_layers=(1,), init=("default",), **TINY)
+    out = tmp_path / "old"
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    manifest = _manifest(out)
+    versions = {k: v for k, v in manifest["versions"].items() if k != PACKAGE_DIGEST_KEY}
+    if code is not None:
+        versions[PACKAGE_DIGEST_KEY] = code
+    manifest["versions"] = versions
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    sorted((out / "cells").glob("*.parquet"))[0].unlink()
+    return grid, out, versions
+
+
+@pytest.mark.parametrize("code", [None, "0" * 64])
+def test_a_resume_beside_an_older_vanishlab_s_cells_is_refused_in_one_line(tmp_path, code):
+    grid, out, versions = _older_run(tmp_path, code)
+    said = "did not record" if code is None else f"{PACKAGE_DIGEST_KEY} 000000000000..."
+    with pytest.raises(VanishlabError, match="'s 1 cells were measured by vanishlab ") as err:
+        vl.run_sweep(grid, out, workers=1, progress=False)
+    assert said in str(err.value) and "force=True" in str(err.value)
+    line = one_error_line(
+        runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out)]),
+        "the 1 cells this sweep measures would lie beside them",
+    )
+    assert "--force to keep both" in line and "(force=True)" not in line
+    dry = runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out), "--dry-run"])
+    one_error_line(dry, said)
+    assert len(list((out / "cells").glob("*.parquet"))) == 1  # nothing measured
+    assert _manifest(out)["versions"] == versions  # nor written
+
+
+def test_force_keeps_both_and_the_manifest_and_page_say_so(tmp_path):
+    grid, out, versions = _older_run(tmp_path)
+    summary = vl.run_sweep(grid, out, workers=1, progress=False, force=True)
+    assert summary.n_run == 1
+    manifest = _manifest(out)
+    assert manifest["earlier_versions"] == [versions]
+    assert manifest["versions"][PACKAGE_DIGEST_KEY] != versions.get(PACKAGE_DIGEST_KEY)
+    assert vl.load_manifest(out)["earlier_versions"] == [versions]
+    block = versions_block(manifest)
+    assert (
+        block is not None
+        and (
+            "some cells measured by",
+            "vanishlab 0.1.0 of code that it "
+            "did not record (vanishlab records it since 2026-12-06)",
+        )
+        in block.items
+    )
+    page = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(out), "-o", str(page)]).exit_code == 0
+    assert "some cells measured by" in page.read_text()
+    # from now on its cells of other code are on record: this code resumes it, keeping the record
+    sorted((out / "cells").glob("*.parquet"))[0].unlink()
+    assert vl.run_sweep(grid, out, workers=1, progress=False).n_run == 1
+    assert _manifest(out)["earlier_versions"] == [versions]
+
+
+def test_a_resume_that_measures_nothing_keeps_the_versions_that_measured_the_cells(tmp_path):
+    grid, out, versions = _older_run(tmp_path)
+    one = Sweep(gain=(0.5,), activation=("tanh",), num_layers=(1,), init=("default",), **TINY)
+    done = {p.stem for p in (out / "cells").glob("*.parquet")}
+    if one.cells()[0].cell_id not in done:
+        one = Sweep(gain=(1.0,), activation=("tanh",), num_layers=(1,), init=("default",), **TINY)
+    assert vl.run_sweep(one, out, workers=1, progress=False).n_run == 0
+    # it wrote "versions" of this code over the old ones, and the next resume mixed in silence
+    assert _manifest(out)["versions"] == versions
+    with pytest.raises(VanishlabError, match="were measured by vanishlab "):
+        vl.run_sweep(grid, out, workers=1, progress=False)
+
+
+def test_a_hand_edited_earlier_versions_that_is_no_list_of_mappings_is_refused(tmp_path):
+    _, out, _ = _older_run(tmp_path)
+    (out / "manifest.json").write_text(json.dumps({**_manifest(out), "earlier_versions": "x"}))
+    with pytest.raises(VanishlabError, match="'earlier_versions' must be a list of mappings"):
+        vl.load_manifest(out)
+
+
+def test_a_monitor_reopened_on_another_vanishlab_s_steps_says_so(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    gru, probe, out = torch.nn.GRU(3, 4), torch.randn(5, 2, 3), tmp_path / "mon"
+    with vl.JacobianMonitor(gru, probe, out, every=1) as mon:
+        mon.step(0)
+    manifest = _manifest(out)  # as a vanishlab of before 2026-12-06 wrote it
+    old = {k: v for k, v in manifest["versions"].items() if k != PACKAGE_DIGEST_KEY}
+    (out / "manifest.json").write_text(json.dumps({**manifest, "versions": old}))
+    with pytest.warns(UserWarning, match="1 recorded steps were measured by vanishlab 0.1.0"):
+        with vl.JacobianMonitor(gru, probe, out, every=1) as mon:
+            mon.step(1)
+    assert _manifest(out)["earlier_versions"] == [old]
+    assert sorted(vl.load_cells(out)["step"]) == [0, 1]
