@@ -127,8 +127,8 @@ def test_a_monitor_reopened_on_another_vanishlab_s_steps_says_so(tmp_path):
     manifest = _manifest(out)  # as a vanishlab of before 2026-12-06 wrote it
     old = {k: v for k, v in manifest["versions"].items() if k != PACKAGE_DIGEST_KEY}
     (out / "manifest.json").write_text(json.dumps({**manifest, "versions": old}))
-    with pytest.warns(UserWarning, match="1 recorded steps were measured by vanishlab 0.1.0"):
-        with vl.JacobianMonitor(gru, probe, out, every=1) as mon:
-            mon.step(1)
+    said = "1 recorded steps were measured by vanishlab 0.1.0"
+    with pytest.warns(UserWarning, match=said), vl.JacobianMonitor(gru, probe, out) as mon:
+        mon.step(1)
     assert _manifest(out)["earlier_versions"] == [old]
     assert sorted(vl.load_cells(out)["step"]) == [0, 1]
