@@ -23,6 +23,7 @@ from vanishlab.cli import app
 from vanishlab.errors import VanishlabError
 from vanishlab.report.sections.provenance import versions_block
 from vanishlab.sweep.config import Sweep
+from vanishlab.sweep.manifest_digest import DIGEST
 from vanishlab.sweep.package_digest import PACKAGE_DIGEST_KEY
 
 runner = CliRunner()
@@ -47,6 +48,7 @@ def _older_run(tmp_path: Path, code: str | None = None) -> tuple[Sweep, Path, di
     if code is not None:
         versions[PACKAGE_DIGEST_KEY] = code
     manifest["versions"] = versions
+    manifest.pop(DIGEST)  # none before 2026-12-07: an older vanishlab's run has none
     (out / "manifest.json").write_text(json.dumps(manifest))
     sorted((out / "cells").glob("*.parquet"))[0].unlink()
     return grid, out, versions
@@ -126,6 +128,7 @@ def test_a_monitor_reopened_on_another_vanishlab_s_steps_says_so(tmp_path):
         mon.step(0)
     manifest = _manifest(out)  # as a vanishlab of before 2026-12-06 wrote it
     old = {k: v for k, v in manifest["versions"].items() if k != PACKAGE_DIGEST_KEY}
+    manifest.pop(DIGEST)  # nor a digest of its keys
     (out / "manifest.json").write_text(json.dumps({**manifest, "versions": old}))
     said = "1 recorded steps were measured by vanishlab 0.1.0"
     with pytest.warns(UserWarning, match=said), vl.JacobianMonitor(gru, probe, out) as mon:

@@ -2297,7 +2297,7 @@ def test_a_path_is_printed_as_it_came_under_an_ascii_locale(smoke_run_dir, tmp_p
     ],
 )
 def test_a_name_python_could_not_decode_says_why(monkeypatch, encoding, said):
-    from vanishlab.sweep.manifest import text_problem
+    from vanishlab.sweep.run_name import text_problem
 
     monkeypatch.setattr(sys, "getfilesystemencoding", lambda: encoding)
     problem = text_problem("caf\udcc3\udca9")

@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +53,7 @@ from .json_text import parse_json
 from .links import link_remedy
 from .manifest_digest import DIGEST, digested, manifest_change, say_change
 from .package_digest import PACKAGE_DIGEST_KEY, package_digest
+from .run_name import not_text
 
 __all__ = [
     "FORMAT",
@@ -63,7 +63,6 @@ __all__ = [
     "SINGLE_MODEL",
     "SWEEP",
     "as_shards_hold",
-    "check_name",
     "json_number",
     "load_manifest",
     "manifest_link_refused",
@@ -73,7 +72,6 @@ __all__ = [
     "read_manifest",
     "read_seconds",
     "run_kind_words",
-    "text_problem",
     "union_axes",
     "utc_now",
     "utc_text",
@@ -345,7 +343,7 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         return f"'model' must be a mapping (the module measured), not {type(m['model']).__name__}"
     for key in ("name", "description"):  # a lone surrogate ("\ud800"): no page can show it
         value = m.get(key)
-        if isinstance(value, str) and any(map(_not_text, value)):
+        if isinstance(value, str) and any(map(not_text, value)):
             return f"{key!r} holds a character that is not text"
     if not _is_grid(m["axes"]):
         return f"'axes' must map each of {', '.join(AXES)} to a list of values"
@@ -463,42 +461,3 @@ def package_versions(dask: bool = False) -> dict[str, str]:
         versions["dask"] = dask_mod.__version__
         versions["distributed"] = distributed.__version__
     return versions
-
-
-def _not_text(ch: str) -> bool:
-    """A lone surrogate: how Python keeps a byte of another encoding (a file name's)."""
-    return "\ud800" <= ch <= "\udfff"
-
-
-def text_problem(text: str) -> str | None:
-    """What makes ``text`` unfit for a run's name given as ``--name`` (or ``name=``), or None: a
-    character that is not text (a byte of another encoding, which no page or terminal can show)
-    or a control character (a new line or an escape sequence would redraw the terminal)."""
-    for ch in text:
-        if _not_text(ch):
-            encoding = sys.getfilesystemencoding()
-            if encoding.lower() in ("utf-8", "utf8"):
-                return f"holds {ch!r}, a byte that is not UTF-8 text"
-            # the bytes may well be UTF-8, read (as an argument, a file name) in another encoding
-            return (
-                f"holds {ch!r}, a byte that this Python cannot read as text: its locale's "
-                f"encoding is {encoding} (set a UTF-8 locale, such as LC_ALL=C.UTF-8, or "
-                "PYTHONUTF8=1)"
-            )
-        if line_text(ch) != ch:
-            return f"holds a control character ({ch!r})"
-    return None
-
-
-def check_name(name: str | None, what: str = "--name (name=)") -> None:
-    """Raise VanishlabError (one line) when a run's name is not one line of text or is blank
-    (spaces only), TypeError when it is not a string (the manifest's readers refuse any other
-    name)."""
-    if name is not None:
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a string or None, got {type(name).__name__}")
-        problem = text_problem(name)
-        if problem:
-            raise VanishlabError(f"{what} {problem}: give a name of one line of text")
-        if name and not name.strip():  # "" is no name (the default); "   " is a blank title
-            raise VanishlabError(f"{what} is blank: give a name with visible text, or none")

@@ -25,7 +25,8 @@ from .capacity import (
 )
 from .files import CORRUPT, aside_folder, folders_made, refused_why, run_dir_refused
 from .held_signals import signals_held
-from .manifest import check_name, run_kind_words
+from .manifest import run_kind_words
+from .run_name import check_name
 from .sendable import check_importable, check_main_file, check_sendable
 from .shard import CELLS
 

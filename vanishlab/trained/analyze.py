@@ -33,7 +33,8 @@ from ..errors import VanishlabError
 from ..sweep.axis_entry import INT64_MAX
 from ..sweep.config import GAUSSIAN_INPUTS
 from ..sweep.files import as_flag, as_path, resolved
-from ..sweep.manifest import SINGLE_MODEL, check_name
+from ..sweep.manifest import SINGLE_MODEL
+from ..sweep.run_name import check_name
 from .analyze_run import (
     NOTES_WARNED,
     SMALLER,

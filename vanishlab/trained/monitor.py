@@ -47,9 +47,10 @@ from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
 from ..sweep import store
 from ..sweep.files import as_flag, as_path
-from ..sweep.manifest import MONITOR, check_name, json_number, utc_now
+from ..sweep.manifest import MONITOR, json_number, utc_now
 from ..sweep.manifest_digest import changes_said
 from ..sweep.measured_by import EARLIER_VERSIONS, code_words
+from ..sweep.run_name import check_name
 from ..sweep.rundir import held_new_or_run, is_run_dir, remove_stale_temps, unmake_unmeasured
 from ..sweep.schema import MONITOR_LOSS, MONITOR_STEP
 from ..sweep.shard import CELLS, write_shard
