@@ -289,3 +289,43 @@ def test_every_refusal_for_memory_says_its_size_in_one_way():
     assert "(174.6 TiB at once): " in refused_reason(asked)
     assert "(128.0 GiB at once): " in str(refused("it", 128 * 2**30, "less"))
     assert getattr(allocation, "format_bytes", None) is format_bytes  # one definition
+
+
+def test_the_memory_available_is_what_an_address_space_limit_leaves():
+    # Under `ulimit -v` (a batch system's h_vmem, `prlimit --as`) the check read the machine's
+    # MemAvailable alone: `vanishlab analyze` of an nn.LSTM(32, 1024, num_layers=2) at T = 500,
+    # B = 8, estimated 5.8 GiB, passed against 19.5 GiB under a 4 GiB limit, then measured for
+    # 90 s before the allocator refused it. A child process limited to its own address space
+    # plus 256 MiB reads at most that (a real limit, the real /proc/self/status).
+    import subprocess
+    import sys
+
+    child = (
+        "import resource\n"
+        "from vanishlab.core import allocation\n"
+        "used = allocation._address_space_used()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 2**28, resource.RLIM_INFINITY))\n"
+        "print(allocation.available_bytes())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert 0 <= int(done.stdout) <= 2**28
+
+
+def test_without_an_address_space_limit_the_system_s_memory_is_read(monkeypatch):
+    # no limit set: the machine's (or the cgroup's) figure, as before
+    import resource
+
+    from vanishlab.core import allocation
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (resource.RLIM_INFINITY,) * 2)
+    monkeypatch.setattr(allocation, "_meminfo_available", lambda: 5 * 2**30)
+    monkeypatch.setattr(allocation, "_cgroup_available", lambda: None)
+    assert allocation.available_bytes() == 5 * 2**30
+    # a limit far above the machine's memory changes nothing; one below it is the figure
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (2**50, resource.RLIM_INFINITY))
+    assert allocation.available_bytes() == 5 * 2**30
+    monkeypatch.setattr(allocation, "_address_space_used", lambda: 2**30)
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (3 * 2**30, resource.RLIM_INFINITY))
+    assert allocation.available_bytes() == 2 * 2**30
