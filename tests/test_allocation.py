@@ -329,3 +329,43 @@ def test_without_an_address_space_limit_the_system_s_memory_is_read(monkeypatch)
     monkeypatch.setattr(allocation, "_address_space_used", lambda: 2**30)
     monkeypatch.setattr(resource, "getrlimit", lambda _which: (3 * 2**30, resource.RLIM_INFINITY))
     assert allocation.available_bytes() == 2 * 2**30
+
+
+@pytest.mark.parametrize(
+    ("module", "x", "kwargs", "arrays"),
+    [
+        # the full spectrum of an LSTM's [h | c]: n = 2 L H = 16, B = 3 (batch_first)
+        (nn.LSTM(2, 4, num_layers=2, batch_first=True), (3, 6, 2), {}, 3 * 16 * 16),
+        (nn.GRU(2, 4, num_layers=2), (6, 3, 2), {"k": 5}, 3 * 8 * 5),
+        (nn.RNN(2, 4), (6, 2), {"q0": torch.eye(4, 2)}, 1 * 4 * 2),  # unbatched: B = 1
+    ],
+)
+def test_a_lyapunov_spectrum_larger_than_memory_is_refused_before_it_starts(
+    monkeypatch, module, x, kwargs, arrays
+):
+    # The full spectrum of an nn.LSTM(32, 1024, num_layers=4) (n = 8192) at B = 8 started on a
+    # machine with 22 GiB available, its (B, n, n) float64 arrays 4 GiB each (its peak some
+    # 36 GiB: the system grants them one by one, then kills the process); under a 4 GiB
+    # `ulimit -v`, B = 4 was refused by the allocator 30 s in. Now refused before the forward
+    # pass, in one line, where 8 such arrays (below every peak measured: 8.9-28x) cannot fit.
+    from vanishlab.core import lyapunov
+
+    need = lyapunov._SPECTRUM_ARRAYS * arrays * 8
+    monkeypatch.setattr("vanishlab.core.allocation.available_bytes", lambda: need - 1)
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the forward pass ran")
+
+    monkeypatch.setattr(lyapunov, "gated_lyapunov_spectrum", not_reached)
+    monkeypatch.setattr(lyapunov, "_rnn_spectrum", not_reached)
+    xs = torch.randn(*x)
+    with pytest.raises(MemoryRefusedError) as err:
+        vl.lyapunov_spectrum(module, xs, **kwargs)
+    said = str(err.value)
+    assert err.value.asked == need and "\n" not in said
+    assert said.startswith(f"the Lyapunov spectrum of the {type(module).__name__} on this x needs")
+    assert "ask fewer exponents (k; " in said
+    monkeypatch.undo()
+    # where it fits (or cannot be told) it is measured as before
+    monkeypatch.setattr("vanishlab.core.allocation.available_bytes", lambda: need)
+    assert torch.isfinite(vl.lyapunov_spectrum(module, xs, **kwargs)).all()

@@ -20,7 +20,7 @@ import numbers
 
 import torch
 
-from .allocation import memory_refused
+from .allocation import format_bytes, memory_refused, refuse_beyond_memory
 from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import prepare_inputs, wrong_module
@@ -29,6 +29,16 @@ from .spectrum_args import check_spectrum_args
 from .steps import step_done
 
 __all__ = ["lyapunov_spectrum"]
+
+#: (B, n, k) float64 arrays counted at a step's peak: Q_{t-1}, the blocks of J_t Q_{t-1} and
+#: their concatenation z, QR's copy of z and its Q_t, and the products and temporaries of each
+#: layer's block. Measured 2026-12-07 (one thread, T = 5-10), the resident peak beyond the
+#: process before the call was 8.9-28x B n k 8 bytes (nn.RNN(32, 1024, 2): 8.9x;
+#: nn.LSTM(32, 512, 2): 11.9x; nn.LSTM(32, 512) at B = 4: 14.1x; the small ones' forward pass
+#: and weights weigh more): 8 is below every one, so a request refused on it could not have
+#: fit. (5, Q, z and QR's arrays alone, let the full spectrum of an nn.LSTM(32, 1024, 4) at B = 8,
+#: 20 GiB counted so, start on a machine with 22 GiB available: its peak would be 36 GiB.)
+_SPECTRUM_ARRAYS = 8
 
 
 @torch.no_grad()
@@ -76,6 +86,7 @@ def lyapunov_spectrum(
             f"argument, after h0 (pass k={int(h0)})"
         )
     what = f"the Lyapunov spectrum of the {type(rnn).__name__} on this x"
+    _refuse_beyond_memory(rnn, x, k, q0, what)
     # in the module's dtype inside an autocast region too; too large for memory: one line
     with own_precision(x), memory_refused(what, ", or fewer exponents (k)"):
         if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # full carried state: gated_lyapunov
@@ -124,3 +135,32 @@ def _rnn_spectrum(
         step_done(t + 1, T)
     exponents = (total / (T - discard)).sort(dim=-1, descending=True).values
     return exponents if inp.batched else exponents[0]
+
+
+def _refuse_beyond_memory(
+    rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU, x: object, k: object, q0: object, what: str
+) -> None:
+    """Refuse, before the forward pass, a spectrum whose (B, n, k) float64 arrays
+    (:data:`_SPECTRUM_ARRAYS` of them) exceed the memory available: the full spectrum of an
+    ``nn.LSTM(32, 1024, num_layers=4)`` (n = 8192) is 512 MiB an array a sequence. Under a
+    4 GiB ``ulimit -v`` its B = 4 was refused by the allocator 30 s in; without a limit, B = 8
+    asks some 36 GiB of a 24 GiB machine, whose arrays the system grants one by one until it
+    kills the process. Arguments the checks after it refuse are left to them."""
+    if not isinstance(x, torch.Tensor) or x.dim() not in (2, 3):
+        return
+    batch = 1 if x.dim() == 2 else x.shape[0 if rnn.batch_first else 1]
+    n = rnn.num_layers * rnn.hidden_size * (2 if isinstance(rnn, torch.nn.LSTM) else 1)
+    if isinstance(q0, torch.Tensor) and q0.dim() == 2:
+        k = q0.shape[1]
+    elif k is None:
+        k = n
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= n:
+        return
+    refuse_beyond_memory(
+        what,
+        _SPECTRUM_ARRAYS * batch * n * k * 8,
+        f"ask fewer exponents (k; its {batch} x {n} x {k} float64 directions are "
+        f"{format_bytes(batch * n * k * 8)} an array, some {_SPECTRUM_ARRAYS} of them), or "
+        "measure fewer sequences at a time (each sample's exponents depend on its own sequence "
+        "only)",
+    )
