@@ -347,7 +347,7 @@ def test_a_lyapunov_spectrum_larger_than_memory_is_refused_before_it_starts(
     # machine with 22 GiB available, its (B, n, n) float64 arrays 4 GiB each (its peak some
     # 36 GiB: the system grants them one by one, then kills the process); under a 4 GiB
     # `ulimit -v`, B = 4 was refused by the allocator 30 s in. Now refused before the forward
-    # pass, in one line, where 8 such arrays (below every peak measured: 8.9-28x) cannot fit.
+    # pass, in one line, where 6 such arrays (below every peak measured: 8.2-27x) cannot fit.
     from vanishlab.core import lyapunov
 
     need = lyapunov._SPECTRUM_ARRAYS * arrays * 8

@@ -31,14 +31,14 @@ from .steps import step_done
 __all__ = ["lyapunov_spectrum"]
 
 #: (B, n, k) float64 arrays counted at a step's peak: Q_{t-1}, the blocks of J_t Q_{t-1} and
-#: their concatenation z, QR's copy of z and its Q_t, and the products and temporaries of each
-#: layer's block. Measured 2026-12-07 (one thread, T = 5-10), the resident peak beyond the
-#: process before the call was 8.9-28x B n k 8 bytes (nn.RNN(32, 1024, 2): 8.9x;
-#: nn.LSTM(32, 512, 2): 11.9x; nn.LSTM(32, 512) at B = 4: 14.1x; the small ones' forward pass
-#: and weights weigh more): 8 is below every one, so a request refused on it could not have
-#: fit. (5, Q, z and QR's arrays alone, let the full spectrum of an nn.LSTM(32, 1024, 4) at B = 8,
-#: 20 GiB counted so, start on a machine with 22 GiB available: its peak would be 36 GiB.)
-_SPECTRUM_ARRAYS = 8
+#: their concatenation z, QR's copy of z and its Q_t, and a layer's products. The resident peak
+#: beyond the process before the call measured 8.2-27x B n k 8 bytes over 6 shapes
+#: (benchmarks/lyapunov_memory.py, 2026-12-07: nn.RNN(32, 1024, 2) 8.2x and 8.9x in two runs,
+#: nn.LSTM(32, 512, 2) 11.5x, the small ones' forward pass and weights weighing more): 6 is
+#: below every one, so a request refused on it could not have fit. (Q, z and QR's arrays
+#: alone, 5, let the full spectrum of an nn.LSTM(32, 1024, 4) at B = 8, 20 GiB counted so,
+#: start on a machine with 22 GiB available: its peak would be over 32 GiB.)
+_SPECTRUM_ARRAYS = 6
 
 
 @torch.no_grad()
