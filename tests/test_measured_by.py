@@ -54,22 +54,58 @@ def _older_run(tmp_path: Path, code: str | None = None) -> tuple[Sweep, Path, di
     return grid, out, versions
 
 
-@pytest.mark.parametrize("code", [None, "0" * 64])
-def test_a_resume_beside_an_older_vanishlab_s_cells_is_refused_in_one_line(tmp_path, code):
-    grid, out, versions = _older_run(tmp_path, code)
-    said = "did not record" if code is None else f"{PACKAGE_DIGEST_KEY} 000000000000..."
+def test_a_resume_beside_cells_of_unrecorded_code_is_refused_in_one_line(tmp_path):
+    grid, out, versions = _older_run(tmp_path)  # before 2026-12-06: no code digest
     with pytest.raises(VanishlabError, match="'s 1 cells were measured by vanishlab ") as err:
         vl.run_sweep(grid, out, workers=1, progress=False)
-    assert said in str(err.value) and "force=True" in str(err.value)
+    assert "did not record" in str(err.value) and "force=True" in str(err.value)
+    assert "up to 16 in log10" in str(err.value)
     line = one_error_line(
         runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out)]),
         "the 1 cells this sweep measures would lie beside them",
     )
     assert "--force to keep both" in line and "(force=True)" not in line
     dry = runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out), "--dry-run"])
-    one_error_line(dry, said)
+    one_error_line(dry, "did not record")
     assert len(list((out / "cells").glob("*.parquet"))) == 1  # nothing measured
     assert _manifest(out)["versions"] == versions  # nor written
+
+
+def test_a_resume_beside_cells_of_other_recorded_code_goes_on_warns_and_records(tmp_path):
+    # The digest changes with any .py edit (an upgrade, a developer's one-line change) and most
+    # change no number: an interrupted run resumed after one was refused until --force, the
+    # flag that also accepts another grid and a redefined init.
+    grid, out, versions = _older_run(tmp_path, "0" * 64)
+    said = f"of other code ({PACKAGE_DIGEST_KEY} 000000000000...)"
+    dry = runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out), "--dry-run"])
+    assert dry.exit_code == 0 and f"kept cells were measured by vanishlab 0.1.0 {said}" in (
+        dry.stdout
+    )
+    summary = vl.run_sweep(grid, out, workers=1, progress=False)
+    assert summary.n_run == 1 and summary.mixed_code is not None
+    assert "1 kept cells were measured by" in summary.mixed_code and said in summary.mixed_code
+    assert summary.warning_lines()[0] == summary.mixed_code
+    assert _manifest(out)["earlier_versions"] == [versions]
+    # the command line's warning line, on stderr, exit status 0
+    sorted((out / "cells").glob("*.parquet"))[0].unlink()
+    manifest = _manifest(out)
+    manifest["versions"] = {**manifest["versions"], PACKAGE_DIGEST_KEY: "1" * 64}
+    manifest.pop(DIGEST)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["sweep", *FLAGS, "--gain", "0.5,1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "kept cells were measured" in line]
+    assert len(warned) == 1 and warned[0].startswith("warning: ") and "--out " in warned[0]
+    assert "(out=)" not in warned[0]
+    assert [v[PACKAGE_DIGEST_KEY] for v in _manifest(out)["earlier_versions"]] == [
+        "0" * 64,
+        "1" * 64,
+    ]
+    # the same code resumes it (after a Ctrl-C): no warning, nothing more recorded
+    sorted((out / "cells").glob("*.parquet"))[0].unlink()
+    again = vl.run_sweep(grid, out, workers=1, progress=False)
+    assert again.n_run == 1 and again.mixed_code is None
+    assert len(_manifest(out)["earlier_versions"]) == 2
 
 
 def test_force_keeps_both_and_the_manifest_and_page_say_so(tmp_path):

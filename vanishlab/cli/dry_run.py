@@ -118,6 +118,8 @@ def directory_status(plan: SweepPlan, *, force: bool, retry_failed: bool) -> str
     """What ``--dry-run`` says of the run directory: new, started afresh, or the cells it has
     done (and failed, and what the run does with them); the cells ``force`` adds; the damaged
     shards it moves aside; the shards of cells in none of its grids."""
+    from ..sweep.measured_by import EARLIER_VERSIONS, code_words, mixes_code
+
     if plan.reinit:
         status = "holds no finished cell: started afresh"
     elif plan.is_run_dir:
@@ -139,6 +141,11 @@ def directory_status(plan: SweepPlan, *, force: bool, retry_failed: bool) -> str
     if plan.new_cells and plan.is_run_dir:
         needs = "added by --force" if force else "needs --force"
         status += f"; {plan.new_cells} not in its grid ({needs})"
+    if mixes_code(plan, retry_failed):  # refused where it records no code (the run's line)
+        status += (
+            f"; its kept cells were measured by {code_words(plan.recorded_versions)} "
+            f"(the run warns, and records it in the manifest's {EARLIER_VERSIONS})"
+        )
     if plan.corrupt:
         status += f"; {len(plan.corrupt)} damaged shard(s) to move aside and measure again"
     if plan.outside:

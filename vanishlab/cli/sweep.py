@@ -122,7 +122,12 @@ def _sweep(
     quiet: Quiet = False,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Add this grid's cells to a run directory holding another."),
+        typer.Option(
+            "--force",
+            help="Add this grid's cells to a run directory holding another; also keep cells "
+            "beside an init name's other definition, or beside cells of a vanishlab that "
+            "recorded no code digest (before 2026-12-06).",
+        ),
     ] = False,
     retry_failed: Annotated[
         bool,

@@ -2,15 +2,19 @@
 made.
 
 A cell's id is its config alone, so a resumed run keeps every cell it holds and measures the
-rest. Where another vanishlab measured the kept ones, an engine fix since may have changed a
-cell's numbers (a run of 2026-11-26's code reads up to 16 in log10 off what this code measures of
-the same cells), and the run would hold both in silence: the manifest's ``versions`` are the last
-invocation's alone. So a sweep that would measure cells beside kept cells of other code (the
-manifest's ``versions`` name another ``vanishlab_code``, or none: a release before the digest
-was recorded) is refused without ``force``; with it, the manifest's ``earlier_versions`` keeps
-the ``versions`` of each earlier code whose cells the run holds, which the report shows. A
-training monitor reopened on a run of other code (a script resumed after an upgrade) goes on,
-its steps beside the earlier ones, and records the earlier code there too.
+rest. Where another vanishlab measured the kept ones, a fix since may have changed a cell's
+numbers, and the run would hold both in silence: the manifest's ``versions`` are the last
+invocation's alone. The code digest (``vanishlab_code``) changes with any edit of any ``.py``
+file of the package, and most upgrades change no number (eight commits of 2026-11-29 to
+2026-12-06 read every cell alike to 1.2e-6 in log10), so a run whose ``versions`` name another
+digest goes on: the manifest's ``earlier_versions`` keeps the ``versions`` of each earlier code
+whose cells the run holds, the report shows it, and the sweep's summary warns
+(:func:`mixed_code_line`). A run whose ``versions`` name no digest (a release before it was
+recorded, 2026-12-06) is refused without ``force`` (:func:`check_same_code`): code older than
+2026-11-29 drew gains other than 1 under another rule (its cells read up to 16 in log10 off
+today's), and nothing in such a run tells it apart. A training monitor reopened on a run of
+other code (a script resumed after an upgrade) goes on, its steps beside the earlier ones, and
+records the earlier code there too.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "check_same_code",
     "code_words",
     "earlier_versions",
+    "mixed_code_line",
     "mixes_code",
     "other_code",
 ]
@@ -66,19 +71,45 @@ def code_words(versions: Mapping[str, Any] | None) -> str:
     return f"{release} of other code ({PACKAGE_DIGEST_KEY} {code[:12]}...)"
 
 
+def _unrecorded(versions: Mapping[str, Any] | None) -> bool:
+    """Whether a manifest's ``versions`` record no code digest (a vanishlab before 2026-12-06)."""
+    return not isinstance(versions, Mapping) or not isinstance(
+        versions.get(PACKAGE_DIGEST_KEY), str
+    )
+
+
 def check_same_code(plan: SweepPlan, force: bool, retry_failed: bool) -> None:
     """Refuse, without ``force``, a run of ``plan`` that would put cells this vanishlab measures
-    beside kept cells that another measured (:func:`mixes_code`)."""
-    if force or not mixes_code(plan, retry_failed):
+    beside kept cells of a vanishlab that recorded no code digest (:func:`mixes_code`): one of
+    before 2026-11-29 drew other weights. Kept cells of a recorded other digest are not refused
+    (:func:`mixed_code_line` says them)."""
+    if force or not mixes_code(plan, retry_failed) or not _unrecorded(plan.recorded_versions):
         return
     kept, new = plan.kept(retry_failed), len(plan.pending(retry_failed))
     raise VanishlabError(
         f"{plan.run_dir}'s {kept} cells were measured by {code_words(plan.recorded_versions)}, "
-        f"not by this one ({PACKAGE_DIGEST_KEY} {package_digest()[:12]}...), whose numbers "
-        f"may differ (an engine fix), and the {new} cells this sweep measures would lie beside "
-        "them: finish the run with the vanishlab that made it, give --out (out=) another "
-        "directory to measure every cell with this one, or pass --force (force=True) to keep "
-        f"both (the manifest's {EARLIER_VERSIONS} then names the other)"
+        "which may have drawn other weights (code before 2026-11-29 drew gains other than 1 "
+        "under another rule: cells up to 16 in log10 off), and the "
+        f"{new} cells this sweep measures would lie beside them: finish the run with the "
+        "vanishlab that made it, give --out (out=) another directory to measure every cell "
+        "with this one, or pass --force (force=True) to keep both (the manifest's "
+        f"{EARLIER_VERSIONS} then names the other)"
+    )
+
+
+def mixed_code_line(plan: SweepPlan, retry_failed: bool) -> str | None:
+    """The warning of a run of ``plan`` that puts cells beside kept cells of other code
+    (:func:`mixes_code`; where it records none, a run that ``force`` let through); None where
+    it does not."""
+    if not mixes_code(plan, retry_failed):
+        return None
+    kept, new = plan.kept(retry_failed), len(plan.pending(retry_failed))
+    return (
+        f"warning: {plan.run_dir}'s {kept} kept cells were measured by "
+        f"{code_words(plan.recorded_versions)}, not by this one, and the {new} cells this "
+        "sweep measures lie beside them (most upgrades change no number; a fix may): the "
+        f"manifest's {EARLIER_VERSIONS} and the report's Versions block name the other code; "
+        "--out (out=) another directory measures every cell with one"
     )
 
 

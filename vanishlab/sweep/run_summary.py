@@ -184,7 +184,8 @@ class RunSummary:
     whose cell is in none of the run's grids (copied from another run?), kept and counted, as
     the report and :func:`vanishlab.load_results` count them; ``elapsed_s``: wall time of this
     call; ``measure_s``: summed measurement time of the cells run now (``measure_s /
-    (elapsed_s * workers)`` is the parallel efficiency).
+    (elapsed_s * workers)`` is the parallel efficiency); ``mixed_code``: the warning of cells
+    measured now beside kept cells of other vanishlab code (None where there are none).
     """
 
     run_dir: Path
@@ -199,6 +200,7 @@ class RunSummary:
     moved_aside: tuple[Path, ...] = ()
     not_remeasured: tuple[Path, ...] = ()
     outside: tuple[Path, ...] = ()
+    mixed_code: str | None = None
 
     @property
     def n_errors(self) -> int:
@@ -241,9 +243,12 @@ class RunSummary:
         return lines
 
     def warning_lines(self) -> list[str]:
-        """One line per shard of a cell in none of the run's grids (at most
-        :data:`MAX_WARNING_LINES`, then a count): kept, and what to do if it does not belong."""
-        lines = [outside_line(path) for path in self.outside[:MAX_WARNING_LINES]]
+        """The line of ``mixed_code`` (this sweep's cells beside kept cells of other vanishlab
+        code: :func:`~.measured_by.mixed_code_line`), then one per shard of a cell in none of the
+        run's grids (at most :data:`MAX_WARNING_LINES`, then a count): kept, and what to do if it
+        does not belong."""
+        lines = [self.mixed_code] if self.mixed_code else []
+        lines += [outside_line(path) for path in self.outside[:MAX_WARNING_LINES]]
         more = len(self.outside) - MAX_WARNING_LINES
         if more > 0:
             lines.append(

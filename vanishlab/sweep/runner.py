@@ -32,6 +32,7 @@ from .files import as_flag, as_path
 from .inits import INITS, Init
 from .manifest import utc_now
 from .manifest_digest import changes_said
+from .measured_by import mixed_code_line
 from .plan import SweepPlan, as_experiment, plan_sweep
 from .preflight import (
     check_importable,
@@ -140,6 +141,7 @@ def run_sweep(
             exp, out, run_dir, plan, name, force, scheduler, retry_failed
         )
         label = manifest["name"]
+        mixed_code = mixed_code_line(plan, retry_failed)
         pending = plan.pending(retry_failed)
         # A finished run given nothing to do stays finished, also where this invocation stops
         # (its manifest is written now, and again after a stop).
@@ -211,6 +213,7 @@ def run_sweep(
         moved_aside=moved,
         not_remeasured=elsewhere,
         outside=plan.outside,
+        mixed_code=mixed_code,
     )
 
 
