@@ -369,3 +369,32 @@ def test_a_lyapunov_spectrum_larger_than_memory_is_refused_before_it_starts(
     # where it fits (or cannot be told) it is measured as before
     monkeypatch.setattr("vanishlab.core.allocation.available_bytes", lambda: need)
     assert torch.isfinite(vl.lyapunov_spectrum(module, xs, **kwargs)).all()
+
+
+def test_an_address_space_limit_is_each_worker_s_own_not_divided_among_them(monkeypatch):
+    # RLIMIT_AS is per process: each worker of a sweep has the whole limit. Under
+    # `ulimit -v 8388608` on a machine with 19 GiB available, a grid of 4.4 GiB cells counted
+    # the parent's 7.2 GiB of room as the memory all workers share, and ran in 1 worker where
+    # 4 fit (each 4.4 GiB beside its own ~0.9 GiB address space, 4 x 4.5 GiB in 19 GiB).
+    import resource
+
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app
+    from vanishlab.core import allocation
+
+    monkeypatch.setattr(allocation, "_meminfo_available", lambda: 20 * 2**30)
+    monkeypatch.setattr(allocation, "_cgroup_available", lambda: None)
+    monkeypatch.setattr(allocation, "_address_space_used", lambda: 2**30)
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (8 * 2**30, resource.RLIM_INFINITY))
+    assert allocation.available_bytes() == 7 * 2**30  # this process's room
+    args = ["sweep", "--hidden-size", "1024", "--seq-len", "500", "--batch", "16"]
+    args += ["--num-layers", "2", "--activation", "tanh", "--init", "default", "--seeds", "4"]
+    args += ["--gain", "1", "--workers", "4", "--dry-run"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "in 4 workers" in result.stdout
+    # where the machine's memory is short, the count still divides it
+    monkeypatch.setattr(allocation, "_meminfo_available", lambda: 10 * 2**30)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0 and "in 2 workers" in result.stdout, result.output

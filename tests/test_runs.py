@@ -2410,6 +2410,8 @@ def test_fewer_workers_than_asked_are_said(tmp_path, monkeypatch):
     # the run's check, and the plan's memory, which the note reads
     for module in (sweep_runner, plan):
         monkeypatch.setattr(module, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    # and what the workers share, which the count divides (core.allocation.shared_bytes)
+    monkeypatch.setattr(sweep_runner, "shared_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
     args = ["sweep", "--smoke", "--seq-len", "3", "--workers", "2", "--out", str(tmp_path / "r")]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
@@ -2481,6 +2483,8 @@ def test_workers_not_asked_for_are_as_many_as_fit_without_a_note(tmp_path, monke
         monkeypatch.setattr(module, "cores", lambda: 4)
     for module in (sweep_runner, plan):  # the run's check, and the plan's memory
         monkeypatch.setattr(module, "available_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
+    # and what the workers share, which the count divides (core.allocation.shared_bytes)
+    monkeypatch.setattr(sweep_runner, "shared_bytes", lambda: POOL_BYTES + WORKER_BYTES + 2**24)
     monkeypatch.setattr(sweep_runner, "run_processes", lambda *args: used.append("processes"))
     real_run_here = sweep_runner.run_here
     monkeypatch.setattr(

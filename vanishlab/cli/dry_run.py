@@ -82,6 +82,7 @@ def _time_line(
     """``--dry-run``'s time: the ``pending`` cells' estimate (:func:`~vanishlab.sweep.cost.
     sweep_cost`) on one CPU thread and in the workers the run would start here (``local``; a
     Dask cluster's are not known), and the longest cell's."""
+    from ..core.allocation import shared_bytes
     from ..report.format import LONGEST_S, duration
     from ..sweep.cost import cell_cost, start_cost, sweep_cost
     from ..sweep.preflight import worker_count
@@ -99,7 +100,7 @@ def _time_line(
         where += ", shared among the Dask cluster's workers"
     else:
         try:
-            n = worker_count(workers, pending, free, local=True)
+            n = worker_count(workers, pending, free, local=True, shared=shared_bytes())
         except CellTooLargeError:  # the run is refused, and the dry run too, below
             n = 1
         if n > 1:

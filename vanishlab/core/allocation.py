@@ -37,6 +37,7 @@ __all__ = [
     "memory_refused",
     "refuse_beyond_memory",
     "refused",
+    "shared_bytes",
 ]
 
 #: Part of the message of torch's CPU allocator when it cannot give the memory asked for.
@@ -150,13 +151,19 @@ def _address_space_used() -> int | None:
     return None
 
 
-def available_bytes() -> int | None:
-    """Memory available to this process now (the least of the system's, its cgroup's and what
-    its address-space limit leaves), or None where it cannot be told."""
+def shared_bytes() -> int | None:
+    """Memory that this process and any it starts share now (the least of the system's and its
+    cgroup's), or None where it cannot be told. An address-space limit is left out: each
+    process has its own (:func:`available_bytes` counts this one's)."""
     found = [n for n in (_meminfo_available(), _cgroup_available()) if n is not None]
     if not found and hasattr(os, "sysconf"):
         with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
             found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    if (limited := _address_space_available()) is not None:
-        found.append(limited)
+    return min(found) if found else None
+
+
+def available_bytes() -> int | None:
+    """Memory available to this process now (the least of the system's, its cgroup's and what
+    its address-space limit leaves), or None where it cannot be told."""
+    found = [n for n in (shared_bytes(), _address_space_available()) if n is not None]
     return min(found) if found else None

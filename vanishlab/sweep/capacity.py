@@ -23,10 +23,16 @@ __all__ = [
 ]
 
 
-def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) -> int:
-    """Refuse cells whose largest cannot fit in ``free`` bytes; return how many of
-    ``n_workers`` fit, each with its cell and its own :data:`~.memory.WORKER_BYTES`, beside the
-    forkserver's :data:`~.memory.POOL_BYTES` (1: the cells run in this process). The refusal,
+def check_memory(
+    cells: Sequence[CellConfig], free: int | None, n_workers: int, shared: int | None = None
+) -> int:
+    """Refuse cells whose largest cannot fit in ``free`` bytes (one process's); return how
+    many of ``n_workers`` fit in ``shared`` bytes (what the processes share; default ``free``),
+    each with its cell and its own :data:`~.memory.WORKER_BYTES`, beside the forkserver's
+    :data:`~.memory.POOL_BYTES` (1: the cells run in this process). An address-space limit
+    (``ulimit -v``) is each process's own: counted in ``free``, not divided among the workers
+    (under ``ulimit -v 8388608`` a grid of 4.4 GiB cells ran in 1 worker where 4 fit). The
+    refusal,
     a :class:`~vanishlab.errors.CellTooLargeError`, gives no advice: ``vanishlab sweep`` adds
     its own (``--dry-run``), which ``vl.run_sweep`` has no counterpart of."""
     if free is None or not cells:
@@ -42,7 +48,8 @@ def check_memory(cells: Sequence[CellConfig], free: int | None, n_workers: int) 
         )
     if n_workers < 2:
         return 1
-    return max(1, min(n_workers, (free - POOL_BYTES) // (peak + WORKER_BYTES)))
+    pool = free if shared is None else shared
+    return max(1, min(n_workers, (pool - POOL_BYTES) // (peak + WORKER_BYTES)))
 
 
 def cores() -> int:
@@ -59,19 +66,21 @@ def worker_count(
     *,
     local: bool,
     say: Callable[[str], None] | None = None,
+    shared: int | None = None,
 ) -> int:
     """How many workers measure the ``pending`` cells: ``workers`` (default: all cores), at
     most one a cell, and on this machine (``local``) as many as ``free`` bytes hold
-    (:func:`check_memory`, which refuses a cell that cannot fit); ``say`` is given the line
+    (:func:`check_memory`, which refuses a cell that cannot fit; ``shared``: what the workers
+    share, where it differs from ``free``); ``say`` is given the line
     where that is fewer than ``workers`` asked for, or more than the cores. The run's count,
     and its ``--dry-run``'s time estimate."""
     n_workers = workers if workers is not None else cores()
     n_workers = max(1, min(n_workers, len(pending)))
     if not local:
         return n_workers
-    fit = check_memory(pending, free, n_workers)
+    fit = check_memory(pending, free, n_workers, shared)
     if fit < n_workers and workers is not None and say:  # (capped by the cells)
-        say(fewer_workers_line(n_workers, fit, pending, free))
+        say(fewer_workers_line(n_workers, fit, pending, free if shared is None else shared))
     if workers is not None and fit > (usable := cores()) and say:
         say(more_workers_line(fit, usable))
     return fit

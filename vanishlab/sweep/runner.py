@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.allocation import available_bytes
+from ..core.allocation import available_bytes, shared_bytes
 from ..errors import StoppedRunError
 from . import store
 from .config import CellConfig, Sweep
@@ -157,6 +157,7 @@ def run_sweep(
             pending,
             plan.available_bytes,
             local=client is None,
+            shared=shared_bytes(),
             say=status_line if progress else None,
         )
         try:
