@@ -80,3 +80,16 @@ def test_the_rates_and_theory_tables_write_a_mean_to_its_spreads_decimals(
     drawn = {cell.split("\n")[0] for p in heatmap.panels for row in p.text for cell in row}
     assert drawn == means
     assert "Each cell gives the rate (to the decimals of the table below) and" in heatmap.caption
+
+
+def test_a_spread_above_zero_that_rounds_to_zero_reads_below_the_last_decimal() -> None:
+    # The demo's tanh, 2 layers, orthogonal, gain 1 (seeds 2.7e-5 apart in rate) and three
+    # relu identity settings read "± 0.000", as if their seeds agreed exactly.
+    from vanishlab.report.format import spread_text
+
+    rec = {"rate": -0.32579, "sd": 2.7e-5, "n": 2, "n_zero": 0}
+    assert rate_cell(rec) == "−0.326\u00a0±\u00a0<0.001"
+    assert rate_cell({**rec, "sd": 0.00049}) == "−0.326\u00a0±\u00a0<0.001"
+    assert rate_cell({**rec, "sd": 0.0005}) == "−0.326\u00a0±\u00a00.001"
+    assert rate_cell({**rec, "sd": 0.0}) == "−0.326\u00a0±\u00a00.000"  # exactly: as it is
+    assert spread_text(0.004, 2) == "<0.01" and spread_text(1.5, 1) == "1.5"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...analysis.fits import HORIZON_DECADES
-from ..format import fixed, horizon_text, minus_inf_words, rate_text, spread_decimals
+from ..format import horizon_text, minus_inf_words, rate_text, spread_decimals, spread_text
 
 __all__ = [
     "HORIZON_FOLD",
@@ -106,7 +106,10 @@ def spread_digits(seeds: int) -> str:
     "" for one seed, which has no ±."""
     if seeds < 2:
         return ""
-    return ", both to the decimals of the sd's two significant digits, at most three"
+    return (
+        ", both to the decimals of the sd's two significant digits, at most three "
+        "(an sd below 0.0005: <0.001)"
+    )
 
 
 def _spread_shown(rec: Mapping[str, Any]) -> bool:
@@ -142,7 +145,7 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     spread = rec["sd"]
     if _spread_shown(rec):
         places = spread_decimals(spread)
-        text += f"\u00a0±\u00a0{fixed(spread, places)}"  # no line break inside the number
+        text += f"\u00a0±\u00a0{spread_text(spread, places)}"  # no line break inside it
     apart = [minus_inf_words(rec["n_zero"], rec["n"])]
     if rec.get("n_cut", 0) > 0:
         # Seeds cut at different lags: the lag named is the earliest, and says so.

@@ -28,13 +28,13 @@ from ..format import (
     MAX_TABLE_ROWS,
     NUMERIC_AXES,
     PANEL_AXES,
-    fixed,
     label,
     plural,
     rate_text,
     seeds_at_minus_inf,
     setting_text,
     spread_decimals,
+    spread_text,
     table_texts,
 )
 from ..gain_layout import gain_curve, gain_grid
@@ -240,7 +240,8 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
             # The mean to the sd's decimals, as the rates table's (rate_cell). The ± may go
             # under the mean (the table's widest column else): the numbers stay whole.
             places = spread_decimals(rec["delta_sd"])
-            delta = rate_text(rec["delta"], places) + f" ±\u00a0{fixed(rec['delta_sd'], places)}"
+            spread = spread_text(rec["delta_sd"], places)
+            delta = f"{rate_text(rec['delta'], places)} ±\u00a0{spread}"
         by = rec["predicted_by"]
         # A mean field that is only approximate (orthogonal weights) is said by its flag,
         # non-iid: "mean field (approximate)" here made the column, '—' in most rows of a run
