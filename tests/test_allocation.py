@@ -398,3 +398,54 @@ def test_an_address_space_limit_is_each_worker_s_own_not_divided_among_them(monk
     monkeypatch.setattr(allocation, "_meminfo_available", lambda: 10 * 2**30)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0 and "in 2 workers" in result.stdout, result.output
+
+
+def test_a_refusal_under_an_address_space_limit_names_that_limit_not_the_machine():
+    # Under `prlimit --as=4GiB` on a 24 GiB machine a refusal said "needs more memory than this
+    # machine can give": the machine had 19 GiB free, the process's limit was what refused it.
+    # A child under a real RLIMIT_AS (its address space plus 256 MiB) names the limit, in the
+    # engine's words, a sweep cell's and an estimate's; without a limit, the machine.
+    import subprocess
+    import sys
+
+    child = (
+        "import resource\n"
+        "from vanishlab.core import allocation\n"
+        "from vanishlab.sweep.memory import refused_reason\n"
+        "print(allocation.memory_limit())\n"
+        "used = allocation._address_space_used()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 2**28, resource.RLIM_INFINITY))\n"
+        "print(allocation.memory_limit())\n"
+        "print(allocation.refused('it', 2**37, 'less'))\n"
+        "print(refused_reason(2**37))\n"
+        "print(allocation.available_words(2**20))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    )
+    free, limited, engine, cell, words = done.stdout.splitlines()
+    limit = "this process's address-space limit (ulimit -v)"
+    assert free in {"this machine", "this process's cgroup memory limit (memory.max)"}
+    assert limited == limit
+    assert engine.startswith(f"it needs more memory than {limit} can give (128.0 GiB at once)")
+    assert cell.startswith(f"the cell needs more memory than {limit} could give (128.0 GiB")
+    assert words == f"1.0 MiB is available under {limit}"
+
+
+def test_the_limit_named_is_the_least_figure(monkeypatch):
+    import resource
+
+    from vanishlab.core import allocation
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (resource.RLIM_INFINITY,) * 2)
+    monkeypatch.setattr(allocation, "_meminfo_available", lambda: 5 * 2**30)
+    monkeypatch.setattr(allocation, "_cgroup_available", lambda: None)
+    assert allocation.memory_limit() == allocation.MACHINE
+    assert allocation.available_words(2**30) == "1.0 GiB is available"
+    monkeypatch.setattr(allocation, "_cgroup_available", lambda: 2**30)  # a container's
+    assert allocation.memory_limit() == allocation.CGROUP
+    assert "than this process's cgroup memory limit (memory.max) can give" in str(
+        allocation.refused("it", 2**31, "less")
+    )
+    monkeypatch.setattr(allocation, "_cgroup_available", lambda: 6 * 2**30)  # the machine's less
+    assert allocation.memory_limit() == allocation.MACHINE

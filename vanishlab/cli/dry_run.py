@@ -37,6 +37,7 @@ def print_plan(
     """``--dry-run``: the grid, its size, what the run directory already holds (and the cells
     that ``force`` adds to it), memory (refused, as the run would be, when a cell cannot fit
     here: ``local``, no scheduler) and time (:func:`_time_line`)."""
+    from ..core.allocation import available_words
     from ..sweep.memory import format_bytes
     from ..sweep.plan import plan_sweep
     from ..sweep.preflight import check_memory, check_time
@@ -63,7 +64,7 @@ def print_plan(
     say(f"{plural(len(plan.cells), 'cell')} -> {run_dir} ({status})")
     say(
         f"memory: the largest cell needs about {format_bytes(plan.peak_bytes)} "
-        f"({format_bytes(plan.available_bytes)} available)"
+        f"({available_words(plan.available_bytes)})"
     )
     say(_time_line(plan.pending(retry_failed), plan.available_bytes, workers, local=local))
     # The run would be refused: so is its dry run (status 2, the same line, less the advice to

@@ -33,7 +33,9 @@ from ..errors import MemoryRefusedError
 __all__ = [
     "CPU_ALLOCATOR_FAILED",
     "available_bytes",
+    "available_words",
     "format_bytes",
+    "memory_limit",
     "memory_refused",
     "refuse_beyond_memory",
     "refused",
@@ -66,10 +68,11 @@ def memory_refused(what: str, remedy: str = "") -> Iterator[None]:
 
 def refused(what: str, asked: int | None, way: str) -> MemoryRefusedError:
     """The one wording of a refusal for memory: ``what`` needs more memory than this machine
-    can give (``asked`` bytes at once, where known): ``way``, the caller's levers."""
+    (or what limits this process's memory, :func:`memory_limit`) can give (``asked`` bytes at
+    once, where known): ``way``, the caller's levers."""
     size = f" ({format_bytes(asked)} at once)" if asked is not None else ""
     return MemoryRefusedError(
-        f"{what} needs more memory than this machine can give{size}: {way}", asked
+        f"{what} needs more memory than {memory_limit()} can give{size}: {way}", asked
     )
 
 
@@ -151,19 +154,61 @@ def _address_space_used() -> int | None:
     return None
 
 
+#: What limits the memory available, by the figure that is least (:func:`memory_limit`): the
+#: words a refusal says it in ("needs more memory than {words} can give").
+MACHINE = "this machine"
+CGROUP = "this process's cgroup memory limit (memory.max)"
+ADDRESS_SPACE = "this process's address-space limit (ulimit -v)"
+
+
+def _shared() -> list[tuple[int, str]]:
+    """Each figure of the memory that this process and any it starts share now, with what it
+    is the limit of (:data:`MACHINE`, :data:`CGROUP`)."""
+    found = [(n, MACHINE) for n in (_meminfo_available(),) if n is not None]
+    if (cgroup := _cgroup_available()) is not None:
+        found.append((cgroup, CGROUP))
+    if not found and hasattr(os, "sysconf"):
+        with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
+            found.append((os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), MACHINE))
+    return found
+
+
+def _available() -> list[tuple[int, str]]:
+    """Each figure of the memory available to this process now, with what it is the limit of:
+    :func:`_shared`'s, and what its address-space limit leaves (:data:`ADDRESS_SPACE`)."""
+    found = _shared()
+    if (limited := _address_space_available()) is not None:
+        found.append((limited, ADDRESS_SPACE))
+    return found
+
+
 def shared_bytes() -> int | None:
     """Memory that this process and any it starts share now (the least of the system's and its
     cgroup's), or None where it cannot be told. An address-space limit is left out: each
     process has its own (:func:`available_bytes` counts this one's)."""
-    found = [n for n in (_meminfo_available(), _cgroup_available()) if n is not None]
-    if not found and hasattr(os, "sysconf"):
-        with contextlib.suppress(ValueError, OSError):  # names absent on some platforms
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    return min(found) if found else None
+    found = _shared()
+    return min(n for n, _ in found) if found else None
 
 
 def available_bytes() -> int | None:
     """Memory available to this process now (the least of the system's, its cgroup's and what
     its address-space limit leaves), or None where it cannot be told."""
-    found = [n for n in (shared_bytes(), _address_space_available()) if n is not None]
-    return min(found) if found else None
+    found = _available()
+    return min(n for n, _ in found) if found else None
+
+
+def memory_limit() -> str:
+    """What limits the memory available to this process now, in a refusal's words: the limit
+    whose figure is least (:data:`ADDRESS_SPACE` under ``ulimit -v``, :data:`CGROUP` in a
+    container or a Slurm job with less than the machine has free), else :data:`MACHINE`. A
+    refusal under ``prlimit --as=4GiB`` on a 24 GiB machine said "more memory than this
+    machine can give", which sent the user to look for memory the machine had."""
+    found = _available()
+    return min(found)[1] if found else MACHINE
+
+
+def available_words(free: int | None) -> str:
+    """``3.0 GiB is available``, and under which limit where it is not the machine's
+    (:func:`memory_limit`): the end of every estimate's refusal."""
+    limit = memory_limit()
+    return f"{format_bytes(free)} is available" + ("" if limit == MACHINE else f" under {limit}")

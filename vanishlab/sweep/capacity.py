@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from ..core.allocation import available_words
 from ..errors import CellTooLargeError
 from .config import LONGEST_CELL_DAYS, CellConfig
 from .cost import cell_cost
@@ -43,7 +44,7 @@ def check_memory(
         raise CellTooLargeError(
             f"a cell of this sweep (hidden_size {big.hidden_size}, batch {big.batch}, "
             f"num_layers {big.num_layers}, seq_len {big.seq_len}) needs about "
-            f"{format_bytes(peak)} of memory and {format_bytes(free)} is available; "
+            f"{format_bytes(peak)} of memory and {available_words(free)}; "
             "choose smaller sizes"
         )
     if n_workers < 2:
@@ -119,7 +120,7 @@ def fewer_workers_line(asked: int, fit: int, cells: Sequence[CellConfig], free: 
         f"note: the cells run in {where}, not {asked} workers: each needs about "
         f"{format_bytes(peak + WORKER_BYTES)} (its largest cell and its own) beside "
         f"{format_bytes(POOL_BYTES)} for the process that starts them, and "
-        f"{format_bytes(free)} is available"
+        f"{available_words(free)}"
     )
 
 

@@ -96,7 +96,7 @@ from __future__ import annotations
 
 import functools
 
-from ..core.allocation import format_bytes  # re-exported: the one byte formatter
+from ..core.allocation import format_bytes, memory_limit  # format_bytes: re-exported
 from ..core.cells import GATE_BLOCKS, RUN_SOURCES
 from ..core.queue_sizes import CPU_CHUNK, takes_gram
 from .config import CellConfig, axis
@@ -281,6 +281,6 @@ def refused_reason(asked: int | None, *, training: bool = False, beside: str | N
             f"step and {DEFAULT_EVAL_BATCH} held out"
         )
     return (
-        f"{what} needs more memory than this machine could give{size}: sweep a smaller "
+        f"{what} needs more memory than {memory_limit()} could give{size}: sweep a smaller "
         f"{levers}{BESIDE[beside]}{batch}"
     )

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..analysis.lyapunov_window import discarded_steps
-from ..core.allocation import available_bytes
+from ..core.allocation import available_bytes, available_words, memory_limit
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_dtype, module_weight
@@ -127,7 +127,7 @@ def check_fits(
     if free is not None and need > free:
         raise VanishlabError(
             f"measuring {what} T={seq_len}, B={batch} needs about {format_bytes(need)} of "
-            f"memory and {format_bytes(free)} is available; {remedy}"
+            f"memory and {available_words(free)}; {remedy}"
         )
 
 
@@ -144,7 +144,7 @@ def memory_refused_as(what: str, remedy: str) -> Iterator[None]:
     except MemoryRefusedError as err:
         size = f" ({format_bytes(err.asked)} at once)" if err.asked is not None else ""
         raise MemoryRefusedError(
-            f"measuring {what} needs more memory than this machine can give{size}: {remedy}",
+            f"measuring {what} needs more memory than {memory_limit()} can give{size}: {remedy}",
             err.asked,
         ) from None
 
