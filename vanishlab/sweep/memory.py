@@ -73,11 +73,17 @@ same process, once the measurement's buffers are freed, and needs the larger of
 
 - the held-out evaluation, PyTorch's forward pass without gradients over Be sequences: every
   step's input projections of a layer (G H numbers), its outputs as a list and stacked (2 H),
-  and the layer below's outputs (H), (G + 3) T Be H s, and the inputs twice, 2 T Be I s;
+  and every layer's outputs below it (L H: PyTorch's CPU forward keeps them to its end),
+  (G + 2 + L) T Be H s, and the inputs twice, 2 T Be I s (until 2026-12-07 the layers below
+  were counted as one, (G + 3) T Be H s: the evaluation's resident peak at T = 100, Be = 1000,
+  H = 64 measured 3.07, 5.41 and 2.11 T Be H s at L = 1 (RNN, GRU, LSTM) and 5.14, 7.46 and
+  4.19 at L = 3, one more a layer, and a float64 nn.RNN of 3 relu layers trained at T = 50
+  peaked at 154 MiB beyond a warm process against 150 MiB estimated, 0.97x);
 - a training step, whose autograd graph keeps per step and layer up to 4 G + 4 numbers of
   Bt H (measured: 7.8 for an RNN, 16.4 for a GRU, 17.7 for an LSTM), (4 G + 4) T L Bt H s;
 
-plus the module's weights four times (parameters, gradients and Adam's two moments). Measured at
+plus the module's weights four times (parameters, gradients and Adam's two moments), and
+:data:`FIRST_TRAINING_BYTES` once, what a process's first training adds. Measured at
 T = 100-1000, H = 32-512, L = 1-4, the evaluation alone took up to 4.1, 3.2 and 6.5 T Be H s
 (RNN, LSTM, GRU): 1,000 held-out sequences outweigh the measurement's 8 by far (an RNN at
 T = 500, H = 128 trained for 2 steps peaked at 1.1 GiB, where the measurement alone was
@@ -138,6 +144,13 @@ WORKER_BYTES = 96 * 2**20
 (``Private_Dirty`` of ``/proc/PID/smaps_rollup``) once it had measured a few small cells, torch
 2.13's CPU build on Linux, one thread; the rest of its ~250 MB resident is the forkserver's
 pages, shared."""
+FIRST_TRAINING_BYTES = 128 * 2**20
+"""What a process's first training adds once, beside its buffers (autograd's and the
+optimizer's code and kernels made on first use): a trained cell's first run in a fresh process
+peaked 89 and 105 MiB above its second run after ``malloc_trim`` (an nn.RNN(2, 64) at T = 100,
+and a float64 nn.RNN(2, 64, num_layers=3) at T = 50; benchmarks/memory_estimate.py). A sweep's
+worker pays it at its first trained cell, which :data:`WORKER_BYTES` (measured on untrained
+cells) does not hold."""
 POOL_BYTES = 256 * 2**20
 """The forkserver that forks local workers, once: it imports torch, measured 185 MB private
 before its first fork (the same build)."""
@@ -168,10 +181,11 @@ def training_bytes(config: CellConfig) -> int:
     s = 8 if config.dtype == "float64" else 4
     T, L, H, I = config.seq_len, config.num_layers, config.hidden_size, config.input_size
     G = GATE_BLOCKS[config.model]
-    evaluation = (G + 3) * T * DEFAULT_EVAL_BATCH * H + 2 * T * DEFAULT_EVAL_BATCH * I
+    evaluation = (G + 2 + L) * T * DEFAULT_EVAL_BATCH * H + 2 * T * DEFAULT_EVAL_BATCH * I
     step = (4 * G + 4) * T * L * TRAIN_BATCH * H + 2 * T * TRAIN_BATCH * I
     weights = 4 * G * L * (H * H + H * max(H, I))
-    return int((max(evaluation, step) + weights) * s * ALLOCATOR_SLACK)
+    live = int((max(evaluation, step) + weights) * s * ALLOCATOR_SLACK)
+    return live + FIRST_TRAINING_BYTES
 
 
 # A pure function of a few sizes: a grid's cells share them (its seeds, gains and inits do not
