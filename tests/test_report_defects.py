@@ -10,6 +10,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import _report_run as runs
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -75,13 +76,20 @@ def _section(report, key):
     return next(s for s in report.sections if s.key == key)
 
 
-def _report_of(grid, tmp_path):
-    """The page of ``grid`` swept into ``tmp_path / "run"`` in this process."""
+# The sections whose words a Models figure or table depends on (models.py's view.shows):
+# its page keeps them, so that its captions read as on the whole page.
+MODELS_WORDS = ["models", "decay", "rates", "theory"]
+# The decay figures' caption names the theory section where the page has it.
+DECAY_WORDS = ["decay", "theory"]
+
+
+def _report_of(grid, tmp_path, sections):
+    """The page of ``grid`` swept into ``tmp_path / "run"`` in this process: of ``sections``
+    alone (``_report_run.report_of``), the ones a test reads (and those their words depend
+    on); each section the test does not read cost its share of the build."""
     run = tmp_path / "run"
     vl.run_sweep(grid, run, workers=1, progress=False)
-    return build_report(
-        vl.load_results(run), vl.load_cells(run), vl.load_manifest(run), timestamp="2024-01-01"
-    )
+    return runs.report_of(run, sections)
 
 
 def test_depth_heatmaps_draw_every_stacked_setting(stacked):
@@ -569,7 +577,7 @@ def test_r2_has_four_decimals_in_every_table():
 )
 def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
     grid = vl.Sweep(**{"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2, **axes})
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, ["rates"])  # a depth map's title is "Depth ..."
     heat = [b for s in report.sections for b in s.blocks if isinstance(b, HeatmapGrid)]
     assert [h.title for h in heat if h.title.startswith("Rate")] == titles
     if titles == ["Rate by init and sequence length"]:  # one map: inits by T, no facet
@@ -637,7 +645,7 @@ def test_the_models_table_says_a_prediction_is_of_cells_that_diverge(tmp_path):
         model=("rnn", "gru"), activation="relu", init="orthogonal", gain=(1.0, 1.5),
         hidden_size=4, input_size=2, seq_len=6, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, MODELS_WORDS)
     table = next(b for b in _section(report, "models").blocks if isinstance(b, Table))
     gain, model = table.columns.index("gain"), table.columns.index("model")
     predicted = {r[gain]: r[-1] for r in table.rows if r[model] == "rnn (relu)"}
@@ -675,19 +683,13 @@ def test_a_gain_panel_of_exact_zeros_only_is_explained(tmp_path):
         activation=("tanh", "relu"), init="normal", gain=(0.5, 1.0), input_std=0.0, bias=False,
         hidden_size=4, input_size=2, seq_len=8, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, ["gain"])
     gain = next(s for s in report.sections if s.key == "gain")
     (figure,) = [b for b in gain.blocks if isinstance(b, LineGrid)]
     assert "A panel of floor triangles alone has no finite rate" in figure.caption
     grid = grid.replace(input_std=(1.0,))
     vl.run_sweep(grid, tmp_path / "driven", workers=1, progress=False)
-    driven = tmp_path / "driven"
-    report = build_report(
-        vl.load_results(driven),
-        vl.load_cells(driven),
-        vl.load_manifest(driven),
-        timestamp="2024-01-01",
-    )
+    report = runs.report_of(tmp_path / "driven", ["gain"])
     gain = next(s for s in report.sections if s.key == "gain")
     assert all("floor triangles alone" not in b.caption for b in gain.blocks)
 
@@ -703,7 +705,7 @@ def test_a_gain_panel_without_rates_is_not_called_exact_zeros(tmp_path):
         activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=1, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, ["gain", "theory"])
     (figure,) = [
         b for s in report.sections if s.key in ("gain", "theory") for b in s.blocks
         if isinstance(b, LineGrid)
@@ -727,7 +729,7 @@ def test_a_gain_sweep_partly_at_t1_draws_no_empty_figure(tmp_path):
         activation="tanh", init=("normal", "orthogonal"), gain=(0.5, 1.0), hidden_size=4,
         input_size=2, seq_len=(1, 8), batch=2,
     )  # fmt: skip
-    gain = next(s for s in _report_of(grid, tmp_path).sections if s.key == "gain")
+    gain = next(s for s in _report_of(grid, tmp_path, ["gain"]).sections if s.key == "gain")
     (figure,) = gain.blocks
     assert isinstance(figure, LineGrid) and figure.title == "Gain phase diagram (T = 8)"
     curves = [c for p in figure.panels for c in p.curves if not c.reference]
@@ -856,7 +858,7 @@ def test_no_dashed_caption_over_a_window_of_one_lag(tmp_path):
         activation="tanh", init="normal", gain=1.0, hidden_size=4, input_size=2, seq_len=1,
         batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, DECAY_WORDS)
     (figure,) = _section(report, "decay").blocks
     assert not any(c.reference for p in figure.panels for c in p.curves)
     assert "Dashed" not in figure.caption
@@ -870,7 +872,7 @@ def test_phase_caption_names_the_critical_gain_only_where_drawn(tmp_path):
         activation="tanh", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=8, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, ["theory"])
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.dotted for p in phase.panels for c in p.curves)
     assert "dotted" not in phase.caption
@@ -884,17 +886,17 @@ def test_phase_caption_promises_no_dashed_prediction_where_none_is_finite(tmp_pa
         activation="relu", init="normal", gain=(0.5, 1.0), hidden_size=4, input_size=2,
         seq_len=8, batch=2, input_std=0.0, bias=False,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, ["theory"])
     (phase,) = [b for b in _section(report, "theory").blocks if isinstance(b, LineGrid)]
     assert not any(c.reference for p in phase.panels for c in p.curves)
     assert "dashed" not in phase.caption
     assert "No predicted rate is drawn: none is finite" in phase.caption
 
 
-def _merged_report(run, **gated):
-    """The report of an nn.RNN run (tanh and relu, default and identity) extended with --force
-    by the gated cells of ``gated`` (Sweep axes), relu with identity made as if it failed (no
-    measurement, its cell marked failed)."""
+def _merged_report(run, sections, **gated):
+    """The report (of ``sections``) of an nn.RNN run (tanh and relu, default and identity)
+    extended with --force by the gated cells of ``gated`` (Sweep axes), relu with identity
+    made as if it failed (no measurement, its cell marked failed)."""
     small = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 2}
     rnn = vl.Sweep(model="rnn", activation=("tanh", "relu"), init=("default", "identity"), **small)
     vl.run_sweep(rnn, run, workers=1, progress=False)
@@ -903,7 +905,8 @@ def _merged_report(run, **gated):
     failed = cells.loc[(cells["activation"] == "relu") & (cells["init"] == "identity"), "cell_id"]
     cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
     results = results[~results["cell_id"].isin(failed)]
-    return build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    manifest = vl.load_manifest(run)
+    return build_report(results, cells, manifest, timestamp=STAMP, sections=sections)
 
 
 def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_path):
@@ -915,7 +918,7 @@ def test_rate_map_squares_not_in_the_run_are_hatched_apart_from_failed_ones(tmp_
 
     from vanishlab.report.heatmaps import draw_heatmaps
 
-    report = _merged_report(tmp_path / "run", model="lstm", init=("default", "chrono"))
+    report = _merged_report(tmp_path / "run", ["rates"], model="lstm", init=("default", "chrono"))
     (figure,) = [
         b for b in _section(report, "rates").blocks
         if isinstance(b, HeatmapGrid) and b.title == "Rate by init and activation"
@@ -946,7 +949,7 @@ def test_depth_rows_of_a_shorter_sequence_are_explained(tmp_path, stacked):
         num_layers=2, seq_len=(4, 8), init=("normal", "orthogonal"), hidden_size=4,
         input_size=2, batch=2,
     )  # fmt: skip
-    (figure,) = _section(_report_of(grid, tmp_path), "depth").blocks
+    (figure,) = _section(_report_of(grid, tmp_path, ["depth"]), "depth").blocks
     assert [p.row_groups for p in figure.panels] == [("T = 4", "T = 8")] * 2  # T folded
     assert all(np.isnan(p.values).any() for p in figure.panels)
     assert "A row ends at its own T, the last lag it has: white past it are" in figure.caption
@@ -962,7 +965,7 @@ def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
         model=("rnn", "lstm", "gru"), gain=(0.5, 1.0), seq_len=(4, 6, 8), hidden_size=4,
         input_size=2, batch=2,
     )  # fmt: skip
-    figures = _section(_report_of(grid, tmp_path), "gain").blocks
+    figures = _section(_report_of(grid, tmp_path, ["gain"]), "gain").blocks
     assert [f.title for f in figures] == [
         "Gain phase diagram (model = rnn, T = 4)",
         "Gain phase diagram (model = rnn, T = 6)",
@@ -984,7 +987,10 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     caption names the lines each panel lacks and why, in the rate heatmaps' words; a failed
     setting's missing line is left to the failed note."""
     report = _merged_report(
-        tmp_path / "run", model=("lstm", "gru"), init=("default", "chrono", "forget_bias")
+        tmp_path / "run",
+        MODELS_WORDS,
+        model=("lstm", "gru"),
+        init=("default", "chrono", "forget_bias"),
     )
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     lines = {p.title: {c.label for c in p.curves} for p in figure.panels}
@@ -1000,7 +1006,7 @@ def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     assert "1 failed cell" in figure.caption
     # a run that swept every combination says nothing of it
     whole = vl.Sweep(model=("rnn", "lstm"), hidden_size=4, input_size=2, seq_len=6, batch=2)
-    report = _report_of(whole, tmp_path / "whole")
+    report = _report_of(whole, tmp_path / "whole", MODELS_WORDS)
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     assert "no cell of" not in figure.caption
 
@@ -1016,8 +1022,7 @@ def test_models_figure_names_at_most_as_many_panels_lacking_a_line_as_every_capt
     vl.run_sweep(vl.Sweep(model="rnn", gain=gains, **small), run, workers=1, progress=False)
     lstm = vl.Sweep(model="lstm", gain=0.5, **small)
     vl.run_sweep(lstm, run, workers=1, progress=False, force=True)
-    results, cells = vl.load_results(run), vl.load_cells(run)
-    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    report = runs.report_of(run, MODELS_WORDS)
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     assert MAX_NAMED_PANELS == 3
     assert "no LSTM line in 4 panels (gain = 1.0; gain = 1.5; gain = 2.0 and 1 more)." in (
@@ -1043,7 +1048,8 @@ def test_depth_maps_say_a_failed_setting_has_no_rows(tmp_path):
     failed = cells.loc[relu | tanh, "cell_id"]
     cells.loc[cells["cell_id"].isin(failed), "status"] = "failed"
     results = results[~results["cell_id"].isin(failed)]
-    report = build_report(results, cells, vl.load_manifest(run), timestamp=STAMP)
+    manifest = vl.load_manifest(run)
+    report = build_report(results, cells, manifest, timestamp=STAMP, sections=["depth"])
     (figure,) = _section(report, "depth").blocks
     rows = {p.title: p.row_labels for p in figure.panels}
     assert "tanh, 2 layers, init = default" not in rows and len(rows) == 3
@@ -1068,7 +1074,7 @@ def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
         model=("rnn", "lstm"), seq_len=(4, 6), num_layers=(1, 2), init=("default", "orthogonal"),
         gain=(0.5, 1.0), hidden_size=4, input_size=2, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, MODELS_WORDS)
     (figure,) = [b for b in _section(report, "models").blocks if isinstance(b, LineGrid)]
     assert len(figure.panels) == 12
     assert figure.note == (
@@ -1089,7 +1095,7 @@ def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
         activation=("tanh", "relu"), init=("normal", "orthogonal"), gain=(1.0, 1e39),
         hidden_size=4, input_size=2, seq_len=6, batch=2,
     )  # fmt: skip
-    report = _report_of(grid, tmp_path)
+    report = _report_of(grid, tmp_path, [*DECAY_WORDS, "rates"])
     (decay,) = [b for b in _section(report, "decay").blocks if isinstance(b, LineGrid)]
     assert all("1e+39" not in p.title for p in decay.panels)  # no panel for it
     rates = [b for b in _section(report, "rates").blocks if isinstance(b, HeatmapGrid)]
@@ -1105,7 +1111,7 @@ def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
     part = vl.Sweep(activation=("tanh", "relu"), gain=(1e39,), dtype=("float32", "float64"),
                     hidden_size=4, input_size=2, seq_len=6, batch=2)  # fmt: skip
     caption = next(
-        b for b in _section(_report_of(part, tmp_path / "part"), "decay").blocks
+        b for b in _section(_report_of(part, tmp_path / "part", DECAY_WORDS), "decay").blocks
         if isinstance(b, LineGrid)
     ).caption  # fmt: skip
     assert "a square stays blank; float32, of which no cell was measured, has no" in caption
@@ -1274,14 +1280,15 @@ def test_a_one_cell_run_s_anomalies_name_its_setting(tmp_path):
     """A run of one cell has no axis that varies, and its anomaly tables, which name a cell by
     the varying axes, wrote "—" as its setting: they name its whole setting instead."""
     small = {"model": "rnn", "activation": "relu", "hidden_size": 4, "input_size": 2}
-    failed = _report_of(vl.Sweep(**small, seq_len=20, gain=1e30, seed=0), tmp_path / "a")
+    one = vl.Sweep(**small, seq_len=20, gain=1e30, seed=0)
+    failed = _report_of(one, tmp_path / "a", ["anomalies"])
     (row,) = next(b for b in _section(failed, "anomalies").blocks if b.title == "Failed cells").rows
     assert row[2] == "overflow"
     assert "model = rnn, relu, 1 layer" in row[1] and "gain = 1e+30" in row[1]
     # a cell that trains nothing is not named by the training's settings
     assert not any(w in row[1] for w in ("task", "steps", "lr", "optimizer", "clip"))
     zeros = _report_of(
-        vl.Sweep(**small, seq_len=5, input_std=0.0, bias=False, seed=0), tmp_path / "b"
+        vl.Sweep(**small, seq_len=5, input_std=0.0, bias=False, seed=0), tmp_path / "b", []
     )
     tables = {b.title: b for b in _section(zeros, "anomalies").blocks}
     rows = tables["Exact zeros"].rows  # one per source
@@ -1478,8 +1485,9 @@ def test_a_median_horizon_says_how_a_seed_that_never_fell_counts(tmp_path):
     from vanishlab.report.sections.setting_fits import setting_fits
 
     small = {"hidden_size": 4, "input_size": 2, "batch": 2, "gain": (0.5, 1.0), "seed": (0, 1)}
-    by_model = _report_of(vl.Sweep(**small, seq_len=6, model=("rnn", "gru")), tmp_path / "m")
-    report = _report_of(vl.Sweep(**small, seq_len=(6, 8)), tmp_path)
+    by_model = vl.Sweep(**small, seq_len=6, model=("rnn", "gru"))
+    by_model = _report_of(by_model, tmp_path / "m", MODELS_WORDS)
+    report = _report_of(vl.Sweep(**small, seq_len=(6, 8)), tmp_path, ["rates"])
     blocks = {b.title: b for r in (by_model, report) for s in r.sections for b in s.blocks}
     for title, reads in [
         ("Decay rates by setting", "'> n'"),
