@@ -20,6 +20,7 @@ import contextvars
 import functools
 import hashlib
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -153,4 +154,18 @@ def say_change(path: os.PathLike[str], text: str, change: str) -> None:
         if scope.say is not None:
             scope.say(f"warning: {line}")
             return
-    warnings.warn(line, ManifestChangedWarning, stacklevel=4)
+    warnings.warn(line, ManifestChangedWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` (for the ``warnings.warn`` of the function calling this one) of the
+    first frame outside vanishlab: the user's line, whichever reader lies between
+    (``vl.load_manifest``, ``vl.summarize``, ``vl.load_results``, ``vl.render_report``). A
+    fixed 4 was right for ``vl.load_manifest`` alone; the others' warnings named summary.py,
+    store.py or this module, where a user's filter by module, or a log's location, does not
+    find their own line."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level, frame = 2, sys._getframe(2)  # level 2: the caller of the function that warns
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
