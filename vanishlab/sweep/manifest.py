@@ -52,6 +52,7 @@ from .json_numbers import json_number, read_json_number, read_seconds
 from .json_text import parse_json
 from .links import link_remedy
 from .manifest_digest import DIGEST, digested, manifest_change, say_change
+from .measured_by import EARLIER_VERSIONS
 from .package_digest import PACKAGE_DIGEST_KEY, package_digest
 from .run_name import not_text
 
@@ -372,11 +373,11 @@ def _manifest_problem(m: dict[str, Any]) -> str | None:
         return "'inits' must map init names to strings"
     if m.get("versions") is not None and not isinstance(m["versions"], dict):
         return "'versions' must be a mapping"
-    earlier = m.get("earlier_versions")  # measured_by.EARLIER_VERSIONS (which imports this)
+    earlier = m.get(EARLIER_VERSIONS)
     if earlier is not None and not (
         isinstance(earlier, list) and all(isinstance(v, dict) for v in earlier)
     ):
-        return "'earlier_versions' must be a list of mappings"
+        return f"{EARLIER_VERSIONS!r} must be a list of mappings"
     n = m.get("n_cells")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         return f"'n_cells' must be a count (an integer >= 0), not {n!r:.40}"
